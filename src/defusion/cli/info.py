@@ -1,0 +1,60 @@
+"""``defusion info``: the architecture summary of a model or weights file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from defusion.model.weights import WeightsError
+
+HELP = "print the architecture summary: parameters and GMACs for a 256x256 pair"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights", type=Path, help="weights file (default: the shipped weights)")
+    p.add_argument("--model", help="describe a registered architecture instead of a weights file")
+    p.add_argument("--size", type=int, default=256, help="square input side for the MAC count (default 256)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from defusion.model.profile import count_macs, count_parameters
+    from defusion.model.registry import create_model
+    from defusion.model.weights import load_weights, read_metadata, shipped_weights_path
+
+    if args.model:
+        model, meta, source = create_model(args.model), {}, f"architecture {args.model} (random init)"
+    else:
+        path = args.weights or shipped_weights_path()
+        model, meta, source = load_weights(path), read_metadata(path), str(path)
+    c = model.cfg
+    info = {
+        "source": source,
+        "parameters": count_parameters(model),
+        "gmacs": round(count_macs(model, args.size, args.size) / 1e9, 2),
+        "input": f"2 x {c.in_channels} x {args.size} x {args.size}",
+        "encoder": {"stem": c.stem_channels, "widths": c.encoder_widths, "blocks": c.encoder_blocks},
+        "ensembler": {"width": c.ensembler_width, "blocks": c.ensembler_blocks},
+        "common_decoder": {"widths": c.common_widths, "blocks": c.common_blocks},
+        "unique_decoder": {"widths": c.unique_widths, "blocks": c.unique_blocks},
+        "training": {k: v for k, v in meta.items() if k not in ("config", "format")},
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"DeNet from {info['source']}")
+    print(f"  parameters     {info['parameters'] / 1e6:.2f} M")
+    print(f"  compute        {info['gmacs']} GMACs per {args.size}x{args.size} pair")
+    print(f"  encoder E      stem {c.stem_channels}, split-attention stages widths {c.encoder_widths} "
+          f"x blocks {c.encoder_blocks}, to H/8")
+    print(f"  ensembler Ec   width {c.ensembler_width} x {c.ensembler_blocks} blocks over [E(x1); E(x2)]")
+    print(f"  decoder Dc     widths {c.common_widths} x blocks {c.common_blocks}")
+    print(f"  decoder Du     widths {c.unique_widths} x blocks {c.unique_blocks} (shared by both sources)")
+    print("  heads          Pc(f_c), Pu(f_u^i), Pr(f_c + f_u^1 + f_u^2)")
+    for k, v in info["training"].items():
+        print(f"  {k:<14} {v}")
+    return 0
+
+
+EXPECTED_ERRORS = (WeightsError,)

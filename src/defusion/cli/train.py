@@ -1,0 +1,59 @@
+"""``defusion train``: CUD self-supervised training on a folder of natural images."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_config
+from defusion.training.config import TrainConfig
+from defusion.training.trainer import RunDirError
+
+HELP = "train DeNet with the CUD pretext on any folder of images"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, type=Path, help="folder of images (searched recursively)")
+    p.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, logs, final weights")
+    p.add_argument("--config", type=Path, help="YAML file of TrainConfig fields (defaults: the paper's)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")
+    p.add_argument("--model", help="registered model name (default: defusion)")
+    p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps in total")
+    p.add_argument("--epochs", type=int, help="number of epochs (default 50)")
+    p.add_argument("--batch-size", type=int, help="images per step per process (default 8)")
+    p.add_argument("--crop", type=int, help="random resized crop size (default 256)")
+    p.add_argument("--lr", type=float, help="initial Adam learning rate (default 1e-3)")
+    p.add_argument("--workers", type=int, help="data loader processes (default 2)")
+    p.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps (default 500)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def resolve_config(args: argparse.Namespace) -> TrainConfig:
+    """Defaults (or the resumed run's config), then --config, then command-line overrides."""
+    ckpt = args.out / "checkpoints" / CHECKPOINT_NAME
+    cfg = TrainConfig.from_dict(checkpoint_config(ckpt)) if args.resume and ckpt.exists() else TrainConfig()
+    if args.config:
+        if not args.config.is_file():
+            raise FileNotFoundError(f"config file not found: {args.config}")
+        cfg = TrainConfig.from_dict({**cfg.to_dict(), **(yaml.safe_load(args.config.read_text()) or {})})
+    return cfg.override(model=args.model, max_steps=args.max_steps, epochs=args.epochs,
+                        batch_size=args.batch_size, crop=args.crop, lr=args.lr, workers=args.workers,
+                        checkpoint_every=args.checkpoint_every)
+
+
+def run(args: argparse.Namespace) -> int:
+    from defusion.training.trainer import train
+
+    if not args.data.is_dir():
+        raise FileNotFoundError(f"training folder not found: {args.data}")
+    cfg = resolve_config(args)
+    weights = train(args.data, args.out, cfg, resume=args.resume, progress=not args.no_progress)
+    if weights is not None:
+        print(f"wrote {weights}", file=sys.stderr)
+    return 0
+
+
+EXPECTED_ERRORS = (RunDirError, FileNotFoundError, ValueError)

@@ -1,0 +1,87 @@
+"""Natural-image folders for self-supervised CUD training."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch.utils.data import Dataset
+
+#: File suffixes (lower case) treated as images when scanning a training folder.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+def find_images(root: str | Path) -> list[Path]:
+    """All image files under ``root`` (recursive), sorted for reproducible order."""
+    root = Path(root)
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def random_resized_crop_box(
+    width: int, height: int, rng: random.Random, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)
+) -> tuple[int, int, int, int]:
+    """A crop box (left, top, right, bottom) covering a random area and aspect ratio.
+
+    Same sampling as the usual ``RandomResizedCrop`` (Inception-style), with a centre crop
+    fallback after ten rejected draws.
+    """
+    area = width * height
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(10):
+        target = area * rng.uniform(*scale)
+        aspect = math.exp(rng.uniform(*log_ratio))
+        w = int(round(math.sqrt(target * aspect)))
+        h = int(round(math.sqrt(target / aspect)))
+        if 0 < w <= width and 0 < h <= height:
+            left, top = rng.randint(0, width - w), rng.randint(0, height - h)
+            return left, top, left + w, top + h
+    in_ratio = width / height
+    if in_ratio < ratio[0]:
+        w, h = width, int(round(width / ratio[0]))
+    elif in_ratio > ratio[1]:
+        w, h = int(round(height * ratio[1])), height
+    else:
+        w, h = width, height
+    left, top = (width - w) // 2, (height - h) // 2
+    return left, top, left + w, top + h
+
+
+class NaturalImages(Dataset):
+    """Random resized crops of every image under a folder, as (3, crop, crop) in [0, 1].
+
+    An unreadable file yields ``valid=False`` and a zero image instead of raising, so a
+    training run counts and skips it rather than dying hours in.
+    """
+
+    def __init__(self, root: str | Path, crop: int = 256, seed: int = 0) -> None:
+        self.files = find_images(root)
+        if not self.files:
+            raise FileNotFoundError(f"no images found under {root}")
+        self.crop = crop
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make crops depend on (seed, epoch, index): resumable and worker-independent."""
+        self.epoch = epoch
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, bool]:
+        rng = random.Random(f"{self.seed}:{self.epoch}:{index}")
+        try:
+            with Image.open(self.files[index]) as im:
+                im = ImageOps.exif_transpose(im).convert("RGB")
+                box = random_resized_crop_box(im.width, im.height, rng)
+                im = im.resize((self.crop, self.crop), Image.BICUBIC, box=box)
+                if rng.random() < 0.5:
+                    im = im.transpose(Image.FLIP_LEFT_RIGHT)
+                array = np.asarray(im, dtype=np.float32) / 255.0
+        except Exception:  # noqa: BLE001 - any decode failure is a skipped sample
+            return torch.zeros(3, self.crop, self.crop), False
+        return torch.from_numpy(array).permute(2, 0, 1).contiguous(), True

@@ -1,0 +1,184 @@
+"""DeNet: the decomposition network of DeFusion (Liang et al., ECCV 2022, section 3.3).
+
+Two source images go through a shared encoder E (three down-samplings to H/8). The
+ensembler Ec turns [E(x1); E(x2)] into a common code. The common decoder Dc up-samples
+that code into the common embedding f_c; the unique decoder Du, shared by both sources,
+up-samples [E(x_i); Ec(...)] into the unique embedding f_u^i. Both decoders take skip
+connections from the encoder stages. Three projection heads map embeddings to images:
+Pc(f_c), Pu(f_u^i) and Pr(f_c + f_u^1 + f_u^2), the fused image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from defusion.model.resnest import Bottleneck, ResNeStStage
+
+#: Input sides must be a multiple of this (three 2x down-samplings); callers pad.
+SIZE_MULTIPLE = 8
+#: Initial scale of each residual branch's last convolution (see DeNet._init_weights).
+RESIDUAL_INIT_GAIN = 0.2
+
+
+@dataclass(frozen=True)
+class DeNetConfig:
+    """Widths and depths of DeNet. Defaults are the published DeFusion network.
+
+    Every ``*_widths`` entry is a bottleneck's inner width; a stage outputs 4x that.
+    """
+
+    in_channels: int = 3
+    out_channels: int = 3
+    stem_channels: int = 16
+    encoder_widths: tuple[int, int, int, int] = (8, 16, 32, 64)
+    encoder_blocks: tuple[int, int, int, int] = (6, 6, 4, 4)
+    ensembler_width: int = 256
+    ensembler_blocks: int = 4
+    common_widths: tuple[int, int, int, int] = (64, 16, 4, 4)
+    common_blocks: tuple[int, int, int, int] = (4, 4, 6, 6)
+    unique_widths: tuple[int, int, int, int] = (96, 32, 16, 4)
+    unique_blocks: tuple[int, int, int, int] = (4, 4, 6, 6)
+    radix: int = 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DeNetConfig":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+class DeNetOutput(NamedTuple):
+    """The four projections in image space, each (B, out_channels, H, W)."""
+
+    common: torch.Tensor
+    unique1: torch.Tensor
+    unique2: torch.Tensor
+    fused: torch.Tensor
+
+
+class Encoder(nn.Module):
+    """Shared encoder E: returns the features at H/2, H/4 and H/8 (the last is E(x))."""
+
+    def __init__(self, cfg: DeNetConfig) -> None:
+        super().__init__()
+        w, n = cfg.encoder_widths, cfg.encoder_blocks
+        self.stem = nn.Conv2d(cfg.in_channels, cfg.stem_channels, 3, padding=1)
+        self.stage0 = ResNeStStage(cfg.stem_channels, w[0], n[0], radix=cfg.radix)
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.stage1 = ResNeStStage(self.stage0.out_channels, w[1], n[1], radix=cfg.radix)
+        self.stage2 = ResNeStStage(self.stage1.out_channels, w[2], n[2], stride=2, radix=cfg.radix)
+        self.stage3 = ResNeStStage(self.stage2.out_channels, w[3], n[3], stride=2, radix=cfg.radix)
+        self.channels = (self.stage1.out_channels, self.stage2.out_channels, self.stage3.out_channels)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        f1 = self.stage1(self.pool(self.stage0(F.relu(self.stem(x)))))
+        f2 = self.stage2(f1)
+        return f1, f2, self.stage3(f2)
+
+
+class Decoder(nn.Module):
+    """Bilinear up-sampling decoder with encoder skips; returns a full-resolution embedding.
+
+    ``skip_channels`` are the channels concatenated before stages 1 and 2 (H/4 and H/2).
+    """
+
+    def __init__(self, in_channels: int, skip_channels: tuple[int, int], widths, blocks, radix: int) -> None:
+        super().__init__()
+        self.stage0 = ResNeStStage(in_channels, widths[0], blocks[0], radix=radix)
+        self.stage1 = ResNeStStage(self.stage0.out_channels + skip_channels[0], widths[1], blocks[1], radix=radix)
+        self.stage2 = ResNeStStage(self.stage1.out_channels + skip_channels[1], widths[2], blocks[2], radix=radix)
+        self.stage3 = ResNeStStage(self.stage2.out_channels, widths[3], blocks[3], radix=radix)
+        self.out_channels = self.stage3.out_channels
+
+    def forward(self, x: torch.Tensor, skip4: torch.Tensor, skip2: torch.Tensor) -> torch.Tensor:
+        y = _up(self.stage0(x))
+        y = _up(self.stage1(torch.cat((y, skip4), dim=1)))
+        y = _up(self.stage2(torch.cat((y, skip2), dim=1)))
+        return self.stage3(y)
+
+
+def _up(x: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
+class DeNet(nn.Module):
+    """DeFusion's decomposition network with its three projection heads.
+
+    Heads are linear 3x3 convolutions: a ReLU on their output (as in the authors' code)
+    left every output at zero from initialisation in our CPU runs, so we drop it and clamp
+    only at inference.
+
+    Example:
+        >>> net = DeNet(DeNetConfig(encoder_blocks=(1, 1, 1, 1), ensembler_blocks=1,
+        ...                         common_blocks=(1, 1, 1, 1), unique_blocks=(1, 1, 1, 1)))
+        >>> out = net(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32))
+        >>> out.fused.shape
+        torch.Size([1, 3, 32, 32])
+    """
+
+    def __init__(self, cfg: DeNetConfig | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg = cfg or DeNetConfig()
+        self.encoder = Encoder(cfg)
+        c2, c4, c8 = self.encoder.channels
+        self.ensembler = ResNeStStage(2 * c8, cfg.ensembler_width, cfg.ensembler_blocks, radix=cfg.radix)
+        code = self.ensembler.out_channels
+        self.common_decoder = Decoder(code, (2 * c4, 2 * c2), cfg.common_widths, cfg.common_blocks, cfg.radix)
+        self.unique_decoder = Decoder(code + c8, (c4, c2), cfg.unique_widths, cfg.unique_blocks, cfg.radix)
+        if self.common_decoder.out_channels != self.unique_decoder.out_channels:
+            raise ValueError("common and unique embeddings must have the same width (Pr sums them)")
+        embed = self.common_decoder.out_channels
+        self.common_head = nn.Conv2d(embed, cfg.out_channels, 3, padding=1)
+        self.unique_head = nn.Conv2d(embed, cfg.out_channels, 3, padding=1)
+        self.fusion_head = nn.Conv2d(embed, cfg.out_channels, 3, padding=1)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+        # Bound the residual branches' initial gain: without normalisation layers a deep
+        # stack of un-scaled branches makes activations grow with depth.
+        for m in self.modules():
+            if isinstance(m, Bottleneck):
+                m.expand.weight.data.mul_(RESIDUAL_INIT_GAIN)
+        for head in (self.common_head, self.unique_head, self.fusion_head):
+            nn.init.normal_(head.weight, std=1e-3)
+            nn.init.constant_(head.bias, 0.0)
+
+    def embed(self, x1: torch.Tensor, x2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return the embeddings (f_c, f_u^1, f_u^2) at full resolution."""
+        _check_size(x1, x2)
+        a2, a4, a8 = self.encoder(x1)
+        b2, b4, b8 = self.encoder(x2)
+        code = self.ensembler(torch.cat((a8, b8), dim=1))
+        f_c = self.common_decoder(code, torch.cat((a4, b4), dim=1), torch.cat((a2, b2), dim=1))
+        f_u1 = self.unique_decoder(torch.cat((code, a8), dim=1), a4, a2)
+        f_u2 = self.unique_decoder(torch.cat((code, b8), dim=1), b4, b2)
+        return f_c, f_u1, f_u2
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> DeNetOutput:
+        f_c, f_u1, f_u2 = self.embed(x1, x2)
+        return DeNetOutput(
+            common=self.common_head(f_c),
+            unique1=self.unique_head(f_u1),
+            unique2=self.unique_head(f_u2),
+            fused=self.fusion_head(f_c + f_u1 + f_u2),
+        )
+
+
+def _check_size(x1: torch.Tensor, x2: torch.Tensor) -> None:
+    if x1.shape != x2.shape:
+        raise ValueError(f"sources differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}")
+    if x1.shape[-1] % SIZE_MULTIPLE or x1.shape[-2] % SIZE_MULTIPLE:
+        raise ValueError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {tuple(x1.shape[-2:])}")
+
+
+__all__ = ["DeNet", "DeNetConfig", "DeNetOutput", "SIZE_MULTIPLE"]

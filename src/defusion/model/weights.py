@@ -1,0 +1,67 @@
+"""Saving and loading DeNet weights as safetensors (no pickle), with the config inside."""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+
+from defusion.model.denet import DeNet, DeNetConfig
+
+#: The weights shipped inside the package, used whenever no path is given.
+DEFAULT_WEIGHTS = "defusion.safetensors"
+
+
+class WeightsError(ValueError):
+    """Weights that are missing, corrupt or do not fit the network."""
+
+
+def shipped_weights_path(name: str = DEFAULT_WEIGHTS) -> Path:
+    """Path of a weights file shipped in ``defusion/model/pretrained``."""
+    return Path(str(resources.files("defusion.model") / "pretrained" / name))
+
+
+def save_weights(model: DeNet, path: str | Path, metadata: dict[str, str] | None = None, half: bool = False) -> None:
+    """Write ``model``'s weights and config atomically (``half`` stores fp16)."""
+    path = Path(path)
+    model = getattr(model, "module", model)
+    tensors = {
+        k: (v.detach().half() if half and v.is_floating_point() else v.detach()).contiguous().cpu()
+        for k, v in model.state_dict().items()
+    }
+    meta = {"format": "defusion-denet", "config": json.dumps(model.cfg.to_dict()), **(metadata or {})}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    with safe_open(str(path), framework="pt") as f:
+        return dict(f.metadata() or {})
+
+
+def load_weights(path: str | Path | None = None, map_location: str | torch.device = "cpu") -> DeNet:
+    """Build a DeNet from a weights file (default: the shipped weights), in eval mode."""
+    path = Path(path) if path is not None else shipped_weights_path()
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    try:
+        meta = read_metadata(path)
+        state = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"cannot read weights {path}: not a valid safetensors file ({exc})") from None
+    if meta.get("format") != "defusion-denet" or "config" not in meta:
+        raise WeightsError(f"{path} is a safetensors file but not defusion weights (no DeNet config inside)")
+    model = DeNet(DeNetConfig.from_dict(json.loads(meta["config"])))
+    reference = model.state_dict()
+    state = {k: v.to(reference[k].dtype) if k in reference else v for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise WeightsError(f"{path} does not fit DeNet: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    return model.to(map_location).eval()

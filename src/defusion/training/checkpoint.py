@@ -1,0 +1,74 @@
+"""Atomic, pickle-free training checkpoints (safetensors + JSON metadata)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+CHECKPOINT_NAME = "last.safetensors"
+
+
+@dataclass
+class TrainState:
+    """Where a run stands: steps done, unreadable images skipped, training seconds so far."""
+
+    step: int = 0
+    skipped_images: int = 0
+    elapsed_s: float = 0.0
+
+
+def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    state: TrainState, config: dict) -> None:
+    """Write model, optimizer and progress to ``path`` atomically (a kill keeps the old one)."""
+    path = Path(path)
+    model = getattr(model, "module", model)
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    optim = optimizer.state_dict()
+    for index, param_state in optim["state"].items():
+        for key, value in param_state.items():
+            value = value if torch.is_tensor(value) else torch.tensor(value)
+            tensors[f"optim.{index}.{key}"] = value.detach().cpu().contiguous()
+    meta = {
+        "step": str(state.step),
+        "skipped_images": str(state.skipped_images),
+        "elapsed_s": f"{state.elapsed_s:.3f}",
+        "param_groups": json.dumps(optim["param_groups"]),
+        "config": json.dumps(config),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> TrainState:
+    """Restore model and optimizer from ``path``; returns the saved progress."""
+    model = getattr(model, "module", model)
+    device = next(model.parameters()).device
+    model_state, optim_state = {}, {}
+    with safe_open(str(path), framework="pt", device="cpu") as f:
+        meta = f.metadata()
+        for key in f.keys():
+            kind, rest = key.split(".", 1)
+            if kind == "model":
+                model_state[rest] = f.get_tensor(key)
+            else:
+                index, name = rest.split(".", 1)
+                optim_state.setdefault(int(index), {})[name] = f.get_tensor(key).to(device)
+    model.load_state_dict(model_state)
+    for param_state in optim_state.values():
+        if "step" in param_state:  # Adam keeps its step counter on the CPU
+            param_state["step"] = param_state["step"].cpu()
+    optimizer.load_state_dict({"state": optim_state, "param_groups": json.loads(meta["param_groups"])})
+    return TrainState(step=int(meta["step"]), skipped_images=int(meta["skipped_images"]),
+                      elapsed_s=float(meta.get("elapsed_s", 0.0)))
+
+
+def checkpoint_config(path: str | Path) -> dict:
+    with safe_open(str(path), framework="pt", device="cpu") as f:
+        return json.loads(f.metadata()["config"])

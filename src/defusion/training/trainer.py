@@ -1,0 +1,229 @@
+"""CUD self-supervised training loop: single process or DDP under torchrun.
+
+Resumable to the exact step: crops depend on (seed, epoch, index), CUD masks on
+(seed, step, rank), and checkpoints hold model, optimizer and progress. Only rank 0
+writes files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from defusion.data.cud import make_targets, make_views
+from defusion.data.dataset import NaturalImages
+from defusion.model.registry import create_model
+from defusion.model.weights import save_weights
+from defusion.training.checkpoint import CHECKPOINT_NAME, TrainState, load_checkpoint, save_checkpoint
+from defusion.training.config import TrainConfig
+from defusion.training.loss import cud_losses
+
+WEIGHTS_NAME = "weights.safetensors"
+LOG_NAME = "metrics.csv"
+LOG_FIELDS = ("step", "epoch", "lr", "total", "common", "unique1", "unique2", "fused", "images_per_s", "elapsed_s")
+
+
+class RunDirError(RuntimeError):
+    """The run folder holds work that this call would overwrite."""
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """This process's place in a torchrun job (world size 1 when run directly)."""
+
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+
+    @classmethod
+    def from_env(cls) -> "Distributed":
+        return cls(int(os.environ.get("RANK", 0)), int(os.environ.get("LOCAL_RANK", 0)),
+                   int(os.environ.get("WORLD_SIZE", 1)))
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def _device(ctx: Distributed) -> torch.device:
+    if torch.cuda.is_available():
+        torch.cuda.set_device(ctx.local_rank)
+        return torch.device("cuda", ctx.local_rank)
+    return torch.device("cpu")
+
+
+def _batches(sampler: DistributedSampler, batch_size: int, skip: int) -> list[list[int]]:
+    order = list(sampler)
+    batches = [order[i:i + batch_size] for i in range(0, len(order) - batch_size + 1, batch_size)]
+    return batches[skip:]
+
+
+def _preview(views, out, x) -> torch.Tensor:
+    """One row for TensorBoard: x1, x2, common, unique1, unique2, fused, x."""
+    tiles = [views.x1, views.x2, out.common, out.unique1, out.unique2, out.fused, x]
+    return torch.cat([t[0].detach().float().clamp(0, 1).cpu() for t in tiles], dim=-1)
+
+
+def _summary_writer(path: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional at run time
+        return None
+    return SummaryWriter(str(path))
+
+
+def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = False,
+          progress: bool = True) -> Path | None:
+    """Train DeNet with the CUD pretext on the images under ``data``; returns the weights path.
+
+    Writes ``out/checkpoints/last.safetensors`` every ``cfg.checkpoint_every`` steps and at
+    each epoch end, ``out/metrics.csv``, TensorBoard logs in ``out/tb`` and, when done,
+    ``out/weights.safetensors`` (inference weights). Returns None on ranks other than 0.
+    """
+    ctx = Distributed.from_env()
+    if ctx.world_size > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    device = _device(ctx)
+    out = Path(out)
+    ckpt_path = out / "checkpoints" / CHECKPOINT_NAME
+    if ckpt_path.exists() and not resume:
+        raise RunDirError(f"{out} already holds a training run; pass --resume to continue it or choose another --out")
+    if resume and not ckpt_path.exists():
+        raise RunDirError(f"nothing to resume: {ckpt_path} does not exist")
+
+    dataset = NaturalImages(data, crop=cfg.crop, seed=cfg.seed)
+    sampler = DistributedSampler(dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
+                                 seed=cfg.seed, drop_last=True)
+    steps_per_epoch = len(sampler) // cfg.batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(f"{len(dataset)} images are fewer than one batch of {cfg.batch_size} per process")
+    total_steps = cfg.epochs * steps_per_epoch
+    if cfg.max_steps is not None:
+        total_steps = min(total_steps, cfg.max_steps)
+
+    model = create_model(cfg.model).to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    state = TrainState()
+    if resume:
+        state = load_checkpoint(ckpt_path, model, optimizer)
+    train_model = model
+    if ctx.world_size > 1:
+        train_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[ctx.local_rank] if device.type == "cuda" else None)
+    use_amp = cfg.amp and device.type == "cuda"
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
+    generator = torch.Generator(device=device)
+
+    writer, log_file, log = None, None, None
+    if ctx.is_main:
+        (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+        writer = _summary_writer(out / "tb")
+        new_log = not (out / LOG_NAME).exists()
+        log_file = open(out / LOG_NAME, "a", newline="")
+        log = csv.DictWriter(log_file, LOG_FIELDS)
+        if new_log:
+            log.writeheader()
+
+    def checkpoint() -> None:
+        if ctx.is_main:
+            save_checkpoint(ckpt_path, model, optimizer, state, cfg.to_dict())
+
+    bar = tqdm(total=total_steps, initial=state.step, disable=not (progress and ctx.is_main),
+               unit="step", dynamic_ncols=True)
+    started, tick, tick_step = time.time(), time.time(), state.step
+    elapsed_before = state.elapsed_s
+    losses = None
+    try:
+        while state.step < total_steps:
+            epoch, offset = divmod(state.step, steps_per_epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.lr_at_epoch(epoch)
+            sampler.set_epoch(epoch)
+            dataset.set_epoch(epoch)
+            loader = DataLoader(dataset, batch_sampler=_batches(sampler, cfg.batch_size, offset),
+                                num_workers=cfg.workers, pin_memory=device.type == "cuda")
+            for x, valid in loader:
+                generator.manual_seed(cfg.seed * 1_000_003 + state.step * 1_009 + ctx.rank)
+                x = x.to(device, non_blocking=True)
+                weight = valid.to(device=device, dtype=torch.float32)
+                views = make_views(x, cfg.cud, generator=generator)
+                targets = make_targets(x, views.mask1, views.mask2)
+                x1, x2 = views.x1, views.x2
+                if cfg.channels_last:
+                    x1 = x1.contiguous(memory_format=torch.channels_last)
+                    x2 = x2.contiguous(memory_format=torch.channels_last)
+                with autocast():
+                    output = train_model(x1, x2)
+                losses = cud_losses(output, targets, weight)
+                optimizer.zero_grad(set_to_none=True)
+                losses["total"].backward()
+                optimizer.step()
+
+                skipped = (~valid).sum().to(device)
+                if ctx.world_size > 1:
+                    dist.all_reduce(skipped)
+                state.skipped_images += int(skipped)
+                state.step += 1
+                state.elapsed_s = elapsed_before + time.time() - started
+                bar.update(1)
+
+                if ctx.is_main and (state.step % cfg.log_every == 0 or state.step == total_steps):
+                    now = time.time()
+                    rate = (state.step - tick_step) * cfg.batch_size * ctx.world_size / max(now - tick, 1e-9)
+                    tick, tick_step = now, state.step
+                    values = {k: float(v.detach()) for k, v in losses.items()}
+                    bar.set_postfix(loss=f"{values['total']:.4f}", img_s=f"{rate:.1f}",
+                                    skipped=state.skipped_images)
+                    log.writerow({"step": state.step, "epoch": epoch, "lr": cfg.lr_at_epoch(epoch),
+                                  **values, "images_per_s": rate, "elapsed_s": round(state.elapsed_s, 1)})
+                    log_file.flush()
+                    if writer:
+                        for k, v in values.items():
+                            writer.add_scalar(f"loss/{k}", v, state.step)
+                        writer.add_scalar("lr", cfg.lr_at_epoch(epoch), state.step)
+                        writer.add_scalar("images_per_s", rate, state.step)
+                if ctx.is_main and writer and state.step % cfg.preview_every == 0:
+                    writer.add_image("preview/x1_x2_common_u1_u2_fused_x", _preview(views, output, x), state.step)
+                if state.step % cfg.checkpoint_every == 0:
+                    checkpoint()
+                if state.step >= total_steps:
+                    break
+            checkpoint()  # end of epoch (or of the run)
+    except KeyboardInterrupt:
+        checkpoint()
+        bar.close()
+        raise
+    bar.close()
+    if writer:
+        writer.close()
+    if log_file:
+        log_file.close()
+    if ctx.world_size > 1:
+        dist.barrier()
+    if not ctx.is_main:
+        return None
+    weights = out / WEIGHTS_NAME
+    final_loss = f"{float(losses['total'].detach()):.5f}" if losses is not None else "n/a"
+    save_weights(model, weights, metadata={
+        "model": cfg.model,
+        "steps": str(state.step),
+        "samples_seen": str(state.step * cfg.batch_size * ctx.world_size),
+        "crop": str(cfg.crop),
+        "final_loss": final_loss,
+        "train_seconds": f"{state.elapsed_s:.0f}",
+        "skipped_images": str(state.skipped_images),
+    })
+    return weights
