@@ -1,4 +1,131 @@
-"""``defusion fuse`` (placeholder replaced below)."""
-HELP = "fuse"
-def add_arguments(p): pass
-def run(args): return 0
+"""``defusion fuse``: fuse a pair (or more) of images, or every pair in two folders."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from defusion.cli.errors import UserError
+from defusion.fusion.fuser import SizeMismatchError
+from defusion.io.images import DEFAULT_MAX_PIXELS, WRITABLE_SUFFIXES, ImageReadError
+from defusion.model.weights import WeightsError
+
+HELP = "fuse registered images: A B [C ...] -o OUT, or --a DIR --b DIR -o OUTDIR"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("images", nargs="*", type=Path, help="two or more registered images (more are folded in order)")
+    p.add_argument("-o", "--output", required=True, type=Path, help="output image, or output folder with --a/--b")
+    p.add_argument("--a", dest="dir_a", type=Path, help="folder of first sources (pairs matched by file stem)")
+    p.add_argument("--b", dest="dir_b", type=Path, help="folder of second sources")
+    p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
+    p.add_argument("--half", action="store_true", help="fp16 inference (CUDA only)")
+    p.add_argument("--tile", type=int, default=None,
+                   help="tile size for large images (default: automatic above 1 MP; 0 never tiles)")
+    p.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (default 64)")
+    p.add_argument("--color", default="auto", choices=("auto", "rgb", "ycbcr"),
+                   help="auto: RGB+RGB in RGB, grey+colour on luminance; ycbcr: always fuse luminance "
+                        "and blend chroma by saturation")
+    p.add_argument("--components", type=Path, help="also write the common and unique projections to this folder")
+    p.add_argument("--resize", action="store_true", help="resize other sources to the first one's size")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                   help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
+    from defusion.io.images import read_image
+    from defusion.io.resize import resize_to
+
+    images = [read_image(p, args.max_pixels) for p in paths]
+    if args.resize:
+        h, w = images[0].shape[:2]
+        images = [images[0]] + [resize_to(im, h, w) for im in images[1:]]
+    return images
+
+
+def _tile_progress(fuser, image: np.ndarray, args: argparse.Namespace):
+    """A progress bar over tiles when one image takes several network passes."""
+    from tqdm import tqdm
+
+    tiles = fuser.tiles_for(*image.shape[:2])
+    if tiles < 2 or args.no_progress:
+        return None
+    return tqdm(total=tiles, desc="tiles", unit="tile", file=sys.stderr, leave=False)
+
+
+def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem: str | None = None,
+              show_tiles: bool = False) -> None:
+    from defusion.io.images import write_image
+
+    images = _load(paths, args)
+    bar = _tile_progress(fuser, images[0], args) if show_tiles else None
+    on_tile = bar.update if bar else None
+    if args.components:
+        if len(images) != 2:
+            raise UserError("--components needs exactly two images")
+        parts = fuser.decompose(*images, on_tile=on_tile)
+        prefix = f"{stem}_" if stem else ""
+        suffix = out.suffix if out.suffix.lower() in (".png", ".tif", ".tiff") else ".png"
+        for name, image in (("common", parts.common), ("unique_a", parts.unique_a), ("unique_b", parts.unique_b)):
+            write_image(args.components / f"{prefix}{name}{suffix}", image)
+        fused = parts.fused
+    else:
+        fused = fuser.fuse(*images, on_tile=on_tile)
+    if bar:
+        bar.close()
+    write_image(out, fused)
+
+
+def _fuse_folders(fuser, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from defusion.io.pairs import match_pairs
+
+    pairs, unmatched = match_pairs(args.dir_a, args.dir_b)
+    if not pairs:
+        raise UserError(f"no pairs: no file stem is in both {args.dir_a} and {args.dir_b}")
+    for stem in unmatched:
+        print(f"defusion: warning: {stem} has no partner; skipped", file=sys.stderr)
+    args.output.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for stem, a, b in tqdm(pairs, desc="fusing", unit="pair", disable=args.no_progress, file=sys.stderr):
+        try:
+            _fuse_one(fuser, [a, b], args.output / f"{stem}.png", args, stem)
+        except (ImageReadError, SizeMismatchError, ValueError, OSError) as exc:
+            failed.append(stem)
+            tqdm.write(f"defusion: skipped {stem}: {exc}", file=sys.stderr)
+    done = len(pairs) - len(failed)
+    print(f"fused {done} of {len(pairs)} pairs into {args.output}"
+          + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from defusion.fusion.fuser import Fuser
+
+    folders = args.dir_a is not None or args.dir_b is not None
+    if folders and (args.dir_a is None or args.dir_b is None):
+        raise UserError("folder mode needs both --a DIR and --b DIR")
+    if folders and args.images:
+        raise UserError("give either image files or --a/--b folders, not both")
+    if not folders and len(args.images) < 2:
+        raise UserError("give at least two images to fuse (or --a DIR --b DIR)")
+    if args.tile is not None and args.tile and args.tile < 64:
+        raise UserError("--tile must be 0 (off) or at least 64 pixels")
+    if not folders and args.output.suffix.lower() not in WRITABLE_SUFFIXES:
+        raise UserError(f"cannot write {args.output}: use one of {', '.join(WRITABLE_SUFFIXES)}")
+    fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half,
+                                  tile=args.tile, overlap=args.overlap, color=args.color)
+    if folders:
+        return _fuse_folders(fuser, args)
+    _fuse_one(fuser, args.images, args.output, args, show_tiles=True)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+EXPECTED_ERRORS = (ImageReadError, SizeMismatchError, WeightsError, FileNotFoundError, ValueError, OSError)

@@ -1,0 +1,5 @@
+"""Fusing images with a trained DeNet: colour handling, tiling, and the Fuser."""
+
+from defusion.fusion.fuser import Decomposition, FuseOptions, Fuser, SizeMismatchError
+
+__all__ = ["Decomposition", "FuseOptions", "Fuser", "SizeMismatchError"]

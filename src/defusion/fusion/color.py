@@ -1,0 +1,134 @@
+"""Colour handling: which planes the network fuses, and how colour comes back.
+
+DeNet fuses 3-channel images. Modes:
+
+- ``rgb``: both sources in colour, fused in RGB (the paper's setting).
+- ``luma``: fuse the luminance Y (fed as grey RGB) and take chroma (Cb, Cr) from the
+  sources: from the colour source when one is grey (infrared + visible), or blended
+  by saturation when both are colour (a photographer's ``ycbcr`` mode).
+- ``grey``: both sources grey; the output is grey.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+ColorMode = Literal["auto", "rgb", "ycbcr"]
+
+# ITU-R BT.601 full-range (JPEG) conversion, on [0, 1] data.
+_RGB_TO_YCBCR = np.array([[0.299, 0.587, 0.114],
+                          [-0.168736, -0.331264, 0.5],
+                          [0.5, -0.418688, -0.081312]], dtype=np.float32)
+_YCBCR_TO_RGB = np.linalg.inv(_RGB_TO_YCBCR).astype(np.float32)
+_CHROMA_OFFSET = np.array([0.0, 0.5, 0.5], dtype=np.float32)
+#: Keeps the saturation weights of two nearly grey sources from dividing by zero.
+_SATURATION_EPS = 1e-3
+
+
+def to_float(image: np.ndarray) -> np.ndarray:
+    """uint8 / uint16 / float in [0, 1] -> float32 in [0, 1].
+
+    Example:
+        >>> to_float(np.array([0, 255], dtype=np.uint8)).tolist()
+        [0.0, 1.0]
+    """
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    if image.dtype == np.uint16:
+        return image.astype(np.float32) / 65535.0
+    if np.issubdtype(image.dtype, np.floating):
+        return np.clip(image, 0.0, 1.0).astype(np.float32)
+    raise TypeError(f"images must be uint8, uint16 or float in [0, 1]; got {image.dtype}")
+
+
+def from_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """float in [0, 1] -> ``dtype`` (rounded for integer types)."""
+    image = np.clip(image, 0.0, 1.0)
+    if dtype == np.uint8:
+        return (image * 255.0 + 0.5).astype(np.uint8)
+    if dtype == np.uint16:
+        return (image * 65535.0 + 0.5).astype(np.uint16)
+    return image.astype(dtype)
+
+
+def output_dtype(*images: np.ndarray) -> np.dtype:
+    """The deepest integer type among the inputs, or float32 if any input is float."""
+    dtypes = {np.dtype(im.dtype) for im in images}
+    if any(np.issubdtype(d, np.floating) for d in dtypes):
+        return np.dtype(np.float32)
+    return np.dtype(np.uint16) if np.dtype(np.uint16) in dtypes else np.dtype(np.uint8)
+
+
+def check_layout(image: np.ndarray, name: str = "image") -> None:
+    """Accept HxW, HxWx1, HxWx3 and HxWx4 (alpha ignored)."""
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4)):
+        return
+    raise ValueError(f"{name} must be HxW or HxWxC with C in 1, 3, 4; got shape {image.shape}")
+
+
+def is_grey(image: np.ndarray) -> bool:
+    """True for HxW, HxWx1, or 3 channels with R = G = B everywhere."""
+    if image.ndim == 2 or image.shape[2] == 1:
+        return True
+    return bool(np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2]))
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """HxWx3 float view of a grey or colour image (alpha dropped)."""
+    if image.ndim == 2:
+        return np.repeat(image[..., None], 3, axis=2)
+    if image.shape[2] == 1:
+        return np.repeat(image, 3, axis=2)
+    return image[..., :3]
+
+
+def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 RGB in [0, 1] -> YCbCr in [0, 1] (chroma centred on 0.5)."""
+    return rgb @ _RGB_TO_YCBCR.T + _CHROMA_OFFSET
+
+
+def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`rgb_to_ycbcr`, clipped to [0, 1].
+
+    Example:
+        >>> x = np.random.rand(4, 4, 3).astype(np.float32)
+        >>> bool(np.allclose(ycbcr_to_rgb(rgb_to_ycbcr(x)), x, atol=1e-5))
+        True
+    """
+    return np.clip((ycbcr - _CHROMA_OFFSET) @ _YCBCR_TO_RGB.T, 0.0, 1.0)
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """HxW luminance of a grey or colour float image."""
+    if image.ndim == 2:
+        return image
+    if image.shape[2] == 1:
+        return image[..., 0]
+    return rgb_to_ycbcr(image[..., :3])[..., 0]
+
+
+def blend_chroma(sources: list[np.ndarray]) -> np.ndarray:
+    """HxWx2 chroma: each colour source's (Cb, Cr) weighted by its saturation.
+
+    Grey sources carry no colour and get no weight. Saturation |Cb - .5| + |Cr - .5|
+    favours the better-exposed, more colourful source at every pixel.
+    """
+    chromas = [rgb_to_ycbcr(s[..., :3])[..., 1:] for s in sources if not is_grey(s)]
+    if not chromas:
+        raise ValueError("blend_chroma needs at least one colour source")
+    weights = [np.abs(c - 0.5).sum(axis=2, keepdims=True) + _SATURATION_EPS for c in chromas]
+    return sum(w * c for w, c in zip(weights, chromas)) / sum(weights)
+
+
+def plan_mode(sources: list[np.ndarray], color: ColorMode = "auto") -> Literal["rgb", "luma", "grey"]:
+    """Which planes to fuse for these sources (see the module docstring)."""
+    if color not in ("auto", "rgb", "ycbcr"):
+        raise ValueError(f"unknown colour mode {color!r}; use auto, rgb or ycbcr")
+    greys = [is_grey(s) for s in sources]
+    if all(greys):
+        return "grey"
+    if any(greys) or color == "ycbcr":
+        return "luma"
+    return "rgb"

@@ -1,0 +1,185 @@
+"""The fusion core: every front end (CLI, Python, server, UI) calls :class:`Fuser`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import numpy as np
+import torch
+
+from defusion.fusion import color
+from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
+from defusion.model.denet import DeNet
+from defusion.model.weights import load_weights
+
+
+class SizeMismatchError(ValueError):
+    """Sources of different sizes; fusion needs registered images."""
+
+
+@dataclass(frozen=True)
+class FuseOptions:
+    """How images are fed to the network.
+
+    ``tile=None`` tiles automatically: images over ``auto_tile_pixels`` go through
+    ``auto_tile_size`` tiles, smaller ones in one pass. ``tile=0`` never tiles.
+    """
+
+    tile: int | None = None
+    overlap: int = 64
+    auto_tile_pixels: int = 1024 * 1024
+    auto_tile_size: int = 768
+    color: color.ColorMode = "auto"
+
+    def tile_for(self, height: int, width: int) -> int:
+        if self.tile is None:
+            return self.auto_tile_size if height * width > self.auto_tile_pixels else 0
+        return self.tile
+
+
+class Decomposition(NamedTuple):
+    """DeFusion's explanation of a fusion: fused = Pr(f_c, f_u^a, f_u^b)."""
+
+    fused: np.ndarray
+    common: np.ndarray
+    unique_a: np.ndarray
+    unique_b: np.ndarray
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` picks CUDA when present; asking for an absent CUDA is an error."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but PyTorch sees no CUDA device")
+    return device
+
+
+@dataclass
+class _Prepared:
+    mode: str
+    inputs: list[np.ndarray]  # HxWx3 float network inputs
+    chroma: np.ndarray | None
+    dtype: np.dtype
+    size: tuple[int, int]
+
+
+@dataclass
+class Fuser:
+    """Fuses registered images with a DeNet.
+
+    Example:
+        >>> from defusion.model.registry import create_model
+        >>> fuser = Fuser(create_model("defusion-tiny"))
+        >>> a = np.zeros((20, 30), dtype=np.uint8); b = np.full((20, 30), 255, dtype=np.uint8)
+        >>> out = fuser.fuse(a, b)
+        >>> out.shape, out.dtype
+        ((20, 30), dtype('uint8'))
+    """
+
+    model: DeNet
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    half: bool = False
+    options: FuseOptions = field(default_factory=FuseOptions)
+
+    def __post_init__(self) -> None:
+        self.device = resolve_device(self.device)
+        if self.half and self.device.type != "cuda":
+            raise ValueError("--half needs a CUDA device (fp16 on the CPU is slower and less accurate)")
+        self.model = self.model.to(self.device).eval()
+        if self.half:
+            self.model = self.model.half()
+
+    @classmethod
+    def from_pretrained(cls, weights: str | Path | None = None, device: str = "auto", half: bool = False,
+                        **options) -> "Fuser":
+        """A Fuser with the shipped weights (or ``weights``), ready on ``device``."""
+        return cls(load_weights(weights), resolve_device(device), half, FuseOptions(**options))
+
+    # -- public API -----------------------------------------------------------------
+    def fuse(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> np.ndarray:
+        """Fuse two or more registered images; more than two are folded in order.
+
+        Inputs are HxW or HxWxC arrays (uint8, uint16 or float in [0, 1]); the result has
+        their height and width, the deepest input dtype, and is grey only if all are grey.
+        """
+        prepared = self._prepare(images)
+        fused = prepared.inputs[0]
+        for nxt in prepared.inputs[1:]:
+            fused = self._project(fused, nxt, on_tile).fused
+            if prepared.mode != "rgb":
+                fused = color.as_rgb(fused.mean(axis=2))
+        return self._finish(fused, prepared)
+
+    def decompose(self, a: np.ndarray, b: np.ndarray, on_tile: Callable[[], None] | None = None) -> Decomposition:
+        """The fused image and its common and unique projections (paper Fig. 7/8)."""
+        prepared = self._prepare((a, b))
+        out = self._project(*prepared.inputs, on_tile)
+        parts = (self._component(p, prepared) for p in (out.common, out.unique1, out.unique2))
+        return Decomposition(self._finish(out.fused, prepared), *parts)
+
+    def tiles_for(self, height: int, width: int) -> int:
+        """How many network passes an image of this size takes."""
+        tile = self.options.tile_for(height, width)
+        return count_tiles(height, width, tile, self.options.overlap) if tile else 1
+
+    # -- steps ----------------------------------------------------------------------
+    def _prepare(self, images) -> _Prepared:
+        if len(images) < 2:
+            raise ValueError("fusion needs at least two images")
+        for i, im in enumerate(images):
+            color.check_layout(np.asarray(im), f"image {i + 1}")
+        images = [np.asarray(im) for im in images]
+        sizes = {im.shape[:2] for im in images}
+        if len(sizes) > 1:
+            described = " vs ".join(f"{im.shape[1]}x{im.shape[0]}" for im in images)
+            raise SizeMismatchError(f"images differ in size ({described}, WxH); fusion needs registered "
+                                    "images of one size (--resize resizes the others to the first)")
+        dtype = color.output_dtype(*images)
+        floats = [color.to_float(im) for im in images]
+        mode = color.plan_mode(floats, self.options.color)
+        if mode == "rgb":
+            return _Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, images[0].shape[:2])
+        inputs = [color.as_rgb(color.luminance(f)) for f in floats]
+        chroma = color.blend_chroma(floats) if mode == "luma" else None
+        return _Prepared(mode, inputs, chroma, dtype, images[0].shape[:2])
+
+    def _finish(self, rgb: np.ndarray, prepared: _Prepared) -> np.ndarray:
+        if prepared.mode == "rgb":
+            out = rgb
+        else:
+            y = rgb.mean(axis=2)
+            out = y if prepared.mode == "grey" else color.ycbcr_to_rgb(np.dstack([y, prepared.chroma]))
+        return color.from_float(out, prepared.dtype)
+
+    @staticmethod
+    def _component(rgb: np.ndarray, prepared: _Prepared) -> np.ndarray:
+        """A projection as an image: RGB in rgb mode, else the grey plane that was fused."""
+        return color.from_float(rgb if prepared.mode == "rgb" else rgb.mean(axis=2), prepared.dtype)
+
+    @torch.inference_mode()
+    def _project(self, a: np.ndarray, b: np.ndarray, on_tile=None):
+        """Run DeNet on two HxWx3 float images; returns its four projections as HxWx3 float."""
+        dtype = torch.float16 if self.half else torch.float32
+        x1, x2 = (torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].to(self.device, dtype)
+                  for im in (a, b))
+        h, w = a.shape[:2]
+        tile = self.options.tile_for(h, w)
+        if tile:
+            outs = run_tiled(self.model, x1, x2, tile, self.options.overlap, on_tile)
+        else:
+            outs = run_padded(self.model, x1, x2)
+            if on_tile:
+                on_tile()
+        arrays = [o[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() for o in outs]
+        return _Projections(*arrays)
+
+
+class _Projections(NamedTuple):
+    common: np.ndarray
+    unique1: np.ndarray
+    unique2: np.ndarray
+    fused: np.ndarray

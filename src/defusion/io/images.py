@@ -1,0 +1,129 @@
+"""Reading and writing images the way fusion users have them: 8/16-bit, grey or colour.
+
+Every failure a user can cause (missing file, not an image, truncated file, too many
+pixels) raises :class:`ImageReadError` with a one-line message naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+#: Default bound on width x height of an input (decompression-bomb guard): 100 MP.
+DEFAULT_MAX_PIXELS = 100_000_000
+#: Suffixes that :func:`write_image` can produce.
+WRITABLE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
+_EXIF_ORIENTATION = 0x0112
+# Formats whose 16-bit content Pillow may reduce to 8 bits; OpenCV decodes them exactly.
+_HIGH_DEPTH_FORMATS = {"PNG", "TIFF"}
+
+
+class ImageReadError(ValueError):
+    """An input image that cannot be used; the message says which file and why."""
+
+
+class ImageTooLargeError(ImageReadError):
+    """An input over the pixel bound."""
+
+
+def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode ``path`` to HxW (grey) or HxWx3 (RGB), uint8 or uint16, EXIF-upright.
+
+    Alpha is dropped; palette and CMYK images become RGB. The pixel bound is checked
+    from the header, before anything is decoded.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"{path}: no such file" if not path.exists() else f"{path}: is not a file")
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            if width * height > max_pixels:
+                raise ImageTooLargeError(
+                    f"{path}: {width}x{height} is {width * height / 1e6:.1f} MP, over the limit of "
+                    f"{max_pixels / 1e6:.1f} MP (raise it with --max-pixels)")
+            fmt = im.format
+            orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+            im.load()  # decodes everything: truncated files fail here
+            array = _from_opencv(path) if fmt in _HIGH_DEPTH_FORMATS else None
+            if array is None:
+                array = _from_pillow(ImageOps.exif_transpose(im))
+            else:
+                array = _apply_orientation(array, orientation)
+    except Image.DecompressionBombError:
+        raise ImageTooLargeError(f"{path}: too many pixels (decompression bomb guard)") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{path}: not an image, or a format that cannot be read") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, ImageReadError):
+            raise
+        raise ImageReadError(f"{path}: cannot decode ({exc}); is the file truncated or corrupt?") from None
+    return array
+
+
+def _from_pillow(im: Image.Image) -> np.ndarray:
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(im, dtype=np.uint16)
+    if im.mode in ("I", "F"):
+        return np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
+    if im.mode in ("1", "L", "LA"):
+        return np.asarray(im.convert("L"))
+    return np.asarray(im.convert("RGB"))
+
+
+def _from_opencv(path: Path) -> np.ndarray | None:
+    data = np.fromfile(str(path), dtype=np.uint8)
+    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if array is None or array.dtype not in (np.uint8, np.uint16):
+        return None
+    if array.ndim == 3:
+        if array.shape[2] == 1:
+            return array[:, :, 0]
+        if array.shape[2] == 2:  # grey + alpha
+            return array[:, :, 0]
+        array = cv2.cvtColor(array[:, :, :3], cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(array)
+
+
+def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Rotate/flip as EXIF orientation 1-8 asks (what ImageOps.exif_transpose does)."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+        8: lambda a: np.rot90(a, 1),
+    }
+    op = ops.get(orientation)
+    return np.ascontiguousarray(op(array)) if op else array
+
+
+def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> Path:
+    """Write HxW or HxWx3 uint8/uint16 to ``path`` atomically; returns the path.
+
+    16-bit data is kept in PNG and TIFF and reduced to 8 bits for JPEG and BMP.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WRITABLE_SUFFIXES:
+        raise ValueError(f"{path}: cannot write '{suffix or 'no suffix'}'; use one of {', '.join(WRITABLE_SUFFIXES)}")
+    if image.dtype == np.uint16 and suffix not in (".png", ".tif", ".tiff"):
+        image = (image.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    if image.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"write_image needs uint8 or uint16 data, got {image.dtype}")
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if suffix in (".jpg", ".jpeg") else []
+    ok, encoded = cv2.imencode(suffix, bgr, params)
+    if not ok:
+        raise OSError(f"{path}: encoding failed")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(encoded.tobytes())
+    os.replace(tmp, path)
+    return path
