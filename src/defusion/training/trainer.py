@@ -111,6 +111,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     if cfg.max_steps is not None:
         total_steps = min(total_steps, cfg.max_steps)
 
+    torch.manual_seed(cfg.seed)  # same initial weights on every rank and every rerun
     model = create_model(cfg.model).to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)

@@ -1,0 +1,133 @@
+"""Image-fusion quality metrics: small, vectorised numpy/scipy functions of ``(fused, a, b)``.
+
+Every metric takes the fused image and the two source images (``a`` = first source, e.g. the
+visible image in VIFB; ``b`` = second source, e.g. infrared) as numpy arrays, ``HxW`` or
+``HxWx3``, ``uint8`` or float **on the 0..255 scale** (floats are never rescaled), and returns a
+Python float. The 13 VIFB metrics reproduce VIFB's MATLAB code, quirks included; every
+definition and convention is in ``docs/metrics.md``.
+
+>>> import numpy as np
+>>> from defusion.metrics import METRICS, compute_metrics
+>>> x = np.random.default_rng(0).integers(0, 256, (32, 32)).astype(np.uint8)
+>>> compute_metrics(x, x, x, names=["SSIM", "CE"])  # a "fusion" that copies both sources
+{'SSIM': 2.0, 'CE': 0.0}
+>>> METRICS["CE"].higher_is_better
+False
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from defusion.metrics.gradient import average_gradient, edge_intensity, nabf, qabf, spatial_frequency
+from defusion.metrics.information import cross_entropy, entropy, mutual_information, mutual_information_bits
+from defusion.metrics.perceptual import qcb, qcv, vif, vifp
+from defusion.metrics.statistics import (
+    correlation_coefficient,
+    psnr,
+    psnr_standard,
+    rmse,
+    rmse_standard,
+    scd,
+    standard_deviation,
+)
+from defusion.metrics.structural import mef_ssim, ms_mef_ssim, ms_ssim, ssim, ssim_mean
+
+MetricFn = Callable[[ArrayLike, ArrayLike, ArrayLike], float]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A registered metric: the function, its direction, and a one-line description."""
+
+    fn: MetricFn
+    higher_is_better: bool
+    description: str
+
+
+#: The 13 metrics of VIFB (Zhang et al. 2020), reproducing its MATLAB values.
+VIFB_METRICS: tuple[str, ...] = (
+    "EN", "SD", "SF", "AG", "EI", "MI", "CE", "PSNR", "RMSE", "Qabf", "Qcb", "Qcv", "SSIM",
+)
+
+#: Short name -> metric. The first 13 follow VIFB; the rest are documented in docs/metrics.md.
+METRICS: dict[str, MetricSpec] = {
+    "EN": MetricSpec(entropy, True, "entropy of the fused image (bits)"),
+    "SD": MetricSpec(standard_deviation, True, "standard deviation of the fused image (VIFB 'Variance')"),
+    "SF": MetricSpec(spatial_frequency, True, "spatial frequency (VIFB: channels side by side)"),
+    "AG": MetricSpec(average_gradient, True, "average gradient"),
+    "EI": MetricSpec(edge_intensity, True, "edge intensity (mean Sobel magnitude)"),
+    "MI": MetricSpec(mutual_information, True, "MI(A,F) + MI(B,F), nats, VIFB min-max stretch"),
+    "CE": MetricSpec(cross_entropy, False, "mean of the histogram cross entropies of A, B vs F (bits)"),
+    "PSNR": MetricSpec(psnr, True, "VIFB PSNR (dB) from its sqrt(SSE)/(H*W) 'mse'"),
+    "RMSE": MetricSpec(rmse, False, "VIFB RMSE: mean over sources of sqrt(SSE)/(H*W)"),
+    "Qabf": MetricSpec(qabf, True, "Xydeas-Petrovic edge information transfer"),
+    "Qcb": MetricSpec(qcb, True, "Chen-Blum CSF contrast preservation"),
+    "Qcv": MetricSpec(qcv, False, "Chen-Varshney CSF-weighted regional distortion"),
+    "SSIM": MetricSpec(ssim, True, "SSIM(A,F) + SSIM(B,F) (VIFB sum, max 2)"),
+    "SSIM-mean": MetricSpec(ssim_mean, True, "(SSIM(A,F) + SSIM(B,F)) / 2"),
+    "MS-SSIM": MetricSpec(ms_ssim, True, "MS-SSIM(A,F) + MS-SSIM(B,F), Wang 2003, 5 scales"),
+    "MEF-SSIM": MetricSpec(mef_ssim, True, "MEF-SSIM, Ma-Zeng-Wang 2015, single scale, grey"),
+    "MS-MEF-SSIM": MetricSpec(ms_mef_ssim, True, "multi-scale MEF-SSIM (3 scales; MEFB's 'MEF-SSIM')"),
+    "MI-bits": MetricSpec(mutual_information_bits, True, "MI(A,F) + MI(B,F), bits, raw grey levels"),
+    "PSNR-standard": MetricSpec(psnr_standard, True, "10 log10(255^2 / mean of MSE(A,F), MSE(B,F)) (dB)"),
+    "RMSE-standard": MetricSpec(rmse_standard, False, "mean of RMSE(A,F) and RMSE(B,F)"),
+    "CC": MetricSpec(correlation_coefficient, True, "mean of the correlations r(A,F), r(B,F)"),
+    "SCD": MetricSpec(scd, True, "sum of the correlations of differences"),
+    "VIF": MetricSpec(vif, True, "VIFF (Han et al. 2013), as MEFB"),
+    "VIFp": MetricSpec(vifp, True, "pixel-domain VIF(A,F) + VIF(B,F) (Sheikh-Bovik)"),
+    "Nabf": MetricSpec(nabf, False, "fusion artifacts, Shreyamsha Kumar's modified N_abf"),
+}
+
+
+def compute_metrics(
+    fused: ArrayLike, a: ArrayLike, b: ArrayLike, names: Iterable[str] | None = None
+) -> dict[str, float]:
+    """Compute the named metrics (default: all of ``METRICS``) and return ``{name: value}``.
+
+    Names are case-sensitive short names from ``METRICS``; an unknown name raises ``KeyError``
+    listing the known ones. Inputs are converted once (kept as ``uint8`` when they are).
+    """
+    names = list(METRICS) if names is None else list(names)
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise KeyError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+    fused, a, b = (np.asarray(x) for x in (fused, a, b))
+    return {n: METRICS[n].fn(fused, a, b) for n in names}
+
+
+__all__ = [
+    "METRICS",
+    "VIFB_METRICS",
+    "MetricSpec",
+    "compute_metrics",
+    "average_gradient",
+    "correlation_coefficient",
+    "cross_entropy",
+    "edge_intensity",
+    "entropy",
+    "mef_ssim",
+    "ms_mef_ssim",
+    "ms_ssim",
+    "mutual_information",
+    "mutual_information_bits",
+    "nabf",
+    "psnr",
+    "psnr_standard",
+    "qabf",
+    "qcb",
+    "qcv",
+    "rmse",
+    "rmse_standard",
+    "scd",
+    "spatial_frequency",
+    "ssim",
+    "ssim_mean",
+    "standard_deviation",
+    "vif",
+    "vifp",
+]

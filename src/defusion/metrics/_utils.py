@@ -1,0 +1,179 @@
+"""Shared plumbing for the fusion metrics: input checks, channel handling, MATLAB-like helpers.
+
+Conventions (see ``docs/metrics.md``):
+
+* Images are numpy arrays, ``HxW`` (grey) or ``HxWx3`` (RGB); ``HxWx1`` is treated as grey.
+* ``uint8`` inputs are used as their 0..255 values; float inputs must already be on the 0..255
+  scale (VIFB works on 0..255 doubles). Floats in [0, 1] are *not* rescaled.
+* Metrics that compare the fused image with the sources are computed per colour channel of the
+  fused image and averaged (VIFB's rule); a 1-channel source is used for every channel. When the
+  fused image is grey and a source is RGB, the source is converted with MATLAB's ``rgb2gray``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+Float = NDArray[np.float64]
+
+#: MATLAB ``rgb2gray`` weights (from the inverse of the NTSC YIQ transform).
+RGB2GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+
+
+def matlab_round(x: ArrayLike) -> Float:
+    """Round half away from zero, as MATLAB's ``round`` (numpy rounds half to even)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+def as_image(img: ArrayLike, name: str = "image") -> NDArray:
+    """Check one image and return it as an ``HxW`` or ``HxWx3`` array (dtype kept)."""
+    arr = np.asarray(img)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
+        raise ValueError(f"{name}: expected an HxW or HxWx3 array, got shape {arr.shape}")
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"{name}: expected a uint8 or float array, got dtype {arr.dtype}")
+    if arr.shape[0] < 2 or arr.shape[1] < 2:
+        raise ValueError(f"{name}: image too small ({arr.shape[0]}x{arr.shape[1]})")
+    if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: contains NaN or infinite values")
+    return arr
+
+
+def rgb2gray(img: NDArray) -> Float:
+    """MATLAB ``rgb2gray``: luma with the weights above, rounded when the input is integer."""
+    grey = np.tensordot(img.astype(np.float64), np.asarray(RGB2GRAY), axes=([2], [0]))
+    if np.issubdtype(img.dtype, np.integer):
+        grey = matlab_round(grey)
+    return grey
+
+
+def to_gray(img: ArrayLike, name: str = "image") -> Float:
+    """One ``HxW`` float64 plane: the image itself if grey, else its MATLAB ``rgb2gray``."""
+    arr = as_image(img, name)
+    return arr.astype(np.float64) if arr.ndim == 2 else rgb2gray(arr)
+
+
+def planes(fused: ArrayLike, name: str = "fused") -> Float:
+    """The fused image as a ``(C, H, W)`` float64 stack (C = 1 or 3)."""
+    arr = as_image(fused, name).astype(np.float64)
+    return arr[None] if arr.ndim == 2 else np.moveaxis(arr, 2, 0)
+
+
+def triplet(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> tuple[Float, Float, Float]:
+    """``(F, A, B)`` as ``(C, H, W)`` float64 stacks with VIFB's channel rules.
+
+    C is the fused image's channel count. A 1-channel source is repeated (as a view) for every
+    channel; an RGB source with a grey fused image is converted with MATLAB ``rgb2gray``.
+    """
+    f = as_image(fused, "fused")
+    srcs = []
+    for src, nm in ((a, "a"), (b, "b")):
+        s = as_image(src, nm)
+        if s.shape[:2] != f.shape[:2]:
+            raise ValueError(f"size mismatch: fused is {f.shape[0]}x{f.shape[1]}, "
+                             f"{nm} is {s.shape[0]}x{s.shape[1]}")
+        srcs.append(s)
+    F = planes(f)
+    out = []
+    for s in srcs:
+        if s.ndim == 3 and F.shape[0] == 1:
+            s = rgb2gray(s)
+        s = s.astype(np.float64)
+        S = s[None] if s.ndim == 2 else np.moveaxis(s, 2, 0)
+        out.append(np.broadcast_to(S, F.shape))
+    return F, out[0], out[1]
+
+
+def hist256(x: Float) -> NDArray[np.int64]:
+    """Histograms of 256 grey levels (values floored and clipped to 0..255), one per leading index."""
+    idx = np.clip(np.floor(x), 0, 255).astype(np.int64).reshape(x.shape[0], -1)
+    offs = (np.arange(x.shape[0]) * 256)[:, None]
+    return np.bincount((idx + offs).ravel(), minlength=256 * x.shape[0]).reshape(x.shape[0], 256)
+
+
+# --------------------------------------------------------------------------- filters
+
+
+@lru_cache(maxsize=32)
+def gaussian_1d(size: int, sigma: float) -> Float:
+    """Normalised 1-D Gaussian; ``outer(g, g)`` equals MATLAB ``fspecial('gaussian', size, sigma)``."""
+    x = np.arange(size, dtype=np.float64) - (size - 1) / 2
+    g = np.exp(-(x * x) / (2.0 * sigma * sigma))
+    return g / g.sum()
+
+
+def correlate_sep(x: Float, g_rows: Float, g_cols: Float, mode: str = "constant") -> Float:
+    """Separable 'same'-size correlation over the last two axes (zero padding by default)."""
+    from scipy.ndimage import correlate1d
+
+    y = correlate1d(x, g_rows, axis=-2, mode=mode, cval=0.0)
+    return correlate1d(y, g_cols, axis=-1, mode=mode, cval=0.0)
+
+
+def filter_valid(x: Float, g: Float) -> Float:
+    """MATLAB ``filter2(outer(g, g), x, 'valid')`` over the last two axes (g odd-length)."""
+    r = len(g) // 2
+    y = correlate_sep(x, g, g)
+    return y[..., r:y.shape[-2] - r, r:y.shape[-1] - r]
+
+
+def filter3x3(x: Float, kernel: ArrayLike, mode: str = "constant") -> Float:
+    """2-D correlation with a 3x3 kernel over the last two axes ('same' size)."""
+    from scipy.ndimage import correlate
+
+    k = np.asarray(kernel, dtype=np.float64)
+    if x.ndim == 3:
+        k = k[None]
+    return correlate(x, k, mode=mode, cval=0.0)
+
+
+def box_sum_valid(x: Float, w: int) -> Float:
+    """Sum over every ``w x w`` window ('valid'), via an integral image: exact for integer data."""
+    s = np.zeros(x.shape[:-2] + (x.shape[-2] + 1, x.shape[-1] + 1))
+    s[..., 1:, 1:] = x.cumsum(-2).cumsum(-1)
+    return s[..., w:, w:] - s[..., :-w, w:] - s[..., w:, :-w] + s[..., :-w, :-w]
+
+
+def freqspace(h: int, w: int) -> tuple[Float, Float]:
+    """MATLAB ``freqspace([h, w], 'meshgrid')``: (u, v) grids in [-1, 1), zero at index n//2."""
+    fx = (np.arange(w) - w // 2) * (2.0 / w)
+    fy = (np.arange(h) - h // 2) * (2.0 / h)
+    return np.meshgrid(fx, fy)
+
+
+def filter_freq(x: Float, centred_response: Float) -> NDArray[np.complex128]:
+    """``ifft2(ifftshift(fftshift(fft2(x)) .* H))`` for a centred frequency response H (complex)."""
+    return np.fft.ifft2(np.fft.fft2(x) * np.fft.ifftshift(centred_response, axes=(-2, -1)))
+
+
+def normalize255(x: Float) -> Float:
+    """Z. Liu's ``normalize1``: stretch each ``HxW`` plane to 0..255 and round (MATLAB round).
+
+    A plane that is all zeros is returned as is; another constant plane gives NaN, as in MATLAB.
+    """
+    lo = x.min(axis=(-2, -1), keepdims=True)
+    hi = x.max(axis=(-2, -1), keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = matlab_round((x - lo) / (hi - lo) * 255.0)
+    zero = ((hi == 0) & (lo == 0)).reshape(-1)
+    if zero.any():
+        out = out.copy()
+        flat_x = x.reshape((-1,) + x.shape[-2:])
+        flat_o = out.reshape((-1,) + x.shape[-2:])
+        flat_o[zero] = flat_x[zero]
+    return out
+
+
+def downsample2(x: Float) -> Float:
+    """MATLAB ``imfilter(x, ones(2)/4, 'symmetric', 'same')`` then ``x(1:2:end, 1:2:end)``."""
+    h, w = x.shape[-2:]
+    pad = [(0, 0)] * (x.ndim - 2) + [(0, 1), (0, 1)]
+    p = np.pad(x, pad, mode="edge")
+    s = p[..., :-1, :-1] + p[..., 1:, :-1] + p[..., :-1, 1:] + p[..., 1:, 1:]
+    return (s / 4.0)[..., 0:h:2, 0:w:2]

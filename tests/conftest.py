@@ -1,0 +1,40 @@
+"""Shared fixtures: a tiny random-init weights file and small synthetic images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from defusion.model.registry import create_model
+from defusion.model.weights import save_weights
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory) -> Path:
+    """Weights of the tiny architecture (random init): fast plumbing tests, not quality."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
+    save_weights(create_model("defusion-tiny"), path, metadata={"steps": "0"})
+    return path
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+def smooth_image(rng: np.random.Generator, h: int, w: int, channels: int = 3) -> np.ndarray:
+    """A natural-ish uint8 image: smooth random blobs (not white noise)."""
+    from scipy.ndimage import gaussian_filter
+
+    x = rng.random((h, w, channels))
+    x = np.stack([gaussian_filter(x[..., c], 3) for c in range(channels)], axis=2)
+    x = (x - x.min()) / (x.max() - x.min() + 1e-9)
+    out = (x * 255).astype(np.uint8)
+    return out[..., 0] if channels == 1 else out

@@ -1,0 +1,49 @@
+import torch
+
+from defusion.data.cud import CUDConfig, make_masks, make_targets, make_views
+
+
+def _views(seed=0, size=(64, 96), batch=4):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(batch, 3, *size, generator=g)
+    return x, make_views(x, CUDConfig(), generator=g)
+
+
+def test_masks_are_binary_and_cover_every_pixel():
+    for seed in range(20):
+        g = torch.Generator().manual_seed(seed)
+        m1, m2 = make_masks(3, (64, 64), CUDConfig(), generator=g)
+        assert set(m1.unique().tolist()) <= {0.0, 1.0} and set(m2.unique().tolist()) <= {0.0, 1.0}
+        assert ((m1 + m2) > 0).all(), "cover constraint M1 + M2 > 0"
+
+
+def test_masks_differ_and_both_views_have_unique_regions_on_average():
+    g = torch.Generator().manual_seed(1)
+    m1, m2 = make_masks(16, (128, 128), CUDConfig(), generator=g)
+    assert (m1 * (1 - m2)).sum() > 0 and ((1 - m1) * m2).sum() > 0 and (m1 * m2).sum() > 0
+
+
+def test_views_keep_x_where_seen_and_noise_elsewhere():
+    x, v = _views()
+    assert torch.equal(v.x1 * v.mask1, x * v.mask1)
+    assert torch.equal(v.x2 * v.mask2, x * v.mask2)
+    assert v.x1.min() >= 0 and v.x1.max() <= 1
+    hidden = (1 - v.mask1).bool().expand_as(x)
+    assert not torch.allclose(v.x1[hidden], x[hidden])  # noise, not the image
+
+
+def test_targets_partition_the_image():
+    x, v = _views()
+    t = make_targets(x, v.mask1, v.mask2)
+    assert torch.allclose(t.common + t.unique1 + t.unique2, x)  # regions partition x
+    both = (v.mask1 * v.mask2).bool().expand_as(x)
+    only1 = (v.mask1 * (1 - v.mask2)).bool().expand_as(x)
+    assert torch.equal(t.common[both], x[both]) and (t.common[~both] == 0).all()
+    assert torch.equal(t.unique1[only1], x[only1]) and (t.unique1[~only1] == 0).all()
+    assert torch.equal(t.full, x)
+
+
+def test_same_generator_seed_gives_same_views():
+    _, a = _views(seed=3)
+    _, b = _views(seed=3)
+    assert torch.equal(a.x1, b.x1) and torch.equal(a.mask2, b.mask2)

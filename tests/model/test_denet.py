@@ -1,0 +1,58 @@
+import pytest
+import torch
+
+from defusion.model.denet import DeNet
+from defusion.model.profile import count_macs, count_parameters
+from defusion.model.registry import create_model, list_models, model_config
+
+
+def test_published_size_matches_the_paper():
+    net = create_model("defusion")
+    # Published DeFusion: about 8.0M parameters and 15.4 GMACs per 256x256 pair.
+    assert 7.5e6 < count_parameters(net) < 8.5e6
+    assert 14.5e9 < count_macs(net, 256, 256) < 16.0e9
+
+
+def test_forward_shapes_and_four_projections():
+    net = create_model("defusion-tiny")
+    out = net(torch.rand(2, 3, 48, 64), torch.rand(2, 3, 48, 64))
+    assert len(out) == 4
+    for t in out:
+        assert t.shape == (2, 3, 48, 64)
+        assert torch.isfinite(t).all()
+
+
+def test_embeddings_are_full_resolution_and_symmetric_in_unique_decoder():
+    net = create_model("defusion-tiny").eval()
+    a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    f_c, f_u1, f_u2 = net.embed(a, b)
+    assert f_c.shape[-2:] == (32, 32) and f_u1.shape == f_u2.shape == f_c.shape
+    assert not torch.allclose(f_u1, f_u2)
+    # Du is shared by both sources: identical sources give identical unique embeddings.
+    _, g_u1, g_u2 = net.embed(a, a)
+    assert torch.equal(g_u1, g_u2)
+
+
+def test_rejects_sizes_that_are_not_multiples_of_8_and_mismatches():
+    net = create_model("defusion-tiny")
+    with pytest.raises(ValueError, match="multiples of 8"):
+        net(torch.rand(1, 3, 30, 32), torch.rand(1, 3, 30, 32))
+    with pytest.raises(ValueError, match="differ in shape"):
+        net(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 40, 32))
+
+
+def test_registry():
+    assert {"defusion", "defusion-tiny"} <= set(list_models())
+    assert model_config("defusion", radix=2).radix == 2
+    with pytest.raises(ValueError, match="unknown model"):
+        create_model("nope")
+    assert isinstance(create_model("defusion-tiny"), DeNet)
+
+
+def test_initial_activations_are_bounded():
+    """Without normalisation layers the residual gain keeps deep activations sane."""
+    torch.manual_seed(0)
+    net = create_model("defusion").eval()
+    with torch.no_grad():
+        f_c, f_u1, _ = net.embed(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64))
+    assert f_c.std() < 10 and f_u1.std() < 10

@@ -1,0 +1,36 @@
+import pytest
+import torch
+
+from defusion.model.registry import create_model
+from defusion.model.weights import WeightsError, load_weights, read_metadata, save_weights
+
+
+def test_roundtrip_keeps_config_and_values(tmp_path):
+    net = create_model("defusion-tiny")
+    save_weights(net, tmp_path / "w.safetensors", metadata={"steps": "7"})
+    loaded = load_weights(tmp_path / "w.safetensors")
+    assert loaded.cfg == net.cfg
+    for (k, v), (k2, v2) in zip(net.state_dict().items(), loaded.state_dict().items()):
+        assert k == k2 and torch.equal(v, v2)
+    assert read_metadata(tmp_path / "w.safetensors")["steps"] == "7"
+
+
+def test_half_precision_file_loads_as_float32(tmp_path):
+    net = create_model("defusion-tiny")
+    save_weights(net, tmp_path / "w16.safetensors", half=True)
+    loaded = load_weights(tmp_path / "w16.safetensors")
+    p = next(loaded.parameters())
+    assert p.dtype == torch.float32
+    assert torch.allclose(p, next(net.parameters()), atol=1e-2)
+
+
+def test_clear_errors(tmp_path):
+    with pytest.raises(WeightsError, match="not found"):
+        load_weights(tmp_path / "missing.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file at all")
+    with pytest.raises(WeightsError, match="not a valid safetensors"):
+        load_weights(tmp_path / "junk.safetensors")
+    from safetensors.torch import save_file
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(WeightsError, match="not defusion weights"):
+        load_weights(tmp_path / "other.safetensors")
