@@ -18,8 +18,6 @@ DEFAULT_MAX_PIXELS = 100_000_000
 #: Suffixes that :func:`write_image` can produce.
 WRITABLE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 _EXIF_ORIENTATION = 0x0112
-# Formats whose 16-bit content Pillow may reduce to 8 bits; OpenCV decodes them exactly.
-_HIGH_DEPTH_FORMATS = {"PNG", "TIFF"}
 
 
 class ImageReadError(ValueError):
@@ -46,13 +44,13 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
                 raise ImageTooLargeError(
                     f"{path}: {width}x{height} is {width * height / 1e6:.1f} MP, over the limit of "
                     f"{max_pixels / 1e6:.1f} MP (raise it with --max-pixels)")
-            fmt = im.format
+            deep_colour = im.mode == "RGB" and _is_16bit_tile(im)
             orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
             im.load()  # decodes everything: truncated files fail here
-            array = _from_opencv(path) if fmt in _HIGH_DEPTH_FORMATS else None
+            array = _from_opencv(path) if deep_colour else None
             if array is None:
                 array = _from_pillow(ImageOps.exif_transpose(im))
-            else:
+            elif im.format == "PNG":  # OpenCV's TIFF reader orients by itself
                 array = _apply_orientation(array, orientation)
     except Image.DecompressionBombError:
         raise ImageTooLargeError(f"{path}: too many pixels (decompression bomb guard)") from None
@@ -63,6 +61,15 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
             raise
         raise ImageReadError(f"{path}: cannot decode ({exc}); is the file truncated or corrupt?") from None
     return array
+
+
+def _is_16bit_tile(im: Image.Image) -> bool:
+    """True when Pillow would reduce 16-bit colour to 8 bits (16-bit RGB PNG/TIFF)."""
+    if not im.tile:
+        return False
+    args = im.tile[0][3]
+    rawmode = args[0] if isinstance(args, tuple) else args
+    return isinstance(rawmode, str) and ";16" in rawmode
 
 
 def _from_pillow(im: Image.Image) -> np.ndarray:

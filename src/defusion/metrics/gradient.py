@@ -9,12 +9,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import Float, filter3x3, planes, triplet
+from defusion.metrics._utils import Float, planes, sobel, triplet, uniq
 
 __all__ = ["spatial_frequency", "average_gradient", "edge_intensity", "qabf", "nabf"]
-
-_SOBEL = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])  # fspecial('sobel')
-
 
 def spatial_frequency(fused: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = None) -> float:
     """SF: ``sqrt(RF^2 + CF^2)``, RF/CF = root mean squared row/column first differences.
@@ -69,23 +66,19 @@ def edge_intensity(fused: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | 
     0.0
     """
     F = planes(fused)
-    gx = filter3x3(F, _SOBEL, mode="nearest")
-    gy = filter3x3(F, _SOBEL.T, mode="nearest")
-    return float(np.sqrt(gx * gx + gy * gy).mean())
+    dx, dy = sobel(F, mode="nearest")  # fspecial('sobel') and its transpose, up to sign
+    return float(np.sqrt(dx * dx + dy * dy).mean())
 
 
 # Qabf ------------------------------------------------------------------------------------
 
-_H1 = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])
-_H3 = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
-
-
 def _strength_angle_conv(x: Float) -> tuple[Float, Float]:
-    """Sobel via ``conv2(x, h, 'same')`` (true convolution, zero padding): strength, angle.
+    """VIFB's Sobel: ``Sx = conv2(x, [-1 0 1; -2 0 2; -1 0 1], 'same')``,
+    ``Sy = conv2(x, [1 2 1; 0 0 0; -1 -2 -1], 'same')`` (true convolutions, zero padding).
 
-    The angle is ``atan(Sy / Sx)``, or pi/2 where ``Sx == 0`` (VIFB's rule)."""
-    sx = filter3x3(x, _H3[::-1, ::-1])
-    sy = filter3x3(x, _H1[::-1, ::-1])
+    Returns strength and angle ``atan(Sy / Sx)``, or pi/2 where ``Sx == 0`` (VIFB's rule)."""
+    dx, dy = sobel(x)
+    sx, sy = -dx, dy  # convolution flips the kernels
     g = np.sqrt(sx * sx + sy * sy)
     with np.errstate(divide="ignore", invalid="ignore"):
         ang = np.where(sx == 0, np.pi / 2, np.arctan(sy / sx))
@@ -118,8 +111,8 @@ def qabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """
     F, A, B = triplet(fused, a, b)
     gf, af = _strength_angle_conv(F * 255.0)
-    ga, aa = _strength_angle_conv(A * 255.0)
-    gb, ab = _strength_angle_conv(B * 255.0)
+    ga, aa = _strength_angle_conv(uniq(A) * 255.0)
+    gb, ab = _strength_angle_conv(uniq(B) * 255.0)
     qaf = _qabf_edge_preservation(ga, aa, gf, af)
     qbf = _qabf_edge_preservation(gb, ab, gf, af)
     num = (qaf * ga + qbf * gb).sum(axis=(-2, -1))
@@ -133,8 +126,8 @@ def qabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
 
 def _sobel_kumar(x: Float) -> tuple[Float, Float]:
     """Kumar's ``sobel_fn``: kernels / 8 on a mirror-extended image; returns (gv, gh)."""
-    vt = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0
-    return filter3x3(x, vt, mode="mirror"), filter3x3(x, vt.T, mode="mirror")
+    dx, dy = sobel(x, mode="mirror")
+    return dx / 8.0, dy / 8.0
 
 
 def nabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -159,7 +152,7 @@ def nabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         af = np.where((gvf == 0) & (ghf == 0), 0.0, np.arctan(gvf / ghf))
     terms, wsum, strengths = 0.0, 0.0, []
-    for S in (A, B):
+    for S in (uniq(A), uniq(B)):
         gv, gh = _sobel_kumar(S)
         g = np.sqrt(gh**2 + gv**2)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -16,13 +16,14 @@ from numpy.typing import ArrayLike
 from defusion.metrics._utils import (
     Float,
     correlate_sep,
-    filter3x3,
+    sobel,
     filter_freq,
     filter_valid,
     freqspace,
     gaussian_1d,
     normalize255,
     triplet,
+    uniq,
 )
 
 __all__ = ["qcb", "qcv", "vif", "vifp"]
@@ -65,7 +66,7 @@ def qcb(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     u, v = freqspace(h, w)
     r = np.sqrt((u * (w / 30.0)) ** 2 + (v * (h / 30.0)) ** 2)
     sd = np.exp(-((r / 15.3870) ** 2)) - 0.7622 * np.exp(-((r / 1.3456) ** 2))
-    ca, cb, cf = (_local_contrast_power(filter_freq(normalize255(x), sd)) for x in (A, B, F))
+    ca, cb, cf = (_local_contrast_power(filter_freq(normalize255(uniq(x)), sd)) for x in (A, B, F))
     with np.errstate(divide="ignore", invalid="ignore"):
         m = (ca < cf).astype(np.float64)
         qaf = (ca / cf) * m + (cf / ca) * (1 - m)
@@ -106,15 +107,15 @@ def qcv(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """
     F, A, B = triplet(fused, a, b)
     h, w = F.shape[-2:]
-    na, nb, nf = normalize255(A), normalize255(B), normalize255(F)
-    sob_x = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    na, nb, nf = normalize255(uniq(A)), normalize255(uniq(B)), normalize255(F)
     u, v = freqspace(h, w)
     r = np.sqrt((u * (w / 8.0)) ** 2 + (v * (h / 8.0)) ** 2)
     theta_m = 2.6 * (0.0192 + 0.144 * r) * np.exp(-((0.144 * r) ** 1.1))
     num, den = 0.0, 0.0
     for s in (na, nb):
-        gx, gy = filter3x3(s, sob_x), filter3x3(s, sob_x.T)
-        lam = _block_sum16(np.sqrt(gx * gx + gy * gy) ** 5)
+        gx, gy = sobel(s)
+        m2 = gx * gx + gy * gy
+        lam = _block_sum16(m2 * m2 * np.sqrt(m2))  # strength ** 5
         df = filter_freq(s - nf, theta_m)
         dist = _block_sum16(df * df) / 256.0
         num = num + (lam * dist).sum(axis=(-2, -1))
@@ -142,6 +143,7 @@ def _vif_scales(ref: Float, dist: Float):
         s1 = np.maximum(filter_valid(ref * ref, win) - mu1 * mu1, 0.0)
         s2 = np.maximum(filter_valid(dist * dist, win) - mu2 * mu2, 0.0)
         s12 = filter_valid(ref * dist, win) - mu1 * mu2
+        s1, s2 = (np.broadcast_to(v, s12.shape).copy() for v in (s1, s2))
         g = s12 / (s1 + 1e-10)
         sv = s2 - g * s12
         low1 = s1 < 1e-10
@@ -174,6 +176,7 @@ def vif(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """
     F, A, B = triplet(fused, a, b)
     _check_vif_size(*F.shape[-2:])
+    A, B = uniq(A), uniq(B)
     sq = 0.005 * 255 * 255
     p = np.array([1.0, 0.0, 0.15, 1.0]) / 2.15
     total = 0.0
@@ -209,7 +212,7 @@ def vifp(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     F, A, B = triplet(fused, a, b)
     _check_vif_size(*F.shape[-2:])
     res = 0.0
-    for S in (A, B):
+    for S in (uniq(A), uniq(B)):
         num, den = 0.0, 0.0
         for g, s1, sv in _vif_scales(S, F):
             num = num + np.log10(1 + g**2 * s1 / (sv + 2.0)).sum(axis=(-2, -1))

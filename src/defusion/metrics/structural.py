@@ -22,6 +22,7 @@ from defusion.metrics._utils import (
     gaussian_1d,
     to_gray,
     triplet,
+    uniq,
 )
 
 __all__ = ["ssim", "ssim_mean", "ms_ssim", "mef_ssim", "ms_mef_ssim"]
@@ -34,6 +35,7 @@ MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 def _ssim_maps(x: Float, y: Float, k1: float = 0.01, k2: float = 0.03) -> tuple[Float, Float]:
     """SSIM and contrast-structure maps ('valid') of two ``(..., H, W)`` stacks."""
+    x, y = uniq(x), uniq(y)  # a repeated source plane is filtered once
     g = gaussian_1d(_WIN, _SIGMA)
     c1, c2 = (k1 * 255.0) ** 2, (k2 * 255.0) ** 2
     mx, my = filter_valid(x, g), filter_valid(y, g)
@@ -84,6 +86,7 @@ def _ms_ssim_pair(x: Float, y: Float) -> np.ndarray:
     w = np.asarray(MS_SSIM_WEIGHTS)
     levels = len(w)
     cs_means, last = [], None
+    x, y = uniq(x), uniq(y)
     for lev in range(levels):
         s_map, cs_map = _ssim_maps(x, y)
         if lev == levels - 1:

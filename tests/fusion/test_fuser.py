@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from defusion import Fuser
+from defusion.fusion.fuser import FuseOptions, SizeMismatchError
+from defusion.model.weights import load_weights
+from tests.conftest import smooth_image
+
+
+@pytest.fixture(scope="module")
+def fuser(tiny_weights):
+    return Fuser(load_weights(tiny_weights))
+
+
+def test_output_size_and_dtype_follow_inputs(fuser, rng):
+    a, b = smooth_image(rng, 37, 51), smooth_image(rng, 37, 51)
+    out = fuser.fuse(a, b)
+    assert out.shape == (37, 51, 3) and out.dtype == np.uint8
+    out16 = fuser.fuse(a.astype(np.uint16) * 257, b)
+    assert out16.dtype == np.uint16
+    outf = fuser.fuse(a / 255.0, b / 255.0)
+    assert outf.dtype == np.float32 and 0 <= outf.min() and outf.max() <= 1
+
+
+def test_colour_rules(fuser, rng, monkeypatch):
+    rgb = smooth_image(rng, 32, 40)
+    grey = smooth_image(rng, 32, 40, channels=1)
+    grey3 = np.repeat(grey[..., None], 3, axis=2)
+    assert fuser.fuse(grey, grey3).ndim == 2  # grey + grey (R=G=B) -> grey
+    assert fuser.fuse(grey, rgb).shape == (32, 40, 3)
+    # Grey infrared + colour visible keeps the visible image's chroma. Pin the network's
+    # luminance to mid-grey so that no RGB clipping can disturb the chroma.
+    real = fuser._project
+
+    def mid_grey(a, b, on_tile=None):
+        out = real(a, b, on_tile)
+        return out._replace(fused=np.full_like(out.fused, 0.5))
+
+    monkeypatch.setattr(fuser, "_project", mid_grey)
+    ir_vis = fuser.fuse(grey, rgb)
+    from defusion.fusion.color import rgb_to_ycbcr, to_float
+    chroma_out = rgb_to_ycbcr(to_float(ir_vis))[..., 1:]
+    chroma_vis = rgb_to_ycbcr(to_float(rgb))[..., 1:]
+    diff = np.abs(chroma_out - chroma_vis)
+    assert diff.mean() < 0.005 and diff.max() < 0.03  # uint8 rounding, rare gamut clipping
+
+
+def test_decompose_returns_four_images(fuser, rng):
+    a, b = smooth_image(rng, 24, 24), smooth_image(rng, 24, 24)
+    parts = fuser.decompose(a, b)
+    assert np.array_equal(parts.fused, fuser.fuse(a, b))
+    assert parts.common.shape == parts.unique_a.shape == (24, 24, 3)
+
+
+def test_more_than_two_inputs_fold(fuser, rng):
+    images = [smooth_image(rng, 16, 16) for _ in range(3)]
+    assert fuser.fuse(*images).shape == (16, 16, 3)
+    with pytest.raises(ValueError, match="at least two"):
+        fuser.fuse(images[0])
+
+
+def test_size_mismatch_names_both_sizes(fuser, rng):
+    with pytest.raises(SizeMismatchError, match="30x20 vs 31x20"):
+        fuser.fuse(smooth_image(rng, 20, 30), smooth_image(rng, 20, 31))
+
+
+def test_tiled_result_matches_untiled_closely(tiny_weights, rng):
+    model = load_weights(tiny_weights)
+    a, b = smooth_image(rng, 200, 260), smooth_image(rng, 200, 260)
+    whole = Fuser(model, options=FuseOptions(tile=0)).fuse(a / 255.0, b / 255.0)
+    tiled = Fuser(model, options=FuseOptions(tile=128, overlap=32)).fuse(a / 255.0, b / 255.0)
+    assert np.abs(whole - tiled).mean() < 0.02
+
+
+def test_half_needs_cuda(tiny_weights):
+    with pytest.raises(ValueError, match="CUDA"):
+        Fuser(load_weights(tiny_weights), half=True)

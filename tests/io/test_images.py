@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from defusion.io.images import ImageReadError, ImageTooLargeError, read_image, write_image
+from defusion.io.pairs import match_pairs
+from defusion.io.resize import resize_to
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".bmp"])
+def test_lossless_roundtrip_8bit(tmp_path, rng, suffix):
+    rgb = (rng.random((17, 23, 3)) * 255).astype(np.uint8)
+    grey = rgb[..., 0].copy()
+    assert np.array_equal(read_image(write_image(tmp_path / f"c{suffix}", rgb)), rgb)
+    assert np.array_equal(read_image(write_image(tmp_path / f"g{suffix}", grey)), grey)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_16bit_is_kept(tmp_path, rng, suffix):
+    rgb = (rng.random((9, 11, 3)) * 65535).astype(np.uint16)
+    out = read_image(write_image(tmp_path / f"c{suffix}", rgb))
+    assert out.dtype == np.uint16 and np.array_equal(out, rgb)
+    grey = rgb[..., 1].copy()
+    out = read_image(write_image(tmp_path / f"g{suffix}", grey))
+    assert out.dtype == np.uint16 and np.array_equal(out, grey)
+
+
+def test_jpeg_and_16bit_to_jpeg(tmp_path, rng):
+    rgb = np.full((16, 16, 3), 200, np.uint16) * 257
+    out = read_image(write_image(tmp_path / "x.jpg", rgb))
+    assert out.dtype == np.uint8 and abs(int(out.mean()) - 200) <= 2
+
+
+@pytest.mark.parametrize("orientation", [2, 3, 4, 5, 6, 7, 8])
+def test_exif_orientation_is_honoured_like_pillow(tmp_path, rng, orientation):
+    from PIL import ImageOps
+    array = (rng.random((6, 10, 3)) * 255).astype(np.uint8)
+    for suffix in (".jpg", ".png", ".tif"):
+        im = Image.fromarray(array)
+        exif = im.getexif()
+        exif[0x0112] = orientation
+        path = tmp_path / f"o{orientation}{suffix}"
+        im.save(path, exif=exif, **({"quality": 100} if suffix == ".jpg" else {}))
+        expected = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+        got = read_image(path)
+        assert got.shape == expected.shape, suffix
+        assert np.abs(got.astype(int) - expected).max() <= (0 if suffix != ".jpg" else 1), suffix
+
+
+def test_palette_and_alpha_become_rgb(tmp_path):
+    Image.new("P", (5, 4), 3).save(tmp_path / "p.png")
+    Image.new("RGBA", (5, 4), (10, 20, 30, 40)).save(tmp_path / "a.png")
+    assert read_image(tmp_path / "p.png").shape == (4, 5, 3)
+    assert read_image(tmp_path / "a.png")[0, 0].tolist() == [10, 20, 30]
+
+
+def test_bad_inputs_have_clear_messages(tmp_path, rng):
+    with pytest.raises(ImageReadError, match="no such file"):
+        read_image(tmp_path / "missing.png")
+    (tmp_path / "text.png").write_text("hello")
+    with pytest.raises(ImageReadError, match="not an image"):
+        read_image(tmp_path / "text.png")
+    Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)).save(tmp_path / "full.jpg")
+    data = (tmp_path / "full.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageReadError, match="truncated"):
+        read_image(tmp_path / "cut.jpg")
+    with pytest.raises(ImageTooLargeError, match="64x64 .* over the limit"):
+        read_image(tmp_path / "full.jpg", max_pixels=1000)
+    with pytest.raises(ValueError, match="cannot write"):
+        write_image(tmp_path / "x.gif", np.zeros((2, 2), np.uint8))
+
+
+def test_match_pairs_by_stem(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for name in ("01.png", "02.jpg", "only_a.png"):
+        (tmp_path / "a" / name).write_bytes(b"")
+    for name in ("01.jpg", "02.jpg", "only_b.bmp", "readme.txt"):
+        (tmp_path / "b" / name).write_bytes(b"")
+    pairs, unmatched = match_pairs(tmp_path / "a", tmp_path / "b")
+    assert [p[0] for p in pairs] == ["01", "02"] and unmatched == ["only_a", "only_b"]
+
+
+def test_resize_keeps_dtype_and_channels():
+    assert resize_to(np.zeros((10, 10, 3), np.uint16), 20, 30).dtype == np.uint16
+    assert resize_to(np.zeros((10, 10, 3), np.uint8), 5, 6).shape == (5, 6, 3)
