@@ -12,7 +12,8 @@ def test_tile_starts_cover_everything_with_overlap():
         starts = tile_starts(length, 256, 32)
         assert starts[0] == 0 and starts[-1] + 256 >= length
         assert all(b - a <= 256 - 32 for a, b in zip(starts, starts[1:]))
-    assert count_tiles(1000, 1000, 512, 64) == 4
+    assert count_tiles(1000, 1000, 512, 64) == 9
+    assert count_tiles(900, 900, 512, 64) == 4
 
 
 def test_padding_and_cropping():

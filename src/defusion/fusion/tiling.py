@@ -6,6 +6,7 @@ there is no hard edge anywhere in the result; memory is bounded by the tile size
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import torch
@@ -38,17 +39,16 @@ def run_padded(fn: PairFn, x1: torch.Tensor, x2: torch.Tensor) -> list[torch.Ten
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Start offsets of tiles of size ``tile`` covering ``length`` with at least ``overlap``.
+    """Evenly spread offsets of the fewest tiles that cover ``length`` with >= ``overlap``.
 
     Example:
         >>> tile_starts(1000, 512, 64)
-        [0, 488]
+        [0, 244, 488]
     """
     if length <= tile:
         return [0]
-    stride = tile - overlap
-    starts = list(range(0, length - tile, stride))
-    return starts + [length - tile]
+    count = math.ceil((length - overlap) / (tile - overlap))
+    return [round(i * (length - tile) / (count - 1)) for i in range(count)]
 
 
 def _ramp(size: int, overlap: int, fade_start: bool, fade_end: bool, device) -> torch.Tensor:

@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 import numpy as np
 from numpy.typing import ArrayLike
 
+from defusion.metrics._utils import shared_inputs
 from defusion.metrics.gradient import average_gradient, edge_intensity, nabf, qabf, spatial_frequency
 from defusion.metrics.information import cross_entropy, entropy, mutual_information, mutual_information_bits
 from defusion.metrics.perceptual import qcb, qcv, vif, vifp
@@ -97,7 +98,8 @@ def compute_metrics(
     if unknown:
         raise KeyError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
     fused, a, b = (np.asarray(x) for x in (fused, a, b))
-    return {n: METRICS[n].fn(fused, a, b) for n in names}
+    with shared_inputs():  # convert the inputs once for all metrics
+        return {n: METRICS[n].fn(fused, a, b) for n in names}
 
 
 __all__ = [

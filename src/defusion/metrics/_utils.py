@@ -12,7 +12,10 @@ Conventions (see ``docs/metrics.md``):
 
 from __future__ import annotations
 
-from functools import lru_cache
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import lru_cache, wraps
+from typing import Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -23,10 +26,47 @@ Float = NDArray[np.float64]
 RGB2GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
 
 
+#: Conversions already done inside one ``compute_metrics`` call, keyed by function and the
+#: identities of the (live, unmodified) input arrays; ``None`` outside such a call.
+_CACHE: ContextVar[dict | None] = ContextVar("defusion_metrics_cache", default=None)
+
+
+@contextmanager
+def shared_inputs() -> Iterator[None]:
+    """Within this block, repeated input conversions of the same array objects are reused."""
+    token = _CACHE.set({})
+    try:
+        yield
+    finally:
+        _CACHE.reset(token)
+
+
+def _cached(fn):
+    """Memoise ``fn(*arrays)`` by argument identity while ``shared_inputs`` is active.
+
+    Results are made read-only so that no metric can alter what another one reads."""
+
+    @wraps(fn)
+    def wrapper(*args):
+        cache = _CACHE.get()
+        if cache is None:
+            return fn(*args)
+        key = (fn.__name__,) + tuple(x if isinstance(x, str) else id(x) for x in args)
+        if key not in cache:
+            out = fn(*args)
+            for arr in out if isinstance(out, tuple) else (out,):
+                arr.flags.writeable = False
+            cache[key] = (out, args)  # keep the inputs alive so that their ids stay unique
+        return cache[key][0]
+
+    return wrapper
+
+
 def matlab_round(x: ArrayLike) -> Float:
     """Round half away from zero, as MATLAB's ``round`` (numpy rounds half to even)."""
     x = np.asarray(x, dtype=np.float64)
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+    r = np.floor(np.abs(x) + 0.5)
+    return np.copysign(r, x, out=r)
 
 
 def as_image(img: ArrayLike, name: str = "image") -> NDArray:
@@ -53,23 +93,27 @@ def rgb2gray(img: NDArray) -> Float:
     return grey
 
 
+@_cached
 def to_gray(img: ArrayLike, name: str = "image") -> Float:
     """One ``HxW`` float64 plane: the image itself if grey, else its MATLAB ``rgb2gray``."""
     arr = as_image(img, name)
     return arr.astype(np.float64) if arr.ndim == 2 else rgb2gray(arr)
 
 
-def planes(fused: ArrayLike, name: str = "fused") -> Float:
+@_cached
+def planes(fused: ArrayLike) -> Float:
     """The fused image as a ``(C, H, W)`` float64 stack (C = 1 or 3)."""
-    arr = as_image(fused, name).astype(np.float64)
+    arr = as_image(fused, "fused").astype(np.float64)
     return arr[None] if arr.ndim == 2 else np.moveaxis(arr, 2, 0)
 
 
+@_cached
 def triplet(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> tuple[Float, Float, Float]:
     """``(F, A, B)`` as ``(C, H, W)`` float64 stacks with VIFB's channel rules.
 
-    C is the fused image's channel count. A 1-channel source is repeated (as a view) for every
-    channel; an RGB source with a grey fused image is converted with MATLAB ``rgb2gray``.
+    C is the fused image's channel count. A 1-channel source (or an RGB one with R = G = B) is
+    repeated (as a view) for every channel; an RGB source with a grey fused image is converted
+    with MATLAB ``rgb2gray``.
     """
     f = as_image(fused, "fused")
     srcs = []
@@ -167,11 +211,18 @@ def freqspace(h: int, w: int) -> tuple[Float, Float]:
     return np.meshgrid(fx, fy)
 
 
-def filter_freq(x: Float, centred_response: Float) -> NDArray[np.complex128]:
-    """``ifft2(ifftshift(fftshift(fft2(x)) .* H))`` for a centred frequency response H (complex)."""
+def filter_freq_even(x: Float, centred_response: Float) -> Float:
+    """``ifft2(ifftshift(fftshift(fft2(x)) .* H))`` for a real image and an *even* real response.
+
+    H sampled on MATLAB's ``freqspace`` grid as a function of the radius only is even
+    (``H(-k) = H(k)``, the Nyquist row/column being its own partner), so the exact result is
+    real: MATLAB's complex output differs only by rounding noise (~1e-16 relative) in its
+    imaginary part. Computed with real FFTs."""
     from scipy import fft
 
-    return fft.ifft2(fft.fft2(x) * np.fft.ifftshift(centred_response, axes=(-2, -1)))
+    h, w = x.shape[-2:]
+    half = np.fft.ifftshift(centred_response, axes=(-2, -1))[..., : w // 2 + 1]
+    return fft.irfft2(fft.rfft2(x) * half, s=(h, w))
 
 
 def normalize255(x: Float) -> Float:

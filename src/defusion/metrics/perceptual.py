@@ -1,7 +1,9 @@
 """Human-visual-system based metrics: Qcb (Chen-Blum), Qcv (Chen-Varshney), VIF (VIFF), VIFp.
 
 * ``Qcb`` and ``Qcv`` follow VIFB's ``metricsQcb.m`` / ``metricsQcv.m`` (Z. Liu's
-  ``metricChenBlum.m`` / ``metricChen.m``), including their complex-valued frequency filtering.
+  ``metricChenBlum.m`` / ``metricChen.m``). Their frequency-domain CSF filtering returns complex
+  arrays in MATLAB whose imaginary parts are rounding noise (the responses are even); the real
+  results are computed here with real FFTs.
 * ``VIF`` is VIFF, Han et al. (2013), as MEFB's ``metricsVIF.m`` (the author's code).
 * ``VIFp`` is Sheikh & Bovik's multi-scale pixel-domain VIF, summed over the two sources.
 
@@ -17,7 +19,7 @@ from defusion.metrics._utils import (
     Float,
     correlate_sep,
     sobel,
-    filter_freq,
+    filter_freq_even,
     filter_valid,
     freqspace,
     gaussian_1d,
@@ -32,19 +34,18 @@ __all__ = ["qcb", "qcv", "vif", "vifp"]
 # Qcb -------------------------------------------------------------------------------------
 
 
-def _gauss_filter_same(x: np.ndarray, sigma: float) -> np.ndarray:
-    """``filter2(G, x, 'same')`` with Liu's un-normalised 31x31 Gaussian (complex-safe)."""
+def _gauss_filter_same(x: Float, sigma: float) -> Float:
+    """``filter2(G, x, 'same')`` with Liu's un-normalised 31x31 Gaussian (zero padding)."""
     t = np.arange(-15, 16, dtype=np.float64)
     e = np.exp(-(t * t) / (2 * sigma * sigma))
-    scale = 1.0 / (2 * np.pi * sigma * sigma)
-    if np.iscomplexobj(x):
-        return (correlate_sep(x.real, e, e) + 1j * correlate_sep(x.imag, e, e)) * scale
-    return correlate_sep(x, e, e) * scale
+    return correlate_sep(x, e, e) * (1.0 / (2 * np.pi * sigma * sigma))
 
 
-def _local_contrast_power(x: np.ndarray) -> Float:
-    c = np.abs(_gauss_filter_same(x, 2.0) / _gauss_filter_same(x, 4.0) - 1.0)
-    return c**3 / (c**2 + 1e-4)  # k=h=1, p=3, q=2, Z=1e-4
+def _local_contrast_power(x: Float) -> Float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.abs(_gauss_filter_same(x, 2.0) / _gauss_filter_same(x, 4.0) - 1.0)
+    c2 = c * c
+    return c2 * c / (c2 + 1e-4)  # k=h=1, p=3, q=2, Z=1e-4
 
 
 def qcb(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -66,7 +67,7 @@ def qcb(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     u, v = freqspace(h, w)
     r = np.sqrt((u * (w / 30.0)) ** 2 + (v * (h / 30.0)) ** 2)
     sd = np.exp(-((r / 15.3870) ** 2)) - 0.7622 * np.exp(-((r / 1.3456) ** 2))
-    ca, cb, cf = (_local_contrast_power(filter_freq(normalize255(uniq(x)), sd)) for x in (A, B, F))
+    ca, cb, cf = (_local_contrast_power(filter_freq_even(normalize255(uniq(x)), sd)) for x in (A, B, F))
     with np.errstate(divide="ignore", invalid="ignore"):
         m = (ca < cf).astype(np.float64)
         qaf = (ca / cf) * m + (cf / ca) * (1 - m)
@@ -96,9 +97,10 @@ def qcv(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     Images are stretched to 0..255 and rounded. Region saliency = sum of Sobel strength^5 over
     16x16 blocks; distortion = mean over each block of the squared source-minus-fused difference
     filtered by the Mannos-Sakrison CSF (frequency scale H/8, W/8). Result:
-    ``sum(lam_A D_A + lam_B D_B) / sum(lam_A + lam_B)``. As in the MATLAB code the filtered
-    difference is complex and squared as such (not ``|.|^2``); partial edge blocks count as 256
-    pixels. Real part returned. RGB: mean over channels.
+    ``sum(lam_A D_A + lam_B D_B) / sum(lam_A + lam_B)``; partial edge blocks count as 256
+    pixels, as with ``blkproc``. (MATLAB's filtered difference is complex, but its imaginary
+    part is rounding noise: the CSF response is even, so the real result is used.)
+    RGB: mean over channels.
 
     >>> import numpy as np
     >>> x = np.random.default_rng(5).integers(0, 256, (32, 32)).astype(np.uint8)
@@ -116,12 +118,12 @@ def qcv(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
         gx, gy = sobel(s)
         m2 = gx * gx + gy * gy
         lam = _block_sum16(m2 * m2 * np.sqrt(m2))  # strength ** 5
-        df = filter_freq(s - nf, theta_m)
+        df = filter_freq_even(s - nf, theta_m)
         dist = _block_sum16(df * df) / 256.0
         num = num + (lam * dist).sum(axis=(-2, -1))
         den = den + lam.sum(axis=(-2, -1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.real(num / den).mean())
+        return float((num / den).mean())
 
 
 # VIF -------------------------------------------------------------------------------------
