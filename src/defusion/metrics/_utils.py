@@ -103,8 +103,13 @@ def to_gray(img: ArrayLike, name: str = "image") -> Float:
 @_cached
 def planes(fused: ArrayLike) -> Float:
     """The fused image as a ``(C, H, W)`` float64 stack (C = 1 or 3)."""
-    arr = as_image(fused, "fused").astype(np.float64)
-    return arr[None] if arr.ndim == 2 else np.moveaxis(arr, 2, 0)
+    arr = as_image(fused, "fused")
+    return _stack(arr)
+
+
+def _stack(arr: NDArray) -> Float:
+    """``HxW`` or ``HxWxC`` -> C-contiguous float64 ``(C, H, W)`` (fast reductions/filters)."""
+    return np.ascontiguousarray(arr[None] if arr.ndim == 2 else np.moveaxis(arr, 2, 0), dtype=np.float64)
 
 
 @_cached
@@ -130,9 +135,7 @@ def triplet(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> tuple[Float, Float,
             s = rgb2gray(s)
         if s.ndim == 3 and np.array_equal(s[..., 0], s[..., 1]) and np.array_equal(s[..., 0], s[..., 2]):
             s = s[..., 0]  # R = G = B: one plane, shared by every channel (same values, less work)
-        s = s.astype(np.float64)
-        S = s[None] if s.ndim == 2 else np.moveaxis(s, 2, 0)
-        out.append(np.broadcast_to(S, F.shape))
+        out.append(np.broadcast_to(_stack(s), F.shape))
     return F, out[0], out[1]
 
 

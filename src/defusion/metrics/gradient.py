@@ -89,7 +89,7 @@ def _qabf_edge_preservation(gs: Float, as_: Float, gf: Float, af: Float) -> Floa
     tg, kg, dg, ta, ka, da = 0.9994, -15.0, 0.5, 0.9879, -22.0, 0.8
     with np.errstate(divide="ignore", invalid="ignore"):
         # VIFB: ratio of the smaller to the larger strength, but gF itself when they are equal
-        g = np.where(gs > gf, gf / gs, np.where(gs == gf, gf, gs / gf))
+        g = np.where(gs == gf, gf, np.minimum(gs, gf) / np.maximum(gs, gf))
     ang = 1.0 - np.abs(as_ - af) / (np.pi / 2)
     with np.errstate(over="ignore"):
         return tg / (1.0 + np.exp(kg * (g - dg))) * (ta / (1.0 + np.exp(ka * (ang - da))))

@@ -69,26 +69,21 @@ def qcb(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     sd = np.exp(-((r / 15.3870) ** 2)) - 0.7622 * np.exp(-((r / 1.3456) ** 2))
     ca, cb, cf = (_local_contrast_power(filter_freq_even(normalize255(uniq(x)), sd)) for x in (A, B, F))
     with np.errstate(divide="ignore", invalid="ignore"):
-        m = (ca < cf).astype(np.float64)
-        qaf = (ca / cf) * m + (cf / ca) * (1 - m)
-        m = (cb < cf).astype(np.float64)
-        qbf = (cb / cf) * m + (cf / cb) * (1 - m)
-        lam_a = ca * ca / (ca * ca + cb * cb)
-        lam_b = cb * cb / (ca * ca + cb * cb)
-    q = lam_a * qaf + lam_b * qbf
+        qaf = np.minimum(ca, cf) / np.maximum(ca, cf)  # = (ca/cf if ca < cf else cf/ca)
+        qbf = np.minimum(cb, cf) / np.maximum(cb, cf)
+        ca2, cb2 = ca * ca, cb * cb
+        q = (ca2 * qaf + cb2 * qbf) / (ca2 + cb2)  # saliency weights lambda_S = C_S^2 / sum
     return float(q.mean(axis=(-2, -1)).mean())
 
 
 # Qcv -------------------------------------------------------------------------------------
 
 
-def _block_sum16(x: np.ndarray) -> np.ndarray:
-    """Sums over 16x16 blocks, partial edge blocks zero-padded (MATLAB ``blkproc``)."""
+def _block_sum16(x: Float) -> Float:
+    """Sums over 16x16 blocks, partial edge blocks included (MATLAB ``blkproc`` zero-pads)."""
     h, w = x.shape[-2:]
-    ph, pw = -h % 16, -w % 16
-    x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(0, ph), (0, pw)])
-    hb, wb = x.shape[-2] // 16, x.shape[-1] // 16
-    return x.reshape(x.shape[:-2] + (hb, 16, wb, 16)).sum(axis=(-3, -1))
+    x = np.add.reduceat(x, np.arange(0, w, 16), axis=-1)
+    return np.add.reduceat(x, np.arange(0, h, 16), axis=-2)
 
 
 def qcv(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:

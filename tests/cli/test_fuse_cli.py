@@ -1,0 +1,114 @@
+"""`defusion fuse` on generated images: single pairs, folders, components, bad input."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from defusion.cli.main import main
+from defusion.io.images import read_image, write_image
+from tests.conftest import smooth_image
+
+
+@pytest.fixture
+def pair(tmp_path, rng):
+    a = write_image(tmp_path / "a.png", smooth_image(rng, 45, 61))
+    b = write_image(tmp_path / "b.jpg", smooth_image(rng, 45, 61, channels=1))
+    return a, b
+
+
+def _fuse(*args) -> int:
+    return main(["fuse", *map(str, args), "--no-progress"])
+
+
+def test_fuses_odd_sized_pair_to_input_size(pair, tmp_path, tiny_weights):
+    out = tmp_path / "out" / "fused.png"
+    assert _fuse(*pair, "-o", out, "--weights", tiny_weights) == 0
+    fused = read_image(out)
+    assert fused.shape == (45, 61, 3) and fused.dtype == np.uint8
+
+
+def test_components_and_tiles(pair, tmp_path, tiny_weights):
+    out, comp = tmp_path / "f.png", tmp_path / "comp"
+    assert _fuse(*pair, "-o", out, "--weights", tiny_weights, "--components", comp, "--tile", "64",
+                 "--overlap", "16") == 0
+    assert sorted(p.name for p in comp.iterdir()) == ["common.png", "unique_a.png", "unique_b.png"]
+    assert read_image(comp / "common.png").shape[:2] == (45, 61)
+
+
+def test_sixteen_bit_grey_stays_sixteen_bit(tmp_path, rng, tiny_weights):
+    a = write_image(tmp_path / "a.tif", smooth_image(rng, 40, 40, 1).astype(np.uint16) * 257)
+    b = write_image(tmp_path / "b.png", smooth_image(rng, 40, 40, 1).astype(np.uint16) * 257)
+    assert _fuse(a, b, "-o", tmp_path / "f.png", "--weights", tiny_weights) == 0
+    fused = read_image(tmp_path / "f.png")
+    assert fused.dtype == np.uint16 and fused.ndim == 2
+
+
+def test_folder_mode_skips_bad_pairs_and_goes_on(tmp_path, rng, tiny_weights, capsys):
+    da, db = tmp_path / "ir", tmp_path / "vi"
+    for stem in ("01", "02", "03"):
+        write_image(da / f"{stem}.png", smooth_image(rng, 32, 40, 1))
+        write_image(db / f"{stem}.jpg", smooth_image(rng, 32, 40))
+    write_image(db / "02.jpg", smooth_image(rng, 30, 40))  # wrong size
+    (da / "04.png").write_bytes(b"not a png")  # unreadable
+    write_image(db / "04.png", smooth_image(rng, 32, 40))
+    out = tmp_path / "out"
+    code = main(["fuse", "--a", str(da), "--b", str(db), "-o", str(out), "--weights", str(tiny_weights),
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["01.png", "03.png"]
+    assert "skipped 02" in err and "40x32 vs 40x30" in err and "skipped 04" in err
+    assert "fused 2 of 4 pairs" in err and "Traceback" not in err
+
+
+def test_resize_opt_in(tmp_path, rng, tiny_weights):
+    a = write_image(tmp_path / "a.png", smooth_image(rng, 32, 48))
+    b = write_image(tmp_path / "b.png", smooth_image(rng, 16, 24))
+    assert _fuse(a, b, "-o", tmp_path / "x.png", "--weights", tiny_weights) == 2
+    assert _fuse(a, b, "-o", tmp_path / "x.png", "--weights", tiny_weights, "--resize") == 0
+    assert read_image(tmp_path / "x.png").shape == (32, 48, 3)
+
+
+@pytest.mark.parametrize("case", ["missing", "not_image", "truncated", "mismatch", "bomb", "weights", "suffix"])
+def test_bad_input_is_one_line_no_traceback(case, pair, tmp_path, rng, tiny_weights, capsys):
+    a, b = pair
+    extra: list = ["--weights", tiny_weights]
+    if case == "missing":
+        b = tmp_path / "nope.png"
+    elif case == "not_image":
+        b = tmp_path / "x.png"
+        b.write_text("hello")
+    elif case == "truncated":
+        data = b.read_bytes()
+        b = tmp_path / "cut.jpg"
+        b.write_bytes(data[: len(data) // 2])
+    elif case == "mismatch":
+        b = write_image(tmp_path / "small.png", smooth_image(rng, 20, 20))
+    elif case == "bomb":
+        extra += ["--max-pixels", "1000"]
+    elif case == "weights":
+        extra = ["--weights", tmp_path / "missing.safetensors"]
+    out = tmp_path / ("out.gif" if case == "suffix" else "out.png")
+    capsys.readouterr()
+    assert _fuse(a, b, "-o", out, *extra) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("defusion: error:") and len(err.splitlines()) == 1, err
+    assert not out.exists()
+    if case == "mismatch":
+        assert "61x45" in err and "20x20" in err
+
+
+def test_console_script_is_installed(tmp_path):
+    exe = shutil.which("defusion")
+    assert exe, "the `defusion` command should be on PATH after installation"
+    result = subprocess.run([exe, "fuse", "only-one.png", "-o", str(tmp_path / "x.png")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "at least two images" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert subprocess.run([sys.executable, "-m", "defusion.cli.main", "--version"], capture_output=True,
+                          text=True).stdout.startswith("defusion ")

@@ -1,0 +1,20 @@
+import json
+
+from defusion.cli.main import main
+
+
+def test_info_prints_parameters_and_gmacs(capsys):
+    assert main(["info", "--model", "defusion", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert 7.5e6 < info["parameters"] < 8.5e6 and 14.5 < info["gmacs"] < 16.0
+
+
+def test_info_on_weights_shows_training_metadata(tiny_weights, capsys):
+    assert main(["info", "--weights", str(tiny_weights)]) == 0
+    out = capsys.readouterr().out
+    assert "parameters" in out and "GMACs" in out and "steps" in out
+
+
+def test_info_bad_weights_is_one_line(tmp_path, capsys):
+    assert main(["info", "--weights", str(tmp_path / "none.safetensors")]) == 2
+    assert "not found" in capsys.readouterr().err
