@@ -107,6 +107,7 @@ __all__ = [
     "VIFB_METRICS",
     "MetricSpec",
     "compute_metrics",
+    "shared_inputs",
     "average_gradient",
     "correlation_coefficient",
     "cross_entropy",

@@ -33,15 +33,22 @@ _EPS = float(np.finfo(np.float64).eps)  # MATLAB eps
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 
-def _ssim_maps(x: Float, y: Float, k1: float = 0.01, k2: float = 0.03) -> tuple[Float, Float]:
-    """SSIM and contrast-structure maps ('valid') of two ``(..., H, W)`` stacks."""
-    x, y = uniq(x), uniq(y)  # a repeated source plane is filtered once
+def _moments(x: Float) -> tuple[Float, Float]:
+    """Gaussian-window mean and variance ('valid') of a stack (a repeated plane done once)."""
+    x = uniq(x)
     g = gaussian_1d(_WIN, _SIGMA)
+    mu = filter_valid(x, g)
+    return mu, filter_valid(x * x, g) - mu * mu
+
+
+def _ssim_maps(
+    x: Float, y: Float, y_moments: tuple[Float, Float] | None = None, k1: float = 0.01, k2: float = 0.03
+) -> tuple[Float, Float]:
+    """SSIM and contrast-structure maps ('valid') of two ``(C, H, W)`` stacks."""
     c1, c2 = (k1 * 255.0) ** 2, (k2 * 255.0) ** 2
-    mx, my = filter_valid(x, g), filter_valid(y, g)
-    sxx = filter_valid(x * x, g) - mx * mx
-    syy = filter_valid(y * y, g) - my * my
-    sxy = filter_valid(x * y, g) - mx * my
+    mx, sxx = _moments(x)
+    my, syy = y_moments if y_moments is not None else _moments(y)
+    sxy = filter_valid(uniq(x) * uniq(y), gaussian_1d(_WIN, _SIGMA)) - mx * my
     cs = (2 * sxy + c2) / (sxx + syy + c2)
     lum = (2 * mx * my + c1) / (mx * mx + my * my + c1)
     return lum * cs, cs
@@ -65,8 +72,9 @@ def ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """
     F, A, B = triplet(fused, a, b)
     _check_size(*F.shape[-2:], _WIN, "SSIM")
-    sa = _ssim_maps(A, F)[0].mean(axis=(-2, -1))
-    sb = _ssim_maps(B, F)[0].mean(axis=(-2, -1))
+    fm = _moments(F)
+    sa = _ssim_maps(A, F, fm)[0].mean(axis=(-2, -1))
+    sb = _ssim_maps(B, F, fm)[0].mean(axis=(-2, -1))
     return float((sa + sb).mean())
 
 

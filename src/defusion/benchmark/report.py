@@ -1,0 +1,129 @@
+"""Benchmark reports: a Markdown table, a chart and side-by-side grids."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from defusion.benchmark.runner import SECONDS, Row
+
+#: Height of each tile in a comparison grid.
+GRID_TILE_HEIGHT = 240
+
+
+def _higher_is_better(metric: str) -> bool:
+    from defusion.metrics import METRICS
+
+    return METRICS[metric].higher_is_better if metric in METRICS else True
+
+
+def mean_table(rows: list[Row]) -> tuple[list[str], list[str], dict[tuple[str, str], float]]:
+    """(methods, metrics, {(method, metric): mean over images}), in first-seen order."""
+    values: dict[tuple[str, str], list[float]] = defaultdict(list)
+    methods, metrics = [], []
+    for r in rows:
+        if r.method not in methods:
+            methods.append(r.method)
+        if r.metric not in metrics:
+            metrics.append(r.metric)
+        if np.isfinite(r.value):
+            values[(r.method, r.metric)].append(r.value)
+    means = {k: float(np.mean(v)) for k, v in values.items()}
+    return methods, [m for m in metrics if m != SECONDS], means
+
+
+def mean_ranks(methods: list[str], metrics: list[str], means: dict) -> dict[str, float]:
+    """Each method's rank per metric (1 = best) averaged over the metrics it has."""
+    ranks: dict[str, list[float]] = defaultdict(list)
+    for metric in metrics:
+        scored = [(means[(m, metric)], m) for m in methods if (m, metric) in means]
+        scored.sort(reverse=_higher_is_better(metric))
+        for rank, (_, method) in enumerate(scored, start=1):
+            ranks[method].append(rank)
+    return {m: float(np.mean(r)) for m, r in ranks.items()}
+
+
+def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
+    """Mean per method and metric, best in bold, mean rank, seconds per pair."""
+    methods, metrics, means = mean_table(rows)
+    ranks = mean_ranks(methods, metrics, means)
+    images = {r.image for r in rows}
+    order = sorted(methods, key=lambda m: ranks.get(m, 1e9))
+    arrows = [f"{m} {'↑' if _higher_is_better(m) else '↓'}" for m in metrics]
+    lines = [f"### {title}", "", f"{len(images)} image pairs; mean over pairs; best in **bold**; "
+             "rank = mean rank over the metrics (1 = best).", "",
+             "| method | rank | " + " | ".join(arrows) + " | s/pair |",
+             "|---|---|" + "---|" * len(metrics) + "---|"]
+    best = {}
+    for metric in metrics:
+        scored = [means[(m, metric)] for m in methods if (m, metric) in means]
+        if scored:
+            best[metric] = max(scored) if _higher_is_better(metric) else min(scored)
+    for method in order:
+        cells = []
+        for metric in metrics:
+            v = means.get((method, metric))
+            text = "" if v is None else f"{v:.4g}"
+            cells.append(f"**{text}**" if v is not None and v == best.get(metric) else text)
+        seconds = means.get((method, SECONDS))
+        lines.append(f"| {method} | {ranks.get(method, float('nan')):.2f} | " + " | ".join(cells)
+                     + f" | {'' if seconds is None else f'{seconds:.3g}'} |")
+    return "\n".join(lines) + "\n"
+
+
+def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None:
+    """A rank heat map (methods x metrics, annotated with the means): the table at a glance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods, metrics, means = mean_table(rows)
+    ranks_by = mean_ranks(methods, metrics, means)
+    order = sorted(methods, key=lambda m: ranks_by.get(m, 1e9))
+    grid = np.full((len(order), len(metrics)), np.nan)
+    for j, metric in enumerate(metrics):
+        scored = sorted(((means[(m, metric)], m) for m in order if (m, metric) in means),
+                        reverse=_higher_is_better(metric))
+        for rank, (_, m) in enumerate(scored, start=1):
+            grid[order.index(m), j] = rank
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(metrics), 0.9 + 0.38 * len(order)))
+    ax.imshow(grid, cmap="RdYlGn_r", aspect="auto", vmin=1, vmax=max(len(order), 2))
+    for i, m in enumerate(order):
+        for j, metric in enumerate(metrics):
+            v = means.get((m, metric))
+            if v is not None:
+                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(len(metrics)), [f"{m}{'↑' if _higher_is_better(m) else '↓'}" for m in metrics],
+                  rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(order)), [f"{m} ({ranks_by[m]:.1f})" for m in order], fontsize=8)
+    ax.set_title(f"{title}: mean per metric, colour = rank (green best); (mean rank)", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _tile(image: np.ndarray, label: str) -> Image.Image:
+    im = Image.fromarray(image if image.ndim == 3 else np.dstack([image] * 3))
+    width = max(1, round(im.width * GRID_TILE_HEIGHT / im.height))
+    im = im.resize((width, GRID_TILE_HEIGHT), Image.BILINEAR)
+    draw = ImageDraw.Draw(im)
+    box = draw.textbbox((4, 4), label)
+    draw.rectangle((box[0] - 3, box[1] - 3, box[2] + 3, box[3] + 3), fill=(0, 0, 0))
+    draw.text((4, 4), label, fill=(255, 255, 255))
+    return im
+
+
+def comparison_grid(a: np.ndarray, b: np.ndarray, outputs: dict[str, np.ndarray], columns: int = 6) -> Image.Image:
+    """Sources first, then every method's result, labelled, in rows of ``columns``."""
+    tiles = [_tile(a, "A"), _tile(b, "B")] + [_tile(im, name) for name, im in outputs.items()]
+    width = tiles[0].width
+    rows = -(-len(tiles) // columns)
+    sheet = Image.new("RGB", (width * min(columns, len(tiles)), GRID_TILE_HEIGHT * rows), (255, 255, 255))
+    for i, t in enumerate(tiles):
+        sheet.paste(t.resize((width, GRID_TILE_HEIGHT)), ((i % columns) * width, (i // columns) * GRID_TILE_HEIGHT))
+    return sheet

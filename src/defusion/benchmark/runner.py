@@ -1,0 +1,169 @@
+"""Running fusion methods over a benchmark's pairs and scoring them with one metric code.
+
+Every method, built-in or published (a folder of fused results), is scored by the same
+:mod:`defusion.metrics` functions on the same decoded sources, so the table compares methods,
+not evaluation scripts.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from defusion.io.images import ImageReadError, read_image
+from defusion.io.pairs import images_by_stem, match_pairs
+
+#: Metrics reported per task by default (short names of defusion.metrics.METRICS).
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "ivf": ("EN", "SD", "SF", "AG", "EI", "MI", "CE", "PSNR", "RMSE", "Qabf", "Qcb", "Qcv", "SSIM",
+            "VIF", "CC", "SCD", "Nabf"),
+    "mef": ("MEF-SSIM", "MS-MEF-SSIM", "SSIM", "SSIM-mean", "PSNR-standard", "EN", "SD", "SF", "AG",
+            "Qabf", "MI", "CC"),
+    "mff": ("Qabf", "MI", "SSIM", "SSIM-mean", "CC", "SCD", "VIF", "Nabf", "SF", "AG", "EN", "SD"),
+}
+#: The pseudo-metric holding a built-in method's wall time per pair.
+SECONDS = "seconds"
+
+FuseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass
+class Row:
+    method: str
+    image: str
+    metric: str
+    value: float
+
+
+@dataclass
+class BenchResult:
+    """All rows plus what went wrong (reported, never fatal)."""
+
+    rows: list[Row] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Metrics work on 8-bit data (the benchmarks' convention); 16-bit is scaled down."""
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return (image.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    return (np.clip(image, 0, 1) * 255.0 + 0.5).astype(np.uint8)
+
+
+def builtin_method(name: str, weights: str | Path | None = None, device: str = "auto") -> FuseFn:
+    """A callable fusing two decoded images (uint8/uint16) with a built-in method."""
+    if name == "defusion":
+        from defusion.fusion.fuser import Fuser
+
+        fuser = Fuser.from_pretrained(weights, device=device)
+        return fuser.fuse
+    from defusion.baselines import BASELINES
+
+    if name not in BASELINES:
+        raise ValueError(f"unknown method {name!r}; built-in methods: defusion, {', '.join(BASELINES)}")
+    baseline = BASELINES[name]
+
+    def run(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        from defusion.fusion import color
+
+        fa, fb = color.to_float(a), color.to_float(b)
+        if not (color.is_grey(fa) and color.is_grey(fb)):
+            fa, fb = color.as_rgb(fa), color.as_rgb(fb)
+        elif fa.ndim == 3:
+            fa, fb = color.luminance(fa), color.luminance(fb)
+        elif fb.ndim == 3:
+            fb = color.luminance(fb)
+        return baseline(fa.astype(np.float32), fb.astype(np.float32))
+
+    return run
+
+
+def run_benchmark(
+    dir_a: Path,
+    dir_b: Path,
+    methods: dict[str, FuseFn],
+    fused_dirs: dict[str, Path],
+    metrics: tuple[str, ...],
+    save_dir: Path | None = None,
+    limit: int | None = None,
+    progress: bool = True,
+) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray, np.ndarray, BenchResult]]:
+    """Yield (stem, {method: fused uint8}, a, b, result-so-far) pair by pair.
+
+    Built-in methods' outputs are written to ``save_dir/<method>/<stem>.png`` when given.
+    A pair or result that cannot be read is recorded in ``result.problems`` and skipped.
+    """
+    from tqdm import tqdm
+
+    from defusion.metrics import compute_metrics
+
+    pairs, unmatched = match_pairs(dir_a, dir_b)
+    if limit:
+        pairs = pairs[:limit]
+    result = BenchResult(methods=[*methods, *fused_dirs])
+    result.problems += [f"{stem}: no partner in the other folder" for stem in unmatched]
+    published = {name: images_by_stem(folder) for name, folder in fused_dirs.items()}
+    for stem, path_a, path_b in tqdm(pairs, desc="benchmark", unit="pair", disable=not progress, file=sys.stderr):
+        try:
+            a, b = read_image(path_a), read_image(path_b)
+        except ImageReadError as exc:
+            result.problems.append(f"{stem}: {exc}")
+            continue
+        result.images.append(stem)
+        a8, b8 = to_uint8(a), to_uint8(b)
+        outputs: dict[str, np.ndarray] = {}
+        for name, fn in methods.items():
+            try:
+                start = time.perf_counter()
+                fused = to_uint8(fn(a, b))
+                result.rows.append(Row(name, stem, SECONDS, time.perf_counter() - start))
+            except Exception as exc:  # noqa: BLE001 - one method failing on one pair is data
+                result.problems.append(f"{stem}: {name} failed: {exc}")
+                continue
+            outputs[name] = fused
+            if save_dir is not None:
+                from defusion.io.images import write_image
+
+                write_image(save_dir / name / f"{stem}.png", fused)
+        for name, files in published.items():
+            if stem not in files:
+                result.problems.append(f"{stem}: no result of {name}")
+                continue
+            try:
+                fused = to_uint8(read_image(files[stem]))
+            except ImageReadError as exc:
+                result.problems.append(f"{stem}: {name}: {exc}")
+                continue
+            if fused.shape[:2] != a.shape[:2]:
+                result.problems.append(f"{stem}: {name} result is {fused.shape[1]}x{fused.shape[0]}, "
+                                       f"sources are {a.shape[1]}x{a.shape[0]}; left out")
+                continue
+            outputs[name] = fused
+        for name, fused in outputs.items():
+            for metric, value in compute_metrics(fused, a8, b8, metrics).items():
+                result.rows.append(Row(name, stem, metric, float(value)))
+        yield stem, outputs, a8, b8, result
+
+
+def write_results_csv(rows: list[Row], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["method", "image", "metric", "value"])
+        for r in rows:
+            writer.writerow([r.method, r.image, r.metric, f"{r.value:.6g}"])
+
+
+def read_results_csv(path: Path) -> list[Row]:
+    with open(path, newline="") as f:
+        return [Row(r["method"], r["image"], r["metric"], float(r["value"])) for r in csv.DictReader(f)]
