@@ -102,17 +102,21 @@ def _ms_ssim_pair(x: Float, y: Float) -> np.ndarray:
         else:
             cs_means.append(cs_map.mean(axis=(-2, -1)))
             x, y = downsample2(x), downsample2(y)
-    with np.errstate(invalid="ignore"):  # a negative term to a fractional power is undefined
-        return np.prod(np.stack(cs_means) ** w[:-1, None], axis=0) * last ** w[-1]
+    # Negative terms (anti-correlated structure, common for IR at coarse scales) are clamped to 0
+    # as tf.image.ssim_multiscale and pytorch_msssim do; Wang's MATLAB would return a complex value.
+    terms = np.maximum(np.stack(cs_means + [last]), 0.0)
+    return np.prod(terms ** w[:, None], axis=0)
 
 
 def ms_ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """MS-SSIM: ``MS-SSIM(A, F) + MS-SSIM(B, F)`` (Wang, Simoncelli & Bovik 2003), up to 2.
 
     5 scales (2x2 mean + decimation between scales, symmetric border), product of the contrast-
-    structure means at scales 1-4 and the SSIM mean at scale 5 raised to the standard weights.
-    Summed over the sources like VIFB's SSIM. Needs at least 176 pixels per side. Note: the
-    MATLAB toolbox of Tang et al. reports as "MS_SSIM" the MEF variant (our ``MS-MEF-SSIM``).
+    structure means at scales 1-4 and the SSIM mean at scale 5 raised to the standard weights;
+    negative per-scale terms are clamped to 0 (as TensorFlow and pytorch_msssim do; IR and fused
+    images are often anti-correlated at coarse scales). Summed over the sources like VIFB's SSIM.
+    Needs at least 176 pixels per side. Note: the MATLAB toolbox of Tang et al. reports as
+    "MS_SSIM" the MEF variant (our ``MS-MEF-SSIM``).
 
     >>> import numpy as np
     >>> x = np.random.default_rng(0).integers(0, 256, (176, 176)).astype(np.uint8)

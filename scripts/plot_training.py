@@ -1,0 +1,40 @@
+"""Plot a run's loss curve (metrics.csv of `defusion train`) to a PNG for the model card.
+
+Usage: python scripts/plot_training.py runs/cpu-v1/metrics.csv docs/images/loss_curve.png
+"""
+
+import csv
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+TERMS = ("total", "common", "unique1", "unique2", "fused")
+
+
+def main(log: str, out: str, batch_size: int = 8) -> None:
+    with open(log, newline="") as f:
+        rows = list(csv.DictReader(f))
+    samples = np.array([int(r["step"]) * batch_size for r in rows])
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for term in TERMS:
+        values = np.array([float(r[term]) for r in rows])
+        smooth = np.convolve(values, np.ones(5) / 5, mode="valid") if len(values) > 10 else values
+        ax.plot(samples[len(samples) - len(smooth):], smooth, label=term, lw=2 if term == "total" else 1)
+    ax.set_xlabel("training samples seen")
+    ax.set_ylabel("MAE (moving average of 5 logs)")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("CUD training loss (defusion train, published network, 128x128 crops, 2-core CPU)", fontsize=9)
+    fig.tight_layout()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

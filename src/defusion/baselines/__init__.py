@@ -1,0 +1,90 @@
+"""Classical image-fusion baselines, used as anchors by the benchmark.
+
+Each baseline is a pure function ``fuse(a, b) -> fused`` on two registered
+float32 images in [0, 1] with the same layout, ``HxW`` (grey) or ``HxWx3``
+(RGB); the result has the same shape, float32 in [0, 1].
+
+``BASELINES`` maps every name to its function, including those that need an
+external program (``enfuse``, ``enfuse_focus``: the ``enfuse`` executable);
+:func:`is_available` / :func:`available_baselines` tell which can run here,
+and calling an unavailable one raises ``RuntimeError``.
+
+Example:
+    >>> import numpy as np
+    >>> from defusion.baselines import BASELINES, available_baselines
+    >>> "gff" in available_baselines()
+    True
+    >>> x = np.zeros((8, 8), np.float32)
+    >>> BASELINES["average"](x, x).shape
+    (8, 8)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from defusion.baselines.dwt import fuse_dwt
+from defusion.baselines.enfuse import enfuse_available, fuse_enfuse, fuse_enfuse_focus
+from defusion.baselines.gff import fuse_gff
+from defusion.baselines.laplacian import fuse_laplacian
+from defusion.baselines.mertens import fuse_mertens
+from defusion.baselines.simple import fuse_average, fuse_max
+
+BaselineFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+#: Every baseline by name (in a stable, documented order).
+BASELINES: dict[str, BaselineFn] = {
+    "average": fuse_average,
+    "max": fuse_max,
+    "laplacian": fuse_laplacian,
+    "dwt": fuse_dwt,
+    "gff": fuse_gff,
+    "mertens": fuse_mertens,
+    "enfuse": fuse_enfuse,
+    "enfuse_focus": fuse_enfuse_focus,
+}
+
+#: Availability checks for baselines that depend on something outside Python.
+_REQUIREMENTS: dict[str, Callable[[], bool]] = {
+    "enfuse": enfuse_available,
+    "enfuse_focus": enfuse_available,
+}
+
+
+def is_available(name: str) -> bool:
+    """Whether baseline ``name`` can run on this machine (``KeyError`` if unknown)."""
+    if name not in BASELINES:
+        raise KeyError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
+    check = _REQUIREMENTS.get(name)
+    return check is None or check()
+
+
+def available_baselines() -> list[str]:
+    """Names of the baselines that can run here, in ``BASELINES`` order."""
+    return [name for name in BASELINES if is_available(name)]
+
+
+def get_baseline(name: str) -> BaselineFn:
+    """The baseline called ``name``; ``KeyError`` if unknown, ``RuntimeError`` if unavailable."""
+    if not is_available(name):
+        raise RuntimeError(f"baseline {name!r} is not available here (the program it runs is not on PATH)")
+    return BASELINES[name]
+
+
+__all__ = [
+    "BASELINES",
+    "BaselineFn",
+    "available_baselines",
+    "fuse_average",
+    "fuse_dwt",
+    "fuse_enfuse",
+    "fuse_enfuse_focus",
+    "fuse_gff",
+    "fuse_laplacian",
+    "fuse_max",
+    "fuse_mertens",
+    "get_baseline",
+    "is_available",
+]

@@ -1,0 +1,118 @@
+"""``defusion metrics`` sub-command module: parsing, table/JSON output, one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from defusion.cli import metrics as cli
+from defusion.cli.errors import run_guarded
+
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="defusion metrics")
+    cli.add_arguments(parser)
+    args = parser.parse_args(argv)
+    return run_guarded(lambda: cli.run(args), cli.EXPECTED_ERRORS)
+
+
+@pytest.fixture()
+def images(tmp_path: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:64, 0:80]
+    a = np.clip(128 + 80 * np.sin(x / 6.0) + rng.normal(0, 5, x.shape), 0, 255).astype(np.uint8)
+    b = np.clip(128 + 80 * np.cos(y / 5.0) + rng.normal(0, 5, x.shape), 0, 255).astype(np.uint8)
+    f = ((a.astype(int) + b) // 2).astype(np.uint8)
+    paths = {
+        "a": tmp_path / "a.png",
+        "b": tmp_path / "b.png",
+        "f": tmp_path / "f.png",
+        "f_rgb": tmp_path / "f_rgb.png",
+        "small": tmp_path / "small.png",
+        "rgba": tmp_path / "rgba.png",
+    }
+    Image.fromarray(a).save(paths["a"])
+    Image.fromarray(b).save(paths["b"])
+    Image.fromarray(f).save(paths["f"])
+    Image.fromarray(np.stack([f, a, b], axis=2)).save(paths["f_rgb"])
+    Image.fromarray(f[:32, :32]).save(paths["small"])
+    Image.fromarray(np.stack([f, f, f, np.full_like(f, 255)], axis=2), mode="RGBA").save(paths["rgba"])
+    return paths
+
+
+def test_module_interface_and_lazy_imports():
+    assert isinstance(cli.HELP, str) and cli.HELP
+    assert all(issubclass(e, Exception) for e in cli.EXPECTED_ERRORS)
+    tree = ast.parse(Path(cli.__file__).read_text())
+    top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    modules = {(n.module if isinstance(n, ast.ImportFrom) else n.names[0].name) for n in top}
+    assert not modules & {"numpy", "PIL", "defusion.metrics", "scipy", "cv2"}
+
+
+def test_table_output(images, capsys):
+    assert _run([str(images["f"]), str(images["a"]), str(images["b"]), "--names", "EN,SSIM,Qcv"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["metric", "value", "better"]
+    assert [line.split()[0] for line in out[1:]] == ["EN", "SSIM", "Qcv"]
+    assert out[3].split()[2] == "lower"
+
+
+def test_json_output_matches_library(images, capsys):
+    from defusion.metrics import compute_metrics
+
+    assert _run([str(images["f_rgb"]), str(images["a"]), str(images["b"]), "--json", "--names", "vifb,CC"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    f = np.asarray(Image.open(images["f_rgb"]))
+    a, b = np.asarray(Image.open(images["a"])), np.asarray(Image.open(images["b"]))
+    expected = compute_metrics(f, a, b, names=list(data["metrics"]))
+    assert list(data["metrics"])[:13] == ["EN", "SD", "SF", "AG", "EI", "MI", "CE", "PSNR", "RMSE",
+                                          "Qabf", "Qcb", "Qcv", "SSIM"]
+    assert data["metrics"] == pytest.approx(expected)
+
+
+def test_default_is_all_metrics_and_too_small_images_are_noted(images, capsys):
+    assert _run([str(images["f"]), str(images["a"]), str(images["b"]), "--json"]) == 0
+    cap = capsys.readouterr()
+    data = json.loads(cap.out)
+    from defusion.metrics import METRICS
+
+    assert list(data["metrics"]) == list(METRICS)
+    assert data["metrics"]["MS-SSIM"] is None and "MS-SSIM" in data["skipped"]  # 64x80 < 176
+
+
+def test_rgba_is_converted(images, capsys):
+    assert _run([str(images["rgba"]), str(images["a"]), str(images["b"]), "--names", "EN"]) == 0
+    assert "EN" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "which, message",
+    [
+        ("missing", "no such file"),
+        ("not_image", "not a readable image"),
+        ("size", "size mismatch"),
+        ("name", "unknown metric 'XYZ'"),
+    ],
+)
+def test_errors_are_one_line(images, tmp_path, capsys, which, message):
+    f, a, b = str(images["f"]), str(images["a"]), str(images["b"])
+    extra: list[str] = []
+    if which == "missing":
+        f = str(tmp_path / "nope.png")
+    elif which == "not_image":
+        bad = tmp_path / "bad.png"
+        bad.write_text("not an image")
+        f = str(bad)
+    elif which == "size":
+        f = str(images["small"])
+    else:
+        extra = ["--names", "EN,XYZ"]
+    assert _run([f, a, b, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

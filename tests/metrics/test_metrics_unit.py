@@ -1,0 +1,360 @@
+"""Unit tests of defusion.metrics on small synthetic images: identities, symmetries, conventions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from defusion.metrics import METRICS, VIFB_METRICS, compute_metrics
+from defusion.metrics import _utils as U
+from defusion.metrics import gradient, information, perceptual, statistics, structural
+
+RNG = np.random.default_rng(1234)
+
+
+def smooth_image(h: int = 48, w: int = 56, seed: int = 0) -> np.ndarray:
+    """A uint8 test image with structure at several scales (not just noise)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    base = 128 + 60 * np.sin(x / 5.0 + seed) * np.cos(y / 7.0) + 30 * np.sin((x + y) / 13.0)
+    return np.clip(base + rng.normal(0, 8, (h, w)), 0, 255).astype(np.uint8)
+
+
+A = smooth_image(seed=1)
+B = smooth_image(seed=2)
+F = ((A.astype(np.float64) + B) / 2).round().astype(np.uint8)
+BIG = 192  # big enough for every metric (MS-SSIM needs 176)
+A_BIG, B_BIG = smooth_image(BIG, BIG, 3), smooth_image(BIG, BIG, 4)
+F_BIG = np.maximum(A_BIG, B_BIG)
+
+ALL_NAMES = [
+    "EN", "SD", "SF", "AG", "EI", "MI", "CE", "PSNR", "RMSE", "Qabf", "Qcb", "Qcv", "SSIM",
+    "MEF-SSIM", "MS-MEF-SSIM", "CC", "SCD", "VIF", "Nabf", "MS-SSIM",
+    "SSIM-mean", "MI-bits", "PSNR-standard", "RMSE-standard", "VIFp",
+]
+
+
+# ------------------------------------------------------------------------------ registry
+
+
+def test_registry_names_and_specs():
+    assert set(ALL_NAMES) == set(METRICS)
+    assert list(VIFB_METRICS) == ALL_NAMES[:13] == list(METRICS)[:13]
+    for name, spec in METRICS.items():
+        assert callable(spec.fn) and isinstance(spec.higher_is_better, bool) and spec.description
+    lower = {n for n, s in METRICS.items() if not s.higher_is_better}
+    assert lower == {"CE", "RMSE", "Qcv", "Nabf", "RMSE-standard"}
+
+
+def test_compute_metrics_matches_direct_calls_and_defaults_to_all():
+    res = compute_metrics(F_BIG, A_BIG, B_BIG)
+    assert list(res) == list(METRICS)
+    for name, value in res.items():
+        direct = METRICS[name].fn(F_BIG, A_BIG, B_BIG)
+        assert isinstance(value, float)
+        assert value == pytest.approx(direct, rel=1e-12, abs=1e-12), name
+
+
+def test_compute_metrics_unknown_name():
+    with pytest.raises(KeyError, match="unknown metric"):
+        compute_metrics(F, A, B, names=["EN", "nope"])
+
+
+def test_shared_inputs_are_not_modified():
+    f, a, b = F_BIG.copy(), A_BIG.copy(), B_BIG.copy()
+    compute_metrics(f, a, b)
+    assert np.array_equal(f, F_BIG) and np.array_equal(a, A_BIG) and np.array_equal(b, B_BIG)
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+def test_input_validation():
+    with pytest.raises(ValueError, match="HxW or HxWx3"):
+        statistics.psnr(np.zeros((4, 4, 2)), A[:4, :4], B[:4, :4])
+    with pytest.raises(ValueError, match="size mismatch"):
+        statistics.psnr(F, A[:-1], B)
+    bad = F.astype(float)
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        information.entropy(bad)
+    with pytest.raises(ValueError, match="uint8 or float"):
+        information.entropy(F > 100)
+
+
+def test_small_images_rejected_by_multiscale_metrics():
+    small = np.zeros((40, 40), np.uint8)
+    for fn in (structural.ms_mef_ssim, structural.ms_ssim, perceptual.vif, perceptual.vifp):
+        with pytest.raises(ValueError, match="at least"):
+            fn(small, small, small)
+
+
+def test_uint8_and_float_inputs_agree():
+    for name in ALL_NAMES:
+        fn = METRICS[name].fn
+        u = fn(F_BIG, A_BIG, B_BIG)
+        f = fn(F_BIG.astype(np.float64), A_BIG.astype(np.float32), B_BIG.astype(np.float64))
+        assert u == pytest.approx(f, rel=1e-9, abs=1e-12), name
+
+
+def test_hxwx1_is_grey():
+    assert information.entropy(F[..., None]) == information.entropy(F)
+    assert structural.ssim(F[..., None], A[..., None], B) == structural.ssim(F, A, B)
+
+
+def test_rgb_fused_is_mean_over_channels_with_grey_sources_broadcast():
+    rgb = np.stack([F_BIG, A_BIG, B_BIG], axis=2)
+    per_channel = [n for n in ALL_NAMES if n not in ("SF", "MEF-SSIM", "MS-MEF-SSIM")]
+    for name in per_channel:
+        fn = METRICS[name].fn
+        expected = np.mean([fn(rgb[..., k], A_BIG, B_BIG) for k in range(3)])
+        assert fn(rgb, A_BIG, B_BIG) == pytest.approx(expected, rel=1e-9, abs=1e-12), name
+
+
+def test_rgb_source_with_equal_channels_equals_grey_source():
+    rgb_f = np.stack([F_BIG, A_BIG, B_BIG], axis=2)
+    b3 = np.repeat(B_BIG[..., None], 3, axis=2)
+    for name in ALL_NAMES:
+        fn = METRICS[name].fn
+        assert fn(rgb_f, A_BIG, b3) == pytest.approx(fn(rgb_f, A_BIG, B_BIG), rel=1e-12, abs=1e-12), name
+
+
+def test_grey_fused_with_rgb_source_uses_matlab_rgb2gray():
+    rgb_a = np.stack([A, B, F], axis=2)
+    grey = U.rgb2gray(rgb_a)
+    assert grey.dtype == np.float64 and np.array_equal(grey, np.round(grey))
+    expected = 0.298936021293775 * A + 0.587043074451121 * B + 0.114020904255103 * F
+    assert np.abs(grey - expected).max() <= 0.5
+    assert statistics.psnr(F, rgb_a, B) == statistics.psnr(F, grey, B)
+
+
+def test_matlab_round_is_half_away_from_zero():
+    assert list(U.matlab_round([0.5, 1.5, 2.5, -0.5, -2.5, 2.4999])) == [1, 2, 3, -1, -3, 2]
+
+
+@pytest.mark.parametrize("shape", [(12, 16), (13, 17), (12, 17)])
+def test_even_csf_filter_matches_matlab_complex_form(shape):
+    x = RNG.integers(0, 256, shape).astype(np.float64)
+    u, v = U.freqspace(*shape)
+    h = np.exp(-np.sqrt((u * 3) ** 2 + (v * 2) ** 2))
+    full = np.fft.ifft2(np.fft.ifftshift(np.fft.fftshift(np.fft.fft2(x)) * h))
+    ours = U.filter_freq_even(x, h)
+    assert np.abs(full.imag).max() < 1e-10
+    assert np.allclose(ours, full.real, rtol=0, atol=1e-10)
+
+
+def test_freqspace_matches_matlab_definition():
+    u, v = U.freqspace(4, 5)
+    assert np.allclose(u[0], [-4 / 5, -2 / 5, 0, 2 / 5, 4 / 5])  # odd n: [-n+1:2:n-1]/n
+    assert np.allclose(v[:, 0], [-1, -0.5, 0, 0.5])  # even n: [-n:2:n-2]/n
+
+
+# ------------------------------------------------------------------------------ information
+
+
+def test_entropy_identities():
+    assert information.entropy(np.full((9, 9), 77, np.uint8)) == 0.0
+    assert information.entropy(np.arange(256, dtype=np.uint8).reshape(16, 16)) == 8.0
+    two = np.zeros((4, 4), np.uint8)
+    two[:2] = 200
+    assert information.entropy(two) == 1.0
+    rgb = np.stack([np.full((4, 4), 3, np.uint8), two, two], axis=2)  # channels 0, 1, 1 bit
+    assert information.entropy(rgb) == pytest.approx(2 / 3)
+
+
+def test_mutual_information_of_identical_images():
+    en = information.entropy(F)
+    assert information.mutual_information_bits(F, F, F) == pytest.approx(2 * en, rel=1e-12)
+    full_range = np.arange(256, dtype=np.uint8).reshape(16, 16)  # min-max stretch is identity
+    assert information.mutual_information(full_range, full_range, full_range) == pytest.approx(
+        2 * information.entropy(full_range) * math.log(2), rel=1e-12)  # VIFB MI is in nats
+
+
+def test_mutual_information_vifb_stretches_contrast():
+    # VIFB stretches each image to 0..255: a contrast change leaves MI(X, F) unchanged
+    dim = (F // 2).astype(np.uint8)
+    assert information.mutual_information(F, dim, dim) == pytest.approx(
+        information.mutual_information(F, F, F), rel=1e-12)
+
+
+def test_cross_entropy():
+    assert information.cross_entropy(F, F, F) == 0.0
+    assert information.cross_entropy(F, A, B) > 0
+    assert information.cross_entropy(F, A, B) == pytest.approx(information.cross_entropy(F, B, A))
+
+
+# ------------------------------------------------------------------------------ statistics
+
+
+def test_sd_psnr_rmse():
+    assert statistics.standard_deviation(np.full((5, 5), 9, np.uint8)) == 0.0
+    assert statistics.standard_deviation(F) == pytest.approx(F.astype(float).std())
+    for fn in (statistics.psnr, statistics.rmse, statistics.psnr_standard, statistics.rmse_standard):
+        assert fn(F, A, B) == pytest.approx(fn(F, B, A), rel=1e-14)  # symmetric in the sources
+    assert statistics.rmse(F, F, F) == 0.0
+    assert statistics.psnr_standard(F, F, F) == math.inf
+    # VIFB's "mse" is sqrt(SSE)/(H*W): for a constant difference d, sqrt(N d^2)/N = d/sqrt(N)
+    z, d = np.zeros((10, 10)), np.full((10, 10), 10.0)
+    assert statistics.rmse(z, d, d) == pytest.approx(1.0)
+    assert statistics.psnr(z, d, d) == pytest.approx(20 * math.log10(255.0))
+    assert statistics.rmse_standard(z, d, d) == pytest.approx(10.0)
+
+
+def test_cc_and_scd():
+    assert statistics.correlation_coefficient(F, F, F) == pytest.approx(1.0)
+    lin = 2.0 * F + 3
+    assert statistics.correlation_coefficient(F, lin, lin) == pytest.approx(1.0)
+    assert statistics.correlation_coefficient(F, A, B) == pytest.approx(
+        statistics.correlation_coefficient(F, B, A))
+    a, b = A.astype(float), B.astype(float)
+    assert statistics.scd(a + b, a, b) == pytest.approx(2.0)
+    assert -2.0 <= statistics.scd(F, A, B) <= 2.0
+
+
+# ------------------------------------------------------------------------------ gradient
+
+
+def test_sf_ag_ei_basics():
+    const = np.full((8, 8), 50, np.uint8)
+    for fn in (gradient.spatial_frequency, gradient.average_gradient, gradient.edge_intensity):
+        assert fn(const) == 0.0
+        assert fn(F.astype(float) + 20) == pytest.approx(fn(F))  # offset invariant
+        assert fn(2.0 * F) == pytest.approx(2 * fn(F))  # linear in contrast
+    ramp = np.tile(np.arange(6.0), (6, 1))
+    assert gradient.average_gradient(ramp) == pytest.approx(36 * math.sqrt(0.5) / 25)
+
+
+def test_sf_rgb_uses_channels_side_by_side():
+    # constant channels 0, 100, 200: only the two seams between channels contribute (VIFB quirk)
+    h, w = 4, 5
+    rgb = np.stack([np.full((h, w), v, np.uint8) for v in (0, 100, 200)], axis=2)
+    expected = math.sqrt(h * (100**2 + 100**2) / (h * 3 * w))
+    assert gradient.spatial_frequency(rgb) == pytest.approx(expected)
+
+
+def test_qabf_and_nabf():
+    q = gradient.qabf(F, A, B)
+    assert 0 <= q <= 1
+    assert q == pytest.approx(gradient.qabf(F, B, A), rel=1e-12)
+    same = gradient.qabf(A, A, A)
+    assert same == pytest.approx(0.9994 * 0.9879 / (1 + math.exp(-22 * 0.2)), rel=1e-6)
+    assert gradient.nabf(A, A, A) == 0.0
+    noisy = np.clip(F + RNG.normal(0, 25, F.shape), 0, 255)
+    assert gradient.nabf(noisy, A, B) > gradient.nabf(F, A, B)  # noise adds artifacts
+
+
+# ------------------------------------------------------------------------------ structural
+
+
+def test_ssim_identities():
+    assert structural.ssim(A, A, A) == pytest.approx(2.0, abs=1e-12)
+    assert structural.ssim_mean(A, A, A) == pytest.approx(1.0, abs=1e-12)
+    assert structural.ssim(F, A, B) == pytest.approx(structural.ssim(F, B, A), rel=1e-12)
+    assert structural.ssim_mean(F, A, B) == pytest.approx(structural.ssim(F, A, B) / 2)
+
+
+def test_ssim_matches_scikit_image():
+    skm = pytest.importorskip("skimage.metrics")
+    ref = skm.structural_similarity(A.astype(float), F.astype(float), data_range=255,
+                                    gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+    assert structural.ssim_mean(F, A, A) == pytest.approx(ref, rel=1e-9)
+
+
+def test_ms_ssim():
+    assert structural.ms_ssim(A_BIG, A_BIG, A_BIG) == pytest.approx(2.0, abs=1e-9)
+    v = structural.ms_ssim(F_BIG, A_BIG, B_BIG)
+    assert 0 <= v <= 2 and v == pytest.approx(structural.ms_ssim(F_BIG, B_BIG, A_BIG))
+    # anti-correlated structure: negative per-scale terms are clamped, so the pair scores 0
+    assert structural.ms_ssim(A_BIG, 255 - A_BIG, 255 - A_BIG) == 0.0
+
+
+def _mef_ssim_loop(seq: np.ndarray, f: np.ndarray, k: float = 0.03) -> float:
+    """Straightforward per-patch MEF-SSIM (Ma et al. 2015) to check the vectorised version."""
+    eps = np.finfo(float).eps
+    g = U.gaussian_1d(11, 1.5)
+    win = np.outer(g, g).ravel()
+    c = (k * 255) ** 2
+    n_src, h, w = seq.shape
+    q = []
+    for i in range(h - 10):
+        for j in range(w - 10):
+            x = seq[:, i:i + 11, j:j + 11].reshape(n_src, -1)
+            y = f[i:i + 11, j:j + 11].ravel()
+            mu = x.mean(axis=1, keepdims=True)
+            xc = x - mu
+            ed = np.linalg.norm(xc, axis=1) + 0.001
+            s = x.sum(axis=0)
+            r = (np.linalg.norm(s - s.mean()) + eps) / (np.linalg.norm(xc, axis=1).sum() + eps)
+            r = min(max(r, eps), 1 - eps) if (r > 1 or r < 0) else r
+            p = min(math.tan(math.pi / 2 * r), 10.0)
+            wts = (ed / 11) ** p + eps
+            wts /= wts.sum()
+            rb = (wts[:, None] * xc / ed[:, None]).sum(axis=0)
+            if np.linalg.norm(rb) > 0:
+                rb = rb / np.linalg.norm(rb) * ed.max()
+            m1, m2 = (win * rb).sum(), (win * y).sum()
+            s1 = (win * (rb - m1) ** 2).sum()
+            s2 = (win * (y - m2) ** 2).sum()
+            s12 = (win * (rb - m1) * (y - m2)).sum()
+            q.append((2 * s12 + c) / (s1 + s2 + c))
+    return float(np.mean(q))
+
+
+def test_mef_ssim_vectorised_equals_patch_loop():
+    a, b, f = A[:20, :24], B[:20, :24], F[:20, :24]
+    a = a.copy()
+    a[:12, :12] = 40  # a flat patch in one source
+    ref = _mef_ssim_loop(np.stack([a, b]).astype(float), f.astype(float))
+    assert structural.mef_ssim(f, a, b) == pytest.approx(ref, rel=1e-9)
+
+
+def test_mef_ssim_identities_and_symmetry():
+    assert structural.mef_ssim(A, A, A) == pytest.approx(1.0, abs=1e-9)
+    assert structural.mef_ssim(F, A, B) == pytest.approx(structural.mef_ssim(F, B, A), rel=1e-12)
+    assert structural.ms_mef_ssim(A, A, A) == pytest.approx(1.0, abs=1e-9)
+    v = structural.ms_mef_ssim(F, A, B)
+    assert 0 < v <= 1
+
+
+def test_downsample2_matches_matlab_imfilter_symmetric():
+    x = np.arange(15.0).reshape(3, 5)
+    out = U.downsample2(x)
+    # rows (0,1) and (2,2); columns (0,1), (2,3), (4,4)
+    assert out.shape == (2, 3)
+    assert out[0, 0] == (0 + 1 + 5 + 6) / 4 and out[1, 2] == 14 and out[0, 2] == (4 + 9) / 2
+
+
+# ------------------------------------------------------------------------------ perceptual
+
+
+def test_qcb_qcv():
+    assert perceptual.qcb(A, A, A) == pytest.approx(1.0, abs=1e-12)
+    assert perceptual.qcv(A, A, A) == 0.0
+    assert 0 < perceptual.qcb(F, A, B) <= 1
+    assert perceptual.qcb(F, A, B) == pytest.approx(perceptual.qcb(F, B, A), rel=1e-12)
+    assert perceptual.qcv(F, A, B) == pytest.approx(perceptual.qcv(F, B, A), rel=1e-12)
+    assert perceptual.qcv(F, A, B) > 0
+    # both are invariant to a contrast stretch of any input (Liu's normalize1 comes first)
+    stretched = (F.astype(float) - F.min()) * 255.0 / (F.max() - F.min())
+    assert perceptual.qcv(stretched, A, B) == pytest.approx(perceptual.qcv(F, A, B), rel=1e-12)
+
+
+def test_vif_vifp():
+    assert perceptual.vif(A_BIG, A_BIG, A_BIG) == pytest.approx(1.0, abs=1e-6)
+    assert perceptual.vifp(A_BIG, A_BIG, A_BIG) == pytest.approx(2.0, abs=1e-6)
+    assert perceptual.vifp(F_BIG, A_BIG, B_BIG) == pytest.approx(perceptual.vifp(F_BIG, B_BIG, A_BIG))
+    blurred = U.filter_valid(F_BIG.astype(float), U.gaussian_1d(5, 2.0))
+    crop = (slice(2, -2), slice(2, -2))
+    assert perceptual.vifp(blurred, A_BIG[crop], B_BIG[crop]) < perceptual.vifp(
+        F_BIG[crop], A_BIG[crop], B_BIG[crop])
+
+
+# ------------------------------------------------------------------------------ all metrics
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_every_metric_is_finite_on_real_like_images(name):
+    value = METRICS[name].fn(F_BIG, A_BIG, B_BIG)
+    assert isinstance(value, float) and math.isfinite(value)
