@@ -38,7 +38,8 @@ def multi_focus_pair(sharp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_registry_names_and_availability():
-    assert list(BASELINES) == ["average", "max", "laplacian", "dwt", "gff", "mertens", "enfuse", "enfuse_focus"]
+    expected = ["average", "max", "laplacian", "dwt", "gff", "mertens", "enfuse", "enfuse_focus"]
+    assert list(BASELINES) == expected
     assert set(RUNNABLE) <= set(BASELINES)
     assert {"average", "max", "laplacian", "dwt", "gff", "mertens"} <= set(RUNNABLE)
     assert ("enfuse" in RUNNABLE) == HAS_ENFUSE
@@ -137,7 +138,8 @@ def test_multi_exposure_fusion_is_better_exposed():
 def test_mertens_grey_matches_replicated_rgb():
     dark, bright = textured(32, 40, 0, seed=3) * 0.3, np.clip(textured(32, 40, 0, seed=3) * 2, 0, 1)
     grey = baselines.fuse_mertens(dark, bright)
-    rgb = baselines.fuse_mertens(*(np.repeat(x[..., None], 3, axis=2) for x in (dark, bright)), saturation_weight=0.0)
+    dark3, bright3 = (np.repeat(x[..., None], 3, axis=2) for x in (dark, bright))
+    rgb = baselines.fuse_mertens(dark3, bright3, saturation_weight=0.0)
     np.testing.assert_allclose(grey, rgb.mean(axis=2), atol=1e-5)
 
 
@@ -155,3 +157,26 @@ def test_max_is_per_channel():
     b = np.zeros((2, 2, 3), np.float32)
     a[..., 0], b[..., 2] = 0.8, 0.6
     np.testing.assert_allclose(baselines.fuse_max(a, b)[0, 0], [0.8, 0.0, 0.6])
+
+
+def test_enfuse_rejects_unknown_mode():
+    x = np.zeros((8, 8), np.float32)
+    with pytest.raises(ValueError, match="mode"):
+        baselines.fuse_enfuse(x, x, mode="hdr")
+
+
+@needs_enfuse
+@pytest.mark.parametrize("mode", ["exposure", "focus"])
+def test_enfuse_modes_keep_layout_and_16_bit_precision(mode):
+    for channels in (0, 3):
+        x = textured(24, 30, channels)
+        out = baselines.fuse_enfuse(x, x, mode=mode)
+        assert out.shape == x.shape and out.dtype == np.float32
+        assert np.abs(out - x).max() < 2 / 65535  # 16-bit round trip, not 8-bit
+
+
+@needs_enfuse
+def test_enfuse_failure_is_a_runtime_error():
+    x = np.random.default_rng(0).random((4, 4)).astype(np.float32)
+    with pytest.raises(RuntimeError, match="enfuse failed"):
+        baselines.fuse_enfuse_focus(x, 1 - x)  # smaller than enfuse's 5x5 contrast window

@@ -64,7 +64,9 @@ def _read_png16(path: Path, channels: int) -> np.ndarray:
     return data if channels == 1 else cv2.cvtColor(data, cv2.COLOR_BGR2RGB)
 
 
-def fuse_enfuse(a: np.ndarray, b: np.ndarray, mode: EnfuseMode = "exposure", timeout: float = 300.0) -> np.ndarray:
+def fuse_enfuse(
+    a: np.ndarray, b: np.ndarray, mode: EnfuseMode = "exposure", timeout: float = 300.0
+) -> np.ndarray:
     """Fuse with the ``enfuse`` executable; ``mode`` is ``"exposure"`` or ``"focus"``.
 
     Raises ``RuntimeError`` if enfuse is missing or fails.

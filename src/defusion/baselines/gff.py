@@ -73,19 +73,20 @@ def fuse_gff(
     bases = [cv2.blur(s, (base_size, base_size), borderType=cv2.BORDER_REFLECT) for s in sources]
     details = [s - base for s, base in zip(sources, bases)]
     # Saliency: |Laplacian| smoothed by an 11x11 Gaussian with sigma 5 (r_g = sigma_g = 5).
-    saliency = [
-        cv2.GaussianBlur(np.abs(cv2.Laplacian(g, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REPLICATE)), (11, 11), 5)
-        for g in guides
-    ]
+    laplacians = [cv2.Laplacian(g, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REPLICATE) for g in guides]
+    saliency = [cv2.GaussianBlur(np.abs(lap), (11, 11), 5) for lap in laplacians]
     take_a = (saliency[0] >= saliency[1]).astype(np.float32)
     masks = (take_a, 1.0 - take_a)
-    # Guided-filter refinement of the binary maps, then normalisation to sum 1.
+    # Guided-filter refinement of the binary maps, then normalisation to sum 1.  The
+    # filter can overshoot below 0; such weights are clipped (the paper only normalises),
+    # and where both vanish the two layers are averaged.
     w_base = [np.maximum(guided_filter(g, p, r1, eps1), 0.0) for g, p in zip(guides, masks)]
     w_detail = [np.maximum(guided_filter(g, p, r2, eps2), 0.0) for g, p in zip(guides, masks)]
     fused = np.zeros_like(a)
     for weights, layers in ((w_base, bases), (w_detail, details)):
-        total = weights[0] + weights[1] + 1e-12
-        for w, layer in zip(weights, layers):
-            w = w / total
+        total = weights[0] + weights[1]
+        degenerate = total < 1e-6
+        w_a = np.where(degenerate, 0.5, weights[0] / np.where(degenerate, 1.0, total))
+        for w, layer in zip((w_a, 1.0 - w_a), layers):
             fused += (w[..., None] if a.ndim == 3 else w) * layer
     return finish(fused)
