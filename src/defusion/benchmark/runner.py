@@ -30,6 +30,9 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
 #: The pseudo-metric holding a built-in method's wall time per pair.
 SECONDS = "seconds"
 
+#: Built-in DeFusion variants by colour mode (see defusion.fusion.color).
+DEFUSION_VARIANTS = {"defusion": "auto", "defusion-ycbcr": "ycbcr"}
+
 FuseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -62,15 +65,15 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 def builtin_method(name: str, weights: str | Path | None = None, device: str = "auto") -> FuseFn:
     """A callable fusing two decoded images (uint8/uint16) with a built-in method."""
-    if name == "defusion":
+    if name in DEFUSION_VARIANTS:
         from defusion.fusion.fuser import Fuser
 
-        fuser = Fuser.from_pretrained(weights, device=device)
+        fuser = Fuser.from_pretrained(weights, device=device, color=DEFUSION_VARIANTS[name])
         return fuser.fuse
     from defusion.baselines import BASELINES
 
     if name not in BASELINES:
-        raise ValueError(f"unknown method {name!r}; built-in methods: defusion, {', '.join(BASELINES)}")
+        raise ValueError(f"unknown method {name!r}; built-in methods: {', '.join([*DEFUSION_VARIANTS, *BASELINES])}")
     baseline = BASELINES[name]
 
     def run(a: np.ndarray, b: np.ndarray) -> np.ndarray:
