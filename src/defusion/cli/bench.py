@@ -18,8 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--b", dest="dir_b", required=True, type=Path, help="second sources")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--methods", default="default",
-                   help="comma-separated built-in methods (defusion, defusion-ycbcr, baselines); default = defusion and all classical "
-                        "baselines; 'none' = only --fused results")
+                   help="comma-separated built-in methods (defusion, defusion-ycbcr, the baselines); "
+                        "'default' = defusion and every available baseline; 'none' = only --fused results")
     p.add_argument("--fused", action="append", default=[], metavar="NAME=DIR",
                    help="a folder of a published method's fused results (repeatable)")
     p.add_argument("--metrics", help="comma-separated metric short names (default: the task's set)")
