@@ -66,7 +66,8 @@ def test_table_output(images, capsys):
 def test_json_output_matches_library(images, capsys):
     from defusion.metrics import compute_metrics
 
-    assert _run([str(images["f_rgb"]), str(images["a"]), str(images["b"]), "--json", "--names", "vifb,CC"]) == 0
+    argv = [str(images["f_rgb"]), str(images["a"]), str(images["b"]), "--json", "--names", "vifb,CC"]
+    assert _run(argv) == 0
     data = json.loads(capsys.readouterr().out)
     f = np.asarray(Image.open(images["f_rgb"]))
     a, b = np.asarray(Image.open(images["a"])), np.asarray(Image.open(images["b"]))

@@ -1,4 +1,4 @@
-"""Image-fusion quality metrics: small, vectorised numpy/scipy functions of ``(fused, a, b)``.
+"""Image-fusion quality metrics: small, vectorised numpy functions of ``(fused, a, b)``.
 
 Every metric takes the fused image and the two source images (``a`` = first source, e.g. the
 visible image in VIFB; ``b`` = second source, e.g. infrared) as numpy arrays, ``HxW`` or

@@ -76,7 +76,8 @@ def as_image(img: ArrayLike, name: str = "image") -> NDArray:
         arr = arr[:, :, 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
         raise ValueError(f"{name}: expected an HxW or HxWx3 array, got shape {arr.shape}")
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+    numeric = np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    if arr.dtype == bool or not numeric:
         raise ValueError(f"{name}: expected a uint8 or float array, got dtype {arr.dtype}")
     if arr.shape[0] < 2 or arr.shape[1] < 2:
         raise ValueError(f"{name}: image too small ({arr.shape[0]}x{arr.shape[1]})")
@@ -169,7 +170,7 @@ def correlate_sep(x: Float, g_rows: Float, g_cols: Float) -> Float:
     """Separable 'same'-size correlation over the last two axes with zero padding.
 
     ``g_rows`` runs down the rows (vertical), ``g_cols`` along them; both odd-length, centred.
-    Uses OpenCV's double-precision separable filter (about 2x scipy.ndimage)."""
+    Uses OpenCV's double-precision separable filter (about 2x faster than scipy.ndimage)."""
     import cv2
 
     flat = x.reshape((-1,) + x.shape[-2:])
@@ -221,11 +222,9 @@ def filter_freq_even(x: Float, centred_response: Float) -> Float:
     (``H(-k) = H(k)``, the Nyquist row/column being its own partner), so the exact result is
     real: MATLAB's complex output differs only by rounding noise (~1e-16 relative) in its
     imaginary part. Computed with real FFTs."""
-    from scipy import fft
-
     h, w = x.shape[-2:]
     half = np.fft.ifftshift(centred_response, axes=(-2, -1))[..., : w // 2 + 1]
-    return fft.irfft2(fft.rfft2(x) * half, s=(h, w))
+    return np.fft.irfft2(np.fft.rfft2(x) * half, s=(h, w))
 
 
 def normalize255(x: Float) -> Float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import Float, hist256, matlab_round, planes, triplet
+from defusion.metrics._utils import Float, hist256, matlab_round, planes, triplet, uniq
 
 __all__ = ["entropy", "mutual_information", "mutual_information_bits", "cross_entropy"]
 
@@ -37,17 +37,21 @@ def entropy(fused: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = 
     return float(_entropy_bits(hist256(planes(fused))).mean())
 
 
-def _mi_nats_vifb(x: Float, f: Float) -> np.ndarray:
-    """VIFB ``mutinf`` per plane: both images min-max stretched to 0..255 and rounded, then
-    ``H(x) + H(f) - H(x, f)`` with natural logarithms (nats)."""
-    out = np.empty(x.shape[0])
-    for k in range(x.shape[0]):
-        q = []
-        for img in (x[k], f[k]):
-            lo, hi = img.min(), img.max()
-            norm = (img - lo) / (hi - lo) if hi != lo else np.zeros_like(img)
-            q.append(matlab_round(norm * 255.0).astype(np.int64).ravel())
-        joint = np.bincount(q[0] * 256 + q[1], minlength=65536).astype(np.float64)
+def _stretch_levels(x: Float) -> np.ndarray:
+    """VIFB ``mutinf`` quantisation per plane: min-max stretch to 0..255, MATLAB-rounded."""
+    lo = x.min(axis=(-2, -1), keepdims=True)
+    hi = x.max(axis=(-2, -1), keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        norm = np.where(hi != lo, (x - lo) / (hi - lo), 0.0)
+    return matlab_round(norm * 255.0).astype(np.int64)
+
+
+def _mi_nats_vifb(qx: np.ndarray, qf: np.ndarray) -> np.ndarray:
+    """``H(x) + H(f) - H(x, f)`` in nats per plane of two quantised stacks (broadcast)."""
+    qx, qf = np.broadcast_arrays(qx, qf)
+    out = np.empty(qx.shape[0])
+    for k in range(qx.shape[0]):
+        joint = np.bincount((qx[k] * 256 + qf[k]).ravel(), minlength=65536).astype(np.float64)
         out[k] = _mi_from_joint(joint.reshape(256, 256), np.log)
     return out
 
@@ -76,7 +80,9 @@ def mutual_information(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     11.090355
     """
     F, A, B = triplet(fused, a, b)
-    return float((_mi_nats_vifb(A, F) + _mi_nats_vifb(B, F)).mean())
+    qf = _stretch_levels(F)
+    mi = _mi_nats_vifb(_stretch_levels(uniq(A)), qf) + _mi_nats_vifb(_stretch_levels(uniq(B)), qf)
+    return float(mi.mean())
 
 
 def mutual_information_bits(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -124,5 +130,5 @@ def cross_entropy(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     F, A, B = triplet(fused, a, b)
     n = F.shape[-1] * F.shape[-2]
     pf = hist256(F) / n
-    ce = (_kl_bits(hist256(A) / n, pf) + _kl_bits(hist256(B) / n, pf)) / 2.0
+    ce = (_kl_bits(hist256(uniq(A)) / n, pf) + _kl_bits(hist256(uniq(B)) / n, pf)) / 2.0
     return float(ce.mean())
