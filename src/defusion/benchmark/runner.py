@@ -108,7 +108,7 @@ def run_benchmark(
     """
     from tqdm import tqdm
 
-    from defusion.metrics import compute_metrics
+    from defusion.metrics import compute_metrics, shared_inputs
 
     pairs, unmatched = match_pairs(dir_a, dir_b)
     if limit:
@@ -152,9 +152,15 @@ def run_benchmark(
                                        f"sources are {a.shape[1]}x{a.shape[0]}; left out")
                 continue
             outputs[name] = fused
-        for name, fused in outputs.items():
-            for metric, value in compute_metrics(fused, a8, b8, metrics).items():
-                result.rows.append(Row(name, stem, metric, float(value)))
+        with shared_inputs():  # decode/convert each source once for all metrics
+            for name, fused in outputs.items():
+                for metric in metrics:
+                    try:
+                        value = compute_metrics(fused, a8, b8, [metric])[metric]
+                    except ValueError as exc:  # e.g. an image too small for a multi-scale metric
+                        result.problems.append(f"{stem}: {name}: {metric} not computed ({exc})")
+                        continue
+                    result.rows.append(Row(name, stem, metric, float(value)))
         yield stem, outputs, a8, b8, result
 
 
