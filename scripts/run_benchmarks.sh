@@ -2,11 +2,15 @@
 # Regenerate docs/benchmarks.md: `defusion bench` on every benchmark in ../shared/data/bench
 # with the shipped weights, the classical baselines and the published methods' results.
 # Usage: scripts/run_benchmarks.sh [OUT_DIR]   (default: out/bench). Needs ../shared.
+# LIMIT=N evaluates only the first N pairs of MEFB and MFIFB (the large sets); two
+# benchmarks run at a time (one per core of a 2-core machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/bench}
 OUT=${1:-out/bench}
+LIMIT_ARGS=${LIMIT:+--limit $LIMIT}
 mkdir -p "$OUT"
+export OMP_NUM_THREADS=1
 
 fused_args() {  # --fused NAME=DIR for every method folder under $1
   local dir=$1
@@ -14,15 +18,22 @@ fused_args() {  # --fused NAME=DIR for every method folder under $1
   for m in "$dir"/*/; do m=${m%/}; printf -- '--fused %s=%s ' "$(basename "$m")" "$m"; done
 }
 
-# VIFB's metrics take the visible image first, infrared second.
-defusion bench --task ivf --a "$DATA/ivf/vifb/vi" --b "$DATA/ivf/vifb/ir" --out "$OUT/vifb" \
-  --title "VIFB (21 pairs)" $(fused_args "$DATA/ivf/vifb/fused") --no-progress > /dev/null
-defusion bench --task ivf --a "$DATA/ivf/tno/vi" --b "$DATA/ivf/tno/ir" --out "$OUT/tno" \
-  --title "TNO (25 pairs, CDDFuse's selection)" --no-progress > /dev/null
-defusion bench --task mef --a "$DATA/mef/mefb/A" --b "$DATA/mef/mefb/B" --out "$OUT/mefb" \
-  --title "MEFB (100 pairs)" --no-progress > /dev/null
-defusion bench --task mff --a "$DATA/mff/mfifb/A" --b "$DATA/mff/mfifb/B" --out "$OUT/mfifb" \
-  --title "MFIFB (105 pairs)" $(fused_args "$DATA/mff/mfifb/fused") --no-progress > /dev/null
+# VIFB's metrics take the visible image first, infrared second; so do the others here.
+vifb() { defusion bench --task ivf --a "$DATA/ivf/vifb/vi" --b "$DATA/ivf/vifb/ir" --out "$OUT/vifb" \
+  --title "VIFB (21 pairs)" $(fused_args "$DATA/ivf/vifb/fused") --no-progress > /dev/null; }
+tno() { defusion bench --task ivf --a "$DATA/ivf/tno/vi" --b "$DATA/ivf/tno/ir" --out "$OUT/tno" \
+  --title "TNO (25 pairs, CDDFuse's selection)" --no-progress > /dev/null; }
+mefb() { defusion bench --task mef --a "$DATA/mef/mefb/A" --b "$DATA/mef/mefb/B" --out "$OUT/mefb" \
+  --methods "defusion,defusion-ycbcr,$(python -c 'from defusion.baselines import available_baselines as a; print(",".join(a()))')" \
+  --title "MEFB${LIMIT:+ (first $LIMIT of 100 pairs)}" $LIMIT_ARGS --no-progress > /dev/null; }
+mfifb() { defusion bench --task mff --a "$DATA/mff/mfifb/A" --b "$DATA/mff/mfifb/B" --out "$OUT/mfifb" \
+  --methods "defusion,defusion-ycbcr,$(python -c 'from defusion.baselines import available_baselines as a; print(",".join(a()))')" \
+  --title "MFIFB${LIMIT:+ (first $LIMIT of 105 pairs)}" $LIMIT_ARGS $(fused_args "$DATA/mff/mfifb/fused") \
+  --no-progress > /dev/null; }
+
+(vifb; mefb) &
+(tno; mfifb) &
+wait
 
 python scripts/benchmarks_doc.py "$OUT" > docs/benchmarks.md
 echo "wrote docs/benchmarks.md from $OUT"

@@ -107,7 +107,8 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
     plt.close(fig)
 
 
-def _tile(image: np.ndarray, label: str) -> Image.Image:
+def labelled_tile(image: np.ndarray, label: str) -> Image.Image:
+    """``image`` scaled to the grid height with ``label`` in its top-left corner."""
     im = Image.fromarray(image if image.ndim == 3 else np.dstack([image] * 3))
     width = max(1, round(im.width * GRID_TILE_HEIGHT / im.height))
     im = im.resize((width, GRID_TILE_HEIGHT), Image.BILINEAR)
@@ -120,7 +121,8 @@ def _tile(image: np.ndarray, label: str) -> Image.Image:
 
 def comparison_grid(a: np.ndarray, b: np.ndarray, outputs: dict[str, np.ndarray], columns: int = 6) -> Image.Image:
     """Sources first, then every method's result, labelled, in rows of ``columns``."""
-    tiles = [_tile(a, "A"), _tile(b, "B")] + [_tile(im, name) for name, im in outputs.items()]
+    tiles = [labelled_tile(a, "A"), labelled_tile(b, "B")]
+    tiles += [labelled_tile(im, name) for name, im in outputs.items()]
     width = tiles[0].width
     rows = -(-len(tiles) // columns)
     sheet = Image.new("RGB", (width * min(columns, len(tiles)), GRID_TILE_HEIGHT * rows), (255, 255, 255))
