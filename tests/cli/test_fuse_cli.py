@@ -112,3 +112,15 @@ def test_console_script_is_installed(tmp_path):
     assert "Traceback" not in result.stderr
     assert subprocess.run([sys.executable, "-m", "defusion.cli.main", "--version"], capture_output=True,
                           text=True).stdout.startswith("defusion ")
+
+
+def test_fuse_through_onnx_runtime_matches_pytorch(pair, tmp_path, tiny_weights):
+    from defusion.model.weights import load_weights
+    from defusion.serving.export import export_onnx
+
+    onnx_path = export_onnx(load_weights(tiny_weights), tmp_path / "tiny.onnx")
+    assert _fuse(*pair, "-o", tmp_path / "torch.png", "--weights", tiny_weights) == 0
+    assert _fuse(*pair, "-o", tmp_path / "onnx.png", "--onnx", onnx_path, "--device", "cpu") == 0
+    diff = np.abs(read_image(tmp_path / "torch.png").astype(int) - read_image(tmp_path / "onnx.png").astype(int))
+    assert diff.max() <= 1
+    assert _fuse(*pair, "-o", tmp_path / "x.png", "--onnx", tmp_path / "missing.onnx") == 2

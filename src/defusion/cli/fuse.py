@@ -22,6 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--a", dest="dir_a", type=Path, help="folder of first sources (pairs matched by file stem)")
     p.add_argument("--b", dest="dir_b", type=Path, help="folder of second sources")
     p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
+    p.add_argument("--onnx", type=Path, help="run an exported ONNX model with ONNX Runtime (defusion export)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
     p.add_argument("--half", action="store_true", help="fp16 inference (CUDA only)")
     p.add_argument("--tile", type=int, default=None,
@@ -119,8 +120,15 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--tile must be 0 (off) or at least 64 pixels")
     if not folders and args.output.suffix.lower() not in WRITABLE_SUFFIXES:
         raise UserError(f"cannot write {args.output}: use one of {', '.join(WRITABLE_SUFFIXES)}")
-    fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half,
-                                  tile=args.tile, overlap=args.overlap, color=args.color)
+    options = dict(tile=args.tile, overlap=args.overlap, color=args.color)
+    if args.onnx:
+        from defusion.serving.onnx_model import load_onnx_fuser
+
+        if args.weights or args.half:
+            raise UserError("--onnx runs the exported model: --weights and --half do not apply")
+        fuser = load_onnx_fuser(args.onnx, device=args.device, **options)
+    else:
+        fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half, **options)
     if folders:
         return _fuse_folders(fuser, args)
     _fuse_one(fuser, args.images, args.output, args, show_tiles=True)

@@ -10,7 +10,15 @@ from defusion import __version__
 from defusion.cli.errors import run_guarded
 
 #: Sub-command name -> module in defusion.cli (imported only when used: fast --help).
-COMMANDS = {"fuse": "fuse", "train": "train", "info": "info", "metrics": "metrics", "bench": "bench"}
+COMMANDS = {
+    "fuse": "fuse",
+    "train": "train",
+    "info": "info",
+    "metrics": "metrics",
+    "bench": "bench",
+    "serve": "serve",
+    "export": "export",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

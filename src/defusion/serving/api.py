@@ -1,0 +1,336 @@
+"""The DeFusion REST API (FastAPI): ``POST /v1/fuse``, ``GET /healthz``, ``GET /v1/info``.
+
+The server calls the one fusion core, :meth:`Fuser.fuse` / :meth:`Fuser.decompose`; uploads are
+decoded by :func:`defusion.serving.decode.decode_image`, i.e. by ``read_image``'s rules. One model
+is shared by all requests: model calls are serialised by a lock and run in the thread pool, so
+the event loop keeps accepting and decoding other requests meanwhile.
+
+Every error is JSON ``{"detail": "..."}`` (a string):
+
+====  ===========================================================================
+400   unreadable, empty, truncated or corrupt image; malformed multipart body
+413   a file over ``max_upload_bytes`` (Content-Length or bytes actually read), or
+      an image over ``max_pixels``
+415   not an image (text, unknown format), or a body that is not multipart/form-data
+422   a missing field ``a`` or ``b``, sources of different sizes, a bad query value
+====  ===========================================================================
+
+Run it with ``defusion serve``, or with uvicorn directly:
+``uvicorn --factory defusion.serving.api:app_from_env`` (settings from ``DEFUSION_*`` variables).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import threading
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from defusion import __version__
+from defusion.fusion.fuser import Decomposition, Fuser, SizeMismatchError
+from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError
+from defusion.serving.decode import UnsupportedImageError, decode_image
+
+log = logging.getLogger("defusion.serving")
+
+#: Default bound on each uploaded file: 50 MiB.
+DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+#: Room for multipart headers and boundaries on top of the two files.
+MULTIPART_OVERHEAD = 64 * 1024
+#: The image fields of ``POST /v1/fuse``.
+FIELDS = ("a", "b")
+#: Names inside the ``components=true`` zip, in this order.
+COMPONENT_FILES = ("fused.png", "common.png", "unique_a.png", "unique_b.png")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one request may make the server read and decode.
+
+    ``max_upload_bytes`` bounds each uploaded file; the whole request body may be at most
+    two files plus :data:`MULTIPART_OVERHEAD`. ``max_pixels`` bounds width x height of each
+    image and is checked from the header, before anything is decoded.
+    """
+
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def __post_init__(self) -> None:
+        if self.max_upload_bytes <= 0 or self.max_pixels <= 0:
+            raise ValueError("max_upload_bytes and max_pixels must be positive")
+
+    @property
+    def max_request_bytes(self) -> int:
+        return len(FIELDS) * self.max_upload_bytes + MULTIPART_OVERHEAD
+
+
+class ApiError(Exception):
+    """An error answered as ``{"detail": message}`` with ``status``."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _ModelRunner:
+    """Serialises calls into the shared model (one model, many request threads)."""
+
+    def __init__(self, fuser: Fuser) -> None:
+        self.fuser = fuser
+        self.lock = threading.Lock()
+
+    def fuse(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with self.lock:
+            return self.fuser.fuse(a, b)
+
+    def decompose(self, a: np.ndarray, b: np.ndarray) -> Decomposition:
+        with self.lock:
+            return self.fuser.decompose(a, b)
+
+
+def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Path | None = None) -> FastAPI:
+    """The API around a ready ``fuser``; ``weights`` (the file it was loaded from) feeds /v1/info."""
+    limits = limits or Limits()
+    runner = _ModelRunner(fuser)
+    app = FastAPI(title="DeFusion", version=__version__,
+                  description="Image fusion from decomposition (Liang et al., ECCV 2022)")
+    app.state.fuser, app.state.limits, app.state.weights = fuser, limits, weights
+    info = _describe(fuser, limits, weights)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
+        return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        if getattr(fuser, "model", None) is None:
+            return JSONResponse({"status": "loading"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/v1/info")
+    async def v1_info() -> dict[str, Any]:
+        return info
+
+    @app.post(
+        "/v1/fuse",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}, "application/zip": {}},
+                         "description": "the fused PNG, or with components=true a zip of "
+                                        + ", ".join(COMPONENT_FILES)}},
+    )
+    async def v1_fuse(request: Request, components: bool = False) -> Response:
+        """Fuse the images in multipart file fields ``a`` and ``b`` (registered, one size)."""
+        a, b = await _read_pair(request, limits)
+        if a.shape[:2] != b.shape[:2]:
+            raise ApiError(422, f"images differ in size: a is {_wxh(a)} and b is {_wxh(b)} (WxH); "
+                                "fusion needs registered images of one size")
+        try:
+            if components:
+                parts = await run_in_threadpool(runner.decompose, a, b)
+                body = await run_in_threadpool(_zip_parts, parts)
+                return Response(body, media_type="application/zip",
+                                headers={"Content-Disposition": 'attachment; filename="components.zip"'})
+            fused = await run_in_threadpool(runner.fuse, a, b)
+        except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
+            raise ApiError(422, str(exc)) from None
+        return Response(await run_in_threadpool(encode_png, fused), media_type="image/png")
+
+    return app
+
+
+async def _read_pair(request: Request, limits: Limits) -> tuple[np.ndarray, np.ndarray]:
+    """Parse the multipart body within the limits and decode fields ``a`` and ``b``."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise ApiError(415, "expected a multipart/form-data body with image files in fields 'a' and 'b' "
+                            f"(got {content_type or 'no Content-Type'})")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            declared_bytes = int(declared)
+        except ValueError:
+            raise ApiError(400, f"invalid Content-Length {declared!r}") from None
+        if declared_bytes > limits.max_request_bytes:
+            raise ApiError(413, f"request body of {declared_bytes} bytes is over the limit of "
+                                f"{limits.max_request_bytes} bytes (each file at most {limits.max_upload_bytes})")
+    # Count what is actually received too: Content-Length may be absent (chunked) or wrong.
+    bounded = Request(request.scope, _bounded_receive(request.receive, limits.max_request_bytes))
+    try:
+        form = await bounded.form(max_files=len(FIELDS), max_fields=len(FIELDS) + 4)
+    except _BodyTooLarge:
+        raise ApiError(413, f"request body is over the limit of {limits.max_request_bytes} bytes "
+                            f"(each file at most {limits.max_upload_bytes})") from None
+    try:
+        uploads = []
+        for field in FIELDS:
+            value = form.get(field)
+            if value is None:
+                raise ApiError(422, f"missing field '{field}': send two image files as multipart fields 'a' and 'b'")
+            if not isinstance(value, UploadFile):
+                raise ApiError(422, f"field '{field}' must be a file upload, not a text value")
+            if value.size is not None and value.size > limits.max_upload_bytes:
+                raise ApiError(413, f"field '{field}': {value.size} bytes is over the limit of "
+                                    f"{limits.max_upload_bytes} bytes")
+            uploads.append(value)
+        datas = []
+        for field, upload in zip(FIELDS, uploads):
+            data = await upload.read(limits.max_upload_bytes + 1)
+            if len(data) > limits.max_upload_bytes:
+                raise ApiError(413, f"field '{field}': over the limit of {limits.max_upload_bytes} bytes")
+            datas.append((data, upload.filename or field))
+    finally:
+        await form.close()
+    images = []
+    for field, (data, name) in zip(FIELDS, datas):
+        images.append(await run_in_threadpool(_decode, field, data, name, limits.max_pixels))
+    return images[0], images[1]
+
+
+def _decode(field: str, data: bytes, name: str, max_pixels: int) -> np.ndarray:
+    try:
+        return decode_image(data, name, max_pixels)
+    except ImageTooLargeError as exc:
+        message = str(exc).replace("raise it with --max-pixels", "the server's --max-pixels")
+        raise ApiError(413, f"field '{field}': {message}") from None
+    except UnsupportedImageError as exc:
+        raise ApiError(415, f"field '{field}': {exc}") from None
+    except ImageReadError as exc:
+        raise ApiError(400, f"field '{field}': {exc}") from None
+
+
+def _bounded_receive(receive: Callable, limit: int) -> Callable:
+    received = 0
+
+    async def bounded():
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _BodyTooLarge
+        return message
+
+    return bounded
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """HxW or HxWx3 uint8/uint16 to PNG bytes (16-bit stays 16-bit)."""
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr))
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return encoded.tobytes()
+
+
+def _zip_parts(parts: Decomposition) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:  # PNG is compressed already
+        for name, image in zip(COMPONENT_FILES, (parts.fused, parts.common, parts.unique_a, parts.unique_b)):
+            zf.writestr(name, encode_png(image))
+    return buffer.getvalue()
+
+
+def _wxh(image: np.ndarray) -> str:
+    return f"{image.shape[1]}x{image.shape[0]}"
+
+
+def _describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[str, Any]:
+    """The /v1/info document (computed once)."""
+    from defusion.model.registry import list_models, model_config
+
+    model = fuser.model
+    cfg = getattr(model, "cfg", None)
+    name = "custom"
+    if cfg is not None:
+        name = next((n for n in list_models() if model_config(n) == cfg), "custom")
+    parameters = None
+    if hasattr(model, "parameters"):
+        parameters = int(sum(p.numel() for p in model.parameters()))
+    metadata: dict[str, str] = {}
+    if weights is not None and str(weights).endswith(".safetensors"):
+        from defusion.model.weights import read_metadata
+
+        try:
+            metadata = {k: v for k, v in read_metadata(weights).items() if k not in ("config", "format")}
+        except Exception:  # info must never fail; the weights were loaded already
+            metadata = {}
+    return {
+        "model": {
+            "name": name,
+            "runtime": getattr(model, "runtime", "pytorch"),
+            "config": cfg.to_dict() if cfg is not None else None,
+            "parameters": parameters,
+        },
+        "weights": {"path": str(weights) if weights is not None else None, "metadata": metadata},
+        "device": str(fuser.device),
+        "half": fuser.half,
+        "options": asdict(fuser.options),
+        "limits": {**asdict(limits), "max_request_bytes": limits.max_request_bytes},
+        "version": __version__,
+    }
+
+
+def build_app(weights: str | Path | None = None, device: str = "auto", limits: Limits | None = None,
+              onnx: str | Path | None = None, threads: int | None = None, **fuse_options) -> FastAPI:
+    """Load a model (safetensors ``weights``, default the shipped ones, or an ``onnx`` file) and wrap it.
+
+    ``threads`` bounds the CPU threads of one inference (PyTorch or onnxruntime).
+    """
+    if onnx is not None:
+        from defusion.serving.onnx_model import load_onnx_fuser
+
+        fuser = load_onnx_fuser(onnx, device=device, threads=threads, **fuse_options)
+        return create_app(fuser, limits, weights=onnx)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    from defusion.model.weights import shipped_weights_path
+
+    fuser = Fuser.from_pretrained(weights, device=device, **fuse_options)
+    return create_app(fuser, limits, weights=weights if weights is not None else shipped_weights_path())
+
+
+def app_from_env() -> FastAPI:
+    """App factory for ``uvicorn --factory defusion.serving.api:app_from_env``.
+
+    Reads ``DEFUSION_WEIGHTS`` (or ``DEFUSION_ONNX``), ``DEFUSION_DEVICE`` (default ``auto``),
+    ``DEFUSION_MAX_UPLOAD_BYTES``, ``DEFUSION_MAX_PIXELS`` and ``DEFUSION_THREADS``.
+    """
+    env = os.environ
+    limits = Limits(int(env.get("DEFUSION_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
+                    int(env.get("DEFUSION_MAX_PIXELS", DEFAULT_MAX_PIXELS)))
+    threads = int(env["DEFUSION_THREADS"]) if env.get("DEFUSION_THREADS") else None
+    return build_app(env.get("DEFUSION_WEIGHTS") or None, env.get("DEFUSION_DEVICE", "auto"), limits,
+                     onnx=env.get("DEFUSION_ONNX") or None, threads=threads)
+
+
+__all__ = ["Limits", "create_app", "build_app", "app_from_env", "encode_png", "COMPONENT_FILES",
+           "DEFAULT_MAX_UPLOAD_BYTES"]

@@ -1,0 +1,89 @@
+"""Uploaded bytes to image arrays, by exactly the rules of :func:`defusion.io.images.read_image`.
+
+The bytes go to a temporary file that ``read_image`` decodes, so uploads and files on disk take
+one code path (8/16-bit, EXIF orientation, alpha dropped, pixel bound checked from the header).
+Failures are sorted into the three kinds a server answers differently:
+
+- :class:`~defusion.io.images.ImageTooLargeError`: over the pixel bound (HTTP 413);
+- :class:`UnsupportedImageError`: not an image, or a format we cannot read (HTTP 415);
+- :class:`~defusion.io.images.ImageReadError`: an image file that is truncated or corrupt (HTTP 400).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError, read_image
+
+#: Leading bytes of the formats read_image handles: a file that starts like one of these but
+#: cannot be opened is a damaged image (400), not an unsupported type (415).
+_IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*", b"GIF8", b"RIFF")
+
+
+class UnsupportedImageError(ImageReadError):
+    """Data that is not an image, or an image format that cannot be read."""
+
+
+def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode image bytes to HxW or HxWx3 uint8/uint16, as ``read_image`` reads a file.
+
+    ``name`` (the client's file name) only names the upload in error messages and gives the
+    temporary file its suffix.
+
+    Example:
+        >>> import cv2
+        >>> ok, png = cv2.imencode(".png", np.zeros((4, 6), np.uint8))
+        >>> decode_image(png.tobytes(), "x.png").shape
+        (4, 6)
+    """
+    label = _label(name)
+    if not data:
+        raise ImageReadError(f"{label}: empty upload")
+    fd, tmp = tempfile.mkstemp(prefix="defusion-upload-", suffix=_suffix(name))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        try:
+            return read_image(tmp, max_pixels)
+        except ImageTooLargeError as exc:
+            raise ImageTooLargeError(str(exc).replace(tmp, label)) from None
+        except ImageReadError as exc:
+            if not _identifiable(data):
+                raise UnsupportedImageError(f"{label}: not an image, or a format that cannot be read") from None
+            if isinstance(exc.__context__, UnidentifiedImageError):  # a known signature, broken header
+                raise ImageReadError(f"{label}: cannot decode the header; is the file truncated or corrupt?") from None
+            raise ImageReadError(str(exc).replace(tmp, label)) from None
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _identifiable(data: bytes) -> bool:
+    """Whether the bytes look like an image: Pillow recognises them, or a known signature."""
+    if data.startswith(_IMAGE_SIGNATURES):
+        return True
+    try:
+        with Image.open(io.BytesIO(data)):
+            return True
+    except UnidentifiedImageError:
+        return False
+    except Exception:  # recognised, but broken further on
+        return True
+
+
+def _label(name: str) -> str:
+    base = os.path.basename(name or "") or "upload"
+    return base[:100]
+
+
+def _suffix(name: str) -> str:
+    suffix = os.path.splitext(name or "")[1].lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""

@@ -1,0 +1,167 @@
+"""Exporting DeNet to TorchScript and ONNX, and checking the export against PyTorch.
+
+The exported graph is DeNet's forward pass: inputs ``x1``, ``x2`` (B, 3, H, W) float32 in
+[0, 1]; outputs ``common``, ``unique1``, ``unique2``, ``fused`` (B, 3, H, W), unclamped (the
+Fuser clamps). Batch, height and width are dynamic, but **height and width must be multiples
+of 8** (three 2x down-samplings): pad first, as :class:`~defusion.fusion.fuser.Fuser` does.
+
+Example:
+    >>> format_for("denet.onnx"), format_for("denet.pt")
+    ('onnx', 'torchscript')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from defusion.model.denet import SIZE_MULTIPLE, DeNet
+
+Format = Literal["onnx", "torchscript"]
+FORMATS = ("onnx", "torchscript")
+INPUT_NAMES = ("x1", "x2")
+OUTPUT_NAMES = ("common", "unique1", "unique2", "fused")
+#: Input size (H, W) traced at export; parity checks at a different size by default.
+EXPORT_SIZE = (64, 64)
+PARITY_SIZE = (2, 40, 56)  # batch, height, width
+DEFAULT_OPSET = 17
+
+
+class ExportError(ValueError):
+    """An export that cannot be made or read back."""
+
+
+def format_for(path: str | Path) -> Format:
+    """The format a file name implies: ``.onnx`` is ONNX, anything else TorchScript."""
+    return "onnx" if Path(path).suffix.lower() == ".onnx" else "torchscript"
+
+
+def _prepare(model: DeNet) -> DeNet:
+    model = getattr(model, "module", model)
+    return model.float().cpu().eval()
+
+
+def _example(size: tuple[int, int], batch: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    h, w = size
+    if h % SIZE_MULTIPLE or w % SIZE_MULTIPLE:
+        raise ExportError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {h}x{w}")
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(batch, 3, h, w, generator=g), torch.rand(batch, 3, h, w, generator=g)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Tracing warns about DeNet's Python shape checks (they become constants), and torch 2.9+
+    marks torch.jit as deprecated in favour of torch.export: both expected here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
+def _atomic_target(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.tmp")
+
+
+def export_torchscript(model: DeNet, path: str | Path, size: tuple[int, int] = EXPORT_SIZE) -> Path:
+    """Trace ``model`` at ``size`` and save it with ``torch.jit.save``; checked at another size too."""
+    path = Path(path)
+    model = _prepare(model)
+    example = _example(size)
+    other = _example((size[0] + 2 * SIZE_MULTIPLE, size[1] + SIZE_MULTIPLE), batch=2, seed=1)
+    with _quiet(), torch.no_grad():
+        traced = torch.jit.trace(model, example, check_inputs=[other], check_tolerance=1e-4)
+    tmp = _atomic_target(path)
+    with _quiet():
+        torch.jit.save(traced, str(tmp))
+    os.replace(tmp, path)
+    return path
+
+
+def export_onnx(model: DeNet, path: str | Path, opset: int = DEFAULT_OPSET, size: tuple[int, int] = EXPORT_SIZE,
+                metadata: dict[str, str] | None = None) -> Path:
+    """Export ``model`` to ONNX with dynamic batch, height and width (TorchScript-based exporter).
+
+    The model's config (JSON) and ``metadata`` are stored in the file's metadata_props, so
+    :class:`~defusion.serving.onnx_model.OnnxDeNet` knows what it runs.
+    """
+    import onnx
+
+    path = Path(path)
+    model = _prepare(model)
+    dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in INPUT_NAMES + OUTPUT_NAMES}
+    tmp = _atomic_target(path)
+    with _quiet(), torch.no_grad():
+        torch.onnx.export(model, _example(size), str(tmp), dynamo=False, opset_version=opset,
+                          input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+                          dynamic_axes=dynamic, do_constant_folding=True)
+    proto = onnx.load(str(tmp))
+    props = {"format": "defusion-denet", "config": json.dumps(model.cfg.to_dict()),
+             "size_multiple": str(SIZE_MULTIPLE), **(metadata or {})}
+    for key, value in props.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, str(value)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(tmp))
+    os.replace(tmp, path)
+    return path
+
+
+def export_model(model: DeNet, path: str | Path, fmt: Format | None = None, opset: int = DEFAULT_OPSET,
+                 metadata: dict[str, str] | None = None) -> Path:
+    """Export to ``fmt`` (default: from the suffix, see :func:`format_for`)."""
+    fmt = fmt or format_for(path)
+    if fmt == "onnx":
+        return export_onnx(model, path, opset=opset, metadata=metadata)
+    if fmt == "torchscript":
+        return export_torchscript(model, path)
+    raise ExportError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+
+
+def load_exported(path: str | Path, fmt: Format | None = None):
+    """A callable ``(x1, x2) -> 4 tensors`` running an exported file on the CPU."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"exported model not found: {path}")
+    fmt = fmt or format_for(path)
+    if fmt == "onnx":
+        from defusion.serving.onnx_model import OnnxDeNet
+
+        return OnnxDeNet(path, device="cpu")
+    try:
+        with _quiet():
+            return torch.jit.load(str(path), map_location="cpu").eval()
+    except Exception as exc:  # torch raises RuntimeError/ValueError variants for bad files
+        raise ExportError(f"cannot load TorchScript model {path}: {exc}") from None
+
+
+def parity(model: DeNet, path: str | Path, fmt: Format | None = None,
+           size: tuple[int, int, int] = PARITY_SIZE, seed: int = 0) -> float:
+    """Largest absolute difference, over the four outputs, between ``model`` and its export.
+
+    Runs both on random inputs of ``size`` = (batch, height, width), by default a batch and a
+    size other than the export's, so it also checks the dynamic axes.
+    """
+    model = _prepare(model)
+    batch, h, w = size
+    x1, x2 = _example((h, w), batch=batch, seed=seed)
+    exported = load_exported(path, fmt)
+    with torch.no_grad():
+        ours = model(x1, x2)
+        theirs = exported(x1, x2)
+    if len(theirs) != len(OUTPUT_NAMES):
+        raise ExportError(f"{path}: expected {len(OUTPUT_NAMES)} outputs, got {len(theirs)}")
+    return max(float((a - b.to(a.dtype)).abs().max()) for a, b in zip(ours, theirs))
+
+
+__all__ = ["FORMATS", "ExportError", "export_model", "export_onnx", "export_torchscript", "format_for",
+           "load_exported", "parity"]

@@ -1,0 +1,123 @@
+"""``OnnxDeNet``: an exported DeNet in onnxruntime that a :class:`Fuser` can drive like the real one.
+
+Example:
+    >>> fuser = load_onnx_fuser("denet.onnx", tile=0)  # doctest: +SKIP
+    >>> fused = fuser.fuse(ir, vis)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from defusion.model.denet import SIZE_MULTIPLE, DeNetConfig, DeNetOutput
+
+
+class OnnxModelError(ValueError):
+    """An ONNX file that is missing, unreadable or not an exported DeNet."""
+
+
+class OnnxDeNet:
+    """Runs an ONNX export of DeNet (see :mod:`defusion.serving.export`) with onnxruntime.
+
+    ``__call__(x1, x2)`` takes and returns torch tensors like :class:`DeNet`; ``to``/``eval``
+    are what :class:`Fuser` calls. Inference runs on onnxruntime's providers (CUDA when
+    ``device`` is CUDA and onnxruntime has the CUDA provider, else CPU); outputs are moved to
+    ``device``. fp16 is not supported.
+    """
+
+    runtime = "onnxruntime"
+
+    def __init__(self, path: str | Path, device: str | torch.device = "cpu", threads: int | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise OnnxModelError(f"ONNX model not found: {self.path}")
+        self._threads = threads
+        self.device = torch.device("cpu")
+        try:
+            self._session = self._make_session(self._providers(torch.device(device)))
+        except Exception as exc:  # onnxruntime raises its own exception types for bad files
+            raise OnnxModelError(f"cannot load ONNX model {self.path}: {exc}") from None
+        names_in = [i.name for i in self._session.get_inputs()]
+        names_out = [o.name for o in self._session.get_outputs()]
+        if len(names_in) != 2 or len(names_out) != 4:
+            raise OnnxModelError(f"{self.path} is not an exported DeNet (inputs {names_in}, outputs {names_out})")
+        self._inputs = names_in
+        wanted = list(DeNetOutput._fields)
+        self._outputs = wanted if sorted(names_out) == sorted(wanted) else names_out
+        meta = self._session.get_modelmeta().custom_metadata_map
+        self.metadata = {k: v for k, v in meta.items() if k != "config"}
+        self.cfg = DeNetConfig.from_dict(json.loads(meta["config"])) if "config" in meta else None
+        self.to(device)
+
+    def _providers(self, device: torch.device) -> list[str]:
+        import onnxruntime as ort
+
+        if device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        return ["CPUExecutionProvider"]
+
+    def _make_session(self, providers: list[str]):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if self._threads:
+            options.intra_op_num_threads = self._threads
+        return ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self._session.get_providers())
+
+    # -- what Fuser uses --------------------------------------------------------------
+    def to(self, device: str | torch.device) -> "OnnxDeNet":
+        device = torch.device(device)
+        if device.type != self.device.type:
+            wanted = self._providers(device)
+            if wanted[0] not in self.providers:
+                self._session = self._make_session(wanted)
+        self.device = device
+        return self
+
+    def eval(self) -> "OnnxDeNet":
+        return self
+
+    def half(self) -> "OnnxDeNet":
+        raise OnnxModelError("fp16 (--half) is not supported for an ONNX model; export and run in fp32")
+
+    def float(self) -> "OnnxDeNet":
+        return self
+
+    def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> DeNetOutput:
+        if x1.shape != x2.shape:
+            raise ValueError(f"sources differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}")
+        if x1.shape[-1] % SIZE_MULTIPLE or x1.shape[-2] % SIZE_MULTIPLE:
+            raise ValueError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {tuple(x1.shape[-2:])}")
+        feeds = {name: np.ascontiguousarray(x.detach().float().cpu().numpy())
+                 for name, x in zip(self._inputs, (x1, x2))}
+        outs = self._session.run(self._outputs, feeds)
+        return DeNetOutput(*(torch.from_numpy(o).to(self.device) for o in outs))
+
+    forward = __call__
+
+    def __repr__(self) -> str:
+        return f"OnnxDeNet({str(self.path)!r}, providers={self.providers})"
+
+
+def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None = None, **fuse_options):
+    """A :class:`Fuser` whose network is the ONNX export at ``path``.
+
+    ``fuse_options`` are :class:`~defusion.fusion.fuser.FuseOptions` fields (``tile``,
+    ``overlap``, ``color``, ...); ``device`` is ``cpu``, ``cuda`` or ``auto``; ``threads``
+    bounds onnxruntime's intra-op threads (default: one per physical core).
+    """
+    from defusion.fusion.fuser import FuseOptions, Fuser, resolve_device
+
+    device = resolve_device(device)
+    return Fuser(OnnxDeNet(path, device=device, threads=threads), device, False, FuseOptions(**fuse_options))
+
+
+__all__ = ["OnnxDeNet", "OnnxModelError", "load_onnx_fuser"]

@@ -1,0 +1,278 @@
+"""The REST API: fused PNGs, the components zip, every error status, health/info, concurrency, uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from defusion.fusion.fuser import Fuser
+from defusion.serving.api import COMPONENT_FILES, Limits, app_from_env, create_app, encode_png
+from defusion.serving.decode import decode_image
+from tests.conftest import smooth_image
+
+H, W = 40, 48
+
+
+@pytest.fixture(scope="module")
+def fuser(lively_weights) -> Fuser:
+    return Fuser.from_pretrained(lively_weights, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def client(fuser, lively_weights):
+    with TestClient(create_app(fuser, Limits(), weights=lively_weights)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def small_client(fuser):
+    """Tight limits: 2000 bytes per file, 1000 pixels."""
+    with TestClient(create_app(fuser, Limits(max_upload_bytes=2000, max_pixels=1000))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    return {
+        "rgb_a": smooth_image(rng, H, W), "rgb_b": smooth_image(rng, H, W),
+        "grey_a": smooth_image(rng, H, W, channels=1), "grey_b": smooth_image(rng, H, W, channels=1),
+    }
+
+
+def jpeg(image: np.ndarray) -> bytes:
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+    return cv2.imencode(".jpg", bgr)[1].tobytes()
+
+
+def files(a: bytes, b: bytes, names=("a.png", "b.png")) -> dict:
+    return {"a": (names[0], a, "image/png"), "b": (names[1], b, "image/png")}
+
+
+def as_image(content: bytes) -> np.ndarray:
+    return decode_image(content, "response.png")
+
+
+# -- success ---------------------------------------------------------------------------
+def test_fuse_returns_png_of_input_size_and_matches_fuser(client, fuser, images):
+    a, b = images["rgb_a"], images["rgb_b"]
+    r = client.post("/v1/fuse", files=files(encode_png(a), encode_png(b)))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/png"
+    out = as_image(r.content)
+    assert out.shape == (H, W, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, fuser.fuse(a, b))  # the same fusion core, PNG is lossless
+    assert 10 < out.mean() < 245  # not a black/white image: the test model's outputs are lively
+
+
+def test_grey_and_colour_follow_the_fuser_colour_rules(client, fuser, images):
+    grey, colour = images["grey_a"], images["rgb_b"]
+    r = client.post("/v1/fuse", files=files(encode_png(grey), jpeg(colour), ("ir.png", "vis.jpg")))
+    assert r.status_code == 200, r.text
+    out = as_image(r.content)
+    assert out.shape == (H, W, 3)
+    expected = fuser.fuse(grey, decode_image(jpeg(colour), "vis.jpg"))
+    np.testing.assert_array_equal(out, expected)
+    r = client.post("/v1/fuse", files=files(encode_png(grey), encode_png(images["grey_b"])))
+    assert r.status_code == 200 and as_image(r.content).shape == (H, W)
+
+
+def test_16_bit_in_gives_16_bit_out(client, images):
+    a16, b16 = (images[k].astype(np.uint16) * 257 for k in ("grey_a", "grey_b"))
+    r = client.post("/v1/fuse", files=files(encode_png(a16), encode_png(b16)))
+    assert r.status_code == 200, r.text
+    out = as_image(r.content)
+    assert out.dtype == np.uint16 and out.shape == (H, W)
+
+
+def test_components_zip(client, fuser, images):
+    a, b = images["rgb_a"], images["rgb_b"]
+    r = client.post("/v1/fuse?components=true", files=files(encode_png(a), encode_png(b)))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        assert zf.namelist() == list(COMPONENT_FILES)
+        parts = {name: decode_image(zf.read(name), name) for name in zf.namelist()}
+    expected = fuser.decompose(a, b)
+    for name, ref in zip(COMPONENT_FILES, (expected.fused, expected.common, expected.unique_a, expected.unique_b)):
+        assert parts[name].shape == (H, W, 3)
+        np.testing.assert_array_equal(parts[name], ref)
+
+
+# -- errors: JSON {"detail": str}, the right status, never 500 ----------------------------
+def _assert_error(r: httpx.Response, status: int, *words: str) -> str:
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/json")
+    detail = r.json()["detail"]
+    assert isinstance(detail, str)
+    for word in words:
+        assert word in detail, detail
+    return detail
+
+
+def test_truncated_and_empty_images_are_400(client, images):
+    png = encode_png(images["rgb_a"])
+    good = encode_png(images["rgb_b"])
+    _assert_error(client.post("/v1/fuse", files=files(png[: len(png) // 2], good)), 400, "field 'a'", "a.png")
+    _assert_error(client.post("/v1/fuse", files=files(good, png[:20])), 400, "field 'b'")
+    _assert_error(client.post("/v1/fuse", files=files(b"", good)), 400, "empty")
+
+
+def test_not_an_image_is_415(client, images):
+    good = encode_png(images["rgb_a"])
+    text = {"a": ("notes.txt", b"hello, this is text\n" * 20, "text/plain"), "b": ("b.png", good, "image/png")}
+    _assert_error(client.post("/v1/fuse", files=text), 415, "notes.txt", "not an image")
+    noise = np.random.default_rng(1).integers(0, 256, 500, dtype=np.uint8).tobytes()
+    _assert_error(client.post("/v1/fuse", files=files(good, b"\x00\x01" + noise)), 415, "field 'b'")
+    _assert_error(client.post("/v1/fuse", json={"a": "x", "b": "y"}), 415, "multipart/form-data")
+
+
+def test_missing_field_and_size_mismatch_are_422(client, images):
+    good = encode_png(images["rgb_a"])
+    _assert_error(client.post("/v1/fuse", files={"a": ("a.png", good, "image/png")}), 422, "'b'")
+    _assert_error(client.post("/v1/fuse", files={"b": ("b.png", good, "image/png")}, data={"a": "text"}), 422, "'a'")
+    other = encode_png(smooth_image(np.random.default_rng(2), W, H))  # 40 wide, 48 high
+    _assert_error(client.post("/v1/fuse", files=files(good, other)), 422, f"{W}x{H}", f"{H}x{W}")
+    _assert_error(client.post("/v1/fuse?components=maybe", files=files(good, good)), 422, "components")
+
+
+def test_too_many_pixels_is_413(small_client, images):
+    png = encode_png(images["grey_a"][:30, :40])  # 1200 px > 1000, and under 2000 bytes
+    assert len(png) < 2000
+    _assert_error(small_client.post("/v1/fuse", files=files(png, png)), 413, "MP")
+
+
+def test_too_many_bytes_is_413(small_client):
+    big = bytes(3000)  # over 2000 bytes per file; the request itself is under the request bound
+    _assert_error(small_client.post("/v1/fuse", files=files(big, b"x")), 413, "2000")
+    huge = bytes(100_000)  # Content-Length over 2 x 2000 + 64 KiB: refused before reading
+    _assert_error(small_client.post("/v1/fuse", files=files(huge, b"x")), 413, "request body of")
+
+
+def test_chunked_body_over_the_bound_is_413(small_client):
+    """Without a Content-Length the bytes actually received are counted."""
+    boundary = "xyzzy"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"a\"; filename=\"a.png\"\r\n"
+            "Content-Type: image/png\r\n\r\n").encode()
+
+    def body():
+        yield head
+        for _ in range(20):
+            yield bytes(8192)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    r = small_client.post("/v1/fuse", content=body(),
+                          headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    _assert_error(r, 413, "over the limit")
+
+
+# -- health and info -------------------------------------------------------------------
+def test_healthz_and_info(client, lively_weights):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    info = client.get("/v1/info").json()
+    assert info["model"]["name"] == "defusion-tiny"
+    assert info["model"]["parameters"] > 0 and info["model"]["config"]["stem_channels"] == 8
+    assert info["weights"]["path"] == str(lively_weights)
+    assert info["weights"]["metadata"]["steps"] == "0"
+    assert info["device"] == "cpu"
+    assert info["limits"]["max_upload_bytes"] == 50 * 1024 * 1024
+
+
+def test_app_from_env(monkeypatch, lively_weights):
+    monkeypatch.setenv("DEFUSION_WEIGHTS", str(lively_weights))
+    monkeypatch.setenv("DEFUSION_DEVICE", "cpu")
+    monkeypatch.setenv("DEFUSION_MAX_PIXELS", "1234")
+    app = app_from_env()
+    assert app.state.limits.max_pixels == 1234 and str(app.state.fuser.device) == "cpu"
+
+
+# -- concurrency -----------------------------------------------------------------------
+def test_concurrent_requests_share_one_model_safely(fuser, images):
+    a, b = images["rgb_a"], images["rgb_b"]
+    expected = fuser.fuse(a, b)
+    active, peak, lock = 0, 0, threading.Lock()
+    inner = Fuser.fuse
+
+    class Watched(Fuser):
+        def fuse(self, *args, **kwargs):
+            nonlocal active, peak
+            with lock:
+                active += 1
+                peak = max(peak, active)
+            time.sleep(0.02)
+            try:
+                return inner(self, *args, **kwargs)
+            finally:
+                with lock:
+                    active -= 1
+
+    watched = Watched(fuser.model, fuser.device, options=fuser.options)
+    app = create_app(watched, Limits())
+
+    async def many():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            return await asyncio.gather(*(c.post("/v1/fuse", files=files(encode_png(a), encode_png(b)))
+                                          for _ in range(4)))
+
+    responses = asyncio.run(many())
+    assert [r.status_code for r in responses] == [200] * 4
+    for r in responses:
+        np.testing.assert_array_equal(as_image(r.content), expected)
+    assert peak == 1  # the model lock serialised the calls
+
+
+# -- a real server ---------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_real_uvicorn_server(lively_weights, images):
+    port = _free_port()
+    code = ("import argparse, sys; from defusion.cli import serve; p = argparse.ArgumentParser(); "
+            "serve.add_arguments(p); sys.exit(serve.run(p.parse_args(sys.argv[1:])))")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", code, "--weights", str(lively_weights), "--device", "cpu",
+                             "--port", str(port), "--threads", "1", "--log-level", "warning"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not come up in 60 s"
+            time.sleep(0.3)
+        a, b = images["rgb_a"], images["grey_b"]
+        r = httpx.post(f"{base}/v1/fuse", files=files(encode_png(a), encode_png(b)), timeout=30)
+        assert r.status_code == 200, r.text
+        assert as_image(r.content).shape == (H, W, 3)
+        bad = httpx.post(f"{base}/v1/fuse", files=files(b"not an image", encode_png(b)), timeout=30)
+        assert bad.status_code == 415 and "detail" in bad.json()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()

@@ -1,0 +1,48 @@
+"""`defusion serve` / `defusion export` module contracts (the lead registers them in cli/main.py)."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from defusion.cli import export as export_cli
+from defusion.cli import serve as serve_cli
+from defusion.cli.errors import UserError
+from defusion.io.images import DEFAULT_MAX_PIXELS
+from defusion.model.weights import WeightsError
+
+
+def _parse(module, *argv):
+    parser = argparse.ArgumentParser()
+    module.add_arguments(parser)
+    return parser.parse_args([str(a) for a in argv])
+
+
+@pytest.mark.parametrize("module", [serve_cli, export_cli])
+def test_module_contract(module):
+    assert isinstance(module.HELP, str) and module.HELP
+    assert callable(module.add_arguments) and callable(module.run)
+    assert WeightsError in module.EXPECTED_ERRORS and ValueError in module.EXPECTED_ERRORS
+
+
+def test_serve_defaults():
+    args = _parse(serve_cli)
+    assert (args.host, args.port, args.device) == ("127.0.0.1", 8000, "auto")
+    assert args.max_upload_bytes == 50 * 1024 * 1024 and args.max_pixels == DEFAULT_MAX_PIXELS
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--port", "0"], "--port"),
+    (["--max-pixels", "0"], "positive"),
+    (["--tile", "32"], "--tile"),
+    (["--weights", "w.safetensors", "--onnx", "m.onnx"], "not both"),
+])
+def test_serve_rejects_bad_options_before_loading(argv, message):
+    with pytest.raises(UserError, match=message):
+        serve_cli.run(_parse(serve_cli, *argv))
+
+
+def test_serve_missing_weights_is_an_expected_error(tmp_path):
+    with pytest.raises(serve_cli.EXPECTED_ERRORS):
+        serve_cli.run(_parse(serve_cli, "--weights", tmp_path / "none.safetensors", "--device", "cpu"))

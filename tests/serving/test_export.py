@@ -1,0 +1,87 @@
+"""Export to ONNX / TorchScript: parity with PyTorch at another size, and a Fuser over OnnxDeNet."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+import torch
+
+from defusion.cli import export as export_cli
+from defusion.cli.errors import UserError
+from defusion.fusion.fuser import Fuser
+from defusion.model.weights import WeightsError, load_weights
+from defusion.serving.export import EXPORT_SIZE, PARITY_SIZE, ExportError, export_model, parity
+from defusion.serving.onnx_model import OnnxDeNet, OnnxModelError, load_onnx_fuser
+from tests.conftest import smooth_image
+
+
+def _export_cli(*argv) -> int:
+    parser = argparse.ArgumentParser()
+    export_cli.add_arguments(parser)
+    return export_cli.run(parser.parse_args([str(a) for a in argv]))
+
+
+@pytest.fixture(scope="module")
+def exported(lively_weights, tmp_path_factory):
+    """Both formats, exported by the CLI (which also runs its own parity check)."""
+    out = tmp_path_factory.mktemp("export")
+    paths = {"onnx": out / "tiny.onnx", "torchscript": out / "tiny.pt"}
+    for fmt, path in paths.items():
+        assert _export_cli("--format", fmt, "-o", path, "--weights", lively_weights) == 0
+    return paths
+
+
+def test_parity_at_another_size_and_batch(exported, lively_weights):
+    assert PARITY_SIZE[1:] != EXPORT_SIZE and PARITY_SIZE[0] != 1
+    model = load_weights(lively_weights)
+    for fmt, path in exported.items():
+        diff = parity(model, path, fmt)
+        assert diff < 1e-4, (fmt, diff)
+    assert parity(model, exported["onnx"], size=(1, 24, 80)) < 1e-4  # yet another size, from the suffix
+
+
+def test_onnx_carries_the_config_and_metadata(exported, lively_weights):
+    net = OnnxDeNet(exported["onnx"], threads=1)
+    assert net.cfg == load_weights(lively_weights).cfg
+    assert net.metadata["steps"] == "0" and net.metadata["size_multiple"] == "8"
+    assert net.eval() is net and net.to("cpu") is net
+    with pytest.raises(OnnxModelError, match="fp16"):
+        net.half()
+    with pytest.raises(ValueError, match="multiples of 8"):
+        net(torch.rand(1, 3, 20, 20), torch.rand(1, 3, 20, 20))
+
+
+@pytest.mark.parametrize("case", ["rgb-odd-size", "grey+colour-tiled"])
+def test_fuser_over_onnx_matches_pytorch(exported, lively_weights, case):
+    rng = np.random.default_rng(3)
+    if case == "rgb-odd-size":  # 37x45: the Fuser pads to 40x48, a size the export never saw
+        a, b, options = smooth_image(rng, 37, 45), smooth_image(rng, 37, 45), {"tile": 0}
+    else:  # tiles of 64 with overlap 16 over a 70x90 pair
+        a, b, options = smooth_image(rng, 70, 90, 1), smooth_image(rng, 70, 90), {"tile": 64, "overlap": 16}
+    ours = Fuser.from_pretrained(lively_weights, device="cpu", **options)
+    theirs = load_onnx_fuser(exported["onnx"], threads=1, **options)
+    assert isinstance(theirs.model, OnnxDeNet)
+    expected, got = ours.fuse(a, b), theirs.fuse(a, b)
+    assert got.shape == expected.shape == a.shape[:2] + (3,)
+    assert 10 < expected.mean() < 245
+    assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
+    parts = theirs.decompose(a, b)
+    assert np.abs(parts.common.astype(int) - ours.decompose(a, b).common.astype(int)).max() <= 1
+
+
+def test_bad_inputs(tmp_path, tiny_weights):
+    with pytest.raises(OnnxModelError, match="not found"):
+        load_onnx_fuser(tmp_path / "missing.onnx")
+    (tmp_path / "junk.onnx").write_text("not a model")
+    with pytest.raises(OnnxModelError, match="cannot load"):
+        OnnxDeNet(tmp_path / "junk.onnx")
+    with pytest.raises(ExportError, match="unknown export format"):
+        export_model(load_weights(tiny_weights), tmp_path / "x.bin", "tflite")
+    with pytest.raises(WeightsError):
+        _export_cli("--format", "onnx", "-o", tmp_path / "x.onnx", "--weights", tmp_path / "none.safetensors")
+    with pytest.raises(UserError, match="opset"):
+        _export_cli("--format", "onnx", "-o", tmp_path / "x.onnx", "--opset", "9")
+    for cls in (WeightsError, ExportError, OnnxModelError):
+        assert issubclass(cls, export_cli.EXPECTED_ERRORS)
