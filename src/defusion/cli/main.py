@@ -18,6 +18,8 @@ COMMANDS = {
     "bench": "bench",
     "serve": "serve",
     "export": "export",
+    "video": "video",
+    "ui": "ui",
 }
 
 

@@ -1,0 +1,82 @@
+"""``defusion ui``: the web UI (Streamlit) over the fusion core, in a browser at http://HOST:PORT."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from defusion.cli.errors import UserError
+from defusion.model.weights import WeightsError
+
+HELP = "start the web UI (Streamlit): upload or pick two images, see fused image, components, metrics"
+
+#: Same values as defusion.ui.core (not imported: keeps --help fast).
+DEFAULT_MAX_UPLOAD_MB = 50
+DEFAULT_UI_MAX_PIXELS = 25_000_000
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8501, help="TCP port (default 8501)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
+    p.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB,
+                   help=f"refuse uploaded files larger than this many MB (default {DEFAULT_MAX_UPLOAD_MB})")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_UI_MAX_PIXELS,
+                   help=f"refuse images with more pixels (default {DEFAULT_UI_MAX_PIXELS:,})")
+
+
+def _check(args: argparse.Namespace) -> None:
+    if not 0 < args.port < 65536:
+        raise UserError(f"--port must be 1-65535, got {args.port}")
+    if args.max_upload_mb <= 0 or args.max_pixels <= 0:
+        raise UserError("--max-upload-mb and --max-pixels must be positive")
+    if args.weights is not None and not Path(args.weights).is_file():
+        raise WeightsError(f"weights file not found: {args.weights}")
+
+
+def command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """The ``streamlit run`` command line and environment that serve the app."""
+    from defusion.ui import APP_PATH
+
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_PATH),
+           "--server.headless", "true",
+           "--server.port", str(args.port),
+           "--server.address", args.host,
+           "--server.maxUploadSize", str(args.max_upload_mb),
+           "--browser.gatherUsageStats", "false"]
+    env = dict(os.environ)
+    env["DEFUSION_DEVICE"] = args.device
+    env["DEFUSION_MAX_PIXELS"] = str(args.max_pixels)
+    if args.weights is not None:
+        env["DEFUSION_WEIGHTS"] = str(Path(args.weights).resolve())
+    else:
+        env.pop("DEFUSION_WEIGHTS", None)
+    return cmd, env
+
+
+def run(args: argparse.Namespace) -> int:
+    _check(args)
+    if importlib.util.find_spec("streamlit") is None:
+        raise UserError("the web UI needs the 'ui' extra: pip install 'defusion[ui]'")
+    cmd, env = command(args)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"defusion: warning: serving the UI on {args.host}: it has no authentication", file=sys.stderr)
+    print(f"defusion: web UI on http://{args.host}:{args.port} ; Ctrl-C stops", file=sys.stderr)
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:  # Streamlit got the Ctrl-C too: let it shut down
+        try:
+            return proc.wait(timeout=10)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            proc.terminate()
+            proc.wait()
+            return 130
+
+
+EXPECTED_ERRORS = (WeightsError, FileNotFoundError, ValueError, OSError)

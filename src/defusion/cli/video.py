@@ -1,0 +1,74 @@
+"""``defusion video``: fuse two videos (or two folders of frames) frame by frame."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from defusion.cli.errors import UserError
+from defusion.fusion.fuser import SizeMismatchError
+from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError
+from defusion.model.weights import WeightsError
+
+HELP = "fuse two registered videos (or folders of frames) frame by frame: A B -o OUT.mp4 (or OUTDIR/)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("a", type=Path, help="first video, or a folder of frames (natural sorted order)")
+    p.add_argument("b", type=Path, help="second video, or a folder of frames")
+    p.add_argument("-o", "--output", required=True,
+                   help="output video (.mp4, .m4v, .mov, .avi; mp4v codec), or a folder for PNG frames")
+    p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
+    p.add_argument("--half", action="store_true", help="fp16 inference (CUDA only)")
+    p.add_argument("--tile", type=int, default=None,
+                   help="tile size for large frames (default: automatic above 1 MP; 0 never tiles)")
+    p.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (default 64)")
+    p.add_argument("--color", default="auto", choices=("auto", "rgb", "ycbcr"),
+                   help="auto: RGB+RGB in RGB, grey+colour on luminance; ycbcr: always fuse luminance")
+    p.add_argument("--max-frames", type=int, default=None, help="fuse at most this many frames")
+    p.add_argument("--fps", type=float, default=None,
+                   help="output frame rate (default: the first input video's, else 25)")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                   help=f"refuse frames with more pixels (default {DEFAULT_MAX_PIXELS:,})")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _check(args: argparse.Namespace) -> Path:
+    from defusion.fusion.video import output_kind
+
+    if args.max_frames is not None and args.max_frames < 1:
+        raise UserError("--max-frames must be at least 1")
+    if args.fps is not None and not args.fps > 0:
+        raise UserError("--fps must be positive")
+    if args.tile is not None and args.tile and args.tile < 64:
+        raise UserError("--tile must be 0 (off) or at least 64 pixels")
+    if args.max_pixels <= 0:
+        raise UserError("--max-pixels must be positive")
+    out = Path(args.output)
+    if out.exists() and out.is_file() and output_kind(out) == "frames":
+        raise UserError(f"{out} is a file: give a video name (.mp4, .avi, ...) or a folder")
+    output_kind(out)  # raises for an unknown suffix
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from defusion.fusion.fuser import Fuser
+    from defusion.fusion.video import fuse_videos
+
+    out = _check(args)
+    for path in (args.a, args.b):
+        if not path.exists():
+            raise UserError(f"{path}: no such file or folder")
+    fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half,
+                                  tile=args.tile, overlap=args.overlap, color=args.color)
+    result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
+                         max_pixels=args.max_pixels, progress=not args.no_progress)
+    print(f"fused {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} frames/s) into {result.output}",
+          file=sys.stderr)
+    return 0
+
+
+# VideoError is a ValueError.
+EXPECTED_ERRORS = (ImageReadError, SizeMismatchError, WeightsError, FileNotFoundError, ValueError, OSError)

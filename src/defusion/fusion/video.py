@@ -1,0 +1,300 @@
+"""Fusing two videos (or two folders of frames) frame by frame with the one fusion core.
+
+Inputs are video files OpenCV can decode, or folders of images matched in natural sorted order
+(``frame2`` before ``frame10``). The output is a video (``mp4v`` codec: ``.mp4``, ``.m4v``,
+``.mov``, ``.avi``) or, when it is a folder, one PNG per frame (16-bit frames stay 16-bit).
+
+Every failure a user can cause (missing or unreadable input, frames of different sizes, an
+output that cannot be written) raises :class:`VideoError` with a one-line message.
+
+Example:
+    >>> from defusion.fusion.video import output_kind
+    >>> output_kind(Path("fused.mp4")), output_kind(Path("frames/"))
+    ('video', 'frames')
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from defusion.fusion.fuser import Fuser, SizeMismatchError
+from defusion.io.images import DEFAULT_MAX_PIXELS, read_image, write_image
+
+#: Containers the ``mp4v`` writer produces.
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")
+#: Files taken as frames in an input folder.
+FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+#: Frame rate of the output when no input video says one.
+DEFAULT_FPS = 25.0
+
+
+class VideoError(ValueError):
+    """An input or output video that cannot be used; the message says which and why."""
+
+
+@dataclass
+class VideoResult:
+    """What :func:`fuse_videos` did."""
+
+    frames: int
+    seconds: float
+    output: Path
+
+    @property
+    def fps(self) -> float:
+        """Frames fused per second of wall time (decoding and encoding included)."""
+        return self.frames / self.seconds if self.seconds > 0 else float("inf")
+
+
+# -- inputs -------------------------------------------------------------------------------
+class FrameSource:
+    """Frames of one input: ``size`` (W, H) of the first frame, ``count`` (None if unknown), ``fps``."""
+
+    path: Path
+    size: tuple[int, int]
+    count: int | None
+    fps: float | None
+
+    def frames(self) -> Iterator[np.ndarray]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _VideoFile(FrameSource):
+    def __init__(self, path: Path, max_pixels: int):
+        self.path = path
+        # FFmpeg's own log lines ("moov atom not found") would precede our one-line error; keep them
+        # quiet unless the user asked for them (read once, when OpenCV first loads FFmpeg).
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+        self._cap = cv2.VideoCapture(str(path))
+        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+        if not ok or first is None:
+            self._cap.release()
+            raise VideoError(f"{path}: cannot read a frame (not a video, or a codec OpenCV cannot decode)")
+        h, w = first.shape[:2]
+        if w * h > max_pixels:
+            self._cap.release()
+            raise VideoError(f"{path}: frames of {w}x{h} are over the limit of {max_pixels / 1e6:.1f} MP "
+                             "(raise it with --max-pixels)")
+        self.size = (w, h)
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.count = count if count > 0 else None
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS))
+        self.fps = fps if 0 < fps < 1000 else None
+        self._first = first
+
+    def frames(self) -> Iterator[np.ndarray]:
+        frame, self._first = self._first, None
+        while frame is not None:
+            yield _bgr_to_rgb(frame)
+            ok, frame = self._cap.read()
+            if not ok:
+                frame = None
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class _FrameFolder(FrameSource):
+    def __init__(self, path: Path, max_pixels: int):
+        self.path = path
+        self._files = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES),
+                             key=_natural_key)
+        if not self._files:
+            raise VideoError(f"{path}: no frames (no {', '.join(FRAME_SUFFIXES)} files in the folder)")
+        self._max_pixels = max_pixels
+        self._first = read_image(self._files[0], max_pixels)
+        h, w = self._first.shape[:2]
+        self.size = (w, h)
+        self.count = len(self._files)
+        self.fps = None
+
+    def frames(self) -> Iterator[np.ndarray]:
+        first, self._first = self._first, None
+        yield first if first is not None else read_image(self._files[0], self._max_pixels)
+        for path in self._files[1:]:
+            yield read_image(path, self._max_pixels)
+
+
+def open_frames(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> FrameSource:
+    """Open a video file or a folder of frames, reading the first frame to check it."""
+    path = Path(path)
+    if path.is_dir():
+        return _FrameFolder(path, max_pixels)
+    if not path.exists():
+        raise VideoError(f"{path}: no such file or folder")
+    if not path.is_file():
+        raise VideoError(f"{path}: is not a file or a folder")
+    return _VideoFile(path, max_pixels)
+
+
+def _natural_key(path: Path):
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+def _bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
+    if frame.ndim == 2:
+        return frame
+    if frame.shape[2] == 1:
+        return frame[:, :, 0]
+    return cv2.cvtColor(frame[:, :, :3], cv2.COLOR_BGR2RGB)
+
+
+# -- outputs ------------------------------------------------------------------------------
+def output_kind(out: Path) -> str:
+    """``video`` for a video file name, ``frames`` for a folder (existing, or a name without suffix)."""
+    if out.is_dir() or not out.suffix:
+        return "frames"
+    if out.suffix.lower() in VIDEO_SUFFIXES:
+        return "video"
+    raise VideoError(f"cannot write {out}: give a video file ({', '.join(VIDEO_SUFFIXES)}) or a folder for PNG frames")
+
+
+class _VideoSink:
+    """An mp4v video written to a hidden partial file and renamed into place when complete."""
+
+    def __init__(self, out: Path, fps: float):
+        self.out = out
+        self.fps = fps
+        self.partial = out.with_name(f".{out.stem}.partial{out.suffix}")
+        self._writer: cv2.VideoWriter | None = None
+
+    def write(self, frame: np.ndarray) -> None:
+        bgr = _to_bgr8(frame)
+        if self._writer is None:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            h, w = bgr.shape[:2]
+            self._writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            if not self._writer.isOpened():
+                self.abort()
+                raise VideoError(f"cannot write {self.out}: OpenCV could not open an mp4v writer for it")
+        self._writer.write(bgr)
+
+    def finish(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            os.replace(self.partial, self.out)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+        self.partial.unlink(missing_ok=True)
+
+
+class _FrameSink:
+    """One PNG per fused frame: frame_000000.png, frame_000001.png, ..."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self._index = 0
+        out.mkdir(parents=True, exist_ok=True)
+
+    def write(self, frame: np.ndarray) -> None:
+        write_image(self.out / f"frame_{self._index:06d}.png", frame)
+        self._index += 1
+
+    def finish(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+def _to_bgr8(frame: np.ndarray) -> np.ndarray:
+    if frame.dtype == np.uint16:
+        frame = (frame.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    elif frame.dtype != np.uint8:
+        frame = (np.clip(frame, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    code = cv2.COLOR_GRAY2BGR if frame.ndim == 2 else cv2.COLOR_RGB2BGR
+    return cv2.cvtColor(frame, code)
+
+
+# -- fusing -------------------------------------------------------------------------------
+def fuse_videos(
+    fuser: Fuser,
+    a: str | Path,
+    b: str | Path,
+    out: str | Path,
+    *,
+    max_frames: int | None = None,
+    fps: float | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    progress: bool = True,
+    warn: Callable[[str], None] | None = None,
+) -> VideoResult:
+    """Fuse ``a`` and ``b`` (video files or frame folders) frame by frame into ``out``.
+
+    Inputs of different lengths are fused over their common length and ``warn`` is told.
+    The output frame rate is ``fps``, else the first input video's, else 25.
+    """
+    from tqdm import tqdm
+
+    out = Path(out)
+    warn = warn or (lambda message: print(f"defusion: warning: {message}", file=sys.stderr))
+    kind = output_kind(out)
+    src_a = open_frames(a, max_pixels)
+    try:
+        src_b = open_frames(b, max_pixels)
+    except Exception:
+        src_a.close()
+        raise
+    sink = None
+    try:
+        if src_a.size != src_b.size:
+            raise VideoError(
+                f"frames differ in size: {src_a.path} is {src_a.size[0]}x{src_a.size[1]}, {src_b.path} is "
+                f"{src_b.size[0]}x{src_b.size[1]} (WxH); fusion needs registered inputs of one size")
+        counts_differ = src_a.count is not None and src_b.count is not None and src_a.count != src_b.count
+        if counts_differ:
+            common = min(src_a.count, src_b.count)
+            warn(f"{src_a.path} has {src_a.count} frames and {src_b.path} has {src_b.count}; "
+                 f"fusing the common {common}")
+        known = [c for c in (src_a.count, src_b.count, max_frames) if c is not None]
+        total = min(known) if known else None
+        rate = fps or src_a.fps or src_b.fps or DEFAULT_FPS
+        sink = _VideoSink(out, rate) if kind == "video" else _FrameSink(out)
+        done = 0
+        start = time.perf_counter()
+        frames_a, frames_b = src_a.frames(), src_b.frames()
+        with tqdm(total=total, desc="fusing", unit="frame", disable=not progress, file=sys.stderr) as bar:
+            while max_frames is None or done < max_frames:
+                fa, fb = next(frames_a, None), next(frames_b, None)
+                if fa is None or fb is None:
+                    if (fa is None) != (fb is None) and not counts_differ:
+                        ended = src_a.path if fa is None else src_b.path
+                        warn(f"{ended} ended after {done} frames, before the other input; fused the first {done}")
+                    break
+                try:
+                    fused = fuser.fuse(fa, fb)
+                except SizeMismatchError as exc:
+                    raise VideoError(f"frame {done}: {exc}") from None
+                sink.write(fused)
+                done += 1
+                bar.update()
+        if done == 0:
+            raise VideoError("no frames to fuse")
+        sink.finish()
+        seconds = time.perf_counter() - start
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
+    finally:
+        src_a.close()
+        src_b.close()
+    return VideoResult(done, seconds, out)
+
+
+__all__ = ["VideoError", "VideoResult", "FrameSource", "open_frames", "output_kind", "fuse_videos",
+           "VIDEO_SUFFIXES", "FRAME_SUFFIXES"]

@@ -1,0 +1,11 @@
+"""The web UI: a Streamlit app (``app.py``) over the fusion core; logic in ``core.py``.
+
+Start it with ``defusion ui`` (needs the ``ui`` extra: ``pip install 'defusion[ui]'``).
+"""
+
+from pathlib import Path
+
+#: The Streamlit script that ``defusion ui`` runs.
+APP_PATH = Path(__file__).resolve().with_name("app.py")
+
+__all__ = ["APP_PATH"]

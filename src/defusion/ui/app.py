@@ -1,0 +1,136 @@
+"""The DeFusion web UI (Streamlit): ``defusion ui``, or ``streamlit run`` on this file.
+
+Pick a built-in example (multi-exposure, multi-focus) or upload two registered images; the app
+fuses them with the one fusion core (:class:`defusion.fusion.fuser.Fuser`) and shows the inputs,
+the fused image, the common and unique components, a metrics table, and a PNG download.
+
+Settings come from the environment (``defusion ui`` sets them): ``DEFUSION_WEIGHTS`` (weights
+file; default: the shipped weights), ``DEFUSION_DEVICE`` (auto/cpu/cuda) and
+``DEFUSION_MAX_PIXELS`` (pixel bound of an input, default 25 MP). See docs/ui.md.
+"""
+
+from __future__ import annotations
+
+import logging
+
+try:
+    import streamlit as st
+except ImportError:  # pragma: no cover - the 'ui' extra is not installed
+    st = None
+
+from defusion.io.images import ImageReadError
+from defusion.model.weights import WeightsError
+
+LOG = logging.getLogger("defusion.ui")
+UPLOAD = "Upload two images"
+
+
+if st is not None:
+    @st.cache_resource(show_spinner="Loading the model...", max_entries=2)
+    def _model(weights: str | None, device: str):
+        """The network, loaded once per (weights, device) and shared by all sessions."""
+        from defusion.fusion.fuser import resolve_device
+        from defusion.model.weights import load_weights
+
+        return load_weights(weights, map_location=resolve_device(device))
+
+    @st.cache_data(show_spinner=False, max_entries=16)
+    def _fused(weights: str | None, device: str, tile: int | None, color: str, key: str, _a, _b):
+        """Fusion + metrics, cached by a content hash of the inputs (``key``) and the options."""
+        from defusion.ui import core
+
+        fuser = core.make_fuser(_model(weights, device), device, tile, color)
+        return core.fuse_and_score(fuser, _a, _b)
+
+
+def _sidebar(core):
+    with st.sidebar:
+        st.header("Options")
+        source = st.radio("Images", [*core.EXAMPLES, UPLOAD], key="source")
+        color = st.radio("Colour mode", core.COLOR_MODES, key="color", horizontal=True,
+                         help="auto: colour+colour fuses in RGB, grey+colour fuses luminance and keeps the "
+                              "colours; ycbcr: always fuse luminance and blend chroma by saturation")
+        tile = st.selectbox("Tile size", core.TILE_CHOICES, key="tile",
+                            help="auto tiles images over 1 MP in 768-pixel tiles; off runs one pass")
+    return source, color, tile
+
+
+def _inputs(core, source: str, settings):
+    """The two images and their names, or None when the user has not given both yet."""
+    if source != UPLOAD:
+        names = core.EXAMPLES[source]
+        a, b = core.load_example(source, settings.max_pixels)
+        return a, b, names
+    limit_mb = st.get_option("server.maxUploadSize")
+    st.caption(f"Two registered images of one size (PNG, JPEG, TIFF, BMP; 8 or 16 bit), "
+               f"at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each.")
+    col_a, col_b = st.columns(2)
+    up_a = col_a.file_uploader("Image A", type=core.UPLOAD_TYPES, key="upload_a")
+    up_b = col_b.file_uploader("Image B", type=core.UPLOAD_TYPES, key="upload_b")
+    if up_a is None or up_b is None:
+        st.info("Upload both images to fuse them.")
+        return None
+    a, b = core.decode_pair(up_a.getvalue(), up_a.name, up_b.getvalue(), up_b.name,
+                            settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
+    return a, b, (up_a.name, up_b.name)
+
+
+def _show(core, a, b, names, parts, values) -> None:
+    u8 = core.to_uint8
+    st.subheader("Sources and fused image")
+    cols = st.columns(3)
+    cols[0].image(u8(a), caption=f"A: {names[0]}")
+    cols[1].image(u8(b), caption=f"B: {names[1]}")
+    cols[2].image(u8(parts.fused), caption="fused")
+    st.download_button("Download the fused image (PNG)", core.png_bytes(parts.fused),
+                       file_name=core.download_name(*names), mime="image/png", key="download")
+    st.subheader("Decomposition")
+    st.caption("What the network separated the sources into: the information they share, and what "
+               "only A or only B has (the fused image is reconstructed from all three).")
+    cols = st.columns(3)
+    cols[0].image(u8(parts.common), caption="common")
+    cols[1].image(u8(parts.unique_a), caption="unique to A")
+    cols[2].image(u8(parts.unique_b), caption="unique to B")
+    st.subheader("Metrics")
+    import pandas as pd
+
+    st.table(pd.DataFrame(core.metric_rows(values)).set_index("metric"))
+    st.caption("Computed on 8-bit data by defusion.metrics (see docs/metrics.md); no-reference "
+               "metrics (EN, SD, SF, AG) reward contrast and noise alike.")
+
+
+def main() -> None:
+    if st is None:
+        raise SystemExit("the web UI needs the 'ui' extra: pip install 'defusion[ui]'")
+    from defusion.fusion.fuser import SizeMismatchError
+    from defusion.ui import core
+
+    st.set_page_config(page_title="DeFusion", layout="wide")
+    st.title("DeFusion image fusion")
+    st.caption("Fusion from decomposition (Liang et al., ECCV 2022): one self-supervised network for "
+               "multi-exposure, multi-focus and infrared + visible images.")
+    try:
+        settings = core.Settings.from_env()
+        source, color, tile = _sidebar(core)
+        given = _inputs(core, source, settings)
+        if given is None:
+            return
+        a, b, names = given
+        with st.spinner("Fusing..."):
+            parts, values = _fused(settings.weights, settings.device, core.tile_option(tile), color,
+                                   core.digest(a, b), a, b)
+    except WeightsError as exc:
+        st.error(f"cannot load the model: {exc}")
+        return
+    except (ImageReadError, core.InputError, SizeMismatchError, ValueError) as exc:
+        st.error(str(exc))
+        return
+    except Exception as exc:  # never a traceback in the page; the log keeps it
+        LOG.exception("fusion failed")
+        st.error(f"fusion failed: {type(exc).__name__}: {exc}")
+        return
+    _show(core, a, b, names, parts, values)
+
+
+if __name__ == "__main__":  # Streamlit runs this file as __main__; importing it does nothing
+    main()

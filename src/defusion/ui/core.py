@@ -1,0 +1,179 @@
+"""The web UI's logic, free of Streamlit: settings, inputs, fusion, metrics, PNG encoding.
+
+Uploads are decoded by :func:`defusion.serving.decode.decode_image`, i.e. by exactly the rules of
+:func:`defusion.io.images.read_image` (8/16-bit, EXIF orientation, alpha dropped, pixel bound
+checked from the header). Every problem a user can cause raises :class:`InputError` (or an
+:class:`~defusion.io.images.ImageReadError`) with a one-line message for ``st.error``.
+
+Example:
+    >>> a, b = load_example("Multi-focus example (MFF)")
+    >>> a.shape, b.shape
+    ((400, 600, 3), (400, 600, 3))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from defusion.fusion.fuser import Decomposition, FuseOptions, Fuser
+from defusion.io.images import ImageReadError
+from defusion.serving.decode import decode_image
+
+#: Environment variables the app reads (``defusion ui`` sets them from its options).
+ENV_WEIGHTS = "DEFUSION_WEIGHTS"
+ENV_DEVICE = "DEFUSION_DEVICE"
+ENV_MAX_PIXELS = "DEFUSION_MAX_PIXELS"
+
+#: The UI's default pixel bound: a web front end on a CPU should not take 100 MP jobs.
+DEFAULT_UI_MAX_PIXELS = 25_000_000
+#: Default upload bound in MB (Streamlit's ``server.maxUploadSize``).
+DEFAULT_MAX_UPLOAD_MB = 50
+
+#: Built-in example pairs shipped in ``defusion/examples``.
+EXAMPLES: dict[str, tuple[str, str]] = {
+    "Multi-exposure example (MEF)": ("mef_under.png", "mef_over.png"),
+    "Multi-focus example (MFF)": ("mff_near.png", "mff_far.png"),
+}
+#: File types offered in the upload dialogue (the decoder checks the content anyway).
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp"]
+
+#: The metrics table: a small, fast set (all from defusion.metrics).
+METRIC_NAMES = ("EN", "SD", "SF", "AG", "MI", "Qabf", "SSIM-mean", "MEF-SSIM")
+
+#: Colour modes and tile sizes offered in the sidebar.
+COLOR_MODES = ("auto", "rgb", "ycbcr")
+TILE_CHOICES = ("auto", "off", 256, 512, 768, 1024)
+
+
+class InputError(ValueError):
+    """Inputs that cannot be fused as given (too large, different sizes)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Server-side settings: weights file (None: shipped), device, pixel bound."""
+
+    weights: str | None = None
+    device: str = "auto"
+    max_pixels: int = DEFAULT_UI_MAX_PIXELS
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        raw = env.get(ENV_MAX_PIXELS, "").strip()
+        try:
+            max_pixels = int(raw) if raw else DEFAULT_UI_MAX_PIXELS
+        except ValueError:
+            raise InputError(f"{ENV_MAX_PIXELS}={raw!r} is not a whole number") from None
+        return cls(env.get(ENV_WEIGHTS) or None, env.get(ENV_DEVICE) or "auto", max_pixels)
+
+
+def tile_option(choice: str | int) -> int | None:
+    """Sidebar tile choice -> ``FuseOptions.tile`` (None: automatic, 0: never tile)."""
+    if choice == "auto":
+        return None
+    if choice == "off":
+        return 0
+    return int(choice)
+
+
+def load_example(name: str, max_pixels: int = DEFAULT_UI_MAX_PIXELS) -> tuple[np.ndarray, np.ndarray]:
+    """The two images of a built-in example, read by the upload rules."""
+    files = EXAMPLES[name]
+    folder = resources.files("defusion") / "examples"
+    return tuple(decode_image((folder / f).read_bytes(), f, max_pixels) for f in files)  # type: ignore[return-value]
+
+
+def decode_pair(data_a: bytes, name_a: str, data_b: bytes, name_b: str,
+                max_pixels: int = DEFAULT_UI_MAX_PIXELS,
+                max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Decode two uploads and check that they can be fused together."""
+    for data, name in ((data_a, name_a), (data_b, name_b)):
+        if max_bytes is not None and len(data) > max_bytes:
+            raise InputError(f"{name}: {len(data) / 2**20:.1f} MB is over the upload limit of "
+                             f"{max_bytes / 2**20:.0f} MB")
+    a = decode_image(data_a, name_a, max_pixels)
+    b = decode_image(data_b, name_b, max_pixels)
+    check_same_size(a, name_a, b, name_b)
+    return a, b
+
+
+def check_same_size(a: np.ndarray, name_a: str, b: np.ndarray, name_b: str) -> None:
+    if a.shape[:2] != b.shape[:2]:
+        raise InputError(f"the images differ in size: {name_a} is {a.shape[1]}x{a.shape[0]}, {name_b} is "
+                         f"{b.shape[1]}x{b.shape[0]} (WxH); fusion needs registered images of one size")
+
+
+def digest(*arrays: np.ndarray) -> str:
+    """A content hash of arrays (shape, dtype and every byte): the fusion cache key."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(f"{a.shape}{a.dtype}".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def make_fuser(model, device: str, tile: int | None, color: str) -> Fuser:
+    """A Fuser around an already loaded (cached) model."""
+    return Fuser(model, device, options=FuseOptions(tile=tile, color=color))
+
+
+def fuse_and_score(fuser: Fuser, a: np.ndarray, b: np.ndarray) -> tuple[Decomposition, dict[str, float]]:
+    """One network pass: fused image, components, and the metrics table's values."""
+    parts = fuser.decompose(a, b)
+    return parts, score(parts.fused, a, b)
+
+
+def score(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """The UI's metrics on 8-bit data (the metrics take 0..255 arrays: fused first, then the sources)."""
+    from defusion.metrics import compute_metrics
+
+    return compute_metrics(to_uint8(fused), to_uint8(a), to_uint8(b), names=METRIC_NAMES)
+
+
+def metric_rows(values: dict[str, float]) -> list[dict[str, str]]:
+    """Rows for the metrics table: name, value, direction, meaning."""
+    from defusion.metrics import METRICS
+
+    return [{"metric": name, "value": f"{value:.4f}",
+             "better": "higher" if METRICS[name].higher_is_better else "lower",
+             "meaning": METRICS[name].description} for name, value in values.items()]
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """uint8 / uint16 / float in [0, 1] -> uint8 for display and metrics."""
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return (image.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """Encode HxW or HxWx3 uint8/uint16 RGB as PNG (16-bit stays 16-bit)."""
+    if image.dtype not in (np.uint8, np.uint16):
+        image = to_uint8(image)
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+    ok, encoded = cv2.imencode(".png", bgr)
+    if not ok:  # pragma: no cover - cv2 encodes any uint8/uint16 array
+        raise OSError("PNG encoding failed")
+    return encoded.tobytes()
+
+
+def download_name(name_a: str, name_b: str) -> str:
+    stem = lambda n: Path(n).stem or "image"  # noqa: E731
+    return f"fused_{stem(name_a)}_{stem(name_b)}.png"
+
+
+__all__ = [
+    "COLOR_MODES", "EXAMPLES", "METRIC_NAMES", "TILE_CHOICES", "UPLOAD_TYPES", "ImageReadError", "InputError",
+    "Settings", "check_same_size", "decode_pair", "digest", "download_name", "fuse_and_score", "load_example",
+    "make_fuser", "metric_rows", "png_bytes", "score", "tile_option", "to_uint8",
+]

@@ -1,0 +1,120 @@
+"""The Streamlit app, run headless by streamlit.testing's AppTest (no browser)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1.element_tree import FileUploader  # noqa: E402
+
+from defusion.ui import APP_PATH  # noqa: E402
+from defusion.ui.app import UPLOAD  # noqa: E402
+from defusion.ui.core import EXAMPLES, METRIC_NAMES  # noqa: E402
+
+needs_upload = pytest.mark.skipif(not hasattr(FileUploader, "upload"),
+                                  reason="this Streamlit's AppTest cannot simulate uploads")
+MEF, MFF = list(EXAMPLES)
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(str(APP_PATH), default_timeout=120)
+
+
+def _png(image: np.ndarray) -> bytes:
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+def _images(at: AppTest):
+    """The st.image elements (typed as "image" in newer Streamlit, by proto field "imgs" in older)."""
+    return at.image if hasattr(AppTest, "image") else at.get("imgs")
+
+
+def _captions(at: AppTest) -> list[str]:
+    return [img.caption for element in _images(at) for img in element.proto.imgs]
+
+
+def _assert_fused_page(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    # A, B, fused + common, unique A, unique B
+    assert len(_images(at)) == 6
+    captions = _captions(at)
+    assert "fused" in captions and "common" in captions
+    table = at.table[0].value
+    assert list(table.index) == list(METRIC_NAMES)
+    assert np.isfinite(table["value"].astype(float)).all()
+    assert at.get("download_button")
+
+
+def test_default_example_is_fused_with_components_and_metrics(ui_env):
+    at = _app().run()
+    assert at.radio(key="source").value == MEF
+    _assert_fused_page(at)
+
+
+def test_other_example_and_sidebar_options(ui_env):
+    at = _app().run()
+    at.radio(key="source").set_value(MFF)
+    at.radio(key="color").set_value("ycbcr")
+    at.selectbox(key="tile").set_value("off")
+    at.run()
+    _assert_fused_page(at)
+    assert "A: mff_near.png" in _captions(at)
+
+
+def test_pixel_bound_is_a_clear_error(ui_env):
+    ui_env.setenv("DEFUSION_MAX_PIXELS", "1000")
+    at = _app().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "over the limit" in at.error[0].value
+    assert not _images(at)
+
+
+def test_bad_weights_is_a_clear_error(ui_env, tmp_path):
+    ui_env.setenv("DEFUSION_WEIGHTS", str(tmp_path / "missing.safetensors"))
+    at = _app().run()
+    assert not at.exception
+    assert "cannot load the model" in at.error[0].value and "not found" in at.error[0].value
+
+
+def test_upload_mode_waits_for_both_images(ui_env):
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    assert not at.exception and not at.error and not _images(at)
+    assert len(at.get("file_uploader")) == 2
+    assert "Upload both" in at.info[0].value
+
+
+@needs_upload
+def test_uploaded_pair_is_fused(ui_env, rng):
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    a = rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (40, 52), dtype=np.uint8)
+    at.file_uploader(key="upload_a").upload("vis.png", _png(a), "image/png")
+    at.file_uploader(key="upload_b").upload("ir.png", _png(b), "image/png")
+    at.run()
+    _assert_fused_page(at)
+
+
+@needs_upload
+@pytest.mark.parametrize("case, expected", [
+    ("garbage", "not an image"),
+    ("sizes", "differ in size"),
+])
+def test_bad_uploads_are_clear_errors(ui_env, case, expected):
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    good = _png(np.zeros((30, 40), np.uint8))
+    other = b"this is not an image" if case == "garbage" else _png(np.zeros((20, 24), np.uint8))
+    at.file_uploader(key="upload_a").upload("a.png", good, "image/png")
+    at.file_uploader(key="upload_b").upload("b.png", other, "image/png")
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and expected in at.error[0].value
+    if case == "sizes":
+        assert "a.png is 40x30" in at.error[0].value and "b.png is 24x20" in at.error[0].value
+    assert not _images(at)

@@ -1,0 +1,169 @@
+"""`defusion video`: fusing tiny videos and frame folders frame by frame, and its errors."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from defusion.cli import video as video_cli
+from defusion.cli.errors import run_guarded
+from defusion.fusion.fuser import Fuser
+from defusion.fusion.video import VideoError, fuse_videos, open_frames, output_kind
+from defusion.model.weights import WeightsError
+
+H, W = 48, 64
+
+
+def _frames(n: int, seed: int, h: int = H, w: int = W) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    return [np.roll(base, 3 * i, axis=1) for i in range(n)]
+
+
+def _write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    assert writer.isOpened()
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    return path
+
+
+def _write_folder(path: Path, frames: list[np.ndarray]) -> Path:
+    path.mkdir()
+    for i, f in enumerate(frames):  # unpadded names: natural order must put 2 before 10
+        cv2.imwrite(str(path / f"f{i}.png"), f)
+    return path
+
+
+def _read_video(path: Path) -> tuple[int, tuple[int, int], float]:
+    cap = cv2.VideoCapture(str(path))
+    n, size = 0, None
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        n, size = n + 1, frame.shape[:2]
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    return n, size, fps
+
+
+def _parse(*argv):
+    parser = argparse.ArgumentParser()
+    video_cli.add_arguments(parser)
+    return parser.parse_args([str(a) for a in argv])
+
+
+def _cli(capsys, *argv) -> tuple[int, str]:
+    status = run_guarded(lambda: video_cli.run(_parse(*argv)), video_cli.EXPECTED_ERRORS)
+    return status, capsys.readouterr().err
+
+
+@pytest.fixture
+def videos(tmp_path):
+    return (_write_video(tmp_path / "a.mp4", _frames(10, 0)), _write_video(tmp_path / "b.mp4", _frames(10, 1)))
+
+
+def test_module_contract():
+    assert isinstance(video_cli.HELP, str) and video_cli.HELP
+    assert callable(video_cli.add_arguments) and callable(video_cli.run)
+    assert WeightsError in video_cli.EXPECTED_ERRORS and issubclass(VideoError, video_cli.EXPECTED_ERRORS)
+
+
+def test_two_videos_to_mp4(videos, tmp_path, tiny_weights, capsys):
+    out = tmp_path / "out" / "fused.mp4"
+    status, err = _cli(capsys, *videos, "-o", out, "--weights", tiny_weights, "--device", "cpu", "--no-progress")
+    assert status == 0, err
+    n, size, fps = _read_video(out)
+    assert (n, size) == (10, (H, W)) and fps == pytest.approx(10.0)
+    assert "fused 10 frames" in err and "frames/s" in err
+    assert not list(out.parent.glob(".*partial*"))
+
+
+def test_frame_folders_to_png_folder(tmp_path, tiny_weights, capsys):
+    a = _write_folder(tmp_path / "a", _frames(12, 0))
+    b = _write_folder(tmp_path / "b", _frames(12, 1))
+    out = tmp_path / "frames"
+    status, err = _cli(capsys, a, b, "-o", out, "--weights", tiny_weights, "--device", "cpu",
+                       "--max-frames", 5, "--no-progress")
+    assert status == 0, err
+    written = sorted(out.glob("*.png"))
+    assert [p.name for p in written] == [f"frame_{i:06d}.png" for i in range(5)]
+    assert cv2.imread(str(written[0])).shape == (H, W, 3)
+
+
+def test_folders_match_in_natural_order(tmp_path):
+    frames = _frames(12, 0)
+    src = open_frames(_write_folder(tmp_path / "a", frames))
+    assert src.count == 12 and src.size == (W, H)
+    read = list(src.frames())
+    assert all((r[..., ::-1] == f).all() for r, f in zip(read, frames))  # f10 after f9, not after f1
+
+
+def test_video_with_frame_folder_and_grey_frames(videos, tmp_path, tiny_weights):
+    grey = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in _frames(10, 2)]
+    folder = _write_folder(tmp_path / "ir", grey)
+    fuser = Fuser.from_pretrained(tiny_weights, device="cpu")
+    result = fuse_videos(fuser, videos[0], folder, tmp_path / "mixed.avi", progress=False)
+    assert result.frames == 10 and result.fps > 0
+    assert _read_video(tmp_path / "mixed.avi")[:2] == (10, (H, W))
+
+
+def test_different_lengths_fuse_the_common_length_and_warn(tmp_path, tiny_weights, capsys):
+    a = _write_video(tmp_path / "a.mp4", _frames(10, 0))
+    b = _write_video(tmp_path / "b.mp4", _frames(7, 1))
+    out = tmp_path / "fused.mp4"
+    status, err = _cli(capsys, a, b, "-o", out, "--weights", tiny_weights, "--device", "cpu", "--no-progress")
+    assert status == 0, err
+    assert "warning" in err and "fusing the common 7" in err
+    assert _read_video(out)[0] == 7
+
+
+def test_different_frame_sizes_is_one_line(tmp_path, tiny_weights, capsys):
+    a = _write_video(tmp_path / "a.mp4", _frames(3, 0))
+    b = _write_video(tmp_path / "b.mp4", _frames(3, 1, h=32, w=40))
+    out = tmp_path / "fused.mp4"
+    status, err = _cli(capsys, a, b, "-o", out, "--weights", tiny_weights, "--device", "cpu", "--no-progress")
+    assert status == 2 and err.count("\n") == 1
+    assert "64x48" in err and "40x32" in err and "differ in size" in err
+    assert not out.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "no such file"),
+    ("garbage", "cannot read a frame"),
+    ("empty_folder", "no frames"),
+    ("bad_output", "cannot write"),
+    ("max_frames", "--max-frames"),
+])
+def test_bad_input_is_one_line(case, message, videos, tmp_path, tiny_weights, capsys):
+    a, b = videos
+    out = tmp_path / "fused.mp4"
+    if case == "missing":
+        b = tmp_path / "nothing.mp4"
+    elif case == "garbage":
+        b = tmp_path / "garbage.mp4"
+        b.write_bytes(b"not a video at all" * 10)
+    elif case == "empty_folder":
+        b = tmp_path / "empty"
+        b.mkdir()
+    elif case == "bad_output":
+        out = tmp_path / "fused.gif"
+    extra = ["--max-frames", 0] if case == "max_frames" else []
+    status, err = _cli(capsys, a, b, "-o", out, "--weights", tiny_weights, "--device", "cpu", "--no-progress",
+                       *extra)
+    assert status == 2 and err.startswith("defusion: error:") and err.count("\n") == 1, err
+    assert message in err
+    assert not out.exists()
+
+
+def test_output_kind():
+    assert output_kind(Path("x.MP4")) == "video" and output_kind(Path("frames")) == "frames"
+    with pytest.raises(VideoError, match="cannot write"):
+        output_kind(Path("x.png"))
