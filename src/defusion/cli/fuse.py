@@ -49,11 +49,11 @@ def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
     return images
 
 
-def _tile_progress(fuser, image: np.ndarray, args: argparse.Namespace):
-    """A progress bar over tiles when one image takes several network passes."""
+def _tile_progress(fuser, images: list[np.ndarray], args: argparse.Namespace):
+    """A progress bar over network passes when a fusion takes several (tiles, >2 inputs)."""
     from tqdm import tqdm
 
-    tiles = fuser.tiles_for(*image.shape[:2])
+    tiles = fuser.tiles_for(*images[0].shape[:2]) * (len(images) - 1)
     if tiles < 2 or args.no_progress:
         return None
     return tqdm(total=tiles, desc="tiles", unit="tile", file=sys.stderr, leave=False)
@@ -64,7 +64,7 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     from defusion.io.images import write_image
 
     images = _load(paths, args)
-    bar = _tile_progress(fuser, images[0], args) if show_tiles else None
+    bar = _tile_progress(fuser, images, args) if show_tiles else None
     on_tile = bar.update if bar else None
     if args.components:
         if len(images) != 2:
