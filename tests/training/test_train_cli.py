@@ -109,3 +109,22 @@ def test_ddp_two_processes_gloo(image_folder, tmp_path):
     assert meta["samples_seen"] == str(2 * 2 * 2)  # steps x batch x world size
     assert sorted(p.name for p in out.iterdir()) == ["checkpoints", "config.json", "metrics.csv", "tb",
                                                      "weights.safetensors"]
+
+
+def test_sigterm_checkpoints_and_a_resume_with_no_steps_left_writes_weights(image_folder, tmp_path):
+    out = tmp_path / "term"
+    proc = subprocess.Popen(_train_cmd(image_folder, out, 10_000, "--checkpoint-every", "1000"), env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "metrics.csv").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    step = _ckpt_step(out)
+    assert step > 0, "SIGTERM should have saved a checkpoint"
+    subprocess.run(_train_cmd(image_folder, out, step, "--resume"), check=True, env=_env(), capture_output=True)
+    from defusion.model.weights import read_metadata
+    meta = read_metadata(out / "weights.safetensors")
+    assert meta["steps"] == str(step) and meta["final_loss"] != "n/a"

@@ -38,6 +38,7 @@ def save_weights(model: DeNet, path: str | Path, metadata: dict[str, str] | None
     meta = {"format": "defusion-denet", "config": json.dumps(model.cfg.to_dict()), **(metadata or {})}
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata=meta)
+    os.chmod(tmp, 0o644)  # weights are data anyone may read (package data, shared runs)
     os.replace(tmp, path)
 
 

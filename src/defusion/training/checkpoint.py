@@ -21,6 +21,7 @@ class TrainState:
     step: int = 0
     skipped_images: int = 0
     elapsed_s: float = 0.0
+    last_loss: float | None = None
 
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -38,6 +39,7 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
         "step": str(state.step),
         "skipped_images": str(state.skipped_images),
         "elapsed_s": f"{state.elapsed_s:.3f}",
+        "last_loss": "" if state.last_loss is None else f"{state.last_loss:.6f}",
         "param_groups": json.dumps(optim["param_groups"]),
         "config": json.dumps(config),
     }
@@ -66,7 +68,8 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
             param_state["step"] = param_state["step"].cpu()
     optimizer.load_state_dict({"state": optim_state, "param_groups": json.loads(meta["param_groups"])})
     return TrainState(step=int(meta["step"]), skipped_images=int(meta["skipped_images"]),
-                      elapsed_s=float(meta.get("elapsed_s", 0.0)))
+                      elapsed_s=float(meta.get("elapsed_s", 0.0)),
+                      last_loss=float(meta["last_loss"]) if meta.get("last_loss") else None)
 
 
 def checkpoint_config(path: str | Path) -> dict:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -82,6 +84,17 @@ def _summary_writer(path: Path):
     return SummaryWriter(str(path))
 
 
+def _checkpoint_on_sigterm():
+    """Make SIGTERM (a scheduler's or `kill`'s stop) save a checkpoint like Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, stop)
+
+
 def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = False,
           progress: bool = True) -> Path | None:
     """Train DeNet with the CUD pretext on the images under ``data``; returns the weights path.
@@ -146,7 +159,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                unit="step", dynamic_ncols=True)
     started, tick, tick_step = time.time(), time.time(), state.step
     elapsed_before = state.elapsed_s
-    losses = None
+    previous_sigterm = _checkpoint_on_sigterm()
     try:
         while state.step < total_steps:
             epoch, offset = divmod(state.step, steps_per_epoch)
@@ -178,6 +191,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                     dist.all_reduce(skipped)
                 state.skipped_images += int(skipped)
                 state.step += 1
+                state.last_loss = float(losses["total"].detach())
                 state.elapsed_s = elapsed_before + time.time() - started
                 bar.update(1)
 
@@ -207,6 +221,9 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         checkpoint()
         bar.close()
         raise
+    finally:
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
     bar.close()
     if writer:
         writer.close()
@@ -217,7 +234,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     if not ctx.is_main:
         return None
     weights = out / WEIGHTS_NAME
-    final_loss = f"{float(losses['total'].detach()):.5f}" if losses is not None else "n/a"
+    final_loss = f"{state.last_loss:.5f}" if state.last_loss is not None else "n/a"
     save_weights(model, weights, metadata={
         "model": cfg.model,
         "steps": str(state.step),
