@@ -11,12 +11,8 @@ from defusion.model.weights import load_weights, save_weights
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Intra-op threads fight with anything else on a small CPU (100x slower when it is busy)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread):
+    """Every test here runs with one intra-op thread (see tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")
