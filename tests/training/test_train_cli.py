@@ -128,3 +128,16 @@ def test_sigterm_checkpoints_and_a_resume_with_no_steps_left_writes_weights(imag
     from defusion.model.weights import read_metadata
     meta = read_metadata(out / "weights.safetensors")
     assert meta["steps"] == str(step) and meta["final_loss"] != "n/a"
+
+
+def test_init_from_weights_starts_from_them(image_folder, tmp_path, tiny_weights, capsys):
+    out = tmp_path / "init"
+    assert main(["train", "--data", str(image_folder), "--out", str(out), "--max-steps", "1",
+                 "--init", str(tiny_weights), *TINY]) == 0
+    a, b = load_file(str(tiny_weights)), load_file(str(out / "weights.safetensors"))
+    # One Adam step moves every weight by about lr at most: the run started from the file.
+    assert max((a[k] - b[k]).abs().max().item() for k in a) < 0.01
+    capsys.readouterr()
+    assert main(["train", "--data", str(image_folder), "--out", str(tmp_path / "x"), "--max-steps", "1",
+                 "--init", str(tiny_weights), "--model", "defusion", *TINY[2:]]) == 2
+    assert "not a 'defusion' network" in capsys.readouterr().err

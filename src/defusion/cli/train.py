@@ -21,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="YAML file of TrainConfig fields (defaults: the paper's)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")
     p.add_argument("--model", help="registered model name (default: defusion)")
+    p.add_argument("--init", type=Path, metavar="WEIGHTS",
+                   help="start from these weights instead of random (e.g. the shipped ones: --init shipped)")
     p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps in total")
     p.add_argument("--epochs", type=int, help="number of epochs (default 50)")
     p.add_argument("--batch-size", type=int, help="images per step per process (default 8)")
@@ -50,10 +52,16 @@ def run(args: argparse.Namespace) -> int:
     if not args.data.is_dir():
         raise FileNotFoundError(f"training folder not found: {args.data}")
     cfg = resolve_config(args)
-    weights = train(args.data, args.out, cfg, resume=args.resume, progress=not args.no_progress)
+    init = args.init
+    if init is not None and str(init) == "shipped":
+        from defusion.model.weights import shipped_weights_path
+
+        init = shipped_weights_path()
+    weights = train(args.data, args.out, cfg, resume=args.resume, progress=not args.no_progress,
+                    init_weights=init)
     if weights is not None:
         print(f"wrote {weights}", file=sys.stderr)
     return 0
 
 
-EXPECTED_ERRORS = (RunDirError, FileNotFoundError, ValueError)
+EXPECTED_ERRORS = (RunDirError, FileNotFoundError, ValueError)  # WeightsError is a ValueError

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from defusion.data.cud import make_targets, make_views
 from defusion.data.dataset import NaturalImages
 from defusion.model.registry import create_model
-from defusion.model.weights import save_weights
+from defusion.model.weights import load_weights, save_weights
 from defusion.training.checkpoint import CHECKPOINT_NAME, TrainState, load_checkpoint, save_checkpoint
 from defusion.training.config import TrainConfig
 from defusion.training.loss import cud_losses
@@ -96,8 +96,11 @@ def _checkpoint_on_sigterm():
 
 
 def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = False,
-          progress: bool = True) -> Path | None:
+          progress: bool = True, init_weights: str | Path | None = None) -> Path | None:
     """Train DeNet with the CUD pretext on the images under ``data``; returns the weights path.
+
+    ``init_weights`` starts a new run from a weights file (e.g. the shipped weights) instead
+    of a random initialisation; its architecture must match ``cfg.model``.
 
     Writes ``out/checkpoints/last.safetensors`` every ``cfg.checkpoint_every`` steps and at
     each epoch end, ``out/metrics.csv``, TensorBoard logs in ``out/tb`` and, when done,
@@ -125,7 +128,13 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         total_steps = min(total_steps, cfg.max_steps)
 
     torch.manual_seed(cfg.seed)  # same initial weights on every rank and every rerun
-    model = create_model(cfg.model).to(device)
+    model = create_model(cfg.model)
+    if init_weights is not None and not resume:
+        start = load_weights(init_weights)
+        if start.cfg != model.cfg:
+            raise ValueError(f"--init weights {init_weights} are not a {cfg.model!r} network")
+        model.load_state_dict(start.state_dict())
+    model = model.to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
