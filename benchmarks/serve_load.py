@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import ipaddress
 import sys
 import time
 from pathlib import Path
@@ -24,18 +23,14 @@ from urllib.parse import urlparse
 import httpx
 import numpy as np
 
+from defusion.serving import is_loopback
+
 MAX_REQUESTS = 10_000
 MAX_SECONDS = 600
 
 
 def _loopback(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urlparse(url).hostname or "")
 
 
 def synth_pair(width: int, height: int, seed: int = 0) -> tuple[bytes, bytes]:

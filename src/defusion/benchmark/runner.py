@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from defusion.fusion.color import to_uint8
 from defusion.io.images import ImageReadError, read_image
 from defusion.io.pairs import images_by_stem, match_pairs
 
@@ -52,15 +53,6 @@ class BenchResult:
     problems: list[str] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Metrics work on 8-bit data (the benchmarks' convention); 16-bit is scaled down."""
-    if image.dtype == np.uint8:
-        return image
-    if image.dtype == np.uint16:
-        return (image.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
-    return (np.clip(image, 0, 1) * 255.0 + 0.5).astype(np.uint8)
 
 
 def builtin_method(name: str, weights: str | Path | None = None, device: str = "auto") -> FuseFn:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from defusion.cli.errors import UserError
+from defusion.cli.options import add_fusion_options, add_model_options, check_tile
 from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import DEFAULT_MAX_PIXELS, WRITABLE_SUFFIXES, ImageReadError
 from defusion.model.weights import WeightsError
@@ -21,16 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, type=Path, help="output image, or output folder with --a/--b")
     p.add_argument("--a", dest="dir_a", type=Path, help="folder of first sources (pairs matched by file stem)")
     p.add_argument("--b", dest="dir_b", type=Path, help="folder of second sources")
-    p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
+    add_model_options(p)
     p.add_argument("--onnx", type=Path, help="run an exported ONNX model with ONNX Runtime (defusion export)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
-    p.add_argument("--half", action="store_true", help="fp16 inference (CUDA only)")
-    p.add_argument("--tile", type=int, default=None,
-                   help="tile size for large images (default: automatic above 1 MP; 0 never tiles)")
-    p.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (default 64)")
-    p.add_argument("--color", default="auto", choices=("auto", "rgb", "ycbcr"),
-                   help="auto: RGB+RGB in RGB, grey+colour on luminance; ycbcr: always fuse luminance "
-                        "and blend chroma by saturation")
+    add_fusion_options(p)
     p.add_argument("--components", type=Path, help="also write the common and unique projections to this folder")
     p.add_argument("--resize", action="store_true", help="resize other sources to the first one's size")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
@@ -116,8 +110,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give either image files or --a/--b folders, not both")
     if not folders and len(args.images) < 2:
         raise UserError("give at least two images to fuse (or --a DIR --b DIR)")
-    if args.tile is not None and args.tile and args.tile < 64:
-        raise UserError("--tile must be 0 (off) or at least 64 pixels")
+    check_tile(args)
     if not folders and args.output.suffix.lower() not in WRITABLE_SUFFIXES:
         raise UserError(f"cannot write {args.output}: use one of {', '.join(WRITABLE_SUFFIXES)}")
     options = dict(tile=args.tile, overlap=args.overlap, color=args.color)

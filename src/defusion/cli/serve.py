@@ -7,13 +7,14 @@ Endpoints: ``POST /v1/fuse`` (multipart files ``a``, ``b``; ``?components=true``
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
+from defusion.cli.options import add_model_options, add_tile_option, check_tile
 from defusion.io.images import DEFAULT_MAX_PIXELS
 from defusion.model.weights import WeightsError
+from defusion.serving import is_loopback
 
 HELP = "serve fusion over HTTP: POST /v1/fuse, GET /healthz, GET /v1/info (needs the 'serve' extra)"
 
@@ -24,15 +25,13 @@ DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
-    p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
+    add_model_options(p, fp16=False)
     p.add_argument("--onnx", type=Path, help="serve an ONNX export (defusion export) instead of --weights")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
     p.add_argument("--max-upload-bytes", type=int, default=DEFAULT_MAX_UPLOAD_BYTES,
                    help=f"refuse uploaded files larger than this (default {DEFAULT_MAX_UPLOAD_BYTES:,}, 50 MiB)")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse images with more pixels (default {DEFAULT_MAX_PIXELS:,})")
-    p.add_argument("--tile", type=int, default=None,
-                   help="tile size for large images (default: automatic above 1 MP; 0 never tiles)")
+    add_tile_option(p)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for inference (default: PyTorch's)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
 
@@ -42,21 +41,11 @@ def _check(args: argparse.Namespace) -> None:
         raise UserError(f"--port must be 1-65535, got {args.port}")
     if args.max_upload_bytes <= 0 or args.max_pixels <= 0:
         raise UserError("--max-upload-bytes and --max-pixels must be positive")
-    if args.tile is not None and args.tile and args.tile < 64:
-        raise UserError("--tile must be 0 (off) or at least 64 pixels")
+    check_tile(args)
     if args.threads is not None and args.threads < 1:
         raise UserError("--threads must be at least 1")
     if args.weights is not None and args.onnx is not None:
         raise UserError("give --weights or --onnx, not both")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     options = {} if args.tile is None else {"tile": args.tile}
     app = build_app(args.weights, args.device, Limits(args.max_upload_bytes, args.max_pixels),
                     onnx=args.onnx, threads=args.threads, **options)
-    if not _is_loopback(args.host):
+    if not is_loopback(args.host):
         print(f"defusion: warning: serving on {args.host}: the API has no authentication; "
               "put it behind a proxy that has", file=sys.stderr)
     print(f"defusion: serving on http://{args.host}:{args.port} (device {app.state.fuser.device}); Ctrl-C stops",

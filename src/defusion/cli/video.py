@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
+from defusion.cli.options import add_fusion_options, add_model_options, check_tile
 from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError
 from defusion.model.weights import WeightsError
@@ -19,14 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("b", type=Path, help="second video, or a folder of frames")
     p.add_argument("-o", "--output", required=True,
                    help="output video (.mp4, .m4v, .mov, .avi; mp4v codec), or a folder for PNG frames")
-    p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
-    p.add_argument("--half", action="store_true", help="fp16 inference (CUDA only)")
-    p.add_argument("--tile", type=int, default=None,
-                   help="tile size for large frames (default: automatic above 1 MP; 0 never tiles)")
-    p.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (default 64)")
-    p.add_argument("--color", default="auto", choices=("auto", "rgb", "ycbcr"),
-                   help="auto: RGB+RGB in RGB, grey+colour on luminance; ycbcr: always fuse luminance")
+    add_model_options(p)
+    add_fusion_options(p)
     p.add_argument("--max-frames", type=int, default=None, help="fuse at most this many frames")
     p.add_argument("--fps", type=float, default=None,
                    help="output frame rate (default: the first input video's, else 25)")
@@ -42,8 +37,7 @@ def _check(args: argparse.Namespace) -> Path:
         raise UserError("--max-frames must be at least 1")
     if args.fps is not None and not args.fps > 0:
         raise UserError("--fps must be positive")
-    if args.tile is not None and args.tile and args.tile < 64:
-        raise UserError("--tile must be 0 (off) or at least 64 pixels")
+    check_tile(args)
     if args.max_pixels <= 0:
         raise UserError("--max-pixels must be positive")
     out = Path(args.output)

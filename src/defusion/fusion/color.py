@@ -53,6 +53,16 @@ def from_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return image.astype(dtype)
 
 
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """uint8 / uint16 / float in [0, 1] -> uint8 (metrics and display work on 8 bits).
+
+    Example:
+        >>> to_uint8(np.array([0, 257, 65535], dtype=np.uint16)).tolist()
+        [0, 1, 255]
+    """
+    return image if image.dtype == np.uint8 else from_float(to_float(image), np.dtype(np.uint8))
+
+
 def output_dtype(*images: np.ndarray) -> np.dtype:
     """The deepest integer type among the inputs, or float32 if any input is float."""
     dtypes = {np.dtype(im.dtype) for im in images}

@@ -8,3 +8,15 @@
 The optional dependencies are in the ``serve`` extra: ``pip install 'defusion[serve]'``. This
 package imports none of them at import time; each module imports what it needs.
 """
+
+import ipaddress
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

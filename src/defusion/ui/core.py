@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import Decomposition, FuseOptions, Fuser
 from defusion.io.images import ImageReadError
 from defusion.serving.decode import decode_image
@@ -145,15 +146,6 @@ def metric_rows(values: dict[str, float]) -> list[dict[str, str]]:
     return [{"metric": name, "value": f"{value:.4f}",
              "better": "higher" if METRICS[name].higher_is_better else "lower",
              "meaning": METRICS[name].description} for name, value in values.items()]
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """uint8 / uint16 / float in [0, 1] -> uint8 for display and metrics."""
-    if image.dtype == np.uint8:
-        return image
-    if image.dtype == np.uint16:
-        return (image.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
-    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def png_bytes(image: np.ndarray) -> bytes:

@@ -1,0 +1,38 @@
+"""Options shared by the sub-commands that run the fusion model (fuse, video, serve)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from defusion.cli.errors import UserError
+
+#: Smallest useful tile: the network down-samples by 8 and needs context around each pixel.
+MIN_TILE = 64
+
+
+def add_model_options(p: argparse.ArgumentParser, fp16: bool = True) -> None:
+    """--weights and --device, and --half unless ``fp16`` is False."""
+    p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
+    if fp16:
+        p.add_argument("--half", action="store_true", help="fp16 inference (CUDA only)")
+
+
+def add_tile_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tile", type=int, default=None,
+                   help="tile size for large images (default: automatic above 1 MP; 0 never tiles)")
+
+
+def add_fusion_options(p: argparse.ArgumentParser) -> None:
+    """--tile, --overlap and --color: how images are fed to the network."""
+    add_tile_option(p)
+    p.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (default 64)")
+    p.add_argument("--color", default="auto", choices=("auto", "rgb", "ycbcr"),
+                   help="auto: RGB+RGB in RGB, grey+colour on luminance; ycbcr: always fuse luminance "
+                        "and blend chroma by saturation")
+
+
+def check_tile(args: argparse.Namespace) -> None:
+    if args.tile and args.tile < MIN_TILE:
+        raise UserError(f"--tile must be 0 (off) or at least {MIN_TILE} pixels")
