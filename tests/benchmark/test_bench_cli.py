@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 
-
 from defusion.benchmark.report import mean_ranks, summary_markdown
 from defusion.benchmark.runner import Row
 from defusion.cli.main import main
