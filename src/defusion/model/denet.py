@@ -156,16 +156,13 @@ class DeNet(nn.Module):
     def embed(self, x1: torch.Tensor, x2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return the embeddings (f_c, f_u^1, f_u^2) at full resolution."""
         _check_size(x1, x2)
-        # The shared encoder and the shared unique decoder each run once on both sources
-        # stacked along the batch (the network has no batch statistics, so this is exact):
-        # half the calls, twice the work per call, which is what CPUs and GPUs want.
-        n = x1.shape[0]
-        f2, f4, f8 = self.encoder(torch.cat((x1, x2)))
-        a8, b8 = f8[:n], f8[n:]
+        a2, a4, a8 = self.encoder(x1)
+        b2, b4, b8 = self.encoder(x2)
         code = self.ensembler(torch.cat((a8, b8), dim=1))
-        f_c = self.common_decoder(code, _sources_as_channels(f4, n), _sources_as_channels(f2, n))
-        f_u = self.unique_decoder(torch.cat((torch.cat((code, code)), f8), dim=1), f4, f2)
-        return f_c, f_u[:n], f_u[n:]
+        f_c = self.common_decoder(code, torch.cat((a4, b4), dim=1), torch.cat((a2, b2), dim=1))
+        f_u1 = self.unique_decoder(torch.cat((code, a8), dim=1), a4, a2)
+        f_u2 = self.unique_decoder(torch.cat((code, b8), dim=1), b4, b2)
+        return f_c, f_u1, f_u2
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> DeNetOutput:
         f_c, f_u1, f_u2 = self.embed(x1, x2)
@@ -175,11 +172,6 @@ class DeNet(nn.Module):
             unique2=self.unique_head(f_u2),
             fused=self.fusion_head(f_c + f_u1 + f_u2),
         )
-
-
-def _sources_as_channels(stacked: torch.Tensor, n: int) -> torch.Tensor:
-    """(2n, C, H, W) features of both sources -> (n, 2C, H, W), source 1's channels first."""
-    return torch.cat((stacked[:n], stacked[n:]), dim=1)
 
 
 def _check_size(x1: torch.Tensor, x2: torch.Tensor) -> None:
