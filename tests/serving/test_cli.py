@@ -36,7 +36,8 @@ def test_serve_defaults():
     (["--port", "0"], "--port"),
     (["--max-pixels", "0"], "positive"),
     (["--tile", "32"], "--tile"),
-    (["--weights", "w.safetensors", "--onnx", "m.onnx"], "not both"),
+    (["--weights", "w.safetensors", "--onnx", "m.onnx"], "do not apply"),
+    (["--onnx", "m.onnx", "--runtime", "onnxruntime"], "do not apply"),
 ])
 def test_serve_rejects_bad_options_before_loading(argv, message):
     with pytest.raises(UserError, match=message):

@@ -117,11 +117,12 @@ def run(args: argparse.Namespace) -> int:
     if args.onnx:
         from defusion.serving.onnx_model import load_onnx_fuser
 
-        if args.weights or args.half:
-            raise UserError("--onnx runs the exported model: --weights and --half do not apply")
+        if args.weights or args.half or args.runtime != "torch":
+            raise UserError("--onnx runs the exported model: --weights, --half and --runtime do not apply")
         fuser = load_onnx_fuser(args.onnx, device=args.device, **options)
     else:
-        fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half, **options)
+        fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half, runtime=args.runtime,
+                                      **options)
     if folders:
         return _fuse_folders(fuser, args)
     _fuse_one(fuser, args.images, args.output, args, show_tiles=True)

@@ -44,8 +44,8 @@ def _check(args: argparse.Namespace) -> None:
     check_tile(args)
     if args.threads is not None and args.threads < 1:
         raise UserError("--threads must be at least 1")
-    if args.weights is not None and args.onnx is not None:
-        raise UserError("give --weights or --onnx, not both")
+    if args.onnx is not None and (args.weights is not None or args.runtime != "torch"):
+        raise UserError("--onnx serves an exported model: --weights and --runtime do not apply")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"serving needs the 'serve' extra: pip install 'defusion[serve]' ({exc})") from None
     options = {} if args.tile is None else {"tile": args.tile}
     app = build_app(args.weights, args.device, Limits(args.max_upload_bytes, args.max_pixels),
-                    onnx=args.onnx, threads=args.threads, **options)
+                    onnx=args.onnx, threads=args.threads, runtime=args.runtime, **options)
     if not is_loopback(args.host):
         print(f"defusion: warning: serving on {args.host}: the API has no authentication; "
               "put it behind a proxy that has", file=sys.stderr)

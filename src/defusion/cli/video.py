@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.a, args.b):
         if not path.exists():
             raise UserError(f"{path}: no such file or folder")
-    fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half,
+    fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half, runtime=args.runtime,
                                   tile=args.tile, overlap=args.overlap, color=args.color)
     result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
                          max_pixels=args.max_pixels, progress=not args.no_progress)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -13,6 +14,23 @@ from defusion.fusion import color
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
 from defusion.model.denet import DeNet
 from defusion.model.weights import load_weights
+
+
+#: Inference engines a Fuser can run the network on.
+Runtime = Literal["torch", "onnxruntime"]
+RUNTIMES = ("torch", "onnxruntime")
+
+
+def _require(*modules: str) -> None:
+    import importlib.util
+
+    for name in modules:
+        if importlib.util.find_spec(name) is None:
+            raise ValueError(f"the onnxruntime runtime needs the {name} package: pip install 'defusion[serve]'")
+
+
+def _announce_export(path: Path) -> None:
+    print(f"defusion: exporting the model to ONNX once, cached as {path}", file=sys.stderr)
 
 
 class SizeMismatchError(ValueError):
@@ -95,8 +113,23 @@ class Fuser:
 
     @classmethod
     def from_pretrained(cls, weights: str | Path | None = None, device: str = "auto", half: bool = False,
-                        **options) -> "Fuser":
-        """A Fuser with the shipped weights (or ``weights``), ready on ``device``."""
+                        runtime: Runtime = "torch", threads: int | None = None, **options) -> "Fuser":
+        """A Fuser with the shipped weights (or ``weights``), ready on ``device``.
+
+        ``runtime="onnxruntime"`` runs the same weights through ONNX Runtime (exported once and
+        cached, see :func:`~defusion.serving.onnx_model.cached_onnx_export`): on a CPU about 2-3x
+        faster than PyTorch eager with the same output to float rounding (docs/performance.md).
+        ``threads`` bounds onnxruntime's intra-op threads (PyTorch's are set globally).
+        """
+        if runtime == "onnxruntime":
+            if half:
+                raise ValueError("fp16 (--half) is for the torch runtime on CUDA, not onnxruntime")
+            _require("onnx", "onnxruntime")
+            from defusion.serving.onnx_model import cached_onnx_export, load_onnx_fuser
+
+            return load_onnx_fuser(cached_onnx_export(weights, _announce_export), device, threads, **options)
+        if runtime != "torch":
+            raise ValueError(f"unknown runtime {runtime!r}; use torch or onnxruntime")
         return cls(load_weights(weights), resolve_device(device), half, FuseOptions(**options))
 
     # -- public API -----------------------------------------------------------------

@@ -298,10 +298,12 @@ def _describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[
 
 
 def build_app(weights: str | Path | None = None, device: str = "auto", limits: Limits | None = None,
-              onnx: str | Path | None = None, threads: int | None = None, **fuse_options) -> FastAPI:
+              onnx: str | Path | None = None, threads: int | None = None, runtime: str = "torch",
+              **fuse_options) -> FastAPI:
     """Load a model (safetensors ``weights``, default the shipped ones, or an ``onnx`` file) and wrap it.
 
-    ``threads`` bounds the CPU threads of one inference (PyTorch or onnxruntime).
+    ``threads`` bounds the CPU threads of one inference (PyTorch or onnxruntime); ``runtime``
+    is ``torch`` or ``onnxruntime`` (the weights exported once and cached).
     """
     if onnx is not None:
         from defusion.serving.onnx_model import load_onnx_fuser
@@ -314,14 +316,15 @@ def build_app(weights: str | Path | None = None, device: str = "auto", limits: L
         torch.set_num_threads(threads)
     from defusion.model.weights import shipped_weights_path
 
-    fuser = Fuser.from_pretrained(weights, device=device, **fuse_options)
+    fuser = Fuser.from_pretrained(weights, device=device, runtime=runtime, threads=threads, **fuse_options)
     return create_app(fuser, limits, weights=weights if weights is not None else shipped_weights_path())
 
 
 def app_from_env() -> FastAPI:
     """App factory for ``uvicorn --factory defusion.serving.api:app_from_env``.
 
-    Reads ``DEFUSION_WEIGHTS`` (or ``DEFUSION_ONNX``), ``DEFUSION_DEVICE`` (default ``auto``),
+    Reads ``DEFUSION_WEIGHTS`` (or ``DEFUSION_ONNX``), ``DEFUSION_RUNTIME`` (``torch`` or
+    ``onnxruntime``), ``DEFUSION_DEVICE`` (default ``auto``),
     ``DEFUSION_MAX_UPLOAD_BYTES``, ``DEFUSION_MAX_PIXELS`` and ``DEFUSION_THREADS``.
     """
     env = os.environ
@@ -329,7 +332,8 @@ def app_from_env() -> FastAPI:
                     int(env.get("DEFUSION_MAX_PIXELS", DEFAULT_MAX_PIXELS)))
     threads = int(env["DEFUSION_THREADS"]) if env.get("DEFUSION_THREADS") else None
     return build_app(env.get("DEFUSION_WEIGHTS") or None, env.get("DEFUSION_DEVICE", "auto"), limits,
-                     onnx=env.get("DEFUSION_ONNX") or None, threads=threads)
+                     onnx=env.get("DEFUSION_ONNX") or None, threads=threads,
+                     runtime=env.get("DEFUSION_RUNTIME", "torch"))
 
 
 __all__ = ["Limits", "create_app", "build_app", "app_from_env", "encode_png", "COMPONENT_FILES",

@@ -121,3 +121,42 @@ def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None =
 
 
 __all__ = ["OnnxDeNet", "OnnxModelError", "load_onnx_fuser"]
+
+
+#: Environment variable naming the folder for cached exports (default ~/.cache/defusion).
+ENV_CACHE = "DEFUSION_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where automatic ONNX exports are kept: ``$DEFUSION_CACHE``, else ``$XDG_CACHE_HOME/defusion``."""
+    import os
+
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "defusion"
+
+
+def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Path:
+    """The ONNX export of a weights file (default: the shipped one), made on first use.
+
+    Exports are keyed by the weights file's SHA-256, so new weights get a new export and the
+    same weights are exported once per machine. ``on_export(path)`` is called before an export.
+    """
+    import hashlib
+
+    from defusion.model.weights import load_weights, shipped_weights_path
+    from defusion.serving.export import export_onnx
+
+    source = Path(weights) if weights is not None else shipped_weights_path()
+    model = load_weights(source)  # validates the file before anything is written
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    path = cache_dir() / "onnx" / f"denet-{digest}.onnx"
+    if not path.is_file():
+        if on_export:
+            on_export(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        export_onnx(model, path, metadata={"weights_sha256_16": digest})  # atomic: no half-written file
+    return path
+
+
+__all__ += ["cache_dir", "cached_onnx_export"]

@@ -1,0 +1,65 @@
+"""``runtime="onnxruntime"``: the same weights through ONNX Runtime, exported once into a cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from defusion.cli.main import main
+from defusion.fusion.fuser import Fuser
+from defusion.io.images import read_image, write_image
+from defusion.model.weights import WeightsError
+from defusion.serving.onnx_model import OnnxDeNet, cached_onnx_export
+from tests.conftest import smooth_image
+
+pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEFUSION_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_same_fusion_as_torch_and_exported_once(cache, lively_weights, capsys):
+    rng = np.random.default_rng(5)
+    a, b = smooth_image(rng, 37, 45), smooth_image(rng, 37, 45, 1)
+    fast = Fuser.from_pretrained(lively_weights, device="cpu", runtime="onnxruntime", threads=1)
+    assert isinstance(fast.model, OnnxDeNet)
+    assert "exporting the model to ONNX once" in capsys.readouterr().err
+    exports = list((cache / "onnx").iterdir())
+    assert len(exports) == 1 and exports[0].suffix == ".onnx"
+    expected = Fuser.from_pretrained(lively_weights, device="cpu").fuse(a, b)
+    got = fast.fuse(a, b)
+    assert 10 < expected.mean() < 245
+    assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
+    # second use: the cached export, no new file, no message
+    again = cached_onnx_export(lively_weights)
+    assert again == exports[0] and capsys.readouterr().err == ""
+
+
+def test_different_weights_get_their_own_export(cache, tiny_weights, lively_weights):
+    assert cached_onnx_export(tiny_weights) != cached_onnx_export(lively_weights)
+
+
+def test_bad_choices_are_clear_errors(cache, tmp_path, tiny_weights):
+    with pytest.raises(ValueError, match="unknown runtime"):
+        Fuser.from_pretrained(tiny_weights, runtime="tensorrt")
+    with pytest.raises(ValueError, match="--half"):
+        Fuser.from_pretrained(tiny_weights, runtime="onnxruntime", half=True)
+    with pytest.raises(WeightsError):
+        Fuser.from_pretrained(tmp_path / "missing.safetensors", runtime="onnxruntime")
+    assert not (cache / "onnx").exists()  # nothing written for a bad weights file
+
+
+def test_cli_runtime_option(cache, tmp_path, tiny_weights, capsys):
+    rng = np.random.default_rng(6)
+    a = write_image(tmp_path / "a.png", smooth_image(rng, 40, 48))
+    b = write_image(tmp_path / "b.png", smooth_image(rng, 40, 48))
+    out = tmp_path / "f.png"
+    assert main(["fuse", str(a), str(b), "-o", str(out), "--weights", str(tiny_weights), "--runtime",
+                 "onnxruntime", "--no-progress"]) == 0
+    assert read_image(out).shape == (40, 48, 3)
+    code = main(["fuse", str(a), str(b), "-o", str(out), "--onnx", str(next((cache / "onnx").iterdir())),
+                 "--runtime", "onnxruntime", "--no-progress"])
+    assert code == 2 and "--runtime" in capsys.readouterr().err
