@@ -32,7 +32,7 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
 SECONDS = "seconds"
 
 #: Built-in DeFusion variants by colour mode (see defusion.fusion.color).
-DEFUSION_VARIANTS = {"defusion": "auto", "defusion-ycbcr": "ycbcr"}
+DEFUSION_VARIANTS = {"defusion": "auto", "defusion-rgb": "rgb", "defusion-ycbcr": "ycbcr"}
 
 FuseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 

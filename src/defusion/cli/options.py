@@ -7,6 +7,8 @@ from pathlib import Path
 
 from defusion.cli.errors import UserError
 
+#: Same as defusion.fusion.runtime.RUNTIMES (not imported: keeps --help fast).
+RUNTIMES = ("torch", "onnxruntime", "compile", "compile-bf16")
 #: Smallest useful tile: the network down-samples by 8 and needs context around each pixel.
 MIN_TILE = 64
 
@@ -15,9 +17,11 @@ def add_model_options(p: argparse.ArgumentParser, fp16: bool = True) -> None:
     """--weights and --device, and --half unless ``fp16`` is False."""
     p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
-    p.add_argument("--runtime", default="torch", choices=("torch", "onnxruntime"),
-                   help="inference engine: torch (default) or onnxruntime (2-3x faster on a CPU; "
-                        "exports the weights once, cached)")
+    p.add_argument("--runtime", default="torch", choices=RUNTIMES,
+                   help="inference engine: torch (default, eager); onnxruntime (weights exported once, "
+                        "cached; ~2x faster on a CPU); compile / compile-bf16 (torch.compile: the fastest "
+                        "on a CPU after compiling each new image size; bf16 is a few grey levels off). "
+                        "See docs/performance.md")
     if fp16:
         p.add_argument("--half", action="store_true", help="fp16 inference (CUDA only)")
 

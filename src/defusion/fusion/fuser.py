@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
 
 from defusion.fusion import color
+from defusion.fusion.runtime import Runtime, check_runtime, load_network
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
 from defusion.model.denet import DeNet
 from defusion.model.weights import load_weights
-
-
-#: Inference engines a Fuser can run the network on.
-Runtime = Literal["torch", "onnxruntime"]
-RUNTIMES = ("torch", "onnxruntime")
-
-
-def _require(*modules: str) -> None:
-    import importlib.util
-
-    for name in modules:
-        if importlib.util.find_spec(name) is None:
-            raise ValueError(f"the onnxruntime runtime needs the {name} package: pip install 'defusion[serve]'")
-
-
-def _announce_export(path: Path) -> None:
-    print(f"defusion: exporting the model to ONNX once, cached as {path}", file=sys.stderr)
 
 
 class SizeMismatchError(ValueError):
@@ -116,21 +99,20 @@ class Fuser:
                         runtime: Runtime = "torch", threads: int | None = None, **options) -> "Fuser":
         """A Fuser with the shipped weights (or ``weights``), ready on ``device``.
 
-        ``runtime="onnxruntime"`` runs the same weights through ONNX Runtime (exported once and
-        cached, see :func:`~defusion.serving.onnx_model.cached_onnx_export`): on a CPU about 2-3x
-        faster than PyTorch eager with the same output to float rounding (docs/performance.md).
+        ``runtime`` picks the inference engine (:mod:`defusion.fusion.runtime`): ``torch``
+        (default), ``onnxruntime`` (exported once and cached; about 2x faster on a CPU),
+        ``compile`` or ``compile-bf16`` (``torch.compile``; the fastest on a CPU once compiled).
         ``threads`` bounds onnxruntime's intra-op threads (PyTorch's are set globally).
         """
+        check_runtime(runtime, half)
+        device = resolve_device(device)
+        model = load_weights(weights, map_location=device if runtime != "onnxruntime" else "cpu")
         if runtime == "onnxruntime":
-            if half:
-                raise ValueError("fp16 (--half) is for the torch runtime on CUDA, not onnxruntime")
-            _require("onnx", "onnxruntime")
-            from defusion.serving.onnx_model import cached_onnx_export, load_onnx_fuser
+            from defusion.serving.onnx_model import load_onnx_fuser
 
-            return load_onnx_fuser(cached_onnx_export(weights, _announce_export), device, threads, **options)
-        if runtime != "torch":
-            raise ValueError(f"unknown runtime {runtime!r}; use torch or onnxruntime")
-        return cls(load_weights(weights), resolve_device(device), half, FuseOptions(**options))
+            net = load_network(model, runtime, weights, device, threads)
+            return load_onnx_fuser(net.path, device, threads, **options)
+        return cls(load_network(model, runtime), device, half, FuseOptions(**options))
 
     # -- public API -----------------------------------------------------------------
     def fuse(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> np.ndarray:

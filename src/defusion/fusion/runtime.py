@@ -1,0 +1,86 @@
+"""Inference engines for the fusion core: the same weights run by PyTorch eager, ONNX Runtime
+or ``torch.compile``. Speed and accuracy of each: docs/performance.md.
+
+- ``torch``: PyTorch eager, fp32 (fp16 with ``half`` on CUDA). The reference.
+- ``onnxruntime``: the weights exported once to ONNX (cached by their SHA-256) and run by ONNX
+  Runtime. Same output to float rounding; needs no compiler.
+- ``compile``: ``torch.compile`` (inductor, weights frozen). Same output to float rounding; the
+  first pass at each new input size compiles (tens of seconds on a small CPU) and needs a C++
+  compiler, so it pays off for video and many same-size images.
+- ``compile-bf16``: ``compile`` under bfloat16 autocast: the fastest CPU path on CPUs with
+  bf16 support, a few grey levels from fp32 (measured in docs/performance.md).
+
+Example:
+    >>> from defusion.model.registry import create_model
+    >>> net = load_network(create_model("defusion-tiny"), "torch")
+    >>> type(net).__name__
+    'DeNet'
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+
+from defusion.model.denet import DeNet, DeNetOutput
+
+Runtime = Literal["torch", "onnxruntime", "compile", "compile-bf16"]
+RUNTIMES: tuple[str, ...] = ("torch", "onnxruntime", "compile", "compile-bf16")
+
+
+class AutocastNet(nn.Module):
+    """Runs a DeNet under autocast to ``dtype`` and returns fp32 projections."""
+
+    def __init__(self, net: nn.Module, dtype: torch.dtype = torch.bfloat16) -> None:
+        super().__init__()
+        self.net, self.dtype = net, dtype
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> DeNetOutput:
+        with torch.autocast(x1.device.type, dtype=self.dtype):
+            out = self.net(x1, x2)
+        return DeNetOutput(*(o.float() for o in out))
+
+
+def check_runtime(runtime: str, half: bool = False) -> None:
+    """Refuse unknown runtimes, fp16 outside the torch runtime, and missing packages."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
+    if half and runtime != "torch":
+        raise ValueError(f"fp16 (--half) is for the torch runtime on CUDA, not {runtime}")
+    if runtime == "onnxruntime":
+        for name in ("onnx", "onnxruntime"):
+            if importlib.util.find_spec(name) is None:
+                raise ValueError(f"the onnxruntime runtime needs the {name} package: pip install 'defusion[serve]'")
+
+
+def compiled(net: DeNet, bf16: bool = False) -> nn.Module:
+    """``torch.compile`` with frozen weights (inference only), optionally under bf16 autocast."""
+    net = net.eval()
+    if bf16:
+        net = AutocastNet(net, torch.bfloat16)
+    return torch.compile(net, options={"freezing": True})
+
+
+def load_network(model: DeNet, runtime: Runtime, weights: str | Path | None = None, device: str = "cpu",
+                 threads: int | None = None):
+    """``model`` (loaded from ``weights``) wrapped for ``runtime``; something a Fuser can call."""
+    check_runtime(runtime)
+    if runtime == "torch":
+        return model
+    if runtime == "onnxruntime":
+        from defusion.serving.onnx_model import OnnxDeNet, cached_onnx_export
+
+        return OnnxDeNet(cached_onnx_export(weights, _announce_export), device=device, threads=threads)
+    return compiled(model, bf16=runtime == "compile-bf16")
+
+
+def _announce_export(path: Path) -> None:
+    print(f"defusion: exporting the model to ONNX once, cached as {path}", file=sys.stderr)
+
+
+__all__ = ["AutocastNet", "Runtime", "RUNTIMES", "check_runtime", "compiled", "load_network"]
