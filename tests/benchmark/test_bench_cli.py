@@ -54,3 +54,27 @@ def test_bad_arguments_are_one_line(tmp_path, capsys):
     assert main(["bench", "--task", "mef", "--a", str(tmp_path), "--b", str(tmp_path), "--out",
                  str(tmp_path / "o"), "--fused", "justaname"]) == 2
     assert "NAME=DIR" in capsys.readouterr().err
+
+
+def test_bench_runtime_onnxruntime_scores_like_torch(tmp_path, rng, lively_weights, monkeypatch):
+    """--runtime onnxruntime changes DeFusion's engine, not its results (to a grey level)."""
+    import pytest
+
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("DEFUSION_CACHE", str(tmp_path / "cache"))
+    da, db = tmp_path / "a", tmp_path / "b"
+    for stem in ("p1", "p2"):
+        write_image(da / f"{stem}.png", smooth_image(rng, 40, 48))
+        write_image(db / f"{stem}.png", smooth_image(rng, 40, 48))
+    values = {}
+    for runtime in ("torch", "onnxruntime"):
+        out = tmp_path / runtime
+        assert main(["bench", "--task", "mef", "--a", str(da), "--b", str(db), "--out", str(out),
+                     "--methods", "defusion", "--weights", str(lively_weights), "--metrics", "EN,SD",
+                     "--runtime", runtime, "--no-progress"]) == 0
+        with open(out / "results.csv", newline="") as f:
+            values[runtime] = {(r["image"], r["metric"]): float(r["value"]) for r in csv.DictReader(f)
+                               if r["metric"] != "seconds"}
+    assert values["torch"].keys() == values["onnxruntime"].keys() and len(values["torch"]) == 4
+    for key, value in values["torch"].items():
+        assert abs(values["onnxruntime"][key] - value) <= 0.02 * abs(value) + 0.05

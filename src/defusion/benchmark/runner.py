@@ -55,12 +55,16 @@ class BenchResult:
     images: list[str] = field(default_factory=list)
 
 
-def builtin_method(name: str, weights: str | Path | None = None, device: str = "auto") -> FuseFn:
-    """A callable fusing two decoded images (uint8/uint16) with a built-in method."""
+def builtin_method(name: str, weights: str | Path | None = None, device: str = "auto",
+                   runtime: str = "torch") -> FuseFn:
+    """A callable fusing two decoded images (uint8/uint16) with a built-in method.
+
+    ``runtime`` is DeFusion's inference engine (see :mod:`defusion.fusion.runtime`).
+    """
     if name in DEFUSION_VARIANTS:
         from defusion.fusion.fuser import Fuser
 
-        fuser = Fuser.from_pretrained(weights, device=device, color=DEFUSION_VARIANTS[name])
+        fuser = Fuser.from_pretrained(weights, device=device, runtime=runtime, color=DEFUSION_VARIANTS[name])
         return fuser.fuse
     from defusion.baselines import BASELINES
 
