@@ -49,7 +49,11 @@ def test_decompose_returns_four_images(fuser, rng):
     a, b = smooth_image(rng, 24, 24), smooth_image(rng, 24, 24)
     parts = fuser.decompose(a, b)
     assert np.array_equal(parts.fused, fuser.fuse(a, b))
-    assert parts.common.shape == parts.unique_a.shape == (24, 24, 3)
+    assert parts.fused.shape == (24, 24, 3)
+    # components are the plane the network fused: luminance by default, RGB in rgb mode
+    assert parts.common.shape == parts.unique_a.shape == parts.unique_b.shape == (24, 24)
+    rgb_mode = Fuser(fuser.model, options=FuseOptions(color="rgb")).decompose(a, b)
+    assert rgb_mode.common.shape == rgb_mode.unique_a.shape == (24, 24, 3)
 
 
 def test_more_than_two_inputs_fold(fuser, rng):

@@ -36,8 +36,9 @@ def add_fusion_options(p: argparse.ArgumentParser) -> None:
     add_tile_option(p)
     p.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (default 64)")
     p.add_argument("--color", default="auto", choices=("auto", "rgb", "ycbcr"),
-                   help="auto: RGB+RGB in RGB, grey+colour on luminance; ycbcr: always fuse luminance "
-                        "and blend chroma by saturation")
+                   help="auto (= ycbcr): fuse luminance; chroma from the colour source, or blended by "
+                        "saturation when both are colour. rgb: fuse two colour sources in RGB (the paper's "
+                        "setting)")
 
 
 def check_tile(args: argparse.Namespace) -> None:

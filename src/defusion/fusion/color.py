@@ -2,10 +2,12 @@
 
 DeNet fuses 3-channel images. Modes:
 
-- ``rgb``: both sources in colour, fused in RGB (the paper's setting).
+- ``rgb``: both sources in colour, fused in RGB (the paper's setting; ``color="rgb"``).
 - ``luma``: fuse the luminance Y (fed as grey RGB) and take chroma (Cb, Cr) from the
   sources: from the colour source when one is grey (infrared + visible), or blended
-  by saturation when both are colour (a photographer's ``ycbcr`` mode).
+  by saturation when both are colour (``color="ycbcr"``, and the ``auto`` default for two
+  colour sources: on MEFB and MFIFB it scores higher than fusing RGB and keeps natural
+  colours, where RGB fusion drifts towards brown; docs/benchmarks.md).
 - ``grey``: both sources grey; the output is grey.
 """
 
@@ -139,6 +141,6 @@ def plan_mode(sources: list[np.ndarray], color: ColorMode = "auto") -> Literal["
     greys = [is_grey(s) for s in sources]
     if all(greys):
         return "grey"
-    if any(greys) or color == "ycbcr":
-        return "luma"
-    return "rgb"
+    if color == "rgb" and not any(greys):
+        return "rgb"
+    return "luma"
