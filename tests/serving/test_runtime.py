@@ -63,3 +63,18 @@ def test_cli_runtime_option(cache, tmp_path, tiny_weights, capsys):
     code = main(["fuse", str(a), str(b), "-o", str(out), "--onnx", str(next((cache / "onnx").iterdir())),
                  "--runtime", "onnxruntime", "--no-progress"])
     assert code == 2 and "--runtime" in capsys.readouterr().err
+
+
+def test_concurrent_exports_of_the_same_weights_do_not_clash(cache, tiny_weights):
+    """Two processes exporting at once (e.g. two benchmarks) each write their own temporary."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from defusion.serving.onnx_model import cached_onnx_export; "
+            "print(cached_onnx_export(sys.argv[1]))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tiny_weights)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in results]
+    assert len({out.strip() for out, _ in results}) == 1
+    assert [p.name for p in (cache / "onnx").iterdir()] == [results[0][0].strip().rsplit("/", 1)[1]]

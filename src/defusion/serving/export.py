@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import uuid
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -69,7 +70,8 @@ def _quiet():
 
 def _atomic_target(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.tmp")
+    # Unique per writer: two processes exporting the same file must not share a temporary.
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
 
 
 def export_torchscript(model: DeNet, path: str | Path, size: tuple[int, int] = EXPORT_SIZE) -> Path:
