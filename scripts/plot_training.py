@@ -1,6 +1,9 @@
 """Plot a run's loss curve (metrics.csv of `defusion train`) to a PNG for the model card.
 
-Usage: python scripts/plot_training.py runs/cpu-v1/metrics.csv docs/images/loss_curve.png
+Usage: python scripts/plot_training.py runs/cpu-v1/metrics.csv docs/images/loss_curve.png [SAMPLES_BEFORE]
+
+SAMPLES_BEFORE shifts the x axis for a run started from earlier weights (``--init``), so that
+it shows the samples seen by the weights in all, not by this run alone.
 """
 
 import csv
@@ -16,16 +19,17 @@ import numpy as np  # noqa: E402
 TERMS = ("total", "common", "unique1", "unique2", "fused")
 
 
-def main(log: str, out: str, batch_size: int = 8) -> None:
+def main(log: str, out: str, samples_before: int = 0, batch_size: int = 8) -> None:
     with open(log, newline="") as f:
         rows = list(csv.DictReader(f))
-    samples = np.array([int(r["step"]) * batch_size for r in rows])
+    samples = np.array([samples_before + int(r["step"]) * batch_size for r in rows])
     fig, ax = plt.subplots(figsize=(7, 3.6))
     for term in TERMS:
         values = np.array([float(r[term]) for r in rows])
         smooth = np.convolve(values, np.ones(5) / 5, mode="valid") if len(values) > 10 else values
         ax.plot(samples[len(samples) - len(smooth):], smooth, label=term, lw=2 if term == "total" else 1)
-    ax.set_xlabel("training samples seen")
+    ax.set_xlabel("training samples seen" + (f" (this run started from weights that had seen {samples_before:,})"
+                                             if samples_before else ""))
     ax.set_ylabel("MAE (moving average of 5 logs)")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
@@ -37,4 +41,4 @@ def main(log: str, out: str, batch_size: int = 8) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)
