@@ -48,8 +48,9 @@ def _sidebar(core):
         st.header("Options")
         source = st.radio("Images", [*core.EXAMPLES, UPLOAD], key="source")
         color = st.radio("Colour mode", core.COLOR_MODES, key="color", horizontal=True,
-                         help="auto: colour+colour fuses in RGB, grey+colour fuses luminance and keeps the "
-                              "colours; ycbcr: always fuse luminance and blend chroma by saturation")
+                         help="auto (= ycbcr): fuse luminance; colours from the colour source, or blended by "
+                              "saturation when both are colour. rgb: fuse two colour images in RGB (the paper's "
+                              "setting)")
         tile = st.selectbox("Tile size", core.TILE_CHOICES, key="tile",
                             help="auto tiles images over 1 MP in 768-pixel tiles; off runs one pass")
     return source, color, tile
