@@ -111,15 +111,23 @@ def test_ddp_two_processes_gloo(image_folder, tmp_path):
                                                      "weights.safetensors"]
 
 
-def test_sigterm_checkpoints_and_a_resume_with_no_steps_left_writes_weights(image_folder, tmp_path):
+@pytest.mark.parametrize("workers, to_group", [("0", False), ("1", True)])
+def test_sigterm_checkpoints_and_a_resume_with_no_steps_left_writes_weights(image_folder, tmp_path, workers,
+                                                                            to_group):
+    """SIGTERM to the trainer, or to its whole process group with a data worker in it (as
+    schedulers and `timeout` send it), saves a checkpoint and exits cleanly."""
     out = tmp_path / "term"
-    proc = subprocess.Popen(_train_cmd(image_folder, out, 10_000, "--checkpoint-every", "1000"), env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(_train_cmd(image_folder, out, 10_000, "--checkpoint-every", "1000", "--workers", workers),
+                            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=to_group)
     deadline = time.time() + 120
     while not (out / "metrics.csv").exists() and time.time() < deadline:
         time.sleep(0.05)
     time.sleep(1.0)
-    proc.send_signal(signal.SIGTERM)
+    if to_group:
+        os.killpg(proc.pid, signal.SIGTERM)
+    else:
+        proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
     step = _ckpt_step(out)

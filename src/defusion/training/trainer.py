@@ -95,6 +95,14 @@ def _checkpoint_on_sigterm():
     return signal.signal(signal.SIGTERM, stop)
 
 
+def _worker_ignores_sigterm(_worker_id: int) -> None:
+    """A SIGTERM to the whole process group (schedulers, `timeout`, `kill -- -PGID`) must reach the
+    main process's checkpointing handler, not kill a data worker under it first (the main process
+    would then fail with "DataLoader worker killed" and lose the steps since the last checkpoint).
+    Workers still stop with the main process."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = False,
           progress: bool = True, init_weights: str | Path | None = None) -> Path | None:
     """Train DeNet with the CUD pretext on the images under ``data``; returns the weights path.
@@ -177,7 +185,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
             sampler.set_epoch(epoch)
             dataset.set_epoch(epoch)
             loader = DataLoader(dataset, batch_sampler=_batches(sampler, cfg.batch_size, offset),
-                                num_workers=cfg.workers, pin_memory=device.type == "cuda")
+                                num_workers=cfg.workers, pin_memory=device.type == "cuda",
+                                worker_init_fn=_worker_ignores_sigterm if cfg.workers else None)
             for x, valid in loader:
                 generator.manual_seed(cfg.seed * 1_000_003 + state.step * 1_009 + ctx.rank)
                 x = x.to(device, non_blocking=True)
