@@ -103,6 +103,19 @@ def _worker_ignores_sigterm(_worker_id: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
+def _start_shielded(loader: DataLoader):
+    """Start the loader's workers with SIGTERM blocked, so they are born deaf to it (a child
+    inherits the signal mask; no window before ``worker_init_fn`` runs); then unblock it here,
+    where a pending SIGTERM is delivered to the checkpointing handler."""
+    if not loader.num_workers or not hasattr(signal, "pthread_sigmask"):
+        return iter(loader)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        return iter(loader)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = False,
           progress: bool = True, init_weights: str | Path | None = None) -> Path | None:
     """Train DeNet with the CUD pretext on the images under ``data``; returns the weights path.
@@ -187,7 +200,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
             loader = DataLoader(dataset, batch_sampler=_batches(sampler, cfg.batch_size, offset),
                                 num_workers=cfg.workers, pin_memory=device.type == "cuda",
                                 worker_init_fn=_worker_ignores_sigterm if cfg.workers else None)
-            for x, valid in loader:
+            for x, valid in _start_shielded(loader):
                 generator.manual_seed(cfg.seed * 1_000_003 + state.step * 1_009 + ctx.rank)
                 x = x.to(device, non_blocking=True)
                 weight = valid.to(device=device, dtype=torch.float32)
