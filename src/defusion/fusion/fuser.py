@@ -13,7 +13,6 @@ from defusion.fusion import color
 from defusion.fusion.runtime import Runtime, check_runtime, load_network
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
 from defusion.model.denet import DeNet
-from defusion.model.weights import load_weights
 
 
 class SizeMismatchError(ValueError):
@@ -106,13 +105,7 @@ class Fuser:
         """
         check_runtime(runtime, half)
         device = resolve_device(device)
-        model = load_weights(weights, map_location=device if runtime != "onnxruntime" else "cpu")
-        if runtime == "onnxruntime":
-            from defusion.serving.onnx_model import load_onnx_fuser
-
-            net = load_network(model, runtime, weights, device, threads)
-            return load_onnx_fuser(net.path, device, threads, **options)
-        return cls(load_network(model, runtime), device, half, FuseOptions(**options))
+        return cls(load_network(weights, runtime, device, threads), device, half, FuseOptions(**options))
 
     # -- public API -----------------------------------------------------------------
     def fuse(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> np.ndarray:

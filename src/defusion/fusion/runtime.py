@@ -11,8 +11,7 @@ or ``torch.compile``. Speed and accuracy of each: docs/performance.md.
   bf16 support, a few grey levels from fp32 (measured in docs/performance.md).
 
 Example:
-    >>> from defusion.model.registry import create_model
-    >>> net = load_network(create_model("defusion-tiny"), "torch")
+    >>> net = load_network(None, "torch")  # the shipped weights in PyTorch eager
     >>> type(net).__name__
     'DeNet'
 """
@@ -28,6 +27,7 @@ import torch
 from torch import nn
 
 from defusion.model.denet import DeNet, DeNetOutput
+from defusion.model.weights import load_weights
 
 Runtime = Literal["torch", "onnxruntime", "compile", "compile-bf16"]
 RUNTIMES: tuple[str, ...] = ("torch", "onnxruntime", "compile", "compile-bf16")
@@ -66,17 +66,17 @@ def compiled(net: DeNet, bf16: bool = False) -> nn.Module:
     return torch.compile(net, options={"freezing": True})
 
 
-def load_network(model: DeNet, runtime: Runtime, weights: str | Path | None = None, device: str = "cpu",
+def load_network(weights: str | Path | None, runtime: Runtime, device: str | torch.device = "cpu",
                  threads: int | None = None):
-    """``model`` (loaded from ``weights``) wrapped for ``runtime``; something a Fuser can call."""
+    """The network of ``weights`` (default: the shipped ones) on ``runtime``: something a Fuser
+    can call like a DeNet. ``threads`` bounds onnxruntime's intra-op threads."""
     check_runtime(runtime)
-    if runtime == "torch":
-        return model
     if runtime == "onnxruntime":
         from defusion.serving.onnx_model import OnnxDeNet, cached_onnx_export
 
         return OnnxDeNet(cached_onnx_export(weights, _announce_export), device=device, threads=threads)
-    return compiled(model, bf16=runtime == "compile-bf16")
+    model = load_weights(weights, map_location=device)
+    return model if runtime == "torch" else compiled(model, bf16=runtime == "compile-bf16")
 
 
 def _announce_export(path: Path) -> None:

@@ -7,7 +7,9 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -120,17 +122,12 @@ def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None =
     return Fuser(OnnxDeNet(path, device=device, threads=threads), device, False, FuseOptions(**fuse_options))
 
 
-__all__ = ["OnnxDeNet", "OnnxModelError", "load_onnx_fuser"]
-
-
 #: Environment variable naming the folder for cached exports (default ~/.cache/defusion).
 ENV_CACHE = "DEFUSION_CACHE"
 
 
 def cache_dir() -> Path:
     """Where automatic ONNX exports are kept: ``$DEFUSION_CACHE``, else ``$XDG_CACHE_HOME/defusion``."""
-    import os
-
     if os.environ.get(ENV_CACHE):
         return Path(os.environ[ENV_CACHE])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "defusion"
@@ -142,8 +139,6 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
     Exports are keyed by the weights file's SHA-256, so new weights get a new export and the
     same weights are exported once per machine. ``on_export(path)`` is called before an export.
     """
-    import hashlib
-
     from defusion.model.weights import load_weights, shipped_weights_path
     from defusion.serving.export import export_onnx
 
@@ -159,4 +154,4 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
     return path
 
 
-__all__ += ["cache_dir", "cached_onnx_export"]
+__all__ = ["OnnxDeNet", "OnnxModelError", "cache_dir", "cached_onnx_export", "load_onnx_fuser"]
