@@ -4,11 +4,19 @@
 # Usage: scripts/run_benchmarks.sh [OUT_DIR]   (default: out/bench). Needs ../shared.
 # LIMIT=N evaluates only the first N pairs of MEFB and MFIFB (the large sets); two
 # benchmarks run at a time (one per core of a 2-core machine).
+# RESUME=1 keeps the scores already in OUT and computes only what is missing (DeFusion's are
+# recomputed when the weights changed): new weights then cost only DeFusion's rows.
+# METHODS=a,b,... replaces the built-in methods of every benchmark (e.g. only the baselines,
+# to score everything that does not depend on the weights ahead of time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/bench}
 OUT=${1:-out/bench}
 LIMIT_ARGS=${LIMIT:+--limit $LIMIT}
+RESUME_ARGS=${RESUME:+--resume}
+BASELINES=$(python -c 'from defusion.baselines import available_baselines as a; print(",".join(a()))')
+IVF_METHODS=${METHODS:-default}
+PAIR_METHODS=${METHODS:-defusion,defusion-rgb,$BASELINES}
 mkdir -p "$OUT"
 export OMP_NUM_THREADS=1
 # DeFusion through ONNX Runtime: the same scores as PyTorch eager to rounding, ~2x faster.
@@ -22,20 +30,23 @@ fused_args() {  # --fused NAME=DIR for every method folder under $1
 
 # VIFB's metrics take the visible image first, infrared second; so do the others here.
 vifb() { defusion bench --task ivf --a "$DATA/ivf/vifb/vi" --b "$DATA/ivf/vifb/ir" --out "$OUT/vifb" --runtime "$RUNTIME" \
-  --title "VIFB (21 pairs)" $(fused_args "$DATA/ivf/vifb/fused") --no-progress > /dev/null; }
+  --methods "$IVF_METHODS" $RESUME_ARGS --title "VIFB (21 pairs)" $(fused_args "$DATA/ivf/vifb/fused") --no-progress > /dev/null; }
 tno() { defusion bench --task ivf --a "$DATA/ivf/tno/vi" --b "$DATA/ivf/tno/ir" --out "$OUT/tno" --runtime "$RUNTIME" \
-  --title "TNO (25 pairs, CDDFuse's selection)" --no-progress > /dev/null; }
+  --methods "$IVF_METHODS" $RESUME_ARGS --title "TNO (25 pairs, CDDFuse's selection)" --no-progress > /dev/null; }
 mefb() { defusion bench --task mef --a "$DATA/mef/mefb/A" --b "$DATA/mef/mefb/B" --out "$OUT/mefb" --runtime "$RUNTIME" \
-  --methods "defusion,defusion-rgb,$(python -c 'from defusion.baselines import available_baselines as a; print(",".join(a()))')" \
-  --title "MEFB${LIMIT:+ (first $LIMIT of 100 pairs)}" $LIMIT_ARGS --no-progress > /dev/null; }
+  --methods "$PAIR_METHODS" $RESUME_ARGS --title "MEFB${LIMIT:+ (first $LIMIT of 100 pairs)}" $LIMIT_ARGS --no-progress > /dev/null; }
 mfifb() { defusion bench --task mff --a "$DATA/mff/mfifb/A" --b "$DATA/mff/mfifb/B" --out "$OUT/mfifb" --runtime "$RUNTIME" \
-  --methods "defusion,defusion-rgb,$(python -c 'from defusion.baselines import available_baselines as a; print(",".join(a()))')" \
-  --title "MFIFB${LIMIT:+ (first $LIMIT of 105 pairs)}" $LIMIT_ARGS $(fused_args "$DATA/mff/mfifb/fused") \
+  --methods "$PAIR_METHODS" $RESUME_ARGS --title "MFIFB${LIMIT:+ (first $LIMIT of 105 pairs)}" $LIMIT_ARGS $(fused_args "$DATA/mff/mfifb/fused") \
   --no-progress > /dev/null; }
 
-(vifb; mefb) &
-(tno; mfifb) &
-wait
+(vifb; mefb) & first=$!
+(tno; mfifb) & second=$!
+wait $first
+wait $second
 
+if [ -n "${METHODS:-}" ]; then
+  echo "scored $METHODS in $OUT; docs/benchmarks.md left as it is (run without METHODS to write it)"
+  exit 0
+fi
 python scripts/benchmarks_doc.py "$OUT" > docs/benchmarks.md
 echo "wrote docs/benchmarks.md from $OUT"

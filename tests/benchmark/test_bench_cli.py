@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 
 from defusion.benchmark.report import mean_ranks, summary_markdown
-from defusion.benchmark.runner import Row
+from defusion.benchmark.runner import Row, read_results_csv
 from defusion.cli.main import main
 from defusion.io.images import write_image
 from tests.conftest import smooth_image
@@ -78,3 +78,104 @@ def test_bench_runtime_onnxruntime_scores_like_torch(tmp_path, rng, lively_weigh
     assert values["torch"].keys() == values["onnxruntime"].keys() and len(values["torch"]) == 4
     for key, value in values["torch"].items():
         assert abs(values["onnxruntime"][key] - value) <= 0.02 * abs(value) + 0.05
+
+
+def _bench(da, db, out, methods, weights=None, *extra):
+    args = ["bench", "--task", "mef", "--a", str(da), "--b", str(db), "--out", str(out), "--methods", methods,
+            "--metrics", "EN,SD", "--no-progress", *extra]
+    return main(args + (["--weights", str(weights)] if weights else []))
+
+
+def _read(out):
+    with open(out / "results.csv", newline="") as f:
+        return {(r["method"], r["image"], r["metric"]): float(r["value"]) for r in csv.DictReader(f)}
+
+
+def _write(out, values):
+    with open(out / "results.csv", "w", newline="") as f:
+        f.write("method,image,metric,value\n")
+        f.writelines(f"{m},{i},{k},{v}\n" for (m, i, k), v in values.items())
+
+
+def _pairs(tmp_path, rng, stems=("p1", "p2", "p3")):
+    da, db = tmp_path / "a", tmp_path / "b"
+    for stem in stems:
+        write_image(da / f"{stem}.png", smooth_image(rng, 32, 40))
+        write_image(db / f"{stem}.png", smooth_image(rng, 32, 40))
+    return da, db
+
+
+def test_resume_keeps_earlier_scores_and_computes_only_the_missing(tmp_path, rng, capsys):
+    da, db = _pairs(tmp_path, rng)
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average,max") == 0
+    full = _read(out)
+    # as if killed before p3 was written, and with a marker showing whether p1 is recomputed
+    interrupted = {k: v for k, v in full.items() if k[1] != "p3"}
+    interrupted[("average", "p1", "EN")] = 123.0
+    _write(out, interrupted)
+    (out / "grids" / "p1.jpg").unlink()
+    assert _bench(da, db, out, "average,max,dwt", None, "--resume") == 0
+    resumed = _read(out)
+    assert resumed[("average", "p1", "EN")] == 123.0  # kept, not recomputed
+    assert (out / "grids" / "p1.jpg").exists()  # p1 lacked dwt: run again, grid with all three
+    for stem in ("p1", "p2", "p3"):
+        assert ("dwt", stem, "SD") in resumed and ("dwt", stem, "seconds") in resumed
+    assert resumed[("max", "p3", "SD")] == full[("max", "p3", "SD")]
+    assert "| dwt |" in (out / "summary.md").read_text()
+
+
+def test_resume_of_a_finished_run_computes_nothing(tmp_path, rng, capsys):
+    da, db = _pairs(tmp_path, rng, ("p1", "p2"))
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average") == 0
+    values = _read(out)
+    values[("average", "p2", "SD")] = 77.0
+    _write(out, values)
+    for grid in (out / "grids").iterdir():
+        grid.unlink()
+    assert _bench(da, db, out, "average", None, "--resume") == 0
+    assert _read(out)[("average", "p2", "SD")] == 77.0
+    assert not list((out / "grids").iterdir())  # nothing was fused again
+    title = f"MEF: {tmp_path.name}"
+    assert (out / "summary.md").read_text() == summary_markdown(read_results_csv(out / "results.csv"), title)
+
+
+def test_resume_recomputes_defusion_only_when_the_weights_changed(tmp_path, rng, tiny_weights,
+                                                                   lively_weights, capsys):
+    da, db = _pairs(tmp_path, rng, ("p1",))
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "defusion,average", tiny_weights) == 0
+    values = _read(out)
+    values[("defusion", "p1", "EN")] = 99.0
+    values[("average", "p1", "EN")] = 98.0
+    _write(out, values)
+    assert _bench(da, db, out, "defusion,average", tiny_weights, "--resume") == 0
+    assert _read(out)[("defusion", "p1", "EN")] == 99.0  # same weights: kept
+    capsys.readouterr()
+    assert _bench(da, db, out, "defusion,average", lively_weights, "--resume") == 0
+    assert "other (or unknown) weights" in capsys.readouterr().err
+    after = _read(out)
+    assert after[("defusion", "p1", "EN")] != 99.0 and after[("average", "p1", "EN")] == 98.0
+
+
+def test_resume_from_a_file_that_is_not_results_is_one_line(tmp_path, rng, capsys):
+    da, db = _pairs(tmp_path, rng, ("p1",))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.csv").write_text("not,a\nresults,file\n")
+    assert _bench(da, db, out, "average", None, "--resume") == 2
+    err = capsys.readouterr().err
+    assert "cannot resume" in err and "Traceback" not in err
+
+
+def test_resume_keeps_methods_this_run_does_not_request(tmp_path, rng):
+    da, db = _pairs(tmp_path, rng, ("p1", "p2"))
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average,max") == 0
+    values = _read(out)
+    _write(out, {k: v for k, v in values.items() if k[1] != "p2" or k[0] == "max"})
+    assert _bench(da, db, out, "average", None, "--resume") == 0
+    after = _read(out)
+    assert after.keys() == values.keys()  # average recomputed for p2; max's rows kept
+    assert all(after[k] == v for k, v in values.items() if k[2] != "seconds")

@@ -96,11 +96,16 @@ def run_benchmark(
     save_dir: Path | None = None,
     limit: int | None = None,
     progress: bool = True,
-) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray, np.ndarray, BenchResult]]:
+    previous: list[Row] | None = None,
+) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]]:
     """Yield (stem, {method: fused uint8}, a, b, result-so-far) pair by pair.
 
     Built-in methods' outputs are written to ``save_dir/<method>/<stem>.png`` when given.
     A pair or result that cannot be read is recorded in ``result.problems`` and skipped.
+    ``previous`` rows (an earlier run in the same folder) are kept, whatever their method or
+    image, and not recomputed: a pair whose requested methods are all scored is yielded with no outputs and ``a = b = None``; in a pair with
+    something missing every method is run again (for the comparison grid) but only the missing
+    metrics are computed.
     """
     from tqdm import tqdm
 
@@ -109,10 +114,19 @@ def run_benchmark(
     pairs, unmatched = match_pairs(dir_a, dir_b)
     if limit:
         pairs = pairs[:limit]
-    result = BenchResult(methods=[*methods, *fused_dirs])
+    requested = [*methods, *fused_dirs]
+    result = BenchResult(rows=list(previous or []), methods=list(requested))
+    result.methods += sorted({r.method for r in result.rows} - set(requested))
     result.problems += [f"{stem}: no partner in the other folder" for stem in unmatched]
     published = {name: images_by_stem(folder) for name, folder in fused_dirs.items()}
+    scored = _scored(result.rows)
     for stem, path_a, path_b in tqdm(pairs, desc="benchmark", unit="pair", disable=not progress, file=sys.stderr):
+        todo = {name: [m for m in metrics if m not in scored.get((name, stem), ())]
+                for name in requested if name in methods or stem in published[name]}
+        if previous is not None and not any(todo.values()):
+            result.images.append(stem)
+            yield stem, {}, None, None, result
+            continue
         try:
             a, b = read_image(path_a), read_image(path_b)
         except ImageReadError as exc:
@@ -125,7 +139,8 @@ def run_benchmark(
             try:
                 start = time.perf_counter()
                 fused = to_uint8(fn(a, b))
-                result.rows.append(Row(name, stem, SECONDS, time.perf_counter() - start))
+                if SECONDS not in scored.get((name, stem), ()):
+                    result.rows.append(Row(name, stem, SECONDS, time.perf_counter() - start))
             except Exception as exc:  # noqa: BLE001 - one method failing on one pair is data
                 result.problems.append(f"{stem}: {name} failed: {exc}")
                 continue
@@ -150,7 +165,7 @@ def run_benchmark(
             outputs[name] = fused
         with shared_inputs():  # decode/convert each source once for all metrics
             for name, fused in outputs.items():
-                for metric in metrics:
+                for metric in todo[name]:
                     try:
                         value = compute_metrics(fused, a8, b8, [metric])[metric]
                     except ValueError as exc:  # e.g. an image too small for a multi-scale metric
@@ -160,15 +175,30 @@ def run_benchmark(
         yield stem, outputs, a8, b8, result
 
 
+def _scored(rows: list[Row]) -> dict[tuple[str, str], set[str]]:
+    """{(method, image): metrics already in ``rows``}."""
+    scored: dict[tuple[str, str], set[str]] = {}
+    for r in rows:
+        scored.setdefault((r.method, r.image), set()).add(r.metric)
+    return scored
+
+
 def write_results_csv(rows: list[Row], path: Path) -> None:
+    """Write ``rows`` atomically: a run killed while writing leaves the previous file whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["method", "image", "metric", "value"])
         for r in rows:
             writer.writerow([r.method, r.image, r.metric, f"{r.value:.6g}"])
+    tmp.replace(path)
 
 
 def read_results_csv(path: Path) -> list[Row]:
-    with open(path, newline="") as f:
-        return [Row(r["method"], r["image"], r["metric"], float(r["value"])) for r in csv.DictReader(f)]
+    """Rows of a results.csv written by :func:`write_results_csv` (ValueError if it is not one)."""
+    try:
+        with open(path, newline="") as f:
+            return [Row(r["method"], r["image"], r["metric"], float(r["value"])) for r in csv.DictReader(f)]
+    except (KeyError, TypeError, ValueError, csv.Error, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a defusion results.csv ({exc})") from None

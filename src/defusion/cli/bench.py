@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
 from defusion.model.weights import WeightsError
+
+#: Written into OUT: what a later ``--resume`` must know about this run.
+RUN_FILE = "run.json"
 
 HELP = "benchmark DeFusion, classical baselines and published results on folders of pairs"
 
@@ -30,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, help="only the first N pairs (quick look)")
     p.add_argument("--title", help="title of the summary (default: the folder names)")
     p.add_argument("--save-fused", action="store_true", help="also write built-in methods' results to OUT/fused/")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the scores already in OUT/results.csv and compute only what is missing "
+                        "(DeFusion's are recomputed if the weights changed)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -55,10 +62,37 @@ def _fused_dirs(specs: list[str]) -> dict[str, Path]:
     return out
 
 
+def _previous_rows(out: Path, weights: str | None) -> tuple[list, str | None]:
+    """Rows of an earlier run in ``out`` to keep (DeFusion's only if made with the same weights
+    as this run's, ``weights``) and the ID of the weights they were made with."""
+    from defusion.benchmark.runner import DEFUSION_VARIANTS, read_results_csv
+
+    path = out / "results.csv"
+    if not path.is_file():
+        print(f"defusion: note: nothing to resume in {out}; starting afresh", file=sys.stderr)
+        return [], None
+    try:
+        rows = read_results_csv(path)
+    except ValueError as exc:
+        raise UserError(f"cannot resume: {exc}") from None
+    try:
+        before = json.loads((out / RUN_FILE).read_text()).get("weights_sha256_16")
+    except (OSError, ValueError, AttributeError):
+        before = None
+    stale = [r for r in rows if r.method in DEFUSION_VARIANTS]
+    if weights is not None and stale and before != weights:
+        print("defusion: note: DeFusion's earlier scores were made with other (or unknown) weights; "
+              "recomputing them", file=sys.stderr)
+        return [r for r in rows if r.method not in DEFUSION_VARIANTS], None
+    return rows, before
+
+
 def run(args: argparse.Namespace) -> int:
     from defusion.benchmark.report import comparison_grid, summary_chart, summary_markdown
-    from defusion.benchmark.runner import TASK_METRICS, builtin_method, run_benchmark, write_results_csv
+    from defusion.benchmark.runner import (DEFUSION_VARIANTS, TASK_METRICS, builtin_method, run_benchmark,
+                                           write_results_csv)
     from defusion.metrics import METRICS
+    from defusion.model.weights import weights_digest
 
     for folder in (args.dir_a, args.dir_b):
         if not folder.is_dir():
@@ -72,12 +106,20 @@ def run(args: argparse.Namespace) -> int:
     if not methods and not fused_dirs:
         raise UserError("nothing to benchmark: --methods none and no --fused")
     title = args.title or f"{args.task.upper()}: {args.dir_a.parent.name or args.dir_a.name}"
+    weights = weights_digest(args.weights) if any(m in DEFUSION_VARIANTS for m in methods) else None
+    previous = None
+    if args.resume:
+        previous, earlier_weights = _previous_rows(args.out, weights)
+        weights = weights or earlier_weights  # DeFusion rows kept from an earlier run keep their ID
     (args.out / "grids").mkdir(parents=True, exist_ok=True)
+    (args.out / RUN_FILE).write_text(json.dumps({"weights_sha256_16": weights}) + "\n")
     result = None
     for stem, outputs, a, b, result in run_benchmark(
             args.dir_a, args.dir_b, methods, fused_dirs, metrics,
             save_dir=args.out / "fused" if args.save_fused else None, limit=args.limit,
-            progress=not args.no_progress):
+            progress=not args.no_progress, previous=previous):
+        if not outputs:  # scored in an earlier run (--resume)
+            continue
         comparison_grid(a, b, outputs).save(args.out / "grids" / f"{stem}.jpg", quality=90)
         write_results_csv(result.rows, args.out / "results.csv")  # as we go: nothing lost on a kill
     if result is None or not result.rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from importlib import resources
@@ -25,6 +26,13 @@ class WeightsError(ValueError):
 def shipped_weights_path(name: str = DEFAULT_WEIGHTS) -> Path:
     """Path of a weights file shipped in ``defusion/model/pretrained``."""
     return Path(str(resources.files("defusion.model") / "pretrained" / name))
+
+
+def weights_digest(path: str | Path | None = None) -> str:
+    """First 16 hex digits of the SHA-256 of a weights file (default: the shipped one): an ID
+    that changes whenever the weights do (export caches and benchmark runs are keyed by it)."""
+    path = Path(path) if path is not None else shipped_weights_path()
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def save_weights(model: DeNet, path: str | Path, metadata: dict[str, str] | None = None, half: bool = False) -> None:

@@ -7,7 +7,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -139,12 +138,12 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
     Exports are keyed by the weights file's SHA-256, so new weights get a new export and the
     same weights are exported once per machine. ``on_export(path)`` is called before an export.
     """
-    from defusion.model.weights import load_weights, shipped_weights_path
+    from defusion.model.weights import load_weights, shipped_weights_path, weights_digest
     from defusion.serving.export import export_onnx
 
     source = Path(weights) if weights is not None else shipped_weights_path()
     model = load_weights(source)  # validates the file before anything is written
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    digest = weights_digest(source)
     path = cache_dir() / "onnx" / f"denet-{digest}.onnx"
     if not path.is_file():
         if on_export:
