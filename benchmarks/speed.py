@@ -10,9 +10,10 @@ fused image from eager fp32 in 8-bit grey levels, peak memory, and one-off set-u
 
 CPU backends: ``eager`` (what ``defusion fuse`` runs), ``channels_last``, ``jit-freeze``
 (TorchScript trace, frozen, ``optimize_for_inference``), ``compile`` (``torch.compile``,
-inductor with weight freezing), ``onnxruntime`` (``defusion fuse --onnx``), and the
-reduced-precision ``eager-bf16`` and ``compile-bf16`` (autocast; their accuracy is in the
-table). CUDA backends (run when a GPU is present): ``cuda-fp32``, ``cuda-tf32``,
+inductor with weight freezing: ``--runtime compile``), ``onnxruntime`` (``--runtime onnxruntime``),
+and the reduced-precision ``eager-bf16`` and ``compile-bf16`` (autocast; ``--runtime
+compile-bf16``; their accuracy is in the table). The ``compile``, ``compile-bf16`` and
+``onnxruntime`` backends are the product's own runtimes (defusion.fusion.runtime). CUDA backends (run when a GPU is present): ``cuda-fp32``, ``cuda-tf32``,
 ``cuda-fp16``, ``cuda-bf16``, ``cuda-compile-fp16``, ``cuda-graphs-fp16`` (``torch.compile``
 ``mode="reduce-overhead"``, i.e. CUDA graphs) and ``cuda-channels-last-fp16``.
 
@@ -85,28 +86,26 @@ def _autocast(fn: Forward, device: str, dtype: torch.dtype) -> Forward:
     return run
 
 
-def _compiled(net, **kwargs) -> Forward:
-    import torch._inductor.config as inductor
+def _compiled(net, bf16: bool = False) -> Forward:
+    """The product's ``--runtime compile`` / ``compile-bf16`` (defusion.fusion.runtime)."""
+    from defusion.fusion.runtime import compiled
 
-    inductor.freezing = True  # constant-fold and pre-pack the weights (inference only)
-    return _fused(torch.compile(net, **kwargs))
+    return _fused(compiled(net, bf16=bf16))
+
+
+def _cuda_graphs(net) -> Forward:
+    # torch.compile takes a mode or options, not both: no weight freezing here
+    return _fused(torch.compile(net, mode="reduce-overhead"))
 
 
 def _onnxruntime(net, threads: int) -> Forward:
-    import onnxruntime as ort
-
+    """The product's ``--runtime onnxruntime``: an export run by OnnxDeNet."""
     from defusion.serving.export import export_onnx
+    from defusion.serving.onnx_model import OnnxDeNet
 
     path = Path(tempfile.mkdtemp()) / "denet.onnx"
     export_onnx(net, path)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-    def run(x1, x2):
-        out = session.run(["fused"], {"x1": x1.numpy(), "x2": x2.numpy()})[0]
-        return torch.from_numpy(out)
-    return run
+    return _fused(OnnxDeNet(path, threads=threads))
 
 
 def _jit_freeze(net, size: tuple[int, int]) -> Forward:
@@ -133,7 +132,7 @@ def make_backend(name: str, net, threads: int, size: tuple[int, int]) -> tuple[F
     if name == "eager-bf16":
         return _autocast(_fused(net), "cpu", torch.bfloat16), "cpu", same
     if name == "compile-bf16":
-        return _autocast(_compiled(net), "cpu", torch.bfloat16), "cpu", same
+        return _compiled(net, bf16=True), "cpu", same
     # CUDA
     net = net.cuda()
     to_cuda = lambda x: x.cuda()  # noqa: E731
@@ -154,7 +153,7 @@ def make_backend(name: str, net, threads: int, size: tuple[int, int]) -> tuple[F
     if name == "cuda-compile-fp16":
         return _compiled(net.half()), "cuda", half
     if name == "cuda-graphs-fp16":
-        return _compiled(net.half(), mode="reduce-overhead"), "cuda", half
+        return _cuda_graphs(net.half()), "cuda", half
     raise ValueError(f"unknown backend {name!r}")
 
 
