@@ -90,4 +90,4 @@ def _announce_export(path: Path) -> None:
     print(f"defusion: exporting the model to ONNX once, cached as {path}", file=sys.stderr)
 
 
-__all__ = ["AutocastNet", "Runtime", "RUNTIMES", "check_runtime", "compiled", "load_network"]
+__all__ = ["CompiledNet", "Runtime", "RUNTIMES", "check_runtime", "compiled", "load_network"]
