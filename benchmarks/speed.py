@@ -88,9 +88,9 @@ def _autocast(fn: Forward, device: str, dtype: torch.dtype) -> Forward:
 
 def _compiled(net, bf16: bool = False) -> Forward:
     """The product's ``--runtime compile`` / ``compile-bf16`` (defusion.fusion.runtime)."""
-    from defusion.fusion.runtime import compiled
+    from defusion.fusion.runtime import CompiledNet
 
-    return _fused(compiled(net, bf16=bf16))
+    return _fused(CompiledNet(net, bf16=bf16))
 
 
 def _cuda_graphs(net) -> Forward:

@@ -103,9 +103,9 @@ def run_benchmark(
     Built-in methods' outputs are written to ``save_dir/<method>/<stem>.png`` when given.
     A pair or result that cannot be read is recorded in ``result.problems`` and skipped.
     ``previous`` rows (an earlier run in the same folder) are kept, whatever their method or
-    image, and not recomputed: a pair whose requested methods are all scored is yielded with no outputs and ``a = b = None``; in a pair with
-    something missing every method is run again (for the comparison grid) but only the missing
-    metrics are computed.
+    image, and not recomputed: a pair whose requested methods are all scored is yielded with no
+    outputs and ``a = b = None``; in a pair with something missing every method is run again
+    (for the comparison grid) but only the missing metrics are computed.
     """
     from tqdm import tqdm
 

@@ -43,7 +43,7 @@ class CompiledNet(nn.Module):
     {"freezing": True})``, and no process-wide setting is changed.
     """
 
-    def __init__(self, net: nn.Module, bf16: bool = False) -> None:
+    def __init__(self, net: DeNet, bf16: bool = False) -> None:
         super().__init__()
         self.compiled = torch.compile(net.eval())
         self.bf16 = bf16
@@ -68,11 +68,6 @@ def check_runtime(runtime: str, half: bool = False) -> None:
                 raise ValueError(f"the onnxruntime runtime needs the {name} package: pip install 'defusion[serve]'")
 
 
-def compiled(net: DeNet, bf16: bool = False) -> nn.Module:
-    """``torch.compile`` with frozen weights (inference only), optionally under bf16 autocast."""
-    return CompiledNet(net, bf16)
-
-
 def load_network(weights: str | Path | None, runtime: Runtime, device: str | torch.device = "cpu",
                  threads: int | None = None):
     """The network of ``weights`` (default: the shipped ones) on ``runtime``: something a Fuser
@@ -83,11 +78,11 @@ def load_network(weights: str | Path | None, runtime: Runtime, device: str | tor
 
         return OnnxDeNet(cached_onnx_export(weights, _announce_export), device=device, threads=threads)
     model = load_weights(weights, map_location=device)
-    return model if runtime == "torch" else compiled(model, bf16=runtime == "compile-bf16")
+    return model if runtime == "torch" else CompiledNet(model, bf16=runtime == "compile-bf16")
 
 
 def _announce_export(path: Path) -> None:
     print(f"defusion: exporting the model to ONNX once, cached as {path}", file=sys.stderr)
 
 
-__all__ = ["CompiledNet", "Runtime", "RUNTIMES", "check_runtime", "compiled", "load_network"]
+__all__ = ["CompiledNet", "Runtime", "RUNTIMES", "check_runtime", "load_network"]
