@@ -29,3 +29,17 @@ def test_dataset_is_recursive_deterministic_and_skips_unreadable(tmp_path):
     assert np.array_equal(ds[0][0].numpy(), ds[0][0].numpy())
     ds.set_epoch(1)
     assert not np.array_equal(ds[0][0].numpy(), NaturalImages(tmp_path, crop=32)[0][0].numpy())
+
+
+def test_epoch_length_cycles_the_images_with_fresh_crops(tmp_path):
+    for i in range(3):
+        Image.fromarray((np.random.rand(60, 80, 3) * 255).astype(np.uint8)).save(tmp_path / f"{i}.png")
+    ds = NaturalImages(tmp_path, crop=16, length=10)
+    assert len(ds) == 10 and len(ds.files) == 3
+    x9, ok = ds[9]  # image 9 % 3 == 0, a different crop than index 0
+    assert ok and x9.shape == (3, 16, 16)
+    assert not np.array_equal(x9.numpy(), ds[0][0].numpy())
+    assert len(NaturalImages(tmp_path, crop=16)) == 3  # default: one pass over the folder
+    import pytest
+    with pytest.raises(ValueError, match="positive"):
+        NaturalImages(tmp_path, length=0)

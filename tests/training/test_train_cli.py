@@ -55,6 +55,21 @@ def test_train_writes_weights_logs_and_counts_bad_images(image_folder, tmp_path,
     assert "--resume" in err and "Traceback" not in err
 
 
+def test_epoch_samples_sets_the_epoch_length(image_folder, tmp_path):
+    from defusion.model.weights import read_metadata
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(image_folder), "--out", str(out), "--epoch-samples", "4",
+                 "--epochs", "3", *TINY]) == 0
+    assert read_metadata(out / "weights.safetensors")["steps"] == "6"  # 3 epochs of 4 samples / 2 per step
+    config = tmp_path / "long-epochs.yaml"  # the same through YAML; 7 images cycled in epochs of 10
+    config.write_text("epoch_samples: 10\nlog_every: 1\n")
+    out = tmp_path / "run2"
+    assert main(["train", "--data", str(image_folder), "--out", str(out), "--config", str(config),
+                 "--epochs", "2", *TINY]) == 0
+    rows = [line.split(",") for line in (out / "metrics.csv").read_text().splitlines()[1:]]
+    assert [row[1] for row in rows] == ["0"] * 5 + ["1"] * 5
+
+
 def _train_cmd(data: Path, out: Path, steps: int, *extra: str) -> list[str]:
     return [sys.executable, "-m", "defusion.train", "--data", str(data), "--out", str(out),
             "--max-steps", str(steps), "--checkpoint-every", "2", *TINY, *extra]

@@ -8,6 +8,7 @@ x's device in one batched pass, so a GPU never waits for mask making.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -54,10 +55,17 @@ def grid_mask(batch: int, cells: int, size: tuple[int, int], keep: torch.Tensor,
     return F.interpolate(coarse.float(), size=size, mode="nearest")
 
 
-def make_masks(batch: int, size: tuple[int, int], cfg: CUDConfig, device="cpu", generator=None):
-    """Random masks (M1, M2) with M1 + M2 > 0 at every pixel."""
+def make_masks(batch: int, size: tuple[int, int], cfg: CUDConfig, device="cpu", generator=None,
+               cells_rng: random.Random | None = None):
+    """Random masks (M1, M2) with M1 + M2 > 0 at every pixel.
+
+    ``cells_rng`` draws the grid sizes on the host, so that making masks on a GPU never waits
+    for the GPU (drawing them from a CUDA ``generator`` would synchronise three times a step).
+    """
 
     def randint(lo: int, hi: int) -> int:
+        if cells_rng is not None:
+            return cells_rng.randint(lo, hi)
         return int(torch.randint(lo, hi + 1, (1,), generator=generator, device=device).item())
 
     lo, hi = cfg.keep_prob
@@ -73,14 +81,15 @@ def make_masks(batch: int, size: tuple[int, int], cfg: CUDConfig, device="cpu", 
     return m1, m2
 
 
-def make_views(x: torch.Tensor, cfg: CUDConfig = CUDConfig(), generator=None) -> CUDViews:
+def make_views(x: torch.Tensor, cfg: CUDConfig = CUDConfig(), generator=None,
+               cells_rng: random.Random | None = None) -> CUDViews:
     """Degrade x (B, C, H, W) in [0, 1] into two CUD views.
 
     The unseen part of each view is |N(0, 1)| clipped to [0, 1], independent per view,
     so what one view alone shows cannot be predicted from the other.
     """
     b, _, h, w = x.shape
-    m1, m2 = make_masks(b, (h, w), cfg, device=x.device, generator=generator)
+    m1, m2 = make_masks(b, (h, w), cfg, device=x.device, generator=generator, cells_rng=cells_rng)
     m1, m2 = m1.to(x.dtype), m2.to(x.dtype)
 
     def noise() -> torch.Tensor:

@@ -21,6 +21,9 @@ class TrainConfig:
     lr_step_epochs: int = 10
     lr_gamma: float = 0.5
     epochs: int = 50
+    #: Samples per epoch; None = one pass over the folder. 50_000 makes a small folder follow
+    #: the paper's COCO schedule (lr halved every 500k samples, 2.5M in all).
+    epoch_samples: int | None = None
     max_steps: int | None = None
     checkpoint_every: int = 500
     preview_every: int = 500

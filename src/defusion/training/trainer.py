@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import signal
 import threading
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +22,12 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from defusion.data.cud import make_targets, make_views
 from defusion.data.dataset import NaturalImages
 from defusion.model.registry import create_model
 from defusion.model.weights import load_weights, save_weights
 from defusion.training.checkpoint import CHECKPOINT_NAME, TrainState, load_checkpoint, save_checkpoint
 from defusion.training.config import TrainConfig
-from defusion.training.loss import cud_losses
+from defusion.training.step import autocast_for, train_step
 
 WEIGHTS_NAME = "weights.safetensors"
 LOG_NAME = "metrics.csv"
@@ -138,7 +137,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     if resume and not ckpt_path.exists():
         raise RunDirError(f"nothing to resume: {ckpt_path} does not exist")
 
-    dataset = NaturalImages(data, crop=cfg.crop, seed=cfg.seed)
+    dataset = NaturalImages(data, crop=cfg.crop, seed=cfg.seed, length=cfg.epoch_samples)
     sampler = DistributedSampler(dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
                                  seed=cfg.seed, drop_last=True)
     steps_per_epoch = len(sampler) // cfg.batch_size
@@ -166,8 +165,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     if ctx.world_size > 1:
         train_model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[ctx.local_rank] if device.type == "cuda" else None)
-    use_amp = cfg.amp and device.type == "cuda"
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
+    autocast = autocast_for(device, cfg.amp)
     generator = torch.Generator(device=device)
 
     writer, log_file, log = None, None, None
@@ -181,7 +179,11 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         if new_log:
             log.writeheader()
 
+    last_loss: torch.Tensor | None = None  # on the device; read only when logging or saving
+
     def checkpoint() -> None:
+        if last_loss is not None:
+            state.last_loss = float(last_loss)
         if ctx.is_main:
             save_checkpoint(ckpt_path, model, optimizer, state, cfg.to_dict())
 
@@ -201,28 +203,21 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                                 num_workers=cfg.workers, pin_memory=device.type == "cuda",
                                 worker_init_fn=_worker_ignores_sigterm if cfg.workers else None)
             for x, valid in _start_shielded(loader):
-                generator.manual_seed(cfg.seed * 1_000_003 + state.step * 1_009 + ctx.rank)
+                step_seed = cfg.seed * 1_000_003 + state.step * 1_009 + ctx.rank
+                generator.manual_seed(step_seed)
                 x = x.to(device, non_blocking=True)
-                weight = valid.to(device=device, dtype=torch.float32)
-                views = make_views(x, cfg.cud, generator=generator)
-                targets = make_targets(x, views.mask1, views.mask2)
-                x1, x2 = views.x1, views.x2
-                if cfg.channels_last:
-                    x1 = x1.contiguous(memory_format=torch.channels_last)
-                    x2 = x2.contiguous(memory_format=torch.channels_last)
-                with autocast():
-                    output = train_model(x1, x2)
-                losses = cud_losses(output, targets, weight)
-                optimizer.zero_grad(set_to_none=True)
-                losses["total"].backward()
-                optimizer.step()
+                weight = valid.to(device=device, dtype=torch.float32, non_blocking=True)
+                losses, views, output = train_step(
+                    train_model, optimizer, x, weight, cfg.cud, generator=generator,
+                    cells_rng=random.Random(step_seed), autocast=autocast, channels_last=cfg.channels_last)
 
-                skipped = (~valid).sum().to(device)
+                skipped = (~valid).sum()  # on the host: no wait for the device
                 if ctx.world_size > 1:
+                    skipped = skipped.to(device)
                     dist.all_reduce(skipped)
                 state.skipped_images += int(skipped)
                 state.step += 1
-                state.last_loss = float(losses["total"].detach())
+                last_loss = losses["total"].detach()
                 state.elapsed_s = elapsed_before + time.time() - started
                 bar.update(1)
 

@@ -1,0 +1,68 @@
+"""One CUD optimisation step: the unit that `defusion train` repeats and that
+``benchmarks/train_speed.py`` times, so the benchmark measures exactly what training runs.
+
+Nothing in a step waits for the device: the grid sizes of the CUD masks come from a host
+RNG, and the losses stay on the device (read them when logging, not every step).
+"""
+
+from __future__ import annotations
+
+import random
+from contextlib import AbstractContextManager, nullcontext
+from typing import Callable, NamedTuple
+
+import torch
+
+from defusion.data.cud import CUDConfig, CUDViews, make_targets, make_views
+from defusion.model.denet import DeNetOutput
+from defusion.training.loss import cud_losses
+
+
+class StepResult(NamedTuple):
+    """What a step leaves behind: the loss terms (device tensors), the views and outputs."""
+
+    losses: dict[str, torch.Tensor]
+    views: CUDViews
+    output: DeNetOutput
+
+
+def autocast_for(device: torch.device, amp: bool) -> Callable[[], AbstractContextManager]:
+    """bf16 autocast on CUDA when ``amp`` (the weights and the optimiser stay fp32); a no-op
+    elsewhere: on a CPU, bf16 is fast only where the CPU has bf16 units, so it is not a default."""
+    if amp and device.type == "cuda":
+        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext
+
+
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+               weight: torch.Tensor | None, cud: CUDConfig, generator: torch.Generator | None = None,
+               cells_rng: random.Random | None = None, autocast: Callable[[], AbstractContextManager] = nullcontext,
+               channels_last: bool = False) -> StepResult:
+    """Degrade ``x`` (B, 3, H, W) into two CUD views, reconstruct, and take one optimiser step.
+
+    ``weight`` (B,) of 0/1 drops samples (unreadable images) from the loss.
+
+    Example:
+        >>> from defusion import create_model
+        >>> net = create_model("defusion-tiny")
+        >>> opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        >>> result = train_step(net, opt, torch.rand(2, 3, 32, 32), None, CUDConfig())
+        >>> sorted(result.losses)
+        ['common', 'fused', 'total', 'unique1', 'unique2']
+    """
+    views = make_views(x, cud, generator=generator, cells_rng=cells_rng)
+    targets = make_targets(x, views.mask1, views.mask2)
+    x1, x2 = views.x1, views.x2
+    if channels_last:
+        x1 = x1.contiguous(memory_format=torch.channels_last)
+        x2 = x2.contiguous(memory_format=torch.channels_last)
+    with autocast():
+        output = model(x1, x2)
+    losses = cud_losses(output, targets, weight)
+    optimizer.zero_grad(set_to_none=True)
+    losses["total"].backward()
+    optimizer.step()
+    return StepResult(losses, views, output)
+
+
+__all__ = ["StepResult", "autocast_for", "train_step"]

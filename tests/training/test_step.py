@@ -1,0 +1,51 @@
+import pytest
+import torch
+
+from defusion.data.cud import CUDConfig
+from defusion.model.registry import create_model
+from defusion.training.step import autocast_for, train_step
+
+
+def _net_and_opt():
+    torch.manual_seed(0)
+    net = create_model("defusion-tiny")
+    return net, torch.optim.Adam(net.parameters(), lr=1e-3)
+
+
+def _step(net, opt, weight=None, channels_last=False):
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    return train_step(net, opt, x, weight, CUDConfig(), generator=torch.Generator().manual_seed(2),
+                      channels_last=channels_last)
+
+
+def test_a_step_updates_the_weights_and_returns_the_four_terms():
+    net, opt = _net_and_opt()
+    before = [p.detach().clone() for p in net.parameters()]
+    result = _step(net, opt)
+    assert set(result.losses) == {"common", "unique1", "unique2", "fused", "total"}
+    assert torch.isclose(result.losses["total"], sum(v for k, v in result.losses.items() if k != "total"))
+    assert result.output.fused.shape == (2, 3, 32, 32) and result.views.mask1.shape == (2, 1, 32, 32)
+    assert any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+def test_samples_with_zero_weight_do_not_move_the_weights():
+    net, opt = _net_and_opt()
+    before = [p.detach().clone() for p in net.parameters()]
+    result = _step(net, opt, weight=torch.zeros(2))
+    assert result.losses["total"].item() == 0.0
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+def test_channels_last_computes_the_same_step():
+    losses = []
+    for channels_last in (False, True):
+        net, opt = _net_and_opt()
+        losses.append(_step(net, opt, channels_last=channels_last).losses["total"].item())
+    assert abs(losses[0] - losses[1]) < 1e-5
+
+
+@pytest.mark.filterwarnings("ignore:CUDA is not available")
+def test_autocast_is_bf16_on_cuda_only():
+    assert autocast_for(torch.device("cpu"), amp=True)().__class__.__name__ == "nullcontext"
+    assert autocast_for(torch.device("cuda"), amp=False)().__class__.__name__ == "nullcontext"
+    assert isinstance(autocast_for(torch.device("cuda"), amp=True)(), torch.autocast)
