@@ -70,6 +70,20 @@ def test_epoch_samples_sets_the_epoch_length(image_folder, tmp_path):
     assert [row[1] for row in rows] == ["0"] * 5 + ["1"] * 5
 
 
+def test_max_seconds_ends_the_run_cleanly_with_weights(image_folder, tmp_path):
+    from defusion.model.weights import read_metadata
+    out = tmp_path / "run"
+    # A spent budget is noticed at the first logging step (every 10 steps by default).
+    assert main(["train", "--data", str(image_folder), "--out", str(out), "--max-steps", "40",
+                 "--max-seconds", "0", *TINY]) == 0
+    assert read_metadata(out / "weights.safetensors")["steps"] == "10"
+    assert _ckpt_step(out) == 10
+    # The budget is per invocation: a resume with a new one continues to the run's end.
+    assert main(["train", "--data", str(image_folder), "--out", str(out), "--resume", "--max-seconds", "600",
+                 *TINY]) == 0
+    assert read_metadata(out / "weights.safetensors")["steps"] == "40"
+
+
 def _train_cmd(data: Path, out: Path, steps: int, *extra: str) -> list[str]:
     return [sys.executable, "-m", "defusion.train", "--data", str(data), "--out", str(out),
             "--max-steps", str(steps), "--checkpoint-every", "2", *TINY, *extra]

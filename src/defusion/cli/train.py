@@ -24,6 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", type=Path, metavar="WEIGHTS",
                    help="start from these weights instead of random (e.g. the shipped ones: --init shipped)")
     p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps in total")
+    p.add_argument("--max-seconds", type=float,
+                   help="wall-time budget of this invocation: then checkpoint and write the weights")
     p.add_argument("--epochs", type=int, help="number of epochs (default 50)")
     p.add_argument("--epoch-samples", type=int,
                    help="samples per epoch (default: one pass over --data); e.g. 50000 to follow the "
@@ -45,7 +47,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
             raise FileNotFoundError(f"config file not found: {args.config}")
         cfg = TrainConfig.from_dict({**cfg.to_dict(), **(yaml.safe_load(args.config.read_text()) or {})})
     return cfg.override(model=args.model, max_steps=args.max_steps, epochs=args.epochs,
-                        epoch_samples=args.epoch_samples,
+                        epoch_samples=args.epoch_samples, max_seconds=args.max_seconds,
                         batch_size=args.batch_size, crop=args.crop, lr=args.lr, workers=args.workers,
                         checkpoint_every=args.checkpoint_every)
 

@@ -25,6 +25,8 @@ class TrainConfig:
     #: the paper's COCO schedule (lr halved every 500k samples, 2.5M in all).
     epoch_samples: int | None = None
     max_steps: int | None = None
+    #: Wall-time budget of one invocation (s): stop cleanly, checkpoint and write the weights.
+    max_seconds: float | None = None
     checkpoint_every: int = 500
     preview_every: int = 500
     log_every: int = 10

@@ -115,6 +115,17 @@ def _start_shielded(loader: DataLoader):
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def _out_of_time(cfg: TrainConfig, started: float, ctx: Distributed, device: torch.device) -> bool:
+    """Whether this invocation's ``max_seconds`` is spent; under DDP every rank gets rank 0's answer,
+    so all stop at the same step."""
+    if cfg.max_seconds is None:
+        return False
+    spent = torch.tensor(int(time.time() - started >= cfg.max_seconds), device=device)
+    if ctx.world_size > 1:
+        dist.broadcast(spent, src=0)
+    return bool(spent)
+
+
 def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = False,
           progress: bool = True, init_weights: str | Path | None = None) -> Path | None:
     """Train DeNet with the CUD pretext on the images under ``data``; returns the weights path.
@@ -240,6 +251,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                     writer.add_image("preview/x1_x2_common_u1_u2_fused_x", _preview(views, output, x), state.step)
                 if state.step % cfg.checkpoint_every == 0:
                     checkpoint()
+                if state.step % cfg.log_every == 0 and _out_of_time(cfg, started, ctx, device):
+                    total_steps = state.step  # the budget is spent: end the run here, weights included
                 if state.step >= total_steps:
                     break
             checkpoint()  # end of epoch (or of the run)

@@ -1,0 +1,84 @@
+"""scripts/gpu/: the kit a session with a lent GPU runs. The GPU is never here, so the whole
+start -> poll -> collect cycle runs on the CPU with the tiny network, and the planning logic
+is checked on its own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from tests.conftest import REPO
+
+KIT = REPO / "scripts" / "gpu"
+sys.path.insert(0, str(KIT))
+from plan import parse_probe, plan  # noqa: E402
+
+PROBE = """| variant | batch | s/step | samples/s | TFLOP/s | % of bf16 peak | peak memory |
+|---|---|---|---|---|---|---|
+| `bf16` | 8 | 0.0200 | 400.0 | 36.4 | 3.7% | 900 MB GPU |
+| `bf16` | 32 | 0.0400 | 800.0 | 72.8 | 7.4% | 3000 MB GPU |
+| `bf16-cl` | 32 | 0.0320 | 1000.0 | 91.0 | 9.2% | 3000 MB GPU |
+| `bf16-cl` | 64 | out of memory | | | | |
+
+input pipeline: 900 samples/s with 14 workers (256x256 crops, batches of 64)
+"""
+
+
+def test_probe_table_is_read_and_oom_rows_skipped():
+    rates, pipeline = parse_probe(PROBE)
+    assert rates == {("bf16", 8): 400.0, ("bf16", 32): 800.0, ("bf16-cl", 32): 1000.0}
+    assert pipeline == 900.0
+
+
+def test_plan_takes_the_fastest_variant_capped_by_the_input_pipeline_and_fits_the_schedule():
+    base = {"batch_size": 32, "epochs": 50, "epoch_samples": 50000, "lr": 0.001}
+    cfg = plan(base, *parse_probe(PROBE), budget_s=1000)
+    assert cfg["channels_last"] and cfg["amp"] and cfg["max_seconds"] == 1000 and cfg["lr"] == 0.001
+    # 900 samples/s (the pipeline caps the GPU's 1000) x 1000 s x 0.9 / 50 epochs
+    assert cfg["epoch_samples"] == 16200
+    # a budget that holds the whole schedule keeps the paper's epochs
+    assert plan(base, *parse_probe(PROBE), budget_s=10_000)["epoch_samples"] == 50000
+    with pytest.raises(SystemExit, match="batch size 16"):
+        plan({**base, "batch_size": 16}, *parse_probe(PROBE), budget_s=1000)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("setsid") is None, reason="needs bash and setsid")
+def test_start_poll_collect_on_a_cpu(tmp_path, tiny_weights):
+    data = tmp_path / "images"
+    data.mkdir()
+    for i in range(4):
+        Image.fromarray((np.random.rand(40, 48, 3) * 255).astype(np.uint8)).save(data / f"{i}.jpg")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHON": sys.executable, "DATA": str(data),
+           "RUN": str(tmp_path / "run"), "OUT": str(tmp_path / "out"), "INIT": str(tiny_weights),
+           "PROBE_ARGS": "--device cpu --model defusion-tiny --crop 32 --batch 2 --variants fp32 bf16 "
+                         "--steps 2 --warmup 1 --workers 0",
+           "PLAN_SET": "model=defusion-tiny crop=32 batch_size=2 workers=0 log_every=1 epochs=2"}
+
+    def kit(*args: str) -> str:
+        proc = subprocess.run(["bash", str(KIT / "train.sh"), *args], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout
+
+    assert "training started" in kit("start", "4")
+    planned = yaml.safe_load((tmp_path / "out" / "plan.yaml").read_text())
+    assert planned["max_seconds"] == 4 and planned["model"] == "defusion-tiny"
+    kit("poll", "2")
+    assert (tmp_path / "out" / "metrics.csv").is_file()
+    collected = kit("collect")
+    weights = tmp_path / "out" / "defusion-gpu.safetensors"
+    assert weights.is_file() and "fp16 weights" in collected
+    from safetensors import safe_open
+
+    from defusion.model.weights import load_weights, read_metadata
+    with safe_open(str(weights), "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} <= {__import__("torch").float16, __import__("torch").int64}
+    assert int(read_metadata(weights)["steps"]) > 0
+    load_weights(weights)  # a loadable inference file
