@@ -18,3 +18,36 @@ def test_yaml_and_overrides(tmp_path):
     (tmp_path / "bad.yaml").write_text("crpo: 1\n")
     with pytest.raises(ValueError, match="crpo"):
         TrainConfig.from_yaml(tmp_path / "bad.yaml")
+
+
+@pytest.mark.parametrize("field, value", [
+    ("batch_size", 0), ("crop", 36), ("crop", 0), ("epochs", 0), ("lr", -1.0), ("lr_gamma", 0.0),
+    ("workers", -1), ("max_steps", 0), ("max_seconds", -5.0), ("epoch_samples", 0), ("checkpoint_every", 0),
+])
+def test_out_of_range_options_are_refused_by_name(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig().override(**{field: value})
+
+
+@pytest.mark.parametrize("text, message", [
+    ("crop: abc", "crop must be an int"), ("amp: 3", "amp must be a bool"), ("epochs: true", "epochs must be an int"),
+    ("cud: 5", "cud must be a mapping"), ("cud: {cells: [1, 2]}", "cud"), ("[1, 2]", "mapping"),
+])
+def test_wrong_types_in_yaml_are_a_value_error(tmp_path, text, message):
+    (tmp_path / "c.yaml").write_text(text + "\n")
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.from_yaml(tmp_path / "c.yaml")
+
+
+def test_ints_are_fine_floats_and_none_is_fine_where_optional():
+    cfg = TrainConfig.from_dict({"lr": 1, "max_seconds": None, "epoch_samples": 100})
+    assert cfg.lr == 1 and cfg.max_seconds is None
+
+
+def test_a_yaml_file_that_is_not_a_mapping_or_not_yaml_is_a_value_error(tmp_path):
+    from defusion.training.config import read_options
+    (tmp_path / "list.yaml").write_text("[1, 2]\n")
+    (tmp_path / "broken.yaml").write_text("crop: [1, 2\n")
+    for name, message in (("list.yaml", "mapping"), ("broken.yaml", "not valid YAML")):
+        with pytest.raises(ValueError, match=message):
+            TrainConfig().updated(read_options(tmp_path / name))

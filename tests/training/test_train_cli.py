@@ -55,6 +55,14 @@ def test_train_writes_weights_logs_and_counts_bad_images(image_folder, tmp_path,
     assert "--resume" in err and "Traceback" not in err
 
 
+def test_a_bad_option_is_one_line_and_creates_nothing(image_folder, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(image_folder), "--out", str(out), *TINY, "--batch-size", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "batch_size must be at least 1" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_epoch_samples_sets_the_epoch_length(image_folder, tmp_path):
     from defusion.model.weights import read_metadata
     out = tmp_path / "run"

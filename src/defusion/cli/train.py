@@ -6,10 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
 from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_config
-from defusion.training.config import TrainConfig
+from defusion.training.config import TrainConfig, read_options
 from defusion.training.trainer import RunDirError
 
 HELP = "train DeNet with the CUD pretext on any folder of images"
@@ -45,7 +43,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     if args.config:
         if not args.config.is_file():
             raise FileNotFoundError(f"config file not found: {args.config}")
-        cfg = TrainConfig.from_dict({**cfg.to_dict(), **(yaml.safe_load(args.config.read_text()) or {})})
+        cfg = cfg.updated(read_options(args.config))
     return cfg.override(model=args.model, max_steps=args.max_steps, epochs=args.epochs,
                         epoch_samples=args.epoch_samples, max_seconds=args.max_seconds,
                         batch_size=args.batch_size, crop=args.crop, lr=args.lr, workers=args.workers,

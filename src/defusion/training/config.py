@@ -10,6 +10,20 @@ import yaml
 from defusion.data.cud import CUDConfig
 
 
+#: Python types accepted for each annotated option type (an int is a fine float; a bool is no int).
+_ACCEPTED = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "CUDConfig": (dict, CUDConfig)}
+
+
+def _check_type(name: str, annotation: str, value) -> None:
+    kind, _, rest = annotation.partition("|")
+    if value is None and "None" in rest:
+        return
+    accepted = _ACCEPTED.get(kind.strip())
+    if accepted and (not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted)):
+        kind = {"CUDConfig": "mapping"}.get(kind.strip(), kind.strip())
+        raise ValueError(f"training option {name} must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a CUD training run depends on; saved into every checkpoint."""
@@ -36,6 +50,25 @@ class TrainConfig:
     channels_last: bool = False
     cud: CUDConfig = field(default_factory=CUDConfig)
 
+    def __post_init__(self) -> None:
+        problems = [f"{name} must be {rule}, got {getattr(self, name)}" for name, ok, rule in (
+            ("crop", self.crop >= 8 and self.crop % 8 == 0, "a positive multiple of 8 (DeNet downsamples 3 times)"),
+            ("batch_size", self.batch_size >= 1, "at least 1"),
+            ("lr", self.lr > 0, "positive"),
+            ("lr_step_epochs", self.lr_step_epochs >= 1, "at least 1"),
+            ("lr_gamma", 0 < self.lr_gamma <= 1, "in (0, 1]"),
+            ("epochs", self.epochs >= 1, "at least 1"),
+            ("epoch_samples", self.epoch_samples is None or self.epoch_samples >= 1, "at least 1"),
+            ("max_steps", self.max_steps is None or self.max_steps >= 1, "at least 1"),
+            ("max_seconds", self.max_seconds is None or self.max_seconds >= 0, "0 or more"),
+            ("checkpoint_every", self.checkpoint_every >= 1, "at least 1"),
+            ("preview_every", self.preview_every >= 1, "at least 1"),
+            ("log_every", self.log_every >= 1, "at least 1"),
+            ("workers", self.workers >= 0, "0 or more"),
+        ) if not ok]
+        if problems:
+            raise ValueError("training option " + "; ".join(problems))
+
     def lr_at_epoch(self, epoch: int) -> float:
         """Step decay: halved every ``lr_step_epochs`` epochs by default."""
         return self.lr * self.lr_gamma ** (epoch // self.lr_step_epochs)
@@ -45,19 +78,44 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
+        """A config from plain values (YAML, a checkpoint); wrong names or types are a ValueError."""
+        if not isinstance(values, dict):
+            raise ValueError(f"a training config is a mapping of option: value, got {type(values).__name__}")
+        types = {f.name: f.type for f in fields(cls)}
+        unknown = set(values) - set(types)
         if unknown:
             raise ValueError(f"unknown training option(s): {', '.join(sorted(unknown))}")
+        for name, value in values.items():
+            _check_type(name, types[name], value)
         values = dict(values)
         if isinstance(values.get("cud"), dict):
-            values["cud"] = CUDConfig(**{k: tuple(v) for k, v in values["cud"].items()})
+            try:
+                values["cud"] = CUDConfig(**{k: tuple(v) for k, v in values["cud"].items()})
+            except TypeError as exc:
+                raise ValueError(f"training option cud: {exc}") from None
         return cls(**values)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "TrainConfig":
-        return cls.from_dict(yaml.safe_load(Path(path).read_text()) or {})
+        return cls.from_dict(read_options(path))
+
+    def updated(self, values: dict) -> "TrainConfig":
+        """A copy with the options in ``values`` (e.g. a YAML file's) replaced, checked as in from_dict."""
+        if not isinstance(values, dict):
+            raise ValueError(f"a training config is a mapping of option: value, got {type(values).__name__}")
+        return self.from_dict({**self.to_dict(), **values})
 
     def override(self, **values) -> "TrainConfig":
         """A copy with the given non-None values replaced (command-line overrides)."""
         return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+def read_options(path: str | Path) -> dict:
+    """The option: value mapping of a YAML config file (ValueError if it is not one)."""
+    try:
+        values = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: a training config is a mapping of option: value, got {type(values).__name__}")
+    return values
