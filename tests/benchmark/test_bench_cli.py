@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from defusion.benchmark.report import mean_ranks, summary_markdown
 from defusion.benchmark.runner import Row, read_results_csv
 from defusion.cli.main import main
@@ -54,6 +56,10 @@ def test_bad_arguments_are_one_line(tmp_path, capsys):
     assert main(["bench", "--task", "mef", "--a", str(tmp_path), "--b", str(tmp_path), "--out",
                  str(tmp_path / "o"), "--fused", "justaname"]) == 2
     assert "NAME=DIR" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # --limit -1 silently dropped the last pair
+        main(["bench", "--task", "mef", "--a", str(tmp_path), "--b", str(tmp_path), "--out",
+              str(tmp_path / "o"), "--limit", "-1"])
+    assert exit_.value.code == 2 and "must be at least 1" in capsys.readouterr().err
 
 
 def test_bench_runtime_onnxruntime_scores_like_torch(tmp_path, rng, lively_weights, monkeypatch):

@@ -124,3 +124,18 @@ def test_fuse_through_onnx_runtime_matches_pytorch(pair, tmp_path, tiny_weights)
     diff = np.abs(read_image(tmp_path / "torch.png").astype(int) - read_image(tmp_path / "onnx.png").astype(int))
     assert diff.max() <= 1
     assert _fuse(*pair, "-o", tmp_path / "x.png", "--onnx", tmp_path / "missing.onnx") == 2
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--overlap", "-5", "must be 0 or more"), ("--max-pixels", "0", "must be at least 1"),
+    ("--tile", "3", "at least 64 pixels"),
+])
+def test_out_of_range_numbers_are_a_usage_error(option, value, message, pair, tmp_path, tiny_weights, capsys):
+    try:
+        status = _fuse(*pair, "-o", tmp_path / "f.png", "--weights", tiny_weights, option, value)
+    except SystemExit as exit_:  # argparse's own usage errors
+        status = exit_.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "f.png").exists()

@@ -18,3 +18,11 @@ def test_info_on_weights_shows_training_metadata(tiny_weights, capsys):
 def test_info_bad_weights_is_one_line(tmp_path, capsys):
     assert main(["info", "--weights", str(tmp_path / "none.safetensors")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_info_size_must_be_a_multiple_of_8(capsys):
+    import pytest
+    for size in ("0", "13"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["info", "--model", "defusion-tiny", "--size", size])
+        assert exit_.value.code == 2 and "multiple of 8" in capsys.readouterr().err

@@ -34,7 +34,6 @@ def test_serve_defaults():
 
 @pytest.mark.parametrize("argv, message", [
     (["--port", "0"], "--port"),
-    (["--max-pixels", "0"], "positive"),
     (["--tile", "32"], "--tile"),
     (["--weights", "w.safetensors", "--onnx", "m.onnx"], "do not apply"),
     (["--onnx", "m.onnx", "--runtime", "onnxruntime"], "do not apply"),
@@ -42,6 +41,13 @@ def test_serve_defaults():
 def test_serve_rejects_bad_options_before_loading(argv, message):
     with pytest.raises(UserError, match=message):
         serve_cli.run(_parse(serve_cli, *argv))
+
+
+@pytest.mark.parametrize("option", ["--max-pixels", "--max-upload-bytes"])
+def test_serve_bounds_must_be_positive(option, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        _parse(serve_cli, option, "0")
+    assert exit_.value.code == 2 and "must be at least 1" in capsys.readouterr().err
 
 
 def test_serve_missing_weights_is_an_expected_error(tmp_path):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
+from defusion.cli.options import positive_int
 from defusion.model.weights import WeightsError
 
 #: Written into OUT: what a later ``--resume`` must know about this run.
@@ -31,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--runtime", default="torch", choices=("torch", "onnxruntime"),
                    help="DeFusion's inference engine (onnxruntime: same output to rounding, ~2x faster on a CPU)")
-    p.add_argument("--limit", type=int, help="only the first N pairs (quick look)")
+    p.add_argument("--limit", type=positive_int, help="only the first N pairs (quick look)")
     p.add_argument("--title", help="title of the summary (default: the folder names)")
     p.add_argument("--save-fused", action="store_true", help="also write built-in methods' results to OUT/fused/")
     p.add_argument("--resume", action="store_true",

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import add_fusion_options, add_model_options, check_tile
+from defusion.cli.options import add_fusion_options, add_model_options, check_tile, positive_int
 from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import DEFAULT_MAX_PIXELS, WRITABLE_SUFFIXES, ImageReadError
 from defusion.model.weights import WeightsError
@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_fusion_options(p)
     p.add_argument("--components", type=Path, help="also write the common and unique projections to this folder")
     p.add_argument("--resize", action="store_true", help="resize other sources to the first one's size")
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+    p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

@@ -14,8 +14,17 @@ HELP = "print the architecture summary: parameters and GMACs for a 256x256 pair"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", type=Path, help="weights file (default: the shipped weights)")
     p.add_argument("--model", help="describe a registered architecture instead of a weights file")
-    p.add_argument("--size", type=int, default=256, help="square input side for the MAC count (default 256)")
+    p.add_argument("--size", type=_side, default=256,
+                   help="square input side for the MAC count, a multiple of 8 (default 256)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _side(text: str) -> int:
+    """argparse type: a positive multiple of 8 (DeNet down-samples three times)."""
+    value = int(text)
+    if value < 8 or value % 8:
+        raise argparse.ArgumentTypeError(f"must be a positive multiple of 8, got {value}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

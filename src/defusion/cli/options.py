@@ -13,6 +13,22 @@ RUNTIMES = ("torch", "onnxruntime", "compile", "compile-bf16")
 MIN_TILE = 64
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer of 1 or more (a clear usage error otherwise)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer of 0 or more."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def add_model_options(p: argparse.ArgumentParser, fp16: bool = True) -> None:
     """--weights and --device, and --half unless ``fp16`` is False."""
     p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
@@ -34,7 +50,7 @@ def add_tile_option(p: argparse.ArgumentParser) -> None:
 def add_fusion_options(p: argparse.ArgumentParser) -> None:
     """--tile, --overlap and --color: how images are fed to the network."""
     add_tile_option(p)
-    p.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels (default 64)")
+    p.add_argument("--overlap", type=non_negative_int, default=64, help="tile overlap in pixels (default 64)")
     p.add_argument("--color", default="auto", choices=("auto", "rgb", "ycbcr"),
                    help="auto (= ycbcr): fuse luminance; chroma from the colour source, or blended by "
                         "saturation when both are colour. rgb: fuse two colour sources in RGB (the paper's "

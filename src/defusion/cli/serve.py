@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import add_model_options, add_tile_option, check_tile
+from defusion.cli.options import add_model_options, add_tile_option, check_tile, positive_int
 from defusion.io.images import DEFAULT_MAX_PIXELS
 from defusion.model.weights import WeightsError
 from defusion.serving import is_loopback
@@ -27,9 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     add_model_options(p, fp16=False)
     p.add_argument("--onnx", type=Path, help="serve an ONNX export (defusion export) instead of --weights")
-    p.add_argument("--max-upload-bytes", type=int, default=DEFAULT_MAX_UPLOAD_BYTES,
+    p.add_argument("--max-upload-bytes", type=positive_int, default=DEFAULT_MAX_UPLOAD_BYTES,
                    help=f"refuse uploaded files larger than this (default {DEFAULT_MAX_UPLOAD_BYTES:,}, 50 MiB)")
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+    p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse images with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     add_tile_option(p)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for inference (default: PyTorch's)")
@@ -39,8 +39,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _check(args: argparse.Namespace) -> None:
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be 1-65535, got {args.port}")
-    if args.max_upload_bytes <= 0 or args.max_pixels <= 0:
-        raise UserError("--max-upload-bytes and --max-pixels must be positive")
     check_tile(args)
     if args.threads is not None and args.threads < 1:
         raise UserError("--threads must be at least 1")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
+from defusion.cli.options import positive_int
 from defusion.model.weights import WeightsError
 
 HELP = "start the web UI (Streamlit): upload or pick two images, see fused image, components, metrics"
@@ -24,17 +25,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
-    p.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB,
+    p.add_argument("--max-upload-mb", type=positive_int, default=DEFAULT_MAX_UPLOAD_MB,
                    help=f"refuse uploaded files larger than this many MB (default {DEFAULT_MAX_UPLOAD_MB})")
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_UI_MAX_PIXELS,
+    p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_UI_MAX_PIXELS,
                    help=f"refuse images with more pixels (default {DEFAULT_UI_MAX_PIXELS:,})")
 
 
 def _check(args: argparse.Namespace) -> None:
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be 1-65535, got {args.port}")
-    if args.max_upload_mb <= 0 or args.max_pixels <= 0:
-        raise UserError("--max-upload-mb and --max-pixels must be positive")
     if args.weights is not None and not Path(args.weights).is_file():
         raise WeightsError(f"weights file not found: {args.weights}")
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import add_fusion_options, add_model_options, check_tile
+from defusion.cli.options import add_fusion_options, add_model_options, check_tile, positive_int
 from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError
 from defusion.model.weights import WeightsError
@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=int, default=None, help="fuse at most this many frames")
     p.add_argument("--fps", type=float, default=None,
                    help="output frame rate (default: the first input video's, else 25)")
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+    p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse frames with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
