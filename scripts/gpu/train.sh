@@ -9,7 +9,7 @@
 # The run lives in /tmp (kept while the machine is held); results come back through $OUT.
 # Environment: DATA (training images; default .carry/natural), BASE (default configs/gpu-256.yaml),
 # INIT (start weights; default: shipped; empty: random), PROBE_ARGS / PLAN_SET (extra arguments
-# for the speed probe and the plan, e.g. for a CPU smoke test), RUN, OUT, PYTHON.
+# for the speed probe and the plan, e.g. for a CPU smoke test), COLLECT_WAIT, RUN, OUT, PYTHON.
 set -euo pipefail
 RUN=${RUN:-/tmp/defusion-gpu-run}
 OUT=${OUT:-/tmp/defusion-gpu-out}
@@ -17,6 +17,8 @@ DATA=${DATA:-.carry/natural}
 BASE=${BASE:-configs/gpu-256.yaml}
 INIT=${INIT-shipped}
 PY=${PYTHON:-python3}
+DATA_COPY="$RUN.data"   # the images, copied outside the tree (which later calls re-send)
+COLLECT_WAIT=${COLLECT_WAIT:-540}   # collect stops a run still going after this many seconds
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 mkdir -p "$OUT"
 
@@ -32,7 +34,6 @@ start)
     command -v nvidia-smi >/dev/null && nvidia-smi -L || echo "no nvidia-smi: CPU"
     "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
     running && { echo "a run is already going: $(progress)"; exit 1; }
-    DATA_COPY="$RUN.data"   # a copy outside the tree, which later calls re-send
     rm -rf "$RUN" "$DATA_COPY" && cp -r "$DATA" "$DATA_COPY"
     # shellcheck disable=SC2086
     "$PY" benchmarks/train_speed.py --batch 8 32 64 --variants bf16 bf16-cl --steps 15 --warmup 5 \
@@ -56,7 +57,15 @@ poll)
     save_logs
     ;;
 collect)
-    while running; do sleep 5; done
+    end=$((SECONDS + COLLECT_WAIT))
+    while running && [ $SECONDS -lt "$end" ]; do sleep 5; done
+    if running; then   # over time: SIGTERM checkpoints; then write the weights from that checkpoint
+        echo "stopping the run (still going after ${COLLECT_WAIT}s)"
+        kill -TERM -- "-$(cat "$RUN.pid")" || true
+        while running; do sleep 2; done
+        step=$("$PY" -c "import sys; from safetensors import safe_open; print(safe_open(sys.argv[1], 'pt').metadata()['step'])" "$RUN/checkpoints/last.safetensors")
+        "$PY" -m defusion.train --data "$DATA_COPY" --out "$RUN" --resume --max-steps "$step" --no-progress >> "$RUN.log" 2>&1
+    fi
     save_logs
     cp "$RUN.plan.yaml" "$OUT/plan.yaml" 2>/dev/null || true
     [ -f "$RUN/weights.safetensors" ] || { tail -n 20 "$RUN.log"; echo "no weights: see train.log"; exit 1; }

@@ -50,13 +50,15 @@ def test_plan_takes_the_fastest_variant_capped_by_the_input_pipeline_and_fits_th
 
 
 @pytest.mark.skipif(shutil.which("bash") is None or shutil.which("setsid") is None, reason="needs bash and setsid")
-def test_start_poll_collect_on_a_cpu(tmp_path, tiny_weights):
+@pytest.mark.parametrize("budget, collect_wait", [("4", "300"), ("600", "3")], ids=["budget-ends-it", "collect-stops-it"])
+def test_start_poll_collect_on_a_cpu(tmp_path, tiny_weights, budget, collect_wait):
     data = tmp_path / "images"
     data.mkdir()
     for i in range(4):
         Image.fromarray((np.random.rand(40, 48, 3) * 255).astype(np.uint8)).save(data / f"{i}.jpg")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHON": sys.executable, "DATA": str(data),
            "RUN": str(tmp_path / "run"), "OUT": str(tmp_path / "out"), "INIT": str(tiny_weights),
+           "COLLECT_WAIT": collect_wait,
            "PROBE_ARGS": "--device cpu --model defusion-tiny --crop 32 --batch 2 --variants fp32 bf16 "
                          "--steps 2 --warmup 1 --workers 0",
            "PLAN_SET": "model=defusion-tiny crop=32 batch_size=2 workers=0 log_every=1 epochs=2"}
@@ -67,12 +69,13 @@ def test_start_poll_collect_on_a_cpu(tmp_path, tiny_weights):
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc.stdout
 
-    assert "training started" in kit("start", "4")
+    assert "training started" in kit("start", budget)
     planned = yaml.safe_load((tmp_path / "out" / "plan.yaml").read_text())
-    assert planned["max_seconds"] == 4 and planned["model"] == "defusion-tiny"
+    assert planned["max_seconds"] == int(budget) and planned["model"] == "defusion-tiny"
     kit("poll", "2")
     assert (tmp_path / "out" / "metrics.csv").is_file()
     collected = kit("collect")
+    assert ("stopping the run" in collected) == (collect_wait == "3")
     weights = tmp_path / "out" / "defusion-gpu.safetensors"
     assert weights.is_file() and "fp16 weights" in collected
     from safetensors import safe_open
