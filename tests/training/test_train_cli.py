@@ -135,15 +135,19 @@ def test_kill_and_resume_matches_an_uninterrupted_run(image_folder, tmp_path):
         assert torch.allclose(a[k], b[k], atol=1e-6), f"{k} differs after resume from step {at_kill}"
 
 
-def test_ddp_two_processes_gloo(image_folder, tmp_path):
+@pytest.mark.parametrize("max_steps, extra, steps", [("2", (), 2), ("40", ("--max-seconds", "0"), 10)],
+                         ids=["steps", "time-budget"])
+def test_ddp_two_processes_gloo(image_folder, tmp_path, max_steps, extra, steps):
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-           "-m", "defusion.train", "--data", str(image_folder), "--out", str(out), "--max-steps", "2", *TINY]
+           "-m", "defusion.train", "--data", str(image_folder), "--out", str(out),
+           "--max-steps", max_steps, *extra, *TINY]
     result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     from defusion.model.weights import read_metadata
     meta = read_metadata(out / "weights.safetensors")
-    assert meta["samples_seen"] == str(2 * 2 * 2)  # steps x batch x world size
+    # steps x batch x world size; a spent time budget stops both ranks at the first logging step
+    assert meta["samples_seen"] == str(steps * 2 * 2)
     assert sorted(p.name for p in out.iterdir()) == ["checkpoints", "config.json", "metrics.csv", "tb",
                                                      "weights.safetensors"]
 

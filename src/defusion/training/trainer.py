@@ -120,10 +120,12 @@ def _out_of_time(cfg: TrainConfig, started: float, ctx: Distributed, device: tor
     so all stop at the same step."""
     if cfg.max_seconds is None:
         return False
-    spent = torch.tensor(int(time.time() - started >= cfg.max_seconds), device=device)
-    if ctx.world_size > 1:
-        dist.broadcast(spent, src=0)
-    return bool(spent)
+    spent = time.time() - started >= cfg.max_seconds
+    if ctx.world_size == 1:
+        return spent
+    flag = torch.tensor(int(spent), device=device)
+    dist.broadcast(flag, src=0)
+    return bool(flag)
 
 
 def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = False,
