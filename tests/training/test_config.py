@@ -51,3 +51,12 @@ def test_a_yaml_file_that_is_not_a_mapping_or_not_yaml_is_a_value_error(tmp_path
     for name, message in (("list.yaml", "mapping"), ("broken.yaml", "not valid YAML")):
         with pytest.raises(ValueError, match=message):
             TrainConfig().updated(read_options(tmp_path / name))
+
+
+def test_shipped_config_files_are_valid():
+    from tests.conftest import REPO
+    files = sorted((REPO / "configs").glob("*.yaml"))
+    assert {f.name for f in files} >= {"paper.yaml", "cpu-128.yaml", "gpu-256.yaml"}
+    for f in files:
+        TrainConfig.from_yaml(f)
+    assert TrainConfig.from_yaml(REPO / "configs" / "paper.yaml") == TrainConfig()  # the paper = the defaults
