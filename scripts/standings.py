@@ -1,0 +1,77 @@
+"""Where DeFusion stands on each benchmark: the figures of the model card's summary table.
+
+Reads a `scripts/run_benchmarks.sh` output folder and prints, from the same means as
+docs/benchmarks.md: TNO's targets and mean rank, VIFB ranks among the published methods and
+how many metrics beat the `average` and `laplacian` baselines, MEFB against the paper's
+Table 1, and MFIFB's Qabf beside the published methods.
+
+Usage: python scripts/standings.py [out/bench]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from defusion.baselines import BASELINES
+from defusion.benchmark.report import mean_ranks, mean_table
+from defusion.benchmark.runner import DEFUSION_VARIANTS, read_results_csv
+from defusion.metrics import METRICS
+
+OURS = "defusion"
+
+
+def load(folder: Path):
+    methods, metrics, means = mean_table(read_results_csv(folder / "results.csv"))
+    pairs = len({r.image for r in read_results_csv(folder / "results.csv") if r.method == OURS})
+    return methods, metrics, means, pairs
+
+
+def rank_among(pool: list[str], metric: str, means: dict) -> int:
+    order = sorted(pool, key=lambda m: means[(m, metric)], reverse=METRICS[metric].higher_is_better)
+    return order.index(OURS) + 1
+
+
+def beats(metric: str, means: dict, other: str) -> bool:
+    ours, theirs = means[(OURS, metric)], means[(other, metric)]
+    return ours != theirs and (ours > theirs) == METRICS[metric].higher_is_better
+
+
+def fmt(means: dict, method: str, metrics: list[str]) -> str:
+    return " / ".join(f"{means[(method, m)]:.4g}" for m in metrics)
+
+
+def main() -> None:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("out/bench")
+    builtin = set(DEFUSION_VARIANTS) | set(BASELINES)
+
+    methods, metrics, means, pairs = load(out / "tno")
+    ranks = mean_ranks(methods, metrics, means)
+    order = sorted(ranks, key=ranks.get)
+    print(f"TNO ({pairs}): Qabf / EN / SD / SF {fmt(means, OURS, ['Qabf', 'EN', 'SD', 'SF'])} "
+          f"(targets 0.41 / 6.95 / 38.41 / 8.21); mean rank {order.index(OURS) + 1} of {len(order)} "
+          f"({ranks[OURS]:.2f}); " + ", ".join(f"{m} {ranks[m]:.2f}" for m in order[:3]))
+
+    methods, metrics, means, pairs = load(out / "vifb")
+    published = [m for m in methods if m not in builtin]
+    pool = [*published, OURS]
+    print(f"VIFB ({pairs}): ranks of {len(pool)} (published + DeFusion): " + ", ".join(
+        f"{m} {rank_among(pool, m, means)}" for m in ["Qabf", "SSIM", "MI", "VIF"]))
+    for base in ("average", "laplacian"):
+        won = [m for m in metrics if beats(m, means, base)]
+        print(f"  better than {base} on {len(won)} of {len(metrics)}: {', '.join(won)}")
+
+    methods, metrics, means, pairs = load(out / "mefb")
+    for method in (OURS, "defusion-rgb"):
+        print(f"MEFB ({pairs}) {method}: MEF-SSIM / MS-MEF-SSIM / SSIM / SSIM-mean / Qabf "
+              f"{fmt(means, method, ['MEF-SSIM', 'MS-MEF-SSIM', 'SSIM', 'SSIM-mean', 'Qabf'])} "
+              "(paper: MEF-SSIM 0.827, SSIM 0.608)")
+
+    methods, metrics, means, pairs = load(out / "mfifb")
+    published = [m for m in methods if m not in builtin]
+    print(f"MFIFB ({pairs}): Qabf {means[(OURS, 'Qabf')]:.3f}; published " + ", ".join(
+        f"{m} {means[(m, 'Qabf')]:.3f}" for m in published))
+
+
+if __name__ == "__main__":
+    main()
