@@ -61,10 +61,11 @@ class NaturalImages(Dataset):
     An unreadable file yields ``valid=False`` and a zero image instead of raising, so a
     training run counts and skips it rather than dying hours in.
 
-    Example:
-        >>> ds = NaturalImages(folder, crop=64, length=5000)  # doctest: +SKIP
-        >>> len(ds), ds[4321][0].shape                         # doctest: +SKIP
-        (5000, torch.Size([3, 64, 64]))
+    Example (the package's four example images, cycled through an epoch of 10 samples):
+        >>> from importlib.resources import files
+        >>> ds = NaturalImages(files("defusion") / "examples", crop=64, length=10)
+        >>> len(ds.files), len(ds), ds[7][0].shape
+        (4, 10, torch.Size([3, 64, 64]))
     """
 
     def __init__(self, root: str | Path, crop: int = 256, seed: int = 0, length: int | None = None) -> None:
