@@ -22,9 +22,9 @@ OURS = "defusion"
 
 
 def load(folder: Path):
-    methods, metrics, means = mean_table(read_results_csv(folder / "results.csv"))
-    pairs = len({r.image for r in read_results_csv(folder / "results.csv") if r.method == OURS})
-    return methods, metrics, means, pairs
+    rows = read_results_csv(folder / "results.csv")
+    methods, metrics, means = mean_table(rows)
+    return methods, metrics, means, len({r.image for r in rows if r.method == OURS})
 
 
 def rank_among(pool: list[str], metric: str, means: dict) -> int:

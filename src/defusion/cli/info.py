@@ -21,9 +21,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _side(text: str) -> int:
     """argparse type: a positive multiple of 8 (DeNet down-samples three times)."""
+    from defusion.model.denet import SIZE_MULTIPLE  # here, not at import: keeps --help fast
+
     value = int(text)
-    if value < 8 or value % 8:
-        raise argparse.ArgumentTypeError(f"must be a positive multiple of 8, got {value}")
+    if value < SIZE_MULTIPLE or value % SIZE_MULTIPLE:
+        raise argparse.ArgumentTypeError(f"must be a positive multiple of {SIZE_MULTIPLE}, got {value}")
     return value
 
 

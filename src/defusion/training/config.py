@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from defusion.data.cud import CUDConfig
+from defusion.model.denet import SIZE_MULTIPLE
 
 
 #: Python types accepted for each annotated option type (an int is a fine float; a bool is no int).
@@ -52,7 +53,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         problems = [f"{name} must be {rule}, got {getattr(self, name)}" for name, ok, rule in (
-            ("crop", self.crop >= 8 and self.crop % 8 == 0, "a positive multiple of 8 (DeNet downsamples 3 times)"),
+            ("crop", self.crop >= SIZE_MULTIPLE and self.crop % SIZE_MULTIPLE == 0,
+             f"a positive multiple of {SIZE_MULTIPLE} (DeNet downsamples 3 times)"),
             ("batch_size", self.batch_size >= 1, "at least 1"),
             ("lr", self.lr > 0, "positive"),
             ("lr_step_epochs", self.lr_step_epochs >= 1, "at least 1"),
