@@ -9,7 +9,8 @@ TFLOP/s (training counted as 3x the forward pass's 2 x MACs) and that as a share
 device's peak, and peak memory.
 
 Variants: ``fp32``; ``bf16`` (autocast, what `defusion train` does on CUDA, ``amp: true``);
-``bf16-cl`` (+ channels_last); ``bf16-compile`` (+ torch.compile of the network).
+``bf16-cl`` (+ channels_last); ``fp32-compile``, ``bf16-compile`` and ``bf16-cl-compile``
+(+ torch.compile of the network, `defusion train`'s ``compile: true``).
 
 Usage:
     python benchmarks/train_speed.py                              # CUDA if present, else CPU
@@ -31,7 +32,7 @@ from defusion.model.profile import count_macs
 from defusion.model.registry import create_model
 from defusion.training.step import autocast_for, train_step
 
-VARIANTS = ("fp32", "bf16", "bf16-cl", "bf16-compile")
+VARIANTS = ("fp32", "fp32-compile", "bf16", "bf16-cl", "bf16-compile", "bf16-cl-compile")
 #: Dense bf16 tensor-core peaks (TFLOP/s) by device-name fragment, from the vendors' data sheets.
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}
 
@@ -53,14 +54,15 @@ def time_variant(model_name: str, variant: str, batch: int, crop: int, steps: in
     """Median seconds per training step of one variant (after ``warmup`` steps)."""
     torch.manual_seed(0)
     model = create_model(model_name).to(device)
-    channels_last = variant == "bf16-cl"
+    channels_last = "-cl" in variant
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    net = torch.compile(model) if variant == "bf16-compile" else model
+    net = torch.compile(model) if variant.endswith("-compile") else model
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    autocast = autocast_for(device, amp=variant != "fp32")
-    if variant != "fp32" and device.type == "cpu":
-        autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731 - measured, not a default
+    bf16 = variant.startswith("bf16")
+    autocast = autocast_for(device, amp=bf16)
+    if bf16 and device.type == "cpu":  # measured even where `defusion train` would not use it
+        autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
     generator = torch.Generator(device=device).manual_seed(0)
     x = torch.rand(batch, 3, crop, crop, device=device, generator=generator)
     if device.type == "cuda":

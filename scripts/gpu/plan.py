@@ -18,8 +18,14 @@ from pathlib import Path
 
 import yaml
 
-VARIANT_SETTINGS = {"fp32": {"amp": False, "channels_last": False}, "bf16": {"amp": True, "channels_last": False},
-                    "bf16-cl": {"amp": True, "channels_last": True}}
+VARIANT_SETTINGS = {
+    "fp32": {"amp": False, "channels_last": False, "compile": False},
+    "fp32-compile": {"amp": False, "channels_last": False, "compile": True},
+    "bf16": {"amp": True, "channels_last": False, "compile": False},
+    "bf16-cl": {"amp": True, "channels_last": True, "compile": False},
+    "bf16-compile": {"amp": True, "channels_last": False, "compile": True},
+    "bf16-cl-compile": {"amp": True, "channels_last": True, "compile": True},
+}
 #: Share of the budget planned for training steps (start-up, checkpoints and the slower first steps
 #: take the rest).
 USABLE_SHARE = 0.9
@@ -76,7 +82,7 @@ def main() -> None:
     args.out.write_text(yaml.safe_dump(cfg, sort_keys=False))
     total = cfg["epoch_samples"] * cfg["epochs"]
     print(f"plan: {cfg['epochs']} epochs of {cfg['epoch_samples']} samples ({total} in all), batch "
-          f"{cfg['batch_size']}, amp={cfg['amp']}, channels_last={cfg['channels_last']}, "
+          f"{cfg['batch_size']}, amp={cfg['amp']}, channels_last={cfg['channels_last']}, compile={cfg['compile']}, "
           f"budget {args.budget:.0f} s; probe {max(rates.values()):.0f} samples/s"
           + (f", input pipeline {pipeline:.0f}" if pipeline else ""))
 

@@ -9,7 +9,8 @@
 # The run lives in /tmp (kept while the machine is held); results come back through $OUT.
 # Environment: DATA (training images; default .carry/natural), BASE (default configs/gpu-256.yaml),
 # INIT (start weights; default: shipped; empty: random), PROBE_ARGS / PLAN_SET (extra arguments
-# for the speed probe and the plan, e.g. for a CPU smoke test), COLLECT_WAIT, RUN, OUT, PYTHON.
+# for the speed probe and the plan, e.g. for a CPU smoke test), COMPILE_PROBE (0: do not probe
+# torch.compile on a GPU), COLLECT_WAIT, RUN, OUT, PYTHON.
 set -euo pipefail
 RUN=${RUN:-/tmp/defusion-gpu-run}
 OUT=${OUT:-/tmp/defusion-gpu-out}
@@ -38,6 +39,12 @@ start)
     # shellcheck disable=SC2086
     "$PY" benchmarks/train_speed.py --batch 8 32 64 --variants bf16 bf16-cl --steps 15 --warmup 5 \
         --data "$DATA_COPY" --workers 14 ${PROBE_ARGS:-} | tee "$OUT/train_speed.md"
+    if [ "${COMPILE_PROBE:-1}" = 1 ] && "$PY" -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
+        # torch.compile at the planned batch size only: compiling costs a minute or two per shape
+        batch=$("$PY" -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['batch_size'])" "$BASE")
+        timeout 300 "$PY" benchmarks/train_speed.py --batch "$batch" --variants bf16-compile --steps 15 \
+            --warmup 10 | tee -a "$OUT/train_speed.md" || echo "the compile probe failed: planning without it"
+    fi
     # shellcheck disable=SC2086
     "$PY" scripts/gpu/plan.py --probe "$OUT/train_speed.md" --budget "$budget" --base "$BASE" \
         --out "$OUT/plan.yaml" --set ${PLAN_SET:-} | tee -a "$OUT/train_speed.md"

@@ -85,3 +85,10 @@ def test_start_poll_collect_on_a_cpu(tmp_path, tiny_weights, budget, collect_wai
         assert {f.get_tensor(k).dtype for k in f.keys()} <= {__import__("torch").float16, __import__("torch").int64}
     assert int(read_metadata(weights)["steps"]) > 0
     load_weights(weights)  # a loadable inference file
+
+
+def test_plan_turns_compile_on_when_the_compiled_variant_is_fastest():
+    probe = PROBE + "| `bf16-compile` | 32 | 0.0250 | 1280.0 | 116.0 | 11.7% | 2800 MB GPU |\n"
+    cfg = plan({"batch_size": 32, "epochs": 50, "epoch_samples": 50000}, *parse_probe(probe), budget_s=1000)
+    assert cfg["compile"] and cfg["amp"] and not cfg["channels_last"]
+    assert plan({"batch_size": 32, "epochs": 50}, *parse_probe(PROBE), budget_s=1000)["compile"] is False

@@ -45,7 +45,14 @@ def test_channels_last_computes_the_same_step():
 
 
 @pytest.mark.filterwarnings("ignore:CUDA is not available")
-def test_autocast_is_bf16_on_cuda_only():
-    assert autocast_for(torch.device("cpu"), amp=True)().__class__.__name__ == "nullcontext"
+@pytest.mark.parametrize("native", [True, False])
+def test_autocast_is_bf16_where_the_hardware_has_bf16_units(monkeypatch, native):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: native, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native, raising=False)
+    cpu = autocast_for(torch.device("cpu"), amp=True)()
+    assert isinstance(cpu, torch.autocast) == native
+    if native:
+        assert cpu.fast_dtype == torch.bfloat16
+    assert autocast_for(torch.device("cpu"), amp=False)().__class__.__name__ == "nullcontext"
     assert autocast_for(torch.device("cuda"), amp=False)().__class__.__name__ == "nullcontext"
     assert isinstance(autocast_for(torch.device("cuda"), amp=True)(), torch.autocast)

@@ -190,3 +190,31 @@ def test_init_from_weights_starts_from_them(image_folder, tmp_path, tiny_weights
     assert main(["train", "--data", str(image_folder), "--out", str(tmp_path / "x"), "--max-steps", "1",
                  "--init", str(tiny_weights), "--model", "defusion", *TINY[2:]]) == 2
     assert "not a 'defusion' network" in capsys.readouterr().err
+
+
+def test_compile_flag_sets_the_option_and_leaves_it_alone_otherwise(tmp_path):
+    import argparse
+
+    from defusion.cli.train import add_arguments, resolve_config
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    base = ["--data", str(tmp_path), "--out", str(tmp_path / "run")]
+    assert resolve_config(parser.parse_args(base + ["--compile"])).compile is True
+    assert resolve_config(parser.parse_args(base)).compile is False
+    config = tmp_path / "c.yaml"
+    config.write_text("compile: true\n")
+    assert resolve_config(parser.parse_args(base + ["--config", str(config)])).compile is True
+
+
+@pytest.mark.slow
+def test_compiled_training_matches_eager(image_folder, tmp_path):
+    """torch.compile changes the kernels, not the maths: same weights after a few steps (slow:
+    compiling the forward and backward takes tens of seconds on a CPU)."""
+    from defusion.model.weights import load_weights
+    weights = []
+    for name, extra in (("eager", []), ("compiled", ["--compile"])):
+        out = tmp_path / name
+        assert main(["train", "--data", str(image_folder), "--out", str(out), "--max-steps", "3", *TINY, *extra]) == 0
+        weights.append(load_weights(out / "weights.safetensors").state_dict())
+    for key, value in weights[0].items():
+        torch.testing.assert_close(weights[1][key], value, rtol=1e-3, atol=1e-4, msg=key)

@@ -33,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, help="initial Adam learning rate (default 1e-3)")
     p.add_argument("--workers", type=int, help="data loader processes (default 2)")
     p.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps (default 500)")
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the network (faster steps after compiling; see docs/training.md)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -47,7 +49,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     return cfg.override(model=args.model, max_steps=args.max_steps, epochs=args.epochs,
                         epoch_samples=args.epoch_samples, max_seconds=args.max_seconds,
                         batch_size=args.batch_size, crop=args.crop, lr=args.lr, workers=args.workers,
-                        checkpoint_every=args.checkpoint_every)
+                        checkpoint_every=args.checkpoint_every, compile=args.compile)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -49,6 +49,9 @@ class TrainConfig:
     seed: int = 0
     amp: bool = True
     channels_last: bool = False
+    #: torch.compile the network for training (same maths, fewer kernel launches; the first
+    #: steps pay for compiling). Off by default: worth it only where the speed probe says so.
+    compile: bool = False
     cud: CUDConfig = field(default_factory=CUDConfig)
 
     def __post_init__(self) -> None:

@@ -14,6 +14,7 @@ import random
 import signal
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,6 +179,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     if ctx.world_size > 1:
         train_model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[ctx.local_rank] if device.type == "cuda" else None)
+    if cfg.compile:  # wraps the module; checkpoints and weights still come from ``model``
+        train_model = torch.compile(train_model)
     autocast = autocast_for(device, cfg.amp)
     generator = torch.Generator(device=device)
 
@@ -284,5 +287,6 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         "final_loss": final_loss,
         "train_seconds": f"{state.elapsed_s:.0f}",
         "skipped_images": str(state.skipped_images),
+        "precision": "bf16 autocast" if autocast is not nullcontext else "fp32",
     })
     return weights
