@@ -1,7 +1,8 @@
 """Assemble docs/benchmarks.md from the output folders of scripts/run_benchmarks.sh.
 
 Copies each benchmark's summary chart and one comparison grid into docs/images/ and prints
-the Markdown document (header from docs/benchmarks_header.md, then each summary table).
+the Markdown document (header from docs/benchmarks_header.md, then each summary table, then
+docs/benchmarks_footer.md: measurements that are not a benchmark folder).
 """
 
 import shutil
@@ -30,6 +31,9 @@ def main(out: str) -> None:
             shutil.copy(grids[0], images / f"grid_{name}.jpg")
             parts.append(f"Example ({grids[0].stem}): sources A, B, then every method.\n\n"
                          f"![{name} example](images/grid_{name}.jpg)\n")
+    footer = DOCS / "benchmarks_footer.md"
+    if footer.exists():
+        parts.append(footer.read_text())
     print("\n".join(parts))
 
 

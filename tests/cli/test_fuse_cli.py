@@ -40,6 +40,18 @@ def test_components_and_tiles(pair, tmp_path, tiny_weights):
     assert read_image(comp / "common.png").shape[:2] == (45, 61)
 
 
+def test_four_sources_in_each_stack_order(pair, tmp_path, rng, tiny_weights):
+    c = write_image(tmp_path / "c.png", smooth_image(rng, 45, 61))
+    d = write_image(tmp_path / "d.png", smooth_image(rng, 45, 61))
+    fused = {}
+    for order in ("balanced", "sequential"):
+        out = tmp_path / f"{order}.png"
+        assert _fuse(*pair, c, d, "-o", out, "--weights", tiny_weights, "--stack", order) == 0
+        fused[order] = read_image(out)
+    assert fused["balanced"].shape == (45, 61, 3)
+    assert not np.array_equal(fused["balanced"], fused["sequential"])
+
+
 def test_sixteen_bit_grey_stays_sixteen_bit(tmp_path, rng, tiny_weights):
     a = write_image(tmp_path / "a.tif", smooth_image(rng, 40, 40, 1).astype(np.uint16) * 257)
     b = write_image(tmp_path / "b.png", smooth_image(rng, 40, 40, 1).astype(np.uint16) * 257)

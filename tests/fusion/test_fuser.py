@@ -63,6 +63,21 @@ def test_more_than_two_inputs_fold(fuser, rng):
         fuser.fuse(images[0])
 
 
+def test_stack_orders_are_the_documented_pairings(fuser, rng):
+    """Grey float sources: the fused grey plane is what a pairwise fusion of grey images gives,
+    so the stack can be rebuilt by hand from pairs."""
+    a, b, c, d, e = (smooth_image(rng, 24, 24, channels=1) / 255.0 for _ in range(5))
+    pair = fuser.fuse
+    close = dict(rtol=0, atol=1e-5)
+    np.testing.assert_allclose(fuser.fuse(a, b, c, d), pair(pair(a, b), pair(c, d)), **close)
+    np.testing.assert_allclose(fuser.fuse(a, b, c, d, e), pair(pair(pair(a, b), c), pair(d, e)), **close)
+    sequential = Fuser(fuser.model, options=FuseOptions(stack="sequential"))
+    np.testing.assert_allclose(sequential.fuse(a, b, c, d), pair(pair(pair(a, b), c), d), **close)
+    assert not np.allclose(sequential.fuse(a, b, c, d), fuser.fuse(a, b, c, d), **close)
+    with pytest.raises(ValueError, match="unknown stack order 'tree'"):
+        FuseOptions(stack="tree")
+
+
 def test_size_mismatch_names_both_sizes(fuser, rng):
     with pytest.raises(SizeMismatchError, match="30x20 vs 31x20"):
         fuser.fuse(smooth_image(rng, 20, 30), smooth_image(rng, 20, 31))

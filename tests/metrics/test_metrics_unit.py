@@ -314,6 +314,15 @@ def test_mef_ssim_vectorised_equals_patch_loop():
     assert structural.mef_ssim(f, a, b) == pytest.approx(ref, rel=1e-9)
 
 
+def test_mef_ssim_of_a_three_exposure_bracket_equals_patch_loop_in_any_order():
+    a, b, f = A[:20, :24], B[:20, :24], F[:20, :24]
+    c = np.clip(a.astype(int) + 60, 0, 255).astype(np.uint8)  # a third, brighter exposure
+    ref = _mef_ssim_loop(np.stack([a, b, c]).astype(float), f.astype(float))
+    assert structural.mef_ssim(f, a, b, c) == pytest.approx(ref, rel=1e-9)
+    assert structural.mef_ssim(f, c, a, b) == pytest.approx(ref, rel=1e-12)
+    assert 0 < structural.ms_mef_ssim(F, A, B, np.clip(A.astype(int) + 60, 0, 255)) <= 1
+
+
 def test_mef_ssim_identities_and_symmetry():
     assert structural.mef_ssim(A, A, A) == pytest.approx(1.0, abs=1e-9)
     assert structural.mef_ssim(F, A, B) == pytest.approx(structural.mef_ssim(F, B, A), rel=1e-12)

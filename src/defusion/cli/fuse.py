@@ -18,7 +18,8 @@ HELP = "fuse registered images: A B [C ...] -o OUT, or --a DIR --b DIR -o OUTDIR
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("images", nargs="*", type=Path, help="two or more registered images (more are folded in order)")
+    p.add_argument("images", nargs="*", type=Path,
+                   help="two or more registered images (a bracket or focus stack: give them in order)")
     p.add_argument("-o", "--output", required=True, type=Path, help="output image, or output folder with --a/--b")
     p.add_argument("--a", dest="dir_a", type=Path, help="folder of first sources (pairs matched by file stem)")
     p.add_argument("--b", dest="dir_b", type=Path, help="folder of second sources")
@@ -27,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_fusion_options(p)
     p.add_argument("--components", type=Path, help="also write the common and unique projections to this folder")
     p.add_argument("--resize", action="store_true", help="resize other sources to the first one's size")
+    p.add_argument("--stack", default="balanced", choices=("balanced", "sequential"),
+                   help="more than two images: balanced (default) fuses each half, then the two results; "
+                        "sequential fuses ((1, 2), 3), ...")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -113,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     check_tile(args)
     if not folders and args.output.suffix.lower() not in WRITABLE_SUFFIXES:
         raise UserError(f"cannot write {args.output}: use one of {', '.join(WRITABLE_SUFFIXES)}")
-    options = dict(tile=args.tile, overlap=args.overlap, color=args.color)
+    options = dict(tile=args.tile, overlap=args.overlap, color=args.color, stack=args.stack)
     if args.onnx:
         from defusion.serving.onnx_model import load_onnx_fuser
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -19,12 +19,22 @@ class SizeMismatchError(ValueError):
     """Sources of different sizes; fusion needs registered images."""
 
 
+StackOrder = Literal["balanced", "sequential"]
+STACK_ORDERS: tuple[str, ...] = ("balanced", "sequential")
+
+
 @dataclass(frozen=True)
 class FuseOptions:
     """How images are fed to the network.
 
     ``tile=None`` tiles automatically: images over ``auto_tile_pixels`` go through
     ``auto_tile_size`` tiles, smaller ones in one pass. ``tile=0`` never tiles.
+
+    ``stack`` is how more than two images are combined by a network that fuses pairs:
+    ``balanced`` fuses the first and second halves of the list separately and then the two
+    results (neighbours first, so keep a bracket in exposure or focus order; each image passes
+    through about log2(N) fusions), ``sequential`` folds left, ((a, b), c), ... (the last image
+    weighs as much as all before it). ``benchmarks/multi_input.py`` compares them.
     """
 
     tile: int | None = None
@@ -32,6 +42,11 @@ class FuseOptions:
     auto_tile_pixels: int = 1024 * 1024
     auto_tile_size: int = 768
     color: color.ColorMode = "auto"
+    stack: StackOrder = "balanced"
+
+    def __post_init__(self) -> None:
+        if self.stack not in STACK_ORDERS:
+            raise ValueError(f"unknown stack order {self.stack!r}; use one of {', '.join(STACK_ORDERS)}")
 
     def tile_for(self, height: int, width: int) -> int:
         if self.tile is None:
@@ -109,18 +124,24 @@ class Fuser:
 
     # -- public API -----------------------------------------------------------------
     def fuse(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> np.ndarray:
-        """Fuse two or more registered images; more than two are folded in order.
+        """Fuse two or more registered images (more than two in ``options.stack`` order).
 
         Inputs are HxW or HxWxC arrays (uint8, uint16 or float in [0, 1]); the result has
         their height and width, the deepest input dtype, and is grey only if all are grey.
         """
         prepared = self._prepare(images)
-        fused = prepared.inputs[0]
-        for nxt in prepared.inputs[1:]:
-            fused = self._project(fused, nxt, on_tile).fused
-            if prepared.mode != "rgb":
-                fused = color.as_rgb(fused.mean(axis=2))
-        return self._finish(fused, prepared)
+        return self._finish(self._fuse_stack(prepared.inputs, prepared.mode, on_tile), prepared)
+
+    def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None) -> np.ndarray:
+        """Fuse HxWx3 network inputs pairwise in ``options.stack`` order; intermediate results
+        are clipped to [0, 1] like any image before they are fused again."""
+        if len(inputs) == 1:
+            return inputs[0]
+        cut = len(inputs) - 1 if self.options.stack == "sequential" else (len(inputs) + 1) // 2
+        first, rest = (np.clip(self._fuse_stack(part, mode, on_tile), 0.0, 1.0)
+                       for part in (inputs[:cut], inputs[cut:]))
+        fused = self._project(first, rest, on_tile).fused
+        return fused if mode == "rgb" else color.as_rgb(fused.mean(axis=2))
 
     def decompose(self, a: np.ndarray, b: np.ndarray, on_tile: Callable[[], None] | None = None) -> Decomposition:
         """The fused image and its common and unique projections (paper Fig. 7/8)."""

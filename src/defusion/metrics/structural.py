@@ -184,17 +184,19 @@ def _mef_ssim_value(seq: Float, f: Float, k: float = 0.03) -> float:
     return float(q.mean())
 
 
-def _mef_inputs(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> tuple[Float, Float]:
+def _mef_inputs(fused: ArrayLike, *sources: ArrayLike) -> tuple[Float, Float]:
     f = to_gray(fused, "fused")
-    seq = np.stack([to_gray(a, "a"), to_gray(b, "b")])
+    seq = np.stack([to_gray(s, f"source {i + 1}") for i, s in enumerate(sources)])
     if seq.shape[1:] != f.shape:
         raise ValueError(f"size mismatch: fused is {f.shape[0]}x{f.shape[1]}, sources are "
                          f"{seq.shape[1]}x{seq.shape[2]}")
     return seq, f
 
 
-def mef_ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
+def mef_ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike, *more: ArrayLike) -> float:
     """MEF-SSIM: single-scale MEF structural similarity (Ma, Zeng & Wang 2015), in [-1, 1].
+
+    Defined for any number of exposures: pass a whole bracket as ``a, b, *more``.
 
     Builds, per 11x11 patch, the "desired" patch from the sources (highest contrast, structure a
     weighted mix of the sources' normalised structures) and compares the fused patch with it by
@@ -206,24 +208,24 @@ def mef_ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     >>> round(mef_ssim(x, x, x), 9)  # identical sources and fused image
     1.0
     """
-    seq, f = _mef_inputs(fused, a, b)
+    seq, f = _mef_inputs(fused, a, b, *more)
     _check_size(*f.shape, _WIN, "MEF-SSIM")
     return _mef_ssim_value(seq, f)
 
 
-def ms_mef_ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
+def ms_mef_ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike, *more: ArrayLike) -> float:
     """MS-MEF-SSIM: multi-scale MEF-SSIM, ``prod_l Q_l ^ w_l`` over 3 scales (``mef_ms_ssim.m``).
 
     Weights (0.0448, 0.2856, 0.3001) normalised to sum 1; 2x2 mean + decimation between scales.
     This is what MEFB's ``metricsMEF_SSIM.m`` reports as "MEF-SSIM". Needs at least 44 pixels
-    per side.
+    per side. Like :func:`mef_ssim`, takes any number of exposures.
 
     >>> import numpy as np
     >>> x = np.random.default_rng(3).integers(0, 256, (48, 48)).astype(np.uint8)
     >>> round(ms_mef_ssim(x, x, x), 9)
     1.0
     """
-    seq, f = _mef_inputs(fused, a, b)
+    seq, f = _mef_inputs(fused, a, b, *more)
     w = np.array(MS_SSIM_WEIGHTS[:3])
     w = w / w.sum()
     _check_size(*f.shape, _WIN * 4, "MS-MEF-SSIM (3 scales)")
