@@ -112,6 +112,25 @@ def test_components_zip(client, fuser, images):
         np.testing.assert_array_equal(parts[name], ref)
 
 
+def test_more_than_two_images_fuse_like_the_fuser(client, fuser, images):
+    stack = [images["rgb_a"], images["grey_a"], images["rgb_b"]]
+    sent = {field: (f"{field}.png", encode_png(im), "image/png") for field, im in zip("abc", stack)}
+    r = client.post("/v1/fuse", files=sent)
+    assert r.status_code == 200, r.text
+    np.testing.assert_array_equal(as_image(r.content), fuser.fuse(*stack))
+
+
+def test_image_count_errors(client, images):
+    png = encode_png(images["rgb_a"])
+    upload = lambda *fields: {f: (f"{f}.png", png, "image/png") for f in fields}  # noqa: E731
+    _assert_error(client.post("/v1/fuse", files=upload("a", "b", "d")), 422, "missing field 'c'")
+    _assert_error(client.post("/v1/fuse?components=true", files=upload("a", "b", "c")), 422, "pair", "3 images")
+    r = client.post("/v1/fuse", files=upload("a", "b", "c", "d", "e"))  # over the default max_images of 4
+    assert r.status_code in (400, 422) and "4" in r.json()["detail"], r.text
+    with pytest.raises(ValueError, match="max_images"):
+        Limits(max_images=9)
+
+
 # -- errors: JSON {"detail": str}, the right status, never 500 ----------------------------
 def _assert_error(r: httpx.Response, status: int, *words: str) -> str:
     assert r.status_code == status, (r.status_code, r.text)
@@ -195,8 +214,10 @@ def test_app_from_env(monkeypatch, lively_weights):
     monkeypatch.setenv("DEFUSION_WEIGHTS", str(lively_weights))
     monkeypatch.setenv("DEFUSION_DEVICE", "cpu")
     monkeypatch.setenv("DEFUSION_MAX_PIXELS", "1234")
+    monkeypatch.setenv("DEFUSION_MAX_IMAGES", "6")
     app = app_from_env()
     assert app.state.limits.max_pixels == 1234 and str(app.state.fuser.device) == "cpu"
+    assert app.state.limits.fields == ("a", "b", "c", "d", "e", "f")
 
 
 # -- concurrency -----------------------------------------------------------------------

@@ -37,6 +37,8 @@ def test_serve_defaults():
     (["--tile", "32"], "--tile"),
     (["--weights", "w.safetensors", "--onnx", "m.onnx"], "do not apply"),
     (["--onnx", "m.onnx", "--runtime", "onnxruntime"], "do not apply"),
+    (["--max-images", "1"], "--max-images must be from 2 to 8"),
+    (["--max-images", "9"], "--max-images must be from 2 to 8"),
 ])
 def test_serve_rejects_bad_options_before_loading(argv, message):
     with pytest.raises(UserError, match=message):

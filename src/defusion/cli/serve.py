@@ -18,8 +18,9 @@ from defusion.serving import is_loopback
 
 HELP = "serve fusion over HTTP: POST /v1/fuse, GET /healthz, GET /v1/info (needs the 'serve' extra)"
 
-#: Same as defusion.serving.api.DEFAULT_MAX_UPLOAD_BYTES (not imported: keeps --help fast).
+#: Same as defusion.serving.api.DEFAULT_MAX_UPLOAD_BYTES / DEFAULT_MAX_IMAGES (not imported: keeps --help fast).
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_IMAGES = 4
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"refuse uploaded files larger than this (default {DEFAULT_MAX_UPLOAD_BYTES:,}, 50 MiB)")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse images with more pixels (default {DEFAULT_MAX_PIXELS:,})")
+    p.add_argument("--max-images", type=int, default=DEFAULT_MAX_IMAGES,
+                   help=f"most images one request may fuse, 2-8 (default {DEFAULT_MAX_IMAGES}; fields a, b, c, ...)")
     add_tile_option(p)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for inference (default: PyTorch's)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
@@ -40,6 +43,8 @@ def _check(args: argparse.Namespace) -> None:
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be 1-65535, got {args.port}")
     check_tile(args)
+    if not 2 <= args.max_images <= 8:
+        raise UserError(f"--max-images must be from 2 to 8, got {args.max_images}")
     if args.threads is not None and args.threads < 1:
         raise UserError("--threads must be at least 1")
     if args.onnx is not None and (args.weights is not None or args.runtime != "torch"):
@@ -55,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UserError(f"serving needs the 'serve' extra: pip install 'defusion[serve]' ({exc})") from None
     options = {} if args.tile is None else {"tile": args.tile}
-    app = build_app(args.weights, args.device, Limits(args.max_upload_bytes, args.max_pixels),
+    app = build_app(args.weights, args.device, Limits(args.max_upload_bytes, args.max_pixels, args.max_images),
                     onnx=args.onnx, threads=args.threads, runtime=args.runtime, **options)
     if not is_loopback(args.host):
         print(f"defusion: warning: serving on {args.host}: the API has no authentication; "

@@ -12,7 +12,8 @@ Every error is JSON ``{"detail": "..."}`` (a string):
 413   a file over ``max_upload_bytes`` (Content-Length or bytes actually read), or
       an image over ``max_pixels``
 415   not an image (text, unknown format), or a body that is not multipart/form-data
-422   a missing field ``a`` or ``b``, sources of different sizes, a bad query value
+422   a missing field ``a`` or ``b``, more than ``max_images`` images or a gap in the fields,
+      sources of different sizes, components of more than two images, a bad query value
 ====  ===========================================================================
 
 Run it with ``defusion serve``, or with uvicorn directly:
@@ -48,10 +49,12 @@ log = logging.getLogger("defusion.serving")
 
 #: Default bound on each uploaded file: 50 MiB.
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-#: Room for multipart headers and boundaries on top of the two files.
+#: Default bound on the images of one request (a bracket or focus stack of up to 4).
+DEFAULT_MAX_IMAGES = 4
+#: Room for multipart headers and boundaries on top of the files.
 MULTIPART_OVERHEAD = 64 * 1024
-#: The image fields of ``POST /v1/fuse``.
-FIELDS = ("a", "b")
+#: The image fields of ``POST /v1/fuse``, in order: ``a`` and ``b`` always, then more up to ``max_images``.
+FIELDS = ("a", "b", "c", "d", "e", "f", "g", "h")
 #: Names inside the ``components=true`` zip, in this order.
 COMPONENT_FILES = ("fused.png", "common.png", "unique_a.png", "unique_b.png")
 
@@ -61,20 +64,28 @@ class Limits:
     """Bounds on what one request may make the server read and decode.
 
     ``max_upload_bytes`` bounds each uploaded file; the whole request body may be at most
-    two files plus :data:`MULTIPART_OVERHEAD`. ``max_pixels`` bounds width x height of each
-    image and is checked from the header, before anything is decoded.
+    ``max_images`` files plus :data:`MULTIPART_OVERHEAD`. ``max_pixels`` bounds width x height
+    of each image and is checked from the header, before anything is decoded.
     """
 
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_images: int = DEFAULT_MAX_IMAGES
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes <= 0 or self.max_pixels <= 0:
             raise ValueError("max_upload_bytes and max_pixels must be positive")
+        if not 2 <= self.max_images <= len(FIELDS):
+            raise ValueError(f"max_images must be from 2 to {len(FIELDS)}")
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The file fields a request may use."""
+        return FIELDS[:self.max_images]
 
     @property
     def max_request_bytes(self) -> int:
-        return len(FIELDS) * self.max_upload_bytes + MULTIPART_OVERHEAD
+        return self.max_images * self.max_upload_bytes + MULTIPART_OVERHEAD
 
 
 class ApiError(Exception):
@@ -97,9 +108,9 @@ class _ModelRunner:
         self.fuser = fuser
         self.lock = threading.Lock()
 
-    def fuse(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def fuse(self, *images: np.ndarray) -> np.ndarray:
         with self.lock:
-            return self.fuser.fuse(a, b)
+            return self.fuser.fuse(*images)
 
     def decompose(self, a: np.ndarray, b: np.ndarray) -> Decomposition:
         with self.lock:
@@ -146,18 +157,22 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                                         + ", ".join(COMPONENT_FILES)}},
     )
     async def v1_fuse(request: Request, components: bool = False) -> Response:
-        """Fuse the images in multipart file fields ``a`` and ``b`` (registered, one size)."""
-        a, b = await _read_pair(request, limits)
-        if a.shape[:2] != b.shape[:2]:
-            raise ApiError(422, f"images differ in size: a is {_wxh(a)} and b is {_wxh(b)} (WxH); "
-                                "fusion needs registered images of one size")
+        """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
+        server's ``max_images``: a bracket or focus stack, in order); registered, one size."""
+        images = await _read_images(request, limits)
+        for field, image in zip(FIELDS[1:], images[1:]):
+            if image.shape[:2] != images[0].shape[:2]:
+                raise ApiError(422, f"images differ in size: a is {_wxh(images[0])} and {field} is {_wxh(image)} "
+                                    "(WxH); fusion needs registered images of one size")
+        if components and len(images) != 2:
+            raise ApiError(422, f"components=true decomposes a pair; got {len(images)} images")
         try:
             if components:
-                parts = await run_in_threadpool(runner.decompose, a, b)
+                parts = await run_in_threadpool(runner.decompose, *images)
                 body = await run_in_threadpool(_zip_parts, parts)
                 return Response(body, media_type="application/zip",
                                 headers={"Content-Disposition": 'attachment; filename="components.zip"'})
-            fused = await run_in_threadpool(runner.fuse, a, b)
+            fused = await run_in_threadpool(runner.fuse, *images)
         except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
             raise ApiError(422, str(exc)) from None
         return Response(await run_in_threadpool(encode_png, fused), media_type="image/png")
@@ -165,11 +180,11 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     return app
 
 
-async def _read_pair(request: Request, limits: Limits) -> tuple[np.ndarray, np.ndarray]:
-    """Parse the multipart body within the limits and decode fields ``a`` and ``b``."""
+async def _read_images(request: Request, limits: Limits) -> list[np.ndarray]:
+    """Parse the multipart body within the limits and decode fields ``a``, ``b``, ... in order."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
-        raise ApiError(415, "expected a multipart/form-data body with image files in fields 'a' and 'b' "
+        raise ApiError(415, "expected a multipart/form-data body with image files in fields 'a', 'b' (, 'c', ...) "
                             f"(got {content_type or 'no Content-Type'})")
     declared = request.headers.get("content-length")
     if declared is not None:
@@ -183,16 +198,21 @@ async def _read_pair(request: Request, limits: Limits) -> tuple[np.ndarray, np.n
     # Count what is actually received too: Content-Length may be absent (chunked) or wrong.
     bounded = Request(request.scope, _bounded_receive(request.receive, limits.max_request_bytes))
     try:
-        form = await bounded.form(max_files=len(FIELDS), max_fields=len(FIELDS) + 4)
+        form = await bounded.form(max_files=limits.max_images, max_fields=limits.max_images + 4)
     except _BodyTooLarge:
         raise ApiError(413, f"request body is over the limit of {limits.max_request_bytes} bytes "
                             f"(each file at most {limits.max_upload_bytes})") from None
     try:
+        present = [f for f in FIELDS if form.get(f) is not None]
+        if len(present) > limits.max_images:
+            raise ApiError(422, f"{len(present)} images; this server fuses at most {limits.max_images} per request")
+        count = max(2, len(present))
         uploads = []
-        for field in FIELDS:
+        for field in FIELDS[:count]:
             value = form.get(field)
             if value is None:
-                raise ApiError(422, f"missing field '{field}': send two image files as multipart fields 'a' and 'b'")
+                raise ApiError(422, f"missing field '{field}': send the image files as multipart fields "
+                                    f"{', '.join(repr(f) for f in FIELDS[:count])}, in order")
             if not isinstance(value, UploadFile):
                 raise ApiError(422, f"field '{field}' must be a file upload, not a text value")
             if value.size is not None and value.size > limits.max_upload_bytes:
@@ -210,7 +230,7 @@ async def _read_pair(request: Request, limits: Limits) -> tuple[np.ndarray, np.n
     images = []
     for field, (data, name) in zip(FIELDS, datas):
         images.append(await run_in_threadpool(_decode, field, data, name, limits.max_pixels))
-    return images[0], images[1]
+    return images
 
 
 def _decode(field: str, data: bytes, name: str, max_pixels: int) -> np.ndarray:
@@ -325,11 +345,13 @@ def app_from_env() -> FastAPI:
 
     Reads ``DEFUSION_WEIGHTS`` (or ``DEFUSION_ONNX``), ``DEFUSION_RUNTIME`` (``torch`` or
     ``onnxruntime``), ``DEFUSION_DEVICE`` (default ``auto``),
-    ``DEFUSION_MAX_UPLOAD_BYTES``, ``DEFUSION_MAX_PIXELS`` and ``DEFUSION_THREADS``.
+    ``DEFUSION_MAX_UPLOAD_BYTES``, ``DEFUSION_MAX_PIXELS``, ``DEFUSION_MAX_IMAGES`` and
+    ``DEFUSION_THREADS``.
     """
     env = os.environ
     limits = Limits(int(env.get("DEFUSION_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
-                    int(env.get("DEFUSION_MAX_PIXELS", DEFAULT_MAX_PIXELS)))
+                    int(env.get("DEFUSION_MAX_PIXELS", DEFAULT_MAX_PIXELS)),
+                    int(env.get("DEFUSION_MAX_IMAGES", DEFAULT_MAX_IMAGES)))
     threads = int(env["DEFUSION_THREADS"]) if env.get("DEFUSION_THREADS") else None
     return build_app(env.get("DEFUSION_WEIGHTS") or None, env.get("DEFUSION_DEVICE", "auto"), limits,
                      onnx=env.get("DEFUSION_ONNX") or None, threads=threads,
@@ -337,4 +359,4 @@ def app_from_env() -> FastAPI:
 
 
 __all__ = ["Limits", "create_app", "build_app", "app_from_env", "encode_png", "COMPONENT_FILES",
-           "DEFAULT_MAX_UPLOAD_BYTES"]
+           "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_MAX_IMAGES"]
