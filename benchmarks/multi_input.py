@@ -30,6 +30,7 @@ from PIL import Image
 
 from defusion import Fuser
 from defusion.benchmark.report import labelled_tile
+from defusion.fusion.color import as_rgb, luminance
 from defusion.io.images import read_image
 from defusion.metrics import mef_ssim
 
@@ -50,26 +51,23 @@ def mertens(stack: list[np.ndarray]) -> np.ndarray:
     return np.clip(fused[..., ::-1] * 255, 0, 255).round().astype(np.uint8)
 
 
-def luminance(image: np.ndarray) -> np.ndarray:
-    return image.astype(np.float64) @ np.array([0.299, 0.587, 0.114]) if image.ndim == 3 else image.astype(float)
-
-
 def weight_spread(fused: np.ndarray, stack: list[np.ndarray]) -> float:
     """max - min of the least-squares weights of the fused luminance on the exposures'."""
-    design = np.stack([luminance(s).ravel() for s in stack] + [np.ones(fused.shape[0] * fused.shape[1])], 1)
-    weights = np.linalg.lstsq(design, luminance(fused).ravel(), rcond=None)[0][:-1]
+    def luma(image: np.ndarray) -> np.ndarray:  # the fusion core's BT.601 luminance, any scale
+        return luminance(image.astype(np.float64)).ravel()
+
+    design = np.stack([luma(s) for s in stack] + [np.ones(fused.shape[0] * fused.shape[1])], 1)
+    weights = np.linalg.lstsq(design, luma(fused), rcond=None)[0][:-1]
     return float(weights.max() - weights.min())
 
 
 def load_scenes(folder: Path, limit: int, size: int) -> list[tuple[str, np.ndarray]]:
     scenes = []
     for path in sorted(folder.iterdir())[:limit]:
-        image = read_image(path)
-        if image.ndim == 2:
-            image = np.repeat(image[..., None], 3, axis=2)
+        image = as_rgb(read_image(path))
         h, w = image.shape[:2]
         scale = size / max(h, w)
-        scenes.append((path.stem, cv2.resize(image[..., :3], (round(w * scale), round(h * scale)),
+        scenes.append((path.stem, cv2.resize(image, (round(w * scale), round(h * scale)),
                                              interpolation=cv2.INTER_AREA)))
     return scenes
 
