@@ -43,3 +43,22 @@ def test_epoch_length_cycles_the_images_with_fresh_crops(tmp_path):
     import pytest
     with pytest.raises(ValueError, match="positive"):
         NaturalImages(tmp_path, length=0)
+
+
+def test_grey_prob_makes_that_share_of_crops_grey_luma_and_leaves_colour_crops_unchanged(tmp_path):
+    import pytest
+
+    rgb = (np.random.default_rng(0).random((48, 64, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "a.png")
+    colour = NaturalImages(tmp_path, crop=16, length=200)
+    greyish = NaturalImages(tmp_path, crop=16, length=200, grey_prob=0.5)
+    grey = [i for i in range(200) if bool((greyish[i][0] == greyish[i][0][:1]).all())]
+    assert 60 < len(grey) < 140  # about half
+    kept = next(i for i in range(200) if i not in grey)
+    assert np.array_equal(greyish[kept][0].numpy(), colour[kept][0].numpy())  # same crop, same colours
+    # a grey crop is the BT.601 luma of the colour crop (the plane the fusion core feeds the network)
+    y = (colour[grey[0]][0].numpy() * np.array([0.299, 0.587, 0.114])[:, None, None]).sum(0)
+    assert np.abs(greyish[grey[0]][0].numpy()[0] - y).max() <= 1 / 255 + 1e-6
+    assert not any(bool((colour[i][0] == colour[i][0][:1]).all()) for i in range(20))
+    with pytest.raises(ValueError, match="grey_prob"):
+        NaturalImages(tmp_path, grey_prob=1.5)

@@ -6,6 +6,7 @@ from defusion.training.config import TrainConfig
 def test_defaults_are_the_papers_schedule():
     cfg = TrainConfig()
     assert (cfg.crop, cfg.batch_size, cfg.lr, cfg.epochs) == (256, 8, 1e-3, 50)
+    assert cfg.grey_prob == 0.0  # the paper trains on colour images
     assert cfg.lr_at_epoch(9) == 1e-3 and cfg.lr_at_epoch(10) == 5e-4 and cfg.lr_at_epoch(49) == 1e-3 / 16
 
 
@@ -23,6 +24,7 @@ def test_yaml_and_overrides(tmp_path):
 @pytest.mark.parametrize("field, value", [
     ("batch_size", 0), ("crop", 36), ("crop", 0), ("epochs", 0), ("lr", -1.0), ("lr_gamma", 0.0),
     ("workers", -1), ("max_steps", 0), ("max_seconds", -5.0), ("epoch_samples", 0), ("checkpoint_every", 0),
+    ("grey_prob", -0.1), ("grey_prob", 1.5),
 ])
 def test_out_of_range_options_are_refused_by_name(field, value):
     with pytest.raises(ValueError, match=field):

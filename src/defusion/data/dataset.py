@@ -58,6 +58,10 @@ class NaturalImages(Dataset):
     schedule written for a large dataset (the paper's epochs are 50k COCO images), and a fast
     GPU does not restart its data workers every few seconds.
 
+    ``grey_prob`` turns that fraction of the crops into grey RGB (R = G = B = the BT.601 luma Y,
+    the plane :mod:`defusion.fusion.color` feeds the network when it fuses luminance), so that a
+    network trained for the product's default colour mode sees inputs like the ones it fuses.
+
     An unreadable file yields ``valid=False`` and a zero image instead of raising, so a
     training run counts and skips it rather than dying hours in.
 
@@ -68,13 +72,17 @@ class NaturalImages(Dataset):
         (4, 10, torch.Size([3, 64, 64]))
     """
 
-    def __init__(self, root: str | Path, crop: int = 256, seed: int = 0, length: int | None = None) -> None:
+    def __init__(self, root: str | Path, crop: int = 256, seed: int = 0, length: int | None = None,
+                 grey_prob: float = 0.0) -> None:
         self.files = find_images(root)
         if not self.files:
             raise FileNotFoundError(f"no images found under {root}")
         if length is not None and length < 1:
             raise ValueError(f"length must be positive, got {length}")
+        if not 0.0 <= grey_prob <= 1.0:
+            raise ValueError(f"grey_prob must be in [0, 1], got {grey_prob}")
         self.crop = crop
+        self.grey_prob = grey_prob
         self.seed = seed
         self.length = length or len(self.files)
         self.epoch = 0
@@ -95,6 +103,8 @@ class NaturalImages(Dataset):
                 im = im.resize((self.crop, self.crop), Image.BICUBIC, box=box)
                 if rng.random() < 0.5:
                     im = im.transpose(Image.FLIP_LEFT_RIGHT)
+                if self.grey_prob and rng.random() < self.grey_prob:
+                    im = im.convert("L").convert("RGB")  # PIL's L is BT.601 luma, as in fusion
                 array = np.asarray(im, dtype=np.float32) / 255.0
         except Exception:  # noqa: BLE001 - any decode failure is a skipped sample
             return torch.zeros(3, self.crop, self.crop), False

@@ -52,6 +52,9 @@ class TrainConfig:
     #: torch.compile the network for training (same maths, fewer kernel launches; the first
     #: steps pay for compiling). Off by default: worth it only where the speed probe says so.
     compile: bool = False
+    #: Fraction of training crops made grey (R = G = B = luma). 0 is the paper's colour training;
+    #: the product fuses luminance by default, so a fine-tune may show the network grey inputs too.
+    grey_prob: float = 0.0
     cud: CUDConfig = field(default_factory=CUDConfig)
 
     def __post_init__(self) -> None:
@@ -70,6 +73,7 @@ class TrainConfig:
             ("preview_every", self.preview_every >= 1, "at least 1"),
             ("log_every", self.log_every >= 1, "at least 1"),
             ("workers", self.workers >= 0, "0 or more"),
+            ("grey_prob", 0.0 <= self.grey_prob <= 1.0, "in [0, 1]"),
         ) if not ok]
         if problems:
             raise ValueError("training option " + "; ".join(problems))

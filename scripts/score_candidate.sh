@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Score one weight file on the model card's benchmark subsets (TNO, the first 8 MEFB and the
+# first 10 MFIFB pairs), DeFusion only, for scripts/compare_weights.py.
+# Usage: scripts/score_candidate.sh WEIGHTS OUT_DIR   (WEIGHTS "shipped" = the package's weights)
+# Then:  python scripts/compare_weights.py OUT_OF_SHIPPED OUT_OF_CANDIDATE
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WEIGHTS=$1
+OUT=$2
+DATA=${DATA:-../shared/data/bench}
+if [ "$WEIGHTS" = shipped ]; then WEIGHTS_ARGS=""; else WEIGHTS_ARGS="--weights $WEIGHTS"; fi
+export OMP_NUM_THREADS=1
+run() {  # TASK A B NAME [LIMIT]
+  defusion bench --task "$1" --a "$2" --b "$3" --out "$OUT/$4" --methods defusion $WEIGHTS_ARGS \
+    --runtime onnxruntime ${5:+--limit $5} --no-progress > /dev/null
+}
+# One benchmark per core: TNO on one, MEFB then MFIFB on the other.
+run ivf "$DATA/ivf/tno/vi" "$DATA/ivf/tno/ir" tno & tno=$!
+run mef "$DATA/mef/mefb/A" "$DATA/mef/mefb/B" mefb 8
+run mff "$DATA/mff/mfifb/A" "$DATA/mff/mfifb/B" mfifb 10
+wait $tno
+echo "scored $1 in $OUT"
