@@ -3,8 +3,9 @@
 Both folders are `defusion bench` outputs (one sub-folder per benchmark, each with
 results.csv); DeFusion's mean over the same first N pairs is compared metric by metric.
 
-Usage: python scripts/compare_weights.py out/bench out/cand
-  (out/cand from e.g. `defusion bench --methods defusion --weights cand.safetensors --limit 8 ...`)
+Usage: python scripts/compare_weights.py out/shipped out/cand [METHOD]
+  (each from `scripts/score_candidate.sh WEIGHTS OUT`; METHOD, default defusion, is the candidate's
+  method name, e.g. defusion-x2 to compare an inference option of the same weights)
 """
 
 from __future__ import annotations
@@ -26,18 +27,19 @@ SUBSETS = {
 METHOD = "defusion"
 
 
-def means(results: Path, limit: int | None, metrics: list[str]) -> tuple[dict[str, float], int]:
-    rows = [r for r in read_results_csv(results) if r.method == METHOD]
+def means(results: Path, limit: int | None, metrics: list[str], method: str = METHOD) -> tuple[dict[str, float], int]:
+    rows = [r for r in read_results_csv(results) if r.method == method]
     images = sorted({r.image for r in rows})[:limit]
     return {m: float(np.mean([r.value for r in rows if r.metric == m and r.image in images])) for m in metrics}, len(images)
 
 
 def main() -> None:
     shipped, candidate = map(Path, sys.argv[1:3])
+    method = sys.argv[3] if len(sys.argv) > 3 else METHOD
     better = total = 0
     for bench, (limit, metrics) in SUBSETS.items():
         old, n_old = means(shipped / bench / "results.csv", limit, metrics)
-        new, n_new = means(candidate / bench / "results.csv", limit, metrics)
+        new, n_new = means(candidate / bench / "results.csv", limit, metrics, method)
         if n_old != n_new:
             raise SystemExit(f"{bench}: {n_old} pairs shipped, {n_new} candidate: compare the same pairs")
         for m in metrics:

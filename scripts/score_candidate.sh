@@ -3,6 +3,8 @@
 # first 10 MFIFB pairs), DeFusion only, for scripts/compare_weights.py.
 # Usage: scripts/score_candidate.sh WEIGHTS OUT_DIR   (WEIGHTS "shipped" = the package's weights)
 # Then:  python scripts/compare_weights.py OUT_OF_SHIPPED OUT_OF_CANDIDATE
+# METHOD=defusion-x2 (any built-in DeFusion variant) scores that variant instead of `defusion`;
+# then: python scripts/compare_weights.py OUT_OF_SHIPPED OUT_DIR defusion-x2
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WEIGHTS=$1
@@ -11,7 +13,7 @@ DATA=${DATA:-../shared/data/bench}
 if [ "$WEIGHTS" = shipped ]; then WEIGHTS_ARGS=""; else WEIGHTS_ARGS="--weights $WEIGHTS"; fi
 export OMP_NUM_THREADS=1
 run() {  # TASK A B NAME [LIMIT]
-  defusion bench --task "$1" --a "$2" --b "$3" --out "$OUT/$4" --methods defusion $WEIGHTS_ARGS \
+  defusion bench --task "$1" --a "$2" --b "$3" --out "$OUT/$4" --methods "${METHOD:-defusion}" $WEIGHTS_ARGS \
     --runtime onnxruntime ${5:+--limit $5} --no-progress > /dev/null
 }
 # One benchmark per core: TNO on one, MEFB then MFIFB on the other.

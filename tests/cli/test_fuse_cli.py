@@ -140,7 +140,8 @@ def test_fuse_through_onnx_runtime_matches_pytorch(pair, tmp_path, tiny_weights)
 
 @pytest.mark.parametrize("option, value, message", [
     ("--overlap", "-5", "must be 0 or more"), ("--max-pixels", "0", "must be at least 1"),
-    ("--tile", "3", "at least 64 pixels"),
+    ("--tile", "3", "at least 64 pixels"), ("--scale", "0", "must be at least 1"),
+    ("--scale", "5", "inference scale must be an integer from 1 to 4"),
 ])
 def test_out_of_range_numbers_are_a_usage_error(option, value, message, pair, tmp_path, tiny_weights, capsys):
     try:
@@ -151,3 +152,9 @@ def test_out_of_range_numbers_are_a_usage_error(option, value, message, pair, tm
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "f.png").exists()
+
+
+def test_scale_option_fuses_to_the_input_size(pair, tmp_path, tiny_weights):
+    out = tmp_path / "x2.png"
+    assert _fuse(*pair, "-o", out, "--weights", tiny_weights, "--scale", "2") == 0
+    assert read_image(out).shape == (45, 61, 3)

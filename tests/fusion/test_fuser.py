@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+import torch
 
 from defusion import Fuser
 from defusion.fusion.fuser import FuseOptions, SizeMismatchError
+from defusion.model.denet import DeNetOutput
 from defusion.model.weights import load_weights
 from tests.conftest import smooth_image
 
@@ -94,3 +96,37 @@ def test_tiled_result_matches_untiled_closely(tiny_weights, rng):
 def test_half_needs_cuda(tiny_weights):
     with pytest.raises(ValueError, match="CUDA"):
         Fuser(load_weights(tiny_weights), half=True)
+
+
+class _MeanNet(torch.nn.Module):
+    """A stand-in network that reconstructs perfectly: every projection is the mean of its inputs."""
+
+    def forward(self, x1, x2):
+        mean = (x1 + x2) / 2
+        return DeNetOutput(mean, mean, mean, mean)
+
+
+def test_scale_runs_the_network_on_upsampled_sources_and_returns_the_input_size(rng):
+    seen = []
+
+    class Recording(_MeanNet):
+        def forward(self, x1, x2):
+            seen.append(tuple(x1.shape[-2:]))
+            return super().forward(x1, x2)
+
+    image = smooth_image(rng, 30, 44, channels=1) / 255.0
+    fused = Fuser(Recording(), options=FuseOptions(scale=2)).fuse(image, image)
+    assert seen == [(64, 88)]  # 2x (30, 44), padded to multiples of 8
+    assert fused.shape == image.shape
+    # bicubic up, then 2x2 averages down: a perfect reconstruction comes back nearly unchanged
+    assert np.abs(fused - image).max() < 0.02
+    np.testing.assert_allclose(Fuser(_MeanNet()).fuse(image, image), image, atol=1e-6)
+
+
+def test_scale_counts_tiles_on_the_upsampled_size_and_is_checked():
+    one, two = Fuser(_MeanNet(), options=FuseOptions(tile=128, overlap=32)), \
+        Fuser(_MeanNet(), options=FuseOptions(tile=128, overlap=32, scale=2))
+    assert one.tiles_for(200, 200) < two.tiles_for(200, 200) == one.tiles_for(400, 400)
+    for bad in (0, 5, 1.5, True):
+        with pytest.raises(ValueError, match="inference scale"):
+            FuseOptions(scale=bad)

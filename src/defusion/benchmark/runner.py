@@ -31,8 +31,12 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
 #: The pseudo-metric holding a built-in method's wall time per pair.
 SECONDS = "seconds"
 
-#: Built-in DeFusion variants by colour mode (see defusion.fusion.color).
-DEFUSION_VARIANTS = {"defusion": "auto", "defusion-rgb": "rgb", "defusion-ycbcr": "ycbcr"}
+#: Built-in DeFusion variants: FuseOptions that differ from the defaults (``defusion``): the
+#: colour mode (see defusion.fusion.color) or the inference scale (defusion.fusion.resample).
+DEFUSION_VARIANTS: dict[str, dict] = {
+    "defusion": {}, "defusion-rgb": {"color": "rgb"}, "defusion-ycbcr": {"color": "ycbcr"},
+    "defusion-x1": {"scale": 1}, "defusion-x2": {"scale": 2},
+}
 
 FuseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -64,7 +68,7 @@ def builtin_method(name: str, weights: str | Path | None = None, device: str = "
     if name in DEFUSION_VARIANTS:
         from defusion.fusion.fuser import Fuser
 
-        fuser = Fuser.from_pretrained(weights, device=device, runtime=runtime, color=DEFUSION_VARIANTS[name])
+        fuser = Fuser.from_pretrained(weights, device=device, runtime=runtime, **DEFUSION_VARIANTS[name])
         return fuser.fuse
     from defusion.baselines import BASELINES
 
@@ -85,6 +89,15 @@ def builtin_method(name: str, weights: str | Path | None = None, device: str = "
         return baseline(fa.astype(np.float32), fb.astype(np.float32))
 
     return run
+
+
+def defusion_run_id(weights: str | Path | None = None) -> str:
+    """What DeFusion's scores depend on besides a variant's own options: the weights (digest)
+    and the default inference scale. A resumed bench recomputes DeFusion's rows when it changes."""
+    from defusion.fusion.fuser import FuseOptions
+    from defusion.model.weights import weights_digest
+
+    return f"{weights_digest(weights)}-x{FuseOptions().scale}"
 
 
 def run_benchmark(

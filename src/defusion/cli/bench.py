@@ -77,12 +77,13 @@ def _previous_rows(out: Path, weights: str | None) -> tuple[list, str | None]:
     except ValueError as exc:
         raise UserError(f"cannot resume: {exc}") from None
     try:
-        before = json.loads((out / RUN_FILE).read_text()).get("weights_sha256_16")
+        before = json.loads((out / RUN_FILE).read_text()).get("defusion_run")
     except (OSError, ValueError, AttributeError):
         before = None
     stale = [r for r in rows if r.method in DEFUSION_VARIANTS]
     if weights is not None and stale and before != weights:
-        print("defusion: note: DeFusion's earlier scores were made with other (or unknown) weights; "
+        print("defusion: note: DeFusion's earlier scores were made with other (or unknown) weights or "
+              "inference defaults; "
               "recomputing them", file=sys.stderr)
         return [r for r in rows if r.method not in DEFUSION_VARIANTS], None
     return rows, before
@@ -90,10 +91,9 @@ def _previous_rows(out: Path, weights: str | None) -> tuple[list, str | None]:
 
 def run(args: argparse.Namespace) -> int:
     from defusion.benchmark.report import comparison_grid, summary_chart, summary_markdown
-    from defusion.benchmark.runner import (DEFUSION_VARIANTS, TASK_METRICS, builtin_method, run_benchmark,
-                                           write_results_csv)
+    from defusion.benchmark.runner import (DEFUSION_VARIANTS, TASK_METRICS, builtin_method, defusion_run_id,
+                                           run_benchmark, write_results_csv)
     from defusion.metrics import METRICS
-    from defusion.model.weights import weights_digest
 
     for folder in (args.dir_a, args.dir_b):
         if not folder.is_dir():
@@ -107,13 +107,13 @@ def run(args: argparse.Namespace) -> int:
     if not methods and not fused_dirs:
         raise UserError("nothing to benchmark: --methods none and no --fused")
     title = args.title or f"{args.task.upper()}: {args.dir_a.parent.name or args.dir_a.name}"
-    weights = weights_digest(args.weights) if any(m in DEFUSION_VARIANTS for m in methods) else None
+    weights = defusion_run_id(args.weights) if any(m in DEFUSION_VARIANTS for m in methods) else None
     previous = None
     if args.resume:
         previous, earlier_weights = _previous_rows(args.out, weights)
         weights = weights or earlier_weights  # DeFusion rows kept from an earlier run keep their ID
     (args.out / "grids").mkdir(parents=True, exist_ok=True)
-    (args.out / RUN_FILE).write_text(json.dumps({"weights_sha256_16": weights}) + "\n")
+    (args.out / RUN_FILE).write_text(json.dumps({"defusion_run": weights}) + "\n")
     result = None
     for stem, outputs, a, b, result in run_benchmark(
             args.dir_a, args.dir_b, methods, fused_dirs, metrics,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import add_fusion_options, add_model_options, check_tile, positive_int
+from defusion.cli.options import add_fusion_options, add_model_options, check_tile, fusion_options, positive_int
 from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import DEFAULT_MAX_PIXELS, WRITABLE_SUFFIXES, ImageReadError
 from defusion.model.weights import WeightsError
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     check_tile(args)
     if not folders and args.output.suffix.lower() not in WRITABLE_SUFFIXES:
         raise UserError(f"cannot write {args.output}: use one of {', '.join(WRITABLE_SUFFIXES)}")
-    options = dict(tile=args.tile, overlap=args.overlap, color=args.color, stack=args.stack)
+    options = dict(fusion_options(args), stack=args.stack)
     if args.onnx:
         from defusion.serving.onnx_model import load_onnx_fuser
 

@@ -48,13 +48,25 @@ def add_tile_option(p: argparse.ArgumentParser) -> None:
 
 
 def add_fusion_options(p: argparse.ArgumentParser) -> None:
-    """--tile, --overlap and --color: how images are fed to the network."""
+    """--tile, --overlap, --color and --scale: how images are fed to the network."""
     add_tile_option(p)
     p.add_argument("--overlap", type=non_negative_int, default=64, help="tile overlap in pixels (default 64)")
     p.add_argument("--color", default="auto", choices=("auto", "rgb", "ycbcr"),
                    help="auto (= ycbcr): fuse luminance; chroma from the colour source, or blended by "
                         "saturation when both are colour. rgb: fuse two colour sources in RGB (the paper's "
                         "setting)")
+    p.add_argument("--scale", type=positive_int, default=None, metavar="N",
+                   help="run the network on the sources up-sampled N times and average its output back "
+                        "down: sharper (the network blurs by a fixed kernel in pixels), N*N times the "
+                        "compute; 1 is the paper's inference (default: the fusion core's, see docs/benchmarks.md)")
+
+
+def fusion_options(args: argparse.Namespace) -> dict:
+    """FuseOptions fields from the arguments add_fusion_options added (unset ones keep their defaults)."""
+    options = dict(tile=args.tile, overlap=args.overlap, color=args.color)
+    if args.scale is not None:
+        options["scale"] = args.scale
+    return options
 
 
 def check_tile(args: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from defusion.fusion import color
+from defusion.fusion.resample import check_scale, downsample, upsample
 from defusion.fusion.runtime import Runtime, check_runtime, load_network
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
 from defusion.model.denet import DeNet
@@ -35,6 +36,11 @@ class FuseOptions:
     results (neighbours first, so keep a bracket in exposure or focus order; each image passes
     through about log2(N) fusions), ``sequential`` folds left, ((a, b), c), ... (the last image
     weighs as much as all before it). ``benchmarks/multi_input.py`` compares them.
+
+    ``scale`` runs the network on the sources up-sampled by that factor and averages its output
+    back down (:mod:`defusion.fusion.resample`): the network's reconstruction blur shrinks by the
+    factor, at ``scale**2`` times the compute. 1 is the paper's inference. Tiling decides on the
+    up-sampled size, so memory stays bounded.
     """
 
     tile: int | None = None
@@ -43,12 +49,15 @@ class FuseOptions:
     auto_tile_size: int = 768
     color: color.ColorMode = "auto"
     stack: StackOrder = "balanced"
+    scale: int = 1
 
     def __post_init__(self) -> None:
+        check_scale(self.scale)
         if self.stack not in STACK_ORDERS:
             raise ValueError(f"unknown stack order {self.stack!r}; use one of {', '.join(STACK_ORDERS)}")
 
     def tile_for(self, height: int, width: int) -> int:
+        """Tile size for a network input of this size (0: one pass)."""
         if self.tile is None:
             return self.auto_tile_size if height * width > self.auto_tile_pixels else 0
         return self.tile
@@ -152,6 +161,7 @@ class Fuser:
 
     def tiles_for(self, height: int, width: int) -> int:
         """How many network passes an image of this size takes."""
+        height, width = height * self.options.scale, width * self.options.scale
         tile = self.options.tile_for(height, width)
         return count_tiles(height, width, tile, self.options.overlap) if tile else 1
 
@@ -193,9 +203,10 @@ class Fuser:
     def _project(self, a: np.ndarray, b: np.ndarray, on_tile=None):
         """Run DeNet on two HxWx3 float images; returns its four projections as HxWx3 float."""
         dtype = torch.float16 if self.half else torch.float32
-        x1, x2 = (torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].to(self.device, dtype)
-                  for im in (a, b))
-        h, w = a.shape[:2]
+        scale = self.options.scale
+        x1, x2 = (upsample(torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].to(self.device, dtype),
+                           scale) for im in (a, b))
+        h, w = x1.shape[-2:]
         tile = self.options.tile_for(h, w)
         if tile:
             outs = run_tiled(self.model, x1, x2, tile, self.options.overlap, on_tile)
@@ -203,7 +214,7 @@ class Fuser:
             outs = run_padded(self.model, x1, x2)
             if on_tile:
                 on_tile()
-        arrays = [o[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() for o in outs]
+        arrays = [downsample(o.float(), scale)[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy() for o in outs]
         return _Projections(*arrays)
 
 
