@@ -6,12 +6,13 @@ that ceiling measurable without any reference: an ideal network returns the imag
 (PSNR infinite, SF and SD ratios 1.0). A ratio under 1 is detail or contrast the network
 loses, the "soft and low in contrast" failure case of the model card, in one number.
 
-Prints, per weight file side by side: PSNR of the self-fusion against the image (dB, 8-bit
+Prints, per weight file and inference scale (``--scales``, see defusion.fusion.resample) side by
+side: PSNR of the self-fusion against the image (dB, 8-bit
 luminance), and the spatial frequency (SF) and standard deviation (SD) of the self-fusion over
 the image's own, averaged over the images.
 
 Usage: python benchmarks/self_fusion.py --images DIR [DIR ...] [--weights shipped cand.safetensors]
-       [--limit 10] [--max-side 512]
+       [--scales 1 2] [--limit 10] [--max-side 512]
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--images", nargs="+", type=Path, required=True, help="folders of images")
     p.add_argument("--weights", nargs="+", default=["shipped"], help="weight files ('shipped' = the package's)")
+    p.add_argument("--scales", nargs="+", type=int, default=[1], help="inference scales (default 1)")
     p.add_argument("--limit", type=int, default=10, help="images per folder (default 10)")
     p.add_argument("--max-side", type=int, default=512, help="centre-crop larger images (default 512)")
     args = p.parse_args(argv)
@@ -60,12 +62,14 @@ def main(argv: list[str] | None = None) -> None:
     sources = [centre_crop(read_image(path), args.max_side) for _, path in images]
     print(f"{len(images)} images from {', '.join(str(f) for f in args.images)} (at most "
           f"{args.max_side} px a side); each fused with itself")
-    print(f"{'weights':40s} {'PSNR (dB)':>10s} {'SF ratio':>9s} {'SD ratio':>9s}")
+    print(f"{'weights':40s} {'scale':>5s} {'PSNR (dB)':>10s} {'SF ratio':>9s} {'SD ratio':>9s}")
     for weights in args.weights:
-        fuser = Fuser.from_pretrained(None if weights == "shipped" else weights, device="cpu")
-        scores = [self_fusion_scores(fuser, im) for im in sources]
-        mean = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
-        print(f"{weights[-40:]:40s} {mean['PSNR']:10.2f} {mean['SF ratio']:9.3f} {mean['SD ratio']:9.3f}")
+        for scale in args.scales:
+            fuser = Fuser.from_pretrained(None if weights == "shipped" else weights, device="cpu", scale=scale)
+            scores = [self_fusion_scores(fuser, im) for im in sources]
+            mean = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
+            print(f"{weights[-40:]:40s} {scale:5d} {mean['PSNR']:10.2f} {mean['SF ratio']:9.3f} "
+                  f"{mean['SD ratio']:9.3f}")
 
 
 if __name__ == "__main__":

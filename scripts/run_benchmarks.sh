@@ -15,8 +15,10 @@ OUT=${1:-out/bench}
 LIMIT_ARGS=${LIMIT:+--limit $LIMIT}
 RESUME_ARGS=${RESUME:+--resume}
 BASELINES=$(python -c 'from defusion.baselines import available_baselines as a; print(",".join(a()))')
-IVF_METHODS=${METHODS:-default}
-PAIR_METHODS=${METHODS:-defusion,defusion-rgb,$BASELINES}
+# defusion: the defaults (inference scale 2); defusion-x1: the paper's inference (scale 1);
+# defusion-rgb: RGB fusion (--color rgb) for two colour sources.
+IVF_METHODS=${METHODS:-defusion,defusion-x1,$BASELINES}
+PAIR_METHODS=${METHODS:-defusion,defusion-rgb,defusion-x1,$BASELINES}
 mkdir -p "$OUT"
 export OMP_NUM_THREADS=1
 # DeFusion through ONNX Runtime: the same scores as PyTorch eager to rounding, ~2x faster.

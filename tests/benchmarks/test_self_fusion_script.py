@@ -45,10 +45,11 @@ def test_centre_crop_bounds_the_side_without_resampling():
     assert centre_crop(image, 100).shape == (30, 40)
 
 
-def test_script_prints_one_row_per_weight_file(tmp_path, tiny_weights):
+def test_script_prints_one_row_per_weight_file_and_scale(tmp_path, tiny_weights):
     for i in range(2):
         Image.fromarray((np.random.rand(40, 56, 3) * 255).astype(np.uint8)).save(tmp_path / f"{i}.png")
     out = subprocess.run([sys.executable, str(SCRIPT), "--images", str(tmp_path), "--weights", str(tiny_weights),
-                          str(tiny_weights), "--max-side", "32"], capture_output=True, text=True, check=True).stdout
-    rows = [line for line in out.splitlines() if line.startswith(str(tiny_weights)[-40:])]
-    assert len(rows) == 2 and "2 images" in out
+                          str(tiny_weights), "--scales", "1", "2", "--max-side", "32"],
+                         capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in out.splitlines() if line.startswith(str(tiny_weights)[-40:])]
+    assert [row[1] for row in rows] == ["1", "2", "1", "2"] and "2 images" in out

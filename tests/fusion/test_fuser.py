@@ -116,17 +116,30 @@ def test_scale_runs_the_network_on_upsampled_sources_and_returns_the_input_size(
 
     image = smooth_image(rng, 30, 44, channels=1) / 255.0
     fused = Fuser(Recording(), options=FuseOptions(scale=2)).fuse(image, image)
-    assert seen == [(64, 88)]  # 2x (30, 44), padded to multiples of 8
+    assert seen == [(64, 96)]  # (30, 44) padded to multiples of 8, then 2x
     assert fused.shape == image.shape
     # bicubic up, then 2x2 averages down: a perfect reconstruction comes back nearly unchanged
     assert np.abs(fused - image).max() < 0.02
-    np.testing.assert_allclose(Fuser(_MeanNet()).fuse(image, image), image, atol=1e-6)
+    np.testing.assert_allclose(Fuser(_MeanNet(), options=FuseOptions(scale=1)).fuse(image, image), image, atol=1e-6)
 
 
 def test_scale_counts_tiles_on_the_upsampled_size_and_is_checked():
-    one, two = Fuser(_MeanNet(), options=FuseOptions(tile=128, overlap=32)), \
+    one, two = Fuser(_MeanNet(), options=FuseOptions(tile=128, overlap=32, scale=1)), \
         Fuser(_MeanNet(), options=FuseOptions(tile=128, overlap=32, scale=2))
     assert one.tiles_for(200, 200) < two.tiles_for(200, 200) == one.tiles_for(400, 400)
+    # each network pass stays within the tile size: tiles of 64 image pixels, run at 128
+    seen = []
+
+    class Recording(_MeanNet):
+        def forward(self, x1, x2):
+            seen.append(tuple(x1.shape[-2:]))
+            return super().forward(x1, x2)
+
+    image = np.random.default_rng(0).random((150, 170))
+    tiled = Fuser(Recording(), options=FuseOptions(tile=128, overlap=32, scale=2)).fuse(image, image)
+    assert len(seen) == two.tiles_for(150, 170) and max(max(s) for s in seen) <= 128
+    whole = Fuser(_MeanNet(), options=FuseOptions(tile=0, scale=2)).fuse(image, image)
+    assert tiled.shape == image.shape and np.abs(tiled - whole).mean() < 0.01
     for bad in (0, 5, 1.5, True):
         with pytest.raises(ValueError, match="inference scale"):
             FuseOptions(scale=bad)

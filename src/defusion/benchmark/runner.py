@@ -35,7 +35,7 @@ SECONDS = "seconds"
 #: colour mode (see defusion.fusion.color) or the inference scale (defusion.fusion.resample).
 DEFUSION_VARIANTS: dict[str, dict] = {
     "defusion": {}, "defusion-rgb": {"color": "rgb"}, "defusion-ycbcr": {"color": "ycbcr"},
-    "defusion-x1": {"scale": 1}, "defusion-x2": {"scale": 2},
+    "defusion-x1": {"scale": 1}, "defusion-x2": {"scale": 2}, "defusion-x3": {"scale": 3},
 }
 
 FuseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]

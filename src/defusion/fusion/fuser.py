@@ -21,6 +21,8 @@ class SizeMismatchError(ValueError):
 
 
 StackOrder = Literal["balanced", "sequential"]
+#: The network runs at twice the sources' sampling unless told otherwise (FuseOptions.scale).
+DEFAULT_SCALE = 2
 STACK_ORDERS: tuple[str, ...] = ("balanced", "sequential")
 
 
@@ -39,8 +41,9 @@ class FuseOptions:
 
     ``scale`` runs the network on the sources up-sampled by that factor and averages its output
     back down (:mod:`defusion.fusion.resample`): the network's reconstruction blur shrinks by the
-    factor, at ``scale**2`` times the compute. 1 is the paper's inference. Tiling decides on the
-    up-sampled size, so memory stays bounded.
+    factor, at ``scale**2`` times the compute. 1 is the paper's inference; the default 2 scored
+    higher on 17 of 18 metric-benchmark pairs with the shipped weights (docs/benchmarks.md).
+    Tiling decides on the up-sampled size, so memory stays bounded.
     """
 
     tile: int | None = None
@@ -49,7 +52,8 @@ class FuseOptions:
     auto_tile_size: int = 768
     color: color.ColorMode = "auto"
     stack: StackOrder = "balanced"
-    scale: int = 1
+    #: Inference scale; see DEFAULT_SCALE.
+    scale: int = DEFAULT_SCALE
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
@@ -161,9 +165,16 @@ class Fuser:
 
     def tiles_for(self, height: int, width: int) -> int:
         """How many network passes an image of this size takes."""
-        height, width = height * self.options.scale, width * self.options.scale
-        tile = self.options.tile_for(height, width)
-        return count_tiles(height, width, tile, self.options.overlap) if tile else 1
+        tile, overlap = self._tiling(height, width)
+        return count_tiles(height, width, tile, overlap) if tile else 1
+
+    def _tiling(self, height: int, width: int) -> tuple[int, int]:
+        """Tile size and overlap in image pixels (tile 0: one pass). Both options count network
+        input pixels, so with ``scale`` s an image tile is 1/s of that: the network's memory per
+        pass is bounded the same way at every scale."""
+        s = self.options.scale
+        tile = self.options.tile_for(height * s, width * s)
+        return tile // s, self.options.overlap // s
 
     # -- steps ----------------------------------------------------------------------
     def _prepare(self, images) -> _Prepared:
@@ -203,19 +214,32 @@ class Fuser:
     def _project(self, a: np.ndarray, b: np.ndarray, on_tile=None):
         """Run DeNet on two HxWx3 float images; returns its four projections as HxWx3 float."""
         dtype = torch.float16 if self.half else torch.float32
+        x1, x2 = (torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].to(self.device, dtype)
+                  for im in (a, b))
         scale = self.options.scale
-        x1, x2 = (upsample(torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].to(self.device, dtype),
-                           scale) for im in (a, b))
-        h, w = x1.shape[-2:]
-        tile = self.options.tile_for(h, w)
+        net = self.model if scale == 1 else _Rescaled(self.model, scale)
+        tile, overlap = self._tiling(*a.shape[:2])
         if tile:
-            outs = run_tiled(self.model, x1, x2, tile, self.options.overlap, on_tile)
+            outs = run_tiled(net, x1, x2, tile, overlap, on_tile)
         else:
-            outs = run_padded(self.model, x1, x2)
+            outs = run_padded(net, x1, x2)
             if on_tile:
                 on_tile()
-        arrays = [downsample(o.float(), scale)[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy() for o in outs]
+        arrays = [o[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() for o in outs]
         return _Projections(*arrays)
+
+
+@dataclass(frozen=True)
+class _Rescaled:
+    """The network run at ``scale`` times the resolution of what it is given (one tile or the
+    whole padded image): sources up-sampled, projections averaged back down."""
+
+    model: Callable
+    scale: int
+
+    def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> list[torch.Tensor]:
+        outs = self.model(upsample(x1, self.scale), upsample(x2, self.scale))
+        return [downsample(o, self.scale) for o in outs]
 
 
 class _Projections(NamedTuple):
