@@ -12,7 +12,7 @@ per N and order, side by side:
 - how much of each exposure is in the result: the spread (max - min) of the weights of a
   least-squares fit of the fused luminance on the bracket's (0 = every exposure counts the same).
 
-Usage: python benchmarks/multi_input.py [--images DIR] [--limit 6] [--size 384] [--weights PATH]
+Usage: python benchmarks/multi_input.py [--images DIR] [--limit 6] [--size 384] [--weights PATH] [--scale N]
                                        [--figure docs/images/multi_input.jpg]
 (default images: the visible images of VIFB in ../shared, read only as test scenes; --figure
 draws one scene's 4-exposure bracket and each method's result, in both orders.)
@@ -99,13 +99,15 @@ def main() -> None:
     p.add_argument("--size", type=int, default=384, help="longer side of each scene (px)")
     p.add_argument("--weights", help="default: the shipped weights")
     p.add_argument("--runtime", default="onnxruntime")
+    p.add_argument("--scale", type=int, default=None, help="inference scale (default: the fusion core's)")
     p.add_argument("--figure", type=Path, help="also draw one scene's bracket and results here")
     p.add_argument("--figure-scene", help="that scene's file stem (default: the first)")
     args = p.parse_args()
     if not args.images.is_dir():
         raise SystemExit(f"no scenes: {args.images} is not a folder (pass --images)")
     scenes = load_scenes(args.images, args.limit, args.size)
-    fusers = {order: Fuser.from_pretrained(args.weights, runtime=args.runtime, stack=order)
+    scale = {} if args.scale is None else {"scale": args.scale}
+    fusers = {order: Fuser.from_pretrained(args.weights, runtime=args.runtime, stack=order, **scale)
               for order in ("balanced", "sequential")}
     if args.figure:
         chosen = [image for name, image in scenes if name == args.figure_scene] or [scenes[0][1]]

@@ -46,6 +46,10 @@ def main() -> None:
     builtin = set(DEFUSION_VARIANTS) | set(BASELINES)
 
     methods, metrics, means, pairs = load(out / "tno")
+    others = [m for m in DEFUSION_VARIANTS if m != OURS and (m, "Qabf") in means]
+    for other in others:
+        print(f"TNO ({pairs}) {other}: Qabf / EN / SD / SF {fmt(means, other, ['Qabf', 'EN', 'SD', 'SF'])}")
+    methods = [m for m in methods if m not in others]  # DeFusion ranked against the other methods only
     ranks = mean_ranks(methods, metrics, means)
     order = sorted(ranks, key=ranks.get)
     print(f"TNO ({pairs}): Qabf / EN / SD / SF {fmt(means, OURS, ['Qabf', 'EN', 'SD', 'SF'])} "
@@ -62,14 +66,15 @@ def main() -> None:
         print(f"  better than {base} on {len(won)} of {len(metrics)}: {', '.join(won)}")
 
     methods, metrics, means, pairs = load(out / "mefb")
-    for method in (OURS, "defusion-rgb"):
+    for method in (OURS, *[m for m in DEFUSION_VARIANTS if m != OURS and (m, "Qabf") in means]):
         print(f"MEFB ({pairs}) {method}: MEF-SSIM / MS-MEF-SSIM / SSIM / SSIM-mean / Qabf "
               f"{fmt(means, method, ['MEF-SSIM', 'MS-MEF-SSIM', 'SSIM', 'SSIM-mean', 'Qabf'])} "
               "(paper: MEF-SSIM 0.827, SSIM 0.608)")
 
     methods, metrics, means, pairs = load(out / "mfifb")
     published = [m for m in methods if m not in builtin]
-    print(f"MFIFB ({pairs}): Qabf {means[(OURS, 'Qabf')]:.3f}; published " + ", ".join(
+    variants = [m for m in DEFUSION_VARIANTS if (m, "Qabf") in means]
+    print(f"MFIFB ({pairs}): Qabf " + ", ".join(f"{m} {means[(m, 'Qabf')]:.3f}" for m in variants) + "; published " + ", ".join(
         f"{m} {means[(m, 'Qabf')]:.3f}" for m in published))
 
 

@@ -55,3 +55,23 @@ def test_serve_bounds_must_be_positive(option, capsys):
 def test_serve_missing_weights_is_an_expected_error(tmp_path):
     with pytest.raises(serve_cli.EXPECTED_ERRORS):
         serve_cli.run(_parse(serve_cli, "--weights", tmp_path / "none.safetensors", "--device", "cpu"))
+
+
+def test_serve_passes_scale_and_tile_to_the_fusion_core(tiny_weights, monkeypatch):
+    from defusion.fusion.fuser import DEFAULT_SCALE
+
+    seen = {}
+
+    def fake_build_app(weights, device, limits, **kwargs):
+        seen.update(kwargs)
+        raise UserError("stop before serving")
+
+    monkeypatch.setattr("defusion.serving.api.build_app", fake_build_app)
+    with pytest.raises(UserError, match="stop"):
+        serve_cli.run(_parse(serve_cli, "--weights", tiny_weights, "--scale", "1", "--tile", "512"))
+    assert seen["scale"] == 1 and seen["tile"] == 512
+    seen.clear()
+    with pytest.raises(UserError, match="stop"):
+        serve_cli.run(_parse(serve_cli, "--weights", tiny_weights))
+    assert "scale" not in seen and "tile" not in seen  # the fusion core's defaults (scale DEFAULT_SCALE)
+    assert DEFAULT_SCALE == 2

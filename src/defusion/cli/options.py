@@ -44,22 +44,27 @@ def add_model_options(p: argparse.ArgumentParser, fp16: bool = True) -> None:
 
 def add_tile_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tile", type=int, default=None,
-                   help="tile size for large images (default: automatic above 1 MP; 0 never tiles)")
+                   help="tile size in network pixels for large images (default: automatic above 1 MP of network "
+                        "input, i.e. after --scale; 0 never tiles)")
 
 
-def add_fusion_options(p: argparse.ArgumentParser) -> None:
-    """--tile, --overlap, --color and --scale: how images are fed to the network."""
-    add_tile_option(p)
-    p.add_argument("--overlap", type=non_negative_int, default=64, help="tile overlap in pixels (default 64)")
-    p.add_argument("--color", default="auto", choices=("auto", "rgb", "ycbcr"),
-                   help="auto (= ycbcr): fuse luminance; chroma from the colour source, or blended by "
-                        "saturation when both are colour. rgb: fuse two colour sources in RGB (the paper's "
-                        "setting)")
+def add_scale_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", type=positive_int, default=None, metavar="N",
                    help="run the network on the sources up-sampled N times and average its output back "
                         "down: sharper (the network blurs by a fixed kernel in pixels), N*N times the "
                         "compute; default 2 (higher on 17 of 18 benchmark metrics than 1, the paper's "
                         "inference: docs/benchmarks.md); --scale 1 is 4x faster")
+
+
+def add_fusion_options(p: argparse.ArgumentParser) -> None:
+    """--tile, --overlap, --color and --scale: how images are fed to the network."""
+    add_tile_option(p)
+    p.add_argument("--overlap", type=non_negative_int, default=64, help="tile overlap in network pixels (default 64)")
+    p.add_argument("--color", default="auto", choices=("auto", "rgb", "ycbcr"),
+                   help="auto (= ycbcr): fuse luminance; chroma from the colour source, or blended by "
+                        "saturation when both are colour. rgb: fuse two colour sources in RGB (the paper's "
+                        "setting)")
+    add_scale_option(p)
 
 
 def fusion_options(args: argparse.Namespace) -> dict:
