@@ -60,6 +60,8 @@ def test_other_example_and_sidebar_options(ui_env):
     at.radio(key="source").set_value(MFF)
     at.radio(key="color").set_value("ycbcr")
     at.selectbox(key="tile").set_value("off")
+    assert at.radio(key="scale").value == 2  # the fusion core's default
+    at.radio(key="scale").set_value(1)
     at.run()
     _assert_fused_page(at)
     assert "A: mff_near.png" in _captions(at)
