@@ -37,6 +37,11 @@ def beats(metric: str, means: dict, other: str) -> bool:
     return ours != theirs and (ours > theirs) == METRICS[metric].higher_is_better
 
 
+def other_variants(means: dict) -> list[str]:
+    """The DeFusion variants besides the default that this benchmark scored."""
+    return [m for m in DEFUSION_VARIANTS if m != OURS and (m, "Qabf") in means]
+
+
 def fmt(means: dict, method: str, metrics: list[str]) -> str:
     return " / ".join(f"{means[(method, m)]:.4g}" for m in metrics)
 
@@ -46,7 +51,7 @@ def main() -> None:
     builtin = set(DEFUSION_VARIANTS) | set(BASELINES)
 
     methods, metrics, means, pairs = load(out / "tno")
-    others = [m for m in DEFUSION_VARIANTS if m != OURS and (m, "Qabf") in means]
+    others = other_variants(means)
     for other in others:
         print(f"TNO ({pairs}) {other}: Qabf / EN / SD / SF {fmt(means, other, ['Qabf', 'EN', 'SD', 'SF'])}")
     methods = [m for m in methods if m not in others]  # DeFusion ranked against the other methods only
@@ -66,16 +71,15 @@ def main() -> None:
         print(f"  better than {base} on {len(won)} of {len(metrics)}: {', '.join(won)}")
 
     methods, metrics, means, pairs = load(out / "mefb")
-    for method in (OURS, *[m for m in DEFUSION_VARIANTS if m != OURS and (m, "Qabf") in means]):
+    for method in (OURS, *other_variants(means)):
         print(f"MEFB ({pairs}) {method}: MEF-SSIM / MS-MEF-SSIM / SSIM / SSIM-mean / Qabf "
               f"{fmt(means, method, ['MEF-SSIM', 'MS-MEF-SSIM', 'SSIM', 'SSIM-mean', 'Qabf'])} "
               "(paper: MEF-SSIM 0.827, SSIM 0.608)")
 
     methods, metrics, means, pairs = load(out / "mfifb")
     published = [m for m in methods if m not in builtin]
-    variants = [m for m in DEFUSION_VARIANTS if (m, "Qabf") in means]
-    print(f"MFIFB ({pairs}): Qabf " + ", ".join(f"{m} {means[(m, 'Qabf')]:.3f}" for m in variants) + "; published " + ", ".join(
-        f"{m} {means[(m, 'Qabf')]:.3f}" for m in published))
+    print(f"MFIFB ({pairs}): Qabf " + ", ".join(f"{m} {means[(m, 'Qabf')]:.3f}" for m in (OURS, *other_variants(means)))
+          + "; published " + ", ".join(f"{m} {means[(m, 'Qabf')]:.3f}" for m in published))
 
 
 if __name__ == "__main__":

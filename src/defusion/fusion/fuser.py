@@ -21,9 +21,9 @@ class SizeMismatchError(ValueError):
 
 
 StackOrder = Literal["balanced", "sequential"]
+STACK_ORDERS: tuple[str, ...] = ("balanced", "sequential")
 #: The network runs at twice the sources' sampling unless told otherwise (FuseOptions.scale).
 DEFAULT_SCALE = 2
-STACK_ORDERS: tuple[str, ...] = ("balanced", "sequential")
 
 
 @dataclass(frozen=True)
