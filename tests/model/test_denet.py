@@ -56,3 +56,19 @@ def test_initial_activations_are_bounded():
     with torch.no_grad():
         f_c, f_u1, _ = net.embed(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64))
     assert f_c.std() < 10 and f_u1.std() < 10
+
+
+def test_reset_parameters_reinitialises_only_the_named_parts():
+    torch.manual_seed(0)
+    net = create_model("defusion-tiny")
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)  # stands for training
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    net.reset_parameters("unique_decoder", "unique_head")
+    after = net.state_dict()
+    changed = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {"unique_decoder", "unique_head"}
+    assert after["unique_head.weight"].abs().max() < 0.01 and torch.all(after["unique_head.bias"] == 0)
+    with pytest.raises(ValueError, match="unknown DeNet part"):
+        net.reset_parameters("decoder")

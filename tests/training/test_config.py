@@ -24,7 +24,8 @@ def test_yaml_and_overrides(tmp_path):
 @pytest.mark.parametrize("field, value", [
     ("batch_size", 0), ("crop", 36), ("crop", 0), ("epochs", 0), ("lr", -1.0), ("lr_gamma", 0.0),
     ("workers", -1), ("max_steps", 0), ("max_seconds", -5.0), ("epoch_samples", 0), ("checkpoint_every", 0),
-    ("grey_prob", -0.1), ("grey_prob", 1.5),
+    ("grey_prob", -0.1), ("grey_prob", 1.5), ("outside_weight", -0.5), ("outside_weight", 2.0),
+    ("reinit", ("decoder",)), ("reinit", "unique_head"),
 ])
 def test_out_of_range_options_are_refused_by_name(field, value):
     with pytest.raises(ValueError, match=field):
@@ -62,3 +63,10 @@ def test_shipped_config_files_are_valid():
     for f in files:
         TrainConfig.from_yaml(f)
     assert TrainConfig.from_yaml(REPO / "configs" / "paper.yaml") == TrainConfig()  # the paper = the defaults
+
+
+def test_reinit_from_yaml_is_a_tuple_of_denet_parts(tmp_path):
+    (tmp_path / "c.yaml").write_text("reinit: [unique_decoder, unique_head]\noutside_weight: 0.015\n")
+    cfg = TrainConfig.from_yaml(tmp_path / "c.yaml")
+    assert cfg.reinit == ("unique_decoder", "unique_head") and cfg.outside_weight == 0.015
+    assert TrainConfig().reinit == () and TrainConfig().outside_weight == 1.0  # the paper's loss

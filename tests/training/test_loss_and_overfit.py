@@ -1,6 +1,8 @@
 import torch
 
-from defusion.data.cud import CUDConfig, make_targets, make_views
+import pytest
+
+from defusion.data.cud import CUDConfig, make_targets, make_views, region_masks
 from defusion.model.registry import create_model
 from defusion.training.loss import cud_losses
 
@@ -15,6 +17,35 @@ def test_loss_ignores_samples_with_zero_weight():
     weighted = cud_losses(out, targets, torch.tensor([0.0, 1.0]))
     assert weighted["total"].item() == 0.0
     assert cud_losses(out, targets)["total"].item() > 0
+
+
+def test_region_masks_partition_the_image_under_the_cover_constraint():
+    views = make_views(torch.rand(4, 3, 32, 32), CUDConfig(), generator=torch.Generator().manual_seed(1))
+    regions = torch.stack(region_masks(views.mask1, views.mask2))
+    assert torch.equal(regions.sum(0), torch.ones_like(views.mask1))  # every pixel in exactly one region
+
+
+def test_outside_weight_scales_only_the_error_outside_each_region():
+    from defusion.model.denet import DeNetOutput
+
+    x = torch.rand(2, 3, 8, 8)
+    m1 = torch.zeros(2, 1, 8, 8)
+    m1[..., :6] = 1
+    m2 = torch.zeros(2, 1, 8, 8)
+    m2[..., 2:] = 1
+    targets = make_targets(x, m1, m2)
+    out = DeNetOutput(x, x, x, x)  # every projection shows the whole image: wrong only outside its region
+    paper = cud_losses(out, targets, masks=(m1, m2))
+    assert paper["common"].item() == pytest.approx(cud_losses(out, targets)["common"].item())
+    half = cud_losses(out, targets, masks=(m1, m2), outside_weight=0.5)
+    for term in ("common", "unique1", "unique2"):
+        assert half[term].item() == pytest.approx(0.5 * paper[term].item(), rel=1e-6) and paper[term] > 0
+    assert half["fused"].item() == paper["fused"].item() == 0.0
+    assert cud_losses(out, targets, masks=(m1, m2), outside_weight=0.0)["total"].item() == 0.0
+    inside_wrong = DeNetOutput(x * 0, x * 0, x * 0, x)  # zero everywhere: wrong only inside
+    assert cud_losses(inside_wrong, targets, masks=(m1, m2), outside_weight=0.0)["common"] > 0
+    with pytest.raises(ValueError, match="masks"):
+        cud_losses(out, targets, outside_weight=0.5)
 
 
 def test_overfits_one_image_within_a_few_dozen_steps():

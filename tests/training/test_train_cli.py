@@ -192,6 +192,20 @@ def test_init_from_weights_starts_from_them(image_folder, tmp_path, tiny_weights
     assert "not a 'defusion' network" in capsys.readouterr().err
 
 
+def test_reinit_relearns_the_named_parts_of_the_init_weights(image_folder, tmp_path, tiny_weights, capsys):
+    (tmp_path / "c.yaml").write_text("reinit: [unique_head]\noutside_weight: 0.015\nlr: 1.0e-9\n")
+    out = tmp_path / "relearn"
+    assert main(["train", "--data", str(image_folder), "--out", str(out), "--max-steps", "1", "--init",
+                 str(tiny_weights), "--config", str(tmp_path / "c.yaml"), *TINY]) == 0
+    a, b = load_file(str(tiny_weights)), load_file(str(out / "weights.safetensors"))
+    moved = {k for k in a if (a[k] - b[k]).abs().max().item() > 1e-4}  # lr 1e-9: only a reset moves a weight
+    assert "unique_head.weight" in moved and moved <= {"unique_head.weight", "unique_head.bias"}
+    capsys.readouterr()
+    assert main(["train", "--data", str(image_folder), "--out", str(tmp_path / "x"), "--max-steps", "1",
+                 "--config", str(tmp_path / "c.yaml"), *TINY]) == 2
+    assert "pass --init" in capsys.readouterr().err
+
+
 def test_compile_flag_sets_the_option_and_leaves_it_alone_otherwise(tmp_path):
     import argparse
 

@@ -100,11 +100,18 @@ def make_views(x: torch.Tensor, cfg: CUDConfig = CUDConfig(), generator=None,
     return CUDViews(x1, x2, m1, m2)
 
 
+def region_masks(mask1: torch.Tensor, mask2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The partition of the CUD targets: (M1∩M2, M1 without M2, M2 without M1).
+
+    Example:
+        >>> m1, m2 = torch.tensor([1., 1., 0.]), torch.tensor([1., 0., 1.])
+        >>> [r.tolist() for r in region_masks(m1, m2)]
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+    return mask1 * mask2, mask1 * (1 - mask2), (1 - mask1) * mask2
+
+
 def make_targets(x: torch.Tensor, mask1: torch.Tensor, mask2: torch.Tensor) -> CUDTargets:
     """Targets on the partition M1∩M2, M1\\M2, M2\\M1 (zero outside each region)."""
-    return CUDTargets(
-        common=x * (mask1 * mask2),
-        unique1=x * (mask1 * (1 - mask2)),
-        unique2=x * ((1 - mask1) * mask2),
-        full=x,
-    )
+    common, unique1, unique2 = region_masks(mask1, mask2)
+    return CUDTargets(common=x * common, unique1=x * unique1, unique2=x * unique2, full=x)

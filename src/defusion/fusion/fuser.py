@@ -165,10 +165,10 @@ class Fuser:
 
     def tiles_for(self, height: int, width: int) -> int:
         """How many network passes an image of this size takes."""
-        tile, overlap = self._tiling(height, width)
+        tile, overlap = self.tile_layout(height, width)
         return count_tiles(height, width, tile, overlap) if tile else 1
 
-    def _tiling(self, height: int, width: int) -> tuple[int, int]:
+    def tile_layout(self, height: int, width: int) -> tuple[int, int]:
         """Tile size and overlap in image pixels (tile 0: one pass). Both options count network
         input pixels, so with ``scale`` s an image tile is 1/s of that: the network's memory per
         pass is bounded the same way at every scale."""
@@ -218,7 +218,7 @@ class Fuser:
                   for im in (a, b))
         scale = self.options.scale
         net = self.model if scale == 1 else _Rescaled(self.model, scale)
-        tile, overlap = self._tiling(*a.shape[:2])
+        tile, overlap = self.tile_layout(*a.shape[:2])
         if tile:
             outs = run_tiled(net, x1, x2, tile, overlap, on_tile)
         else:

@@ -140,16 +140,25 @@ class DeNet(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        for m in self.modules():
+        self.reset_parameters(*DENET_PARTS)
+
+    def reset_parameters(self, *parts: str) -> None:
+        """Fresh initial weights for the named parts (names in ``DENET_PARTS``), as at creation:
+        a fine-tune can relearn one part on top of the trained others."""
+        unknown = [p for p in parts if p not in DENET_PARTS]
+        if unknown:
+            raise ValueError(f"unknown DeNet part(s) {', '.join(unknown)}; parts: {', '.join(DENET_PARTS)}")
+        chosen = [getattr(self, name) for name in parts]
+        for m in (m for part in chosen for m in part.modules()):
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(m.bias)
         # Bound the residual branches' initial gain: without normalisation layers a deep
         # stack of un-scaled branches makes activations grow with depth.
-        for m in self.modules():
+        for m in (m for part in chosen for m in part.modules()):
             if isinstance(m, Bottleneck):
                 m.expand.weight.data.mul_(RESIDUAL_INIT_GAIN)
-        for head in (self.common_head, self.unique_head, self.fusion_head):
+        for head in (getattr(self, name) for name in parts if name in _HEADS):
             nn.init.normal_(head.weight, std=1e-3)
             nn.init.constant_(head.bias, 0.0)
 
@@ -174,6 +183,11 @@ class DeNet(nn.Module):
         )
 
 
+_HEADS = ("common_head", "unique_head", "fusion_head")
+#: DeNet's parts by attribute name, in data-flow order.
+DENET_PARTS: tuple[str, ...] = ("encoder", "ensembler", "common_decoder", "unique_decoder", *_HEADS)
+
+
 def _check_size(x1: torch.Tensor, x2: torch.Tensor) -> None:
     if x1.shape != x2.shape:
         raise ValueError(f"sources differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}")
@@ -181,4 +195,4 @@ def _check_size(x1: torch.Tensor, x2: torch.Tensor) -> None:
         raise ValueError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {tuple(x1.shape[-2:])}")
 
 
-__all__ = ["DeNet", "DeNetConfig", "DeNetOutput", "SIZE_MULTIPLE"]
+__all__ = ["DENET_PARTS", "DeNet", "DeNetConfig", "DeNetOutput", "SIZE_MULTIPLE"]

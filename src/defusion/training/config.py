@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from defusion.data.cud import CUDConfig
-from defusion.model.denet import SIZE_MULTIPLE
+from defusion.model.denet import DENET_PARTS, SIZE_MULTIPLE
 
 
 #: Python types accepted for each annotated option type (an int is a fine float; a bool is no int).
@@ -55,6 +55,12 @@ class TrainConfig:
     #: Fraction of training crops made grey (R = G = B = luma). 0 is the paper's colour training;
     #: the product fuses luminance by default, so a fine-tune may show the network grey inputs too.
     grey_prob: float = 0.0
+    #: Weight of the common and unique projections' errors outside their regions (1 inside).
+    #: 1.0 is the paper's MAE against the masked images; the authors' code ends at 0.015.
+    outside_weight: float = 1.0
+    #: Parts of DeNet (e.g. ["unique_decoder", "unique_head"]) given fresh initial weights when a
+    #: run starts from ``--init`` weights: a fine-tune then relearns them on top of the others.
+    reinit: tuple[str, ...] = ()
     cud: CUDConfig = field(default_factory=CUDConfig)
 
     def __post_init__(self) -> None:
@@ -74,7 +80,16 @@ class TrainConfig:
             ("log_every", self.log_every >= 1, "at least 1"),
             ("workers", self.workers >= 0, "0 or more"),
             ("grey_prob", 0.0 <= self.grey_prob <= 1.0, "in [0, 1]"),
+            ("outside_weight", 0.0 <= self.outside_weight <= 1.0, "in [0, 1]"),
         ) if not ok]
+        if isinstance(self.reinit, str) or not all(isinstance(n, str) for n in self.reinit):
+            problems.append(f"reinit must be a list of DeNet part names, got {self.reinit!r}")
+        else:
+            object.__setattr__(self, "reinit", tuple(self.reinit))
+            unknown = [n for n in self.reinit if n not in DENET_PARTS]
+            if unknown:
+                problems.append(f"reinit names unknown part(s) {', '.join(unknown)}; DeNet's parts: "
+                                f"{', '.join(DENET_PARTS)}")
         if problems:
             raise ValueError("training option " + "; ".join(problems))
 

@@ -169,6 +169,10 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         if start.cfg != model.cfg:
             raise ValueError(f"--init weights {init_weights} are not a {cfg.model!r} network")
         model.load_state_dict(start.state_dict())
+    if cfg.reinit and not resume:  # on resume the checkpoint holds the relearnt parts
+        if init_weights is None:
+            raise ValueError("reinit re-initialises parts of --init weights; pass --init")
+        model.reset_parameters(*cfg.reinit)
     model = model.to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -226,7 +230,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                 weight = valid.to(device=device, dtype=torch.float32, non_blocking=True)
                 losses, views, output = train_step(
                     train_model, optimizer, x, weight, cfg.cud, generator=generator,
-                    cells_rng=random.Random(step_seed), autocast=autocast, channels_last=cfg.channels_last)
+                    cells_rng=random.Random(step_seed), autocast=autocast, channels_last=cfg.channels_last,
+                    outside_weight=cfg.outside_weight)
 
                 skipped = (~valid).sum()  # on the host: no wait for the device
                 if ctx.world_size > 1:
