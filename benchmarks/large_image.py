@@ -21,6 +21,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter, zoom
 
 from defusion import Fuser
+from defusion.fusion.fuser import DEFAULT_SCALE
 from defusion.fusion.tiling import tile_starts
 
 
@@ -62,12 +63,11 @@ def main() -> None:
     p.add_argument("--height", type=int, default=3000)
     p.add_argument("--tile", type=int, default=768)
     p.add_argument("--overlap", type=int, default=64)
-    p.add_argument("--scale", type=int, default=None, help="inference scale (default: the fusion core's)")
+    p.add_argument("--scale", type=int, default=DEFAULT_SCALE, help=f"inference scale (default {DEFAULT_SCALE}, the fusion core's)")
     p.add_argument("--weights")
     args = p.parse_args()
     a, b = synth_pair(args.width, args.height)
-    scale = {} if args.scale is None else {"scale": args.scale}
-    fuser = Fuser.from_pretrained(args.weights, device="cpu", tile=args.tile, overlap=args.overlap, **scale)
+    fuser = Fuser.from_pretrained(args.weights, device="cpu", tile=args.tile, overlap=args.overlap, scale=args.scale)
     tile, overlap = fuser.tile_layout(args.height, args.width)  # in image pixels
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()

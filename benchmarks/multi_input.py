@@ -31,6 +31,7 @@ from PIL import Image
 from defusion import Fuser
 from defusion.benchmark.report import labelled_tile
 from defusion.fusion.color import as_rgb, luminance
+from defusion.fusion.fuser import DEFAULT_SCALE
 from defusion.io.images import read_image
 from defusion.metrics import mef_ssim
 
@@ -99,15 +100,14 @@ def main() -> None:
     p.add_argument("--size", type=int, default=384, help="longer side of each scene (px)")
     p.add_argument("--weights", help="default: the shipped weights")
     p.add_argument("--runtime", default="onnxruntime")
-    p.add_argument("--scale", type=int, default=None, help="inference scale (default: the fusion core's)")
+    p.add_argument("--scale", type=int, default=DEFAULT_SCALE, help=f"inference scale (default {DEFAULT_SCALE}, the fusion core's)")
     p.add_argument("--figure", type=Path, help="also draw one scene's bracket and results here")
     p.add_argument("--figure-scene", help="that scene's file stem (default: the first)")
     args = p.parse_args()
     if not args.images.is_dir():
         raise SystemExit(f"no scenes: {args.images} is not a folder (pass --images)")
     scenes = load_scenes(args.images, args.limit, args.size)
-    scale = {} if args.scale is None else {"scale": args.scale}
-    fusers = {order: Fuser.from_pretrained(args.weights, runtime=args.runtime, stack=order, **scale)
+    fusers = {order: Fuser.from_pretrained(args.weights, runtime=args.runtime, stack=order, scale=args.scale)
               for order in ("balanced", "sequential")}
     if args.figure:
         chosen = [image for name, image in scenes if name == args.figure_scene] or [scenes[0][1]]

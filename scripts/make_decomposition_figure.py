@@ -12,10 +12,10 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from defusion import Fuser
-from defusion.benchmark.report import labelled_tile
+from defusion.benchmark.report import labelled_tile, tile_rows
+from defusion.fusion.fuser import DEFAULT_SCALE
 from defusion.io.images import read_image
 
 
@@ -30,7 +30,7 @@ def main() -> None:
     p.add_argument("weights", nargs="+")
     p.add_argument("-o", "--out", type=Path, required=True)
     p.add_argument("--labels", help="comma-separated row labels (default: the file names)")
-    p.add_argument("--scale", type=int, default=None, help="inference scale (default: the fusion core's)")
+    p.add_argument("--scale", type=int, default=DEFAULT_SCALE, help=f"inference scale (default {DEFAULT_SCALE}, the fusion core's)")
     args = p.parse_args()
     labels = args.labels.split(",") if args.labels else [Path(w).stem for w in args.weights]
     if len(labels) != len(args.weights):
@@ -39,22 +39,13 @@ def main() -> None:
     rows = [[labelled_tile(a, f"A: {args.a.name}"), labelled_tile(b, f"B: {args.b.name}")]]
     print(f"sources: SD A {grey(a).std():.1f}, SD B {grey(b).std():.1f} (grey levels)")
     for weights, label in zip(args.weights, labels):
-        scale = {} if args.scale is None else {"scale": args.scale}
-        fuser = Fuser.from_pretrained(None if weights == "shipped" else weights, device="cpu", **scale)
+        fuser = Fuser.from_pretrained(None if weights == "shipped" else weights, device="cpu", scale=args.scale)
         parts = fuser.decompose(a, b)
         rows.append([labelled_tile(image, f"{label}: {name}") for name, image in
                      zip(("fused", "common", "unique A", "unique B"), parts)])
         print(f"{label}: SD fused {grey(parts.fused).std():.1f}, common {grey(parts.common).std():.1f}; "
               f"mean unique A {grey(parts.unique_a).mean():.1f}, unique B {grey(parts.unique_b).mean():.1f}")
-    width = max(sum(t.width for t in row) for row in rows)
-    figure = Image.new("RGB", (width, sum(row[0].height for row in rows)), "white")
-    y = 0
-    for row in rows:
-        x = 0
-        for tile in row:
-            figure.paste(tile, (x, y))
-            x += tile.width
-        y += row[0].height
+    figure = tile_rows(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     figure.save(args.out, quality=90)
     print(f"wrote {args.out}")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from defusion.benchmark.report import labelled_tile
+from defusion.benchmark.report import labelled_tile, tile_rows
 from defusion.benchmark.runner import builtin_method, read_results_csv
 from defusion.fusion.color import to_uint8
 from defusion.io.pairs import images_by_stem, match_pairs
@@ -61,7 +61,7 @@ def centre_crop(image: np.ndarray, share: float = 0.5) -> np.ndarray:
     return image[(h - ch) // 2:(h + ch) // 2, (w - cw) // 2:(w + cw) // 2]
 
 
-def figure_row(name: str, bench_out: Path) -> Image.Image:
+def figure_row(name: str, bench_out: Path) -> list[Image.Image]:
     dir_a, dir_b, published = BENCHES[name]
     image, rival, ours_q, rival_q = worst_pair(bench_out / "results.csv")
     pairs = {stem: (a, b) for stem, a, b in match_pairs(DATA / dir_a, DATA / dir_b)[0]}
@@ -76,18 +76,13 @@ def figure_row(name: str, bench_out: Path) -> Image.Image:
              labelled_tile(ours, f"DeFusion  Qabf {ours_q:.2f}"), labelled_tile(theirs, f"{rival}  Qabf {rival_q:.2f}"),
              labelled_tile(centre_crop(ours), "DeFusion, centre 2x"), labelled_tile(centre_crop(theirs), f"{rival}, centre 2x")]
     print(f"{name}: pair {image}, DeFusion Qabf {ours_q:.3f} vs {rival} {rival_q:.3f}")
-    return Image.fromarray(np.concatenate([np.asarray(t) for t in tiles], axis=1))
+    return tiles
 
 
 def main() -> None:
     bench_out = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "out" / "bench"
     rows = [figure_row(name, bench_out / name) for name in BENCHES]
-    width = max(r.width for r in rows)
-    sheet = Image.new("RGB", (width, sum(r.height for r in rows)), "white")
-    top = 0
-    for r in rows:
-        sheet.paste(r, (0, top))
-        top += r.height
+    sheet = tile_rows(rows)
     path = REPO / "docs" / "images" / "failures.jpg"
     sheet.save(path, quality=88)
     print(f"wrote {path}")

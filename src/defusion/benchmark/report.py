@@ -119,6 +119,20 @@ def labelled_tile(image: np.ndarray, label: str) -> Image.Image:
     return im
 
 
+def tile_rows(rows: list[list[Image.Image]]) -> Image.Image:
+    """Rows of tiles side by side, stacked top to bottom on white (the widest row sets the width)."""
+    width = max(sum(t.width for t in row) for row in rows)
+    sheet = Image.new("RGB", (width, sum(max(t.height for t in row) for row in rows)), (255, 255, 255))
+    top = 0
+    for row in rows:
+        left = 0
+        for tile in row:
+            sheet.paste(tile, (left, top))
+            left += tile.width
+        top += max(t.height for t in row)
+    return sheet
+
+
 def comparison_grid(a: np.ndarray, b: np.ndarray, outputs: dict[str, np.ndarray], columns: int = 6) -> Image.Image:
     """Sources first, then every method's result, labelled, in rows of ``columns``."""
     tiles = [labelled_tile(a, "A"), labelled_tile(b, "B")]

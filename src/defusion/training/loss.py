@@ -46,4 +46,3 @@ def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | Non
             losses[name] = (per_sample * weight).sum() / weight.sum().clamp(min=1)
     losses["total"] = sum(losses.values())
     return losses
-
