@@ -179,6 +179,30 @@ def test_sigterm_checkpoints_and_a_resume_with_no_steps_left_writes_weights(imag
     assert meta["steps"] == str(step) and meta["final_loss"] != "n/a"
 
 
+_INTERRUPT_IN_LOADER_SHUTDOWN = """
+import sys
+import torch.utils.data.dataloader as dl
+original = dl._MultiProcessingDataLoaderIter._mark_worker_as_unavailable
+def interrupted(self, worker_id, shutdown=False):
+    if shutdown:  # the SIGTERM handler's KeyboardInterrupt, landing inside the end-of-epoch shutdown
+        raise KeyboardInterrupt
+    return original(self, worker_id, shutdown)
+dl._MultiProcessingDataLoaderIter._mark_worker_as_unavailable = interrupted
+from defusion.cli.main import main
+sys.exit(main(["train", *sys.argv[1:]]))
+"""
+
+
+def test_an_interrupt_inside_the_loaders_worker_shutdown_still_exits(image_folder, tmp_path):
+    """The worker then never hears it should stop, and it ignores SIGTERM: the trainer must kill it,
+    or the interpreter's exit waits on it forever (seen once in CI)."""
+    out = tmp_path / "stuck"
+    cmd = [sys.executable, "-c", _INTERRUPT_IN_LOADER_SHUTDOWN, *_train_cmd(image_folder, out, 100, "--workers", "1")[3:]]
+    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 130 and "interrupted" in result.stderr and "Traceback" not in result.stderr
+    assert _ckpt_step(out) > 0
+
+
 def test_init_from_weights_starts_from_them(image_folder, tmp_path, tiny_weights, capsys):
     out = tmp_path / "init"
     assert main(["train", "--data", str(image_folder), "--out", str(out), "--max-steps", "1",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
 import random
 import signal
@@ -32,6 +33,8 @@ from defusion.training.step import autocast_for, train_step
 
 WEIGHTS_NAME = "weights.safetensors"
 LOG_NAME = "metrics.csv"
+#: Seconds to wait for a killed data worker to be reaped.
+_WORKER_JOIN_S = 5.0
 LOG_FIELDS = ("step", "epoch", "lr", "total", "common", "unique1", "unique2", "fused", "images_per_s", "elapsed_s")
 
 
@@ -114,6 +117,15 @@ def _start_shielded(loader: DataLoader):
         return iter(loader)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _stop_stray_workers() -> None:
+    """Kill data workers still alive after an interrupt. They ignore SIGTERM, so the terminate()
+    that the loader and multiprocessing fall back on cannot stop one the loader failed to shut
+    down (the interrupt landed inside its shutdown): the exit would then wait on it forever."""
+    for child in multiprocessing.active_children():
+        child.kill()
+        child.join(timeout=_WORKER_JOIN_S)
 
 
 def _out_of_time(cfg: TrainConfig, started: float, ctx: Distributed, device: torch.device) -> bool:
@@ -269,6 +281,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
             checkpoint()  # end of epoch (or of the run)
     except KeyboardInterrupt:
         checkpoint()
+        if cfg.workers:
+            _stop_stray_workers()
         bar.close()
         raise
     finally:
