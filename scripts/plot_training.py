@@ -1,13 +1,15 @@
 """Plot a run's loss curve (metrics.csv of `defusion train`) to a PNG for the model card.
 
 Usage: python scripts/plot_training.py runs/cpu-v1/metrics.csv docs/images/loss_curve.png [SAMPLES_BEFORE]
+       [--mark STEP LABEL ...]
 
 SAMPLES_BEFORE shifts the x axis for a run started from earlier weights (``--init``), so that
-it shows the samples seen by the weights in all, not by this run alone.
+it shows the samples seen by the weights in all, not by this run alone. ``--mark`` draws a
+labelled vertical line at a step of the run (the step whose weights shipped, say).
 """
 
+import argparse
 import csv
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -19,7 +21,8 @@ import numpy as np  # noqa: E402
 TERMS = ("total", "common", "unique1", "unique2", "fused")
 
 
-def main(log: str, out: str, samples_before: int = 0, batch_size: int = 8) -> None:
+def main(log: str, out: str, samples_before: int = 0, batch_size: int = 8,
+         marks: list[tuple[int, str]] = ()) -> None:
     with open(log, newline="") as f:
         rows = list(csv.DictReader(f))
     samples = np.array([samples_before + int(r["step"]) * batch_size for r in rows])
@@ -28,6 +31,11 @@ def main(log: str, out: str, samples_before: int = 0, batch_size: int = 8) -> No
         values = np.array([float(r[term]) for r in rows])
         smooth = np.convolve(values, np.ones(5) / 5, mode="valid") if len(values) > 10 else values
         ax.plot(samples[len(samples) - len(smooth):], smooth, label=term, lw=2 if term == "total" else 1)
+    for step, label in marks:
+        x = samples_before + step * batch_size
+        ax.axvline(x, color="0.3", ls="--", lw=1)
+        ax.annotate(label, (x, 0.98), xycoords=("data", "axes fraction"), ha="right", va="top", rotation=90,
+                    fontsize=8, color="0.3")
     ax.set_xlabel("training samples seen" + (f" (this run started from weights that had seen {samples_before:,})"
                                              if samples_before else ""))
     ax.set_ylabel("MAE (moving average of 5 logs)")
@@ -41,4 +49,12 @@ def main(log: str, out: str, samples_before: int = 0, batch_size: int = 8) -> No
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("log", help="metrics.csv of a `defusion train` run")
+    parser.add_argument("out", help="PNG to write")
+    parser.add_argument("samples_before", nargs="?", type=int, default=0,
+                        help="samples the starting weights had seen (runs started with --init)")
+    parser.add_argument("--mark", nargs=2, action="append", default=[], metavar=("STEP", "LABEL"),
+                        help="a labelled vertical line at STEP (repeatable)")
+    args = parser.parse_args()
+    main(args.log, args.out, args.samples_before, marks=[(int(step), label) for step, label in args.mark])
