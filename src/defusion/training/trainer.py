@@ -119,10 +119,15 @@ def _start_shielded(loader: DataLoader):
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _stop_stray_workers() -> None:
-    """Kill data workers still alive after an interrupt. They ignore SIGTERM, so the terminate()
-    that the loader and multiprocessing fall back on cannot stop one the loader failed to shut
-    down (the interrupt landed inside its shutdown): the exit would then wait on it forever."""
+def _stop_workers(batches) -> None:
+    """Stop the data workers after an interrupt. The loader's own shutdown goes first (it also
+    unregisters the workers, so their deaths raise no "worker killed" error); then any worker it
+    failed to stop is killed: they ignore SIGTERM, so the terminate() that the loader and
+    multiprocessing fall back on cannot stop one the interrupt caught inside that shutdown, and
+    the exit would wait on it forever."""
+    shutdown = getattr(batches, "_shutdown_workers", None)  # torch's multi-process loader iterator
+    if shutdown is not None:
+        shutdown()
     for child in multiprocessing.active_children():
         child.kill()
         child.join(timeout=_WORKER_JOIN_S)
@@ -225,6 +230,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     started, tick, tick_step = time.time(), time.time(), state.step
     elapsed_before = state.elapsed_s
     previous_sigterm = _checkpoint_on_sigterm()
+    batches = None  # this epoch's loader iterator
     try:
         while state.step < total_steps:
             epoch, offset = divmod(state.step, steps_per_epoch)
@@ -235,7 +241,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
             loader = DataLoader(dataset, batch_sampler=_batches(sampler, cfg.batch_size, offset),
                                 num_workers=cfg.workers, pin_memory=device.type == "cuda",
                                 worker_init_fn=_worker_ignores_sigterm if cfg.workers else None)
-            for x, valid in _start_shielded(loader):
+            batches = _start_shielded(loader)
+            for x, valid in batches:
                 step_seed = cfg.seed * 1_000_003 + state.step * 1_009 + ctx.rank
                 generator.manual_seed(step_seed)
                 x = x.to(device, non_blocking=True)
@@ -282,7 +289,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     except KeyboardInterrupt:
         checkpoint()
         if cfg.workers:
-            _stop_stray_workers()
+            _stop_workers(batches)
         bar.close()
         raise
     finally:
