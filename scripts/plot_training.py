@@ -10,6 +10,7 @@ labelled vertical line at a step of the run (the step whose weights shipped, say
 
 import argparse
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -22,7 +23,7 @@ TERMS = ("total", "common", "unique1", "unique2", "fused")
 
 
 def main(log: str, out: str, samples_before: int = 0, batch_size: int = 8,
-         marks: list[tuple[int, str]] = ()) -> None:
+         marks: Sequence[tuple[int, str]] = ()) -> None:
     with open(log, newline="") as f:
         rows = list(csv.DictReader(f))
     samples = np.array([samples_before + int(r["step"]) * batch_size for r in rows])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import multiprocessing
 import os
 import random
 import signal
@@ -120,17 +119,20 @@ def _start_shielded(loader: DataLoader):
 
 
 def _stop_workers(batches) -> None:
-    """Stop the data workers after an interrupt. The loader's own shutdown goes first (it also
-    unregisters the workers, so their deaths raise no "worker killed" error); then any worker it
+    """Stop this epoch's data workers after an interrupt. The loader's own shutdown goes first (it
+    also unregisters the workers, so their deaths raise no "worker killed" error); then a worker it
     failed to stop is killed: they ignore SIGTERM, so the terminate() that the loader and
     multiprocessing fall back on cannot stop one the interrupt caught inside that shutdown, and
-    the exit would wait on it forever."""
+    the exit would wait on it forever. Only the loader's own workers: a caller of `train` may have
+    processes of its own."""
     shutdown = getattr(batches, "_shutdown_workers", None)  # torch's multi-process loader iterator
-    if shutdown is not None:
-        shutdown()
-    for child in multiprocessing.active_children():
-        child.kill()
-        child.join(timeout=_WORKER_JOIN_S)
+    if shutdown is None:
+        return
+    shutdown()
+    for worker in batches._workers:
+        if worker.is_alive():
+            worker.kill()
+            worker.join(timeout=_WORKER_JOIN_S)
 
 
 def _out_of_time(cfg: TrainConfig, started: float, ctx: Distributed, device: torch.device) -> bool:
