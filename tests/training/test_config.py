@@ -24,7 +24,7 @@ def test_yaml_and_overrides(tmp_path):
 @pytest.mark.parametrize("field, value", [
     ("batch_size", 0), ("crop", 36), ("crop", 0), ("epochs", 0), ("lr", -1.0), ("lr_gamma", 0.0),
     ("workers", -1), ("max_steps", 0), ("max_seconds", -5.0), ("epoch_samples", 0), ("checkpoint_every", 0),
-    ("grey_prob", -0.1), ("grey_prob", 1.5), ("outside_weight", -0.5), ("outside_weight", 2.0),
+    ("grey_prob", -0.1), ("grey_prob", 1.5), ("outside_weight", -0.5), ("outside_weight", 2.0), ("gradient_weight", -1.0),
     ("reinit", ("decoder",)), ("reinit", "unique_head"),
 ])
 def test_out_of_range_options_are_refused_by_name(field, value):

@@ -48,6 +48,28 @@ def test_outside_weight_scales_only_the_error_outside_each_region():
         cud_losses(out, targets, outside_weight=0.5)
 
 
+def test_gradient_term_penalises_a_blurred_reconstruction_but_not_a_shift_in_grey_level():
+    from defusion.model.denet import DeNetOutput
+
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 16, 16)
+    targets = make_targets(x, torch.ones(2, 1, 16, 16), torch.ones(2, 1, 16, 16))
+    blurred = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+    offset = x + 0.1
+    paper = cud_losses(DeNetOutput(x, x, x, blurred), targets)
+    assert "fused_gradient" not in paper  # 0, the default, is the paper's loss
+    sharp = cud_losses(DeNetOutput(x, x, x, blurred), targets, gradient_weight=2.0)
+    assert sharp["fused_gradient"].item() > 0.1
+    assert sharp["total"].item() == pytest.approx(paper["total"].item() + sharp["fused_gradient"].item())
+    half = cud_losses(DeNetOutput(x, x, x, blurred), targets, gradient_weight=1.0)
+    assert sharp["fused_gradient"].item() == pytest.approx(2 * half["fused_gradient"].item())
+    shifted = cud_losses(DeNetOutput(x, x, x, offset), targets, gradient_weight=1.0)
+    assert shifted["fused_gradient"].item() == pytest.approx(0.0, abs=1e-6) and shifted["fused"].item() > 0.09
+    dropped = cud_losses(DeNetOutput(x, x, x, torch.stack([blurred[0], x[1]])), targets,
+                         torch.tensor([0.0, 1.0]), gradient_weight=1.0)
+    assert dropped["fused_gradient"].item() == pytest.approx(0.0, abs=1e-6)  # the blurred sample is dropped
+
+
 def test_overfits_one_image_within_a_few_dozen_steps():
     torch.manual_seed(0)
     net = create_model("defusion-tiny")

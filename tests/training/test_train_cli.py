@@ -55,6 +55,22 @@ def test_train_writes_weights_logs_and_counts_bad_images(image_folder, tmp_path,
     assert "--resume" in err and "Traceback" not in err
 
 
+def test_gradient_weight_logs_its_term_and_a_resume_keeps_the_logs_columns(image_folder, tmp_path):
+    import csv
+
+    (tmp_path / "g.yaml").write_text("gradient_weight: 0.5\nlog_every: 1\n")
+    out = tmp_path / "grad"
+    assert main(["train", "--data", str(image_folder), "--out", str(out), "--max-steps", "2", "--config",
+                 str(tmp_path / "g.yaml"), *TINY]) == 0
+    assert main(["train", "--data", str(image_folder), "--out", str(out), "--max-steps", "4", "--resume",
+                 *TINY]) == 0
+    with open(out / "metrics.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert "fused_gradient" in rows[0] and all(len(r) == len(rows[0]) for r in rows)
+    column = rows[0].index("fused_gradient")
+    assert [int(r[0]) for r in rows[1:]] == [1, 2, 3, 4] and all(float(r[column]) > 0 for r in rows[1:])
+
+
 def test_a_bad_option_is_one_line_and_creates_nothing(image_folder, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--data", str(image_folder), "--out", str(out), *TINY, "--batch-size", "0"]) == 2

@@ -58,6 +58,9 @@ class TrainConfig:
     #: Weight of the common and unique projections' errors outside their regions (1 inside).
     #: 1.0 is the paper's MAE against the masked images; the authors' code ends at 0.015.
     outside_weight: float = 1.0
+    #: Weight of an extra term on the reconstruction's neighbour differences against the image's
+    #: (its edges). 0 is the paper's loss; a run that wants sharper fused images may raise it.
+    gradient_weight: float = 0.0
     #: Parts of DeNet (e.g. ["unique_decoder", "unique_head"]) given fresh initial weights when a
     #: run starts from ``--init`` weights: a fine-tune then relearns them on top of the others.
     reinit: tuple[str, ...] = ()
@@ -81,6 +84,7 @@ class TrainConfig:
             ("workers", self.workers >= 0, "0 or more"),
             ("grey_prob", 0.0 <= self.grey_prob <= 1.0, "in [0, 1]"),
             ("outside_weight", 0.0 <= self.outside_weight <= 1.0, "in [0, 1]"),
+            ("gradient_weight", self.gradient_weight >= 0.0, "0 or more"),
         ) if not ok]
         if isinstance(self.reinit, str) or not all(isinstance(n, str) for n in self.reinit):
             problems.append(f"reinit must be a list of DeNet part names, got {self.reinit!r}")

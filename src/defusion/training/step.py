@@ -47,11 +47,13 @@ def autocast_for(device: torch.device, amp: bool) -> Callable[[], AbstractContex
 def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
                weight: torch.Tensor | None, cud: CUDConfig, generator: torch.Generator | None = None,
                cells_rng: random.Random | None = None, autocast: Callable[[], AbstractContextManager] = nullcontext,
-               channels_last: bool = False, outside_weight: float = 1.0) -> StepResult:
+               channels_last: bool = False, outside_weight: float = 1.0,
+               gradient_weight: float = 0.0) -> StepResult:
     """Degrade ``x`` (B, 3, H, W) into two CUD views, reconstruct, and take one optimiser step.
 
     ``weight`` (B,) of 0/1 drops samples (unreadable images) from the loss; ``outside_weight``
-    weighs the common and unique projections outside their regions (:func:`cud_losses`).
+    weighs the common and unique projections outside their regions and ``gradient_weight`` the
+    reconstruction's edges (:func:`cud_losses`).
 
     Example:
         >>> from defusion import create_model
@@ -69,7 +71,8 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torc
         x2 = x2.contiguous(memory_format=torch.channels_last)
     with autocast():
         output = model(x1, x2)
-    losses = cud_losses(output, targets, weight, masks=(views.mask1, views.mask2), outside_weight=outside_weight)
+    losses = cud_losses(output, targets, weight, masks=(views.mask1, views.mask2),
+                        outside_weight=outside_weight, gradient_weight=gradient_weight)
     optimizer.zero_grad(set_to_none=True)
     losses["total"].backward()
     optimizer.step()

@@ -78,6 +78,19 @@ def _preview(views, out, x) -> torch.Tensor:
     return torch.cat([t[0].detach().float().clamp(0, 1).cpu() for t in tiles], dim=-1)
 
 
+def _open_log(path: Path, fields: tuple[str, ...]):
+    """The run's CSV log, opened for appending. A resumed run keeps the columns its file has."""
+    if path.exists() and path.stat().st_size:
+        with open(path, newline="") as f:
+            fields = tuple(next(csv.reader(f), fields))
+        log_file = open(path, "a", newline="")
+        return log_file, csv.DictWriter(log_file, fields, extrasaction="ignore")
+    log_file = open(path, "w", newline="")
+    log = csv.DictWriter(log_file, fields, extrasaction="ignore")
+    log.writeheader()
+    return log_file, log
+
+
 def _summary_writer(path: Path):
     try:
         from torch.utils.tensorboard import SummaryWriter
@@ -213,11 +226,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
         writer = _summary_writer(out / "tb")
-        new_log = not (out / LOG_NAME).exists()
-        log_file = open(out / LOG_NAME, "a", newline="")
-        log = csv.DictWriter(log_file, LOG_FIELDS)
-        if new_log:
-            log.writeheader()
+        log_file, log = _open_log(out / LOG_NAME, LOG_FIELDS + (("fused_gradient",) if cfg.gradient_weight else ()))
 
     last_loss: torch.Tensor | None = None  # on the device; read only when logging or saving
 
@@ -252,7 +261,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                 losses, views, output = train_step(
                     train_model, optimizer, x, weight, cfg.cud, generator=generator,
                     cells_rng=random.Random(step_seed), autocast=autocast, channels_last=cfg.channels_last,
-                    outside_weight=cfg.outside_weight)
+                    outside_weight=cfg.outside_weight, gradient_weight=cfg.gradient_weight)
 
                 skipped = (~valid).sum()  # on the host: no wait for the device
                 if ctx.world_size > 1:
