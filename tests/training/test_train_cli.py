@@ -69,6 +69,17 @@ def test_gradient_weight_logs_its_term_and_a_resume_keeps_the_logs_columns(image
     assert "fused_gradient" in rows[0] and all(len(r) == len(rows[0]) for r in rows)
     column = rows[0].index("fused_gradient")
     assert [int(r[0]) for r in rows[1:]] == [1, 2, 3, 4] and all(float(r[column]) > 0 for r in rows[1:])
+    # A resume whose --config adds the term keeps the columns the log started with.
+    (tmp_path / "log1.yaml").write_text("log_every: 1\n")
+    plain = tmp_path / "plain"
+    assert main(["train", "--data", str(image_folder), "--out", str(plain), "--max-steps", "2", "--config",
+                 str(tmp_path / "log1.yaml"), *TINY]) == 0
+    assert main(["train", "--data", str(image_folder), "--out", str(plain), "--max-steps", "4", "--resume",
+                 "--config", str(tmp_path / "g.yaml"), *TINY]) == 0
+    with open(plain / "metrics.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert "fused_gradient" not in rows[0] and all(len(r) == len(rows[0]) for r in rows)
+    assert [int(r[0]) for r in rows[1:]] == [1, 2, 3, 4]
 
 
 def test_a_bad_option_is_one_line_and_creates_nothing(image_folder, tmp_path, capsys):

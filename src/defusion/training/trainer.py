@@ -79,15 +79,16 @@ def _preview(views, out, x) -> torch.Tensor:
 
 
 def _open_log(path: Path, fields: tuple[str, ...]):
-    """The run's CSV log, opened for appending. A resumed run keeps the columns its file has."""
+    """The run's CSV log, opened for appending. A resumed run keeps the columns its file has (a
+    ``--config`` given on resume may add or drop a loss term)."""
+    header = None
     if path.exists() and path.stat().st_size:
         with open(path, newline="") as f:
-            fields = tuple(next(csv.reader(f), fields))
-        log_file = open(path, "a", newline="")
-        return log_file, csv.DictWriter(log_file, fields, extrasaction="ignore")
-    log_file = open(path, "w", newline="")
-    log = csv.DictWriter(log_file, fields, extrasaction="ignore")
-    log.writeheader()
+            header = next(csv.reader(f), None)
+    log_file = open(path, "a", newline="")
+    log = csv.DictWriter(log_file, header or fields, extrasaction="ignore")
+    if header is None:
+        log.writeheader()
     return log_file, log
 
 
