@@ -2,7 +2,8 @@
 # Regenerate docs/benchmarks.md: `defusion bench` on every benchmark in ../shared/data/bench
 # with the shipped weights, the classical baselines and the published methods' results.
 # Usage: scripts/run_benchmarks.sh [OUT_DIR]   (default: out/bench). Needs ../shared.
-# LIMIT=N evaluates only the first N pairs of MEFB and MFIFB (the large sets); two
+# LIMIT=N evaluates only the first N pairs of MEFB and MFIFB (the large sets);
+# MEFB_LIMIT / MFIFB_LIMIT set one of them (default: LIMIT). Two
 # benchmarks run at a time (one per core of a 2-core machine).
 # RESUME=1 keeps the scores already in OUT and computes only what is missing (DeFusion's are
 # recomputed when the weights changed): new weights then cost only DeFusion's rows.
@@ -12,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/bench}
 OUT=${1:-out/bench}
-LIMIT_ARGS=${LIMIT:+--limit $LIMIT}
+MEFB_LIMIT=${MEFB_LIMIT:-${LIMIT:-}}
+MFIFB_LIMIT=${MFIFB_LIMIT:-${LIMIT:-}}
 RESUME_ARGS=${RESUME:+--resume}
 BASELINES=$(python -c 'from defusion.baselines import available_baselines as a; print(",".join(a()))')
 # defusion: the defaults (inference scale 2); defusion-x1: the paper's inference (scale 1);
@@ -36,9 +38,9 @@ vifb() { defusion bench --task ivf --a "$DATA/ivf/vifb/vi" --b "$DATA/ivf/vifb/i
 tno() { defusion bench --task ivf --a "$DATA/ivf/tno/vi" --b "$DATA/ivf/tno/ir" --out "$OUT/tno" --runtime "$RUNTIME" \
   --methods "$IVF_METHODS" $RESUME_ARGS --title "TNO (25 pairs, CDDFuse's selection)" --no-progress > /dev/null; }
 mefb() { defusion bench --task mef --a "$DATA/mef/mefb/A" --b "$DATA/mef/mefb/B" --out "$OUT/mefb" --runtime "$RUNTIME" \
-  --methods "$PAIR_METHODS" $RESUME_ARGS --title "MEFB${LIMIT:+ (first $LIMIT of 100 pairs)}" $LIMIT_ARGS --no-progress > /dev/null; }
+  --methods "$PAIR_METHODS" $RESUME_ARGS --title "MEFB${MEFB_LIMIT:+ (first $MEFB_LIMIT of 100 pairs)}" ${MEFB_LIMIT:+--limit $MEFB_LIMIT} --no-progress > /dev/null; }
 mfifb() { defusion bench --task mff --a "$DATA/mff/mfifb/A" --b "$DATA/mff/mfifb/B" --out "$OUT/mfifb" --runtime "$RUNTIME" \
-  --methods "$PAIR_METHODS" $RESUME_ARGS --title "MFIFB${LIMIT:+ (first $LIMIT of 105 pairs)}" $LIMIT_ARGS $(fused_args "$DATA/mff/mfifb/fused") \
+  --methods "$PAIR_METHODS" $RESUME_ARGS --title "MFIFB${MFIFB_LIMIT:+ (first $MFIFB_LIMIT of 105 pairs)}" ${MFIFB_LIMIT:+--limit $MFIFB_LIMIT} $(fused_args "$DATA/mff/mfifb/fused") \
   --no-progress > /dev/null; }
 
 (vifb; mefb) & first=$!
