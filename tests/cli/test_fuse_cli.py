@@ -140,7 +140,7 @@ def test_fuse_through_onnx_runtime_matches_pytorch(pair, tmp_path, tiny_weights)
 
 @pytest.mark.parametrize("option, value, message", [
     ("--overlap", "-5", "must be 0 or more"), ("--max-pixels", "0", "must be at least 1"),
-    ("--tile", "3", "at least 64 pixels"), ("--scale", "0", "must be at least 1"),
+    ("--tile", "3", "at least 129 pixels"), ("--tile", "128", "over twice the overlap of 64"), ("--scale", "0", "must be at least 1"),
     ("--scale", "5", "inference scale must be an integer from 1 to 4"),
 ])
 def test_out_of_range_numbers_are_a_usage_error(option, value, message, pair, tmp_path, tiny_weights, capsys):
@@ -158,3 +158,42 @@ def test_scale_option_fuses_to_the_input_size(pair, tmp_path, tiny_weights):
     out = tmp_path / "x2.png"
     assert _fuse(*pair, "-o", out, "--weights", tiny_weights, "--scale", "2") == 0
     assert read_image(out).shape == (45, 61, 3)
+
+
+def test_smallest_tile_runs_at_every_scale(tmp_path, rng, tiny_weights):
+    a = write_image(tmp_path / "a.png", smooth_image(rng, 150, 170))
+    b = write_image(tmp_path / "b.png", smooth_image(rng, 150, 170))
+    for scale in ("1", "2", "3"):  # at scale 2, 129 network pixels are a 64-pixel image tile
+        out = tmp_path / f"x{scale}.png"
+        assert _fuse(a, b, "-o", out, "--weights", tiny_weights, "--tile", "129", "--scale", scale) == 0
+        assert read_image(out).shape == (150, 170, 3)
+
+
+def test_output_paths_that_would_lose_work_are_refused(pair, tmp_path, rng, tiny_weights, capsys):
+    a, b = pair
+    before = a.read_bytes()
+    c = write_image(tmp_path / "c.png", smooth_image(rng, 45, 61))
+    cases = [
+        ([a, b, "-o", a], "is one of the inputs"),
+        ([a, b, "-o", tmp_path], "is a folder"),
+        ([a, b, c, "-o", tmp_path / "f.png", "--components", tmp_path / "parts"], "exactly two images, got 3"),
+        ([a, b, "-o", tmp_path / "f.png", "--components", c], "is a file"),
+        (["--a", tmp_path, "--b", tmp_path, "-o", tmp_path], "is a source folder"),
+        (["--a", tmp_path, "--b", tmp_path, "-o", c], "is a file"),
+    ]
+    for argv, message in cases:
+        assert _fuse(*argv, "--weights", tiny_weights) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, argv
+    assert a.read_bytes() == before
+    assert not (tmp_path / "f.png").exists() and not (tmp_path / "parts").exists()
+
+
+def test_sixteen_bit_to_jpeg_warns(tmp_path, rng, tiny_weights, capsys):
+    a = write_image(tmp_path / "a.png", smooth_image(rng, 40, 40, 1).astype(np.uint16) * 257)
+    b = write_image(tmp_path / "b.png", smooth_image(rng, 40, 40, 1).astype(np.uint16) * 257)
+    assert _fuse(a, b, "-o", tmp_path / "f.jpg", "--weights", tiny_weights, "--threads", "1") == 0
+    assert read_image(tmp_path / "f.jpg").dtype == np.uint8
+    assert "holds 8 bits" in capsys.readouterr().err
+    assert _fuse(a, b, "-o", tmp_path / "f.png", "--weights", tiny_weights) == 0
+    assert "holds 8 bits" not in capsys.readouterr().err

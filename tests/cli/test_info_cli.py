@@ -26,3 +26,22 @@ def test_info_size_must_be_a_multiple_of_8(capsys):
         with pytest.raises(SystemExit) as exit_:
             main(["info", "--model", "defusion-tiny", "--size", size])
         assert exit_.value.code == 2 and "multiple of 8" in capsys.readouterr().err
+
+
+def test_info_unknown_model_is_one_line(capsys):
+    assert main(["info", "--model", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'nope'" in err and "defusion-tiny" in err and "Traceback" not in err
+
+
+def test_closed_output_pipe_is_not_a_traceback():
+    """`defusion info --json | head -1`: the reader goes away before the output is flushed."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "defusion.cli.main", "info", "--model", "defusion-tiny", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # long before the command has imported torch and printed
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err

@@ -40,3 +40,12 @@ def test_dtype_conversions():
     assert np.array_equal(color.from_float(color.to_float(x), np.uint16), x)
     with pytest.raises(TypeError):
         color.to_float(np.zeros(2, np.int32))
+
+
+def test_float_images_outside_zero_one_are_refused():
+    """Float data in 0..255 (OpenCV after astype(float)) would otherwise clip to white."""
+    with pytest.raises(ValueError, match="divide 8-bit data by 255"):
+        color.to_float(np.array([0.0, 128.0, 255.0]))
+    with pytest.raises(ValueError, match="must be in"):
+        color.to_float(np.array([-0.5, 0.5]))
+    assert color.to_float(np.array([0.0, 1.0 + 1e-6])).max() == 1.0  # rounding is tolerated

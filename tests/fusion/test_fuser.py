@@ -143,3 +143,21 @@ def test_scale_counts_tiles_on_the_upsampled_size_and_is_checked():
     for bad in (0, 5, 1.5, True):
         with pytest.raises(ValueError, match="inference scale"):
             FuseOptions(scale=bad)
+
+
+def test_tile_must_exceed_twice_the_overlap():
+    with pytest.raises(ValueError, match="over twice the overlap"):
+        FuseOptions(tile=128, overlap=64)
+    with pytest.raises(ValueError, match="overlap must be 0 or more"):
+        FuseOptions(overlap=-1)
+    # the image-pixel layout keeps the overlap under half a tile after dividing by the scale
+    for scale in (1, 2, 3, 4):
+        tile, overlap = Fuser(_MeanNet(), options=FuseOptions(tile=129, overlap=64, scale=scale)).tile_layout(900, 900)
+        assert tile > 2 * overlap
+
+
+def test_float_inputs_in_0_255_are_refused(fuser, rng):
+    a = smooth_image(rng, 32, 32).astype(np.float64)  # 0..255, as after OpenCV's astype(float)
+    with pytest.raises(ValueError, match="divide 8-bit data by 255"):
+        fuser.fuse(a, a)
+    assert fuser.fuse(a / 255.0, a / 255.0).shape == (32, 32, 3)

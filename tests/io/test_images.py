@@ -85,3 +85,12 @@ def test_match_pairs_by_stem(tmp_path):
 def test_resize_keeps_dtype_and_channels():
     assert resize_to(np.zeros((10, 10, 3), np.uint16), 20, 30).dtype == np.uint16
     assert resize_to(np.zeros((10, 10, 3), np.uint8), 5, 6).shape == (5, 6, 3)
+
+
+def test_pixel_limits_read_in_pixels_when_small_and_pillows_guard_names_the_size(tmp_path, rng, monkeypatch):
+    write_image(tmp_path / "a.png", (rng.random((30, 40)) * 255).astype(np.uint8))
+    with pytest.raises(ImageTooLargeError, match=r"40x30 is 1,200 pixels, over the limit of 1,000 pixels"):
+        read_image(tmp_path / "a.png", max_pixels=1000)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow refuses over twice this on open
+    with pytest.raises(ImageTooLargeError, match=r"1,200 pixels is too many pixels for Pillow .* limit here is 1,000"):
+        read_image(tmp_path / "a.png", max_pixels=1000)

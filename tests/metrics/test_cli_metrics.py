@@ -56,11 +56,12 @@ def test_module_interface_and_lazy_imports():
 
 
 def test_table_output(images, capsys):
-    assert _run([str(images["f"]), str(images["a"]), str(images["b"]), "--names", "EN,SSIM,Qcv"]) == 0
+    assert _run([str(images["f"]), str(images["a"]), str(images["b"]), "--names", "en,SSIM,qcv"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["metric", "value", "better"]
-    assert [line.split()[0] for line in out[1:]] == ["EN", "SSIM", "Qcv"]
+    assert out[0].split()[:4] == ["metric", "value", "better", "definition"]
+    assert [line.split()[0] for line in out[1:]] == ["EN", "SSIM", "Qcv"]  # names match in any case
     assert out[3].split()[2] == "lower"
+    assert "VIFB sum, max 2" in out[2]  # a sum over both sources says so beside its value
 
 
 def test_json_output_matches_library(images, capsys):

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import add_fusion_options, add_model_options, check_tile, fusion_options, positive_int
+from defusion.cli.options import (add_fusion_options, add_model_options, apply_threads, check_tile, fusion_options,
+                                  positive_int)
 from defusion.fusion.fuser import SizeMismatchError
-from defusion.io.images import DEFAULT_MAX_PIXELS, WRITABLE_SUFFIXES, ImageReadError
+from defusion.io.images import DEFAULT_MAX_PIXELS, SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES, ImageReadError
 from defusion.model.weights import WeightsError
 
 HELP = "fuse registered images: A B [C ...] -o OUT, or --a DIR --b DIR -o OUTDIR"
@@ -26,7 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_options(p)
     p.add_argument("--onnx", type=Path, help="run an exported ONNX model with ONNX Runtime (defusion export)")
     add_fusion_options(p)
-    p.add_argument("--components", type=Path, help="also write the common and unique projections to this folder")
+    p.add_argument("--components", type=Path,
+                   help="also write the common and unique projections to this folder (two images only)")
     p.add_argument("--resize", action="store_true", help="resize other sources to the first one's size")
     p.add_argument("--stack", default="balanced", choices=("balanced", "sequential"),
                    help="more than two images: balanced (default) fuses each half, then the two results; "
@@ -51,10 +53,12 @@ def _tile_progress(fuser, images: list[np.ndarray], args: argparse.Namespace):
     """A progress bar over network passes when a fusion takes several (tiles, >2 inputs)."""
     from tqdm import tqdm
 
-    tiles = fuser.tiles_for(*images[0].shape[:2]) * (len(images) - 1)
-    if tiles < 2 or args.no_progress:
+    per_fusion = fuser.tiles_for(*images[0].shape[:2])
+    passes = per_fusion * (len(images) - 1)
+    if passes < 2 or args.no_progress:
         return None
-    return tqdm(total=tiles, desc="tiles", unit="tile", file=sys.stderr, leave=False)
+    unit = "tile" if per_fusion > 1 else "pair"  # untiled stacks count their pairwise fusions
+    return tqdm(total=passes, desc=f"{unit}s", unit=unit, file=sys.stderr, leave=False)
 
 
 def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem: str | None = None,
@@ -78,6 +82,9 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     if bar:
         bar.close()
     write_image(out, fused)
+    if fused.dtype == np.uint16 and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
+        print(f"defusion: warning: {out.suffix} holds 8 bits; the 16-bit result was reduced "
+              f"(write {' or '.join(SIXTEEN_BIT_SUFFIXES[:2])} to keep 16 bits)", file=sys.stderr)
 
 
 def _fuse_folders(fuser, args: argparse.Namespace) -> int:
@@ -104,6 +111,32 @@ def _fuse_folders(fuser, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _same_path(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
+
+
+def _check_paths(args: argparse.Namespace, folders: bool) -> None:
+    """Refuse outputs that cannot be written or would overwrite a source, before any work."""
+    out = args.output
+    if folders:
+        if out.exists() and not out.is_dir():
+            raise UserError(f"-o {out}: is a file; folder mode (--a/--b) writes into a folder")
+        if any(_same_path(out, d) for d in (args.dir_a, args.dir_b)):
+            raise UserError(f"-o {out}: is a source folder; fused images would overwrite the sources")
+    else:
+        if out.is_dir():
+            raise UserError(f"-o {out}: is a folder; give an output image path such as {out / 'fused.png'}")
+        if out.suffix.lower() not in WRITABLE_SUFFIXES:
+            raise UserError(f"cannot write {out}: use one of {', '.join(WRITABLE_SUFFIXES)}")
+        if any(p.exists() and _same_path(out, p) for p in args.images):
+            raise UserError(f"-o {out}: is one of the inputs; choose another output path "
+                            "(defusion does not overwrite its sources)")
+        if args.components and len(args.images) != 2:
+            raise UserError(f"--components needs exactly two images, got {len(args.images)}")
+    if args.components and args.components.exists() and not args.components.is_dir():
+        raise UserError(f"--components {args.components}: is a file; it names a folder for the three parts")
+
+
 def run(args: argparse.Namespace) -> int:
     from defusion.fusion.fuser import Fuser
 
@@ -115,18 +148,18 @@ def run(args: argparse.Namespace) -> int:
     if not folders and len(args.images) < 2:
         raise UserError("give at least two images to fuse (or --a DIR --b DIR)")
     check_tile(args)
-    if not folders and args.output.suffix.lower() not in WRITABLE_SUFFIXES:
-        raise UserError(f"cannot write {args.output}: use one of {', '.join(WRITABLE_SUFFIXES)}")
+    _check_paths(args, folders)
     options = dict(fusion_options(args), stack=args.stack)
+    threads = apply_threads(args)
     if args.onnx:
         from defusion.serving.onnx_model import load_onnx_fuser
 
         if args.weights or args.half or args.runtime != "torch":
             raise UserError("--onnx runs the exported model: --weights, --half and --runtime do not apply")
-        fuser = load_onnx_fuser(args.onnx, device=args.device, **options)
+        fuser = load_onnx_fuser(args.onnx, device=args.device, threads=threads, **options)
     else:
         fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half, runtime=args.runtime,
-                                      **options)
+                                      threads=threads, **options)
     if folders:
         return _fuse_folders(fuser, args)
     _fuse_one(fuser, args.images, args.output, args, show_tiles=True)

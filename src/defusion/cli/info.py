@@ -68,4 +68,5 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-EXPECTED_ERRORS = (WeightsError,)
+# ValueError: an unknown --model name (the message lists the registered ones).
+EXPECTED_ERRORS = (WeightsError, ValueError)

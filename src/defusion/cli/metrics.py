@@ -58,13 +58,14 @@ def _names(spec: str | None) -> list[str]:
     if not spec:
         return list(METRICS)
     names: list[str] = []
+    by_lower = {name.lower(): name for name in METRICS}  # names are matched case-insensitively
     for item in (s.strip() for s in spec.split(",")):
         if not item:
             continue
         if item.lower() == "vifb":
             names.extend(VIFB_METRICS)
-        elif item in METRICS:
-            names.append(item)
+        elif item.lower() in by_lower:
+            names.append(by_lower[item.lower()])
         else:
             raise UserError(f"unknown metric {item!r}; known: vifb, {', '.join(METRICS)}")
     return list(dict.fromkeys(names))
@@ -97,12 +98,12 @@ def run(args: argparse.Namespace) -> int:
             out["skipped"] = skipped
         print(json.dumps(out, indent=2))
     else:
-        width = max(len(n) for n in names) if names else 6
-        print(f"{'metric':<{width}}  {'value':>12}  better")
+        width = max(len(n) for n in ["metric", *names])
+        print(f"{'metric':<{width}}  {'value':>12}  better  definition (docs/metrics.md)")
         for name, v in values.items():
             shown = "n/a" if v is None else f"{v:.6g}"
             better = "higher" if METRICS[name].higher_is_better else "lower"
-            print(f"{name:<{width}}  {shown:>12}  {better}")
+            print(f"{name:<{width}}  {shown:>12}  {better:<6}  {METRICS[name].description}")
         for name, why in skipped.items():
             print(f"defusion: note: {name} not computed: {why}", file=sys.stderr)
     return 0

@@ -11,6 +11,8 @@ from defusion.cli.errors import UserError
 RUNTIMES = ("torch", "onnxruntime", "compile", "compile-bf16")
 #: Smallest useful tile: the network down-samples by 8 and needs context around each pixel.
 MIN_TILE = 64
+#: Same as FuseOptions.overlap's default.
+DEFAULT_OVERLAP = 64
 
 
 def positive_int(text: str) -> int:
@@ -35,17 +37,30 @@ def add_model_options(p: argparse.ArgumentParser, fp16: bool = True) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
     p.add_argument("--runtime", default="torch", choices=RUNTIMES,
                    help="inference engine: torch (default, eager); onnxruntime (weights exported once, "
-                        "cached; ~2x faster on a CPU); compile / compile-bf16 (torch.compile: the fastest "
+                        "cached; about 2.3x faster on a CPU); compile / compile-bf16 (torch.compile: the fastest "
                         "on a CPU after compiling each new image size; bf16 is a few grey levels off). "
                         "See docs/performance.md")
     if fp16:
         p.add_argument("--half", action="store_true", help="fp16 inference (CUDA only)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="CPU threads for inference (default: PyTorch's, one per core; fewer keeps a busy "
+                        "machine responsive)")
+
+
+def apply_threads(args: argparse.Namespace) -> int | None:
+    """Bound PyTorch's CPU threads to --threads (if given); returns it for onnxruntime's sessions."""
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    return args.threads
 
 
 def add_tile_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tile", type=int, default=None,
                    help="tile size in network pixels for large images (default: automatic above 1 MP of network "
-                        "input, i.e. after --scale; 0 never tiles)")
+                        "input, i.e. after --scale; 0 never tiles; otherwise over twice --overlap, e.g. 129 "
+                        "or more with the default overlap)")
 
 
 def add_scale_option(p: argparse.ArgumentParser) -> None:
@@ -59,7 +74,8 @@ def add_scale_option(p: argparse.ArgumentParser) -> None:
 def add_fusion_options(p: argparse.ArgumentParser) -> None:
     """--tile, --overlap, --color and --scale: how images are fed to the network."""
     add_tile_option(p)
-    p.add_argument("--overlap", type=non_negative_int, default=64, help="tile overlap in network pixels (default 64)")
+    p.add_argument("--overlap", type=non_negative_int, default=DEFAULT_OVERLAP,
+                   help=f"tile overlap in network pixels (default {DEFAULT_OVERLAP})")
     p.add_argument("--color", default="auto", choices=("auto", "rgb", "ycbcr"),
                    help="auto (= ycbcr): fuse luminance; chroma from the colour source, or blended by "
                         "saturation when both are colour. rgb: fuse two colour sources in RGB (the paper's "
@@ -75,6 +91,14 @@ def fusion_options(args: argparse.Namespace) -> dict:
     return options
 
 
+def smallest_tile(overlap: int) -> int:
+    """The smallest --tile for this --overlap: tiles must overlap by under half their size."""
+    return max(MIN_TILE, 2 * overlap + 1)
+
+
 def check_tile(args: argparse.Namespace) -> None:
-    if args.tile and args.tile < MIN_TILE:
-        raise UserError(f"--tile must be 0 (off) or at least {MIN_TILE} pixels")
+    """Refuse a --tile the tiler cannot use, before any model is loaded."""
+    overlap = getattr(args, "overlap", DEFAULT_OVERLAP)  # serve has no --overlap
+    if args.tile and args.tile < smallest_tile(overlap):
+        raise UserError(f"--tile must be 0 (off) or at least {smallest_tile(overlap)} pixels "
+                        f"(over twice the overlap of {overlap}, and at least {MIN_TILE})")

@@ -36,7 +36,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"most images one request may fuse, 2-8 (default {DEFAULT_MAX_IMAGES}; fields a, b, c, ...)")
     add_tile_option(p)
     add_scale_option(p)
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for inference (default: PyTorch's)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
 
 
@@ -46,8 +45,6 @@ def _check(args: argparse.Namespace) -> None:
     check_tile(args)
     if not 2 <= args.max_images <= 8:
         raise UserError(f"--max-images must be from 2 to 8, got {args.max_images}")
-    if args.threads is not None and args.threads < 1:
-        raise UserError("--threads must be at least 1")
     if args.onnx is not None and (args.weights is not None or args.runtime != "torch"):
         raise UserError("--onnx serves an exported model: --weights and --runtime do not apply")
 

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import add_fusion_options, add_model_options, check_tile, fusion_options, positive_int
+from defusion.cli.options import (add_fusion_options, add_model_options, apply_threads, check_tile, fusion_options,
+                                  positive_int)
 from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError
 from defusion.model.weights import WeightsError
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists():
             raise UserError(f"{path}: no such file or folder")
     fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half, runtime=args.runtime,
-                                  **fusion_options(args))
+                                  threads=apply_threads(args), **fusion_options(args))
     result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
                          max_pixels=args.max_pixels, progress=not args.no_progress)
     print(f"fused {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} frames/s) into {result.output}",

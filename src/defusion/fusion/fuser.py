@@ -57,6 +57,11 @@ class FuseOptions:
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
+        if self.overlap < 0:
+            raise ValueError(f"overlap must be 0 or more, got {self.overlap}")
+        if self.tile and self.tile <= 2 * self.overlap:
+            raise ValueError(f"tile ({self.tile}) must be over twice the overlap ({self.overlap}): "
+                             f"use a tile of at least {2 * self.overlap + 1}, or a smaller overlap")
         if self.stack not in STACK_ORDERS:
             raise ValueError(f"unknown stack order {self.stack!r}; use one of {', '.join(STACK_ORDERS)}")
 
@@ -173,8 +178,8 @@ class Fuser:
         input pixels, so with ``scale`` s an image tile is 1/s of that: the network's memory per
         pass is bounded the same way at every scale."""
         s = self.options.scale
-        tile = self.options.tile_for(height * s, width * s)
-        return tile // s, self.options.overlap // s
+        tile = self.options.tile_for(height * s, width * s) // s
+        return tile, min(self.options.overlap // s, max(tile - 1, 0) // 2)  # under half a tile
 
     # -- steps ----------------------------------------------------------------------
     def _prepare(self, images) -> _Prepared:

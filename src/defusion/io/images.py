@@ -7,6 +7,7 @@ pixels) raises :class:`ImageReadError` with a one-line message naming the file.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import cv2
@@ -17,6 +18,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 DEFAULT_MAX_PIXELS = 100_000_000
 #: Suffixes that :func:`write_image` can produce.
 WRITABLE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
+#: Suffixes that keep 16-bit data (the others are written with 8 bits).
+SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
 _EXIF_ORIENTATION = 0x0112
 
 
@@ -26,6 +29,11 @@ class ImageReadError(ValueError):
 
 class ImageTooLargeError(ImageReadError):
     """An input over the pixel bound."""
+
+
+def _pixels(count: int) -> str:
+    """A pixel count a person can read: '12.0 MP', or the exact count under 0.1 MP."""
+    return f"{count / 1e6:.1f} MP" if count >= 100_000 else f"{count:,} pixels"
 
 
 def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -42,8 +50,8 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
             width, height = im.size
             if width * height > max_pixels:
                 raise ImageTooLargeError(
-                    f"{path}: {width}x{height} is {width * height / 1e6:.1f} MP, over the limit of "
-                    f"{max_pixels / 1e6:.1f} MP (raise it with --max-pixels)")
+                    f"{path}: {width}x{height} is {_pixels(width * height)}, over the limit of "
+                    f"{_pixels(max_pixels)} (raise it with --max-pixels)")
             deep_colour = im.mode == "RGB" and _is_16bit_tile(im)
             orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
             im.load()  # decodes everything: truncated files fail here
@@ -52,8 +60,14 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
                 array = _from_pillow(ImageOps.exif_transpose(im))
             elif im.format == "PNG":  # OpenCV's TIFF reader orients by itself
                 array = _apply_orientation(array, orientation)
-    except Image.DecompressionBombError:
-        raise ImageTooLargeError(f"{path}: too many pixels (decompression bomb guard)") from None
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, before the header is ours
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        count = int(found.group(1)) if found else None
+        over = count is None or count > max_pixels
+        raise ImageTooLargeError(
+            f"{path}: {_pixels(count) + ' is ' if count else ''}too many pixels for Pillow to open safely "
+            f"(its decompression-bomb guard)" + (f"; the limit here is {_pixels(max_pixels)}" if over else "")
+        ) from None
     except UnidentifiedImageError:
         raise ImageReadError(f"{path}: not an image, or a format that cannot be read") from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -120,7 +134,7 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> Path:
     suffix = path.suffix.lower()
     if suffix not in WRITABLE_SUFFIXES:
         raise ValueError(f"{path}: cannot write '{suffix or 'no suffix'}'; use one of {', '.join(WRITABLE_SUFFIXES)}")
-    if image.dtype == np.uint16 and suffix not in (".png", ".tif", ".tiff"):
+    if image.dtype == np.uint16 and suffix not in SIXTEEN_BIT_SUFFIXES:
         image = (image.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
     if image.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"write_image needs uint8 or uint16 data, got {image.dtype}")

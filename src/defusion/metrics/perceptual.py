@@ -191,7 +191,7 @@ def vif(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
 def _check_vif_size(h: int, w: int) -> None:
     # 'valid' windows 33, 17, 9, 5 with a filter + decimation before scales 2-4: >= 81 pixels
     if min(h, w) < 81:
-        raise ValueError(f"VIF needs images of at least 81x81 pixels, got {h}x{w}")
+        raise ValueError(f"VIF needs images of at least 81x81 pixels, got {w}x{h} (WxH)")
 
 
 def vifp(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:

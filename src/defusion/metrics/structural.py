@@ -56,7 +56,7 @@ def _ssim_maps(
 
 def _check_size(h: int, w: int, need: int, what: str) -> None:
     if min(h, w) < need:
-        raise ValueError(f"{what} needs images of at least {need}x{need} pixels, got {h}x{w}")
+        raise ValueError(f"{what} needs images of at least {need}x{need} pixels, got {w}x{h} (WxH)")
 
 
 def ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
