@@ -140,7 +140,8 @@ def test_fuse_through_onnx_runtime_matches_pytorch(pair, tmp_path, tiny_weights)
 
 @pytest.mark.parametrize("option, value, message", [
     ("--overlap", "-5", "must be 0 or more"), ("--max-pixels", "0", "must be at least 1"),
-    ("--tile", "3", "at least 129 pixels"), ("--tile", "128", "over twice the overlap of 64"), ("--scale", "0", "must be at least 1"),
+    ("--tile", "3", "at least 129 pixels"),
+    ("--tile", "128", "over twice the overlap of 64"), ("--scale", "0", "must be at least 1"),
     ("--scale", "5", "inference scale must be an integer from 1 to 4"),
 ])
 def test_out_of_range_numbers_are_a_usage_error(option, value, message, pair, tmp_path, tiny_weights, capsys):

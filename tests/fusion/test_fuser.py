@@ -161,3 +161,13 @@ def test_float_inputs_in_0_255_are_refused(fuser, rng):
     with pytest.raises(ValueError, match="divide 8-bit data by 255"):
         fuser.fuse(a, a)
     assert fuser.fuse(a / 255.0, a / 255.0).shape == (32, 32, 3)
+
+
+def test_repr_is_one_line(fuser):
+    text = repr(fuser)
+    assert len(text.splitlines()) == 1 and "FuseOptions(" in text and "device" in text
+
+
+def test_paths_are_refused_with_a_pointer_to_read_image(fuser, tmp_path):
+    with pytest.raises(TypeError, match="read_image"):
+        fuser.fuse(tmp_path / "a.png", "b.png")

@@ -31,7 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", type=Path, help="DeFusion weights (default: the shipped weights)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--runtime", default="torch", choices=("torch", "onnxruntime"),
-                   help="DeFusion's inference engine (onnxruntime: same output to rounding, about 2.3x faster on a CPU)")
+                   help="DeFusion's inference engine (onnxruntime: same output to rounding, about 2.3x faster "
+                        "on a CPU)")
     p.add_argument("--limit", type=positive_int, help="only the first N pairs (quick look)")
     p.add_argument("--title", help="title of the summary (default: the folder names)")
     p.add_argument("--save-fused", action="store_true", help="also write built-in methods' results to OUT/fused/")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal, NamedTuple
@@ -113,7 +115,7 @@ class Fuser:
         ((20, 30), dtype('uint8'))
     """
 
-    model: DeNet
+    model: DeNet = field(repr=False)  # repr(fuser): device, half and options on one line
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     half: bool = False
     options: FuseOptions = field(default_factory=FuseOptions)
@@ -186,13 +188,17 @@ class Fuser:
         if len(images) < 2:
             raise ValueError("fusion needs at least two images")
         for i, im in enumerate(images):
+            if isinstance(im, (str, os.PathLike)):
+                raise TypeError(f"image {i + 1} is a path ({im}); fuse takes pixel arrays: read files with "
+                                "defusion.io.images.read_image")
             color.check_layout(np.asarray(im), f"image {i + 1}")
         images = [np.asarray(im) for im in images]
         sizes = {im.shape[:2] for im in images}
         if len(sizes) > 1:
             described = " vs ".join(f"{im.shape[1]}x{im.shape[0]}" for im in images)
             raise SizeMismatchError(f"images differ in size ({described}, WxH); fusion needs registered "
-                                    "images of one size (--resize resizes the others to the first)")
+                                    "images of one size (the CLI's --resize, or defusion.io.resize.resize_to "
+                                    "in Python, resizes the others to the first)")
         dtype = color.output_dtype(*images)
         floats = [color.to_float(im) for im in images]
         mode = color.plan_mode(floats, self.options.color)

@@ -308,7 +308,8 @@ def _describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[
             "config": cfg.to_dict() if cfg is not None else None,
             "parameters": parameters,
         },
-        "weights": {"path": str(weights) if weights is not None else None, "metadata": metadata},
+        # the file name only: a client has no business learning the server's paths
+        "weights": {"file": Path(weights).name if weights is not None else None, "metadata": metadata},
         "device": str(fuser.device),
         "half": fuser.half,
         "options": asdict(fuser.options),
