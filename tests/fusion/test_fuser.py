@@ -171,3 +171,9 @@ def test_repr_is_one_line(fuser):
 def test_paths_are_refused_with_a_pointer_to_read_image(fuser, tmp_path):
     with pytest.raises(TypeError, match="read_image"):
         fuser.fuse(tmp_path / "a.png", "b.png")
+
+
+def test_cli_overlap_default_is_the_fusion_core_default():
+    from defusion.cli.options import DEFAULT_OVERLAP  # a copy there keeps `defusion --help` free of torch
+
+    assert DEFAULT_OVERLAP == FuseOptions().overlap

@@ -45,11 +45,10 @@ def to_float(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint16:
         return image.astype(np.float32) / 65535.0
     if np.issubdtype(image.dtype, np.floating):
-        if image.size and (np.nanmax(image) > 1.0 + FLOAT_RANGE_TOLERANCE
-                           or np.nanmin(image) < -FLOAT_RANGE_TOLERANCE):
-            raise ValueError(
-                f"float images must be in [0, 1], got values from {np.nanmin(image):.4g} to "
-                f"{np.nanmax(image):.4g}; divide 8-bit data by 255 (or pass the uint8 array itself)")
+        lo, hi = (np.nanmin(image), np.nanmax(image)) if image.size else (0.0, 0.0)
+        if hi > 1.0 + FLOAT_RANGE_TOLERANCE or lo < -FLOAT_RANGE_TOLERANCE:
+            raise ValueError(f"float images must be in [0, 1], got values from {lo:.4g} to {hi:.4g}; "
+                             "divide 8-bit data by 255 (or pass the uint8 array itself)")
         return np.clip(image, 0.0, 1.0).astype(np.float32)
     raise TypeError(f"images must be uint8, uint16 or float in [0, 1]; got {image.dtype}")
 
