@@ -62,3 +62,17 @@ def test_grey_prob_makes_that_share_of_crops_grey_luma_and_leaves_colour_crops_u
     assert not any(bool((colour[i][0] == colour[i][0][:1]).all()) for i in range(20))
     with pytest.raises(ValueError, match="grey_prob"):
         NaturalImages(tmp_path, grey_prob=1.5)
+
+
+def test_crop_scale_bounds_the_crop_area_and_reaches_the_crops(tmp_path):
+    rng = random.Random(0)
+    for _ in range(50):
+        l, t, r, b = random_resized_crop_box(500, 375, rng, scale=(0.02, 0.05))
+        assert 0.02 * 0.9 <= (r - l) * (b - t) / (500 * 375) <= 0.05 * 1.1
+    # a horizontal ramp: a zoomed-in crop spans a narrower band of grey levels
+    ramp = np.tile(np.linspace(0, 255, 400, dtype=np.float32), (300, 1)).astype(np.uint8)
+    Image.fromarray(ramp).save(tmp_path / "ramp.png")
+    def spans(**kw):
+        ds = NaturalImages(tmp_path, crop=32, length=40, **kw)
+        return np.mean([float(ds[i][0].max() - ds[i][0].min()) for i in range(40)])
+    assert spans(crop_scale=(0.01, 0.02)) < 0.5 * spans()

@@ -87,6 +87,37 @@ def test_start_poll_collect_on_a_cpu(tmp_path, tiny_weights, budget, collect_wai
     load_weights(weights)  # a loadable inference file
 
 
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_once_probes_plans_trains_and_writes_fp16_weights_in_one_call(tmp_path, tiny_weights):
+    data = tmp_path / "images"
+    data.mkdir()
+    for i in range(4):
+        Image.fromarray((np.random.rand(40, 48, 3) * 255).astype(np.uint8)).save(data / f"{i}.jpg")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHON": sys.executable, "DATA": str(data),
+           "RUN": str(tmp_path / "run"), "OUT": str(tmp_path / "out"), "INIT": str(tiny_weights),
+           "PROBE_ARGS": "--device cpu --model defusion-tiny --crop 32 --batch 2 --variants fp32 bf16 "
+                         "--steps 2 --warmup 1 --workers 0",
+           "PLAN_SET": "model=defusion-tiny crop=32 batch_size=2 workers=0 log_every=1 epochs=2 max_steps=3"}
+
+    def once(total: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", str(KIT / "train.sh"), "once", total], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    done = once("600")
+    assert done.returncode == 0, done.stdout + done.stderr
+    planned = yaml.safe_load((tmp_path / "out" / "plan.yaml").read_text())
+    # the budget is what the call has left after the probe, less the margin kept for the weights
+    assert 0 < planned["max_seconds"] <= 600 - 75 and f"training for {planned['max_seconds']:.0f}s" in done.stdout
+    from defusion.model.weights import load_weights, read_metadata
+    weights = tmp_path / "out" / "defusion-gpu.safetensors"
+    assert int(read_metadata(weights)["steps"]) == 3 and "fp16 weights" in done.stdout
+    load_weights(weights)
+    assert {"metrics.csv", "train.log", "train_speed.md"} <= {p.name for p in (tmp_path / "out").iterdir()}
+    # a call too short to train after its probe says so instead of starting a run it cannot finish
+    short = once("10")
+    assert short.returncode == 1 and "no time left to train" in short.stdout
+
+
 def test_plan_turns_compile_on_when_the_compiled_variant_is_fastest():
     probe = PROBE + "| `bf16-compile` | 32 | 0.0250 | 1280.0 | 116.0 | 11.7% | 2800 MB GPU |\n"
     cfg = plan({"batch_size": 32, "epochs": 50, "epoch_samples": 50000}, *parse_probe(probe), budget_s=1000)

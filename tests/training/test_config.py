@@ -7,7 +7,15 @@ def test_defaults_are_the_papers_schedule():
     cfg = TrainConfig()
     assert (cfg.crop, cfg.batch_size, cfg.lr, cfg.epochs) == (256, 8, 1e-3, 50)
     assert cfg.grey_prob == 0.0  # the paper trains on colour images
+    assert cfg.crop_scale == (0.08, 1.0)  # the usual random resized crop
     assert cfg.lr_at_epoch(9) == 1e-3 and cfg.lr_at_epoch(10) == 5e-4 and cfg.lr_at_epoch(49) == 1e-3 / 16
+
+
+def test_crop_scale_from_yaml_is_a_tuple_and_survives_a_checkpoint_round_trip(tmp_path):
+    (tmp_path / "c.yaml").write_text("crop_scale: [0.02, 0.2]\n")
+    cfg = TrainConfig.from_yaml(tmp_path / "c.yaml")
+    assert cfg.crop_scale == (0.02, 0.2)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
 
 
 def test_yaml_and_overrides(tmp_path):
@@ -26,6 +34,8 @@ def test_yaml_and_overrides(tmp_path):
     ("workers", -1), ("max_steps", 0), ("max_seconds", -5.0), ("epoch_samples", 0), ("checkpoint_every", 0),
     ("grey_prob", -0.1), ("grey_prob", 1.5), ("outside_weight", -0.5), ("outside_weight", 2.0), ("gradient_weight", -1.0),
     ("reinit", ("decoder",)), ("reinit", "unique_head"),
+    ("crop_scale", (0.0, 0.5)), ("crop_scale", (0.5, 0.2)), ("crop_scale", (0.1, 1.5)), ("crop_scale", 0.3),
+    ("crop_scale", ("a", "b")),
 ])
 def test_out_of_range_options_are_refused_by_name(field, value):
     with pytest.raises(ValueError, match=field):

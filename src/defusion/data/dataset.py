@@ -61,6 +61,7 @@ class NaturalImages(Dataset):
     ``grey_prob`` turns that fraction of the crops into grey RGB (R = G = B = the BT.601 luma Y,
     the plane :mod:`defusion.fusion.color` feeds the network when it fuses luminance), so that a
     network trained for the product's default colour mode sees inputs like the ones it fuses.
+    ``crop_scale`` is the range of each crop's area as a fraction of its image.
 
     An unreadable file yields ``valid=False`` and a zero image instead of raising, so a
     training run counts and skips it rather than dying hours in.
@@ -73,7 +74,7 @@ class NaturalImages(Dataset):
     """
 
     def __init__(self, root: str | Path, crop: int = 256, seed: int = 0, length: int | None = None,
-                 grey_prob: float = 0.0) -> None:
+                 grey_prob: float = 0.0, crop_scale: tuple[float, float] = (0.08, 1.0)) -> None:
         self.files = find_images(root)
         if not self.files:
             raise FileNotFoundError(f"no images found under {root}")
@@ -83,6 +84,7 @@ class NaturalImages(Dataset):
             raise ValueError(f"grey_prob must be in [0, 1], got {grey_prob}")
         self.crop = crop
         self.grey_prob = grey_prob
+        self.crop_scale = crop_scale
         self.seed = seed
         self.length = length or len(self.files)
         self.epoch = 0
@@ -99,7 +101,7 @@ class NaturalImages(Dataset):
         try:
             with Image.open(self.files[index % len(self.files)]) as im:
                 im = ImageOps.exif_transpose(im).convert("RGB")
-                box = random_resized_crop_box(im.width, im.height, rng)
+                box = random_resized_crop_box(im.width, im.height, rng, scale=self.crop_scale)
                 im = im.resize((self.crop, self.crop), Image.BICUBIC, box=box)
                 if rng.random() < 0.5:
                     im = im.transpose(Image.FLIP_LEFT_RIGHT)

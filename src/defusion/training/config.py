@@ -55,6 +55,10 @@ class TrainConfig:
     #: Fraction of training crops made grey (R = G = B = luma). 0 is the paper's colour training;
     #: the product fuses luminance by default, so a fine-tune may show the network grey inputs too.
     grey_prob: float = 0.0
+    #: Range of the random resized crop's area, as fractions of the image (the usual
+    #: ``RandomResizedCrop`` default). A smaller range zooms in: crops then show the coarser
+    #: detail per pixel that the network meets when the fusion core up-samples the sources.
+    crop_scale: tuple[float, float] = (0.08, 1.0)
     #: Weight of the common and unique projections' errors outside their regions (1 inside).
     #: 1.0 is the paper's MAE against the masked images; the authors' code ends at 0.015.
     outside_weight: float = 1.0
@@ -86,6 +90,13 @@ class TrainConfig:
             ("outside_weight", 0.0 <= self.outside_weight <= 1.0, "in [0, 1]"),
             ("gradient_weight", self.gradient_weight >= 0.0, "0 or more"),
         ) if not ok]
+        try:
+            low, high = (float(v) for v in self.crop_scale)
+            object.__setattr__(self, "crop_scale", (low, high))
+            if not 0.0 < low <= high <= 1.0:
+                raise ValueError
+        except (TypeError, ValueError):
+            problems.append(f"crop_scale must be two area fractions 0 < low <= high <= 1, got {self.crop_scale!r}")
         if isinstance(self.reinit, str) or not all(isinstance(n, str) for n in self.reinit):
             problems.append(f"reinit must be a list of DeNet part names, got {self.reinit!r}")
         else:

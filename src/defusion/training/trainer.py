@@ -185,7 +185,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         raise RunDirError(f"nothing to resume: {ckpt_path} does not exist")
 
     dataset = NaturalImages(data, crop=cfg.crop, seed=cfg.seed, length=cfg.epoch_samples,
-                            grey_prob=cfg.grey_prob)
+                            grey_prob=cfg.grey_prob, crop_scale=cfg.crop_scale)
     sampler = DistributedSampler(dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
                                  seed=cfg.seed, drop_last=True)
     steps_per_epoch = len(sampler) // cfg.batch_size
