@@ -49,19 +49,24 @@ def test_plan_takes_the_fastest_variant_capped_by_the_input_pipeline_and_fits_th
         plan({**base, "batch_size": 16}, *parse_probe(PROBE), budget_s=1000)
 
 
-@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("setsid") is None, reason="needs bash and setsid")
-@pytest.mark.parametrize("budget, collect_wait", [("4", "300"), ("600", "3")], ids=["budget-ends-it", "collect-stops-it"])
-def test_start_poll_collect_on_a_cpu(tmp_path, tiny_weights, budget, collect_wait):
+def _kit_env(tmp_path, tiny_weights, plan_extra: str = "", **extra: str) -> dict:
+    """Environment for the kit on this CPU: four small images, the tiny network, short probes."""
     data = tmp_path / "images"
     data.mkdir()
     for i in range(4):
         Image.fromarray((np.random.rand(40, 48, 3) * 255).astype(np.uint8)).save(data / f"{i}.jpg")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHON": sys.executable, "DATA": str(data),
-           "RUN": str(tmp_path / "run"), "OUT": str(tmp_path / "out"), "INIT": str(tiny_weights),
-           "COLLECT_WAIT": collect_wait,
-           "PROBE_ARGS": "--device cpu --model defusion-tiny --crop 32 --batch 2 --variants fp32 bf16 "
-                         "--steps 2 --warmup 1 --workers 0",
-           "PLAN_SET": "model=defusion-tiny crop=32 batch_size=2 workers=0 log_every=1 epochs=2"}
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHON": sys.executable, "DATA": str(data),
+            "RUN": str(tmp_path / "run"), "OUT": str(tmp_path / "out"), "INIT": str(tiny_weights),
+            "PROBE_ARGS": "--device cpu --model defusion-tiny --crop 32 --batch 2 --variants fp32 bf16 "
+                          "--steps 2 --warmup 1 --workers 0",
+            "PLAN_SET": "model=defusion-tiny crop=32 batch_size=2 workers=0 log_every=1 epochs=2" + plan_extra,
+            **extra}
+
+
+@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("setsid") is None, reason="needs bash and setsid")
+@pytest.mark.parametrize("budget, collect_wait", [("4", "300"), ("600", "3")], ids=["budget-ends-it", "collect-stops-it"])
+def test_start_poll_collect_on_a_cpu(tmp_path, tiny_weights, budget, collect_wait):
+    env = _kit_env(tmp_path, tiny_weights, COLLECT_WAIT=collect_wait)
 
     def kit(*args: str) -> str:
         proc = subprocess.run(["bash", str(KIT / "train.sh"), *args], cwd=REPO, env=env,
@@ -89,15 +94,7 @@ def test_start_poll_collect_on_a_cpu(tmp_path, tiny_weights, budget, collect_wai
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_once_probes_plans_trains_and_writes_fp16_weights_in_one_call(tmp_path, tiny_weights):
-    data = tmp_path / "images"
-    data.mkdir()
-    for i in range(4):
-        Image.fromarray((np.random.rand(40, 48, 3) * 255).astype(np.uint8)).save(data / f"{i}.jpg")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHON": sys.executable, "DATA": str(data),
-           "RUN": str(tmp_path / "run"), "OUT": str(tmp_path / "out"), "INIT": str(tiny_weights),
-           "PROBE_ARGS": "--device cpu --model defusion-tiny --crop 32 --batch 2 --variants fp32 bf16 "
-                         "--steps 2 --warmup 1 --workers 0",
-           "PLAN_SET": "model=defusion-tiny crop=32 batch_size=2 workers=0 log_every=1 epochs=2 max_steps=3"}
+    env = _kit_env(tmp_path, tiny_weights, plan_extra=" max_steps=3")
 
     def once(total: str) -> subprocess.CompletedProcess:
         return subprocess.run(["bash", str(KIT / "train.sh"), "once", total], cwd=REPO, env=env,
