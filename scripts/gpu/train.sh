@@ -36,6 +36,11 @@ machine() {
     command -v nvidia-smi >/dev/null && nvidia-smi -L || echo "no nvidia-smi: CPU"
     "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 }
+new_run() {  # the machine, then a fresh run folder and copy of the images (refused while one runs)
+    machine
+    running && { echo "a run is already going: $(progress)"; exit 1; }
+    rm -rf "$RUN" "$DATA_COPY" && cp -r "$DATA" "$DATA_COPY"
+}
 config_batch() { "$PY" -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['batch_size'])" "$BASE"; }
 plan_run() {  # plan_run BUDGET_S: $OUT/plan.yaml from the probe in $OUT/train_speed.md
     # shellcheck disable=SC2086
@@ -58,9 +63,7 @@ save_logs() { for f in metrics.csv config.json; do [ -f "$RUN/$f" ] && cp "$RUN/
 case "${1:-}" in
 start)
     budget=${2:?budget in seconds}
-    machine
-    running && { echo "a run is already going: $(progress)"; exit 1; }
-    rm -rf "$RUN" "$DATA_COPY" && cp -r "$DATA" "$DATA_COPY"
+    new_run
     # shellcheck disable=SC2086
     "$PY" benchmarks/train_speed.py --batch 8 32 64 --variants bf16 bf16-cl --steps 15 --warmup 5 \
         --data "$DATA_COPY" --workers 14 ${PROBE_ARGS:-} | tee "$OUT/train_speed.md"
@@ -102,9 +105,7 @@ collect)
     ;;
 once)
     total=${2:?total seconds for this call}
-    machine
-    running && { echo "a run is already going: $(progress)"; exit 1; }
-    rm -rf "$RUN" "$DATA_COPY" && cp -r "$DATA" "$DATA_COPY"
+    new_run
     # one short probe at the config's batch size (no torch.compile: compiling alone takes minutes)
     # shellcheck disable=SC2086
     "$PY" benchmarks/train_speed.py --batch "$(config_batch)" --variants bf16 bf16-cl --steps 10 --warmup 5 \

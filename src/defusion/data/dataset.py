@@ -13,6 +13,8 @@ from torch.utils.data import Dataset
 
 #: File suffixes (lower case) treated as images when scanning a training folder.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+#: Range of a random resized crop's area as fractions of its image: the usual RandomResizedCrop's.
+DEFAULT_CROP_SCALE: tuple[float, float] = (0.08, 1.0)
 
 
 def find_images(root: str | Path) -> list[Path]:
@@ -22,7 +24,7 @@ def find_images(root: str | Path) -> list[Path]:
 
 
 def random_resized_crop_box(
-    width: int, height: int, rng: random.Random, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)
+    width: int, height: int, rng: random.Random, scale=DEFAULT_CROP_SCALE, ratio=(3 / 4, 4 / 3)
 ) -> tuple[int, int, int, int]:
     """A crop box (left, top, right, bottom) covering a random area and aspect ratio.
 
@@ -74,7 +76,7 @@ class NaturalImages(Dataset):
     """
 
     def __init__(self, root: str | Path, crop: int = 256, seed: int = 0, length: int | None = None,
-                 grey_prob: float = 0.0, crop_scale: tuple[float, float] = (0.08, 1.0)) -> None:
+                 grey_prob: float = 0.0, crop_scale: tuple[float, float] = DEFAULT_CROP_SCALE) -> None:
         self.files = find_images(root)
         if not self.files:
             raise FileNotFoundError(f"no images found under {root}")

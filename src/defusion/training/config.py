@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from defusion.data.cud import CUDConfig
+from defusion.data.dataset import DEFAULT_CROP_SCALE
 from defusion.model.denet import DENET_PARTS, SIZE_MULTIPLE
 
 
@@ -58,7 +59,7 @@ class TrainConfig:
     #: Range of the random resized crop's area, as fractions of the image (the usual
     #: ``RandomResizedCrop`` default). A smaller range zooms in: crops then show the coarser
     #: detail per pixel that the network meets when the fusion core up-samples the sources.
-    crop_scale: tuple[float, float] = (0.08, 1.0)
+    crop_scale: tuple[float, float] = DEFAULT_CROP_SCALE
     #: Weight of the common and unique projections' errors outside their regions (1 inside).
     #: 1.0 is the paper's MAE against the masked images; the authors' code ends at 0.015.
     outside_weight: float = 1.0
