@@ -43,8 +43,8 @@ mfifb() { defusion bench --task mff --a "$DATA/mff/mfifb/A" --b "$DATA/mff/mfifb
   --methods "$PAIR_METHODS" $RESUME_ARGS --title "MFIFB${MFIFB_LIMIT:+ (first $MFIFB_LIMIT of 105 pairs)}" ${MFIFB_LIMIT:+--limit $MFIFB_LIMIT} $(fused_args "$DATA/mff/mfifb/fused") \
   --no-progress > /dev/null; }
 
-# All four at once, one thread each: the OS balances them over the cores (two fixed lanes of two
-# left one core idle for the last half hour of a full run).
+# All four at once, one thread each: the OS balances them over the cores (with two fixed lanes of
+# two, one core idled once the shorter lane was done).
 pids=()
 for bench in vifb tno mefb mfifb; do "$bench" & pids+=($!); done
 for pid in "${pids[@]}"; do wait "$pid"; done
