@@ -9,6 +9,9 @@
 # recomputed when the weights changed): new weights then cost only DeFusion's rows.
 # METHODS=a,b,... replaces the built-in methods of every benchmark (e.g. only the baselines,
 # to score everything that does not depend on the weights ahead of time).
+# SKIP=a,b,... leaves those built-in methods out (e.g. SKIP=defusion-rgb with RESUME=1 to rescore
+# new weights without the slow RGB variant); unlike METHODS, the other methods stay requested, so
+# the comparison grids still show every method and docs/benchmarks.md is written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/bench}
@@ -21,6 +24,14 @@ BASELINES=$(python -c 'from defusion.baselines import available_baselines as a; 
 # defusion-rgb: RGB fusion (--color rgb) for two colour sources.
 IVF_METHODS=${METHODS:-defusion,defusion-x1,$BASELINES}
 PAIR_METHODS=${METHODS:-defusion,defusion-rgb,defusion-x1,$BASELINES}
+without() {  # LIST: LIST minus the methods named in $SKIP
+  local keep=() m
+  IFS=, read -ra all <<< "$1"
+  for m in "${all[@]}"; do [[ ",${SKIP:-}," == *",$m,"* ]] || keep+=("$m"); done
+  (IFS=,; echo "${keep[*]}")
+}
+IVF_METHODS=$(without "$IVF_METHODS")
+PAIR_METHODS=$(without "$PAIR_METHODS")
 mkdir -p "$OUT"
 export OMP_NUM_THREADS=1
 # DeFusion through ONNX Runtime: the same scores as PyTorch eager to rounding, ~2x faster.
