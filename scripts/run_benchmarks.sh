@@ -3,8 +3,8 @@
 # with the shipped weights, the classical baselines and the published methods' results.
 # Usage: scripts/run_benchmarks.sh [OUT_DIR]   (default: out/bench). Needs ../shared.
 # LIMIT=N evaluates only the first N pairs of MEFB and MFIFB (the large sets);
-# MEFB_LIMIT / MFIFB_LIMIT set one of them (default: LIMIT). The four
-# benchmarks run at once, one thread each.
+# MEFB_LIMIT / MFIFB_LIMIT set one of them (default: LIMIT). The benchmarks run one after another,
+# each over JOBS worker processes (default: one per core; `defusion bench --jobs`).
 # RESUME=1 keeps the scores already in OUT and computes only what is missing (DeFusion's are
 # recomputed when the weights changed): new weights then cost only DeFusion's rows.
 # METHODS=a,b,... replaces the built-in methods of every benchmark (e.g. only the baselines,
@@ -36,6 +36,7 @@ mkdir -p "$OUT"
 export OMP_NUM_THREADS=1
 # DeFusion through ONNX Runtime: the same scores as PyTorch eager to rounding, ~2x faster.
 RUNTIME=${RUNTIME:-onnxruntime}
+JOBS=${JOBS:-$(nproc)}
 
 fused_args() {  # --fused NAME=DIR for every method folder under $1
   local dir=$1
@@ -44,21 +45,19 @@ fused_args() {  # --fused NAME=DIR for every method folder under $1
 }
 
 # VIFB's metrics take the visible image first, infrared second; so do the others here.
-vifb() { defusion bench --task ivf --a "$DATA/ivf/vifb/vi" --b "$DATA/ivf/vifb/ir" --out "$OUT/vifb" --runtime "$RUNTIME" \
+vifb() { defusion bench --task ivf --a "$DATA/ivf/vifb/vi" --b "$DATA/ivf/vifb/ir" --out "$OUT/vifb" --runtime "$RUNTIME" --jobs "$JOBS" \
   --methods "$IVF_METHODS" $RESUME_ARGS --title "VIFB (21 pairs)" $(fused_args "$DATA/ivf/vifb/fused") --no-progress > /dev/null; }
-tno() { defusion bench --task ivf --a "$DATA/ivf/tno/vi" --b "$DATA/ivf/tno/ir" --out "$OUT/tno" --runtime "$RUNTIME" \
+tno() { defusion bench --task ivf --a "$DATA/ivf/tno/vi" --b "$DATA/ivf/tno/ir" --out "$OUT/tno" --runtime "$RUNTIME" --jobs "$JOBS" \
   --methods "$IVF_METHODS" $RESUME_ARGS --title "TNO (25 pairs, CDDFuse's selection)" --no-progress > /dev/null; }
-mefb() { defusion bench --task mef --a "$DATA/mef/mefb/A" --b "$DATA/mef/mefb/B" --out "$OUT/mefb" --runtime "$RUNTIME" \
+mefb() { defusion bench --task mef --a "$DATA/mef/mefb/A" --b "$DATA/mef/mefb/B" --out "$OUT/mefb" --runtime "$RUNTIME" --jobs "$JOBS" \
   --methods "$PAIR_METHODS" $RESUME_ARGS --title "MEFB${MEFB_LIMIT:+ (first $MEFB_LIMIT of 100 pairs)}" ${MEFB_LIMIT:+--limit $MEFB_LIMIT} --no-progress > /dev/null; }
-mfifb() { defusion bench --task mff --a "$DATA/mff/mfifb/A" --b "$DATA/mff/mfifb/B" --out "$OUT/mfifb" --runtime "$RUNTIME" \
+mfifb() { defusion bench --task mff --a "$DATA/mff/mfifb/A" --b "$DATA/mff/mfifb/B" --out "$OUT/mfifb" --runtime "$RUNTIME" --jobs "$JOBS" \
   --methods "$PAIR_METHODS" $RESUME_ARGS --title "MFIFB${MFIFB_LIMIT:+ (first $MFIFB_LIMIT of 105 pairs)}" ${MFIFB_LIMIT:+--limit $MFIFB_LIMIT} $(fused_args "$DATA/mff/mfifb/fused") \
   --no-progress > /dev/null; }
 
-# All four at once, one thread each: the OS balances them over the cores (with two fixed lanes of
-# two, one core idled once the shorter lane was done).
-pids=()
-for bench in vifb tno mefb mfifb; do "$bench" & pids+=($!); done
-for pid in "${pids[@]}"; do wait "$pid"; done
+# One after another, each spread over every core by its pairs (four benchmarks at once, one thread
+# each, left a core idle for the last hour, while MEFB alone finished).
+for bench in vifb tno mefb mfifb; do "$bench"; done
 
 if [ -n "${METHODS:-}" ]; then
   echo "scored $METHODS in $OUT; docs/benchmarks.md left as it is (run without METHODS to write it)"

@@ -14,11 +14,10 @@ if [ "$WEIGHTS" = shipped ]; then WEIGHTS_ARGS=""; else WEIGHTS_ARGS="--weights 
 export OMP_NUM_THREADS=1
 run() {  # TASK A B NAME [LIMIT]
   defusion bench --task "$1" --a "$2" --b "$3" --out "$OUT/$4" --methods "${METHOD:-defusion}" $WEIGHTS_ARGS \
-    --runtime onnxruntime ${5:+--limit $5} --no-progress > /dev/null
+    --runtime onnxruntime --jobs "${JOBS:-$(nproc)}" ${5:+--limit $5} --no-progress > /dev/null
 }
-# One benchmark per core: TNO on one, MEFB then MFIFB on the other.
-run ivf "$DATA/ivf/tno/vi" "$DATA/ivf/tno/ir" tno & tno=$!
+# One after another, each over one worker per core (defusion bench --jobs).
+run ivf "$DATA/ivf/tno/vi" "$DATA/ivf/tno/ir" tno
 run mef "$DATA/mef/mefb/A" "$DATA/mef/mefb/B" mefb 8
 run mff "$DATA/mff/mfifb/A" "$DATA/mff/mfifb/B" mfifb 10
-wait $tno
 echo "scored $1 in $OUT"

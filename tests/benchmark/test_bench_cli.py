@@ -185,3 +185,25 @@ def test_resume_keeps_methods_this_run_does_not_request(tmp_path, rng):
     after = _read(out)
     assert after.keys() == values.keys()  # average recomputed for p2; max's rows kept
     assert all(after[k] == v for k, v in values.items() if k[2] != "seconds")
+
+
+def test_jobs_scores_like_one_process_in_the_same_order(tmp_path, rng, lively_weights, capsys):
+    """--jobs 2 evaluates pairs in worker processes: same rows, same problems, same grids."""
+    da, db = _pairs(tmp_path, rng, ("p1", "p2", "p3", "p4"))
+    pub = tmp_path / "published"
+    write_image(pub / "p2.png", smooth_image(rng, 32, 40))
+    (pub / "p3.png").write_bytes(b"broken")
+    (da / "p4.png").write_bytes(b"broken")  # an unreadable source: reported, pair left out
+    runs = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        assert _bench(da, db, out, "defusion,average", lively_weights, "--fused", f"PUB={pub}", "--jobs", jobs) == 0
+        err = capsys.readouterr().err
+        with open(out / "results.csv", newline="") as f:
+            runs[jobs] = [(r["method"], r["image"], r["metric"], r["value"]) for r in csv.DictReader(f)
+                          if r["metric"] != "seconds"]
+        runs[jobs + "notes"] = sorted(line for line in err.splitlines() if line.startswith("defusion: note"))
+        runs[jobs + "grids"] = sorted(p.name for p in (out / "grids").iterdir())
+    assert runs["1"] == runs["2"] and len(runs["1"]) == 2 * 2 * 3 + 2  # 2 methods x 2 metrics x 3 pairs + PUB's p2
+    assert runs["1notes"] == runs["2notes"] and any("p4" in n for n in runs["1notes"])
+    assert runs["1grids"] == runs["2grids"] == ["p1.jpg", "p2.jpg", "p3.jpg"]

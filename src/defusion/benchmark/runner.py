@@ -60,15 +60,17 @@ class BenchResult:
 
 
 def builtin_method(name: str, weights: str | Path | None = None, device: str = "auto",
-                   runtime: str = "torch") -> FuseFn:
+                   runtime: str = "torch", threads: int | None = None) -> FuseFn:
     """A callable fusing two decoded images (uint8/uint16) with a built-in method.
 
-    ``runtime`` is DeFusion's inference engine (see :mod:`defusion.fusion.runtime`).
+    ``runtime`` is DeFusion's inference engine (see :mod:`defusion.fusion.runtime`);
+    ``threads`` bounds its onnxruntime threads.
     """
     if name in DEFUSION_VARIANTS:
         from defusion.fusion.fuser import Fuser
 
-        fuser = Fuser.from_pretrained(weights, device=device, runtime=runtime, **DEFUSION_VARIANTS[name])
+        fuser = Fuser.from_pretrained(weights, device=device, runtime=runtime, threads=threads,
+                                      **DEFUSION_VARIANTS[name])
         return fuser.fuse
     from defusion.baselines import BASELINES
 
@@ -91,6 +93,13 @@ def builtin_method(name: str, weights: str | Path | None = None, device: str = "
     return run
 
 
+def builtin_methods(names: list[str], weights: str | Path | None = None, device: str = "auto",
+                    runtime: str = "torch", threads: int | None = None) -> dict[str, FuseFn]:
+    """{name: :func:`builtin_method`} for ``names``; with ``functools.partial`` a picklable
+    recipe that lets each worker of ``run_benchmark(jobs=N)`` build its own methods."""
+    return {name: builtin_method(name, weights, device, runtime, threads) for name in names}
+
+
 def defusion_run_id(weights: str | Path | None = None) -> str:
     """What DeFusion's scores depend on besides a variant's own options: the weights (digest)
     and the default inference scale. A resumed bench recomputes DeFusion's rows when it changes."""
@@ -110,6 +119,8 @@ def run_benchmark(
     limit: int | None = None,
     progress: bool = True,
     previous: list[Row] | None = None,
+    jobs: int = 1,
+    make_methods: Callable[..., dict[str, FuseFn]] | None = None,
 ) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]]:
     """Yield (stem, {method: fused uint8}, a, b, result-so-far) pair by pair.
 
@@ -119,10 +130,13 @@ def run_benchmark(
     image, and not recomputed: a pair whose requested methods are all scored is yielded with no
     outputs and ``a = b = None``; in a pair with something missing every method is run again
     (for the comparison grid) but only the missing metrics are computed.
+
+    ``jobs > 1`` evaluates that many pairs at once in worker processes, each building its own
+    methods with ``make_methods(threads=...)`` (picklable, e.g. a ``functools.partial`` of
+    :func:`builtin_methods`) and sharing the cores; pairs are still yielded in order, with the
+    same scores as ``jobs=1``. ``methods`` then only names the built-in methods.
     """
     from tqdm import tqdm
-
-    from defusion.metrics import compute_metrics, shared_inputs
 
     pairs, unmatched = match_pairs(dir_a, dir_b)
     if limit:
@@ -133,59 +147,147 @@ def run_benchmark(
     result.problems += [f"{stem}: no partner in the other folder" for stem in unmatched]
     published = {name: images_by_stem(folder) for name, folder in fused_dirs.items()}
     scored = _scored(result.rows)
-    for stem, path_a, path_b in tqdm(pairs, desc="benchmark", unit="pair", disable=not progress, file=sys.stderr):
+    tasks = []
+    for stem, path_a, path_b in pairs:
         todo = {name: [m for m in metrics if m not in scored.get((name, stem), ())]
                 for name in requested if name in methods or stem in published[name]}
-        if previous is not None and not any(todo.values()):
-            result.images.append(stem)
-            yield stem, {}, None, None, result
+        files = {name: published[name][stem] for name in fused_dirs if stem in published[name]}
+        needed = previous is None or any(todo.values())
+        tasks.append(_PairTask(stem, path_a, path_b, todo, files, list(fused_dirs),
+                               {(name, stem) for name in methods if SECONDS in scored.get((name, stem), ())},
+                               save_dir) if needed else stem)
+    work = [t for t in tasks if not isinstance(t, str)]
+    if jobs > 1 and make_methods is not None and len(work) > 1:
+        evaluated = _evaluate_in_workers(work, make_methods, jobs)
+    else:
+        evaluated = (_evaluate_pair(task, methods) for task in work)
+    for task in tqdm(tasks, desc="benchmark", unit="pair", disable=not progress, file=sys.stderr):
+        if isinstance(task, str):  # scored in an earlier run
+            result.images.append(task)
+            yield task, {}, None, None, result
+            continue
+        pair = next(evaluated)
+        result.problems += pair.problems
+        if pair.a is None:  # a source could not be read
+            continue
+        result.images.append(task.stem)
+        result.rows += pair.rows
+        yield task.stem, pair.outputs, pair.a, pair.b, result
+
+
+@dataclass
+class _PairTask:
+    """One pair to evaluate: what is missing and where the published results are."""
+
+    stem: str
+    path_a: Path
+    path_b: Path
+    todo: dict[str, list[str]]  # method -> metrics still to compute
+    published: dict[str, Path]  # method -> its fused result of this pair
+    published_order: list[str]
+    timed: set[tuple[str, str]]  # (method, stem) whose wall time is already recorded
+    save_dir: Path | None
+
+
+@dataclass
+class _PairResult:
+    outputs: dict[str, np.ndarray]
+    a: np.ndarray | None
+    b: np.ndarray | None
+    rows: list[Row]
+    problems: list[str]
+
+
+def _evaluate_pair(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
+    """Fuse one pair with every built-in method, read the published results and score them."""
+    from defusion.metrics import compute_metrics, shared_inputs
+
+    stem, rows, problems = task.stem, [], []
+    try:
+        a, b = read_image(task.path_a), read_image(task.path_b)
+    except ImageReadError as exc:
+        return _PairResult({}, None, None, [], [f"{stem}: {exc}"])
+    a8, b8 = to_uint8(a), to_uint8(b)
+    outputs: dict[str, np.ndarray] = {}
+    for name, fn in methods.items():
+        try:
+            start = time.perf_counter()
+            fused = to_uint8(fn(a, b))
+            if (name, stem) not in task.timed:
+                rows.append(Row(name, stem, SECONDS, time.perf_counter() - start))
+        except Exception as exc:  # noqa: BLE001 - one method failing on one pair is data
+            problems.append(f"{stem}: {name} failed: {exc}")
+            continue
+        outputs[name] = fused
+        if task.save_dir is not None:
+            from defusion.io.images import write_image
+
+            write_image(task.save_dir / name / f"{stem}.png", fused)
+    for name in task.published_order:
+        if name not in task.published:
+            problems.append(f"{stem}: no result of {name}")
             continue
         try:
-            a, b = read_image(path_a), read_image(path_b)
+            fused = to_uint8(read_image(task.published[name]))
         except ImageReadError as exc:
-            result.problems.append(f"{stem}: {exc}")
+            problems.append(f"{stem}: {name}: {exc}")
             continue
-        result.images.append(stem)
-        a8, b8 = to_uint8(a), to_uint8(b)
-        outputs: dict[str, np.ndarray] = {}
-        for name, fn in methods.items():
-            try:
-                start = time.perf_counter()
-                fused = to_uint8(fn(a, b))
-                if SECONDS not in scored.get((name, stem), ()):
-                    result.rows.append(Row(name, stem, SECONDS, time.perf_counter() - start))
-            except Exception as exc:  # noqa: BLE001 - one method failing on one pair is data
-                result.problems.append(f"{stem}: {name} failed: {exc}")
-                continue
-            outputs[name] = fused
-            if save_dir is not None:
-                from defusion.io.images import write_image
+        if fused.shape[:2] != a.shape[:2]:
+            problems.append(f"{stem}: {name} result is {fused.shape[1]}x{fused.shape[0]}, "
+                            f"sources are {a.shape[1]}x{a.shape[0]}; left out")
+            continue
+        outputs[name] = fused
+    with shared_inputs():  # decode/convert each source once for all metrics
+        for name, fused in outputs.items():
+            for metric in task.todo[name]:
+                try:
+                    value = compute_metrics(fused, a8, b8, [metric])[metric]
+                except ValueError as exc:  # e.g. an image too small for a multi-scale metric
+                    problems.append(f"{stem}: {name}: {metric} not computed ({exc})")
+                    continue
+                rows.append(Row(name, stem, metric, float(value)))
+    return _PairResult(outputs, a8, b8, rows, problems)
 
-                write_image(save_dir / name / f"{stem}.png", fused)
-        for name, files in published.items():
-            if stem not in files:
-                result.problems.append(f"{stem}: no result of {name}")
-                continue
-            try:
-                fused = to_uint8(read_image(files[stem]))
-            except ImageReadError as exc:
-                result.problems.append(f"{stem}: {name}: {exc}")
-                continue
-            if fused.shape[:2] != a.shape[:2]:
-                result.problems.append(f"{stem}: {name} result is {fused.shape[1]}x{fused.shape[0]}, "
-                                       f"sources are {a.shape[1]}x{a.shape[0]}; left out")
-                continue
-            outputs[name] = fused
-        with shared_inputs():  # decode/convert each source once for all metrics
-            for name, fused in outputs.items():
-                for metric in todo[name]:
-                    try:
-                        value = compute_metrics(fused, a8, b8, [metric])[metric]
-                    except ValueError as exc:  # e.g. an image too small for a multi-scale metric
-                        result.problems.append(f"{stem}: {name}: {metric} not computed ({exc})")
-                        continue
-                    result.rows.append(Row(name, stem, metric, float(value)))
-        yield stem, outputs, a8, b8, result
+
+#: The methods of a worker process of :func:`_evaluate_in_workers`.
+_WORKER_METHODS: dict[str, FuseFn] = {}
+
+
+def _start_worker(make_methods: Callable[..., dict[str, FuseFn]], threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    _WORKER_METHODS.update(make_methods(threads=threads))
+
+
+def _evaluate_in_worker(task: _PairTask) -> _PairResult:
+    return _evaluate_pair(task, _WORKER_METHODS)
+
+
+def _evaluate_in_workers(tasks: list[_PairTask], make_methods: Callable[..., dict[str, FuseFn]],
+                         jobs: int) -> Iterator[_PairResult]:
+    """Results of ``tasks`` in order, evaluated ``jobs`` at a time in fresh (spawned) processes
+    that share the cores; a worker never holds more than a few pairs ahead of the consumer."""
+    import multiprocessing
+    import os
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_worker, initargs=(make_methods, threads)) as pool:
+        pending: deque = deque()
+        queue = iter(tasks)
+        try:
+            for task in queue:
+                pending.append(pool.submit(_evaluate_in_worker, task))
+                if len(pending) >= 2 * jobs:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _scored(rows: list[Row]) -> dict[tuple[str, str], set[str]]:

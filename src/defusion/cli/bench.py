@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 from defusion.cli.errors import UserError
@@ -34,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="DeFusion's inference engine (onnxruntime: same output to rounding, about 2.3x faster "
                         "on a CPU)")
     p.add_argument("--limit", type=positive_int, help="only the first N pairs (quick look)")
+    p.add_argument("--jobs", type=positive_int, default=1,
+                   help="evaluate N pairs at once in worker processes sharing the cores (same scores; "
+                        "default 1)")
     p.add_argument("--title", help="title of the summary (default: the folder names)")
     p.add_argument("--save-fused", action="store_true", help="also write built-in methods' results to OUT/fused/")
     p.add_argument("--resume", action="store_true",
@@ -92,7 +96,7 @@ def _previous_rows(out: Path, weights: str | None) -> tuple[list, str | None]:
 
 def run(args: argparse.Namespace) -> int:
     from defusion.benchmark.report import comparison_grid, summary_chart, summary_markdown
-    from defusion.benchmark.runner import (DEFUSION_VARIANTS, TASK_METRICS, builtin_method, defusion_run_id,
+    from defusion.benchmark.runner import (DEFUSION_VARIANTS, TASK_METRICS, builtin_methods, defusion_run_id,
                                            run_benchmark, write_results_csv)
     from defusion.metrics import METRICS
 
@@ -104,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise UserError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
     fused_dirs = _fused_dirs(args.fused)
-    methods = {name: builtin_method(name, args.weights, args.device, args.runtime) for name in _methods(args.methods)}
+    names = _methods(args.methods)
+    methods = builtin_methods(names, args.weights, args.device, args.runtime)  # fails here, once, if it must
+    make_methods = partial(builtin_methods, names, args.weights, args.device, args.runtime)
     if not methods and not fused_dirs:
         raise UserError("nothing to benchmark: --methods none and no --fused")
     title = args.title or f"{args.task.upper()}: {args.dir_a.parent.name or args.dir_a.name}"
@@ -119,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     for stem, outputs, a, b, result in run_benchmark(
             args.dir_a, args.dir_b, methods, fused_dirs, metrics,
             save_dir=args.out / "fused" if args.save_fused else None, limit=args.limit,
-            progress=not args.no_progress, previous=previous):
+            progress=not args.no_progress, previous=previous, jobs=args.jobs, make_methods=make_methods):
         if not outputs:  # scored in an earlier run (--resume)
             continue
         comparison_grid(a, b, outputs).save(args.out / "grids" / f"{stem}.jpg", quality=90)
