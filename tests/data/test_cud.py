@@ -60,3 +60,36 @@ def test_host_rng_for_grid_sizes_gives_valid_reproducible_masks():
     assert ((m1 + m2) > 0).all()
     a1, a2 = masks(3)
     assert torch.equal(m1, a1) and torch.equal(m2, a2)
+
+
+def test_degraded_views_fill_unseen_parts_with_a_worse_copy_of_x_not_noise():
+    x = torch.full((8, 3, 48, 48), 0.5)  # flat: any rendition of it is flat, noise is not
+    v = make_views(x, CUDConfig(degrade_prob=1.0), generator=torch.Generator().manual_seed(0))
+    fills = set()
+    for view, mask in ((v.x1, v.mask1), (v.x2, v.mask2)):
+        assert torch.equal(view * mask, x * mask)  # the seen part is still x
+        for i in range(len(x)):
+            hidden = view[i][(mask[i] == 0).expand(3, -1, -1)]
+            if hidden.numel():
+                assert torch.allclose(hidden, hidden[0])  # one flat rendition, no noise
+                fills.add(round(float(hidden[0]), 3))
+    assert len(fills) > 1  # exposure changes the grey level, blur and flattening keep it
+
+
+def test_degrade_blurs_reexposes_or_flattens_and_stays_in_range():
+    from defusion.data.cud import degrade
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(32, 3, 32, 32, generator=g)
+    y = degrade(x, generator=g)
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+    detail = lambda t: (t[..., 1:] - t[..., :-1]).abs().mean(dim=(1, 2, 3))  # noqa: E731
+    assert (detail(y) < detail(x)).all()  # each kind loses detail or contrast
+
+
+def test_degrade_prob_zero_is_the_papers_pretext_bit_for_bit():
+    _, paper = _views(seed=5)
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(4, 3, 64, 96, generator=g)
+    same = make_views(x, CUDConfig(degrade_prob=0.0), generator=g)
+    assert torch.equal(paper.x1, same.x1) and torch.equal(paper.x2, same.x2)

@@ -29,6 +29,15 @@ def test_yaml_and_overrides(tmp_path):
         TrainConfig.from_yaml(tmp_path / "bad.yaml")
 
 
+def test_degrade_prob_from_yaml_is_checked_and_survives_a_checkpoint_round_trip(tmp_path):
+    (tmp_path / "c.yaml").write_text("cud:\n  degrade_prob: 0.5\n")
+    cfg = TrainConfig.from_yaml(tmp_path / "c.yaml")
+    assert cfg.cud.degrade_prob == 0.5 and TrainConfig().cud.degrade_prob == 0.0  # the paper's pretext
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="degrade_prob must be in"):
+        TrainConfig.from_dict({"cud": {"degrade_prob": 1.5}})
+
+
 @pytest.mark.parametrize("field, value", [
     ("batch_size", 0), ("crop", 36), ("crop", 0), ("epochs", 0), ("lr", -1.0), ("lr_gamma", 0.0),
     ("workers", -1), ("max_steps", 0), ("max_seconds", -5.0), ("epoch_samples", 0), ("checkpoint_every", 0),

@@ -23,6 +23,14 @@ class CUDConfig:
     coarse_cells: tuple[int, int] = (13, 14)
     fine_cells: tuple[int, int] = (26, 28)
     keep_prob: tuple[float, float] = (0.1, 0.99)
+    #: Probability that a sample's unseen parts show a degraded copy of x (blurred, badly exposed
+    #: or flattened: what a worse source of a real pair looks like) instead of noise. 0 is the
+    #: paper's pretext; above 0 the fused head also learns to prefer the better of two renditions.
+    degrade_prob: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.degrade_prob <= 1.0:
+            raise ValueError(f"degrade_prob must be in [0, 1], got {self.degrade_prob}")
 
 
 class CUDViews(NamedTuple):
@@ -93,11 +101,42 @@ def make_views(x: torch.Tensor, cfg: CUDConfig = CUDConfig(), generator=None,
     m1, m2 = m1.to(x.dtype), m2.to(x.dtype)
 
     def noise() -> torch.Tensor:
-        return torch.randn(x.shape, device=x.device, generator=generator, dtype=x.dtype).abs().clamp(0, 1)
+        fill = torch.randn(x.shape, device=x.device, generator=generator, dtype=x.dtype).abs().clamp(0, 1)
+        if cfg.degrade_prob > 0:
+            chosen = torch.rand(b, 1, 1, 1, device=x.device, generator=generator) < cfg.degrade_prob
+            fill = torch.where(chosen, degrade(x, generator), fill)
+        return fill
 
     x1 = m1 * x + (1 - m1) * noise()
     x2 = m2 * x + (1 - m2) * noise()
     return CUDViews(x1, x2, m1, m2)
+
+
+def degrade(x: torch.Tensor, generator=None) -> torch.Tensor:
+    """A worse rendition of each image of x (B, C, H, W) in [0, 1]: per sample, blurred (a
+    defocused source), exposed 2-4x too dark or too bright with clipping (a bracket's wrong
+    exposure) or its contrast cut to 20-60% (a flat, low-information source).
+
+    Example:
+        >>> x = torch.rand(4, 3, 32, 32)
+        >>> y = degrade(x)
+        >>> y.shape == x.shape, bool(((y >= 0) & (y <= 1)).all())
+        (True, True)
+    """
+    b, _, h, w = x.shape
+
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(b, 1, 1, 1, device=x.device, generator=generator, dtype=x.dtype)
+
+    factor = 2 ** int(torch.randint(1, 4, (1,), generator=generator, device=x.device).item())  # 2, 4 or 8
+    small = F.avg_pool2d(x, factor, ceil_mode=True)
+    blurred = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+    gain = torch.where(uniform(0, 1) < 0.5, uniform(0.25, 0.5), uniform(2.0, 4.0))
+    exposed = (x * gain).clamp(0, 1)
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    flat = mean + (x - mean) * uniform(0.2, 0.6)
+    kind = torch.randint(0, 3, (b, 1, 1, 1), device=x.device, generator=generator)
+    return torch.where(kind == 0, blurred, torch.where(kind == 1, exposed, flat)).clamp(0, 1)
 
 
 def region_masks(mask1: torch.Tensor, mask2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

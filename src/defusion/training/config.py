@@ -130,8 +130,9 @@ class TrainConfig:
         values = dict(values)
         if isinstance(values.get("cud"), dict):
             try:
-                values["cud"] = CUDConfig(**{k: tuple(v) for k, v in values["cud"].items()})
-            except TypeError as exc:
+                values["cud"] = CUDConfig(**{k: tuple(v) if isinstance(v, list) else v
+                                              for k, v in values["cud"].items()})
+            except (TypeError, ValueError) as exc:
                 raise ValueError(f"training option cud: {exc}") from None
         return cls(**values)
 
