@@ -93,3 +93,18 @@ def test_degrade_prob_zero_is_the_papers_pretext_bit_for_bit():
     x = torch.rand(4, 3, 64, 96, generator=g)
     same = make_views(x, CUDConfig(degrade_prob=0.0), generator=g)
     assert torch.equal(paper.x1, same.x1) and torch.equal(paper.x2, same.x2)
+
+
+def test_degrade_kinds_pick_the_renditions_and_unknown_ones_are_refused():
+    import pytest
+
+    from defusion.data.cud import degrade
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(6, 3, 32, 32, generator=g)
+    blurred = degrade(x, generator=g, kinds=("blur",))
+    assert torch.allclose(blurred.mean(dim=(1, 2, 3)), x.mean(dim=(1, 2, 3)), atol=0.02)  # blur keeps the level
+    flat = degrade(x, generator=g, kinds=("flat",))
+    assert (flat.std(dim=(1, 2, 3)) < 0.61 * x.std(dim=(1, 2, 3))).all()
+    with pytest.raises(ValueError, match="degrade_kinds"):
+        CUDConfig(degrade_kinds=("sharpen",))

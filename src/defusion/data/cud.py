@@ -27,10 +27,19 @@ class CUDConfig:
     #: or flattened: what a worse source of a real pair looks like) instead of noise. 0 is the
     #: paper's pretext; above 0 the fused head also learns to prefer the better of two renditions.
     degrade_prob: float = 0.0
+    #: Which renditions :func:`degrade` draws from (any of ``DEGRADATIONS``).
+    degrade_kinds: tuple[str, ...] = ("blur", "exposure", "flat")
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.degrade_prob <= 1.0:
             raise ValueError(f"degrade_prob must be in [0, 1], got {self.degrade_prob}")
+        unknown = [k for k in self.degrade_kinds if k not in DEGRADATIONS]
+        if unknown or not self.degrade_kinds:
+            raise ValueError(f"degrade_kinds must name some of {', '.join(DEGRADATIONS)}, got {self.degrade_kinds}")
+
+
+#: The worse renditions of an image that :func:`degrade` can draw.
+DEGRADATIONS = ("blur", "exposure", "flat")
 
 
 class CUDViews(NamedTuple):
@@ -104,7 +113,7 @@ def make_views(x: torch.Tensor, cfg: CUDConfig = CUDConfig(), generator=None,
         fill = torch.randn(x.shape, device=x.device, generator=generator, dtype=x.dtype).abs().clamp(0, 1)
         if cfg.degrade_prob > 0:
             chosen = torch.rand(b, 1, 1, 1, device=x.device, generator=generator) < cfg.degrade_prob
-            fill = torch.where(chosen, degrade(x, generator), fill)
+            fill = torch.where(chosen, degrade(x, generator, cfg.degrade_kinds), fill)
         return fill
 
     x1 = m1 * x + (1 - m1) * noise()
@@ -112,10 +121,10 @@ def make_views(x: torch.Tensor, cfg: CUDConfig = CUDConfig(), generator=None,
     return CUDViews(x1, x2, m1, m2)
 
 
-def degrade(x: torch.Tensor, generator=None) -> torch.Tensor:
-    """A worse rendition of each image of x (B, C, H, W) in [0, 1]: per sample, blurred (a
-    defocused source), exposed 2-4x too dark or too bright with clipping (a bracket's wrong
-    exposure) or its contrast cut to 20-60% (a flat, low-information source).
+def degrade(x: torch.Tensor, generator=None, kinds: tuple[str, ...] = DEGRADATIONS) -> torch.Tensor:
+    """A worse rendition of each image of x (B, C, H, W) in [0, 1]: per sample, one of ``kinds``:
+    ``blur`` (a defocused source), ``exposure`` 2-4x too dark or too bright with clipping (a
+    bracket's wrong exposure) or ``flat``, its contrast cut to 20-60% (a low-information source).
 
     Example:
         >>> x = torch.rand(4, 3, 32, 32)
@@ -135,8 +144,12 @@ def degrade(x: torch.Tensor, generator=None) -> torch.Tensor:
     exposed = (x * gain).clamp(0, 1)
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     flat = mean + (x - mean) * uniform(0.2, 0.6)
-    kind = torch.randint(0, 3, (b, 1, 1, 1), device=x.device, generator=generator)
-    return torch.where(kind == 0, blurred, torch.where(kind == 1, exposed, flat)).clamp(0, 1)
+    renditions = [{"blur": blurred, "exposure": exposed, "flat": flat}[k] for k in kinds]
+    kind = torch.randint(0, len(renditions), (b, 1, 1, 1), device=x.device, generator=generator)
+    out = renditions[0]
+    for i, rendition in enumerate(renditions[1:], start=1):
+        out = torch.where(kind == i, rendition, out)
+    return out.clamp(0, 1)
 
 
 def region_masks(mask1: torch.Tensor, mask2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
