@@ -33,10 +33,10 @@ without() {  # LIST: LIST minus the methods named in $SKIP
 IVF_METHODS=$(without "$IVF_METHODS")
 PAIR_METHODS=$(without "$PAIR_METHODS")
 mkdir -p "$OUT"
+JOBS=${JOBS:-$(nproc)}  # before OMP_NUM_THREADS=1, which nproc would report
 export OMP_NUM_THREADS=1
 # DeFusion through ONNX Runtime: the same scores as PyTorch eager to rounding, ~2x faster.
 RUNTIME=${RUNTIME:-onnxruntime}
-JOBS=${JOBS:-$(nproc)}
 
 fused_args() {  # --fused NAME=DIR for every method folder under $1
   local dir=$1

@@ -11,10 +11,11 @@ WEIGHTS=$1
 OUT=$2
 DATA=${DATA:-../shared/data/bench}
 if [ "$WEIGHTS" = shipped ]; then WEIGHTS_ARGS=""; else WEIGHTS_ARGS="--weights $WEIGHTS"; fi
+JOBS=${JOBS:-$(nproc)}  # before OMP_NUM_THREADS=1, which nproc would report
 export OMP_NUM_THREADS=1
 run() {  # TASK A B NAME [LIMIT]
   defusion bench --task "$1" --a "$2" --b "$3" --out "$OUT/$4" --methods "${METHOD:-defusion}" $WEIGHTS_ARGS \
-    --runtime onnxruntime --jobs "${JOBS:-$(nproc)}" ${5:+--limit $5} --no-progress > /dev/null
+    --runtime onnxruntime --jobs "$JOBS" ${5:+--limit $5} --no-progress > /dev/null
 }
 # One after another, each over one worker per core (defusion bench --jobs).
 run ivf "$DATA/ivf/tno/vi" "$DATA/ivf/tno/ir" tno

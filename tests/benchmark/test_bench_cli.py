@@ -187,8 +187,13 @@ def test_resume_keeps_methods_this_run_does_not_request(tmp_path, rng):
     assert all(after[k] == v for k, v in values.items() if k[2] != "seconds")
 
 
-def test_jobs_scores_like_one_process_in_the_same_order(tmp_path, rng, lively_weights, capsys):
+def test_jobs_scores_like_one_process_in_the_same_order(tmp_path, rng, lively_weights, capsys, monkeypatch):
     """--jobs 2 evaluates pairs in worker processes: same rows, same problems, same grids."""
+    from defusion.benchmark import runner
+
+    pools = []
+    in_workers = runner._evaluate_in_workers
+    monkeypatch.setattr(runner, "_evaluate_in_workers", lambda *a: pools.append(a[2]) or in_workers(*a))
     da, db = _pairs(tmp_path, rng, ("p1", "p2", "p3", "p4"))
     pub = tmp_path / "published"
     write_image(pub / "p2.png", smooth_image(rng, 32, 40))
@@ -204,6 +209,7 @@ def test_jobs_scores_like_one_process_in_the_same_order(tmp_path, rng, lively_we
                           if r["metric"] != "seconds"]
         runs[jobs + "notes"] = sorted(line for line in err.splitlines() if line.startswith("defusion: note"))
         runs[jobs + "grids"] = sorted(p.name for p in (out / "grids").iterdir())
+    assert pools == [2]  # --jobs 1 ran in this process, --jobs 2 in a pool of two
     assert runs["1"] == runs["2"] and len(runs["1"]) == 2 * 2 * 3 + 2  # 2 methods x 2 metrics x 3 pairs + PUB's p2
     assert runs["1notes"] == runs["2notes"] and any("p4" in n for n in runs["1notes"])
     assert runs["1grids"] == runs["2grids"] == ["p1.jpg", "p2.jpg", "p3.jpg"]
