@@ -43,7 +43,7 @@ class FuseOptions:
     ``scale`` runs the network on the sources up-sampled by that factor and averages its output
     back down (:mod:`defusion.fusion.resample`): the network's reconstruction blur shrinks by the
     factor, at ``scale**2`` times the compute. 1 is the paper's inference; with the shipped weights the default 2
-    scored higher on all 17 TNO metrics and 16 of 17 VIFB ones (docs/benchmarks.md).
+    scored higher on 15 of 17 TNO metrics and 15 of 17 VIFB ones (docs/benchmarks.md).
     Tiling decides on the up-sampled size, so memory stays bounded.
     """
 
