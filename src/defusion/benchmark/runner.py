@@ -154,7 +154,7 @@ def run_benchmark(
         files = {name: published[name][stem] for name in fused_dirs if stem in published[name]}
         needed = previous is None or any(todo.values())
         tasks.append(_PairTask(stem, path_a, path_b, todo, files, list(fused_dirs),
-                               {(name, stem) for name in methods if SECONDS in scored.get((name, stem), ())},
+                               {name for name in methods if SECONDS in scored.get((name, stem), ())},
                                save_dir) if needed else stem)
     work = [t for t in tasks if not isinstance(t, str)]
     if jobs > 1 and make_methods is not None and len(work) > 1:
@@ -185,7 +185,7 @@ class _PairTask:
     todo: dict[str, list[str]]  # method -> metrics still to compute
     published: dict[str, Path]  # method -> its fused result of this pair
     published_order: list[str]
-    timed: set[tuple[str, str]]  # (method, stem) whose wall time is already recorded
+    timed: set[str]  # methods whose wall time on this pair is already recorded
     save_dir: Path | None
 
 
@@ -213,7 +213,7 @@ def _evaluate_pair(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
         try:
             start = time.perf_counter()
             fused = to_uint8(fn(a, b))
-            if (name, stem) not in task.timed:
+            if name not in task.timed:
                 rows.append(Row(name, stem, SECONDS, time.perf_counter() - start))
         except Exception as exc:  # noqa: BLE001 - one method failing on one pair is data
             problems.append(f"{stem}: {name} failed: {exc}")
@@ -277,9 +277,8 @@ def _evaluate_in_workers(tasks: list[_PairTask], make_methods: Callable[..., dic
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_start_worker, initargs=(make_methods, threads)) as pool:
         pending: deque = deque()
-        queue = iter(tasks)
         try:
-            for task in queue:
+            for task in tasks:
                 pending.append(pool.submit(_evaluate_in_worker, task))
                 if len(pending) >= 2 * jobs:
                     yield pending.popleft().result()
