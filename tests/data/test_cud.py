@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from defusion.data.cud import CUDConfig, make_masks, make_targets, make_views
+from defusion.data.cud import CUDConfig, degrade, make_masks, make_targets, make_views
 
 
 def _views(seed=0, size=(64, 96), batch=4):
@@ -77,8 +78,6 @@ def test_degraded_views_fill_unseen_parts_with_a_worse_copy_of_x_not_noise():
 
 
 def test_degrade_blurs_reexposes_or_flattens_and_stays_in_range():
-    from defusion.data.cud import degrade
-
     g = torch.Generator().manual_seed(0)
     x = torch.rand(32, 3, 32, 32, generator=g)
     y = degrade(x, generator=g)
@@ -96,10 +95,6 @@ def test_degrade_prob_zero_is_the_papers_pretext_bit_for_bit():
 
 
 def test_degrade_kinds_pick_the_renditions_and_unknown_ones_are_refused():
-    import pytest
-
-    from defusion.data.cud import degrade
-
     g = torch.Generator().manual_seed(0)
     x = torch.rand(6, 3, 32, 32, generator=g)
     blurred = degrade(x, generator=g, kinds=("blur",))

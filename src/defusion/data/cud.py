@@ -15,6 +15,9 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
+#: The worse renditions of an image that :func:`degrade` can draw.
+DEGRADATIONS = ("blur", "exposure", "flat")
+
 
 @dataclass(frozen=True)
 class CUDConfig:
@@ -28,7 +31,7 @@ class CUDConfig:
     #: paper's pretext; above 0 the fused head also learns to prefer the better of two renditions.
     degrade_prob: float = 0.0
     #: Which renditions :func:`degrade` draws from (any of ``DEGRADATIONS``).
-    degrade_kinds: tuple[str, ...] = ("blur", "exposure", "flat")
+    degrade_kinds: tuple[str, ...] = DEGRADATIONS
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.degrade_prob <= 1.0:
@@ -37,9 +40,6 @@ class CUDConfig:
         if unknown or not self.degrade_kinds:
             raise ValueError(f"degrade_kinds must name some of {', '.join(DEGRADATIONS)}, got {self.degrade_kinds}")
 
-
-#: The worse renditions of an image that :func:`degrade` can draw.
-DEGRADATIONS = ("blur", "exposure", "flat")
 
 
 class CUDViews(NamedTuple):
