@@ -41,7 +41,6 @@ class CUDConfig:
             raise ValueError(f"degrade_kinds must name some of {', '.join(DEGRADATIONS)}, got {self.degrade_kinds}")
 
 
-
 class CUDViews(NamedTuple):
     """Two degraded views of x and their masks (B, 1, H, W) in {0, 1}."""
 
