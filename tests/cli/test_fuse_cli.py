@@ -143,6 +143,8 @@ def test_fuse_through_onnx_runtime_matches_pytorch(pair, tmp_path, tiny_weights)
     ("--tile", "3", "at least 129 pixels"),
     ("--tile", "128", "over twice the overlap of 64"), ("--scale", "0", "must be at least 1"),
     ("--scale", "5", "inference scale must be an integer from 1 to 4"),
+    ("--unique-gain", "-1", "must be a number from 0 to 4"), ("--unique-gain", "nan", "must be a number from 0 to 4"),
+    ("--unique-gain", "big", "invalid unique_gain value"),
 ])
 def test_out_of_range_numbers_are_a_usage_error(option, value, message, pair, tmp_path, tiny_weights, capsys):
     try:
@@ -159,6 +161,18 @@ def test_scale_option_fuses_to_the_input_size(pair, tmp_path, tiny_weights):
     out = tmp_path / "x2.png"
     assert _fuse(*pair, "-o", out, "--weights", tiny_weights, "--scale", "2") == 0
     assert read_image(out).shape == (45, 61, 3)
+
+
+def test_unique_gain_option_changes_the_fusion_and_matches_the_core(pair, tmp_path, tiny_weights):
+    from defusion.cli import options
+    from defusion.fusion import fuser
+
+    assert (options.DEFAULT_UNIQUE_GAIN, options.MAX_UNIQUE_GAIN) == (fuser.DEFAULT_UNIQUE_GAIN, fuser.MAX_UNIQUE_GAIN)
+    outs = {}
+    for gain in ("1", "2.5"):
+        outs[gain] = tmp_path / f"g{gain}.png"
+        assert _fuse(*pair, "-o", outs[gain], "--weights", tiny_weights, "--unique-gain", gain) == 0
+    assert not np.array_equal(read_image(outs["1"]), read_image(outs["2.5"]))
 
 
 def test_smallest_tile_runs_at_every_scale(tmp_path, rng, tiny_weights):

@@ -33,6 +33,22 @@ def test_embeddings_are_full_resolution_and_symmetric_in_unique_decoder():
     assert torch.equal(g_u1, g_u2)
 
 
+def test_unique_gain_weighs_the_unique_embeddings_in_the_fused_projection_only():
+    net = create_model("defusion-tiny").eval()
+    a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        paper, zero, half, double = (net(a, b, gain) for gain in (1.0, 0.0, 0.5, 2.0))
+        f_c, f_u1, f_u2 = net.embed(a, b)
+        assert torch.allclose(paper.fused, net.fusion_head(f_c + f_u1 + f_u2))  # the paper's Pr at 1
+        assert torch.allclose(zero.fused, net.fusion_head(f_c), atol=1e-6)  # 0: the common part alone
+        # Pr is linear: fused(g) = fused(0) + g (fused(1) - fused(0)), for a tensor gain too
+        for gain, out in ((0.5, half), (2.0, double), (torch.tensor(2.0), net(a, b, torch.tensor(2.0)))):
+            assert torch.allclose(out.fused, zero.fused + gain * (paper.fused - zero.fused), atol=1e-5)
+            for name in ("common", "unique1", "unique2"):
+                assert torch.equal(getattr(out, name), getattr(paper, name))
+    assert not torch.allclose(double.fused, paper.fused)
+
+
 def test_rejects_sizes_that_are_not_multiples_of_8_and_mismatches():
     net = create_model("defusion-tiny")
     with pytest.raises(ValueError, match="multiples of 8"):

@@ -57,7 +57,7 @@ def test_serve_missing_weights_is_an_expected_error(tmp_path):
         serve_cli.run(_parse(serve_cli, "--weights", tmp_path / "none.safetensors", "--device", "cpu"))
 
 
-def test_serve_passes_scale_and_tile_to_the_fusion_core(tiny_weights, monkeypatch):
+def test_serve_passes_scale_tile_and_unique_gain_to_the_fusion_core(tiny_weights, monkeypatch):
     from defusion.fusion.fuser import DEFAULT_SCALE
 
     seen = {}
@@ -68,10 +68,11 @@ def test_serve_passes_scale_and_tile_to_the_fusion_core(tiny_weights, monkeypatc
 
     monkeypatch.setattr("defusion.serving.api.build_app", fake_build_app)
     with pytest.raises(UserError, match="stop"):
-        serve_cli.run(_parse(serve_cli, "--weights", tiny_weights, "--scale", "1", "--tile", "512"))
-    assert seen["scale"] == 1 and seen["tile"] == 512
+        serve_cli.run(_parse(serve_cli, "--weights", tiny_weights, "--scale", "1", "--tile", "512",
+                             "--unique-gain", "1"))
+    assert seen["scale"] == 1 and seen["tile"] == 512 and seen["unique_gain"] == 1.0
     seen.clear()
     with pytest.raises(UserError, match="stop"):
         serve_cli.run(_parse(serve_cli, "--weights", tiny_weights))
-    assert "scale" not in seen and "tile" not in seen  # the fusion core's defaults (scale DEFAULT_SCALE)
+    assert not {"scale", "tile", "unique_gain"} & set(seen)  # the fusion core's defaults (scale DEFAULT_SCALE)
     assert DEFAULT_SCALE == 2

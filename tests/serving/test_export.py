@@ -85,3 +85,28 @@ def test_bad_inputs(tmp_path, tiny_weights):
         _export_cli("--format", "onnx", "-o", tmp_path / "x.onnx", "--opset", "9")
     for cls in (WeightsError, ExportError, OnnxModelError):
         assert issubclass(cls, export_cli.EXPECTED_ERRORS)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_exports_from_before_the_unique_gain_run_gain_1_and_refuse_others(tmp_path, lively_weights):
+    """A two-input export (made before unique_gain, 2026-12-04) still runs the paper's Pr."""
+    model = load_weights(lively_weights).eval()
+
+    class TwoInputs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = model
+
+        def forward(self, x1, x2):
+            return tuple(self.net(x1, x2))
+
+    path = tmp_path / "old.onnx"
+    x1, x2 = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    dynamic = {n: {2: "h", 3: "w"} for n in ("x1", "x2", "common", "unique1", "unique2", "fused")}
+    torch.onnx.export(TwoInputs(), (x1, x2), str(path), dynamo=False, input_names=["x1", "x2"],
+                      output_names=["common", "unique1", "unique2", "fused"], dynamic_axes=dynamic)
+    old = OnnxDeNet(path, threads=1)
+    with torch.no_grad():
+        assert float((old(x1, x2, 1.0).fused - model(x1, x2).fused).abs().max()) < 1e-4
+    with pytest.raises(OnnxModelError, match="export it again"):
+        old(x1, x2, 1.5)

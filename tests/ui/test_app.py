@@ -62,6 +62,8 @@ def test_other_example_and_sidebar_options(ui_env):
     at.selectbox(key="tile").set_value("off")
     assert at.radio(key="scale").value == 2  # the fusion core's default
     at.radio(key="scale").set_value(1)
+    assert at.slider(key="gain").value == 1.25  # the fusion core's default
+    at.slider(key="gain").set_value(1.0)
     at.run()
     _assert_fused_page(at)
     assert "A: mff_near.png" in _captions(at)

@@ -32,10 +32,13 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
 SECONDS = "seconds"
 
 #: Built-in DeFusion variants: FuseOptions that differ from the defaults (``defusion``): the
-#: colour mode (see defusion.fusion.color) or the inference scale (defusion.fusion.resample).
+#: colour mode (see defusion.fusion.color), the inference scale (defusion.fusion.resample) or
+#: the unique gain (FuseOptions.unique_gain; ``defusion-g1`` is the paper's Pr).
 DEFUSION_VARIANTS: dict[str, dict] = {
     "defusion": {}, "defusion-rgb": {"color": "rgb"}, "defusion-ycbcr": {"color": "ycbcr"},
     "defusion-x1": {"scale": 1}, "defusion-x2": {"scale": 2}, "defusion-x3": {"scale": 3},
+    "defusion-g1": {"unique_gain": 1.0}, "defusion-g1.25": {"unique_gain": 1.25},
+    "defusion-g1.5": {"unique_gain": 1.5}, "defusion-g2": {"unique_gain": 2.0},
 }
 
 FuseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -101,12 +104,14 @@ def builtin_methods(names: list[str], weights: str | Path | None = None, device:
 
 
 def defusion_run_id(weights: str | Path | None = None) -> str:
-    """What DeFusion's scores depend on besides a variant's own options: the weights (digest)
-    and the default inference scale. A resumed bench recomputes DeFusion's rows when it changes."""
+    """What DeFusion's scores depend on besides a variant's own options: the weights (digest),
+    the default inference scale and unique gain. A resumed bench recomputes DeFusion's rows when
+    it changes."""
     from defusion.fusion.fuser import FuseOptions
     from defusion.model.weights import weights_digest
 
-    return f"{weights_digest(weights)}-x{FuseOptions().scale}"
+    defaults = FuseOptions()
+    return f"{weights_digest(weights)}-x{defaults.scale}-g{defaults.unique_gain:g}"
 
 
 def run_benchmark(

@@ -7,6 +7,10 @@ from pathlib import Path
 
 from defusion.cli.errors import UserError
 
+#: Same as defusion.fusion.fuser's DEFAULT_UNIQUE_GAIN and MAX_UNIQUE_GAIN (not imported: keeps
+#: --help fast; tests/cli check they agree).
+DEFAULT_UNIQUE_GAIN = 1.25
+MAX_UNIQUE_GAIN = 4.0
 #: Same as defusion.fusion.runtime.RUNTIMES (not imported: keeps --help fast).
 RUNTIMES = ("torch", "onnxruntime", "compile", "compile-bf16")
 #: Smallest useful tile: the network down-samples by 8 and needs context around each pixel.
@@ -20,6 +24,14 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def unique_gain(text: str) -> float:
+    """argparse type: a unique gain, a number from 0 to MAX_UNIQUE_GAIN."""
+    value = float(text)
+    if not 0 <= value <= MAX_UNIQUE_GAIN:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to {MAX_UNIQUE_GAIN:g}, got {text}")
     return value
 
 
@@ -71,8 +83,16 @@ def add_scale_option(p: argparse.ArgumentParser) -> None:
                         "15 of 17 VIFB ones: docs/benchmarks.md); --scale 1 is 4x faster")
 
 
+def add_unique_gain_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--unique-gain", type=unique_gain, default=None, metavar="G",
+                   help=f"weight of what only one source shows in the fused image, Pr(f_c + G (f_u1 + f_u2)), "
+                        f"0-{MAX_UNIQUE_GAIN:g}: 1 is the paper's fusion; default {DEFAULT_UNIQUE_GAIN:g} keeps more "
+                        "infrared targets and exposed or focused detail; 1.5 scores higher still on infrared-visible "
+                        "pairs, lower on multi-focus ones (docs/benchmarks.md, \"Unique gain\")")
+
+
 def add_fusion_options(p: argparse.ArgumentParser) -> None:
-    """--tile, --overlap, --color and --scale: how images are fed to the network."""
+    """--tile, --overlap, --color, --scale and --unique-gain: how images are fed to the network."""
     add_tile_option(p)
     p.add_argument("--overlap", type=non_negative_int, default=DEFAULT_OVERLAP,
                    help=f"tile overlap in network pixels (default {DEFAULT_OVERLAP})")
@@ -81,6 +101,7 @@ def add_fusion_options(p: argparse.ArgumentParser) -> None:
                         "saturation when both are colour. rgb: fuse two colour sources in RGB (the paper's "
                         "setting)")
     add_scale_option(p)
+    add_unique_gain_option(p)
 
 
 def fusion_options(args: argparse.Namespace) -> dict:
@@ -88,6 +109,8 @@ def fusion_options(args: argparse.Namespace) -> dict:
     options = dict(tile=args.tile, overlap=args.overlap, color=args.color)
     if args.scale is not None:
         options["scale"] = args.scale
+    if args.unique_gain is not None:
+        options["unique_gain"] = args.unique_gain
     return options
 
 

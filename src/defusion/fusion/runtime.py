@@ -48,11 +48,11 @@ class CompiledNet(nn.Module):
         self.compiled = torch.compile(net.eval())
         self.bf16 = bf16
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> DeNetOutput:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, unique_gain: float = 1.0) -> DeNetOutput:
         from torch._inductor import config as inductor
 
         with inductor.patch(freezing=True), torch.autocast(x1.device.type, torch.bfloat16, enabled=self.bf16):
-            out = self.compiled(x1, x2)
+            out = self.compiled(x1, x2, unique_gain)
         return DeNetOutput(*(o.float() for o in out)) if self.bf16 else out
 
 

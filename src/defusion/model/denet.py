@@ -173,13 +173,17 @@ class DeNet(nn.Module):
         f_u2 = self.unique_decoder(torch.cat((code, b8), dim=1), b4, b2)
         return f_c, f_u1, f_u2
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> DeNetOutput:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor,
+                unique_gain: float | torch.Tensor = 1.0) -> DeNetOutput:
+        """The four projections. ``unique_gain`` weighs the unique embeddings in the fused one,
+        Pr(f_c + g (f_u^1 + f_u^2)): 1 is the paper's Pr (and training's); above 1 the fused image
+        keeps more of what only one source shows (see defusion.fusion.fuser.DEFAULT_UNIQUE_GAIN)."""
         f_c, f_u1, f_u2 = self.embed(x1, x2)
         return DeNetOutput(
             common=self.common_head(f_c),
             unique1=self.unique_head(f_u1),
             unique2=self.unique_head(f_u2),
-            fused=self.fusion_head(f_c + f_u1 + f_u2),
+            fused=self.fusion_head(f_c + unique_gain * (f_u1 + f_u2)),
         )
 
 

@@ -1,7 +1,7 @@
 """Exporting DeNet to TorchScript and ONNX, and checking the export against PyTorch.
 
 The exported graph is DeNet's forward pass: inputs ``x1``, ``x2`` (B, 3, H, W) float32 in
-[0, 1]; outputs ``common``, ``unique1``, ``unique2``, ``fused`` (B, 3, H, W), unclamped (the
+[0, 1] and ``unique_gain`` (a float32 scalar, see :meth:`DeNet.forward`; 1 is the paper's Pr); outputs ``common``, ``unique1``, ``unique2``, ``fused`` (B, 3, H, W), unclamped (the
 Fuser clamps). Batch, height and width are dynamic, but **height and width must be multiples
 of 8** (three 2x down-samplings): pad first, as :class:`~defusion.fusion.fuser.Fuser` does.
 
@@ -26,7 +26,7 @@ from defusion.model.denet import SIZE_MULTIPLE, DeNet
 
 Format = Literal["onnx", "torchscript"]
 FORMATS = ("onnx", "torchscript")
-INPUT_NAMES = ("x1", "x2")
+INPUT_NAMES = ("x1", "x2", "unique_gain")
 OUTPUT_NAMES = ("common", "unique1", "unique2", "fused")
 #: Input size (H, W) traced at export; parity checks at a different size by default.
 EXPORT_SIZE = (64, 64)
@@ -48,12 +48,14 @@ def _prepare(model: DeNet) -> DeNet:
     return model.float().cpu().eval()
 
 
-def _example(size: tuple[int, int], batch: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def _example(size: tuple[int, int], batch: int = 1, seed: int = 0,
+             unique_gain: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     h, w = size
     if h % SIZE_MULTIPLE or w % SIZE_MULTIPLE:
         raise ExportError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {h}x{w}")
     g = torch.Generator().manual_seed(seed)
-    return torch.rand(batch, 3, h, w, generator=g), torch.rand(batch, 3, h, w, generator=g)
+    return (torch.rand(batch, 3, h, w, generator=g), torch.rand(batch, 3, h, w, generator=g),
+            torch.tensor(unique_gain))
 
 
 @contextlib.contextmanager
@@ -79,7 +81,7 @@ def export_torchscript(model: DeNet, path: str | Path, size: tuple[int, int] = E
     path = Path(path)
     model = _prepare(model)
     example = _example(size)
-    other = _example((size[0] + 2 * SIZE_MULTIPLE, size[1] + SIZE_MULTIPLE), batch=2, seed=1)
+    other = _example((size[0] + 2 * SIZE_MULTIPLE, size[1] + SIZE_MULTIPLE), batch=2, seed=1, unique_gain=1.5)
     with _quiet(), torch.no_grad():
         traced = torch.jit.trace(model, example, check_inputs=[other], check_tolerance=1e-4)
     tmp = _atomic_target(path)
@@ -100,7 +102,7 @@ def export_onnx(model: DeNet, path: str | Path, opset: int = DEFAULT_OPSET, size
 
     path = Path(path)
     model = _prepare(model)
-    dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in INPUT_NAMES + OUTPUT_NAMES}
+    dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in ("x1", "x2", *OUTPUT_NAMES)}
     tmp = _atomic_target(path)
     with _quiet(), torch.no_grad():
         torch.onnx.export(model, _example(size), str(tmp), dynamo=False, opset_version=opset,
@@ -130,7 +132,7 @@ def export_model(model: DeNet, path: str | Path, fmt: Format | None = None, opse
 
 
 def load_exported(path: str | Path, fmt: Format | None = None):
-    """A callable ``(x1, x2) -> 4 tensors`` running an exported file on the CPU."""
+    """A callable ``(x1, x2, unique_gain) -> 4 tensors`` running an exported file on the CPU."""
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"exported model not found: {path}")
@@ -147,19 +149,20 @@ def load_exported(path: str | Path, fmt: Format | None = None):
 
 
 def parity(model: DeNet, path: str | Path, fmt: Format | None = None,
-           size: tuple[int, int, int] = PARITY_SIZE, seed: int = 0) -> float:
+           size: tuple[int, int, int] = PARITY_SIZE, seed: int = 0, unique_gain: float = 1.5) -> float:
     """Largest absolute difference, over the four outputs, between ``model`` and its export.
 
     Runs both on random inputs of ``size`` = (batch, height, width), by default a batch and a
-    size other than the export's, so it also checks the dynamic axes.
+    size other than the export's, so it also checks the dynamic axes, and at a ``unique_gain``
+    other than the traced 1, so it checks that the gain is an input, not a constant.
     """
     model = _prepare(model)
     batch, h, w = size
-    x1, x2 = _example((h, w), batch=batch, seed=seed)
+    x1, x2, gain = _example((h, w), batch=batch, seed=seed, unique_gain=unique_gain)
     exported = load_exported(path, fmt)
     with torch.no_grad():
-        ours = model(x1, x2)
-        theirs = exported(x1, x2)
+        ours = model(x1, x2, gain)
+        theirs = exported(x1, x2, gain)
     if len(theirs) != len(OUTPUT_NAMES):
         raise ExportError(f"{path}: expected {len(OUTPUT_NAMES)} outputs, got {len(theirs)}")
     return max(float((a - b.to(a.dtype)).abs().max()) for a, b in zip(ours, theirs))

@@ -24,7 +24,7 @@ class OnnxModelError(ValueError):
 class OnnxDeNet:
     """Runs an ONNX export of DeNet (see :mod:`defusion.serving.export`) with onnxruntime.
 
-    ``__call__(x1, x2)`` takes and returns torch tensors like :class:`DeNet`; ``to``/``eval``
+    ``__call__(x1, x2, unique_gain)`` takes and returns torch tensors like :class:`DeNet`; ``to``/``eval``
     are what :class:`Fuser` calls. Inference runs on onnxruntime's providers (CUDA when
     ``device`` is CUDA and onnxruntime has the CUDA provider, else CPU); outputs are moved to
     ``device``. fp16 is not supported.
@@ -44,8 +44,9 @@ class OnnxDeNet:
             raise OnnxModelError(f"cannot load ONNX model {self.path}: {exc}") from None
         names_in = [i.name for i in self._session.get_inputs()]
         names_out = [o.name for o in self._session.get_outputs()]
-        if len(names_in) != 2 or len(names_out) != 4:
+        if len(names_in) not in (2, 3) or len(names_out) != 4:
             raise OnnxModelError(f"{self.path} is not an exported DeNet (inputs {names_in}, outputs {names_out})")
+        # Exports before unique_gain (2026-12-04) have two inputs and run the paper's Pr (gain 1).
         self._inputs = names_in
         wanted = list(DeNetOutput._fields)
         self._outputs = wanted if sorted(names_out) == sorted(wanted) else names_out
@@ -92,13 +93,19 @@ class OnnxDeNet:
     def float(self) -> "OnnxDeNet":
         return self
 
-    def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> DeNetOutput:
+    def __call__(self, x1: torch.Tensor, x2: torch.Tensor, unique_gain: float | torch.Tensor = 1.0) -> DeNetOutput:
         if x1.shape != x2.shape:
             raise ValueError(f"sources differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}")
         if x1.shape[-1] % SIZE_MULTIPLE or x1.shape[-2] % SIZE_MULTIPLE:
             raise ValueError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {tuple(x1.shape[-2:])}")
+        gain = float(unique_gain)
+        if len(self._inputs) == 2 and gain != 1.0:
+            raise OnnxModelError(f"{self.path} was exported before the unique gain existed and runs only gain 1; "
+                                 "export it again with `defusion export`, or fuse with --unique-gain 1")
         feeds = {name: np.ascontiguousarray(x.detach().float().cpu().numpy())
                  for name, x in zip(self._inputs, (x1, x2))}
+        if len(self._inputs) == 3:
+            feeds[self._inputs[2]] = np.asarray(gain, dtype=np.float32)
         outs = self._session.run(self._outputs, feeds)
         return DeNetOutput(*(torch.from_numpy(o).to(self.device) for o in outs))
 
@@ -144,7 +151,8 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
     source = Path(weights) if weights is not None else shipped_weights_path()
     model = load_weights(source)  # validates the file before anything is written
     digest = weights_digest(source)
-    path = cache_dir() / "onnx" / f"denet-{digest}.onnx"
+    # "-g": the graph with the unique_gain input; older cached exports (no suffix) are not reused.
+    path = cache_dir() / "onnx" / f"denet-{digest}-g.onnx"
     if not path.is_file():
         if on_export:
             on_export(path)

@@ -35,11 +35,12 @@ if st is not None:
         return load_weights(weights, map_location=resolve_device(device))
 
     @st.cache_data(show_spinner=False, max_entries=16)
-    def _fused(weights: str | None, device: str, tile: int | None, color: str, scale: int, key: str, _a, _b):
+    def _fused(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float, key: str,
+               _a, _b):
         """Fusion + metrics, cached by a content hash of the inputs (``key``) and the options."""
         from defusion.ui import core
 
-        fuser = core.make_fuser(_model(weights, device), device, tile, color, scale)
+        fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain)
         return core.fuse_and_score(fuser, _a, _b)
 
 
@@ -54,9 +55,14 @@ def _sidebar(core):
         scale = st.radio("Inference scale", core.SCALE_CHOICES, key="scale", horizontal=True,
                          help="the network runs on the images up-sampled this many times: 2 (default) is "
                               "sharper than 1 (the paper's inference, 4x faster); 3 is slower still")
+        low, high, step = core.UNIQUE_GAIN_RANGE
+        gain = st.slider("Unique gain", low, high, core.DEFAULT_UNIQUE_GAIN, step, key="gain",
+                         help="how much of what only one image shows goes into the fused one: 1 is the paper's "
+                              "fusion; higher keeps more infrared targets and exposed or focused detail, with "
+                              "more contrast")
         tile = st.selectbox("Tile size", core.TILE_CHOICES, key="tile",
                             help="auto tiles network inputs over 1 MP in 768-pixel tiles; off runs one pass")
-    return source, color, scale, tile
+    return source, color, scale, gain, tile
 
 
 def _inputs(core, source: str, settings):
@@ -115,13 +121,13 @@ def main() -> None:
                "multi-exposure, multi-focus and infrared + visible images.")
     try:
         settings = core.Settings.from_env()
-        source, color, scale, tile = _sidebar(core)
+        source, color, scale, gain, tile = _sidebar(core)
         given = _inputs(core, source, settings)
         if given is None:
             return
         a, b, names = given
         with st.spinner("Fusing..."):
-            parts, values = _fused(settings.weights, settings.device, core.tile_option(tile), color, scale,
+            parts, values = _fused(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
                                    core.digest(a, b), a, b)
     except WeightsError as exc:
         st.error(f"cannot load the model: {exc}")

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from defusion.fusion.color import to_uint8
-from defusion.fusion.fuser import DEFAULT_SCALE, Decomposition, FuseOptions, Fuser
+from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser
 from defusion.io.images import ImageReadError
 from defusion.serving.decode import decode_image
 
@@ -53,6 +53,8 @@ COLOR_MODES = ("auto", "rgb", "ycbcr")
 TILE_CHOICES = ("auto", "off", 256, 512, 768, 1024)
 #: Inference scales offered, the fusion core's default first (1 is the paper's, 4x faster than 2).
 SCALE_CHOICES = tuple(dict.fromkeys((DEFAULT_SCALE, 1, 2, 3)))
+#: The unique-gain slider: (min, max, step); its default is the fusion core's.
+UNIQUE_GAIN_RANGE = (0.0, 3.0, 0.25)
 
 
 class InputError(ValueError):
@@ -123,9 +125,10 @@ def digest(*arrays: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SCALE_CHOICES[0]) -> Fuser:
+def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SCALE_CHOICES[0],
+               unique_gain: float = DEFAULT_UNIQUE_GAIN) -> Fuser:
     """A Fuser around an already loaded (cached) model."""
-    return Fuser(model, device, options=FuseOptions(tile=tile, color=color, scale=scale))
+    return Fuser(model, device, options=FuseOptions(tile=tile, color=color, scale=scale, unique_gain=unique_gain))
 
 
 def fuse_and_score(fuser: Fuser, a: np.ndarray, b: np.ndarray) -> tuple[Decomposition, dict[str, float]]:
