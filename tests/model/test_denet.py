@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from defusion.model.denet import DeNet
+from defusion.model.denet import UNIQUE_DETAIL_SIGMA, DeNet
+from defusion.model.filters import high_pass
 from defusion.model.profile import count_macs, count_parameters
 from defusion.model.registry import create_model, list_models, model_config
 
@@ -37,16 +38,36 @@ def test_unique_gain_weighs_the_unique_embeddings_in_the_fused_projection_only()
     net = create_model("defusion-tiny").eval()
     a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
     with torch.no_grad():
-        paper, zero, half, double = (net(a, b, gain) for gain in (1.0, 0.0, 0.5, 2.0))
+        paper, zero, half = (net(a, b, gain) for gain in (1.0, 0.0, 0.5))
         f_c, f_u1, f_u2 = net.embed(a, b)
         assert torch.allclose(paper.fused, net.fusion_head(f_c + f_u1 + f_u2))  # the paper's Pr at 1
         assert torch.allclose(zero.fused, net.fusion_head(f_c), atol=1e-6)  # 0: the common part alone
-        # Pr is linear: fused(g) = fused(0) + g (fused(1) - fused(0)), for a tensor gain too
-        for gain, out in ((0.5, half), (2.0, double), (torch.tensor(2.0), net(a, b, torch.tensor(2.0)))):
+        # Up to 1, Pr is linear in the gain: fused(g) = fused(0) + g (fused(1) - fused(0)),
+        # for a tensor gain too
+        for gain, out in ((0.5, half), (torch.tensor(0.5), net(a, b, torch.tensor(0.5)))):
             assert torch.allclose(out.fused, zero.fused + gain * (paper.fused - zero.fused), atol=1e-5)
             for name in ("common", "unique1", "unique2"):
                 assert torch.equal(getattr(out, name), getattr(paper, name))
-    assert not torch.allclose(double.fused, paper.fused)
+
+
+def test_unique_gain_above_one_weighs_the_unique_detail_twice_as_much_as_its_local_mean():
+    net = create_model("defusion-tiny").eval()
+    a, b = torch.rand(1, 3, 48, 64), torch.rand(1, 3, 48, 64)
+    with torch.no_grad():
+        f_c, f_u1, f_u2 = net.embed(a, b)
+        u = f_u1 + f_u2
+        unique_image = net.fusion_head(f_c + u) - net.fusion_head(f_c)  # what u adds through Pr
+        fused = net(a, b, 1.5).fused
+        expected = net.fusion_head(f_c + 1.5 * u) + 0.5 * high_pass(unique_image, UNIQUE_DETAIL_SIGMA)
+        assert torch.allclose(fused, expected, atol=1e-5)
+        # local mean at the gain (1.5), fine detail at 2g - 1 (2): the difference from the plain
+        # gain is the unique image's detail alone, which a flat unique image would not have
+        extra = fused - net.fusion_head(f_c + 1.5 * u)
+        assert extra.abs().max() > 1e-4
+        assert high_pass(torch.full_like(extra, 0.3), UNIQUE_DETAIL_SIGMA).abs().max() < 1e-6
+        # a traced or exported graph passes the gain as a tensor: same output
+        assert torch.allclose(net(a, b, torch.tensor(1.5)).fused, fused, atol=1e-6)
+        assert not torch.allclose(fused, net(a, b, 1.0).fused)
 
 
 def test_rejects_sizes_that_are_not_multiples_of_8_and_mismatches():

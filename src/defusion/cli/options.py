@@ -85,10 +85,10 @@ def add_scale_option(p: argparse.ArgumentParser) -> None:
 
 def add_unique_gain_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--unique-gain", type=unique_gain, default=None, metavar="G",
-                   help=f"weight of what only one source shows in the fused image, Pr(f_c + G (f_u1 + f_u2)), "
-                        f"0-{MAX_UNIQUE_GAIN:g}: 1 is the paper's fusion; default {DEFAULT_UNIQUE_GAIN:g} keeps more "
-                        "infrared targets and exposed or focused detail; 1.5 scores higher still on infrared-visible "
-                        "pairs, lower on multi-focus ones (docs/benchmarks.md, \"Unique gain\")")
+                   help=f"weight of what only one source shows in the fused image, 0-{MAX_UNIQUE_GAIN:g}: 1 is the "
+                        f"paper's fusion Pr(f_c + f_u1 + f_u2); above 1 its local mean is weighed G and its fine "
+                        f"detail 2G - 1; default {DEFAULT_UNIQUE_GAIN:g} keeps more infrared targets and exposed or "
+                        "focused detail (docs/model-card.md, \"Unique gain\")")
 
 
 def add_fusion_options(p: argparse.ArgumentParser) -> None:

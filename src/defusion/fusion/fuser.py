@@ -26,8 +26,8 @@ StackOrder = Literal["balanced", "sequential"]
 STACK_ORDERS: tuple[str, ...] = ("balanced", "sequential")
 #: The network runs at twice the sources' sampling unless told otherwise (FuseOptions.scale).
 DEFAULT_SCALE = 2
-#: The fused embedding is f_c + g (f_u^1 + f_u^2) with this g unless told otherwise
-#: (FuseOptions.unique_gain); the paper's Pr, as trained, is g = 1.
+#: The unique embeddings are weighed by this g in the fused image unless told otherwise
+#: (FuseOptions.unique_gain, DeNet.forward); the paper's Pr, as trained, is g = 1.
 DEFAULT_UNIQUE_GAIN = 1.25
 #: Largest unique gain accepted: far above 1 the fused image overshoots into halos.
 MAX_UNIQUE_GAIN = 4.0
@@ -58,11 +58,13 @@ class FuseOptions:
     scored higher on 15 of 17 TNO metrics and 15 of 17 VIFB ones (docs/benchmarks.md).
     Tiling decides on the up-sampled size, so memory stays bounded.
 
-    ``unique_gain`` weighs the unique embeddings in the fused one, Pr(f_c + g (f_u^1 + f_u^2)):
-    1 is the paper's Pr, as the network was trained; the default 1.25 keeps more of what only one
-    source shows (infrared targets, the exposed or focused part) and scored higher than 1 on 13 of
-    the model card's 18 metric-benchmark pairs (docs/benchmarks.md, "Unique gain"); 1.5 scores
-    higher still on infrared-visible pairs but lower on multi-focus ones; 0 is the common part alone.
+    ``unique_gain`` weighs the unique embeddings in the fused one (:meth:`DeNet.forward`): 1 is
+    the paper's Pr(f_c + f_u^1 + f_u^2), as the network was trained; above 1 what only one source
+    shows (infrared targets, the exposed or focused part) comes through more, its local mean
+    weighed g and its fine detail 2g - 1; below 1 less, down to the common part alone at 0. With
+    the shipped weights the default 1.25 scored higher than the plain gain Pr(f_c + 1.25 (f_u^1 +
+    f_u^2)) on 13 of the model card's 18 metric-benchmark pairs, and that higher than 1 on 13
+    (docs/model-card.md, "Unique gain").
     """
 
     tile: int | None = None

@@ -5,7 +5,8 @@ ensembler Ec turns [E(x1); E(x2)] into a common code. The common decoder Dc up-s
 that code into the common embedding f_c; the unique decoder Du, shared by both sources,
 up-samples [E(x_i); Ec(...)] into the unique embedding f_u^i. Both decoders take skip
 connections from the encoder stages. Three projection heads map embeddings to images:
-Pc(f_c), Pu(f_u^i) and Pr(f_c + f_u^1 + f_u^2), the fused image.
+Pc(f_c), Pu(f_u^i) and Pr(f_c + f_u^1 + f_u^2), the fused image (at inference, optionally with
+the unique embeddings weighed up: see :meth:`DeNet.forward`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from defusion.model.filters import high_pass
 from defusion.model.resnest import Bottleneck, ResNeStStage
 
 #: Input sides must be a multiple of this (three 2x down-samplings); callers pad.
 SIZE_MULTIPLE = 8
 #: Initial scale of each residual branch's last convolution (see DeNet._init_weights).
 RESIDUAL_INIT_GAIN = 0.2
+#: Width (network pixels) of the Gaussian that splits the unique embeddings' contribution to the
+#: fused image into local mean and fine detail, for a unique gain above 1 (DeNet.forward).
+UNIQUE_DETAIL_SIGMA = 16.0
 
 
 @dataclass(frozen=True)
@@ -175,16 +180,31 @@ class DeNet(nn.Module):
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor,
                 unique_gain: float | torch.Tensor = 1.0) -> DeNetOutput:
-        """The four projections. ``unique_gain`` weighs the unique embeddings in the fused one,
-        Pr(f_c + g (f_u^1 + f_u^2)): 1 is the paper's Pr (and training's); above 1 the fused image
-        keeps more of what only one source shows (see defusion.fusion.fuser.DEFAULT_UNIQUE_GAIN)."""
+        """The four projections. ``unique_gain`` g weighs the unique embeddings in the fused one:
+        Pr(f_c + g u) + max(g - 1, 0) HP(W u), u = f_u^1 + f_u^2, W u what u adds through Pr's
+        (linear) convolution, HP its detail finer than UNIQUE_DETAIL_SIGMA. g = 1 is the paper's
+        Pr (and training's); above 1 the fused image keeps more of what only one source shows,
+        its local mean weighed g and its fine detail 2g - 1 (see
+        defusion.fusion.fuser.DEFAULT_UNIQUE_GAIN)."""
         f_c, f_u1, f_u2 = self.embed(x1, x2)
         return DeNetOutput(
             common=self.common_head(f_c),
             unique1=self.unique_head(f_u1),
             unique2=self.unique_head(f_u2),
-            fused=self.fusion_head(f_c + unique_gain * (f_u1 + f_u2)),
+            fused=self._fuse(f_c, f_u1 + f_u2, unique_gain),
         )
+
+    def _fuse(self, f_c: torch.Tensor, unique: torch.Tensor, gain: float | torch.Tensor) -> torch.Tensor:
+        fused = self.fusion_head(f_c + gain * unique)
+        if not isinstance(gain, torch.Tensor):
+            if gain <= 1.0:
+                return fused  # the paper's Pr at 1; no detail term below 1
+            extra: float | torch.Tensor = gain - 1.0
+        else:  # a traced or exported graph: the gain is an input, the term always computed
+            extra = (gain - 1.0).clamp(min=0.0)
+        head = self.fusion_head
+        unique_image = head._conv_forward(unique, head.weight, None)
+        return fused + extra * high_pass(unique_image, UNIQUE_DETAIL_SIGMA)
 
 
 _HEADS = ("common_head", "unique_head", "fusion_head")

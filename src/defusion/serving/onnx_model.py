@@ -151,8 +151,9 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
     source = Path(weights) if weights is not None else shipped_weights_path()
     model = load_weights(source)  # validates the file before anything is written
     digest = weights_digest(source)
-    # "-g": the graph with the unique_gain input; older cached exports (no suffix) are not reused.
-    path = cache_dir() / "onnx" / f"denet-{digest}-g.onnx"
+    # "-gd": the graph with the unique_gain input and its detail term (DeNet.forward); older cached
+    # exports ("-g": gain without the detail term; no suffix: no gain) are not reused.
+    path = cache_dir() / "onnx" / f"denet-{digest}-gd.onnx"
     if not path.is_file():
         if on_export:
             on_export(path)
