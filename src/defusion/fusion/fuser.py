@@ -55,15 +55,15 @@ class FuseOptions:
     ``scale`` runs the network on the sources up-sampled by that factor and averages its output
     back down (:mod:`defusion.fusion.resample`): the network's reconstruction blur shrinks by the
     factor, at ``scale**2`` times the compute. 1 is the paper's inference; with the shipped weights the default 2
-    scored higher on 15 of 17 TNO metrics and 15 of 17 VIFB ones (docs/benchmarks.md).
+    scored higher on 15 of 17 TNO metrics and 14 of 17 VIFB ones (docs/benchmarks.md).
     Tiling decides on the up-sampled size, so memory stays bounded.
 
     ``unique_gain`` weighs the unique embeddings in the fused one (:meth:`DeNet.forward`): 1 is
     the paper's Pr(f_c + f_u^1 + f_u^2), as the network was trained; above 1 what only one source
     shows (infrared targets, the exposed or focused part) comes through more, its local mean
     weighed g and its fine detail 2g - 1; below 1 less, down to the common part alone at 0. With
-    the shipped weights the default 1.25 scored higher than the plain gain Pr(f_c + 1.25 (f_u^1 +
-    f_u^2)) on 13 of the model card's 18 metric-benchmark pairs, and that higher than 1 on 13
+    the shipped weights the default 1.25 scored higher than the paper's 1 on 14 of the model
+    card's 18 metric-benchmark pairs and on 35 of 57 over the full benchmarks
     (docs/model-card.md, "Unique gain").
     """
 
