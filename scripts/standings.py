@@ -3,7 +3,8 @@
 Reads a `scripts/run_benchmarks.sh` output folder and prints, from the same means as
 docs/benchmarks.md: TNO's targets and mean rank, VIFB ranks among the published methods and
 how many metrics beat the `average` and `laplacian` baselines, MEFB against the paper's
-Table 1, and MFIFB's Qabf beside the published methods.
+Table 1, MFIFB's Qabf beside the published methods, and on each benchmark how many metrics the
+default beats each other DeFusion row on (`defusion-g1`: the paper's gain 1, `defusion-x1`: scale 1).
 
 Usage: python scripts/standings.py [out/bench]
 """
@@ -80,6 +81,14 @@ def main() -> None:
     published = [m for m in methods if m not in builtin]
     print(f"MFIFB ({pairs}): Qabf " + ", ".join(f"{m} {means[(m, 'Qabf')]:.3f}" for m in (OURS, *other_variants(means)))
           + "; published " + ", ".join(f"{m} {means[(m, 'Qabf')]:.3f}" for m in published))
+
+
+    for name in ("vifb", "tno", "mefb", "mfifb"):
+        methods, metrics, means, pairs = load(out / name)
+        for other in other_variants(means):
+            won = [m for m in metrics if beats(m, means, other)]
+            print(f"{name.upper()} ({pairs}): default better than {other} on {len(won)} of {len(metrics)} "
+                  f"(worse or level: {', '.join(m for m in metrics if m not in won)})")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,35 @@
+"""scripts/standings.py: the model card's standings read from a benchmark run's results."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from defusion.benchmark.runner import Row, write_results_csv
+from tests.conftest import REPO
+
+SCRIPT = REPO / "scripts" / "standings.py"
+METRICS = ("Qabf", "EN", "SD", "SF", "SSIM", "MI", "VIF", "MEF-SSIM", "MS-MEF-SSIM", "SSIM-mean")
+
+
+def _bench(folder, values: dict[str, float]) -> None:
+    """One benchmark folder: every method scores ``values[method]`` on every metric, two images."""
+    rows = [Row(method, image, metric, value)
+            for method, value in values.items() for image in ("01", "02") for metric in METRICS]
+    write_results_csv(rows, folder / "results.csv")
+
+
+def test_counts_ranks_and_variant_comparisons(tmp_path):
+    # Every metric here is higher-is-better, so a higher value wins everywhere.
+    methods = {"defusion": 0.5, "defusion-g1": 0.4, "average": 0.3, "laplacian": 0.6}
+    for name in ("tno", "mefb"):
+        _bench(tmp_path / name, methods)
+    for name in ("vifb", "mfifb"):
+        _bench(tmp_path / name, {**methods, "PUB": 0.7})
+    out = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], check=True, capture_output=True,
+                         text=True).stdout
+    assert "VIFB (2): ranks of 2 (published + DeFusion): Qabf 2, SSIM 2, MI 2, VIF 2" in out
+    assert "better than average on 10 of 10" in out and "better than laplacian on 0 of 10" in out
+    assert "TNO (2): default better than defusion-g1 on 10 of 10" in out
+    assert "MFIFB (2): Qabf defusion 0.500, defusion-g1 0.400; published PUB 0.700" in out
+    assert "mean rank 2 of 3" in out  # laplacian, defusion, average; defusion-g1 left out
