@@ -12,6 +12,7 @@ Usage: python scripts/standings.py [out/bench]
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 from defusion.baselines import BASELINES
@@ -22,6 +23,7 @@ from defusion.metrics import METRICS
 OURS = "defusion"
 
 
+@lru_cache(maxsize=None)  # main() reads each benchmark twice: its section and the variant counts
 def load(folder: Path):
     rows = read_results_csv(folder / "results.csv")
     methods, metrics, means = mean_table(rows)
