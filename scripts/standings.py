@@ -84,7 +84,6 @@ def main() -> None:
     print(f"MFIFB ({pairs}): Qabf " + ", ".join(f"{m} {means[(m, 'Qabf')]:.3f}" for m in (OURS, *other_variants(means)))
           + "; published " + ", ".join(f"{m} {means[(m, 'Qabf')]:.3f}" for m in published))
 
-
     for name in ("vifb", "tno", "mefb", "mfifb"):
         methods, metrics, means, pairs = load(out / name)
         for other in other_variants(means):
