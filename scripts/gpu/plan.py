@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import yaml
@@ -45,8 +46,11 @@ def parse_probe(text: str) -> tuple[dict[tuple[str, int], float], float | None]:
     return rates, float(pipeline.group(1)) if pipeline else None
 
 
-def plan(base: dict, rates: dict[tuple[str, int], float], pipeline: float | None, budget_s: float) -> dict:
+def plan(base: dict, rates: dict[tuple[str, int], float], pipeline: float | None, budget_s: float,
+         share: float = 1.0) -> dict:
     """The run's config: ``base`` with the fastest usable variant and a schedule fitting the budget.
+
+    ``share`` is the part of the probed speed this run gets (1/n when n runs share the GPU).
 
     Example:
         >>> cfg = plan({"batch_size": 32, "epochs": 50, "epoch_samples": 50000},
@@ -59,7 +63,7 @@ def plan(base: dict, rates: dict[tuple[str, int], float], pipeline: float | None
     if not usable:
         raise SystemExit(f"the probe has no usable row at batch size {batch}")
     variant = max(usable, key=usable.get)
-    rate = min(usable[variant], pipeline or usable[variant])
+    rate = min(usable[variant], pipeline or usable[variant]) * share
     samples = int(rate * budget_s * USABLE_SHARE)
     epoch_samples = min(base.get("epoch_samples") or samples, max(batch, samples // base["epochs"]))
     return {**base, **VARIANT_SETTINGS[variant], "epoch_samples": epoch_samples, "max_seconds": budget_s}
@@ -71,6 +75,7 @@ def main() -> None:
     p.add_argument("--budget", type=float, required=True, help="seconds of training")
     p.add_argument("--base", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--share", default="1", help="part of the probed speed this run gets, e.g. 1/2")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override base fields (YAML values)")
     args = p.parse_args()
     base = yaml.safe_load(args.base.read_text())
@@ -78,7 +83,7 @@ def main() -> None:
         key, value = item.split("=", 1)
         base[key] = yaml.safe_load(value)
     rates, pipeline = parse_probe(args.probe.read_text())
-    cfg = plan(base, rates, pipeline, args.budget)
+    cfg = plan(base, rates, pipeline, args.budget, share=float(Fraction(args.share)))
     args.out.write_text(yaml.safe_dump(cfg, sort_keys=False))
     total = cfg["epoch_samples"] * cfg["epochs"]
     print(f"plan: {cfg['epochs']} epochs of {cfg['epoch_samples']} samples ({total} in all), batch "

@@ -7,6 +7,10 @@
 #   scripts/gpu/train.sh collect          # wait for the run's end; fp16 weights and logs to $OUT
 #   scripts/gpu/train.sh once TOTAL_S     # all in one call of TOTAL_S seconds: a short probe, the
 #                                         # plan, training in the foreground, fp16 weights to $OUT
+#   scripts/gpu/train.sh once TOTAL_S A.yaml B.yaml
+#                                         # the same with several configs trained side by side on the
+#                                         # one GPU (each planned at its share of the probed speed);
+#                                         # each run's weights and logs to $OUT/<config name>/
 #
 # `once` suits a lease of 15 device-minutes: one call, no idle machine between calls.
 # The run lives in /tmp (kept while the machine is held); results come back through $OUT.
@@ -105,6 +109,15 @@ collect)
     ;;
 once)
     total=${2:?total seconds for this call}
+    shift 2
+    configs=("$@")
+    [ ${#configs[@]} -gt 0 ] || configs=("$BASE")
+    n=${#configs[@]}
+    BASE=${configs[0]}
+    for c in "${configs[@]}"; do
+        [ "$("$PY" -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['batch_size'])" "$c")" = "$(config_batch)" ] \
+            || { echo "the configs run side by side must share one batch size ($c differs from $BASE)"; exit 2; }
+    done
     new_run
     # one short probe at the config's batch size (no torch.compile: compiling alone takes minutes)
     # shellcheck disable=SC2086
@@ -112,16 +125,44 @@ once)
         --data "$DATA_COPY" --workers 14 ${PROBE_ARGS:-} | tee "$OUT/train_speed.md"
     budget=$((total - SECONDS - ONCE_MARGIN))
     [ "$budget" -gt 0 ] || { echo "no time left to train after the probe (${SECONDS}s of ${total}s)"; exit 1; }
-    plan_run "$budget"
-    echo "training for ${budget}s"
-    status=0
-    # shellcheck disable=SC2086
-    "$PY" -m defusion.train --data "$DATA_COPY" --out "$RUN" --config "$OUT/plan.yaml" \
-        ${INIT:+--init "$INIT"} --no-progress > "$RUN.log" 2>&1 < /dev/null || status=$?
-    save_logs
-    [ "$status" = 0 ] || { tail -n 20 "$RUN.log"; echo "training failed (exit $status): see train.log"; exit 1; }
-    write_fp16
-    progress
+    if [ "$n" = 1 ]; then
+        plan_run "$budget"
+        echo "training for ${budget}s"
+        status=0
+        # shellcheck disable=SC2086
+        "$PY" -m defusion.train --data "$DATA_COPY" --out "$RUN" --config "$OUT/plan.yaml" \
+            ${INIT:+--init "$INIT"} --no-progress > "$RUN.log" 2>&1 < /dev/null || status=$?
+        save_logs
+        [ "$status" = 0 ] || { tail -n 20 "$RUN.log"; echo "training failed (exit $status): see train.log"; exit 1; }
+        write_fp16
+        progress
+        exit 0
+    fi
+    # several runs share the GPU and the CPU cores: each is planned at 1/n of the probed speed, with
+    # 1/n of the data workers; $OUT holds at most 8 files, so each plan goes into train_speed.md
+    pids=()
+    for c in "${configs[@]}"; do
+        name=$(basename "$c" .yaml)
+        mkdir -p "$OUT/$name"
+        "$PY" scripts/gpu/plan.py --probe "$OUT/train_speed.md" --budget "$budget" --base "$c" --share "1/$n" \
+            --out "$RUN-$name.plan.yaml" --set "workers=$((14 / n))" ${PLAN_SET:-}
+        { echo; echo "plan for $name:"; echo '```yaml'; cat "$RUN-$name.plan.yaml"; echo '```'; } >> "$OUT/train_speed.md"
+        rm -rf "$RUN-$name"
+        # shellcheck disable=SC2086
+        "$PY" -m defusion.train --data "$DATA_COPY" --out "$RUN-$name" --config "$RUN-$name.plan.yaml" \
+            ${INIT:+--init "$INIT"} --no-progress > "$RUN-$name.log" 2>&1 < /dev/null &
+        pids+=($!)
+    done
+    echo "training ${configs[*]} side by side for ${budget}s"
+    failed=0
+    for i in "${!configs[@]}"; do
+        name=$(basename "${configs[$i]}" .yaml)
+        status=0; wait "${pids[$i]}" || status=$?
+        (RUN="$RUN-$name" OUT="$OUT/$name"; save_logs; rm -f "$OUT/config.json"
+         if [ "$status" = 0 ]; then write_fp16 && echo "$name: $(progress)"
+         else tail -n 20 "$RUN.log"; echo "$name: training failed (exit $status): see $name/train.log"; exit 1; fi) || failed=1
+    done
+    exit "$failed"
     ;;
 *)
     sed -n '2,19p' "$0"; exit 2 ;;

@@ -120,3 +120,34 @@ def test_plan_turns_compile_on_when_the_compiled_variant_is_fastest():
     cfg = plan({"batch_size": 32, "epochs": 50, "epoch_samples": 50000}, *parse_probe(probe), budget_s=1000)
     assert cfg["compile"] and cfg["amp"] and not cfg["channels_last"]
     assert plan({"batch_size": 32, "epochs": 50}, *parse_probe(PROBE), budget_s=1000)["compile"] is False
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_once_trains_several_configs_side_by_side(tmp_path, tiny_weights):
+    env = _kit_env(tmp_path, tiny_weights, plan_extra=" max_steps=2")
+    configs = []
+    for name, lr in (("paper", 0.001), ("half-lr", 0.0005)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({"model": "defusion-tiny", "batch_size": 2, "epochs": 2, "lr": lr}))
+        configs.append(str(path))
+    done = subprocess.run(["bash", str(KIT / "train.sh"), "once", "600", *configs], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = tmp_path / "out"
+    speed = (out / "train_speed.md").read_text()
+    from defusion.model.weights import load_weights, read_metadata
+    for name, lr in (("paper", 0.001), ("half-lr", 0.0005)):
+        assert {p.name for p in (out / name).iterdir()} == {"defusion-gpu.safetensors", "metrics.csv", "train.log"}
+        assert int(read_metadata(out / name / "defusion-gpu.safetensors")["steps"]) == 2
+        load_weights(out / name / "defusion-gpu.safetensors")
+        assert f"plan for {name}:" in speed
+    # each plan is at half the probed speed, with half the data workers, and keeps its own lr
+    plans = [yaml.safe_load(block.split("```")[0]) for block in speed.split("```yaml")[1:]]
+    assert [p["lr"] for p in plans] == [0.001, 0.0005] and all(p["max_seconds"] <= 600 - 75 for p in plans)
+    # at most 8 files come back from a lent machine
+    assert sum(1 for p in out.rglob("*") if p.is_file()) <= 8
+
+
+def test_plan_at_a_share_of_the_speed_shortens_the_epochs_in_proportion():
+    base = {"batch_size": 32, "epochs": 50, "epoch_samples": 50000}
+    assert plan(base, *parse_probe(PROBE), budget_s=1000, share=0.5)["epoch_samples"] == 8100
