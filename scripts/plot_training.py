@@ -1,7 +1,7 @@
 """Plot a run's loss curve (metrics.csv of `defusion train`) to a PNG for the model card.
 
 Usage: python scripts/plot_training.py runs/cpu-v1/metrics.csv docs/images/loss_curve.png [SAMPLES_BEFORE]
-       [--mark STEP LABEL ...]
+       [--batch-size 8] [--mark STEP LABEL ...]
 
 SAMPLES_BEFORE shifts the x axis for a run started from earlier weights (``--init``), so that
 it shows the samples seen by the weights in all, not by this run alone. ``--mark`` draws a
@@ -23,6 +23,7 @@ TERMS = ("total", "common", "unique1", "unique2", "fused")
 
 
 def main(log: str, out: str, samples_before: int = 0, batch_size: int = 8,
+         where: str = "128x128 crops, 2-core CPU",
          marks: Sequence[tuple[int, str]] = ()) -> None:
     with open(log, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -43,7 +44,7 @@ def main(log: str, out: str, samples_before: int = 0, batch_size: int = 8,
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title("CUD training loss (defusion train, published network, 128x128 crops, 2-core CPU)", fontsize=9)
+    ax.set_title(f"CUD training loss (defusion train, published network, {where})", fontsize=9)
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
@@ -55,7 +56,9 @@ if __name__ == "__main__":
     parser.add_argument("out", help="PNG to write")
     parser.add_argument("samples_before", nargs="?", type=int, default=0,
                         help="samples the starting weights had seen (runs started with --init)")
+    parser.add_argument("--where", default="128x128 crops, 2-core CPU", help="crops and hardware, for the title")
+    parser.add_argument("--batch-size", type=int, default=8, help="the run's batch size (samples per step)")
     parser.add_argument("--mark", nargs=2, action="append", default=[], metavar=("STEP", "LABEL"),
                         help="a labelled vertical line at STEP (repeatable)")
     args = parser.parse_args()
-    main(args.log, args.out, args.samples_before, marks=[(int(step), label) for step, label in args.mark])
+    main(args.log, args.out, args.samples_before, batch_size=args.batch_size, where=args.where, marks=[(int(step), label) for step, label in args.mark])

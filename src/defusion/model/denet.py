@@ -202,8 +202,8 @@ class DeNet(nn.Module):
             extra: float | torch.Tensor = gain - 1.0
         else:  # a traced or exported graph: the gain is an input, the term always computed
             extra = (gain - 1.0).clamp(min=0.0)
-        head = self.fusion_head
-        unique_image = head._conv_forward(unique, head.weight, None)
+        head = self.fusion_head  # W u: the head's linear part, without its bias
+        unique_image = F.conv2d(unique, head.weight, None, head.stride, head.padding, head.dilation, head.groups)
         return fused + extra * high_pass(unique_image, UNIQUE_DETAIL_SIGMA)
 
 
