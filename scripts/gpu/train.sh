@@ -165,5 +165,5 @@ once)
     exit "$failed"
     ;;
 *)
-    sed -n '2,19p' "$0"; exit 2 ;;
+    sed -n '2,21p' "$0"; exit 2 ;;
 esac
