@@ -45,7 +45,7 @@ new_run() {  # the machine, then a fresh run folder and copy of the images (refu
     running && { echo "a run is already going: $(progress)"; exit 1; }
     rm -rf "$RUN" "$DATA_COPY" && cp -r "$DATA" "$DATA_COPY"
 }
-config_batch() { "$PY" -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['batch_size'])" "$BASE"; }
+config_batch() { "$PY" -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['batch_size'])" "${1:-$BASE}"; }
 plan_run() {  # plan_run BUDGET_S: $OUT/plan.yaml from the probe in $OUT/train_speed.md
     # shellcheck disable=SC2086
     "$PY" scripts/gpu/plan.py --probe "$OUT/train_speed.md" --budget "$1" --base "$BASE" \
@@ -115,7 +115,7 @@ once)
     n=${#configs[@]}
     BASE=${configs[0]}
     for c in "${configs[@]}"; do
-        [ "$("$PY" -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['batch_size'])" "$c")" = "$(config_batch)" ] \
+        [ "$(config_batch "$c")" = "$(config_batch)" ] \
             || { echo "the configs run side by side must share one batch size ($c differs from $BASE)"; exit 2; }
     done
     new_run
