@@ -47,10 +47,12 @@ def parse_probe(text: str) -> tuple[dict[tuple[str, int], float], float | None]:
 
 
 def plan(base: dict, rates: dict[tuple[str, int], float], pipeline: float | None, budget_s: float,
-         share: float = 1.0) -> dict:
+         share: float = 1.0, compile_s: float = 0.0) -> dict:
     """The run's config: ``base`` with the fastest usable variant and a schedule fitting the budget.
 
-    ``share`` is the part of the probed speed this run gets (1/n when n runs share the GPU).
+    ``share`` is the part of the probed speed this run gets (1/n when n runs share the GPU);
+    ``compile_s`` the seconds a compiled variant spends compiling before its first step, kept out
+    of the schedule (not out of ``max_seconds``) when that variant is the one picked.
 
     Example:
         >>> cfg = plan({"batch_size": 32, "epochs": 50, "epoch_samples": 50000},
@@ -64,7 +66,8 @@ def plan(base: dict, rates: dict[tuple[str, int], float], pipeline: float | None
         raise SystemExit(f"the probe has no usable row at batch size {batch}")
     variant = max(usable, key=usable.get)
     rate = min(usable[variant], pipeline or usable[variant]) * share
-    samples = int(rate * budget_s * USABLE_SHARE)
+    training_s = budget_s - (compile_s if VARIANT_SETTINGS[variant]["compile"] else 0.0)
+    samples = int(rate * max(training_s, 0.0) * USABLE_SHARE)
     epoch_samples = min(base.get("epoch_samples") or samples, max(batch, samples // base["epochs"]))
     return {**base, **VARIANT_SETTINGS[variant], "epoch_samples": epoch_samples, "max_seconds": budget_s}
 
@@ -75,6 +78,8 @@ def main() -> None:
     p.add_argument("--budget", type=float, required=True, help="seconds of training")
     p.add_argument("--base", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--compile-seconds", type=float, default=0.0,
+                   help="compiling time a compiled variant spends before training (kept out of the schedule)")
     p.add_argument("--share", default="1", help="part of the probed speed this run gets, e.g. 1/2")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override base fields (YAML values)")
     args = p.parse_args()
@@ -83,7 +88,8 @@ def main() -> None:
         key, value = item.split("=", 1)
         base[key] = yaml.safe_load(value)
     rates, pipeline = parse_probe(args.probe.read_text())
-    cfg = plan(base, rates, pipeline, args.budget, share=float(Fraction(args.share)))
+    cfg = plan(base, rates, pipeline, args.budget, share=float(Fraction(args.share)),
+               compile_s=args.compile_seconds)
     args.out.write_text(yaml.safe_dump(cfg, sort_keys=False))
     total = cfg["epoch_samples"] * cfg["epochs"]
     print(f"plan: {cfg['epochs']} epochs of {cfg['epoch_samples']} samples ({total} in all), batch "

@@ -16,9 +16,10 @@
 # The run lives in /tmp (kept while the machine is held); results come back through $OUT.
 # Environment: DATA (training images; default .carry/natural), BASE (default configs/gpu-256.yaml),
 # INIT (start weights; default: shipped; empty: random), PROBE_ARGS / PLAN_SET (extra arguments
-# for the speed probe and the plan, e.g. for a CPU smoke test), COMPILE_PROBE (0: do not probe
-# torch.compile on a GPU), COLLECT_WAIT, ONCE_MARGIN (seconds `once` keeps for start-up and
-# writing the weights; default 75), RUN, OUT, PYTHON.
+# for the speed probe and the plan, e.g. for a CPU smoke test), COMPILE_PROBE (start: 0 does not
+# probe torch.compile on a GPU; once: 1 probes it, on any device, and the plan keeps the probe's
+# compiling time out of the schedule if it picks the compiled variant), COLLECT_WAIT, ONCE_MARGIN
+# (seconds `once` keeps for start-up and writing the weights; default 75), RUN, OUT, PYTHON.
 set -euo pipefail
 RUN=${RUN:-/tmp/defusion-gpu-run}
 OUT=${OUT:-/tmp/defusion-gpu-out}
@@ -49,7 +50,7 @@ config_batch() { "$PY" -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[
 plan_run() {  # plan_run BUDGET_S: $OUT/plan.yaml from the probe in $OUT/train_speed.md
     # shellcheck disable=SC2086
     "$PY" scripts/gpu/plan.py --probe "$OUT/train_speed.md" --budget "$1" --base "$BASE" \
-        --out "$OUT/plan.yaml" --set ${PLAN_SET:-} | tee -a "$OUT/train_speed.md"
+        --compile-seconds "${COMPILE_S:-0}" --out "$OUT/plan.yaml" --set ${PLAN_SET:-} | tee -a "$OUT/train_speed.md"
     cp "$OUT/plan.yaml" "$RUN.plan.yaml"
 }
 write_fp16() {  # the run's weights, fp16 with their metadata, to $OUT
@@ -123,6 +124,16 @@ once)
     # shellcheck disable=SC2086
     "$PY" benchmarks/train_speed.py --batch "$(config_batch)" --variants bf16 bf16-cl --steps 10 --warmup 5 \
         --data "$DATA_COPY" --workers 14 ${PROBE_ARGS:-} | tee "$OUT/train_speed.md"
+    if [ "${COMPILE_PROBE:-0}" = 1 ]; then
+        # opt-in: compiling takes minutes of the lease, once here and again in the trainer
+        started=$SECONDS
+        # shellcheck disable=SC2086
+        timeout 240 "$PY" benchmarks/train_speed.py --batch "$(config_batch)" --steps 10 --warmup 5 \
+            ${PROBE_ARGS:-} --variants bf16-compile | grep '^| `' | tee -a "$OUT/train_speed.md" \
+            || echo "the compile probe failed: planning without it"
+        COMPILE_S=$((SECONDS - started))
+        echo "compile probe: ${COMPILE_S}s" | tee -a "$OUT/train_speed.md"
+    fi
     budget=$((total - SECONDS - ONCE_MARGIN))
     [ "$budget" -gt 0 ] || { echo "no time left to train after the probe (${SECONDS}s of ${total}s)"; exit 1; }
     if [ "$n" = 1 ]; then
@@ -145,6 +156,7 @@ once)
         name=$(basename "$c" .yaml)
         mkdir -p "$OUT/$name"
         "$PY" scripts/gpu/plan.py --probe "$OUT/train_speed.md" --budget "$budget" --base "$c" --share "1/$n" \
+            --compile-seconds "${COMPILE_S:-0}" \
             --out "$RUN-$name.plan.yaml" --set "workers=$((14 / n))" ${PLAN_SET:-}
         { echo; echo "plan for $name:"; echo '```yaml'; cat "$RUN-$name.plan.yaml"; echo '```'; } >> "$OUT/train_speed.md"
         rm -rf "$RUN-$name"
@@ -165,5 +177,5 @@ once)
     exit "$failed"
     ;;
 *)
-    sed -n '2,21p' "$0"; exit 2 ;;
+    sed -n '2,22p' "$0"; exit 2 ;;
 esac

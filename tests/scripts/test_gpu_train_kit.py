@@ -151,3 +151,27 @@ def test_once_trains_several_configs_side_by_side(tmp_path, tiny_weights):
 def test_plan_at_a_share_of_the_speed_shortens_the_epochs_in_proportion():
     base = {"batch_size": 32, "epochs": 50, "epoch_samples": 50000}
     assert plan(base, *parse_probe(PROBE), budget_s=1000, share=0.5)["epoch_samples"] == 8100
+
+
+def test_plan_keeps_the_compiling_time_out_of_a_compiled_runs_schedule():
+    probe = PROBE + "| `bf16-compile` | 32 | 0.0250 | 1280.0 | 116.0 | 11.7% | 2800 MB GPU |\n"
+    base = {"batch_size": 32, "epochs": 50, "epoch_samples": 50000}
+    cfg = plan(base, *parse_probe(probe), budget_s=1000, compile_s=200)
+    # the pipeline's 900 samples/s x the 800 s left after compiling x 0.9 / 50 epochs; the wall-time
+    # budget itself is unchanged (the trainer's compiling counts against it)
+    assert cfg["compile"] and cfg["epoch_samples"] == 12960 and cfg["max_seconds"] == 1000
+    # an eager variant does not compile, so nothing is kept out
+    assert plan(base, *parse_probe(PROBE), budget_s=1000, compile_s=200)["epoch_samples"] == 16200
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_once_probes_torch_compile_when_asked(tmp_path, tiny_weights):
+    env = _kit_env(tmp_path, tiny_weights, plan_extra=" max_steps=2", COMPILE_PROBE="1")
+    done = subprocess.run(["bash", str(KIT / "train.sh"), "once", "600"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    speed = (tmp_path / "out" / "train_speed.md").read_text()
+    assert "| `bf16-compile` | 2 |" in speed and "compile probe:" in speed
+    assert int(__import__("defusion.model.weights", fromlist=["x"]).read_metadata(
+        tmp_path / "out" / "defusion-gpu.safetensors")["steps"]) == 2
