@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import time
 
 import numpy as np
 from scipy.ndimage import gaussian_filter, zoom
+from tqdm import tqdm
 
 from defusion import Fuser
 from defusion.fusion.fuser import DEFAULT_SCALE
@@ -65,13 +67,16 @@ def main() -> None:
     p.add_argument("--overlap", type=int, default=64)
     p.add_argument("--scale", type=int, default=DEFAULT_SCALE, help=f"inference scale (default {DEFAULT_SCALE}, the fusion core's)")
     p.add_argument("--weights")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar over the tiles (on stderr)")
     args = p.parse_args()
     a, b = synth_pair(args.width, args.height)
     fuser = Fuser.from_pretrained(args.weights, device="cpu", tile=args.tile, overlap=args.overlap, scale=args.scale)
     tile, overlap = fuser.tile_layout(args.height, args.width)  # in image pixels
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()
-    fused = fuser.fuse(a, b)
+    with tqdm(total=fuser.tiles_for(args.height, args.width), desc="tiles", unit="tile", file=sys.stderr,
+              disable=args.no_progress) as bar:
+        fused = fuser.fuse(a, b, on_tile=bar.update)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.width}x{args.height} pair, inference scale {fuser.options.scale}, tile {args.tile}, "

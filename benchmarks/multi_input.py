@@ -21,12 +21,14 @@ draws one scene's 4-exposure bracket and each method's result, in both orders.)
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
 from defusion import Fuser
 from defusion.benchmark.report import labelled_tile
@@ -103,6 +105,7 @@ def main() -> None:
     p.add_argument("--scale", type=int, default=DEFAULT_SCALE, help=f"inference scale (default {DEFAULT_SCALE}, the fusion core's)")
     p.add_argument("--figure", type=Path, help="also draw one scene's bracket and results here")
     p.add_argument("--figure-scene", help="that scene's file stem (default: the first)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar over the scenes (on stderr)")
     args = p.parse_args()
     if not args.images.is_dir():
         raise SystemExit(f"no scenes: {args.images} is not a folder (pass --images)")
@@ -117,7 +120,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for n, stops in BRACKETS.items():
         rows: dict[str, list[tuple[float, float, float, float]]] = {}
-        for _, image in scenes:
+        for _, image in tqdm(scenes, desc=f"N = {n}", unit="scene", file=sys.stderr, leave=False,
+                             disable=args.no_progress):
             stack = bracket(image, stops)
             for name, fuse in [*((f"defusion `{o}`", f.fuse) for o, f in fusers.items()),
                                ("mertens (OpenCV)", lambda *s: mertens(list(s)))]:

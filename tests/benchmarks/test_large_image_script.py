@@ -29,6 +29,8 @@ def test_the_synthetic_scene_has_no_seam_and_a_hard_tile_boundary_is_caught():
 def test_script_reports_tiles_in_image_pixels_at_the_inference_scale(tiny_weights):
     out = subprocess.run([sys.executable, str(SCRIPT), "--width", "200", "--height", "64", "--tile", "128",
                           "--overlap", "32", "--scale", "2", "--weights", str(tiny_weights)],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True)
+    assert "tiles:" in out.stderr and "100%" in out.stderr  # a progress bar over the tiles
+    out = out.stdout
     assert "inference scale 2" in out and "64 and 16 image pixels" in out
     assert "seam ratio" in out and "peak RSS" in out

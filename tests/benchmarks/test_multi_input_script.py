@@ -48,3 +48,4 @@ def test_script_prints_a_row_per_bracket_and_method(tmp_path, tiny_weights):
         ("3", "defusion `balanced`"), ("3", "defusion `sequential`"), ("3", "mertens (OpenCV)"),
         ("3", "best single exposure")]
     assert len(rows) == 12 and figure.is_file()
+    assert "N = 5" in proc.stderr and "scene" in proc.stderr  # a progress bar per bracket size
