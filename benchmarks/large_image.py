@@ -74,14 +74,15 @@ def main() -> None:
     tile, overlap = fuser.tile_layout(args.height, args.width)  # in image pixels
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()
-    with tqdm(total=fuser.tiles_for(args.height, args.width), desc="tiles", unit="tile", file=sys.stderr,
+    tiles = fuser.tiles_for(args.height, args.width)
+    with tqdm(total=tiles, desc="tiles", unit="tile", file=sys.stderr,
               disable=args.no_progress) as bar:
         fused = fuser.fuse(a, b, on_tile=bar.update)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.width}x{args.height} pair, inference scale {fuser.options.scale}, tile {args.tile}, "
           f"overlap {args.overlap} (network pixels; {tile} and {overlap} image pixels): "
-          f"{fuser.tiles_for(args.height, args.width)} tiles")
+          f"{tiles} tiles")
     print(f"  wall time          {seconds:.1f} s")
     print(f"  peak RSS           {peak:.0f} MiB (before fusing: {before:.0f} MiB)")
     print(f"  seam ratio         {seam_ratio(fused, tile, overlap):.3f} (1.0 = boundaries like their surroundings)")

@@ -20,10 +20,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 TERMS = ("total", "common", "unique1", "unique2", "fused")
+#: Crops and hardware in the title: those of the CPU runs behind the shipped weights.
+DEFAULT_WHERE = "128x128 crops, 2-core CPU"
 
 
 def main(log: str, out: str, samples_before: int = 0, batch_size: int = 8,
-         where: str = "128x128 crops, 2-core CPU",
+         where: str = DEFAULT_WHERE,
          marks: Sequence[tuple[int, str]] = ()) -> None:
     with open(log, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -56,7 +58,7 @@ if __name__ == "__main__":
     parser.add_argument("out", help="PNG to write")
     parser.add_argument("samples_before", nargs="?", type=int, default=0,
                         help="samples the starting weights had seen (runs started with --init)")
-    parser.add_argument("--where", default="128x128 crops, 2-core CPU", help="crops and hardware, for the title")
+    parser.add_argument("--where", default=DEFAULT_WHERE, help="crops and hardware, for the title")
     parser.add_argument("--batch-size", type=int, default=8, help="the run's batch size (samples per step)")
     parser.add_argument("--mark", nargs=2, action="append", default=[], metavar=("STEP", "LABEL"),
                         help="a labelled vertical line at STEP (repeatable)")

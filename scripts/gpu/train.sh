@@ -47,11 +47,13 @@ new_run() {  # the machine, then a fresh run folder and copy of the images (refu
     rm -rf "$RUN" "$DATA_COPY" && cp -r "$DATA" "$DATA_COPY"
 }
 config_batch() { "$PY" -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['batch_size'])" "${1:-$BASE}"; }
-plan_run() {  # plan_run BUDGET_S: $OUT/plan.yaml from the probe in $OUT/train_speed.md
+plan_run() {  # plan_run BUDGET_S [CONFIG PLAN SHARE KEY=VALUE...]: a plan from the probe in $OUT/train_speed.md
+    local budget=$1 base=${2:-$BASE} out=${3:-$OUT/plan.yaml} share=${4:-1}
+    shift $(($# < 4 ? $# : 4))
     # shellcheck disable=SC2086
-    "$PY" scripts/gpu/plan.py --probe "$OUT/train_speed.md" --budget "$1" --base "$BASE" \
-        --compile-seconds "${COMPILE_S:-0}" --out "$OUT/plan.yaml" --set ${PLAN_SET:-} | tee -a "$OUT/train_speed.md"
-    cp "$OUT/plan.yaml" "$RUN.plan.yaml"
+    "$PY" scripts/gpu/plan.py --probe "$OUT/train_speed.md" --budget "$budget" --base "$base" --share "$share" \
+        --compile-seconds "${COMPILE_S:-0}" --out "$out" --set "$@" ${PLAN_SET:-} | tee -a "$OUT/train_speed.md"
+    [ "$out" != "$OUT/plan.yaml" ] || cp "$out" "$RUN.plan.yaml"   # the plan `collect` resumes with
 }
 write_fp16() {  # the run's weights, fp16 with their metadata, to $OUT
     [ -f "$RUN/weights.safetensors" ] || { tail -n 20 "$RUN.log"; echo "no weights: see train.log"; exit 1; }
@@ -155,9 +157,7 @@ once)
     for c in "${configs[@]}"; do
         name=$(basename "$c" .yaml)
         mkdir -p "$OUT/$name"
-        "$PY" scripts/gpu/plan.py --probe "$OUT/train_speed.md" --budget "$budget" --base "$c" --share "1/$n" \
-            --compile-seconds "${COMPILE_S:-0}" \
-            --out "$RUN-$name.plan.yaml" --set "workers=$((14 / n))" ${PLAN_SET:-}
+        plan_run "$budget" "$c" "$RUN-$name.plan.yaml" "1/$n" "workers=$((14 / n))"
         { echo; echo "plan for $name:"; echo '```yaml'; cat "$RUN-$name.plan.yaml"; echo '```'; } >> "$OUT/train_speed.md"
         rm -rf "$RUN-$name"
         # shellcheck disable=SC2086
