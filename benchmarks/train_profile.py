@@ -20,7 +20,7 @@ import torch
 from defusion.data.cud import CUDConfig, make_targets, make_views
 from defusion.model.registry import create_model
 from defusion.training.loss import cud_losses
-from defusion.training.step import autocast_for, train_step
+from defusion.training.step import autocast_for, make_optimizer, train_step
 
 
 def _sync(device: torch.device) -> None:
@@ -55,7 +55,7 @@ def main() -> None:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     model = create_model(args.model).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = make_optimizer(model.parameters(), lr=1e-3)
     autocast = autocast_for(device, amp=args.amp)
     cud = CUDConfig()
     gen = torch.Generator(device=device).manual_seed(0)

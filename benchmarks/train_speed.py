@@ -30,7 +30,7 @@ import torch
 from defusion.data.cud import CUDConfig
 from defusion.model.profile import count_macs
 from defusion.model.registry import create_model
-from defusion.training.step import autocast_for, train_step
+from defusion.training.step import autocast_for, make_optimizer, train_step
 
 VARIANTS = ("fp32", "fp32-compile", "bf16", "bf16-cl", "bf16-compile", "bf16-cl-compile")
 #: Dense bf16 tensor-core peaks (TFLOP/s) by device-name fragment, from the vendors' data sheets.
@@ -58,7 +58,7 @@ def time_variant(model_name: str, variant: str, batch: int, crop: int, steps: in
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     net = torch.compile(model) if variant.endswith("-compile") else model
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = make_optimizer(model.parameters(), lr=1e-3)
     bf16 = variant.startswith("bf16")
     autocast = autocast_for(device, amp=bf16)
     if bf16 and device.type == "cpu":  # measured even where `defusion train` would not use it

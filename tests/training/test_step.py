@@ -1,9 +1,11 @@
+import copy
+
 import pytest
 import torch
 
 from defusion.data.cud import CUDConfig
 from defusion.model.registry import create_model
-from defusion.training.step import autocast_for, train_step
+from defusion.training.step import autocast_for, make_optimizer, train_step
 
 
 def _net_and_opt():
@@ -56,3 +58,30 @@ def test_autocast_is_bf16_where_the_hardware_has_bf16_units(monkeypatch, native)
     assert autocast_for(torch.device("cpu"), amp=False)().__class__.__name__ == "nullcontext"
     assert autocast_for(torch.device("cuda"), amp=False)().__class__.__name__ == "nullcontext"
     assert isinstance(autocast_for(torch.device("cuda"), amp=True)(), torch.autocast)
+
+
+
+def test_the_fused_adam_takes_the_plain_adams_steps_and_resumes_its_state():
+    torch.manual_seed(0)
+    plain_net = create_model("defusion-tiny")
+    fused_net = create_model("defusion-tiny")
+    fused_net.load_state_dict(plain_net.state_dict())
+    plain = torch.optim.Adam(plain_net.parameters(), lr=1e-3)
+    fused = make_optimizer(fused_net.parameters(), lr=1e-3)
+
+    def step_both(plain, fused, seed):
+        grads = torch.Generator().manual_seed(seed)
+        for a, b in zip(plain_net.parameters(), fused_net.parameters()):
+            a.grad = torch.randn(a.shape, generator=grads)
+            b.grad = a.grad.clone()
+        plain.step()
+        fused.step()
+        for a, b in zip(plain_net.parameters(), fused_net.parameters()):
+            assert torch.allclose(a, b, atol=1e-6)
+
+    for seed in range(3):
+        step_both(plain, fused, seed)
+    resumed = make_optimizer(fused_net.parameters(), lr=1e-3)
+    # A checkpoint written before the fused kernel (a copy: a live state dict shares its step counts).
+    resumed.load_state_dict(copy.deepcopy(plain.state_dict()))
+    step_both(plain, resumed, 3)

@@ -28,7 +28,7 @@ from defusion.model.registry import create_model
 from defusion.model.weights import load_weights, save_weights
 from defusion.training.checkpoint import CHECKPOINT_NAME, TrainState, load_checkpoint, save_checkpoint
 from defusion.training.config import TrainConfig
-from defusion.training.step import autocast_for, train_step
+from defusion.training.step import autocast_for, make_optimizer, train_step
 
 WEIGHTS_NAME = "weights.safetensors"
 LOG_NAME = "metrics.csv"
@@ -209,7 +209,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     model = model.to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    optimizer = make_optimizer(model.parameters(), lr=cfg.lr)
     state = TrainState()
     if resume:
         state = load_checkpoint(ckpt_path, model, optimizer)
