@@ -213,3 +213,15 @@ def test_jobs_scores_like_one_process_in_the_same_order(tmp_path, rng, lively_we
     assert runs["1"] == runs["2"] and len(runs["1"]) == 2 * 2 * 3 + 2  # 2 methods x 2 metrics x 3 pairs + PUB's p2
     assert runs["1notes"] == runs["2notes"] and any("p4" in n for n in runs["1notes"])
     assert runs["1grids"] == runs["2grids"] == ["p1.jpg", "p2.jpg", "p3.jpg"]
+
+
+def test_defusion_rows_use_the_tasks_options(tiny_weights):
+    from defusion.benchmark.runner import builtin_method, defusion_run_id
+
+    gains = {task: builtin_method("defusion", tiny_weights, "cpu", task=task).__self__.options.unique_gain
+             for task in (None, "ivf", "mef")}
+    assert gains == {None: 1.25, "ivf": 1.5, "mef": 1.25}
+    assert builtin_method("defusion-g1", tiny_weights, "cpu", task="ivf").__self__.options.unique_gain == 1.0
+    # a resumed infrared-visible bench recomputes DeFusion's rows scored at another gain
+    assert defusion_run_id(tiny_weights, "ivf") != defusion_run_id(tiny_weights)
+    assert defusion_run_id(tiny_weights, "mef") == defusion_run_id(tiny_weights)

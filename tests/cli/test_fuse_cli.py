@@ -175,6 +175,24 @@ def test_unique_gain_option_changes_the_fusion_and_matches_the_core(pair, tmp_pa
     assert not np.array_equal(read_image(outs["1"]), read_image(outs["2.5"]))
 
 
+def test_task_option_sets_the_tasks_unique_gain_unless_one_is_given(pair, tmp_path, tiny_weights, capsys):
+    from defusion.cli import options
+    from defusion.fusion.fuser import TASKS, FuseOptions
+
+    assert options.TASK_UNIQUE_GAIN == {task: FuseOptions.for_task(task).unique_gain for task in TASKS}
+    outs = {}
+    for name, args in {"ivf": ("--task", "ivf"), "g1.5": ("--unique-gain", "1.5"),
+                       "ivf-g1": ("--task", "ivf", "--unique-gain", "1"), "g1": ("--unique-gain", "1")}.items():
+        outs[name] = tmp_path / f"{name}.png"
+        assert _fuse(*pair, "-o", outs[name], "--weights", tiny_weights, *args) == 0
+    assert np.array_equal(read_image(outs["ivf"]), read_image(outs["g1.5"]))
+    assert np.array_equal(read_image(outs["ivf-g1"]), read_image(outs["g1"]))
+    assert not np.array_equal(read_image(outs["ivf"]), read_image(outs["g1"]))
+    with pytest.raises(SystemExit) as exit_:
+        _fuse(*pair, "-o", tmp_path / "x.png", "--task", "sar")
+    assert exit_.value.code == 2 and "invalid choice: 'sar'" in capsys.readouterr().err
+
+
 def test_smallest_tile_runs_at_every_scale(tmp_path, rng, tiny_weights):
     a = write_image(tmp_path / "a.png", smooth_image(rng, 150, 170))
     b = write_image(tmp_path / "b.png", smooth_image(rng, 150, 170))

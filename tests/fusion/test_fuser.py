@@ -208,3 +208,17 @@ def test_cli_overlap_default_is_the_fusion_core_default():
     from defusion.cli.options import DEFAULT_OVERLAP  # a copy there keeps `defusion --help` free of torch
 
     assert DEFAULT_OVERLAP == FuseOptions().overlap
+
+
+def test_task_presets_start_from_the_defaults_and_give_way_to_explicit_options():
+    from defusion.fusion.fuser import TASK_OPTIONS, TASKS, task_options
+
+    assert set(TASK_OPTIONS) == set(TASKS)
+    assert FuseOptions.for_task(None) == FuseOptions()
+    assert FuseOptions.for_task("mff") == FuseOptions()
+    ivf = FuseOptions.for_task("ivf")
+    assert ivf.unique_gain == 1.5 and ivf.scale == FuseOptions().scale
+    assert FuseOptions.for_task("ivf", unique_gain=1.0, scale=None).unique_gain == 1.0  # None: keep the task's
+    assert task_options("ivf", scale=None) == {"unique_gain": 1.5}
+    with pytest.raises(ValueError, match="unknown task 'sar'"):
+        FuseOptions.for_task("sar")

@@ -75,4 +75,8 @@ def test_serve_passes_scale_tile_and_unique_gain_to_the_fusion_core(tiny_weights
     with pytest.raises(UserError, match="stop"):
         serve_cli.run(_parse(serve_cli, "--weights", tiny_weights))
     assert not {"scale", "tile", "unique_gain"} & set(seen)  # the fusion core's defaults (scale DEFAULT_SCALE)
+    seen.clear()
+    with pytest.raises(UserError, match="stop"):
+        serve_cli.run(_parse(serve_cli, "--weights", tiny_weights, "--task", "ivf"))
+    assert seen["unique_gain"] == 1.5  # FuseOptions.for_task("ivf")
     assert DEFAULT_SCALE == 2

@@ -57,13 +57,13 @@ def test_default_example_is_fused_with_components_and_metrics(ui_env):
 
 def test_other_example_and_sidebar_options(ui_env):
     at = _app().run()
-    at.radio(key="source").set_value(MFF)
+    at.radio(key="source").set_value(MFF).run()
     at.radio(key="color").set_value("ycbcr")
     at.selectbox(key="tile").set_value("off")
     assert at.radio(key="scale").value == 2  # the fusion core's default
     at.radio(key="scale").set_value(1)
-    assert at.slider(key="gain").value == 1.25  # the fusion core's default
-    at.slider(key="gain").set_value(1.0)
+    assert at.slider(key="gain-mff").value == 1.25  # the fusion core's default for focus stacks
+    at.slider(key="gain-mff").set_value(1.0)
     at.run()
     _assert_fused_page(at)
     assert "A: mff_near.png" in _captions(at)
@@ -90,6 +90,16 @@ def test_upload_mode_waits_for_both_images(ui_env):
     assert not at.exception and not at.error and not _images(at)
     assert len(at.get("file_uploader")) == 2
     assert "Upload both" in at.info[0].value
+
+
+def test_kind_of_images_sets_the_unique_gains_default(ui_env):
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    assert at.radio(key="kind").value == "general"
+    assert at.slider(key="gain-None").value == 1.25
+    at.radio(key="kind").set_value("infrared + visible").run()
+    assert not at.exception
+    assert at.slider(key="gain-ivf").value == 1.5  # FuseOptions.for_task("ivf")
 
 
 @needs_upload

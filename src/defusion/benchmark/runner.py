@@ -38,7 +38,8 @@ DEFUSION_VARIANTS: dict[str, dict] = {
     "defusion": {}, "defusion-rgb": {"color": "rgb"}, "defusion-ycbcr": {"color": "ycbcr"},
     "defusion-x1": {"scale": 1}, "defusion-x2": {"scale": 2}, "defusion-x3": {"scale": 3},
     "defusion-g1": {"unique_gain": 1.0}, "defusion-g1.25": {"unique_gain": 1.25},
-    "defusion-g1.5": {"unique_gain": 1.5}, "defusion-g2": {"unique_gain": 2.0},
+    "defusion-g1.5": {"unique_gain": 1.5}, "defusion-g1.75": {"unique_gain": 1.75},
+    "defusion-g2": {"unique_gain": 2.0},
 }
 
 FuseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -63,17 +64,18 @@ class BenchResult:
 
 
 def builtin_method(name: str, weights: str | Path | None = None, device: str = "auto",
-                   runtime: str = "torch", threads: int | None = None) -> FuseFn:
+                   runtime: str = "torch", threads: int | None = None, task: str | None = None) -> FuseFn:
     """A callable fusing two decoded images (uint8/uint16) with a built-in method.
 
     ``runtime`` is DeFusion's inference engine (see :mod:`defusion.fusion.runtime`);
-    ``threads`` bounds its onnxruntime threads.
+    ``threads`` bounds its onnxruntime threads. DeFusion's variants start from ``task``'s
+    options (``FuseOptions.for_task``: what ``defusion fuse --task`` does), then their own.
     """
     if name in DEFUSION_VARIANTS:
-        from defusion.fusion.fuser import Fuser
+        from defusion.fusion.fuser import Fuser, task_options
 
         fuser = Fuser.from_pretrained(weights, device=device, runtime=runtime, threads=threads,
-                                      **DEFUSION_VARIANTS[name])
+                                      **task_options(task, **DEFUSION_VARIANTS[name]))
         return fuser.fuse
     from defusion.baselines import BASELINES
 
@@ -97,20 +99,20 @@ def builtin_method(name: str, weights: str | Path | None = None, device: str = "
 
 
 def builtin_methods(names: list[str], weights: str | Path | None = None, device: str = "auto",
-                    runtime: str = "torch", threads: int | None = None) -> dict[str, FuseFn]:
+                    runtime: str = "torch", threads: int | None = None, task: str | None = None) -> dict[str, FuseFn]:
     """{name: :func:`builtin_method`} for ``names``; with ``functools.partial`` a picklable
     recipe that lets each worker of ``run_benchmark(jobs=N)`` build its own methods."""
-    return {name: builtin_method(name, weights, device, runtime, threads) for name in names}
+    return {name: builtin_method(name, weights, device, runtime, threads, task) for name in names}
 
 
-def defusion_run_id(weights: str | Path | None = None) -> str:
+def defusion_run_id(weights: str | Path | None = None, task: str | None = None) -> str:
     """What DeFusion's scores depend on besides a variant's own options: the weights (digest),
-    the default inference scale and unique gain. A resumed bench recomputes DeFusion's rows when
-    it changes."""
+    the task's (or default) inference scale and unique gain. A resumed bench recomputes DeFusion's
+    rows when it changes."""
     from defusion.fusion.fuser import FuseOptions
     from defusion.model.weights import weights_digest
 
-    defaults = FuseOptions()
+    defaults = FuseOptions.for_task(task)
     return f"{weights_digest(weights)}-x{defaults.scale}-g{defaults.unique_gain:g}"
 
 

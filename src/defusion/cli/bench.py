@@ -19,7 +19,8 @@ HELP = "benchmark DeFusion, classical baselines and published results on folders
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", required=True, choices=("ivf", "mef", "mff"), help="picks the default metrics")
+    p.add_argument("--task", required=True, choices=("ivf", "mef", "mff"),
+                   help="picks the default metrics, and DeFusion's options for the task (defusion fuse --task)")
     p.add_argument("--a", dest="dir_a", required=True, type=Path, help="first sources (pairs matched by stem)")
     p.add_argument("--b", dest="dir_b", required=True, type=Path, help="second sources")
     p.add_argument("--out", required=True, type=Path, help="output folder")
@@ -109,12 +110,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
     fused_dirs = _fused_dirs(args.fused)
     names = _methods(args.methods)
-    methods = builtin_methods(names, args.weights, args.device, args.runtime)  # fails here, once, if it must
-    make_methods = partial(builtin_methods, names, args.weights, args.device, args.runtime)
+    methods = builtin_methods(names, args.weights, args.device, args.runtime, task=args.task)  # fails here, once
+    make_methods = partial(builtin_methods, names, args.weights, args.device, args.runtime, task=args.task)
     if not methods and not fused_dirs:
         raise UserError("nothing to benchmark: --methods none and no --fused")
     title = args.title or f"{args.task.upper()}: {args.dir_a.parent.name or args.dir_a.name}"
-    weights = defusion_run_id(args.weights) if any(m in DEFUSION_VARIANTS for m in methods) else None
+    weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
     previous = None
     if args.resume:
         previous, earlier_weights = _previous_rows(args.out, weights)

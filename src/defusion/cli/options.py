@@ -11,6 +11,8 @@ from defusion.cli.errors import UserError
 #: --help fast; tests/cli check they agree).
 DEFAULT_UNIQUE_GAIN = 1.25
 MAX_UNIQUE_GAIN = 4.0
+#: Same as defusion.fusion.fuser's TASKS and the unique gains of its TASK_OPTIONS (tests/cli check).
+TASK_UNIQUE_GAIN = {"ivf": 1.5, "mef": DEFAULT_UNIQUE_GAIN, "mff": DEFAULT_UNIQUE_GAIN}
 #: Same as defusion.fusion.runtime.RUNTIMES (not imported: keeps --help fast).
 RUNTIMES = ("torch", "onnxruntime", "compile", "compile-bf16")
 #: Smallest useful tile: the network down-samples by 8 and needs context around each pixel.
@@ -91,8 +93,17 @@ def add_unique_gain_option(p: argparse.ArgumentParser) -> None:
                         "focused detail (docs/model-card.md, \"Unique gain\")")
 
 
+def add_task_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", choices=tuple(TASK_UNIQUE_GAIN), default=None,
+                   help="the kind of images, for its own defaults: ivf (infrared and visible: unique gain "
+                        f"{TASK_UNIQUE_GAIN['ivf']:g}, more of the infrared targets and contrast), mef (an exposure "
+                        "bracket), mff (a focus stack); explicit options override it. Default: the general "
+                        f"defaults (unique gain {DEFAULT_UNIQUE_GAIN:g})")
+
+
 def add_fusion_options(p: argparse.ArgumentParser) -> None:
-    """--tile, --overlap, --color, --scale and --unique-gain: how images are fed to the network."""
+    """--task, --tile, --overlap, --color, --scale and --unique-gain: how images are fed to the network."""
+    add_task_option(p)
     add_tile_option(p)
     p.add_argument("--overlap", type=non_negative_int, default=DEFAULT_OVERLAP,
                    help=f"tile overlap in network pixels (default {DEFAULT_OVERLAP})")
@@ -109,9 +120,16 @@ def fusion_options(args: argparse.Namespace) -> dict:
     options = dict(tile=args.tile, overlap=args.overlap, color=args.color)
     if args.scale is not None:
         options["scale"] = args.scale
-    if args.unique_gain is not None:
-        options["unique_gain"] = args.unique_gain
+    if (gain := task_unique_gain(args)) is not None:
+        options["unique_gain"] = gain
     return options
+
+
+def task_unique_gain(args: argparse.Namespace) -> float | None:
+    """--unique-gain if given, else --task's (TASK_UNIQUE_GAIN), else None (the fusion core's default)."""
+    if args.unique_gain is not None:
+        return args.unique_gain
+    return TASK_UNIQUE_GAIN[args.task] if args.task else None
 
 
 def smallest_tile(overlap: int) -> int:

@@ -31,6 +31,15 @@ DEFAULT_SCALE = 2
 DEFAULT_UNIQUE_GAIN = 1.25
 #: Largest unique gain accepted: far above 1 the fused image overshoots into halos.
 MAX_UNIQUE_GAIN = 4.0
+#: Kinds of pair: infrared-visible, multi-exposure, multi-focus.
+Task = Literal["ivf", "mef", "mff"]
+TASKS: tuple[str, ...] = ("ivf", "mef", "mff")
+#: What each kind of pair fuses best with, where it differs from the defaults (FuseOptions.for_task).
+#: Infrared-visible pairs take unique gain 1.5: with the shipped weights better than 1.25 on 10 of 17
+#: metrics on both TNO and VIFB (contrast and transferred detail up, closeness to the sources down),
+#: VIFB ranks in the top half on Qabf, SSIM, MI and VIF; 1.75 fell to 19th of 26 on VIFB's SSIM.
+#: Exposure and focus pairs wash out above 1.25 (docs/benchmarks.md, "Per-task defaults").
+TASK_OPTIONS: dict[str, dict] = {"ivf": {"unique_gain": 1.5}, "mef": {}, "mff": {}}
 
 
 def check_unique_gain(gain: float) -> None:
@@ -89,11 +98,33 @@ class FuseOptions:
         if self.stack not in STACK_ORDERS:
             raise ValueError(f"unknown stack order {self.stack!r}; use one of {', '.join(STACK_ORDERS)}")
 
+    @classmethod
+    def for_task(cls, task: str | None = None, **overrides) -> "FuseOptions":
+        """The options for a kind of pair (``TASKS``; None: the general defaults), with
+        ``overrides`` on top (``None`` values leave the task's or the default's).
+
+        Example:
+            >>> FuseOptions.for_task("ivf").unique_gain
+            1.5
+            >>> FuseOptions.for_task("ivf", unique_gain=1.0).unique_gain
+            1.0
+        """
+        return cls(**task_options(task, **overrides))
+
     def tile_for(self, height: int, width: int) -> int:
         """Tile size for a network input of this size (0: one pass)."""
         if self.tile is None:
             return self.auto_tile_size if height * width > self.auto_tile_pixels else 0
         return self.tile
+
+
+def task_options(task: str | None = None, **overrides) -> dict:
+    """FuseOptions fields for a kind of pair: its ``TASK_OPTIONS``, then the ``overrides`` that are
+    not None. Raises ValueError for an unknown task."""
+    if task is not None and task not in TASK_OPTIONS:
+        raise ValueError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    preset = TASK_OPTIONS[task] if task is not None else {}
+    return {**preset, **{name: value for name, value in overrides.items() if value is not None}}
 
 
 class Decomposition(NamedTuple):

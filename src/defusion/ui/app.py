@@ -55,8 +55,15 @@ def _sidebar(core):
         scale = st.radio("Inference scale", core.SCALE_CHOICES, key="scale", horizontal=True,
                          help="the network runs on the images up-sampled this many times: 2 (default) is "
                               "sharper than 1 (the paper's inference, 4x faster); 3 is slower still")
+        if source in core.EXAMPLE_TASKS:
+            task = core.EXAMPLE_TASKS[source]
+        else:
+            kind = st.radio("Kind of images", list(core.KINDS), key="kind", horizontal=True,
+                            help="sets the unique gain's default: infrared + visible pairs take more of what "
+                                 "only one image shows (1.5, against 1.25)")
+            task = core.KINDS[kind]
         low, high, step = core.UNIQUE_GAIN_RANGE
-        gain = st.slider("Unique gain", low, high, core.DEFAULT_UNIQUE_GAIN, step, key="gain",
+        gain = st.slider("Unique gain", low, high, core.default_unique_gain(task), step, key=f"gain-{task}",
                          help="how much of what only one image shows goes into the fused one: 1 is the paper's "
                               "fusion; higher keeps more infrared targets and exposed or focused detail, with "
                               "more contrast")

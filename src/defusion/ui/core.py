@@ -53,8 +53,23 @@ COLOR_MODES = ("auto", "rgb", "ycbcr")
 TILE_CHOICES = ("auto", "off", 256, 512, 768, 1024)
 #: Inference scales offered, the fusion core's default first (1 is the paper's, 4x faster than 2).
 SCALE_CHOICES = tuple(dict.fromkeys((DEFAULT_SCALE, 1, 2, 3)))
-#: The unique-gain slider: (min, max, step); its default is the fusion core's.
+#: The unique-gain slider: (min, max, step); its default is the fusion core's for the kind of images.
 UNIQUE_GAIN_RANGE = (0.0, 3.0, 0.25)
+#: Kinds of images offered for uploads, and the fusion core's task for each (FuseOptions.for_task).
+KINDS: dict[str, str | None] = {"general": None, "infrared + visible": "ivf", "exposure bracket": "mef",
+                                "focus stack": "mff"}
+#: The task of each example pair.
+EXAMPLE_TASKS: dict[str, str] = {"Multi-exposure example (MEF)": "mef", "Multi-focus example (MFF)": "mff"}
+
+
+def default_unique_gain(task: str | None) -> float:
+    """The slider's starting value: the fusion core's unique gain for ``task``.
+
+    Example:
+        >>> default_unique_gain("ivf"), default_unique_gain(None) == DEFAULT_UNIQUE_GAIN
+        (1.5, True)
+    """
+    return FuseOptions.for_task(task).unique_gain
 
 
 class InputError(ValueError):
