@@ -222,3 +222,11 @@ def test_task_presets_start_from_the_defaults_and_give_way_to_explicit_options()
     assert task_options("ivf", scale=None) == {"unique_gain": 1.5}
     with pytest.raises(ValueError, match="unknown task 'sar'"):
         FuseOptions.for_task("sar")
+
+
+def test_from_pretrained_takes_a_task(tiny_weights):
+    assert Fuser.from_pretrained(tiny_weights, device="cpu", task="ivf").options.unique_gain == 1.5
+    assert Fuser.from_pretrained(tiny_weights, device="cpu", task="ivf", unique_gain=1.0).options.unique_gain == 1.0
+    assert Fuser.from_pretrained(tiny_weights, device="cpu").options == FuseOptions()
+    with pytest.raises(ValueError, match="unknown task"):
+        Fuser.from_pretrained(tiny_weights, device="cpu", task="thermal")

@@ -183,17 +183,21 @@ class Fuser:
 
     @classmethod
     def from_pretrained(cls, weights: str | Path | None = None, device: str = "auto", half: bool = False,
-                        runtime: Runtime = "torch", threads: int | None = None, **options) -> "Fuser":
+                        runtime: Runtime = "torch", threads: int | None = None, task: str | None = None,
+                        **options) -> "Fuser":
         """A Fuser with the shipped weights (or ``weights``), ready on ``device``.
 
         ``runtime`` picks the inference engine (:mod:`defusion.fusion.runtime`): ``torch``
         (default), ``onnxruntime`` (exported once and cached; about 2x faster on a CPU),
         ``compile`` or ``compile-bf16`` (``torch.compile``; the fastest on a CPU once compiled).
         ``threads`` bounds onnxruntime's intra-op threads (PyTorch's are set globally).
+        ``task`` (``"ivf"``, ``"mef"``, ``"mff"``) starts the options from that kind of images'
+        defaults (:meth:`FuseOptions.for_task`); ``options`` (FuseOptions fields) go on top.
         """
         check_runtime(runtime, half)
+        fuse_options = FuseOptions.for_task(task, **options)  # bad options fail before loading
         device = resolve_device(device)
-        return cls(load_network(weights, runtime, device, threads), device, half, FuseOptions(**options))
+        return cls(load_network(weights, runtime, device, threads), device, half, fuse_options)
 
     # -- public API -----------------------------------------------------------------
     def fuse(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> np.ndarray:
