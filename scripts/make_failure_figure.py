@@ -33,6 +33,8 @@ BENCHES = {
 }
 METRIC = "Qabf"
 OURS = "defusion"
+#: The fusion task of each benchmark: DeFusion fuses at that task's defaults, as `defusion bench` did.
+TASKS = {"tno": "ivf", "mefb": "mef", "mfifb": "mff"}
 
 
 def worst_pair(results: Path) -> tuple[str, str, float, float]:
@@ -66,7 +68,7 @@ def figure_row(name: str, bench_out: Path) -> list[Image.Image]:
     image, rival, ours_q, rival_q = worst_pair(bench_out / "results.csv")
     pairs = {stem: (a, b) for stem, a, b in match_pairs(DATA / dir_a, DATA / dir_b)[0]}
     a, b = (to_uint8(read_image(p)) for p in pairs[image])
-    ours = to_uint8(builtin_method(OURS, device="cpu")(a, b))
+    ours = to_uint8(builtin_method(OURS, device="cpu", task=TASKS[name])(a, b))
     published_dir = DATA / published / rival if published else None
     if published_dir is not None and published_dir.is_dir():
         theirs = to_uint8(read_image(images_by_stem(published_dir)[image]))
