@@ -99,7 +99,7 @@ class FuseOptions:
             raise ValueError(f"unknown stack order {self.stack!r}; use one of {', '.join(STACK_ORDERS)}")
 
     @classmethod
-    def for_task(cls, task: str | None = None, **overrides) -> "FuseOptions":
+    def for_task(cls, task: Task | None = None, **overrides) -> "FuseOptions":
         """The options for a kind of pair (``TASKS``; None: the general defaults), with
         ``overrides`` on top (``None`` values leave the task's or the default's).
 
@@ -118,7 +118,7 @@ class FuseOptions:
         return self.tile
 
 
-def task_options(task: str | None = None, **overrides) -> dict:
+def task_options(task: Task | None = None, **overrides) -> dict:
     """FuseOptions fields for a kind of pair: its ``TASK_OPTIONS``, then the ``overrides`` that are
     not None. Raises ValueError for an unknown task."""
     if task is not None and task not in TASK_OPTIONS:
@@ -183,7 +183,7 @@ class Fuser:
 
     @classmethod
     def from_pretrained(cls, weights: str | Path | None = None, device: str = "auto", half: bool = False,
-                        runtime: Runtime = "torch", threads: int | None = None, task: str | None = None,
+                        runtime: Runtime = "torch", threads: int | None = None, task: Task | None = None,
                         **options) -> "Fuser":
         """A Fuser with the shipped weights (or ``weights``), ready on ``device``.
 
