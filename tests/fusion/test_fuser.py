@@ -230,3 +230,10 @@ def test_from_pretrained_takes_a_task(tiny_weights):
     assert Fuser.from_pretrained(tiny_weights, device="cpu").options == FuseOptions()
     with pytest.raises(ValueError, match="unknown task"):
         Fuser.from_pretrained(tiny_weights, device="cpu", task="thermal")
+
+
+def test_with_task_sets_only_what_tasks_govern():
+    server = FuseOptions(scale=1, tile=0, unique_gain=2.0)
+    ivf = server.with_task("ivf")
+    assert (ivf.scale, ivf.tile, ivf.unique_gain) == (1, 0, 1.5)
+    assert server.with_task("mef").unique_gain == DEFAULT_UNIQUE_GAIN

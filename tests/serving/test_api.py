@@ -78,6 +78,21 @@ def test_fuse_returns_png_of_input_size_and_matches_fuser(client, fuser, images)
     assert 10 < out.mean() < 245  # not a black/white image: the test model's outputs are lively
 
 
+def test_a_requests_task_fuses_it_at_that_tasks_defaults_and_no_other(client, fuser, images, lively_weights):
+    a, b = images["rgb_a"], images["rgb_b"]
+    server_options = fuser.options
+    r = client.post("/v1/fuse?task=ivf", files=files(encode_png(a), encode_png(b)))
+    assert r.status_code == 200, r.text
+    ivf = Fuser.from_pretrained(lively_weights, device="cpu", task="ivf")
+    np.testing.assert_array_equal(as_image(r.content), ivf.fuse(a, b))
+    assert not np.array_equal(as_image(r.content), fuser.fuse(a, b))
+    assert fuser.options == server_options  # the next request fuses at the server's options again
+    r = client.post("/v1/fuse?task=mff&components=true", files=files(encode_png(a), encode_png(b)))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    r = client.post("/v1/fuse?task=sar", files=files(encode_png(a), encode_png(b)))
+    assert r.status_code == 422 and "task" in r.json()["detail"]
+
+
 def test_grey_and_colour_follow_the_fuser_colour_rules(client, fuser, images):
     grey, colour = images["grey_a"], images["rgb_b"]
     r = client.post("/v1/fuse", files=files(encode_png(grey), jpeg(colour), ("ir.png", "vis.jpg")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Literal, NamedTuple
 
@@ -110,6 +110,21 @@ class FuseOptions:
             1.0
         """
         return cls(**task_options(task, **overrides))
+
+    def with_task(self, task: Task) -> "FuseOptions":
+        """These options with the fields a task governs (any ``TASK_OPTIONS`` key) set as ``task``
+        sets them; the rest (tiling, scale, colour) stay. For a server started with its own options
+        that fuses one request as another kind of image.
+
+        Example:
+            >>> FuseOptions(scale=1).with_task("ivf")
+            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', scale=1, unique_gain=1.5)
+            >>> FuseOptions(unique_gain=1.5).with_task("mff").unique_gain
+            1.25
+        """
+        preset = FuseOptions.for_task(task)
+        governed = {name for options in TASK_OPTIONS.values() for name in options}
+        return replace(self, **{name: getattr(preset, name) for name in governed})
 
     def tile_for(self, height: int, width: int) -> int:
         """Tile size for a network input of this size (0: one pass)."""
