@@ -223,6 +223,7 @@ def test_healthz_and_info(client, lively_weights):
     assert info["weights"]["metadata"]["steps"] == "0"
     assert info["device"] == "cpu"
     assert info["limits"]["max_upload_bytes"] == 50 * 1024 * 1024
+    assert info["tasks"] == {"ivf": {"unique_gain": 1.5}, "mef": {"unique_gain": 1.25}, "mff": {"unique_gain": 1.25}}
 
 
 def test_app_from_env(monkeypatch, lively_weights):

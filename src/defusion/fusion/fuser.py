@@ -40,6 +40,8 @@ TASKS: tuple[str, ...] = ("ivf", "mef", "mff")
 #: VIFB ranks in the top half on Qabf, SSIM, MI and VIF; 1.75 fell to 19th of 26 on VIFB's SSIM.
 #: Exposure and focus pairs wash out above 1.25 (docs/benchmarks.md, "Per-task defaults").
 TASK_OPTIONS: dict[str, dict] = {"ivf": {"unique_gain": 1.5}, "mef": {}, "mff": {}}
+#: The FuseOptions fields a task sets (FuseOptions.with_task).
+TASK_FIELDS: tuple[str, ...] = tuple(sorted({name for options in TASK_OPTIONS.values() for name in options}))
 
 
 def check_unique_gain(gain: float) -> None:
@@ -123,8 +125,7 @@ class FuseOptions:
             1.25
         """
         preset = FuseOptions.for_task(task)
-        governed = {name for options in TASK_OPTIONS.values() for name in options}
-        return replace(self, **{name: getattr(preset, name) for name in governed})
+        return replace(self, **{name: getattr(preset, name) for name in TASK_FIELDS})
 
     def tile_for(self, height: int, width: int) -> int:
         """Tile size for a network input of this size (0: one pass)."""

@@ -42,7 +42,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from defusion import __version__
-from defusion.fusion.fuser import Decomposition, Fuser, SizeMismatchError, Task
+from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, Fuser, SizeMismatchError, Task
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError
 from defusion.serving.decode import UnsupportedImageError, decode_image
 
@@ -327,6 +327,9 @@ def _describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[
         "device": str(fuser.device),
         "half": fuser.half,
         "options": asdict(fuser.options),
+        # what POST /v1/fuse?task=... changes from "options", per task
+        "tasks": {task: {name: getattr(fuser.options.with_task(task), name) for name in TASK_FIELDS}
+                  for task in TASKS},
         "limits": {**asdict(limits), "max_request_bytes": limits.max_request_bytes},
         "version": __version__,
     }
