@@ -81,8 +81,8 @@ def add_scale_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", type=positive_int, default=None, metavar="N",
                    help="run the network on the sources up-sampled N times and average its output back "
                         "down: sharper (the network blurs by a fixed kernel in pixels), N*N times the "
-                        "compute; default 2 (higher than 1, the paper's inference, on 15 of 17 TNO metrics and "
-                        "15 of 17 VIFB ones: docs/benchmarks.md); --scale 1 is 4x faster")
+                        "compute; default 2 (higher than 1, the paper's inference, on 14 of 17 TNO metrics and "
+                        "13 of 17 VIFB ones: docs/benchmarks.md); --scale 1 is 4x faster")
 
 
 def add_unique_gain_option(p: argparse.ArgumentParser) -> None:

@@ -66,7 +66,7 @@ class FuseOptions:
     ``scale`` runs the network on the sources up-sampled by that factor and averages its output
     back down (:mod:`defusion.fusion.resample`): the network's reconstruction blur shrinks by the
     factor, at ``scale**2`` times the compute. 1 is the paper's inference; with the shipped weights the default 2
-    scored higher on 15 of 17 TNO metrics and 14 of 17 VIFB ones (docs/benchmarks.md).
+    scored higher on 14 of 17 TNO metrics and 13 of 17 VIFB ones at the ivf task's gain (docs/benchmarks.md).
     Tiling decides on the up-sampled size, so memory stays bounded.
 
     ``unique_gain`` weighs the unique embeddings in the fused one (:meth:`DeNet.forward`): 1 is
@@ -75,7 +75,7 @@ class FuseOptions:
     weighed g and its fine detail 2g - 1; below 1 less, down to the common part alone at 0. With
     the shipped weights the default 1.25 scored higher than the paper's 1 on 14 of the model
     card's 18 metric-benchmark pairs and on 35 of 57 over the full benchmarks
-    (docs/model-card.md, "Unique gain").
+    (docs/model-card.md, "Unique gain"); infrared-visible pairs take 1.5 (``for_task("ivf")``).
     """
 
     tile: int | None = None
