@@ -175,6 +175,23 @@ def test_unique_gain_option_changes_the_fusion_and_matches_the_core(pair, tmp_pa
     assert not np.array_equal(read_image(outs["1"]), read_image(outs["2.5"]))
 
 
+def test_detail_gain_option_reaches_the_core_and_is_bounded(pair, tmp_path, tiny_weights, capsys):
+    from defusion.cli import options
+    from defusion.fusion import fuser
+
+    assert options.MAX_DETAIL_GAIN == fuser.MAX_DETAIL_GAIN
+    outs = {}
+    for name, args in {"g1.5": ("--unique-gain", "1.5"), "g1.5-d2": ("--unique-gain", "1.5", "--detail-gain", "2"),
+                       "g1.5-d1": ("--unique-gain", "1.5", "--detail-gain", "1")}.items():
+        outs[name] = tmp_path / f"{name}.png"
+        assert _fuse(*pair, "-o", outs[name], "--weights", tiny_weights, *args) == 0
+    assert np.array_equal(read_image(outs["g1.5"]), read_image(outs["g1.5-d2"]))  # 2g - 1: the default
+    assert not np.array_equal(read_image(outs["g1.5"]), read_image(outs["g1.5-d1"]))
+    with pytest.raises(SystemExit) as exit_:
+        _fuse(*pair, "-o", tmp_path / "x.png", "--detail-gain", "9")
+    assert exit_.value.code == 2 and "from 0 to 7" in capsys.readouterr().err
+
+
 def test_task_option_sets_the_tasks_unique_gain_unless_one_is_given(pair, tmp_path, tiny_weights, capsys):
     from defusion.cli import options
     from defusion.fusion.fuser import TASKS, FuseOptions

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from defusion import Fuser
-from defusion.fusion.fuser import DEFAULT_UNIQUE_GAIN, MAX_UNIQUE_GAIN, FuseOptions, SizeMismatchError
+from defusion.fusion.fuser import DEFAULT_UNIQUE_GAIN, MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN, FuseOptions, SizeMismatchError
 from defusion.model.denet import DeNetOutput
 from defusion.model.weights import load_weights
 from tests.conftest import smooth_image
@@ -163,6 +163,27 @@ def test_unique_gain_reaches_the_network_on_every_pass_and_is_checked(rng):
             FuseOptions(unique_gain=bad)
 
 
+def test_detail_gain_reaches_the_network_only_when_it_differs_from_the_unique_gains_own(rng):
+    calls = []
+
+    class Recording(_MeanNet):
+        def forward(self, x1, x2, unique_gain=1.0, **detail):
+            calls.append((unique_gain, detail))
+            return super().forward(x1, x2)
+
+    image = smooth_image(rng, 40, 50, channels=1) / 255.0
+    for options in (FuseOptions(tile=0), FuseOptions(tile=0, unique_gain=1.5, detail_gain=2.0),
+                    FuseOptions(tile=0, unique_gain=1.0, detail_gain=1.5)):
+        Fuser(Recording(), options=options).fuse(image, image)
+    # networks that predate the detail gain (a callable of x1, x2, unique_gain) still run the defaults
+    assert calls == [(DEFAULT_UNIQUE_GAIN, {}), (1.5, {}), (1.0, {"detail_gain": 1.5})]
+    assert FuseOptions(unique_gain=1.0, detail_gain=1.5).resolved_detail_gain == 1.5
+    assert FuseOptions(unique_gain=1.5).resolved_detail_gain == 2.0
+    for bad in (-0.5, MAX_DETAIL_GAIN + 0.1, float("nan"), True, "2"):
+        with pytest.raises(ValueError, match="detail gain"):
+            FuseOptions(detail_gain=bad)
+
+
 def test_unique_gain_1_is_the_papers_fusion(tiny_weights, rng):
     model = load_weights(tiny_weights)
     a, b = smooth_image(rng, 32, 40) / 255.0, smooth_image(rng, 32, 40) / 255.0
@@ -222,6 +243,17 @@ def test_task_presets_start_from_the_defaults_and_give_way_to_explicit_options()
     assert task_options("ivf", scale=None) == {"unique_gain": 1.5}
     with pytest.raises(ValueError, match="unknown task 'sar'"):
         FuseOptions.for_task("sar")
+
+
+def test_a_unique_gain_given_without_a_detail_gain_brings_its_own_not_the_tasks(monkeypatch):
+    from defusion.fusion import fuser
+    from defusion.fusion.fuser import task_options
+
+    monkeypatch.setitem(fuser.TASK_OPTIONS, "mff", {"unique_gain": 1.0, "detail_gain": 1.5})
+    assert FuseOptions.for_task("mff").resolved_detail_gain == 1.5
+    assert task_options("mff", unique_gain=1.5) == {"unique_gain": 1.5}  # detail 2g - 1 = 2, not 1.5
+    assert task_options("mff", unique_gain=1.5, detail_gain=1.25) == {"unique_gain": 1.5, "detail_gain": 1.25}
+    assert task_options("mff", detail_gain=2.0) == {"unique_gain": 1.0, "detail_gain": 2.0}
 
 
 def test_from_pretrained_takes_a_task(tiny_weights):

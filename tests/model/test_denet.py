@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from defusion.model.denet import UNIQUE_DETAIL_SIGMA, DeNet
+from defusion.model.denet import UNIQUE_DETAIL_SIGMA, DeNet, default_detail_gain
 from defusion.model.filters import high_pass
 from defusion.model.profile import count_macs, count_parameters
 from defusion.model.registry import create_model, list_models, model_config
@@ -68,6 +68,25 @@ def test_unique_gain_above_one_weighs_the_unique_detail_twice_as_much_as_its_loc
         # a traced or exported graph passes the gain as a tensor: same output
         assert torch.allclose(net(a, b, torch.tensor(1.5)).fused, fused, atol=1e-6)
         assert not torch.allclose(fused, net(a, b, 1.0).fused)
+
+
+def test_detail_gain_weighs_the_unique_detail_apart_from_its_local_mean():
+    net = create_model("defusion-tiny").eval()
+    a, b = torch.rand(1, 3, 48, 64), torch.rand(1, 3, 48, 64)
+    with torch.no_grad():
+        f_c, f_u1, f_u2 = net.embed(a, b)
+        u = f_u1 + f_u2
+        detail = high_pass(net.fusion_head(f_c + u) - net.fusion_head(f_c), UNIQUE_DETAIL_SIGMA)
+        # local mean at 1 (the paper's), detail at 1.5: Pr plus half the unique detail
+        fused = net(a, b, 1.0, 1.5).fused
+        assert torch.allclose(fused, net.fusion_head(f_c + u) + 0.5 * detail, atol=1e-5)
+        # the default detail gain is the one that goes with the unique gain, float or tensor
+        assert torch.equal(net(a, b, 1.5, default_detail_gain(1.5)).fused, net(a, b, 1.5).fused)
+        assert torch.equal(net(a, b, 1.0, 1.0).fused, net(a, b).fused)
+        for gains in ((torch.tensor(1.0), torch.tensor(1.5)), (1.0, torch.tensor(1.5))):
+            assert torch.allclose(net(a, b, *gains).fused, fused, atol=1e-6)
+        # a detail gain under the unique gain smooths what only one source shows
+        assert torch.allclose(net(a, b, 1.25, 1.0).fused, net.fusion_head(f_c + 1.25 * u) - 0.25 * detail, atol=1e-5)
 
 
 def test_rejects_sizes_that_are_not_multiples_of_8_and_mismatches():

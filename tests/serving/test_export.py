@@ -110,3 +110,31 @@ def test_exports_from_before_the_unique_gain_run_gain_1_and_refuse_others(tmp_pa
         assert float((old(x1, x2, 1.0).fused - model(x1, x2).fused).abs().max()) < 1e-4
     with pytest.raises(OnnxModelError, match="export it again"):
         old(x1, x2, 1.5)
+    assert float((old(x1, x2, 1.0, 1.0).fused - model(x1, x2).fused).abs().max()) < 1e-4
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_exports_from_before_the_detail_gain_run_the_unique_gains_own_and_refuse_others(tmp_path, lively_weights):
+    """A three-input export (unique gain, its detail term tied to it) runs the default detail gain."""
+    model = load_weights(lively_weights).eval()
+
+    class ThreeInputs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = model
+
+        def forward(self, x1, x2, gain):
+            return tuple(self.net(x1, x2, gain))
+
+    path = tmp_path / "gd.onnx"
+    x1, x2 = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    dynamic = {n: {2: "h", 3: "w"} for n in ("x1", "x2", "common", "unique1", "unique2", "fused")}
+    torch.onnx.export(ThreeInputs(), (x1, x2, torch.tensor(1.0)), str(path), dynamo=False,
+                      input_names=["x1", "x2", "unique_gain"], output_names=["common", "unique1", "unique2", "fused"],
+                      dynamic_axes=dynamic)
+    old = OnnxDeNet(path, threads=1)
+    with torch.no_grad():
+        assert float((old(x1, x2, 1.5).fused - model(x1, x2, 1.5).fused).abs().max()) < 1e-4
+        assert float((old(x1, x2, 1.5, 2.0).fused - model(x1, x2, 1.5).fused).abs().max()) < 1e-4
+    with pytest.raises(OnnxModelError, match="before the detail gain"):
+        old(x1, x2, 1.0, 1.5)

@@ -6,6 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
+from defusion.fusion.fuser import FuseOptions
+
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1.element_tree import FileUploader  # noqa: E402
@@ -62,8 +64,12 @@ def test_other_example_and_sidebar_options(ui_env):
     at.selectbox(key="tile").set_value("off")
     assert at.radio(key="scale").value == 2  # the fusion core's default
     at.radio(key="scale").set_value(1)
-    assert at.slider(key="gain-mff").value == 1.25  # the fusion core's default for focus stacks
-    at.slider(key="gain-mff").set_value(1.0)
+    mff = FuseOptions.for_task("mff")  # the fusion core's defaults for focus stacks
+    assert at.slider(key="gain-mff").value == mff.unique_gain
+    assert at.slider(key=f"detail-mff-{mff.unique_gain:g}").value == mff.resolved_detail_gain
+    at.slider(key="gain-mff").set_value(1.5).run()
+    assert at.slider(key="detail-mff-1.5").value == 2.0  # a gain of one's own brings its own detail gain, 2g - 1
+    at.slider(key="detail-mff-1.5").set_value(1.0)
     at.run()
     _assert_fused_page(at)
     assert "A: mff_near.png" in _captions(at)
@@ -100,6 +106,7 @@ def test_kind_of_images_sets_the_unique_gains_default(ui_env):
     at.radio(key="kind").set_value("infrared + visible").run()
     assert not at.exception
     assert at.slider(key="gain-ivf").value == 1.5  # FuseOptions.for_task("ivf")
+    assert at.slider(key="detail-ivf-1.5").value == 2.0
 
 
 @needs_upload

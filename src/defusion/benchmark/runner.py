@@ -33,13 +33,16 @@ SECONDS = "seconds"
 
 #: Built-in DeFusion variants: FuseOptions that differ from the defaults (``defusion``): the
 #: colour mode (see defusion.fusion.color), the inference scale (defusion.fusion.resample) or
-#: the unique gain (FuseOptions.unique_gain; ``defusion-g1`` is the paper's Pr).
+#: the unique gain (FuseOptions.unique_gain; ``defusion-g1`` is the paper's Pr) and the detail
+#: gain (FuseOptions.detail_gain: ``-dD``; without it, the one that goes with the unique gain).
 DEFUSION_VARIANTS: dict[str, dict] = {
     "defusion": {}, "defusion-rgb": {"color": "rgb"}, "defusion-ycbcr": {"color": "ycbcr"},
     "defusion-x1": {"scale": 1}, "defusion-x2": {"scale": 2}, "defusion-x3": {"scale": 3},
     "defusion-g1": {"unique_gain": 1.0}, "defusion-g1.25": {"unique_gain": 1.25},
     "defusion-g1.5": {"unique_gain": 1.5}, "defusion-g1.75": {"unique_gain": 1.75},
     "defusion-g2": {"unique_gain": 2.0},
+    **{f"defusion-g{g:g}-d{d:g}": {"unique_gain": g, "detail_gain": d}
+       for g, d in ((1.0, 1.25), (1.0, 1.5), (1.0, 1.75), (1.0, 2.0), (1.25, 1.25), (1.25, 2.0))},
 }
 
 FuseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -107,13 +110,14 @@ def builtin_methods(names: list[str], weights: str | Path | None = None, device:
 
 def defusion_run_id(weights: str | Path | None = None, task: str | None = None) -> str:
     """What DeFusion's scores depend on besides a variant's own options: the weights (digest),
-    the task's (or default) inference scale and unique gain. A resumed bench recomputes DeFusion's
-    rows when it changes."""
+    the task's (or default) inference scale, unique gain and detail gain (where the task sets
+    one). A resumed bench recomputes DeFusion's rows when it changes."""
     from defusion.fusion.fuser import FuseOptions
     from defusion.model.weights import weights_digest
 
     defaults = FuseOptions.for_task(task)
-    return f"{weights_digest(weights)}-x{defaults.scale}-g{defaults.unique_gain:g}"
+    detail = "" if defaults.detail_gain is None else f"-d{defaults.detail_gain:g}"
+    return f"{weights_digest(weights)}-x{defaults.scale}-g{defaults.unique_gain:g}{detail}"
 
 
 def run_benchmark(

@@ -11,6 +11,7 @@ from defusion.cli.errors import UserError
 #: --help fast; tests/cli check they agree).
 DEFAULT_UNIQUE_GAIN = 1.25
 MAX_UNIQUE_GAIN = 4.0
+MAX_DETAIL_GAIN = 2 * MAX_UNIQUE_GAIN - 1
 #: Same as defusion.fusion.fuser's TASKS and the unique gains of its TASK_OPTIONS (tests/cli check).
 TASK_UNIQUE_GAIN = {"ivf": 1.5, "mef": DEFAULT_UNIQUE_GAIN, "mff": DEFAULT_UNIQUE_GAIN}
 #: Same as defusion.fusion.runtime.RUNTIMES (not imported: keeps --help fast).
@@ -34,6 +35,14 @@ def unique_gain(text: str) -> float:
     value = float(text)
     if not 0 <= value <= MAX_UNIQUE_GAIN:
         raise argparse.ArgumentTypeError(f"must be a number from 0 to {MAX_UNIQUE_GAIN:g}, got {text}")
+    return value
+
+
+def detail_gain(text: str) -> float:
+    """argparse type: a detail gain, a number from 0 to MAX_DETAIL_GAIN."""
+    value = float(text)
+    if not 0 <= value <= MAX_DETAIL_GAIN:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to {MAX_DETAIL_GAIN:g}, got {text}")
     return value
 
 
@@ -85,12 +94,16 @@ def add_scale_option(p: argparse.ArgumentParser) -> None:
                         "13 of 17 VIFB ones: docs/benchmarks.md); --scale 1 is 4x faster")
 
 
-def add_unique_gain_option(p: argparse.ArgumentParser) -> None:
+def add_gain_options(p: argparse.ArgumentParser) -> None:
+    """--unique-gain and --detail-gain: how much of what only one source shows the fused image keeps."""
     p.add_argument("--unique-gain", type=unique_gain, default=None, metavar="G",
                    help=f"weight of what only one source shows in the fused image, 0-{MAX_UNIQUE_GAIN:g}: 1 is the "
                         f"paper's fusion Pr(f_c + f_u1 + f_u2); above 1 its local mean is weighed G and its fine "
                         f"detail 2G - 1; default {DEFAULT_UNIQUE_GAIN:g} keeps more infrared targets and exposed or "
                         "focused detail (docs/model-card.md, \"Unique gain\")")
+    p.add_argument("--detail-gain", type=detail_gain, default=None, metavar="D",
+                   help=f"weight of the fine detail of what only one source shows, 0-{MAX_DETAIL_GAIN:g}, apart from "
+                        "its local mean (--unique-gain): default 2G - 1 above G = 1, else G, or --task's")
 
 
 def add_task_option(p: argparse.ArgumentParser) -> None:
@@ -112,24 +125,16 @@ def add_fusion_options(p: argparse.ArgumentParser) -> None:
                         "saturation when both are colour. rgb: fuse two colour sources in RGB (the paper's "
                         "setting)")
     add_scale_option(p)
-    add_unique_gain_option(p)
+    add_gain_options(p)
 
 
-def fusion_options(args: argparse.Namespace) -> dict:
-    """FuseOptions fields from the arguments add_fusion_options added (unset ones keep their defaults)."""
-    options = dict(tile=args.tile, overlap=args.overlap, color=args.color)
-    if args.scale is not None:
-        options["scale"] = args.scale
-    if (gain := task_unique_gain(args)) is not None:
-        options["unique_gain"] = gain
-    return options
+def fusion_options(args: argparse.Namespace, names: tuple[str, ...] = ("tile", "overlap", "color", "scale")) -> dict:
+    """FuseOptions fields: --task's, then the ``names`` given and --unique-gain / --detail-gain
+    (unset ones keep the task's or the defaults), as the fusion core's ``task_options`` resolves them."""
+    from defusion.fusion.fuser import task_options  # here, not at the top: keeps --help free of torch
 
-
-def task_unique_gain(args: argparse.Namespace) -> float | None:
-    """--unique-gain if given, else --task's (TASK_UNIQUE_GAIN), else None (the fusion core's default)."""
-    if args.unique_gain is not None:
-        return args.unique_gain
-    return TASK_UNIQUE_GAIN[args.task] if args.task else None
+    given = {name: getattr(args, name) for name in (*names, "unique_gain", "detail_gain")}
+    return task_options(args.task, **given)
 
 
 def smallest_tile(overlap: int) -> int:

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import (add_model_options, add_scale_option, add_task_option, add_tile_option, add_unique_gain_option,
-                                  check_tile, positive_int, task_unique_gain)
+from defusion.cli.options import (add_model_options, add_scale_option, add_task_option, add_tile_option, add_gain_options,
+                                  check_tile, fusion_options, positive_int)
 from defusion.io.images import DEFAULT_MAX_PIXELS
 from defusion.model.weights import WeightsError
 from defusion.serving import is_loopback
@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_tile_option(p)
     add_scale_option(p)
     add_task_option(p)
-    add_unique_gain_option(p)
+    add_gain_options(p)
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
 
 
@@ -60,8 +60,7 @@ def run(args: argparse.Namespace) -> int:
         from defusion.serving.api import Limits, build_app
     except ImportError as exc:
         raise UserError(f"serving needs the 'serve' extra: pip install 'defusion[serve]' ({exc})") from None
-    options = {name: value for name, value in (("tile", args.tile), ("scale", args.scale),
-                                               ("unique_gain", task_unique_gain(args))) if value is not None}
+    options = fusion_options(args, names=("tile", "scale"))
     app = build_app(args.weights, args.device, Limits(args.max_upload_bytes, args.max_pixels, args.max_images),
                     onnx=args.onnx, threads=args.threads, runtime=args.runtime, **options)
     if not is_loopback(args.host):

@@ -15,7 +15,7 @@ from defusion.fusion import color
 from defusion.fusion.resample import check_scale, downsample, upsample
 from defusion.fusion.runtime import Runtime, check_runtime, load_network
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
-from defusion.model.denet import DeNet
+from defusion.model.denet import DeNet, default_detail_gain
 
 
 class SizeMismatchError(ValueError):
@@ -31,6 +31,8 @@ DEFAULT_SCALE = 2
 DEFAULT_UNIQUE_GAIN = 1.25
 #: Largest unique gain accepted: far above 1 the fused image overshoots into halos.
 MAX_UNIQUE_GAIN = 4.0
+#: Largest detail gain accepted: the default detail gain of the largest unique gain.
+MAX_DETAIL_GAIN = 2 * MAX_UNIQUE_GAIN - 1
 #: Kinds of pair: infrared-visible, multi-exposure, multi-focus.
 Task = Literal["ivf", "mef", "mff"]
 TASKS: tuple[str, ...] = ("ivf", "mef", "mff")
@@ -44,10 +46,16 @@ TASK_OPTIONS: dict[str, dict] = {"ivf": {"unique_gain": 1.5}, "mef": {}, "mff": 
 TASK_FIELDS: tuple[str, ...] = tuple(sorted({name for options in TASK_OPTIONS.values() for name in options}))
 
 
-def check_unique_gain(gain: float) -> None:
+def check_unique_gain(gain: float, name: str = "unique gain", largest: float = MAX_UNIQUE_GAIN) -> None:
     """Refuse unique gains that are not a number in [0, MAX_UNIQUE_GAIN]."""
-    if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not 0 <= gain <= MAX_UNIQUE_GAIN:
-        raise ValueError(f"unique gain must be a number from 0 to {MAX_UNIQUE_GAIN:g}, got {gain!r}")
+    if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not 0 <= gain <= largest:
+        raise ValueError(f"{name} must be a number from 0 to {largest:g}, got {gain!r}")
+
+
+def check_detail_gain(gain: float | None) -> None:
+    """Refuse detail gains that are not None or a number in [0, MAX_DETAIL_GAIN]."""
+    if gain is not None:
+        check_unique_gain(gain, "detail gain", MAX_DETAIL_GAIN)
 
 
 @dataclass(frozen=True)
@@ -88,10 +96,13 @@ class FuseOptions:
     scale: int = DEFAULT_SCALE
     #: Weight of the unique embeddings in the fused one; see DEFAULT_UNIQUE_GAIN.
     unique_gain: float = DEFAULT_UNIQUE_GAIN
+    #: Weight of their fine detail; None: the one that goes with unique_gain (2g - 1 above 1).
+    detail_gain: float | None = None
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
         check_unique_gain(self.unique_gain)
+        check_detail_gain(self.detail_gain)
         if self.overlap < 0:
             raise ValueError(f"overlap must be 0 or more, got {self.overlap}")
         if self.tile and self.tile <= 2 * self.overlap:
@@ -120,12 +131,22 @@ class FuseOptions:
 
         Example:
             >>> FuseOptions(scale=1).with_task("ivf")
-            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', scale=1, unique_gain=1.5)
+            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', scale=1, unique_gain=1.5, detail_gain=None)
             >>> FuseOptions(unique_gain=1.5).with_task("mff").unique_gain
             1.25
         """
         preset = FuseOptions.for_task(task)
         return replace(self, **{name: getattr(preset, name) for name in TASK_FIELDS})
+
+    @property
+    def resolved_detail_gain(self) -> float:
+        """The detail gain the network runs: ``detail_gain``, else the unique gain's default.
+
+        Example:
+            >>> FuseOptions(unique_gain=1.25).resolved_detail_gain
+            1.5
+        """
+        return default_detail_gain(self.unique_gain) if self.detail_gain is None else float(self.detail_gain)
 
     def tile_for(self, height: int, width: int) -> int:
         """Tile size for a network input of this size (0: one pass)."""
@@ -136,11 +157,15 @@ class FuseOptions:
 
 def task_options(task: Task | None = None, **overrides) -> dict:
     """FuseOptions fields for a kind of pair: its ``TASK_OPTIONS``, then the ``overrides`` that are
-    not None. Raises ValueError for an unknown task."""
+    not None. A unique gain given without a detail gain brings its own default detail gain, not
+    the task's. Raises ValueError for an unknown task."""
     if task is not None and task not in TASK_OPTIONS:
         raise ValueError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
-    preset = TASK_OPTIONS[task] if task is not None else {}
-    return {**preset, **{name: value for name, value in overrides.items() if value is not None}}
+    preset = dict(TASK_OPTIONS[task]) if task is not None else {}
+    given = {name: value for name, value in overrides.items() if value is not None}
+    if "unique_gain" in given and "detail_gain" not in given:
+        preset.pop("detail_gain", None)
+    return {**preset, **given}
 
 
 class Decomposition(NamedTuple):
@@ -301,7 +326,10 @@ class Fuser:
         x1, x2 = (torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].to(self.device, dtype)
                   for im in (a, b))
         scale = self.options.scale
-        net = functools.partial(self.model, unique_gain=float(self.options.unique_gain))
+        gains = {"unique_gain": float(self.options.unique_gain)}
+        if self.options.resolved_detail_gain != default_detail_gain(self.options.unique_gain):
+            gains["detail_gain"] = self.options.resolved_detail_gain  # networks older than it need not take it
+        net = functools.partial(self.model, **gains)
         net = net if scale == 1 else _Rescaled(net, scale)
         tile, overlap = self.tile_layout(*a.shape[:2])
         if tile:

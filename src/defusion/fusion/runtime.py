@@ -48,11 +48,12 @@ class CompiledNet(nn.Module):
         self.compiled = torch.compile(net.eval())
         self.bf16 = bf16
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor, unique_gain: float = 1.0) -> DeNetOutput:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, unique_gain: float = 1.0,
+                detail_gain: float | None = None) -> DeNetOutput:
         from torch._inductor import config as inductor
 
         with inductor.patch(freezing=True), torch.autocast(x1.device.type, torch.bfloat16, enabled=self.bf16):
-            out = self.compiled(x1, x2, unique_gain)
+            out = self.compiled(x1, x2, unique_gain, detail_gain)
         return DeNetOutput(*(o.float() for o in out)) if self.bf16 else out
 
 

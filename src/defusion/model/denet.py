@@ -30,6 +30,18 @@ RESIDUAL_INIT_GAIN = 0.2
 UNIQUE_DETAIL_SIGMA = 16.0
 
 
+def default_detail_gain(unique_gain: float) -> float:
+    """The weight of the unique embeddings' fine detail when only the unique gain g is given:
+    2g - 1 above 1 (the local mean weighed g, the detail twice as far from 1), else g (no
+    separate detail term; g = 1 is the paper's Pr).
+
+    Example:
+        >>> default_detail_gain(1.25), default_detail_gain(1.0), default_detail_gain(0.5)
+        (1.5, 1.0, 0.5)
+    """
+    return 2.0 * unique_gain - 1.0 if unique_gain > 1.0 else float(unique_gain)
+
+
 @dataclass(frozen=True)
 class DeNetConfig:
     """Widths and depths of DeNet. Defaults are the published DeFusion network.
@@ -178,30 +190,33 @@ class DeNet(nn.Module):
         f_u2 = self.unique_decoder(torch.cat((code, b8), dim=1), b4, b2)
         return f_c, f_u1, f_u2
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor,
-                unique_gain: float | torch.Tensor = 1.0) -> DeNetOutput:
-        """The four projections. ``unique_gain`` g weighs the unique embeddings in the fused one:
-        Pr(f_c + g u) + max(g - 1, 0) HP(W u), u = f_u^1 + f_u^2, W u what u adds through Pr's
-        (linear) convolution, HP its detail finer than UNIQUE_DETAIL_SIGMA. g = 1 is the paper's
-        Pr (and training's); above 1 the fused image keeps more of what only one source shows,
-        its local mean weighed g and its fine detail 2g - 1 (see
-        defusion.fusion.fuser.DEFAULT_UNIQUE_GAIN)."""
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, unique_gain: float | torch.Tensor = 1.0,
+                detail_gain: float | torch.Tensor | None = None) -> DeNetOutput:
+        """The four projections. ``unique_gain`` g weighs the unique embeddings in the fused one,
+        ``detail_gain`` d their fine detail: Pr(f_c + g u) + (d - g) HP(W u), u = f_u^1 + f_u^2,
+        W u what u adds through Pr's (linear) convolution, HP its detail finer than
+        UNIQUE_DETAIL_SIGMA. So the local mean of what only one source shows is weighed g and its
+        detail d. g = d = 1 is the paper's Pr (and training's); d defaults to
+        :func:`default_detail_gain` (2g - 1 above 1; see defusion.fusion.fuser.DEFAULT_UNIQUE_GAIN)."""
         f_c, f_u1, f_u2 = self.embed(x1, x2)
         return DeNetOutput(
             common=self.common_head(f_c),
             unique1=self.unique_head(f_u1),
             unique2=self.unique_head(f_u2),
-            fused=self._fuse(f_c, f_u1 + f_u2, unique_gain),
+            fused=self._fuse(f_c, f_u1 + f_u2, unique_gain, detail_gain),
         )
 
-    def _fuse(self, f_c: torch.Tensor, unique: torch.Tensor, gain: float | torch.Tensor) -> torch.Tensor:
+    def _fuse(self, f_c: torch.Tensor, unique: torch.Tensor, gain: float | torch.Tensor,
+              detail: float | torch.Tensor | None) -> torch.Tensor:
         fused = self.fusion_head(f_c + gain * unique)
-        if not isinstance(gain, torch.Tensor):
-            if gain <= 1.0:
-                return fused  # the paper's Pr at 1; no detail term below 1
-            extra: float | torch.Tensor = gain - 1.0
-        else:  # a traced or exported graph: the gain is an input, the term always computed
-            extra = (gain - 1.0).clamp(min=0.0)
+        extra: float | torch.Tensor
+        if isinstance(gain, torch.Tensor) or isinstance(detail, torch.Tensor):
+            # A traced or exported graph: the gains are inputs, the term always computed.
+            extra = (gain - 1.0).clamp(min=0.0) if detail is None else detail - gain
+        else:
+            extra = (default_detail_gain(gain) if detail is None else detail) - gain
+            if extra == 0.0:
+                return fused  # no separate detail term (g = d = 1 is the paper's Pr)
         head = self.fusion_head  # W u: the head's linear part, without its bias
         unique_image = F.conv2d(unique, head.weight, None, head.stride, head.padding, head.dilation, head.groups)
         return fused + extra * high_pass(unique_image, UNIQUE_DETAIL_SIGMA)
@@ -219,4 +234,4 @@ def _check_size(x1: torch.Tensor, x2: torch.Tensor) -> None:
         raise ValueError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {tuple(x1.shape[-2:])}")
 
 
-__all__ = ["DENET_PARTS", "DeNet", "DeNetConfig", "DeNetOutput", "SIZE_MULTIPLE"]
+__all__ = ["DENET_PARTS", "DeNet", "DeNetConfig", "DeNetOutput", "SIZE_MULTIPLE", "default_detail_gain"]

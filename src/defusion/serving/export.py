@@ -1,7 +1,9 @@
 """Exporting DeNet to TorchScript and ONNX, and checking the export against PyTorch.
 
 The exported graph is DeNet's forward pass: inputs ``x1``, ``x2`` (B, 3, H, W) float32 in
-[0, 1] and ``unique_gain`` (a float32 scalar, see :meth:`DeNet.forward`; 1 is the paper's Pr); outputs ``common``, ``unique1``, ``unique2``, ``fused`` (B, 3, H, W), unclamped (the
+[0, 1], ``unique_gain`` and ``detail_gain`` (float32 scalars, see :meth:`DeNet.forward`; both 1
+is the paper's Pr; :func:`~defusion.model.denet.default_detail_gain` gives the detail gain that
+goes with a unique gain); outputs ``common``, ``unique1``, ``unique2``, ``fused`` (B, 3, H, W), unclamped (the
 Fuser clamps). Batch, height and width are dynamic, but **height and width must be multiples
 of 8** (three 2x down-samplings): pad first, as :class:`~defusion.fusion.fuser.Fuser` does.
 
@@ -22,11 +24,11 @@ from typing import Literal
 
 import torch
 
-from defusion.model.denet import SIZE_MULTIPLE, DeNet
+from defusion.model.denet import SIZE_MULTIPLE, DeNet, default_detail_gain
 
 Format = Literal["onnx", "torchscript"]
 FORMATS = ("onnx", "torchscript")
-INPUT_NAMES = ("x1", "x2", "unique_gain")
+INPUT_NAMES = ("x1", "x2", "unique_gain", "detail_gain")
 OUTPUT_NAMES = ("common", "unique1", "unique2", "fused")
 #: Input size (H, W) traced at export; parity checks at a different size by default.
 EXPORT_SIZE = (64, 64)
@@ -49,13 +51,13 @@ def _prepare(model: DeNet) -> DeNet:
 
 
 def _example(size: tuple[int, int], batch: int = 1, seed: int = 0,
-             unique_gain: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+             unique_gain: float = 1.0, detail_gain: float | None = None) -> tuple[torch.Tensor, ...]:
     h, w = size
     if h % SIZE_MULTIPLE or w % SIZE_MULTIPLE:
         raise ExportError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {h}x{w}")
     g = torch.Generator().manual_seed(seed)
     return (torch.rand(batch, 3, h, w, generator=g), torch.rand(batch, 3, h, w, generator=g),
-            torch.tensor(unique_gain))
+            torch.tensor(unique_gain), torch.tensor(default_detail_gain(unique_gain) if detail_gain is None else detail_gain))
 
 
 @contextlib.contextmanager
@@ -81,7 +83,7 @@ def export_torchscript(model: DeNet, path: str | Path, size: tuple[int, int] = E
     path = Path(path)
     model = _prepare(model)
     example = _example(size)
-    other = _example((size[0] + 2 * SIZE_MULTIPLE, size[1] + SIZE_MULTIPLE), batch=2, seed=1, unique_gain=1.5)
+    other = _example((size[0] + 2 * SIZE_MULTIPLE, size[1] + SIZE_MULTIPLE), batch=2, seed=1, unique_gain=1.5, detail_gain=1.75)
     with _quiet(), torch.no_grad():
         traced = torch.jit.trace(model, example, check_inputs=[other], check_tolerance=1e-4)
     tmp = _atomic_target(path)
@@ -132,7 +134,7 @@ def export_model(model: DeNet, path: str | Path, fmt: Format | None = None, opse
 
 
 def load_exported(path: str | Path, fmt: Format | None = None):
-    """A callable ``(x1, x2, unique_gain) -> 4 tensors`` running an exported file on the CPU."""
+    """A callable ``(x1, x2, unique_gain, detail_gain) -> 4 tensors`` running an exported file on the CPU."""
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"exported model not found: {path}")
@@ -149,20 +151,22 @@ def load_exported(path: str | Path, fmt: Format | None = None):
 
 
 def parity(model: DeNet, path: str | Path, fmt: Format | None = None,
-           size: tuple[int, int, int] = PARITY_SIZE, seed: int = 0, unique_gain: float = 1.5) -> float:
+           size: tuple[int, int, int] = PARITY_SIZE, seed: int = 0, unique_gain: float = 1.5,
+           detail_gain: float = 1.75) -> float:
     """Largest absolute difference, over the four outputs, between ``model`` and its export.
 
     Runs both on random inputs of ``size`` = (batch, height, width), by default a batch and a
-    size other than the export's, so it also checks the dynamic axes, and at a ``unique_gain``
-    other than the traced 1, so it checks that the gain is an input, not a constant.
+    size other than the export's, so it also checks the dynamic axes, and at gains other than
+    the traced 1 (and a detail gain other than the default for that unique gain), so it checks
+    that both are inputs, not constants.
     """
     model = _prepare(model)
     batch, h, w = size
-    x1, x2, gain = _example((h, w), batch=batch, seed=seed, unique_gain=unique_gain)
+    inputs = _example((h, w), batch=batch, seed=seed, unique_gain=unique_gain, detail_gain=detail_gain)
     exported = load_exported(path, fmt)
     with torch.no_grad():
-        ours = model(x1, x2, gain)
-        theirs = exported(x1, x2, gain)
+        ours = model(*inputs)
+        theirs = exported(*inputs)
     if len(theirs) != len(OUTPUT_NAMES):
         raise ExportError(f"{path}: expected {len(OUTPUT_NAMES)} outputs, got {len(theirs)}")
     return max(float((a - b.to(a.dtype)).abs().max()) for a, b in zip(ours, theirs))

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from defusion.model.denet import SIZE_MULTIPLE, DeNetConfig, DeNetOutput
+from defusion.model.denet import SIZE_MULTIPLE, DeNetConfig, DeNetOutput, default_detail_gain
 
 
 class OnnxModelError(ValueError):
@@ -24,7 +24,7 @@ class OnnxModelError(ValueError):
 class OnnxDeNet:
     """Runs an ONNX export of DeNet (see :mod:`defusion.serving.export`) with onnxruntime.
 
-    ``__call__(x1, x2, unique_gain)`` takes and returns torch tensors like :class:`DeNet`; ``to``/``eval``
+    ``__call__(x1, x2, unique_gain, detail_gain)`` takes and returns torch tensors like :class:`DeNet`; ``to``/``eval``
     are what :class:`Fuser` calls. Inference runs on onnxruntime's providers (CUDA when
     ``device`` is CUDA and onnxruntime has the CUDA provider, else CPU); outputs are moved to
     ``device``. fp16 is not supported.
@@ -44,9 +44,10 @@ class OnnxDeNet:
             raise OnnxModelError(f"cannot load ONNX model {self.path}: {exc}") from None
         names_in = [i.name for i in self._session.get_inputs()]
         names_out = [o.name for o in self._session.get_outputs()]
-        if len(names_in) not in (2, 3) or len(names_out) != 4:
+        if len(names_in) not in (2, 3, 4) or len(names_out) != 4:
             raise OnnxModelError(f"{self.path} is not an exported DeNet (inputs {names_in}, outputs {names_out})")
-        # Exports before unique_gain (2026-12-04) have two inputs and run the paper's Pr (gain 1).
+        # Older exports: two inputs (before unique_gain, 2026-12-04) run only the paper's Pr; three
+        # (before detail_gain) run only the detail gain that goes with the unique gain.
         self._inputs = names_in
         wanted = list(DeNetOutput._fields)
         self._outputs = wanted if sorted(names_out) == sorted(wanted) else names_out
@@ -93,19 +94,25 @@ class OnnxDeNet:
     def float(self) -> "OnnxDeNet":
         return self
 
-    def __call__(self, x1: torch.Tensor, x2: torch.Tensor, unique_gain: float | torch.Tensor = 1.0) -> DeNetOutput:
+    def __call__(self, x1: torch.Tensor, x2: torch.Tensor, unique_gain: float | torch.Tensor = 1.0,
+                 detail_gain: float | torch.Tensor | None = None) -> DeNetOutput:
         if x1.shape != x2.shape:
             raise ValueError(f"sources differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}")
         if x1.shape[-1] % SIZE_MULTIPLE or x1.shape[-2] % SIZE_MULTIPLE:
             raise ValueError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {tuple(x1.shape[-2:])}")
         gain = float(unique_gain)
-        if len(self._inputs) == 2 and gain != 1.0:
+        detail = default_detail_gain(gain) if detail_gain is None else float(detail_gain)
+        if len(self._inputs) == 2 and (gain != 1.0 or detail != 1.0):
             raise OnnxModelError(f"{self.path} was exported before the unique gain existed and runs only gain 1; "
                                  "export it again with `defusion export`, or fuse with --unique-gain 1")
+        if len(self._inputs) == 3 and detail != default_detail_gain(gain):
+            raise OnnxModelError(f"{self.path} was exported before the detail gain existed and runs only "
+                                 f"{default_detail_gain(gain):g} at unique gain {gain:g}; export it again with "
+                                 "`defusion export`, or leave --detail-gain out")
         feeds = {name: np.ascontiguousarray(x.detach().float().cpu().numpy())
                  for name, x in zip(self._inputs, (x1, x2))}
-        if len(self._inputs) == 3:
-            feeds[self._inputs[2]] = np.asarray(gain, dtype=np.float32)
+        for name, value in zip(self._inputs[2:], (gain, detail)):
+            feeds[name] = np.asarray(value, dtype=np.float32)
         outs = self._session.run(self._outputs, feeds)
         return DeNetOutput(*(torch.from_numpy(o).to(self.device) for o in outs))
 
@@ -151,9 +158,9 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
     source = Path(weights) if weights is not None else shipped_weights_path()
     model = load_weights(source)  # validates the file before anything is written
     digest = weights_digest(source)
-    # "-gd": the graph with the unique_gain input and its detail term (DeNet.forward); older cached
-    # exports ("-g": gain without the detail term; no suffix: no gain) are not reused.
-    path = cache_dir() / "onnx" / f"denet-{digest}-gd.onnx"
+    # "-gdd": the graph with unique_gain and detail_gain inputs (DeNet.forward); older cached exports
+    # ("-gd": the gain and a detail term tied to it, "-g": no detail term, none: no gain) are not reused.
+    path = cache_dir() / "onnx" / f"denet-{digest}-gdd.onnx"
     if not path.is_file():
         if on_export:
             on_export(path)

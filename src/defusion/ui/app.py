@@ -35,12 +35,12 @@ if st is not None:
         return load_weights(weights, map_location=resolve_device(device))
 
     @st.cache_data(show_spinner=False, max_entries=16)
-    def _fused(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float, key: str,
-               _a, _b):
+    def _fused(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float,
+               detail: float, key: str, _a, _b):
         """Fusion + metrics, cached by a content hash of the inputs (``key``) and the options."""
         from defusion.ui import core
 
-        fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain)
+        fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail)
         return core.fuse_and_score(fuser, _a, _b)
 
 
@@ -59,17 +59,22 @@ def _sidebar(core):
             task = core.EXAMPLE_TASKS[source]
         else:
             kind = st.radio("Kind of images", list(core.KINDS), key="kind", horizontal=True,
-                            help="sets the unique gain's default: infrared + visible pairs take more of what "
-                                 "only one image shows (1.5, against 1.25)")
+                            help="sets the gains' defaults: each kind of images takes the ones that scored "
+                                 "best on its benchmarks")
             task = core.KINDS[kind]
         low, high, step = core.UNIQUE_GAIN_RANGE
         gain = st.slider("Unique gain", low, high, core.default_unique_gain(task), step, key=f"gain-{task}",
                          help="how much of what only one image shows goes into the fused one: 1 is the paper's "
                               "fusion; higher keeps more infrared targets and exposed or focused detail, with "
                               "more contrast")
+        low, high, step = core.DETAIL_GAIN_RANGE
+        detail = st.slider("Detail gain", low, high, core.default_detail_gain(task, gain), step,
+                           key=f"detail-{task}-{gain:g}",
+                           help="how much of the fine detail only one image shows goes in, apart from its "
+                                "brightness (the unique gain): higher is sharper, with more grain")
         tile = st.selectbox("Tile size", core.TILE_CHOICES, key="tile",
                             help="auto tiles network inputs over 1 MP in 768-pixel tiles; off runs one pass")
-    return source, color, scale, gain, tile
+    return source, color, scale, gain, detail, tile
 
 
 def _inputs(core, source: str, settings):
@@ -128,14 +133,14 @@ def main() -> None:
                "multi-exposure, multi-focus and infrared + visible images.")
     try:
         settings = core.Settings.from_env()
-        source, color, scale, gain, tile = _sidebar(core)
+        source, color, scale, gain, detail, tile = _sidebar(core)
         given = _inputs(core, source, settings)
         if given is None:
             return
         a, b, names = given
         with st.spinner("Fusing..."):
             parts, values = _fused(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
-                                   core.digest(a, b), a, b)
+                                   detail, core.digest(a, b), a, b)
     except WeightsError as exc:
         st.error(f"cannot load the model: {exc}")
         return

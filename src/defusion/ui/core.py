@@ -55,6 +55,8 @@ TILE_CHOICES = ("auto", "off", 256, 512, 768, 1024)
 SCALE_CHOICES = tuple(dict.fromkeys((DEFAULT_SCALE, 1, 2, 3)))
 #: The unique-gain slider: (min, max, step); its default is the fusion core's for the kind of images.
 UNIQUE_GAIN_RANGE = (0.0, 3.0, 0.25)
+#: The detail-gain slider: (min, max, step); its default goes with the kind of images and unique gain.
+DETAIL_GAIN_RANGE = (0.0, 5.0, 0.25)
 #: Kinds of images offered for uploads, and the fusion core's task for each (FuseOptions.for_task).
 KINDS: dict[str, str | None] = {"general": None, "infrared + visible": "ivf", "exposure bracket": "mef",
                                 "focus stack": "mff"}
@@ -70,6 +72,18 @@ def default_unique_gain(task: str | None) -> float:
         (1.5, True)
     """
     return FuseOptions.for_task(task).unique_gain
+
+
+def default_detail_gain(task: str | None, unique_gain: float) -> float:
+    """The detail slider's starting value: the fusion core's for ``task`` at this unique gain (the
+    task's own at the task's unique gain, else the one that goes with the gain, 2g - 1 above 1).
+
+    Example:
+        >>> default_detail_gain("ivf", 1.5), default_detail_gain("ivf", 1.0)
+        (2.0, 1.0)
+    """
+    return FuseOptions.for_task(task, unique_gain=unique_gain).resolved_detail_gain if unique_gain != \
+        default_unique_gain(task) else FuseOptions.for_task(task).resolved_detail_gain
 
 
 class InputError(ValueError):
@@ -141,9 +155,10 @@ def digest(*arrays: np.ndarray) -> str:
 
 
 def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SCALE_CHOICES[0],
-               unique_gain: float = DEFAULT_UNIQUE_GAIN) -> Fuser:
+               unique_gain: float = DEFAULT_UNIQUE_GAIN, detail_gain: float | None = None) -> Fuser:
     """A Fuser around an already loaded (cached) model."""
-    return Fuser(model, device, options=FuseOptions(tile=tile, color=color, scale=scale, unique_gain=unique_gain))
+    return Fuser(model, device, options=FuseOptions(tile=tile, color=color, scale=scale, unique_gain=unique_gain,
+                                                    detail_gain=detail_gain))
 
 
 def fuse_and_score(fuser: Fuser, a: np.ndarray, b: np.ndarray) -> tuple[Decomposition, dict[str, float]]:
