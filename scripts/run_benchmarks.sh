@@ -20,12 +20,13 @@ MEFB_LIMIT=${MEFB_LIMIT:-${LIMIT:-}}
 MFIFB_LIMIT=${MFIFB_LIMIT:-${LIMIT:-}}
 RESUME_ARGS=${RESUME:+--resume}
 BASELINES=$(python -c 'from defusion.baselines import available_baselines as a; print(",".join(a()))')
-# defusion: the task's defaults (`defusion fuse --task`: inference scale 2, unique gain 1.25, 1.5 for
-# infrared-visible pairs); defusion-g1: the paper's Pr (unique gain 1) at scale 2; defusion-g1.25
-# (infrared-visible only): the general default gain; defusion-x1: the task's defaults at the
-# paper's inference scale 1; defusion-rgb: RGB fusion (--color rgb) for two colour sources.
+# defusion: the task's defaults (`defusion fuse --task`: inference scale 2; unique gain 1.5 for
+# infrared-visible pairs, unique gain 1 with detail gain 1.5 for exposure and focus pairs);
+# defusion-g1: the paper's Pr (unique gain 1, no detail term) at scale 2; defusion-g1.25: the
+# general defaults (unique gain 1.25, detail 1.5); defusion-x1: the task's defaults at the paper's
+# inference scale 1; defusion-rgb: RGB fusion (--color rgb) for two colour sources.
 IVF_METHODS=${METHODS:-defusion,defusion-g1,defusion-g1.25,defusion-x1,$BASELINES}
-PAIR_METHODS=${METHODS:-defusion,defusion-g1,defusion-rgb,defusion-x1,$BASELINES}
+PAIR_METHODS=${METHODS:-defusion,defusion-g1,defusion-g1.25,defusion-rgb,defusion-x1,$BASELINES}
 without() {  # LIST: LIST minus the methods named in $SKIP
   local keep=() m
   IFS=, read -ra all <<< "$1"

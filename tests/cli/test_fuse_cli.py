@@ -196,7 +196,9 @@ def test_task_option_sets_the_tasks_unique_gain_unless_one_is_given(pair, tmp_pa
     from defusion.cli import options
     from defusion.fusion.fuser import TASKS, FuseOptions
 
-    assert options.TASK_UNIQUE_GAIN == {task: FuseOptions.for_task(task).unique_gain for task in TASKS}
+    from defusion.fusion.fuser import TASK_OPTIONS
+
+    assert options.TASK_OPTIONS == TASK_OPTIONS and set(TASK_OPTIONS) == set(TASKS)
     outs = {}
     for name, args in {"ivf": ("--task", "ivf"), "g1.5": ("--unique-gain", "1.5"),
                        "ivf-g1": ("--task", "ivf", "--unique-gain", "1"), "g1": ("--unique-gain", "1")}.items():

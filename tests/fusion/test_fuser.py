@@ -236,7 +236,10 @@ def test_task_presets_start_from_the_defaults_and_give_way_to_explicit_options()
 
     assert set(TASK_OPTIONS) == set(TASKS)
     assert FuseOptions.for_task(None) == FuseOptions()
-    assert FuseOptions.for_task("mff") == FuseOptions()
+    for task in ("mef", "mff"):  # the paper's local mean, sharper detail
+        options = FuseOptions.for_task(task)
+        assert (options.unique_gain, options.resolved_detail_gain) == (1.0, 1.5)
+        assert options.scale == FuseOptions().scale
     ivf = FuseOptions.for_task("ivf")
     assert ivf.unique_gain == 1.5 and ivf.scale == FuseOptions().scale
     assert FuseOptions.for_task("ivf", unique_gain=1.0, scale=None).unique_gain == 1.0  # None: keep the task's
@@ -268,4 +271,5 @@ def test_with_task_sets_only_what_tasks_govern():
     server = FuseOptions(scale=1, tile=0, unique_gain=2.0)
     ivf = server.with_task("ivf")
     assert (ivf.scale, ivf.tile, ivf.unique_gain) == (1, 0, 1.5)
-    assert server.with_task("mef").unique_gain == DEFAULT_UNIQUE_GAIN
+    assert (server.with_task("mef").unique_gain, server.with_task("mef").detail_gain) == (1.0, 1.5)
+    assert FuseOptions(detail_gain=3.0).with_task("ivf").resolved_detail_gain == 2.0  # ivf's gain brings its own

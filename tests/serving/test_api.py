@@ -87,6 +87,9 @@ def test_a_requests_task_fuses_it_at_that_tasks_defaults_and_no_other(client, fu
     np.testing.assert_array_equal(as_image(r.content), ivf.fuse(a, b))
     assert not np.array_equal(as_image(r.content), fuser.fuse(a, b))
     assert fuser.options == server_options  # the next request fuses at the server's options again
+    r = client.post("/v1/fuse?task=mff", files=files(encode_png(a), encode_png(b)))  # its detail gain too
+    mff = Fuser.from_pretrained(lively_weights, device="cpu", task="mff")
+    np.testing.assert_array_equal(as_image(r.content), mff.fuse(a, b))
     r = client.post("/v1/fuse?task=mff&components=true", files=files(encode_png(a), encode_png(b)))
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     r = client.post("/v1/fuse?task=sar", files=files(encode_png(a), encode_png(b)))
@@ -223,7 +226,9 @@ def test_healthz_and_info(client, lively_weights):
     assert info["weights"]["metadata"]["steps"] == "0"
     assert info["device"] == "cpu"
     assert info["limits"]["max_upload_bytes"] == 50 * 1024 * 1024
-    assert info["tasks"] == {"ivf": {"unique_gain": 1.5}, "mef": {"unique_gain": 1.25}, "mff": {"unique_gain": 1.25}}
+    assert info["tasks"] == {"ivf": {"unique_gain": 1.5, "detail_gain": 2.0}, "mef": {"unique_gain": 1.0, "detail_gain": 1.5},
+                             "mff": {"unique_gain": 1.0, "detail_gain": 1.5}}
+    assert info["options"]["unique_gain"] == 1.25 and info["options"]["detail_gain"] == 1.5  # as run
 
 
 def test_app_from_env(monkeypatch, lively_weights):

@@ -12,8 +12,9 @@ from defusion.cli.errors import UserError
 DEFAULT_UNIQUE_GAIN = 1.25
 MAX_UNIQUE_GAIN = 4.0
 MAX_DETAIL_GAIN = 2 * MAX_UNIQUE_GAIN - 1
-#: Same as defusion.fusion.fuser's TASKS and the unique gains of its TASK_OPTIONS (tests/cli check).
-TASK_UNIQUE_GAIN = {"ivf": 1.5, "mef": DEFAULT_UNIQUE_GAIN, "mff": DEFAULT_UNIQUE_GAIN}
+#: Same as defusion.fusion.fuser's TASK_OPTIONS, for --help (tests/cli check).
+TASK_OPTIONS = {"ivf": {"unique_gain": 1.5}, "mef": {"unique_gain": 1.0, "detail_gain": 1.5},
+                "mff": {"unique_gain": 1.0, "detail_gain": 1.5}}
 #: Same as defusion.fusion.runtime.RUNTIMES (not imported: keeps --help fast).
 RUNTIMES = ("torch", "onnxruntime", "compile", "compile-bf16")
 #: Smallest useful tile: the network down-samples by 8 and needs context around each pixel.
@@ -107,11 +108,13 @@ def add_gain_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_task_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", choices=tuple(TASK_UNIQUE_GAIN), default=None,
+    ivf, mef = TASK_OPTIONS["ivf"], TASK_OPTIONS["mef"]
+    p.add_argument("--task", choices=tuple(TASK_OPTIONS), default=None,
                    help="the kind of images, for its own defaults: ivf (infrared and visible: unique gain "
-                        f"{TASK_UNIQUE_GAIN['ivf']:g}, more of the infrared targets and contrast), mef (an exposure "
-                        "bracket), mff (a focus stack); explicit options override it. Default: the general "
-                        f"defaults (unique gain {DEFAULT_UNIQUE_GAIN:g})")
+                        f"{ivf['unique_gain']:g}, more of the infrared targets and contrast), mef (an exposure "
+                        f"bracket) and mff (a focus stack): unique gain {mef['unique_gain']:g}, detail gain "
+                        f"{mef['detail_gain']:g} (the sources' brightness, sharper detail); explicit options "
+                        f"override it. Default: the general defaults (unique gain {DEFAULT_UNIQUE_GAIN:g})")
 
 
 def add_fusion_options(p: argparse.ArgumentParser) -> None:

@@ -42,7 +42,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from defusion import __version__
-from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, Fuser, SizeMismatchError, Task
+from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, FuseOptions, Fuser, SizeMismatchError, Task
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError
 from defusion.serving.decode import UnsupportedImageError, decode_image
 
@@ -326,13 +326,19 @@ def _describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[
         "weights": {"file": Path(weights).name if weights is not None else None, "metadata": metadata},
         "device": str(fuser.device),
         "half": fuser.half,
-        "options": asdict(fuser.options),
+        # detail_gain as run (a null one goes with the unique gain)
+        "options": {**asdict(fuser.options), "detail_gain": fuser.options.resolved_detail_gain},
         # what POST /v1/fuse?task=... changes from "options", per task
-        "tasks": {task: {name: getattr(fuser.options.with_task(task), name) for name in TASK_FIELDS}
-                  for task in TASKS},
+        "tasks": {task: _task_settings(fuser.options.with_task(task)) for task in TASKS},
         "limits": {**asdict(limits), "max_request_bytes": limits.max_request_bytes},
         "version": __version__,
     }
+
+
+def _task_settings(options: FuseOptions) -> dict:
+    """The fields a task sets, as the network runs them (the detail gain resolved)."""
+    return {name: options.resolved_detail_gain if name == "detail_gain" else getattr(options, name)
+            for name in TASK_FIELDS}
 
 
 def build_app(weights: str | Path | None = None, device: str = "auto", limits: Limits | None = None,
