@@ -12,6 +12,8 @@
 # SKIP=a,b,... leaves those built-in methods out (e.g. SKIP=defusion-rgb with RESUME=1 to rescore
 # new weights without the slow RGB variant); unlike METHODS, the other methods stay requested, so
 # the comparison grids still show every method and docs/benchmarks.md is written.
+# BENCHES="mefb mfifb" runs only those benchmarks (docs/benchmarks.md is still written from every
+# benchmark folder in OUT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/bench}
@@ -60,7 +62,7 @@ mfifb() { defusion bench --task mff --a "$DATA/mff/mfifb/A" --b "$DATA/mff/mfifb
 
 # One after another, each spread over every core by its pairs (four benchmarks at once, one thread
 # each, left a core idle for the last hour, while MEFB alone finished).
-for bench in vifb tno mefb mfifb; do "$bench"; done
+for bench in ${BENCHES:-vifb tno mefb mfifb}; do "$bench"; done
 
 if [ -n "${METHODS:-}" ]; then
   echo "scored $METHODS in $OUT; docs/benchmarks.md left as it is (run without METHODS to write it)"
