@@ -218,10 +218,16 @@ def test_jobs_scores_like_one_process_in_the_same_order(tmp_path, rng, lively_we
 def test_defusion_rows_use_the_tasks_options(tiny_weights):
     from defusion.benchmark.runner import builtin_method, defusion_run_id
 
-    gains = {task: builtin_method("defusion", tiny_weights, "cpu", task=task).__self__.options.unique_gain
-             for task in (None, "ivf", "mef")}
-    assert gains == {None: 1.25, "ivf": 1.5, "mef": 1.25}
-    assert builtin_method("defusion-g1", tiny_weights, "cpu", task="ivf").__self__.options.unique_gain == 1.0
-    # a resumed infrared-visible bench recomputes DeFusion's rows scored at another gain
-    assert defusion_run_id(tiny_weights, "ivf") != defusion_run_id(tiny_weights)
-    assert defusion_run_id(tiny_weights, "mef") == defusion_run_id(tiny_weights)
+    def gains(name: str, task: str | None) -> tuple[float, float]:
+        options = builtin_method(name, tiny_weights, "cpu", task=task).__self__.options
+        return options.unique_gain, options.resolved_detail_gain
+
+    assert {task: gains("defusion", task) for task in (None, "ivf", "mef")} == {
+        None: (1.25, 1.5), "ivf": (1.5, 2.0), "mef": (1.0, 1.5)}
+    assert gains("defusion-g1", "ivf") == gains("defusion-g1", "mff") == (1.0, 1.0)  # the paper's Pr
+    assert gains("defusion-g1.25", "mef") == (1.25, 1.5)  # the general defaults, not the task's detail
+    assert gains("defusion-g1-d1.75", "ivf") == (1.0, 1.75)
+    # a resumed bench recomputes DeFusion's rows scored at other gains
+    ids = {task: defusion_run_id(tiny_weights, task) for task in (None, "ivf", "mef", "mff")}
+    assert len({ids[None], ids["ivf"], ids["mef"]}) == 3 and ids["mef"] == ids["mff"]
+    assert ids[None].endswith("-g1.25")  # ids of the general defaults unchanged by the detail gain
