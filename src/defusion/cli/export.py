@@ -38,8 +38,8 @@ def run(args: argparse.Namespace) -> int:
     metadata = {k: v for k, v in read_metadata(path).items() if k not in ("config", "format")}
     metadata["source_weights"] = Path(path).name
     export_model(model, args.output, args.format, opset=args.opset, metadata=metadata)
-    print(f"wrote {args.output} ({args.format}; inputs x1, x2: B x 3 x H x W, H and W multiples of 8)",
-          file=sys.stderr)
+    print(f"wrote {args.output} ({args.format}; inputs x1, x2: B x 3 x H x W, H and W multiples of 8; "
+          "unique_gain, detail_gain: scalars, 1 and 1 for the paper's fusion)", file=sys.stderr)
     if not args.no_check:
         diff = parity(model, args.output, args.format)
         print(f"parity vs PyTorch on a 2x3x40x56 random batch: max abs difference {diff:.2e}", file=sys.stderr)
