@@ -31,20 +31,21 @@ def positive_int(text: str) -> int:
     return value
 
 
+def _number_up_to(text: str, largest: float) -> float:
+    value = float(text)
+    if not 0 <= value <= largest:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to {largest:g}, got {text}")
+    return value
+
+
 def unique_gain(text: str) -> float:
     """argparse type: a unique gain, a number from 0 to MAX_UNIQUE_GAIN."""
-    value = float(text)
-    if not 0 <= value <= MAX_UNIQUE_GAIN:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to {MAX_UNIQUE_GAIN:g}, got {text}")
-    return value
+    return _number_up_to(text, MAX_UNIQUE_GAIN)
 
 
 def detail_gain(text: str) -> float:
     """argparse type: a detail gain, a number from 0 to MAX_DETAIL_GAIN."""
-    value = float(text)
-    if not 0 <= value <= MAX_DETAIL_GAIN:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to {MAX_DETAIL_GAIN:g}, got {text}")
-    return value
+    return _number_up_to(text, MAX_DETAIL_GAIN)
 
 
 def non_negative_int(text: str) -> int:

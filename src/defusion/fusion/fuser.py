@@ -52,16 +52,20 @@ TASK_OPTIONS: dict[str, dict] = {
 TASK_FIELDS: tuple[str, ...] = tuple(sorted({name for options in TASK_OPTIONS.values() for name in options}))
 
 
-def check_unique_gain(gain: float, name: str = "unique gain", largest: float = MAX_UNIQUE_GAIN) -> None:
-    """Refuse unique gains that are not a number in [0, MAX_UNIQUE_GAIN]."""
+def _check_gain(gain: float, name: str, largest: float) -> None:
     if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not 0 <= gain <= largest:
         raise ValueError(f"{name} must be a number from 0 to {largest:g}, got {gain!r}")
+
+
+def check_unique_gain(gain: float) -> None:
+    """Refuse unique gains that are not a number in [0, MAX_UNIQUE_GAIN]."""
+    _check_gain(gain, "unique gain", MAX_UNIQUE_GAIN)
 
 
 def check_detail_gain(gain: float | None) -> None:
     """Refuse detail gains that are not None or a number in [0, MAX_DETAIL_GAIN]."""
     if gain is not None:
-        check_unique_gain(gain, "detail gain", MAX_DETAIL_GAIN)
+        _check_gain(gain, "detail gain", MAX_DETAIL_GAIN)
 
 
 @dataclass(frozen=True)
