@@ -82,8 +82,10 @@ def default_detail_gain(task: str | None, unique_gain: float) -> float:
         >>> default_detail_gain("ivf", 1.5), default_detail_gain("ivf", 1.0)
         (2.0, 1.0)
     """
-    return FuseOptions.for_task(task, unique_gain=unique_gain).resolved_detail_gain if unique_gain != \
-        default_unique_gain(task) else FuseOptions.for_task(task).resolved_detail_gain
+    preset = FuseOptions.for_task(task)
+    if unique_gain == preset.unique_gain:
+        return preset.resolved_detail_gain
+    return FuseOptions.for_task(task, unique_gain=unique_gain).resolved_detail_gain
 
 
 class InputError(ValueError):
