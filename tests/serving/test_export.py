@@ -87,25 +87,33 @@ def test_bad_inputs(tmp_path, tiny_weights):
         assert issubclass(cls, export_cli.EXPECTED_ERRORS)
 
 
+class _OlderExport(torch.nn.Module):
+    """DeNet with the inputs an older export had: x1, x2 and the first ``len(gains)`` gains."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x1, x2, *gains):
+        return tuple(self.net(x1, x2, *gains))
+
+
+def _older_export(path, model, x1, x2, *gains) -> OnnxDeNet:
+    """An ONNX export of ``model`` with the inputs of an export made before a gain existed."""
+    names = ["x1", "x2", "unique_gain"][:2 + len(gains)]
+    outputs = ["common", "unique1", "unique2", "fused"]
+    dynamic = {n: {2: "h", 3: "w"} for n in ("x1", "x2", *outputs)}
+    torch.onnx.export(_OlderExport(model), (x1, x2, *gains), str(path), dynamo=False, input_names=names,
+                      output_names=outputs, dynamic_axes=dynamic)
+    return OnnxDeNet(path, threads=1)
+
+
 @pytest.mark.filterwarnings("ignore")
 def test_exports_from_before_the_unique_gain_run_gain_1_and_refuse_others(tmp_path, lively_weights):
     """A two-input export (made before unique_gain, 2026-12-04) still runs the paper's Pr."""
     model = load_weights(lively_weights).eval()
-
-    class TwoInputs(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = model
-
-        def forward(self, x1, x2):
-            return tuple(self.net(x1, x2))
-
-    path = tmp_path / "old.onnx"
     x1, x2 = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
-    dynamic = {n: {2: "h", 3: "w"} for n in ("x1", "x2", "common", "unique1", "unique2", "fused")}
-    torch.onnx.export(TwoInputs(), (x1, x2), str(path), dynamo=False, input_names=["x1", "x2"],
-                      output_names=["common", "unique1", "unique2", "fused"], dynamic_axes=dynamic)
-    old = OnnxDeNet(path, threads=1)
+    old = _older_export(tmp_path / "old.onnx", model, x1, x2)
     with torch.no_grad():
         assert float((old(x1, x2, 1.0).fused - model(x1, x2).fused).abs().max()) < 1e-4
     with pytest.raises(OnnxModelError, match="export it again"):
@@ -117,22 +125,8 @@ def test_exports_from_before_the_unique_gain_run_gain_1_and_refuse_others(tmp_pa
 def test_exports_from_before_the_detail_gain_run_the_unique_gains_own_and_refuse_others(tmp_path, lively_weights):
     """A three-input export (unique gain, its detail term tied to it) runs the default detail gain."""
     model = load_weights(lively_weights).eval()
-
-    class ThreeInputs(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = model
-
-        def forward(self, x1, x2, gain):
-            return tuple(self.net(x1, x2, gain))
-
-    path = tmp_path / "gd.onnx"
     x1, x2 = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
-    dynamic = {n: {2: "h", 3: "w"} for n in ("x1", "x2", "common", "unique1", "unique2", "fused")}
-    torch.onnx.export(ThreeInputs(), (x1, x2, torch.tensor(1.0)), str(path), dynamo=False,
-                      input_names=["x1", "x2", "unique_gain"], output_names=["common", "unique1", "unique2", "fused"],
-                      dynamic_axes=dynamic)
-    old = OnnxDeNet(path, threads=1)
+    old = _older_export(tmp_path / "gd.onnx", model, x1, x2, torch.tensor(1.0))
     with torch.no_grad():
         assert float((old(x1, x2, 1.5).fused - model(x1, x2, 1.5).fused).abs().max()) < 1e-4
         assert float((old(x1, x2, 1.5, 2.0).fused - model(x1, x2, 1.5).fused).abs().max()) < 1e-4
