@@ -128,3 +128,15 @@ def test_reset_parameters_reinitialises_only_the_named_parts():
     assert after["unique_head.weight"].abs().max() < 0.01 and torch.all(after["unique_head.bias"] == 0)
     with pytest.raises(ValueError, match="unknown DeNet part"):
         net.reset_parameters("decoder")
+
+
+def test_project_after_embed_is_forward():
+    from defusion.model.registry import create_model
+
+    torch.manual_seed(0)
+    net = create_model("defusion-tiny").eval()
+    x1, x2 = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        direct = net(x1, x2, unique_gain=1.5, detail_gain=2.5)
+        split = net.project(*net.embed(x1, x2), unique_gain=1.5, detail_gain=2.5)
+    assert all(torch.equal(a, b) for a, b in zip(direct, split))

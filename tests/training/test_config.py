@@ -42,6 +42,7 @@ def test_degrade_prob_from_yaml_is_checked_and_survives_a_checkpoint_round_trip(
     ("batch_size", 0), ("crop", 36), ("crop", 0), ("epochs", 0), ("lr", -1.0), ("lr_gamma", 0.0),
     ("workers", -1), ("max_steps", 0), ("max_seconds", -5.0), ("epoch_samples", 0), ("checkpoint_every", 0),
     ("grey_prob", -0.1), ("grey_prob", 1.5), ("outside_weight", -0.5), ("outside_weight", 2.0), ("gradient_weight", -1.0),
+    ("common_weight", -1.0), ("unique_weight", -0.1), ("fused_weight", -2.0), ("ssim_weight", -0.5), ("mfm_weight", -1.0),
     ("reinit", ("decoder",)), ("reinit", "unique_head"),
     ("crop_scale", (0.0, 0.5)), ("crop_scale", (0.5, 0.2)), ("crop_scale", (0.1, 1.5)), ("crop_scale", 0.3),
     ("crop_scale", ("a", "b")),
@@ -54,6 +55,7 @@ def test_out_of_range_options_are_refused_by_name(field, value):
 @pytest.mark.parametrize("text, message", [
     ("crop: abc", "crop must be an int"), ("amp: 3", "amp must be a bool"), ("epochs: true", "epochs must be an int"),
     ("cud: 5", "cud must be a mapping"), ("cud: {cells: [1, 2]}", "cud"), ("[1, 2]", "mapping"),
+    ("mfm: 0.75", "mfm must be a mapping"), ("mfm: {mask_ratio: 1.0}", "mfm"), ("mfm: {tokens: 3}", "mfm"),
 ])
 def test_wrong_types_in_yaml_are_a_value_error(tmp_path, text, message):
     (tmp_path / "c.yaml").write_text(text + "\n")
@@ -89,3 +91,16 @@ def test_reinit_from_yaml_is_a_tuple_of_denet_parts(tmp_path):
     cfg = TrainConfig.from_yaml(tmp_path / "c.yaml")
     assert cfg.reinit == ("unique_decoder", "unique_head") and cfg.outside_weight == 0.015
     assert TrainConfig().reinit == () and TrainConfig().outside_weight == 1.0  # the paper's loss
+
+
+def test_defusion_plusplus_loss_options_from_yaml(tmp_path):
+    (tmp_path / "c.yaml").write_text("common_weight: 0.2\nunique_weight: 0.1\nssim_weight: 0.25\n"
+                                     "mfm_weight: 0.01\nmfm: {mask_ratio: 0.5, patch: 8}\n")
+    cfg = TrainConfig.from_yaml(tmp_path / "c.yaml")
+    assert cfg.loss_options() == {"outside_weight": 1.0, "gradient_weight": 0.0, "term_weights": (0.2, 0.1, 1.0),
+                                  "ssim_weight": 0.25, "mfm_weight": 0.01}
+    assert cfg.mfm.mask_ratio == 0.5 and cfg.mfm.patch == 8 and cfg.mfm.width == 64
+    assert cfg.extra_loss_terms() == ("fused_ssim", "mfm")
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg  # survives the checkpoint's JSON
+    paper = TrainConfig()  # the paper's loss: the four MAEs summed, nothing else
+    assert paper.loss_options()["term_weights"] == (1.0, 1.0, 1.0) and paper.extra_loss_terms() == ()

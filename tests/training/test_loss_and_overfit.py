@@ -4,7 +4,7 @@ import pytest
 
 from defusion.data.cud import CUDConfig, make_targets, make_views, region_masks
 from defusion.model.registry import create_model
-from defusion.training.loss import cud_losses
+from defusion.training.loss import cud_losses, ssim_error
 
 
 def test_loss_ignores_samples_with_zero_weight():
@@ -86,3 +86,51 @@ def test_overfits_one_image_within_a_few_dozen_steps():
         opt.step()
         history.append(loss.item())
     assert history[-1] < 0.7 * history[0], history[::10]
+
+
+def test_term_weights_weigh_the_total_and_the_terms_are_logged_unweighted():
+    from defusion.model.denet import DeNetOutput
+
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 16, 16)
+    targets = make_targets(x, torch.ones(2, 1, 16, 16), torch.ones(2, 1, 16, 16))
+    out = DeNetOutput(x * 0.5, x * 0.8, x * 0.9, x * 0.7)
+    paper = cud_losses(out, targets)
+    weighted = cud_losses(out, targets, term_weights=(0.2, 0.1, 1.0))
+    for name in ("common", "unique1", "unique2", "fused"):
+        assert weighted[name].item() == pytest.approx(paper[name].item())
+    expected = 0.2 * paper["common"] + 0.1 * (paper["unique1"] + paper["unique2"]) + paper["fused"]
+    assert weighted["total"].item() == pytest.approx(expected.item())
+
+
+def test_ssim_term_is_zero_for_the_image_and_grows_with_blur_but_barely_with_a_small_offset():
+    from defusion.model.denet import DeNetOutput
+
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 32, 32)
+    blurred = torch.nn.functional.avg_pool2d(x, 5, stride=1, padding=2, count_include_pad=False)
+    assert ssim_error(x, x).abs().max().item() < 1e-5
+    assert ssim_error(blurred, x).min().item() > 0.3
+    assert ssim_error((x + 0.02).clamp(0, 1), x).max().item() < 0.01
+    targets = make_targets(x, torch.ones(2, 1, 32, 32), torch.ones(2, 1, 32, 32))
+    exact = DeNetOutput(targets.common, targets.unique1, targets.unique2, blurred)  # only the fused term errs
+    losses = cud_losses(exact, targets, ssim_weight=0.25)
+    assert losses["fused_ssim"].item() == pytest.approx(0.25 * ssim_error(blurred, x).mean().item(), rel=1e-5)
+    assert losses["total"].item() == pytest.approx(losses["fused"].item() + losses["fused_ssim"].item(), rel=1e-5)
+    pred = blurred.clone().requires_grad_()
+    ssim_error(pred, x).sum().backward()  # differentiable: it can train the reconstruction
+    assert pred.grad.abs().sum() > 0
+
+
+def test_mfm_term_needs_the_masked_reconstruction_and_measures_it_against_the_image():
+    from defusion.model.denet import DeNetOutput
+
+    x = torch.rand(2, 3, 8, 8)
+    targets = make_targets(x, torch.ones(2, 1, 8, 8), torch.ones(2, 1, 8, 8))
+    out = DeNetOutput(targets.common, targets.unique1, targets.unique2, x)  # the CUD terms are all 0
+    with pytest.raises(ValueError, match="masked"):
+        cud_losses(out, targets, mfm_weight=0.5)
+    losses = cud_losses(out, targets, masked_recon=x + 0.2, mfm_weight=0.5)
+    assert losses["mfm"].item() == pytest.approx(0.1, rel=1e-5)
+    assert losses["total"].item() == pytest.approx(0.1, rel=1e-5)
+    assert "mfm" not in cud_losses(out, targets, masked_recon=x + 0.2)  # weight 0: the paper's loss

@@ -85,3 +85,23 @@ def test_the_fused_adam_takes_the_plain_adams_steps_and_resumes_its_state():
     # A checkpoint written before the fused kernel (a copy: a live state dict shares its step counts).
     resumed.load_state_dict(copy.deepcopy(plain.state_dict()))
     step_both(plain, resumed, 3)
+
+
+def test_a_defusion_plusplus_step_trains_denet_and_the_mfm_decoder_together():
+    from defusion.model.mfm import MaskedFeatureDecoder, MFMConfig
+    from defusion.training.pretext import CUDWithMFM
+
+    torch.manual_seed(0)
+    net = create_model("defusion-tiny")
+    decoder = MaskedFeatureDecoder(net.fusion_head.in_channels, MFMConfig(width=8, blocks=1))
+    both = CUDWithMFM(net, decoder)
+    opt = make_optimizer(both.parameters(), lr=1e-3)
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    before = [p.detach().clone() for p in both.parameters()]
+    result = train_step(both, opt, x, None, CUDConfig(), generator=torch.Generator().manual_seed(2),
+                        mfm=decoder.cfg, term_weights=(0.2, 0.1, 1.0), ssim_weight=0.25, mfm_weight=0.01)
+    assert set(result.losses) == {"common", "unique1", "unique2", "fused", "fused_ssim", "mfm", "total"}
+    assert result.output.fused.shape == (2, 3, 32, 32)  # the CUD projections, as without MFM
+    moved = [not torch.equal(a, b) for a, b in zip(before, both.parameters())]
+    n_denet = len(list(net.parameters()))
+    assert any(moved[:n_denet]) and any(moved[n_denet:])  # DeNet and the decoder both learn

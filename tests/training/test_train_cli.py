@@ -286,3 +286,29 @@ def test_compiled_training_matches_eager(image_folder, tmp_path):
         weights.append(load_weights(out / "weights.safetensors").state_dict())
     for key, value in weights[0].items():
         torch.testing.assert_close(weights[1][key], value, rtol=1e-3, atol=1e-4, msg=key)
+
+
+def test_defusion_plusplus_run_checkpoints_its_mfm_decoder_and_ships_only_denet(image_folder, tmp_path, capsys):
+    (tmp_path / "pp.yaml").write_text("common_weight: 0.2\nunique_weight: 0.1\nssim_weight: 0.25\n"
+                                      "mfm_weight: 0.01\nmfm: {patch: 8, width: 8, blocks: 1}\nlog_every: 1\n")
+    out = tmp_path / "pp"
+    args = ["train", "--data", str(image_folder), "--out", str(out), *TINY]
+    assert main([*args, "--max-steps", "2", "--config", str(tmp_path / "pp.yaml")]) == 0
+    ckpt = load_file(out / "checkpoints" / CHECKPOINT_NAME)
+    assert any(k.startswith("part.mfm_decoder.") for k in ckpt)
+    first = {k: v for k, v in ckpt.items() if k.startswith("part.")}
+    assert main([*args, "--max-steps", "4", "--resume"]) == 0  # the decoder comes back and trains on
+    resumed = load_file(out / "checkpoints" / CHECKPOINT_NAME)
+    assert any(not torch.equal(first[k], resumed[k]) for k in first)
+    header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert header[-2:] == ["fused_ssim", "mfm"]
+    weights = load_file(out / "weights.safetensors")
+    assert not any("mfm" in k or k.startswith("part.") for k in weights)  # training-only: never shipped
+    # A paper run resumed with an MFM config is refused in one line, not with a traceback.
+    plain = tmp_path / "plain"
+    assert main(["train", "--data", str(image_folder), "--out", str(plain), *TINY, "--max-steps", "2"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--data", str(image_folder), "--out", str(plain), *TINY, "--max-steps", "4", "--resume",
+                 "--config", str(tmp_path / "pp.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "mfm_decoder" in err and "Traceback" not in err

@@ -198,7 +198,12 @@ class DeNet(nn.Module):
         UNIQUE_DETAIL_SIGMA. So the local mean of what only one source shows is weighed g and its
         detail d. g = d = 1 is the paper's Pr (and training's); d defaults to
         :func:`default_detail_gain` (2g - 1 above 1; see defusion.fusion.fuser.DEFAULT_UNIQUE_GAIN)."""
-        f_c, f_u1, f_u2 = self.embed(x1, x2)
+        return self.project(*self.embed(x1, x2), unique_gain=unique_gain, detail_gain=detail_gain)
+
+    def project(self, f_c: torch.Tensor, f_u1: torch.Tensor, f_u2: torch.Tensor,
+                unique_gain: float | torch.Tensor = 1.0,
+                detail_gain: float | torch.Tensor | None = None) -> DeNetOutput:
+        """The heads Pc, Pu and Pr applied to the embeddings (:meth:`forward` after :meth:`embed`)."""
         return DeNetOutput(
             common=self.common_head(f_c),
             unique1=self.unique_head(f_u1),

@@ -25,11 +25,16 @@ class TrainState:
 
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    state: TrainState, config: dict) -> None:
-    """Write model, optimizer and progress to ``path`` atomically (a kill keeps the old one)."""
+                    state: TrainState, config: dict, parts: dict[str, torch.nn.Module] | None = None) -> None:
+    """Write model, optimizer and progress to ``path`` atomically (a kill keeps the old one).
+
+    ``parts`` are training-only modules trained beside the model (e.g. the MFM decoder), saved
+    under their names so that a resumed run gets them back; the shipped weights never hold them."""
     path = Path(path)
     model = getattr(model, "module", model)
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    for name, part in (parts or {}).items():
+        tensors.update({f"part.{name}.{k}": v.detach().cpu().contiguous() for k, v in part.state_dict().items()})
     optim = optimizer.state_dict()
     for index, param_state in optim["state"].items():
         for key, value in param_state.items():
@@ -48,21 +53,32 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> TrainState:
-    """Restore model and optimizer from ``path``; returns the saved progress."""
+def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    parts: dict[str, torch.nn.Module] | None = None) -> TrainState:
+    """Restore model, optimizer and the training-only ``parts`` from ``path``; returns the saved
+    progress. A part the checkpoint lacks, or holds but is not asked for, is a ValueError."""
     model = getattr(model, "module", model)
+    parts = parts or {}
     device = next(model.parameters()).device
-    model_state, optim_state = {}, {}
+    model_state, optim_state, part_states = {}, {}, {}
     with safe_open(str(path), framework="pt", device="cpu") as f:
         meta = f.metadata()
         for key in f.keys():
             kind, rest = key.split(".", 1)
             if kind == "model":
                 model_state[rest] = f.get_tensor(key)
+            elif kind == "part":
+                name, param = rest.split(".", 1)
+                part_states.setdefault(name, {})[param] = f.get_tensor(key)
             else:
                 index, name = rest.split(".", 1)
                 optim_state.setdefault(int(index), {})[name] = f.get_tensor(key).to(device)
+    if set(part_states) != set(parts):
+        raise ValueError(f"{path} holds training parts {sorted(part_states) or 'none'}, this run trains "
+                         f"{sorted(parts) or 'none'}; resume it with the config it was started with")
     model.load_state_dict(model_state)
+    for name, part in parts.items():
+        part.load_state_dict(part_states[name])
     for param_state in optim_state.values():
         if "step" in param_state:  # Adam keeps its step counter on the CPU
             param_state["step"] = param_state["step"].cpu()

@@ -10,10 +10,12 @@ import yaml
 from defusion.data.cud import CUDConfig
 from defusion.data.dataset import DEFAULT_CROP_SCALE
 from defusion.model.denet import DENET_PARTS, SIZE_MULTIPLE
+from defusion.model.mfm import MFMConfig
 
 
 #: Python types accepted for each annotated option type (an int is a fine float; a bool is no int).
-_ACCEPTED = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "CUDConfig": (dict, CUDConfig)}
+_ACCEPTED = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "CUDConfig": (dict, CUDConfig),
+             "MFMConfig": (dict, MFMConfig)}
 
 
 def _check_type(name: str, annotation: str, value) -> None:
@@ -22,7 +24,7 @@ def _check_type(name: str, annotation: str, value) -> None:
         return
     accepted = _ACCEPTED.get(kind.strip())
     if accepted and (not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted)):
-        kind = {"CUDConfig": "mapping"}.get(kind.strip(), kind.strip())
+        kind = {"CUDConfig": "mapping", "MFMConfig": "mapping"}.get(kind.strip(), kind.strip())
         raise ValueError(f"training option {name} must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}, got {value!r}")
 
 
@@ -66,6 +68,20 @@ class TrainConfig:
     #: Weight of an extra term on the reconstruction's neighbour differences against the image's
     #: (its edges). 0 is the paper's loss; a run that wants sharper fused images may raise it.
     gradient_weight: float = 0.0
+    #: Weights of the common, unique (each view's) and fused MAEs in the total. 1 each is the
+    #: paper's sum; DeFusion++'s code weighs them 20 : 10 : 100 (0.2, 0.1, 1 here).
+    common_weight: float = 1.0
+    unique_weight: float = 1.0
+    fused_weight: float = 1.0
+    #: Weight of 1 - SSIM of the reconstruction against the image. 0 is the paper's loss;
+    #: DeFusion++'s code adds it at a quarter of the fused MAE's weight (kornia's (1 - SSIM) / 2 x 50).
+    ssim_weight: float = 0.0
+    #: Weight of DeFusion++'s masked feature modelling (MFM) term: the image Pr renders from the
+    #: fused embedding predicted back after ``mfm.mask_ratio`` of its patches were hidden, against
+    #: the image. 0 (the paper's DeFusion) trains no MFM decoder; DeFusion++'s code weighs it 1
+    #: against the fused MAE's 100 (0.01 here).
+    mfm_weight: float = 0.0
+    mfm: MFMConfig = field(default_factory=MFMConfig)
     #: Parts of DeNet (e.g. ["unique_decoder", "unique_head"]) given fresh initial weights when a
     #: run starts from ``--init`` weights: a fine-tune then relearns them on top of the others.
     reinit: tuple[str, ...] = ()
@@ -90,6 +106,11 @@ class TrainConfig:
             ("grey_prob", 0.0 <= self.grey_prob <= 1.0, "in [0, 1]"),
             ("outside_weight", 0.0 <= self.outside_weight <= 1.0, "in [0, 1]"),
             ("gradient_weight", self.gradient_weight >= 0.0, "0 or more"),
+            ("common_weight", self.common_weight >= 0.0, "0 or more"),
+            ("unique_weight", self.unique_weight >= 0.0, "0 or more"),
+            ("fused_weight", self.fused_weight >= 0.0, "0 or more"),
+            ("ssim_weight", self.ssim_weight >= 0.0, "0 or more"),
+            ("mfm_weight", self.mfm_weight >= 0.0, "0 or more"),
         ) if not ok]
         try:
             low, high = (float(v) for v in self.crop_scale)
@@ -108,6 +129,18 @@ class TrainConfig:
                                 f"{', '.join(DENET_PARTS)}")
         if problems:
             raise ValueError("training option " + "; ".join(problems))
+
+    def loss_options(self) -> dict:
+        """The keyword arguments of :func:`defusion.training.loss.cud_losses` this config sets."""
+        return {"outside_weight": self.outside_weight, "gradient_weight": self.gradient_weight,
+                "term_weights": (self.common_weight, self.unique_weight, self.fused_weight),
+                "ssim_weight": self.ssim_weight, "mfm_weight": self.mfm_weight}
+
+    def extra_loss_terms(self) -> tuple[str, ...]:
+        """Names of the loss terms beyond the paper's four that this config adds (log columns)."""
+        return tuple(name for name, on in (("fused_gradient", self.gradient_weight),
+                                           ("fused_ssim", self.ssim_weight),
+                                           ("mfm", self.mfm_weight)) if on)
 
     def lr_at_epoch(self, epoch: int) -> float:
         """Step decay: halved every ``lr_step_epochs`` epochs by default."""
@@ -128,12 +161,13 @@ class TrainConfig:
         for name, value in values.items():
             _check_type(name, types[name], value)
         values = dict(values)
-        if isinstance(values.get("cud"), dict):
-            try:
-                values["cud"] = CUDConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                              for k, v in values["cud"].items()})
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"training option cud: {exc}") from None
+        for name, kind in (("cud", CUDConfig), ("mfm", MFMConfig)):
+            if isinstance(values.get(name), dict):
+                try:
+                    values[name] = kind(**{k: tuple(v) if isinstance(v, list) else v
+                                           for k, v in values[name].items()})
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"training option {name}: {exc}") from None
         return cls(**values)
 
     @classmethod

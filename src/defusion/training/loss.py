@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from defusion.data.cud import CUDTargets, region_masks
 from defusion.model.denet import DeNetOutput
@@ -10,7 +11,10 @@ from defusion.model.denet import DeNetOutput
 
 def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | None = None,
                masks: tuple[torch.Tensor, torch.Tensor] | None = None,
-               outside_weight: float = 1.0, gradient_weight: float = 0.0) -> dict[str, torch.Tensor]:
+               outside_weight: float = 1.0, gradient_weight: float = 0.0,
+               term_weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+               ssim_weight: float = 0.0, masked_recon: torch.Tensor | None = None,
+               mfm_weight: float = 0.0) -> dict[str, torch.Tensor]:
     """Per-term MAE; ``weight`` (B,) of 0/1 drops samples (unreadable images) from the mean.
 
     ``outside_weight`` weighs the common and unique projections' errors outside their regions
@@ -23,6 +27,16 @@ def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | Non
     horizontal and vertical differences of the reconstruction and of ``x``. It is not in the paper
     (0, the default, is the paper's loss); it asks the reconstruction for ``x``'s edges as well as
     its grey levels (docs/training.md, "Gradient term").
+
+    ``term_weights`` (common, unique, fused) weigh the MAEs in the total; each term is logged
+    unweighted. (1, 1, 1) is the paper's sum; DeFusion++'s code weighs them 20 : 10 : 100.
+    ``ssim_weight`` > 0 adds a ``fused_ssim`` term, that weight times 1 - SSIM of the
+    reconstruction against ``x`` (:func:`ssim_error`), as DeFusion++'s loss does (docs/training.md,
+    "DeFusion++ loss").
+
+    ``mfm_weight`` > 0 adds an ``mfm`` term, that weight times the MAE between ``masked_recon``
+    (the image rendered from the masked-feature prediction, :class:`defusion.training.pretext.CUDWithMFM`)
+    and ``x``: DeFusion++'s masked feature modelling.
 
     Example:
         >>> x = torch.rand(2, 3, 8, 8)
@@ -47,10 +61,54 @@ def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | Non
         per_sample[name] = error.flatten(1).mean(dim=1)
     if gradient_weight:
         per_sample["fused_gradient"] = gradient_weight * gradient_error(out.fused, targets.full)
+    if ssim_weight:
+        per_sample["fused_ssim"] = ssim_weight * ssim_error(out.fused, targets.full)
+    if mfm_weight:
+        if masked_recon is None:
+            raise ValueError("an mfm_weight needs the masked-feature reconstruction")
+        per_sample["mfm"] = mfm_weight * (masked_recon.float() - targets.full.float()).abs().flatten(1).mean(dim=1)
     losses = {name: values.mean() if weight is None else (values * weight).sum() / weight.sum().clamp(min=1)
               for name, values in per_sample.items()}
-    losses["total"] = sum(losses.values())
+    w_common, w_unique, w_fused = term_weights
+    scale = {"common": w_common, "unique1": w_unique, "unique2": w_unique, "fused": w_fused}
+    losses["total"] = sum(scale.get(name, 1.0) * value for name, value in losses.items())
     return losses
+
+
+def _gaussian_window(size: int, sigma: float, channels: int, like: torch.Tensor) -> torch.Tensor:
+    coords = torch.arange(size, dtype=torch.float32, device=like.device) - (size - 1) / 2
+    g = torch.exp(-coords ** 2 / (2 * sigma ** 2))
+    g = g / g.sum()
+    return (g[:, None] * g[None, :]).expand(channels, 1, size, size).contiguous()
+
+
+def ssim_error(pred: torch.Tensor, target: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """Per-sample 1 - SSIM (B,) of two images in [0, 1], differentiable: the mean over channels
+    and positions of Wang et al.'s SSIM map (Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03,
+    valid positions only).
+
+    Example:
+        >>> x = torch.rand(1, 3, 16, 16)
+        >>> ssim_error(x, x).abs().item() < 1e-5
+        True
+        >>> ssim_error(torch.full_like(x, 0.5), x).item() > 0.5  # a flat grey misses the structure
+        True
+    """
+    pred, target = pred.float(), target.float()
+    channels = pred.shape[1]
+    size = min(window, pred.shape[-2], pred.shape[-1])
+    w = _gaussian_window(size, sigma, channels, pred)
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+
+    def blur(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(t, w, groups=channels)
+
+    mu_p, mu_t = blur(pred), blur(target)
+    var_p = blur(pred * pred) - mu_p ** 2
+    var_t = blur(target * target) - mu_t ** 2
+    cov = blur(pred * target) - mu_p * mu_t
+    ssim_map = ((2 * mu_p * mu_t + c1) * (2 * cov + c2)) / ((mu_p ** 2 + mu_t ** 2 + c1) * (var_p + var_t + c2))
+    return 1 - ssim_map.flatten(1).mean(dim=1)
 
 
 def gradient_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -15,6 +15,7 @@ import torch
 
 from defusion.data.cud import CUDConfig, CUDViews, make_targets, make_views
 from defusion.model.denet import DeNetOutput
+from defusion.model.mfm import MFMConfig, random_patch_keep
 from defusion.training.loss import cud_losses
 
 
@@ -66,13 +67,14 @@ def make_optimizer(params, lr: float) -> torch.optim.Optimizer:
 def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
                weight: torch.Tensor | None, cud: CUDConfig, generator: torch.Generator | None = None,
                cells_rng: random.Random | None = None, autocast: Callable[[], AbstractContextManager] = nullcontext,
-               channels_last: bool = False, outside_weight: float = 1.0,
-               gradient_weight: float = 0.0) -> StepResult:
+               channels_last: bool = False, mfm: MFMConfig | None = None, **loss_options) -> StepResult:
     """Degrade ``x`` (B, 3, H, W) into two CUD views, reconstruct, and take one optimiser step.
 
-    ``weight`` (B,) of 0/1 drops samples (unreadable images) from the loss; ``outside_weight``
-    weighs the common and unique projections outside their regions and ``gradient_weight`` the
-    reconstruction's edges (:func:`cud_losses`).
+    ``weight`` (B,) of 0/1 drops samples (unreadable images) from the loss; ``loss_options``
+    (outside_weight, gradient_weight, term_weights, ssim_weight) go to :func:`cud_losses`
+    (``TrainConfig.loss_options()``). With ``mfm``, ``model`` is a
+    :class:`~defusion.training.pretext.CUDWithMFM` and each sample's fused embedding has
+    ``mfm.mask_ratio`` of its patches hidden (DeFusion++'s masked feature modelling).
 
     Example:
         >>> from defusion import create_model
@@ -88,10 +90,16 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torc
     if channels_last:
         x1 = x1.contiguous(memory_format=torch.channels_last)
         x2 = x2.contiguous(memory_format=torch.channels_last)
+    masked_recon = None
     with autocast():
-        output = model(x1, x2)
+        if mfm is None:
+            output = model(x1, x2)
+        else:
+            keep = random_patch_keep(x.shape[0], x.shape[-2], x.shape[-1], mfm.patch, mfm.mask_ratio,
+                                     generator=generator, device=x.device)
+            output, masked_recon = model(x1, x2, keep)
     losses = cud_losses(output, targets, weight, masks=(views.mask1, views.mask2),
-                        outside_weight=outside_weight, gradient_weight=gradient_weight)
+                        masked_recon=masked_recon, **loss_options)
     optimizer.zero_grad(set_to_none=True)
     losses["total"].backward()
     optimizer.step()

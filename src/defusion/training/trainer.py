@@ -24,10 +24,12 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from defusion.data.dataset import NaturalImages
+from defusion.model.mfm import MaskedFeatureDecoder
 from defusion.model.registry import create_model
 from defusion.model.weights import load_weights, save_weights
 from defusion.training.checkpoint import CHECKPOINT_NAME, TrainState, load_checkpoint, save_checkpoint
 from defusion.training.config import TrainConfig
+from defusion.training.pretext import CUDWithMFM
 from defusion.training.step import autocast_for, make_optimizer, train_step
 
 WEIGHTS_NAME = "weights.safetensors"
@@ -209,14 +211,21 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     model = model.to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(model.parameters(), lr=cfg.lr)
+    parts: dict[str, torch.nn.Module] = {}
+    train_model: torch.nn.Module = model
+    if cfg.mfm_weight:  # DeFusion++'s masked feature modelling: a decoder trained beside DeNet
+        decoder = MaskedFeatureDecoder(model.fusion_head.in_channels, cfg.mfm).to(device)
+        if cfg.channels_last:
+            decoder = decoder.to(memory_format=torch.channels_last)
+        parts["mfm_decoder"] = decoder
+        train_model = CUDWithMFM(model, decoder)
+    optimizer = make_optimizer(train_model.parameters(), lr=cfg.lr)
     state = TrainState()
     if resume:
-        state = load_checkpoint(ckpt_path, model, optimizer)
-    train_model = model
+        state = load_checkpoint(ckpt_path, model, optimizer, parts)
     if ctx.world_size > 1:
         train_model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[ctx.local_rank] if device.type == "cuda" else None)
+            train_model, device_ids=[ctx.local_rank] if device.type == "cuda" else None)
     if cfg.compile:  # wraps the module; checkpoints and weights still come from ``model``
         train_model = torch.compile(train_model)
     autocast = autocast_for(device, cfg.amp)
@@ -227,7 +236,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
         writer = _summary_writer(out / "tb")
-        log_file, log = _open_log(out / LOG_NAME, LOG_FIELDS + (("fused_gradient",) if cfg.gradient_weight else ()))
+        log_file, log = _open_log(out / LOG_NAME, LOG_FIELDS + cfg.extra_loss_terms())
 
     last_loss: torch.Tensor | None = None  # on the device; read only when logging or saving
 
@@ -235,7 +244,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         if last_loss is not None:
             state.last_loss = float(last_loss)
         if ctx.is_main:
-            save_checkpoint(ckpt_path, model, optimizer, state, cfg.to_dict())
+            save_checkpoint(ckpt_path, model, optimizer, state, cfg.to_dict(), parts)
 
     bar = tqdm(total=total_steps, initial=state.step, disable=not (progress and ctx.is_main),
                unit="step", dynamic_ncols=True)
@@ -262,7 +271,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                 losses, views, output = train_step(
                     train_model, optimizer, x, weight, cfg.cud, generator=generator,
                     cells_rng=random.Random(step_seed), autocast=autocast, channels_last=cfg.channels_last,
-                    outside_weight=cfg.outside_weight, gradient_weight=cfg.gradient_weight)
+                    mfm=cfg.mfm if cfg.mfm_weight else None, **cfg.loss_options())
 
                 skipped = (~valid).sum()  # on the host: no wait for the device
                 if ctx.world_size > 1:
