@@ -20,6 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 TERMS = ("total", "common", "unique1", "unique2", "fused")
+#: Terms a run logs only when its config adds them (weighted, as they enter the total).
+EXTRA_TERMS = ("fused_gradient", "fused_ssim", "mfm")
 #: Crops and hardware in the title: those of the CPU runs behind the shipped weights.
 DEFAULT_WHERE = "128x128 crops, 2-core CPU"
 
@@ -31,7 +33,7 @@ def main(log: str, out: str, samples_before: int = 0, batch_size: int = 8,
         rows = list(csv.DictReader(f))
     samples = np.array([samples_before + int(r["step"]) * batch_size for r in rows])
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    for term in TERMS:
+    for term in TERMS + tuple(t for t in EXTRA_TERMS if rows and t in rows[0]):
         values = np.array([float(r[term]) for r in rows])
         smooth = np.convolve(values, np.ones(5) / 5, mode="valid") if len(values) > 10 else values
         ax.plot(samples[len(samples) - len(smooth):], smooth, label=term, lw=2 if term == "total" else 1)
@@ -42,7 +44,7 @@ def main(log: str, out: str, samples_before: int = 0, batch_size: int = 8,
                     fontsize=8, color="0.3")
     ax.set_xlabel("training samples seen" + (f" (this run started from weights that had seen {samples_before:,})"
                                              if samples_before else ""))
-    ax.set_ylabel("MAE (moving average of 5 logs)")
+    ax.set_ylabel("loss term (moving average of 5 logs)")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
