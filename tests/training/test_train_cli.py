@@ -162,9 +162,15 @@ def test_kill_and_resume_matches_an_uninterrupted_run(image_folder, tmp_path):
         assert torch.allclose(a[k], b[k], atol=1e-6), f"{k} differs after resume from step {at_kill}"
 
 
-@pytest.mark.parametrize("max_steps, extra, steps", [("2", (), 2), ("40", ("--max-seconds", "0"), 10)],
-                         ids=["steps", "time-budget"])
+MFM_YAML = "ssim_weight: 0.25\nmfm_weight: 0.01\nmfm: {patch: 8, width: 8, blocks: 1}\n"
+
+
+@pytest.mark.parametrize("max_steps, extra, steps", [("2", (), 2), ("40", ("--max-seconds", "0"), 10),
+                                                     ("2", ("--config", "mfm.yaml"), 2)],
+                         ids=["steps", "time-budget", "defusion++-mfm"])
 def test_ddp_two_processes_gloo(image_folder, tmp_path, max_steps, extra, steps):
+    (tmp_path / "mfm.yaml").write_text(MFM_YAML)  # DeNet and the MFM decoder behind one DDP module
+    extra = tuple(str(tmp_path / a) if a.endswith(".yaml") else a for a in extra)
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
            "-m", "defusion.train", "--data", str(image_folder), "--out", str(out),
