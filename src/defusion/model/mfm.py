@@ -8,7 +8,7 @@ the fused image is Pr of it; here the same patches of that map are replaced by a
 token, a small convolutional decoder predicts the whole map back from what is left, and the
 shared fusion head Pr renders the prediction as an image. The decoder is a training-only part:
 it is saved in training checkpoints, never in the shipped weights, and fusion never runs it.
-(docs/training.md, "DeFusion++: masked feature modelling".)
+(docs/training.md, "DeFusion++ loss and masked feature modelling".)
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from defusion.data.cud import CUDTargets, region_masks
 from defusion.model.denet import DeNetOutput
+from defusion.model.filters import gaussian_kernel_1d
 
 
 def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | None = None,
@@ -32,7 +33,7 @@ def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | Non
     unweighted. (1, 1, 1) is the paper's sum; DeFusion++'s code weighs them 20 : 10 : 100.
     ``ssim_weight`` > 0 adds a ``fused_ssim`` term, that weight times 1 - SSIM of the
     reconstruction against ``x`` (:func:`ssim_error`), as DeFusion++'s loss does (docs/training.md,
-    "DeFusion++ loss").
+    "DeFusion++ loss and masked feature modelling").
 
     ``mfm_weight`` > 0 adds an ``mfm`` term, that weight times the MAE between ``masked_recon``
     (the image rendered from the masked-feature prediction, :class:`defusion.training.pretext.CUDWithMFM`)
@@ -55,10 +56,10 @@ def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | Non
     }
     per_sample = {}
     for name, (pred, target, region) in pairs.items():
-        error = (pred.float() - target.float()).abs()
+        region_weight = None
         if region is not None and outside_weight != 1.0:
-            error = error * (region + outside_weight * (1 - region))
-        per_sample[name] = error.flatten(1).mean(dim=1)
+            region_weight = region + outside_weight * (1 - region)
+        per_sample[name] = _mae(pred, target, region_weight)
     if gradient_weight:
         per_sample["fused_gradient"] = gradient_weight * gradient_error(out.fused, targets.full)
     if ssim_weight:
@@ -66,7 +67,7 @@ def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | Non
     if mfm_weight:
         if masked_recon is None:
             raise ValueError("an mfm_weight needs the masked-feature reconstruction")
-        per_sample["mfm"] = mfm_weight * (masked_recon.float() - targets.full.float()).abs().flatten(1).mean(dim=1)
+        per_sample["mfm"] = mfm_weight * _mae(masked_recon, targets.full)
     losses = {name: values.mean() if weight is None else (values * weight).sum() / weight.sum().clamp(min=1)
               for name, values in per_sample.items()}
     w_common, w_unique, w_fused = term_weights
@@ -75,17 +76,18 @@ def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | Non
     return losses
 
 
-def _gaussian_window(size: int, sigma: float, channels: int, like: torch.Tensor) -> torch.Tensor:
-    coords = torch.arange(size, dtype=torch.float32, device=like.device) - (size - 1) / 2
-    g = torch.exp(-coords ** 2 / (2 * sigma ** 2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).expand(channels, 1, size, size).contiguous()
+def _mae(pred: torch.Tensor, target: torch.Tensor, pixel_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-sample mean absolute error (B,), each pixel weighed by ``pixel_weight`` if given."""
+    error = (pred.float() - target.float()).abs()
+    if pixel_weight is not None:
+        error = error * pixel_weight
+    return error.flatten(1).mean(dim=1)
 
 
-def ssim_error(pred: torch.Tensor, target: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+def ssim_error(pred: torch.Tensor, target: torch.Tensor, sigma: float = 1.5) -> torch.Tensor:
     """Per-sample 1 - SSIM (B,) of two images in [0, 1], differentiable: the mean over channels
-    and positions of Wang et al.'s SSIM map (Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03,
-    valid positions only).
+    and valid positions of Wang et al.'s SSIM map (Gaussian window of ``sigma`` 1.5, 11 taps;
+    K1 0.01, K2 0.03).
 
     Example:
         >>> x = torch.rand(1, 3, 16, 16)
@@ -95,18 +97,22 @@ def ssim_error(pred: torch.Tensor, target: torch.Tensor, window: int = 11, sigma
         True
     """
     pred, target = pred.float(), target.float()
+    taps = gaussian_kernel_1d(sigma)
+    if min(pred.shape[-2:]) < len(taps):
+        raise ValueError(f"SSIM needs images of at least {len(taps)} pixels a side, got {tuple(pred.shape[-2:])}")
     channels = pred.shape[1]
-    size = min(window, pred.shape[-2], pred.shape[-1])
-    w = _gaussian_window(size, sigma, channels, pred)
+    kernel = torch.tensor(taps, device=pred.device)
+    kx = kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)
+    ky = kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1)
+
+    def local_mean(t: torch.Tensor) -> torch.Tensor:  # valid positions only, as Wang et al.'s code
+        return F.conv2d(F.conv2d(t, kx, groups=channels), ky, groups=channels)
+
     c1, c2 = 0.01 ** 2, 0.03 ** 2
-
-    def blur(t: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(t, w, groups=channels)
-
-    mu_p, mu_t = blur(pred), blur(target)
-    var_p = blur(pred * pred) - mu_p ** 2
-    var_t = blur(target * target) - mu_t ** 2
-    cov = blur(pred * target) - mu_p * mu_t
+    mu_p, mu_t = local_mean(pred), local_mean(target)
+    var_p = local_mean(pred * pred) - mu_p ** 2
+    var_t = local_mean(target * target) - mu_t ** 2
+    cov = local_mean(pred * target) - mu_p * mu_t
     ssim_map = ((2 * mu_p * mu_t + c1) * (2 * cov + c2)) / ((mu_p ** 2 + mu_t ** 2 + c1) * (var_p + var_t + c2))
     return 1 - ssim_map.flatten(1).mean(dim=1)
 
