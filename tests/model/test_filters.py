@@ -33,3 +33,11 @@ def test_blur_is_per_channel():
     y = gaussian_blur(x, 1.5)
     assert y[0, 1].abs().max() == 0
     assert y[0, 0].sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_valid_blur_is_the_interior_of_the_replicated_one():
+    x = torch.rand(2, 3, 20, 24)
+    radius = len(gaussian_kernel_1d(1.5)) // 2
+    valid = gaussian_blur(x, 1.5, valid=True)
+    assert valid.shape == (2, 3, 20 - 2 * radius, 24 - 2 * radius)
+    assert torch.allclose(valid, gaussian_blur(x, 1.5)[..., radius:-radius, radius:-radius], atol=1e-6)

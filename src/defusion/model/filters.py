@@ -27,8 +27,9 @@ def gaussian_kernel_1d(sigma: float) -> list[float]:
     return [t / total for t in taps]
 
 
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of a (B, C, H, W) tensor, edges replicated (no darkened border).
+def gaussian_blur(x: torch.Tensor, sigma: float, valid: bool = False) -> torch.Tensor:
+    """Separable Gaussian blur of a (B, C, H, W) tensor, edges replicated (no darkened border);
+    ``valid`` keeps only the positions the whole kernel covers (2 radius pixels fewer a side).
 
     The kernel is built from Python floats, so an exported graph holds it as a constant.
     """
@@ -37,8 +38,12 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     kernel = torch.tensor(taps, dtype=x.dtype, device=x.device)
     kx = kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)
     ky = kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1)
-    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), kx, groups=channels)
-    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), ky, groups=channels)
+    if not valid:
+        x = F.pad(x, (radius, radius, 0, 0), mode="replicate")
+    x = F.conv2d(x, kx, groups=channels)
+    if not valid:
+        x = F.pad(x, (0, 0, radius, radius), mode="replicate")
+    return F.conv2d(x, ky, groups=channels)
 
 
 def high_pass(x: torch.Tensor, sigma: float) -> torch.Tensor:

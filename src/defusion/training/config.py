@@ -24,7 +24,7 @@ def _check_type(name: str, annotation: str, value) -> None:
         return
     accepted = _ACCEPTED.get(kind.strip())
     if accepted and (not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted)):
-        kind = {"CUDConfig": "mapping", "MFMConfig": "mapping"}.get(kind.strip(), kind.strip())
+        kind = "mapping" if dict in accepted else kind.strip()
         raise ValueError(f"training option {name} must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}, got {value!r}")
 
 

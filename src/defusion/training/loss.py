@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from defusion.data.cud import CUDTargets, region_masks
 from defusion.model.denet import DeNetOutput
-from defusion.model.filters import gaussian_kernel_1d
+from defusion.model.filters import gaussian_blur, gaussian_kernel_1d
 
 
 def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | None = None,
@@ -100,13 +99,9 @@ def ssim_error(pred: torch.Tensor, target: torch.Tensor, sigma: float = 1.5) -> 
     taps = gaussian_kernel_1d(sigma)
     if min(pred.shape[-2:]) < len(taps):
         raise ValueError(f"SSIM needs images of at least {len(taps)} pixels a side, got {tuple(pred.shape[-2:])}")
-    channels = pred.shape[1]
-    kernel = torch.tensor(taps, device=pred.device)
-    kx = kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)
-    ky = kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1)
 
     def local_mean(t: torch.Tensor) -> torch.Tensor:  # valid positions only, as Wang et al.'s code
-        return F.conv2d(F.conv2d(t, kx, groups=channels), ky, groups=channels)
+        return gaussian_blur(t, sigma, valid=True)
 
     c1, c2 = 0.01 ** 2, 0.03 ** 2
     mu_p, mu_t = local_mean(pred), local_mean(target)
@@ -128,6 +123,4 @@ def gradient_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         [0.25]
     """
     pred, target = pred.float(), target.float()
-    dx = (pred.diff(dim=-1) - target.diff(dim=-1)).abs().flatten(1).mean(dim=1)
-    dy = (pred.diff(dim=-2) - target.diff(dim=-2)).abs().flatten(1).mean(dim=1)
-    return dx + dy
+    return _mae(pred.diff(dim=-1), target.diff(dim=-1)) + _mae(pred.diff(dim=-2), target.diff(dim=-2))
