@@ -13,7 +13,9 @@ per N and order, side by side:
   least-squares fit of the fused luminance on the bracket's (0 = every exposure counts the same).
 
 Usage: python benchmarks/multi_input.py [--images DIR] [--limit 6] [--size 384] [--weights PATH] [--scale N]
-                                       [--figure docs/images/multi_input.jpg]
+                                       [--task mef] [--figure docs/images/multi_input.jpg]
+(--task: fuse at that kind of image's gains, FuseOptions.for_task; the inputs stay in the order
+given, ``order="given"``, so both orders are measured whatever the task would sort them into.)
 (default images: the visible images of VIFB in ../shared, read only as test scenes; --figure
 draws one scene's 4-exposure bracket and each method's result, in both orders.)
 """
@@ -33,7 +35,7 @@ from tqdm import tqdm
 from defusion import Fuser
 from defusion.benchmark.report import labelled_tile
 from defusion.fusion.color import as_rgb, luminance
-from defusion.fusion.fuser import DEFAULT_SCALE
+from defusion.fusion.fuser import DEFAULT_SCALE, TASKS
 from defusion.io.images import read_image
 from defusion.metrics import mef_ssim
 
@@ -103,6 +105,7 @@ def main() -> None:
     p.add_argument("--weights", help="default: the shipped weights")
     p.add_argument("--runtime", default="onnxruntime")
     p.add_argument("--scale", type=int, default=DEFAULT_SCALE, help=f"inference scale (default {DEFAULT_SCALE}, the fusion core's)")
+    p.add_argument("--task", choices=TASKS, help="fuse at this task's gains (default: the general defaults)")
     p.add_argument("--figure", type=Path, help="also draw one scene's bracket and results here")
     p.add_argument("--figure-scene", help="that scene's file stem (default: the first)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar over the scenes (on stderr)")
@@ -110,12 +113,14 @@ def main() -> None:
     if not args.images.is_dir():
         raise SystemExit(f"no scenes: {args.images} is not a folder (pass --images)")
     scenes = load_scenes(args.images, args.limit, args.size)
-    fusers = {order: Fuser.from_pretrained(args.weights, runtime=args.runtime, stack=order, scale=args.scale)
+    fusers = {order: Fuser.from_pretrained(args.weights, runtime=args.runtime, task=args.task, stack=order,
+                                           order="given", scale=args.scale)
               for order in ("balanced", "sequential")}
     if args.figure:
         chosen = [image for name, image in scenes if name == args.figure_scene] or [scenes[0][1]]
         figure(chosen[0], fusers, args.figure)
-    print(f"{len(scenes)} scenes from {args.images} at {args.size} px; brackets {BRACKETS}")
+    print(f"{len(scenes)} scenes from {args.images} at {args.size} px; brackets {BRACKETS}; "
+          f"task {args.task or 'none (general defaults)'}")
     print("\n| N | method | MEF-SSIM dark-to-bright / bright-to-dark | order sensitivity (grey levels) | weight spread | s per bracket |")
     print("|---|---|---|---|---|---|")
     for n, stops in BRACKETS.items():

@@ -52,6 +52,28 @@ def test_four_sources_in_each_stack_order(pair, tmp_path, rng, tiny_weights):
     assert not np.array_equal(fused["balanced"], fused["sequential"])
 
 
+def test_order_sorts_a_bracket_by_brightness(tmp_path, rng, tiny_weights):
+    scene = smooth_image(rng, 40, 48)
+    paths = [write_image(tmp_path / f"ev{i}.png", np.clip(scene * g, 0, 255).astype(np.uint8))
+             for i, g in enumerate((0.4, 1.0, 1.8))]
+    fused = {}
+    for name, files in (("given", paths[::-1]), ("sorted", [paths[1], paths[0], paths[2]])):
+        out = tmp_path / f"{name}.png"
+        extra = ["--order", "bright-first"] if name == "sorted" else []
+        assert _fuse(*files, "-o", out, "--weights", tiny_weights, *extra) == 0
+        fused[name] = read_image(out)
+    assert np.array_equal(fused["given"], fused["sorted"])  # shuffled + sorted = brightest first as given
+    # --task mef sorts brackets brightest first by itself; --order given keeps the files' order
+    for name, extra in (("mef-shuffled", []), ("mef-given", ["--order", "given"])):
+        files = [paths[1], paths[0], paths[2]] if name == "mef-shuffled" else paths[::-1]
+        assert _fuse(*files, "-o", tmp_path / f"{name}.png", "--weights", tiny_weights, "--task", "mef", *extra) == 0
+    assert np.array_equal(read_image(tmp_path / "mef-shuffled.png"), read_image(tmp_path / "mef-given.png"))
+    unsorted = tmp_path / "unsorted.png"
+    assert _fuse(paths[1], paths[0], paths[2], "-o", unsorted, "--weights", tiny_weights, "--task", "mef",
+                 "--order", "given") == 0
+    assert not np.array_equal(read_image(unsorted), read_image(tmp_path / "mef-given.png"))
+
+
 def test_sixteen_bit_grey_stays_sixteen_bit(tmp_path, rng, tiny_weights):
     a = write_image(tmp_path / "a.tif", smooth_image(rng, 40, 40, 1).astype(np.uint16) * 257)
     b = write_image(tmp_path / "b.png", smooth_image(rng, 40, 40, 1).astype(np.uint16) * 257)

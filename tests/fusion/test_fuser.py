@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from defusion import Fuser
-from defusion.fusion.fuser import DEFAULT_UNIQUE_GAIN, MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN, FuseOptions, SizeMismatchError
+from defusion.fusion.fuser import (DEFAULT_UNIQUE_GAIN, MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN, FuseOptions,
+                                   SizeMismatchError, sort_inputs)
 from defusion.model.denet import DeNetOutput
 from defusion.model.weights import load_weights
 from tests.conftest import smooth_image
@@ -78,6 +79,31 @@ def test_stack_orders_are_the_documented_pairings(fuser, rng):
     assert not np.allclose(sequential.fuse(a, b, c, d), fuser.fuse(a, b, c, d), **close)
     with pytest.raises(ValueError, match="unknown stack order 'tree'"):
         FuseOptions(stack="tree")
+
+
+def test_brightness_orders_make_a_bracket_independent_of_its_file_order(fuser, rng):
+    """Sorted by mean brightness, any permutation of a bracket fuses to the same image, the one
+    its sorted order gives; ``given`` keeps the caller's order (focus stacks)."""
+    scene = smooth_image(rng, 24, 24, channels=1) / 255.0
+    bracket = [np.clip(scene * gain, 0, 1) for gain in (0.3, 0.7, 1.4, 2.5)]  # dark to bright
+    shuffled = [bracket[i] for i in (2, 0, 3, 1)]
+    close = dict(rtol=0, atol=1e-6)
+    for order, sorted_bracket in (("bright-first", bracket[::-1]), ("dark-first", bracket)):
+        ordered = Fuser(fuser.model, options=FuseOptions(order=order))
+        np.testing.assert_allclose(ordered.fuse(*shuffled), fuser.fuse(*sorted_bracket), **close)
+        np.testing.assert_allclose(ordered.fuse(*shuffled), ordered.fuse(*bracket[::-1]), **close)
+    assert not np.allclose(fuser.fuse(*shuffled), fuser.fuse(*bracket[::-1]), **close)
+    with pytest.raises(ValueError, match="unknown input order 'random'"):
+        FuseOptions(order="random")
+
+
+def test_sort_inputs_is_stable():
+    same = [np.full((2, 2), 0.5), np.full((2, 2), 0.5), np.full((2, 2), 0.1)]
+    assert [id(im) for im in sort_inputs(same, "bright-first")] == [id(im) for im in same]
+    assert [id(im) for im in sort_inputs(same, "dark-first")] == [id(im) for im in (same[2], same[0], same[1])]
+    same = same[:2]
+    assert [id(im) for im in sort_inputs(same, "bright-first")] == [id(im) for im in same]
+    assert [id(im) for im in sort_inputs(same, "dark-first")] == [id(im) for im in same]
 
 
 def test_size_mismatch_names_both_sizes(fuser, rng):
@@ -272,4 +298,5 @@ def test_with_task_sets_only_what_tasks_govern():
     ivf = server.with_task("ivf")
     assert (ivf.scale, ivf.tile, ivf.unique_gain) == (1, 0, 1.5)
     assert (server.with_task("mef").unique_gain, server.with_task("mef").detail_gain) == (1.0, 1.5)
+    assert server.with_task("mef").order == "bright-first" and server.with_task("mff").order == "given"
     assert FuseOptions(detail_gain=3.0).with_task("ivf").resolved_detail_gain == 2.0  # ivf's gain brings its own

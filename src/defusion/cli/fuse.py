@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import (add_fusion_options, add_model_options, apply_threads, check_tile, fusion_options,
+from defusion.cli.options import (FUSION_OPTION_NAMES, add_fusion_options, add_model_options, apply_threads, check_tile, fusion_options,
                                   positive_int)
 from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import DEFAULT_MAX_PIXELS, SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES, ImageReadError
@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stack", default="balanced", choices=("balanced", "sequential"),
                    help="more than two images: balanced (default) fuses each half, then the two results; "
                         "sequential fuses ((1, 2), 3), ...")
+    p.add_argument("--order", default=None, choices=("given", "bright-first", "dark-first"),
+                   help="more than two images: keep the order given (default; focus stacks), or sort them by "
+                        "mean brightness first, so a bracket's file order does not matter (--task mef's default)")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -149,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give at least two images to fuse (or --a DIR --b DIR)")
     check_tile(args)
     _check_paths(args, folders)
-    options = dict(fusion_options(args), stack=args.stack)
+    options = dict(fusion_options(args, (*FUSION_OPTION_NAMES, "order")), stack=args.stack)
     threads = apply_threads(args)
     if args.onnx:
         from defusion.serving.onnx_model import load_onnx_fuser

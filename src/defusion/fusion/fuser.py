@@ -24,6 +24,9 @@ class SizeMismatchError(ValueError):
 
 StackOrder = Literal["balanced", "sequential"]
 STACK_ORDERS: tuple[str, ...] = ("balanced", "sequential")
+#: How more than two inputs are ordered before they are stacked: as given, or by mean brightness.
+InputOrder = Literal["given", "bright-first", "dark-first"]
+INPUT_ORDERS: tuple[str, ...] = ("given", "bright-first", "dark-first")
 #: The network runs at twice the sources' sampling unless told otherwise (FuseOptions.scale).
 DEFAULT_SCALE = 2
 #: The unique embeddings are weighed by this g in the fused image unless told otherwise
@@ -43,9 +46,12 @@ TASKS: tuple[str, ...] = ("ivf", "mef", "mff")
 #: Exposure and focus pairs wash out above 1.25; they keep the unique embeddings' local mean at the
 #: paper's 1 and weigh only their fine detail up, 1.5: higher than the general defaults on MFIFB's
 #: Qabf, SSIM and sharpness and on MEFB's MEF-SSIM and Qabf (docs/benchmarks.md, "Per-task defaults").
+#: Brackets of more than two exposures are sorted brightest first: at the mef gains that scored higher
+#: than darkest first for 4 and 5 exposures and gives one result whatever the files' order
+#: (docs/benchmarks.md, "More than two inputs").
 TASK_OPTIONS: dict[str, dict] = {
     "ivf": {"unique_gain": 1.5},
-    "mef": {"unique_gain": 1.0, "detail_gain": 1.5},
+    "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "bright-first"},
     "mff": {"unique_gain": 1.0, "detail_gain": 1.5},
 }
 #: The FuseOptions fields a task sets (FuseOptions.with_task).
@@ -81,6 +87,11 @@ class FuseOptions:
     through about log2(N) fusions), ``sequential`` folds left, ((a, b), c), ... (the last image
     weighs as much as all before it). ``benchmarks/multi_input.py`` compares them.
 
+    ``order`` sorts more than two inputs before they are stacked: ``given`` keeps the caller's
+    order (focus stacks, whose order is the focal distance), ``bright-first`` and ``dark-first``
+    sort by mean brightness (stable), so an exposure bracket fuses the same whatever order its
+    files come in; exposure brackets take the order that scored higher (``for_task("mef")``).
+
     ``scale`` runs the network on the sources up-sampled by that factor and averages its output
     back down (:mod:`defusion.fusion.resample`): the network's reconstruction blur shrinks by the
     factor, at ``scale**2`` times the compute. 1 is the paper's inference; with the shipped weights the default 2
@@ -106,6 +117,8 @@ class FuseOptions:
     auto_tile_size: int = 768
     color: color.ColorMode = "auto"
     stack: StackOrder = "balanced"
+    #: Order of more than two inputs before stacking; see INPUT_ORDERS.
+    order: InputOrder = "given"
     #: Inference scale; see DEFAULT_SCALE.
     scale: int = DEFAULT_SCALE
     #: Weight of the unique embeddings in the fused one; see DEFAULT_UNIQUE_GAIN.
@@ -124,6 +137,8 @@ class FuseOptions:
                              f"use a tile of at least {2 * self.overlap + 1}, or a smaller overlap")
         if self.stack not in STACK_ORDERS:
             raise ValueError(f"unknown stack order {self.stack!r}; use one of {', '.join(STACK_ORDERS)}")
+        if self.order not in INPUT_ORDERS:
+            raise ValueError(f"unknown input order {self.order!r}; use one of {', '.join(INPUT_ORDERS)}")
 
     @classmethod
     def for_task(cls, task: Task | None = None, **overrides) -> "FuseOptions":
@@ -145,7 +160,7 @@ class FuseOptions:
 
         Example:
             >>> FuseOptions(scale=1).with_task("ivf")
-            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', scale=1, unique_gain=1.5, detail_gain=None)
+            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None)
             >>> FuseOptions(unique_gain=2.0).with_task("mff").unique_gain
             1.0
         """
@@ -180,6 +195,23 @@ def task_options(task: Task | None = None, **overrides) -> dict:
     if "unique_gain" in given and "detail_gain" not in given:
         preset.pop("detail_gain", None)
     return {**preset, **given}
+
+
+def sort_inputs(inputs: list[np.ndarray], order: InputOrder = "given") -> list[np.ndarray]:
+    """``inputs`` in ``order`` (INPUT_ORDERS): as given, or stably sorted by mean brightness.
+
+    Example:
+        >>> dark, mid, bright = (np.full((2, 2), v) for v in (0.2, 0.5, 0.8))
+        >>> [float(im.mean()) for im in sort_inputs([mid, dark, bright], "bright-first")]
+        [0.8, 0.5, 0.2]
+    """
+    if order == "given":
+        return list(inputs)
+    if order not in INPUT_ORDERS:
+        raise ValueError(f"unknown input order {order!r}; use one of {', '.join(INPUT_ORDERS)}")
+    brightness = [float(np.mean(im)) for im in inputs]
+    ranked = sorted(range(len(inputs)), key=lambda i: -brightness[i] if order == "bright-first" else brightness[i])
+    return [inputs[i] for i in ranked]
 
 
 class Decomposition(NamedTuple):
@@ -262,7 +294,8 @@ class Fuser:
         their height and width, the deepest input dtype, and is grey only if all are grey.
         """
         prepared = self._prepare(images)
-        return self._finish(self._fuse_stack(prepared.inputs, prepared.mode, on_tile), prepared)
+        inputs = sort_inputs(prepared.inputs, self.options.order)
+        return self._finish(self._fuse_stack(inputs, prepared.mode, on_tile), prepared)
 
     def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None) -> np.ndarray:
         """Fuse HxWx3 network inputs pairwise in ``options.stack`` order; intermediate results
