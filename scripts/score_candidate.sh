@@ -3,6 +3,7 @@
 # first 10 MFIFB pairs), DeFusion only, for scripts/compare_weights.py.
 # Usage: scripts/score_candidate.sh WEIGHTS OUT_DIR   (WEIGHTS "shipped" = the package's weights)
 # Then:  python scripts/compare_weights.py OUT_OF_SHIPPED OUT_OF_CANDIDATE
+# VIFB=1 also scores VIFB's 21 pairs (compare_weights.py then prints VIFB's target metrics and ranks).
 # METHOD=defusion-x2 (any built-in DeFusion variant) scores that variant instead of `defusion`;
 # then: python scripts/compare_weights.py OUT_OF_SHIPPED OUT_DIR defusion-x2
 set -euo pipefail
@@ -21,4 +22,5 @@ run() {  # TASK A B NAME [LIMIT]
 run ivf "$DATA/ivf/tno/vi" "$DATA/ivf/tno/ir" tno
 run mef "$DATA/mef/mefb/A" "$DATA/mef/mefb/B" mefb 8
 run mff "$DATA/mff/mfifb/A" "$DATA/mff/mfifb/B" mfifb 10
+if [ -n "${VIFB:-}" ]; then run ivf "$DATA/ivf/vifb/vi" "$DATA/ivf/vifb/ir" vifb; fi
 echo "scored $1 in $OUT"
