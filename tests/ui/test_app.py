@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1.element_tree import FileUploader  # noqa: E402
 
 from defusion.ui import APP_PATH  # noqa: E402
-from defusion.ui.app import UPLOAD  # noqa: E402
-from defusion.ui.core import EXAMPLES, METRIC_NAMES  # noqa: E402
+from defusion.ui.app import UPLOAD, UPLOAD_STACK  # noqa: E402
+from defusion.ui.core import EXAMPLES, METRIC_NAMES, STACK_METRIC_NAMES  # noqa: E402
 
 needs_upload = pytest.mark.skipif(not hasattr(FileUploader, "upload"),
                                   reason="this Streamlit's AppTest cannot simulate uploads")
@@ -138,4 +138,47 @@ def test_bad_uploads_are_clear_errors(ui_env, case, expected):
     assert len(at.error) == 1 and expected in at.error[0].value
     if case == "sizes":
         assert "a.png is 40x30" in at.error[0].value and "b.png is 24x20" in at.error[0].value
+    assert not _images(at)
+
+
+def test_stack_mode_waits_for_two_images(ui_env):
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD_STACK).run()
+    assert not at.exception and not at.error and not _images(at)
+    assert len(at.get("file_uploader")) == 1
+    assert "two or more" in at.info[0].value
+
+
+@needs_upload
+def test_uploaded_bracket_is_fused_in_file_name_order(ui_env, rng):
+    """Whatever order the files are uploaded in, the page shows (and the core fuses) them by name;
+    the core's tests check that a bracket also fuses the same in any order."""
+    scene = rng.integers(0, 256, (36, 44, 3), dtype=np.uint8).astype(float)
+    bracket = {f"ev{i}.png": _png(np.clip(scene * g, 0, 255).astype(np.uint8)) for i, g in enumerate((0.4, 1.0, 1.7))}
+    for order in (["ev1.png", "ev2.png", "ev0.png"], ["ev0.png", "ev1.png", "ev2.png"]):
+        at = _app().run()
+        at.radio(key="source").set_value(UPLOAD_STACK).run()
+        at.radio(key="kind").set_value("exposure bracket").run()
+        uploader = at.file_uploader(key="upload_stack")
+        for name in order:
+            uploader.upload(name, bracket[name], "image/png")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+        captions = _captions(at)
+        assert captions == ["1: ev0.png", "2: ev1.png", "3: ev2.png", "fused"]
+        assert list(at.table[0].value.index) == list(STACK_METRIC_NAMES)
+        assert at.get("download_button")
+
+
+@needs_upload
+def test_stack_of_different_sizes_is_a_clear_error(ui_env):
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD_STACK).run()
+    uploader = at.file_uploader(key="upload_stack")
+    uploader.upload("a.png", _png(np.zeros((30, 40), np.uint8)), "image/png")
+    uploader.upload("b.png", _png(np.zeros((20, 24), np.uint8)), "image/png")
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "a.png is 40x30, b.png is 24x20" in at.error[0].value
     assert not _images(at)

@@ -77,3 +77,38 @@ def test_digest_sees_every_pixel():
 
 def test_download_name():
     assert core.download_name("dir/under.jpg", "over.png") == "fused_under_over.png"
+
+
+def test_decode_stack_rules():
+    grey = lambda v, h=30, w=40: _png(np.full((h, w), v, np.uint8))  # noqa: E731
+    images = core.decode_stack([(grey(200), "ev2.png"), (grey(10), "ev0.png"), (grey(90), "ev1.png")])
+    assert [int(im[0, 0]) for im in images] == [10, 90, 200]  # file-name order, whatever the upload order
+    with pytest.raises(core.InputError, match="1 image given; a bracket or stack takes 2 to"):
+        core.decode_stack([(grey(1), "a.png")])
+    with pytest.raises(core.InputError, match=f"takes 2 to {core.MAX_STACK_IMAGES}"):
+        core.decode_stack([(grey(1), f"{i}.png") for i in range(core.MAX_STACK_IMAGES + 1)])
+    with pytest.raises(core.InputError, match=r"a\.png is 40x30, c\.png is 24x20"):
+        core.decode_stack([(grey(1), "a.png"), (grey(2), "b.png"), (grey(3, 20, 24), "c.png")])
+    with pytest.raises(core.InputError, match="over the upload limit"):
+        core.decode_stack([(grey(1), "a.png"), (b"x" * 2000, "b.png")], max_bytes=1000)
+    with pytest.raises(ImageReadError):
+        core.decode_stack([(grey(1), "a.png"), (b"not an image", "b.png")])
+
+
+def test_stack_metrics_and_order(tiny_weights, rng):
+    from defusion.model.weights import load_weights
+    from defusion.metrics import mef_ssim
+
+    assert core.stack_order("mef") == "bright-first" and core.stack_order(None) == "given"
+    scene = rng.integers(0, 256, (32, 40), dtype=np.uint8).astype(float)
+    bracket = [np.clip(scene * g, 0, 255).astype(np.uint8) for g in (0.4, 1.0, 1.6)]
+    fuser = core.make_fuser(load_weights(tiny_weights), "cpu", None, "auto", 1, order="bright-first")
+    fused, values = core.fuse_stack_and_score(fuser, bracket)
+    assert fused.shape == (32, 40) and list(values) == list(core.STACK_METRIC_NAMES)
+    assert values["MEF-SSIM"] == pytest.approx(mef_ssim(fused, *bracket))  # over all three sources
+    reordered, _ = core.fuse_stack_and_score(fuser, bracket[::-1])
+    assert np.array_equal(fused, reordered)  # sorted brightest first either way
+
+
+def test_download_name_of_a_stack():
+    assert core.download_name("a.png", "b.png", "c.tif") == "fused_a_to_c.png"

@@ -1,8 +1,9 @@
 """The DeFusion web UI (Streamlit): ``defusion ui``, or ``streamlit run`` on this file.
 
-Pick a built-in example (multi-exposure, multi-focus) or upload two registered images; the app
-fuses them with the one fusion core (:class:`defusion.fusion.fuser.Fuser`) and shows the inputs,
-the fused image, the common and unique components, a metrics table, and a PNG download.
+Pick a built-in example (multi-exposure, multi-focus), upload two registered images, or upload a
+bracket or focus stack of more; the app fuses them with the one fusion core
+(:class:`defusion.fusion.fuser.Fuser`) and shows the inputs, the fused image, the common and unique
+components (pairs), a metrics table, and a PNG download.
 
 Settings come from the environment (``defusion ui`` sets them): ``DEFUSION_WEIGHTS`` (weights
 file; default: the shipped weights), ``DEFUSION_DEVICE`` (auto/cpu/cuda) and
@@ -23,6 +24,7 @@ from defusion.model.weights import WeightsError
 
 LOG = logging.getLogger("defusion.ui")
 UPLOAD = "Upload two images"
+UPLOAD_STACK = "Upload a bracket or focus stack"
 
 
 if st is not None:
@@ -43,11 +45,20 @@ if st is not None:
         fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail)
         return core.fuse_and_score(fuser, _a, _b)
 
+    @st.cache_data(show_spinner=False, max_entries=8)
+    def _fused_stack(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float,
+                     detail: float, order: str, key: str, _images):
+        """A bracket or stack fused + its metrics, cached like :func:`_fused`."""
+        from defusion.ui import core
+
+        fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail, order)
+        return core.fuse_stack_and_score(fuser, _images)
+
 
 def _sidebar(core):
     with st.sidebar:
         st.header("Options")
-        source = st.radio("Images", [*core.EXAMPLES, UPLOAD], key="source")
+        source = st.radio("Images", [*core.EXAMPLES, UPLOAD, UPLOAD_STACK], key="source")
         color = st.radio("Colour mode", core.COLOR_MODES, key="color", horizontal=True,
                          help="auto (= ycbcr): fuse luminance; colours from the colour source, or blended by "
                               "saturation when both are colour. rgb: fuse two colour images in RGB (the paper's "
@@ -74,7 +85,7 @@ def _sidebar(core):
                                 "brightness (the unique gain): higher is sharper, with more grain")
         tile = st.selectbox("Tile size", core.TILE_CHOICES, key="tile",
                             help="auto tiles network inputs over 1 MP in 768-pixel tiles; off runs one pass")
-    return source, color, scale, gain, detail, tile
+    return source, task, color, scale, gain, detail, tile
 
 
 def _inputs(core, source: str, settings):
@@ -95,6 +106,41 @@ def _inputs(core, source: str, settings):
     a, b = core.decode_pair(up_a.getvalue(), up_a.name, up_b.getvalue(), up_b.name,
                             settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
     return a, b, (up_a.name, up_b.name)
+
+
+def _stack_inputs(core, settings):
+    """The uploaded bracket or stack and its names (file-name order), or None until two are given."""
+    limit_mb = st.get_option("server.maxUploadSize")
+    st.caption(f"2 to {core.MAX_STACK_IMAGES} registered images of one size, fused pairwise (PNG, JPEG, TIFF, "
+               f"BMP; 8 or 16 bit), at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each. A focus "
+               "stack is fused in file-name order; an exposure bracket (kind: exposure bracket) brightest first, "
+               "whatever its names.")
+    uploads = st.file_uploader("Images", type=core.UPLOAD_TYPES, accept_multiple_files=True, key="upload_stack")
+    if len(uploads or []) < 2:
+        st.info("Upload two or more images to fuse them.")
+        return None
+    given = [(up.getvalue(), up.name) for up in uploads]
+    images = core.decode_stack(given, settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
+    return images, sorted(name for _, name in given)
+
+
+def _show_stack(core, images, names, fused, values) -> None:
+    u8 = core.to_uint8
+    st.subheader(f"{len(images)} sources and the fused image")
+    cols = st.columns(min(len(images), 4))
+    for i, (image, name) in enumerate(zip(images, names)):
+        cols[i % len(cols)].image(u8(image), caption=f"{i + 1}: {name}")
+    st.image(u8(fused), caption="fused")
+    st.download_button("Download the fused image (PNG)", core.png_bytes(fused),
+                       file_name=core.download_name(*names), mime="image/png", key="download")
+    st.caption("The decomposition into common and unique parts is shown for pairs; a stack is fused "
+               "pairwise, halves first (docs/benchmarks.md, \"More than two inputs\").")
+    st.subheader("Metrics")
+    import pandas as pd
+
+    st.table(pd.DataFrame(core.metric_rows(values)).set_index("metric"))
+    st.caption("Computed on 8-bit data by defusion.metrics (see docs/metrics.md): MEF-SSIM over every "
+               "source; the no-reference metrics (EN, SD, SF, AG) reward contrast and noise alike.")
 
 
 def _show(core, a, b, names, parts, values) -> None:
@@ -133,7 +179,17 @@ def main() -> None:
                "multi-exposure, multi-focus and infrared + visible images.")
     try:
         settings = core.Settings.from_env()
-        source, color, scale, gain, detail, tile = _sidebar(core)
+        source, task, color, scale, gain, detail, tile = _sidebar(core)
+        if source == UPLOAD_STACK:
+            given = _stack_inputs(core, settings)
+            if given is None:
+                return
+            images, names = given
+            with st.spinner(f"Fusing {len(images)} images..."):
+                fused, values = _fused_stack(settings.weights, settings.device, core.tile_option(tile), color, scale,
+                                             gain, detail, core.stack_order(task), core.digest(*images), images)
+            _show_stack(core, images, names, fused, values)
+            return
         given = _inputs(core, source, settings)
         if given is None:
             return

@@ -47,6 +47,10 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp"]
 
 #: The metrics table: a small, fast set (all from defusion.metrics).
 METRIC_NAMES = ("EN", "SD", "SF", "AG", "MI", "Qabf", "SSIM-mean", "MEF-SSIM")
+#: The metrics table of a bracket or stack: those defined for any number of sources.
+STACK_METRIC_NAMES = ("EN", "SD", "SF", "AG", "MEF-SSIM")
+#: Most images one bracket or focus stack upload may hold (N images take N - 1 fusions).
+MAX_STACK_IMAGES = 8
 
 #: Colour modes and tile sizes offered in the sidebar.
 COLOR_MODES = ("auto", "rgb", "ycbcr")
@@ -141,6 +145,25 @@ def decode_pair(data_a: bytes, name_a: str, data_b: bytes, name_b: str,
     return a, b
 
 
+def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_MAX_PIXELS,
+                 max_bytes: int | None = None) -> list[np.ndarray]:
+    """Decode a bracket or focus stack uploaded as ``(data, file name)``, in file-name order (a
+    focus stack's order is its focal distance; name the files so), and check that the images
+    can be fused together: 2 to ``MAX_STACK_IMAGES`` of them, each within the bounds, one size."""
+    if not 2 <= len(uploads) <= MAX_STACK_IMAGES:
+        raise InputError(f"{len(uploads)} image{'s' if len(uploads) != 1 else ''} given; a bracket or stack "
+                         f"takes 2 to {MAX_STACK_IMAGES}")
+    uploads = sorted(uploads, key=lambda upload: upload[1])
+    for data, name in uploads:
+        if max_bytes is not None and len(data) > max_bytes:
+            raise InputError(f"{name}: {len(data) / 2**20:.1f} MB is over the upload limit of "
+                             f"{max_bytes / 2**20:.0f} MB")
+    images = [decode_image(data, name, max_pixels) for data, name in uploads]
+    for image, (_, name) in zip(images[1:], uploads[1:]):
+        check_same_size(images[0], uploads[0][1], image, name)
+    return images
+
+
 def check_same_size(a: np.ndarray, name_a: str, b: np.ndarray, name_b: str) -> None:
     if a.shape[:2] != b.shape[:2]:
         raise InputError(f"the images differ in size: {name_a} is {a.shape[1]}x{a.shape[0]}, {name_b} is "
@@ -157,10 +180,22 @@ def digest(*arrays: np.ndarray) -> str:
 
 
 def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SCALE_CHOICES[0],
-               unique_gain: float = DEFAULT_UNIQUE_GAIN, detail_gain: float | None = None) -> Fuser:
-    """A Fuser around an already loaded (cached) model."""
+               unique_gain: float = DEFAULT_UNIQUE_GAIN, detail_gain: float | None = None,
+               order: str = "given") -> Fuser:
+    """A Fuser around an already loaded (cached) model; ``order`` sorts more than two images
+    (``FuseOptions.order``: an exposure bracket's task sorts it brightest first)."""
     return Fuser(model, device, options=FuseOptions(tile=tile, color=color, scale=scale, unique_gain=unique_gain,
-                                                    detail_gain=detail_gain))
+                                                    detail_gain=detail_gain, order=order))
+
+
+def stack_order(task: str | None) -> str:
+    """The fusion core's input order for ``task`` (brackets brightest first, else as given).
+
+    Example:
+        >>> stack_order("mef"), stack_order("mff")
+        ('bright-first', 'given')
+    """
+    return FuseOptions.for_task(task).order
 
 
 def fuse_and_score(fuser: Fuser, a: np.ndarray, b: np.ndarray) -> tuple[Decomposition, dict[str, float]]:
@@ -174,6 +209,22 @@ def score(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     from defusion.metrics import compute_metrics
 
     return compute_metrics(to_uint8(fused), to_uint8(a), to_uint8(b), names=METRIC_NAMES)
+
+
+def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray]) -> tuple[np.ndarray, dict[str, float]]:
+    """A bracket or stack fused (pairwise, in the fuser's stack order) and its metrics table's values."""
+    fused = fuser.fuse(*images)
+    return fused, score_stack(fused, images)
+
+
+def score_stack(fused: np.ndarray, images: list[np.ndarray]) -> dict[str, float]:
+    """``STACK_METRIC_NAMES`` on 8-bit data: the no-reference ones and MEF-SSIM over every source."""
+    from defusion.metrics import METRICS, shared_inputs
+
+    fused, sources = to_uint8(fused), [to_uint8(im) for im in images]
+    with shared_inputs():
+        return {name: METRICS[name].fn(fused, *sources) if name == "MEF-SSIM"
+                else METRICS[name].fn(fused, sources[0], sources[1]) for name in STACK_METRIC_NAMES}
 
 
 def metric_rows(values: dict[str, float]) -> list[dict[str, str]]:
@@ -196,13 +247,22 @@ def png_bytes(image: np.ndarray) -> bytes:
     return encoded.tobytes()
 
 
-def download_name(name_a: str, name_b: str) -> str:
+def download_name(name_a: str, name_b: str, *more: str) -> str:
+    """``fused_<a>_<b>.png``; a bracket or stack is named by its first and last image.
+
+    Example:
+        >>> download_name("ir.png", "vis.jpg"), download_name("ev-2.jpg", "ev0.jpg", "ev+2.jpg")
+        ('fused_ir_vis.png', 'fused_ev-2_to_ev+2.png')
+    """
     stem = lambda n: Path(n).stem or "image"  # noqa: E731
+    if more:
+        return f"fused_{stem(name_a)}_to_{stem(more[-1])}.png"
     return f"fused_{stem(name_a)}_{stem(name_b)}.png"
 
 
 __all__ = [
-    "COLOR_MODES", "EXAMPLES", "METRIC_NAMES", "SCALE_CHOICES", "TILE_CHOICES", "UPLOAD_TYPES", "ImageReadError", "InputError",
-    "Settings", "check_same_size", "decode_pair", "digest", "download_name", "fuse_and_score", "load_example",
-    "make_fuser", "metric_rows", "png_bytes", "score", "tile_option", "to_uint8",
+    "COLOR_MODES", "EXAMPLES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
+    "UPLOAD_TYPES", "ImageReadError", "InputError", "Settings", "check_same_size", "decode_pair", "decode_stack", "digest",
+    "download_name", "fuse_and_score", "fuse_stack_and_score", "load_example", "make_fuser", "metric_rows", "png_bytes",
+    "score", "score_stack", "stack_order", "tile_option", "to_uint8",
 ]
