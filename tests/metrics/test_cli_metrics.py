@@ -118,3 +118,22 @@ def test_errors_are_one_line(images, tmp_path, capsys, which, message):
     assert _run([f, a, b, *extra]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_bracket_of_three_gets_the_metrics_defined_for_any_number(images, tmp_path, capsys):
+    from defusion.metrics import ANY_SOURCE_METRICS, mef_ssim
+
+    c = np.asarray(Image.open(images["a"])) // 2
+    Image.fromarray(c).save(tmp_path / "c.png")
+    assert _run([str(images["f"]), str(images["a"]), str(images["b"]), str(tmp_path / "c.png"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out["metrics"]) == list(ANY_SOURCE_METRICS) and out["more"] == [str(tmp_path / "c.png")]
+    sources = [np.asarray(Image.open(p)) for p in (images["a"], images["b"], tmp_path / "c.png")]
+    expected = mef_ssim(np.asarray(Image.open(images["f"])), *sources)
+    assert out["metrics"]["MEF-SSIM"] == pytest.approx(expected)  # over all three sources
+    assert expected != pytest.approx(mef_ssim(np.asarray(Image.open(images["f"])), *sources[:2]))
+    # a metric that compares with a pair is refused in one line, naming what can be asked for
+    assert _run([str(images["f"]), str(images["a"]), str(images["b"]), str(tmp_path / "c.png"),
+                 "--names", "EN,Qabf,SSIM"]) == 2
+    err = capsys.readouterr().err
+    assert "Qabf, SSIM: defined for two sources; with 3 sources ask for EN" in err and "Traceback" not in err

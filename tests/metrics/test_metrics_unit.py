@@ -68,6 +68,15 @@ def test_shared_inputs_are_not_modified():
     assert np.array_equal(f, F_BIG) and np.array_equal(a, A_BIG) and np.array_equal(b, B_BIG)
 
 
+def test_nested_shared_inputs_share_the_outer_conversions():
+    with U.shared_inputs():
+        outer = U.to_gray(A)
+        with U.shared_inputs():
+            assert U.to_gray(A) is outer
+        assert U.to_gray(A) is outer
+    assert U.to_gray(A) is not outer  # outside any block nothing is kept
+
+
 # ------------------------------------------------------------------------------ inputs
 
 
@@ -371,3 +380,20 @@ def test_vif_vifp():
 def test_every_metric_is_finite_on_real_like_images(name):
     value = METRICS[name].fn(F_BIG, A_BIG, B_BIG)
     assert isinstance(value, float) and math.isfinite(value)
+
+
+def test_stack_metrics_take_any_number_of_sources_and_refuse_pairwise_ones():
+    from defusion.metrics import ANY_SOURCE_METRICS, compute_metrics, compute_stack_metrics, mef_ssim
+
+    rng = np.random.default_rng(5)
+    a, b, c = (rng.integers(0, 256, (48, 48)).astype(np.uint8) for _ in range(3))
+    fused = ((a.astype(int) + b + c) // 3).astype(np.uint8)
+    values = compute_stack_metrics(fused, [a, b, c])
+    assert list(values) == list(ANY_SOURCE_METRICS)
+    assert values["MEF-SSIM"] == pytest.approx(mef_ssim(fused, a, b, c))
+    # with a pair it is compute_metrics, pairwise metrics included
+    assert compute_stack_metrics(fused, [a, b], ["EN", "Qabf"]) == compute_metrics(fused, a, b, ["EN", "Qabf"])
+    with pytest.raises(ValueError, match="Qabf compares the fused image with two sources; with 3 sources"):
+        compute_stack_metrics(fused, [a, b, c], ["EN", "Qabf"])
+    with pytest.raises(ValueError, match="at least two sources"):
+        compute_stack_metrics(fused, [a])

@@ -1,4 +1,5 @@
-"""``defusion metrics``: image-fusion quality metrics of a fused image against its two sources."""
+"""``defusion metrics``: image-fusion quality metrics of a fused image against its sources (two, or
+a whole bracket or stack for the metrics defined for any number)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from defusion.cli.errors import UserError
 
-HELP = "compute fusion quality metrics (EN, MI, SSIM, Qabf, ... as in VIFB) of FUSED vs sources A, B"
+HELP = "compute fusion quality metrics (EN, MI, SSIM, Qabf, ... as in VIFB) of FUSED vs sources A, B [C ...]"
 
 #: Errors printed as one line without a traceback (UserError: unreadable file, size mismatch,
 #: unknown metric name).
@@ -21,8 +22,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("fused", type=Path, metavar="FUSED", help="fused image")
     p.add_argument("a", type=Path, metavar="A", help="first source image (VIFB: visible)")
     p.add_argument("b", type=Path, metavar="B", help="second source image (VIFB: infrared)")
-    p.add_argument("--names", help="comma-separated metric names (default: all; e.g. EN,SSIM,Qabf; "
-                                    "'vifb' = the 13 VIFB metrics)")
+    p.add_argument("more", type=Path, nargs="*", metavar="C",
+                   help="more sources (a bracket or focus stack): then only the metrics defined for any number "
+                        "of sources (EN, SD, SF, AG, EI, MEF-SSIM, MS-MEF-SSIM)")
+    p.add_argument("--names", help="comma-separated metric names (default: all, or all that take any number of "
+                                    "sources; e.g. EN,SSIM,Qabf; 'vifb' = the 13 VIFB metrics)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -52,11 +56,11 @@ def _read(path: Path):
         raise UserError(f"{path}: cannot read image ({exc})") from None
 
 
-def _names(spec: str | None) -> list[str]:
-    from defusion.metrics import METRICS, VIFB_METRICS
+def _names(spec: str | None, sources: int = 2) -> list[str]:
+    from defusion.metrics import ANY_SOURCE_METRICS, METRICS, VIFB_METRICS
 
     if not spec:
-        return list(METRICS)
+        return list(METRICS) if sources == 2 else list(ANY_SOURCE_METRICS)
     names: list[str] = []
     by_lower = {name.lower(): name for name in METRICS}  # names are matched case-insensitively
     for item in (s.strip() for s in spec.split(",")):
@@ -68,25 +72,32 @@ def _names(spec: str | None) -> list[str]:
             names.append(by_lower[item.lower()])
         else:
             raise UserError(f"unknown metric {item!r}; known: vifb, {', '.join(METRICS)}")
+    pairwise = [n for n in names if n not in ANY_SOURCE_METRICS]
+    if sources > 2 and pairwise:
+        raise UserError(f"{', '.join(dict.fromkeys(pairwise))}: defined for two sources; with {sources} sources "
+                        f"ask for {', '.join(ANY_SOURCE_METRICS)}")
     return list(dict.fromkeys(names))
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.metrics import METRICS, shared_inputs
+    from defusion.metrics import METRICS, compute_stack_metrics, shared_inputs
 
-    names = _names(args.names)
-    images = {"fused": _read(args.fused), "a": _read(args.a), "b": _read(args.b)}
+    names = _names(args.names, 2 + len(args.more))
+    labels = ["fused", "a", "b", *(f"source {i}" for i in range(3, 3 + len(args.more)))]
+    paths = [args.fused, args.a, args.b, *args.more]
+    images = {label: _read(path) for label, path in zip(labels, paths)}
     sizes = {k: v.shape[:2] for k, v in images.items()}
     if len(set(sizes.values())) != 1:
         shown = ", ".join(f"{k} {w}x{h}" for k, (h, w) in sizes.items())
         raise UserError(f"size mismatch (W x H): {shown}")
 
+    fused, *sources = images.values()
     values: dict[str, float | None] = {}
     skipped: dict[str, str] = {}
     with shared_inputs():  # convert the images once for all metrics
-        for name in names:
+        for name in names:  # one by one, so that one metric's failure leaves the others
             try:
-                values[name] = METRICS[name].fn(images["fused"], images["a"], images["b"])
+                values[name] = compute_stack_metrics(fused, sources, [name])[name]
             except ValueError as exc:  # e.g. an image too small for a multi-scale metric
                 values[name] = None
                 skipped[name] = str(exc)
@@ -94,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         clean = {k: (v if v is not None and math.isfinite(v) else None) for k, v in values.items()}
         out = {"fused": str(args.fused), "a": str(args.a), "b": str(args.b), "metrics": clean}
+        if args.more:
+            out["more"] = [str(p) for p in args.more]
         if skipped:
             out["skipped"] = skipped
         print(json.dumps(out, indent=2))

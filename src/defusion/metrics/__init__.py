@@ -85,6 +85,40 @@ METRICS: dict[str, MetricSpec] = {
 }
 
 
+#: Metrics defined for any number of sources: the no-reference ones (the fused image alone) and
+#: MEF-SSIM, which compares it with a whole exposure bracket. The others compare it with a pair.
+ANY_SOURCE_METRICS: tuple[str, ...] = ("EN", "SD", "SF", "AG", "EI", "MEF-SSIM", "MS-MEF-SSIM")
+_BRACKET_METRICS = ("MEF-SSIM", "MS-MEF-SSIM")
+
+
+def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str] | None = None
+                          ) -> dict[str, float]:
+    """The named metrics (default: all of ``ANY_SOURCE_METRICS``) of a fusion of any number of
+    sources, e.g. an exposure bracket; a metric that compares with a pair raises ``ValueError``
+    when there are more than two sources.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(3).integers(0, 256, (24, 24)).astype(np.uint8)
+        >>> round(compute_stack_metrics(x, [x, x, x], ["MEF-SSIM"])["MEF-SSIM"], 6)
+        1.0
+    """
+    names = list(ANY_SOURCE_METRICS) if names is None else list(names)
+    if len(sources) < 2:
+        raise ValueError(f"need at least two sources, got {len(sources)}")
+    if len(sources) > 2:
+        pairwise = [n for n in names if n not in ANY_SOURCE_METRICS]
+        if pairwise:
+            raise ValueError(f"{', '.join(pairwise)} compare{'s' if len(pairwise) == 1 else ''} the fused image "
+                             f"with two sources; with {len(sources)} sources: {', '.join(ANY_SOURCE_METRICS)}")
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise KeyError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+    fused, sources = np.asarray(fused), [np.asarray(x) for x in sources]
+    with shared_inputs():
+        return {n: METRICS[n].fn(fused, *(sources if n in _BRACKET_METRICS else sources[:2])) for n in names}
+
+
 def compute_metrics(
     fused: ArrayLike, a: ArrayLike, b: ArrayLike, names: Iterable[str] | None = None
 ) -> dict[str, float]:
@@ -103,10 +137,12 @@ def compute_metrics(
 
 
 __all__ = [
+    "ANY_SOURCE_METRICS",
     "METRICS",
     "VIFB_METRICS",
     "MetricSpec",
     "compute_metrics",
+    "compute_stack_metrics",
     "shared_inputs",
     "average_gradient",
     "correlation_coefficient",

@@ -33,7 +33,11 @@ _CACHE: ContextVar[dict | None] = ContextVar("defusion_metrics_cache", default=N
 
 @contextmanager
 def shared_inputs() -> Iterator[None]:
-    """Within this block, repeated input conversions of the same array objects are reused."""
+    """Within this block, repeated input conversions of the same array objects are reused
+    (nested blocks share the outermost block's conversions)."""
+    if _CACHE.get() is not None:
+        yield
+        return
     token = _CACHE.set({})
     try:
         yield

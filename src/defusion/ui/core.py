@@ -47,7 +47,8 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp"]
 
 #: The metrics table: a small, fast set (all from defusion.metrics).
 METRIC_NAMES = ("EN", "SD", "SF", "AG", "MI", "Qabf", "SSIM-mean", "MEF-SSIM")
-#: The metrics table of a bracket or stack: those defined for any number of sources.
+#: The metrics table of a bracket or stack: those defined for any number of sources
+#: (defusion.metrics.ANY_SOURCE_METRICS).
 STACK_METRIC_NAMES = ("EN", "SD", "SF", "AG", "MEF-SSIM")
 #: Most images one bracket or focus stack upload may hold (N images take N - 1 fusions).
 MAX_STACK_IMAGES = 8
@@ -219,12 +220,9 @@ def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray]) -> tuple[np.nda
 
 def score_stack(fused: np.ndarray, images: list[np.ndarray]) -> dict[str, float]:
     """``STACK_METRIC_NAMES`` on 8-bit data: the no-reference ones and MEF-SSIM over every source."""
-    from defusion.metrics import METRICS, shared_inputs
+    from defusion.metrics import compute_stack_metrics
 
-    fused, sources = to_uint8(fused), [to_uint8(im) for im in images]
-    with shared_inputs():
-        return {name: METRICS[name].fn(fused, *sources) if name == "MEF-SSIM"
-                else METRICS[name].fn(fused, sources[0], sources[1]) for name in STACK_METRIC_NAMES}
+    return compute_stack_metrics(to_uint8(fused), [to_uint8(im) for im in images], STACK_METRIC_NAMES)
 
 
 def metric_rows(values: dict[str, float]) -> list[dict[str, str]]:
