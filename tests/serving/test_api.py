@@ -138,6 +138,20 @@ def test_more_than_two_images_fuse_like_the_fuser(client, fuser, images):
     np.testing.assert_array_equal(as_image(r.content), fuser.fuse(*stack))
 
 
+def test_a_bracket_with_task_mef_fuses_the_same_in_any_field_order(client, images, lively_weights):
+    scene = images["rgb_a"].astype(float)
+    bracket = [np.clip(scene * g, 0, 255).astype(np.uint8) for g in (0.4, 1.0, 1.8)]  # dark to bright
+    results = []
+    for order in ((0, 1, 2), (2, 0, 1)):
+        sent = {field: (f"{field}.png", encode_png(bracket[i]), "image/png") for field, i in zip("abc", order)}
+        r = client.post("/v1/fuse?task=mef", files=sent)
+        assert r.status_code == 200, r.text
+        results.append(as_image(r.content))
+    mef = Fuser.from_pretrained(lively_weights, device="cpu", task="mef", order="given")
+    np.testing.assert_array_equal(results[0], mef.fuse(*bracket[::-1]))  # sorted brightest first
+    np.testing.assert_array_equal(results[0], results[1])
+
+
 def test_image_count_errors(client, images):
     png = encode_png(images["rgb_a"])
     upload = lambda *fields: {f: (f"{f}.png", png, "image/png") for f in fields}  # noqa: E731
