@@ -93,6 +93,8 @@ def test_brightness_orders_make_a_bracket_independent_of_its_file_order(fuser, r
         np.testing.assert_allclose(ordered.fuse(*shuffled), fuser.fuse(*sorted_bracket), **close)
         np.testing.assert_allclose(ordered.fuse(*shuffled), ordered.fuse(*bracket[::-1]), **close)
     assert not np.allclose(fuser.fuse(*shuffled), fuser.fuse(*bracket[::-1]), **close)
+    assert Fuser(fuser.model, options=FuseOptions(order="bright-first")).input_order(*shuffled) == [2, 0, 3, 1]
+    assert fuser.input_order(*shuffled) == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="unknown input order 'random'"):
         FuseOptions(order="random")
 

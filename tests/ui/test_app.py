@@ -150,9 +150,9 @@ def test_stack_mode_waits_for_two_images(ui_env):
 
 
 @needs_upload
-def test_uploaded_bracket_is_fused_in_file_name_order(ui_env, rng):
-    """Whatever order the files are uploaded in, the page shows (and the core fuses) them by name;
-    the core's tests check that a bracket also fuses the same in any order."""
+def test_uploaded_bracket_is_shown_and_fused_brightest_first(ui_env, rng):
+    """Whatever order the files are uploaded in, a bracket is shown (and fused) brightest first;
+    the core's tests check that it also fuses the same in any order."""
     scene = rng.integers(0, 256, (36, 44, 3), dtype=np.uint8).astype(float)
     bracket = {f"ev{i}.png": _png(np.clip(scene * g, 0, 255).astype(np.uint8)) for i, g in enumerate((0.4, 1.0, 1.7))}
     for order in (["ev1.png", "ev2.png", "ev0.png"], ["ev0.png", "ev1.png", "ev2.png"]):
@@ -166,7 +166,7 @@ def test_uploaded_bracket_is_fused_in_file_name_order(ui_env, rng):
         assert not at.exception, [e.value for e in at.exception]
         assert not at.error, [e.value for e in at.error]
         captions = _captions(at)
-        assert captions == ["1: ev0.png", "2: ev1.png", "3: ev2.png", "fused"]
+        assert captions == ["1: ev2.png", "2: ev1.png", "3: ev0.png", "fused"]  # brightest first
         assert list(at.table[0].value.index) == list(STACK_METRIC_NAMES)
         assert at.get("download_button")
 

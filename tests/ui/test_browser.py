@@ -35,7 +35,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from defusion.model.weights import load_weights, save_weights  # noqa: E402
-from defusion.ui.app import UPLOAD  # noqa: E402
+from defusion.ui.app import UPLOAD, UPLOAD_STACK  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -67,6 +67,12 @@ def _free_port() -> int:
 
 def _pair(tmp_path: Path) -> tuple[Path, Path]:
     """A synthetic multi-exposure pair (96x128): one scene, under- and over-exposed."""
+    under, over = _exposures(tmp_path, {"under.png": 0.35, "over.png": 2.2})
+    return under, over
+
+
+def _exposures(tmp_path: Path, gains: dict[str, float]) -> list[Path]:
+    """One synthetic 96x128 scene at each gain, saved under each name."""
     h, w = 96, 128
     y, x = np.mgrid[0:h, 0:w] / np.array([h, w]).reshape(2, 1, 1)
     scene = np.stack([0.2 + 0.6 * x, 0.3 + 0.5 * y, 0.8 - 0.6 * x * y], axis=2)
@@ -75,11 +81,11 @@ def _pair(tmp_path: Path) -> tuple[Path, Path]:
     scene[(np.abs(x - 0.75) < 0.12) & (np.abs(y - 0.45) < 0.25)] = (0.15, 0.35, 0.8)
     scene += 0.08 * np.sin(24 * x)[..., None] * np.cos(18 * y)[..., None]  # texture
     paths = []
-    for name, gain in (("under.png", 0.35), ("over.png", 2.2)):
+    for name, gain in gains.items():
         image = (np.clip(scene * gain, 0, 1) * 255).astype(np.uint8)
         Image.fromarray(image).save(tmp_path / name)
         paths.append(tmp_path / name)
-    return paths[0], paths[1]
+    return paths
 
 
 def _log_tail(log: Path, n: int = 3000) -> str:
@@ -181,9 +187,9 @@ def browser(tmp_path):
         driver.quit()
 
 
-def _keep(shot: Path) -> Path | None:
-    """Copy the screenshot to $DEFUSION_KEEP_SCREENSHOT (as a 256-colour PNG when large)."""
-    target = os.environ.get("DEFUSION_KEEP_SCREENSHOT")
+def _keep(shot: Path, variable: str = "DEFUSION_KEEP_SCREENSHOT") -> Path | None:
+    """Copy the screenshot to the path in ``variable`` (as a 256-colour PNG when large)."""
+    target = os.environ.get(variable)
     if not target:
         return None
     target = Path(target)
@@ -212,6 +218,22 @@ def _file_inputs(driver, n: int):
     return found if len(found) == n else False
 
 
+def _fused_or_error(d):
+    """"error" once the page shows one, "fused" once the fused image and the metrics table are in."""
+    if d.find_elements(By.CSS_SELECTOR, ERRORS):
+        return "error"
+    imgs = d.find_elements(By.XPATH, FUSED_IMG)
+    loaded = imgs and d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", imgs[0])
+    # the metrics table is drawn last: once it is there the script run is complete
+    return "fused" if loaded and d.find_elements(By.CSS_SELECTOR, "[data-testid='stTable']") else False
+
+
+def _choose_source(browser, wait, label: str) -> None:
+    """Click the sidebar radio option ``label``."""
+    wait.until(lambda d: d.find_element(
+        By.XPATH, f"//*[@data-testid='stSidebar']//label[.//*[normalize-space()='{label}']]")).click()
+
+
 def test_upload_a_pair_in_chromium_and_see_the_fused_image(ui_server, browser, tmp_path):
     url, log = ui_server
     a, b = _pair(tmp_path)
@@ -219,26 +241,14 @@ def test_upload_a_pair_in_chromium_and_see_the_fused_image(ui_server, browser, t
     wait = WebDriverWait(browser, 60)
     try:
         browser.get(url)
-        # the sidebar radio: click the label of the upload option
-        option = wait.until(lambda d: d.find_element(
-            By.XPATH, f"//*[@data-testid='stSidebar']//label[.//*[normalize-space()='{UPLOAD}']]"))
-        option.click()
+        _choose_source(browser, wait, UPLOAD)
         inputs = wait.until(lambda d: _file_inputs(d, 2))
         inputs[0].send_keys(str(a))
         wait.until(lambda d: d.find_elements(By.XPATH, f"//*[normalize-space()='{a.name}']"))
         # the rerun after the first upload may rebuild the widgets: find the second input again
         browser.find_elements(By.CSS_SELECTOR, "input[type=file]")[1].send_keys(str(b))
 
-        def fused_or_error(d):
-            if d.find_elements(By.CSS_SELECTOR, ERRORS):
-                return "error"
-            imgs = d.find_elements(By.XPATH, FUSED_IMG)
-            loaded = imgs and d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0",
-                                               imgs[0])
-            # the metrics table is drawn last: once it is there the script run is complete
-            return "fused" if loaded and d.find_elements(By.CSS_SELECTOR, "[data-testid='stTable']") else False
-
-        outcome = WebDriverWait(browser, FUSE_TIMEOUT_S, poll_frequency=0.25).until(fused_or_error)
+        outcome = WebDriverWait(browser, FUSE_TIMEOUT_S, poll_frequency=0.25).until(_fused_or_error)
     except TimeoutException:
         browser.save_screenshot(str(shot))
         _keep(shot)
@@ -260,3 +270,34 @@ def test_upload_a_pair_in_chromium_and_see_the_fused_image(ui_server, browser, t
     assert browser.find_elements(By.XPATH, "//button[contains(., 'Download the fused image')]")
     with Image.open(shot) as image:
         assert image.size == WINDOW and image.getextrema() != ((255, 255),) * len(image.getbands())
+
+
+def test_upload_a_bracket_in_chromium_and_see_it_fused(ui_server, browser, tmp_path):
+    """Three exposures chosen at once in the stack uploader; kept with DEFUSION_KEEP_STACK_SCREENSHOT."""
+    url, log = ui_server
+    paths = _exposures(tmp_path, {"ev-2.png": 0.35, "ev0.png": 1.0, "ev+2.png": 2.2})
+    shot = tmp_path / "ui_browser_stack.png"
+    wait = WebDriverWait(browser, 60)
+    try:
+        browser.get(url)
+        _choose_source(browser, wait, UPLOAD_STACK)
+        wait.until(lambda d: d.find_element(
+            By.XPATH, "//*[@data-testid='stSidebar']//label[.//*[normalize-space()='exposure bracket']]")).click()
+        wait.until(lambda d: _file_inputs(d, 1))[0].send_keys("\n".join(map(str, paths)))
+        outcome = WebDriverWait(browser, FUSE_TIMEOUT_S, poll_frequency=0.25).until(_fused_or_error)
+    except TimeoutException:
+        browser.save_screenshot(str(shot))
+        _keep(shot, "DEFUSION_KEEP_STACK_SCREENSHOT")
+        pytest.fail(f"no fused image in the page (screenshot {shot}); server log:\n{_log_tail(log)}")
+    browser.execute_script("window.scrollTo(0, 0)")
+    browser.save_screenshot(str(shot))
+    _keep(shot, "DEFUSION_KEEP_STACK_SCREENSHOT")
+
+    errors = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ERRORS)]
+    assert outcome == "fused" and not errors, f"errors in the page: {errors}\n{_log_tail(log)}"
+    captions = [c.text.strip() for c in browser.find_elements(By.CSS_SELECTOR, "[data-testid='stImageCaption']")]
+    assert captions == ["1: ev+2.png", "2: ev0.png", "3: ev-2.png", "fused"]  # brightest first
+    fused = browser.find_element(By.XPATH, FUSED_IMG)
+    lo, hi = browser.execute_script(IMG_RANGE, fused)
+    assert hi - lo > 10, f"the fused image is flat ({lo}..{hi})"
+    assert browser.find_elements(By.XPATH, "//button[contains(., 'Download the fused image')]")

@@ -103,11 +103,12 @@ def test_stack_metrics_and_order(tiny_weights, rng):
     scene = rng.integers(0, 256, (32, 40), dtype=np.uint8).astype(float)
     bracket = [np.clip(scene * g, 0, 255).astype(np.uint8) for g in (0.4, 1.0, 1.6)]
     fuser = core.make_fuser(load_weights(tiny_weights), "cpu", None, "auto", 1, order="bright-first")
-    fused, values = core.fuse_stack_and_score(fuser, bracket)
+    fused, values, order = core.fuse_stack_and_score(fuser, bracket)
     assert fused.shape == (32, 40) and list(values) == list(core.STACK_METRIC_NAMES)
     assert values["MEF-SSIM"] == pytest.approx(mef_ssim(fused, *bracket))  # over all three sources
-    reordered, _ = core.fuse_stack_and_score(fuser, bracket[::-1])
-    assert np.array_equal(fused, reordered)  # sorted brightest first either way
+    assert order == [2, 1, 0]  # brightest first
+    reordered, _, order = core.fuse_stack_and_score(fuser, bracket[::-1])
+    assert np.array_equal(fused, reordered) and order == [0, 1, 2]  # sorted brightest first either way
 
 
 def test_download_name_of_a_stack():

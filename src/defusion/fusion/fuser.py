@@ -205,13 +205,23 @@ def sort_inputs(inputs: list[np.ndarray], order: InputOrder = "given") -> list[n
         >>> [float(im.mean()) for im in sort_inputs([mid, dark, bright], "bright-first")]
         [0.8, 0.5, 0.2]
     """
-    if order == "given":
-        return list(inputs)
+    return [inputs[i] for i in input_ranking(inputs, order)]
+
+
+def input_ranking(inputs: list[np.ndarray], order: InputOrder = "given") -> list[int]:
+    """The indices of ``inputs`` in ``order`` (what :func:`sort_inputs` does, for front ends that
+    show the sources in the order they are fused).
+
+    Example:
+        >>> input_ranking([np.full(4, 0.5), np.full(4, 0.2), np.full(4, 0.8)], "bright-first")
+        [2, 0, 1]
+    """
     if order not in INPUT_ORDERS:
         raise ValueError(f"unknown input order {order!r}; use one of {', '.join(INPUT_ORDERS)}")
+    if order == "given":
+        return list(range(len(inputs)))
     brightness = [float(np.mean(im)) for im in inputs]
-    ranked = sorted(range(len(inputs)), key=lambda i: -brightness[i] if order == "bright-first" else brightness[i])
-    return [inputs[i] for i in ranked]
+    return sorted(range(len(inputs)), key=lambda i: -brightness[i] if order == "bright-first" else brightness[i])
 
 
 class Decomposition(NamedTuple):
@@ -307,6 +317,10 @@ class Fuser:
                        for part in (inputs[:cut], inputs[cut:]))
         fused = self._project(first, rest, on_tile).fused
         return fused if mode == "rgb" else color.as_rgb(fused.mean(axis=2))
+
+    def input_order(self, *images: np.ndarray) -> list[int]:
+        """The indices of ``images`` in the order :meth:`fuse` stacks them (``options.order``)."""
+        return input_ranking(self._prepare(images).inputs, self.options.order)
 
     def decompose(self, a: np.ndarray, b: np.ndarray, on_tile: Callable[[], None] | None = None) -> Decomposition:
         """The fused image and its common and unique projections (paper Fig. 7/8)."""

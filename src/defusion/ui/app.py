@@ -124,12 +124,12 @@ def _stack_inputs(core, settings):
     return images, sorted(name for _, name in given)
 
 
-def _show_stack(core, images, names, fused, values) -> None:
+def _show_stack(core, images, names, fused, values, order) -> None:
     u8 = core.to_uint8
-    st.subheader(f"{len(images)} sources and the fused image")
+    st.subheader(f"{len(images)} sources, in the order they are fused, and the fused image")
     cols = st.columns(min(len(images), 4))
-    for i, (image, name) in enumerate(zip(images, names)):
-        cols[i % len(cols)].image(u8(image), caption=f"{i + 1}: {name}")
+    for i, k in enumerate(order):
+        cols[i % len(cols)].image(u8(images[k]), caption=f"{i + 1}: {names[k]}")
     st.image(u8(fused), caption="fused")
     st.download_button("Download the fused image (PNG)", core.png_bytes(fused),
                        file_name=core.download_name(*names), mime="image/png", key="download")
@@ -186,9 +186,10 @@ def main() -> None:
                 return
             images, names = given
             with st.spinner(f"Fusing {len(images)} images..."):
-                fused, values = _fused_stack(settings.weights, settings.device, core.tile_option(tile), color, scale,
-                                             gain, detail, core.stack_order(task), core.digest(*images), images)
-            _show_stack(core, images, names, fused, values)
+                fused, values, order = _fused_stack(settings.weights, settings.device, core.tile_option(tile), color,
+                                                    scale, gain, detail, core.stack_order(task), core.digest(*images),
+                                                    images)
+            _show_stack(core, images, names, fused, values, order)
             return
         given = _inputs(core, source, settings)
         if given is None:

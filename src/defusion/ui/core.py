@@ -212,10 +212,11 @@ def score(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     return compute_metrics(to_uint8(fused), to_uint8(a), to_uint8(b), names=METRIC_NAMES)
 
 
-def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray]) -> tuple[np.ndarray, dict[str, float]]:
-    """A bracket or stack fused (pairwise, in the fuser's stack order) and its metrics table's values."""
+def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray]) -> tuple[np.ndarray, dict[str, float], list[int]]:
+    """A bracket or stack fused (pairwise, in the fuser's stack order), its metrics table's values,
+    and the order the images were fused in (indices into ``images``), for showing them so."""
     fused = fuser.fuse(*images)
-    return fused, score_stack(fused, images)
+    return fused, score_stack(fused, images), fuser.input_order(*images)
 
 
 def score_stack(fused: np.ndarray, images: list[np.ndarray]) -> dict[str, float]:
