@@ -77,6 +77,9 @@ def compare_vifb(shipped: Path, candidate: Path, method: str) -> None:
         raise SystemExit(f"vifb: {n_old} pairs shipped, {n_new} candidate: compare the same pairs")
     theirs = {p: means(shipped, None, VIFB_METRICS, p)[0] for p in published}
     for m in VIFB_METRICS:
+        if not published:  # the shipped side scored DeFusion alone: nothing to rank against
+            print(f"vifb   ({n_new:3d}) {m:12s} shipped {old[m]:8.4g}  candidate {new[m]:8.4g}")
+            continue
         others = [theirs[p][m] for p in published]
         print(f"vifb   ({n_new:3d}) {m:12s} shipped {old[m]:8.4g} (rank {rank(old[m], others, m):2d} of "
               f"{len(published) + 1})  candidate {new[m]:8.4g} (rank {rank(new[m], others, m):2d})")

@@ -44,3 +44,13 @@ def test_counts_better_metrics_and_ranks_vifb_among_published(tmp_path):
     for metric in VIFB_METRICS:  # baselines such as `average` are not published methods
         line = next(line for line in out.splitlines() if line.startswith("vifb") and f" {metric} " in line)
         assert "(rank  3 of 3)" in line and line.endswith("(rank  2)")
+
+
+def test_vifb_without_published_methods_prints_means_without_ranks(tmp_path):
+    shipped, candidate = tmp_path / "shipped", tmp_path / "cand"
+    for side, value in ((shipped, 0.5), (candidate, 0.6)):
+        for bench, metrics in SUBSET_METRICS.items():
+            _bench(side / bench, metrics, {"defusion": value})
+        _bench(side / "vifb", VIFB_METRICS, {"defusion": value})
+    vifb = [line for line in _run(shipped, candidate).splitlines() if line.startswith("vifb")]
+    assert len(vifb) == 4 and all("rank" not in line and line.endswith("0.6") for line in vifb)
