@@ -95,6 +95,11 @@ def test_brightness_orders_make_a_bracket_independent_of_its_file_order(fuser, r
     assert not np.allclose(fuser.fuse(*shuffled), fuser.fuse(*bracket[::-1]), **close)
     assert Fuser(fuser.model, options=FuseOptions(order="bright-first")).input_order(*shuffled) == [2, 0, 3, 1]
     assert fuser.input_order(*shuffled) == [0, 1, 2, 3]
+    # a pair stays as given: the network is not symmetric in its inputs
+    sorting = Fuser(fuser.model, options=FuseOptions(order="bright-first"))
+    dark, bright = bracket[0], bracket[3]
+    assert sorting.input_order(dark, bright) == [0, 1]
+    np.testing.assert_allclose(sorting.fuse(dark, bright), fuser.fuse(dark, bright), **close)
     with pytest.raises(ValueError, match="unknown input order 'random'"):
         FuseOptions(order="random")
 

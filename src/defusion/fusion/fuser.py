@@ -304,8 +304,13 @@ class Fuser:
         their height and width, the deepest input dtype, and is grey only if all are grey.
         """
         prepared = self._prepare(images)
-        inputs = sort_inputs(prepared.inputs, self.options.order)
+        inputs = [prepared.inputs[i] for i in self._stack_ranking(prepared.inputs)]
         return self._finish(self._fuse_stack(inputs, prepared.mode, on_tile), prepared)
+
+    def _stack_ranking(self, inputs: list[np.ndarray]) -> list[int]:
+        """``options.order`` applies to more than two inputs; a pair stays as given (the network
+        is not symmetric in its two inputs, and the benchmarks score pairs in their given order)."""
+        return input_ranking(inputs, self.options.order if len(inputs) > 2 else "given")
 
     def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None) -> np.ndarray:
         """Fuse HxWx3 network inputs pairwise in ``options.stack`` order; intermediate results
@@ -320,7 +325,7 @@ class Fuser:
 
     def input_order(self, *images: np.ndarray) -> list[int]:
         """The indices of ``images`` in the order :meth:`fuse` stacks them (``options.order``)."""
-        return input_ranking(self._prepare(images).inputs, self.options.order)
+        return self._stack_ranking(self._prepare(images).inputs)
 
     def decompose(self, a: np.ndarray, b: np.ndarray, on_tile: Callable[[], None] | None = None) -> Decomposition:
         """The fused image and its common and unique projections (paper Fig. 7/8)."""
