@@ -72,6 +72,10 @@ def test_order_sorts_a_bracket_by_brightness(tmp_path, rng, tiny_weights):
     assert _fuse(paths[1], paths[0], paths[2], "-o", unsorted, "--weights", tiny_weights, "--task", "mef",
                  "--order", "given") == 0
     assert not np.array_equal(read_image(unsorted), read_image(tmp_path / "mef-given.png"))
+    # a pair of exposures is fused darker first, whichever comes first
+    for name, files in (("pair-dark-first", paths[:2]), ("pair-bright-first", paths[1::-1])):
+        assert _fuse(*files, "-o", tmp_path / f"{name}.png", "--weights", tiny_weights, "--task", "mef") == 0
+    assert np.array_equal(read_image(tmp_path / "pair-dark-first.png"), read_image(tmp_path / "pair-bright-first.png"))
 
 
 def test_sixteen_bit_grey_stays_sixteen_bit(tmp_path, rng, tiny_weights):

@@ -95,11 +95,18 @@ def test_brightness_orders_make_a_bracket_independent_of_its_file_order(fuser, r
     assert not np.allclose(fuser.fuse(*shuffled), fuser.fuse(*bracket[::-1]), **close)
     assert Fuser(fuser.model, options=FuseOptions(order="bright-first")).input_order(*shuffled) == [2, 0, 3, 1]
     assert fuser.input_order(*shuffled) == [0, 1, 2, 3]
-    # a pair stays as given: the network is not symmetric in its inputs
-    sorting = Fuser(fuser.model, options=FuseOptions(order="bright-first"))
+    # "exposure": a pair darker first, more images brightest first
+    exposure = Fuser(fuser.model, options=FuseOptions(order="exposure"))
     dark, bright = bracket[0], bracket[3]
-    assert sorting.input_order(dark, bright) == [0, 1]
-    np.testing.assert_allclose(sorting.fuse(dark, bright), fuser.fuse(dark, bright), **close)
+    assert exposure.input_order(bright, dark) == [1, 0] and exposure.input_order(dark, bright) == [0, 1]
+    assert exposure.input_order(*shuffled) == [2, 0, 3, 1]
+    np.testing.assert_allclose(exposure.fuse(bright, dark), fuser.fuse(dark, bright), **close)
+    # decompose runs the pair in that order too, and keeps each source's unique part its own
+    swapped, plain = exposure.decompose(bright, dark), fuser.decompose(dark, bright)
+    np.testing.assert_array_equal(swapped.fused, plain.fused)
+    np.testing.assert_array_equal(swapped.unique_a, plain.unique_b)
+    np.testing.assert_array_equal(swapped.unique_b, plain.unique_a)
+    np.testing.assert_array_equal(swapped.fused, exposure.fuse(bright, dark))
     with pytest.raises(ValueError, match="unknown input order 'random'"):
         FuseOptions(order="random")
 
@@ -305,5 +312,5 @@ def test_with_task_sets_only_what_tasks_govern():
     ivf = server.with_task("ivf")
     assert (ivf.scale, ivf.tile, ivf.unique_gain) == (1, 0, 1.5)
     assert (server.with_task("mef").unique_gain, server.with_task("mef").detail_gain) == (1.0, 1.5)
-    assert server.with_task("mef").order == "bright-first" and server.with_task("mff").order == "given"
+    assert server.with_task("mef").order == "exposure" and server.with_task("mff").order == "given"
     assert FuseOptions(detail_gain=3.0).with_task("ivf").resolved_detail_gain == 2.0  # ivf's gain brings its own

@@ -241,7 +241,7 @@ def test_healthz_and_info(client, lively_weights):
     assert info["device"] == "cpu"
     assert info["limits"]["max_upload_bytes"] == 50 * 1024 * 1024
     assert info["tasks"] == {"ivf": {"unique_gain": 1.5, "detail_gain": 2.0, "order": "given"},
-                             "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "bright-first"},
+                             "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
                              "mff": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "given"}}
     assert info["options"]["unique_gain"] == 1.25 and info["options"]["detail_gain"] == 1.5  # as run
 

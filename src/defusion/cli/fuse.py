@@ -33,9 +33,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stack", default="balanced", choices=("balanced", "sequential"),
                    help="more than two images: balanced (default) fuses each half, then the two results; "
                         "sequential fuses ((1, 2), 3), ...")
-    p.add_argument("--order", default=None, choices=("given", "bright-first", "dark-first"),
-                   help="more than two images: keep the order given (default; focus stacks), or sort them by "
-                        "mean brightness first, so a bracket's file order does not matter (--task mef's default)")
+    p.add_argument("--order", default=None, choices=("given", "bright-first", "dark-first", "exposure"),
+                   help="the order the images are fused in: as given (default; infrared then visible, focus "
+                        "stacks), or sorted by mean brightness; exposure (--task mef's default): a pair darker "
+                        "first, more images brightest first, so a bracket's file order does not matter")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

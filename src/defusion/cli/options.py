@@ -13,7 +13,7 @@ DEFAULT_UNIQUE_GAIN = 1.25
 MAX_UNIQUE_GAIN = 4.0
 MAX_DETAIL_GAIN = 2 * MAX_UNIQUE_GAIN - 1
 #: Same as defusion.fusion.fuser's TASK_OPTIONS, for --help (tests/cli check).
-TASK_OPTIONS = {"ivf": {"unique_gain": 1.5}, "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "bright-first"},
+TASK_OPTIONS = {"ivf": {"unique_gain": 1.5}, "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
                 "mff": {"unique_gain": 1.0, "detail_gain": 1.5}}
 #: Same as defusion.fusion.runtime.RUNTIMES (not imported: keeps --help fast).
 RUNTIMES = ("torch", "onnxruntime", "compile", "compile-bf16")
@@ -114,8 +114,8 @@ def add_task_option(p: argparse.ArgumentParser) -> None:
                    help="the kind of images, for its own defaults: ivf (infrared and visible: unique gain "
                         f"{ivf['unique_gain']:g}, more of the infrared targets and contrast), mef (an exposure "
                         f"bracket) and mff (a focus stack): unique gain {mef['unique_gain']:g}, detail gain "
-                        f"{mef['detail_gain']:g} (the sources' brightness, sharper detail; mef also sorts a bracket "
-                        "brightest first); explicit options "
+                        f"{mef['detail_gain']:g} (the sources' brightness, sharper detail; mef also sorts the "
+                        "exposures by brightness, --order exposure); explicit options "
                         f"override it. Default: the general defaults (unique gain {DEFAULT_UNIQUE_GAIN:g})")
 
 

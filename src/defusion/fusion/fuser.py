@@ -24,9 +24,10 @@ class SizeMismatchError(ValueError):
 
 StackOrder = Literal["balanced", "sequential"]
 STACK_ORDERS: tuple[str, ...] = ("balanced", "sequential")
-#: How more than two inputs are ordered before they are stacked: as given, or by mean brightness.
-InputOrder = Literal["given", "bright-first", "dark-first"]
-INPUT_ORDERS: tuple[str, ...] = ("given", "bright-first", "dark-first")
+#: How inputs are ordered before they are fused: as given, or by mean brightness (``exposure``:
+#: a pair darker first, more brightest first; see FuseOptions.order).
+InputOrder = Literal["given", "bright-first", "dark-first", "exposure"]
+INPUT_ORDERS: tuple[str, ...] = ("given", "bright-first", "dark-first", "exposure")
 #: The network runs at twice the sources' sampling unless told otherwise (FuseOptions.scale).
 DEFAULT_SCALE = 2
 #: The unique embeddings are weighed by this g in the fused image unless told otherwise
@@ -46,12 +47,13 @@ TASKS: tuple[str, ...] = ("ivf", "mef", "mff")
 #: Exposure and focus pairs wash out above 1.25; they keep the unique embeddings' local mean at the
 #: paper's 1 and weigh only their fine detail up, 1.5: higher than the general defaults on MFIFB's
 #: Qabf, SSIM and sharpness and on MEFB's MEF-SSIM and Qabf (docs/benchmarks.md, "Per-task defaults").
-#: Brackets of more than two exposures are sorted brightest first: at the mef gains that scored higher
-#: than darkest first for 4 and 5 exposures and gives one result whatever the files' order
-#: (docs/benchmarks.md, "More than two inputs").
+#: Exposures are sorted by brightness (order "exposure"), so that their files' order does not matter:
+#: a pair darker first, as MEFB gives them (brighter first scored lower on all 6 metrics of its first
+#: 8 pairs), a bracket brightest first (higher than darkest first for 4 and 5 exposures at these
+#: gains; docs/benchmarks.md, "More than two inputs").
 TASK_OPTIONS: dict[str, dict] = {
     "ivf": {"unique_gain": 1.5},
-    "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "bright-first"},
+    "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
     "mff": {"unique_gain": 1.0, "detail_gain": 1.5},
 }
 #: The FuseOptions fields a task sets (FuseOptions.with_task).
@@ -87,10 +89,11 @@ class FuseOptions:
     through about log2(N) fusions), ``sequential`` folds left, ((a, b), c), ... (the last image
     weighs as much as all before it). ``benchmarks/multi_input.py`` compares them.
 
-    ``order`` sorts more than two inputs before they are stacked: ``given`` keeps the caller's
-    order (focus stacks, whose order is the focal distance), ``bright-first`` and ``dark-first``
-    sort by mean brightness (stable), so an exposure bracket fuses the same whatever order its
-    files come in; exposure brackets take the order that scored higher (``for_task("mef")``).
+    ``order`` sorts the inputs before they are fused: ``given`` keeps the caller's order (the
+    default: infrared-visible pairs, and focus stacks, whose order is the focal distance);
+    ``bright-first`` and ``dark-first`` sort by mean brightness (stable); ``exposure`` puts a pair
+    darker first and more images brightest first, the orders that scored higher with exposures
+    (``for_task("mef")``), so a bracket fuses the same whatever order its files come in.
 
     ``scale`` runs the network on the sources up-sampled by that factor and averages its output
     back down (:mod:`defusion.fusion.resample`): the network's reconstruction blur shrinks by the
@@ -220,6 +223,8 @@ def input_ranking(inputs: list[np.ndarray], order: InputOrder = "given") -> list
         raise ValueError(f"unknown input order {order!r}; use one of {', '.join(INPUT_ORDERS)}")
     if order == "given":
         return list(range(len(inputs)))
+    if order == "exposure":
+        order = "dark-first" if len(inputs) == 2 else "bright-first"
     brightness = [float(np.mean(im)) for im in inputs]
     return sorted(range(len(inputs)), key=lambda i: -brightness[i] if order == "bright-first" else brightness[i])
 
@@ -304,13 +309,8 @@ class Fuser:
         their height and width, the deepest input dtype, and is grey only if all are grey.
         """
         prepared = self._prepare(images)
-        inputs = [prepared.inputs[i] for i in self._stack_ranking(prepared.inputs)]
+        inputs = [prepared.inputs[i] for i in input_ranking(prepared.inputs, self.options.order)]
         return self._finish(self._fuse_stack(inputs, prepared.mode, on_tile), prepared)
-
-    def _stack_ranking(self, inputs: list[np.ndarray]) -> list[int]:
-        """``options.order`` applies to more than two inputs; a pair stays as given (the network
-        is not symmetric in its two inputs, and the benchmarks score pairs in their given order)."""
-        return input_ranking(inputs, self.options.order if len(inputs) > 2 else "given")
 
     def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None) -> np.ndarray:
         """Fuse HxWx3 network inputs pairwise in ``options.stack`` order; intermediate results
@@ -325,13 +325,16 @@ class Fuser:
 
     def input_order(self, *images: np.ndarray) -> list[int]:
         """The indices of ``images`` in the order :meth:`fuse` stacks them (``options.order``)."""
-        return self._stack_ranking(self._prepare(images).inputs)
+        return input_ranking(self._prepare(images).inputs, self.options.order)
 
     def decompose(self, a: np.ndarray, b: np.ndarray, on_tile: Callable[[], None] | None = None) -> Decomposition:
-        """The fused image and its common and unique projections (paper Fig. 7/8)."""
+        """The fused image and its common and unique projections (paper Fig. 7/8); ``unique_a``
+        is ``a``'s whichever order ``options.order`` runs the pair in."""
         prepared = self._prepare((a, b))
-        out = self._project(*prepared.inputs, on_tile)
-        parts = (self._component(p, prepared) for p in (out.common, out.unique1, out.unique2))
+        first, second = input_ranking(prepared.inputs, self.options.order)
+        out = self._project(prepared.inputs[first], prepared.inputs[second], on_tile)
+        unique_a, unique_b = (out.unique1, out.unique2) if first == 0 else (out.unique2, out.unique1)
+        parts = (self._component(p, prepared) for p in (out.common, unique_a, unique_b))
         return Decomposition(self._finish(out.fused, prepared), *parts)
 
     def tiles_for(self, height: int, width: int) -> int:

@@ -38,11 +38,11 @@ if st is not None:
 
     @st.cache_data(show_spinner=False, max_entries=16)
     def _fused(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float,
-               detail: float, key: str, _a, _b):
+               detail: float, order: str, key: str, _a, _b):
         """Fusion + metrics, cached by a content hash of the inputs (``key``) and the options."""
         from defusion.ui import core
 
-        fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail)
+        fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail, order)
         return core.fuse_and_score(fuser, _a, _b)
 
     @st.cache_data(show_spinner=False, max_entries=8)
@@ -113,8 +113,8 @@ def _stack_inputs(core, settings):
     limit_mb = st.get_option("server.maxUploadSize")
     st.caption(f"2 to {core.MAX_STACK_IMAGES} registered images of one size, fused pairwise (PNG, JPEG, TIFF, "
                f"BMP; 8 or 16 bit), at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each. A focus "
-               "stack is fused in file-name order; an exposure bracket (kind: exposure bracket) brightest first, "
-               "whatever its names.")
+               "stack is fused in file-name order; an exposure bracket (kind: exposure bracket) sorted by "
+               "brightness, whatever its names.")
     uploads = st.file_uploader("Images", type=core.UPLOAD_TYPES, accept_multiple_files=True, key="upload_stack")
     if len(uploads or []) < 2:
         st.info("Upload two or more images to fuse them.")
@@ -197,7 +197,7 @@ def main() -> None:
         a, b, names = given
         with st.spinner("Fusing..."):
             parts, values = _fused(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
-                                   detail, core.digest(a, b), a, b)
+                                   detail, core.stack_order(task), core.digest(a, b), a, b)
     except WeightsError as exc:
         st.error(f"cannot load the model: {exc}")
         return

@@ -190,11 +190,11 @@ def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SC
 
 
 def stack_order(task: str | None) -> str:
-    """The fusion core's input order for ``task`` (brackets brightest first, else as given).
+    """The fusion core's input order for ``task`` (exposures sorted by brightness, else as given).
 
     Example:
         >>> stack_order("mef"), stack_order("mff")
-        ('bright-first', 'given')
+        ('exposure', 'given')
     """
     return FuseOptions.for_task(task).order
 
