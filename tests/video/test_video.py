@@ -167,3 +167,21 @@ def test_output_kind():
     assert output_kind(Path("x.MP4")) == "video" and output_kind(Path("frames")) == "frames"
     with pytest.raises(VideoError, match="cannot write"):
         output_kind(Path("x.png"))
+
+
+def test_a_sorting_fuser_keeps_the_first_frames_order_for_the_whole_video(tmp_path, tiny_weights):
+    """Exposure streams whose brightness crosses over: task mef sorts the first frames (darker
+    first) and keeps that order, so the pair order cannot flip, and flicker, mid-video."""
+    scene = _frames(1, 0)[0].astype(float)
+    gains_a, gains_b = (1.6, 1.6, 0.3, 0.3), (0.5, 0.5, 1.4, 1.4)  # a brighter first, then darker
+    a = _write_folder(tmp_path / "a", [np.clip(scene * g, 0, 255).astype(np.uint8) for g in gains_a])
+    b = _write_folder(tmp_path / "b", [np.clip(scene * g, 0, 255).astype(np.uint8) for g in gains_b])
+    mef, given = (Fuser.from_pretrained(tiny_weights, device="cpu", task="mef", order=o) for o in ("exposure", "given"))
+    fuse_videos(mef, a, b, tmp_path / "mef", progress=False)
+    fuse_videos(given, b, a, tmp_path / "given_swapped", progress=False)  # b (darker at first) first throughout
+    for i in range(4):
+        name = f"frame_{i:06d}.png"
+        assert np.array_equal(cv2.imread(str(tmp_path / "mef" / name)), cv2.imread(str(tmp_path / "given_swapped" / name)))
+    # frame by frame, sorting would have flipped the pair at frame 2
+    fa, fb = (cv2.imread(str(folder / "f2.png"))[..., ::-1] for folder in (a, b))
+    assert mef.input_order(fa, fb) == [0, 1] and not np.array_equal(mef.fuse(fa, fb), given.fuse(fb, fa))

@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -236,7 +236,9 @@ def fuse_videos(
     """Fuse ``a`` and ``b`` (video files or frame folders) frame by frame into ``out``.
 
     Inputs of different lengths are fused over their common length and ``warn`` is told.
-    The output frame rate is ``fps``, else the first input video's, else 25.
+    The output frame rate is ``fps``, else the first input video's, else 25. A fuser that sorts
+    its inputs (``FuseOptions.order``, e.g. ``task="mef"``) sorts the first frames and keeps that
+    order for the whole video, so that it cannot flip, and flicker, between frames.
     """
     from tqdm import tqdm
 
@@ -267,6 +269,7 @@ def fuse_videos(
         done = 0
         start = time.perf_counter()
         frames_a, frames_b = src_a.frames(), src_b.frames()
+        steady, swap = replace(fuser, options=replace(fuser.options, order="given")), None
         with tqdm(total=total, desc="fusing", unit="frame", disable=not progress, file=sys.stderr) as bar:
             while max_frames is None or done < max_frames:
                 fa, fb = next(frames_a, None), next(frames_b, None)
@@ -276,7 +279,9 @@ def fuse_videos(
                         warn(f"{ended} ended after {done} frames, before the other input; fused the first {done}")
                     break
                 try:
-                    fused = fuser.fuse(fa, fb)
+                    if swap is None:  # the order the fuser would give the first frames, kept
+                        swap = fuser.input_order(fa, fb) == [1, 0]
+                    fused = steady.fuse(fb, fa) if swap else steady.fuse(fa, fb)
                 except SizeMismatchError as exc:
                     raise VideoError(f"frame {done}: {exc}") from None
                 sink.write(fused)
