@@ -99,7 +99,7 @@ def test_stack_metrics_and_order(tiny_weights, rng):
     from defusion.model.weights import load_weights
     from defusion.metrics import mef_ssim
 
-    assert core.stack_order("mef") == "exposure" and core.stack_order(None) == "given"
+    assert core.input_order_for("mef") == "exposure" and core.input_order_for(None) == "given"
     scene = rng.integers(0, 256, (32, 40), dtype=np.uint8).astype(float)
     bracket = [np.clip(scene * g, 0, 255).astype(np.uint8) for g in (0.4, 1.0, 1.6)]
     fuser = core.make_fuser(load_weights(tiny_weights), "cpu", None, "auto", 1, order="exposure")

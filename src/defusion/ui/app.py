@@ -187,8 +187,8 @@ def main() -> None:
             images, names = given
             with st.spinner(f"Fusing {len(images)} images..."):
                 fused, values, order = _fused_stack(settings.weights, settings.device, core.tile_option(tile), color,
-                                                    scale, gain, detail, core.stack_order(task), core.digest(*images),
-                                                    images)
+                                                    scale, gain, detail, core.input_order_for(task),
+                                                    core.digest(*images), images)
             _show_stack(core, images, names, fused, values, order)
             return
         given = _inputs(core, source, settings)
@@ -197,7 +197,7 @@ def main() -> None:
         a, b, names = given
         with st.spinner("Fusing..."):
             parts, values = _fused(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
-                                   detail, core.stack_order(task), core.digest(a, b), a, b)
+                                   detail, core.input_order_for(task), core.digest(a, b), a, b)
     except WeightsError as exc:
         st.error(f"cannot load the model: {exc}")
         return

@@ -189,11 +189,11 @@ def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SC
                                                     detail_gain=detail_gain, order=order))
 
 
-def stack_order(task: str | None) -> str:
+def input_order_for(task: str | None) -> str:
     """The fusion core's input order for ``task`` (exposures sorted by brightness, else as given).
 
     Example:
-        >>> stack_order("mef"), stack_order("mff")
+        >>> input_order_for("mef"), input_order_for("mff")
         ('exposure', 'given')
     """
     return FuseOptions.for_task(task).order
@@ -262,6 +262,6 @@ def download_name(name_a: str, name_b: str, *more: str) -> str:
 __all__ = [
     "COLOR_MODES", "EXAMPLES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
     "UPLOAD_TYPES", "ImageReadError", "InputError", "Settings", "check_same_size", "decode_pair", "decode_stack", "digest",
-    "download_name", "fuse_and_score", "fuse_stack_and_score", "load_example", "make_fuser", "metric_rows", "png_bytes",
-    "score", "score_stack", "stack_order", "tile_option", "to_uint8",
+    "download_name", "fuse_and_score", "fuse_stack_and_score", "input_order_for", "load_example", "make_fuser",
+    "metric_rows", "png_bytes", "score", "score_stack", "tile_option", "to_uint8",
 ]
