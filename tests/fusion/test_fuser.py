@@ -4,7 +4,7 @@ import torch
 
 from defusion import Fuser
 from defusion.fusion.fuser import (DEFAULT_UNIQUE_GAIN, MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN, FuseOptions,
-                                   SizeMismatchError, sort_inputs)
+                                   SizeMismatchError, input_ranking)
 from defusion.model.denet import DeNetOutput
 from defusion.model.weights import load_weights
 from tests.conftest import smooth_image
@@ -111,13 +111,12 @@ def test_brightness_orders_make_a_bracket_independent_of_its_file_order(fuser, r
         FuseOptions(order="random")
 
 
-def test_sort_inputs_is_stable():
+def test_input_ranking_is_stable():
     same = [np.full((2, 2), 0.5), np.full((2, 2), 0.5), np.full((2, 2), 0.1)]
-    assert [id(im) for im in sort_inputs(same, "bright-first")] == [id(im) for im in same]
-    assert [id(im) for im in sort_inputs(same, "dark-first")] == [id(im) for im in (same[2], same[0], same[1])]
-    same = same[:2]
-    assert [id(im) for im in sort_inputs(same, "bright-first")] == [id(im) for im in same]
-    assert [id(im) for im in sort_inputs(same, "dark-first")] == [id(im) for im in same]
+    assert input_ranking(same, "bright-first") == [0, 1, 2]
+    assert input_ranking(same, "dark-first") == [2, 0, 1]
+    assert input_ranking(same[:2], "bright-first") == input_ranking(same[:2], "dark-first") == [0, 1]
+    assert input_ranking(same, "exposure") == [0, 1, 2] and input_ranking(same[1:], "exposure") == [1, 0]
 
 
 def test_size_mismatch_names_both_sizes(fuser, rng):

@@ -200,20 +200,9 @@ def task_options(task: Task | None = None, **overrides) -> dict:
     return {**preset, **given}
 
 
-def sort_inputs(inputs: list[np.ndarray], order: InputOrder = "given") -> list[np.ndarray]:
-    """``inputs`` in ``order`` (INPUT_ORDERS): as given, or stably sorted by mean brightness.
-
-    Example:
-        >>> dark, mid, bright = (np.full((2, 2), v) for v in (0.2, 0.5, 0.8))
-        >>> [float(im.mean()) for im in sort_inputs([mid, dark, bright], "bright-first")]
-        [0.8, 0.5, 0.2]
-    """
-    return [inputs[i] for i in input_ranking(inputs, order)]
-
-
 def input_ranking(inputs: list[np.ndarray], order: InputOrder = "given") -> list[int]:
-    """The indices of ``inputs`` in ``order`` (what :func:`sort_inputs` does, for front ends that
-    show the sources in the order they are fused).
+    """The indices of ``inputs`` in ``order`` (INPUT_ORDERS): as given, or stably sorted by mean
+    brightness (``exposure``: a pair darker first, more brightest first).
 
     Example:
         >>> input_ranking([np.full(4, 0.5), np.full(4, 0.2), np.full(4, 0.8)], "bright-first")

@@ -104,6 +104,9 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
         1.0
     """
     names = list(ANY_SOURCE_METRICS) if names is None else list(names)
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise KeyError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
     if len(sources) < 2:
         raise ValueError(f"need at least two sources, got {len(sources)}")
     if len(sources) > 2:
@@ -111,9 +114,6 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
         if pairwise:
             raise ValueError(f"{', '.join(pairwise)} compare{'s' if len(pairwise) == 1 else ''} the fused image "
                              f"with two sources; with {len(sources)} sources: {', '.join(ANY_SOURCE_METRICS)}")
-    unknown = [n for n in names if n not in METRICS]
-    if unknown:
-        raise KeyError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
     fused, sources = np.asarray(fused), [np.asarray(x) for x in sources]
     with shared_inputs():
         return {n: METRICS[n].fn(fused, *(sources if n in _BRACKET_METRICS else sources[:2])) for n in names}
@@ -127,13 +127,7 @@ def compute_metrics(
     Names are case-sensitive short names from ``METRICS``; an unknown name raises ``KeyError``
     listing the known ones. Inputs are converted once (kept as ``uint8`` when they are).
     """
-    names = list(METRICS) if names is None else list(names)
-    unknown = [n for n in names if n not in METRICS]
-    if unknown:
-        raise KeyError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
-    fused, a, b = (np.asarray(x) for x in (fused, a, b))
-    with shared_inputs():  # convert the inputs once for all metrics
-        return {n: METRICS[n].fn(fused, a, b) for n in names}
+    return compute_stack_metrics(fused, [a, b], list(METRICS) if names is None else names)
 
 
 __all__ = [

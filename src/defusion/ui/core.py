@@ -137,9 +137,7 @@ def decode_pair(data_a: bytes, name_a: str, data_b: bytes, name_b: str,
                 max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Decode two uploads and check that they can be fused together."""
     for data, name in ((data_a, name_a), (data_b, name_b)):
-        if max_bytes is not None and len(data) > max_bytes:
-            raise InputError(f"{name}: {len(data) / 2**20:.1f} MB is over the upload limit of "
-                             f"{max_bytes / 2**20:.0f} MB")
+        check_upload_size(data, name, max_bytes)
     a = decode_image(data_a, name_a, max_pixels)
     b = decode_image(data_b, name_b, max_pixels)
     check_same_size(a, name_a, b, name_b)
@@ -156,13 +154,17 @@ def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_
                          f"takes 2 to {MAX_STACK_IMAGES}")
     uploads = sorted(uploads, key=lambda upload: upload[1])
     for data, name in uploads:
-        if max_bytes is not None and len(data) > max_bytes:
-            raise InputError(f"{name}: {len(data) / 2**20:.1f} MB is over the upload limit of "
-                             f"{max_bytes / 2**20:.0f} MB")
+        check_upload_size(data, name, max_bytes)
     images = [decode_image(data, name, max_pixels) for data, name in uploads]
     for image, (_, name) in zip(images[1:], uploads[1:]):
         check_same_size(images[0], uploads[0][1], image, name)
     return images
+
+
+def check_upload_size(data: bytes, name: str, max_bytes: int | None) -> None:
+    """Refuse an upload over ``max_bytes`` (None: no bound) before decoding it."""
+    if max_bytes is not None and len(data) > max_bytes:
+        raise InputError(f"{name}: {len(data) / 2**20:.1f} MB is over the upload limit of {max_bytes / 2**20:.0f} MB")
 
 
 def check_same_size(a: np.ndarray, name_a: str, b: np.ndarray, name_b: str) -> None:
@@ -261,7 +263,7 @@ def download_name(name_a: str, name_b: str, *more: str) -> str:
 
 __all__ = [
     "COLOR_MODES", "EXAMPLES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
-    "UPLOAD_TYPES", "ImageReadError", "InputError", "Settings", "check_same_size", "decode_pair", "decode_stack", "digest",
-    "download_name", "fuse_and_score", "fuse_stack_and_score", "input_order_for", "load_example", "make_fuser",
-    "metric_rows", "png_bytes", "score", "score_stack", "tile_option", "to_uint8",
+    "UPLOAD_TYPES", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size", "decode_pair",
+    "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score", "input_order_for",
+    "load_example", "make_fuser", "metric_rows", "png_bytes", "score", "score_stack", "tile_option", "to_uint8",
 ]
