@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,6 +31,12 @@ def image_folder(tmp_path) -> Path:
         Image.fromarray((rng.random((40 + i, 50, 3)) * 255).astype(np.uint8)).save(root / "nested" / f"{i}.png")
     (root / "truncated.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")
     return root
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _env() -> dict:
@@ -172,11 +179,12 @@ def test_ddp_two_processes_gloo(image_folder, tmp_path, max_steps, extra, steps)
     (tmp_path / "mfm.yaml").write_text(MFM_YAML)  # DeNet and the MFM decoder behind one DDP module
     extra = tuple(str(tmp_path / a) if a.endswith(".yaml") else a for a in extra)
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+    # a free port for each run: a fixed one can still be held by the previous run's sockets
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
            "-m", "defusion.train", "--data", str(image_folder), "--out", str(out),
            "--max-steps", max_steps, *extra, *TINY]
     result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 0, result.stderr[:3000] + "\n...\n" + result.stderr[-2000:]
     from defusion.model.weights import read_metadata
     meta = read_metadata(out / "weights.safetensors")
     # steps x batch x world size; a spent time budget stops both ranks at the first logging step
