@@ -136,4 +136,4 @@ def test_a_bracket_of_three_gets_the_metrics_defined_for_any_number(images, tmp_
     assert _run([str(images["f"]), str(images["a"]), str(images["b"]), str(tmp_path / "c.png"),
                  "--names", "EN,Qabf,SSIM"]) == 2
     err = capsys.readouterr().err
-    assert "Qabf, SSIM: defined for two sources; with 3 sources ask for EN" in err and "Traceback" not in err
+    assert "Qabf, SSIM compare the fused image with two sources; with 3 sources ask for EN" in err and "Traceback" not in err

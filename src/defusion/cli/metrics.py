@@ -57,7 +57,7 @@ def _read(path: Path):
 
 
 def _names(spec: str | None, sources: int = 2) -> list[str]:
-    from defusion.metrics import ANY_SOURCE_METRICS, METRICS, VIFB_METRICS
+    from defusion.metrics import ANY_SOURCE_METRICS, METRICS, VIFB_METRICS, check_source_count
 
     if not spec:
         return list(METRICS) if sources == 2 else list(ANY_SOURCE_METRICS)
@@ -72,10 +72,10 @@ def _names(spec: str | None, sources: int = 2) -> list[str]:
             names.append(by_lower[item.lower()])
         else:
             raise UserError(f"unknown metric {item!r}; known: vifb, {', '.join(METRICS)}")
-    pairwise = [n for n in names if n not in ANY_SOURCE_METRICS]
-    if sources > 2 and pairwise:
-        raise UserError(f"{', '.join(dict.fromkeys(pairwise))}: defined for two sources; with {sources} sources "
-                        f"ask for {', '.join(ANY_SOURCE_METRICS)}")
+    try:  # before any image is read: a one-line error, not a skipped metric
+        check_source_count(names, sources)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     return list(dict.fromkeys(names))
 
 

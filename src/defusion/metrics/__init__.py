@@ -91,6 +91,17 @@ ANY_SOURCE_METRICS: tuple[str, ...] = ("EN", "SD", "SF", "AG", "EI", "MEF-SSIM",
 _BRACKET_METRICS = ("MEF-SSIM", "MS-MEF-SSIM")
 
 
+def check_source_count(names: Iterable[str], sources: int) -> None:
+    """Refuse fewer than two sources, and metrics that compare with a pair when there are more
+    (``ValueError`` naming what can be asked for)."""
+    if sources < 2:
+        raise ValueError(f"need at least two sources, got {sources}")
+    pairwise = list(dict.fromkeys(n for n in names if n not in ANY_SOURCE_METRICS))
+    if sources > 2 and pairwise:
+        raise ValueError(f"{', '.join(pairwise)} compare{'s' if len(pairwise) == 1 else ''} the fused image "
+                         f"with two sources; with {sources} sources ask for {', '.join(ANY_SOURCE_METRICS)}")
+
+
 def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str] | None = None
                           ) -> dict[str, float]:
     """The named metrics (default: all of ``ANY_SOURCE_METRICS``) of a fusion of any number of
@@ -107,13 +118,7 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
     unknown = [n for n in names if n not in METRICS]
     if unknown:
         raise KeyError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
-    if len(sources) < 2:
-        raise ValueError(f"need at least two sources, got {len(sources)}")
-    if len(sources) > 2:
-        pairwise = [n for n in names if n not in ANY_SOURCE_METRICS]
-        if pairwise:
-            raise ValueError(f"{', '.join(pairwise)} compare{'s' if len(pairwise) == 1 else ''} the fused image "
-                             f"with two sources; with {len(sources)} sources: {', '.join(ANY_SOURCE_METRICS)}")
+    check_source_count(names, len(sources))
     fused, sources = np.asarray(fused), [np.asarray(x) for x in sources]
     with shared_inputs():
         return {n: METRICS[n].fn(fused, *(sources if n in _BRACKET_METRICS else sources[:2])) for n in names}
@@ -137,6 +142,7 @@ __all__ = [
     "MetricSpec",
     "compute_metrics",
     "compute_stack_metrics",
+    "check_source_count",
     "shared_inputs",
     "average_gradient",
     "correlation_coefficient",
