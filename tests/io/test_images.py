@@ -25,6 +25,15 @@ def test_16bit_is_kept(tmp_path, rng, suffix):
     assert out.dtype == np.uint16 and np.array_equal(out, grey)
 
 
+def test_webp_is_written_lossless(tmp_path, rng):
+    rgb = (rng.random((17, 23, 3)) * 255).astype(np.uint8)
+    assert np.array_equal(read_image(write_image(tmp_path / "c.webp", rgb)), rgb)
+    grey = rgb[..., 0].copy()  # WebP has no grey mode: read back as three equal channels
+    assert np.array_equal(read_image(write_image(tmp_path / "g.webp", grey))[..., 1], grey)
+    out = read_image(write_image(tmp_path / "deep.webp", rgb.astype(np.uint16) * 257))
+    assert out.dtype == np.uint8 and np.array_equal(out, rgb)
+
+
 def test_jpeg_and_16bit_to_jpeg(tmp_path, rng):
     rgb = np.full((16, 16, 3), 200, np.uint16) * 257
     out = read_image(write_image(tmp_path / "x.jpg", rgb))

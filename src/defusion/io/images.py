@@ -17,9 +17,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 #: Default bound on width x height of an input (decompression-bomb guard): 100 MP.
 DEFAULT_MAX_PIXELS = 100_000_000
 #: Suffixes that :func:`write_image` can produce.
-WRITABLE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
+WRITABLE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp")
 #: Suffixes that keep 16-bit data (the others are written with 8 bits).
 SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
+#: OpenCV's WebP quality above 100 selects lossless coding.
+_WEBP_LOSSLESS = 101
 _EXIF_ORIENTATION = 0x0112
 
 
@@ -128,7 +130,8 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
 def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> Path:
     """Write HxW or HxWx3 uint8/uint16 to ``path`` atomically; returns the path.
 
-    16-bit data is kept in PNG and TIFF and reduced to 8 bits for JPEG and BMP.
+    16-bit data is kept in PNG and TIFF and reduced to 8 bits for JPEG, BMP and WebP. JPEG is
+    written at ``quality``; WebP lossless (a compact file with no loss, as a measured image needs).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -139,7 +142,8 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> Path:
     if image.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"write_image needs uint8 or uint16 data, got {image.dtype}")
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if suffix in (".jpg", ".jpeg") else []
+    params = {".jpg": [cv2.IMWRITE_JPEG_QUALITY, quality], ".jpeg": [cv2.IMWRITE_JPEG_QUALITY, quality],
+              ".webp": [cv2.IMWRITE_WEBP_QUALITY, _WEBP_LOSSLESS]}.get(suffix, [])
     ok, encoded = cv2.imencode(suffix, bgr, params)
     if not ok:
         raise OSError(f"{path}: encoding failed")
