@@ -74,6 +74,11 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Summary chart height (inches) for the title and metric names, and per method row.
+_CHART_HEADER_IN = 1.6
+_CHART_ROW_IN = 0.38
+
+
 def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None:
     """A rank heat map (methods x metrics, annotated with the means): the table at a glance."""
     import matplotlib
@@ -90,7 +95,10 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
                         reverse=_higher_is_better(metric))
         for rank, (_, m) in enumerate(scored, start=1):
             grid[order.index(m), j] = rank
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(metrics), 0.9 + 0.38 * len(order)))
+    # Room for the title and the rotated metric names whatever the number of rows (one method
+    # alone left them no room: labels cut off).
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(metrics), _CHART_HEADER_IN + _CHART_ROW_IN * len(order)),
+                           layout="constrained")
     ax.imshow(grid, cmap="RdYlGn_r", aspect="auto", vmin=1, vmax=max(len(order), 2))
     for i, m in enumerate(order):
         for j, metric in enumerate(metrics):
@@ -101,9 +109,8 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
                   rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(order)), [f"{m} ({ranks_by[m]:.1f})" for m in order], fontsize=8)
     ax.set_title(f"{title}: mean per metric, colour = rank (green best); (mean rank)", fontsize=9)
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
