@@ -11,7 +11,7 @@ import pytest
 
 from defusion.cli.main import main
 from defusion.io.images import read_image, write_image
-from tests.conftest import smooth_image
+from tests.conftest import REPO, smooth_image
 
 
 @pytest.fixture
@@ -112,7 +112,8 @@ def test_resize_opt_in(tmp_path, rng, tiny_weights):
     assert read_image(tmp_path / "x.png").shape == (32, 48, 3)
 
 
-@pytest.mark.parametrize("case", ["missing", "not_image", "truncated", "mismatch", "bomb", "weights", "suffix"])
+@pytest.mark.parametrize("case", ["missing", "not_image", "truncated", "mismatch", "bomb", "weights", "suffix",
+                                  "unalignable"])
 def test_bad_input_is_one_line_no_traceback(case, pair, tmp_path, rng, tiny_weights, capsys):
     a, b = pair
     extra: list = ["--weights", tiny_weights]
@@ -131,6 +132,9 @@ def test_bad_input_is_one_line_no_traceback(case, pair, tmp_path, rng, tiny_weig
         extra += ["--max-pixels", "1000"]
     elif case == "weights":
         extra = ["--weights", tmp_path / "missing.safetensors"]
+    elif case == "unalignable":  # nothing in common to register on
+        b = write_image(tmp_path / "flat.png", np.full((45, 61), 128, np.uint8))
+        extra += ["--align", "affine"]
     out = tmp_path / ("out.gif" if case == "suffix" else "out.png")
     capsys.readouterr()
     assert _fuse(a, b, "-o", out, *extra) == 2
@@ -139,6 +143,27 @@ def test_bad_input_is_one_line_no_traceback(case, pair, tmp_path, rng, tiny_weig
     assert not out.exists()
     if case == "mismatch":
         assert "61x45" in err and "20x20" in err
+
+
+def test_align_registers_a_handheld_bracket(tmp_path, tiny_weights):
+    import cv2
+
+    examples = REPO / "src" / "defusion" / "examples"
+    under, over = (read_image(examples / f"mef_{name}.png") for name in ("under", "over"))
+    h, w = over.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), 1.0, 1.0)
+    matrix[:, 2] += (6, -4)
+    moved = write_image(tmp_path / "moved.png", cv2.warpAffine(over, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE))
+    sources = [examples / "mef_under.png", examples / "mef_over.png"]
+    runs = {"registered": (sources, []), "handheld": ([sources[0], moved], []),
+            "aligned": ([sources[0], moved], ["--align", "euclidean"])}
+    fused = {}
+    for name, (files, extra) in runs.items():
+        out = tmp_path / f"{name}.png"
+        assert _fuse(*files, "-o", out, "--weights", tiny_weights, "--task", "mef", "--scale", "1", *extra) == 0
+        fused[name] = read_image(out).astype(float)[20:-20, 20:-20]
+    off = {name: np.abs(fused[name] - fused["registered"]).mean() for name in ("handheld", "aligned")}
+    assert off["aligned"] < 0.25 * off["handheld"], off
 
 
 def test_console_script_is_installed(tmp_path):

@@ -313,3 +313,23 @@ def test_with_task_sets_only_what_tasks_govern():
     assert (server.with_task("mef").unique_gain, server.with_task("mef").detail_gain) == (1.0, 1.5)
     assert server.with_task("mef").order == "exposure" and server.with_task("mff").order == "given"
     assert FuseOptions(detail_gain=3.0).with_task("ivf").resolved_detail_gain == 2.0  # ivf's gain brings its own
+
+
+def test_align_option_registers_a_handheld_stack_before_fusing(tiny_weights):
+    import cv2
+
+    from defusion.io.images import read_image
+    from tests.conftest import REPO
+
+    near, far = (read_image(REPO / "src" / "defusion" / "examples" / f"mff_{n}.png")[:200, :256] for n in ("near", "far"))
+    matrix = cv2.getRotationMatrix2D((128, 100), 1.0, 1.015)
+    matrix[:, 2] += (7, -5)
+    moved = cv2.warpAffine(far, matrix, (256, 200), borderMode=cv2.BORDER_REPLICATE)
+    plain = Fuser.from_pretrained(tiny_weights, scale=1)
+    aligned = Fuser.from_pretrained(tiny_weights, scale=1, align="affine")
+    registered = plain.fuse(near, far).astype(float)
+    error = {name: np.abs(f.fuse(near, moved).astype(float) - registered)[20:-20, 20:-20].mean()
+             for name, f in (("plain", plain), ("aligned", aligned))}
+    assert error["aligned"] < 0.25 * error["plain"], error
+    with pytest.raises(ValueError, match="unknown alignment motion"):
+        FuseOptions(align="rigid")

@@ -152,6 +152,22 @@ def test_a_bracket_with_task_mef_fuses_the_same_in_any_field_order(client, image
     np.testing.assert_array_equal(results[0], results[1])
 
 
+def test_align_registers_a_request_onto_a_and_leaves_the_server_unaligned(client, fuser, images, lively_weights):
+    a = images["rgb_a"]
+    shifted = np.ascontiguousarray(np.roll(a, (2, -3), axis=(0, 1)))  # the same scene, moved
+    sent = {"a": ("a.png", encode_png(a), "image/png"), "b": ("b.png", encode_png(shifted), "image/png")}
+    r = client.post("/v1/fuse?align=translation", files=sent)
+    assert r.status_code == 200, r.text
+    aligned = Fuser.from_pretrained(lively_weights, device="cpu", align="translation")
+    np.testing.assert_array_equal(as_image(r.content), aligned.fuse(a, shifted))
+    assert fuser.options.align == "none"
+    r = client.post("/v1/fuse", files=sent)
+    np.testing.assert_array_equal(as_image(r.content), fuser.fuse(a, shifted))
+    flat = {**sent, "b": ("b.png", encode_png(np.full_like(a, 128)), "image/png")}
+    _assert_error(client.post("/v1/fuse?align=affine", files=flat), 422, "cannot register image 2")
+    _assert_error(client.post("/v1/fuse?align=rigid", files=sent), 422, "align")
+
+
 def test_image_count_errors(client, images):
     png = encode_png(images["rgb_a"])
     upload = lambda *fields: {f: (f"{f}.png", png, "image/png") for f in fields}  # noqa: E731

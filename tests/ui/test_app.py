@@ -75,6 +75,26 @@ def test_other_example_and_sidebar_options(ui_env):
     assert "A: mff_near.png" in _captions(at)
 
 
+def test_align_option_defaults_to_none_and_registers_the_example(ui_env):
+    at = _app().run()
+    assert at.selectbox(key="align").value == "none"
+    at.selectbox(key="align").set_value("affine").run()  # the example is registered: near-identity
+    _assert_fused_page(at)
+
+
+@needs_upload
+def test_a_pair_that_cannot_be_aligned_is_a_clear_error(ui_env, rng):
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    at.selectbox(key="align").set_value("affine")
+    at.file_uploader(key="upload_a").upload("a.png", _png(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)),
+                                            "image/png")
+    at.file_uploader(key="upload_b").upload("b.png", _png(np.full((40, 52), 128, np.uint8)), "image/png")
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "cannot register image 2 to image 1" in at.error[0].value
+
+
 def test_pixel_bound_is_a_clear_error(ui_env):
     ui_env.setenv("DEFUSION_MAX_PIXELS", "1000")
     at = _app().run()

@@ -11,6 +11,7 @@ import numpy as np
 from defusion.cli.errors import UserError
 from defusion.cli.options import (FUSION_OPTION_NAMES, add_fusion_options, add_model_options, apply_threads,
                                   check_tile, fusion_options, positive_int)
+from defusion.fusion.align import MOTIONS
 from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import DEFAULT_MAX_PIXELS, SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES, ImageReadError
 from defusion.model.weights import WeightsError
@@ -37,6 +38,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the order the images are fused in: as given (default; infrared then visible, focus "
                         "stacks), or sorted by mean brightness; exposure (--task mef's default): a pair darker "
                         "first, more images brightest first, so a bracket's file order does not matter")
+    p.add_argument("--align", default=None, choices=MOTIONS,
+                   help="register the images onto the first before fusing, for brackets and focus stacks shot "
+                        "by hand: translation, euclidean (+ rotation), affine (+ scale, as focus breathing), "
+                        "homography (+ perspective). ECC registration, blind to exposure; not for infrared + "
+                        "visible pairs (default: none, the images are registered)")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -153,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give at least two images to fuse (or --a DIR --b DIR)")
     check_tile(args)
     _check_paths(args, folders)
-    options = dict(fusion_options(args, (*FUSION_OPTION_NAMES, "order")), stack=args.stack)
+    options = dict(fusion_options(args, (*FUSION_OPTION_NAMES, "order", "align")), stack=args.stack)
     threads = apply_threads(args)
     if args.onnx:
         from defusion.serving.onnx_model import load_onnx_fuser

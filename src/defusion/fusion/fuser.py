@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from defusion.fusion import color
+from defusion.fusion.align import MOTIONS, Motion, align_images
 from defusion.fusion.resample import check_scale, downsample, upsample
 from defusion.fusion.runtime import Runtime, check_runtime, load_network
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
@@ -112,6 +113,10 @@ class FuseOptions:
     ``detail_gain`` weighs that fine detail apart from the local mean (``None``: 2g - 1 above 1,
     else g). Exposure and focus pairs take unique gain 1 and detail gain 1.5 (``for_task("mef")``,
     ``for_task("mff")``): the sources' brightness as the paper's Pr keeps it, sharper detail.
+
+    ``align`` registers every source onto the first before anything else (:mod:`defusion.fusion.align`:
+    ECC, blind to exposure; ``translation``, ``euclidean``, ``affine`` or ``homography``), for
+    brackets and focus stacks shot by hand; the fused image is in the first source's frame.
     """
 
     tile: int | None = None
@@ -128,6 +133,9 @@ class FuseOptions:
     unique_gain: float = DEFAULT_UNIQUE_GAIN
     #: Weight of their fine detail; None: the one that goes with unique_gain (2g - 1 above 1).
     detail_gain: float | None = None
+    #: Register the sources onto the first before fusing (handheld brackets and focus stacks):
+    #: one of align.MOTIONS; "none", the default, takes them as registered.
+    align: Motion = "none"
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
@@ -142,6 +150,8 @@ class FuseOptions:
             raise ValueError(f"unknown stack order {self.stack!r}; use one of {', '.join(STACK_ORDERS)}")
         if self.order not in INPUT_ORDERS:
             raise ValueError(f"unknown input order {self.order!r}; use one of {', '.join(INPUT_ORDERS)}")
+        if self.align not in MOTIONS:
+            raise ValueError(f"unknown alignment motion {self.align!r}; use one of {', '.join(MOTIONS)}")
 
     @classmethod
     def for_task(cls, task: Task | None = None, **overrides) -> "FuseOptions":
@@ -163,7 +173,7 @@ class FuseOptions:
 
         Example:
             >>> FuseOptions(scale=1).with_task("ivf")
-            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None)
+            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none')
             >>> FuseOptions(unique_gain=2.0).with_task("mff").unique_gain
             1.0
         """
@@ -356,7 +366,7 @@ class Fuser:
                                     "images of one size (the CLI's --resize, or defusion.io.resize.resize_to "
                                     "in Python, resizes the others to the first)")
         dtype = color.output_dtype(*images)
-        floats = [color.to_float(im) for im in images]
+        floats = align_images([color.to_float(im) for im in images], self.options.align)
         mode = color.plan_mode(floats, self.options.color)
         if mode == "rgb":
             return _Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, images[0].shape[:2])

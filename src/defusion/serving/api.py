@@ -28,7 +28,7 @@ import logging
 import os
 import threading
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,6 +42,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from defusion import __version__
+from defusion.fusion.align import Motion
 from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, FuseOptions, Fuser, SizeMismatchError, Task
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError
 from defusion.serving.decode import UnsupportedImageError, decode_image
@@ -104,26 +105,30 @@ class _BodyTooLarge(Exception):
 
 class _ModelRunner:
     """Serialises calls into the shared model (one model, many request threads). A request's
-    ``task`` applies to that request alone (:meth:`FuseOptions.with_task`)."""
+    ``task`` and ``align`` apply to that request alone (:meth:`FuseOptions.with_task`)."""
 
     def __init__(self, fuser: Fuser) -> None:
         self.fuser = fuser
         self.lock = threading.Lock()
 
-    def fuse(self, *images: np.ndarray, task: Task | None = None) -> np.ndarray:
-        with self.lock, self._options_for(task):
+    def fuse(self, *images: np.ndarray, task: Task | None = None, align: Motion | None = None) -> np.ndarray:
+        with self.lock, self._options_for(task, align):
             return self.fuser.fuse(*images)
 
-    def decompose(self, a: np.ndarray, b: np.ndarray, task: Task | None = None) -> Decomposition:
-        with self.lock, self._options_for(task):
+    def decompose(self, a: np.ndarray, b: np.ndarray, task: Task | None = None,
+                  align: Motion | None = None) -> Decomposition:
+        with self.lock, self._options_for(task, align):
             return self.fuser.decompose(a, b)
 
     @contextlib.contextmanager
-    def _options_for(self, task: Task | None):
-        """The server's options, or for the duration of one call (under the lock) the task's."""
+    def _options_for(self, task: Task | None, align: Motion | None = None):
+        """The server's options, or for the duration of one call (under the lock) the task's
+        and the request's registration."""
         saved = self.fuser.options
-        if task is not None:
-            self.fuser.options = saved.with_task(task)
+        options = saved.with_task(task) if task is not None else saved
+        if align is not None:
+            options = replace(options, align=align)
+        self.fuser.options = options
         try:
             yield
         finally:
@@ -169,10 +174,12 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                          "description": "the fused PNG, or with components=true a zip of "
                                         + ", ".join(COMPONENT_FILES)}},
     )
-    async def v1_fuse(request: Request, components: bool = False, task: Task | None = None) -> Response:
+    async def v1_fuse(request: Request, components: bool = False, task: Task | None = None,
+                      align: Motion | None = None) -> Response:
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
         server's ``max_images``: a bracket or focus stack, in order); registered, one size.
-        ``task`` (ivf, mef, mff) fuses this request at that kind of images' defaults."""
+        ``task`` (ivf, mef, mff) fuses this request at that kind of images' defaults; ``align``
+        (translation, euclidean, affine, homography) registers the others onto ``a`` first."""
         images = await _read_images(request, limits)
         for field, image in zip(FIELDS[1:], images[1:]):
             if image.shape[:2] != images[0].shape[:2]:
@@ -182,11 +189,11 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
             raise ApiError(422, f"components=true decomposes a pair; got {len(images)} images")
         try:
             if components:
-                parts = await run_in_threadpool(runner.decompose, *images, task=task)
+                parts = await run_in_threadpool(runner.decompose, *images, task=task, align=align)
                 body = await run_in_threadpool(_zip_parts, parts)
                 return Response(body, media_type="application/zip",
                                 headers={"Content-Disposition": 'attachment; filename="components.zip"'})
-            fused = await run_in_threadpool(runner.fuse, *images, task=task)
+            fused = await run_in_threadpool(runner.fuse, *images, task=task, align=align)
         except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
             raise ApiError(422, str(exc)) from None
         return Response(await run_in_threadpool(encode_png, fused), media_type="image/png")
