@@ -75,6 +75,6 @@ def test_unrelated_images_are_refused_with_the_image_named(rng):
         align_images([reference, reference, noise], "affine")
     with pytest.raises(AlignmentError, match="too little structure"):
         estimate_motion(reference, np.zeros_like(reference), "affine")
-    with pytest.raises(ValueError, match="unknown motion"):
+    with pytest.raises(ValueError, match="unknown alignment motion"):
         align_images([reference, reference], "rigid")
     assert MOTIONS[0] == "none"

@@ -41,6 +41,12 @@ class AlignmentError(ValueError):
     """The sources could not be registered (too little overlap or shared structure)."""
 
 
+def check_motion(motion: str) -> None:
+    """ValueError unless ``motion`` is one of MOTIONS."""
+    if motion not in MOTIONS:
+        raise ValueError(f"unknown alignment motion {motion!r}; use one of {', '.join(MOTIONS)}")
+
+
 def _grey(image: np.ndarray) -> np.ndarray:
     """Luminance, histogram-equalised: exposures differ by a monotonic tone curve (clipped at
     both ends), which equalisation largely undoes, where ECC alone is blind only to gain and offset."""
@@ -66,8 +72,8 @@ def estimate_motion(reference: np.ndarray, moving: np.ndarray, motion: Motion = 
     """The warp (2x3, or 3x3 for a homography) that maps ``reference``'s pixel coordinates to
     ``moving``'s, such that ``warp_onto(moving, warp)`` lies on ``reference``.
 
-    Both are HxW or HxWx3 float images in [0, 1] of one size. AlignmentError if ECC does not
-    converge or finds a shift of over a quarter of the image.
+    Both are HxW or HxWx3 float images in [0, 1] of one size (``"none"``: the identity).
+    AlignmentError if ECC does not converge or finds a shift of over a quarter of the image.
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -76,8 +82,9 @@ def estimate_motion(reference: np.ndarray, moving: np.ndarray, motion: Motion = 
         >>> np.round(estimate_motion(scene, shifted, "translation")[:, 2]).tolist()
         [-5.0, 3.0]
     """
-    if motion not in _ECC_MOTION:
-        raise ValueError(f"unknown motion {motion!r}; use one of {', '.join(MOTIONS[1:])}")
+    check_motion(motion)
+    if motion == "none":
+        return _identity(motion)
     levels = [(_grey(reference), _grey(moving))]
     while min(levels[-1][0].shape) >= 2 * COARSEST_SIDE:
         levels.append(tuple(cv2.pyrDown(im) for im in levels[-1]))
@@ -120,10 +127,9 @@ def align_images(images: list[np.ndarray], motion: Motion = "affine") -> list[np
 
     ``motion="none"`` returns them as they are. AlignmentError names the image that failed.
     """
+    check_motion(motion)
     if motion == "none":
         return list(images)
-    if motion not in _ECC_MOTION:
-        raise ValueError(f"unknown motion {motion!r}; use one of {', '.join(MOTIONS)}")
     aligned = [images[0]]
     for index, image in enumerate(images[1:], start=2):
         try:
@@ -134,4 +140,4 @@ def align_images(images: list[np.ndarray], motion: Motion = "affine") -> list[np
     return aligned
 
 
-__all__ = ["MOTIONS", "Motion", "AlignmentError", "estimate_motion", "warp_onto", "align_images"]
+__all__ = ["MOTIONS", "Motion", "AlignmentError", "check_motion", "estimate_motion", "warp_onto", "align_images"]

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from defusion.fusion import color
-from defusion.fusion.align import MOTIONS, Motion, align_images
+from defusion.fusion.align import Motion, align_images, check_motion
 from defusion.fusion.resample import check_scale, downsample, upsample
 from defusion.fusion.runtime import Runtime, check_runtime, load_network
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
@@ -150,8 +150,7 @@ class FuseOptions:
             raise ValueError(f"unknown stack order {self.stack!r}; use one of {', '.join(STACK_ORDERS)}")
         if self.order not in INPUT_ORDERS:
             raise ValueError(f"unknown input order {self.order!r}; use one of {', '.join(INPUT_ORDERS)}")
-        if self.align not in MOTIONS:
-            raise ValueError(f"unknown alignment motion {self.align!r}; use one of {', '.join(MOTIONS)}")
+        check_motion(self.align)
 
     @classmethod
     def for_task(cls, task: Task | None = None, **overrides) -> "FuseOptions":
