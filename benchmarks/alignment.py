@@ -8,7 +8,10 @@ before and after registration, how many pairs could not be registered, and secon
 With ``--fuse`` also the mean grey-level difference of the fused image (shipped weights, the
 task's defaults) from the fusion of the registered pair, unaligned and aligned.
 
-Usage: python benchmarks/alignment.py [--a DIR --b DIR] [--limit 8] [--shots 3] [--fuse]
+With ``--figure PATH`` it also draws the first shot: the first image, the moved second, and
+their fusion unaligned and aligned.
+
+Usage: python benchmarks/alignment.py [--a DIR --b DIR] [--limit 8] [--shots 3] [--fuse] [--figure PNG]
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--shots", type=int, default=3, help="simulated handheld shots per pair (default 3)")
     p.add_argument("--task", default="mef", choices=("ivf", "mef", "mff"), help="defaults for --fuse")
     p.add_argument("--fuse", action="store_true", help="also fuse (shipped weights, scale 1) unaligned and aligned")
+    p.add_argument("--figure", type=Path, help="draw the first shot fused unaligned and aligned to this PNG")
     args = p.parse_args(argv)
     rng = np.random.default_rng(0)
     pairs = load_pairs(args.a, args.b, args.limit)
@@ -81,11 +85,23 @@ def main(argv: list[str] | None = None) -> None:
         seconds = (time.perf_counter() - start) / len(shots)
         after = np.mean(errors) if errors else float("nan")
         print(f"{motion:12s} {before:12.4f} {after:12.4f} {after / before:7.3f} {failed:7d} {seconds:8.3f}")
-    if args.fuse:
+    if args.fuse or args.figure:
         from defusion import Fuser
 
         plain = Fuser.from_pretrained(task=args.task, scale=1)
         aligned = Fuser.from_pretrained(task=args.task, scale=1, align="affine")
+    if args.figure:
+        from defusion.benchmark.report import labelled_tile, tile_rows
+        from defusion.fusion.color import to_uint8
+
+        _, _, _, a8, _ = shots[0]
+        m8 = to_uint8(moved[0])
+        tiles = [(a8, "first image"), (m8, "second, shot by hand"), (plain.fuse(a8, m8), "fused, unaligned"),
+                 (aligned.fuse(a8, m8), "fused, --align affine")]
+        args.figure.parent.mkdir(parents=True, exist_ok=True)
+        tile_rows([[labelled_tile(to_uint8(im), label) for im, label in tiles]]).save(args.figure)
+        print(f"wrote {args.figure}")
+    if args.fuse:
         off = {"unaligned": [], "aligned (affine)": []}
         for m, (_, _, b, a8, b8) in zip(moved, shots):
             m8 = (m * (65535 if b8.dtype == np.uint16 else 255) + 0.5).astype(b8.dtype)

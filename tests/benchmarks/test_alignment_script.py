@@ -24,10 +24,15 @@ def test_a_handheld_shot_moves_the_image_and_the_error_ignores_the_invented_bord
     assert interior_error(border, image) == 0.0
 
 
-def test_script_prints_every_motion_side_by_side():
-    out = subprocess.run([sys.executable, str(SCRIPT), "--shots", "1"], check=True, capture_output=True,
-                         text=True).stdout
+def test_script_prints_every_motion_side_by_side_and_draws_the_first_shot(tmp_path):
+    figure = tmp_path / "align.png"
+    out = subprocess.run([sys.executable, str(SCRIPT), "--shots", "1", "--figure", str(figure)], check=True,
+                         capture_output=True, text=True).stdout
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()}
     for motion in ("translation", "euclidean", "affine", "homography"):
         before, after, ratio, failed = (float(v) for v in rows[motion][1:5])
         assert after < before and failed == 0
+    from PIL import Image
+
+    with Image.open(figure) as im:  # four tiles side by side: first, moved, fused unaligned, aligned
+        assert im.width > 3 * im.height
