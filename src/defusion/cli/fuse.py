@@ -16,7 +16,7 @@ from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import DEFAULT_MAX_PIXELS, SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES, ImageReadError
 from defusion.model.weights import WeightsError
 
-HELP = "fuse registered images: A B [C ...] -o OUT, or --a DIR --b DIR -o OUTDIR"
+HELP = "fuse images (registered, or registered first with --align): A B [C ...] -o OUT, or --a DIR --b DIR -o OUTDIR"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
