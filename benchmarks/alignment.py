@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from defusion.fusion.align import MOTIONS, AlignmentError, align_images
-from defusion.fusion.color import to_float
+from defusion.fusion.color import from_float, to_float
 from defusion.io.images import read_image
 from defusion.io.pairs import match_pairs
 
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.fuse:
         off = {"unaligned": [], "aligned (affine)": []}
         for m, (_, _, b, a8, b8) in zip(moved, shots):
-            m8 = (m * (65535 if b8.dtype == np.uint16 else 255) + 0.5).astype(b8.dtype)
+            m8 = from_float(m, b8.dtype)
             reference = plain.fuse(a8, b8)
             off["unaligned"].append(interior_error(plain.fuse(a8, m8), reference))
             off["aligned (affine)"].append(interior_error(aligned.fuse(a8, m8), reference))

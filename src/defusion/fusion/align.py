@@ -20,6 +20,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from defusion.fusion.color import luminance, to_uint8
+
 Motion = Literal["none", "translation", "euclidean", "affine", "homography"]
 #: Motion models, simplest first: a shift; shift and rotation; + scale and shear; + perspective.
 MOTIONS: tuple[str, ...] = ("none", "translation", "euclidean", "affine", "homography")
@@ -50,9 +52,7 @@ def check_motion(motion: str) -> None:
 def _grey(image: np.ndarray) -> np.ndarray:
     """Luminance, histogram-equalised: exposures differ by a monotonic tone curve (clipped at
     both ends), which equalisation largely undoes, where ECC alone is blind only to gain and offset."""
-    grey = image if image.ndim == 2 else image[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
-    grey8 = np.clip(grey * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return cv2.equalizeHist(grey8).astype(np.float32) / 255.0
+    return cv2.equalizeHist(to_uint8(luminance(image))).astype(np.float32) / 255.0
 
 
 def _identity(motion: str) -> np.ndarray:
