@@ -166,6 +166,29 @@ def test_align_registers_a_handheld_bracket(tmp_path, tiny_weights):
     assert off["aligned"] < 0.25 * off["handheld"], off
 
 
+def test_pixels_sources_takes_the_sources_own_pixels_at_scale_1(tmp_path, tiny_weights, monkeypatch):
+    from defusion.fusion.fuser import Fuser
+
+    examples = REPO / "src" / "defusion" / "examples"
+    near, far = examples / "mff_near.png", examples / "mff_far.png"
+    made = []
+    real = Fuser.from_pretrained.__func__
+
+    def spy(cls, *args, **kwargs):
+        made.append(real(cls, *args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(Fuser, "from_pretrained", classmethod(spy))
+    out = tmp_path / "f.png"
+    assert _fuse(near, far, "-o", out, "--weights", tiny_weights, "--task", "mff", "--pixels", "sources") == 0
+    assert made[-1].options.pixels == "sources" and made[-1].options.scale == 1  # scale 1 unless told
+    fused, a, b = (read_image(p).astype(int) for p in (out, near, far))
+    assert ((np.minimum(a, b) - 1 <= fused) & (fused <= np.maximum(a, b) + 1)).all()
+    assert _fuse(near, far, "-o", tmp_path / "g.png", "--weights", tiny_weights, "--pixels", "sources",
+                 "--scale", "2") == 0
+    assert made[-1].options.scale == 2
+
+
 def test_console_script_is_installed(tmp_path):
     exe = shutil.which("defusion")
     assert exe, "the `defusion` command should be on PATH after installation"

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -333,3 +335,64 @@ def test_align_option_registers_a_handheld_stack_before_fusing(tiny_weights):
     assert error["aligned"] < 0.25 * error["plain"], error
     with pytest.raises(ValueError, match="unknown alignment motion"):
         FuseOptions(align="rigid")
+
+
+def _focus_pair(scene: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two shots of ``scene``, each with a different half out of focus (its all-in-focus truth)."""
+    import cv2
+
+    half = scene.shape[1] // 2
+    blurred = cv2.GaussianBlur(scene, (0, 0), 2.5)
+    near, far = scene.copy(), scene.copy()
+    near[:, half:], far[:, :half] = blurred[:, half:], blurred[:, :half]
+    return near, far
+
+
+@pytest.fixture(scope="module")
+def shipped_focus():
+    from defusion.io.images import read_image
+    from tests.conftest import REPO
+
+    scene = read_image(REPO / "src" / "defusion" / "examples" / "mff_near.png")[100:260, 150:410]
+    return scene, Fuser.from_pretrained(device="cpu", task="mff", scale=1)
+
+
+def test_pixels_from_the_sources_rebuild_a_focus_pair_sharper_than_the_reconstruction(shipped_focus):
+    scene, network = shipped_focus
+    near, far = _focus_pair(scene)
+    sources = Fuser(network.model, options=replace(network.options, pixels="sources"))
+    error = {name: np.abs(f.fuse(near, far).astype(float) - scene)[:, 8:-8].mean()
+             for name, f in (("network", network), ("sources", sources))}
+    error["near"] = np.abs(near.astype(float) - scene)[:, 8:-8].mean()
+    assert error["sources"] < 0.5 * error["network"] and error["sources"] < 0.3 * error["near"], error
+    fused = sources.fuse(near, far)
+    assert fused.dtype == np.uint8 and fused.shape == scene.shape
+    # Colour comes with the pixels: most of the image is one source's own, exactly.
+    same = (fused == near).all(axis=2) | (fused == far).all(axis=2)
+    assert same.mean() > 0.6, same.mean()
+    assert np.array_equal(sources.decompose(near, far).fused, fused)
+
+
+def test_pixels_from_the_sources_for_a_stack_and_for_grey_with_colour(shipped_focus):
+    import cv2
+
+    scene, network = shipped_focus
+    sources = Fuser(network.model, options=replace(network.options, pixels="sources"))
+    third = scene.shape[1] // 3
+    blurred = cv2.GaussianBlur(scene, (0, 0), 2.5)
+    shots = []
+    for i in range(3):  # each shot sharp in one third only
+        shot = blurred.copy()
+        shot[:, i * third:(i + 1) * third] = scene[:, i * third:(i + 1) * third]
+        shots.append(shot)
+    fused = sources.fuse(*shots).astype(float)
+    assert np.abs(fused - scene)[:, 8:-8].mean() < 0.4 * np.abs(blurred.astype(float) - scene)[:, 8:-8].mean()
+    near, far = _focus_pair(scene)
+    grey_near = cv2.cvtColor(near, cv2.COLOR_RGB2GRAY)
+    mixed = sources.fuse(grey_near, far)  # colour from the colour source, as in luminance fusion
+    assert mixed.shape == scene.shape
+    from defusion.fusion.color import rgb_to_ycbcr, to_float
+    chroma = np.abs(rgb_to_ycbcr(to_float(mixed))[..., 1:] - rgb_to_ycbcr(to_float(far))[..., 1:])
+    assert chroma.mean() < 0.01
+    with pytest.raises(ValueError, match="unknown pixel source"):
+        FuseOptions(pixels="best")

@@ -168,6 +168,23 @@ def test_align_registers_a_request_onto_a_and_leaves_the_server_unaligned(client
     _assert_error(client.post("/v1/fuse?align=rigid", files=sent), 422, "align")
 
 
+def test_pixels_from_the_sources_per_request_and_the_server_keeps_its_own(client, fuser, images):
+    from dataclasses import replace
+
+    a, b = images["rgb_a"], images["rgb_b"]
+    sent = {"a": ("a.png", encode_png(a), "image/png"), "b": ("b.png", encode_png(b), "image/png")}
+    r = client.post("/v1/fuse?pixels=sources", files=sent)
+    assert r.status_code == 200, r.text
+    picked = Fuser(fuser.model, options=replace(fuser.options, pixels="sources")).fuse(a, b)
+    np.testing.assert_array_equal(as_image(r.content), picked)
+    assert fuser.options.pixels == "network"
+    out, lo, hi = as_image(r.content).astype(int), np.minimum(a, b).astype(int), np.maximum(a, b).astype(int)
+    assert ((lo - 1 <= out) & (out <= hi + 1)).all()  # a weighed choice of the sources' own pixels
+    r = client.post("/v1/fuse?pixels=sources&components=true", files=sent)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    _assert_error(client.post("/v1/fuse?pixels=best", files=sent), 422, "pixels")
+
+
 def test_image_count_errors(client, images):
     png = encode_png(images["rgb_a"])
     upload = lambda *fields: {f: (f"{f}.png", png, "image/png") for f in fields}  # noqa: E731

@@ -82,6 +82,17 @@ def test_align_option_defaults_to_none_and_registers_the_example(ui_env):
     _assert_fused_page(at)
 
 
+def test_pixels_default_to_the_network_and_can_come_from_the_sources(ui_env):
+    at = _app().run()
+    assert at.radio(key="pixels").value == "network"
+    at.radio(key="source").set_value(MFF).run()
+    network = at.table[0].value["value"].astype(float)
+    at.radio(key="pixels").set_value("sources").run()
+    _assert_fused_page(at)
+    sources = at.table[0].value["value"].astype(float)
+    assert sources["SF"] > network["SF"]  # the multi-focus example: the in-focus pixels, sharper
+
+
 @needs_upload
 def test_a_pair_that_cannot_be_aligned_is_a_clear_error(ui_env, rng):
     at = _app().run()

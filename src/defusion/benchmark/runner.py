@@ -34,13 +34,16 @@ SECONDS = "seconds"
 #: Built-in DeFusion variants: FuseOptions that differ from the defaults (``defusion``): the
 #: colour mode (see defusion.fusion.color), the inference scale (defusion.fusion.resample) or
 #: the unique gain (FuseOptions.unique_gain; ``defusion-g1`` is the paper's Pr) and the detail
-#: gain (FuseOptions.detail_gain: ``-dD``; without it, the one that goes with the unique gain).
+#: gain (FuseOptions.detail_gain: ``-dD``; without it, the one that goes with the unique gain), or
+#: where the pixels come from (FuseOptions.pixels: ``-sources`` picks them from the sources, at
+#: scale 1 unless ``-x2``).
 DEFUSION_VARIANTS: dict[str, dict] = {
     "defusion": {}, "defusion-rgb": {"color": "rgb"}, "defusion-ycbcr": {"color": "ycbcr"},
     "defusion-x1": {"scale": 1}, "defusion-x2": {"scale": 2}, "defusion-x3": {"scale": 3},
     "defusion-g1": {"unique_gain": 1.0}, "defusion-g1.25": {"unique_gain": 1.25},
     "defusion-g1.5": {"unique_gain": 1.5}, "defusion-g1.75": {"unique_gain": 1.75},
     "defusion-g2": {"unique_gain": 2.0},
+    "defusion-sources": {"pixels": "sources"}, "defusion-sources-x2": {"pixels": "sources", "scale": 2},
     **{f"defusion-g{g:g}-d{d:g}": {"unique_gain": g, "detail_gain": d}
        for g, d in ((1.0, 1.25), (1.0, 1.5), (1.0, 1.75), (1.0, 2.0), (1.25, 1.25), (1.25, 2.0))},
 }

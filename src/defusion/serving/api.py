@@ -43,6 +43,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from defusion import __version__
 from defusion.fusion.align import Motion
+from defusion.fusion.selection import PixelSource
 from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, FuseOptions, Fuser, SizeMismatchError, Task
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError
 from defusion.serving.decode import UnsupportedImageError, decode_image
@@ -105,29 +106,29 @@ class _BodyTooLarge(Exception):
 
 class _ModelRunner:
     """Serialises calls into the shared model (one model, many request threads). A request's
-    ``task`` and ``align`` apply to that request alone (:meth:`FuseOptions.with_task`)."""
+    ``task``, ``align`` and ``pixels`` apply to that request alone (:meth:`FuseOptions.with_task`)."""
 
     def __init__(self, fuser: Fuser) -> None:
         self.fuser = fuser
         self.lock = threading.Lock()
 
-    def fuse(self, *images: np.ndarray, task: Task | None = None, align: Motion | None = None) -> np.ndarray:
-        with self.lock, self._options_for(task, align):
+    def fuse(self, *images: np.ndarray, task: Task | None = None, align: Motion | None = None,
+             pixels: PixelSource | None = None) -> np.ndarray:
+        with self.lock, self._options_for(task, align=align, pixels=pixels):
             return self.fuser.fuse(*images)
 
     def decompose(self, a: np.ndarray, b: np.ndarray, task: Task | None = None,
-                  align: Motion | None = None) -> Decomposition:
-        with self.lock, self._options_for(task, align):
+                  align: Motion | None = None, pixels: PixelSource | None = None) -> Decomposition:
+        with self.lock, self._options_for(task, align=align, pixels=pixels):
             return self.fuser.decompose(a, b)
 
     @contextlib.contextmanager
-    def _options_for(self, task: Task | None, align: Motion | None = None):
+    def _options_for(self, task: Task | None, **request):
         """The server's options, or for the duration of one call (under the lock) the task's
-        and the request's registration."""
+        and the request's own (``align``, ``pixels``; None leaves the server's)."""
         saved = self.fuser.options
         options = saved.with_task(task) if task is not None else saved
-        if align is not None:
-            options = replace(options, align=align)
+        options = replace(options, **{name: value for name, value in request.items() if value is not None})
         self.fuser.options = options
         try:
             yield
@@ -175,11 +176,13 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                                         + ", ".join(COMPONENT_FILES)}},
     )
     async def v1_fuse(request: Request, components: bool = False, task: Task | None = None,
-                      align: Motion | None = None) -> Response:
+                      align: Motion | None = None, pixels: PixelSource | None = None) -> Response:
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
         server's ``max_images``: a bracket or focus stack, in order); registered, one size.
         ``task`` (ivf, mef, mff) fuses this request at that kind of images' defaults; ``align``
-        (translation, euclidean, affine, homography) registers the others onto ``a`` first."""
+        (translation, euclidean, affine, homography) registers the others onto ``a`` first;
+        ``pixels=sources`` takes each pixel from the source in focus there (focus stacks; at the
+        server's scale)."""
         images = await _read_images(request, limits)
         for field, image in zip(FIELDS[1:], images[1:]):
             if image.shape[:2] != images[0].shape[:2]:
@@ -189,11 +192,12 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
             raise ApiError(422, f"components=true decomposes a pair; got {len(images)} images")
         try:
             if components:
-                parts = await run_in_threadpool(runner.decompose, *images, task=task, align=align)
+                parts = await run_in_threadpool(runner.decompose, *images, task=task, align=align,
+                                                pixels=pixels)
                 body = await run_in_threadpool(_zip_parts, parts)
                 return Response(body, media_type="application/zip",
                                 headers={"Content-Disposition": 'attachment; filename="components.zip"'})
-            fused = await run_in_threadpool(runner.fuse, *images, task=task, align=align)
+            fused = await run_in_threadpool(runner.fuse, *images, task=task, align=align, pixels=pixels)
         except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
             raise ApiError(422, str(exc)) from None
         return Response(await run_in_threadpool(encode_png, fused), media_type="image/png")

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from defusion.fusion.align import MOTIONS
+from defusion.fusion.selection import PIXEL_SOURCES
 from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser
 from defusion.io.images import ImageReadError
@@ -59,6 +60,8 @@ COLOR_MODES = ("auto", "rgb", "ycbcr")
 TILE_CHOICES = ("auto", "off", 256, 512, 768, 1024)
 #: Registration motions offered; the first, "none", is the default (sources taken as registered).
 ALIGN_CHOICES = MOTIONS
+#: Where the fused pixels come from, the fusion core's default first.
+PIXEL_CHOICES = PIXEL_SOURCES
 #: Inference scales offered, the fusion core's default first (1 is the paper's, 4x faster than 2).
 SCALE_CHOICES = tuple(dict.fromkeys((DEFAULT_SCALE, 1, 2, 3)))
 #: The unique-gain slider: (min, max, step); its default is the fusion core's for the kind of images.
@@ -187,12 +190,14 @@ def digest(*arrays: np.ndarray) -> str:
 
 def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SCALE_CHOICES[0],
                unique_gain: float = DEFAULT_UNIQUE_GAIN, detail_gain: float | None = None,
-               order: str = "given", align: str = "none") -> Fuser:
+               order: str = "given", align: str = "none", pixels: str = "network") -> Fuser:
     """A Fuser around an already loaded (cached) model; ``order`` sorts more than two images
     (``FuseOptions.order``: an exposure bracket's task sorts it brightest first); ``align``
-    registers them onto the first (``FuseOptions.align``)."""
+    registers them onto the first (``FuseOptions.align``); ``pixels`` is where the fused pixels
+    come from (``FuseOptions.pixels``)."""
     return Fuser(model, device, options=FuseOptions(tile=tile, color=color, scale=scale, unique_gain=unique_gain,
-                                                    detail_gain=detail_gain, order=order, align=align))
+                                                    detail_gain=detail_gain, order=order, align=align,
+                                                    pixels=pixels))
 
 
 def input_order_for(task: str | None) -> str:

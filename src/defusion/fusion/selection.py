@@ -1,0 +1,113 @@
+"""Pixels from the sources: a decision map read from DeNet's unique projections.
+
+The paper observes (Sec. 4.4, Fig. 8) that on a multi-focus pair the unique embeddings are
+active where each source is in focus. :func:`decision_map` turns that into weights: the source
+whose unique projection carries more fine detail (local energy of the Laplacian) at a pixel owns
+it, small islands are voted away, and a guided filter lets the boundary follow the image's
+edges. The fused image is then the sources' own pixels weighed by the map
+(``FuseOptions.pixels = "sources"``), not the network's reconstruction, which is softer than the
+sharper source (docs/model-card.md, "Known failure cases").
+
+Measured on MFIFB (docs/benchmarks.md, "Pixels from the sources"): the same map computed on the
+sources themselves picks the same pixels to three decimals of Qabf, because on a focus pair each
+unique projection reproduces its source's detail. The network supplies the decision the paper
+describes; the sharpness comes from the sources.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import cv2
+import numpy as np
+
+#: Where the fused image's pixels come from: the network's reconstruction Pr (the paper), or the
+#: sources themselves weighed by :func:`decision_map`.
+PixelSource = Literal["network", "sources"]
+PIXEL_SOURCES: tuple[str, ...] = ("network", "sources")
+#: Gaussian sigma (image pixels) of the window the detail energy is summed over.
+ACTIVITY_SIGMA = 4.0
+#: Side of the median filter that votes away islands of the other source (odd, image pixels).
+CONSISTENCY_KERNEL = 15
+#: Guided filter radius and regularisation that soften the map's boundary along image edges.
+EDGE_RADIUS = 4
+EDGE_EPS = 1e-3
+
+
+def check_pixel_source(pixels: str) -> None:
+    """Refuse a pixel source that is not one of ``PIXEL_SOURCES``."""
+    if pixels not in PIXEL_SOURCES:
+        raise ValueError(f"unknown pixel source {pixels!r}; use one of {', '.join(PIXEL_SOURCES)}")
+
+
+def activity(image: np.ndarray, sigma: float = ACTIVITY_SIGMA) -> np.ndarray:
+    """Local energy of the Laplacian of an HxW float image: high where it has fine detail.
+
+    Example:
+        >>> flat, edge = np.zeros((16, 16), np.float32), np.zeros((16, 16), np.float32)
+        >>> edge[:, 8:] = 1.0
+        >>> bool(activity(edge)[8, 8] > activity(flat)[8, 8])
+        True
+    """
+    laplacian = cv2.Laplacian(np.ascontiguousarray(image, dtype=np.float32), cv2.CV_32F, ksize=3)
+    return cv2.GaussianBlur(laplacian * laplacian, (0, 0), sigma)
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int = EDGE_RADIUS,
+                  eps: float = EDGE_EPS) -> np.ndarray:
+    """He et al.'s guided filter (grey guide): ``src`` smoothed except across ``guide``'s edges.
+
+    Example:
+        >>> g = np.tile(np.linspace(0, 1, 8, dtype=np.float32), (8, 1))
+        >>> bool(np.allclose(guided_filter(g, g, 2, 1e-6), g, atol=1e-3))
+        True
+    """
+    size = (2 * radius + 1, 2 * radius + 1)
+    mean = lambda x: cv2.boxFilter(x, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT)  # noqa: E731
+    guide, src = (np.ascontiguousarray(x, dtype=np.float32) for x in (guide, src))
+    mean_g, mean_s = mean(guide), mean(src)
+    a = (mean(guide * src) - mean_g * mean_s) / (mean(guide * guide) - mean_g * mean_g + eps)
+    b = mean_s - a * mean_g
+    return mean(a) * guide + mean(b)
+
+
+def decision_map(unique_a: np.ndarray, unique_b: np.ndarray, guide: np.ndarray) -> np.ndarray:
+    """HxW weight of the first source in [0, 1], from two HxW unique projections.
+
+    ``guide`` (HxW, e.g. the sources' mean luminance) shapes the boundary between the regions.
+
+    Example:
+        >>> sharp = np.zeros((32, 32), np.float32); sharp[::2] = 1.0   # stripes: all detail
+        >>> soft = np.full((32, 32), 0.5, np.float32)                  # flat: none
+        >>> float(decision_map(sharp, soft, soft).mean()), float(decision_map(soft, sharp, soft).mean())
+        (1.0, 0.0)
+    """
+    if unique_a.shape != unique_b.shape or unique_a.shape != guide.shape or unique_a.ndim != 2:
+        raise ValueError(f"decision_map takes three HxW arrays of one size, got {unique_a.shape}, "
+                         f"{unique_b.shape}, {guide.shape}")
+    choice = (activity(unique_a) > activity(unique_b)).astype(np.uint8) * 255
+    kernel = min(CONSISTENCY_KERNEL, _largest_odd(min(choice.shape)))
+    if kernel > 1:
+        choice = cv2.medianBlur(choice, kernel)
+    weights = guided_filter(guide, choice.astype(np.float32) / 255.0)
+    return np.clip(weights, 0.0, 1.0)
+
+
+def weighted_sum(weights: Sequence[np.ndarray], images: Sequence[np.ndarray]) -> np.ndarray:
+    """Σ w_i · image_i for HxW weights and HxW or HxWxC images.
+
+    Example:
+        >>> w = np.array([[1.0, 0.25]], np.float32)
+        >>> weighted_sum([w, 1 - w], [np.zeros((1, 2)), np.ones((1, 2))]).tolist()
+        [[0.0, 0.75]]
+    """
+    if len(weights) != len(images) or not images:
+        raise ValueError(f"need one weight map per image, got {len(weights)} and {len(images)}")
+    total = np.zeros(images[0].shape, dtype=np.float32)
+    for w, image in zip(weights, images):
+        total += (w[..., None] if image.ndim == 3 else w) * image
+    return total
+
+
+def _largest_odd(n: int) -> int:
+    return n if n % 2 else n - 1
