@@ -6,8 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from defusion.fusion.selection import (PIXEL_SOURCES, activity, check_pixel_source, decision_map, guided_filter,
-                                       weighted_sum)
+from defusion.fusion.selection import PIXEL_SOURCES, activity, check_pixel_source, decision_map, weighted_sum
 
 
 def _texture(h: int = 96, w: int = 128, seed: int = 0) -> np.ndarray:
@@ -49,18 +48,6 @@ def test_images_smaller_than_the_vote_and_flat_images_work():
     flat = np.full((20, 20), 0.5, np.float32)
     w = decision_map(flat, flat, flat)  # no detail anywhere: the second source, no NaN
     assert np.isfinite(w).all()
-
-
-def test_guided_filter_keeps_the_boundary_on_the_guides_edge():
-    guide = np.zeros((32, 32), np.float32)
-    guide[:, 16:] = 1.0
-    step = np.zeros_like(guide)
-    step[:, 14:] = 1.0  # a map boundary two pixels off the image's edge
-    out = guided_filter(guide, step, radius=4, eps=1e-4)
-    box = cv2.blur(step, (9, 9))
-    assert out[:, 16:].min() > 0.99  # the guide's bright side stays whole (a box filter softens it)
-    assert box[:, 16:20].min() < 0.9
-    assert out[:, 14:16].mean() < 0.5  # the part of the step off the edge is pulled down
 
 
 def test_activity_is_higher_on_detail():

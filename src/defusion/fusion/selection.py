@@ -21,6 +21,8 @@ from typing import Literal, Sequence
 import cv2
 import numpy as np
 
+from defusion.fusion.filters import guided_filter
+
 #: Where the fused image's pixels come from: the network's reconstruction Pr (the paper), or the
 #: sources themselves weighed by :func:`decision_map`.
 PixelSource = Literal["network", "sources"]
@@ -53,24 +55,6 @@ def activity(image: np.ndarray, sigma: float = ACTIVITY_SIGMA) -> np.ndarray:
     return cv2.GaussianBlur(laplacian * laplacian, (0, 0), sigma)
 
 
-def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int = EDGE_RADIUS,
-                  eps: float = EDGE_EPS) -> np.ndarray:
-    """He et al.'s guided filter (grey guide): ``src`` smoothed except across ``guide``'s edges.
-
-    Example:
-        >>> g = np.tile(np.linspace(0, 1, 8, dtype=np.float32), (8, 1))
-        >>> bool(np.allclose(guided_filter(g, g, 2, 1e-6), g, atol=1e-3))
-        True
-    """
-    size = (2 * radius + 1, 2 * radius + 1)
-    mean = lambda x: cv2.boxFilter(x, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT)  # noqa: E731
-    guide, src = (np.ascontiguousarray(x, dtype=np.float32) for x in (guide, src))
-    mean_g, mean_s = mean(guide), mean(src)
-    a = (mean(guide * src) - mean_g * mean_s) / (mean(guide * guide) - mean_g * mean_g + eps)
-    b = mean_s - a * mean_g
-    return mean(a) * guide + mean(b)
-
-
 def decision_map(unique_a: np.ndarray, unique_b: np.ndarray, guide: np.ndarray) -> np.ndarray:
     """HxW weight of the first source in [0, 1], from two HxW unique projections.
 
@@ -89,7 +73,7 @@ def decision_map(unique_a: np.ndarray, unique_b: np.ndarray, guide: np.ndarray) 
     kernel = min(CONSISTENCY_KERNEL, _largest_odd(min(choice.shape)))
     if kernel > 1:
         choice = cv2.medianBlur(choice, kernel)
-    weights = guided_filter(guide, choice.astype(np.float32) / 255.0)
+    weights = guided_filter(guide, choice.astype(np.float32) / 255.0, EDGE_RADIUS, EDGE_EPS)
     return np.clip(weights, 0.0, 1.0)
 
 
