@@ -26,9 +26,12 @@ BASELINES=$(python -c 'from defusion.baselines import available_baselines as a; 
 # infrared-visible pairs, unique gain 1 with detail gain 1.5 for exposure and focus pairs);
 # defusion-g1: the paper's Pr (unique gain 1, no detail term) at scale 2; defusion-g1.25: the
 # general defaults (unique gain 1.25, detail 1.5); defusion-x1: the task's defaults at the paper's
-# inference scale 1; defusion-rgb: RGB fusion (--color rgb) for two colour sources.
+# inference scale 1; defusion-rgb: RGB fusion (--color rgb) for two colour sources; defusion-sources
+# (MFIFB): the sources' own pixels picked by the network's decomposition (--pixels sources).
 IVF_METHODS=${METHODS:-defusion,defusion-g1,defusion-g1.25,defusion-x1,$BASELINES}
 PAIR_METHODS=${METHODS:-defusion,defusion-g1,defusion-g1.25,defusion-rgb,defusion-x1,$BASELINES}
+# Focus pairs also with the sources' own pixels (--pixels sources, at scale 1).
+MFF_METHODS=${METHODS:-$PAIR_METHODS,defusion-sources}
 without() {  # LIST: LIST minus the methods named in $SKIP
   local keep=() m
   IFS=, read -ra all <<< "$1"
@@ -37,6 +40,7 @@ without() {  # LIST: LIST minus the methods named in $SKIP
 }
 IVF_METHODS=$(without "$IVF_METHODS")
 PAIR_METHODS=$(without "$PAIR_METHODS")
+MFF_METHODS=$(without "$MFF_METHODS")
 mkdir -p "$OUT"
 JOBS=${JOBS:-$(nproc)}  # before OMP_NUM_THREADS=1, which nproc would report
 export OMP_NUM_THREADS=1
@@ -57,7 +61,7 @@ tno() { defusion bench --task ivf --a "$DATA/ivf/tno/vi" --b "$DATA/ivf/tno/ir" 
 mefb() { defusion bench --task mef --a "$DATA/mef/mefb/A" --b "$DATA/mef/mefb/B" --out "$OUT/mefb" --runtime "$RUNTIME" --jobs "$JOBS" \
   --methods "$PAIR_METHODS" $RESUME_ARGS --title "MEFB${MEFB_LIMIT:+ (first $MEFB_LIMIT of 100 pairs)}" ${MEFB_LIMIT:+--limit $MEFB_LIMIT} --no-progress > /dev/null; }
 mfifb() { defusion bench --task mff --a "$DATA/mff/mfifb/A" --b "$DATA/mff/mfifb/B" --out "$OUT/mfifb" --runtime "$RUNTIME" --jobs "$JOBS" \
-  --methods "$PAIR_METHODS" $RESUME_ARGS --title "MFIFB${MFIFB_LIMIT:+ (first $MFIFB_LIMIT of 105 pairs)}" ${MFIFB_LIMIT:+--limit $MFIFB_LIMIT} $(fused_args "$DATA/mff/mfifb/fused") \
+  --methods "$MFF_METHODS" $RESUME_ARGS --title "MFIFB${MFIFB_LIMIT:+ (first $MFIFB_LIMIT of 105 pairs)}" ${MFIFB_LIMIT:+--limit $MFIFB_LIMIT} $(fused_args "$DATA/mff/mfifb/fused") \
   --no-progress > /dev/null; }
 
 # One after another, each spread over every core by its pairs (four benchmarks at once, one thread
