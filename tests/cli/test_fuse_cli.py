@@ -184,9 +184,13 @@ def test_pixels_sources_takes_the_sources_own_pixels_at_scale_1(tmp_path, tiny_w
     assert made[-1].options.pixels == "sources" and made[-1].options.scale == 1  # scale 1 unless told
     fused, a, b = (read_image(p).astype(int) for p in (out, near, far))
     assert ((np.minimum(a, b) - 1 <= fused) & (fused <= np.maximum(a, b) + 1)).all()
+    comp = tmp_path / "parts"
     assert _fuse(near, far, "-o", tmp_path / "g.png", "--weights", tiny_weights, "--pixels", "sources",
-                 "--scale", "2") == 0
+                 "--scale", "2", "--components", comp) == 0
     assert made[-1].options.scale == 2
+    assert sorted(p.name for p in comp.iterdir()) == ["common.png", "unique_a.png", "unique_b.png", "weight_a.png"]
+    weight = read_image(comp / "weight_a.png")
+    assert weight.shape == fused.shape[:2] and weight.dtype == np.uint8
 
 
 def test_console_script_is_installed(tmp_path):

@@ -370,7 +370,11 @@ def test_pixels_from_the_sources_rebuild_a_focus_pair_sharper_than_the_reconstru
     # Colour comes with the pixels: most of the image is one source's own, exactly.
     same = (fused == near).all(axis=2) | (fused == far).all(axis=2)
     assert same.mean() > 0.6, same.mean()
-    assert np.array_equal(sources.decompose(near, far).fused, fused)
+    parts = sources.decompose(near, far)
+    assert np.array_equal(parts.fused, fused) and network.decompose(near, far).weight_a is None
+    half = scene.shape[1] // 2  # the map: near's pixels on its sharp left half, far's on the right
+    assert parts.weight_a.shape == scene.shape[:2] and parts.weight_a.dtype == np.float32
+    assert parts.weight_a[:, 8:half - 8].mean() > 0.95 and parts.weight_a[:, half + 8:-8].mean() < 0.05
 
 
 def test_pixels_from_the_sources_for_a_stack_and_for_grey_with_colour(shipped_focus):

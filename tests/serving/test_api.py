@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from defusion.fusion.fuser import Fuser
-from defusion.serving.api import COMPONENT_FILES, Limits, app_from_env, create_app, encode_png
+from defusion.serving.api import COMPONENT_FILES, WEIGHT_FILE, Limits, app_from_env, create_app, encode_png
 from defusion.serving.decode import decode_image
 from tests.conftest import smooth_image
 
@@ -182,6 +182,11 @@ def test_pixels_from_the_sources_per_request_and_the_server_keeps_its_own(client
     assert ((lo - 1 <= out) & (out <= hi + 1)).all()  # a weighed choice of the sources' own pixels
     r = client.post("/v1/fuse?pixels=sources&components=true", files=sent)
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        assert zf.namelist() == [*COMPONENT_FILES, WEIGHT_FILE]
+        weight = decode_image(zf.read(WEIGHT_FILE), WEIGHT_FILE)
+        np.testing.assert_array_equal(decode_image(zf.read("fused.png"), "fused.png"), picked)
+    assert weight.shape == (H, W) and weight.dtype == np.uint8
     _assert_error(client.post("/v1/fuse?pixels=best", files=sent), 422, "pixels")
 
 

@@ -38,11 +38,11 @@ def _captions(at: AppTest) -> list[str]:
     return [img.caption for element in _images(at) for img in element.proto.imgs]
 
 
-def _assert_fused_page(at: AppTest) -> None:
+def _assert_fused_page(at: AppTest, maps: int = 0) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    # A, B, fused + common, unique A, unique B
-    assert len(_images(at)) == 6
+    # A, B, fused + common, unique A, unique B (+ the decision map with pixels from the sources)
+    assert len(_images(at)) == 6 + maps
     captions = _captions(at)
     assert "fused" in captions and "common" in captions
     table = at.table[0].value
@@ -88,7 +88,8 @@ def test_pixels_default_to_the_network_and_can_come_from_the_sources(ui_env):
     at.radio(key="source").set_value(MFF).run()
     network = at.table[0].value["value"].astype(float)
     at.radio(key="pixels").set_value("sources").run()
-    _assert_fused_page(at)
+    _assert_fused_page(at, maps=1)
+    assert "taken from A (white) or B (black)" in _captions(at)
     sources = at.table[0].value["value"].astype(float)
     assert sources["SF"] > network["SF"]  # the multi-focus example: the in-focus pixels, sharper
 

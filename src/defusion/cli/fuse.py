@@ -78,6 +78,7 @@ def _tile_progress(fuser, images: list[np.ndarray], args: argparse.Namespace):
 
 def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem: str | None = None,
               show_tiles: bool = False) -> None:
+    from defusion.fusion.color import to_uint8
     from defusion.io.images import write_image
 
     images = _load(paths, args)
@@ -91,6 +92,8 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
         suffix = out.suffix if out.suffix.lower() in (".png", ".tif", ".tiff") else ".png"
         for name, image in (("common", parts.common), ("unique_a", parts.unique_a), ("unique_b", parts.unique_b)):
             write_image(args.components / f"{prefix}{name}{suffix}", image)
+        if parts.weight_a is not None:  # --pixels sources: the decision map, white where a's pixels are
+            write_image(args.components / f"{prefix}weight_a{suffix}", to_uint8(parts.weight_a))
         fused = parts.fused
     else:
         fused = fuser.fuse(*images, on_tile=on_tile)

@@ -251,12 +251,16 @@ def input_ranking(inputs: list[np.ndarray], order: InputOrder = "given") -> list
 
 
 class Decomposition(NamedTuple):
-    """DeFusion's explanation of a fusion: fused = Pr(f_c, f_u^a, f_u^b)."""
+    """DeFusion's explanation of a fusion: fused = Pr(f_c, f_u^a, f_u^b); with pixels="sources",
+    fused = weight_a * a + (1 - weight_a) * b, the weight read from the unique projections."""
 
     fused: np.ndarray
     common: np.ndarray
     unique_a: np.ndarray
     unique_b: np.ndarray
+    #: With pixels="sources": HxW float32 in [0, 1], a's share of each fused pixel (the decision
+    #: map); None when the fused image is the network's reconstruction.
+    weight_a: np.ndarray | None = None
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -368,8 +372,9 @@ class Fuser:
         return input_ranking(self._prepare(images).inputs, self.options.order)
 
     def decompose(self, a: np.ndarray, b: np.ndarray, on_tile: Callable[[], None] | None = None) -> Decomposition:
-        """The fused image and its common and unique projections (paper Fig. 7/8); ``unique_a``
-        is ``a``'s whichever order ``options.order`` runs the pair in."""
+        """The fused image and its common and unique projections (paper Fig. 7/8), and with
+        pixels="sources" the decision map; ``unique_a`` is ``a``'s whichever order
+        ``options.order`` runs the pair in."""
         prepared = self._prepare((a, b))
         first, second = input_ranking(prepared.inputs, self.options.order)
         out = self._project(prepared.inputs[first], prepared.inputs[second], on_tile)
@@ -377,10 +382,9 @@ class Fuser:
         parts = (self._component(p, prepared) for p in (out.common, unique_a, unique_b))
         if self.options.pixels == "sources":
             w = _pair_weights(out, prepared.inputs[first], prepared.inputs[second])
-            fused = self._finish_selected(_unrank([w, 1 - w], [first, second]), prepared)
-        else:
-            fused = self._finish(out.fused, prepared)
-        return Decomposition(fused, *parts)
+            weights = _unrank([w, 1 - w], [first, second])
+            return Decomposition(self._finish_selected(weights, prepared), *parts, weight_a=weights[0])
+        return Decomposition(self._finish(out.fused, prepared), *parts)
 
     def tiles_for(self, height: int, width: int) -> int:
         """How many network passes an image of this size takes."""

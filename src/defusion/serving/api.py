@@ -43,8 +43,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from defusion import __version__
 from defusion.fusion.align import Motion
-from defusion.fusion.selection import PixelSource
+from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, FuseOptions, Fuser, SizeMismatchError, Task
+from defusion.fusion.selection import PixelSource
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError
 from defusion.serving.decode import UnsupportedImageError, decode_image
 
@@ -60,6 +61,8 @@ MULTIPART_OVERHEAD = 64 * 1024
 FIELDS = ("a", "b", "c", "d", "e", "f", "g", "h")
 #: Names inside the ``components=true`` zip, in this order.
 COMPONENT_FILES = ("fused.png", "common.png", "unique_a.png", "unique_b.png")
+#: Added to the components zip with pixels=sources: the decision map, white where a's pixels are.
+WEIGHT_FILE = "weight_a.png"
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         response_class=Response,
         responses={200: {"content": {"image/png": {}, "application/zip": {}},
                          "description": "the fused PNG, or with components=true a zip of "
-                                        + ", ".join(COMPONENT_FILES)}},
+                                        + ", ".join(COMPONENT_FILES) + f" (and {WEIGHT_FILE} with pixels=sources)"}},
     )
     async def v1_fuse(request: Request, components: bool = False, task: Task | None = None,
                       align: Motion | None = None, pixels: PixelSource | None = None) -> Response:
@@ -299,6 +302,8 @@ def _zip_parts(parts: Decomposition) -> bytes:
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:  # PNG is compressed already
         for name, image in zip(COMPONENT_FILES, (parts.fused, parts.common, parts.unique_a, parts.unique_b)):
             zf.writestr(name, encode_png(image))
+        if parts.weight_a is not None:
+            zf.writestr(WEIGHT_FILE, encode_png(to_uint8(parts.weight_a)))
     return buffer.getvalue()
 
 
@@ -393,5 +398,5 @@ def app_from_env() -> FastAPI:
                      runtime=env.get("DEFUSION_RUNTIME", "torch"))
 
 
-__all__ = ["Limits", "create_app", "build_app", "app_from_env", "encode_png", "COMPONENT_FILES",
+__all__ = ["Limits", "create_app", "build_app", "app_from_env", "encode_png", "COMPONENT_FILES", "WEIGHT_FILE",
            "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_MAX_IMAGES"]

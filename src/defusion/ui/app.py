@@ -171,6 +171,10 @@ def _show(core, a, b, names, parts, values) -> None:
     cols[0].image(u8(parts.common), caption="common")
     cols[1].image(u8(parts.unique_a), caption="unique to A")
     cols[2].image(u8(parts.unique_b), caption="unique to B")
+    if parts.weight_a is not None:  # pixels from the sources: which source each pixel came from
+        st.caption("With pixels from the sources, each fused pixel is A's where the map is white and B's "
+                   "where it is black, as the unique parts show each image in focus.")
+        st.columns(3)[0].image(u8(parts.weight_a), caption="taken from A (white) or B (black)")
     st.subheader("Metrics")
     import pandas as pd
 
