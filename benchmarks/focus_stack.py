@@ -31,17 +31,15 @@ from typing import Callable
 
 import cv2
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from defusion import Fuser
 from defusion.baselines import BASELINES
 from defusion.benchmark.report import labelled_tile, tile_rows
-from defusion.fusion.color import as_rgb, luminance, to_float
-from defusion.io.images import read_image
+from defusion.fusion.color import luminance, to_float
 from defusion.metrics import ssim_mean
+from multi_input import DEFAULT_IMAGES, load_scenes  # the same test scenes, loaded the same way
 
-DEFAULT_IMAGES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "bench" / "ivf" / "vifb" / "vi"
 #: Gaussian blur sigma (pixels) per unit of depth outside a shot's depth of field (depth in [0, 1]).
 BLUR_PER_DEPTH = 12.0
 #: Sigma step of the blurred layers that per-pixel defocus is interpolated between.
@@ -97,17 +95,6 @@ def score(fused: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     f, t = (luminance(x.astype(np.float64) / 255.0) * 255.0 for x in (fused, truth))
     mse = float(np.mean((f - t) ** 2))
     return 10 * np.log10(255.0**2 / max(mse, 1e-10)), ssim_mean(f, t, t)
-
-
-def load_scenes(folder: Path, limit: int, size: int) -> list[tuple[str, np.ndarray]]:
-    scenes = []
-    for path in sorted(folder.iterdir())[:limit]:
-        image = as_rgb(read_image(path))
-        h, w = image.shape[:2]
-        scale = size / max(h, w)
-        scenes.append((path.stem, cv2.resize(image, (round(w * scale), round(h * scale)),
-                                             interpolation=cv2.INTER_AREA)))
-    return scenes
 
 
 def figure(shots: list[np.ndarray], results: dict[str, np.ndarray], truth: np.ndarray, path: Path) -> None:

@@ -360,7 +360,7 @@ class Fuser:
         first, rest = (self._fuse_stack(part, mode, on_tile) for part in (inputs[:cut], inputs[cut:]))
         a, b = (np.clip(part.image, 0.0, 1.0) for part in (first, rest))
         out = self._project(a, b, on_tile)
-        if first.weights is not None and rest.weights is not None:
+        if self.options.pixels == "sources":
             w = _pair_weights(out, a, b)
             return _Stacked(weighted_sum([w, 1 - w], [a, b]),
                             [w * x for x in first.weights] + [(1 - w) * x for x in rest.weights])
