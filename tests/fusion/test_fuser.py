@@ -370,6 +370,9 @@ def test_pixels_from_the_sources_rebuild_a_focus_pair_sharper_than_the_reconstru
     # Colour comes with the pixels: most of the image is one source's own, exactly.
     same = (fused == near).all(axis=2) | (fused == far).all(axis=2)
     assert same.mean() > 0.6, same.mean()
+    tiled = Fuser(network.model, options=replace(sources.options, tile=96, overlap=16))
+    assert tiled.tiles_for(*scene.shape[:2]) > 1  # tiles leave no seam in the map: the map is drawn whole
+    assert np.abs(tiled.fuse(near, far).astype(float) - fused).mean() < 0.05
     parts = sources.decompose(near, far)
     assert np.array_equal(parts.fused, fused) and network.decompose(near, far).weight_a is None
     half = scene.shape[1] // 2  # the map: near's pixels on its sharp left half, far's on the right
