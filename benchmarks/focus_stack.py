@@ -38,7 +38,7 @@ from defusion.baselines import BASELINES
 from defusion.benchmark.report import labelled_tile, tile_rows
 from defusion.fusion.color import luminance, to_float
 from defusion.metrics import ssim_mean
-from multi_input import DEFAULT_IMAGES, load_scenes  # the same test scenes, loaded the same way
+from multi_input import add_scene_arguments, load_scenes  # the same test scenes, loaded the same way
 
 #: Gaussian blur sigma (pixels) per unit of depth outside a shot's depth of field (depth in [0, 1]).
 BLUR_PER_DEPTH = 12.0
@@ -114,12 +114,8 @@ def figure(shots: list[np.ndarray], results: dict[str, np.ndarray], truth: np.nd
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--images", type=Path, default=DEFAULT_IMAGES)
-    p.add_argument("--limit", type=int, default=8)
-    p.add_argument("--size", type=int, default=384, help="longer side of each scene (px)")
+    add_scene_arguments(p, limit=8)
     p.add_argument("--stacks", default="2,3,5", help="stack sizes N, comma separated")
-    p.add_argument("--weights", help="default: the shipped weights")
-    p.add_argument("--runtime", default="onnxruntime")
     p.add_argument("--seed", type=int, default=0, help="seed of the depth maps")
     p.add_argument("--figure", type=Path, help="also draw one scene's 3-shot stack and results here")
     p.add_argument("--figure-scene", help="that scene's file stem (default: the first)")

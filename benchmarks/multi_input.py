@@ -97,13 +97,18 @@ def figure(image: np.ndarray, fusers: dict[str, Fuser], path: Path) -> None:
     print(f"figure: {path}")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_scene_arguments(p: argparse.ArgumentParser, limit: int) -> None:
+    """--images, --limit, --size (the test scenes, for :func:`load_scenes`), --weights and --runtime."""
     p.add_argument("--images", type=Path, default=DEFAULT_IMAGES)
-    p.add_argument("--limit", type=int, default=6)
+    p.add_argument("--limit", type=int, default=limit)
     p.add_argument("--size", type=int, default=384, help="longer side of each scene (px)")
     p.add_argument("--weights", help="default: the shipped weights")
     p.add_argument("--runtime", default="onnxruntime")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_scene_arguments(p, limit=6)
     p.add_argument("--scale", type=int, default=DEFAULT_SCALE, help=f"inference scale (default {DEFAULT_SCALE}, the fusion core's)")
     p.add_argument("--task", choices=TASKS, help="fuse at this task's gains (default: the general defaults)")
     p.add_argument("--figure", type=Path, help="also draw one scene's bracket and results here")

@@ -12,6 +12,7 @@ from defusion.cli.errors import UserError
 from defusion.cli.options import (FUSION_OPTION_NAMES, add_fusion_options, add_model_options, apply_threads,
                                   check_tile, fusion_options, positive_int)
 from defusion.fusion.align import MOTIONS
+from defusion.fusion.selection import PIXEL_SOURCES
 from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import DEFAULT_MAX_PIXELS, SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES, ImageReadError
 from defusion.model.weights import WeightsError
@@ -43,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "by hand: translation, euclidean (+ rotation), affine (+ scale, as focus breathing), "
                         "homography (+ perspective). ECC registration, blind to exposure; not for infrared + "
                         "visible pairs (default: none, the images are registered)")
-    p.add_argument("--pixels", default=None, choices=("network", "sources"),
+    p.add_argument("--pixels", default=None, choices=PIXEL_SOURCES,
                    help="where the fused pixels come from: network (default), the paper's reconstruction; "
                         "sources, each pixel from the source the network's decomposition shows in focus there, "
                         "for focus stacks: sharper (MFIFB Qabf 0.780 at --scale 1, against 0.685) and faster "
