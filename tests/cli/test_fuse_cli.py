@@ -193,6 +193,44 @@ def test_pixels_sources_takes_the_sources_own_pixels_at_scale_1(tmp_path, tiny_w
     assert weight.shape == fused.shape[:2] and weight.dtype == np.uint8
 
 
+def test_source_map_of_a_stack_and_of_folders(tmp_path, tiny_weights, capsys):
+    examples = REPO / "src" / "defusion" / "examples"
+    near, far = examples / "mff_near.png", examples / "mff_far.png"
+    out, smap = tmp_path / "f.png", tmp_path / "depth.png"
+    assert _fuse(near, far, near, "-o", out, "--weights", tiny_weights, "--pixels", "sources",
+                 "--source-map", smap) == 0
+    depth = read_image(smap)
+    assert depth.shape == read_image(out).shape[:2] and depth.dtype == np.uint8
+    assert "wrote" in capsys.readouterr().err
+    pair_map = tmp_path / "pair.png"  # a pair's map is 1 - weight_a, the --components decision map inverted
+    assert _fuse(near, far, "-o", tmp_path / "g.png", "--weights", tiny_weights, "--pixels", "sources",
+                 "--source-map", pair_map, "--components", tmp_path / "parts") == 0
+    weight_a = read_image(tmp_path / "parts" / "weight_a.png").astype(int)
+    assert np.abs(read_image(pair_map).astype(int) - (255 - weight_a)).max() <= 1
+    a_dir, b_dir = tmp_path / "A", tmp_path / "B"
+    for d, src in ((a_dir, near), (b_dir, far)):
+        d.mkdir()
+        shutil.copy(src, d / "scene.png")
+    assert _fuse("--a", a_dir, "--b", b_dir, "-o", tmp_path / "fused", "--weights", tiny_weights,
+                 "--pixels", "sources", "--source-map", tmp_path / "maps") == 0
+    assert [p.name for p in (tmp_path / "maps").iterdir()] == ["scene.png"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--source-map", "{tmp}/m.png"], "--source-map needs --pixels sources"),
+    (["--pixels", "sources", "--source-map", "{tmp}"], "is a folder"),
+    (["--pixels", "sources", "--source-map", "{tmp}/m.txt"], "cannot write --source-map"),
+    (["--pixels", "sources", "--source-map", "{tmp}/f.png"], "is an input or the output"),
+])
+def test_source_map_refusals(tmp_path, tiny_weights, capsys, extra, message):
+    examples = REPO / "src" / "defusion" / "examples"
+    extra = [e.format(tmp=tmp_path) for e in extra]
+    code = _fuse(examples / "mff_near.png", examples / "mff_far.png", "-o", tmp_path / "f.png",
+                 "--weights", tiny_weights, *extra)
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "f.png").exists()
+
+
 def test_console_script_is_installed(tmp_path):
     exe = shutil.which("defusion")
     assert exe, "the `defusion` command should be on PATH after installation"

@@ -394,6 +394,14 @@ def test_pixels_from_the_sources_for_a_stack_and_for_grey_with_colour(shipped_fo
         shots.append(shot)
     fused = sources.fuse(*shots).astype(float)
     assert np.abs(fused - scene)[:, 8:-8].mean() < 0.4 * np.abs(blurred.astype(float) - scene)[:, 8:-8].mean()
+    selection = sources.fuse_with_weights(*shots)  # which shot each pixel came from: its sharp third
+    np.testing.assert_array_equal(selection.fused, fused)
+    assert len(selection.weights) == 3 and all(w.shape == scene.shape[:2] for w in selection.weights)
+    np.testing.assert_allclose(np.sum(selection.weights, axis=0), 1.0, atol=1e-5)
+    for i, w in enumerate(selection.weights):
+        assert w[:, i * third + 12:(i + 1) * third - 12].mean() > 0.9, i
+    with pytest.raises(ValueError, match="pixels='sources'"):
+        network.fuse_with_weights(*shots)
     near, far = _focus_pair(scene)
     grey_near = cv2.cvtColor(near, cv2.COLOR_RGB2GRAY)
     mixed = sources.fuse(grey_near, far)  # colour from the colour source, as in luminance fusion

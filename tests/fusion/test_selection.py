@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from defusion.fusion.selection import PIXEL_SOURCES, activity, check_pixel_source, decision_map, weighted_sum
+from defusion.fusion.selection import (PIXEL_SOURCES, activity, check_pixel_source, decision_map, source_map,
+                                      weighted_sum)
 
 
 def _texture(h: int = 96, w: int = 128, seed: int = 0) -> np.ndarray:
@@ -70,3 +71,16 @@ def test_pixel_sources_are_checked():
         check_pixel_source(pixels)
     with pytest.raises(ValueError, match="unknown pixel source 'best'; use one of network, sources"):
         check_pixel_source("best")
+
+
+def test_source_map_is_each_pixels_source_index_from_black_to_white():
+    one_hot = [np.zeros((2, 4), np.float32) for _ in range(5)]
+    for i in range(4):
+        one_hot[i][:, i] = 1.0  # column i from source i
+    one_hot[4][:, 3], one_hot[0][:, 3] = 0.5, 0.0  # ... except the last column: half from 3, half from 4
+    one_hot[3][:, 3] = 0.5
+    np.testing.assert_allclose(source_map(one_hot), [[0.0, 0.25, 0.5, 0.875]] * 2)
+    w = np.random.default_rng(1).random((8, 8)).astype(np.float32)
+    np.testing.assert_allclose(source_map([w, 1 - w]), 1 - w, atol=1e-6)  # a pair: 1 - weight_a
+    with pytest.raises(ValueError, match="two or more"):
+        source_map([w])

@@ -18,8 +18,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import Fuser
-from defusion.serving.api import COMPONENT_FILES, WEIGHT_FILE, Limits, app_from_env, create_app, encode_png
+from defusion.fusion.selection import source_map
+from defusion.serving.api import (COMPONENT_FILES, SOURCE_MAP_FILE, WEIGHT_FILE, Limits, app_from_env, create_app,
+                                  encode_png)
 from defusion.serving.decode import decode_image
 from tests.conftest import smooth_image
 
@@ -188,6 +191,27 @@ def test_pixels_from_the_sources_per_request_and_the_server_keeps_its_own(client
         np.testing.assert_array_equal(decode_image(zf.read("fused.png"), "fused.png"), picked)
     assert weight.shape == (H, W) and weight.dtype == np.uint8
     _assert_error(client.post("/v1/fuse?pixels=best", files=sent), 422, "pixels")
+
+
+def test_source_map_of_a_stack_and_of_a_pair(client, fuser, images):
+    from dataclasses import replace
+
+    a, b = images["rgb_a"], images["rgb_b"]
+    stack = [a, b, a[::-1].copy()]
+    sent = {f: (f"{f}.png", encode_png(im), "image/png") for f, im in zip("abc", stack)}
+    r = client.post("/v1/fuse?pixels=sources&source_map=true", files=sent)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip", r.text
+    expected = Fuser(fuser.model, options=replace(fuser.options, pixels="sources")).fuse_with_weights(*stack)
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        assert zf.namelist() == ["fused.png", SOURCE_MAP_FILE]
+        np.testing.assert_array_equal(decode_image(zf.read("fused.png"), "fused.png"), expected.fused)
+        depth = decode_image(zf.read(SOURCE_MAP_FILE), SOURCE_MAP_FILE)
+    np.testing.assert_array_equal(depth, to_uint8(source_map(expected.weights)))
+    pair = {f: sent[f] for f in "ab"}
+    r = client.post("/v1/fuse?pixels=sources&source_map=true&components=true", files=pair)
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        assert zf.namelist() == [*COMPONENT_FILES, WEIGHT_FILE, SOURCE_MAP_FILE]
+    _assert_error(client.post("/v1/fuse?source_map=true", files=pair), 422, "needs pixels=sources")
 
 
 def test_image_count_errors(client, images):

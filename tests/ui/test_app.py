@@ -204,6 +204,21 @@ def test_uploaded_bracket_is_shown_and_fused_brightest_first(ui_env, rng):
 
 
 @needs_upload
+def test_stack_with_pixels_from_the_sources_shows_its_source_map(ui_env, rng):
+    scene = rng.integers(0, 256, (36, 48), dtype=np.uint8)
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD_STACK).run()
+    at.radio(key="pixels").set_value("sources").run()
+    uploader = at.file_uploader(key="upload_stack")
+    for i in range(3):
+        uploader.upload(f"shot{i}.png", _png(np.roll(scene, i, axis=1)), "image/png")
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    assert _captions(at)[-1] == "source of each pixel (1 black to 3 white)"
+    assert len(at.get("download_button")) == 2
+
+
+@needs_upload
 def test_stack_of_different_sizes_is_a_clear_error(ui_env):
     at = _app().run()
     at.radio(key="source").set_value(UPLOAD_STACK).run()

@@ -103,12 +103,27 @@ def test_stack_metrics_and_order(tiny_weights, rng):
     scene = rng.integers(0, 256, (32, 40), dtype=np.uint8).astype(float)
     bracket = [np.clip(scene * g, 0, 255).astype(np.uint8) for g in (0.4, 1.0, 1.6)]
     fuser = core.make_fuser(load_weights(tiny_weights), "cpu", None, "auto", 1, order="exposure")
-    fused, values, order = core.fuse_stack_and_score(fuser, bracket)
+    fused, values, order, depth = core.fuse_stack_and_score(fuser, bracket)
+    assert depth is None  # the network's reconstruction: no pixel comes from one image
     assert fused.shape == (32, 40) and list(values) == list(core.STACK_METRIC_NAMES)
     assert values["MEF-SSIM"] == pytest.approx(mef_ssim(fused, *bracket))  # over all three sources
     assert order == [2, 1, 0]  # brightest first
-    reordered, _, order = core.fuse_stack_and_score(fuser, bracket[::-1])
+    reordered, _, order, _ = core.fuse_stack_and_score(fuser, bracket[::-1])
     assert np.array_equal(fused, reordered) and order == [0, 1, 2]  # sorted brightest first either way
+
+
+def test_stack_source_map_runs_black_to_white_in_the_order_shown(tiny_weights, rng):
+    from defusion.fusion.selection import source_map
+    from defusion.model.weights import load_weights
+
+    scene = rng.integers(0, 256, (32, 40), dtype=np.uint8).astype(float)
+    bracket = [np.clip(scene * g, 0, 255).astype(np.uint8) for g in (0.4, 1.0, 1.6)]
+    fuser = core.make_fuser(load_weights(tiny_weights), "cpu", None, "auto", 1, order="exposure", pixels="sources")
+    result = core.fuse_stack_and_score(fuser, bracket)
+    assert result.order == [2, 1, 0] and result.source_map.shape == (32, 40)
+    fused, weights = fuser.fuse_with_weights(*bracket)
+    np.testing.assert_array_equal(result.fused, fused)
+    np.testing.assert_allclose(result.source_map, source_map(weights[::-1]))  # black: the first shown
 
 
 def test_download_name_of_a_stack():

@@ -31,6 +31,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_fusion_options(p)
     p.add_argument("--components", type=Path,
                    help="also write the common and unique projections to this folder (two images only)")
+    p.add_argument("--source-map", type=Path,
+                   help="with --pixels sources: also write which image each fused pixel came from, black the "
+                        "first, white the last, grey levels between in the given order (a focus stack's depth "
+                        "map); a folder with --a/--b")
     p.add_argument("--resize", action="store_true", help="resize other sources to the first one's size")
     p.add_argument("--stack", default="balanced", choices=("balanced", "sequential"),
                    help="more than two images: balanced (default) fuses each half, then the two results; "
@@ -96,6 +100,11 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
         if parts.weight_a is not None:  # --pixels sources: the decision map, white where a's pixels are
             write_image(args.components / f"{prefix}weight_a{suffix}", to_uint8(parts.weight_a))
         fused = parts.fused
+        if args.source_map:
+            _write_source_map(args.source_map, [parts.weight_a, 1 - parts.weight_a], out, stem)
+    elif args.source_map:
+        fused, weights = fuser.fuse_with_weights(*images, on_tile=on_tile)
+        _write_source_map(args.source_map, weights, out, stem)
     else:
         fused = fuser.fuse(*images, on_tile=on_tile)
     if bar:
@@ -104,6 +113,18 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     if fused.dtype == np.uint16 and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
         print(f"defusion: warning: {out.suffix} holds 8 bits; the 16-bit result was reduced "
               f"(write {' or '.join(SIXTEEN_BIT_SUFFIXES[:2])} to keep 16 bits)", file=sys.stderr)
+
+
+def _write_source_map(path: Path, weights: list[np.ndarray], out: Path, stem: str | None) -> None:
+    """The fused pixels' source index as 8-bit grey: ``path`` itself, or ``path/<stem>.png`` for folders."""
+    from defusion.fusion.color import to_uint8
+    from defusion.fusion.selection import source_map
+    from defusion.io.images import write_image
+
+    if stem is not None:
+        path = path / f"{stem}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_image(path, to_uint8(source_map(weights)))
 
 
 def _fuse_folders(fuser, args: argparse.Namespace) -> int:
@@ -154,6 +175,24 @@ def _check_paths(args: argparse.Namespace, folders: bool) -> None:
             raise UserError(f"--components needs exactly two images, got {len(args.images)}")
     if args.components and args.components.exists() and not args.components.is_dir():
         raise UserError(f"--components {args.components}: is a file; it names a folder for the three parts")
+    if args.source_map:
+        _check_source_map_path(args, folders)
+
+
+def _check_source_map_path(args: argparse.Namespace, folders: bool) -> None:
+    path = args.source_map
+    if folders:
+        if path.exists() and not path.is_dir():
+            raise UserError(f"--source-map {path}: is a file; with --a/--b it names a folder (one map per pair)")
+        if any(_same_path(path, d) for d in (args.dir_a, args.dir_b, args.output)):
+            raise UserError(f"--source-map {path}: is a source or output folder; give the maps their own folder")
+        return
+    if path.is_dir():
+        raise UserError(f"--source-map {path}: is a folder; give an image path such as {path / 'source_map.png'}")
+    if path.suffix.lower() not in WRITABLE_SUFFIXES:
+        raise UserError(f"cannot write --source-map {path}: use one of {', '.join(WRITABLE_SUFFIXES)}")
+    if _same_path(path, args.output) or any(p.exists() and _same_path(path, p) for p in args.images):
+        raise UserError(f"--source-map {path}: is an input or the output; choose another path")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -169,6 +208,9 @@ def run(args: argparse.Namespace) -> int:
     check_tile(args)
     _check_paths(args, folders)
     options = dict(fusion_options(args, (*FUSION_OPTION_NAMES, "order", "align", "pixels")), stack=args.stack)
+    if args.source_map and options.get("pixels", "network") != "sources":
+        raise UserError("--source-map needs --pixels sources: the network's reconstruction (the default) mixes "
+                        "the sources, so no pixel comes from one image")
     threads = apply_threads(args)
     if args.onnx:
         from defusion.serving.onnx_model import load_onnx_fuser
@@ -182,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
     if folders:
         return _fuse_folders(fuser, args)
     _fuse_one(fuser, args.images, args.output, args, show_tiles=True)
-    print(f"wrote {args.output}", file=sys.stderr)
+    print(f"wrote {args.output}" + (f" and {args.source_map}" if args.source_map else ""), file=sys.stderr)
     return 0
 
 

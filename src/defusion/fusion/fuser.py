@@ -250,6 +250,15 @@ def input_ranking(inputs: list[np.ndarray], order: InputOrder = "given") -> list
     return sorted(range(len(inputs)), key=lambda i: -brightness[i] if order == "bright-first" else brightness[i])
 
 
+class Selection(NamedTuple):
+    """A fusion with pixels="sources": the fused image and each source's share of it."""
+
+    fused: np.ndarray
+    #: One HxW float32 map in [0, 1] per source, in the order the sources were given; they sum
+    #: to 1 at every pixel (:func:`defusion.fusion.selection.source_map` draws them as one map).
+    weights: list[np.ndarray]
+
+
 class Decomposition(NamedTuple):
     """DeFusion's explanation of a fusion: fused = Pr(f_c, f_u^a, f_u^b); with pixels="sources",
     fused = weight_a * a + (1 - weight_a) * b, the weight read from the unique projections."""
@@ -342,12 +351,25 @@ class Fuser:
         Inputs are HxW or HxWxC arrays (uint8, uint16 or float in [0, 1]); the result has
         their height and width, the deepest input dtype, and is grey only if all are grey.
         """
-        prepared = self._prepare(images)
-        order = input_ranking(prepared.inputs, self.options.order)
-        stacked = self._fuse_stack([prepared.inputs[i] for i in order], prepared.mode, on_tile)
+        prepared, stacked, order = self._fuse_prepared(images, on_tile)
         if stacked.weights is None:
             return self._finish(stacked.image, prepared)
         return self._finish_selected(_unrank(stacked.weights, order), prepared)
+
+    def fuse_with_weights(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> Selection:
+        """Like :meth:`fuse` with pixels="sources", and also each source's HxW share of the result
+        (which image each pixel came from: a focus stack's depth map). Needs pixels="sources"."""
+        if self.options.pixels != "sources":
+            raise ValueError("source weights exist only with pixels='sources' (the network's reconstruction "
+                             f"mixes the sources); this fuser has pixels={self.options.pixels!r}")
+        prepared, stacked, order = self._fuse_prepared(images, on_tile)
+        weights = _unrank(stacked.weights, order)
+        return Selection(self._finish_selected(weights, prepared), weights)
+
+    def _fuse_prepared(self, images, on_tile) -> tuple[_Prepared, "_Stacked", list[int]]:
+        prepared = self._prepare(images)
+        order = input_ranking(prepared.inputs, self.options.order)
+        return prepared, self._fuse_stack([prepared.inputs[i] for i in order], prepared.mode, on_tile), order
 
     def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None) -> _Stacked:
         """Fuse HxWx3 network inputs pairwise in ``options.stack`` order; intermediate results

@@ -93,5 +93,23 @@ def weighted_sum(weights: Sequence[np.ndarray], images: Sequence[np.ndarray]) ->
     return total
 
 
+def source_map(weights: Sequence[np.ndarray]) -> np.ndarray:
+    """HxW map in [0, 1] of which source each fused pixel comes from: 0 the first, 1 the last,
+    (i / (N - 1)) the i-th, weighed by each source's share. For a focus stack shot from near to
+    far it is a depth map (the focus-stacking tools' "depth map"); for a pair, 1 - weight_a.
+
+    Example:
+        >>> w = np.array([[1.0, 0.0, 0.5]], np.float32)
+        >>> source_map([w, 1 - w]).tolist()
+        [[0.0, 1.0, 0.5]]
+        >>> source_map([np.eye(3, dtype=np.float32)[i][None] for i in range(3)]).tolist()
+        [[0.0, 0.5, 1.0]]
+    """
+    if len(weights) < 2:
+        raise ValueError(f"a source map needs the weights of two or more sources, got {len(weights)}")
+    steps = np.linspace(0.0, 1.0, len(weights), dtype=np.float32)
+    return np.clip(weighted_sum(weights, [np.full(weights[0].shape, s, np.float32) for s in steps]), 0.0, 1.0)
+
+
 def _largest_odd(n: int) -> int:
     return n if n % 2 else n - 1

@@ -44,8 +44,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from defusion import __version__
 from defusion.fusion.align import Motion
 from defusion.fusion.color import to_uint8
-from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, FuseOptions, Fuser, SizeMismatchError, Task
-from defusion.fusion.selection import PixelSource
+from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, FuseOptions, Fuser, Selection, SizeMismatchError, Task
+from defusion.fusion.selection import PixelSource, source_map
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError
 from defusion.serving.decode import UnsupportedImageError, decode_image
 
@@ -63,6 +63,9 @@ FIELDS = ("a", "b", "c", "d", "e", "f", "g", "h")
 COMPONENT_FILES = ("fused.png", "common.png", "unique_a.png", "unique_b.png")
 #: Added to the components zip with pixels=sources: the decision map, white where a's pixels are.
 WEIGHT_FILE = "weight_a.png"
+#: With source_map=true (pixels=sources), beside the fused image in a zip: which source each pixel
+#: came from, black ``a`` to white the last image (a focus stack's depth map).
+SOURCE_MAP_FILE = "source_map.png"
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,15 @@ class _ModelRunner:
         with self.lock, self._options_for(task, align=align, pixels=pixels):
             return self.fuser.fuse(*images)
 
+    def fuse_with_weights(self, *images: np.ndarray, task: Task | None = None, align: Motion | None = None,
+                          pixels: PixelSource | None = None) -> Selection:
+        with self.lock, self._options_for(task, align=align, pixels=pixels):
+            return self.fuser.fuse_with_weights(*images)
+
+    def pixels_for(self, pixels: PixelSource | None) -> str:
+        """Where a request's pixels come from: its own ``pixels``, else the server's."""
+        return pixels or self.fuser.options.pixels
+
     def decompose(self, a: np.ndarray, b: np.ndarray, task: Task | None = None,
                   align: Motion | None = None, pixels: PixelSource | None = None) -> Decomposition:
         with self.lock, self._options_for(task, align=align, pixels=pixels):
@@ -176,16 +188,22 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         response_class=Response,
         responses={200: {"content": {"image/png": {}, "application/zip": {}},
                          "description": "the fused PNG, or with components=true a zip of "
-                                        + ", ".join(COMPONENT_FILES) + f" (and {WEIGHT_FILE} with pixels=sources)"}},
+                                        + ", ".join(COMPONENT_FILES) + f" (and {WEIGHT_FILE} with pixels=sources), "
+                                        f"or with source_map=true a zip of fused.png and {SOURCE_MAP_FILE}"}},
     )
     async def v1_fuse(request: Request, components: bool = False, task: Task | None = None,
-                      align: Motion | None = None, pixels: PixelSource | None = None) -> Response:
+                      align: Motion | None = None, pixels: PixelSource | None = None,
+                      source_map: bool = False) -> Response:
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
         server's ``max_images``: a bracket or focus stack, in order); registered, one size.
         ``task`` (ivf, mef, mff) fuses this request at that kind of images' defaults; ``align``
         (translation, euclidean, affine, homography) registers the others onto ``a`` first;
         ``pixels=sources`` takes each pixel from the source in focus there (focus stacks; at the
-        server's scale)."""
+        server's scale); ``source_map=true`` (with pixels=sources) adds which image each pixel came
+        from, black ``a`` to white the last (a focus stack's depth map)."""
+        if source_map and runner.pixels_for(pixels) != "sources":
+            raise ApiError(422, "source_map=true needs pixels=sources: the network's reconstruction mixes the "
+                                "sources, so no pixel comes from one image")
         images = await _read_images(request, limits)
         for field, image in zip(FIELDS[1:], images[1:]):
             if image.shape[:2] != images[0].shape[:2]:
@@ -197,9 +215,15 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
             if components:
                 parts = await run_in_threadpool(runner.decompose, *images, task=task, align=align,
                                                 pixels=pixels)
-                body = await run_in_threadpool(_zip_parts, parts)
+                body = await run_in_threadpool(_zip_parts, parts, source_map)
                 return Response(body, media_type="application/zip",
                                 headers={"Content-Disposition": 'attachment; filename="components.zip"'})
+            if source_map:
+                selection = await run_in_threadpool(runner.fuse_with_weights, *images, task=task, align=align,
+                                                    pixels=pixels)
+                body = await run_in_threadpool(_zip_selection, selection)
+                return Response(body, media_type="application/zip",
+                                headers={"Content-Disposition": 'attachment; filename="fused.zip"'})
             fused = await run_in_threadpool(runner.fuse, *images, task=task, align=align, pixels=pixels)
         except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
             raise ApiError(422, str(exc)) from None
@@ -297,14 +321,25 @@ def encode_png(image: np.ndarray) -> bytes:
     return encoded.tobytes()
 
 
-def _zip_parts(parts: Decomposition) -> bytes:
+def _zip(files: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:  # PNG is compressed already
-        for name, image in zip(COMPONENT_FILES, (parts.fused, parts.common, parts.unique_a, parts.unique_b)):
+        for name, image in files.items():
             zf.writestr(name, encode_png(image))
-        if parts.weight_a is not None:
-            zf.writestr(WEIGHT_FILE, encode_png(to_uint8(parts.weight_a)))
     return buffer.getvalue()
+
+
+def _zip_parts(parts: Decomposition, with_source_map: bool = False) -> bytes:
+    files = dict(zip(COMPONENT_FILES, (parts.fused, parts.common, parts.unique_a, parts.unique_b)))
+    if parts.weight_a is not None:
+        files[WEIGHT_FILE] = to_uint8(parts.weight_a)
+        if with_source_map:
+            files[SOURCE_MAP_FILE] = to_uint8(source_map([parts.weight_a, 1 - parts.weight_a]))
+    return _zip(files)
+
+
+def _zip_selection(selection: Selection) -> bytes:
+    return _zip({COMPONENT_FILES[0]: selection.fused, SOURCE_MAP_FILE: to_uint8(source_map(selection.weights))})
 
 
 def _wxh(image: np.ndarray) -> str:
@@ -399,4 +434,4 @@ def app_from_env() -> FastAPI:
 
 
 __all__ = ["Limits", "create_app", "build_app", "app_from_env", "encode_png", "COMPONENT_FILES", "WEIGHT_FILE",
-           "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_MAX_IMAGES"]
+           "SOURCE_MAP_FILE", "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_MAX_IMAGES"]

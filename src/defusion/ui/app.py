@@ -136,8 +136,9 @@ def _stack_inputs(core, settings):
     return images, sorted(name for _, name in given)
 
 
-def _show_stack(core, images, names, fused, values, order) -> None:
+def _show_stack(core, images, names, result) -> None:
     u8 = core.to_uint8
+    fused, values, order = result.fused, result.values, result.order
     st.subheader(f"{len(images)} sources, in the order they are fused, and the fused image")
     cols = st.columns(min(len(images), 4))
     for i, k in enumerate(order):
@@ -147,6 +148,14 @@ def _show_stack(core, images, names, fused, values, order) -> None:
                        file_name=core.download_name(*names), mime="image/png", key="download")
     st.caption("The decomposition into common and unique parts is shown for pairs; a stack is fused "
                "pairwise, halves first (docs/benchmarks.md, \"More than two inputs\").")
+    if result.source_map is not None:  # pixels from the sources: which image each pixel came from
+        st.caption(f"With pixels from the sources, each fused pixel is taken from the image this map shows: "
+                   f"black image 1, white image {len(images)}, grey levels between in the order above (for a "
+                   "focus stack shot near to far, a depth map).")
+        st.columns(3)[0].image(u8(result.source_map), caption="source of each pixel (1 black to "
+                                                               f"{len(images)} white)")
+        st.download_button("Download the source map (PNG)", core.png_bytes(result.source_map),
+                           file_name="source_map.png", mime="image/png", key="download_source_map")
     st.subheader("Metrics")
     import pandas as pd
 
@@ -202,10 +211,9 @@ def main() -> None:
                 return
             images, names = given
             with st.spinner(f"Fusing {len(images)} images..."):
-                fused, values, order = _fused_stack(settings.weights, settings.device, core.tile_option(tile), color,
-                                                    scale, gain, detail, core.input_order_for(task), align,
-                                                    pixels, core.digest(*images), images)
-            _show_stack(core, images, names, fused, values, order)
+                result = _fused_stack(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
+                                      detail, core.input_order_for(task), align, pixels, core.digest(*images), images)
+            _show_stack(core, images, names, result)
             return
         given = _inputs(core, source, settings)
         if given is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import NamedTuple
 from importlib import resources
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import cv2
 import numpy as np
 
 from defusion.fusion.align import MOTIONS
-from defusion.fusion.selection import PIXEL_SOURCES
+from defusion.fusion.selection import PIXEL_SOURCES, source_map
 from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser
 from defusion.io.images import ImageReadError
@@ -223,11 +224,28 @@ def score(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     return compute_metrics(to_uint8(fused), to_uint8(a), to_uint8(b), names=METRIC_NAMES)
 
 
-def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray]) -> tuple[np.ndarray, dict[str, float], list[int]]:
-    """A bracket or stack fused (pairwise, in the fuser's stack order), its metrics table's values,
-    and the order the images were fused in (indices into ``images``), for showing them so."""
-    fused = fuser.fuse(*images)
-    return fused, score_stack(fused, images), fuser.input_order(*images)
+class FusedStack(NamedTuple):
+    """A bracket or stack fused, for showing."""
+
+    fused: np.ndarray
+    #: The metrics table's values.
+    values: dict[str, float]
+    #: The order the images were fused in (indices into the images given), for showing them so.
+    order: list[int]
+    #: With pixels from the sources: which image each pixel came from, HxW in [0, 1], 0 the first
+    #: in ``order`` and 1 the last (a focus stack's depth map); None for the network's reconstruction.
+    source_map: np.ndarray | None = None
+
+
+def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray]) -> FusedStack:
+    """A bracket or stack fused (pairwise, in the fuser's stack order) and scored."""
+    order = fuser.input_order(*images)
+    if fuser.options.pixels == "sources":
+        fused, weights = fuser.fuse_with_weights(*images)
+        depth = source_map([weights[k] for k in order])
+    else:
+        fused, depth = fuser.fuse(*images), None
+    return FusedStack(fused, score_stack(fused, images), order, depth)
 
 
 def score_stack(fused: np.ndarray, images: list[np.ndarray]) -> dict[str, float]:
@@ -272,7 +290,7 @@ def download_name(name_a: str, name_b: str, *more: str) -> str:
 
 __all__ = [
     "COLOR_MODES", "EXAMPLES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
-    "UPLOAD_TYPES", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size", "decode_pair",
+    "UPLOAD_TYPES", "FusedStack", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size", "decode_pair",
     "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score", "input_order_for",
     "load_example", "make_fuser", "metric_rows", "png_bytes", "score", "score_stack", "tile_option", "to_uint8",
 ]
