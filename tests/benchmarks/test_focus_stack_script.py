@@ -15,7 +15,7 @@ from tests.conftest import REPO, smooth_image
 
 SCRIPT = REPO / "benchmarks" / "focus_stack.py"
 sys.path.insert(0, str(SCRIPT.parent))
-from focus_stack import balanced, depth_map, focus_stack, score  # noqa: E402
+from focus_stack import balanced, depth_map, focus_measure_weights, focus_stack, map_accuracy, score  # noqa: E402
 
 
 def _detail(image: np.ndarray) -> np.ndarray:
@@ -34,6 +34,20 @@ def test_each_shot_is_sharp_at_its_depth_and_every_pixel_in_some_shot():
     assert _detail(shots[0])[far].mean() < 0.2 * _detail(scene)[far].mean()  # far off it: blurred
     exact = np.min([np.abs(s.astype(int) - scene).max(axis=2) for s in shots], axis=0)
     assert exact.max() <= 1  # each pixel is sharp in at least one shot
+
+
+def test_map_accuracy_of_the_true_map_a_wrong_one_and_the_focus_measure():
+    rng = np.random.default_rng(1)
+    scene = (rng.random((48, 64, 3)) * 255).astype(np.uint8)
+    depth = depth_map(48, 64, rng)
+    shots = focus_stack(scene, depth, 3)
+    index = np.clip(np.floor(depth * 3), 0, 2)
+    truth = [(index == i).astype(np.float32) for i in range(3)]
+    assert map_accuracy(truth, shots, depth) == (1.0, 0.0)
+    right, off = map_accuracy(truth[::-1], shots, depth)  # near and far swapped
+    assert right < 0.6 and off > 0.5
+    right, off = map_accuracy(focus_measure_weights(shots), shots, depth)  # detail everywhere: easy
+    assert right > 0.8 and off < 0.3
 
 
 def test_balanced_fold_pairs_halves_first():
@@ -60,9 +74,13 @@ def test_script_prints_a_row_per_stack_size_and_method(tmp_path, tiny_weights):
          "--runtime", "torch", "--stacks", "2,3", "--figure", str(figure)],
         capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr
-    rows = [line.split("|") for line in proc.stdout.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    rows = [line.split("|") for line in proc.stdout.splitlines()
+            if line.startswith("| ") and "---" not in line and not line.startswith("| N |")]
     assert [r[2].strip() for r in rows[:5]] == [
         "defusion, network (--task mff)", "defusion, sources (--task mff --pixels sources)", "gff, folded",
         "mean of the shots", "best single shot (knowing the truth)"]
-    assert len(rows) == 10 and {r[1].strip() for r in rows} == {"2", "3"} and figure.is_file()
+    assert len(rows) == 10 + 4 and {r[1].strip() for r in rows} == {"2", "3"} and figure.is_file()
+    maps = [r[2].strip() for r in rows[10:]]  # the second table: how well each map finds the sharp shot
+    assert maps[:2] == ["source map, --pixels sources", "focus measure on the shots, per pixel"]
+    assert all(0 <= float(r[3]) <= 100 for r in rows[10:])
     assert "N = 3" in proc.stderr and "scene" in proc.stderr  # a progress bar per stack size

@@ -104,6 +104,41 @@ def test_folder_mode_skips_bad_pairs_and_goes_on(tmp_path, rng, tiny_weights, ca
     assert "fused 2 of 4 pairs" in err and "Traceback" not in err
 
 
+def test_folder_mode_goes_on_after_an_interruption_with_skip_existing(tmp_path, rng, tiny_weights, capsys,
+                                                                       monkeypatch):
+    from defusion.fusion.fuser import Fuser
+
+    da, db = tmp_path / "ir", tmp_path / "vi"
+    for stem in ("01", "02", "03"):
+        write_image(da / f"{stem}.png", smooth_image(rng, 32, 40, 1))
+        write_image(db / f"{stem}.png", smooth_image(rng, 32, 40))
+    out = tmp_path / "out"
+    args = ["fuse", "--a", str(da), "--b", str(db), "-o", str(out), "--weights", str(tiny_weights), "--no-progress"]
+    real, calls = Fuser.fuse, []
+
+    def interrupted_at_the_second(self, *images, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, *images, **kwargs)
+
+    monkeypatch.setattr(Fuser, "fuse", interrupted_at_the_second)
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert "interrupted after 1 of 3 pairs" in err and "--skip-existing" in err and "Traceback" not in err
+    assert [p.name for p in out.iterdir()] == ["01.png"]  # no half-written file
+    first = (out / "01.png").stat().st_mtime_ns
+    monkeypatch.setattr(Fuser, "fuse", real)
+    assert main([*args, "--skip-existing"]) == 0
+    err = capsys.readouterr().err
+    assert "1 of 3 pairs already fused" in err and "fused 3 of 3 pairs" in err and "(1 already there)" in err
+    assert sorted(p.name for p in out.iterdir()) == ["01.png", "02.png", "03.png"]
+    assert (out / "01.png").stat().st_mtime_ns == first  # left as it was
+    assert main(["fuse", str(da / "01.png"), str(db / "01.png"), "-o", str(tmp_path / "f.png"),
+                 "--weights", str(tiny_weights), "--skip-existing"]) == 2
+    assert "--skip-existing is for folders" in capsys.readouterr().err
+
+
 def test_resize_opt_in(tmp_path, rng, tiny_weights):
     a = write_image(tmp_path / "a.png", smooth_image(rng, 32, 48))
     b = write_image(tmp_path / "b.png", smooth_image(rng, 16, 24))

@@ -53,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "sources, each pixel from the source the network's decomposition shows in focus there, "
                         "for focus stacks: sharper (MFIFB Qabf 0.780 at --scale 1, against 0.685) and faster "
                         "at --scale 1; not for infrared + visible pairs or exposures (docs/benchmarks.md)")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="with --a/--b: leave pairs whose fused image is already in the output folder (to go on "
+                        "after an interruption) instead of fusing them again")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -138,17 +141,38 @@ def _fuse_folders(fuser, args: argparse.Namespace) -> int:
     for stem in unmatched:
         print(f"defusion: warning: {stem} has no partner; skipped", file=sys.stderr)
     args.output.mkdir(parents=True, exist_ok=True)
-    failed = []
-    for stem, a, b in tqdm(pairs, desc="fusing", unit="pair", disable=args.no_progress, file=sys.stderr):
-        try:
-            _fuse_one(fuser, [a, b], args.output / f"{stem}.png", args, stem)
-        except (ImageReadError, SizeMismatchError, ValueError, OSError) as exc:
-            failed.append(stem)
-            tqdm.write(f"defusion: skipped {stem}: {exc}", file=sys.stderr)
-    done = len(pairs) - len(failed)
-    print(f"fused {done} of {len(pairs)} pairs into {args.output}"
+    kept = [stem for stem, _, _ in pairs if args.skip_existing and _already_fused(stem, args)]
+    if kept:
+        print(f"defusion: {len(kept)} of {len(pairs)} pairs already fused in {args.output}; fusing the rest",
+              file=sys.stderr)
+    todo = [pair for pair in pairs if pair[0] not in kept]
+    failed, done = [], 0
+    try:
+        for stem, a, b in tqdm(todo, desc="fusing", unit="pair", disable=args.no_progress, file=sys.stderr):
+            try:
+                _fuse_one(fuser, [a, b], args.output / f"{stem}.png", args, stem)
+                done += 1
+            except (ImageReadError, SizeMismatchError, ValueError, OSError) as exc:
+                failed.append(stem)
+                tqdm.write(f"defusion: skipped {stem}: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:  # what is written stays written (each image atomically): say how to go on
+        print(f"defusion: interrupted after {done + len(kept)} of {len(pairs)} pairs in {args.output}; "
+              "run the same command with --skip-existing to fuse the rest", file=sys.stderr)
+        return 130
+    print(f"fused {done + len(kept)} of {len(pairs)} pairs into {args.output}"
+          + (f" ({len(kept)} already there)" if kept else "")
           + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
     return 1 if failed else 0
+
+
+def _already_fused(stem: str, args: argparse.Namespace) -> bool:
+    """Whether a pair's outputs (the fused image, and the components and source map if asked for) are written."""
+    wanted = [args.output / f"{stem}.png"]
+    if args.components:
+        wanted += [args.components / f"{stem}_{part}.png" for part in ("common", "unique_a", "unique_b")]
+    if args.source_map:
+        wanted.append(args.source_map / f"{stem}.png")
+    return all(p.is_file() for p in wanted)
 
 
 def _same_path(a: Path, b: Path) -> bool:
@@ -205,6 +229,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give either image files or --a/--b folders, not both")
     if not folders and len(args.images) < 2:
         raise UserError("give at least two images to fuse (or --a DIR --b DIR)")
+    if args.skip_existing and not folders:
+        raise UserError("--skip-existing is for folders (--a DIR --b DIR): it leaves the pairs already fused")
     check_tile(args)
     _check_paths(args, folders)
     options = dict(fusion_options(args, (*FUSION_OPTION_NAMES, "order", "align", "pixels")), stack=args.stack)
