@@ -400,3 +400,27 @@ def test_sixteen_bit_to_jpeg_warns(tmp_path, rng, tiny_weights, capsys):
     assert "holds 8 bits" in capsys.readouterr().err
     assert _fuse(a, b, "-o", tmp_path / "f.png", "--weights", tiny_weights) == 0
     assert "holds 8 bits" not in capsys.readouterr().err
+
+
+def test_fused_photo_keeps_the_sources_colour_profile_and_exif(tmp_path, rng, tiny_weights, capsys):
+    from PIL import Image, ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    sources = []
+    for name, gain in (("under.jpg", 0.5), ("over.jpg", 1.5)):
+        exif = Image.Exif()
+        exif[0x010F], exif[0x0112] = "Canon", 6  # the camera held upright: pixels stored on their side
+        pixels = np.clip(smooth_image(rng, 30, 40).astype(float) * gain, 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(tmp_path / name, exif=exif.tobytes(), icc_profile=profile)
+        sources.append(tmp_path / name)
+    out = tmp_path / "fused.jpg"
+    assert _fuse(*sources, "-o", out, "--weights", tiny_weights, "--task", "mef") == 0
+    with Image.open(out) as im:
+        assert im.info["icc_profile"] == profile and im.getexif()[0x010F] == "Canon"
+        assert im.getexif()[0x0112] == 1 and im.size == (30, 40)  # upright pixels, upright tag
+    assert _fuse(*sources, "-o", tmp_path / "bare.png", "--weights", tiny_weights, "--no-metadata") == 0
+    with Image.open(tmp_path / "bare.png") as im:
+        assert "icc_profile" not in im.info and not im.getexif()
+    capsys.readouterr()
+    assert _fuse(*sources, "-o", tmp_path / "fused.tif", "--weights", tiny_weights) == 0
+    assert ".tif is written without the sources' colour profile" in capsys.readouterr().err

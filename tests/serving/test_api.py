@@ -214,6 +214,29 @@ def test_source_map_of_a_stack_and_of_a_pair(client, fuser, images):
     _assert_error(client.post("/v1/fuse?source_map=true", files=pair), 422, "needs pixels=sources")
 
 
+def test_fused_png_keeps_the_sources_colour_profile_and_exif(client, images):
+    from PIL import Image, ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    sent = {}
+    for field in ("a", "b"):
+        buffer = io.BytesIO()
+        Image.fromarray(images[f"rgb_{field}"]).save(buffer, "JPEG", icc_profile=profile, exif=exif.tobytes())
+        sent[field] = (f"{field}.jpg", buffer.getvalue(), "image/jpeg")
+    r = client.post("/v1/fuse", files=sent)
+    assert r.status_code == 200, r.text
+    with Image.open(io.BytesIO(r.content)) as im:
+        assert im.info["icc_profile"] == profile and im.getexif()[0x010F] == "Canon"
+    r = client.post("/v1/fuse?metadata=false", files=sent)
+    with Image.open(io.BytesIO(r.content)) as im:
+        assert "icc_profile" not in im.info and not im.getexif()
+    r = client.post("/v1/fuse?components=true", files=sent)
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf, Image.open(io.BytesIO(zf.read("fused.png"))) as im:
+        assert im.info["icc_profile"] == profile
+
+
 def test_image_count_errors(client, images):
     png = encode_png(images["rgb_a"])
     upload = lambda *fields: {f: (f"{f}.png", png, "image/png") for f in fields}  # noqa: E731

@@ -58,6 +58,24 @@ def test_to_uint8_and_png_keep_depth():
     assert back[0, 0].tolist() == [0, 0, 200]  # BGR on disk: colours not swapped
 
 
+def test_png_download_carries_the_uploads_colour_profile_and_exif():
+    import io
+
+    from PIL import Image, ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    buffer = io.BytesIO()
+    Image.new("RGB", (3, 2), (200, 0, 0)).save(buffer, "JPEG", icc_profile=profile, exif=exif.tobytes())
+    rgb = np.zeros((2, 3, 3), np.uint8)
+    with Image.open(io.BytesIO(core.png_bytes(rgb, [buffer.getvalue(), buffer.getvalue()]))) as im:
+        assert im.info["icc_profile"] == profile and im.getexif()[0x010F] == "Canon"
+        assert np.array_equal(np.asarray(im), rgb)
+    with Image.open(io.BytesIO(core.png_bytes(rgb))) as im:
+        assert "icc_profile" not in im.info
+
+
 def test_score_and_rows(rng):
     a = rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)
     b = rng.integers(0, 65536, (24, 24), dtype=np.uint16)

@@ -56,6 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-existing", action="store_true",
                    help="with --a/--b: leave pairs whose fused image is already in the output folder (to go on "
                         "after an interruption) instead of fusing them again")
+    p.add_argument("--no-metadata", action="store_true",
+                   help="do not copy the sources' colour profile and EXIF into the fused image (by default the "
+                        "first image's EXIF, upright, and the first fitting ICC profile go into PNG and JPEG)")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -112,10 +115,23 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
         fused = fuser.fuse(*images, on_tile=on_tile)
     if bar:
         bar.close()
-    write_image(out, fused)
+    metadata = None if args.no_metadata else _metadata_for(paths, fused, out)
+    write_image(out, fused, metadata=metadata)
     if fused.dtype == np.uint16 and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
         print(f"defusion: warning: {out.suffix} holds 8 bits; the 16-bit result was reduced "
               f"(write {' or '.join(SIXTEEN_BIT_SUFFIXES[:2])} to keep 16 bits)", file=sys.stderr)
+
+
+def _metadata_for(paths: list[Path], fused: np.ndarray, out: Path):
+    """The sources' colour profile and EXIF that fit the fused image; a warning where ``out``'s
+    format cannot hold a profile the sources have (their colours would be read as sRGB)."""
+    from defusion.io.metadata import METADATA_SUFFIXES, choose_metadata, read_metadata
+
+    metadata = choose_metadata([read_metadata(p) for p in paths], colour=fused.ndim == 3)
+    if metadata.icc_profile and out.suffix.lower() not in METADATA_SUFFIXES:
+        print(f"defusion: warning: {out.suffix} is written without the sources' colour profile; write "
+              f"{' or '.join(METADATA_SUFFIXES[:2])} to keep it", file=sys.stderr)
+    return metadata
 
 
 def _write_source_map(path: Path, weights: list[np.ndarray], out: Path, stem: str | None) -> None:

@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from defusion.io.metadata import ImageMetadata, embed_metadata
+
 #: Default bound on width x height of an input (decompression-bomb guard): 100 MP.
 DEFAULT_MAX_PIXELS = 100_000_000
 #: Suffixes that :func:`write_image` can produce.
@@ -127,11 +129,13 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(op(array)) if op else array
 
 
-def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> Path:
+def write_image(path: str | Path, image: np.ndarray, quality: int = 95,
+                metadata: ImageMetadata | None = None) -> Path:
     """Write HxW or HxWx3 uint8/uint16 to ``path`` atomically; returns the path.
 
     16-bit data is kept in PNG and TIFF and reduced to 8 bits for JPEG, BMP and WebP. JPEG is
     written at ``quality``; WebP lossless (a compact file with no loss, as a measured image needs).
+    ``metadata`` (an ICC profile and EXIF, :mod:`defusion.io.metadata`) goes into PNG and JPEG.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -147,8 +151,9 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> Path:
     ok, encoded = cv2.imencode(suffix, bgr, params)
     if not ok:
         raise OSError(f"{path}: encoding failed")
+    data = encoded.tobytes() if metadata is None else embed_metadata(encoded.tobytes(), suffix, metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(encoded.tobytes())
+    tmp.write_bytes(data)
     os.replace(tmp, path)
     return path

@@ -47,6 +47,7 @@ from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, FuseOptions, Fuser, Selection, SizeMismatchError, Task
 from defusion.fusion.selection import PixelSource, source_map
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError
+from defusion.io.metadata import ImageMetadata, choose_metadata, embed_metadata, read_metadata
 from defusion.serving.decode import UnsupportedImageError, decode_image
 
 log = logging.getLogger("defusion.serving")
@@ -193,18 +194,22 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     )
     async def v1_fuse(request: Request, components: bool = False, task: Task | None = None,
                       align: Motion | None = None, pixels: PixelSource | None = None,
-                      source_map: bool = False) -> Response:
+                      source_map: bool = False, metadata: bool = True) -> Response:
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
         server's ``max_images``: a bracket or focus stack, in order); registered, one size.
         ``task`` (ivf, mef, mff) fuses this request at that kind of images' defaults; ``align``
         (translation, euclidean, affine, homography) registers the others onto ``a`` first;
         ``pixels=sources`` takes each pixel from the source in focus there (focus stacks; at the
         server's scale); ``source_map=true`` (with pixels=sources) adds which image each pixel came
-        from, black ``a`` to white the last (a focus stack's depth map)."""
+        from, black ``a`` to white the last (a focus stack's depth map). The fused PNG carries the
+        sources' colour profile and ``a``'s EXIF (as ``defusion fuse``) unless ``metadata=false``."""
         if source_map and runner.pixels_for(pixels) != "sources":
             raise ApiError(422, "source_map=true needs pixels=sources: the network's reconstruction mixes the "
                                 "sources, so no pixel comes from one image")
-        images = await _read_images(request, limits)
+        images, sources_metadata = await _read_images(request, limits)
+
+        def kept(fused: np.ndarray) -> ImageMetadata | None:
+            return choose_metadata(sources_metadata, colour=fused.ndim == 3) if metadata else None
         for field, image in zip(FIELDS[1:], images[1:]):
             if image.shape[:2] != images[0].shape[:2]:
                 raise ApiError(422, f"images differ in size: a is {_wxh(images[0])} and {field} is {_wxh(image)} "
@@ -215,25 +220,26 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
             if components:
                 parts = await run_in_threadpool(runner.decompose, *images, task=task, align=align,
                                                 pixels=pixels)
-                body = await run_in_threadpool(_zip_parts, parts, source_map)
+                body = await run_in_threadpool(_zip_parts, parts, source_map, kept(parts.fused))
                 return Response(body, media_type="application/zip",
                                 headers={"Content-Disposition": 'attachment; filename="components.zip"'})
             if source_map:
                 selection = await run_in_threadpool(runner.fuse_with_weights, *images, task=task, align=align,
                                                     pixels=pixels)
-                body = await run_in_threadpool(_zip_selection, selection)
+                body = await run_in_threadpool(_zip_selection, selection, kept(selection.fused))
                 return Response(body, media_type="application/zip",
                                 headers={"Content-Disposition": 'attachment; filename="fused.zip"'})
             fused = await run_in_threadpool(runner.fuse, *images, task=task, align=align, pixels=pixels)
         except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
             raise ApiError(422, str(exc)) from None
-        return Response(await run_in_threadpool(encode_png, fused), media_type="image/png")
+        return Response(await run_in_threadpool(encode_png, fused, kept(fused)), media_type="image/png")
 
     return app
 
 
-async def _read_images(request: Request, limits: Limits) -> list[np.ndarray]:
-    """Parse the multipart body within the limits and decode fields ``a``, ``b``, ... in order."""
+async def _read_images(request: Request, limits: Limits) -> tuple[list[np.ndarray], list[ImageMetadata]]:
+    """Parse the multipart body within the limits and decode fields ``a``, ``b``, ... in order;
+    also each one's colour profile and EXIF."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise ApiError(415, "expected a multipart/form-data body with image files in fields 'a', 'b' (, 'c', ...) "
@@ -282,7 +288,7 @@ async def _read_images(request: Request, limits: Limits) -> list[np.ndarray]:
     images = []
     for field, (data, name) in zip(FIELDS, datas):
         images.append(await run_in_threadpool(_decode, field, data, name, limits.max_pixels))
-    return images
+    return images, [read_metadata(data) for data, _ in datas]
 
 
 def _decode(field: str, data: bytes, name: str, max_pixels: int) -> np.ndarray:
@@ -312,34 +318,36 @@ def _bounded_receive(receive: Callable, limit: int) -> Callable:
     return bounded
 
 
-def encode_png(image: np.ndarray) -> bytes:
-    """HxW or HxWx3 uint8/uint16 to PNG bytes (16-bit stays 16-bit)."""
+def encode_png(image: np.ndarray, metadata: ImageMetadata | None = None) -> bytes:
+    """HxW or HxWx3 uint8/uint16 to PNG bytes (16-bit stays 16-bit), with ``metadata`` if given."""
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr))
     if not ok:
         raise RuntimeError("PNG encoding failed")
-    return encoded.tobytes()
+    return encoded.tobytes() if metadata is None else embed_metadata(encoded.tobytes(), ".png", metadata)
 
 
-def _zip(files: dict[str, np.ndarray]) -> bytes:
+def _zip(files: dict[str, np.ndarray], fused_metadata: ImageMetadata | None = None) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:  # PNG is compressed already
         for name, image in files.items():
-            zf.writestr(name, encode_png(image))
+            zf.writestr(name, encode_png(image, fused_metadata if name == COMPONENT_FILES[0] else None))
     return buffer.getvalue()
 
 
-def _zip_parts(parts: Decomposition, with_source_map: bool = False) -> bytes:
+def _zip_parts(parts: Decomposition, with_source_map: bool = False,
+               fused_metadata: ImageMetadata | None = None) -> bytes:
     files = dict(zip(COMPONENT_FILES, (parts.fused, parts.common, parts.unique_a, parts.unique_b)))
     if parts.weight_a is not None:
         files[WEIGHT_FILE] = to_uint8(parts.weight_a)
         if with_source_map:
             files[SOURCE_MAP_FILE] = to_uint8(source_map([parts.weight_a, 1 - parts.weight_a]))
-    return _zip(files)
+    return _zip(files, fused_metadata)
 
 
-def _zip_selection(selection: Selection) -> bytes:
-    return _zip({COMPONENT_FILES[0]: selection.fused, SOURCE_MAP_FILE: to_uint8(source_map(selection.weights))})
+def _zip_selection(selection: Selection, fused_metadata: ImageMetadata | None = None) -> bytes:
+    return _zip({COMPONENT_FILES[0]: selection.fused, SOURCE_MAP_FILE: to_uint8(source_map(selection.weights))},
+                fused_metadata)
 
 
 def _wxh(image: np.ndarray) -> str:

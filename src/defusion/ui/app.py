@@ -101,11 +101,12 @@ def _sidebar(core):
 
 
 def _inputs(core, source: str, settings):
-    """The two images and their names, or None when the user has not given both yet."""
+    """The two images, their names and the uploaded files (None for the examples), or None
+    when the user has not given both yet."""
     if source != UPLOAD:
         names = core.EXAMPLES[source]
         a, b = core.load_example(source, settings.max_pixels)
-        return a, b, names
+        return a, b, names, None
     limit_mb = st.get_option("server.maxUploadSize")
     st.caption(f"Two registered images of one size (PNG, JPEG, TIFF, BMP; 8 or 16 bit), "
                f"at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each.")
@@ -117,11 +118,11 @@ def _inputs(core, source: str, settings):
         return None
     a, b = core.decode_pair(up_a.getvalue(), up_a.name, up_b.getvalue(), up_b.name,
                             settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
-    return a, b, (up_a.name, up_b.name)
+    return a, b, (up_a.name, up_b.name), [up_a.getvalue(), up_b.getvalue()]
 
 
 def _stack_inputs(core, settings):
-    """The uploaded bracket or stack and its names (file-name order), or None until two are given."""
+    """The uploaded bracket or stack, its names and files (file-name order), or None until two are given."""
     limit_mb = st.get_option("server.maxUploadSize")
     st.caption(f"2 to {core.MAX_STACK_IMAGES} registered images of one size, fused pairwise (PNG, JPEG, TIFF, "
                f"BMP; 8 or 16 bit), at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each. A focus "
@@ -133,10 +134,11 @@ def _stack_inputs(core, settings):
         return None
     given = [(up.getvalue(), up.name) for up in uploads]
     images = core.decode_stack(given, settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
-    return images, sorted(name for _, name in given)
+    given.sort(key=lambda upload: upload[1])
+    return images, [name for _, name in given], [data for data, _ in given]
 
 
-def _show_stack(core, images, names, result) -> None:
+def _show_stack(core, images, names, result, files) -> None:
     u8 = core.to_uint8
     fused, values, order = result.fused, result.values, result.order
     st.subheader(f"{len(images)} sources, in the order they are fused, and the fused image")
@@ -144,7 +146,7 @@ def _show_stack(core, images, names, result) -> None:
     for i, k in enumerate(order):
         cols[i % len(cols)].image(u8(images[k]), caption=f"{i + 1}: {names[k]}")
     st.image(u8(fused), caption="fused")
-    st.download_button("Download the fused image (PNG)", core.png_bytes(fused),
+    st.download_button("Download the fused image (PNG)", core.png_bytes(fused, files),
                        file_name=core.download_name(*names), mime="image/png", key="download")
     st.caption("The decomposition into common and unique parts is shown for pairs; a stack is fused "
                "pairwise, halves first (docs/benchmarks.md, \"More than two inputs\").")
@@ -164,14 +166,14 @@ def _show_stack(core, images, names, result) -> None:
                "source; the no-reference metrics (EN, SD, SF, AG) reward contrast and noise alike.")
 
 
-def _show(core, a, b, names, parts, values) -> None:
+def _show(core, a, b, names, parts, values, files) -> None:
     u8 = core.to_uint8
     st.subheader("Sources and fused image")
     cols = st.columns(3)
     cols[0].image(u8(a), caption=f"A: {names[0]}")
     cols[1].image(u8(b), caption=f"B: {names[1]}")
     cols[2].image(u8(parts.fused), caption="fused")
-    st.download_button("Download the fused image (PNG)", core.png_bytes(parts.fused),
+    st.download_button("Download the fused image (PNG)", core.png_bytes(parts.fused, files),
                        file_name=core.download_name(*names), mime="image/png", key="download")
     st.subheader("Decomposition")
     st.caption("What the network separated the sources into: the information they share, and what "
@@ -209,16 +211,16 @@ def main() -> None:
             given = _stack_inputs(core, settings)
             if given is None:
                 return
-            images, names = given
+            images, names, files = given
             with st.spinner(f"Fusing {len(images)} images..."):
                 result = _fused_stack(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
                                       detail, core.input_order_for(task), align, pixels, core.digest(*images), images)
-            _show_stack(core, images, names, result)
+            _show_stack(core, images, names, result, files)
             return
         given = _inputs(core, source, settings)
         if given is None:
             return
-        a, b, names = given
+        a, b, names, files = given
         with st.spinner("Fusing..."):
             parts, values = _fused(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
                                    detail, core.input_order_for(task), align, pixels, core.digest(a, b), a, b)
@@ -232,7 +234,7 @@ def main() -> None:
         LOG.exception("fusion failed")
         st.error(f"fusion failed: {type(exc).__name__}: {exc}")
         return
-    _show(core, a, b, names, parts, values)
+    _show(core, a, b, names, parts, values, files)
 
 
 if __name__ == "__main__":  # Streamlit runs this file as __main__; importing it does nothing

@@ -28,6 +28,7 @@ from defusion.fusion.selection import PIXEL_SOURCES, source_map
 from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser
 from defusion.io.images import ImageReadError
+from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
 from defusion.serving.decode import decode_image
 
 #: Environment variables the app reads (``defusion ui`` sets them from its options).
@@ -264,15 +265,20 @@ def metric_rows(values: dict[str, float]) -> list[dict[str, str]]:
              "meaning": METRICS[name].description} for name, value in values.items()]
 
 
-def png_bytes(image: np.ndarray) -> bytes:
-    """Encode HxW or HxWx3 uint8/uint16 RGB as PNG (16-bit stays 16-bit)."""
+def png_bytes(image: np.ndarray, sources: list[bytes] | None = None) -> bytes:
+    """Encode HxW or HxWx3 uint8/uint16 RGB as PNG (16-bit stays 16-bit); with ``sources`` (the
+    uploaded files, in order) it carries their colour profile and the first one's EXIF, as
+    ``defusion fuse`` does."""
     if image.dtype not in (np.uint8, np.uint16):
         image = to_uint8(image)
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     ok, encoded = cv2.imencode(".png", bgr)
     if not ok:  # pragma: no cover - cv2 encodes any uint8/uint16 array
         raise OSError("PNG encoding failed")
-    return encoded.tobytes()
+    if not sources:
+        return encoded.tobytes()
+    metadata = choose_metadata([read_metadata(data) for data in sources], colour=image.ndim == 3)
+    return embed_metadata(encoded.tobytes(), ".png", metadata)
 
 
 def download_name(name_a: str, name_b: str, *more: str) -> str:

@@ -1,0 +1,135 @@
+"""What a photograph says about itself, carried from the sources to the fused image.
+
+A fused bracket or focus stack should open in a photo editor like its sources do: in the same
+colour space (its ICC profile: an Adobe RGB or Display P3 image read without its profile shows
+wrong colours) and with its camera, lens and date (EXIF). :func:`read_metadata` reads both from a
+source's header; :func:`choose_metadata` picks what fits the fused image (a colour profile only
+for colour output, a grey one only for grey); :func:`embed_metadata` adds them to an encoded PNG
+or JPEG. EXIF is written upright (orientation 1: :func:`defusion.io.images.read_image` has
+already turned the pixels) and without the source's thumbnail.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from PIL import Image
+
+#: Suffixes whose files :func:`embed_metadata` writes the profile and EXIF into.
+METADATA_SUFFIXES = (".png", ".jpg", ".jpeg")
+_EXIF_PREFIX = b"Exif\x00\x00"
+_EXIF_ORIENTATION = 0x0112
+_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+#: JPEG segment payloads are at most 65533 bytes; an ICC_PROFILE segment spends 14 on its header.
+_JPEG_SEGMENT = 65533
+_ICC_HEADER = b"ICC_PROFILE\x00"
+
+
+@dataclass(frozen=True)
+class ImageMetadata:
+    """A source's ICC profile and EXIF block (TIFF bytes, ``Exif\\0\\0`` first), either may be None."""
+
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+
+    @property
+    def profile_space(self) -> str | None:
+        """The profile's colour space from its header (``"RGB"``, ``"GRAY"``, ...), None without one."""
+        if not self.icc_profile or len(self.icc_profile) < 20:
+            return None
+        return self.icc_profile[16:20].decode("latin-1").strip()
+
+
+def read_metadata(source: str | Path | bytes) -> ImageMetadata:
+    """The ICC profile and EXIF of an image file (a path, or its bytes), from its header (nothing
+    is decoded); an unreadable file has none (reading its pixels reports the problem).
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "plain.png")
+        >>> Image.new("RGB", (4, 4)).save(path)
+        >>> read_metadata(path)
+        ImageMetadata(icc_profile=None, exif=None)
+    """
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+            icc = im.info.get("icc_profile") or None
+            exif = im.getexif()
+            if exif:
+                for ifd in (_EXIF_IFD, _GPS_IFD):
+                    exif.get_ifd(ifd)  # loaded, so that tobytes() writes them
+                exif[_EXIF_ORIENTATION] = 1  # the pixels are read upright
+            return ImageMetadata(icc, exif.tobytes() if exif else None)
+    except (OSError, SyntaxError, ValueError):
+        return ImageMetadata()
+
+
+def choose_metadata(sources: Sequence[ImageMetadata], colour: bool) -> ImageMetadata:
+    """The fused image's metadata: the first source's EXIF, and the profile of the first source
+    whose profile fits the output (an RGB profile for colour output, a grey one for grey).
+
+    Example:
+        >>> grey, rgb = ImageMetadata(b"." * 16 + b"GRAY" + b"."), ImageMetadata(b"." * 16 + b"RGB " + b".")
+        >>> choose_metadata([grey, rgb], colour=True) == ImageMetadata(rgb.icc_profile)
+        True
+    """
+    wanted = "RGB" if colour else "GRAY"
+    icc = next((m.icc_profile for m in sources if m.profile_space == wanted), None)
+    return ImageMetadata(icc, sources[0].exif if sources else None)
+
+
+def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata) -> bytes:
+    """``encoded`` (a PNG or JPEG file's bytes) with the profile and EXIF added; other formats
+    are returned as they are (see :data:`METADATA_SUFFIXES`)."""
+    suffix = suffix.lower()
+    if suffix == ".png":
+        return _embed_png(encoded, metadata)
+    if suffix in (".jpg", ".jpeg"):
+        return _embed_jpeg(encoded, metadata)
+    return encoded
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _embed_png(encoded: bytes, metadata: ImageMetadata) -> bytes:
+    chunks = b""
+    if metadata.icc_profile:  # iCCP: name, NUL, compression method 0, zlib stream
+        chunks += _png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(metadata.icc_profile))
+    if metadata.exif:  # eXIf holds the TIFF bytes, without JPEG's "Exif\0\0"
+        chunks += _png_chunk(b"eXIf", metadata.exif.removeprefix(_EXIF_PREFIX))
+    header_end = 8 + 8 + 13 + 4  # signature, IHDR's length and type, its 13 bytes, its CRC
+    if not chunks or encoded[12:16] != b"IHDR":
+        return encoded
+    return encoded[:header_end] + chunks + encoded[header_end:]
+
+
+def _jpeg_segment(marker: int, payload: bytes) -> bytes:
+    return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
+
+
+def _embed_jpeg(encoded: bytes, metadata: ImageMetadata) -> bytes:
+    if encoded[:2] != b"\xff\xd8":
+        return encoded
+    segments = b""
+    exif = metadata.exif
+    if exif:
+        exif = exif if exif.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + exif
+        if len(exif) <= _JPEG_SEGMENT:  # larger EXIF (huge maker notes) does not fit one APP1: left out
+            segments += _jpeg_segment(0xE1, exif)
+    if metadata.icc_profile:
+        size = _JPEG_SEGMENT - len(_ICC_HEADER) - 2
+        parts = [metadata.icc_profile[i:i + size] for i in range(0, len(metadata.icc_profile), size)]
+        if len(parts) <= 255:
+            segments += b"".join(_jpeg_segment(0xE2, _ICC_HEADER + bytes([n + 1, len(parts)]) + part)
+                                 for n, part in enumerate(parts))
+    at = 2
+    if encoded[2:4] == b"\xff\xe0":  # JFIF's APP0 stays first
+        at = 4 + struct.unpack(">H", encoded[4:6])[0]
+    return encoded[:at] + segments + encoded[at:]

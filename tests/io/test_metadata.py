@@ -1,0 +1,81 @@
+"""defusion.io.metadata: a source's colour profile and EXIF, carried into the fused PNG or JPEG."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from defusion.io.images import read_image, write_image
+from defusion.io.metadata import ImageMetadata, choose_metadata, embed_metadata, read_metadata
+
+MAKE, DATE, ORIENTATION, EXPOSURE = 0x010F, 0x0132, 0x0112, 0x829A
+
+
+def _rgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _grey_profile() -> bytes:
+    profile = bytearray(_rgb_profile())
+    profile[16:20] = b"GRAY"  # only the header's colour space is read
+    return bytes(profile)
+
+
+def _photo(path, orientation: int = 6, icc: bytes | None = None, size=(40, 30)) -> None:
+    exif = Image.Exif()
+    exif[MAKE], exif[DATE], exif[ORIENTATION] = "Canon", "2026:12:05 10:00:00", orientation
+    exif.get_ifd(0x8769)[EXPOSURE] = (1, 100)
+    rng = np.random.default_rng(0)
+    im = Image.fromarray((rng.random((size[1], size[0], 3)) * 255).astype(np.uint8))
+    im.save(path, exif=exif.tobytes(), icc_profile=icc or _rgb_profile())
+
+
+def test_read_metadata_gives_the_profile_and_upright_exif(tmp_path):
+    _photo(tmp_path / "a.jpg")
+    meta = read_metadata(tmp_path / "a.jpg")
+    assert meta.icc_profile == _rgb_profile() and meta.profile_space == "RGB"
+    exif = Image.Exif()
+    exif.load(meta.exif)
+    assert exif[MAKE] == "Canon" and exif[ORIENTATION] == 1 and exif.get_ifd(0x8769)[EXPOSURE] == (1, 100)
+    assert read_metadata(tmp_path / "missing.png") == ImageMetadata()
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    assert read_metadata(tmp_path / "bad.png") == ImageMetadata()
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_written_files_carry_the_metadata_and_the_same_pixels(tmp_path, suffix, dtype):
+    _photo(tmp_path / "src.jpg")
+    meta = read_metadata(tmp_path / "src.jpg")
+    image = (np.random.default_rng(1).random((30, 40, 3)) * np.iinfo(dtype).max).astype(dtype)
+    plain, tagged = tmp_path / f"plain{suffix}", tmp_path / f"tagged{suffix}"
+    write_image(plain, image)
+    write_image(tagged, image, metadata=meta)
+    np.testing.assert_array_equal(read_image(tagged), read_image(plain))  # pixels untouched
+    with Image.open(tagged) as im:
+        assert im.info["icc_profile"] == meta.icc_profile
+        assert im.getexif()[MAKE] == "Canon" and im.getexif()[ORIENTATION] == 1
+    assert read_metadata(tagged) == meta  # what is written reads back the same
+
+
+def test_a_large_profile_spans_several_jpeg_segments(tmp_path):
+    big = _rgb_profile() + bytes(150_000)  # padding after a valid profile: 3 APP2 segments
+    data = embed_metadata(_encoded_jpeg(), ".jpg", ImageMetadata(big))
+    assert Image.open(io.BytesIO(data)).info["icc_profile"] == big
+
+
+def _encoded_jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_choose_metadata_fits_the_profile_to_the_output():
+    rgb, grey = ImageMetadata(_rgb_profile(), b"Exif\x00\x00rgb"), ImageMetadata(_grey_profile(), b"Exif\x00\x00ir")
+    assert choose_metadata([grey, rgb], colour=True) == ImageMetadata(rgb.icc_profile, grey.exif)  # first's EXIF
+    assert choose_metadata([grey, rgb], colour=False) == ImageMetadata(grey.icc_profile, grey.exif)
+    assert choose_metadata([ImageMetadata(), rgb], colour=False) == ImageMetadata()  # no grey profile to give
+    assert embed_metadata(b"BM....", ".bmp", rgb) == b"BM...."  # formats without it: unchanged
