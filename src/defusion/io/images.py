@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from defusion.io.heif import HEIF_EXTRA, is_heif, register_heif
 from defusion.io.metadata import ImageMetadata, embed_metadata
 
 #: Default bound on width x height of an input (decompression-bomb guard): 100 MP.
@@ -49,6 +50,7 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file" if not path.exists() else f"{path}: is not a file")
+    register_heif()
     try:
         with Image.open(path) as im:
             width, height = im.size
@@ -73,6 +75,8 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
             f"(its decompression-bomb guard)" + (f"; the limit here is {_pixels(max_pixels)}" if over else "")
         ) from None
     except UnidentifiedImageError:
+        if is_heif(path) and not register_heif():
+            raise ImageReadError(f"{path}: a HEIC/HEIF image; reading it needs pillow-heif: {HEIF_EXTRA}") from None
         raise ImageReadError(f"{path}: not an image, or a format that cannot be read") from None
     except (OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, ImageReadError):

@@ -20,6 +20,8 @@ from typing import Sequence
 
 from PIL import Image
 
+from defusion.io.heif import register_heif
+
 #: Suffixes whose files :func:`embed_metadata` writes the profile and EXIF into.
 METADATA_SUFFIXES = (".png", ".jpg", ".jpeg")
 _EXIF_PREFIX = b"Exif\x00\x00"
@@ -56,13 +58,15 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
         >>> read_metadata(path)
         ImageMetadata(icc_profile=None, exif=None)
     """
+    register_heif()
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
             icc = im.info.get("icc_profile") or None
             exif = im.getexif()
             if exif:
                 for ifd in (_EXIF_IFD, _GPS_IFD):
-                    exif.get_ifd(ifd)  # loaded, so that tobytes() writes them
+                    if ifd in exif:
+                        exif.get_ifd(ifd)  # loaded, so that tobytes() writes them
                 exif[_EXIF_ORIENTATION] = 1  # the pixels are read upright
             return ImageMetadata(icc, exif.tobytes() if exif else None)
     except (OSError, SyntaxError, ValueError):

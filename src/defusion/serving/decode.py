@@ -19,6 +19,7 @@ import tempfile
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from defusion.io.heif import HEIF_EXTRA
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError, read_image
 
 #: Leading bytes of the formats read_image handles: a file that starts like one of these but
@@ -54,6 +55,8 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
         except ImageTooLargeError as exc:
             raise ImageTooLargeError(str(exc).replace(tmp, label)) from None
         except ImageReadError as exc:
+            if HEIF_EXTRA in str(exc):  # a HEIC upload to a server without pillow-heif
+                raise UnsupportedImageError(str(exc).replace(tmp, label)) from None
             if not _identifiable(data):
                 raise UnsupportedImageError(f"{label}: not an image, or a format that cannot be read") from None
             if isinstance(exc.__context__, UnidentifiedImageError):  # a known signature, broken header

@@ -108,7 +108,7 @@ def _inputs(core, source: str, settings):
         a, b = core.load_example(source, settings.max_pixels)
         return a, b, names, None
     limit_mb = st.get_option("server.maxUploadSize")
-    st.caption(f"Two registered images of one size (PNG, JPEG, TIFF, BMP; 8 or 16 bit), "
+    st.caption(f"Two registered images of one size (PNG, JPEG, TIFF, BMP, HEIC; 8 or 16 bit), "
                f"at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each.")
     col_a, col_b = st.columns(2)
     up_a = col_a.file_uploader("Image A", type=core.UPLOAD_TYPES, key="upload_a")
@@ -124,7 +124,7 @@ def _inputs(core, source: str, settings):
 def _stack_inputs(core, settings):
     """The uploaded bracket or stack, its names and files (file-name order), or None until two are given."""
     limit_mb = st.get_option("server.maxUploadSize")
-    st.caption(f"2 to {core.MAX_STACK_IMAGES} registered images of one size, fused pairwise (PNG, JPEG, TIFF, "
+    st.caption(f"2 to {core.MAX_STACK_IMAGES} registered images of one size, fused pairwise (PNG, JPEG, TIFF, HEIC, "
                f"BMP; 8 or 16 bit), at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each. A focus "
                "stack is fused in file-name order; an exposure bracket (kind: exposure bracket) sorted by "
                "brightness, whatever its names.")

@@ -47,7 +47,7 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "Multi-focus example (MFF)": ("mff_near.png", "mff_far.png"),
 }
 #: File types offered in the upload dialogue (the decoder checks the content anyway).
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp"]
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "heic", "heif"]
 
 #: The metrics table: a small, fast set (all from defusion.metrics).
 METRIC_NAMES = ("EN", "SD", "SF", "AG", "MI", "Qabf", "SSIM-mean", "MEF-SSIM")
