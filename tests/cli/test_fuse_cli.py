@@ -424,3 +424,14 @@ def test_fused_photo_keeps_the_sources_colour_profile_and_exif(tmp_path, rng, ti
     capsys.readouterr()
     assert _fuse(*sources, "-o", tmp_path / "fused.tif", "--weights", tiny_weights) == 0
     assert ".tif is written without the sources' colour profile" in capsys.readouterr().err
+
+
+def test_a_raw_thermal_frame_is_stretched_and_said_so(tmp_path, rng, tiny_weights, capsys):
+    ir = write_image(tmp_path / "ir.png", (7000 + 8 * smooth_image(rng, 30, 40, 1).astype(np.int64)).astype(np.uint16))
+    vis = write_image(tmp_path / "vis.png", smooth_image(rng, 30, 40))
+    assert _fuse(ir, vis, "-o", tmp_path / "f.png", "--weights", tiny_weights) == 0
+    err = capsys.readouterr().err
+    assert "note: ir.png holds 16-bit values" in err and "stretched to the full range" in err
+    assert "vis.png" not in err.split("wrote")[0]
+    assert _fuse(ir, vis, "-o", tmp_path / "g.png", "--weights", tiny_weights, "--stretch", "none") == 0
+    assert "note:" not in capsys.readouterr().err

@@ -237,6 +237,22 @@ def test_fused_png_keeps_the_sources_colour_profile_and_exif(client, images):
         assert im.info["icc_profile"] == profile
 
 
+def test_raw_thermal_frames_are_stretched_unless_a_request_says_none(client, fuser, images):
+    from dataclasses import replace
+
+    visible = images["rgb_a"]
+    raw = (7000 + 8 * visible.mean(axis=2)).astype(np.uint16)  # a 16-bit grey frame in a narrow band
+    sent = {"a": ("ir.png", encode_png(raw), "image/png"), "b": ("vis.png", encode_png(visible), "image/png")}
+    stretched = as_image(client.post("/v1/fuse", files=sent).content)
+    np.testing.assert_array_equal(stretched, fuser.fuse(raw, visible))
+    r = client.post("/v1/fuse?stretch=none", files=sent)
+    assert r.status_code == 200, r.text
+    as_is = Fuser(fuser.model, options=replace(fuser.options, stretch="none")).fuse(raw, visible)
+    np.testing.assert_array_equal(as_image(r.content), as_is)
+    assert not np.array_equal(stretched, as_is) and fuser.options.stretch == "auto"
+    _assert_error(client.post("/v1/fuse?stretch=always", files=sent), 422, "stretch")
+
+
 def test_image_count_errors(client, images):
     png = encode_png(images["rgb_a"])
     upload = lambda *fields: {f: (f"{f}.png", png, "image/png") for f in fields}  # noqa: E731

@@ -93,6 +93,8 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     from defusion.io.images import write_image
 
     images = _load(paths, args)
+    if fuser.options.stretch == "auto":
+        _note_stretched(paths, images)
     bar = _tile_progress(fuser, images, args) if show_tiles else None
     on_tile = bar.update if bar else None
     if args.components:
@@ -120,6 +122,20 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     if fused.dtype == np.uint16 and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
         print(f"defusion: warning: {out.suffix} holds 8 bits; the 16-bit result was reduced "
               f"(write {' or '.join(SIXTEEN_BIT_SUFFIXES[:2])} to keep 16 bits)", file=sys.stderr)
+
+
+def _note_stretched(paths: list[Path], images: list[np.ndarray]) -> None:
+    """Say which sources the fusion core stretches as raw sensor frames (--stretch auto)."""
+    from tqdm import tqdm
+
+    from defusion.fusion.stretch import is_narrow, value_range
+
+    for path, image in zip(paths, images):
+        if is_narrow(image):
+            lo, hi = value_range(image)
+            tqdm.write(f"defusion: note: {path.name} holds 16-bit values {lo:.0f}-{hi:.0f} ({(hi - lo) / 655.35:.0f}% "
+                       "of the range, as raw thermal frames do): stretched to the full range before fusing "
+                       "(--stretch none keeps the values as they are)", file=sys.stderr)
 
 
 def _metadata_for(paths: list[Path], fused: np.ndarray, out: Path):

@@ -131,10 +131,14 @@ def add_fusion_options(p: argparse.ArgumentParser) -> None:
                         "setting)")
     add_scale_option(p)
     add_gain_options(p)
+    p.add_argument("--stretch", default=None, choices=("auto", "none"),
+                   help="auto (default): a grey 16-bit source whose values span under a quarter of the 16-bit "
+                        "range, as raw thermal frames do, is stretched to the full range before fusing (sources "
+                        "stretched together share one mapping); none: values as they are")
 
 
 #: The fusion options every fusing command has (add_fusion_options), besides --task and the gains.
-FUSION_OPTION_NAMES: tuple[str, ...] = ("tile", "overlap", "color", "scale")
+FUSION_OPTION_NAMES: tuple[str, ...] = ("tile", "overlap", "color", "scale", "stretch")
 
 
 def fusion_options(args: argparse.Namespace, names: tuple[str, ...] = FUSION_OPTION_NAMES) -> dict:

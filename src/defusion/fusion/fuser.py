@@ -16,6 +16,7 @@ from defusion.fusion.align import Motion, align_images, check_motion
 from defusion.fusion.resample import check_scale, downsample, upsample
 from defusion.fusion.runtime import Runtime, check_runtime, load_network
 from defusion.fusion.selection import PixelSource, check_pixel_source, decision_map, weighted_sum
+from defusion.fusion.stretch import Stretch, check_stretch, stretch_sources
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
 from defusion.model.denet import DeNet, default_detail_gain
 
@@ -125,6 +126,10 @@ class FuseOptions:
     where the reconstruction is softer than the sharper source. Not for infrared-visible pairs or
     exposures, whose fused image must mix the sources rather than pick between them.
 
+    ``stretch`` (``auto``) maps grey 16-bit sources whose values span little of the 16-bit range,
+    as raw thermal frames do, onto the full range before fusing (:mod:`defusion.fusion.stretch`);
+    ``none`` takes every value as it is.
+
     ``align`` registers every source onto the first before anything else (:mod:`defusion.fusion.align`:
     ECC, blind to exposure; ``translation``, ``euclidean``, ``affine`` or ``homography``), for
     brackets and focus stacks shot by hand; the fused image is in the first source's frame.
@@ -149,6 +154,8 @@ class FuseOptions:
     align: Motion = "none"
     #: Where the fused pixels come from: the network's reconstruction or the sources (PIXEL_SOURCES).
     pixels: PixelSource = "network"
+    #: Stretch raw 16-bit grey sources (thermal counts) that use little of their range (STRETCHES).
+    stretch: Stretch = "auto"
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
@@ -165,6 +172,7 @@ class FuseOptions:
             raise ValueError(f"unknown input order {self.order!r}; use one of {', '.join(INPUT_ORDERS)}")
         check_motion(self.align)
         check_pixel_source(self.pixels)
+        check_stretch(self.stretch)
 
     @classmethod
     def for_task(cls, task: Task | None = None, **overrides) -> "FuseOptions":
@@ -186,7 +194,7 @@ class FuseOptions:
 
         Example:
             >>> FuseOptions(scale=1).with_task("ivf")
-            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network')
+            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto')
             >>> FuseOptions(unique_gain=2.0).with_task("mff").unique_gain
             1.0
         """
@@ -438,7 +446,8 @@ class Fuser:
                                     "images of one size (the CLI's --resize, or defusion.io.resize.resize_to "
                                     "in Python, resizes the others to the first)")
         dtype = color.output_dtype(*images)
-        floats = align_images([color.to_float(im) for im in images], self.options.align)
+        floats, _ = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch)
+        floats = align_images(floats, self.options.align)
         mode = color.plan_mode(floats, self.options.color)
         if mode == "rgb":
             return _Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, images[0].shape[:2], floats)

@@ -46,6 +46,7 @@ from defusion.fusion.align import Motion
 from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, FuseOptions, Fuser, Selection, SizeMismatchError, Task
 from defusion.fusion.selection import PixelSource, source_map
+from defusion.fusion.stretch import Stretch
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError
 from defusion.io.metadata import ImageMetadata, choose_metadata, embed_metadata, read_metadata
 from defusion.serving.decode import UnsupportedImageError, decode_image
@@ -113,35 +114,33 @@ class _BodyTooLarge(Exception):
 
 class _ModelRunner:
     """Serialises calls into the shared model (one model, many request threads). A request's
-    ``task``, ``align`` and ``pixels`` apply to that request alone (:meth:`FuseOptions.with_task`)."""
+    ``task`` and its own options (``REQUEST_OPTIONS``: align, pixels, stretch) apply to that
+    request alone (:meth:`FuseOptions.with_task`)."""
 
     def __init__(self, fuser: Fuser) -> None:
         self.fuser = fuser
         self.lock = threading.Lock()
 
-    def fuse(self, *images: np.ndarray, task: Task | None = None, align: Motion | None = None,
-             pixels: PixelSource | None = None) -> np.ndarray:
-        with self.lock, self._options_for(task, align=align, pixels=pixels):
+    def fuse(self, *images: np.ndarray, task: Task | None = None, **request) -> np.ndarray:
+        with self.lock, self._options_for(task, **request):
             return self.fuser.fuse(*images)
 
-    def fuse_with_weights(self, *images: np.ndarray, task: Task | None = None, align: Motion | None = None,
-                          pixels: PixelSource | None = None) -> Selection:
-        with self.lock, self._options_for(task, align=align, pixels=pixels):
+    def fuse_with_weights(self, *images: np.ndarray, task: Task | None = None, **request) -> Selection:
+        with self.lock, self._options_for(task, **request):
             return self.fuser.fuse_with_weights(*images)
 
     def pixels_for(self, pixels: PixelSource | None) -> str:
         """Where a request's pixels come from: its own ``pixels``, else the server's."""
         return pixels or self.fuser.options.pixels
 
-    def decompose(self, a: np.ndarray, b: np.ndarray, task: Task | None = None,
-                  align: Motion | None = None, pixels: PixelSource | None = None) -> Decomposition:
-        with self.lock, self._options_for(task, align=align, pixels=pixels):
+    def decompose(self, a: np.ndarray, b: np.ndarray, task: Task | None = None, **request) -> Decomposition:
+        with self.lock, self._options_for(task, **request):
             return self.fuser.decompose(a, b)
 
     @contextlib.contextmanager
     def _options_for(self, task: Task | None, **request):
         """The server's options, or for the duration of one call (under the lock) the task's
-        and the request's own (``align``, ``pixels``; None leaves the server's)."""
+        and the request's own (``align``, ``pixels``, ``stretch``; None leaves the server's)."""
         saved = self.fuser.options
         options = saved.with_task(task) if task is not None else saved
         options = replace(options, **{name: value for name, value in request.items() if value is not None})
@@ -194,7 +193,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     )
     async def v1_fuse(request: Request, components: bool = False, task: Task | None = None,
                       align: Motion | None = None, pixels: PixelSource | None = None,
-                      source_map: bool = False, metadata: bool = True) -> Response:
+                      stretch: Stretch | None = None, source_map: bool = False,
+                      metadata: bool = True) -> Response:
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
         server's ``max_images``: a bracket or focus stack, in order); registered, one size.
         ``task`` (ivf, mef, mff) fuses this request at that kind of images' defaults; ``align``
@@ -202,7 +202,10 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         ``pixels=sources`` takes each pixel from the source in focus there (focus stacks; at the
         server's scale); ``source_map=true`` (with pixels=sources) adds which image each pixel came
         from, black ``a`` to white the last (a focus stack's depth map). The fused PNG carries the
-        sources' colour profile and ``a``'s EXIF (as ``defusion fuse``) unless ``metadata=false``."""
+        sources' colour profile and ``a``'s EXIF (as ``defusion fuse``) unless ``metadata=false``.
+        ``stretch=none`` takes raw 16-bit grey frames (thermal counts) as they are instead of
+        stretching them to the full range (``auto``, the server's default)."""
+        request_options = {"align": align, "pixels": pixels, "stretch": stretch}
         if source_map and runner.pixels_for(pixels) != "sources":
             raise ApiError(422, "source_map=true needs pixels=sources: the network's reconstruction mixes the "
                                 "sources, so no pixel comes from one image")
@@ -218,18 +221,17 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
             raise ApiError(422, f"components=true decomposes a pair; got {len(images)} images")
         try:
             if components:
-                parts = await run_in_threadpool(runner.decompose, *images, task=task, align=align,
-                                                pixels=pixels)
+                parts = await run_in_threadpool(runner.decompose, *images, task=task, **request_options)
                 body = await run_in_threadpool(_zip_parts, parts, source_map, kept(parts.fused))
                 return Response(body, media_type="application/zip",
                                 headers={"Content-Disposition": 'attachment; filename="components.zip"'})
             if source_map:
-                selection = await run_in_threadpool(runner.fuse_with_weights, *images, task=task, align=align,
-                                                    pixels=pixels)
+                selection = await run_in_threadpool(runner.fuse_with_weights, *images, task=task,
+                                                    **request_options)
                 body = await run_in_threadpool(_zip_selection, selection, kept(selection.fused))
                 return Response(body, media_type="application/zip",
                                 headers={"Content-Disposition": 'attachment; filename="fused.zip"'})
-            fused = await run_in_threadpool(runner.fuse, *images, task=task, align=align, pixels=pixels)
+            fused = await run_in_threadpool(runner.fuse, *images, task=task, **request_options)
         except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
             raise ApiError(422, str(exc)) from None
         return Response(await run_in_threadpool(encode_png, fused, kept(fused)), media_type="image/png")
