@@ -219,6 +219,19 @@ def test_stack_with_pixels_from_the_sources_shows_its_source_map(ui_env, rng):
 
 
 @needs_upload
+def test_uploaded_raw_thermal_frame_is_noted(ui_env, rng):
+    visible = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    raw = (7000 + 8 * visible.mean(axis=2)).astype(np.uint16)
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    at.file_uploader(key="upload_a").upload("ir.png", _png(raw), "image/png")
+    at.file_uploader(key="upload_b").upload("vis.png", _png(visible), "image/png")
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    assert any("ir.png holds 16-bit values" in c.value for c in at.caption)
+
+
+@needs_upload
 def test_stack_of_different_sizes_is_a_clear_error(ui_env):
     at = _app().run()
     at.radio(key="source").set_value(UPLOAD_STACK).run()

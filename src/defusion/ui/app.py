@@ -144,7 +144,9 @@ def _show_stack(core, images, names, result, files) -> None:
     st.subheader(f"{len(images)} sources, in the order they are fused, and the fused image")
     cols = st.columns(min(len(images), 4))
     for i, k in enumerate(order):
-        cols[i % len(cols)].image(u8(images[k]), caption=f"{i + 1}: {names[k]}")
+        cols[i % len(cols)].image(core.preview(images[k]), caption=f"{i + 1}: {names[k]}")
+    for note in core.stretch_notes(images, names):
+        st.caption(note)
     st.image(u8(fused), caption="fused")
     st.download_button("Download the fused image (PNG)", core.png_bytes(fused, files),
                        file_name=core.download_name(*names), mime="image/png", key="download")
@@ -170,8 +172,10 @@ def _show(core, a, b, names, parts, values, files) -> None:
     u8 = core.to_uint8
     st.subheader("Sources and fused image")
     cols = st.columns(3)
-    cols[0].image(u8(a), caption=f"A: {names[0]}")
-    cols[1].image(u8(b), caption=f"B: {names[1]}")
+    cols[0].image(core.preview(a), caption=f"A: {names[0]}")
+    cols[1].image(core.preview(b), caption=f"B: {names[1]}")
+    for note in core.stretch_notes([a, b], list(names)):
+        st.caption(note)
     cols[2].image(u8(parts.fused), caption="fused")
     st.download_button("Download the fused image (PNG)", core.png_bytes(parts.fused, files),
                        file_name=core.download_name(*names), mime="image/png", key="download")

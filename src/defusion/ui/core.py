@@ -25,6 +25,7 @@ import numpy as np
 
 from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES, source_map
+from defusion.fusion.stretch import is_narrow, stretch_sources, value_range
 from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser
 from defusion.io.images import ImageReadError
@@ -265,6 +266,26 @@ def metric_rows(values: dict[str, float]) -> list[dict[str, str]]:
              "meaning": METRICS[name].description} for name, value in values.items()]
 
 
+def preview(image: np.ndarray) -> np.ndarray:
+    """A source as shown: 8-bit, and a raw 16-bit frame stretched as the fusion core stretches it
+    (:mod:`defusion.fusion.stretch`), so that it is not a flat dark grey on the page."""
+    if is_narrow(image):
+        (stretched,), _ = stretch_sources([image], [image.astype(np.float32) / 65535.0])
+        return to_uint8(stretched)
+    return to_uint8(image)
+
+
+def stretch_notes(images: list[np.ndarray], names: list[str]) -> list[str]:
+    """One line per source the fusion core stretches as a raw 16-bit frame (thermal counts)."""
+    notes = []
+    for image, name in zip(images, names):
+        if is_narrow(image):
+            lo, hi = value_range(image)
+            notes.append(f"{name} holds 16-bit values {lo:.0f}-{hi:.0f}, a narrow band as raw thermal frames "
+                         "have: it is stretched to the full range before fusing, and shown so.")
+    return notes
+
+
 def png_bytes(image: np.ndarray, sources: list[bytes] | None = None) -> bytes:
     """Encode HxW or HxWx3 uint8/uint16 RGB as PNG (16-bit stays 16-bit); with ``sources`` (the
     uploaded files, in order) it carries their colour profile and the first one's EXIF, as
@@ -296,7 +317,8 @@ def download_name(name_a: str, name_b: str, *more: str) -> str:
 
 __all__ = [
     "COLOR_MODES", "EXAMPLES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
-    "UPLOAD_TYPES", "FusedStack", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size", "decode_pair",
-    "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score", "input_order_for",
-    "load_example", "make_fuser", "metric_rows", "png_bytes", "score", "score_stack", "tile_option", "to_uint8",
+    "UPLOAD_TYPES", "FusedStack", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size",
+    "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score",
+    "input_order_for", "load_example", "make_fuser", "metric_rows", "png_bytes", "preview", "score", "score_stack",
+    "stretch_notes", "tile_option", "to_uint8",
 ]
