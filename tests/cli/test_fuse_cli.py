@@ -435,3 +435,18 @@ def test_a_raw_thermal_frame_is_stretched_and_said_so(tmp_path, rng, tiny_weight
     assert "vis.png" not in err.split("wrote")[0]
     assert _fuse(ir, vis, "-o", tmp_path / "g.png", "--weights", tiny_weights, "--stretch", "none") == 0
     assert "note:" not in capsys.readouterr().err
+
+
+def test_deghost_option_reaches_the_core(tmp_path, tiny_weights, monkeypatch):
+    from defusion.fusion.fuser import Fuser
+
+    examples = REPO / "src" / "defusion" / "examples"
+    made = []
+    real = Fuser.from_pretrained.__func__
+    monkeypatch.setattr(Fuser, "from_pretrained", classmethod(lambda cls, *a, **k: made.append(real(cls, *a, **k))
+                                                             or made[-1]))
+    under, over = examples / "mef_under.png", examples / "mef_over.png"
+    assert _fuse(under, over, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--task", "mef", "--deghost") == 0
+    assert made[-1].options.deghost is True and read_image(tmp_path / "f.png").shape == read_image(under).shape
+    assert _fuse(under, over, "-o", tmp_path / "g.png", "--weights", tiny_weights) == 0
+    assert made[-1].options.deghost is False

@@ -253,6 +253,21 @@ def test_raw_thermal_frames_are_stretched_unless_a_request_says_none(client, fus
     _assert_error(client.post("/v1/fuse?stretch=always", files=sent), 422, "stretch")
 
 
+def test_deghost_per_request(client, fuser, images):
+    from dataclasses import replace
+
+    a = images["rgb_a"]
+    moved = a.copy()
+    moved[4:16, 20:32] = moved[4:16, 4:16]  # something moved in the second image
+    sent = {"a": ("a.png", encode_png(a), "image/png"), "b": ("b.png", encode_png(moved), "image/png")}
+    r = client.post("/v1/fuse?deghost=true", files=sent)
+    assert r.status_code == 200, r.text
+    expected = Fuser(fuser.model, options=replace(fuser.options, deghost=True)).fuse(a, moved)
+    np.testing.assert_array_equal(as_image(r.content), expected)
+    assert fuser.options.deghost is False
+    _assert_error(client.post("/v1/fuse?deghost=maybe", files=sent), 422, "deghost")
+
+
 def test_image_count_errors(client, images):
     png = encode_png(images["rgb_a"])
     upload = lambda *fields: {f: (f"{f}.png", png, "image/png") for f in fields}  # noqa: E731

@@ -94,6 +94,16 @@ def test_pixels_default_to_the_network_and_can_come_from_the_sources(ui_env):
     assert sources["SF"] > network["SF"]  # the multi-focus example: the in-focus pixels, sharper
 
 
+def test_remove_ghosts_is_off_by_default_and_reaches_the_fusion(ui_env):
+    at = _app().run()
+    assert at.checkbox(key="deghost").value is False
+    plain = at.table[0].value["value"].astype(float)
+    at.checkbox(key="deghost").check().run()
+    assert not at.exception and not at.error
+    _assert_fused_page(at)
+    assert at.table[0].value["value"].astype(float).shape == plain.shape
+
+
 @needs_upload
 def test_a_pair_that_cannot_be_aligned_is_a_clear_error(ui_env, rng):
     at = _app().run()

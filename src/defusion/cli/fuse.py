@@ -48,6 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "by hand: translation, euclidean (+ rotation), affine (+ scale, as focus breathing), "
                         "homography (+ perspective). ECC registration, blind to exposure; not for infrared + "
                         "visible pairs (default: none, the images are registered)")
+    p.add_argument("--deghost", action="store_true", default=None,
+                   help="brackets with something moving (people, leaves): replace what moved between the images "
+                        "by the best-exposed image's view of it, so it is fused once, not as a ghost (after --align)")
     p.add_argument("--pixels", default=None, choices=PIXEL_SOURCES,
                    help="where the fused pixels come from: network (default), the paper's reconstruction; "
                         "sources, each pixel from the source the network's decomposition shows in focus there, "
@@ -265,7 +268,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--skip-existing is for folders (--a DIR --b DIR): it leaves the pairs already fused")
     check_tile(args)
     _check_paths(args, folders)
-    options = dict(fusion_options(args, (*FUSION_OPTION_NAMES, "order", "align", "pixels")), stack=args.stack)
+    options = dict(fusion_options(args, (*FUSION_OPTION_NAMES, "order", "align", "pixels", "deghost")), stack=args.stack)
     if args.source_map and options.get("pixels", "network") != "sources":
         raise UserError("--source-map needs --pixels sources: the network's reconstruction (the default) mixes "
                         "the sources, so no pixel comes from one image")

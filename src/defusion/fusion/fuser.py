@@ -13,6 +13,7 @@ import torch
 
 from defusion.fusion import color
 from defusion.fusion.align import Motion, align_images, check_motion
+from defusion.fusion.deghost import deghost
 from defusion.fusion.resample import check_scale, downsample, upsample
 from defusion.fusion.runtime import Runtime, check_runtime, load_network
 from defusion.fusion.selection import PixelSource, check_pixel_source, decision_map, weighted_sum
@@ -130,6 +131,10 @@ class FuseOptions:
     as raw thermal frames do, onto the full range before fusing (:mod:`defusion.fusion.stretch`);
     ``none`` takes every value as it is.
 
+    ``deghost`` removes ghosts of what moved between the sources, after registration
+    (:mod:`defusion.fusion.deghost`): each source's moving parts are replaced by the best-exposed
+    source's view of them, mapped into its exposure, so they are fused once.
+
     ``align`` registers every source onto the first before anything else (:mod:`defusion.fusion.align`:
     ECC, blind to exposure; ``translation``, ``euclidean``, ``affine`` or ``homography``), for
     brackets and focus stacks shot by hand; the fused image is in the first source's frame.
@@ -156,6 +161,9 @@ class FuseOptions:
     pixels: PixelSource = "network"
     #: Stretch raw 16-bit grey sources (thermal counts) that use little of their range (STRETCHES).
     stretch: Stretch = "auto"
+    #: Replace what moved between the sources by the best-exposed one's view of it (brackets with
+    #: people or leaves moving); off by default: registered benchmark pairs have nothing moving.
+    deghost: bool = False
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
@@ -173,6 +181,8 @@ class FuseOptions:
         check_motion(self.align)
         check_pixel_source(self.pixels)
         check_stretch(self.stretch)
+        if not isinstance(self.deghost, bool):
+            raise ValueError(f"deghost must be True or False, got {self.deghost!r}")
 
     @classmethod
     def for_task(cls, task: Task | None = None, **overrides) -> "FuseOptions":
@@ -194,7 +204,7 @@ class FuseOptions:
 
         Example:
             >>> FuseOptions(scale=1).with_task("ivf")
-            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto')
+            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto', deghost=False)
             >>> FuseOptions(unique_gain=2.0).with_task("mff").unique_gain
             1.0
         """
@@ -448,6 +458,8 @@ class Fuser:
         dtype = color.output_dtype(*images)
         floats, _ = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch)
         floats = align_images(floats, self.options.align)
+        if self.options.deghost:
+            floats = deghost(floats)
         mode = color.plan_mode(floats, self.options.color)
         if mode == "rgb":
             return _Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, images[0].shape[:2], floats)

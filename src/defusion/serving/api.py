@@ -193,7 +193,7 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     )
     async def v1_fuse(request: Request, components: bool = False, task: Task | None = None,
                       align: Motion | None = None, pixels: PixelSource | None = None,
-                      stretch: Stretch | None = None, source_map: bool = False,
+                      stretch: Stretch | None = None, deghost: bool | None = None, source_map: bool = False,
                       metadata: bool = True) -> Response:
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
         server's ``max_images``: a bracket or focus stack, in order); registered, one size.
@@ -204,8 +204,9 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         from, black ``a`` to white the last (a focus stack's depth map). The fused PNG carries the
         sources' colour profile and ``a``'s EXIF (as ``defusion fuse``) unless ``metadata=false``.
         ``stretch=none`` takes raw 16-bit grey frames (thermal counts) as they are instead of
-        stretching them to the full range (``auto``, the server's default)."""
-        request_options = {"align": align, "pixels": pixels, "stretch": stretch}
+        stretching them to the full range (``auto``, the server's default); ``deghost=true``
+        removes ghosts of what moved between the images (brackets)."""
+        request_options = {"align": align, "pixels": pixels, "stretch": stretch, "deghost": deghost}
         if source_map and runner.pixels_for(pixels) != "sources":
             raise ApiError(422, "source_map=true needs pixels=sources: the network's reconstruction mixes the "
                                 "sources, so no pixel comes from one image")

@@ -38,22 +38,22 @@ if st is not None:
 
     @st.cache_data(show_spinner=False, max_entries=16)
     def _fused(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float,
-               detail: float, order: str, align: str, pixels: str, key: str, _a, _b):
+               detail: float, order: str, align: str, pixels: str, deghost: bool, key: str, _a, _b):
         """Fusion + metrics, cached by a content hash of the inputs (``key``) and the options."""
         from defusion.ui import core
 
         fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail, order, align,
-                                pixels)
+                                pixels, deghost)
         return core.fuse_and_score(fuser, _a, _b)
 
     @st.cache_data(show_spinner=False, max_entries=8)
     def _fused_stack(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float,
-                     detail: float, order: str, align: str, pixels: str, key: str, _images):
+                     detail: float, order: str, align: str, pixels: str, deghost: bool, key: str, _images):
         """A bracket or stack fused + its metrics, cached like :func:`_fused`."""
         from defusion.ui import core
 
         fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail, order, align,
-                                pixels)
+                                pixels, deghost)
         return core.fuse_stack_and_score(fuser, _images)
 
 
@@ -97,7 +97,11 @@ def _sidebar(core):
                                "sources: each pixel from the image the network's decomposition shows in focus "
                                "there, for focus stacks: sharper, and as good at inference scale 1 (4x faster). "
                                "Not for infrared + visible pairs or exposures")
-    return source, task, color, scale, gain, detail, tile, align, pixels
+        deghost = st.checkbox("Remove ghosts", key="deghost",
+                              help="for a bracket with something moving (people, leaves): what moved between the "
+                                   "images is taken from the best-exposed one, so it shows once, not as a "
+                                   "half-transparent ghost (after alignment)")
+    return source, task, color, scale, gain, detail, tile, align, pixels, deghost
 
 
 def _inputs(core, source: str, settings):
@@ -210,7 +214,7 @@ def main() -> None:
                "multi-exposure, multi-focus and infrared + visible images.")
     try:
         settings = core.Settings.from_env()
-        source, task, color, scale, gain, detail, tile, align, pixels = _sidebar(core)
+        source, task, color, scale, gain, detail, tile, align, pixels, deghost = _sidebar(core)
         if source == UPLOAD_STACK:
             given = _stack_inputs(core, settings)
             if given is None:
@@ -218,7 +222,8 @@ def main() -> None:
             images, names, files = given
             with st.spinner(f"Fusing {len(images)} images..."):
                 result = _fused_stack(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
-                                      detail, core.input_order_for(task), align, pixels, core.digest(*images), images)
+                                      detail, core.input_order_for(task), align, pixels, deghost, core.digest(*images),
+                                      images)
             _show_stack(core, images, names, result, files)
             return
         given = _inputs(core, source, settings)
@@ -227,7 +232,8 @@ def main() -> None:
         a, b, names, files = given
         with st.spinner("Fusing..."):
             parts, values = _fused(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
-                                   detail, core.input_order_for(task), align, pixels, core.digest(a, b), a, b)
+                                   detail, core.input_order_for(task), align, pixels, deghost, core.digest(a, b), a,
+                                   b)
     except WeightsError as exc:
         st.error(f"cannot load the model: {exc}")
         return

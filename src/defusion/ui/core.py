@@ -193,14 +193,14 @@ def digest(*arrays: np.ndarray) -> str:
 
 def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SCALE_CHOICES[0],
                unique_gain: float = DEFAULT_UNIQUE_GAIN, detail_gain: float | None = None,
-               order: str = "given", align: str = "none", pixels: str = "network") -> Fuser:
+               order: str = "given", align: str = "none", pixels: str = "network", deghost: bool = False) -> Fuser:
     """A Fuser around an already loaded (cached) model; ``order`` sorts more than two images
     (``FuseOptions.order``: an exposure bracket's task sorts it brightest first); ``align``
     registers them onto the first (``FuseOptions.align``); ``pixels`` is where the fused pixels
-    come from (``FuseOptions.pixels``)."""
+    come from (``FuseOptions.pixels``); ``deghost`` removes ghosts of what moved (``FuseOptions.deghost``)."""
     return Fuser(model, device, options=FuseOptions(tile=tile, color=color, scale=scale, unique_gain=unique_gain,
                                                     detail_gain=detail_gain, order=order, align=align,
-                                                    pixels=pixels))
+                                                    pixels=pixels, deghost=deghost))
 
 
 def input_order_for(task: str | None) -> str:
