@@ -154,11 +154,7 @@ def main() -> None:
     p.add_argument("--stacks", default="2,3,5", help="stack sizes N, comma separated")
     p.add_argument("--seed", type=int, default=0, help="seed of the depth maps")
     p.add_argument("--figure", type=Path, help="also draw one scene's 3-shot stack and results here")
-    p.add_argument("--figure-scene", help="that scene's file stem (default: the first)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar over the scenes (on stderr)")
     args = p.parse_args()
-    if not args.images.is_dir():
-        raise SystemExit(f"no scenes: {args.images} is not a folder (pass --images)")
     sizes = [int(n) for n in args.stacks.split(",")]
     scenes = load_scenes(args.images, args.limit, args.size)
     selecting = Fuser.from_pretrained(args.weights, runtime=args.runtime, task="mff", pixels="sources")

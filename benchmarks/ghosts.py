@@ -30,9 +30,9 @@ from defusion.benchmark.report import labelled_tile, tile_rows
 from defusion.fusion.color import luminance, to_float
 from defusion.fusion.deghost import reference_index
 from defusion.io.images import read_image
-from defusion.io.pairs import match_pairs
+from pair_folders import SHARED_BENCH, add_pair_arguments, load_pairs  # the pair folders, given the same way
 
-DEFAULT_MEFB = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "bench" / "mef" / "mefb"
+SIDES = ("A", "B")
 #: The moving block's side, as a share of the image's short side.
 BLOCK = 0.25
 #: Pairs drawn by --figure.
@@ -67,18 +67,12 @@ def grey(image: np.ndarray) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--mefb", type=Path, default=DEFAULT_MEFB, help="a folder with A/ and B/")
-    p.add_argument("--limit", type=int, default=8)
+    add_pair_arguments(p, "--mefb", SHARED_BENCH / "mef" / "mefb", SIDES, limit=8)
     p.add_argument("--size", type=int, default=384)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--weights", default=None)
-    p.add_argument("--runtime", default="onnxruntime")
     p.add_argument("--figure", type=Path, help="also draw the first FIGURE_ROWS pairs: sources, plain, --deghost")
-    p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    if not (args.mefb / "A").is_dir():
-        raise SystemExit(f"no pairs: {args.mefb / 'A'} is not a folder (pass --mefb)")
-    pairs = match_pairs(args.mefb / "A", args.mefb / "B")[0][:args.limit]
+    pairs = load_pairs(args.folder, SIDES, args.limit)
     plain = Fuser.from_pretrained(args.weights, runtime=args.runtime, task="mef")
     cleaning = Fuser.from_pretrained(args.weights, runtime=args.runtime, task="mef", deghost=True)
     rng = np.random.default_rng(args.seed)
@@ -104,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
             figure.append([labelled_tile(a, f"{stem}: A"), labelled_tile(moved_b, "B, a block moved"),
                            *(labelled_tile(image, name) for name, image in fused.items())])
         static.append(float(np.abs(grey(cleaning.fuse(a, b)) - grey(plain.fuse(a, b))).mean()))
-    print(f"{len(pairs)} MEFB pairs from {args.mefb} at {args.size} px (long side), a block of {BLOCK:g} of the "
+    print(f"{len(pairs)} MEFB pairs from {args.folder} at {args.size} px (long side), a block of {BLOCK:g} of the "
           f"short side moved in the second exposure, seed {args.seed}; {time.perf_counter() - start:.0f} s\n")
     print("| fusion | distance from the ghost-free result, in the moved block | elsewhere |")
     print("|---|---|---|")

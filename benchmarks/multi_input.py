@@ -67,6 +67,10 @@ def weight_spread(fused: np.ndarray, stack: list[np.ndarray]) -> float:
 
 
 def load_scenes(folder: Path, limit: int, size: int) -> list[tuple[str, np.ndarray]]:
+    """The first ``limit`` images of ``folder`` as (stem, RGB at ``size`` px on the long side), or
+    exit saying the folder is missing."""
+    if not folder.is_dir():
+        raise SystemExit(f"no scenes: {folder} is not a folder (pass --images)")
     scenes = []
     for path in sorted(folder.iterdir())[:limit]:
         image = as_rgb(read_image(path))
@@ -98,12 +102,15 @@ def figure(image: np.ndarray, fusers: dict[str, Fuser], path: Path) -> None:
 
 
 def add_scene_arguments(p: argparse.ArgumentParser, limit: int) -> None:
-    """--images, --limit, --size (the test scenes, for :func:`load_scenes`), --weights and --runtime."""
+    """--images, --limit, --size (the test scenes, for :func:`load_scenes`), --weights, --runtime,
+    --figure-scene (the scene a script's --figure draws) and --no-progress."""
     p.add_argument("--images", type=Path, default=DEFAULT_IMAGES)
     p.add_argument("--limit", type=int, default=limit)
     p.add_argument("--size", type=int, default=384, help="longer side of each scene (px)")
     p.add_argument("--weights", help="default: the shipped weights")
     p.add_argument("--runtime", default="onnxruntime")
+    p.add_argument("--figure-scene", help="the scene --figure draws: its file stem (default: the first)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar over the scenes (on stderr)")
 
 
 def main() -> None:
@@ -112,11 +119,7 @@ def main() -> None:
     p.add_argument("--scale", type=int, default=DEFAULT_SCALE, help=f"inference scale (default {DEFAULT_SCALE}, the fusion core's)")
     p.add_argument("--task", choices=TASKS, help="fuse at this task's gains (default: the general defaults)")
     p.add_argument("--figure", type=Path, help="also draw one scene's bracket and results here")
-    p.add_argument("--figure-scene", help="that scene's file stem (default: the first)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar over the scenes (on stderr)")
     args = p.parse_args()
-    if not args.images.is_dir():
-        raise SystemExit(f"no scenes: {args.images} is not a folder (pass --images)")
     scenes = load_scenes(args.images, args.limit, args.size)
     fusers = {order: Fuser.from_pretrained(args.weights, runtime=args.runtime, task=args.task, stack=order,
                                            order="given", scale=args.scale)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -32,12 +31,12 @@ from tqdm import tqdm
 from defusion import Fuser
 from defusion.fusion.color import luminance, to_float, to_uint8
 from defusion.io.images import read_image
-from defusion.io.pairs import match_pairs
 from defusion.metrics import standard_deviation
+from pair_folders import SHARED_BENCH, add_pair_arguments, load_pairs  # the pair folders, given the same way
 
 #: The synthetic raw frame: counts = BASE + GAIN * 8-bit value.
 BASE, GAIN = 7000, 8
-DEFAULT_TNO = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "bench" / "ivf" / "tno"
+SIDES = ("ir", "vi")
 COLUMNS = ("CC with infrared", "CC with visible", "SD")
 
 
@@ -58,15 +57,9 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--tno", type=Path, default=DEFAULT_TNO, help="a folder with ir/ and vi/")
-    p.add_argument("--limit", type=int, default=25)
-    p.add_argument("--weights", default=None, help="weight file (default: the shipped weights)")
-    p.add_argument("--runtime", default="onnxruntime")
-    p.add_argument("--no-progress", action="store_true")
+    add_pair_arguments(p, "--tno", SHARED_BENCH / "ivf" / "tno", SIDES, limit=25)
     args = p.parse_args(argv)
-    if not (args.tno / "ir").is_dir():
-        raise SystemExit(f"no pairs: {args.tno / 'ir'} is not a folder (pass --tno)")
-    pairs = match_pairs(args.tno / "ir", args.tno / "vi")[0][:args.limit]
+    pairs = load_pairs(args.folder, SIDES, args.limit)
     auto = Fuser.from_pretrained(args.weights, runtime=args.runtime, task="ivf")
     none = Fuser.from_pretrained(args.weights, runtime=args.runtime, task="ivf", stretch="none")
     rows: dict[str, list[list[float]]] = {}
@@ -82,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
             distance = float(np.abs(fused.astype(float) - reference).mean())
             rows.setdefault(name, []).append([distance, correlation(fused, ir8), correlation(fused, grey8(vi)),
                                               standard_deviation(fused)])
-    print(f"{len(pairs)} TNO pairs from {args.tno}; raw frames {BASE} + {GAIN} x value "
+    print(f"{len(pairs)} TNO pairs from {args.folder}; raw frames {BASE} + {GAIN} x value "
           f"({GAIN * 255} counts wide); {time.perf_counter() - start:.0f} s\n")
     print("| infrared source | distance from the reference (grey levels) | " + " | ".join(COLUMNS) + " |")
     print("|---|---|" + "---|" * len(COLUMNS))
