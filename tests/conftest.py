@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +67,12 @@ def smooth_image(rng: np.random.Generator, h: int, w: int, channels: int = 3) ->
     x = (x - x.min()) / (x.max() - x.min() + 1e-9)
     out = (x * 255).astype(np.uint8)
     return out[..., 0] if channels == 1 else out
+
+
+def run_script(script: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run a benchmark script as a user would (one thread, so that tests beside it keep their cores),
+    and require it to succeed; its stdout and stderr are on the result."""
+    proc = subprocess.run([sys.executable, str(script), *map(str, args)], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr
+    return proc

@@ -3,15 +3,13 @@ script end to end on the tiny network (plumbing only; its figures belong to its 
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from tests.conftest import REPO, smooth_image
+from tests.conftest import REPO, run_script, smooth_image
 
 SCRIPT = REPO / "benchmarks" / "focus_stack.py"
 sys.path.insert(0, str(SCRIPT.parent))
@@ -69,11 +67,8 @@ def test_script_prints_a_row_per_stack_size_and_method(tmp_path, tiny_weights):
     for i in range(2):
         Image.fromarray((np.random.rand(40, 56, 3) * 255).astype(np.uint8)).save(tmp_path / f"{i}.png")
     figure = tmp_path / "fig.jpg"
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--images", str(tmp_path), "--size", "48", "--weights", str(tiny_weights),
-         "--runtime", "torch", "--stacks", "2,3", "--figure", str(figure)],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert proc.returncode == 0, proc.stderr
+    proc = run_script(SCRIPT, "--images", str(tmp_path), "--size", "48", "--weights", str(tiny_weights), "--runtime",
+                      "torch", "--stacks", "2,3", "--figure", str(figure))
     rows = [line.split("|") for line in proc.stdout.splitlines()
             if line.startswith("| ") and "---" not in line and not line.startswith("| N |")]
     assert [r[2].strip() for r in rows[:5]] == [

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 
 import numpy as np
 
 from defusion.io.images import write_image
-from tests.conftest import REPO, smooth_image
+from tests.conftest import REPO, run_script, smooth_image
 
 SCRIPT = REPO / "benchmarks" / "ghosts.py"
 sys.path.insert(0, str(SCRIPT.parent))
@@ -32,10 +30,8 @@ def test_script_prints_plain_and_deghosted_rows(tmp_path, rng, tiny_weights):
         scene = smooth_image(rng, 48, 64).astype(float)
         write_image(tmp_path / "A" / f"{stem}.png", (scene * 0.4).astype(np.uint8))
         write_image(tmp_path / "B" / f"{stem}.png", np.clip(scene * 1.4, 0, 255).astype(np.uint8))
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--mefb", str(tmp_path), "--weights", str(tiny_weights),
-                           "--runtime", "torch", "--no-progress"],
-                          capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert proc.returncode == 0, proc.stderr
+    proc = run_script(SCRIPT, "--mefb", str(tmp_path), "--weights", str(tiny_weights), "--runtime", "torch",
+                      "--no-progress")
     rows = [line.split("|") for line in proc.stdout.splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert [r[1].strip() for r in rows] == ["plain fusion", "--deghost"]
     assert "2 MEFB pairs" in proc.stdout and "Static pairs (nothing moved)" in proc.stdout

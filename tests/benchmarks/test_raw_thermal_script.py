@@ -3,15 +3,13 @@ network (plumbing only; its figures belong to its own runs)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 
 import numpy as np
 
 from defusion.fusion.stretch import is_narrow
 from defusion.io.images import write_image
-from tests.conftest import REPO, smooth_image
+from tests.conftest import REPO, run_script, smooth_image
 
 SCRIPT = REPO / "benchmarks" / "raw_thermal.py"
 sys.path.insert(0, str(SCRIPT.parent))
@@ -28,10 +26,8 @@ def test_script_prints_a_row_per_way_of_reading_the_frame(tmp_path, rng, tiny_we
     for stem in ("01", "02"):
         write_image(tmp_path / "ir" / f"{stem}.png", smooth_image(rng, 40, 48, 1))
         write_image(tmp_path / "vi" / f"{stem}.png", smooth_image(rng, 40, 48, 1))
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--tno", str(tmp_path), "--weights", str(tiny_weights),
-                           "--runtime", "torch", "--no-progress"],
-                          capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert proc.returncode == 0, proc.stderr
+    proc = run_script(SCRIPT, "--tno", str(tmp_path), "--weights", str(tiny_weights), "--runtime", "torch",
+                      "--no-progress")
     rows = [line.split("|") for line in proc.stdout.splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert [r[1].strip() for r in rows] == ["8-bit rendering (reference)", "raw frame, --stretch auto",
                                             "raw frame, --stretch none"]

@@ -3,21 +3,14 @@ batch size whose parts add up, and the profiler's operator table); figures belon
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-from tests.conftest import REPO
+from tests.conftest import REPO, run_script
 
 SCRIPT = REPO / "benchmarks" / "train_profile.py"
 
 
 def test_prints_a_row_per_batch_and_the_top_operators():
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--device", "cpu", "--model", "defusion-tiny", "--crop", "32",
-         "--batch", "2", "4", "--steps", "2", "--warmup", "1", "--top", "5"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert proc.returncode == 0, proc.stderr
+    proc = run_script(SCRIPT, "--device", "cpu", "--model", "defusion-tiny", "--crop", "32", "--batch", "2", "4",
+                      "--steps", "2", "--warmup", "1", "--top", "5")
     rows = [[c.strip() for c in line.split("|")[1:-1]] for line in proc.stdout.splitlines()
             if line.startswith("| ") and line[2].isdigit()]
     assert [r[0] for r in rows] == ["2", "4"]

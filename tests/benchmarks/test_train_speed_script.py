@@ -3,14 +3,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 from PIL import Image
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_script
 
 SCRIPT = REPO / "benchmarks" / "train_speed.py"
 
@@ -18,12 +14,9 @@ SCRIPT = REPO / "benchmarks" / "train_speed.py"
 def test_prints_a_row_per_variant_and_batch_and_the_input_pipeline(tmp_path):
     for i in range(3):
         Image.fromarray((np.random.rand(40, 50, 3) * 255).astype(np.uint8)).save(tmp_path / f"{i}.png")
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--device", "cpu", "--model", "defusion-tiny", "--crop", "32",
-         "--batch", "2", "3", "--variants", "fp32", "bf16", "--steps", "2", "--warmup", "1",
-         "--data", str(tmp_path), "--workers", "0"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert proc.returncode == 0, proc.stderr
+    proc = run_script(SCRIPT, "--device", "cpu", "--model", "defusion-tiny", "--crop", "32", "--batch", "2", "3",
+                      "--variants", "fp32", "bf16", "--steps", "2", "--warmup", "1", "--data", str(tmp_path),
+                      "--workers", "0")
     rows = [line.split("|") for line in proc.stdout.splitlines() if line.startswith("| `")]
     assert [(r[1].strip(), r[2].strip()) for r in rows] == [
         ("`fp32`", "2"), ("`fp32`", "3"), ("`bf16`", "2"), ("`bf16`", "3")]
