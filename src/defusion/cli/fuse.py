@@ -266,6 +266,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give at least two images to fuse (or --a DIR --b DIR)")
     if args.skip_existing and not folders:
         raise UserError("--skip-existing is for folders (--a DIR --b DIR): it leaves the pairs already fused")
+    if args.resize and args.rig:
+        raise UserError("--resize and --rig both bring the images onto the first's grid: give one (--rig, for a "
+                        "calibrated camera rig, also corrects its cameras' differing views)")
     check_tile(args)
     _check_paths(args, folders)
     options = dict(fusion_options(args, (*FUSION_OPTION_NAMES, "order", "align", "pixels", "deghost")), stack=args.stack)

@@ -19,6 +19,7 @@ COMMANDS = {
     "serve": "serve",
     "export": "export",
     "video": "video",
+    "calibrate": "calibrate",
     "ui": "ui",
 }
 

@@ -120,7 +120,7 @@ def add_task_option(p: argparse.ArgumentParser) -> None:
 
 
 def add_fusion_options(p: argparse.ArgumentParser) -> None:
-    """--task, --tile, --overlap, --color, --scale and --unique-gain: how images are fed to the network."""
+    """--task, --tile, --overlap, --color, --scale, the gains, --stretch and --rig: how images are fed to the network."""
     add_task_option(p)
     add_tile_option(p)
     p.add_argument("--overlap", type=non_negative_int, default=DEFAULT_OVERLAP,
@@ -135,6 +135,23 @@ def add_fusion_options(p: argparse.ArgumentParser) -> None:
                    help="auto (default): a grey 16-bit source whose values span under a quarter of the 16-bit "
                         "range, as raw thermal frames do, is stretched to the full range before fusing (sources "
                         "stretched together share one mapping); none: values as they are")
+    add_rig_option(p)
+
+
+def add_rig_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rig", type=Path, default=None, metavar="RIG.json",
+                   help="a fixed camera rig's calibration (defusion calibrate): the other images are warped onto "
+                        "the first's pixel grid before fusing, so cameras of different resolution and field of view "
+                        "fuse; give the images in the calibrated order")
+
+
+def load_rig(args: argparse.Namespace):
+    """The Rig of --rig, or None; a RigError (a ValueError: one clear line) when it is unusable."""
+    if getattr(args, "rig", None) is None:
+        return None
+    from defusion.fusion.rig import Rig
+
+    return Rig.load(args.rig)
 
 
 #: The fusion options every fusing command has (add_fusion_options), besides --task and the gains.
@@ -142,12 +159,13 @@ FUSION_OPTION_NAMES: tuple[str, ...] = ("tile", "overlap", "color", "scale", "st
 
 
 def fusion_options(args: argparse.Namespace, names: tuple[str, ...] = FUSION_OPTION_NAMES) -> dict:
-    """FuseOptions fields: --task's, then the ``names`` given and --unique-gain / --detail-gain
-    (unset ones keep the task's or the defaults), as the fusion core's ``task_options`` resolves them."""
+    """FuseOptions fields: --task's, then the ``names`` given, --unique-gain / --detail-gain
+    (unset ones keep the task's or the defaults), as the fusion core's ``task_options`` resolves
+    them, and the Rig of --rig (where the command has it)."""
     from defusion.fusion.fuser import task_options  # here, not at the top: keeps --help free of torch
 
     given = {name: getattr(args, name) for name in (*names, "unique_gain", "detail_gain")}
-    return task_options(args.task, **given)
+    return task_options(args.task, **given, rig=load_rig(args))
 
 
 def smallest_tile(overlap: int) -> int:

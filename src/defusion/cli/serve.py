@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import (add_model_options, add_scale_option, add_task_option, add_tile_option, add_gain_options,
+from defusion.cli.options import (add_model_options, add_rig_option, add_scale_option, add_task_option, add_tile_option,
+                                  add_gain_options,
                                   check_tile, fusion_options, positive_int)
 from defusion.io.images import DEFAULT_MAX_PIXELS
 from defusion.model.weights import WeightsError
@@ -39,6 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_scale_option(p)
     add_task_option(p)
     add_gain_options(p)
+    add_rig_option(p)
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
 
 

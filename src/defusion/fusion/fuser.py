@@ -13,6 +13,7 @@ import torch
 
 from defusion.fusion import color
 from defusion.fusion.align import Motion, align_images, check_motion
+from defusion.fusion.rig import Rig
 from defusion.fusion.deghost import deghost
 from defusion.fusion.resample import check_scale, downsample, upsample
 from defusion.fusion.runtime import Runtime, check_runtime, load_network
@@ -138,6 +139,11 @@ class FuseOptions:
     ``align`` registers every source onto the first before anything else (:mod:`defusion.fusion.align`:
     ECC, blind to exposure; ``translation``, ``euclidean``, ``affine`` or ``homography``), for
     brackets and focus stacks shot by hand; the fused image is in the first source's frame.
+
+    ``rig`` maps the images of a calibrated camera rig (an infrared and a visible camera side by
+    side; :mod:`defusion.fusion.rig`, ``defusion calibrate``) onto the first camera's pixel grid
+    before anything else, so sources of different sizes and fields of view fuse; ``align`` and
+    ``deghost`` come after it.
     """
 
     tile: int | None = None
@@ -164,6 +170,8 @@ class FuseOptions:
     #: Replace what moved between the sources by the best-exposed one's view of it (brackets with
     #: people or leaves moving); off by default: registered benchmark pairs have nothing moving.
     deghost: bool = False
+    #: A calibrated camera rig whose images are warped onto the first camera's before fusing.
+    rig: Rig | None = None
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
@@ -183,6 +191,8 @@ class FuseOptions:
         check_stretch(self.stretch)
         if not isinstance(self.deghost, bool):
             raise ValueError(f"deghost must be True or False, got {self.deghost!r}")
+        if self.rig is not None and not isinstance(self.rig, Rig):
+            raise ValueError(f"rig must be a defusion.fusion.rig.Rig (Rig.load(path)), got {type(self.rig).__name__}")
 
     @classmethod
     def for_task(cls, task: Task | None = None, **overrides) -> "FuseOptions":
@@ -204,7 +214,7 @@ class FuseOptions:
 
         Example:
             >>> FuseOptions(scale=1).with_task("ivf")
-            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto', deghost=False)
+            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto', deghost=False, rig=None)
             >>> FuseOptions(unique_gain=2.0).with_task("mff").unique_gain
             1.0
         """
@@ -450,13 +460,17 @@ class Fuser:
             color.check_layout(np.asarray(im), f"image {i + 1}")
         images = [np.asarray(im) for im in images]
         sizes = {im.shape[:2] for im in images}
-        if len(sizes) > 1:
+        if self.options.rig is not None:
+            self.options.rig.check_images(images)
+        elif len(sizes) > 1:
             described = " vs ".join(f"{im.shape[1]}x{im.shape[0]}" for im in images)
             raise SizeMismatchError(f"images differ in size ({described}, WxH); fusion needs registered "
                                     "images of one size (the CLI's --resize, or defusion.io.resize.resize_to "
                                     "in Python, resizes the others to the first)")
         dtype = color.output_dtype(*images)
         floats, _ = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch)
+        if self.options.rig is not None:
+            floats = self.options.rig.apply(floats)
         floats = align_images(floats, self.options.align)
         if self.options.deghost:
             floats = deghost(floats)

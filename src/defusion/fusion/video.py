@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from defusion.fusion.fuser import Fuser, SizeMismatchError
+from defusion.fusion.rig import RigError
 from defusion.io.images import DEFAULT_MAX_PIXELS, read_image, write_image
 
 #: Containers the ``mp4v`` writer produces.
@@ -253,7 +254,12 @@ def fuse_videos(
         raise
     sink = None
     try:
-        if src_a.size != src_b.size:
+        if fuser.options.rig is not None:  # a calibrated rig maps b's frames onto a's, whatever their sizes
+            try:
+                fuser.options.rig.check_sizes([src_a.size, src_b.size])
+            except RigError as exc:
+                raise VideoError(f"{src_a.path} and {src_b.path}: {exc}") from None
+        elif src_a.size != src_b.size:
             raise VideoError(
                 f"frames differ in size: {src_a.path} is {src_a.size[0]}x{src_a.size[1]}, {src_b.path} is "
                 f"{src_b.size[0]}x{src_b.size[1]} (WxH); fusion needs registered inputs of one size")
@@ -280,9 +286,10 @@ def fuse_videos(
                     break
                 try:
                     if swap is None:  # the order the fuser would give the first frames, kept
-                        swap = fuser.input_order(fa, fb) == [1, 0]
+                        # (a rig's frames stay in its cameras' order: it maps b's onto a's)
+                        swap = fuser.options.rig is None and fuser.input_order(fa, fb) == [1, 0]
                     fused = steady.fuse(fb, fa) if swap else steady.fuse(fa, fb)
-                except SizeMismatchError as exc:
+                except (SizeMismatchError, RigError) as exc:
                     raise VideoError(f"frame {done}: {exc}") from None
                 sink.write(fused)
                 done += 1

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
 import threading
@@ -45,6 +46,7 @@ from defusion import __version__
 from defusion.fusion.align import Motion
 from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, FuseOptions, Fuser, Selection, SizeMismatchError, Task
+from defusion.fusion.rig import MAX_RIG_BYTES, Rig, RigError
 from defusion.fusion.selection import PixelSource, source_map
 from defusion.fusion.stretch import Stretch
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError
@@ -61,6 +63,8 @@ DEFAULT_MAX_IMAGES = 4
 MULTIPART_OVERHEAD = 64 * 1024
 #: The image fields of ``POST /v1/fuse``, in order: ``a`` and ``b`` always, then more up to ``max_images``.
 FIELDS = ("a", "b", "c", "d", "e", "f", "g", "h")
+#: The optional field with a camera rig's calibration (``defusion calibrate``'s JSON).
+RIG_FIELD = "rig"
 #: Names inside the ``components=true`` zip, in this order.
 COMPONENT_FILES = ("fused.png", "common.png", "unique_a.png", "unique_b.png")
 #: Added to the components zip with pixels=sources: the decision map, white where a's pixels are.
@@ -205,19 +209,29 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         sources' colour profile and ``a``'s EXIF (as ``defusion fuse``) unless ``metadata=false``.
         ``stretch=none`` takes raw 16-bit grey frames (thermal counts) as they are instead of
         stretching them to the full range (``auto``, the server's default); ``deghost=true``
-        removes ghosts of what moved between the images (brackets)."""
-        request_options = {"align": align, "pixels": pixels, "stretch": stretch, "deghost": deghost}
+        removes ghosts of what moved between the images (brackets). A text field ``rig`` with a
+        camera rig's calibration (the JSON of ``defusion calibrate``; ``curl -F 'rig=<rig.json'``)
+        maps the other images onto ``a``'s pixel grid first, so a rig's images of different sizes fuse."""
         if source_map and runner.pixels_for(pixels) != "sources":
             raise ApiError(422, "source_map=true needs pixels=sources: the network's reconstruction mixes the "
                                 "sources, so no pixel comes from one image")
-        images, sources_metadata = await _read_images(request, limits)
+        images, sources_metadata, rig_text = await _read_images(request, limits)
+        rig = _parse_rig(rig_text) if rig_text is not None else None
+        request_options = {"align": align, "pixels": pixels, "stretch": stretch, "deghost": deghost, "rig": rig}
+        rig = rig or runner.fuser.options.rig
 
         def kept(fused: np.ndarray) -> ImageMetadata | None:
             return choose_metadata(sources_metadata, colour=fused.ndim == 3) if metadata else None
-        for field, image in zip(FIELDS[1:], images[1:]):
+        if rig is not None:
+            try:
+                rig.check_images(images)
+            except RigError as exc:
+                raise ApiError(422, f"rig: {exc}") from None
+        for field, image in zip(FIELDS[1:], images[1:] if rig is None else []):
             if image.shape[:2] != images[0].shape[:2]:
                 raise ApiError(422, f"images differ in size: a is {_wxh(images[0])} and {field} is {_wxh(image)} "
-                                    "(WxH); fusion needs registered images of one size")
+                                    "(WxH); fusion needs registered images of one size (or a calibrated "
+                                    "camera rig in the field 'rig': defusion calibrate)")
         if components and len(images) != 2:
             raise ApiError(422, f"components=true decomposes a pair; got {len(images)} images")
         try:
@@ -240,9 +254,9 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     return app
 
 
-async def _read_images(request: Request, limits: Limits) -> tuple[list[np.ndarray], list[ImageMetadata]]:
+async def _read_images(request: Request, limits: Limits) -> tuple[list[np.ndarray], list[ImageMetadata], str | None]:
     """Parse the multipart body within the limits and decode fields ``a``, ``b``, ... in order;
-    also each one's colour profile and EXIF."""
+    also each one's colour profile and EXIF, and the text of the ``rig`` field (None if absent)."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise ApiError(415, "expected a multipart/form-data body with image files in fields 'a', 'b' (, 'c', ...) "
@@ -259,7 +273,7 @@ async def _read_images(request: Request, limits: Limits) -> tuple[list[np.ndarra
     # Count what is actually received too: Content-Length may be absent (chunked) or wrong.
     bounded = Request(request.scope, _bounded_receive(request.receive, limits.max_request_bytes))
     try:
-        form = await bounded.form(max_files=limits.max_images, max_fields=limits.max_images + 4)
+        form = await bounded.form(max_files=limits.max_images + 1, max_fields=limits.max_images + 4)
     except _BodyTooLarge:
         raise ApiError(413, f"request body is over the limit of {limits.max_request_bytes} bytes "
                             f"(each file at most {limits.max_upload_bytes})") from None
@@ -286,12 +300,33 @@ async def _read_images(request: Request, limits: Limits) -> tuple[list[np.ndarra
             if len(data) > limits.max_upload_bytes:
                 raise ApiError(413, f"field '{field}': over the limit of {limits.max_upload_bytes} bytes")
             datas.append((data, upload.filename or field))
+        rig = await _read_rig_field(form.get(RIG_FIELD))
     finally:
         await form.close()
     images = []
     for field, (data, name) in zip(FIELDS, datas):
         images.append(await run_in_threadpool(_decode, field, data, name, limits.max_pixels))
-    return images, [read_metadata(data) for data, _ in datas]
+    return images, [read_metadata(data) for data, _ in datas], rig
+
+
+async def _read_rig_field(value) -> str | None:
+    """The ``rig`` field's text (a text value, or a small uploaded JSON file); None if absent."""
+    if value is None:
+        return None
+    data = await value.read(MAX_RIG_BYTES + 1) if isinstance(value, UploadFile) else value.encode()
+    if len(data) > MAX_RIG_BYTES:
+        raise ApiError(413, f"field '{RIG_FIELD}': over the limit of {MAX_RIG_BYTES} bytes for a rig file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(422, f"field '{RIG_FIELD}': not UTF-8 text (send the JSON written by defusion calibrate)") from None
+
+
+def _parse_rig(text: str) -> Rig:
+    try:
+        return Rig.from_json(json.loads(text), "rig")
+    except ValueError as exc:  # RigError, or not JSON
+        raise ApiError(422, f"field '{RIG_FIELD}': {exc}") from None
 
 
 def _decode(field: str, data: bytes, name: str, max_pixels: int) -> np.ndarray:

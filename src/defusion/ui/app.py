@@ -38,12 +38,13 @@ if st is not None:
 
     @st.cache_data(show_spinner=False, max_entries=16)
     def _fused(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float,
-               detail: float, order: str, align: str, pixels: str, deghost: bool, key: str, _a, _b):
+               detail: float, order: str, align: str, pixels: str, deghost: bool, rig: bytes | None, key: str,
+               _a, _b):
         """Fusion + metrics, cached by a content hash of the inputs (``key``) and the options."""
         from defusion.ui import core
 
         fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail, order, align,
-                                pixels, deghost)
+                                pixels, deghost, core.parse_rig(rig) if rig else None)
         return core.fuse_and_score(fuser, _a, _b)
 
     @st.cache_data(show_spinner=False, max_entries=8)
@@ -105,24 +106,29 @@ def _sidebar(core):
 
 
 def _inputs(core, source: str, settings):
-    """The two images, their names and the uploaded files (None for the examples), or None
-    when the user has not given both yet."""
+    """The two images, their names, the uploaded files (None for the examples) and the camera rig
+    file's bytes (None without one), or None when the user has not given both images yet."""
     if source != UPLOAD:
         names = core.EXAMPLES[source]
         a, b = core.load_example(source, settings.max_pixels)
-        return a, b, names, None
+        return a, b, names, None, None
     limit_mb = st.get_option("server.maxUploadSize")
-    st.caption(f"Two registered images of one size (PNG, JPEG, TIFF, BMP, HEIC; 8 or 16 bit), "
+    st.caption(f"Two registered images of one size, or from a calibrated camera rig with its rig file (PNG, JPEG, "
+               f"TIFF, BMP, HEIC; 8 or 16 bit), "
                f"at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each.")
     col_a, col_b = st.columns(2)
     up_a = col_a.file_uploader("Image A", type=core.UPLOAD_TYPES, key="upload_a")
     up_b = col_b.file_uploader("Image B", type=core.UPLOAD_TYPES, key="upload_b")
+    up_rig = st.file_uploader("Camera rig (optional)", type=["json"], key="upload_rig",
+                              help="images from a fixed infrared + visible camera rig, of different sizes or views: "
+                                   "the rig file of defusion calibrate maps B onto A's pixel grid before fusing")
     if up_a is None or up_b is None:
         st.info("Upload both images to fuse them.")
         return None
-    a, b = core.decode_pair(up_a.getvalue(), up_a.name, up_b.getvalue(), up_b.name,
-                            settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
-    return a, b, (up_a.name, up_b.name), [up_a.getvalue(), up_b.getvalue()]
+    rig = up_rig.getvalue() if up_rig is not None else None
+    a, b = core.decode_pair(up_a.getvalue(), up_a.name, up_b.getvalue(), up_b.name, settings.max_pixels,
+                            max_bytes=int(limit_mb) * 2**20, rig=core.parse_rig(rig, up_rig.name) if rig else None)
+    return a, b, (up_a.name, up_b.name), [up_a.getvalue(), up_b.getvalue()], rig
 
 
 def _stack_inputs(core, settings):
@@ -229,11 +235,13 @@ def main() -> None:
         given = _inputs(core, source, settings)
         if given is None:
             return
-        a, b, names, files = given
+        a, b, names, files, rig = given
         with st.spinner("Fusing..."):
             parts, values = _fused(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
-                                   detail, core.input_order_for(task), align, pixels, deghost, core.digest(a, b), a,
-                                   b)
+                                   detail, core.input_order_for(task), align, pixels, deghost, rig,
+                                   core.digest(a, b), a, b)
+        if rig:  # show B as the rig maps it onto A's grid, where the fused image is
+            a, b = core.registered(core.parse_rig(rig), a, b)
     except WeightsError as exc:
         st.error(f"cannot load the model: {exc}")
         return

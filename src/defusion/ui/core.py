@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -26,7 +27,8 @@ import numpy as np
 from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES, source_map
 from defusion.fusion.stretch import is_narrow, stretch_sources, value_range
-from defusion.fusion.color import to_uint8
+from defusion.fusion.color import from_float, to_float, to_uint8
+from defusion.fusion.rig import MAX_RIG_BYTES, Rig, RigError
 from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser
 from defusion.io.images import ImageReadError
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
@@ -143,14 +145,40 @@ def load_example(name: str, max_pixels: int = DEFAULT_UI_MAX_PIXELS) -> tuple[np
 
 def decode_pair(data_a: bytes, name_a: str, data_b: bytes, name_b: str,
                 max_pixels: int = DEFAULT_UI_MAX_PIXELS,
-                max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Decode two uploads and check that they can be fused together."""
+                max_bytes: int | None = None, rig: Rig | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Decode two uploads and check that they can be fused together: one size, or with a camera
+    ``rig`` the sizes it was calibrated at."""
     for data, name in ((data_a, name_a), (data_b, name_b)):
         check_upload_size(data, name, max_bytes)
     a = decode_image(data_a, name_a, max_pixels)
     b = decode_image(data_b, name_b, max_pixels)
-    check_same_size(a, name_a, b, name_b)
+    if rig is None:
+        check_same_size(a, name_a, b, name_b)
+    else:
+        try:
+            rig.check_images([a, b])
+        except RigError as exc:
+            raise InputError(f"camera rig: {exc}") from None
     return a, b
+
+
+def parse_rig(data: bytes, name: str = "rig") -> Rig:
+    """The camera rig of an uploaded rig file (``defusion calibrate``'s JSON); InputError if unusable."""
+    if len(data) > MAX_RIG_BYTES:
+        raise InputError(f"{name}: {len(data)} bytes is too large for a rig file")
+    try:
+        return Rig.from_json(json.loads(data.decode("utf-8")), name)
+    except (UnicodeDecodeError, ValueError) as exc:  # RigError, or not JSON
+        raise InputError(f"{name}: {exc}" if not isinstance(exc, RigError) else str(exc)) from None
+
+
+def registered(rig: Rig | None, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a`` and ``b`` on the first image's pixel grid, as the camera ``rig`` maps them before
+    fusing (``FuseOptions.rig``; unchanged without one): what the UI shows and scores the fused image against."""
+    if rig is None:
+        return a, b
+    a_f, b_f = rig.apply([to_float(a), to_float(b)])
+    return a, from_float(b_f, b.dtype)
 
 
 def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_MAX_PIXELS,
@@ -193,14 +221,16 @@ def digest(*arrays: np.ndarray) -> str:
 
 def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SCALE_CHOICES[0],
                unique_gain: float = DEFAULT_UNIQUE_GAIN, detail_gain: float | None = None,
-               order: str = "given", align: str = "none", pixels: str = "network", deghost: bool = False) -> Fuser:
+               order: str = "given", align: str = "none", pixels: str = "network", deghost: bool = False,
+               rig: Rig | None = None) -> Fuser:
     """A Fuser around an already loaded (cached) model; ``order`` sorts more than two images
     (``FuseOptions.order``: an exposure bracket's task sorts it brightest first); ``align``
     registers them onto the first (``FuseOptions.align``); ``pixels`` is where the fused pixels
-    come from (``FuseOptions.pixels``); ``deghost`` removes ghosts of what moved (``FuseOptions.deghost``)."""
+    come from (``FuseOptions.pixels``); ``deghost`` removes ghosts of what moved (``FuseOptions.deghost``);
+    ``rig`` maps a camera rig's images onto the first's grid (``FuseOptions.rig``)."""
     return Fuser(model, device, options=FuseOptions(tile=tile, color=color, scale=scale, unique_gain=unique_gain,
                                                     detail_gain=detail_gain, order=order, align=align,
-                                                    pixels=pixels, deghost=deghost))
+                                                    pixels=pixels, deghost=deghost, rig=rig))
 
 
 def input_order_for(task: str | None) -> str:
@@ -214,9 +244,10 @@ def input_order_for(task: str | None) -> str:
 
 
 def fuse_and_score(fuser: Fuser, a: np.ndarray, b: np.ndarray) -> tuple[Decomposition, dict[str, float]]:
-    """One network pass: fused image, components, and the metrics table's values."""
+    """One network pass: fused image, components, and the metrics table's values (against the
+    sources as the fuser registered them)."""
     parts = fuser.decompose(a, b)
-    return parts, score(parts.fused, a, b)
+    return parts, score(parts.fused, *registered(fuser.options.rig, a, b))
 
 
 def score(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
@@ -319,6 +350,7 @@ __all__ = [
     "COLOR_MODES", "EXAMPLES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
     "UPLOAD_TYPES", "FusedStack", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size",
     "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score",
-    "input_order_for", "load_example", "make_fuser", "metric_rows", "png_bytes", "preview", "score", "score_stack",
+    "input_order_for", "load_example", "make_fuser", "metric_rows", "parse_rig", "png_bytes", "preview", "registered",
+    "score", "score_stack",
     "stretch_notes", "tile_option", "to_uint8",
 ]
