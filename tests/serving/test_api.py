@@ -449,3 +449,47 @@ def test_real_uvicorn_server(lively_weights, images):
             proc.kill()
             proc.wait()
         proc.stdout.close()
+
+
+def _half_size_rig() -> "Rig":
+    from defusion.fusion.rig import Rig, RigCamera
+
+    centres = ((0.5, 0.0, -0.25), (0.0, 0.5, -0.25), (0.0, 0.0, 1.0))  # a camera of half the resolution
+    return Rig((W, H), (RigCamera((W // 2, H // 2), centres),), "similarity")
+
+
+def test_a_rig_field_fuses_a_camera_rigs_images_of_different_sizes(client, fuser, images):
+    from dataclasses import replace
+
+    import json
+
+    rig = _half_size_rig()
+    visible, thermal = images["rgb_a"], images["grey_b"][::2, ::2].copy()
+    sent = files(encode_png(visible), encode_png(thermal))
+    _assert_error(client.post("/v1/fuse", files=sent), 422, "differ in size", "rig")
+    text = json.dumps(rig.to_json())
+    r = client.post("/v1/fuse", files=sent, data={"rig": text})
+    assert r.status_code == 200, r.text
+    expected = Fuser(fuser.model, options=replace(fuser.options, rig=rig)).fuse(visible, thermal)
+    np.testing.assert_array_equal(as_image(r.content), expected)
+    assert fuser.options.rig is None
+    as_file = {**sent, "rig": ("rig.json", text.encode(), "application/json")}
+    assert client.post("/v1/fuse", files=as_file).status_code == 200
+    _assert_error(client.post("/v1/fuse", files=files(encode_png(visible), encode_png(visible)), data={"rig": text}),
+                  422, "rig", "calibrated")
+    _assert_error(client.post("/v1/fuse", files=sent, data={"rig": "{not json"}), 422, "rig")
+    _assert_error(client.post("/v1/fuse", files=sent, data={"rig": '{"format": "other"}'}), 422, "not a defusion rig")
+    _assert_error(client.post("/v1/fuse", files=sent, data={"rig": "x" * 70000}), 413, "rig")
+
+
+def test_a_server_started_with_a_rig_applies_it_to_every_request(fuser, images):
+    from dataclasses import replace
+
+    rig = _half_size_rig()
+    rigged = Fuser(fuser.model, options=replace(fuser.options, rig=rig))
+    visible, thermal = images["rgb_a"], images["grey_b"][::2, ::2].copy()
+    with TestClient(create_app(rigged, Limits())) as c:
+        r = c.post("/v1/fuse", files=files(encode_png(visible), encode_png(thermal)))
+        assert r.status_code == 200, r.text
+        assert as_image(r.content).shape == visible.shape
+        assert c.get("/v1/info").json()["options"]["rig"]["size"] == [W, H]

@@ -156,3 +156,28 @@ def test_a_raw_thermal_frame_is_previewed_stretched_and_noted(rng):
     assert np.array_equal(core.preview(ir8), ir8)  # 8-bit: as it is
     notes = core.stretch_notes([raw, ir8], ["ir.png", "vis.png"])
     assert len(notes) == 1 and notes[0].startswith("ir.png holds 16-bit values")
+
+
+def test_a_camera_rig_lets_a_pair_of_different_sizes_through_and_registers_it(tiny_weights):
+    import json
+
+    from defusion.fusion.rig import Rig, RigCamera
+
+    rig = Rig((40, 30), (RigCamera((20, 15), ((0.5, 0, -0.25), (0, 0.5, -0.25), (0, 0, 1))),), "similarity")
+    data = json.dumps(rig.to_json()).encode()
+    assert core.parse_rig(data, "rig.json") == rig
+    a, b = _png(np.full((30, 40, 3), 90, np.uint8)), _png(np.full((15, 20), 200, np.uint8))
+    x, y = core.decode_pair(a, "vis.png", b, "ir.png", rig=rig)
+    assert x.shape == (30, 40, 3) and y.shape == (15, 20)
+    shown_a, shown_b = core.registered(rig, x, y)
+    assert shown_b.shape == (30, 40) and shown_b.dtype == np.uint8 and shown_b.min() == 200
+    with pytest.raises(core.InputError, match="camera rig: image 2"):
+        core.decode_pair(a, "vis.png", a, "ir.png", rig=rig)
+    with pytest.raises(core.InputError, match="not JSON|Expecting"):
+        core.parse_rig(b"{oops", "rig.json")
+    with pytest.raises(core.InputError, match="not a defusion rig"):
+        core.parse_rig(b'{"format": "x"}', "rig.json")
+    fuser = core.make_fuser(__import__("defusion.model.weights", fromlist=["load_weights"]).load_weights(tiny_weights),
+                            "cpu", None, "auto", 1, rig=rig)
+    parts, values = core.fuse_and_score(fuser, x, y)
+    assert parts.fused.shape[:2] == (30, 40) and np.isfinite(values["SSIM"])

@@ -185,3 +185,20 @@ def test_a_sorting_fuser_keeps_the_first_frames_order_for_the_whole_video(tmp_pa
     # frame by frame, sorting would have flipped the pair at frame 2
     fa, fb = (cv2.imread(str(folder / "f2.png"))[..., ::-1] for folder in (a, b))
     assert mef.input_order(fa, fb) == [0, 1] and not np.array_equal(mef.fuse(fa, fb), given.fuse(fb, fa))
+
+
+def test_a_camera_rig_fuses_frames_of_different_sizes(tmp_path, tiny_weights, capsys):
+    from defusion.fusion.rig import Rig, RigCamera
+
+    rig = Rig((W, H), (RigCamera((W // 2, H // 2), ((0.5, 0, -0.25), (0, 0.5, -0.25), (0, 0, 1))),), "similarity")
+    rig.save(tmp_path / "rig.json")
+    a = _write_folder(tmp_path / "vis", _frames(3, 0))
+    b = _write_folder(tmp_path / "ir", _frames(3, 1, h=H // 2, w=W // 2))
+    out = tmp_path / "fused"
+    status, err = _cli(capsys, a, b, "-o", out, "--weights", tiny_weights, "--device", "cpu", "--no-progress",
+                       "--rig", tmp_path / "rig.json")
+    assert status == 0, err
+    assert [cv2.imread(str(p)).shape for p in sorted(out.glob("*.png"))] == [(H, W, 3)] * 3
+    status, err = _cli(capsys, b, a, "-o", tmp_path / "swapped", "--weights", tiny_weights, "--device", "cpu",
+                       "--no-progress", "--rig", tmp_path / "rig.json")
+    assert status == 2 and "calibrated" in err and err.count("\n") == 1

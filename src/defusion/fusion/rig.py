@@ -404,12 +404,15 @@ def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> tuple
         out = out[..., None]
     covered = cv2.warpPerspective(np.ones(image.shape[:2], np.float32), matrix, size, flags=flags,
                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    if covered.min() >= 1.0 - 1e-6:
+    # bilinear sampling of the mask reads 0.5 exactly at the image's outer edge (half a pixel out
+    # from its outermost centres), so this is "within the camera's pixels"
+    seen = covered >= 0.5
+    if seen.all():
         return np.clip(out, 0.0, 1.0), None
     feather = max(1.0, FILL_FEATHER * min(size))
-    inside = cv2.erode((covered > 0.999).astype(np.uint8), np.ones((3, 3), np.uint8),
+    inside = cv2.erode(seen.astype(np.uint8), np.ones((3, 3), np.uint8),
                        iterations=int(math.ceil(feather))).astype(np.float32)
-    soft = cv2.GaussianBlur(inside, (0, 0), feather / 2) * (covered > 0.999)
+    soft = cv2.GaussianBlur(inside, (0, 0), feather / 2) * seen
     return np.clip(out, 0.0, 1.0), soft
 
 

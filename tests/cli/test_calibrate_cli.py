@@ -1,0 +1,126 @@
+"""`defusion calibrate` and `defusion fuse --rig`: a rig from marked points, then its pairs fused."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from defusion.cli import calibrate as calibrate_cli
+from defusion.cli.main import main
+from defusion.fusion import rig as rig_module
+from defusion.fusion.rig import Rig, map_points
+from defusion.io.images import read_image, write_image
+from tests.conftest import smooth_image
+
+W, H = 80, 60
+#: The second camera: half the resolution, a slightly narrower view, turned by 1.5 degrees.
+CAMERA = np.array([[0.55 * np.cos(0.026), -0.55 * np.sin(0.026), -2.0],
+                   [0.55 * np.sin(0.026), 0.55 * np.cos(0.026), -1.0], [0, 0, 1]])
+CAMERA_SIZE = (40, 30)
+
+
+@pytest.fixture
+def rig_pair(tmp_path, rng):
+    """A visible image, the second camera's view of the same scene, and marks in both."""
+    scene = smooth_image(rng, H, W)
+    visible = write_image(tmp_path / "vis.png", scene)
+    grey = cv2.cvtColor(scene, cv2.COLOR_RGB2GRAY)
+    thermal = write_image(tmp_path / "ir.png", cv2.warpPerspective(grey, CAMERA, CAMERA_SIZE, flags=cv2.INTER_AREA))
+    marks = np.c_[rng.uniform(8, W - 8, 8), rng.uniform(8, H - 8, 8)]
+    seen = map_points(CAMERA, marks) + rng.normal(0, 0.3, marks.shape)
+    points = tmp_path / "ir_points.csv"
+    points.write_text("x_vis,y_vis,x_ir,y_ir\n" + "".join(f"{a:.2f},{b:.2f},{c:.2f},{d:.2f}\n"
+                                                        for (a, b), (c, d) in zip(marks, seen)))
+    return visible, thermal, points
+
+
+def _run(*args) -> int:
+    return main([str(a) for a in args])
+
+
+def test_calibrate_writes_the_rig_and_a_check_picture(rig_pair, tmp_path, capsys):
+    visible, thermal, points = rig_pair
+    assert _run("calibrate", visible, thermal, "--points", points, "-o", tmp_path / "rig.json") == 0
+    out, err = capsys.readouterr()
+    assert "affine from 8 point pairs" in out and "px RMS" in out and "--rig" in out
+    rig = Rig.load(tmp_path / "rig.json")
+    assert rig.size == (W, H) and rig.cameras[0].size == CAMERA_SIZE
+    corners = np.array([[0, 0], [W - 1, 0], [0, H - 1], [W - 1, H - 1]], float)
+    assert np.abs(map_points(rig.cameras[0].array, corners) - map_points(CAMERA, corners)).max() < 1.0
+    assert read_image(tmp_path / "rig_check.png").shape == (H, W, 3)
+    assert "sees" in out and "warning" in err  # the narrower camera does not cover the visible view
+
+
+def test_a_loose_fit_names_the_worst_point(rig_pair, tmp_path, capsys):
+    visible, thermal, points = rig_pair
+    lines = points.read_text().splitlines()
+    x, y, u, v = map(float, lines[3].split(","))
+    lines[3] = f"{x},{y},{39 - u},{29 - v}"  # a mis-click, elsewhere in the image
+    points.write_text("\n".join(lines) + "\n")
+    assert _run("calibrate", visible, thermal, "--points", points, "-o", tmp_path / "rig.json",
+                "--check", tmp_path / "check" / "c.png") == 0
+    out, err = capsys.readouterr()
+    assert "largest" in out and "point 3" in out and "check point 3" in err
+    assert (tmp_path / "check" / "c.png").is_file()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda p: ["--points", p, p], "one --points file per camera"),
+    (lambda p: ["--points", p, "-o", "rig.txt"], "rig file is JSON"),
+    (lambda p: ["--points", p.parent / "none.csv"], "cannot read --points"),
+    (lambda p: ["--points", p, "--motion", "homography", "--check", p.parent / "vis.png"], "is one of the inputs"),
+])
+def test_calibrate_usage_errors_are_one_line(rig_pair, tmp_path, capsys, change, message, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    visible, thermal, points = rig_pair
+    args = change(points)
+    if "-o" not in args:
+        args += ["-o", tmp_path / "rig.json"]
+    assert _run("calibrate", visible, thermal, *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_points_outside_the_images_are_caught(rig_pair, tmp_path, capsys):
+    visible, thermal, points = rig_pair
+    points.write_text("10,10,5,5\n70,10,500,5\n10,50,5,25\n")  # the second mark is outside the 40x30 image
+    assert _run("calibrate", visible, thermal, "--points", points, "-o", tmp_path / "rig.json") == 2
+    assert "point 2 lies outside the camera's image (40x30)" in capsys.readouterr().err
+
+
+def test_fuse_with_the_rig_fuses_images_of_different_sizes(rig_pair, tmp_path, tiny_weights, capsys):
+    visible, thermal, points = rig_pair
+    assert _run("calibrate", visible, thermal, "--points", points, "-o", tmp_path / "rig.json") == 0
+    out = tmp_path / "fused.png"
+    assert _run("fuse", visible, thermal, "--rig", tmp_path / "rig.json", "-o", out, "--weights", tiny_weights,
+                "--no-progress") == 0
+    assert read_image(out).shape == (H, W, 3)
+    capsys.readouterr()
+    assert _run("fuse", thermal, visible, "--rig", tmp_path / "rig.json", "-o", out, "--weights", tiny_weights) == 2
+    err = capsys.readouterr().err
+    assert "calibrated order" in err and err.count("\n") == 1
+    assert _run("fuse", visible, thermal, "--rig", tmp_path / "rig.json", "--resize", "-o", out) == 2
+    assert "give one" in capsys.readouterr().err
+    (tmp_path / "broken.json").write_text(json.dumps({"format": "defusion-rig"}))
+    assert _run("fuse", visible, thermal, "--rig", tmp_path / "broken.json", "-o", out) == 2
+    assert "version" in capsys.readouterr().err
+
+
+def test_fuse_folders_with_the_rig(rig_pair, tmp_path, tiny_weights):
+    visible, thermal, points = rig_pair
+    assert _run("calibrate", visible, thermal, "--points", points, "-o", tmp_path / "rig.json") == 0
+    for name, path in (("vi", visible), ("ir", thermal)):
+        (tmp_path / name).mkdir()
+        for stem in ("01", "02"):
+            (tmp_path / name / f"{stem}.png").write_bytes(path.read_bytes())
+    assert _run("fuse", "--a", tmp_path / "vi", "--b", tmp_path / "ir", "--rig", tmp_path / "rig.json",
+                "-o", tmp_path / "out", "--weights", tiny_weights, "--no-progress") == 0
+    assert [read_image(p).shape for p in sorted((tmp_path / "out").glob("*.png"))] == [(H, W, 3)] * 2
+
+
+def test_the_commands_motions_are_the_cores():
+    assert calibrate_cli.RIG_MOTIONS == tuple(rig_module.RIG_MOTIONS)
+    assert calibrate_cli.DEFAULT_RIG_MOTION == rig_module.DEFAULT_RIG_MOTION
