@@ -180,4 +180,4 @@ def test_a_camera_rig_lets_a_pair_of_different_sizes_through_and_registers_it(ti
     fuser = core.make_fuser(__import__("defusion.model.weights", fromlist=["load_weights"]).load_weights(tiny_weights),
                             "cpu", None, "auto", 1, rig=rig)
     parts, values = core.fuse_and_score(fuser, x, y)
-    assert parts.fused.shape[:2] == (30, 40) and np.isfinite(values["SSIM"])
+    assert parts.fused.shape[:2] == (30, 40) and np.isfinite(values["SSIM-mean"])
