@@ -136,7 +136,7 @@ def test_upload_mode_waits_for_both_images(ui_env):
     at = _app().run()
     at.radio(key="source").set_value(UPLOAD).run()
     assert not at.exception and not at.error and not _images(at)
-    assert len(at.get("file_uploader")) == 2
+    assert [u.label for u in at.get("file_uploader")] == ["Image A", "Image B", "Camera rig (optional)"]
     assert "Upload both" in at.info[0].value
 
 
@@ -252,3 +252,24 @@ def test_stack_of_different_sizes_is_a_clear_error(ui_env):
     assert not at.exception
     assert len(at.error) == 1 and "a.png is 40x30, b.png is 24x20" in at.error[0].value
     assert not _images(at)
+
+
+@needs_upload
+def test_a_camera_rig_upload_fuses_a_pair_of_different_sizes(ui_env, rng):
+    import json
+
+    from defusion.fusion.rig import Rig, RigCamera
+
+    rig = Rig((52, 40), (RigCamera((26, 20), ((0.5, 0, -0.25), (0, 0.5, -0.25), (0, 0, 1))),), "similarity")
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    at.file_uploader(key="upload_a").upload("vis.png", _png(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)),
+                                            "image/png")
+    at.file_uploader(key="upload_b").upload("ir.png", _png(rng.integers(0, 256, (20, 26), dtype=np.uint8)),
+                                            "image/png")
+    at.run()
+    assert len(at.error) == 1 and "differ in size" in at.error[0].value
+    at.file_uploader(key="upload_rig").upload("rig.json", json.dumps(rig.to_json()).encode(), "application/json")
+    at.run()
+    _assert_fused_page(at)
+    assert "B: ir.png, mapped onto A by the rig" in _captions(at)

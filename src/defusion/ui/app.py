@@ -178,12 +178,12 @@ def _show_stack(core, images, names, result, files) -> None:
                "source; the no-reference metrics (EN, SD, SF, AG) reward contrast and noise alike.")
 
 
-def _show(core, a, b, names, parts, values, files) -> None:
+def _show(core, a, b, names, parts, values, files, rig: bool = False) -> None:
     u8 = core.to_uint8
     st.subheader("Sources and fused image")
     cols = st.columns(3)
     cols[0].image(core.preview(a), caption=f"A: {names[0]}")
-    cols[1].image(core.preview(b), caption=f"B: {names[1]}")
+    cols[1].image(core.preview(b), caption=f"B: {names[1]}" + (", mapped onto A by the rig" if rig else ""))
     for note in core.stretch_notes([a, b], list(names)):
         st.caption(note)
     cols[2].image(u8(parts.fused), caption="fused")
@@ -221,6 +221,7 @@ def main() -> None:
     try:
         settings = core.Settings.from_env()
         source, task, color, scale, gain, detail, tile, align, pixels, deghost = _sidebar(core)
+        rig = None
         if source == UPLOAD_STACK:
             given = _stack_inputs(core, settings)
             if given is None:
@@ -252,7 +253,7 @@ def main() -> None:
         LOG.exception("fusion failed")
         st.error(f"fusion failed: {type(exc).__name__}: {exc}")
         return
-    _show(core, a, b, names, parts, values, files)
+    _show(core, a, b, names, parts, values, files, rig=bool(rig))
 
 
 if __name__ == "__main__":  # Streamlit runs this file as __main__; importing it does nothing
