@@ -9,7 +9,7 @@ undoes the rest of a change of exposure (a monotonic, clipped tone curve; on 8 M
 took affine registration's residual error from 0.027 to 0.010, ``benchmarks/alignment.py``). It is estimated
 coarse to fine over an image pyramid, so shifts of tens of pixels converge. Infrared and visible
 images are different modalities whose intensities do not correlate: register those with the
-camera rig's calibration, not here.
+camera rig's calibration (:mod:`defusion.fusion.rig`, ``defusion calibrate``), not here.
 """
 
 from __future__ import annotations
