@@ -450,3 +450,54 @@ def test_deghost_option_reaches_the_core(tmp_path, tiny_weights, monkeypatch):
     assert made[-1].options.deghost is True and read_image(tmp_path / "f.png").shape == read_image(under).shape
     assert _fuse(under, over, "-o", tmp_path / "g.png", "--weights", tiny_weights) == 0
     assert made[-1].options.deghost is False
+
+
+def test_stacks_fuses_each_bracket_of_a_card_grouped_by_capture_time(tmp_path, tiny_weights, capsys):
+    from datetime import datetime, timedelta
+
+    from tests.io.test_shots import write_shot
+
+    t = datetime(2026, 12, 5, 9)
+    card = tmp_path / "card"
+    times = [0, 0.3, 0.6, 20, 20.4, 20.8, 60]  # two brackets of three, then a single shot
+    for i, s in enumerate(times, start=1):
+        write_shot(card / f"IMG_{i:04d}.jpg", t + timedelta(seconds=s), (1, 100), value=40 * (i % 3 + 1))
+    out = tmp_path / "out"
+    assert _fuse("--stacks", card, "-o", out, "--weights", tiny_weights, "--task", "mef") == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["IMG_0001-IMG_0003.png", "IMG_0004-IMG_0006.png"]
+    assert "6 shots in 2 groups by capture time" in err and "IMG_0007.jpg is a group of one shot" in err
+    assert read_image(out / "IMG_0001-IMG_0003.png").shape[:2] == (24, 32)
+    assert _fuse("--stacks", card, "-o", out, "--weights", tiny_weights, "--skip-existing") == 0
+    assert "2 of 2 groups already fused" in capsys.readouterr().err
+    assert _fuse("--stacks", card, "-o", tmp_path / "runs", "--weights", tiny_weights, "--group", "4") == 0
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["IMG_0001-IMG_0004.png", "IMG_0005-IMG_0007.png"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["a.png", "b.png"], "not both"),
+    (["--a", "x", "--b", "y"], "not both"),
+    (["--components", "parts"], "--components decomposes pairs"),
+    (["--rig", "rig.json"], "--rig maps a camera rig's pairs"),
+])
+def test_stacks_usage_errors_are_one_line(tmp_path, capsys, extra, message):
+    (tmp_path / "card").mkdir()
+    code = _fuse("--stacks", tmp_path / "card", "-o", tmp_path / "out", *extra)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_stacks_without_capture_times_say_to_group_by_count(tmp_path, tiny_weights, capsys):
+    card = tmp_path / "card"
+    for i in range(4):
+        write_image(card / f"{i}.png", np.full((20, 24), 60 * i, np.uint8))
+    assert _fuse("--stacks", card, "-o", tmp_path / "out", "--weights", tiny_weights) == 2
+    assert "no EXIF capture time" in capsys.readouterr().err
+    assert _fuse("--group", "2", "a.png", "b.png", "-o", tmp_path / "f.png") == 2
+    assert "--group and --gap are for --stacks" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _fuse("--stacks", card, "-o", tmp_path / "out", "--group", "1")
+    assert "a group needs at least 2 shots" in capsys.readouterr().err
+    assert _fuse("--stacks", card, "-o", card, "--group", "2") == 2
+    assert "is a source folder" in capsys.readouterr().err

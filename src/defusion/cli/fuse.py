@@ -17,7 +17,8 @@ from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import DEFAULT_MAX_PIXELS, SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES, ImageReadError
 from defusion.model.weights import WeightsError
 
-HELP = "fuse images (registered, or registered first with --align): A B [C ...] -o OUT, or --a DIR --b DIR -o OUTDIR"
+HELP = ("fuse images (registered, or registered first with --align or --rig): A B [C ...] -o OUT, or --a DIR --b DIR "
+        "-o OUTDIR (pairs), or --stacks DIR -o OUTDIR (a card of brackets or focus stacks)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,6 +27,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, type=Path, help="output image, or output folder with --a/--b")
     p.add_argument("--a", dest="dir_a", type=Path, help="folder of first sources (pairs matched by file stem)")
     p.add_argument("--b", dest="dir_b", type=Path, help="folder of second sources")
+    p.add_argument("--stacks", type=Path, metavar="DIR",
+                   help="a folder of brackets or focus stacks shot one after another (a camera's card): each "
+                        "group of shots fused into -o's folder as FIRST-LAST.png; grouped by capture time "
+                        "(--group auto) or in runs of N (--group N)")
+    p.add_argument("--group", type=_group, default="auto", metavar="auto|N",
+                   help="with --stacks: auto (default) starts a new group after a pause of over --gap seconds "
+                        "between shots (EXIF capture and exposure times); N takes runs of N files in name order")
+    p.add_argument("--gap", type=float, default=2.0, metavar="SECONDS",
+                   help="with --stacks and --group auto: the pause between shots that starts a new group (default 2)")
     add_model_options(p)
     p.add_argument("--onnx", type=Path, help="run an exported ONNX model with ONNX Runtime (defusion export)")
     add_fusion_options(p)
@@ -65,6 +75,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _group(text: str) -> str | int:
+    """argparse type of --group: "auto" or a number of shots of 2 or more."""
+    if text == "auto":
+        return text
+    try:
+        size = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be auto or a number of shots, got {text!r}") from None
+    if size < 2:
+        raise argparse.ArgumentTypeError(f"a group needs at least 2 shots, got {size}")
+    return size
 
 
 def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
@@ -166,8 +189,6 @@ def _write_source_map(path: Path, weights: list[np.ndarray], out: Path, stem: st
 
 
 def _fuse_folders(fuser, args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from defusion.io.pairs import match_pairs
 
     pairs, unmatched = match_pairs(args.dir_a, args.dir_b)
@@ -175,26 +196,59 @@ def _fuse_folders(fuser, args: argparse.Namespace) -> int:
         raise UserError(f"no pairs: no file stem is in both {args.dir_a} and {args.dir_b}")
     for stem in unmatched:
         print(f"defusion: warning: {stem} has no partner; skipped", file=sys.stderr)
+    return _fuse_jobs(fuser, [(stem, [a, b]) for stem, a, b in pairs], "pairs", args)
+
+
+def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
+    """Every bracket or focus stack in ``--stacks DIR``, grouped by capture time or ``--group N``."""
+    from defusion.io.shots import group_by_count, group_by_time, group_name, list_shots, read_shot
+
+    shots = list_shots(args.stacks)
+    if args.group == "auto":
+        groups = group_by_time([read_shot(p) for p in shots], args.gap)
+        how = f"by capture time (a new one after a pause of over {args.gap:g} s)"
+    else:
+        groups = group_by_count(shots, args.group)
+        how = f"of {args.group} in name order"
+    for group in groups:
+        if len(group) < 2:
+            print(f"defusion: warning: {group[0].name} is a group of one shot: nothing to fuse it with; skipped",
+                  file=sys.stderr)
+    groups = [g for g in groups if len(g) >= 2]
+    if not groups:
+        hint = "; try --group N, the number of shots per bracket" if args.group == "auto" else ""
+        raise UserError(f"no group of two or more shots in {args.stacks} (grouped {how}){hint}")
+    sizes = sorted({len(g) for g in groups})
+    print(f"defusion: {sum(map(len, groups))} shots in {len(groups)} groups {how}, of "
+          f"{' or '.join(map(str, sizes))} shots", file=sys.stderr)
+    return _fuse_jobs(fuser, [(group_name(g), g) for g in groups], "groups", args)
+
+
+def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argparse.Namespace) -> int:
+    """Fuse each (name, sources) into ``-o``/name.png with a progress bar: a bad one is reported and
+    skipped (exit status 1), --skip-existing leaves those already written, Ctrl-C says how to go on."""
+    from tqdm import tqdm
+
     args.output.mkdir(parents=True, exist_ok=True)
-    kept = [stem for stem, _, _ in pairs if args.skip_existing and _already_fused(stem, args)]
+    kept = [name for name, _ in jobs if args.skip_existing and _already_fused(name, args)]
     if kept:
-        print(f"defusion: {len(kept)} of {len(pairs)} pairs already fused in {args.output}; fusing the rest",
+        print(f"defusion: {len(kept)} of {len(jobs)} {unit} already fused in {args.output}; fusing the rest",
               file=sys.stderr)
-    todo = [pair for pair in pairs if pair[0] not in kept]
+    todo = [job for job in jobs if job[0] not in kept]
     failed, done = [], 0
     try:
-        for stem, a, b in tqdm(todo, desc="fusing", unit="pair", disable=args.no_progress, file=sys.stderr):
+        for name, sources in tqdm(todo, desc="fusing", unit=unit[:-1], disable=args.no_progress, file=sys.stderr):
             try:
-                _fuse_one(fuser, [a, b], args.output / f"{stem}.png", args, stem)
+                _fuse_one(fuser, sources, args.output / f"{name}.png", args, name)
                 done += 1
             except (ImageReadError, SizeMismatchError, ValueError, OSError) as exc:
-                failed.append(stem)
-                tqdm.write(f"defusion: skipped {stem}: {exc}", file=sys.stderr)
+                failed.append(name)
+                tqdm.write(f"defusion: skipped {name}: {exc}", file=sys.stderr)
     except KeyboardInterrupt:  # what is written stays written (each image atomically): say how to go on
-        print(f"defusion: interrupted after {done + len(kept)} of {len(pairs)} pairs in {args.output}; "
+        print(f"defusion: interrupted after {done + len(kept)} of {len(jobs)} {unit} in {args.output}; "
               "run the same command with --skip-existing to fuse the rest", file=sys.stderr)
         return 130
-    print(f"fused {done + len(kept)} of {len(pairs)} pairs into {args.output}"
+    print(f"fused {done + len(kept)} of {len(jobs)} {unit} into {args.output}"
           + (f" ({len(kept)} already there)" if kept else "")
           + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
     return 1 if failed else 0
@@ -214,13 +268,17 @@ def _same_path(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
 
+def _source_folders(args: argparse.Namespace) -> list[Path]:
+    return [d for d in (args.dir_a, args.dir_b, args.stacks) if d is not None]
+
+
 def _check_paths(args: argparse.Namespace, folders: bool) -> None:
     """Refuse outputs that cannot be written or would overwrite a source, before any work."""
     out = args.output
     if folders:
         if out.exists() and not out.is_dir():
-            raise UserError(f"-o {out}: is a file; folder mode (--a/--b) writes into a folder")
-        if any(_same_path(out, d) for d in (args.dir_a, args.dir_b)):
+            raise UserError(f"-o {out}: is a file; folder mode (--a/--b, --stacks) writes into a folder")
+        if any(_same_path(out, d) for d in _source_folders(args)):
             raise UserError(f"-o {out}: is a source folder; fused images would overwrite the sources")
     else:
         if out.is_dir():
@@ -242,8 +300,9 @@ def _check_source_map_path(args: argparse.Namespace, folders: bool) -> None:
     path = args.source_map
     if folders:
         if path.exists() and not path.is_dir():
-            raise UserError(f"--source-map {path}: is a file; with --a/--b it names a folder (one map per pair)")
-        if any(_same_path(path, d) for d in (args.dir_a, args.dir_b, args.output)):
+            raise UserError(f"--source-map {path}: is a file; with --a/--b or --stacks it names a folder (one map per "
+                            "pair or group)")
+        if any(_same_path(path, d) for d in (*_source_folders(args), args.output)):
             raise UserError(f"--source-map {path}: is a source or output folder; give the maps their own folder")
         return
     if path.is_dir():
@@ -257,15 +316,25 @@ def _check_source_map_path(args: argparse.Namespace, folders: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     from defusion.fusion.fuser import Fuser
 
-    folders = args.dir_a is not None or args.dir_b is not None
-    if folders and (args.dir_a is None or args.dir_b is None):
+    pairs = args.dir_a is not None or args.dir_b is not None
+    stacks = args.stacks is not None
+    folders = pairs or stacks
+    if pairs and (args.dir_a is None or args.dir_b is None):
         raise UserError("folder mode needs both --a DIR and --b DIR")
+    if pairs and stacks:
+        raise UserError("give either --a/--b folders of pairs or a --stacks folder, not both")
     if folders and args.images:
-        raise UserError("give either image files or --a/--b folders, not both")
+        raise UserError(f"give either image files or {'--stacks' if stacks else '--a/--b'} folders, not both")
     if not folders and len(args.images) < 2:
-        raise UserError("give at least two images to fuse (or --a DIR --b DIR)")
+        raise UserError("give at least two images to fuse (or --a DIR --b DIR, or --stacks DIR)")
     if args.skip_existing and not folders:
-        raise UserError("--skip-existing is for folders (--a DIR --b DIR): it leaves the pairs already fused")
+        raise UserError("--skip-existing is for folders (--a DIR --b DIR, --stacks DIR): it leaves those already fused")
+    if stacks and args.components:
+        raise UserError("--components decomposes pairs; --stacks fuses groups of any size (use --a/--b for pairs)")
+    if stacks and args.rig:
+        raise UserError("--rig maps a camera rig's pairs; --stacks fuses one camera's brackets (use --a/--b)")
+    if not stacks and (args.group != "auto" or args.gap != 2.0):
+        raise UserError("--group and --gap are for --stacks DIR: they split a folder of shots into brackets")
     if args.resize and args.rig:
         raise UserError("--resize and --rig both bring the images onto the first's grid: give one (--rig, for a "
                         "calibrated camera rig, also corrects its cameras' differing views)")
@@ -285,6 +354,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half, runtime=args.runtime,
                                       threads=threads, **options)
+    if stacks:
+        return _fuse_stacks(fuser, args)
     if folders:
         return _fuse_folders(fuser, args)
     _fuse_one(fuser, args.images, args.output, args, show_tiles=True)
