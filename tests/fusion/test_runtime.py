@@ -21,10 +21,50 @@ def test_cli_offers_exactly_the_runtimes():
 def test_bad_runtime_choices_are_value_errors():
     with pytest.raises(ValueError, match="unknown runtime"):
         check_runtime("tensorrt")
-    for runtime in RUNTIMES[1:]:
-        with pytest.raises(ValueError, match="--half"):
-            check_runtime(runtime, half=True)
-    check_runtime("torch", half=True)
+    for runtime in RUNTIMES:
+        if runtime in ("auto", "torch"):
+            check_runtime(runtime, half=True)  # auto takes PyTorch for fp16
+        else:
+            with pytest.raises(ValueError, match="--half"):
+                check_runtime(runtime, half=True)
+
+
+def test_auto_runs_onnxruntime_on_a_cpu_and_pytorch_elsewhere(tiny_weights):
+    from defusion.fusion.runtime import DEFAULT_RUNTIME, load_network, resolve_runtime
+    from defusion.model.denet import DeNet
+    from defusion.serving.onnx_model import OnnxDeNet
+
+    assert DEFAULT_RUNTIME == "auto"
+    assert resolve_runtime("auto", "cpu") == "onnxruntime"  # a core dependency
+    assert resolve_runtime("auto", "cuda") == "torch" and resolve_runtime("auto", "cpu", half=True) == "torch"
+    assert isinstance(load_network(tiny_weights, "auto"), OnnxDeNet)
+    assert isinstance(Fuser.from_pretrained(tiny_weights, device="cpu").model, OnnxDeNet)
+    assert isinstance(Fuser.from_pretrained(tiny_weights, device="cpu", runtime="torch").model, DeNet)
+
+
+def test_auto_falls_back_to_pytorch_with_a_warning_when_onnx_fails(tiny_weights, monkeypatch, capsys):
+    from defusion.fusion import runtime as runtime_module
+    from defusion.model.denet import DeNet
+    from defusion.model.weights import WeightsError
+
+    def broken_export(weights, on_export=None):
+        raise RuntimeError("exporter exploded")
+
+    import defusion.serving.onnx_model as onnx_model
+
+    monkeypatch.setattr(onnx_model, "cached_onnx_export", broken_export)
+    net = runtime_module.load_network(tiny_weights, "auto")
+    assert isinstance(net, DeNet)
+    assert "warning: ONNX Runtime could not run the model (RuntimeError: exporter exploded)" in capsys.readouterr().err
+    with pytest.raises(WeightsError):  # a bad weights file is the weights' fault, not ONNX's: no fallback
+        runtime_module.load_network(tiny_weights.parent / "missing.safetensors", "auto")
+
+
+def test_auto_fuses_as_pytorch_does_to_rounding(tiny_weights, rng):
+    a, b = smooth_image(rng, 40, 56), smooth_image(rng, 40, 56, channels=1)
+    auto = Fuser.from_pretrained(tiny_weights, device="cpu").fuse(a, b).astype(int)
+    eager = Fuser.from_pretrained(tiny_weights, device="cpu", runtime="torch").fuse(a, b).astype(int)
+    assert np.abs(auto - eager).max() <= 1
 
 
 @pytest.mark.slow

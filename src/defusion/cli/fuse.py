@@ -348,7 +348,7 @@ def run(args: argparse.Namespace) -> int:
     if args.onnx:
         from defusion.serving.onnx_model import load_onnx_fuser
 
-        if args.weights or args.half or args.runtime != "torch":
+        if args.weights or args.half or args.runtime not in ("auto", "torch"):
             raise UserError("--onnx runs the exported model: --weights, --half and --runtime do not apply")
         fuser = load_onnx_fuser(args.onnx, device=args.device, threads=threads, **options)
     else:

@@ -15,8 +15,9 @@ MAX_DETAIL_GAIN = 2 * MAX_UNIQUE_GAIN - 1
 #: Same as defusion.fusion.fuser's TASK_OPTIONS, for --help (tests/cli check).
 TASK_OPTIONS = {"ivf": {"unique_gain": 1.5}, "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
                 "mff": {"unique_gain": 1.0, "detail_gain": 1.5}}
-#: Same as defusion.fusion.runtime.RUNTIMES (not imported: keeps --help fast).
-RUNTIMES = ("torch", "onnxruntime", "compile", "compile-bf16")
+#: Same as defusion.fusion.runtime.RUNTIMES and DEFAULT_RUNTIME (not imported: keeps --help fast).
+RUNTIMES = ("auto", "torch", "onnxruntime", "compile", "compile-bf16")
+DEFAULT_RUNTIME = "auto"
 #: Smallest useful tile: the network down-samples by 8 and needs context around each pixel.
 MIN_TILE = 64
 #: Same as FuseOptions.overlap's default.
@@ -60,10 +61,11 @@ def add_model_options(p: argparse.ArgumentParser, fp16: bool = True) -> None:
     """--weights and --device, and --half unless ``fp16`` is False."""
     p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
-    p.add_argument("--runtime", default="torch", choices=RUNTIMES,
-                   help="inference engine: torch (default, eager); onnxruntime (weights exported once, "
-                        "cached; about 2.3x faster on a CPU); compile / compile-bf16 (torch.compile: the fastest "
-                        "on a CPU after compiling each new image size; bf16 is a few grey levels off). "
+    p.add_argument("--runtime", default=DEFAULT_RUNTIME, choices=RUNTIMES,
+                   help="inference engine: auto (default: onnxruntime on a CPU, torch on a GPU or with --half); "
+                        "torch (PyTorch eager, the reference); onnxruntime (weights exported once, cached; 2.3x "
+                        "torch on a CPU, same output to rounding); compile / compile-bf16 (torch.compile: the "
+                        "fastest on a CPU after compiling each new image size; bf16 is a few grey levels off). "
                         "See docs/performance.md")
     if fp16:
         p.add_argument("--half", action="store_true", help="fp16 inference (CUDA only)")

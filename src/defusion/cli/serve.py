@@ -50,7 +50,7 @@ def _check(args: argparse.Namespace) -> None:
     check_tile(args)
     if not 2 <= args.max_images <= 8:
         raise UserError(f"--max-images must be from 2 to 8, got {args.max_images}")
-    if args.onnx is not None and (args.weights is not None or args.runtime != "torch"):
+    if args.onnx is not None and (args.weights is not None or args.runtime not in ("auto", "torch")):
         raise UserError("--onnx serves an exported model: --weights and --runtime do not apply")
 
 

@@ -16,7 +16,7 @@ from defusion.fusion.align import Motion, align_images, check_motion
 from defusion.fusion.rig import Rig
 from defusion.fusion.deghost import deghost
 from defusion.fusion.resample import check_scale, downsample, upsample
-from defusion.fusion.runtime import Runtime, check_runtime, load_network
+from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, load_network
 from defusion.fusion.selection import PixelSource, check_pixel_source, decision_map, weighted_sum
 from defusion.fusion.stretch import Stretch, check_stretch, stretch_sources
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
@@ -356,12 +356,13 @@ class Fuser:
 
     @classmethod
     def from_pretrained(cls, weights: str | Path | None = None, device: str = "auto", half: bool = False,
-                        runtime: Runtime = "torch", threads: int | None = None, task: Task | None = None,
+                        runtime: Runtime = DEFAULT_RUNTIME, threads: int | None = None, task: Task | None = None,
                         **options) -> "Fuser":
         """A Fuser with the shipped weights (or ``weights``), ready on ``device``.
 
-        ``runtime`` picks the inference engine (:mod:`defusion.fusion.runtime`): ``torch``
-        (default), ``onnxruntime`` (exported once and cached; about 2x faster on a CPU),
+        ``runtime`` picks the inference engine (:mod:`defusion.fusion.runtime`): ``auto`` (default:
+        ONNX Runtime on a CPU, PyTorch on a GPU), ``torch``, ``onnxruntime`` (exported once and
+        cached; 2.3x PyTorch eager on a CPU, same output to rounding),
         ``compile`` or ``compile-bf16`` (``torch.compile``; the fastest on a CPU once compiled).
         ``threads`` bounds onnxruntime's intra-op threads (PyTorch's are set globally).
         ``task`` (``"ivf"``, ``"mef"``, ``"mff"``) starts the options from that kind of images'
@@ -370,6 +371,7 @@ class Fuser:
         check_runtime(runtime, half)
         fuse_options = FuseOptions.for_task(task, **options)  # bad options fail before loading
         device = resolve_device(device)
+        runtime = "torch" if half and runtime == "auto" else runtime
         return cls(load_network(weights, runtime, device, threads), device, half, fuse_options)
 
     # -- public API -----------------------------------------------------------------

@@ -1,6 +1,9 @@
 """Inference engines for the fusion core: the same weights run by PyTorch eager, ONNX Runtime
 or ``torch.compile``. Speed and accuracy of each: docs/performance.md.
 
+- ``auto`` (the default): ``onnxruntime`` on a CPU where ONNX Runtime is installed (a core
+  dependency; 2.3x PyTorch eager there, same output to rounding), else ``torch``; ``torch`` on
+  a GPU and for fp16. If the ONNX export or its session fails, ``torch`` with a warning.
 - ``torch``: PyTorch eager, fp32 (fp16 with ``half`` on CUDA). The reference.
 - ``onnxruntime``: the weights exported once to ONNX (cached by their SHA-256) and run by ONNX
   Runtime. Same output to float rounding; needs no compiler.
@@ -27,10 +30,12 @@ import torch
 from torch import nn
 
 from defusion.model.denet import DeNet, DeNetOutput
-from defusion.model.weights import load_weights
+from defusion.model.weights import WeightsError, load_weights
 
-Runtime = Literal["torch", "onnxruntime", "compile", "compile-bf16"]
-RUNTIMES: tuple[str, ...] = ("torch", "onnxruntime", "compile", "compile-bf16")
+Runtime = Literal["auto", "torch", "onnxruntime", "compile", "compile-bf16"]
+RUNTIMES: tuple[str, ...] = ("auto", "torch", "onnxruntime", "compile", "compile-bf16")
+#: The runtime the CLI, the server, the web UI and ``Fuser.from_pretrained`` use unless told.
+DEFAULT_RUNTIME: Runtime = "auto"
 
 
 class CompiledNet(nn.Module):
@@ -61,19 +66,50 @@ def check_runtime(runtime: str, half: bool = False) -> None:
     """Refuse unknown runtimes, fp16 outside the torch runtime, and missing packages."""
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
-    if half and runtime != "torch":
+    if half and runtime not in ("torch", "auto"):
         raise ValueError(f"fp16 (--half) is for the torch runtime on CUDA, not {runtime}")
     if runtime == "onnxruntime":
         for name in ("onnx", "onnxruntime"):
             if importlib.util.find_spec(name) is None:
-                raise ValueError(f"the onnxruntime runtime needs the {name} package: pip install 'defusion[serve]'")
+                raise ValueError(f"the onnxruntime runtime needs the {name} package: pip install onnx onnxruntime")
+
+
+def onnxruntime_available() -> bool:
+    """Whether the onnx and onnxruntime packages are installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
+
+
+def resolve_runtime(runtime: str, device: str | torch.device = "cpu", half: bool = False) -> str:
+    """The runtime ``auto`` stands for on ``device``: ONNX Runtime on a CPU where it is installed,
+    PyTorch on a GPU or for fp16; any other runtime as it is.
+
+    Example:
+        >>> resolve_runtime("auto", "cuda"), resolve_runtime("compile", "cpu")
+        ('torch', 'compile')
+    """
+    if runtime != "auto":
+        return runtime
+    on_cpu = torch.device(device).type == "cpu"
+    return "onnxruntime" if on_cpu and not half and onnxruntime_available() else "torch"
 
 
 def load_network(weights: str | Path | None, runtime: Runtime, device: str | torch.device = "cpu",
                  threads: int | None = None):
     """The network of ``weights`` (default: the shipped ones) on ``runtime``: something a Fuser
-    can call like a DeNet. ``threads`` bounds onnxruntime's intra-op threads."""
+    can call like a DeNet. ``threads`` bounds onnxruntime's intra-op threads. ``auto`` that
+    cannot export or open the ONNX model warns and runs PyTorch."""
     check_runtime(runtime)
+    if runtime == "auto":
+        if resolve_runtime(runtime, device) == "torch":
+            return load_weights(weights, map_location=device)
+        try:
+            return load_network(weights, "onnxruntime", device, threads)
+        except (WeightsError, FileNotFoundError):  # the weights themselves: PyTorch would fail the same way
+            raise
+        except Exception as exc:  # an exporter or ONNX Runtime problem: the reference engine still works
+            print(f"defusion: warning: ONNX Runtime could not run the model ({type(exc).__name__}: {exc}); "
+                  "using PyTorch (--runtime torch skips ONNX Runtime)", file=sys.stderr)
+            return load_weights(weights, map_location=device)
     if runtime == "onnxruntime":
         from defusion.serving.onnx_model import OnnxDeNet, cached_onnx_export
 
@@ -86,4 +122,5 @@ def _announce_export(path: Path) -> None:
     print(f"defusion: exporting the model to ONNX once, cached as {path}", file=sys.stderr)
 
 
-__all__ = ["CompiledNet", "Runtime", "RUNTIMES", "check_runtime", "load_network"]
+__all__ = ["CompiledNet", "DEFAULT_RUNTIME", "Runtime", "RUNTIMES", "check_runtime", "load_network", "onnxruntime_available",
+           "resolve_runtime"]

@@ -392,6 +392,19 @@ def _wxh(image: np.ndarray) -> str:
     return f"{image.shape[1]}x{image.shape[0]}"
 
 
+def _count_parameters(weights: str | Path) -> int | None:
+    """The number of values in a safetensors file's tensors, from its header (None if unreadable)."""
+    import math
+
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(weights), "np") as f:
+            return int(sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys()))
+    except Exception:  # info must never fail; the weights were loaded already
+        return None
+
+
 def _describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[str, Any]:
     """The /v1/info document (computed once)."""
     from defusion.model.registry import list_models, model_config
@@ -404,6 +417,8 @@ def _describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[
     parameters = None
     if hasattr(model, "parameters"):
         parameters = int(sum(p.numel() for p in model.parameters()))
+    elif weights is not None and str(weights).endswith(".safetensors"):  # ONNX Runtime: count the file's tensors
+        parameters = _count_parameters(weights)
     metadata: dict[str, str] = {}
     if weights is not None and str(weights).endswith(".safetensors"):
         from defusion.model.weights import read_metadata
@@ -439,12 +454,13 @@ def _task_settings(options: FuseOptions) -> dict:
 
 
 def build_app(weights: str | Path | None = None, device: str = "auto", limits: Limits | None = None,
-              onnx: str | Path | None = None, threads: int | None = None, runtime: str = "torch",
+              onnx: str | Path | None = None, threads: int | None = None, runtime: str = "auto",
               **fuse_options) -> FastAPI:
     """Load a model (safetensors ``weights``, default the shipped ones, or an ``onnx`` file) and wrap it.
 
     ``threads`` bounds the CPU threads of one inference (PyTorch or onnxruntime); ``runtime``
-    is ``torch`` or ``onnxruntime`` (the weights exported once and cached).
+    is ``auto`` (onnxruntime on a CPU, torch on a GPU), ``torch`` or ``onnxruntime`` (the weights
+    exported once and cached).
     """
     if onnx is not None:
         from defusion.serving.onnx_model import load_onnx_fuser
@@ -464,8 +480,8 @@ def build_app(weights: str | Path | None = None, device: str = "auto", limits: L
 def app_from_env() -> FastAPI:
     """App factory for ``uvicorn --factory defusion.serving.api:app_from_env``.
 
-    Reads ``DEFUSION_WEIGHTS`` (or ``DEFUSION_ONNX``), ``DEFUSION_RUNTIME`` (``torch`` or
-    ``onnxruntime``), ``DEFUSION_DEVICE`` (default ``auto``),
+    Reads ``DEFUSION_WEIGHTS`` (or ``DEFUSION_ONNX``), ``DEFUSION_RUNTIME`` (``auto``, the
+    default, ``torch`` or ``onnxruntime``), ``DEFUSION_DEVICE`` (default ``auto``),
     ``DEFUSION_MAX_UPLOAD_BYTES``, ``DEFUSION_MAX_PIXELS``, ``DEFUSION_MAX_IMAGES`` and
     ``DEFUSION_THREADS``.
     """
@@ -476,7 +492,7 @@ def app_from_env() -> FastAPI:
     threads = int(env["DEFUSION_THREADS"]) if env.get("DEFUSION_THREADS") else None
     return build_app(env.get("DEFUSION_WEIGHTS") or None, env.get("DEFUSION_DEVICE", "auto"), limits,
                      onnx=env.get("DEFUSION_ONNX") or None, threads=threads,
-                     runtime=env.get("DEFUSION_RUNTIME", "torch"))
+                     runtime=env.get("DEFUSION_RUNTIME", "auto"))
 
 
 __all__ = ["Limits", "create_app", "build_app", "app_from_env", "encode_png", "COMPONENT_FILES", "WEIGHT_FILE",

@@ -30,11 +30,12 @@ UPLOAD_STACK = "Upload a bracket or focus stack"
 if st is not None:
     @st.cache_resource(show_spinner="Loading the model...", max_entries=2)
     def _model(weights: str | None, device: str):
-        """The network, loaded once per (weights, device) and shared by all sessions."""
+        """The network, loaded once per (weights, device) and shared by all sessions, on the
+        default runtime (ONNX Runtime on a CPU, as `defusion fuse`)."""
         from defusion.fusion.fuser import resolve_device
-        from defusion.model.weights import load_weights
+        from defusion.fusion.runtime import DEFAULT_RUNTIME, load_network
 
-        return load_weights(weights, map_location=resolve_device(device))
+        return load_network(weights, DEFAULT_RUNTIME, resolve_device(device))
 
     @st.cache_data(show_spinner=False, max_entries=16)
     def _fused(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float,
