@@ -70,7 +70,7 @@ class BenchResult:
 
 
 def builtin_method(name: str, weights: str | Path | None = None, device: str = "auto",
-                   runtime: str = "torch", threads: int | None = None, task: str | None = None) -> FuseFn:
+                   runtime: str = "auto", threads: int | None = None, task: str | None = None) -> FuseFn:
     """A callable fusing two decoded images (uint8/uint16) with a built-in method.
 
     ``runtime`` is DeFusion's inference engine (see :mod:`defusion.fusion.runtime`);
@@ -105,7 +105,7 @@ def builtin_method(name: str, weights: str | Path | None = None, device: str = "
 
 
 def builtin_methods(names: list[str], weights: str | Path | None = None, device: str = "auto",
-                    runtime: str = "torch", threads: int | None = None, task: str | None = None) -> dict[str, FuseFn]:
+                    runtime: str = "auto", threads: int | None = None, task: str | None = None) -> dict[str, FuseFn]:
     """{name: :func:`builtin_method`} for ``names``; with ``functools.partial`` a picklable
     recipe that lets each worker of ``run_benchmark(jobs=N)`` build its own methods."""
     return {name: builtin_method(name, weights, device, runtime, threads, task) for name in names}

@@ -32,9 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metrics", help="comma-separated metric short names (default: the task's set)")
     p.add_argument("--weights", type=Path, help="DeFusion weights (default: the shipped weights)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--runtime", default="torch", choices=("torch", "onnxruntime"),
-                   help="DeFusion's inference engine (onnxruntime: same output to rounding, about 2.3x faster "
-                        "on a CPU)")
+    p.add_argument("--runtime", default="auto", choices=("auto", "torch", "onnxruntime"),
+                   help="DeFusion's inference engine: auto (default: onnxruntime on a CPU, same output as torch to "
+                        "rounding and about 2.3x faster; torch on a GPU), torch or onnxruntime")
     p.add_argument("--limit", type=positive_int, help="only the first N pairs (quick look)")
     p.add_argument("--jobs", type=positive_int, default=1,
                    help="evaluate N pairs at once in worker processes sharing the cores (same scores; "
