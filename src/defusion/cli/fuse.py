@@ -201,9 +201,13 @@ def _fuse_folders(fuser, args: argparse.Namespace) -> int:
 
 def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
     """Every bracket or focus stack in ``--stacks DIR``, grouped by capture time or ``--group N``."""
-    from defusion.io.shots import group_by_count, group_by_time, group_name, list_shots, read_shot
+    from defusion.io.shots import group_by_count, group_by_time, group_name, list_shots, raw_twins, read_shot
 
     shots = list_shots(args.stacks)
+    twins = raw_twins(list(args.stacks.iterdir()))
+    if twins:
+        print(f"defusion: note: {len(twins)} JPEG (or other) files beside raw files of the same name (raw + JPEG "
+              "shooting) left out: the raw files are fused", file=sys.stderr)
     if args.group == "auto":
         groups = group_by_time([read_shot(p) for p in shots], args.gap)
         how = f"by capture time (a new one after a pause of over {args.gap:g} s)"

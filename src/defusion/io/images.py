@@ -16,6 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from defusion.io.heif import HEIF_EXTRA, is_heif, register_heif
 from defusion.io.metadata import ImageMetadata, embed_metadata
+from defusion.io.raw import RawReadError, is_raw, raw_size, read_raw
 
 #: Default bound on width x height of an input (decompression-bomb guard): 100 MP.
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -45,11 +46,14 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
     """Decode ``path`` to HxW (grey) or HxWx3 (RGB), uint8 or uint16, EXIF-upright.
 
     Alpha is dropped; palette and CMYK images become RGB. The pixel bound is checked
-    from the header, before anything is decoded.
+    from the header, before anything is decoded. Camera raw files (DNG, CR2, NEF, ...) are
+    developed to 16-bit sRGB with the ``raw`` extra (:mod:`defusion.io.raw`).
     """
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file" if not path.exists() else f"{path}: is not a file")
+    if is_raw(path):
+        return _read_raw(path, max_pixels)
     register_heif()
     try:
         with Image.open(path) as im:
@@ -83,6 +87,19 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
             raise
         raise ImageReadError(f"{path}: cannot decode ({exc}); is the file truncated or corrupt?") from None
     return array
+
+
+def _read_raw(path: Path, max_pixels: int) -> np.ndarray:
+    """A camera raw file developed to 16-bit sRGB (:mod:`defusion.io.raw`), the pixel bound checked
+    from its header first."""
+    try:
+        width, height = raw_size(path)
+        if width * height > max_pixels:
+            raise ImageTooLargeError(f"{path}: {width}x{height} is {_pixels(width * height)}, over the limit of "
+                                     f"{_pixels(max_pixels)} (raise it with --max-pixels)")
+        return read_raw(path)
+    except RawReadError as exc:
+        raise ImageReadError(str(exc)) from None
 
 
 def _is_16bit_tile(im: Image.Image) -> bool:

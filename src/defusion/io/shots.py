@@ -19,9 +19,10 @@ from typing import NamedTuple, Sequence
 from PIL import Image
 
 from defusion.io.heif import HEIF_SUFFIXES, register_heif
+from defusion.io.raw import RAW_SUFFIXES, is_raw, raw_capture
 
-#: Files taken as shots: the image formats defusion reads, phones' HEIC included.
-SHOT_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", *HEIF_SUFFIXES)
+#: Files taken as shots: the image formats defusion reads, phones' HEIC and cameras' raw files included.
+SHOT_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", *HEIF_SUFFIXES, *RAW_SUFFIXES)
 #: A new group starts after a pause of more than this many seconds between one shot's end
 #: (its capture time plus its exposure time) and the next one's capture time.
 DEFAULT_GAP_S = 2.0
@@ -52,21 +53,38 @@ def natural_key(path: Path) -> list:
 
 
 def list_shots(folder: str | Path) -> list[Path]:
-    """The image files directly in ``folder``, in natural name order; ShotsError if there is none."""
+    """The image files directly in ``folder``, in natural name order; ShotsError if there is none.
+    A camera shooting raw + JPEG writes each shot twice: the JPEG beside a raw file of the same
+    name is left out (the raw file holds more of the scene's range). See :func:`raw_twins`."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ShotsError(f"{folder} is not a folder")
-    shots = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SHOT_SUFFIXES),
-                   key=natural_key)
+    found = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SHOT_SUFFIXES]
+    twins = set(raw_twins(found))
+    shots = sorted((p for p in found if p not in twins), key=natural_key)
     if not shots:
         raise ShotsError(f"no images in {folder} ({', '.join(SHOT_SUFFIXES)})")
     return shots
+
+
+def raw_twins(paths: Sequence[Path]) -> list[Path]:
+    """The files among ``paths`` that another, raw file of the same stem stands for (a camera's
+    raw + JPEG pairs).
+
+    Example:
+        >>> [p.name for p in raw_twins([Path("IMG_1.CR2"), Path("IMG_1.JPG"), Path("IMG_2.JPG")])]
+        ['IMG_1.JPG']
+    """
+    raw_stems = {p.stem for p in paths if is_raw(p)}
+    return [p for p in paths if not is_raw(p) and p.stem in raw_stems]
 
 
 def read_shot(path: str | Path) -> Shot:
     """When ``path`` was taken (EXIF DateTimeOriginal with its sub-seconds, else DateTime) and for how
     long it was exposed; None and 0 where its header does not say (or cannot be read)."""
     path = Path(path)
+    if is_raw(path):  # LibRaw reads the maker's header (Pillow cannot open most raw files)
+        return Shot(path, *raw_capture(path))
     if path.suffix.lower() in HEIF_SUFFIXES:
         register_heif()
     try:
@@ -147,5 +165,5 @@ def group_name(group: Sequence[Path]) -> str:
     return group[0].stem if len(group) == 1 else f"{group[0].stem}-{group[-1].stem}"
 
 
-__all__ = ["SHOT_SUFFIXES", "DEFAULT_GAP_S", "Shot", "ShotsError", "natural_key", "list_shots", "read_shot",
+__all__ = ["SHOT_SUFFIXES", "DEFAULT_GAP_S", "Shot", "ShotsError", "natural_key", "list_shots", "raw_twins", "read_shot",
            "group_by_time", "group_by_count", "group_name"]

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from defusion.io.heif import HEIF_EXTRA
+from defusion.io.raw import RAW_EXTRA
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError, read_image
 
 #: Leading bytes of the formats read_image handles: a file that starts like one of these but
@@ -55,7 +56,7 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
         except ImageTooLargeError as exc:
             raise ImageTooLargeError(str(exc).replace(tmp, label)) from None
         except ImageReadError as exc:
-            if HEIF_EXTRA in str(exc):  # a HEIC upload to a server without pillow-heif
+            if HEIF_EXTRA in str(exc) or RAW_EXTRA in str(exc):  # a HEIC or raw upload, its extra missing
                 raise UnsupportedImageError(str(exc).replace(tmp, label)) from None
             if not _identifiable(data):
                 raise UnsupportedImageError(f"{label}: not an image, or a format that cannot be read") from None

@@ -32,6 +32,7 @@ from defusion.fusion.rig import MAX_RIG_BYTES, Rig, RigError
 from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser
 from defusion.io.images import ImageReadError
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
+from defusion.io.raw import RAW_SUFFIXES
 from defusion.serving.decode import decode_image
 
 #: Environment variables the app reads (``defusion ui`` sets them from its options).
@@ -50,7 +51,7 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "Multi-focus example (MFF)": ("mff_near.png", "mff_far.png"),
 }
 #: File types offered in the upload dialogue (the decoder checks the content anyway).
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "heic", "heif"]
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "heic", "heif", *(s[1:] for s in RAW_SUFFIXES)]
 
 #: The metrics table: a small, fast set (all from defusion.metrics).
 METRIC_NAMES = ("EN", "SD", "SF", "AG", "MI", "Qabf", "SSIM-mean", "MEF-SSIM")
