@@ -501,3 +501,17 @@ def test_stacks_without_capture_times_say_to_group_by_count(tmp_path, tiny_weigh
     assert "a group needs at least 2 shots" in capsys.readouterr().err
     assert _fuse("--stacks", card, "-o", card, "--group", "2") == 2
     assert "is a source folder" in capsys.readouterr().err
+
+
+def test_folder_modes_write_the_format_asked_for(tmp_path, rng, tiny_weights, capsys):
+    for side in ("a", "b"):
+        write_image(tmp_path / side / "01.png", (smooth_image(rng, 30, 40).astype(np.uint16) * 257))
+    out = tmp_path / "out"
+    assert _fuse("--a", tmp_path / "a", "--b", tmp_path / "b", "-o", out, "--weights", tiny_weights,
+                 "--format", "tif") == 0
+    assert [p.name for p in out.iterdir()] == ["01.tif"] and read_image(out / "01.tif").dtype == np.uint16
+    assert _fuse("--a", tmp_path / "a", "--b", tmp_path / "b", "-o", out, "--weights", tiny_weights,
+                 "--format", "tif", "--skip-existing") == 0
+    assert "1 of 1 pairs already fused" in capsys.readouterr().err
+    assert _fuse(tmp_path / "a" / "01.png", tmp_path / "b" / "01.png", "-o", tmp_path / "f.png", "--format", "jpg") == 2
+    assert "--format is for folders" in capsys.readouterr().err

@@ -66,6 +66,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "sources, each pixel from the source the network's decomposition shows in focus there, "
                         "for focus stacks: sharper (MFIFB Qabf 0.780 at --scale 1, against 0.685) and faster "
                         "at --scale 1; not for infrared + visible pairs or exposures (docs/benchmarks.md)")
+    p.add_argument("--format", default="png", choices=FOLDER_FORMATS,
+                   help="with --a/--b or --stacks: the fused images' file type (default png; png and tif keep 16 "
+                        "bits, jpg is smaller)")
     p.add_argument("--skip-existing", action="store_true",
                    help="with --a/--b: leave pairs whose fused image is already in the output folder (to go on "
                         "after an interruption) instead of fusing them again")
@@ -75,6 +78,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+#: File types folder modes write (--format).
+FOLDER_FORMATS = ("png", "tif", "jpg")
+
+
+def _component_suffix(out: Path) -> str:
+    """The components' file type: the fused image's where it keeps 16 bits, else PNG."""
+    return out.suffix if out.suffix.lower() in (".png", ".tif", ".tiff") else ".png"
 
 
 def _group(text: str) -> str | int:
@@ -128,7 +140,7 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
             raise UserError("--components needs exactly two images")
         parts = fuser.decompose(*images, on_tile=on_tile)
         prefix = f"{stem}_" if stem else ""
-        suffix = out.suffix if out.suffix.lower() in (".png", ".tif", ".tiff") else ".png"
+        suffix = _component_suffix(out)
         for name, image in (("common", parts.common), ("unique_a", parts.unique_a), ("unique_b", parts.unique_b)):
             write_image(args.components / f"{prefix}{name}{suffix}", image)
         if parts.weight_a is not None:  # --pixels sources: the decision map, white where a's pixels are
@@ -243,7 +255,7 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
     try:
         for name, sources in tqdm(todo, desc="fusing", unit=unit[:-1], disable=args.no_progress, file=sys.stderr):
             try:
-                _fuse_one(fuser, sources, args.output / f"{name}.png", args, name)
+                _fuse_one(fuser, sources, args.output / f"{name}.{args.format}", args, name)
                 done += 1
             except (ImageReadError, SizeMismatchError, ValueError, OSError) as exc:
                 failed.append(name)
@@ -260,9 +272,11 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
 
 def _already_fused(stem: str, args: argparse.Namespace) -> bool:
     """Whether a pair's outputs (the fused image, and the components and source map if asked for) are written."""
-    wanted = [args.output / f"{stem}.png"]
+    out = args.output / f"{stem}.{args.format}"
+    wanted = [out]
     if args.components:
-        wanted += [args.components / f"{stem}_{part}.png" for part in ("common", "unique_a", "unique_b")]
+        suffix = _component_suffix(out)
+        wanted += [args.components / f"{stem}_{part}{suffix}" for part in ("common", "unique_a", "unique_b")]
     if args.source_map:
         wanted.append(args.source_map / f"{stem}.png")
     return all(p.is_file() for p in wanted)
@@ -337,6 +351,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--components decomposes pairs; --stacks fuses groups of any size (use --a/--b for pairs)")
     if stacks and args.rig:
         raise UserError("--rig maps a camera rig's pairs; --stacks fuses one camera's brackets (use --a/--b)")
+    if not folders and args.format != "png":
+        raise UserError("--format is for folders (--a/--b, --stacks); a single output's suffix sets its type")
     if not stacks and (args.group != "auto" or args.gap != 2.0):
         raise UserError("--group and --gap are for --stacks DIR: they split a folder of shots into brackets")
     if args.resize and args.rig:
