@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -29,6 +28,7 @@ import numpy as np
 from defusion.fusion.fuser import Fuser, SizeMismatchError
 from defusion.fusion.rig import RigError
 from defusion.io.images import DEFAULT_MAX_PIXELS, read_image, write_image
+from defusion.io.shots import natural_key
 
 #: Containers the ``mp4v`` writer produces.
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")
@@ -111,7 +111,7 @@ class _FrameFolder(FrameSource):
     def __init__(self, path: Path, max_pixels: int):
         self.path = path
         self._files = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES),
-                             key=_natural_key)
+                             key=natural_key)
         if not self._files:
             raise VideoError(f"{path}: no frames (no {', '.join(FRAME_SUFFIXES)} files in the folder)")
         self._max_pixels = max_pixels
@@ -138,10 +138,6 @@ def open_frames(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Frame
     if not path.is_file():
         raise VideoError(f"{path}: is not a file or a folder")
     return _VideoFile(path, max_pixels)
-
-
-def _natural_key(path: Path):
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
 
 
 def _bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
