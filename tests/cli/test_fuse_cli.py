@@ -515,3 +515,14 @@ def test_folder_modes_write_the_format_asked_for(tmp_path, rng, tiny_weights, ca
     assert "1 of 1 pairs already fused" in capsys.readouterr().err
     assert _fuse(tmp_path / "a" / "01.png", tmp_path / "b" / "01.png", "-o", tmp_path / "f.png", "--format", "jpg") == 2
     assert "--format is for folders" in capsys.readouterr().err
+
+
+def test_palette_colours_a_grey_pair(pair, tmp_path, tiny_weights, capsys):
+    grey = write_image(tmp_path / "ir.png", smooth_image(np.random.default_rng(3), 45, 61, channels=1))
+    out = tmp_path / "f.png"
+    assert _fuse(grey, pair[1], "-o", out, "--weights", tiny_weights, "--palette", "turbo") == 0
+    fused = read_image(out)
+    assert fused.ndim == 3 and np.ptp(fused.astype(int), axis=2).max() > 20  # coloured, not grey
+    with pytest.raises(SystemExit):
+        _fuse(grey, pair[1], "-o", out, "--palette", "rainbow")
+    assert "invalid choice: 'rainbow'" in capsys.readouterr().err

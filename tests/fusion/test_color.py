@@ -49,3 +49,27 @@ def test_float_images_outside_zero_one_are_refused():
     with pytest.raises(ValueError, match="must be in"):
         color.to_float(np.array([-0.5, 0.5]))
     assert color.to_float(np.array([0.0, 1.0 + 1e-6])).max() == 1.0  # rounding is tolerated
+
+
+def test_a_thermal_palette_shows_the_infrared_warmth_with_the_fusions_detail(tiny_weights, rng):
+    from defusion.cli.options import PALETTES as CLI_PALETTES
+    from defusion.fusion.color import PALETTES, thermal_colours, with_detail
+    from defusion.fusion.fuser import FuseOptions, Fuser
+
+    assert CLI_PALETTES == PALETTES
+    h, w = 32, 48
+    infrared = np.zeros((h, w), np.uint8)
+    infrared[:, w // 3:] = 110  # lukewarm middle third (red in "hot"), hottest right third (white)
+    infrared[:, 2 * w // 3:] = 230
+    visible = (rng.random((h, w)) * 255).astype(np.uint8)
+    fused = Fuser.from_pretrained(tiny_weights, device="cpu", palette="hot", scale=1).fuse(infrared, visible)
+    assert fused.shape == (h, w, 3)  # grey + grey, coloured
+    red = fused[..., 0].astype(float)
+    assert red[:, w // 3 + 2:2 * w // 3 - 2].mean() > red[:, :w // 3 - 2].mean() + 60  # warm is red, cold dark
+    plain = Fuser.from_pretrained(tiny_weights, device="cpu", scale=1).fuse(infrared, visible)
+    expected = with_detail(thermal_colours(infrared / 255.0, "hot"), plain / 255.0)
+    assert np.abs(fused / 255.0 - expected).max() < 1.5 / 255  # palette of the infrared + the fusion's detail
+    with pytest.raises(ValueError, match="pixels='sources'"):
+        FuseOptions(palette="hot", pixels="sources")
+    with pytest.raises(ValueError, match="unknown palette"):
+        FuseOptions(palette="rainbow")

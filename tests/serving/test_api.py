@@ -493,3 +493,17 @@ def test_a_server_started_with_a_rig_applies_it_to_every_request(fuser, images):
         assert r.status_code == 200, r.text
         assert as_image(r.content).shape == visible.shape
         assert c.get("/v1/info").json()["options"]["rig"]["size"] == [W, H]
+
+
+def test_a_thermal_palette_per_request(client, fuser, images):
+    from dataclasses import replace
+
+    sent = files(encode_png(images["grey_a"]), encode_png(images["rgb_b"]))
+    r = client.post("/v1/fuse?palette=inferno", files=sent)
+    assert r.status_code == 200, r.text
+    expected = Fuser(fuser.model, options=replace(fuser.options, palette="inferno")).fuse(images["grey_a"],
+                                                                                           images["rgb_b"])
+    np.testing.assert_array_equal(as_image(r.content), expected)
+    assert fuser.options.palette == "none"
+    _assert_error(client.post("/v1/fuse?palette=rainbow", files=sent), 422, "palette")
+    _assert_error(client.post("/v1/fuse?palette=hot&pixels=sources", files=sent), 422, "pixels")

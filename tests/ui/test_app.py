@@ -273,3 +273,10 @@ def test_a_camera_rig_upload_fuses_a_pair_of_different_sizes(ui_env, rng):
     at.run()
     _assert_fused_page(at)
     assert "B: ir.png, mapped onto A by the rig" in _captions(at)
+
+
+def test_thermal_palette_defaults_to_none_and_reaches_the_fusion(ui_env):
+    at = _app().run()
+    assert at.selectbox(key="palette").value == "none"
+    at.selectbox(key="palette").set_value("inferno").run()
+    _assert_fused_page(at)

@@ -18,6 +18,8 @@ TASK_OPTIONS = {"ivf": {"unique_gain": 1.5}, "mef": {"unique_gain": 1.0, "detail
 #: Same as defusion.fusion.runtime.RUNTIMES and DEFAULT_RUNTIME (not imported: keeps --help fast).
 RUNTIMES = ("auto", "torch", "onnxruntime", "compile", "compile-bf16")
 DEFAULT_RUNTIME = "auto"
+#: Same as defusion.fusion.color.PALETTES (not imported: keeps --help fast; tests check).
+PALETTES = ("none", "inferno", "magma", "plasma", "hot", "jet", "turbo")
 #: Smallest useful tile: the network down-samples by 8 and needs context around each pixel.
 MIN_TILE = 64
 #: Same as FuseOptions.overlap's default.
@@ -137,7 +139,15 @@ def add_fusion_options(p: argparse.ArgumentParser) -> None:
                    help="auto (default): a grey 16-bit source whose values span under a quarter of the 16-bit "
                         "range, as raw thermal frames do, is stretched to the full range before fusing (sources "
                         "stretched together share one mapping); none: values as they are")
+    add_palette_option(p)
     add_rig_option(p)
+
+
+def add_palette_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--palette", default=None, choices=PALETTES,
+                   help="false colour from the infrared image, as thermal cameras show it: the fused luminance "
+                        "keeps both images' detail, the palette's hue says how warm each place is (the infrared "
+                        "image: the only grey source, else the first); default none, the sources' own colours")
 
 
 def add_rig_option(p: argparse.ArgumentParser) -> None:
@@ -157,7 +167,7 @@ def load_rig(args: argparse.Namespace):
 
 
 #: The fusion options every fusing command has (add_fusion_options), besides --task and the gains.
-FUSION_OPTION_NAMES: tuple[str, ...] = ("tile", "overlap", "color", "scale", "stretch")
+FUSION_OPTION_NAMES: tuple[str, ...] = ("tile", "overlap", "color", "scale", "stretch", "palette")
 
 
 def fusion_options(args: argparse.Namespace, names: tuple[str, ...] = FUSION_OPTION_NAMES) -> dict:

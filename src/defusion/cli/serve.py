@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import (add_model_options, add_rig_option, add_scale_option, add_task_option, add_tile_option,
+from defusion.cli.options import (add_model_options, add_palette_option, add_rig_option, add_scale_option, add_task_option, add_tile_option,
                                   add_gain_options,
                                   check_tile, fusion_options, positive_int)
 from defusion.io.images import DEFAULT_MAX_PIXELS
@@ -40,6 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_scale_option(p)
     add_task_option(p)
     add_gain_options(p)
+    add_palette_option(p)
     add_rig_option(p)
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
 
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         from defusion.serving.api import Limits, build_app
     except ImportError as exc:
         raise UserError(f"serving needs the 'serve' extra: pip install 'defusion[serve]' ({exc})") from None
-    options = fusion_options(args, names=("tile", "scale"))
+    options = fusion_options(args, names=("tile", "scale", "palette"))
     app = build_app(args.weights, args.device, Limits(args.max_upload_bytes, args.max_pixels, args.max_images),
                     onnx=args.onnx, threads=args.threads, runtime=args.runtime, **options)
     if not is_loopback(args.host):

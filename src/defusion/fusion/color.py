@@ -9,6 +9,10 @@ DeNet fuses 3-channel images. Modes:
   colour sources: on MEFB and MFIFB it scores higher than fusing RGB and keeps natural
   colours, where RGB fusion drifts towards brown; docs/benchmarks.md).
 - ``grey``: both sources grey; the output is grey.
+
+A thermal ``palette`` (:func:`thermal_colours`, :func:`with_detail`) shows the infrared image in
+false colour, as thermal cameras do, with the fused image's fine detail drawn over it: the colour
+says how warm each place is, the edges (of both images) what is there.
 """
 
 from __future__ import annotations
@@ -18,6 +22,15 @@ from typing import Literal
 import numpy as np
 
 ColorMode = Literal["auto", "rgb", "ycbcr"]
+#: False-colour palettes for the infrared image (OpenCV's colour maps of those names); none: off.
+PALETTES: tuple[str, ...] = ("none", "inferno", "magma", "plasma", "hot", "jet", "turbo")
+#: The infrared image's values between these percentiles span the palette (hot and dead pixels
+#: do not set its range).
+PALETTE_PERCENTILES = (1.0, 99.0)
+#: The fused image's detail drawn over the palette: finer than a Gaussian of this fraction of the
+#: image's short side (3 px on a 640x576 frame), weighed this much.
+PALETTE_DETAIL_SIGMA = 0.005
+PALETTE_DETAIL_GAIN = 1.5
 
 # ITU-R BT.601 full-range (JPEG) conversion, on [0, 1] data.
 _RGB_TO_YCBCR = np.array([[0.299, 0.587, 0.114],
@@ -140,6 +153,68 @@ def blend_chroma(sources: list[np.ndarray]) -> np.ndarray:
         raise ValueError("blend_chroma needs at least one colour source")
     weights = [np.abs(c - 0.5).sum(axis=2, keepdims=True) + _SATURATION_EPS for c in chromas]
     return sum(w * c for w, c in zip(weights, chromas)) / sum(weights)
+
+
+def check_palette(palette: str) -> None:
+    """ValueError unless ``palette`` is one of PALETTES."""
+    if palette not in PALETTES:
+        raise ValueError(f"unknown palette {palette!r}; use one of {', '.join(PALETTES)}")
+
+
+def thermal_source(sources: list[np.ndarray]) -> int:
+    """Which source is the infrared image: the only grey one, else the first.
+
+    Example:
+        >>> visible, infrared = np.zeros((2, 2, 3)), np.zeros((2, 2))
+        >>> visible[..., 0] = 1
+        >>> thermal_source([visible, infrared]), thermal_source([infrared, infrared])
+        (1, 0)
+    """
+    greys = [i for i, s in enumerate(sources) if is_grey(s)]
+    return greys[0] if len(greys) == 1 else 0
+
+
+def thermal_colours(thermal: np.ndarray, palette: str) -> np.ndarray:
+    """HxWx3 RGB: ``palette`` applied to the infrared image ``thermal`` (float in [0, 1]), its
+    values stretched between PALETTE_PERCENTILES onto the palette.
+
+    Example:
+        >>> ramp = np.tile(np.linspace(0, 1, 16, dtype=np.float32), (4, 1))
+        >>> colours = thermal_colours(ramp, "hot")
+        >>> colours.shape, colours[0, 0].tolist(), colours[0, -1].tolist()  # black to white through red
+        ((4, 16, 3), [0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+    """
+    import cv2
+
+    check_palette(palette)
+    if palette == "none":
+        raise ValueError("palette 'none' has no colours")
+    grey = luminance(thermal)
+    low, high = np.percentile(grey, PALETTE_PERCENTILES)
+    scaled = np.clip((grey - low) / max(float(high - low), 1e-6), 0.0, 1.0)
+    bgr = cv2.applyColorMap((scaled * 255 + 0.5).astype(np.uint8), getattr(cv2, f"COLORMAP_{palette.upper()}"))
+    return bgr[..., ::-1].astype(np.float32) / 255.0
+
+
+def with_detail(colours: np.ndarray, fused: np.ndarray) -> np.ndarray:
+    """The palette's ``colours`` (HxWx3) with the fused luminance's fine detail added, as thermal
+    cameras overlay the visible camera's edges (FLIR's MSX): the colour reads as warmth, the edges
+    (of both images, from the fusion) show what is where. Detail: what a Gaussian of
+    PALETTE_DETAIL_SIGMA of the short side removes, weighed PALETTE_DETAIL_GAIN.
+
+    Example:
+        >>> flat, edge = np.full((8, 8, 3), 0.5, np.float32), np.zeros((8, 8), np.float32)
+        >>> edge[:, 4:] = 1.0
+        >>> out = with_detail(flat, edge)
+        >>> bool(out[0, 3, 0] < 0.5 < out[0, 4, 0])  # the edge shows, dark then bright
+        True
+    """
+    import cv2
+
+    luma = luminance(fused).astype(np.float32)
+    sigma = max(1.0, PALETTE_DETAIL_SIGMA * min(luma.shape[:2]))
+    detail = luma - cv2.GaussianBlur(luma, (0, 0), sigma)
+    return np.clip(colours + PALETTE_DETAIL_GAIN * detail[..., None], 0.0, 1.0)
 
 
 def plan_mode(sources: list[np.ndarray], color: ColorMode = "auto") -> Literal["rgb", "luma", "grey"]:

@@ -140,6 +140,10 @@ class FuseOptions:
     ECC, blind to exposure; ``translation``, ``euclidean``, ``affine`` or ``homography``), for
     brackets and focus stacks shot by hand; the fused image is in the first source's frame.
 
+    ``palette`` (``none`` by default) shows the infrared image in false colour with the fused
+    image's fine detail over it, as thermal cameras show their fusion (:func:`defusion.fusion.color.
+    with_detail`; the infrared image is the only grey source, else the first).
+
     ``rig`` maps the images of a calibrated camera rig (an infrared and a visible camera side by
     side; :mod:`defusion.fusion.rig`, ``defusion calibrate``) onto the first camera's pixel grid
     before anything else, so sources of different sizes and fields of view fuse; ``align`` and
@@ -172,6 +176,8 @@ class FuseOptions:
     deghost: bool = False
     #: A calibrated camera rig whose images are warped onto the first camera's before fusing.
     rig: Rig | None = None
+    #: False colour from the infrared image (color.PALETTES; "none": the sources' own colours).
+    palette: str = "none"
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
@@ -191,6 +197,10 @@ class FuseOptions:
         check_stretch(self.stretch)
         if not isinstance(self.deghost, bool):
             raise ValueError(f"deghost must be True or False, got {self.deghost!r}")
+        color.check_palette(self.palette)
+        if self.palette != "none" and self.pixels == "sources":
+            raise ValueError("a thermal palette colours the network's fusion; pixels='sources' keeps the sources' "
+                             "own pixels and colours: use one or the other")
         if self.rig is not None and not isinstance(self.rig, Rig):
             raise ValueError(f"rig must be a defusion.fusion.rig.Rig (Rig.load(path)), got {type(self.rig).__name__}")
 
@@ -214,7 +224,7 @@ class FuseOptions:
 
         Example:
             >>> FuseOptions(scale=1).with_task("ivf")
-            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto', deghost=False, rig=None)
+            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto', deghost=False, rig=None, palette='none')
             >>> FuseOptions(unique_gain=2.0).with_task("mff").unique_gain
             1.0
         """
@@ -318,6 +328,7 @@ class _Prepared:
     dtype: np.dtype
     size: tuple[int, int]
     sources: list[np.ndarray]  # the float sources (registered), for pixels="sources"
+    palette: np.ndarray | None = None  # HxWx3 false colours of the infrared image (options.palette)
 
 
 class _Stacked(NamedTuple):
@@ -477,6 +488,10 @@ class Fuser:
         if self.options.deghost:
             floats = deghost(floats)
         mode = color.plan_mode(floats, self.options.color)
+        if self.options.palette != "none":  # the infrared image in false colour, the fusion's detail over it
+            colours = color.thermal_colours(floats[color.thermal_source(floats)], self.options.palette)
+            inputs = [color.as_rgb(color.luminance(f)) for f in floats]
+            return _Prepared("grey", inputs, None, dtype, images[0].shape[:2], floats, colours)
         if mode == "rgb":
             return _Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, images[0].shape[:2], floats)
         inputs = [color.as_rgb(color.luminance(f)) for f in floats]
@@ -484,6 +499,8 @@ class Fuser:
         return _Prepared(mode, inputs, chroma, dtype, images[0].shape[:2], floats)
 
     def _finish(self, rgb: np.ndarray, prepared: _Prepared) -> np.ndarray:
+        if prepared.palette is not None:
+            return color.from_float(color.with_detail(prepared.palette, rgb.mean(axis=2)), prepared.dtype)
         if prepared.mode == "rgb":
             out = rgb
         else:

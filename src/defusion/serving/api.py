@@ -31,7 +31,7 @@ import threading
 import zipfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import cv2
 import numpy as np
@@ -54,6 +54,8 @@ from defusion.io.metadata import ImageMetadata, choose_metadata, embed_metadata,
 from defusion.serving.decode import UnsupportedImageError, decode_image
 
 log = logging.getLogger("defusion.serving")
+#: The ``palette`` query values (defusion.fusion.color.PALETTES), checked by FastAPI.
+Palette = Literal["none", "inferno", "magma", "plasma", "hot", "jet", "turbo"]
 
 #: Default bound on each uploaded file: 50 MiB.
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -198,7 +200,7 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     async def v1_fuse(request: Request, components: bool = False, task: Task | None = None,
                       align: Motion | None = None, pixels: PixelSource | None = None,
                       stretch: Stretch | None = None, deghost: bool | None = None, source_map: bool = False,
-                      metadata: bool = True) -> Response:
+                      metadata: bool = True, palette: Palette | None = None) -> Response:
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
         server's ``max_images``: a bracket or focus stack, in order); registered, one size.
         ``task`` (ivf, mef, mff) fuses this request at that kind of images' defaults; ``align``
@@ -211,13 +213,16 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         stretching them to the full range (``auto``, the server's default); ``deghost=true``
         removes ghosts of what moved between the images (brackets). A text field ``rig`` with a
         camera rig's calibration (the JSON of ``defusion calibrate``; ``curl -F 'rig=<rig.json'``)
-        maps the other images onto ``a``'s pixel grid first, so a rig's images of different sizes fuse."""
+        maps the other images onto ``a``'s pixel grid first, so a rig's images of different sizes fuse.
+        ``palette`` (inferno, magma, plasma, hot, jet, turbo) colours the fused image by the infrared
+        image's warmth, as thermal cameras show it."""
         if source_map and runner.pixels_for(pixels) != "sources":
             raise ApiError(422, "source_map=true needs pixels=sources: the network's reconstruction mixes the "
                                 "sources, so no pixel comes from one image")
         images, sources_metadata, rig_text = await _read_images(request, limits)
         rig = _parse_rig(rig_text) if rig_text is not None else None
-        request_options = {"align": align, "pixels": pixels, "stretch": stretch, "deghost": deghost, "rig": rig}
+        request_options = {"align": align, "pixels": pixels, "stretch": stretch, "deghost": deghost, "rig": rig,
+                           "palette": palette}
         rig = rig or runner.fuser.options.rig
 
         def kept(fused: np.ndarray) -> ImageMetadata | None:

@@ -39,23 +39,24 @@ if st is not None:
 
     @st.cache_data(show_spinner=False, max_entries=16)
     def _fused(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float,
-               detail: float, order: str, align: str, pixels: str, deghost: bool, rig: bytes | None, key: str,
-               _a, _b):
+               detail: float, order: str, align: str, pixels: str, deghost: bool, palette: str, rig: bytes | None,
+               key: str, _a, _b):
         """Fusion + metrics, cached by a content hash of the inputs (``key``) and the options."""
         from defusion.ui import core
 
         fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail, order, align,
-                                pixels, deghost, core.parse_rig(rig) if rig else None)
+                                pixels, deghost, core.parse_rig(rig) if rig else None, palette)
         return core.fuse_and_score(fuser, _a, _b)
 
     @st.cache_data(show_spinner=False, max_entries=8)
     def _fused_stack(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float,
-                     detail: float, order: str, align: str, pixels: str, deghost: bool, key: str, _images):
+                     detail: float, order: str, align: str, pixels: str, deghost: bool, palette: str, key: str,
+                     _images):
         """A bracket or stack fused + its metrics, cached like :func:`_fused`."""
         from defusion.ui import core
 
         fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail, order, align,
-                                pixels, deghost)
+                                pixels, deghost, palette=palette)
         return core.fuse_stack_and_score(fuser, _images)
 
 
@@ -103,7 +104,11 @@ def _sidebar(core):
                               help="for a bracket with something moving (people, leaves): what moved between the "
                                    "images is taken from the best-exposed one, so it shows once, not as a "
                                    "half-transparent ghost (after alignment)")
-    return source, task, color, scale, gain, detail, tile, align, pixels, deghost
+        palette = st.selectbox("Thermal palette", core.PALETTES, key="palette",
+                               help="infrared + visible: colour the fused image by the infrared image's warmth, as "
+                                    "thermal cameras show it (the infrared image: the grey one, else A); none "
+                                    "(default) keeps the sources' own colours")
+    return source, task, color, scale, gain, detail, tile, align, pixels, deghost, palette
 
 
 def _inputs(core, source: str, settings):
@@ -221,7 +226,7 @@ def main() -> None:
                "multi-exposure, multi-focus and infrared + visible images.")
     try:
         settings = core.Settings.from_env()
-        source, task, color, scale, gain, detail, tile, align, pixels, deghost = _sidebar(core)
+        source, task, color, scale, gain, detail, tile, align, pixels, deghost, palette = _sidebar(core)
         rig = None
         if source == UPLOAD_STACK:
             given = _stack_inputs(core, settings)
@@ -230,8 +235,8 @@ def main() -> None:
             images, names, files = given
             with st.spinner(f"Fusing {len(images)} images..."):
                 result = _fused_stack(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
-                                      detail, core.input_order_for(task), align, pixels, deghost, core.digest(*images),
-                                      images)
+                                      detail, core.input_order_for(task), align, pixels, deghost, palette,
+                                      core.digest(*images), images)
             _show_stack(core, images, names, result, files)
             return
         given = _inputs(core, source, settings)
@@ -240,7 +245,7 @@ def main() -> None:
         a, b, names, files, rig = given
         with st.spinner("Fusing..."):
             parts, values = _fused(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
-                                   detail, core.input_order_for(task), align, pixels, deghost, rig,
+                                   detail, core.input_order_for(task), align, pixels, deghost, palette, rig,
                                    core.digest(a, b), a, b)
         if rig:  # show B as the rig maps it onto A's grid, where the fused image is
             a, b = core.registered(core.parse_rig(rig), a, b)

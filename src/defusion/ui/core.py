@@ -27,7 +27,7 @@ import numpy as np
 from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES, source_map
 from defusion.fusion.stretch import is_narrow, stretch_sources, value_range
-from defusion.fusion.color import from_float, to_float, to_uint8
+from defusion.fusion.color import PALETTES, from_float, to_float, to_uint8
 from defusion.fusion.rig import MAX_RIG_BYTES, Rig, RigError
 from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser
 from defusion.io.images import ImageReadError
@@ -223,15 +223,16 @@ def digest(*arrays: np.ndarray) -> str:
 def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SCALE_CHOICES[0],
                unique_gain: float = DEFAULT_UNIQUE_GAIN, detail_gain: float | None = None,
                order: str = "given", align: str = "none", pixels: str = "network", deghost: bool = False,
-               rig: Rig | None = None) -> Fuser:
+               rig: Rig | None = None, palette: str = "none") -> Fuser:
     """A Fuser around an already loaded (cached) model; ``order`` sorts more than two images
     (``FuseOptions.order``: an exposure bracket's task sorts it brightest first); ``align``
     registers them onto the first (``FuseOptions.align``); ``pixels`` is where the fused pixels
     come from (``FuseOptions.pixels``); ``deghost`` removes ghosts of what moved (``FuseOptions.deghost``);
-    ``rig`` maps a camera rig's images onto the first's grid (``FuseOptions.rig``)."""
+    ``rig`` maps a camera rig's images onto the first's grid (``FuseOptions.rig``); ``palette``
+    colours the fusion by the infrared image's warmth (``FuseOptions.palette``)."""
     return Fuser(model, device, options=FuseOptions(tile=tile, color=color, scale=scale, unique_gain=unique_gain,
                                                     detail_gain=detail_gain, order=order, align=align,
-                                                    pixels=pixels, deghost=deghost, rig=rig))
+                                                    pixels=pixels, deghost=deghost, rig=rig, palette=palette))
 
 
 def input_order_for(task: str | None) -> str:
@@ -348,7 +349,7 @@ def download_name(name_a: str, name_b: str, *more: str) -> str:
 
 
 __all__ = [
-    "COLOR_MODES", "EXAMPLES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
+    "COLOR_MODES", "EXAMPLES", "PALETTES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
     "UPLOAD_TYPES", "FusedStack", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size",
     "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score",
     "input_order_for", "load_example", "make_fuser", "metric_rows", "parse_rig", "png_bytes", "preview", "registered",
