@@ -51,7 +51,19 @@ def test_calibrate_writes_the_rig_and_a_check_picture(rig_pair, tmp_path, capsys
     corners = np.array([[0, 0], [W - 1, 0], [0, H - 1], [W - 1, H - 1]], float)
     assert np.abs(map_points(rig.cameras[0].array, corners) - map_points(CAMERA, corners)).max() < 1.0
     assert read_image(tmp_path / "rig_check.png").shape == (H, W, 3)
-    assert "sees" in out and "warning" in err  # the narrower camera does not cover the visible view
+    assert "sees" in out and "note: camera 2 sees" in err  # the narrower camera does not cover the visible view
+    assert "warning" not in err  # 8 marks fitting well: nothing to warn about
+
+
+def test_too_few_marks_are_warned_about(rig_pair, tmp_path, capsys):
+    visible, thermal, points = rig_pair
+    lines = points.read_text().splitlines()
+    points.write_text("\n".join(lines[:5]) + "\n")  # the header and 4 marks
+    assert _run("calibrate", visible, thermal, "--points", points, "-o", tmp_path / "rig.json",
+                "--motion", "homography") == 0
+    assert "4 marks fix a homography exactly" in capsys.readouterr().err
+    assert _run("calibrate", visible, thermal, "--points", points, "-o", tmp_path / "rig.json") == 0
+    assert "only 4 marks" in capsys.readouterr().err
 
 
 def test_a_loose_fit_names_the_worst_point(rig_pair, tmp_path, capsys):
@@ -102,6 +114,8 @@ def test_fuse_with_the_rig_fuses_images_of_different_sizes(rig_pair, tmp_path, t
     assert _run("fuse", thermal, visible, "--rig", tmp_path / "rig.json", "-o", out, "--weights", tiny_weights) == 2
     err = capsys.readouterr().err
     assert "calibrated order" in err and err.count("\n") == 1
+    assert _run("fuse", visible, thermal, visible, "--rig", tmp_path / "rig.json", "-o", out) == 2
+    assert "calibrated for 2 cameras, but 3 images were given" in capsys.readouterr().err
     assert _run("fuse", visible, thermal, "--rig", tmp_path / "rig.json", "--resize", "-o", out) == 2
     assert "give one" in capsys.readouterr().err
     (tmp_path / "broken.json").write_text(json.dumps({"format": "defusion-rig"}))
@@ -122,5 +136,6 @@ def test_fuse_folders_with_the_rig(rig_pair, tmp_path, tiny_weights):
 
 
 def test_the_commands_motions_are_the_cores():
+    assert calibrate_cli.RIG_MOTIONS_NEEDED == rig_module.RIG_MOTIONS
     assert calibrate_cli.RIG_MOTIONS == tuple(rig_module.RIG_MOTIONS)
     assert calibrate_cli.DEFAULT_RIG_MOTION == rig_module.DEFAULT_RIG_MOTION

@@ -469,9 +469,13 @@ def test_stacks_fuses_each_bracket_of_a_card_grouped_by_capture_time(tmp_path, t
     assert "6 shots in 2 groups by capture time" in err and "IMG_0007.jpg is a group of one shot" in err
     assert read_image(out / "IMG_0001-IMG_0003.png").shape[:2] == (24, 32)
     assert _fuse("--stacks", card, "-o", out, "--weights", tiny_weights, "--skip-existing") == 0
-    assert "2 of 2 groups already fused" in capsys.readouterr().err
+    assert "all 2 groups already fused" in capsys.readouterr().err
     assert _fuse("--stacks", card, "-o", tmp_path / "runs", "--weights", tiny_weights, "--group", "4") == 0
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["IMG_0001-IMG_0004.png", "IMG_0005-IMG_0007.png"]
+    assert "the last group, IMG_0005-IMG_0007, has 3" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _fuse("--stacks", card, "-o", out, "--gap", "-1")
+    assert "must be 0 or more seconds" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -512,7 +516,7 @@ def test_folder_modes_write_the_format_asked_for(tmp_path, rng, tiny_weights, ca
     assert [p.name for p in out.iterdir()] == ["01.tif"] and read_image(out / "01.tif").dtype == np.uint16
     assert _fuse("--a", tmp_path / "a", "--b", tmp_path / "b", "-o", out, "--weights", tiny_weights,
                  "--format", "tif", "--skip-existing") == 0
-    assert "1 of 1 pairs already fused" in capsys.readouterr().err
+    assert "all 1 pair already fused" in capsys.readouterr().err
     assert _fuse(tmp_path / "a" / "01.png", tmp_path / "b" / "01.png", "-o", tmp_path / "f.png", "--format", "jpg") == 2
     assert "--format is for folders" in capsys.readouterr().err
 
@@ -526,3 +530,20 @@ def test_palette_colours_a_grey_pair(pair, tmp_path, tiny_weights, capsys):
     with pytest.raises(SystemExit):
         _fuse(grey, pair[1], "-o", out, "--palette", "rainbow")
     assert "invalid choice: 'rainbow'" in capsys.readouterr().err
+
+
+def test_palette_says_which_image_it_colours_when_both_are_grey(tmp_path, tiny_weights, capsys):
+    rng = np.random.default_rng(4)
+    vis = write_image(tmp_path / "vis.png", smooth_image(rng, 30, 40, channels=1))
+    ir = write_image(tmp_path / "ir.png", smooth_image(rng, 30, 40, channels=1))
+    outs = {}
+    for name, extra in (("first", []), ("second", ["--infrared", "2"])):
+        outs[name] = tmp_path / f"{name}.png"
+        assert _fuse(vis, ir, "-o", outs[name], "--weights", tiny_weights, "--palette", "hot", *extra) == 0
+        err = capsys.readouterr().err
+        assert ("colours vis.png as the infrared image (all are grey)" in err) == (name == "first")
+    assert not np.array_equal(read_image(outs["first"]), read_image(outs["second"]))
+    assert _fuse(vis, ir, "-o", tmp_path / "x.png", "--infrared", "2") == 2
+    assert "give a --palette too" in capsys.readouterr().err
+    assert _fuse(vis, ir, "-o", tmp_path / "x.png", "--weights", tiny_weights, "--palette", "hot", "--infrared", "3") == 2
+    assert "infrared image 3 was asked for, but 2 images" in capsys.readouterr().err

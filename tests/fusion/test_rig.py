@@ -67,8 +67,10 @@ def test_points_files_take_headers_comments_and_any_separator():
     assert ref.tolist() == [[1, 2], [5, 6], [9, 10]] and src.tolist() == [[3, 4], [7, 8], [11, 12]]
     with pytest.raises(RigError, match="line 3: expected four numbers"):
         read_points("1,2,3,4\n5,6,7,8\n9,10,eleven,12\n", "ir.csv")
-    with pytest.raises(RigError, match="got 3"):
+    with pytest.raises(RigError, match="got '1,2,3'"):
         read_points("1,2,3\n")
+    with pytest.raises(RigError, match="line 2: .* got '3l.23,1,2,3'"):  # a typo in the first point is no header
+        read_points("x,y,u,v\n3l.23,1,2,3\n1,2,3,4\n")
     with pytest.raises(RigError, match="no point pairs"):
         read_points("x_ref,y_ref,x_src,y_src\n")
 
@@ -91,10 +93,13 @@ def test_rig_file_round_trip_and_what_it_records(tmp_path, marks):
 @pytest.mark.parametrize("edit, message", [
     (lambda d: d.update(format="something"), "not a defusion rig file"),
     (lambda d: d.update(version=7), "version 7"),
-    (lambda d: d["cameras"][0].pop("matrix"), "malformed"),
-    (lambda d: d["cameras"][0].update(matrix=[[1, 0, 0], [0, 1, 0]]), "malformed"),
+    (lambda d: d["cameras"][0].pop("matrix"), "no 'matrix' field"),
+    (lambda d: d["cameras"][0].update(matrix=[[1, 0, 0], [0, 1, 0]]), "3 rows of 3 numbers"),
     (lambda d: d["cameras"][0].update(matrix=[[1, 0, 0], [2, 0, 0], [0, 0, 1]]), "singular"),
-    (lambda d: d["cameras"][0].update(matrix=[[1, 0, 0], [0, 1, 0], [-0.1, 0, 1]]), "horizon"),
+    (lambda d: d.update(motion="homography") or d["cameras"][0].update(matrix=[[1, 0, 0], [0, 1, 0], [-0.1, 0, 1]]),
+     "horizon"),
+    (lambda d: d["cameras"][0].update(matrix=[[1, 0, 0], [0, 1, 0], [1e-3, 0, 1]]), "no perspective"),
+    (lambda d: d.pop("reference"), "no 'reference' field"),
     (lambda d: d.update(cameras=[]), "at least one camera"),
     (lambda d: d["reference"].update(size=[0, 10]), "positive"),
     (lambda d: d.update(motion="warp"), "unknown rig motion"),

@@ -505,5 +505,12 @@ def test_a_thermal_palette_per_request(client, fuser, images):
                                                                                            images["rgb_b"])
     np.testing.assert_array_equal(as_image(r.content), expected)
     assert fuser.options.palette == "none"
+    r = client.post("/v1/fuse?palette=hot&infrared=2", files=sent)
+    assert r.status_code == 200, r.text
+    expected = Fuser(fuser.model, options=replace(fuser.options, palette="hot", infrared=1)).fuse(images["grey_a"],
+                                                                                                images["rgb_b"])
+    np.testing.assert_array_equal(as_image(r.content), expected)
+    _assert_error(client.post("/v1/fuse?palette=hot&infrared=0", files=sent), 422, "infrared")
+    _assert_error(client.post("/v1/fuse?palette=hot&infrared=3", files=sent), 422, "infrared image 3")
     _assert_error(client.post("/v1/fuse?palette=rainbow", files=sent), 422, "palette")
     _assert_error(client.post("/v1/fuse?palette=hot&pixels=sources", files=sent), 422, "pixels")

@@ -278,5 +278,9 @@ def test_a_camera_rig_upload_fuses_a_pair_of_different_sizes(ui_env, rng):
 def test_thermal_palette_defaults_to_none_and_reaches_the_fusion(ui_env):
     at = _app().run()
     assert at.selectbox(key="palette").value == "none"
+    assert not [r for r in at.radio if r.key == "infrared"]  # asked only with a palette
     at.selectbox(key="palette").set_value("inferno").run()
+    _assert_fused_page(at)
+    assert at.radio(key="infrared").value == "auto"
+    at.radio(key="infrared").set_value("B").run()
     _assert_fused_page(at)

@@ -11,9 +11,19 @@ from defusion.io.images import DEFAULT_MAX_PIXELS, WRITABLE_SUFFIXES, ImageReadE
 
 HELP = ("calibrate a fixed camera rig (infrared + visible) from points marked in one image of each camera: "
         "REF OTHER --points OTHER.csv -o rig.json, then defusion fuse REF OTHER --rig rig.json")
-#: Same as defusion.fusion.rig.RIG_MOTIONS and DEFAULT_RIG_MOTION (not imported: keeps --help fast; tests check).
-RIG_MOTIONS = ("translation", "similarity", "affine", "homography")
+#: Same as defusion.fusion.rig.RIG_MOTIONS (names and the fewest marks each needs) and DEFAULT_RIG_MOTION
+#: (not imported: keeps --help fast; tests check).
+RIG_MOTIONS_NEEDED = {"translation": 1, "similarity": 2, "affine": 3, "homography": 4}
+RIG_MOTIONS = tuple(RIG_MOTIONS_NEEDED)
 DEFAULT_RIG_MOTION = "affine"
+#: Marks per camera below which the fit error says little (the docs ask for six or more).
+ENOUGH_MARKS = 6
+#: A camera that sees less of the first camera's view than this gets a note.
+LOW_COVERAGE = 0.9
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -68,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
             outside = [i + 1 for i, (x, y) in enumerate(marks) if not (-0.5 <= x <= w - 0.5 and -0.5 <= y <= h - 0.5)]
             if outside:
                 raise UserError(f"{path}: point {outside[0]} lies outside the {name} ({w}x{h}); are the columns "
-                                "x_ref, y_ref, x_cam, y_cam?")
+                                "x_ref, y_ref, x_cam, y_cam, and the images given in that order (the first camera's "
+                                "first)?")
     rig = Rig.from_points(sizes[0], [(size, ref, src) for size, (ref, src) in zip(sizes[1:], points)], args.motion)
     fit, coverage = rig.residuals(points), rig.coverage()
     for index, (camera, (ref, src), error, seen) in enumerate(zip(rig.cameras, points, fit, coverage), start=2):
@@ -77,13 +88,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"camera {index} ({args.images[index - 1].name}, {camera.size[0]}x{camera.size[1]}): {args.motion} "
               f"from {len(ref)} point pairs, fit error {error:.2f} px RMS (largest {distances[worst]:.2f} px, "
               f"point {worst + 1}); sees {100 * seen:.0f}% of camera 1's view")
+        if len(ref) == RIG_MOTIONS_NEEDED[args.motion]:
+            print(f"defusion: warning: camera {index}: {len(ref)} marks fix a {args.motion} exactly, so the fit error "
+                  f"(0) cannot show a mis-click; mark {ENOUGH_MARKS} or more, spread over the image", file=sys.stderr)
+        elif len(ref) < ENOUGH_MARKS:
+            print(f"defusion: warning: camera {index}: only {len(ref)} marks; with {ENOUGH_MARKS} or more, spread over "
+                  "the image, the fit error shows a mis-click and the rig is more accurate", file=sys.stderr)
         if error > LOOSE_FIT_PX:
-            print(f"defusion: warning: camera {index}'s marks fit a {args.motion} loosely ({error:.1f} px RMS): "
-                  f"check point {worst + 1} in {args.points[index - 2]}, or try a richer --motion", file=sys.stderr)
-        if seen < 0.99:
-            print(f"defusion: warning: camera {index} sees {100 * seen:.0f}% of camera 1's view: the fused images' "
-                  "border will show it repeated from its edge; put the camera with the narrower view first",
-                  file=sys.stderr)
+            print(f"defusion: warning: camera {index}'s marks fit {_article(args.motion)} {args.motion} loosely "
+                  f"({error:.1f} px RMS): check point {worst + 1} in {args.points[index - 2]}, or try a richer "
+                  "--motion", file=sys.stderr)
+        if seen < LOW_COVERAGE:
+            print(f"defusion: note: camera {index} sees {100 * seen:.0f}% of camera 1's view: the rest of the fused "
+                  f"images will be camera 1's alone; to fuse the whole view, give the camera with the narrower view "
+                  "first (the fused images then have its resolution)", file=sys.stderr)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     rig.save(args.output, [p.name for p in args.images], fit)
     check.parent.mkdir(parents=True, exist_ok=True)

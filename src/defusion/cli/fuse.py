@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group", type=_group, default="auto", metavar="auto|N",
                    help="with --stacks: auto (default) starts a new group after a pause of over --gap seconds "
                         "between shots (EXIF capture and exposure times); N takes runs of N files in name order")
-    p.add_argument("--gap", type=float, default=2.0, metavar="SECONDS",
+    p.add_argument("--gap", type=_seconds, default=2.0, metavar="SECONDS",
                    help="with --stacks and --group auto: the pause between shots that starts a new group (default 2)")
     add_model_options(p)
     p.add_argument("--onnx", type=Path, help="run an exported ONNX model with ONNX Runtime (defusion export)")
@@ -102,6 +102,22 @@ def _group(text: str) -> str | int:
     return size
 
 
+def _seconds(text: str) -> float:
+    """argparse type of --gap: a number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
+    return value
+
+
+def _plural(count: int, noun: str) -> str:
+    """'1 group', '3 groups'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
     from defusion.io.images import read_image
     from defusion.io.resize import resize_to
@@ -133,6 +149,9 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     images = _load(paths, args)
     if fuser.options.stretch == "auto":
         _note_stretched(paths, images)
+    if fuser.options.palette != "none" and fuser.options.infrared is None and not getattr(args, "_infrared_noted", False):
+        _note_infrared(paths, images)
+        args._infrared_noted = True
     bar = _tile_progress(fuser, images, args) if show_tiles else None
     on_tile = bar.update if bar else None
     if args.components:
@@ -174,6 +193,19 @@ def _note_stretched(paths: list[Path], images: list[np.ndarray]) -> None:
             tqdm.write(f"defusion: note: {path.name} holds 16-bit values {lo:.0f}-{hi:.0f} ({(hi - lo) / 655.35:.0f}% "
                        "of the range, as raw thermal frames do): stretched to the full range before fusing "
                        "(--stretch none keeps the values as they are)", file=sys.stderr)
+
+
+def _note_infrared(paths: list[Path], images: list[np.ndarray]) -> None:
+    """Say which image --palette colours where the rule (the only grey one) does not tell."""
+    from tqdm import tqdm
+
+    from defusion.fusion.color import is_grey
+
+    greys = [is_grey(image) for image in images]
+    if greys.count(True) != 1:
+        why = "all are grey" if all(greys) else "none is grey"
+        tqdm.write(f"defusion: note: --palette colours {paths[0].name} as the infrared image ({why}); "
+                   "--infrared N picks the Nth image instead", file=sys.stderr)
 
 
 def _metadata_for(paths: list[Path], fused: np.ndarray, out: Path):
@@ -218,14 +250,17 @@ def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
     shots = list_shots(args.stacks)
     twins = raw_twins(list(args.stacks.iterdir()))
     if twins:
-        print(f"defusion: note: {len(twins)} JPEG (or other) files beside raw files of the same name (raw + JPEG "
-              "shooting) left out: the raw files are fused", file=sys.stderr)
+        print(f"defusion: note: {_plural(len(twins), 'JPEG (or other) file')} beside raw files of the same name "
+              "(raw + JPEG shooting) left out: the raw files are fused", file=sys.stderr)
     if args.group == "auto":
         groups = group_by_time([read_shot(p) for p in shots], args.gap)
         how = f"by capture time (a new one after a pause of over {args.gap:g} s)"
     else:
         groups = group_by_count(shots, args.group)
         how = f"of {args.group} in name order"
+        if len(groups[-1]) != args.group and len(groups[-1]) > 1:
+            print(f"defusion: warning: {len(shots)} shots do not split into groups of {args.group}: the last group, "
+                  f"{group_name(groups[-1])}, has {len(groups[-1])}", file=sys.stderr)
     for group in groups:
         if len(group) < 2:
             print(f"defusion: warning: {group[0].name} is a group of one shot: nothing to fuse it with; skipped",
@@ -235,7 +270,7 @@ def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
         hint = "; try --group N, the number of shots per bracket" if args.group == "auto" else ""
         raise UserError(f"no group of two or more shots in {args.stacks} (grouped {how}){hint}")
     sizes = sorted({len(g) for g in groups})
-    print(f"defusion: {sum(map(len, groups))} shots in {len(groups)} groups {how}, of "
+    print(f"defusion: {sum(map(len, groups))} shots in {_plural(len(groups), 'group')} {how}, of "
           f"{' or '.join(map(str, sizes))} shots", file=sys.stderr)
     return _fuse_jobs(fuser, [(group_name(g), g) for g in groups], "groups", args)
 
@@ -247,6 +282,10 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
 
     args.output.mkdir(parents=True, exist_ok=True)
     kept = [name for name, _ in jobs if args.skip_existing and _already_fused(name, args)]
+    if kept and len(kept) == len(jobs):
+        print(f"defusion: all {_plural(len(jobs), unit[:-1])} already fused in {args.output}; nothing to do",
+              file=sys.stderr)
+        return 0
     if kept:
         print(f"defusion: {len(kept)} of {len(jobs)} {unit} already fused in {args.output}; fusing the rest",
               file=sys.stderr)
@@ -361,6 +400,11 @@ def run(args: argparse.Namespace) -> int:
     check_tile(args)
     _check_paths(args, folders)
     options = dict(fusion_options(args, (*FUSION_OPTION_NAMES, "order", "align", "pixels", "deghost")), stack=args.stack)
+    rig = options.get("rig")
+    given = 2 if pairs else len(args.images)
+    if rig is not None and given != 1 + len(rig.cameras):
+        raise UserError(f"--rig {args.rig}: calibrated for {1 + len(rig.cameras)} cameras, but "
+                        f"{'--a/--b fuse pairs' if pairs else f'{given} images were given'}")
     if args.source_map and options.get("pixels", "network") != "sources":
         raise UserError("--source-map needs --pixels sources: the network's reconstruction (the default) mixes "
                         "the sources, so no pixel comes from one image")

@@ -147,7 +147,10 @@ def add_palette_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--palette", default=None, choices=PALETTES,
                    help="false colour from the infrared image, as thermal cameras show it: the fused luminance "
                         "keeps both images' detail, the palette's hue says how warm each place is (the infrared "
-                        "image: the only grey source, else the first); default none, the sources' own colours")
+                        "image: the only grey source, else the first, or --infrared N); default none, the "
+                        "sources' own colours")
+    p.add_argument("--infrared", type=positive_int, default=None, metavar="N",
+                   help="with --palette: the infrared image is the Nth given (default: the only grey one, else the first)")
 
 
 def add_rig_option(p: argparse.ArgumentParser) -> None:
@@ -177,6 +180,10 @@ def fusion_options(args: argparse.Namespace, names: tuple[str, ...] = FUSION_OPT
     from defusion.fusion.fuser import task_options  # here, not at the top: keeps --help free of torch
 
     given = {name: getattr(args, name) for name in (*names, "unique_gain", "detail_gain")}
+    if getattr(args, "infrared", None) is not None:
+        if getattr(args, "palette", None) in (None, "none"):
+            raise UserError("--infrared says which image the --palette colours; give a --palette too")
+        given["infrared"] = args.infrared - 1
     return task_options(args.task, **given, rig=load_rig(args))
 
 

@@ -13,7 +13,8 @@ from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError
 from defusion.model.weights import WeightsError
 
-HELP = "fuse two registered videos (or folders of frames) frame by frame: A B -o OUT.mp4 (or OUTDIR/)"
+HELP = ("fuse two registered videos (or folders of frames), or a calibrated camera rig's (--rig), frame by frame: "
+        "A B -o OUT.mp4 (or OUTDIR/)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -142,7 +142,7 @@ class FuseOptions:
 
     ``palette`` (``none`` by default) shows the infrared image in false colour with the fused
     image's fine detail over it, as thermal cameras show their fusion (:func:`defusion.fusion.color.
-    with_detail`; the infrared image is the only grey source, else the first).
+    with_detail`; the infrared image is source ``infrared``, by default the only grey source, else the first).
 
     ``rig`` maps the images of a calibrated camera rig (an infrared and a visible camera side by
     side; :mod:`defusion.fusion.rig`, ``defusion calibrate``) onto the first camera's pixel grid
@@ -178,6 +178,8 @@ class FuseOptions:
     rig: Rig | None = None
     #: False colour from the infrared image (color.PALETTES; "none": the sources' own colours).
     palette: str = "none"
+    #: Which source (0-based) is the infrared image, for the palette; None: the only grey one, else the first.
+    infrared: int | None = None
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
@@ -198,6 +200,9 @@ class FuseOptions:
         if not isinstance(self.deghost, bool):
             raise ValueError(f"deghost must be True or False, got {self.deghost!r}")
         color.check_palette(self.palette)
+        if self.infrared is not None and (isinstance(self.infrared, bool) or not isinstance(self.infrared, int)
+                                          or self.infrared < 0):
+            raise ValueError(f"infrared must be a source's index (0 the first), got {self.infrared!r}")
         if self.palette != "none" and self.pixels == "sources":
             raise ValueError("a thermal palette colours the network's fusion; pixels='sources' keeps the sources' "
                              "own pixels and colours: use one or the other")
@@ -224,7 +229,7 @@ class FuseOptions:
 
         Example:
             >>> FuseOptions(scale=1).with_task("ivf")
-            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto', deghost=False, rig=None, palette='none')
+            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto', deghost=False, rig=None, palette='none', infrared=None)
             >>> FuseOptions(unique_gain=2.0).with_task("mff").unique_gain
             1.0
         """
@@ -489,7 +494,11 @@ class Fuser:
             floats = deghost(floats)
         mode = color.plan_mode(floats, self.options.color)
         if self.options.palette != "none":  # the infrared image in false colour, the fusion's detail over it
-            colours = color.thermal_colours(floats[color.thermal_source(floats)], self.options.palette)
+            infrared = self.options.infrared
+            if infrared is not None and infrared >= len(floats):
+                raise ValueError(f"infrared image {infrared + 1} was asked for, but {len(floats)} images were given")
+            infrared = color.thermal_source(floats) if infrared is None else infrared
+            colours = color.thermal_colours(floats[infrared], self.options.palette)
             inputs = [color.as_rgb(color.luminance(f)) for f in floats]
             return _Prepared("grey", inputs, None, dtype, images[0].shape[:2], floats, colours)
         if mode == "rgb":

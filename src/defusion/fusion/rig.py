@@ -86,7 +86,7 @@ def fit_matrix(reference_points: np.ndarray, source_points: np.ndarray,
         raise RigError(f"{len(ref)} reference points but {len(src)} source points")
     needed = RIG_MOTIONS[motion]
     if len(ref) < needed:
-        raise RigError(f"a {motion} needs at least {needed} point pairs, got {len(ref)} "
+        raise RigError(f"{'an' if motion[0] in 'aeiou' else 'a'} {motion} needs at least {needed} point pairs, got {len(ref)} "
                        "(mark more, spread over the image)")
     if not (np.all(np.isfinite(ref)) and np.all(np.isfinite(src))):
         raise RigError("the points must be finite numbers")
@@ -134,35 +134,39 @@ def map_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def read_points(text: str, name: str = "points") -> tuple[np.ndarray, np.ndarray]:
-    """Point pairs from CSV text: one per line, ``x_ref, y_ref, x_src, y_src`` (commas, semicolons,
-    tabs or spaces); a header line and lines starting with ``#`` are skipped.
+    """Point pairs from CSV text: one per line, ``x_ref, y_ref, x_cam, y_cam`` (separated by commas,
+    semicolons, tabs or spaces); lines starting with ``#`` are skipped, and so is a first line
+    with no number in it (a header). Any other line that is not four numbers is a RigError.
 
     Example:
         >>> ref, src = read_points("x_ref,y_ref,x_ir,y_ir\\n10,20,5,10\\n30 40 15 20\\n")
         >>> ref.tolist(), src.tolist()
         ([[10.0, 20.0], [30.0, 40.0]], [[5.0, 10.0], [15.0, 20.0]])
     """
-    rows = []
+    rows, first = [], True
     for number, line in enumerate(io.StringIO(text), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         cells = [c for c in re.split(r"[,;\s]+", line) if c]
-        try:
-            values = [float(c) for c in cells]
-        except ValueError:
-            if not rows:  # a header
-                continue
-            raise RigError(f"{name}, line {number}: expected four numbers (x_ref, y_ref, x_src, y_src), "
-                           f"got {line!r}") from None
-        if len(values) != 4:
-            raise RigError(f"{name}, line {number}: expected four numbers (x_ref, y_ref, x_src, y_src), "
-                           f"got {len(values)}")
-        rows.append(values)
+        numbers = [_number(c) for c in cells]
+        header, first = first and all(v is None for v in numbers), False
+        if header:
+            continue
+        if len(cells) != 4 or any(v is None for v in numbers):
+            raise RigError(f"{name}, line {number}: expected four numbers (x_ref, y_ref, x_cam, y_cam), got {line!r}")
+        rows.append(numbers)
     if not rows:
-        raise RigError(f"{name}: no point pairs (one per line: x_ref, y_ref, x_src, y_src)")
+        raise RigError(f"{name}: no point pairs (one per line: x_ref, y_ref, x_cam, y_cam)")
     array = np.array(rows, np.float64)
     return array[:, :2], array[:, 2:]
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 # -- the rig -------------------------------------------------------------------------------
@@ -199,6 +203,9 @@ class Rig:
             matrix = camera.array
             if matrix.shape != (3, 3) or not np.all(np.isfinite(matrix)):
                 raise RigError(f"camera {index}: the matrix must be 3x3 finite numbers")
+            if self.motion != "homography" and not np.allclose(matrix[2], (0.0, 0.0, 1.0)):
+                raise RigError(f"camera {index}: a {self.motion} has no perspective, but the matrix's last row is "
+                               f"{matrix[2].tolist()} (use \"motion\": \"homography\", or calibrate again)")
             corners = self._corners() @ matrix.T
             if np.any(corners[:, 2] <= 0) or abs(np.linalg.det(matrix)) < 1e-12:
                 raise RigError(f"camera {index}: the matrix does not map the first camera's image onto a plane "
@@ -231,8 +238,8 @@ class Rig:
                 for c, (ref, src) in zip(self.cameras, points)]
 
     def coverage(self) -> list[float]:
-        """Share of the first camera's pixels that each other camera sees (0-1). Below 1, the
-        fused image's border holds only the first camera's view, the other's repeated from its edge."""
+        """Share of the first camera's pixels that each other camera sees (0-1). Below 1, the rest
+        of the fused image is the first camera's view alone (:meth:`apply` lets it stand in)."""
         w, h = self.size
         xs, ys = np.meshgrid(np.linspace(0, w - 1, COVERAGE_SAMPLES), np.linspace(0, h - 1, COVERAGE_SAMPLES))
         grid = np.c_[xs.ravel(), ys.ravel()]
@@ -349,14 +356,14 @@ class Rig:
         if data.get("version") != VERSION:
             raise RigError(f"{name}: rig file version {data.get('version')!r}; this defusion reads version {VERSION}")
         try:
-            size = _size(data["reference"]["size"])
-            cameras = tuple(RigCamera(_size(c["size"]), _as_tuple(np.array(c["matrix"], np.float64).reshape(3, 3)))
-                            for c in data["cameras"])
+            size = _size(_field(data, "reference", dict)["size"])
+            cameras = tuple(RigCamera(_size(_field(c, "size", list)), _matrix(_field(c, "matrix", list)))
+                            for c in _field(data, "cameras", list))
             return cls(size, cameras, data.get("motion", DEFAULT_RIG_MOTION))
         except RigError as exc:
             raise RigError(f"{name}: {exc}") from None
         except (KeyError, TypeError, ValueError) as exc:
-            raise RigError(f"{name}: malformed rig file ({type(exc).__name__}: {exc})") from None
+            raise RigError(f"{name}: malformed rig file ({exc}); write it again with defusion calibrate") from None
 
     @classmethod
     def load(cls, path: str | Path) -> "Rig":
@@ -371,6 +378,25 @@ class Rig:
         except ValueError as exc:
             raise RigError(f"{path} is not JSON ({exc})") from None
         return cls.from_json(data, str(path))
+
+
+def _field(data, key: str, kind: type):
+    """``data[key]``, which must be a ``kind``; RigError naming the key otherwise."""
+    if not isinstance(data, dict) or key not in data:
+        raise RigError(f"malformed rig file: no {key!r} field")
+    if not isinstance(data[key], kind):
+        raise RigError(f"malformed rig file: {key!r} must be a {'list' if kind is list else 'JSON object'}")
+    return data[key]
+
+
+def _matrix(rows) -> tuple[tuple[float, float, float], ...]:
+    try:
+        matrix = np.array(rows, np.float64)
+    except (TypeError, ValueError):
+        matrix = None
+    if matrix is None or matrix.shape != (3, 3):
+        raise RigError("malformed rig file: a camera's matrix must be 3 rows of 3 numbers")
+    return _as_tuple(matrix)
 
 
 def _size(size) -> tuple[int, int]:

@@ -258,7 +258,8 @@ def fuse_videos(
         elif src_a.size != src_b.size:
             raise VideoError(
                 f"frames differ in size: {src_a.path} is {src_a.size[0]}x{src_a.size[1]}, {src_b.path} is "
-                f"{src_b.size[0]}x{src_b.size[1]} (WxH); fusion needs registered inputs of one size")
+                f"{src_b.size[0]}x{src_b.size[1]} (WxH); fusion needs registered inputs of one size (two cameras "
+                "side by side: calibrate them with defusion calibrate and pass --rig)")
         counts_differ = src_a.count is not None and src_b.count is not None and src_a.count != src_b.count
         if counts_differ:
             common = min(src_a.count, src_b.count)

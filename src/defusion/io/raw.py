@@ -84,6 +84,9 @@ def _rawpy(path: str | Path):
 
 
 def _reason(exc: Exception) -> str:
+    """LibRaw's message as text (rawpy passes some as bytes)."""
+    if exc.args and isinstance(exc.args[0], bytes):
+        return exc.args[0].decode("utf-8", "replace")
     return str(exc) or type(exc).__name__
 
 

@@ -200,7 +200,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     async def v1_fuse(request: Request, components: bool = False, task: Task | None = None,
                       align: Motion | None = None, pixels: PixelSource | None = None,
                       stretch: Stretch | None = None, deghost: bool | None = None, source_map: bool = False,
-                      metadata: bool = True, palette: Palette | None = None) -> Response:
+                      metadata: bool = True, palette: Palette | None = None,
+                      infrared: int | None = None) -> Response:
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
         server's ``max_images``: a bracket or focus stack, in order); registered, one size.
         ``task`` (ivf, mef, mff) fuses this request at that kind of images' defaults; ``align``
@@ -215,14 +216,17 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         camera rig's calibration (the JSON of ``defusion calibrate``; ``curl -F 'rig=<rig.json'``)
         maps the other images onto ``a``'s pixel grid first, so a rig's images of different sizes fuse.
         ``palette`` (inferno, magma, plasma, hot, jet, turbo) colours the fused image by the infrared
-        image's warmth, as thermal cameras show it."""
+        image's warmth, as thermal cameras show it; the infrared image is the only grey upload, else
+        ``a``, or ``infrared=N`` (1 for ``a``)."""
         if source_map and runner.pixels_for(pixels) != "sources":
             raise ApiError(422, "source_map=true needs pixels=sources: the network's reconstruction mixes the "
                                 "sources, so no pixel comes from one image")
         images, sources_metadata, rig_text = await _read_images(request, limits)
         rig = _parse_rig(rig_text) if rig_text is not None else None
+        if infrared is not None and infrared < 1:
+            raise ApiError(422, f"infrared={infrared}: the infrared image's place among the uploads, 1 for 'a'")
         request_options = {"align": align, "pixels": pixels, "stretch": stretch, "deghost": deghost, "rig": rig,
-                           "palette": palette}
+                           "palette": palette, "infrared": infrared - 1 if infrared is not None else None}
         rig = rig or runner.fuser.options.rig
 
         def kept(fused: np.ndarray) -> ImageMetadata | None:

@@ -39,24 +39,24 @@ if st is not None:
 
     @st.cache_data(show_spinner=False, max_entries=16)
     def _fused(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float,
-               detail: float, order: str, align: str, pixels: str, deghost: bool, palette: str, rig: bytes | None,
+               detail: float, order: str, align: str, pixels: str, deghost: bool, palette: tuple, rig: bytes | None,
                key: str, _a, _b):
         """Fusion + metrics, cached by a content hash of the inputs (``key``) and the options."""
         from defusion.ui import core
 
         fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail, order, align,
-                                pixels, deghost, core.parse_rig(rig) if rig else None, palette)
+                                pixels, deghost, core.parse_rig(rig) if rig else None, *palette)
         return core.fuse_and_score(fuser, _a, _b)
 
     @st.cache_data(show_spinner=False, max_entries=8)
     def _fused_stack(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float,
-                     detail: float, order: str, align: str, pixels: str, deghost: bool, palette: str, key: str,
+                     detail: float, order: str, align: str, pixels: str, deghost: bool, palette: tuple, key: str,
                      _images):
         """A bracket or stack fused + its metrics, cached like :func:`_fused`."""
         from defusion.ui import core
 
         fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail, order, align,
-                                pixels, deghost, palette=palette)
+                                pixels, deghost, None, *palette)
         return core.fuse_stack_and_score(fuser, _images)
 
 
@@ -108,7 +108,12 @@ def _sidebar(core):
                                help="infrared + visible: colour the fused image by the infrared image's warmth, as "
                                     "thermal cameras show it (the infrared image: the grey one, else A); none "
                                     "(default) keeps the sources' own colours")
-    return source, task, color, scale, gain, detail, tile, align, pixels, deghost, palette
+        infrared = None
+        if palette != "none":
+            choice = st.radio("Infrared image", list(core.INFRARED_CHOICES), key="infrared", horizontal=True,
+                              help="which image the palette colours: auto takes the only grey one, else A")
+            infrared = core.INFRARED_CHOICES[choice]
+    return source, task, color, scale, gain, detail, tile, align, pixels, deghost, (palette, infrared)
 
 
 def _inputs(core, source: str, settings):

@@ -51,6 +51,8 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "Multi-focus example (MFF)": ("mff_near.png", "mff_far.png"),
 }
 #: File types offered in the upload dialogue (the decoder checks the content anyway).
+#: The sidebar's choice of the infrared image for a palette -> FuseOptions.infrared.
+INFRARED_CHOICES = {"auto": None, "A": 0, "B": 1}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "heic", "heif", *(s[1:] for s in RAW_SUFFIXES)]
 
 #: The metrics table: a small, fast set (all from defusion.metrics).
@@ -223,16 +225,18 @@ def digest(*arrays: np.ndarray) -> str:
 def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SCALE_CHOICES[0],
                unique_gain: float = DEFAULT_UNIQUE_GAIN, detail_gain: float | None = None,
                order: str = "given", align: str = "none", pixels: str = "network", deghost: bool = False,
-               rig: Rig | None = None, palette: str = "none") -> Fuser:
+               rig: Rig | None = None, palette: str = "none", infrared: int | None = None) -> Fuser:
     """A Fuser around an already loaded (cached) model; ``order`` sorts more than two images
     (``FuseOptions.order``: an exposure bracket's task sorts it brightest first); ``align``
     registers them onto the first (``FuseOptions.align``); ``pixels`` is where the fused pixels
     come from (``FuseOptions.pixels``); ``deghost`` removes ghosts of what moved (``FuseOptions.deghost``);
     ``rig`` maps a camera rig's images onto the first's grid (``FuseOptions.rig``); ``palette``
-    colours the fusion by the infrared image's warmth (``FuseOptions.palette``)."""
+    colours the fusion by the warmth of the infrared image, source ``infrared`` (``FuseOptions.palette``,
+    ``FuseOptions.infrared``)."""
     return Fuser(model, device, options=FuseOptions(tile=tile, color=color, scale=scale, unique_gain=unique_gain,
                                                     detail_gain=detail_gain, order=order, align=align,
-                                                    pixels=pixels, deghost=deghost, rig=rig, palette=palette))
+                                                    pixels=pixels, deghost=deghost, rig=rig, palette=palette,
+                                                    infrared=infrared))
 
 
 def input_order_for(task: str | None) -> str:
@@ -349,7 +353,7 @@ def download_name(name_a: str, name_b: str, *more: str) -> str:
 
 
 __all__ = [
-    "COLOR_MODES", "EXAMPLES", "PALETTES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
+    "COLOR_MODES", "EXAMPLES", "INFRARED_CHOICES", "PALETTES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
     "UPLOAD_TYPES", "FusedStack", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size",
     "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score",
     "input_order_for", "load_example", "make_fuser", "metric_rows", "parse_rig", "png_bytes", "preview", "registered",
