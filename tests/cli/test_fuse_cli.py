@@ -547,3 +547,12 @@ def test_palette_says_which_image_it_colours_when_both_are_grey(tmp_path, tiny_w
     assert "give a --palette too" in capsys.readouterr().err
     assert _fuse(vis, ir, "-o", tmp_path / "x.png", "--weights", tiny_weights, "--palette", "hot", "--infrared", "3") == 2
     assert "infrared image 3 was asked for, but 2 images" in capsys.readouterr().err
+
+
+def test_folder_modes_show_each_large_fusions_tiles_under_the_folders_bar(tmp_path, rng, tiny_weights, capsys):
+    for side in ("a", "b"):
+        write_image(tmp_path / side / "01.png", smooth_image(rng, 100, 130))
+    assert main(["fuse", "--a", str(tmp_path / "a"), "--b", str(tmp_path / "b"), "-o", str(tmp_path / "out"),
+                 "--weights", str(tiny_weights), "--tile", "64", "--overlap", "8", "--scale", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "fusing:" in err and "tiles:" in err  # the folder's bar, and the pair's tiles beneath it

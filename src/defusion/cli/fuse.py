@@ -129,8 +129,9 @@ def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
     return images
 
 
-def _tile_progress(fuser, images: list[np.ndarray], args: argparse.Namespace):
-    """A progress bar over network passes when a fusion takes several (tiles, >2 inputs)."""
+def _tile_progress(fuser, images: list[np.ndarray], args: argparse.Namespace, nested: bool = False):
+    """A progress bar over network passes when a fusion takes several (tiles, >2 inputs); ``nested``
+    puts it under a folder's bar (a large bracket's minutes show as they pass)."""
     from tqdm import tqdm
 
     per_fusion = fuser.tiles_for(*images[0].shape[:2])
@@ -138,11 +139,11 @@ def _tile_progress(fuser, images: list[np.ndarray], args: argparse.Namespace):
     if passes < 2 or args.no_progress:
         return None
     unit = "tile" if per_fusion > 1 else "pair"  # untiled stacks count their pairwise fusions
-    return tqdm(total=passes, desc=f"{unit}s", unit=unit, file=sys.stderr, leave=False)
+    return tqdm(total=passes, desc=f"{unit}s", unit=unit, file=sys.stderr, leave=False, position=int(nested))
 
 
 def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem: str | None = None,
-              show_tiles: bool = False) -> None:
+              show_tiles: bool = False, nested: bool = False) -> None:
     from defusion.fusion.color import to_uint8
     from defusion.io.images import write_image
 
@@ -152,7 +153,7 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     if fuser.options.palette != "none" and fuser.options.infrared is None and not getattr(args, "_infrared_noted", False):
         _note_infrared(paths, images)
         args._infrared_noted = True
-    bar = _tile_progress(fuser, images, args) if show_tiles else None
+    bar = _tile_progress(fuser, images, args, nested) if show_tiles else None
     on_tile = bar.update if bar else None
     if args.components:
         if len(images) != 2:
@@ -294,7 +295,7 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
     try:
         for name, sources in tqdm(todo, desc="fusing", unit=unit[:-1], disable=args.no_progress, file=sys.stderr):
             try:
-                _fuse_one(fuser, sources, args.output / f"{name}.{args.format}", args, name)
+                _fuse_one(fuser, sources, args.output / f"{name}.{args.format}", args, name, show_tiles=True, nested=True)
                 done += 1
             except (ImageReadError, SizeMismatchError, ValueError, OSError) as exc:
                 failed.append(name)
