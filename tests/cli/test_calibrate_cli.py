@@ -139,3 +139,33 @@ def test_the_commands_motions_are_the_cores():
     assert calibrate_cli.RIG_MOTIONS_NEEDED == rig_module.RIG_MOTIONS
     assert calibrate_cli.RIG_MOTIONS == tuple(rig_module.RIG_MOTIONS)
     assert calibrate_cli.DEFAULT_RIG_MOTION == rig_module.DEFAULT_RIG_MOTION
+
+
+def _board_scene(cols: int = 10, rows: int = 7, square: int = 24) -> np.ndarray:
+    """A grey scene with a chessboard of cols x rows squares ((cols-1)x(rows-1) inner corners)."""
+    board = np.kron((np.indices((rows, cols)).sum(0) % 2).astype(np.uint8) * 255, np.ones((square, square), np.uint8))
+    scene = np.full((400, 520), 128, np.uint8)
+    scene[60:60 + rows * square, 80:80 + cols * square] = board
+    return scene
+
+
+def test_a_chessboard_target_calibrates_the_rig_without_marks(tmp_path, capsys):
+    scene = _board_scene()
+    camera = np.array([[0.55 * np.cos(0.03), -0.55 * np.sin(0.03), 5.0], [0.55 * np.sin(0.03), 0.55 * np.cos(0.03), -3.0],
+                       [0, 0, 1]])
+    visible = write_image(tmp_path / "vis.png", scene)
+    # the infrared camera: half the resolution, turned, the heated board's squares inverted
+    thermal = write_image(tmp_path / "ir.png", cv2.warpPerspective(255 - scene, camera, (300, 220), flags=cv2.INTER_AREA))
+    assert _run("calibrate", visible, thermal, "--board", "9x6", "-o", tmp_path / "rig.json") == 0
+    out, err = capsys.readouterr()
+    assert "from 54 point pairs" in out
+    rig = Rig.load(tmp_path / "rig.json")
+    corners = np.array([[0, 0], [519, 0], [0, 399], [519, 399]], float)
+    assert np.abs(map_points(rig.cameras[0].array, corners) - map_points(camera, corners)).max() < 0.5
+    assert "span only" in err  # the board covers less than half the view: the rig is extrapolated
+    assert _run("calibrate", visible, thermal, "--board", "8x6", "-o", tmp_path / "rig.json") == 2
+    assert "no 8x6 chessboard found in" in capsys.readouterr().err
+    assert _run("calibrate", visible, thermal, "-o", tmp_path / "rig.json") == 2
+    assert "either --points" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _run("calibrate", visible, thermal, "--board", "nine", "-o", tmp_path / "rig.json")

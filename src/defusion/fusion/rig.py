@@ -169,6 +169,72 @@ def _number(text: str) -> float | None:
         return None
 
 
+# -- a chessboard target ------------------------------------------------------------------
+def find_board(image: np.ndarray, pattern: tuple[int, int]) -> np.ndarray | None:
+    """The inner corners (Nx2, x y, row by row) of a chessboard of ``pattern`` (inner corners per
+    row, per column) in ``image`` (any layout and depth), or None if there is none. A heated or
+    cooled board shows in an infrared image too, often with its contrast inverted: the detector
+    does not mind. Sub-pixel accurate (OpenCV's sector-based detector)."""
+    from defusion.fusion.color import luminance, to_float, to_uint8
+
+    grey = cv2.equalizeHist(to_uint8(luminance(to_float(np.asarray(image)))))
+    found, corners = cv2.findChessboardCornersSB(grey, tuple(pattern), flags=cv2.CALIB_CB_NORMALIZE_IMAGE)
+    if not found:
+        found, corners = cv2.findChessboardCorners(grey, tuple(pattern), flags=cv2.CALIB_CB_ADAPTIVE_THRESH
+                                                   | cv2.CALIB_CB_NORMALIZE_IMAGE)
+        if not found:
+            return None
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 40, 0.01)
+        corners = cv2.cornerSubPix(grey, corners, (5, 5), (-1, -1), criteria)
+    return corners.reshape(-1, 2).astype(np.float64)
+
+
+def match_board(reference: np.ndarray, camera: np.ndarray, pattern: tuple[int, int],
+                motion: RigMotion = DEFAULT_RIG_MOTION) -> np.ndarray:
+    """``camera``'s board corners in the order of ``reference``'s: a detector may start counting
+    from another corner of the board in each image (the board's squares inverted in the infrared,
+    say), so each ordering of the grid is tried, and of those ``motion`` fits (unmirrored, within
+    a pixel of the best fit) the one that turns the image least is kept: a grid counted from the
+    opposite corner fits a half turn as well, which two cameras side by side never are.
+
+    Example:
+        >>> grid = np.array([[x, y] for y in range(3) for x in range(4)], float) * 10
+        >>> turned = grid[::-1] * 0.5 + 3  # the same corners, counted from the opposite one
+        >>> np.allclose(match_board(grid, turned, (4, 3)), grid * 0.5 + 3)
+        True
+    """
+    cols, rows = pattern
+    index = np.arange(cols * rows).reshape(rows, cols)
+    orders = [index, index[::-1, ::-1], index[::-1], index[:, ::-1]]
+    if cols == rows:
+        orders += [o.T for o in orders]
+    fits = []
+    for order in orders:
+        candidate = camera[order.ravel()]
+        matrix = fit_matrix(reference, candidate, motion)
+        if np.linalg.det(matrix[:2, :2]) <= 0:  # a mirror image: not what two cameras see
+            continue
+        error = float(np.sqrt(np.mean(np.sum((map_points(matrix, reference) - candidate) ** 2, axis=1))))
+        fits.append((error, abs(math.atan2(matrix[1, 0] - matrix[0, 1], matrix[0, 0] + matrix[1, 1])), candidate))
+    if not fits:
+        raise RigError("the board's corners fit no unmirrored motion between the cameras")
+    best_error = min(f[0] for f in fits)
+    return min((f for f in fits if f[0] <= best_error + 1.0), key=lambda f: f[1])[2]
+
+
+def mark_span(points: np.ndarray, size: tuple[int, int]) -> float:
+    """How much of an image of ``size`` (W, H) the ``points`` span: the smaller of their extent
+    across and down, as a share of the image's (a rig is extrapolated beyond its marks).
+
+    Example:
+        >>> mark_span(np.array([[10, 10], [90, 40]], float), (100, 100))
+        0.3
+    """
+    points = np.asarray(points, np.float64).reshape(-1, 2)
+    extent = points.max(axis=0) - points.min(axis=0)
+    return float(min(extent[0] / size[0], extent[1] / size[1]))
+
+
 # -- the rig -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RigCamera:
@@ -460,4 +526,4 @@ def _like(reference: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["RIG_MOTIONS", "DEFAULT_RIG_MOTION", "RigMotion", "RigError", "Rig", "RigCamera", "fit_matrix",
-           "map_points", "read_points", "check_rig_motion"]
+           "map_points", "read_points", "check_rig_motion", "find_board", "match_board", "mark_span"]
