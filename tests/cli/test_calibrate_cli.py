@@ -75,7 +75,7 @@ def test_a_loose_fit_names_the_worst_point(rig_pair, tmp_path, capsys):
     assert _run("calibrate", visible, thermal, "--points", points, "-o", tmp_path / "rig.json",
                 "--check", tmp_path / "check" / "c.png") == 0
     out, err = capsys.readouterr()
-    assert "largest" in out and "point 3" in out and "check point 3" in err
+    assert "largest" in out and "point 3" in out and "check mark 3 in" in err
     assert (tmp_path / "check" / "c.png").is_file()
 
 

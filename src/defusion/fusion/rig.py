@@ -44,8 +44,6 @@ MAX_RIG_BYTES = 64 * 1024
 COVERAGE_SAMPLES = 64
 #: Squares along the short side of the calibration check picture's checkerboard.
 CHECK_CELLS = 8
-#: ``defusion calibrate`` warns when the marks fit the model worse than this (RMS, pixels of the camera).
-LOOSE_FIT_PX = 3.0
 #: Width of the blend (fraction of the image's short side) where a camera's view ends and the
 #: first image stands in for it.
 FILL_FEATHER = 0.01
