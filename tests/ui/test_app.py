@@ -284,3 +284,29 @@ def test_thermal_palette_defaults_to_none_and_reaches_the_fusion(ui_env):
     assert at.radio(key="infrared").value == "auto"
     at.radio(key="infrared").set_value("B").run()
     _assert_fused_page(at)
+
+
+@needs_upload
+def test_calibrate_a_rig_from_a_chessboard_and_download_its_rig_file(ui_env):
+    from defusion.ui.app import CALIBRATE
+    from tests.cli.test_calibrate_cli import _board_scene
+
+    scene = _board_scene()
+    camera = np.array([[0.55, -0.01, 5.0], [0.01, 0.55, -3.0], [0, 0, 1]])
+    thermal = cv2.warpPerspective(255 - scene, camera, (300, 220), flags=cv2.INTER_AREA)
+    at = _app().run()
+    at.radio(key="source").set_value(CALIBRATE).run()
+    assert "Upload an image from each camera" in at.info[0].value
+    at.file_uploader(key="calib_a").upload("vis.png", _png(scene), "image/png")
+    at.file_uploader(key="calib_b").upload("ir.png", _png(thermal), "image/png")
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.table[0].value.index.tolist() == [54]  # 9x6 corners
+    assert any("span only" in w.value for w in at.warning)  # the board covers under half the view
+    assert "check:" in _captions(at)[0] and at.get("download_button")
+    at.text_input(key="calib_board").set_value("8x6").run()
+    assert len(at.error) == 1 and "no 8x6 chessboard found in vis.png" in at.error[0].value
+    at.text_input(key="calib_board").set_value("nine").run()
+    assert len(at.error) == 1 and "COLSxROWS" in at.error[0].value
+    at.radio(key="calib_method").set_value("a points file (CSV)").run()
+    assert not at.error and "and the points file" in at.info[0].value

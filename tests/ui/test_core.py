@@ -181,3 +181,20 @@ def test_a_camera_rig_lets_a_pair_of_different_sizes_through_and_registers_it(ti
                             "cpu", None, "auto", 1, rig=rig)
     parts, values = core.fuse_and_score(fuser, x, y)
     assert parts.fused.shape[:2] == (30, 40) and np.isfinite(values["SSIM-mean"])
+
+
+def test_calibrate_uploads_from_a_points_file():
+    import json
+
+    from defusion.fusion.rig import Rig
+
+    a, b = _png(np.zeros((120, 160), np.uint8)), _png(np.zeros((60, 80), np.uint8))
+    marks = [(10, 10), (150, 12), (12, 110), (148, 108), (80, 60), (40, 90)]
+    csv = "x_ref,y_ref,x_cam,y_cam\n" + "".join(f"{x},{y},{x / 2 - 0.25},{y / 2 - 0.25}\n" for x, y in marks)
+    result = core.calibrate_uploads(a, "vis.png", b, "ir.png", "similarity", points=csv.encode())
+    assert result.calibration.fits[0].rms_px < 1e-6 and result.check.shape == (120, 160, 3)
+    assert Rig.from_json(json.loads(result.rig_file)) == result.calibration.rig
+    with pytest.raises(core.InputError, match="line 2"):
+        core.calibrate_uploads(a, "vis.png", b, "ir.png", points=b"x,y,u,v\n1,2,three,4\n")
+    with pytest.raises(core.InputError, match="no 9x6 chessboard found in vis.png"):
+        core.calibrate_uploads(a, "vis.png", b, "ir.png", board=(9, 6))

@@ -404,12 +404,15 @@ class Rig:
                 "note": "matrix: first camera's pixel (x, y, 1) -> this camera's, in homogeneous coordinates",
                 "reference": reference, "cameras": cameras}
 
-    def save(self, path: str | Path, names: Sequence[str] | None = None, fit: Sequence[float] | None = None) -> None:
+    def dumps(self, names: Sequence[str] | None = None, fit: Sequence[float] | None = None) -> str:
+        """The rig file's text (:meth:`to_json`, one line per size and matrix row: meant to be read)."""
         text = json.dumps(self.to_json(names, fit), indent=2)
-        # one line per size and matrix row: the file is meant to be read
         text = re.sub(r"\[\s+([-+\d.eE,\s]+?)\s+\]", lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]",
                       text)
-        Path(path).write_text(text + "\n")
+        return text + "\n"
+
+    def save(self, path: str | Path, names: Sequence[str] | None = None, fit: Sequence[float] | None = None) -> None:
+        Path(path).write_text(self.dumps(names, fit))
 
     @classmethod
     def from_json(cls, data: object, name: str = "rig") -> "Rig":

@@ -25,6 +25,7 @@ from defusion.model.weights import WeightsError
 LOG = logging.getLogger("defusion.ui")
 UPLOAD = "Upload two images"
 UPLOAD_STACK = "Upload a bracket or focus stack"
+CALIBRATE = "Calibrate a camera rig"
 
 
 if st is not None:
@@ -63,7 +64,7 @@ if st is not None:
 def _sidebar(core):
     with st.sidebar:
         st.header("Options")
-        source = st.radio("Images", [*core.EXAMPLES, UPLOAD, UPLOAD_STACK], key="source")
+        source = st.radio("Images", [*core.EXAMPLES, UPLOAD, UPLOAD_STACK, CALIBRATE], key="source")
         color = st.radio("Colour mode", core.COLOR_MODES, key="color", horizontal=True,
                          help="auto (= ycbcr): fuse luminance; colours from the colour source, or blended by "
                               "saturation when both are colour. rgb: fuse two colour images in RGB (the paper's "
@@ -159,6 +160,55 @@ def _stack_inputs(core, settings):
     return images, [name for _, name in given], [data for data, _ in given]
 
 
+def _calibrate_page(core, settings) -> None:
+    """Calibrate a thermal + visible rig from one image per camera and a chessboard or marked
+    points (the core's calibration, as ``defusion calibrate``); show the fit and offer the rig file."""
+    limit_mb = st.get_option("server.maxUploadSize")
+    st.subheader("Calibrate a camera rig")
+    st.caption("One image from each camera of a fixed rig (a thermal and a visible camera side by side), taken at the "
+               "same moment. The rig file maps the second camera's images onto the first's pixel grid; use it with "
+               "*Upload two images*, or `defusion fuse --rig`. A chessboard both cameras see (heated or cooled for "
+               "the infrared) is found by itself; otherwise upload the points you marked in both images.")
+    col_a, col_b = st.columns(2)
+    up_a = col_a.file_uploader("First camera (the fused images' grid)", type=core.UPLOAD_TYPES, key="calib_a")
+    up_b = col_b.file_uploader("Second camera", type=core.UPLOAD_TYPES, key="calib_b")
+    method = st.radio("Marks from", ["a chessboard", "a points file (CSV)"], key="calib_method", horizontal=True)
+    board, points = None, None
+    if method == "a chessboard":
+        board = core.parse_board(st.text_input("Inner corners, across x down", "9x6", key="calib_board"))
+    else:
+        up_points = st.file_uploader("Points: x_ref, y_ref, x_cam, y_cam per line", type=["csv", "txt"],
+                                     key="calib_points")
+        points = up_points.getvalue() if up_points is not None else None
+    motions = list(core.RIG_MOTIONS)
+    motion = st.selectbox("Motion", motions, index=motions.index(core.DEFAULT_RIG_MOTION),
+                          key="calib_motion", help="similarity for parallel cameras; affine (default) also takes "
+                                                   "shear; homography, cameras not parallel, needs more marks")
+    if up_a is None or up_b is None or (board is None and points is None):
+        st.info("Upload an image from each camera" + ("" if board is not None else ", and the points file") + ".")
+        return
+    with st.spinner("Calibrating..."):
+        result = core.calibrate_uploads(up_a.getvalue(), up_a.name, up_b.getvalue(), up_b.name, motion, board, points,
+                                        settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
+    fit, camera = result.calibration.fits[0], result.calibration.rig.cameras[0]
+    import pandas as pd
+
+    st.table(pd.DataFrame([{"marks": fit.marks, "fit error (px RMS)": f"{fit.rms_px:.2f}",
+                            "largest (px)": f"{fit.worst_px:.2f} (mark {fit.worst_mark})",
+                            "sees of the first view": f"{100 * fit.coverage:.0f}%",
+                            "marks span": f"{100 * fit.span:.0f}%",
+                            "second camera": f"{camera.size[0]}x{camera.size[1]}"}]).set_index("marks"))
+    for warning in result.calibration.warnings():
+        st.warning(warning)
+    for note in result.calibration.notes():
+        st.info(note)
+    st.image(core.to_uint8(result.check), caption="check: the two views in alternate squares (edges run on across "
+                                                  "them where the rig is right); marks as green circles, the second "
+                                                  "camera's marks mapped back as red crosses")
+    st.download_button("Download the rig file (JSON)", result.rig_file, file_name="rig.json", mime="application/json",
+                       key="download_rig")
+
+
 def _show_stack(core, images, names, result, files) -> None:
     u8 = core.to_uint8
     fused, values, order = result.fused, result.values, result.order
@@ -233,6 +283,9 @@ def main() -> None:
         settings = core.Settings.from_env()
         source, task, color, scale, gain, detail, tile, align, pixels, deghost, palette = _sidebar(core)
         rig = None
+        if source == CALIBRATE:
+            _calibrate_page(core, settings)
+            return
         if source == UPLOAD_STACK:
             given = _stack_inputs(core, settings)
             if given is None:

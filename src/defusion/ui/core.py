@@ -28,7 +28,8 @@ from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES, source_map
 from defusion.fusion.stretch import is_narrow, stretch_sources, value_range
 from defusion.fusion.color import PALETTES, from_float, to_float, to_uint8
-from defusion.fusion.rig import MAX_RIG_BYTES, Rig, RigError
+from defusion.fusion.calibration import Calibration, board_points, calibrate
+from defusion.fusion.rig import DEFAULT_RIG_MOTION, MAX_RIG_BYTES, RIG_MOTIONS, Rig, RigError, read_points
 from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser
 from defusion.io.images import ImageReadError
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
@@ -173,6 +174,54 @@ def parse_rig(data: bytes, name: str = "rig") -> Rig:
         return Rig.from_json(json.loads(data.decode("utf-8")), name)
     except (UnicodeDecodeError, ValueError) as exc:  # RigError, or not JSON
         raise InputError(f"{name}: {exc}" if not isinstance(exc, RigError) else str(exc)) from None
+
+
+class RigUpload(NamedTuple):
+    """A rig calibrated from two uploads: the fit, its check picture (HxWx3 float) and the rig file's bytes."""
+
+    calibration: Calibration
+    check: np.ndarray
+    rig_file: bytes
+
+
+def parse_board(text: str) -> tuple[int, int]:
+    """A chessboard's inner corners from "COLSxROWS" text; InputError otherwise.
+
+    Example:
+        >>> parse_board(" 9 x 6 ")
+        (9, 6)
+    """
+    try:
+        cols, rows = (int(v) for v in text.lower().replace(" ", "").split("x"))
+    except ValueError:
+        raise InputError(f"give the board's inner corners across and down as COLSxROWS, e.g. 9x6; got {text!r}") from None
+    if min(cols, rows) < 2:
+        raise InputError(f"a board has at least 2x2 inner corners, got {text}")
+    return cols, rows
+
+
+def calibrate_uploads(data_a: bytes, name_a: str, data_b: bytes, name_b: str, motion: str = DEFAULT_RIG_MOTION,
+                      board: tuple[int, int] | None = None, points: bytes | None = None,
+                      max_pixels: int = DEFAULT_UI_MAX_PIXELS, max_bytes: int | None = None) -> RigUpload:
+    """A camera rig from one upload per camera and a chessboard's size or a points CSV, by the
+    core's calibration (as ``defusion calibrate``); InputError for what the user can fix."""
+    for data, name in ((data_a, name_a), (data_b, name_b)):
+        check_upload_size(data, name, max_bytes)
+    images = [decode_image(data_a, name_a, max_pixels), decode_image(data_b, name_b, max_pixels)]
+    try:
+        if board is not None:
+            pairs = board_points(images, board, motion, [name_a, name_b])
+            sources = [f"the board in {name_b}"]
+        else:
+            if points is None or len(points) > MAX_RIG_BYTES:
+                raise InputError("upload the marked points as a CSV file (at most 64 KiB), or use a chessboard")
+            pairs = [read_points(points.decode("utf-8", "replace"), "the points file")]
+            sources = ["the points file"]
+        result = calibrate(images, pairs, motion, sources)
+    except RigError as exc:
+        raise InputError(str(exc)) from None
+    check = result.rig.check_image([to_float(im) for im in images], result.points)
+    return RigUpload(result, check, result.rig.dumps([name_a, name_b], [fit.rms_px for fit in result.fits]).encode())
 
 
 def registered(rig: Rig | None, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -356,7 +405,8 @@ __all__ = [
     "COLOR_MODES", "EXAMPLES", "INFRARED_CHOICES", "PALETTES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
     "UPLOAD_TYPES", "FusedStack", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size",
     "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score",
-    "input_order_for", "load_example", "make_fuser", "metric_rows", "parse_rig", "png_bytes", "preview", "registered",
+    "input_order_for", "load_example", "make_fuser", "metric_rows", "parse_board", "parse_rig", "png_bytes", "preview",
+    "registered", "RigUpload", "calibrate_uploads", "RIG_MOTIONS", "DEFAULT_RIG_MOTION",
     "score", "score_stack",
     "stretch_notes", "tile_option", "to_uint8",
 ]
