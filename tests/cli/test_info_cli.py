@@ -45,3 +45,10 @@ def test_closed_output_pipe_is_not_a_traceback():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 1
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_info_says_which_runtime_the_default_runs_here(capsys):
+    from defusion.cli.main import main
+
+    assert main(["info"]) == 0
+    assert "runtime        auto: onnxruntime on this machine's cpu" in capsys.readouterr().out

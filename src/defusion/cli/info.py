@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         "common_decoder": {"widths": c.common_widths, "blocks": c.common_blocks},
         "unique_decoder": {"widths": c.unique_widths, "blocks": c.unique_blocks},
         "training": {k: v for k, v in meta.items() if k not in ("config", "format")},
+        "runtime": _runtime_here(),
     }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -63,9 +64,20 @@ def run(args: argparse.Namespace) -> int:
     print(f"  decoder Dc     widths {c.common_widths} x blocks {c.common_blocks}")
     print(f"  decoder Du     widths {c.unique_widths} x blocks {c.unique_blocks} (shared by both sources)")
     print("  heads          Pc(f_c), Pu(f_u^i), Pr(f_c + f_u^1 + f_u^2)")
+    print(f"  runtime        {info['runtime']}")
     for k, v in info["training"].items():
         print(f"  {k:<14} {v}")
     return 0
+
+
+def _runtime_here() -> str:
+    """What the default runtime (``auto``) runs on this machine."""
+    import torch
+
+    from defusion.fusion.runtime import DEFAULT_RUNTIME, resolve_runtime
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return f"{DEFAULT_RUNTIME}: {resolve_runtime(DEFAULT_RUNTIME, device)} on this machine's {device} (--runtime to choose)"
 
 
 # ValueError: an unknown --model name (the message lists the registered ones).
