@@ -150,7 +150,8 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     images = _load(paths, args)
     if fuser.options.stretch == "auto":
         _note_stretched(paths, images)
-    if fuser.options.palette != "none" and fuser.options.infrared is None and not getattr(args, "_infrared_noted", False):
+    palette_guess = fuser.options.palette != "none" and fuser.options.infrared is None
+    if palette_guess and not getattr(args, "_infrared_noted", False):
         _note_infrared(paths, images)
         args._infrared_noted = True
     bar = _tile_progress(fuser, images, args, nested) if show_tiles else None
@@ -295,7 +296,8 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
     try:
         for name, sources in tqdm(todo, desc="fusing", unit=unit[:-1], disable=args.no_progress, file=sys.stderr):
             try:
-                _fuse_one(fuser, sources, args.output / f"{name}.{args.format}", args, name, show_tiles=True, nested=True)
+                _fuse_one(fuser, sources, args.output / f"{name}.{args.format}", args, name, show_tiles=True,
+                          nested=True)
                 done += 1
             except (ImageReadError, SizeMismatchError, ValueError, OSError) as exc:
                 failed.append(name)

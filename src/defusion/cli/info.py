@@ -77,7 +77,8 @@ def _runtime_here() -> str:
     from defusion.fusion.runtime import DEFAULT_RUNTIME, resolve_runtime
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    return f"{DEFAULT_RUNTIME}: {resolve_runtime(DEFAULT_RUNTIME, device)} on this machine's {device} (--runtime to choose)"
+    runtime = resolve_runtime(DEFAULT_RUNTIME, device)
+    return f"{DEFAULT_RUNTIME}: {runtime} on this machine's {device} (--runtime to choose)"
 
 
 # ValueError: an unknown --model name (the message lists the registered ones).

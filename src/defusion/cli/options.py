@@ -124,7 +124,8 @@ def add_task_option(p: argparse.ArgumentParser) -> None:
 
 
 def add_fusion_options(p: argparse.ArgumentParser) -> None:
-    """--task, --tile, --overlap, --color, --scale, the gains, --stretch and --rig: how images are fed to the network."""
+    """--task, --tile, --overlap, --color, --scale, the gains, --stretch, --palette and --rig: how images
+    are fed to the network and what becomes of its output."""
     add_task_option(p)
     add_tile_option(p)
     p.add_argument("--overlap", type=non_negative_int, default=DEFAULT_OVERLAP,
@@ -150,7 +151,8 @@ def add_palette_option(p: argparse.ArgumentParser) -> None:
                         "image: the only grey source, else the first, or --infrared N); default none, the "
                         "sources' own colours")
     p.add_argument("--infrared", type=positive_int, default=None, metavar="N",
-                   help="with --palette: the infrared image is the Nth given (default: the only grey one, else the first)")
+                   help="with --palette: the infrared image is the Nth given (default: the only grey one, else "
+                        "the first)")
 
 
 def add_rig_option(p: argparse.ArgumentParser) -> None:

@@ -14,8 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from defusion.fusion.rig import (DEFAULT_RIG_MOTION, RIG_MOTIONS, Rig, RigError, RigMotion, find_board, map_points,
-                                 mark_span, match_board)
+from defusion.fusion.rig import (DEFAULT_RIG_MOTION, RIG_MOTIONS, Rig, RigError, RigMotion, article, find_board,
+                                 map_points, mark_span, match_board)
 
 #: Marks per camera below which the fit error says little (the docs ask for six or more).
 ENOUGH_MARKS = 6
@@ -59,13 +59,13 @@ class Calibration:
         for index, fit in enumerate(self.fits, start=2):
             where = f" in {sources[index - 2]}" if sources else ""
             if fit.marks == RIG_MOTIONS[motion]:
-                out.append(f"camera {index}: {fit.marks} marks fix {_article(motion)} {motion} exactly, so the fit "
+                out.append(f"camera {index}: {fit.marks} marks fix {article(motion)} {motion} exactly, so the fit "
                            f"error (0) cannot show a mis-click; mark {ENOUGH_MARKS} or more, spread over the image")
             elif fit.marks < ENOUGH_MARKS:
                 out.append(f"camera {index}: only {fit.marks} marks; with {ENOUGH_MARKS} or more, spread over the "
                            "image, the fit error shows a mis-click and the rig is more accurate")
             if fit.rms_px > LOOSE_FIT_PX:
-                out.append(f"camera {index}'s marks fit {_article(motion)} {motion} loosely ({fit.rms_px:.1f} px "
+                out.append(f"camera {index}'s marks fit {article(motion)} {motion} loosely ({fit.rms_px:.1f} px "
                            f"RMS): check mark {fit.worst_mark}{where}, or try a richer motion")
             if fit.span < NARROW_SPAN:
                 out.append(f"camera {index}'s marks span only {100 * fit.span:.0f}% of the image: the rig is "
@@ -129,10 +129,6 @@ def calibrate(images: Sequence[np.ndarray], points: Sequence[tuple[np.ndarray, n
         fits.append(CameraFit(len(ref), float(np.sqrt(np.mean(distances ** 2))), float(distances[worst]), worst + 1,
                               seen, mark_span(ref, sizes[0])))
     return Calibration(rig, [(np.asarray(r, float), np.asarray(s, float)) for r, s in points], fits)
-
-
-def _article(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"
 
 
 __all__ = ["CameraFit", "Calibration", "board_points", "calibrate", "ENOUGH_MARKS", "LOOSE_FIT_PX", "NARROW_SPAN",

@@ -4,7 +4,8 @@ An infrared and a visible camera side by side never see the scene pixel for pixe
 resolutions, fields of view and mounting differ. Their intensities do not correlate, so they
 cannot be registered from the images the way a handheld bracket is (:mod:`defusion.fusion.align`):
 on TNO's 25 pairs re-shot by a simulated second camera (``benchmarks/rig.py``), ECC on the images'
-gradients put the corners within 2 px on one pair and 15 px off at the median. A rig is calibrated once instead, from points
+gradients put the corners within 2 px on one pair and 15 px off at the median. A rig is
+calibrated once instead, from points
 marked in both images (any image viewer shows pixel coordinates), and that calibration maps
 every later pair, folder or video from the same rig onto the first camera's pixel grid.
 
@@ -56,6 +57,16 @@ class RigError(ValueError):
     """A rig file, a set of calibration points, or the images given to a rig are unusable."""
 
 
+def article(word: str) -> str:
+    """'a' or 'an' before ``word`` (a motion's name).
+
+    Example:
+        >>> article("affine"), article("homography")
+        ('an', 'a')
+    """
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
+
+
 def check_rig_motion(motion: str) -> None:
     """RigError unless ``motion`` is one of RIG_MOTIONS."""
     if motion not in RIG_MOTIONS:
@@ -84,7 +95,7 @@ def fit_matrix(reference_points: np.ndarray, source_points: np.ndarray,
         raise RigError(f"{len(ref)} reference points but {len(src)} source points")
     needed = RIG_MOTIONS[motion]
     if len(ref) < needed:
-        raise RigError(f"{'an' if motion[0] in 'aeiou' else 'a'} {motion} needs at least {needed} point pairs, got {len(ref)} "
+        raise RigError(f"{article(motion)} {motion} needs at least {needed} point pairs, got {len(ref)} "
                        "(mark more, spread over the image)")
     if not (np.all(np.isfinite(ref)) and np.all(np.isfinite(src))):
         raise RigError("the points must be finite numbers")
@@ -268,8 +279,8 @@ class Rig:
             if matrix.shape != (3, 3) or not np.all(np.isfinite(matrix)):
                 raise RigError(f"camera {index}: the matrix must be 3x3 finite numbers")
             if self.motion != "homography" and not np.allclose(matrix[2], (0.0, 0.0, 1.0)):
-                raise RigError(f"camera {index}: a {self.motion} has no perspective, but the matrix's last row is "
-                               f"{matrix[2].tolist()} (use \"motion\": \"homography\", or calibrate again)")
+                raise RigError(f"camera {index}: {article(self.motion)} {self.motion} has no perspective, but the "
+                               f"matrix's last row is {matrix[2].tolist()} (use \"motion\": \"homography\", or calibrate again)")
             corners = self._corners() @ matrix.T
             if np.any(corners[:, 2] <= 0) or abs(np.linalg.det(matrix)) < 1e-12:
                 raise RigError(f"camera {index}: the matrix does not map the first camera's image onto a plane "
@@ -311,8 +322,8 @@ class Rig:
         for camera in self.cameras:
             mapped = map_points(camera.array, grid)
             cw, ch = camera.size
-            inside = (mapped[:, 0] >= -0.5) & (mapped[:, 0] <= cw - 0.5) & (mapped[:, 1] >= -0.5) & (mapped[:, 1] <= ch - 0.5)
-            shares.append(float(inside.mean()))
+            inside = (mapped >= -0.5) & (mapped <= np.array([cw, ch]) - 0.5)
+            shares.append(float(inside.all(axis=1).mean()))
         return shares
 
     # -- using --------------------------------------------------------------------------------
@@ -407,8 +418,8 @@ class Rig:
     def dumps(self, names: Sequence[str] | None = None, fit: Sequence[float] | None = None) -> str:
         """The rig file's text (:meth:`to_json`, one line per size and matrix row: meant to be read)."""
         text = json.dumps(self.to_json(names, fit), indent=2)
-        text = re.sub(r"\[\s+([-+\d.eE,\s]+?)\s+\]", lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]",
-                      text)
+        text = re.sub(r"\[\s+([-+\d.eE,\s]+?)\s+\]",
+                      lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)
         return text + "\n"
 
     def save(self, path: str | Path, names: Sequence[str] | None = None, fit: Sequence[float] | None = None) -> None:
