@@ -169,3 +169,14 @@ def test_a_chessboard_target_calibrates_the_rig_without_marks(tmp_path, capsys):
     assert "either --points" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         _run("calibrate", visible, thermal, "--board", "nine", "-o", tmp_path / "rig.json")
+
+
+def test_a_board_turned_a_quarter_between_the_cameras_is_refused_not_guessed(tmp_path, capsys):
+    scene = _board_scene()
+    visible = write_image(tmp_path / "vis.png", scene)
+    turned = write_image(tmp_path / "ir.png", np.ascontiguousarray(np.rot90(cv2.resize(255 - scene, (260, 200)))))
+    assert _run("calibrate", visible, turned, "--board", "9x6", "-o", tmp_path / "rig.json") == 2
+    assert "turned by about 90 degrees" in capsys.readouterr().err
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00binary")
+    assert _run("calibrate", visible, turned, "--points", tmp_path / "bin.csv", "-o", tmp_path / "rig.json") == 2
+    assert "not a text file" in capsys.readouterr().err

@@ -73,3 +73,14 @@ def test_a_thermal_palette_shows_the_infrared_warmth_with_the_fusions_detail(tin
         FuseOptions(palette="hot", pixels="sources")
     with pytest.raises(ValueError, match="unknown palette"):
         FuseOptions(palette="rainbow")
+
+
+def test_a_palette_colours_the_raw_thermal_frame_whatever_its_place(tiny_weights, rng):
+    from defusion.fusion.fuser import Fuser
+
+    visible = (rng.random((32, 48)) * 255).astype(np.uint8)  # grey, as TNO's visible images are
+    raw = (7000 + 8 * (rng.random((32, 48)) * 255)).astype(np.uint16)  # a thermal camera's counts
+    fuser = Fuser.from_pretrained(tiny_weights, device="cpu", palette="hot", scale=1)
+    guessed = fuser.fuse(visible, raw)  # visible first, as a rig gives them
+    told = Fuser.from_pretrained(tiny_weights, device="cpu", palette="hot", scale=1, infrared=1).fuse(visible, raw)
+    np.testing.assert_array_equal(guessed, told)

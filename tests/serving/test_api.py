@@ -513,4 +513,5 @@ def test_a_thermal_palette_per_request(client, fuser, images):
     _assert_error(client.post("/v1/fuse?palette=hot&infrared=0", files=sent), 422, "infrared")
     _assert_error(client.post("/v1/fuse?palette=hot&infrared=3", files=sent), 422, "infrared image 3")
     _assert_error(client.post("/v1/fuse?palette=rainbow", files=sent), 422, "palette")
+    _assert_error(client.post("/v1/fuse?infrared=2", files=sent), 422, "add palette=")
     _assert_error(client.post("/v1/fuse?palette=hot&pixels=sources", files=sent), 422, "pixels")

@@ -88,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
                 text = path.read_text()
             except OSError as exc:
                 raise UserError(f"cannot read --points {path}: {exc.strerror or exc}") from None
+            except UnicodeDecodeError:
+                raise UserError(f"--points {path}: not a text file; give a CSV of x_ref, y_ref, x_cam, y_cam "
+                                "per line") from None
             points.append(read_points(text, str(path)))
         sources = [str(p) for p in args.points]
     result = calibrate(images, points, args.motion, sources)

@@ -152,7 +152,7 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
         _note_stretched(paths, images)
     palette_guess = fuser.options.palette != "none" and fuser.options.infrared is None
     if palette_guess and not getattr(args, "_infrared_noted", False):
-        _note_infrared(paths, images)
+        _note_infrared(paths, images, fuser.options.stretch)
         args._infrared_noted = True
     bar = _tile_progress(fuser, images, args, nested) if show_tiles else None
     on_tile = bar.update if bar else None
@@ -197,16 +197,20 @@ def _note_stretched(paths: list[Path], images: list[np.ndarray]) -> None:
                        "(--stretch none keeps the values as they are)", file=sys.stderr)
 
 
-def _note_infrared(paths: list[Path], images: list[np.ndarray]) -> None:
-    """Say which image --palette colours where the rule (the only grey one) does not tell."""
+def _note_infrared(paths: list[Path], images: list[np.ndarray], stretch: str) -> None:
+    """Say which image --palette colours where the rules (the one raw thermal frame, else the only
+    grey image) do not tell."""
     from tqdm import tqdm
 
     from defusion.fusion.color import is_grey
+    from defusion.fusion.stretch import is_narrow
 
+    if stretch == "auto" and sum(is_narrow(image) for image in images) == 1:
+        return
     greys = [is_grey(image) for image in images]
     if greys.count(True) != 1:
         why = "all are grey" if all(greys) else "none is grey"
-        tqdm.write(f"defusion: note: --palette colours {paths[0].name} as the infrared image ({why}); "
+        tqdm.write(f"defusion: note: --palette colours {paths[0]} as the infrared image ({why}); "
                    "--infrared N picks the Nth image instead", file=sys.stderr)
 
 
@@ -259,10 +263,11 @@ def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
         how = f"by capture time (a new one after a pause of over {args.gap:g} s)"
     else:
         groups = group_by_count(shots, args.group)
-        how = f"of {args.group} in name order"
-        if len(groups[-1]) != args.group and len(groups[-1]) > 1:
-            print(f"defusion: warning: {len(shots)} shots do not split into groups of {args.group}: the last group, "
-                  f"{group_name(groups[-1])}, has {len(groups[-1])}", file=sys.stderr)
+        how = f"in runs of {args.group} in name order"
+        left = len(shots) % args.group
+        if left:
+            print(f"defusion: warning: {_plural(len(shots), 'shot')} do not split into runs of {args.group}: the "
+                  f"last group, {group_name(groups[-1])}, has {_plural(left, 'shot')}", file=sys.stderr)
     for group in groups:
         if len(group) < 2:
             print(f"defusion: warning: {group[0].name} is a group of one shot: nothing to fuse it with; skipped",
@@ -272,8 +277,8 @@ def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
         hint = "; try --group N, the number of shots per bracket" if args.group == "auto" else ""
         raise UserError(f"no group of two or more shots in {args.stacks} (grouped {how}){hint}")
     sizes = sorted({len(g) for g in groups})
-    print(f"defusion: {sum(map(len, groups))} shots in {_plural(len(groups), 'group')} {how}, of "
-          f"{' or '.join(map(str, sizes))} shots", file=sys.stderr)
+    print(f"defusion: {_plural(sum(map(len, groups)), 'shot')} in {_plural(len(groups), 'group')} {how} "
+          f"({' or '.join(map(str, sizes))} shots each)", file=sys.stderr)
     return _fuse_jobs(fuser, [(group_name(g), g) for g in groups], "groups", args)
 
 

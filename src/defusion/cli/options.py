@@ -184,7 +184,7 @@ def fusion_options(args: argparse.Namespace, names: tuple[str, ...] = FUSION_OPT
     given = {name: getattr(args, name) for name in (*names, "unique_gain", "detail_gain")}
     if getattr(args, "infrared", None) is not None:
         if getattr(args, "palette", None) in (None, "none"):
-            raise UserError("--infrared says which image the --palette colours; give a --palette too")
+            raise UserError("--infrared says which image a --palette colours; give a --palette other than none")
         given["infrared"] = args.infrared - 1
     return task_options(args.task, **given, rig=load_rig(args))
 

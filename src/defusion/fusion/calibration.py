@@ -68,7 +68,7 @@ class Calibration:
                 out.append(f"camera {index}'s marks fit {article(motion)} {motion} loosely ({fit.rms_px:.1f} px "
                            f"RMS): check mark {fit.worst_mark}{where}, or try a richer motion")
             if fit.span < NARROW_SPAN:
-                out.append(f"camera {index}'s marks span only {100 * fit.span:.0f}% of the image: the rig is "
+                out.append(f"camera {index}'s marks span only {100 * fit.span:.0f}% of the first image: the rig is "
                            "extrapolated beyond them; spread the marks over the image (or hold the board nearer)")
         return out
 

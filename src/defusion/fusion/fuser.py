@@ -142,7 +142,8 @@ class FuseOptions:
 
     ``palette`` (``none`` by default) shows the infrared image in false colour with the fused
     image's fine detail over it, as thermal cameras show their fusion (:func:`defusion.fusion.color.
-    with_detail`; the infrared image is source ``infrared``, by default the only grey source, else the first).
+    with_detail`; the infrared image is source ``infrared``, by default the one raw thermal frame
+    stretched, else the only grey source, else the first).
 
     ``rig`` maps the images of a calibrated camera rig (an infrared and a visible camera side by
     side; :mod:`defusion.fusion.rig`, ``defusion calibrate``) onto the first camera's pixel grid
@@ -486,7 +487,7 @@ class Fuser:
                                     "images of one size (the CLI's --resize, or defusion.io.resize.resize_to "
                                     "in Python, resizes the others to the first)")
         dtype = color.output_dtype(*images)
-        floats, _ = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch)
+        floats, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch)
         if self.options.rig is not None:
             floats = self.options.rig.apply(floats)
         floats = align_images(floats, self.options.align)
@@ -497,7 +498,8 @@ class Fuser:
             infrared = self.options.infrared
             if infrared is not None and infrared >= len(floats):
                 raise ValueError(f"infrared image {infrared + 1} was asked for, but {len(floats)} images were given")
-            infrared = color.thermal_source(floats) if infrared is None else infrared
+            if infrared is None:  # a raw thermal frame, else the only grey source, else the first
+                infrared = stretched[0] if len(stretched) == 1 else color.thermal_source(floats)
             colours = color.thermal_colours(floats[infrared], self.options.palette)
             inputs = [color.as_rgb(color.luminance(f)) for f in floats]
             return _Prepared("grey", inputs, None, dtype, images[0].shape[:2], floats, colours)

@@ -43,6 +43,9 @@ MAX_RIG_BYTES = 64 * 1024
 #: Samples per side of the grid on which coverage (the share of the first camera's pixels that a
 #: camera sees) is measured.
 COVERAGE_SAMPLES = 64
+#: A chessboard counted from another corner fits a turn of the board as well as the true ordering; the
+#: cameras of a rig are taken to be within this roll of each other (radians: 45 degrees).
+MAX_BOARD_TURN = math.pi / 4
 #: Squares along the short side of the calibration check picture's checkerboard.
 CHECK_CELLS = 8
 #: Width of the blend (fraction of the image's short side) where a camera's view ends and the
@@ -173,9 +176,10 @@ def read_points(text: str, name: str = "points") -> tuple[np.ndarray, np.ndarray
 
 def _number(text: str) -> float | None:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
 
 
 # -- a chessboard target ------------------------------------------------------------------
@@ -204,7 +208,8 @@ def match_board(reference: np.ndarray, camera: np.ndarray, pattern: tuple[int, i
     from another corner of the board in each image (the board's squares inverted in the infrared,
     say), so each ordering of the grid is tried, and of those ``motion`` fits (unmirrored, within
     a pixel of the best fit) the one that turns the image least is kept: a grid counted from the
-    opposite corner fits a half turn as well, which two cameras side by side never are.
+    opposite corner fits a half turn as well, which two cameras side by side never are. A board
+    turned by more than 45 degrees between the images is a RigError: its orientation is ambiguous.
 
     Example:
         >>> grid = np.array([[x, y] for y in range(3) for x in range(4)], float) * 10
@@ -228,7 +233,12 @@ def match_board(reference: np.ndarray, camera: np.ndarray, pattern: tuple[int, i
     if not fits:
         raise RigError("the board's corners fit no unmirrored motion between the cameras")
     best_error = min(f[0] for f in fits)
-    return min((f for f in fits if f[0] <= best_error + 1.0), key=lambda f: f[1])[2]
+    _, turn, best = min((f for f in fits if f[0] <= best_error + 1.0), key=lambda f: f[1])
+    if turn > MAX_BOARD_TURN:
+        raise RigError(f"the board is turned by about {math.degrees(turn):.0f} degrees between the images, and a "
+                       "chessboard's corners cannot tell a quarter turn from three: turn one image upright first, or "
+                       "mark points instead")
+    return best
 
 
 def mark_span(points: np.ndarray, size: tuple[int, int]) -> float:

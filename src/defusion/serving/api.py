@@ -225,6 +225,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         rig = _parse_rig(rig_text) if rig_text is not None else None
         if infrared is not None and infrared < 1:
             raise ApiError(422, f"infrared={infrared}: the infrared image's place among the uploads, 1 for 'a'")
+        if infrared is not None and (palette or runner.fuser.options.palette) == "none":
+            raise ApiError(422, "infrared says which image a palette colours; add palette=inferno (or another)")
         request_options = {"align": align, "pixels": pixels, "stretch": stretch, "deghost": deghost, "rig": rig,
                            "palette": palette, "infrared": infrared - 1 if infrared is not None else None}
         rig = rig or runner.fuser.options.rig
