@@ -43,15 +43,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _pattern(text: str) -> tuple[int, int]:
-    """argparse type of --board: COLSxROWS inner corners, each 2 or more."""
+    """argparse type of --board: the core's parse_pattern, its error a usage error."""
+    from defusion.fusion.rig import RigError, parse_pattern
+
     try:
-        cols, rows = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give the inner corners across and down as COLSxROWS, e.g. 9x6; "
-                                         f"got {text!r}") from None
-    if min(cols, rows) < 2:
-        raise argparse.ArgumentTypeError(f"a board has at least 2x2 inner corners, got {text}")
-    return cols, rows
+        return parse_pattern(text)
+    except RigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:

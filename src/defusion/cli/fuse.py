@@ -198,19 +198,18 @@ def _note_stretched(paths: list[Path], images: list[np.ndarray]) -> None:
 
 
 def _note_infrared(paths: list[Path], images: list[np.ndarray], stretch: str) -> None:
-    """Say which image --palette colours where the rules (the one raw thermal frame, else the only
-    grey image) do not tell."""
+    """Say which image --palette colours where the core's rule (the one raw thermal frame, else the
+    only grey image) had to guess."""
     from tqdm import tqdm
 
-    from defusion.fusion.color import is_grey
+    from defusion.fusion.color import is_grey, thermal_source
     from defusion.fusion.stretch import is_narrow
 
-    if stretch == "auto" and sum(is_narrow(image) for image in images) == 1:
-        return
-    greys = [is_grey(image) for image in images]
-    if greys.count(True) != 1:
-        why = "all are grey" if all(greys) else "none is grey"
-        tqdm.write(f"defusion: note: --palette colours {paths[0]} as the infrared image ({why}); "
+    raw = [i for i, image in enumerate(images) if is_narrow(image)] if stretch == "auto" else []
+    index, certain = thermal_source(images, raw)
+    if not certain:
+        why = "all are grey" if all(is_grey(image) for image in images) else "none is grey"
+        tqdm.write(f"defusion: note: --palette colours {paths[index]} as the infrared image ({why}); "
                    "--infrared N picks the Nth image instead", file=sys.stderr)
 
 

@@ -17,7 +17,7 @@ says how warm each place is, the edges (of both images) what is there.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Sequence
 
 import numpy as np
 
@@ -161,17 +161,21 @@ def check_palette(palette: str) -> None:
         raise ValueError(f"unknown palette {palette!r}; use one of {', '.join(PALETTES)}")
 
 
-def thermal_source(sources: list[np.ndarray]) -> int:
-    """Which source is the infrared image: the only grey one, else the first.
+def thermal_source(sources: list[np.ndarray], raw: Sequence[int] = ()) -> tuple[int, bool]:
+    """Which source is the infrared image, and whether that is certain: the one raw thermal frame
+    among them (``raw``: the indices stretched as such), else the only grey one, else (a guess)
+    the first.
 
     Example:
         >>> visible, infrared = np.zeros((2, 2, 3)), np.zeros((2, 2))
         >>> visible[..., 0] = 1
-        >>> thermal_source([visible, infrared]), thermal_source([infrared, infrared])
-        (1, 0)
+        >>> thermal_source([visible, infrared]), thermal_source([infrared, infrared]), thermal_source([infrared] * 2, [1])
+        ((1, True), (0, False), (1, True))
     """
+    if len(raw) == 1:
+        return raw[0], True
     greys = [i for i, s in enumerate(sources) if is_grey(s)]
-    return greys[0] if len(greys) == 1 else 0
+    return (greys[0], True) if len(greys) == 1 else (0, False)
 
 
 def thermal_colours(thermal: np.ndarray, palette: str) -> np.ndarray:

@@ -498,8 +498,8 @@ class Fuser:
             infrared = self.options.infrared
             if infrared is not None and infrared >= len(floats):
                 raise ValueError(f"infrared image {infrared + 1} was asked for, but {len(floats)} images were given")
-            if infrared is None:  # a raw thermal frame, else the only grey source, else the first
-                infrared = stretched[0] if len(stretched) == 1 else color.thermal_source(floats)
+            if infrared is None:
+                infrared, _ = color.thermal_source(floats, stretched)
             colours = color.thermal_colours(floats[infrared], self.options.palette)
             inputs = [color.as_rgb(color.luminance(f)) for f in floats]
             return _Prepared("grey", inputs, None, dtype, images[0].shape[:2], floats, colours)

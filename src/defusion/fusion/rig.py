@@ -183,6 +183,22 @@ def _number(text: str) -> float | None:
 
 
 # -- a chessboard target ------------------------------------------------------------------
+def parse_pattern(text: str) -> tuple[int, int]:
+    """A chessboard's inner corners across and down from "COLSxROWS" text; RigError otherwise.
+
+    Example:
+        >>> parse_pattern(" 9 x 6 ")
+        (9, 6)
+    """
+    try:
+        cols, rows = (int(v) for v in text.lower().replace(" ", "").split("x"))
+    except ValueError:
+        raise RigError(f"give the board's inner corners across and down as COLSxROWS, e.g. 9x6; got {text!r}") from None
+    if min(cols, rows) < 2:
+        raise RigError(f"a board has at least 2x2 inner corners, got {text}")
+    return cols, rows
+
+
 def find_board(image: np.ndarray, pattern: tuple[int, int]) -> np.ndarray | None:
     """The inner corners (Nx2, x y, row by row) of a chessboard of ``pattern`` (inner corners per
     row, per column) in ``image`` (any layout and depth), or None if there is none. A heated or
@@ -548,4 +564,5 @@ def _like(reference: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["RIG_MOTIONS", "DEFAULT_RIG_MOTION", "RigMotion", "RigError", "Rig", "RigCamera", "fit_matrix",
-           "map_points", "read_points", "check_rig_motion", "find_board", "match_board", "mark_span"]
+           "map_points", "read_points", "check_rig_motion", "find_board", "match_board", "mark_span", "parse_pattern",
+           "article"]

@@ -29,7 +29,7 @@ from defusion.fusion.selection import PIXEL_SOURCES, source_map
 from defusion.fusion.stretch import is_narrow, stretch_sources, value_range
 from defusion.fusion.color import PALETTES, from_float, to_float, to_uint8
 from defusion.fusion.calibration import Calibration, board_points, calibrate
-from defusion.fusion.rig import DEFAULT_RIG_MOTION, MAX_RIG_BYTES, RIG_MOTIONS, Rig, RigError, read_points
+from defusion.fusion.rig import DEFAULT_RIG_MOTION, MAX_RIG_BYTES, RIG_MOTIONS, Rig, RigError, parse_pattern, read_points
 from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser
 from defusion.io.images import ImageReadError
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
@@ -185,19 +185,11 @@ class RigUpload(NamedTuple):
 
 
 def parse_board(text: str) -> tuple[int, int]:
-    """A chessboard's inner corners from "COLSxROWS" text; InputError otherwise.
-
-    Example:
-        >>> parse_board(" 9 x 6 ")
-        (9, 6)
-    """
+    """A chessboard's inner corners from "COLSxROWS" text (the core's parse_pattern); InputError otherwise."""
     try:
-        cols, rows = (int(v) for v in text.lower().replace(" ", "").split("x"))
-    except ValueError:
-        raise InputError(f"give the board's inner corners across and down as COLSxROWS, e.g. 9x6; got {text!r}") from None
-    if min(cols, rows) < 2:
-        raise InputError(f"a board has at least 2x2 inner corners, got {text}")
-    return cols, rows
+        return parse_pattern(text)
+    except RigError as exc:
+        raise InputError(str(exc)) from None
 
 
 def calibrate_uploads(data_a: bytes, name_a: str, data_b: bytes, name_b: str, motion: str = DEFAULT_RIG_MOTION,
