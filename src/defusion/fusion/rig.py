@@ -470,18 +470,23 @@ class Rig:
             raise RigError(f"{name}: malformed rig file ({exc}); write it again with defusion calibrate") from None
 
     @classmethod
+    def loads(cls, text: str | bytes, name: str = "rig") -> "Rig":
+        """The rig of a rig file's text (:meth:`dumps`; an upload's bytes too); RigError if unusable."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:  # bytes that are not UTF-8 too
+            raise RigError(f"{name} is not JSON ({exc})") from None
+        return cls.from_json(data, name)
+
+    @classmethod
     def load(cls, path: str | Path) -> "Rig":
         """Read a rig file written by :meth:`save` (``defusion calibrate``); RigError if unusable."""
         path = Path(path)
         try:
-            text = path.read_text()
+            text = path.read_bytes()
         except OSError as exc:
             raise RigError(f"cannot read rig file {path}: {exc.strerror or exc}") from None
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise RigError(f"{path} is not JSON ({exc})") from None
-        return cls.from_json(data, str(path))
+        return cls.loads(text, str(path))
 
 
 def _field(data, key: str, kind: type):

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import os
 import threading
@@ -335,9 +334,9 @@ async def _read_rig_field(value) -> str | None:
 
 def _parse_rig(text: str) -> Rig:
     try:
-        return Rig.from_json(json.loads(text), "rig")
-    except ValueError as exc:  # RigError, or not JSON
-        raise ApiError(422, f"field '{RIG_FIELD}': {exc}") from None
+        return Rig.loads(text, f"field '{RIG_FIELD}'")
+    except RigError as exc:
+        raise ApiError(422, str(exc)) from None
 
 
 def _decode(field: str, data: bytes, name: str, max_pixels: int) -> np.ndarray:

@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -171,9 +170,9 @@ def parse_rig(data: bytes, name: str = "rig") -> Rig:
     if len(data) > MAX_RIG_BYTES:
         raise InputError(f"{name}: {len(data)} bytes is too large for a rig file")
     try:
-        return Rig.from_json(json.loads(data.decode("utf-8")), name)
-    except (UnicodeDecodeError, ValueError) as exc:  # RigError, or not JSON
-        raise InputError(f"{name}: {exc}" if not isinstance(exc, RigError) else str(exc)) from None
+        return Rig.loads(data, name)
+    except RigError as exc:
+        raise InputError(str(exc)) from None
 
 
 class RigUpload(NamedTuple):
