@@ -282,7 +282,7 @@ def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
 
 
 def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argparse.Namespace) -> int:
-    """Fuse each (name, sources) into ``-o``/name.png with a progress bar: a bad one is reported and
+    """Fuse each (name, sources) into ``-o``/name.<--format> with a progress bar: a bad one is reported and
     skipped (exit status 1), --skip-existing leaves those already written, Ctrl-C says how to go on."""
     from tqdm import tqdm
 
