@@ -180,3 +180,28 @@ def test_a_board_turned_a_quarter_between_the_cameras_is_refused_not_guessed(tmp
     (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00binary")
     assert _run("calibrate", visible, turned, "--points", tmp_path / "bin.csv", "-o", tmp_path / "rig.json") == 2
     assert "not a text file" in capsys.readouterr().err
+
+
+def test_several_shots_of_the_board_cover_the_view_one_cannot(tmp_path, capsys):
+    camera = np.array([[0.55, -0.016, 5.0], [0.016, 0.55, -3.0], [0, 0, 1]])
+    files = []
+    for shot, (top, left) in enumerate(((20, 20), (200, 260))):  # the board held top left, then bottom right
+        scene = np.full((400, 520), 128, np.uint8)
+        board = np.kron((np.indices((7, 10)).sum(0) % 2).astype(np.uint8) * 255, np.ones((18, 18), np.uint8))
+        scene[top:top + 126, left:left + 180] = board
+        files += [write_image(tmp_path / f"vis{shot}.png", scene),
+                  write_image(tmp_path / f"ir{shot}.png",
+                              cv2.warpPerspective(255 - scene, camera, (300, 220), flags=cv2.INTER_AREA))]
+    assert _run("calibrate", *files[:2], "--board", "9x6", "-o", tmp_path / "one.json") == 0
+    one = capsys.readouterr()
+    assert _run("calibrate", *files, "--board", "9x6", "--cameras", "2", "-o", tmp_path / "two.json") == 0
+    two = capsys.readouterr()
+    assert "from 54 point pairs" in one.out and "from 108 point pairs" in two.out
+    assert "span only" in one.err and "span only" not in two.err  # two poses span the view
+    rig = Rig.load(tmp_path / "two.json")
+    corners = np.array([[0, 0], [519, 0], [0, 399], [519, 399]], float)
+    assert np.abs(map_points(rig.cameras[0].array, corners) - map_points(camera, corners)).max() < 0.5
+    assert json.loads((tmp_path / "two.json").read_text())["reference"]["calibrated_with"] == "vis0.png"
+    assert _run("calibrate", *files[:3], "--board", "9x6", "--cameras", "2", "-o", tmp_path / "x.json") == 2
+    assert "K images per shot" in capsys.readouterr().err
+    assert _run("calibrate", *files, "--cameras", "2", "--points", files[0], "-o", tmp_path / "x.json") == 2

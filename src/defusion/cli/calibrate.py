@@ -27,6 +27,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="find a chessboard target in every image instead of marked points: its inner corners (where "
                         "four squares meet) across and down, e.g. 9x6; heated or cooled, it shows in the infrared too. "
                         "Hold it where it covers much of both views")
+    p.add_argument("--cameras", type=int, default=None, metavar="K",
+                   help="with --board: the rig has K cameras and the images are several shots of the board, K at a "
+                        "time (pose 1's camera 1, camera 2, ..., then pose 2's ...): a board held at several places "
+                        "covers the view one pose cannot (default: one shot, every image a camera)")
     p.add_argument("--points", nargs="+", type=Path, metavar="CSV",
                    help="one file per camera after the first: one point per line, x_ref, y_ref, x_cam, y_cam (the "
                         "same scene point in pixels of the first image and of that camera's; a header line and "
@@ -53,13 +57,17 @@ def _pattern(text: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.fusion.calibration import board_points, calibrate
+    from defusion.fusion.calibration import board_points, calibrate, merge_poses
     from defusion.fusion.color import to_float, to_uint8
     from defusion.fusion.rig import read_points
     from defusion.io.images import read_image, write_image
 
     if len(args.images) < 2:
         raise UserError("give one image from each camera: at least two (the first camera's, then the others)")
+    cameras = args.cameras or len(args.images)
+    if args.cameras is not None and (args.board is None or cameras < 2 or len(args.images) % cameras):
+        raise UserError("--cameras K is for several shots of a --board: K of 2 or more, and K images per shot "
+                        f"(got {len(args.images)} images for K = {args.cameras})")
     if (args.points is None) == (args.board is None):
         raise UserError("give either --points (marked point pairs, one CSV per camera after the first) or --board "
                         "COLSxROWS (a chessboard target in every image)")
@@ -77,8 +85,16 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{path} is one of the inputs; choose another path")
     images = [read_image(p, args.max_pixels) for p in args.images]
     if args.board is not None:
-        points = board_points(images, args.board, args.motion, [str(p) for p in args.images])
-        sources = [f"the {args.board[0]}x{args.board[1]} board in {p.name}" for p in args.images[1:]]
+        shots = [slice(start, start + cameras) for start in range(0, len(images), cameras)]
+        for shot in shots[1:]:  # every shot's camera k at camera k's size
+            for k, (image, first) in enumerate(zip(images[shot], images[:cameras]), start=1):
+                if image.shape[:2] != first.shape[:2]:
+                    raise UserError(f"{args.images[shot][k - 1]} is not the size of {args.images[k - 1]}: give the "
+                                    f"images shot by shot, {cameras} at a time, each camera in the same place")
+        points = merge_poses([board_points(images[shot], args.board, args.motion, [str(p) for p in args.images[shot]])
+                              for shot in shots])
+        sources = [f"the {args.board[0]}x{args.board[1]} board in {p.name}" for p in args.images[1:cameras]]
+        images = images[:cameras]  # the first shot: the rig's sizes and its check picture
     else:
         points = []
         for path in args.points:
@@ -91,9 +107,10 @@ def run(args: argparse.Namespace) -> int:
                                 "per line") from None
             points.append(read_points(text, str(path)))
         sources = [str(p) for p in args.points]
+    paths = args.images[:cameras]
     result = calibrate(images, points, args.motion, sources)
     for index, (camera, fit) in enumerate(zip(result.rig.cameras, result.fits), start=2):
-        print(f"camera {index} ({args.images[index - 1].name}, {camera.size[0]}x{camera.size[1]}): {args.motion} "
+        print(f"camera {index} ({paths[index - 1].name}, {camera.size[0]}x{camera.size[1]}): {args.motion} "
               f"from {fit.marks} point pairs, fit error {fit.rms_px:.2f} px RMS (largest {fit.worst_px:.2f} px, "
               f"point {fit.worst_mark}); sees {100 * fit.coverage:.0f}% of camera 1's view")
     for warning in result.warnings(sources):
@@ -101,10 +118,10 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes():
         print(f"defusion: note: {note}", file=sys.stderr)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    result.rig.save(args.output, [p.name for p in args.images], [fit.rms_px for fit in result.fits])
+    result.rig.save(args.output, [p.name for p in paths], [fit.rms_px for fit in result.fits])
     check.parent.mkdir(parents=True, exist_ok=True)
     write_image(check, to_uint8(result.rig.check_image([to_float(im) for im in images], result.points)))
-    names = " ".join(str(p) for p in args.images)
+    names = " ".join(str(p) for p in paths)
     print(f"wrote {args.output} and {check}; fuse with: defusion fuse {names} --rig {args.output} -o fused.png")
     return 0
 

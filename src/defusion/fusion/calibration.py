@@ -96,6 +96,20 @@ def board_points(images: Sequence[np.ndarray], pattern: tuple[int, int], motion:
     return [(corners[0], match_board(corners[0], found, pattern, motion)) for found in corners[1:]]
 
 
+def merge_poses(poses: Sequence[list[tuple[np.ndarray, np.ndarray]]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Point pairs of several shots of a target (one list per pose, as :func:`board_points` gives
+    them) as one set per camera: a board held at several places spans the view that one pose
+    cannot, and the rig is fitted to all of it.
+
+    Example:
+        >>> one = [(np.zeros((2, 2)), np.ones((2, 2)))]
+        >>> [(r.shape, s.shape) for r, s in merge_poses([one, one, one])]
+        [((6, 2), (6, 2))]
+    """
+    return [(np.concatenate([pose[k][0] for pose in poses]), np.concatenate([pose[k][1] for pose in poses]))
+            for k in range(len(poses[0]))]
+
+
 def calibrate(images: Sequence[np.ndarray], points: Sequence[tuple[np.ndarray, np.ndarray]],
               motion: RigMotion = DEFAULT_RIG_MOTION, sources: Sequence[str] | None = None) -> Calibration:
     """The rig of ``images`` (one per camera, the first camera's first) fitted to ``points`` (for
@@ -131,5 +145,5 @@ def calibrate(images: Sequence[np.ndarray], points: Sequence[tuple[np.ndarray, n
     return Calibration(rig, [(np.asarray(r, float), np.asarray(s, float)) for r, s in points], fits)
 
 
-__all__ = ["CameraFit", "Calibration", "board_points", "calibrate", "ENOUGH_MARKS", "LOOSE_FIT_PX", "NARROW_SPAN",
+__all__ = ["CameraFit", "Calibration", "board_points", "merge_poses", "calibrate", "ENOUGH_MARKS", "LOOSE_FIT_PX", "NARROW_SPAN",
            "LOW_COVERAGE"]
