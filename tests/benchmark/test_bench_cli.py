@@ -38,6 +38,22 @@ def test_bench_writes_results_summary_chart_and_grids(tmp_path, rng, tiny_weight
     assert "| method | rank |" in summary and "**" in summary
     assert (out / "summary.png").stat().st_size > 1000
     assert sorted(p.name for p in (out / "grids").iterdir()) == ["p1.jpg", "p2.jpg", "p3.jpg"]
+    assert "PUB: 1 of 3 pairs" in summary  # its mean is over fewer pairs: said under the table
+    assert r"\begin{tabular}{lrrr}" in (out / "summary.tex").read_text()
+    assert (out / "means.csv").read_text().startswith("method,rank,images,EN,SSIM,Qabf,seconds")
+    versus = (out / "versus.md").read_text()
+    assert "defusion against each method" in versus and "| average | 3 |" in versus and "| PUB | 1 |" in versus
+    assert "defusion vs average: better on" in captured.out
+
+
+def test_versus_picks_the_reference_and_refuses_a_method_not_run(tmp_path, rng, capsys):
+    da, db = _pairs(tmp_path, rng, ("p1", "p2"))
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average,max", None, "--versus", "max") == 0
+    assert "max against each method" in (out / "versus.md").read_text()
+    assert "max vs average:" in capsys.readouterr().out
+    assert _bench(da, db, out, "average,max", None, "--versus", "gff") == 2
+    assert "--versus gff: not among the methods of this run (average, max)" in capsys.readouterr().err
 
 
 def test_ranks_respect_metric_direction():

@@ -33,3 +33,44 @@ def test_summary_chart_of_one_method_keeps_its_labels(tmp_path):
     text = (chart < 100).any(axis=1)
     assert text[: heatmap_rows.min() - 2].any(), "the title is cut off"
     assert text[heatmap_rows.max() + 12:].sum() > 20, "the metric names under the cells are cut off"
+
+
+def _table_rows():
+    rows = [Row("ours_v2", f"p{i}", "Qabf", 0.5 + i / 100) for i in range(4)]
+    rows += [Row("average", f"p{i}", "Qabf", 0.4 + i / 100) for i in range(3)]  # one pair missing
+    rows += [Row("max", f"p{i}", "Qabf", 0.45) for i in range(4)]
+    rows += [Row(m, f"p{i}", "Nabf", v) for m, v in (("ours_v2", 0.003), ("average", 0.0001), ("max", 0.02))
+             for i in range(3)]
+    rows += [Row("ours_v2", f"p{i}", "seconds", 2.0) for i in range(4)]
+    return rows
+
+
+def test_summary_latex_bolds_the_best_underlines_the_second_and_escapes_names():
+    from defusion.benchmark.report import summary_latex
+
+    tex = summary_latex(_table_rows(), "IVF: my_set")
+    assert r"\caption{IVF: my\_set: mean over image pairs; best in bold, second underlined.}" in tex
+    assert r"Method & Qabf$\uparrow$ & Nabf$\downarrow$ \\" in tex
+    assert r"ours\_v2 & \textbf{0.5150} & \underline{0.00300} \\" in tex  # Qabf best; Nabf second lowest
+    assert r"average & 0.4100 & \textbf{0.00010} \\" in tex
+    assert r"max & \underline{0.4500} & 0.02000 \\" in tex
+    assert tex.count(r"\begin{tabular}") == 1 and tex.rstrip().endswith(r"\end{table}")
+    assert "seconds" not in tex
+
+
+def test_summary_notes_methods_scored_on_fewer_pairs_and_means_csv_has_them(tmp_path):
+    import csv
+
+    from defusion.benchmark.report import means_csv, summary_markdown
+
+    rows = _table_rows()
+    assert "average: 3 of 4 pairs" in summary_markdown(rows)
+    means_csv(rows, tmp_path / "means.csv")
+    with open(tmp_path / "means.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert list(table[0]) == ["method", "rank", "images", "Qabf", "Nabf", "seconds"]
+    ours = next(r for r in table if r["method"] == "ours_v2")
+    assert ours["images"] == "4" and float(ours["Qabf"]) == 0.515 and ours["seconds"] == "2"
+    assert next(r for r in table if r["method"] == "max")["seconds"] == ""
+    assert [r["method"] for r in table] == sorted((r["method"] for r in table), key=lambda m: float(
+        next(t["rank"] for t in table if t["method"] == m)))

@@ -8,16 +8,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from defusion.benchmark.compare import higher_is_better
 from defusion.benchmark.runner import SECONDS, Row
 
 #: Height of each tile in a comparison grid.
 GRID_TILE_HEIGHT = 240
-
-
-def _higher_is_better(metric: str) -> bool:
-    from defusion.metrics import METRICS
-
-    return METRICS[metric].higher_is_better if metric in METRICS else True
 
 
 def mean_table(rows: list[Row]) -> tuple[list[str], list[str], dict[tuple[str, str], float]]:
@@ -40,7 +35,7 @@ def mean_ranks(methods: list[str], metrics: list[str], means: dict) -> dict[str,
     ranks: dict[str, list[float]] = defaultdict(list)
     for metric in metrics:
         scored = [(means[(m, metric)], m) for m in methods if (m, metric) in means]
-        scored.sort(reverse=_higher_is_better(metric))
+        scored.sort(reverse=higher_is_better(metric))
         for rank, (_, method) in enumerate(scored, start=1):
             ranks[method].append(rank)
     return {m: float(np.mean(r)) for m, r in ranks.items()}
@@ -52,7 +47,7 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
     ranks = mean_ranks(methods, metrics, means)
     images = {r.image for r in rows}
     order = sorted(methods, key=lambda m: ranks.get(m, 1e9))
-    arrows = [f"{m} {'↑' if _higher_is_better(m) else '↓'}" for m in metrics]
+    arrows = [f"{m} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
     lines = [f"### {title}", "", f"{len(images)} image pairs; mean over pairs; best in **bold**; "
              "rank = mean rank over the metrics (1 = best).", "",
              "| method | rank | " + " | ".join(arrows) + " | s/pair |",
@@ -61,7 +56,7 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
     for metric in metrics:
         scored = [means[(m, metric)] for m in methods if (m, metric) in means]
         if scored:
-            best[metric] = max(scored) if _higher_is_better(metric) else min(scored)
+            best[metric] = max(scored) if higher_is_better(metric) else min(scored)
     for method in order:
         cells = []
         for metric in metrics:
@@ -71,7 +66,86 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
         seconds = means.get((method, SECONDS))
         lines.append(f"| {method} | {ranks.get(method, float('nan')):.2f} | " + " | ".join(cells)
                      + f" | {'' if seconds is None else f'{seconds:.3g}'} |")
+    partial = images_per_method(rows)
+    notes = [f"{m}: {n} of {len(images)} pairs" for m, n in partial.items() if n < len(images)]
+    if notes:
+        lines += ["", "Means over fewer pairs (results missing or unreadable): " + "; ".join(notes)
+                  + ". Compare such methods image by image (versus.md)."]
     return "\n".join(lines) + "\n"
+
+
+def images_per_method(rows: list[Row]) -> dict[str, int]:
+    """How many images each method has any score on."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        if r.metric != SECONDS:
+            seen[r.method].add(r.image)
+    return {m: len(images) for m, images in seen.items()}
+
+
+def _decimals(values: list[float], digits: int = 4) -> int:
+    """Decimal places that give the column's largest magnitude ``digits`` significant digits."""
+    top = max((abs(v) for v in values if v), default=1.0)
+    return int(min(6, max(0, digits - 1 - np.floor(np.log10(top)))))
+
+
+def _latex_escape(text: str) -> str:
+    for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
+                          ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def summary_latex(rows: list[Row], title: str = "Benchmark") -> str:
+    """The summary as a LaTeX table (booktabs): methods by mean rank, best **bold**, second
+    underlined, each column to four significant digits; paste it into a paper."""
+    methods, metrics, means = mean_table(rows)
+    ranks = mean_ranks(methods, metrics, means)
+    order = sorted(methods, key=lambda m: ranks.get(m, 1e9))
+    header = " & ".join(f"{_latex_escape(m)}$\\{'uparrow' if higher_is_better(m) else 'downarrow'}$"
+                        for m in metrics)
+    lines = ["% written by defusion bench; needs \\usepackage{booktabs}",
+             "\\begin{table}[t]", "\\centering", f"\\caption{{{_latex_escape(title)}: mean over image pairs; "
+             "best in bold, second underlined.}", "\\resizebox{\\linewidth}{!}{%",
+             f"\\begin{{tabular}}{{l{'r' * len(metrics)}}}", "\\toprule", f"Method & {header} \\\\", "\\midrule"]
+    cells: dict[str, list[str]] = {m: [] for m in order}
+    for metric in metrics:
+        column = {m: means[(m, metric)] for m in order if (m, metric) in means}
+        places = _decimals(list(column.values()))
+        ranked = sorted(set(round(v, places) for v in column.values()), reverse=higher_is_better(metric))
+        for m in order:
+            if m not in column:
+                cells[m].append("--")
+                continue
+            text = f"{column[m]:.{places}f}"
+            shown = round(column[m], places)
+            if shown == ranked[0]:
+                text = f"\\textbf{{{text}}}"
+            elif len(ranked) > 1 and shown == ranked[1]:
+                text = f"\\underline{{{text}}}"
+            cells[m].append(text)
+    for m in order:
+        lines.append(f"{_latex_escape(m)} & " + " & ".join(cells[m]) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}}", "\\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def means_csv(rows: list[Row], path: Path) -> None:
+    """One row per method (by mean rank): its mean rank, number of images, mean of every metric and
+    seconds per pair: the table for a spreadsheet."""
+    import csv
+
+    methods, metrics, means = mean_table(rows)
+    ranks = mean_ranks(methods, metrics, means)
+    counts = images_per_method(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["method", "rank", "images", *metrics, SECONDS])
+        for m in sorted(methods, key=lambda m: ranks.get(m, 1e9)):
+            values = [means.get((m, k)) for k in [*metrics, SECONDS]]
+            writer.writerow([m, f"{ranks.get(m, float('nan')):.3f}", counts.get(m, 0),
+                             *("" if v is None else f"{v:.6g}" for v in values)])
 
 
 #: Summary chart height (inches) for the title and metric names, and per method row.
@@ -92,7 +166,7 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
     grid = np.full((len(order), len(metrics)), np.nan)
     for j, metric in enumerate(metrics):
         scored = sorted(((means[(m, metric)], m) for m in order if (m, metric) in means),
-                        reverse=_higher_is_better(metric))
+                        reverse=higher_is_better(metric))
         for rank, (_, m) in enumerate(scored, start=1):
             grid[order.index(m), j] = rank
     # Room for the title and the rotated metric names whatever the number of rows (one method
@@ -105,7 +179,7 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
             v = means.get((m, metric))
             if v is not None:
                 ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7)
-    ax.set_xticks(range(len(metrics)), [f"{m}{'↑' if _higher_is_better(m) else '↓'}" for m in metrics],
+    ax.set_xticks(range(len(metrics)), [f"{m}{'↑' if higher_is_better(m) else '↓'}" for m in metrics],
                   rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(order)), [f"{m} ({ranks_by[m]:.1f})" for m in order], fontsize=8)
     ax.set_title(f"{title}: mean per metric, colour = rank (green best); (mean rank)", fontsize=9)

@@ -40,6 +40,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="evaluate N pairs at once in worker processes sharing the cores (same scores; "
                         "default 1)")
     p.add_argument("--title", help="title of the summary (default: the folder names)")
+    p.add_argument("--versus", metavar="METHOD",
+                   help="the method the others are compared with image by image in versus.md (wins, ties, "
+                        "losses and a Wilcoxon signed-rank test per metric; default: defusion if run, else the "
+                        "first method)")
     p.add_argument("--save-fused", action="store_true", help="also write built-in methods' results to OUT/fused/")
     p.add_argument("--resume", action="store_true",
                    help="keep the scores already in OUT/results.csv and compute only what is missing "
@@ -96,7 +100,8 @@ def _previous_rows(out: Path, weights: str | None) -> tuple[list, str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.benchmark.report import comparison_grid, summary_chart, summary_markdown
+    from defusion.benchmark.compare import versus_markdown, versus_summary
+    from defusion.benchmark.report import comparison_grid, means_csv, summary_chart, summary_latex, summary_markdown
     from defusion.benchmark.runner import (DEFUSION_VARIANTS, TASK_METRICS, builtin_methods, defusion_run_id,
                                            run_benchmark, write_results_csv)
     from defusion.metrics import METRICS
@@ -114,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
     make_methods = partial(builtin_methods, names, args.weights, args.device, args.runtime, task=args.task)
     if not methods and not fused_dirs:
         raise UserError("nothing to benchmark: --methods none and no --fused")
+    if args.versus and args.versus not in [*methods, *fused_dirs]:
+        raise UserError(f"--versus {args.versus}: not among the methods of this run "
+                        f"({', '.join([*methods, *fused_dirs])})")
     title = args.title or f"{args.task.upper()}: {args.dir_a.parent.name or args.dir_a.name}"
     weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
     previous = None
@@ -134,11 +142,23 @@ def run(args: argparse.Namespace) -> int:
     if result is None or not result.rows:
         raise UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
     (args.out / "summary.md").write_text(summary_markdown(result.rows, title))
+    (args.out / "summary.tex").write_text(summary_latex(result.rows, title))
+    means_csv(result.rows, args.out / "means.csv")
     summary_chart(result.rows, args.out / "summary.png", title)
+    written = "results.csv, summary.md, summary.tex, means.csv, summary.png"
+    scored = list(dict.fromkeys(r.method for r in result.rows))
+    reference = args.versus or ("defusion" if "defusion" in scored else scored[0])
+    versus = []
+    if len(scored) > 1 and reference in scored:
+        (args.out / "versus.md").write_text(versus_markdown(result.rows, reference, title))
+        versus = versus_summary(result.rows, reference)
+        written += ", versus.md"
     for problem in result.problems:
         print(f"defusion: note: {problem}", file=sys.stderr)
     print(summary_markdown(result.rows, title))
-    print(f"wrote {args.out}/results.csv, summary.md, summary.png and grids/", file=sys.stderr)
+    for line in versus:
+        print(line)
+    print(f"wrote {args.out}/{written} and grids/", file=sys.stderr)
     return 0
 
 

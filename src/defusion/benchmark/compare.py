@@ -1,0 +1,167 @@
+"""Paired comparisons of benchmark results: is one method better than another, image by image?
+
+A table of means hides how often a method wins: 0.01 of Qabf may come from every pair or from
+one. Methods are compared on the images both were scored on, per metric, by counting wins, ties
+and losses (in the metric's own direction) and by a two-sided Wilcoxon signed-rank test on the
+paired values, the test fusion papers use when they test at all.
+
+Example:
+    >>> from defusion.benchmark.runner import Row
+    >>> rows = [Row("ours", f"p{i}", "Qabf", 0.5 + i / 100) for i in range(8)]
+    >>> rows += [Row("base", f"p{i}", "Qabf", 0.4 + i / 100) for i in range(8)]
+    >>> c = paired_comparisons(rows, "ours")[0]
+    >>> (c.against, c.wins, c.ties, c.losses, c.significant)
+    ('base', 8, 0, 0, True)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from defusion.benchmark.runner import SECONDS, Row
+
+#: Two-sided p-value under which a difference is called significant (marked * in tables).
+SIGNIFICANCE = 0.05
+#: ... and strongly significant (marked **).
+STRONG_SIGNIFICANCE = 0.01
+
+
+def higher_is_better(metric: str) -> bool:
+    """The metric's direction (unknown metrics, e.g. a published method's own, count as higher)."""
+    from defusion.metrics import METRICS
+
+    return METRICS[metric].higher_is_better if metric in METRICS else True
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """``reference`` against ``against`` on ``metric``, over the ``n`` images both have."""
+
+    reference: str
+    against: str
+    metric: str
+    n: int
+    wins: int  # images where the reference is better, in the metric's direction
+    ties: int
+    losses: int
+    mean_difference: float  # reference minus against (raw, not direction-adjusted)
+    p_value: float  # two-sided Wilcoxon signed-rank; nan if every pair ties or n < 2
+
+    @property
+    def significant(self) -> bool:
+        return bool(self.p_value < SIGNIFICANCE)
+
+    @property
+    def better(self) -> bool:
+        """The reference's mean is better in the metric's direction (not by rounding alone)."""
+        return self._direction() > 0
+
+    @property
+    def worse(self) -> bool:
+        return self._direction() < 0
+
+    def _direction(self) -> int:
+        d = 0.0 if abs(self.mean_difference) < 1e-12 else self.mean_difference
+        return int(np.sign(d if higher_is_better(self.metric) else -d))
+
+
+def _values(rows: list[Row]) -> dict[tuple[str, str], dict[str, float]]:
+    """{(method, metric): {image: value}} of the finite values."""
+    table: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+    for r in rows:
+        if r.metric != SECONDS and np.isfinite(r.value):
+            table[(r.method, r.metric)][r.image] = r.value
+    return table
+
+
+def _wilcoxon(differences: np.ndarray) -> float:
+    from scipy.stats import wilcoxon
+
+    nonzero = differences[differences != 0]
+    if len(nonzero) < 2:
+        return float("nan")
+    return float(wilcoxon(nonzero, alternative="two-sided").pvalue)
+
+
+def paired_comparisons(rows: list[Row], reference: str, metrics: list[str] | None = None) -> list[PairedComparison]:
+    """``reference`` against every other method in ``rows``, per metric, on their common images.
+
+    Methods in first-seen order, then metrics in first-seen order (or ``metrics``'). Pairs with no
+    common image are left out.
+    """
+    values = _values(rows)
+    methods = list(dict.fromkeys(r.method for r in rows))
+    if reference not in methods:
+        raise ValueError(f"no results of {reference!r}; methods: {', '.join(methods)}")
+    metrics = metrics or list(dict.fromkeys(r.metric for r in rows if r.metric != SECONDS))
+    out = []
+    for other in methods:
+        if other == reference:
+            continue
+        for metric in metrics:
+            ours, theirs = values.get((reference, metric), {}), values.get((other, metric), {})
+            common = sorted(ours.keys() & theirs.keys())
+            if not common:
+                continue
+            x = np.array([ours[i] for i in common])
+            y = np.array([theirs[i] for i in common])
+            signed = (x - y) if higher_is_better(metric) else (y - x)
+            out.append(PairedComparison(
+                reference, other, metric, len(common), int((signed > 0).sum()), int((signed == 0).sum()),
+                int((signed < 0).sum()), float(np.mean(x - y)), _wilcoxon(x - y)))
+    return out
+
+
+def _stars(c: PairedComparison) -> str:
+    if not np.isfinite(c.p_value):
+        return ""
+    return "**" if c.p_value < STRONG_SIGNIFICANCE else "*" if c.p_value < SIGNIFICANCE else ""
+
+
+def versus_markdown(rows: list[Row], reference: str, title: str = "Benchmark") -> str:
+    """Win/tie/loss counts of ``reference`` against each other method, per metric, with significance."""
+    comparisons = paired_comparisons(rows, reference)
+    by_method: dict[str, dict[str, PairedComparison]] = defaultdict(dict)
+    for c in comparisons:
+        by_method[c.against][c.metric] = c
+    metrics = list(dict.fromkeys(c.metric for c in comparisons))
+    arrows = [f"{m} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
+    lines = [f"### {title}: {reference} against each method, image by image", "",
+             f"Each cell: on how many images {reference} is better / level / worse than the row's method, in "
+             "the metric's direction, over the images both have; * the paired difference is significant "
+             f"(two-sided Wilcoxon signed-rank, p < {SIGNIFICANCE}), ** p < {STRONG_SIGNIFICANCE}. "
+             f"Summary: the metrics where {reference}'s mean is better (significantly) / worse (significantly).",
+             "", "| against | images | better / worse (significantly) | " + " | ".join(arrows) + " |",
+             "|---|---|---|" + "---|" * len(metrics)]
+    for other, cells in by_method.items():
+        found = list(cells.values())
+        better = [c for c in found if c.better]
+        worse = [c for c in found if c.worse]
+        summary = (f"{len(better)} ({sum(c.significant for c in better)}) / "
+                   f"{len(worse)} ({sum(c.significant for c in worse)}) of {len(found)}")
+        images = sorted({c.n for c in found})
+        counts = " | ".join(
+            f"{cells[m].wins}/{cells[m].ties}/{cells[m].losses}{_stars(cells[m])}" if m in cells else ""
+            for m in metrics)
+        lines.append(f"| {other} | {'-'.join(map(str, (images[0], images[-1]))) if len(images) > 1 else images[0]}"
+                     f" | {summary} | {counts} |")
+    return "\n".join(lines) + "\n"
+
+
+def versus_summary(rows: list[Row], reference: str) -> list[str]:
+    """One line per other method: where ``reference`` is better and worse on the mean, and how
+    many of those differences are significant."""
+    by_method: dict[str, list[PairedComparison]] = defaultdict(list)
+    for c in paired_comparisons(rows, reference):
+        by_method[c.against].append(c)
+    lines = []
+    for other, found in by_method.items():
+        better = [c for c in found if c.better]
+        worse = [c for c in found if c.worse]
+        lines.append(f"{reference} vs {other}: better on {len(better)} of {len(found)} metrics "
+                     f"({sum(c.significant for c in better)} significantly), worse on {len(worse)} "
+                     f"({sum(c.significant for c in worse)} significantly)")
+    return lines
