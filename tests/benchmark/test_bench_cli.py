@@ -247,3 +247,63 @@ def test_defusion_rows_use_the_tasks_options(tiny_weights):
     ids = {task: defusion_run_id(tiny_weights, task) for task in (None, "ivf", "mef", "mff")}
     assert len({ids[None], ids["ivf"], ids["mef"]}) == 3 and ids["mef"] == ids["mff"]
     assert ids[None].endswith("-g1.25")  # ids of the general defaults unchanged by the detail gain
+
+
+def test_out_that_is_a_file_and_clashing_fused_names_are_one_line(tmp_path, rng, capsys):
+    da, db = _pairs(tmp_path, rng, ("p1",))
+    (tmp_path / "ofile").write_text("")
+    assert _bench(da, db, tmp_path / "ofile", "average") == 2
+    assert "--out" in capsys.readouterr().err
+    assert _bench(da, db, tmp_path / "o", "average", None, "--fused", f"x={da}", "--fused", f"x={db}") == 2
+    assert "--fused x is given twice" in capsys.readouterr().err
+    assert _bench(da, db, tmp_path / "o", "average", None, "--fused", f"average={da}") == 2
+    assert "--fused average: the name of a built-in method" in capsys.readouterr().err
+
+
+def test_a_fused_folder_named_unlike_the_pairs_is_one_line(tmp_path, rng, capsys):
+    da, db = _pairs(tmp_path, rng, ("p1", "p2"))
+    mine = tmp_path / "mine"
+    write_image(mine / "p1_fused.png", smooth_image(rng, 32, 40))
+    assert _bench(da, db, tmp_path / "o", "average", None, "--fused", f"mine={mine}") == 2
+    err = capsys.readouterr().err
+    assert "--fused mine: none of the 1 image files" in err and "expected e.g. p1.png" in err
+    assert "found e.g. p1_fused.png" in err and "Traceback" not in err
+
+
+def test_a_fresh_run_leaves_no_stale_outputs_and_notes_clashing_stems(tmp_path, rng, capsys):
+    da, db = _pairs(tmp_path, rng, ("p1", "p2"))
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average,max") == 0
+    assert (out / "versus.md").exists() and (out / "grids" / "p2.jpg").exists()
+    (da / "p2.png").unlink()
+    write_image(da / "p1.tif", smooth_image(rng, 32, 40))  # two files named p1
+    assert _bench(da, db, out, "average") == 0
+    assert not (out / "versus.md").exists()  # one method: nothing to compare, and no old file left
+    assert sorted(p.name for p in (out / "grids").iterdir()) == ["p1.jpg"]
+    assert "p1: 2 files (p1.png, p1.tif)" in capsys.readouterr().err
+
+
+def test_resume_rescores_changed_published_results_and_tables_cover_this_run(tmp_path, rng, capsys):
+    da, db = _pairs(tmp_path, rng)
+    pub = tmp_path / "pub"
+    for stem in ("p1", "p2", "p3"):
+        write_image(pub / f"{stem}.png", smooth_image(rng, 32, 40))
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "none", None, "--fused", f"pub={pub}") == 0
+    before = _read(out)
+    changed = smooth_image(rng, 32, 40)
+    write_image(pub / "p2.png", changed)
+    assert _bench(da, db, out, "none", None, "--fused", f"pub={pub}", "--resume") == 0
+    assert "1 published result file(s) changed" in capsys.readouterr().err
+    after = _read(out)
+    from defusion.metrics import compute_metrics
+    assert after[("pub", "p2", "SD")] == pytest.approx(compute_metrics(changed, changed, changed, ["SD"])["SD"], rel=1e-5)
+    assert after[("pub", "p1", "SD")] == before[("pub", "p1", "SD")]
+    # a resumed run over fewer pairs and metrics: its tables say so, results.csv keeps the rest
+    args = ["bench", "--task", "mef", "--a", str(da), "--b", str(db), "--out", str(out), "--methods", "none",
+            "--fused", f"pub={pub}", "--metrics", "en", "--limit", "1", "--resume", "--no-progress"]
+    assert main(args) == 0
+    assert "left out of the tables" in capsys.readouterr().err
+    summary = (out / "summary.md").read_text()
+    assert "1 image pair;" in summary and "| EN ↑ |" in summary and "SD" not in summary
+    assert ("pub", "p3", "SD") in _read(out)

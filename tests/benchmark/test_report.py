@@ -74,3 +74,24 @@ def test_summary_notes_methods_scored_on_fewer_pairs_and_means_csv_has_them(tmp_
     assert next(r for r in table if r["method"] == "max")["seconds"] == ""
     assert [r["method"] for r in table] == sorted((r["method"] for r in table), key=lambda m: float(
         next(t["rank"] for t in table if t["method"] == m)))
+
+
+def test_summary_latex_shows_tiny_means_and_marks_nothing_second_of_two():
+    from defusion.benchmark.report import summary_latex
+
+    rows = [Row("a", "p1", "Nabf", 9.9e-7), Row("b", "p1", "Nabf", 0.02), Row("a", "p1", "SSIM", 1.5),
+            Row("b", "p1", "SSIM", 1.2)]
+    tex = summary_latex(rows, "t")
+    assert r"\textbf{$9.9\times10^{-7}$}" in tex and r"\underline" not in tex
+    assert "VIFB's convention (at most 2)" in tex
+
+
+def test_coverage_notes_name_short_methods_and_metrics():
+    from defusion.benchmark.report import coverage_notes, summary_latex
+
+    rows = [Row(m, p, "EN", 1.0) for m in ("a", "b") for p in ("p1", "p2")]
+    rows += [Row(m, "p1", "MS-SSIM", 1.0) for m in ("a", "b")]  # too small for MS-SSIM on p2
+    rows += [Row("c", "p1", "EN", 1.0), Row("c", "p1", "MS-SSIM", 1.0)]
+    assert coverage_notes(rows) == ["c: 1 of 2 pairs", "MS-SSIM of a: 1 of 2 pairs", "MS-SSIM of b: 1 of 2 pairs"]
+    assert coverage_notes([r for r in rows if r.method != "c"]) == ["MS-SSIM: 1 of 2 pairs"]
+    assert r"Means over fewer pairs: c: 1 of 2 pairs" in summary_latex(rows)

@@ -345,7 +345,7 @@ def test_detail_gain_option_reaches_the_core_and_is_bounded(pair, tmp_path, tiny
 
 def test_task_option_sets_the_tasks_unique_gain_unless_one_is_given(pair, tmp_path, tiny_weights, capsys):
     from defusion.cli import options
-    from defusion.fusion.fuser import TASKS, FuseOptions
+    from defusion.fusion.fuser import TASKS
 
     from defusion.fusion.fuser import TASK_OPTIONS
 

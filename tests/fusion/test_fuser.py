@@ -300,6 +300,16 @@ def test_a_unique_gain_given_without_a_detail_gain_brings_its_own_not_the_tasks(
     assert task_options("mff", detail_gain=2.0) == {"unique_gain": 1.0, "detail_gain": 2.0}
 
 
+def test_from_pretrained_takes_whole_options(tiny_weights):
+    mine = FuseOptions.for_task("mef", scale=1)
+    assert Fuser.from_pretrained(tiny_weights, device="cpu", options=mine).options == mine
+    assert Fuser.from_pretrained(tiny_weights, device="cpu", options=mine, unique_gain=1.25).options.unique_gain == 1.25
+    with pytest.raises(ValueError, match="not both"):
+        Fuser.from_pretrained(tiny_weights, device="cpu", options=mine, task="ivf")
+    with pytest.raises(TypeError, match="FuseOptions"):
+        Fuser.from_pretrained(tiny_weights, device="cpu", options={"scale": 1})
+
+
 def test_from_pretrained_takes_a_task(tiny_weights):
     assert Fuser.from_pretrained(tiny_weights, device="cpu", task="ivf").options.unique_gain == 1.5
     assert Fuser.from_pretrained(tiny_weights, device="cpu", task="ivf", unique_gain=1.0).options.unique_gain == 1.0

@@ -97,9 +97,9 @@ def test_rgba_is_converted(images, capsys):
     "which, message",
     [
         ("missing", "no such file"),
-        ("not_image", "not a readable image"),
+        ("not_image", "not an image, or a format that cannot be read"),
         ("size", "size mismatch"),
-        ("name", "unknown metric 'XYZ'"),
+        ("name", "unknown metric(s) XYZ; known: vifb, EN"),
     ],
 )
 def test_errors_are_one_line(images, tmp_path, capsys, which, message):
@@ -137,3 +137,23 @@ def test_a_bracket_of_three_gets_the_metrics_defined_for_any_number(images, tmp_
                  "--names", "EN,Qabf,SSIM"]) == 2
     err = capsys.readouterr().err
     assert "Qabf, SSIM compare the fused image with two sources; with 3 sources ask for EN" in err and "Traceback" not in err
+
+
+def test_reads_16_bit_files_as_bench_does_and_names_any_case(tmp_path, capsys):
+    """A 16-bit fused PNG (what `defusion fuse` writes for 16-bit sources) was refused."""
+    import json
+
+    from defusion.io.images import write_image
+    from defusion.metrics import compute_metrics
+
+    rng = np.random.default_rng(2)
+    a8, b8 = (rng.integers(0, 256, (32, 40)).astype(np.uint8) for _ in range(2))
+    f8 = ((a8.astype(int) + b8) // 2).astype(np.uint8)
+    paths = []
+    for name, im in (("f", f8), ("a", a8), ("b", b8)):
+        write_image(tmp_path / f"{name}.png", im.astype(np.uint16) * 257)
+        paths.append(str(tmp_path / f"{name}.png"))
+    assert _run([*paths, "--names", "qabf,en", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)["metrics"]
+    want = compute_metrics(f8, a8, b8, ["Qabf", "EN"])
+    assert got == pytest.approx(want)

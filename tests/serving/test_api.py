@@ -451,7 +451,7 @@ def test_real_uvicorn_server(lively_weights, images):
         proc.stdout.close()
 
 
-def _half_size_rig() -> "Rig":
+def _half_size_rig():
     from defusion.fusion.rig import Rig, RigCamera
 
     centres = ((0.5, 0.0, -0.25), (0.0, 0.5, -0.25), (0.0, 0.0, 1.0))  # a camera of half the resolution

@@ -48,7 +48,7 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
     images = {r.image for r in rows}
     order = sorted(methods, key=lambda m: ranks.get(m, 1e9))
     arrows = [f"{m} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
-    lines = [f"### {title}", "", f"{len(images)} image pairs; mean over pairs; best in **bold**; "
+    lines = [f"### {title}", "", f"{len(images)} image pair{'' if len(images) == 1 else 's'}; mean over pairs; best in **bold**; "
              "rank = mean rank over the metrics (1 = best).", "",
              "| method | rank | " + " | ".join(arrows) + " | s/pair |",
              "|---|---|" + "---|" * len(metrics) + "---|"]
@@ -66,12 +66,33 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
         seconds = means.get((method, SECONDS))
         lines.append(f"| {method} | {ranks.get(method, float('nan')):.2f} | " + " | ".join(cells)
                      + f" | {'' if seconds is None else f'{seconds:.3g}'} |")
-    partial = images_per_method(rows)
-    notes = [f"{m}: {n} of {len(images)} pairs" for m, n in partial.items() if n < len(images)]
+    notes = coverage_notes(rows)
     if notes:
-        lines += ["", "Means over fewer pairs (results missing or unreadable): " + "; ".join(notes)
-                  + ". Compare such methods image by image (versus.md)."]
+        lines += ["", "Means over fewer pairs (results missing or unreadable, or images too small for the "
+                  "metric): " + "; ".join(notes) + ". Compare such methods image by image (versus.md)."]
     return "\n".join(lines) + "\n"
+
+
+def coverage_notes(rows: list[Row]) -> list[str]:
+    """Where a mean is over fewer than all the pairs: a method with results missing
+    (``"gff: 19 of 21 pairs"``), or a metric not computed on some pairs (``"MS-SSIM: 1 of 2
+    pairs"``, or per method when they differ)."""
+    images = {r.image for r in rows if r.metric != SECONDS}
+    per_method = images_per_method(rows)
+    notes = [f"{m}: {n} of {len(images)} pairs" for m, n in per_method.items() if n < len(images)]
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for r in rows:
+        if r.metric != SECONDS and np.isfinite(r.value):
+            counts[(r.method, r.metric)] += 1
+    for metric in dict.fromkeys(r.metric for r in rows if r.metric != SECONDS):
+        short = {m: counts[(m, metric)] for m in per_method if counts[(m, metric)] < per_method[m]}
+        if not short:
+            continue
+        if len(short) == len(per_method) and len(set(short.values())) == 1:
+            notes.append(f"{metric}: {next(iter(short.values()))} of {len(images)} pairs")
+        else:
+            notes += [f"{metric} of {m}: {n} of {len(images)} pairs" for m, n in short.items()]
+    return notes
 
 
 def images_per_method(rows: list[Row]) -> dict[str, int]:
@@ -87,6 +108,15 @@ def _decimals(values: list[float], digits: int = 4) -> int:
     """Decimal places that give the column's largest magnitude ``digits`` significant digits."""
     top = max((abs(v) for v in values if v), default=1.0)
     return int(min(6, max(0, digits - 1 - np.floor(np.log10(top)))))
+
+
+def _latex_number(value: float, places: int) -> str:
+    """``value`` to ``places`` decimals, or in scientific notation where that would show 0."""
+    text = f"{value:.{places}f}"
+    if value != 0 and float(text) == 0:
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"${mantissa}\\times10^{{{int(exponent)}}}$"
+    return text
 
 
 def _latex_escape(text: str) -> str:
@@ -117,16 +147,22 @@ def summary_latex(rows: list[Row], title: str = "Benchmark") -> str:
             if m not in column:
                 cells[m].append("--")
                 continue
-            text = f"{column[m]:.{places}f}"
+            text = _latex_number(column[m], places)
             shown = round(column[m], places)
-            if shown == ranked[0]:
+            if len(column) > 1 and shown == ranked[0]:
                 text = f"\\textbf{{{text}}}"
-            elif len(ranked) > 1 and shown == ranked[1]:
+            elif len(column) > 2 and len(ranked) > 1 and shown == ranked[1]:  # second of three or more
                 text = f"\\underline{{{text}}}"
             cells[m].append(text)
     for m in order:
         lines.append(f"{_latex_escape(m)} & " + " & ".join(cells[m]) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}}", "\\end{table}"]
+    lines += ["\\bottomrule", "\\end{tabular}}"]
+    notes = coverage_notes(rows)
+    if notes:
+        lines.append("\\par\\footnotesize Means over fewer pairs: " + _latex_escape("; ".join(notes)) + ".")
+    if "SSIM" in metrics:
+        lines.append("\\par\\footnotesize SSIM: SSIM(A,F)+SSIM(B,F), VIFB's convention (at most 2).")
+    lines.append("\\end{table}")
     return "\n".join(lines) + "\n"
 
 
@@ -181,7 +217,7 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
                 ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7)
     ax.set_xticks(range(len(metrics)), [f"{m}{'↑' if higher_is_better(m) else '↓'}" for m in metrics],
                   rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(order)), [f"{m} ({ranks_by[m]:.1f})" for m in order], fontsize=8)
+    ax.set_yticks(range(len(order)), [f"{m} ({ranks_by[m]:.2f})" for m in order], fontsize=8)
     ax.set_title(f"{title}: mean per metric, colour = rank (green best); (mean rank)", fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")

@@ -18,7 +18,7 @@ import numpy as np
 
 from defusion.fusion.color import to_uint8
 from defusion.io.images import ImageReadError, read_image
-from defusion.io.pairs import images_by_stem, match_pairs
+from defusion.io.pairs import images_by_stem, match_pairs, stem_clashes
 
 #: Metrics reported per task by default (short names of defusion.metrics.METRICS).
 TASK_METRICS: dict[str, tuple[str, ...]] = {
@@ -160,6 +160,16 @@ def run_benchmark(
     result.methods += sorted({r.method for r in result.rows} - set(requested))
     result.problems += [f"{stem}: no partner in the other folder" for stem in unmatched]
     published = {name: images_by_stem(folder) for name, folder in fused_dirs.items()}
+    for folder in (dir_a, dir_b, *fused_dirs.values()):
+        result.problems += stem_clashes(folder)
+    stems = [stem for stem, _, _ in pairs]
+    for name, files in published.items():
+        if stems and not files.keys() & set(stems):
+            example = next(iter(files.values()), None)
+            raise ValueError(
+                f"--fused {name}: none of the {len(files)} image files in {fused_dirs[name]} is named after a pair "
+                f"(expected e.g. {stems[0]}.png for the pair {stems[0]}"
+                + (f"; found e.g. {example.name})" if example else ")"))
     scored = _scored(result.rows)
     tasks = []
     for stem, path_a, path_b in pairs:

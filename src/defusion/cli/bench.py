@@ -29,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "'default' = defusion and every available baseline; 'none' = only --fused results")
     p.add_argument("--fused", action="append", default=[], metavar="NAME=DIR",
                    help="a folder of a published method's fused results (repeatable)")
-    p.add_argument("--metrics", help="comma-separated metric short names (default: the task's set)")
+    p.add_argument("--metrics", help="comma-separated metric names, any case; 'vifb' = the 13 VIFB metrics "
+                                      "(default: the task's set)")
     p.add_argument("--weights", type=Path, help="DeFusion weights (default: the shipped weights)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--runtime", default="auto", choices=("auto", "torch", "onnxruntime"),
@@ -69,13 +70,43 @@ def _fused_dirs(specs: list[str]) -> dict[str, Path]:
             raise UserError(f"--fused takes NAME=DIR, got {spec!r}")
         if not Path(folder).is_dir():
             raise UserError(f"--fused {name}: folder not found: {folder}")
+        if name in out:
+            raise UserError(f"--fused {name} is given twice ({out[name]} and {folder}); name each folder once")
         out[name] = Path(folder)
     return out
 
 
-def _previous_rows(out: Path, weights: str | None) -> tuple[list, str | None]:
+def _fingerprints(fused_dirs: dict[str, Path]) -> dict[str, dict[str, str]]:
+    """{method: {stem: digest of the file's bytes}} of the published results: a resumed run
+    rescores a result whose file changed."""
+    import hashlib
+
+    from defusion.io.pairs import images_by_stem
+
+    return {name: {stem: hashlib.sha1(path.read_bytes()).hexdigest()[:16]
+                   for stem, path in images_by_stem(folder).items()}
+            for name, folder in fused_dirs.items()}
+
+
+#: What ``defusion bench`` writes into OUT (a fresh run removes earlier ones, so none is stale).
+OUTPUTS = ("results.csv", "summary.md", "summary.tex", "means.csv", "summary.png", "versus.md", RUN_FILE)
+
+
+def _clear_outputs(out: Path) -> None:
+    """Remove an earlier run's outputs from ``out`` (only the files bench writes)."""
+    import shutil
+
+    for name in OUTPUTS:
+        (out / name).unlink(missing_ok=True)
+    if (out / "grids").is_dir():  # not OUT/fused: a later run may score those files with --fused
+        shutil.rmtree(out / "grids")
+
+
+def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[str, str]]
+                   ) -> tuple[list, str | None]:
     """Rows of an earlier run in ``out`` to keep (DeFusion's only if made with the same weights
-    as this run's, ``weights``) and the ID of the weights they were made with."""
+    as this run's, ``weights``; a published result's only if its file is unchanged, by
+    ``fingerprints``) and the ID of the weights they were made with."""
     from defusion.benchmark.runner import DEFUSION_VARIANTS, read_results_csv
 
     path = out / "results.csv"
@@ -87,9 +118,16 @@ def _previous_rows(out: Path, weights: str | None) -> tuple[list, str | None]:
     except ValueError as exc:
         raise UserError(f"cannot resume: {exc}") from None
     try:
-        before = json.loads((out / RUN_FILE).read_text()).get("defusion_run")
+        recorded = json.loads((out / RUN_FILE).read_text())
+        before, earlier_files = recorded.get("defusion_run"), recorded.get("fused_files", {})
     except (OSError, ValueError, AttributeError):
-        before = None
+        before, earlier_files = None, {}
+    changed = {(name, stem) for name, files in fingerprints.items() for stem, digest in files.items()
+               if earlier_files.get(name, {}).get(stem, digest) != digest}
+    if changed:
+        print(f"defusion: note: {len(changed)} published result file(s) changed since they were scored "
+              f"(e.g. {sorted(changed)[0][0]}'s {sorted(changed)[0][1]}); rescoring them", file=sys.stderr)
+        rows = [r for r in rows if (r.method, r.image) not in changed]
     stale = [r for r in rows if r.method in DEFUSION_VARIANTS]
     if weights is not None and stale and before != weights:
         print("defusion: note: DeFusion's earlier scores were made with other (or unknown) weights or "
@@ -102,19 +140,26 @@ def _previous_rows(out: Path, weights: str | None) -> tuple[list, str | None]:
 def run(args: argparse.Namespace) -> int:
     from defusion.benchmark.compare import versus_markdown, versus_summary
     from defusion.benchmark.report import comparison_grid, means_csv, summary_chart, summary_latex, summary_markdown
-    from defusion.benchmark.runner import (DEFUSION_VARIANTS, TASK_METRICS, builtin_methods, defusion_run_id,
-                                           run_benchmark, write_results_csv)
-    from defusion.metrics import METRICS
+    from defusion.benchmark.runner import (DEFUSION_VARIANTS, SECONDS, TASK_METRICS, builtin_methods,
+                                           defusion_run_id, run_benchmark, write_results_csv)
+    from defusion.metrics import metric_names
 
     for folder in (args.dir_a, args.dir_b):
         if not folder.is_dir():
             raise UserError(f"folder not found: {folder}")
-    metrics = tuple(args.metrics.split(",")) if args.metrics else TASK_METRICS[args.task]
-    unknown = [m for m in metrics if m not in METRICS]
-    if unknown:
-        raise UserError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+    try:
+        metrics = tuple(metric_names(args.metrics)) if args.metrics else TASK_METRICS[args.task]
+    except KeyError as exc:
+        raise UserError(exc.args[0]) from None
+    if not metrics:
+        raise UserError("--metrics: no metric named")
+    if args.out.exists() and not args.out.is_dir():
+        raise UserError(f"--out {args.out}: is a file; give a folder")
     fused_dirs = _fused_dirs(args.fused)
     names = _methods(args.methods)
+    clash = sorted(set(names) & set(fused_dirs))
+    if clash:
+        raise UserError(f"--fused {clash[0]}: the name of a built-in method; give the folder another name")
     methods = builtin_methods(names, args.weights, args.device, args.runtime, task=args.task)  # fails here, once
     make_methods = partial(builtin_methods, names, args.weights, args.device, args.runtime, task=args.task)
     if not methods and not fused_dirs:
@@ -125,11 +170,14 @@ def run(args: argparse.Namespace) -> int:
     title = args.title or f"{args.task.upper()}: {args.dir_a.parent.name or args.dir_a.name}"
     weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
     previous = None
+    fingerprints = _fingerprints(fused_dirs)
     if args.resume:
-        previous, earlier_weights = _previous_rows(args.out, weights)
+        previous, earlier_weights = _previous_rows(args.out, weights, fingerprints)
         weights = weights or earlier_weights  # DeFusion rows kept from an earlier run keep their ID
+    else:
+        _clear_outputs(args.out)
     (args.out / "grids").mkdir(parents=True, exist_ok=True)
-    (args.out / RUN_FILE).write_text(json.dumps({"defusion_run": weights}) + "\n")
+    (args.out / RUN_FILE).write_text(json.dumps({"defusion_run": weights, "fused_files": fingerprints}) + "\n")
     result = None
     for stem, outputs, a, b, result in run_benchmark(
             args.dir_a, args.dir_b, methods, fused_dirs, metrics,
@@ -141,21 +189,30 @@ def run(args: argparse.Namespace) -> int:
         write_results_csv(result.rows, args.out / "results.csv")  # as we go: nothing lost on a kill
     if result is None or not result.rows:
         raise UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
-    (args.out / "summary.md").write_text(summary_markdown(result.rows, title))
-    (args.out / "summary.tex").write_text(summary_latex(result.rows, title))
-    means_csv(result.rows, args.out / "means.csv")
-    summary_chart(result.rows, args.out / "summary.png", title)
+    # The tables cover this run's pairs and metrics; results.csv keeps everything scored in OUT.
+    pairs, wanted = set(result.images), {*metrics, SECONDS}
+    rows = [r for r in result.rows if r.image in pairs and r.metric in wanted]
+    if len(rows) < len(result.rows):
+        print(f"defusion: note: results.csv also holds {len(result.rows) - len(rows)} scores of other pairs or "
+              "metrics from an earlier run, left out of the tables", file=sys.stderr)
+    if not rows:
+        raise UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
+    (args.out / "summary.md").write_text(summary_markdown(rows, title))
+    (args.out / "summary.tex").write_text(summary_latex(rows, title))
+    means_csv(rows, args.out / "means.csv")
+    summary_chart(rows, args.out / "summary.png", title)
     written = "results.csv, summary.md, summary.tex, means.csv, summary.png"
-    scored = list(dict.fromkeys(r.method for r in result.rows))
+    scored = list(dict.fromkeys(r.method for r in rows))
     reference = args.versus or ("defusion" if "defusion" in scored else scored[0])
     versus = []
+    (args.out / "versus.md").unlink(missing_ok=True)
     if len(scored) > 1 and reference in scored:
-        (args.out / "versus.md").write_text(versus_markdown(result.rows, reference, title))
-        versus = versus_summary(result.rows, reference)
+        (args.out / "versus.md").write_text(versus_markdown(rows, reference, title))
+        versus = versus_summary(rows, reference)
         written += ", versus.md"
     for problem in result.problems:
         print(f"defusion: note: {problem}", file=sys.stderr)
-    print(summary_markdown(result.rows, title))
+    print(summary_markdown(rows, title))
     for line in versus:
         print(line)
     print(f"wrote {args.out}/{written} and grids/", file=sys.stderr)

@@ -238,13 +238,15 @@ def _write_source_map(path: Path, weights: list[np.ndarray], out: Path, stem: st
 
 
 def _fuse_folders(fuser, args: argparse.Namespace) -> int:
-    from defusion.io.pairs import match_pairs
+    from defusion.io.pairs import match_pairs, stem_clashes
 
     pairs, unmatched = match_pairs(args.dir_a, args.dir_b)
     if not pairs:
         raise UserError(f"no pairs: no file stem is in both {args.dir_a} and {args.dir_b}")
     for stem in unmatched:
         print(f"defusion: warning: {stem} has no partner; skipped", file=sys.stderr)
+    for clash in stem_clashes(args.dir_a) + stem_clashes(args.dir_b):
+        print(f"defusion: warning: {clash}", file=sys.stderr)
     return _fuse_jobs(fuser, [(stem, [a, b]) for stem, a, b in pairs], "pairs", args)
 
 

@@ -20,67 +20,47 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (UserError,)
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("fused", type=Path, metavar="FUSED", help="fused image")
-    p.add_argument("a", type=Path, metavar="A", help="first source image (VIFB: visible)")
-    p.add_argument("b", type=Path, metavar="B", help="second source image (VIFB: infrared)")
-    p.add_argument("more", type=Path, nargs="*", metavar="C",
-                   help="more sources (a bracket or focus stack): then only the metrics defined for any number "
-                        "of sources (EN, SD, SF, AG, EI, MEF-SSIM, MS-MEF-SSIM)")
+    p.add_argument("sources", type=Path, nargs="+", metavar="A B [C ...]",
+                   help="the sources: two (VIFB: visible first, then infrared), or more (a bracket or focus "
+                        "stack): then only the metrics defined for any number of sources (EN, SD, SF, AG, EI, "
+                        "MEF-SSIM, MS-MEF-SSIM)")
+    p.usage = "%(prog)s [-h] [--names NAMES] [--json] FUSED A B [C ...]"
     p.add_argument("--names", help="comma-separated metric names (default: all, or all that take any number of "
                                     "sources; e.g. EN,SSIM,Qabf; 'vifb' = the 13 VIFB metrics)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _read(path: Path):
-    """Pixels with Pillow: L stays L (HxW), RGB stays RGB (HxWx3); other 8-bit modes are made L/RGB."""
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    """The image as ``defusion bench`` reads it (EXIF-upright; 16-bit brought to 8 bits), so both
+    commands score a file alike."""
+    from defusion.fusion.color import to_uint8
+    from defusion.io.images import ImageReadError, read_image
 
     try:
-        with Image.open(path) as im:
-            im.load()
-            mode = im.mode
-            if mode in ("1", "LA", "La"):
-                im = im.convert("L")
-            elif mode in ("P", "PA", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
-                im = im.convert("RGB")
-            elif mode not in ("L", "RGB"):
-                raise UserError(f"{path}: unsupported image mode {mode} (need 8-bit grey or colour)")
-            return np.asarray(im)
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a directory") from None
-    except UnidentifiedImageError:
-        raise UserError(f"{path}: not a readable image") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read image ({exc})") from None
+        return to_uint8(read_image(path))
+    except ImageReadError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _names(spec: str | None, sources: int = 2) -> list[str]:
-    from defusion.metrics import ANY_SOURCE_METRICS, METRICS, VIFB_METRICS, check_source_count
+    from defusion.metrics import ANY_SOURCE_METRICS, METRICS, check_source_count, metric_names
 
     if not spec:
         return list(METRICS) if sources == 2 else list(ANY_SOURCE_METRICS)
-    names: list[str] = []
-    by_lower = {name.lower(): name for name in METRICS}  # names are matched case-insensitively
-    for item in (s.strip() for s in spec.split(",")):
-        if not item:
-            continue
-        if item.lower() == "vifb":
-            names.extend(VIFB_METRICS)
-        elif item.lower() in by_lower:
-            names.append(by_lower[item.lower()])
-        else:
-            raise UserError(f"unknown metric {item!r}; known: vifb, {', '.join(METRICS)}")
-    try:  # before any image is read: a one-line error, not a skipped metric
-        check_source_count(names, sources)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    return list(dict.fromkeys(names))
+    try:
+        names = metric_names(spec)
+        check_source_count(names, sources)  # before any image is read: a one-line error, not a skip
+    except (KeyError, ValueError) as exc:
+        raise UserError(exc.args[0]) from None
+    return names
 
 
 def run(args: argparse.Namespace) -> int:
     from defusion.metrics import METRICS, compute_stack_metrics, shared_inputs
+
+    if len(args.sources) < 2:
+        raise UserError("need the fused image and at least two sources: FUSED A B [C ...]")
+    args.a, args.b, *args.more = args.sources
 
     names = _names(args.names, 2 + len(args.more))
     labels = ["fused", "a", "b", *(f"source {i}" for i in range(3, 3 + len(args.more)))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 import functools
 import os
 from dataclasses import dataclass, field, replace
@@ -374,7 +375,7 @@ class Fuser:
     @classmethod
     def from_pretrained(cls, weights: str | Path | None = None, device: str = "auto", half: bool = False,
                         runtime: Runtime = DEFAULT_RUNTIME, threads: int | None = None, task: Task | None = None,
-                        **options) -> "Fuser":
+                        options: FuseOptions | None = None, **fields) -> "Fuser":
         """A Fuser with the shipped weights (or ``weights``), ready on ``device``.
 
         ``runtime`` picks the inference engine (:mod:`defusion.fusion.runtime`): ``auto`` (default:
@@ -383,10 +384,18 @@ class Fuser:
         ``compile`` or ``compile-bf16`` (``torch.compile``; the fastest on a CPU once compiled).
         ``threads`` bounds onnxruntime's intra-op threads (PyTorch's are set globally).
         ``task`` (``"ivf"``, ``"mef"``, ``"mff"``) starts the options from that kind of images'
-        defaults (:meth:`FuseOptions.for_task`); ``options`` (FuseOptions fields) go on top.
+        defaults (:meth:`FuseOptions.for_task`), or ``options`` from a whole :class:`FuseOptions`;
+        ``fields`` (FuseOptions fields, e.g. ``scale=1``) go on top.
         """
         check_runtime(runtime, half)
-        fuse_options = FuseOptions.for_task(task, **options)  # bad options fail before loading
+        if options is not None and task is not None:
+            raise ValueError("give task= or options=, not both (FuseOptions.for_task(task) makes the options)")
+        if options is not None and not isinstance(options, FuseOptions):
+            raise TypeError(f"options must be a FuseOptions, got {type(options).__name__}")
+        if options is not None:  # fields on top, None leaving the option as for_task does
+            fuse_options = replace(options, **{k: v for k, v in fields.items() if v is not None})
+        else:
+            fuse_options = FuseOptions.for_task(task, **fields)  # bad options fail before loading
         device = resolve_device(device)
         runtime = "torch" if half and runtime == "auto" else runtime
         return cls(load_network(weights, runtime, device, threads), device, half, fuse_options)

@@ -91,6 +91,32 @@ ANY_SOURCE_METRICS: tuple[str, ...] = ("EN", "SD", "SF", "AG", "EI", "MEF-SSIM",
 _BRACKET_METRICS = ("MEF-SSIM", "MS-MEF-SSIM")
 
 
+def metric_names(spec: str | Iterable[str]) -> list[str]:
+    """Metric names as ``METRICS`` spells them, from a comma-separated string or a list, matched
+    case-insensitively; ``vifb`` stands for the 13 VIFB metrics. Unknown names raise ``KeyError``.
+
+    Example:
+        >>> metric_names("qabf, ssim-mean,EN")
+        ['Qabf', 'SSIM-mean', 'EN']
+    """
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    by_lower = {name.lower(): name for name in METRICS}
+    names: list[str] = []
+    unknown = []
+    for item in (str(s).strip() for s in items):
+        if not item:
+            continue
+        if item.lower() == "vifb":
+            names.extend(VIFB_METRICS)
+        elif item.lower() in by_lower:
+            names.append(by_lower[item.lower()])
+        else:
+            unknown.append(item)
+    if unknown:
+        raise KeyError(f"unknown metric(s) {', '.join(unknown)}; known: vifb, {', '.join(METRICS)}")
+    return list(dict.fromkeys(names))
+
+
 def check_source_count(names: Iterable[str], sources: int) -> None:
     """Refuse fewer than two sources, and metrics that compare with a pair when there are more
     (``ValueError`` naming what can be asked for)."""
@@ -114,10 +140,7 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
         >>> round(compute_stack_metrics(x, [x, x, x], ["MEF-SSIM"])["MEF-SSIM"], 6)
         1.0
     """
-    names = list(ANY_SOURCE_METRICS) if names is None else list(names)
-    unknown = [n for n in names if n not in METRICS]
-    if unknown:
-        raise KeyError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+    names = list(ANY_SOURCE_METRICS) if names is None else metric_names(names)
     check_source_count(names, len(sources))
     fused, sources = np.asarray(fused), [np.asarray(x) for x in sources]
     with shared_inputs():
@@ -129,8 +152,10 @@ def compute_metrics(
 ) -> dict[str, float]:
     """Compute the named metrics (default: all of ``METRICS``) and return ``{name: value}``.
 
-    Names are case-sensitive short names from ``METRICS``; an unknown name raises ``KeyError``
-    listing the known ones. Inputs are converted once (kept as ``uint8`` when they are).
+    ``names``: short names from ``METRICS`` or ``vifb``, a list or one comma-separated string,
+    any case (:func:`metric_names`); an unknown name raises ``KeyError`` listing the known ones.
+    Images: uint8, uint16, float on 0..255 or in [0, 1] (scored on the 0..255 scale, as VIFB);
+    they are converted once for all metrics.
     """
     return compute_stack_metrics(fused, [a, b], list(METRICS) if names is None else names)
 
@@ -143,6 +168,7 @@ __all__ = [
     "compute_metrics",
     "compute_stack_metrics",
     "check_source_count",
+    "metric_names",
     "shared_inputs",
     "average_gradient",
     "correlation_coefficient",

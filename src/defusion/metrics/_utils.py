@@ -3,8 +3,10 @@
 Conventions (see ``docs/metrics.md``):
 
 * Images are numpy arrays, ``HxW`` (grey) or ``HxWx3`` (RGB); ``HxWx1`` is treated as grey.
-* ``uint8`` inputs are used as their 0..255 values; float inputs must already be on the 0..255
-  scale (VIFB works on 0..255 doubles). Floats in [0, 1] are *not* rescaled.
+* Metrics are defined on the 0..255 scale, as VIFB's MATLAB code (0..255 doubles): ``uint8``
+  inputs are used as they are, float inputs on 0..255 too. ``uint16`` images and float images
+  whose values all lie in [0, 1] (what :class:`defusion.Fuser` returns for such sources) are
+  brought to that scale first (x / 257 and x * 255), each image on its own.
 * Metrics that compare the fused image with the sources are computed per colour channel of the
   fused image and averaged (VIFB's rule); a 1-channel source is used for every channel. When the
   fused image is grey and a source is RGB, the source is converted with MATLAB's ``rgb2gray``.
@@ -82,11 +84,18 @@ def as_image(img: ArrayLike, name: str = "image") -> NDArray:
         raise ValueError(f"{name}: expected an HxW or HxWx3 array, got shape {arr.shape}")
     numeric = np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
     if arr.dtype == bool or not numeric:
-        raise ValueError(f"{name}: expected a uint8 or float array, got dtype {arr.dtype}")
+        raise ValueError(f"{name}: expected a uint8, uint16 or float array, got dtype {arr.dtype}")
     if arr.shape[0] < 2 or arr.shape[1] < 2:
         raise ValueError(f"{name}: image too small ({arr.shape[0]}x{arr.shape[1]})")
-    if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: contains NaN or infinite values")
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name}: contains NaN or infinite values")
+        if arr.min() >= 0 and arr.max() <= 1:  # [0, 1], the Fuser's float convention
+            return arr.astype(np.float64) * 255.0
+    elif arr.dtype == np.uint16:
+        return arr.astype(np.float64) / 257.0
+    elif arr.dtype != np.uint8 and (arr.min() < 0 or arr.max() > 255):
+        raise ValueError(f"{name}: {arr.dtype} values outside 0..255; pass uint8, uint16 or float images")
     return arr
 
 
