@@ -478,6 +478,26 @@ def test_stacks_fuses_each_bracket_of_a_card_grouped_by_capture_time(tmp_path, t
     assert "must be 0 or more seconds" in capsys.readouterr().err
 
 
+def test_stacks_leave_out_a_shot_without_capture_time_and_a_non_image(tmp_path, tiny_weights, capsys):
+    """One JPEG saved without EXIF once stopped the whole card."""
+    from datetime import datetime, timedelta
+
+    from tests.io.test_shots import write_shot
+
+    t = datetime(2026, 12, 5, 9)
+    card = tmp_path / "card"
+    for i, s in enumerate([0, 0.3, 20, 20.4], start=1):
+        write_shot(card / f"IMG_{i:04d}.jpg", t + timedelta(seconds=s), (1, 100), value=50 * i)
+    write_image(card / "IMG_0005.png", np.full((24, 32), 90, np.uint8))  # no EXIF
+    (card / "IMG_0006.JPG").write_text("not an image")
+    out = tmp_path / "out"
+    assert _fuse("--stacks", card, "-o", out, "--weights", tiny_weights, "--task", "mef") == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["IMG_0001-IMG_0002.png", "IMG_0003-IMG_0004.png"]
+    assert "IMG_0005.png: no EXIF capture time; left out" in err
+    assert "IMG_0006.JPG: not an image (or a broken one); left out" in err
+
+
 @pytest.mark.parametrize("extra, message", [
     (["a.png", "b.png"], "not both"),
     (["--a", "x", "--b", "y"], "not both"),

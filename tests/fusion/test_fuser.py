@@ -261,6 +261,27 @@ def test_repr_is_one_line(fuser):
     assert len(text.splitlines()) == 1 and "FuseOptions(" in text and "device" in text
 
 
+def test_nan_empty_and_three_image_decompositions_are_clear_errors(fuser, rng):
+    """NaN once came back as an all-NaN result, an empty array as an ONNX Runtime shape error."""
+    a = smooth_image(rng, 24, 32, 1).astype(np.float32) / 255
+    holed = a.copy()
+    holed[3:6, 3:6] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        fuser.fuse(holed, a)
+    with pytest.raises(ValueError, match="has no pixels"):
+        fuser.fuse(a[:0], a[:0])
+    with pytest.raises(ValueError, match="decompose takes a pair of images, got 3"):
+        fuser.decompose(a, a, a)
+
+
+def test_an_onnx_file_as_weights_points_to_the_onnx_loader(tmp_path):
+    from defusion.model.weights import WeightsError
+
+    (tmp_path / "denet.onnx").write_bytes(b"onnx")
+    with pytest.raises(WeightsError, match="--onnx"):
+        load_weights(tmp_path / "denet.onnx")
+
+
 def test_paths_are_refused_with_a_pointer_to_read_image(fuser, tmp_path):
     with pytest.raises(TypeError, match="read_image"):
         fuser.fuse(tmp_path / "a.png", "b.png")

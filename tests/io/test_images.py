@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -100,6 +102,11 @@ def test_pixel_limits_read_in_pixels_when_small_and_pillows_guard_names_the_size
     write_image(tmp_path / "a.png", (rng.random((30, 40)) * 255).astype(np.uint8))
     with pytest.raises(ImageTooLargeError, match=r"40x30 is 1,200 pixels, over the limit of 1,000 pixels"):
         read_image(tmp_path / "a.png", max_pixels=1000)
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow refuses over twice this on open
-    with pytest.raises(ImageTooLargeError, match=r"1,200 pixels is too many pixels for Pillow .* limit here is 1,000"):
-        read_image(tmp_path / "a.png", max_pixels=1000)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow warns over this, refuses over twice this
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # its warning once leaked into the CLI's output
+        assert read_image(tmp_path / "a.png", max_pixels=2000).shape == (30, 40)  # a bound above Pillow's holds
+    assert Image.MAX_IMAGE_PIXELS == 2000
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(ImageTooLargeError, match=r"1,200 pixels, over the limit of 500 pixels \(raise it with"):
+        read_image(tmp_path / "a.png", max_pixels=500)  # over twice the bound: Pillow refuses first

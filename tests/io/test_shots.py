@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
-from defusion.io.shots import (Shot, ShotsError, group_by_count, group_by_time, group_name, list_shots, read_shot)
+from defusion.io.shots import (Shot, ShotsError, group_by_count, group_by_time, group_name, list_shots, read_shot,
+                                untimed)
 
 
 def write_shot(path: Path, taken: datetime | None, exposure: tuple[int, int] | None = None,
@@ -50,10 +51,17 @@ def test_pauses_split_brackets_and_long_exposures_do_not(tmp_path):
     assert group_by_time(shuffled) == group_by_time(shots)  # capture order, whatever the listing order
 
 
-def test_shots_without_a_time_are_named(tmp_path):
-    shots = [Shot(Path("a.jpg"), datetime(2026, 1, 1)), Shot(Path("b.png"), None)]
-    with pytest.raises(ShotsError, match=r"no EXIF capture time in b\.png.*--group N"):
-        group_by_time(shots)
+def test_shots_without_a_time_are_left_out_and_named(tmp_path):
+    """One shot without EXIF once stopped the whole card."""
+    t = datetime(2026, 1, 1)
+    shots = [Shot(Path("a.jpg"), t), Shot(Path("b.png"), None), Shot(Path("c.jpg"), t),
+             Shot(Path("d.jpg"), None, readable=False)]
+    assert group_by_time(shots) == [[Path("a.jpg"), Path("c.jpg")]]
+    assert untimed(shots) == ["b.png: no EXIF capture time", "d.jpg: not an image (or a broken one)"]
+    with pytest.raises(ShotsError, match=r"no EXIF capture time in b\.png, d\.jpg.*--group N"):
+        group_by_time([shots[1], shots[3]])
+    (tmp_path / "text.jpg").write_text("not an image")
+    assert read_shot(tmp_path / "text.jpg").readable is False
 
 
 def test_list_shots_in_natural_order_and_groups_by_count(tmp_path):

@@ -273,10 +273,31 @@ def test_image_count_errors(client, images):
     upload = lambda *fields: {f: (f"{f}.png", png, "image/png") for f in fields}  # noqa: E731
     _assert_error(client.post("/v1/fuse", files=upload("a", "b", "d")), 422, "missing field 'c'")
     _assert_error(client.post("/v1/fuse?components=true", files=upload("a", "b", "c")), 422, "pair", "3 images")
-    r = client.post("/v1/fuse", files=upload("a", "b", "c", "d", "e"))  # over the default max_images of 4
-    assert r.status_code in (400, 422) and "4" in r.json()["detail"], r.text
+    # over the default max_images of 4: a 422 like the other field-layout errors (docs/serving.md), however many
+    _assert_error(client.post("/v1/fuse", files=upload("a", "b", "c", "d", "e")), 422, "5 images", "at most 4",
+                  "'d'")
+    _assert_error(client.post("/v1/fuse", files=upload(*"abcdefgh")), 422, "at most 4 images", "'rig'")
+    many = [("a", ("a.png", png, "image/png"))] * 9  # past starlette's own bound on the parts
+    _assert_error(client.post("/v1/fuse", files=many), 422, "too many", "at most 4 images")
     with pytest.raises(ValueError, match="max_images"):
         Limits(max_images=9)
+
+
+def test_unknown_query_parameters_and_form_fields_are_refused_not_ignored(client, images):
+    png = encode_png(images["rgb_a"])
+    sent = files(png, png)
+    detail = _assert_error(client.post("/v1/fuse?sclae=1", files=sent), 422, "unknown query parameter 'sclae'",
+                           "task", "pixels", "components")
+    assert "request" not in detail  # the handler's own argument is not a query parameter
+    _assert_error(client.post("/v1/fuse?task=ivf&x=1&y=2", files=sent), 422, "parameters 'x', 'y'")
+    _assert_error(client.post("/v1/fuse", files={**sent, "x": ("x.png", png, "image/png")}), 422,
+                  "unknown field 'x'", "'a', 'b', 'c', 'd'", "'rig'")
+    _assert_error(client.post("/v1/fuse", files=sent, data={"components": "true"}), 422, "unknown field 'components'")
+    _assert_error(client.post("/v1/fuse", files=[("a", ("a.png", png, "image/png"))] * 2
+                              + [("b", ("b.png", png, "image/png"))]), 422, "field 'a' sent 2 times")
+    # what the API does take still works: extra images in c, d, and a rig field
+    assert client.post("/v1/fuse?task=mef&metadata=false", files={**sent, "c": ("c.png", png, "image/png")}
+                       ).status_code == 200
 
 
 # -- errors: JSON {"detail": str}, the right status, never 500 ----------------------------
@@ -370,6 +391,114 @@ def test_app_from_env(monkeypatch, lively_weights):
     app = app_from_env()
     assert app.state.limits.max_pixels == 1234 and str(app.state.fuser.device) == "cpu"
     assert app.state.limits.fields == ("a", "b", "c", "d", "e", "f")
+
+
+def test_app_from_env_takes_the_fusion_settings_of_defusion_serve(monkeypatch, lively_weights, tmp_path):
+    """DEFUSION_TASK, _SCALE, _RIG, ... give a uvicorn worker what `defusion serve --task ...` gives."""
+    import argparse
+    import json
+
+    from defusion.cli import serve as serve_cli
+    from defusion.cli.errors import UserError
+
+    rig = tmp_path / "rig.json"
+    rig.write_text(json.dumps(_half_size_rig().to_json()))
+    argv = ["--weights", str(lively_weights), "--device", "cpu", "--task", "ivf", "--scale", "1", "--rig", str(rig),
+            "--tile", "256", "--detail-gain", "1.75", "--palette", "hot", "--infrared", "2", "--max-images", "3"]
+    environ = {"DEFUSION_WEIGHTS": str(lively_weights), "DEFUSION_DEVICE": "cpu", "DEFUSION_TASK": "ivf",
+               "DEFUSION_SCALE": "1", "DEFUSION_RIG": str(rig), "DEFUSION_TILE": "256", "DEFUSION_DETAIL_GAIN": "1.75",
+               "DEFUSION_PALETTE": "hot", "DEFUSION_INFRARED": "2", "DEFUSION_MAX_IMAGES": "3",
+               "DEFUSION_THREADS": ""}  # empty: unset
+    served = {}
+
+    def fake_build_app(weights, device, limits, **kwargs):
+        served.update(weights=weights, device=device, limits=limits, **kwargs)
+        raise UserError("stop before serving")
+
+    monkeypatch.setattr("defusion.serving.api.build_app", fake_build_app)
+    parser = argparse.ArgumentParser()
+    serve_cli.add_arguments(parser)
+    with pytest.raises(UserError, match="stop"):
+        serve_cli.run(parser.parse_args(argv))
+    monkeypatch.undo()
+    from defusion.serving.api import settings_from_env
+
+    settings = settings_from_env(environ)
+    assert settings == served  # the same settings, parsed by the same rules
+    assert settings["scale"] == 1 and settings["unique_gain"] == 1.5 and settings["rig"].size == (W, H)
+    app = app_from_env(environ)
+    options = app.state.fuser.options
+    assert (options.scale, options.tile, options.unique_gain, options.detail_gain) == (1, 256, 1.5, 1.75)
+    assert (options.palette, options.infrared, options.rig.size) == ("hot", 1, (W, H))
+    assert app.state.limits.max_images == 3
+
+
+@pytest.mark.parametrize("environ, words", [
+    ({"DEFUSION_MAX_IMAGES": "abc"}, ["DEFUSION_MAX_IMAGES='abc'", "from 2 to 8"]),
+    ({"DEFUSION_MAX_IMAGES": "9"}, ["DEFUSION_MAX_IMAGES must be from 2 to 8"]),
+    ({"DEFUSION_MAX_PIXELS": "0"}, ["DEFUSION_MAX_PIXELS='0'", "1 or more"]),
+    ({"DEFUSION_MAX_UPLOAD_BYTES": "1e6"}, ["DEFUSION_MAX_UPLOAD_BYTES='1e6'", "whole number"]),
+    ({"DEFUSION_THREADS": "two"}, ["DEFUSION_THREADS='two'", "1 or more"]),
+    ({"DEFUSION_SCALE": "-1"}, ["DEFUSION_SCALE='-1'", "1 or more"]),
+    ({"DEFUSION_TASK": "sar"}, ["DEFUSION_TASK='sar'", "'ivf', 'mef', 'mff'"]),
+    ({"DEFUSION_RUNTIME": "tf"}, ["DEFUSION_RUNTIME='tf'", "'onnxruntime'"]),
+    ({"DEFUSION_DEVICE": "gpu"}, ["DEFUSION_DEVICE='gpu'", "'cuda'"]),
+    ({"DEFUSION_UNIQUE_GAIN": "9"}, ["DEFUSION_UNIQUE_GAIN='9'", "from 0 to 4"]),
+    ({"DEFUSION_TILE": "32"}, ["DEFUSION_TILE must be 0 (off) or at least"]),
+    ({"DEFUSION_PALETTE": "rainbow"}, ["DEFUSION_PALETTE='rainbow'", "'inferno'"]),
+    ({"DEFUSION_INFRARED": "2"}, ["DEFUSION_INFRARED says", "DEFUSION_PALETTE"]),
+    ({"DEFUSION_RIG": "/no/such/rig.json"}, ["DEFUSION_RIG='/no/such/rig.json'", "cannot read rig file"]),
+    ({"DEFUSION_ONNX": "m.onnx", "DEFUSION_RUNTIME": "compile"}, ["DEFUSION_ONNX", "DEFUSION_RUNTIME do not apply"]),
+])
+def test_a_bad_env_value_is_one_line_naming_the_variable(environ, words):
+    from defusion.serving.api import EnvSettingError, settings_from_env
+
+    with pytest.raises(EnvSettingError) as error:  # before any model is loaded
+        settings_from_env(environ)
+    message = str(error.value)
+    assert isinstance(error.value, ValueError) and "\n" not in message and "--" not in message.split("(as")[0]
+    for word in words:
+        assert word in message, message
+
+
+def test_a_weights_file_that_will_not_load_names_its_variable(tmp_path):
+    from defusion.serving.api import EnvSettingError
+
+    with pytest.raises(EnvSettingError, match="DEFUSION_WEIGHTS: weights file not found"):
+        app_from_env({"DEFUSION_WEIGHTS": str(tmp_path / "none.safetensors"), "DEFUSION_DEVICE": "cpu"})
+    with pytest.raises(EnvSettingError, match="DEFUSION_ONNX: ONNX model not found"):
+        app_from_env({"DEFUSION_ONNX": str(tmp_path / "none.onnx"), "DEFUSION_DEVICE": "cpu"})
+
+
+def test_uvicorn_shows_the_bad_variable_as_its_last_line():
+    env = {**os.environ, "DEFUSION_MAX_IMAGES": "abc", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "uvicorn", "--factory", "defusion.serving.api:app_from_env"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("defusion.serving.api.EnvSettingError: DEFUSION_MAX_IMAGES='abc'"), proc.stderr
+
+
+def test_every_server_wide_option_of_defusion_serve_has_a_variable():
+    import argparse
+
+    from defusion.cli import serve as serve_cli
+    from defusion.serving.api import ENV_VARIABLES
+
+    parser = argparse.ArgumentParser()
+    serve_cli.add_arguments(parser)
+    options = set(vars(parser.parse_args([]))) - {"host", "port", "log_level"}  # uvicorn's own
+    assert options == {option[2:].replace("-", "_") for option, _ in ENV_VARIABLES.values()}
+
+
+def test_docs_list_every_env_variable_in_one_table():
+    from defusion.serving.api import ENV_VARIABLES
+    from tests.conftest import REPO
+
+    rows = [line for line in (REPO / "docs" / "serving.md").read_text().splitlines() if line.startswith("| `DEFUSION_")]
+    assert [row.split("`")[1] for row in rows] == list(ENV_VARIABLES)
+    for row, (option, _) in zip(rows, ENV_VARIABLES.values()):
+        assert f"`{option}`" in row
 
 
 # -- concurrency -----------------------------------------------------------------------

@@ -252,7 +252,8 @@ def _fuse_folders(fuser, args: argparse.Namespace) -> int:
 
 def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
     """Every bracket or focus stack in ``--stacks DIR``, grouped by capture time or ``--group N``."""
-    from defusion.io.shots import group_by_count, group_by_time, group_name, list_shots, raw_twins, read_shot
+    from defusion.io.shots import (group_by_count, group_by_time, group_name, list_shots, raw_twins, read_shot,
+                                   untimed)
 
     shots = list_shots(args.stacks)
     twins = raw_twins(list(args.stacks.iterdir()))
@@ -260,8 +261,11 @@ def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
         print(f"defusion: note: {_plural(len(twins), 'JPEG (or other) file')} beside raw files of the same name "
               "(raw + JPEG shooting) left out: the raw files are fused", file=sys.stderr)
     if args.group == "auto":
-        groups = group_by_time([read_shot(p) for p in shots], args.gap)
+        timed = [read_shot(p) for p in shots]
+        groups = group_by_time(timed, args.gap)
         how = f"by capture time (a new one after a pause of over {args.gap:g} s)"
+        for line in untimed(timed):
+            print(f"defusion: warning: {line}; left out (--group N groups by name order instead)", file=sys.stderr)
     else:
         groups = group_by_count(shots, args.group)
         how = f"in runs of {args.group} in name order"

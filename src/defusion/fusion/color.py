@@ -58,7 +58,9 @@ def to_float(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint16:
         return image.astype(np.float32) / 65535.0
     if np.issubdtype(image.dtype, np.floating):
-        lo, hi = (np.nanmin(image), np.nanmax(image)) if image.size else (0.0, 0.0)
+        if not np.isfinite(image).all():
+            raise ValueError("float images must be finite: this one holds NaN or infinite values")
+        lo, hi = (image.min(), image.max()) if image.size else (0.0, 0.0)
         if hi > 1.0 + FLOAT_RANGE_TOLERANCE or lo < -FLOAT_RANGE_TOLERANCE:
             raise ValueError(f"float images must be in [0, 1], got values from {lo:.4g} to {hi:.4g}; "
                              "divide 8-bit data by 255 (or pass the uint8 array itself)")
@@ -96,9 +98,10 @@ def output_dtype(*images: np.ndarray) -> np.dtype:
 
 def check_layout(image: np.ndarray, name: str = "image") -> None:
     """Accept HxW, HxWx1, HxWx3 and HxWx4 (alpha ignored)."""
-    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4)):
-        return
-    raise ValueError(f"{name} must be HxW or HxWxC with C in 1, 3, 4; got shape {image.shape}")
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4))):
+        raise ValueError(f"{name} must be HxW or HxWxC with C in 1, 3, 4; got shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"{name} has no pixels (shape {image.shape})")
 
 
 def is_grey(image: np.ndarray) -> bool:

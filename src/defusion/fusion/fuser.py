@@ -449,11 +449,14 @@ class Fuser:
         """The indices of ``images`` in the order :meth:`fuse` stacks them (``options.order``)."""
         return input_ranking(self._prepare(images).inputs, self.options.order)
 
-    def decompose(self, a: np.ndarray, b: np.ndarray, on_tile: Callable[[], None] | None = None) -> Decomposition:
-        """The fused image and its common and unique projections (paper Fig. 7/8), and with
-        pixels="sources" the decision map; ``unique_a`` is ``a``'s whichever order
+    def decompose(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> Decomposition:
+        """The fused image of a pair ``a, b`` and its common and unique projections (paper Fig.
+        7/8), and with pixels="sources" the decision map; ``unique_a`` is ``a``'s whichever order
         ``options.order`` runs the pair in."""
-        prepared = self._prepare((a, b))
+        if len(images) != 2:
+            raise ValueError(f"decompose takes a pair of images, got {len(images)}: the network decomposes two "
+                             "sources at a time (fuse takes any number)")
+        prepared = self._prepare(images)
         first, second = input_ranking(prepared.inputs, self.options.order)
         out = self._project(prepared.inputs[first], prepared.inputs[second], on_tile)
         unique_a, unique_b = (out.unique1, out.unique2) if first == 0 else (out.unique2, out.unique1)

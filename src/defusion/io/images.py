@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -37,6 +40,22 @@ class ImageTooLargeError(ImageReadError):
     """An input over the pixel bound."""
 
 
+def _allow_pixels(max_pixels: int) -> None:
+    """Let Pillow open what ``max_pixels`` allows: its own bomb guard (89.5 MP, refusing over twice
+    that) would otherwise refuse a larger bound the user set; never lowered, so other code's
+    setting keeps its meaning."""
+    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < max_pixels:
+        Image.MAX_IMAGE_PIXELS = max_pixels
+
+
+@contextmanager
+def _no_bomb_warning() -> Iterator[None]:
+    """Pillow's DecompressionBombWarning unshown: the pixel bound says the same in one line."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
 def _pixels(count: int) -> str:
     """A pixel count a person can read: '12.0 MP', or the exact count under 0.1 MP."""
     return f"{count / 1e6:.1f} MP" if count >= 100_000 else f"{count:,} pixels"
@@ -55,8 +74,9 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
     if is_raw(path):
         return _read_raw(path, max_pixels)
     register_heif()
+    _allow_pixels(max_pixels)
     try:
-        with Image.open(path) as im:
+        with _no_bomb_warning(), Image.open(path) as im:
             width, height = im.size
             if width * height > max_pixels:
                 raise ImageTooLargeError(
@@ -73,11 +93,12 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
     except Image.DecompressionBombError as exc:  # Pillow's own guard, before the header is ours
         found = re.search(r"\((\d+) pixels\)", str(exc))
         count = int(found.group(1)) if found else None
-        over = count is None or count > max_pixels
-        raise ImageTooLargeError(
-            f"{path}: {_pixels(count) + ' is ' if count else ''}too many pixels for Pillow to open safely "
-            f"(its decompression-bomb guard)" + (f"; the limit here is {_pixels(max_pixels)}" if over else "")
-        ) from None
+        if count is None or count > max_pixels:
+            raise ImageTooLargeError(f"{path}: {_pixels(count) + ', ' if count else ''}over the limit of "
+                                     f"{_pixels(max_pixels)} (raise it with --max-pixels)") from None
+        raise ImageTooLargeError(  # Pillow's bound, lowered by other code below ours
+            f"{path}: {_pixels(count)} is too many pixels for Pillow to open safely (its decompression-bomb "
+            "guard, Image.MAX_IMAGE_PIXELS)") from None
     except UnidentifiedImageError:
         if is_heif(path) and not register_heif():
             raise ImageReadError(f"{path}: a HEIC/HEIF image; reading it needs pillow-heif: {HEIF_EXTRA}") from None

@@ -35,11 +35,13 @@ class ShotsError(ValueError):
 
 
 class Shot(NamedTuple):
-    """A file and when it was taken (None without EXIF), with its exposure time in seconds (0 unknown)."""
+    """A file and when it was taken (None without EXIF), with its exposure time in seconds (0 unknown);
+    ``readable`` is False for a file that does not open as an image."""
 
     path: Path
     taken: datetime | None
     exposure_s: float = 0.0
+    readable: bool = True
 
 
 def natural_key(path: Path) -> list:
@@ -90,8 +92,8 @@ def read_shot(path: str | Path) -> Shot:
     try:
         with Image.open(path) as im:
             exif = im.getexif()
-    except Exception:  # an unreadable file has no time; reading its pixels reports the problem
-        return Shot(path, None)
+    except Exception:  # not an image (or a broken one): no time, and said so where it is left out
+        return Shot(path, None, readable=False)
     details = exif.get_ifd(_EXIF_IFD)
     stamp = details.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
     taken = _parse_time(stamp, details.get(_SUBSEC_ORIGINAL))
@@ -116,9 +118,16 @@ def _parse_time(stamp, subsec) -> datetime | None:
     return taken.replace(microsecond=int((digits + "000000")[:6])) if digits else taken
 
 
+def untimed(shots: Sequence[Shot]) -> list[str]:
+    """One line per shot :func:`group_by_time` leaves out: not an image, or no capture time."""
+    return [f"{s.path.name}: {'not an image (or a broken one)' if not s.readable else 'no EXIF capture time'}"
+            for s in shots if s.taken is None]
+
+
 def group_by_time(shots: Sequence[Shot], gap_s: float = DEFAULT_GAP_S) -> list[list[Path]]:
     """``shots`` in capture order (ties by name), split wherever the pause between one shot's end
-    and the next one's start is over ``gap_s`` seconds. ShotsError naming the shots without a time.
+    and the next one's start is over ``gap_s`` seconds. Shots without a time are left out
+    (:func:`untimed` names them); ShotsError if no shot has one.
 
     Example:
         >>> from datetime import timedelta
@@ -127,12 +136,13 @@ def group_by_time(shots: Sequence[Shot], gap_s: float = DEFAULT_GAP_S) -> list[l
         >>> [[p.name for p in g] for g in group_by_time(shots)]
         [['0.jpg', '1.jpg', '2.jpg'], ['3.jpg', '4.jpg']]
     """
-    untimed = [s.path.name for s in shots if s.taken is None]
-    if untimed:
-        listed = ", ".join(untimed[:3]) + (f" and {len(untimed) - 3} more" if len(untimed) > 3 else "")
+    timed = [s for s in shots if s.taken is not None]
+    if not timed:
+        names = [s.path.name for s in shots]
+        listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         raise ShotsError(f"no EXIF capture time in {listed}: group by count instead (--group N, the camera's "
                          "bracket size)")
-    ordered = sorted(shots, key=lambda s: (s.taken, natural_key(s.path)))
+    ordered = sorted(timed, key=lambda s: (s.taken, natural_key(s.path)))
     groups: list[list[Path]] = []
     previous = None
     for shot in ordered:

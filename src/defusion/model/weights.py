@@ -60,6 +60,12 @@ def load_weights(path: str | Path | None = None, map_location: str | torch.devic
     path = Path(path) if path is not None else shipped_weights_path()
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path}")
+    if Path(path).suffix.lower() in (".onnx", ".pt", ".pth", ".ckpt"):
+        raise WeightsError(
+            f"{path}: weights are a .safetensors file; "
+            + ("an ONNX export runs with `defusion fuse --onnx FILE` or defusion.serving.onnx_model.load_onnx_fuser"
+               if Path(path).suffix.lower() == ".onnx" else
+               "pickled PyTorch files are not loaded (they can run code); convert them to safetensors"))
     try:
         meta = read_metadata(path)
         state = load_file(str(path), device="cpu")

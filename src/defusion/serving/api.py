@@ -13,24 +13,29 @@ Every error is JSON ``{"detail": "..."}`` (a string):
       an image over ``max_pixels``
 415   not an image (text, unknown format), or a body that is not multipart/form-data
 422   a missing field ``a`` or ``b``, more than ``max_images`` images or a gap in the fields,
-      sources of different sizes, components of more than two images, a bad query value
+      sources of different sizes, components of more than two images, a bad query value, an
+      unknown query parameter or form field, a field sent twice
 ====  ===========================================================================
 
 Run it with ``defusion serve``, or with uvicorn directly:
-``uvicorn --factory defusion.serving.api:app_from_env`` (settings from ``DEFUSION_*`` variables).
+``uvicorn --factory defusion.serving.api:app_from_env`` (``defusion serve``'s settings from the
+``DEFUSION_*`` variables of :data:`ENV_VARIABLES`).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import inspect
 import io
 import logging
 import os
+import re
 import threading
 import zipfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Iterable, Literal, Mapping, NoReturn
 
 import cv2
 import numpy as np
@@ -42,6 +47,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from defusion import __version__
+from defusion.cli.options import MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN
 from defusion.fusion.align import Motion
 from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, FuseOptions, Fuser, Selection, SizeMismatchError, Task
@@ -216,7 +222,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         maps the other images onto ``a``'s pixel grid first, so a rig's images of different sizes fuse.
         ``palette`` (inferno, magma, plasma, hot, jet, turbo) colours the fused image by the infrared
         image's warmth, as thermal cameras show it; the infrared image is the only grey upload, else
-        ``a``, or ``infrared=N`` (1 for ``a``)."""
+        ``a``, or ``infrared=N`` (1 for ``a``). An unknown query parameter or form field is a 422."""
+        _refuse_unknown("query parameter", request.query_params.keys(), query_parameters)
         if source_map and runner.pixels_for(pixels) != "sources":
             raise ApiError(422, "source_map=true needs pixels=sources: the network's reconstruction mixes the "
                                 "sources, so no pixel comes from one image")
@@ -261,7 +268,25 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
             raise ApiError(422, str(exc)) from None
         return Response(await run_in_threadpool(encode_png, fused, kept(fused)), media_type="image/png")
 
+    # v1_fuse's own parameters, so that a misspelt one (?sclae=1) is refused, not ignored
+    query_parameters = tuple(name for name in inspect.signature(v1_fuse).parameters if name != "request")
     return app
+
+
+def _refuse_unknown(what: str, names: Iterable[str], accepted: tuple[str, ...], taken: str | None = None) -> None:
+    """A 422 naming the ``names`` not in ``accepted`` (and what is, or ``taken``): a misspelt option or
+    field would otherwise be ignored, and the request answered as if it had not been sent."""
+    unknown = list(dict.fromkeys(name for name in names if name not in accepted))
+    if unknown:
+        raise ApiError(422, f"unknown {what}{'s' if len(unknown) > 1 else ''} "
+                            f"{', '.join(repr(name) for name in unknown)}; POST /v1/fuse takes "
+                            f"{taken or what + 's ' + ', '.join(accepted)}")
+
+
+def _fields_taken(limits: Limits) -> str:
+    """What a request's form may hold, for error messages."""
+    return (f"image files in fields {', '.join(repr(f) for f in limits.fields)} (a and b, then the others "
+            f"in order) and an optional {RIG_FIELD!r}")
 
 
 async def _read_images(request: Request, limits: Limits) -> tuple[list[np.ndarray], list[ImageMetadata], str | None]:
@@ -282,15 +307,27 @@ async def _read_images(request: Request, limits: Limits) -> tuple[list[np.ndarra
                                 f"{limits.max_request_bytes} bytes (each file at most {limits.max_upload_bytes})")
     # Count what is actually received too: Content-Length may be absent (chunked) or wrong.
     bounded = Request(request.scope, _bounded_receive(request.receive, limits.max_request_bytes))
-    try:
-        form = await bounded.form(max_files=limits.max_images + 1, max_fields=limits.max_images + 4)
+    try:  # room for a rig file and one stray part, so that a stray is named below rather than counted here
+        form = await bounded.form(max_files=limits.max_images + 2, max_fields=limits.max_images + 4)
     except _BodyTooLarge:
         raise ApiError(413, f"request body is over the limit of {limits.max_request_bytes} bytes "
                             f"(each file at most {limits.max_upload_bytes})") from None
+    except StarletteHTTPException as exc:  # starlette's bound on the parts: too many, as more images than allowed
+        if exc.status_code == 400 and str(exc.detail).startswith("Too many"):
+            raise ApiError(422, f"too many parts in one request ({str(exc.detail).rstrip('.')}); this server "
+                                f"fuses at most {limits.max_images} images per request and takes "
+                                f"{_fields_taken(limits)}") from None
+        raise
     try:
+        names = [name for name, _ in form.multi_items()]
+        repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1]
+        if repeated:
+            raise ApiError(422, f"field {repeated[0]!r} sent {names.count(repeated[0])} times; send each once")
         present = [f for f in FIELDS if form.get(f) is not None]
         if len(present) > limits.max_images:
-            raise ApiError(422, f"{len(present)} images; this server fuses at most {limits.max_images} per request")
+            raise ApiError(422, f"{len(present)} images; this server fuses at most {limits.max_images} per request, "
+                                f"in fields {', '.join(repr(f) for f in limits.fields)}")
+        _refuse_unknown("field", names, (*limits.fields, RIG_FIELD), _fields_taken(limits))
         count = max(2, len(present))
         uploads = []
         for field in FIELDS[:count]:
@@ -487,23 +524,112 @@ def build_app(weights: str | Path | None = None, device: str = "auto", limits: L
     return create_app(fuser, limits, weights=weights if weights is not None else shipped_weights_path())
 
 
-def app_from_env() -> FastAPI:
-    """App factory for ``uvicorn --factory defusion.serving.api:app_from_env``.
+#: The variables :func:`app_from_env` reads: each stands for the ``defusion serve`` option whose
+#: parser and checks it goes through, and says what it takes where argparse's message would not
+#: (a choice's message lists the choices). ``--host``, ``--port`` and ``--log-level`` are uvicorn's own.
+ENV_VARIABLES: dict[str, tuple[str, str | None]] = {
+    "DEFUSION_WEIGHTS": ("--weights", "a weights file (.safetensors)"),
+    "DEFUSION_ONNX": ("--onnx", "an ONNX export (defusion export)"),
+    "DEFUSION_RUNTIME": ("--runtime", None),
+    "DEFUSION_DEVICE": ("--device", None),
+    "DEFUSION_THREADS": ("--threads", "a whole number of 1 or more"),
+    "DEFUSION_MAX_UPLOAD_BYTES": ("--max-upload-bytes", "a whole number of 1 or more"),
+    "DEFUSION_MAX_PIXELS": ("--max-pixels", "a whole number of 1 or more"),
+    "DEFUSION_MAX_IMAGES": ("--max-images", f"a whole number from 2 to {len(FIELDS)}"),
+    "DEFUSION_TASK": ("--task", None),
+    "DEFUSION_SCALE": ("--scale", "a whole number of 1 or more"),
+    "DEFUSION_TILE": ("--tile", "a whole number: 0 (no tiling) or a tile size in pixels"),
+    "DEFUSION_UNIQUE_GAIN": ("--unique-gain", f"a number from 0 to {MAX_UNIQUE_GAIN:g}"),
+    "DEFUSION_DETAIL_GAIN": ("--detail-gain", f"a number from 0 to {MAX_DETAIL_GAIN:g}"),
+    "DEFUSION_PALETTE": ("--palette", None),
+    "DEFUSION_INFRARED": ("--infrared", "a whole number of 1 or more (1 for 'a')"),
+    "DEFUSION_RIG": ("--rig", "a rig file (defusion calibrate)"),
+}
 
-    Reads ``DEFUSION_WEIGHTS`` (or ``DEFUSION_ONNX``), ``DEFUSION_RUNTIME`` (``auto``, the
-    default, ``torch`` or ``onnxruntime``), ``DEFUSION_DEVICE`` (default ``auto``),
-    ``DEFUSION_MAX_UPLOAD_BYTES``, ``DEFUSION_MAX_PIXELS``, ``DEFUSION_MAX_IMAGES`` and
-    ``DEFUSION_THREADS``.
+
+class EnvSettingError(ValueError):
+    """A bad ``DEFUSION_*`` value: one line naming the variable and what it takes (what a
+    uvicorn or gunicorn user reads first, instead of a bare int() traceback)."""
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _RaisingParser(argparse.ArgumentParser):
+    """``defusion serve``'s parser, raising its usage errors (to be reworded) instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """:func:`build_app`'s arguments from the ``DEFUSION_*`` variables (:data:`ENV_VARIABLES`) in
+    ``environ`` (default ``os.environ``); unset or empty ones keep ``defusion serve``'s defaults.
+
+    Each value goes through ``defusion serve``'s own parser, checks and ``fusion_options``, so a
+    multi-worker server runs exactly as ``defusion serve`` with those options would. Raises
+    :class:`EnvSettingError` for a bad value.
     """
-    env = os.environ
-    limits = Limits(int(env.get("DEFUSION_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
-                    int(env.get("DEFUSION_MAX_PIXELS", DEFAULT_MAX_PIXELS)),
-                    int(env.get("DEFUSION_MAX_IMAGES", DEFAULT_MAX_IMAGES)))
-    threads = int(env["DEFUSION_THREADS"]) if env.get("DEFUSION_THREADS") else None
-    return build_app(env.get("DEFUSION_WEIGHTS") or None, env.get("DEFUSION_DEVICE", "auto"), limits,
-                     onnx=env.get("DEFUSION_ONNX") or None, threads=threads,
-                     runtime=env.get("DEFUSION_RUNTIME", "auto"))
+    from defusion.cli import serve as serve_cli  # here: the CLI is not needed to create_app
+    from defusion.cli.errors import UserError
+    from defusion.cli.options import fusion_options
+
+    environ = os.environ if environ is None else environ
+    parser = _RaisingParser(prog="defusion serve", add_help=False)
+    serve_cli.add_arguments(parser)
+    argv = []
+    for name, (option, takes) in ENV_VARIABLES.items():
+        value = environ.get(name, "")
+        if not value:
+            continue
+        given = f"{option}={value}"  # one token: a value starting with '-' stays a value
+        try:
+            parser.parse_args([given])
+        except _UsageError as exc:
+            reason = re.sub(r"^argument [^:]*: ", "", str(exc))
+            raise EnvSettingError(f"{name}={value!r}: {reason}" + (f"; {name} takes {takes}" if takes else "")
+                                  + f" (as defusion serve {option})") from None
+        argv.append(given)
+    args = parser.parse_args(argv)
+    try:
+        serve_cli._check(args)  # the rules across options (--tile, --max-images, --onnx with --weights)
+        options = fusion_options(args, names=("tile", "scale", "palette"))  # as defusion serve
+    except RigError as exc:
+        raise EnvSettingError(f"DEFUSION_RIG={environ.get('DEFUSION_RIG')!r}: {exc}") from None
+    except (UserError, ValueError) as exc:
+        raise EnvSettingError(_in_env_terms(str(exc))) from None
+    return {"weights": args.weights, "device": args.device,
+            "limits": Limits(args.max_upload_bytes, args.max_pixels, args.max_images),
+            "onnx": args.onnx, "threads": args.threads, "runtime": args.runtime, **options}
 
 
-__all__ = ["Limits", "create_app", "build_app", "app_from_env", "encode_png", "COMPONENT_FILES", "WEIGHT_FILE",
+def _in_env_terms(message: str) -> str:
+    """A ``defusion serve`` message with each option it names replaced by its variable."""
+    variables = {option: name for name, (option, _) in ENV_VARIABLES.items()}
+    return re.sub(r"--[a-z][a-z0-9-]*", lambda m: variables.get(m.group(0), m.group(0)), message)
+
+
+def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
+    """App factory for ``uvicorn --factory defusion.serving.api:app_from_env`` (and gunicorn's
+    uvicorn workers): ``defusion serve``'s settings from the ``DEFUSION_*`` variables of
+    :data:`ENV_VARIABLES` (:func:`settings_from_env`; docs/serving.md lists them).
+
+    A bad value, or a model file that will not load, is an :class:`EnvSettingError` naming the variable.
+    """
+    from defusion.model.weights import WeightsError
+    from defusion.serving.onnx_model import OnnxModelError
+
+    settings = settings_from_env(environ)
+    try:
+        return build_app(**settings)
+    except (WeightsError, OnnxModelError) as exc:
+        name = "DEFUSION_ONNX" if settings["onnx"] is not None else "DEFUSION_WEIGHTS"
+        if settings["onnx"] is None and settings["weights"] is None:
+            raise  # the shipped weights: no variable to name
+        raise EnvSettingError(f"{name}: {exc}") from None
+
+
+__all__ = ["Limits", "create_app", "build_app", "app_from_env", "settings_from_env", "EnvSettingError",
+           "ENV_VARIABLES", "encode_png", "COMPONENT_FILES", "WEIGHT_FILE",
            "SOURCE_MAP_FILE", "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_MAX_IMAGES"]
