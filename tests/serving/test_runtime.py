@@ -78,3 +78,14 @@ def test_concurrent_exports_of_the_same_weights_do_not_clash(cache, tiny_weights
     assert all(p.returncode == 0 for p in procs), [err for _, err in results]
     assert len({out.strip() for out, _ in results}) == 1
     assert [p.name for p in (cache / "onnx").iterdir()] == [results[0][0].strip().rsplit("/", 1)[1]]
+
+
+def test_load_onnx_fuser_takes_a_task_like_from_pretrained(cache, tiny_weights):
+    from defusion.fusion.fuser import FuseOptions
+    from defusion.serving.onnx_model import load_onnx_fuser
+
+    path = cached_onnx_export(tiny_weights)
+    fuser = load_onnx_fuser(path, task="ivf", scale=1)
+    assert fuser.options == FuseOptions.for_task("ivf", scale=1)
+    with pytest.raises(ValueError, match="unknown task"):
+        load_onnx_fuser(path, task="thermal")

@@ -122,17 +122,20 @@ class OnnxDeNet:
         return f"OnnxDeNet({str(self.path)!r}, providers={self.providers})"
 
 
-def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None = None, **fuse_options):
+def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None = None, task: str | None = None,
+                    **fuse_options):
     """A :class:`Fuser` whose network is the ONNX export at ``path``.
 
-    ``fuse_options`` are :class:`~defusion.fusion.fuser.FuseOptions` fields (``tile``,
-    ``overlap``, ``color``, ...); ``device`` is ``cpu``, ``cuda`` or ``auto``; ``threads``
-    bounds onnxruntime's intra-op threads (default: one per physical core).
+    ``task`` and ``fuse_options`` (:class:`~defusion.fusion.fuser.FuseOptions` fields: ``tile``,
+    ``scale``, ``color``, ...) as in :meth:`Fuser.from_pretrained`; ``device`` is ``cpu``,
+    ``cuda`` or ``auto``; ``threads`` bounds onnxruntime's intra-op threads (default: one per
+    physical core).
     """
     from defusion.fusion.fuser import FuseOptions, Fuser, resolve_device
 
+    options = FuseOptions.for_task(task, **fuse_options)  # bad options fail before the session starts
     device = resolve_device(device)
-    return Fuser(OnnxDeNet(path, device=device, threads=threads), device, False, FuseOptions(**fuse_options))
+    return Fuser(OnnxDeNet(path, device=device, threads=threads), device, False, options)
 
 
 #: Environment variable naming the folder for cached exports (default ~/.cache/defusion).
