@@ -27,7 +27,8 @@ class OnnxDeNet:
     ``__call__(x1, x2, unique_gain, detail_gain)`` takes and returns torch tensors like :class:`DeNet`; ``to``/``eval``
     are what :class:`Fuser` calls. Inference runs on onnxruntime's providers (CUDA when
     ``device`` is CUDA and onnxruntime has the CUDA provider, else CPU); outputs are moved to
-    ``device``. fp16 is not supported.
+    ``device``. An fp16 export (``defusion export --half``) takes and returns float32 like the
+    fp32 one; ``half()`` accepts only such a file.
     """
 
     runtime = "onnxruntime"
@@ -88,8 +89,16 @@ class OnnxDeNet:
     def eval(self) -> "OnnxDeNet":
         return self
 
+    @property
+    def precision(self) -> str:
+        """``fp16`` for an export made with ``--half`` (fp16 compute, float32 inputs and outputs), else ``fp32``."""
+        return self.metadata.get("precision", "fp32")
+
     def half(self) -> "OnnxDeNet":
-        raise OnnxModelError("fp16 (--half) is not supported for an ONNX model; export and run in fp32")
+        if self.precision != "fp16":
+            raise OnnxModelError(f"{self.path} computes in fp32; for fp16 (--half) export it with "
+                                 "`defusion export --format onnx --half`")
+        return self
 
     def float(self) -> "OnnxDeNet":
         return self
