@@ -576,3 +576,12 @@ def test_folder_modes_show_each_large_fusions_tiles_under_the_folders_bar(tmp_pa
                  "--weights", str(tiny_weights), "--tile", "64", "--overlap", "8", "--scale", "1"]) == 0
     err = capsys.readouterr().err
     assert "fusing:" in err and "tiles:" in err  # the folder's bar, and the pair's tiles beneath it
+
+
+def test_quality_sets_the_jpeg_quality(pair, tmp_path, tiny_weights, capsys):
+    low, high = tmp_path / "low.jpg", tmp_path / "high.jpg"
+    assert _fuse(*pair, "-o", low, "--weights", tiny_weights, "--quality", "40") == 0
+    assert _fuse(*pair, "-o", high, "--weights", tiny_weights) == 0
+    assert low.stat().st_size < high.stat().st_size
+    assert _fuse(*pair, "-o", tmp_path / "x.jpg", "--quality", "0") == 2
+    assert "--quality must be from 1 to 100, got 0" in capsys.readouterr().err

@@ -110,3 +110,20 @@ def test_pixel_limits_read_in_pixels_when_small_and_pillows_guard_names_the_size
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     with pytest.raises(ImageTooLargeError, match=r"1,200 pixels, over the limit of 500 pixels \(raise it with"):
         read_image(tmp_path / "a.png", max_pixels=500)  # over twice the bound: Pillow refuses first
+
+
+def test_jpeg_quality_and_full_resolution_colour_from_90(tmp_path, rng):
+    """Photographers' JPEGs keep full-resolution colour; 4:2:0 was once the only choice."""
+    from PIL import JpegImagePlugin
+
+    rgb = (rng.random((32, 48, 3)) * 255).astype(np.uint8)
+    sizes = {}
+    for q in (60, 95):
+        write_image(tmp_path / f"q{q}.jpg", rgb, quality=q)
+        sizes[q] = (tmp_path / f"q{q}.jpg").stat().st_size
+        with Image.open(tmp_path / f"q{q}.jpg") as im:
+            sampling = JpegImagePlugin.get_sampling(im)
+        assert sampling == (0 if q >= 90 else 2), q  # 0: 4:4:4, 2: 4:2:0
+    assert sizes[60] < sizes[95]
+    with pytest.raises(ValueError, match="from 1 to 100"):
+        write_image(tmp_path / "bad.jpg", rgb, quality=0)

@@ -14,7 +14,8 @@ from defusion.cli.options import (FUSION_OPTION_NAMES, add_fusion_options, add_m
 from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES
 from defusion.fusion.fuser import SizeMismatchError
-from defusion.io.images import DEFAULT_MAX_PIXELS, SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES, ImageReadError
+from defusion.io.images import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY, SIXTEEN_BIT_SUFFIXES,
+                                 WRITABLE_SUFFIXES, ImageReadError)
 from defusion.model.weights import WeightsError
 
 HELP = ("fuse images (registered, or registered first with --align or --rig): A B [C ...] -o OUT, or --a DIR --b DIR "
@@ -72,6 +73,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-existing", action="store_true",
                    help="with --a/--b: leave pairs whose fused image is already in the output folder (to go on "
                         "after an interruption) instead of fusing them again")
+    p.add_argument("--quality", type=int, default=DEFAULT_JPEG_QUALITY, metavar="Q",
+                   help=f"JPEG output's quality, 1-100 (default {DEFAULT_JPEG_QUALITY}; from {FULL_CHROMA_QUALITY} up "
+                        "colour is kept at full resolution, 4:4:4)")
     p.add_argument("--no-metadata", action="store_true",
                    help="do not copy the sources' colour profile and EXIF into the fused image (by default the "
                         "first image's EXIF, upright, and the first fitting ICC profile go into PNG and JPEG)")
@@ -177,7 +181,7 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     if bar:
         bar.close()
     metadata = None if args.no_metadata else _metadata_for(paths, fused, out)
-    write_image(out, fused, metadata=metadata)
+    write_image(out, fused, quality=args.quality, metadata=metadata)
     if fused.dtype == np.uint16 and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
         print(f"defusion: warning: {out.suffix} holds 8 bits; the 16-bit result was reduced "
               f"(write {' or '.join(SIXTEEN_BIT_SUFFIXES[:2])} to keep 16 bits)", file=sys.stderr)
@@ -405,6 +409,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--rig maps a camera rig's pairs; --stacks fuses one camera's brackets (use --a/--b)")
     if not folders and args.format != "png":
         raise UserError("--format is for folders (--a/--b, --stacks); a single output's suffix sets its type")
+    if not 1 <= args.quality <= 100:
+        raise UserError(f"--quality must be from 1 to 100, got {args.quality}")
     if not stacks and (args.group != "auto" or args.gap != 2.0):
         raise UserError("--group and --gap are for --stacks DIR: they split a folder of shots into brackets")
     if args.resize and args.rig:

@@ -27,6 +27,9 @@ DEFAULT_MAX_PIXELS = 100_000_000
 WRITABLE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp")
 #: Suffixes that keep 16-bit data (the others are written with 8 bits).
 SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
+#: JPEG quality (``write_image``'s default) and the one from which colour is kept at full resolution.
+DEFAULT_JPEG_QUALITY = 95
+FULL_CHROMA_QUALITY = 90
 #: OpenCV's WebP quality above 100 selects lossless coding.
 _WEBP_LOSSLESS = 101
 _EXIF_ORIENTATION = 0x0112
@@ -171,12 +174,15 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(op(array)) if op else array
 
 
-def write_image(path: str | Path, image: np.ndarray, quality: int = 95,
+def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG_QUALITY,
                 metadata: ImageMetadata | None = None) -> Path:
     """Write HxW or HxWx3 uint8/uint16 to ``path`` atomically; returns the path.
 
     16-bit data is kept in PNG and TIFF and reduced to 8 bits for JPEG, BMP and WebP. JPEG is
-    written at ``quality``; WebP lossless (a compact file with no loss, as a measured image needs).
+    written at ``quality`` (1-100), with full-resolution colour (4:4:4) from
+    :data:`FULL_CHROMA_QUALITY` up, as photo editors save high-quality JPEGs (4:2:0 halves the colour
+    resolution and smears coloured edges); WebP lossless (a compact file with no loss, as a measured
+    image needs).
     ``metadata`` (an ICC profile and EXIF, :mod:`defusion.io.metadata`) goes into PNG and JPEG.
     """
     path = Path(path)
@@ -188,8 +194,12 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = 95,
     if image.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"write_image needs uint8 or uint16 data, got {image.dtype}")
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
-    params = {".jpg": [cv2.IMWRITE_JPEG_QUALITY, quality], ".jpeg": [cv2.IMWRITE_JPEG_QUALITY, quality],
-              ".webp": [cv2.IMWRITE_WEBP_QUALITY, _WEBP_LOSSLESS]}.get(suffix, [])
+    if not 1 <= quality <= 100:
+        raise ValueError(f"JPEG quality must be from 1 to 100, got {quality}")
+    jpeg = [cv2.IMWRITE_JPEG_QUALITY, quality]
+    if quality >= FULL_CHROMA_QUALITY:
+        jpeg += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
+    params = {".jpg": jpeg, ".jpeg": jpeg, ".webp": [cv2.IMWRITE_WEBP_QUALITY, _WEBP_LOSSLESS]}.get(suffix, [])
     ok, encoded = cv2.imencode(suffix, bgr, params)
     if not ok:
         raise OSError(f"{path}: encoding failed")
