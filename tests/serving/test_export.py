@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from defusion.cli import export as export_cli
-from defusion.cli.errors import UserError
+from defusion.cli.errors import UserError, run_guarded
 from defusion.fusion.fuser import Fuser
 from defusion.model.weights import WeightsError, load_weights
 from defusion.serving.export import EXPORT_SIZE, PARITY_SIZE, ExportError, export_model, parity
@@ -85,6 +85,51 @@ def test_bad_inputs(tmp_path, tiny_weights):
         _export_cli("--format", "onnx", "-o", tmp_path / "x.onnx", "--opset", "9")
     for cls in (WeightsError, ExportError, OnnxModelError):
         assert issubclass(cls, export_cli.EXPECTED_ERRORS)
+
+
+def _guarded(capsys, *argv) -> tuple[int, str]:
+    """The export CLI as `defusion export` runs it: exit status and stderr."""
+    status = run_guarded(lambda: _export_cli(*argv), export_cli.EXPECTED_ERRORS)
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("opset", [99, 9])
+def test_an_opset_out_of_range_is_one_line_naming_the_range(opset, tmp_path, tiny_weights, capsys):
+    highest = export_cli.max_opset()
+    assert highest is not None and export_cli.MIN_OPSET < 17 < highest < 99
+    out = tmp_path / "x.onnx"
+    status, err = _guarded(capsys, "--format", "onnx", "-o", out, "--opset", opset, "--weights", tiny_weights)
+    assert status == 2 and err.startswith("defusion: error:") and err.count("\n") == 1, err
+    assert f"--opset must be {export_cli.MIN_OPSET} to {highest}" in err and f"got {opset}" in err
+    assert not out.exists()
+
+
+def test_the_highest_opset_named_exports(tmp_path, tiny_weights):
+    out = tmp_path / "x.onnx"
+    assert _export_cli("--format", "onnx", "-o", out, "--opset", export_cli.max_opset(), "--weights", tiny_weights) == 0
+    assert OnnxDeNet(out, threads=1).cfg == load_weights(tiny_weights).cfg
+
+
+def test_an_opset_the_exporter_refuses_is_one_line(tmp_path, tiny_weights, capsys, monkeypatch):
+    """Where PyTorch does not say its highest opset, the exporter's own error becomes one line."""
+    monkeypatch.setattr(export_cli, "max_opset", lambda: None)
+    out = tmp_path / "x.onnx"
+    status, err = _guarded(capsys, "--format", "onnx", "-o", out, "--opset", 99, "--weights", tiny_weights)
+    assert status == 2 and err.startswith("defusion: error: --opset 99: not supported") and err.count("\n") == 1, err
+    assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("fmt, name, hint", [
+    ("onnx", "denet.pt", "denet.onnx"),
+    ("onnx", "denet.PTH", "denet.onnx"),
+    ("torchscript", "ts.onnx", "ts.pt"),
+])
+def test_an_output_named_for_the_other_format_is_refused(fmt, name, hint, tmp_path, tiny_weights, capsys):
+    out = tmp_path / name
+    status, err = _guarded(capsys, "--format", fmt, "-o", out, "--weights", tiny_weights)
+    assert status == 2 and err.startswith("defusion: error:") and err.count("\n") == 1, err
+    assert f"not {fmt}" in err and str(tmp_path / hint) in err
+    assert not out.exists()
 
 
 class _OlderExport(torch.nn.Module):

@@ -70,3 +70,13 @@ def test_a_fuser_over_the_half_export_fuses_like_the_fp32_one(exports, rng):
     fp32 = load_onnx_fuser(paths["fp32"], tile=0).fuse(a, b)
     fp16 = load_onnx_fuser(paths["fp16"], tile=0).fuse(a, b)
     assert np.abs(fp32.astype(int) - fp16).max() <= 3  # grey levels
+
+
+def test_cli_half_export_passes_its_parity_check(lively_weights, tmp_path, capsys):
+    from defusion.cli.main import main
+
+    out = tmp_path / "fp16.onnx"
+    assert main(["export", "--format", "onnx", "-o", str(out), "--weights", str(lively_weights), "--half"]) == 0
+    err = capsys.readouterr().err
+    assert "fp16 compute" in err and "max abs difference" in err
+    assert OnnxDeNet(out).precision == "fp16"

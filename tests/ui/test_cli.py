@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -56,6 +61,98 @@ def test_run_starts_streamlit_and_returns_its_status(monkeypatch):
     monkeypatch.setattr(ui_cli.subprocess, "Popen", FakePopen)
     assert ui_cli.run(_parse("--port", 8600)) == 3
     assert "--server.port" in seen["cmd"] and "8600" in seen["cmd"]
+
+
+def test_run_restores_the_signal_handlers(monkeypatch):
+    before = {s: signal.getsignal(s) for s in ui_cli.STOP_SIGNALS}
+
+    class FakePopen:
+        def __init__(self, cmd, env):
+            pass
+
+        def wait(self, timeout=None):
+            assert all(signal.getsignal(s) is not before[s] for s in ui_cli.STOP_SIGNALS)  # caught meanwhile
+            return 0
+
+    monkeypatch.setattr(ui_cli.subprocess, "Popen", FakePopen)
+    assert ui_cli.STOP_SIGNALS and ui_cli.run(_parse()) == 0
+    assert {s: signal.getsignal(s) for s in ui_cli.STOP_SIGNALS} == before
+
+
+#: Stands in for Streamlit: writes its pid, then sleeps.
+_CHILD = ("import os, sys, time; tmp = sys.argv[1] + '.tmp'; open(tmp, 'w').write(str(os.getpid())); "
+          "os.replace(tmp, sys.argv[1]); time.sleep(60)")
+#: `defusion ui` (through the CLI's main) with _CHILD launched instead of Streamlit.
+_WRAPPER = f"""
+import os, sys
+from defusion.cli import ui as ui_cli
+from defusion.cli.main import main
+ui_cli.importlib = type(sys)("fake_importlib")
+ui_cli.importlib.util = type(sys)("fake_util")
+ui_cli.importlib.util.find_spec = lambda name: True
+ui_cli.command = lambda args: ([sys.executable, "-c", {_CHILD!r}, sys.argv[1]], dict(os.environ))
+sys.exit(main(["ui"]))
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_stop_signal_stops_the_streamlit_child_too(name, tmp_path):
+    """`kill PID` (or a service manager's SIGTERM / SIGHUP) on `defusion ui` must not orphan Streamlit."""
+    signum = getattr(signal, name)
+    pid_file = tmp_path / "child.pid"
+    proc = subprocess.Popen([sys.executable, "-c", _WRAPPER, str(pid_file)], stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    child = None
+    try:
+        assert _wait_for(pid_file.exists, 60), "the stand-in child never started"
+        child = int(pid_file.read_text())
+        os.kill(proc.pid, signum)
+        status = proc.wait(timeout=30)
+        assert _wait_for(lambda: not _alive(child), 5), f"the child outlived `defusion ui` (exit status {status})"
+        err = proc.stderr.read()  # after the child is gone: it shares the pipe
+        assert status == 128 + signum, err
+        assert "Traceback" not in err and f"defusion: {name}: stopping the web UI" in err
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()
+        if child is not None and _alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_stop_kills_a_child_that_ignores_sigterm():
+    child = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
+                              "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "ready\n"
+        started = time.monotonic()
+        ui_cli.stop(child, grace=0.5)
+        assert child.returncode == -signal.SIGKILL and time.monotonic() - started < 10
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        child.stdout.close()
 
 
 def test_bad_port():

@@ -163,6 +163,58 @@ def test_bad_input_is_one_line(case, message, videos, tmp_path, tiny_weights, ca
     assert not out.exists()
 
 
+def _snapshot(path: Path) -> dict[str, bytes]:
+    """Every file under ``path`` (or the file itself) and its bytes."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return {str(p): p.read_bytes() for p in files}
+
+
+@pytest.mark.parametrize("spelling", ["same", "dotdot", "symlink", "second"])
+def test_output_that_is_an_input_video_is_refused(spelling, videos, tmp_path, tiny_weights, capsys):
+    a, b = videos
+    before = _snapshot(tmp_path)
+    if spelling == "same":
+        out = a
+    elif spelling == "dotdot":
+        (tmp_path / "sub").mkdir()
+        out = tmp_path / "sub" / ".." / a.name
+    elif spelling == "symlink":
+        out = tmp_path / "link.mp4"
+        out.symlink_to(a)
+        before = _snapshot(a)
+    else:
+        out = b
+    status, err = _cli(capsys, a, b, "-o", out, "--weights", tiny_weights, "--device", "cpu", "--no-progress")
+    assert status == 2 and err.startswith("defusion: error:") and err.count("\n") == 1, err
+    assert "is one of the inputs" in err
+    assert {k: v for k, v in _snapshot(tmp_path).items() if k in before} == before  # inputs untouched
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+@pytest.mark.parametrize("spelling", ["same", "dotdot", "symlink", "second"])
+def test_output_folder_that_is_an_input_folder_is_refused(spelling, tmp_path, tiny_weights, capsys):
+    a = _write_folder(tmp_path / "vfa", _frames(3, 0))
+    b = _write_folder(tmp_path / "vfb", _frames(3, 1))
+    before = _snapshot(tmp_path)
+    out = {"same": a, "dotdot": a / ".." / "vfa", "second": b, "symlink": tmp_path / "link"}[spelling]
+    if spelling == "symlink":
+        out.symlink_to(a, target_is_directory=True)
+    status, err = _cli(capsys, a, b, "-o", out, "--weights", tiny_weights, "--device", "cpu", "--no-progress")
+    assert status == 2 and err.startswith("defusion: error:") and err.count("\n") == 1, err
+    assert "is a source folder" in err
+    assert _snapshot(a) == {k: v for k, v in before.items() if k.startswith(str(a))}
+    assert _snapshot(b) == {k: v for k, v in before.items() if k.startswith(str(b))}
+
+
+def test_output_folder_beside_the_input_folders_is_fine(tmp_path, tiny_weights, capsys):
+    a = _write_folder(tmp_path / "vfa", _frames(2, 0))
+    b = _write_folder(tmp_path / "vfb", _frames(2, 1))
+    status, err = _cli(capsys, a, b, "-o", tmp_path / "vfa_fused", "--weights", tiny_weights, "--device", "cpu",
+                       "--no-progress")
+    assert status == 0, err
+    assert len(list((tmp_path / "vfa_fused").glob("frame_*.png"))) == 2
+
+
 def test_output_kind():
     assert output_kind(Path("x.MP4")) == "video" and output_kind(Path("frames")) == "frames"
     with pytest.raises(VideoError, match="cannot write"):

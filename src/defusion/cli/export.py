@@ -11,40 +11,92 @@ from defusion.model.weights import WeightsError
 
 HELP = "export the network to ONNX or TorchScript (dynamic batch/height/width; sides multiples of 8)"
 
+#: Output suffixes that name each format: an output named for the other format is refused.
+SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts")}
+#: Lowest ONNX opset the export supports; the highest is the installed PyTorch's (see max_opset).
+MIN_OPSET = 13
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", required=True, choices=("onnx", "torchscript"), help="export format")
-    p.add_argument("-o", "--output", required=True, type=Path, help="output file (.onnx, .pt)")
+    p.add_argument("--format", required=True, choices=tuple(SUFFIXES), help="export format")
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="output file: .onnx for onnx, .pt (or .pth, .ts) for torchscript; a name with the "
+                        "other format's suffix is refused")
     p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    p.add_argument("--opset", type=int, default=17,
+                   help=f"ONNX opset, from {MIN_OPSET} to the highest the installed PyTorch exports (default 17)")
+    p.add_argument("--half", action="store_true",
+                   help="compute in fp16 (weights stored in fp16: half the file), inputs and outputs still float32: "
+                        "for GPUs (ONNX Runtime CUDA/TensorRT, TorchScript on CUDA); a CPU gains nothing from it")
     p.add_argument("--no-check", action="store_true",
                    help="skip the parity check (the export against PyTorch on a 2x3x40x56 random batch)")
 
 
+def max_opset() -> int | None:
+    """The highest ONNX opset the installed PyTorch can export (and the onnx package check), or
+    None where this PyTorch does not say (its exporter's own error is then turned into one line)."""
+    try:
+        from torch.onnx import _constants
+    except ImportError:
+        return None
+    highest = getattr(_constants, "ONNX_MAX_OPSET", None)
+    try:
+        import onnx
+
+        highest = min(highest, onnx.defs.onnx_opset_version()) if highest is not None else None
+    except (ImportError, AttributeError):
+        pass
+    return highest
+
+
+def _opset_range() -> str:
+    highest = max_opset()
+    return f"{MIN_OPSET} to {highest}" if highest is not None else f"at least {MIN_OPSET}"
+
+
+def _check(args: argparse.Namespace) -> None:
+    """Refuse an output named for the other format, and an opset outside the exporter's range, before any work."""
+    suffix = args.output.suffix.lower()
+    for fmt, suffixes in SUFFIXES.items():
+        if fmt != args.format and suffix in suffixes:
+            raise UserError(f"-o {args.output}: a {suffix} file is {fmt}, not {args.format}; use -o "
+                            f"{args.output.with_suffix(SUFFIXES[args.format][0])} or --format {fmt}")
+    highest = max_opset()
+    if args.opset < MIN_OPSET or (highest is not None and args.opset > highest):
+        raise UserError(f"--opset must be {_opset_range()} (this PyTorch's ONNX exporter), got {args.opset}")
+
+
 def run(args: argparse.Namespace) -> int:
+    _check(args)
     if args.format == "onnx":
         try:
             import onnx  # noqa: F401
             import onnxruntime  # noqa: F401
         except ImportError as exc:
             raise UserError(f"ONNX export needs the 'serve' extra: pip install 'defusion[serve]' ({exc})") from None
-    if args.opset < 13:
-        raise UserError("--opset must be at least 13")
     from defusion.model.weights import load_weights, read_metadata, shipped_weights_path
-    from defusion.serving.export import export_model, parity
+    from defusion.serving.export import PARITY_TOLERANCE, export_model, parity
 
     path = args.weights or shipped_weights_path()
     model = load_weights(path)
     metadata = {k: v for k, v in read_metadata(path).items() if k not in ("config", "format")}
     metadata["source_weights"] = Path(path).name
-    export_model(model, args.output, args.format, opset=args.opset, metadata=metadata)
-    print(f"wrote {args.output} ({args.format}; inputs x1, x2: B x 3 x H x W, H and W multiples of 8; "
-          "unique_gain, detail_gain: scalars, 1 and 1 for the paper's fusion)", file=sys.stderr)
+    try:
+        export_model(model, args.output, args.format, opset=args.opset, metadata=metadata, half=args.half)
+    except RuntimeError as exc:  # e.g. "Unsupported onnx_opset_version: 24" where max_opset() overestimates
+        if "opset" not in str(exc).lower():
+            raise
+        raise UserError(f"--opset {args.opset}: not supported by this PyTorch's ONNX exporter "
+                        f"(supported: {_opset_range()}): {exc}") from None
+    precision = "fp16" if args.half else "fp32"
+    print(f"wrote {args.output} ({args.format}, {precision} compute; inputs x1, x2: B x 3 x H x W float32, H and W "
+          "multiples of 8; unique_gain, detail_gain: scalars, 1 and 1 for the paper's fusion)", file=sys.stderr)
     if not args.no_check:
         diff = parity(model, args.output, args.format)
-        print(f"parity vs PyTorch on a 2x3x40x56 random batch: max abs difference {diff:.2e}", file=sys.stderr)
-        if diff > 1e-3:
-            print("defusion: warning: the export differs from PyTorch by more than 1e-3", file=sys.stderr)
+        tolerance = PARITY_TOLERANCE[precision]
+        print(f"parity vs PyTorch (fp32) on a 2x3x40x56 random batch: max abs difference {diff:.2e}", file=sys.stderr)
+        if diff > tolerance:
+            print(f"defusion: warning: the export differs from PyTorch by more than {tolerance:g}", file=sys.stderr)
             return 1
     return 0
 

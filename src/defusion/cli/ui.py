@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from defusion.cli.errors import UserError
 from defusion.cli.options import positive_int
 from defusion.model.weights import WeightsError
 
 HELP = "start the web UI (Streamlit): upload or pick two images, see fused image, components, metrics"
+
+#: Signals that stop ``defusion ui`` and, with it, the Streamlit child (SIGHUP: not on Windows).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+#: Seconds the child gets to exit by itself before it is terminated, then killed.
+GRACE_S = 10
 
 #: Same values as defusion.ui.core (not imported: keeps --help fast).
 DEFAULT_MAX_UPLOAD_MB = 50
@@ -67,15 +75,76 @@ def run(args: argparse.Namespace) -> int:
         print(f"defusion: warning: serving the UI on {args.host}: it has no authentication", file=sys.stderr)
     print(f"defusion: web UI on http://{args.host}:{args.port} ; Ctrl-C stops", file=sys.stderr)
     proc = subprocess.Popen(cmd, env=env)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:  # Streamlit got the Ctrl-C too: let it shut down
+    with _stop_on_signals():
         try:
-            return proc.wait(timeout=10)
-        except (subprocess.TimeoutExpired, KeyboardInterrupt):
-            proc.terminate()
-            proc.wait()
+            return proc.wait()
+        except KeyboardInterrupt:  # Streamlit got the Ctrl-C too: let it shut down
+            stop(proc, wait_first=GRACE_S)
             return 130
+        except Stopped as exc:  # SIGTERM / SIGHUP reached this process only: pass it on
+            print(f"defusion: {signal.Signals(exc.signum).name}: stopping the web UI", file=sys.stderr)
+            stop(proc)
+            return 128 + exc.signum
+
+
+class Stopped(Exception):
+    """Raised in the main thread by a stop signal, so that the Streamlit child is stopped too."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """While inside, the first SIGTERM or SIGHUP raises :class:`Stopped` instead of killing this
+    process outright (which would leave Streamlit running, orphaned); later ones are ignored, so
+    that e.g. a service manager's SIGTERM then SIGHUP do not interrupt the shutdown. The previous
+    handlers are restored after."""
+    fired = False
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal fired
+        if not fired:
+            fired = True
+            raise Stopped(signum)
+
+    previous = {}
+    try:
+        for signum in STOP_SIGNALS:
+            previous[signum] = signal.signal(signum, handler)
+    except ValueError:  # not the main thread: signals cannot be caught here
+        pass
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def stop(proc: subprocess.Popen, wait_first: float = 0.0, grace: float = GRACE_S) -> None:
+    """Stop ``proc``: give it ``wait_first`` s to exit by itself, then SIGTERM, then SIGKILL after ``grace`` s.
+
+    A Ctrl-C (or, after a Ctrl-C, a stop signal) while waiting skips to SIGKILL: the child never outlives
+    this process.
+    """
+    try:
+        if wait_first > 0:
+            try:
+                proc.wait(timeout=wait_first)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    except (KeyboardInterrupt, Stopped):
+        pass
+    proc.kill()
+    proc.wait()
 
 
 EXPECTED_ERRORS = (WeightsError, FileNotFoundError, ValueError, OSError)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -49,6 +50,27 @@ def _check(args: argparse.Namespace) -> Path:
     return out
 
 
+def _same_path(a: Path, b: Path) -> bool:
+    """Whether two paths name one file or folder (through symlinks, ``..`` and hard links)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
+
+
+def _check_not_a_source(out: Path, sources: tuple[Path, ...]) -> None:
+    """Refuse an output that is one of the inputs: a video renamed over it, or frames written into its folder."""
+    for path in sources:
+        if not _same_path(out, path):
+            continue
+        if path.is_dir():
+            raise UserError(f"-o {out}: is a source folder; fused frames would overwrite or mix with the sources")
+        raise UserError(f"-o {out}: is one of the inputs; choose another output path "
+                        "(defusion does not overwrite its sources)")
+
+
 def run(args: argparse.Namespace) -> int:
     from defusion.fusion.fuser import Fuser
     from defusion.fusion.video import fuse_videos
@@ -57,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.a, args.b):
         if not path.exists():
             raise UserError(f"{path}: no such file or folder")
+    _check_not_a_source(out, (args.a, args.b))
     fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half, runtime=args.runtime,
                                   threads=apply_threads(args), **fusion_options(args))
     result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
