@@ -61,6 +61,25 @@ def test_written_files_carry_the_metadata_and_the_same_pixels(tmp_path, suffix, 
     assert read_metadata(tagged) == meta  # what is written reads back the same
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_tiff_carries_the_profile_and_the_cameras_tags(tmp_path, dtype, channels):
+    """16-bit TIFF, the photographer's editing format, once lost both."""
+    _photo(tmp_path / "src.jpg")
+    meta = read_metadata(tmp_path / "src.jpg")
+    shape = (30, 40, 3) if channels == 3 else (30, 40)
+    image = (np.random.default_rng(2).random(shape) * np.iinfo(dtype).max).astype(dtype)
+    write_image(tmp_path / "plain.tif", image)
+    write_image(tmp_path / "tagged.tif", image, metadata=meta)
+    np.testing.assert_array_equal(read_image(tmp_path / "tagged.tif"), image)
+    np.testing.assert_array_equal(read_image(tmp_path / "plain.tif"), image)
+    back = read_metadata(tmp_path / "tagged.tif")
+    assert back.icc_profile == meta.icc_profile
+    tags = Image.Exif()
+    tags.load(back.exif.removeprefix(b"Exif\x00\x00"))
+    assert tags[MAKE] == "Canon" and tags[DATE] == "2026:12:05 10:00:00"
+
+
 def test_a_large_profile_spans_several_jpeg_segments(tmp_path):
     big = _rgb_profile() + bytes(150_000)  # padding after a valid profile: 3 APP2 segments
     data = embed_metadata(_encoded_jpeg(), ".jpg", ImageMetadata(big))

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from defusion.io.heif import HEIF_EXTRA, is_heif, register_heif
-from defusion.io.metadata import ImageMetadata, embed_metadata
+from defusion.io.metadata import ImageMetadata, embed_metadata, tiff_with_metadata
 from defusion.io.raw import RawReadError, is_raw, raw_size, read_raw
 
 #: Default bound on width x height of an input (decompression-bomb guard): 100 MP.
@@ -183,7 +183,8 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG
     :data:`FULL_CHROMA_QUALITY` up, as photo editors save high-quality JPEGs (4:2:0 halves the colour
     resolution and smears coloured edges); WebP lossless (a compact file with no loss, as a measured
     image needs).
-    ``metadata`` (an ICC profile and EXIF, :mod:`defusion.io.metadata`) goes into PNG and JPEG.
+    ``metadata`` (an ICC profile and EXIF, :mod:`defusion.io.metadata`) goes into PNG, JPEG and
+    TIFF (there the EXIF's camera, date and rights tags).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -203,7 +204,12 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG
     ok, encoded = cv2.imencode(suffix, bgr, params)
     if not ok:
         raise OSError(f"{path}: encoding failed")
-    data = encoded.tobytes() if metadata is None else embed_metadata(encoded.tobytes(), suffix, metadata)
+    if metadata is None or not (metadata.icc_profile or metadata.exif):
+        data = encoded.tobytes()
+    elif suffix in (".tif", ".tiff"):
+        data = tiff_with_metadata(image, metadata)
+    else:
+        data = embed_metadata(encoded.tobytes(), suffix, metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)

@@ -5,7 +5,7 @@ colour space (its ICC profile: an Adobe RGB or Display P3 image read without its
 wrong colours) and with its camera, lens and date (EXIF). :func:`read_metadata` reads both from a
 source's header; :func:`choose_metadata` picks what fits the fused image (a colour profile only
 for colour output, a grey one only for grey); :func:`embed_metadata` adds them to an encoded PNG
-or JPEG. EXIF is written upright (orientation 1: :func:`defusion.io.images.read_image` has
+or JPEG, :func:`tiff_with_metadata` writes a TIFF with them. EXIF is written upright (orientation 1: :func:`defusion.io.images.read_image` has
 already turned the pixels) and without the source's thumbnail.
 """
 
@@ -22,8 +22,13 @@ from PIL import Image
 
 from defusion.io.heif import register_heif
 
-#: Suffixes whose files :func:`embed_metadata` writes the profile and EXIF into.
-METADATA_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: Suffixes whose files :func:`embed_metadata` writes the profile and EXIF into (TIFF:
+#: :func:`tiff_with_metadata`, the EXIF's camera, software, date and rights tags).
+METADATA_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+#: EXIF tags a TIFF carries in its own first directory (TIFF 6 and TIFF/EP): camera, software,
+#: date, artist, rights; the rest of EXIF (exposure, lens) needs a sub-directory not written here.
+TIFF_EXIF_TAGS = {271: "Make", 272: "Model", 305: "Software", 306: "DateTime", 315: "Artist",
+                  33432: "Copyright", 36867: "DateTimeOriginal"}
 _EXIF_PREFIX = b"Exif\x00\x00"
 _EXIF_ORIENTATION = 0x0112
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
@@ -96,6 +101,34 @@ def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata) -> byte
     if suffix in (".jpg", ".jpeg"):
         return _embed_jpeg(encoded, metadata)
     return encoded
+
+
+def tiff_with_metadata(image, metadata: ImageMetadata) -> bytes:
+    """An 8- or 16-bit TIFF (Deflate) of ``image`` (HxW or HxWx3, RGB) with the ICC profile and
+    the EXIF tags a TIFF holds in its first directory (:data:`TIFF_EXIF_TAGS`).
+
+    Example:
+        >>> import numpy as np
+        >>> data = tiff_with_metadata(np.zeros((4, 6, 3), np.uint16), ImageMetadata(b"." * 16 + b"RGB "))
+        >>> data[:2], read_metadata(data).icc_profile == b"." * 16 + b"RGB "
+        (b'II', True)
+    """
+    import tifffile
+
+    tags = []
+    if metadata.exif:
+        exif = Image.Exif()
+        exif.load(metadata.exif.removeprefix(_EXIF_PREFIX))
+        details = exif.get_ifd(_EXIF_IFD)
+        for code in TIFF_EXIF_TAGS:
+            value = exif.get(code, details.get(code))
+            if isinstance(value, str) and value.strip("\x00 "):
+                tags.append((code, "s", 0, value.strip("\x00"), True))
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, image, photometric="rgb" if image.ndim == 3 else "minisblack",
+                     compression="zlib", iccprofile=metadata.icc_profile, extratags=tags, metadata=None,
+                     software=None if any(code == 305 for code, *_ in tags) else "defusion")
+    return buffer.getvalue()
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
