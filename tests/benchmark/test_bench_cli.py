@@ -43,6 +43,7 @@ def test_bench_writes_results_summary_chart_and_grids(tmp_path, rng, tiny_weight
     assert (out / "means.csv").read_text().startswith("method,rank,images,EN,SSIM,Qabf,seconds")
     versus = (out / "versus.md").read_text()
     assert "defusion against each method" in versus and "| average | 3 |" in versus and "| PUB | 1 |" in versus
+    assert (out / "versus.png").stat().st_size > 1000
     assert "defusion vs average: better on" in captured.out
 
 

@@ -66,3 +66,19 @@ def test_versus_table_marks_significance_and_summarises():
     assert "| noisy | 20 | 0 (0) / 0 (0) of 2 | 10/0/10 | 0/20/0 |" in text
     assert versus_summary(rows, "ours")[0] == (
         "ours vs base: better on 1 of 2 metrics (1 significantly), worse on 1 (1 significantly)")
+
+
+def test_versus_chart_draws_one_cell_per_method_and_metric(tmp_path):
+    from PIL import Image
+
+    from defusion.benchmark.compare import versus_chart
+
+    n = 12
+    rows = _rows("ours", "Qabf", np.linspace(0.5, 0.7, n)) + _rows("ours", "SD", np.full(n, 30.0))
+    for other, shift in (("base", 0.05), ("strong", -0.05)):
+        rows += _rows(other, "Qabf", np.linspace(0.5, 0.7, n) - shift) + _rows(other, "SD", np.full(n, 31.0))
+    versus_chart(rows, "ours", tmp_path / "v.png", "IVF: test")
+    chart = np.asarray(Image.open(tmp_path / "v.png").convert("RGB")).astype(int)
+    green = (chart[..., 1] > chart[..., 0] + 60).mean()
+    red = (chart[..., 0] > chart[..., 1] + 60).mean()
+    assert green > 0.05 and red > 0.05  # ours better than base on Qabf, worse on SD and against strong

@@ -165,3 +165,33 @@ def versus_summary(rows: list[Row], reference: str) -> list[str]:
                      f"({sum(c.significant for c in better)} significantly), worse on {len(worse)} "
                      f"({sum(c.significant for c in worse)} significantly)")
     return lines
+
+
+def versus_chart(rows: list[Row], reference: str, path, title: str = "Benchmark") -> None:
+    """:func:`versus_markdown` as a picture: methods x metrics, each cell the share of images on
+    which ``reference`` is better (green) or worse (red), starred where the difference is significant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    comparisons = paired_comparisons(rows, reference)
+    others = list(dict.fromkeys(c.against for c in comparisons))
+    metrics = list(dict.fromkeys(c.metric for c in comparisons))
+    share = np.full((len(others), len(metrics)), np.nan)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * len(metrics), 1.6 + 0.38 * len(others)), layout="constrained")
+    for c in comparisons:
+        i, j = others.index(c.against), metrics.index(c.metric)
+        share[i, j] = (c.wins + 0.5 * c.ties) / c.n
+        ax.text(j, i, f"{c.wins}-{c.losses}{_stars(c)}", ha="center", va="center", fontsize=7)
+    ax.imshow(share, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(metrics)), [f"{m}{'↑' if higher_is_better(m) else '↓'}" for m in metrics],
+                  rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(others)), others, fontsize=8)
+    ax.set_title(f"{title}: {reference} better-worse on how many images (green: better); "
+                 f"* p<{SIGNIFICANCE}, ** p<{STRONG_SIGNIFICANCE}", fontsize=9)
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)

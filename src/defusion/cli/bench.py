@@ -89,7 +89,8 @@ def _fingerprints(fused_dirs: dict[str, Path]) -> dict[str, dict[str, str]]:
 
 
 #: What ``defusion bench`` writes into OUT (a fresh run removes earlier ones, so none is stale).
-OUTPUTS = ("results.csv", "summary.md", "summary.tex", "means.csv", "summary.png", "versus.md", RUN_FILE)
+OUTPUTS = ("results.csv", "summary.md", "summary.tex", "means.csv", "summary.png", "versus.md", "versus.png",
+           RUN_FILE)
 
 
 def _clear_outputs(out: Path) -> None:
@@ -138,7 +139,7 @@ def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.benchmark.compare import versus_markdown, versus_summary
+    from defusion.benchmark.compare import versus_chart, versus_markdown, versus_summary
     from defusion.benchmark.report import comparison_grid, means_csv, summary_chart, summary_latex, summary_markdown
     from defusion.benchmark.runner import (DEFUSION_VARIANTS, SECONDS, TASK_METRICS, builtin_methods,
                                            defusion_run_id, run_benchmark, write_results_csv)
@@ -206,10 +207,12 @@ def run(args: argparse.Namespace) -> int:
     reference = args.versus or ("defusion" if "defusion" in scored else scored[0])
     versus = []
     (args.out / "versus.md").unlink(missing_ok=True)
+    (args.out / "versus.png").unlink(missing_ok=True)
     if len(scored) > 1 and reference in scored:
         (args.out / "versus.md").write_text(versus_markdown(rows, reference, title))
+        versus_chart(rows, reference, args.out / "versus.png", title)
         versus = versus_summary(rows, reference)
-        written += ", versus.md"
+        written += ", versus.md, versus.png"
     for problem in result.problems:
         print(f"defusion: note: {problem}", file=sys.stderr)
     print(summary_markdown(rows, title))
