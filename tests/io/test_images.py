@@ -127,3 +127,10 @@ def test_jpeg_quality_and_full_resolution_colour_from_90(tmp_path, rng):
     assert sizes[60] < sizes[95]
     with pytest.raises(ValueError, match="from 1 to 100"):
         write_image(tmp_path / "bad.jpg", rgb, quality=0)
+
+
+def test_a_write_that_fails_names_the_file_asked_for(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OSError, match=r"file/out.png: cannot write") as err:
+        write_image(tmp_path / "file" / "out.png", np.zeros((4, 4), np.uint8))  # a file where a folder must be
+    assert ".tmp" not in str(err.value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterator
 
@@ -210,8 +210,13 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG
         data = tiff_with_metadata(image, metadata)
     else:
         data = embed_metadata(encoded.tobytes(), suffix, metadata)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:  # named after the file asked for, not the hidden temporary
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise OSError(f"{path}: cannot write ({exc.strerror or exc})") from None
     return path
