@@ -45,7 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
 
 
-def _check(args: argparse.Namespace) -> None:
+def check_options(args: argparse.Namespace) -> None:
+    """The rules across options (port, tile, image count, --onnx with --weights): shared with the server's
+    DEFUSION_* environment settings (defusion.serving.api.settings_from_env)."""
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be 1-65535, got {args.port}")
     check_tile(args)
@@ -56,7 +58,7 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    _check(args)
+    check_options(args)
     try:
         import uvicorn
 

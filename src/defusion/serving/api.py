@@ -593,7 +593,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         argv.append(given)
     args = parser.parse_args(argv)
     try:
-        serve_cli._check(args)  # the rules across options (--tile, --max-images, --onnx with --weights)
+        serve_cli.check_options(args)  # the rules across options (--tile, --max-images, --onnx with --weights)
         options = fusion_options(args, names=("tile", "scale", "palette"))  # as defusion serve
     except RigError as exc:
         raise EnvSettingError(f"DEFUSION_RIG={environ.get('DEFUSION_RIG')!r}: {exc}") from None
