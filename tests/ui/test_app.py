@@ -122,6 +122,7 @@ def test_pixel_bound_is_a_clear_error(ui_env):
     at = _app().run()
     assert not at.exception
     assert len(at.error) == 1 and "over the limit" in at.error[0].value
+    assert "defusion ui --max-pixels" in at.error[0].value and "(raise it with --max-pixels)" not in at.error[0].value
     assert not _images(at)
 
 
@@ -309,4 +310,53 @@ def test_calibrate_a_rig_from_a_chessboard_and_download_its_rig_file(ui_env):
     at.text_input(key="calib_board").set_value("nine").run()
     assert len(at.error) == 1 and "COLSxROWS" in at.error[0].value
     at.radio(key="calib_method").set_value("a points file (CSV)").run()
-    assert not at.error and "and the points file" in at.info[0].value
+    assert not at.error and at.info[0].value == "Upload the points file."  # the images are in
+
+
+def _upload_pair(at: AppTest, a: np.ndarray, b: np.ndarray, names=("a.png", "b.png")) -> AppTest:
+    at.radio(key="source").set_value(UPLOAD).run()
+    at.file_uploader(key="upload_a").upload(names[0], _png(a), "image/png")
+    at.file_uploader(key="upload_b").upload(names[1], _png(b), "image/png")
+    return at.run()
+
+
+def _metric(at: AppTest, name: str) -> float:
+    return float(at.table[0].value.loc[name, "value"])
+
+
+@needs_upload
+def test_metrics_and_the_shown_b_are_the_aligned_sources(ui_env, lively_weights):
+    """With alignment on, the metrics were scored against the unaligned B: alignment looked worse."""
+    from tests.conftest import smooth_image
+
+    ui_env.setenv("DEFUSION_WEIGHTS", str(lively_weights))  # outputs that follow the sources
+    rng = np.random.default_rng(7)
+    scene = smooth_image(rng, 80, 96, 1)
+    a, b = scene[8:72, 8:88], scene[3:67, 15:95]  # B: the scene shifted by (7, -5) px
+    at = _upload_pair(_app().run(), a, b)
+    unaligned = _metric(at, "SSIM-mean")
+    at.selectbox(key="align").set_value("translation").run()
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    assert _metric(at, "SSIM-mean") > unaligned + 0.05
+    assert any(c and "as aligned onto A" in c for c in _captions(at))
+
+
+@needs_upload
+def test_a_raw_thermal_frame_is_scored_as_shown_stretched(ui_env, rng):
+    """The metrics once compared the fused image with the unstretched, nearly flat frame."""
+    visible = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    infrared = visible.mean(axis=2).astype(np.uint8)
+    raw = (7000 + 4 * infrared.astype(np.uint16))
+    at = _upload_pair(_app().run(), visible, raw, ("vis.png", "ir.png"))
+    full = _upload_pair(_app().run(), visible, infrared, ("vis.png", "ir8.png"))
+    assert abs(_metric(at, "SSIM-mean") - _metric(full, "SSIM-mean")) < 0.05
+
+
+@needs_upload
+def test_a_palette_that_had_to_guess_the_infrared_image_says_so(ui_env, rng):
+    grey_a, grey_b = (rng.integers(0, 256, (30, 40), dtype=np.uint8) for _ in range(2))
+    at = _upload_pair(_app().run(), grey_a, grey_b, ("vis.png", "ir.png"))
+    at.selectbox(key="palette").set_value("inferno").run()
+    assert any("colours vis.png as the infrared image (all are grey" in i.value for i in at.info)
+    at.radio(key="infrared").set_value("B").run()
+    assert not any("as the infrared image" in i.value for i in at.info)

@@ -156,7 +156,7 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
         _note_stretched(paths, images)
     palette_guess = fuser.options.palette != "none" and fuser.options.infrared is None
     if palette_guess and not getattr(args, "_infrared_noted", False):
-        _note_infrared(paths, images, fuser.options.stretch)
+        _note_infrared(paths, images, fuser)
         args._infrared_noted = True
     bar = _tile_progress(fuser, images, args, nested) if show_tiles else None
     on_tile = bar.update if bar else None
@@ -201,16 +201,14 @@ def _note_stretched(paths: list[Path], images: list[np.ndarray]) -> None:
                        "(--stretch none keeps the values as they are)", file=sys.stderr)
 
 
-def _note_infrared(paths: list[Path], images: list[np.ndarray], stretch: str) -> None:
+def _note_infrared(paths: list[Path], images: list[np.ndarray], fuser) -> None:
     """Say which image --palette colours where the core's rule (the one raw thermal frame, else the
     only grey image) had to guess."""
     from tqdm import tqdm
 
-    from defusion.fusion.color import is_grey, thermal_source
-    from defusion.fusion.stretch import is_narrow
+    from defusion.fusion.color import is_grey
 
-    raw = [i for i, image in enumerate(images) if is_narrow(image)] if stretch == "auto" else []
-    index, certain = thermal_source(images, raw)
+    index, certain = fuser.infrared_source(*images)
     if not certain:
         why = "all are grey" if all(is_grey(image) for image in images) else "none is grey"
         tqdm.write(f"defusion: note: --palette colours {paths[index]} as the infrared image ({why}); "

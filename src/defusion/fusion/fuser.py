@@ -481,7 +481,24 @@ class Fuser:
         return tile, min(self.options.overlap // s, max(tile - 1, 0) // 2)  # under half a tile
 
     # -- steps ----------------------------------------------------------------------
-    def _prepare(self, images) -> _Prepared:
+    def registered(self, *images: np.ndarray) -> list[np.ndarray]:
+        """The sources as this fuser fuses them, float32 in [0, 1] in the order given: raw thermal
+        frames stretched, mapped by the rig, aligned, deghosted. What to show beside the fused
+        image and to score it against (the files as given may not line up with it)."""
+        return self._registered(self._checked(images))[0]
+
+    def infrared_source(self, *images: np.ndarray) -> tuple[int, bool]:
+        """Which source the palette colours as the infrared image (``options.infrared``, else the one
+        raw thermal frame, else the only grey source, else the first) and whether that is certain:
+        a guess is worth telling the user."""
+        if self.options.infrared is not None:
+            return self.options.infrared, True
+        images = self._checked(images)
+        _, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch)
+        return color.thermal_source(images, stretched)
+
+    def _checked(self, images) -> list[np.ndarray]:
+        """``images`` as arrays, refused with a clear error if they cannot be fused together."""
         if len(images) < 2:
             raise ValueError("fusion needs at least two images")
         for i, im in enumerate(images):
@@ -498,13 +515,22 @@ class Fuser:
             raise SizeMismatchError(f"images differ in size ({described}, WxH); fusion needs registered "
                                     "images of one size (the CLI's --resize, or defusion.io.resize.resize_to "
                                     "in Python, resizes the others to the first)")
-        dtype = color.output_dtype(*images)
+        return images
+
+    def _registered(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
+        """:meth:`registered`'s floats, and the indices of the sources stretched as raw thermal frames."""
         floats, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch)
         if self.options.rig is not None:
             floats = self.options.rig.apply(floats)
         floats = align_images(floats, self.options.align)
         if self.options.deghost:
             floats = deghost(floats)
+        return floats, stretched
+
+    def _prepare(self, images) -> _Prepared:
+        images = self._checked(images)
+        dtype = color.output_dtype(*images)
+        floats, stretched = self._registered(images)
         mode = color.plan_mode(floats, self.options.color)
         if self.options.palette != "none":  # the infrared image in false colour, the fusion's detail over it
             infrared = self.options.infrared

@@ -13,6 +13,7 @@ file; default: the shipped weights), ``DEFUSION_DEVICE`` (auto/cpu/cuda) and
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 
 try:
     import streamlit as st
@@ -26,6 +27,8 @@ LOG = logging.getLogger("defusion.ui")
 UPLOAD = "Upload two images"
 UPLOAD_STACK = "Upload a bracket or focus stack"
 CALIBRATE = "Calibrate a camera rig"
+#: How many fusions the app keeps for re-runs (an option changed back, a download).
+RESULTS_KEPT = 16
 
 
 if st is not None:
@@ -38,27 +41,48 @@ if st is not None:
 
         return load_network(weights, DEFAULT_RUNTIME, resolve_device(device))
 
-    @st.cache_data(show_spinner=False, max_entries=16)
-    def _fused(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float,
-               detail: float, order: str, align: str, pixels: str, deghost: bool, palette: tuple, rig: bytes | None,
-               key: str, _a, _b):
-        """Fusion + metrics, cached by a content hash of the inputs (``key``) and the options."""
-        from defusion.ui import core
+    @st.cache_resource
+    def _results() -> "OrderedDict":
+        """Fusions already made, shared by all sessions: (options, content hash) -> result. Kept by
+        hand rather than with st.cache_data, which cannot replay the progress bar a fusion updates."""
+        return OrderedDict()
 
-        fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail, order, align,
-                                pixels, deghost, core.parse_rig(rig) if rig else None, *palette)
-        return core.fuse_and_score(fuser, _a, _b)
 
-    @st.cache_data(show_spinner=False, max_entries=8)
-    def _fused_stack(weights: str | None, device: str, tile: int | None, color: str, scale: int, gain: float,
-                     detail: float, order: str, align: str, pixels: str, deghost: bool, palette: tuple, key: str,
-                     _images):
-        """A bracket or stack fused + its metrics, cached like :func:`_fused`."""
-        from defusion.ui import core
+def _remembered(key: tuple, compute, limit: int = RESULTS_KEPT):
+    """``compute()``'s result, made once per ``key`` (the newest ``limit`` are kept)."""
+    results = _results()
+    if key in results:
+        results.move_to_end(key)
+        return results[key]
+    value = compute()
+    results[key] = value
+    while len(results) > limit:
+        results.popitem(last=False)
+    return value
 
-        fuser = core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail, order, align,
-                                pixels, deghost, None, *palette)
-        return core.fuse_stack_and_score(fuser, _images)
+
+def _fuser(weights, device, tile, color, scale, gain, detail, order, align, pixels, deghost, palette, rig):
+    """The fusion core with the page's options, around the cached model."""
+    from defusion.ui import core
+
+    return core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail, order, align, pixels,
+                           deghost, core.parse_rig(rig) if rig else None, *palette)
+
+
+def _progress(core, fuser, images: list) -> tuple:
+    """A progress bar over the network passes (and a function to call after each), shown only when
+    a fusion takes several: a large image's tiles, a stack's pairs."""
+    total = core.passes(fuser, images)
+    if total < 2:
+        return None, None
+    bar = st.progress(0.0, text=f"Fusing: 0 of {total} network passes")
+    done = [0]
+
+    def step() -> None:
+        done[0] += 1
+        bar.progress(min(done[0] / total, 1.0), text=f"Fusing: {done[0]} of {total} network passes")
+
+    return bar, step
 
 
 def _sidebar(core):
@@ -133,7 +157,7 @@ def _inputs(core, source: str, settings):
     up_b = col_b.file_uploader("Image B", type=core.UPLOAD_TYPES, key="upload_b")
     up_rig = st.file_uploader("Camera rig (optional)", type=["json"], key="upload_rig",
                               help="images from a fixed infrared + visible camera rig, of different sizes or views: "
-                                   "the rig file of defusion calibrate maps B onto A's pixel grid before fusing")
+                                   "the rig file (from *Calibrate a camera rig*, or defusion calibrate) maps B onto A's pixel grid before fusing")
     if up_a is None or up_b is None:
         st.info("Upload both images to fuse them.")
         return None
@@ -185,7 +209,9 @@ def _calibrate_page(core, settings) -> None:
                           key="calib_motion", help="similarity for parallel cameras; affine (default) also takes "
                                                    "shear; homography, cameras not parallel, needs more marks")
     if up_a is None or up_b is None or (board is None and points is None):
-        st.info("Upload an image from each camera" + ("" if board is not None else ", and the points file") + ".")
+        missing = ["an image from each camera"] if up_a is None or up_b is None else []
+        missing += ["the points file"] if board is None and points is None else []
+        st.info(f"Upload {' and '.join(missing)}.")
         return
     with st.spinner("Calibrating..."):
         result = core.calibrate_uploads(up_a.getvalue(), up_a.name, up_b.getvalue(), up_b.name, motion, board, points,
@@ -209,13 +235,16 @@ def _calibrate_page(core, settings) -> None:
                        key="download_rig")
 
 
-def _show_stack(core, images, names, result, files) -> None:
+def _show_stack(core, images, names, result, files, note: str | None = None) -> None:
     u8 = core.to_uint8
     fused, values, order = result.fused, result.values, result.order
     st.subheader(f"{len(images)} sources, in the order they are fused, and the fused image")
+    if note:
+        st.info(note)
     cols = st.columns(min(len(images), 4))
     for i, k in enumerate(order):
-        cols[i % len(cols)].image(core.preview(images[k]), caption=f"{i + 1}: {names[k]}")
+        cols[i % len(cols)].image(u8(result.sources[k]), caption=f"{i + 1}: {names[k]}"
+                                  + (", aligned" if k and _aligned() else ""))
     for note in core.stretch_notes(images, names):
         st.caption(note)
     st.image(u8(fused), caption="fused")
@@ -239,14 +268,18 @@ def _show_stack(core, images, names, result, files) -> None:
                "source; the no-reference metrics (EN, SD, SF, AG) reward contrast and noise alike.")
 
 
-def _show(core, a, b, names, parts, values, files, rig: bool = False) -> None:
+def _show(core, a, b, names, result, files, rig: bool = False, note: str | None = None) -> None:
     u8 = core.to_uint8
+    parts, values, (shown_a, shown_b) = result
     st.subheader("Sources and fused image")
+    if note:
+        st.info(note)
     cols = st.columns(3)
-    cols[0].image(core.preview(a), caption=f"A: {names[0]}")
-    cols[1].image(core.preview(b), caption=f"B: {names[1]}" + (", mapped onto A by the rig" if rig else ""))
-    for note in core.stretch_notes([a, b], list(names)):
-        st.caption(note)
+    cols[0].image(u8(shown_a), caption=f"A: {names[0]}")
+    cols[1].image(u8(shown_b), caption=f"B: {names[1]}" + (", mapped onto A by the rig" if rig else "")
+                  + (", as aligned onto A" if _aligned() else ""))
+    for line in core.stretch_notes([a, b], list(names)):
+        st.caption(line)
     cols[2].image(u8(parts.fused), caption="fused")
     st.download_button("Download the fused image (PNG)", core.png_bytes(parts.fused, files),
                        file_name=core.download_name(*names), mime="image/png", key="download")
@@ -267,6 +300,10 @@ def _show(core, a, b, names, parts, values, files, rig: bool = False) -> None:
     st.table(pd.DataFrame(core.metric_rows(values)).set_index("metric"))
     st.caption("Computed on 8-bit data by defusion.metrics (see docs/metrics.md); no-reference "
                "metrics (EN, SD, SF, AG) reward contrast and noise alike.")
+
+
+def _aligned() -> bool:
+    return st.session_state.get("align", "none") != "none"
 
 
 def main() -> None:
@@ -291,33 +328,43 @@ def main() -> None:
             if given is None:
                 return
             images, names, files = given
+            options = (settings.weights, settings.device, core.tile_option(tile), color, scale, gain, detail,
+                       core.input_order_for(task), align, pixels, deghost, palette)
+            fuser = _fuser(*options, None)
+            key = ("stack", *options, core.digest(*images))
+            bar, step = _progress(core, fuser, images) if key not in _results() else (None, None)
             with st.spinner(f"Fusing {len(images)} images..."):
-                result = _fused_stack(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
-                                      detail, core.input_order_for(task), align, pixels, deghost, palette,
-                                      core.digest(*images), images)
-            _show_stack(core, images, names, result, files)
+                result = _remembered(key, lambda: core.fuse_stack_and_score(fuser, images, step))
+            if bar is not None:
+                bar.empty()
+            _show_stack(core, images, names, result, files, core.palette_note(fuser, images, names))
             return
         given = _inputs(core, source, settings)
         if given is None:
             return
         a, b, names, files, rig = given
+        options = (settings.weights, settings.device, core.tile_option(tile), color, scale, gain, detail,
+                   core.input_order_for(task), align, pixels, deghost, palette, rig)
+        fuser = _fuser(*options)
+        key = ("pair", *options, core.digest(a, b))
+        bar, step = _progress(core, fuser, [a, b]) if key not in _results() else (None, None)
         with st.spinner("Fusing..."):
-            parts, values = _fused(settings.weights, settings.device, core.tile_option(tile), color, scale, gain,
-                                   detail, core.input_order_for(task), align, pixels, deghost, palette, rig,
-                                   core.digest(a, b), a, b)
-        if rig:  # show B as the rig maps it onto A's grid, where the fused image is
-            a, b = core.registered(core.parse_rig(rig), a, b)
+            result = _remembered(key, lambda: core.fuse_and_score(fuser, a, b, step))
+        if bar is not None:
+            bar.empty()
+        note = core.palette_note(fuser, [a, b], list(names))
     except WeightsError as exc:
         st.error(f"cannot load the model: {exc}")
         return
     except (ImageReadError, core.InputError, SizeMismatchError, ValueError) as exc:
-        st.error(str(exc))
+        st.error(str(exc).replace("raise it with --max-pixels", "the UI's limit: whoever started it can raise it "
+                                  "with defusion ui --max-pixels"))
         return
     except Exception as exc:  # never a traceback in the page; the log keeps it
         LOG.exception("fusion failed")
         st.error(f"fusion failed: {type(exc).__name__}: {exc}")
         return
-    _show(core, a, b, names, parts, values, files, rig=bool(rig))
+    _show(core, a, b, names, result, files, rig=bool(rig), note=note)
 
 
 if __name__ == "__main__":  # Streamlit runs this file as __main__; importing it does nothing

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 from importlib import resources
 from pathlib import Path
 
@@ -26,7 +26,7 @@ import numpy as np
 from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES, source_map
 from defusion.fusion.stretch import is_narrow, stretch_sources, value_range
-from defusion.fusion.color import PALETTES, from_float, to_float, to_uint8
+from defusion.fusion.color import PALETTES, is_grey, to_float, to_uint8
 from defusion.fusion.calibration import Calibration, board_points, calibrate
 from defusion.fusion.rig import DEFAULT_RIG_MOTION, MAX_RIG_BYTES, RIG_MOTIONS, Rig, RigError, parse_pattern, read_points
 from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser
@@ -215,15 +215,6 @@ def calibrate_uploads(data_a: bytes, name_a: str, data_b: bytes, name_b: str, mo
     return RigUpload(result, check, result.rig.dumps([name_a, name_b], [fit.rms_px for fit in result.fits]).encode())
 
 
-def registered(rig: Rig | None, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``a`` and ``b`` on the first image's pixel grid, as the camera ``rig`` maps them before
-    fusing (``FuseOptions.rig``; unchanged without one): what the UI shows and scores the fused image against."""
-    if rig is None:
-        return a, b
-    a_f, b_f = rig.apply([to_float(a), to_float(b)])
-    return a, from_float(b_f, b.dtype)
-
-
 def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_MAX_PIXELS,
                  max_bytes: int | None = None) -> list[np.ndarray]:
     """Decode a bracket or focus stack uploaded as ``(data, file name)``, in file-name order (a
@@ -289,18 +280,62 @@ def input_order_for(task: str | None) -> str:
     return FuseOptions.for_task(task).order
 
 
-def fuse_and_score(fuser: Fuser, a: np.ndarray, b: np.ndarray) -> tuple[Decomposition, dict[str, float]]:
+class FusedPair(NamedTuple):
+    """A pair fused, for showing."""
+
+    parts: Decomposition
+    #: The metrics table's values, against ``sources``.
+    values: dict[str, float]
+    #: The sources as the fuser fused them (stretched, mapped by the rig, aligned, deghosted),
+    #: float in [0, 1]: what the page shows beside the fused image.
+    sources: list[np.ndarray]
+
+
+def fuse_and_score(fuser: Fuser, a: np.ndarray, b: np.ndarray,
+                   on_tile: Callable[[], None] | None = None) -> FusedPair:
     """One network pass: fused image, components, and the metrics table's values (against the
-    sources as the fuser registered them)."""
-    parts = fuser.decompose(a, b)
-    return parts, score(parts.fused, *registered(fuser.options.rig, a, b))
+    sources as the fuser fused them: aligned, a raw thermal frame stretched, ...)."""
+    parts = fuser.decompose(a, b, on_tile=on_tile)
+    sources = fuser.registered(a, b)
+    return FusedPair(parts, score(parts.fused, *sources), sources)
+
+
+def passes(fuser: Fuser, images: list[np.ndarray]) -> int:
+    """How many network passes fusing ``images`` takes (tiles, times the pairwise fusions): the
+    progress bar's length."""
+    return fuser.tiles_for(*images[0].shape[:2]) * (len(images) - 1)
+
+
+def palette_note(fuser: Fuser, images: list[np.ndarray], names: list[str]) -> str | None:
+    """Which image a palette colours, where the core had to guess (as ``defusion fuse`` notes it)."""
+    if fuser.options.palette == "none":
+        return None
+    index, certain = fuser.infrared_source(*images)
+    if certain:
+        return None
+    why = "all are grey" if all(is_grey(im) for im in images) else "none is grey"
+    return (f"The palette colours {names[index]} as the infrared image ({why}, so it had to guess): pick the "
+            "infrared image in the sidebar if it is another.")
 
 
 def score(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     """The UI's metrics on 8-bit data (the metrics take 0..255 arrays: fused first, then the sources)."""
-    from defusion.metrics import compute_metrics
+    return _each_metric(to_uint8(fused), [to_uint8(a), to_uint8(b)], METRIC_NAMES)
 
-    return compute_metrics(to_uint8(fused), to_uint8(a), to_uint8(b), names=METRIC_NAMES)
+
+def _each_metric(fused: np.ndarray, sources: list[np.ndarray], names) -> dict[str, float]:
+    """``names`` one by one; one a small image cannot take (MS-SSIM, SSIM's window) is NaN, shown
+    as n/a, so the fused image is still shown."""
+    from defusion.metrics import compute_stack_metrics, shared_inputs
+
+    values = {}
+    with shared_inputs():
+        for name in names:
+            try:
+                values[name] = compute_stack_metrics(fused, sources, [name])[name]
+            except ValueError:
+                values[name] = float("nan")
+    return values
 
 
 class FusedStack(NamedTuple):
@@ -314,31 +349,34 @@ class FusedStack(NamedTuple):
     #: With pixels from the sources: which image each pixel came from, HxW in [0, 1], 0 the first
     #: in ``order`` and 1 the last (a focus stack's depth map); None for the network's reconstruction.
     source_map: np.ndarray | None = None
+    #: The sources as the fuser fused them (float in [0, 1], in the order given), as in FusedPair.
+    sources: list[np.ndarray] | None = None
 
 
-def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray]) -> FusedStack:
-    """A bracket or stack fused (pairwise, in the fuser's stack order) and scored."""
+def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray],
+                         on_tile: Callable[[], None] | None = None) -> FusedStack:
+    """A bracket or stack fused (pairwise, in the fuser's stack order) and scored against the
+    sources as fused (aligned, stretched, ...)."""
     order = fuser.input_order(*images)
     if fuser.options.pixels == "sources":
-        fused, weights = fuser.fuse_with_weights(*images)
+        fused, weights = fuser.fuse_with_weights(*images, on_tile=on_tile)
         depth = source_map([weights[k] for k in order])
     else:
-        fused, depth = fuser.fuse(*images), None
-    return FusedStack(fused, score_stack(fused, images), order, depth)
+        fused, depth = fuser.fuse(*images, on_tile=on_tile), None
+    sources = fuser.registered(*images)
+    return FusedStack(fused, score_stack(fused, sources), order, depth, sources)
 
 
 def score_stack(fused: np.ndarray, images: list[np.ndarray]) -> dict[str, float]:
     """``STACK_METRIC_NAMES`` on 8-bit data: the no-reference ones and MEF-SSIM over every source."""
-    from defusion.metrics import compute_stack_metrics
-
-    return compute_stack_metrics(to_uint8(fused), [to_uint8(im) for im in images], STACK_METRIC_NAMES)
+    return _each_metric(to_uint8(fused), [to_uint8(im) for im in images], STACK_METRIC_NAMES)
 
 
 def metric_rows(values: dict[str, float]) -> list[dict[str, str]]:
     """Rows for the metrics table: name, value, direction, meaning."""
     from defusion.metrics import METRICS
 
-    return [{"metric": name, "value": f"{value:.4f}",
+    return [{"metric": name, "value": f"{value:.4f}" if np.isfinite(value) else "n/a (image too small)",
              "better": "higher" if METRICS[name].higher_is_better else "lower",
              "meaning": METRICS[name].description} for name, value in values.items()]
 
@@ -395,9 +433,10 @@ def download_name(name_a: str, name_b: str, *more: str) -> str:
 __all__ = [
     "COLOR_MODES", "EXAMPLES", "INFRARED_CHOICES", "PALETTES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
     "UPLOAD_TYPES", "FusedStack", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size",
-    "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score",
+    "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score", "FusedPair",
+    "palette_note", "passes",
     "input_order_for", "load_example", "make_fuser", "metric_rows", "parse_board", "parse_rig", "png_bytes", "preview",
-    "registered", "RigUpload", "calibrate_uploads", "RIG_MOTIONS", "DEFAULT_RIG_MOTION",
+    "RigUpload", "calibrate_uploads", "RIG_MOTIONS", "DEFAULT_RIG_MOTION",
     "score", "score_stack",
     "stretch_notes", "tile_option", "to_uint8",
 ]
