@@ -442,3 +442,18 @@ def test_pixels_from_the_sources_for_a_stack_and_for_grey_with_colour(shipped_fo
     assert chroma.mean() < 0.01
     with pytest.raises(ValueError, match="unknown pixel source"):
         FuseOptions(pixels="best")
+
+
+def test_registered_gives_the_sources_as_fused_and_infrared_source_the_palettes_pick(tiny_weights, rng):
+    """What a page shows beside the fused image and scores it against."""
+    vis = smooth_image(rng, 24, 32)
+    raw = (7000 + 4 * smooth_image(rng, 24, 32, 1).astype(np.uint16))  # a raw thermal frame
+    fuser = Fuser.from_pretrained(tiny_weights, device="cpu", runtime="torch")
+    shown_vis, shown_ir = fuser.registered(vis, raw)
+    assert shown_vis.dtype == np.float32 and np.allclose(shown_vis, vis / 255, atol=1e-6)
+    assert shown_ir.min() < 0.05 and shown_ir.max() > 0.95  # stretched, as fused
+    assert fuser.infrared_source(vis, raw) == (1, True)
+    grey = smooth_image(rng, 24, 32, 1)
+    assert fuser.infrared_source(grey, grey) == (0, False)  # a guess: both grey
+    assert Fuser.from_pretrained(tiny_weights, device="cpu", runtime="torch", infrared=1).infrared_source(
+        grey, grey) == (1, True)
