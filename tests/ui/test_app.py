@@ -360,3 +360,14 @@ def test_a_palette_that_had_to_guess_the_infrared_image_says_so(ui_env, rng):
     assert any("colours vis.png as the infrared image (all are grey" in i.value for i in at.info)
     at.radio(key="infrared").set_value("B").run()
     assert not any("as the infrared image" in i.value for i in at.info)
+
+
+def test_options_the_kind_of_images_does_not_suit_are_warned_about(ui_env):
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    at.radio(key="kind").set_value("infrared + visible").run()
+    assert not at.warning
+    at.radio(key="pixels").set_value("sources").run()
+    assert any("infrared + visible pair needs both mixed" in w.value for w in at.warning)
+    at.radio(key="kind").set_value("focus stack").run()
+    assert not at.warning

@@ -320,6 +320,9 @@ def main() -> None:
         settings = core.Settings.from_env()
         source, task, color, scale, gain, detail, tile, align, pixels, deghost, palette = _sidebar(core)
         rig = None
+        if source != CALIBRATE:
+            for warning in core.option_warnings(task, pixels, align):
+                st.warning(warning)
         if source == CALIBRATE:
             _calibrate_page(core, settings)
             return

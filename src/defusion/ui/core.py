@@ -83,6 +83,24 @@ KINDS: dict[str, str | None] = {"general": None, "infrared + visible": "ivf", "e
 EXAMPLE_TASKS: dict[str, str] = {"Multi-exposure example (MEF)": "mef", "Multi-focus example (MFF)": "mff"}
 
 
+def option_warnings(task: str | None, pixels: str, align: str) -> list[str]:
+    """Options the kind of images does not suit, as the docs measured them.
+
+    Example:
+        >>> option_warnings("ivf", "sources", "none")[0][:40]
+        'Pixels from the sources takes each regio'
+    """
+    warnings = []
+    if pixels == "sources" and task in ("ivf", "mef"):
+        warnings.append("Pixels from the sources takes each region from one image: right for focus stacks, but "
+                        f"{'an infrared + visible pair' if task == 'ivf' else 'an exposure bracket'} needs both "
+                        "mixed (docs/benchmarks.md, \"Pixels from the sources\"); *network* is the default.")
+    if align != "none" and task == "ivf":
+        warnings.append("Align registers images of one camera by their content; an infrared and a visible image "
+                        "do not match in content: for two cameras side by side, upload their rig file instead.")
+    return warnings
+
+
 def default_unique_gain(task: str | None) -> float:
     """The slider's starting value: the fusion core's unique gain for ``task``.
 
@@ -434,7 +452,7 @@ __all__ = [
     "COLOR_MODES", "EXAMPLES", "INFRARED_CHOICES", "PALETTES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
     "UPLOAD_TYPES", "FusedStack", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size",
     "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score", "FusedPair",
-    "palette_note", "passes",
+    "palette_note", "passes", "option_warnings",
     "input_order_for", "load_example", "make_fuser", "metric_rows", "parse_board", "parse_rig", "png_bytes", "preview",
     "RigUpload", "calibrate_uploads", "RIG_MOTIONS", "DEFAULT_RIG_MOTION",
     "score", "score_stack",
