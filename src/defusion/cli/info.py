@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     print("  heads          Pc(f_c), Pu(f_u^i), Pr(f_c + f_u^1 + f_u^2)")
     print(f"  runtime        {info['runtime']}")
     for k, v in info["training"].items():
-        print(f"  {k:<14} {v}")
+        print(f"  {k:<14} {'(the whole training config: defusion info --json)' if k == 'train_config' else v}")
     return 0
 
 

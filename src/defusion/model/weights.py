@@ -71,6 +71,9 @@ def load_weights(path: str | Path | None = None, map_location: str | torch.devic
         state = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"cannot read weights {path}: not a valid safetensors file ({exc})") from None
+    if not all(torch.isfinite(t).all() for t in state.values()):
+        raise WeightsError(f"{path} holds NaN or infinite values: a training run that diverged (retrain from its "
+                           "last good checkpoint with a lower learning rate)")
     if meta.get("format") != "defusion-denet" or "config" not in meta:
         raise WeightsError(f"{path} is a safetensors file but not defusion weights (no DeNet config inside)")
     model = DeNet(DeNetConfig.from_dict(json.loads(meta["config"])))

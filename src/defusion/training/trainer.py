@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
+import shutil
+import sys
 import random
 import signal
 import threading
@@ -41,6 +44,10 @@ LOG_FIELDS = ("step", "epoch", "lr", "total", "common", "unique1", "unique2", "f
 
 class RunDirError(RuntimeError):
     """The run folder holds work that this call would overwrite."""
+
+
+class DivergedError(RuntimeError):
+    """The loss became NaN or infinite: the run stops with its last finite checkpoint kept."""
 
 
 @dataclass(frozen=True)
@@ -80,18 +87,37 @@ def _preview(views, out, x) -> torch.Tensor:
     return torch.cat([t[0].detach().float().clamp(0, 1).cpu() for t in tiles], dim=-1)
 
 
-def _open_log(path: Path, fields: tuple[str, ...]):
-    """The run's CSV log, opened for appending. A resumed run keeps the columns its file has (a
-    ``--config`` given on resume may add or drop a loss term)."""
-    header = None
-    if path.exists() and path.stat().st_size:
+def _open_log(path: Path, fields: tuple[str, ...], resume: bool):
+    """The run's CSV log. A new run starts it afresh (a file left by a run killed before its first
+    checkpoint belongs to no run); a resumed run appends, and a loss term a ``--config`` given on
+    resume adds becomes a new column (earlier rows empty there), one it drops stays."""
+    rows, header = [], None
+    if resume and path.exists() and path.stat().st_size:
         with open(path, newline="") as f:
-            header = next(csv.reader(f), None)
-    log_file = open(path, "a", newline="")
-    log = csv.DictWriter(log_file, header or fields, extrasaction="ignore")
-    if header is None:
-        log.writeheader()
+            reader = csv.DictReader(f)
+            header, rows = reader.fieldnames, list(reader)
+    columns = list(header or fields) + [f for f in fields if header and f not in header]
+    if header is not None and columns == list(header):
+        log_file = open(path, "a", newline="")
+        return log_file, csv.DictWriter(log_file, columns, extrasaction="ignore")
+    log_file = open(path, "w", newline="")
+    log = csv.DictWriter(log_file, columns, extrasaction="ignore")
+    log.writeheader()
+    log.writerows(rows)
     return log_file, log
+
+
+def _finite_parameters(model: torch.nn.Module) -> bool:
+    """Whether every weight is finite (one device sync: checked only when saving)."""
+    return bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all())
+
+
+def _finite(loss: float, step: int, ckpt_path: Path) -> float:
+    """``loss``, or DivergedError if it is not finite (its weights would be NaN from here on)."""
+    if not math.isfinite(loss):
+        raise DivergedError(f"the loss or weights became {loss} by step {step}: training diverged; the last checkpoint "
+                            f"before it is kept ({ckpt_path}); resume from it with a lower --lr")
+    return loss
 
 
 def _summary_writer(path: Path):
@@ -185,6 +211,17 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         raise RunDirError(f"{out} already holds a training run; pass --resume to continue it or choose another --out")
     if resume and not ckpt_path.exists():
         raise RunDirError(f"nothing to resume: {ckpt_path} does not exist")
+    if resume and init_weights is not None:
+        raise ValueError("--init starts a new run from weights; --resume continues the run in --out from its "
+                         "checkpoint: give one of them")
+    if resume:
+        from defusion.training.checkpoint import checkpoint_config
+
+        before = checkpoint_config(ckpt_path).get("batch_size")
+        if before is not None and before != cfg.batch_size:
+            raise ValueError(f"the run in {out} was trained with batch size {before}; resuming it at "
+                             f"{cfg.batch_size} would move its epochs and learning-rate schedule: leave "
+                             "--batch-size out (or start a new run)")
 
     dataset = NaturalImages(data, crop=cfg.crop, seed=cfg.seed, length=cfg.epoch_samples,
                             grey_prob=cfg.grey_prob, crop_scale=cfg.crop_scale)
@@ -235,19 +272,28 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     if ctx.is_main:
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+        if not resume and (out / "tb").is_dir():  # a run killed before its first checkpoint: nothing to keep
+            shutil.rmtree(out / "tb")
         writer = _summary_writer(out / "tb")
-        log_file, log = _open_log(out / LOG_NAME, LOG_FIELDS + cfg.extra_loss_terms())
+        log_file, log = _open_log(out / LOG_NAME, LOG_FIELDS + cfg.extra_loss_terms(), resume)
 
     last_loss: torch.Tensor | None = None  # on the device; read only when logging or saving
 
     def checkpoint() -> None:
         if last_loss is not None:
-            state.last_loss = float(last_loss)
+            state.last_loss = _finite(float(last_loss), state.step, ckpt_path)
+        if not _finite_parameters(model):  # an update after the last loss can blow up the weights
+            _finite(float("nan"), state.step, ckpt_path)
         if ctx.is_main:
             save_checkpoint(ckpt_path, model, optimizer, state, cfg.to_dict(), parts)
 
+    if resume and state.step >= total_steps and ctx.is_main:
+        print(f"defusion: note: the run in {out} is already at step {state.step}, the end of its schedule "
+              f"(max_steps {cfg.max_steps}, {cfg.epochs} epochs); pass a larger --max-steps or --epochs to train "
+              "on; writing its weights", file=sys.stderr)
     bar = tqdm(total=total_steps, initial=state.step, disable=not (progress and ctx.is_main),
                unit="step", dynamic_ncols=True)
+    budget_spent = False
     started, tick, tick_step = time.time(), time.time(), state.step
     elapsed_before = state.elapsed_s
     previous_sigterm = _checkpoint_on_sigterm()
@@ -279,6 +325,11 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                     dist.all_reduce(skipped)
                 state.skipped_images += int(skipped)
                 state.step += 1
+                if state.step == min(cfg.log_every, total_steps) and \
+                        state.skipped_images >= state.step * cfg.batch_size * ctx.world_size:
+                    raise ValueError(f"no image under {data} could be read in the first {state.step} steps "
+                                     f"({state.skipped_images} samples skipped): not images, or broken; nothing "
+                                     "was learnt")
                 last_loss = losses["total"].detach()
                 state.elapsed_s = elapsed_before + time.time() - started
                 bar.update(1)
@@ -288,6 +339,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                     rate = (state.step - tick_step) * cfg.batch_size * ctx.world_size / max(now - tick, 1e-9)
                     tick, tick_step = now, state.step
                     values = {k: float(v.detach()) for k, v in losses.items()}
+                    _finite(values["total"], state.step, ckpt_path)
                     bar.set_postfix(loss=f"{values['total']:.4f}", img_s=f"{rate:.1f}",
                                     skipped=state.skipped_images)
                     log.writerow({"step": state.step, "epoch": epoch, "lr": cfg.lr_at_epoch(epoch),
@@ -302,8 +354,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                     writer.add_image("preview/x1_x2_common_u1_u2_fused_x", _preview(views, output, x), state.step)
                 if state.step % cfg.checkpoint_every == 0:
                     checkpoint()
-                if state.step % cfg.log_every == 0 and _out_of_time(cfg, started, ctx, device):
-                    total_steps = state.step  # the budget is spent: end the run here, weights included
+                if _out_of_time(cfg, started, ctx, device):
+                    total_steps, budget_spent = state.step, True  # end the run here, weights included
                 if state.step >= total_steps:
                     break
             checkpoint()  # end of epoch (or of the run)
@@ -312,6 +364,10 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         if cfg.workers:
             _stop_workers(batches)
         bar.close()
+        if ctx.is_main:
+            weights = _write_weights(model, out, cfg, state, ctx, autocast, init_weights, resume)
+            print(f"defusion: stopped at step {state.step}: checkpoint saved (go on with --resume) and the weights "
+                  f"so far written to {weights}", file=sys.stderr)
         raise
     finally:
         if previous_sigterm is not None:
@@ -325,9 +381,21 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         dist.barrier()
     if not ctx.is_main:
         return None
+    if budget_spent:
+        print(f"defusion: note: the time budget (--max-seconds {cfg.max_seconds:g}) ran out at step {state.step}: "
+              "checkpoint saved (go on with --resume)", file=sys.stderr)
+    return _write_weights(model, out, cfg, state, ctx, autocast, init_weights, resume)
+
+
+def _write_weights(model, out: Path, cfg: TrainConfig, state, ctx: Distributed, autocast, init_weights,
+                   resume: bool) -> Path:
+    """The run's inference weights, with what they are in their metadata: steps, samples, where the
+    run started (``init``), the training config."""
     weights = out / WEIGHTS_NAME
+    if not _finite_parameters(model):
+        raise DivergedError(f"the weights at step {state.step} are not finite: training diverged; not written")
     final_loss = f"{state.last_loss:.5f}" if state.last_loss is not None else "n/a"
-    save_weights(model, weights, metadata={
+    metadata = {
         "model": cfg.model,
         "steps": str(state.step),
         "samples_seen": str(state.step * cfg.batch_size * ctx.world_size),
@@ -336,5 +404,11 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         "train_seconds": f"{state.elapsed_s:.0f}",
         "skipped_images": str(state.skipped_images),
         "precision": "bf16 autocast" if autocast is not nullcontext else "fp32",
-    })
+        "train_config": json.dumps(cfg.to_dict()),
+    }
+    if init_weights is not None:
+        metadata["init"] = Path(init_weights).name
+    elif not resume:
+        metadata["init"] = "random"
+    save_weights(model, weights, metadata=metadata)
     return weights

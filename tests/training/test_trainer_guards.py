@@ -1,0 +1,118 @@
+"""The training loop's guards: divergence, unreadable folders, resume mistakes, budgets, logs."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from defusion.model.weights import WeightsError, load_weights, read_metadata
+from defusion.training.checkpoint import CHECKPOINT_NAME
+from defusion.training.config import TrainConfig
+from defusion.training.trainer import DivergedError, train
+
+TINY = dict(model="defusion-tiny", batch_size=2, crop=32, workers=0, log_every=2)
+
+
+@pytest.fixture
+def images(tmp_path):
+    root = tmp_path / "images"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        Image.fromarray((rng.random((40, 48, 3)) * 255).astype(np.uint8)).save(root / f"{i}.png")
+    return root
+
+
+def test_a_diverging_run_stops_and_keeps_its_last_finite_checkpoint(images, tmp_path):
+    from safetensors.torch import load_file
+
+    out = tmp_path / "run"
+    train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)
+    with pytest.raises(DivergedError, match="training diverged; the last checkpoint before it is kept"):
+        train(images, out, TrainConfig(**TINY, max_steps=9, lr=1e30), resume=True, progress=False)
+    saved = load_file(str(out / "checkpoints" / CHECKPOINT_NAME))
+    assert all(torch.isfinite(t).all() for t in saved.values())  # never overwritten with NaN
+    load_weights(out / "weights.safetensors")  # the first run's weights, still finite
+
+
+def test_weights_with_nan_are_refused(tmp_path):
+    from defusion.model.registry import create_model
+    from defusion.model.weights import save_weights
+
+    model = create_model("defusion-tiny")
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    save_weights(model, tmp_path / "nan.safetensors")
+    with pytest.raises(WeightsError, match="NaN or infinite values"):
+        load_weights(tmp_path / "nan.safetensors")
+
+
+def test_a_folder_of_nothing_readable_is_an_error_not_a_run(tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.png"):
+        (bad / name).write_text("not an image")
+    with pytest.raises(ValueError, match="could be read in the first 2 steps"):
+        train(bad, tmp_path / "run", TrainConfig(**TINY, max_steps=4), progress=False)
+
+
+def test_resume_mistakes_are_refused_or_said(images, tmp_path, capsys):
+    out = tmp_path / "run"
+    train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)
+    with pytest.raises(ValueError, match="give one of them"):
+        train(images, out, TrainConfig(**TINY, max_steps=4), resume=True, progress=False,
+              init_weights=out / "weights.safetensors")
+    with pytest.raises(ValueError, match="trained with batch size 2; resuming it at 3"):
+        train(images, out, TrainConfig(**{**TINY, "batch_size": 3}, max_steps=4), resume=True, progress=False)
+    capsys.readouterr()
+    train(images, out, TrainConfig(**TINY, max_steps=2), resume=True, progress=False)
+    assert "already at step 2, the end of its schedule" in capsys.readouterr().err
+
+
+def test_an_interrupt_writes_the_weights_so_far_and_says_how_to_go_on(images, tmp_path, capsys, monkeypatch):
+    import defusion.training.trainer as trainer
+
+    calls = {"n": 0}
+    real_step = trainer.train_step
+
+    def interrupted_step(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "train_step", interrupted_step)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(images, out, TrainConfig(**TINY, max_steps=10), progress=False)
+    assert "stopped at step 2: checkpoint saved (go on with --resume)" in capsys.readouterr().err
+    meta = read_metadata(out / "weights.safetensors")
+    assert meta["steps"] == "2" and meta["init"] == "random" and '"batch_size": 2' in meta["train_config"]
+    load_weights(out / "weights.safetensors")
+
+
+def test_a_time_budget_ends_the_run_at_the_step_it_runs_out(images, tmp_path, capsys):
+    out = tmp_path / "run"
+    train(images, out, TrainConfig(**{**TINY, "log_every": 50}, max_steps=100, max_seconds=0.0), progress=False)
+    assert read_metadata(out / "weights.safetensors")["steps"] == "1"  # not the 50th, where it once looked
+    assert "time budget (--max-seconds 0) ran out at step 1" in capsys.readouterr().err
+
+
+def test_a_fresh_run_starts_its_log_afresh_and_a_resumed_one_takes_new_columns(images, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.csv").write_text("keep\nstale\n")  # left by a run killed before its first checkpoint
+    train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)
+    with open(out / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["step"] for r in rows] == ["2"]
+    train(images, out, TrainConfig(**TINY, max_steps=4, ssim_weight=0.25), resume=True, progress=False)
+    with open(out / "metrics.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    assert "fused_ssim" in reader.fieldnames and [r["step"] for r in rows] == ["2", "4"]
+    assert rows[0]["fused_ssim"] == "" and rows[1]["fused_ssim"] != ""
