@@ -168,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
     if args.versus and args.versus not in [*methods, *fused_dirs]:
         raise UserError(f"--versus {args.versus}: not among the methods of this run "
                         f"({', '.join([*methods, *fused_dirs])})")
-    title = args.title or f"{args.task.upper()}: {args.dir_a.parent.name or args.dir_a.name}"
+    title = args.title or (f"{args.task.upper()}: {args.dir_a.parent.name or args.dir_a.name}"
+                           + (f", weights {args.weights.name}" if args.weights else ""))
     weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
     previous = None
     fingerprints = _fingerprints(fused_dirs)
@@ -178,7 +179,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         _clear_outputs(args.out)
     (args.out / "grids").mkdir(parents=True, exist_ok=True)
-    (args.out / RUN_FILE).write_text(json.dumps({"defusion_run": weights, "fused_files": fingerprints}) + "\n")
+    (args.out / RUN_FILE).write_text(json.dumps({"defusion_run": weights, "weights": str(args.weights or "shipped"),
+                                                 "fused_files": fingerprints}) + "\n")
     result = None
     for stem, outputs, a, b, result in run_benchmark(
             args.dir_a, args.dir_b, methods, fused_dirs, metrics,
