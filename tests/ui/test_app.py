@@ -371,3 +371,10 @@ def test_options_the_kind_of_images_does_not_suit_are_warned_about(ui_env):
     assert any("infrared + visible pair needs both mixed" in w.value for w in at.warning)
     at.radio(key="kind").set_value("focus stack").run()
     assert not at.warning
+
+
+def test_each_component_can_be_downloaded(ui_env):
+    at = _app().run()
+    buttons = at.get("download_button")
+    labels = [b.proto.label for b in buttons]
+    assert {"Download common (PNG)", "Download unique to A (PNG)", "Download unique to B (PNG)"} <= set(labels)

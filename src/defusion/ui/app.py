@@ -259,7 +259,8 @@ def _show_stack(core, images, names, result, files, note: str | None = None) -> 
         st.columns(3)[0].image(u8(result.source_map), caption="source of each pixel (1 black to "
                                                                f"{len(images)} white)")
         st.download_button("Download the source map (PNG)", core.png_bytes(result.source_map),
-                           file_name="source_map.png", mime="image/png", key="download_source_map")
+                           file_name=core.download_name(*names, part="source_map"), mime="image/png",
+                           key="download_source_map")
     st.subheader("Metrics")
     import pandas as pd
 
@@ -287,13 +288,20 @@ def _show(core, a, b, names, result, files, rig: bool = False, note: str | None 
     st.caption("What the network separated the sources into: the information they share, and what "
                "only A or only B has (the fused image is reconstructed from all three).")
     cols = st.columns(3)
-    cols[0].image(u8(parts.common), caption="common")
-    cols[1].image(u8(parts.unique_a), caption="unique to A")
-    cols[2].image(u8(parts.unique_b), caption="unique to B")
+    components = (("common", parts.common, "common"), ("unique_a", parts.unique_a, "unique to A"),
+                  ("unique_b", parts.unique_b, "unique to B"))
+    for col, (part, image, caption) in zip(cols, components):
+        col.image(u8(image), caption=caption)
+        col.download_button(f"Download {caption} (PNG)", core.png_bytes(image),
+                            file_name=core.download_name(*names, part=part), mime="image/png", key=f"download_{part}")
     if parts.weight_a is not None:  # pixels from the sources: which source each pixel came from
         st.caption("With pixels from the sources, each fused pixel is A's where the map is white and B's "
                    "where it is black, as the unique parts show each image in focus.")
-        st.columns(3)[0].image(u8(parts.weight_a), caption="taken from A (white) or B (black)")
+        col = st.columns(3)[0]
+        col.image(u8(parts.weight_a), caption="taken from A (white) or B (black)")
+        col.download_button("Download the decision map (PNG)", core.png_bytes(parts.weight_a),
+                            file_name=core.download_name(*names, part="weight_a"), mime="image/png",
+                            key="download_weight_a")
     st.subheader("Metrics")
     import pandas as pd
 

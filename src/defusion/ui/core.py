@@ -435,17 +435,20 @@ def png_bytes(image: np.ndarray, sources: list[bytes] | None = None) -> bytes:
     return embed_metadata(encoded.tobytes(), ".png", metadata)
 
 
-def download_name(name_a: str, name_b: str, *more: str) -> str:
-    """``fused_<a>_<b>.png``; a bracket or stack is named by its first and last image.
+def download_name(name_a: str, name_b: str, *more: str, part: str = "fused") -> str:
+    """``fused_<a>_<b>.png``; a bracket or stack is named by its first and last image; ``part``
+    names another image of the result (``common``, ``unique_a``, ...).
 
     Example:
         >>> download_name("ir.png", "vis.jpg"), download_name("ev-2.jpg", "ev0.jpg", "ev+2.jpg")
         ('fused_ir_vis.png', 'fused_ev-2_to_ev+2.png')
+        >>> download_name("ir.png", "vis.jpg", part="common")
+        'common_ir_vis.png'
     """
     stem = lambda n: Path(n).stem or "image"  # noqa: E731
     if more:
-        return f"fused_{stem(name_a)}_to_{stem(more[-1])}.png"
-    return f"fused_{stem(name_a)}_{stem(name_b)}.png"
+        return f"{part}_{stem(name_a)}_to_{stem(more[-1])}.png"
+    return f"{part}_{stem(name_a)}_{stem(name_b)}.png"
 
 
 __all__ = [
