@@ -378,3 +378,16 @@ def test_each_component_can_be_downloaded(ui_env):
     buttons = at.get("download_button")
     labels = [b.proto.label for b in buttons]
     assert {"Download common (PNG)", "Download unique to A (PNG)", "Download unique to B (PNG)"} <= set(labels)
+
+
+def test_choices_survive_a_look_at_an_example(ui_env):
+    """Switching Images to an example and back once reset the kind of images and the gains."""
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    at.radio(key="kind").set_value("infrared + visible").run()
+    at.slider(key="gain-ivf").set_value(2.0).run()
+    at.selectbox(key="palette").set_value("inferno").run()
+    at.radio(key="source").set_value(MFF).run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    assert at.radio(key="kind").value == "infrared + visible"
+    assert at.slider(key="gain-ivf").value == 2.0 and at.selectbox(key="palette").value == "inferno"

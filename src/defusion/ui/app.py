@@ -310,6 +310,20 @@ def _show(core, a, b, names, result, files, rig: bool = False, note: str | None 
                "metrics (EN, SD, SF, AG) reward contrast and noise alike.")
 
 
+#: Sidebar choices kept while their widget is not on the page (Streamlit forgets a widget's value
+#: in a run that does not draw it: switching to an example and back reset them). Uploads cannot be
+#: kept this way (Streamlit does not let code set an uploader).
+KEPT_CHOICES = ("kind", "color", "scale", "tile", "align", "pixels", "deghost", "palette", "infrared")
+KEPT_PREFIXES = ("gain-", "detail-")
+
+
+def _keep_choices() -> None:
+    """Re-assign the kept choices, which tells Streamlit they are still wanted."""
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and (key in KEPT_CHOICES or key.startswith(KEPT_PREFIXES)):
+            st.session_state[key] = st.session_state[key]
+
+
 def _aligned() -> bool:
     return st.session_state.get("align", "none") != "none"
 
@@ -324,6 +338,7 @@ def main() -> None:
     st.title("DeFusion image fusion")
     st.caption("Fusion from decomposition (Liang et al., ECCV 2022): one self-supervised network for "
                "multi-exposure, multi-focus and infrared + visible images.")
+    _keep_choices()
     try:
         settings = core.Settings.from_env()
         source, task, color, scale, gain, detail, tile, align, pixels, deghost, palette = _sidebar(core)
