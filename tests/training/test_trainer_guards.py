@@ -116,3 +116,15 @@ def test_a_fresh_run_starts_its_log_afresh_and_a_resumed_one_takes_new_columns(i
         rows = list(reader)
     assert "fused_ssim" in reader.fieldnames and [r["step"] for r in rows] == ["2", "4"]
     assert rows[0]["fused_ssim"] == "" and rows[1]["fused_ssim"] != ""
+
+
+def test_divergence_is_one_line_from_the_cli(images, tmp_path, capsys):
+    from defusion.cli.main import main
+
+    args = ["train", "--data", str(images), "--out", str(tmp_path / "run"), "--model", "defusion-tiny",
+            "--batch-size", "2", "--crop", "32", "--workers", "0", "--no-progress"]
+    assert main([*args, "--max-steps", "2"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--max-steps", "9", "--lr", "1e30", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "training diverged" in err and "Traceback" not in err

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
-from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_config
+from safetensors import SafetensorError
+
+from defusion.cli.errors import UserError
+from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_config, checkpoint_step, os_error
 from defusion.training.config import TrainConfig, read_options
-from defusion.training.trainer import RunDirError
+from defusion.training.trainer import WEIGHTS_NAME, DivergedError, RunDirError
 
 HELP = "train DeNet with the CUD pretext on any folder of images"
 
@@ -56,18 +60,48 @@ def run(args: argparse.Namespace) -> int:
     from defusion.training.trainer import train
 
     if not args.data.is_dir():
-        raise FileNotFoundError(f"training folder not found: {args.data}")
+        raise UserError(f"--data {args.data} is a file, not a folder of images" if args.data.exists()
+                        else f"training folder not found: {args.data}")
+    if args.out.exists() and not args.out.is_dir():
+        raise UserError(f"--out {args.out} is a file, not a folder: choose a folder for the run")
     cfg = resolve_config(args)
     init = args.init
     if init is not None and str(init) == "shipped":
         from defusion.model.weights import shipped_weights_path
 
         init = shipped_weights_path()
-    weights = train(args.data, args.out, cfg, resume=args.resume, progress=not args.no_progress,
-                    init_weights=init)
+    try:
+        weights = train(args.data, args.out, cfg, resume=args.resume, progress=not args.no_progress,
+                        init_weights=init)
+    except (OSError, SafetensorError) as exc:  # a full disk, a read-only --out, ...: one line, not a traceback
+        error = exc if isinstance(exc, OSError) else os_error(exc, args.out / WEIGHTS_NAME)  # safetensors'
+        if error is None or error.errno is None:  # e.g. "no images found under ...": shown as it is
+            raise
+        raise UserError(_os_failure(error, args.out)) from None
     if weights is not None:
         print(f"wrote {weights}", file=sys.stderr)
     return 0
 
 
-EXPECTED_ERRORS = (RunDirError, FileNotFoundError, ValueError)  # WeightsError is a ValueError
+#: OS errors of writing, which get "cannot write" before the file's name.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.ENOTDIR, errno.EISDIR, errno.EEXIST,
+                 errno.EACCES, errno.EPERM}
+
+
+def _os_failure(exc: OSError, out: Path) -> str:
+    """One line for an OS error that stopped a run (a full disk, a read-only or blocked --out), and
+    what is kept of the run: the last checkpoint is only ever replaced whole."""
+    where = exc.filename or out
+    reason = exc.strerror or str(exc)
+    message = f"cannot write {where}: {reason}" if exc.errno in _WRITE_ERRNOS else f"{where}: {reason}"
+    ckpt = out / "checkpoints" / CHECKPOINT_NAME
+    try:
+        step = checkpoint_step(ckpt) if ckpt.is_file() else None
+    except (OSError, ValueError):
+        step = None
+    if step is not None:
+        message += f"; the run's checkpoint at step {step} is kept: continue it with --resume once that is fixed"
+    return message
+
+
+EXPECTED_ERRORS = (RunDirError, DivergedError, FileNotFoundError, ValueError)  # WeightsError is a ValueError

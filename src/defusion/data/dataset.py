@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
-from torch.utils.data import Dataset
+from PIL import Image
+from torch.utils.data import Dataset, get_worker_info
+from tqdm import tqdm
+
+from defusion.fusion.color import as_rgb, luminance, to_float
+from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, read_image
 
 #: File suffixes (lower case) treated as images when scanning a training folder.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 #: Range of a random resized crop's area as fractions of its image: the usual RandomResizedCrop's.
 DEFAULT_CROP_SCALE: tuple[float, float] = (0.08, 1.0)
+#: The hint of :func:`read_image`'s pixel-bound message, which names an option `defusion train` lacks.
+_MAX_PIXELS_HINT = " (raise it with --max-pixels)"
 
 
 def find_images(root: str | Path) -> list[Path]:
@@ -52,6 +59,17 @@ def random_resized_crop_box(
     return left, top, left + w, top + h
 
 
+def _around_box(image: np.ndarray, box: tuple[int, int, int, int], crop: int
+                ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The part of ``image`` that a bicubic resize of ``box`` to ``crop`` pixels reads (the box and
+    its filter's reach), and the box within it: converting only that part to float is faster."""
+    left, top, right, bottom = box
+    reach = math.ceil(2 * max((right - left) / crop, (bottom - top) / crop, 1.0)) + 2
+    x0, y0 = max(left - reach, 0), max(top - reach, 0)
+    x1, y1 = min(right + reach, image.shape[1]), min(bottom + reach, image.shape[0])
+    return image[y0:y1, x0:x1], (left - x0, top - y0, right - x0, bottom - y0)
+
+
 class NaturalImages(Dataset):
     """Random resized crops of every image under a folder, as (3, crop, crop) in [0, 1].
 
@@ -65,8 +83,13 @@ class NaturalImages(Dataset):
     network trained for the product's default colour mode sees inputs like the ones it fuses.
     ``crop_scale`` is the range of each crop's area as a fraction of its image.
 
+    Images are read as everywhere else in the package (:func:`defusion.io.images.read_image`:
+    8 or 16 bits, grey, colour, palette or with alpha, EXIF-upright, at most ``max_pixels``), so a
+    16-bit or grey image trains at the same [0, 1] scale as an 8-bit colour one.
+
     An unreadable file yields ``valid=False`` and a zero image instead of raising, so a
-    training run counts and skips it rather than dying hours in.
+    training run counts and skips it rather than dying hours in; it is named on stderr once
+    (``defusion: warning: skipping ...``), from whichever process read it.
 
     Example (the package's four example images, cycled through an epoch of 10 samples):
         >>> from importlib.resources import files
@@ -76,7 +99,8 @@ class NaturalImages(Dataset):
     """
 
     def __init__(self, root: str | Path, crop: int = 256, seed: int = 0, length: int | None = None,
-                 grey_prob: float = 0.0, crop_scale: tuple[float, float] = DEFAULT_CROP_SCALE) -> None:
+                 grey_prob: float = 0.0, crop_scale: tuple[float, float] = DEFAULT_CROP_SCALE,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.files = find_images(root)
         if not self.files:
             raise FileNotFoundError(f"no images found under {root}")
@@ -87,9 +111,17 @@ class NaturalImages(Dataset):
         self.crop = crop
         self.grey_prob = grey_prob
         self.crop_scale = crop_scale
+        self.max_pixels = max_pixels
         self.seed = seed
         self.length = length or len(self.files)
         self.epoch = 0
+        # One flag per file, set once it has been named: in shared memory, so that the data
+        # workers of every epoch (fresh processes) see what earlier ones already reported.
+        self._warned = torch.zeros(len(self.files), dtype=torch.uint8)
+        try:
+            self._warned.share_memory_()
+        except (RuntimeError, OSError):  # no shared memory here: then once per process
+            pass
 
     def __len__(self) -> int:
         return self.length
@@ -100,16 +132,47 @@ class NaturalImages(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, bool]:
         rng = random.Random(f"{self.seed}:{self.epoch}:{index}")
+        file_index = index % len(self.files)
         try:
-            with Image.open(self.files[index % len(self.files)]) as im:
-                im = ImageOps.exif_transpose(im).convert("RGB")
-                box = random_resized_crop_box(im.width, im.height, rng, scale=self.crop_scale)
-                im = im.resize((self.crop, self.crop), Image.BICUBIC, box=box)
-                if rng.random() < 0.5:
-                    im = im.transpose(Image.FLIP_LEFT_RIGHT)
-                if self.grey_prob and rng.random() < self.grey_prob:
-                    im = im.convert("L").convert("RGB")  # PIL's L is BT.601 luma, as in fusion
-                array = np.asarray(im, dtype=np.float32) / 255.0
-        except Exception:  # noqa: BLE001 - any decode failure is a skipped sample
+            array = self._crop(read_image(self.files[file_index], max_pixels=self.max_pixels), rng)
+        except Exception as exc:  # noqa: BLE001 - any decode failure is a skipped sample
+            self._warn_skipped(file_index, exc)
             return torch.zeros(3, self.crop, self.crop), False
         return torch.from_numpy(array).permute(2, 0, 1).contiguous(), True
+
+    def _crop(self, image: np.ndarray, rng: random.Random) -> np.ndarray:
+        """A random resized crop of ``read_image``'s HxW or HxWx3 uint8/uint16 pixels, flipped and
+        made grey as drawn: (crop, crop, 3) float32 in [0, 1]."""
+        height, width = image.shape[:2]
+        box = random_resized_crop_box(width, height, rng, scale=self.crop_scale)
+        flip = rng.random() < 0.5
+        grey = bool(self.grey_prob) and rng.random() < self.grey_prob
+        size = (self.crop, self.crop)
+        if image.dtype == np.uint8:  # Pillow's 8-bit resampling: fast, and the crops of earlier versions
+            im = Image.fromarray(image).resize(size, Image.BICUBIC, box=box)
+            if grey and im.mode == "RGB":
+                im = im.convert("L")  # PIL's L is BT.601 luma, as in fusion
+            crop = to_float(np.asarray(im))
+        else:  # 16 bits: each plane resampled as floats (Pillow's "F"), keeping the precision
+            planes, box = _around_box(image[..., None] if image.ndim == 2 else image, box, self.crop)
+            crop = np.stack([np.asarray(Image.fromarray(to_float(planes[..., c])).resize(size, Image.BICUBIC, box=box))
+                             for c in range(planes.shape[2])], axis=2)
+            crop = np.clip(crop, 0.0, 1.0)  # bicubic overshoots at edges; 8-bit data clips the same way
+            if grey and crop.shape[2] == 3:
+                crop = luminance(crop)
+        if flip:
+            crop = crop[:, ::-1]
+        return np.ascontiguousarray(as_rgb(crop), dtype=np.float32)
+
+    def _warn_skipped(self, file_index: int, exc: Exception) -> None:
+        """Name an unreadable file and why on stderr, the first time any process reads it."""
+        if self._warned[file_index]:
+            return
+        self._warned[file_index] = 1
+        path = self.files[file_index]
+        reason = str(exc) if isinstance(exc, ImageReadError) else f"{path}: {type(exc).__name__}: {exc}"
+        message = f"defusion: warning: skipping {reason.replace(_MAX_PIXELS_HINT, '')}"
+        if get_worker_info() is None:
+            tqdm.write(message, file=sys.stderr)  # above this process's progress bar, if it shows one
+        else:  # a data worker: not tqdm's lock, which a worker killed while holding it would keep
+            print(message, file=sys.stderr, flush=True)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
+
+from defusion.model.registry import list_models, model_config
 
 CHECKPOINT_NAME = "last.safetensors"
 
@@ -49,8 +54,59 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
         "config": json.dumps(config),
     }
     tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    try:
+        save_file(tensors, str(tmp), metadata=meta)
+        os.replace(tmp, path)
+    except (OSError, SafetensorError) as exc:  # e.g. a full disk: the previous checkpoint stays as it was
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        error = os_error(exc, path)
+        if error is None:
+            raise
+        raise error from None
+
+
+def os_error(exc: BaseException, path: str | Path) -> OSError | None:
+    """``exc`` as an OSError naming ``path``: with an OSError's code, or the one a safetensors error
+    reports (e.g. "No space left on device (os error 28)"); None if it reports none."""
+    if isinstance(exc, OSError):
+        code = exc.errno
+    else:
+        found = re.search(r"os error (\d+)", str(exc)) if isinstance(exc, SafetensorError) else None
+        code = int(found.group(1)) if found else None
+    if code is None:
+        return exc if isinstance(exc, OSError) else None
+    return OSError(code, os.strerror(code), str(path))
+
+
+@contextmanager
+def _open(path: str | Path) -> Iterator:
+    """``safe_open`` of a checkpoint; a file that is not one (truncated, another format) is a ValueError."""
+    try:
+        f = safe_open(str(path), framework="pt", device="cpu")
+    except SafetensorError as exc:
+        raise ValueError(f"{path} is not a readable training checkpoint ({exc})") from None
+    with f as opened:
+        yield opened
+
+
+def _model_name(model: torch.nn.Module) -> str | None:
+    """The registered name of ``model``'s architecture, if it has one."""
+    cfg = getattr(model, "cfg", None)
+    return next((name for name in list_models() if model_config(name) == cfg), None)
+
+
+def _check_architecture(path: str | Path, model: torch.nn.Module, state: dict[str, torch.Tensor], meta: dict) -> None:
+    """A ValueError naming both architectures if ``state`` (a checkpoint's) does not fit ``model``."""
+    expected = model.state_dict()
+    if set(expected) == set(state) and all(expected[k].shape == state[k].shape for k in expected):
+        return
+    saved = json.loads(meta["config"]).get("model") if meta.get("config") else None
+    requested = _model_name(model)
+    raise ValueError(f"{path} holds a {repr(saved) + ' network' if saved else 'network of another architecture'}, "
+                     f"this run asks for {repr(requested) if requested else 'another architecture'}; resume it with "
+                     f"the model it was started with{f' (--model {saved})' if saved else ''}, or start a new run "
+                     "in another folder")
 
 
 def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -61,7 +117,7 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
     parts = parts or {}
     device = next(model.parameters()).device
     model_state, optim_state, part_states = {}, {}, {}
-    with safe_open(str(path), framework="pt", device="cpu") as f:
+    with _open(path) as f:
         meta = f.metadata()
         for key in f.keys():
             kind, rest = key.split(".", 1)
@@ -73,6 +129,7 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
             else:
                 index, name = rest.split(".", 1)
                 optim_state.setdefault(int(index), {})[name] = f.get_tensor(key).to(device)
+    _check_architecture(path, model, model_state, meta)
     if set(part_states) != set(parts):
         raise ValueError(f"{path} holds training parts {sorted(part_states) or 'none'}, this run trains "
                          f"{sorted(parts) or 'none'}; resume it with the config it was started with")
@@ -89,5 +146,12 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
 
 
 def checkpoint_config(path: str | Path) -> dict:
-    with safe_open(str(path), framework="pt", device="cpu") as f:
+    """The training config saved in the checkpoint at ``path``."""
+    with _open(path) as f:
         return json.loads(f.metadata()["config"])
+
+
+def checkpoint_step(path: str | Path) -> int:
+    """The number of steps the checkpoint at ``path`` holds."""
+    with _open(path) as f:
+        return int(f.metadata()["step"])

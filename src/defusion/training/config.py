@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -18,14 +20,68 @@ _ACCEPTED = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,
              "MFMConfig": (dict, MFMConfig)}
 
 
-def _check_type(name: str, annotation: str, value) -> None:
-    kind, _, rest = annotation.partition("|")
+def _as_number(kind: str, value):
+    """``value`` as an option of type ``kind`` ("int", "float") reads it, else unchanged.
+
+    YAML (1.1, PyYAML's) reads ``1e-3`` or ``5e4``, with no dot, as a string: a numeric string
+    is taken as a float, and as an int when it holds a whole number, like a whole float."""
+    if kind not in ("int", "float") or isinstance(value, bool):
+        return value
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        if not math.isfinite(number):  # "nan", "inf": not what a number in a config means
+            return value
+    if kind == "int" and isinstance(number, float):
+        return int(number) if number.is_integer() else value
+    return number
+
+
+def _checked(name: str, annotation, value):
+    """``value`` as option ``name`` (annotated ``annotation``) takes it: numbers from numeric
+    strings, tuples from lists; a ValueError naming the option if it is of the wrong type."""
+    kind, _, rest = (annotation if isinstance(annotation, str) else annotation.__name__).partition("|")
+    kind = kind.strip()
     if value is None and "None" in rest:
-        return
-    accepted = _ACCEPTED.get(kind.strip())
+        return value
+    if kind.startswith("tuple[") and isinstance(value, (list, tuple)):  # e.g. tuple[float, float]
+        item = kind[len("tuple["):].split(",")[0].strip()
+        return tuple(_as_number(item, v) for v in value)
+    value = _as_number(kind, value)
+    accepted = _ACCEPTED.get(kind)
     if accepted and (not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted)):
-        kind = "mapping" if dict in accepted else kind.strip()
+        kind = "mapping" if dict in accepted else kind
         raise ValueError(f"training option {name} must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}, got {value!r}")
+    return value
+
+
+def _unknown_options(names, known: list[str], section: str | None = None) -> ValueError:
+    """The error for option names that are not ``known`` (top level, or in ``section``), with the
+    likely intended name for each typo; a section's few options are listed too."""
+    names = sorted(map(str, names))
+    guesses = {g for n in names for g in difflib.get_close_matches(n, known, n=1)}
+    message = f"unknown training option(s){f' in {section}' if section else ''}: {', '.join(names)}"
+    if guesses:
+        message += f" (did you mean {' or '.join(sorted(guesses))}?)"
+    if section:
+        message += f"; {section} takes {', '.join(known)}"
+    return ValueError(message)
+
+
+def _section(name: str, kind: type, values: dict):
+    """The nested config ``name`` (``cud``, ``mfm``) from its mapping, checked as the top level is."""
+    types = {f.name: f.type for f in fields(kind)}
+    unknown = set(values) - set(types)
+    if unknown:
+        raise _unknown_options(unknown, list(types), section=name)
+    values = {k: _checked(f"{name}.{k}", types[k], v) for k, v in values.items()}
+    try:
+        return kind(**values)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"training option {name}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -157,17 +213,11 @@ class TrainConfig:
         types = {f.name: f.type for f in fields(cls)}
         unknown = set(values) - set(types)
         if unknown:
-            raise ValueError(f"unknown training option(s): {', '.join(sorted(unknown))}")
-        for name, value in values.items():
-            _check_type(name, types[name], value)
-        values = dict(values)
+            raise _unknown_options(unknown, list(types))
+        values = {name: _checked(name, types[name], value) for name, value in values.items()}
         for name, kind in (("cud", CUDConfig), ("mfm", MFMConfig)):
             if isinstance(values.get(name), dict):
-                try:
-                    values[name] = kind(**{k: tuple(v) if isinstance(v, list) else v
-                                           for k, v in values[name].items()})
-                except (TypeError, ValueError) as exc:
-                    raise ValueError(f"training option {name}: {exc}") from None
+                values[name] = _section(name, kind, values[name])
         return cls(**values)
 
     @classmethod

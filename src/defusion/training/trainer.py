@@ -229,7 +229,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                                  seed=cfg.seed, drop_last=True)
     steps_per_epoch = len(sampler) // cfg.batch_size
     if steps_per_epoch == 0:
-        raise ValueError(f"{len(dataset)} images are fewer than one batch of {cfg.batch_size} per process")
+        raise ValueError(f"{len(dataset)} samples per epoch are fewer than one batch of {cfg.batch_size} per process")
     total_steps = cfg.epochs * steps_per_epoch
     if cfg.max_steps is not None:
         total_steps = min(total_steps, cfg.max_steps)
@@ -370,9 +370,9 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                   f"so far written to {weights}", file=sys.stderr)
         raise
     finally:
+        bar.close()  # before any error's line, which would otherwise land on the bar's
         if previous_sigterm is not None:
             signal.signal(signal.SIGTERM, previous_sigterm)
-    bar.close()
     if writer:
         writer.close()
     if log_file:

@@ -1,0 +1,128 @@
+"""NaturalImages reads every kind of image the package reads, at one scale, and names the ones it skips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+
+from defusion.data.dataset import NaturalImages
+from tests.conftest import smooth_image
+
+#: Pillow resamples 8-bit crops in two passes, each rounded to 1/255; 16-bit ones stay floats.
+ROUNDING = 1.5 / 255
+
+
+def _write(path, pixels: np.ndarray, mode: str | None = None) -> None:
+    if path.suffix == ".tif" and pixels.ndim == 3:  # Pillow cannot write 16-bit colour
+        import tifffile
+
+        tifffile.imwrite(path, pixels, photometric="rgb")
+    elif pixels.dtype == np.uint16 and pixels.ndim == 3:
+        import cv2
+
+        cv2.imwrite(str(path), np.ascontiguousarray(pixels[..., ::-1]))
+    else:
+        im = Image.fromarray(pixels)
+        im.convert(mode).save(path) if mode else im.save(path)
+
+
+def _crops(folder, **options) -> list[torch.Tensor]:
+    ds = NaturalImages(folder, crop=32, length=12, **options)
+    samples = [ds[i] for i in range(len(ds))]
+    assert all(ok for _, ok in samples)
+    return [x for x, _ in samples]
+
+
+@pytest.mark.parametrize("kind", ["grey16.png", "grey16.tif", "rgb16.png", "rgb16.tif", "grey8.png", "palette.png",
+                                  "rgba.png", "grey-alpha.png", "cmyk.jpg"])
+def test_every_image_kind_trains_at_the_8_bit_scale(tmp_path, kind):
+    """A 16-bit image of the same picture gives the 8-bit image's crops (not white ones), and
+    grey, palette, alpha and CMYK images the crops of their RGB rendering."""
+    rng = np.random.default_rng(0)
+    colour = smooth_image(rng, 48, 64)
+    grey = smooth_image(rng, 48, 64, channels=1)
+    name, suffix = kind.split(".")
+    pixels = grey if name.startswith("grey") else colour
+    if name.endswith("16"):
+        pixels = pixels.astype(np.uint16) * 257  # the same values at 16 bits
+    mode = {"palette": "P", "rgba": "RGBA", "grey-alpha": "LA", "cmyk": "CMYK"}.get(name)
+    (tmp_path / "kind").mkdir()
+    _write(tmp_path / "kind" / kind, pixels, mode)
+    # the reference: the picture as 8-bit RGB, as Pillow renders the mode
+    reference = Image.fromarray(grey if name.startswith("grey") else colour)
+    if mode:
+        reference = Image.open(tmp_path / "kind" / kind).convert("RGB")
+    (tmp_path / "ref").mkdir()
+    reference.convert("RGB").save(tmp_path / "ref" / "ref.png")
+    for got, want in zip(_crops(tmp_path / "kind"), _crops(tmp_path / "ref")):
+        assert got.dtype == torch.float32 and got.shape == (3, 32, 32)
+        assert 0 <= got.min() and got.max() <= 1
+        assert float((got - want).abs().max()) <= ROUNDING
+    assert float(got.std()) > 0.02  # a picture, not a flat white crop
+
+
+def test_16_bit_grey_prob_crops_are_luma_like_8_bit_ones(tmp_path):
+    colour = smooth_image(np.random.default_rng(1), 48, 64)
+    for folder, pixels in (("8", colour), ("16", colour.astype(np.uint16) * 257)):
+        (tmp_path / folder).mkdir()
+        _write(tmp_path / folder / "a.png", pixels)
+    for got, want in zip(_crops(tmp_path / "16", grey_prob=0.5), _crops(tmp_path / "8", grey_prob=0.5)):
+        assert float((got - want).abs().max()) <= 2 * ROUNDING  # Pillow's integer luma against the float one
+        assert bool((got == got[:1]).all()) == bool((want == want[:1]).all())
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    stored = np.zeros((64, 64, 3), dtype=np.uint8)
+    stored[:, 32:] = 255  # left black, right white; orientation 6 shows it turned a quarter clockwise
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(tmp_path / "turned.jpg", exif=exif, quality=95)
+    for x in _crops(tmp_path, crop_scale=(1.0, 1.0)):  # upright: top black, bottom white, whatever the flip
+        assert float(x[:, :12].mean()) < 0.1 and float(x[:, -12:].mean()) > 0.9
+
+
+def _bad_folder(root):
+    root.mkdir()
+    Image.fromarray(smooth_image(np.random.default_rng(2), 40, 40)).save(root / "good.png")
+    (root / "notes.jpg").write_text("not a picture")
+    good = (root / "good.png").read_bytes()
+    Image.open(root / "good.png").save(root / "cut.jpg")
+    (root / "cut.jpg").write_bytes((root / "cut.jpg").read_bytes()[:300])
+    return root, good
+
+
+def test_each_unreadable_file_is_named_once_with_its_reason(tmp_path, capsys):
+    root, _ = _bad_folder(tmp_path / "bad")
+    ds = NaturalImages(root, crop=16, length=12)  # each file read 4 times
+    assert sum(not ds[i][1] for i in range(12)) == 8
+    ds.set_epoch(1)
+    assert sum(not ds[i][1] for i in range(12)) == 8
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2, lines
+    notes = next(line for line in lines if "notes.jpg" in line)
+    cut = next(line for line in lines if "cut.jpg" in line)
+    assert notes.startswith("defusion: warning: skipping ") and "not an image" in notes
+    assert cut.startswith("defusion: warning: skipping ") and "truncated" in cut
+
+
+def test_data_workers_name_a_bad_file_once_across_epochs(tmp_path, capfd):
+    root, _ = _bad_folder(tmp_path / "bad")
+    ds = NaturalImages(root, crop=16, length=12)
+    for epoch in range(2):  # fresh worker processes each epoch, as in training
+        ds.set_epoch(epoch)
+        valid = torch.cat([ok for _, ok in DataLoader(ds, batch_size=3, num_workers=2)])
+        assert int((~valid).sum()) == 8
+    err = capfd.readouterr().err
+    assert err.count("notes.jpg") == 1 and err.count("cut.jpg") == 1, err
+
+
+def test_an_image_over_the_pixel_bound_is_skipped_and_named(tmp_path, capsys):
+    Image.fromarray(smooth_image(np.random.default_rng(3), 40, 40)).save(tmp_path / "big.png")
+    x, ok = NaturalImages(tmp_path, crop=16, max_pixels=1000)[0]
+    assert not ok and float(x.abs().max()) == 0
+    err = capsys.readouterr().err
+    assert "big.png" in err and "over the limit" in err and "--max-pixels" not in err  # train has no such option
+    assert NaturalImages(tmp_path, crop=16)[0][1]
