@@ -27,6 +27,8 @@ LOG = logging.getLogger("defusion.ui")
 UPLOAD = "Upload two images"
 UPLOAD_STACK = "Upload a bracket or focus stack"
 CALIBRATE = "Calibrate a camera rig"
+#: What the uploaders take, as the captions say it (core.UPLOAD_TYPES).
+FORMATS = "PNG, JPEG, TIFF, BMP, WebP, HEIC, camera raw; 8 or 16 bit"
 #: How many fusions the app keeps for re-runs (an option changed back, a download).
 RESULTS_KEPT = 16
 
@@ -149,8 +151,7 @@ def _inputs(core, source: str, settings):
         a, b = core.load_example(source, settings.max_pixels)
         return a, b, names, None, None
     limit_mb = st.get_option("server.maxUploadSize")
-    st.caption(f"Two registered images of one size, or from a calibrated camera rig with its rig file (PNG, JPEG, "
-               f"TIFF, BMP, HEIC; 8 or 16 bit), "
+    st.caption(f"Two registered images of one size, or from a calibrated camera rig with its rig file ({FORMATS}), "
                f"at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each.")
     col_a, col_b = st.columns(2)
     up_a = col_a.file_uploader("Image A", type=core.UPLOAD_TYPES, key="upload_a")
@@ -170,8 +171,8 @@ def _inputs(core, source: str, settings):
 def _stack_inputs(core, settings):
     """The uploaded bracket or stack, its names and files (file-name order), or None until two are given."""
     limit_mb = st.get_option("server.maxUploadSize")
-    st.caption(f"2 to {core.MAX_STACK_IMAGES} registered images of one size, fused pairwise (PNG, JPEG, TIFF, HEIC, "
-               f"BMP; 8 or 16 bit), at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each. A focus "
+    st.caption(f"2 to {core.MAX_STACK_IMAGES} registered images of one size, fused pairwise ({FORMATS}), "
+               f"at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each. A focus "
                "stack is fused in file-name order; an exposure bracket (kind: exposure bracket) sorted by "
                "brightness, whatever its names.")
     uploads = st.file_uploader("Images", type=core.UPLOAD_TYPES, accept_multiple_files=True, key="upload_stack")
