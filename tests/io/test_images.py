@@ -134,3 +134,16 @@ def test_a_write_that_fails_names_the_file_asked_for(tmp_path):
     with pytest.raises(OSError, match=r"file/out.png: cannot write") as err:
         write_image(tmp_path / "file" / "out.png", np.zeros((4, 4), np.uint8))  # a file where a folder must be
     assert ".tmp" not in str(err.value)
+
+
+def test_float_tiffs_are_read_in_0_1_or_stretched(tmp_path):
+    """A float TIFF in [0, 1] once read as all zeros (clipped to integers)."""
+    import tifffile
+
+    ramp = np.linspace(0, 1, 30 * 40, dtype=np.float32).reshape(30, 40)
+    tifffile.imwrite(tmp_path / "unit.tif", ramp)
+    tifffile.imwrite(tmp_path / "celsius.tif", 20 + 15 * ramp)  # a radiometric frame in degrees
+    for name in ("unit.tif", "celsius.tif"):
+        image = read_image(tmp_path / name)
+        assert image.dtype == np.uint16 and image.min() == 0 and image.max() == 65535, name
+        assert abs(float(image[15, 20]) / 65535 - float(ramp[15, 20])) < 1e-3

@@ -419,3 +419,20 @@ def test_fusers_float_and_16_bit_conventions_score_like_8_bit():
         assert as_16[name] == pytest.approx(want[name], rel=1e-6), name
     with pytest.raises(ValueError, match="outside 0..255"):
         compute_metrics(f.astype(np.int32) * 4, a, b, ["EN"])
+
+
+def test_a_float_image_a_little_outside_0_1_is_still_read_as_0_1():
+    """One pixel at 1.02 once made the whole image count as 0..255 (Qabf 0.62 became 0.0004)."""
+    from defusion.metrics import compute_metrics
+
+    rng = np.random.default_rng(6)
+    a, b = (rng.integers(0, 256, (32, 40)).astype(np.uint8) for _ in range(2))
+    f = ((a.astype(int) + b) // 2).astype(np.uint8)
+    want = compute_metrics(f, a, b, "EN, Qabf, SSIM")
+    over = f / 255.0
+    over[0, 0], over[0, 1] = 1.02, -0.01
+    got = compute_metrics(over, a, b, "en,qabf,ssim")
+    for name in want:
+        assert got[name] == pytest.approx(want[name], rel=1e-2), name  # two pixels moved
+    with pytest.raises(KeyError, match="no metric named"):
+        compute_metrics(f, a, b, "")

@@ -138,11 +138,25 @@ def _is_16bit_tile(im: Image.Image) -> bool:
 def _from_pillow(im: Image.Image) -> np.ndarray:
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
         return np.asarray(im, dtype=np.uint16)
-    if im.mode in ("I", "F"):
+    if im.mode == "F":
+        return _float_to_uint16(np.asarray(im, dtype=np.float32))
+    if im.mode == "I":
         return np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
     if im.mode in ("1", "L", "LA"):
         return np.asarray(im.convert("L"))
     return np.asarray(im.convert("RGB"))
+
+
+def _float_to_uint16(values: np.ndarray) -> np.ndarray:
+    """A float image (a 32-bit TIFF) as 16-bit: values in [0, 1] as they are; any other range (a
+    radiometric thermal frame in degrees, a 0..255 float image) stretched from its minimum to its
+    maximum, as a display of it would."""
+    if not np.isfinite(values).all():
+        raise ValueError("a float image holding NaN or infinite values")
+    lo, hi = float(values.min()), float(values.max())
+    if not (lo >= 0 and hi <= 1):
+        values = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
+    return np.round(values * 65535).astype(np.uint16)
 
 
 def _from_opencv(path: Path) -> np.ndarray | None:

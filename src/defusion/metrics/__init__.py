@@ -2,8 +2,8 @@
 
 Every metric takes the fused image and the two source images (``a`` = first source, e.g. the
 visible image in VIFB; ``b`` = second source, e.g. infrared) as numpy arrays, ``HxW`` or
-``HxWx3``, ``uint8`` or float **on the 0..255 scale** (floats are never rescaled), and returns a
-Python float. The 13 VIFB metrics reproduce VIFB's MATLAB code, quirks included; every
+``HxWx3``, scored **on the 0..255 scale** (``uint8`` and 0..255 floats as they are; ``uint16`` and
+floats in [0, 1] brought to it), and returns a Python float. The 13 VIFB metrics reproduce VIFB's MATLAB code, quirks included; every
 definition and convention is in ``docs/metrics.md``.
 
 >>> import numpy as np
@@ -114,6 +114,8 @@ def metric_names(spec: str | Iterable[str]) -> list[str]:
             unknown.append(item)
     if unknown:
         raise KeyError(f"unknown metric(s) {', '.join(unknown)}; known: vifb, {', '.join(METRICS)}")
+    if not names:
+        raise KeyError(f"no metric named; known: vifb, {', '.join(METRICS)}")
     return list(dict.fromkeys(names))
 
 

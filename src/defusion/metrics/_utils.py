@@ -5,8 +5,9 @@ Conventions (see ``docs/metrics.md``):
 * Images are numpy arrays, ``HxW`` (grey) or ``HxWx3`` (RGB); ``HxWx1`` is treated as grey.
 * Metrics are defined on the 0..255 scale, as VIFB's MATLAB code (0..255 doubles): ``uint8``
   inputs are used as they are, float inputs on 0..255 too. ``uint16`` images and float images
-  whose values all lie in [0, 1] (what :class:`defusion.Fuser` returns for such sources) are
-  brought to that scale first (x / 257 and x * 255), each image on its own.
+  whose values all lie in [0, 1] (what :class:`defusion.Fuser` returns for such sources; up to
+  ``FLOAT_SLACK`` outside it, clipped) are brought to that scale first (x / 257 and x * 255), each
+  image on its own.
 * Metrics that compare the fused image with the sources are computed per colour channel of the
   fused image and averaged (VIFB's rule); a 1-channel source is used for every channel. When the
   fused image is grey and a source is RGB, the source is converted with MATLAB's ``rgb2gray``.
@@ -24,6 +25,9 @@ from numpy.typing import ArrayLike, NDArray
 
 Float = NDArray[np.float64]
 
+#: How far a float image may stray outside [0, 1] (an unclamped network output) and still be read
+#: as a [0, 1] image (clipped): on the 0..255 scale such an image would be black.
+FLOAT_SLACK = 0.5
 #: MATLAB ``rgb2gray`` weights (from the inverse of the NTSC YIQ transform).
 RGB2GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
 
@@ -90,8 +94,8 @@ def as_image(img: ArrayLike, name: str = "image") -> NDArray:
     if np.issubdtype(arr.dtype, np.floating):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name}: contains NaN or infinite values")
-        if arr.min() >= 0 and arr.max() <= 1:  # [0, 1], the Fuser's float convention
-            return arr.astype(np.float64) * 255.0
+        if arr.min() >= -FLOAT_SLACK and arr.max() <= 1 + FLOAT_SLACK:  # [0, 1], the Fuser's float convention
+            return np.clip(arr.astype(np.float64), 0, 1) * 255.0
     elif arr.dtype == np.uint16:
         return arr.astype(np.float64) / 257.0
     elif arr.dtype != np.uint8 and (arr.min() < 0 or arr.max() > 255):
