@@ -309,3 +309,20 @@ def test_resume_rescores_changed_published_results_and_tables_cover_this_run(tmp
     summary = (out / "summary.md").read_text()
     assert "1 image pair;" in summary and "| EN ↑ |" in summary and "SD" not in summary
     assert ("pub", "p3", "SD") in _read(out)
+
+
+def test_resume_drops_scores_of_published_files_that_are_gone_and_a_rerun_says_it_starts_afresh(tmp_path, rng,
+                                                                                                 capsys):
+    da, db = _pairs(tmp_path, rng, ("p1", "p2"))
+    pub = tmp_path / "pub"
+    for stem in ("p1", "p2"):
+        write_image(pub / f"{stem}.png", smooth_image(rng, 32, 40))
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average", None, "--fused", f"pub={pub}") == 0
+    (pub / "p2.png").unlink()
+    capsys.readouterr()
+    assert _bench(da, db, out, "average", None, "--fused", f"pub={pub}", "--resume") == 0
+    assert "1 published result file(s) scored before are gone" in capsys.readouterr().err
+    assert ("pub", "p2", "EN") not in _read(out) and ("pub", "p1", "EN") in _read(out)
+    assert _bench(da, db, out, "average") == 0
+    assert "held an earlier run's results; starting afresh" in capsys.readouterr().err

@@ -95,3 +95,24 @@ def test_coverage_notes_name_short_methods_and_metrics():
     assert coverage_notes(rows) == ["c: 1 of 2 pairs", "MS-SSIM of a: 1 of 2 pairs", "MS-SSIM of b: 1 of 2 pairs"]
     assert coverage_notes([r for r in rows if r.method != "c"]) == ["MS-SSIM: 1 of 2 pairs"]
     assert r"Means over fewer pairs: c: 1 of 2 pairs" in summary_latex(rows)
+
+
+def test_mean_rank_counts_the_metrics_every_method_has_and_names_with_pipes_stay_one_cell():
+    from defusion.benchmark.report import mean_ranks, mean_table, summary_markdown
+
+    rows = [Row("full", "p", "Qabf", 0.6), Row("full", "p", "EN", 7.0), Row("p|art", "p", "Qabf", 0.5)]
+    methods, metrics, means = mean_table(rows)
+    assert mean_ranks(methods, metrics, means) == {"full": 1.0, "p|art": 2.0}  # EN, which p|art lacks, left out
+    text = summary_markdown(rows)
+    assert "| p\\|art |" in text
+    alone = summary_markdown([Row("only", "p", "EN", 7.0)])
+    assert "| only | 1.00 | 7 |" in alone  # not bold: the best of one method says nothing
+
+
+def test_versus_says_when_too_few_pairs_can_be_significant():
+    from defusion.benchmark.compare import versus_markdown
+
+    rows = [Row(m, f"p{i}", "Qabf", v + i) for m, v in (("a", 1.0), ("b", 0.0)) for i in range(4)]
+    assert "With 4 pairs a two-sided Wilcoxon test cannot reach p < 0.05" in versus_markdown(rows, "a")
+    rows = [Row(m, f"p{i}", "Qabf", v + i) for m, v in (("a", 1.0), ("b", 0.0)) for i in range(8)]
+    assert "cannot reach" not in versus_markdown(rows, "a")

@@ -27,6 +27,9 @@ from defusion.benchmark.runner import SECONDS, Row
 SIGNIFICANCE = 0.05
 #: ... and strongly significant (marked **).
 STRONG_SIGNIFICANCE = 0.01
+#: The fewest pairs on which a two-sided Wilcoxon signed-rank test can reach p < 0.05 (exact
+#: distribution: 2 / 2^n < 0.05 from n = 6).
+MIN_PAIRS_FOR_SIGNIFICANCE = 6
 
 
 def higher_is_better(metric: str) -> bool:
@@ -136,6 +139,10 @@ def versus_markdown(rows: list[Row], reference: str, title: str = "Benchmark") -
              f"Summary: the metrics where {reference}'s mean is better (significantly) / worse (significantly).",
              "", "| against | images | better / worse (significantly) | " + " | ".join(arrows) + " |",
              "|---|---|---|" + "---|" * len(metrics)]
+    fewest = min((c.n for c in comparisons), default=0)
+    if fewest < MIN_PAIRS_FOR_SIGNIFICANCE:
+        lines[2] += (f" With {fewest} pairs a two-sided Wilcoxon test cannot reach p < {SIGNIFICANCE} (it takes "
+                     f"{MIN_PAIRS_FOR_SIGNIFICANCE}), however one-sided the counts: read those as counts only.")
     for other, cells in by_method.items():
         found = list(cells.values())
         better = [c for c in found if c.better]
@@ -146,7 +153,7 @@ def versus_markdown(rows: list[Row], reference: str, title: str = "Benchmark") -
         counts = " | ".join(
             f"{cells[m].wins}/{cells[m].ties}/{cells[m].losses}{_stars(cells[m])}" if m in cells else ""
             for m in metrics)
-        lines.append(f"| {other} | {'-'.join(map(str, (images[0], images[-1]))) if len(images) > 1 else images[0]}"
+        lines.append(f"| {other.replace('|', chr(92) + '|')} | {'-'.join(map(str, (images[0], images[-1]))) if len(images) > 1 else images[0]}"
                      f" | {summary} | {counts} |")
     return "\n".join(lines) + "\n"
 

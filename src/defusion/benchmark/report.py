@@ -31,9 +31,12 @@ def mean_table(rows: list[Row]) -> tuple[list[str], list[str], dict[tuple[str, s
 
 
 def mean_ranks(methods: list[str], metrics: list[str], means: dict) -> dict[str, float]:
-    """Each method's rank per metric (1 = best) averaged over the metrics it has."""
+    """Each method's rank per metric (1 = best) averaged over the metrics every method has (a
+    method scored on fewer metrics would otherwise rank on its best ones only); over the metrics
+    each has where no metric is common to all."""
+    common = [m for m in metrics if all((method, m) in means for method in methods)]
     ranks: dict[str, list[float]] = defaultdict(list)
-    for metric in metrics:
+    for metric in common or metrics:
         scored = [(means[(m, metric)], m) for m in methods if (m, metric) in means]
         scored.sort(reverse=higher_is_better(metric))
         for rank, (_, method) in enumerate(scored, start=1):
@@ -49,13 +52,13 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
     order = sorted(methods, key=lambda m: ranks.get(m, 1e9))
     arrows = [f"{m} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
     lines = [f"### {title}", "", f"{len(images)} image pair{'' if len(images) == 1 else 's'}; mean over pairs; best in **bold**; "
-             "rank = mean rank over the metrics (1 = best).", "",
+             "rank = mean rank over the metrics (1 = best; over those every method has).", "",
              "| method | rank | " + " | ".join(arrows) + " | s/pair |",
              "|---|---|" + "---|" * len(metrics) + "---|"]
     best = {}
     for metric in metrics:
         scored = [means[(m, metric)] for m in methods if (m, metric) in means]
-        if scored:
+        if len(scored) > 1:  # "best" of one method says nothing
             best[metric] = max(scored) if higher_is_better(metric) else min(scored)
     for method in order:
         cells = []
@@ -64,7 +67,8 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
             text = "" if v is None else f"{v:.4g}"
             cells.append(f"**{text}**" if v is not None and v == best.get(metric) else text)
         seconds = means.get((method, SECONDS))
-        lines.append(f"| {method} | {ranks.get(method, float('nan')):.2f} | " + " | ".join(cells)
+        lines.append(f"| {method.replace('|', chr(92) + '|')} | {ranks.get(method, float('nan')):.2f} | "
+                     + " | ".join(cells)
                      + f" | {'' if seconds is None else f'{seconds:.3g}'} |")
     notes = coverage_notes(rows)
     if notes:
@@ -119,11 +123,19 @@ def _latex_number(value: float, places: int) -> str:
     return text
 
 
+#: LaTeX's special characters in running text and what prints them.
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
 def _latex_escape(text: str) -> str:
-    for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
-                          ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}")):
-        text = text.replace(char, escaped)
-    return text
+    r"""``text`` as LaTeX prints it, every special character escaped in one pass.
+
+    Example:
+        >>> print(_latex_escape(r"a_b & 100% {x} \ ~^"))
+        a\_b \& 100\% \{x\} \textbackslash{} \textasciitilde{}\textasciicircum{}
+    """
+    return "".join(_LATEX_SPECIALS.get(char, char) for char in text)
 
 
 def summary_latex(rows: list[Row], title: str = "Benchmark") -> str:

@@ -129,6 +129,11 @@ def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[
         print(f"defusion: note: {len(changed)} published result file(s) changed since they were scored "
               f"(e.g. {sorted(changed)[0][0]}'s {sorted(changed)[0][1]}); rescoring them", file=sys.stderr)
         rows = [r for r in rows if (r.method, r.image) not in changed]
+    gone = {(r.method, r.image) for r in rows if r.method in fingerprints and r.image not in fingerprints[r.method]}
+    if gone:
+        print(f"defusion: note: {len(gone)} published result file(s) scored before are gone (e.g. "
+              f"{sorted(gone)[0][0]}'s {sorted(gone)[0][1]}); their scores are dropped", file=sys.stderr)
+        rows = [r for r in rows if (r.method, r.image) not in gone]
     stale = [r for r in rows if r.method in DEFUSION_VARIANTS]
     if weights is not None and stale and before != weights:
         print("defusion: note: DeFusion's earlier scores were made with other (or unknown) weights or "
@@ -177,6 +182,9 @@ def run(args: argparse.Namespace) -> int:
         previous, earlier_weights = _previous_rows(args.out, weights, fingerprints)
         weights = weights or earlier_weights  # DeFusion rows kept from an earlier run keep their ID
     else:
+        if (args.out / "results.csv").is_file():
+            print(f"defusion: note: {args.out} held an earlier run's results; starting afresh (--resume keeps them "
+                  "and adds to them)", file=sys.stderr)
         _clear_outputs(args.out)
     (args.out / "grids").mkdir(parents=True, exist_ok=True)
     (args.out / RUN_FILE).write_text(json.dumps({"defusion_run": weights, "weights": str(args.weights or "shipped"),
@@ -192,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
         write_results_csv(result.rows, args.out / "results.csv")  # as we go: nothing lost on a kill
     if result is None or not result.rows:
         raise UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
+    write_results_csv(result.rows, args.out / "results.csv")  # also when nothing was new (scores dropped)
     # The tables cover this run's pairs and metrics; results.csv keeps everything scored in OUT.
     pairs, wanted = set(result.images), {*metrics, SECONDS}
     rows = [r for r in result.rows if r.image in pairs and r.metric in wanted]
@@ -210,6 +219,9 @@ def run(args: argparse.Namespace) -> int:
     versus = []
     (args.out / "versus.md").unlink(missing_ok=True)
     (args.out / "versus.png").unlink(missing_ok=True)
+    if len(scored) < 2 and args.versus:
+        print(f"defusion: note: --versus {args.versus}: no other method to compare it with; no versus.md",
+              file=sys.stderr)
     if len(scored) > 1 and reference in scored:
         (args.out / "versus.md").write_text(versus_markdown(rows, reference, title))
         versus_chart(rows, reference, args.out / "versus.png", title)
