@@ -287,6 +287,9 @@ def test_fuse_through_onnx_runtime_matches_pytorch(pair, tmp_path, tiny_weights)
     diff = np.abs(read_image(tmp_path / "torch.png").astype(int) - read_image(tmp_path / "onnx.png").astype(int))
     assert diff.max() <= 1
     assert _fuse(*pair, "-o", tmp_path / "x.png", "--onnx", tmp_path / "missing.onnx") == 2
+    # --runtime agrees with --onnx only where it names ONNX Runtime (torch was once let through, onnxruntime refused)
+    assert _fuse(*pair, "-o", tmp_path / "o2.png", "--onnx", onnx_path, "--runtime", "onnxruntime") == 0
+    assert _fuse(*pair, "-o", tmp_path / "o3.png", "--onnx", onnx_path, "--runtime", "torch") == 2
 
 
 @pytest.mark.parametrize("option, value, message", [

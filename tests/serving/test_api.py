@@ -644,3 +644,13 @@ def test_a_thermal_palette_per_request(client, fuser, images):
     _assert_error(client.post("/v1/fuse?palette=rainbow", files=sent), 422, "palette")
     _assert_error(client.post("/v1/fuse?infrared=2", files=sent), 422, "add palette=")
     _assert_error(client.post("/v1/fuse?palette=hot&pixels=sources", files=sent), 422, "pixels")
+
+
+def test_env_settings_say_what_a_bad_number_is_and_warn_about_a_misspelt_variable(caplog):
+    from defusion.serving.api import EnvSettingError, settings_from_env
+
+    with pytest.raises(EnvSettingError, match="DEFUSION_SCALE='abc': must be a whole number, got 'abc'"):
+        settings_from_env({"DEFUSION_SCALE": "abc"})
+    with caplog.at_level("WARNING", logger="defusion.serving"):
+        settings_from_env({"DEFUSION_SACLE": "1"})
+    assert "unknown server setting(s) DEFUSION_SACLE ignored" in caplog.text

@@ -36,7 +36,7 @@ def test_serve_defaults():
     (["--port", "0"], "--port"),
     (["--tile", "32"], "--tile"),
     (["--weights", "w.safetensors", "--onnx", "m.onnx"], "do not apply"),
-    (["--onnx", "m.onnx", "--runtime", "onnxruntime"], "do not apply"),
+    (["--onnx", "m.onnx", "--runtime", "torch"], "do not apply"),
     (["--max-images", "1"], "--max-images must be from 2 to 8"),
     (["--max-images", "9"], "--max-images must be from 2 to 8"),
 ])

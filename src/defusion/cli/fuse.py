@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import (FUSION_OPTION_NAMES, add_fusion_options, add_model_options, apply_threads,
+from defusion.cli.options import (FUSION_OPTION_NAMES, ONNX_RUNTIMES, add_fusion_options, add_model_options, apply_threads,
                                   check_tile, fusion_options, positive_int)
 from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES
@@ -267,7 +267,8 @@ def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
         groups = group_by_time(timed, args.gap)
         how = f"by capture time (a new one after a pause of over {args.gap:g} s)"
         for line in untimed(timed):
-            print(f"defusion: warning: {line}; left out (--group N groups by name order instead)", file=sys.stderr)
+            hint = " (--group N groups by name order instead)" if line.endswith("no EXIF capture time") else ""
+            print(f"defusion: warning: {line}; left out{hint}", file=sys.stderr)
     else:
         groups = group_by_count(shots, args.group)
         how = f"in runs of {args.group} in name order"
@@ -409,6 +410,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--format is for folders (--a/--b, --stacks); a single output's suffix sets its type")
     if not 1 <= args.quality <= 100:
         raise UserError(f"--quality must be from 1 to 100, got {args.quality}")
+    jpeg = (args.format == "jpg") if folders else (args.output.suffix.lower() in (".jpg", ".jpeg"))
+    if args.quality != DEFAULT_JPEG_QUALITY and not jpeg:
+        print("defusion: warning: --quality sets JPEG output's quality; this output is not JPEG", file=sys.stderr)
     if not stacks and (args.group != "auto" or args.gap != 2.0):
         raise UserError("--group and --gap are for --stacks DIR: they split a folder of shots into brackets")
     if args.resize and args.rig:
@@ -429,8 +433,9 @@ def run(args: argparse.Namespace) -> int:
     if args.onnx:
         from defusion.serving.onnx_model import load_onnx_fuser
 
-        if args.weights or args.half or args.runtime not in ("auto", "torch"):
-            raise UserError("--onnx runs the exported model: --weights, --half and --runtime do not apply")
+        if args.weights or args.half or args.runtime not in ONNX_RUNTIMES:
+            raise UserError("--onnx runs the exported model: --weights, --half and --runtime do not apply (it runs "
+                            "on ONNX Runtime: --runtime auto or onnxruntime)")
         fuser = load_onnx_fuser(args.onnx, device=args.device, threads=threads, **options)
     else:
         fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half, runtime=args.runtime,

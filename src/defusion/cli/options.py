@@ -17,6 +17,8 @@ TASK_OPTIONS = {"ivf": {"unique_gain": 1.5}, "mef": {"unique_gain": 1.0, "detail
                 "mff": {"unique_gain": 1.0, "detail_gain": 1.5}}
 #: Same as defusion.fusion.runtime.RUNTIMES and DEFAULT_RUNTIME (not imported: keeps --help fast).
 RUNTIMES = ("auto", "torch", "onnxruntime", "compile", "compile-bf16")
+#: The --runtime values that agree with --onnx (an exported model runs on ONNX Runtime).
+ONNX_RUNTIMES = ("auto", "onnxruntime")
 DEFAULT_RUNTIME = "auto"
 #: Same as defusion.fusion.color.PALETTES (not imported: keeps --help fast; tests check).
 PALETTES = ("none", "inferno", "magma", "plasma", "hot", "jet", "turbo")
@@ -28,7 +30,10 @@ DEFAULT_OVERLAP = 64
 
 def positive_int(text: str) -> int:
     """argparse type: an integer of 1 or more (a clear usage error otherwise)."""
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value

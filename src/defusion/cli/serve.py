@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import (add_model_options, add_palette_option, add_rig_option, add_scale_option, add_task_option, add_tile_option,
+from defusion.cli.options import (ONNX_RUNTIMES, add_model_options, add_palette_option, add_rig_option, add_scale_option, add_task_option, add_tile_option,
                                   add_gain_options,
                                   check_tile, fusion_options, positive_int)
 from defusion.io.images import DEFAULT_MAX_PIXELS
@@ -53,8 +53,9 @@ def check_options(args: argparse.Namespace) -> None:
     check_tile(args)
     if not 2 <= args.max_images <= 8:
         raise UserError(f"--max-images must be from 2 to 8, got {args.max_images}")
-    if args.onnx is not None and (args.weights is not None or args.runtime not in ("auto", "torch")):
-        raise UserError("--onnx serves an exported model: --weights and --runtime do not apply")
+    if args.onnx is not None and (args.weights is not None or args.runtime not in ONNX_RUNTIMES):
+        raise UserError("--onnx serves an exported model: --weights and --runtime do not apply (it runs on ONNX "
+                        "Runtime: --runtime auto or onnxruntime)")
 
 
 def run(args: argparse.Namespace) -> int:

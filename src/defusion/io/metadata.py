@@ -32,6 +32,7 @@ TIFF_EXIF_TAGS = {271: "Make", 272: "Model", 305: "Software", 306: "DateTime", 3
 _EXIF_PREFIX = b"Exif\x00\x00"
 _EXIF_ORIENTATION = 0x0112
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+_SOFTWARE = 305
 #: JPEG segment payloads are at most 65533 bytes; an ICC_PROFILE segment spends 14 on its header.
 _JPEG_SEGMENT = 65533
 _ICC_HEADER = b"ICC_PROFILE\x00"
@@ -115,7 +116,7 @@ def tiff_with_metadata(image, metadata: ImageMetadata) -> bytes:
     """
     import tifffile
 
-    tags = []
+    tags, software = [], "defusion"
     if metadata.exif:
         exif = Image.Exif()
         exif.load(metadata.exif.removeprefix(_EXIF_PREFIX))
@@ -123,11 +124,14 @@ def tiff_with_metadata(image, metadata: ImageMetadata) -> bytes:
         for code in TIFF_EXIF_TAGS:
             value = exif.get(code, details.get(code))
             if isinstance(value, str) and value.strip("\x00 "):
-                tags.append((code, "s", 0, value.strip("\x00"), True))
+                if code == _SOFTWARE:  # tifffile writes this tag itself
+                    software = value.strip("\x00")
+                else:
+                    tags.append((code, "s", 0, value.strip("\x00"), True))
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, image, photometric="rgb" if image.ndim == 3 else "minisblack",
                      compression="zlib", iccprofile=metadata.icc_profile, extratags=tags, metadata=None,
-                     software=None if any(code == 305 for code, *_ in tags) else "defusion")
+                     software=software)
     return buffer.getvalue()
 
 

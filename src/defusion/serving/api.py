@@ -563,6 +563,10 @@ class _RaisingParser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
+#: DEFUSION_* variables other parts of the package read (not server settings: no warning for them).
+OTHER_ENV_VARIABLES = ("DEFUSION_CACHE", "DEFUSION_CONTAINER_CACHE")  # the export cache; the container test's
+
+
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """:func:`build_app`'s arguments from the ``DEFUSION_*`` variables (:data:`ENV_VARIABLES`) in
     ``environ`` (default ``os.environ``); unset or empty ones keep ``defusion serve``'s defaults.
@@ -576,6 +580,11 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
     from defusion.cli.options import fusion_options
 
     environ = os.environ if environ is None else environ
+    unknown = sorted(name for name in environ if name.startswith("DEFUSION_") and name not in ENV_VARIABLES
+                     and name not in OTHER_ENV_VARIABLES)
+    if unknown:  # a typo (DEFUSION_SACLE) would otherwise pass unnoticed
+        log.warning("unknown server setting(s) %s ignored; the server reads %s", ", ".join(unknown),
+                    ", ".join(ENV_VARIABLES))
     parser = _RaisingParser(prog="defusion serve", add_help=False)
     serve_cli.add_arguments(parser)
     argv = []
