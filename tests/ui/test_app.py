@@ -391,3 +391,11 @@ def test_choices_survive_a_look_at_an_example(ui_env):
     at.radio(key="source").set_value(UPLOAD).run()
     assert at.radio(key="kind").value == "infrared + visible"
     assert at.slider(key="gain-ivf").value == 2.0 and at.selectbox(key="palette").value == "inferno"
+
+
+def test_a_stacks_infrared_image_is_picked_by_its_number(ui_env):
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD_STACK).run()
+    at.selectbox(key="palette").set_value("inferno").run()
+    assert not [r for r in at.radio if r.key == "infrared"]  # A/B mean nothing for a stack
+    assert at.selectbox(key="infrared_stack").options[:3] == ["auto", "1", "2"]

@@ -136,7 +136,12 @@ def _sidebar(core):
                                     "thermal cameras show it (the infrared image: the grey one, else A); none "
                                     "(default) keeps the sources' own colours")
         infrared = None
-        if palette != "none":
+        if palette != "none" and source == UPLOAD_STACK:
+            choice = st.selectbox("Infrared image", list(core.STACK_INFRARED_CHOICES), key="infrared_stack",
+                                  help="which image the palette colours, by its place in file-name order: auto "
+                                       "takes the one raw thermal frame or the only grey image, else the first")
+            infrared = core.STACK_INFRARED_CHOICES[choice]
+        elif palette != "none":
             choice = st.radio("Infrared image", list(core.INFRARED_CHOICES), key="infrared", horizontal=True,
                               help="which image the palette colours: auto takes the only grey one, else A")
             infrared = core.INFRARED_CHOICES[choice]
@@ -314,7 +319,8 @@ def _show(core, a, b, names, result, files, rig: bool = False, note: str | None 
 #: Sidebar choices kept while their widget is not on the page (Streamlit forgets a widget's value
 #: in a run that does not draw it: switching to an example and back reset them). Uploads cannot be
 #: kept this way (Streamlit does not let code set an uploader).
-KEPT_CHOICES = ("kind", "color", "scale", "tile", "align", "pixels", "deghost", "palette", "infrared")
+KEPT_CHOICES = ("kind", "color", "scale", "tile", "align", "pixels", "deghost", "palette", "infrared",
+                "infrared_stack")
 KEPT_PREFIXES = ("gain-", "detail-")
 
 

@@ -62,6 +62,8 @@ METRIC_NAMES = ("EN", "SD", "SF", "AG", "MI", "Qabf", "SSIM-mean", "MEF-SSIM")
 STACK_METRIC_NAMES = ("EN", "SD", "SF", "AG", "MEF-SSIM")
 #: Most images one bracket or focus stack upload may hold (N images take N - 1 fusions).
 MAX_STACK_IMAGES = 8
+#: The infrared image of a bracket or stack, for a palette: image N in file-name order.
+STACK_INFRARED_CHOICES = {"auto": None, **{str(n): n - 1 for n in range(1, MAX_STACK_IMAGES + 1)}}
 
 #: Colour modes and tile sizes offered in the sidebar.
 COLOR_MODES = ("auto", "rgb", "ycbcr")
@@ -452,7 +454,7 @@ def download_name(name_a: str, name_b: str, *more: str, part: str = "fused") -> 
 
 
 __all__ = [
-    "COLOR_MODES", "EXAMPLES", "INFRARED_CHOICES", "PALETTES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
+    "COLOR_MODES", "EXAMPLES", "INFRARED_CHOICES", "STACK_INFRARED_CHOICES", "PALETTES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
     "UPLOAD_TYPES", "FusedStack", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size",
     "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score", "FusedPair",
     "palette_note", "passes", "option_warnings",
