@@ -429,8 +429,11 @@ def test_fused_photo_keeps_the_sources_colour_profile_and_exif(tmp_path, rng, ti
     assert "colour profile" not in capsys.readouterr().err  # a TIFF keeps it now
     with Image.open(tmp_path / "fused.tif") as im:
         assert im.info["icc_profile"] == profile and im.getexif()[0x010F] == "Canon"
+    assert _fuse(*sources, "-o", tmp_path / "fused.bmp", "--weights", tiny_weights) == 0
+    assert ".bmp is written without the sources' colour profile" in capsys.readouterr().err
     assert _fuse(*sources, "-o", tmp_path / "fused.webp", "--weights", tiny_weights) == 0
-    assert ".webp is written without the sources' colour profile" in capsys.readouterr().err
+    with Image.open(tmp_path / "fused.webp") as im:
+        assert im.info["icc_profile"] == profile and im.getexif()[0x010F] == "Canon"
 
 
 def test_a_raw_thermal_frame_is_stretched_and_said_so(tmp_path, rng, tiny_weights, capsys):

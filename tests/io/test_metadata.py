@@ -45,7 +45,7 @@ def test_read_metadata_gives_the_profile_and_upright_exif(tmp_path):
     assert read_metadata(tmp_path / "bad.png") == ImageMetadata()
 
 
-@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".webp"])
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_written_files_carry_the_metadata_and_the_same_pixels(tmp_path, suffix, dtype):
     _photo(tmp_path / "src.jpg")

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from defusion.io.heif import HEIF_EXTRA, is_heif, register_heif
-from defusion.io.metadata import ImageMetadata, embed_metadata, tiff_with_metadata
+from defusion.io.metadata import ImageMetadata, embed_metadata, tiff_with_metadata, webp_with_metadata
 from defusion.io.raw import RawReadError, is_raw, raw_size, read_raw
 
 #: Default bound on width x height of an input (decompression-bomb guard): 100 MP.
@@ -197,8 +197,8 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG
     :data:`FULL_CHROMA_QUALITY` up, as photo editors save high-quality JPEGs (4:2:0 halves the colour
     resolution and smears coloured edges); WebP lossless (a compact file with no loss, as a measured
     image needs).
-    ``metadata`` (an ICC profile and EXIF, :mod:`defusion.io.metadata`) goes into PNG, JPEG and
-    TIFF (there the EXIF's camera, date and rights tags).
+    ``metadata`` (an ICC profile and EXIF, :mod:`defusion.io.metadata`) goes into PNG, JPEG, WebP
+    and TIFF (there the EXIF's camera, date and rights tags).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -222,6 +222,8 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG
         data = encoded.tobytes()
     elif suffix in (".tif", ".tiff"):
         data = tiff_with_metadata(image, metadata)
+    elif suffix == ".webp":
+        data = webp_with_metadata(image, metadata)
     else:
         data = embed_metadata(encoded.tobytes(), suffix, metadata)
     tmp = path.with_name(f".{path.name}.tmp")

@@ -22,9 +22,10 @@ from PIL import Image
 
 from defusion.io.heif import register_heif
 
-#: Suffixes whose files :func:`embed_metadata` writes the profile and EXIF into (TIFF:
-#: :func:`tiff_with_metadata`, the EXIF's camera, software, date and rights tags).
-METADATA_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+#: Suffixes whose files carry the profile and EXIF: PNG and JPEG by :func:`embed_metadata`, TIFF by
+#: :func:`tiff_with_metadata` (the EXIF's camera, software, date and rights tags), WebP by
+#: :func:`webp_with_metadata`.
+METADATA_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 #: EXIF tags a TIFF carries in its own first directory (TIFF 6 and TIFF/EP): camera, software,
 #: date, artist, rights; the rest of EXIF (exposure, lens) needs a sub-directory not written here.
 TIFF_EXIF_TAGS = {271: "Make", 272: "Model", 305: "Software", 306: "DateTime", 315: "Artist",
@@ -132,6 +133,14 @@ def tiff_with_metadata(image, metadata: ImageMetadata) -> bytes:
     tifffile.imwrite(buffer, image, photometric="rgb" if image.ndim == 3 else "minisblack",
                      compression="zlib", iccprofile=metadata.icc_profile, extratags=tags, metadata=None,
                      software=software)
+    return buffer.getvalue()
+
+
+def webp_with_metadata(image, metadata: ImageMetadata) -> bytes:
+    """A lossless WebP of 8-bit ``image`` (HxW or HxWx3) with the ICC profile and EXIF."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "WEBP", lossless=True, exact=True, icc_profile=metadata.icc_profile or None,
+                                exif=metadata.exif or b"")
     return buffer.getvalue()
 
 
