@@ -153,7 +153,8 @@ def versus_markdown(rows: list[Row], reference: str, title: str = "Benchmark") -
         counts = " | ".join(
             f"{cells[m].wins}/{cells[m].ties}/{cells[m].losses}{_stars(cells[m])}" if m in cells else ""
             for m in metrics)
-        lines.append(f"| {other.replace('|', chr(92) + '|')} | {'-'.join(map(str, (images[0], images[-1]))) if len(images) > 1 else images[0]}"
+        pairs = f"{images[0]}-{images[-1]}" if len(images) > 1 else f"{images[0]}"
+        lines.append(f"| {other.replace('|', chr(92) + '|')} | {pairs}"
                      f" | {summary} | {counts} |")
     return "\n".join(lines) + "\n"
 

@@ -51,7 +51,8 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
     images = {r.image for r in rows}
     order = sorted(methods, key=lambda m: ranks.get(m, 1e9))
     arrows = [f"{m} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
-    lines = [f"### {title}", "", f"{len(images)} image pair{'' if len(images) == 1 else 's'}; mean over pairs; best in **bold**; "
+    pairs = f"{len(images)} image pair{'' if len(images) == 1 else 's'}"
+    lines = [f"### {title}", "", f"{pairs}; mean over pairs; best in **bold**; "
              "rank = mean rank over the metrics (1 = best; over those every method has).", "",
              "| method | rank | " + " | ".join(arrows) + " | s/pair |",
              "|---|---|" + "---|" * len(metrics) + "---|"]

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import (FUSION_OPTION_NAMES, ONNX_RUNTIMES, add_fusion_options, add_model_options, apply_threads,
-                                  check_tile, fusion_options, positive_int)
+from defusion.cli.options import (FUSION_OPTION_NAMES, ONNX_RUNTIMES, add_fusion_options, add_model_options,
+                                  apply_threads, check_tile, fusion_options, positive_int)
 from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES
 from defusion.fusion.fuser import SizeMismatchError
@@ -78,7 +78,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "colour is kept at full resolution, 4:4:4)")
     p.add_argument("--no-metadata", action="store_true",
                    help="do not copy the sources' colour profile and EXIF into the fused image (by default the "
-                        "first image's EXIF, upright, and the first fitting ICC profile go into PNG, JPEG, WebP and TIFF)")
+                        "first image's EXIF, upright, and the first fitting ICC profile go into PNG, JPEG, WebP "
+                        "and TIFF)")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

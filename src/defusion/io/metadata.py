@@ -5,7 +5,8 @@ colour space (its ICC profile: an Adobe RGB or Display P3 image read without its
 wrong colours) and with its camera, lens and date (EXIF). :func:`read_metadata` reads both from a
 source's header; :func:`choose_metadata` picks what fits the fused image (a colour profile only
 for colour output, a grey one only for grey); :func:`embed_metadata` adds them to an encoded PNG
-or JPEG, :func:`tiff_with_metadata` writes a TIFF with them. EXIF is written upright (orientation 1: :func:`defusion.io.images.read_image` has
+or JPEG, :func:`tiff_with_metadata` and :func:`webp_with_metadata` write a TIFF or WebP with them.
+EXIF is written upright (orientation 1: :func:`defusion.io.images.read_image` has
 already turned the pixels) and without the source's thumbnail.
 """
 

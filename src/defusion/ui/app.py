@@ -163,7 +163,8 @@ def _inputs(core, source: str, settings):
     up_b = col_b.file_uploader("Image B", type=core.UPLOAD_TYPES, key="upload_b")
     up_rig = st.file_uploader("Camera rig (optional)", type=["json"], key="upload_rig",
                               help="images from a fixed infrared + visible camera rig, of different sizes or views: "
-                                   "the rig file (from *Calibrate a camera rig*, or defusion calibrate) maps B onto A's pixel grid before fusing")
+                                   "the rig file (from *Calibrate a camera rig*, or defusion calibrate) maps B "
+                                   "onto A's pixel grid before fusing")
     if up_a is None or up_b is None:
         st.info("Upload both images to fuse them.")
         return None
