@@ -45,7 +45,7 @@ def main() -> None:
         row = [labelled_tile(to_uint8(visible), "visible"), labelled_tile(to_uint8(infrared), "infrared")]
         for palette, fuser in fusers.items():
             label = "fused" if palette == "none" else f"--palette {palette}"
-            row.append(labelled_tile(to_uint8(fuser.fuse(infrared, visible)), label))
+            row.append(labelled_tile(to_uint8(fuser.fuse(visible, infrared)), label))
         rows.append(row)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tile_rows(rows).save(args.out)

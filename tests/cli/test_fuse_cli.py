@@ -567,12 +567,12 @@ def test_palette_says_which_image_it_colours_when_both_are_grey(tmp_path, tiny_w
     vis = write_image(tmp_path / "vis.png", smooth_image(rng, 30, 40, channels=1))
     ir = write_image(tmp_path / "ir.png", smooth_image(rng, 30, 40, channels=1))
     outs = {}
-    for name, extra in (("first", []), ("second", ["--infrared", "2"])):
+    for name, extra in (("guess", []), ("first", ["--infrared", "1"])):
         outs[name] = tmp_path / f"{name}.png"
         assert _fuse(vis, ir, "-o", outs[name], "--weights", tiny_weights, "--palette", "hot", *extra) == 0
-        err = capsys.readouterr().err
-        assert ("vis.png as the infrared image (all are grey)" in err) == (name == "first")
-    assert not np.array_equal(read_image(outs["first"]), read_image(outs["second"]))
+        err = capsys.readouterr().err  # a guess takes the last, as pairs are given visible first
+        assert ("ir.png as the infrared image (all are grey)" in err) == (name == "guess")
+    assert not np.array_equal(read_image(outs["guess"]), read_image(outs["first"]))
     assert _fuse(vis, ir, "-o", tmp_path / "x.png", "--infrared", "2") == 2
     assert "give a --palette other than none" in capsys.readouterr().err
     assert _fuse(vis, ir, "-o", tmp_path / "x.png", "--weights", tiny_weights, "--palette", "hot", "--infrared", "3") == 2

@@ -62,11 +62,11 @@ def test_a_thermal_palette_shows_the_infrared_warmth_with_the_fusions_detail(tin
     infrared[:, w // 3:] = 110  # lukewarm middle third (red in "hot"), hottest right third (white)
     infrared[:, 2 * w // 3:] = 230
     visible = (rng.random((h, w)) * 255).astype(np.uint8)
-    fused = Fuser.from_pretrained(tiny_weights, device="cpu", palette="hot", scale=1).fuse(infrared, visible)
-    assert fused.shape == (h, w, 3)  # grey + grey, coloured
+    fused = Fuser.from_pretrained(tiny_weights, device="cpu", palette="hot", scale=1).fuse(visible, infrared)
+    assert fused.shape == (h, w, 3)  # grey + grey, coloured; the infrared image taken to be the second
     red = fused[..., 0].astype(float)
     assert red[:, w // 3 + 2:2 * w // 3 - 2].mean() > red[:, :w // 3 - 2].mean() + 60  # warm is red, cold dark
-    plain = Fuser.from_pretrained(tiny_weights, device="cpu", scale=1).fuse(infrared, visible)
+    plain = Fuser.from_pretrained(tiny_weights, device="cpu", scale=1).fuse(visible, infrared)
     expected = with_detail(thermal_colours(infrared / 255.0, "hot"), plain / 255.0)
     assert np.abs(fused / 255.0 - expected).max() < 1.5 / 255  # palette of the infrared + the fusion's detail
     with pytest.raises(ValueError, match="pixels='sources'"):

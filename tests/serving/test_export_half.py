@@ -80,3 +80,13 @@ def test_cli_half_export_passes_its_parity_check(lively_weights, tmp_path, capsy
     err = capsys.readouterr().err
     assert "fp16 compute" in err and "max abs difference" in err
     assert OnnxDeNet(out).precision == "fp16"
+
+
+def test_the_weights_training_precision_does_not_hide_the_exports(lively_weights, tmp_path):
+    """The shipped weights carry precision='bf16 autocast' (how they were trained): it once
+    overwrote the export's own 'fp16', so a --half export could not run as one."""
+    model = load_weights(lively_weights)
+    path = export_model(model, tmp_path / "h.onnx", half=True, metadata={"precision": "bf16 autocast"})
+    net = OnnxDeNet(path)
+    assert net.precision == "fp16" and net.metadata["training_precision"] == "bf16 autocast"
+    assert net.half() is net

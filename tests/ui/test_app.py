@@ -357,7 +357,7 @@ def test_a_palette_that_had_to_guess_the_infrared_image_says_so(ui_env, rng):
     grey_a, grey_b = (rng.integers(0, 256, (30, 40), dtype=np.uint8) for _ in range(2))
     at = _upload_pair(_app().run(), grey_a, grey_b, ("vis.png", "ir.png"))
     at.selectbox(key="palette").set_value("inferno").run()
-    assert any("colours vis.png as the infrared image (all are grey" in i.value for i in at.info)
+    assert any("colours ir.png as the infrared image (all are grey" in i.value for i in at.info)
     at.radio(key="infrared").set_value("B").run()
     assert not any("as the infrared image" in i.value for i in at.info)
 

@@ -51,7 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="more than two images: balanced (default) fuses each half, then the two results; "
                         "sequential fuses ((1, 2), 3), ...")
     p.add_argument("--order", default=None, choices=("given", "bright-first", "dark-first", "exposure"),
-                   help="the order the images are fused in: as given (default; infrared then visible, focus "
+                   help="the order the images are fused in: as given (default; visible then infrared, focus "
                         "stacks), or sorted by mean brightness; exposure (--task mef's default): a pair darker "
                         "first, more images brightest first, so a bracket's file order does not matter")
     p.add_argument("--align", default=None, choices=MOTIONS,

@@ -144,8 +144,11 @@ def export_onnx(model: DeNet, path: str | Path, opset: int = DEFAULT_OPSET, size
                           input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
                           dynamic_axes=dynamic, do_constant_folding=True)
     proto = onnx.load(str(tmp))
+    carried = dict(metadata or {})
+    if "precision" in carried:  # the weights' training precision: not what this file computes in
+        carried["training_precision"] = carried.pop("precision")
     props = {"format": "defusion-denet", "config": json.dumps(config.to_dict()),
-             "size_multiple": str(SIZE_MULTIPLE), "precision": "fp16" if half else "fp32", **(metadata or {})}
+             "size_multiple": str(SIZE_MULTIPLE), **carried, "precision": "fp16" if half else "fp32"}
     for key, value in props.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, str(value)

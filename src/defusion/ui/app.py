@@ -133,17 +133,17 @@ def _sidebar(core):
                                    "half-transparent ghost (after alignment)")
         palette = st.selectbox("Thermal palette", core.PALETTES, key="palette",
                                help="infrared + visible: colour the fused image by the infrared image's warmth, as "
-                                    "thermal cameras show it (the infrared image: the grey one, else A); none "
+                                    "thermal cameras show it (the infrared image: the grey one, else B); none "
                                     "(default) keeps the sources' own colours")
         infrared = None
         if palette != "none" and source == UPLOAD_STACK:
             choice = st.selectbox("Infrared image", list(core.STACK_INFRARED_CHOICES), key="infrared_stack",
                                   help="which image the palette colours, by its place in file-name order: auto "
-                                       "takes the one raw thermal frame or the only grey image, else the first")
+                                       "takes the one raw thermal frame or the only grey image, else the last")
             infrared = core.STACK_INFRARED_CHOICES[choice]
         elif palette != "none":
             choice = st.radio("Infrared image", list(core.INFRARED_CHOICES), key="infrared", horizontal=True,
-                              help="which image the palette colours: auto takes the only grey one, else A")
+                              help="which image the palette colours: auto takes the only grey one, else B")
             infrared = core.INFRARED_CHOICES[choice]
     return source, task, color, scale, gain, detail, tile, align, pixels, deghost, (palette, infrared)
 
