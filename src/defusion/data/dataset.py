@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
 import random
 import sys
 from pathlib import Path
@@ -122,6 +123,8 @@ class NaturalImages(Dataset):
             self._warned.share_memory_()
         except (RuntimeError, OSError):  # no shared memory here: then once per process
             pass
+        # Two workers reading the same bad file at once must not both see it unnamed.
+        self._warned_lock = multiprocessing.Lock()
 
     def __len__(self) -> int:
         return self.length
@@ -166,9 +169,10 @@ class NaturalImages(Dataset):
 
     def _warn_skipped(self, file_index: int, exc: Exception) -> None:
         """Name an unreadable file and why on stderr, the first time any process reads it."""
-        if self._warned[file_index]:
-            return
-        self._warned[file_index] = 1
+        with self._warned_lock:
+            if self._warned[file_index]:
+                return
+            self._warned[file_index] = 1
         path = self.files[file_index]
         reason = str(exc) if isinstance(exc, ImageReadError) else f"{path}: {type(exc).__name__}: {exc}"
         message = f"defusion: warning: skipping {reason.replace(_MAX_PIXELS_HINT, '')}"
