@@ -224,7 +224,7 @@ class _PairResult:
 
 def _evaluate_pair(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
     """Fuse one pair with every built-in method, read the published results and score them."""
-    from defusion.metrics import compute_metrics, shared_inputs
+    from defusion.metrics import compute_each, shared_inputs
 
     stem, rows, problems = task.stem, [], []
     try:
@@ -261,15 +261,13 @@ def _evaluate_pair(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
                             f"sources are {a.shape[1]}x{a.shape[0]}; left out")
             continue
         outputs[name] = fused
-    with shared_inputs():  # decode/convert each source once for all metrics
+    with shared_inputs():  # decode/convert each source once for all methods
         for name, fused in outputs.items():
-            for metric in task.todo[name]:
-                try:
-                    value = compute_metrics(fused, a8, b8, [metric])[metric]
-                except ValueError as exc:  # e.g. an image too small for a multi-scale metric
-                    problems.append(f"{stem}: {name}: {metric} not computed ({exc})")
-                    continue
-                rows.append(Row(name, stem, metric, float(value)))
+            if not task.todo[name]:
+                continue
+            values, skipped = compute_each(fused, [a8, b8], task.todo[name])
+            rows += [Row(name, stem, metric, float(value)) for metric, value in values.items()]
+            problems += [f"{stem}: {name}: {metric} not computed ({why})" for metric, why in skipped.items()]
     return _PairResult(outputs, a8, b8, rows, problems)
 
 

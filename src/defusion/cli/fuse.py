@@ -207,11 +207,8 @@ def _note_infrared(paths: list[Path], images: list[np.ndarray], fuser) -> None:
     only grey image) had to guess."""
     from tqdm import tqdm
 
-    from defusion.fusion.color import is_grey
-
-    index, certain = fuser.infrared_source(*images)
-    if not certain:
-        why = "all are grey" if all(is_grey(image) for image in images) else "none is grey"
+    index, why = fuser.infrared_source(*images)
+    if why:
         tqdm.write(f"defusion: note: --palette colours {paths[index]} as the infrared image ({why}); "
                    "--infrared N picks the Nth image instead", file=sys.stderr)
 

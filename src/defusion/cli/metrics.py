@@ -56,7 +56,7 @@ def _names(spec: str | None, sources: int = 2) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.metrics import METRICS, compute_stack_metrics, shared_inputs
+    from defusion.metrics import METRICS, compute_each
 
     if len(args.sources) < 2:
         raise UserError("need the fused image and at least two sources: FUSED A B [C ...]")
@@ -72,15 +72,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"size mismatch (W x H): {shown}")
 
     fused, *sources = images.values()
-    values: dict[str, float | None] = {}
-    skipped: dict[str, str] = {}
-    with shared_inputs():  # convert the images once for all metrics
-        for name in names:  # one by one, so that one metric's failure leaves the others
-            try:
-                values[name] = compute_stack_metrics(fused, sources, [name])[name]
-            except ValueError as exc:  # e.g. an image too small for a multi-scale metric
-                values[name] = None
-                skipped[name] = str(exc)
+    computed, skipped = compute_each(fused, sources, names)
+    values: dict[str, float | None] = {name: computed.get(name) for name in names}
 
     if args.json:
         clean = {k: (v if v is not None and math.isfinite(v) else None) for k, v in values.items()}

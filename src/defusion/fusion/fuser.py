@@ -487,15 +487,18 @@ class Fuser:
         image and to score it against (the files as given may not line up with it)."""
         return self._registered(self._checked(images))[0]
 
-    def infrared_source(self, *images: np.ndarray) -> tuple[int, bool]:
+    def infrared_source(self, *images: np.ndarray) -> tuple[int, str | None]:
         """Which source the palette colours as the infrared image (``options.infrared``, else the one
-        raw thermal frame, else the only grey source, else the first) and whether that is certain:
-        a guess is worth telling the user."""
+        raw thermal frame, else the only grey source, else the last) and, where that was a guess,
+        why (``"all are grey"``, ``"none is grey"``): worth telling the user; None when certain."""
         if self.options.infrared is not None:
-            return self.options.infrared, True
+            return self.options.infrared, None
         images = self._checked(images)
         _, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch)
-        return color.thermal_source(images, stretched)
+        index, certain = color.thermal_source(images, stretched)
+        if certain:
+            return index, None
+        return index, "all are grey" if all(color.is_grey(im) for im in images) else "none is grey"
 
     def _checked(self, images) -> list[np.ndarray]:
         """``images`` as arrays, refused with a clear error if they cannot be fused together."""

@@ -149,6 +149,29 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
         return {n: METRICS[n].fn(fused, *(sources if n in _BRACKET_METRICS else sources[:2])) for n in names}
 
 
+def compute_each(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str]
+                 ) -> tuple[dict[str, float], dict[str, str]]:
+    """The named metrics one by one, so that one an image cannot take (too small for a multi-scale
+    metric or SSIM's window) leaves the others: ``({name: value}, {name: why not computed})``.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).integers(0, 256, (8, 8)).astype(np.uint8)
+        >>> values, skipped = compute_each(x, [x, x], ["EN", "SSIM"])
+        >>> list(values), list(skipped)
+        (['EN'], ['SSIM'])
+    """
+    values: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    with shared_inputs():  # the inputs converted once for all of them
+        for name in metric_names(names):
+            try:
+                values[name] = compute_stack_metrics(fused, sources, [name])[name]
+            except ValueError as exc:
+                skipped[name] = str(exc)
+    return values, skipped
+
+
 def compute_metrics(
     fused: ArrayLike, a: ArrayLike, b: ArrayLike, names: Iterable[str] | None = None
 ) -> dict[str, float]:
@@ -167,6 +190,7 @@ __all__ = [
     "METRICS",
     "VIFB_METRICS",
     "MetricSpec",
+    "compute_each",
     "compute_metrics",
     "compute_stack_metrics",
     "check_source_count",

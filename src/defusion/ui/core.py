@@ -26,7 +26,7 @@ import numpy as np
 from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES, source_map
 from defusion.fusion.stretch import is_narrow, stretch_sources, value_range
-from defusion.fusion.color import PALETTES, is_grey, to_float, to_uint8
+from defusion.fusion.color import PALETTES, to_float, to_uint8
 from defusion.fusion.calibration import Calibration, board_points, calibrate
 from defusion.fusion.rig import DEFAULT_RIG_MOTION, MAX_RIG_BYTES, RIG_MOTIONS, Rig, RigError, parse_pattern, read_points
 from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser
@@ -330,10 +330,9 @@ def palette_note(fuser: Fuser, images: list[np.ndarray], names: list[str]) -> st
     """Which image a palette colours, where the core had to guess (as ``defusion fuse`` notes it)."""
     if fuser.options.palette == "none":
         return None
-    index, certain = fuser.infrared_source(*images)
-    if certain:
+    index, why = fuser.infrared_source(*images)
+    if why is None:
         return None
-    why = "all are grey" if all(is_grey(im) for im in images) else "none is grey"
     return (f"The palette colours {names[index]} as the infrared image ({why}, so it had to guess): pick the "
             "infrared image in the sidebar if it is another.")
 
@@ -344,18 +343,12 @@ def score(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 
 
 def _each_metric(fused: np.ndarray, sources: list[np.ndarray], names) -> dict[str, float]:
-    """``names`` one by one; one a small image cannot take (MS-SSIM, SSIM's window) is NaN, shown
-    as n/a, so the fused image is still shown."""
-    from defusion.metrics import compute_stack_metrics, shared_inputs
+    """``names``; one a small image cannot take (MS-SSIM, SSIM's window) is NaN, shown as n/a, so
+    the fused image is still shown."""
+    from defusion.metrics import compute_each
 
-    values = {}
-    with shared_inputs():
-        for name in names:
-            try:
-                values[name] = compute_stack_metrics(fused, sources, [name])[name]
-            except ValueError:
-                values[name] = float("nan")
-    return values
+    values, _ = compute_each(fused, sources, names)
+    return {name: values.get(name, float("nan")) for name in names}
 
 
 class FusedStack(NamedTuple):
