@@ -457,3 +457,24 @@ def test_registered_gives_the_sources_as_fused_and_infrared_source_the_palettes_
     assert fuser.infrared_source(grey, grey) == (1, "all are grey")  # a guess, the last: pairs come visible first
     assert Fuser.from_pretrained(tiny_weights, device="cpu", runtime="torch", infrared=0).infrared_source(
         grey, grey) == (0, None)
+
+
+def test_fusion_gives_the_fused_image_with_its_sources_order_and_weights_in_one_pass(tiny_weights, rng):
+    """A page that shows and scores a fusion gets everything from one call (no second registration)."""
+    vis = smooth_image(rng, 24, 32)
+    raw = (7000 + 4 * smooth_image(rng, 24, 32, 1).astype(np.uint16))
+    fuser = Fuser.from_pretrained(tiny_weights, device="cpu", runtime="torch")
+    result = fuser.fusion(vis, raw)
+    assert np.array_equal(result.fused, fuser.fuse(vis, raw)) and result.weights is None
+    assert all(np.array_equal(x, y) for x, y in zip(result.sources, fuser.registered(vis, raw)))
+    assert result.order == fuser.input_order(vis, raw)
+    parts = fuser.decompose(vis, raw)
+    assert all(np.array_equal(x, y) for x, y in zip(parts.sources, result.sources))
+
+    picking = Fuser.from_pretrained(tiny_weights, device="cpu", runtime="torch", pixels="sources", order="exposure")
+    dark, bright = smooth_image(rng, 24, 32) // 3, 170 + smooth_image(rng, 24, 32) // 3
+    picked = picking.fusion(bright, dark, vis)
+    selection = picking.fuse_with_weights(bright, dark, vis)
+    assert np.array_equal(picked.fused, selection.fused)
+    assert all(np.array_equal(x, y) for x, y in zip(picked.weights, selection.weights))
+    assert picked.order == picking.input_order(bright, dark, vis) and sorted(picked.order) == [0, 1, 2]

@@ -304,6 +304,21 @@ class Selection(NamedTuple):
     weights: list[np.ndarray]
 
 
+class Fusion(NamedTuple):
+    """A fusion with what a viewer or a scorer needs beside it (:meth:`Fuser.fusion`)."""
+
+    fused: np.ndarray
+    #: The sources as they were fused, float32 in [0, 1] in the order given (raw thermal frames
+    #: stretched, mapped by the rig, aligned, deghosted): what to show beside the fused image and
+    #: to score it against; the files as given may not line up with it.
+    sources: list[np.ndarray]
+    #: The indices of the images in the order they were fused (``options.order``).
+    order: list[int]
+    #: With pixels="sources", each source's HxW share of the result, as in :class:`Selection`;
+    #: None when the fused image is the network's reconstruction.
+    weights: list[np.ndarray] | None = None
+
+
 class Decomposition(NamedTuple):
     """DeFusion's explanation of a fusion: fused = Pr(f_c, f_u^a, f_u^b); with pixels="sources",
     fused = weight_a * a + (1 - weight_a) * b, the weight read from the unique projections."""
@@ -315,6 +330,8 @@ class Decomposition(NamedTuple):
     #: With pixels="sources": HxW float32 in [0, 1], a's share of each fused pixel (the decision
     #: map); None when the fused image is the network's reconstruction.
     weight_a: np.ndarray | None = None
+    #: The pair as it was fused (float32 in [0, 1], ``a`` first), as in :attr:`Fusion.sources`.
+    sources: list[np.ndarray] | None = None
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -407,10 +424,7 @@ class Fuser:
         Inputs are HxW or HxWxC arrays (uint8, uint16 or float in [0, 1]); the result has
         their height and width, the deepest input dtype, and is grey only if all are grey.
         """
-        prepared, stacked, order = self._fuse_prepared(images, on_tile)
-        if stacked.weights is None:
-            return self._finish(stacked.image, prepared)
-        return self._finish_selected(_unrank(stacked.weights, order), prepared)
+        return self.fusion(*images, on_tile=on_tile).fused
 
     def fuse_with_weights(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> Selection:
         """Like :meth:`fuse` with pixels="sources", and also each source's HxW share of the result
@@ -418,14 +432,19 @@ class Fuser:
         if self.options.pixels != "sources":
             raise ValueError("source weights exist only with pixels='sources' (the network's reconstruction "
                              f"mixes the sources); this fuser has pixels={self.options.pixels!r}")
-        prepared, stacked, order = self._fuse_prepared(images, on_tile)
-        weights = _unrank(stacked.weights, order)
-        return Selection(self._finish_selected(weights, prepared), weights)
+        result = self.fusion(*images, on_tile=on_tile)
+        return Selection(result.fused, result.weights)
 
-    def _fuse_prepared(self, images, on_tile) -> tuple[_Prepared, "_Stacked", list[int]]:
+    def fusion(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> Fusion:
+        """:meth:`fuse`, with the sources as fused, the order they were fused in and (with
+        pixels="sources") each one's share: one pass for a page that shows and scores a fusion."""
         prepared = self._prepare(images)
         order = input_ranking(prepared.inputs, self.options.order)
-        return prepared, self._fuse_stack([prepared.inputs[i] for i in order], prepared.mode, on_tile), order
+        stacked = self._fuse_stack([prepared.inputs[i] for i in order], prepared.mode, on_tile)
+        if stacked.weights is None:
+            return Fusion(self._finish(stacked.image, prepared), prepared.sources, order)
+        weights = _unrank(stacked.weights, order)
+        return Fusion(self._finish_selected(weights, prepared), prepared.sources, order, weights)
 
     def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None) -> _Stacked:
         """Fuse HxWx3 network inputs pairwise in ``options.stack`` order; intermediate results
@@ -464,8 +483,9 @@ class Fuser:
         if self.options.pixels == "sources":
             w = _pair_weights(out, prepared.inputs[first], prepared.inputs[second])
             weights = _unrank([w, 1 - w], [first, second])
-            return Decomposition(self._finish_selected(weights, prepared), *parts, weight_a=weights[0])
-        return Decomposition(self._finish(out.fused, prepared), *parts)
+            return Decomposition(self._finish_selected(weights, prepared), *parts, weight_a=weights[0],
+                                 sources=prepared.sources)
+        return Decomposition(self._finish(out.fused, prepared), *parts, sources=prepared.sources)
 
     def tiles_for(self, height: int, width: int) -> int:
         """How many network passes an image of this size takes."""

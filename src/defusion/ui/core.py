@@ -316,8 +316,7 @@ def fuse_and_score(fuser: Fuser, a: np.ndarray, b: np.ndarray,
     """One network pass: fused image, components, and the metrics table's values (against the
     sources as the fuser fused them: aligned, a raw thermal frame stretched, ...)."""
     parts = fuser.decompose(a, b, on_tile=on_tile)
-    sources = fuser.registered(a, b)
-    return FusedPair(parts, score(parts.fused, *sources), sources)
+    return FusedPair(parts, score(parts.fused, *parts.sources), parts.sources)
 
 
 def passes(fuser: Fuser, images: list[np.ndarray]) -> int:
@@ -370,14 +369,9 @@ def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray],
                          on_tile: Callable[[], None] | None = None) -> FusedStack:
     """A bracket or stack fused (pairwise, in the fuser's stack order) and scored against the
     sources as fused (aligned, stretched, ...)."""
-    order = fuser.input_order(*images)
-    if fuser.options.pixels == "sources":
-        fused, weights = fuser.fuse_with_weights(*images, on_tile=on_tile)
-        depth = source_map([weights[k] for k in order])
-    else:
-        fused, depth = fuser.fuse(*images, on_tile=on_tile), None
-    sources = fuser.registered(*images)
-    return FusedStack(fused, score_stack(fused, sources), order, depth, sources)
+    result = fuser.fusion(*images, on_tile=on_tile)
+    depth = None if result.weights is None else source_map([result.weights[k] for k in result.order])
+    return FusedStack(result.fused, score_stack(result.fused, result.sources), result.order, depth, result.sources)
 
 
 def score_stack(fused: np.ndarray, images: list[np.ndarray]) -> dict[str, float]:
