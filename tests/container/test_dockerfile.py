@@ -119,6 +119,16 @@ def test_torch_comes_from_the_cpu_index_before_defusion(stages):
     assert "torch.version.cuda" in runs[install_run], "the image checks it did not end up with CUDA torch"
 
 
+def test_default_extras_exist_and_read_phone_and_camera_files(stages):
+    """The server image reads what users upload: phones' HEIC and cameras' raw files too."""
+    import tomllib
+
+    extras = _arg_defaults(stages[1])["EXTRAS"].split(",")
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert set(extras) <= set(declared), set(extras) - set(declared)
+    assert {"serve", "raw", "heif"} <= set(extras)
+
+
 def test_torch_pin_matches_ci(stages):
     ci = REPO / ".ci" / "run"
     if not ci.exists():
