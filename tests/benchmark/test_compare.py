@@ -82,3 +82,17 @@ def test_versus_chart_draws_one_cell_per_method_and_metric(tmp_path):
     green = (chart[..., 1] > chart[..., 0] + 60).mean()
     red = (chart[..., 0] > chart[..., 1] + 60).mean()
     assert green > 0.05 and red > 0.05  # ours better than base on Qabf, worse on SD and against strong
+
+
+def test_a_rescaled_metric_counts_once_in_the_summaries():
+    """SSIM-mean is SSIM halved: a method better on SSIM is better on both, which is one measure."""
+    n = 10
+    ours = np.linspace(1.2, 1.4, n)
+    rows = _rows("ours", "SSIM", ours) + _rows("ours", "SSIM-mean", ours / 2) + _rows("ours", "EN", np.full(n, 7.0))
+    rows += _rows("base", "SSIM", ours - 0.1) + _rows("base", "SSIM-mean", (ours - 0.1) / 2)
+    rows += _rows("base", "EN", np.full(n, 7.2))
+    text = versus_markdown(rows, "ours")
+    assert "| base | 10 | 1 (1) / 1 (1) of 2 |" in text  # SSIM's win once, EN's loss
+    assert "10/0/0** | 10/0/0** | 0/0/10**" in text  # both columns still shown
+    assert "SSIM-mean and SSIM" in text
+    assert versus_summary(rows, "ours")[0].startswith("ours vs base: better on 1 of 2 metrics")

@@ -116,3 +116,14 @@ def test_versus_says_when_too_few_pairs_can_be_significant():
     assert "With 4 pairs a two-sided Wilcoxon test cannot reach p < 0.05" in versus_markdown(rows, "a")
     rows = [Row(m, f"p{i}", "Qabf", v + i) for m, v in (("a", 1.0), ("b", 0.0)) for i in range(8)]
     assert "cannot reach" not in versus_markdown(rows, "a")
+
+
+def test_mean_rank_weighs_ssim_and_ssim_mean_once():
+    from defusion.benchmark.report import mean_ranks, mean_table, summary_markdown
+
+    rows = [Row("a", "p", "SSIM", 1.4), Row("a", "p", "SSIM-mean", 0.7), Row("a", "p", "EN", 6.0),
+            Row("b", "p", "SSIM", 1.2), Row("b", "p", "SSIM-mean", 0.6), Row("b", "p", "EN", 7.0)]
+    methods, metrics, means = mean_table(rows)
+    assert mean_ranks(methods, metrics, means) == {"a": 1.5, "b": 1.5}  # not 1.33 / 1.67
+    assert "SSIM-mean and SSIM count once" in summary_markdown(rows)
+    assert "count once" not in summary_markdown([r for r in rows if r.metric != "SSIM-mean"])

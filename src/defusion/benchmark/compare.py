@@ -118,6 +118,14 @@ def paired_comparisons(rows: list[Row], reference: str, metrics: list[str] | Non
     return out
 
 
+def _counted(found: list[PairedComparison]) -> list[PairedComparison]:
+    """The comparisons a summary counts: a metric that rescales another (SSIM-mean) counts once."""
+    from defusion.metrics import distinct
+
+    kept = set(distinct(c.metric for c in found))
+    return [c for c in found if c.metric in kept]
+
+
 def _stars(c: PairedComparison) -> str:
     if not np.isfinite(c.p_value):
         return ""
@@ -136,7 +144,8 @@ def versus_markdown(rows: list[Row], reference: str, title: str = "Benchmark") -
              f"Each cell: on how many images {reference} is better / level / worse than the row's method, in "
              "the metric's direction, over the images both have; * the paired difference is significant "
              f"(two-sided Wilcoxon signed-rank, p < {SIGNIFICANCE}), ** p < {STRONG_SIGNIFICANCE}. "
-             f"Summary: the metrics where {reference}'s mean is better (significantly) / worse (significantly).",
+             f"Summary: the metrics where {reference}'s mean is better (significantly) / worse (significantly)"
+             f"{_once_note(metrics)}.",
              "", "| against | images | better / worse (significantly) | " + " | ".join(arrows) + " |",
              "|---|---|---|" + "---|" * len(metrics)]
     fewest = min((c.n for c in comparisons), default=0)
@@ -144,7 +153,7 @@ def versus_markdown(rows: list[Row], reference: str, title: str = "Benchmark") -
         lines[2] += (f" With {fewest} pairs a two-sided Wilcoxon test cannot reach p < {SIGNIFICANCE} (it takes "
                      f"{MIN_PAIRS_FOR_SIGNIFICANCE}), however one-sided the counts: read those as counts only.")
     for other, cells in by_method.items():
-        found = list(cells.values())
+        found = _counted(list(cells.values()))
         better = [c for c in found if c.better]
         worse = [c for c in found if c.worse]
         summary = (f"{len(better)} ({sum(c.significant for c in better)}) / "
@@ -159,6 +168,19 @@ def versus_markdown(rows: list[Row], reference: str, title: str = "Benchmark") -
     return "\n".join(lines) + "\n"
 
 
+def rescaled_pairs(metrics: list[str]) -> list[str]:
+    """"SSIM-mean and SSIM" for each metric of ``metrics`` that rescales another of them: the
+    pairs a count or a mean rank weighs once, for notes under tables."""
+    from defusion.metrics import METRICS, distinct
+
+    return [f"{m} and {METRICS[m].same_as}" for m in metrics if m not in distinct(metrics)]
+
+
+def _once_note(metrics: list[str]) -> str:
+    twins = rescaled_pairs(metrics)
+    return f" ({', '.join(twins)}, one measure on two scales, count once)" if twins else ""
+
+
 def versus_summary(rows: list[Row], reference: str) -> list[str]:
     """One line per other method: where ``reference`` is better and worse on the mean, and how
     many of those differences are significant."""
@@ -167,6 +189,7 @@ def versus_summary(rows: list[Row], reference: str) -> list[str]:
         by_method[c.against].append(c)
     lines = []
     for other, found in by_method.items():
+        found = _counted(found)
         better = [c for c in found if c.better]
         worse = [c for c in found if c.worse]
         lines.append(f"{reference} vs {other}: better on {len(better)} of {len(found)} metrics "

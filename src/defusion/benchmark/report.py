@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from defusion.benchmark.compare import higher_is_better
+from defusion.benchmark.compare import higher_is_better, rescaled_pairs
 from defusion.benchmark.runner import SECONDS, Row
 
 #: Height of each tile in a comparison grid.
@@ -33,7 +33,11 @@ def mean_table(rows: list[Row]) -> tuple[list[str], list[str], dict[tuple[str, s
 def mean_ranks(methods: list[str], metrics: list[str], means: dict) -> dict[str, float]:
     """Each method's rank per metric (1 = best) averaged over the metrics every method has (a
     method scored on fewer metrics would otherwise rank on its best ones only); over the metrics
-    each has where no metric is common to all."""
+    each has where no metric is common to all. A metric that rescales another (SSIM-mean, SSIM)
+    counts once (:func:`defusion.metrics.distinct`)."""
+    from defusion.metrics import distinct
+
+    metrics = distinct(metrics)
     common = [m for m in metrics if all((method, m) in means for method in methods)]
     ranks: dict[str, list[float]] = defaultdict(list)
     for metric in common or metrics:
@@ -42,6 +46,12 @@ def mean_ranks(methods: list[str], metrics: list[str], means: dict) -> dict[str,
         for rank, (_, method) in enumerate(scored, start=1):
             ranks[method].append(rank)
     return {m: float(np.mean(r)) for m, r in ranks.items()}
+
+
+def _once(metrics: list[str]) -> str:
+    """The note that rescaled metrics count once in ranks, where some are."""
+    twins = rescaled_pairs(metrics)
+    return f"; {', '.join(twins)} count once: one measure on two scales" if twins else ""
 
 
 def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
@@ -53,7 +63,7 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
     arrows = [f"{m} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
     pairs = f"{len(images)} image pair{'' if len(images) == 1 else 's'}"
     lines = [f"### {title}", "", f"{pairs}; mean over pairs; best in **bold**; "
-             "rank = mean rank over the metrics (1 = best; over those every method has).", "",
+             f"rank = mean rank over the metrics (1 = best; over those every method has{_once(metrics)}).", "",
              "| method | rank | " + " | ".join(arrows) + " | s/pair |",
              "|---|---|" + "---|" * len(metrics) + "---|"]
     best = {}

@@ -48,6 +48,9 @@ class MetricSpec:
     fn: MetricFn
     higher_is_better: bool
     description: str
+    #: Another metric this one is a rescaling of (same ranking of any methods on any images), so
+    #: that counts and mean ranks over several metrics weigh that measure once (:func:`distinct`).
+    same_as: str | None = None
 
 
 #: The 13 metrics of VIFB (Zhang et al. 2020), reproducing its MATLAB values.
@@ -70,7 +73,7 @@ METRICS: dict[str, MetricSpec] = {
     "Qcb": MetricSpec(qcb, True, "Chen-Blum CSF contrast preservation"),
     "Qcv": MetricSpec(qcv, False, "Chen-Varshney CSF-weighted regional distortion"),
     "SSIM": MetricSpec(ssim, True, "SSIM(A,F) + SSIM(B,F) (VIFB sum, max 2)"),
-    "SSIM-mean": MetricSpec(ssim_mean, True, "(SSIM(A,F) + SSIM(B,F)) / 2"),
+    "SSIM-mean": MetricSpec(ssim_mean, True, "(SSIM(A,F) + SSIM(B,F)) / 2", same_as="SSIM"),
     "MS-SSIM": MetricSpec(ms_ssim, True, "MS-SSIM(A,F) + MS-SSIM(B,F), Wang 2003, 5 scales"),
     "MEF-SSIM": MetricSpec(mef_ssim, True, "MEF-SSIM, Ma-Zeng-Wang 2015, single scale, grey"),
     "MS-MEF-SSIM": MetricSpec(ms_mef_ssim, True, "multi-scale MEF-SSIM (3 scales; MEFB's 'MEF-SSIM')"),
@@ -117,6 +120,18 @@ def metric_names(spec: str | Iterable[str]) -> list[str]:
     if not names:
         raise KeyError(f"no metric named; known: vifb, {', '.join(METRICS)}")
     return list(dict.fromkeys(names))
+
+
+def distinct(names: Iterable[str]) -> list[str]:
+    """``names`` less each metric that rescales another of them (``MetricSpec.same_as``): what a
+    count such as "better on 8 of 11 metrics" or a mean rank should run over.
+
+    Example:
+        >>> distinct(["MEF-SSIM", "SSIM", "SSIM-mean", "EN"]), distinct(["SSIM-mean", "EN"])
+        (['MEF-SSIM', 'SSIM', 'EN'], ['SSIM-mean', 'EN'])
+    """
+    names = list(names)
+    return [n for n in names if n not in METRICS or METRICS[n].same_as not in names]
 
 
 def check_source_count(names: Iterable[str], sources: int) -> None:
@@ -194,6 +209,7 @@ __all__ = [
     "compute_metrics",
     "compute_stack_metrics",
     "check_source_count",
+    "distinct",
     "metric_names",
     "shared_inputs",
     "average_gradient",
