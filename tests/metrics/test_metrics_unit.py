@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -217,11 +218,11 @@ def test_sd_psnr_rmse():
 
 def test_cc_and_scd():
     assert statistics.correlation_coefficient(F, F, F) == pytest.approx(1.0)
-    lin = 2.0 * F + 3
+    lin = 0.5 * F + 3  # floats must stay on 0..255
     assert statistics.correlation_coefficient(F, lin, lin) == pytest.approx(1.0)
     assert statistics.correlation_coefficient(F, A, B) == pytest.approx(
         statistics.correlation_coefficient(F, B, A))
-    a, b = A.astype(float), B.astype(float)
+    a, b = A / 2.0, B / 2.0  # so that a + b stays on 0..255
     assert statistics.scd(a + b, a, b) == pytest.approx(2.0)
     assert -2.0 <= statistics.scd(F, A, B) <= 2.0
 
@@ -231,10 +232,11 @@ def test_cc_and_scd():
 
 def test_sf_ag_ei_basics():
     const = np.full((8, 8), 50, np.uint8)
+    half = F / 2.0  # room on 0..255 for the offset and the gain below
     for fn in (gradient.spatial_frequency, gradient.average_gradient, gradient.edge_intensity):
         assert fn(const) == 0.0
-        assert fn(F.astype(float) + 20) == pytest.approx(fn(F))  # offset invariant
-        assert fn(2.0 * F) == pytest.approx(2 * fn(F))  # linear in contrast
+        assert fn(half + 20) == pytest.approx(fn(half))  # offset invariant
+        assert fn(2.0 * half) == pytest.approx(2 * fn(half))  # linear in contrast
     ramp = np.tile(np.arange(6.0), (6, 1))
     assert gradient.average_gradient(ramp) == pytest.approx(36 * math.sqrt(0.5) / 25)
 
@@ -436,3 +438,68 @@ def test_a_float_image_a_little_outside_0_1_is_still_read_as_0_1():
         assert got[name] == pytest.approx(want[name], rel=1e-2), name  # two pixels moved
     with pytest.raises(KeyError, match="no metric named"):
         compute_metrics(f, a, b, "")
+
+
+@pytest.mark.parametrize("scale, shift", [(257.0, 0.0), (1.0, -128.0), (1 / 127.5, -1.0)],
+                         ids=["x257", "signed", "minus1_1"])
+def test_float_images_on_another_scale_are_refused_not_misread(scale, shift):
+    """257 x a uint8 triple once scored EN 0.0 and SSIM 0.91 (5.85 and 1.33 on 0..255), and
+    -128..127 gave a negative SSIM: floats must be in [0, 1] or on 0..255."""
+    f, a, b = (x.astype(np.float64) * scale + shift for x in (F_BIG, A_BIG, B_BIG))
+    found = re.escape(f"fused: float values span {f.min():.6g}..{f.max():.6g}, neither 0..1 nor 0..255")
+    with pytest.raises(ValueError, match=found):
+        compute_metrics(f, a, b, ["EN", "SSIM", "PSNR", "VIF"])
+    with pytest.raises(ValueError, match="a: float values span"):
+        structural.ssim(F_BIG, a, B_BIG)
+    with pytest.raises(ValueError, match="rescale or clip"):
+        information.entropy(f)
+
+
+def test_float_images_on_0_255_may_stray_half_a_grey_level_and_are_taken_as_they_are():
+    f = F_BIG.astype(np.float64)
+    f[0, 0], f[0, 1] = -U.LEVEL_SLACK, 255 + U.LEVEL_SLACK
+    assert np.array_equal(U.as_image(f), f)  # not clipped, not rescaled
+    nudged = F_BIG + 0.25  # within the slack at 255; EN floors it to the same grey levels
+    assert compute_metrics(nudged, A_BIG, B_BIG, ["EN"]) == compute_metrics(F_BIG, A_BIG, B_BIG, ["EN"])
+    for beyond in (-U.LEVEL_SLACK - 0.1, 255 + U.LEVEL_SLACK + 0.1):
+        g = F_BIG.astype(np.float64)
+        g[5, 5] = beyond
+        with pytest.raises(ValueError, match="neither 0..1 nor 0..255"):
+            U.as_image(g, "fused")
+
+
+def test_a_dark_0_255_float_image_within_1_5_is_read_as_0_1_as_documented():
+    dark = (F_BIG > 128).astype(np.float64)  # 0..255 values 0 and 1: read as black and white
+    assert U.as_image(dark).max() == 255.0
+    assert statistics.standard_deviation(dark, A, B) == pytest.approx(
+        statistics.standard_deviation(dark * 255, A, B))
+
+
+def test_default_metrics_leave_out_those_a_small_image_cannot_take():
+    """compute_metrics(x, x, x) once raised MS-SSIM's size error for any image under 176 px."""
+    from defusion.metrics import ANY_SOURCE_METRICS, compute_stack_metrics
+
+    got = compute_metrics(F, A, B)  # 48x56
+    assert set(METRICS) - set(got) == {"MS-SSIM", "VIF", "VIFp"}
+    assert got == compute_metrics(F, A, B, list(got))  # the same values as when named
+    tiny = compute_metrics(F[:8, :8], A[:8, :8], B[:8, :8])
+    assert set(METRICS) - set(tiny) == {"MS-SSIM", "VIF", "VIFp", "MS-MEF-SSIM", "SSIM", "SSIM-mean",
+                                        "MEF-SSIM"}
+    stack = compute_stack_metrics(F[:40, :40], [A[:40, :40], B[:40, :40], F[:40, :40]])
+    assert list(stack) == [n for n in ANY_SOURCE_METRICS if n != "MS-MEF-SSIM"]
+    with pytest.raises(ValueError, match="MS-SSIM .* at least 176x176"):  # named: still an error
+        compute_metrics(F, A, B, ["EN", "MS-SSIM"])
+
+
+def test_default_metrics_still_refuse_bad_images():
+    """Only a metric's own size limit is skipped, never an input no metric can take."""
+    from defusion.metrics import compute_stack_metrics
+
+    with pytest.raises(ValueError, match="size mismatch"):
+        compute_metrics(F, A[:-1], B)
+    with pytest.raises(ValueError, match="source 2: float values span"):
+        compute_metrics(F, A, B * 300.0)
+    with pytest.raises(ValueError, match="HxW or HxWx3"):
+        compute_metrics(np.zeros((48, 56, 2)), A, B)
+    with pytest.raises(ValueError, match="at least two sources"):
+        compute_stack_metrics(F, [A])

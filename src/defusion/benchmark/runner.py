@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -128,7 +128,7 @@ def run_benchmark(
     dir_b: Path,
     methods: dict[str, FuseFn],
     fused_dirs: dict[str, Path],
-    metrics: tuple[str, ...],
+    metrics: str | Iterable[str],
     save_dir: Path | None = None,
     limit: int | None = None,
     progress: bool = True,
@@ -137,6 +137,10 @@ def run_benchmark(
     make_methods: Callable[..., dict[str, FuseFn]] | None = None,
 ) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]]:
     """Yield (stem, {method: fused uint8}, a, b, result-so-far) pair by pair.
+
+    ``metrics``: metric names as :func:`defusion.metrics.metric_names` takes them (a list or one
+    comma-separated string, any case, ``vifb`` for VIFB's 13); they are checked here, so an
+    unknown name (or none) raises ``KeyError`` when this is called, not halfway through the pairs.
 
     Built-in methods' outputs are written to ``save_dir/<method>/<stem>.png`` when given.
     A pair or result that cannot be read is recorded in ``result.problems`` and skipped.
@@ -150,6 +154,27 @@ def run_benchmark(
     :func:`builtin_methods`) and sharing the cores; pairs are still yielded in order, with the
     same scores as ``jobs=1``. ``methods`` then only names the built-in methods.
     """
+    from defusion.metrics import metric_names
+
+    names = tuple(metric_names(metrics))
+    return _benchmark_pairs(dir_a, dir_b, methods, fused_dirs, names, save_dir, limit, progress, previous, jobs,
+                            make_methods)
+
+
+def _benchmark_pairs(
+    dir_a: Path,
+    dir_b: Path,
+    methods: dict[str, FuseFn],
+    fused_dirs: dict[str, Path],
+    metrics: tuple[str, ...],
+    save_dir: Path | None,
+    limit: int | None,
+    progress: bool,
+    previous: list[Row] | None,
+    jobs: int,
+    make_methods: Callable[..., dict[str, FuseFn]] | None,
+) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]]:
+    """:func:`run_benchmark`'s generator, given metric names as ``METRICS`` spells them."""
     from tqdm import tqdm
 
     pairs, unmatched = match_pairs(dir_a, dir_b)

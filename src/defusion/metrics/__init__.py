@@ -3,8 +3,9 @@
 Every metric takes the fused image and the two source images (``a`` = first source, e.g. the
 visible image in VIFB; ``b`` = second source, e.g. infrared) as numpy arrays, ``HxW`` or
 ``HxWx3``, scored **on the 0..255 scale** (``uint8`` and 0..255 floats as they are; ``uint16`` and
-floats in [0, 1] brought to it), and returns a Python float. The 13 VIFB metrics reproduce VIFB's MATLAB code, quirks included; every
-definition and convention is in ``docs/metrics.md``.
+floats in [0, 1] brought to it; other float ranges raise ``ValueError``), and returns a Python
+float. The 13 VIFB metrics reproduce VIFB's MATLAB code, quirks included; every definition and
+convention is in ``docs/metrics.md``.
 
 >>> import numpy as np
 >>> from defusion.metrics import METRICS, compute_metrics
@@ -23,7 +24,7 @@ from typing import Callable, Iterable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import shared_inputs
+from defusion.metrics._utils import as_image, shared_inputs
 from defusion.metrics.gradient import average_gradient, edge_intensity, nabf, qabf, spatial_frequency
 from defusion.metrics.information import cross_entropy, entropy, mutual_information, mutual_information_bits
 from defusion.metrics.perceptual import qcb, qcv, vif, vifp
@@ -147,9 +148,10 @@ def check_source_count(names: Iterable[str], sources: int) -> None:
 
 def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str] | None = None
                           ) -> dict[str, float]:
-    """The named metrics (default: all of ``ANY_SOURCE_METRICS``) of a fusion of any number of
-    sources, e.g. an exposure bracket; a metric that compares with a pair raises ``ValueError``
-    when there are more than two sources.
+    """The named metrics (default: those of ``ANY_SOURCE_METRICS`` the images are large enough
+    for, see :func:`compute_metrics`) of a fusion of any number of sources, e.g. an exposure
+    bracket; a metric that compares with a pair raises ``ValueError`` when there are more than
+    two sources.
 
     Example:
         >>> import numpy as np
@@ -157,7 +159,9 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
         >>> round(compute_stack_metrics(x, [x, x, x], ["MEF-SSIM"])["MEF-SSIM"], 6)
         1.0
     """
-    names = list(ANY_SOURCE_METRICS) if names is None else metric_names(names)
+    if names is None:
+        return _defaults_that_fit(fused, sources, ANY_SOURCE_METRICS)
+    names = metric_names(names)
     check_source_count(names, len(sources))
     fused, sources = np.asarray(fused), [np.asarray(x) for x in sources]
     with shared_inputs():
@@ -187,17 +191,45 @@ def compute_each(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str
     return values, skipped
 
 
+def _defaults_that_fit(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str]) -> dict[str, float]:
+    """A default set of metrics, less those the images are too small for (:func:`compute_each`).
+
+    Inputs no metric can take (dtype, shape, value range, sizes that differ) still raise
+    ``ValueError``: only a metric's own refusal is skipped, never a bad image."""
+    check_source_count(names, len(sources))
+    fused, sources = np.asarray(fused), [np.asarray(x) for x in sources]
+    f = as_image(fused, "fused")
+    for i, src in enumerate(sources):
+        s = as_image(src, f"source {i + 1}")
+        if s.shape[:2] != f.shape[:2]:
+            raise ValueError(f"size mismatch: fused is {f.shape[0]}x{f.shape[1]}, "
+                             f"source {i + 1} is {s.shape[0]}x{s.shape[1]}")
+    values, _ = compute_each(fused, sources, names)
+    return values
+
+
 def compute_metrics(
     fused: ArrayLike, a: ArrayLike, b: ArrayLike, names: Iterable[str] | None = None
 ) -> dict[str, float]:
-    """Compute the named metrics (default: all of ``METRICS``) and return ``{name: value}``.
+    """Compute the named metrics (default: all of ``METRICS`` that fit) and return ``{name: value}``.
 
     ``names``: short names from ``METRICS`` or ``vifb``, a list or one comma-separated string,
     any case (:func:`metric_names`); an unknown name raises ``KeyError`` listing the known ones.
-    Images: uint8, uint16, float on 0..255 or in [0, 1] (scored on the 0..255 scale, as VIFB);
-    they are converted once for all metrics.
+    A named metric the images are too small for raises ``ValueError``; the default set instead
+    leaves it out: MS-SSIM under 176 pixels a side, VIF and VIFp under 81, MS-MEF-SSIM under 44,
+    SSIM, SSIM-mean and MEF-SSIM under 11.
+    Images: uint8, uint16, float on 0..255 or in [0, 1] (scored on the 0..255 scale, as VIFB;
+    other float ranges raise ``ValueError``); they are converted once for all metrics.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).integers(0, 256, (64, 64)).astype(np.uint8)
+        >>> sorted(set(METRICS) - set(compute_metrics(x, x, x)))  # what a 64x64 image cannot take
+        ['MS-SSIM', 'VIF', 'VIFp']
     """
-    return compute_stack_metrics(fused, [a, b], list(METRICS) if names is None else names)
+    if names is None:
+        return _defaults_that_fit(fused, [a, b], list(METRICS))
+    return compute_stack_metrics(fused, [a, b], names)
 
 
 __all__ = [

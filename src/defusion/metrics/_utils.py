@@ -4,10 +4,12 @@ Conventions (see ``docs/metrics.md``):
 
 * Images are numpy arrays, ``HxW`` (grey) or ``HxWx3`` (RGB); ``HxWx1`` is treated as grey.
 * Metrics are defined on the 0..255 scale, as VIFB's MATLAB code (0..255 doubles): ``uint8``
-  inputs are used as they are, float inputs on 0..255 too. ``uint16`` images and float images
-  whose values all lie in [0, 1] (what :class:`defusion.Fuser` returns for such sources; up to
-  ``FLOAT_SLACK`` outside it, clipped) are brought to that scale first (x / 257 and x * 255), each
-  image on its own.
+  inputs are used as they are, float inputs on 0..255 too (up to ``LEVEL_SLACK`` outside it, kept
+  as they are). ``uint16`` images and float images whose values all lie in [0, 1] (what
+  :class:`defusion.Fuser` returns for such sources; up to ``FLOAT_SLACK`` outside it, clipped) are
+  brought to that scale first (x / 257 and x * 255), each image on its own. So a 0..255 float image
+  whose values all lie in [0, 1.5] is read as a [0, 1] one. Float images on any other scale
+  (0..65535, -128..127, -1..1, ...) raise ``ValueError``: no single reading of them is safe.
 * Metrics that compare the fused image with the sources are computed per colour channel of the
   fused image and averaged (VIFB's rule); a 1-channel source is used for every channel. When the
   fused image is grey and a source is RGB, the source is converted with MATLAB's ``rgb2gray``.
@@ -28,6 +30,10 @@ Float = NDArray[np.float64]
 #: How far a float image may stray outside [0, 1] (an unclamped network output) and still be read
 #: as a [0, 1] image (clipped): on the 0..255 scale such an image would be black.
 FLOAT_SLACK = 0.5
+#: How far (in grey levels) a float image on 0..255 may stray outside it and still be taken as
+#: it is: half a grey level, i.e. values that round into 0..255. Anything further is on another
+#: scale, or needs clipping by the caller.
+LEVEL_SLACK = 0.5
 #: MATLAB ``rgb2gray`` weights (from the inverse of the NTSC YIQ transform).
 RGB2GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
 
@@ -80,7 +86,12 @@ def matlab_round(x: ArrayLike) -> Float:
 
 
 def as_image(img: ArrayLike, name: str = "image") -> NDArray:
-    """Check one image and return it as an ``HxW`` or ``HxWx3`` array (dtype kept)."""
+    """Check one image and return it as an ``HxW`` or ``HxWx3`` array (dtype kept), except that
+    ``uint16`` images and float images in [0, 1] come back as float64 on 0..255.
+
+    Floats must lie in [0, 1] (give or take ``FLOAT_SLACK``, clipped) or on 0..255 (give or take
+    ``LEVEL_SLACK``): a 0..255 float image whose values all lie in [0, 1.5] is read as [0, 1], and
+    any other range raises ``ValueError`` rather than giving a number on the wrong scale."""
     arr = np.asarray(img)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
@@ -94,8 +105,12 @@ def as_image(img: ArrayLike, name: str = "image") -> NDArray:
     if np.issubdtype(arr.dtype, np.floating):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name}: contains NaN or infinite values")
-        if arr.min() >= -FLOAT_SLACK and arr.max() <= 1 + FLOAT_SLACK:  # [0, 1], the Fuser's float convention
+        lo, hi = float(arr.min()), float(arr.max())
+        if lo >= -FLOAT_SLACK and hi <= 1 + FLOAT_SLACK:  # [0, 1], the Fuser's float convention
             return np.clip(arr.astype(np.float64), 0, 1) * 255.0
+        if lo < -LEVEL_SLACK or hi > 255 + LEVEL_SLACK:
+            raise ValueError(f"{name}: float values span {lo:.6g}..{hi:.6g}, neither 0..1 nor 0..255 "
+                             "(the two float scales the metrics take); rescale or clip the image to one of them")
     elif arr.dtype == np.uint16:
         return arr.astype(np.float64) / 257.0
     elif arr.dtype != np.uint8 and (arr.min() < 0 or arr.max() > 255):

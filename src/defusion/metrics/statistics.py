@@ -141,7 +141,7 @@ def scd(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
-    >>> a = rng.random((32, 32)) * 255; b = rng.random((32, 32)) * 255
+    >>> a = rng.random((32, 32)) * 127; b = rng.random((32, 32)) * 127
     >>> round(scd(a + b, a, b), 6)
     2.0
     """
