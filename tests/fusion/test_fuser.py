@@ -241,7 +241,7 @@ def test_unique_gain_1_is_the_papers_fusion(tiny_weights, rng):
 def test_tile_must_exceed_twice_the_overlap():
     with pytest.raises(ValueError, match="over twice the overlap"):
         FuseOptions(tile=128, overlap=64)
-    with pytest.raises(ValueError, match="overlap must be 0 or more"):
+    with pytest.raises(ValueError, match="overlap must be a whole number of pixels, 0 or more"):
         FuseOptions(overlap=-1)
     # the image-pixel layout keeps the overlap under half a tile after dividing by the scale
     for scale in (1, 2, 3, 4):
@@ -291,6 +291,9 @@ def test_cli_overlap_default_is_the_fusion_core_default():
     from defusion.cli.options import DEFAULT_OVERLAP  # a copy there keeps `defusion --help` free of torch
 
     assert DEFAULT_OVERLAP == FuseOptions().overlap
+    from defusion.cli.options import MIN_TILE
+    from defusion.fusion.fuser import MIN_TILE as CORE_MIN_TILE
+    assert MIN_TILE == CORE_MIN_TILE
 
 
 def test_task_presets_start_from_the_defaults_and_give_way_to_explicit_options():
@@ -478,3 +481,50 @@ def test_fusion_gives_the_fused_image_with_its_sources_order_and_weights_in_one_
     assert np.array_equal(picked.fused, selection.fused)
     assert all(np.array_equal(x, y) for x, y in zip(picked.weights, selection.weights))
     assert picked.order == picking.input_order(bright, dark, vis) and sorted(picked.order) == [0, 1, 2]
+
+
+def test_numpy_numbers_are_taken_as_numbers():
+    """A sweep over np.arange or np.float32 values sets options as Python numbers would."""
+    options = FuseOptions(unique_gain=np.int64(2), detail_gain=np.float32(1.5), scale=np.int64(1),
+                          infrared=np.int64(1), tile=np.int32(256))
+    assert options == FuseOptions(unique_gain=2.0, detail_gain=1.5, scale=1, infrared=1, tile=256)
+    assert type(options.scale) is int and type(options.unique_gain) is float
+    with pytest.raises(ValueError, match="unique gain"):
+        FuseOptions(unique_gain=np.bool_(True))
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"color": "RGB"}, "unknown colour mode 'RGB'; use one of auto, rgb, ycbcr"),
+    ({"tile": 200.5}, "tile must be a whole number"),
+    ({"tile": "x"}, "tile must be a whole number"),
+    ({"overlap": "a"}, "overlap must be a whole number"),
+    ({"auto_tile_size": 10, "auto_tile_pixels": 10}, "auto_tile_size must be at least 64"),
+    ({"auto_tile_pixels": -1}, "auto_tile_pixels must be a whole number"),
+])
+def test_bad_options_are_refused_when_made_not_when_fusing(fields, message):
+    with pytest.raises(ValueError, match=message):
+        FuseOptions(**fields)
+
+
+def test_a_large_overlap_alone_still_tiles_automatically():
+    assert FuseOptions(overlap=500).tile_for(2000, 2000) == FuseOptions().auto_tile_size
+
+
+def test_fuser_refuses_options_that_are_not_fuse_options_and_unknown_devices_and_threads(tiny_weights):
+    with pytest.raises(TypeError, match="options must be a FuseOptions"):
+        Fuser(load_weights(tiny_weights), options={"scale": 1})
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        Fuser.from_pretrained(tiny_weights, device="gpu")
+    for threads in ("2", 0, -1):
+        with pytest.raises(ValueError, match="threads must be a whole number"):
+            Fuser.from_pretrained(tiny_weights, runtime="onnxruntime", threads=threads)
+
+
+def test_a_raw_thermal_frame_is_stretched_whatever_its_grey_layout(tiny_weights, rng):
+    vis = smooth_image(rng, 24, 32, 1).astype(np.uint16) * 257
+    raw = (7000 + 8 * smooth_image(rng, 24, 32, 1).astype(np.uint16))
+    fuser = Fuser.from_pretrained(tiny_weights, device="cpu", runtime="torch", scale=1)
+    plain = fuser.fuse(vis, raw)
+    for layout in (raw[..., None], np.dstack([raw] * 3)):
+        assert np.abs(fuser.fuse(vis, layout).astype(int) - plain).max() <= 2  # of 65535: float rounding
+        assert fuser.infrared_source(vis, layout) == (1, None)

@@ -20,7 +20,9 @@ def test_only_narrow_grey_16_bit_sources_are_raw_frames(rng):
     assert is_narrow(_raw(grey))
     assert not is_narrow(grey)  # 8-bit: a display image
     assert not is_narrow(grey.astype(np.uint16) * 257)  # 16-bit over the full range
-    assert not is_narrow(np.dstack([_raw(grey)] * 3))  # colour: never touched
+    assert is_narrow(np.dstack([_raw(grey)] * 3)) and is_narrow(_raw(grey)[..., None])  # grey in any layout
+    colour = np.dstack([_raw(grey), _raw(grey, 7100), _raw(grey, 7200)])
+    assert not is_narrow(colour)  # colour: never touched
     assert not is_narrow(np.full((8, 8), 7000, np.uint16))  # flat: nothing to stretch
 
 

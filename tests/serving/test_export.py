@@ -177,3 +177,55 @@ def test_exports_from_before_the_detail_gain_run_the_unique_gains_own_and_refuse
         assert float((old(x1, x2, 1.5, 2.0).fused - model(x1, x2, 1.5).fused).abs().max()) < 1e-4
     with pytest.raises(OnnxModelError, match="before the detail gain"):
         old(x1, x2, 1.0, 1.5)
+
+
+def test_exports_describe_themselves_and_the_fusion_cores_defaults(exported):
+    import json
+
+    import onnx
+
+    from defusion.fusion.fuser import FuseOptions
+    from defusion.serving.export import TORCHSCRIPT_METADATA, fusion_defaults
+
+    ivf = FuseOptions.for_task("ivf")
+    assert fusion_defaults()["ivf"] == {"unique_gain": ivf.unique_gain, "detail_gain": ivf.resolved_detail_gain,
+                                        "scale": ivf.scale}
+    proto = onnx.load(str(exported["onnx"]), load_external_data=False)
+    props = {p.key: p.value for p in proto.metadata_props}
+    assert json.loads(props["fusion_defaults"]) == fusion_defaults()
+    assert "luminance" in props["input_note"] and "luminance" in proto.doc_string
+    files = {TORCHSCRIPT_METADATA: ""}
+    torch.jit.load(str(exported["torchscript"]), _extra_files=files)
+    described = json.loads(files[TORCHSCRIPT_METADATA])
+    assert described["precision"] == "fp32" and described["size_multiple"] == 8
+    assert described["outputs"] == ["common", "unique1", "unique2", "fused"]
+    assert described["fusion_defaults"] == fusion_defaults()
+
+
+def test_a_torchscript_export_follows_the_dtype_it_is_moved_to(exported, lively_weights):
+    """Nothing in the trace is frozen on the device or dtype it was traced with (a blur kernel
+    built in forward was: the export could not move to CUDA)."""
+    scripted = torch.jit.load(str(exported["torchscript"])).double()
+    model = load_weights(lively_weights).double().eval()
+    x1, x2 = torch.rand(1, 3, 32, 40, dtype=torch.float64), torch.rand(1, 3, 32, 40, dtype=torch.float64)
+    gains = torch.tensor(1.5, dtype=torch.float64), torch.tensor(2.0, dtype=torch.float64)
+    got = scripted(x1, x2, *gains)
+    with torch.no_grad():
+        expected = model(x1, x2, 1.5, 2.0)
+    assert got[3].dtype == torch.float64
+    assert float((got[3] - expected.fused).abs().max()) < 1e-9
+
+
+def test_an_export_onto_a_folder_is_refused_before_work_and_a_failed_one_leaves_nothing(tmp_path, tiny_weights,
+                                                                                       monkeypatch):
+    with pytest.raises(UserError, match="is a folder"):
+        _export_cli("--format", "onnx", "-o", tmp_path, "--weights", tiny_weights)
+    import defusion.serving.export as export_module
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(torch.jit, "save", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        export_module.export_torchscript(load_weights(tiny_weights), tmp_path / "x.pt")
+    assert list(tmp_path.iterdir()) == []

@@ -1,8 +1,12 @@
 """Classical image-fusion baselines, used as anchors by the benchmark.
 
 Each baseline is a pure function ``fuse(a, b) -> fused`` on two registered
-float32 images in [0, 1] with the same layout, ``HxW`` (grey) or ``HxWx3``
-(RGB); the result has the same shape, float32 in [0, 1].
+images with the same layout, ``HxW`` (grey) or ``HxWx3`` (RGB), each uint8,
+uint16 or float in [0, 1], as :class:`~defusion.fusion.fuser.Fuser` takes them.
+The result has the same shape, in the inputs' type and range, as the Fuser
+returns it: uint8 for uint8 sources, uint16 when either is uint16, float32 in
+[0, 1] when either is float.  (Internally every baseline computes on float32 in
+[0, 1]; see :mod:`defusion.baselines._common`.)
 
 ``BASELINES`` maps every name to its function, including those that need an
 external program (``enfuse``, ``enfuse_focus``: the ``enfuse`` executable);
@@ -17,6 +21,10 @@ Example:
     >>> x = np.zeros((8, 8), np.float32)
     >>> BASELINES["average"](x, x).shape
     (8, 8)
+    >>> dark, bright = np.zeros((8, 8), np.uint8), np.full((8, 8), 255, np.uint8)
+    >>> fused = BASELINES["average"](dark, bright)
+    >>> fused.dtype, int(fused[0, 0])
+    (dtype('uint8'), 128)
 """
 
 from __future__ import annotations

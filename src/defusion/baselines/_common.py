@@ -1,28 +1,39 @@
 """Shared input checks and helpers for the classical fusion baselines.
 
-Every baseline takes two registered float images in [0, 1] with the same
-layout, either ``HxW`` (grey) or ``HxWx3`` (RGB), and returns the same shape as
-float32 in [0, 1].  These helpers keep that contract in one place.
+Every baseline takes two registered images with the same layout, either ``HxW``
+(grey) or ``HxWx3`` (RGB), each uint8, uint16 or float in [0, 1] (as
+:class:`~defusion.fusion.fuser.Fuser` takes them), fuses them as float32 in
+[0, 1], and returns the same shape in the inputs' type and range: uint8 in,
+uint8 out; uint16 (with uint8) in, uint16 out; any float in, float32 out
+(:func:`defusion.fusion.color.output_dtype`).  These helpers keep that contract
+in one place: :func:`check_pair` on the way in, :func:`finish` on the way out.
 
 Example:
     >>> import numpy as np
-    >>> a, b = check_pair(np.zeros((2, 3)), np.ones((2, 3)))
-    >>> a.dtype, b.shape
-    (dtype('float32'), (2, 3))
+    >>> a, b, dtype = check_pair(np.zeros((2, 3), np.uint8), np.full((2, 3), 255, np.uint8))
+    >>> a.dtype, float(b.max()), dtype
+    (dtype('float32'), 1.0, dtype('uint8'))
+    >>> finish(0.5 * (a + b), dtype).tolist()
+    [[128, 128, 128], [128, 128, 128]]
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from defusion.fusion.color import from_float, output_dtype, to_float
+
 #: Rec. 601 luma weights, the same convention as ``defusion.fusion.color``.
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a source pair and return float32 copies-or-views of both.
+def check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.dtype]:
+    """Validate a source pair; return both as contiguous float32 in [0, 1] and the output type.
 
-    Raises ``ValueError`` unless both are ``HxW`` or ``HxWx3`` with identical shapes.
+    Integer images are scaled to [0, 1] (uint8 by 255, uint16 by 65535), so every
+    baseline computes on one scale whatever it is given.  Raises ``ValueError``
+    unless both are ``HxW`` or ``HxWx3`` with identical shapes (or for float values
+    outside [0, 1]), ``TypeError`` for types other than uint8, uint16 and float.
     """
     a = np.asarray(a)
     b = np.asarray(b)
@@ -32,12 +43,17 @@ def check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"expected HxW (grey) or HxWx3 (RGB) images, got shape {a.shape}")
     if a.shape[0] < 1 or a.shape[1] < 1:
         raise ValueError(f"empty image of shape {a.shape}")
-    return (np.ascontiguousarray(a, dtype=np.float32), np.ascontiguousarray(b, dtype=np.float32))
+    dtype = output_dtype(a, b)
+    return np.ascontiguousarray(to_float(a)), np.ascontiguousarray(to_float(b)), dtype
 
 
-def finish(image: np.ndarray) -> np.ndarray:
-    """Clip to [0, 1] and return a contiguous float32 array."""
-    return np.ascontiguousarray(np.clip(image, 0.0, 1.0), dtype=np.float32)
+def finish(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Clip a float result to [0, 1] and return it as a contiguous ``dtype`` array.
+
+    ``dtype`` is the one :func:`check_pair` returned: integer types are scaled
+    back (and rounded), floats come back as float32.
+    """
+    return np.ascontiguousarray(from_float(image, dtype))
 
 
 def luma(image: np.ndarray) -> np.ndarray:

@@ -33,16 +33,16 @@ def fuse_dwt(a: np.ndarray, b: np.ndarray, wavelet: str = "db2", levels: int = 3
         import pywt
     except ImportError as exc:  # pragma: no cover - PyWavelets is a declared dependency
         raise RuntimeError("fuse_dwt needs PyWavelets: pip install PyWavelets") from exc
-    a, b = check_pair(a, b)
+    a, b, dtype = check_pair(a, b)
     h, w = a.shape[:2]
     filter_len = pywt.Wavelet(wavelet).dec_len
     levels = min(levels, pywt.dwt_max_level(min(h, w), filter_len))
     if levels < 1:
-        return finish(0.5 * (a + b))
+        return finish(0.5 * (a + b), dtype)
     ca = pywt.wavedec2(a, wavelet, mode="symmetric", level=levels, axes=(0, 1))
     cb = pywt.wavedec2(b, wavelet, mode="symmetric", level=levels, axes=(0, 1))
     fused: list = [0.5 * (ca[0] + cb[0])]
     for bands_a, bands_b in zip(ca[1:], cb[1:]):
         fused.append(tuple(choose_max_abs(da, db) for da, db in zip(bands_a, bands_b)))
     out = pywt.waverec2(fused, wavelet, mode="symmetric", axes=(0, 1))
-    return finish(out[:h, :w])
+    return finish(out[:h, :w], dtype)

@@ -79,7 +79,7 @@ def fuse_enfuse(
     """
     if mode not in _MODE_ARGS:
         raise ValueError(f"mode must be one of {sorted(_MODE_ARGS)}, got {mode!r}")
-    a, b = check_pair(a, b)
+    a, b, dtype = check_pair(a, b)
     exe = shutil.which("enfuse")
     if exe is None:
         raise RuntimeError("the enfuse executable is not on PATH (Debian/Ubuntu: apt-get install enfuse)")
@@ -100,7 +100,7 @@ def fuse_enfuse(
         fused = _read_png16(out_path, 1 if a.ndim == 2 else 3)
     if fused.shape != a.shape:
         raise RuntimeError(f"enfuse returned shape {fused.shape}, expected {a.shape}")
-    return finish(fused)
+    return finish(fused, dtype)
 
 
 def fuse_enfuse_focus(a: np.ndarray, b: np.ndarray) -> np.ndarray:

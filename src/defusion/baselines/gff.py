@@ -39,7 +39,7 @@ def fuse_gff(
         >>> bool(np.allclose(fuse_gff(x, x), x, atol=1e-4))
         True
     """
-    a, b = check_pair(a, b)
+    a, b, dtype = check_pair(a, b)
     sources = (a, b)
     guides = [np.ascontiguousarray(luma(s)) for s in sources]
     # Two-scale decomposition: base = mean filter, detail = residual.
@@ -62,4 +62,4 @@ def fuse_gff(
         w_a = np.where(degenerate, 0.5, weights[0] / np.where(degenerate, 1.0, total))
         for w, layer in zip((w_a, 1.0 - w_a), layers):
             fused += (w[..., None] if a.ndim == 3 else w) * layer
-    return finish(fused)
+    return finish(fused, dtype)

@@ -68,11 +68,11 @@ def fuse_laplacian(a: np.ndarray, b: np.ndarray, levels: int | None = None) -> n
         >>> bool(np.allclose(fuse_laplacian(x, x), x, atol=1e-5))
         True
     """
-    a, b = check_pair(a, b)
+    a, b, dtype = check_pair(a, b)
     if levels is None:
         levels = auto_levels(a.shape[0], a.shape[1])
     pa = laplacian_pyramid(a, levels)
     pb = laplacian_pyramid(b, levels)
     fused = [choose_max_abs(da, db) for da, db in zip(pa[:-1], pb[:-1])]
     fused.append(0.5 * (pa[-1] + pb[-1]))
-    return finish(collapse_pyramid(fused))
+    return finish(collapse_pyramid(fused), dtype)

@@ -33,7 +33,7 @@ def fuse_mertens(
         >>> y.shape, bool(0.1 < y.mean() < 0.8)
         ((16, 16), True)
     """
-    a, b = check_pair(a, b)
+    a, b, dtype = check_pair(a, b)
     grey = a.ndim == 2
     if grey:
         a = np.repeat(a[..., None], 3, axis=2)
@@ -45,4 +45,4 @@ def fuse_mertens(
     out = np.asarray(out, dtype=np.float32)
     if grey:
         out = out.mean(axis=2)
-    return finish(out)
+    return finish(out, dtype)

@@ -22,8 +22,8 @@ def fuse_average(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         >>> float(fuse_average(a, b)[0, 0])
         0.5
     """
-    a, b = check_pair(a, b)
-    return finish(0.5 * (a + b))
+    a, b, dtype = check_pair(a, b)
+    return finish(0.5 * (a + b), dtype)
 
 
 def fuse_max(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -39,5 +39,5 @@ def fuse_max(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         >>> fuse_max(a, b).tolist()
         [[0.5, 0.8999999761581421]]
     """
-    a, b = check_pair(a, b)
-    return finish(np.maximum(a, b))
+    a, b, dtype = check_pair(a, b)
+    return finish(np.maximum(a, b), dtype)

@@ -55,7 +55,11 @@ def _opset_range() -> str:
 
 
 def _check(args: argparse.Namespace) -> None:
-    """Refuse an output named for the other format, and an opset outside the exporter's range, before any work."""
+    """Refuse an output that is a folder or named for the other format, and an opset outside the
+    exporter's range, before any work."""
+    if args.output.is_dir():
+        raise UserError(f"-o {args.output} is a folder; give a file name, e.g. -o "
+                        f"{args.output / ('denet' + SUFFIXES[args.format][0])}")
     suffix = args.output.suffix.lower()
     for fmt, suffixes in SUFFIXES.items():
         if fmt != args.format and suffix in suffixes:
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as exc:
             raise UserError(f"ONNX export needs the 'serve' extra: pip install 'defusion[serve]' ({exc})") from None
     from defusion.model.weights import load_weights, read_metadata, shipped_weights_path
-    from defusion.serving.export import PARITY_TOLERANCE, export_model, parity
+    from defusion.serving.export import PARITY_TOLERANCE, export_model, fusion_defaults, parity
 
     path = args.weights or shipped_weights_path()
     model = load_weights(path)
@@ -89,8 +93,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--opset {args.opset}: not supported by this PyTorch's ONNX exporter "
                         f"(supported: {_opset_range()}): {exc}") from None
     precision = "fp16" if args.half else "fp32"
-    print(f"wrote {args.output} ({args.format}, {precision} compute; inputs x1, x2: B x 3 x H x W float32, H and W "
-          "multiples of 8; unique_gain, detail_gain: scalars, 1 and 1 for the paper's fusion)", file=sys.stderr)
+    general = fusion_defaults()["general"]
+    print(f"wrote {args.output} ({args.format}, {precision} compute; inputs x1, x2: B x 3 x H x W float32 in [0, 1], "
+          "H and W multiples of 8; unique_gain, detail_gain: scalars, 1 and 1 for the paper's fusion, "
+          f"{general['unique_gain']:g} and {general['detail_gain']:g} the fusion core's defaults, at scale "
+          f"{general['scale']}; the file's metadata has every task's. scripts/fuse_with_onnx.py and docs/serving.md, "
+          "'Fusing without defusion', show what defusion fuse does around the network)", file=sys.stderr)
     if not args.no_check:
         diff = parity(model, args.output, args.format)
         tolerance = PARITY_TOLERANCE[precision]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from defusion.cli.errors import UserError
@@ -22,7 +23,8 @@ ONNX_RUNTIMES = ("auto", "onnxruntime")
 DEFAULT_RUNTIME = "auto"
 #: Same as defusion.fusion.color.PALETTES (not imported: keeps --help fast; tests check).
 PALETTES = ("none", "inferno", "magma", "plasma", "hot", "jet", "turbo")
-#: Smallest useful tile: the network down-samples by 8 and needs context around each pixel.
+#: Smallest useful tile: the network down-samples by 8 and needs context around each pixel. Same
+#: as defusion.fusion.fuser.MIN_TILE (not imported: keeps --help fast; tests check).
 MIN_TILE = 64
 #: Same as FuseOptions.overlap's default.
 DEFAULT_OVERLAP = 64
@@ -79,6 +81,49 @@ def add_model_options(p: argparse.ArgumentParser, fp16: bool = True) -> None:
     p.add_argument("--threads", type=positive_int, default=None,
                    help="CPU threads for inference (default: PyTorch's, one per core; fewer keeps a busy "
                         "machine responsive)")
+
+
+def add_onnx_option(p: argparse.ArgumentParser) -> None:
+    """--onnx: an exported model (defusion export) run by ONNX Runtime instead of --weights."""
+    p.add_argument("--onnx", type=Path,
+                   help="run an exported ONNX model with ONNX Runtime (defusion export) instead of --weights")
+
+
+def same_path(a: Path, b: Path) -> bool:
+    """Whether two paths name one file or folder (through symlinks, ``..`` and hard links)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
+
+
+def check_model_paths(args: argparse.Namespace) -> None:
+    """Refuse a --weights or --onnx that names a folder (a clearer line than "not found")."""
+    for option, path in (("--weights", args.weights), ("--onnx", getattr(args, "onnx", None))):
+        if path is not None and path.is_dir():
+            raise UserError(f"{option} {path}: is a folder, not a model file; give the file itself")
+
+
+def make_fuser(args: argparse.Namespace, options: dict):
+    """The Fuser the model options ask for: the exported model of --onnx on ONNX Runtime, else
+    --weights (default: the shipped weights) on --runtime; ``options`` are its FuseOptions fields.
+    Refuses the options an export cannot take, before any model is loaded."""
+    check_model_paths(args)
+    onnx = getattr(args, "onnx", None)
+    if onnx is not None and (args.weights or getattr(args, "half", False) or args.runtime not in ONNX_RUNTIMES):
+        raise UserError("--onnx runs the exported model: --weights, --half and --runtime do not apply (it runs "
+                        "on ONNX Runtime: --runtime auto or onnxruntime)")
+    threads = apply_threads(args)
+    if onnx is not None:
+        from defusion.serving.onnx_model import load_onnx_fuser
+
+        return load_onnx_fuser(onnx, device=args.device, threads=threads, **options)
+    from defusion.fusion.fuser import Fuser
+
+    return Fuser.from_pretrained(args.weights, device=args.device, half=getattr(args, "half", False),
+                                 runtime=args.runtime, threads=threads, **options)
 
 
 def apply_threads(args: argparse.Namespace) -> int | None:
@@ -156,8 +201,8 @@ def add_palette_option(p: argparse.ArgumentParser) -> None:
                         "image: the only grey source, else the last, or --infrared N); default none, the "
                         "sources' own colours")
     p.add_argument("--infrared", type=positive_int, default=None, metavar="N",
-                   help="with --palette: the infrared image is the Nth given (default: the only grey one, else "
-                        "the first)")
+                   help="with --palette: the infrared image is the Nth given (default: the one raw thermal frame, "
+                        "else the only grey one, else the last, as pairs are given visible first)")
 
 
 def add_rig_option(p: argparse.ArgumentParser) -> None:

@@ -22,6 +22,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 ColorMode = Literal["auto", "rgb", "ycbcr"]
+COLOR_MODES: tuple[str, ...] = ("auto", "rgb", "ycbcr")
 #: False-colour palettes for the infrared image (OpenCV's colour maps of those names); none: off.
 PALETTES: tuple[str, ...] = ("none", "inferno", "magma", "plasma", "hot", "jet", "turbo")
 #: The infrared image's values between these percentiles span the palette (hot and dead pixels
@@ -158,6 +159,12 @@ def blend_chroma(sources: list[np.ndarray]) -> np.ndarray:
     return sum(w * c for w, c in zip(weights, chromas)) / sum(weights)
 
 
+def check_color_mode(mode: str) -> None:
+    """ValueError unless ``mode`` is one of COLOR_MODES."""
+    if mode not in COLOR_MODES:
+        raise ValueError(f"unknown colour mode {mode!r}; use one of {', '.join(COLOR_MODES)}")
+
+
 def check_palette(palette: str) -> None:
     """ValueError unless ``palette`` is one of PALETTES."""
     if palette not in PALETTES:
@@ -227,8 +234,7 @@ def with_detail(colours: np.ndarray, fused: np.ndarray) -> np.ndarray:
 
 def plan_mode(sources: list[np.ndarray], color: ColorMode = "auto") -> Literal["rgb", "luma", "grey"]:
     """Which planes to fuse for these sources (see the module docstring)."""
-    if color not in ("auto", "rgb", "ycbcr"):
-        raise ValueError(f"unknown colour mode {color!r}; use auto, rgb or ycbcr")
+    check_color_mode(color)
     greys = [is_grey(s) for s in sources]
     if all(greys):
         return "grey"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 import functools
+import numbers
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -66,13 +67,26 @@ TASK_OPTIONS: dict[str, dict] = {
 #: read from the unique projections picked the same pixels at scale 1 as at 2 (MFIFB, every 7th
 #: pair: Qabf 0.784 against 0.785), at a quarter of the compute.
 SOURCES_SCALE = 1
+#: The smallest tile worth a network pass (network input pixels): smaller ones cost more in
+#: overlap and set-up than they fuse.
+MIN_TILE = 64
 #: The FuseOptions fields a task sets (FuseOptions.with_task).
 TASK_FIELDS: tuple[str, ...] = tuple(sorted({name for options in TASK_OPTIONS.values() for name in options}))
 
 
 def _check_gain(gain: float, name: str, largest: float) -> None:
-    if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not 0 <= gain <= largest:
+    if not is_number(gain) or not 0 <= gain <= largest:
         raise ValueError(f"{name} must be a number from 0 to {largest:g}, got {gain!r}")
+
+
+def is_number(value) -> bool:
+    """A real number, NumPy's scalars included (a sweep over ``np.arange`` gives those); not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def is_integer(value) -> bool:
+    """An integer, NumPy's included; not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def check_unique_gain(gain: float) -> None:
@@ -144,7 +158,7 @@ class FuseOptions:
     ``palette`` (``none`` by default) shows the infrared image in false colour with the fused
     image's fine detail over it, as thermal cameras show their fusion (:func:`defusion.fusion.color.
     with_detail`; the infrared image is source ``infrared``, by default the one raw thermal frame
-    stretched, else the only grey source, else the first).
+    stretched, else the only grey source, else the last: pairs come visible first).
 
     ``rig`` maps the images of a calibrated camera rig (an infrared and a visible camera side by
     side; :mod:`defusion.fusion.rig`, ``defusion calibrate``) onto the first camera's pixel grid
@@ -180,18 +194,32 @@ class FuseOptions:
     rig: Rig | None = None
     #: False colour from the infrared image (color.PALETTES; "none": the sources' own colours).
     palette: str = "none"
-    #: Which source (0-based) is the infrared image, for the palette; None: the only grey one, else the first.
+    #: Which source (0-based) is the infrared image, for the palette; None: the one raw thermal
+    #: frame, else the only grey one, else the last.
     infrared: int | None = None
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
         check_unique_gain(self.unique_gain)
         check_detail_gain(self.detail_gain)
-        if self.overlap < 0:
-            raise ValueError(f"overlap must be 0 or more, got {self.overlap}")
+        for name in ("tile", "overlap", "auto_tile_pixels", "auto_tile_size"):
+            value = getattr(self, name)
+            if not (value is None and name == "tile") and (not is_integer(value) or value < 0):
+                raise ValueError(f"{name} must be a whole number of pixels, 0 or more"
+                                 f"{' (or None: automatic)' if name == 'tile' else ''}, got {value!r}")
         if self.tile and self.tile <= 2 * self.overlap:
             raise ValueError(f"tile ({self.tile}) must be over twice the overlap ({self.overlap}): "
                              f"use a tile of at least {2 * self.overlap + 1}, or a smaller overlap")
+        if self.auto_tile_size < MIN_TILE:  # tiny tiles take forever; tile=0 turns tiling off
+            raise ValueError(f"auto_tile_size must be at least {MIN_TILE} pixels, got {self.auto_tile_size}")
+        color.check_color_mode(self.color)
+        # NumPy scalars as Python numbers, so that the options print and compare as given
+        for name in ("scale", "tile", "overlap", "auto_tile_pixels", "auto_tile_size", "infrared"):
+            if is_integer(getattr(self, name)):
+                object.__setattr__(self, name, int(getattr(self, name)))
+        for name in ("unique_gain", "detail_gain"):
+            if is_number(getattr(self, name)) and not isinstance(getattr(self, name), int):
+                object.__setattr__(self, name, float(getattr(self, name)))
         if self.stack not in STACK_ORDERS:
             raise ValueError(f"unknown stack order {self.stack!r}; use one of {', '.join(STACK_ORDERS)}")
         if self.order not in INPUT_ORDERS:
@@ -202,8 +230,7 @@ class FuseOptions:
         if not isinstance(self.deghost, bool):
             raise ValueError(f"deghost must be True or False, got {self.deghost!r}")
         color.check_palette(self.palette)
-        if self.infrared is not None and (isinstance(self.infrared, bool) or not isinstance(self.infrared, int)
-                                          or self.infrared < 0):
+        if self.infrared is not None and (not is_integer(self.infrared) or self.infrared < 0):
             raise ValueError(f"infrared must be a source's index (0 the first), got {self.infrared!r}")
         if self.palette != "none" and self.pixels == "sources":
             raise ValueError("a thermal palette colours the network's fusion; pixels='sources' keeps the sources' "
@@ -338,7 +365,10 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``auto`` picks CUDA when present; asking for an absent CUDA is an error."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda was asked for, but PyTorch sees no CUDA device")
     return device
@@ -382,6 +412,9 @@ class Fuser:
     options: FuseOptions = field(default_factory=FuseOptions)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.options, FuseOptions):
+            raise TypeError(f"options must be a FuseOptions (FuseOptions(**fields) or FuseOptions.for_task(task)), "
+                            f"got {type(self.options).__name__}")
         self.device = resolve_device(self.device)
         if self.half and self.device.type != "cuda":
             raise ValueError("--half needs a CUDA device (fp16 on the CPU is slower and less accurate)")
@@ -404,7 +437,7 @@ class Fuser:
         defaults (:meth:`FuseOptions.for_task`), or ``options`` from a whole :class:`FuseOptions`;
         ``fields`` (FuseOptions fields, e.g. ``scale=1``) go on top.
         """
-        check_runtime(runtime, half)
+        check_runtime(runtime, half, threads)
         if options is not None and task is not None:
             raise ValueError("give task= or options=, not both (FuseOptions.for_task(task) makes the options)")
         if options is not None and not isinstance(options, FuseOptions):
@@ -421,8 +454,11 @@ class Fuser:
     def fuse(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> np.ndarray:
         """Fuse two or more registered images (more than two in ``options.stack`` order).
 
-        Inputs are HxW or HxWxC arrays (uint8, uint16 or float in [0, 1]); the result has
-        their height and width, the deepest input dtype, and is grey only if all are grey.
+        Inputs are HxW or HxWxC arrays (uint8, uint16 or float in [0, 1]); the result has their
+        height and width and the deepest input type (uint8, uint16, or float32 for float inputs),
+        RGB (alpha dropped) unless all are grey (HxW, HxWx1 or R = G = B), then HxW. A grey 16-bit
+        source that fills a narrow band of its range (a raw thermal frame) is stretched first
+        (``options.stretch``; :meth:`registered` shows the sources as fused).
         """
         return self.fusion(*images, on_tile=on_tile).fused
 

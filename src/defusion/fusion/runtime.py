@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import numbers
 import sys
 from pathlib import Path
 from typing import Literal
@@ -62,8 +63,12 @@ class CompiledNet(nn.Module):
         return DeNetOutput(*(o.float() for o in out)) if self.bf16 else out
 
 
-def check_runtime(runtime: str, half: bool = False) -> None:
-    """Refuse unknown runtimes, fp16 outside the torch runtime, and missing packages."""
+def check_runtime(runtime: str, half: bool = False, threads: int | None = None) -> None:
+    """Refuse unknown runtimes, fp16 outside the torch runtime, missing packages, and a thread
+    count that is not a whole number from 1."""
+    if threads is not None and (not isinstance(threads, numbers.Integral) or isinstance(threads, bool)
+                                or threads < 1):
+        raise ValueError(f"threads must be a whole number from 1 (or None: ONNX Runtime's default), got {threads!r}")
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
     if half and runtime not in ("torch", "auto"):
@@ -98,7 +103,7 @@ def load_network(weights: str | Path | None, runtime: Runtime, device: str | tor
     """The network of ``weights`` (default: the shipped ones) on ``runtime``: something a Fuser
     can call like a DeNet. ``threads`` bounds onnxruntime's intra-op threads. ``auto`` that
     cannot export or open the ONNX model warns and runs PyTorch."""
-    check_runtime(runtime)
+    check_runtime(runtime, threads=threads)
     if runtime == "auto":
         if resolve_runtime(runtime, device) == "torch":
             return load_weights(weights, map_location=device)

@@ -16,6 +16,8 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+from defusion.fusion.color import is_grey
+
 #: ``auto``: stretch narrow-range 16-bit grey sources (the default); ``none``: use values as they are.
 Stretch = Literal["auto", "none"]
 STRETCHES: tuple[str, ...] = ("auto", "none")
@@ -47,16 +49,19 @@ def value_range(image: np.ndarray) -> tuple[float, float]:
 
 
 def is_narrow(image: np.ndarray) -> bool:
-    """Whether ``image`` looks like a raw sensor frame: grey, 16-bit, its values spanning under
-    ``NARROW_SPAN`` of the 16-bit range (and not flat).
+    """Whether ``image`` looks like a raw sensor frame: grey (HxW, HxWx1 or R = G = B), 16-bit,
+    its values spanning under ``NARROW_SPAN`` of the 16-bit range (and not flat).
 
     Example:
         >>> thermal = (7000 + np.arange(64 * 64).reshape(64, 64) % 2000).astype(np.uint16)
         >>> is_narrow(thermal), is_narrow(thermal.astype(np.uint8)), is_narrow(thermal * 0)
         (True, False, False)
+        >>> is_narrow(thermal[..., None]), is_narrow(np.dstack([thermal] * 3))
+        (True, True)
     """
-    if image.dtype != np.uint16 or image.ndim != 2 or image.size == 0:
+    if image.dtype != np.uint16 or image.size == 0 or not is_grey(image):
         return False
+    image = image if image.ndim == 2 else image[..., 0]
     lo, hi = value_range(image)
     return 0 < hi - lo < NARROW_SPAN * 65535
 

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -36,6 +37,12 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")
 FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 #: Frame rate of the output when no input video says one.
 DEFAULT_FPS = 25.0
+#: Relative difference of the inputs' frame rates under which they count as one rate (29.97 and 30 do).
+FPS_TOLERANCE = 0.01
+#: Names of the frames written into an output folder (frame_000000.png, ...), and the pattern that
+#: recognises them (six digits or more, as the index grows).
+FRAME_NAME = "frame_{:06d}.png"
+_FRAME_PATTERN = re.compile(r"frame_(\d{6,})\.png")
 
 
 class VideoError(ValueError):
@@ -67,6 +74,10 @@ class FrameSource:
 
     def frames(self) -> Iterator[np.ndarray]:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def frame_name(self, index: int) -> str:
+        """How a message names frame ``index`` (from 0) of this input."""
+        return f"{self.path} frame {index}"
 
     def close(self) -> None:
         pass
@@ -127,6 +138,9 @@ class _FrameFolder(FrameSource):
         for path in self._files[1:]:
             yield read_image(path, self._max_pixels)
 
+    def frame_name(self, index: int) -> str:
+        return f"{self._files[index]} (frame {index})"
+
 
 def open_frames(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> FrameSource:
     """Open a video file or a folder of frames, reading the first frame to check it."""
@@ -138,6 +152,15 @@ def open_frames(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Frame
     if not path.is_file():
         raise VideoError(f"{path}: is not a file or a folder")
     return _VideoFile(path, max_pixels)
+
+
+def _check_frame_size(source: FrameSource, frame: np.ndarray, index: int) -> None:
+    """Refuse a frame of another size than its input's first: a video's frames share one size (an
+    mp4 writer drops the others without an error)."""
+    h, w = frame.shape[:2]
+    if (w, h) != source.size:
+        raise VideoError(f"{source.frame_name(index)} is {w}x{h}, but the first frame of {source.path} is "
+                         f"{source.size[0]}x{source.size[1]} (WxH): every frame of an input must have one size")
 
 
 def _bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
@@ -166,16 +189,23 @@ class _VideoSink:
         self.fps = fps
         self.partial = out.with_name(f".{out.stem}.partial{out.suffix}")
         self._writer: cv2.VideoWriter | None = None
+        self._size: tuple[int, int] | None = None
 
     def write(self, frame: np.ndarray) -> None:
+        """Append ``frame``; one of another size than the first is refused (OpenCV would drop it
+        with no more than a log line)."""
         bgr = _to_bgr8(frame)
+        h, w = bgr.shape[:2]
         if self._writer is None:
             self.out.parent.mkdir(parents=True, exist_ok=True)
-            h, w = bgr.shape[:2]
             self._writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
             if not self._writer.isOpened():
                 self.abort()
                 raise VideoError(f"cannot write {self.out}: OpenCV could not open an mp4v writer for it")
+            self._size = (w, h)
+        elif (w, h) != self._size:
+            raise VideoError(f"cannot write a {w}x{h} frame into {self.out}, a video of {self._size[0]}x"
+                             f"{self._size[1]} frames (WxH)")
         self._writer.write(bgr)
 
     def finish(self) -> None:
@@ -190,22 +220,40 @@ class _VideoSink:
 
 
 class _FrameSink:
-    """One PNG per fused frame: frame_000000.png, frame_000001.png, ..."""
+    """One PNG per fused frame: frame_000000.png, frame_000001.png, ... When complete, the frames an
+    earlier, longer run left after the last one are removed (and ``warn`` told), so that the folder
+    holds one sequence."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, warn: Callable[[str], None]):
         self.out = out
         self._index = 0
+        self._warn = warn
         out.mkdir(parents=True, exist_ok=True)
 
     def write(self, frame: np.ndarray) -> None:
-        write_image(self.out / f"frame_{self._index:06d}.png", frame)
+        write_image(self.out / FRAME_NAME.format(self._index), frame)
         self._index += 1
 
     def finish(self) -> None:
-        pass
+        indices = {path: _frame_index(path.name) for path in self.out.iterdir() if path.is_file()}
+        stale = sorted((path for path, i in indices.items() if i is not None and i >= self._index), key=indices.get)
+        for path in stale:
+            path.unlink()
+        if stale:
+            span = stale[0].name if len(stale) == 1 else f"{stale[0].name} to {stale[-1].name}"
+            self._warn(f"removed {len(stale)} frame{'s' if len(stale) > 1 else ''} left in {self.out} by an earlier, "
+                       f"longer run ({span}): the folder holds this run's {self._index} only")
 
     def abort(self) -> None:
         pass
+
+
+def _frame_index(name: str) -> int | None:
+    """The index of a file name that is exactly one of FRAME_NAME's (``frame_000012.png``: 12), else None."""
+    match = _FRAME_PATTERN.fullmatch(name)
+    if match is None or FRAME_NAME.format(int(match[1])) != name:
+        return None
+    return int(match[1])
 
 
 def _to_bgr8(frame: np.ndarray) -> np.ndarray:
@@ -232,8 +280,10 @@ def fuse_videos(
 ) -> VideoResult:
     """Fuse ``a`` and ``b`` (video files or frame folders) frame by frame into ``out``.
 
-    Inputs of different lengths are fused over their common length and ``warn`` is told.
-    The output frame rate is ``fps``, else the first input video's, else 25. A fuser that sorts
+    Inputs of different lengths are fused over their common length and ``warn`` is told; so it is
+    of inputs of different frame rates (frames are paired by index). A frame of another size than
+    its input's first is a VideoError. The output frame rate is ``fps``, else the first input
+    video's, else 25; an output folder keeps only this run's frames. A fuser that sorts
     its inputs (``FuseOptions.order``, e.g. ``task="mef"``) sorts the first frames and keeps that
     order for the whole video, so that it cannot flip, and flicker, between frames.
     """
@@ -268,7 +318,8 @@ def fuse_videos(
         known = [c for c in (src_a.count, src_b.count, max_frames) if c is not None]
         total = min(known) if known else None
         rate = fps or src_a.fps or src_b.fps or DEFAULT_FPS
-        sink = _VideoSink(out, rate) if kind == "video" else _FrameSink(out)
+        _warn_rates_differ(src_a, src_b, rate, fps is not None, warn)
+        sink = _VideoSink(out, rate) if kind == "video" else _FrameSink(out, warn)
         done = 0
         start = time.perf_counter()
         frames_a, frames_b = src_a.frames(), src_b.frames()
@@ -281,6 +332,8 @@ def fuse_videos(
                         ended = src_a.path if fa is None else src_b.path
                         warn(f"{ended} ended after {done} frames, before the other input; fused the first {done}")
                     break
+                _check_frame_size(src_a, fa, done)
+                _check_frame_size(src_b, fb, done)
                 try:
                     if swap is None:  # the order the fuser would give the first frames, kept
                         # (a rig's frames stay in its cameras' order: it maps b's onto a's)
@@ -303,6 +356,19 @@ def fuse_videos(
         src_a.close()
         src_b.close()
     return VideoResult(done, seconds, out)
+
+
+def _warn_rates_differ(src_a: FrameSource, src_b: FrameSource, rate: float, asked: bool,
+                       warn: Callable[[str], None]) -> None:
+    """Warn when the inputs' frame rates differ: frames are paired by index, not by time, so the
+    pairs drift apart (a 10 fps video's frame 10 is at 1 s, a 30 fps one's at 0.33 s)."""
+    if src_a.fps is None or src_b.fps is None:
+        return
+    if abs(src_a.fps - src_b.fps) <= FPS_TOLERANCE * max(src_a.fps, src_b.fps):
+        return
+    whose = "as asked" if asked else f"{src_a.path}'s"
+    warn(f"{src_a.path} runs at {src_a.fps:.4g} fps and {src_b.path} at {src_b.fps:.4g} fps: frames are paired by "
+         f"index, not by time, and the output runs at {rate:.4g} fps ({whose})")
 
 
 __all__ = ["VideoError", "VideoResult", "FrameSource", "open_frames", "output_kind", "fuse_videos",

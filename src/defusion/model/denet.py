@@ -11,18 +11,23 @@ the unique embeddings weighed up: see :meth:`DeNet.forward`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from numbers import Integral
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from defusion.model.filters import high_pass
+from defusion.model.filters import HighPass
 from defusion.model.resnest import Bottleneck, ResNeStStage
 
 #: Input sides must be a multiple of this (three 2x down-samplings); callers pad.
 SIZE_MULTIPLE = 8
+#: Stages of the encoder and of each decoder: every per-stage setting of DeNetConfig has this many.
+STAGES = 4
+#: DeNet's inputs are batches of images: (B, C, H, W).
+INPUT_DIMS = 4
 #: Initial scale of each residual branch's last convolution (see DeNet._init_weights).
 RESIDUAL_INIT_GAIN = 0.2
 #: Width (network pixels) of the Gaussian that splits the unique embeddings' contribution to the
@@ -46,7 +51,9 @@ def default_detail_gain(unique_gain: float) -> float:
 class DeNetConfig:
     """Widths and depths of DeNet. Defaults are the published DeFusion network.
 
-    Every ``*_widths`` entry is a bottleneck's inner width; a stage outputs 4x that.
+    Every ``*_widths`` entry is a bottleneck's inner width; a stage outputs 4x that. Settings
+    DeNet cannot be built from raise ``ValueError`` here, naming the setting, rather than an
+    ``IndexError`` or a convolution's error when the network is built.
     """
 
     in_channels: int = 3
@@ -62,12 +69,39 @@ class DeNetConfig:
     unique_blocks: tuple[int, int, int, int] = (4, 4, 6, 6)
     radix: int = 2
 
+    def __post_init__(self) -> None:
+        """Refuse a configuration DeNet cannot be built from, naming the setting to fix (lists,
+        as JSON gives them, become tuples)."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(f.default, tuple):  # a per-stage setting
+                if not isinstance(value, (tuple, list)) or len(value) != STAGES or not all(map(_positive, value)):
+                    raise ValueError(f"{f.name} must be {STAGES} positive integers, one per stage; got {value!r}")
+                object.__setattr__(self, f.name, tuple(int(v) for v in value))
+            elif not _positive(value):
+                raise ValueError(f"{f.name} must be a positive integer; got {value!r}")
+            else:
+                object.__setattr__(self, f.name, int(value))  # a NumPy integer would not go to JSON
+        for name in ("encoder_widths", "ensembler_width", "common_widths", "unique_widths"):
+            value = getattr(self, name)
+            if any(v % self.radix for v in (value if isinstance(value, tuple) else (value,))):
+                raise ValueError(f"every width must be a multiple of radix ({self.radix}): split-attention "
+                                 f"convolutions split it into radix groups; got {name}={value!r}")
+        if self.common_widths[-1] != self.unique_widths[-1]:
+            raise ValueError("common_widths and unique_widths must end with the same width (Pr sums the common "
+                             f"and unique embeddings); got {self.common_widths[-1]} and {self.unique_widths[-1]}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> "DeNetConfig":
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def _positive(value: object) -> bool:
+    """Whether ``value`` is an integer of at least 1 (bools are not sizes)."""
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
 
 
 class DeNetOutput(NamedTuple):
@@ -148,12 +182,12 @@ class DeNet(nn.Module):
         code = self.ensembler.out_channels
         self.common_decoder = Decoder(code, (2 * c4, 2 * c2), cfg.common_widths, cfg.common_blocks, cfg.radix)
         self.unique_decoder = Decoder(code + c8, (c4, c2), cfg.unique_widths, cfg.unique_blocks, cfg.radix)
-        if self.common_decoder.out_channels != self.unique_decoder.out_channels:
-            raise ValueError("common and unique embeddings must have the same width (Pr sums them)")
         embed = self.common_decoder.out_channels
         self.common_head = nn.Conv2d(embed, cfg.out_channels, 3, padding=1)
         self.unique_head = nn.Conv2d(embed, cfg.out_channels, 3, padding=1)
         self.fusion_head = nn.Conv2d(embed, cfg.out_channels, 3, padding=1)
+        # the unique detail's high-pass; a module, so that its kernel moves with the network, exports too
+        self.unique_detail = HighPass(UNIQUE_DETAIL_SIGMA)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -180,8 +214,11 @@ class DeNet(nn.Module):
             nn.init.constant_(head.bias, 0.0)
 
     def embed(self, x1: torch.Tensor, x2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Return the embeddings (f_c, f_u^1, f_u^2) at full resolution."""
-        _check_size(x1, x2)
+        """Return the embeddings (f_c, f_u^1, f_u^2) at full resolution.
+
+        Raises ``TypeError`` / ``ValueError`` for inputs other than two same-shape Bx3xHxW float
+        tensors (the weights' dtype) with H and W multiples of SIZE_MULTIPLE."""
+        _check_inputs(x1, x2, self.cfg.in_channels, self.encoder.stem.weight.dtype)
         a2, a4, a8 = self.encoder(x1)
         b2, b4, b8 = self.encoder(x2)
         code = self.ensembler(torch.cat((a8, b8), dim=1))
@@ -224,7 +261,7 @@ class DeNet(nn.Module):
                 return fused  # no separate detail term (g = d = 1 is the paper's Pr)
         head = self.fusion_head  # W u: the head's linear part, without its bias
         unique_image = F.conv2d(unique, head.weight, None, head.stride, head.padding, head.dilation, head.groups)
-        return fused + extra * high_pass(unique_image, UNIQUE_DETAIL_SIGMA)
+        return fused + extra * self.unique_detail(unique_image)
 
 
 _HEADS = ("common_head", "unique_head", "fusion_head")
@@ -232,11 +269,46 @@ _HEADS = ("common_head", "unique_head", "fusion_head")
 DENET_PARTS: tuple[str, ...] = ("encoder", "ensembler", "common_decoder", "unique_decoder", *_HEADS)
 
 
-def _check_size(x1: torch.Tensor, x2: torch.Tensor) -> None:
+def _runs_with(dtype: torch.dtype, weight_dtype: torch.dtype, device_type: str) -> bool:
+    """Whether inputs of ``dtype`` run through weights of ``weight_dtype``: the same dtype, or any
+    other under autocast, which casts both to its own, except float64 (which it leaves alone)."""
+    if dtype == weight_dtype:
+        return True
+    return torch.is_autocast_enabled(device_type) and torch.float64 not in (dtype, weight_dtype)
+
+
+def _check_inputs(x1: torch.Tensor, x2: torch.Tensor, channels: int, weight_dtype: torch.dtype) -> None:
+    """Refuse inputs DeNet cannot run with a message saying what to pass, before torch fails deep
+    inside (a reshape in resnest.py, a convolution's channel or dtype check).
+
+    Every test is on the type, rank, dtype or size of the inputs, in Python: under tracing
+    (TorchScript and ONNX export) they run once on the example inputs (the size tests with a
+    TracerWarning, which the export silences) and record nothing in the graph, so the exported
+    batch, height and width stay dynamic (and unchecked there: callers pad, see SIZE_MULTIPLE).
+    """
+    expected = f"DeNet takes two Bx{channels}xHxW float tensors in [0, 1]"
+    for name, x in (("x1", x1), ("x2", x2)):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{expected}; got {name} of type {type(x).__name__}: convert it with torch.as_tensor")
+        if x.dim() != INPUT_DIMS:
+            hint = ": add the batch dimension with x.unsqueeze(0)" if x.dim() == INPUT_DIMS - 1 else ""
+            raise ValueError(f"{expected}; got {name} of shape {tuple(x.shape)}{hint}")
+        if x.shape[1] != channels:
+            grey = x.shape[1] == 1 and channels > 1
+            hint = f": repeat a grey image to {channels} channels with x.expand(-1, {channels}, -1, -1)" if grey else ""
+            raise ValueError(f"{expected}; got {name} with {x.shape[1]} channels (shape {tuple(x.shape)}){hint}")
+        if not x.is_floating_point():
+            hint = "x.float() / 255" if x.dtype == torch.uint8 else "x.float(), scaled to [0, 1]"
+            raise TypeError(f"{expected}; got {name} of dtype {x.dtype}: convert it with {hint}")
+        if not _runs_with(x.dtype, weight_dtype, x.device.type):
+            raise TypeError(f"{expected} of the weights' dtype {weight_dtype}; got {name} of dtype {x.dtype}: "
+                            f"convert it with x.to({weight_dtype}) (or the model with model.to({x.dtype}))")
     if x1.shape != x2.shape:
-        raise ValueError(f"sources differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}")
+        raise ValueError(f"sources differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}; "
+                         "resize them to one size and batch them alike")
     if x1.shape[-1] % SIZE_MULTIPLE or x1.shape[-2] % SIZE_MULTIPLE:
-        raise ValueError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {tuple(x1.shape[-2:])}")
+        raise ValueError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {tuple(x1.shape[-2:])}; "
+                         "pad the inputs (the Fuser does)")
 
 
-__all__ = ["DENET_PARTS", "DeNet", "DeNetConfig", "DeNetOutput", "SIZE_MULTIPLE", "default_detail_gain"]
+__all__ = ["DENET_PARTS", "DeNet", "DeNetConfig", "DeNetOutput", "SIZE_MULTIPLE", "STAGES", "default_detail_gain"]

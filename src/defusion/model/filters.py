@@ -15,6 +15,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 
 def gaussian_kernel_1d(sigma: float) -> list[float]:
@@ -31,11 +32,15 @@ def gaussian_blur(x: torch.Tensor, sigma: float, valid: bool = False) -> torch.T
     """Separable Gaussian blur of a (B, C, H, W) tensor, edges replicated (no darkened border);
     ``valid`` keeps only the positions the whole kernel covers (2 radius pixels fewer a side).
 
-    The kernel is built from Python floats, so an exported graph holds it as a constant.
+    The kernel is built from Python floats on ``x``'s device and dtype; a traced graph freezes
+    both, so a network to be exported holds it in a :class:`HighPass` module instead.
     """
-    taps = gaussian_kernel_1d(sigma)
-    radius, channels = len(taps) // 2, int(x.shape[1])
-    kernel = torch.tensor(taps, dtype=x.dtype, device=x.device)
+    return blur_with(x, torch.tensor(gaussian_kernel_1d(sigma), dtype=x.dtype, device=x.device), valid)
+
+
+def blur_with(x: torch.Tensor, kernel: torch.Tensor, valid: bool = False) -> torch.Tensor:
+    """:func:`gaussian_blur` with its 1-D ``kernel`` given as a tensor (on ``x``'s device and dtype)."""
+    radius, channels = kernel.shape[0] // 2, int(x.shape[1])
     kx = kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)
     ky = kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1)
     if not valid:
@@ -49,3 +54,23 @@ def gaussian_blur(x: torch.Tensor, sigma: float, valid: bool = False) -> torch.T
 def high_pass(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """``x`` less its Gaussian local mean: the detail finer than about ``sigma`` pixels."""
     return x - gaussian_blur(x, sigma)
+
+
+class HighPass(nn.Module):
+    """:func:`high_pass` as a module whose kernel is a buffer: it moves with ``.to(device)`` and
+    ``.half()``, also in a TorchScript export, where a kernel built inside ``forward`` would be a
+    constant frozen on the device and dtype it was traced with. Not saved in state dicts.
+
+    Example:
+        >>> x = torch.rand(1, 3, 16, 16)
+        >>> bool(torch.allclose(HighPass(2.0)(x), high_pass(x, 2.0)))
+        True
+    """
+
+    def __init__(self, sigma: float) -> None:
+        super().__init__()
+        self.sigma = sigma
+        self.register_buffer("kernel", torch.tensor(gaussian_kernel_1d(sigma)), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - blur_with(x, self.kernel.to(x.dtype) if self.kernel.dtype != x.dtype else self.kernel)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from defusion.model.denet import DeNet, DeNetConfig
 
@@ -21,11 +21,25 @@ def list_models() -> list[str]:
 
 
 def model_config(name: str, **overrides) -> DeNetConfig:
-    """The registered configuration of ``name`` with fields replaced by ``overrides``."""
+    """The registered configuration of ``name`` with fields replaced by ``overrides``.
+
+    Raises ``ValueError`` for an unknown name, an unknown setting, or values DeNet cannot be
+    built from (see :class:`~defusion.model.denet.DeNetConfig`).
+
+    Example:
+        >>> model_config("defusion-tiny", encoder_widths=(4, 8))
+        Traceback (most recent call last):
+        ...
+        ValueError: encoder_widths must be 4 positive integers, one per stage; got (4, 8)
+    """
     try:
         cfg = _CONFIGS[name]
     except KeyError:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(list_models())}") from None
+    settings = [f.name for f in fields(DeNetConfig)]
+    unknown = [key for key in overrides if key not in settings]
+    if unknown:
+        raise ValueError(f"unknown DeNet setting(s) {', '.join(unknown)}; settings: {', '.join(settings)}")
     return replace(cfg, **overrides)
 
 

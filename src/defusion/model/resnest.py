@@ -40,8 +40,13 @@ class SplitAttentionConv(nn.Module):
         # CUDA autocast runs sum and softmax in float32; the explicit dtypes keep the full-size
         # maps in the convolution's precision (bf16 under amp), halving their memory traffic.
         # Without autocast they change nothing.
-        pooled = splits.sum(dim=1, dtype=splits.dtype).mean(dim=(-2, -1), keepdim=True)
+        # A trace (TorchScript, ONNX) would freeze those dtypes; there is no autocast to undo there.
+        tracing = torch.jit.is_tracing()
+        pooled = (splits.sum(dim=1) if tracing else splits.sum(dim=1, dtype=splits.dtype)).mean(dim=(-2, -1),
+                                                                                               keepdim=True)
         weights = self.fc2(F.relu(self.fc1(pooled))).reshape(b, self.radix, self.channels, 1, 1)
+        if tracing:
+            return (splits * weights.softmax(dim=1)).sum(dim=1)
         return (splits * weights.softmax(dim=1).to(splits.dtype)).sum(dim=1, dtype=splits.dtype)
 
 

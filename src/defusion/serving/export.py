@@ -40,6 +40,8 @@ OUTPUT_NAMES = ("common", "unique1", "unique2", "fused")
 EXPORT_SIZE = (64, 64)
 PARITY_SIZE = (2, 40, 56)  # batch, height, width
 DEFAULT_OPSET = 17
+#: The extra file in a TorchScript export that describes it (JSON).
+TORCHSCRIPT_METADATA = "defusion.json"
 
 
 class ExportError(ValueError):
@@ -102,25 +104,62 @@ def _quiet():
         yield
 
 
-def _atomic_target(path: Path) -> Path:
+def fusion_defaults() -> dict[str, dict[str, float]]:
+    """The unique gain, detail gain and inference scale the fusion core runs the network at, in
+    general and per task: what an export records so that a pipeline without defusion can feed
+    the same (scripts/fuse_with_onnx.py).
+
+    Example:
+        >>> fusion_defaults()["ivf"]
+        {'unique_gain': 1.5, 'detail_gain': 2.0, 'scale': 2}
+    """
+    from defusion.fusion.fuser import TASKS, FuseOptions
+
+    def settings(options: FuseOptions) -> dict[str, float]:
+        return {"unique_gain": float(options.unique_gain), "detail_gain": options.resolved_detail_gain,
+                "scale": options.scale}
+
+    return {"general": settings(FuseOptions()), **{task: settings(FuseOptions.for_task(task)) for task in TASKS}}
+
+
+#: What the inputs hold, for the file's metadata (docs/serving.md, "Fusing without defusion").
+INPUT_NOTE = ("x1, x2: B x 3 x H x W float32 in [0, 1], H and W multiples of 8 (mirror-pad bottom/right); "
+              "the fusion core feeds each source's full-range BT.601 luminance repeated into 3 channels and "
+              "takes the mean of fused's channels as the fused luminance; unique_gain, detail_gain: float32 "
+              "scalars, see fusion_defaults (1 and 1: the paper's Pr)")
+
+
+@contextlib.contextmanager
+def _atomic_target(path: Path):
+    """A temporary name beside ``path`` to write to, moved onto ``path`` when the block succeeds
+    and removed when it fails (a failed export leaves nothing behind)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # Unique per writer: two processes exporting the same file must not share a temporary.
-    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def export_torchscript(model: DeNet, path: str | Path, size: tuple[int, int] = EXPORT_SIZE, half: bool = False) -> Path:
     """Trace ``model`` at ``size`` and save it with ``torch.jit.save``; checked at another size too.
-    ``half``: fp16 compute behind float32 inputs and outputs (move it to a GPU to gain from it)."""
+    ``half``: fp16 compute behind float32 inputs and outputs (move it to a GPU to gain from it).
+    The file carries a JSON description (config, precision, inputs, outputs, fusion defaults) as the
+    extra file ``TORCHSCRIPT_METADATA``: ``torch.jit.load(path, _extra_files={name: ""})`` reads it."""
     path = Path(path)
+    config = _prepare(model).cfg
     model = _network(model, half)
     example = _example(size)
     other = _example((size[0] + 2 * SIZE_MULTIPLE, size[1] + SIZE_MULTIPLE), batch=2, seed=1, unique_gain=1.5, detail_gain=1.75)
     with _quiet(), torch.no_grad():
         traced = torch.jit.trace(model, example, check_inputs=[other], check_tolerance=1e-2 if half else 1e-4)
-    tmp = _atomic_target(path)
-    with _quiet():
-        torch.jit.save(traced, str(tmp))
-    os.replace(tmp, path)
+    description = {"format": "defusion-denet", "config": config.to_dict(), "size_multiple": SIZE_MULTIPLE,
+                   "precision": "fp16" if half else "fp32", "inputs": list(INPUT_NAMES), "outputs": list(OUTPUT_NAMES),
+                   "input_note": INPUT_NOTE, "fusion_defaults": fusion_defaults()}
+    with _atomic_target(path) as tmp, _quiet():
+        torch.jit.save(traced, str(tmp), _extra_files={TORCHSCRIPT_METADATA: json.dumps(description)})
     return path
 
 
@@ -138,23 +177,24 @@ def export_onnx(model: DeNet, path: str | Path, opset: int = DEFAULT_OPSET, size
     config = _prepare(model).cfg
     model = _network(model, half)
     dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in ("x1", "x2", *OUTPUT_NAMES)}
-    tmp = _atomic_target(path)
-    with _quiet(), torch.no_grad():
-        torch.onnx.export(model, _example(size), str(tmp), dynamo=False, opset_version=opset,
-                          input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
-                          dynamic_axes=dynamic, do_constant_folding=True)
-    proto = onnx.load(str(tmp))
-    carried = dict(metadata or {})
-    if "precision" in carried:  # the weights' training precision: not what this file computes in
-        carried["training_precision"] = carried.pop("precision")
-    props = {"format": "defusion-denet", "config": json.dumps(config.to_dict()),
-             "size_multiple": str(SIZE_MULTIPLE), **carried, "precision": "fp16" if half else "fp32"}
-    for key, value in props.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, str(value)
-    onnx.checker.check_model(proto)
-    onnx.save(proto, str(tmp))
-    os.replace(tmp, path)
+    with _atomic_target(path) as tmp:
+        with _quiet(), torch.no_grad():
+            torch.onnx.export(model, _example(size), str(tmp), dynamo=False, opset_version=opset,
+                              input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+                              dynamic_axes=dynamic, do_constant_folding=True)
+        proto = onnx.load(str(tmp))
+        carried = dict(metadata or {})
+        if "precision" in carried:  # the weights' training precision: not what this file computes in
+            carried["training_precision"] = carried.pop("precision")
+        props = {"format": "defusion-denet", "config": json.dumps(config.to_dict()),
+                 "size_multiple": str(SIZE_MULTIPLE), **carried, "precision": "fp16" if half else "fp32",
+                 "input_note": INPUT_NOTE, "fusion_defaults": json.dumps(fusion_defaults())}
+        proto.doc_string = INPUT_NOTE
+        for key, value in props.items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, str(value)
+        onnx.checker.check_model(proto)
+        onnx.save(proto, str(tmp))
     return path
 
 

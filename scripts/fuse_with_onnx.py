@@ -1,0 +1,126 @@
+"""Fuse a pair with an exported DeNet and nothing of defusion: what `defusion fuse` does around the network.
+
+A reference for deployments that run the ONNX file in their own pipeline (docs/serving.md, "Fusing
+without defusion"). Needs numpy, onnxruntime and Pillow, and OpenCV for a scale over 1; it never
+imports defusion. It follows the fusion core's default path for a registered pair that fits in one
+network pass:
+
+1. Sources to float in [0, 1] (8-bit / 255, 16-bit / 65535).
+2. The network sees luminance: full-range BT.601 Y of each source, repeated into 3 channels.
+3. Mirror-pad bottom/right to multiples of 8; at scale s > 1 up-sample s-fold (bicubic), run the
+   network, average s x s blocks back down; crop; clip the `fused` output to [0, 1].
+4. The fused luminance is the mean of `fused`'s 3 channels. Grey + grey stays grey; otherwise the
+   colour sources' (Cb, Cr), each weighed by its saturation |Cb - .5| + |Cr - .5| + 1e-3, give the
+   chroma, and Y, Cb, Cr go back to RGB.
+
+Gains and scale come from the file's `fusion_defaults` metadata for ``--task`` (exports made
+before 2026-12-05 lack it: then the fusion core's general defaults below). Not covered here:
+tiling of large images, raw thermal stretching, --align, --rig, palettes and pixels from the
+sources (use `defusion fuse` or the Fuser for those).
+Usage: python scripts/fuse_with_onnx.py denet.onnx A B -o fused.png [--task ivf|mef|mff] [--scale S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+from PIL import Image
+
+#: Full-range BT.601 RGB -> YCbCr (chroma centred on 0.5), as the fusion core converts.
+RGB_TO_YCBCR = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]],
+                        dtype=np.float32)
+CHROMA_OFFSET = np.array([0.0, 0.5, 0.5], dtype=np.float32)
+SATURATION_EPS = 1e-3
+#: Used when the file carries no `fusion_defaults` (exports before 2026-12-05).
+GENERAL_DEFAULTS = {"unique_gain": 1.25, "detail_gain": 1.5, "scale": 2}
+SIZE_MULTIPLE = 8
+
+
+def read(path: str) -> np.ndarray:
+    """An image file as float32 in [0, 1], HxW (grey) or HxWx3."""
+    image = Image.open(path)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return np.asarray(image, dtype=np.float32) / 65535.0
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    grey = np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
+    return rgb[..., 0] if grey else rgb
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    return image if image.ndim == 2 else image @ RGB_TO_YCBCR[0]
+
+
+def network_input(y: np.ndarray, scale: int) -> np.ndarray:
+    """HxW luminance -> 1x3xH'xW' float32: mirror-padded to multiples of 8, up-sampled ``scale``-fold."""
+    h, w = y.shape
+    ph, pw = -h % SIZE_MULTIPLE, -w % SIZE_MULTIPLE
+    y = np.pad(y, ((0, ph), (0, pw)), mode="reflect" if ph < h and pw < w else "edge")
+    if scale > 1:
+        import cv2
+
+        y = np.clip(cv2.resize(y, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+    return np.ascontiguousarray(np.repeat(y[None, None], 3, axis=1), dtype=np.float32)
+
+
+def fuse_luminance(session, y1: np.ndarray, y2: np.ndarray, unique_gain: float, detail_gain: float,
+                   scale: int) -> np.ndarray:
+    """The network's fused luminance of two HxW luminance planes, HxW in [0, 1]."""
+    h, w = y1.shape
+    feeds = {"x1": network_input(y1, scale), "x2": network_input(y2, scale),
+             "unique_gain": np.array(unique_gain, np.float32), "detail_gain": np.array(detail_gain, np.float32)}
+    names = {i.name for i in session.get_inputs()}
+    fused = session.run(["fused"], {k: v for k, v in feeds.items() if k in names})[0][0]  # 3 x sH' x sW'
+    if scale > 1:  # average scale x scale blocks
+        c, sh, sw = fused.shape
+        fused = fused.reshape(c, sh // scale, scale, sw // scale, scale).mean(axis=(2, 4))
+    return np.clip(fused[:, :h, :w], 0.0, 1.0).mean(axis=0)
+
+
+def with_colour(y: np.ndarray, sources: list[np.ndarray]) -> np.ndarray:
+    """Fused luminance + the colour sources' chroma, weighed by saturation; grey if none has colour."""
+    chromas = [(s @ RGB_TO_YCBCR.T + CHROMA_OFFSET)[..., 1:] for s in sources if s.ndim == 3]
+    if not chromas:
+        return y
+    weights = [np.abs(c - 0.5).sum(axis=2, keepdims=True) + SATURATION_EPS for c in chromas]
+    chroma = sum(w * c for w, c in zip(weights, chromas)) / sum(weights)
+    ycbcr = np.dstack([y, chroma]) - CHROMA_OFFSET
+    return np.clip(ycbcr @ np.linalg.inv(RGB_TO_YCBCR).T.astype(np.float32), 0.0, 1.0)
+
+
+def defaults(session, task: str | None) -> dict:
+    """Gains and scale for ``task`` from the file's metadata (general defaults: task None)."""
+    props = session.get_modelmeta().custom_metadata_map
+    if "fusion_defaults" not in props:
+        return dict(GENERAL_DEFAULTS)
+    return json.loads(props["fusion_defaults"])[task or "general"]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--task", choices=("ivf", "mef", "mff"))
+    p.add_argument("--scale", type=int, help="inference scale (default: the task's)")
+    args = p.parse_args()
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+    settings = defaults(session, args.task)
+    scale = args.scale or settings["scale"]
+    a, b = read(args.a), read(args.b)
+    if a.shape[:2] != b.shape[:2]:
+        raise SystemExit(f"the images differ in size: {a.shape[1]}x{a.shape[0]} vs {b.shape[1]}x{b.shape[0]}")
+    if args.task == "mef" and luminance(b).mean() < luminance(a).mean():
+        a, b = b, a  # exposure pairs run darker first (the core's order="exposure")
+    y = fuse_luminance(session, luminance(a), luminance(b), settings["unique_gain"], settings["detail_gain"], scale)
+    fused = with_colour(y, [a, b])
+    Image.fromarray((fused * 255.0 + 0.5).astype(np.uint8)).save(args.output)
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
