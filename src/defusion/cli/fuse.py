@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import (FUSION_OPTION_NAMES, ONNX_RUNTIMES, add_fusion_options, add_model_options,
-                                  apply_threads, check_tile, fusion_options, positive_int)
+from defusion.cli.options import (FUSION_OPTION_NAMES, add_fusion_options, add_model_options, add_onnx_option,
+                                  check_tile, fusion_options, make_fuser, positive_int, same_path)
 from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES
 from defusion.fusion.fuser import SizeMismatchError
@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gap", type=_seconds, default=2.0, metavar="SECONDS",
                    help="with --stacks and --group auto: the pause between shots that starts a new group (default 2)")
     add_model_options(p)
-    p.add_argument("--onnx", type=Path, help="run an exported ONNX model with ONNX Runtime (defusion export)")
+    add_onnx_option(p)
     add_fusion_options(p)
     p.add_argument("--components", type=Path,
                    help="also write the common and unique projections to this folder (two images only)")
@@ -87,6 +87,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 #: File types folder modes write (--format).
 FOLDER_FORMATS = ("png", "tif", "jpg")
+#: The images --components writes, as NAME.<suffix> (PREFIX_NAME.<suffix> in folder modes), and the
+#: one it adds with --pixels sources (the decision map).
+COMPONENT_PARTS = ("common", "unique_a", "unique_b")
+WEIGHT_PART = "weight_a"
+#: How far (relative) --resize may change a source's width / height ratio before a note says so:
+#: rounding an odd size (61x45 onto 60x44) is not a change of shape.
+ASPECT_TOLERANCE = 0.02
 
 
 def _component_suffix(out: Path) -> str:
@@ -130,8 +137,20 @@ def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
     images = [read_image(p, args.max_pixels) for p in paths]
     if args.resize:
         h, w = images[0].shape[:2]
+        for path, image in zip(paths[1:], images[1:]):
+            _note_aspect_change(path, image, h, w)
         images = [images[0]] + [resize_to(im, h, w) for im in images[1:]]
     return images
+
+
+def _note_aspect_change(path: Path, image: np.ndarray, h: int, w: int) -> None:
+    """Say when --resize stretches ``image`` onto an h x w grid of another shape (it does not crop)."""
+    from tqdm import tqdm
+
+    ih, iw = image.shape[:2]
+    if abs((iw / ih) / (w / h) - 1) > ASPECT_TOLERANCE:
+        tqdm.write(f"defusion: note: --resize changes {path}'s aspect ratio (from {iw}x{ih} to {w}x{h}, WxH): "
+                   "it is stretched, not cropped", file=sys.stderr)
 
 
 def _tile_progress(fuser, images: list[np.ndarray], args: argparse.Namespace, nested: bool = False):
@@ -167,10 +186,10 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
         parts = fuser.decompose(*images, on_tile=on_tile)
         prefix = f"{stem}_" if stem else ""
         suffix = _component_suffix(out)
-        for name, image in (("common", parts.common), ("unique_a", parts.unique_a), ("unique_b", parts.unique_b)):
+        for name, image in zip(COMPONENT_PARTS, (parts.common, parts.unique_a, parts.unique_b)):
             write_image(args.components / f"{prefix}{name}{suffix}", image)
         if parts.weight_a is not None:  # --pixels sources: the decision map, white where a's pixels are
-            write_image(args.components / f"{prefix}weight_a{suffix}", to_uint8(parts.weight_a))
+            write_image(args.components / f"{prefix}{WEIGHT_PART}{suffix}", to_uint8(parts.weight_a))
         fused = parts.fused
         if args.source_map:
             _write_source_map(args.source_map, [parts.weight_a, 1 - parts.weight_a], out, stem)
@@ -329,14 +348,10 @@ def _already_fused(stem: str, args: argparse.Namespace) -> bool:
     wanted = [out]
     if args.components:
         suffix = _component_suffix(out)
-        wanted += [args.components / f"{stem}_{part}{suffix}" for part in ("common", "unique_a", "unique_b")]
+        wanted += [args.components / f"{stem}_{part}{suffix}" for part in COMPONENT_PARTS]
     if args.source_map:
         wanted.append(args.source_map / f"{stem}.png")
     return all(p.is_file() for p in wanted)
-
-
-def _same_path(a: Path, b: Path) -> bool:
-    return a.resolve() == b.resolve()
 
 
 def _source_folders(args: argparse.Namespace) -> list[Path]:
@@ -347,24 +362,69 @@ def _check_paths(args: argparse.Namespace, folders: bool) -> None:
     """Refuse outputs that cannot be written or would overwrite a source, before any work."""
     out = args.output
     if folders:
+        for option, folder in (("--a", args.dir_a), ("--b", args.dir_b), ("--stacks", args.stacks)):
+            _check_source_folder(option, folder)
         if out.exists() and not out.is_dir():
             raise UserError(f"-o {out}: is a file; folder mode (--a/--b, --stacks) writes into a folder")
-        if any(_same_path(out, d) for d in _source_folders(args)):
+        if any(same_path(out, d) for d in _source_folders(args)):
             raise UserError(f"-o {out}: is a source folder; fused images would overwrite the sources")
     else:
         if out.is_dir():
             raise UserError(f"-o {out}: is a folder; give an output image path such as {out / 'fused.png'}")
         if out.suffix.lower() not in WRITABLE_SUFFIXES:
             raise UserError(f"cannot write {out}: use one of {', '.join(WRITABLE_SUFFIXES)}")
-        if any(p.exists() and _same_path(out, p) for p in args.images):
+        if any(p.exists() and same_path(out, p) for p in args.images):
             raise UserError(f"-o {out}: is one of the inputs; choose another output path "
                             "(defusion does not overwrite its sources)")
         if args.components and len(args.images) != 2:
             raise UserError(f"--components needs exactly two images, got {len(args.images)}")
     if args.components and args.components.exists() and not args.components.is_dir():
         raise UserError(f"--components {args.components}: is a file; it names a folder for the three parts")
+    if args.components:
+        _check_components_paths(args, folders)
     if args.source_map:
         _check_source_map_path(args, folders)
+
+
+def _check_source_folder(option: str, folder: Path | None) -> None:
+    """Refuse a source folder option (--a, --b, --stacks) that names no folder, saying what it names."""
+    if folder is None or folder.is_dir():
+        return
+    if folder.exists():
+        raise UserError(f"{option} {folder}: is a file, not a folder; give the folder that holds the images")
+    raise UserError(f"{option} {folder}: no such folder")
+
+
+def _check_components_paths(args: argparse.Namespace, folders: bool) -> None:
+    """Refuse a --components folder whose parts (common.png, ...) would overwrite an input or the output,
+    or, in folder modes, that is a source folder (the parts would mix with the sources)."""
+    if folders:
+        if any(same_path(args.components, d) for d in _source_folders(args)):
+            raise UserError(f"--components {args.components}: is a source folder; give the parts their own folder")
+        return
+    suffix = _component_suffix(args.output)
+    for part in COMPONENT_PARTS + ((WEIGHT_PART,) if args.pixels == "sources" else ()):
+        path = args.components / f"{part}{suffix}"
+        if any(p.exists() and same_path(path, p) for p in args.images):
+            raise UserError(f"--components {args.components}: its {path.name} is one of the inputs; choose another "
+                            "folder (defusion does not overwrite its sources)")
+        if same_path(path, args.output):
+            raise UserError(f"--components {args.components}: its {path.name} is the output -o {args.output}; "
+                            "choose another folder")
+
+
+def _warn_same_sources(args: argparse.Namespace, folders: bool) -> None:
+    """Warn when one file (or folder) is given twice: it would be fused with itself."""
+    if folders:
+        if args.dir_a is not None and args.dir_b is not None and same_path(args.dir_a, args.dir_b):
+            print(f"defusion: warning: --a {args.dir_a} and --b {args.dir_b} are the same folder: each image is "
+                  "fused with itself", file=sys.stderr)
+        return
+    for i, first in enumerate(args.images):
+        for second in args.images[i + 1:]:
+            if first.exists() and same_path(first, second):
+                print(f"defusion: warning: {first} and {second} are the same file: it is fused with itself",
+                      file=sys.stderr)
 
 
 def _check_source_map_path(args: argparse.Namespace, folders: bool) -> None:
@@ -373,20 +433,18 @@ def _check_source_map_path(args: argparse.Namespace, folders: bool) -> None:
         if path.exists() and not path.is_dir():
             raise UserError(f"--source-map {path}: is a file; with --a/--b or --stacks it names a folder (one map per "
                             "pair or group)")
-        if any(_same_path(path, d) for d in (*_source_folders(args), args.output)):
+        if any(same_path(path, d) for d in (*_source_folders(args), args.output)):
             raise UserError(f"--source-map {path}: is a source or output folder; give the maps their own folder")
         return
     if path.is_dir():
         raise UserError(f"--source-map {path}: is a folder; give an image path such as {path / 'source_map.png'}")
     if path.suffix.lower() not in WRITABLE_SUFFIXES:
         raise UserError(f"cannot write --source-map {path}: use one of {', '.join(WRITABLE_SUFFIXES)}")
-    if _same_path(path, args.output) or any(p.exists() and _same_path(path, p) for p in args.images):
+    if same_path(path, args.output) or any(p.exists() and same_path(path, p) for p in args.images):
         raise UserError(f"--source-map {path}: is an input or the output; choose another path")
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.fusion.fuser import Fuser
-
     pairs = args.dir_a is not None or args.dir_b is not None
     stacks = args.stacks is not None
     folders = pairs or stacks
@@ -427,17 +485,8 @@ def run(args: argparse.Namespace) -> int:
     if args.source_map and options.get("pixels", "network") != "sources":
         raise UserError("--source-map needs --pixels sources: the network's reconstruction (the default) mixes "
                         "the sources, so no pixel comes from one image")
-    threads = apply_threads(args)
-    if args.onnx:
-        from defusion.serving.onnx_model import load_onnx_fuser
-
-        if args.weights or args.half or args.runtime not in ONNX_RUNTIMES:
-            raise UserError("--onnx runs the exported model: --weights, --half and --runtime do not apply (it runs "
-                            "on ONNX Runtime: --runtime auto or onnxruntime)")
-        fuser = load_onnx_fuser(args.onnx, device=args.device, threads=threads, **options)
-    else:
-        fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half, runtime=args.runtime,
-                                      threads=threads, **options)
+    fuser = make_fuser(args, options)
+    _warn_same_sources(args, folders)
     if stacks:
         return _fuse_stacks(fuser, args)
     if folders:

@@ -18,6 +18,11 @@ HELP = "compute fusion quality metrics (EN, MI, SSIM, Qabf, ... as in VIFB) of F
 EXPECTED_ERRORS: tuple[type[Exception], ...] = (UserError,)
 
 
+#: Why a metric computed as NaN or infinity has no value: a zero variance or error in its formula
+#: (PSNR of identical images, CC of a flat one); listed with the metrics not computed.
+UNDEFINED = "not defined: flat or identical images"
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("fused", type=Path, metavar="FUSED", help="fused image")
     p.add_argument("sources", type=Path, nargs="+", metavar="A B [C ...]",
@@ -74,12 +79,14 @@ def run(args: argparse.Namespace) -> int:
     fused, *sources = images.values()
     computed, skipped = compute_each(fused, sources, names)
     values: dict[str, float | None] = {name: computed.get(name) for name in names}
+    undefined = [name for name, v in values.items() if v is not None and not math.isfinite(v)]
 
     if args.json:
         clean = {k: (v if v is not None and math.isfinite(v) else None) for k, v in values.items()}
         out = {"fused": str(args.fused), "a": str(args.a), "b": str(args.b), "metrics": clean}
         if args.more:
             out["more"] = [str(p) for p in args.more]
+        skipped.update(dict.fromkeys(undefined, UNDEFINED))  # beside those not computed, with why
         if skipped:
             out["skipped"] = skipped
         print(json.dumps(out, indent=2))
@@ -92,4 +99,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:<{width}}  {shown:>12}  {better:<6}  {METRICS[name].description}")
         for name, why in skipped.items():
             print(f"defusion: note: {name} not computed: {why}", file=sys.stderr)
+        if undefined:
+            print(f"defusion: note: {', '.join(undefined)}: no value, {UNDEFINED}", file=sys.stderr)
     return 0

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import (add_fusion_options, add_model_options, apply_threads, check_tile, fusion_options,
-                                  positive_int)
+from defusion.cli.options import (add_fusion_options, add_model_options, add_onnx_option, check_tile, fusion_options,
+                                  make_fuser, positive_int, same_path)
 from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError
 from defusion.model.weights import WeightsError
@@ -24,6 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True,
                    help="output video (.mp4, .m4v, .mov, .avi; mp4v codec), or a folder for PNG frames")
     add_model_options(p)
+    add_onnx_option(p)
     add_fusion_options(p)
     p.add_argument("--max-frames", type=int, default=None, help="fuse at most this many frames")
     p.add_argument("--fps", type=float, default=None,
@@ -50,20 +50,10 @@ def _check(args: argparse.Namespace) -> Path:
     return out
 
 
-def _same_path(a: Path, b: Path) -> bool:
-    """Whether two paths name one file or folder (through symlinks, ``..`` and hard links)."""
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist
-        return False
-
-
 def _check_not_a_source(out: Path, sources: tuple[Path, ...]) -> None:
     """Refuse an output that is one of the inputs: a video renamed over it, or frames written into its folder."""
     for path in sources:
-        if not _same_path(out, path):
+        if not same_path(out, path):
             continue
         if path.is_dir():
             raise UserError(f"-o {out}: is a source folder; fused frames would overwrite or mix with the sources")
@@ -72,7 +62,6 @@ def _check_not_a_source(out: Path, sources: tuple[Path, ...]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.fusion.fuser import Fuser
     from defusion.fusion.video import fuse_videos
 
     out = _check(args)
@@ -80,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists():
             raise UserError(f"{path}: no such file or folder")
     _check_not_a_source(out, (args.a, args.b))
-    fuser = Fuser.from_pretrained(args.weights, device=args.device, half=args.half, runtime=args.runtime,
-                                  threads=apply_threads(args), **fusion_options(args))
+    fuser = make_fuser(args, fusion_options(args))
     result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
                          max_pixels=args.max_pixels, progress=not args.no_progress)
     print(f"fused {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} frames/s) into {result.output}",
@@ -89,5 +77,5 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-# VideoError is a ValueError.
+# VideoError and OnnxModelError (a bad --onnx file) are ValueErrors.
 EXPECTED_ERRORS = (ImageReadError, SizeMismatchError, WeightsError, FileNotFoundError, ValueError, OSError)
