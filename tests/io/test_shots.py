@@ -65,8 +65,9 @@ def test_shots_without_a_time_are_left_out_and_named(tmp_path):
 
 
 def test_list_shots_in_natural_order_and_groups_by_count(tmp_path):
-    for name in ("IMG_10.jpg", "IMG_2.jpg", "IMG_1.jpg", "notes.txt"):
-        (tmp_path / name).write_bytes(b"x")
+    for name in ("IMG_10.jpg", "IMG_2.jpg", "IMG_1.jpg"):
+        write_shot(tmp_path / name, None)
+    (tmp_path / "notes.txt").write_text("not a shot")
     shots = list_shots(tmp_path)
     assert [p.name for p in shots] == ["IMG_1.jpg", "IMG_2.jpg", "IMG_10.jpg"]
     assert [len(g) for g in group_by_count(shots, 2)] == [2, 1]
@@ -77,3 +78,52 @@ def test_list_shots_in_natural_order_and_groups_by_count(tmp_path):
         list_shots(tmp_path / "empty" if (tmp_path / "empty").mkdir() is None else None)
     with pytest.raises(ShotsError, match="not a folder"):
         list_shots(tmp_path / "missing")
+
+
+#: The start of a macOS AppleDouble file, the ``._IMG_0001.jpg`` macOS writes beside each file it copies.
+APPLEDOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(64)
+
+
+def test_hidden_and_unreadable_files_are_left_out_before_grouping_by_count(tmp_path, capsys):
+    """A macOS ._ file and a zero-byte shot once counted as shots: every later run of N shifted by one."""
+    card = tmp_path / "card"
+    shots = [write_shot(card / f"IMG_000{i}.jpg", None, value=40 * i) for i in range(1, 5)]
+    (card / "._IMG_0001.jpg").write_bytes(APPLEDOUBLE)
+    (card / "IMG_0002a.jpg").write_bytes(b"")  # a copy that never finished
+    assert list_shots(card) == shots
+    assert group_by_count(list_shots(card), 2) == [shots[:2], shots[2:]]
+    err = capsys.readouterr().err
+    assert "defusion: note: 1 hidden file in" in err and "._IMG_0001.jpg" in err
+    assert "defusion: warning: IMG_0002a.jpg: not an image (or a broken one); left out" in err
+    assert err.count("IMG_0002a.jpg") == 1  # said once, however often the folder is listed
+
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "whole.jpg")
+    data = (tmp_path / "whole.jpg").read_bytes()
+    (card / "IMG_0005.jpg").write_bytes(data[: len(data) // 2])  # its header opens: reading it says "truncated"
+    assert list_shots(card)[-1].name == "IMG_0005.jpg"
+
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "._IMG_0001.jpg").write_bytes(APPLEDOUBLE)
+    (junk / "IMG_0001.png").write_bytes(b"")
+    with pytest.raises(ShotsError, match="no images in .* but the 2 left out above"):
+        list_shots(junk)
+
+
+def test_stacks_by_count_fuse_the_right_brackets_beside_macos_and_empty_files(tmp_path, tiny_weights, capsys):
+    """The user's card: 'fused 1 of 2 groups', shots of different brackets fused together."""
+    from defusion.cli.main import main
+
+    card = tmp_path / "card"
+    for i in range(1, 7):
+        write_shot(card / f"IMG_{i:04d}.jpg", None, value=60 + 30 * (i % 3))
+    (card / "._IMG_0001.jpg").write_bytes(APPLEDOUBLE)
+    (card / "IMG_0000.jpg").write_bytes(b"")
+    out = tmp_path / "out"
+    assert main(["fuse", "--stacks", str(card), "--group", "3", "-o", str(out), "--weights", str(tiny_weights),
+                 "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["IMG_0001-IMG_0003.png", "IMG_0004-IMG_0006.png"]
+    assert "6 shots in 2 groups" in err and "do not split" not in err
+    assert "IMG_0000.jpg: not an image (or a broken one); left out" in err and "._IMG_0001.jpg" in err

@@ -1,7 +1,9 @@
 """Reading and writing images the way fusion users have them: 8/16-bit, grey or colour.
 
 Every failure a user can cause (missing file, not an image, truncated file, too many
-pixels) raises :class:`ImageReadError` with a one-line message naming the file.
+pixels) raises :class:`ImageReadError` with a one-line message naming the file. What is read with
+something left behind (transparency, later frames, levels beyond 16 bits) is said once as a
+``defusion: warning`` (:mod:`defusion.io.notes`).
 """
 
 from __future__ import annotations
@@ -15,14 +17,21 @@ from typing import Iterator
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from defusion.io.heif import HEIF_EXTRA, is_heif, register_heif
+from defusion.io.heif import HEIF_EXTRA, HEIF_SUFFIXES, is_heif, register_heif
 from defusion.io.metadata import ImageMetadata, embed_metadata, tiff_with_metadata, webp_with_metadata
-from defusion.io.raw import RawReadError, is_raw, raw_size, read_raw
+from defusion.io.notes import warn
+from defusion.io.raw import RAW_SUFFIXES, RawReadError, is_raw, raw_opens, raw_size, read_raw
 
 #: Default bound on width x height of an input (decompression-bomb guard): 100 MP.
 DEFAULT_MAX_PIXELS = 100_000_000
+#: Suffixes of the files :func:`read_image` reads: the formats cameras, phones (with the ``heif``
+#: extra), raw converters (with ``raw``), benchmarks and image editors write. Folders are searched for these.
+READ_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".tif", ".tiff", ".bmp", ".dib", ".webp", ".gif", ".ppm",
+                 ".pgm", ".pbm", ".pnm", ".tga", *HEIF_SUFFIXES, *RAW_SUFFIXES)
+#: The same formats by name, for messages.
+READ_FORMATS = "PNG, JPEG, TIFF, BMP, WebP, GIF, PNM, TGA, HEIC/HEIF and camera raw files"
 #: Suffixes that :func:`write_image` can produce.
 WRITABLE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp")
 #: Suffixes that keep 16-bit data (the others are written with 8 bits).
@@ -33,6 +42,26 @@ FULL_CHROMA_QUALITY = 90
 #: OpenCV's WebP quality above 100 selects lossless coding.
 _WEBP_LOSSLESS = 101
 _EXIF_ORIENTATION = 0x0112
+#: The largest value of 8-bit and of 16-bit pixels.
+_MAX_8BIT, _MAX_16BIT = 255, 65535
+#: Bits an integer pixel is stored in where Pillow's raw mode does not say ('I' is 32-bit), and 16 bits.
+_INT_BITS, _SIXTEEN = 32, 16
+#: Pillow modes of colour that Pillow reduces to 8 bits when the file holds 16 (OpenCV reads those).
+_DEEP_MODES = ("RGB", "RGBA")
+#: Pillow modes with an alpha band, and those whose "transparency" key colour or index makes pixels transparent.
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+_KEYED_MODES = ("1", "L", "P", "RGB")
+#: Formats that can hold several images, and what they call them.
+_FRAME_NAMES = {"GIF": "frames", "PNG": "frames", "WEBP": "frames", "TIFF": "pages"}
+#: TIFF's first bytes (classic and BigTIFF, either byte order).
+_TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+#: TIFF colour models tifffile reads here (grey, RGB; Pillow reads the rest), and its sample layouts handled.
+_TIFF_GREY, _TIFF_RGB = 1, 2
+_TIFF_LAYOUTS = ("YX", "YXS", "SYX")
+#: TIFF ExtraSamples values that are alpha (associated, unassociated).
+_TIFF_ALPHA = (1, 2)
+#: TIFF NewSubfileType's bit of a reduced-resolution copy: a preview, not a page of its own.
+_TIFF_REDUCED = 1
 
 
 class ImageReadError(ValueError):
@@ -59,17 +88,40 @@ def _no_bomb_warning() -> Iterator[None]:
         yield
 
 
-def _pixels(count: int) -> str:
-    """A pixel count a person can read: '12.0 MP', or the exact count under 0.1 MP."""
-    return f"{count / 1e6:.1f} MP" if count >= 100_000 else f"{count:,} pixels"
+def _pixels(count: int, other: int | None = None) -> str:
+    """A pixel count a person can read: '12.0 MP', or the exact count under 0.1 MP; and where it
+    would read the same as ``other`` (a limit it is over), exact.
+
+    Example:
+        >>> _pixels(12_000_000), _pixels(120_000, other=100_000), _pixels(5_000)
+        ('12.0 MP', '120,000 pixels', '5,000 pixels')
+    """
+    rounded = f"{count / 1e6:.1f} MP"
+    if count < 100_000 or (other is not None and rounded == f"{other / 1e6:.1f} MP"):
+        return f"{count:,} pixels"
+    return rounded
+
+
+def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
+    """ImageTooLargeError where a header's size is over the pixel bound, before anything is decoded."""
+    if width * height > max_pixels:
+        raise ImageTooLargeError(f"{path}: {width}x{height} is {_pixels(width * height, max_pixels)}, over the limit "
+                                 f"of {_pixels(max_pixels, width * height)} (raise it with --max-pixels)")
 
 
 def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode ``path`` to HxW (grey) or HxWx3 (RGB), uint8 or uint16, EXIF-upright.
 
-    Alpha is dropped; palette and CMYK images become RGB. The pixel bound is checked
-    from the header, before anything is decoded. Camera raw files (DNG, CR2, NEF, ...) are
-    developed to 16-bit sRGB with the ``raw`` extra (:mod:`defusion.io.raw`).
+    Alpha is dropped: transparent pixels fuse as their colour values (a warning says so where some
+    pixel is less than opaque). Palette and CMYK images become RGB; 16-bit data stays 16-bit, with
+    alpha too, and grey + alpha stays HxW. Of an animated image or a multi-page TIFF the first frame
+    is read (a warning says so). Integer pixels stored in other than 16 bits (a 32-bit TIFF) are
+    8-bit data when none is over 255; integers are 16-bit data when all are in 0..65535, and beyond
+    that scaled to 16 bits by their maximum (by their range where some are negative), with a warning,
+    as float pixels outside [0, 1] are stretched. Grey and RGB TIFFs are decoded by tifffile where it
+    can (:func:`_from_tifffile`), the rest by Pillow. The pixel bound is checked from the header, before
+    anything is decoded. Camera raw files (DNG, CR2, NEF, ...) are developed to 16-bit sRGB with the
+    ``raw`` extra (:mod:`defusion.io.raw`).
     """
     path = Path(path)
     if not path.is_file():
@@ -80,19 +132,13 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
     _allow_pixels(max_pixels)
     try:
         with _no_bomb_warning(), Image.open(path) as im:
-            width, height = im.size
-            if width * height > max_pixels:
-                raise ImageTooLargeError(
-                    f"{path}: {width}x{height} is {_pixels(width * height)}, over the limit of "
-                    f"{_pixels(max_pixels)} (raise it with --max-pixels)")
-            deep_colour = im.mode == "RGB" and _is_16bit_tile(im)
-            orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
-            im.load()  # decodes everything: truncated files fail here
-            array = _from_opencv(path) if deep_colour else None
-            if array is None:
-                array = _from_pillow(ImageOps.exif_transpose(im))
-            elif im.format == "PNG":  # OpenCV's TIFF reader orients by itself
-                array = _apply_orientation(array, orientation)
+            _check_pixels(path, *im.size, max_pixels)
+            rawmode = _rawmode(im)  # before anything loads the pixels (a PNG's EXIF may follow them)
+            _warn_frames(path, im.format, _frames(path, im))
+            orientation = _orientation(path, im)
+            decoded = _from_tifffile(path, max_pixels) if im.format == "TIFF" else None
+            if decoded is None:
+                decoded = _from_pillow_or_opencv(path, im, rawmode, orientation)
     except Image.DecompressionBombError as exc:  # Pillow's own guard, before the header is ours
         found = re.search(r"\((\d+) pixels\)", str(exc))
         count = int(found.group(1)) if found else None
@@ -103,48 +149,205 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
             f"{path}: {_pixels(count)} is too many pixels for Pillow to open safely (its decompression-bomb "
             "guard, Image.MAX_IMAGE_PIXELS)") from None
     except UnidentifiedImageError:
-        if is_heif(path) and not register_heif():
-            raise ImageReadError(f"{path}: a HEIC/HEIF image; reading it needs pillow-heif: {HEIF_EXTRA}") from None
-        raise ImageReadError(f"{path}: not an image, or a format that cannot be read") from None
+        decoded = _from_tifffile(path, max_pixels) if _is_tiff(path) else None  # e.g. 16-bit grey + alpha
+        if decoded is not None:
+            _warn_frames(path, "TIFF", _tiff_pages(path))
+        else:
+            if is_heif(path) and not register_heif():
+                raise ImageReadError(f"{path}: a HEIC/HEIF image; reading it needs pillow-heif: {HEIF_EXTRA}") from None
+            raise ImageReadError(f"{path}: not an image, or a format that cannot be read") from None
     except (OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, ImageReadError):
             raise
         raise ImageReadError(f"{path}: cannot decode ({exc}); is the file truncated or corrupt?") from None
+    array, transparent = decoded
+    if transparent:
+        warn(f"{path} has transparent pixels (alpha); alpha is ignored: they fuse as their colour values "
+             "(flatten it onto a background first to fuse what it shows)")
     return array
+
+
+def opens_as_image(path: str | Path) -> bool:
+    """Whether ``path`` opens as an image, from its header only (cheap, for listing a folder): False
+    for junk and zero-byte files; True for a truncated image (reading it says so) and where the extra
+    that reads it is missing (rawpy, pillow-heif), so that reading it says what to install."""
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            return False
+    except OSError:
+        return False
+    if is_raw(path):
+        return raw_opens(path)
+    if is_heif(path) and not register_heif():
+        return True
+    try:
+        with _no_bomb_warning(), Image.open(path):
+            return True
+    except Image.DecompressionBombError:  # an image, only too large: reading it says so
+        return True
+    except Exception:  # Pillow's errors on a file it cannot open; tifffile reads some TIFFs Pillow does not
+        return _is_tiff(path)
 
 
 def _read_raw(path: Path, max_pixels: int) -> np.ndarray:
     """A camera raw file developed to 16-bit sRGB (:mod:`defusion.io.raw`), the pixel bound checked
     from its header first."""
     try:
-        width, height = raw_size(path)
-        if width * height > max_pixels:
-            raise ImageTooLargeError(f"{path}: {width}x{height} is {_pixels(width * height)}, over the limit of "
-                                     f"{_pixels(max_pixels)} (raise it with --max-pixels)")
+        _check_pixels(path, *raw_size(path), max_pixels)
         return read_raw(path)
     except RawReadError as exc:
         raise ImageReadError(str(exc)) from None
 
 
-def _is_16bit_tile(im: Image.Image) -> bool:
-    """True when Pillow would reduce 16-bit colour to 8 bits (16-bit RGB PNG/TIFF)."""
+def _warn_frames(path: Path, image_format: str | None, count: int) -> None:
+    """Say that only the first of an animated image's ``count`` frames (a multi-page TIFF's pages) is read."""
+    kind = _FRAME_NAMES.get(image_format or "")
+    if kind is not None and count > 1:
+        warn(f"{path} holds {count} {kind}; only the first is read (save the one to fuse as an image of its own)")
+
+
+def _frames(path: Path, im: Image.Image) -> int:
+    """How many images the file holds where its format can hold several; else 1."""
+    if im.format not in _FRAME_NAMES:
+        return 1
+    return _tiff_pages(path) if im.format == "TIFF" else getattr(im, "n_frames", 1)
+
+
+def _tiff_pages(path: Path) -> int:
+    """How many images a TIFF holds, its reduced-resolution previews not counted (1 where tifffile
+    cannot tell)."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            return sum(1 for page in tif.pages if not page.subfiletype & _TIFF_REDUCED)
+    except Exception:  # tifffile's errors on an odd file: reading its first page says what is wrong
+        return 1
+
+
+def _is_tiff(path: Path) -> bool:
+    """Whether ``path`` starts as a TIFF does."""
+    with suppress(OSError), open(path, "rb") as f:
+        return f.read(len(_TIFF_SIGNATURES[0])) in _TIFF_SIGNATURES
+    return False
+
+
+def _rawmode(im: Image.Image) -> str | None:
+    """How the file stores the pixels Pillow will decode ('RGB;16B', 'I;32S', ...): only known before loading."""
     if not im.tile:
-        return False
+        return None
     args = im.tile[0][3]
     rawmode = args[0] if isinstance(args, tuple) else args
-    return isinstance(rawmode, str) and ";16" in rawmode
+    return rawmode if isinstance(rawmode, str) else None
 
 
-def _from_pillow(im: Image.Image) -> np.ndarray:
+def _is_16bit_colour(mode: str, rawmode: str | None) -> bool:
+    """True when Pillow would reduce 16-bit colour (16-bit RGB or RGBA PNG/TIFF, grey + alpha PNG) to 8 bits."""
+    return mode in _DEEP_MODES and ";16" in (rawmode or "")
+
+
+def _stored_bits(rawmode: str | None) -> int:
+    """The bits an integer ('I' mode) pixel is stored in: 'I;16S' 16, 'I;32S' or 'I' 32."""
+    found = re.search(r";(\d+)", rawmode or "")
+    return int(found.group(1)) if found else _INT_BITS
+
+
+def _from_pillow_or_opencv(path: Path, im: Image.Image, rawmode: str | None,
+                           orientation: int) -> tuple[np.ndarray, bool]:
+    """Pixels (upright) and whether some are transparent: Pillow's decoding, OpenCV's where Pillow
+    would reduce 16-bit colour to 8 bits (``rawmode``, :func:`_rawmode` before loading, says)."""
+    deep_colour = _is_16bit_colour(im.mode, rawmode)
+    im.load()  # decodes everything: truncated files fail here
+    decoded = _from_opencv(path, grey=(rawmode or "").startswith("L")) if deep_colour else None
+    if decoded is not None:
+        array, transparent = decoded
+        if im.format == "PNG":  # OpenCV's TIFF reader orients by itself
+            array = _apply_orientation(array, orientation)
+        return array, transparent
+    transparent = _pillow_transparent(im)
+    # read again once loaded: libtiff turns a compressed TIFF upright as it decodes and drops the tag
+    return _from_pillow(_upright(im, _orientation(path, im)), path, _stored_bits(rawmode)), transparent
+
+
+#: EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose).
+_UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90}
+
+
+def _orientation(path: Path, im: Image.Image) -> int:
+    """The EXIF orientation (1-8; 1 where there is none); a broken EXIF block is warned about and
+    the pixels taken as stored, rather than the file refused (Pillow raises all sorts on one)."""
+    try:
+        value = im.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception as exc:  # noqa: BLE001 - TypeError, struct.error, ... from a corrupt block
+        warn(f"{path}: its EXIF block cannot be read ({type(exc).__name__}); orientation ignored, the pixels "
+             "taken as stored")
+        return 1
+    return value if value in _UPRIGHT else 1
+
+
+def _upright(im: Image.Image, orientation: int) -> Image.Image:
+    """``im`` turned upright for its EXIF ``orientation``."""
+    method = _UPRIGHT.get(orientation)
+    return im.transpose(method) if method is not None else im
+
+
+def _pillow_transparent(im: Image.Image) -> bool:
+    """Whether some pixel of a loaded image is less than opaque (an alpha band, a palette's or a key
+    colour's transparency)."""
+    if im.mode in _ALPHA_MODES:
+        alpha = im.getchannel("A")
+    elif im.mode in _KEYED_MODES and "transparency" in im.info:
+        alpha = im.convert("RGBA").getchannel("A")
+    else:
+        return False
+    return alpha.getextrema()[0] < _MAX_8BIT
+
+
+def _from_pillow(im: Image.Image, path: Path, stored_bits: int) -> np.ndarray:
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
         return np.asarray(im, dtype=np.uint16)
     if im.mode == "F":
         return _float_to_uint16(np.asarray(im, dtype=np.float32))
     if im.mode == "I":
-        return np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
+        return _integer_levels(path, np.asarray(im), stored_bits)
     if im.mode in ("1", "L", "LA"):
         return np.asarray(im.convert("L"))
+    if im.mode in ("P", "PA"):  # by RGBA: Pillow warns when a palette's transparency is dropped straight to RGB
+        return np.ascontiguousarray(np.asarray(im.convert("RGBA"))[:, :, :3])
     return np.asarray(im.convert("RGB"))
+
+
+def _levels(path: Path, values: np.ndarray) -> np.ndarray:
+    """Pixels of any numeric type as uint8 or uint16, by :func:`read_image`'s rules."""
+    if values.dtype in (np.uint8, np.uint16):
+        return values
+    if values.dtype.kind == "f":
+        return _float_to_uint16(values.astype(np.float32))
+    if values.dtype.kind in "iu":
+        return _integer_levels(path, values, values.dtype.itemsize * 8)
+    raise ValueError(f"pixels of type {values.dtype}")
+
+
+def _integer_levels(path: Path, values: np.ndarray, stored_bits: int) -> np.ndarray:
+    """Integer pixels as uint8/uint16: 8-bit data if not stored in 16 bits and none is over 255 (an
+    8-bit image saved as 32-bit integers would be near black as 16-bit), 16-bit if all fit 0..65535;
+    else scaled to 16 bits by the maximum (0 stays black), or by the range where some are negative,
+    with a warning: clipped, a 32-bit frame's values over 65535 would all be white."""
+    lo, hi = int(values.min()), int(values.max())
+    if lo < 0 or hi > _MAX_16BIT:
+        base = min(lo, 0)
+        span = hi - base
+        scaled = (values.astype(np.float64) - base) * (_MAX_16BIT / span) if span else np.zeros(values.shape)
+        how = "range" if lo < 0 else "maximum"
+        warn(f"{path} holds integer values {lo} to {hi}, beyond 16 bits' 0-{_MAX_16BIT}: scaled to 16 bits by its "
+             f"{how} (save it as 16-bit to fuse its own levels)")
+        return np.round(scaled).astype(np.uint16)
+    if stored_bits != _SIXTEEN and hi <= _MAX_8BIT:
+        return values.astype(np.uint8)
+    return values.astype(np.uint16)
 
 
 def _float_to_uint16(values: np.ndarray) -> np.ndarray:
@@ -159,18 +362,66 @@ def _float_to_uint16(values: np.ndarray) -> np.ndarray:
     return np.round(values * 65535).astype(np.uint16)
 
 
-def _from_opencv(path: Path) -> np.ndarray | None:
+def _opaque(dtype: np.dtype) -> float:
+    """The alpha value of an opaque pixel: the integer type's maximum, 1 for floats."""
+    return float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else 1.0
+
+
+def _from_opencv(path: Path, grey: bool = False) -> tuple[np.ndarray, bool] | None:
+    """OpenCV's decoding (16-bit colour kept) and whether some pixel is transparent; ``grey``: the file
+    stores grey, which OpenCV expands to three equal channels when it has alpha. None if OpenCV cannot."""
     data = np.fromfile(str(path), dtype=np.uint8)
     array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if array is None or array.dtype not in (np.uint8, np.uint16):
         return None
+    transparent = False
     if array.ndim == 3:
-        if array.shape[2] == 1:
-            return array[:, :, 0]
-        if array.shape[2] == 2:  # grey + alpha
-            return array[:, :, 0]
-        array = cv2.cvtColor(array[:, :, :3], cv2.COLOR_BGR2RGB)
-    return np.ascontiguousarray(array)
+        channels = array.shape[2]
+        if channels in (2, 4):  # the last is alpha
+            transparent = bool(array[:, :, -1].min() < _opaque(array.dtype))
+        if channels <= 2 or grey:
+            array = array[:, :, 0]
+        else:
+            array = cv2.cvtColor(array[:, :, :3], cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(array), transparent
+
+
+def _from_tifffile(path: Path, max_pixels: int) -> tuple[np.ndarray, bool] | None:
+    """A grey or RGB TIFF's first page decoded by tifffile and turned upright by its Orientation tag
+    here, and whether some pixel is transparent. Pillow scrambles an uncompressed grey TIFF turned by a
+    quarter (orientation 5-8) and 16-bit colour stored plane by plane, and cannot open 16-bit grey +
+    alpha. None where tifffile cannot decode it (LZW and JPEG need imagecodecs; a truncated file) or
+    it holds another colour model (palette, CMYK, YCbCr, white-is-zero) or bilevel pixels: Pillow then
+    reads it, or says why it cannot."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            if page.photometric not in (_TIFF_GREY, _TIFF_RGB) or page.axes not in _TIFF_LAYOUTS \
+                    or page.bitspersample < 8:
+                return None
+            _check_pixels(path, page.imagewidth, page.imagelength, max_pixels)
+            values = page.asarray()
+            orientation = page.tags.valueof(_EXIF_ORIENTATION, 1)
+            colours = 1 if page.photometric == _TIFF_GREY else 3
+            extras = tuple(page.extrasamples)
+            layout = page.axes
+    except ImageTooLargeError:
+        raise
+    except Exception:  # tifffile's errors: a compression it lacks, a truncated or unusual file
+        return None
+    if layout == "SYX":
+        values = np.moveaxis(values, 0, -1)
+    alpha = None
+    if values.ndim == 3:
+        declared = extras or _TIFF_ALPHA[:1]  # undeclared (OpenCV declares none): alpha, as Pillow takes it
+        index = next((colours + i for i, kind in enumerate(declared) if kind in _TIFF_ALPHA), None)
+        if index is not None and index < values.shape[2]:
+            alpha = values[:, :, index]
+        values = values[:, :, 0] if colours == 1 else values[:, :, :colours]
+    transparent = alpha is not None and bool(alpha.min() < _opaque(alpha.dtype))
+    return np.ascontiguousarray(_apply_orientation(_levels(path, values), orientation)), transparent
 
 
 def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:

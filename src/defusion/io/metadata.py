@@ -77,7 +77,7 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
                         exif.get_ifd(ifd)  # loaded, so that tobytes() writes them
                 exif[_EXIF_ORIENTATION] = 1  # the pixels are read upright
             return ImageMetadata(icc, exif.tobytes() if exif else None)
-    except (OSError, SyntaxError, ValueError):
+    except Exception:  # noqa: BLE001 - unreadable, or a corrupt EXIF block (TypeError, struct.error, ...)
         return ImageMetadata()
 
 

@@ -1,17 +1,37 @@
-"""Matching source images across folders by file stem (the benchmarks' layout)."""
+"""Matching source images across folders by file stem (the benchmarks' layout).
+
+A folder's images are the files directly in it that :func:`defusion.io.images.read_image` reads
+(:data:`~defusion.io.images.READ_SUFFIXES`: GIF, HEIC and camera raw files too), hidden files (macOS's
+``._08.png`` beside a copied ``08.png``) left out. :func:`match_pairs` says what else each folder
+holds (other files, hidden images, subfolders), so that nothing is passed over silently.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from defusion.data.dataset import IMAGE_SUFFIXES
+from defusion.io.images import READ_FORMATS, READ_SUFFIXES
+from defusion.io.notes import listed, note
+from defusion.io.shots import is_hidden
 
 
-def _images(folder: str | Path) -> list[Path]:
+class PairsError(ValueError):
+    """A folder of pairs that holds no image to pair."""
+
+
+def _folder(folder: str | Path) -> Path:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"folder not found: {folder}")
-    return [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    return folder
+
+
+def _is_image(path: Path) -> bool:
+    return path.is_file() and not is_hidden(path) and path.suffix.lower() in READ_SUFFIXES
+
+
+def _images(folder: str | Path) -> list[Path]:
+    return [p for p in sorted(_folder(folder).iterdir()) if _is_image(p)]
 
 
 def images_by_stem(folder: str | Path) -> dict[str, Path]:
@@ -32,9 +52,48 @@ def stem_clashes(folder: str | Path) -> list[str]:
             for stem, files in by_stem.items() if len(files) > 1]
 
 
+def left_out(folder: str | Path) -> list[str]:
+    """What ``folder`` holds directly besides images to pair, one phrase per kind ("2 other files, ...",
+    "1 hidden file: ._08.png ...", "subfolders, not searched: ..."), the folder not named: files of
+    other types, hidden image files, subfolders. Hidden files of other types (``.DS_Store``) are not
+    named: they never were images."""
+    entries = sorted(_folder(folder).iterdir())
+    others = [p.name for p in entries if p.is_file() and not is_hidden(p) and not _is_image(p)]
+    hidden = [p.name for p in entries if p.is_file() and is_hidden(p) and p.suffix.lower() in READ_SUFFIXES]
+    subfolders = [f"{p.name}/" for p in entries if p.is_dir() and not is_hidden(p)]
+    lines = []
+    if others:
+        lines.append(f"{_files(len(others), 'other file')}, not {'an image' if len(others) == 1 else 'images'} "
+                     f"defusion reads: {listed(others)} (it reads {READ_FORMATS})")
+    if hidden:
+        lines.append(f"{_files(len(hidden), 'hidden file')}: {listed(hidden)} (names starting with '.' are system "
+                     "files, such as the ._ files macOS writes beside copies, not images)")
+    if subfolders:
+        lines.append(f"subfolders, not searched: {listed(subfolders)} (give one itself to pair its images)")
+    return lines
+
+
+def _files(count: int, noun: str) -> str:
+    """'1 hidden file', '3 hidden files'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def match_pairs(folder_a: str | Path, folder_b: str | Path) -> tuple[list[tuple[str, Path, Path]], list[str]]:
-    """(stem, a, b) for stems in both folders, and the stems found in only one of them."""
+    """(stem, a, b) for stems in both folders, and the stems found in only one of them.
+
+    What else the folders hold is noted (:func:`left_out`); PairsError where one holds no image at all
+    (saying what it holds), rather than the vaguer "no stem in both".
+    """
     a, b = images_by_stem(folder_a), images_by_stem(folder_b)
+    for folder, images in ((folder_a, a), (folder_b, b)):
+        lines = left_out(folder)
+        if not images:
+            raise PairsError(f"no images in {folder}; " + (f"it holds {'; '.join(lines)}" if lines else "it is empty"))
+        for line in lines:
+            note(f"{folder}: left out {line}")
     pairs = [(stem, a[stem], b[stem]) for stem in sorted(a.keys() & b.keys())]
     unmatched = sorted(a.keys() ^ b.keys())
     return pairs, unmatched
+
+
+__all__ = ["PairsError", "images_by_stem", "stem_clashes", "left_out", "match_pairs"]

@@ -48,6 +48,20 @@ def raw_size(path: str | Path) -> tuple[int, int]:
     return (height, width) if sizes.flip in (5, 6) else (width, height)
 
 
+def raw_opens(path: str | Path) -> bool:
+    """Whether LibRaw opens ``path`` (its header only): False for a file it rejects (junk, a zero-byte
+    copy), True without rawpy, so that reading the file says what to install."""
+    try:
+        import rawpy
+    except ImportError:
+        return True
+    try:
+        with rawpy.imread(str(path)):
+            return True
+    except Exception:  # LibRaw's errors: not a raw file it knows, or damaged
+        return False
+
+
 def raw_capture(path: str | Path) -> tuple[datetime | None, float]:
     """When a raw file was taken and its exposure time in seconds, from its header (None and 0
     where it does not say or cannot be read): for grouping a card's brackets."""
@@ -90,4 +104,4 @@ def _reason(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
-__all__ = ["RAW_SUFFIXES", "RAW_EXTRA", "RawReadError", "is_raw", "raw_capture", "raw_size", "read_raw"]
+__all__ = ["RAW_SUFFIXES", "RAW_EXTRA", "RawReadError", "is_raw", "raw_opens", "raw_capture", "raw_size", "read_raw"]

@@ -19,10 +19,12 @@ from typing import NamedTuple, Sequence
 from PIL import Image
 
 from defusion.io.heif import HEIF_SUFFIXES, register_heif
-from defusion.io.raw import RAW_SUFFIXES, is_raw, raw_capture
+from defusion.io.images import READ_FORMATS, READ_SUFFIXES, opens_as_image
+from defusion.io.notes import listed, note, warn
+from defusion.io.raw import is_raw, raw_capture
 
-#: Files taken as shots: the image formats defusion reads, phones' HEIC and cameras' raw files included.
-SHOT_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", *HEIF_SUFFIXES, *RAW_SUFFIXES)
+#: Files taken as shots: every image format defusion reads, phones' HEIC and cameras' raw files included.
+SHOT_SUFFIXES = READ_SUFFIXES
 #: A new group starts after a pause of more than this many seconds between one shot's end
 #: (its capture time plus its exposure time) and the next one's capture time.
 DEFAULT_GAP_S = 2.0
@@ -54,18 +56,43 @@ def natural_key(path: Path) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
 
 
+def is_hidden(path: Path) -> bool:
+    """Whether ``path`` is a hidden file (its name starts with '.'): system files such as the ``._IMG_0001.jpg``
+    macOS writes beside each file it copies onto a card, never a user's image.
+
+    Example:
+        >>> is_hidden(Path("card/._IMG_0001.jpg")), is_hidden(Path("card/IMG_0001.jpg"))
+        (True, False)
+    """
+    return path.name.startswith(".")
+
+
 def list_shots(folder: str | Path) -> list[Path]:
     """The image files directly in ``folder``, in natural name order; ShotsError if there is none.
+
+    Hidden files (:func:`is_hidden`) and files that do not open as images (junk, zero bytes) are left
+    out, and said so: counted as shots they would shift every later group of :func:`group_by_count`.
     A camera shooting raw + JPEG writes each shot twice: the JPEG beside a raw file of the same
     name is left out (the raw file holds more of the scene's range). See :func:`raw_twins`."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ShotsError(f"{folder} is not a folder")
-    found = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SHOT_SUFFIXES]
-    twins = set(raw_twins(found))
-    shots = sorted((p for p in found if p not in twins), key=natural_key)
+    found = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SHOT_SUFFIXES), key=natural_key)
+    hidden = [p for p in found if is_hidden(p)]
+    if hidden:
+        note(f"{len(hidden)} hidden file{'s' if len(hidden) > 1 else ''} in {folder} left out "
+             f"({listed([p.name for p in hidden])}): names starting with '.' are system files (macOS writes ._ "
+             "files beside copies), not shots")
+    broken = [p for p in found if not is_hidden(p) and not opens_as_image(p)]
+    for path in broken:
+        warn(f"{path.name}: not an image (or a broken one); left out")
+    left_out = {*hidden, *broken}
+    images = [p for p in found if p not in left_out]
+    twins = set(raw_twins(images))
+    shots = [p for p in images if p not in twins]
     if not shots:
-        raise ShotsError(f"no images in {folder} ({', '.join(SHOT_SUFFIXES)})")
+        raise ShotsError(f"no images in {folder} " + (f"but the {len(left_out)} left out above" if left_out else
+                                                      f"(defusion reads {READ_FORMATS})"))
     return shots
 
 
@@ -91,10 +118,15 @@ def read_shot(path: str | Path) -> Shot:
         register_heif()
     try:
         with Image.open(path) as im:
-            exif = im.getexif()
+            im.size  # noqa: B018 - the header was read: an image
     except Exception:  # not an image (or a broken one): no time, and said so where it is left out
         return Shot(path, None, readable=False)
-    details = exif.get_ifd(_EXIF_IFD)
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+            details = exif.get_ifd(_EXIF_IFD)
+    except Exception:  # noqa: BLE001 - a corrupt EXIF block: an image with no time
+        return Shot(path, None)
     stamp = details.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
     taken = _parse_time(stamp, details.get(_SUBSEC_ORIGINAL))
     exposure = details.get(_EXPOSURE_TIME)
@@ -175,5 +207,5 @@ def group_name(group: Sequence[Path]) -> str:
     return group[0].stem if len(group) == 1 else f"{group[0].stem}-{group[-1].stem}"
 
 
-__all__ = ["SHOT_SUFFIXES", "DEFAULT_GAP_S", "Shot", "ShotsError", "natural_key", "list_shots", "raw_twins", "read_shot",
-           "group_by_time", "group_by_count", "group_name"]
+__all__ = ["SHOT_SUFFIXES", "DEFAULT_GAP_S", "Shot", "ShotsError", "natural_key", "is_hidden", "list_shots",
+           "raw_twins", "read_shot", "group_by_time", "group_by_count", "group_name"]

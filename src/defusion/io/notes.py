@@ -1,0 +1,53 @@
+"""What reading inputs has to tell the user, said on stderr the way ``defusion`` says its own lines.
+
+A file read with something lost (alpha, frames, levels) or a file left out of a folder is worth one
+line, not silence and not an error: ``defusion: warning: ...`` where the result may not be what the
+user expects, ``defusion: note: ...`` where it is only worth knowing. Each line is said once per
+process, so a file read again (a training epoch, a video's first frame) does not repeat it; it is
+written above any progress bar.
+"""
+
+from __future__ import annotations
+
+import sys
+
+#: How many names one line lists before it says how many more.
+LISTED_NAMES = 3
+#: Lines remembered as said; past this many (a server reading uploads for weeks) the memory starts over.
+MAX_REMEMBERED = 4096
+_said: set[str] = set()
+
+
+def warn(message: str) -> None:
+    """Say ``defusion: warning: message`` once: the result may not be what the user expects."""
+    _say("warning", message)
+
+
+def note(message: str) -> None:
+    """Say ``defusion: note: message`` once: worth knowing, nothing to fix."""
+    _say("note", message)
+
+
+def listed(names: list[str], shown: int = LISTED_NAMES) -> str:
+    """Names joined for one line: the first ``shown`` and how many more.
+
+    Example:
+        >>> listed(["a.png", "b.png", "c.png", "d.png", "e.png"])
+        'a.png, b.png, c.png and 2 more'
+    """
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def _say(kind: str, message: str) -> None:
+    line = f"defusion: {kind}: {message}"
+    if line in _said:
+        return
+    if len(_said) >= MAX_REMEMBERED:
+        _said.clear()
+    _said.add(line)
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)
+
+
+__all__ = ["LISTED_NAMES", "MAX_REMEMBERED", "warn", "note", "listed"]

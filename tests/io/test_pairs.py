@@ -1,0 +1,78 @@
+"""Folders of pairs: every format read_image reads is paired; what else a folder holds is said."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from defusion.io.pairs import PairsError, left_out, match_pairs
+
+
+def _touch(folder: Path, *names: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(b"")
+
+
+def test_gif_heic_and_raw_files_are_paired_like_single_images(tmp_path):
+    """Folder mode once matched only data.dataset's suffixes and passed these over silently."""
+    _touch(tmp_path / "a", "01.gif", "02.HEIC", "03.dng", "04.pgm")
+    _touch(tmp_path / "b", "01.gif", "02.heic", "03.png", "04.tga")
+    pairs, unmatched = match_pairs(tmp_path / "a", tmp_path / "b")
+    names = [(stem, a.name, b.name) for stem, a, b in pairs]
+    assert names == [("01", "01.gif", "01.gif"), ("02", "02.HEIC", "02.heic"), ("03", "03.dng", "03.png"),
+                     ("04", "04.pgm", "04.tga")]
+    assert unmatched == []
+
+
+def test_hidden_files_other_files_and_subfolders_are_left_out_and_said(tmp_path, capsys):
+    _touch(tmp_path / "a", "08.png", "._08.png", ".DS_Store", "notes.txt", "scene.psd")
+    _touch(tmp_path / "b", "08.png", "._08.png")
+    (tmp_path / "a" / "more").mkdir()
+    pairs, unmatched = match_pairs(tmp_path / "a", tmp_path / "b")
+    assert [stem for stem, _, _ in pairs] == ["08"] and unmatched == []  # no hidden "._08" pair
+    err = capsys.readouterr().err
+    a = tmp_path / "a"
+    assert f"defusion: note: {a}: left out 2 other files, not images defusion reads: notes.txt, scene.psd" in err
+    assert f"defusion: note: {a}: left out 1 hidden file: ._08.png" in err
+    assert f"defusion: note: {a}: left out subfolders, not searched: more/" in err
+    assert ".DS_Store" not in err  # never an image: not worth a line
+    assert left_out(tmp_path / "b") == [left_out(a)[1]]
+
+
+def test_a_folder_without_images_says_what_it_holds(tmp_path):
+    """It once said 'no pairs: no file stem is in both', as if the names were the problem."""
+    _touch(tmp_path / "a", "01.psd", "02.xcf")
+    _touch(tmp_path / "b", "01.png", "02.png")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(PairsError, match=r"no images in .*a; it holds 2 other files, not images defusion reads: "
+                                         r"01\.psd, 02\.xcf \(it reads PNG, JPEG"):
+        match_pairs(tmp_path / "a", tmp_path / "b")
+    with pytest.raises(PairsError, match="no images in .*empty; it is empty"):
+        match_pairs(tmp_path / "b", tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match="folder not found"):
+        match_pairs(tmp_path / "b", tmp_path / "missing")
+
+
+def test_folder_mode_fuses_gif_pairs_and_no_hidden_ones(tmp_path, rng, tiny_weights, capsys):
+    from defusion.cli.main import main
+
+    for folder, value in (("a", 60), ("b", 190)):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(np.full((24, 32), value, np.uint8)).save(tmp_path / folder / "01.gif")
+        Image.fromarray((rng.random((24, 32)) * 255).astype(np.uint8)).save(tmp_path / folder / "02.png")
+        (tmp_path / folder / "._02.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    out = tmp_path / "out"
+    assert main(["fuse", "--a", str(tmp_path / "a"), "--b", str(tmp_path / "b"), "-o", str(out), "--weights",
+                 str(tiny_weights), "--no-progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["01.png", "02.png"]
+    assert "fused 2 of 2 pairs" in capsys.readouterr().err
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "01.txt").write_text("not an image")
+    assert main(["fuse", "--a", str(tmp_path / "c"), "--b", str(tmp_path / "b"), "-o", str(tmp_path / "out2"),
+                 "--weights", str(tiny_weights), "--no-progress"]) == 2
+    assert "defusion: error: no images in" in capsys.readouterr().err
