@@ -34,3 +34,13 @@ def test_clear_errors(tmp_path):
     save_file({"x": torch.zeros(1)}, str(tmp_path / "other.safetensors"))
     with pytest.raises(WeightsError, match="not defusion weights"):
         load_weights(tmp_path / "other.safetensors")
+
+
+@pytest.mark.parametrize("config", ['{"encoder_widths": [4, 8]}', '{"colour": 3}', "[1, 2]", "{not json"])
+def test_a_bad_config_inside_weights_is_a_weights_error(tmp_path, config):
+    from safetensors.torch import save_file
+
+    net = create_model("defusion-tiny")
+    save_file(net.state_dict(), str(tmp_path / "w.safetensors"), metadata={"format": "defusion-denet", "config": config})
+    with pytest.raises(WeightsError, match="config is not valid"):
+        load_weights(tmp_path / "w.safetensors")

@@ -7,8 +7,10 @@ Endpoints: ``POST /v1/fuse`` (multipart files ``a``, ``b``; ``?components=true``
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
+from typing import Any
 
 from defusion.cli.errors import UserError
 from defusion.cli.options import (ONNX_RUNTIMES, add_model_options, add_palette_option, add_rig_option, add_scale_option, add_task_option, add_tile_option,
@@ -74,8 +76,19 @@ def run(args: argparse.Namespace) -> int:
               "put it behind a proxy that has", file=sys.stderr)
     print(f"defusion: serving on http://{args.host}:{args.port} (device {app.state.fuser.device}); Ctrl-C stops",
           file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, log_config=log_config(args.log_level))
     return 0
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging configuration with the server's own logger (``defusion``: a client that
+    left, an upload that failed to decode at ``debug``) beside uvicorn's, in its format and at
+    ``level``; without it those lines would be lost (Python shows only warnings by default)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["defusion"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 # OnnxModelError (a bad --onnx file) is a ValueError.

@@ -96,6 +96,11 @@ class DeNetConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "DeNetConfig":
+        """A config from JSON (lists as tuples); unknown or bad settings raise ValueError."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown DeNet setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 

@@ -76,7 +76,10 @@ def load_weights(path: str | Path | None = None, map_location: str | torch.devic
                            "last good checkpoint with a lower learning rate)")
     if meta.get("format") != "defusion-denet" or "config" not in meta:
         raise WeightsError(f"{path} is a safetensors file but not defusion weights (no DeNet config inside)")
-    model = DeNet(DeNetConfig.from_dict(json.loads(meta["config"])))
+    try:
+        model = DeNet(DeNetConfig.from_dict(json.loads(meta["config"])))
+    except (ValueError, TypeError, AttributeError) as exc:  # JSON, settings, or not a mapping at all
+        raise WeightsError(f"{path}: its DeNet config is not valid ({exc})") from None
     reference = model.state_dict()
     state = {k: v.to(reference[k].dtype) if k in reference else v for k, v in state.items()}
     missing, unexpected = model.load_state_dict(state, strict=False)

@@ -3,19 +3,25 @@
 The server calls the one fusion core, :meth:`Fuser.fuse` / :meth:`Fuser.decompose`; uploads are
 decoded by :func:`defusion.serving.decode.decode_image`, i.e. by ``read_image``'s rules. One model
 is shared by all requests: model calls are serialised by a lock and run in the thread pool, so
-the event loop keeps accepting and decoding other requests meanwhile.
+the event loop keeps accepting and decoding other requests meanwhile. Each request is checked and
+fused with its own options (the server's with the request's on top), never the shared Fuser's,
+and is skipped if its client has left by the time the model is free.
 
 Every error is JSON ``{"detail": "..."}`` (a string):
 
 ====  ===========================================================================
-400   unreadable, empty, truncated or corrupt image; malformed multipart body
+400   unreadable, empty, truncated or corrupt image (whatever its decoder raises); malformed
+      multipart body (no boundary, or one that ends before its closing boundary)
 413   a file over ``max_upload_bytes`` (Content-Length or bytes actually read), or
       an image over ``max_pixels``
 415   not an image (text, unknown format), or a body that is not multipart/form-data
 422   a missing field ``a`` or ``b``, more than ``max_images`` images or a gap in the fields,
       sources of different sizes, components of more than two images, a bad query value, an
-      unknown query parameter or form field, a field sent twice
+      unknown query parameter or form field, a query parameter or field sent twice
+500   an unexpected failure of the server (its log has the traceback)
 ====  ===========================================================================
+
+A client that disconnects gets nothing; one line is logged (status 499 in the access log).
 
 Run it with ``defusion serve``, or with uvicorn directly:
 ``uvicorn --factory defusion.serving.api:app_from_env`` (``defusion serve``'s settings from the
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import inspect
 import io
 import logging
@@ -35,16 +42,20 @@ import threading
 import zipfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Mapping, NoReturn
+from typing import Annotated, Any, Callable, Iterable, Literal, Mapping, NoReturn, Sequence
 
+import anyio.from_thread
 import cv2
 import numpy as np
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
 
 from defusion import __version__
 from defusion.cli.options import MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN
@@ -56,7 +67,7 @@ from defusion.fusion.selection import PixelSource, source_map
 from defusion.fusion.stretch import Stretch
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError
 from defusion.io.metadata import ImageMetadata, choose_metadata, embed_metadata, read_metadata
-from defusion.serving.decode import UnsupportedImageError, decode_image
+from defusion.serving.decode import UnsupportedImageError, decode_image, header_size, one_line
 
 log = logging.getLogger("defusion.serving")
 #: The ``palette`` query values (defusion.fusion.color.PALETTES), checked by FastAPI.
@@ -79,6 +90,44 @@ WEIGHT_FILE = "weight_a.png"
 #: With source_map=true (pixels=sources), beside the fused image in a zip: which source each pixel
 #: came from, black ``a`` to white the last image (a focus stack's depth map).
 SOURCE_MAP_FILE = "source_map.png"
+#: The status logged for a request whose client left before its answer (nginx's "client closed
+#: request"): nothing is sent, so no client ever reads it.
+CLIENT_CLOSED_REQUEST = 499
+#: The Fuser methods a request runs (:meth:`_ModelRunner.run`).
+FuserCall = Literal["fuse", "fuse_with_weights", "decompose"]
+#: The error statuses of ``POST /v1/fuse`` (all ``{"detail": "<one line>"}``), for OpenAPI.
+ERRORS: dict[int, str] = {
+    400: "an image that cannot be decoded (empty, truncated, corrupt), or a malformed multipart body",
+    413: "a file or the whole body over the server's byte bounds, an image over its pixel bound, or a rig field "
+         f"over {MAX_RIG_BYTES // 1024} KiB",
+    415: "not an image (text, an unknown format), or a body that is not multipart/form-data",
+    422: "a missing field a or b, more images than the server fuses, a gap in the fields, images of different "
+         "sizes without a rig, a bad rig, components of more than two images, a bad query value, an unknown "
+         "query parameter or form field, or one sent twice",
+    500: "an unexpected failure of the server (its log has the details)",
+}
+#: What each query parameter of ``POST /v1/fuse`` does, for OpenAPI (in the API's terms; the CLI's
+#: help texts name its own flags).
+QUERY_HELP: dict[str, str] = {
+    "components": f"true: a zip of {', '.join(COMPONENT_FILES)} instead of the fused PNG (a pair only; "
+                  f"with pixels=sources also {WEIGHT_FILE}, the decision map)",
+    "task": "the kind of images, fused at its defaults whatever the server's: ivf (infrared and visible), "
+            "mef (an exposure bracket, sorted brightest first) or mff (a focus stack)",
+    "align": "register the other images onto a first (hand-held brackets and focus stacks): translation, "
+             "euclidean, affine or homography",
+    "pixels": "where the fused pixels come from: network (the reconstruction) or sources (each pixel from the "
+              "source in focus there: focus stacks); default the server's",
+    "stretch": "auto (the server's default): a raw 16-bit grey frame (thermal counts) is stretched to the full "
+               "range; none: values as they are",
+    "deghost": "true: remove ghosts of what moved between the images (brackets)",
+    "source_map": f"true (with pixels=sources): a zip of fused.png and {SOURCE_MAP_FILE}, which image each pixel "
+                  "came from, black a to white the last",
+    "metadata": "false: leave the sources' colour profile and a's EXIF out of the fused PNG",
+    "palette": "false colour from the infrared image, as thermal cameras show it: inferno, magma, plasma, hot, "
+               "jet or turbo; none (the default) keeps the sources' colours",
+    "infrared": "with a palette: which upload is the infrared image, 1 for a (default: the one raw thermal "
+                "frame, else the only grey upload, else the last)",
+}
 
 
 @dataclass(frozen=True)
@@ -110,6 +159,27 @@ class Limits:
         return self.max_images * self.max_upload_bytes + MULTIPART_OVERHEAD
 
 
+def _fuse_request_body(limits: Limits) -> dict[str, Any]:
+    """OpenAPI's ``requestBody`` of ``POST /v1/fuse``, which reads its multipart form itself (so
+    FastAPI cannot see it): the image files a, b (required) and c, ... (this server's max_images),
+    and the optional rig."""
+    def image(text: str) -> dict[str, Any]:
+        return {"type": "string", "format": "binary", "description": text}
+
+    properties = {"a": image("the first image (the frame that align and rig map the others onto)"),
+                  "b": image("the second image")}
+    properties.update({field: image(f"image {i} of a bracket or focus stack, after the ones before it")
+                       for i, field in enumerate(limits.fields[2:], start=3)})
+    properties[RIG_FIELD] = {
+        "anyOf": [{"type": "string", "format": "binary"}, {"type": "string"}],
+        "description": "a camera rig's calibration, the JSON of defusion calibrate (a text value or a small "
+                       "file): the other images are mapped onto a's pixel grid, so a rig's images of "
+                       "different sizes fuse",
+    }
+    schema = {"type": "object", "properties": properties, "required": ["a", "b"]}
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+
+
 class ApiError(Exception):
     """An error answered as ``{"detail": message}`` with ``status``."""
 
@@ -119,47 +189,94 @@ class ApiError(Exception):
         self.detail = detail
 
 
+class ErrorDetail(BaseModel):
+    """The body of every error response: one line saying what was wrong (OpenAPI's error model)."""
+
+    detail: str
+
+
 class _BodyTooLarge(Exception):
     pass
 
 
+class _ClientGone(Exception):
+    """The client disconnected; ``str(exc)`` says when. Nothing is answered (no one is listening)."""
+
+
+class _MultipartBody(MultiPartParser):
+    """Starlette's multipart parser, also noting whether the body reached its closing boundary:
+    python-multipart accepts a body that just stops, so a part cut short would vanish and the
+    request be answered as if the client had left that field out."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ended = False
+        self.open_part: Any = None  # the part being read (starlette's MultipartPart), None between parts
+
+    def on_headers_finished(self) -> None:
+        super().on_headers_finished()
+        self.open_part = self._current_part  # set by MultiPartParser.on_part_begin
+
+    def on_part_end(self) -> None:
+        super().on_part_end()
+        self.open_part = None
+
+    def on_end(self) -> None:
+        super().on_end()
+        self.ended = True
+
+    async def parse(self) -> FormData:
+        """The form; a :class:`MultiPartException` if the body stops before its closing boundary."""
+        form = await super().parse()
+        if not self.ended:
+            await form.close()
+            part, self.open_part = self.open_part, None
+            if part is not None and part.file is not None:
+                await part.file.close()
+            where = f" inside field {part.field_name!r}" if part is not None else ""
+            raise MultiPartException(f"the body ends{where} before the closing boundary (was the upload cut short?)")
+        return form
+
+
+@dataclass(frozen=True)
+class _Upload:
+    """One uploaded image file, read but not decoded."""
+
+    field: str
+    data: bytes
+    name: str  # the client's file name, else the field's
+
+
 class _ModelRunner:
-    """Serialises calls into the shared model (one model, many request threads). A request's
-    ``task`` and its own options (``REQUEST_OPTIONS``: align, pixels, stretch) apply to that
-    request alone (:meth:`FuseOptions.with_task`)."""
+    """The one shared model, one call at a time (a lock), each request with its own options.
+
+    The shared Fuser is never changed: a request's options (:meth:`options_for`) are made from
+    the server's alone, and its call runs on a shallow copy of the Fuser that shares the model
+    and carries those options. So each request is checked and fused by its own settings, and
+    no request sees another's, however they interleave."""
 
     def __init__(self, fuser: Fuser) -> None:
         self.fuser = fuser
+        self.options = fuser.options  # the server's options, frozen: each request starts from them
         self.lock = threading.Lock()
 
-    def fuse(self, *images: np.ndarray, task: Task | None = None, **request) -> np.ndarray:
-        with self.lock, self._options_for(task, **request):
-            return self.fuser.fuse(*images)
+    def options_for(self, task: Task | None = None, **request: Any) -> FuseOptions:
+        """The server's options with ``task``'s settings and the request's own (None leaves the
+        server's); a ValueError where FuseOptions refuses the combination."""
+        options = self.options.with_task(task) if task is not None else self.options
+        return replace(options, **{name: value for name, value in request.items() if value is not None})
 
-    def fuse_with_weights(self, *images: np.ndarray, task: Task | None = None, **request) -> Selection:
-        with self.lock, self._options_for(task, **request):
-            return self.fuser.fuse_with_weights(*images)
-
-    def pixels_for(self, pixels: PixelSource | None) -> str:
-        """Where a request's pixels come from: its own ``pixels``, else the server's."""
-        return pixels or self.fuser.options.pixels
-
-    def decompose(self, a: np.ndarray, b: np.ndarray, task: Task | None = None, **request) -> Decomposition:
-        with self.lock, self._options_for(task, **request):
-            return self.fuser.decompose(a, b)
-
-    @contextlib.contextmanager
-    def _options_for(self, task: Task | None, **request):
-        """The server's options, or for the duration of one call (under the lock) the task's
-        and the request's own (``align``, ``pixels``, ``stretch``; None leaves the server's)."""
-        saved = self.fuser.options
-        options = saved.with_task(task) if task is not None else saved
-        options = replace(options, **{name: value for name, value in request.items() if value is not None})
-        self.fuser.options = options
-        try:
-            yield
-        finally:
-            self.fuser.options = saved
+    def run(self, call: FuserCall, images: Sequence[np.ndarray], options: FuseOptions,
+            wanted: Callable[[], bool] = lambda: True) -> Any:
+        """``Fuser.<call>(*images)`` at ``options`` under the model lock. Once the lock is held,
+        ``wanted()`` is asked first: a request whose client left meanwhile is not fused (it would
+        only keep the requests behind it waiting), raising :class:`_ClientGone`."""
+        fuser = copy.copy(self.fuser)  # shares the model, not the options
+        fuser.options = options
+        with self.lock:
+            if not wanted():
+                raise _ClientGone("while waiting for the model; its fusion was skipped")
+            return getattr(fuser, call)(*images)
 
 
 def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Path | None = None) -> FastAPI:
@@ -168,7 +285,7 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     runner = _ModelRunner(fuser)
     app = FastAPI(title="DeFusion", version=__version__,
                   description="Image fusion from decomposition (Liang et al., ECCV 2022)")
-    app.state.fuser, app.state.limits, app.state.weights = fuser, limits, weights
+    app.state.fuser, app.state.limits, app.state.weights, app.state.runner = fuser, limits, weights, runner
     info = _describe(fuser, limits, weights)
 
     @app.exception_handler(ApiError)
@@ -184,6 +301,16 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
+    @app.exception_handler(_ClientGone)
+    async def _client_gone(request: Request, exc: _ClientGone) -> Response:
+        log.info("%s %s: the client disconnected %s", request.method, request.url.path, exc)
+        return Response(status_code=CLIENT_CLOSED_REQUEST)  # for the access log: no one reads it
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette re-raises it after this answer, so the server still logs the traceback.
+        return JSONResponse({"detail": "internal server error; the server's log has the details"}, status_code=500)
+
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         if getattr(fuser, "model", None) is None:
@@ -197,16 +324,25 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     @app.post(
         "/v1/fuse",
         response_class=Response,
-        responses={200: {"content": {"image/png": {}, "application/zip": {}},
+        responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
+                                     "application/zip": {"schema": {"type": "string", "format": "binary"}}},
                          "description": "the fused PNG, or with components=true a zip of "
                                         + ", ".join(COMPONENT_FILES) + f" (and {WEIGHT_FILE} with pixels=sources), "
-                                        f"or with source_map=true a zip of fused.png and {SOURCE_MAP_FILE}"}},
+                                        f"or with source_map=true a zip of fused.png and {SOURCE_MAP_FILE}"},
+                   **{status: {"model": ErrorDetail, "description": text} for status, text in ERRORS.items()}},
+        openapi_extra={"requestBody": _fuse_request_body(limits)},
     )
-    async def v1_fuse(request: Request, components: bool = False, task: Task | None = None,
-                      align: Motion | None = None, pixels: PixelSource | None = None,
-                      stretch: Stretch | None = None, deghost: bool | None = None, source_map: bool = False,
-                      metadata: bool = True, palette: Palette | None = None,
-                      infrared: int | None = None) -> Response:
+    async def v1_fuse(request: Request,
+                      components: Annotated[bool, Query(description=QUERY_HELP["components"])] = False,
+                      task: Annotated[Task | None, Query(description=QUERY_HELP["task"])] = None,
+                      align: Annotated[Motion | None, Query(description=QUERY_HELP["align"])] = None,
+                      pixels: Annotated[PixelSource | None, Query(description=QUERY_HELP["pixels"])] = None,
+                      stretch: Annotated[Stretch | None, Query(description=QUERY_HELP["stretch"])] = None,
+                      deghost: Annotated[bool | None, Query(description=QUERY_HELP["deghost"])] = None,
+                      source_map: Annotated[bool, Query(description=QUERY_HELP["source_map"])] = False,
+                      metadata: Annotated[bool, Query(description=QUERY_HELP["metadata"])] = True,
+                      palette: Annotated[Palette | None, Query(description=QUERY_HELP["palette"])] = None,
+                      infrared: Annotated[int | None, Query(description=QUERY_HELP["infrared"])] = None) -> Response:
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
         server's ``max_images``: a bracket or focus stack, in order); registered, one size.
         ``task`` (ivf, mef, mff) fuses this request at that kind of images' defaults; ``align``
@@ -221,56 +357,100 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         camera rig's calibration (the JSON of ``defusion calibrate``; ``curl -F 'rig=<rig.json'``)
         maps the other images onto ``a``'s pixel grid first, so a rig's images of different sizes fuse.
         ``palette`` (inferno, magma, plasma, hot, jet, turbo) colours the fused image by the infrared
-        image's warmth, as thermal cameras show it; the infrared image is the only grey upload, else
-        ``a``, or ``infrared=N`` (1 for ``a``). An unknown query parameter or form field is a 422."""
+        image's warmth, as thermal cameras show it; the infrared image is ``infrared=N`` (1 for
+        ``a``), else the one raw thermal frame, else the only grey upload, else the last. An unknown
+        or repeated query parameter or form field is a 422.
+
+        Everything a request asks is checked against its own options (the server's with the
+        request's on top), before it waits for the model."""
         _refuse_unknown("query parameter", request.query_params.keys(), query_parameters)
-        if source_map and runner.pixels_for(pixels) != "sources":
-            raise ApiError(422, "source_map=true needs pixels=sources: the network's reconstruction mixes the "
-                                "sources, so no pixel comes from one image")
-        images, sources_metadata, rig_text = await _read_images(request, limits)
-        rig = _parse_rig(rig_text) if rig_text is not None else None
+        _refuse_repeated("query parameter", [name for name, _ in request.query_params.multi_items()])
         if infrared is not None and infrared < 1:
             raise ApiError(422, f"infrared={infrared}: the infrared image's place among the uploads, 1 for 'a'")
-        if infrared is not None and (palette or runner.fuser.options.palette) == "none":
+        options = _options_or_422(runner.options_for, task, align=align, pixels=pixels, stretch=stretch,
+                                  deghost=deghost, palette=palette,
+                                  infrared=infrared - 1 if infrared is not None else None)
+        if source_map and options.pixels != "sources":
+            raise ApiError(422, "source_map=true needs pixels=sources: the network's reconstruction mixes the "
+                                "sources, so no pixel comes from one image")
+        if infrared is not None and options.palette == "none":
             raise ApiError(422, "infrared says which image a palette colours; add palette=inferno (or another)")
-        request_options = {"align": align, "pixels": pixels, "stretch": stretch, "deghost": deghost, "rig": rig,
-                           "palette": palette, "infrared": infrared - 1 if infrared is not None else None}
-        rig = rig or runner.fuser.options.rig
+        uploads, rig_text = await _read_uploads(request, limits)
+        if rig_text is not None:
+            options = _options_or_422(replace, options, rig=_parse_rig(rig_text))
+        if components and len(uploads) != 2:
+            raise ApiError(422, f"components=true decomposes a pair; got {len(uploads)} images")
+        if options.palette != "none" and options.infrared is not None and options.infrared >= len(uploads):
+            raise ApiError(422, f"infrared image {options.infrared + 1} was asked for, but {len(uploads)} images "
+                                "were given")
+        images = await _decoded(uploads, options.rig, limits)
+        sources_metadata = await run_in_threadpool(lambda: [_metadata(u) for u in uploads]) if metadata else []
 
         def kept(fused: np.ndarray) -> ImageMetadata | None:
             return choose_metadata(sources_metadata, colour=fused.ndim == 3) if metadata else None
-        if rig is not None:
-            try:
-                rig.check_images(images)
-            except RigError as exc:
-                raise ApiError(422, f"rig: {exc}") from None
-        for field, image in zip(FIELDS[1:], images[1:] if rig is None else []):
-            if image.shape[:2] != images[0].shape[:2]:
-                raise ApiError(422, f"images differ in size: a is {_wxh(images[0])} and {field} is {_wxh(image)} "
-                                    "(WxH); fusion needs registered images of one size (or a calibrated "
-                                    "camera rig in the field 'rig': defusion calibrate)")
-        if components and len(images) != 2:
-            raise ApiError(422, f"components=true decomposes a pair; got {len(images)} images")
+
+        wanted = await _still_connected(request)
         try:
             if components:
-                parts = await run_in_threadpool(runner.decompose, *images, task=task, **request_options)
+                parts = await run_in_threadpool(runner.run, "decompose", images, options, wanted)
                 body = await run_in_threadpool(_zip_parts, parts, source_map, kept(parts.fused))
                 return Response(body, media_type="application/zip",
                                 headers={"Content-Disposition": 'attachment; filename="components.zip"'})
             if source_map:
-                selection = await run_in_threadpool(runner.fuse_with_weights, *images, task=task,
-                                                    **request_options)
+                selection = await run_in_threadpool(runner.run, "fuse_with_weights", images, options, wanted)
                 body = await run_in_threadpool(_zip_selection, selection, kept(selection.fused))
                 return Response(body, media_type="application/zip",
                                 headers={"Content-Disposition": 'attachment; filename="fused.zip"'})
-            fused = await run_in_threadpool(runner.fuse, *images, task=task, **request_options)
+            fused = await run_in_threadpool(runner.run, "fuse", images, options, wanted)
         except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
             raise ApiError(422, str(exc)) from None
-        return Response(await run_in_threadpool(encode_png, fused, kept(fused)), media_type="image/png")
+        return Response(await run_in_threadpool(encode_png, fused, kept(fused)), media_type="image/png",
+                        headers={"Content-Disposition": f'inline; filename="{COMPONENT_FILES[0]}"'})
 
     # v1_fuse's own parameters, so that a misspelt one (?sclae=1) is refused, not ignored
     query_parameters = tuple(name for name in inspect.signature(v1_fuse).parameters if name != "request")
     return app
+
+
+async def _decoded(uploads: Sequence[_Upload], rig: Rig | None, limits: Limits) -> list[np.ndarray]:
+    """The uploads' pixels, checked to fit together: one size (compared from the headers first, so
+    a mismatch costs no decoding), or the sizes ``rig`` was calibrated at."""
+    if rig is None:
+        headers = await run_in_threadpool(lambda: [header_size(u.data, u.name) for u in uploads])
+        _refuse_different_sizes(uploads, headers, exact=False)
+    images = [await run_in_threadpool(_decode, upload, limits.max_pixels) for upload in uploads]
+    if rig is None:
+        _refuse_different_sizes(uploads, [(im.shape[1], im.shape[0]) for im in images], exact=True)
+        return images
+    try:
+        rig.check_images(images)
+    except RigError as exc:
+        raise ApiError(422, f"rig: {exc}") from None
+    return images
+
+
+def _options_or_422(make: Callable[..., FuseOptions], *args: Any, **kwargs: Any) -> FuseOptions:
+    """``make(*args, **kwargs)``, FuseOptions' refusal of a combination (a palette with
+    pixels=sources) answered as a 422."""
+    try:
+        return make(*args, **kwargs)
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from None
+
+
+async def _still_connected(request: Request) -> Callable[[], bool]:
+    """For a worker thread: whether ``request``'s client is still connected (asked on the event loop).
+
+    Asked once now as well (:class:`_ClientGone` if the client has left): uvicorn stops reading a
+    connection once its request's body is in, and only a ``receive`` resumes it, so without this
+    a client that leaves while its request waits for the model would go unnoticed."""
+    if await request.is_disconnected():
+        raise _ClientGone("before its fusion; it was skipped")
+
+    def connected() -> bool:
+        return not anyio.from_thread.run(request.is_disconnected)
+
+    return connected
 
 
 def _refuse_unknown(what: str, names: Iterable[str], accepted: tuple[str, ...], taken: str | None = None) -> None:
@@ -283,15 +463,38 @@ def _refuse_unknown(what: str, names: Iterable[str], accepted: tuple[str, ...], 
                             f"{taken or what + 's ' + ', '.join(accepted)}")
 
 
+def _refuse_repeated(what: str, names: Sequence[str]) -> None:
+    """A 422 for the first name sent more than once: which value was meant cannot be known, and
+    taking one would silently drop the other."""
+    repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1]
+    if repeated:
+        raise ApiError(422, f"{what} {repeated[0]!r} sent {names.count(repeated[0])} times; send each once")
+
+
+def _refuse_different_sizes(uploads: Sequence[_Upload], sizes: Sequence[tuple[int, int] | None], *,
+                            exact: bool) -> None:
+    """A 422 naming the first image whose (width, height) differs from ``a``'s (None: not known).
+    Not ``exact`` (sizes read from the headers, where the EXIF orientation may not be) refuses only
+    sizes that no rotation makes equal; the decoded sizes are checked exactly afterwards."""
+    first = sizes[0]
+    for upload, size in zip(uploads[1:], sizes[1:]):
+        if first is None or size is None:
+            continue
+        if (size != first) if exact else (sorted(size) != sorted(first)):
+            raise ApiError(422, f"images differ in size: a is {_wxh(first)} and {upload.field} is {_wxh(size)} "
+                                "(WxH); fusion needs registered images of one size (or a calibrated "
+                                "camera rig in the field 'rig': defusion calibrate)")
+
+
 def _fields_taken(limits: Limits) -> str:
     """What a request's form may hold, for error messages."""
     return (f"image files in fields {', '.join(repr(f) for f in limits.fields)} (a and b, then the others "
             f"in order) and an optional {RIG_FIELD!r}")
 
 
-async def _read_images(request: Request, limits: Limits) -> tuple[list[np.ndarray], list[ImageMetadata], str | None]:
-    """Parse the multipart body within the limits and decode fields ``a``, ``b``, ... in order;
-    also each one's colour profile and EXIF, and the text of the ``rig`` field (None if absent)."""
+async def _read_uploads(request: Request, limits: Limits) -> tuple[list[_Upload], str | None]:
+    """Parse the multipart body within the limits: the image fields ``a``, ``b``, ... in order,
+    read but not decoded, and the text of the ``rig`` field (None if absent)."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise ApiError(415, "expected a multipart/form-data body with image files in fields 'a', 'b' (, 'c', ...) "
@@ -305,31 +508,17 @@ async def _read_images(request: Request, limits: Limits) -> tuple[list[np.ndarra
         if declared_bytes > limits.max_request_bytes:
             raise ApiError(413, f"request body of {declared_bytes} bytes is over the limit of "
                                 f"{limits.max_request_bytes} bytes (each file at most {limits.max_upload_bytes})")
-    # Count what is actually received too: Content-Length may be absent (chunked) or wrong.
-    bounded = Request(request.scope, _bounded_receive(request.receive, limits.max_request_bytes))
-    try:  # room for a rig file and one stray part, so that a stray is named below rather than counted here
-        form = await bounded.form(max_files=limits.max_images + 2, max_fields=limits.max_images + 4)
-    except _BodyTooLarge:
-        raise ApiError(413, f"request body is over the limit of {limits.max_request_bytes} bytes "
-                            f"(each file at most {limits.max_upload_bytes})") from None
-    except StarletteHTTPException as exc:  # starlette's bound on the parts: too many, as more images than allowed
-        if exc.status_code == 400 and str(exc.detail).startswith("Too many"):
-            raise ApiError(422, f"too many parts in one request ({str(exc.detail).rstrip('.')}); this server "
-                                f"fuses at most {limits.max_images} images per request and takes "
-                                f"{_fields_taken(limits)}") from None
-        raise
+    form = await _parse_form(request, limits)
     try:
         names = [name for name, _ in form.multi_items()]
-        repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1]
-        if repeated:
-            raise ApiError(422, f"field {repeated[0]!r} sent {names.count(repeated[0])} times; send each once")
+        _refuse_repeated("field", names)
         present = [f for f in FIELDS if form.get(f) is not None]
         if len(present) > limits.max_images:
             raise ApiError(422, f"{len(present)} images; this server fuses at most {limits.max_images} per request, "
                                 f"in fields {', '.join(repr(f) for f in limits.fields)}")
         _refuse_unknown("field", names, (*limits.fields, RIG_FIELD), _fields_taken(limits))
         count = max(2, len(present))
-        uploads = []
+        files = []
         for field in FIELDS[:count]:
             value = form.get(field)
             if value is None:
@@ -340,20 +529,41 @@ async def _read_images(request: Request, limits: Limits) -> tuple[list[np.ndarra
             if value.size is not None and value.size > limits.max_upload_bytes:
                 raise ApiError(413, f"field '{field}': {value.size} bytes is over the limit of "
                                     f"{limits.max_upload_bytes} bytes")
-            uploads.append(value)
-        datas = []
-        for field, upload in zip(FIELDS, uploads):
-            data = await upload.read(limits.max_upload_bytes + 1)
+            files.append(value)
+        uploads = []
+        for field, file in zip(FIELDS, files):
+            data = await file.read(limits.max_upload_bytes + 1)
             if len(data) > limits.max_upload_bytes:
                 raise ApiError(413, f"field '{field}': over the limit of {limits.max_upload_bytes} bytes")
-            datas.append((data, upload.filename or field))
+            uploads.append(_Upload(field, data, file.filename or field))
         rig = await _read_rig_field(form.get(RIG_FIELD))
     finally:
         await form.close()
-    images = []
-    for field, (data, name) in zip(FIELDS, datas):
-        images.append(await run_in_threadpool(_decode, field, data, name, limits.max_pixels))
-    return images, [read_metadata(data) for data, _ in datas], rig
+    return uploads, rig
+
+
+async def _parse_form(request: Request, limits: Limits) -> FormData:
+    """The multipart form, counting the bytes actually received (Content-Length may be absent,
+    chunked, or wrong): 413 over the bound, 400 for a malformed body, :class:`_ClientGone` when
+    the client disconnects before the end of it."""
+    bounded = Request(request.scope, _bounded_receive(request.receive, limits.max_request_bytes))
+    try:
+        async with contextlib.aclosing(bounded.stream()) as stream:
+            # room for a rig file and one stray part, so that a stray is named later rather than counted here
+            return await _MultipartBody(bounded.headers, stream, max_files=limits.max_images + 2,
+                                        max_fields=limits.max_images + 4).parse()
+    except _BodyTooLarge:
+        raise ApiError(413, f"request body is over the limit of {limits.max_request_bytes} bytes "
+                            f"(each file at most {limits.max_upload_bytes})") from None
+    except ClientDisconnect:
+        raise _ClientGone("during the upload") from None
+    except MultiPartException as exc:
+        if exc.message.startswith("Too many"):  # starlette's bound on the parts: as more images than allowed
+            raise ApiError(422, f"too many parts in one request ({exc.message.rstrip('.')}); this server "
+                                f"fuses at most {limits.max_images} images per request and takes "
+                                f"{_fields_taken(limits)}") from None
+        reason = exc.message.rstrip(".")
+        raise ApiError(400, f"malformed multipart body: {reason[:1].lower()}{reason[1:]}") from None
 
 
 async def _read_rig_field(value) -> str | None:
@@ -376,9 +586,11 @@ def _parse_rig(text: str) -> Rig:
         raise ApiError(422, str(exc)) from None
 
 
-def _decode(field: str, data: bytes, name: str, max_pixels: int) -> np.ndarray:
+def _decode(upload: _Upload, max_pixels: int) -> np.ndarray:
+    """The upload's pixels; every failure to decode it is the upload's problem: a 4xx, never a 500."""
+    field = upload.field
     try:
-        return decode_image(data, name, max_pixels)
+        return decode_image(upload.data, upload.name, max_pixels)
     except ImageTooLargeError as exc:
         message = str(exc).replace("raise it with --max-pixels", "the server's --max-pixels")
         raise ApiError(413, f"field '{field}': {message}") from None
@@ -386,6 +598,20 @@ def _decode(field: str, data: bytes, name: str, max_pixels: int) -> np.ndarray:
         raise ApiError(415, f"field '{field}': {exc}") from None
     except ImageReadError as exc:
         raise ApiError(400, f"field '{field}': {exc}") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # decode_image words the decoders' own failures; this is the last line
+        log.debug("decoding field %r (%s) failed", field, upload.name, exc_info=True)
+        raise ApiError(400, f"cannot read image '{field}' ({upload.name}): {one_line(exc)}") from None
+
+
+def _metadata(upload: _Upload) -> ImageMetadata:
+    """The upload's colour profile and EXIF; none where they cannot be read (the pixels were)."""
+    try:
+        return read_metadata(upload.data)
+    except Exception:  # corrupt EXIF that Pillow's parser trips over: the fused image goes without
+        log.debug("reading the metadata of field %r (%s) failed", upload.field, upload.name, exc_info=True)
+        return ImageMetadata()
 
 
 def _bounded_receive(receive: Callable, limit: int) -> Callable:
@@ -435,8 +661,8 @@ def _zip_selection(selection: Selection, fused_metadata: ImageMetadata | None = 
                 fused_metadata)
 
 
-def _wxh(image: np.ndarray) -> str:
-    return f"{image.shape[1]}x{image.shape[0]}"
+def _wxh(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
 
 
 def _count_parameters(weights: str | Path) -> int | None:

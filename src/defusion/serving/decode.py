@@ -6,26 +6,38 @@ Failures are sorted into the three kinds a server answers differently:
 
 - :class:`~defusion.io.images.ImageTooLargeError`: over the pixel bound (HTTP 413);
 - :class:`UnsupportedImageError`: not an image, or a format we cannot read (HTTP 415);
-- :class:`~defusion.io.images.ImageReadError`: an image file that is truncated or corrupt (HTTP 400).
+- :class:`~defusion.io.images.ImageReadError`: an image file that is truncated or corrupt (HTTP 400),
+  also whatever else a decoder raises on odd data (a TypeError from corrupt EXIF): the upload's
+  fault, never the server's.
+
+:func:`header_size` reads an upload's size from its header alone, so that a server can refuse
+images of different sizes (or too many pixels) before decoding any of them.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import tempfile
+import warnings
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from defusion.io.heif import HEIF_EXTRA
-from defusion.io.raw import RAW_EXTRA
+from defusion.io.heif import HEIF_EXTRA, register_heif
+from defusion.io.raw import RAW_EXTRA, is_raw
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError, read_image
+
+log = logging.getLogger("defusion.serving")
 
 #: Leading bytes of the formats read_image handles: a file that starts like one of these but
 #: cannot be opened is a damaged image (400), not an unsupported type (415).
 _IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*", b"GIF8", b"RIFF")
+#: The EXIF tag of the orientation, and its values that swap width and height (rotated a quarter turn).
+_EXIF_ORIENTATION = 0x0112
+_QUARTER_TURNS = (5, 6, 7, 8)
 
 
 class UnsupportedImageError(ImageReadError):
@@ -47,6 +59,11 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
     label = _label(name)
     if not data:
         raise ImageReadError(f"{label}: empty upload")
+    size = header_size(data, name)
+    if size is not None and size[0] * size[1] > max_pixels:  # exact counts: rounded, both could read 0.1 MP
+        width, height = size
+        raise ImageTooLargeError(f"{label}: {width}x{height} is {width * height:,} pixels, over the limit of "
+                                 f"{max_pixels:,} pixels (raise it with --max-pixels)")
     fd, tmp = tempfile.mkstemp(prefix="defusion-upload-", suffix=_suffix(name))
     try:
         with os.fdopen(fd, "wb") as f:
@@ -63,11 +80,63 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
             if isinstance(exc.__context__, UnidentifiedImageError):  # a known signature, broken header
                 raise ImageReadError(f"{label}: cannot decode the header; is the file truncated or corrupt?") from None
             raise ImageReadError(str(exc).replace(tmp, label)) from None
+        except MemoryError:  # the server's limits, not the file's fault
+            raise
+        except Exception as exc:  # a decoder tripping over odd data (corrupt EXIF: a TypeError in Pillow)
+            log.debug("decoding %s failed", label, exc_info=True)
+            raise ImageReadError(f"{label}: cannot read image ({one_line(exc).replace(tmp, label)}); "
+                                 "is the file corrupt?") from None
     finally:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+
+
+def header_size(data: bytes, name: str = "upload") -> tuple[int, int] | None:
+    """(width, height) of the image :func:`decode_image` would return, from the header alone
+    (nothing is decoded); None where the header cannot tell: not an image Pillow opens, a damaged
+    header (decoding says what is wrong), or a camera raw file (its developed size is LibRaw's).
+
+    A quarter-turn EXIF orientation swaps the two, where the header holds it. A PNG's EXIF may
+    follow its pixels, and Pillow decodes them all to find it, so a PNG without EXIF before its
+    pixels is taken as upright: compare sizes whatever their order where that matters.
+
+    Example:
+        >>> import cv2
+        >>> ok, png = cv2.imencode(".png", np.zeros((4, 6), np.uint8))
+        >>> header_size(png.tobytes()), header_size(b"plain text")
+        ((6, 4), None)
+    """
+    if not data or is_raw(name or ""):
+        return None
+    register_heif()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # a bound is the caller's to check
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+                orientation = _header_orientation(im)
+    except Exception:  # anything Pillow cannot make out from the header: decoding reports it
+        return None
+    return (height, width) if orientation in _QUARTER_TURNS else (width, height)
+
+
+def _header_orientation(im: Image.Image) -> int:
+    """The EXIF orientation an open image's header gives (1, upright, where it gives none or
+    cannot be read: decoding has the last word)."""
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1  # Pillow's PngImageFile.getexif() would decode every pixel looking for an eXIf chunk after them
+    try:
+        return int(im.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # corrupt EXIF
+        return 1
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line for an error message: its type, and its message if it has one."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _identifiable(data: bytes) -> bool:

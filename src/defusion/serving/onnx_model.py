@@ -54,7 +54,10 @@ class OnnxDeNet:
         self._outputs = wanted if sorted(names_out) == sorted(wanted) else names_out
         meta = self._session.get_modelmeta().custom_metadata_map
         self.metadata = {k: v for k, v in meta.items() if k != "config"}
-        self.cfg = DeNetConfig.from_dict(json.loads(meta["config"])) if "config" in meta else None
+        try:
+            self.cfg = DeNetConfig.from_dict(json.loads(meta["config"])) if "config" in meta else None
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise OnnxModelError(f"{self.path}: its DeNet config is not valid ({exc})") from None
         self.to(device)
 
     def _providers(self, device: torch.device) -> list[str]:
