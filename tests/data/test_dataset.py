@@ -76,3 +76,13 @@ def test_crop_scale_bounds_the_crop_area_and_reaches_the_crops(tmp_path):
         ds = NaturalImages(tmp_path, crop=32, length=40, **kw)
         return np.mean([float(ds[i][0].max() - ds[i][0].min()) for i in range(40)])
     assert spans(crop_scale=(0.01, 0.02)) < 0.5 * spans()
+
+
+def test_find_images_reads_every_format_fuse_reads_and_leaves_hidden_files_out(tmp_path):
+    from defusion.data.dataset import find_images
+
+    for name in ("a.png", "b.gif", "c.heic", "d.dng", "._a.png", ".cache/e.png", "sub/f.jpg", "notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    assert [p.relative_to(tmp_path).as_posix() for p in find_images(tmp_path)] == [
+        "a.png", "b.gif", "c.heic", "d.dng", "sub/f.jpg"]

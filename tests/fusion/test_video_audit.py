@@ -113,3 +113,10 @@ def test_video_runs_an_onnx_export_as_fuse_does(tmp_path, tiny_weights, capsys):
         onnx = tmp_path / "missing.onnx" if not extra else onnx_path
         status, err = _cli(capsys, *common, "-o", tmp_path / "x", "--onnx", onnx, *extra)
         assert status == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_the_same_input_twice_is_warned_about(tmp_path, tiny_weights, capsys):
+    a = _write_folder(tmp_path / "a", _frames(2, 0))
+    status, err = _cli(capsys, a, a, "-o", tmp_path / "out", "--weights", tiny_weights, "--device", "cpu",
+                       "--no-progress", "--scale", 1)
+    assert status == 0 and "are the same folder: each frame is fused with itself" in err

@@ -71,7 +71,8 @@ class BenchResult:
 
 def builtin_method(name: str, weights: str | Path | None = None, device: str = "auto",
                    runtime: str = "auto", threads: int | None = None, task: str | None = None) -> FuseFn:
-    """A callable fusing two decoded images (uint8/uint16) with a built-in method.
+    """A callable fusing two decoded images (uint8/uint16) with a built-in method; every method
+    returns the fused image in the sources' type, as the Fuser does.
 
     ``runtime`` is DeFusion's inference engine (see :mod:`defusion.fusion.runtime`);
     ``threads`` bounds its onnxruntime threads. DeFusion's variants start from ``task``'s
@@ -99,7 +100,8 @@ def builtin_method(name: str, weights: str | Path | None = None, device: str = "
             fa, fb = color.luminance(fa), color.luminance(fb)
         elif fb.ndim == 3:
             fb = color.luminance(fb)
-        return baseline(fa.astype(np.float32), fb.astype(np.float32))
+        fused = baseline(fa.astype(np.float32), fb.astype(np.float32))
+        return color.from_float(fused, color.output_dtype(a, b))  # as DeFusion's: the sources' depth
 
     return run
 

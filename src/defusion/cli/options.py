@@ -106,15 +106,21 @@ def check_model_paths(args: argparse.Namespace) -> None:
             raise UserError(f"{option} {path}: is a folder, not a model file; give the file itself")
 
 
-def make_fuser(args: argparse.Namespace, options: dict):
-    """The Fuser the model options ask for: the exported model of --onnx on ONNX Runtime, else
-    --weights (default: the shipped weights) on --runtime; ``options`` are its FuseOptions fields.
-    Refuses the options an export cannot take, before any model is loaded."""
+def check_onnx_options(args: argparse.Namespace) -> None:
+    """Refuse model paths that are folders, and with --onnx the options an export cannot take."""
     check_model_paths(args)
     onnx = getattr(args, "onnx", None)
     if onnx is not None and (args.weights or getattr(args, "half", False) or args.runtime not in ONNX_RUNTIMES):
         raise UserError("--onnx runs the exported model: --weights, --half and --runtime do not apply (it runs "
                         "on ONNX Runtime: --runtime auto or onnxruntime)")
+
+
+def make_fuser(args: argparse.Namespace, options: dict):
+    """The Fuser the model options ask for: the exported model of --onnx on ONNX Runtime, else
+    --weights (default: the shipped weights) on --runtime; ``options`` are its FuseOptions fields.
+    Refuses the options an export cannot take, before any model is loaded."""
+    check_onnx_options(args)
+    onnx = getattr(args, "onnx", None)
     threads = apply_threads(args)
     if onnx is not None:
         from defusion.serving.onnx_model import load_onnx_fuser

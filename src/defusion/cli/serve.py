@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-from pathlib import Path
 from typing import Any
 
 from defusion.cli.errors import UserError
-from defusion.cli.options import (ONNX_RUNTIMES, add_model_options, add_palette_option, add_rig_option, add_scale_option, add_task_option, add_tile_option,
-                                  add_gain_options,
-                                  check_tile, fusion_options, positive_int)
+from defusion.cli.options import (add_gain_options, add_model_options, add_onnx_option, add_palette_option,
+                                  add_rig_option, add_scale_option, add_task_option, add_tile_option,
+                                  check_onnx_options, check_tile, fusion_options, positive_int)
 from defusion.io.images import DEFAULT_MAX_PIXELS
 from defusion.model.weights import WeightsError
 from defusion.serving import is_loopback
@@ -31,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     add_model_options(p, fp16=False)
-    p.add_argument("--onnx", type=Path, help="serve an ONNX export (defusion export) instead of --weights")
+    add_onnx_option(p)
     p.add_argument("--max-upload-bytes", type=positive_int, default=DEFAULT_MAX_UPLOAD_BYTES,
                    help=f"refuse uploaded files larger than this (default {DEFAULT_MAX_UPLOAD_BYTES:,}, 50 MiB)")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
@@ -55,9 +54,7 @@ def check_options(args: argparse.Namespace) -> None:
     check_tile(args)
     if not 2 <= args.max_images <= 8:
         raise UserError(f"--max-images must be from 2 to 8, got {args.max_images}")
-    if args.onnx is not None and (args.weights is not None or args.runtime not in ONNX_RUNTIMES):
-        raise UserError("--onnx serves an exported model: --weights and --runtime do not apply (it runs on ONNX "
-                        "Runtime: --runtime auto or onnxruntime)")
+    check_onnx_options(args)
 
 
 def run(args: argparse.Namespace) -> int:

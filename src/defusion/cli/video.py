@@ -69,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists():
             raise UserError(f"{path}: no such file or folder")
     _check_not_a_source(out, (args.a, args.b))
+    if same_path(args.a, args.b):
+        print(f"defusion: warning: {args.a} and {args.b} are the same {'folder' if args.a.is_dir() else 'file'}: "
+              "each frame is fused with itself", file=sys.stderr)
     fuser = make_fuser(args, fusion_options(args))
     result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
                          max_pixels=args.max_pixels, progress=not args.no_progress)

@@ -15,10 +15,12 @@ from torch.utils.data import Dataset, get_worker_info
 from tqdm import tqdm
 
 from defusion.fusion.color import as_rgb, luminance, to_float
-from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, read_image
+from defusion.io.images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, ImageReadError, read_image
+from defusion.io.shots import is_hidden
 
-#: File suffixes (lower case) treated as images when scanning a training folder.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+#: File suffixes (lower case) treated as images when scanning a training folder: every format
+#: read_image reads (GIF, HEIC and camera raw files too, where their extras are installed).
+IMAGE_SUFFIXES = READ_SUFFIXES
 #: Range of a random resized crop's area as fractions of its image: the usual RandomResizedCrop's.
 DEFAULT_CROP_SCALE: tuple[float, float] = (0.08, 1.0)
 #: The hint of :func:`read_image`'s pixel-bound message, which names an option `defusion train` lacks.
@@ -26,9 +28,13 @@ _MAX_PIXELS_HINT = " (raise it with --max-pixels)"
 
 
 def find_images(root: str | Path) -> list[Path]:
-    """All image files under ``root`` (recursive), sorted for reproducible order."""
+    """All image files under ``root`` (recursive), sorted for reproducible order; hidden files and
+    folders (a name starting with '.': macOS's ``._IMG.jpg`` beside each image on a card,
+    ``.ipynb_checkpoints``, ...) left out."""
     root = Path(root)
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(p for p in root.rglob("*")
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                  and not any(is_hidden(Path(part)) for part in p.relative_to(root).parts))
 
 
 def random_resized_crop_box(
