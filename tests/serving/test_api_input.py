@@ -249,3 +249,19 @@ def test_openapi_lists_the_image_fields_this_server_takes(fuser):
 def test_openapi_is_served(client):
     r = client.get("/openapi.json")
     assert r.status_code == 200 and "requestBody" in r.json()["paths"]["/v1/fuse"]["post"]
+
+
+def test_what_reading_an_upload_had_to_say_comes_back_in_a_header_naming_the_upload(client, pair):
+    """A user of the API never sees the server's stderr: alpha ignored is said in the response."""
+    visible, infrared = pair
+    rgba = np.dstack([visible, np.full(visible.shape[:2], 255, np.uint8)])
+    rgba[:4, :4, 3] = 0  # some transparent pixels
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, "PNG")
+    r = client.post("/v1/fuse", files=files(buffer.getvalue(), encode_png(infrared), names=("holes.png", "ir.png")))
+    assert r.status_code == 200, r.text
+    notes = r.headers[api.NOTES_HEADER]
+    assert notes.startswith("warning: ") and "holes.png has transparent pixels" in notes
+    assert "defusion-upload-" not in notes  # the upload's name, not the server's temporary file
+    plain = client.post("/v1/fuse", files=files(encode_png(visible), encode_png(infrared)))
+    assert api.NOTES_HEADER not in plain.headers

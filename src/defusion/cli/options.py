@@ -111,8 +111,9 @@ def check_onnx_options(args: argparse.Namespace) -> None:
     check_model_paths(args)
     onnx = getattr(args, "onnx", None)
     if onnx is not None and (args.weights or getattr(args, "half", False) or args.runtime not in ONNX_RUNTIMES):
-        raise UserError("--onnx runs the exported model: --weights, --half and --runtime do not apply (it runs "
-                        "on ONNX Runtime: --runtime auto or onnxruntime)")
+        others = "--weights, --half and --runtime" if hasattr(args, "half") else "--weights and --runtime"
+        raise UserError(f"--onnx runs the exported model: {others} do not apply (it runs on ONNX Runtime: "
+                        "--runtime auto or onnxruntime)")
 
 
 def make_fuser(args: argparse.Namespace, options: dict):

@@ -4,18 +4,43 @@ A file read with something lost (alpha, frames, levels) or a file left out of a 
 line, not silence and not an error: ``defusion: warning: ...`` where the result may not be what the
 user expects, ``defusion: note: ...`` where it is only worth knowing. Each line is said once per
 process, so a file read again (a training epoch, a video's first frame) does not repeat it; it is
-written above any progress bar.
+written above any progress bar. A server or a web page, whose user never sees stderr, gathers the
+lines of one request with :func:`collecting` and shows them itself.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import sys
+from typing import Iterator
 
 #: How many names one line lists before it says how many more.
 LISTED_NAMES = 3
 #: Lines remembered as said; past this many (a server reading uploads for weeks) the memory starts over.
 MAX_REMEMBERED = 4096
 _said: set[str] = set()
+#: Where lines go instead of stderr while :func:`collecting` is active (per thread and task).
+_collector: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("defusion_notes", default=None)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[list[str]]:
+    """Gather the lines said inside the block (``"warning: ..."``, ``"note: ..."``, each once) into
+    the list it yields, instead of writing them to stderr: for a user who sees a page, not a terminal.
+
+    Example:
+        >>> with collecting() as said:
+        ...     warn("x.png has transparent pixels"); warn("x.png has transparent pixels")
+        >>> said
+        ['warning: x.png has transparent pixels']
+    """
+    lines: list[str] = []
+    token = _collector.set(lines)
+    try:
+        yield lines
+    finally:
+        _collector.reset(token)
 
 
 def warn(message: str) -> None:
@@ -39,6 +64,11 @@ def listed(names: list[str], shown: int = LISTED_NAMES) -> str:
 
 
 def _say(kind: str, message: str) -> None:
+    collected = _collector.get()
+    if collected is not None:
+        if f"{kind}: {message}" not in collected:
+            collected.append(f"{kind}: {message}")
+        return
     line = f"defusion: {kind}: {message}"
     if line in _said:
         return
@@ -50,4 +80,4 @@ def _say(kind: str, message: str) -> None:
     tqdm.write(line, file=sys.stderr)
 
 
-__all__ = ["LISTED_NAMES", "MAX_REMEMBERED", "warn", "note", "listed"]
+__all__ = ["LISTED_NAMES", "MAX_REMEMBERED", "collecting", "warn", "note", "listed"]

@@ -67,6 +67,7 @@ from defusion.fusion.selection import PixelSource, source_map
 from defusion.fusion.stretch import Stretch
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError
 from defusion.io.metadata import ImageMetadata, choose_metadata, embed_metadata, read_metadata
+from defusion.io.notes import collecting
 from defusion.serving.decode import UnsupportedImageError, decode_image, header_size, one_line
 
 log = logging.getLogger("defusion.serving")
@@ -383,7 +384,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         if options.palette != "none" and options.infrared is not None and options.infrared >= len(uploads):
             raise ApiError(422, f"infrared image {options.infrared + 1} was asked for, but {len(uploads)} images "
                                 "were given")
-        images = await _decoded(uploads, options.rig, limits)
+        with collecting() as said:  # what reading the uploads had to say (alpha, frames, ...): a response header
+            images = await _decoded(uploads, options.rig, limits)
         sources_metadata = await run_in_threadpool(lambda: [_metadata(u) for u in uploads]) if metadata else []
 
         def kept(fused: np.ndarray) -> ImageMetadata | None:
@@ -395,21 +397,40 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                 parts = await run_in_threadpool(runner.run, "decompose", images, options, wanted)
                 body = await run_in_threadpool(_zip_parts, parts, source_map, kept(parts.fused))
                 return Response(body, media_type="application/zip",
-                                headers={"Content-Disposition": 'attachment; filename="components.zip"'})
+                                headers=_noted({"Content-Disposition": 'attachment; filename="components.zip"'}, said))
             if source_map:
                 selection = await run_in_threadpool(runner.run, "fuse_with_weights", images, options, wanted)
                 body = await run_in_threadpool(_zip_selection, selection, kept(selection.fused))
                 return Response(body, media_type="application/zip",
-                                headers={"Content-Disposition": 'attachment; filename="fused.zip"'})
+                                headers=_noted({"Content-Disposition": 'attachment; filename="fused.zip"'}, said))
             fused = await run_in_threadpool(runner.run, "fuse", images, options, wanted)
         except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
             raise ApiError(422, str(exc)) from None
         return Response(await run_in_threadpool(encode_png, fused, kept(fused)), media_type="image/png",
-                        headers={"Content-Disposition": f'inline; filename="{COMPONENT_FILES[0]}"'})
+                        headers=_noted({"Content-Disposition": f'inline; filename="{COMPONENT_FILES[0]}"'}, said))
 
     # v1_fuse's own parameters, so that a misspelt one (?sclae=1) is refused, not ignored
     query_parameters = tuple(name for name in inspect.signature(v1_fuse).parameters if name != "request")
     return app
+
+
+#: The response header that carries what reading the uploads had to say, lines joined by " | ".
+NOTES_HEADER = "X-Defusion-Notes"
+#: At most this many characters of it (a header is no place for an essay).
+MAX_NOTES_LENGTH = 2000
+
+
+def _noted(headers: dict[str, str], said: list[str]) -> dict[str, str]:
+    """``headers`` with ``said`` (``"warning: ..."`` lines) as NOTES_HEADER, ASCII-safe and bounded.
+
+    Example:
+        >>> _noted({}, ["warning: a.png has transparent pixels"])
+        {'X-Defusion-Notes': 'warning: a.png has transparent pixels'}
+    """
+    if not said:
+        return headers
+    text = " | ".join(" ".join(line.split()) for line in said).encode("ascii", "backslashreplace").decode("ascii")
+    return {**headers, NOTES_HEADER: text[:MAX_NOTES_LENGTH]}
 
 
 async def _decoded(uploads: Sequence[_Upload], rig: Rig | None, limits: Limits) -> list[np.ndarray]:

@@ -29,6 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from defusion.io.heif import HEIF_EXTRA, register_heif
 from defusion.io.raw import RAW_EXTRA, is_raw
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError, read_image
+from defusion.io.notes import collecting, note, warn
 
 log = logging.getLogger("defusion.serving")
 
@@ -69,7 +70,12 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         try:
-            return read_image(tmp, max_pixels)
+            with collecting() as said:  # said again below, naming the upload, not the temporary file
+                image = read_image(tmp, max_pixels)
+            for line in said:
+                kind, _, message = line.partition(": ")
+                (warn if kind == "warning" else note)(message.replace(tmp, label))
+            return image
         except ImageTooLargeError as exc:
             raise ImageTooLargeError(str(exc).replace(tmp, label)) from None
         except ImageReadError as exc:
