@@ -142,7 +142,7 @@ def test_resume_keeps_earlier_scores_and_computes_only_the_missing(tmp_path, rng
     assert _bench(da, db, out, "average,max,dwt", None, "--resume") == 0
     resumed = _read(out)
     assert resumed[("average", "p1", "EN")] == 123.0  # kept, not recomputed
-    assert (out / "grids" / "p1.jpg").exists()  # p1 lacked dwt: run again, grid with all three
+    assert (out / "grids" / "p1.jpg").exists()  # p1 lacked dwt: dwt run, its grid drawn again
     for stem in ("p1", "p2", "p3"):
         assert ("dwt", stem, "SD") in resumed and ("dwt", stem, "seconds") in resumed
     assert resumed[("max", "p3", "SD")] == full[("max", "p3", "SD")]
@@ -161,8 +161,9 @@ def test_resume_of_a_finished_run_computes_nothing(tmp_path, rng, capsys):
     assert _bench(da, db, out, "average", None, "--resume") == 0
     assert _read(out)[("average", "p2", "SD")] == 77.0
     assert not list((out / "grids").iterdir())  # nothing was fused again
-    title = f"MEF: {tmp_path.name}"
-    assert (out / "summary.md").read_text() == summary_markdown(read_results_csv(out / "results.csv"), title)
+    title = f"MEF: {tmp_path.name} (A: a, B: b)"  # which folder was the first source: the order matters
+    assert (out / "summary.md").read_text() == summary_markdown(read_results_csv(out / "results.csv"), title,
+                                                                ("a", "b"))
 
 
 def test_resume_recomputes_defusion_only_when_the_weights_changed(tmp_path, rng, tiny_weights,

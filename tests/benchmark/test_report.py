@@ -48,12 +48,13 @@ def _table_rows():
 def test_summary_latex_bolds_the_best_underlines_the_second_and_escapes_names():
     from defusion.benchmark.report import summary_latex
 
-    tex = summary_latex(_table_rows(), "IVF: my_set")
-    assert r"\caption{IVF: my\_set: mean over image pairs; best in bold, second underlined.}" in tex
+    tex = summary_latex(_table_rows(), "IVF: my_set", ("vi", "ir"))
+    assert r"\caption{IVF: my\_set: mean over 4 image pairs (A: vi, B: ir); best in bold, second underlined." in tex
     assert r"Method & Qabf$\uparrow$ & Nabf$\downarrow$ \\" in tex
     assert r"ours\_v2 & \textbf{0.5150} & \underline{0.00300} \\" in tex  # Qabf best; Nabf second lowest
-    assert r"average & 0.4100 & \textbf{0.00010} \\" in tex
-    assert r"max & \underline{0.4500} & 0.02000 \\" in tex
+    # average's Qabf is over 3 of 4 pairs: marked, and it leaves two comparable means: no second of two
+    assert r"average & 0.4100$^\dagger$ & \textbf{0.00010} \\" in tex
+    assert r"max & 0.4500 & 0.02000 \\" in tex
     assert tex.count(r"\begin{tabular}") == 1 and tex.rstrip().endswith(r"\end{table}")
     assert "seconds" not in tex
 
@@ -94,7 +95,7 @@ def test_coverage_notes_name_short_methods_and_metrics():
     rows += [Row("c", "p1", "EN", 1.0), Row("c", "p1", "MS-SSIM", 1.0)]
     assert coverage_notes(rows) == ["c: 1 of 2 pairs", "MS-SSIM of a: 1 of 2 pairs", "MS-SSIM of b: 1 of 2 pairs"]
     assert coverage_notes([r for r in rows if r.method != "c"]) == ["MS-SSIM: 1 of 2 pairs"]
-    assert r"Means over fewer pairs: c: 1 of 2 pairs" in summary_latex(rows)
+    assert "or the metric not defined on a flat or constant image): c: 1 of 2 pairs" in summary_latex(rows)
 
 
 def test_mean_rank_counts_the_metrics_every_method_has_and_names_with_pipes_stay_one_cell():

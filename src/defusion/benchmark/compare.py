@@ -145,12 +145,13 @@ def versus_markdown(rows: list[Row], reference: str, title: str = "Benchmark") -
              "the metric's direction, over the images both have; * the paired difference is significant "
              f"(two-sided Wilcoxon signed-rank, p < {SIGNIFICANCE}), ** p < {STRONG_SIGNIFICANCE}. "
              f"Summary: the metrics where {reference}'s mean is better (significantly) / worse (significantly)"
-             f"{_once_note(metrics)}.",
+             f"{_once_note(metrics)}. {_uncorrected_note(comparisons)}",
              "", "| against | images | better / worse (significantly) | " + " | ".join(arrows) + " |",
              "|---|---|---|" + "---|" * len(metrics)]
     fewest = min((c.n for c in comparisons), default=0)
     if fewest < MIN_PAIRS_FOR_SIGNIFICANCE:
-        lines[2] += (f" With {fewest} pairs a two-sided Wilcoxon test cannot reach p < {SIGNIFICANCE} (it takes "
+        lines[2] += (f" With {fewest} pair{'' if fewest == 1 else 's'} a two-sided Wilcoxon test cannot reach "
+                     f"p < {SIGNIFICANCE} (it takes "
                      f"{MIN_PAIRS_FOR_SIGNIFICANCE}), however one-sided the counts: read those as counts only.")
     for other, cells in by_method.items():
         found = _counted(list(cells.values()))
@@ -166,6 +167,18 @@ def versus_markdown(rows: list[Row], reference: str, title: str = "Benchmark") -
         lines.append(f"| {other.replace('|', chr(92) + '|')} | {pairs}"
                      f" | {summary} | {counts} |")
     return "\n".join(lines) + "\n"
+
+
+def _uncorrected_note(comparisons: list[PairedComparison]) -> str:
+    """That the stars are per test, not corrected for the many tests of one table: with enough
+    metrics and methods some differences are starred by chance alone."""
+    tests = len(comparisons)
+    methods = len({c.against for c in comparisons})
+    metrics = len({c.metric for c in comparisons})
+    return (f"The stars are not corrected for multiple comparisons ({tests} tests over {metrics} "
+            f"metric{'' if metrics == 1 else 's'} x {methods} method{'' if methods == 1 else 's'}): even with no "
+            f"real difference about {SIGNIFICANCE:.0%} of "
+            "them would be starred by chance.")
 
 
 def rescaled_pairs(metrics: list[str]) -> list[str]:

@@ -10,9 +10,15 @@ from PIL import Image, ImageDraw
 
 from defusion.benchmark.compare import higher_is_better, rescaled_pairs
 from defusion.benchmark.runner import SECONDS, Row
+from defusion.io.notes import listed
 
 #: Height of each tile in a comparison grid.
 GRID_TILE_HEIGHT = 240
+#: Marks a mean over fewer pairs than the method with the most on that metric (md, tex, chart note).
+FEWER_PAIRS_MARK = "†"
+#: Why a mean may cover fewer pairs, for the notes under the tables.
+FEWER_PAIRS_CAUSES = ("results missing or unreadable, images too small for the metric, or the metric not "
+                      "defined on a flat or constant image")
 
 
 def mean_table(rows: list[Row]) -> tuple[list[str], list[str], dict[tuple[str, str], float]]:
@@ -30,22 +36,79 @@ def mean_table(rows: list[Row]) -> tuple[list[str], list[str], dict[tuple[str, s
     return methods, [m for m in metrics if m != SECONDS], means
 
 
+def metric_ranks(values: dict[str, float], metric: str) -> dict[str, float]:
+    """{method: rank} of ``values`` (one metric's means) in the metric's direction, 1 = best; tied
+    values share the average of their ranks (``scipy.stats.rankdata``'s 'average'), so that a
+    rank never depends on the methods' names or order."""
+    from scipy.stats import rankdata
+
+    names = list(values)
+    signed = np.array([values[m] for m in names], dtype=float) * (-1 if higher_is_better(metric) else 1)
+    return dict(zip(names, (float(r) for r in rankdata(signed, method="average"))))
+
+
 def mean_ranks(methods: list[str], metrics: list[str], means: dict) -> dict[str, float]:
-    """Each method's rank per metric (1 = best) averaged over the metrics every method has (a
-    method scored on fewer metrics would otherwise rank on its best ones only); over the metrics
-    each has where no metric is common to all. A metric that rescales another (SSIM-mean, SSIM)
-    counts once (:func:`defusion.metrics.distinct`)."""
+    """Each method's rank per metric (1 = best; ties share their average rank,
+    :func:`metric_ranks`) averaged over the metrics every method has (a method scored on fewer
+    metrics would otherwise rank on its best ones only); over the metrics each has where no
+    metric is common to all. A metric that rescales another (SSIM-mean, SSIM) counts once
+    (:func:`defusion.metrics.distinct`)."""
     from defusion.metrics import distinct
 
     metrics = distinct(metrics)
     common = [m for m in metrics if all((method, m) in means for method in methods)]
     ranks: dict[str, list[float]] = defaultdict(list)
     for metric in common or metrics:
-        scored = [(means[(m, metric)], m) for m in methods if (m, metric) in means]
-        scored.sort(reverse=higher_is_better(metric))
-        for rank, (_, method) in enumerate(scored, start=1):
+        column = {m: means[(m, metric)] for m in methods if (m, metric) in means}
+        for method, rank in metric_ranks(column, metric).items():
             ranks[method].append(rank)
     return {m: float(np.mean(r)) for m, r in ranks.items()}
+
+
+def value_counts(rows: list[Row]) -> dict[tuple[str, str], int]:
+    """{(method, metric): how many pairs its mean is over} (finite values only)."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for r in rows:
+        if r.metric != SECONDS and np.isfinite(r.value):
+            counts[(r.method, r.metric)] += 1
+    return dict(counts)
+
+
+def fewer_pairs(rows: list[Row]) -> set[tuple[str, str]]:
+    """The (method, metric) means over fewer pairs than the method with the most on that metric:
+    marked (:data:`FEWER_PAIRS_MARK`) and never called best or second, since a mean over other
+    pairs is not comparable with the rest of its column."""
+    counts = value_counts(rows)
+    most: dict[str, int] = defaultdict(int)
+    for (_, metric), n in counts.items():
+        most[metric] = max(most[metric], n)
+    return {(method, metric) for (method, metric), n in counts.items() if n < most[metric]}
+
+
+def undefined_notes(rows: list[Row]) -> list[str]:
+    """One line per method and metric with values that are not numbers (NaN: a correlation or a
+    ratio of a flat or constant image), which the means leave out: said, not dropped silently."""
+    undefined: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in rows:
+        if r.metric != SECONDS and not np.isfinite(r.value):
+            undefined[(r.method, r.metric)].append(r.image)
+    return [f"{method}: {metric} not defined on {len(images)} pair{'' if len(images) == 1 else 's'} "
+            f"({listed(sorted(images))}): flat or constant image; left out of its mean"
+            for (method, metric), images in undefined.items()]
+
+
+def sources_phrase(sources: tuple[str, str]) -> str:
+    """"(A: vi, B: ir)": which folder held the first sources and which the second (swapping them
+    changes some methods' results)."""
+    return f"(A: {sources[0]}, B: {sources[1]})"
+
+
+def pairs_phrase(count: int, sources: tuple[str, str] | None = None, title: str = "") -> str:
+    """"21 image pairs (A: vi, B: ir)": how many pairs and, where given and not already in
+    ``title``, the sources' folders (:func:`sources_phrase`)."""
+    phrase = f"{count} image pair{'' if count == 1 else 's'}"
+    named = sources_phrase(sources) if sources else ""
+    return f"{phrase} {named}" if named and named not in title else phrase
 
 
 def _once(metrics: list[str]) -> str:
@@ -54,21 +117,31 @@ def _once(metrics: list[str]) -> str:
     return f"; {', '.join(twins)} count once: one measure on two scales" if twins else ""
 
 
-def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
-    """Mean per method and metric, best in bold, mean rank, seconds per pair."""
+def _fewer_pairs_rule(fewer: set[tuple[str, str]], awards: str) -> str:
+    """The note that says what the mark means and that such means get no ``awards``, where some are marked."""
+    if not fewer:
+        return ""
+    return (f" {FEWER_PAIRS_MARK} mean over fewer pairs than the method with the most on that metric; such a "
+            f"mean is not marked {awards}.")
+
+
+def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[str, str] | None = None) -> str:
+    """Mean per method and metric, best in bold, mean rank, seconds per pair; ``sources``: the
+    folders of the first and second sources, named in the caption."""
     methods, metrics, means = mean_table(rows)
     ranks = mean_ranks(methods, metrics, means)
+    fewer = fewer_pairs(rows)
     images = {r.image for r in rows}
     order = sorted(methods, key=lambda m: ranks.get(m, 1e9))
     arrows = [f"{m} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
-    pairs = f"{len(images)} image pair{'' if len(images) == 1 else 's'}"
-    lines = [f"### {title}", "", f"{pairs}; mean over pairs; best in **bold**; "
-             f"rank = mean rank over the metrics (1 = best; over those every method has{_once(metrics)}).", "",
+    lines = [f"### {title}", "", f"{pairs_phrase(len(images), sources, title)}; mean over pairs; best in **bold**; "
+             f"rank = mean rank over the metrics (1 = best; over those every method has{_once(metrics)})."
+             f"{_fewer_pairs_rule(fewer, 'best')}", "",
              "| method | rank | " + " | ".join(arrows) + " | s/pair |",
              "|---|---|" + "---|" * len(metrics) + "---|"]
     best = {}
     for metric in metrics:
-        scored = [means[(m, metric)] for m in methods if (m, metric) in means]
+        scored = [means[(m, metric)] for m in methods if (m, metric) in means and (m, metric) not in fewer]
         if len(scored) > 1:  # "best" of one method says nothing
             best[metric] = max(scored) if higher_is_better(metric) else min(scored)
     for method in order:
@@ -76,15 +149,19 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark") -> str:
         for metric in metrics:
             v = means.get((method, metric))
             text = "" if v is None else f"{v:.4g}"
-            cells.append(f"**{text}**" if v is not None and v == best.get(metric) else text)
+            if (method, metric) in fewer:
+                text += FEWER_PAIRS_MARK
+            elif v is not None and v == best.get(metric):
+                text = f"**{text}**"
+            cells.append(text)
         seconds = means.get((method, SECONDS))
         lines.append(f"| {method.replace('|', chr(92) + '|')} | {ranks.get(method, float('nan')):.2f} | "
                      + " | ".join(cells)
                      + f" | {'' if seconds is None else f'{seconds:.3g}'} |")
     notes = coverage_notes(rows)
     if notes:
-        lines += ["", "Means over fewer pairs (results missing or unreadable, or images too small for the "
-                  "metric): " + "; ".join(notes) + ". Compare such methods image by image (versus.md)."]
+        lines += ["", f"Means over fewer pairs ({FEWER_PAIRS_CAUSES}): " + "; ".join(notes)
+                  + ". Compare such methods image by image (versus.md)."]
     return "\n".join(lines) + "\n"
 
 
@@ -95,10 +172,7 @@ def coverage_notes(rows: list[Row]) -> list[str]:
     images = {r.image for r in rows if r.metric != SECONDS}
     per_method = images_per_method(rows)
     notes = [f"{m}: {n} of {len(images)} pairs" for m, n in per_method.items() if n < len(images)]
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    for r in rows:
-        if r.metric != SECONDS and np.isfinite(r.value):
-            counts[(r.method, r.metric)] += 1
+    counts: dict[tuple[str, str], int] = defaultdict(int, value_counts(rows))
     for metric in dict.fromkeys(r.metric for r in rows if r.metric != SECONDS):
         short = {m: counts[(m, metric)] for m in per_method if counts[(m, metric)] < per_method[m]}
         if not short:
@@ -136,45 +210,56 @@ def _latex_number(value: float, places: int) -> str:
 
 #: LaTeX's special characters in running text and what prints them.
 _LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                   "|": r"\textbar{}", FEWER_PAIRS_MARK: r"$^\dagger$"}
 
 
 def _latex_escape(text: str) -> str:
     r"""``text`` as LaTeX prints it, every special character escaped in one pass.
 
     Example:
-        >>> print(_latex_escape(r"a_b & 100% {x} \ ~^"))
-        a\_b \& 100\% \{x\} \textbackslash{} \textasciitilde{}\textasciicircum{}
+        >>> print(_latex_escape(r"a_b & 100% {x} \ ~^|"))
+        a\_b \& 100\% \{x\} \textbackslash{} \textasciitilde{}\textasciicircum{}\textbar{}
     """
     return "".join(_LATEX_SPECIALS.get(char, char) for char in text)
 
 
-def summary_latex(rows: list[Row], title: str = "Benchmark") -> str:
-    """The summary as a LaTeX table (booktabs): methods by mean rank, best **bold**, second
-    underlined, each column to four significant digits; paste it into a paper."""
+def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str, str] | None = None) -> str:
+    """The summary as a LaTeX table (booktabs, and graphicx for its \\resizebox): methods by mean
+    rank, best **bold**, second underlined, each column to four significant digits; the caption
+    gives the number of pairs and, where given, ``sources`` (the first and second sources'
+    folders); paste it into a paper."""
     methods, metrics, means = mean_table(rows)
     ranks = mean_ranks(methods, metrics, means)
+    fewer = fewer_pairs(rows)
     order = sorted(methods, key=lambda m: ranks.get(m, 1e9))
+    images = {r.image for r in rows}
     header = " & ".join(f"{_latex_escape(m)}$\\{'uparrow' if higher_is_better(m) else 'downarrow'}$"
                         for m in metrics)
-    lines = ["% written by defusion bench; needs \\usepackage{booktabs}",
-             "\\begin{table}[t]", "\\centering", f"\\caption{{{_latex_escape(title)}: mean over image pairs; "
-             "best in bold, second underlined.}", "\\resizebox{\\linewidth}{!}{%",
+    lines = ["% written by defusion bench; needs \\usepackage{booktabs} and \\usepackage{graphicx} (\\resizebox)",
+             "\\begin{table}[t]", "\\centering",
+             f"\\caption{{{_latex_escape(title)}: mean over "
+             f"{_latex_escape(pairs_phrase(len(images), sources, title))}; "
+             f"best in bold, second underlined.{_latex_escape(_fewer_pairs_rule(fewer, 'best or second'))}}}",
+             "\\resizebox{\\linewidth}{!}{%",
              f"\\begin{{tabular}}{{l{'r' * len(metrics)}}}", "\\toprule", f"Method & {header} \\\\", "\\midrule"]
     cells: dict[str, list[str]] = {m: [] for m in order}
     for metric in metrics:
         column = {m: means[(m, metric)] for m in order if (m, metric) in means}
         places = _decimals(list(column.values()))
-        ranked = sorted(set(round(v, places) for v in column.values()), reverse=higher_is_better(metric))
+        eligible = [round(v, places) for m, v in column.items() if (m, metric) not in fewer]
+        ranked = sorted(set(eligible), reverse=higher_is_better(metric))
         for m in order:
             if m not in column:
                 cells[m].append("--")
                 continue
             text = _latex_number(column[m], places)
             shown = round(column[m], places)
-            if len(column) > 1 and shown == ranked[0]:
+            if (m, metric) in fewer:
+                text += _latex_escape(FEWER_PAIRS_MARK)
+            elif len(eligible) > 1 and shown == ranked[0]:
                 text = f"\\textbf{{{text}}}"
-            elif len(column) > 2 and len(ranked) > 1 and shown == ranked[1]:  # second of three or more
+            elif len(eligible) > 2 and len(ranked) > 1 and shown == ranked[1]:  # second of three or more
                 text = f"\\underline{{{text}}}"
             cells[m].append(text)
     for m in order:
@@ -182,7 +267,8 @@ def summary_latex(rows: list[Row], title: str = "Benchmark") -> str:
     lines += ["\\bottomrule", "\\end{tabular}}"]
     notes = coverage_notes(rows)
     if notes:
-        lines.append("\\par\\footnotesize Means over fewer pairs: " + _latex_escape("; ".join(notes)) + ".")
+        lines.append(f"\\par\\footnotesize Means over fewer pairs ({FEWER_PAIRS_CAUSES}): "
+                     + _latex_escape("; ".join(notes)) + ".")
     if "SSIM" in metrics:
         lines.append("\\par\\footnotesize SSIM: SSIM(A,F)+SSIM(B,F), VIFB's convention (at most 2).")
     lines.append("\\end{table}")
@@ -210,6 +296,8 @@ def means_csv(rows: list[Row], path: Path) -> None:
 #: Summary chart height (inches) for the title and metric names, and per method row.
 _CHART_HEADER_IN = 1.6
 _CHART_ROW_IN = 0.38
+#: Half a heat-map cell, in data units (cells are centred on whole numbers).
+_HALF_CELL = 0.5
 
 
 def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None:
@@ -219,14 +307,16 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from matplotlib.patches import Rectangle
+
     methods, metrics, means = mean_table(rows)
     ranks_by = mean_ranks(methods, metrics, means)
+    fewer = fewer_pairs(rows)
     order = sorted(methods, key=lambda m: ranks_by.get(m, 1e9))
     grid = np.full((len(order), len(metrics)), np.nan)
     for j, metric in enumerate(metrics):
-        scored = sorted(((means[(m, metric)], m) for m in order if (m, metric) in means),
-                        reverse=higher_is_better(metric))
-        for rank, (_, m) in enumerate(scored, start=1):
+        column = {m: means[(m, metric)] for m in order if (m, metric) in means}
+        for m, rank in metric_ranks(column, metric).items():
             grid[order.index(m), j] = rank
     # Room for the title and the rotated metric names whatever the number of rows (one method
     # alone left them no room: labels cut off).
@@ -237,11 +327,17 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
         for j, metric in enumerate(metrics):
             v = means.get((m, metric))
             if v is not None:
-                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7)
+                short = (m, metric) in fewer
+                ax.text(j, i, f"{v:.3g}{FEWER_PAIRS_MARK if short else ''}", ha="center", va="center", fontsize=7)
+                if short:
+                    ax.add_patch(Rectangle((j - _HALF_CELL, i - _HALF_CELL), 2 * _HALF_CELL, 2 * _HALF_CELL,
+                                           fill=False, hatch="///", edgecolor="grey", linewidth=0))
     ax.set_xticks(range(len(metrics)), [f"{m}{'↑' if higher_is_better(m) else '↓'}" for m in metrics],
                   rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(order)), [f"{m} ({ranks_by[m]:.2f})" for m in order], fontsize=8)
-    ax.set_title(f"{title}: mean per metric, colour = rank (green best); (mean rank)", fontsize=9)
+    hatched = (f"\nhatched {FEWER_PAIRS_MARK}: mean over fewer pairs than the method with the most; "
+               "not comparable with its column" if fewer else "")
+    ax.set_title(f"{title}: mean per metric, colour = rank (green best); (mean rank){hatched}", fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)

@@ -18,7 +18,8 @@ import numpy as np
 
 from defusion.fusion.color import to_uint8
 from defusion.io.images import ImageReadError, read_image
-from defusion.io.pairs import images_by_stem, match_pairs, stem_clashes
+from defusion.io.notes import listed
+from defusion.io.pairs import images_by_stem, left_out, match_pairs, stem_clashes
 
 #: Metrics reported per task by default (short names of defusion.metrics.METRICS).
 TASK_METRICS: dict[str, tuple[str, ...]] = {
@@ -145,11 +146,15 @@ def run_benchmark(
     unknown name (or none) raises ``KeyError`` when this is called, not halfway through the pairs.
 
     Built-in methods' outputs are written to ``save_dir/<method>/<stem>.png`` when given.
-    A pair or result that cannot be read is recorded in ``result.problems`` and skipped.
+    A pair or result that cannot be read is recorded in ``result.problems`` and skipped; so is a
+    pair whose two sources differ in size (from the headers, before anything is fused), which
+    is then not one of ``result.images``. Files of a ``fused_dirs`` folder named after no pair
+    are noted in ``result.problems`` too.
     ``previous`` rows (an earlier run in the same folder) are kept, whatever their method or
     image, and not recomputed: a pair whose requested methods are all scored is yielded with no
-    outputs and ``a = b = None``; in a pair with something missing every method is run again
-    (for the comparison grid) but only the missing metrics are computed.
+    outputs and ``a = b = None``; in a pair with something missing only the methods with
+    something missing (or not yet timed, or not yet saved to ``save_dir``) are run, and only the
+    missing metrics are computed, so the outputs may lack a built-in method scored before.
 
     ``jobs > 1`` evaluates that many pairs at once in worker processes, each building its own
     methods with ``make_methods(threads=...)`` (picklable, e.g. a ``functools.partial`` of
@@ -180,6 +185,7 @@ def _benchmark_pairs(
     from tqdm import tqdm
 
     pairs, unmatched = match_pairs(dir_a, dir_b)
+    every_pair = [stem for stem, _, _ in pairs]
     if limit:
         pairs = pairs[:limit]
     requested = [*methods, *fused_dirs]
@@ -189,6 +195,9 @@ def _benchmark_pairs(
     published = {name: images_by_stem(folder) for name, folder in fused_dirs.items()}
     for folder in (dir_a, dir_b, *fused_dirs.values()):
         result.problems += stem_clashes(folder)
+    for name, files in published.items():
+        result.problems += _unpaired_results(name, fused_dirs[name], files, every_pair)
+    pairs = _same_size_pairs(pairs, result.problems)
     stems = [stem for stem, _, _ in pairs]
     for name, files in published.items():
         if stems and not files.keys() & set(stems):
@@ -204,9 +213,11 @@ def _benchmark_pairs(
                 for name in requested if name in methods or stem in published[name]}
         files = {name: published[name][stem] for name in fused_dirs if stem in published[name]}
         needed = previous is None or any(todo.values())
-        tasks.append(_PairTask(stem, path_a, path_b, todo, files, list(fused_dirs),
-                               {name for name in methods if SECONDS in scored.get((name, stem), ())},
-                               save_dir) if needed else stem)
+        timed = {name for name in methods if SECONDS in scored.get((name, stem), ())}
+        fuse = [name for name in methods if todo[name] or name not in timed
+                or (save_dir is not None and not (save_dir / name / f"{stem}.png").is_file())]
+        tasks.append(_PairTask(stem, path_a, path_b, todo, files, list(fused_dirs), timed, save_dir, fuse)
+                     if needed else stem)
     work = [t for t in tasks if not isinstance(t, str)]
     if jobs > 1 and make_methods is not None and len(work) > 1:
         evaluated = _evaluate_in_workers(work, make_methods, jobs)
@@ -238,6 +249,7 @@ class _PairTask:
     published_order: list[str]
     timed: set[str]  # methods whose wall time on this pair is already recorded
     save_dir: Path | None
+    fuse: list[str]  # the built-in methods to run: those with something missing
 
 
 @dataclass
@@ -258,9 +270,13 @@ def _evaluate_pair(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
         a, b = read_image(task.path_a), read_image(task.path_b)
     except ImageReadError as exc:
         return _PairResult({}, None, None, [], [f"{stem}: {exc}"])
+    if a.shape[:2] != b.shape[:2]:  # where the headers did not tell (a camera raw file, ...)
+        return _PairResult({}, None, None, [], [_sizes_differ(stem, a.shape[1::-1], b.shape[1::-1])])
     a8, b8 = to_uint8(a), to_uint8(b)
     outputs: dict[str, np.ndarray] = {}
     for name, fn in methods.items():
+        if name not in task.fuse:  # scored, timed (and saved) before: not run again
+            continue
         try:
             start = time.perf_counter()
             fused = to_uint8(fn(a, b))
@@ -296,6 +312,61 @@ def _evaluate_pair(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
             rows += [Row(name, stem, metric, float(value)) for metric, value in values.items()]
             problems += [f"{stem}: {name}: {metric} not computed ({why})" for metric, why in skipped.items()]
     return _PairResult(outputs, a8, b8, rows, problems)
+
+
+def _header_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) of an image as :func:`read_image` returns it (EXIF-upright), from its
+    header alone: pairs whose sources differ are left out before anything is decoded or fused.
+    None where Pillow cannot tell (a camera raw file, a HEIC without its plugin, a broken EXIF)."""
+    from PIL import ExifTags, Image
+
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            orientation = im.getexif().get(ExifTags.Base.Orientation, _UPRIGHT)
+    except Exception:  # noqa: BLE001 - anything Pillow raises: the decoded sizes are compared instead
+        return None
+    return (height, width) if orientation in _SIDEWAYS else (width, height)
+
+
+#: EXIF orientations: as stored, and those that turn the image a quarter (width and height swap).
+_UPRIGHT = 1
+_SIDEWAYS = (5, 6, 7, 8)
+
+
+def _same_size_pairs(pairs: list[tuple[str, Path, Path]], problems: list[str]) -> list[tuple[str, Path, Path]]:
+    """``pairs`` less those whose sources' headers give different sizes, each noted in ``problems``:
+    no method or metric can take such a pair, and counting it would mix means over different pairs."""
+    kept = []
+    for stem, path_a, path_b in pairs:
+        size_a, size_b = _header_size(path_a), _header_size(path_b)
+        if size_a is not None and size_b is not None and size_a != size_b:
+            problems.append(_sizes_differ(stem, size_a, size_b))
+        else:
+            kept.append((stem, path_a, path_b))
+    return kept
+
+
+def _sizes_differ(stem: str, size_a: tuple[int, int], size_b: tuple[int, int]) -> str:
+    """The note on a pair left out because its sources differ in size (no method, no metric can take it)."""
+    return f"{stem}: the sources differ in size ({size_a[0]}x{size_a[1]} vs {size_b[0]}x{size_b[1]}); left out"
+
+
+def _unpaired_results(name: str, folder: Path, files: dict[str, Path], pairs: list[str]) -> list[str]:
+    """Notes on what a ``--fused`` folder holds besides results of ``pairs``: images named after no
+    pair (with the pair a name matches but for case: stems are matched exactly) and other files,
+    as the source folders' are noted, so that a misnamed result is not passed over silently."""
+    known = set(pairs)
+    by_lower = {stem.lower(): stem for stem in pairs}
+    stray = [files[stem].name for stem in sorted(files) if stem not in known]
+    notes = [f"--fused {name}: {folder}: left out {line}" for line in left_out(folder)]
+    if stray:
+        hints = [f"{files[stem].name} for the pair {by_lower[stem.lower()]}?" for stem in sorted(files)
+                 if stem not in known and stem.lower() in by_lower]
+        notes.append(f"--fused {name}: {len(stray)} file{'' if len(stray) == 1 else 's'} named after no pair, "
+                     f"left out: {listed(stray)}"
+                     + (f" (names must match a pair's exactly, case included: {listed(hints)})" if hints else ""))
+    return notes
 
 
 #: The methods of a worker process of :func:`_evaluate_in_workers`.

@@ -7,10 +7,16 @@ import json
 import sys
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from defusion.cli.errors import UserError
 from defusion.cli.options import positive_int
 from defusion.model.weights import WeightsError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from defusion.benchmark.runner import Row
 
 #: Written into OUT: what a later ``--resume`` must know about this run.
 RUN_FILE = "run.json"
@@ -41,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=positive_int, default=1,
                    help="evaluate N pairs at once in worker processes sharing the cores (same scores; "
                         "default 1)")
-    p.add_argument("--title", help="title of the summary (default: the folder names)")
+    p.add_argument("--title", help="title of the summary (default: the folder names, --a's and --b's too)")
     p.add_argument("--versus", metavar="METHOD",
                    help="the method the others are compared with image by image in versus.md (wins, ties, "
                         "losses and a Wilcoxon signed-rank test per metric; default: defusion if run, else the "
@@ -77,16 +83,65 @@ def _fused_dirs(specs: list[str]) -> dict[str, Path]:
     return out
 
 
+#: Hex digits of a file's SHA-1 kept as its fingerprint in RUN_FILE.
+FINGERPRINT_DIGITS = 16
+
+
+def _digest(path: Path) -> str:
+    """A fingerprint of the file's bytes."""
+    import hashlib
+
+    return hashlib.sha1(path.read_bytes()).hexdigest()[:FINGERPRINT_DIGITS]
+
+
 def _fingerprints(fused_dirs: dict[str, Path]) -> dict[str, dict[str, str]]:
     """{method: {stem: digest of the file's bytes}} of the published results: a resumed run
     rescores a result whose file changed."""
-    import hashlib
-
     from defusion.io.pairs import images_by_stem
 
-    return {name: {stem: hashlib.sha1(path.read_bytes()).hexdigest()[:16]
-                   for stem, path in images_by_stem(folder).items()}
+    return {name: {stem: _digest(path) for stem, path in images_by_stem(folder).items()}
             for name, folder in fused_dirs.items()}
+
+
+def _recorded_run(out: Path) -> dict:
+    """What an earlier run wrote into ``out``'s RUN_FILE ({} where there is none, or it is unreadable)."""
+    try:
+        recorded = json.loads((out / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def _run_record(defusion_run: str | None, weights: Path | None, fused_dirs: dict[str, Path],
+                fingerprints: dict[str, dict[str, str]], earlier: dict) -> dict:
+    """RUN_FILE's content: this run's published folders and file fingerprints merged over an
+    ``earlier`` record's (a resume naming only some methods keeps the others', so that a later
+    change to their files is still rescored, and their images still reach the grids)."""
+    folders = {name: str(folder.resolve()) for name, folder in fused_dirs.items()}
+    return {"defusion_run": defusion_run, "weights": str(weights or "shipped"),
+            "fused_files": {**_mapping(earlier, "fused_files"), **fingerprints},
+            "fused_dirs": {**_mapping(earlier, "fused_dirs"), **folders}}
+
+
+def _mapping(record: dict, key: str) -> dict:
+    """``record[key]`` where it is a mapping (a hand-edited or older RUN_FILE may lack it), else {}."""
+    value = record.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _folder_name(folder: Path) -> str:
+    """A folder's own name, also where it is given as ``.`` or ``..``."""
+    return folder.resolve().name or str(folder)
+
+
+def _default_title(args: argparse.Namespace) -> str:
+    """The task, the data set's folder, which folder is the first source and which the second
+    (swapping them changes some methods' results), and the weights where they are not the shipped ones."""
+    from defusion.benchmark.report import sources_phrase
+
+    dataset = args.dir_a.parent.name or args.dir_a.name
+    return (f"{args.task.upper()}: {dataset} {sources_phrase((_folder_name(args.dir_a), _folder_name(args.dir_b)))}"
+            + (f", weights {args.weights.name}" if args.weights else ""))
 
 
 #: What ``defusion bench`` writes into OUT (a fresh run removes earlier ones, so none is stale).
@@ -104,11 +159,11 @@ def _clear_outputs(out: Path) -> None:
         shutil.rmtree(out / "grids")
 
 
-def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[str, str]]
+def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[str, str]], recorded: dict
                    ) -> tuple[list, str | None]:
     """Rows of an earlier run in ``out`` to keep (DeFusion's only if made with the same weights
     as this run's, ``weights``; a published result's only if its file is unchanged, by
-    ``fingerprints``) and the ID of the weights they were made with."""
+    ``fingerprints`` against the ``recorded`` RUN_FILE's) and the ID of the weights they were made with."""
     from defusion.benchmark.runner import DEFUSION_VARIANTS, read_results_csv
 
     path = out / "results.csv"
@@ -119,11 +174,7 @@ def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[
         rows = read_results_csv(path)
     except ValueError as exc:
         raise UserError(f"cannot resume: {exc}") from None
-    try:
-        recorded = json.loads((out / RUN_FILE).read_text())
-        before, earlier_files = recorded.get("defusion_run"), recorded.get("fused_files", {})
-    except (OSError, ValueError, AttributeError):
-        before, earlier_files = None, {}
+    before, earlier_files = recorded.get("defusion_run"), _mapping(recorded, "fused_files")
     changed = {(name, stem) for name, files in fingerprints.items() for stem, digest in files.items()
                if earlier_files.get(name, {}).get(stem, digest) != digest}
     if changed:
@@ -144,9 +195,91 @@ def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[
     return rows, before
 
 
+def _stored_results(out: Path, record: dict, fused_dirs: dict[str, Path]) -> dict[str, dict[str, Path]]:
+    """{method: {stem: file}} of the results this run does not read itself that a grid can show:
+    the ``--fused`` folders of earlier runs (``record``) that still exist, and the built-in
+    methods' results saved in OUT/fused (--save-fused)."""
+    from defusion.io.pairs import images_by_stem
+
+    folders = {name: Path(folder) for name, folder in _mapping(record, "fused_dirs").items()
+               if name not in fused_dirs and isinstance(folder, str)}
+    saved = out / "fused"
+    if saved.is_dir():
+        folders.update({p.name: p for p in sorted(saved.iterdir()) if p.is_dir() and p.name not in folders})
+    return {name: images_by_stem(folder) for name, folder in folders.items() if folder.is_dir()}
+
+
+class _Grids:
+    """Draws each evaluated pair's comparison grid (OUT/grids/<pair>.jpg) with every method scored
+    on it whose image is at hand: this run's outputs, else a stored result (:func:`_stored_results`,
+    unchanged since it was scored, by ``fingerprints``). On a resume a built-in method is not run
+    again for a grid, so where some method's image is not at hand an existing grid is kept rather
+    than replaced by one with fewer methods (:meth:`say_kept` says so, once)."""
+
+    def __init__(self, folder: Path, previous: list[Row], stored: dict[str, dict[str, Path]],
+                 fingerprints: dict[str, dict[str, str]]) -> None:
+        self.folder, self.stored = folder, stored
+        self.fingerprints = {name: files for name, files in fingerprints.items() if isinstance(files, dict)}
+        self.scored: dict[str, set[str]] = {}  # pair -> methods scored on it in an earlier run
+        for r in previous:
+            self.scored.setdefault(r.image, set()).add(r.method)
+        self.kept: list[str] = []
+        self.unavailable: set[str] = set()
+
+    def draw(self, stem: str, a: np.ndarray, b: np.ndarray, outputs: dict[str, np.ndarray], methods: list[str]
+             ) -> None:
+        """Write ``stem``'s grid: the sources, then the methods in ``methods``' order."""
+        from defusion.benchmark.report import comparison_grid
+
+        wanted = self.scored.get(stem, set()) | outputs.keys()
+        tiles, missing = {}, []
+        for name in [m for m in methods if m in wanted]:
+            image = outputs[name] if name in outputs else self._stored(name, stem, a.shape[:2])
+            if image is None:
+                missing.append(name)
+            else:
+                tiles[name] = image
+        path = self.folder / f"{stem}.jpg"
+        if missing and path.is_file():
+            self.kept.append(stem)
+            self.unavailable.update(missing)
+            return
+        comparison_grid(a, b, tiles).save(path, quality=GRID_JPEG_QUALITY)
+
+    def _stored(self, name: str, stem: str, size: tuple[int, ...]) -> np.ndarray | None:
+        """``name``'s stored result of ``stem`` as uint8, or None where there is none, it changed
+        since it was scored, it cannot be read or its size is not the sources'."""
+        from defusion.fusion.color import to_uint8
+        from defusion.io.images import ImageReadError, read_image
+
+        path = self.stored.get(name, {}).get(stem)
+        recorded = self.fingerprints.get(name, {}).get(stem)
+        if path is None or (recorded is not None and _digest(path) != recorded):
+            return None
+        try:
+            image = to_uint8(read_image(path))
+        except ImageReadError:
+            return None
+        return image if image.shape[:2] == size else None
+
+    def say_kept(self) -> None:
+        """One note for the grids kept as they were, naming the methods whose images were not at hand."""
+        from defusion.io.notes import listed
+
+        if self.kept:
+            print(f"defusion: note: kept {len(self.kept)} grid{'' if len(self.kept) == 1 else 's'} in {self.folder} "
+                  f"as {'it was' if len(self.kept) == 1 else 'they were'} (e.g. {self.kept[0]}): no image of "
+                  f"{listed(sorted(self.unavailable))} to draw again (a resume does not run a built-in method "
+                  "again for a grid; --save-fused keeps their results for later grids)", file=sys.stderr)
+
+
+#: JPEG quality of the comparison grids.
+GRID_JPEG_QUALITY = 90
+
+
 def run(args: argparse.Namespace) -> int:
     from defusion.benchmark.compare import versus_chart, versus_markdown, versus_summary
-    from defusion.benchmark.report import comparison_grid, means_csv, summary_chart, summary_latex, summary_markdown
+    from defusion.benchmark.report import means_csv, summary_chart, summary_latex, summary_markdown, undefined_notes
     from defusion.benchmark.runner import (DEFUSION_VARIANTS, SECONDS, TASK_METRICS, builtin_methods,
                                            defusion_run_id, run_benchmark, write_results_csv)
     from defusion.metrics import metric_names
@@ -174,13 +307,14 @@ def run(args: argparse.Namespace) -> int:
     if args.versus and args.versus not in [*methods, *fused_dirs]:
         raise UserError(f"--versus {args.versus}: not among the methods of this run "
                         f"({', '.join([*methods, *fused_dirs])})")
-    title = args.title or (f"{args.task.upper()}: {args.dir_a.parent.name or args.dir_a.name}"
-                           + (f", weights {args.weights.name}" if args.weights else ""))
+    title = args.title or _default_title(args)
+    sources = (_folder_name(args.dir_a), _folder_name(args.dir_b))
     weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
     previous = None
     fingerprints = _fingerprints(fused_dirs)
+    recorded = _recorded_run(args.out) if args.resume else {}
     if args.resume:
-        previous, earlier_weights = _previous_rows(args.out, weights, fingerprints)
+        previous, earlier_weights = _previous_rows(args.out, weights, fingerprints, recorded)
         weights = weights or earlier_weights  # DeFusion rows kept from an earlier run keep their ID
     else:
         if (args.out / "results.csv").is_file():
@@ -188,17 +322,20 @@ def run(args: argparse.Namespace) -> int:
                   "and adds to them)", file=sys.stderr)
         _clear_outputs(args.out)
     (args.out / "grids").mkdir(parents=True, exist_ok=True)
-    (args.out / RUN_FILE).write_text(json.dumps({"defusion_run": weights, "weights": str(args.weights or "shipped"),
-                                                 "fused_files": fingerprints}) + "\n")
+    record = _run_record(weights, args.weights, fused_dirs, fingerprints, recorded)
+    (args.out / RUN_FILE).write_text(json.dumps(record) + "\n")
+    grids = _Grids(args.out / "grids", previous or [], _stored_results(args.out, record, fused_dirs),
+                   record["fused_files"])
     result = None
     for stem, outputs, a, b, result in run_benchmark(
             args.dir_a, args.dir_b, methods, fused_dirs, metrics,
             save_dir=args.out / "fused" if args.save_fused else None, limit=args.limit,
             progress=not args.no_progress, previous=previous, jobs=args.jobs, make_methods=make_methods):
-        if not outputs:  # scored in an earlier run (--resume)
+        if a is None:  # scored in an earlier run (--resume)
             continue
-        comparison_grid(a, b, outputs).save(args.out / "grids" / f"{stem}.jpg", quality=90)
+        grids.draw(stem, a, b, outputs, result.methods)
         write_results_csv(result.rows, args.out / "results.csv")  # as we go: nothing lost on a kill
+    grids.say_kept()
     if result is None or not result.rows:
         raise UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
     write_results_csv(result.rows, args.out / "results.csv")  # also when nothing was new (scores dropped)
@@ -210,8 +347,8 @@ def run(args: argparse.Namespace) -> int:
               "metrics from an earlier run, left out of the tables", file=sys.stderr)
     if not rows:
         raise UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
-    (args.out / "summary.md").write_text(summary_markdown(rows, title))
-    (args.out / "summary.tex").write_text(summary_latex(rows, title))
+    (args.out / "summary.md").write_text(summary_markdown(rows, title, sources))
+    (args.out / "summary.tex").write_text(summary_latex(rows, title, sources))
     means_csv(rows, args.out / "means.csv")
     summary_chart(rows, args.out / "summary.png", title)
     written = "results.csv, summary.md, summary.tex, means.csv, summary.png"
@@ -228,9 +365,9 @@ def run(args: argparse.Namespace) -> int:
         versus_chart(rows, reference, args.out / "versus.png", title)
         versus = versus_summary(rows, reference)
         written += ", versus.md, versus.png"
-    for problem in result.problems:
+    for problem in [*result.problems, *undefined_notes(rows)]:
         print(f"defusion: note: {problem}", file=sys.stderr)
-    print(summary_markdown(rows, title))
+    print(summary_markdown(rows, title, sources))
     for line in versus:
         print(line)
     print(f"wrote {args.out}/{written} and grids/", file=sys.stderr)
