@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -114,7 +116,8 @@ def test_a_pair_that_cannot_be_aligned_is_a_clear_error(ui_env, rng):
     at.file_uploader(key="upload_b").upload("b.png", _png(np.full((40, 52), 128, np.uint8)), "image/png")
     at.run()
     assert not at.exception
-    assert len(at.error) == 1 and "cannot register image 2 to image 1" in at.error[0].value
+    # the page calls the images A and B: the fusion core's "image 1", "image 2" are put so
+    assert len(at.error) == 1 and "cannot register image B to image A (affine)" in at.error[0].value
 
 
 def test_pixel_bound_is_a_clear_error(ui_env):
@@ -122,6 +125,8 @@ def test_pixel_bound_is_a_clear_error(ui_env):
     at = _app().run()
     assert not at.exception
     assert len(at.error) == 1 and "over the limit" in at.error[0].value
+    # as docs/ui.md shows it: exact counts from the header
+    assert re.match(r"mef_under\.png: \d+x\d+ is [\d,]+ pixels, over the limit of 1,000 pixels", at.error[0].value)
     assert "defusion ui --max-pixels" in at.error[0].value and "(raise it with --max-pixels)" not in at.error[0].value
     assert not _images(at)
 
@@ -393,9 +398,146 @@ def test_choices_survive_a_look_at_an_example(ui_env):
     assert at.slider(key="gain-ivf").value == 2.0 and at.selectbox(key="palette").value == "inferno"
 
 
-def test_a_stacks_infrared_image_is_picked_by_its_number(ui_env):
+def _bracket(rng, names=("ev0.png", "ev1.png", "ev2.png"), gains=(0.4, 1.0, 1.7)) -> dict[str, bytes]:
+    scene = rng.integers(0, 256, (36, 44, 3), dtype=np.uint8).astype(float)
+    return {name: _png(np.clip(scene * g, 0, 255).astype(np.uint8)) for name, g in zip(names, gains)}
+
+
+def _upload_stack(at: AppTest, files: dict[str, bytes]) -> AppTest:
+    uploader = at.file_uploader(key="upload_stack")
+    for name, data in files.items():
+        uploader.upload(name, data, "image/png")
+    return at.run()
+
+
+@pytest.fixture
+def saved_files(monkeypatch) -> dict[str, str | None]:
+    """The file name each media file the page makes is saved under, by its id (AppTest's elements
+    do not carry a download's file name)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    names: dict[str, str | None] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def load_and_get_id(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        names[file_id] = filename
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", load_and_get_id)
+    return names
+
+
+def _download_names(at: AppTest, saved: dict[str, str | None]) -> dict[str, str | None]:
+    """Download button label -> the file name it downloads as."""
+    return {b.proto.label: saved[b.proto.url.rsplit("/", 1)[-1].split(".")[0]] for b in at.get("download_button")}
+
+
+@needs_upload
+def test_a_stacks_infrared_image_is_picked_by_its_file_name(ui_env, rng):
+    """The selector once counted 1, 2, 3 in file-name order while the page numbered a bracket
+    brightest first: "Infrared image 1" was not the image the page captioned 1."""
     at = _app().run()
     at.radio(key="source").set_value(UPLOAD_STACK).run()
+    at.radio(key="kind").set_value("exposure bracket").run()
     at.selectbox(key="palette").set_value("inferno").run()
     assert not [r for r in at.radio if r.key == "infrared"]  # A/B mean nothing for a stack
-    assert at.selectbox(key="infrared_stack").options[:3] == ["auto", "1", "2"]
+    assert not [s for s in at.selectbox if s.key == "infrared_stack"]  # no files, nothing to name yet
+    _upload_stack(at, _bracket(rng))
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    assert _captions(at)[:3] == ["1: ev2.png", "2: ev1.png", "3: ev0.png"]  # brightest first
+    assert at.selectbox(key="infrared_stack").options == ["auto", "ev0.png", "ev1.png", "ev2.png"]
+    assert any("colours ev2.png as the infrared image (none is grey" in i.value for i in at.info)
+    guessed = at.table[0].value["value"].tolist()
+    at.selectbox(key="infrared_stack").set_value("ev2.png").run()  # the one the note named: the same fusion
+    assert not any("as the infrared image" in i.value for i in at.info)
+    assert at.table[0].value["value"].tolist() == guessed
+    at.selectbox(key="infrared_stack").set_value("ev0.png").run()  # another image coloured
+    assert not at.exception and not at.error
+    assert at.table[0].value["value"].tolist() != guessed
+
+
+@needs_upload
+def test_a_stack_is_fused_and_shown_in_natural_file_name_order(ui_env, rng, saved_files):
+    """f1, f10, f2 were once taken in string order; the CLI takes a folder's frames f1, f2, f10."""
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD_STACK).run()
+    at.radio(key="kind").set_value("focus stack").run()
+    _upload_stack(at, _bracket(rng, ("f10.png", "f1.png", "f2.png"), (1.0, 1.0, 1.0)))
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    assert _captions(at) == ["1: f1.png", "2: f2.png", "3: f10.png", "fused"]
+    assert _download_names(at, saved_files)["Download the fused image (PNG)"] == "fused_f1_to_f10.png"
+
+
+@needs_upload
+def test_a_brackets_download_is_named_by_the_first_and_last_shown(ui_env, rng, saved_files):
+    """It was named by file-name order (fused_ev0_to_ev2.png) while the page showed ev2 first."""
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD_STACK).run()
+    at.radio(key="kind").set_value("exposure bracket").run()
+    at.radio(key="pixels").set_value("sources").run()
+    _upload_stack(at, _bracket(rng))
+    assert _captions(at)[:3] == ["1: ev2.png", "2: ev1.png", "3: ev0.png"]
+    assert _download_names(at, saved_files) == {"Download the fused image (PNG)": "fused_ev2_to_ev0.png",
+                                                "Download the source map (PNG)": "source_map_ev2_to_ev0.png"}
+
+
+@needs_upload
+def test_what_reading_an_upload_has_to_say_is_shown_on_the_page_naming_it(ui_env, rng):
+    """Ignored alpha and the like went to the server's stderr only (and once per process)."""
+    rgba = np.dstack([rng.integers(0, 256, (30, 40, 3), dtype=np.uint8), np.full((30, 40), 255, np.uint8)])
+    rgba[:6, :6, 3] = 0  # transparent pixels: their alpha is ignored
+    at = _upload_pair(_app().run(), rgba, rng.integers(0, 256, (30, 40), dtype=np.uint8), ("logo.png", "ir.png"))
+    _assert_fused_page(at)
+    said = "logo.png has transparent pixels (alpha); alpha is ignored"
+    assert [w.value for w in at.warning if said in w.value] and not [w for w in at.warning if "ir.png" in w.value]
+    at.radio(key="color").set_value("rgb").run()  # every run of the page says it, not only the first decoding
+    assert any(said in w.value for w in at.warning)
+
+
+@needs_upload
+def test_a_rig_that_does_not_fit_names_the_images_as_the_page_does(ui_env, rng):
+    import json
+
+    from defusion.fusion.rig import Rig, RigCamera
+
+    rig = Rig((52, 40), (RigCamera((26, 20), ((0.5, 0, -0.25), (0, 0.5, -0.25), (0, 0, 1))),), "similarity")
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    at.file_uploader(key="upload_a").upload("ir.png", _png(rng.integers(0, 256, (20, 26), dtype=np.uint8)),
+                                            "image/png")
+    at.file_uploader(key="upload_b").upload("vis.png", _png(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)),
+                                            "image/png")
+    at.file_uploader(key="upload_rig").upload("rig.json", json.dumps(rig.to_json()).encode(), "application/json")
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith("camera rig: image A is 26x20, but the rig was")
+    assert "image 1" not in at.error[0].value
+
+
+def test_the_calibration_page_shows_no_fusion_options_and_keeps_them(ui_env):
+    from defusion.ui.app import CALIBRATE
+
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    at.radio(key="color").set_value("rgb")
+    at.radio(key="scale").set_value(1)
+    at.selectbox(key="palette").set_value("inferno").run()
+    at.radio(key="source").set_value(CALIBRATE).run()
+    assert not at.exception
+    assert [r.key for r in at.sidebar.radio] == ["source"]
+    assert not at.sidebar.selectbox and not at.sidebar.slider and not at.sidebar.checkbox
+    at.radio(key="source").set_value(UPLOAD).run()
+    assert at.radio(key="color").value == "rgb" and at.radio(key="scale").value == 1
+    assert at.selectbox(key="palette").value == "inferno"
+
+
+@needs_upload
+def test_a_file_called_image_n_keeps_its_name_in_messages(ui_env):
+    """Only the fusion core's "image N" is put as A or B: a decoder's message names the upload."""
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    at.file_uploader(key="upload_a").upload("image 1.png", _png(np.zeros((30, 40), np.uint8)), "image/png")
+    at.file_uploader(key="upload_b").upload("image 2.png", b"this is not an image", "image/png")
+    at.run()
+    assert len(at.error) == 1 and at.error[0].value.startswith("image 2.png: not an image")

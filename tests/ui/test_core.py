@@ -169,7 +169,7 @@ def test_a_camera_rig_lets_a_pair_of_different_sizes_through_and_registers_it(ti
     a, b = _png(np.full((30, 40, 3), 90, np.uint8)), _png(np.full((15, 20), 200, np.uint8))
     x, y = core.decode_pair(a, "vis.png", b, "ir.png", rig=rig)
     assert x.shape == (30, 40, 3) and y.shape == (15, 20)
-    with pytest.raises(core.InputError, match="camera rig: image 2"):
+    with pytest.raises(core.InputError, match="camera rig: image B is 40x30"):  # as the page calls it
         core.decode_pair(a, "vis.png", a, "ir.png", rig=rig)
     with pytest.raises(core.InputError, match="not JSON|Expecting"):
         core.parse_rig(b"{oops", "rig.json")
@@ -207,3 +207,80 @@ def test_metrics_a_small_image_cannot_take_are_left_out_not_fatal():
     assert np.isnan(values["SSIM-mean"]) and np.isfinite(values["EN"])
     rows = {row["metric"]: row["value"] for row in core.metric_rows(values)}
     assert rows["SSIM-mean"].startswith("n/a")
+
+
+def test_decode_stack_takes_natural_file_name_order():
+    """f1, f10, f2 (string order) once; the CLI takes a folder's frames f1, f2, f10."""
+    uploads = [(_png(np.full((8, 10), v, np.uint8)), name) for v, name in ((10, "f10.png"), (1, "f1.png"),
+                                                                             (2, "F2.png"))]
+    assert [name for _, name in core.in_name_order(uploads)] == ["f1.png", "F2.png", "f10.png"]
+    assert [int(im[0, 0]) for im in core.decode_stack(uploads)] == [1, 2, 10]
+
+
+def test_decoding_uploads_says_what_it_lost_naming_the_upload():
+    """What read_image says on the CLI's stderr, gathered for the page, naming the upload (not
+    its temporary file): the page shows each line (tests/ui/test_app.py)."""
+    import io
+
+    from PIL import Image
+
+    from defusion.io.notes import collecting
+
+    pages = io.BytesIO()
+    first, second = (Image.fromarray(np.full((30, 40), v, np.uint8)) for v in (10, 200))
+    first.save(pages, "TIFF", save_all=True, append_images=[second])
+    rgba = np.zeros((30, 40, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[0, 0, 3] = 0
+    with collecting() as said:
+        a, b = core.decode_pair(pages.getvalue(), "pages.tif", _png(rgba), "logo.png")
+    assert int(a[0, 0]) == 10 and b.shape == (30, 40, 3)  # the first page; alpha dropped
+    lines = [core.said_line(line) for line in said]
+    assert [kind for kind, _ in lines] == ["warning", "warning"]
+    assert lines[0][1].startswith("pages.tif holds 2 pages; only the first is read")
+    assert lines[1][1].startswith("logo.png has transparent pixels (alpha)")
+    assert not any("defusion-upload-" in message for _, message in lines)
+
+
+def test_messages_name_the_images_as_the_page_does():
+    aligned = "cannot register image 2 to image 1 (affine): too little structure"
+    assert core.name_images(aligned, core.PAIR_LABELS) == \
+        "cannot register image B to image A (affine): too little structure"
+    stack = ["f1.png", "f2.png", "f10.png"]
+    assert core.name_images("cannot register image 3 to image 1 (affine)", stack) == \
+        "cannot register f10.png to f1.png (affine)"
+    assert core.name_images("image 12 is odd; image 10 too", stack) == "image 12 is odd; image 10 too"  # no such image
+    assert core.name_images("4 images given", core.PAIR_LABELS) == "4 images given"
+
+
+def test_a_stacks_infrared_image_is_chosen_by_file_name():
+    choices = core.stack_infrared_choices(["ev0.png", "ev+2.png", "ev0.png"])
+    assert choices == {"auto": None, "ev0.png": 0, "ev+2.png": 1, "ev0.png (3)": 2}  # a name given twice: told apart
+
+
+def test_result_cache_is_bounded_by_bytes_as_well_as_count():
+    """16 results of 25 MP pairs once held ~15 GB: the count alone was no bound."""
+    made = []
+
+    def result(size: int, tag: str):
+        def compute():
+            made.append(tag)
+            image = np.zeros(size, np.uint8)
+            return core.FusedStack(image, {"EN": 1.0}, [0, 1], None, [image, np.zeros(size, np.uint8)])
+        return compute
+
+    cache = core.ResultCache(max_entries=3, max_bytes=500)
+    assert core.array_bytes(result(100, "x")()) == 200  # the fused image and a source that is it: counted once
+    for tag in "abc":
+        cache.remember(tag, result(100, tag))  # 200 bytes each
+    assert "a" not in cache and list("bc") == [k for k in "abc" if k in cache] and cache.nbytes == 400
+    cache.remember("b", result(100, "again"))  # kept: not made again, and now the newest
+    assert made == ["x", "a", "b", "c"]
+    cache.remember("d", result(100, "d"))
+    assert "c" not in cache and "b" in cache and "d" in cache and cache.nbytes == 400
+    for tag in "efg":
+        cache.remember(tag, result(10, tag))  # small ones: the count bounds them
+    assert len(cache) == 3 and "d" not in cache and cache.nbytes == 60
+    big = cache.remember("big", result(1000, "big"))  # over the bound alone: kept, the others dropped
+    assert len(cache) == 1 and "big" in cache and cache.nbytes == 2000
+    assert cache.remember("big", result(1000, "big again")) is big and made[-1] == "big"

@@ -12,8 +12,9 @@ file; default: the shipped weights), ``DEFUSION_DEVICE`` (auto/cpu/cuda) and
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections import OrderedDict
+from typing import Iterator, Sequence
 
 try:
     import streamlit as st
@@ -21,6 +22,7 @@ except ImportError:  # pragma: no cover - the 'ui' extra is not installed
     st = None
 
 from defusion.io.images import ImageReadError
+from defusion.io.notes import collecting
 from defusion.model.weights import WeightsError
 
 LOG = logging.getLogger("defusion.ui")
@@ -29,8 +31,6 @@ UPLOAD_STACK = "Upload a bracket or focus stack"
 CALIBRATE = "Calibrate a camera rig"
 #: What the uploaders take, as the captions say it (core.UPLOAD_TYPES).
 FORMATS = "PNG, JPEG, TIFF, BMP, WebP, HEIC, camera raw; 8 or 16 bit"
-#: How many fusions the app keeps for re-runs (an option changed back, a download).
-RESULTS_KEPT = 16
 
 
 if st is not None:
@@ -44,23 +44,13 @@ if st is not None:
         return load_network(weights, DEFAULT_RUNTIME, resolve_device(device))
 
     @st.cache_resource
-    def _results() -> "OrderedDict":
-        """Fusions already made, shared by all sessions: (options, content hash) -> result. Kept by
-        hand rather than with st.cache_data, which cannot replay the progress bar a fusion updates."""
-        return OrderedDict()
+    def _results():
+        """Fusions already made, shared by all sessions: (options, content hash) -> result, bounded
+        by count and bytes (core.ResultCache). Kept by hand rather than with st.cache_data, which
+        cannot replay the progress bar a fusion updates."""
+        from defusion.ui import core
 
-
-def _remembered(key: tuple, compute, limit: int = RESULTS_KEPT):
-    """``compute()``'s result, made once per ``key`` (the newest ``limit`` are kept)."""
-    results = _results()
-    if key in results:
-        results.move_to_end(key)
-        return results[key]
-    value = compute()
-    results[key] = value
-    while len(results) > limit:
-        results.popitem(last=False)
-    return value
+        return core.ResultCache()
 
 
 def _fuser(weights, device, tile, color, scale, gain, detail, order, align, pixels, deghost, palette, rig):
@@ -87,10 +77,17 @@ def _progress(core, fuser, images: list) -> tuple:
     return bar, step
 
 
-def _sidebar(core):
+def _source(core) -> str:
+    """The sidebar's choice of images: an example, uploads, or the calibration page."""
     with st.sidebar:
         st.header("Options")
-        source = st.radio("Images", [*core.EXAMPLES, UPLOAD, UPLOAD_STACK, CALIBRATE], key="source")
+        return st.radio("Images", [*core.EXAMPLES, UPLOAD, UPLOAD_STACK, CALIBRATE], key="source")
+
+
+def _sidebar(core, source: str) -> tuple:
+    """The fusion options (not drawn on the calibration page, where they do nothing); a stack's
+    infrared image is picked by :func:`_stack_infrared` once its files are known."""
+    with st.sidebar:
         color = st.radio("Colour mode", core.COLOR_MODES, key="color", horizontal=True,
                          help="auto (= ycbcr): fuse luminance; colours from the colour source, or blended by "
                               "saturation when both are colour. rgb: fuse two colour images in RGB (the paper's "
@@ -136,16 +133,36 @@ def _sidebar(core):
                                     "thermal cameras show it (the infrared image: the grey one, else B); none "
                                     "(default) keeps the sources' own colours")
         infrared = None
-        if palette != "none" and source == UPLOAD_STACK:
-            choice = st.selectbox("Infrared image", list(core.STACK_INFRARED_CHOICES), key="infrared_stack",
-                                  help="which image the palette colours, by its place in file-name order: auto "
-                                       "takes the one raw thermal frame or the only grey image, else the last")
-            infrared = core.STACK_INFRARED_CHOICES[choice]
-        elif palette != "none":
+        if palette != "none" and source != UPLOAD_STACK:
             choice = st.radio("Infrared image", list(core.INFRARED_CHOICES), key="infrared", horizontal=True,
                               help="which image the palette colours: auto takes the only grey one, else B")
             infrared = core.INFRARED_CHOICES[choice]
-    return source, task, color, scale, gain, detail, tile, align, pixels, deghost, (palette, infrared)
+    return task, color, scale, gain, detail, tile, align, pixels, deghost, (palette, infrared)
+
+
+def _stack_infrared(core, palette: str, names: list[str]) -> int | None:
+    """A stack's infrared image for a palette, picked by file name in the sidebar (the page shows
+    a bracket in the order it is fused, so a number in file-name order would not agree with it)."""
+    if palette == "none":
+        return None
+    choices = core.stack_infrared_choices(names)
+    choice = st.sidebar.selectbox("Infrared image", list(choices), key="infrared_stack",
+                                  help="which image the palette colours: auto takes the one raw thermal frame or "
+                                       "the only grey image, else the last")
+    return choices[choice]
+
+
+@contextlib.contextmanager
+def _said_on_page(core) -> Iterator[None]:
+    """Show what decoding the uploads inside had to say (alpha ignored, only a TIFF's first page
+    read, a broken EXIF block, ...; each line names its upload) on the page, as ``defusion fuse``
+    says it on stderr: a web user never sees the server's. Shown also when decoding then fails."""
+    with collecting() as said:
+        try:
+            yield
+        finally:
+            for kind, message in map(core.said_line, said):
+                (st.warning if kind == "warning" else st.info)(message)
 
 
 def _inputs(core, source: str, settings):
@@ -175,19 +192,19 @@ def _inputs(core, source: str, settings):
 
 
 def _stack_inputs(core, settings):
-    """The uploaded bracket or stack, its names and files (file-name order), or None until two are given."""
+    """The uploaded bracket or stack, its names and files (natural file-name order: f2 before f10),
+    or None until two are given."""
     limit_mb = st.get_option("server.maxUploadSize")
     st.caption(f"2 to {core.MAX_STACK_IMAGES} registered images of one size, fused pairwise ({FORMATS}), "
-               f"at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each. A focus "
-               "stack is fused in file-name order; an exposure bracket (kind: exposure bracket) sorted by "
-               "brightness, whatever its names.")
+               f"at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each. A focus stack is fused in "
+               "file-name order (f2 before f10); an exposure bracket (kind: exposure bracket) sorted by brightness, "
+               "whatever its names.")
     uploads = st.file_uploader("Images", type=core.UPLOAD_TYPES, accept_multiple_files=True, key="upload_stack")
     if len(uploads or []) < 2:
         st.info("Upload two or more images to fuse them.")
         return None
-    given = [(up.getvalue(), up.name) for up in uploads]
+    given = core.in_name_order([(up.getvalue(), up.name) for up in uploads])
     images = core.decode_stack(given, settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
-    given.sort(key=lambda upload: upload[1])
     return images, [name for _, name in given], [data for data, _ in given]
 
 
@@ -220,7 +237,7 @@ def _calibrate_page(core, settings) -> None:
         missing += ["the points file"] if board is None and points is None else []
         st.info(f"Upload {' and '.join(missing)}.")
         return
-    with st.spinner("Calibrating..."):
+    with _said_on_page(core), st.spinner("Calibrating..."):
         result = core.calibrate_uploads(up_a.getvalue(), up_a.name, up_b.getvalue(), up_b.name, motion, board, points,
                                         settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
     fit, camera = result.calibration.fits[0], result.calibration.rig.cameras[0]
@@ -255,8 +272,9 @@ def _show_stack(core, images, names, result, files, note: str | None = None) -> 
     for note in core.stretch_notes(images, names):
         st.caption(note)
     st.image(u8(fused), caption="fused")
+    shown = [names[k] for k in order]  # the downloads are named by the first and last shown
     st.download_button("Download the fused image (PNG)", core.png_bytes(fused, files),
-                       file_name=core.download_name(*names), mime="image/png", key="download")
+                       file_name=core.download_name(*shown), mime="image/png", key="download")
     st.caption("The decomposition into common and unique parts is shown for pairs; a stack is fused "
                "pairwise, halves first (docs/benchmarks.md, \"More than two inputs\").")
     if result.source_map is not None:  # pixels from the sources: which image each pixel came from
@@ -266,7 +284,7 @@ def _show_stack(core, images, names, result, files, note: str | None = None) -> 
         st.columns(3)[0].image(u8(result.source_map), caption="source of each pixel (1 black to "
                                                                f"{len(images)} white)")
         st.download_button("Download the source map (PNG)", core.png_bytes(result.source_map),
-                           file_name=core.download_name(*names, part="source_map"), mime="image/png",
+                           file_name=core.download_name(*shown, part="source_map"), mime="image/png",
                            key="download_source_map")
     st.subheader("Metrics")
     import pandas as pd
@@ -318,8 +336,9 @@ def _show(core, a, b, names, result, files, rig: bool = False, note: str | None 
 
 
 #: Sidebar choices kept while their widget is not on the page (Streamlit forgets a widget's value
-#: in a run that does not draw it: switching to an example and back reset them). Uploads cannot be
-#: kept this way (Streamlit does not let code set an uploader).
+#: in a run that does not draw it: switching to an example, or to the calibration page that draws
+#: none of them, and back reset them). Uploads cannot be kept this way (Streamlit does not let code
+#: set an uploader); a stack's infrared image is kept while its file is still uploaded.
 KEPT_CHOICES = ("kind", "color", "scale", "tile", "align", "pixels", "deghost", "palette", "infrared",
                 "infrared_stack")
 KEPT_PREFIXES = ("gain-", "detail-")
@@ -336,6 +355,13 @@ def _aligned() -> bool:
     return st.session_state.get("align", "none") != "none"
 
 
+def _error_text(core, exc: Exception, labels: Sequence[str]) -> str:
+    """An input or fusion error as the page says it: the fusion core's "image N" named as the page
+    names that image (``labels``: A and B, or a stack's file names), the pixel bound as the UI's own."""
+    return core.name_images(str(exc), labels).replace(
+        "raise it with --max-pixels", "the UI's limit: whoever started it can raise it with defusion ui --max-pixels")
+
+
 def main() -> None:
     if st is None:
         raise SystemExit("the web UI needs the 'ui' extra: pip install 'defusion[ui]'")
@@ -347,43 +373,48 @@ def main() -> None:
     st.caption("Fusion from decomposition (Liang et al., ECCV 2022): one self-supervised network for "
                "multi-exposure, multi-focus and infrared + visible images.")
     _keep_choices()
+    source = _source(core)
+    labels: Sequence[str] = ()  # what the fusion core's "image N" is on this page, once decoded
     try:
         settings = core.Settings.from_env()
-        source, task, color, scale, gain, detail, tile, align, pixels, deghost, palette = _sidebar(core)
-        rig = None
-        if source != CALIBRATE:
-            for warning in core.option_warnings(task, pixels, align):
-                st.warning(warning)
         if source == CALIBRATE:
             _calibrate_page(core, settings)
             return
+        task, color, scale, gain, detail, tile, align, pixels, deghost, palette = _sidebar(core, source)
+        for warning in core.option_warnings(task, pixels, align):
+            st.warning(warning)
         if source == UPLOAD_STACK:
-            given = _stack_inputs(core, settings)
+            with _said_on_page(core):
+                given = _stack_inputs(core, settings)
             if given is None:
                 return
             images, names, files = given
+            labels = names
+            palette = (palette[0], _stack_infrared(core, palette[0], names))
             options = (settings.weights, settings.device, core.tile_option(tile), color, scale, gain, detail,
                        core.input_order_for(task), align, pixels, deghost, palette)
             fuser = _fuser(*options, None)
             key = ("stack", *options, core.digest(*images))
             bar, step = _progress(core, fuser, images) if key not in _results() else (None, None)
             with st.spinner(f"Fusing {len(images)} images..."):
-                result = _remembered(key, lambda: core.fuse_stack_and_score(fuser, images, step))
+                result = _results().remember(key, lambda: core.fuse_stack_and_score(fuser, images, step))
             if bar is not None:
                 bar.empty()
             _show_stack(core, images, names, result, files, core.palette_note(fuser, images, names))
             return
-        given = _inputs(core, source, settings)
+        with _said_on_page(core):
+            given = _inputs(core, source, settings)
         if given is None:
             return
         a, b, names, files, rig = given
+        labels = core.PAIR_LABELS
         options = (settings.weights, settings.device, core.tile_option(tile), color, scale, gain, detail,
                    core.input_order_for(task), align, pixels, deghost, palette, rig)
         fuser = _fuser(*options)
         key = ("pair", *options, core.digest(a, b))
         bar, step = _progress(core, fuser, [a, b]) if key not in _results() else (None, None)
         with st.spinner("Fusing..."):
-            result = _remembered(key, lambda: core.fuse_and_score(fuser, a, b, step))
+            result = _results().remember(key, lambda: core.fuse_and_score(fuser, a, b, step))
         if bar is not None:
             bar.empty()
         note = core.palette_note(fuser, [a, b], list(names))
@@ -391,12 +422,11 @@ def main() -> None:
         st.error(f"cannot load the model: {exc}")
         return
     except (ImageReadError, core.InputError, SizeMismatchError, ValueError) as exc:
-        st.error(str(exc).replace("raise it with --max-pixels", "the UI's limit: whoever started it can raise it "
-                                  "with defusion ui --max-pixels"))
+        st.error(_error_text(core, exc, labels))
         return
     except Exception as exc:  # never a traceback in the page; the log keeps it
         LOG.exception("fusion failed")
-        st.error(f"fusion failed: {type(exc).__name__}: {exc}")
+        st.error(f"fusion failed: {type(exc).__name__}: {_error_text(core, exc, labels)}")
         return
     _show(core, a, b, names, result, files, rig=bool(rig), note=note)
 

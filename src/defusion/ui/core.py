@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import Callable, Hashable, NamedTuple, Sequence, TypeVar
 from importlib import resources
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposit
 from defusion.io.images import ImageReadError
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
 from defusion.io.raw import RAW_SUFFIXES
+from defusion.io.shots import natural_key
 from defusion.serving.decode import decode_image
 
 #: Environment variables the app reads (``defusion ui`` sets them from its options).
@@ -50,9 +54,11 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "Multi-exposure example (MEF)": ("mef_under.png", "mef_over.png"),
     "Multi-focus example (MFF)": ("mff_near.png", "mff_far.png"),
 }
+#: The infrared-image choice that lets the fusion core find it (FuseOptions.infrared None).
+AUTO_INFRARED = "auto"
+#: The sidebar's choice of the infrared image of a pair for a palette -> FuseOptions.infrared.
+INFRARED_CHOICES = {AUTO_INFRARED: None, "A": 0, "B": 1}
 #: File types offered in the upload dialogue (the decoder checks the content anyway).
-#: The sidebar's choice of the infrared image for a palette -> FuseOptions.infrared.
-INFRARED_CHOICES = {"auto": None, "A": 0, "B": 1}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "heic", "heif", *(s[1:] for s in RAW_SUFFIXES)]
 
 #: The metrics table: a small, fast set (all from defusion.metrics).
@@ -62,8 +68,8 @@ METRIC_NAMES = ("EN", "SD", "SF", "AG", "MI", "Qabf", "SSIM-mean", "MEF-SSIM")
 STACK_METRIC_NAMES = ("EN", "SD", "SF", "AG", "MEF-SSIM")
 #: Most images one bracket or focus stack upload may hold (N images take N - 1 fusions).
 MAX_STACK_IMAGES = 8
-#: The infrared image of a bracket or stack, for a palette: image N in file-name order.
-STACK_INFRARED_CHOICES = {"auto": None, **{str(n): n - 1 for n in range(1, MAX_STACK_IMAGES + 1)}}
+#: What "image 1", "image 2" in the fusion core's messages (alignment, a camera rig) are on a pair's page.
+PAIR_LABELS = ("image A", "image B")
 
 #: Colour modes and tile sizes offered in the sidebar.
 COLOR_MODES = ("auto", "rgb", "ycbcr")
@@ -180,8 +186,8 @@ def decode_pair(data_a: bytes, name_a: str, data_b: bytes, name_b: str,
     else:
         try:
             rig.check_images([a, b])
-        except RigError as exc:
-            raise InputError(f"camera rig: {exc}") from None
+        except RigError as exc:  # "image 1 is 256x192, but ...": the page calls the images A and B
+            raise InputError(f"camera rig: {name_images(str(exc), PAIR_LABELS)}") from None
     return a, b
 
 
@@ -235,21 +241,77 @@ def calibrate_uploads(data_a: bytes, name_a: str, data_b: bytes, name_b: str, mo
     return RigUpload(result, check, result.rig.dumps([name_a, name_b], [fit.rms_px for fit in result.fits]).encode())
 
 
+def in_name_order(uploads: list[tuple[bytes, str]]) -> list[tuple[bytes, str]]:
+    """A stack's ``(data, file name)`` uploads in natural file-name order (f2 before f10), as the
+    CLI takes a folder's frames: a focus stack's order is its focal distance, and shots are numbered.
+
+    Example:
+        >>> [name for _, name in in_name_order([(b"", "f10.png"), (b"", "f2.png"), (b"", "f1.png")])]
+        ['f1.png', 'f2.png', 'f10.png']
+    """
+    return sorted(uploads, key=lambda upload: natural_key(Path(upload[1])))
+
+
 def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_MAX_PIXELS,
                  max_bytes: int | None = None) -> list[np.ndarray]:
-    """Decode a bracket or focus stack uploaded as ``(data, file name)``, in file-name order (a
-    focus stack's order is its focal distance; name the files so), and check that the images
-    can be fused together: 2 to ``MAX_STACK_IMAGES`` of them, each within the bounds, one size."""
+    """Decode a bracket or focus stack uploaded as ``(data, file name)``, in natural file-name
+    order (:func:`in_name_order`), and check that the images can be fused together: 2 to
+    ``MAX_STACK_IMAGES`` of them, each within the bounds, one size."""
     if not 2 <= len(uploads) <= MAX_STACK_IMAGES:
         raise InputError(f"{len(uploads)} image{'s' if len(uploads) != 1 else ''} given; a bracket or stack "
                          f"takes 2 to {MAX_STACK_IMAGES}")
-    uploads = sorted(uploads, key=lambda upload: upload[1])
+    uploads = in_name_order(uploads)
     for data, name in uploads:
         check_upload_size(data, name, max_bytes)
     images = [decode_image(data, name, max_pixels) for data, name in uploads]
     for image, (_, name) in zip(images[1:], uploads[1:]):
         check_same_size(images[0], uploads[0][1], image, name)
     return images
+
+
+def said_line(line: str) -> tuple[str, str]:
+    """A line :func:`defusion.io.notes.collecting` gathered -> (kind, message), kind ``"warning"``
+    (the result may not be what the user expects) or ``"note"``: for the page to show each its way.
+
+    Example:
+        >>> said_line("warning: a.png has transparent pixels (alpha); alpha is ignored")
+        ('warning', 'a.png has transparent pixels (alpha); alpha is ignored')
+    """
+    kind, _, message = line.partition(": ")
+    return kind, message
+
+
+def name_images(message: str, labels: Sequence[str]) -> str:
+    """``message`` with the fusion core's "image N" (1 the first given) put as the page calls that
+    image: ``PAIR_LABELS`` for a pair (A, B), the file names for a stack (the page numbers a stack's
+    images in the order they are fused, not the order given). For the core's messages about
+    arrays, not a decoder's, which name the files (one may be called "image 1.png").
+
+    Example:
+        >>> name_images("cannot register image 2 to image 1 (affine): ...", PAIR_LABELS)
+        'cannot register image B to image A (affine): ...'
+    """
+    def label(found: re.Match) -> str:
+        number = int(found.group(1))
+        return labels[number - 1] if 1 <= number <= len(labels) else found.group(0)
+
+    return re.sub(r"\bimage (\d+)\b", label, message)
+
+
+def stack_infrared_choices(names: list[str]) -> dict[str, int | None]:
+    """The sidebar's choice of a stack's infrared image for a palette -> FuseOptions.infrared:
+    auto, then each file by its name (the page shows a bracket in the order it is fused, so a
+    number would not point at the image the page numbers so); a name given twice is told apart by
+    its place in file-name order.
+
+    Example:
+        >>> stack_infrared_choices(["ir.png", "vis.png"])
+        {'auto': None, 'ir.png': 0, 'vis.png': 1}
+    """
+    choices: dict[str, int | None] = {AUTO_INFRARED: None}
+    for index, name in enumerate(names):
+        choices[name if name not in choices else f"{name} ({index + 1})"] = index
+    return choices
 
 
 def check_upload_size(data: bytes, name: str, max_bytes: int | None) -> None:
@@ -271,6 +333,83 @@ def digest(*arrays: np.ndarray) -> str:
         h.update(f"{a.shape}{a.dtype}".encode())
         h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()
+
+
+#: How many fusions the app keeps for re-runs (an option changed back, a download).
+RESULTS_KEPT = 16
+#: Most bytes of arrays the kept fusions may hold together: a result keeps float32 sources and
+#: components, about 38 bytes per input pixel (1 GB for a 25 MP pair), so a count alone is no bound.
+RESULTS_MAX_BYTES = 2 * 2**30
+
+Result = TypeVar("Result")
+
+
+def array_bytes(value: object) -> int:
+    """Bytes of the numpy arrays in ``value`` (an array, or tuples, lists and dicts of them, as
+    FusedPair and FusedStack are), each array counted once: what keeping it costs.
+
+    Example:
+        >>> image = np.zeros((4, 5), np.float32)
+        >>> array_bytes((image, [image, np.zeros(3, np.uint8)], {"EN": 1.0}))
+        83
+    """
+    seen: set[int] = set()
+
+    def count(item: object) -> int:
+        if isinstance(item, np.ndarray):
+            if id(item) in seen:
+                return 0
+            seen.add(id(item))
+            return item.nbytes
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, (tuple, list)):
+            return sum(count(part) for part in item)
+        return 0
+
+    return count(value)
+
+
+class ResultCache:
+    """Fusions already made, shared by all sessions: key -> result, the newest ``max_entries`` kept
+    within ``max_bytes`` of arrays (oldest dropped first). The newest is kept whatever its size, so
+    that the re-run a download button makes does not fuse again. Thread-safe: sessions run in threads."""
+
+    def __init__(self, max_entries: int = RESULTS_KEPT, max_bytes: int = RESULTS_MAX_BYTES) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of arrays the kept results hold."""
+        return self._bytes
+
+    def remember(self, key: Hashable, compute: Callable[[], Result]) -> Result:
+        """``compute()``'s result, made once per ``key`` while kept (computed outside the lock:
+        another session's fusion does not wait for this one)."""
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key][0]  # type: ignore[return-value]
+        value = compute()
+        with self._lock:
+            if key in self._entries:  # another session made it meanwhile
+                self._bytes -= self._entries.pop(key)[1]
+            size = array_bytes(value)
+            self._entries[key] = (value, size)
+            self._bytes += size
+            while len(self._entries) > 1 and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
+                self._bytes -= self._entries.popitem(last=False)[1][1]
+        return value
 
 
 def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SCALE_CHOICES[0],
@@ -425,8 +564,9 @@ def png_bytes(image: np.ndarray, sources: list[bytes] | None = None) -> bytes:
 
 
 def download_name(name_a: str, name_b: str, *more: str, part: str = "fused") -> str:
-    """``fused_<a>_<b>.png``; a bracket or stack is named by its first and last image; ``part``
-    names another image of the result (``common``, ``unique_a``, ...).
+    """``fused_<a>_<b>.png``; a bracket or stack is named by its first and last image (give them in
+    the order the page shows them, the order fused); ``part`` names another image of the result
+    (``common``, ``unique_a``, ...).
 
     Example:
         >>> download_name("ir.png", "vis.jpg"), download_name("ev-2.jpg", "ev0.jpg", "ev+2.jpg")
@@ -441,8 +581,10 @@ def download_name(name_a: str, name_b: str, *more: str, part: str = "fused") -> 
 
 
 __all__ = [
-    "COLOR_MODES", "EXAMPLES", "INFRARED_CHOICES", "STACK_INFRARED_CHOICES", "PALETTES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
+    "AUTO_INFRARED", "COLOR_MODES", "EXAMPLES", "INFRARED_CHOICES", "PAIR_LABELS", "PALETTES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
     "UPLOAD_TYPES", "FusedStack", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size",
+    "RESULTS_KEPT", "RESULTS_MAX_BYTES", "ResultCache", "array_bytes", "in_name_order", "name_images", "said_line",
+    "stack_infrared_choices",
     "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score", "FusedPair",
     "palette_note", "passes", "option_warnings",
     "input_order_for", "load_example", "make_fuser", "metric_rows", "parse_board", "parse_rig", "png_bytes", "preview",
