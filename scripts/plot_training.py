@@ -1,15 +1,28 @@
 """Plot a run's loss curve (metrics.csv of `defusion train`) to a PNG for the model card.
 
 Usage: python scripts/plot_training.py runs/cpu-v1/metrics.csv docs/images/loss_curve.png [SAMPLES_BEFORE]
-       [--batch-size 8] [--mark STEP LABEL ...]
+       [--batch-size 8] [--processes 1] [--title TEXT | --where TEXT] [--mark STEP LABEL ...]
+
+The x axis is training samples seen. A log with a ``samples`` column (written since it was added:
+it counts every DDP process) gives them exactly; rows without it (older logs) take step x batch size
+x processes, with the batch size from the run's ``config.json`` beside the log (else ``--batch-size``)
+and ``--processes`` (the number of DDP processes, which config.json does not record; default 1).
 
 SAMPLES_BEFORE shifts the x axis for a run started from earlier weights (``--init``), so that
 it shows the samples seen by the weights in all, not by this run alone. ``--mark`` draws a
-labelled vertical line at a step of the run (the step whose weights shipped, say).
+labelled vertical line at a step of the run (the step whose weights shipped, say). The title names
+the model and crop of the run's config.json, and ``--where`` (e.g. the hardware); ``--title`` replaces it.
+
+A cell left empty (a loss term that a resume added to the log has none in the rows before it) is a
+missing value, not a zero.
 """
+
+from __future__ import annotations
 
 import argparse
 import csv
+import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,50 +32,122 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from defusion.training.config import TrainConfig  # noqa: E402
+
 TERMS = ("total", "common", "unique1", "unique2", "fused")
 #: Terms a run logs only when its config adds them (weighted, as they enter the total).
 EXTRA_TERMS = ("fused_gradient", "fused_ssim", "mfm")
-#: Crops and hardware in the title: those of the CPU runs behind the shipped weights.
-DEFAULT_WHERE = "128x128 crops, 2-core CPU"
+#: Logs averaged per point of a curve, once it has more than ``SMOOTH_FROM`` points.
+SMOOTH = 5
+SMOOTH_FROM = 10
+#: The run's config beside its log.
+CONFIG_NAME = "config.json"
 
 
-def main(log: str, out: str, samples_before: int = 0, batch_size: int = 8,
-         where: str = DEFAULT_WHERE,
-         marks: Sequence[tuple[int, str]] = ()) -> None:
-    with open(log, newline="") as f:
+def read_log(path: str | Path) -> list[dict[str, str]]:
+    """The log's rows that record a step (a row cut short by a kill is left out)."""
+    with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    samples = np.array([samples_before + int(r["step"]) * batch_size for r in rows])
+    return [r for r in rows if _number(r.get("step")) is not None]
+
+
+def read_config(log: str | Path) -> dict:
+    """The training config saved beside ``log`` (config.json), or {} if there is none."""
+    path = Path(log).with_name(CONFIG_NAME)
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _number(cell: str | None) -> float | None:
+    """A cell's value; None where it is empty, missing or not a finite number."""
+    try:
+        value = float(cell)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def samples_axis(rows: Sequence[dict[str, str]], samples_per_step: int, samples_before: int = 0) -> np.ndarray:
+    """Samples seen at each row: its ``samples`` cell, else its step x ``samples_per_step``."""
+    seen = [_number(r.get("samples")) for r in rows]
+    return np.array([samples_before + (s if s is not None else int(float(r["step"])) * samples_per_step)
+                     for r, s in zip(rows, seen)], dtype=float)
+
+
+def title_for(config: dict, where: str | None = None, title: str | None = None) -> str:
+    """``title``, or one naming the run's model and crop (from its config) and ``where``."""
+    if title:
+        return title
+    parts = ["defusion train"]
+    if config.get("model"):
+        parts.append(f"{config['model']} network")
+    if config.get("crop"):
+        parts.append(f"{config['crop']}x{config['crop']} crops")
+    if where:
+        parts.append(where)
+    return f"CUD training loss ({', '.join(parts)})"
+
+
+def plot(log: str | Path, out: str | Path, samples_before: int = 0, batch_size: int | None = None,
+         processes: int = 1, where: str | None = None, title: str | None = None,
+         marks: Sequence[tuple[int, str]] = ()):
+    """Draw the log's loss terms against samples seen into ``out``; returns the figure."""
+    rows = read_log(log)
+    config = read_config(log)
+    batch_size = batch_size or config.get("batch_size") or TrainConfig.batch_size
+    samples = samples_axis(rows, batch_size * processes, samples_before)
+    steps = [int(float(r["step"])) for r in rows]
     fig, ax = plt.subplots(figsize=(7, 3.6))
     for term in TERMS + tuple(t for t in EXTRA_TERMS if rows and t in rows[0]):
-        values = np.array([float(r[term]) for r in rows])
-        smooth = np.convolve(values, np.ones(5) / 5, mode="valid") if len(values) > 10 else values
-        ax.plot(samples[len(samples) - len(smooth):], smooth, label=term, lw=2 if term == "total" else 1)
+        values = [_number(r.get(term)) for r in rows]
+        present = np.array([v is not None for v in values], dtype=bool)
+        if not present.any():
+            continue
+        y = np.array([v for v in values if v is not None])
+        x = samples[present]
+        smooth = np.convolve(y, np.ones(SMOOTH) / SMOOTH, mode="valid") if len(y) > SMOOTH_FROM else y
+        ax.plot(x[len(x) - len(smooth):], smooth, label=term, lw=2 if term == "total" else 1)
     for step, label in marks:
-        x = samples_before + step * batch_size
+        x = samples[steps.index(step)] if step in steps else samples_before + step * batch_size * processes
         ax.axvline(x, color="0.3", ls="--", lw=1)
         ax.annotate(label, (x, 0.98), xycoords=("data", "axes fraction"), ha="right", va="top", rotation=90,
                     fontsize=8, color="0.3")
     ax.set_xlabel("training samples seen" + (f" (this run started from weights that had seen {samples_before:,})"
                                              if samples_before else ""))
-    ax.set_ylabel("loss term (moving average of 5 logs)")
+    ax.set_ylabel(f"loss term (moving average of {SMOOTH} logs)")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title(f"CUD training loss (defusion train, published network, {where})", fontsize=9)
+    ax.set_title(title_for(config, where, title), fontsize=9)
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
+    return fig
 
 
-if __name__ == "__main__":
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("log", help="metrics.csv of a `defusion train` run")
     parser.add_argument("out", help="PNG to write")
     parser.add_argument("samples_before", nargs="?", type=int, default=0,
                         help="samples the starting weights had seen (runs started with --init)")
-    parser.add_argument("--where", default=DEFAULT_WHERE, help="crops and hardware, for the title")
-    parser.add_argument("--batch-size", type=int, default=8, help="the run's batch size (samples per step)")
+    parser.add_argument("--batch-size", type=int,
+                        help="the run's batch size per process (default: its config.json's, else 8)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="the run's DDP processes, for a log without a samples column (default 1)")
+    parser.add_argument("--where", help="what else the title says, e.g. the hardware")
+    parser.add_argument("--title", help="the whole title instead")
     parser.add_argument("--mark", nargs=2, action="append", default=[], metavar=("STEP", "LABEL"),
                         help="a labelled vertical line at STEP (repeatable)")
-    args = parser.parse_args()
-    main(args.log, args.out, args.samples_before, batch_size=args.batch_size, where=args.where, marks=[(int(step), label) for step, label in args.mark])
+    args = parser.parse_args(argv)
+    if args.processes < 1 or (args.batch_size is not None and args.batch_size < 1):
+        parser.error("--processes and --batch-size must be at least 1")
+    plot(args.log, args.out, args.samples_before, batch_size=args.batch_size, processes=args.processes,
+         where=args.where, title=args.title, marks=[(int(step), label) for step, label in args.mark])
+
+
+if __name__ == "__main__":
+    main()

@@ -86,3 +86,24 @@ def test_find_images_reads_every_format_fuse_reads_and_leaves_hidden_files_out(t
         (tmp_path / name).write_bytes(b"")
     assert [p.relative_to(tmp_path).as_posix() for p in find_images(tmp_path)] == [
         "a.png", "b.gif", "c.heic", "d.dng", "sub/f.jpg"]
+
+
+def test_find_images_follows_symlinked_folders_once_and_never_loops(tmp_path):
+    elsewhere = tmp_path / "elsewhere"  # a data set kept outside the training folder
+    for name in ("a.png", "deep/b.jpg", ".c.png", "notes.txt"):
+        (elsewhere / name).parent.mkdir(parents=True, exist_ok=True)
+        (elsewhere / name).write_bytes(b"")
+    root = tmp_path / "data"
+    (root / "real").mkdir(parents=True)
+    (root / "real" / "d.png").write_bytes(b"")
+    (root / "e.png").write_bytes(b"")
+    (root / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (root / "linked_again").symlink_to(elsewhere, target_is_directory=True)  # the same folder: read once
+    (root / "alias").symlink_to(root / "real", target_is_directory=True)  # beside it: the folder is read
+    (root / ".hidden").symlink_to(elsewhere, target_is_directory=True)  # hidden: left out
+    (elsewhere / "up").symlink_to(root, target_is_directory=True)  # back up the tree: no loop
+    (root / "broken").symlink_to(tmp_path / "missing", target_is_directory=True)
+    (root / "f.png").symlink_to(elsewhere / "a.png")  # a linked file counts, as before
+    found = [p.relative_to(root).as_posix() for p in find_images(root)]
+    assert found == ["e.png", "f.png", "linked/a.png", "linked/deep/b.jpg", "real/d.png"]
+    assert find_images(root) == find_images(root)  # the same order every time

@@ -53,3 +53,47 @@ def test_a_top_level_typo_suggests_the_option():
         TrainConfig.from_dict({"crpo": 128})
     with pytest.raises(ValueError, match="unknown training option"):  # YAML keys need not be strings
         TrainConfig.from_dict({1: 2, "zzz": 3})
+
+
+@pytest.mark.parametrize("text, message", [
+    ("cud: {coarse_cells: [0, 0]}", "cud: coarse_cells must be two whole numbers of cells per image side, "
+                                    "1 <= low <= high, got (0, 0)"),
+    ("cud: {fine_cells: 5}", "cud: fine_cells must be two whole numbers"),
+    ("cud: {coarse_cells: [14, 13]}", "coarse_cells must be two whole numbers of cells per image side, 1 <= low <= high"),
+    ("cud: {fine_cells: [2.5, 4]}", "fine_cells must be two whole numbers"),
+    ("cud: {keep_prob: [0.5]}", "cud: keep_prob must be two probabilities 0 <= low <= high <= 1, got (0.5,)"),
+    ("cud: {keep_prob: [0.1, 5]}", "keep_prob must be two probabilities"),
+    ("cud: {keep_prob: [0.9, 0.1]}", "keep_prob must be two probabilities"),
+    ("cud: {keep_prob: [0.1, .nan]}", "keep_prob must be two probabilities"),
+    ("cud: {degrade_prob: .inf}", "degrade_prob must be in [0, 1]"),
+    ("lr: .inf", "lr must be a finite number, got inf"),
+    ("lr: .nan", "lr must be a finite number, got nan"),
+    ("gradient_weight: .inf", "gradient_weight must be a finite number"),
+    ("max_seconds: .inf", "max_seconds must be a finite number"),
+])
+def test_values_that_would_fail_only_once_training_runs_are_refused_up_front(tmp_path, text, message):
+    with pytest.raises(ValueError) as caught:
+        _from_yaml(tmp_path, text + "\n")
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_cud_config_keeps_its_pairs_as_tuples():
+    from defusion.data.cud import CUDConfig
+
+    cud = CUDConfig(coarse_cells=[3, 3], fine_cells=[4, 9], keep_prob=[0, 1], degrade_kinds=["blur"])
+    assert (cud.coarse_cells, cud.fine_cells, cud.keep_prob, cud.degrade_kinds) == ((3, 3), (4, 9), (0, 1), ("blur",))
+    assert hash(cud) == hash(CUDConfig(coarse_cells=(3, 3), fine_cells=(4, 9), keep_prob=(0, 1),
+                                       degrade_kinds=("blur",)))
+
+
+@pytest.mark.parametrize("args", [["--lr", "inf"], ["--lr", "nan"], ["--config", "cud.yaml"]])
+def test_the_cli_refuses_them_in_one_line_before_building_anything(tmp_path, capsys, args):
+    from defusion.cli.main import main
+
+    (tmp_path / "cud.yaml").write_text("cud:\n  coarse_cells: [0, 0]\n")
+    (tmp_path / "images").mkdir()
+    args = [str(tmp_path / a) if a.endswith(".yaml") else a for a in args]
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "images"), "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("defusion: error: training option") and err.count("\n") == 1 and not out.exists()

@@ -105,7 +105,7 @@ def test_a_time_budget_ends_the_run_at_the_step_it_runs_out(images, tmp_path, ca
 def test_a_fresh_run_starts_its_log_afresh_and_a_resumed_one_takes_new_columns(images, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
-    (out / "metrics.csv").write_text("keep\nstale\n")  # left by a run killed before its first checkpoint
+    (out / "metrics.csv").write_text("step,epoch\n")  # left by a run stopped before it logged a step
     train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)
     with open(out / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))

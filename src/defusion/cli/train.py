@@ -12,7 +12,7 @@ from safetensors import SafetensorError
 from defusion.cli.errors import UserError
 from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_config, checkpoint_step, os_error
 from defusion.training.config import TrainConfig, read_options
-from defusion.training.trainer import WEIGHTS_NAME, DivergedError, RunDirError
+from defusion.training.trainer import WEIGHTS_NAME, DivergedError, JobFailedError, RunDirError
 
 HELP = "train DeNet with the CUD pretext on any folder of images"
 
@@ -104,4 +104,5 @@ def _os_failure(exc: OSError, out: Path) -> str:
     return message
 
 
-EXPECTED_ERRORS = (RunDirError, DivergedError, FileNotFoundError, ValueError)  # WeightsError is a ValueError
+#: Errors shown as one line (WeightsError is a ValueError).
+EXPECTED_ERRORS = (RunDirError, DivergedError, JobFailedError, FileNotFoundError, ValueError)

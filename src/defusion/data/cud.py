@@ -8,6 +8,7 @@ x's device in one batched pass, so a GPU never waits for mask making.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -34,11 +35,47 @@ class CUDConfig:
     degrade_kinds: tuple[str, ...] = DEGRADATIONS
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.degrade_prob <= 1.0:
-            raise ValueError(f"degrade_prob must be in [0, 1], got {self.degrade_prob}")
-        unknown = [k for k in self.degrade_kinds if k not in DEGRADATIONS]
-        if unknown or not self.degrade_kinds:
-            raise ValueError(f"degrade_kinds must name some of {', '.join(DEGRADATIONS)}, got {self.degrade_kinds}")
+        """Refuse what would fail only once training has started (an empty range of cells, a
+        probability of 5, a lone number where a pair belongs), all problems in one line."""
+        problems = []
+        for name in ("coarse_cells", "fine_cells"):
+            cells = _pair(getattr(self, name), whole=True)
+            if cells is None or not 1 <= cells[0] <= cells[1]:
+                problems.append(f"{name} must be two whole numbers of cells per image side, 1 <= low <= high, "
+                                f"got {getattr(self, name)!r}")
+            else:
+                object.__setattr__(self, name, cells)
+        keep = _pair(self.keep_prob, whole=False)
+        if keep is None or not 0.0 <= keep[0] <= keep[1] <= 1.0:
+            problems.append(f"keep_prob must be two probabilities 0 <= low <= high <= 1, got {self.keep_prob!r}")
+        else:
+            object.__setattr__(self, "keep_prob", keep)
+        if not _is_number(self.degrade_prob) or not 0.0 <= self.degrade_prob <= 1.0:
+            problems.append(f"degrade_prob must be in [0, 1], got {self.degrade_prob!r}")
+        kinds = self.degrade_kinds
+        if isinstance(kinds, str) or not isinstance(kinds, (list, tuple)) or not kinds \
+                or any(k not in DEGRADATIONS for k in kinds):
+            problems.append(f"degrade_kinds must name some of {', '.join(DEGRADATIONS)}, got {kinds!r}")
+        else:
+            object.__setattr__(self, "degrade_kinds", tuple(kinds))
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+def _is_number(value, whole: bool = False) -> bool:
+    """Whether ``value`` is a finite number (a whole one if ``whole``); a bool is none."""
+    if isinstance(value, bool):
+        return False
+    if whole:
+        return isinstance(value, int)
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _pair(value, whole: bool) -> tuple | None:
+    """``value`` as a (low, high) tuple of numbers (whole ones if ``whole``), or None if it is not two."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_number(v, whole) for v in value):
+        return None
+    return tuple(value)
 
 
 class CUDViews(NamedTuple):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import random
 import sys
 from pathlib import Path
@@ -30,11 +31,26 @@ _MAX_PIXELS_HINT = " (raise it with --max-pixels)"
 def find_images(root: str | Path) -> list[Path]:
     """All image files under ``root`` (recursive), sorted for reproducible order; hidden files and
     folders (a name starting with '.': macOS's ``._IMG.jpg`` beside each image on a card,
-    ``.ipynb_checkpoints``, ...) left out."""
+    ``.ipynb_checkpoints``, ...) left out.
+
+    Symlinked folders are followed (a training folder is often assembled from links to data sets
+    kept elsewhere), each real folder once: a link back up the tree cannot loop, nor a folder
+    reached twice count its images twice (of a folder and a link to it side by side, the folder
+    is the one read)."""
     root = Path(root)
-    return sorted(p for p in root.rglob("*")
-                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                  and not any(is_hidden(Path(part)) for part in p.relative_to(root).parts))
+    found: list[Path] = []
+    visited = {os.path.realpath(root)}
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        kept = []
+        for name in sorted(subfolders, key=lambda n: (os.path.islink(os.path.join(folder, n)), n)):
+            real = os.path.realpath(os.path.join(folder, name))
+            if not is_hidden(Path(name)) and real not in visited:
+                visited.add(real)
+                kept.append(name)
+        subfolders[:] = sorted(kept)  # os.walk descends into these only, in this order
+        found += [path for path in (Path(folder) / name for name in names)
+                  if not is_hidden(path) and path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()]
+    return sorted(found)
 
 
 def random_resized_crop_box(

@@ -21,12 +21,25 @@ CHECKPOINT_NAME = "last.safetensors"
 
 @dataclass
 class TrainState:
-    """Where a run stands: steps done, unreadable images skipped, training seconds so far."""
+    """Where a run stands: steps done, unreadable images skipped, training seconds so far; and
+    what its schedule and weights depend on beyond its config, so that a resume can keep them."""
 
     step: int = 0
     skipped_images: int = 0
     elapsed_s: float = 0.0
     last_loss: float | None = None
+    #: Training samples seen in all (steps x batch x processes, summed over the run's invocations).
+    samples_seen: int | None = None
+    #: Processes of the DDP job (1 without torchrun); their number sets the steps per epoch.
+    world_size: int | None = None
+    #: Images found under --data: with no ``epoch_samples``, an epoch is one pass over them.
+    images: int | None = None
+    #: Where the run started: the --init weights file's name, or "random".
+    init: str | None = None
+
+
+#: TrainState's optional fields, saved as metadata strings when known (None: an older checkpoint).
+_OPTIONAL_INTS = ("samples_seen", "world_size", "images")
 
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -53,6 +66,9 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
         "param_groups": json.dumps(optim["param_groups"]),
         "config": json.dumps(config),
     }
+    meta.update({name: str(getattr(state, name)) for name in _OPTIONAL_INTS if getattr(state, name) is not None})
+    if state.init is not None:
+        meta["init"] = state.init
     tmp = path.with_name(path.name + ".tmp")
     try:
         save_file(tensors, str(tmp), metadata=meta)
@@ -140,9 +156,22 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
         if "step" in param_state:  # Adam keeps its step counter on the CPU
             param_state["step"] = param_state["step"].cpu()
     optimizer.load_state_dict({"state": optim_state, "param_groups": json.loads(meta["param_groups"])})
+    return _state(meta)
+
+
+def _state(meta: dict[str, str]) -> TrainState:
+    """The progress a checkpoint's metadata records (fields an older checkpoint lacks: None)."""
     return TrainState(step=int(meta["step"]), skipped_images=int(meta["skipped_images"]),
                       elapsed_s=float(meta.get("elapsed_s", 0.0)),
-                      last_loss=float(meta["last_loss"]) if meta.get("last_loss") else None)
+                      last_loss=float(meta["last_loss"]) if meta.get("last_loss") else None,
+                      init=meta.get("init"),
+                      **{name: int(meta[name]) for name in _OPTIONAL_INTS if meta.get(name)})
+
+
+def checkpoint_state(path: str | Path) -> TrainState:
+    """The progress saved in the checkpoint at ``path``, read without loading its tensors."""
+    with _open(path) as f:
+        return _state(f.metadata())
 
 
 def checkpoint_config(path: str | Path) -> dict:

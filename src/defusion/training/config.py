@@ -144,7 +144,11 @@ class TrainConfig:
     cud: CUDConfig = field(default_factory=CUDConfig)
 
     def __post_init__(self) -> None:
-        problems = [f"{name} must be {rule}, got {getattr(self, name)}" for name, ok, rule in (
+        # An infinite lr or loss weight passes every range below and only shows once the loss diverges.
+        infinite = [f.name for f in fields(self) if f.type.split("|")[0].strip() == "float"
+                    and isinstance(getattr(self, f.name), float) and not math.isfinite(getattr(self, f.name))]
+        problems = [f"{name} must be a finite number, got {getattr(self, name)}" for name in infinite]
+        problems += [f"{name} must be {rule}, got {getattr(self, name)}" for name, ok, rule in (
             ("crop", self.crop >= SIZE_MULTIPLE and self.crop % SIZE_MULTIPLE == 0,
              f"a positive multiple of {SIZE_MULTIPLE} (DeNet downsamples 3 times)"),
             ("batch_size", self.batch_size >= 1, "at least 1"),
@@ -167,7 +171,7 @@ class TrainConfig:
             ("fused_weight", self.fused_weight >= 0.0, "0 or more"),
             ("ssim_weight", self.ssim_weight >= 0.0, "0 or more"),
             ("mfm_weight", self.mfm_weight >= 0.0, "0 or more"),
-        ) if not ok]
+        ) if not ok and name not in infinite]
         try:
             low, high = (float(v) for v in self.crop_scale)
             object.__setattr__(self, "crop_scale", (low, high))

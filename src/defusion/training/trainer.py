@@ -8,12 +8,14 @@ writes files.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
 import shutil
 import sys
 import random
+import re
 import signal
 import threading
 import time
@@ -29,8 +31,9 @@ from tqdm import tqdm
 from defusion.data.dataset import NaturalImages
 from defusion.model.mfm import MaskedFeatureDecoder
 from defusion.model.registry import create_model
-from defusion.model.weights import load_weights, save_weights
-from defusion.training.checkpoint import CHECKPOINT_NAME, TrainState, load_checkpoint, save_checkpoint
+from defusion.model.weights import load_weights, read_metadata, save_weights
+from defusion.training.checkpoint import (CHECKPOINT_NAME, TrainState, checkpoint_config, checkpoint_state,
+                                          load_checkpoint, save_checkpoint)
 from defusion.training.config import TrainConfig
 from defusion.training.pretext import CUDWithMFM
 from defusion.training.step import autocast_for, make_optimizer, train_step
@@ -39,7 +42,12 @@ WEIGHTS_NAME = "weights.safetensors"
 LOG_NAME = "metrics.csv"
 #: Seconds to wait for a killed data worker to be reaped.
 _WORKER_JOIN_S = 5.0
-LOG_FIELDS = ("step", "epoch", "lr", "total", "common", "unique1", "unique2", "fused", "images_per_s", "elapsed_s")
+#: Columns of metrics.csv; ``samples`` (training samples seen so far, over all processes) is last, so
+#: that the columns before it stay where scripts read them by position.
+LOG_FIELDS = ("step", "epoch", "lr", "total", "common", "unique1", "unique2", "fused", "images_per_s", "elapsed_s",
+              "samples")
+#: What every refused resume would do to the run.
+_MOVES_SCHEDULE = "would move its epochs and learning-rate schedule"
 
 
 class RunDirError(RuntimeError):
@@ -48,6 +56,10 @@ class RunDirError(RuntimeError):
 
 class DivergedError(RuntimeError):
     """The loss became NaN or infinite: the run stops with its last finite checkpoint kept."""
+
+
+class JobFailedError(RuntimeError):
+    """A DDP job stopped when one of its processes failed; rank 0 saved its last completed step."""
 
 
 @dataclass(frozen=True)
@@ -87,24 +99,51 @@ def _preview(views, out, x) -> torch.Tensor:
     return torch.cat([t[0].detach().float().clamp(0, 1).cpu() for t in tiles], dim=-1)
 
 
-def _open_log(path: Path, fields: tuple[str, ...], resume: bool):
-    """The run's CSV log. A new run starts it afresh (a file left by a run killed before its first
-    checkpoint belongs to no run); a resumed run appends, and a loss term a ``--config`` given on
-    resume adds becomes a new column (earlier rows empty there), one it drops stays."""
-    rows, header = [], None
-    if resume and path.exists() and path.stat().st_size:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            header, rows = reader.fieldnames, list(reader)
-    columns = list(header or fields) + [f for f in fields if header and f not in header]
-    if header is not None and columns == list(header):
-        log_file = open(path, "a", newline="")
-        return log_file, csv.DictWriter(log_file, columns, extrasaction="ignore")
-    log_file = open(path, "w", newline="")
-    log = csv.DictWriter(log_file, columns, extrasaction="ignore")
-    log.writeheader()
-    log.writerows(rows)
-    return log_file, log
+def _open_log(path: Path, fields: tuple[str, ...], resume_step: int | None):
+    """The run's CSV log, open for appending rows. A new run starts it afresh (its folder holds no
+    logged steps: :func:`_check_run_dir`). A resumed run (``resume_step``: its checkpoint's step) keeps
+    the rows up to that step and drops later ones, logged by the invocation that went on past the
+    checkpoint before it was killed, which the resume trains again; a loss term a ``--config`` given
+    on resume adds becomes a new column (earlier rows empty there), one it drops stays. The file is
+    rewritten atomically when that changes it: a kill meanwhile leaves the old one whole."""
+    if resume_step is None or not path.is_file() or not path.stat().st_size:
+        log_file = open(path, "w", newline="")
+        log = csv.DictWriter(log_file, list(fields), extrasaction="ignore")
+        log.writeheader()
+        return log_file, log
+    text = path.read_text(errors="replace")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = list(reader.fieldnames or fields)
+    rows = list(reader)
+    kept = [row for row in rows if _row_step(row) is not None and _row_step(row) <= resume_step]
+    columns = header + [f for f in fields if f not in header]
+    if len(kept) != len(rows) or columns != header or not text.endswith("\n"):
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", newline="") as f:
+            rewritten = csv.DictWriter(f, columns, extrasaction="ignore")
+            rewritten.writeheader()
+            rewritten.writerows(kept)
+        os.replace(tmp, path)
+    log_file = open(path, "a", newline="")
+    return log_file, csv.DictWriter(log_file, columns, extrasaction="ignore")
+
+
+def _row_step(row: dict) -> int | None:
+    """A log row's step; None for a row cut short (a kill while it was written) or not a step's."""
+    if None in row.values() or None in row:  # fewer or more cells than columns
+        return None
+    try:
+        return int(row.get("step") or "")
+    except ValueError:
+        return None
+
+
+def _has_logged_steps(path: Path) -> bool:
+    """Whether the CSV log at ``path`` holds a logged step (a header alone, or no file, holds none)."""
+    if not path.is_file():
+        return False
+    with open(path, newline="", errors="replace") as f:
+        return any(any(cell.strip() for cell in row) for row in list(csv.reader(f))[1:])
 
 
 def _finite_parameters(model: torch.nn.Module) -> bool:
@@ -115,17 +154,114 @@ def _finite_parameters(model: torch.nn.Module) -> bool:
 def _finite(loss: float, step: int, ckpt_path: Path) -> float:
     """``loss``, or DivergedError if it is not finite (its weights would be NaN from here on)."""
     if not math.isfinite(loss):
-        raise DivergedError(f"the loss or weights became {loss} by step {step}: training diverged; the last checkpoint "
-                            f"before it is kept ({ckpt_path}); resume from it with a lower --lr")
+        kept = (f"the last checkpoint before it is kept ({ckpt_path}); resume from it with a lower --lr"
+                if ckpt_path.is_file() else
+                "no checkpoint was written yet, so there is nothing to resume: start a new run with a lower --lr")
+        raise DivergedError(f"the loss or weights became {loss} by step {step}: training diverged; {kept}")
     return loss
 
 
-def _summary_writer(path: Path):
+def _summary_writer(path: Path, resume_step: int | None):
+    """TensorBoard's writer; on resume, events logged past the checkpoint's step (by an invocation
+    killed before its next checkpoint) are purged, as the log's rows are."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:  # tensorboard is optional at run time
         return None
-    return SummaryWriter(str(path))
+    return SummaryWriter(str(path), purge_step=None if resume_step is None else resume_step + 1)
+
+
+class _Updates:
+    """Counts the optimizer updates begun, so that a failure can tell whether the model and the
+    optimizer are still exactly those of the last completed step (no update begun since)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        self.begun = 0
+        optimizer.register_step_pre_hook(self._begin)
+
+    def _begin(self, optimizer, args, kwargs) -> None:
+        self.begun += 1
+
+
+def _check_run_dir(out: Path, ckpt_path: Path, resume: bool) -> None:
+    """RunDirError if this call would overwrite a run's work in ``out``, or has nothing to resume."""
+    if resume:
+        if not ckpt_path.exists():
+            raise RunDirError(f"nothing to resume: {ckpt_path} does not exist")
+        return
+    if ckpt_path.exists():
+        raise RunDirError(f"{out} already holds a training run; pass --resume to continue it or choose another --out")
+    kept = [name for name, there in ((WEIGHTS_NAME, (out / WEIGHTS_NAME).exists()),
+                                     (LOG_NAME, _has_logged_steps(out / LOG_NAME))) if there]
+    if kept:
+        raise RunDirError(f"{out} already holds an earlier run's {' and '.join(kept)}, which a new run would "
+                          f"overwrite: use another --out (--resume goes on only from a checkpoint, and there is no "
+                          f"{ckpt_path})")
+
+
+def _processes(n: int) -> str:
+    """``n`` processes, in words ("1 process", "2 processes")."""
+    return f"{n} process{'' if n == 1 else 'es'}"
+
+
+def _epoch_samples(value: int | None) -> str:
+    """An ``epoch_samples`` value in words (None: one pass over the data)."""
+    return "unset (an epoch is one pass over --data)" if value is None else str(value)
+
+
+def _check_resume(out: Path, data: str | Path, cfg: TrainConfig, saved_cfg: dict, saved: TrainState,
+                  world_size: int, images: int) -> None:
+    """ValueError, naming the old and new values, if resuming the run in ``out`` this way would move
+    its epochs and learning-rate schedule: another batch size, number of processes, epoch length, or
+    (when an epoch is one pass over --data) number of images. A checkpoint written before a value
+    was recorded skips its check."""
+    before = saved_cfg.get("batch_size")
+    if before is not None and before != cfg.batch_size:
+        raise ValueError(f"the run in {out} was trained with batch size {before}; resuming it at "
+                         f"{cfg.batch_size} {_MOVES_SCHEDULE}: leave --batch-size out (or start a new run)")
+    if saved.world_size is not None and saved.world_size != world_size:
+        how = ("in one process (without torchrun)" if saved.world_size == 1 else
+               f"with {_processes(saved.world_size)} (torchrun --nproc_per_node {saved.world_size})")
+        raise ValueError(f"the run in {out} was trained by {_processes(saved.world_size)}; resuming it with "
+                         f"{_processes(world_size)} {_MOVES_SCHEDULE}: resume it {how} (or start a new run)")
+    if "epoch_samples" in saved_cfg and saved_cfg["epoch_samples"] != cfg.epoch_samples:
+        before = _epoch_samples(saved_cfg["epoch_samples"])
+        raise ValueError(f"the run in {out} was trained with epoch_samples {before}; resuming it with "
+                         f"{_epoch_samples(cfg.epoch_samples)} {_MOVES_SCHEDULE}: leave --epoch-samples (and "
+                         "epoch_samples in --config) out (or start a new run)")
+    if cfg.epoch_samples is None and saved.images is not None and saved.images != images:
+        raise ValueError(f"the run in {out} took each epoch as one pass over {saved.images} images; --data {data} "
+                         f"now holds {images}, which {_MOVES_SCHEDULE}: resume it on the same images (or start a "
+                         "new run)")
+
+
+def _schedule_end(cfg: TrainConfig, steps_per_epoch: int) -> str:
+    """What ends a run's schedule, and the option that extends it (--epochs does nothing for a run
+    that max_steps ends first)."""
+    epochs = f"{cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'} of {steps_per_epoch} steps"
+    by_epochs = cfg.epochs * steps_per_epoch
+    if cfg.max_steps is None or cfg.max_steps > by_epochs:
+        later = f", before max_steps {cfg.max_steps}" if cfg.max_steps is not None else ""
+        return f"its {epochs}{later}; pass a larger --epochs to train on"
+    if cfg.max_steps < by_epochs:
+        return f"max_steps {cfg.max_steps}, before its {epochs} end; pass a larger --max-steps to train on"
+    return f"max_steps {cfg.max_steps}, where its {epochs} also end; pass a larger --max-steps and --epochs to train on"
+
+
+def _first_sentence(exc: BaseException) -> str:
+    """The gist of an error for a one-line message: its first sentence, without the source location
+    that gloo puts first ("[.../pair.cc:553] Connection closed by peer ...")."""
+    line = (str(exc).strip().splitlines() or [""])[0]
+    line = re.sub(r"^\[[^\]]*\]\s*", "", line).split(". ")[0]
+    return line or type(exc).__name__
+
+
+def _weights_init(path: Path) -> str | None:
+    """Where the run that wrote the weights at ``path`` started (``init``), if they record it."""
+    try:
+        return read_metadata(path).get("init") if path.is_file() else None
+    except Exception:  # noqa: BLE001 - a damaged file only means no record
+        return None
 
 
 def _checkpoint_on_sigterm():
@@ -202,29 +338,21 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     ``out/weights.safetensors`` (inference weights). Returns None on ranks other than 0.
     """
     ctx = Distributed.from_env()
-    if ctx.world_size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    device = _device(ctx)
     out = Path(out)
     ckpt_path = out / "checkpoints" / CHECKPOINT_NAME
-    if ckpt_path.exists() and not resume:
-        raise RunDirError(f"{out} already holds a training run; pass --resume to continue it or choose another --out")
-    if resume and not ckpt_path.exists():
-        raise RunDirError(f"nothing to resume: {ckpt_path} does not exist")
+    _check_run_dir(out, ckpt_path, resume)
     if resume and init_weights is not None:
         raise ValueError("--init starts a new run from weights; --resume continues the run in --out from its "
                          "checkpoint: give one of them")
-    if resume:
-        from defusion.training.checkpoint import checkpoint_config
-
-        before = checkpoint_config(ckpt_path).get("batch_size")
-        if before is not None and before != cfg.batch_size:
-            raise ValueError(f"the run in {out} was trained with batch size {before}; resuming it at "
-                             f"{cfg.batch_size} would move its epochs and learning-rate schedule: leave "
-                             "--batch-size out (or start a new run)")
-
     dataset = NaturalImages(data, crop=cfg.crop, seed=cfg.seed, length=cfg.epoch_samples,
                             grey_prob=cfg.grey_prob, crop_scale=cfg.crop_scale)
+    if resume:  # every rank refuses the same way, before any waits for the others
+        _check_resume(out, data, cfg, checkpoint_config(ckpt_path), checkpoint_state(ckpt_path), ctx.world_size,
+                      len(dataset.files))
+    if ctx.world_size > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    device = _device(ctx)
+
     sampler = DistributedSampler(dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
                                  seed=cfg.seed, drop_last=True)
     steps_per_epoch = len(sampler) // cfg.batch_size
@@ -257,9 +385,16 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         parts["mfm_decoder"] = decoder
         train_model = CUDWithMFM(model, decoder)
     optimizer = make_optimizer(train_model.parameters(), lr=cfg.lr)
-    state = TrainState()
+    state = TrainState(samples_seen=0, init="random" if init_weights is None else Path(init_weights).name)
     if resume:
         state = load_checkpoint(ckpt_path, model, optimizer, parts)
+        if state.samples_seen is None:  # a checkpoint from before they were counted: as they were then
+            state.samples_seen = state.step * cfg.batch_size * ctx.world_size
+        if state.init is None:  # nor recorded there: the weights an earlier invocation wrote may say
+            state.init = _weights_init(out / WEIGHTS_NAME)
+    state.world_size, state.images = ctx.world_size, len(dataset.files)
+    start_step = state.step
+    updates = _Updates(optimizer)
     if ctx.world_size > 1:
         train_model = torch.nn.parallel.DistributedDataParallel(
             train_model, device_ids=[ctx.local_rank] if device.type == "cuda" else None)
@@ -272,10 +407,11 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     if ctx.is_main:
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-        if not resume and (out / "tb").is_dir():  # a run killed before its first checkpoint: nothing to keep
+        if not resume and (out / "tb").is_dir():  # a run killed before its first log: nothing to keep
             shutil.rmtree(out / "tb")
-        writer = _summary_writer(out / "tb")
-        log_file, log = _open_log(out / LOG_NAME, LOG_FIELDS + cfg.extra_loss_terms(), resume)
+        resume_step = state.step if resume else None
+        writer = _summary_writer(out / "tb", resume_step)
+        log_file, log = _open_log(out / LOG_NAME, LOG_FIELDS + cfg.extra_loss_terms(), resume_step)
 
     last_loss: torch.Tensor | None = None  # on the device; read only when logging or saving
 
@@ -289,8 +425,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
 
     if resume and state.step >= total_steps and ctx.is_main:
         print(f"defusion: note: the run in {out} is already at step {state.step}, the end of its schedule "
-              f"(max_steps {cfg.max_steps}, {cfg.epochs} epochs); pass a larger --max-steps or --epochs to train "
-              "on; writing its weights", file=sys.stderr)
+              f"({_schedule_end(cfg, steps_per_epoch)}); writing its weights", file=sys.stderr)
     bar = tqdm(total=total_steps, initial=state.step, disable=not (progress and ctx.is_main),
                unit="step", dynamic_ncols=True)
     budget_spent = False
@@ -310,6 +445,10 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                                 worker_init_fn=_worker_ignores_sigterm if cfg.workers else None)
             batches = _start_shielded(loader)
             for x, valid in batches:
+                skipped = (~valid).sum()  # on the host: no wait for the device
+                if ctx.world_size > 1:  # before the step: no collective between its update and its count
+                    skipped = skipped.to(device)
+                    dist.all_reduce(skipped)
                 step_seed = cfg.seed * 1_000_003 + state.step * 1_009 + ctx.rank
                 generator.manual_seed(step_seed)
                 x = x.to(device, non_blocking=True)
@@ -319,12 +458,9 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                     cells_rng=random.Random(step_seed), autocast=autocast, channels_last=cfg.channels_last,
                     mfm=cfg.mfm if cfg.mfm_weight else None, **cfg.loss_options())
 
-                skipped = (~valid).sum()  # on the host: no wait for the device
-                if ctx.world_size > 1:
-                    skipped = skipped.to(device)
-                    dist.all_reduce(skipped)
                 state.skipped_images += int(skipped)
                 state.step += 1
+                state.samples_seen += cfg.batch_size * ctx.world_size
                 if state.step == min(cfg.log_every, total_steps) and \
                         state.skipped_images >= state.step * cfg.batch_size * ctx.world_size:
                     raise ValueError(f"no image under {data} could be read in the first {state.step} steps "
@@ -343,7 +479,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                     bar.set_postfix(loss=f"{values['total']:.4f}", img_s=f"{rate:.1f}",
                                     skipped=state.skipped_images)
                     log.writerow({"step": state.step, "epoch": epoch, "lr": cfg.lr_at_epoch(epoch),
-                                  **values, "images_per_s": rate, "elapsed_s": round(state.elapsed_s, 1)})
+                                  **values, "images_per_s": rate, "elapsed_s": round(state.elapsed_s, 1),
+                                  "samples": state.samples_seen})
                     log_file.flush()
                     if writer:
                         for k, v in values.items():
@@ -365,10 +502,30 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
             _stop_workers(batches)
         bar.close()
         if ctx.is_main:
-            weights = _write_weights(model, out, cfg, state, ctx, autocast, init_weights, resume)
+            weights = _write_weights(model, out, cfg, state, autocast)
             print(f"defusion: stopped at step {state.step}: checkpoint saved (go on with --resume) and the weights "
                   f"so far written to {weights}", file=sys.stderr)
         raise
+    except RuntimeError as exc:
+        # Under DDP, a process that dies makes the others' next collective fail (gloo: "Connection closed
+        # by peer"). Rank 0 then saves the last completed step, but only if no update has begun since:
+        # otherwise its model and optimizer are part-way into the next step and the checkpoint stays.
+        if ctx.world_size == 1 or isinstance(exc, DivergedError) or state.step == start_step \
+                or updates.begun != state.step - start_step:
+            raise
+        if cfg.workers:
+            _stop_workers(batches)
+        bar.close()
+        if not ctx.is_main:
+            raise
+        if previous_sigterm is not None:  # torchrun's SIGTERM to the survivors must not cut the save short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        checkpoint()
+        weights = _write_weights(model, out, cfg, state, autocast)
+        reason = _first_sentence(exc)
+        raise JobFailedError(f"the DDP job failed after step {state.step} ({reason}); rank 0 saved the checkpoint "
+                             f"of step {state.step} (go on with --resume and {_processes(ctx.world_size)}) and wrote "
+                             f"the weights so far to {weights}") from exc
     finally:
         bar.close()  # before any error's line, which would otherwise land on the bar's
         if previous_sigterm is not None:
@@ -384,13 +541,12 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     if budget_spent:
         print(f"defusion: note: the time budget (--max-seconds {cfg.max_seconds:g}) ran out at step {state.step}: "
               "checkpoint saved (go on with --resume)", file=sys.stderr)
-    return _write_weights(model, out, cfg, state, ctx, autocast, init_weights, resume)
+    return _write_weights(model, out, cfg, state, autocast)
 
 
-def _write_weights(model, out: Path, cfg: TrainConfig, state, ctx: Distributed, autocast, init_weights,
-                   resume: bool) -> Path:
-    """The run's inference weights, with what they are in their metadata: steps, samples, where the
-    run started (``init``), the training config."""
+def _write_weights(model, out: Path, cfg: TrainConfig, state: TrainState, autocast) -> Path:
+    """The run's inference weights, with what they are in their metadata: steps, samples seen over
+    all the run's invocations, where the run started (``init``), the training config."""
     weights = out / WEIGHTS_NAME
     if not _finite_parameters(model):
         raise DivergedError(f"the weights at step {state.step} are not finite: training diverged; not written")
@@ -398,7 +554,7 @@ def _write_weights(model, out: Path, cfg: TrainConfig, state, ctx: Distributed, 
     metadata = {
         "model": cfg.model,
         "steps": str(state.step),
-        "samples_seen": str(state.step * cfg.batch_size * ctx.world_size),
+        "samples_seen": str(state.samples_seen),
         "crop": str(cfg.crop),
         "final_loss": final_loss,
         "train_seconds": f"{state.elapsed_s:.0f}",
@@ -406,9 +562,7 @@ def _write_weights(model, out: Path, cfg: TrainConfig, state, ctx: Distributed, 
         "precision": "bf16 autocast" if autocast is not nullcontext else "fp32",
         "train_config": json.dumps(cfg.to_dict()),
     }
-    if init_weights is not None:
-        metadata["init"] = Path(init_weights).name
-    elif not resume:
-        metadata["init"] = "random"
+    if state.init is not None:
+        metadata["init"] = state.init
     save_weights(model, weights, metadata=metadata)
     return weights
