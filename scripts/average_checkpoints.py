@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     steps = meta.get("step", meta.get("steps", "0"))
     run_cfg = json.loads(meta.get("config", "{}"))
     metadata = {"model": args.model, "steps": steps,
-                "samples_seen": str(int(steps) * int(run_cfg.get("batch_size", 0))) if run_cfg else meta.get("samples_seen", "0"),
+                "samples_seen": meta.get("samples_seen") or (  # checkpoints since 2026-12-05 count it, DDP included
+                    str(int(steps) * int(run_cfg.get("batch_size", 0))) if run_cfg else "0"),
                 "train_seconds": meta.get("elapsed_s", meta.get("train_seconds", "0")).split(".")[0],
                 "averaged": ", ".join(p.name for p in args.checkpoints)}
     save_weights(model, args.out, metadata=metadata)
