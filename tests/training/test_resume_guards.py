@@ -126,18 +126,8 @@ class _Killed(BaseException):
     """A kill: nothing of the trainer's runs after it (no checkpoint, no weights)."""
 
 
-def test_a_resume_drops_the_log_rows_written_past_its_checkpoint(images, tmp_path, monkeypatch):
-    import defusion.training.trainer as trainer
-
-    calls, real_step = {"n": 0}, trainer.train_step
-
-    def killed_in_step_8(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 8:
-            raise _Killed
-        return real_step(*args, **kwargs)
-
-    monkeypatch.setattr(trainer, "train_step", killed_in_step_8)
+def test_a_resume_drops_the_log_rows_written_past_its_checkpoint(images, tmp_path, monkeypatch, fail_in_step):
+    fail_in_step(8, _Killed)
     out = tmp_path / "run"
     with pytest.raises(_Killed):
         train(images, out, TrainConfig(**TINY, max_steps=20, epoch_samples=20, checkpoint_every=5), progress=False)

@@ -73,19 +73,8 @@ def test_resume_mistakes_are_refused_or_said(images, tmp_path, capsys):
     assert "already at step 2, the end of its schedule" in capsys.readouterr().err
 
 
-def test_an_interrupt_writes_the_weights_so_far_and_says_how_to_go_on(images, tmp_path, capsys, monkeypatch):
-    import defusion.training.trainer as trainer
-
-    calls = {"n": 0}
-    real_step = trainer.train_step
-
-    def interrupted_step(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real_step(*args, **kwargs)
-
-    monkeypatch.setattr(trainer, "train_step", interrupted_step)
+def test_an_interrupt_writes_the_weights_so_far_and_says_how_to_go_on(images, tmp_path, capsys, fail_in_step):
+    fail_in_step(3, KeyboardInterrupt)
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         train(images, out, TrainConfig(**TINY, max_steps=10), progress=False)

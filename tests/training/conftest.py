@@ -1,0 +1,25 @@
+"""Fixtures of the training tests."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def fail_in_step(monkeypatch):
+    """``fail_in_step(n, exc)``: the trainer's ``n``-th call of ``train_step`` raises ``exc`` (an
+    interrupt, a kill) instead of training; ``monkeypatch.undo()`` restores it."""
+    import defusion.training.trainer as trainer
+
+    def arm(n: int, exc: BaseException | type[BaseException]) -> None:
+        calls, real_step = {"n": 0}, trainer.train_step
+
+        def step(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == n:
+                raise exc
+            return real_step(*args, **kwargs)
+
+        monkeypatch.setattr(trainer, "train_step", step)
+
+    return arm
