@@ -12,6 +12,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from defusion.io import notes
 from defusion.io.images import opens_as_image, read_image
 
 #: How a camera stores an upright image under each EXIF orientation (the inverse of what the tag asks).
@@ -196,3 +197,25 @@ def test_a_corrupt_exif_block_reads_the_pixels_and_keeps_no_metadata(tmp_path):
     assert read_metadata(path) == ImageMetadata()
     shot = read_shot(path)
     assert shot.readable and shot.taken is None
+
+
+def test_a_tiff_declaring_many_samples_per_pixel_is_refused_before_decoding(tmp_path):
+    """A small compressed file could decode to gigabytes: 400 samples of each of a million pixels."""
+    from defusion.io.images import ImageReadError, read_image
+
+    path = tmp_path / "samples.tif"
+    tifffile.imwrite(path, np.zeros((40, 50, 12), np.uint8), photometric="rgb", extrasamples=["unspecified"] * 9,
+                     compression="zlib")
+    with pytest.raises(ImageReadError, match="12 samples per pixel"):
+        read_image(path)
+
+
+def test_the_pages_of_a_tiff_are_counted_only_so_far(tmp_path, monkeypatch):
+    import defusion.io.images as images
+
+    monkeypatch.setattr(images, "_TIFF_PAGES_COUNTED", 3)
+    path = tmp_path / "pages.tif"
+    tifffile.imwrite(path, np.zeros((6, 4, 5), np.uint8))  # 6 pages
+    with notes.collecting() as said:
+        images.read_image(path)
+    assert any("holds 3 or more pages" in line for line in said), said

@@ -62,6 +62,9 @@ _TIFF_LAYOUTS = ("YX", "YXS", "SYX")
 _TIFF_ALPHA = (1, 2)
 #: TIFF NewSubfileType's bit of a reduced-resolution copy: a preview, not a page of its own.
 _TIFF_REDUCED = 1
+#: Pages of a TIFF counted at most, for the warning that only the first is read: a file of many
+#: thousand tiny pages would otherwise take seconds to count.
+_TIFF_PAGES_COUNTED = 100
 
 
 class ImageReadError(ValueError):
@@ -204,7 +207,8 @@ def _warn_frames(path: Path, image_format: str | None, count: int) -> None:
     """Say that only the first of an animated image's ``count`` frames (a multi-page TIFF's pages) is read."""
     kind = _FRAME_NAMES.get(image_format or "")
     if kind is not None and count > 1:
-        warn(f"{path} holds {count} {kind}; only the first is read (save the one to fuse as an image of its own)")
+        many = f"{count} or more" if image_format == "TIFF" and count >= _TIFF_PAGES_COUNTED else str(count)
+        warn(f"{path} holds {many} {kind}; only the first is read (save the one to fuse as an image of its own)")
 
 
 def _frames(path: Path, im: Image.Image) -> int:
@@ -215,13 +219,18 @@ def _frames(path: Path, im: Image.Image) -> int:
 
 
 def _tiff_pages(path: Path) -> int:
-    """How many images a TIFF holds, its reduced-resolution previews not counted (1 where tifffile
-    cannot tell)."""
+    """How many images a TIFF holds, its reduced-resolution previews not counted, up to
+    ``_TIFF_PAGES_COUNTED`` (1 where tifffile cannot tell)."""
     import tifffile
 
     try:
         with tifffile.TiffFile(path) as tif:
-            return sum(1 for page in tif.pages if not page.subfiletype & _TIFF_REDUCED)
+            count = 0
+            for page in tif.pages:
+                count += not page.subfiletype & _TIFF_REDUCED
+                if count >= _TIFF_PAGES_COUNTED:
+                    break
+            return count
     except Exception:  # tifffile's errors on an odd file: reading its first page says what is wrong
         return 1
 
@@ -404,12 +413,15 @@ def _from_tifffile(path: Path, max_pixels: int) -> tuple[np.ndarray, bool] | Non
                     or page.bitspersample < 8:
                 return None
             _check_pixels(path, page.imagewidth, page.imagelength, max_pixels)
+            colours = 1 if page.photometric == _TIFF_GREY else 3
+            if page.samplesperpixel > colours + 1:  # a small file could declare thousands per pixel
+                raise ImageReadError(f"{path}: {page.samplesperpixel} samples per pixel; defusion reads grey or RGB "
+                                     "images, with at most one alpha sample")
             values = page.asarray()
             orientation = page.tags.valueof(_EXIF_ORIENTATION, 1)
-            colours = 1 if page.photometric == _TIFF_GREY else 3
             extras = tuple(page.extrasamples)
             layout = page.axes
-    except ImageTooLargeError:
+    except ImageReadError:  # too large, or too many samples: said, not passed on to Pillow
         raise
     except Exception:  # tifffile's errors: a compression it lacks, a truncated or unusual file
         return None
