@@ -120,3 +120,13 @@ def test_the_same_input_twice_is_warned_about(tmp_path, tiny_weights, capsys):
     status, err = _cli(capsys, a, a, "-o", tmp_path / "out", "--weights", tiny_weights, "--device", "cpu",
                        "--no-progress", "--scale", 1)
     assert status == 0 and "are the same folder: each frame is fused with itself" in err
+
+
+def test_hidden_files_in_a_frame_folder_are_left_out_and_named(tmp_path, tiny_weights, capsys):
+    a = _write_folder(tmp_path / "a", _frames(2, 0))
+    b = _write_folder(tmp_path / "b", _frames(2, 1))
+    (a / "._frame0.png").write_bytes(b"\x00\x05\x16\x07 Mac OS X")  # what macOS writes beside each file on a card
+    status, err = _cli(capsys, a, b, "-o", tmp_path / "out", "--weights", tiny_weights, "--device", "cpu",
+                       "--no-progress", "--scale", 1)
+    assert status == 0, err
+    assert "1 hidden file left out (._frame0.png)" in err and "fused 2 frames" in err

@@ -28,13 +28,14 @@ import numpy as np
 
 from defusion.fusion.fuser import Fuser, SizeMismatchError
 from defusion.fusion.rig import RigError
-from defusion.io.images import DEFAULT_MAX_PIXELS, read_image, write_image
-from defusion.io.shots import natural_key
+from defusion.io.images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, read_image, write_image
+from defusion.io.notes import listed, note
+from defusion.io.shots import is_hidden, natural_key
 
 #: Containers the ``mp4v`` writer produces.
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")
-#: Files taken as frames in an input folder.
-FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+#: Files taken as frames in an input folder: every format read_image reads (hidden files left out).
+FRAME_SUFFIXES = READ_SUFFIXES
 #: Frame rate of the output when no input video says one.
 DEFAULT_FPS = 25.0
 #: Relative difference of the inputs' frame rates under which they count as one rate (29.97 and 30 do).
@@ -121,8 +122,11 @@ class _VideoFile(FrameSource):
 class _FrameFolder(FrameSource):
     def __init__(self, path: Path, max_pixels: int):
         self.path = path
-        self._files = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES),
-                             key=natural_key)
+        files = [p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES]
+        hidden = sorted(p.name for p in files if is_hidden(p))  # macOS's ._frame.png beside each frame
+        if hidden:
+            note(f"{path}: {len(hidden)} hidden file{'' if len(hidden) == 1 else 's'} left out ({listed(hidden)})")
+        self._files = sorted((p for p in files if not is_hidden(p)), key=natural_key)
         if not self._files:
             raise VideoError(f"{path}: no frames (no {', '.join(FRAME_SUFFIXES)} files in the folder)")
         self._max_pixels = max_pixels
