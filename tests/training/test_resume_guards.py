@@ -151,6 +151,12 @@ def test_divergence_before_the_first_checkpoint_says_none_was_written(images, tm
     message = str(caught.value)
     assert "training diverged; no checkpoint was written yet" in message and CHECKPOINT_NAME not in message
     assert not (out / "checkpoints" / CHECKPOINT_NAME).exists()
+    # the advice works: with that run's log deleted, as the message says, a new run starts in the folder
+    assert f"delete {out / 'metrics.csv'}" in message
+    assert not (out / "weights.safetensors").exists()  # NaN weights are never written
+    (out / "metrics.csv").unlink()
+    train(images, out, TrainConfig(**TINY, max_steps=1, epoch_samples=40), progress=False)
+    assert (out / "weights.safetensors").is_file()
 
 
 def test_a_finished_run_names_the_one_option_that_extends_it(images, tmp_path, capsys):

@@ -156,7 +156,8 @@ def _finite(loss: float, step: int, ckpt_path: Path) -> float:
     if not math.isfinite(loss):
         kept = (f"the last checkpoint before it is kept ({ckpt_path}); resume from it with a lower --lr"
                 if ckpt_path.is_file() else
-                "no checkpoint was written yet, so there is nothing to resume: start a new run with a lower --lr")
+                "no checkpoint was written yet, so there is nothing to resume: start a new run with a lower --lr "
+                f"(another --out, or delete {ckpt_path.parent.parent / LOG_NAME}, this run's log, to reuse the folder)")
         raise DivergedError(f"the loss or weights became {loss} by step {step}: training diverged; {kept}")
     return loss
 
@@ -195,8 +196,8 @@ def _check_run_dir(out: Path, ckpt_path: Path, resume: bool) -> None:
                                      (LOG_NAME, _has_logged_steps(out / LOG_NAME))) if there]
     if kept:
         raise RunDirError(f"{out} already holds an earlier run's {' and '.join(kept)}, which a new run would "
-                          f"overwrite: use another --out (--resume goes on only from a checkpoint, and there is no "
-                          f"{ckpt_path})")
+                          f"overwrite: use another --out, or delete {' and '.join(kept)} there if that run is not "
+                          f"worth keeping (--resume goes on only from a checkpoint, and there is no {ckpt_path})")
 
 
 def _processes(n: int) -> str:
