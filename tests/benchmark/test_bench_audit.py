@@ -122,11 +122,24 @@ def test_a_resume_draws_grids_with_every_method_at_hand_and_runs_no_method_for_t
     assert calls == []
     assert _grid_tiles(saved / "grids" / "p1.jpg") == 2 + 3  # its saved result and pub's recorded folder too
     capsys.readouterr()
-    # without --save-fused average's image is not at hand: the richer grid is kept, and that said once
+    # without --save-fused average's image is not at hand: the grid shows what is (keeping the old one
+    # would leave late out, or show a changed method's old image), and says what it lacks, once
     assert _bench(da, db, plain, "none", "--fused", f"late={late}", "--resume") == 0
     err = capsys.readouterr().err
-    assert _grid_tiles(plain / "grids" / "p1.jpg") == 2 + 2  # not replaced by A, B, pub, late
-    assert err.count("kept 2 grids") == 1 and "no image of average" in err and calls == []
+    assert _grid_tiles(plain / "grids" / "p1.jpg") == 2 + 2  # A, B, pub, late
+    assert err.count("drew 2 grids") == 1 and "without some scored methods" in err
+    assert "no image of average" in err and calls == []
+
+
+def test_a_resumed_grid_never_shows_a_rescored_results_old_image(tmp_path, rng, capsys):
+    da, db = _pairs(tmp_path, rng)
+    pub = _published(tmp_path / "pub", rng)
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average", "--fused", f"pub={pub}") == 0
+    before = (out / "grids" / "p1.jpg").read_bytes()
+    write_image(pub / "p1.png", np.full((*SIZE, 3), 255, np.uint8))  # the method's result changed
+    assert _bench(da, db, out, "average", "--fused", f"pub={pub}", "--resume") == 0
+    assert (out / "grids" / "p1.jpg").read_bytes() != before
 
 
 # 4. a pair whose sources differ in size is left out up front

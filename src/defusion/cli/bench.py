@@ -213,8 +213,9 @@ class _Grids:
     """Draws each evaluated pair's comparison grid (OUT/grids/<pair>.jpg) with every method scored
     on it whose image is at hand: this run's outputs, else a stored result (:func:`_stored_results`,
     unchanged since it was scored, by ``fingerprints``). On a resume a built-in method is not run
-    again for a grid, so where some method's image is not at hand an existing grid is kept rather
-    than replaced by one with fewer methods (:meth:`say_kept` says so, once)."""
+    again for a grid, so some method's image may not be at hand: an existing grid is then kept where
+    this run has no new image for the pair, and otherwise drawn without those methods, since keeping
+    it would show the new methods' old images (:meth:`say_kept` says which, once)."""
 
     def __init__(self, folder: Path, previous: list[Row], stored: dict[str, dict[str, Path]],
                  fingerprints: dict[str, dict[str, str]]) -> None:
@@ -224,6 +225,7 @@ class _Grids:
         for r in previous:
             self.scored.setdefault(r.image, set()).add(r.method)
         self.kept: list[str] = []
+        self.partial: list[str] = []  # grids drawn without some scored methods
         self.unavailable: set[str] = set()
 
     def draw(self, stem: str, a: np.ndarray, b: np.ndarray, outputs: dict[str, np.ndarray], methods: list[str]
@@ -240,10 +242,12 @@ class _Grids:
             else:
                 tiles[name] = image
         path = self.folder / f"{stem}.jpg"
-        if missing and path.is_file():
-            self.kept.append(stem)
+        if missing:
             self.unavailable.update(missing)
-            return
+            if path.is_file() and not outputs:  # nothing new to show: the old grid is as current
+                self.kept.append(stem)
+                return
+            self.partial.append(stem)
         comparison_grid(a, b, tiles).save(path, quality=GRID_JPEG_QUALITY)
 
     def _stored(self, name: str, stem: str, size: tuple[int, ...]) -> np.ndarray | None:
@@ -266,11 +270,15 @@ class _Grids:
         """One note for the grids kept as they were, naming the methods whose images were not at hand."""
         from defusion.io.notes import listed
 
+        why = (f"no image of {listed(sorted(self.unavailable))} at hand (a resume does not run a built-in method "
+               "again for a grid; --save-fused keeps their results for later grids)")
         if self.kept:
             print(f"defusion: note: kept {len(self.kept)} grid{'' if len(self.kept) == 1 else 's'} in {self.folder} "
-                  f"as {'it was' if len(self.kept) == 1 else 'they were'} (e.g. {self.kept[0]}): no image of "
-                  f"{listed(sorted(self.unavailable))} to draw again (a resume does not run a built-in method "
-                  "again for a grid; --save-fused keeps their results for later grids)", file=sys.stderr)
+                  f"as {'it was' if len(self.kept) == 1 else 'they were'} (e.g. {self.kept[0]}): {why}",
+                  file=sys.stderr)
+        if self.partial:
+            print(f"defusion: note: drew {len(self.partial)} grid{'' if len(self.partial) == 1 else 's'} in "
+                  f"{self.folder} without some scored methods (e.g. {self.partial[0]}): {why}", file=sys.stderr)
 
 
 #: JPEG quality of the comparison grids.
