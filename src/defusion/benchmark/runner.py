@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from defusion.fusion.color import to_uint8
-from defusion.io.images import ImageReadError, read_image
+from defusion.io.images import ImageReadError, header_size, read_image
 from defusion.io.notes import listed
 from defusion.io.pairs import images_by_stem, left_out, match_pairs, stem_clashes
 
@@ -314,24 +314,6 @@ def _evaluate_pair(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
     return _PairResult(outputs, a8, b8, rows, problems)
 
 
-def _header_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) of an image as :func:`read_image` returns it (EXIF-upright), from its
-    header alone: pairs whose sources differ are left out before anything is decoded or fused.
-    None where Pillow cannot tell (a camera raw file, a HEIC without its plugin, a broken EXIF)."""
-    from PIL import ExifTags, Image
-
-    try:
-        with Image.open(path) as im:
-            width, height = im.size
-            orientation = im.getexif().get(ExifTags.Base.Orientation, _UPRIGHT)
-    except Exception:  # noqa: BLE001 - anything Pillow raises: the decoded sizes are compared instead
-        return None
-    return (height, width) if orientation in _SIDEWAYS else (width, height)
-
-
-#: EXIF orientations: as stored, and those that turn the image a quarter (width and height swap).
-_UPRIGHT = 1
-_SIDEWAYS = (5, 6, 7, 8)
 
 
 def _same_size_pairs(pairs: list[tuple[str, Path, Path]], problems: list[str]) -> list[tuple[str, Path, Path]]:
@@ -339,7 +321,7 @@ def _same_size_pairs(pairs: list[tuple[str, Path, Path]], problems: list[str]) -
     no method or metric can take such a pair, and counting it would mix means over different pairs."""
     kept = []
     for stem, path_a, path_b in pairs:
-        size_a, size_b = _header_size(path_a), _header_size(path_b)
+        size_a, size_b = header_size(path_a), header_size(path_b)
         if size_a is not None and size_b is not None and size_a != size_b:
             problems.append(_sizes_differ(stem, size_a, size_b))
         else:

@@ -8,6 +8,7 @@ something left behind (transparency, later frames, levels beyond 16 bits) is sai
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import warnings
@@ -168,6 +169,47 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
         warn(f"{path} has transparent pixels (alpha); alpha is ignored: they fuse as their colour values "
              "(flatten it onto a background first to fuse what it shows)")
     return array
+
+
+#: EXIF orientations that turn an image a quarter (its width and height swap).
+_QUARTER_TURNS = (5, 6, 7, 8)
+
+
+def header_size(source: str | Path | bytes) -> tuple[int, int] | None:
+    """(width, height) of the image :func:`read_image` would return (EXIF-upright), from its header
+    alone, nothing decoded: to refuse sources of different sizes before the work. None where the
+    header cannot tell: not an image Pillow opens, a damaged header (reading says what is wrong), a
+    camera raw file (its developed size is LibRaw's; for bytes, the caller knows the name).
+
+    A PNG's EXIF may follow its pixels, and Pillow decodes them all to find it, so a PNG without
+    EXIF before its pixels is taken as upright: compare sizes whatever their order where that matters.
+
+    Example:
+        >>> ok, png = cv2.imencode(".png", np.zeros((4, 6), np.uint8))
+        >>> header_size(png.tobytes()), header_size(b"plain text")
+        ((6, 4), None)
+    """
+    if not source or (not isinstance(source, bytes) and is_raw(source)):
+        return None
+    register_heif()
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+            width, height = im.size
+            orientation = _header_orientation(im)
+    except Exception:  # noqa: BLE001 - anything Pillow cannot make out from the header: reading reports it
+        return None
+    return (height, width) if orientation in _QUARTER_TURNS else (width, height)
+
+
+def _header_orientation(im: Image.Image) -> int:
+    """The EXIF orientation an open image's header gives (1, upright, where it gives none or
+    cannot be read: decoding has the last word)."""
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1  # Pillow's PngImageFile.getexif() would decode every pixel looking for an eXIf chunk after them
+    try:
+        return int(im.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # noqa: BLE001 - a corrupt EXIF block
+        return 1
 
 
 def opens_as_image(path: str | Path) -> bool:

@@ -622,7 +622,8 @@ def _decode(upload: _Upload, max_pixels: int) -> np.ndarray:
     except MemoryError:
         raise
     except Exception as exc:  # decode_image words the decoders' own failures; this is the last line
-        log.debug("decoding field %r (%s) failed", field, upload.name, exc_info=True)
+        log.warning("decoding field %r (%s) failed in an unexpected way (a bug in reading?)", field, upload.name,
+                    exc_info=True)
         raise ApiError(400, f"cannot read image '{field}' ({upload.name}): {one_line(exc)}") from None
 
 

@@ -21,14 +21,14 @@ import logging
 import os
 import re
 import tempfile
-import warnings
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from defusion.io.heif import HEIF_EXTRA, register_heif
+from defusion.io.heif import HEIF_EXTRA
 from defusion.io.raw import RAW_EXTRA, is_raw
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError, read_image
+from defusion.io.images import header_size as image_header_size
 from defusion.io.notes import collecting, note, warn
 
 log = logging.getLogger("defusion.serving")
@@ -36,9 +36,6 @@ log = logging.getLogger("defusion.serving")
 #: Leading bytes of the formats read_image handles: a file that starts like one of these but
 #: cannot be opened is a damaged image (400), not an unsupported type (415).
 _IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*", b"GIF8", b"RIFF")
-#: The EXIF tag of the orientation, and its values that swap width and height (rotated a quarter turn).
-_EXIF_ORIENTATION = 0x0112
-_QUARTER_TURNS = (5, 6, 7, 8)
 
 
 class UnsupportedImageError(ImageReadError):
@@ -89,7 +86,8 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
         except MemoryError:  # the server's limits, not the file's fault
             raise
         except Exception as exc:  # a decoder tripping over odd data (corrupt EXIF: a TypeError in Pillow)
-            log.debug("decoding %s failed", label, exc_info=True)
+            log.warning("decoding %s failed in an unexpected way (a decoder bug, or one in defusion?)", label,
+                        exc_info=True)
             raise ImageReadError(f"{label}: cannot read image ({one_line(exc).replace(tmp, label)}); "
                                  "is the file corrupt?") from None
     finally:
@@ -101,12 +99,7 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
 
 def header_size(data: bytes, name: str = "upload") -> tuple[int, int] | None:
     """(width, height) of the image :func:`decode_image` would return, from the header alone
-    (nothing is decoded); None where the header cannot tell: not an image Pillow opens, a damaged
-    header (decoding says what is wrong), or a camera raw file (its developed size is LibRaw's).
-
-    A quarter-turn EXIF orientation swaps the two, where the header holds it. A PNG's EXIF may
-    follow its pixels, and Pillow decodes them all to find it, so a PNG without EXIF before its
-    pixels is taken as upright: compare sizes whatever their order where that matters.
+    (:func:`defusion.io.images.header_size`; None for a camera raw file, known by ``name``).
 
     Example:
         >>> import cv2
@@ -114,29 +107,7 @@ def header_size(data: bytes, name: str = "upload") -> tuple[int, int] | None:
         >>> header_size(png.tobytes()), header_size(b"plain text")
         ((6, 4), None)
     """
-    if not data or is_raw(name or ""):
-        return None
-    register_heif()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # a bound is the caller's to check
-            with Image.open(io.BytesIO(data)) as im:
-                width, height = im.size
-                orientation = _header_orientation(im)
-    except Exception:  # anything Pillow cannot make out from the header: decoding reports it
-        return None
-    return (height, width) if orientation in _QUARTER_TURNS else (width, height)
-
-
-def _header_orientation(im: Image.Image) -> int:
-    """The EXIF orientation an open image's header gives (1, upright, where it gives none or
-    cannot be read: decoding has the last word)."""
-    if im.format == "PNG" and "exif" not in im.info:
-        return 1  # Pillow's PngImageFile.getexif() would decode every pixel looking for an eXIf chunk after them
-    try:
-        return int(im.getexif().get(_EXIF_ORIENTATION, 1))
-    except Exception:  # corrupt EXIF
-        return 1
+    return None if is_raw(name or "") else image_header_size(data)
 
 
 def one_line(exc: BaseException) -> str:
