@@ -271,6 +271,10 @@ def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str,
                      + _latex_escape("; ".join(notes)) + ".")
     if "SSIM" in metrics:
         lines.append("\\par\\footnotesize SSIM: SSIM(A,F)+SSIM(B,F), VIFB's convention (at most 2).")
+    if "PSNR" in metrics or "RMSE" in metrics:
+        lines.append("\\par\\footnotesize PSNR, RMSE: VIFB's definitions, from $\\sqrt{\\mathrm{SSE}}/(HW)$ "
+                     "in place of the mean squared error (so PSNR about 53--62 dB); PSNR-standard and "
+                     "RMSE-standard are the textbook ones.")
     lines.append("\\end{table}")
     return "\n".join(lines) + "\n"
 
