@@ -224,7 +224,7 @@ def test_decoding_uploads_says_what_it_lost_naming_the_upload():
 
     from PIL import Image
 
-    from defusion.io.notes import collecting
+    from defusion.io.notes import collecting, split_line
 
     pages = io.BytesIO()
     first, second = (Image.fromarray(np.full((30, 40), v, np.uint8)) for v in (10, 200))
@@ -235,7 +235,7 @@ def test_decoding_uploads_says_what_it_lost_naming_the_upload():
     with collecting() as said:
         a, b = core.decode_pair(pages.getvalue(), "pages.tif", _png(rgba), "logo.png")
     assert int(a[0, 0]) == 10 and b.shape == (30, 40, 3)  # the first page; alpha dropped
-    lines = [core.said_line(line) for line in said]
+    lines = [split_line(line) for line in said]
     assert [kind for kind, _ in lines] == ["warning", "warning"]
     assert lines[0][1].startswith("pages.tif holds 2 pages; only the first is read")
     assert lines[1][1].startswith("logo.png has transparent pixels (alpha)")

@@ -15,6 +15,8 @@ import contextvars
 import sys
 from typing import Iterator
 
+#: What a line can be: the result may not be what the user expects, or only worth knowing.
+KINDS: tuple[str, ...] = ("warning", "note")
 #: How many names one line lists before it says how many more.
 LISTED_NAMES = 3
 #: Lines remembered as said; past this many (a server reading uploads for weeks) the memory starts over.
@@ -53,6 +55,26 @@ def note(message: str) -> None:
     _say("note", message)
 
 
+def say(kind: str, message: str) -> None:
+    """Say ``message`` as ``kind`` (``"warning"`` or ``"note"``): a gathered line said again, e.g.
+    naming an upload rather than the temporary file it was read from."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    _say(kind, message)
+
+
+def split_line(line: str) -> tuple[str, str]:
+    """A line :func:`collecting` gathered -> (kind, message), kind ``"warning"`` (the result may not
+    be what the user expects) or ``"note"``: for a page to show each its way, or to say it again.
+
+    Example:
+        >>> split_line("warning: a.png has transparent pixels (alpha); alpha is ignored")
+        ('warning', 'a.png has transparent pixels (alpha); alpha is ignored')
+    """
+    kind, _, message = line.partition(": ")
+    return kind, message
+
+
 def listed(names: list[str], shown: int = LISTED_NAMES) -> str:
     """Names joined for one line: the first ``shown`` and how many more.
 
@@ -80,4 +102,4 @@ def _say(kind: str, message: str) -> None:
     tqdm.write(line, file=sys.stderr)
 
 
-__all__ = ["LISTED_NAMES", "MAX_REMEMBERED", "collecting", "warn", "note", "listed"]
+__all__ = ["KINDS", "LISTED_NAMES", "MAX_REMEMBERED", "collecting", "warn", "note", "say", "split_line", "listed"]

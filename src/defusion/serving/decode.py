@@ -29,7 +29,7 @@ from defusion.io.heif import HEIF_EXTRA
 from defusion.io.raw import RAW_EXTRA, is_raw
 from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError, read_image
 from defusion.io.images import header_size as image_header_size
-from defusion.io.notes import collecting, note, warn
+from defusion.io.notes import collecting, say, split_line
 
 log = logging.getLogger("defusion.serving")
 
@@ -70,8 +70,8 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
             with collecting() as said:  # said again below, naming the upload, not the temporary file
                 image = read_image(tmp, max_pixels)
             for line in said:
-                kind, _, message = line.partition(": ")
-                (warn if kind == "warning" else note)(message.replace(tmp, label))
+                kind, message = split_line(line)
+                say(kind, message.replace(tmp, label))
             return image
         except ImageTooLargeError as exc:
             raise ImageTooLargeError(str(exc).replace(tmp, label)) from None

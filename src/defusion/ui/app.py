@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - the 'ui' extra is not installed
     st = None
 
 from defusion.io.images import ImageReadError
-from defusion.io.notes import collecting
+from defusion.io.notes import collecting, split_line
 from defusion.model.weights import WeightsError
 
 LOG = logging.getLogger("defusion.ui")
@@ -153,7 +153,7 @@ def _stack_infrared(core, palette: str, names: list[str]) -> int | None:
 
 
 @contextlib.contextmanager
-def _said_on_page(core) -> Iterator[None]:
+def _said_on_page() -> Iterator[None]:
     """Show what decoding the uploads inside had to say (alpha ignored, only a TIFF's first page
     read, a broken EXIF block, ...; each line names its upload) on the page, as ``defusion fuse``
     says it on stderr: a web user never sees the server's. Shown also when decoding then fails."""
@@ -161,7 +161,7 @@ def _said_on_page(core) -> Iterator[None]:
         try:
             yield
         finally:
-            for kind, message in map(core.said_line, said):
+            for kind, message in map(split_line, said):
                 (st.warning if kind == "warning" else st.info)(message)
 
 
@@ -237,7 +237,7 @@ def _calibrate_page(core, settings) -> None:
         missing += ["the points file"] if board is None and points is None else []
         st.info(f"Upload {' and '.join(missing)}.")
         return
-    with _said_on_page(core), st.spinner("Calibrating..."):
+    with _said_on_page(), st.spinner("Calibrating..."):
         result = core.calibrate_uploads(up_a.getvalue(), up_a.name, up_b.getvalue(), up_b.name, motion, board, points,
                                         settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
     fit, camera = result.calibration.fits[0], result.calibration.rig.cameras[0]
@@ -384,7 +384,7 @@ def main() -> None:
         for warning in core.option_warnings(task, pixels, align):
             st.warning(warning)
         if source == UPLOAD_STACK:
-            with _said_on_page(core):
+            with _said_on_page():
                 given = _stack_inputs(core, settings)
             if given is None:
                 return
@@ -402,7 +402,7 @@ def main() -> None:
                 bar.empty()
             _show_stack(core, images, names, result, files, core.palette_note(fuser, images, names))
             return
-        with _said_on_page(core):
+        with _said_on_page():
             given = _inputs(core, source, settings)
         if given is None:
             return

@@ -269,18 +269,6 @@ def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_
     return images
 
 
-def said_line(line: str) -> tuple[str, str]:
-    """A line :func:`defusion.io.notes.collecting` gathered -> (kind, message), kind ``"warning"``
-    (the result may not be what the user expects) or ``"note"``: for the page to show each its way.
-
-    Example:
-        >>> said_line("warning: a.png has transparent pixels (alpha); alpha is ignored")
-        ('warning', 'a.png has transparent pixels (alpha); alpha is ignored')
-    """
-    kind, _, message = line.partition(": ")
-    return kind, message
-
-
 def name_images(message: str, labels: Sequence[str]) -> str:
     """``message`` with the fusion core's "image N" (1 the first given) put as the page calls that
     image: ``PAIR_LABELS`` for a pair (A, B), the file names for a stack (the page numbers a stack's
@@ -583,7 +571,7 @@ def download_name(name_a: str, name_b: str, *more: str, part: str = "fused") -> 
 __all__ = [
     "AUTO_INFRARED", "COLOR_MODES", "EXAMPLES", "INFRARED_CHOICES", "PAIR_LABELS", "PALETTES", "MAX_STACK_IMAGES", "METRIC_NAMES", "SCALE_CHOICES", "STACK_METRIC_NAMES", "TILE_CHOICES",
     "UPLOAD_TYPES", "FusedStack", "ImageReadError", "InputError", "Settings", "check_same_size", "check_upload_size",
-    "RESULTS_KEPT", "RESULTS_MAX_BYTES", "ResultCache", "array_bytes", "in_name_order", "name_images", "said_line",
+    "RESULTS_KEPT", "RESULTS_MAX_BYTES", "ResultCache", "array_bytes", "in_name_order", "name_images",
     "stack_infrared_choices",
     "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score", "FusedPair",
     "palette_note", "passes", "option_warnings",
