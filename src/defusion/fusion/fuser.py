@@ -4,7 +4,6 @@ from __future__ import annotations
 
 
 import functools
-import numbers
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, loa
 from defusion.fusion.selection import PixelSource, check_pixel_source, decision_map, weighted_sum
 from defusion.fusion.stretch import Stretch, check_stretch, stretch_sources
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
+from defusion.fusion.values import is_integer, is_number
 from defusion.model.denet import DeNet, default_detail_gain
 
 
@@ -77,16 +77,6 @@ TASK_FIELDS: tuple[str, ...] = tuple(sorted({name for options in TASK_OPTIONS.va
 def _check_gain(gain: float, name: str, largest: float) -> None:
     if not is_number(gain) or not 0 <= gain <= largest:
         raise ValueError(f"{name} must be a number from 0 to {largest:g}, got {gain!r}")
-
-
-def is_number(value) -> bool:
-    """A real number, NumPy's scalars included (a sweep over ``np.arange`` gives those); not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
-def is_integer(value) -> bool:
-    """An integer, NumPy's included; not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def check_unique_gain(gain: float) -> None:

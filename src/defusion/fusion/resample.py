@@ -9,11 +9,10 @@ paper's inference.
 
 from __future__ import annotations
 
-import numbers
-
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+from defusion.fusion.values import is_integer
 
 #: Largest inference scale accepted (compute grows with its square).
 MAX_SCALE = 4
@@ -21,8 +20,7 @@ MAX_SCALE = 4
 
 def check_scale(scale: int) -> None:
     """Refuse scales that are not an integer in [1, MAX_SCALE]."""
-    if (not isinstance(scale, numbers.Integral) or isinstance(scale, (bool, np.bool_))
-            or not 1 <= scale <= MAX_SCALE):
+    if not is_integer(scale) or not 1 <= scale <= MAX_SCALE:
         raise ValueError(f"inference scale must be an integer from 1 to {MAX_SCALE}, got {scale!r}")
 
 

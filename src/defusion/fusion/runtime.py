@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import importlib.util
-import numbers
 import sys
 from pathlib import Path
 from typing import Literal
@@ -30,6 +29,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from defusion.fusion.values import is_integer
 from defusion.model.denet import DeNet, DeNetOutput
 from defusion.model.weights import WeightsError, load_weights
 
@@ -66,8 +66,7 @@ class CompiledNet(nn.Module):
 def check_runtime(runtime: str, half: bool = False, threads: int | None = None) -> None:
     """Refuse unknown runtimes, fp16 outside the torch runtime, missing packages, and a thread
     count that is not a whole number from 1."""
-    if threads is not None and (not isinstance(threads, numbers.Integral) or isinstance(threads, bool)
-                                or threads < 1):
+    if threads is not None and (not is_integer(threads) or threads < 1):
         raise ValueError(f"threads must be a whole number from 1 (or None: ONNX Runtime's default), got {threads!r}")
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
