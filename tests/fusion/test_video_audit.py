@@ -129,4 +129,4 @@ def test_hidden_files_in_a_frame_folder_are_left_out_and_named(tmp_path, tiny_we
     status, err = _cli(capsys, a, b, "-o", tmp_path / "out", "--weights", tiny_weights, "--device", "cpu",
                        "--no-progress", "--scale", 1)
     assert status == 0, err
-    assert "1 hidden file left out (._frame0.png)" in err and "fused 2 frames" in err
+    assert f"1 hidden file in {a} left out (._frame0.png)" in err and "not frames" in err and "fused 2 frames" in err

@@ -28,9 +28,8 @@ import numpy as np
 
 from defusion.fusion.fuser import Fuser, SizeMismatchError
 from defusion.fusion.rig import RigError
-from defusion.io.images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, read_image, write_image
-from defusion.io.notes import listed, note
-from defusion.io.shots import is_hidden, natural_key
+from defusion.io.images import DEFAULT_MAX_PIXELS, READ_FORMATS, READ_SUFFIXES, read_image, write_image
+from defusion.io.shots import visible_images
 
 #: Containers the ``mp4v`` writer produces.
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")
@@ -122,13 +121,9 @@ class _VideoFile(FrameSource):
 class _FrameFolder(FrameSource):
     def __init__(self, path: Path, max_pixels: int):
         self.path = path
-        files = [p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES]
-        hidden = sorted(p.name for p in files if is_hidden(p))  # macOS's ._frame.png beside each frame
-        if hidden:
-            note(f"{path}: {len(hidden)} hidden file{'' if len(hidden) == 1 else 's'} left out ({listed(hidden)})")
-        self._files = sorted((p for p in files if not is_hidden(p)), key=natural_key)
+        self._files, _ = visible_images(path, "frames")  # macOS's ._frame.png beside each frame left out
         if not self._files:
-            raise VideoError(f"{path}: no frames (no {', '.join(FRAME_SUFFIXES)} files in the folder)")
+            raise VideoError(f"{path}: no frames (no images in the folder; defusion reads {READ_FORMATS})")
         self._max_pixels = max_pixels
         self._first = read_image(self._files[0], max_pixels)
         h, w = self._first.shape[:2]

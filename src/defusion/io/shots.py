@@ -67,6 +67,18 @@ def is_hidden(path: Path) -> bool:
     return path.name.startswith(".")
 
 
+def visible_images(folder: Path, what: str) -> tuple[list[Path], list[Path]]:
+    """The files with an image suffix directly in ``folder``, in natural name order, and the hidden
+    ones (:func:`is_hidden`) left out of them, said so once: system files, not ``what`` (shots, frames)."""
+    found = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SHOT_SUFFIXES), key=natural_key)
+    hidden = [p for p in found if is_hidden(p)]
+    if hidden:
+        note(f"{len(hidden)} hidden file{'s' if len(hidden) > 1 else ''} in {folder} left out "
+             f"({listed([p.name for p in hidden])}): names starting with '.' are system files (macOS writes ._ "
+             f"files beside copies), not {what}")
+    return [p for p in found if not is_hidden(p)], hidden
+
+
 def list_shots(folder: str | Path) -> list[Path]:
     """The image files directly in ``folder``, in natural name order; ShotsError if there is none.
 
@@ -77,17 +89,12 @@ def list_shots(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ShotsError(f"{folder} is not a folder")
-    found = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SHOT_SUFFIXES), key=natural_key)
-    hidden = [p for p in found if is_hidden(p)]
-    if hidden:
-        note(f"{len(hidden)} hidden file{'s' if len(hidden) > 1 else ''} in {folder} left out "
-             f"({listed([p.name for p in hidden])}): names starting with '.' are system files (macOS writes ._ "
-             "files beside copies), not shots")
-    broken = [p for p in found if not is_hidden(p) and not opens_as_image(p)]
+    found, hidden = visible_images(folder, "shots")
+    broken = [p for p in found if not opens_as_image(p)]
     for path in broken:
         warn(f"{path.name}: not an image (or a broken one); left out")
+    images = [p for p in found if p not in broken]
     left_out = {*hidden, *broken}
-    images = [p for p in found if p not in left_out]
     twins = set(raw_twins(images))
     shots = [p for p in images if p not in twins]
     if not shots:
