@@ -210,6 +210,31 @@ def test_a_request_whose_client_left_while_it_waited_is_not_fused(fuser, pair, c
     assert len(lines) == 1 and "disconnected while waiting for the model" in lines[0], lines
 
 
+def test_a_fusion_whose_client_left_stops_at_the_next_network_pass(fuser, pair, caplog):
+    """A three-image stack takes two network passes; the client leaves during the first, so the
+    second never runs and the model is free for the requests behind it."""
+    a, b = pair
+    gone, passes = threading.Event(), []
+
+    class Leaving(Fuser):
+        def _project(self, *args, **kwargs):
+            passes.append(1)
+            gone.set()  # the client gives up while this pass runs
+            return super()._project(*args, **kwargs)
+
+    app = create_app(Leaving(fuser.model, fuser.device, options=fuser.options), Limits())
+    request = httpx.Request("POST", "http://test/v1/fuse",
+                            files={**files(encode_png(a), encode_png(b)), "c": ("c.png", encode_png(a), "image/png")})
+    body = request.read()
+    with caplog.at_level("INFO", logger="defusion.serving"):
+        sent = asyncio.run(_raw_post(app, [{"type": "http.request", "body": body}],
+                                     request.headers["content-type"], len(body), gone))
+    assert sent[0]["status"] == CLIENT_CLOSED_REQUEST
+    assert len(passes) == 1  # the stack's second pass was never run
+    lines = [r.getMessage() for r in caplog.records if r.name == "defusion.serving"]
+    assert len(lines) == 1 and "disconnected during its fusion; it was stopped" in lines[0], lines
+
+
 def test_a_client_that_stays_is_fused(fuser, pair):
     """The disconnect check does not mistake a waiting client for a gone one."""
     a, b = pair

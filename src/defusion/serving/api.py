@@ -21,7 +21,8 @@ Every error is JSON ``{"detail": "..."}`` (a string):
 500   an unexpected failure of the server (its log has the traceback)
 ====  ===========================================================================
 
-A client that disconnects gets nothing; one line is logged (status 499 in the access log).
+A client that disconnects gets nothing; one line is logged (status 499 in the access log). A
+fusion whose client left stops after the network pass it is in (a tile, a pair of a stack).
 
 Run it with ``defusion serve``, or with uvicorn directly:
 ``uvicorn --factory defusion.serving.api:app_from_env`` (``defusion serve``'s settings from the
@@ -271,13 +272,20 @@ class _ModelRunner:
             wanted: Callable[[], bool] = lambda: True) -> Any:
         """``Fuser.<call>(*images)`` at ``options`` under the model lock. Once the lock is held,
         ``wanted()`` is asked first: a request whose client left meanwhile is not fused (it would
-        only keep the requests behind it waiting), raising :class:`_ClientGone`."""
+        only keep the requests behind it waiting), raising :class:`_ClientGone`. It is asked again
+        after each network pass (a tile, a pair of a stack), so a large fusion whose client left
+        stops there and frees the model."""
         fuser = copy.copy(self.fuser)  # shares the model, not the options
         fuser.options = options
+
+        def stop_if_gone() -> None:
+            if not wanted():
+                raise _ClientGone("during its fusion; it was stopped")
+
         with self.lock:
             if not wanted():
                 raise _ClientGone("while waiting for the model; its fusion was skipped")
-            return getattr(fuser, call)(*images)
+            return getattr(fuser, call)(*images, on_tile=stop_if_gone)
 
 
 def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Path | None = None) -> FastAPI:
