@@ -398,6 +398,35 @@ def test_choices_survive_a_look_at_an_example(ui_env):
     assert at.slider(key="gain-ivf").value == 2.0 and at.selectbox(key="palette").value == "inferno"
 
 
+@needs_upload
+def test_uploads_survive_a_look_at_an_example_until_removed(ui_env, rng):
+    """Streamlit forgets an uploader's files when the page leaves it; the app keeps them."""
+    a = rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (40, 52), dtype=np.uint8)
+    at = _upload_pair(_app().run(), a, b, names=("vis.png", "ir.png"))
+    _assert_fused_page(at)
+    at.radio(key="source").set_value(MFF).run()
+    at.radio(key="source").set_value(UPLOAD).run()
+    _assert_fused_page(at)
+    assert at.file_uploader(key="upload_a").value is None  # Streamlit's widget is empty again ...
+    assert any("Using vis.png, uploaded earlier" in c.value for c in at.caption)  # ... the page says what it uses
+    assert _captions(at)[:2] == ["A: vis.png", "B: ir.png"]
+    at.button(key="forget_upload_a").click().run()
+    assert not at.exception and at.info[0].value == "Upload both images to fuse them."
+
+
+@needs_upload
+def test_a_kept_stack_is_fused_again_after_a_look_at_an_example(ui_env, rng):
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD_STACK).run()
+    at = _upload_stack(at, _bracket(rng))
+    assert not at.error and not at.exception
+    at.radio(key="source").set_value(MEF).run()
+    at.radio(key="source").set_value(UPLOAD_STACK).run()
+    assert not at.error and not at.exception and not at.info
+    assert any("Using ev0.png, ev1.png, ev2.png, uploaded earlier" in c.value for c in at.caption)
+
+
 def _bracket(rng, names=("ev0.png", "ev1.png", "ev2.png"), gains=(0.4, 1.0, 1.7)) -> dict[str, bytes]:
     scene = rng.integers(0, 256, (36, 44, 3), dtype=np.uint8).astype(float)
     return {name: _png(np.clip(scene * g, 0, 255).astype(np.uint8)) for name, g in zip(names, gains)}

@@ -176,19 +176,20 @@ def _inputs(core, source: str, settings):
     st.caption(f"Two registered images of one size, or from a calibrated camera rig with its rig file ({FORMATS}), "
                f"at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each.")
     col_a, col_b = st.columns(2)
-    up_a = col_a.file_uploader("Image A", type=core.UPLOAD_TYPES, key="upload_a")
-    up_b = col_b.file_uploader("Image B", type=core.UPLOAD_TYPES, key="upload_b")
-    up_rig = st.file_uploader("Camera rig (optional)", type=["json"], key="upload_rig",
-                              help="images from a fixed infrared + visible camera rig, of different sizes or views: "
-                                   "the rig file (from *Calibrate a camera rig*, or defusion calibrate) maps B "
-                                   "onto A's pixel grid before fusing")
-    if up_a is None or up_b is None:
+    up_a = _uploaded(col_a, "Image A", type=core.UPLOAD_TYPES, key="upload_a")
+    up_b = _uploaded(col_b, "Image B", type=core.UPLOAD_TYPES, key="upload_b")
+    up_rig = _uploaded(st, "Camera rig (optional)", type=["json"], key="upload_rig",
+                       help="images from a fixed infrared + visible camera rig, of different sizes or views: "
+                            "the rig file (from *Calibrate a camera rig*, or defusion calibrate) maps B "
+                            "onto A's pixel grid before fusing")
+    if not up_a or not up_b:
         st.info("Upload both images to fuse them.")
         return None
-    rig = up_rig.getvalue() if up_rig is not None else None
-    a, b = core.decode_pair(up_a.getvalue(), up_a.name, up_b.getvalue(), up_b.name, settings.max_pixels,
-                            max_bytes=int(limit_mb) * 2**20, rig=core.parse_rig(rig, up_rig.name) if rig else None)
-    return a, b, (up_a.name, up_b.name), [up_a.getvalue(), up_b.getvalue()], rig
+    (name_a, data_a), (name_b, data_b) = up_a[0], up_b[0]
+    rig = up_rig[0][1] if up_rig else None
+    a, b = core.decode_pair(data_a, name_a, data_b, name_b, settings.max_pixels, max_bytes=int(limit_mb) * 2**20,
+                            rig=core.parse_rig(rig, up_rig[0][0]) if rig else None)
+    return a, b, (name_a, name_b), [data_a, data_b], rig
 
 
 def _stack_inputs(core, settings):
@@ -199,11 +200,11 @@ def _stack_inputs(core, settings):
                f"at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each. A focus stack is fused in "
                "file-name order (f2 before f10); an exposure bracket (kind: exposure bracket) sorted by brightness, "
                "whatever its names.")
-    uploads = st.file_uploader("Images", type=core.UPLOAD_TYPES, accept_multiple_files=True, key="upload_stack")
-    if len(uploads or []) < 2:
+    uploads = _uploaded(st, "Images", type=core.UPLOAD_TYPES, accept_multiple_files=True, key="upload_stack")
+    if len(uploads) < 2:
         st.info("Upload two or more images to fuse them.")
         return None
-    given = core.in_name_order([(up.getvalue(), up.name) for up in uploads])
+    given = core.in_name_order([(data, name) for name, data in uploads])
     images = core.decode_stack(given, settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
     return images, [name for _, name in given], [data for data, _ in given]
 
@@ -218,27 +219,28 @@ def _calibrate_page(core, settings) -> None:
                "*Upload two images*, or `defusion fuse --rig`. A chessboard both cameras see (heated or cooled for "
                "the infrared) is found by itself; otherwise upload the points you marked in both images.")
     col_a, col_b = st.columns(2)
-    up_a = col_a.file_uploader("First camera (the fused images' grid)", type=core.UPLOAD_TYPES, key="calib_a")
-    up_b = col_b.file_uploader("Second camera", type=core.UPLOAD_TYPES, key="calib_b")
+    up_a = _uploaded(col_a, "First camera (the fused images' grid)", type=core.UPLOAD_TYPES, key="calib_a")
+    up_b = _uploaded(col_b, "Second camera", type=core.UPLOAD_TYPES, key="calib_b")
     method = st.radio("Marks from", ["a chessboard", "a points file (CSV)"], key="calib_method", horizontal=True)
     board, points = None, None
     if method == "a chessboard":
         board = core.parse_board(st.text_input("Inner corners, across x down", "9x6", key="calib_board"))
     else:
-        up_points = st.file_uploader("Points: x_ref, y_ref, x_cam, y_cam per line", type=["csv", "txt"],
-                                     key="calib_points")
-        points = up_points.getvalue() if up_points is not None else None
+        up_points = _uploaded(st, "Points: x_ref, y_ref, x_cam, y_cam per line", type=["csv", "txt"],
+                              key="calib_points")
+        points = up_points[0][1] if up_points else None
     motions = list(core.RIG_MOTIONS)
     motion = st.selectbox("Motion", motions, index=motions.index(core.DEFAULT_RIG_MOTION),
                           key="calib_motion", help="similarity for parallel cameras; affine (default) also takes "
                                                    "shear; homography, cameras not parallel, needs more marks")
-    if up_a is None or up_b is None or (board is None and points is None):
-        missing = ["an image from each camera"] if up_a is None or up_b is None else []
+    if not up_a or not up_b or (board is None and points is None):
+        missing = ["an image from each camera"] if not up_a or not up_b else []
         missing += ["the points file"] if board is None and points is None else []
         st.info(f"Upload {' and '.join(missing)}.")
         return
     with _said_on_page(), st.spinner("Calibrating..."):
-        result = core.calibrate_uploads(up_a.getvalue(), up_a.name, up_b.getvalue(), up_b.name, motion, board, points,
+        (name_a, data_a), (name_b, data_b) = up_a[0], up_b[0]
+        result = core.calibrate_uploads(data_a, name_a, data_b, name_b, motion, board, points,
                                         settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
     fit, camera = result.calibration.fits[0], result.calibration.rig.cameras[0]
     import pandas as pd
@@ -338,7 +340,8 @@ def _show(core, a, b, names, result, files, rig: bool = False, note: str | None 
 #: Sidebar choices kept while their widget is not on the page (Streamlit forgets a widget's value
 #: in a run that does not draw it: switching to an example, or to the calibration page that draws
 #: none of them, and back reset them). Uploads cannot be kept this way (Streamlit does not let code
-#: set an uploader); a stack's infrared image is kept while its file is still uploaded.
+#: set an uploader; :func:`_uploaded` keeps their files instead); a stack's infrared image is kept
+#: while its file is still uploaded.
 KEPT_CHOICES = ("kind", "color", "scale", "tile", "align", "pixels", "deghost", "palette", "infrared",
                 "infrared_stack")
 KEPT_PREFIXES = ("gain-", "detail-")
@@ -349,6 +352,31 @@ def _keep_choices() -> None:
     for key in list(st.session_state.keys()):
         if isinstance(key, str) and (key in KEPT_CHOICES or key.startswith(KEPT_PREFIXES)):
             st.session_state[key] = st.session_state[key]
+
+
+#: Where the files of each upload widget are kept, by its key, as (name, bytes) pairs.
+KEPT_UPLOADS = "kept_uploads"
+
+
+def _uploaded(place, label: str, *, key: str, **kwargs) -> list[tuple[str, bytes]]:
+    """The files in upload widget ``key`` drawn in ``place`` (``st`` or a column), as (name, bytes),
+    or the files it held when the page last left it.
+
+    Streamlit forgets an uploader's files in a run that does not draw it (a look at an example, the
+    calibration page), and no code can put them back into it; so they are kept here and used, said
+    under the empty widget, until the user uploads others or removes them (the button)."""
+    kept: dict[str, list[tuple[str, bytes]]] = st.session_state.setdefault(KEPT_UPLOADS, {})
+    value = place.file_uploader(label, key=key, on_change=kept.pop, args=(key, None), **kwargs)
+    files = [(f.name, f.getvalue()) for f in (value if isinstance(value, list) else [value]) if f is not None]
+    if files:
+        kept[key] = files
+    elif kept.get(key):
+        files = kept[key]
+        place.caption(f"Using {', '.join(name for name, _ in files)}, uploaded earlier.")
+        if place.button("Remove", key=f"forget_{key}"):
+            kept.pop(key, None)
+            st.rerun()
+    return files
 
 
 def _aligned() -> bool:
