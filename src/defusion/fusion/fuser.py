@@ -334,6 +334,9 @@ class Fusion(NamedTuple):
     #: With pixels="sources", each source's HxW share of the result, as in :class:`Selection`;
     #: None when the fused image is the network's reconstruction.
     weights: list[np.ndarray] | None = None
+    #: The indices of the images stretched as raw thermal frames before fusing (``options.stretch``):
+    #: worth telling the user, as ``defusion fuse`` does.
+    stretched: tuple[int, ...] = ()
 
 
 class Decomposition(NamedTuple):
@@ -373,6 +376,7 @@ class _Prepared:
     size: tuple[int, int]
     sources: list[np.ndarray]  # the float sources (registered), for pixels="sources"
     palette: np.ndarray | None = None  # HxWx3 false colours of the infrared image (options.palette)
+    stretched: tuple[int, ...] = ()  # the sources stretched as raw thermal frames
 
 
 class _Stacked(NamedTuple):
@@ -462,15 +466,24 @@ class Fuser:
         return Selection(result.fused, result.weights)
 
     def fusion(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> Fusion:
-        """:meth:`fuse`, with the sources as fused, the order they were fused in and (with
-        pixels="sources") each one's share: one pass for a page that shows and scores a fusion."""
+        """:meth:`fuse`, with the sources as fused, the order they were fused in, which were stretched
+        as raw thermal frames and (with pixels="sources") each one's share: one pass for a page that
+        shows and scores a fusion.
+
+        Example:
+            >>> from defusion.model.registry import create_model
+            >>> thermal = (7000 + np.arange(64 * 64).reshape(64, 64) % 2000).astype(np.uint16)
+            >>> Fuser(create_model("defusion-tiny")).fusion(thermal, thermal // 2 + 32768).stretched
+            (0, 1)
+        """
         prepared = self._prepare(images)
         order = input_ranking(prepared.inputs, self.options.order)
         stacked = self._fuse_stack([prepared.inputs[i] for i in order], prepared.mode, on_tile)
         if stacked.weights is None:
-            return Fusion(self._finish(stacked.image, prepared), prepared.sources, order)
+            return Fusion(self._finish(stacked.image, prepared), prepared.sources, order,
+                          stretched=prepared.stretched)
         weights = _unrank(stacked.weights, order)
-        return Fusion(self._finish_selected(weights, prepared), prepared.sources, order, weights)
+        return Fusion(self._finish_selected(weights, prepared), prepared.sources, order, weights, prepared.stretched)
 
     def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None) -> _Stacked:
         """Fuse HxWx3 network inputs pairwise in ``options.stack`` order; intermediate results
@@ -589,12 +602,13 @@ class Fuser:
                 infrared, _ = color.thermal_source(floats, stretched)
             colours = color.thermal_colours(floats[infrared], self.options.palette)
             inputs = [color.as_rgb(color.luminance(f)) for f in floats]
-            return _Prepared("grey", inputs, None, dtype, images[0].shape[:2], floats, colours)
+            return _Prepared("grey", inputs, None, dtype, images[0].shape[:2], floats, colours, tuple(stretched))
         if mode == "rgb":
-            return _Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, images[0].shape[:2], floats)
+            return _Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, images[0].shape[:2], floats,
+                             stretched=tuple(stretched))
         inputs = [color.as_rgb(color.luminance(f)) for f in floats]
         chroma = color.blend_chroma(floats) if mode == "luma" else None
-        return _Prepared(mode, inputs, chroma, dtype, images[0].shape[:2], floats)
+        return _Prepared(mode, inputs, chroma, dtype, images[0].shape[:2], floats, stretched=tuple(stretched))
 
     def _finish(self, rgb: np.ndarray, prepared: _Prepared) -> np.ndarray:
         if prepared.palette is not None:
