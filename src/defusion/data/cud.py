@@ -22,7 +22,16 @@ DEGRADATIONS = ("blur", "exposure", "flat")
 
 @dataclass(frozen=True)
 class CUDConfig:
-    """Mask statistics; defaults follow the authors' pretext (cells per image side)."""
+    """Mask statistics. Cells are counted per image side, as in the authors' code, so a cell
+    of a 128x128 crop is half as many pixels across as at the paper's 256x256.
+
+    The defaults are close to the authors' pretext (DecompositionForFusion,
+    ``data/self_mixpretrain_dataset.py``) but not the same: the cell ranges here are inclusive
+    (13 or 14 coarse, 26 to 28 fine cells), where the authors' ``torch.randint(13, 14)`` and
+    ``torch.randint(26, 28)`` exclude the upper bound and draw 13 and 26 or 27; ``keep_prob`` is
+    U(0.1, 0.99), theirs 0.1 + U(0, 1) / 1.12 (up to 0.993). The shipped weights were trained with
+    these defaults, so they stay. :func:`make_masks` splits uncovered cells differently too.
+    """
 
     coarse_cells: tuple[int, int] = (13, 14)
     fine_cells: tuple[int, int] = (26, 28)
@@ -112,6 +121,13 @@ def make_masks(batch: int, size: tuple[int, int], cfg: CUDConfig, device="cpu", 
                cells_rng: random.Random | None = None):
     """Random masks (M1, M2) with M1 + M2 > 0 at every pixel.
 
+    Each mask is a coarse grid times a fine grid, both drawn with the sample's keep probability
+    (one per sample, for both views); the grid sizes are shared by the batch and both views.
+    Cells that neither mask keeps go to M1 where a third, fine grid (its own size drawn from
+    ``fine_cells``) at probability 0.5 is set, else to M2. The authors' code splits them by a
+    grid at the sample's keep probability instead: the masks' coarse grid size, their fine grid
+    size or a fine size drawn anew, with chances 0.33, 0.33 and 0.34.
+
     ``cells_rng`` draws the grid sizes on the host, so that making masks on a GPU never waits
     for the GPU (drawing them from a CUDA ``generator`` would synchronise three times a step).
     """
@@ -138,8 +154,9 @@ def make_views(x: torch.Tensor, cfg: CUDConfig = CUDConfig(), generator=None,
                cells_rng: random.Random | None = None) -> CUDViews:
     """Degrade x (B, C, H, W) in [0, 1] into two CUD views.
 
-    The unseen part of each view is |N(0, 1)| clipped to [0, 1], independent per view,
-    so what one view alone shows cannot be predicted from the other.
+    The unseen part of each view is |N(0, 1)| clipped to [0, 1] (as in the authors' code; the
+    paper says Gaussian noise), independent per view, so what one view alone shows cannot be
+    predicted from the other.
     """
     b, _, h, w = x.shape
     m1, m2 = make_masks(b, (h, w), cfg, device=x.device, generator=generator, cells_rng=cells_rng)

@@ -7,6 +7,14 @@ up-samples [E(x_i); Ec(...)] into the unique embedding f_u^i. Both decoders take
 connections from the encoder stages. Three projection heads map embeddings to images:
 Pc(f_c), Pu(f_u^i) and Pr(f_c + f_u^1 + f_u^2), the fused image (at inference, optionally with
 the unique embeddings weighed up: see :meth:`DeNet.forward`).
+
+Where the paper's text and the authors' code (erfect2020/DecompositionForFusion) differ, this
+follows the code: the down-samplings are one max-pool and two stride-2 stages that average-pool
+(the paper: "three maxpool layers"); Dc takes skips from both encoders (the paper: f_c "only
+takes" Ec's output); each head is one 3x3 convolution (the paper: "upsample layers and ResNest
+layers"); Pr takes the sum of the embeddings (the paper: P_r(f_c, f_u^1, f_u^2), "the combined
+features"). It differs from the code in the heads' linear output (:class:`DeNet`), the
+bottlenecks' biases and the encoder's first block (:class:`defusion.model.resnest.Bottleneck`).
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ def default_detail_gain(unique_gain: float) -> float:
 
 @dataclass(frozen=True)
 class DeNetConfig:
-    """Widths and depths of DeNet. Defaults are the published DeFusion network.
+    """Widths and depths of DeNet. Defaults are those of the authors' DeFusion network.
 
     Every ``*_widths`` entry is a bottleneck's inner width; a stage outputs 4x that. Settings
     DeNet cannot be built from raise ``ValueError`` here, naming the setting, rather than an

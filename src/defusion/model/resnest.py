@@ -55,6 +55,12 @@ class Bottleneck(nn.Module):
 
     A stride of 2 down-samples by average pooling in both paths (ResNeSt's ``avd`` and
     ``avg_down``), which keeps every pixel's contribution instead of skipping pixels.
+
+    Two differences from the authors' DeFusion code: the 1x1 reduce, expand and shortcut
+    convolutions and the split-attention 3x3 have biases (the authors' have ``bias=False``;
+    20,296 more parameters in DeNet), and a stride-1 block never pools, where the authors'
+    first encoder block (ResNeSt's ``avd`` with ``is_first``) average-pools 3x3 at stride 1
+    after its split attention.
     """
 
     def __init__(self, in_channels: int, width: int, stride: int = 1, radix: int = 2) -> None:

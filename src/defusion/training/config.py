@@ -1,4 +1,5 @@
-"""Training configuration. Defaults are the paper's schedule (section 3.3)."""
+"""Training configuration. Defaults are the paper's schedule (section 3.3); ``amp`` (on) is not
+the paper's, and neither are the random horizontal flips of :mod:`defusion.data.dataset`."""
 
 from __future__ import annotations
 
@@ -106,6 +107,8 @@ class TrainConfig:
     log_every: int = 10
     workers: int = 2
     seed: int = 0
+    #: bf16 autocast where the hardware has bf16 units (CUDA; CPUs with AMX or AVX512-BF16). Not
+    #: the paper's: the authors' code trains in fp32.
     amp: bool = True
     channels_last: bool = False
     #: torch.compile the network for training (same maths, fewer kernel launches; the first
@@ -119,13 +122,15 @@ class TrainConfig:
     #: detail per pixel that the network meets when the fusion core up-samples the sources.
     crop_scale: tuple[float, float] = DEFAULT_CROP_SCALE
     #: Weight of the common and unique projections' errors outside their regions (1 inside).
-    #: 1.0 is the paper's MAE against the masked images; the authors' code ends at 0.015.
+    #: 1.0 is the paper's MAE against the masked images; the authors' code ends at 0.015. (Their
+    #: code also ramps the fused MAE in from iteration 17,000 to 24,000; not reproduced here.)
     outside_weight: float = 1.0
     #: Weight of an extra term on the reconstruction's neighbour differences against the image's
     #: (its edges). 0 is the paper's loss; a run that wants sharper fused images may raise it.
     gradient_weight: float = 0.0
     #: Weights of the common, unique (each view's) and fused MAEs in the total. 1 each is the
-    #: paper's sum; DeFusion++'s code weighs them 20 : 10 : 100 (0.2, 0.1, 1 here).
+    #: paper's sum; DeFusion++'s code weighs them 20 : 10 : 100 (0.2, 0.1, 1 here), with its
+    #: common and unique MAEs the literal masked ones (``outside_weight`` 1).
     common_weight: float = 1.0
     unique_weight: float = 1.0
     fused_weight: float = 1.0
@@ -134,8 +139,10 @@ class TrainConfig:
     ssim_weight: float = 0.0
     #: Weight of DeFusion++'s masked feature modelling (MFM) term: the image Pr renders from the
     #: fused embedding predicted back after ``mfm.mask_ratio`` of its patches were hidden, against
-    #: the image. 0 (the paper's DeFusion) trains no MFM decoder; DeFusion++'s code weighs it 1
-    #: against the fused MAE's 100 (0.01 here).
+    #: the image. 0 (the paper's DeFusion) trains no MFM decoder. DeFusion++'s loss weighs
+    #: l1(rec_img1, gt1) + l1(rec_img2, gt2) 1 against the fused MAE's 100, and its model returns
+    #: the one masked reconstruction as both, so the term counts twice (0.02 here if both targets
+    #: are the clean image); the configs here use 0.01 (docs/training.md).
     mfm_weight: float = 0.0
     mfm: MFMConfig = field(default_factory=MFMConfig)
     #: Parts of DeNet (e.g. ["unique_decoder", "unique_head"]) given fresh initial weights when a
