@@ -48,7 +48,7 @@ sep='\n')" "$EXTRAS" > /tmp/requirements.txt \
  && pip install -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 
-COPY README.md /src/
+COPY README.md LICENSE /src/
 COPY src /src/src
 RUN pip install "/src${EXTRAS:+[$EXTRAS]}" \
  && python -c "import sys, torch; sys.exit(f'torch {torch.__version__} is a CUDA build' if torch.version.cuda else 0)" \

@@ -20,3 +20,15 @@ def test_module_exports_exist(name):
         pytest.skip(f"{name}: {exc}")
     missing = [n for n in getattr(module, "__all__", ()) if not hasattr(module, n)]
     assert not missing, f"{name}.__all__ names missing objects: {missing}"
+
+
+def test_the_mit_license_ships_in_wheel_and_sdist():
+    """pyproject says MIT: the LICENSE file exists and is declared, so setuptools puts it in both."""
+    from tests.conftest import REPO
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    text = (REPO / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "Copyright (c) 2026 the defusion contributors" in text

@@ -91,3 +91,55 @@ def test_compiled_fuser_matches_eager(lively_weights, runtime, tolerance):
     got = Fuser.from_pretrained(lively_weights, device="cpu", runtime=runtime).fuse(a, b)
     assert 10 < expected.mean() < 245
     assert np.abs(got.astype(int) - expected.astype(int)).max() <= tolerance
+
+
+def _cache_in(monkeypatch, xdg) -> None:
+    """Point the ONNX export cache at ``$XDG_CACHE_HOME/defusion`` (no DEFUSION_CACHE)."""
+    monkeypatch.delenv("DEFUSION_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
+
+
+def test_auto_runs_pytorch_when_the_cache_folder_is_a_file(tiny_weights, tmp_path, monkeypatch, capsys):
+    """XDG_CACHE_HOME naming a regular file: a cache warning that names the folder, not an ONNX Runtime one."""
+    from defusion.fusion.runtime import OnnxCacheError, load_network
+    from defusion.model.denet import DeNet
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    _cache_in(monkeypatch, blocker)
+    assert isinstance(load_network(tiny_weights, "auto"), DeNet)
+    err = capsys.readouterr().err
+    assert f"warning: cannot write the ONNX cache folder {blocker / 'defusion'}" in err
+    assert "DEFUSION_CACHE or XDG_CACHE_HOME" in err and "using PyTorch" in err
+    assert "could not run the model" not in err
+    with pytest.raises(OnnxCacheError, match="--runtime torch"):  # asked for ONNX Runtime by name: an error
+        load_network(tiny_weights, "onnxruntime")
+
+
+def test_auto_runs_pytorch_when_a_folder_above_the_cache_cannot_be_made(tiny_weights, tmp_path, monkeypatch, capsys):
+    """HOME=/proc/1: making ~/.cache fails with FileNotFoundError, which is not a missing weights file."""
+    import defusion.serving.onnx_model as onnx_model
+    from defusion.fusion.runtime import load_network
+    from defusion.model.denet import DeNet
+    from defusion.model.weights import WeightsError
+
+    _cache_in(monkeypatch, tmp_path / "home" / ".cache")
+    above = str(tmp_path / "home" / ".cache")
+
+    def unwritable_home(weights, on_export=None):
+        raise FileNotFoundError(2, "No such file or directory", above)
+
+    monkeypatch.setattr(onnx_model, "cached_onnx_export", unwritable_home)
+    assert isinstance(load_network(tiny_weights, "auto"), DeNet)
+    assert f"cannot write the ONNX cache folder {above}/defusion (No such file or directory: {above})" in \
+        capsys.readouterr().err
+
+    def unreadable_elsewhere(weights, on_export=None):  # an OS error about another path is no cache problem
+        raise FileNotFoundError(2, "No such file or directory", str(tmp_path / "elsewhere"))
+
+    monkeypatch.setattr(onnx_model, "cached_onnx_export", unreadable_elsewhere)
+    with pytest.raises(FileNotFoundError, match="elsewhere"):
+        load_network(tiny_weights, "auto")
+    monkeypatch.undo()
+    with pytest.raises(WeightsError):  # a missing weights file stays an error
+        load_network(tmp_path / "missing.safetensors", "auto")

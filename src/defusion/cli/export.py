@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     precision = "fp16" if args.half else "fp32"
     general = fusion_defaults()["general"]
     print(f"wrote {args.output} ({args.format}, {precision} compute; inputs x1, x2: B x 3 x H x W float32 in [0, 1], "
-          "H and W multiples of 8; unique_gain, detail_gain: scalars, 1 and 1 for the paper's fusion, "
+          "H and W multiples of 8; unique_gain, detail_gain: scalars, 1 and 1 for the paper's head Pr alone, "
           f"{general['unique_gain']:g} and {general['detail_gain']:g} the fusion core's defaults, at scale "
           f"{general['scale']}; the file's metadata has every task's. scripts/fuse_with_onnx.py and docs/serving.md, "
           "'Fusing without defusion', show what defusion fuse does around the network)", file=sys.stderr)

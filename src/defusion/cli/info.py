@@ -1,4 +1,5 @@
-"""``defusion info``: the architecture summary of a model or weights file."""
+"""``defusion info``: the architecture summary of a model or weights file, the training metadata
+(sorted by name), the default runtime here and where the example images are installed."""
 
 from __future__ import annotations
 
@@ -49,8 +50,10 @@ def run(args: argparse.Namespace) -> int:
         "ensembler": {"width": c.ensembler_width, "blocks": c.ensembler_blocks},
         "common_decoder": {"widths": c.common_widths, "blocks": c.common_blocks},
         "unique_decoder": {"widths": c.unique_widths, "blocks": c.unique_blocks},
-        "training": {k: v for k, v in meta.items() if k not in ("config", "format")},
+        # sorted: safetensors hands its metadata back in a different order from run to run
+        "training": {k: meta[k] for k in sorted(meta) if k not in ("config", "format")},
         "runtime": _runtime_here(),
+        "examples": str(examples_folder()),
     }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -65,9 +68,23 @@ def run(args: argparse.Namespace) -> int:
     print(f"  decoder Du     widths {c.unique_widths} x blocks {c.unique_blocks} (shared by both sources)")
     print("  heads          Pc(f_c), Pu(f_u^i), Pr(f_c + f_u^1 + f_u^2)")
     print(f"  runtime        {info['runtime']}")
+    print(f"  examples       {info['examples']} (example images to fuse)")
     for k, v in info["training"].items():
         print(f"  {k:<14} {'(the whole training config: defusion info --json)' if k == 'train_config' else v}")
     return 0
+
+
+def examples_folder() -> Path:
+    """The installed folder of the packaged example images (``defusion/examples``), so that a
+    user who installed the wheel, with no repository checkout, can find them.
+
+    Example:
+        >>> sorted(p.name for p in examples_folder().glob("mef_*.png"))
+        ['mef_over.png', 'mef_under.png']
+    """
+    from importlib import resources
+
+    return Path(str(resources.files("defusion") / "examples"))
 
 
 def _runtime_here() -> str:

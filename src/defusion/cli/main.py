@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
+from collections.abc import Sequence
+from typing import NoReturn
 
 from defusion import __version__
 from defusion.cli.errors import run_guarded
@@ -24,8 +27,58 @@ COMMANDS = {
 }
 
 
+class DefusionParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line, for the top level and (as the class
+    ``add_subparsers`` makes) every sub-command: ``defusion fuse: error: unrecognized argument
+    --tsk (did you mean --task?); see defusion fuse --help``, exit status 2. The full usage
+    (twenty lines for ``fuse``) buried the one line that matters; ``--help`` still shows it.
+
+    Unrecognized arguments are blamed on the sub-command they were given to, with the closest
+    option it has, not on the top level (whose usage knows no sub-command options).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            owner = self.chosen_subparser(parsed)
+            owner.error(owner.unrecognized(extras))
+        return parsed
+
+    def chosen_subparser(self, parsed: argparse.Namespace) -> "DefusionParser":
+        """The parser of the sub-command ``parsed`` ran (recursively), or this one."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(getattr(parsed, action.dest, None))
+                if isinstance(chosen, DefusionParser):
+                    return chosen.chosen_subparser(parsed)
+        return self
+
+    def unrecognized(self, extras: list[str]) -> str:
+        """The message for arguments this parser does not know: the options among them (else all),
+        each with the closest option of this parser where one is close.
+
+        Example:
+            >>> p = DefusionParser(prog="demo")
+            >>> _ = p.add_argument("--task")
+            >>> p.unrecognized(["--tsk", "mef"])
+            'unrecognized argument --tsk (did you mean --task?)'
+        """
+        named = [a for a in extras if a.startswith("-")] or extras
+        known = [s for action in self._actions for s in action.option_strings]
+        parts = []
+        for arg in named:
+            close = difflib.get_close_matches(arg.split("=", 1)[0], known, n=1) if arg.startswith("-") else []
+            parts.append(f"{arg} (did you mean {close[0]}?)" if close else arg)
+        return f"unrecognized argument{'s' if len(named) > 1 else ''} {', '.join(parts)}"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="defusion", description="DeFusion image fusion toolkit")
+    """The ``defusion`` parser: one sub-parser (a :class:`DefusionParser` too) per command."""
+    parser = DefusionParser(prog="defusion", description="DeFusion image fusion toolkit")
     parser.add_argument("--version", action="version", version=f"defusion {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():

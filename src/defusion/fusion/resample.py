@@ -4,7 +4,7 @@ The shipped network blurs what it reconstructs by a roughly fixed kernel in pixe
 image with itself and about a third of its spatial frequency is lost: benchmarks/self_fusion.py).
 Fed the sources up-sampled by ``scale`` and averaged back down by ``scale``, that blur shrinks by
 the same factor in the image's own pixels, at ``scale**2`` times the compute. ``scale=1`` is the
-paper's inference.
+paper's.
 """
 
 from __future__ import annotations

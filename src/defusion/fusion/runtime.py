@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from typing import Literal
@@ -37,6 +38,20 @@ Runtime = Literal["auto", "torch", "onnxruntime", "compile", "compile-bf16"]
 RUNTIMES: tuple[str, ...] = ("auto", "torch", "onnxruntime", "compile", "compile-bf16")
 #: The runtime the CLI, the server, the web UI and ``Fuser.from_pretrained`` use unless told.
 DEFAULT_RUNTIME: Runtime = "auto"
+
+
+class OnnxCacheError(OSError):
+    """The folder for cached ONNX exports cannot be written (a read-only or missing home, a file
+    in its place). Not the weights' fault: ``auto`` runs PyTorch instead, with a warning."""
+
+    def __init__(self, folder: Path, reason: str) -> None:
+        self.folder, self.reason = folder, reason
+        super().__init__(f"cannot write the ONNX cache folder {folder} ({reason}); {_CACHE_HINT}, "
+                         "or use the torch runtime (--runtime torch)")
+
+
+#: How to move the export cache: the variables :func:`defusion.serving.onnx_model.cache_dir` reads.
+_CACHE_HINT = "set DEFUSION_CACHE or XDG_CACHE_HOME to a writable folder"
 
 
 class CompiledNet(nn.Module):
@@ -108,6 +123,10 @@ def load_network(weights: str | Path | None, runtime: Runtime, device: str | tor
             return load_weights(weights, map_location=device)
         try:
             return load_network(weights, "onnxruntime", device, threads)
+        except OnnxCacheError as exc:  # nowhere to keep the export: the reference engine needs none
+            print(f"defusion: warning: cannot write the ONNX cache folder {exc.folder} ({exc.reason}); using "
+                  f"PyTorch ({_CACHE_HINT} to run ONNX Runtime)", file=sys.stderr)
+            return load_weights(weights, map_location=device)
         except (WeightsError, FileNotFoundError):  # the weights themselves: PyTorch would fail the same way
             raise
         except Exception as exc:  # an exporter or ONNX Runtime problem: the reference engine still works
@@ -115,16 +134,46 @@ def load_network(weights: str | Path | None, runtime: Runtime, device: str | tor
                   "using PyTorch (--runtime torch skips ONNX Runtime)", file=sys.stderr)
             return load_weights(weights, map_location=device)
     if runtime == "onnxruntime":
-        from defusion.serving.onnx_model import OnnxDeNet, cached_onnx_export
+        from defusion.serving.onnx_model import OnnxDeNet
 
-        return OnnxDeNet(cached_onnx_export(weights, _announce_export), device=device, threads=threads)
+        return OnnxDeNet(_cached_export(weights), device=device, threads=threads)
     model = load_weights(weights, map_location=device)
     return model if runtime == "torch" else CompiledNet(model, bf16=runtime == "compile-bf16")
+
+
+def _cached_export(weights: str | Path | None) -> Path:
+    """The cached ONNX export of ``weights``; an OS error about the cache folder (or a folder
+    above it) becomes an :class:`OnnxCacheError` that names the folder and how to move it.
+    Other OS errors (reading the weights) pass unchanged."""
+    from defusion.serving.onnx_model import cache_dir, cached_onnx_export
+
+    try:
+        return cached_onnx_export(weights, _announce_export)
+    except OSError as exc:
+        folder = cache_dir()
+        if not _about_folder(exc, folder):
+            raise
+        raise OnnxCacheError(folder, f"{exc.strerror or exc}: {os.fsdecode(exc.filename)}") from exc
+
+
+def _about_folder(exc: OSError, folder: Path) -> bool:
+    """Whether ``exc`` names ``folder``, a path inside it or a folder above it.
+
+    Example:
+        >>> _about_folder(FileNotFoundError(2, "No such file", "/h/.cache"), Path("/h/.cache/defusion"))
+        True
+        >>> _about_folder(PermissionError(13, "Denied", "/w/a.safetensors"), Path("/h/.cache/defusion"))
+        False
+    """
+    if not exc.filename:
+        return False
+    path, folder = Path(os.path.abspath(os.fsdecode(exc.filename))), Path(os.path.abspath(folder))
+    return path == folder or folder in path.parents or path in folder.parents
 
 
 def _announce_export(path: Path) -> None:
     print(f"defusion: exporting the model to ONNX once, cached as {path}", file=sys.stderr)
 
 
-__all__ = ["CompiledNet", "DEFAULT_RUNTIME", "Runtime", "RUNTIMES", "check_runtime", "load_network", "onnxruntime_available",
-           "resolve_runtime"]
+__all__ = ["CompiledNet", "DEFAULT_RUNTIME", "OnnxCacheError", "Runtime", "RUNTIMES", "check_runtime", "load_network",
+           "onnxruntime_available", "resolve_runtime"]
