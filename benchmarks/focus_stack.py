@@ -6,8 +6,8 @@ each sharp photograph a smooth random depth map, and synthesizes N shots focused
 (each pixel blurred by a Gaussian whose sigma grows with its distance from the shot's
 depth of field; every pixel is sharp in at least one shot). Each stack is fused by:
 
-- DeFusion, the network's reconstruction (``--task mff``: scale 2, detail gain 1.5);
-- DeFusion, pixels from the sources (``--task mff --pixels sources``: scale 1; the decision map
+- DeFusion, the network's reconstruction (``--task mff --pixels network``: scale 2, detail gain 1.5);
+- DeFusion, pixels from the sources (``--task mff``, the default there: scale 1; the decision map
   read from the unique projections, :mod:`defusion.fusion.selection`);
 - ``gff`` (guided filtering fusion, the best classical baseline on MFIFB), folded over the stack
   in the same balanced pairing;
@@ -157,7 +157,7 @@ def main() -> None:
     args = p.parse_args()
     sizes = [int(n) for n in args.stacks.split(",")]
     scenes = load_scenes(args.images, args.limit, args.size)
-    selecting = Fuser.from_pretrained(args.weights, runtime=args.runtime, task="mff", pixels="sources")
+    selecting = Fuser.from_pretrained(args.weights, runtime=args.runtime, task="mff")  # pixels from the sources
     last: dict[str, list[np.ndarray]] = {}  # the source weights of the last stack --pixels sources fused
 
     def fuse_sources(*shots: np.ndarray) -> np.ndarray:
@@ -165,8 +165,9 @@ def main() -> None:
         return fused
 
     methods: dict[str, Fuse] = {
-        "defusion, network (--task mff)": Fuser.from_pretrained(args.weights, runtime=args.runtime, task="mff").fuse,
-        "defusion, sources (--task mff --pixels sources)": fuse_sources,
+        "defusion, network (--task mff --pixels network)": Fuser.from_pretrained(
+            args.weights, runtime=args.runtime, task="mff", pixels="network").fuse,
+        "defusion, sources (--task mff)": fuse_sources,
         "gff, folded": balanced(gff_pair),
         "mean of the shots": lambda *shots: np.mean(shots, axis=0).round().astype(np.uint8),
     }

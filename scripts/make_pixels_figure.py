@@ -1,7 +1,7 @@
 """Figure for the README and docs/benchmarks.md: focus pairs fused from the network and from the sources.
 
-Each row: the two sources, the network's reconstruction (``--task mff``) and the sources' own
-pixels picked by the network's decomposition (``--task mff --pixels sources``), then the best
+Each row: the two sources, the network's reconstruction (``--task mff --pixels network``) and the
+sources' own pixels picked by the network's decomposition (``--task mff``, the default), then the best
 published method's result where the benchmark ships it; all cropped to the same central region and
 shown at 2x, so that the softness of the reconstruction and the sharpness of the picked pixels show.
 Usage: python scripts/make_pixels_figure.py [--data ../shared/data/bench/mff/mfifb] [--weights PATH]
@@ -44,8 +44,8 @@ def main() -> None:
     p.add_argument("--pairs", default="newspaper,lytro_04", help="file stems of the pairs, comma separated")
     p.add_argument("-o", "--out", type=Path, default=OUT)
     args = p.parse_args()
-    fusers = {"network": Fuser.from_pretrained(args.weights, runtime=args.runtime, task="mff"),
-              "sources": Fuser.from_pretrained(args.weights, runtime=args.runtime, task="mff", pixels="sources")}
+    fusers = {"network": Fuser.from_pretrained(args.weights, runtime=args.runtime, task="mff", pixels="network"),
+              "sources": Fuser.from_pretrained(args.weights, runtime=args.runtime, task="mff")}
     rows = []
     for stem in args.pairs.split(","):
         path_a = next((args.data / "A").glob(stem + ".*"))

@@ -246,10 +246,25 @@ def test_defusion_rows_use_the_tasks_options(tiny_weights):
     assert gains("defusion-g1", "ivf") == gains("defusion-g1", "mff") == (1.0, 1.0)  # the paper's Pr
     assert gains("defusion-g1.25", "mef") == (1.25, 1.5)  # the general defaults, not the task's detail
     assert gains("defusion-g1-d1.75", "ivf") == (1.0, 1.75)
-    # a resumed bench recomputes DeFusion's rows scored at other gains
+    # a resumed bench recomputes DeFusion's rows scored at other gains or from other pixels
     ids = {task: defusion_run_id(tiny_weights, task) for task in (None, "ivf", "mef", "mff")}
-    assert len({ids[None], ids["ivf"], ids["mef"]}) == 3 and ids["mef"] == ids["mff"]
+    assert len(set(ids.values())) == 4 and ids["mff"].endswith("-x1-g1-d1.5-sources")
     assert ids[None].endswith("-g1.25")  # ids of the general defaults unchanged by the detail gain
+
+
+def test_focus_pairs_take_the_sources_and_defusion_network_the_reconstruction(tiny_weights):
+    from defusion.benchmark.runner import builtin_method
+
+    def options(name: str, task: str | None):
+        return builtin_method(name, tiny_weights, "cpu", task=task).__self__.options
+
+    mff, network = options("defusion", "mff"), options("defusion-network", "mff")
+    assert (mff.pixels, mff.scale) == ("sources", 1) and options("defusion-sources", "mff") == mff
+    assert (network.pixels, network.scale, network.unique_gain, network.resolved_detail_gain) == ("network", 2, 1.0, 1.5)
+    assert options("defusion-network", "ivf") == options("defusion", "ivf")  # the other tasks' default already
+    # the variants of the reconstruction stay the reconstruction for focus pairs
+    assert (options("defusion-g1", "mff").pixels, options("defusion-x1", "mff").pixels) == ("network", "network")
+    assert (options("defusion-sources-x2", "mff").pixels, options("defusion-sources-x2", "mff").scale) == ("sources", 2)
 
 
 def test_out_that_is_a_file_and_clashing_fused_names_are_one_line(tmp_path, rng, capsys):

@@ -72,7 +72,7 @@ def test_script_prints_a_row_per_stack_size_and_method(tmp_path, tiny_weights):
     rows = [line.split("|") for line in proc.stdout.splitlines()
             if line.startswith("| ") and "---" not in line and not line.startswith("| N |")]
     assert [r[2].strip() for r in rows[:5]] == [
-        "defusion, network (--task mff)", "defusion, sources (--task mff --pixels sources)", "gff, folded",
+        "defusion, network (--task mff --pixels network)", "defusion, sources (--task mff)", "gff, folded",
         "mean of the shots", "best single shot (knowing the truth)"]
     assert len(rows) == 10 + 4 and {r[1].strip() for r in rows} == {"2", "3"} and figure.is_file()
     maps = [r[2].strip() for r in rows[10:]]  # the second table: how well each map finds the sharp shot

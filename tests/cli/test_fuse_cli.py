@@ -228,6 +228,35 @@ def test_pixels_sources_takes_the_sources_own_pixels_at_scale_1(tmp_path, tiny_w
     assert weight.shape == fused.shape[:2] and weight.dtype == np.uint8
 
 
+def test_task_mff_takes_the_pixels_from_the_sources_and_pixels_network_the_reconstruction(
+        tmp_path, tiny_weights, monkeypatch, capsys):
+    from defusion.fusion.fuser import Fuser
+
+    examples = REPO / "src" / "defusion" / "examples"
+    near, far = examples / "mff_near.png", examples / "mff_far.png"
+    made = []
+    real = Fuser.from_pretrained.__func__
+
+    def spy(cls, *args, **kwargs):
+        made.append(real(cls, *args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(Fuser, "from_pretrained", classmethod(spy))
+    out, smap = tmp_path / "f.png", tmp_path / "map.png"
+    assert _fuse(near, far, "-o", out, "--weights", tiny_weights, "--task", "mff", "--source-map", smap) == 0
+    assert (made[-1].options.pixels, made[-1].options.scale) == ("sources", 1)
+    assert read_image(smap).shape == read_image(out).shape[:2]
+    assert _fuse(near, far, "-o", tmp_path / "g.png", "--weights", tiny_weights, "--task", "mff",
+                 "--pixels", "network") == 0  # the paper's reconstruction, as --task mff was before
+    options = made[-1].options
+    assert (options.pixels, options.scale, options.unique_gain, options.resolved_detail_gain) == ("network", 2, 1.0, 1.5)
+    capsys.readouterr()
+    assert _fuse(near, far, "-o", tmp_path / "h.png", "--weights", tiny_weights, "--task", "mff",
+                 "--palette", "inferno") == 2
+    assert "add --pixels network for a palette" in capsys.readouterr().err
+    assert not (tmp_path / "h.png").exists()
+
+
 def test_source_map_of_a_stack_and_of_folders(tmp_path, tiny_weights, capsys):
     examples = REPO / "src" / "defusion" / "examples"
     near, far = examples / "mff_near.png", examples / "mff_far.png"

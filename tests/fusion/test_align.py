@@ -78,3 +78,19 @@ def test_unrelated_images_are_refused_with_the_image_named(rng):
     with pytest.raises(ValueError, match="unknown alignment motion"):
         align_images([reference, reference], "rigid")
     assert MOTIONS[0] == "none"
+
+
+def test_a_reference_other_than_the_first_keeps_its_frame_and_is_named_in_errors(rng):
+    """A bracket is registered onto its best-exposed shot, whatever the files' order."""
+    shift = lambda image, dx: _handheld(image, angle=0.0, zoom=1.0, shift=(dx, 0))  # noqa: E731
+    under, over = _example("mef_under"), _example("mef_over")
+    moved_under, moved_over = shift(under, 5), shift(over, -4)
+    aligned = align_images([moved_under, over, moved_over], "translation", reference=1)
+    assert aligned[1] is over  # the reference's frame
+    assert _error(aligned[0], under) < 0.2 * _error(moved_under, under)
+    assert _error(aligned[2], over) < 0.2 * _error(moved_over, over)
+    noise = rng.random(over.shape).astype(np.float32)
+    with pytest.raises(AlignmentError, match="cannot register image 1 to image 2"):
+        align_images([noise, over], "translation", reference=1)
+    with pytest.raises(ValueError, match="reference image 3 was asked for, but 2 images were given"):
+        align_images([under, over], "translation", reference=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -58,3 +59,57 @@ def test_fuser_deghost_option(rng):
     assert np.abs(ghost_free - plain.fuse(dark, bright))[85:, :].mean() < 0.5    # the rest did not
     with pytest.raises(ValueError, match="deghost must be True or False"):
         FuseOptions(deghost="yes")
+
+
+#: A bracket over a dark grey ground (160 px square): its exposures, and where a square stands in
+#: every shot but the darkest, where it has walked to.
+_SIZE, _GAINS, _STAYS, _WALKED = 160, (0.3, 1.0, 2.0), (24, 30), (90, 84)
+#: Added to the grey ground, a dark red of the ground's own luminance (BT.601 weights: 0.3 R - 0.12 G - 0.17 B ~ 0).
+_SAME_LUMINANCE_RED = np.array([0.3, -0.12, -0.17], np.float32)
+_NEAR_BLACK = 0.004
+
+
+def _red_square_bracket(side: int, core: int = 0) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """The bracket (dark to bright; the square walked in the darkest shot), and boolean masks of where
+    the square is in the darkest shot and in the others. ``core``: a near-black middle that many
+    pixels in from its edges (a dark-red thing with a black part)."""
+    texture = smooth_image(np.random.default_rng(0), _SIZE, _SIZE, channels=1).astype(np.float32) / 255.0
+    ground = np.repeat((0.18 + 0.08 * (texture - 0.5))[..., None], 3, axis=2)
+
+    def with_square(at: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        (y, x), scene, where = at, ground.copy(), np.zeros((_SIZE, _SIZE), bool)
+        where[y:y + side, x:x + side] = True
+        scene[where] += _SAME_LUMINANCE_RED
+        if core:
+            scene[y + core:y + side - core, x + core:x + side - core] = _NEAR_BLACK
+        return np.clip(scene, 0, 1), where
+
+    (walked, there), (stayed, here) = with_square(_WALKED), with_square(_STAYS)
+    shots = [np.clip(walked * _GAINS[0], 0, 1)] + [np.clip(stayed * gain, 0, 1) for gain in _GAINS[1:]]
+    return shots, there, here
+
+
+def _static(*objects: np.ndarray) -> np.ndarray:
+    """What is further than the mask's growth from every ``objects`` mask: static scene."""
+    from defusion.fusion.deghost import MASK_GROW
+
+    near = np.logical_or.reduce(objects).astype(np.uint8)
+    return cv2.dilate(near, np.ones((2 * MASK_GROW + 1,) * 2, np.uint8)) == 0
+
+
+@pytest.mark.parametrize("core", [0, 7], ids=["plain", "near-black-middle"])
+def test_a_moving_thing_as_light_as_its_ground_is_found_whole_by_its_colour(core):
+    """Compared on luminance alone a dark-red square on a dark grey ground of the same luminance was
+    not found at all; a near-black middle (clipped, saying nothing) left a hole the ground showed through."""
+    shots, there, here = _red_square_bracket(side=56, core=core)
+    reference = reference_index(shots)
+    assert reference == 2  # the brightest is the best exposed here
+    mask = ghost_mask(shots[reference], shots[0]) > 0.5
+    assert mask[there].mean() >= 0.9  # the square where it walked to, all of it
+    assert mask[_static(there, here)].mean() < 0.01
+    assert (ghost_mask(shots[reference], shots[1]) > 0.5).mean() < 0.01  # a shot where nothing moved
+    # deghosted, the darkest shot shows the ground where the square walked to, as the reference does
+    cleaned = deghost(shots)
+    ground, _, _ = _red_square_bracket(side=0)
+    assert np.abs(cleaned[0] - ground[0])[there].mean() < 0.02
+    assert np.abs(cleaned[0] - shots[0])[_static(there, here)].max() < 1e-3  # the rest untouched

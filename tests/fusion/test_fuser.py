@@ -302,15 +302,33 @@ def test_task_presets_start_from_the_defaults_and_give_way_to_explicit_options()
     assert set(TASK_OPTIONS) == set(TASKS)
     assert FuseOptions.for_task(None) == FuseOptions()
     for task in ("mef", "mff"):  # the paper's local mean, sharper detail
-        options = FuseOptions.for_task(task)
+        options = FuseOptions.for_task(task, pixels="network")
         assert (options.unique_gain, options.resolved_detail_gain) == (1.0, 1.5)
-        assert options.scale == FuseOptions().scale
+        assert options.scale == FuseOptions().scale and options.pixels == "network"
+    assert FuseOptions.for_task("mef").pixels == "network"
     ivf = FuseOptions.for_task("ivf")
     assert ivf.unique_gain == 1.5 and ivf.scale == FuseOptions().scale
     assert FuseOptions.for_task("ivf", unique_gain=1.0, scale=None).unique_gain == 1.0  # None: keep the task's
     assert task_options("ivf", scale=None) == {"unique_gain": 1.5}
     with pytest.raises(ValueError, match="unknown task 'sar'"):
         FuseOptions.for_task("sar")
+
+
+def test_focus_stacks_take_their_pixels_from_the_sources_at_scale_1_unless_told_otherwise():
+    from defusion.fusion.fuser import DEFAULT_SCALE, SOURCES_SCALE, TASK_FIELDS
+
+    mff = FuseOptions.for_task("mff")
+    assert (mff.pixels, mff.scale) == ("sources", SOURCES_SCALE) == ("sources", 1)
+    assert (mff.unique_gain, mff.resolved_detail_gain) == (1.0, 1.5)
+    assert FuseOptions.for_task("mff", scale=2).scale == 2  # a scale given stays
+    network = FuseOptions.for_task("mff", pixels="network")  # the paper's reconstruction, as before
+    assert (network.pixels, network.scale, network.unique_gain, network.resolved_detail_gain) == (
+        "network", DEFAULT_SCALE, 1.0, 1.5)
+    assert "pixels" in TASK_FIELDS
+    # a palette colours the network's fusion: with the task's pixels it says how to have one
+    with pytest.raises(ValueError, match="pixels='network' with a palette"):
+        FuseOptions.for_task("mff", palette="inferno")
+    assert FuseOptions.for_task("mff", pixels="network", palette="inferno").palette == "inferno"
 
 
 def test_a_unique_gain_given_without_a_detail_gain_brings_its_own_not_the_tasks(monkeypatch):
@@ -351,6 +369,28 @@ def test_with_task_sets_only_what_tasks_govern():
     assert FuseOptions(detail_gain=3.0).with_task("ivf").resolved_detail_gain == 2.0  # ivf's gain brings its own
 
 
+def test_with_task_takes_a_focus_stacks_pixels_from_the_sources_and_the_scale_follows_at_its_default():
+    default = FuseOptions()  # a server at the defaults: mff at scale 1, the others as they were
+    mff = default.with_task("mff")
+    assert (mff.pixels, mff.scale, mff.unique_gain, mff.detail_gain) == ("sources", 1, 1.0, 1.5)
+    assert default.with_task("ivf") == FuseOptions.for_task("ivf")
+    # the request's pixels with the task's: the reconstruction at its own scale, as --task mff --pixels network
+    assert default.with_task("mff", pixels="network") == FuseOptions.for_task("mff", pixels="network")
+    # a server started with a scale of its own keeps it
+    assert FuseOptions(scale=3).with_task("mff").scale == 3
+    assert FuseOptions(scale=1, tile=0).with_task("mff") == replace(FuseOptions.for_task("mff"), tile=0)
+    # a server started for focus stacks fuses the other kinds from the network again, at scale 2
+    server = FuseOptions.for_task("mff")
+    ivf = server.with_task("ivf")
+    assert (ivf.pixels, ivf.scale, ivf.unique_gain) == ("network", 2, 1.5)
+    assert server.with_task("mef").pixels == "network" and server.with_task("mff") == server
+    # a focus stack has no infrared image: the task drops a server's palette, the others keep it
+    thermal = FuseOptions(palette="inferno", infrared=1)
+    assert (thermal.with_task("mff").palette, thermal.with_task("mff").infrared) == ("none", None)
+    assert thermal.with_task("ivf").palette == "inferno"
+    assert thermal.with_task("mff", pixels="network").palette == "inferno"
+
+
 def test_align_option_registers_a_handheld_stack_before_fusing(tiny_weights):
     import cv2
 
@@ -388,7 +428,7 @@ def shipped_focus():
     from tests.conftest import REPO
 
     scene = read_image(REPO / "src" / "defusion" / "examples" / "mff_near.png")[100:260, 150:410]
-    return scene, Fuser.from_pretrained(device="cpu", task="mff", scale=1)
+    return scene, Fuser.from_pretrained(device="cpu", task="mff", pixels="network", scale=1)
 
 
 def test_pixels_from_the_sources_rebuild_a_focus_pair_sharper_than_the_reconstruction(shipped_focus):
@@ -528,3 +568,46 @@ def test_a_raw_thermal_frame_is_stretched_whatever_its_grey_layout(tiny_weights,
     for layout in (raw[..., None], np.dstack([raw] * 3)):
         assert np.abs(fuser.fuse(vis, layout).astype(int) - plain).max() <= 2  # of 65535: float rounding
         assert fuser.infrared_source(vis, layout) == (1, None)
+
+
+#: A handheld bracket: the scene's crop offset (x, y) and exposure gain of each shot, dark to bright.
+_BRACKET_SHOTS = (((9, 12), 0.45), ((12, 9), 1.0), ((6, 10), 2.0))
+_BRACKET_SIZE, _BRACKET_MARGIN = 96, 10
+
+
+def _handheld_bracket(rng) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A textured scene, and three exposures of it each framed a few pixels apart (float RGB)."""
+    scene = smooth_image(rng, _BRACKET_SIZE + 24, _BRACKET_SIZE + 24).astype(np.float32) / 255.0
+    return scene, [np.clip(_crop(scene, offset) * gain, 0, 1) for offset, gain in _BRACKET_SHOTS]
+
+
+def _crop(scene: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
+    x, y = offset
+    return scene[y:y + _BRACKET_SIZE, x:x + _BRACKET_SIZE]
+
+
+def _framed_on(sources: list[np.ndarray], scene: np.ndarray, offset: tuple[int, int]) -> bool:
+    """Whether every registered source shows the scene as cropped at ``offset``."""
+    m = _BRACKET_MARGIN
+    return all(np.abs(s - np.clip(_crop(scene, offset) * gain, 0, 1))[m:-m, m:-m].mean() < 0.01
+               for s, (_, gain) in zip(sources, _BRACKET_SHOTS))
+
+
+def test_a_bracket_fused_by_exposure_keeps_one_framing_whatever_its_files_order(lively_weights, rng):
+    """Registered onto the first file, the same bracket in another order came out framed on another shot."""
+    scene, (dark, mid, bright) = _handheld_bracket(rng)
+    exposure = Fuser.from_pretrained(lively_weights, device="cpu", scale=1, align="translation", order="exposure")
+    given = [dark, mid, bright]
+    shuffled = [bright, dark, mid]
+    np.testing.assert_allclose(exposure.fuse(*shuffled), exposure.fuse(*given), rtol=0, atol=1e-6)
+    mid_frame = _BRACKET_SHOTS[1][0]  # the best exposed, deghost's reference
+    assert _framed_on(exposure.registered(*given), scene, mid_frame)
+    with_deghost = replace(exposure.options, deghost=True)
+    np.testing.assert_allclose(Fuser(exposure.model, options=with_deghost).fuse(*shuffled),
+                               Fuser(exposure.model, options=with_deghost).fuse(*given), rtol=0, atol=1e-6)
+    # as given (pairs, rigs), the first image's pixel grid stays the output's
+    first = Fuser(exposure.model, options=replace(exposure.options, order="given"))
+    registered = first.registered(*given)
+    assert np.array_equal(registered[0], dark)
+    assert _framed_on(registered, scene, _BRACKET_SHOTS[0][0])
+    assert not _framed_on(registered, scene, mid_frame)

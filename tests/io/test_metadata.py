@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
+from PIL.TiffImagePlugin import IFDRational
 
 from defusion.io.images import read_image, write_image
 from defusion.io.metadata import ImageMetadata, choose_metadata, embed_metadata, read_metadata
@@ -98,3 +99,68 @@ def test_choose_metadata_fits_the_profile_to_the_output():
     assert choose_metadata([grey, rgb], colour=False) == ImageMetadata(grey.icc_profile, grey.exif)
     assert choose_metadata([ImageMetadata(), rgb], colour=False) == ImageMetadata()  # no grey profile to give
     assert embed_metadata(b"BM....", ".bmp", rgb) == b"BM...."  # formats without it: unchanged
+
+
+SOFTWARE_TAG, MODEL, COPYRIGHT, EXIF_IFD = 0x0131, 0x0110, 0x8298, 0x8769
+EXPOSURE_BIAS, F_NUMBER, ISO, LENS_MODEL = 0x9204, 0x829D, 0x8827, 0xA434
+
+
+def _bracket_shot(path, seconds: IFDRational, bias: int, iso: int) -> None:
+    """A small JPEG as one shot of a bracket: the camera's tags, and this shot's exposure."""
+    exif = Image.Exif()
+    exif[MAKE], exif[MODEL], exif[DATE] = "Canon", "EOS R5", "2026:12:05 10:00:00"
+    exif[SOFTWARE_TAG], exif[COPYRIGHT] = "Firmware 1.8.1", "A. Photographer"
+    details = exif.get_ifd(EXIF_IFD)
+    details[EXPOSURE], details[EXPOSURE_BIAS], details[ISO] = seconds, IFDRational(bias), iso
+    details[F_NUMBER], details[LENS_MODEL] = IFDRational(8), "RF24-70mm F2.8 L IS USM"  # the same in every shot
+    Image.new("RGB", (24, 16), (90, 100, 110)).save(path, exif=exif.tobytes())
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
+def test_a_fused_bracket_claims_none_of_its_shots_exposures_and_names_defusion_its_software(tmp_path, suffix):
+    """An exposure fusion once carried its first shot's 1/1000 s and the camera's Software tag."""
+    from defusion.cli.fuse import _metadata_for
+    from defusion.io.metadata import SOFTWARE
+
+    paths = [tmp_path / f"shot{i}.jpg" for i in range(3)]
+    speeds = (IFDRational(1, 1000), IFDRational(1, 125), IFDRational(1, 15))
+    for path, seconds, bias, iso in zip(paths, speeds, (-3, 0, 3), (100, 100, 200)):
+        _bracket_shot(path, seconds, bias, iso)
+    out = tmp_path / f"fused{suffix}"
+    fused = np.full((16, 24, 3), 128, np.uint8)
+    write_image(out, fused, metadata=_metadata_for(paths, fused, out))  # as `defusion fuse` writes it
+    tags = Image.Exif()
+    tags.load(read_metadata(out).exif.removeprefix(b"Exif\x00\x00"))
+    assert tags[SOFTWARE_TAG] == SOFTWARE and SOFTWARE.startswith("defusion ")
+    assert (tags[MAKE], tags[MODEL], tags[DATE]) == ("Canon", "EOS R5", "2026:12:05 10:00:00")
+    assert tags[COPYRIGHT] == "A. Photographer"
+    if suffix != ".tif":  # a TIFF holds only its first directory's tags (TIFF_EXIF_TAGS)
+        details = tags.get_ifd(EXIF_IFD)
+        assert EXPOSURE not in details and EXPOSURE_BIAS not in details and ISO not in details  # they differ
+        assert details[F_NUMBER] == 8 and details[LENS_MODEL] == "RF24-70mm F2.8 L IS USM"  # shared: kept
+
+
+def test_choose_metadata_keeps_exposure_tags_the_sources_share_and_drops_ones_a_source_lacks():
+    from defusion.io.metadata import EXPOSURE_TAGS
+
+    assert {EXPOSURE, EXPOSURE_BIAS, F_NUMBER, ISO} <= set(EXPOSURE_TAGS)
+    same = [ImageMetadata(exif=_exif_with({EXPOSURE: IFDRational(1, 60), F_NUMBER: IFDRational(4)})) for _ in range(2)]
+    chosen = _details(choose_metadata(same, colour=True).exif)
+    assert chosen[EXPOSURE] == pytest.approx(1 / 60) and chosen[F_NUMBER] == 4  # one exposure: kept
+    unknown = [same[0], ImageMetadata(exif=_exif_with({F_NUMBER: IFDRational(4)})), ImageMetadata()]
+    chosen = _details(choose_metadata(unknown, colour=True).exif)
+    assert EXPOSURE not in chosen and F_NUMBER not in chosen  # not known to be shared
+    assert choose_metadata([ImageMetadata(), same[0]], colour=True).exif is None  # no first EXIF: none made up
+
+
+def _exif_with(details: dict) -> bytes:
+    block = Image.Exif()
+    block[MAKE] = "Nikon"
+    block.get_ifd(EXIF_IFD).update(details)
+    return block.tobytes()
+
+
+def _details(exif: bytes) -> dict:
+    block = Image.Exif()
+    block.load(exif.removeprefix(b"Exif\x00\x00"))
+    return block.get_ifd(EXIF_IFD)

@@ -90,9 +90,15 @@ def test_a_requests_task_fuses_it_at_that_tasks_defaults_and_no_other(client, fu
     np.testing.assert_array_equal(as_image(r.content), ivf.fuse(a, b))
     assert not np.array_equal(as_image(r.content), fuser.fuse(a, b))
     assert fuser.options == server_options  # the next request fuses at the server's options again
-    r = client.post("/v1/fuse?task=mff", files=files(encode_png(a), encode_png(b)))  # its detail gain too
+    r = client.post("/v1/fuse?task=mff", files=files(encode_png(a), encode_png(b)))  # from the sources, at scale 1
     mff = Fuser.from_pretrained(lively_weights, device="cpu", task="mff")
+    assert (mff.options.pixels, mff.options.scale) == ("sources", 1)
     np.testing.assert_array_equal(as_image(r.content), mff.fuse(a, b))
+    lo, hi = np.minimum(a, b).astype(int), np.maximum(a, b).astype(int)
+    assert ((lo - 1 <= as_image(r.content)) & (as_image(r.content) <= hi + 1)).all()  # the sources' own pixels
+    r = client.post("/v1/fuse?task=mff&pixels=network", files=files(encode_png(a), encode_png(b)))
+    network = Fuser.from_pretrained(lively_weights, device="cpu", task="mff", pixels="network")  # at scale 2
+    np.testing.assert_array_equal(as_image(r.content), network.fuse(a, b))
     r = client.post("/v1/fuse?task=mff&components=true", files=files(encode_png(a), encode_png(b)))
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     r = client.post("/v1/fuse?task=sar", files=files(encode_png(a), encode_png(b)))
@@ -139,6 +145,24 @@ def test_more_than_two_images_fuse_like_the_fuser(client, fuser, images):
     r = client.post("/v1/fuse", files=sent)
     assert r.status_code == 200, r.text
     np.testing.assert_array_equal(as_image(r.content), fuser.fuse(*stack))
+
+
+def test_a_focus_stack_request_to_a_thermal_server_is_fused_from_the_sources(fuser, images):
+    """A server started with a palette: task=mff drops it (a focus stack has no infrared image)."""
+    from dataclasses import replace
+
+    from defusion.fusion.fuser import FuseOptions
+
+    thermal = Fuser(fuser.model, options=replace(fuser.options, palette="inferno"))
+    a, b = images["rgb_a"], images["rgb_b"]
+    with TestClient(create_app(thermal)) as c:
+        assert c.get("/v1/info").json()["tasks"]["mff"]["pixels"] == "sources"
+        r = c.post("/v1/fuse?task=mff", files=files(encode_png(a), encode_png(b)))
+        assert r.status_code == 200, r.text
+        expected = Fuser(fuser.model, options=FuseOptions.for_task("mff")).fuse(a, b)
+        np.testing.assert_array_equal(as_image(r.content), expected)
+        _assert_error(c.post("/v1/fuse?task=mff&palette=hot", files=files(encode_png(a), encode_png(b))), 422,
+                      "palette")
 
 
 def test_a_bracket_with_task_mef_fuses_the_same_in_any_field_order(client, images, lively_weights):
@@ -377,9 +401,10 @@ def test_healthz_and_info(client, lively_weights):
     assert info["weights"]["metadata"]["steps"] == "0"
     assert info["device"] == "cpu"
     assert info["limits"]["max_upload_bytes"] == 50 * 1024 * 1024
-    assert info["tasks"] == {"ivf": {"unique_gain": 1.5, "detail_gain": 2.0, "order": "given"},
-                             "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
-                             "mff": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "given"}}
+    assert info["tasks"] == {
+        "ivf": {"unique_gain": 1.5, "detail_gain": 2.0, "order": "given", "pixels": "network", "scale": 2},
+        "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure", "pixels": "network", "scale": 2},
+        "mff": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "given", "pixels": "sources", "scale": 1}}
     assert info["options"]["unique_gain"] == 1.25 and info["options"]["detail_gain"] == 1.5  # as run
 
 

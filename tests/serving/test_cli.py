@@ -80,3 +80,9 @@ def test_serve_passes_scale_tile_and_unique_gain_to_the_fusion_core(tiny_weights
         serve_cli.run(_parse(serve_cli, "--weights", tiny_weights, "--task", "ivf"))
     assert seen["unique_gain"] == 1.5  # FuseOptions.for_task("ivf")
     assert DEFAULT_SCALE == 2
+    seen.clear()
+    with pytest.raises(UserError, match="stop"):
+        serve_cli.run(_parse(serve_cli, "--weights", tiny_weights, "--task", "mff"))
+    assert (seen["pixels"], seen["scale"]) == ("sources", 1)  # focus stacks: pixels from the sources
+    with pytest.raises(UserError, match="--palette cannot colour"):
+        serve_cli.run(_parse(serve_cli, "--weights", tiny_weights, "--task", "mff", "--palette", "hot"))

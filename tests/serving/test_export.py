@@ -190,6 +190,8 @@ def test_exports_describe_themselves_and_the_fusion_cores_defaults(exported):
     ivf = FuseOptions.for_task("ivf")
     assert fusion_defaults()["ivf"] == {"unique_gain": ivf.unique_gain, "detail_gain": ivf.resolved_detail_gain,
                                         "scale": ivf.scale}
+    # a focus stack's default picks the sources' pixels; the export records the reconstruction's settings
+    assert fusion_defaults()["mff"] == {"unique_gain": 1.0, "detail_gain": 1.5, "scale": 2}
     proto = onnx.load(str(exported["onnx"]), load_external_data=False)
     props = {p.key: p.value for p in proto.metadata_props}
     assert json.loads(props["fusion_defaults"]) == fusion_defaults()

@@ -64,16 +64,16 @@ def test_other_example_and_sidebar_options(ui_env):
     at.radio(key="source").set_value(MFF).run()
     at.radio(key="color").set_value("ycbcr")
     at.selectbox(key="tile").set_value("off")
-    assert at.radio(key="scale").value == 2  # the fusion core's default
-    at.radio(key="scale").set_value(1)
     mff = FuseOptions.for_task("mff")  # the fusion core's defaults for focus stacks
+    assert at.radio(key="pixels-mff").value == mff.pixels == "sources"
+    assert at.radio(key="scale-sources").value == mff.scale == 1
     assert at.slider(key="gain-mff").value == mff.unique_gain
     assert at.slider(key=f"detail-mff-{mff.unique_gain:g}").value == mff.resolved_detail_gain
     at.slider(key="gain-mff").set_value(1.5).run()
     assert at.slider(key="detail-mff-1.5").value == 2.0  # a gain of one's own brings its own detail gain, 2g - 1
     at.slider(key="detail-mff-1.5").set_value(1.0)
     at.run()
-    _assert_fused_page(at)
+    _assert_fused_page(at, maps=1)
     assert "A: mff_near.png" in _captions(at)
 
 
@@ -84,15 +84,18 @@ def test_align_option_defaults_to_none_and_registers_the_example(ui_env):
     _assert_fused_page(at)
 
 
-def test_pixels_default_to_the_network_and_can_come_from_the_sources(ui_env):
+def test_pixels_default_to_the_network_and_to_the_sources_for_focus_stacks(ui_env):
     at = _app().run()
-    assert at.radio(key="pixels").value == "network"
-    at.radio(key="source").set_value(MFF).run()
-    network = at.table[0].value["value"].astype(float)
-    at.radio(key="pixels").set_value("sources").run()
+    assert at.radio(key="pixels-mef").value == "network" and at.radio(key="scale-network").value == 2
+    at.radio(key="source").set_value(MFF).run()  # a focus pair: pixels from the sources, at scale 1
+    assert at.radio(key="pixels-mff").value == "sources" and at.radio(key="scale-sources").value == 1
     _assert_fused_page(at, maps=1)
     assert "taken from A (white) or B (black)" in _captions(at)
     sources = at.table[0].value["value"].astype(float)
+    at.radio(key="pixels-mff").set_value("network").run()
+    assert at.radio(key="scale-network").value == 2  # the reconstruction at its own default scale
+    _assert_fused_page(at)
+    network = at.table[0].value["value"].astype(float)
     assert sources["SF"] > network["SF"]  # the multi-focus example: the in-focus pixels, sharper
 
 
@@ -155,6 +158,22 @@ def test_kind_of_images_sets_the_unique_gains_default(ui_env):
     assert not at.exception
     assert at.slider(key="gain-ivf").value == 1.5  # FuseOptions.for_task("ivf")
     assert at.slider(key="detail-ivf-1.5").value == 2.0
+    assert at.radio(key="pixels-ivf").value == "network"
+
+
+def test_a_focus_stack_takes_its_pixels_from_the_sources_unless_told_otherwise(ui_env):
+    at = _app().run()
+    at.radio(key="source").set_value(UPLOAD_STACK).run()
+    assert at.radio(key="pixels-None").value == "network"
+    at.radio(key="kind").set_value("focus stack").run()
+    assert not at.exception and not at.warning
+    assert at.radio(key="pixels-mff").value == "sources"  # FuseOptions.for_task("mff")
+    assert at.radio(key="scale-sources").value == 1
+    at.radio(key="pixels-mff").set_value("network").run()  # the paper's reconstruction, at scale 2
+    assert at.radio(key="scale-network").value == 2
+    at.radio(key="source").set_value(MEF).run()
+    at.radio(key="source").set_value(UPLOAD_STACK).run()
+    assert at.radio(key="kind").value == "focus stack" and at.radio(key="pixels-mff").value == "network"
 
 
 @needs_upload
@@ -224,7 +243,7 @@ def test_stack_with_pixels_from_the_sources_shows_its_source_map(ui_env, rng):
     scene = rng.integers(0, 256, (36, 48), dtype=np.uint8)
     at = _app().run()
     at.radio(key="source").set_value(UPLOAD_STACK).run()
-    at.radio(key="pixels").set_value("sources").run()
+    at.radio(key="pixels-None").set_value("sources").run()
     uploader = at.file_uploader(key="upload_stack")
     for i in range(3):
         uploader.upload(f"shot{i}.png", _png(np.roll(scene, i, axis=1)), "image/png")
@@ -372,7 +391,7 @@ def test_options_the_kind_of_images_does_not_suit_are_warned_about(ui_env):
     at.radio(key="source").set_value(UPLOAD).run()
     at.radio(key="kind").set_value("infrared + visible").run()
     assert not at.warning
-    at.radio(key="pixels").set_value("sources").run()
+    at.radio(key="pixels-ivf").set_value("sources").run()
     assert any("infrared + visible pair needs both mixed" in w.value for w in at.warning)
     at.radio(key="kind").set_value("focus stack").run()
     assert not at.warning
@@ -494,7 +513,7 @@ def test_a_stack_is_fused_and_shown_in_natural_file_name_order(ui_env, rng, save
     at.radio(key="kind").set_value("focus stack").run()
     _upload_stack(at, _bracket(rng, ("f10.png", "f1.png", "f2.png"), (1.0, 1.0, 1.0)))
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
-    assert _captions(at) == ["1: f1.png", "2: f2.png", "3: f10.png", "fused"]
+    assert _captions(at)[:4] == ["1: f1.png", "2: f2.png", "3: f10.png", "fused"]
     assert _download_names(at, saved_files)["Download the fused image (PNG)"] == "fused_f1_to_f10.png"
 
 
@@ -504,7 +523,7 @@ def test_a_brackets_download_is_named_by_the_first_and_last_shown(ui_env, rng, s
     at = _app().run()
     at.radio(key="source").set_value(UPLOAD_STACK).run()
     at.radio(key="kind").set_value("exposure bracket").run()
-    at.radio(key="pixels").set_value("sources").run()
+    at.radio(key="pixels-mef").set_value("sources").run()
     _upload_stack(at, _bracket(rng))
     assert _captions(at)[:3] == ["1: ev2.png", "2: ev1.png", "3: ev0.png"]
     assert _download_names(at, saved_files) == {"Download the fused image (PNG)": "fused_ev2_to_ev0.png",
@@ -550,14 +569,14 @@ def test_the_calibration_page_shows_no_fusion_options_and_keeps_them(ui_env):
     at = _app().run()
     at.radio(key="source").set_value(UPLOAD).run()
     at.radio(key="color").set_value("rgb")
-    at.radio(key="scale").set_value(1)
+    at.radio(key="scale-network").set_value(1)
     at.selectbox(key="palette").set_value("inferno").run()
     at.radio(key="source").set_value(CALIBRATE).run()
     assert not at.exception
     assert [r.key for r in at.sidebar.radio] == ["source"]
     assert not at.sidebar.selectbox and not at.sidebar.slider and not at.sidebar.checkbox
     at.radio(key="source").set_value(UPLOAD).run()
-    assert at.radio(key="color").value == "rgb" and at.radio(key="scale").value == 1
+    assert at.radio(key="color").value == "rgb" and at.radio(key="scale-network").value == 1
     assert at.selectbox(key="palette").value == "inferno"
 
 

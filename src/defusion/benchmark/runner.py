@@ -32,20 +32,22 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
 #: The pseudo-metric holding a built-in method's wall time per pair.
 SECONDS = "seconds"
 
-#: Built-in DeFusion variants: FuseOptions that differ from the defaults (``defusion``): the
-#: colour mode (see defusion.fusion.color), the inference scale (defusion.fusion.resample) or
-#: the unique gain (FuseOptions.unique_gain; ``defusion-g1`` is the paper's Pr) and the detail
-#: gain (FuseOptions.detail_gain: ``-dD``; without it, the one that goes with the unique gain), or
-#: where the pixels come from (FuseOptions.pixels: ``-sources`` picks them from the sources, at
-#: scale 1 unless ``-x2``).
+#: Built-in DeFusion variants: FuseOptions on top of the task's defaults (``defusion``, what
+#: ``defusion fuse --task`` runs). ``-network`` is the network's reconstruction at the task's gains
+#: and the default scale (for ``--task mff``, which takes the pixels from the sources, the paper's
+#: fusion; for the other tasks the same as ``defusion``); ``-sources`` picks the pixels from the
+#: sources (FuseOptions.pixels), at scale 1 unless ``-x2``. The others are variants of the
+#: reconstruction: the colour mode (see defusion.fusion.color), the inference scale
+#: (defusion.fusion.resample) or the unique gain (FuseOptions.unique_gain; ``defusion-g1`` is the
+#: paper's Pr) and the detail gain (FuseOptions.detail_gain: ``-dD``; without it, the one that goes
+#: with the unique gain).
 DEFUSION_VARIANTS: dict[str, dict] = {
-    "defusion": {}, "defusion-rgb": {"color": "rgb"}, "defusion-ycbcr": {"color": "ycbcr"},
-    "defusion-x1": {"scale": 1}, "defusion-x2": {"scale": 2}, "defusion-x3": {"scale": 3},
-    "defusion-g1": {"unique_gain": 1.0}, "defusion-g1.25": {"unique_gain": 1.25},
-    "defusion-g1.5": {"unique_gain": 1.5}, "defusion-g1.75": {"unique_gain": 1.75},
-    "defusion-g2": {"unique_gain": 2.0},
+    "defusion": {}, "defusion-network": {"pixels": "network"},
+    "defusion-rgb": {"pixels": "network", "color": "rgb"}, "defusion-ycbcr": {"pixels": "network", "color": "ycbcr"},
+    **{f"defusion-x{s}": {"pixels": "network", "scale": s} for s in (1, 2, 3)},
+    **{f"defusion-g{g:g}": {"pixels": "network", "unique_gain": g} for g in (1.0, 1.25, 1.5, 1.75, 2.0)},
     "defusion-sources": {"pixels": "sources"}, "defusion-sources-x2": {"pixels": "sources", "scale": 2},
-    **{f"defusion-g{g:g}-d{d:g}": {"unique_gain": g, "detail_gain": d}
+    **{f"defusion-g{g:g}-d{d:g}": {"pixels": "network", "unique_gain": g, "detail_gain": d}
        for g, d in ((1.0, 1.25), (1.0, 1.5), (1.0, 1.75), (1.0, 2.0), (1.25, 1.25), (1.25, 2.0))},
 }
 
@@ -116,14 +118,16 @@ def builtin_methods(names: list[str], weights: str | Path | None = None, device:
 
 def defusion_run_id(weights: str | Path | None = None, task: str | None = None) -> str:
     """What DeFusion's scores depend on besides a variant's own options: the weights (digest),
-    the task's (or default) inference scale, unique gain and detail gain (where the task sets
-    one). A resumed bench recomputes DeFusion's rows when it changes."""
+    the task's (or default) inference scale, unique gain, detail gain (where the task sets one)
+    and pixels (where they come from the sources). A resumed bench recomputes DeFusion's rows
+    when it changes."""
     from defusion.fusion.fuser import FuseOptions
     from defusion.model.weights import weights_digest
 
     defaults = FuseOptions.for_task(task)
     detail = "" if defaults.detail_gain is None else f"-d{defaults.detail_gain:g}"
-    return f"{weights_digest(weights)}-x{defaults.scale}-g{defaults.unique_gain:g}{detail}"
+    pixels = "-sources" if defaults.pixels == "sources" else ""
+    return f"{weights_digest(weights)}-x{defaults.scale}-g{defaults.unique_gain:g}{detail}{pixels}"
 
 
 def run_benchmark(

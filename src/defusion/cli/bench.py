@@ -31,8 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--b", dest="dir_b", required=True, type=Path, help="second sources")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--methods", default="default",
-                   help="comma-separated built-in methods (defusion and its variants: defusion-rgb, -ycbcr, -x1, "
-                        "-g1.5, -sources, ... as in defusion.benchmark.runner.DEFUSION_VARIANTS; the baselines); "
+                   help="comma-separated built-in methods (defusion, the task's defaults, and its variants: "
+                        "defusion-network, -sources, -rgb, -ycbcr, -x1, -g1.5, ... as in "
+                        "defusion.benchmark.runner.DEFUSION_VARIANTS; the baselines); "
                         "'default' = defusion and every available baseline; 'none' = only --fused results")
     p.add_argument("--fused", action="append", default=[], metavar="NAME=DIR",
                    help="a folder of a published method's fused results (repeatable)")

@@ -43,9 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--components", type=Path,
                    help="also write the common and unique projections to this folder (two images only)")
     p.add_argument("--source-map", type=Path,
-                   help="with --pixels sources: also write which image each fused pixel came from, black the "
-                        "first, white the last, grey levels between in the given order (a focus stack's depth "
-                        "map); a folder with --a/--b")
+                   help="with --pixels sources (--task mff's default): also write which image each fused pixel came "
+                        "from, black the first, white the last, grey levels between in the given order (a focus "
+                        "stack's depth map); a folder with --a/--b")
     p.add_argument("--resize", action="store_true", help="resize other sources to the first one's size")
     p.add_argument("--stack", default="balanced", choices=("balanced", "sequential"),
                    help="more than two images: balanced (default) fuses each half, then the two results; "
@@ -64,9 +64,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "by the best-exposed image's view of it, so it is fused once, not as a ghost (after --align)")
     p.add_argument("--pixels", default=None, choices=PIXEL_SOURCES,
                    help="where the fused pixels come from: network (default), the paper's reconstruction; "
-                        "sources, each pixel from the source the network's decomposition shows in focus there, "
-                        "for focus stacks: sharper (MFIFB Qabf 0.780 at --scale 1, against 0.685) and faster "
-                        "at --scale 1; not for infrared + visible pairs or exposures (docs/benchmarks.md)")
+                        "sources (--task mff's default), each pixel from the source the network's decomposition "
+                        "shows in focus there, for focus stacks: sharper (MFIFB Qabf 0.780 at --scale 1, against "
+                        "0.685), about 6x faster, --scale 1 unless given; not for infrared + visible pairs or "
+                        "exposures (docs/benchmarks.md). --task mff --pixels network keeps the reconstruction")
     p.add_argument("--format", default="png", choices=FOLDER_FORMATS,
                    help="with --a/--b or --stacks: the fused images' file type (default png; png and tif keep 16 "
                         "bits, jpg is smaller)")
@@ -483,8 +484,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--rig {args.rig}: calibrated for {1 + len(rig.cameras)} cameras, but "
                         f"{'--a/--b fuse pairs' if pairs else f'{given} images were given'}")
     if args.source_map and options.get("pixels", "network") != "sources":
-        raise UserError("--source-map needs --pixels sources: the network's reconstruction (the default) mixes "
-                        "the sources, so no pixel comes from one image")
+        raise UserError("--source-map needs --pixels sources (--task mff's default): the network's reconstruction "
+                        "mixes the sources, so no pixel comes from one image")
     fuser = make_fuser(args, options)
     _warn_same_sources(args, folders)
     if stacks:

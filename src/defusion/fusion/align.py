@@ -2,14 +2,15 @@
 
 DeNet fuses pixel by pixel, so its sources must be registered; a bracket or focus stack shot by
 hand is off by a few pixels, a small rotation, or (focus breathing) a small change of scale.
-Each source is warped onto the first by the motion that maximises the enhanced correlation
-coefficient (ECC; Evangelidis and Psarakis, 2008, OpenCV's ``findTransformECC``) between their
-histogram-equalised luminances: ECC is blind to a change of gain and offset, equalisation largely
-undoes the rest of a change of exposure (a monotonic, clipped tone curve; on 8 MEFB pairs it
-took affine registration's residual error from 0.027 to 0.010, ``benchmarks/alignment.py``). It is estimated
-coarse to fine over an image pyramid, so shifts of tens of pixels converge. Infrared and visible
-images are different modalities whose intensities do not correlate: register those with the
-camera rig's calibration (:mod:`defusion.fusion.rig`, ``defusion calibrate``), not here.
+Each source is warped onto a reference (the first, or a bracket's best-exposed shot) by the
+motion that maximises the enhanced correlation coefficient (ECC; Evangelidis and Psarakis, 2008,
+OpenCV's ``findTransformECC``) between their histogram-equalised luminances: ECC is blind to a
+change of gain and offset, equalisation largely undoes the rest of a change of exposure (a
+monotonic, clipped tone curve; on 8 MEFB pairs it took affine registration's residual error from
+0.027 to 0.010, ``benchmarks/alignment.py``). It is estimated coarse to fine over an image
+pyramid, so shifts of tens of pixels converge. Infrared and visible images are different
+modalities whose intensities do not correlate: register those with the camera rig's calibration
+(:mod:`defusion.fusion.rig`, ``defusion calibrate``), not here.
 """
 
 from __future__ import annotations
@@ -122,20 +123,37 @@ def warp_onto(moving: np.ndarray, warp: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def align_images(images: list[np.ndarray], motion: Motion = "affine") -> list[np.ndarray]:
-    """``images`` (float, [0, 1], one size) with each after the first warped onto the first.
+def align_images(images: list[np.ndarray], motion: Motion = "affine", reference: int = 0) -> list[np.ndarray]:
+    """``images`` (float, [0, 1], one size) with each other one warped onto ``images[reference]``
+    (the first by default), whose frame the result keeps.
 
-    ``motion="none"`` returns them as they are. AlignmentError names the image that failed.
+    A bracket takes its best-exposed shot (:func:`defusion.fusion.deghost.reference_index`), so its
+    framing does not hang on its files' order. ``motion="none"`` returns them as they are.
+    AlignmentError names the image that failed.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> scene = cv2.GaussianBlur(rng.random((96, 128)).astype(np.float32), (0, 0), 2)
+        >>> shots = [np.roll(scene, 4, axis=1), scene]
+        >>> aligned = align_images(shots, "translation", reference=1)
+        >>> aligned[1] is scene, bool(np.abs(aligned[0] - scene)[8:-8, 8:-8].max() < 0.01)
+        (True, True)
     """
     check_motion(motion)
+    if not 0 <= reference < len(images):
+        raise ValueError(f"reference image {reference + 1} was asked for, but {len(images)} images were given")
     if motion == "none":
         return list(images)
-    aligned = [images[0]]
-    for index, image in enumerate(images[1:], start=2):
+    aligned = []
+    for index, image in enumerate(images):
+        if index == reference:
+            aligned.append(image)
+            continue
         try:
-            warp = estimate_motion(images[0], image, motion)
+            warp = estimate_motion(images[reference], image, motion)
         except AlignmentError as exc:
-            raise AlignmentError(f"cannot register image {index} to image 1 ({motion}): {exc}") from None
+            raise AlignmentError(f"cannot register image {index + 1} to image {reference + 1} ({motion}): "
+                                 f"{exc}") from None
         aligned.append(warp_onto(image, warp))
     return aligned
 

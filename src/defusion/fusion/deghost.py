@@ -5,11 +5,13 @@ fusion that mixes the exposures shows it twice, half transparent: a ghost. :func
 removes it before fusing. One source is the reference (:func:`reference_index`: the best
 exposed); every other source is compared with the reference mapped into its exposure (an
 intensity mapping from their histograms, which a small moving object barely changes); where they
-disagree by more than ``GHOST_THRESHOLD`` the other source's pixels are replaced by that mapped
-reference, so the moving thing is fused where the reference shows it, once. Where either is
-clipped (black or white) the comparison tells nothing, and no motion is found there; a region
-found moving is grown and feathered and replaced whole, so a moving thing the reference shows
-blown out stays blown out in every source rather than letting the old scene show through.
+disagree by more than ``GHOST_THRESHOLD`` in any colour channel (a red thing on a grey ground of
+the same luminance moves too) the other source's pixels are replaced by that mapped reference, so
+the moving thing is fused where the reference shows it, once. Where either is clipped (black or
+white, channel by channel) the comparison tells nothing, and no motion is found there; a region
+found moving is closed, its enclosed holes filled, grown and feathered, and replaced whole, so a
+moving thing the reference shows blown out, or with a near-black part, is replaced entirely rather
+than letting the old scene show through.
 Measured on MEFB pairs with a moved block: docs/benchmarks.md, "Ghosts".
 """
 
@@ -22,12 +24,19 @@ import numpy as np
 
 from defusion.fusion.color import luminance
 
-#: Luminance difference (of [0, 1]) between a source and the mapped reference that counts as motion.
+#: Difference (of [0, 1]) between a source and the mapped reference, in any channel, that counts as motion.
 GHOST_THRESHOLD = 0.1
-#: The reference is clipped, and says nothing, below and above these luminances.
+#: A channel is clipped, and says nothing, below and above these values.
 CLIP_LOW, CLIP_HIGH = 0.02, 0.98
 #: Opening (speckle of noise away) and then growing of the motion mask, in pixels (odd sizes).
 MASK_OPEN, MASK_GROW = 5, 15
+#: Closing of the motion mask (gaps across a moving thing, where it matched the reference or was
+#: clipped), as a fraction of the image's short side, and at least MASK_OPEN pixels.
+MASK_CLOSE_FRACTION = 0.03
+#: Holes enclosed by the motion mask up to this fraction of the image's area are part of the moving
+#: thing (a near-black or blown-out part of it) and are filled; larger ones are left, as static
+#: scene (a frame of motion found along the borders would otherwise replace the whole image).
+MAX_HOLE_FRACTION = 0.1
 #: Gaussian sigma (pixels) of the mask's soft edge.
 FEATHER_SIGMA = 4.0
 #: Times the intensity mapping is learnt again without the pixels found to move (a large moving
@@ -39,7 +48,9 @@ _LEVELS = 256
 
 
 def reference_index(images: Sequence[np.ndarray]) -> int:
-    """The best-exposed source: mean luminance closest to mid-grey (the first on a tie).
+    """The best-exposed source: mean luminance closest to mid-grey (the first on a tie). Also the
+    shot a bracket is registered onto (the Fuser's ``_frame``), so its framing follows its content,
+    not its files' order.
 
     Example:
         >>> dark, mid, bright = (np.full((2, 2), v, np.float32) for v in (0.1, 0.45, 0.9))
@@ -52,7 +63,9 @@ def reference_index(images: Sequence[np.ndarray]) -> int:
 def intensity_mapping(source: np.ndarray, target: np.ndarray, static: np.ndarray | None = None) -> np.ndarray:
     """A monotonic look-up table (``_LEVELS`` entries in [0, 1]) taking ``source``'s values to
     ``target``'s, by matching their cumulative histograms (images in [0, 1]; only where the HxW
-    boolean ``static`` is true, if given).
+    boolean ``static`` is true, if given). Above the levels the source shows there, it goes on as
+    a change of exposure (:func:`_as_gain_above`), so a moving thing brighter than the static
+    scene is not flattened onto the scene's brightest value.
 
     Example:
         >>> x = np.linspace(0, 0.5, 1000, dtype=np.float32)
@@ -65,8 +78,31 @@ def intensity_mapping(source: np.ndarray, target: np.ndarray, static: np.ndarray
         hist = np.bincount(_quantise(values).ravel(), minlength=_LEVELS).astype(np.float64)
         return np.cumsum(hist) / max(hist.sum(), 1.0)
 
-    matched = np.searchsorted(cdf(target), cdf(source), side="left")
-    return np.clip(matched, 0, _LEVELS - 1).astype(np.float32) / (_LEVELS - 1)
+    source_cdf = cdf(source)
+    matched = np.searchsorted(cdf(target), source_cdf, side="left")
+    return _as_gain_above(np.clip(matched, 0, _LEVELS - 1).astype(np.float32) / (_LEVELS - 1), source_cdf)
+
+
+def _as_gain_above(lut: np.ndarray, source_cdf: np.ndarray) -> np.ndarray:
+    """``lut`` above the brightest level its source showed (where ``source_cdf`` last rises)
+    continued as the gain at that level, rather than flat: the static scene's histogram says nothing
+    there, and a flat table maps a moving thing brighter than the static scene (a red thing's red)
+    onto the scene's brightest value, hiding the motion. Below the darkest level the table stays
+    at 0, which shows a darker moving thing as different already.
+
+    Example:
+        >>> cdf = np.r_[np.zeros(64), np.ones(_LEVELS - 64)]  # the source showed only level 64
+        >>> lut = _as_gain_above(np.full(_LEVELS, 0.5, np.float32), cdf)  # ... and it went to 0.5
+        >>> float(lut[64]), float(lut[96]), float(lut[-1])  # 1.5 times as bright, then clipped
+        (0.5, 0.75, 1.0)
+    """
+    seen = np.flatnonzero(np.diff(source_cdf, prepend=0.0) > 0)
+    if not seen.size or seen[-1] == 0:
+        return lut
+    high = int(seen[-1])
+    out = lut.copy()
+    out[high + 1:] = np.minimum(1.0, lut[high] * np.arange(high + 1, _LEVELS, dtype=np.float32) / high)
+    return out
 
 
 def mapped_reference(reference: np.ndarray, image: np.ndarray, static: np.ndarray | None = None) -> np.ndarray:
@@ -81,17 +117,55 @@ def mapped_reference(reference: np.ndarray, image: np.ndarray, static: np.ndarra
 def ghost_mask(reference: np.ndarray, image: np.ndarray, static: np.ndarray | None = None) -> np.ndarray:
     """HxW weight in [0, 1] of where ``image`` shows something other than ``reference`` does.
 
-    They are compared in the reference's exposure (``image`` mapped onto it), where a difference
-    of ``GHOST_THRESHOLD`` means the same whatever the other exposure; the mapping is learnt where
-    ``static`` is true (everywhere by default)."""
-    ref, own = luminance(reference), luminance(image)
-    seen = luminance(mapped_reference(image, reference, static))
-    differs = np.abs(seen - ref) > GHOST_THRESHOLD
-    differs &= (ref > CLIP_LOW) & (ref < CLIP_HIGH) & (own > CLIP_LOW) & (own < CLIP_HIGH)
-    mask = differs.astype(np.uint8)
+    They are compared channel by channel in the reference's exposure (``image`` mapped onto it),
+    where a difference of ``GHOST_THRESHOLD`` means the same whatever the other exposure; colour
+    counts, not only luminance. The mapping is learnt where ``static`` is true (everywhere by
+    default). What is found is cleaned (:func:`_whole`), grown and feathered.
+
+    Example:
+        >>> ground = np.repeat(np.linspace(0.3, 0.5, 64, dtype=np.float32)[None, :, None], 64, axis=0)
+        >>> grey = np.repeat(ground, 3, axis=2)
+        >>> moved = grey.copy()
+        >>> moved[24:40, 24:40] += np.array([0.3, -0.12, -0.17], np.float32)  # red walked in, as light as grey
+        >>> bool(ghost_mask(grey, moved)[24:40, 24:40].min() > 0.9), float(ghost_mask(grey, grey).max())
+        (True, 0.0)
+    """
+    ref, own = _planes(reference), _planes(image)
+    seen = _planes(mapped_reference(image, reference, static))
+    valid = (ref > CLIP_LOW) & (ref < CLIP_HIGH) & (own > CLIP_LOW) & (own < CLIP_HIGH)
+    mask = np.any((np.abs(seen - ref) > GHOST_THRESHOLD) & valid, axis=2).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (MASK_OPEN,) * 2))
+    mask = _whole(mask)
     mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (MASK_GROW,) * 2))
     return np.clip(cv2.GaussianBlur(mask.astype(np.float32), (0, 0), FEATHER_SIGMA), 0.0, 1.0)
+
+
+def _planes(image: np.ndarray) -> np.ndarray:
+    """``image`` as HxWxC (a grey image as one plane)."""
+    return image[..., None] if image.ndim == 2 else image
+
+
+def _whole(mask: np.ndarray) -> np.ndarray:
+    """The uint8 motion ``mask`` closed (:data:`MASK_CLOSE_FRACTION`) and with its enclosed holes up
+    to :data:`MAX_HOLE_FRACTION` of the image filled: parts of a moving thing that matched the
+    reference or were clipped are replaced with the rest of it, so the old scene cannot show through.
+
+    Example:
+        >>> ring = np.zeros((128, 128), np.uint8)
+        >>> ring[40:88, 40:88] = 1
+        >>> ring[48:80, 48:80] = 0  # a moving thing with a near-black middle: not found there
+        >>> int(_whole(ring)[48:80, 48:80].min()), int(_whole(ring)[:30].max())
+        (1, 0)
+    """
+    height, width = mask.shape
+    size = max(MASK_OPEN, int(round(MASK_CLOSE_FRACTION * min(height, width))) | 1)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((mask == 0).astype(np.uint8), connectivity=4)
+    left, top, w, h, area = (stats[:, i] for i in range(5))
+    enclosed = (left > 0) & (top > 0) & (left + w < width) & (top + h < height)
+    hole = enclosed & (area <= MAX_HOLE_FRACTION * height * width)
+    hole[0] = False  # label 0: the mask itself
+    return np.maximum(mask, hole[labels].astype(np.uint8))
 
 
 def deghost(images: Sequence[np.ndarray], reference: int | None = None) -> list[np.ndarray]:

@@ -15,7 +15,7 @@ import torch
 from defusion.fusion import color
 from defusion.fusion.align import Motion, align_images, check_motion
 from defusion.fusion.rig import Rig
-from defusion.fusion.deghost import deghost
+from defusion.fusion.deghost import deghost, reference_index
 from defusion.fusion.resample import check_scale, downsample, upsample
 from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, load_network
 from defusion.fusion.selection import PixelSource, check_pixel_source, decision_map, weighted_sum
@@ -58,10 +58,15 @@ TASKS: tuple[str, ...] = ("ivf", "mef", "mff")
 #: a pair darker first, as MEFB gives them (brighter first scored lower on all 6 metrics of its first
 #: 8 pairs), a bracket brightest first (higher than darkest first for 4 and 5 exposures at these
 #: gains; docs/benchmarks.md, "More than two inputs").
+#: Focus stacks take their pixels from the sources (pixels "sources", so scale SOURCES_SCALE unless
+#: one is given): against a known all-in-focus truth 62-68 dB PSNR where the reconstruction reaches
+#: 31-35 dB (benchmarks/focus_stack.py), on MFIFB Qabf 0.780 against 0.685, about 6x faster; the
+#: reconstruction scores higher on the reference-free metrics that reward a mix of both sources
+#: (SSIM, CC, VIF, ...; docs/benchmarks.md). pixels="network" keeps the reconstruction, at these gains.
 TASK_OPTIONS: dict[str, dict] = {
     "ivf": {"unique_gain": 1.5},
     "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
-    "mff": {"unique_gain": 1.0, "detail_gain": 1.5},
+    "mff": {"unique_gain": 1.0, "detail_gain": 1.5, "pixels": "sources"},
 }
 #: The inference scale that pixels from the sources run at unless told otherwise: the decision map
 #: read from the unique projections picked the same pixels at scale 1 as at 2 (MFIFB, every 7th
@@ -111,7 +116,7 @@ class FuseOptions:
 
     ``scale`` runs the network on the sources up-sampled by that factor and averages its output
     back down (:mod:`defusion.fusion.resample`): the network's reconstruction blur shrinks by the
-    factor, at ``scale**2`` times the compute. 1 is the paper's inference; with the shipped weights the default 2
+    factor, at ``scale**2`` times the compute. 1 is the paper's scale; with the shipped weights the default 2
     scored higher on 14 of 17 TNO metrics and 13 of 17 VIFB ones at the ivf task's gain (docs/benchmarks.md).
     Tiling decides on the up-sampled size, so memory stays bounded.
 
@@ -125,13 +130,15 @@ class FuseOptions:
 
     ``detail_gain`` weighs that fine detail apart from the local mean (``None``: 2g - 1 above 1,
     else g). Exposure and focus pairs take unique gain 1 and detail gain 1.5 (``for_task("mef")``,
-    ``for_task("mff")``): the sources' brightness as the paper's Pr keeps it, sharper detail.
+    ``for_task("mff")``, the latter for its reconstruction, ``pixels="network"``): the sources'
+    brightness as the paper's Pr keeps it, sharper detail.
 
     ``pixels`` is where the fused image's pixels come from: ``network``, the paper's Pr
     reconstruction (the default), or ``sources``, the sources' own pixels weighed by a decision map
     read from the network's unique projections (:mod:`defusion.fusion.selection`): for focus stacks,
-    where the reconstruction is softer than the sharper source. Not for infrared-visible pairs or
-    exposures, whose fused image must mix the sources rather than pick between them.
+    where the reconstruction is softer than the sharper source (``for_task("mff")`` takes it, at
+    scale 1). Not for infrared-visible pairs or exposures, whose fused image must mix the sources
+    rather than pick between them.
 
     ``stretch`` (``auto``) maps grey 16-bit sources whose values span little of the 16-bit range,
     as raw thermal frames do, onto the full range before fusing (:mod:`defusion.fusion.stretch`);
@@ -141,9 +148,11 @@ class FuseOptions:
     (:mod:`defusion.fusion.deghost`): each source's moving parts are replaced by the best-exposed
     source's view of them, mapped into its exposure, so they are fused once.
 
-    ``align`` registers every source onto the first before anything else (:mod:`defusion.fusion.align`:
+    ``align`` registers every source onto one before anything else (:mod:`defusion.fusion.align`:
     ECC, blind to exposure; ``translation``, ``euclidean``, ``affine`` or ``homography``), for
-    brackets and focus stacks shot by hand; the fused image is in the first source's frame.
+    brackets and focus stacks shot by hand; the fused image is in that source's frame: the first
+    with ``order="given"``, else (brackets sorted by brightness) the best exposed, whatever the
+    files' order.
 
     ``palette`` (``none`` by default) shows the infrared image in false colour with the fused
     image's fine detail over it, as thermal cameras show their fusion (:func:`defusion.fusion.color.
@@ -170,7 +179,7 @@ class FuseOptions:
     unique_gain: float = DEFAULT_UNIQUE_GAIN
     #: Weight of their fine detail; None: the one that goes with unique_gain (2g - 1 above 1).
     detail_gain: float | None = None
-    #: Register the sources onto the first before fusing (handheld brackets and focus stacks):
+    #: Register the sources onto one before fusing (the first, or a bracket's best exposed; handheld):
     #: one of align.MOTIONS; "none", the default, takes them as registered.
     align: Motion = "none"
     #: Where the fused pixels come from: the network's reconstruction or the sources (PIXEL_SOURCES).
@@ -241,19 +250,34 @@ class FuseOptions:
         """
         return cls(**task_options(task, **overrides))
 
-    def with_task(self, task: Task) -> "FuseOptions":
-        """These options with the fields a task governs (any ``TASK_OPTIONS`` key) set as ``task``
-        sets them; the rest (tiling, scale, colour) stay. For a server started with its own options
-        that fuses one request as another kind of image.
+    def with_task(self, task: Task, pixels: PixelSource | None = None) -> "FuseOptions":
+        """These options with the fields a task governs (``TASK_FIELDS``: gains, order, pixels) set
+        as ``task`` sets them, ``pixels`` (None: the task's) on top; the rest (tiling, colour) stay.
+        For a server started with its own options that fuses one request as another kind of image.
+
+        The scale stays, unless it is the default for where these options take their pixels from
+        (DEFAULT_SCALE for the reconstruction, SOURCES_SCALE for the sources) and the task takes
+        them from the other: then it is the default for the task's (a server at the defaults fuses
+        ``mff`` from the sources at scale 1; one started for ``mff`` fuses ``ivf`` at scale 2). A
+        task that takes the pixels from the sources drops a palette (it colours the network's
+        fusion; a focus stack has no infrared image).
 
         Example:
             >>> FuseOptions(scale=1).with_task("ivf")
             FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto', deghost=False, rig=None, palette='none', infrared=None)
             >>> FuseOptions(unique_gain=2.0).with_task("mff").unique_gain
             1.0
+            >>> mff = FuseOptions().with_task("mff")
+            >>> mff.pixels, mff.scale, mff.with_task("ivf").scale
+            ('sources', 1, 2)
         """
-        preset = FuseOptions.for_task(task)
-        return replace(self, **{name: getattr(preset, name) for name in TASK_FIELDS})
+        preset = FuseOptions.for_task(task, pixels=pixels)
+        fields = {name: getattr(preset, name) for name in TASK_FIELDS}
+        if preset.pixels != self.pixels and self.scale == (SOURCES_SCALE if self.pixels == "sources" else DEFAULT_SCALE):
+            fields["scale"] = preset.scale
+        if preset.pixels == "sources":
+            fields.update(palette="none", infrared=None)
+        return replace(self, **fields)
 
     @property
     def resolved_detail_gain(self) -> float:
@@ -275,12 +299,13 @@ class FuseOptions:
 def task_options(task: Task | None = None, **overrides) -> dict:
     """FuseOptions fields for a kind of pair: its ``TASK_OPTIONS``, then the ``overrides`` that are
     not None. A unique gain given without a detail gain brings its own default detail gain, not
-    the task's; pixels from the sources without a scale bring SOURCES_SCALE. Raises ValueError
-    for an unknown task.
+    the task's; pixels from the sources (given, or the task's: ``mff``) without a scale bring
+    SOURCES_SCALE. Raises ValueError for an unknown task, or a palette with a task that takes the
+    pixels from the sources unless pixels="network" is given.
 
     Example:
-        >>> task_options("mff", pixels="sources")["scale"]
-        1
+        >>> task_options("mff")["scale"], task_options("mff", pixels="network").get("scale")
+        (1, None)
     """
     if task is not None and task not in TASK_OPTIONS:
         raise ValueError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
@@ -289,6 +314,9 @@ def task_options(task: Task | None = None, **overrides) -> dict:
     if "unique_gain" in given and "detail_gain" not in given:
         preset.pop("detail_gain", None)
     options = {**preset, **given}
+    if preset.get("pixels") == "sources" and "pixels" not in given and given.get("palette", "none") != "none":
+        raise ValueError(f"task {task!r} takes the pixels from the sources, which a palette cannot colour (it "
+                         "colours the network's fusion): give pixels='network' with a palette")
     if options.get("pixels") == "sources" and "scale" not in given:
         options["scale"] = SOURCES_SCALE
     return options
@@ -584,10 +612,17 @@ class Fuser:
         floats, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch)
         if self.options.rig is not None:
             floats = self.options.rig.apply(floats)
-        floats = align_images(floats, self.options.align)
-        if self.options.deghost:
-            floats = deghost(floats)
+        frame = self._frame(floats)
+        floats = align_images(floats, self.options.align, reference=frame)
+        if self.options.deghost:  # a bracket's frame is deghost's reference; as given, deghost picks its own
+            floats = deghost(floats, reference=None if self.options.order == "given" else frame)
         return floats, stretched
+
+    def _frame(self, floats: list[np.ndarray]) -> int:
+        """The source the others are registered onto, whose framing the fused image keeps: the first
+        as given (pairs and rigs: its pixel grid is the output's), else (brackets sorted by
+        brightness) the best-exposed, deghost's reference, so the files' order does not move it."""
+        return 0 if self.options.order == "given" else reference_index(floats)
 
     def _prepare(self, images) -> _Prepared:
         images = self._checked(images)

@@ -7,7 +7,10 @@ source's header; :func:`choose_metadata` picks what fits the fused image (a colo
 for colour output, a grey one only for grey); :func:`embed_metadata` adds them to an encoded PNG
 or JPEG, :func:`tiff_with_metadata` and :func:`webp_with_metadata` write a TIFF or WebP with them.
 EXIF is written upright (orientation 1: :func:`defusion.io.images.read_image` has
-already turned the pixels) and without the source's thumbnail.
+already turned the pixels) and without the source's thumbnail. A fused image was taken at none of
+its sources' exposures: :func:`fused_exif` drops the exposure tags (:data:`EXPOSURE_TAGS`) the
+sources disagree on, keeps the camera, lens, date and rights, and names defusion the software
+(:data:`SOFTWARE`), in every format.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Sequence
 
 from PIL import Image
 
+from defusion import __version__
 from defusion.io.heif import register_heif
 
 #: Suffixes whose files carry the profile and EXIF: PNG and JPEG by :func:`embed_metadata`, TIFF by
@@ -35,6 +39,18 @@ _EXIF_PREFIX = b"Exif\x00\x00"
 _EXIF_ORIENTATION = 0x0112
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 _SOFTWARE = 305
+#: The Software tag of every fused image (EXIF of PNG, JPEG and WebP, and TIFF's own tag): the
+#: image was made by defusion, not by the camera's firmware.
+SOFTWARE = f"defusion {__version__}"
+#: EXIF tags (EXIF sub-directory) of one shot's exposure, focus and flash: a fused image keeps one
+#: only where all its sources have the same value, since it was taken at none of differing ones.
+EXPOSURE_TAGS = {33434: "ExposureTime", 33437: "FNumber", 34850: "ExposureProgram",
+                 34855: "PhotographicSensitivity", 34864: "SensitivityType",
+                 34865: "StandardOutputSensitivity", 34866: "RecommendedExposureIndex", 34867: "ISOSpeed",
+                 37377: "ShutterSpeedValue", 37378: "ApertureValue", 37379: "BrightnessValue",
+                 37380: "ExposureBiasValue", 37382: "SubjectDistance", 37385: "Flash", 37386: "FocalLength",
+                 41493: "ExposureIndex", 41986: "ExposureMode", 41989: "FocalLengthIn35mmFilm",
+                 41991: "GainControl", 41996: "SubjectDistanceRange"}
 #: JPEG segment payloads are at most 65533 bytes; an ICC_PROFILE segment spends 14 on its header.
 _JPEG_SEGMENT = 65533
 _ICC_HEADER = b"ICC_PROFILE\x00"
@@ -82,8 +98,9 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
 
 
 def choose_metadata(sources: Sequence[ImageMetadata], colour: bool) -> ImageMetadata:
-    """The fused image's metadata: the first source's EXIF, and the profile of the first source
-    whose profile fits the output (an RGB profile for colour output, a grey one for grey).
+    """The fused image's metadata: the first source's EXIF as :func:`fused_exif` fits it to a fused
+    image, and the profile of the first source whose profile fits the output (an RGB profile for
+    colour output, a grey one for grey).
 
     Example:
         >>> grey, rgb = ImageMetadata(b"." * 16 + b"GRAY" + b"."), ImageMetadata(b"." * 16 + b"RGB " + b".")
@@ -92,7 +109,61 @@ def choose_metadata(sources: Sequence[ImageMetadata], colour: bool) -> ImageMeta
     """
     wanted = "RGB" if colour else "GRAY"
     icc = next((m.icc_profile for m in sources if m.profile_space == wanted), None)
-    return ImageMetadata(icc, sources[0].exif if sources else None)
+    return ImageMetadata(icc, fused_exif([m.exif for m in sources]))
+
+
+def fused_exif(exifs: Sequence[bytes | None]) -> bytes | None:
+    """The first source's EXIF for the image fused from all: without the :data:`EXPOSURE_TAGS`
+    whose values differ between the sources (or that a source lacks), with Software :data:`SOFTWARE`.
+    None without a first EXIF; a block that cannot be parsed is kept as it is.
+
+    Example:
+        >>> def shot(seconds):
+        ...     exif = Image.Exif()
+        ...     exif[271] = "Canon"
+        ...     exif.get_ifd(_EXIF_IFD)[33434] = seconds
+        ...     return exif.tobytes()
+        >>> fused = Image.Exif()
+        >>> fused.load(fused_exif([shot(0.001), shot(0.25)]).removeprefix(_EXIF_PREFIX))
+        >>> fused[271], fused[_SOFTWARE] == SOFTWARE, 33434 in fused.get_ifd(_EXIF_IFD)
+        ('Canon', True, False)
+    """
+    if not exifs or not exifs[0]:
+        return None
+    parsed = [_parsed_exif(exif) for exif in exifs]
+    first = parsed[0]
+    if first is None:
+        return exifs[0]
+    details = first.get_ifd(_EXIF_IFD)
+    for code in EXPOSURE_TAGS:
+        values = [_exposure_value(exif, code) for exif in parsed]
+        if any(value != values[0] for value in values):
+            first.pop(code, None)
+            details.pop(code, None)
+    first[_SOFTWARE] = SOFTWARE
+    return first.tobytes()
+
+
+def _parsed_exif(exif: bytes | None) -> Image.Exif | None:
+    """``exif`` parsed, with its sub-directories loaded (so that tobytes() writes them); None
+    without one or where it cannot be parsed."""
+    if not exif:
+        return None
+    parsed = Image.Exif()
+    try:
+        parsed.load(exif.removeprefix(_EXIF_PREFIX))
+        for ifd in (_EXIF_IFD, _GPS_IFD):
+            parsed.get_ifd(ifd)
+    except Exception:  # noqa: BLE001 - not TIFF bytes, or a corrupt block (SyntaxError, struct.error, ...)
+        return None
+    return parsed if len(parsed) else None
+
+
+def _exposure_value(exif: Image.Exif | None, code: int):
+    """Tag ``code`` of ``exif`` (its EXIF sub-directory, else its first), None where it has none."""
+    if exif is None:
+        return None
+    return exif.get_ifd(_EXIF_IFD).get(code, exif.get(code))
 
 
 def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata) -> bytes:
@@ -108,7 +179,8 @@ def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata) -> byte
 
 def tiff_with_metadata(image, metadata: ImageMetadata) -> bytes:
     """An 8- or 16-bit TIFF (Deflate) of ``image`` (HxW or HxWx3, RGB) with the ICC profile and
-    the EXIF tags a TIFF holds in its first directory (:data:`TIFF_EXIF_TAGS`).
+    the EXIF tags a TIFF holds in its first directory (:data:`TIFF_EXIF_TAGS`), its Software
+    :data:`SOFTWARE` as in the other formats' EXIF (:func:`fused_exif`).
 
     Example:
         >>> import numpy as np
@@ -118,22 +190,19 @@ def tiff_with_metadata(image, metadata: ImageMetadata) -> bytes:
     """
     import tifffile
 
-    tags, software = [], "defusion"
+    tags = []
     if metadata.exif:
         exif = Image.Exif()
         exif.load(metadata.exif.removeprefix(_EXIF_PREFIX))
         details = exif.get_ifd(_EXIF_IFD)
         for code in TIFF_EXIF_TAGS:
             value = exif.get(code, details.get(code))
-            if isinstance(value, str) and value.strip("\x00 "):
-                if code == _SOFTWARE:  # tifffile writes this tag itself
-                    software = value.strip("\x00")
-                else:
-                    tags.append((code, "s", 0, value.strip("\x00"), True))
+            if code != _SOFTWARE and isinstance(value, str) and value.strip("\x00 "):  # Software: below
+                tags.append((code, "s", 0, value.strip("\x00"), True))
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, image, photometric="rgb" if image.ndim == 3 else "minisblack",
                      compression="zlib", iccprofile=metadata.icc_profile, extratags=tags, metadata=None,
-                     software=software)
+                     software=SOFTWARE)
     return buffer.getvalue()
 
 

@@ -114,11 +114,12 @@ QUERY_HELP: dict[str, str] = {
     "components": f"true: a zip of {', '.join(COMPONENT_FILES)} instead of the fused PNG (a pair only; "
                   f"with pixels=sources also {WEIGHT_FILE}, the decision map)",
     "task": "the kind of images, fused at its defaults whatever the server's: ivf (infrared and visible), "
-            "mef (an exposure bracket, sorted brightest first) or mff (a focus stack)",
+            "mef (an exposure bracket, sorted brightest first) or mff (a focus stack: pixels from the sources, at "
+            "scale 1 where the server runs at its default scale)",
     "align": "register the other images onto a first (hand-held brackets and focus stacks): translation, "
              "euclidean, affine or homography",
     "pixels": "where the fused pixels come from: network (the reconstruction) or sources (each pixel from the "
-              "source in focus there: focus stacks); default the server's",
+              "source in focus there: focus stacks); default the task's (sources for mff), else the server's",
     "stretch": "auto (the server's default): a raw 16-bit grey frame (thermal counts) is stretched to the full "
                "range; none: values as they are",
     "deghost": "true: remove ghosts of what moved between the images (brackets)",
@@ -265,7 +266,8 @@ class _ModelRunner:
     def options_for(self, task: Task | None = None, **request: Any) -> FuseOptions:
         """The server's options with ``task``'s settings and the request's own (None leaves the
         server's); a ValueError where FuseOptions refuses the combination."""
-        options = self.options.with_task(task) if task is not None else self.options
+        # a task takes the request's pixels with its own: the scale follows them (FuseOptions.with_task)
+        options = self.options if task is None else self.options.with_task(task, pixels=request.pop("pixels", None))
         return replace(options, **{name: value for name, value in request.items() if value is not None})
 
     def run(self, call: FuserCall, images: Sequence[np.ndarray], options: FuseOptions,
@@ -354,8 +356,9 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                       infrared: Annotated[int | None, Query(description=QUERY_HELP["infrared"])] = None) -> Response:
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
         server's ``max_images``: a bracket or focus stack, in order); registered, one size.
-        ``task`` (ivf, mef, mff) fuses this request at that kind of images' defaults; ``align``
-        (translation, euclidean, affine, homography) registers the others onto ``a`` first;
+        ``task`` (ivf, mef, mff) fuses this request at that kind of images' defaults (``mff``: pixels
+        from the sources, at scale 1 where the server runs at its default scale: ``FuseOptions.with_task``);
+        ``align`` (translation, euclidean, affine, homography) registers the others onto ``a`` first;
         ``pixels=sources`` takes each pixel from the source in focus there (focus stacks; at the
         server's scale); ``source_map=true`` (with pixels=sources) adds which image each pixel came
         from, black ``a`` to white the last (a focus stack's depth map). The fused PNG carries the
@@ -751,9 +754,9 @@ def _describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[
 
 
 def _task_settings(options: FuseOptions) -> dict:
-    """The fields a task sets, as the network runs them (the detail gain resolved)."""
+    """The fields a task sets, as the network runs them (the detail gain resolved), and the scale."""
     return {name: options.resolved_detail_gain if name == "detail_gain" else getattr(options, name)
-            for name in TASK_FIELDS}
+            for name in (*TASK_FIELDS, "scale")}
 
 
 def build_app(weights: str | Path | None = None, device: str = "auto", limits: Limits | None = None,

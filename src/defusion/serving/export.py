@@ -105,9 +105,11 @@ def _quiet():
 
 
 def fusion_defaults() -> dict[str, dict[str, float]]:
-    """The unique gain, detail gain and inference scale the fusion core runs the network at, in
-    general and per task: what an export records so that a pipeline without defusion can feed
-    the same (scripts/fuse_with_onnx.py).
+    """The unique gain, detail gain and inference scale the fusion core runs the network's
+    reconstruction at, in general and per task: what an export records so that a pipeline without
+    defusion can feed the same (scripts/fuse_with_onnx.py). For ``mff`` those of
+    ``--task mff --pixels network``: the task's default picks the sources' pixels by a decision
+    map, which the exported network alone does not give.
 
     Example:
         >>> fusion_defaults()["ivf"]
@@ -119,7 +121,8 @@ def fusion_defaults() -> dict[str, dict[str, float]]:
         return {"unique_gain": float(options.unique_gain), "detail_gain": options.resolved_detail_gain,
                 "scale": options.scale}
 
-    return {"general": settings(FuseOptions()), **{task: settings(FuseOptions.for_task(task)) for task in TASKS}}
+    return {"general": settings(FuseOptions()),
+            **{task: settings(FuseOptions.for_task(task, pixels="network")) for task in TASKS}}
 
 
 #: What the inputs hold, for the file's metadata (docs/serving.md, "Fusing without defusion").

@@ -92,15 +92,12 @@ def _sidebar(core, source: str) -> tuple:
                          help="auto (= ycbcr): fuse luminance; colours from the colour source, or blended by "
                               "saturation when both are colour. rgb: fuse two colour images in RGB (the paper's "
                               "setting)")
-        scale = st.radio("Inference scale", core.SCALE_CHOICES, key="scale", horizontal=True,
-                         help="the network runs on the images up-sampled this many times: 2 (default) is "
-                              "sharper than 1 (the paper's inference, 4x faster); 3 is slower still")
         if source in core.EXAMPLE_TASKS:
             task = core.EXAMPLE_TASKS[source]
         else:
             kind = st.radio("Kind of images", list(core.KINDS), key="kind", horizontal=True,
-                            help="sets the gains' defaults: each kind of images takes the ones that scored "
-                                 "best on its benchmarks")
+                            help="sets the gains' defaults, and for focus stacks pixels from the sources: each "
+                                 "kind of images takes the ones that scored best on its benchmarks")
             task = core.KINDS[kind]
         low, high, step = core.UNIQUE_GAIN_RANGE
         gain = st.slider("Unique gain", low, high, core.default_unique_gain(task), step, key=f"gain-{task}",
@@ -119,11 +116,18 @@ def _sidebar(core, source: str) -> tuple:
                                   "stack shot by hand: translation, euclidean (+ rotation), affine (+ scale), "
                                   "homography (+ perspective); none (default) takes them as registered. Not for "
                                   "infrared + visible pairs")
-        pixels = st.radio("Pixels from", core.PIXEL_CHOICES, key="pixels", horizontal=True,
-                          help="network (default): the network's fused reconstruction, as in the paper. "
-                               "sources: each pixel from the image the network's decomposition shows in focus "
-                               "there, for focus stacks: sharper, and as good at inference scale 1 (4x faster). "
-                               "Not for infrared + visible pairs or exposures")
+        pixels = st.radio("Pixels from", core.PIXEL_CHOICES, core.PIXEL_CHOICES.index(core.default_pixels(task)),
+                          key=f"pixels-{task}", horizontal=True,
+                          help="network: the network's fused reconstruction, as in the paper (the default, but "
+                               "for focus stacks). sources (focus stacks' default): each pixel from the image the "
+                               "network's decomposition shows in focus there: sharper (62-68 dB PSNR against a "
+                               "known all-in-focus image, the reconstruction 31-35 dB), and as good at inference "
+                               "scale 1 (4x faster). Not for infrared + visible pairs or exposures")
+        scale = st.radio("Inference scale", core.SCALE_CHOICES, core.SCALE_CHOICES.index(core.default_scale(pixels)),
+                         key=f"scale-{pixels}", horizontal=True,
+                         help="the network runs on the images up-sampled this many times: 2 (default) is "
+                              "sharper than 1 (the paper's scale, 4x faster); 3 is slower still. Pixels from "
+                              "the sources start at 1, as good there")
         deghost = st.checkbox("Remove ghosts", key="deghost",
                               help="for a bracket with something moving (people, leaves): what moved between the "
                                    "images is taken from the best-exposed one, so it shows once, not as a "
@@ -342,9 +346,8 @@ def _show(core, a, b, names, result, files, rig: bool = False, note: str | None 
 #: none of them, and back reset them). Uploads cannot be kept this way (Streamlit does not let code
 #: set an uploader; :func:`_uploaded` keeps their files instead); a stack's infrared image is kept
 #: while its file is still uploaded.
-KEPT_CHOICES = ("kind", "color", "scale", "tile", "align", "pixels", "deghost", "palette", "infrared",
-                "infrared_stack")
-KEPT_PREFIXES = ("gain-", "detail-")
+KEPT_CHOICES = ("kind", "color", "tile", "align", "deghost", "palette", "infrared", "infrared_stack")
+KEPT_PREFIXES = ("gain-", "detail-", "pixels-", "scale-")
 
 
 def _keep_choices() -> None:

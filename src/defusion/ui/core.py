@@ -76,9 +76,11 @@ COLOR_MODES = ("auto", "rgb", "ycbcr")
 TILE_CHOICES = ("auto", "off", 256, 512, 768, 1024)
 #: Registration motions offered; the first, "none", is the default (sources taken as registered).
 ALIGN_CHOICES = MOTIONS
-#: Where the fused pixels come from, the fusion core's default first.
+#: Where the fused pixels come from, the fusion core's default first (focus stacks start at the
+#: sources: default_pixels).
 PIXEL_CHOICES = PIXEL_SOURCES
-#: Inference scales offered, the fusion core's default first (1 is the paper's, 4x faster than 2).
+#: Inference scales offered, the fusion core's default first (1 is the paper's, 4x faster than 2;
+#: pixels from the sources start at 1: default_scale).
 SCALE_CHOICES = tuple(dict.fromkeys((DEFAULT_SCALE, 1, 2, 3)))
 #: The unique-gain slider: (min, max, step); its default is the fusion core's for the kind of images.
 UNIQUE_GAIN_RANGE = (0.0, 3.0, 0.25)
@@ -107,6 +109,28 @@ def option_warnings(task: str | None, pixels: str, align: str) -> list[str]:
         warnings.append("Align registers images of one camera by their content; an infrared and a visible image "
                         "do not match in content: for two cameras side by side, upload their rig file instead.")
     return warnings
+
+
+def default_pixels(task: str | None) -> str:
+    """The "Pixels from" choice's starting value: the fusion core's for ``task`` (the sources for
+    focus stacks, else the network's reconstruction).
+
+    Example:
+        >>> default_pixels("mff"), default_pixels("ivf"), default_pixels(None)
+        ('sources', 'network', 'network')
+    """
+    return FuseOptions.for_task(task).pixels
+
+
+def default_scale(pixels: str) -> int:
+    """The inference scale's starting value: the fusion core's for pixels from ``pixels`` (1 from
+    the sources, as good there and 4x faster; else 2).
+
+    Example:
+        >>> default_scale("sources"), default_scale("network")
+        (1, 2)
+    """
+    return FuseOptions.for_task(None, pixels=pixels).scale
 
 
 def default_unique_gain(task: str | None) -> float:
