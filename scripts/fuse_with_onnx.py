@@ -1,9 +1,9 @@
 """Fuse a pair with an exported DeNet and nothing of defusion: what `defusion fuse` does around the network.
 
 A reference for deployments that run the ONNX file in their own pipeline (docs/serving.md, "Fusing
-without defusion"). Needs numpy, onnxruntime and Pillow, and OpenCV for a scale over 1; it never
-imports defusion. It follows the fusion core's default path for a registered pair that fits in one
-network pass:
+without defusion"). Needs numpy, onnxruntime and Pillow, and OpenCV for a scale over 1 and for 16-bit
+files out or 16-bit colour in; it never imports defusion. It follows the fusion core's default path for
+a registered pair that fits in one network pass:
 
 1. Sources to float in [0, 1] (8-bit / 255, 16-bit / 65535).
 2. The network sees luminance: full-range BT.601 Y of each source, repeated into 3 channels.
@@ -12,6 +12,9 @@ network pass:
 4. The fused luminance is the mean of `fused`'s 3 channels. Grey + grey stays grey; otherwise the
    colour sources' (Cb, Cr), each weighed by its saturation |Cb - .5| + |Cr - .5| + 1e-3, give the
    chroma, and Y, Cb, Cr go back to RGB.
+5. The output is 16-bit when either source is 16-bit, else 8-bit (the fusion core's rule,
+   defusion.fusion.color.output_dtype), rounded: round(v * 65535) or round(v * 255); formats
+   other than PNG and TIFF take 8 bits, as `defusion fuse` writes them.
 
 Gains and scale come from the file's `fusion_defaults` metadata for ``--task`` (exports made
 before 2026-12-05 lack it: then the fusion core's general defaults below). Not covered here:
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -36,16 +40,44 @@ SATURATION_EPS = 1e-3
 #: Used when the file carries no `fusion_defaults` (exports before 2026-12-05).
 GENERAL_DEFAULTS = {"unique_gain": 1.25, "detail_gain": 1.5, "scale": 2}
 SIZE_MULTIPLE = 8
+#: Pillow's modes of 16-bit grey files (a 16-bit grey PNG opens as I;16, or I in older Pillows).
+GREY_16_MODES = ("I;16", "I;16B", "I;16L", "I")
+#: Full scales of 8-bit and 16-bit data: a value over its full scale is the float in [0, 1].
+FULL_8, FULL_16 = 255.0, 65535.0
+#: Formats that keep 16 bits (defusion writes the others, JPEG and the rest, in 8 bits).
+SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
 
 
-def read(path: str) -> np.ndarray:
-    """An image file as float32 in [0, 1], HxW (grey) or HxWx3."""
+def read(path: str) -> tuple[np.ndarray, bool]:
+    """An image file as float32 in [0, 1], HxW (grey) or HxWx3; and whether it holds 16-bit data."""
     image = Image.open(path)
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        return np.asarray(image, dtype=np.float32) / 65535.0
-    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    if image.mode in GREY_16_MODES:
+        return np.asarray(image, dtype=np.float32) / FULL_16, True
+    if any(";16" in str(tile.args) for tile in image.tile):  # 16-bit colour: Pillow would give 8 bits
+        import cv2
+
+        bgr = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        return grey_if_equal(cv2.cvtColor(bgr[..., :3], cv2.COLOR_BGR2RGB).astype(np.float32) / FULL_16), True
+    return grey_if_equal(np.asarray(image.convert("RGB"), dtype=np.float32) / FULL_8), False
+
+
+def grey_if_equal(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 with R = G = B everywhere as HxW (grey), else as it is."""
     grey = np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
     return rgb[..., 0] if grey else rgb
+
+
+def write(path: str, image: np.ndarray, sixteen_bit: bool) -> None:
+    """HxW or HxWx3 in [0, 1] to ``path``: 16-bit when asked and the format keeps it (with OpenCV:
+    Pillow writes no 16-bit colour), else 8-bit."""
+    if not (sixteen_bit and Path(path).suffix.lower() in SIXTEEN_BIT_SUFFIXES):
+        Image.fromarray((image * FULL_8 + 0.5).astype(np.uint8)).save(path)
+        return
+    import cv2
+
+    pixels = (image * FULL_16 + 0.5).astype(np.uint16)
+    if not cv2.imwrite(path, pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)):
+        raise SystemExit(f"cannot write {path}")
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
@@ -111,14 +143,14 @@ def main() -> None:
     session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
     settings = defaults(session, args.task)
     scale = args.scale or settings["scale"]
-    a, b = read(args.a), read(args.b)
+    (a, a16), (b, b16) = read(args.a), read(args.b)
     if a.shape[:2] != b.shape[:2]:
         raise SystemExit(f"the images differ in size: {a.shape[1]}x{a.shape[0]} vs {b.shape[1]}x{b.shape[0]}")
     if args.task == "mef" and luminance(b).mean() < luminance(a).mean():
         a, b = b, a  # exposure pairs run darker first (the core's order="exposure")
     y = fuse_luminance(session, luminance(a), luminance(b), settings["unique_gain"], settings["detail_gain"], scale)
     fused = with_colour(y, [a, b])
-    Image.fromarray((fused * 255.0 + 0.5).astype(np.uint8)).save(args.output)
+    write(args.output, fused, a16 or b16)  # 16-bit in, 16-bit out, as defusion fuse
     print(f"wrote {args.output}")
 
 

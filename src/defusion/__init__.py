@@ -7,7 +7,9 @@ Example:
 
 __version__ = "0.1.0"
 
-from defusion.fusion.fuser import Decomposition, FuseOptions, Fuser, Fusion, Selection  # noqa: E402
+from defusion.fusion.fuser import (Decomposition, FuseOptions, Fuser, Fusion, Selection,  # noqa: E402
+                                   SizeMismatchError)
 from defusion.model.registry import create_model, list_models  # noqa: E402
 
-__all__ = ["Decomposition", "FuseOptions", "Fuser", "Fusion", "Selection", "create_model", "list_models", "__version__"]
+__all__ = ["Decomposition", "FuseOptions", "Fuser", "Fusion", "Selection", "SizeMismatchError", "create_model",
+           "list_models", "__version__"]

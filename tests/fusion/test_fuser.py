@@ -611,3 +611,33 @@ def test_a_bracket_fused_by_exposure_keeps_one_framing_whatever_its_files_order(
     assert np.array_equal(registered[0], dark)
     assert _framed_on(registered, scene, _BRACKET_SHOTS[0][0])
     assert not _framed_on(registered, scene, mid_frame)
+
+
+def test_from_pretrained_threads_bounds_pytorchs_threads_too(tiny_weights):
+    """The audit: threads=N reached only onnxruntime; PyTorch (runtime torch, the up-sampling) kept one per core."""
+    before = torch.get_num_threads()
+    wanted = 1 if before != 1 else 2
+    try:
+        Fuser.from_pretrained(tiny_weights, device="cpu", runtime="torch", threads=wanted)
+        assert torch.get_num_threads() == wanted
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_one_fuser_fuses_from_several_threads_as_it_does_serially(tiny_weights, rng):
+    """What the Fuser's docstring promises: calls read the Fuser and never change it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fuser = Fuser(load_weights(tiny_weights), options=FuseOptions(scale=1))
+    pairs = [(smooth_image(rng, 24, 32), smooth_image(rng, 24, 32, 1)) for _ in range(4)]
+    serial = [fuser.fuse(a, b) for a, b in pairs]
+    with ThreadPoolExecutor(2) as pool:
+        threaded = list(pool.map(lambda pair: fuser.fuse(*pair), pairs))
+    assert all(np.array_equal(s, t) for s, t in zip(serial, threaded))
+
+
+def test_size_mismatch_error_is_exported_from_the_package():
+    import defusion
+
+    assert defusion.SizeMismatchError is SizeMismatchError and issubclass(SizeMismatchError, ValueError)
+    assert "SizeMismatchError" in defusion.__all__

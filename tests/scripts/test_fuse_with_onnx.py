@@ -38,3 +38,29 @@ def test_the_standalone_recipe_gives_defusion_fuses_image(onnx_file, lively_weig
     difference = np.abs(got.astype(int) - expected)
     # scale 2 up-samples with OpenCV's bicubic, not PyTorch's: a grey level or two at the borders
     assert difference.max() <= tolerance and difference.mean() < 0.2, (difference.max(), difference.mean())
+
+
+@pytest.mark.parametrize("deep", ["grey", "colour"])
+def test_a_16_bit_source_gives_a_16_bit_image_as_defusion_fuse_does(onnx_file, lively_weights, tmp_path, deep):
+    """The audit: the script wrote 8 bits where `defusion fuse` keeps 16-bit in, 16-bit out."""
+    import cv2
+
+    rng = np.random.default_rng(6)
+    visible, infrared = smooth_image(rng, 45, 61), smooth_image(rng, 45, 61, 1)
+    def fine(image: np.ndarray) -> np.ndarray:  # 16-bit data with all 16 bits used
+        return (image.astype(np.uint16) * 257 + rng.integers(0, 257, image.shape)).astype(np.uint16)
+
+    if deep == "grey":  # over the full range: no raw thermal frame for the core to stretch
+        cv2.imwrite(str(tmp_path / "a.png"), cv2.cvtColor(visible, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(tmp_path / "b.png"), fine(infrared))
+    else:  # Pillow reads 16-bit colour as 8 bits: the script must not
+        cv2.imwrite(str(tmp_path / "a.png"), cv2.cvtColor(fine(visible), cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(tmp_path / "b.png"), infrared)
+    out = tmp_path / "fused.png"
+    run_script(SCRIPT, onnx_file, tmp_path / "a.png", tmp_path / "b.png", "-o", out, "--scale", 1, "--task", "ivf")
+    fuser = Fuser.from_pretrained(lively_weights, runtime="torch", task="ivf", scale=1, tile=0)
+    expected = fuser.fuse(read_image(tmp_path / "a.png"), read_image(tmp_path / "b.png"))
+    got = cv2.cvtColor(cv2.imread(str(out), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGR2RGB)
+    assert got.dtype == expected.dtype == np.uint16 and got.shape == expected.shape == (45, 61, 3)
+    difference = np.abs(got.astype(int) - expected) / 257.0  # in 8-bit grey levels
+    assert difference.max() <= 1 and difference.mean() < 0.2, (difference.max(), difference.mean())

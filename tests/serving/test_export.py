@@ -231,3 +231,12 @@ def test_an_export_onto_a_folder_is_refused_before_work_and_a_failed_one_leaves_
     with pytest.raises(RuntimeError, match="disk full"):
         export_module.export_torchscript(load_weights(tiny_weights), tmp_path / "x.pt")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_input_note_says_to_stretch_raw_thermal_counts_as_defusion_does():
+    """The audit: a deployment that divides 14-bit thermal counts by 65535 fuses a flat grey."""
+    from defusion.fusion.stretch import TAIL_PERCENT
+    from defusion.serving.export import INPUT_NOTE
+
+    assert "Raw thermal counts" in INPUT_NOTE and "divided by 65535" in INPUT_NOTE
+    assert f"{TAIL_PERCENT:g} to {100 - TAIL_PERCENT:g} percentiles onto [0, 1]" in INPUT_NOTE  # stretch.py's rule

@@ -28,6 +28,7 @@ import numpy as np
 
 from defusion.fusion.fuser import Fuser, SizeMismatchError
 from defusion.fusion.rig import RigError
+from defusion.fusion.stretch import measure_stretch
 from defusion.io.images import DEFAULT_MAX_PIXELS, READ_FORMATS, READ_SUFFIXES, read_image, write_image
 from defusion.io.shots import visible_images
 
@@ -284,7 +285,9 @@ def fuse_videos(
     its input's first is a VideoError. The output frame rate is ``fps``, else the first input
     video's, else 25; an output folder keeps only this run's frames. A fuser that sorts
     its inputs (``FuseOptions.order``, e.g. ``task="mef"``) sorts the first frames and keeps that
-    order for the whole video, so that it cannot flip, and flicker, between frames.
+    order for the whole video, so that it cannot flip, and flicker, between frames. So with the
+    stretch of raw thermal frames (``FuseOptions.stretch``, ``auto``): measured on the first frames
+    and kept, so that a hot object entering the view does not darken the rest of it.
     """
     from tqdm import tqdm
 
@@ -322,7 +325,7 @@ def fuse_videos(
         done = 0
         start = time.perf_counter()
         frames_a, frames_b = src_a.frames(), src_b.frames()
-        steady, swap = replace(fuser, options=replace(fuser.options, order="given")), None
+        steady, swap = fuser, None
         with tqdm(total=total, desc="fusing", unit="frame", disable=not progress, file=sys.stderr) as bar:
             while max_frames is None or done < max_frames:
                 fa, fb = next(frames_a, None), next(frames_b, None)
@@ -337,6 +340,7 @@ def fuse_videos(
                     if swap is None:  # the order the fuser would give the first frames, kept
                         # (a rig's frames stay in its cameras' order: it maps b's onto a's)
                         swap = fuser.options.rig is None and fuser.input_order(fa, fb) == [1, 0]
+                        steady = _steady_fuser(fuser, [fb, fa] if swap else [fa, fb])
                     fused = steady.fuse(fb, fa) if swap else steady.fuse(fa, fb)
                 except (SizeMismatchError, RigError) as exc:
                     raise VideoError(f"frame {done}: {exc}") from None
@@ -355,6 +359,16 @@ def fuse_videos(
         src_a.close()
         src_b.close()
     return VideoResult(done, seconds, out)
+
+
+def _steady_fuser(fuser: Fuser, first: list[np.ndarray]) -> Fuser:
+    """``fuser`` as it fuses every frame of a stream whose first frames are ``first`` (in the order
+    they are fused): that order kept, and a ``stretch="auto"`` measured on them and kept (a
+    FixedStretch, or "none" when none was narrow), so neither can change between frames."""
+    stretch = fuser.options.stretch
+    if isinstance(stretch, str) and stretch == "auto":
+        stretch = measure_stretch(first) or "none"
+    return replace(fuser, options=replace(fuser.options, order="given", stretch=stretch))
 
 
 def _warn_rates_differ(src_a: FrameSource, src_b: FrameSource, rate: float, asked: bool,

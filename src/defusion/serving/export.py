@@ -129,7 +129,9 @@ def fusion_defaults() -> dict[str, dict[str, float]]:
 INPUT_NOTE = ("x1, x2: B x 3 x H x W float32 in [0, 1], H and W multiples of 8 (mirror-pad bottom/right); "
               "the fusion core feeds each source's full-range BT.601 luminance repeated into 3 channels and "
               "takes the mean of fused's channels as the fused luminance; unique_gain, detail_gain: float32 "
-              "scalars, see fusion_defaults (1 and 1: the paper's Pr)")
+              "scalars, see fusion_defaults (1 and 1: the paper's Pr). Raw thermal counts (14-bit values in a "
+              "16-bit frame) divided by 65535 are a flat dark grey and lose the infrared: stretch them first, as "
+              "defusion does (the frame's 0.1 to 99.9 percentiles onto [0, 1]; one mapping for a whole stream)")
 
 
 @contextlib.contextmanager

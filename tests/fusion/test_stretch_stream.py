@@ -1,0 +1,92 @@
+"""A stream of raw thermal frames keeps one stretch (audit: a hot object entering a corner darkened
+an unchanged region from 125 to 68 grey levels in one frame, or switched the stretch off)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from defusion.fusion.fuser import Fuser, FuseOptions
+from defusion.fusion.stretch import FixedStretch, measure_stretch, stretch_sources
+from defusion.fusion.video import fuse_videos
+from tests.conftest import smooth_image
+
+H, W = 48, 64
+#: The frame the hot object enters in, and where (a corner, far from the region compared).
+ENTERS = 3
+PATCH = (slice(H - 12, H), slice(W - 12, W))
+REGION = (slice(0, H // 2), slice(0, W // 2))
+#: Counts of a warm object (the range stays narrow) and a hot one (widens it past NARROW_SPAN).
+WARM, HOT = 12_000, 40_000
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(one_torch_thread):
+    """One intra-op thread: the machine's few cores are shared (see tests/conftest.py)."""
+
+
+def _thermal_stream(rng, n: int = 5, hot: int = WARM) -> list[np.ndarray]:
+    """Raw 16-bit frames of a still scene (counts 7000..9000); an object of ``hot`` counts enters
+    the corner in frame ENTERS."""
+    scene = (7000 + 2000 * (smooth_image(rng, H, W, 1) / 255.0)).astype(np.uint16)
+    frames = [scene.copy() for _ in range(n)]
+    for frame in frames[ENTERS:]:
+        frame[PATCH] = hot
+    return frames
+
+
+def _spread(fused: list[np.ndarray]) -> float:
+    """Largest change, in 8-bit grey levels, of the unchanged region across the fused frames."""
+    region = np.stack([f[REGION].astype(np.float64) / 257.0 for f in fused])
+    return float((region.max(axis=0) - region.min(axis=0)).max())
+
+
+@pytest.mark.parametrize("hot", [WARM, HOT])
+def test_a_fixed_stretch_keeps_the_mapping_where_auto_changes_it(rng, hot):
+    frames = _thermal_stream(rng, hot=hot)
+    fixed = measure_stretch(frames[:1])
+    assert fixed is not None and fixed.sources == (0,)
+    floats = lambda frame, stretch: stretch_sources([frame], [frame / 65535.0], stretch)[0][0]  # noqa: E731
+    auto = [floats(f, "auto")[REGION] for f in frames]
+    kept = [floats(f, fixed)[REGION] for f in frames]
+    assert np.abs(auto[ENTERS] - auto[0]).max() > 0.1  # the defect: per-frame mapping darkens the rest
+    assert all(np.array_equal(k, kept[0]) for k in kept) and np.array_equal(kept[0], auto[0])
+
+
+def test_a_fused_stream_with_a_fixed_stretch_stays_within_one_grey_level(rng, lively_weights):
+    thermal, visible = _thermal_stream(rng), smooth_image(rng, H, W, 1)
+    auto = Fuser.from_pretrained(lively_weights, device="cpu", runtime="torch", scale=1, tile=0)
+    steady = replace(auto, options=replace(auto.options, stretch=measure_stretch([thermal[0], visible])))
+    assert _spread([auto.fuse(t, visible) for t in thermal]) > 5  # per call: the region jumps
+    assert _spread([steady.fuse(t, visible) for t in thermal]) <= 1.0
+    assert np.array_equal(steady.fuse(thermal[0], visible), auto.fuse(thermal[0], visible))  # auto unchanged
+
+
+def test_defusion_video_measures_the_stretch_on_the_first_frames(rng, tmp_path, lively_weights):
+    thermal, visible = _thermal_stream(rng, hot=HOT), smooth_image(rng, H, W, 1)
+    for name, frames in (("ir", thermal), ("vis", [visible] * len(thermal))):
+        (tmp_path / name).mkdir()
+        for i, frame in enumerate(frames):
+            cv2.imwrite(str(tmp_path / name / f"f{i}.png"), frame)
+    fuser = Fuser.from_pretrained(lively_weights, device="cpu", runtime="torch", scale=1, tile=0)
+    result = fuse_videos(fuser, tmp_path / "ir", tmp_path / "vis", tmp_path / "out", progress=False)
+    fused = [cv2.imread(str(path), cv2.IMREAD_UNCHANGED) for path in sorted((tmp_path / "out").glob("*.png"))]
+    assert result.frames == len(thermal) and fused[0].dtype == np.uint16
+    assert _spread(fused) <= 1.0
+    assert np.array_equal(fused[0], fuser.fuse(thermal[0], visible))  # the first frame as fuse gives it
+
+
+def test_a_fixed_stretch_is_checked():
+    assert FuseOptions(stretch=FixedStretch((1,), 0.1, 0.2)).stretch.sources == (1,)
+    for bad in (((), 0.1, 0.2), ((0,), 0.3, 0.2), ((0,), -0.1, 0.2), ((-1,), 0.1, 0.2), ((0, 0), 0.1, 0.2)):
+        with pytest.raises(ValueError, match="fixed stretch"):
+            FixedStretch(*bad)
+    with pytest.raises(ValueError, match="unknown stretch"):
+        FuseOptions(stretch="always")
+    frame = np.full((8, 8), 7000, np.uint16)
+    with pytest.raises(ValueError, match="maps source 2, but 1 images"):
+        stretch_sources([frame], [frame / 65535.0], FixedStretch((1,), 0.1, 0.2))
+    assert measure_stretch([frame, frame.astype(np.uint8)]) is None  # flat or 8-bit: nothing to stretch
