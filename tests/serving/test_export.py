@@ -61,7 +61,12 @@ def test_fuser_over_onnx_matches_pytorch(exported, lively_weights, case):
     else:  # tiles of 64 with overlap 16 over a 70x90 pair
         a, b, options = smooth_image(rng, 70, 90, 1), smooth_image(rng, 70, 90), {"tile": 64, "overlap": 16}
     ours = Fuser.from_pretrained(lively_weights, device="cpu", **options)
-    theirs = load_onnx_fuser(exported["onnx"], threads=1, **options)
+    before = torch.get_num_threads()
+    try:
+        theirs = load_onnx_fuser(exported["onnx"], threads=1, **options)
+        assert torch.get_num_threads() == 1  # PyTorch's too (the up-sampling at scale 2), as from_pretrained
+    finally:
+        torch.set_num_threads(before)
     assert isinstance(theirs.model, OnnxDeNet)
     expected, got = ours.fuse(a, b), theirs.fuse(a, b)
     assert got.shape == expected.shape == a.shape[:2] + (3,)

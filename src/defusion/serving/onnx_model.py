@@ -141,13 +141,19 @@ def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None =
     ``task`` and ``fuse_options`` (:class:`~defusion.fusion.fuser.FuseOptions` fields: ``tile``,
     ``scale``, ``color``, ...) as in :meth:`Fuser.from_pretrained`; ``device`` is ``cpu``,
     ``cuda`` or ``auto``; ``threads`` bounds onnxruntime's intra-op threads (default: one per
-    physical core).
+    physical core) and, as :meth:`Fuser.from_pretrained` does, PyTorch's (the up-sampling at
+    ``scale`` 2; process-wide).
     """
+    import torch
+
     from defusion.fusion.fuser import FuseOptions, Fuser, resolve_device
 
     options = FuseOptions.for_task(task, **fuse_options)  # bad options fail before the session starts
     device = resolve_device(device)
-    return Fuser(OnnxDeNet(path, device=device, threads=threads), device, False, options)
+    network = OnnxDeNet(path, device=device, threads=threads)
+    if threads is not None:  # after loading: a file that fails to load leaves the process as it was
+        torch.set_num_threads(int(threads))
+    return Fuser(network, device, False, options)
 
 
 #: Environment variable naming the folder for cached exports (default ~/.cache/defusion).
