@@ -8,6 +8,7 @@ not evaluation scripts.
 from __future__ import annotations
 
 import csv
+import io
 import sys
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from defusion.fusion.color import to_uint8
-from defusion.io.images import ImageReadError, header_size, read_image
+from defusion.io.images import ImageReadError, header_size, read_image, write_bytes_atomically
 from defusion.io.notes import listed
 from defusion.io.pairs import images_by_stem, left_out, match_pairs, stem_clashes
 
@@ -404,15 +405,14 @@ def _scored(rows: list[Row]) -> dict[tuple[str, str], set[str]]:
 
 
 def write_results_csv(rows: list[Row], path: Path) -> None:
-    """Write ``rows`` atomically: a run killed while writing leaves the previous file whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["method", "image", "metric", "value"])
-        for r in rows:
-            writer.writerow([r.method, r.image, r.metric, f"{r.value:.6g}"])
-    tmp.replace(path)
+    """Write ``rows`` atomically: a run killed, or a disk filling, while writing leaves the previous
+    file whole and no temporary one (an OSError of one line naming ``path`` says why)."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["method", "image", "metric", "value"])
+    for r in rows:
+        writer.writerow([r.method, r.image, r.metric, f"{r.value:.6g}"])
+    write_bytes_atomically(path, text.getvalue().encode())
 
 
 def read_results_csv(path: Path) -> list[Row]:

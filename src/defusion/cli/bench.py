@@ -7,16 +7,16 @@ import json
 import sys
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
-from defusion.cli.errors import UserError
+from defusion.cli.errors import UserError, close_progress_bars
 from defusion.cli.options import positive_int
 from defusion.model.weights import WeightsError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from defusion.benchmark.runner import Row
+    from defusion.benchmark.runner import BenchResult, Row
 
 #: Written into OUT: what a later ``--resume`` must know about this run.
 RUN_FILE = "run.json"
@@ -287,10 +287,9 @@ GRID_JPEG_QUALITY = 90
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.benchmark.compare import versus_chart, versus_markdown, versus_summary
-    from defusion.benchmark.report import means_csv, summary_chart, summary_latex, summary_markdown, undefined_notes
-    from defusion.benchmark.runner import (DEFUSION_VARIANTS, SECONDS, TASK_METRICS, builtin_methods,
-                                           defusion_run_id, run_benchmark, write_results_csv)
+    from defusion.benchmark.runner import (DEFUSION_VARIANTS, TASK_METRICS, builtin_methods, defusion_run_id,
+                                           run_benchmark)
+    from defusion.io.images import check_writable_folder
     from defusion.metrics import metric_names
 
     for folder in (args.dir_a, args.dir_b):
@@ -325,29 +324,109 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         previous, earlier_weights = _previous_rows(args.out, weights, fingerprints, recorded)
         weights = weights or earlier_weights  # DeFusion rows kept from an earlier run keep their ID
-    else:
-        if (args.out / "results.csv").is_file():
-            print(f"defusion: note: {args.out} held an earlier run's results; starting afresh (--resume keeps them "
-                  "and adds to them)", file=sys.stderr)
-        _clear_outputs(args.out)
-    (args.out / "grids").mkdir(parents=True, exist_ok=True)
+    elif (args.out / "results.csv").is_file():
+        print(f"defusion: note: {args.out} holds an earlier run's results; starting afresh: they are replaced when "
+              "this run saves its first scores (--resume keeps them and adds to them)", file=sys.stderr)
+    try:
+        check_writable_folder(args.out)
+    except OSError as exc:  # read-only, full, not allowed: said now, not after the first pair's minutes
+        raise UserError(f"--out {args.out}: {exc}") from None
     record = _run_record(weights, args.weights, fused_dirs, fingerprints, recorded)
-    (args.out / RUN_FILE).write_text(json.dumps(record) + "\n")
+    saver = _Saver(args.out, record, previous)
     grids = _Grids(args.out / "grids", previous or [], _stored_results(args.out, record, fused_dirs),
                    record["fused_files"])
+    pairs = run_benchmark(args.dir_a, args.dir_b, methods, fused_dirs, metrics,
+                          save_dir=args.out / "fused" if args.save_fused else None, limit=args.limit,
+                          progress=not args.no_progress, previous=previous, jobs=args.jobs, make_methods=make_methods)
+    try:
+        result = _score(pairs, saver, grids)
+        grids.say_kept()
+        if result is None or not result.rows:
+            raise UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
+        saver.save(result.rows)  # also when nothing was new (scores dropped)
+        return _report(args, result, metrics, title, sources)
+    except KeyboardInterrupt:
+        close_progress_bars()
+        print(f"defusion: interrupted; {saver.progress()}", file=sys.stderr)
+        return 130
+    except OSError as exc:  # a full or read-only disk: what is saved stays saved
+        raise UserError(f"{_reason(exc)}; {saver.progress()}") from None
+
+
+def _score(pairs: Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]],
+           saver: _Saver, grids: _Grids) -> BenchResult | None:
+    """Draw each pair's grid and save the scores as ``pairs`` (run_benchmark's) are scored: nothing is
+    lost on a kill. The result of the last pair, None where there was none."""
     result = None
-    for stem, outputs, a, b, result in run_benchmark(
-            args.dir_a, args.dir_b, methods, fused_dirs, metrics,
-            save_dir=args.out / "fused" if args.save_fused else None, limit=args.limit,
-            progress=not args.no_progress, previous=previous, jobs=args.jobs, make_methods=make_methods):
+    for stem, outputs, a, b, result in pairs:
         if a is None:  # scored in an earlier run (--resume)
             continue
+        saver.start()
         grids.draw(stem, a, b, outputs, result.methods)
-        write_results_csv(result.rows, args.out / "results.csv")  # as we go: nothing lost on a kill
-    grids.say_kept()
-    if result is None or not result.rows:
-        raise UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
-    write_results_csv(result.rows, args.out / "results.csv")  # also when nothing was new (scores dropped)
+        saver.save(result.rows)
+    return result
+
+
+def _reason(exc: OSError) -> str:
+    """An OSError in one line: the file and the OS's reason (not ``[Errno 28] ...: 'path'``); those of
+    :func:`~defusion.io.images.write_bytes_atomically` are already so."""
+    if exc.filename and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
+class _Saver:
+    """Saves OUT/results.csv, with RUN_FILE (what a resume needs beside it), as pairs are scored. A run
+    without --resume removes an earlier run's outputs only when it saves its first scores: one stopped,
+    or failing, before that leaves them as they were."""
+
+    def __init__(self, out: Path, record: dict, previous: list[Row] | None) -> None:
+        self.out, self.record, self.fresh = out, record, previous is None
+        self.started = False
+        self.saved = {r.image for r in previous or []}  # pairs in results.csv as this run knows it
+        self.earlier = self.fresh and (out / "results.csv").is_file()
+
+    def start(self) -> None:
+        """Before this run's first output: remove an earlier run's (without --resume), make grids/ and
+        write RUN_FILE."""
+        if self.started:
+            return
+        from defusion.io.images import write_bytes_atomically
+
+        if self.fresh:
+            _clear_outputs(self.out)
+        (self.out / "grids").mkdir(parents=True, exist_ok=True)
+        write_bytes_atomically(self.out / RUN_FILE, (json.dumps(self.record) + "\n").encode())
+        self.started = True
+
+    def save(self, rows: list[Row]) -> None:
+        """Write ``rows`` to results.csv (atomically: a failure leaves the last one whole)."""
+        from defusion.benchmark.runner import write_results_csv
+
+        self.start()
+        write_results_csv(rows, self.out / "results.csv")
+        self.saved = {r.image for r in rows}
+
+    def progress(self) -> str:
+        """What is saved, and how to go on: said when a run is interrupted or cannot write."""
+        results = self.out / "results.csv"
+        if self.saved:
+            count = len(self.saved)
+            return (f"{count} pair{'' if count == 1 else 's'} scored and saved in {results}: run the same command "
+                    "with --resume to go on")
+        if self.earlier and not self.started:
+            return f"no pair was scored yet; {results} holds the earlier run's results as they were"
+        return "no pair was scored yet; nothing was saved"
+
+
+def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, ...], title: str,
+            sources: tuple[str, str]) -> int:
+    """Write the tables and charts of this run's pairs and metrics, and print the summary."""
+    from defusion.benchmark.compare import versus_chart, versus_markdown, versus_summary
+    from defusion.benchmark.report import means_csv, summary_chart, summary_latex, summary_markdown, undefined_notes
+    from defusion.benchmark.runner import SECONDS
+    from defusion.io.images import write_bytes_atomically
+
     # The tables cover this run's pairs and metrics; results.csv keeps everything scored in OUT.
     pairs, wanted = set(result.images), {*metrics, SECONDS}
     rows = [r for r in result.rows if r.image in pairs and r.metric in wanted]
@@ -356,8 +435,8 @@ def run(args: argparse.Namespace) -> int:
               "metrics from an earlier run, left out of the tables", file=sys.stderr)
     if not rows:
         raise UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
-    (args.out / "summary.md").write_text(summary_markdown(rows, title, sources))
-    (args.out / "summary.tex").write_text(summary_latex(rows, title, sources))
+    write_bytes_atomically(args.out / "summary.md", summary_markdown(rows, title, sources).encode())
+    write_bytes_atomically(args.out / "summary.tex", summary_latex(rows, title, sources).encode())
     means_csv(rows, args.out / "means.csv")
     summary_chart(rows, args.out / "summary.png", title)
     written = "results.csv, summary.md, summary.tex, means.csv, summary.png"
@@ -370,7 +449,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"defusion: note: --versus {args.versus}: no other method to compare it with; no versus.md",
               file=sys.stderr)
     if len(scored) > 1 and reference in scored:
-        (args.out / "versus.md").write_text(versus_markdown(rows, reference, title))
+        write_bytes_atomically(args.out / "versus.md", versus_markdown(rows, reference, title).encode())
         versus_chart(rows, reference, args.out / "versus.png", title)
         versus = versus_summary(rows, reference)
         written += ", versus.md, versus.png"
@@ -383,4 +462,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-EXPECTED_ERRORS = (WeightsError, ValueError, FileNotFoundError)
+EXPECTED_ERRORS = (WeightsError, ValueError, OSError)

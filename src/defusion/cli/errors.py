@@ -21,6 +21,7 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
         sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
         return status
     except KeyboardInterrupt:
+        close_progress_bars()
         print("defusion: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`, which closed it: not an error worth a traceback
@@ -28,5 +29,18 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
         os.dup2(devnull, sys.stdout.fileno())  # Python flushes stdout again at exit
         return 1
     except (UserError, *expected) as exc:
+        close_progress_bars()
         print(f"defusion: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def close_progress_bars() -> None:
+    """Close the progress bars left open by an interrupt or an error, innermost first: a bar is
+    drawn without a line end, so what is said next would be glued to it (``...s/tile]defusion:
+    interrupted``); closed, a bar is cleared or ends its line."""
+    tqdm = sys.modules.get("tqdm")
+    if tqdm is None:  # no bar was ever drawn
+        return
+    bars = list(getattr(tqdm.tqdm, "_instances", ()))
+    for bar in sorted(bars, key=lambda bar: -abs(getattr(bar, "pos", 0))):
+        bar.close()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -15,7 +17,7 @@ from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES
 from defusion.fusion.fuser import SizeMismatchError
 from defusion.io.images import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY, SIXTEEN_BIT_SUFFIXES,
-                                 WRITABLE_SUFFIXES, ImageReadError)
+                                 WRITABLE_SUFFIXES, ImageReadError, check_path, check_writable_folder)
 from defusion.model.weights import WeightsError
 
 HELP = ("fuse images (registered, or registered first with --align or --rig): A B [C ...] -o OUT, or --a DIR --b DIR "
@@ -72,8 +74,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --a/--b or --stacks: the fused images' file type (default png; png and tif keep 16 "
                         "bits, jpg is smaller)")
     p.add_argument("--skip-existing", action="store_true",
-                   help="with --a/--b: leave pairs whose fused image is already in the output folder (to go on "
-                        "after an interruption) instead of fusing them again")
+                   help="with --a/--b or --stacks: leave pairs (or groups) whose fused image is already in the "
+                        "output folder (to go on after an interruption or a full disk) instead of fusing them again")
     p.add_argument("--quality", type=int, default=DEFAULT_JPEG_QUALITY, metavar="Q",
                    help=f"JPEG output's quality, 1-100 (default {DEFAULT_JPEG_QUALITY}; from {FULL_CHROMA_QUALITY} up "
                         "colour is kept at full resolution, 4:4:4)")
@@ -92,6 +94,9 @@ FOLDER_FORMATS = ("png", "tif", "jpg")
 #: one it adds with --pixels sources (the decision map).
 COMPONENT_PARTS = ("common", "unique_a", "unique_b")
 WEIGHT_PART = "weight_a"
+#: Write errors that are the output's, not one pair's (a full disk or quota, a read-only file system): a
+#: folder mode stops at the first rather than fuse every later pair only to fail to write it.
+STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 #: How far (relative) --resize may change a source's width / height ratio before a note says so:
 #: rounding an odd size (61x45 onto 60x44) is not a change of shape.
 ASPECT_TOLERANCE = 0.02
@@ -169,7 +174,6 @@ def _tile_progress(fuser, images: list[np.ndarray], args: argparse.Namespace, ne
 
 def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem: str | None = None,
               show_tiles: bool = False, nested: bool = False) -> None:
-    from defusion.fusion.color import to_uint8
     from defusion.io.images import write_image
 
     images = _load(paths, args)
@@ -180,7 +184,24 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
         _note_infrared(paths, images, fuser)
         args._infrared_noted = True
     bar = _tile_progress(fuser, images, args, nested) if show_tiles else None
-    on_tile = bar.update if bar else None
+    try:
+        fused = _fuse_images(fuser, images, out, args, stem, bar.update if bar else None)
+    finally:  # on Ctrl-C too: an open bar would glue what is said next to its line
+        if bar:
+            bar.close()
+    metadata = None if args.no_metadata else _metadata_for(paths, fused, out)
+    write_image(out, fused, quality=args.quality, metadata=metadata)
+    if fused.dtype == np.uint16 and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
+        print(f"defusion: warning: {out.suffix} holds 8 bits; the 16-bit result was reduced "
+              f"(write {' or '.join(SIXTEEN_BIT_SUFFIXES[:2])} to keep 16 bits)", file=sys.stderr)
+
+
+def _fuse_images(fuser, images: list[np.ndarray], out: Path, args: argparse.Namespace, stem: str | None,
+                 on_tile: Callable[[], object] | None) -> np.ndarray:
+    """The fused image of ``images``; the components and the source map are written where asked for."""
+    from defusion.fusion.color import to_uint8
+    from defusion.io.images import write_image
+
     if args.components:
         if len(images) != 2:
             raise UserError("--components needs exactly two images")
@@ -191,21 +212,14 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
             write_image(args.components / f"{prefix}{name}{suffix}", image)
         if parts.weight_a is not None:  # --pixels sources: the decision map, white where a's pixels are
             write_image(args.components / f"{prefix}{WEIGHT_PART}{suffix}", to_uint8(parts.weight_a))
-        fused = parts.fused
         if args.source_map:
             _write_source_map(args.source_map, [parts.weight_a, 1 - parts.weight_a], out, stem)
-    elif args.source_map:
+        return parts.fused
+    if args.source_map:
         fused, weights = fuser.fuse_with_weights(*images, on_tile=on_tile)
         _write_source_map(args.source_map, weights, out, stem)
-    else:
-        fused = fuser.fuse(*images, on_tile=on_tile)
-    if bar:
-        bar.close()
-    metadata = None if args.no_metadata else _metadata_for(paths, fused, out)
-    write_image(out, fused, quality=args.quality, metadata=metadata)
-    if fused.dtype == np.uint16 and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
-        print(f"defusion: warning: {out.suffix} holds 8 bits; the 16-bit result was reduced "
-              f"(write {' or '.join(SIXTEEN_BIT_SUFFIXES[:2])} to keep 16 bits)", file=sys.stderr)
+        return fused
+    return fuser.fuse(*images, on_tile=on_tile)
 
 
 def _note_stretched(paths: list[Path], images: list[np.ndarray]) -> None:
@@ -325,14 +339,22 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
     todo = [job for job in jobs if job[0] not in kept]
     failed, done = [], 0
     try:
-        for name, sources in tqdm(todo, desc="fusing", unit=unit[:-1], disable=args.no_progress, file=sys.stderr):
-            try:
-                _fuse_one(fuser, sources, args.output / f"{name}.{args.format}", args, name, show_tiles=True,
-                          nested=True)
-                done += 1
-            except (ImageReadError, SizeMismatchError, ValueError, OSError) as exc:
-                failed.append(name)
-                tqdm.write(f"defusion: skipped {name}: {exc}", file=sys.stderr)
+        with tqdm(todo, desc="fusing", unit=unit[:-1], disable=args.no_progress, file=sys.stderr) as bar:
+            for name, sources in bar:
+                try:
+                    _fuse_one(fuser, sources, args.output / f"{name}.{args.format}", args, name, show_tiles=True,
+                              nested=True)
+                    done += 1
+                except OSError as exc:
+                    if exc.errno in STORAGE_ERRNOS:  # every later pair would be fused, then fail the same way
+                        raise UserError(f"{exc}; stopped after {done + len(kept)} of {len(jobs)} {unit} (those "
+                                        f"fused are kept in {args.output}): once it can be written, run the same "
+                                        "command with --skip-existing to fuse the rest") from None
+                    failed.append(name)
+                    tqdm.write(f"defusion: skipped {name}: {exc}", file=sys.stderr)
+                except (ImageReadError, SizeMismatchError, ValueError) as exc:
+                    failed.append(name)
+                    tqdm.write(f"defusion: skipped {name}: {exc}", file=sys.stderr)
     except KeyboardInterrupt:  # what is written stays written (each image atomically): say how to go on
         print(f"defusion: interrupted after {done + len(kept)} of {len(jobs)} {unit} in {args.output}; "
               "run the same command with --skip-existing to fuse the rest", file=sys.stderr)
@@ -362,6 +384,11 @@ def _source_folders(args: argparse.Namespace) -> list[Path]:
 def _check_paths(args: argparse.Namespace, folders: bool) -> None:
     """Refuse outputs that cannot be written or would overwrite a source, before any work."""
     out = args.output
+    for option, path in _outputs(args):
+        try:
+            check_path(path)
+        except OSError as exc:  # a name too long, a file where a folder must be: said before stat() trips on it
+            raise UserError(f"{option} {path}: {exc}") from None
     if folders:
         for option, folder in (("--a", args.dir_a), ("--b", args.dir_b), ("--stacks", args.stacks)):
             _check_source_folder(option, folder)
@@ -385,6 +412,18 @@ def _check_paths(args: argparse.Namespace, folders: bool) -> None:
         _check_components_paths(args, folders)
     if args.source_map:
         _check_source_map_path(args, folders)
+    for option, path in _outputs(args):
+        folder = path if option == "--components" or folders else path.parent
+        try:
+            check_writable_folder(folder)
+        except OSError as exc:  # read-only, full, not allowed: said now, not after minutes of fusing
+            raise UserError(f"{option} {path}: {exc}") from None
+
+
+def _outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """(option, path) of what this run writes: -o, and --components and --source-map where given."""
+    return [(option, path) for option, path in (("-o", args.output), ("--components", args.components),
+                                                ("--source-map", args.source_map)) if path is not None]
 
 
 def _check_source_folder(option: str, folder: Path | None) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 
-from defusion.cli.errors import UserError
+from defusion.cli.errors import UserError, close_progress_bars
 from defusion.cli.options import (add_fusion_options, add_model_options, add_onnx_option, check_tile, fusion_options,
                                   make_fuser, positive_int, same_path)
 from defusion.fusion.fuser import SizeMismatchError
@@ -61,8 +62,41 @@ def _check_not_a_source(out: Path, sources: tuple[Path, ...]) -> None:
                         "(defusion does not overwrite its sources)")
 
 
+def _frame_files(folder: Path) -> dict[str, tuple[int, int]]:
+    """{name: (inode, modification time)} of the frame files (frame_000000.png, ...) in ``folder``:
+    after an interrupt, those that changed are this run's."""
+    from defusion.fusion.video import FRAME_NAME
+
+    found = {}
+    for index in itertools.count():
+        try:
+            stat = (folder / FRAME_NAME.format(index)).stat()
+        except OSError:  # the first index missing ends the sequence
+            return found
+        found[FRAME_NAME.format(index)] = (stat.st_ino, stat.st_mtime_ns)
+    return found
+
+
+def _kept(out: Path, before: dict[str, tuple[int, int]] | None) -> str:
+    """What an interrupted run leaves: a video is written only whole (its frames are discarded); a
+    frame folder keeps the frames fused (``before``: its frame files before this run)."""
+    if before is None:
+        left = f"; {out} is left as it was" if out.exists() else ""
+        return f"the frames fused so far were discarded: a video is written only once complete{left}"
+    after = _frame_files(out)  # in index order, from frame 0
+    names = list(after)
+    fused = next((i for i, name in enumerate(names) if after[name] == before.get(name)), len(names))
+    if not fused:
+        return f"no frame was fused yet; {out} holds no new frame"
+    span = names[0] if fused == 1 else f"{names[0]} to {names[fused - 1]}"
+    older = len(names) - fused
+    return (f"the {fused} frame{' fused is' if fused == 1 else 's fused are'} kept in {out} ({span})"
+            + (f"; the {older} after {'it' if fused == 1 else 'them'} {'is' if older == 1 else 'are'} an earlier "
+               "run's" if older else ""))
+
+
 def run(args: argparse.Namespace) -> int:
-    from defusion.fusion.video import fuse_videos
+    from defusion.fusion.video import fuse_videos, output_kind
 
     out = _check(args)
     for path in (args.a, args.b):
@@ -73,8 +107,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"defusion: warning: {args.a} and {args.b} are the same {'folder' if args.a.is_dir() else 'file'}: "
               "each frame is fused with itself", file=sys.stderr)
     fuser = make_fuser(args, fusion_options(args))
-    result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
-                         max_pixels=args.max_pixels, progress=not args.no_progress)
+    before = _frame_files(out) if output_kind(out) == "frames" else None
+    try:
+        result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
+                             max_pixels=args.max_pixels, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        close_progress_bars()
+        print(f"defusion: interrupted; {_kept(out, before)}", file=sys.stderr)
+        return 130
     print(f"fused {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} frames/s) into {result.output}",
           file=sys.stderr)
     return 0

@@ -8,9 +8,11 @@ something left behind (transparency, later frames, levels beyond 16 bits) is sai
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
+import uuid
 import warnings
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -533,13 +535,102 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG
         data = webp_with_metadata(image, metadata)
     else:
         data = embed_metadata(encoded.tobytes(), suffix, metadata)
-    tmp = path.with_name(f".{path.name}.tmp")
+    write_bytes_atomically(path, data)
+    return path
+
+
+#: The longest file name (bytes) assumed where the file system cannot be asked: most take 255.
+_NAME_MAX = 255
+#: Shown of a name too long to write (a name of 255 bytes would fill the line).
+_NAME_SHOWN = 24
+
+
+def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in its folder, renamed into place: a run
+    killed, or a disk filling, while writing leaves the previous file whole and no partial one.
+
+    The temporary name is short (``.defusion-PID-RANDOM.tmp``), so that every name the folder takes can
+    be written: ``.NAME.tmp`` was 5 bytes too long for names of 251-255 bytes. A failure is an OSError
+    of one line naming ``path`` (not the temporary) and the reason, with the OS's ``errno``.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".defusion-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(data)
         os.replace(tmp, path)
-    except OSError as exc:  # named after the file asked for, not the hidden temporary
+    except OSError as exc:
         with suppress(OSError):
             tmp.unlink(missing_ok=True)
-        raise OSError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        blocker = _file_in_the_way(path.parent)
+        reason = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc))
+        raise _os_error(f"{path}: cannot write ({reason})", exc.errno) from None
     return path
+
+
+def check_path(path: str | Path) -> None:
+    """Raise an OSError of one line where ``path`` can never be written, touching nothing: a part
+    of it is a longer name than the file system takes, or a file stands where a folder must be.
+    The message does not repeat ``path``: callers name it as it was given (``-o PATH: ...``).
+
+    Example:
+        >>> check_path("out/" + "e" * 300 + ".png")
+        Traceback (most recent call last):
+        OSError: the name eeeeeeeeeeeeeeeeeeeeeeee... is 304 bytes long; this file system takes names of at most 255
+    """
+    path = Path(path)
+    limit = _name_max(path)
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size > limit:
+            shown = part if len(part) <= _NAME_SHOWN else part[:_NAME_SHOWN] + "..."
+            raise _os_error(f"the name {shown} is {size} bytes long; this file system takes names of at most "
+                            f"{limit}", errno.ENAMETOOLONG)
+    blocker = _file_in_the_way(path.parent)
+    if blocker is not None:
+        raise _os_error(f"{blocker} is a file, not a folder", errno.ENOTDIR)
+
+
+def check_writable_folder(folder: str | Path) -> None:
+    """Raise an OSError of one line (the reason, without ``folder``) unless files can be written in
+    ``folder``: the folders missing are made, a small file is made and removed there, then the folders
+    made are removed again. Said before minutes of work, not after: read-only, full, not allowed."""
+    folder = Path(folder)
+    check_path(folder / "x")
+    made = [p for p in (folder, *folder.parents) if not os.path.isdir(p)]  # deepest first
+    probe = folder / f".defusion-probe-{uuid.uuid4().hex[:8]}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"defusion")
+        probe.unlink()
+    except OSError as exc:
+        with suppress(OSError):
+            probe.unlink(missing_ok=True)
+        raise _os_error(f"cannot write in {folder} ({exc.strerror or exc})", exc.errno) from None
+    finally:
+        for made_folder in made:
+            with suppress(OSError):
+                made_folder.rmdir()
+
+
+def _name_max(path: Path) -> int:
+    """The longest file name (bytes) the file system of ``path``'s nearest existing folder takes."""
+    existing = next((p for p in (path, *path.parents) if os.path.isdir(p)), Path("."))
+    try:
+        return os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return _NAME_MAX
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The nearest of ``folder`` and its parents that exists, where it is not a folder, else None."""
+    existing = next((p for p in (folder, *folder.parents) if os.path.exists(p)), None)
+    return existing if existing is not None and not os.path.isdir(existing) else None
+
+
+def _os_error(message: str, code: int | None) -> OSError:
+    """An OSError whose text is ``message`` alone (no "[Errno N]") that keeps the OS's ``code``:
+    callers tell a full or read-only disk (which stops a batch) from a problem of one file."""
+    error = OSError(message)
+    error.errno = code
+    return error
