@@ -25,6 +25,17 @@ def _fuse(*args) -> int:
     return main(["fuse", *map(str, args), "--no-progress"])
 
 
+def test_align_help_says_a_sorted_bracket_is_registered_onto_its_best_exposed_image():
+    import argparse
+
+    from defusion.cli import fuse as fuse_cli
+
+    parser = argparse.ArgumentParser()
+    fuse_cli.add_arguments(parser)
+    text = next(action.help for action in parser._actions if "--align" in action.option_strings)
+    assert "the first as given with --order given" in text and "best-exposed" in text
+
+
 def test_fuses_odd_sized_pair_to_input_size(pair, tmp_path, tiny_weights):
     out = tmp_path / "out" / "fused.png"
     assert _fuse(*pair, "-o", out, "--weights", tiny_weights) == 0

@@ -164,3 +164,27 @@ def _details(exif: bytes) -> dict:
     block = Image.Exif()
     block.load(exif.removeprefix(b"Exif\x00\x00"))
     return block.get_ifd(EXIF_IFD)
+
+
+GPS_IFD = 0x8825
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp"])
+def test_a_fused_image_gains_no_sub_directory_its_sources_lack(tmp_path, suffix):
+    """Sources without GPS once gave the fused image an empty GPS pointer (and, without an EXIF
+    sub-directory, an empty one of those too)."""
+    from defusion.cli.fuse import _metadata_for
+
+    with_details, camera_only = tmp_path / "details.jpg", tmp_path / "camera.jpg"
+    _bracket_shot(with_details, IFDRational(1, 100), 0, 100)
+    exif = Image.Exif()
+    exif[MAKE] = "Canon"
+    Image.new("RGB", (24, 16)).save(camera_only, exif=exif.tobytes())
+    fused = np.full((16, 24, 3), 128, np.uint8)
+    for paths, has_details in (([with_details] * 2, True), ([camera_only] * 2, False)):
+        out = tmp_path / f"fused{suffix}"
+        write_image(out, fused, metadata=_metadata_for(paths, fused, out))
+        tags = Image.Exif()
+        tags.load(read_metadata(out).exif.removeprefix(b"Exif\x00\x00"))
+        assert GPS_IFD not in tags and (EXIF_IFD in tags) == has_details
+        assert tags[MAKE] == "Canon"

@@ -66,6 +66,15 @@ def test_a_name_too_long_is_said_in_one_line_before_anything_is_touched(tmp_path
     check_path(tmp_path / "out" / ("a" * 251 + ".png"))  # 255 bytes: fine
 
 
+def test_a_system_without_pathconf_assumes_names_of_255_bytes(tmp_path, monkeypatch):
+    """Windows has no os.pathconf: check_path raised AttributeError, a traceback for every fuse run."""
+    monkeypatch.delattr(os, "pathconf", raising=False)
+    check_path(tmp_path / "out" / ("a" * 251 + ".png"))
+    with pytest.raises(OSError, match="is 256 bytes long; this file system takes names of at most 255"):
+        check_path(tmp_path / "out" / ("a" * 252 + ".png"))
+    check_writable_folder(tmp_path / "out")
+
+
 def test_checking_a_folder_leaves_nothing_behind_and_says_why_it_cannot_be_written(tmp_path, monkeypatch):
     check_writable_folder(tmp_path / "new" / "deeper")
     assert os.listdir(tmp_path) == []  # the folders made to try are removed again

@@ -202,7 +202,7 @@ def test_pixels_from_the_sources_per_request_and_the_server_keeps_its_own(client
     sent = {"a": ("a.png", encode_png(a), "image/png"), "b": ("b.png", encode_png(b), "image/png")}
     r = client.post("/v1/fuse?pixels=sources", files=sent)
     assert r.status_code == 200, r.text
-    picked = Fuser(fuser.model, options=replace(fuser.options, pixels="sources")).fuse(a, b)
+    picked = Fuser(fuser.model, options=replace(fuser.options, pixels="sources", scale=1)).fuse(a, b)  # as task=mff
     np.testing.assert_array_equal(as_image(r.content), picked)
     assert fuser.options.pixels == "network"
     out, lo, hi = as_image(r.content).astype(int), np.minimum(a, b).astype(int), np.maximum(a, b).astype(int)
@@ -217,6 +217,24 @@ def test_pixels_from_the_sources_per_request_and_the_server_keeps_its_own(client
     _assert_error(client.post("/v1/fuse?pixels=best", files=sent), 422, "pixels")
 
 
+@pytest.mark.parametrize(("server", "pixels", "scale"), [
+    ({}, "sources", 1),  # a server at the defaults: from the sources at scale 1, as task=mff
+    ({"task": "mff"}, "network", 2),  # a server for focus stacks (scale 1): the reconstruction at 2
+    ({"task": "mff", "scale": 3}, "network", 3),  # a scale of the server's own choosing stays
+    ({"scale": 3}, "sources", 3),
+])
+def test_the_scale_follows_the_pixels_with_or_without_a_task(fuser, server, pixels, scale):
+    """pixels=sources on a default server ran at 2 and task=ivf&pixels=sources at 1; pixels=network on
+    a server started with --task mff at 1 and task=mff&pixels=network at 2: one rule, with or without."""
+    from defusion.fusion.fuser import FuseOptions
+
+    runner = create_app(Fuser(fuser.model, fuser.device, options=FuseOptions.for_task(**server)), Limits()).state.runner
+    task = server.get("task", "ivf")
+    assert runner.options_for(pixels=pixels).scale == runner.options_for(task, pixels=pixels).scale == scale
+    assert runner.options_for(pixels=pixels).pixels == pixels
+    assert runner.options_for().scale == runner.options.scale  # no pixels asked: the server's scale
+
+
 def test_source_map_of_a_stack_and_of_a_pair(client, fuser, images):
     from dataclasses import replace
 
@@ -225,7 +243,7 @@ def test_source_map_of_a_stack_and_of_a_pair(client, fuser, images):
     sent = {f: (f"{f}.png", encode_png(im), "image/png") for f, im in zip("abc", stack)}
     r = client.post("/v1/fuse?pixels=sources&source_map=true", files=sent)
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip", r.text
-    expected = Fuser(fuser.model, options=replace(fuser.options, pixels="sources")).fuse_with_weights(*stack)
+    expected = Fuser(fuser.model, options=replace(fuser.options, pixels="sources", scale=1)).fuse_with_weights(*stack)
     with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
         assert zf.namelist() == ["fused.png", SOURCE_MAP_FILE]
         np.testing.assert_array_equal(decode_image(zf.read("fused.png"), "fused.png"), expected.fused)

@@ -238,6 +238,8 @@ def test_openapi_describes_the_multipart_body_the_errors_and_every_query_paramet
     for name, parameter in parameters.items():
         assert parameter["in"] == "query" and parameter["description"] == QUERY_HELP[name]
     assert "else the last" in parameters["infrared"]["description"]
+    assert "best-exposed" in parameters["align"]["description"]  # a bracket sorted by exposure: not onto a
+    assert "scale follows" in parameters["pixels"]["description"]  # the rule of FuseOptions.with_task
 
 
 def test_openapi_lists_the_image_fields_this_server_takes(fuser):

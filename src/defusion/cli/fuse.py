@@ -57,9 +57,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "stacks), or sorted by mean brightness; exposure (--task mef's default): a pair darker "
                         "first, more images brightest first, so a bracket's file order does not matter")
     p.add_argument("--align", default=None, choices=MOTIONS,
-                   help="register the images onto the first before fusing, for brackets and focus stacks shot "
-                        "by hand: translation, euclidean (+ rotation), affine (+ scale, as focus breathing), "
-                        "homography (+ perspective). ECC registration, blind to exposure; not for infrared + "
+                   help="register the images onto one before fusing, for brackets and focus stacks shot by "
+                        "hand: the first as given with --order given, else (sorted by brightness, as --task mef) "
+                        "the best-exposed, whatever the files' order: translation, euclidean (+ rotation), affine "
+                        "(+ scale, as focus breathing), homography (+ perspective). ECC registration, blind to exposure; not for infrared + "
                         "visible pairs (default: none, the images are registered)")
     p.add_argument("--deghost", action="store_true", default=None,
                    help="brackets with something moving (people, leaves): replace what moved between the images "
@@ -345,14 +346,11 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
                     _fuse_one(fuser, sources, args.output / f"{name}.{args.format}", args, name, show_tiles=True,
                               nested=True)
                     done += 1
-                except OSError as exc:
-                    if exc.errno in STORAGE_ERRNOS:  # every later pair would be fused, then fail the same way
+                except (OSError, ImageReadError, SizeMismatchError, ValueError) as exc:
+                    if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:  # every later pair would too
                         raise UserError(f"{exc}; stopped after {done + len(kept)} of {len(jobs)} {unit} (those "
                                         f"fused are kept in {args.output}): once it can be written, run the same "
                                         "command with --skip-existing to fuse the rest") from None
-                    failed.append(name)
-                    tqdm.write(f"defusion: skipped {name}: {exc}", file=sys.stderr)
-                except (ImageReadError, SizeMismatchError, ValueError) as exc:
                     failed.append(name)
                     tqdm.write(f"defusion: skipped {name}: {exc}", file=sys.stderr)
     except KeyboardInterrupt:  # what is written stays written (each image atomically): say how to go on

@@ -242,16 +242,17 @@ def fusion_options(args: argparse.Namespace, names: tuple[str, ...] = FUSION_OPT
     from defusion.fusion.fuser import task_options  # here, not at the top: keeps --help free of torch
 
     given = {name: getattr(args, name) for name in (*names, "unique_gain", "detail_gain")}
-    if (TASK_OPTIONS.get(args.task, {}).get("pixels") == "sources" and getattr(args, "pixels", None) is None
-            and getattr(args, "palette", None) not in (None, "none")):
-        fix = "add --pixels network for a palette" if hasattr(args, "pixels") else "a palette is for infrared images"
-        raise UserError(f"--task {args.task} takes the pixels from the sources, which --palette cannot colour (it "
-                        f"colours the network's fusion): {fix}")
     if getattr(args, "infrared", None) is not None:
         if getattr(args, "palette", None) in (None, "none"):
             raise UserError("--infrared says which image a --palette colours; give a --palette other than none")
         given["infrared"] = args.infrared - 1
-    return task_options(args.task, **given, rig=load_rig(args))
+    rig = load_rig(args)
+    try:
+        return task_options(args.task, **given, rig=rig)
+    except ValueError:  # argparse chose the task: what it refuses is a palette with a task's pixels from the sources
+        fix = "add --pixels network for a palette" if hasattr(args, "pixels") else "a palette is for infrared images"
+        raise UserError(f"--task {args.task} takes the pixels from the sources, which --palette cannot colour (it "
+                        f"colours the network's fusion): {fix}") from None
 
 
 def smallest_tile(overlap: int) -> int:

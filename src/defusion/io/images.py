@@ -614,10 +614,14 @@ def check_writable_folder(folder: str | Path) -> None:
 
 
 def _name_max(path: Path) -> int:
-    """The longest file name (bytes) the file system of ``path``'s nearest existing folder takes."""
+    """The longest file name (bytes) the file system of ``path``'s nearest existing folder takes;
+    :data:`_NAME_MAX` where it cannot be asked (Windows has no ``os.pathconf``)."""
+    pathconf = getattr(os, "pathconf", None)
+    if pathconf is None:
+        return _NAME_MAX
     existing = next((p for p in (path, *path.parents) if os.path.isdir(p)), Path("."))
     try:
-        return os.pathconf(existing, "PC_NAME_MAX")
+        return pathconf(existing, "PC_NAME_MAX")
     except (OSError, ValueError):
         return _NAME_MAX
 

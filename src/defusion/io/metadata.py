@@ -88,9 +88,7 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
             icc = im.info.get("icc_profile") or None
             exif = im.getexif()
             if exif:
-                for ifd in (_EXIF_IFD, _GPS_IFD):
-                    if ifd in exif:
-                        exif.get_ifd(ifd)  # loaded, so that tobytes() writes them
+                _load_sub_ifds(exif)
                 exif[_EXIF_ORIENTATION] = 1  # the pixels are read upright
             return ImageMetadata(icc, exif.tobytes() if exif else None)
     except Exception:  # noqa: BLE001 - unreadable, or a corrupt EXIF block (TypeError, struct.error, ...)
@@ -134,7 +132,7 @@ def fused_exif(exifs: Sequence[bytes | None]) -> bytes | None:
     first = parsed[0]
     if first is None:
         return exifs[0]
-    details = first.get_ifd(_EXIF_IFD)
+    details = _sub_ifd(first, _EXIF_IFD)
     for code in EXPOSURE_TAGS:
         values = [_exposure_value(exif, code) for exif in parsed]
         if any(value != values[0] for value in values):
@@ -152,8 +150,7 @@ def _parsed_exif(exif: bytes | None) -> Image.Exif | None:
     parsed = Image.Exif()
     try:
         parsed.load(exif.removeprefix(_EXIF_PREFIX))
-        for ifd in (_EXIF_IFD, _GPS_IFD):
-            parsed.get_ifd(ifd)
+        _load_sub_ifds(parsed)
     except Exception:  # noqa: BLE001 - not TIFF bytes, or a corrupt block (SyntaxError, struct.error, ...)
         return None
     return parsed if len(parsed) else None
@@ -163,7 +160,19 @@ def _exposure_value(exif: Image.Exif | None, code: int):
     """Tag ``code`` of ``exif`` (its EXIF sub-directory, else its first), None where it has none."""
     if exif is None:
         return None
-    return exif.get_ifd(_EXIF_IFD).get(code, exif.get(code))
+    return _sub_ifd(exif, _EXIF_IFD).get(code, exif.get(code))
+
+
+def _load_sub_ifds(exif: Image.Exif) -> None:
+    """Load the EXIF and GPS sub-directories ``exif`` points to, so that tobytes() writes them;
+    none is added where it has no pointer (Pillow's get_ifd() would add an empty one)."""
+    for ifd in (_EXIF_IFD, _GPS_IFD):
+        _sub_ifd(exif, ifd)
+
+
+def _sub_ifd(exif: Image.Exif, ifd: int) -> dict:
+    """Sub-directory ``ifd`` of ``exif`` (loaded), or a new empty dict, not added, where it has none."""
+    return exif.get_ifd(ifd) if ifd in exif else {}
 
 
 def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata) -> bytes:

@@ -116,16 +116,20 @@ QUERY_HELP: dict[str, str] = {
     "task": "the kind of images, fused at its defaults whatever the server's: ivf (infrared and visible), "
             "mef (an exposure bracket, sorted brightest first) or mff (a focus stack: pixels from the sources, at "
             "scale 1 where the server runs at its default scale)",
-    "align": "register the other images onto a first (hand-held brackets and focus stacks): translation, "
-             "euclidean, affine or homography",
+    "align": "register the images onto one (hand-held brackets and focus stacks): a, or for a bracket sorted "
+             "by exposure (task=mef, or a server started with --task mef) the best-exposed, whatever the fields' "
+             "order; translation, euclidean, affine or homography",
     "pixels": "where the fused pixels come from: network (the reconstruction) or sources (each pixel from the "
-              "source in focus there: focus stacks); default the task's (sources for mff), else the server's",
+              "source in focus there: focus stacks); default the task's (sources for mff), else the server's. "
+              "Where the server runs at the default scale of its own pixels, the scale follows: sources at 1, "
+              "network at 2",
     "stretch": "auto (the server's default): a raw 16-bit grey frame (thermal counts) is stretched to the full "
                "range; none: values as they are",
     "deghost": "true: remove ghosts of what moved between the images (brackets)",
     "source_map": f"true (with pixels=sources): a zip of fused.png and {SOURCE_MAP_FILE}, which image each pixel "
                   "came from, black a to white the last",
-    "metadata": "false: leave the sources' colour profile and a's EXIF out of the fused PNG",
+    "metadata": "false: leave the sources' colour profile and a's EXIF (without the exposure tags the uploads "
+                "do not share) out of the fused PNG",
     "palette": "false colour from the infrared image, as thermal cameras show it: inferno, magma, plasma, hot, "
                "jet or turbo; none (the default) keeps the sources' colours",
     "infrared": "with a palette: which upload is the infrared image, 1 for a (default: the one raw thermal "
@@ -265,9 +269,16 @@ class _ModelRunner:
 
     def options_for(self, task: Task | None = None, **request: Any) -> FuseOptions:
         """The server's options with ``task``'s settings and the request's own (None leaves the
-        server's); a ValueError where FuseOptions refuses the combination."""
-        # a task takes the request's pixels with its own: the scale follows them (FuseOptions.with_task)
-        options = self.options if task is None else self.options.with_task(task, pixels=request.pop("pixels", None))
+        server's); a ValueError where FuseOptions refuses the combination. With or without a task,
+        the scale follows the pixels asked for where the server's is the default for its own
+        (FuseOptions.with_task's rule)."""
+        pixels = request.pop("pixels", None)
+        if task is not None:
+            options = self.options.with_task(task, pixels=pixels)
+        else:
+            options = self.options
+            if pixels is not None:
+                request.update(pixels=pixels, scale=_scale_for_pixels(self.options, pixels))
         return replace(options, **{name: value for name, value in request.items() if value is not None})
 
     def run(self, call: FuserCall, images: Sequence[np.ndarray], options: FuseOptions,
@@ -288,6 +299,17 @@ class _ModelRunner:
             if not wanted():
                 raise _ClientGone("while waiting for the model; its fusion was skipped")
             return getattr(fuser, call)(*images, on_tile=stop_if_gone)
+
+
+def _scale_for_pixels(options: FuseOptions, pixels: PixelSource) -> int:
+    """The scale ``options`` run at with their pixels from ``pixels``, by FuseOptions.with_task's rule.
+
+    Example:
+        >>> _scale_for_pixels(FuseOptions(), "sources"), _scale_for_pixels(FuseOptions(scale=3), "sources")
+        (1, 3)
+    """
+    # with the pixels given, with_task's scale depends on them alone, not on the task: any task gives it
+    return options.with_task(TASKS[0], pixels=pixels).scale
 
 
 def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Path | None = None) -> FastAPI:
@@ -358,11 +380,15 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         server's ``max_images``: a bracket or focus stack, in order); registered, one size.
         ``task`` (ivf, mef, mff) fuses this request at that kind of images' defaults (``mff``: pixels
         from the sources, at scale 1 where the server runs at its default scale: ``FuseOptions.with_task``);
-        ``align`` (translation, euclidean, affine, homography) registers the others onto ``a`` first;
-        ``pixels=sources`` takes each pixel from the source in focus there (focus stacks; at the
-        server's scale); ``source_map=true`` (with pixels=sources) adds which image each pixel came
-        from, black ``a`` to white the last (a focus stack's depth map). The fused PNG carries the
-        sources' colour profile and ``a``'s EXIF (as ``defusion fuse``) unless ``metadata=false``.
+        ``align`` (translation, euclidean, affine, homography) registers the images onto ``a`` first
+        (a bracket sorted by exposure, ``task=mef`` or the server's: onto the best-exposed, whatever
+        the fields' order); ``pixels=sources`` takes each pixel from the source in focus there (focus
+        stacks; at scale 1 where the server runs at its default scale, as with ``task``, and
+        ``pixels=network`` at 2 where it runs at 1 from the sources); ``source_map=true`` (with
+        pixels=sources) adds which image each pixel came from, black ``a`` to white the last (a focus
+        stack's depth map). The fused PNG carries the
+        sources' colour profile and ``a``'s EXIF (as ``defusion fuse``: without the exposure tags the
+        uploads do not share, Software "defusion <version>") unless ``metadata=false``.
         ``stretch=none`` takes raw 16-bit grey frames (thermal counts) as they are instead of
         stretching them to the full range (``auto``, the server's default); ``deghost=true``
         removes ghosts of what moved between the images (brackets). A text field ``rig`` with a
