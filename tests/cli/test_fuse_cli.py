@@ -15,6 +15,22 @@ from tests.conftest import REPO, smooth_image
 
 
 @pytest.fixture
+def made(monkeypatch) -> list:
+    """Every Fuser the CLI makes, in order (Fuser.from_pretrained spied on): what options reached the core."""
+    from defusion.fusion.fuser import Fuser
+
+    fusers = []
+    real = Fuser.from_pretrained.__func__
+
+    def spy(cls, *args, **kwargs):
+        fusers.append(real(cls, *args, **kwargs))
+        return fusers[-1]
+
+    monkeypatch.setattr(Fuser, "from_pretrained", classmethod(spy))
+    return fusers
+
+
+@pytest.fixture
 def pair(tmp_path, rng):
     a = write_image(tmp_path / "a.png", smooth_image(rng, 45, 61))
     b = write_image(tmp_path / "b.jpg", smooth_image(rng, 45, 61, channels=1))
@@ -212,19 +228,9 @@ def test_align_registers_a_handheld_bracket(tmp_path, tiny_weights):
     assert off["aligned"] < 0.25 * off["handheld"], off
 
 
-def test_pixels_sources_takes_the_sources_own_pixels_at_scale_1(tmp_path, tiny_weights, monkeypatch):
-    from defusion.fusion.fuser import Fuser
-
+def test_pixels_sources_takes_the_sources_own_pixels_at_scale_1(tmp_path, tiny_weights, made):
     examples = REPO / "src" / "defusion" / "examples"
     near, far = examples / "mff_near.png", examples / "mff_far.png"
-    made = []
-    real = Fuser.from_pretrained.__func__
-
-    def spy(cls, *args, **kwargs):
-        made.append(real(cls, *args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(Fuser, "from_pretrained", classmethod(spy))
     out = tmp_path / "f.png"
     assert _fuse(near, far, "-o", out, "--weights", tiny_weights, "--task", "mff", "--pixels", "sources") == 0
     assert made[-1].options.pixels == "sources" and made[-1].options.scale == 1  # scale 1 unless told
@@ -240,19 +246,9 @@ def test_pixels_sources_takes_the_sources_own_pixels_at_scale_1(tmp_path, tiny_w
 
 
 def test_task_mff_takes_the_pixels_from_the_sources_and_pixels_network_the_reconstruction(
-        tmp_path, tiny_weights, monkeypatch, capsys):
-    from defusion.fusion.fuser import Fuser
-
+        tmp_path, tiny_weights, made, capsys):
     examples = REPO / "src" / "defusion" / "examples"
     near, far = examples / "mff_near.png", examples / "mff_far.png"
-    made = []
-    real = Fuser.from_pretrained.__func__
-
-    def spy(cls, *args, **kwargs):
-        made.append(real(cls, *args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(Fuser, "from_pretrained", classmethod(spy))
     out, smap = tmp_path / "f.png", tmp_path / "map.png"
     assert _fuse(near, far, "-o", out, "--weights", tiny_weights, "--task", "mff", "--source-map", smap) == 0
     assert (made[-1].options.pixels, made[-1].options.scale) == ("sources", 1)
@@ -487,14 +483,8 @@ def test_a_raw_thermal_frame_is_stretched_and_said_so(tmp_path, rng, tiny_weight
     assert "note:" not in capsys.readouterr().err
 
 
-def test_deghost_option_reaches_the_core(tmp_path, tiny_weights, monkeypatch):
-    from defusion.fusion.fuser import Fuser
-
+def test_deghost_option_reaches_the_core(tmp_path, tiny_weights, made):
     examples = REPO / "src" / "defusion" / "examples"
-    made = []
-    real = Fuser.from_pretrained.__func__
-    monkeypatch.setattr(Fuser, "from_pretrained", classmethod(lambda cls, *a, **k: made.append(real(cls, *a, **k))
-                                                             or made[-1]))
     under, over = examples / "mef_under.png", examples / "mef_over.png"
     assert _fuse(under, over, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--task", "mef", "--deghost") == 0
     assert made[-1].options.deghost is True and read_image(tmp_path / "f.png").shape == read_image(under).shape
