@@ -113,3 +113,23 @@ def test_a_moving_thing_as_light_as_its_ground_is_found_whole_by_its_colour(core
     ground, _, _ = _red_square_bracket(side=0)
     assert np.abs(cleaned[0] - ground[0])[there].mean() < 0.02
     assert np.abs(cleaned[0] - shots[0])[_static(there, here)].max() < 1e-3  # the rest untouched
+
+
+def test_a_large_masks_closing_is_an_octagon_as_wide_as_the_ellipse_and_fills_as_it_does():
+    """A 12 MP mask's elliptical closing took 1.8 s (up to 3 per source); above MAX_ELLIPSE_CLOSE it
+    runs as an octagon of the same width, which must close the same gaps and leave the rest."""
+    from defusion.fusion.deghost import MAX_ELLIPSE_CLOSE, _closed, _whole
+
+    side = 1100  # a closing of round(0.03 * 1100) | 1 = 33 pixels: the octagon's
+    mask = np.zeros((side, side), np.uint8)
+    mask[300:700, 300:700] = 1
+    mask[400:600, 400:600] = 0  # a near-black middle, not found
+    mask[300:700, 480:505] = 0  # and a 25-pixel gap across the thing, where it matched the reference
+    mask[820:900, 820:900] = 1  # another moving thing, apart
+    whole = _whole(mask)
+    assert 33 > MAX_ELLIPSE_CLOSE
+    assert whole[310:690, 310:690].min() == 1 and whole[820:900, 820:900].min() == 1  # filled, gap and hole
+    assert whole[:280].max() == 0 and whole[720:800].max() == 0 and whole[:, 920:].max() == 0  # nothing else
+    ellipse = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (61, 61)))
+    octagon = _closed(mask, 61)
+    assert np.count_nonzero(octagon != ellipse) < 0.01 * np.count_nonzero(ellipse)  # corners of a disk only

@@ -641,3 +641,37 @@ def test_size_mismatch_error_is_exported_from_the_package():
 
     assert defusion.SizeMismatchError is SizeMismatchError and issubclass(SizeMismatchError, ValueError)
     assert "SizeMismatchError" in defusion.__all__
+
+
+def test_the_best_exposed_source_is_measured_once_and_only_when_align_or_deghost_needs_it(fuser, rng, monkeypatch):
+    """Every bracket fused by exposure measured it, with alignment and ghost removal off too."""
+    import defusion.fusion.deghost as deghost_module
+    import defusion.fusion.fuser as fuser_module
+
+    calls = []
+    for module in (fuser_module, deghost_module):
+        measure = module.reference_index
+        monkeypatch.setattr(module, "reference_index",
+                            lambda images, measure=measure: calls.append(1) or measure(images))
+    bright = smooth_image(rng, 48, 64)
+    dark = bright // 4
+    for fields, measured in (({}, 0), ({"align": "translation"}, 1), ({"deghost": True}, 1),
+                             ({"align": "translation", "deghost": True}, 1)):
+        calls.clear()
+        Fuser(fuser.model, options=FuseOptions(order="exposure", scale=1, **fields)).fusion(dark, bright)
+        assert len(calls) == measured, fields
+
+
+def test_fusion_and_decompose_say_which_source_the_others_were_registered_onto(lively_weights, rng):
+    """A page captioned B "as aligned onto A" where a bracket's best-exposed B was the frame."""
+    scene = smooth_image(rng, 72, 88).astype(np.float32) / 255.0
+    dark, mid = scene[4:68, 4:84] * 0.3, scene[7:71, 1:81]  # B: the best exposed, framed 3 px apart
+    exposure = Fuser.from_pretrained(lively_weights, device="cpu", runtime="torch", scale=1, task="mef",
+                                     align="translation")
+    assert exposure.fusion(dark, mid).frame == 1 and exposure.decompose(dark, mid).frame == 1
+    assert exposure.fusion(mid, dark).frame == 0 and exposure.fusion(dark, mid, dark).frame == 1
+    registered = exposure.fusion(dark, mid).sources
+    assert registered[1] is not None and np.array_equal(registered[1], mid)  # B kept as it is, A moved onto it
+    given = Fuser(exposure.model, options=replace(exposure.options, order="given"))
+    assert given.fusion(dark, mid).frame == 0 and given.decompose(dark, mid).frame == 0
+    assert Fuser(exposure.model, options=replace(exposure.options, align="none")).fusion(dark, mid).frame == 0

@@ -90,3 +90,18 @@ def test_a_fixed_stretch_is_checked():
     with pytest.raises(ValueError, match="maps source 2, but 1 images"):
         stretch_sources([frame], [frame / 65535.0], FixedStretch((1,), 0.1, 0.2))
     assert measure_stretch([frame, frame.astype(np.uint8)]) is None  # flat or 8-bit: nothing to stretch
+
+
+def test_a_flat_first_frame_does_not_switch_the_stretch_off_for_the_stream(rng, tmp_path, lively_weights):
+    """Measured on the first frame alone, a shutter (NUC) frame, flat, fixed "none" for every frame."""
+    thermal, visible = _thermal_stream(rng, hot=HOT), smooth_image(rng, H, W, 1)
+    thermal[0] = np.full((H, W), 7000, np.uint16)  # the camera's shutter closed for the first frame
+    for name, frames in (("ir", thermal), ("vis", [visible] * len(thermal))):
+        (tmp_path / name).mkdir()
+        for i, frame in enumerate(frames):
+            cv2.imwrite(str(tmp_path / name / f"f{i}.png"), frame)
+    fuser = Fuser.from_pretrained(lively_weights, device="cpu", runtime="torch", scale=1, tile=0)
+    fuse_videos(fuser, tmp_path / "ir", tmp_path / "vis", tmp_path / "out", progress=False)
+    fused = [cv2.imread(str(path), cv2.IMREAD_UNCHANGED) for path in sorted((tmp_path / "out").glob("*.png"))]
+    assert np.array_equal(fused[1], fuser.fuse(thermal[1], visible))  # the first raw frame, stretched as fuse does
+    assert _spread(fused[1:]) <= 1.0  # and that stretch kept when the hot object enters

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1.element_tree import FileUploader  # noqa: E402
 
 from defusion.ui import APP_PATH  # noqa: E402
-from defusion.ui.app import UPLOAD, UPLOAD_STACK  # noqa: E402
+from defusion.ui.app import SOURCES_TAKE_NO_PALETTE, UPLOAD, UPLOAD_STACK  # noqa: E402
 from defusion.ui.core import EXAMPLES, METRIC_NAMES, STACK_METRIC_NAMES  # noqa: E402
 
 needs_upload = pytest.mark.skipif(not hasattr(FileUploader, "upload"),
@@ -236,6 +236,9 @@ def test_uploaded_bracket_is_shown_and_fused_brightest_first(ui_env, rng):
         assert captions == ["1: ev2.png", "2: ev1.png", "3: ev0.png", "fused"]  # brightest first
         assert list(at.table[0].value.index) == list(STACK_METRIC_NAMES)
         assert at.get("download_button")
+    at.selectbox(key="align").set_value("translation").run()  # onto the best exposed, not the first file
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    assert _captions(at)[:3] == ["1: ev2.png, aligned onto ev1.png", "2: ev1.png", "3: ev0.png, aligned onto ev1.png"]
 
 
 @needs_upload
@@ -365,6 +368,26 @@ def test_metrics_and_the_shown_b_are_the_aligned_sources(ui_env, lively_weights)
     assert any(c and "as aligned onto A" in c for c in _captions(at))
 
 
+def test_an_aligned_pair_is_captioned_onto_the_image_it_was_aligned_onto(ui_env):
+    """The example's best-exposed image is A: B is aligned onto it."""
+    at = _app().run()
+    at.selectbox(key="align").set_value("translation").run()
+    _assert_fused_page(at)
+    assert _captions(at)[:2] == ["A: mef_under.png", "B: mef_over.png, as aligned onto A"]
+
+
+@needs_upload
+def test_an_exposure_pair_whose_best_exposed_image_is_b_is_aligned_onto_b_and_says_so(ui_env, rng):
+    """A pair sorted by exposure is registered onto its best exposed image: the page said "B: ...,
+    as aligned onto A" when A had been moved onto B."""
+    scene = rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)
+    at = _upload_pair(_app().run(), (scene * 0.3).astype(np.uint8), scene, ("dark.png", "mid.png"))
+    at.radio(key="kind").set_value("exposure bracket").run()
+    at.selectbox(key="align").set_value("translation").run()
+    _assert_fused_page(at)
+    assert _captions(at)[:2] == ["A: dark.png, as aligned onto B", "B: mid.png"]
+
+
 @needs_upload
 def test_a_raw_thermal_frame_is_scored_as_shown_stretched(ui_env, rng):
     """The metrics once compared the fused image with the unstretched, nearly flat frame."""
@@ -412,8 +435,14 @@ def test_choices_survive_a_look_at_an_example(ui_env):
     at.slider(key="gain-ivf").set_value(2.0).run()
     at.selectbox(key="palette").set_value("inferno").run()
     at.radio(key="source").set_value(MFF).run()
+    # the focus stack's pixels come from the sources, which a palette cannot colour: the page once
+    # showed the fusion core's error; the palette is off there, and said to be
+    _assert_fused_page(at, maps=1)
+    assert at.selectbox(key="palette").proto.disabled and at.selectbox(key="palette").value == "inferno"
+    assert any(c.value == SOURCES_TAKE_NO_PALETTE for c in at.sidebar.caption)
     at.radio(key="source").set_value(UPLOAD).run()
     assert at.radio(key="kind").value == "infrared + visible"
+    assert not at.selectbox(key="palette").proto.disabled
     assert at.slider(key="gain-ivf").value == 2.0 and at.selectbox(key="palette").value == "inferno"
 
 

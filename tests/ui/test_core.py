@@ -121,12 +121,12 @@ def test_stack_metrics_and_order(tiny_weights, rng):
     scene = rng.integers(0, 256, (32, 40), dtype=np.uint8).astype(float)
     bracket = [np.clip(scene * g, 0, 255).astype(np.uint8) for g in (0.4, 1.0, 1.6)]
     fuser = core.make_fuser(load_weights(tiny_weights), "cpu", None, "auto", 1, order="exposure")
-    fused, values, order, depth, _ = core.fuse_stack_and_score(fuser, bracket)
+    fused, values, order, depth, _, _ = core.fuse_stack_and_score(fuser, bracket)
     assert depth is None  # the network's reconstruction: no pixel comes from one image
     assert fused.shape == (32, 40) and list(values) == list(core.STACK_METRIC_NAMES)
     assert values["MEF-SSIM"] == pytest.approx(mef_ssim(fused, *bracket))  # over all three sources
     assert order == [2, 1, 0]  # brightest first
-    reordered, _, order, _, _ = core.fuse_stack_and_score(fuser, bracket[::-1])
+    reordered, _, order, _, _, _ = core.fuse_stack_and_score(fuser, bracket[::-1])
     assert np.array_equal(fused, reordered) and order == [0, 1, 2]  # sorted brightest first either way
 
 

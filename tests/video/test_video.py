@@ -11,6 +11,7 @@ import pytest
 
 from defusion.cli import video as video_cli
 from defusion.cli.errors import run_guarded
+from defusion.fusion.deghost import reference_index
 from defusion.fusion.fuser import Fuser
 from defusion.fusion.video import VideoError, fuse_videos, open_frames, output_kind
 from defusion.model.weights import WeightsError
@@ -254,3 +255,50 @@ def test_a_camera_rig_fuses_frames_of_different_sizes(tmp_path, tiny_weights, ca
     status, err = _cli(capsys, b, a, "-o", tmp_path / "swapped", "--weights", tiny_weights, "--device", "cpu",
                        "--no-progress", "--rig", tmp_path / "rig.json")
     assert status == 2 and "calibrated" in err and err.count("\n") == 1
+
+
+def _exposures(tmp_path: Path, name: str, gains: tuple[float, ...], shift: int = 0) -> Path:
+    """A frame folder of one smooth scene at ``gains``, framed ``shift`` px to the right."""
+    from tests.conftest import smooth_image
+
+    scene = smooth_image(np.random.default_rng(3), H, W + 8).astype(float)[:, shift:shift + W]
+    return _write_folder(tmp_path / name, [np.clip(scene * g, 0, 255).astype(np.uint8) for g in gains])
+
+
+def _spy(monkeypatch, name: str) -> list:
+    """The ``reference`` each call of the fusion core's ``name`` (align_images, deghost) gets."""
+    import defusion.fusion.fuser as fuser_module
+
+    seen, step = [], getattr(fuser_module, name)
+    monkeypatch.setattr(fuser_module, name, lambda images, *args, reference=None, **kwargs:
+                        seen.append(reference) or step(images, *args, reference=reference, **kwargs))
+    return seen
+
+
+def test_an_aligned_bracket_video_is_framed_on_the_best_exposed_as_fuse_frames_it(tmp_path, tiny_weights):
+    """The video fused its pairs as given, darker first, and so aligned onto the darker frame where
+    defusion fuse --task mef --align aligns onto the best exposed."""
+    a = _exposures(tmp_path, "a", (1.0, 1.0), shift=3)  # the best exposed, brighter: fused second
+    b = _exposures(tmp_path, "b", (0.3, 0.3))
+    mef = Fuser.from_pretrained(tiny_weights, device="cpu", runtime="torch", task="mef", align="translation")
+    fuse_videos(mef, a, b, tmp_path / "out", progress=False)
+    fa, fb = (cv2.imread(str(folder / "f0.png"))[..., ::-1] for folder in (a, b))
+    assert mef.fusion(fa, fb).frame == 0 and mef.input_order(fa, fb) == [1, 0]
+    assert np.array_equal(cv2.imread(str(tmp_path / "out" / "frame_000000.png"))[..., ::-1], mef.fuse(fa, fb))
+
+
+@pytest.mark.parametrize("task, spied", [("mef", "align_images"), ("mef", "deghost"), (None, "deghost")])
+def test_the_frame_and_deghosts_reference_stay_the_first_frames_choice(tmp_path, tiny_weights, monkeypatch,
+                                                                         task, spied):
+    """Per frame, the best exposed flips from b to a at frame 2: the registration's frame and
+    deghost's reference would flip with it, and the framing jump."""
+    a = _exposures(tmp_path, "a", (0.3, 0.3, 0.9, 0.9))  # always the darker: fused first
+    b = _exposures(tmp_path, "b", (1.0, 1.0, 1.9, 1.9))  # the best exposed at first only
+    fuser = Fuser.from_pretrained(tiny_weights, device="cpu", runtime="torch", task=task, align="translation",
+                                  deghost=True)
+    frames = [[cv2.imread(str(folder / f"f{i}.png"))[..., ::-1] / 255.0 for folder in (a, b)] for i in range(4)]
+    assert [reference_index(pair) for pair in frames] == [1, 1, 0, 0]
+    seen = _spy(monkeypatch, spied)
+    fuse_videos(fuser, a, b, tmp_path / "out", progress=False)
+    # the first call sorts the first frames (fuse's own choice: None, deghost picks it); then b throughout
+    assert seen[0] in (1, None) and seen[1:] == [1] * 4, seen

@@ -147,7 +147,7 @@ class FuseOptions:
     first frames as they are fused, and fuse every frame with ``replace(fuser,
     options=replace(fuser.options, stretch=fixed or "none"))`` (``dataclasses.replace``),
     so a hot object entering the view cannot change the brightness of the rest (``defusion video``
-    does so).
+    does so, on the first frames that hold a raw one).
 
     ``deghost`` removes ghosts of what moved between the sources, after registration
     (:mod:`defusion.fusion.deghost`): each source's moving parts are replaced by the best-exposed
@@ -371,6 +371,10 @@ class Fusion(NamedTuple):
     #: The indices of the images stretched as raw thermal frames before fusing (``options.stretch``):
     #: worth telling the user, as ``defusion fuse`` does.
     stretched: tuple[int, ...] = ()
+    #: The index (as given) of the source the others were registered onto (``options.align``) and
+    #: deghosted against, whose framing the fused image keeps: the first, but for a bracket sorted by
+    #: brightness (with align or deghost on) the best exposed.
+    frame: int = 0
 
 
 class Decomposition(NamedTuple):
@@ -386,6 +390,8 @@ class Decomposition(NamedTuple):
     weight_a: np.ndarray | None = None
     #: The pair as it was fused (float32 in [0, 1], ``a`` first), as in :attr:`Fusion.sources`.
     sources: list[np.ndarray] | None = None
+    #: The source the other was registered onto (0: ``a``, 1: ``b``), as in :attr:`Fusion.frame`.
+    frame: int = 0
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -411,6 +417,24 @@ class _Prepared:
     sources: list[np.ndarray]  # the float sources (registered), for pixels="sources"
     palette: np.ndarray | None = None  # HxWx3 false colours of the infrared image (options.palette)
     stretched: tuple[int, ...] = ()  # the sources stretched as raw thermal frames
+    frame: int = 0  # the source the others were registered onto (Fusion.frame)
+
+
+class _Anchors(NamedTuple):
+    """The sources (indices as given) that registration and ghost removal go by."""
+
+    #: The source the others are registered onto, whose framing the fused image keeps.
+    frame: int = 0
+    #: Deghost's reference; None: deghost picks the best exposed itself, after registration.
+    reference: int | None = None
+
+
+class _Registered(NamedTuple):
+    """The sources as fused (floats in [0, 1]), which were stretched, and the one registered onto."""
+
+    floats: list[np.ndarray]
+    stretched: tuple[int, ...]
+    frame: int
 
 
 class _Stacked(NamedTuple):
@@ -542,9 +566,10 @@ class Fuser:
         stacked = self._fuse_stack([prepared.inputs[i] for i in order], prepared.mode, on_tile)
         if stacked.weights is None:
             return Fusion(self._finish(stacked.image, prepared), prepared.sources, order,
-                          stretched=prepared.stretched)
+                          stretched=prepared.stretched, frame=prepared.frame)
         weights = _unrank(stacked.weights, order)
-        return Fusion(self._finish_selected(weights, prepared), prepared.sources, order, weights, prepared.stretched)
+        return Fusion(self._finish_selected(weights, prepared), prepared.sources, order, weights=weights,
+                      stretched=prepared.stretched, frame=prepared.frame)
 
     def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None) -> _Stacked:
         """Fuse HxWx3 network inputs pairwise in ``options.stack`` order; intermediate results
@@ -584,8 +609,8 @@ class Fuser:
             w = _pair_weights(out, prepared.inputs[first], prepared.inputs[second])
             weights = _unrank([w, 1 - w], [first, second])
             return Decomposition(self._finish_selected(weights, prepared), *parts, weight_a=weights[0],
-                                 sources=prepared.sources)
-        return Decomposition(self._finish(out.fused, prepared), *parts, sources=prepared.sources)
+                                 sources=prepared.sources, frame=prepared.frame)
+        return Decomposition(self._finish(out.fused, prepared), *parts, sources=prepared.sources, frame=prepared.frame)
 
     def tiles_for(self, height: int, width: int) -> int:
         """How many network passes an image of this size takes."""
@@ -605,7 +630,7 @@ class Fuser:
         """The sources as this fuser fuses them, float32 in [0, 1] in the order given: raw thermal
         frames stretched, mapped by the rig, aligned, deghosted. What to show beside the fused
         image and to score it against (the files as given may not line up with it)."""
-        return self._registered(self._checked(images))[0]
+        return self._registered(self._checked(images)).floats
 
     def infrared_source(self, *images: np.ndarray) -> tuple[int, str | None]:
         """Which source the palette colours as the infrared image (``options.infrared``, else the one
@@ -640,27 +665,39 @@ class Fuser:
                                     "in Python, resizes the others to the first)")
         return images
 
-    def _registered(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
-        """:meth:`registered`'s floats, and the indices of the sources stretched as raw thermal frames."""
+    def _registered(self, images: list[np.ndarray]) -> _Registered:
+        """:meth:`registered`'s floats, the indices of the sources stretched as raw thermal frames,
+        and the source the others were registered onto."""
+        floats, stretched = self._mapped(images)
+        anchors = self._anchors(floats)
+        floats = align_images(floats, self.options.align, reference=anchors.frame)
+        if self.options.deghost:
+            floats = deghost(floats, reference=anchors.reference)
+        return _Registered(floats, tuple(stretched), anchors.frame)
+
+    def _mapped(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
+        """The sources as floats in [0, 1], raw thermal frames stretched and mapped by the rig (not
+        yet registered), and the indices of those stretched."""
         floats, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch)
         if self.options.rig is not None:
             floats = self.options.rig.apply(floats)
-        frame = self._frame(floats)
-        floats = align_images(floats, self.options.align, reference=frame)
-        if self.options.deghost:  # a bracket's frame is deghost's reference; as given, deghost picks its own
-            floats = deghost(floats, reference=None if self.options.order == "given" else frame)
         return floats, stretched
 
-    def _frame(self, floats: list[np.ndarray]) -> int:
-        """The source the others are registered onto, whose framing the fused image keeps: the first
-        as given (pairs and rigs: its pixel grid is the output's), else (brackets sorted by
-        brightness) the best-exposed, deghost's reference, so the files' order does not move it."""
-        return 0 if self.options.order == "given" else reference_index(floats)
+    def _anchors(self, floats: list[np.ndarray]) -> _Anchors:
+        """The source the others are registered onto and deghost's reference. With order "given"
+        the first (pairs and rigs: its pixel grid is the output's), and deghost picks its own; else
+        (brackets sorted by brightness) the best exposed for both, so the files' order does not move
+        the framing. Measured once, and only when align or deghost needs it (it reads every source)."""
+        if self.options.order == "given" or (self.options.align == "none" and not self.options.deghost):
+            return _Anchors()
+        best = reference_index(floats)
+        return _Anchors(best, best)
 
     def _prepare(self, images) -> _Prepared:
         images = self._checked(images)
         dtype = color.output_dtype(*images)
-        floats, stretched = self._registered(images)
+        floats, stretched, frame = self._registered(images)
+        size = images[0].shape[:2]
         mode = color.plan_mode(floats, self.options.color)
         if self.options.palette != "none":  # the infrared image in false colour, the fusion's detail over it
             infrared = self.options.infrared
@@ -670,13 +707,13 @@ class Fuser:
                 infrared, _ = color.thermal_source(floats, stretched)
             colours = color.thermal_colours(floats[infrared], self.options.palette)
             inputs = [color.as_rgb(color.luminance(f)) for f in floats]
-            return _Prepared("grey", inputs, None, dtype, images[0].shape[:2], floats, colours, tuple(stretched))
+            return _Prepared("grey", inputs, None, dtype, size, floats, colours, stretched=stretched, frame=frame)
         if mode == "rgb":
-            return _Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, images[0].shape[:2], floats,
-                             stretched=tuple(stretched))
+            return _Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, size, floats,
+                             stretched=stretched, frame=frame)
         inputs = [color.as_rgb(color.luminance(f)) for f in floats]
         chroma = color.blend_chroma(floats) if mode == "luma" else None
-        return _Prepared(mode, inputs, chroma, dtype, images[0].shape[:2], floats, stretched=tuple(stretched))
+        return _Prepared(mode, inputs, chroma, dtype, size, floats, stretched=stretched, frame=frame)
 
     def _finish(self, rgb: np.ndarray, prepared: _Prepared) -> np.ndarray:
         if prepared.palette is not None:

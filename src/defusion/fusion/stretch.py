@@ -41,9 +41,10 @@ _FULL_SCALE_16 = 65535.0
 @dataclass(frozen=True)
 class FixedStretch:
     """One stretch, measured once and applied as it is: ``sources`` (indices, in the order the
-    images are fused) mapped from ``low`` to ``high`` (floats in [0, 1]: the value over 65535)
-    onto [0, 1], whatever each frame's own range. For streams, so that the mapping cannot change,
-    and flicker, between frames (:func:`measure_stretch`).
+    images are given to the fuser: the stretch runs before ``FuseOptions.order`` sorts them)
+    mapped from ``low`` to ``high`` (floats in [0, 1]: the value over 65535) onto [0, 1], whatever
+    each frame's own range. For streams, so that the mapping cannot change, and flicker, between
+    frames (:func:`measure_stretch`).
 
     Example:
         >>> FixedStretch([1], 0.1, 0.2)
@@ -109,10 +110,12 @@ def is_narrow(image: np.ndarray) -> bool:
 
 
 def measure_stretch(images: Sequence[np.ndarray]) -> FixedStretch | None:
-    """The mapping ``stretch="auto"`` gives ``images`` (in the order they are fused): the narrow
+    """The mapping ``stretch="auto"`` gives ``images`` (in the order they are given to the fuser,
+    before ``FuseOptions.order`` sorts them, as :class:`FixedStretch` indexes them): the narrow
     sources (:func:`is_narrow`) and one shared range, from the lowest ``TAIL_PERCENT`` percentile
     to the highest ``100 - TAIL_PERCENT`` one; None when no source is narrow. Measure it on a
-    stream's first frame and fuse every frame with it (``FuseOptions(stretch=...)``).
+    stream's first frames that hold a narrow source (a flat shutter frame holds none) and fuse
+    every frame with it (``FuseOptions(stretch=...)``).
 
     Example:
         >>> raw = np.array([[7000, 7500], [8000, 9000]], np.uint16)

@@ -19,14 +19,15 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
 import cv2
 import numpy as np
 
-from defusion.fusion.fuser import Fuser, SizeMismatchError
+from defusion.fusion.deghost import reference_index
+from defusion.fusion.fuser import Fuser, SizeMismatchError, _Anchors
 from defusion.fusion.rig import RigError
 from defusion.fusion.stretch import measure_stretch
 from defusion.io.images import DEFAULT_MAX_PIXELS, READ_FORMATS, READ_SUFFIXES, read_image, write_image
@@ -286,8 +287,10 @@ def fuse_videos(
     video's, else 25; an output folder keeps only this run's frames. A fuser that sorts
     its inputs (``FuseOptions.order``, e.g. ``task="mef"``) sorts the first frames and keeps that
     order for the whole video, so that it cannot flip, and flicker, between frames. So with the
-    stretch of raw thermal frames (``FuseOptions.stretch``, ``auto``): measured on the first frames
-    and kept, so that a hot object entering the view does not darken the rest of it.
+    frame the others are aligned onto and deghost's reference (chosen on the first frames as
+    ``Fuser.fuse`` chooses them: a bracket's best exposed), and with the stretch of raw thermal frames
+    (``FuseOptions.stretch``, ``auto``): measured on the first frames that hold a raw one and kept,
+    so that a hot object entering the view does not darken the rest of it.
     """
     from tqdm import tqdm
 
@@ -337,11 +340,13 @@ def fuse_videos(
                 _check_frame_size(src_a, fa, done)
                 _check_frame_size(src_b, fb, done)
                 try:
-                    if swap is None:  # the order the fuser would give the first frames, kept
+                    first = swap is None
+                    if first:  # the order the fuser would give the first frames, kept
                         # (a rig's frames stay in its cameras' order: it maps b's onto a's)
                         swap = fuser.options.rig is None and fuser.input_order(fa, fb) == [1, 0]
-                        steady = _steady_fuser(fuser, [fb, fa] if swap else [fa, fb])
-                    fused = steady.fuse(fb, fa) if swap else steady.fuse(fa, fb)
+                    pair = [fb, fa] if swap else [fa, fb]
+                    steady = _with_fixed_stretch(_steady_fuser(fuser, pair) if first else steady, pair)
+                    fused = steady.fuse(*pair)
                 except (SizeMismatchError, RigError) as exc:
                     raise VideoError(f"frame {done}: {exc}") from None
                 sink.write(fused)
@@ -361,14 +366,49 @@ def fuse_videos(
     return VideoResult(done, seconds, out)
 
 
+@dataclass
+class _SteadyFuser(Fuser):
+    """A Fuser that registers onto, and deghosts against, the sources ``anchors`` names whatever
+    the frame: a stream's first frames' choice, so that its framing cannot flip between frames."""
+
+    anchors: _Anchors = field(default_factory=_Anchors)
+
+    def _anchors(self, floats: list[np.ndarray]) -> _Anchors:
+        return self.anchors
+
+
 def _steady_fuser(fuser: Fuser, first: list[np.ndarray]) -> Fuser:
     """``fuser`` as it fuses every frame of a stream whose first frames are ``first`` (in the order
-    they are fused): that order kept, and a ``stretch="auto"`` measured on them and kept (a
-    FixedStretch, or "none" when none was narrow), so neither can change between frames."""
+    they are fused): that order kept, and the frame the others are aligned onto and deghost's
+    reference chosen on them as :meth:`Fuser.fuse` would (:func:`_first_anchors`) and kept, so
+    that none of them can change between frames. The stretch: :func:`_with_fixed_stretch`."""
+    steady = replace(fuser, options=replace(fuser.options, order="given"))
+    if fuser.options.align == "none" and not fuser.options.deghost:
+        return steady
+    return _SteadyFuser(steady.model, steady.device, steady.half, steady.options, _first_anchors(fuser, first))
+
+
+def _first_anchors(fuser: Fuser, first: list[np.ndarray]) -> _Anchors:
+    """The frame and deghost's reference for ``first`` (indices into it), as :meth:`Fuser.fuse`
+    picks them; with order "given", where deghost picks its reference per call, its pick on
+    ``first`` (the best exposed)."""
+    floats, _ = fuser._mapped(first)
+    anchors = fuser._anchors(floats)
+    if fuser.options.deghost and anchors.reference is None:
+        anchors = anchors._replace(reference=reference_index(floats))
+    return anchors
+
+
+def _with_fixed_stretch(fuser: Fuser, frames: list[np.ndarray]) -> Fuser:
+    """``fuser`` with a ``stretch="auto"`` measured on ``frames`` (in the order fused) and kept as a
+    FixedStretch, once one of them is a raw frame (:func:`measure_stretch`); until then still
+    "auto", so a flat first frame (a shutter or NUC frame) cannot switch the stretch off for the
+    whole stream. A stretch already fixed, or "none", stays."""
     stretch = fuser.options.stretch
-    if isinstance(stretch, str) and stretch == "auto":
-        stretch = measure_stretch(first) or "none"
-    return replace(fuser, options=replace(fuser.options, order="given", stretch=stretch))
+    if not (isinstance(stretch, str) and stretch == "auto"):
+        return fuser
+    fixed = measure_stretch(frames)
+    return fuser if fixed is None else replace(fuser, options=replace(fuser.options, stretch=fixed))
 
 
 def _warn_rates_differ(src_a: FrameSource, src_b: FrameSource, rate: float, asked: bool,

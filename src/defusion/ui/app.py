@@ -31,6 +31,11 @@ UPLOAD_STACK = "Upload a bracket or focus stack"
 CALIBRATE = "Calibrate a camera rig"
 #: What the uploaders take, as the captions say it (core.UPLOAD_TYPES).
 FORMATS = "PNG, JPEG, TIFF, BMP, WebP, HEIC, camera raw; 8 or 16 bit"
+#: Under the palette, off while the pixels come from the sources (the fusion core refuses both).
+SOURCES_TAKE_NO_PALETTE = ("A thermal palette colours the network's fusion; pixels from the sources keep their own "
+                           "colours, so the palette is off until the pixels come from the network.")
+#: How a pair's page calls its images.
+PAIR_NAMES = ("A", "B")
 
 
 if st is not None:
@@ -112,8 +117,9 @@ def _sidebar(core, source: str) -> tuple:
         tile = st.selectbox("Tile size", core.TILE_CHOICES, key="tile",
                             help="auto tiles network inputs over 1 MP in 768-pixel tiles; off runs one pass")
         align = st.selectbox("Align images", core.ALIGN_CHOICES, key="align",
-                             help="register the images onto the first before fusing, for a bracket or focus "
-                                  "stack shot by hand: translation, euclidean (+ rotation), affine (+ scale), "
+                             help="register the images onto the first (an exposure bracket: onto its best-exposed "
+                                  "image) before fusing, for a bracket or focus stack shot by hand: translation, "
+                                  "euclidean (+ rotation), affine (+ scale), "
                                   "homography (+ perspective); none (default) takes them as registered. Not for "
                                   "infrared + visible pairs")
         pixels = st.radio("Pixels from", core.PIXEL_CHOICES, core.PIXEL_CHOICES.index(core.default_pixels(task)),
@@ -132,10 +138,14 @@ def _sidebar(core, source: str) -> tuple:
                               help="for a bracket with something moving (people, leaves): what moved between the "
                                    "images is taken from the best-exposed one, so it shows once, not as a "
                                    "half-transparent ghost (after alignment)")
-        palette = st.selectbox("Thermal palette", core.PALETTES, key="palette",
+        from_sources = pixels == "sources"  # a palette colours the network's fusion (FuseOptions.with_task drops it)
+        palette = st.selectbox("Thermal palette", core.PALETTES, key="palette", disabled=from_sources,
                                help="infrared + visible: colour the fused image by the infrared image's warmth, as "
                                     "thermal cameras show it (the infrared image: the grey one, else B); none "
                                     "(default) keeps the sources' own colours")
+        if from_sources:  # the choice is kept for pixels from the network
+            st.caption(SOURCES_TAKE_NO_PALETTE)
+            palette = "none"
         infrared = None
         if palette != "none" and source != UPLOAD_STACK:
             choice = st.radio("Infrared image", list(core.INFRARED_CHOICES), key="infrared", horizontal=True,
@@ -273,8 +283,8 @@ def _show_stack(core, images, names, result, files, note: str | None = None) -> 
         st.info(note)
     cols = st.columns(min(len(images), 4))
     for i, k in enumerate(order):
-        cols[i % len(cols)].image(u8(result.sources[k]), caption=f"{i + 1}: {names[k]}"
-                                  + (", aligned" if k and _aligned() else ""))
+        onto = f", aligned onto {names[result.frame]}" if k != result.frame and _aligned() else ""
+        cols[i % len(cols)].image(u8(result.sources[k]), caption=f"{i + 1}: {names[k]}{onto}")
     for note in core.stretch_notes(images, names):
         st.caption(note)
     st.image(u8(fused), caption="fused")
@@ -307,9 +317,9 @@ def _show(core, a, b, names, result, files, rig: bool = False, note: str | None 
     if note:
         st.info(note)
     cols = st.columns(3)
-    cols[0].image(u8(shown_a), caption=f"A: {names[0]}")
+    cols[0].image(u8(shown_a), caption=f"A: {names[0]}" + _aligned_onto(parts.frame, 0))
     cols[1].image(u8(shown_b), caption=f"B: {names[1]}" + (", mapped onto A by the rig" if rig else "")
-                  + (", as aligned onto A" if _aligned() else ""))
+                  + _aligned_onto(parts.frame, 1))
     for line in core.stretch_notes([a, b], list(names)):
         st.caption(line)
     cols[2].image(u8(parts.fused), caption="fused")
@@ -384,6 +394,12 @@ def _uploaded(place, label: str, *, key: str, **kwargs) -> list[tuple[str, bytes
 
 def _aligned() -> bool:
     return st.session_state.get("align", "none") != "none"
+
+
+def _aligned_onto(frame: int, index: int) -> str:
+    """A pair's caption's note for image ``index`` when aligned: which image it was registered onto
+    (``frame``: A as given, or an exposure pair's best-exposed image); none for the frame itself."""
+    return f", as aligned onto {PAIR_NAMES[frame]}" if _aligned() and index != frame else ""
 
 
 def _error_text(core, exc: Exception, labels: Sequence[str]) -> str:

@@ -430,8 +430,10 @@ def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SC
                rig: Rig | None = None, palette: str = "none", infrared: int | None = None) -> Fuser:
     """A Fuser around an already loaded (cached) model; ``order`` sorts more than two images
     (``FuseOptions.order``: an exposure bracket's task sorts it brightest first); ``align``
-    registers them onto the first (``FuseOptions.align``); ``pixels`` is where the fused pixels
-    come from (``FuseOptions.pixels``); ``deghost`` removes ghosts of what moved (``FuseOptions.deghost``);
+    registers them onto the first, or a bracket sorted by exposure onto its best exposed
+    (``FuseOptions.align``; which one: ``Decomposition.frame``, ``FusedStack.frame``); ``pixels``
+    is where the fused pixels come from (``FuseOptions.pixels``); ``deghost`` removes ghosts of
+    what moved (``FuseOptions.deghost``);
     ``rig`` maps a camera rig's images onto the first's grid (``FuseOptions.rig``); ``palette``
     colours the fusion by the warmth of the infrared image, source ``infrared`` (``FuseOptions.palette``,
     ``FuseOptions.infrared``)."""
@@ -458,7 +460,7 @@ class FusedPair(NamedTuple):
     #: The metrics table's values, against ``sources``.
     values: dict[str, float]
     #: The sources as the fuser fused them (stretched, mapped by the rig, aligned, deghosted),
-    #: float in [0, 1]: what the page shows beside the fused image.
+    #: float in [0, 1]: what the page shows beside the fused image (the one aligned onto: ``parts.frame``).
     sources: list[np.ndarray]
 
 
@@ -514,6 +516,8 @@ class FusedStack(NamedTuple):
     source_map: np.ndarray | None = None
     #: The sources as the fuser fused them (float in [0, 1], in the order given), as in FusedPair.
     sources: list[np.ndarray] | None = None
+    #: The image the others were aligned onto (an index into the images given; Fusion.frame).
+    frame: int = 0
 
 
 def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray],
@@ -522,7 +526,8 @@ def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray],
     sources as fused (aligned, stretched, ...)."""
     result = fuser.fusion(*images, on_tile=on_tile)
     depth = None if result.weights is None else source_map([result.weights[k] for k in result.order])
-    return FusedStack(result.fused, score_stack(result.fused, result.sources), result.order, depth, result.sources)
+    return FusedStack(result.fused, score_stack(result.fused, result.sources), result.order, depth, result.sources,
+                      result.frame)
 
 
 def score_stack(fused: np.ndarray, images: list[np.ndarray]) -> dict[str, float]:
