@@ -112,3 +112,64 @@ def test_a_run_that_evaluates_no_pair_keeps_the_earlier_outputs(tmp_path, rng, c
     assert _bench(da, db, out) == 2
     assert "no pair could be evaluated" in capsys.readouterr().err
     assert {name: (out / name).read_bytes() for name in before} == before
+
+
+def _write_means(out: Path) -> None:
+    from defusion.benchmark.report import means_csv
+
+    means_csv(_report_rows(), out / "means.csv")
+
+
+def _write_summary_chart(out: Path) -> None:
+    from defusion.benchmark.report import summary_chart
+
+    summary_chart(_report_rows(), out / "summary.png")
+
+
+def _write_versus_chart(out: Path) -> None:
+    from defusion.benchmark.compare import versus_chart
+
+    versus_chart(_report_rows(), "average", out / "versus.png")
+
+
+def _report_rows() -> list:
+    from defusion.benchmark.runner import Row
+
+    return [Row(method, f"p{i}", "EN", 6.0 + i / 10 + (method == "max")) for method in ("average", "max")
+            for i in range(3)]
+
+
+@pytest.mark.parametrize(("name", "write"), [("means.csv", _write_means), ("summary.png", _write_summary_chart),
+                                             ("versus.png", _write_versus_chart)])
+def test_a_full_disk_keeps_the_previous_table_or_chart_and_leaves_no_temporary(tmp_path, monkeypatch, name, write):
+    """means.csv and the charts were written in place: a disk filling mid-write left a partial file."""
+    path = tmp_path / name
+    write(tmp_path)
+    before = path.read_bytes()
+    assert before
+    fail_writes_in(monkeypatch, tmp_path, errno.ENOSPC)
+    with pytest.raises(OSError) as err:
+        write(tmp_path)
+    assert str(err.value) == f"{path}: cannot write ({os.strerror(errno.ENOSPC)})"
+    assert err.value.errno == errno.ENOSPC
+    assert os.listdir(tmp_path) == [name] and path.read_bytes() == before
+
+
+def test_a_disk_filling_while_the_summary_chart_is_written_keeps_the_earlier_one(tmp_path, rng, monkeypatch, capsys):
+    da, db = _pairs(tmp_path, rng)
+    out = tmp_path / "out"
+    assert _bench(da, db, out) == 0
+    before = (out / "summary.png").read_bytes()
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(dst).name == "summary.png":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert _bench(da, db, out, "--resume") == 2  # a fresh run would clear the earlier outputs first
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith(f"defusion: error: {out / 'summary.png'}: cannot write "
+                                           f"({os.strerror(errno.ENOSPC)})")
+    assert (out / "summary.png").read_bytes() == before and not list(out.glob(".*.tmp"))

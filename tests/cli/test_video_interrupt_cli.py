@@ -45,9 +45,23 @@ def test_an_interrupted_video_says_its_frames_were_discarded(tmp_path, frame_fol
     _interrupt_at(monkeypatch, 3)
     status, err = _video(capsys, *frame_folders, out, tiny_weights)
     assert status == 130
-    assert err == ("defusion: interrupted; the frames fused so far were discarded: a video is written only once "
-                   "complete\n")
+    assert err == "defusion: interrupted; 2 fused frames were discarded: a video is written only once complete\n"
     assert sorted(os.listdir(tmp_path)) == ["a", "b"]  # no partial video
+    _interrupt_at(monkeypatch, 2)
+    status, err = _video(capsys, *frame_folders, out, tiny_weights)
+    assert status == 130
+    assert err == "defusion: interrupted; 1 fused frame was discarded: a video is written only once complete\n"
+
+
+def test_a_video_interrupted_before_its_first_frame_says_none_was_fused(tmp_path, frame_folders, tiny_weights,
+                                                                         monkeypatch, capsys, one_torch_thread):
+    out = tmp_path / "fused.mp4"
+    out.write_bytes(b"an earlier video")
+    _interrupt_at(monkeypatch, 1)
+    status, err = _video(capsys, *frame_folders, out, tiny_weights)
+    assert status == 130
+    assert err == f"defusion: interrupted; no frame was fused yet; {out} is left as it was\n"
+    assert out.read_bytes() == b"an earlier video"
 
 
 def test_an_interrupted_frame_folder_says_which_frames_are_kept(tmp_path, rng, frame_folders, tiny_weights,

@@ -13,7 +13,7 @@ from defusion.cli import video as video_cli
 from defusion.cli.errors import run_guarded
 from defusion.fusion.deghost import reference_index
 from defusion.fusion.fuser import Fuser
-from defusion.fusion.video import VideoError, fuse_videos, open_frames, output_kind
+from defusion.fusion.video import VideoError, VideoInterrupted, fuse_videos, open_frames, output_kind
 from defusion.model.weights import WeightsError
 
 H, W = 48, 64
@@ -302,3 +302,23 @@ def test_the_frame_and_deghosts_reference_stay_the_first_frames_choice(tmp_path,
     fuse_videos(fuser, a, b, tmp_path / "out", progress=False)
     # the first call sorts the first frames (fuse's own choice: None, deghost picks it); then b throughout
     assert seen[0] in (1, None) and seen[1:] == [1] * 4, seen
+
+
+@pytest.mark.parametrize("out", ["fused.mp4", "frames"])
+def test_an_interrupt_says_how_many_frames_were_fused(out, tmp_path, tiny_weights, monkeypatch):
+    """Ctrl-C at the third frame: a KeyboardInterrupt still, that says the two fused before it."""
+    a = _write_folder(tmp_path / "a", _frames(5, 0))
+    b = _write_folder(tmp_path / "b", _frames(5, 1))
+    real, calls = Fuser.fuse, []
+
+    def fuse(self, *images, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(self, *images, **kwargs)
+
+    monkeypatch.setattr(Fuser, "fuse", fuse)
+    fuser = Fuser.from_pretrained(tiny_weights, device="cpu")
+    with pytest.raises(KeyboardInterrupt) as interrupt:
+        fuse_videos(fuser, a, b, tmp_path / out, progress=False)
+    assert isinstance(interrupt.value, VideoInterrupted) and interrupt.value.frames == 2

@@ -213,7 +213,8 @@ def versus_summary(rows: list[Row], reference: str) -> list[str]:
 
 def versus_chart(rows: list[Row], reference: str, path, title: str = "Benchmark") -> None:
     """:func:`versus_markdown` as a picture: methods x metrics, each cell the share of images on
-    which ``reference`` is better (green) or worse (red), starred where the difference is significant."""
+    which ``reference`` is better (green) or worse (red), starred where the difference is significant.
+    Written atomically (:func:`defusion.benchmark.report.write_figure`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -234,8 +235,6 @@ def versus_chart(rows: list[Row], reference: str, path, title: str = "Benchmark"
     ax.set_yticks(range(len(others)), others, fontsize=8)
     ax.set_title(f"{title}: {reference} better-worse on how many images (green: better); "
                  f"* p<{SIGNIFICANCE}, ** p<{STRONG_SIGNIFICANCE}", fontsize=9)
-    from pathlib import Path
+    from defusion.benchmark.report import write_figure  # report imports this module
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    write_figure(fig, path)

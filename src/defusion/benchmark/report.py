@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from defusion.benchmark.compare import higher_is_better, rescaled_pairs
 from defusion.benchmark.runner import SECONDS, Row
+from defusion.io.images import write_bytes_atomically
 from defusion.io.notes import listed
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Height of each tile in a comparison grid.
 GRID_TILE_HEIGHT = 240
@@ -281,20 +288,31 @@ def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str,
 
 def means_csv(rows: list[Row], path: Path) -> None:
     """One row per method (by mean rank): its mean rank, number of images, mean of every metric and
-    seconds per pair: the table for a spreadsheet."""
-    import csv
-
+    seconds per pair: the table for a spreadsheet. Written atomically (a full disk leaves the old file)."""
     methods, metrics, means = mean_table(rows)
     ranks = mean_ranks(methods, metrics, means)
     counts = images_per_method(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["method", "rank", "images", *metrics, SECONDS])
-        for m in sorted(methods, key=lambda m: ranks.get(m, 1e9)):
-            values = [means.get((m, k)) for k in [*metrics, SECONDS]]
-            writer.writerow([m, f"{ranks.get(m, float('nan')):.3f}", counts.get(m, 0),
-                             *("" if v is None else f"{v:.6g}" for v in values)])
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["method", "rank", "images", *metrics, SECONDS])
+    for m in sorted(methods, key=lambda m: ranks.get(m, 1e9)):
+        values = [means.get((m, k)) for k in [*metrics, SECONDS]]
+        writer.writerow([m, f"{ranks.get(m, float('nan')):.3f}", counts.get(m, 0),
+                         *("" if v is None else f"{v:.6g}" for v in values)])
+    write_bytes_atomically(path, text.getvalue().encode())
+
+
+def write_figure(fig: Figure, path: str | Path, dpi: int = 110) -> None:
+    """Render a matplotlib figure (in the format ``path``'s suffix names), close it, and write it
+    atomically: a full disk leaves the old chart whole, not a partial one."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format=Path(path).suffix.lstrip(".").lower() or None, dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    write_bytes_atomically(path, buffer.getvalue())
 
 
 #: Summary chart height (inches) for the title and metric names, and per method row.
@@ -342,9 +360,7 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
     hatched = (f"\nhatched {FEWER_PAIRS_MARK}: mean over fewer pairs than the method with the most; "
                "not comparable with its column" if fewer else "")
     ax.set_title(f"{title}: mean per metric, colour = rank (green best); (mean rank){hatched}", fontsize=9)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    write_figure(fig, path)
 
 
 def labelled_tile(image: np.ndarray, label: str) -> Image.Image:

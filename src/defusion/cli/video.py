@@ -77,12 +77,15 @@ def _frame_files(folder: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-def _kept(out: Path, before: dict[str, tuple[int, int]] | None) -> str:
-    """What an interrupted run leaves: a video is written only whole (its frames are discarded); a
-    frame folder keeps the frames fused (``before``: its frame files before this run)."""
+def _kept(out: Path, before: dict[str, tuple[int, int]] | None, fused: int) -> str:
+    """What an interrupted run leaves: a video is written only whole (its ``fused`` frames are
+    discarded); a frame folder keeps the frames fused (``before``: its frame files before this run)."""
     if before is None:
         left = f"; {out} is left as it was" if out.exists() else ""
-        return f"the frames fused so far were discarded: a video is written only once complete{left}"
+        if not fused:
+            return f"no frame was fused yet{left}"
+        return (f"{fused} fused frame{' was' if fused == 1 else 's were'} discarded: a video is written only once "
+                f"complete{left}")
     after = _frame_files(out)  # in index order, from frame 0
     names = list(after)
     fused = next((i for i, name in enumerate(names) if after[name] == before.get(name)), len(names))
@@ -96,7 +99,7 @@ def _kept(out: Path, before: dict[str, tuple[int, int]] | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.fusion.video import fuse_videos, output_kind
+    from defusion.fusion.video import VideoInterrupted, fuse_videos, output_kind
 
     out = _check(args)
     for path in (args.a, args.b):
@@ -111,9 +114,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
                              max_pixels=args.max_pixels, progress=not args.no_progress)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         close_progress_bars()
-        print(f"defusion: interrupted; {_kept(out, before)}", file=sys.stderr)
+        fused = exc.frames if isinstance(exc, VideoInterrupted) else 0  # a plain one: before the first frame
+        print(f"defusion: interrupted; {_kept(out, before, fused)}", file=sys.stderr)
         return 130
     print(f"fused {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} frames/s) into {result.output}",
           file=sys.stderr)

@@ -51,6 +51,15 @@ class VideoError(ValueError):
     """An input or output video that cannot be used; the message says which and why."""
 
 
+class VideoInterrupted(KeyboardInterrupt):
+    """A KeyboardInterrupt during :func:`fuse_videos`, with how many frames were fused and written
+    before it (``frames``): so that the caller can say what the interrupt discarded or kept."""
+
+    def __init__(self, frames: int):
+        super().__init__(f"interrupted after {frames} fused frame{'' if frames == 1 else 's'}")
+        self.frames = frames
+
+
 @dataclass
 class VideoResult:
     """What :func:`fuse_videos` did."""
@@ -290,7 +299,8 @@ def fuse_videos(
     frame the others are aligned onto and deghost's reference (chosen on the first frames as
     ``Fuser.fuse`` chooses them: a bracket's best exposed), and with the stretch of raw thermal frames
     (``FuseOptions.stretch``, ``auto``): measured on the first frames that hold a raw one and kept,
-    so that a hot object entering the view does not darken the rest of it.
+    so that a hot object entering the view does not darken the rest of it. Ctrl-C raises
+    :class:`VideoInterrupted` (a KeyboardInterrupt) with the number of frames fused so far.
     """
     from tqdm import tqdm
 
@@ -303,7 +313,7 @@ def fuse_videos(
     except Exception:
         src_a.close()
         raise
-    sink = None
+    sink, done = None, 0
     try:
         if fuser.options.rig is not None:  # a calibrated rig maps b's frames onto a's, whatever their sizes
             try:
@@ -325,7 +335,6 @@ def fuse_videos(
         rate = fps or src_a.fps or src_b.fps or DEFAULT_FPS
         _warn_rates_differ(src_a, src_b, rate, fps is not None, warn)
         sink = _VideoSink(out, rate) if kind == "video" else _FrameSink(out, warn)
-        done = 0
         start = time.perf_counter()
         frames_a, frames_b = src_a.frames(), src_b.frames()
         steady, swap = fuser, None
@@ -356,9 +365,11 @@ def fuse_videos(
             raise VideoError("no frames to fuse")
         sink.finish()
         seconds = time.perf_counter() - start
-    except BaseException:
+    except BaseException as exc:
         if sink is not None:
             sink.abort()
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, VideoInterrupted):
+            raise VideoInterrupted(done) from exc
         raise
     finally:
         src_a.close()
@@ -424,5 +435,5 @@ def _warn_rates_differ(src_a: FrameSource, src_b: FrameSource, rate: float, aske
          f"index, not by time, and the output runs at {rate:.4g} fps ({whose})")
 
 
-__all__ = ["VideoError", "VideoResult", "FrameSource", "open_frames", "output_kind", "fuse_videos",
+__all__ = ["VideoError", "VideoInterrupted", "VideoResult", "FrameSource", "open_frames", "output_kind", "fuse_videos",
            "VIDEO_SUFFIXES", "FRAME_SUFFIXES"]
