@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from defusion.fusion.align import MOTIONS, AlignmentError, align_images, estimate_motion, warp_onto
+from defusion.fusion.align import (MOTIONS, AlignmentError, align_images, estimate_motion, warp_extent,
+                                   warp_onto)
 from defusion.fusion.color import to_float
 from defusion.io.images import read_image
 from tests.conftest import REPO
@@ -94,3 +95,23 @@ def test_a_reference_other_than_the_first_keeps_its_frame_and_is_named_in_errors
         align_images([noise, over], "translation", reference=1)
     with pytest.raises(ValueError, match="reference image 3 was asked for, but 2 images were given"):
         align_images([under, over], "translation", reference=2)
+
+
+def test_on_warp_is_told_each_warp_and_warp_extent_reads_shift_and_rotation_from_it():
+    """What registration found, for a note to the user: the centre's shift, the turn, a homography's corners."""
+    reference = _example("mff_near")
+    h, w = reference.shape[:2]
+    shifted = _handheld(reference, angle=0.0, zoom=1.0, shift=(3, 0))
+    turned = _handheld(reference, angle=0.5, zoom=1.0, shift=(0, 0))  # about the centre: no shift
+    warps = {}
+    aligned = align_images([shifted, reference, turned], "euclidean", reference=1, on_warp=warps.__setitem__)
+    assert sorted(warps) == [0, 2] and aligned[1] is reference  # the reference has no warp
+    assert warp_extent(warps[0], h, w).shift == pytest.approx(3.0, abs=0.3)
+    assert abs(warp_extent(warps[0], h, w).rotation) < 0.05
+    turn = warp_extent(warps[2], h, w)
+    assert abs(turn.rotation) == pytest.approx(0.5, abs=0.05) and turn.shift < 0.3
+    corners = warp_extent(np.array([[1, 0, 2], [0, 1, 0], [0.0, 0.0, 1]]), h, w)
+    assert corners.shift == pytest.approx(2.0) and corners.rotation is None
+    seen = []
+    align_images([reference, shifted], "none", on_warp=lambda *told: seen.append(told))
+    assert not seen  # "none": nothing registered, nothing to tell

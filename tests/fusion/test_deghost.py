@@ -133,3 +133,14 @@ def test_a_large_masks_closing_is_an_octagon_as_wide_as_the_ellipse_and_fills_as
     ellipse = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (61, 61)))
     octagon = _closed(mask, 61)
     assert np.count_nonzero(octagon != ellipse) < 0.01 * np.count_nonzero(ellipse)  # corners of a disk only
+
+
+def test_on_replaced_tells_the_share_of_each_image_replaced(rng):
+    """How much deghosting replaced, for a note to the user: the moved block's share, nothing in a static bracket."""
+    shares = {}
+    deghost(list(_bracket(rng, moved=True)), reference=0, on_replaced=shares.__setitem__)
+    block = 30 * 30 / (96 * 128)  # where it stood and where it went: twice that, grown
+    assert list(shares) == [1] and block < shares[1] < 5 * block
+    shares.clear()
+    deghost(list(_bracket(rng, moved=False)), reference=0, on_replaced=shares.__setitem__)
+    assert shares[1] < 0.005

@@ -675,3 +675,20 @@ def test_fusion_and_decompose_say_which_source_the_others_were_registered_onto(l
     given = Fuser(exposure.model, options=replace(exposure.options, order="given"))
     assert given.fusion(dark, mid).frame == 0 and given.decompose(dark, mid).frame == 0
     assert Fuser(exposure.model, options=replace(exposure.options, align="none")).fusion(dark, mid).frame == 0
+
+
+def test_fusion_and_decompose_say_what_alignment_and_deghosting_found(fuser, rng):
+    """A handheld bracket's fusion told nothing of what registration and ghost removal did."""
+    from defusion.fusion.align import warp_extent
+
+    scene = smooth_image(rng, 72, 96)
+    a, b = scene[4:68, 4:92], scene[4:68, 7:95]  # b framed 3 px to the right
+    plain = Fuser(fuser.model, options=FuseOptions(scale=1)).fusion(a, b)
+    assert plain.warps == () and plain.ghosts == ()  # neither asked for
+    both = Fuser(fuser.model, options=FuseOptions(scale=1, align="translation", deghost=True))
+    found = both.fusion(a, b)
+    assert found.warps[0] is None and warp_extent(found.warps[1], 64, 88).shift == pytest.approx(3.0, abs=0.5)
+    assert len(found.ghosts) == 2 and all(0.0 <= share <= 1.0 for share in found.ghosts)
+    assert np.array_equal(found.fused, both.fuse(a, b))  # the pixels as fuse gives them
+    parts = both.decompose(a, b)
+    assert parts.warps[0] is None and np.array_equal(parts.warps[1], found.warps[1]) and parts.ghosts == found.ghosts

@@ -15,7 +15,7 @@ from defusion.cli.options import (FUSION_OPTION_NAMES, add_fusion_options, add_m
                                   check_tile, fusion_options, make_fuser, positive_int, same_path)
 from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES
-from defusion.fusion.fuser import SizeMismatchError
+from defusion.fusion.fuser import Decomposition, Fusion, SizeMismatchError
 from defusion.io.images import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY, SIXTEEN_BIT_SUFFIXES,
                                  WRITABLE_SUFFIXES, ImageReadError, check_path, check_writable_folder)
 from defusion.model.weights import WeightsError
@@ -174,7 +174,9 @@ def _tile_progress(fuser, images: list[np.ndarray], args: argparse.Namespace, ne
 
 
 def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem: str | None = None,
-              show_tiles: bool = False, nested: bool = False) -> None:
+              show_tiles: bool = False, nested: bool = False, notes: bool = False) -> None:
+    """Fuse ``paths`` into ``out``; ``notes`` (a single fusion, not a folder's many) says what --align
+    and --deghost found."""
     from defusion.io.images import write_image
 
     images = _load(paths, args)
@@ -184,12 +186,15 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     if palette_guess and not getattr(args, "_infrared_noted", False):
         _note_infrared(paths, images, fuser)
         args._infrared_noted = True
+    registering = notes and (fuser.options.align != "none" or fuser.options.deghost)
     bar = _tile_progress(fuser, images, args, nested) if show_tiles else None
     try:
-        fused = _fuse_images(fuser, images, out, args, stem, bar.update if bar else None)
+        fused, found = _fuse_images(fuser, images, out, args, stem, bar.update if bar else None, registering)
     finally:  # on Ctrl-C too: an open bar would glue what is said next to its line
         if bar:
             bar.close()
+    if registering and found is not None:
+        _note_registration(paths, found, fuser.options.align)
     metadata = None if args.no_metadata else _metadata_for(paths, fused, out)
     write_image(out, fused, quality=args.quality, metadata=metadata)
     if fused.dtype == np.uint16 and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
@@ -198,8 +203,11 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
 
 
 def _fuse_images(fuser, images: list[np.ndarray], out: Path, args: argparse.Namespace, stem: str | None,
-                 on_tile: Callable[[], object] | None) -> np.ndarray:
-    """The fused image of ``images``; the components and the source map are written where asked for."""
+                 on_tile: Callable[[], object] | None,
+                 whole: bool = False) -> tuple[np.ndarray, Fusion | Decomposition | None]:
+    """The fused image of ``images`` and, with --components, --source-map or ``whole``, the core's whole
+    result (what registration found: ``warps``, ``ghosts``); the components and the source map are
+    written where asked for."""
     from defusion.fusion.color import to_uint8
     from defusion.io.images import write_image
 
@@ -215,12 +223,81 @@ def _fuse_images(fuser, images: list[np.ndarray], out: Path, args: argparse.Name
             write_image(args.components / f"{prefix}{WEIGHT_PART}{suffix}", to_uint8(parts.weight_a))
         if args.source_map:
             _write_source_map(args.source_map, [parts.weight_a, 1 - parts.weight_a], out, stem)
-        return parts.fused
-    if args.source_map:
-        fused, weights = fuser.fuse_with_weights(*images, on_tile=on_tile)
-        _write_source_map(args.source_map, weights, out, stem)
-        return fused
-    return fuser.fuse(*images, on_tile=on_tile)
+        return parts.fused, parts
+    if args.source_map or whole:  # fuse's and fuse_with_weights's pixels, with what registration found
+        result = fuser.fusion(*images, on_tile=on_tile)
+        if args.source_map:
+            _write_source_map(args.source_map, result.weights, out, stem)
+        return result.fused, result
+    return fuser.fuse(*images, on_tile=on_tile), None
+
+
+def _note_registration(paths: list[Path], found: Fusion | Decomposition, motion: str) -> None:
+    """Say what --align found and how much --deghost replaced, a line each, naming the files."""
+    from defusion.io.notes import note
+
+    names = _names(paths)
+    for line in (_alignment_note(names, found.warps, found.frame, found.fused.shape[:2], motion),
+                 _deghost_note(names, found.ghosts)):
+        if line:
+            note(line)
+
+
+def _names(paths: list[Path]) -> list[str]:
+    """The files' names, or their paths as given where two share a name (a/x.png, b/x.png)."""
+    names = [p.name for p in paths]
+    return names if len(set(names)) == len(names) else [str(p) for p in paths]
+
+
+def _alignment_note(names: list[str], warps: tuple[np.ndarray | None, ...], frame: int, size: tuple[int, int],
+                    motion: str) -> str | None:
+    """One line on how far --align moved the images onto the frame (``size``: its height and width);
+    None without alignment.
+
+    Example:
+        >>> shift, less = (np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0]]) for dx in (3.2, 1.6))
+        >>> _alignment_note(["ev-2.jpg", "ev0.jpg", "ev+2.jpg"], (shift, None, less), 1, (40, 60), "affine")
+        'aligned 2 images onto ev0.jpg: shifts up to 3.2 px, rotation up to 0.0°'
+        >>> _alignment_note(["a.png", "b.png"], (None, shift), 0, (40, 60), "translation")
+        'aligned b.png onto a.png: shift 3.2 px'
+    """
+    from defusion.fusion.align import warp_extent
+
+    moved = [(name, warp_extent(warp, *size)) for name, warp in zip(names, warps) if warp is not None]
+    if not moved:
+        return None
+    many = len(moved) > 1
+    up_to = "up to " if many else ""
+    shift = max(extent.shift for _, extent in moved)
+    if motion == "homography":  # no one shift or angle: how far its farthest corner moved
+        found = f"corners moved {up_to}{shift:.1f} px"
+    else:
+        found = f"{'shifts' if many else 'shift'} {up_to}{shift:.1f} px"
+        if motion != "translation":
+            found += f", rotation {up_to}{max(abs(extent.rotation) for _, extent in moved):.1f}\N{DEGREE SIGN}"
+    what = _plural(len(moved), "image") if many else moved[0][0]
+    return f"aligned {what} onto {names[frame]}: {found}"
+
+
+def _deghost_note(names: list[str], ghosts: tuple[float, ...]) -> str | None:
+    """One line on how much of each image --deghost replaced, the most first; None without deghosting.
+
+    Example:
+        >>> _deghost_note(["ev-2.jpg", "ev0.jpg", "ev+2.jpg"], (0.012, 0.0, 0.041))
+        "deghost replaced 4.1% of ev+2.jpg's pixels, 1.2% of ev-2.jpg's (what moved)"
+        >>> _deghost_note(["a.png", "b.png"], (0.0, 0.0001))
+        'deghost found nothing that moved between the images'
+    """
+    from defusion.io.notes import listed
+
+    if not ghosts:
+        return None
+    shares = sorted(((share, name) for name, share in zip(names, ghosts) if f"{share:.1%}" != f"{0:.1%}"),
+                    reverse=True)  # what rounds to 0.0% is not worth a name
+    if not shares:
+        return "deghost found nothing that moved between the images"
+    said = [f"{share:.1%} of {name}'s" + (" pixels" if i == 0 else "") for i, (share, name) in enumerate(shares)]
+    return f"deghost replaced {listed(said)} (what moved)"
 
 
 def _note_stretched(paths: list[Path], images: list[np.ndarray]) -> None:
@@ -529,7 +606,7 @@ def run(args: argparse.Namespace) -> int:
         return _fuse_stacks(fuser, args)
     if folders:
         return _fuse_folders(fuser, args)
-    _fuse_one(fuser, args.images, args.output, args, show_tiles=True)
+    _fuse_one(fuser, args.images, args.output, args, show_tiles=True, notes=True)
     print(f"wrote {args.output}" + (f" and {args.source_map}" if args.source_map else ""), file=sys.stderr)
     return 0
 

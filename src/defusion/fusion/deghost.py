@@ -17,7 +17,7 @@ Measured on MEFB pairs with a moved block: docs/benchmarks.md, "Ghosts".
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -205,9 +205,12 @@ def _octagon_parts(size: int) -> list[np.ndarray]:
     return [np.ones((size - 2 * step,) * 2, np.uint8), diagonal, np.ascontiguousarray(diagonal[::-1])]
 
 
-def deghost(images: Sequence[np.ndarray], reference: int | None = None) -> list[np.ndarray]:
+def deghost(images: Sequence[np.ndarray], reference: int | None = None,
+            on_replaced: Callable[[int, float], object] | None = None) -> list[np.ndarray]:
     """``images`` (float in [0, 1], registered, one size) with what moved relative to the
     reference (default :func:`reference_index`) replaced by the reference in their exposure.
+    ``on_replaced(index, share)`` is told, for each image but the reference, the share of its
+    pixels replaced (the mean of its feathered mask, in [0, 1]): whether deghosting did anything.
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -217,6 +220,10 @@ def deghost(images: Sequence[np.ndarray], reference: int | None = None) -> list[
         >>> kept, cleaned = deghost([scene, moved], reference=0)
         >>> bool(np.abs(cleaned - scene * 0.5)[25:35, 25:35].max() < 0.02), kept is scene
         (True, True)
+        >>> shares = {}
+        >>> _ = deghost([scene, moved], reference=0, on_replaced=shares.__setitem__)
+        >>> list(shares), 0.1 < shares[1] < 0.25  # the 20 x 20 block of 64 x 64 (10%), grown and feathered
+        ([1], True)
     """
     images = list(images)
     if len(images) < 2:
@@ -236,6 +243,8 @@ def deghost(images: Sequence[np.ndarray], reference: int | None = None) -> list[
             static = mask < 0.5
             mask = ghost_mask(ref, image, static)
         predicted = mapped_reference(ref, image, static)
+        if on_replaced is not None:
+            on_replaced(i, float(mask.mean()))
         weight = mask[..., None] if image.ndim == 3 else mask
         out.append((weight * predicted + (1 - weight) * image).astype(np.float32))
     return out

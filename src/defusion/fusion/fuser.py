@@ -375,6 +375,13 @@ class Fusion(NamedTuple):
     #: deghosted against, whose framing the fused image keeps: the first, but for a bracket sorted by
     #: brightness (with align or deghost on) the best exposed.
     frame: int = 0
+    #: With ``options.align``, each source's warp onto the frame (:func:`defusion.fusion.align.
+    #: estimate_motion`; :func:`~defusion.fusion.align.warp_extent` says how far it moved), None for
+    #: the frame itself, in the order given; () without alignment. What registration found.
+    warps: tuple[np.ndarray | None, ...] = ()
+    #: With ``options.deghost``, the share of each source's pixels replaced as having moved (0 to 1;
+    #: 0 for deghost's reference), in the order given; () without deghosting.
+    ghosts: tuple[float, ...] = ()
 
 
 class Decomposition(NamedTuple):
@@ -392,6 +399,10 @@ class Decomposition(NamedTuple):
     sources: list[np.ndarray] | None = None
     #: The source the other was registered onto (0: ``a``, 1: ``b``), as in :attr:`Fusion.frame`.
     frame: int = 0
+    #: Each source's warp onto the frame and share replaced as having moved, as in :attr:`Fusion.warps`
+    #: and :attr:`Fusion.ghosts`.
+    warps: tuple[np.ndarray | None, ...] = ()
+    ghosts: tuple[float, ...] = ()
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -418,6 +429,8 @@ class _Prepared:
     palette: np.ndarray | None = None  # HxWx3 false colours of the infrared image (options.palette)
     stretched: tuple[int, ...] = ()  # the sources stretched as raw thermal frames
     frame: int = 0  # the source the others were registered onto (Fusion.frame)
+    warps: tuple[np.ndarray | None, ...] = ()  # each source's warp onto the frame (Fusion.warps)
+    ghosts: tuple[float, ...] = ()  # each source's share replaced by deghost (Fusion.ghosts)
 
 
 class _Anchors(NamedTuple):
@@ -430,11 +443,14 @@ class _Anchors(NamedTuple):
 
 
 class _Registered(NamedTuple):
-    """The sources as fused (floats in [0, 1]), which were stretched, and the one registered onto."""
+    """The sources as fused (floats in [0, 1]), which were stretched, the one registered onto, and
+    what registration and deghosting did to each (Fusion.warps, Fusion.ghosts)."""
 
     floats: list[np.ndarray]
     stretched: tuple[int, ...]
     frame: int
+    warps: tuple[np.ndarray | None, ...] = ()
+    ghosts: tuple[float, ...] = ()
 
 
 class _Stacked(NamedTuple):
@@ -552,8 +568,8 @@ class Fuser:
 
     def fusion(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> Fusion:
         """:meth:`fuse`, with the sources as fused, the order they were fused in, which were stretched
-        as raw thermal frames and (with pixels="sources") each one's share: one pass for a page that
-        shows and scores a fusion.
+        as raw thermal frames, (with pixels="sources") each one's share and what alignment and deghosting
+        found (``warps``, ``ghosts``): one pass for a page that shows and scores a fusion.
 
         Example:
             >>> from defusion.model.registry import create_model
@@ -566,10 +582,12 @@ class Fuser:
         stacked = self._fuse_stack([prepared.inputs[i] for i in order], prepared.mode, on_tile)
         if stacked.weights is None:
             return Fusion(self._finish(stacked.image, prepared), prepared.sources, order,
-                          stretched=prepared.stretched, frame=prepared.frame)
+                          stretched=prepared.stretched, frame=prepared.frame, warps=prepared.warps,
+                          ghosts=prepared.ghosts)
         weights = _unrank(stacked.weights, order)
         return Fusion(self._finish_selected(weights, prepared), prepared.sources, order, weights=weights,
-                      stretched=prepared.stretched, frame=prepared.frame)
+                      stretched=prepared.stretched, frame=prepared.frame, warps=prepared.warps,
+                      ghosts=prepared.ghosts)
 
     def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None) -> _Stacked:
         """Fuse HxWx3 network inputs pairwise in ``options.stack`` order; intermediate results
@@ -609,8 +627,10 @@ class Fuser:
             w = _pair_weights(out, prepared.inputs[first], prepared.inputs[second])
             weights = _unrank([w, 1 - w], [first, second])
             return Decomposition(self._finish_selected(weights, prepared), *parts, weight_a=weights[0],
-                                 sources=prepared.sources, frame=prepared.frame)
-        return Decomposition(self._finish(out.fused, prepared), *parts, sources=prepared.sources, frame=prepared.frame)
+                                 sources=prepared.sources, frame=prepared.frame, warps=prepared.warps,
+                                 ghosts=prepared.ghosts)
+        return Decomposition(self._finish(out.fused, prepared), *parts, sources=prepared.sources, frame=prepared.frame,
+                             warps=prepared.warps, ghosts=prepared.ghosts)
 
     def tiles_for(self, height: int, width: int) -> int:
         """How many network passes an image of this size takes."""
@@ -670,10 +690,15 @@ class Fuser:
         and the source the others were registered onto."""
         floats, stretched = self._mapped(images)
         anchors = self._anchors(floats)
-        floats = align_images(floats, self.options.align, reference=anchors.frame)
+        warps: dict[int, np.ndarray] = {}
+        floats = align_images(floats, self.options.align, reference=anchors.frame, on_warp=warps.__setitem__)
+        replaced: dict[int, float] = {}
         if self.options.deghost:
-            floats = deghost(floats, reference=anchors.reference)
-        return _Registered(floats, tuple(stretched), anchors.frame)
+            floats = deghost(floats, reference=anchors.reference, on_replaced=replaced.__setitem__)
+        aligned = self.options.align != "none"
+        return _Registered(floats, tuple(stretched), anchors.frame,
+                           tuple(warps.get(i) for i in range(len(floats))) if aligned else (),
+                           tuple(replaced.get(i, 0.0) for i in range(len(floats))) if self.options.deghost else ())
 
     def _mapped(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
         """The sources as floats in [0, 1], raw thermal frames stretched and mapped by the rig (not
@@ -696,7 +721,9 @@ class Fuser:
     def _prepare(self, images) -> _Prepared:
         images = self._checked(images)
         dtype = color.output_dtype(*images)
-        floats, stretched, frame = self._registered(images)
+        registered = self._registered(images)
+        floats, stretched, frame = registered.floats, registered.stretched, registered.frame
+        done = {"warps": registered.warps, "ghosts": registered.ghosts}  # Fusion.warps, Fusion.ghosts
         size = images[0].shape[:2]
         mode = color.plan_mode(floats, self.options.color)
         if self.options.palette != "none":  # the infrared image in false colour, the fusion's detail over it
@@ -707,13 +734,14 @@ class Fuser:
                 infrared, _ = color.thermal_source(floats, stretched)
             colours = color.thermal_colours(floats[infrared], self.options.palette)
             inputs = [color.as_rgb(color.luminance(f)) for f in floats]
-            return _Prepared("grey", inputs, None, dtype, size, floats, colours, stretched=stretched, frame=frame)
+            return _Prepared("grey", inputs, None, dtype, size, floats, colours, stretched=stretched, frame=frame,
+                             **done)
         if mode == "rgb":
             return _Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, size, floats,
-                             stretched=stretched, frame=frame)
+                             stretched=stretched, frame=frame, **done)
         inputs = [color.as_rgb(color.luminance(f)) for f in floats]
         chroma = color.blend_chroma(floats) if mode == "luma" else None
-        return _Prepared(mode, inputs, chroma, dtype, size, floats, stretched=stretched, frame=frame)
+        return _Prepared(mode, inputs, chroma, dtype, size, floats, stretched=stretched, frame=frame, **done)
 
     def _finish(self, rgb: np.ndarray, prepared: _Prepared) -> np.ndarray:
         if prepared.palette is not None:
