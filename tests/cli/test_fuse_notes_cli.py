@@ -70,7 +70,7 @@ def test_align_and_deghost_say_a_line_each_and_a_still_bracket_says_nothing_move
     assert len(notes) == 2, notes
     assert re.fullmatch(r"defusion: note: aligned still_1\.png onto still_0\.png: shift [\d.]+ px, "
                         r"rotation [\d.]+\N{DEGREE SIGN}", notes[0]), notes
-    assert notes[1] == "defusion: note: deghost found nothing that moved between the images"
+    assert notes[1] == "defusion: note: deghost found nothing that moved among still_0.png, still_1.png"
 
 
 def test_neither_option_and_folder_modes_say_nothing_of_registration(tmp_path, rng, tiny_weights, capsys):

@@ -286,7 +286,7 @@ def _deghost_note(names: list[str], ghosts: tuple[float, ...]) -> str | None:
         >>> _deghost_note(["ev-2.jpg", "ev0.jpg", "ev+2.jpg"], (0.012, 0.0, 0.041))
         "deghost replaced 4.1% of ev+2.jpg's pixels, 1.2% of ev-2.jpg's (what moved)"
         >>> _deghost_note(["a.png", "b.png"], (0.0, 0.0001))
-        'deghost found nothing that moved between the images'
+        'deghost found nothing that moved among a.png, b.png'
     """
     from defusion.io.notes import listed
 
@@ -294,8 +294,8 @@ def _deghost_note(names: list[str], ghosts: tuple[float, ...]) -> str | None:
         return None
     shares = sorted(((share, name) for name, share in zip(names, ghosts) if f"{share:.1%}" != f"{0:.1%}"),
                     reverse=True)  # what rounds to 0.0% is not worth a name
-    if not shares:
-        return "deghost found nothing that moved between the images"
+    if not shares:  # named, as each note is said once per process: another fusion's must not hide this one
+        return f"deghost found nothing that moved among {listed(names)}"
     said = [f"{share:.1%} of {name}'s" + (" pixels" if i == 0 else "") for i, (share, name) in enumerate(shares)]
     return f"deghost replaced {listed(said)} (what moved)"
 
