@@ -278,7 +278,7 @@ class _ModelRunner:
         else:
             options = self.options
             if pixels is not None:
-                request.update(pixels=pixels, scale=_scale_for_pixels(self.options, pixels))
+                request.update(pixels=pixels, scale=self.options.scale_for(pixels))
         return replace(options, **{name: value for name, value in request.items() if value is not None})
 
     def run(self, call: FuserCall, images: Sequence[np.ndarray], options: FuseOptions,
@@ -299,17 +299,6 @@ class _ModelRunner:
             if not wanted():
                 raise _ClientGone("while waiting for the model; its fusion was skipped")
             return getattr(fuser, call)(*images, on_tile=stop_if_gone)
-
-
-def _scale_for_pixels(options: FuseOptions, pixels: PixelSource) -> int:
-    """The scale ``options`` run at with their pixels from ``pixels``, by FuseOptions.with_task's rule.
-
-    Example:
-        >>> _scale_for_pixels(FuseOptions(), "sources"), _scale_for_pixels(FuseOptions(scale=3), "sources")
-        (1, 3)
-    """
-    # with the pixels given, with_task's scale depends on them alone, not on the task: any task gives it
-    return options.with_task(TASKS[0], pixels=pixels).scale
 
 
 def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Path | None = None) -> FastAPI:

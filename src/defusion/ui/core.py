@@ -32,7 +32,8 @@ from defusion.fusion.stretch import is_narrow, stretch_sources, value_range
 from defusion.fusion.color import PALETTES, to_float, to_uint8
 from defusion.fusion.calibration import Calibration, board_points, calibrate
 from defusion.fusion.rig import DEFAULT_RIG_MOTION, MAX_RIG_BYTES, RIG_MOTIONS, Rig, RigError, parse_pattern, read_points
-from defusion.fusion.fuser import DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser
+from defusion.fusion.fuser import (DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser,
+                                   default_scale)
 from defusion.io.images import ImageReadError
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
 from defusion.io.raw import RAW_SUFFIXES
@@ -120,17 +121,6 @@ def default_pixels(task: str | None) -> str:
         ('sources', 'network', 'network')
     """
     return FuseOptions.for_task(task).pixels
-
-
-def default_scale(pixels: str) -> int:
-    """The inference scale's starting value: the fusion core's for pixels from ``pixels`` (1 from
-    the sources, as good there and 4x faster; else 2).
-
-    Example:
-        >>> default_scale("sources"), default_scale("network")
-        (1, 2)
-    """
-    return FuseOptions.for_task(None, pixels=pixels).scale
 
 
 def default_unique_gain(task: str | None) -> float:
@@ -607,5 +597,5 @@ __all__ = [
     "input_order_for", "load_example", "make_fuser", "metric_rows", "parse_board", "parse_rig", "png_bytes", "preview",
     "RigUpload", "calibrate_uploads", "RIG_MOTIONS", "DEFAULT_RIG_MOTION",
     "score", "score_stack",
-    "stretch_notes", "tile_option", "to_uint8",
+    "stretch_notes", "tile_option", "to_uint8", "default_pixels", "default_scale",
 ]
