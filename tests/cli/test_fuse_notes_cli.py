@@ -73,15 +73,35 @@ def test_align_and_deghost_say_a_line_each_and_a_still_bracket_says_nothing_move
     assert notes[1] == "defusion: note: deghost found nothing that moved among still_0.png, still_1.png"
 
 
-def test_neither_option_and_folder_modes_say_nothing_of_registration(tmp_path, rng, tiny_weights, capsys):
-    """A folder of brackets would say a line per group: there is no --verbose to ask for them."""
+def test_neither_option_says_nothing_of_registration(tmp_path, rng, tiny_weights, capsys):
     first, second = _handheld(tmp_path, rng, "plain")
     assert _fuse(first, second, "-o", tmp_path / "f.png", "--weights", tiny_weights) == 0
     err = capsys.readouterr().err
     assert "aligned" not in err and "deghost" not in err and "note:" not in err
+
+
+def test_a_folder_run_sums_up_registration_naming_the_group_that_moved_most(tmp_path, rng, tiny_weights, capsys):
+    """A line per group would bury a card of brackets; one summary names where to look."""
     card = tmp_path / "card"
-    _handheld(card, rng, "IMG")
+    _handheld(card, rng, "IMG_a")  # framed SHIFT px apart
+    scene = smooth_image(rng, 64, 88)
+    for i in range(2):  # a still pair: nothing to align, nothing moved
+        write_image(card / f"IMG_b_{i}.png", scene)
     assert _fuse("--stacks", card, "--group", "2", "--align", "translation", "--deghost", "-o", tmp_path / "out",
                  "--weights", tiny_weights) == 0
     err = capsys.readouterr().err
-    assert "aligned" not in err and "deghost" not in err and (tmp_path / "out" / "IMG_0-IMG_1.png").exists(), err
+    assert (tmp_path / "out" / "IMG_a_0-IMG_a_1.png").exists(), err
+    found = re.search(r"defusion: aligned 2 groups: shifts up to ([\d.]+) px \(IMG_a_0-IMG_a_1\), median [\d.]+ px\n",
+                      err)
+    assert found and float(found.group(1)) == pytest.approx(SHIFT, abs=0.5), err
+    assert re.search(r"defusion: deghost (replaced up to [\d.]+% of a source's pixels \(IMG_a_0-IMG_a_1\); nothing "
+                     r"moved in 1 of 2 groups|found nothing that moved in 2 groups)\n", err), err
+    assert "note: aligned" not in err  # no line per group
+
+
+def test_a_folder_run_without_registration_sums_up_nothing(tmp_path, rng, tiny_weights, capsys):
+    card = tmp_path / "card"
+    _handheld(card, rng, "IMG")
+    assert _fuse("--stacks", card, "--group", "2", "-o", tmp_path / "out", "--weights", tiny_weights) == 0
+    err = capsys.readouterr().err
+    assert "aligned" not in err and "deghost" not in err

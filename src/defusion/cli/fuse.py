@@ -174,9 +174,10 @@ def _tile_progress(fuser, images: list[np.ndarray], args: argparse.Namespace, ne
 
 
 def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem: str | None = None,
-              show_tiles: bool = False, nested: bool = False, notes: bool = False) -> None:
+              show_tiles: bool = False, nested: bool = False, notes: bool = False) -> Fusion | Decomposition | None:
     """Fuse ``paths`` into ``out``; ``notes`` (a single fusion, not a folder's many) says what --align
-    and --deghost found."""
+    and --deghost found. Returns the core's whole result where --align or --deghost ran (what they
+    found, for a folder's summary), else None."""
     from defusion.io.images import write_image
 
     images = _load(paths, args)
@@ -186,20 +187,21 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     if palette_guess and not getattr(args, "_infrared_noted", False):
         _note_infrared(paths, images, fuser)
         args._infrared_noted = True
-    registering = notes and (fuser.options.align != "none" or fuser.options.deghost)
+    registering = fuser.options.align != "none" or fuser.options.deghost
     bar = _tile_progress(fuser, images, args, nested) if show_tiles else None
     try:
         fused, found = _fuse_images(fuser, images, out, args, stem, bar.update if bar else None, registering)
     finally:  # on Ctrl-C too: an open bar would glue what is said next to its line
         if bar:
             bar.close()
-    if registering and found is not None:
+    if notes and registering and found is not None:
         _note_registration(paths, found, fuser.options.align)
     metadata = None if args.no_metadata else _metadata_for(paths, fused, out)
     write_image(out, fused, quality=args.quality, metadata=metadata)
     if fused.dtype == np.uint16 and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
         print(f"defusion: warning: {out.suffix} holds 8 bits; the 16-bit result was reduced "
               f"(write {' or '.join(SIXTEEN_BIT_SUFFIXES[:2])} to keep 16 bits)", file=sys.stderr)
+    return found if registering else None
 
 
 def _fuse_images(fuser, images: list[np.ndarray], out: Path, args: argparse.Namespace, stem: str | None,
@@ -298,6 +300,51 @@ def _deghost_note(names: list[str], ghosts: tuple[float, ...]) -> str | None:
         return f"deghost found nothing that moved among {listed(names)}"
     said = [f"{share:.1%} of {name}'s" + (" pixels" if i == 0 else "") for i, (share, name) in enumerate(shares)]
     return f"deghost replaced {listed(said)} (what moved)"
+
+
+def _registration_extent(found: Fusion | Decomposition) -> tuple[float | None, float | None]:
+    """How far --align moved the farthest-moved source of one fusion (px; None without alignment) and
+    the largest share of a source's pixels --deghost replaced (None without deghosting): all a folder
+    run keeps of each fusion's result, so a long run's memory does not grow with it."""
+    from defusion.fusion.align import warp_extent
+
+    size = found.fused.shape[:2]
+    shifts = [warp_extent(w, *size).shift for w in found.warps if w is not None]
+    return (max(shifts) if shifts else None), (max(found.ghosts) if found.ghosts else None)
+
+
+def _registration_summary(found: dict[str, tuple[float | None, float | None]], unit: str, motion: str
+                          ) -> list[str]:
+    """A line each on what --align and --deghost found over a folder run's fusions (``found``: name ->
+    :func:`_registration_extent`; ``unit``: "pairs" or "groups"), naming the one where they moved or
+    replaced most, so a registration that went astray can be looked at.
+
+    Example:
+        >>> found = {"IMG_1": (0.5, 0.0), "IMG_4": (6.0, 0.031), "IMG_7": (1.5, 0.00004)}
+        >>> for line in _registration_summary(found, "groups", "euclidean"):
+        ...     print(line)
+        aligned 3 groups: shifts up to 6.0 px (IMG_4), median 1.5 px
+        deghost replaced up to 3.1% of a source's pixels (IMG_4); nothing moved in 2 of 3 groups
+        >>> _registration_summary({"a": (None, 0.0)}, "pairs", "none")
+        ['deghost found nothing that moved in 1 pair']
+    """
+    lines = []
+    shifts = {name: shift for name, (shift, _) in found.items() if shift is not None}
+    if shifts:
+        worst = max(shifts, key=shifts.get)
+        what = "corners moved" if motion == "homography" else "shifts"  # as _alignment_note says it
+        lines.append(f"aligned {_plural(len(shifts), unit[:-1])}: {what} up to {shifts[worst]:.1f} px ({worst}), "
+                     f"median {float(np.median(list(shifts.values()))):.1f} px")
+    ghosts = {name: ghost for name, (_, ghost) in found.items() if ghost is not None}
+    if ghosts:
+        worst = max(ghosts, key=ghosts.get)
+        still = sum(f"{share:.1%}" == f"{0:.1%}" for share in ghosts.values())  # as _deghost_note rounds
+        if still == len(ghosts):
+            lines.append(f"deghost found nothing that moved in {_plural(len(ghosts), unit[:-1])}")
+        else:
+            lines.append(f"deghost replaced up to {ghosts[worst]:.1%} of a source's pixels ({worst}); "
+                         f"nothing moved in {still} of {len(ghosts)} {unit}")
+    return lines
 
 
 def _note_stretched(paths: list[Path], images: list[np.ndarray]) -> None:
@@ -415,13 +462,15 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
         print(f"defusion: {len(kept)} of {len(jobs)} {unit} already fused in {args.output}; fusing the rest",
               file=sys.stderr)
     todo = [job for job in jobs if job[0] not in kept]
-    failed, done = [], 0
+    failed, done, found = [], 0, {}
     try:
         with tqdm(todo, desc="fusing", unit=unit[:-1], disable=args.no_progress, file=sys.stderr) as bar:
             for name, sources in bar:
                 try:
-                    _fuse_one(fuser, sources, args.output / f"{name}.{args.format}", args, name, show_tiles=True,
-                              nested=True)
+                    result = _fuse_one(fuser, sources, args.output / f"{name}.{args.format}", args, name,
+                                       show_tiles=True, nested=True)
+                    if result is not None:
+                        found[name] = _registration_extent(result)
                     done += 1
                 except (OSError, ImageReadError, SizeMismatchError, ValueError) as exc:
                     if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:  # every later pair would too
@@ -434,6 +483,8 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
         print(f"defusion: interrupted after {done + len(kept)} of {len(jobs)} {unit} in {args.output}; "
               "run the same command with --skip-existing to fuse the rest", file=sys.stderr)
         return 130
+    for line in _registration_summary(found, unit, fuser.options.align):
+        print(f"defusion: {line}", file=sys.stderr)
     print(f"fused {done + len(kept)} of {len(jobs)} {unit} into {args.output}"
           + (f" ({len(kept)} already there)" if kept else "")
           + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
