@@ -25,15 +25,14 @@ BASELINES=$(python -c 'from defusion.baselines import available_baselines as a; 
 # defusion: the task's defaults (`defusion fuse --task`: inference scale 2; unique gain 1.5 for
 # infrared-visible pairs, unique gain 1 with detail gain 1.5 for exposure pairs; for focus pairs the
 # sources' own pixels picked by the network's decomposition, --pixels sources at scale 1);
-# defusion-g1: the paper's Pr (unique gain 1, no detail term) at scale 2; defusion-g1.25: the
-# general defaults (unique gain 1.25, detail 1.5); defusion-x1: the task's gains at the paper's
-# inference scale 1; defusion-rgb: RGB fusion (--color rgb) for two colour sources; these variants
-# are the network's reconstruction (--pixels network) for every task. defusion-network (MFIFB): the
-# reconstruction at the focus task's gains and scale 2 (--task mff --pixels network).
-IVF_METHODS=${METHODS:-defusion,defusion-g1,defusion-g1.25,defusion-x1,$BASELINES}
-PAIR_METHODS=${METHODS:-defusion,defusion-g1,defusion-g1.25,defusion-rgb,defusion-x1,$BASELINES}
-# Focus pairs: defusion takes the sources' own pixels (--task mff's default); also the reconstruction.
-MFF_METHODS=${METHODS:-$PAIR_METHODS,defusion-network}
+# defusion-paper: the paper's inference with the shipped weights (Pr of RGB sources at scale 1, no
+# gains); defusion-g1 (infrared-visible): the paper's Pr at the default scale 2; defusion-network
+# (focus pairs): the reconstruction at the focus task's gains and scale 2 (--task mff --pixels
+# network). Other variants (defusion-x1, -rgb, -g1.25, ... in DEFUSION_VARIANTS) can be added
+# with METHODS; they cost a network pass each.
+IVF_METHODS=${METHODS:-defusion,defusion-g1,defusion-paper,$BASELINES}
+PAIR_METHODS=${METHODS:-defusion,defusion-paper,$BASELINES}
+MFF_METHODS=${METHODS:-defusion,defusion-network,defusion-paper,$BASELINES}
 without() {  # LIST: LIST minus the methods named in $SKIP
   local keep=() m
   IFS=, read -ra all <<< "$1"

@@ -267,6 +267,14 @@ def test_focus_pairs_take_the_sources_and_defusion_network_the_reconstruction(ti
     assert (options("defusion-sources-x2", "mff").pixels, options("defusion-sources-x2", "mff").scale) == ("sources", 2)
 
 
+def test_defusion_paper_is_the_papers_inference_for_every_task(tiny_weights):
+    from defusion.benchmark.runner import builtin_method
+
+    for task in (None, "ivf", "mef", "mff"):
+        o = builtin_method("defusion-paper", tiny_weights, "cpu", task=task).__self__.options
+        assert (o.pixels, o.scale, o.unique_gain, o.resolved_detail_gain, o.color) == ("network", 1, 1.0, 1.0, "rgb"), task
+
+
 def test_out_that_is_a_file_and_clashing_fused_names_are_one_line(tmp_path, rng, capsys):
     da, db = _pairs(tmp_path, rng, ("p1",))
     (tmp_path / "ofile").write_text("")

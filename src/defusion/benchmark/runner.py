@@ -41,9 +41,11 @@ SECONDS = "seconds"
 #: reconstruction: the colour mode (see defusion.fusion.color), the inference scale
 #: (defusion.fusion.resample) or the unique gain (FuseOptions.unique_gain; ``defusion-g1`` is the
 #: paper's Pr) and the detail gain (FuseOptions.detail_gain: ``-dD``; without it, the one that goes
-#: with the unique gain).
+#: with the unique gain). ``defusion-paper`` is the paper's inference with the shipped weights: Pr of
+#: RGB sources at scale 1, unique and detail gain 1.
 DEFUSION_VARIANTS: dict[str, dict] = {
     "defusion": {}, "defusion-network": {"pixels": "network"},
+    "defusion-paper": {"pixels": "network", "scale": 1, "unique_gain": 1.0, "color": "rgb"},
     "defusion-rgb": {"pixels": "network", "color": "rgb"}, "defusion-ycbcr": {"pixels": "network", "color": "ycbcr"},
     **{f"defusion-x{s}": {"pixels": "network", "scale": s} for s in (1, 2, 3)},
     **{f"defusion-g{g:g}": {"pixels": "network", "unique_gain": g} for g in (1.0, 1.25, 1.5, 1.75, 2.0)},
