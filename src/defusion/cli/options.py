@@ -164,7 +164,7 @@ def add_gain_options(p: argparse.ArgumentParser) -> None:
                    help=f"weight of what only one source shows in the fused image, 0-{MAX_UNIQUE_GAIN:g}: 1 is the "
                         f"paper's head Pr on f_c + f_u1 + f_u2; above 1 its local mean is weighed G and its fine "
                         f"detail 2G - 1; default {DEFAULT_UNIQUE_GAIN:g} keeps more infrared targets and exposed or "
-                        "focused detail (docs/model-card.md, \"Unique gain\")")
+                        "focused detail (docs/training-history.md, \"Unique gain\")")
     p.add_argument("--detail-gain", type=detail_gain, default=None, metavar="D",
                    help=f"weight of the fine detail of what only one source shows, 0-{MAX_DETAIL_GAIN:g}, apart from "
                         "its local mean (--unique-gain): default 2G - 1 above G = 1, else G, or --task's")

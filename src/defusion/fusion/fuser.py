@@ -126,7 +126,7 @@ class FuseOptions:
     weighed g and its fine detail 2g - 1; below 1 less, down to the common part alone at 0. With
     the shipped weights the default 1.25 scored higher than the paper's 1 on 14 of the model
     card's 18 metric-benchmark pairs and on 35 of 57 over the full benchmarks
-    (docs/model-card.md, "Unique gain"); infrared-visible pairs take 1.5 (``for_task("ivf")``).
+    (docs/training-history.md, "Unique gain"); infrared-visible pairs take 1.5 (``for_task("ivf")``).
 
     ``detail_gain`` weighs that fine detail apart from the local mean (``None``: 2g - 1 above 1,
     else g). Exposure and focus pairs take unique gain 1 and detail gain 1.5 (``for_task("mef")``,
