@@ -4,7 +4,9 @@ Reads a `scripts/run_benchmarks.sh` output folder and prints, from the same mean
 docs/benchmarks.md: TNO's targets and mean rank, VIFB ranks among the published methods and
 how many metrics beat the `average` and `laplacian` baselines, MEFB against the paper's
 Table 1, MFIFB's Qabf beside the published methods, and on each benchmark how many metrics the
-default beats each other DeFusion row on (`defusion-g1`: the paper's gain 1, `defusion-x1`: scale 1).
+default beats each other DeFusion row on (`defusion-paper`: the paper's inference, `defusion-g1`: the
+paper's gain 1, `defusion-network`: the reconstruction). Metrics that rescale another (SSIM-mean,
+SSIM) count once, as in `defusion bench`'s ranks; a benchmark missing from the folder is skipped.
 
 Usage: python scripts/standings.py [out/bench]
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 from defusion.baselines import BASELINES
 from defusion.benchmark.report import mean_ranks, mean_table
 from defusion.benchmark.runner import DEFUSION_VARIANTS, read_results_csv
-from defusion.metrics import METRICS
+from defusion.metrics import METRICS, distinct
 
 OURS = "defusion"
 
@@ -27,7 +29,7 @@ OURS = "defusion"
 def load(folder: Path):
     rows = read_results_csv(folder / "results.csv")
     methods, metrics, means = mean_table(rows)
-    return methods, metrics, means, len({r.image for r in rows if r.method == OURS})
+    return methods, distinct(metrics), means, len({r.image for r in rows if r.method == OURS})
 
 
 def rank_among(pool: list[str], metric: str, means: dict) -> int:
@@ -49,42 +51,69 @@ def fmt(means: dict, method: str, metrics: list[str]) -> str:
     return " / ".join(f"{means[(method, m)]:.4g}" for m in metrics)
 
 
-def main() -> None:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("out/bench")
-    builtin = set(DEFUSION_VARIANTS) | set(BASELINES)
+def mean_rank(methods: list[str], metrics: list[str], means: dict, others: list[str]) -> str:
+    """'mean rank R of N (r.rr); best1 r, ...': the default among ``methods`` less the ``others``
+    DeFusion rows."""
+    pool = [m for m in methods if m not in others]
+    ranks = mean_ranks(pool, metrics, means)
+    order = sorted(ranks, key=ranks.get)
+    return (f"mean rank {order.index(OURS) + 1} of {len(order)} ({ranks[OURS]:.2f}); "
+            + ", ".join(f"{m} {ranks[m]:.2f}" for m in order[:3]))
 
+
+def tno(out: Path) -> None:
     methods, metrics, means, pairs = load(out / "tno")
     others = other_variants(means)
     for other in others:
         print(f"TNO ({pairs}) {other}: Qabf / EN / SD / SF {fmt(means, other, ['Qabf', 'EN', 'SD', 'SF'])}")
-    methods = [m for m in methods if m not in others]  # DeFusion ranked against the other methods only
-    ranks = mean_ranks(methods, metrics, means)
-    order = sorted(ranks, key=ranks.get)
     print(f"TNO ({pairs}): Qabf / EN / SD / SF {fmt(means, OURS, ['Qabf', 'EN', 'SD', 'SF'])} "
-          f"(targets 0.41 / 6.95 / 38.41 / 8.21); mean rank {order.index(OURS) + 1} of {len(order)} "
-          f"({ranks[OURS]:.2f}); " + ", ".join(f"{m} {ranks[m]:.2f}" for m in order[:3]))
+          f"(targets 0.41 / 6.95 / 38.41 / 8.21); {mean_rank(methods, metrics, means, others)}")
 
+
+def vifb(out: Path, builtin: set[str]) -> None:
     methods, metrics, means, pairs = load(out / "vifb")
     published = [m for m in methods if m not in builtin]
     pool = [*published, OURS]
     print(f"VIFB ({pairs}): ranks of {len(pool)} (published + DeFusion): " + ", ".join(
-        f"{m} {rank_among(pool, m, means)}" for m in ["Qabf", "SSIM", "MI", "VIF"]))
+        f"{m} {rank_among(pool, m, means)}" for m in ["Qabf", "SSIM", "MI", "VIF"])
+        + f"; over every method, {mean_rank(methods, metrics, means, other_variants(means))}")
     for base in ("average", "laplacian"):
         won = [m for m in metrics if beats(m, means, base)]
         print(f"  better than {base} on {len(won)} of {len(metrics)}: {', '.join(won)}")
 
+
+def mefb(out: Path) -> None:
     methods, metrics, means, pairs = load(out / "mefb")
     for method in (OURS, *other_variants(means)):
         print(f"MEFB ({pairs}) {method}: MEF-SSIM / MS-MEF-SSIM / SSIM / SSIM-mean / Qabf "
               f"{fmt(means, method, ['MEF-SSIM', 'MS-MEF-SSIM', 'SSIM', 'SSIM-mean', 'Qabf'])} "
               "(paper: MEF-SSIM 0.827, SSIM 0.608)")
+    print(f"MEFB ({pairs}): {mean_rank(methods, metrics, means, other_variants(means))}")
 
+
+def mfifb(out: Path, builtin: set[str]) -> None:
     methods, metrics, means, pairs = load(out / "mfifb")
     published = [m for m in methods if m not in builtin]
     print(f"MFIFB ({pairs}): Qabf " + ", ".join(f"{m} {means[(m, 'Qabf')]:.3f}" for m in (OURS, *other_variants(means)))
           + "; published " + ", ".join(f"{m} {means[(m, 'Qabf')]:.3f}" for m in published))
+    print(f"MFIFB ({pairs}): {mean_rank(methods, metrics, means, other_variants(means))}")
 
-    for name in ("vifb", "tno", "mefb", "mfifb"):
+
+def main() -> None:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("out/bench")
+    builtin = set(DEFUSION_VARIANTS) | set(BASELINES)
+    present = [name for name in ("tno", "vifb", "mefb", "mfifb")
+               if (out / name / "results.csv").is_file() and load(out / name)[3]]  # with DeFusion's rows
+    if not present:
+        sys.exit(f"standings: no benchmark results in {out} (expected tno/, vifb/, mefb/ or mfifb/ with results.csv)")
+    for name in ("tno", "vifb", "mefb", "mfifb"):
+        if name not in present:
+            print(f"{name.upper()}: not in {out} (or without DeFusion's rows); skipped")
+        elif name in ("vifb", "mfifb"):
+            globals()[name](out, builtin)
+        else:
+            globals()[name](out)
+    for name in present:
         methods, metrics, means, pairs = load(out / name)
         for other in other_variants(means):
             won = [m for m in metrics if beats(m, means, other)]

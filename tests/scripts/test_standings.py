@@ -29,7 +29,18 @@ def test_counts_ranks_and_variant_comparisons(tmp_path):
     out = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], check=True, capture_output=True,
                          text=True).stdout
     assert "VIFB (2): ranks of 2 (published + DeFusion): Qabf 2, SSIM 2, MI 2, VIF 2" in out
-    assert "better than average on 10 of 10" in out and "better than laplacian on 0 of 10" in out
-    assert "TNO (2): default better than defusion-g1 on 10 of 10" in out
+    # SSIM-mean rescales SSIM: the two count once, 9 distinct metrics
+    assert "better than average on 9 of 9" in out and "better than laplacian on 0 of 9" in out
+    assert "TNO (2): default better than defusion-g1 on 9 of 9" in out
     assert "MFIFB (2): Qabf defusion 0.500, defusion-g1 0.400; published PUB 0.700" in out
     assert "mean rank 2 of 3" in out  # laplacian, defusion, average; defusion-g1 left out
+    assert "VIFB (2): ranks of 2" in out and "over every method, mean rank 3 of 4" in out  # PUB, laplacian
+
+
+def test_a_missing_benchmark_is_skipped_and_none_is_one_line(tmp_path):
+    _bench(tmp_path / "vifb", {"defusion": 0.5, "average": 0.3, "laplacian": 0.6})
+    run = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 0 and "TNO: not in" in run.stdout and "MEFB: not in" in run.stdout, run.stderr
+    assert "VIFB (2): ranks of 1" in run.stdout
+    empty = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "none")], capture_output=True, text=True)
+    assert empty.returncode == 1 and empty.stderr.count("\n") == 1 and "no benchmark results" in empty.stderr
