@@ -1,4 +1,4 @@
-"""Figures for the README and model card: the shipped examples fused and decomposed.
+"""Figures for the model card: the shipped examples fused and decomposed.
 
 For each example pair: A, B, fused, common, unique A, unique B in one labelled row.
 Usage: python scripts/make_figures.py [--weights PATH]  -> docs/images/example_*.jpg

@@ -1,4 +1,4 @@
-"""Figure for the README and docs/benchmarks.md: focus pairs fused from the network and from the sources.
+"""Figure for docs/features.md and docs/benchmarks.md: focus pairs fused from the network and from the sources.
 
 Each row: the two sources, the network's reconstruction (``--task mff --pixels network``) and the
 sources' own pixels picked by the network's decomposition (``--task mff``, the default), then the best
