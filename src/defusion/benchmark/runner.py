@@ -2,7 +2,8 @@
 
 Every method, built-in or published (a folder of fused results), is scored by the same
 :mod:`defusion.metrics` functions on the same decoded sources, so the table compares methods,
-not evaluation scripts.
+not evaluation scripts. Files are read for scoring as :func:`read_scored` reads them, which
+``defusion metrics`` uses too, so that both commands score a file alike.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from defusion.fusion.color import to_uint8
-from defusion.io.images import ImageReadError, header_size, read_image, write_bytes_atomically
-from defusion.io.notes import listed
+from defusion.fusion.color import is_grey, to_uint8
+from defusion.fusion.stretch import is_narrow, value_range
+from defusion.io.images import ImageReadError, header_size, read_image, stores_floats, write_bytes_atomically
+from defusion.io.notes import collecting, listed, note, say, split_line
 from defusion.io.pairs import images_by_stem, left_out, match_pairs, stem_clashes
 
 #: Metrics reported per task by default (short names of defusion.metrics.METRICS).
@@ -55,6 +57,56 @@ DEFUSION_VARIANTS: dict[str, dict] = {
 }
 
 FuseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: The largest 8-bit value: a 16-bit file holding none above it holds 8-bit values (:func:`note_eight_bit_values`).
+_MAX_8BIT = 255
+
+
+def read_scored(path: str | Path) -> np.ndarray:
+    """``path`` as the metrics score it, in 8 bits: EXIF-upright, float pixels on their own scale
+    (``read_image(floats="levels")``: [0, 1] or 0..255, as :mod:`defusion.metrics` takes a float
+    array; any other range an ImageReadError), 16-bit brought to 8 bits, with a note where a 16-bit
+    file holds only 8-bit values (:func:`note_eight_bit_values`). ``defusion metrics`` reads every
+    file so and ``defusion bench`` its published results (its sources too, :func:`_read_source`),
+    so that both commands score a file alike.
+
+    Example:
+        >>> import tempfile, tifffile
+        >>> path = Path(tempfile.mkdtemp()) / "fused.tif"
+        >>> tifffile.imwrite(path, np.array([[60.0, 187.0], [90.0, 120.0]], np.float32))  # 0..255 floats
+        >>> read_scored(path).tolist()  # as the uint8 image; fusion input would be stretched to 0..255
+        [[60, 187], [90, 120]]
+    """
+    return _as_scored(path, read_image(path, floats="levels"))
+
+
+def note_eight_bit_values(path: str | Path, image: np.ndarray) -> None:
+    """Say, naming ``path``, where a 16-bit file holds no value above 255: 8-bit values saved as 16-bit
+    (what ``uint16(img)`` writes), which score as 16-bit data, near black (EN 0.99 and SSIM 0.03 for a
+    fusion whose 8-bit file scores 7.1 and 1.25), and would otherwise pass silently. A note, not a
+    conversion: a 16-bit image that dark is also what some file may mean."""
+    if image.dtype == np.uint16 and int(image.max()) <= _MAX_8BIT and not stores_floats(path):
+        note(f"{path} is a 16-bit file whose values are all <= {_MAX_8BIT} (8-bit values saved as 16-bit?): scored "
+             "as 16-bit, near black (save it as 8-bit to score its 8-bit values)")
+
+
+def _as_scored(path: str | Path, image: np.ndarray) -> np.ndarray:
+    """A decoded image to be scored (:func:`read_scored`) in 8 bits, with its note."""
+    note_eight_bit_values(path, image)
+    return to_uint8(image)
+
+
+def _read_source(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A source as the methods fuse it (:func:`read_image`: floats stretched, as ``defusion fuse`` reads
+    them) and as the metrics score it (:func:`read_scored`, uint8): decoded once, or twice where it
+    stores floats, with a note naming it where those two readings differ."""
+    image = read_image(path)
+    if not stores_floats(path):
+        return image, _as_scored(path, image)
+    scored = read_scored(path)
+    if not np.array_equal(to_uint8(image), scored):
+        note(f"{path} holds float pixels outside [0, 1]: the methods fuse it stretched from its minimum to its "
+             "maximum (as defusion fuse reads it), the metrics score it on its own scale (0..255)")
+    return image, scored
 
 
 @dataclass
@@ -230,12 +282,14 @@ def _benchmark_pairs(
         evaluated = _evaluate_in_workers(work, make_methods, jobs)
     else:
         evaluated = (_evaluate_pair(task, methods) for task in work)
+    told: set[tuple[str, str]] = set()  # what _say_found said once in this run
     for task in tqdm(tasks, desc="benchmark", unit="pair", disable=not progress, file=sys.stderr):
         if isinstance(task, str):  # scored in an earlier run
             result.images.append(task)
             yield task, {}, None, None, result
             continue
         pair = next(evaluated)
+        _say_found(pair, told)
         result.problems += pair.problems
         if pair.a is None:  # a source could not be read
             continue
@@ -266,20 +320,33 @@ class _PairResult:
     b: np.ndarray | None
     rows: list[Row]
     problems: list[str]
+    narrow: list[tuple[str, float, float]] = field(default_factory=list)  # raw thermal sources: path, low, high
+    grey_rgb: dict[str, str] = field(default_factory=dict)  # method -> a result of it grey stored as RGB
+    said: list[str] = field(default_factory=list)  # lines gathered while evaluating (notes.collecting)
 
 
 def _evaluate_pair(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
+    """:func:`_evaluate`, with the lines its reading and fusing say gathered into the result, for the
+    process that runs the benchmark to say (:func:`_say_found`): a worker's would repeat in each worker."""
+    with collecting() as said:
+        result = _evaluate(task, methods)
+    result.said = said
+    return result
+
+
+def _evaluate(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
     """Fuse one pair with every built-in method, read the published results and score them."""
     from defusion.metrics import compute_each, shared_inputs
 
     stem, rows, problems = task.stem, [], []
     try:
-        a, b = read_image(task.path_a), read_image(task.path_b)
+        (a, a8), (b, b8) = _read_source(task.path_a), _read_source(task.path_b)
     except ImageReadError as exc:
         return _PairResult({}, None, None, [], [f"{stem}: {exc}"])
     if a.shape[:2] != b.shape[:2]:  # where the headers did not tell (a camera raw file, ...)
         return _PairResult({}, None, None, [], [_sizes_differ(stem, a.shape[1::-1], b.shape[1::-1])])
-    a8, b8 = to_uint8(a), to_uint8(b)
+    narrow = [(str(path), *value_range(image)) for path, image in ((task.path_a, a), (task.path_b, b))
+              if is_narrow(image)]
     outputs: dict[str, np.ndarray] = {}
     for name, fn in methods.items():
         if name not in task.fuse:  # scored, timed (and saved) before: not run again
@@ -302,7 +369,7 @@ def _evaluate_pair(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
             problems.append(f"{stem}: no result of {name}")
             continue
         try:
-            fused = to_uint8(read_image(task.published[name]))
+            fused = read_scored(task.published[name])
         except ImageReadError as exc:
             problems.append(f"{stem}: {name}: {exc}")
             continue
@@ -311,6 +378,8 @@ def _evaluate_pair(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
                             f"sources are {a.shape[1]}x{a.shape[0]}; left out")
             continue
         outputs[name] = fused
+    grey_rgb = {name: str(task.published.get(name, f"its result of {stem}")) for name, fused in outputs.items()
+                if task.todo[name] and fused.ndim == 3 and is_grey(fused)}
     with shared_inputs():  # decode/convert each source once for all methods
         for name, fused in outputs.items():
             if not task.todo[name]:
@@ -318,7 +387,30 @@ def _evaluate_pair(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
             values, skipped = compute_each(fused, [a8, b8], task.todo[name])
             rows += [Row(name, stem, metric, float(value)) for metric, value in values.items()]
             problems += [f"{stem}: {name}: {metric} not computed ({why})" for metric, why in skipped.items()]
-    return _PairResult(outputs, a8, b8, rows, problems)
+    return _PairResult(outputs, a8, b8, rows, problems, narrow=narrow, grey_rgb=grey_rgb)
+
+
+def _say_found(pair: _PairResult, told: set[tuple[str, str]]) -> None:
+    """Say what evaluating a pair found worth a line, here (not in a worker, where lines would repeat
+    in each): the lines its reading and fusing said, the first narrow source of the run, and each
+    method's results grey stored as RGB, once per method. ``told`` holds what was said once already:
+    ``("narrow", "")``, ``("grey-rgb", method)``."""
+    for line in pair.said:
+        say(*split_line(line))
+    for path, lo, hi in pair.narrow:
+        if ("narrow", "") not in told:
+            told.add(("narrow", ""))
+            note(f"{path} holds 16-bit values {lo:.0f}-{hi:.0f} ({(hi - lo) / 655.35:.0f}% of the range, as raw "
+                 "thermal frames do): DeFusion stretches such a source to the full range before fusing, the "
+                 "baselines and the metrics take it as it is, so they compare different inputs; stretch the "
+                 "sources first (e.g. to 8-bit) to compare like with like (said once, of the first such source)")
+    for name, example in pair.grey_rgb.items():
+        if ("grey-rgb", name) not in told:
+            told.add(("grey-rgb", name))
+            note(f"{name}'s results are grey stored as RGB (R = G = B; e.g. {example}): scored per colour channel, "
+                 "as VIFB scores a colour result (against a colour source's R, G and B rather than its rgb2gray; "
+                 "SF with the channels side by side), so they score otherwise than the same pixels in 1-channel "
+                 "files, which score as grey")
 
 
 

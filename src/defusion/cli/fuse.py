@@ -347,6 +347,34 @@ def _registration_summary(found: dict[str, tuple[float | None, float | None]], u
     return lines
 
 
+def _reconstruction_options(args: argparse.Namespace, pixels: str) -> list[str]:
+    """The options given that shape only the network's reconstruction (--unique-gain, --detail-gain,
+    --color rgb) where the fused pixels come from the sources by --task's default (``pixels``, as the
+    options resolved it, and no --pixels given): the result then takes nothing from them.
+
+    Example:
+        >>> given = argparse.Namespace(pixels=None, unique_gain=1.0, detail_gain=None, color="rgb")
+        >>> _reconstruction_options(given, "sources"), _reconstruction_options(given, "network")
+        (['--unique-gain', '--color rgb'], [])
+    """
+    if args.pixels is not None or pixels != "sources":
+        return []
+    given = {"--unique-gain": args.unique_gain is not None, "--detail-gain": args.detail_gain is not None,
+             "--color rgb": args.color == "rgb"}
+    return [option for option, on in given.items() if on]
+
+
+def _note_reconstruction_options(args: argparse.Namespace, pixels: str) -> None:
+    """Say, once, that the reconstruction's options given do nothing with --task's pixels from the sources."""
+    from defusion.io.notes import note
+
+    given = _reconstruction_options(args, pixels)
+    if given:
+        note(f"{', '.join(given)} shape{'s' if len(given) == 1 else ''} the network's reconstruction, but --task "
+             f"{args.task} takes the fused pixels from the sources: add --pixels network for the network's fusion "
+             "(the paper's)")
+
+
 def _note_stretched(paths: list[Path], images: list[np.ndarray]) -> None:
     """Say which sources the fusion core stretches as raw sensor frames (--stretch auto)."""
     from tqdm import tqdm
@@ -651,6 +679,7 @@ def run(args: argparse.Namespace) -> int:
     if args.source_map and options.get("pixels", "network") != "sources":
         raise UserError("--source-map needs --pixels sources (--task mff's default): the network's reconstruction "
                         "mixes the sources, so no pixel comes from one image")
+    _note_reconstruction_options(args, options.get("pixels", "network"))
     fuser = make_fuser(args, options)
     _warn_same_sources(args, folders)
     if stacks:

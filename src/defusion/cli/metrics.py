@@ -36,13 +36,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _read(path: Path):
-    """The image as ``defusion bench`` reads it (EXIF-upright; 16-bit brought to 8 bits), so both
-    commands score a file alike."""
-    from defusion.fusion.color import to_uint8
-    from defusion.io.images import ImageReadError, read_image
+    """The image as ``defusion bench`` reads it to score it (``read_scored``: EXIF-upright; floats on
+    their own scale, [0, 1] or 0..255, as the Python metrics take them; 16-bit brought to 8 bits, with a
+    note where a 16-bit file holds only 8-bit values), so both commands score a file alike."""
+    from defusion.benchmark.runner import read_scored
+    from defusion.io.images import ImageReadError
 
     try:
-        return to_uint8(read_image(path))
+        return read_scored(path)
     except ImageReadError as exc:
         raise UserError(str(exc)) from None
 

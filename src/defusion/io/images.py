@@ -16,7 +16,7 @@ import uuid
 import warnings
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Literal
 
 import cv2
 import numpy as np
@@ -35,6 +35,16 @@ READ_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".tif", ".tiff", ".bm
                  ".pgm", ".pbm", ".pnm", ".tga", *HEIF_SUFFIXES, *RAW_SUFFIXES)
 #: The same formats by name, for messages.
 READ_FORMATS = "PNG, JPEG, TIFF, BMP, WebP, GIF, PNM, TGA, HEIC/HEIF and camera raw files"
+#: How :func:`read_image` takes float pixels (a 32-bit float TIFF). ``stretch``, for fusion input: values in
+#: [0, 1] as they are, any other range (a radiometric thermal frame in degrees) stretched from its minimum to
+#: its maximum, as a display of it would. ``levels``, for scoring (``defusion metrics``, ``defusion bench``):
+#: on their own scale, as :mod:`defusion.metrics` takes a float array (:func:`defusion.metrics._utils.float_scale`:
+#: [0, 1] as [0, 1], 0..255 as 0..255), and any other range refused: stretched, a 0..255 result saved as
+#: floats would score twice its contrast.
+FloatReading = Literal["stretch", "levels"]
+FLOAT_READINGS: tuple[str, ...] = ("stretch", "levels")
+#: TIFF SampleFormat of floating-point samples.
+_TIFF_FLOAT = 3
 #: Suffixes that :func:`write_image` can produce.
 WRITABLE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp")
 #: Suffixes that keep 16-bit data (the others are written with 8 bits).
@@ -115,7 +125,8 @@ def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
                                  f"of {_pixels(max_pixels, width * height)} (raise it with --max-pixels)")
 
 
-def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: FloatReading = "stretch"
+               ) -> np.ndarray:
     """Decode ``path`` to HxW (grey) or HxWx3 (RGB), uint8 or uint16, EXIF-upright.
 
     Alpha is dropped: transparent pixels fuse as their colour values (a warning says so where some
@@ -123,12 +134,16 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
     alpha too, and grey + alpha stays HxW. Of an animated image or a multi-page TIFF the first frame
     is read (a warning says so). Integer pixels stored in other than 16 bits (a 32-bit TIFF) are
     8-bit data when none is over 255; integers are 16-bit data when all are in 0..65535, and beyond
-    that scaled to 16 bits by their maximum (by their range where some are negative), with a warning,
-    as float pixels outside [0, 1] are stretched. Grey and RGB TIFFs are decoded by tifffile where it
-    can (:func:`_from_tifffile`), the rest by Pillow. The pixel bound is checked from the header, before
-    anything is decoded. Camera raw files (DNG, CR2, NEF, ...) are developed to 16-bit sRGB with the
-    ``raw`` extra (:mod:`defusion.io.raw`).
+    that scaled to 16 bits by their maximum (by their range where some are negative), with a warning.
+    Float pixels are read as ``floats`` says (:data:`FloatReading`): for fusion (``stretch``, the
+    default) those outside [0, 1] are stretched; for scoring (``levels``) [0, 1] and 0..255 are taken
+    on their own scale, and any other range is an ImageReadError. Grey and RGB TIFFs are decoded by
+    tifffile where it can (:func:`_from_tifffile`), the rest by Pillow. The pixel bound is checked from
+    the header, before anything is decoded. Camera raw files (DNG, CR2, NEF, ...) are developed to
+    16-bit sRGB with the ``raw`` extra (:mod:`defusion.io.raw`).
     """
+    if floats not in FLOAT_READINGS:
+        raise ValueError(f"unknown float reading {floats!r}; use one of {', '.join(FLOAT_READINGS)}")
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file" if not path.exists() else f"{path}: is not a file")
@@ -142,9 +157,9 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
             rawmode = _rawmode(im)  # before anything loads the pixels (a PNG's EXIF may follow them)
             _warn_frames(path, im.format, _frames(path, im))
             orientation = _orientation(path, im)
-            decoded = _from_tifffile(path, max_pixels) if im.format == "TIFF" else None
+            decoded = _from_tifffile(path, max_pixels, floats) if im.format == "TIFF" else None
             if decoded is None:
-                decoded = _from_pillow_or_opencv(path, im, rawmode, orientation)
+                decoded = _from_pillow_or_opencv(path, im, rawmode, orientation, floats)
     except Image.DecompressionBombError as exc:  # Pillow's own guard, before the header is ours
         found = re.search(r"\((\d+) pixels\)", str(exc))
         count = int(found.group(1)) if found else None
@@ -155,7 +170,7 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
             f"{path}: {_pixels(count)} is too many pixels for Pillow to open safely (its decompression-bomb "
             "guard, Image.MAX_IMAGE_PIXELS)") from None
     except UnidentifiedImageError:
-        decoded = _from_tifffile(path, max_pixels) if _is_tiff(path) else None  # e.g. 16-bit grey + alpha
+        decoded = _from_tifffile(path, max_pixels, floats) if _is_tiff(path) else None  # e.g. 16-bit grey + alpha
         if decoded is not None:
             _warn_frames(path, "TIFF", _tiff_pages(path))
         else:
@@ -237,6 +252,34 @@ def opens_as_image(path: str | Path) -> bool:
         return _is_tiff(path)
 
 
+def stores_floats(path: str | Path) -> bool:
+    """Whether ``path``'s pixels are floating-point numbers (a 32-bit float TIFF), from its header
+    alone: :func:`read_image` reads those one way for fusion and another for scoring (``floats``), so
+    a reader that needs both decodes such a file twice, and any other once. False where the header
+    cannot tell (reading says what is wrong).
+
+    Example:
+        >>> stores_floats("no-such-file.tif")
+        False
+    """
+    path = Path(path)
+    if not path.is_file() or is_raw(path):
+        return False
+    if _is_tiff(path):
+        import tifffile
+
+        try:
+            with tifffile.TiffFile(path) as tif:
+                return tif.pages.first.sampleformat == _TIFF_FLOAT
+        except Exception:  # tifffile's errors on an odd file
+            return False
+    try:
+        with _no_bomb_warning(), Image.open(path) as im:
+            return im.mode == "F"
+    except Exception:  # noqa: BLE001 - Pillow's errors on a file it cannot open
+        return False
+
+
 def _read_raw(path: Path, max_pixels: int) -> np.ndarray:
     """A camera raw file developed to 16-bit sRGB (:mod:`defusion.io.raw`), the pixel bound checked
     from its header first."""
@@ -306,8 +349,8 @@ def _stored_bits(rawmode: str | None) -> int:
     return int(found.group(1)) if found else _INT_BITS
 
 
-def _from_pillow_or_opencv(path: Path, im: Image.Image, rawmode: str | None,
-                           orientation: int) -> tuple[np.ndarray, bool]:
+def _from_pillow_or_opencv(path: Path, im: Image.Image, rawmode: str | None, orientation: int,
+                           floats: FloatReading = "stretch") -> tuple[np.ndarray, bool]:
     """Pixels (upright) and whether some are transparent: Pillow's decoding, OpenCV's where Pillow
     would reduce 16-bit colour to 8 bits (``rawmode``, :func:`_rawmode` before loading, says)."""
     deep_colour = _is_16bit_colour(im.mode, rawmode)
@@ -320,7 +363,7 @@ def _from_pillow_or_opencv(path: Path, im: Image.Image, rawmode: str | None,
         return array, transparent
     transparent = _pillow_transparent(im)
     # read again once loaded: libtiff turns a compressed TIFF upright as it decodes and drops the tag
-    return _from_pillow(_upright(im, _orientation(path, im)), path, _stored_bits(rawmode)), transparent
+    return _from_pillow(_upright(im, _orientation(path, im)), path, _stored_bits(rawmode), floats), transparent
 
 
 #: EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose).
@@ -361,11 +404,11 @@ def _pillow_transparent(im: Image.Image) -> bool:
     return alpha.getextrema()[0] < _MAX_8BIT
 
 
-def _from_pillow(im: Image.Image, path: Path, stored_bits: int) -> np.ndarray:
+def _from_pillow(im: Image.Image, path: Path, stored_bits: int, floats: FloatReading = "stretch") -> np.ndarray:
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
         return np.asarray(im, dtype=np.uint16)
     if im.mode == "F":
-        return _float_to_uint16(np.asarray(im, dtype=np.float32))
+        return _float_levels(path, np.asarray(im, dtype=np.float32), floats)
     if im.mode == "I":
         return _integer_levels(path, np.asarray(im), stored_bits)
     if im.mode in ("1", "L", "LA"):
@@ -375,12 +418,12 @@ def _from_pillow(im: Image.Image, path: Path, stored_bits: int) -> np.ndarray:
     return np.asarray(im.convert("RGB"))
 
 
-def _levels(path: Path, values: np.ndarray) -> np.ndarray:
+def _levels(path: Path, values: np.ndarray, floats: FloatReading = "stretch") -> np.ndarray:
     """Pixels of any numeric type as uint8 or uint16, by :func:`read_image`'s rules."""
     if values.dtype in (np.uint8, np.uint16):
         return values
     if values.dtype.kind == "f":
-        return _float_to_uint16(values.astype(np.float32))
+        return _float_levels(path, values.astype(np.float32), floats)
     if values.dtype.kind in "iu":
         return _integer_levels(path, values, values.dtype.itemsize * 8)
     raise ValueError(f"pixels of type {values.dtype}")
@@ -403,6 +446,37 @@ def _integer_levels(path: Path, values: np.ndarray, stored_bits: int) -> np.ndar
     if stored_bits != _SIXTEEN and hi <= _MAX_8BIT:
         return values.astype(np.uint8)
     return values.astype(np.uint16)
+
+
+def _float_levels(path: Path, values: np.ndarray, floats: FloatReading) -> np.ndarray:
+    """A float image as 16-bit, as ``floats`` says: stretched for fusion (:func:`_float_to_uint16`),
+    on its own scale for scoring (:func:`_scored_floats`)."""
+    return _scored_floats(path, values) if floats == "levels" else _float_to_uint16(values)
+
+
+def _scored_floats(path: Path, values: np.ndarray) -> np.ndarray:
+    """A float image read to be scored, as 16-bit on its own scale: [0, 1] (clipped, as the metrics
+    clip an unclamped network output) and 0..255 as they are (x * 257: a whole level stays a whole
+    level in 8 bits); an ImageReadError of one line naming ``path`` for any other range, which the
+    metrics refuse in an array too (:func:`defusion.metrics._utils.float_scale`).
+
+    Example:
+        >>> _scored_floats(Path("f.tif"), np.array([[60.0, 187.0]], np.float32)).tolist()  # 0..255: x 257
+        [[15420, 48059]]
+        >>> _scored_floats(Path("f.tif"), np.array([[0.25, 1.0]], np.float32)).tolist()  # [0, 1]: x 65535
+        [[16384, 65535]]
+    """
+    from defusion.metrics._utils import float_range_problem, float_scale
+
+    if not np.isfinite(values).all():
+        raise ImageReadError(f"{path}: a float image holding NaN or infinite values")
+    lo, hi = float(values.min()), float(values.max())
+    scale = float_scale(lo, hi)
+    if scale is None:
+        raise ImageReadError(f"{path}: {float_range_problem(lo, hi)}")
+    if scale != 1:  # [0, 1]: as the fusion reading takes it, once clipped
+        return _float_to_uint16(np.clip(values, 0, 1))
+    return np.round(np.clip(values, 0, _MAX_8BIT) * (_MAX_16BIT // _MAX_8BIT)).astype(np.uint16)
 
 
 def _float_to_uint16(values: np.ndarray) -> np.ndarray:
@@ -441,7 +515,7 @@ def _from_opencv(path: Path, grey: bool = False) -> tuple[np.ndarray, bool] | No
     return np.ascontiguousarray(array), transparent
 
 
-def _from_tifffile(path: Path, max_pixels: int) -> tuple[np.ndarray, bool] | None:
+def _from_tifffile(path: Path, max_pixels: int, floats: FloatReading = "stretch") -> tuple[np.ndarray, bool] | None:
     """A grey or RGB TIFF's first page decoded by tifffile and turned upright by its Orientation tag
     here, and whether some pixel is transparent. Pillow scrambles an uncompressed grey TIFF turned by a
     quarter (orientation 5-8) and 16-bit colour stored plane by plane, and cannot open 16-bit grey +
@@ -479,7 +553,7 @@ def _from_tifffile(path: Path, max_pixels: int) -> tuple[np.ndarray, bool] | Non
             alpha = values[:, :, index]
         values = values[:, :, 0] if colours == 1 else values[:, :, :colours]
     transparent = alpha is not None and bool(alpha.min() < _opaque(alpha.dtype))
-    return np.ascontiguousarray(_apply_orientation(_levels(path, values), orientation)), transparent
+    return np.ascontiguousarray(_apply_orientation(_levels(path, values, floats), orientation)), transparent
 
 
 def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:

@@ -106,16 +106,45 @@ def as_image(img: ArrayLike, name: str = "image") -> NDArray:
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name}: contains NaN or infinite values")
         lo, hi = float(arr.min()), float(arr.max())
-        if lo >= -FLOAT_SLACK and hi <= 1 + FLOAT_SLACK:  # [0, 1], the Fuser's float convention
-            return np.clip(arr.astype(np.float64), 0, 1) * 255.0
-        if lo < -LEVEL_SLACK or hi > 255 + LEVEL_SLACK:
-            raise ValueError(f"{name}: float values span {lo:.6g}..{hi:.6g}, neither 0..1 nor 0..255 "
-                             "(the two float scales the metrics take); rescale or clip the image to one of them")
+        scale = float_scale(lo, hi)
+        if scale is None:
+            raise ValueError(f"{name}: {float_range_problem(lo, hi)}")
+        if scale != 1:  # [0, 1], the Fuser's float convention
+            return np.clip(arr.astype(np.float64), 0, 1) * scale
     elif arr.dtype == np.uint16:
         return arr.astype(np.float64) / 257.0
     elif arr.dtype != np.uint8 and (arr.min() < 0 or arr.max() > 255):
         raise ValueError(f"{name}: {arr.dtype} values outside 0..255; pass uint8, uint16 or float images")
     return arr
+
+
+def float_scale(lo: float, hi: float) -> float | None:
+    """What float values from ``lo`` to ``hi`` are multiplied by to be on the 0..255 scale: 255
+    where they lie in [0, 1] (give or take ``FLOAT_SLACK``: then clipped to it), 1 where they lie on
+    0..255 (give or take ``LEVEL_SLACK``); None for any other range, which no one reading suits.
+    The rule :func:`as_image` applies, and :func:`defusion.io.images.read_image` for files read to
+    be scored, so that a float file scores as its array does.
+
+    Example:
+        >>> float_scale(0.0, 1.0), float_scale(60.0, 187.0), float_scale(-5.0, 40.0)
+        (255.0, 1.0, None)
+    """
+    if lo >= -FLOAT_SLACK and hi <= 1 + FLOAT_SLACK:
+        return 255.0
+    if lo >= -LEVEL_SLACK and hi <= 255 + LEVEL_SLACK:
+        return 1.0
+    return None
+
+
+def float_range_problem(lo: float, hi: float) -> str:
+    """Why float values from ``lo`` to ``hi`` (:func:`float_scale` None) cannot be scored, for an error line.
+
+    Example:
+        >>> float_range_problem(-5.0, 40.0).split(";")[0]
+        'float values span -5..40, neither 0..1 nor 0..255 (the two float scales the metrics take)'
+    """
+    return (f"float values span {lo:.6g}..{hi:.6g}, neither 0..1 nor 0..255 (the two float scales the metrics "
+            "take); rescale or clip the image to one of them")
 
 
 def rgb2gray(img: NDArray) -> Float:

@@ -1,0 +1,199 @@
+"""How ``defusion bench`` reads what it scores, and the notes it owes where the inputs are not alike.
+
+From an audit: a float result on 0..255 was stretched (twice its contrast), a 16-bit result of 8-bit
+values scored near black in silence, grey results stored as RGB scored otherwise than 1-channel ones
+with no word why, and raw 16-bit thermal sources were stretched by DeFusion but not by the
+baselines and metrics, unsaid.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from defusion.benchmark import runner
+from defusion.benchmark.runner import SECONDS, read_scored, run_benchmark
+from defusion.cli.main import main
+from defusion.io.images import write_image
+from tests.conftest import smooth_image
+
+SIZE = (32, 40)  # height, width of the generated images
+STEMS = ("p1", "p2")
+
+
+def _sources(tmp_path: Path, rng, colour: bool = False) -> tuple[Path, Path]:
+    da, db = tmp_path / "vis", tmp_path / "inf"
+    for stem in STEMS:
+        write_image(da / f"{stem}.png", smooth_image(rng, *SIZE, channels=3 if colour else 1))
+        write_image(db / f"{stem}.png", smooth_image(rng, *SIZE, channels=1))
+    return da, db
+
+
+def _fused(rng) -> dict[str, np.ndarray]:
+    """A grey 'fused' image per pair using 60..187 of the 8-bit range."""
+    return {stem: (60 + smooth_image(rng, *SIZE, channels=1) // 2).astype(np.uint8) for stem in STEMS}
+
+
+def _scores(da: Path, db: Path, fused_dirs: dict[str, Path], metrics: str = "EN,SD,SSIM", methods=None):
+    *_, result = list(run_benchmark(da, db, methods or {}, fused_dirs, metrics, progress=False))[-1]
+    return result, {(r.method, r.image, r.metric): r.value for r in result.rows if r.metric != SECONDS}
+
+
+def _notes(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("defusion: note:")]
+
+
+def test_a_float_result_on_0_255_scores_as_its_uint8_pixels(tmp_path, rng):
+    da, db = _sources(tmp_path, rng)
+    (tmp_path / "asfloat").mkdir()
+    for stem, image in _fused(rng).items():
+        write_image(tmp_path / "as8" / f"{stem}.png", image)
+        tifffile.imwrite(tmp_path / "asfloat" / f"{stem}.tif", image.astype(np.float32))
+    result, scores = _scores(da, db, {"as8": tmp_path / "as8", "asfloat": tmp_path / "asfloat"})
+    assert not result.problems
+    for (method, image, metric), value in scores.items():
+        if method == "asfloat":
+            assert value == scores[("as8", image, metric)], (image, metric)  # stretched, SD was about twice
+
+
+def test_a_float_result_on_neither_scale_is_one_problem_line_and_left_out(tmp_path, rng):
+    da, db = _sources(tmp_path, rng)
+    (tmp_path / "kelvin").mkdir()
+    for stem, image in _fused(rng).items():
+        tifffile.imwrite(tmp_path / "kelvin" / f"{stem}.tif", image.astype(np.float32) + 240)
+    result, scores = _scores(da, db, {"kelvin": tmp_path / "kelvin"})
+    assert not scores
+    assert len(result.problems) == 2
+    assert all("\n" not in p and "float values span" in p and "neither 0..1 nor 0..255" in p
+               for p in result.problems), result.problems
+
+
+def test_a_16_bit_result_of_8_bit_values_is_scored_as_it_is_with_a_note_naming_each_file(tmp_path, rng, capsys):
+    da, db = _sources(tmp_path, rng)
+    fused = _fused(rng)
+    for stem, image in fused.items():
+        write_image(tmp_path / "low16" / f"{stem}.png", image.astype(np.uint16))
+        write_image(tmp_path / "as8" / f"{stem}.png", image)
+    _, scores = _scores(da, db, {"low16": tmp_path / "low16", "as8": tmp_path / "as8"}, metrics="EN")
+    assert all(scores[("low16", stem, "EN")] < 1.5 < scores[("as8", stem, "EN")] for stem in STEMS)  # not converted
+    notes = _notes(capsys.readouterr().err)
+    assert notes == [f"defusion: note: {tmp_path / 'low16' / f'{stem}.png'} is a 16-bit file whose values are all <= "
+                     "255 (8-bit values saved as 16-bit?): scored as 16-bit, near black (save it as 8-bit to score its "
+                     "8-bit values)" for stem in STEMS]
+
+
+def test_read_scored_is_what_defusion_metrics_reads(tmp_path, rng, capsys):
+    """One function: the note and the float reading are the same for both commands."""
+    from defusion.cli import metrics as metrics_cli
+
+    assert metrics_cli._read.__doc__ and "read_scored" in metrics_cli._read.__doc__
+    image = _fused(rng)["p1"]
+    tifffile.imwrite(tmp_path / "f.tif", image.astype(np.float32))
+    np.testing.assert_array_equal(read_scored(tmp_path / "f.tif"), image)
+    np.testing.assert_array_equal(metrics_cli._read(tmp_path / "f.tif"), image)
+
+
+def test_grey_results_stored_as_rgb_get_one_note_per_method_and_vifb_scores(tmp_path, rng, capsys):
+    da, db = _sources(tmp_path, rng, colour=True)
+    for stem, image in _fused(rng).items():
+        write_image(tmp_path / "greyrgb" / f"{stem}.png", np.dstack([image] * 3))
+        write_image(tmp_path / "grey1" / f"{stem}.png", image)
+    _, scores = _scores(da, db, {"greyrgb": tmp_path / "greyrgb", "grey1": tmp_path / "grey1"}, metrics="SSIM,SF")
+    assert any(scores[("greyrgb", stem, metric)] != scores[("grey1", stem, metric)]
+               for stem in STEMS for metric in ("SSIM", "SF"))  # VIFB's rule kept: per channel
+    notes = _notes(capsys.readouterr().err)
+    assert len(notes) == 1, notes  # once for the method, not once per pair; none for the 1-channel results
+    assert notes[0].startswith(f"defusion: note: greyrgb's results are grey stored as RGB (R = G = B; e.g. "
+                               f"{tmp_path / 'greyrgb' / 'p1.png'}): scored per colour channel")
+    assert "1-channel files, which score as grey" in notes[0]
+
+
+def test_raw_16_bit_thermal_sources_get_one_note_naming_the_first(tmp_path, rng, capsys):
+    da, db = tmp_path / "vis", tmp_path / "raw"
+    for stem in STEMS:
+        write_image(da / f"{stem}.png", smooth_image(rng, *SIZE, channels=1))
+        raw = 7000 + smooth_image(rng, *SIZE, channels=1).astype(np.uint16) * 8  # 7000..9040 of 65535
+        write_image(db / f"{stem}.png", raw)
+    result, scores = _scores(da, db, {}, metrics="EN", methods={"max": np.maximum})
+    assert result.images == list(STEMS) and scores
+    notes = _notes(capsys.readouterr().err)
+    assert len(notes) == 1, notes
+    assert notes[0].startswith(f"defusion: note: {db / 'p1.png'} holds 16-bit values ")
+    for part in ("DeFusion stretches such a source", "the baselines and the metrics take it as it is",
+                 "stretch the sources first (e.g. to 8-bit) to compare like with like"):
+        assert part in notes[0]
+
+
+def test_8_bit_sources_say_nothing(tmp_path, rng, capsys):
+    da, db = _sources(tmp_path, rng)
+    _scores(da, db, {}, metrics="EN", methods={"max": np.maximum})
+    assert not _notes(capsys.readouterr().err)
+
+
+def test_a_float_source_is_fused_stretched_and_scored_on_its_own_scale_with_a_note(tmp_path, rng, capsys):
+    da, db = tmp_path / "vis", tmp_path / "thermal"
+    db.mkdir()
+    seen = []
+
+    def keep_a(a, b):  # a method that records what it was given
+        seen.append(b)
+        return a
+
+    for stem in STEMS[:1]:
+        write_image(da / f"{stem}.png", smooth_image(rng, *SIZE, channels=1))
+        tifffile.imwrite(db / f"{stem}.tif", _fused(rng)[stem].astype(np.float32))
+    pairs = list(run_benchmark(da, db, {"keep": keep_a}, {}, "EN", progress=False))
+    _, _, a8, b8, _ = pairs[-1]
+    np.testing.assert_array_equal(b8, tifffile.imread(db / "p1.tif").astype(np.uint8))  # scored as its values say
+    assert seen[0].min() == 0 and seen[0].max() == 65535  # fused as defusion fuse reads it: stretched
+    notes = _notes(capsys.readouterr().err)
+    assert notes == [f"defusion: note: {db / 'p1.tif'} holds float pixels outside [0, 1]: the methods fuse it "
+                     "stretched from its minimum to its maximum (as defusion fuse reads it), the metrics score it on "
+                     "its own scale (0..255)"]
+
+
+def test_a_pair_gathers_its_lines_for_the_main_process_to_say(tmp_path, rng, capsys):
+    """Worker processes (--jobs) return what they found; the main process says it, once."""
+    da, db = _sources(tmp_path, rng)
+    write_image(tmp_path / "low" / "p1.png", _fused(rng)["p1"].astype(np.uint16))
+    task = runner._PairTask("p1", da / "p1.png", db / "p1.png", {"low": ["EN"]}, {"low": tmp_path / "low" / "p1.png"},
+                            ["low"], set(), None, [])
+    pair = runner._evaluate_pair(task, {})
+    assert capsys.readouterr().err == ""
+    assert pair.said == [f"note: {tmp_path / 'low' / 'p1.png'} is a 16-bit file whose values are all <= 255 (8-bit "
+                         "values saved as 16-bit?): scored as 16-bit, near black (save it as 8-bit to score its 8-bit "
+                         "values)"]
+    told: set = set()
+    runner._say_found(pair, told)
+    runner._say_found(pair, told)
+    assert len(_notes(capsys.readouterr().err)) == 1
+
+
+def test_bench_cli_scores_a_float_result_as_its_uint8_pixels(tmp_path, rng, capsys):
+    da, db = _sources(tmp_path, rng)
+    (tmp_path / "asfloat").mkdir()
+    for stem, image in _fused(rng).items():
+        write_image(tmp_path / "as8" / f"{stem}.png", image)
+        tifffile.imwrite(tmp_path / "asfloat" / f"{stem}.tif", image.astype(np.float32))
+    assert main(["bench", "--task", "ivf", "--a", str(da), "--b", str(db), "--out", str(tmp_path / "out"),
+                 "--methods", "none", "--fused", f"as8={tmp_path / 'as8'}", "--fused",
+                 f"asfloat={tmp_path / 'asfloat'}", "--metrics", "EN,SD", "--no-progress"]) == 0
+    with open(tmp_path / "out" / "results.csv", newline="") as f:
+        rows = {(r["method"], r["image"], r["metric"]): r["value"] for r in csv.DictReader(f)}
+    assert rows and all(value == rows[("as8", image, metric)] for (method, image, metric), value in rows.items()
+                        if method == "asfloat")
+
+
+@pytest.mark.parametrize("layout", ["grey", "rgb"])
+def test_scoring_of_8_bit_files_is_unchanged(tmp_path, rng, layout):
+    """The reading for scoring leaves integer files as they were read before."""
+    from defusion.fusion.color import to_uint8
+    from defusion.io.images import read_image
+
+    image = smooth_image(rng, *SIZE, channels=3 if layout == "rgb" else 1)
+    write_image(tmp_path / "x.png", image)
+    np.testing.assert_array_equal(read_scored(tmp_path / "x.png"), to_uint8(read_image(tmp_path / "x.png")))
