@@ -151,7 +151,7 @@ def test_a_pair_whose_sources_differ_in_size_is_left_out_and_not_counted(tmp_pat
     write_image(db / "odd.png", smooth_image(rng, *SIZE))
     pub = _published(tmp_path / "pub", rng, ("p1", "p2", "odd"))
     out = tmp_path / "out"
-    assert _bench(da, db, out, "average", "--fused", f"pub={pub}") == 0
+    assert _bench(da, db, out, "average", "--fused", f"pub={pub}") == 1  # a pair left out: exit status 1
     err = capsys.readouterr().err
     assert err.count("odd:") == 1 and "odd: the sources differ in size (20x30 vs 40x32); left out" in err
     assert "failed" not in err and not any(image == "odd" for _, image, _ in _read(out))
@@ -166,7 +166,7 @@ def test_files_of_a_fused_folder_named_after_no_pair_are_noted_with_a_case_hint(
     da, db = _pairs(tmp_path, rng, ("p1", "peopleshadow"))
     messy = _published(tmp_path / "messy", rng, ("p1", "PeopleShadow", "carLight"))
     (messy / "notes.txt").write_text("how I made these\n")
-    assert _bench(da, db, tmp_path / "out", "none", "--fused", f"messy={messy}") == 0
+    assert _bench(da, db, tmp_path / "out", "none", "--fused", f"messy={messy}") == 1  # no result of peopleshadow
     err = capsys.readouterr().err
     assert "--fused messy: 2 files named after no pair, left out: PeopleShadow.png, carLight.png" in err
     assert "PeopleShadow.png for the pair peopleshadow?" in err

@@ -25,7 +25,7 @@ def test_bench_writes_results_summary_chart_and_grids(tmp_path, rng, tiny_weight
                  "--methods", "defusion,average", "--fused", f"PUB={pub}", "--weights", str(tiny_weights),
                  "--metrics", "EN,SSIM,Qabf", "--no-progress"])
     captured = capsys.readouterr()
-    assert code == 0, captured.err
+    assert code == 1, captured.err  # PUB's p2 and p3 left out: exit status 1
     with open(out / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert set(rows[0]) == {"method", "image", "metric", "value"}
@@ -221,7 +221,7 @@ def test_jobs_scores_like_one_process_in_the_same_order(tmp_path, rng, lively_we
     runs = {}
     for jobs in ("1", "2"):
         out = tmp_path / f"jobs{jobs}"
-        assert _bench(da, db, out, "defusion,average", lively_weights, "--fused", f"PUB={pub}", "--jobs", jobs) == 0
+        assert _bench(da, db, out, "defusion,average", lively_weights, "--fused", f"PUB={pub}", "--jobs", jobs) == 1
         err = capsys.readouterr().err
         with open(out / "results.csv", newline="") as f:
             runs[jobs] = [(r["method"], r["image"], r["metric"], r["value"]) for r in csv.DictReader(f)
@@ -345,7 +345,7 @@ def test_resume_drops_scores_of_published_files_that_are_gone_and_a_rerun_says_i
     assert _bench(da, db, out, "average", None, "--fused", f"pub={pub}") == 0
     (pub / "p2.png").unlink()
     capsys.readouterr()
-    assert _bench(da, db, out, "average", None, "--fused", f"pub={pub}", "--resume") == 0
+    assert _bench(da, db, out, "average", None, "--fused", f"pub={pub}", "--resume") == 1  # pub's p2 left out
     assert "1 published result file(s) scored before are gone" in capsys.readouterr().err
     assert ("pub", "p2", "EN") not in _read(out) and ("pub", "p1", "EN") in _read(out)
     assert _bench(da, db, out, "average") == 0

@@ -2,8 +2,9 @@
 
 A table of means hides how often a method wins: 0.01 of Qabf may come from every pair or from
 one. Methods are compared on the images both were scored on, per metric, by counting wins, ties
-and losses (in the metric's own direction) and by a two-sided Wilcoxon signed-rank test on the
-paired values, the test fusion papers use when they test at all.
+and losses (in the metric's own direction; values a float rounding apart tie) and by a two-sided
+Wilcoxon signed-rank test on the paired values less the ties, the test fusion papers use when they
+test at all.
 
 Example:
     >>> from defusion.benchmark.runner import Row
@@ -27,6 +28,11 @@ from defusion.benchmark.runner import SECONDS, Row
 SIGNIFICANCE = 0.05
 #: ... and strongly significant (marked **).
 STRONG_SIGNIFICANCE = 0.01
+#: Two values count as level (a tie) when they differ by at most this share of the larger magnitude
+#: plus :data:`TIE_ABSOLUTE`: the same content scored twice may differ in the last bits (float
+#: rounding in another order), which is no win and no loss, nor a difference for the signed-rank test.
+TIE_RELATIVE = 1e-9
+TIE_ABSOLUTE = 1e-12
 #: The fewest pairs on which a two-sided Wilcoxon signed-rank test can reach p < 0.05 (exact
 #: distribution: 2 / 2^n < 0.05 from n = 6).
 MIN_PAIRS_FOR_SIGNIFICANCE = 6
@@ -52,6 +58,7 @@ class PairedComparison:
     losses: int
     mean_difference: float  # reference minus against (raw, not direction-adjusted)
     p_value: float  # two-sided Wilcoxon signed-rank; nan if every pair ties or n < 2
+    scale: float = 0.0  # the larger magnitude of the two means: what a tie of the means is relative to
 
     @property
     def significant(self) -> bool:
@@ -67,8 +74,25 @@ class PairedComparison:
         return self._direction() < 0
 
     def _direction(self) -> int:
-        d = 0.0 if abs(self.mean_difference) < 1e-12 else self.mean_difference
+        d = 0.0 if abs(self.mean_difference) <= tie_tolerance(self.scale) else self.mean_difference
         return int(np.sign(d if higher_is_better(self.metric) else -d))
+
+
+def tie_tolerance(magnitude: float | np.ndarray) -> float | np.ndarray:
+    """The largest difference between two values of about ``magnitude`` that counts as a tie
+    (:data:`TIE_RELATIVE`, :data:`TIE_ABSOLUTE`)."""
+    return TIE_RELATIVE * np.abs(magnitude) + TIE_ABSOLUTE
+
+
+def level_differences(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``x - y``, with 0 where the two are level within :func:`tie_tolerance` of the larger magnitude.
+
+    Example:
+        >>> level_differences(np.array([0.1 + 0.2, 1.0]), np.array([0.3, 0.5])).tolist()
+        [0.0, 0.5]
+    """
+    differences = x - y
+    return np.where(np.abs(differences) <= tie_tolerance(np.maximum(np.abs(x), np.abs(y))), 0.0, differences)
 
 
 def _values(rows: list[Row]) -> dict[tuple[str, str], dict[str, float]]:
@@ -81,6 +105,8 @@ def _values(rows: list[Row]) -> dict[tuple[str, str], dict[str, float]]:
 
 
 def _wilcoxon(differences: np.ndarray) -> float:
+    """Two-sided p of the signed-rank test on ``differences`` less the ties (zeros, as
+    :func:`level_differences` makes them): "wilcox" treatment, as scipy's default."""
     from scipy.stats import wilcoxon
 
     nonzero = differences[differences != 0]
@@ -90,7 +116,8 @@ def _wilcoxon(differences: np.ndarray) -> float:
 
 
 def paired_comparisons(rows: list[Row], reference: str, metrics: list[str] | None = None) -> list[PairedComparison]:
-    """``reference`` against every other method in ``rows``, per metric, on their common images.
+    """``reference`` against every other method in ``rows``, per metric, on their common images;
+    values level within :func:`tie_tolerance` are ties, left out of the signed-rank test.
 
     Methods in first-seen order, then metrics in first-seen order (or ``metrics``'). Pairs with no
     common image are left out.
@@ -111,10 +138,12 @@ def paired_comparisons(rows: list[Row], reference: str, metrics: list[str] | Non
                 continue
             x = np.array([ours[i] for i in common])
             y = np.array([theirs[i] for i in common])
-            signed = (x - y) if higher_is_better(metric) else (y - x)
+            differences = level_differences(x, y)  # a rounding apart is a tie
+            signed = differences if higher_is_better(metric) else -differences
             out.append(PairedComparison(
                 reference, other, metric, len(common), int((signed > 0).sum()), int((signed == 0).sum()),
-                int((signed < 0).sum()), float(np.mean(x - y)), _wilcoxon(x - y)))
+                int((signed < 0).sum()), float(np.mean(x - y)), _wilcoxon(differences),
+                float(max(abs(np.mean(x)), abs(np.mean(y))))))
     return out
 
 

@@ -72,6 +72,25 @@ def mean_ranks(methods: list[str], metrics: list[str], means: dict) -> dict[str,
     return {m: float(np.mean(r)) for m, r in ranks.items()}
 
 
+def unranked(rows: list[Row]) -> set[str]:
+    """The methods with a mean over fewer pairs (:func:`fewer_pairs`, marked †): they get no mean rank
+    and are listed after the ranked ones, since a rank from means over other pairs (a published
+    method with results missing, say) would compare it with the others on its own subset and could
+    put it first."""
+    return {method for method, _ in fewer_pairs(rows)}
+
+
+def table_ranks(rows: list[Row], methods: list[str], metrics: list[str], means: dict) -> dict[str, float]:
+    """:func:`mean_ranks` among the methods of ``rows`` that are not :func:`unranked`; the others have none."""
+    left_out = unranked(rows)
+    return mean_ranks([m for m in methods if m not in left_out], metrics, means)
+
+
+def ranked_order(methods: list[str], ranks: dict[str, float]) -> list[str]:
+    """``methods`` by mean rank, then those without one (:func:`unranked`) in their first-seen order."""
+    return sorted(methods, key=lambda m: (m not in ranks, ranks.get(m, 0.0)))
+
+
 def value_counts(rows: list[Row]) -> dict[tuple[str, str], int]:
     """{(method, metric): how many pairs its mean is over} (finite values only)."""
     counts: dict[tuple[str, str], int] = defaultdict(int)
@@ -124,25 +143,30 @@ def _once(metrics: list[str]) -> str:
     return f"; {', '.join(twins)} count once: one measure on two scales" if twins else ""
 
 
-def _fewer_pairs_rule(fewer: set[tuple[str, str]], awards: str) -> str:
-    """The note that says what the mark means and that such means get no ``awards``, where some are marked."""
+#: The rank cell of a method without a mean rank (:func:`unranked`).
+NO_RANK = "—"
+
+
+def _fewer_pairs_rule(fewer: set[tuple[str, str]], awards: str, rank: str = "gets no rank (—)") -> str:
+    """The note that says what the mark means, that such means get no ``awards`` and that their
+    method ``rank`` and is listed after the ranked ones, where some are marked."""
     if not fewer:
         return ""
     return (f" {FEWER_PAIRS_MARK} mean over fewer pairs than the method with the most on that metric; such a "
-            f"mean is not marked {awards}.")
+            f"mean is not marked {awards}, and its method {rank} and is listed after the ranked ones.")
 
 
 def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[str, str] | None = None) -> str:
     """Mean per method and metric, best in bold, mean rank, seconds per pair; ``sources``: the
     folders of the first and second sources, named in the caption."""
     methods, metrics, means = mean_table(rows)
-    ranks = mean_ranks(methods, metrics, means)
+    ranks = table_ranks(rows, methods, metrics, means)
     fewer = fewer_pairs(rows)
     images = {r.image for r in rows}
-    order = sorted(methods, key=lambda m: ranks.get(m, 1e9))
+    order = ranked_order(methods, ranks)
     arrows = [f"{m} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
     lines = [f"### {title}", "", f"{pairs_phrase(len(images), sources, title)}; mean over pairs; best in **bold**; "
-             f"rank = mean rank over the metrics (1 = best; over those every method has{_once(metrics)})."
+             f"rank = mean rank over the metrics (1 = best; over those every ranked method has{_once(metrics)})."
              f"{_fewer_pairs_rule(fewer, 'best')}", "",
              "| method | rank | " + " | ".join(arrows) + " | s/pair |",
              "|---|---|" + "---|" * len(metrics) + "---|"]
@@ -162,7 +186,8 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[s
                 text = f"**{text}**"
             cells.append(text)
         seconds = means.get((method, SECONDS))
-        lines.append(f"| {method.replace('|', chr(92) + '|')} | {ranks.get(method, float('nan')):.2f} | "
+        rank = f"{ranks[method]:.2f}" if method in ranks else NO_RANK
+        lines.append(f"| {method.replace('|', chr(92) + '|')} | {rank} | "
                      + " | ".join(cells)
                      + f" | {'' if seconds is None else f'{seconds:.3g}'} |")
     notes = coverage_notes(rows)
@@ -237,9 +262,9 @@ def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str,
     gives the number of pairs and, where given, ``sources`` (the first and second sources'
     folders); paste it into a paper."""
     methods, metrics, means = mean_table(rows)
-    ranks = mean_ranks(methods, metrics, means)
+    ranks = table_ranks(rows, methods, metrics, means)
     fewer = fewer_pairs(rows)
-    order = sorted(methods, key=lambda m: ranks.get(m, 1e9))
+    order = ranked_order(methods, ranks)
     images = {r.image for r in rows}
     header = " & ".join(f"{_latex_escape(m)}$\\{'uparrow' if higher_is_better(m) else 'downarrow'}$"
                         for m in metrics)
@@ -247,7 +272,8 @@ def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str,
              "\\begin{table}[t]", "\\centering",
              f"\\caption{{{_latex_escape(title)}: mean over "
              f"{_latex_escape(pairs_phrase(len(images), sources, title))}; "
-             f"best in bold, second underlined.{_latex_escape(_fewer_pairs_rule(fewer, 'best or second'))}}}",
+             f"best in bold, second underlined."
+             f"{_latex_escape(_fewer_pairs_rule(fewer, 'best or second', 'is not ranked'))}}}",
              "\\resizebox{\\linewidth}{!}{%",
              f"\\begin{{tabular}}{{l{'r' * len(metrics)}}}", "\\toprule", f"Method & {header} \\\\", "\\midrule"]
     cells: dict[str, list[str]] = {m: [] for m in order}
@@ -287,17 +313,18 @@ def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str,
 
 
 def means_csv(rows: list[Row], path: Path) -> None:
-    """One row per method (by mean rank): its mean rank, number of images, mean of every metric and
-    seconds per pair: the table for a spreadsheet. Written atomically (a full disk leaves the old file)."""
+    """One row per method (by mean rank): its mean rank (blank for a method with a mean over fewer pairs,
+    :func:`unranked`, listed last), number of images, mean of every metric and seconds per pair: the
+    table for a spreadsheet. Written atomically (a full disk leaves the old file)."""
     methods, metrics, means = mean_table(rows)
-    ranks = mean_ranks(methods, metrics, means)
+    ranks = table_ranks(rows, methods, metrics, means)
     counts = images_per_method(rows)
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow(["method", "rank", "images", *metrics, SECONDS])
-    for m in sorted(methods, key=lambda m: ranks.get(m, 1e9)):
+    for m in ranked_order(methods, ranks):
         values = [means.get((m, k)) for k in [*metrics, SECONDS]]
-        writer.writerow([m, f"{ranks.get(m, float('nan')):.3f}", counts.get(m, 0),
+        writer.writerow([m, f"{ranks[m]:.3f}" if m in ranks else "", counts.get(m, 0),
                          *("" if v is None else f"{v:.6g}" for v in values)])
     write_bytes_atomically(path, text.getvalue().encode())
 
@@ -332,9 +359,9 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
     from matplotlib.patches import Rectangle
 
     methods, metrics, means = mean_table(rows)
-    ranks_by = mean_ranks(methods, metrics, means)
+    ranks_by = table_ranks(rows, methods, metrics, means)
     fewer = fewer_pairs(rows)
-    order = sorted(methods, key=lambda m: ranks_by.get(m, 1e9))
+    order = ranked_order(methods, ranks_by)
     grid = np.full((len(order), len(metrics)), np.nan)
     for j, metric in enumerate(metrics):
         column = {m: means[(m, metric)] for m in order if (m, metric) in means}
@@ -356,9 +383,10 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
                                            fill=False, hatch="///", edgecolor="grey", linewidth=0))
     ax.set_xticks(range(len(metrics)), [f"{m}{'↑' if higher_is_better(m) else '↓'}" for m in metrics],
                   rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(order)), [f"{m} ({ranks_by[m]:.2f})" for m in order], fontsize=8)
+    ax.set_yticks(range(len(order)), [f"{m} ({f'{ranks_by[m]:.2f}' if m in ranks_by else NO_RANK})" for m in order],
+                  fontsize=8)
     hatched = (f"\nhatched {FEWER_PAIRS_MARK}: mean over fewer pairs than the method with the most; "
-               "not comparable with its column" if fewer else "")
+               f"not comparable with its column; ({NO_RANK}): not ranked" if fewer else "")
     ax.set_title(f"{title}: mean per metric, colour = rank (green best); (mean rank){hatched}", fontsize=9)
     write_figure(fig, path)
 

@@ -1,4 +1,11 @@
-"""``defusion bench``: built-in and published methods side by side, scored identically."""
+"""``defusion bench``: built-in and published methods side by side, scored identically.
+
+Exit status: 0 when every requested pair and result was scored; 1 when some were left out (a source or
+result that cannot be read or is of another size, a method failing on a pair: each said in a note, and
+counted in the last line), so that a script notices; 2 on a usage error or when no pair could be
+scored. Stems found in only one of --a and --b are noted but do not count: a data set's two folders
+often differ by a few files, and no pair was asked for there.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from defusion.cli.errors import UserError, close_progress_bars
+from defusion.io.notes import listed
 from defusion.cli.options import positive_int
 from defusion.model.weights import WeightsError
 
@@ -22,9 +30,14 @@ if TYPE_CHECKING:
 RUN_FILE = "run.json"
 
 HELP = "benchmark DeFusion, classical baselines and published results on folders of pairs"
+#: Under --help: what the exit status says.
+EPILOG = ("exit status: 0 when every pair and result was scored; 1 when some were left out (unreadable, "
+          "another size, a method failing on a pair: noted, and counted in the last line); 2 on a usage error "
+          "or when no pair could be scored. Stems in only one of --a and --b are noted, not counted.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = EPILOG
     p.add_argument("--task", required=True, choices=("ivf", "mef", "mff"),
                    help="picks the default metrics, and DeFusion's options for the task (defusion fuse --task)")
     p.add_argument("--a", dest="dir_a", required=True, type=Path, help="first sources (pairs matched by stem)")
@@ -34,7 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated built-in methods (defusion, the task's defaults, and its variants: "
                         "defusion-network, -sources, -rgb, -ycbcr, -x1, -g1.5, ... as in "
                         "defusion.benchmark.runner.DEFUSION_VARIANTS; the baselines); "
-                        "'default' = defusion and every available baseline; 'none' = only --fused results")
+                        "'default' = defusion and every available baseline; 'none' = only --fused results; "
+                        "any case")
     p.add_argument("--fused", action="append", default=[], metavar="NAME=DIR",
                    help="a folder of a published method's fused results (repeatable)")
     p.add_argument("--metrics", help="comma-separated metric names, any case; 'vifb' = the 13 VIFB metrics "
@@ -52,22 +66,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--versus", metavar="METHOD",
                    help="the method the others are compared with image by image in versus.md (wins, ties, "
                         "losses and a Wilcoxon signed-rank test per metric; default: defusion if run, else the "
-                        "first method)")
+                        "first method; any case where only one method matches)")
     p.add_argument("--save-fused", action="store_true", help="also write built-in methods' results to OUT/fused/")
     p.add_argument("--resume", action="store_true",
                    help="keep the scores already in OUT/results.csv and compute only what is missing "
-                        "(DeFusion's are recomputed if the weights changed)")
+                        "(DeFusion's are recomputed if the weights changed, every method's on a pair whose "
+                        "sources changed; another --task, or metrics the earlier run did not score, start "
+                        "afresh)")
     p.add_argument("--no-progress", action="store_true")
 
 
 def _methods(spec: str) -> list[str]:
-    from defusion.baselines import available_baselines
+    """--methods as names: built-in ones in their own spelling whatever the case given (as metric
+    names are), each once; an unknown name is left as given, for builtin_methods to refuse."""
+    from defusion.baselines import BASELINES, available_baselines
+    from defusion.benchmark.runner import DEFUSION_VARIANTS
 
-    if spec == "none":
+    if spec.strip().lower() == "none":
         return []
-    if spec == "default":
+    if spec.strip().lower() == "default":
         return ["defusion", *available_baselines()]
-    return [m.strip() for m in spec.split(",") if m.strip()]
+    canonical = {name.lower(): name for name in [*DEFUSION_VARIANTS, *BASELINES]}
+    return list(dict.fromkeys(canonical.get(m.strip().lower(), m.strip()) for m in spec.split(",") if m.strip()))
+
+
+def _versus(name: str | None, methods: list[str]) -> str | None:
+    """--versus as ``methods`` (this run's) spell it: exactly, else ignoring case where one method
+    matches (``--fused`` names keep the user's spelling, so two may differ in case only)."""
+    if name is None or name in methods:
+        return name
+    matches = [m for m in methods if m.lower() == name.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise UserError(f"--versus {name}: {', '.join(matches)} differ only in case; give one as spelt")
+    raise UserError(f"--versus {name}: not among the methods of this run ({', '.join(methods)})")
 
 
 def _fused_dirs(specs: list[str]) -> dict[str, Path]:
@@ -104,6 +137,21 @@ def _fingerprints(fused_dirs: dict[str, Path]) -> dict[str, dict[str, str]]:
             for name, folder in fused_dirs.items()}
 
 
+def _source_pairs(dir_a: Path, dir_b: Path) -> dict[str, tuple[Path, Path]]:
+    """{stem: (first source, second source)} of the stems in both folders, in order: the pairs
+    :func:`~defusion.benchmark.runner.run_benchmark` scores (before --limit)."""
+    from defusion.io.pairs import images_by_stem
+
+    a, b = images_by_stem(dir_a), images_by_stem(dir_b)
+    return {stem: (a[stem], b[stem]) for stem in sorted(a.keys() & b.keys())}
+
+
+def _source_fingerprints(pairs: dict[str, tuple[Path, Path]]) -> dict[str, list[str]]:
+    """{stem: [digest of the first source, of the second]}: a resumed run rescores a pair whose
+    sources changed (or were swapped), since every method's scores of it were made against the old ones."""
+    return {stem: [_digest(a), _digest(b)] for stem, (a, b) in pairs.items()}
+
+
 def _recorded_run(out: Path) -> dict:
     """What an earlier run wrote into ``out``'s RUN_FILE ({} where there is none, or it is unreadable)."""
     try:
@@ -114,14 +162,45 @@ def _recorded_run(out: Path) -> dict:
 
 
 def _run_record(defusion_run: str | None, weights: Path | None, fused_dirs: dict[str, Path],
-                fingerprints: dict[str, dict[str, str]], earlier: dict) -> dict:
-    """RUN_FILE's content: this run's published folders and file fingerprints merged over an
-    ``earlier`` record's (a resume naming only some methods keeps the others', so that a later
-    change to their files is still rescored, and their images still reach the grids)."""
+                fingerprints: dict[str, dict[str, str]], earlier: dict, task: str, metrics: tuple[str, ...],
+                sources: dict[str, list[str]], kept: list[Row]) -> dict:
+    """RUN_FILE's content: the task, the metrics scored (an ``earlier`` record's too, or where it
+    does not say those of the ``kept`` rows: results.csv keeps them), the sources' fingerprints, and
+    this run's published folders and file fingerprints merged over the ``earlier`` record's (a resume
+    naming only some methods keeps the others', so that a later change to their files is still
+    rescored, and their images still reach the grids)."""
+    from defusion.benchmark.runner import SECONDS
+
     folders = {name: str(folder.resolve()) for name, folder in fused_dirs.items()}
-    return {"defusion_run": defusion_run, "weights": str(weights or "shipped"),
+    scored = earlier.get("metrics")
+    if not isinstance(scored, list):
+        scored = [r.metric for r in kept if r.metric != SECONDS]
+    return {"defusion_run": defusion_run, "weights": str(weights or "shipped"), "task": task,
+            "metrics": list(dict.fromkeys([*scored, *metrics])),
+            "source_files": {**_mapping(earlier, "source_files"), **sources},
             "fused_files": {**_mapping(earlier, "fused_files"), **fingerprints},
             "fused_dirs": {**_mapping(earlier, "fused_dirs"), **folders}}
+
+
+def _resumable(out: Path, recorded: dict, task: str, metrics: tuple[str, ...]) -> bool:
+    """Whether the earlier run in ``out`` (its ``recorded`` RUN_FILE) can be resumed: one of the
+    same task that scored every metric this run asks for (a RUN_FILE that does not say, from an
+    older version, is taken to be). Else one note says why this run starts afresh: its table would
+    mix the earlier methods' scores, blank in the new columns, with this run's."""
+    if not (out / "results.csv").is_file():
+        return True  # nothing to resume: _previous_rows says so
+    earlier_task, scored = recorded.get("task"), recorded.get("metrics")
+    new = [m for m in metrics if m not in scored] if isinstance(scored, list) else []
+    if isinstance(earlier_task, str) and earlier_task != task:
+        why = f"the results in {out} are of --task {earlier_task}, this run's is --task {task}"
+    elif new:
+        why = f"the results in {out} have no {', '.join(new)}, which this run asks for"
+    else:
+        return True
+    print(f"defusion: note: {why}: starting afresh rather than resuming, so that one table is one protocol "
+          "(the earlier results are replaced when this run saves its first scores; another --out keeps them)",
+          file=sys.stderr)
+    return False
 
 
 def _mapping(record: dict, key: str) -> dict:
@@ -160,11 +239,12 @@ def _clear_outputs(out: Path) -> None:
         shutil.rmtree(out / "grids")
 
 
-def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[str, str]], recorded: dict
-                   ) -> tuple[list, str | None]:
-    """Rows of an earlier run in ``out`` to keep (DeFusion's only if made with the same weights
+def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[str, str]], recorded: dict,
+                   sources: dict[str, list[str]]) -> tuple[list, str | None]:
+    """Rows of an earlier run in ``out`` to keep (those of a pair only if its sources are unchanged,
+    by ``sources`` against the ``recorded`` RUN_FILE's; DeFusion's only if made with the same weights
     as this run's, ``weights``; a published result's only if its file is unchanged, by
-    ``fingerprints`` against the ``recorded`` RUN_FILE's) and the ID of the weights they were made with."""
+    ``fingerprints``) and the ID of the weights they were made with."""
     from defusion.benchmark.runner import DEFUSION_VARIANTS, read_results_csv
 
     path = out / "results.csv"
@@ -175,6 +255,7 @@ def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[
         rows = read_results_csv(path)
     except ValueError as exc:
         raise UserError(f"cannot resume: {exc}") from None
+    rows = _same_sources(rows, sources, recorded)
     before, earlier_files = recorded.get("defusion_run"), _mapping(recorded, "fused_files")
     changed = {(name, stem) for name, files in fingerprints.items() for stem, digest in files.items()
                if earlier_files.get(name, {}).get(stem, digest) != digest}
@@ -194,6 +275,31 @@ def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[
               "recomputing them", file=sys.stderr)
         return [r for r in rows if r.method not in DEFUSION_VARIANTS], None
     return rows, before
+
+
+def _same_sources(rows: list[Row], sources: dict[str, list[str]], recorded: dict) -> list[Row]:
+    """``rows`` less every method's scores of a pair whose sources changed since the ``recorded``
+    run (its fingerprints against ``sources``), said in one note. A RUN_FILE with no fingerprints of
+    the sources (an older version's) cannot tell: its rows are kept, as are a published result's
+    whose digest was not recorded, and one note says so."""
+    if not rows:
+        return rows
+    if "source_files" not in recorded:
+        print(f"defusion: note: {RUN_FILE} records no fingerprints of the sources (an older run): the earlier "
+              "scores are kept as if the sources were unchanged (run without --resume to score them afresh)",
+              file=sys.stderr)
+        return rows
+    earlier = _mapping(recorded, "source_files")
+    changed = sorted(stem for stem, digests in sources.items() if earlier.get(stem, digests) != digests)
+    dropped = [r for r in rows if r.image in changed]
+    if dropped:
+        methods = sorted({r.method for r in dropped})
+        count = len({r.image for r in dropped})
+        print(f"defusion: note: the sources of {count} pair{'' if count == 1 else 's'} changed since "
+              f"{'it was' if count == 1 else 'they were'} scored (e.g. {dropped[0].image}): the scores of every "
+              f"method on {'it' if count == 1 else 'them'} ({listed(methods)}) are dropped, and this run's "
+              "methods scored again", file=sys.stderr)
+    return [r for r in rows if r.image not in changed]
 
 
 def _stored_results(out: Path, record: dict, fused_dirs: dict[str, Path]) -> dict[str, dict[str, Path]]:
@@ -305,33 +411,37 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--out {args.out}: is a file; give a folder")
     fused_dirs = _fused_dirs(args.fused)
     names = _methods(args.methods)
-    clash = sorted(set(names) & set(fused_dirs))
+    clash = sorted(name for name in fused_dirs if name.lower() in {m.lower() for m in names})
     if clash:
         raise UserError(f"--fused {clash[0]}: the name of a built-in method; give the folder another name")
     methods = builtin_methods(names, args.weights, args.device, args.runtime, task=args.task)  # fails here, once
     make_methods = partial(builtin_methods, names, args.weights, args.device, args.runtime, task=args.task)
     if not methods and not fused_dirs:
         raise UserError("nothing to benchmark: --methods none and no --fused")
-    if args.versus and args.versus not in [*methods, *fused_dirs]:
-        raise UserError(f"--versus {args.versus}: not among the methods of this run "
-                        f"({', '.join([*methods, *fused_dirs])})")
+    requested = [*methods, *fused_dirs]
+    args.versus = _versus(args.versus, requested)
     title = args.title or _default_title(args)
     sources = (_folder_name(args.dir_a), _folder_name(args.dir_b))
     weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
     previous = None
     fingerprints = _fingerprints(fused_dirs)
+    source_pairs = _source_pairs(args.dir_a, args.dir_b)
+    source_files = _source_fingerprints(source_pairs)
     recorded = _recorded_run(args.out) if args.resume else {}
-    if args.resume:
-        previous, earlier_weights = _previous_rows(args.out, weights, fingerprints, recorded)
+    if args.resume and _resumable(args.out, recorded, args.task, metrics):
+        previous, earlier_weights = _previous_rows(args.out, weights, fingerprints, recorded, source_files)
         weights = weights or earlier_weights  # DeFusion rows kept from an earlier run keep their ID
-    elif (args.out / "results.csv").is_file():
+    elif not args.resume and (args.out / "results.csv").is_file():
         print(f"defusion: note: {args.out} holds an earlier run's results; starting afresh: they are replaced when "
               "this run saves its first scores (--resume keeps them and adds to them)", file=sys.stderr)
+    if previous is None:
+        recorded = {}  # afresh: nothing of the earlier run's record is carried over
     try:
         check_writable_folder(args.out)
     except OSError as exc:  # read-only, full, not allowed: said now, not after the first pair's minutes
         raise UserError(f"--out {args.out}: {exc}") from None
-    record = _run_record(weights, args.weights, fused_dirs, fingerprints, recorded)
+    record = _run_record(weights, args.weights, fused_dirs, fingerprints, recorded, args.task, metrics, source_files,
+                         previous or [])
     saver = _Saver(args.out, record, previous)
     grids = _Grids(args.out / "grids", previous or [], _stored_results(args.out, record, fused_dirs),
                    record["fused_files"])
@@ -339,32 +449,68 @@ def run(args: argparse.Namespace) -> int:
                           save_dir=args.out / "fused" if args.save_fused else None, limit=args.limit,
                           progress=not args.no_progress, previous=previous, jobs=args.jobs, make_methods=make_methods)
     try:
-        result = _score(pairs, saver, grids)
+        result, produced = _score(pairs, saver, grids)
         grids.say_kept()
         if result is None or not result.rows:
             raise UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
         saver.save(result.rows)  # also when nothing was new (scores dropped)
-        return _report(args, result, metrics, title, sources)
+        _report(args, result, metrics, title, sources, requested)
     except KeyboardInterrupt:
         close_progress_bars()
         print(f"defusion: interrupted; {saver.progress()}", file=sys.stderr)
         return 130
     except OSError as exc:  # a full or read-only disk: what is saved stays saved
         raise UserError(f"{_reason(exc)}; {saver.progress()}") from None
+    wanted = list(source_pairs)[:args.limit] if args.limit else list(source_pairs)
+    lost_pairs, lost_results = _left_out(result, wanted, requested, metrics, produced)
+    if lost_pairs or lost_results:
+        print(f"defusion: {_left_out_line(lost_pairs, len(wanted), lost_results)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _left_out(result: BenchResult, pairs: list[str], requested: list[str], metrics: tuple[str, ...],
+              produced: dict[str, set[str]]) -> tuple[list[str], list[tuple[str, str]]]:
+    """What this run was asked for and could not score: the ``pairs`` not evaluated (a source unreadable,
+    or the two of different sizes), and the (method, pair) of the ``requested`` methods with no result
+    on a pair that was (a method failing, a published result missing, unreadable or of another size).
+    A method whose result was at hand (``produced``: {pair: methods}) counts as scored even where
+    a metric could not be computed on it (noted: a metric's limit, not a missing result); one not
+    at hand, as scored where results.csv holds every metric of it (kept from an earlier run)."""
+    scored: dict[tuple[str, str], set[str]] = {}
+    for r in result.rows:
+        scored.setdefault((r.method, r.image), set()).add(r.metric)
+    evaluated = set(result.images)
+    lost = [(method, stem) for stem in result.images for method in requested
+            if method not in produced.get(stem, set()) and not set(metrics) <= scored.get((method, stem), set())]
+    return [stem for stem in pairs if stem not in evaluated], lost
+
+
+def _left_out_line(pairs: list[str], count: int, results: list[tuple[str, str]]) -> str:
+    """The last line of a run that left something out (its exit status is then 1)."""
+    parts = []
+    if pairs:
+        parts.append(f"{len(pairs)} of {count} pair{'' if count == 1 else 's'} (e.g. {pairs[0]})")
+    if results:
+        parts.append(f"{len(results)} method result{'' if len(results) == 1 else 's'} on the pairs scored "
+                     f"(e.g. {results[0][0]} on {results[0][1]})")
+    return f"left out {' and '.join(parts)}: see the notes above; exit status 1"
 
 
 def _score(pairs: Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]],
-           saver: _Saver, grids: _Grids) -> BenchResult | None:
+           saver: _Saver, grids: _Grids) -> tuple[BenchResult | None, dict[str, set[str]]]:
     """Draw each pair's grid and save the scores as ``pairs`` (run_benchmark's) are scored: nothing is
-    lost on a kill. The result of the last pair, None where there was none."""
-    result = None
+    lost on a kill. The result of the last pair (None where there was none) and {pair: the methods
+    whose result was at hand}, to tell what was left out."""
+    result, produced = None, {}
     for stem, outputs, a, b, result in pairs:
         if a is None:  # scored in an earlier run (--resume)
             continue
+        produced[stem] = set(outputs)
         saver.start()
         grids.draw(stem, a, b, outputs, result.methods)
         saver.save(result.rows)
-    return result
+    return result, produced
 
 
 def _reason(exc: OSError) -> str:
@@ -420,21 +566,31 @@ class _Saver:
 
 
 def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, ...], title: str,
-            sources: tuple[str, str]) -> int:
-    """Write the tables and charts of this run's pairs and metrics, and print the summary."""
+            sources: tuple[str, str], requested: list[str]) -> None:
+    """Write the tables and charts of this run's pairs and metrics, and print the summary. They are made
+    from results.csv as saved (six significant digits), so that a resumed run's tables, whose earlier
+    scores come from that file, are those of a run that computed everything at once: the same
+    result scored in two runs is then one value, not two a rounding apart (versus.md's ties)."""
     from defusion.benchmark.compare import versus_chart, versus_markdown, versus_summary
     from defusion.benchmark.report import means_csv, summary_chart, summary_latex, summary_markdown, undefined_notes
-    from defusion.benchmark.runner import SECONDS
+    from defusion.benchmark.runner import SECONDS, read_results_csv
     from defusion.io.images import write_bytes_atomically
 
     # The tables cover this run's pairs and metrics; results.csv keeps everything scored in OUT.
+    saved = read_results_csv(args.out / "results.csv")
     pairs, wanted = set(result.images), {*metrics, SECONDS}
-    rows = [r for r in result.rows if r.image in pairs and r.metric in wanted]
-    if len(rows) < len(result.rows):
-        print(f"defusion: note: results.csv also holds {len(result.rows) - len(rows)} scores of other pairs or "
-              "metrics from an earlier run, left out of the tables", file=sys.stderr)
+    rows = [r for r in saved if r.image in pairs and r.metric in wanted]
+    measured = {r.method for r in rows if r.metric != SECONDS}  # not a row of timings alone
+    rows = [r for r in rows if r.method in measured]
+    if len(rows) < len(saved):
+        print(f"defusion: note: results.csv also holds {len(saved) - len(rows)} scores from an earlier run, left "
+              f"out of the tables: {_left_out_scores(saved, rows, pairs, wanted)}", file=sys.stderr)
     if not rows:
         raise UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
+    kept = [m for m in dict.fromkeys(r.method for r in rows) if m not in requested]
+    if kept:
+        print(f"defusion: note: the tables also show {listed(kept)}, scored by an earlier run in {args.out} "
+              "(--resume keeps the methods it does not name; not run again)", file=sys.stderr)
     write_bytes_atomically(args.out / "summary.md", summary_markdown(rows, title, sources).encode())
     write_bytes_atomically(args.out / "summary.tex", summary_latex(rows, title, sources).encode())
     means_csv(rows, args.out / "means.csv")
@@ -459,7 +615,22 @@ def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, .
     for line in versus:
         print(line)
     print(f"wrote {args.out}/{written} and grids/", file=sys.stderr)
-    return 0
+
+
+def _left_out_scores(saved: list[Row], shown: list[Row], pairs: set[str], wanted: set[str]) -> str:
+    """What the ``saved`` scores left out of the tables (``shown``) are: whole methods by name,
+    then other pairs and other metrics."""
+    methods = [m for m in dict.fromkeys(r.method for r in saved) if m not in {r.method for r in shown}]
+    rest = [r for r in saved if r.method not in methods]
+    parts = [f"every score of {listed(methods)}"] if methods else []
+    other_pairs = sorted({r.image for r in rest if r.image not in pairs})
+    if other_pairs:
+        parts.append(f"{len(other_pairs)} other pair{'' if len(other_pairs) == 1 else 's'} "
+                     f"({listed(other_pairs)})")
+    other_metrics = list(dict.fromkeys(r.metric for r in rest if r.metric not in wanted))
+    if other_metrics:
+        parts.append(f"other metrics ({listed(other_metrics)})")
+    return "; ".join(parts)
 
 
 EXPECTED_ERRORS = (WeightsError, ValueError, OSError)
