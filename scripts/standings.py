@@ -5,8 +5,9 @@ docs/benchmarks.md: TNO's targets and mean rank, VIFB ranks among the published 
 how many metrics beat the `average` and `laplacian` baselines, MEFB against the paper's
 Table 1, MFIFB's Qabf beside the published methods, and on each benchmark how many metrics the
 default beats each other DeFusion row on (`defusion-paper`: the paper's inference, `defusion-g1`: the
-paper's gain 1, `defusion-network`: the reconstruction). Metrics that rescale another (SSIM-mean,
-SSIM) count once, as in `defusion bench`'s ranks; a benchmark missing from the folder is skipped.
+paper's gain 1, `defusion-network`: the reconstruction). Mean ranks are `defusion bench`'s
+(`report.table_ranks`): metrics that rescale another (SSIM-mean, SSIM) count once, and a method
+with results missing on some pairs gets no rank; a benchmark missing from the folder is skipped.
 
 Usage: python scripts/standings.py [out/bench]
 """
@@ -18,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from defusion.baselines import BASELINES
-from defusion.benchmark.report import mean_ranks, mean_table
+from defusion.benchmark.report import mean_table, table_ranks
 from defusion.benchmark.runner import DEFUSION_VARIANTS, read_results_csv
 from defusion.metrics import METRICS, distinct
 
@@ -29,7 +30,7 @@ OURS = "defusion"
 def load(folder: Path):
     rows = read_results_csv(folder / "results.csv")
     methods, metrics, means = mean_table(rows)
-    return methods, distinct(metrics), means, len({r.image for r in rows if r.method == OURS})
+    return methods, distinct(metrics), means, len({r.image for r in rows if r.method == OURS}), tuple(rows)
 
 
 def rank_among(pool: list[str], metric: str, means: dict) -> int:
@@ -51,52 +52,57 @@ def fmt(means: dict, method: str, metrics: list[str]) -> str:
     return " / ".join(f"{means[(method, m)]:.4g}" for m in metrics)
 
 
-def mean_rank(methods: list[str], metrics: list[str], means: dict, others: list[str]) -> str:
+def mean_rank(rows: tuple, methods: list[str], metrics: list[str], means: dict, others: list[str]) -> str:
     """'mean rank R of N (r.rr); best1 r, ...': the default among ``methods`` less the ``others``
-    DeFusion rows."""
+    DeFusion rows, ranked as `defusion bench`'s tables rank (``report.table_ranks``: a method with
+    results missing on some pairs gets no rank, and the line says how many such are left out)."""
     pool = [m for m in methods if m not in others]
-    ranks = mean_ranks(pool, metrics, means)
+    ranks = table_ranks([r for r in rows if r.method in pool], pool, metrics, means)
     order = sorted(ranks, key=ranks.get)
+    unranked = [m for m in pool if m not in ranks]
+    left_out = f"; {len(unranked)} with results missing not ranked ({', '.join(unranked)})" if unranked else ""
+    if OURS not in ranks:
+        return f"not ranked: results missing on some pairs{left_out}"
     return (f"mean rank {order.index(OURS) + 1} of {len(order)} ({ranks[OURS]:.2f}); "
-            + ", ".join(f"{m} {ranks[m]:.2f}" for m in order[:3]))
+            + ", ".join(f"{m} {ranks[m]:.2f}" for m in order[:3]) + left_out)
 
 
 def tno(out: Path) -> None:
-    methods, metrics, means, pairs = load(out / "tno")
+    methods, metrics, means, pairs, rows = load(out / "tno")
     others = other_variants(means)
     for other in others:
         print(f"TNO ({pairs}) {other}: Qabf / EN / SD / SF {fmt(means, other, ['Qabf', 'EN', 'SD', 'SF'])}")
     print(f"TNO ({pairs}): Qabf / EN / SD / SF {fmt(means, OURS, ['Qabf', 'EN', 'SD', 'SF'])} "
-          f"(targets 0.41 / 6.95 / 38.41 / 8.21); {mean_rank(methods, metrics, means, others)}")
+          f"(targets 0.41 / 6.95 / 38.41 / 8.21); {mean_rank(rows, methods, metrics, means, others)}")
 
 
 def vifb(out: Path, builtin: set[str]) -> None:
-    methods, metrics, means, pairs = load(out / "vifb")
+    methods, metrics, means, pairs, rows = load(out / "vifb")
     published = [m for m in methods if m not in builtin]
     pool = [*published, OURS]
     print(f"VIFB ({pairs}): ranks of {len(pool)} (published + DeFusion): " + ", ".join(
         f"{m} {rank_among(pool, m, means)}" for m in ["Qabf", "SSIM", "MI", "VIF"])
-        + f"; over every method, {mean_rank(methods, metrics, means, other_variants(means))}")
+        + f"; over every method, {mean_rank(rows, methods, metrics, means, other_variants(means))}")
     for base in ("average", "laplacian"):
         won = [m for m in metrics if beats(m, means, base)]
         print(f"  better than {base} on {len(won)} of {len(metrics)}: {', '.join(won)}")
 
 
 def mefb(out: Path) -> None:
-    methods, metrics, means, pairs = load(out / "mefb")
+    methods, metrics, means, pairs, rows = load(out / "mefb")
     for method in (OURS, *other_variants(means)):
         print(f"MEFB ({pairs}) {method}: MEF-SSIM / MS-MEF-SSIM / SSIM / SSIM-mean / Qabf "
               f"{fmt(means, method, ['MEF-SSIM', 'MS-MEF-SSIM', 'SSIM', 'SSIM-mean', 'Qabf'])} "
               "(paper: MEF-SSIM 0.827, SSIM 0.608)")
-    print(f"MEFB ({pairs}): {mean_rank(methods, metrics, means, other_variants(means))}")
+    print(f"MEFB ({pairs}): {mean_rank(rows, methods, metrics, means, other_variants(means))}")
 
 
 def mfifb(out: Path, builtin: set[str]) -> None:
-    methods, metrics, means, pairs = load(out / "mfifb")
+    methods, metrics, means, pairs, rows = load(out / "mfifb")
     published = [m for m in methods if m not in builtin]
     print(f"MFIFB ({pairs}): Qabf " + ", ".join(f"{m} {means[(m, 'Qabf')]:.3f}" for m in (OURS, *other_variants(means)))
           + "; published " + ", ".join(f"{m} {means[(m, 'Qabf')]:.3f}" for m in published))
-    print(f"MFIFB ({pairs}): {mean_rank(methods, metrics, means, other_variants(means))}")
+    print(f"MFIFB ({pairs}): {mean_rank(rows, methods, metrics, means, other_variants(means))}")
 
 
 def main() -> None:
@@ -114,7 +120,7 @@ def main() -> None:
         else:
             globals()[name](out)
     for name in present:
-        methods, metrics, means, pairs = load(out / name)
+        methods, metrics, means, pairs, _ = load(out / name)
         for other in other_variants(means):
             won = [m for m in metrics if beats(m, means, other)]
             print(f"{name.upper()} ({pairs}): default better than {other} on {len(won)} of {len(metrics)} "

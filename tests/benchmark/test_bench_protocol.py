@@ -1,5 +1,6 @@
-"""`defusion bench` fixes from a second audit: a resume notices changed sources and another task or
-metric set; unranked means over fewer pairs; rounding is a tie; left-out work is exit status 1;
+"""`defusion bench` fixes from a second audit: a resume notices changed sources, refuses another task
+and computes new metrics, keeping every earlier score; a method with results missing is unranked (a
+value not defined on a pair is not missing); rounding is a tie; left-out work is exit status 1;
 method names in any case."""
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def test_a_resume_rescores_every_method_on_a_pair_whose_sources_changed(tmp_path
     assert _bench(da, db, out, "average", "--resume") == 0
     err = capsys.readouterr().err
     assert err.count("changed since") == 1
-    assert "the sources of 1 pair changed since it was scored (e.g. p1)" in err and "(average, max)" in err
+    assert f"the sources of 1 pair changed since it was scored in {out} (e.g. p1)" in err and "(average, max)" in err
     after = _read(out)
     assert after[("average", "p2", "EN")] == 123.0  # unchanged pair: kept
     assert after[("average", "p1", "EN")] != 123.0  # rescored against the new sources
@@ -132,7 +133,8 @@ def test_a_method_with_means_over_fewer_pairs_gets_no_rank_and_is_listed_last(tm
     table = [line for line in md if line.startswith("| ") and not line.startswith("| method")]
     assert [line.split(" | ")[0] for line in table] == ["| full", "| other", "| short"]
     assert table[-1].startswith("| short | — | 0.9† | 9†")
-    assert "its method gets no rank (—) and is listed after the ranked ones" in "\n".join(md)
+    assert "A method with results missing on some pairs gets no rank (—) and is listed after the ranked ones" \
+        in "\n".join(md)
     tex = summary_latex(rows)
     assert tex.index("\nshort &") > tex.index("\nother &") and "is not ranked" in tex
     means_csv(rows, tmp_path / "means.csv")
@@ -146,6 +148,28 @@ def test_a_method_with_means_over_fewer_pairs_gets_no_rank_and_is_listed_last(tm
                                                                                                      **kw))
     summary_chart(rows, tmp_path / "chart.png")
     assert labels[0] == ["full (1.50)", "other (1.50)", "short (—)"]
+
+
+def test_a_value_not_defined_on_a_pair_does_not_unrank_its_method(tmp_path):
+    """The reviewer's case: A's CC and B's SD are NaN on one pair (a flat image), C is worst on every
+    metric. Unranking A and B for that ranked C first; every method has every pair, so all are ranked."""
+    from defusion.benchmark.report import mean_table, means_csv, summary_markdown, table_ranks, unranked
+
+    values = {"A": 3.0, "B": 2.0, "C": 1.0}  # higher is better on both metrics: C worst
+    rows = [Row(m, f"p{i}", k, v + i) for m, v in values.items() for i in range(3) for k in ("CC", "SD")]
+    rows = [Row(r.method, r.image, r.metric, float("nan"))
+            if (r.method, r.image, r.metric) in {("A", "p0", "CC"), ("B", "p1", "SD")} else r for r in rows]
+    assert unranked(rows) == set()
+    methods, metrics, means = mean_table(rows)
+    ranks = table_ranks(rows, methods, metrics, means)
+    assert ranks["C"] == 3.0 and max(ranks, key=ranks.get) == "C"
+    md = summary_markdown(rows)
+    table = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| method")]
+    assert table[-1].startswith("| C | 3.00 |") and "—" not in md and "listed after" not in md
+    assert "† mean over fewer pairs" in md  # the NaN's mean is still marked
+    means_csv(rows, tmp_path / "means.csv")
+    with open(tmp_path / "means.csv", newline="") as f:
+        assert [r["method"] for r in csv.DictReader(f)][-1] == "C"
 
 
 def test_ranks_are_unchanged_where_every_method_has_every_pair():
@@ -244,38 +268,64 @@ def test_the_help_says_what_the_exit_status_means(capsys):
     assert "exit status: 0 when every pair and result was scored; 1 when" in " ".join(capsys.readouterr().out.split())
 
 
-# 5. a resume with another task or new metrics starts afresh; notes name methods
+# 5. a resume refuses another task and computes new metrics, deleting nothing; notes name methods
 
 
-def test_a_resume_with_another_task_starts_afresh_and_says_why(tmp_path, rng, capsys):
+def test_a_resume_with_another_task_is_refused_and_deletes_nothing(tmp_path, rng, capsys):
     da, db = _pairs(tmp_path, rng)
     out = tmp_path / "out"
     assert _bench(da, db, out, "average,max") == 0
-    assert json.loads((out / "run.json").read_text())["task"] == "mef"
+    before = {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()}
     capsys.readouterr()
-    assert _bench(da, db, out, "average", "--resume", task="ivf") == 0
-    err = capsys.readouterr().err
-    assert err.count("starting afresh") == 1 and "are of --task mef, this run's is --task ivf" in err
-    assert {m for m, _, _ in _read(out)} == {"average"}  # max, of the other task, is not in the new table
-    assert "| max |" not in (out / "summary.md").read_text()
-    assert json.loads((out / "run.json").read_text())["task"] == "ivf"
+    assert _bench(da, db, out, "average", "--resume", task="ivf") == 2
+    captured = capsys.readouterr()
+    assert captured.err == (f"defusion: error: --resume: {out} holds a --task mef run, not --task ivf; give another "
+                            "--out, or --task mef to resume it\n")
+    assert {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
 
 
-def test_a_resume_asking_for_new_metrics_starts_afresh_but_fewer_metrics_resume(tmp_path, rng, capsys):
+def test_a_resume_asking_for_new_metrics_computes_them_and_keeps_every_earlier_score(tmp_path, rng, capsys):
     da, db = _pairs(tmp_path, rng)
     out = tmp_path / "out"
     assert _bench(da, db, out, "average,max") == 0
-    _mark(out, ("average", "p1", "EN"))
+    _mark(out, ("average", "p1", "EN"), ("max", "p2", "SD"))
     capsys.readouterr()
     assert _bench(da, db, out, "average,max", "--resume", metrics="EN") == 0  # fewer: resumed
     err = capsys.readouterr().err
     assert "starting afresh" not in err and _read(out)[("average", "p1", "EN")] == 123.0
     assert "left out of the tables: other metrics (SD)" in err
     assert json.loads((out / "run.json").read_text())["metrics"] == ["EN", "SD"]  # results.csv still has SD
-    assert _bench(da, db, out, "average", "--resume", metrics="EN,SD,SF") == 0
+    assert _bench(da, db, out, "average", "--resume", metrics="EN,SD,SF") == 0  # SF: new
     err = capsys.readouterr().err
-    assert "have no SF, which this run asks for: starting afresh" in err
-    assert _read(out)[("average", "p1", "EN")] != 123.0 and not any(m == "max" for m, _, _ in _read(out))
+    assert f"defusion: note: SF: not scored by the earlier run in {out}; computed now for average" in err
+    assert "the tables also show max, scored by an earlier run" in err and "without SF" in err
+    after = _read(out)
+    assert after[("average", "p1", "EN")] == 123.0 and after[("max", "p2", "SD")] == 123.0  # none redone or lost
+    assert {(m, i) for m, i, k in after if k == "SF"} == {("average", "p1"), ("average", "p2")}  # the methods named
+    fresh = tmp_path / "fresh"
+    assert _bench(da, db, fresh, "average", metrics="SF") == 0
+    assert after[("average", "p1", "SF")] == _read(fresh)[("average", "p1", "SF")]
+    assert json.loads((out / "run.json").read_text())["metrics"] == ["EN", "SD", "SF"]
+    summary = (out / "summary.md").read_text()
+    assert "| average |" in summary and "| max |" in summary
+    assert _bench(da, db, out, "max", "--resume", metrics="EN,SD,SF") == 0  # named now: its SF computed
+    assert {(m, i) for m, i, k in _read(out) if k == "SF"} == {(m, i) for m in ("average", "max") for i in ("p1", "p2")}
+    assert _read(out)[("max", "p2", "SD")] == 123.0
+
+
+def test_a_limited_run_fingerprints_only_the_pairs_it_evaluates(tmp_path, rng, monkeypatch):
+    from defusion.cli import bench
+
+    da, db = _pairs(tmp_path, rng, ("p1", "p2", "p3"))
+    digested: list[Path] = []
+    real = bench._digest
+    monkeypatch.setattr(bench, "_digest", lambda path: digested.append(path) or real(path))
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average", "--limit", "1") == 0
+    assert set(digested) == {da / "p1.png", db / "p1.png"}
+    assert list(json.loads((out / "run.json").read_text())["source_files"]) == ["p1"]
+    assert _bench(da, db, out, "average", "--resume") == 0  # the others, fingerprinted now, p1's kept
+    assert list(json.loads((out / "run.json").read_text())["source_files"]) == ["p1", "p2", "p3"]
 
 
 def test_notes_name_the_earlier_methods_kept_and_those_left_out_of_the_tables(tmp_path, rng, capsys):

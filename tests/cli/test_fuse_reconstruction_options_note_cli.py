@@ -26,8 +26,10 @@ def _args(**given) -> argparse.Namespace:
 
 
 @pytest.mark.parametrize("given, pixels, expected", [
-    ({"unique_gain": 1.0, "color": "rgb"}, "sources", ["--unique-gain", "--color rgb"]),
+    ({"unique_gain": 1.0, "color": "rgb"}, "sources", ["--unique-gain"]),  # --color changes the decision map
+    ({"unique_gain": 1.0, "detail_gain": 1.5}, "sources", ["--unique-gain", "--detail-gain"]),
     ({"detail_gain": 1.5}, "sources", ["--detail-gain"]),
+    ({"color": "rgb"}, "sources", []),  # what the network sees, and so which pixels are picked
     ({"unique_gain": 1.0}, "network", []),  # the reconstruction is the result
     ({"unique_gain": 1.0, "pixels": "sources"}, "sources", []),  # asked for the sources' pixels in so many words
     ({"color": "ycbcr"}, "sources", []),  # auto's own mode
@@ -50,9 +52,9 @@ def test_mff_with_the_papers_options_notes_that_pixels_come_from_the_sources(tmp
     a, b = _pair(tmp_path, rng, "paper")
     assert main(["fuse", str(a), str(b), "-o", str(tmp_path / "f.png"), "--task", "mff", "--scale", "1",
                  "--unique-gain", "1", "--color", "rgb", "--weights", str(tiny_weights), "--no-progress"]) == 0
-    assert _notes(capsys) == ["defusion: note: --unique-gain, --color rgb shape the network's reconstruction, but "
-                              "--task mff takes the fused pixels from the sources: add --pixels network for the "
-                              "network's fusion (the paper's)"]
+    assert _notes(capsys) == ["defusion: note: --unique-gain shapes the network's reconstruction, but --task mff "
+                              "takes the fused pixels from the sources: add --pixels network for the network's "
+                              "fusion (the paper's)"]
 
 
 def test_mff_with_pixels_network_or_without_such_options_says_nothing(tmp_path, rng, tiny_weights, capsys):

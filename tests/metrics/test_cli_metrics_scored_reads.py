@@ -59,11 +59,20 @@ def test_a_0_255_float_tiff_scores_as_its_uint8_pixels_and_as_the_python_api(tmp
     assert as_float == pytest.approx(python, abs=1e-9)
 
 
-def test_a_0_1_float_tiff_scores_as_its_8_bit_pixels(tmp_path, pair, capsys):
+def _python(fused: np.ndarray, a: Path, b: Path) -> dict[str, float]:
+    return compute_metrics(fused, np.asarray(Image.open(a)), np.asarray(Image.open(b)), names=NAMES.split(","))
+
+
+@pytest.mark.parametrize("scale", [1 / 255, 1.0], ids=["unit", "levels"])
+def test_a_float_tiff_with_fractional_values_scores_exactly_as_its_array(tmp_path, pair, capsys, scale):
+    """Not quantised to 8 bits on the way: the file's float32 values are what the metrics take."""
     a, b, fused = pair
-    write_image(tmp_path / "fused8.png", fused)
-    tifffile.imwrite(tmp_path / "fused_unit.tif", (fused / 255.0).astype(np.float32))
-    assert _scores(capsys, tmp_path / "fused_unit.tif", a, b) == _scores(capsys, tmp_path / "fused8.png", a, b)
+    values = ((fused + np.linspace(0, 0.9, fused.size).reshape(fused.shape)) * scale).astype(np.float32)
+    tifffile.imwrite(tmp_path / "fused.tif", values)
+    scored = _scores(capsys, tmp_path / "fused.tif", a, b)
+    assert scored == _python(values, a, b)  # exactly: the same array
+    write_image(tmp_path / "fused8.png", np.round(values / scale).astype(np.uint8))
+    assert scored != _scores(capsys, tmp_path / "fused8.png", a, b)  # what an 8-bit reading gave
 
 
 def test_a_float_tiff_on_neither_scale_is_one_error_line(tmp_path, pair, capsys):

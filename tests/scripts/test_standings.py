@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from defusion.benchmark.runner import Row, write_results_csv
+from defusion.benchmark.runner import Row, read_results_csv, write_results_csv
 from tests.conftest import REPO
 
 SCRIPT = REPO / "scripts" / "standings.py"
@@ -44,3 +44,14 @@ def test_a_missing_benchmark_is_skipped_and_none_is_one_line(tmp_path):
     assert "VIFB (2): ranks of 1" in run.stdout
     empty = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "none")], capture_output=True, text=True)
     assert empty.returncode == 1 and empty.stderr.count("\n") == 1 and "no benchmark results" in empty.stderr
+
+
+def test_mean_ranks_are_bench_s_a_method_with_results_missing_gets_none(tmp_path):
+    """As in `defusion bench`'s tables: PUB, best on its one pair of two, is not ranked first."""
+    _bench(tmp_path / "tno", {"defusion": 0.5, "average": 0.3, "laplacian": 0.6})
+    rows = [Row("PUB", "01", metric, 0.9) for metric in METRICS]
+    write_results_csv([*read_results_csv(tmp_path / "tno" / "results.csv"), *rows], tmp_path / "tno" / "results.csv")
+    out = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], check=True, capture_output=True,
+                         text=True).stdout
+    assert "mean rank 2 of 3 (2.00); laplacian 1.00, defusion 2.00, average 3.00; 1 with results missing not ranked " \
+           "(PUB)" in out

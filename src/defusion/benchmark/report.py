@@ -73,11 +73,25 @@ def mean_ranks(methods: list[str], metrics: list[str], means: dict) -> dict[str,
 
 
 def unranked(rows: list[Row]) -> set[str]:
-    """The methods with a mean over fewer pairs (:func:`fewer_pairs`, marked †): they get no mean rank
-    and are listed after the ranked ones, since a rank from means over other pairs (a published
-    method with results missing, say) would compare it with the others on its own subset and could
-    put it first."""
-    return {method for method, _ in fewer_pairs(rows)}
+    """The methods with results missing on some pairs: scored (any metric, a value that is not a
+    number included) on fewer pairs than the method scored on the most. They get no mean rank and
+    are listed after the ranked ones, since a rank from means over other pairs (a published method
+    with results missing, say) would compare it with the others on its own subset and could put it
+    first. A value not defined on a pair (NaN: a flat image) is no missing result: its mean is marked
+    (:func:`fewer_pairs`) but its method keeps its rank, which one such pair could otherwise cost
+    every method but the worst.
+
+    Example:
+        >>> rows = [Row(m, p, "EN", 1.0) for m in ("a", "b") for p in ("p1", "p2")] + [Row("c", "p1", "EN", 9.0)]
+        >>> sorted(unranked(rows + [Row("b", "p3", "EN", float("nan")), Row("a", "p3", "EN", 1.0)]))
+        ['c']
+    """
+    seen: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        if r.metric != SECONDS:
+            seen[r.method].add(r.image)
+    most = max((len(images) for images in seen.values()), default=0)
+    return {method for method, images in seen.items() if len(images) < most}
 
 
 def table_ranks(rows: list[Row], methods: list[str], metrics: list[str], means: dict) -> dict[str, float]:
@@ -147,13 +161,16 @@ def _once(metrics: list[str]) -> str:
 NO_RANK = "—"
 
 
-def _fewer_pairs_rule(fewer: set[tuple[str, str]], awards: str, rank: str = "gets no rank (—)") -> str:
-    """The note that says what the mark means, that such means get no ``awards`` and that their
-    method ``rank`` and is listed after the ranked ones, where some are marked."""
-    if not fewer:
-        return ""
-    return (f" {FEWER_PAIRS_MARK} mean over fewer pairs than the method with the most on that metric; such a "
-            f"mean is not marked {awards}, and its method {rank} and is listed after the ranked ones.")
+def _fewer_pairs_rule(fewer: set[tuple[str, str]], awards: str, left_out: set[str],
+                      rank: str = "gets no rank (—)") -> str:
+    """The note that says what the mark means and that such means get no ``awards``, where some are
+    marked, and that a method with results missing (``left_out``, :func:`unranked`) ``rank`` and is
+    listed after the ranked ones, where there is one."""
+    rule = (f" {FEWER_PAIRS_MARK} mean over fewer pairs than the method with the most on that metric; such a "
+            f"mean is not marked {awards}." if fewer else "")
+    if left_out:
+        rule += f" A method with results missing on some pairs {rank} and is listed after the ranked ones."
+    return rule
 
 
 def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[str, str] | None = None) -> str:
@@ -167,7 +184,7 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[s
     arrows = [f"{m} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
     lines = [f"### {title}", "", f"{pairs_phrase(len(images), sources, title)}; mean over pairs; best in **bold**; "
              f"rank = mean rank over the metrics (1 = best; over those every ranked method has{_once(metrics)})."
-             f"{_fewer_pairs_rule(fewer, 'best')}", "",
+             f"{_fewer_pairs_rule(fewer, 'best', unranked(rows))}", "",
              "| method | rank | " + " | ".join(arrows) + " | s/pair |",
              "|---|---|" + "---|" * len(metrics) + "---|"]
     best = {}
@@ -273,7 +290,7 @@ def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str,
              f"\\caption{{{_latex_escape(title)}: mean over "
              f"{_latex_escape(pairs_phrase(len(images), sources, title))}; "
              f"best in bold, second underlined."
-             f"{_latex_escape(_fewer_pairs_rule(fewer, 'best or second', 'is not ranked'))}}}",
+             f"{_latex_escape(_fewer_pairs_rule(fewer, 'best or second', unranked(rows), 'is not ranked'))}}}",
              "\\resizebox{\\linewidth}{!}{%",
              f"\\begin{{tabular}}{{l{'r' * len(metrics)}}}", "\\toprule", f"Method & {header} \\\\", "\\midrule"]
     cells: dict[str, list[str]] = {m: [] for m in order}
@@ -386,7 +403,9 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
     ax.set_yticks(range(len(order)), [f"{m} ({f'{ranks_by[m]:.2f}' if m in ranks_by else NO_RANK})" for m in order],
                   fontsize=8)
     hatched = (f"\nhatched {FEWER_PAIRS_MARK}: mean over fewer pairs than the method with the most; "
-               f"not comparable with its column; ({NO_RANK}): not ranked" if fewer else "")
+               "not comparable with its column" if fewer else "")
+    if unranked(rows):
+        hatched += f"\n({NO_RANK}): results missing on some pairs, not ranked"
     ax.set_title(f"{title}: mean per metric, colour = rank (green best); (mean rank){hatched}", fontsize=9)
     write_figure(fig, path)
 

@@ -57,56 +57,143 @@ DEFUSION_VARIANTS: dict[str, dict] = {
 }
 
 FuseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
-#: The largest 8-bit value: a 16-bit file holding none above it holds 8-bit values (:func:`note_eight_bit_values`).
+#: The largest 8-bit value: a 16-bit file holding none above it holds 8-bit values (:func:`_eight_bit_values`).
 _MAX_8BIT = 255
 
 
-def read_scored(path: str | Path) -> np.ndarray:
-    """``path`` as the metrics score it, in 8 bits: EXIF-upright, float pixels on their own scale
-    (``read_image(floats="levels")``: [0, 1] or 0..255, as :mod:`defusion.metrics` takes a float
-    array; any other range an ImageReadError), 16-bit brought to 8 bits, with a note where a 16-bit
-    file holds only 8-bit values (:func:`note_eight_bit_values`). ``defusion metrics`` reads every
-    file so and ``defusion bench`` its published results (its sources too, :func:`_read_source`),
-    so that both commands score a file alike.
+def read_scored(path: str | Path, quiet: bool = False) -> np.ndarray:
+    """``path`` as the metrics score it: EXIF-upright; float pixels as the float32 values they are
+    (``read_image(floats="levels")``: unquantised, where they lie in [0, 1] or on 0..255, the two scales
+    :mod:`defusion.metrics` takes a float array on, so that the file scores as its array does with
+    :func:`~defusion.metrics.compute_metrics`; any other range an ImageReadError); integer pixels in
+    8 bits (16-bit rounded to 8 bits), with a note where a 16-bit file holds only 8-bit values
+    (:func:`_eight_bit_values`; ``quiet``: not said, for a file read again to be shown). ``defusion
+    metrics`` reads every file so and ``defusion bench`` its published results and sources
+    (:func:`_read_source`), so that both commands score a file alike.
 
     Example:
         >>> import tempfile, tifffile
         >>> path = Path(tempfile.mkdtemp()) / "fused.tif"
-        >>> tifffile.imwrite(path, np.array([[60.0, 187.0], [90.0, 120.0]], np.float32))  # 0..255 floats
-        >>> read_scored(path).tolist()  # as the uint8 image; fusion input would be stretched to 0..255
-        [[60, 187], [90, 120]]
+        >>> tifffile.imwrite(path, np.array([[60.5, 187.0], [90.0, 120.25]], np.float32))  # 0..255 floats
+        >>> read_scored(path).tolist()  # as stored; fusion input would be stretched to 0..65535
+        [[60.5, 187.0], [90.0, 120.25]]
     """
-    return _as_scored(path, read_image(path, floats="levels"))
-
-
-def note_eight_bit_values(path: str | Path, image: np.ndarray) -> None:
-    """Say, naming ``path``, where a 16-bit file holds no value above 255: 8-bit values saved as 16-bit
-    (what ``uint16(img)`` writes), which score as 16-bit data, near black (EN 0.99 and SSIM 0.03 for a
-    fusion whose 8-bit file scores 7.1 and 1.25), and would otherwise pass silently. A note, not a
-    conversion: a 16-bit image that dark is also what some file may mean."""
-    if image.dtype == np.uint16 and int(image.max()) <= _MAX_8BIT and not stores_floats(path):
+    image, eight_bit = _scored_file(path)
+    if eight_bit and not quiet:
         note(f"{path} is a 16-bit file whose values are all <= {_MAX_8BIT} (8-bit values saved as 16-bit?): scored "
              "as 16-bit, near black (save it as 8-bit to score its 8-bit values)")
+    return image
 
 
-def _as_scored(path: str | Path, image: np.ndarray) -> np.ndarray:
-    """A decoded image to be scored (:func:`read_scored`) in 8 bits, with its note."""
-    note_eight_bit_values(path, image)
-    return to_uint8(image)
+def viewable(scored: np.ndarray) -> np.ndarray:
+    """An image as :func:`read_scored` gives it, as uint8 to be shown (a comparison grid): float
+    values by the scale the metrics read them on (:func:`~defusion.metrics._utils.float_scale`).
+
+    Example:
+        >>> viewable(np.array([[0.0, 0.5, 1.0]], np.float32)).tolist()  # [0, 1]
+        [[0, 128, 255]]
+        >>> viewable(np.array([[0.0, 60.4, 255.0]])).tolist()  # 0..255
+        [[0, 60, 255]]
+    """
+    if scored.dtype.kind != "f":
+        return to_uint8(scored)
+    from defusion.metrics._utils import float_scale
+
+    scale = float_scale(float(scored.min()), float(scored.max())) or 1.0
+    return np.round(np.clip(scored.astype(np.float64) * scale, 0, _MAX_8BIT)).astype(np.uint8)
 
 
-def _read_source(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _scored_file(path: str | Path) -> tuple[np.ndarray, bool]:
+    """:func:`read_scored` with nothing said: the image, and whether it is a 16-bit file of 8-bit values."""
+    return _as_scored(read_image(path, floats="levels"))
+
+
+def _as_scored(image: np.ndarray) -> tuple[np.ndarray, bool]:
+    """A decoded image as scored (floats as they are, integers in 8 bits), and whether it holds
+    8-bit values in 16 bits (:func:`_eight_bit_values`)."""
+    if image.dtype.kind == "f":
+        return image, False
+    return to_uint8(image), _eight_bit_values(image)
+
+
+def _eight_bit_values(image: np.ndarray) -> bool:
+    """Whether a decoded integer image is 16-bit with no value above 255: 8-bit values saved as 16-bit
+    (what ``uint16(img)`` writes), which score as 16-bit data, near black (EN 0.99 and SSIM 0.03 for a
+    fusion whose 8-bit file scores 7.1 and 1.25), and would otherwise pass silently. Said in a note,
+    not converted: a 16-bit image that dark is also what some file may mean."""
+    return image.dtype == np.uint16 and int(image.max()) <= _MAX_8BIT
+
+
+@dataclass(frozen=True)
+class _Finding:
+    """Something reading a file for a run found worth a note, said once per ``kind`` and ``group``
+    at the end of the run, naming the first file and counting the others (:func:`_finding_notes`)."""
+
+    kind: str  # "eight-bit", "float-scale" (fused stretched, scored on its scale), "float-stretched"
+    group: str  # the method whose result it is, or the folder of the source
+    path: str
+    detail: str = ""  # float-scale: the scale; float-stretched: the values' span
+    source: bool = True  # a source (grouped by folder), else a method's result
+
+
+def _read_source(path: Path) -> tuple[np.ndarray, np.ndarray, list[_Finding]]:
     """A source as the methods fuse it (:func:`read_image`: floats stretched, as ``defusion fuse`` reads
-    them) and as the metrics score it (:func:`read_scored`, uint8): decoded once, or twice where it
-    stores floats, with a note naming it where those two readings differ."""
-    image = read_image(path)
+    them), as the metrics score it (:func:`read_scored`), and what is worth a note: decoded once, or
+    twice where it stores floats. A float source whose two readings differ is noted; one on neither
+    scale the metrics take (a radiometric frame in degrees or Kelvin) is scored as it is fused,
+    stretched, and noted, rather than leaving its pair out."""
+    from defusion.io.images import FloatRangeError
+    from defusion.metrics._utils import float_scale
+
+    image, folder = read_image(path), str(path.parent)
     if not stores_floats(path):
-        return image, _as_scored(path, image)
-    scored = read_scored(path)
-    if not np.array_equal(to_uint8(image), scored):
-        note(f"{path} holds float pixels outside [0, 1]: the methods fuse it stretched from its minimum to its "
-             "maximum (as defusion fuse reads it), the metrics score it on its own scale (0..255)")
-    return image, scored
+        scored, eight_bit = _as_scored(image)
+        return image, scored, [_Finding("eight-bit", folder, str(path))] if eight_bit else []
+    try:
+        scored = read_image(path, floats="levels")
+    except FloatRangeError as exc:
+        return image, to_uint8(image), [_Finding("float-stretched", folder, str(path),
+                                                 f"{exc.low:.6g}..{exc.high:.6g}")]
+    lo, hi = float(scored.min()), float(scored.max())
+    on_levels = float_scale(lo, hi) == 1
+    if (lo >= 0 and hi <= 1) or (on_levels and lo == 0 and hi == _MAX_8BIT):  # the stretch changes nothing
+        return image, scored, []
+    return image, scored, [_Finding("float-scale", folder, str(path), "0..255" if on_levels else "[0, 1], clipped")]
+
+
+def _finding_notes(found: list[_Finding]) -> list[str]:
+    """One note per kind of finding and method or source folder (and scale), naming the first file
+    and how many there are: a folder of 100 such files is one line, not 100."""
+    groups: dict[tuple[str, str, str, bool], list[_Finding]] = {}
+    for f in found:
+        groups.setdefault((f.kind, f.group, f.detail if f.kind == "float-scale" else "", f.source), []).append(f)
+    notes = []
+    for (kind, group, _, source), items in groups.items():
+        first, count = items[0], len({f.path for f in items})
+        one = count == 1
+        if source:
+            files = first.path if one else f"{count} sources in {group} (e.g. {first.path})"
+        else:
+            files = f"{group}'s result {first.path}" if one else f"{count} results of {group} (e.g. {first.path})"
+        it, its, they = ("it", "its", "is") if one else ("them", "their", "are")
+        if kind == "eight-bit":
+            notes.append(f"{files} {they} {'a 16-bit file' if one else '16-bit files'} whose values are all <= "
+                         f"{_MAX_8BIT} (8-bit values saved as 16-bit?): scored as 16-bit, near black (save {it} as "
+                         f"8-bit to score {its} 8-bit values)")
+        elif kind == "float-scale":
+            notes.append(f"{files} hold{'s' if one else ''} float pixels outside [0, 1]: the methods fuse {it} "
+                         f"stretched from {its} minimum to {its} maximum (as defusion fuse reads {it}), the metrics "
+                         f"score {it} on {its} own scale ({first.detail})")
+        elif one:
+            notes.append(f"{files} holds float pixels spanning {first.detail}, neither 0..1 nor 0..255 (the scales the "
+                         "metrics take; a radiometric frame in degrees or Kelvin?): scored as the methods fuse it, "
+                         "stretched from its minimum to its maximum (defusion metrics refuses such a file)")
+        else:
+            notes.append(f"{count} sources in {group} (e.g. {first.path}, spanning {first.detail}) hold float pixels "
+                         "on neither 0..1 nor 0..255 (the scales the metrics take; radiometric frames in degrees or "
+                         "Kelvin?): scored as the methods fuse them, stretched from their minimum to their maximum "
+                         "(defusion metrics refuses such files)")
+    return notes
 
 
 @dataclass
@@ -197,8 +284,10 @@ def run_benchmark(
     previous: list[Row] | None = None,
     jobs: int = 1,
     make_methods: Callable[..., dict[str, FuseFn]] | None = None,
+    result: BenchResult | None = None,
 ) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]]:
-    """Yield (stem, {method: fused uint8}, a, b, result-so-far) pair by pair.
+    """Yield (stem, {method: fused uint8}, a, b, result-so-far) pair by pair: the results and sources
+    as uint8 to be shown (:func:`viewable`), whatever they were scored as (:func:`read_scored`).
 
     ``metrics``: metric names as :func:`defusion.metrics.metric_names` takes them (a list or one
     comma-separated string, any case, ``vifb`` for VIFB's 13); they are checked here, so an
@@ -208,7 +297,11 @@ def run_benchmark(
     A pair or result that cannot be read is recorded in ``result.problems`` and skipped; so is a
     pair whose two sources differ in size (from the headers, before anything is fused), which
     is then not one of ``result.images``. Files of a ``fused_dirs`` folder named after no pair
-    are noted in ``result.problems`` too.
+    are noted in ``result.problems`` too. Sources and results are scored as :func:`read_scored`
+    reads them, but for a float source on neither scale the metrics take (a radiometric frame in
+    degrees), scored as it is fused, stretched, rather than its pair left out; what reading found
+    worth a note (those sources, 16-bit files of 8-bit values) is said at the end, one note per
+    method or source folder naming the first file and how many.
     ``previous`` rows (an earlier run in the same folder) are kept, whatever their method or
     image, and not recomputed: a pair whose requested methods are all scored is yielded with no
     outputs and ``a = b = None``; in a pair with something missing only the methods with
@@ -219,12 +312,27 @@ def run_benchmark(
     methods with ``make_methods(threads=...)`` (picklable, e.g. a ``functools.partial`` of
     :func:`builtin_methods`) and sharing the cores; pairs are still yielded in order, with the
     same scores as ``jobs=1``. ``methods`` then only names the built-in methods.
+
+    ``result``: the BenchResult to fill (a new one by default), so that a caller still has its
+    ``problems`` where no pair could be evaluated, and so none was yielded.
     """
     from defusion.metrics import metric_names
 
     names = tuple(metric_names(metrics))
     return _benchmark_pairs(dir_a, dir_b, methods, fused_dirs, names, save_dir, limit, progress, previous, jobs,
-                            make_methods)
+                            make_methods, BenchResult() if result is None else result)
+
+
+def evaluated_pairs(dir_a: Path, dir_b: Path, limit: int | None = None) -> list[tuple[str, Path, Path]]:
+    """(stem, first source, second source) of the pairs :func:`run_benchmark` evaluates: the stems in
+    both folders (:func:`~defusion.io.pairs.match_pairs`), the first ``limit`` of them; before those
+    whose sources differ in size are left out (a problem then)."""
+    return _limited(match_pairs(dir_a, dir_b)[0], limit)
+
+
+def _limited(pairs: list[tuple[str, Path, Path]], limit: int | None) -> list[tuple[str, Path, Path]]:
+    """The first ``limit`` of ``pairs`` (all without one): --limit, for :func:`evaluated_pairs` and the run alike."""
+    return pairs[:limit] if limit else pairs
 
 
 def _benchmark_pairs(
@@ -239,16 +347,16 @@ def _benchmark_pairs(
     previous: list[Row] | None,
     jobs: int,
     make_methods: Callable[..., dict[str, FuseFn]] | None,
+    result: BenchResult,
 ) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]]:
     """:func:`run_benchmark`'s generator, given metric names as ``METRICS`` spells them."""
     from tqdm import tqdm
 
-    pairs, unmatched = match_pairs(dir_a, dir_b)
-    every_pair = [stem for stem, _, _ in pairs]
-    if limit:
-        pairs = pairs[:limit]
+    every, unmatched = match_pairs(dir_a, dir_b)
+    every_pair = [stem for stem, _, _ in every]
+    pairs = _limited(every, limit)  # evaluated_pairs, from the match already made
     requested = [*methods, *fused_dirs]
-    result = BenchResult(rows=list(previous or []), methods=list(requested))
+    result.rows, result.methods = list(previous or []), list(requested)
     result.methods += sorted({r.method for r in result.rows} - set(requested))
     result.problems += [f"{stem}: no partner in the other folder" for stem in unmatched]
     published = {name: images_by_stem(folder) for name, folder in fused_dirs.items()}
@@ -283,6 +391,7 @@ def _benchmark_pairs(
     else:
         evaluated = (_evaluate_pair(task, methods) for task in work)
     told: set[tuple[str, str]] = set()  # what _say_found said once in this run
+    found: list[_Finding] = []  # said at the end, one note per kind and method or folder
     for task in tqdm(tasks, desc="benchmark", unit="pair", disable=not progress, file=sys.stderr):
         if isinstance(task, str):  # scored in an earlier run
             result.images.append(task)
@@ -290,12 +399,15 @@ def _benchmark_pairs(
             continue
         pair = next(evaluated)
         _say_found(pair, told)
+        found += pair.found
         result.problems += pair.problems
         if pair.a is None:  # a source could not be read
             continue
         result.images.append(task.stem)
         result.rows += pair.rows
         yield task.stem, pair.outputs, pair.a, pair.b, result
+    for line in _finding_notes(found):
+        note(line)
 
 
 @dataclass
@@ -323,6 +435,7 @@ class _PairResult:
     narrow: list[tuple[str, float, float]] = field(default_factory=list)  # raw thermal sources: path, low, high
     grey_rgb: dict[str, str] = field(default_factory=dict)  # method -> a result of it grey stored as RGB
     said: list[str] = field(default_factory=list)  # lines gathered while evaluating (notes.collecting)
+    found: list[_Finding] = field(default_factory=list)  # said per method or folder at the end of the run
 
 
 def _evaluate_pair(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
@@ -340,14 +453,15 @@ def _evaluate(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
 
     stem, rows, problems = task.stem, [], []
     try:
-        (a, a8), (b, b8) = _read_source(task.path_a), _read_source(task.path_b)
+        (a, a_scored, found_a), (b, b_scored, found_b) = _read_source(task.path_a), _read_source(task.path_b)
     except ImageReadError as exc:
         return _PairResult({}, None, None, [], [f"{stem}: {exc}"])
+    found = [*found_a, *found_b]
     if a.shape[:2] != b.shape[:2]:  # where the headers did not tell (a camera raw file, ...)
         return _PairResult({}, None, None, [], [_sizes_differ(stem, a.shape[1::-1], b.shape[1::-1])])
     narrow = [(str(path), *value_range(image)) for path, image in ((task.path_a, a), (task.path_b, b))
               if is_narrow(image)]
-    outputs: dict[str, np.ndarray] = {}
+    outputs: dict[str, np.ndarray] = {}  # as scored: uint8, or a published result's floats
     for name, fn in methods.items():
         if name not in task.fuse:  # scored, timed (and saved) before: not run again
             continue
@@ -369,10 +483,12 @@ def _evaluate(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
             problems.append(f"{stem}: no result of {name}")
             continue
         try:
-            fused = read_scored(task.published[name])
+            fused, eight_bit = _scored_file(task.published[name])
         except ImageReadError as exc:
             problems.append(f"{stem}: {name}: {exc}")
             continue
+        if eight_bit:
+            found.append(_Finding("eight-bit", name, str(task.published[name]), source=False))
         if fused.shape[:2] != a.shape[:2]:
             problems.append(f"{stem}: {name} result is {fused.shape[1]}x{fused.shape[0]}, "
                             f"sources are {a.shape[1]}x{a.shape[0]}; left out")
@@ -384,10 +500,11 @@ def _evaluate(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
         for name, fused in outputs.items():
             if not task.todo[name]:
                 continue
-            values, skipped = compute_each(fused, [a8, b8], task.todo[name])
+            values, skipped = compute_each(fused, [a_scored, b_scored], task.todo[name])
             rows += [Row(name, stem, metric, float(value)) for metric, value in values.items()]
             problems += [f"{stem}: {name}: {metric} not computed ({why})" for metric, why in skipped.items()]
-    return _PairResult(outputs, a8, b8, rows, problems, narrow=narrow, grey_rgb=grey_rgb)
+    return _PairResult({name: viewable(fused) for name, fused in outputs.items()}, viewable(a_scored),
+                       viewable(b_scored), rows, problems, narrow=narrow, grey_rgb=grey_rgb, found=found)
 
 
 def _say_found(pair: _PairResult, told: set[tuple[str, str]]) -> None:

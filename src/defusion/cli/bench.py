@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from defusion.cli.errors import UserError, close_progress_bars
-from defusion.io.notes import listed
 from defusion.cli.options import positive_int
+from defusion.io.notes import listed, note
 from defusion.model.weights import WeightsError
 
 if TYPE_CHECKING:
@@ -69,10 +70,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "first method; any case where only one method matches)")
     p.add_argument("--save-fused", action="store_true", help="also write built-in methods' results to OUT/fused/")
     p.add_argument("--resume", action="store_true",
-                   help="keep the scores already in OUT/results.csv and compute only what is missing "
-                        "(DeFusion's are recomputed if the weights changed, every method's on a pair whose "
-                        "sources changed; another --task, or metrics the earlier run did not score, start "
-                        "afresh)")
+                   help="keep the scores already in OUT/results.csv and compute only what is missing, "
+                        "new metrics included, for the methods named (DeFusion's are recomputed if the weights "
+                        "changed, every method's on a pair whose sources changed); a folder of another --task's "
+                        "run is refused")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -137,19 +138,11 @@ def _fingerprints(fused_dirs: dict[str, Path]) -> dict[str, dict[str, str]]:
             for name, folder in fused_dirs.items()}
 
 
-def _source_pairs(dir_a: Path, dir_b: Path) -> dict[str, tuple[Path, Path]]:
-    """{stem: (first source, second source)} of the stems in both folders, in order: the pairs
-    :func:`~defusion.benchmark.runner.run_benchmark` scores (before --limit)."""
-    from defusion.io.pairs import images_by_stem
-
-    a, b = images_by_stem(dir_a), images_by_stem(dir_b)
-    return {stem: (a[stem], b[stem]) for stem in sorted(a.keys() & b.keys())}
-
-
-def _source_fingerprints(pairs: dict[str, tuple[Path, Path]]) -> dict[str, list[str]]:
-    """{stem: [digest of the first source, of the second]}: a resumed run rescores a pair whose
-    sources changed (or were swapped), since every method's scores of it were made against the old ones."""
-    return {stem: [_digest(a), _digest(b)] for stem, (a, b) in pairs.items()}
+def _source_fingerprints(pairs: list[tuple[str, Path, Path]]) -> dict[str, list[str]]:
+    """{stem: [digest of the first source, of the second]} of the ``pairs`` this run evaluates
+    (:func:`~defusion.benchmark.runner.evaluated_pairs`): a resumed run rescores a pair whose sources
+    changed (or were swapped), since every method's scores of it were made against the old ones."""
+    return {stem: [_digest(a), _digest(b)] for stem, a, b in pairs}
 
 
 def _recorded_run(out: Path) -> dict:
@@ -161,46 +154,57 @@ def _recorded_run(out: Path) -> dict:
     return recorded if isinstance(recorded, dict) else {}
 
 
-def _run_record(defusion_run: str | None, weights: Path | None, fused_dirs: dict[str, Path],
-                fingerprints: dict[str, dict[str, str]], earlier: dict, task: str, metrics: tuple[str, ...],
-                sources: dict[str, list[str]], kept: list[Row]) -> dict:
-    """RUN_FILE's content: the task, the metrics scored (an ``earlier`` record's too, or where it
+@dataclass
+class _ThisRun:
+    """What RUN_FILE records of this run (:func:`_run_record`)."""
+
+    task: str
+    metrics: tuple[str, ...]
+    defusion_run: str | None  # the ID of the weights and defaults DeFusion's scores were made with
+    weights: Path | None  # --weights (None: the shipped ones)
+    fused_dirs: dict[str, Path]  # --fused
+    fused_files: dict[str, dict[str, str]]  # {method: {stem: fingerprint}} of the published results
+    source_files: dict[str, list[str]]  # {stem: fingerprints of its two sources} (:func:`_source_fingerprints`)
+
+
+def _run_record(run: _ThisRun, earlier: dict, kept: list[Row]) -> dict:
+    """RUN_FILE's content: ``run``'s task, the metrics scored (an ``earlier`` record's too, or where it
     does not say those of the ``kept`` rows: results.csv keeps them), the sources' fingerprints, and
-    this run's published folders and file fingerprints merged over the ``earlier`` record's (a resume
-    naming only some methods keeps the others', so that a later change to their files is still
-    rescored, and their images still reach the grids)."""
+    the published folders and file fingerprints, each merged over the ``earlier`` record's (a resume
+    naming only some methods, or --limit, keeps the others', so that a later change to their files is
+    still rescored, and their images still reach the grids)."""
     from defusion.benchmark.runner import SECONDS
 
-    folders = {name: str(folder.resolve()) for name, folder in fused_dirs.items()}
+    folders = {name: str(folder.resolve()) for name, folder in run.fused_dirs.items()}
     scored = earlier.get("metrics")
     if not isinstance(scored, list):
         scored = [r.metric for r in kept if r.metric != SECONDS]
-    return {"defusion_run": defusion_run, "weights": str(weights or "shipped"), "task": task,
-            "metrics": list(dict.fromkeys([*scored, *metrics])),
-            "source_files": {**_mapping(earlier, "source_files"), **sources},
-            "fused_files": {**_mapping(earlier, "fused_files"), **fingerprints},
+    return {"defusion_run": run.defusion_run, "weights": str(run.weights or "shipped"), "task": run.task,
+            "metrics": list(dict.fromkeys([*scored, *run.metrics])),
+            "source_files": {**_mapping(earlier, "source_files"), **run.source_files},
+            "fused_files": {**_mapping(earlier, "fused_files"), **run.fused_files},
             "fused_dirs": {**_mapping(earlier, "fused_dirs"), **folders}}
 
 
-def _resumable(out: Path, recorded: dict, task: str, metrics: tuple[str, ...]) -> bool:
-    """Whether the earlier run in ``out`` (its ``recorded`` RUN_FILE) can be resumed: one of the
-    same task that scored every metric this run asks for (a RUN_FILE that does not say, from an
-    older version, is taken to be). Else one note says why this run starts afresh: its table would
-    mix the earlier methods' scores, blank in the new columns, with this run's."""
-    if not (out / "results.csv").is_file():
-        return True  # nothing to resume: _previous_rows says so
-    earlier_task, scored = recorded.get("task"), recorded.get("metrics")
+def _check_task(out: Path, recorded: dict, task: str) -> None:
+    """Refuse to resume the run in ``out`` (its ``recorded`` RUN_FILE) with another --task: its scores
+    are another protocol's (other defaults, another DeFusion), and one folder holds one task's tables.
+    Nothing is removed: the user picks another --out, or the task the folder holds. A RUN_FILE that
+    does not say (an older version's) is taken to be of this task."""
+    earlier = recorded.get("task")
+    if (out / "results.csv").is_file() and isinstance(earlier, str) and earlier != task:
+        raise UserError(f"--resume: {out} holds a --task {earlier} run, not --task {task}; give another --out, "
+                        f"or --task {earlier} to resume it")
+
+
+def _new_metrics(out: Path, recorded: dict, metrics: tuple[str, ...], requested: list[str]) -> None:
+    """Say which of ``metrics`` the earlier run in ``out`` did not score: computed now for the
+    ``requested`` methods on the pairs scored before, as on the others."""
+    scored = recorded.get("metrics")
     new = [m for m in metrics if m not in scored] if isinstance(scored, list) else []
-    if isinstance(earlier_task, str) and earlier_task != task:
-        why = f"the results in {out} are of --task {earlier_task}, this run's is --task {task}"
-    elif new:
-        why = f"the results in {out} have no {', '.join(new)}, which this run asks for"
-    else:
-        return True
-    print(f"defusion: note: {why}: starting afresh rather than resuming, so that one table is one protocol "
-          "(the earlier results are replaced when this run saves its first scores; another --out keeps them)",
-          file=sys.stderr)
-    return False
+    if new and (out / "results.csv").is_file():
+        note(f"{listed(new)}: not scored by the earlier run in {out}; computed now for {listed(requested)} "
+             "(earlier scores kept)")
 
 
 def _mapping(record: dict, key: str) -> dict:
@@ -249,45 +253,43 @@ def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[
 
     path = out / "results.csv"
     if not path.is_file():
-        print(f"defusion: note: nothing to resume in {out}; starting afresh", file=sys.stderr)
+        note(f"nothing to resume in {out}; starting afresh")
         return [], None
     try:
         rows = read_results_csv(path)
     except ValueError as exc:
         raise UserError(f"cannot resume: {exc}") from None
-    rows = _same_sources(rows, sources, recorded)
+    rows = _same_sources(rows, sources, recorded, out)
     before, earlier_files = recorded.get("defusion_run"), _mapping(recorded, "fused_files")
     changed = {(name, stem) for name, files in fingerprints.items() for stem, digest in files.items()
                if earlier_files.get(name, {}).get(stem, digest) != digest}
     if changed:
-        print(f"defusion: note: {len(changed)} published result file(s) changed since they were scored "
-              f"(e.g. {sorted(changed)[0][0]}'s {sorted(changed)[0][1]}); rescoring them", file=sys.stderr)
+        note(f"{len(changed)} published result file(s) changed since they were scored in {out} "
+             f"(e.g. {sorted(changed)[0][0]}'s {sorted(changed)[0][1]}); rescoring them")
         rows = [r for r in rows if (r.method, r.image) not in changed]
     gone = {(r.method, r.image) for r in rows if r.method in fingerprints and r.image not in fingerprints[r.method]}
     if gone:
-        print(f"defusion: note: {len(gone)} published result file(s) scored before are gone (e.g. "
-              f"{sorted(gone)[0][0]}'s {sorted(gone)[0][1]}); their scores are dropped", file=sys.stderr)
+        note(f"{len(gone)} published result file(s) scored before are gone (e.g. {sorted(gone)[0][0]}'s "
+             f"{sorted(gone)[0][1]}, scored in {out}); their scores are dropped")
         rows = [r for r in rows if (r.method, r.image) not in gone]
     stale = [r for r in rows if r.method in DEFUSION_VARIANTS]
     if weights is not None and stale and before != weights:
-        print("defusion: note: DeFusion's earlier scores were made with other (or unknown) weights or "
-              "inference defaults; "
-              "recomputing them", file=sys.stderr)
+        note(f"DeFusion's earlier scores in {out} were made with other (or unknown) weights or inference defaults; "
+             "recomputing them")
         return [r for r in rows if r.method not in DEFUSION_VARIANTS], None
     return rows, before
 
 
-def _same_sources(rows: list[Row], sources: dict[str, list[str]], recorded: dict) -> list[Row]:
-    """``rows`` less every method's scores of a pair whose sources changed since the ``recorded``
-    run (its fingerprints against ``sources``), said in one note. A RUN_FILE with no fingerprints of
-    the sources (an older version's) cannot tell: its rows are kept, as are a published result's
-    whose digest was not recorded, and one note says so."""
+def _same_sources(rows: list[Row], sources: dict[str, list[str]], recorded: dict, out: Path) -> list[Row]:
+    """``rows`` (of ``out``) less every method's scores of a pair whose sources changed since the
+    ``recorded`` run (its fingerprints against ``sources``), said in one note. A RUN_FILE with no
+    fingerprints of the sources (an older version's) cannot tell: its rows are kept, as are a
+    published result's whose digest was not recorded, and one note says so."""
     if not rows:
         return rows
     if "source_files" not in recorded:
-        print(f"defusion: note: {RUN_FILE} records no fingerprints of the sources (an older run): the earlier "
-              "scores are kept as if the sources were unchanged (run without --resume to score them afresh)",
-              file=sys.stderr)
+        note(f"{out / RUN_FILE} records no fingerprints of the sources (an older run): the earlier scores are "
+             "kept as if the sources were unchanged (run without --resume to score them afresh)")
         return rows
     earlier = _mapping(recorded, "source_files")
     changed = sorted(stem for stem, digests in sources.items() if earlier.get(stem, digests) != digests)
@@ -295,10 +297,10 @@ def _same_sources(rows: list[Row], sources: dict[str, list[str]], recorded: dict
     if dropped:
         methods = sorted({r.method for r in dropped})
         count = len({r.image for r in dropped})
-        print(f"defusion: note: the sources of {count} pair{'' if count == 1 else 's'} changed since "
-              f"{'it was' if count == 1 else 'they were'} scored (e.g. {dropped[0].image}): the scores of every "
-              f"method on {'it' if count == 1 else 'them'} ({listed(methods)}) are dropped, and this run's "
-              "methods scored again", file=sys.stderr)
+        one = count == 1
+        note(f"the sources of {count} pair{'' if one else 's'} changed since {'it was' if one else 'they were'} scored "
+             f"in {out} (e.g. {dropped[0].image}): the scores of every method on {'it' if one else 'them'} "
+             f"({listed(methods)}) are dropped, and this run's methods scored again")
     return [r for r in rows if r.image not in changed]
 
 
@@ -358,34 +360,32 @@ class _Grids:
         comparison_grid(a, b, tiles).save(path, quality=GRID_JPEG_QUALITY)
 
     def _stored(self, name: str, stem: str, size: tuple[int, ...]) -> np.ndarray | None:
-        """``name``'s stored result of ``stem`` as uint8, or None where there is none, it changed
-        since it was scored, it cannot be read or its size is not the sources'."""
-        from defusion.fusion.color import to_uint8
-        from defusion.io.images import ImageReadError, read_image
+        """``name``'s stored result of ``stem`` as it was scored (``read_scored``'s reading, shown as
+        uint8), or None where there is none, it changed since it was scored, it cannot be read or its
+        size is not the sources'."""
+        from defusion.benchmark.runner import read_scored, viewable
+        from defusion.io.images import ImageReadError
 
         path = self.stored.get(name, {}).get(stem)
         recorded = self.fingerprints.get(name, {}).get(stem)
         if path is None or (recorded is not None and _digest(path) != recorded):
             return None
         try:
-            image = to_uint8(read_image(path))
+            image = viewable(read_scored(path, quiet=True))  # its note was said when it was scored
         except ImageReadError:
             return None
         return image if image.shape[:2] == size else None
 
     def say_kept(self) -> None:
         """One note for the grids kept as they were, naming the methods whose images were not at hand."""
-        from defusion.io.notes import listed
-
         why = (f"no image of {listed(sorted(self.unavailable))} at hand (a resume does not run a built-in method "
                "again for a grid; --save-fused keeps their results for later grids)")
         if self.kept:
-            print(f"defusion: note: kept {len(self.kept)} grid{'' if len(self.kept) == 1 else 's'} in {self.folder} "
-                  f"as {'it was' if len(self.kept) == 1 else 'they were'} (e.g. {self.kept[0]}): {why}",
-                  file=sys.stderr)
+            note(f"kept {len(self.kept)} grid{'' if len(self.kept) == 1 else 's'} in {self.folder} as "
+                 f"{'it was' if len(self.kept) == 1 else 'they were'} (e.g. {self.kept[0]}): {why}")
         if self.partial:
-            print(f"defusion: note: drew {len(self.partial)} grid{'' if len(self.partial) == 1 else 's'} in "
-                  f"{self.folder} without some scored methods (e.g. {self.partial[0]}): {why}", file=sys.stderr)
+            note(f"drew {len(self.partial)} grid{'' if len(self.partial) == 1 else 's'} in {self.folder} without "
+                 f"some scored methods (e.g. {self.partial[0]}): {why}")
 
 
 #: JPEG quality of the comparison grids.
@@ -393,9 +393,10 @@ GRID_JPEG_QUALITY = 90
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.benchmark.runner import (DEFUSION_VARIANTS, TASK_METRICS, builtin_methods, defusion_run_id,
-                                           run_benchmark)
+    from defusion.benchmark.runner import (DEFUSION_VARIANTS, TASK_METRICS, BenchResult, builtin_methods,
+                                           defusion_run_id, evaluated_pairs, run_benchmark)
     from defusion.io.images import check_writable_folder
+    from defusion.io.pairs import PairsError
     from defusion.metrics import metric_names
 
     for folder in (args.dir_a, args.dir_b):
@@ -425,34 +426,40 @@ def run(args: argparse.Namespace) -> int:
     weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
     previous = None
     fingerprints = _fingerprints(fused_dirs)
-    source_pairs = _source_pairs(args.dir_a, args.dir_b)
-    source_files = _source_fingerprints(source_pairs)
+    try:
+        evaluated = evaluated_pairs(args.dir_a, args.dir_b, args.limit)  # those run_benchmark evaluates
+    except PairsError as exc:  # a folder with no image to pair
+        raise UserError(str(exc)) from None
+    wanted, source_files = [stem for stem, _, _ in evaluated], _source_fingerprints(evaluated)
     recorded = _recorded_run(args.out) if args.resume else {}
-    if args.resume and _resumable(args.out, recorded, args.task, metrics):
+    if args.resume:
+        _check_task(args.out, recorded, args.task)
+        _new_metrics(args.out, recorded, metrics, requested)
         previous, earlier_weights = _previous_rows(args.out, weights, fingerprints, recorded, source_files)
         weights = weights or earlier_weights  # DeFusion rows kept from an earlier run keep their ID
-    elif not args.resume and (args.out / "results.csv").is_file():
-        print(f"defusion: note: {args.out} holds an earlier run's results; starting afresh: they are replaced when "
-              "this run saves its first scores (--resume keeps them and adds to them)", file=sys.stderr)
-    if previous is None:
-        recorded = {}  # afresh: nothing of the earlier run's record is carried over
+    elif (args.out / "results.csv").is_file():
+        note(f"{args.out} holds an earlier run's results; starting afresh: they are replaced when this run saves "
+             "its first scores (--resume keeps them and adds to them)")
     try:
         check_writable_folder(args.out)
     except OSError as exc:  # read-only, full, not allowed: said now, not after the first pair's minutes
         raise UserError(f"--out {args.out}: {exc}") from None
-    record = _run_record(weights, args.weights, fused_dirs, fingerprints, recorded, args.task, metrics, source_files,
-                         previous or [])
+    this_run = _ThisRun(task=args.task, metrics=metrics, defusion_run=weights, weights=args.weights,
+                        fused_dirs=fused_dirs, fused_files=fingerprints, source_files=source_files)
+    record = _run_record(this_run, recorded, previous or [])  # afresh, recorded is {}: nothing carried over
     saver = _Saver(args.out, record, previous)
     grids = _Grids(args.out / "grids", previous or [], _stored_results(args.out, record, fused_dirs),
                    record["fused_files"])
+    result = BenchResult()  # filled as the pairs are scored; its problems also where none could be
     pairs = run_benchmark(args.dir_a, args.dir_b, methods, fused_dirs, metrics,
                           save_dir=args.out / "fused" if args.save_fused else None, limit=args.limit,
-                          progress=not args.no_progress, previous=previous, jobs=args.jobs, make_methods=make_methods)
+                          progress=not args.no_progress, previous=previous, jobs=args.jobs, make_methods=make_methods,
+                          result=result)
     try:
-        result, produced = _score(pairs, saver, grids)
+        produced = _score(pairs, saver, grids)
         grids.say_kept()
-        if result is None or not result.rows:
-            raise UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
+        if not result.rows:
+            raise _nothing_evaluated(args, result.problems)
         saver.save(result.rows)  # also when nothing was new (scores dropped)
         _report(args, result, metrics, title, sources, requested)
     except KeyboardInterrupt:
@@ -461,7 +468,6 @@ def run(args: argparse.Namespace) -> int:
         return 130
     except OSError as exc:  # a full or read-only disk: what is saved stays saved
         raise UserError(f"{_reason(exc)}; {saver.progress()}") from None
-    wanted = list(source_pairs)[:args.limit] if args.limit else list(source_pairs)
     lost_pairs, lost_results = _left_out(result, wanted, requested, metrics, produced)
     if lost_pairs or lost_results:
         print(f"defusion: {_left_out_line(lost_pairs, len(wanted), lost_results)}", file=sys.stderr)
@@ -498,11 +504,10 @@ def _left_out_line(pairs: list[str], count: int, results: list[tuple[str, str]])
 
 
 def _score(pairs: Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]],
-           saver: _Saver, grids: _Grids) -> tuple[BenchResult | None, dict[str, set[str]]]:
+           saver: _Saver, grids: _Grids) -> dict[str, set[str]]:
     """Draw each pair's grid and save the scores as ``pairs`` (run_benchmark's) are scored: nothing is
-    lost on a kill. The result of the last pair (None where there was none) and {pair: the methods
-    whose result was at hand}, to tell what was left out."""
-    result, produced = None, {}
+    lost on a kill. {pair: the methods whose result was at hand}, to tell what was left out."""
+    produced = {}
     for stem, outputs, a, b, result in pairs:
         if a is None:  # scored in an earlier run (--resume)
             continue
@@ -510,7 +515,21 @@ def _score(pairs: Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, 
         saver.start()
         grids.draw(stem, a, b, outputs, result.methods)
         saver.save(result.rows)
-    return result, produced
+    return produced
+
+
+#: How many of a run's problems are said before "no pair could be evaluated" (then how many more).
+SHOWN_PROBLEMS = 5
+
+
+def _nothing_evaluated(args: argparse.Namespace, problems: list[str]) -> UserError:
+    """The error of a run that scored nothing, its ``problems`` (why: the first few and how many more)
+    said first, since "no pair could be evaluated" alone leaves the user guessing."""
+    for problem in problems[:SHOWN_PROBLEMS]:
+        print(f"defusion: note: {problem}", file=sys.stderr)
+    if len(problems) > SHOWN_PROBLEMS:
+        print(f"defusion: note: ... and {len(problems) - SHOWN_PROBLEMS} more like these", file=sys.stderr)
+    return UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
 
 
 def _reason(exc: OSError) -> str:
@@ -583,14 +602,18 @@ def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, .
     measured = {r.method for r in rows if r.metric != SECONDS}  # not a row of timings alone
     rows = [r for r in rows if r.method in measured]
     if len(rows) < len(saved):
-        print(f"defusion: note: results.csv also holds {len(saved) - len(rows)} scores from an earlier run, left "
-              f"out of the tables: {_left_out_scores(saved, rows, pairs, wanted)}", file=sys.stderr)
+        note(f"{args.out / 'results.csv'} also holds {len(saved) - len(rows)} scores from an earlier run, left out "
+             f"of the tables: {_left_out_scores(saved, rows, pairs, wanted)}")
     if not rows:
-        raise UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
+        raise _nothing_evaluated(args, result.problems)
     kept = [m for m in dict.fromkeys(r.method for r in rows) if m not in requested]
     if kept:
-        print(f"defusion: note: the tables also show {listed(kept)}, scored by an earlier run in {args.out} "
-              "(--resume keeps the methods it does not name; not run again)", file=sys.stderr)
+        scored = {(r.method, r.metric) for r in rows}
+        lacking = [m for m in metrics if any((k, m) not in scored for k in kept)]
+        note(f"the tables also show {listed(kept)}, scored by an earlier run in {args.out} (--resume keeps the "
+             "methods it does not name; not run again)"
+             + (f"; without {listed(lacking)} where the earlier run did not score them (name the methods in "
+                "--methods or --fused to score those)" if lacking else ""))
     write_bytes_atomically(args.out / "summary.md", summary_markdown(rows, title, sources).encode())
     write_bytes_atomically(args.out / "summary.tex", summary_latex(rows, title, sources).encode())
     means_csv(rows, args.out / "means.csv")
@@ -602,8 +625,7 @@ def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, .
     (args.out / "versus.md").unlink(missing_ok=True)
     (args.out / "versus.png").unlink(missing_ok=True)
     if len(scored) < 2 and args.versus:
-        print(f"defusion: note: --versus {args.versus}: no other method to compare it with; no versus.md",
-              file=sys.stderr)
+        note(f"--versus {args.versus}: no other method in {args.out} to compare it with; no versus.md")
     if len(scored) > 1 and reference in scored:
         write_bytes_atomically(args.out / "versus.md", versus_markdown(rows, reference, title).encode())
         versus_chart(rows, reference, args.out / "versus.png", title)

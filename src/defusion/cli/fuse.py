@@ -348,19 +348,19 @@ def _registration_summary(found: dict[str, tuple[float | None, float | None]], u
 
 
 def _reconstruction_options(args: argparse.Namespace, pixels: str) -> list[str]:
-    """The options given that shape only the network's reconstruction (--unique-gain, --detail-gain,
-    --color rgb) where the fused pixels come from the sources by --task's default (``pixels``, as the
-    options resolved it, and no --pixels given): the result then takes nothing from them.
+    """The options given that shape only the network's reconstruction (--unique-gain, --detail-gain)
+    where the fused pixels come from the sources by --task's default (``pixels``, as the options
+    resolved it, and no --pixels given): the result then takes nothing from them. Not --color: the
+    colour mode changes what the network sees, and so the decision map that picks the pixels.
 
     Example:
         >>> given = argparse.Namespace(pixels=None, unique_gain=1.0, detail_gain=None, color="rgb")
         >>> _reconstruction_options(given, "sources"), _reconstruction_options(given, "network")
-        (['--unique-gain', '--color rgb'], [])
+        (['--unique-gain'], [])
     """
     if args.pixels is not None or pixels != "sources":
         return []
-    given = {"--unique-gain": args.unique_gain is not None, "--detail-gain": args.detail_gain is not None,
-             "--color rgb": args.color == "rgb"}
+    given = {"--unique-gain": args.unique_gain is not None, "--detail-gain": args.detail_gain is not None}
     return [option for option, on in given.items() if on]
 
 

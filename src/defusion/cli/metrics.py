@@ -36,9 +36,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _read(path: Path):
-    """The image as ``defusion bench`` reads it to score it (``read_scored``: EXIF-upright; floats on
-    their own scale, [0, 1] or 0..255, as the Python metrics take them; 16-bit brought to 8 bits, with a
-    note where a 16-bit file holds only 8-bit values), so both commands score a file alike."""
+    """The image as ``defusion bench`` reads it to score it (``read_scored``: EXIF-upright; floats as the
+    float32 values they are, unquantised, where they lie in [0, 1] or on 0..255, so that a float file
+    scores as its array does in Python; 16-bit rounded to 8 bits, with a note where a 16-bit file holds
+    only 8-bit values), so both commands score a file alike."""
     from defusion.benchmark.runner import read_scored
     from defusion.io.images import ImageReadError
 

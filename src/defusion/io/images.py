@@ -16,7 +16,7 @@ import uuid
 import warnings
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Iterator, Literal, get_args
 
 import cv2
 import numpy as np
@@ -37,12 +37,13 @@ READ_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".tif", ".tiff", ".bm
 READ_FORMATS = "PNG, JPEG, TIFF, BMP, WebP, GIF, PNM, TGA, HEIC/HEIF and camera raw files"
 #: How :func:`read_image` takes float pixels (a 32-bit float TIFF). ``stretch``, for fusion input: values in
 #: [0, 1] as they are, any other range (a radiometric thermal frame in degrees) stretched from its minimum to
-#: its maximum, as a display of it would. ``levels``, for scoring (``defusion metrics``, ``defusion bench``):
-#: on their own scale, as :mod:`defusion.metrics` takes a float array (:func:`defusion.metrics._utils.float_scale`:
-#: [0, 1] as [0, 1], 0..255 as 0..255), and any other range refused: stretched, a 0..255 result saved as
-#: floats would score twice its contrast.
+#: its maximum, as a display of it would, in 16 bits. ``levels``, for scoring (``defusion metrics``,
+#: ``defusion bench``): the float32 values as stored, unquantised, once checked to lie on one of the two scales
+#: :mod:`defusion.metrics` takes a float array on (:func:`defusion.metrics._utils.float_scale`: [0, 1] or
+#: 0..255), so that the file scores as its array does; any other range refused: stretched, a 0..255 result
+#: saved as floats would score twice its contrast.
 FloatReading = Literal["stretch", "levels"]
-FLOAT_READINGS: tuple[str, ...] = ("stretch", "levels")
+FLOAT_READINGS: tuple[str, ...] = get_args(FloatReading)
 #: TIFF SampleFormat of floating-point samples.
 _TIFF_FLOAT = 3
 #: Suffixes that :func:`write_image` can produce.
@@ -88,6 +89,15 @@ class ImageTooLargeError(ImageReadError):
     """An input over the pixel bound."""
 
 
+class FloatRangeError(ImageReadError):
+    """A float image read to be scored (``floats="levels"``) whose values span ``low``..``high``, on
+    neither scale the metrics take: a caller may read it otherwise (stretched, as fusion input)."""
+
+    def __init__(self, message: str, low: float, high: float) -> None:
+        super().__init__(message)
+        self.low, self.high = low, high
+
+
 def _allow_pixels(max_pixels: int) -> None:
     """Let Pillow open what ``max_pixels`` allows: its own bomb guard (89.5 MP, refusing over twice
     that) would otherwise refuse a larger bound the user set; never lowered, so other code's
@@ -127,7 +137,8 @@ def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
 
 def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: FloatReading = "stretch"
                ) -> np.ndarray:
-    """Decode ``path`` to HxW (grey) or HxWx3 (RGB), uint8 or uint16, EXIF-upright.
+    """Decode ``path`` to HxW (grey) or HxWx3 (RGB), uint8 or uint16 (float32 for a float file read
+    with ``floats="levels"``), EXIF-upright.
 
     Alpha is dropped: transparent pixels fuse as their colour values (a warning says so where some
     pixel is less than opaque). Palette and CMYK images become RGB; 16-bit data stays 16-bit, with
@@ -136,8 +147,9 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
     8-bit data when none is over 255; integers are 16-bit data when all are in 0..65535, and beyond
     that scaled to 16 bits by their maximum (by their range where some are negative), with a warning.
     Float pixels are read as ``floats`` says (:data:`FloatReading`): for fusion (``stretch``, the
-    default) those outside [0, 1] are stretched; for scoring (``levels``) [0, 1] and 0..255 are taken
-    on their own scale, and any other range is an ImageReadError. Grey and RGB TIFFs are decoded by
+    default) as 16-bit, those outside [0, 1] stretched; for scoring (``levels``) as the float32 values
+    they are, where they lie in [0, 1] or on 0..255, and any other range is an ImageReadError. Grey and
+    RGB TIFFs are decoded by
     tifffile where it can (:func:`_from_tifffile`), the rest by Pillow. The pixel bound is checked from
     the header, before anything is decoded. Camera raw files (DNG, CR2, NEF, ...) are developed to
     16-bit sRGB with the ``raw`` extra (:mod:`defusion.io.raw`).
@@ -449,34 +461,33 @@ def _integer_levels(path: Path, values: np.ndarray, stored_bits: int) -> np.ndar
 
 
 def _float_levels(path: Path, values: np.ndarray, floats: FloatReading) -> np.ndarray:
-    """A float image as 16-bit, as ``floats`` says: stretched for fusion (:func:`_float_to_uint16`),
-    on its own scale for scoring (:func:`_scored_floats`)."""
+    """A float image as ``floats`` says: stretched to 16 bits for fusion (:func:`_float_to_uint16`),
+    as its float32 values for scoring (:func:`_scored_floats`)."""
     return _scored_floats(path, values) if floats == "levels" else _float_to_uint16(values)
 
 
 def _scored_floats(path: Path, values: np.ndarray) -> np.ndarray:
-    """A float image read to be scored, as 16-bit on its own scale: [0, 1] (clipped, as the metrics
-    clip an unclamped network output) and 0..255 as they are (x * 257: a whole level stays a whole
-    level in 8 bits); an ImageReadError of one line naming ``path`` for any other range, which the
-    metrics refuse in an array too (:func:`defusion.metrics._utils.float_scale`).
+    """A float image read to be scored: its float32 values as they are (unquantised, unclipped: the
+    metrics clip [0, 1] themselves, :func:`defusion.metrics._utils.as_image`), so that the file
+    scores as its array would; an ImageReadError of one line naming ``path`` for a range on neither
+    scale the metrics take, which they refuse in an array too (:func:`defusion.metrics._utils.float_scale`).
 
     Example:
-        >>> _scored_floats(Path("f.tif"), np.array([[60.0, 187.0]], np.float32)).tolist()  # 0..255: x 257
-        [[15420, 48059]]
-        >>> _scored_floats(Path("f.tif"), np.array([[0.25, 1.0]], np.float32)).tolist()  # [0, 1]: x 65535
-        [[16384, 65535]]
+        >>> _scored_floats(Path("f.tif"), np.array([[60.5, 187.25]], np.float32)).tolist()  # 0..255, kept
+        [[60.5, 187.25]]
+        >>> _scored_floats(Path("f.tif"), np.array([[-5.0, 40.0]], np.float32))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        defusion.io.images.FloatRangeError: f.tif: float values span -5..40, neither 0..1 nor 0..255 ...
     """
     from defusion.metrics._utils import float_range_problem, float_scale
 
     if not np.isfinite(values).all():
         raise ImageReadError(f"{path}: a float image holding NaN or infinite values")
     lo, hi = float(values.min()), float(values.max())
-    scale = float_scale(lo, hi)
-    if scale is None:
-        raise ImageReadError(f"{path}: {float_range_problem(lo, hi)}")
-    if scale != 1:  # [0, 1]: as the fusion reading takes it, once clipped
-        return _float_to_uint16(np.clip(values, 0, 1))
-    return np.round(np.clip(values, 0, _MAX_8BIT) * (_MAX_16BIT // _MAX_8BIT)).astype(np.uint16)
+    if float_scale(lo, hi) is None:
+        raise FloatRangeError(f"{path}: {float_range_problem(lo, hi)}", lo, hi)
+    return values.astype(np.float32, copy=False)
 
 
 def _float_to_uint16(values: np.ndarray) -> np.ndarray:
