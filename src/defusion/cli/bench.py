@@ -412,7 +412,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--out {args.out}: is a file; give a folder")
     fused_dirs = _fused_dirs(args.fused)
     names = _methods(args.methods)
-    clash = sorted(name for name in fused_dirs if name.lower() in {m.lower() for m in names})
+    # exact names only: a published folder may differ from a baseline in case alone (VIFB's GFF, and gff)
+    clash = sorted(name for name in fused_dirs if name in names)
     if clash:
         raise UserError(f"--fused {clash[0]}: the name of a built-in method; give the folder another name")
     methods = builtin_methods(names, args.weights, args.device, args.runtime, task=args.task)  # fails here, once
