@@ -18,15 +18,7 @@ from defusion.cli.main import main
 from defusion.io.images import write_image
 from tests.conftest import smooth_image
 
-SIZE = (32, 40)  # height, width of the generated sources
-
-
-def _pairs(tmp_path: Path, rng, stems=("p1", "p2")) -> tuple[Path, Path]:
-    da, db = tmp_path / "vis", tmp_path / "inf"
-    for stem in stems:
-        write_image(da / f"{stem}.png", smooth_image(rng, *SIZE))
-        write_image(db / f"{stem}.png", smooth_image(rng, *SIZE))
-    return da, db
+from tests.benchmark.test_bench_audit import SIZE, _pairs
 
 
 def _bench(da: Path, db: Path, out: Path, methods: str, *extra: str, task: str = "mef", metrics: str = "EN,SD") -> int:
