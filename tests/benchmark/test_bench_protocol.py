@@ -16,9 +16,8 @@ import pytest
 from defusion.benchmark.runner import Row
 from defusion.cli.main import main
 from defusion.io.images import write_image
-from tests.conftest import smooth_image
-
 from tests.benchmark.test_bench_audit import SIZE, _pairs
+from tests.conftest import smooth_image
 
 
 def _bench(da: Path, db: Path, out: Path, methods: str, *extra: str, task: str = "mef", metrics: str = "EN,SD") -> int:
