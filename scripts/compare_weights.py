@@ -1,4 +1,4 @@
-"""Candidate weights against the shipped ones, on the model card's benchmark subsets.
+"""Candidate weights against the shipped ones, on the candidate subsets of docs/training-history.md.
 
 Both folders are `defusion bench` outputs (one sub-folder per benchmark, each with
 results.csv); DeFusion's mean over the same first N pairs is compared metric by metric.
@@ -10,7 +10,7 @@ Usage: python scripts/compare_weights.py out/shipped out/cand [METHOD]
 Where both folders hold a VIFB run (`VIFB=1 scripts/score_candidate.sh`, or a full
 `scripts/run_benchmarks.sh` output as the shipped side), it also prints VIFB's four target
 metrics with the rank each would take among the published methods of the shipped side's VIFB
-results; those rows are not counted in the total, which stays the model card's 18.
+results; those rows are not counted in the total, which stays the 18 of docs/training-history.md's tables.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from defusion.baselines import BASELINES
 from defusion.benchmark.runner import DEFUSION_VARIANTS, read_results_csv
 from defusion.metrics import METRICS
 
-#: benchmark -> (pairs compared, or None for all; metrics), as in the model card's table.
+#: benchmark -> (pairs compared, or None for all; metrics), as in docs/training-history.md's tables.
 SUBSETS = {
     "tno": (None, ["Qabf", "SSIM", "SF", "VIF", "EN", "SD", "MI"]),
     "mefb": (8, ["MEF-SSIM", "MS-MEF-SSIM", "SSIM-mean", "Qabf", "EN", "SD"]),

@@ -28,8 +28,8 @@ BASELINES=$(python -c 'from defusion.baselines import available_baselines as a; 
 # defusion-paper: the paper's inference with the shipped weights (Pr of RGB sources at scale 1, no
 # gains); defusion-g1 (infrared-visible): the paper's Pr at the default scale 2; defusion-network
 # (focus pairs): the reconstruction at the focus task's gains and scale 2 (--task mff --pixels
-# network). Other variants (defusion-x1, -rgb, -g1.25, ... in DEFUSION_VARIANTS) can be added
-# with METHODS; they cost a network pass each.
+# network). Other variants (defusion-x1, -rgb, -g1.25, ... in DEFUSION_VARIANTS) are added to a
+# finished run with METHODS=... RESUME=1 (without RESUME they replace it); each costs a network pass.
 IVF_METHODS=${METHODS:-defusion,defusion-g1,defusion-paper,$BASELINES}
 PAIR_METHODS=${METHODS:-defusion,defusion-paper,$BASELINES}
 MFF_METHODS=${METHODS:-defusion,defusion-network,defusion-paper,$BASELINES}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Score one weight file on the model card's benchmark subsets (TNO, the first 8 MEFB and the
+# Score one weight file on the candidate subsets of docs/training-history.md (TNO, the first 8 MEFB and the
 # first 10 MFIFB pairs), DeFusion only, for scripts/compare_weights.py.
 # Usage: scripts/score_candidate.sh WEIGHTS OUT_DIR   (WEIGHTS "shipped" = the package's weights)
 # Then:  python scripts/compare_weights.py OUT_OF_SHIPPED OUT_OF_CANDIDATE
