@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from defusion.baselines import BASELINES
 from defusion.benchmark.report import mean_table, table_ranks
@@ -82,7 +83,8 @@ def vifb(out: Path, builtin: set[str]) -> None:
     pool = [*published, OURS]
     print(f"VIFB ({pairs}): ranks of {len(pool)} (published + DeFusion): " + ", ".join(
         f"{m} {rank_among(pool, m, means)}" for m in ["Qabf", "SSIM", "MI", "VIF"])
-        + f"; over every method, {mean_rank(rows, methods, metrics, means, other_variants(means))}")
+        + "; over every method but the other DeFusion rows, "
+        + mean_rank(rows, methods, metrics, means, other_variants(means)))
     for base in ("average", "laplacian"):
         won = [m for m in metrics if beats(m, means, base)]
         print(f"  better than {base} on {len(won)} of {len(metrics)}: {', '.join(won)}")
@@ -105,20 +107,28 @@ def mfifb(out: Path, builtin: set[str]) -> None:
     print(f"MFIFB ({pairs}): {mean_rank(rows, methods, metrics, means, other_variants(means))}")
 
 
+#: Each benchmark's section, by the name of its folder, in the order printed: every one takes the
+#: output folder and the built-in methods' names (those not among a benchmark's published methods).
+SECTIONS: dict[str, Callable[[Path, set[str]], None]] = {
+    "tno": lambda out, builtin: tno(out),
+    "vifb": vifb,
+    "mefb": lambda out, builtin: mefb(out),
+    "mfifb": mfifb,
+}
+
+
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("out/bench")
     builtin = set(DEFUSION_VARIANTS) | set(BASELINES)
-    present = [name for name in ("tno", "vifb", "mefb", "mfifb")
+    present = [name for name in SECTIONS
                if (out / name / "results.csv").is_file() and load(out / name)[3]]  # with DeFusion's rows
     if not present:
         sys.exit(f"standings: no benchmark results in {out} (expected tno/, vifb/, mefb/ or mfifb/ with results.csv)")
-    for name in ("tno", "vifb", "mefb", "mfifb"):
+    for name, section in SECTIONS.items():
         if name not in present:
             print(f"{name.upper()}: not in {out} (or without DeFusion's rows); skipped")
-        elif name in ("vifb", "mfifb"):
-            globals()[name](out, builtin)
         else:
-            globals()[name](out)
+            section(out, builtin)
     for name in present:
         methods, metrics, means, pairs, _ = load(out / name)
         for other in other_variants(means):

@@ -235,7 +235,8 @@ def test_undefined_values_are_noted_per_method_and_metric(tmp_path, rng, capsys)
     out = tmp_path / "out"
     assert _bench(da, db, out, "average", "--fused", f"flat={flat}", metrics="EN,CC") == 0
     err = capsys.readouterr().err
-    assert "defusion: note: flat: CC not defined on 3 pairs (p1, p2, p3): flat or constant image" in err
+    assert (f"defusion: note: {out / 'summary.md'}: flat: CC not defined on 3 pairs (p1, p2, p3): flat or constant "
+            "image") in err
     assert err.count("not defined on") == 1
     summary = (out / "summary.md").read_text()
     assert "or the metric not defined on a flat or constant image): CC of flat: 0 of 3 pairs" in summary

@@ -226,7 +226,7 @@ def test_jobs_scores_like_one_process_in_the_same_order(tmp_path, rng, lively_we
         with open(out / "results.csv", newline="") as f:
             runs[jobs] = [(r["method"], r["image"], r["metric"], r["value"]) for r in csv.DictReader(f)
                           if r["metric"] != "seconds"]
-        runs[jobs + "notes"] = sorted(line for line in err.splitlines() if line.startswith("defusion: note"))
+        runs[jobs + "notes"] = sorted(line for line in err.splitlines() if line.startswith("defusion: warning:"))
         runs[jobs + "grids"] = sorted(p.name for p in (out / "grids").iterdir())
     assert pools == [2]  # --jobs 1 ran in this process, --jobs 2 in a pool of two
     assert runs["1"] == runs["2"] and len(runs["1"]) == 2 * 2 * 3 + 2  # 2 methods x 2 metrics x 3 pairs + PUB's p2

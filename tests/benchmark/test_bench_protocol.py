@@ -228,7 +228,7 @@ def test_pairs_and_results_left_out_make_exit_status_1_with_a_last_line(tmp_path
     out = tmp_path / "out"
     assert _bench(da, db, out, "average") == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == "defusion: left out 1 of 3 pairs (e.g. p3): see the notes above; exit status 1"
+    assert err[-1] == "defusion: left out 1 of 3 pairs (e.g. p3): see the lines above; exit status 1"
     (db / "p3.png").unlink()
     assert _bench(da, db, out, "average") == 0  # only the unmatched stems left: a warning, status 0
     assert "extra: no partner in the other folder" in capsys.readouterr().err
@@ -250,7 +250,7 @@ def test_a_method_failing_or_a_result_of_another_size_is_exit_status_1(tmp_path,
     err = capsys.readouterr().err
     assert "p2: max failed" in err and "sized result is 20x16" in err
     assert err.strip().splitlines()[-1] == ("defusion: left out 3 method results on the pairs scored (e.g. max on "
-                                            "p2): see the notes above; exit status 1")
+                                            "p2): see the lines above; exit status 1")
 
 
 def test_the_help_says_what_the_exit_status_means(capsys):

@@ -291,8 +291,8 @@ def test_a_run_that_evaluates_no_pair_says_why_first(tmp_path, rng, capsys):
                  "--methods", "average", "--metrics", "EN", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == f"defusion: error: no pair could be evaluated in {da} and {db}"
-    assert err[-2] == "defusion: note: ... and 2 more like these"
-    assert err[-7].startswith(f"defusion: note: p0: {db / 'p0.png'}: not an image")
+    assert err[-2] == "defusion: warning: ... and 2 more like these"
+    assert err[-7].startswith(f"defusion: warning: p0: {db / 'p0.png'}: not an image")
 
 
 def test_grids_draw_a_stored_result_as_it_was_scored(tmp_path, rng):

@@ -1,10 +1,11 @@
 """``defusion bench``: built-in and published methods side by side, scored identically.
 
 Exit status: 0 when every requested pair and result was scored; 1 when some were left out (a source or
-result that cannot be read or is of another size, a method failing on a pair: each said in a note, and
-counted in the last line), so that a script notices; 2 on a usage error or when no pair could be
-scored. Stems found in only one of --a and --b are noted but do not count: a data set's two folders
-often differ by a few files, and no pair was asked for there.
+result that cannot be read or is of another size, a method failing on a pair: each said on a
+``defusion: warning: ...`` line, every run, and counted in the last line), so that a script notices;
+2 on a usage error or when no pair could be scored. Stems found in only one of --a and --b are said
+(on such a line) but do not count: a data set's two folders often differ by a few files, and no pair
+was asked for there. What is only worth knowing is said as a ``defusion: note: ...``, once.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ RUN_FILE = "run.json"
 HELP = "benchmark DeFusion, classical baselines and published results on folders of pairs"
 #: Under --help: what the exit status says.
 EPILOG = ("exit status: 0 when every pair and result was scored; 1 when some were left out (unreadable, "
-          "another size, a method failing on a pair: noted, and counted in the last line); 2 on a usage error "
-          "or when no pair could be scored. Stems in only one of --a and --b are noted, not counted.")
+          "another size, a method failing on a pair: each said on a 'defusion: warning:' line, and counted in "
+          "the last line); 2 on a usage error or when no pair could be scored. Stems in only one of --a and --b "
+          "are said, not counted.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -129,20 +131,56 @@ def _digest(path: Path) -> str:
     return hashlib.sha1(path.read_bytes()).hexdigest()[:FINGERPRINT_DIGITS]
 
 
-def _fingerprints(fused_dirs: dict[str, Path]) -> dict[str, dict[str, str]]:
-    """{method: {stem: digest of the file's bytes}} of the published results: a resumed run
-    rescores a result whose file changed."""
+def _readable_digest(path: Path) -> str | None:
+    """:func:`_digest` of a file, or None where it cannot be read (permission denied, an I/O error):
+    no fingerprint is recorded for it, and the evaluation, reading it too, leaves it out and says why."""
+    try:
+        return _digest(path)
+    except OSError:
+        return None
+
+
+@dataclass
+class _Unreadable:
+    """What this run could not fingerprint, as it could not read it: the evaluation leaves it out and
+    says why (exit status 1), and an earlier run's scores of it are not kept (:func:`_previous_rows`),
+    since nothing tells whether the file changed since."""
+
+    pairs: set[str]  # pairs with a source that cannot be read
+    results: set[tuple[str, str]]  # (method, pair) of published results that cannot be read
+
+
+def _fingerprints(fused_dirs: dict[str, Path]) -> tuple[dict[str, dict[str, str]], set[tuple[str, str]]]:
+    """{method: {stem: digest of the file's bytes}} of the published results, so that a resumed run
+    rescores a result whose file changed; and the (method, stem) of those that cannot be read, which
+    get no fingerprint (:func:`_readable_digest`)."""
     from defusion.io.pairs import images_by_stem
 
-    return {name: {stem: _digest(path) for stem, path in images_by_stem(folder).items()}
-            for name, folder in fused_dirs.items()}
+    digests: dict[str, dict[str, str]] = {}
+    unreadable = set()
+    for name, folder in fused_dirs.items():
+        digests[name] = {}
+        for stem, path in images_by_stem(folder).items():
+            digest = _readable_digest(path)
+            if digest is None:
+                unreadable.add((name, stem))
+            else:
+                digests[name][stem] = digest
+    return digests, unreadable
 
 
 def _source_fingerprints(pairs: list[tuple[str, Path, Path]]) -> dict[str, list[str]]:
     """{stem: [digest of the first source, of the second]} of the ``pairs`` this run evaluates
     (:func:`~defusion.benchmark.runner.evaluated_pairs`): a resumed run rescores a pair whose sources
-    changed (or were swapped), since every method's scores of it were made against the old ones."""
-    return {stem: [_digest(a), _digest(b)] for stem, a, b in pairs}
+    changed (or were swapped), since every method's scores of it were made against the old ones.
+    A pair with a source that cannot be read (:func:`_readable_digest`) gets none; the evaluation
+    leaves it out and says why."""
+    fingerprints = {}
+    for stem, a, b in pairs:
+        digests = [_readable_digest(a), _readable_digest(b)]
+        if None not in digests:
+            fingerprints[stem] = digests
+    return fingerprints
 
 
 def _recorded_run(out: Path) -> dict:
@@ -244,11 +282,12 @@ def _clear_outputs(out: Path) -> None:
 
 
 def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[str, str]], recorded: dict,
-                   sources: dict[str, list[str]]) -> tuple[list, str | None]:
+                   sources: dict[str, list[str]], unreadable: _Unreadable) -> tuple[list, str | None]:
     """Rows of an earlier run in ``out`` to keep (those of a pair only if its sources are unchanged,
-    by ``sources`` against the ``recorded`` RUN_FILE's; DeFusion's only if made with the same weights
-    as this run's, ``weights``; a published result's only if its file is unchanged, by
-    ``fingerprints``) and the ID of the weights they were made with."""
+    by ``sources`` against the ``recorded`` RUN_FILE's, and can be read: not among ``unreadable``;
+    DeFusion's only if made with the same weights as this run's, ``weights``; a published result's
+    only if its file is unchanged, by ``fingerprints``, and can be read) and the ID of the weights
+    they were made with."""
     from defusion.benchmark.runner import DEFUSION_VARIANTS, read_results_csv
 
     path = out / "results.csv"
@@ -259,6 +298,7 @@ def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[
         rows = read_results_csv(path)
     except ValueError as exc:
         raise UserError(f"cannot resume: {exc}") from None
+    rows = _readable_rows(rows, unreadable, out)
     rows = _same_sources(rows, sources, recorded, out)
     before, earlier_files = recorded.get("defusion_run"), _mapping(recorded, "fused_files")
     changed = {(name, stem) for name, files in fingerprints.items() for stem, digest in files.items()
@@ -278,6 +318,22 @@ def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[
              "recomputing them")
         return [r for r in rows if r.method not in DEFUSION_VARIANTS], None
     return rows, before
+
+
+def _readable_rows(rows: list[Row], unreadable: _Unreadable, out: Path) -> list[Row]:
+    """``rows`` (of ``out``) less the scores of a pair with a source this run cannot read and of a
+    published result it cannot read (``unreadable``), said in one note: nothing tells whether the
+    file changed since it was scored, and the evaluation says why it is left out."""
+    def unread(r: Row) -> bool:
+        return r.image in unreadable.pairs or (r.method, r.image) in unreadable.results
+
+    dropped = [r for r in rows if unread(r)]
+    if dropped:
+        count = len({(r.method, r.image) for r in dropped})
+        note(f"{count} method result{'' if count == 1 else 's'} scored before in {out} (e.g. {dropped[0].method} "
+             f"on {dropped[0].image}) now {'has' if count == 1 else 'have'} a source or result file that cannot "
+             f"be read; {'its' if count == 1 else 'their'} scores are dropped (nothing tells whether it changed)")
+    return [r for r in rows if not unread(r)]
 
 
 def _same_sources(rows: list[Row], sources: dict[str, list[str]], recorded: dict, out: Path) -> list[Row]:
@@ -368,7 +424,7 @@ class _Grids:
 
         path = self.stored.get(name, {}).get(stem)
         recorded = self.fingerprints.get(name, {}).get(stem)
-        if path is None or (recorded is not None and _digest(path) != recorded):
+        if path is None or (recorded is not None and _readable_digest(path) != recorded):
             return None
         try:
             image = viewable(read_scored(path, quiet=True))  # its note was said when it was scored
@@ -426,17 +482,19 @@ def run(args: argparse.Namespace) -> int:
     sources = (_folder_name(args.dir_a), _folder_name(args.dir_b))
     weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
     previous = None
-    fingerprints = _fingerprints(fused_dirs)
+    fingerprints, unreadable_results = _fingerprints(fused_dirs)
     try:
         evaluated = evaluated_pairs(args.dir_a, args.dir_b, args.limit)  # those run_benchmark evaluates
     except PairsError as exc:  # a folder with no image to pair
         raise UserError(str(exc)) from None
     wanted, source_files = [stem for stem, _, _ in evaluated], _source_fingerprints(evaluated)
+    unreadable = _Unreadable({stem for stem in wanted if stem not in source_files}, unreadable_results)
     recorded = _recorded_run(args.out) if args.resume else {}
     if args.resume:
         _check_task(args.out, recorded, args.task)
         _new_metrics(args.out, recorded, metrics, requested)
-        previous, earlier_weights = _previous_rows(args.out, weights, fingerprints, recorded, source_files)
+        previous, earlier_weights = _previous_rows(args.out, weights, fingerprints, recorded, source_files,
+                                                   unreadable)
         weights = weights or earlier_weights  # DeFusion rows kept from an earlier run keep their ID
     elif (args.out / "results.csv").is_file():
         note(f"{args.out} holds an earlier run's results; starting afresh: they are replaced when this run saves "
@@ -462,7 +520,8 @@ def run(args: argparse.Namespace) -> int:
         if not result.rows:
             raise _nothing_evaluated(args, result.problems)
         saver.save(result.rows)  # also when nothing was new (scores dropped)
-        _report(args, result, metrics, title, sources, requested)
+        earlier = {(r.method, r.image, r.metric) for r in previous or []}
+        _report(args, result, metrics, title, sources, requested, earlier, produced)
     except KeyboardInterrupt:
         close_progress_bars()
         print(f"defusion: interrupted; {saver.progress()}", file=sys.stderr)
@@ -501,7 +560,7 @@ def _left_out_line(pairs: list[str], count: int, results: list[tuple[str, str]])
     if results:
         parts.append(f"{len(results)} method result{'' if len(results) == 1 else 's'} on the pairs scored "
                      f"(e.g. {results[0][0]} on {results[0][1]})")
-    return f"left out {' and '.join(parts)}: see the notes above; exit status 1"
+    return f"left out {' and '.join(parts)}: see the lines above; exit status 1"
 
 
 def _score(pairs: Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]],
@@ -527,10 +586,22 @@ def _nothing_evaluated(args: argparse.Namespace, problems: list[str]) -> UserErr
     """The error of a run that scored nothing, its ``problems`` (why: the first few and how many more)
     said first, since "no pair could be evaluated" alone leaves the user guessing."""
     for problem in problems[:SHOWN_PROBLEMS]:
-        print(f"defusion: note: {problem}", file=sys.stderr)
+        _say_left_out(problem)
     if len(problems) > SHOWN_PROBLEMS:
-        print(f"defusion: note: ... and {len(problems) - SHOWN_PROBLEMS} more like these", file=sys.stderr)
+        _say_left_out(f"... and {len(problems) - SHOWN_PROBLEMS} more like these")
     return UserError(f"no pair could be evaluated in {args.dir_a} and {args.dir_b}")
+
+
+#: How a problem of the run (:attr:`BenchResult.problems`: a pair or result left out, a metric not
+#: computed) starts: said on every run, unlike a note, which is said once per process.
+LEFT_OUT = "defusion: warning: "
+
+
+def _say_left_out(problem: str) -> None:
+    """Say one of the run's problems on stderr, above any progress bar (:data:`LEFT_OUT`)."""
+    from tqdm import tqdm
+
+    tqdm.write(LEFT_OUT + problem, file=sys.stderr)
 
 
 def _reason(exc: OSError) -> str:
@@ -586,11 +657,14 @@ class _Saver:
 
 
 def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, ...], title: str,
-            sources: tuple[str, str], requested: list[str]) -> None:
+            sources: tuple[str, str], requested: list[str], earlier: set[tuple[str, str, str]],
+            produced: dict[str, set[str]]) -> None:
     """Write the tables and charts of this run's pairs and metrics, and print the summary. They are made
     from results.csv as saved (six significant digits), so that a resumed run's tables, whose earlier
     scores come from that file, are those of a run that computed everything at once: the same
-    result scored in two runs is then one value, not two a rounding apart (versus.md's ties)."""
+    result scored in two runs is then one value, not two a rounding apart (versus.md's ties).
+    ``earlier``: the (method, pair, metric) of the rows kept from an earlier run; ``produced``:
+    {pair: the methods whose result was at hand}, to name a method of this run with no score at all."""
     from defusion.benchmark.compare import versus_chart, versus_markdown, versus_summary
     from defusion.benchmark.report import means_csv, summary_chart, summary_latex, summary_markdown, undefined_notes
     from defusion.benchmark.runner import SECONDS, read_results_csv
@@ -601,10 +675,17 @@ def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, .
     pairs, wanted = set(result.images), {*metrics, SECONDS}
     rows = [r for r in saved if r.image in pairs and r.metric in wanted]
     measured = {r.method for r in rows if r.metric != SECONDS}  # not a row of timings alone
+    unscored = [m for m in requested if m not in measured and any(m in got for got in produced.values())]
+    if unscored:
+        one = len(unscored) == 1
+        note(f"no score of {listed(unscored)} in {args.out}: every metric was skipped on every pair (said above), "
+             f"so {'it is' if one else 'they are'} left out of the tables")
     rows = [r for r in rows if r.method in measured]
-    if len(rows) < len(saved):
-        note(f"{args.out / 'results.csv'} also holds {len(saved) - len(rows)} scores from an earlier run, left out "
-             f"of the tables: {_left_out_scores(saved, rows, pairs, wanted)}")
+    shown = {(r.method, r.image, r.metric) for r in rows}
+    hidden = [r for r in saved if (r.method, r.image, r.metric) in earlier - shown]  # this run's rows: said above
+    if hidden:
+        note(f"{args.out / 'results.csv'} also holds {len(hidden)} score{'' if len(hidden) == 1 else 's'} from an "
+             f"earlier run, left out of the tables: {_left_out_scores(hidden, rows, pairs, wanted)}")
     if not rows:
         raise _nothing_evaluated(args, result.problems)
     kept = [m for m in dict.fromkeys(r.method for r in rows) if m not in requested]
@@ -632,8 +713,10 @@ def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, .
         versus_chart(rows, reference, args.out / "versus.png", title)
         versus = versus_summary(rows, reference)
         written += ", versus.md, versus.png"
-    for problem in [*result.problems, *undefined_notes(rows)]:
-        print(f"defusion: note: {problem}", file=sys.stderr)
+    for problem in result.problems:
+        _say_left_out(problem)
+    for line in undefined_notes(rows):
+        note(f"{args.out / 'summary.md'}: {line}")
     print(summary_markdown(rows, title, sources))
     for line in versus:
         print(line)

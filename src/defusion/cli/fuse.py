@@ -327,6 +327,8 @@ def _registration_summary(found: dict[str, tuple[float | None, float | None]], u
         deghost replaced up to 3.1% of a source's pixels (IMG_4); nothing moved in 2 of 3 groups
         >>> _registration_summary({"a": (None, 0.0)}, "pairs", "none")
         ['deghost found nothing that moved in 1 pair']
+        >>> _registration_summary({"a": (None, 0.2)}, "pairs", "none")
+        ["deghost replaced up to 20.0% of a source's pixels (a); nothing moved in 0 of 1 pair"]
     """
     lines = []
     shifts = {name: shift for name, (shift, _) in found.items() if shift is not None}
@@ -343,7 +345,7 @@ def _registration_summary(found: dict[str, tuple[float | None, float | None]], u
             lines.append(f"deghost found nothing that moved in {_plural(len(ghosts), unit[:-1])}")
         else:
             lines.append(f"deghost replaced up to {ghosts[worst]:.1%} of a source's pixels ({worst}); "
-                         f"nothing moved in {still} of {len(ghosts)} {unit}")
+                         f"nothing moved in {still} of {_plural(len(ghosts), unit[:-1])}")
     return lines
 
 
