@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from defusion.benchmark.runner import SECONDS, Row
+from defusion.io.notes import plural
 
 #: Two-sided p-value under which a difference is called significant (marked * in tables).
 SIGNIFICANCE = 0.05
@@ -179,7 +180,7 @@ def versus_markdown(rows: list[Row], reference: str, title: str = "Benchmark") -
              "|---|---|---|" + "---|" * len(metrics)]
     fewest = min((c.n for c in comparisons), default=0)
     if fewest < MIN_PAIRS_FOR_SIGNIFICANCE:
-        lines[2] += (f" With {fewest} pair{'' if fewest == 1 else 's'} a two-sided Wilcoxon test cannot reach "
+        lines[2] += (f" With {plural(fewest, 'pair')} a two-sided Wilcoxon test cannot reach "
                      f"p < {SIGNIFICANCE} (it takes "
                      f"{MIN_PAIRS_FOR_SIGNIFICANCE}), however one-sided the counts: read those as counts only.")
     for other, cells in by_method.items():
@@ -204,8 +205,8 @@ def _uncorrected_note(comparisons: list[PairedComparison]) -> str:
     tests = len(comparisons)
     methods = len({c.against for c in comparisons})
     metrics = len({c.metric for c in comparisons})
-    return (f"The stars are not corrected for multiple comparisons ({tests} tests over {metrics} "
-            f"metric{'' if metrics == 1 else 's'} x {methods} method{'' if methods == 1 else 's'}): even with no "
+    return (f"The stars are not corrected for multiple comparisons ({tests} tests over "
+            f"{plural(metrics, 'metric')} x {plural(methods, 'method')}): even with no "
             f"real difference about {SIGNIFICANCE:.0%} of "
             "them would be starred by chance.")
 

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from defusion.benchmark.compare import higher_is_better, rescaled_pairs
 from defusion.benchmark.runner import SECONDS, Row
 from defusion.io.images import write_bytes_atomically
-from defusion.io.notes import listed
+from defusion.io.notes import listed, plural
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -132,7 +132,7 @@ def undefined_notes(rows: list[Row]) -> list[str]:
     for r in rows:
         if r.metric != SECONDS and not np.isfinite(r.value):
             undefined[(r.method, r.metric)].append(r.image)
-    return [f"{method}: {metric} not defined on {len(images)} pair{'' if len(images) == 1 else 's'} "
+    return [f"{method}: {metric} not defined on {plural(len(images), 'pair')} "
             f"({listed(sorted(images))}): flat or constant image; left out of its mean"
             for (method, metric), images in undefined.items()]
 
@@ -146,7 +146,7 @@ def sources_phrase(sources: tuple[str, str]) -> str:
 def pairs_phrase(count: int, sources: tuple[str, str] | None = None, title: str = "") -> str:
     """"21 image pairs (A: vi, B: ir)": how many pairs and, where given and not already in
     ``title``, the sources' folders (:func:`sources_phrase`)."""
-    phrase = f"{count} image pair{'' if count == 1 else 's'}"
+    phrase = f"{plural(count, 'image pair')}"
     named = sources_phrase(sources) if sources else ""
     return f"{phrase} {named}" if named and named not in title else phrase
 

@@ -21,7 +21,7 @@ import numpy as np
 from defusion.fusion.color import is_grey, to_uint8
 from defusion.fusion.stretch import is_narrow, value_range
 from defusion.io.images import ImageReadError, header_size, read_image, stores_floats, write_bytes_atomically
-from defusion.io.notes import collecting, listed, note, say, split_line
+from defusion.io.notes import collecting, listed, note, plural, say, split_line
 from defusion.io.pairs import images_by_stem, left_out, match_pairs, stem_clashes
 
 #: Metrics reported per task by default (short names of defusion.metrics.METRICS).
@@ -79,9 +79,8 @@ def read_scored(path: str | Path, quiet: bool = False) -> np.ndarray:
         [[60.5, 187.0], [90.0, 120.25]]
     """
     image, eight_bit = _scored_file(path)
-    if eight_bit and not quiet:
-        note(f"{path} is a 16-bit file whose values are all <= {_MAX_8BIT} (8-bit values saved as 16-bit?): scored "
-             "as 16-bit, near black (save it as 8-bit to score its 8-bit values)")
+    if eight_bit and not quiet:  # bench's wording for one file, said here per file
+        note(*_finding_notes([_Finding("eight-bit", str(Path(path).parent), str(path))]))
     return image
 
 
@@ -561,7 +560,7 @@ def _unpaired_results(name: str, folder: Path, files: dict[str, Path], pairs: li
     if stray:
         hints = [f"{files[stem].name} for the pair {by_lower[stem.lower()]}?" for stem in sorted(files)
                  if stem not in known and stem.lower() in by_lower]
-        notes.append(f"--fused {name}: {len(stray)} file{'' if len(stray) == 1 else 's'} named after no pair, "
+        notes.append(f"--fused {name}: {plural(len(stray), 'file')} named after no pair, "
                      f"left out: {listed(stray)}"
                      + (f" (names must match a pair's exactly, case included: {listed(hints)})" if hints else ""))
     return notes

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from defusion.cli.errors import UserError, close_progress_bars
 from defusion.cli.options import positive_int
-from defusion.io.notes import listed, note
+from defusion.io.notes import listed, note, plural
 from defusion.model.weights import WeightsError
 
 if TYPE_CHECKING:
@@ -330,7 +330,7 @@ def _readable_rows(rows: list[Row], unreadable: _Unreadable, out: Path) -> list[
     dropped = [r for r in rows if unread(r)]
     if dropped:
         count = len({(r.method, r.image) for r in dropped})
-        note(f"{count} method result{'' if count == 1 else 's'} scored before in {out} (e.g. {dropped[0].method} "
+        note(f"{plural(count, 'method result')} scored before in {out} (e.g. {dropped[0].method} "
              f"on {dropped[0].image}) now {'has' if count == 1 else 'have'} a source or result file that cannot "
              f"be read; {'its' if count == 1 else 'their'} scores are dropped (nothing tells whether it changed)")
     return [r for r in rows if not unread(r)]
@@ -437,10 +437,10 @@ class _Grids:
         why = (f"no image of {listed(sorted(self.unavailable))} at hand (a resume does not run a built-in method "
                "again for a grid; --save-fused keeps their results for later grids)")
         if self.kept:
-            note(f"kept {len(self.kept)} grid{'' if len(self.kept) == 1 else 's'} in {self.folder} as "
+            note(f"kept {plural(len(self.kept), 'grid')} in {self.folder} as "
                  f"{'it was' if len(self.kept) == 1 else 'they were'} (e.g. {self.kept[0]}): {why}")
         if self.partial:
-            note(f"drew {len(self.partial)} grid{'' if len(self.partial) == 1 else 's'} in {self.folder} without "
+            note(f"drew {plural(len(self.partial), 'grid')} in {self.folder} without "
                  f"some scored methods (e.g. {self.partial[0]}): {why}")
 
 
@@ -556,9 +556,9 @@ def _left_out_line(pairs: list[str], count: int, results: list[tuple[str, str]])
     """The last line of a run that left something out (its exit status is then 1)."""
     parts = []
     if pairs:
-        parts.append(f"{len(pairs)} of {count} pair{'' if count == 1 else 's'} (e.g. {pairs[0]})")
+        parts.append(f"{len(pairs)} of {plural(count, 'pair')} (e.g. {pairs[0]})")
     if results:
-        parts.append(f"{len(results)} method result{'' if len(results) == 1 else 's'} on the pairs scored "
+        parts.append(f"{plural(len(results), 'method result')} on the pairs scored "
                      f"(e.g. {results[0][0]} on {results[0][1]})")
     return f"left out {' and '.join(parts)}: see the lines above; exit status 1"
 
@@ -649,7 +649,7 @@ class _Saver:
         results = self.out / "results.csv"
         if self.saved:
             count = len(self.saved)
-            return (f"{count} pair{'' if count == 1 else 's'} scored and saved in {results}: run the same command "
+            return (f"{plural(count, 'pair')} scored and saved in {results}: run the same command "
                     "with --resume to go on")
         if self.earlier and not self.started:
             return f"no pair was scored yet; {results} holds the earlier run's results as they were"
@@ -684,7 +684,7 @@ def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, .
     shown = {(r.method, r.image, r.metric) for r in rows}
     hidden = [r for r in saved if (r.method, r.image, r.metric) in earlier - shown]  # this run's rows: said above
     if hidden:
-        note(f"{args.out / 'results.csv'} also holds {len(hidden)} score{'' if len(hidden) == 1 else 's'} from an "
+        note(f"{args.out / 'results.csv'} also holds {plural(len(hidden), 'score')} from an "
              f"earlier run, left out of the tables: {_left_out_scores(hidden, rows, pairs, wanted)}")
     if not rows:
         raise _nothing_evaluated(args, result.problems)
@@ -731,7 +731,7 @@ def _left_out_scores(saved: list[Row], shown: list[Row], pairs: set[str], wanted
     parts = [f"every score of {listed(methods)}"] if methods else []
     other_pairs = sorted({r.image for r in rest if r.image not in pairs})
     if other_pairs:
-        parts.append(f"{len(other_pairs)} other pair{'' if len(other_pairs) == 1 else 's'} "
+        parts.append(f"{plural(len(other_pairs), 'other pair')} "
                      f"({listed(other_pairs)})")
     other_metrics = list(dict.fromkeys(r.metric for r in rest if r.metric not in wanted))
     if other_metrics:

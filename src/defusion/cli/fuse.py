@@ -18,6 +18,7 @@ from defusion.fusion.selection import PIXEL_SOURCES
 from defusion.fusion.fuser import Decomposition, Fusion, SizeMismatchError
 from defusion.io.images import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY, SIXTEEN_BIT_SUFFIXES,
                                  WRITABLE_SUFFIXES, ImageReadError, check_path, check_writable_folder)
+from defusion.io.notes import plural
 from defusion.model.weights import WeightsError
 
 HELP = ("fuse images (registered, or registered first with --align or --rig): A B [C ...] -o OUT, or --a DIR --b DIR "
@@ -130,11 +131,6 @@ def _seconds(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
     return value
-
-
-def _plural(count: int, noun: str) -> str:
-    """'1 group', '3 groups'."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
@@ -277,7 +273,7 @@ def _alignment_note(names: list[str], warps: tuple[np.ndarray | None, ...], fram
         found = f"{'shifts' if many else 'shift'} {up_to}{shift:.1f} px"
         if motion != "translation":
             found += f", rotation {up_to}{max(abs(extent.rotation) for _, extent in moved):.1f}\N{DEGREE SIGN}"
-    what = _plural(len(moved), "image") if many else moved[0][0]
+    what = plural(len(moved), "image") if many else moved[0][0]
     return f"aligned {what} onto {names[frame]}: {found}"
 
 
@@ -335,17 +331,17 @@ def _registration_summary(found: dict[str, tuple[float | None, float | None]], u
     if shifts:
         worst = max(shifts, key=shifts.get)
         what = "corners moved" if motion == "homography" else "shifts"  # as _alignment_note says it
-        lines.append(f"aligned {_plural(len(shifts), unit[:-1])}: {what} up to {shifts[worst]:.1f} px ({worst}), "
+        lines.append(f"aligned {plural(len(shifts), unit[:-1])}: {what} up to {shifts[worst]:.1f} px ({worst}), "
                      f"median {float(np.median(list(shifts.values()))):.1f} px")
     ghosts = {name: ghost for name, (_, ghost) in found.items() if ghost is not None}
     if ghosts:
         worst = max(ghosts, key=ghosts.get)
         still = sum(f"{share:.1%}" == f"{0:.1%}" for share in ghosts.values())  # as _deghost_note rounds
         if still == len(ghosts):
-            lines.append(f"deghost found nothing that moved in {_plural(len(ghosts), unit[:-1])}")
+            lines.append(f"deghost found nothing that moved in {plural(len(ghosts), unit[:-1])}")
         else:
             lines.append(f"deghost replaced up to {ghosts[worst]:.1%} of a source's pixels ({worst}); "
-                         f"nothing moved in {still} of {_plural(len(ghosts), unit[:-1])}")
+                         f"nothing moved in {still} of {plural(len(ghosts), unit[:-1])}")
     return lines
 
 
@@ -447,7 +443,7 @@ def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
     shots = list_shots(args.stacks)
     twins = raw_twins(list(args.stacks.iterdir()))
     if twins:
-        print(f"defusion: note: {_plural(len(twins), 'JPEG (or other) file')} beside raw files of the same name "
+        print(f"defusion: note: {plural(len(twins), 'JPEG (or other) file')} beside raw files of the same name "
               "(raw + JPEG shooting) left out: the raw files are fused", file=sys.stderr)
     if args.group == "auto":
         timed = [read_shot(p) for p in shots]
@@ -461,8 +457,8 @@ def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
         how = f"in runs of {args.group} in name order"
         left = len(shots) % args.group
         if left:
-            print(f"defusion: warning: {_plural(len(shots), 'shot')} do not split into runs of {args.group}: the "
-                  f"last group, {group_name(groups[-1])}, has {_plural(left, 'shot')}", file=sys.stderr)
+            print(f"defusion: warning: {plural(len(shots), 'shot')} do not split into runs of {args.group}: the "
+                  f"last group, {group_name(groups[-1])}, has {plural(left, 'shot')}", file=sys.stderr)
     for group in groups:
         if len(group) < 2:
             print(f"defusion: warning: {group[0].name} is a group of one shot: nothing to fuse it with; skipped",
@@ -472,7 +468,7 @@ def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
         hint = "; try --group N, the number of shots per bracket" if args.group == "auto" else ""
         raise UserError(f"no group of two or more shots in {args.stacks} (grouped {how}){hint}")
     sizes = sorted({len(g) for g in groups})
-    print(f"defusion: {_plural(sum(map(len, groups)), 'shot')} in {_plural(len(groups), 'group')} {how} "
+    print(f"defusion: {plural(sum(map(len, groups)), 'shot')} in {plural(len(groups), 'group')} {how} "
           f"({' or '.join(map(str, sizes))} shots each)", file=sys.stderr)
     return _fuse_jobs(fuser, [(group_name(g), g) for g in groups], "groups", args)
 
@@ -485,7 +481,7 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
     args.output.mkdir(parents=True, exist_ok=True)
     kept = [name for name, _ in jobs if args.skip_existing and _already_fused(name, args)]
     if kept and len(kept) == len(jobs):
-        print(f"defusion: all {_plural(len(jobs), unit[:-1])} already fused in {args.output}; nothing to do",
+        print(f"defusion: all {plural(len(jobs), unit[:-1])} already fused in {args.output}; nothing to do",
               file=sys.stderr)
         return 0
     if kept:

@@ -31,6 +31,7 @@ from defusion.fusion.fuser import Fuser, SizeMismatchError, _Anchors
 from defusion.fusion.rig import RigError
 from defusion.fusion.stretch import measure_stretch
 from defusion.io.images import DEFAULT_MAX_PIXELS, READ_FORMATS, READ_SUFFIXES, read_image, write_image
+from defusion.io.notes import plural
 from defusion.io.shots import visible_images
 
 #: Containers the ``mp4v`` writer produces.
@@ -56,7 +57,7 @@ class VideoInterrupted(KeyboardInterrupt):
     before it (``frames``): so that the caller can say what the interrupt discarded or kept."""
 
     def __init__(self, frames: int):
-        super().__init__(f"interrupted after {frames} fused frame{'' if frames == 1 else 's'}")
+        super().__init__(f"interrupted after {plural(frames, 'fused frame')}")
         self.frames = frames
 
 

@@ -85,6 +85,16 @@ def listed(names: list[str], shown: int = LISTED_NAMES) -> str:
     return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
+def plural(count: int, noun: str) -> str:
+    """A count and its noun, for one line.
+
+    Example:
+        >>> plural(1, "pair"), plural(3, "method result")
+        ('1 pair', '3 method results')
+    """
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _say(kind: str, message: str) -> None:
     collected = _collector.get()
     if collected is not None:

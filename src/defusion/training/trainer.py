@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from defusion.data.dataset import NaturalImages
+from defusion.io.notes import plural
 from defusion.model.mfm import MaskedFeatureDecoder
 from defusion.model.registry import create_model
 from defusion.model.weights import load_weights, read_metadata, save_weights
@@ -239,7 +240,7 @@ def _check_resume(out: Path, data: str | Path, cfg: TrainConfig, saved_cfg: dict
 def _schedule_end(cfg: TrainConfig, steps_per_epoch: int) -> str:
     """What ends a run's schedule, and the option that extends it (--epochs does nothing for a run
     that max_steps ends first)."""
-    epochs = f"{cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'} of {steps_per_epoch} steps"
+    epochs = f"{plural(cfg.epochs, 'epoch')} of {steps_per_epoch} steps"
     by_epochs = cfg.epochs * steps_per_epoch
     if cfg.max_steps is None or cfg.max_steps > by_epochs:
         later = f", before max_steps {cfg.max_steps}" if cfg.max_steps is not None else ""
