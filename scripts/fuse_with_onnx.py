@@ -10,8 +10,9 @@ a registered pair that fits in one network pass:
 3. Mirror-pad bottom/right to multiples of 8; at scale s > 1 up-sample s-fold (bicubic), run the
    network, average s x s blocks back down; crop; clip the `fused` output to [0, 1].
 4. The fused luminance is the mean of `fused`'s 3 channels. Grey + grey stays grey; otherwise the
-   colour sources' (Cb, Cr), each weighed by its saturation |Cb - .5| + |Cr - .5| + 1e-3, give the
-   chroma, and Y, Cb, Cr go back to RGB.
+   colour sources' YCbCr, each weighed by its saturation |Cb - .5| + |Cr - .5| + 1e-3, give the
+   chroma; where the fused Y is below the blended Y, Cb - .5 and Cr - .5 shrink by that ratio (the
+   colour keeps its saturation), and Y, Cb, Cr go back to RGB.
 5. The output is 16-bit when either source is 16-bit, else 8-bit (the fusion core's rule,
    defusion.fusion.color.output_dtype), rounded: round(v * 65535) or round(v * 255); formats
    other than PNG and TIFF take 8 bits, as `defusion fuse` writes them.
@@ -111,13 +112,15 @@ def fuse_luminance(session, y1: np.ndarray, y2: np.ndarray, unique_gain: float, 
 
 
 def with_colour(y: np.ndarray, sources: list[np.ndarray]) -> np.ndarray:
-    """Fused luminance + the colour sources' chroma, weighed by saturation; grey if none has colour."""
-    chromas = [(s @ RGB_TO_YCBCR.T + CHROMA_OFFSET)[..., 1:] for s in sources if s.ndim == 3]
-    if not chromas:
+    """Fused luminance + the colour sources' chroma, weighed by saturation and kept at its
+    saturation where the fused image is darker; grey if none has colour."""
+    colours = [s @ RGB_TO_YCBCR.T + CHROMA_OFFSET for s in sources if s.ndim == 3]
+    if not colours:
         return y
-    weights = [np.abs(c - 0.5).sum(axis=2, keepdims=True) + SATURATION_EPS for c in chromas]
-    chroma = sum(w * c for w, c in zip(weights, chromas)) / sum(weights)
-    ycbcr = np.dstack([y, chroma]) - CHROMA_OFFSET
+    weights = [np.abs(c[..., 1:] - 0.5).sum(axis=2, keepdims=True) + SATURATION_EPS for c in colours]
+    blended = sum(w * c for w, c in zip(weights, colours)) / sum(weights)
+    scale = np.clip(y / np.maximum(blended[..., 0], SATURATION_EPS), 0.0, 1.0)[..., None]
+    ycbcr = np.dstack([y, (blended[..., 1:] - 0.5) * scale])
     return np.clip(ycbcr @ np.linalg.inv(RGB_TO_YCBCR).T.astype(np.float32), 0.0, 1.0)
 
 

@@ -26,11 +26,35 @@ def test_chroma_comes_from_the_colour_source_and_saturation_wins():
     grey = np.full((2, 2), 0.5, np.float32)
     red = np.zeros((2, 2, 3), np.float32)
     red[..., 0] = 1.0
-    chroma = color.blend_chroma([grey, red])
-    assert np.allclose(chroma, color.rgb_to_ycbcr(red)[..., 1:])
+    blended = color.blend_chroma([grey, red])
+    assert np.allclose(blended, color.rgb_to_ycbcr(red))
     washed = np.full((2, 2, 3), 0.9, np.float32)
-    mix = color.blend_chroma([washed, red])
+    mix = color.blend_chroma([washed, red])[..., 1:]
     assert np.abs(mix - 0.5).sum() > 0.9 * np.abs(color.rgb_to_ycbcr(red)[..., 1:] - 0.5).sum()
+
+
+def _hsv_saturation(rgb: np.ndarray) -> np.ndarray:
+    return (rgb.max(axis=2) - rgb.min(axis=2)) / np.maximum(rgb.max(axis=2), 1e-6)
+
+
+def test_a_bracket_fused_darker_than_its_brightest_shot_keeps_the_shots_saturation():
+    """A gamma-encoded bracket scales Y and chroma alike; the brightest shot has the most chroma and
+    wins the blend, and its chroma on a darker fused luminance would over-saturate (the audit's
+    skin patch: saturation 113 fused against 87-91 in every shot)."""
+    skin = np.array([0.55, 0.40, 0.32], np.float32)
+    shots = [np.broadcast_to(skin * k, (2, 2, 3)).astype(np.float32) for k in (0.5, 1.0, 1.6)]
+    fused_luma = color.luminance(shots[1])  # the fused image as bright as the middle shot
+    fused = color.with_chroma(fused_luma, color.blend_chroma(shots))
+    assert np.allclose(_hsv_saturation(fused), _hsv_saturation(shots[1]), atol=1e-3)
+    plain = color.ycbcr_to_rgb(np.dstack([fused_luma, color.blend_chroma(shots)[..., 1:]]))
+    assert _hsv_saturation(plain).mean() > 1.1 * _hsv_saturation(shots[1]).mean()  # what it was before
+
+
+def test_a_warm_target_over_a_dark_visible_scene_gets_no_more_chroma_than_the_visible_image():
+    visible = np.broadcast_to(np.array([0.10, 0.12, 0.20], np.float32), (2, 2, 3))
+    blended = color.blend_chroma([visible, np.full((2, 2), 0.9, np.float32)])
+    fused = color.rgb_to_ycbcr(color.with_chroma(np.full((2, 2), 0.8, np.float32), blended))
+    assert np.allclose(fused[..., 1:], color.rgb_to_ycbcr(visible)[..., 1:], atol=1e-5)
 
 
 def test_dtype_conversions():

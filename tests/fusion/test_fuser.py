@@ -33,8 +33,9 @@ def test_colour_rules(fuser, rng, monkeypatch):
     grey3 = np.repeat(grey[..., None], 3, axis=2)
     assert fuser.fuse(grey, grey3).ndim == 2  # grey + grey (R=G=B) -> grey
     assert fuser.fuse(grey, rgb).shape == (32, 40, 3)
-    # Grey infrared + colour visible keeps the visible image's chroma. Pin the network's
-    # luminance to mid-grey so that no RGB clipping can disturb the chroma.
+    # Grey infrared + colour visible keeps the visible image's colour: its chroma, scaled down
+    # where the fused image is darker so that the saturation stays (color.with_chroma). Pin the
+    # network's luminance to mid-grey so that no RGB clipping can disturb the chroma.
     real = fuser._project
 
     def mid_grey(a, b, on_tile=None):
@@ -45,7 +46,8 @@ def test_colour_rules(fuser, rng, monkeypatch):
     ir_vis = fuser.fuse(grey, rgb)
     from defusion.fusion.color import rgb_to_ycbcr, to_float
     chroma_out = rgb_to_ycbcr(to_float(ir_vis))[..., 1:]
-    chroma_vis = rgb_to_ycbcr(to_float(rgb))[..., 1:]
+    ycbcr_vis = rgb_to_ycbcr(to_float(rgb))
+    chroma_vis = 0.5 + (ycbcr_vis[..., 1:] - 0.5) * np.minimum(1.0, 0.5 / ycbcr_vis[..., :1])
     diff = np.abs(chroma_out - chroma_vis)
     assert diff.mean() < 0.005 and diff.max() < 0.03  # uint8 rounding, rare gamut clipping
 
@@ -391,7 +393,7 @@ def test_with_task_takes_a_focus_stacks_pixels_from_the_sources_and_the_scale_fo
     assert thermal.with_task("mff", pixels="network").palette == "inferno"
 
 
-def test_align_option_registers_a_handheld_stack_before_fusing(tiny_weights):
+def test_align_option_registers_a_handheld_stack_before_fusing(lively_weights):
     import cv2
 
     from defusion.io.images import read_image
@@ -401,12 +403,13 @@ def test_align_option_registers_a_handheld_stack_before_fusing(tiny_weights):
     matrix = cv2.getRotationMatrix2D((128, 100), 1.0, 1.015)
     matrix[:, 2] += (7, -5)
     moved = cv2.warpAffine(far, matrix, (256, 200), borderMode=cv2.BORDER_REPLICATE)
-    plain = Fuser.from_pretrained(tiny_weights, scale=1)
-    aligned = Fuser.from_pretrained(tiny_weights, scale=1, align="affine")
+    plain = Fuser.from_pretrained(lively_weights, scale=1)
+    aligned = Fuser.from_pretrained(lively_weights, scale=1, align="affine")
     registered = plain.fuse(near, far).astype(float)
     error = {name: np.abs(f.fuse(near, moved).astype(float) - registered)[20:-20, 20:-20].mean()
              for name, f in (("plain", plain), ("aligned", aligned))}
-    assert error["aligned"] < 0.25 * error["plain"], error
+    # lively weights (random-init ones fuse to black): 2.2 grey levels off unaligned, 0.52 aligned
+    assert error["aligned"] < error["plain"] / 3, error
     with pytest.raises(ValueError, match="unknown alignment motion"):
         FuseOptions(align="rigid")
 

@@ -147,16 +147,44 @@ def luminance(image: np.ndarray) -> np.ndarray:
 
 
 def blend_chroma(sources: list[np.ndarray]) -> np.ndarray:
-    """HxWx2 chroma: each colour source's (Cb, Cr) weighted by its saturation.
+    """HxWx3 (Y, Cb, Cr): the colour sources' YCbCr, each weighted by its saturation.
 
     Grey sources carry no colour and get no weight. Saturation |Cb - .5| + |Cr - .5|
-    favours the better-exposed, more colourful source at every pixel.
+    favours the better-exposed, more colourful source at every pixel (DeepFuse's chroma
+    rule); the luminance blended with the same weights lets :func:`with_chroma` put that
+    colour on a fused luminance at the saturation it had.
+
+    Example:
+        >>> red = np.zeros((1, 1, 3), np.float32); red[..., 0] = 1.0
+        >>> [round(float(v), 3) for v in blend_chroma([np.full((1, 1), 0.5, np.float32), red])[0, 0]]
+        [0.299, 0.331, 1.0]
     """
-    chromas = [rgb_to_ycbcr(s[..., :3])[..., 1:] for s in sources if not is_grey(s)]
-    if not chromas:
+    colours = [rgb_to_ycbcr(s[..., :3]) for s in sources if not is_grey(s)]
+    if not colours:
         raise ValueError("blend_chroma needs at least one colour source")
-    weights = [np.abs(c - 0.5).sum(axis=2, keepdims=True) + _SATURATION_EPS for c in chromas]
-    return sum(w * c for w, c in zip(weights, chromas)) / sum(weights)
+    weights = [np.abs(c[..., 1:] - 0.5).sum(axis=2, keepdims=True) + _SATURATION_EPS for c in colours]
+    return sum(w * c for w, c in zip(weights, colours)) / sum(weights)
+
+
+def with_chroma(luma: np.ndarray, blended: np.ndarray) -> np.ndarray:
+    """HxWx3 RGB of a fused luminance ``luma`` in the colour of ``blended`` (:func:`blend_chroma`).
+
+    Where the fused image is darker than the sources its colour came from, the chroma shrinks
+    with the luminance, so the colour keeps its saturation: in gamma-encoded images an exposure
+    change scales Y, Cb - .5 and Cr - .5 alike, and the brightest shot of a bracket (the most
+    chroma) would otherwise put its colour on a darker fused pixel, about 30% more saturated than
+    any shot. Where the fused image is brighter (a warm target over a dark visible scene) the
+    chroma stays as it is, never growing beyond the sources'.
+
+    Example:
+        >>> bright = np.array([[[0.8, 0.4, 0.2]]], np.float32)   # the colour of a well-lit shot
+        >>> fused = with_chroma(np.full((1, 1), luminance(bright)[0, 0] / 2), blend_chroma([bright]))
+        >>> np.allclose(fused, bright / 2, atol=1e-6)            # the same colour, half as bright
+        True
+    """
+    scale = np.clip(luma / np.maximum(blended[..., 0], _SATURATION_EPS), 0.0, 1.0)[..., None]
+    chroma = 0.5 + (blended[..., 1:] - 0.5) * scale
+    return ycbcr_to_rgb(np.dstack([luma, chroma]))
 
 
 def check_color_mode(mode: str) -> None:

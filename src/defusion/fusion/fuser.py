@@ -773,7 +773,7 @@ class Fuser:
             out = rgb
         else:
             y = rgb.mean(axis=2)
-            out = y if prepared.mode == "grey" else color.ycbcr_to_rgb(np.dstack([y, prepared.chroma]))
+            out = y if prepared.mode == "grey" else color.with_chroma(y, prepared.chroma)
         return color.from_float(out, prepared.dtype)
 
     def _finish_selected(self, weights: list[np.ndarray], prepared: _Prepared) -> np.ndarray:
@@ -785,7 +785,7 @@ class Fuser:
             out = weighted_sum(weights, [color.luminance(s) for s in sources])
         elif prepared.mode == "luma" and any(color.is_grey(s) for s in sources):
             y = weighted_sum(weights, [color.luminance(s) for s in sources])
-            out = color.ycbcr_to_rgb(np.dstack([y, prepared.chroma]))
+            out = color.with_chroma(y, prepared.chroma)
         else:
             out = weighted_sum(weights, [color.as_rgb(s)[..., :3] for s in sources])
         return color.from_float(out, prepared.dtype)
