@@ -219,3 +219,17 @@ def test_the_pages_of_a_tiff_are_counted_only_so_far(tmp_path, monkeypatch):
     with notes.collecting() as said:
         images.read_image(path)
     assert any("holds 3 or more pages" in line for line in said), said
+
+
+@pytest.mark.parametrize("at", [0.3, 0.5, 0.7])
+def test_a_png_whose_pixel_stream_is_corrupt_is_refused_not_read_as_black_rows(tmp_path, rng, at):
+    """Pillow decodes a PNG's pixels while looking for EXIF after them; the error it raises there is
+    not raised again on load, which returned the rows after the damage as zeros (an audit's 200 OK)."""
+    path = tmp_path / "damaged.png"
+    cv2.imwrite(str(path), (rng.random((120, 160, 3)) * 255).astype(np.uint8))
+    data = bytearray(path.read_bytes())
+    data[int(len(data) * at)] ^= 0x55
+    path.write_bytes(bytes(data))
+    from defusion.io.images import ImageReadError
+    with pytest.raises(ImageReadError, match="truncated or corrupt"):
+        read_image(path)

@@ -389,8 +389,8 @@ def _orientation(path: Path, im: Image.Image) -> int:
     the pixels taken as stored, rather than the file refused (Pillow raises all sorts on one)."""
     try:
         value = im.getexif().get(_EXIF_ORIENTATION, 1)
-    except OSError:  # a truncated file (a PNG's EXIF may follow its pixels): decoding it says so
-        return 1
+    except OSError:  # a PNG's EXIF may follow its pixels, so this decodes them: a corrupt or truncated
+        raise        # stream fails here, and Pillow does not raise it again on load (zeros instead)
     except Exception as exc:  # noqa: BLE001 - TypeError, struct.error, ... from a corrupt block
         warn(f"{path}: its EXIF block cannot be read ({type(exc).__name__}); orientation ignored, the pixels "
              "taken as stored")
