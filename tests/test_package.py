@@ -32,3 +32,18 @@ def test_the_mit_license_ships_in_wheel_and_sdist():
     assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
     text = (REPO / "LICENSE").read_text()
     assert text.startswith("MIT License") and "Copyright (c) 2026 the defusion contributors" in text
+
+
+def test_the_package_and_its_light_modules_import_without_torch():
+    """`import defusion` (and the image helpers a pipeline may use alone) leave PyTorch unloaded
+    until the Fuser is asked for; the public names still resolve."""
+    import subprocess
+    import sys
+
+    code = ("import sys, defusion, defusion.fusion.align, defusion.fusion.color, defusion.fusion.stretch; "
+            "assert 'torch' not in sys.modules, 'torch loaded'; "
+            "from defusion import Fuser, create_model; assert 'torch' in sys.modules; "
+            "assert 'Fuser' in dir(defusion) and defusion.fusion.FuseOptions is not None")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    with pytest.raises(AttributeError, match="no attribute 'Fusr'"):
+        defusion.Fusr  # noqa: B018

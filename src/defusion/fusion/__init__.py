@@ -1,5 +1,24 @@
-"""Fusing images with a trained DeNet: colour handling, tiling, and the Fuser."""
+"""Fusing images with a trained DeNet: colour handling, tiling, and the Fuser.
 
-from defusion.fusion.fuser import Decomposition, FuseOptions, Fuser, Fusion, Selection, SizeMismatchError
+The Fuser and its types load on first use (PEP 562), so that the light modules here (align,
+color, stretch, ...) can be imported without PyTorch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __all__ = ["Decomposition", "FuseOptions", "Fuser", "Fusion", "Selection", "SizeMismatchError"]
+
+if TYPE_CHECKING:
+    from defusion.fusion.fuser import (Decomposition, FuseOptions, Fuser, Fusion, Selection,  # noqa: F401
+                                       SizeMismatchError)
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        value = getattr(importlib.import_module("defusion.fusion.fuser"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'defusion.fusion' has no attribute {name!r}")
