@@ -7,16 +7,22 @@ source's header; :func:`choose_metadata` picks what fits the fused image (a colo
 for colour output, a grey one only for grey); :func:`embed_metadata` adds them to an encoded PNG
 or JPEG, :func:`tiff_with_metadata` and :func:`webp_with_metadata` write a TIFF or WebP with them.
 EXIF is written upright (orientation 1: :func:`defusion.io.images.read_image` has
-already turned the pixels) and without the source's thumbnail. A fused image was taken at none of
-its sources' exposures: :func:`fused_exif` drops the exposure tags (:data:`EXPOSURE_TAGS`) the
-sources disagree on, keeps the camera, lens, date and rights, and names defusion the software
-(:data:`SOFTWARE`), in every format.
+already turned the pixels) and without the source's thumbnail. A TIFF's first directory is also
+the image's own (sizes, strips, compression): only its :data:`DESCRIPTIVE_TAGS` are taken as EXIF.
+A camera raw file's EXIF is read from its TIFF structure (DNG, CR2, NEF, ARW, ORF, RW2, ...), a
+RAF's from the JPEG inside it, else from the JPEG the camera wrote beside it; where none can be
+read, a note says so. EXIF too large for a JPEG (:data:`JPEG_EXIF_LIMIT`) loses its bulk
+(:data:`BULKY_TAGS`: XMP, maker notes) first, so that the camera, lens and date fit; a note says
+what was left out. A fused image was taken at none of its sources' exposures: :func:`fused_exif`
+drops the exposure tags (:data:`EXPOSURE_TAGS`) the sources disagree on, keeps the camera, lens,
+date and rights, and names defusion the software (:data:`SOFTWARE`), in every format.
 """
 
 from __future__ import annotations
 
 import io
 import struct
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +31,9 @@ from typing import Sequence
 from PIL import Image
 
 from defusion import __version__
+from defusion.io import notes
 from defusion.io.heif import register_heif
+from defusion.io.raw import is_raw
 
 #: Suffixes whose files carry the profile and EXIF: PNG and JPEG by :func:`embed_metadata`, TIFF by
 #: :func:`tiff_with_metadata` (the EXIF's camera, software, date and rights tags), WebP by
@@ -39,6 +47,19 @@ _EXIF_PREFIX = b"Exif\x00\x00"
 _EXIF_ORIENTATION = 0x0112
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 _SOFTWARE = 305
+#: Tags of a TIFF's (or a TIFF-based raw file's) first directory that describe the photograph:
+#: :data:`TIFF_EXIF_TAGS`, the orientation and the pointers to the EXIF (exposure, lens) and GPS
+#: sub-directories, which come whole, as a JPEG's do. The rest of that directory says how that file
+#: stores its pixels (size, bits, compression, strips, a raw file's sensor tags), or is the file's
+#: own profile, XMP packet or description: none of it is true of the fused image.
+DESCRIPTIVE_TAGS = frozenset(TIFF_EXIF_TAGS) | {_EXIF_ORIENTATION, _EXIF_IFD, _GPS_IFD}
+#: First-directory tags that make EXIF too large for a JPEG's one segment (:data:`JPEG_EXIF_LIMIT`)
+#: and that a fused image can do without: left out first where it does not fit, so that the camera,
+#: lens and date do. (The thumbnail's directory is never written.)
+BULKY_TAGS = {700: "XMP", 33723: "IPTC", 34377: "Photoshop", 34675: "ICC profile", 37724: "ImageSourceData",
+              50341: "PrintIM", 59932: "Padding"}
+#: The EXIF sub-directory's tags of the same kind: the maker's notes and padding.
+BULKY_DETAILS = {37500: "MakerNote", 59932: "Padding"}
 #: The Software tag of every fused image (EXIF of PNG, JPEG and WebP, and TIFF's own tag): the
 #: image was made by defusion, not by the camera's firmware.
 SOFTWARE = f"defusion {__version__}"
@@ -51,9 +72,32 @@ EXPOSURE_TAGS = {33434: "ExposureTime", 33437: "FNumber", 34850: "ExposureProgra
                  37380: "ExposureBiasValue", 37382: "SubjectDistance", 37385: "Flash", 37386: "FocalLength",
                  41493: "ExposureIndex", 41986: "ExposureMode", 41989: "FocalLengthIn35mmFilm",
                  41991: "GainControl", 41996: "SubjectDistanceRange"}
-#: JPEG segment payloads are at most 65533 bytes; an ICC_PROFILE segment spends 14 on its header.
+#: The EXIF sub-directory's tags kept where EXIF without :data:`BULKY_TAGS` still does not fit: the
+#: time the picture was taken, the lens and the exposure.
+ESSENTIAL_DETAILS = {36867: "DateTimeOriginal", 36868: "DateTimeDigitized", 36880: "OffsetTime",
+                     36881: "OffsetTimeOriginal", 37521: "SubsecTimeOriginal", 42033: "BodySerialNumber",
+                     42034: "LensSpecification", 42035: "LensMake", 42036: "LensModel", 42037: "LensSerialNumber",
+                     **EXPOSURE_TAGS}
+#: JPEG segment payloads are at most 65533 bytes (a 16-bit length that counts its own 2 bytes);
+#: an ICC_PROFILE segment spends 14 on its header.
 _JPEG_SEGMENT = 65533
+#: The largest EXIF block a JPEG holds: one APP1 segment, ``Exif\0\0`` included (there is no
+#: continuation as ICC profiles have).
+JPEG_EXIF_LIMIT = _JPEG_SEGMENT
 _ICC_HEADER = b"ICC_PROFILE\x00"
+#: Bytes of a TIFF header: byte order, magic number, offset of the first directory.
+_TIFF_HEADER = 8
+_BYTE_ORDERS = {b"II": "<", b"MM": ">"}
+#: BigTIFF's magic number (TIFF's is 42; Olympus and Panasonic raw files have their own).
+_BIGTIFF = 43
+#: Fujifilm's RAF (no TIFF): its magic, and where its header gives the offset and length of the JPEG
+#: (with the camera's EXIF) inside it, as two big-endian 32-bit numbers.
+_RAF_MAGIC = b"FUJIFILMCCD-RAW "
+_RAF_JPEG_AT = 84
+_RAF_HEADER = _RAF_JPEG_AT + 8
+#: Suffixes of the JPEG a camera writes beside a raw file of the same stem (raw + JPEG), which
+#: carries the same EXIF.
+_JPEG_TWIN_SUFFIXES = (".jpg", ".JPG", ".jpeg", ".JPEG")
 
 
 @dataclass(frozen=True)
@@ -73,7 +117,9 @@ class ImageMetadata:
 
 def read_metadata(source: str | Path | bytes) -> ImageMetadata:
     """The ICC profile and EXIF of an image file (a path, or its bytes), from its header (nothing
-    is decoded); an unreadable file has none (reading its pixels reports the problem).
+    is decoded); an unreadable file has none (reading its pixels reports the problem). A TIFF's
+    EXIF is its :data:`DESCRIPTIVE_TAGS` and sub-directories; a camera raw file's is read from its
+    TIFF structure, else from a JPEG of the same name beside it, else a note says it is missing.
 
     Example:
         >>> import tempfile, os
@@ -82,17 +128,109 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
         >>> read_metadata(path)
         ImageMetadata(icc_profile=None, exif=None)
     """
+    if not isinstance(source, bytes) and is_raw(source):
+        return _raw_metadata(Path(source))
     register_heif()
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
             icc = im.info.get("icc_profile") or None
             exif = im.getexif()
-            if exif:
-                _load_sub_ifds(exif)
-                exif[_EXIF_ORIENTATION] = 1  # the pixels are read upright
-            return ImageMetadata(icc, exif.tobytes() if exif else None)
+            if im.format == "TIFF":  # its first directory is the image's own: the photograph's tags only
+                _keep_descriptive(exif)
+            return ImageMetadata(icc, _upright_bytes(exif))
     except Exception:  # noqa: BLE001 - unreadable, or a corrupt EXIF block (TypeError, struct.error, ...)
+        pass
+    try:  # one Pillow cannot open, such as a raw file uploaded (bytes, no name): its TIFF structure?
+        with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as fp:
+            return ImageMetadata(exif=_tiff_structure_exif(fp))
+    except OSError:  # missing, a folder, no permission: reading its pixels says so
         return ImageMetadata()
+
+
+def _upright_bytes(exif: Image.Exif) -> bytes | None:
+    """``exif`` with its sub-directories, tagged upright (the pixels are read upright), as bytes;
+    None where it has no tags."""
+    if not exif:
+        return None
+    _load_sub_ifds(exif)
+    exif[_EXIF_ORIENTATION] = 1
+    exif.bigtiff = False  # EXIF is classic TIFF, whatever a BigTIFF source was
+    return exif.tobytes()
+
+
+def _keep_descriptive(exif: Image.Exif) -> None:
+    """Drop from ``exif`` (a TIFF's first directory) all but the :data:`DESCRIPTIVE_TAGS`."""
+    for code in [code for code in exif if code not in DESCRIPTIVE_TAGS]:
+        del exif[code]
+
+
+def _raw_metadata(path: Path) -> ImageMetadata:
+    """A camera raw file's EXIF: from its TIFF structure (or a RAF's JPEG), else from the JPEG the
+    camera wrote beside it; a note where neither can be read. No profile: it is developed to sRGB."""
+    exif = _raw_exif(path)
+    if exif is None:
+        twin = next((path.with_suffix(suffix) for suffix in _JPEG_TWIN_SUFFIXES if _is_file(path.with_suffix(suffix))),
+                    None)
+        exif = read_metadata(twin).exif if twin is not None else None
+    if exif is None:  # said once per kind of raw file: a card of them is one line
+        notes.note(f"no EXIF (camera, lens, date) can be read from {path.suffix.upper()} raw files like "
+                   "these, nor from a JPEG of the same name beside them: images fused from them go without it")
+    return ImageMetadata(exif=exif)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a folder it cannot look into
+        return False
+
+
+def _raw_exif(path: Path) -> bytes | None:
+    """EXIF bytes from a raw file itself, None where it has none that can be read."""
+    try:
+        with open(path, "rb") as fp:
+            if fp.read(len(_RAF_MAGIC)) == _RAF_MAGIC:
+                return _raf_exif(fp)
+            fp.seek(0)
+            return _tiff_structure_exif(fp)
+    except OSError:  # missing, a folder, no permission: reading its pixels says so
+        return None
+
+
+def _tiff_structure_exif(fp) -> bytes | None:
+    """The descriptive EXIF (:data:`DESCRIPTIVE_TAGS` and the sub-directories) of a TIFF-structured
+    file: TIFF, DNG and most makers' raw files, including Olympus's and Panasonic's, which replace
+    TIFF's magic number with their own. None where it is not one, or is too damaged to read."""
+    try:
+        with warnings.catch_warnings():  # Pillow's "Corrupt EXIF data": a damaged file has no EXIF here
+            warnings.simplefilter("ignore")
+            head = fp.read(_TIFF_HEADER)
+            endian = _BYTE_ORDERS.get(head[:2])
+            if endian is None or len(head) < _TIFF_HEADER or struct.unpack(endian + "H", head[2:4])[0] == _BIGTIFF:
+                return None  # not TIFF; or BigTIFF, which Pillow reads itself (no raw format is one)
+            (offset,) = struct.unpack(endian + "I", head[4:])
+            exif = Image.Exif()
+            exif.endian = endian
+            exif.load_from_fp(fp, offset)  # a standard header in place of the maker's magic
+            _keep_descriptive(exif)
+            return _upright_bytes(exif)
+    except Exception:  # noqa: BLE001 - damaged: bad offsets, truncated (struct.error, SyntaxError, ...)
+        return None
+
+
+def _raf_exif(fp) -> bytes | None:
+    """The EXIF of the JPEG inside a Fujifilm RAF (``fp``, open on it), None where there is none."""
+    fp.seek(0)
+    header = fp.read(_RAF_HEADER)
+    if len(header) < _RAF_HEADER:
+        return None
+    start, length = struct.unpack(">II", header[_RAF_JPEG_AT:_RAF_HEADER])
+    size = fp.seek(0, io.SEEK_END)
+    if start >= size:
+        return None
+    fp.seek(start)
+    jpeg = fp.read(min(length, size - start))  # a damaged length asks for no more than the file holds
+    return read_metadata(jpeg).exif if jpeg.startswith(b"\xff\xd8") else None
 
 
 def choose_metadata(sources: Sequence[ImageMetadata], colour: bool) -> ImageMetadata:
@@ -243,15 +381,57 @@ def _jpeg_segment(marker: int, payload: bytes) -> bytes:
     return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
 
 
+def _jpeg_exif(exif: bytes) -> bytes | None:
+    """``exif`` as a JPEG's APP1 payload (``Exif\\0\\0`` first), within :data:`JPEG_EXIF_LIMIT`: too
+    large, it loses its :data:`BULKY_TAGS` and :data:`BULKY_DETAILS` (XMP, maker notes, ...), then
+    all but the camera, date, rights (:data:`DESCRIPTIVE_TAGS`), lens and exposure
+    (:data:`ESSENTIAL_DETAILS`), each said in a note; None, said, where even that does not fit.
+
+    Example:
+        >>> block = Image.Exif()
+        >>> block[271], block[700] = "Canon", b" " * JPEG_EXIF_LIMIT  # an XMP packet as large as the limit
+        >>> with notes.collecting() as said:
+        ...     fitted = _jpeg_exif(block.tobytes())
+        >>> said
+        ["note: the sources' EXIF is larger than a JPEG holds (64 KB): written without its XMP"]
+        >>> block.load(fitted)
+        >>> dict(block)
+        {271: 'Canon'}
+    """
+    exif = exif if exif.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + exif
+    if len(exif) <= JPEG_EXIF_LIMIT:
+        return exif
+    limit_kb = round(JPEG_EXIF_LIMIT / 1024)
+    parsed = _parsed_exif(exif)
+    if parsed is not None:
+        details = _sub_ifd(parsed, _EXIF_IFD)
+        dropped = [BULKY_TAGS[code] for code in BULKY_TAGS if parsed.pop(code, None) is not None]
+        dropped += [BULKY_DETAILS[code] for code in BULKY_DETAILS if details.pop(code, None) is not None]
+        smaller = parsed.tobytes()
+        if len(smaller) <= JPEG_EXIF_LIMIT:
+            notes.note(f"the sources' EXIF is larger than a JPEG holds ({limit_kb} KB): written without its "
+                       f"{', '.join(dropped)}")
+            return smaller
+        _keep_descriptive(parsed)
+        for code in [code for code in details if code not in ESSENTIAL_DETAILS]:
+            del details[code]
+        smaller = parsed.tobytes()
+        if len(smaller) <= JPEG_EXIF_LIMIT:
+            notes.note(f"the sources' EXIF is larger than a JPEG holds ({limit_kb} KB): written with only its "
+                       "camera, lens, date, exposure, place and rights tags")
+            return smaller
+    notes.note(f"the sources' EXIF is larger than a JPEG holds ({limit_kb} KB), even without its XMP and "
+               "maker notes: the JPEG is written without EXIF (PNG, TIFF and WebP hold it)")
+    return None
+
+
 def _embed_jpeg(encoded: bytes, metadata: ImageMetadata) -> bytes:
     if encoded[:2] != b"\xff\xd8":
         return encoded
     segments = b""
-    exif = metadata.exif
+    exif = _jpeg_exif(metadata.exif) if metadata.exif else None
     if exif:
-        exif = exif if exif.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + exif
-        if len(exif) <= _JPEG_SEGMENT:  # larger EXIF (huge maker notes) does not fit one APP1: left out
-            segments += _jpeg_segment(0xE1, exif)
+        segments += _jpeg_segment(0xE1, exif)
     if metadata.icc_profile:
         size = _JPEG_SEGMENT - len(_ICC_HEADER) - 2
         parts = [metadata.icc_profile[i:i + size] for i in range(0, len(metadata.icc_profile), size)]
