@@ -28,7 +28,7 @@ import numpy as np
 
 from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES, source_map
-from defusion.fusion.stretch import is_narrow, stretch_sources, value_range
+from defusion.fusion.stretch import is_narrow, value_range
 from defusion.fusion.color import PALETTES, to_float, to_uint8
 from defusion.fusion.calibration import Calibration, board_points, calibrate
 from defusion.fusion.rig import DEFAULT_RIG_MOTION, MAX_RIG_BYTES, RIG_MOTIONS, Rig, RigError, parse_pattern, read_points
@@ -534,15 +534,6 @@ def metric_rows(values: dict[str, float]) -> list[dict[str, str]]:
              "meaning": METRICS[name].description} for name, value in values.items()]
 
 
-def preview(image: np.ndarray) -> np.ndarray:
-    """A source as shown: 8-bit, and a raw 16-bit frame stretched as the fusion core stretches it
-    (:mod:`defusion.fusion.stretch`), so that it is not a flat dark grey on the page."""
-    if is_narrow(image):
-        (stretched,), _ = stretch_sources([image], [image.astype(np.float32) / 65535.0])
-        return to_uint8(stretched)
-    return to_uint8(image)
-
-
 def stretch_notes(images: list[np.ndarray], names: list[str]) -> list[str]:
     """One line per source the fusion core stretches as a raw 16-bit frame (thermal counts)."""
     notes = []
@@ -594,7 +585,7 @@ __all__ = [
     "stack_infrared_choices",
     "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score", "FusedPair",
     "palette_note", "passes", "option_warnings",
-    "input_order_for", "load_example", "make_fuser", "metric_rows", "parse_board", "parse_rig", "png_bytes", "preview",
+    "input_order_for", "load_example", "make_fuser", "metric_rows", "parse_board", "parse_rig", "png_bytes",
     "RigUpload", "calibrate_uploads", "RIG_MOTIONS", "DEFAULT_RIG_MOTION",
     "score", "score_stack",
     "stretch_notes", "tile_option", "to_uint8", "default_pixels", "default_scale",
