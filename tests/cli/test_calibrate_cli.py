@@ -205,3 +205,22 @@ def test_several_shots_of_the_board_cover_the_view_one_cannot(tmp_path, capsys):
     assert _run("calibrate", *files[:3], "--board", "9x6", "--cameras", "2", "-o", tmp_path / "x.json") == 2
     assert "K images per shot" in capsys.readouterr().err
     assert _run("calibrate", *files, "--cameras", "2", "--points", files[0], "-o", tmp_path / "x.json") == 2
+
+
+def test_a_heated_board_in_a_raw_14_bit_frame_calibrates_the_rig(tmp_path, capsys, rng):
+    """Audit: calibrate read a raw 14-bit infrared frame as 8 bits (the board one grey level) and found
+    no board; it now stretches it as defusion fuse does, and says so."""
+    scene = _board_scene()
+    camera = np.array([[0.55, -0.016, 5.0], [0.016, 0.55, -3.0], [0, 0, 1]])
+    heated = cv2.warpPerspective(255 - scene, camera, (300, 220), flags=cv2.INTER_AREA).astype(np.float64)
+    raw = (7900 + heated / 255 * 120 + rng.normal(0, 4, heated.shape)).round().astype(np.uint16)  # 120 counts of heat
+    visible, thermal = write_image(tmp_path / "vis.png", scene), write_image(tmp_path / "ir.png", raw)
+    assert _run("calibrate", visible, thermal, "--board", "9x6", "-o", tmp_path / "rig.json") == 0
+    out, err = capsys.readouterr()
+    assert "from 54 point pairs" in out and "note: ir.png holds 16-bit values" in err
+    rig = Rig.load(tmp_path / "rig.json")
+    corners = np.array([[0, 0], [519, 0], [0, 399], [519, 399]], float)
+    assert np.abs(map_points(rig.cameras[0].array, corners) - map_points(camera, corners)).max() < 0.5
+    check = read_image(tmp_path / "rig_check.png")
+    inside = cv2.warpPerspective(np.ones((220, 300), np.uint8), camera, (520, 400), flags=cv2.WARP_INVERSE_MAP) > 0
+    assert check[..., 0][inside & (scene > 200)].std() > 60  # the board readable in the check picture, both views

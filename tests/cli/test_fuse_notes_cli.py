@@ -68,8 +68,8 @@ def test_align_and_deghost_say_a_line_each_and_a_still_bracket_says_nothing_move
                  "--weights", tiny_weights) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("defusion: note:")]
     assert len(notes) == 2, notes
-    assert re.fullmatch(r"defusion: note: aligned still_1\.png onto still_0\.png: shift [\d.]+ px, "
-                        r"rotation [\d.]+\N{DEGREE SIGN}", notes[0]), notes
+    assert re.fullmatch(r"defusion: note: aligned still_1\.png onto still_0\.png: corners moved [\d.]+ px \(shift "
+                        r"[\d.]+ px, rotation [\d.]+\N{DEGREE SIGN}, zoom [+-][\d.]+%\)", notes[0]), notes
     assert notes[1] == "defusion: note: deghost found nothing that moved among still_0.png, still_1.png"
 
 

@@ -126,3 +126,48 @@ def test_an_image_over_the_pixel_bound_is_skipped_and_named(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "big.png" in err and "over the limit" in err and "--max-pixels" not in err  # train has no such option
     assert NaturalImages(tmp_path, crop=16)[0][1]
+
+
+def test_what_reading_says_is_said_once_across_epochs_and_worded_for_training(tmp_path, capfd):
+    """Each epoch's fresh workers said a file's read warning again, and worded for fusion."""
+    pixels = np.dstack([smooth_image(np.random.default_rng(4), 40, 40), np.full((40, 40), 128, np.uint8)])
+    Image.fromarray(pixels, "RGBA").save(tmp_path / "seethrough.png")
+    ds = NaturalImages(tmp_path, crop=16, length=6)
+    for epoch in range(3):
+        ds.set_epoch(epoch)
+        assert all(bool(ok.all()) for _, ok in DataLoader(ds, batch_size=3, num_workers=2))
+    err = capfd.readouterr().err
+    assert err.count("seethrough.png has transparent pixels") == 1, err
+    assert "training sees their colour values" in err and "fuse" not in err
+
+
+def test_images_smaller_than_the_crop_are_up_sampled_with_a_warning_and_tiny_ones_skipped(tmp_path, capsys):
+    Image.fromarray(smooth_image(np.random.default_rng(5), 20, 24)).save(tmp_path / "small.png")
+    Image.fromarray(smooth_image(np.random.default_rng(6), 6, 40)).save(tmp_path / "sliver.png")
+    ds = NaturalImages(tmp_path, crop=32, length=8)
+    files = [path.name for path in ds.files]
+    samples = [ds[i] for i in range(len(ds))]
+    assert all(bool(ok) == (files[i % 2] == "small.png") for i, (_, ok) in enumerate(samples))
+    assert ds.upsampled(files.index("small.png")) and not ds.upsampled(files.index("sliver.png"))
+    err = capsys.readouterr().err
+    assert err.count("small.png is 24x20, smaller than the 32x32 crop: its crops are up-sampled") == 1, err
+    assert err.count("skipping") == 1
+    assert "sliver.png: 40x6 is too small to train on: its shorter side is under 8 pixels, 0.25 of the 32-pixel crop" \
+        in err
+
+
+def test_a_quiet_dataset_says_nothing_and_another_names_what_it_found_once(tmp_path, capsys):
+    """Under DDP only rank 0 speaks: it names what the other ranks found (:meth:`NaturalImages.name`)."""
+    root, _ = _bad_folder(tmp_path / "bad")
+    Image.fromarray(smooth_image(np.random.default_rng(7), 10, 10)).save(root / "small.png")
+    other_rank = NaturalImages(root, crop=16, length=8)
+    other_rank.quiet = True
+    assert sum(not ok for _, ok in (other_rank[i] for i in range(8))) == 4
+    assert capsys.readouterr().err == ""
+    rank0 = NaturalImages(root, crop=16, length=8)
+    for index in range(len(rank0.files)):
+        rank0.name(index)
+        rank0.name(index)
+    err = capsys.readouterr().err
+    assert err.count("skipping") == 2 and err.count("notes.jpg") == 1 and err.count("cut.jpg") == 1
+    assert err.count("small.png is 10x10, smaller than the 16x16 crop") == 1 and "good.png" not in err

@@ -115,3 +115,21 @@ def test_on_warp_is_told_each_warp_and_warp_extent_reads_shift_and_rotation_from
     seen = []
     align_images([reference, shifted], "none", on_warp=lambda *told: seen.append(told))
     assert not seen  # "none": nothing registered, nothing to tell
+
+
+def test_warp_extent_reads_focus_breathing_as_zoom_and_corners_not_as_a_turn():
+    """A focus stack breathing 3.6% once read 'shifts up to 0.3 px, rotation up to 0.5°' while its
+    corners moved ~6 px: the extent had no scale, and read shear as rotation."""
+    reference = _example("mff_near")
+    h, w = reference.shape[:2]
+    zoom = 1.036
+    warps = {}
+    align_images([reference, _handheld(reference, angle=0.0, zoom=zoom, shift=(0, 0))], "affine",
+                 on_warp=warps.__setitem__)
+    extent = warp_extent(warps[1], h, w)
+    half_diagonal = np.hypot(w, h) / 2
+    assert extent.scale == pytest.approx(zoom, abs=0.005)
+    assert extent.corners == pytest.approx((zoom - 1) * half_diagonal, rel=0.15)
+    assert abs(extent.rotation) < 0.05 and extent.shift < 0.5
+    shear = np.array([[1.0, 0.02, 0.0], [0.02, 1.0, 0.0]])  # symmetric: no turn at all
+    assert warp_extent(shear, h, w).rotation == pytest.approx(0.0)

@@ -108,3 +108,40 @@ def test_a_palette_colours_the_raw_thermal_frame_whatever_its_place(tiny_weights
     guessed = fuser.fuse(visible, raw)  # visible first, as a rig gives them
     told = Fuser.from_pretrained(tiny_weights, device="cpu", palette="hot", scale=1, infrared=1).fuse(visible, raw)
     np.testing.assert_array_equal(guessed, told)
+
+
+def test_a_grey_video_decoded_from_a_lossy_codec_is_grey(tmp_path, rng):
+    """Audit: grey infrared frames decoded from an mp4 are R = G = B only to 2 or 3 levels, so the
+    palette was drawn from the visible image."""
+    import cv2
+
+    grey = (rng.random((48, 64)) * 255).astype(np.uint8)
+    path = str(tmp_path / "ir.mp4")
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    writer.write(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    ok, decoded = cv2.VideoCapture(path).read()
+    assert ok and not np.array_equal(decoded[..., 0], decoded[..., 2])  # the codec's rounding
+    assert color.is_grey(decoded) and color.is_grey(decoded / np.float32(255))
+    assert color.thermal_source([(rng.random((48, 64, 3)) * 255).astype(np.uint8), decoded]) == (1, True)
+    tinted = decoded.copy()
+    tinted[10:20, 10:20, 0] = np.clip(tinted[10:20, 10:20, 0].astype(int) + 12, 0, 255)  # a patch of colour
+    assert not color.is_grey(tinted)
+    band = np.dstack([np.full((4, 4), 7000 + d, np.uint16) for d in (0, 100, 200)])
+    assert color.is_grey(band) and not color.is_grey(band, scale=2000)  # grey, but not stretched from 2000 counts
+
+
+def test_a_palette_spans_a_given_range_and_leaves_what_no_infrared_sees_uncoloured():
+    ramp = np.tile(np.linspace(0, 1, 101, dtype=np.float32), (4, 1))
+    low, high = color.palette_range(ramp)
+    assert (round(low, 2), round(high, 2)) == (0.01, 0.99)
+    seen = (ramp < 0.5).astype(np.float32)  # a rig: the infrared camera sees the left half
+    assert color.palette_range(ramp, seen)[1] < 0.5  # measured on what it sees
+    fixed = color.thermal_colours(ramp, "hot", (0.0, 0.5))
+    assert fixed[0, 50].tolist() == [1.0, 1.0, 1.0]  # half way up is the palette's top
+    weighed = color.thermal_colours(ramp, "hot", seen=seen)
+    assert weighed.shape == (4, 101, 4) and np.array_equal(weighed[..., 3], seen)
+    fused = np.full((4, 101), 0.25, np.float32)
+    out = color.with_detail(weighed, fused)
+    assert out.shape == (4, 101, 3) and np.allclose(out[:, 60:], 0.25)  # no false colour: the fused grey
+    assert np.ptp(out[0, 40]) > 0.2  # coloured where it sees

@@ -186,3 +186,47 @@ def test_fuser_with_a_rig_fuses_cameras_of_different_sizes(tiny_weights, rng):
         with_rig.fuse(visible, visible)
     with pytest.raises(ValueError, match="Rig.load"):
         FuseOptions(rig="rig.json")
+
+
+def test_a_palette_leaves_what_the_infrared_camera_does_not_see_uncoloured(tiny_weights, rng):
+    """Audit: where the thermal camera sees nothing the visible image stands in for it, and the palette
+    coloured that as temperature, its range measured on it too."""
+    from defusion.fusion.color import palette_range
+
+    rig = _rig(_similarity(0.5, 0.0, (-10.0, -5.0)))  # the camera sees only the first image's centre
+    seen = rig.seen()[0]
+    assert seen is not None and 0.1 < (seen > 0).mean() < 0.9 and seen.max() == pytest.approx(1.0)
+    visible = smooth_image(rng, H, W, channels=1)
+    raw = (7000 + 8 * smooth_image(rng, H // 2, W // 2, channels=1).astype(np.uint16))  # a thermal camera's counts
+    black, white = (rig.apply([np.full((H, W), v, np.float32), raw / 65535.0])[1] for v in (0.0, 1.0))
+    np.testing.assert_allclose(white - black, 1 - seen, atol=1e-5)  # the weight apply gives the stand-in
+    fuser = Fuser.from_pretrained(tiny_weights, device="cpu", scale=1, rig=rig, palette="inferno")
+    fused = fuser.fuse(visible, raw).astype(float)
+    grey = Fuser.from_pretrained(tiny_weights, device="cpu", scale=1, rig=rig).fuse(visible, raw).astype(float)
+    unseen = seen == 0
+    assert np.ptp(fused[unseen], axis=1).max() <= 257  # no false colour: R = G = B (to rounding)
+    assert np.abs(fused[unseen].mean(axis=1) - grey[unseen]).max() <= 257  # the fused grey itself
+    assert np.ptp(fused[seen == 1], axis=1).mean() > 10000  # coloured where it sees
+    thermal = fuser.registered(visible, raw)[1]
+    assert fuser.measure_palette(visible, raw) == palette_range(thermal, seen)
+    assert palette_range(thermal, seen) != palette_range(thermal)  # the stand-in left out of the range
+
+
+def test_a_heated_board_is_found_in_a_raw_14_bit_frame(rng):
+    """Audit: find_board and check_image read a raw frame as 8 bits (a board 120 counts over its
+    background is one grey level) and found no board, and the check picture was flat grey."""
+    from defusion.fusion.rig import find_board
+
+    board = np.kron((np.indices((7, 10)).sum(0) % 2).astype(np.float32), np.ones((16, 16), np.float32))
+    scene = np.full((150, 200), 0.5, np.float32)
+    scene[20:132, 20:180] = board
+    scene = cv2.GaussianBlur(scene, (0, 0), 0.8)
+    raw = (7900 + 120 * scene + rng.normal(0, 4, scene.shape)).round().astype(np.uint16)
+    corners = find_board(raw, (9, 6))
+    assert corners is not None and corners.shape == (54, 2)
+    grid = np.array([[20 + 16 * c - 0.5, 20 + 16 * r - 0.5] for r in range(1, 7) for c in range(1, 10)])
+    assert np.abs(np.sort(corners, axis=0) - np.sort(grid, axis=0)).max() < 0.5  # every inner corner, in place
+    rig = Rig((200, 150), (RigCamera((200, 150), ((1.0, 0, 0), (0, 1.0, 0), (0, 0, 1.0))),), "translation")
+    picture = rig.check_image([raw, raw])
+    white, black = picture[..., 0][scene > 0.9], picture[..., 0][scene < 0.1]
+    assert white.mean() - black.mean() > 0.6  # the board shows, white and black

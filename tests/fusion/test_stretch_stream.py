@@ -11,7 +11,7 @@ import pytest
 
 from defusion.fusion.fuser import Fuser, FuseOptions
 from defusion.fusion.stretch import FixedStretch, measure_stretch, stretch_sources
-from defusion.fusion.video import fuse_videos
+from defusion.fusion.video import _fixed_for_stream, fuse_videos
 from tests.conftest import smooth_image
 
 H, W = 48, 64
@@ -105,3 +105,51 @@ def test_a_flat_first_frame_does_not_switch_the_stretch_off_for_the_stream(rng, 
     fused = [cv2.imread(str(path), cv2.IMREAD_UNCHANGED) for path in sorted((tmp_path / "out").glob("*.png"))]
     assert np.array_equal(fused[1], fuser.fuse(thermal[1], visible))  # the first raw frame, stretched as fuse does
     assert _spread(fused[1:]) <= 1.0  # and that stretch kept when the hot object enters
+
+
+def _palette_spread(fused: list[np.ndarray]) -> float:
+    """Largest change, in 8-bit levels of any channel, of the unchanged region across palette frames."""
+    region = np.stack([f[REGION].astype(np.float64) / 257.0 for f in fused])
+    return float((region.max(axis=0) - region.min(axis=0)).max())
+
+
+def test_a_palettes_range_is_kept_for_a_stream(rng, lively_weights):
+    """Audit: the palette's 1-99% range was measured per frame, so a hot object entering recoloured
+    the unchanged background; FuseOptions.palette_range keeps one (Fuser.measure_palette)."""
+    thermal, visible = _thermal_stream(rng, hot=HOT), smooth_image(rng, H, W)
+    auto = Fuser.from_pretrained(lively_weights, device="cpu", runtime="torch", scale=1, tile=0, palette="inferno",
+                                 stretch=measure_stretch([visible, thermal[0]]))
+    span = auto.measure_palette(visible, thermal[0])
+    steady = replace(auto, options=replace(auto.options, palette_range=span))
+    assert _palette_spread([auto.fuse(visible, t) for t in thermal]) > 20  # per call: the background recoloured
+    assert _palette_spread([steady.fuse(visible, t) for t in thermal]) <= 2.0  # the fusion's detail, drawn over it
+    assert np.array_equal(steady.fuse(visible, thermal[0]), auto.fuse(visible, thermal[0]))  # the first: as fuse
+    flat = np.full((H, W), 7000, np.uint16)  # a shutter frame spans nothing
+    assert auto.measure_palette(visible, flat) is None
+    for bad in ((0.5, 0.2), (0.1,), (-0.1, 0.5), (0.1, float("nan")), "hot"):
+        with pytest.raises(ValueError, match="palette_range"):
+            FuseOptions(palette_range=bad)
+    assert FuseOptions(palette_range=[np.float32(0.25), 1]).palette_range == (0.25, 1.0)
+
+
+def test_defusion_video_keeps_the_palettes_range_and_infrared_image(rng, tmp_path, lively_weights):
+    thermal, visible = _thermal_stream(rng, hot=HOT), smooth_image(rng, H, W)
+    thermal[0] = np.full((H, W), 7000, np.uint16)  # a shutter frame first: nothing to measure yet
+    for name, frames in (("vis", [visible] * len(thermal)), ("ir", thermal)):
+        (tmp_path / name).mkdir()
+        for i, frame in enumerate(frames):
+            cv2.imwrite(str(tmp_path / name / f"f{i}.png"), frame)
+    fuser = Fuser.from_pretrained(lively_weights, device="cpu", runtime="torch", scale=1, tile=0, palette="inferno")
+    seen = []
+    fuse_videos(fuser, tmp_path / "vis", tmp_path / "ir", tmp_path / "out", progress=False,
+                on_first=lambda paths, frames: seen.append((paths, len(frames))))
+    assert seen == [([tmp_path / "vis", tmp_path / "ir"], 2)]
+    fused = [cv2.imread(str(path), cv2.IMREAD_UNCHANGED) for path in sorted((tmp_path / "out").glob("*.png"))]
+    bgr = visible[..., ::-1]  # cv2 wrote the RGB array as BGR
+    assert np.array_equal(fused[1], fuser.fuse(bgr, thermal[1])[..., ::-1])  # the first raw frame, as fuse colours it
+    assert _palette_spread(fused[1:]) <= 2.0  # and that range kept when the hot object enters
+    per_frame = [fuser.fuse(bgr, t) for t in thermal[1:]]
+    assert _palette_spread(per_frame) > 20
+    steady = _fixed_for_stream(fuser, fuser, [bgr, thermal[1]])  # what the video keeps from its first raw frame
+    assert steady.options.infrared == 1 and isinstance(steady.options.stretch, FixedStretch)
+    assert steady.options.palette_range == steady.measure_palette(bgr, thermal[1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -127,3 +128,46 @@ def test_stacks_by_count_fuse_the_right_brackets_beside_macos_and_empty_files(tm
     assert sorted(p.name for p in out.iterdir()) == ["IMG_0001-IMG_0003.png", "IMG_0004-IMG_0006.png"]
     assert "6 shots in 2 groups" in err and "do not split" not in err
     assert "IMG_0000.jpg: not an image (or a broken one); left out" in err and "._IMG_0001.jpg" in err
+
+
+def test_a_folder_without_images_names_its_subfolders_that_hold_some(tmp_path):
+    """A whole SD card given: 'no images in sdcard', with nothing on where they are."""
+    from defusion.io.shots import image_subfolders
+
+    card = tmp_path / "sdcard"
+    for folder, count in (("DCIM/100CANON", 3), ("DCIM/101CANON", 1)):
+        for i in range(count):
+            write_shot(card / folder / f"IMG_{i}.JPG", None)
+    (card / "MISC").mkdir()
+    (card / ".Trashes" / "x").mkdir(parents=True)
+    write_shot(card / ".Trashes" / "x" / "IMG_9.JPG", None)  # hidden: not pointed at
+    assert [(str(p.relative_to(card)), n) for p, n in image_subfolders(card)] == [("DCIM/100CANON", 3),
+                                                                               ("DCIM/101CANON", 1)]
+    with pytest.raises(ShotsError, match=r"DCIM/100CANON \(3\), DCIM/101CANON \(1\) hold images .* such as "
+                                         + re.escape(str(card / "DCIM" / "100CANON"))):
+        list_shots(card)
+
+
+def test_exposure_brackets_and_orientation_from_exif(tmp_path):
+    from defusion.io.shots import exif_orientation, is_exposure_bracket
+
+    bracket = [write_shot(tmp_path / f"b{i}.jpg", datetime(2026, 1, 1), exposure) for i, exposure in
+               enumerate([(1, 1000), (1, 250), (1, 60)])]
+    metered = [write_shot(tmp_path / f"m{i}.jpg", datetime(2026, 1, 1), exposure) for i, exposure in
+               enumerate([(1, 125), (1, 100)])]  # a focus stack metered shot by shot: a third of a stop
+    bare = [write_shot(tmp_path / f"n{i}.jpg", None) for i in range(2)]
+    assert is_exposure_bracket(bracket) and not is_exposure_bracket(metered) and not is_exposure_bracket(bare)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.zeros((4, 6, 3), np.uint8)).save(tmp_path / "turned.jpg", exif=exif)
+    assert exif_orientation(tmp_path / "turned.jpg") == 6 and exif_orientation(bare[0]) == 1
+
+
+def test_read_shot_takes_date_time_original_from_a_tiffs_first_directory(tmp_path):
+    """defusion's fused TIFFs hold DateTimeOriginal beside DateTime, not in an EXIF sub-directory."""
+    import tifffile
+
+    path = tmp_path / "fused.tif"
+    tifffile.imwrite(path, np.zeros((4, 6, 3), np.uint8), extratags=[(306, "s", 0, "2026:05:01 13:00:00", True),
+                                                                      (36867, "s", 0, "2026:05:01 12:00:00", True)])
+    assert read_shot(path).taken == datetime(2026, 5, 1, 12)

@@ -44,3 +44,29 @@ def test_a_bad_config_inside_weights_is_a_weights_error(tmp_path, config):
     save_file(net.state_dict(), str(tmp_path / "w.safetensors"), metadata={"format": "defusion-denet", "config": config})
     with pytest.raises(WeightsError, match="config is not valid"):
         load_weights(tmp_path / "w.safetensors")
+
+
+def test_metadata_never_replaces_the_networks_own_config(tmp_path):
+    """A tiny network saved with a full DeNet's config in its metadata (as scripts/ship_weights.py
+    once merged it) was labelled the full network and could not be loaded."""
+    import json
+
+    tiny, full = create_model("defusion-tiny"), create_model("defusion")
+    path = tmp_path / "w.safetensors"
+    save_weights(tiny, path, metadata={"config": json.dumps(full.cfg.to_dict()), "format": "other", "steps": "3"})
+    meta = read_metadata(path)
+    assert meta["format"] == "defusion-denet" and meta["steps"] == "3"
+    assert load_weights(path).cfg == tiny.cfg
+
+
+def test_tensors_that_do_not_fit_their_config_are_one_line(tmp_path):
+    import json
+
+    from safetensors.torch import save_file
+
+    full = create_model("defusion")
+    save_file(create_model("defusion-tiny").state_dict(), str(tmp_path / "w.safetensors"),
+              metadata={"format": "defusion-denet", "config": json.dumps(full.cfg.to_dict())})
+    with pytest.raises(WeightsError, match=r"does not fit the DeNet config it holds: \S+ is \d+(x\d+)* in the file") as caught:
+        load_weights(tmp_path / "w.safetensors")
+    assert "\n" not in str(caught.value)

@@ -31,3 +31,61 @@ def test_counters_add_up_history_grows_and_tensors_are_fp16(tmp_path, lively_wei
     shipped, original = load_weights(out).state_dict(), model.state_dict()
     for name, tensor in original.items():  # the same weights, to fp16 rounding
         torch.testing.assert_close(shipped[name], tensor, rtol=1e-3, atol=1e-3)
+
+
+def _ship(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True)
+
+
+def test_a_run_that_did_not_start_from_the_base_is_refused_or_shipped_as_its_own_chain(tmp_path, lively_weights):
+    """The audit: a tiny run shipped on the full shipped weights was labelled a full DeNet (it then
+    failed to load), and a run from random init took on the shipped chain's history and counters."""
+    model = load_weights(lively_weights)
+    base, out = tmp_path / "base.safetensors", tmp_path / "ship.safetensors"
+    save_weights(model, base, metadata={"steps": "100", "history": "run 1: 100 steps", "training_data": "COCO",
+                                        "hardware": "old CPU"})
+    random_run, other_run = tmp_path / "random.safetensors", tmp_path / "other.safetensors"
+    save_weights(model, random_run, metadata={"steps": "20", "init": "random", "model": "defusion-tiny"})
+    save_weights(model, other_run, metadata={"steps": "20", "init": "elsewhere.safetensors"})
+    refused = _ship(random_run, out, "--base", base, "--history", "run 2")
+    assert refused.returncode != 0 and "trained from random weights" in refused.stderr and "--new-chain" in refused.stderr
+    refused = _ship(other_run, out, "--base", base, "--history", "run 2")
+    assert refused.returncode != 0 and "trained from elsewhere.safetensors" in refused.stderr
+    assert "Traceback" not in refused.stderr and not out.exists()
+    # Another network than the base (the default base is the shipped, full-size DeNet): refused too.
+    refused = _ship(random_run, out, "--history", "run 2")
+    assert refused.returncode != 0 and "'defusion-tiny' network" in refused.stderr and not out.exists()
+
+    shipped = _ship(random_run, out, "--base", base, "--history", "run 1: 20 steps", "--new-chain")
+    assert shipped.returncode == 0, shipped.stderr
+    meta = read_metadata(out)
+    assert meta["steps"] == "20" and meta["history"] == "run 1: 20 steps"
+    assert "training_data" not in meta and "hardware" not in meta
+    assert load_weights(out).cfg == model.cfg
+
+
+def test_a_run_from_the_base_continues_its_chain_and_old_counter_names_add_up(tmp_path, lively_weights):
+    model = load_weights(lively_weights)
+    base, run, out = tmp_path / "base.safetensors", tmp_path / "run.safetensors", tmp_path / "ship.safetensors"
+    save_weights(model, base, metadata={"steps": "100", "skipped_images": "7", "history": "run 1"})
+    save_weights(model, run, metadata={"steps": "20", "skipped_samples": "3", "init": "base.safetensors"})
+    assert _ship(run, out, "--base", base, "--history", "run 2").returncode == 0
+    meta = read_metadata(out)
+    assert meta["steps"] == "120" and meta["skipped_samples"] == "10" and "skipped_images" not in meta
+    assert meta["history"] == "run 1; run 2"
+
+
+def test_a_run_is_matched_to_its_base_by_digest_whatever_the_files_name(tmp_path, lively_weights):
+    import shutil
+
+    from defusion.model.weights import weights_digest
+
+    model = load_weights(lively_weights)
+    base, copy, run = tmp_path / "base.safetensors", tmp_path / "renamed.safetensors", tmp_path / "run.safetensors"
+    save_weights(model, base, metadata={"steps": "100", "history": "run 1"})
+    shutil.copy(base, copy)
+    save_weights(model, run, metadata={"steps": "20", "init": "base.safetensors", "init_digest": weights_digest(base)})
+    assert _ship(run, tmp_path / "a.safetensors", "--base", copy, "--history", "run 2").returncode == 0
+    save_weights(model, copy, metadata={"steps": "99"})  # same name as before, other weights
+    refused = _ship(run, tmp_path / "b.safetensors", "--base", copy, "--history", "run 2")
+    assert refused.returncode != 0 and "trained from other weights (base.safetensors" in refused.stderr

@@ -462,7 +462,7 @@ def test_app_from_env_takes_the_fusion_settings_of_defusion_serve(monkeypatch, l
     parser = argparse.ArgumentParser()
     serve_cli.add_arguments(parser)
     with pytest.raises(UserError, match="stop"):
-        serve_cli.run(parser.parse_args(argv))
+        serve_cli.run(parser.parse_args([*argv, "--port", str(_free_port())]))  # it binds before loading
     monkeypatch.undo()
     from defusion.serving.api import settings_from_env
 
@@ -530,7 +530,8 @@ def test_every_server_wide_option_of_defusion_serve_has_a_variable():
 
     parser = argparse.ArgumentParser()
     serve_cli.add_arguments(parser)
-    options = set(vars(parser.parse_args([]))) - {"host", "port", "log_level"}  # uvicorn's own
+    options = set(vars(parser.parse_args([]))) - set(serve_cli.UVICORN_OPTIONS)  # uvicorn's own
+    assert {"host", "port", "log_level"} < set(serve_cli.UVICORN_OPTIONS)
     assert options == {option[2:].replace("-", "_") for option, _ in ENV_VARIABLES.values()}
 
 

@@ -225,7 +225,7 @@ def test_openapi_describes_the_multipart_body_the_errors_and_every_query_paramet
         assert schema["properties"][field]["type"] == "string"
         assert schema["properties"][field]["format"] == "binary"
     assert {"type": "string"} in schema["properties"]["rig"]["anyOf"]  # a text value, or a file
-    assert set(post["responses"]) == {"200", "400", "413", "415", "422", "500"}
+    assert set(post["responses"]) == {"200", "400", "413", "415", "422", "500", "503"}
     for status in ("400", "413", "415", "422", "500"):
         response = post["responses"][status]
         assert response["description"]

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import socket
 
 import pytest
 
 from defusion.cli import export as export_cli
 from defusion.cli import serve as serve_cli
 from defusion.cli.errors import UserError
-from defusion.io.images import DEFAULT_MAX_PIXELS
 from defusion.model.weights import WeightsError
+from defusion.serving.api import DEFAULT_MAX_QUEUE, DEFAULT_SERVER_MAX_PIXELS
 
 
 def _parse(module, *argv):
     parser = argparse.ArgumentParser()
     module.add_arguments(parser)
+    if module is serve_cli and "--port" not in argv:  # `defusion serve` binds its port before loading the model
+        argv = (*argv, "--port", _free_port())
     return parser.parse_args([str(a) for a in argv])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("module", [serve_cli, export_cli])
@@ -27,9 +36,13 @@ def test_module_contract(module):
 
 
 def test_serve_defaults():
-    args = _parse(serve_cli)
+    parser = argparse.ArgumentParser()
+    serve_cli.add_arguments(parser)
+    args = parser.parse_args([])
     assert (args.host, args.port, args.device) == ("127.0.0.1", 8000, "auto")
-    assert args.max_upload_bytes == 50 * 1024 * 1024 and args.max_pixels == DEFAULT_MAX_PIXELS
+    assert args.max_upload_bytes == 50 * 1024 * 1024 and args.max_pixels == DEFAULT_SERVER_MAX_PIXELS
+    assert args.max_queue == DEFAULT_MAX_QUEUE and args.cors_origin is None
+    assert (args.timeout_keep_alive, args.timeout_graceful_shutdown) == (serve_cli.DEFAULT_TIMEOUT_KEEP_ALIVE_S, None)
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -226,3 +226,20 @@ def test_a_ddp_job_that_loses_a_process_keeps_its_last_completed_step(images, tm
     capsys.readouterr()
     assert main(["train", "--data", str(images), "--out", str(out), "--resume", *TINY_CLI]) == 2
     assert "trained by 2 processes; resuming it with 1 process" in capsys.readouterr().err
+
+
+def test_the_init_weights_digest_is_recorded_and_kept_across_resumes(images, tmp_path, tiny_weights):
+    """scripts/ship_weights.py matches a run to the weights it started from by it, whatever their name."""
+    from defusion.model.weights import weights_digest
+
+    out = tmp_path / "run"
+    train(images, out, TrainConfig(**TINY, max_steps=2), progress=False, init_weights=tiny_weights)
+    train(images, out, TrainConfig(**TINY, max_steps=3), resume=True, progress=False)
+    assert read_metadata(out / "weights.safetensors")["init_digest"] == weights_digest(tiny_weights)
+    assert "init_digest" not in read_metadata(_random_run(images, tmp_path) / "weights.safetensors")
+
+
+def _random_run(images, tmp_path):
+    out = tmp_path / "random"
+    train(images, out, TrainConfig(**TINY, max_steps=1), progress=False)
+    return out

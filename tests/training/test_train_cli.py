@@ -54,7 +54,7 @@ def test_train_writes_weights_logs_and_counts_bad_images(image_folder, tmp_path,
     from defusion.model.weights import read_metadata
     meta = read_metadata(out / "weights.safetensors")
     assert meta["steps"] == "4" and meta["samples_seen"] == "8"
-    assert int(meta["skipped_images"]) >= 1  # the truncated JPEG was seen and skipped
+    assert int(meta["skipped_samples"]) >= 1  # the truncated JPEG was seen and skipped
     # Refuses to overwrite a run without --resume: one line, exit 2.
     capsys.readouterr()
     assert main(["train", "--data", str(image_folder), "--out", str(out), *TINY]) == 2
@@ -193,6 +193,16 @@ def test_ddp_two_processes_gloo(image_folder, tmp_path, max_steps, extra, steps)
     assert meta["samples_seen"] == str(steps * 2 * 2)
     assert sorted(p.name for p in out.iterdir()) == ["checkpoints", "config.json", "metrics.csv", "tb",
                                                      "weights.safetensors"]
+
+
+def test_ddp_names_an_unreadable_file_once_whichever_rank_reads_it(image_folder, tmp_path):
+    """Each rank (and each epoch's workers) once named it again; rank 0 now names what any rank finds."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+           "-m", "defusion.train", "--data", str(image_folder), "--out", str(tmp_path / "ddp"), "--max-steps", "8",
+           *TINY[:-3], "--workers", "1", "--no-progress"]  # 1 step an epoch: 8 epochs of fresh workers
+    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("truncated.jpg") == 1, result.stderr[-3000:]
 
 
 @pytest.mark.parametrize("workers, to_group", [("0", False), ("1", True)])

@@ -117,3 +117,99 @@ def test_divergence_is_one_line_from_the_cli(images, tmp_path, capsys):
     assert main([*args, "--max-steps", "9", "--lr", "1e30", "--resume"]) == 2
     err = capsys.readouterr().err
     assert "training diverged" in err and "Traceback" not in err
+
+
+def test_a_run_that_reads_nothing_leaves_no_checkpoint_and_its_folder_takes_a_new_run(images, tmp_path):
+    """An epoch shorter than log_every once ended in a checkpoint before the error, which then
+    refused a rerun into the folder ('already holds a training run') and a resume ('the images
+    changed')."""
+    bad = tmp_path / "heic"
+    bad.mkdir()
+    for i in range(4):  # 2 steps an epoch, fewer than log_every
+        (bad / f"{i}.jpg").write_text("not an image")
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match="could be read in the first 5 steps .*nothing was learnt or saved"):
+        train(bad, out, TrainConfig(**{**TINY, "log_every": 5, "checkpoint_every": 1}, max_steps=20), progress=False)
+    assert not (out / "checkpoints" / CHECKPOINT_NAME).exists()
+    train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)  # the data fixed, the same --out
+    assert read_metadata(out / "weights.safetensors")["steps"] == "2"
+
+
+def test_an_interrupt_before_any_image_was_read_saves_nothing(tmp_path, capsys, fail_in_step):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for i in range(4):
+        (bad / f"{i}.jpg").write_text("not an image")
+    fail_in_step(2, KeyboardInterrupt)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(bad, out, TrainConfig(**TINY, max_steps=20), progress=False)
+    assert "stopped at step 1, before any image was read: nothing was saved" in capsys.readouterr().err
+    assert not (out / "checkpoints" / CHECKPOINT_NAME).exists() and not (out / "weights.safetensors").exists()
+
+
+def test_skipped_samples_are_called_samples_and_old_checkpoints_still_resume(images, tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from defusion.training.checkpoint import checkpoint_state
+
+    (images / "broken.jpg").write_text("not an image")  # 7 files: in 3 steps of 2, drawn at most once
+    out = tmp_path / "run"
+    train(images, out, TrainConfig(**TINY, max_steps=3), progress=False)
+    skipped = read_metadata(out / "weights.safetensors")["skipped_samples"]
+    ckpt = out / "checkpoints" / CHECKPOINT_NAME
+    with safe_open(str(ckpt), "pt") as f:
+        meta = f.metadata()
+    assert meta["skipped_samples"] == skipped
+    meta["skipped_images"] = "5"  # what older checkpoints called it
+    del meta["skipped_samples"]
+    save_file(load_file(str(ckpt)), str(ckpt), metadata=meta)
+    assert checkpoint_state(ckpt).skipped_samples == 5
+
+
+@pytest.mark.parametrize("rank, said", [("0", True), ("1", False)])
+def test_too_few_samples_for_a_ddp_step_is_said_once_with_numbers_that_add_up(images, tmp_path, capsys, monkeypatch,
+                                                                                rank, said):
+    from defusion.cli.main import main
+
+    monkeypatch.setenv("RANK", rank)
+    monkeypatch.setenv("LOCAL_RANK", rank)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    args = ["train", "--data", str(images), "--out", str(tmp_path / "run"), "--model", "defusion-tiny",
+            "--batch-size", "4", "--crop", "32", "--workers", "0", "--no-progress"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    if said:
+        assert err.strip() == ("defusion: error: an epoch of 6 samples gives each of the 2 processes 3, fewer than "
+                               "its batch of 4: a step needs 8 (batch 4 x 2 processes); use a smaller --batch-size, "
+                               "fewer processes or a larger --epoch-samples")
+    else:
+        assert err == ""  # rank 0 says it for both
+
+
+def test_a_new_run_deletes_only_tensorboards_event_files_in_tb(images, tmp_path):
+    out = tmp_path / "run"
+    (out / "tb" / "old").mkdir(parents=True)
+    (out / "tb" / "events.out.tfevents.1.host").write_bytes(b"stale")
+    (out / "tb" / "old" / "events.out.tfevents.2.host").write_bytes(b"stale")
+    (out / "tb" / "notes.txt").write_text("mine")
+    train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)
+    assert (out / "tb" / "notes.txt").read_text() == "mine"
+    assert not (out / "tb" / "events.out.tfevents.1.host").exists()
+    assert not (out / "tb" / "old" / "events.out.tfevents.2.host").exists()
+
+
+def test_a_run_ended_by_its_time_budget_logs_its_last_step(images, tmp_path):
+    out = tmp_path / "run"
+    train(images, out, TrainConfig(**{**TINY, "log_every": 50}, max_steps=100, max_seconds=0.0), progress=False)
+    with open(out / "metrics.csv", newline="") as f:
+        assert [row["step"] for row in csv.DictReader(f)] == ["1"]
+
+
+def test_images_smaller_than_the_crop_are_counted_at_the_end(images, tmp_path, capsys):
+    Image.fromarray(np.zeros((20, 24, 3), np.uint8)).save(images / "small.png")  # under 32, over a quarter
+    train(images, tmp_path / "run", TrainConfig(**TINY, max_steps=7), progress=False)
+    err = capsys.readouterr().err
+    assert err.count("small.png is 24x20, smaller than the 32x32 crop: its crops are up-sampled") == 1
+    assert f"1 image under {images} (named above) is smaller than the 32x32 crop: trained on up-sampled" in err

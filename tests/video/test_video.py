@@ -322,3 +322,21 @@ def test_an_interrupt_says_how_many_frames_were_fused(out, tmp_path, tiny_weight
     with pytest.raises(KeyboardInterrupt) as interrupt:
         fuse_videos(fuser, a, b, tmp_path / out, progress=False)
     assert isinstance(interrupt.value, VideoInterrupted) and interrupt.value.frames == 2
+
+
+def test_a_palette_colours_a_lossy_grey_infrared_video_and_says_when_it_guessed(tmp_path, tiny_weights, capsys):
+    """Audit: an mp4's grey frames are off R = G = B by a few levels, so the palette was drawn from the
+    visible video; and defusion video never said which image it took for the infrared one."""
+    smooth = [cv2.GaussianBlur(f, (0, 0), 2) for f in _frames(3, 1)]  # a codec keeps smooth frames close
+    grey = [cv2.cvtColor(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR) for f in smooth]
+    visible, infrared = _write_video(tmp_path / "vis.mp4", _frames(3, 0)), _write_video(tmp_path / "ir.mp4", grey)
+    decoded = next(open_frames(infrared).frames())
+    assert decoded.ndim == 3 and not np.array_equal(decoded[..., 0], decoded[..., 2])  # lossy: not exactly grey
+    fuser = Fuser.from_pretrained(tiny_weights, device="cpu", scale=1, palette="hot")
+    assert fuser.infrared_source(next(open_frames(visible).frames()), decoded) == (1, None)
+    common = ("--weights", tiny_weights, "--device", "cpu", "--scale", 1, "--palette", "hot", "--no-progress")
+    status, err = _cli(capsys, visible, infrared, "-o", tmp_path / "out1", *common)
+    assert status == 0 and "--palette colours" not in err, err  # certain: the only grey one
+    other = _write_video(tmp_path / "ir2.mp4", grey[::-1])
+    status, err = _cli(capsys, infrared, other, "-o", tmp_path / "out2", *common)
+    assert status == 0 and f"note: --palette colours {tmp_path / 'ir2.mp4'} as the infrared image (all are grey)" in err

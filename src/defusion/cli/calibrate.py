@@ -58,7 +58,7 @@ def _pattern(text: str) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     from defusion.fusion.calibration import board_points, calibrate, merge_poses
-    from defusion.fusion.color import to_float, to_uint8
+    from defusion.fusion.color import to_uint8
     from defusion.fusion.rig import read_points
     from defusion.io.images import read_image, write_image
 
@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         if path.resolve() in inputs:
             raise UserError(f"{path} is one of the inputs; choose another path")
     images = [read_image(p, args.max_pixels) for p in args.images]
+    shown = _as_fused(images, args.images, cameras)
     if args.board is not None:
         shots = [slice(start, start + cameras) for start in range(0, len(images), cameras)]
         for shot in shots[1:]:  # every shot's camera k at camera k's size
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 if image.shape[:2] != first.shape[:2]:
                     raise UserError(f"{args.images[shot][k - 1]} is not the size of {args.images[k - 1]}: give the "
                                     f"images shot by shot, {cameras} at a time, each camera in the same place")
-        points = merge_poses([board_points(images[shot], args.board, args.motion, [str(p) for p in args.images[shot]])
+        points = merge_poses([board_points(shown[shot], args.board, args.motion, [str(p) for p in args.images[shot]])
                               for shot in shots])
         sources = [f"the {args.board[0]}x{args.board[1]} board in {p.name}" for p in args.images[1:cameras]]
         images = images[:cameras]  # the first shot: the rig's sizes and its check picture
@@ -120,10 +121,27 @@ def run(args: argparse.Namespace) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     result.rig.save(args.output, [p.name for p in paths], [fit.rms_px for fit in result.fits])
     check.parent.mkdir(parents=True, exist_ok=True)
-    write_image(check, to_uint8(result.rig.check_image([to_float(im) for im in images], result.points)))
+    write_image(check, to_uint8(result.rig.check_image(shown[:cameras], result.points)))
     names = " ".join(str(p) for p in paths)
     print(f"wrote {args.output} and {check}; fuse with: defusion fuse {names} --rig {args.output} -o fused.png")
     return 0
+
+
+def _as_fused(images: list, paths: list[Path], cameras: int) -> list:
+    """``images`` as floats in [0, 1] as ``defusion fuse`` takes them, shot by shot (``cameras`` at a
+    time): a raw thermal frame (16-bit counts in a narrow band) stretched onto the full range, so
+    that a heated board shows in it and in the check picture as it will in the fused images; said
+    as ``defusion fuse`` says it."""
+    from defusion.cli.fuse import _note_stretched
+    from defusion.fusion.color import to_float
+    from defusion.fusion.stretch import stretch_sources
+
+    shown = []
+    for start in range(0, len(images), cameras):
+        shot = images[start:start + cameras]
+        _note_stretched(paths[start:start + cameras], shot)
+        shown += stretch_sources(shot, [to_float(im) for im in shot])[0]
+    return shown
 
 
 EXPECTED_ERRORS = (ImageReadError, ValueError, OSError)

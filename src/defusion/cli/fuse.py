@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import itertools
 import sys
 from pathlib import Path
 from typing import Callable
@@ -33,7 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--b", dest="dir_b", type=Path, help="folder of second sources")
     p.add_argument("--stacks", type=Path, metavar="DIR",
                    help="a folder of brackets or focus stacks shot one after another (a camera's card): each "
-                        "group of shots fused into -o's folder as FIRST-LAST.png; grouped by capture time "
+                        "group of shots fused into -o's folder as FIRST-LAST.png (FIRST-LAST_DATE-TIME.png where "
+                        "another card's group, taken at another time, has that name); grouped by capture time "
                         "(--group auto) or in runs of N (--group N)")
     p.add_argument("--group", type=_group, default="auto", metavar="auto|N",
                    help="with --stacks: auto (default) starts a new group after a pause of over --gap seconds "
@@ -102,6 +104,12 @@ STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 #: How far (relative) --resize may change a source's width / height ratio before a note says so:
 #: rounding an odd size (61x45 onto 60x44) is not a change of shape.
 ASPECT_TOLERANCE = 0.02
+#: How a --stacks group's capture time is added to its name where another card's group took it
+#: (strftime), and how a note says a capture time.
+NAME_TIME_FORMAT = "%Y%m%d-%H%M%S"
+SAID_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: EXIF orientations that turn an image a quarter (read upright, its width and height swap).
+QUARTER_TURNS = (5, 6, 7, 8)
 
 
 def _component_suffix(out: Path) -> str:
@@ -138,12 +146,49 @@ def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
     from defusion.io.resize import resize_to
 
     images = [read_image(p, args.max_pixels) for p in paths]
+    if not args.resize and getattr(args, "rig", None) is None:
+        _check_turned(paths, images)
     if args.resize:
         h, w = images[0].shape[:2]
         for path, image in zip(paths[1:], images[1:]):
             _note_aspect_change(path, image, h, w)
         images = [images[0]] + [resize_to(im, h, w) for im in images[1:]]
     return images
+
+
+def _check_turned(paths: list[Path], images: list[np.ndarray]) -> None:
+    """Refuse shots of which some are turned a quarter against the others (their width and height
+    swapped), naming them: most often one shot of a bracket the camera tagged as rotated (EXIF
+    orientation) unlike the others, read upright turned. --resize would stretch it into a turned
+    ghost, so it is not suggested; sizes that differ otherwise are the fusion core's to refuse."""
+    from defusion.io.notes import listed
+    from defusion.io.shots import exif_orientation
+
+    sizes = [im.shape[:2] for im in images]
+    kinds = set(sizes)
+    if len(kinds) != 2 or {size[::-1] for size in kinds} != kinds:
+        return
+    common = max(kinds, key=lambda size: (sizes.count(size), size == sizes[0]))  # a tie: the first's
+    names = _names(paths)
+    turned = [i for i, size in enumerate(sizes) if size != common]
+    others = [i for i, size in enumerate(sizes) if size == common]
+    tags = [exif_orientation(p) for p in paths]
+    h, w = common
+    one = len(turned) == 1
+    they, it = listed([names[i] for i in turned]), ("it" if one else "them")
+    mismatch = f"read upright {'it is' if one else 'they are'} {h}x{w}, the others {w}x{h} (WxH)"
+    turned_tags, other_tags = {tags[i] for i in turned}, {tags[i] for i in others}
+    if turned_tags.isdisjoint(other_tags):  # the tags tell them apart: the camera's, not the pixels'
+        theirs = ", ".join(map(str, sorted(other_tags)))
+        how = f" (exiftool -n -Orientation={theirs} {paths[turned[0]]})" if one and len(other_tags) == 1 else ""
+        quarter = " (turned a quarter)" if turned_tags <= set(QUARTER_TURNS) else ""
+        tagged = ", ".join(map(str, sorted(turned_tags)))
+        raise SizeMismatchError(
+            f"{they} {'is' if one else 'are'} tagged with EXIF orientation {tagged}{quarter} unlike "
+            f"{listed([names[i] for i in others])} (orientation {theirs}): {mismatch}; set {'its' if one else 'their'} "
+            f"orientation tag to the others'{how} or turn {it} to match them, and fuse again")
+    raise SizeMismatchError(f"{they} {'is' if one else 'are'} turned a quarter against the others: {mismatch}; "
+                            f"turn {it} to match them and fuse again")
 
 
 def _note_aspect_change(path: Path, image: np.ndarray, h: int, w: int) -> None:
@@ -178,7 +223,7 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
 
     images = _load(paths, args)
     if fuser.options.stretch == "auto":
-        _note_stretched(paths, images)
+        _note_stretched(paths, images, fuser.options.stretch_shared)
     palette_guess = fuser.options.palette != "none" and fuser.options.infrared is None
     if palette_guess and not getattr(args, "_infrared_noted", False):
         _note_infrared(paths, images, fuser)
@@ -195,9 +240,22 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     metadata = None if args.no_metadata else _metadata_for(paths, fused, out)
     write_image(out, fused, quality=args.quality, metadata=metadata)
     if fused.dtype == np.uint16 and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
+        _warn_eight_bits(out, args, folder=stem is not None)
+    return found if registering else None
+
+
+def _warn_eight_bits(out: Path, args: argparse.Namespace, folder: bool) -> None:
+    """Say that ``out``'s type holds 8 bits and a 16-bit result was reduced: once for a folder run
+    (each group's would repeat it), with the --format that keeps 16 bits."""
+    from defusion.io.notes import warn
+
+    if not folder:
         print(f"defusion: warning: {out.suffix} holds 8 bits; the 16-bit result was reduced "
               f"(write {' or '.join(SIXTEEN_BIT_SUFFIXES[:2])} to keep 16 bits)", file=sys.stderr)
-    return found if registering else None
+    elif not getattr(args, "_eight_bits_warned", False):
+        args._eight_bits_warned = True
+        keeps = " or ".join(f"--format {kind}" for kind in FOLDER_FORMATS if f".{kind}" in SIXTEEN_BIT_SUFFIXES)
+        warn(f"--format {args.format} holds 8 bits; the 16-bit results are reduced ({keeps} keeps 16 bits)")
 
 
 def _fuse_images(fuser, images: list[np.ndarray], out: Path, args: argparse.Namespace, stem: str | None,
@@ -250,14 +308,18 @@ def _names(paths: list[Path]) -> list[str]:
 def _alignment_note(names: list[str], warps: tuple[np.ndarray | None, ...], frame: int, size: tuple[int, int],
                     motion: str) -> str | None:
     """One line on how far --align moved the images onto the frame (``size``: its height and width);
-    None without alignment.
+    None without alignment. Beyond a shift, how far the farthest corner moved says it all (a turn, a
+    focus stack's breathing, a shear), with the centre's shift, the turn and (affine) the zoom after it.
 
     Example:
         >>> shift, less = (np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0]]) for dx in (3.2, 1.6))
-        >>> _alignment_note(["ev-2.jpg", "ev0.jpg", "ev+2.jpg"], (shift, None, less), 1, (40, 60), "affine")
-        'aligned 2 images onto ev0.jpg: shifts up to 3.2 px, rotation up to 0.0°'
+        >>> _alignment_note(["ev-2.jpg", "ev0.jpg", "ev+2.jpg"], (shift, None, less), 1, (40, 60), "euclidean")
+        'aligned 2 images onto ev0.jpg: corners moved up to 3.2 px (shifts up to 3.2 px, rotation up to 0.0°)'
         >>> _alignment_note(["a.png", "b.png"], (None, shift), 0, (40, 60), "translation")
         'aligned b.png onto a.png: shift 3.2 px'
+        >>> breathed = np.array([[1.036, 0.0, -0.036 * 150], [0.0, 1.036, -0.036 * 100]])  # about the centre
+        >>> _alignment_note(["near.jpg", "far.jpg"], (None, breathed), 0, (200, 300), "affine")
+        'aligned far.jpg onto near.jpg: corners moved 6.5 px (shift 0.0 px, rotation 0.0°, zoom +3.6%)'
     """
     from defusion.fusion.align import warp_extent
 
@@ -266,13 +328,20 @@ def _alignment_note(names: list[str], warps: tuple[np.ndarray | None, ...], fram
         return None
     many = len(moved) > 1
     up_to = "up to " if many else ""
-    shift = max(extent.shift for _, extent in moved)
-    if motion == "homography":  # no one shift or angle: how far its farthest corner moved
-        found = f"corners moved {up_to}{shift:.1f} px"
-    else:
+    extents = [extent for _, extent in moved]
+    shift = max(extent.shift for extent in extents)
+    if motion == "translation":
         found = f"{'shifts' if many else 'shift'} {up_to}{shift:.1f} px"
-        if motion != "translation":
-            found += f", rotation {up_to}{max(abs(extent.rotation) for _, extent in moved):.1f}\N{DEGREE SIGN}"
+    else:
+        found = f"corners moved {up_to}{max(extent.corners for extent in extents):.1f} px"
+        if motion != "homography":  # a homography has no one shift, angle or scale
+            turn = max(abs(extent.rotation) for extent in extents)
+            found += (f" ({'shifts' if many else 'shift'} {up_to}{shift:.1f} px, "
+                      f"rotation {up_to}{turn:.1f}\N{DEGREE SIGN}")
+            if motion == "affine":
+                zoom = max((extent.scale - 1 for extent in extents), key=abs)
+                found += f", zoom {up_to}{zoom:+.1%}"
+            found += ")"
     what = plural(len(moved), "image") if many else moved[0][0]
     return f"aligned {what} onto {names[frame]}: {found}"
 
@@ -299,13 +368,14 @@ def _deghost_note(names: list[str], ghosts: tuple[float, ...]) -> str | None:
 
 
 def _registration_extent(found: Fusion | Decomposition) -> tuple[float | None, float | None]:
-    """How far --align moved the farthest-moved source of one fusion (px; None without alignment) and
+    """How far --align moved the farthest-moved source of one fusion (px, its farthest corner: a
+    focus stack's breathing moves corners, not the centre; None without alignment) and
     the largest share of a source's pixels --deghost replaced (None without deghosting): all a folder
     run keeps of each fusion's result, so a long run's memory does not grow with it."""
     from defusion.fusion.align import warp_extent
 
     size = found.fused.shape[:2]
-    shifts = [warp_extent(w, *size).shift for w in found.warps if w is not None]
+    shifts = [warp_extent(w, *size).corners for w in found.warps if w is not None]
     return (max(shifts) if shifts else None), (max(found.ghosts) if found.ghosts else None)
 
 
@@ -319,7 +389,7 @@ def _registration_summary(found: dict[str, tuple[float | None, float | None]], u
         >>> found = {"IMG_1": (0.5, 0.0), "IMG_4": (6.0, 0.031), "IMG_7": (1.5, 0.00004)}
         >>> for line in _registration_summary(found, "groups", "euclidean"):
         ...     print(line)
-        aligned 3 groups: shifts up to 6.0 px (IMG_4), median 1.5 px
+        aligned 3 groups: corners moved up to 6.0 px (IMG_4), median 1.5 px
         deghost replaced up to 3.1% of a source's pixels (IMG_4); nothing moved in 2 of 3 groups
         >>> _registration_summary({"a": (None, 0.0)}, "pairs", "none")
         ['deghost found nothing that moved in 1 pair']
@@ -330,7 +400,7 @@ def _registration_summary(found: dict[str, tuple[float | None, float | None]], u
     shifts = {name: shift for name, (shift, _) in found.items() if shift is not None}
     if shifts:
         worst = max(shifts, key=shifts.get)
-        what = "corners moved" if motion == "homography" else "shifts"  # as _alignment_note says it
+        what = "shifts" if motion == "translation" else "corners moved"  # as _alignment_note says it
         lines.append(f"aligned {plural(len(shifts), unit[:-1])}: {what} up to {shifts[worst]:.1f} px ({worst}), "
                      f"median {float(np.median(list(shifts.values()))):.1f} px")
     ghosts = {name: ghost for name, (_, ghost) in found.items() if ghost is not None}
@@ -373,18 +443,44 @@ def _note_reconstruction_options(args: argparse.Namespace, pixels: str) -> None:
              "(the paper's)")
 
 
-def _note_stretched(paths: list[Path], images: list[np.ndarray]) -> None:
-    """Say which sources the fusion core stretches as raw sensor frames (--stretch auto)."""
+def _note_bracket(args: argparse.Namespace, groups: list[list[Path]]) -> None:
+    """Suggest --task mef, once, where no --task was given and a group's EXIF shows an exposure
+    bracket (:func:`defusion.io.shots.is_exposure_bracket`): the general defaults blow out its
+    highlights (21% of a 3-shot bracket near white against 1.6% with --task mef)."""
+    from defusion.io.notes import listed, note
+    from defusion.io.shots import group_name, is_exposure_bracket
+
+    if args.task is not None:
+        return
+    brackets = [group_name(group) for group in groups if is_exposure_bracket(group)]
+    if not brackets:
+        return
+    which = (f"the EXIF of {listed(_names(groups[0]))} shows an exposure bracket" if len(groups) == 1 else
+             f"the EXIF of {len(brackets)} of {len(groups)} groups shows exposure brackets ({listed(brackets)})")
+    note(f"{which} (exposure times or biases differ): add --task mef, whose defaults are made for brackets (the "
+         "general ones, for any images, blow out a bracket's highlights)")
+
+
+def _note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool = False) -> None:
+    """Say which sources the fusion core stretches as raw sensor frames (--stretch auto), and how:
+    each on its own (several cameras' frames), or ``shared`` (--task mef: one sensor's bracket) all
+    by one mapping (stretch.measure_stretch)."""
     from tqdm import tqdm
 
-    from defusion.fusion.stretch import is_narrow, value_range
+    from defusion.fusion.stretch import measure_stretch
+    from defusion.io.notes import listed
 
-    for path, image in zip(paths, images):
-        if is_narrow(image):
-            lo, hi = value_range(image)
-            tqdm.write(f"defusion: note: {path.name} holds 16-bit values {lo:.0f}-{hi:.0f} ({(hi - lo) / 655.35:.0f}% "
-                       "of the range, as raw thermal frames do): stretched to the full range before fusing "
-                       "(--stretch none keeps the values as they are)", file=sys.stderr)
+    fixed = measure_stretch(images, shared)
+    for sources, low, high in fixed.groups() if fixed is not None else []:
+        lo, hi = low * 65535, high * 65535
+        values = f"16-bit values {lo:.0f}-{hi:.0f} ({(hi - lo) / 655.35:.2g}% of the range, as raw sensor frames do)"
+        if len(sources) == 1:
+            alone = ", on its own" if len(fixed.sources) > 1 else ""
+            said = f"{paths[sources[0]].name} holds {values}: stretched to the full range before fusing{alone}"
+        else:
+            said = (f"{listed([paths[i].name for i in sources])} hold {values} together: one sensor's exposures, "
+                    "stretched by one mapping onto the full range, so that they keep their relation")
+        tqdm.write(f"defusion: note: {said} (--stretch none keeps the values as they are)", file=sys.stderr)
 
 
 def _note_infrared(paths: list[Path], images: list[np.ndarray], fuser) -> None:
@@ -470,7 +566,42 @@ def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
     sizes = sorted({len(g) for g in groups})
     print(f"defusion: {plural(sum(map(len, groups)), 'shot')} in {plural(len(groups), 'group')} {how} "
           f"({' or '.join(map(str, sizes))} shots each)", file=sys.stderr)
-    return _fuse_jobs(fuser, [(group_name(g), g) for g in groups], "groups", args)
+    _note_bracket(args, groups)
+    return _fuse_jobs(fuser, [(_unclaimed_name(group_name(g), g, args), g) for g in groups], "groups", args)
+
+
+def _unclaimed_name(name: str, group: list[Path], args: argparse.Namespace) -> str:
+    """The name to write ``group`` under: ``name`` (its first and last files' stems), unless -o already
+    holds a ``name`` fused from other shots (another card, whose camera numbered its files alike): the
+    fused image carries its first shot's EXIF capture time, and where that differs from this group's,
+    the first of name_DATE-TIME, name_DATE-TIME_2, ... free or fused from these shots, said in a note.
+    Without a capture time on either side (--no-metadata, shots without EXIF) ``name`` is kept, as is
+    a re-run's: written over, or left by --skip-existing."""
+    from defusion.io.notes import note
+
+    ours = _capture_second(group[0])
+    first = args.output / f"{name}.{args.format}"
+    theirs = _capture_second(first) if ours is not None and first.is_file() else None
+    if theirs is None or theirs == ours:
+        return name
+    dated = f"{name}_{ours:{NAME_TIME_FORMAT}}"
+    for candidate in itertools.chain([dated], (f"{dated}_{n}" for n in itertools.count(2))):
+        out = args.output / f"{candidate}.{args.format}"
+        if not out.is_file() or _capture_second(out) in (None, ours):
+            break
+    note(f"{first} was fused from other shots (taken {theirs:{SAID_TIME_FORMAT}}) than {name} in {args.stacks} "
+         f"(taken {ours:{SAID_TIME_FORMAT}}; another card, its files numbered alike?): it is left as it is, and "
+         f"these are fused into {candidate}.{args.format}")
+    return candidate
+
+
+def _capture_second(path: Path):
+    """When ``path`` (a shot, or a fused image: it carries its first shot's EXIF) was taken, to the
+    second (TIFF keeps no sub-seconds); None where its EXIF does not say."""
+    from defusion.io.shots import read_shot
+
+    taken = read_shot(path).taken
+    return taken.replace(microsecond=0) if taken is not None else None
 
 
 def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argparse.Namespace) -> int:
@@ -578,6 +709,22 @@ def _outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
                                                 ("--source-map", args.source_map)) if path is not None]
 
 
+def _check_not_folders(images: list[Path]) -> None:
+    """Refuse folders given as images, saying which option fuses what they hold: --stacks a card's
+    brackets or stacks, --a/--b two folders' pairs."""
+    folders = [p for p in images if p.is_dir()]
+    if not folders:
+        return
+    if len(folders) == 2 and len(images) == 2:
+        a, b = folders
+        raise UserError(f"{a} and {b} are folders: to fuse the pairs in them (matched by file name) use --a {a} "
+                        f"--b {b}; to fuse the brackets or stacks in one use --stacks {a}")
+    first = folders[0]
+    what = f"{first} is a folder" if len(folders) == 1 else f"{', '.join(map(str, folders))} are folders"
+    raise UserError(f"{what}: to fuse the brackets or stacks in {'it' if len(folders) == 1 else 'one'} use "
+                    f"--stacks {first}" + ("; or give image files" if len(images) > 1 else ""))
+
+
 def _check_source_folder(option: str, folder: Path | None) -> None:
     """Refuse a source folder option (--a, --b, --stacks) that names no folder, saying what it names."""
     if folder is None or folder.is_dir():
@@ -646,6 +793,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give either --a/--b folders of pairs or a --stacks folder, not both")
     if folders and args.images:
         raise UserError(f"give either image files or {'--stacks' if stacks else '--a/--b'} folders, not both")
+    if not folders:
+        _check_not_folders(args.images)
     if not folders and len(args.images) < 2:
         raise UserError("give at least two images to fuse (or --a DIR --b DIR, or --stacks DIR)")
     if args.skip_existing and not folders:
@@ -684,6 +833,7 @@ def run(args: argparse.Namespace) -> int:
         return _fuse_stacks(fuser, args)
     if folders:
         return _fuse_folders(fuser, args)
+    _note_bracket(args, [args.images])
     _fuse_one(fuser, args.images, args.output, args, show_tiles=True, notes=True)
     print(f"wrote {args.output}" + (f" and {args.source_map}" if args.source_map else ""), file=sys.stderr)
     return 0

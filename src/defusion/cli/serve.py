@@ -1,29 +1,41 @@
 """``defusion serve``: the REST API (FastAPI + uvicorn) over the fusion core.
 
 Endpoints: ``POST /v1/fuse`` (multipart files ``a``, ``b``; ``?components=true`` for a zip),
-``GET /healthz``, ``GET /v1/info``. See docs/serving.md.
+``GET /healthz``, ``GET /readyz``, ``GET /v1/info``. See docs/serving.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import re
+import socket
 import sys
 from typing import Any
 
 from defusion.cli.errors import UserError
 from defusion.cli.options import (add_gain_options, add_model_options, add_onnx_option, add_palette_option,
                                   add_rig_option, add_scale_option, add_task_option, add_tile_option,
-                                  check_onnx_options, check_tile, fusion_options, positive_int)
-from defusion.io.images import DEFAULT_MAX_PIXELS
+                                  check_onnx_options, check_tile, fusion_options, non_negative_int, positive_int)
 from defusion.model.weights import WeightsError
 from defusion.serving import is_loopback
 
-HELP = "serve fusion over HTTP: POST /v1/fuse, GET /healthz, GET /v1/info (needs the 'serve' extra)"
+HELP = "serve fusion over HTTP: POST /v1/fuse, GET /healthz, GET /readyz, GET /v1/info (needs the 'serve' extra)"
 
-#: Same as defusion.serving.api.DEFAULT_MAX_UPLOAD_BYTES / DEFAULT_MAX_IMAGES (not imported: keeps --help fast).
+#: Same as defusion.serving.api.DEFAULT_MAX_UPLOAD_BYTES / DEFAULT_MAX_IMAGES / DEFAULT_SERVER_MAX_PIXELS /
+#: DEFAULT_MAX_QUEUE (not imported: keeps --help fast; tests/serving/test_cli.py checks they agree).
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_IMAGES = 4
+DEFAULT_SERVER_MAX_PIXELS = 16_000_000
+DEFAULT_MAX_QUEUE = 8
+#: Seconds an idle keep-alive connection stays open: above the 60 s idle timeout load balancers
+#: commonly default to (AWS's ALB, nginx's upstream keepalive_timeout), so the balancer closes an
+#: idle connection first; a server that closes first races the balancer reusing it, and the request
+#: it sends then fails (a 502). uvicorn's own default is 5 s. Behind a balancer that keeps idle
+#: connections longer (Google Cloud's: 600 s), raise it above that.
+DEFAULT_TIMEOUT_KEEP_ALIVE_S = 75
+#: The options that go to uvicorn itself, not to the app (uvicorn's own under ``uvicorn --factory``).
+UVICORN_OPTIONS = ("host", "port", "log_level", "timeout_keep_alive", "timeout_graceful_shutdown")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,10 +45,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_onnx_option(p)
     p.add_argument("--max-upload-bytes", type=positive_int, default=DEFAULT_MAX_UPLOAD_BYTES,
                    help=f"refuse uploaded files larger than this (default {DEFAULT_MAX_UPLOAD_BYTES:,}, 50 MiB)")
-    p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
-                   help=f"refuse images with more pixels (default {DEFAULT_MAX_PIXELS:,})")
+    p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_SERVER_MAX_PIXELS,
+                   help=f"refuse images with more pixels (default {DEFAULT_SERVER_MAX_PIXELS:,}; a request's peak "
+                        "memory grows with its pixels: docs/serving.md, 'Memory')")
     p.add_argument("--max-images", type=int, default=DEFAULT_MAX_IMAGES,
                    help=f"most images one request may fuse, 2-8 (default {DEFAULT_MAX_IMAGES}; fields a, b, c, ...)")
+    p.add_argument("--max-queue", type=non_negative_int, default=DEFAULT_MAX_QUEUE,
+                   help="most requests held besides the one being fused (reading, decoding, waiting for the "
+                        f"model); more are answered 503 with Retry-After (default {DEFAULT_MAX_QUEUE})")
+    p.add_argument("--cors-origin", action="append", type=cors_origin, metavar="ORIGIN",
+                   help="let pages of this origin (https://app.example.com, or * for any) call the API from a "
+                        "browser (CORS); repeat for more (default: none)")
     add_tile_option(p)
     add_scale_option(p)
     add_task_option(p)
@@ -44,6 +63,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_palette_option(p)
     add_rig_option(p)
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    p.add_argument("--timeout-keep-alive", type=positive_int, default=DEFAULT_TIMEOUT_KEEP_ALIVE_S, metavar="S",
+                   help="seconds an idle keep-alive connection stays open (default "
+                        f"{DEFAULT_TIMEOUT_KEEP_ALIVE_S}: above a load balancer's usual 60 s idle timeout)")
+    p.add_argument("--timeout-graceful-shutdown", type=positive_int, default=None, metavar="S",
+                   help="on SIGTERM or Ctrl-C, seconds to let requests in progress finish before they are "
+                        "cancelled (default: no limit); set it below your orchestrator's kill timeout")
+
+
+def cors_origin(text: str) -> str:
+    """argparse type: a browser origin, ``scheme://host[:port]`` without a path (what a browser
+    sends in ``Origin``; ``https://app.example.com/`` would never match), or ``*``."""
+    if text == "*" or re.fullmatch(r"https?://[^/\s?#]+", text):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is not an origin: give scheme://host[:port] with no path or "
+                                     "trailing slash, e.g. https://app.example.com, or *")
 
 
 def check_options(args: argparse.Namespace) -> None:
@@ -66,15 +100,43 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UserError(f"serving needs the 'serve' extra: pip install 'defusion[serve]' ({exc})") from None
     options = fusion_options(args, names=("tile", "scale", "palette"))
-    app = build_app(args.weights, args.device, Limits(args.max_upload_bytes, args.max_pixels, args.max_images),
-                    onnx=args.onnx, threads=args.threads, runtime=args.runtime, **options)
-    if not is_loopback(args.host):
-        print(f"defusion: warning: serving on {args.host}: the API has no authentication; "
-              "put it behind a proxy that has", file=sys.stderr)
-    print(f"defusion: serving on http://{args.host}:{args.port} (device {app.state.fuser.device}); Ctrl-C stops",
-          file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, log_config=log_config(args.log_level))
+    sock = bind(args.host, args.port)  # first: a port in use fails at once, not after loading the model
+    try:
+        app = build_app(args.weights, args.device,
+                        Limits(args.max_upload_bytes, args.max_pixels, args.max_images, args.max_queue),
+                        onnx=args.onnx, threads=args.threads, runtime=args.runtime,
+                        cors_origins=tuple(args.cors_origin or ()), **options)
+        if not is_loopback(args.host):
+            print(f"defusion: warning: serving on {args.host}: the API has no authentication; "
+                  "put it behind a proxy that has", file=sys.stderr)
+        print(f"defusion: serving on http://{_url_host(args.host)}:{args.port} (device {app.state.fuser.device}); "
+              "Ctrl-C stops", file=sys.stderr)
+        config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
+                                log_config=log_config(args.log_level), timeout_keep_alive=args.timeout_keep_alive,
+                                timeout_graceful_shutdown=args.timeout_graceful_shutdown)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
     return 0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` (as uvicorn binds it: SO_REUSEADDR, IPv6 for an
+    address with ':'); a UserError naming the address if it cannot be (in use, not this machine's)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"cannot listen on {_url_host(host)}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def log_config(level: str) -> dict[str, Any]:

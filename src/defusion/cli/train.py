@@ -9,10 +9,11 @@ from pathlib import Path
 
 from safetensors import SafetensorError
 
-from defusion.cli.errors import UserError
+from defusion.cli.errors import EXIT_USAGE, UserError
 from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_config, checkpoint_step, os_error
 from defusion.training.config import TrainConfig, read_options
-from defusion.training.trainer import WEIGHTS_NAME, DivergedError, JobFailedError, RunDirError
+from defusion.training.trainer import (WEIGHTS_NAME, DataWorkerError, Distributed, DivergedError, JobFailedError,
+                                       RunDirError, SameOnEveryRankError)
 
 HELP = "train DeNet with the CUD pretext on any folder of images"
 
@@ -73,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         weights = train(args.data, args.out, cfg, resume=args.resume, progress=not args.no_progress,
                         init_weights=init)
+    except SameOnEveryRankError:
+        if not Distributed.from_env().is_main:  # rank 0 says it for every process
+            return EXIT_USAGE
+        raise
     except (OSError, SafetensorError) as exc:  # a full disk, a read-only --out, ...: one line, not a traceback
         error = exc if isinstance(exc, OSError) else os_error(exc, args.out / WEIGHTS_NAME)  # safetensors'
         if error is None or error.errno is None:  # e.g. "no images found under ...": shown as it is
@@ -105,4 +110,4 @@ def _os_failure(exc: OSError, out: Path) -> str:
 
 
 #: Errors shown as one line (WeightsError is a ValueError).
-EXPECTED_ERRORS = (RunDirError, DivergedError, JobFailedError, FileNotFoundError, ValueError)
+EXPECTED_ERRORS = (RunDirError, DivergedError, JobFailedError, DataWorkerError, FileNotFoundError, ValueError)

@@ -98,6 +98,15 @@ def _kept(out: Path, before: dict[str, tuple[int, int]] | None, fused: int) -> s
                "run's" if older else ""))
 
 
+def _note_first_frames(fuser, paths: list[Path], frames: list) -> None:
+    """Say of the first frames what ``defusion fuse`` says of its images: which one --palette colours
+    where the core had to guess (it keeps that choice for the whole video)."""
+    from defusion.cli.fuse import _note_infrared
+
+    if fuser.options.palette != "none" and fuser.options.infrared is None:
+        _note_infrared(paths, frames, fuser)
+
+
 def run(args: argparse.Namespace) -> int:
     from defusion.fusion.video import VideoInterrupted, fuse_videos, output_kind
 
@@ -113,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     before = _frame_files(out) if output_kind(out) == "frames" else None
     try:
         result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
-                             max_pixels=args.max_pixels, progress=not args.no_progress)
+                             max_pixels=args.max_pixels, progress=not args.no_progress,
+                             on_first=lambda paths, frames: _note_first_frames(fuser, paths, frames))
     except KeyboardInterrupt as exc:
         close_progress_bars()
         fused = exc.frames if isinstance(exc, VideoInterrupted) else 0  # a plain one: before the first frame

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from defusion.fusion.color import as_rgb, luminance, to_float
 from defusion.io.images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, ImageReadError, read_image
+from defusion.io.notes import collecting
 from defusion.io.shots import is_hidden
 
 #: File suffixes (lower case) treated as images when scanning a training folder: every format
@@ -26,6 +27,32 @@ IMAGE_SUFFIXES = READ_SUFFIXES
 DEFAULT_CROP_SCALE: tuple[float, float] = (0.08, 1.0)
 #: The hint of :func:`read_image`'s pixel-bound message, which names an option `defusion train` lacks.
 _MAX_PIXELS_HINT = " (raise it with --max-pixels)"
+#: An image whose shorter side is under this fraction of the crop is skipped as too small to train on:
+#: its crops would be up-sampled more than 4x, a blur with no detail left to learn from.
+MIN_SIDE_FRACTION = 0.25
+#: What :func:`read_image` says for fusion, and what it means in training.
+_TRAINING_WORDING = (
+    ("they fuse as their colour values (flatten it onto a background first to fuse what it shows)",
+     "training sees their colour values (flatten it onto a background first to train on what it shows)"),
+    ("(save the one to fuse as an image of its own)", "(save the others as images of their own to train on them)"),
+    ("(save it as 16-bit to fuse its own levels)", "(save it as 16-bit to train on its own levels)"),
+)
+
+
+class ImageTooSmallError(ImageReadError):
+    """An image whose shorter side is under :data:`MIN_SIDE_FRACTION` of the training crop."""
+
+
+def for_training(message: str) -> str:
+    """A line :func:`read_image` says, worded for training instead of fusion.
+
+    Example:
+        >>> for_training("x.gif holds 3 frames; only the first is read (save the one to fuse as an image of its own)")
+        'x.gif holds 3 frames; only the first is read (save the others as images of their own to train on them)'
+    """
+    for fusing, training in _TRAINING_WORDING:
+        message = message.replace(fusing, training)
+    return message
 
 
 def find_images(root: str | Path) -> list[Path]:
@@ -112,7 +139,12 @@ class NaturalImages(Dataset):
 
     An unreadable file yields ``valid=False`` and a zero image instead of raising, so a
     training run counts and skips it rather than dying hours in; it is named on stderr once
-    (``defusion: warning: skipping ...``), from whichever process read it.
+    (``defusion: warning: skipping ...``), from whichever process read it. So is an image whose
+    shorter side is under :data:`MIN_SIDE_FRACTION` of ``crop`` (too small to train on); one
+    smaller than ``crop`` is trained on, up-sampled, with a warning. What reading a file has to
+    say (alpha dropped, frames left out: :func:`~defusion.io.images.read_image`) is said once per
+    file too, worded for training, however many epochs (fresh worker processes) read it. With
+    ``quiet`` set (a DDP process other than rank 0) nothing is said; :meth:`name` says it later.
 
     Example (the package's four example images, cycled through an epoch of 10 samples):
         >>> from importlib.resources import files
@@ -138,14 +170,18 @@ class NaturalImages(Dataset):
         self.seed = seed
         self.length = length or len(self.files)
         self.epoch = 0
-        # One flag per file, set once it has been named: in shared memory, so that the data
-        # workers of every epoch (fresh processes) see what earlier ones already reported.
-        self._warned = torch.zeros(len(self.files), dtype=torch.uint8)
-        try:
-            self._warned.share_memory_()
-        except (RuntimeError, OSError):  # no shared memory here: then once per process
-            pass
-        # Two workers reading the same bad file at once must not both see it unnamed.
+        #: Say nothing (a DDP process other than rank 0, which names what they find: :meth:`name`).
+        self.quiet = False
+        # Flags per file, each set once its line is said (or, quiet, would have been): in shared
+        # memory, so that the data workers of every epoch (fresh processes) see what earlier ones
+        # already reported. Skipped as unreadable; read with something to say; smaller than the crop.
+        self._warned, self._noted, self._small = (torch.zeros(len(self.files), dtype=torch.uint8) for _ in range(3))
+        for flags in (self._warned, self._noted, self._small):
+            try:
+                flags.share_memory_()
+            except (RuntimeError, OSError):  # no shared memory here: then once per process
+                pass
+        # Two workers reading the same file at once must not both see it unnamed.
         self._warned_lock = multiprocessing.Lock()
 
     def __len__(self) -> int:
@@ -159,11 +195,43 @@ class NaturalImages(Dataset):
         rng = random.Random(f"{self.seed}:{self.epoch}:{index}")
         file_index = index % len(self.files)
         try:
-            array = self._crop(read_image(self.files[file_index], max_pixels=self.max_pixels), rng)
+            array = self._crop(self._read(file_index), rng)
         except Exception as exc:  # noqa: BLE001 - any decode failure is a skipped sample
             self._warn_skipped(file_index, exc)
             return torch.zeros(3, self.crop, self.crop), False
         return torch.from_numpy(array).permute(2, 0, 1).contiguous(), True
+
+    def upsampled(self, file_index: int) -> bool:
+        """Whether the file is smaller than the crop (known once this process tree has read it)."""
+        return bool(self._small[file_index])
+
+    def name(self, file_index: int) -> None:
+        """Name a file that another process tree (a DDP rank other than 0) skipped or found smaller
+        than the crop, unless this one already did: read it again here for what to say."""
+        if self._warned[file_index] or self._small[file_index]:
+            return
+        try:
+            self._read(file_index)
+        except Exception as exc:  # noqa: BLE001 - as in __getitem__
+            self._warn_skipped(file_index, exc)
+
+    def _read(self, file_index: int) -> np.ndarray:
+        """The file's pixels (:func:`read_image`), its lines said once, worded for training;
+        ImageTooSmallError for an image too small to train on, a warning for one smaller than the crop."""
+        path = self.files[file_index]
+        with collecting() as lines:
+            image = read_image(path, max_pixels=self.max_pixels)
+        self._say_once(self._noted, file_index, [f"defusion: {for_training(line)}" for line in lines])
+        height, width = image.shape[:2]
+        least = math.ceil(self.crop * MIN_SIDE_FRACTION)
+        if min(height, width) < least:
+            raise ImageTooSmallError(f"{path}: {width}x{height} is too small to train on: its shorter side is under "
+                                     f"{least} pixels, {MIN_SIDE_FRACTION:g} of the {self.crop}-pixel crop")
+        if min(height, width) < self.crop:
+            self._say_once(self._small, file_index, [
+                f"defusion: warning: {path} is {width}x{height}, smaller than the {self.crop}x{self.crop} crop: "
+                "its crops are up-sampled (blurrier than the others)"])
+        return image
 
     def _crop(self, image: np.ndarray, rng: random.Random) -> np.ndarray:
         """A random resized crop of ``read_image``'s HxW or HxWx3 uint8/uint16 pixels, flipped and
@@ -191,13 +259,25 @@ class NaturalImages(Dataset):
 
     def _warn_skipped(self, file_index: int, exc: Exception) -> None:
         """Name an unreadable file and why on stderr, the first time any process reads it."""
-        with self._warned_lock:
-            if self._warned[file_index]:
-                return
-            self._warned[file_index] = 1
         path = self.files[file_index]
         reason = str(exc) if isinstance(exc, ImageReadError) else f"{path}: {type(exc).__name__}: {exc}"
-        message = f"defusion: warning: skipping {reason.replace(_MAX_PIXELS_HINT, '')}"
+        self._say_once(self._warned, file_index, [f"defusion: warning: skipping {reason.replace(_MAX_PIXELS_HINT, '')}"])
+
+    def _say_once(self, flags: torch.Tensor, file_index: int, messages: list[str]) -> None:
+        """Say ``messages`` on stderr unless ``flags`` says that some process already said them."""
+        if not messages:
+            return
+        with self._warned_lock:
+            if flags[file_index]:
+                return
+            flags[file_index] = 1
+        if self.quiet:
+            return
+        for message in messages:
+            self._say(message)
+
+    @staticmethod
+    def _say(message: str) -> None:
         if get_worker_info() is None:
             tqdm.write(message, file=sys.stderr)  # above this process's progress bar, if it shows one
         else:  # a data worker: not tqdm's lock, which a worker killed while holding it would keep

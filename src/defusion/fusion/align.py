@@ -166,10 +166,17 @@ class WarpExtent(NamedTuple):
     """How far a warp moves an image: what registration found, in words a photographer reads."""
 
     #: Pixels (at the reference's resolution) the image's centre moved, or for a homography its
-    #: farthest corner: a rotation about the centre is not counted as a shift.
+    #: farthest corner: a rotation or change of scale about the centre is not counted as a shift.
     shift: float
-    #: Degrees it turned (counter-clockwise in the image); None for a homography, which has no one angle.
+    #: Degrees it turned (counter-clockwise in the image): the rotation of the nearest similarity,
+    #: shear and scale left out; None for a homography, which has no one angle.
     rotation: float | None
+    #: Pixels its farthest-moved corner moved: how far the warp moved anything in the frame, shift,
+    #: turn, scale (a focus stack's breathing) and shear together.
+    corners: float = 0.0
+    #: How much larger (or, below 1, smaller) it was drawn: the square root of the area's scale; None
+    #: for a homography, whose scale differs across the frame.
+    scale: float | None = None
 
 
 def warp_extent(warp: np.ndarray, height: int, width: int) -> WarpExtent:
@@ -177,25 +184,36 @@ def warp_extent(warp: np.ndarray, height: int, width: int) -> WarpExtent:
 
     A 2x3 warp's shift is its centre's, not the translation column's, which for a rotation about the
     centre also holds the rotation's pull on the origin (0.4 degrees at 24 MP: 25 px); a homography's
-    is its farthest corner's, whose perspective moves the corners most.
+    is its farthest corner's, whose perspective moves the corners most. Its rotation is the nearest
+    similarity's, so a shear is not read as a turn; its scale is the area's. ``corners`` is what moved
+    most, whatever the motion: a 3% zoom about the centre of a 300x200 image moves its corners 5.4 px.
 
     Example:
         >>> turn = np.array([[np.cos(0.01), -np.sin(0.01), 3.0], [np.sin(0.01), np.cos(0.01), 4.0]])
         >>> extent = warp_extent(turn, 2, 2)  # centre (1, 1): about 5 px, turned 0.57 degrees
-        >>> round(extent.shift, 2), round(extent.rotation, 2)
-        (5.0, 0.57)
+        >>> round(extent.shift, 2), round(extent.rotation, 2), round(extent.scale, 3)
+        (5.0, 0.57, 1.0)
+        >>> zoom = np.array([[1.03, 0.0, -0.03 * 150], [0.0, 1.03, -0.03 * 100]])  # about the centre
+        >>> extent = warp_extent(zoom, 200, 300)
+        >>> round(extent.shift, 2), round(extent.rotation, 2), round(extent.corners, 1), round(extent.scale, 3)
+        (0.0, 0.0, 5.4, 1.03)
         >>> warp_extent(np.diag([1.0, 1.0, 1.0]) + [[0, 0, 2], [0, 0, 0], [0, 0, 0]], 10, 10)
-        WarpExtent(shift=2.0, rotation=None)
+        WarpExtent(shift=2.0, rotation=None, corners=2.0, scale=None)
     """
     warp = np.asarray(warp, np.float64)
+    corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], np.float64)
+    moved = corners @ warp.T
     if warp.shape == (3, 3):
-        corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], np.float64)
-        moved = corners @ warp.T
         moved = moved[:, :2] / moved[:, 2:]
-        return WarpExtent(float(np.linalg.norm(moved - corners[:, :2], axis=1).max()), None)
+    farthest = float(np.linalg.norm(moved - corners[:, :2], axis=1).max())
+    if warp.shape == (3, 3):
+        return WarpExtent(farthest, None, farthest, None)
     centre = np.array([width / 2, height / 2, 1.0])
     shift = float(np.linalg.norm(warp @ centre - centre[:2]))
-    return WarpExtent(shift, float(np.degrees(np.arctan2(warp[1, 0], warp[0, 0]))))
+    (a, b), (c, d) = warp[:, :2]
+    rotation = float(np.degrees(np.arctan2(c - b, a + d)))  # the nearest similarity's: shear cancels out
+    scale = float(np.sqrt(abs(a * d - b * c)))
+    return WarpExtent(shift, rotation, farthest, scale)
 
 
 __all__ = ["MOTIONS", "Motion", "AlignmentError", "check_motion", "estimate_motion", "warp_onto", "align_images",

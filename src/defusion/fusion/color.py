@@ -32,6 +32,15 @@ PALETTE_PERCENTILES = (1.0, 99.0)
 #: image's short side (3 px on a 640x576 frame), weighed this much.
 PALETTE_DETAIL_SIGMA = 0.005
 PALETTE_DETAIL_GAIN = 1.5
+#: A pixel is the infrared camera's own (a rig's coverage weight, :func:`thermal_colours`) where its
+#: weight is within this of 1: the feathered edge of a rig's view is left out of the palette's range.
+PALETTE_WHOLE_TOLERANCE = 1e-3
+#: Largest spread between a pixel's channels (a share of the full scale: 4 levels of 8 bits) that a
+#: grey image stored in three channels may show: a lossy codec (mp4, JPEG) that stores chroma at
+#: 8 bits puts R = G = B frames off by up to about 3 levels when its chroma is one level off.
+GREY_SPREAD = 4 / 255
+#: :func:`is_grey` looks at about this many rows first: a colour image shows its colour there.
+_GREY_SAMPLE_ROWS = 64
 
 # ITU-R BT.601 full-range (JPEG) conversion, on [0, 1] data.
 _RGB_TO_YCBCR = np.array([[0.299, 0.587, 0.114],
@@ -47,13 +56,29 @@ _SATURATION_EPS = 1e-3
 FLOAT_RANGE_TOLERANCE = 1e-3
 
 
+def native(image: np.ndarray) -> np.ndarray:
+    """``image`` in the machine's byte order: big-endian data read from a file (``'>u2'``, raw
+    frames of some cameras) converted, anything else as it is.
+
+    Example:
+        >>> native(np.array([1, 2], dtype=">u2")).dtype == np.uint16
+        True
+    """
+    if image.dtype.isnative:
+        return image
+    return image.astype(image.dtype.newbyteorder("="))
+
+
 def to_float(image: np.ndarray) -> np.ndarray:
-    """uint8 / uint16 / float in [0, 1] -> float32 in [0, 1].
+    """uint8 / uint16 / float in [0, 1] (any byte order) -> float32 in [0, 1].
 
     Example:
         >>> to_float(np.array([0, 255], dtype=np.uint8)).tolist()
         [0.0, 1.0]
+        >>> to_float(np.array([0, 65535], dtype=">u2")).tolist()
+        [0.0, 1.0]
     """
+    image = native(image)
     if image.dtype == np.uint8:
         return image.astype(np.float32) / 255.0
     if image.dtype == np.uint16:
@@ -90,8 +115,14 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def output_dtype(*images: np.ndarray) -> np.dtype:
-    """The deepest integer type among the inputs, or float32 if any input is float."""
-    dtypes = {np.dtype(im.dtype) for im in images}
+    """The deepest integer type among the inputs (in the machine's byte order), or float32 if any
+    input is float.
+
+    Example:
+        >>> output_dtype(np.zeros(1, np.uint8), np.zeros(1, ">u2"))
+        dtype('uint16')
+    """
+    dtypes = {np.dtype(im.dtype).newbyteorder("=") for im in images}
     if any(np.issubdtype(d, np.floating) for d in dtypes):
         return np.dtype(np.float32)
     return np.dtype(np.uint16) if np.dtype(np.uint16) in dtypes else np.dtype(np.uint8)
@@ -105,11 +136,29 @@ def check_layout(image: np.ndarray, name: str = "image") -> None:
         raise ValueError(f"{name} has no pixels (shape {image.shape})")
 
 
-def is_grey(image: np.ndarray) -> bool:
-    """True for HxW, HxWx1, or 3 channels with R = G = B everywhere."""
+def is_grey(image: np.ndarray, scale: float | None = None) -> bool:
+    """True for HxW, HxWx1, or 3 channels with R = G = B everywhere, to within ``GREY_SPREAD`` of
+    ``scale`` (default the full scale: 255, 65535 or 1; a narrow band stretched onto the full range
+    passes its own span) so that a grey video decoded from a lossy codec, its channels a few levels
+    apart, counts as grey.
+
+    Example:
+        >>> grey = np.full((2, 2, 3), 100, np.uint8)
+        >>> grey[0, 0, 2] = 103  # an mp4's rounding
+        >>> is_grey(grey), is_grey(np.dstack([grey[..., 0], grey[..., 1], grey[..., 2] + 20]))
+        (True, False)
+    """
     if image.ndim == 2 or image.shape[2] == 1:
         return True
-    return bool(np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2]))
+    rgb = native(image[..., :3])
+    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+        return True
+    if scale is None:
+        scale = np.iinfo(rgb.dtype).max if np.issubdtype(rgb.dtype, np.integer) else 1.0
+    for part in (rgb[::max(1, rgb.shape[0] // _GREY_SAMPLE_ROWS)], rgb):  # a colour image fails on a few rows
+        if (part.max(axis=2).astype(np.float64) - part.min(axis=2)).max() > GREY_SPREAD * scale:
+            return False
+    return True
 
 
 def as_rgb(image: np.ndarray) -> np.ndarray:
@@ -217,9 +266,35 @@ def thermal_source(sources: list[np.ndarray], raw: Sequence[int] = ()) -> tuple[
     return (greys[0], True) if len(greys) == 1 else (len(sources) - 1, False)
 
 
-def thermal_colours(thermal: np.ndarray, palette: str) -> np.ndarray:
+def palette_range(thermal: np.ndarray, seen: np.ndarray | None = None) -> tuple[float, float]:
+    """The infrared values (``thermal``, float in [0, 1]) that span a palette: its
+    PALETTE_PERCENTILES, measured where the infrared camera sees the scene itself (``seen``, a
+    rig's HxW coverage weight: where it is whole), not where the visible image stands in for it.
+
+    Example:
+        >>> ramp = np.tile(np.linspace(0, 1, 101, dtype=np.float32), (2, 1))
+        >>> [round(v, 2) for v in palette_range(ramp)]
+        [0.01, 0.99]
+        >>> seen = (ramp < 0.5).astype(np.float32)
+        >>> [round(v, 2) for v in palette_range(ramp, seen)]
+        [0.0, 0.49]
+    """
+    grey = luminance(thermal)
+    if seen is not None:
+        whole = seen >= 1.0 - PALETTE_WHOLE_TOLERANCE
+        grey = grey[whole] if whole.any() else grey
+    low, high = np.percentile(grey, PALETTE_PERCENTILES)
+    return float(low), float(high)
+
+
+def thermal_colours(thermal: np.ndarray, palette: str, span: tuple[float, float] | None = None,
+                    seen: np.ndarray | None = None) -> np.ndarray:
     """HxWx3 RGB: ``palette`` applied to the infrared image ``thermal`` (float in [0, 1]), its
-    values stretched between PALETTE_PERCENTILES onto the palette.
+    values from ``span`` (low, high; default :func:`palette_range`, measured on this image: a
+    stream keeps one) stretched onto the palette. With ``seen`` (a rig's HxW weight of the
+    infrared camera's own view, 0 where it sees nothing and the visible image stands in), HxWx4:
+    that weight in the fourth channel, for :func:`with_detail` to leave uncoloured what no
+    infrared reading covers.
 
     Example:
         >>> ramp = np.tile(np.linspace(0, 1, 16, dtype=np.float32), (4, 1))
@@ -233,17 +308,20 @@ def thermal_colours(thermal: np.ndarray, palette: str) -> np.ndarray:
     if palette == "none":
         raise ValueError("palette 'none' has no colours")
     grey = luminance(thermal)
-    low, high = np.percentile(grey, PALETTE_PERCENTILES)
+    low, high = span if span is not None else palette_range(grey, seen)
     scaled = np.clip((grey - low) / max(float(high - low), 1e-6), 0.0, 1.0)
     bgr = cv2.applyColorMap((scaled * 255 + 0.5).astype(np.uint8), getattr(cv2, f"COLORMAP_{palette.upper()}"))
-    return bgr[..., ::-1].astype(np.float32) / 255.0
+    rgb = bgr[..., ::-1].astype(np.float32) / 255.0
+    return rgb if seen is None else np.dstack([rgb, seen.astype(np.float32)])
 
 
 def with_detail(colours: np.ndarray, fused: np.ndarray) -> np.ndarray:
     """The palette's ``colours`` (HxWx3) with the fused luminance's fine detail added, as thermal
     cameras overlay the visible camera's edges (FLIR's MSX): the colour reads as warmth, the edges
     (of both images, from the fusion) show what is where. Detail: what a Gaussian of
-    PALETTE_DETAIL_SIGMA of the short side removes, weighed PALETTE_DETAIL_GAIN.
+    PALETTE_DETAIL_SIGMA of the short side removes, weighed PALETTE_DETAIL_GAIN. Colours with a
+    fourth channel (:func:`thermal_colours` with ``seen``) weigh the palette by it and the fused
+    grey by the rest: where no infrared camera sees the scene, the fusion shows uncoloured.
 
     Example:
         >>> flat, edge = np.full((8, 8, 3), 0.5, np.float32), np.zeros((8, 8), np.float32)
@@ -257,7 +335,11 @@ def with_detail(colours: np.ndarray, fused: np.ndarray) -> np.ndarray:
     luma = luminance(fused).astype(np.float32)
     sigma = max(1.0, PALETTE_DETAIL_SIGMA * min(luma.shape[:2]))
     detail = luma - cv2.GaussianBlur(luma, (0, 0), sigma)
-    return np.clip(colours + PALETTE_DETAIL_GAIN * detail[..., None], 0.0, 1.0)
+    coloured = np.clip(colours[..., :3] + PALETTE_DETAIL_GAIN * detail[..., None], 0.0, 1.0)
+    if colours.shape[-1] == 3:
+        return coloured
+    seen = colours[..., 3:]
+    return seen * coloured + (1.0 - seen) * np.clip(luma, 0.0, 1.0)[..., None]
 
 
 def plan_mode(sources: list[np.ndarray], color: ColorMode = "auto") -> Literal["rgb", "luma", "grey"]:

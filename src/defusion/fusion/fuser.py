@@ -141,10 +141,13 @@ class FuseOptions:
     rather than pick between them.
 
     ``stretch`` (``auto``) maps grey 16-bit sources whose values span little of the 16-bit range,
-    as raw thermal frames do, onto the full range before fusing (:mod:`defusion.fusion.stretch`);
-    ``none`` takes every value as it is. ``auto`` measures each call's images; for a stream (frames
-    of a video or a camera loop) measure once, ``fixed = stretch.measure_stretch([a0, b0])`` on the
-    first frames as they are fused, and fuse every frame with ``replace(fuser,
+    as raw thermal frames do, onto the full range before fusing (:mod:`defusion.fusion.stretch`),
+    each by its own mapping (an infrared and a visible camera's raw frames lie in bands of their
+    own), or by one where ``order`` sorts the sources by exposure (``stretch_shared``: a raw bracket
+    from one sensor keeps its exposures' relation); ``none`` takes every value as it is. ``auto``
+    measures each call's images; for a stream (frames of a video or a camera loop) measure once,
+    ``fixed = stretch.measure_stretch([a0, b0], options.stretch_shared)`` on the first frames as
+    they are fused, and fuse every frame with ``replace(fuser,
     options=replace(fuser.options, stretch=fixed or "none"))`` (``dataclasses.replace``),
     so a hot object entering the view cannot change the brightness of the rest (``defusion video``
     does so, on the first frames that hold a raw one).
@@ -162,7 +165,14 @@ class FuseOptions:
     ``palette`` (``none`` by default) shows the infrared image in false colour with the fused
     image's fine detail over it, as thermal cameras show their fusion (:func:`defusion.fusion.color.
     with_detail`; the infrared image is source ``infrared``, by default the one raw thermal frame
-    stretched, else the only grey source, else the last: pairs come visible first).
+    stretched, else the only grey source, else the last: pairs come visible first). Its colours span
+    ``palette_range`` (low, high: the infrared values as fused, floats in [0, 1], after the
+    stretch), or with None, the default, the 1st to 99th percentile of each call's infrared image
+    (:func:`defusion.fusion.color.palette_range`); for a stream measure it once on the first frames,
+    ``fuser.measure_palette(a0, b0)`` (with the stretch fixed first), so that a hot object entering
+    the view cannot recolour the rest (``defusion video`` does so). With a ``rig``, where the
+    infrared camera sees nothing the fused image is left uncoloured, and the range is measured on
+    what it sees.
 
     ``rig`` maps the images of a calibrated camera rig (an infrared and a visible camera side by
     side; :mod:`defusion.fusion.rig`, ``defusion calibrate``) onto the first camera's pixel grid
@@ -202,6 +212,9 @@ class FuseOptions:
     #: Which source (0-based) is the infrared image, for the palette; None: the one raw thermal
     #: frame, else the only grey one, else the last.
     infrared: int | None = None
+    #: The infrared values (low, high; floats in [0, 1], as fused) the palette spans; None: each
+    #: call's own (color.palette_range). Fuser.measure_palette measures one to keep for a stream.
+    palette_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
@@ -237,6 +250,12 @@ class FuseOptions:
         color.check_palette(self.palette)
         if self.infrared is not None and (not is_integer(self.infrared) or self.infrared < 0):
             raise ValueError(f"infrared must be a source's index (0 the first), got {self.infrared!r}")
+        if self.palette_range is not None:
+            span = tuple(self.palette_range) if isinstance(self.palette_range, (tuple, list)) else ()
+            if len(span) != 2 or not all(is_number(v) and 0.0 <= v <= 1.0 for v in span) or not span[0] < span[1]:
+                raise ValueError(f"palette_range is the infrared values (low, high) the palette spans, 0 <= low < "
+                                 f"high <= 1, got {self.palette_range!r}")
+            object.__setattr__(self, "palette_range", (float(span[0]), float(span[1])))
         if self.palette != "none" and self.pixels == "sources":
             raise ValueError("a thermal palette colours the network's fusion; pixels='sources' keeps the sources' "
                              "own pixels and colours: use one or the other")
@@ -270,7 +289,7 @@ class FuseOptions:
 
         Example:
             >>> FuseOptions(scale=1).with_task("ivf")
-            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto', deghost=False, rig=None, palette='none', infrared=None)
+            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto', deghost=False, rig=None, palette='none', infrared=None, palette_range=None)
             >>> FuseOptions(unique_gain=2.0).with_task("mff").unique_gain
             1.0
             >>> mff = FuseOptions().with_task("mff")
@@ -296,6 +315,19 @@ class FuseOptions:
         if pixels != self.pixels and self.scale == default_scale(self.pixels):
             return default_scale(pixels)
         return self.scale
+
+    @property
+    def stretch_shared(self) -> bool:
+        """Whether raw frames share one stretch (:func:`defusion.fusion.stretch.measure_stretch`):
+        where ``order`` sorts the sources by exposure (``for_task("mef")``), a bracket from one
+        sensor, whose exposures keep their relation; else each is stretched on its own, as the raw
+        frames of different cameras (infrared and visible) must be.
+
+        Example:
+            >>> FuseOptions().stretch_shared, FuseOptions.for_task("mef").stretch_shared
+            (False, True)
+        """
+        return self.order != "given"
 
     @property
     def resolved_detail_gain(self) -> float:
@@ -449,7 +481,7 @@ class _Prepared:
     dtype: np.dtype
     size: tuple[int, int]
     sources: list[np.ndarray]  # the float sources (registered), for pixels="sources"
-    palette: np.ndarray | None = None  # HxWx3 false colours of the infrared image (options.palette)
+    palette: np.ndarray | None = None  # HxWx3 false colours of the infrared image (options.palette; x4: a rig's)
     stretched: tuple[int, ...] = ()  # the sources stretched as raw thermal frames
     frame: int = 0  # the source the others were registered onto (Fusion.frame)
     warps: tuple[np.ndarray | None, ...] = ()  # each source's warp onto the frame (Fusion.warps)
@@ -682,7 +714,8 @@ class Fuser:
         if self.options.infrared is not None:
             return self.options.infrared, None
         images = self._checked(images)
-        _, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch)
+        _, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch,
+                                       self.options.stretch_shared)
         index, certain = color.thermal_source(images, stretched)
         if certain:
             return index, None
@@ -726,7 +759,8 @@ class Fuser:
     def _mapped(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
         """The sources as floats in [0, 1], raw thermal frames stretched and mapped by the rig (not
         yet registered), and the indices of those stretched."""
-        floats, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch)
+        floats, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch,
+                                            self.options.stretch_shared)
         if self.options.rig is not None:
             floats = self.options.rig.apply(floats)
         return floats, stretched
@@ -741,6 +775,27 @@ class Fuser:
         best = reference_index(floats)
         return _Anchors(best, best)
 
+    def measure_palette(self, *images: np.ndarray) -> tuple[float, float] | None:
+        """The infrared values (low, high) the palette spans for ``images`` as :meth:`fuse` measures
+        them (:func:`defusion.fusion.color.palette_range`; on what a rig's infrared camera sees), to
+        keep for a stream: ``replace(fuser, options=replace(fuser.options, palette_range=...))``;
+        None for a flat infrared image (a shutter frame), which spans nothing."""
+        registered = self._registered(self._checked(images))
+        low, high = color.palette_range(*self._thermal(registered.floats, registered.stretched))
+        return (low, high) if high > low else None
+
+    def _thermal(self, floats: list[np.ndarray], stretched) -> tuple[np.ndarray, np.ndarray | None]:
+        """The infrared image the palette colours (``options.infrared``, else :func:`color.thermal_source`)
+        and, where a rig's infrared camera does not see all of the first camera's view, the HxW
+        weight of its own view (:meth:`Rig.seen`; None: it sees all, or it is the first camera)."""
+        infrared = self.options.infrared
+        if infrared is not None and infrared >= len(floats):
+            raise ValueError(f"infrared image {infrared + 1} was asked for, but {len(floats)} images were given")
+        if infrared is None:
+            infrared, _ = color.thermal_source(floats, stretched)
+        rig = self.options.rig
+        return floats[infrared], rig.seen()[infrared - 1] if rig is not None and infrared > 0 else None
+
     def _prepare(self, images) -> _Prepared:
         images = self._checked(images)
         dtype = color.output_dtype(*images)
@@ -750,12 +805,8 @@ class Fuser:
         size = images[0].shape[:2]
         mode = color.plan_mode(floats, self.options.color)
         if self.options.palette != "none":  # the infrared image in false colour, the fusion's detail over it
-            infrared = self.options.infrared
-            if infrared is not None and infrared >= len(floats):
-                raise ValueError(f"infrared image {infrared + 1} was asked for, but {len(floats)} images were given")
-            if infrared is None:
-                infrared, _ = color.thermal_source(floats, stretched)
-            colours = color.thermal_colours(floats[infrared], self.options.palette)
+            thermal, seen = self._thermal(floats, stretched)
+            colours = color.thermal_colours(thermal, self.options.palette, self.options.palette_range, seen)
             inputs = [color.as_rgb(color.luminance(f)) for f in floats]
             return _Prepared("grey", inputs, None, dtype, size, floats, colours, stretched=stretched, frame=frame,
                              **done)

@@ -201,12 +201,13 @@ def parse_pattern(text: str) -> tuple[int, int]:
 
 def find_board(image: np.ndarray, pattern: tuple[int, int]) -> np.ndarray | None:
     """The inner corners (Nx2, x y, row by row) of a chessboard of ``pattern`` (inner corners per
-    row, per column) in ``image`` (any layout and depth), or None if there is none. A heated or
-    cooled board shows in an infrared image too, often with its contrast inverted: the detector
-    does not mind. Sub-pixel accurate (OpenCV's sector-based detector)."""
-    from defusion.fusion.color import luminance, to_float, to_uint8
+    row, per column) in ``image`` (any layout and depth; a raw 14-bit frame's narrow band of
+    counts is stretched first, :func:`_display`), or None if there is none. A heated or cooled
+    board shows in an infrared image too, often with its contrast inverted: the detector does not
+    mind. Sub-pixel accurate (OpenCV's sector-based detector)."""
+    from defusion.fusion.color import to_uint8
 
-    grey = cv2.equalizeHist(to_uint8(luminance(to_float(np.asarray(image)))))
+    grey = cv2.equalizeHist(to_uint8(_display(image)))
     found, corners = cv2.findChessboardCornersSB(grey, tuple(pattern), flags=cv2.CALIB_CB_NORMALIZE_IMAGE)
     if not found:
         found, corners = cv2.findChessboardCorners(grey, tuple(pattern), flags=cv2.CALIB_CB_ADAPTIVE_THRESH
@@ -338,6 +339,13 @@ class Rig:
         return [float(np.sqrt(np.mean(np.sum((map_points(c.array, ref) - np.asarray(src, float)) ** 2, axis=1))))
                 for c, (ref, src) in zip(self.cameras, points)]
 
+    def seen(self) -> list[np.ndarray | None]:
+        """For each camera after the first, the HxW weight (float32, on the first camera's grid) of
+        its own view in what :meth:`apply` gives: 1 where it sees the first camera's view, 0 where the
+        first image stands in for it, feathered between; None where it sees all of it. What a
+        thermal palette colours (nothing the infrared camera does not see)."""
+        return [_coverage(camera.array, camera.size, self.size) for camera in self.cameras]
+
     def coverage(self) -> list[float]:
         """Share of the first camera's pixels that each other camera sees (0-1). Below 1, the rest
         of the fused image is the first camera's view alone (:meth:`apply` lets it stand in)."""
@@ -396,11 +404,12 @@ class Rig:
         """A picture to judge the calibration by (HxWx3 float): per camera after the first, the first
         camera's view and that camera's warped view in alternate squares of a checkerboard (edges run
         on across the squares where the rig is right), both histogram-equalised so that infrared and
-        visible look alike. With ``points``, each marked point of the first image as a green circle and
-        the other camera's mark mapped back as a red cross: apart by the fit error."""
+        visible look alike (a raw frame's narrow band of counts stretched first, :func:`_display`). With
+        ``points``, each marked point of the first image as a green circle and the other camera's mark
+        mapped back as a red cross: apart by the fit error."""
         from defusion.fusion.color import luminance, to_uint8
 
-        warped = self.apply(images)
+        warped = self.apply([_display(image) for image in images])
         w, h = self.size
         side = max(1, min(w, h) // cells)
         yy, xx = np.mgrid[:h, :w]
@@ -520,10 +529,24 @@ def _as_tuple(matrix: np.ndarray) -> tuple[tuple[float, float, float], ...]:
     return tuple(tuple(float(v) for v in row) for row in np.asarray(matrix, np.float64))
 
 
+def _display(image: np.ndarray) -> np.ndarray:
+    """HxW float32 in [0, 1]: ``image``'s luminance (any layout and depth) stretched between its
+    :func:`~defusion.fusion.stretch.value_range`, so that a raw 14-bit frame, whose counts fill a
+    narrow band of the 16-bit range, shows its scene in 8 bits as an 8-bit image does (read as it
+    is, a heated board 120 counts over its background is one grey level)."""
+    from defusion.fusion.color import luminance, to_float
+    from defusion.fusion.stretch import value_range
+
+    grey = luminance(to_float(np.asarray(image))).astype(np.float32)
+    low, high = value_range(grey)
+    return np.clip((grey - low) / (high - low), 0.0, 1.0) if high > low else grey
+
+
 def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
     """``image`` resampled onto a grid of ``size`` (W, H) whose pixel p is the image's ``matrix @ p``
     (shrunk first where the grid is much coarser than the image, so detail does not alias); and
-    where the image covers that grid, a soft HxW mask (None: it covers all of it)."""
+    where the image covers that grid, a soft HxW mask (:func:`_coverage`; None: it covers all of it)."""
+    soft = _coverage(matrix, (image.shape[1], image.shape[0]), size)
     density = math.sqrt(abs(np.linalg.det(matrix[:2, :2])) / max(matrix[2, 2], 1e-12) ** 2)
     image = np.ascontiguousarray(image, dtype=np.float32)
     if density > MAX_WARP_DENSITY:
@@ -537,18 +560,25 @@ def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> tuple
     out = cv2.warpPerspective(image, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
     if out.ndim < image.ndim:  # OpenCV drops a trailing channel axis of 1
         out = out[..., None]
-    covered = cv2.warpPerspective(np.ones(image.shape[:2], np.float32), matrix, size, flags=flags,
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return np.clip(out, 0.0, 1.0), soft
+
+
+def _coverage(matrix: np.ndarray, source_size: tuple[int, int], size: tuple[int, int]) -> np.ndarray | None:
+    """Where an image of ``source_size`` (W, H) covers a grid of ``size`` (W, H) whose pixel p is
+    its ``matrix @ p``: a soft HxW float32 mask, 1 inside, 0 outside, feathered over FILL_FEATHER
+    of the short side inside the edge; None where it covers all of the grid."""
+    covered = cv2.warpPerspective(np.ones((source_size[1], source_size[0]), np.float32), matrix, size,
+                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+                                  borderValue=0)
     # bilinear sampling of the mask reads 0.5 exactly at the image's outer edge (half a pixel out
     # from its outermost centres), so this is "within the camera's pixels"
     seen = covered >= 0.5
     if seen.all():
-        return np.clip(out, 0.0, 1.0), None
+        return None
     feather = max(1.0, FILL_FEATHER * min(size))
     inside = cv2.erode(seen.astype(np.uint8), np.ones((3, 3), np.uint8),
                        iterations=int(math.ceil(feather))).astype(np.float32)
-    soft = cv2.GaussianBlur(inside, (0, 0), feather / 2) * seen
-    return np.clip(out, 0.0, 1.0), soft
+    return cv2.GaussianBlur(inside, (0, 0), feather / 2) * seen
 
 
 def _like(reference: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -4,10 +4,18 @@ Thermal cameras write raw counts: 14-bit values in a 16-bit file, and a scene's 
 only a narrow band of them (say 7,000 to 9,000 of 65,535). Read as a 16-bit image that frame is a
 flat dark grey, and a fusion would keep almost nothing of it. Every thermal viewer stretches such
 a frame before showing it (automatic gain control); :func:`stretch_sources` does the same before
-fusing: grey 16-bit sources whose values span under ``NARROW_SPAN`` of the range are mapped from
-their ``TAIL_PERCENT`` to their ``100 - TAIL_PERCENT`` percentile onto [0, 1]. Sources stretched
-together share one mapping, so a raw bracket from one sensor keeps its exposures' relation.
-8-bit and colour images are display images already and are never touched.
+fusing: grey 16-bit sources (in any byte order) whose values span under ``NARROW_SPAN`` of the
+range are mapped from their ``TAIL_PERCENT`` to their ``100 - TAIL_PERCENT`` percentile onto
+[0, 1] (:func:`value_range`: blank or telemetry lines, constant from end to end, and counts of 0,
+which no sensor reads from a scene, do not set it). Each such source is stretched on its own: two
+cameras' raw frames (a 14-bit thermal camera's 7,000-9,000 and a 12-bit visible one's 0-4,095)
+lie in bands of their own, and one mapping across both would squeeze each into a part of the
+range. Only frames of one sensor, a raw bracket (``shared``: the fuser's sources sorted by
+exposure, ``FuseOptions.order`` other than "given", as ``task="mef"`` sorts them), share one
+mapping, so that its exposures keep their relation (the dark one stays dark). 8-bit and colour
+images are display images already and are never touched; grey float data in a narrow band of
+[0, 1] (raw counts divided by 65535) is fused as it is, with a warning (it could as well be a dim
+display image: pass the uint16 counts to have them stretched, or a :class:`FixedStretch`).
 
 A stream (video, a camera loop) must keep one mapping: measured per frame, a hot object entering
 a corner widens the range and darkens every unchanged region, or switches the stretch off for that
@@ -23,7 +31,8 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from defusion.fusion.color import is_grey
+from defusion.fusion.color import is_grey, native
+from defusion.io.notes import warn
 
 #: ``auto``: stretch narrow-range 16-bit grey sources (the default); ``none``: use values as they are.
 Stretch = Literal["auto", "none"]
@@ -36,6 +45,9 @@ TAIL_PERCENT = 0.1
 _SAMPLE = 1_000_000
 #: Full scale of the 16-bit sources stretched: their values over it are the floats in [0, 1].
 _FULL_SCALE_16 = 65535.0
+#: Float data that is 8-bit data divided by 255 (each value within this of a multiple of 1/255) is a
+#: display image, not raw counts: no warning that it is narrow.
+_EIGHT_BIT_TOLERANCE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -43,17 +55,20 @@ class FixedStretch:
     """One stretch, measured once and applied as it is: ``sources`` (indices, in the order the
     images are given to the fuser: the stretch runs before ``FuseOptions.order`` sorts them)
     mapped from ``low`` to ``high`` (floats in [0, 1]: the value over 65535) onto [0, 1], whatever
-    each frame's own range. For streams, so that the mapping cannot change, and flicker, between
-    frames (:func:`measure_stretch`).
+    each frame's own range. One ``low`` and ``high`` map every source alike (one sensor's frames);
+    tuples of them, one per source in ``sources``' order, map each its own way (two cameras'). For
+    streams, so that the mapping cannot change, and flicker, between frames (:func:`measure_stretch`).
 
     Example:
         >>> FixedStretch([1], 0.1, 0.2)
         FixedStretch(sources=(1,), low=0.1, high=0.2)
+        >>> FixedStretch([0, 1], (0.0, 0.1), (0.06, 0.14)).mapping(1)
+        (0.1, 0.14)
     """
 
     sources: tuple[int, ...]
-    low: float
-    high: float
+    low: float | tuple[float, ...]
+    high: float | tuple[float, ...]
 
     def __post_init__(self) -> None:
         sources = tuple(self.sources)
@@ -61,13 +76,43 @@ class FixedStretch:
             raise ValueError(f"a fixed stretch's sources must be source indices (0 the first), got {self.sources!r}")
         if len(set(sources)) != len(sources):
             raise ValueError(f"a fixed stretch names each source once, got {self.sources!r}")
-        low, high = float(self.low), float(self.high)
-        if not (math.isfinite(low) and math.isfinite(high) and 0.0 <= low < high <= 1.0):
-            raise ValueError(f"a fixed stretch maps low to high, 0 <= low < high <= 1, got {self.low!r} to "
-                             f"{self.high!r}")
+        lows, highs = _per_source(self.low, len(sources), "low"), _per_source(self.high, len(sources), "high")
+        for low, high in zip(lows, highs):
+            if not (math.isfinite(low) and math.isfinite(high) and 0.0 <= low < high <= 1.0):
+                raise ValueError(f"a fixed stretch maps low to high, 0 <= low < high <= 1, got {self.low!r} to "
+                                 f"{self.high!r}")
         object.__setattr__(self, "sources", tuple(int(i) for i in sources))
-        object.__setattr__(self, "low", low)
-        object.__setattr__(self, "high", high)
+        object.__setattr__(self, "low", lows if isinstance(self.low, (tuple, list, np.ndarray)) else lows[0])
+        object.__setattr__(self, "high", highs if isinstance(self.high, (tuple, list, np.ndarray)) else highs[0])
+
+    def mapping(self, source: int) -> tuple[float, float]:
+        """The (low, high) that ``source`` (an index in ``sources``) is mapped from."""
+        k = self.sources.index(source)
+        pick = lambda bound: bound[k] if isinstance(bound, tuple) else bound  # noqa: E731
+        return pick(self.low), pick(self.high)
+
+    def groups(self) -> list[tuple[tuple[int, ...], float, float]]:
+        """The sources that share a mapping, and its low and high: one group for one sensor's
+        frames, one per source for several cameras'.
+
+        Example:
+            >>> FixedStretch([0, 2], (0.0, 0.1), (0.06, 0.14)).groups()
+            [((0,), 0.0, 0.06), ((2,), 0.1, 0.14)]
+        """
+        groups: dict[tuple[float, float], list[int]] = {}
+        for i in self.sources:
+            groups.setdefault(self.mapping(i), []).append(i)
+        return [(tuple(sources), low, high) for (low, high), sources in groups.items()]
+
+
+def _per_source(bound, count: int, name: str) -> tuple[float, ...]:
+    """A FixedStretch's low or high as one float per source: a number for all, or one each."""
+    if isinstance(bound, (tuple, list, np.ndarray)):
+        if len(bound) != count:
+            raise ValueError(f"a fixed stretch's {name} is one number for all its sources or one per source "
+                             f"({count}), got {len(bound)}")
+        return tuple(float(v) for v in bound)
+    return (float(bound),) * count
 
 
 def check_stretch(stretch: "Stretch | FixedStretch") -> None:
@@ -79,21 +124,39 @@ def check_stretch(stretch: "Stretch | FixedStretch") -> None:
 
 
 def value_range(image: np.ndarray) -> tuple[float, float]:
-    """The ``TAIL_PERCENT`` and ``100 - TAIL_PERCENT`` percentiles of an image's values.
+    """The ``TAIL_PERCENT`` and ``100 - TAIL_PERCENT`` percentiles of an image's values (a grey
+    image's: the first channel), leaving out what is no reading of the scene: rows and columns
+    that hold one value from end to end (a blank or telemetry line, padding: a scene's rows are
+    never that even, in a sensor's noise) and values of exactly 0 (a dead pixel, a blanked line);
+    all of them when nothing else is left (a flat frame). One such row of a 256-row frame is 0.4%
+    of its values: over ``TAIL_PERCENT``, it would stretch the range down to 0.
 
     Example:
-        >>> [round(v, 6) for v in value_range(np.arange(1001, dtype=np.uint16))]
-        [1.0, 999.0]
+        >>> [round(v, 6) for v in value_range(np.arange(1000, 2001, dtype=np.uint16))]
+        [1001.0, 1999.0]
+        >>> frame = (7000 + np.arange(64 * 64).reshape(64, 64) % 2000).astype(np.uint16)
+        >>> frame[0] = 0  # a telemetry row, blanked
+        >>> [round(v) for v in value_range(frame)]
+        [7002, 8997]
     """
-    values = np.asarray(image).ravel()
+    values = native(np.asarray(image))
+    values = values[..., 0] if values.ndim == 3 else values
+    if values.ndim == 2 and values.size:
+        rows, cols = values.min(axis=1) != values.max(axis=1), values.min(axis=0) != values.max(axis=0)
+        if rows.any() and cols.any():
+            values = values[np.ix_(rows, cols)]
+    values = values.ravel()
     values = values[:: max(1, values.size // _SAMPLE)]
+    readings = values[values != 0]
+    values = readings if readings.size else values
     lo, hi = np.percentile(values, [TAIL_PERCENT, 100 - TAIL_PERCENT])
     return float(lo), float(hi)
 
 
 def is_narrow(image: np.ndarray) -> bool:
-    """Whether ``image`` looks like a raw sensor frame: grey (HxW, HxWx1 or R = G = B), 16-bit,
-    its values spanning under ``NARROW_SPAN`` of the 16-bit range (and not flat).
+    """Whether ``image`` looks like a raw sensor frame: 16-bit (any byte order), its values
+    (:func:`value_range`) spanning under ``NARROW_SPAN`` of the 16-bit range (and not flat), grey
+    (HxW, HxWx1 or R = G = B) at that span's contrast: the stretch would bring out any colour.
 
     Example:
         >>> thermal = (7000 + np.arange(64 * 64).reshape(64, 64) % 2000).astype(np.uint16)
@@ -102,26 +165,32 @@ def is_narrow(image: np.ndarray) -> bool:
         >>> is_narrow(thermal[..., None]), is_narrow(np.dstack([thermal] * 3))
         (True, True)
     """
-    if image.dtype != np.uint16 or image.size == 0 or not is_grey(image):
+    image = native(np.asarray(image))
+    if image.dtype != np.uint16 or image.size == 0:
         return False
-    image = image if image.ndim == 2 else image[..., 0]
     lo, hi = value_range(image)
-    return 0 < hi - lo < NARROW_SPAN * 65535
+    return 0 < hi - lo < NARROW_SPAN * _FULL_SCALE_16 and is_grey(image, scale=hi - lo)
 
 
-def measure_stretch(images: Sequence[np.ndarray]) -> FixedStretch | None:
+def measure_stretch(images: Sequence[np.ndarray], shared: bool = False) -> FixedStretch | None:
     """The mapping ``stretch="auto"`` gives ``images`` (in the order they are given to the fuser,
     before ``FuseOptions.order`` sorts them, as :class:`FixedStretch` indexes them): the narrow
-    sources (:func:`is_narrow`) and one shared range, from the lowest ``TAIL_PERCENT`` percentile
-    to the highest ``100 - TAIL_PERCENT`` one; None when no source is narrow. Measure it on a
-    stream's first frames that hold a narrow source (a flat shutter frame holds none) and fuse
-    every frame with it (``FuseOptions(stretch=...)``).
+    sources (:func:`is_narrow`), each mapped from its own :func:`value_range` (several cameras'
+    frames), or with ``shared`` (one sensor's bracket: ``FuseOptions.stretch_shared``) all from
+    the lowest ``TAIL_PERCENT`` percentile to the highest ``100 - TAIL_PERCENT`` one; None when no
+    source is narrow. Measure it on a stream's first frames that hold a narrow source (a flat
+    shutter frame holds none) and fuse every frame with it (``FuseOptions(stretch=...)``).
 
     Example:
         >>> raw = np.array([[7000, 7500], [8000, 9000]], np.uint16)
         >>> fixed = measure_stretch([raw, raw.astype(np.uint8)])
         >>> fixed.sources, round(fixed.low * 65535), round(fixed.high * 65535)
         ((0,), 7002, 8997)
+        >>> visible12 = np.array([[10, 1000], [3000, 4000]], np.uint16)  # another camera's band
+        >>> [round(v * 65535) for v in measure_stretch([visible12, raw]).high]
+        [3997, 8997]
+        >>> [round(v * 65535) for v in measure_stretch([visible12, raw], shared=True).groups()[0][1:]]
+        [13, 8997]
         >>> measure_stretch([raw.astype(np.uint8)]) is None
         True
     """
@@ -129,15 +198,21 @@ def measure_stretch(images: Sequence[np.ndarray]) -> FixedStretch | None:
     if not narrow:
         return None
     ranges = [value_range(np.asarray(images[i])) for i in narrow]
-    low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
-    return FixedStretch(tuple(narrow), low / _FULL_SCALE_16, high / _FULL_SCALE_16)
+    if shared or len(narrow) == 1:
+        low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
+        return FixedStretch(tuple(narrow), low / _FULL_SCALE_16, high / _FULL_SCALE_16)
+    return FixedStretch(tuple(narrow), tuple(r[0] / _FULL_SCALE_16 for r in ranges),
+                        tuple(r[1] / _FULL_SCALE_16 for r in ranges))
 
 
 def stretch_sources(images: Sequence[np.ndarray], floats: Sequence[np.ndarray],
-                    stretch: Stretch | FixedStretch = "auto") -> tuple[list[np.ndarray], list[int]]:
+                    stretch: Stretch | FixedStretch = "auto", shared: bool = False
+                    ) -> tuple[list[np.ndarray], list[int]]:
     """``floats`` (the sources in [0, 1]) with the narrow ones (:func:`is_narrow` on ``images``,
-    the sources as given) stretched by one shared mapping onto [0, 1]; and their indices. A
-    :class:`FixedStretch` is applied to its sources as it is, whatever their own range.
+    the sources as given) stretched onto [0, 1], each by its own mapping or, ``shared``, all by one
+    (:func:`measure_stretch`); and their indices. A :class:`FixedStretch` is applied to its sources
+    as it is, whatever their own range. With ``auto``, grey float sources in a narrow band of
+    [0, 1] (raw counts divided by 65535) are fused as they are, with a warning.
 
     Example:
         >>> raw = np.array([[7000, 7500], [8000, 9000]], np.uint16)
@@ -149,12 +224,35 @@ def stretch_sources(images: Sequence[np.ndarray], floats: Sequence[np.ndarray],
         0.5
     """
     check_stretch(stretch)
-    fixed = stretch if isinstance(stretch, FixedStretch) else measure_stretch(images) if stretch == "auto" else None
+    auto = isinstance(stretch, str) and stretch == "auto"
+    if auto:
+        _warn_narrow_floats(images)
+    fixed = stretch if isinstance(stretch, FixedStretch) else measure_stretch(images, shared) if auto else None
     floats = list(floats)
     if fixed is None:
         return floats, []
     if max(fixed.sources) >= len(floats):
         raise ValueError(f"the fixed stretch maps source {max(fixed.sources) + 1}, but {len(floats)} images were given")
     for i in fixed.sources:
-        floats[i] = np.clip((floats[i] - fixed.low) / (fixed.high - fixed.low), 0.0, 1.0).astype(np.float32)
+        low, high = fixed.mapping(i)
+        floats[i] = np.clip((floats[i] - low) / (high - low), 0.0, 1.0).astype(np.float32)
     return floats, list(fixed.sources)
+
+
+def _warn_narrow_floats(images: Sequence[np.ndarray]) -> None:
+    """Warn of grey float sources whose values span under ``NARROW_SPAN`` of [0, 1] and are not
+    8-bit data divided by 255: raw counts divided by their full scale, most likely, fused as they
+    are (float data is never stretched: it may as well be a dim display image)."""
+    for index, image in enumerate(images):
+        image = np.asarray(image)
+        if not np.issubdtype(image.dtype, np.floating) or image.size == 0 or not np.isfinite(image).all():
+            continue
+        lo, hi = value_range(image)
+        if not 0 < hi - lo < NARROW_SPAN or not is_grey(image, scale=hi - lo):
+            continue
+        sample = np.asarray(image, np.float64).ravel()[:: max(1, image.size // _SAMPLE)] * 255
+        if np.abs(sample - np.round(sample)).max() <= _EIGHT_BIT_TOLERANCE * 255:
+            continue
+        warn(f"image {index + 1} is grey float data spanning under {NARROW_SPAN:.0%} of [0, 1], as raw sensor "
+             "counts divided by 65535 do: it is fused as it is, nearly flat; give the uint16 counts to have them "
+             "stretched, or stretch it with a FixedStretch (defusion.fusion.stretch)")

@@ -288,6 +288,7 @@ def fuse_videos(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: bool = True,
     warn: Callable[[str], None] | None = None,
+    on_first: Callable[[list[Path], list[np.ndarray]], None] | None = None,
 ) -> VideoResult:
     """Fuse ``a`` and ``b`` (video files or frame folders) frame by frame into ``out``.
 
@@ -300,8 +301,13 @@ def fuse_videos(
     frame the others are aligned onto and deghost's reference (chosen on the first frames as
     ``Fuser.fuse`` chooses them: a bracket's best exposed), and with the stretch of raw thermal frames
     (``FuseOptions.stretch``, ``auto``): measured on the first frames that hold a raw one and kept,
-    so that a hot object entering the view does not darken the rest of it. Ctrl-C raises
-    :class:`VideoInterrupted` (a KeyboardInterrupt) with the number of frames fused so far.
+    so that a hot object entering the view does not darken the rest of it; and so with a thermal
+    palette's range (``FuseOptions.palette_range``, unless one is given): measured on the first
+    frames whose infrared image is not flat (:meth:`Fuser.measure_palette`) and kept, so that the
+    hot object does not recolour the rest. ``on_first`` is given the first frames and their
+    inputs' paths, in the order they are fused, before they are (what to say about them: which
+    one a palette colours). Ctrl-C raises :class:`VideoInterrupted` (a KeyboardInterrupt) with the
+    number of frames fused so far.
     """
     from tqdm import tqdm
 
@@ -355,7 +361,9 @@ def fuse_videos(
                         # (a rig's frames stay in its cameras' order: it maps b's onto a's)
                         swap = fuser.options.rig is None and fuser.input_order(fa, fb) == [1, 0]
                     pair = [fb, fa] if swap else [fa, fb]
-                    steady = _with_fixed_stretch(_steady_fuser(fuser, pair) if first else steady, pair)
+                    if first and on_first is not None:
+                        on_first([src_b.path, src_a.path] if swap else [src_a.path, src_b.path], pair)
+                    steady = _fixed_for_stream(fuser, _steady_fuser(fuser, pair) if first else steady, pair)
                     fused = steady.fuse(*pair)
                 except (SizeMismatchError, RigError) as exc:
                     raise VideoError(f"frame {done}: {exc}") from None
@@ -411,16 +419,44 @@ def _first_anchors(fuser: Fuser, first: list[np.ndarray]) -> _Anchors:
     return anchors
 
 
-def _with_fixed_stretch(fuser: Fuser, frames: list[np.ndarray]) -> Fuser:
-    """``fuser`` with a ``stretch="auto"`` measured on ``frames`` (in the order fused) and kept as a
-    FixedStretch, once one of them is a raw frame (:func:`measure_stretch`); until then still
-    "auto", so a flat first frame (a shutter or NUC frame) cannot switch the stretch off for the
-    whole stream. A stretch already fixed, or "none", stays."""
+def _fixed_for_stream(fuser: Fuser, steady: Fuser, frames: list[np.ndarray]) -> Fuser:
+    """``steady`` (the fuser of the stream's frames so far) with its stretch (:func:`_with_fixed_stretch`)
+    and, with a palette, the infrared image it colours (the first frames') and its range
+    (:func:`_with_fixed_palette`) fixed on ``frames`` where they are not yet; the range measured
+    again on the frame the stretch is fixed on (it measures the stretched infrared). ``fuser``, the
+    one given, says what the caller fixed and how raw frames are stretched (``FuseOptions.
+    stretch_shared``: its order, which the steady fuser's "given" replaces)."""
+    before = steady.options.stretch
+    steady = _with_fixed_stretch(steady, frames, fuser.options.stretch_shared)
+    if fuser.options.palette == "none":
+        return steady
+    if steady.options.infrared is None:  # which one is the infrared image cannot flip between frames
+        steady = replace(steady, options=replace(steady.options, infrared=steady.infrared_source(*frames)[0]))
+    settled = steady.options.palette_range is not None and steady.options.stretch is before
+    if fuser.options.palette_range is not None or settled:
+        return steady
+    return _with_fixed_palette(steady, frames)
+
+
+def _with_fixed_stretch(fuser: Fuser, frames: list[np.ndarray], shared: bool = False) -> Fuser:
+    """``fuser`` with a ``stretch="auto"`` measured on ``frames`` (in the order fused; ``shared``, a
+    bracket's: one mapping for all) and kept as a FixedStretch, once one of them is a raw frame
+    (:func:`measure_stretch`); until then still "auto", so a flat first frame (a shutter or NUC
+    frame) cannot switch the stretch off for the whole stream. A stretch already fixed, or "none",
+    stays."""
     stretch = fuser.options.stretch
     if not (isinstance(stretch, str) and stretch == "auto"):
         return fuser
-    fixed = measure_stretch(frames)
+    fixed = measure_stretch(frames, shared)
     return fuser if fixed is None else replace(fuser, options=replace(fuser.options, stretch=fixed))
+
+
+def _with_fixed_palette(fuser: Fuser, frames: list[np.ndarray]) -> Fuser:
+    """``fuser`` with its palette's range measured on ``frames`` (:meth:`Fuser.measure_palette`) and
+    kept, once their infrared image is not flat; until then measured per frame, so that a flat
+    first frame (a shutter frame) cannot fix a range that spans nothing."""
+    span = fuser.measure_palette(*frames)
+    return fuser if span is None else replace(fuser, options=replace(fuser.options, palette_range=span))
 
 
 def _warn_rates_differ(src_a: FrameSource, src_b: FrameSource, rate: float, asked: bool,

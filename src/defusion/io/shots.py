@@ -11,6 +11,7 @@ EXIF. Within a group the shots keep their capture order, a focus stack's focal o
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from PIL import Image
 
 from defusion.io.heif import HEIF_SUFFIXES, register_heif
 from defusion.io.images import READ_FORMATS, READ_SUFFIXES, opens_as_image
-from defusion.io.notes import listed, note, warn
+from defusion.io.notes import listed, note, plural, warn
 from defusion.io.raw import is_raw, raw_capture
 
 #: Files taken as shots: every image format defusion reads, phones' HEIC and cameras' raw files included.
@@ -28,8 +29,15 @@ SHOT_SUFFIXES = READ_SUFFIXES
 #: A new group starts after a pause of more than this many seconds between one shot's end
 #: (its capture time plus its exposure time) and the next one's capture time.
 DEFAULT_GAP_S = 2.0
+#: Exposure times at least this many stops apart make shots an exposure bracket (with differing
+#: exposure biases): a camera metering each shot of a focus stack itself varies them by less.
+BRACKET_STOPS = 0.5
+#: How many levels below a folder without images :func:`image_subfolders` looks for them (a
+#: camera card's DCIM/100CANON is 2).
+SUBFOLDER_DEPTH = 3
 _EXIF_IFD = 0x8769
 _DATETIME, _DATETIME_ORIGINAL, _SUBSEC_ORIGINAL, _EXPOSURE_TIME = 0x0132, 0x9003, 0x9291, 0x829A
+_EXPOSURE_BIAS, _ORIENTATION = 0x9204, 0x0112
 
 
 class ShotsError(ValueError):
@@ -99,8 +107,57 @@ def list_shots(folder: str | Path) -> list[Path]:
     shots = [p for p in images if p not in twins]
     if not shots:
         raise ShotsError(f"no images in {folder} " + (f"but the {len(left_out)} left out above" if left_out else
-                                                      f"(defusion reads {READ_FORMATS})"))
+                                                      f"(defusion reads {READ_FORMATS})")
+                         + _subfolders_hint(folder))
     return shots
+
+
+def image_subfolders(folder: str | Path, depth: int = SUBFOLDER_DEPTH) -> list[tuple[Path, int]]:
+    """The folders below ``folder`` (up to ``depth`` levels, hidden ones and links left out) that hold
+    image files directly, with how many, in natural name order: where a camera card keeps its shots
+    (``DCIM/100CANON``), for a folder of none to point at.
+
+    Example:
+        >>> import tempfile
+        >>> card = Path(tempfile.mkdtemp())
+        >>> (card / "DCIM" / "100CANON").mkdir(parents=True)
+        >>> for name in ("IMG_1.JPG", "IMG_2.JPG", "notes.txt"):
+        ...     _ = (card / "DCIM" / "100CANON" / name).write_bytes(b"")
+        >>> [(str(p.relative_to(card)), n) for p, n in image_subfolders(card)]
+        [('DCIM/100CANON', 2)]
+    """
+    found: list[tuple[Path, int]] = []
+    level = [Path(folder)]
+    for _ in range(depth):
+        level = sorted((d for parent in level for d in _entries(parent)
+                        if d.is_dir() and not d.is_symlink() and not is_hidden(d)), key=natural_key)
+        for sub in level:
+            count = sum(p.is_file() and not is_hidden(p) and p.suffix.lower() in SHOT_SUFFIXES for p in _entries(sub))
+            if count:
+                found.append((sub, count))
+    return found
+
+
+def _entries(folder: Path) -> list[Path]:
+    """What ``folder`` holds; nothing where it cannot be listed (no permission)."""
+    try:
+        return list(folder.iterdir())
+    except OSError:
+        return []
+
+
+def _subfolders_hint(folder: Path) -> str:
+    """For a folder without images: which of its subfolders hold some (not searched), to give instead."""
+    found = image_subfolders(folder)
+    if not found:
+        return ""
+    if len(found) == 1:
+        sub, count = found[0]
+        return (f"; its subfolder {sub.relative_to(folder)} holds {plural(count, 'image')} (subfolders are not "
+                f"searched): point at that folder instead, {sub}")
+    named = listed([f"{sub.relative_to(folder)} ({count})" for sub, count in found])
+    return (f"; its subfolders {named} hold images (subfolders are not searched): point at one of them "
+            f"instead, such as {found[0][0]}")
 
 
 def raw_twins(paths: Sequence[Path]) -> list[Path]:
@@ -116,7 +173,8 @@ def raw_twins(paths: Sequence[Path]) -> list[Path]:
 
 
 def read_shot(path: str | Path) -> Shot:
-    """When ``path`` was taken (EXIF DateTimeOriginal with its sub-seconds, else DateTime) and for how
+    """When ``path`` was taken (EXIF DateTimeOriginal with its sub-seconds, in the EXIF sub-directory or,
+    as defusion's fused TIFFs hold it, the first; else DateTime) and for how
     long it was exposed; None and 0 where its header does not say (or cannot be read)."""
     path = Path(path)
     if is_raw(path):  # LibRaw reads the maker's header (Pillow cannot open most raw files)
@@ -134,16 +192,62 @@ def read_shot(path: str | Path) -> Shot:
             details = exif.get_ifd(_EXIF_IFD)
     except Exception:  # noqa: BLE001 - a corrupt EXIF block: an image with no time
         return Shot(path, None)
-    stamp = details.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+    stamp = details.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)  # TIFF: no sub-IFD
     taken = _parse_time(stamp, details.get(_SUBSEC_ORIGINAL))
-    exposure = details.get(_EXPOSURE_TIME)
+    exposure_s = _number(details.get(_EXPOSURE_TIME))
+    return Shot(path, taken, max(exposure_s or 0.0, 0.0))
+
+
+def _number(value) -> float | None:
+    """An EXIF number (a rational, or the pair some writers store one as) as a float; None where
+    there is none or it is not a number."""
     try:
-        if isinstance(exposure, tuple) and len(exposure) == 2:  # a rational some writers store as a pair
-            exposure = exposure[0] / exposure[1]
-        exposure_s = float(exposure) if exposure is not None else 0.0
+        if isinstance(value, tuple) and len(value) == 2:  # a rational some writers store as a pair
+            value = value[0] / value[1]
+        return float(value) if value is not None else None
     except (TypeError, ValueError, ZeroDivisionError):
-        exposure_s = 0.0
-    return Shot(path, taken, max(exposure_s, 0.0))
+        return None
+
+
+def _exif_tags(path: Path) -> tuple[dict, dict]:
+    """``path``'s EXIF: its first directory and its EXIF sub-directory (empty where it has none or
+    they cannot be read)."""
+    if path.suffix.lower() in HEIF_SUFFIXES:
+        register_heif()
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+            return dict(exif), dict(exif.get_ifd(_EXIF_IFD))
+    except Exception:  # noqa: BLE001 - not an image, or a corrupt EXIF block: nothing said of it
+        return {}, {}
+
+
+def exposure_settings(path: str | Path) -> tuple[float | None, float | None]:
+    """(exposure time in seconds, exposure bias in EV) from ``path``'s EXIF (a raw file's time from its
+    maker's header); None where it does not say."""
+    path = Path(path)
+    if is_raw(path):
+        seconds = raw_capture(path)[1]
+        return (seconds or None), None
+    _, details = _exif_tags(path)
+    seconds = _number(details.get(_EXPOSURE_TIME))
+    return (seconds if seconds and seconds > 0 else None), _number(details.get(_EXPOSURE_BIAS))
+
+
+def is_exposure_bracket(paths: Sequence[str | Path]) -> bool:
+    """Whether the shots' EXIF shows an exposure bracket: their exposure biases differ, or their
+    exposure times by :data:`BRACKET_STOPS` or more. False where they do not say."""
+    settings = [exposure_settings(p) for p in paths]
+    times = [t for t, _ in settings if t is not None]
+    biases = {b for _, b in settings if b is not None}
+    return len(biases) > 1 or (len(times) > 1 and math.log2(max(times) / min(times)) >= BRACKET_STOPS)
+
+
+def exif_orientation(path: str | Path) -> int:
+    """``path``'s EXIF orientation tag (1-8; 1, upright, where it has none or it cannot be read)."""
+    first, _ = _exif_tags(Path(path))
+    value = first.get(_ORIENTATION, 1)
+    return value if isinstance(value, int) else 1
 
 
 def _parse_time(stamp, subsec) -> datetime | None:
@@ -214,5 +318,6 @@ def group_name(group: Sequence[Path]) -> str:
     return group[0].stem if len(group) == 1 else f"{group[0].stem}-{group[-1].stem}"
 
 
-__all__ = ["SHOT_SUFFIXES", "DEFAULT_GAP_S", "Shot", "ShotsError", "natural_key", "is_hidden", "list_shots",
-           "raw_twins", "read_shot", "group_by_time", "group_by_count", "group_name"]
+__all__ = ["SHOT_SUFFIXES", "DEFAULT_GAP_S", "BRACKET_STOPS", "SUBFOLDER_DEPTH", "Shot", "ShotsError", "natural_key",
+           "is_hidden", "list_shots", "image_subfolders", "raw_twins", "read_shot", "exposure_settings",
+           "is_exposure_bracket", "exif_orientation", "group_by_time", "group_by_count", "group_name"]

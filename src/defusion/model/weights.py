@@ -36,14 +36,15 @@ def weights_digest(path: str | Path | None = None) -> str:
 
 
 def save_weights(model: DeNet, path: str | Path, metadata: dict[str, str] | None = None, half: bool = False) -> None:
-    """Write ``model``'s weights and config atomically (``half`` stores fp16)."""
+    """Write ``model``'s weights and config atomically (``half`` stores fp16). ``metadata`` adds
+    fields; it never replaces ``format`` or ``config``, which say what the tensors are."""
     path = Path(path)
     model = getattr(model, "module", model)
     tensors = {
         k: (v.detach().half() if half and v.is_floating_point() else v.detach()).contiguous().cpu()
         for k, v in model.state_dict().items()
     }
-    meta = {"format": "defusion-denet", "config": json.dumps(model.cfg.to_dict()), **(metadata or {})}
+    meta = {**(metadata or {}), "format": "defusion-denet", "config": json.dumps(model.cfg.to_dict())}
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata=meta)
     os.chmod(tmp, 0o644)  # weights are data anyone may read (package data, shared runs)
@@ -81,6 +82,12 @@ def load_weights(path: str | Path | None = None, map_location: str | torch.devic
     except (ValueError, TypeError, AttributeError) as exc:  # JSON, settings, or not a mapping at all
         raise WeightsError(f"{path}: its DeNet config is not valid ({exc})") from None
     reference = model.state_dict()
+    misfit = next((k for k, v in state.items() if k in reference and v.shape != reference[k].shape), None)
+    if misfit is not None:  # load_state_dict's own error is a page of size mismatches
+        raise WeightsError(f"{path} does not fit the DeNet config it holds: {misfit} is "
+                           f"{'x'.join(map(str, state[misfit].shape))} in the file, "
+                           f"{'x'.join(map(str, reference[misfit].shape))} in that network (a file whose config "
+                           "was replaced?)")
     state = {k: v.to(reference[k].dtype) if k in reference else v for k, v in state.items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:

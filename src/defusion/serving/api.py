@@ -1,11 +1,13 @@
-"""The DeFusion REST API (FastAPI): ``POST /v1/fuse``, ``GET /healthz``, ``GET /v1/info``.
+"""The DeFusion REST API (FastAPI): ``POST /v1/fuse``, ``GET /healthz``, ``GET /readyz``, ``GET /v1/info``.
 
 The server calls the one fusion core, :meth:`Fuser.fuse` / :meth:`Fuser.decompose`; uploads are
 decoded by :func:`defusion.serving.decode.decode_image`, i.e. by ``read_image``'s rules. One model
-is shared by all requests: model calls are serialised by a lock and run in the thread pool, so
-the event loop keeps accepting and decoding other requests meanwhile. Each request is checked and
-fused with its own options (the server's with the request's on top), never the shared Fuser's,
-and is skipped if its client has left by the time the model is free.
+is shared by all requests: a request waits for its turn on the event loop (an asyncio lock, no
+worker thread held while it waits) and its model call runs in the thread pool, so the event loop
+and the pool keep accepting, checking and decoding other requests meanwhile. At most
+``max_queue`` requests are held besides the one being fused; more are answered 503 at once. Each
+request is checked and fused with its own options (the server's with the request's on top), never
+the shared Fuser's, and is skipped if its client has left by the time the model is free.
 
 Every error is JSON ``{"detail": "..."}`` (a string):
 
@@ -19,10 +21,14 @@ Every error is JSON ``{"detail": "..."}`` (a string):
       sources of different sizes, components of more than two images, a bad query value, an
       unknown query parameter or form field, a query parameter or field sent twice
 500   an unexpected failure of the server (its log has the traceback)
+503   the server is busy (``max_queue`` requests held already; with ``Retry-After``), out of
+      memory for the request, or its temporary storage failed (its log has the reason)
 ====  ===========================================================================
 
-A client that disconnects gets nothing; one line is logged (status 499 in the access log). A
-fusion whose client left stops after the network pass it is in (a tile, a pair of a stack).
+A client that disconnects gets nothing; the server logs one line with its address and status 499
+(uvicorn's access log has none: nothing was sent). A fusion whose client left stops after the
+network pass it is in (a tile, a pair of a stack). Why a request was refused (4xx) is logged at
+debug level.
 
 Run it with ``defusion serve``, or with uvicorn directly:
 ``uvicorn --factory defusion.serving.api:app_from_env`` (``defusion serve``'s settings from the
@@ -32,6 +38,7 @@ Run it with ``defusion serve``, or with uvicorn directly:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import copy
 import inspect
@@ -66,10 +73,10 @@ from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, FuseOptions
 from defusion.fusion.rig import MAX_RIG_BYTES, Rig, RigError
 from defusion.fusion.selection import PixelSource, source_map
 from defusion.fusion.stretch import Stretch
-from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError
+from defusion.io.images import ImageReadError, ImageTooLargeError
 from defusion.io.metadata import ImageMetadata, choose_metadata, embed_metadata, read_metadata
 from defusion.io.notes import collecting
-from defusion.serving.decode import UnsupportedImageError, decode_image, header_size, one_line
+from defusion.serving.decode import UnsupportedImageError, UploadStorageError, decode_image, header_size, one_line
 
 log = logging.getLogger("defusion.serving")
 #: The ``palette`` query values (defusion.fusion.color.PALETTES), checked by FastAPI.
@@ -79,12 +86,27 @@ Palette = Literal["none", "inferno", "magma", "plasma", "hot", "jet", "turbo"]
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 #: Default bound on the images of one request (a bracket or focus stack of up to 4).
 DEFAULT_MAX_IMAGES = 4
+#: Default bound on each image's pixels: 16 MP (a 12 MP phone photo, a 4928x3264 camera frame,
+#: 4096x4096). A request's peak memory grows with its pixels (docs/serving.md, "Memory": about
+#: 0.17 GB per megapixel of a pair at the default scale, on 0.9 GB of fixed cost; a 16 MP pair
+#: about 3.6 GB), so the default fits a host of 4-8 GB; the CLI's bound (io.images.DEFAULT_MAX_PIXELS,
+#: 100 MP) let one small upload (a 190 KB PNG of 81 MP of zeros) take over 10 GB. --max-pixels sets it.
+DEFAULT_SERVER_MAX_PIXELS = 16_000_000
+#: Default bound on the requests held besides the one being fused (uploads read, decoded, waiting
+#: for the model): more are answered 503 with Retry-After, so the server's memory stays bounded.
+DEFAULT_MAX_QUEUE = 8
+#: Seconds a client told 503 because the queue is full is asked to wait (Retry-After).
+QUEUE_FULL_RETRY_AFTER_S = 10
+#: The status of a server that cannot serve a request now (busy, out of memory, storage failing).
+SERVICE_UNAVAILABLE = 503
 #: Room for multipart headers and boundaries on top of the files.
 MULTIPART_OVERHEAD = 64 * 1024
 #: The image fields of ``POST /v1/fuse``, in order: ``a`` and ``b`` always, then more up to ``max_images``.
 FIELDS = ("a", "b", "c", "d", "e", "f", "g", "h")
 #: The optional field with a camera rig's calibration (``defusion calibrate``'s JSON).
 RIG_FIELD = "rig"
+#: The fields a request may leave out; sent blank (a browser form's empty input), they are left out.
+OPTIONAL_FIELDS = (*FIELDS[2:], RIG_FIELD)
 #: Names inside the ``components=true`` zip, in this order.
 COMPONENT_FILES = ("fused.png", "common.png", "unique_a.png", "unique_b.png")
 #: Added to the components zip with pixels=sources: the decision map, white where a's pixels are.
@@ -107,6 +129,8 @@ ERRORS: dict[int, str] = {
          "sizes without a rig, a bad rig, components of more than two images, a bad query value, an unknown "
          "query parameter or form field, or one sent twice",
     500: "an unexpected failure of the server (its log has the details)",
+    SERVICE_UNAVAILABLE: "the server is busy (max_queue requests are held already: retry after Retry-After "
+                         "seconds), out of memory for this request, or its temporary storage failed",
 }
 #: What each query parameter of ``POST /v1/fuse`` does, for OpenAPI (in the API's terms; the CLI's
 #: help texts name its own flags).
@@ -143,18 +167,23 @@ class Limits:
 
     ``max_upload_bytes`` bounds each uploaded file; the whole request body may be at most
     ``max_images`` files plus :data:`MULTIPART_OVERHEAD`. ``max_pixels`` bounds width x height
-    of each image and is checked from the header, before anything is decoded.
+    of each image and is checked from the header, before anything is decoded. ``max_queue``
+    bounds the requests the server holds besides the one being fused (reading, decoding, waiting
+    for the model); one more is answered 503.
     """
 
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_pixels: int = DEFAULT_SERVER_MAX_PIXELS
     max_images: int = DEFAULT_MAX_IMAGES
+    max_queue: int = DEFAULT_MAX_QUEUE
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes <= 0 or self.max_pixels <= 0:
             raise ValueError("max_upload_bytes and max_pixels must be positive")
         if not 2 <= self.max_images <= len(FIELDS):
             raise ValueError(f"max_images must be from 2 to {len(FIELDS)}")
+        if self.max_queue < 0:
+            raise ValueError("max_queue must be 0 or more")
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -210,6 +239,10 @@ class _ClientGone(Exception):
     """The client disconnected; ``str(exc)`` says when. Nothing is answered (no one is listening)."""
 
 
+class _QueueFull(Exception):
+    """``max_queue`` requests are held besides the one being fused: answered 503 with Retry-After."""
+
+
 class _MultipartBody(MultiPartParser):
     """Starlette's multipart parser, also noting whether the body reached its closing boundary:
     python-multipart accepts a body that just stops, so a part cut short would vanish and the
@@ -255,23 +288,67 @@ class _Upload:
 
 
 class _ModelRunner:
-    """The one shared model, one call at a time (a lock), each request with its own options.
+    """The one shared model, one call at a time, each request with its own options.
 
     The shared Fuser is never changed: a request's options (:meth:`options_for`) are made from
     the server's alone, and its call runs on a shallow copy of the Fuser that shares the model
     and carries those options. So each request is checked and fused by its own settings, and
-    no request sees another's, however they interleave."""
+    no request sees another's, however they interleave.
 
-    def __init__(self, fuser: Fuser) -> None:
+    A request takes a place (:meth:`admitted`: at most ``max_queue`` besides the one being
+    fused, else :class:`_QueueFull`), then waits for the model's :meth:`turn` on the event loop,
+    holding no worker thread, and only then calls :meth:`run` in the thread pool."""
+
+    def __init__(self, fuser: Fuser, max_queue: int = DEFAULT_MAX_QUEUE) -> None:
         self.fuser = fuser
         self.options = fuser.options  # the server's options, frozen: each request starts from them
-        self.lock = threading.Lock()
+        self.max_queue = max_queue
+        self.lock = threading.Lock()  # the model itself, whoever calls run (one event loop or not)
+        self.active = 0  # requests admitted and not answered yet: reading, checking, waiting, being fused
+        self.waiting = 0  # of those, the ones waiting for the model's turn
+        self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+
+    @property
+    def full(self) -> bool:
+        """Whether a new request would be refused: ``max_queue`` besides the one being fused are held."""
+        return self.active > self.max_queue
+
+    @contextlib.contextmanager
+    def admitted(self):
+        """A place among the requests the server holds, for the block; :class:`_QueueFull` if none is left."""
+        if self.full:
+            raise _QueueFull(f"{self.active} requests are held (one being fused, up to max_queue="
+                             f"{self.max_queue} more)")
+        self.active += 1
+        try:
+            yield
+        finally:
+            self.active -= 1
+
+    @contextlib.asynccontextmanager
+    async def turn(self):
+        """The model's turn, for the block: waited for on the event loop (no worker thread held),
+        first come, first served."""
+        loop = asyncio.get_running_loop()
+        if self._turns is None or self._turns[0] is not loop:  # one per event loop (tests run several)
+            self._turns = (loop, asyncio.Lock())
+        lock = self._turns[1]
+        self.waiting += 1
+        try:
+            await lock.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            lock.release()
 
     def options_for(self, task: Task | None = None, **request: Any) -> FuseOptions:
         """The server's options with ``task``'s settings and the request's own (None leaves the
         server's); a ValueError where FuseOptions refuses the combination. With or without a task,
-        the scale follows the pixels asked for where the server's is the default for its own
-        (FuseOptions.with_task's rule)."""
+        the scale follows the pixels asked for where the server's is the default for its own, and
+        pixels from the sources drop the server's palette (FuseOptions.with_task's rules): only a
+        request that asks for a palette with them is refused."""
         pixels = request.pop("pixels", None)
         if task is not None:
             options = self.options.with_task(task, pixels=pixels)
@@ -279,11 +356,14 @@ class _ModelRunner:
             options = self.options
             if pixels is not None:
                 request.update(pixels=pixels, scale=self.options.scale_for(pixels))
+                if pixels == "sources":  # a palette colours the network's fusion, as with_task drops it
+                    options = replace(options, palette="none", infrared=None)
         return replace(options, **{name: value for name, value in request.items() if value is not None})
 
     def run(self, call: FuserCall, images: Sequence[np.ndarray], options: FuseOptions,
             wanted: Callable[[], bool] = lambda: True) -> Any:
-        """``Fuser.<call>(*images)`` at ``options`` under the model lock. Once the lock is held,
+        """``Fuser.<call>(*images)`` at ``options`` under the model lock (in a worker thread; the
+        server takes the request's :meth:`turn` first, so this lock is never waited for there). Once the lock is held,
         ``wanted()`` is asked first: a request whose client left meanwhile is not fused (it would
         only keep the requests behind it waiting), raising :class:`_ClientGone`. It is asked again
         after each network pass (a tile, a pair of a stack), so a large fusion whose client left
@@ -301,23 +381,35 @@ class _ModelRunner:
             return getattr(fuser, call)(*images, on_tile=stop_if_gone)
 
 
-def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Path | None = None) -> FastAPI:
-    """The API around a ready ``fuser``; ``weights`` (the file it was loaded from) feeds /v1/info."""
+def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Path | None = None,
+               cors_origins: Sequence[str] = ()) -> FastAPI:
+    """The API around a ready ``fuser``; ``weights`` (the file it was loaded from) feeds /v1/info.
+    ``cors_origins``: the browser origins (``https://app.example.com``, or ``*``) whose pages may
+    call the API (CORS); none by default."""
     limits = limits or Limits()
-    runner = _ModelRunner(fuser)
+    runner = _ModelRunner(fuser, limits.max_queue)
     app = FastAPI(title="DeFusion", version=__version__,
                   description="Image fusion from decomposition (Liang et al., ECCV 2022)")
     app.state.fuser, app.state.limits, app.state.weights, app.state.runner = fuser, limits, weights, runner
     info = _describe(fuser, limits, weights)
+    if cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=list(CORS_METHODS),
+                           allow_headers=["*"], expose_headers=list(CORS_EXPOSED_HEADERS), max_age=CORS_MAX_AGE_S)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        if exc.status < 500:  # the request's fault: worth a line only when looking into it
+            log.debug("%s %s: %d %s", request.method, request.url.path, exc.status, exc.detail)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
-        return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+        detail = "; ".join(parts) or "invalid request"
+        log.debug("%s %s: 422 %s", request.method, request.url.path, detail)
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -325,19 +417,49 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
 
     @app.exception_handler(_ClientGone)
     async def _client_gone(request: Request, exc: _ClientGone) -> Response:
-        log.info("%s %s: the client disconnected %s", request.method, request.url.path, exc)
-        return Response(status_code=CLIENT_CLOSED_REQUEST)  # for the access log: no one reads it
+        # uvicorn writes no access-log line for a response to a client that has gone: this is its line
+        log.info('%s - "%s %s HTTP/%s" %d: the client disconnected %s', _client_address(request), request.method,
+                 _path_with_query(request), request.scope.get("http_version", "1.1"), CLIENT_CLOSED_REQUEST, exc)
+        return Response(status_code=CLIENT_CLOSED_REQUEST)  # no one reads it
+
+    @app.exception_handler(_QueueFull)
+    async def _queue_full(request: Request, exc: _QueueFull) -> JSONResponse:
+        log.warning("%s %s from %s: 503, the server is busy: %s", request.method, request.url.path,
+                    _client_address(request), exc)
+        return JSONResponse({"detail": f"the server is busy: {exc}; retry after {QUEUE_FULL_RETRY_AFTER_S} s"},
+                            status_code=SERVICE_UNAVAILABLE, headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER_S)})
+
+    @app.exception_handler(MemoryError)
+    async def _out_of_memory(request: Request, exc: MemoryError) -> JSONResponse:
+        log.error("%s %s from %s: 503, out of memory: %s", request.method, request.url.path,
+                  _client_address(request), one_line(exc))
+        return JSONResponse({"detail": "the server ran out of memory for this request; send fewer or smaller "
+                                       "images, or retry later"}, status_code=SERVICE_UNAVAILABLE)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Starlette re-raises it after this answer, so the server still logs the traceback.
         return JSONResponse({"detail": "internal server error; the server's log has the details"}, status_code=500)
 
+    @app.head("/healthz", include_in_schema=False)  # the same answer without a body (uvicorn drops it)
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
+        """Liveness: 200 once the model is loaded, however busy the server is."""
         if getattr(fuser, "model", None) is None:
-            return JSONResponse({"status": "loading"}, status_code=503)
+            return JSONResponse({"status": "loading"}, status_code=SERVICE_UNAVAILABLE)
         return JSONResponse({"status": "ok"})
+
+    @app.head("/readyz", include_in_schema=False)  # the same answer without a body (uvicorn drops it)
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        """Readiness: 503 while a new request would be refused (the queue is full), else 200."""
+        if getattr(fuser, "model", None) is None:
+            return JSONResponse({"status": "loading"}, status_code=SERVICE_UNAVAILABLE)
+        state = {"requests": runner.active, "waiting": runner.waiting, "max_queue": runner.max_queue}
+        if runner.full:
+            return JSONResponse({"status": "busy", **state}, status_code=SERVICE_UNAVAILABLE,
+                                headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER_S)})
+        return JSONResponse({"status": "ready", **state})
 
     @app.get("/v1/info")
     async def v1_info() -> dict[str, Any]:
@@ -402,38 +524,48 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                                 "sources, so no pixel comes from one image")
         if infrared is not None and options.palette == "none":
             raise ApiError(422, "infrared says which image a palette colours; add palette=inferno (or another)")
-        uploads, rig_text = await _read_uploads(request, limits)
-        if rig_text is not None:
-            options = _options_or_422(replace, options, rig=_parse_rig(rig_text))
-        if components and len(uploads) != 2:
-            raise ApiError(422, f"components=true decomposes a pair; got {len(uploads)} images")
-        if options.palette != "none" and options.infrared is not None and options.infrared >= len(uploads):
-            raise ApiError(422, f"infrared image {options.infrared + 1} was asked for, but {len(uploads)} images "
-                                "were given")
-        with collecting() as said:  # what reading the uploads had to say (alpha, frames, ...): a response header
-            images = await _decoded(uploads, options.rig, limits)
-        sources_metadata = await run_in_threadpool(lambda: [_metadata(u) for u in uploads]) if metadata else []
+        with runner.admitted():  # a place among the requests held, else 503 (before the body is read)
+            uploads, rig_text = await _read_uploads(request, limits)
+            if rig_text is not None:
+                options = _options_or_422(replace, options, rig=_parse_rig(rig_text))
+            if components and len(uploads) != 2:
+                raise ApiError(422, f"components=true decomposes a pair; got {len(uploads)} images")
+            if options.palette != "none" and options.infrared is not None and options.infrared >= len(uploads):
+                raise ApiError(422, f"infrared image {options.infrared + 1} was asked for, but {len(uploads)} images "
+                                    "were given")
+            with collecting() as said:  # what reading the uploads had to say (alpha, frames, ...): a response header
+                images = await _decoded(uploads, options.rig, limits)
+            sources_metadata = await run_in_threadpool(lambda: [_metadata(u) for u in uploads]) if metadata else []
 
-        def kept(fused: np.ndarray) -> ImageMetadata | None:
-            return choose_metadata(sources_metadata, colour=fused.ndim == 3) if metadata else None
+            def kept(fused: np.ndarray) -> ImageMetadata | None:
+                return choose_metadata(sources_metadata, colour=fused.ndim == 3) if metadata else None
 
-        wanted = await _still_connected(request)
-        try:
-            if components:
-                parts = await run_in_threadpool(runner.run, "decompose", images, options, wanted)
-                body = await run_in_threadpool(_zip_parts, parts, source_map, kept(parts.fused))
-                return Response(body, media_type="application/zip",
-                                headers=_noted({"Content-Disposition": 'attachment; filename="components.zip"'}, said))
-            if source_map:
-                selection = await run_in_threadpool(runner.run, "fuse_with_weights", images, options, wanted)
-                body = await run_in_threadpool(_zip_selection, selection, kept(selection.fused))
-                return Response(body, media_type="application/zip",
-                                headers=_noted({"Content-Disposition": 'attachment; filename="fused.zip"'}, said))
-            fused = await run_in_threadpool(runner.run, "fuse", images, options, wanted)
-        except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
-            raise ApiError(422, str(exc)) from None
-        return Response(await run_in_threadpool(encode_png, fused, kept(fused)), media_type="image/png",
-                        headers=_noted({"Content-Disposition": f'inline; filename="{COMPONENT_FILES[0]}"'}, said))
+            wanted = await _still_connected(request)
+
+            async def in_model(call: FuserCall) -> Any:
+                """The model call, once it is this request's turn (waited for here, holding no worker thread)."""
+                async with runner.turn():
+                    if await request.is_disconnected():
+                        raise _ClientGone("while waiting for the model; its fusion was skipped")
+                    return await run_in_threadpool(runner.run, call, images, options, wanted)
+
+            try:
+                if components:
+                    parts = await in_model("decompose")
+                    body = await run_in_threadpool(_zip_parts, parts, source_map, kept(parts.fused))
+                    disposition = 'attachment; filename="components.zip"'
+                    return Response(body, media_type="application/zip",
+                                    headers=_noted({"Content-Disposition": disposition}, said))
+                if source_map:
+                    selection = await in_model("fuse_with_weights")
+                    body = await run_in_threadpool(_zip_selection, selection, kept(selection.fused))
+                    return Response(body, media_type="application/zip",
+                                    headers=_noted({"Content-Disposition": 'attachment; filename="fused.zip"'}, said))
+                fused = await in_model("fuse")
+            except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
+                raise ApiError(422, str(exc)) from None
+            return Response(await run_in_threadpool(encode_png, fused, kept(fused)), media_type="image/png",
+                            headers=_noted({"Content-Disposition": f'inline; filename="{COMPONENT_FILES[0]}"'}, said))
 
     # v1_fuse's own parameters, so that a misspelt one (?sclae=1) is refused, not ignored
     query_parameters = tuple(name for name in inspect.signature(v1_fuse).parameters if name != "request")
@@ -444,6 +576,22 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
 NOTES_HEADER = "X-Defusion-Notes"
 #: At most this many characters of it (a header is no place for an essay).
 MAX_NOTES_LENGTH = 2000
+#: With --cors-origin: the methods a page of those origins may use, the response headers its script
+#: may read beyond the CORS-safelisted ones, and how long a browser may cache a preflight's answer.
+CORS_METHODS = ("GET", "HEAD", "POST")
+CORS_EXPOSED_HEADERS = (NOTES_HEADER, "Content-Disposition", "Retry-After")
+CORS_MAX_AGE_S = 600
+
+
+def _client_address(request: Request) -> str:
+    """``host:port`` of the request's client, as uvicorn's access log writes it ("-" if unknown)."""
+    client = request.client
+    return f"{client.host}:{client.port}" if client else "-"
+
+
+def _path_with_query(request: Request) -> str:
+    query = request.url.query
+    return f"{request.url.path}?{query}" if query else request.url.path
 
 
 def _noted(headers: dict[str, str], said: list[str]) -> dict[str, str]:
@@ -557,9 +705,13 @@ async def _read_uploads(request: Request, limits: Limits) -> tuple[list[_Upload]
                                 f"{limits.max_request_bytes} bytes (each file at most {limits.max_upload_bytes})")
     form = await _parse_form(request, limits)
     try:
-        names = [name for name, _ in form.multi_items()]
+        # a browser's form sends an optional input left blank as an empty part: as if it were not there
+        items = [(name, value) for name, value in form.multi_items()
+                 if not (name in OPTIONAL_FIELDS and _blank(value))]
+        names = [name for name, _ in items]
         _refuse_repeated("field", names)
-        present = [f for f in FIELDS if form.get(f) is not None]
+        fields = dict(items)
+        present = [f for f in FIELDS if fields.get(f) is not None]
         if len(present) > limits.max_images:
             raise ApiError(422, f"{len(present)} images; this server fuses at most {limits.max_images} per request, "
                                 f"in fields {', '.join(repr(f) for f in limits.fields)}")
@@ -567,7 +719,7 @@ async def _read_uploads(request: Request, limits: Limits) -> tuple[list[_Upload]
         count = max(2, len(present))
         files = []
         for field in FIELDS[:count]:
-            value = form.get(field)
+            value = fields.get(field)
             if value is None:
                 raise ApiError(422, f"missing field '{field}': send the image files as multipart fields "
                                     f"{', '.join(repr(f) for f in FIELDS[:count])}, in order")
@@ -583,10 +735,18 @@ async def _read_uploads(request: Request, limits: Limits) -> tuple[list[_Upload]
             if len(data) > limits.max_upload_bytes:
                 raise ApiError(413, f"field '{field}': over the limit of {limits.max_upload_bytes} bytes")
             uploads.append(_Upload(field, data, file.filename or field))
-        rig = await _read_rig_field(form.get(RIG_FIELD))
+        rig = await _read_rig_field(fields.get(RIG_FIELD))
     finally:
         await form.close()
     return uploads, rig
+
+
+def _blank(value: UploadFile | str) -> bool:
+    """An empty part as a browser's form sends a blank input: a file input with no file chosen
+    (``filename=""``, no bytes) or a text input left empty. A chosen file that is empty is not blank."""
+    if isinstance(value, UploadFile):
+        return not value.filename and not value.size
+    return not value.strip()
 
 
 async def _parse_form(request: Request, limits: Limits) -> FormData:
@@ -638,6 +798,10 @@ def _decode(upload: _Upload, max_pixels: int) -> np.ndarray:
     field = upload.field
     try:
         return decode_image(upload.data, upload.name, max_pixels)
+    except UploadStorageError:  # the server's disk or temporary folder; decode_image logged the reason
+        raise ApiError(SERVICE_UNAVAILABLE, f"field '{field}': the server could not store the upload to decode it "
+                                            "(a problem on the server, not the image; its log has the reason); "
+                                            "retry later") from None
     except ImageTooLargeError as exc:
         message = str(exc).replace("raise it with --max-pixels", "the server's --max-pixels")
         raise ApiError(413, f"field '{field}': {message}") from None
@@ -657,6 +821,8 @@ def _metadata(upload: _Upload) -> ImageMetadata:
     """The upload's colour profile and EXIF; none where they cannot be read (the pixels were)."""
     try:
         return read_metadata(upload.data)
+    except MemoryError:  # the server's limits, not the file's fault: a 503
+        raise
     except Exception:  # corrupt EXIF that Pillow's parser trips over: the fused image goes without
         log.debug("reading the metadata of field %r (%s) failed", upload.field, upload.name, exc_info=True)
         return ImageMetadata()
@@ -726,6 +892,51 @@ def _count_parameters(weights: str | Path) -> int | None:
         return None
 
 
+def _count_config_parameters(cfg) -> int | None:
+    """The number of parameters of the DeNet ``cfg`` describes, built on the meta device (no memory)."""
+    try:
+        import torch
+
+        from defusion.model.denet import DeNet
+
+        with torch.device("meta"):
+            return int(sum(p.numel() for p in DeNet(cfg).parameters()))
+    except Exception:  # info must never fail
+        return None
+
+
+#: Metadata of a weights or ONNX file that /v1/info leaves out of ``weights.metadata``: the model's
+#: config (``model.config`` has it), the file format, and what an ONNX export says about its own
+#: inputs (docs/serving.md, "Fusing without defusion"), not about the weights.
+NOT_WEIGHTS_METADATA = ("config", "format", "size_multiple", "input_note", "fusion_defaults")
+#: A word of a metadata value with a path separator in it (not part of a URL).
+_PATH_WORD = re.compile(r"(?<![\w:/.~-])(?:[A-Za-z]:)?[\w.~-]*[/\\][\w.~/\\-]*")
+#: How a file path starts where it is not relative to nothing: /, C:\, ./, ../, ~/.
+_PATH_START = re.compile(r"(?:[A-Za-z]:)?[/\\]|\.{1,2}[/\\]|~[/\\]")
+
+
+def _without_paths(value: str) -> str:
+    """``value`` with each file path in it cut to its last part: a client has no business learning
+    the server's (or the training machine's) folders.
+
+    Example:
+        >>> _without_paths("ImageNet sample images (1000), ../shared/data/train/natural")
+        'ImageNet sample images (1000), natural'
+        >>> _without_paths("see https://example.com/a/b; 1/2 of the steps, fp16/fp32, /srv/w/run3")
+        'see https://example.com/a/b; 1/2 of the steps, fp16/fp32, run3'
+    """
+    def cut(match: re.Match) -> str:
+        word = match.group(0)
+        if not re.search(r"[A-Za-z]", word):  # a ratio or a date (1/2, 12/05)
+            return word
+        if not _PATH_START.match(word) and len(re.findall(r"[/\\]", word.rstrip("/\\"))) < 2:
+            return word  # one separator, relative: and/or, fp16/fp32, not a folder of the server's
+        parts = [part for part in re.split(r"[/\\]", word) if part]
+        return parts[-1] if parts else word
+
+    return _PATH_WORD.sub(cut, value)
+
+
 def _describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[str, Any]:
     """The /v1/info document (computed once)."""
     from defusion.model.registry import list_models, model_config
@@ -740,14 +951,19 @@ def _describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[
         parameters = int(sum(p.numel() for p in model.parameters()))
     elif weights is not None and str(weights).endswith(".safetensors"):  # ONNX Runtime: count the file's tensors
         parameters = _count_parameters(weights)
+    elif cfg is not None:  # an ONNX file (OnnxDeNet): the DeNet its config describes
+        parameters = _count_config_parameters(cfg)
     metadata: dict[str, str] = {}
     if weights is not None and str(weights).endswith(".safetensors"):
         from defusion.model.weights import read_metadata
 
         try:
-            metadata = {k: v for k, v in read_metadata(weights).items() if k not in ("config", "format")}
+            metadata = dict(read_metadata(weights))
         except Exception:  # info must never fail; the weights were loaded already
             metadata = {}
+    elif isinstance(getattr(model, "metadata", None), dict):  # an ONNX file: the weights' metadata it carries
+        metadata = {str(k): str(v) for k, v in model.metadata.items()}
+    metadata = {k: _without_paths(v) for k, v in metadata.items() if k not in NOT_WEIGHTS_METADATA}
     return {
         "model": {
             "name": name,
@@ -776,18 +992,18 @@ def _task_settings(options: FuseOptions) -> dict:
 
 def build_app(weights: str | Path | None = None, device: str = "auto", limits: Limits | None = None,
               onnx: str | Path | None = None, threads: int | None = None, runtime: str = "auto",
-              **fuse_options) -> FastAPI:
+              cors_origins: Sequence[str] = (), **fuse_options) -> FastAPI:
     """Load a model (safetensors ``weights``, default the shipped ones, or an ``onnx`` file) and wrap it.
 
     ``threads`` bounds the CPU threads of one inference (PyTorch or onnxruntime); ``runtime``
     is ``auto`` (onnxruntime on a CPU, torch on a GPU), ``torch`` or ``onnxruntime`` (the weights
-    exported once and cached).
+    exported once and cached); ``cors_origins``: see :func:`create_app`.
     """
     if onnx is not None:
         from defusion.serving.onnx_model import load_onnx_fuser
 
         fuser = load_onnx_fuser(onnx, device=device, threads=threads, **fuse_options)
-        return create_app(fuser, limits, weights=onnx)
+        return create_app(fuser, limits, weights=onnx, cors_origins=cors_origins)
     if threads:
         import torch
 
@@ -795,7 +1011,8 @@ def build_app(weights: str | Path | None = None, device: str = "auto", limits: L
     from defusion.model.weights import shipped_weights_path
 
     fuser = Fuser.from_pretrained(weights, device=device, runtime=runtime, threads=threads, **fuse_options)
-    return create_app(fuser, limits, weights=weights if weights is not None else shipped_weights_path())
+    return create_app(fuser, limits, weights=weights if weights is not None else shipped_weights_path(),
+                      cors_origins=cors_origins)
 
 
 #: The variables :func:`app_from_env` reads: each stands for the ``defusion serve`` option whose
@@ -810,6 +1027,7 @@ ENV_VARIABLES: dict[str, tuple[str, str | None]] = {
     "DEFUSION_MAX_UPLOAD_BYTES": ("--max-upload-bytes", "a whole number of 1 or more"),
     "DEFUSION_MAX_PIXELS": ("--max-pixels", "a whole number of 1 or more"),
     "DEFUSION_MAX_IMAGES": ("--max-images", f"a whole number from 2 to {len(FIELDS)}"),
+    "DEFUSION_MAX_QUEUE": ("--max-queue", "a whole number of 0 or more"),
     "DEFUSION_TASK": ("--task", None),
     "DEFUSION_SCALE": ("--scale", "a whole number of 1 or more"),
     "DEFUSION_TILE": ("--tile", "a whole number: 0 (no tiling) or a tile size in pixels"),
@@ -818,7 +1036,11 @@ ENV_VARIABLES: dict[str, tuple[str, str | None]] = {
     "DEFUSION_PALETTE": ("--palette", None),
     "DEFUSION_INFRARED": ("--infrared", "a whole number of 1 or more (1 for 'a')"),
     "DEFUSION_RIG": ("--rig", "a rig file (defusion calibrate)"),
+    "DEFUSION_CORS_ORIGINS": ("--cors-origin", "origins such as https://app.example.com (scheme, host and "
+                                              "port, no path), separated by commas or spaces, or *"),
 }
+#: The variables that hold a list (each item is one of its option's values).
+LIST_ENV_VARIABLES = ("DEFUSION_CORS_ORIGINS",)
 
 
 class EnvSettingError(ValueError):
@@ -864,16 +1086,16 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
     argv = []
     for name, (option, takes) in ENV_VARIABLES.items():
         value = environ.get(name, "")
-        if not value:
-            continue
-        given = f"{option}={value}"  # one token: a value starting with '-' stays a value
-        try:
-            parser.parse_args([given])
-        except _UsageError as exc:
-            reason = re.sub(r"^argument [^:]*: ", "", str(exc))
-            raise EnvSettingError(f"{name}={value!r}: {reason}" + (f"; {name} takes {takes}" if takes else "")
-                                  + f" (as defusion serve {option})") from None
-        argv.append(given)
+        items = [item for item in re.split(r"[,\s]+", value) if item] if name in LIST_ENV_VARIABLES else [value]
+        for item in filter(None, items):
+            given = f"{option}={item}"  # one token: a value starting with '-' stays a value
+            try:
+                parser.parse_args([given])
+            except _UsageError as exc:
+                reason = re.sub(r"^argument [^:]*: ", "", str(exc))
+                raise EnvSettingError(f"{name}={value!r}: {reason}" + (f"; {name} takes {takes}" if takes else "")
+                                      + f" (as defusion serve {option})") from None
+            argv.append(given)
     args = parser.parse_args(argv)
     try:
         serve_cli.check_options(args)  # the rules across options (--tile, --max-images, --onnx with --weights)
@@ -883,8 +1105,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
     except (UserError, ValueError) as exc:
         raise EnvSettingError(_in_env_terms(str(exc))) from None
     return {"weights": args.weights, "device": args.device,
-            "limits": Limits(args.max_upload_bytes, args.max_pixels, args.max_images),
-            "onnx": args.onnx, "threads": args.threads, "runtime": args.runtime, **options}
+            "limits": Limits(args.max_upload_bytes, args.max_pixels, args.max_images, args.max_queue),
+            "onnx": args.onnx, "threads": args.threads, "runtime": args.runtime,
+            "cors_origins": tuple(args.cors_origin or ()), **options}
 
 
 def _in_env_terms(message: str) -> str:
@@ -915,4 +1138,5 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
 
 __all__ = ["Limits", "create_app", "build_app", "app_from_env", "settings_from_env", "EnvSettingError",
            "ENV_VARIABLES", "encode_png", "COMPONENT_FILES", "WEIGHT_FILE",
-           "SOURCE_MAP_FILE", "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_MAX_IMAGES"]
+           "SOURCE_MAP_FILE", "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_MAX_IMAGES", "DEFAULT_SERVER_MAX_PIXELS",
+           "DEFAULT_MAX_QUEUE"]

@@ -10,6 +10,11 @@ Failures are sorted into the three kinds a server answers differently:
   also whatever else a decoder raises on odd data (a TypeError from corrupt EXIF): the upload's
   fault, never the server's.
 
+Two failures are the server's, never the upload's: :class:`UploadStorageError` (the temporary
+file could not be made or written: a full disk, a temporary folder it cannot write, a file size
+limit; the reason is logged here, at error level, and not put in the message) and ``MemoryError``
+(also when a reader had wrapped it in an ImageReadError), both re-raised for the server to answer 503.
+
 :func:`header_size` reads an upload's size from its header alone, so that a server can refuse
 images of different sizes (or too many pixels) before decoding any of them.
 """
@@ -42,6 +47,12 @@ class UnsupportedImageError(ImageReadError):
     """Data that is not an image, or an image format that cannot be read."""
 
 
+class UploadStorageError(RuntimeError):
+    """The upload could not be stored in a temporary file to be decoded: the server's disk or
+    temporary folder failed (logged with the reason), not the upload. The message names the
+    upload only: no server path."""
+
+
 def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode image bytes to HxW or HxWx3 uint8/uint16, as ``read_image`` reads a file.
 
@@ -62,10 +73,16 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
         width, height = size
         raise ImageTooLargeError(f"{label}: {width}x{height} is {width * height:,} pixels, over the limit of "
                                  f"{max_pixels:,} pixels (raise it with --max-pixels)")
-    fd, tmp = tempfile.mkstemp(prefix="defusion-upload-", suffix=_suffix(name))
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        fd, tmp = tempfile.mkstemp(prefix="defusion-upload-", suffix=_suffix(name))
+    except OSError as exc:
+        raise _storage_failed(label, exc) from None
+    try:
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        except OSError as exc:  # a full disk, a file size limit (ulimit -f), a quota
+            raise _storage_failed(label, exc) from None
         try:
             with collecting() as said:  # said again below, naming the upload, not the temporary file
                 image = read_image(tmp, max_pixels)
@@ -76,6 +93,8 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
         except ImageTooLargeError as exc:
             raise ImageTooLargeError(str(exc).replace(tmp, label)) from None
         except ImageReadError as exc:
+            if _out_of_memory(exc):  # a reader that wrapped the server's MemoryError
+                raise MemoryError(f"decoding {label}") from exc
             if HEIF_EXTRA in str(exc) or RAW_EXTRA in str(exc):  # a HEIC or raw upload, its extra missing
                 raise UnsupportedImageError(str(exc).replace(tmp, label)) from None
             if not _identifiable(data):
@@ -95,6 +114,25 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
             os.unlink(tmp)
         except OSError:
             pass
+
+
+def _storage_failed(label: str, exc: OSError) -> UploadStorageError:
+    """Log why the upload could not be stored (the server's log may name its paths), and the error to raise."""
+    log.error("cannot store upload %s in a temporary file to decode it: %s (temporary folder %s: full, not "
+              "writable, or over a file size limit?)", label, one_line(exc), tempfile.gettempdir())
+    return UploadStorageError(f"{label}: the server could not store the upload to decode it")
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` was caused, at any depth, by a MemoryError."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, MemoryError):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def header_size(data: bytes, name: str = "upload") -> tuple[int, int] | None:
@@ -125,6 +163,8 @@ def _identifiable(data: bytes) -> bool:
             return True
     except UnidentifiedImageError:
         return False
+    except MemoryError:
+        raise
     except Exception:  # recognised, but broken further on
         return True
 

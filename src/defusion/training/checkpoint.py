@@ -21,11 +21,13 @@ CHECKPOINT_NAME = "last.safetensors"
 
 @dataclass
 class TrainState:
-    """Where a run stands: steps done, unreadable images skipped, training seconds so far; and
-    what its schedule and weights depend on beyond its config, so that a resume can keep them."""
+    """Where a run stands: steps done, samples skipped (their images unreadable), training seconds
+    so far; and what its schedule and weights depend on beyond its config, so that a resume can keep
+    them."""
 
     step: int = 0
-    skipped_images: int = 0
+    #: Samples skipped over the run (an unreadable file counts once per sample drawn from it).
+    skipped_samples: int = 0
     elapsed_s: float = 0.0
     last_loss: float | None = None
     #: Training samples seen in all (steps x batch x processes, summed over the run's invocations).
@@ -36,10 +38,17 @@ class TrainState:
     images: int | None = None
     #: Where the run started: the --init weights file's name, or "random".
     init: str | None = None
+    #: The --init weights file's digest (:func:`~defusion.model.weights.weights_digest`): which
+    #: weights the run started from, whatever the file's name (None: random, or not recorded).
+    init_digest: str | None = None
 
 
+#: Where older checkpoints kept ``skipped_samples`` (a count of samples, despite the name).
+_OLD_SKIPPED = "skipped_images"
 #: TrainState's optional fields, saved as metadata strings when known (None: an older checkpoint).
 _OPTIONAL_INTS = ("samples_seen", "world_size", "images")
+#: TrainState's optional text fields, saved when known.
+_OPTIONAL_STRS = ("init", "init_digest")
 
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -60,15 +69,14 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
             tensors[f"optim.{index}.{key}"] = value.detach().cpu().contiguous()
     meta = {
         "step": str(state.step),
-        "skipped_images": str(state.skipped_images),
+        "skipped_samples": str(state.skipped_samples),
         "elapsed_s": f"{state.elapsed_s:.3f}",
         "last_loss": "" if state.last_loss is None else f"{state.last_loss:.6f}",
         "param_groups": json.dumps(optim["param_groups"]),
         "config": json.dumps(config),
     }
     meta.update({name: str(getattr(state, name)) for name in _OPTIONAL_INTS if getattr(state, name) is not None})
-    if state.init is not None:
-        meta["init"] = state.init
+    meta.update({name: getattr(state, name) for name in _OPTIONAL_STRS if getattr(state, name) is not None})
     tmp = path.with_name(path.name + ".tmp")
     try:
         save_file(tensors, str(tmp), metadata=meta)
@@ -161,10 +169,11 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
 
 def _state(meta: dict[str, str]) -> TrainState:
     """The progress a checkpoint's metadata records (fields an older checkpoint lacks: None)."""
-    return TrainState(step=int(meta["step"]), skipped_images=int(meta["skipped_images"]),
+    skipped = meta.get("skipped_samples", meta.get(_OLD_SKIPPED, "0"))
+    return TrainState(step=int(meta["step"]), skipped_samples=int(skipped),
                       elapsed_s=float(meta.get("elapsed_s", 0.0)),
                       last_loss=float(meta["last_loss"]) if meta.get("last_loss") else None,
-                      init=meta.get("init"),
+                      **{name: meta.get(name) for name in _OPTIONAL_STRS},
                       **{name: int(meta[name]) for name in _OPTIONAL_INTS if meta.get(name)})
 
 

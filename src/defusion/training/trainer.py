@@ -12,7 +12,6 @@ import io
 import json
 import math
 import os
-import shutil
 import sys
 import random
 import re
@@ -22,6 +21,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.distributed as dist
@@ -32,9 +32,9 @@ from defusion.data.dataset import NaturalImages
 from defusion.io.notes import plural
 from defusion.model.mfm import MaskedFeatureDecoder
 from defusion.model.registry import create_model
-from defusion.model.weights import load_weights, read_metadata, save_weights
+from defusion.model.weights import load_weights, read_metadata, save_weights, weights_digest
 from defusion.training.checkpoint import (CHECKPOINT_NAME, TrainState, checkpoint_config, checkpoint_state,
-                                          load_checkpoint, save_checkpoint)
+                                          checkpoint_step, load_checkpoint, save_checkpoint)
 from defusion.training.config import TrainConfig
 from defusion.training.pretext import CUDWithMFM
 from defusion.training.step import autocast_for, make_optimizer, train_step
@@ -49,6 +49,11 @@ LOG_FIELDS = ("step", "epoch", "lr", "total", "common", "unique1", "unique2", "f
               "samples")
 #: What every refused resume would do to the run.
 _MOVES_SCHEDULE = "would move its epochs and learning-rate schedule"
+#: How the messages of torch's data loader begin when one of its worker processes died (killed by the
+#: OOM killer, a crash) or hung.
+_LOADER_FAILURES = ("DataLoader worker", "DataLoader timed out")
+#: The files of TensorBoard's logs, which a new run replaces in ``OUT/tb``.
+TB_EVENTS = "events.out.tfevents.*"
 
 
 class RunDirError(RuntimeError):
@@ -61,6 +66,15 @@ class DivergedError(RuntimeError):
 
 class JobFailedError(RuntimeError):
     """A DDP job stopped when one of its processes failed; rank 0 saved its last completed step."""
+
+
+class DataWorkerError(RuntimeError):
+    """A data loader worker died (e.g. killed for lack of memory); the last completed step was saved."""
+
+
+class SameOnEveryRankError(ValueError):
+    """A refusal that every DDP process reaches alike (e.g. too few samples for a batch): only rank 0
+    says it, the others only exit."""
 
 
 @dataclass(frozen=True)
@@ -173,16 +187,63 @@ def _summary_writer(path: Path, resume_step: int | None):
     return SummaryWriter(str(path), purge_step=None if resume_step is None else resume_step + 1)
 
 
-class _Updates:
-    """Counts the optimizer updates begun, so that a failure can tell whether the model and the
-    optimizer are still exactly those of the last completed step (no update begun since)."""
+class _StepGuard:
+    """Counts the optimizer updates begun, and holds interrupts while one is under way.
+
+    ``begun`` lets a failure tell whether the model and the optimizer are still exactly those of the
+    last completed step (no update begun since). An interrupt (Ctrl-C, SIGTERM, the data loader's
+    error for a worker that died, which torch raises from its SIGCHLD handler) that lands between the
+    start of a step's update and the end of its bookkeeping would save step N+1's weights and
+    optimizer labelled step N, and a resume would train that step twice; so from the update's start
+    (an optimizer pre-hook) until :meth:`done`, the handlers of the signals :meth:`route` sends here
+    are held, and run when the step is counted. Before the update (loading data, forward, backward,
+    compiling) an interrupt acts at once: nothing of the step is in the model or the optimizer yet."""
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
         self.begun = 0
+        self._updating = False
+        self._held: list[tuple[Callable, int]] = []
+        self._previous: dict[int, object] = {}
         optimizer.register_step_pre_hook(self._begin)
 
     def _begin(self, optimizer, args, kwargs) -> None:
         self.begun += 1
+        self._updating = True
+
+    def route(self, signum: int, action: Callable | None = None) -> None:
+        """Pass ``signum`` through the hold to ``action`` (default: its handler now, if Python's);
+        once per signal, and only in the main thread (the only one that may set handlers)."""
+        if signum in self._previous or threading.current_thread() is not threading.main_thread():
+            return
+        action = action or signal.getsignal(signum)
+        if not callable(action):  # the default action or ignored: nothing in Python to hold
+            return
+
+        def arrived(number, frame):
+            if self._updating:
+                self._held.append((action, number))
+            else:
+                action(number, frame)
+
+        self._previous[signum] = signal.signal(signum, arrived)
+
+    def done(self) -> None:
+        """The step is complete and counted: run the handlers held meanwhile (an interrupt raises here)."""
+        self._updating = False
+        held, self._held = self._held, []
+        for action, signum in held:
+            action(signum, None)
+
+    def ignore(self, signum: int) -> None:
+        """Ignore ``signum`` from now until :meth:`restore`, if it is routed here."""
+        if signum in self._previous:
+            signal.signal(signum, signal.SIG_IGN)
+
+    def restore(self) -> None:
+        """Give every routed signal back its handler from before."""
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
 
 
 def _check_run_dir(out: Path, ckpt_path: Path, resume: bool) -> None:
@@ -237,6 +298,23 @@ def _check_resume(out: Path, data: str | Path, cfg: TrainConfig, saved_cfg: dict
                          "new run)")
 
 
+def _too_few_samples(samples: int, per_process: int, batch_size: int, world_size: int) -> str:
+    """Why an epoch of ``samples`` has no step: each process gets ``per_process`` of them, fewer than
+    one batch.
+
+    Example:
+        >>> _too_few_samples(3, 1, 2, 2)
+        'an epoch of 3 samples gives each of the 2 processes 1, fewer than its batch of 2: a step needs 4 \
+(batch 2 x 2 processes); use a smaller --batch-size, fewer processes or a larger --epoch-samples'
+    """
+    if world_size == 1:
+        return (f"an epoch of {plural(samples, 'sample')} is fewer than one batch of {batch_size}; use a smaller "
+                "--batch-size or a larger --epoch-samples")
+    return (f"an epoch of {plural(samples, 'sample')} gives each of the {world_size} processes {per_process}, fewer "
+            f"than its batch of {batch_size}: a step needs {batch_size * world_size} (batch {batch_size} x "
+            f"{_processes(world_size)}); use a smaller --batch-size, fewer processes or a larger --epoch-samples")
+
+
 def _schedule_end(cfg: TrainConfig, steps_per_epoch: int) -> str:
     """What ends a run's schedule, and the option that extends it (--epochs does nothing for a run
     that max_steps ends first)."""
@@ -266,15 +344,57 @@ def _weights_init(path: Path) -> str | None:
         return None
 
 
-def _checkpoint_on_sigterm():
-    """Make SIGTERM (a scheduler's or `kill`'s stop) save a checkpoint like Ctrl-C does."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
+def _interrupt(signum, frame):
+    """SIGTERM's handler in training (a scheduler's or `kill`'s stop): saves a checkpoint like Ctrl-C."""
+    raise KeyboardInterrupt
 
-    def stop(signum, frame):
-        raise KeyboardInterrupt
 
-    return signal.signal(signal.SIGTERM, stop)
+def _loader_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` is torch's data loader saying that a worker process died or hung."""
+    return str(exc).startswith(_LOADER_FAILURES)
+
+
+def _kept(ckpt_path: Path) -> str:
+    """What is left of a run that stopped without saving: its last checkpoint, if any."""
+    try:
+        step = checkpoint_step(ckpt_path) if ckpt_path.is_file() else None
+    except (OSError, ValueError):
+        step = None
+    if step is None:
+        return "no checkpoint was written yet"
+    return f"the run's checkpoint at step {step} is kept (go on with --resume)"
+
+
+def _learnt_nothing(state: TrainState) -> bool:
+    """Whether every sample of the run so far was skipped (none could be read), or none was drawn:
+    such a run leaves no checkpoint, which would only block a rerun into its folder."""
+    return state.skipped_samples >= (state.samples_seen or 0)
+
+
+def _clear_tb(folder: Path) -> None:
+    """Delete TensorBoard's event files in a new run's ``folder`` (left by a run killed before it
+    logged a step, :func:`_check_run_dir`): nothing else there is this run's to delete."""
+    for events in sorted(folder.rglob(TB_EVENTS)):
+        if events.is_file():
+            events.unlink()
+
+
+def _read_report(dataset: NaturalImages, indices: list[int], valid: torch.Tensor, ctx: Distributed,
+                 device: torch.device) -> tuple[list[int], list[int]]:
+    """The files of this step's samples, over every process, that were skipped (unreadable; one per
+    sample) and that are smaller than the crop (up-sampled). Under DDP one all-reduce of a code per
+    sample of every process (0: read; file + 1: skipped; -(file + 1): up-sampled) tells every rank
+    alike, before the step: no collective between its update and its count."""
+    files = [index % len(dataset.files) for index in indices]
+    codes = torch.zeros(ctx.world_size, len(files), dtype=torch.int64)
+    for column, (file, ok) in enumerate(zip(files, valid.tolist())):
+        codes[ctx.rank, column] = file + 1 if not ok else -(file + 1) if dataset.upsampled(file) else 0
+    if ctx.world_size > 1:
+        codes = codes.to(device)
+        dist.all_reduce(codes)
+        codes = codes.cpu()
+    codes = codes.flatten().tolist()
+    return [code - 1 for code in codes if code > 0], [-code - 1 for code in codes if code < 0]
 
 
 def _worker_ignores_sigterm(_worker_id: int) -> None:
@@ -348,18 +468,18 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                          "checkpoint: give one of them")
     dataset = NaturalImages(data, crop=cfg.crop, seed=cfg.seed, length=cfg.epoch_samples,
                             grey_prob=cfg.grey_prob, crop_scale=cfg.crop_scale)
+    dataset.quiet = not ctx.is_main  # rank 0 names what every process finds (_read_report), once
     if resume:  # every rank refuses the same way, before any waits for the others
         _check_resume(out, data, cfg, checkpoint_config(ckpt_path), checkpoint_state(ckpt_path), ctx.world_size,
                       len(dataset.files))
-    if ctx.world_size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    device = _device(ctx)
-
     sampler = DistributedSampler(dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
                                  seed=cfg.seed, drop_last=True)
     steps_per_epoch = len(sampler) // cfg.batch_size
-    if steps_per_epoch == 0:
-        raise ValueError(f"{len(dataset)} samples per epoch are fewer than one batch of {cfg.batch_size} per process")
+    if steps_per_epoch == 0:  # as the resume checks: before any rank waits for the others
+        raise SameOnEveryRankError(_too_few_samples(len(dataset), len(sampler), cfg.batch_size, ctx.world_size))
+    if ctx.world_size > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    device = _device(ctx)
     total_steps = cfg.epochs * steps_per_epoch
     if cfg.max_steps is not None:
         total_steps = min(total_steps, cfg.max_steps)
@@ -387,7 +507,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         parts["mfm_decoder"] = decoder
         train_model = CUDWithMFM(model, decoder)
     optimizer = make_optimizer(train_model.parameters(), lr=cfg.lr)
-    state = TrainState(samples_seen=0, init="random" if init_weights is None else Path(init_weights).name)
+    state = TrainState(samples_seen=0, init="random" if init_weights is None else Path(init_weights).name,
+                       init_digest=None if init_weights is None else weights_digest(init_weights))
     if resume:
         state = load_checkpoint(ckpt_path, model, optimizer, parts)
         if state.samples_seen is None:  # a checkpoint from before they were counted: as they were then
@@ -396,7 +517,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
             state.init = _weights_init(out / WEIGHTS_NAME)
     state.world_size, state.images = ctx.world_size, len(dataset.files)
     start_step = state.step
-    updates = _Updates(optimizer)
+    guard = _StepGuard(optimizer)
     if ctx.world_size > 1:
         train_model = torch.nn.parallel.DistributedDataParallel(
             train_model, device_ids=[ctx.local_rank] if device.type == "cuda" else None)
@@ -410,7 +531,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
         if not resume and (out / "tb").is_dir():  # a run killed before its first log: nothing to keep
-            shutil.rmtree(out / "tb")
+            _clear_tb(out / "tb")
         resume_step = state.step if resume else None
         writer = _summary_writer(out / "tb", resume_step)
         log_file, log = _open_log(out / LOG_NAME, LOG_FIELDS + cfg.extra_loss_terms(), resume_step)
@@ -418,6 +539,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     last_loss: torch.Tensor | None = None  # on the device; read only when logging or saving
 
     def checkpoint() -> None:
+        if _learnt_nothing(state):  # no image read yet: nothing to keep (an error, not a run)
+            return
         if last_loss is not None:
             state.last_loss = _finite(float(last_loss), state.step, ckpt_path)
         if not _finite_parameters(model):  # an update after the last loss can blow up the weights
@@ -433,8 +556,12 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     budget_spent = False
     started, tick, tick_step = time.time(), time.time(), state.step
     elapsed_before = state.elapsed_s
-    previous_sigterm = _checkpoint_on_sigterm()
+    guard.route(signal.SIGINT)
+    guard.route(signal.SIGTERM, _interrupt)
     batches = None  # this epoch's loader iterator
+    skipped_files: set[int] = set()  # this invocation's, over every process
+    upsampled_files: set[int] = set()
+    finished = False
     try:
         while state.step < total_steps:
             epoch, offset = divmod(state.step, steps_per_epoch)
@@ -442,15 +569,20 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                 group["lr"] = cfg.lr_at_epoch(epoch)
             sampler.set_epoch(epoch)
             dataset.set_epoch(epoch)
-            loader = DataLoader(dataset, batch_sampler=_batches(sampler, cfg.batch_size, offset),
+            order = _batches(sampler, cfg.batch_size, offset)
+            loader = DataLoader(dataset, batch_sampler=order,
                                 num_workers=cfg.workers, pin_memory=device.type == "cuda",
                                 worker_init_fn=_worker_ignores_sigterm if cfg.workers else None)
             batches = _start_shielded(loader)
-            for x, valid in batches:
-                skipped = (~valid).sum()  # on the host: no wait for the device
-                if ctx.world_size > 1:  # before the step: no collective between its update and its count
-                    skipped = skipped.to(device)
-                    dist.all_reduce(skipped)
+            if hasattr(signal, "SIGCHLD"):  # torch's check for a dead worker, set when its first workers start
+                guard.route(signal.SIGCHLD)
+            for (x, valid), indices in zip(batches, order):  # the loader first: its end shuts its workers down
+                skipped, upsampled = _read_report(dataset, indices, valid, ctx, device)
+                if ctx.is_main:  # name what other processes found, once
+                    for file in sorted({*skipped, *upsampled} - skipped_files - upsampled_files):
+                        dataset.name(file)
+                skipped_files.update(skipped)
+                upsampled_files.update(upsampled)
                 step_seed = cfg.seed * 1_000_003 + state.step * 1_009 + ctx.rank
                 generator.manual_seed(step_seed)
                 x = x.to(device, non_blocking=True)
@@ -460,17 +592,21 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                     cells_rng=random.Random(step_seed), autocast=autocast, channels_last=cfg.channels_last,
                     mfm=cfg.mfm if cfg.mfm_weight else None, **cfg.loss_options())
 
-                state.skipped_images += int(skipped)
+                state.skipped_samples += len(skipped)
                 state.step += 1
                 state.samples_seen += cfg.batch_size * ctx.world_size
-                if state.step == min(cfg.log_every, total_steps) and \
-                        state.skipped_images >= state.step * cfg.batch_size * ctx.world_size:
-                    raise ValueError(f"no image under {data} could be read in the first {state.step} steps "
-                                     f"({state.skipped_images} samples skipped): not images, or broken; nothing "
-                                     "was learnt")
                 last_loss = losses["total"].detach()
                 state.elapsed_s = elapsed_before + time.time() - started
+                guard.done()  # the step is counted: an interrupt held during its update acts now
                 bar.update(1)
+                if state.step == min(cfg.log_every, total_steps) and \
+                        state.skipped_samples >= state.step * cfg.batch_size * ctx.world_size:
+                    raise SameOnEveryRankError(
+                        f"no image under {data} could be read in the first {plural(state.step, 'step')} "
+                        f"({plural(len(skipped_files), 'file')} skipped): not images, or broken; nothing was "
+                        "learnt or saved")
+                if _out_of_time(cfg, started, ctx, device):  # before logging: the run's last step is logged
+                    total_steps, budget_spent = state.step, True  # end the run here, weights included
 
                 if ctx.is_main and (state.step % cfg.log_every == 0 or state.step == total_steps):
                     now = time.time()
@@ -479,7 +615,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                     values = {k: float(v.detach()) for k, v in losses.items()}
                     _finite(values["total"], state.step, ckpt_path)
                     bar.set_postfix(loss=f"{values['total']:.4f}", img_s=f"{rate:.1f}",
-                                    skipped=state.skipped_images)
+                                    skipped=state.skipped_samples)
                     log.writerow({"step": state.step, "epoch": epoch, "lr": cfg.lr_at_epoch(epoch),
                                   **values, "images_per_s": rate, "elapsed_s": round(state.elapsed_s, 1),
                                   "samples": state.samples_seen})
@@ -493,16 +629,18 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                     writer.add_image("preview/x1_x2_common_u1_u2_fused_x", _preview(views, output, x), state.step)
                 if state.step % cfg.checkpoint_every == 0:
                     checkpoint()
-                if _out_of_time(cfg, started, ctx, device):
-                    total_steps, budget_spent = state.step, True  # end the run here, weights included
                 if state.step >= total_steps:
                     break
             checkpoint()  # end of epoch (or of the run)
-    except KeyboardInterrupt:
-        checkpoint()
-        if cfg.workers:
-            _stop_workers(batches)
+        finished = True
+    except KeyboardInterrupt:  # the data workers are stopped below (finally), once this is saved
         bar.close()
+        if _learnt_nothing(state):
+            if ctx.is_main:
+                print(f"defusion: stopped at step {state.step}, before any image was read: nothing was saved",
+                      file=sys.stderr)
+            raise
+        checkpoint()
         if ctx.is_main:
             weights = _write_weights(model, out, cfg, state, autocast)
             print(f"defusion: stopped at step {state.step}: checkpoint saved (go on with --resume) and the weights "
@@ -510,28 +648,38 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         raise
     except RuntimeError as exc:
         # Under DDP, a process that dies makes the others' next collective fail (gloo: "Connection closed
-        # by peer"). Rank 0 then saves the last completed step, but only if no update has begun since:
-        # otherwise its model and optimizer are part-way into the next step and the checkpoint stays.
-        if ctx.world_size == 1 or isinstance(exc, DivergedError) or state.step == start_step \
-                or updates.begun != state.step - start_step:
+        # by peer"); in one process, a data worker that dies (the OOM killer) fails the loader. Rank 0
+        # then saves the last completed step, but only if no update has begun since: otherwise its
+        # model and optimizer are part-way into the next step and the checkpoint stays.
+        if isinstance(exc, DivergedError):
             raise
-        if cfg.workers:
+        if cfg.workers:  # first: a surviving worker ignores SIGTERM, and the exit would wait on it forever
             _stop_workers(batches)
         bar.close()
-        if not ctx.is_main:
+        completed = state.step > start_step and guard.begun == state.step - start_step \
+            and not _learnt_nothing(state)
+        loader = ctx.world_size == 1 and _loader_failed(exc)
+        reason = _first_sentence(exc).rstrip(".")
+        if loader and not completed:
+            raise DataWorkerError(f"a data loader worker died during step {state.step + 1} ({reason}; out of "
+                                  f"memory? fewer --workers use less); {_kept(ckpt_path)}") from exc
+        if not completed or not ctx.is_main or not (loader or ctx.world_size > 1):
             raise
-        if previous_sigterm is not None:  # torchrun's SIGTERM to the survivors must not cut the save short
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        guard.ignore(signal.SIGTERM)  # torchrun's SIGTERM to the survivors must not cut the save short
         checkpoint()
         weights = _write_weights(model, out, cfg, state, autocast)
-        reason = _first_sentence(exc)
+        if loader:
+            raise DataWorkerError(f"a data loader worker died after step {state.step} ({reason}; out of memory? "
+                                  f"fewer --workers use less); saved the checkpoint of step {state.step} (go on "
+                                  f"with --resume) and wrote the weights so far to {weights}") from exc
         raise JobFailedError(f"the DDP job failed after step {state.step} ({reason}); rank 0 saved the checkpoint "
                              f"of step {state.step} (go on with --resume and {_processes(ctx.world_size)}) and wrote "
                              f"the weights so far to {weights}") from exc
     finally:
         bar.close()  # before any error's line, which would otherwise land on the bar's
-        if previous_sigterm is not None:
-            signal.signal(signal.SIGTERM, previous_sigterm)
+        if not finished and cfg.workers:  # whatever stopped the run: no worker may outlive it
+            _stop_workers(batches)
+        guard.restore()
     if writer:
         writer.close()
     if log_file:
@@ -540,6 +688,10 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         dist.barrier()
     if not ctx.is_main:
         return None
+    if upsampled_files:
+        print(f"defusion: note: {plural(len(upsampled_files), 'image')} under {data} (named above) "
+              f"{'is' if len(upsampled_files) == 1 else 'are'} smaller than the {cfg.crop}x{cfg.crop} crop: "
+              "trained on up-sampled", file=sys.stderr)
     if budget_spent:
         print(f"defusion: note: the time budget (--max-seconds {cfg.max_seconds:g}) ran out at step {state.step}: "
               "checkpoint saved (go on with --resume)", file=sys.stderr)
@@ -560,11 +712,10 @@ def _write_weights(model, out: Path, cfg: TrainConfig, state: TrainState, autoca
         "crop": str(cfg.crop),
         "final_loss": final_loss,
         "train_seconds": f"{state.elapsed_s:.0f}",
-        "skipped_images": str(state.skipped_images),
+        "skipped_samples": str(state.skipped_samples),
         "precision": "bf16 autocast" if autocast is not nullcontext else "fp32",
         "train_config": json.dumps(cfg.to_dict()),
     }
-    if state.init is not None:
-        metadata["init"] = state.init
+    metadata.update({name: getattr(state, name) for name in ("init", "init_digest") if getattr(state, name)})
     save_weights(model, weights, metadata=metadata)
     return weights
