@@ -464,22 +464,12 @@ def _note_bracket(args: argparse.Namespace, groups: list[list[Path]]) -> None:
 def _note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool = False) -> None:
     """Say which sources the fusion core stretches as raw sensor frames (--stretch auto), and how:
     each on its own (several cameras' frames), or ``shared`` (--task mef: one sensor's bracket) all
-    by one mapping (stretch.measure_stretch)."""
+    by one mapping (stretch.describe_stretch)."""
     from tqdm import tqdm
 
-    from defusion.fusion.stretch import measure_stretch
-    from defusion.io.notes import listed
+    from defusion.fusion.stretch import describe_stretch
 
-    fixed = measure_stretch(images, shared)
-    for sources, low, high in fixed.groups() if fixed is not None else []:
-        lo, hi = low * 65535, high * 65535
-        values = f"16-bit values {lo:.0f}-{hi:.0f} ({(hi - lo) / 655.35:.2g}% of the range, as raw sensor frames do)"
-        if len(sources) == 1:
-            alone = ", on its own" if len(fixed.sources) > 1 else ""
-            said = f"{paths[sources[0]].name} holds {values}: stretched to the full range before fusing{alone}"
-        else:
-            said = (f"{listed([paths[i].name for i in sources])} hold {values} together: one sensor's exposures, "
-                    "stretched by one mapping onto the full range, so that they keep their relation")
+    for said in describe_stretch([path.name for path in paths], images, shared):
         tqdm.write(f"defusion: note: {said} (--stretch none keeps the values as they are)", file=sys.stderr)
 
 

@@ -205,6 +205,32 @@ def measure_stretch(images: Sequence[np.ndarray], shared: bool = False) -> Fixed
                         tuple(r[1] / _FULL_SCALE_16 for r in ranges))
 
 
+def describe_stretch(names: Sequence[str], images: Sequence[np.ndarray], shared: bool = False) -> list[str]:
+    """One sentence per mapping :func:`measure_stretch` gives ``images`` (named ``names``): which
+    sources are stretched as raw sensor frames, from which values, and whether each on its own or
+    ``shared`` by one sensor's bracket. Every front end says it in these words.
+
+    Example:
+        >>> raw = np.array([[7000, 7500], [8000, 9000]], np.uint16)
+        >>> describe_stretch(["ir.png", "vis.png"], [raw, raw.astype(np.uint8)])
+        ['ir.png holds 16-bit values 7002-8997 (3% of the range, as raw sensor frames do): stretched to the full range before fusing']
+    """
+    from defusion.io.notes import listed
+
+    fixed = measure_stretch(images, shared)
+    said = []
+    for sources, low, high in fixed.groups() if fixed is not None else []:
+        lo, hi = low * _FULL_SCALE_16, high * _FULL_SCALE_16
+        values = f"16-bit values {lo:.0f}-{hi:.0f} ({100 * (high - low):.2g}% of the range, as raw sensor frames do)"
+        if len(sources) == 1:
+            alone = ", on its own" if len(fixed.sources) > 1 else ""
+            said.append(f"{names[sources[0]]} holds {values}: stretched to the full range before fusing{alone}")
+        else:
+            said.append(f"{listed([names[i] for i in sources])} hold {values} together: one sensor's exposures, "
+                        "stretched by one mapping onto the full range, so that they keep their relation")
+    return said
+
+
 def stretch_sources(images: Sequence[np.ndarray], floats: Sequence[np.ndarray],
                     stretch: Stretch | FixedStretch = "auto", shared: bool = False
                     ) -> tuple[list[np.ndarray], list[int]]:

@@ -275,7 +275,7 @@ def _calibrate_page(core, settings) -> None:
                        key="download_rig")
 
 
-def _show_stack(core, images, names, result, files, note: str | None = None) -> None:
+def _show_stack(core, images, names, result, files, note: str | None = None, shared: bool = False) -> None:
     u8 = core.to_uint8
     fused, values, order = result.fused, result.values, result.order
     st.subheader(f"{len(images)} sources, in the order they are fused, and the fused image")
@@ -285,7 +285,7 @@ def _show_stack(core, images, names, result, files, note: str | None = None) -> 
     for i, k in enumerate(order):
         onto = f", aligned onto {names[result.frame]}" if k != result.frame and _aligned() else ""
         cols[i % len(cols)].image(u8(result.sources[k]), caption=f"{i + 1}: {names[k]}{onto}")
-    for note in core.stretch_notes(images, names):
+    for note in core.stretch_notes(images, names, shared):
         st.caption(note)
     st.image(u8(fused), caption="fused")
     shown = [names[k] for k in order]  # the downloads are named by the first and last shown
@@ -310,7 +310,7 @@ def _show_stack(core, images, names, result, files, note: str | None = None) -> 
                "source; the no-reference metrics (EN, SD, SF, AG) reward contrast and noise alike.")
 
 
-def _show(core, a, b, names, result, files, rig: bool = False, note: str | None = None) -> None:
+def _show(core, a, b, names, result, files, rig: bool = False, note: str | None = None, shared: bool = False) -> None:
     u8 = core.to_uint8
     parts, values, (shown_a, shown_b) = result
     st.subheader("Sources and fused image")
@@ -320,7 +320,7 @@ def _show(core, a, b, names, result, files, rig: bool = False, note: str | None 
     cols[0].image(u8(shown_a), caption=f"A: {names[0]}" + _aligned_onto(parts.frame, 0))
     cols[1].image(u8(shown_b), caption=f"B: {names[1]}" + (", mapped onto A by the rig" if rig else "")
                   + _aligned_onto(parts.frame, 1))
-    for line in core.stretch_notes([a, b], list(names)):
+    for line in core.stretch_notes([a, b], list(names), shared):
         st.caption(line)
     cols[2].image(u8(parts.fused), caption="fused")
     st.download_button("Download the fused image (PNG)", core.png_bytes(parts.fused, files),
@@ -447,7 +447,8 @@ def main() -> None:
                 result = _results().remember(key, lambda: core.fuse_stack_and_score(fuser, images, step))
             if bar is not None:
                 bar.empty()
-            _show_stack(core, images, names, result, files, core.palette_note(fuser, images, names))
+            _show_stack(core, images, names, result, files, core.palette_note(fuser, images, names),
+                        fuser.options.stretch_shared)
             return
         with _said_on_page():
             given = _inputs(core, source, settings)
@@ -475,7 +476,7 @@ def main() -> None:
         LOG.exception("fusion failed")
         st.error(f"fusion failed: {type(exc).__name__}: {_error_text(core, exc, labels)}")
         return
-    _show(core, a, b, names, result, files, rig=bool(rig), note=note)
+    _show(core, a, b, names, result, files, rig=bool(rig), note=note, shared=fuser.options.stretch_shared)
 
 
 if __name__ == "__main__":  # Streamlit runs this file as __main__; importing it does nothing

@@ -28,7 +28,7 @@ import numpy as np
 
 from defusion.fusion.align import MOTIONS
 from defusion.fusion.selection import PIXEL_SOURCES, source_map
-from defusion.fusion.stretch import is_narrow, value_range
+from defusion.fusion.stretch import describe_stretch
 from defusion.fusion.color import PALETTES, to_float, to_uint8
 from defusion.fusion.calibration import Calibration, board_points, calibrate
 from defusion.fusion.rig import DEFAULT_RIG_MOTION, MAX_RIG_BYTES, RIG_MOTIONS, Rig, RigError, parse_pattern, read_points
@@ -534,15 +534,10 @@ def metric_rows(values: dict[str, float]) -> list[dict[str, str]]:
              "meaning": METRICS[name].description} for name, value in values.items()]
 
 
-def stretch_notes(images: list[np.ndarray], names: list[str]) -> list[str]:
-    """One line per source the fusion core stretches as a raw 16-bit frame (thermal counts)."""
-    notes = []
-    for image, name in zip(images, names):
-        if is_narrow(image):
-            lo, hi = value_range(image)
-            notes.append(f"{name} holds 16-bit values {lo:.0f}-{hi:.0f}, a narrow band as raw thermal frames "
-                         "have: it is stretched to the full range before fusing, and shown so.")
-    return notes
+def stretch_notes(images: list[np.ndarray], names: list[str], shared: bool = False) -> list[str]:
+    """One line per mapping the fusion core stretches raw 16-bit sources by (thermal counts, a raw
+    bracket when ``shared``: ``FuseOptions.stretch_shared``), in ``defusion fuse``'s words."""
+    return [f"{said}, and shown so." for said in describe_stretch(names, images, shared)]
 
 
 def png_bytes(image: np.ndarray, sources: list[bytes] | None = None) -> bytes:
