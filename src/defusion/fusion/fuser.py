@@ -469,7 +469,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     except (RuntimeError, TypeError):
         raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but PyTorch sees no CUDA device")
+        raise ValueError("device cuda (--device cuda) was asked for, but PyTorch sees no CUDA device")
     return device
 
 
@@ -552,7 +552,7 @@ class Fuser:
                             f"got {type(self.options).__name__}")
         self.device = resolve_device(self.device)
         if self.half and self.device.type != "cuda":
-            raise ValueError("--half needs a CUDA device (fp16 on the CPU is slower and less accurate)")
+            raise ValueError("half precision (half=True, --half) needs a CUDA device (fp16 on the CPU is slower and less accurate)")
         self.model = self.model.to(self.device).eval()
         if self.half:
             self.model = self.model.half()

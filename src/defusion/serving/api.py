@@ -66,10 +66,10 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
 from defusion import __version__
-from defusion.cli.options import MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN
 from defusion.fusion.align import Motion
 from defusion.fusion.color import to_uint8
-from defusion.fusion.fuser import TASK_FIELDS, TASKS, Decomposition, FuseOptions, Fuser, Selection, SizeMismatchError, Task
+from defusion.fusion.fuser import (MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN, TASK_FIELDS, TASKS, Decomposition, FuseOptions, Fuser,
+                                   Selection, SizeMismatchError, Task)
 from defusion.fusion.rig import MAX_RIG_BYTES, Rig, RigError
 from defusion.fusion.selection import PixelSource, source_map
 from defusion.fusion.stretch import Stretch
