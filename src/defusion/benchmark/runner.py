@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from defusion.fusion.color import is_grey, to_uint8
+from defusion.fusion.fuser import PAPER_OPTIONS
 from defusion.fusion.stretch import is_narrow, value_range
 from defusion.io.images import ImageReadError, header_size, read_image, stores_floats, write_bytes_atomically
 from defusion.io.notes import collecting, listed, note, plural, say, split_line
@@ -47,7 +48,7 @@ SECONDS = "seconds"
 #: RGB sources at scale 1, unique and detail gain 1.
 DEFUSION_VARIANTS: dict[str, dict] = {
     "defusion": {}, "defusion-network": {"pixels": "network"},
-    "defusion-paper": {"pixels": "network", "scale": 1, "unique_gain": 1.0, "color": "rgb"},
+    "defusion-paper": PAPER_OPTIONS,
     "defusion-rgb": {"pixels": "network", "color": "rgb"}, "defusion-ycbcr": {"pixels": "network", "color": "ycbcr"},
     **{f"defusion-x{s}": {"pixels": "network", "scale": s} for s in (1, 2, 3)},
     **{f"defusion-g{g:g}": {"pixels": "network", "unique_gain": g} for g in (1.0, 1.25, 1.5, 1.75, 2.0)},

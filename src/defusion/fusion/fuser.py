@@ -68,6 +68,10 @@ TASK_OPTIONS: dict[str, dict] = {
     "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
     "mff": {"unique_gain": 1.0, "detail_gain": 1.5, "pixels": "sources"},
 }
+#: The paper's inference (ECCV 2022, and the authors' code): Pr(f_c + f_u1 + f_u2) of the RGB
+#: sources at the network's own scale, no gain; what this toolkit's defaults depart from, and why, is
+#: in docs/model-card.md ("Deviations from the paper"). ``FuseOptions.paper()``.
+PAPER_OPTIONS: dict = {"pixels": "network", "scale": 1, "unique_gain": 1.0, "color": "rgb"}
 #: The inference scale that pixels from the sources run at unless told otherwise: the decision map
 #: read from the unique projections picked the same pixels at scale 1 as at 2 (MFIFB, every 7th
 #: pair: Qabf 0.784 against 0.785), at a quarter of the compute.
@@ -274,6 +278,18 @@ class FuseOptions:
             1.0
         """
         return cls(**task_options(task, **overrides))
+
+    @classmethod
+    def paper(cls, **overrides) -> "FuseOptions":
+        """The paper's inference (:data:`PAPER_OPTIONS`), ``overrides`` on top: for reproducing the
+        paper's figures with any weights (``defusion bench``'s ``defusion-paper``).
+
+        Example:
+            >>> paper = FuseOptions.paper()
+            >>> paper.scale, paper.unique_gain, paper.color, paper.pixels  # detail gain: the unique one's, 1
+            (1, 1.0, 'rgb', 'network')
+        """
+        return cls(**{**PAPER_OPTIONS, **overrides})
 
     def with_task(self, task: Task, pixels: PixelSource | None = None) -> "FuseOptions":
         """These options with the fields a task governs (``TASK_FIELDS``: gains, order, pixels) set
