@@ -9,7 +9,8 @@ a registered pair that fits in one network pass:
 2. The network sees luminance: full-range BT.601 Y of each source, repeated into 3 channels.
 3. Mirror-pad bottom/right to multiples of 8; at scale s > 1 up-sample s-fold (bicubic), run the
    network, average s x s blocks back down; crop; clip the `fused` output to [0, 1].
-4. The fused luminance is the mean of `fused`'s 3 channels. Grey + grey stays grey; otherwise the
+4. The fused luminance is the mean of `fused`'s 3 channels. Grey + grey stays grey (grey: R = G = B
+   to within 4 levels of 8 bits at every pixel, as a lossy codec leaves it); otherwise the
    colour sources' YCbCr, each weighed by its saturation |Cb - .5| + |Cr - .5| + 1e-3, give the
    chroma; where the fused Y is below the blended Y, Cb - .5 and Cr - .5 shrink by that ratio (the
    colour keeps its saturation), and Y, Cb, Cr go back to RGB.
@@ -47,6 +48,9 @@ GREY_16_MODES = ("I;16", "I;16B", "I;16L", "I")
 FULL_8, FULL_16 = 255.0, 65535.0
 #: Formats that keep 16 bits (defusion writes the others, JPEG and the rest, in 8 bits).
 SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
+#: A source is grey when no pixel's channels (floats in [0, 1]) spread over more than this: 4 levels
+#: of 8 bits, what a lossy codec leaves of R = G = B (the core's defusion.fusion.color.GREY_SPREAD).
+GREY_SPREAD = 4 / 255
 
 
 def read(path: str) -> tuple[np.ndarray, bool]:
@@ -58,14 +62,19 @@ def read(path: str) -> tuple[np.ndarray, bool]:
         import cv2
 
         bgr = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        return grey_if_equal(cv2.cvtColor(bgr[..., :3], cv2.COLOR_BGR2RGB).astype(np.float32) / FULL_16), True
-    return grey_if_equal(np.asarray(image.convert("RGB"), dtype=np.float32) / FULL_8), False
+        return grey_if_close(cv2.cvtColor(bgr[..., :3], cv2.COLOR_BGR2RGB).astype(np.float32) / FULL_16), True
+    return grey_if_close(np.asarray(image.convert("RGB"), dtype=np.float32) / FULL_8), False
 
 
-def grey_if_equal(rgb: np.ndarray) -> np.ndarray:
-    """HxWx3 with R = G = B everywhere as HxW (grey), else as it is."""
-    grey = np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
-    return rgb[..., 0] if grey else rgb
+def grey_if_close(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 float with R = G = B everywhere, to within GREY_SPREAD (a grey frame from a lossy
+    codec), as HxW: R where they are equal, else the luminance (what the core fuses of a grey
+    source); else (colour) as it is."""
+    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+        return rgb[..., 0]
+    if (rgb.max(axis=2).astype(np.float64) - rgb.min(axis=2)).max() > GREY_SPREAD:
+        return rgb
+    return luminance(rgb)
 
 
 def write(path: str, image: np.ndarray, sixteen_bit: bool) -> None:

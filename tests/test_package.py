@@ -43,7 +43,8 @@ def test_the_package_and_its_light_modules_import_without_torch():
     code = ("import sys, defusion, defusion.fusion.align, defusion.fusion.color, defusion.fusion.stretch; "
             "assert 'torch' not in sys.modules, 'torch loaded'; "
             "from defusion import Fuser, create_model; assert 'torch' in sys.modules; "
-            "assert 'Fuser' in dir(defusion) and defusion.fusion.FuseOptions is not None")
+            "assert 'Fuser' in dir(defusion) and defusion.fusion.FuseOptions is not None; "
+            "import defusion.fusion as fusion; assert fusion.deghost.__name__ == 'defusion.fusion.deghost'")
     subprocess.run([sys.executable, "-c", code], check=True)
     with pytest.raises(AttributeError, match="no attribute 'Fusr'"):
         defusion.Fusr  # noqa: B018

@@ -224,3 +224,16 @@ def test_a_heated_board_in_a_raw_14_bit_frame_calibrates_the_rig(tmp_path, capsy
     check = read_image(tmp_path / "rig_check.png")
     inside = cv2.warpPerspective(np.ones((220, 300), np.uint8), camera, (520, 400), flags=cv2.WARP_INVERSE_MAP) > 0
     assert check[..., 0][inside & (scene > 200)].std() > 60  # the board readable in the check picture, both views
+
+
+def test_the_stretch_of_raw_frames_is_said_once_not_per_board_shot(tmp_path, capsys, rng):
+    """Review: calibrate said the raw-frame stretch note once per board shot; once is enough (the
+    first shot whose frames are stretched)."""
+    visible = np.full((30, 40), 128, np.uint8)
+    raw = (7900 + rng.integers(0, 120, (30, 40))).astype(np.uint16)  # a raw infrared frame: a narrow band
+    images = [visible, visible, visible, raw, visible, raw]  # shot 0 plain; shots 1 and 2 hold a raw frame
+    paths = [tmp_path / name for name in ("vis0.png", "vis1.png", "vis1b.png", "ir1.png", "vis2.png", "ir2.png")]
+    shown = calibrate_cli._as_fused(images, paths, 2)
+    err = capsys.readouterr().err
+    assert len(shown) == 6 and err.count("holds 16-bit values") == 1
+    assert "ir1.png holds" in err and "ir2.png" not in err

@@ -81,6 +81,46 @@ def test_a_bracket_with_a_task_and_a_focus_stack_are_not_told(tmp_path, rng, tin
     assert "exposure bracket" not in capsys.readouterr().err
 
 
+def test_an_infrared_and_visible_pair_is_not_told_to_add_task_mef(tmp_path, rng, tiny_weights, capsys):
+    """Review: a phone's photograph and a FLIR frame (two cameras, each exposed for its own sensor)
+    were said to be an exposure bracket, even with --palette; a pair of one camera's, fused with
+    --palette, --infrared or --rig, is no bracket either."""
+    scene = smooth_image(rng, 24, 32)
+
+    def camera(path, model, exposure):
+        exif = Image.Exif()
+        exif[0x0110] = model
+        exif.get_ifd(0x8769)[0x829A] = IFDRational(*exposure)
+        Image.fromarray(scene).save(path, exif=exif, quality=95)
+        return path
+
+    vis, ir = camera(tmp_path / "vis.jpg", "Phone", (1, 1000)), camera(tmp_path / "ir.jpg", "FLIR", (1, 30))
+    for extra in ((), ("--palette", "inferno")):
+        assert _fuse(vis, ir, "-o", tmp_path / "o.png", "--weights", tiny_weights, *extra) == 0
+        assert "exposure bracket" not in capsys.readouterr().err
+    same = camera(tmp_path / "ir2.jpg", "Phone", (1, 30))  # one camera's frames: only the options say infrared
+    for extra in (("--palette", "inferno"), ("--palette", "inferno", "--infrared", "2")):
+        assert _fuse(vis, same, "-o", tmp_path / "o.png", "--weights", tiny_weights, *extra) == 0
+        assert "exposure bracket" not in capsys.readouterr().err
+    assert _fuse(vis, same, "-o", tmp_path / "o.png", "--weights", tiny_weights) == 0
+    assert "exposure bracket" in capsys.readouterr().err  # without them, one camera's two exposures are a bracket
+
+
+def test_no_bracket_note_with_a_rig_or_an_infrared_image(tmp_path, rng, capsys):
+    """--rig (a calibrated rig: several cameras) and --infrared never get the bracket note, whatever the EXIF."""
+    import argparse
+
+    from defusion.cli.fuse import _note_bracket
+
+    shots = _bracket(tmp_path, rng, "RIG")
+    plain = dict(task=None, palette=None, infrared=None, rig=None)
+    for given in (dict(rig=tmp_path / "rig.json"), dict(palette="inferno", infrared=2), dict(palette="inferno")):
+        _note_bracket(argparse.Namespace(**{**plain, **given}), [shots])
+        assert "exposure bracket" not in capsys.readouterr().err, given
+    _note_bracket(argparse.Namespace(**plain), [shots])
+    assert "exposure bracket" in capsys.readouterr().err  # the same shots without them: a bracket
+
+
 # B. one shot tagged turned: named, and --resize (a turned ghost) not suggested
 
 def test_a_shot_tagged_turned_unlike_the_others_is_named_and_resize_not_suggested(tmp_path, rng, tiny_weights,

@@ -145,3 +145,42 @@ def test_a_palette_spans_a_given_range_and_leaves_what_no_infrared_sees_uncolour
     out = color.with_detail(weighed, fused)
     assert out.shape == (4, 101, 3) and np.allclose(out[:, 60:], 0.25)  # no false colour: the fused grey
     assert np.ptp(out[0, 40]) > 0.2  # coloured where it sees
+
+
+def _is_grey_by_numpy(image, scale=None):
+    """is_grey's rule as it was written first (per pixel max - min of the channels, in float64)."""
+    if image.ndim == 2 or image.shape[2] == 1:
+        return True
+    rgb = color.native(image[..., :3])
+    if scale is None:
+        scale = np.iinfo(rgb.dtype).max if np.issubdtype(rgb.dtype, np.integer) else 1.0
+    spread = (rgb.max(axis=2).astype(np.float64) - rgb.min(axis=2)).max()
+    return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
+                or not spread > color.GREY_SPREAD * scale)
+
+
+def test_is_grey_answers_as_the_per_pixel_spread_does(rng, monkeypatch):
+    """The review: is_grey got fast (OpenCV's channel differences, band by band), not different."""
+    monkeypatch.setattr(color, "_GREY_BAND_BYTES", 512)  # many bands even on small images
+    base = rng.integers(10, 240, (150, 40, 1))
+    exact = np.repeat(base, 3, axis=2).astype(np.uint8)
+    lossy = exact.copy(); lossy[::3, ::2, 0] += 2; lossy[1::5, ::3, 2] -= 1  # spread 3 levels
+    faint = exact.copy(); faint[141, 7, 1] += 5  # one pixel just over GREY_SPREAD, outside the sampled rows
+    deep = np.repeat((7000 + 30 * base), 3, axis=2).astype(np.uint16); deep[77, 3, 2] += 40
+    cases = [(exact, None, True), (lossy, None, True), (faint, None, False),
+             (np.dstack([lossy, np.full(lossy.shape[:2], 255, np.uint8)]), None, True),  # RGBA: alpha ignored
+             (color.to_float(lossy), None, True), (color.to_float(faint), None, False),
+             (color.to_float(faint).astype(np.float64), None, False),
+             (deep, None, True), (deep, 2000.0, False), (deep, 41 / color.GREY_SPREAD, True),
+             (deep.astype(">u2"), 2000.0, False), (exact[..., :1], None, True), (exact[..., 0], None, True)]
+    for image, scale, grey in cases:
+        assert color.is_grey(image, scale) is grey == _is_grey_by_numpy(image, scale), (image.dtype, image.shape, scale)
+    # float32 spreads on either side of the limit, to the last bit
+    near = np.full((20, 20, 3), 0.5, np.float32)
+    edge = np.float32(0.5) + np.float32(color.GREY_SPREAD)
+    answers = set()
+    for value in (np.nextafter(edge, 0, dtype=np.float32), edge, np.nextafter(edge, 1, dtype=np.float32)):
+        near[9, 9, 0] = value
+        answers.add(color.is_grey(near))
+        assert color.is_grey(near) == _is_grey_by_numpy(near), value
+    assert answers == {True, False}

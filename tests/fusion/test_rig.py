@@ -230,3 +230,25 @@ def test_a_heated_board_is_found_in_a_raw_14_bit_frame(rng):
     picture = rig.check_image([raw, raw])
     white, black = picture[..., 0][scene > 0.9], picture[..., 0][scene < 0.1]
     assert white.mean() - black.mean() > 0.6  # the board shows, white and black
+
+
+def test_seen_is_worked_out_once_per_rig_and_grid_and_shared_with_apply(monkeypatch):
+    """The review: seen() ran the erode loop on every call, on top of the same work in apply."""
+    import defusion.fusion.rig as rig_module
+
+    rig = _rig(_similarity(0.5, 0.0, (-10.0, -5.0)))
+    rig_module._cached_coverage.cache_clear()
+    first = rig.seen()
+    fresh = rig_module._cached_coverage.__wrapped__(tuple(rig.cameras[0].array.ravel()), rig.cameras[0].size, rig.size)
+    assert np.array_equal(first[0], fresh) and 0 < first[0].mean() < 1
+    calls, erode = [], cv2.erode
+    monkeypatch.setattr(cv2, "erode", lambda *a, **k: calls.append(a) or erode(*a, **k))
+    again = Rig.from_json(rig.to_json())  # an equal rig (same hash, same JSON) finds the same mask
+    assert again == rig and hash(again) == hash(rig) and again.to_json() == rig.to_json()
+    assert again.seen()[0] is first[0] and rig.seen()[0] is first[0]
+    rig.apply([np.full((H, W), 0.3, np.float32), np.full((H // 2, W // 2), 0.9, np.float32)])
+    assert not calls
+    with pytest.raises(ValueError):
+        first[0][0, 0] = 1.0  # shared: read-only
+    bigger = Rig((W * 2, H * 2), rig.cameras, rig.motion)  # another grid: its own mask
+    assert bigger.seen()[0].shape == (H * 2, W * 2) and len(calls) == 1

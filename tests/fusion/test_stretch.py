@@ -152,3 +152,39 @@ def test_raw_counts_given_as_floats_are_warned_about(rng):
             stretch_sources(images, images)
         stretch_sources([raw / np.float32(65535)], [raw / 65535.0], "none")
     assert said == []
+
+
+def test_a_one_sensor_focus_stack_shares_one_mapping_and_keeps_its_brightness_relation(rng):
+    """A review's regression: stretched each on its own, a dim specimen in one slice was brightened
+    to match the other; frames whose bands overlap (one sensor) share the mapping unless told apart."""
+    from defusion.fusion.fuser import FuseOptions
+
+    bright = (9000 + 1500 * rng.random((40, 50))).astype(np.uint16)
+    dim = (9000 + 500 * rng.random((40, 50))).astype(np.uint16)  # the same sensor, a third of the contrast
+    floats, stretched = stretch_sources([bright, dim], [bright / 65535.0, dim / 65535.0],
+                                        shared=FuseOptions(scale=1).stretch_shared)
+    assert stretched == [0, 1] and floats[1].max() < 0.5  # not brightened to the full range
+    apart = [(1000 + 3000 * rng.random((40, 50))).astype(np.uint16), bright]  # two cameras' bands
+    floats, _ = stretch_sources(apart, [im / 65535.0 for im in apart])
+    assert all(f.max() == 1.0 and f.min() == 0.0 for f in floats)
+    assert FuseOptions(palette="inferno").stretch_shared is False and FuseOptions.for_task("mef").stretch_shared
+
+
+def test_value_range_finds_even_lines_from_a_decimated_look_as_the_full_reductions_do(rng):
+    """The review: value_range read the whole frame four times to find blank rows and columns."""
+    from defusion.fusion.stretch import _varied_lines
+
+    frame = (7000 + rng.integers(0, 2000, (300, 2500))).astype(np.uint16)
+    frame[10] = 0  # a blanked row
+    frame[20] = 7100; frame[20, 1234] = 7101  # even in every 32nd value, not whole: a scene's row
+    frame[:, 40] = 9  # a padding column
+    frame[:, 50] = 7100; frame[151, 50] = 7102
+    for image in (frame, frame.astype(np.float32) / 65535):
+        for axis in (0, 1):
+            assert np.array_equal(_varied_lines(image, axis), image.min(axis=axis) != image.max(axis=axis))
+        rows, cols = image.min(axis=1) != image.max(axis=1), image.min(axis=0) != image.max(axis=0)
+        kept = image[np.ix_(rows, cols)].ravel()
+        kept = kept[:: max(1, kept.size // 1_000_000)]
+        expected = np.percentile(kept[kept != 0], [0.1, 99.9])
+        assert value_range(image) == tuple(float(v) for v in expected)
+        assert value_range(np.dstack([image] * 3)) == value_range(image)

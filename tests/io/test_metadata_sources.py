@@ -190,6 +190,49 @@ def test_an_uploaded_raw_files_bytes_give_its_exif(tmp_path):
     _assert_descriptive_only(tags)
 
 
+def _raf_bytes(model: str = "X-T5") -> bytes:
+    """A Fujifilm RAF: its header points to a JPEG that carries the camera's EXIF."""
+    exif = Image.Exif()
+    exif[MAKE], exif[MODEL] = "FUJIFILM", model
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6)).save(buffer, "JPEG", exif=exif.tobytes())
+    header = b"FUJIFILMCCD-RAW 0201FF129502X-T5".ljust(84, b"\x00")
+    start = len(header) + 8 + 16
+    return header + struct.pack(">II", start, len(buffer.getvalue())) + bytes(16) + buffer.getvalue() + bytes(64)
+
+
+def test_an_uploaded_raf_files_bytes_give_its_exif():
+    """Review: a RAF read from its bytes (an upload: no name, so no twin to look for) gave no EXIF;
+    its magic is now looked for there too."""
+    assert _tags(read_metadata(_raf_bytes("X-H2")))[MODEL] == "X-H2"
+    assert read_metadata(b"FUJIFILMCCD-RAW " + bytes(10)).exif is None  # cut short: none, and no error
+
+
+def test_a_corrupt_exif_block_installs_no_catch_all_warning_filter(tmp_path):
+    """Review: a warnings.catch_warnings() around the raw-EXIF read (the server runs it in threads)
+    could, racing another, leave an ignore-all filter for the whole process. Reading damaged EXIF now
+    adds no filter at all, and a warning of the program's own still shows."""
+    import warnings
+
+    whole = _camera_file(tmp_path / "whole.nef")
+    damaged = [whole[:40], b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 0xFFFF) + bytes(20),
+               b"IIRO" + whole[4:60]]
+    with warnings.catch_warnings(record=True) as caught:  # the filters as they are
+        before = list(warnings.filters)
+        for data in damaged:
+            read_metadata(data)
+        added = [f for f in warnings.filters if f not in before]
+        assert all(action == "ignore" and "EXIF" in message.pattern and module.pattern.startswith("PIL")
+                   for action, message, _, module, _ in added), added  # at most the one narrow filter
+        read_metadata(damaged[0])
+        assert len(warnings.filters) == len(before) + len(added)  # added once, not per read
+        assert not [w for w in caught if "EXIF" in str(w.message)], [(str(w.message), w.filename) for w in caught]
+        warnings.warn("still shown", UserWarning)
+    assert [str(w.message) for w in caught] == ["still shown"]
+    assert not any(action == "ignore" and message is None and category is Warning and module is None
+                   for action, message, category, module, _ in warnings.filters)
+
+
 # -- 2. TIFF sources ----------------------------------------------------------------------------------
 
 

@@ -163,6 +163,34 @@ def test_exposure_brackets_and_orientation_from_exif(tmp_path):
     assert exif_orientation(tmp_path / "turned.jpg") == 6 and exif_orientation(bare[0]) == 1
 
 
+def _camera_shot(path: Path, model: str | None, exposure: tuple[int, int], size: tuple[int, int] = (32, 24),
+                 make: str = "") -> Path:
+    """A JPEG of ``size`` (WxH) whose EXIF names its camera (Make, Model) and exposure time."""
+    exif = Image.Exif()
+    if model is not None:
+        exif[0x010F], exif[0x0110] = make, model
+    exif.get_ifd(0x8769)[0x829A] = IFDRational(*exposure)
+    Image.new("RGB", size, (128, 128, 128)).save(path, exif=exif)
+    return path
+
+
+def test_two_cameras_or_two_sizes_are_no_exposure_bracket(tmp_path):
+    """Review: an infrared camera's frame and a phone's photograph, each exposed for its own sensor,
+    were taken for an exposure bracket (--task mef was suggested for a --palette pair)."""
+    from defusion.io.shots import camera_model, is_exposure_bracket
+
+    phone = _camera_shot(tmp_path / "vis.jpg", "Phone", (1, 1000))
+    flir = _camera_shot(tmp_path / "ir.jpg", "FLIR", (1, 30))
+    assert camera_model(phone) == ("", "Phone") and not is_exposure_bracket([phone, flir])
+    canon = [_camera_shot(tmp_path / f"c{i}.jpg", "EOS R6", t, make="Canon")
+             for i, t in enumerate([(1, 1000), (1, 60)])]
+    assert is_exposure_bracket(canon)  # one camera's bracket still is one
+    unnamed = _camera_shot(tmp_path / "u.jpg", None, (1, 1000))
+    assert camera_model(unnamed) is None and is_exposure_bracket([unnamed, canon[1]])  # no camera said: times decide
+    small = _camera_shot(tmp_path / "small.jpg", "EOS R6", (1, 1000), size=(16, 12), make="Canon")
+    assert not is_exposure_bracket([small, canon[1]])  # a bracket's shots are one size
+
+
 def test_read_shot_takes_date_time_original_from_a_tiffs_first_directory(tmp_path):
     """defusion's fused TIFFs hold DateTimeOriginal beside DateTime, not in an EXIF sub-directory."""
     import tifffile

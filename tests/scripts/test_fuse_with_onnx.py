@@ -64,3 +64,20 @@ def test_a_16_bit_source_gives_a_16_bit_image_as_defusion_fuse_does(onnx_file, l
     assert got.dtype == expected.dtype == np.uint16 and got.shape == expected.shape == (45, 61, 3)
     difference = np.abs(got.astype(int) - expected) / 257.0  # in 8-bit grey levels
     assert difference.max() <= 1 and difference.mean() < 0.2, (difference.max(), difference.mean())
+
+
+def test_a_grey_pair_from_a_lossy_codec_stays_grey_as_defusion_fuse_keeps_it(onnx_file, lively_weights, tmp_path):
+    """The review: the script took grey as R = G = B exactly; the core allows color.GREY_SPREAD."""
+    rng = np.random.default_rng(7)
+    for name, grey in (("a.png", smooth_image(rng, 45, 61, 1)), ("b.png", smooth_image(rng, 45, 61, 1))):
+        grey = np.clip(grey.astype(int), 2, 253)
+        lossy = np.dstack([grey + rng.integers(0, 2, grey.shape), grey, grey - rng.integers(0, 3, grey.shape)])
+        Image.fromarray(lossy.astype(np.uint8)).save(tmp_path / name)  # channels up to 3 levels apart
+    out = tmp_path / "fused.png"
+    run_script(SCRIPT, onnx_file, tmp_path / "a.png", tmp_path / "b.png", "-o", out, "--scale", 1, "--task", "ivf")
+    fuser = Fuser.from_pretrained(lively_weights, runtime="torch", task="ivf", scale=1, tile=0)
+    expected = fuser.fuse(read_image(tmp_path / "a.png"), read_image(tmp_path / "b.png"))
+    got = np.asarray(Image.open(out))
+    assert got.shape == expected.shape == (45, 61)
+    difference = np.abs(got.astype(int) - expected)
+    assert difference.max() <= 1 and difference.mean() < 0.2, (difference.max(), difference.mean())

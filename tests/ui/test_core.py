@@ -155,7 +155,7 @@ def test_a_raw_thermal_frame_is_noted(rng):
     assert len(notes) == 1 and notes[0].startswith("ir.png holds 16-bit values")
     bracket = core.stretch_notes([raw, raw // 2 + 3000], ["ev0.png", "ev-1.png"], shared=True)  # in fuse's words
     assert len(bracket) == 1 and "ev0.png, ev-1.png hold 16-bit values" in bracket[0] and "one mapping" in bracket[0]
-    assert len(core.stretch_notes([raw, raw // 2 + 3000], ["ir.png", "ir2.png"])) == 2  # each on its own
+    assert len(core.stretch_notes([raw, raw // 2 + 3000], ["ir.png", "ir2.png"], shared=False)) == 2  # two cameras
 
 
 def test_a_camera_rig_lets_a_pair_of_different_sizes_through_and_registers_it(tiny_weights):

@@ -131,16 +131,21 @@ def _as_fused(images: list, paths: list[Path], cameras: int) -> list:
     """``images`` as floats in [0, 1] as ``defusion fuse`` takes them, shot by shot (``cameras`` at a
     time): a raw thermal frame (16-bit counts in a narrow band) stretched onto the full range, so
     that a heated board shows in it and in the check picture as it will in the fused images; said
-    as ``defusion fuse`` says it."""
+    as ``defusion fuse`` says it, once: for the first board shot whose frames are stretched (the
+    camera's other shots are stretched alike)."""
     from defusion.cli.fuse import _note_stretched
     from defusion.fusion.color import to_float
-    from defusion.fusion.stretch import stretch_sources
+    from defusion.fusion.stretch import describe_stretch, stretch_sources
 
     shown = []
+    noted = False
     for start in range(0, len(images), cameras):
         shot = images[start:start + cameras]
-        _note_stretched(paths[start:start + cameras], shot)
-        shown += stretch_sources(shot, [to_float(im) for im in shot])[0]
+        # a rig's cameras: each raw frame on its own (FuseOptions.stretch_shared with a rig)
+        if not noted and describe_stretch([p.name for p in paths[start:start + cameras]], shot, shared=False):
+            _note_stretched(paths[start:start + cameras], shot, shared=False)
+            noted = True
+        shown += stretch_sources(shot, [to_float(im) for im in shot], shared=False)[0]
     return shown
 
 

@@ -35,8 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stacks", type=Path, metavar="DIR",
                    help="a folder of brackets or focus stacks shot one after another (a camera's card): each "
                         "group of shots fused into -o's folder as FIRST-LAST.png (FIRST-LAST_DATE-TIME.png where "
-                        "another card's group, taken at another time, has that name); grouped by capture time "
-                        "(--group auto) or in runs of N (--group N)")
+                        "another card's group, taken at another time by the EXIF of both, has that name; without "
+                        "capture times, as after --no-metadata, it is written over: one -o per card); grouped by "
+                        "capture time (--group auto) or in runs of N (--group N)")
     p.add_argument("--group", type=_group, default="auto", metavar="auto|N",
                    help="with --stacks: auto (default) starts a new group after a pause of over --gap seconds "
                         "between shots (EXIF capture and exposure times); N takes runs of N files in name order")
@@ -446,11 +447,14 @@ def _note_reconstruction_options(args: argparse.Namespace, pixels: str) -> None:
 def _note_bracket(args: argparse.Namespace, groups: list[list[Path]]) -> None:
     """Suggest --task mef, once, where no --task was given and a group's EXIF shows an exposure
     bracket (:func:`defusion.io.shots.is_exposure_bracket`): the general defaults blow out its
-    highlights (21% of a 3-shot bracket near white against 1.6% with --task mef)."""
+    highlights (21% of a 3-shot bracket near white against 1.6% with --task mef). Never with
+    --palette, --rig or --infrared: an infrared + visible pair (or a rig's cameras), each camera
+    exposing for its own sensor, is no bracket."""
     from defusion.io.notes import listed, note
     from defusion.io.shots import group_name, is_exposure_bracket
 
-    if args.task is not None:
+    if args.task is not None or getattr(args, "palette", None) not in (None, "none") or \
+            getattr(args, "rig", None) is not None or getattr(args, "infrared", None) is not None:
         return
     brackets = [group_name(group) for group in groups if is_exposure_bracket(group)]
     if not brackets:
@@ -461,7 +465,7 @@ def _note_bracket(args: argparse.Namespace, groups: list[list[Path]]) -> None:
          "general ones, for any images, blow out a bracket's highlights)")
 
 
-def _note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool = False) -> None:
+def _note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool | None = None) -> None:
     """Say which sources the fusion core stretches as raw sensor frames (--stretch auto), and how:
     each on its own (several cameras' frames), or ``shared`` (--task mef: one sensor's bracket) all
     by one mapping (stretch.describe_stretch)."""

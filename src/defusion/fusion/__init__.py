@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 def __getattr__(name: str):
     if name in __all__:
         value = getattr(importlib.import_module("defusion.fusion.fuser"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'defusion.fusion' has no attribute {name!r}")
+    else:  # a submodule (defusion.fusion.color, ...), as attribute access found it when the Fuser loaded eagerly
+        try:
+            value = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":  # a submodule's own missing dependency: say that
+                raise
+            raise AttributeError(f"module 'defusion.fusion' has no attribute {name!r}") from None
+    globals()[name] = value
+    return value

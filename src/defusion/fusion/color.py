@@ -41,6 +41,11 @@ PALETTE_WHOLE_TOLERANCE = 1e-3
 GREY_SPREAD = 4 / 255
 #: :func:`is_grey` looks at about this many rows first: a colour image shows its colour there.
 _GREY_SAMPLE_ROWS = 64
+#: :func:`is_grey` compares channels in bands of rows of about this many bytes (they stay in cache).
+_GREY_BAND_BYTES = 1 << 20
+#: The dtypes whose channel differences :func:`is_grey` takes from OpenCV (exactly, or rounded to
+#: float32 and checked again near the limit); others (signed, 32-bit integers, float16) from NumPy.
+_GREY_FAST_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
 
 # ITU-R BT.601 full-range (JPEG) conversion, on [0, 1] data.
 _RGB_TO_YCBCR = np.array([[0.299, 0.587, 0.114],
@@ -150,15 +155,58 @@ def is_grey(image: np.ndarray, scale: float | None = None) -> bool:
     """
     if image.ndim == 2 or image.shape[2] == 1:
         return True
-    rgb = native(image[..., :3])
-    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
-        return True
+    image = native(image)
     if scale is None:
-        scale = np.iinfo(rgb.dtype).max if np.issubdtype(rgb.dtype, np.integer) else 1.0
-    for part in (rgb[::max(1, rgb.shape[0] // _GREY_SAMPLE_ROWS)], rgb):  # a colour image fails on a few rows
-        if (part.max(axis=2).astype(np.float64) - part.min(axis=2)).max() > GREY_SPREAD * scale:
-            return False
-    return True
+        scale = np.iinfo(image.dtype).max if np.issubdtype(image.dtype, np.integer) else 1.0
+    limit = GREY_SPREAD * scale
+    if image.shape[2] < 3 or image.dtype not in _GREY_FAST_DTYPES or image.size == 0:
+        rgb = image[..., :3]
+        if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+            return True
+        for part in (rgb[::max(1, rgb.shape[0] // _GREY_SAMPLE_ROWS)], rgb):  # a colour image fails on a few rows
+            if _exact_spread(part) > limit:
+                return False
+        return True
+    # the same answers, from OpenCV's pairwise channel differences a band of rows at a time (the
+    # spread max - min is the largest of |R - G|, |G - B|, |R - B|): no HxW float64 temporaries
+    sample, _ = _channel_spread(image[::max(1, image.shape[0] // _GREY_SAMPLE_ROWS)], limit)
+    if sample > limit and limit >= 0:  # a colour image fails on a few rows
+        return False
+    spread, equal = _channel_spread(image, limit)
+    return equal or not (sample > limit or spread > limit)
+
+
+def _exact_spread(rgb: np.ndarray) -> float:
+    """Largest spread max - min between a pixel's first three channels, in float64 (NaN where a
+    value is NaN, or where two are the same infinity)."""
+    rgb = rgb[..., :3]
+    return float((rgb.max(axis=2).astype(np.float64) - rgb.min(axis=2)).max())
+
+
+def _channel_spread(image: np.ndarray, limit: float) -> tuple[float, bool]:
+    """(:func:`_exact_spread` of ``image``, whether its first three channels are equal everywhere),
+    as :func:`is_grey` compares them with ``limit``: OpenCV's differences of float32 data are rounded
+    to float32, so a spread that close to ``limit`` is measured again exactly, and a band of rows
+    holding a NaN or an infinity is measured exactly too (their spread is NaN, or infinite)."""
+    import cv2
+
+    floating = image.dtype.kind == "f"
+    step = max(1, _GREY_BAND_BYTES // max(1, image.shape[1] * image.shape[2] * image.itemsize))
+    spreads, equal = [], True
+    for top in range(0, image.shape[0], step):
+        band = np.ascontiguousarray(image[top:top + step])
+        if floating and not cv2.checkRange(band)[0]:
+            rgb = band[..., :3]
+            spreads.append(_exact_spread(rgb))
+            equal = equal and np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
+            continue
+        r, g, b = cv2.split(band)[:3]
+        spread = max(cv2.norm(r, g, cv2.NORM_INF), cv2.norm(g, b, cv2.NORM_INF), cv2.norm(r, b, cv2.NORM_INF))
+        if image.dtype == np.float32 and abs(spread - limit) <= 1e-6 * abs(limit):
+            spread = _exact_spread(band)
+        spreads.append(float(spread))
+        equal = equal and spread == 0
+    return float(np.max(spreads)) if spreads else 0.0, equal
 
 
 def as_rgb(image: np.ndarray) -> np.ndarray:

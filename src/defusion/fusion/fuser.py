@@ -146,9 +146,9 @@ class FuseOptions:
 
     ``stretch`` (``auto``) maps grey 16-bit sources whose values span little of the 16-bit range,
     as raw thermal frames do, onto the full range before fusing (:mod:`defusion.fusion.stretch`),
-    each by its own mapping (an infrared and a visible camera's raw frames lie in bands of their
-    own), or by one where ``order`` sorts the sources by exposure (``stretch_shared``: a raw bracket
-    from one sensor keeps its exposures' relation); ``none`` takes every value as it is. ``auto``
+    one sensor's frames by one mapping (a bracket, a focus stack: they keep their relation), two
+    cameras' each by its own (an infrared and a visible camera's raw frames lie in bands of their
+    own): ``stretch_shared`` says which; ``none`` takes every value as it is. ``auto``
     measures each call's images; for a stream (frames of a video or a camera loop) measure once,
     ``fixed = stretch.measure_stretch([a0, b0], options.stretch_shared)`` on the first frames as
     they are fused, and fuse every frame with ``replace(fuser,
@@ -333,17 +333,24 @@ class FuseOptions:
         return self.scale
 
     @property
-    def stretch_shared(self) -> bool:
+    def stretch_shared(self) -> bool | None:
         """Whether raw frames share one stretch (:func:`defusion.fusion.stretch.measure_stretch`):
-        where ``order`` sorts the sources by exposure (``for_task("mef")``), a bracket from one
-        sensor, whose exposures keep their relation; else each is stretched on its own, as the raw
-        frames of different cameras (infrared and visible) must be.
+        True where ``order`` sorts the sources by exposure (``for_task("mef")``: one sensor's
+        bracket keeps its exposures' relation); False with a thermal palette, a camera rig or a
+        named infrared image (two cameras, whose raw bands are their own); else None, decided by
+        the frames' values (one mapping unless their bands lie apart: a focus stack shares it).
 
         Example:
             >>> FuseOptions().stretch_shared, FuseOptions.for_task("mef").stretch_shared
-            (False, True)
+            (None, True)
+            >>> FuseOptions(palette="inferno").stretch_shared
+            False
         """
-        return self.order != "given"
+        if self.order != "given":
+            return True
+        if self.palette != "none" or self.rig is not None or self.infrared is not None:
+            return False
+        return None
 
     @property
     def resolved_detail_gain(self) -> float:

@@ -22,6 +22,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -343,7 +344,8 @@ class Rig:
         """For each camera after the first, the HxW weight (float32, on the first camera's grid) of
         its own view in what :meth:`apply` gives: 1 where it sees the first camera's view, 0 where the
         first image stands in for it, feathered between; None where it sees all of it. What a
-        thermal palette colours (nothing the infrared camera does not see)."""
+        thermal palette colours (nothing the infrared camera does not see). Computed once for a rig's
+        cameras and grid, and read-only (:func:`_coverage` keeps them)."""
         return [_coverage(camera.array, camera.size, self.size) for camera in self.cameras]
 
     def coverage(self) -> list[float]:
@@ -566,7 +568,27 @@ def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> tuple
 def _coverage(matrix: np.ndarray, source_size: tuple[int, int], size: tuple[int, int]) -> np.ndarray | None:
     """Where an image of ``source_size`` (W, H) covers a grid of ``size`` (W, H) whose pixel p is
     its ``matrix @ p``: a soft HxW float32 mask, 1 inside, 0 outside, feathered over FILL_FEATHER
-    of the short side inside the edge; None where it covers all of the grid."""
+    of the short side inside the edge; None where it covers all of the grid. Read-only: the masks
+    last computed are kept (:meth:`Rig.seen` and every :meth:`Rig.apply` of a stream ask again).
+
+    Example:
+        >>> shift = np.array([[1.0, 0, 4], [0, 1, 0], [0, 0, 1]])
+        >>> soft = _coverage(shift, (32, 32), (32, 32))
+        >>> soft is _coverage(shift.copy(), (32, 32), (32, 32)), soft.flags.writeable, float(soft[:, -1].max())
+        (True, False, 0.0)
+    """
+    key = tuple(float(v) for v in np.asarray(matrix, np.float64).ravel())
+    return _cached_coverage(key, (int(source_size[0]), int(source_size[1])), (int(size[0]), int(size[1])))
+
+
+#: How many coverage masks :func:`_coverage` keeps (each HxW float32 on the first camera's grid).
+_COVERAGE_CACHE = 2
+
+
+@lru_cache(maxsize=_COVERAGE_CACHE)
+def _cached_coverage(key: tuple[float, ...], source_size: tuple[int, int], size: tuple[int, int]) -> np.ndarray | None:
+    """:func:`_coverage` of the matrix whose 9 values (row by row) are ``key``."""
+    matrix = np.array(key, np.float64).reshape(3, 3)
     covered = cv2.warpPerspective(np.ones((source_size[1], source_size[0]), np.float32), matrix, size,
                                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
                                   borderValue=0)
@@ -578,7 +600,9 @@ def _coverage(matrix: np.ndarray, source_size: tuple[int, int], size: tuple[int,
     feather = max(1.0, FILL_FEATHER * min(size))
     inside = cv2.erode(seen.astype(np.uint8), np.ones((3, 3), np.uint8),
                        iterations=int(math.ceil(feather))).astype(np.float32)
-    return cv2.GaussianBlur(inside, (0, 0), feather / 2) * seen
+    soft = cv2.GaussianBlur(inside, (0, 0), feather / 2) * seen
+    soft.setflags(write=False)  # shared by every caller
+    return soft
 
 
 def _like(reference: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -7,12 +7,15 @@ a frame before showing it (automatic gain control); :func:`stretch_sources` does
 fusing: grey 16-bit sources (in any byte order) whose values span under ``NARROW_SPAN`` of the
 range are mapped from their ``TAIL_PERCENT`` to their ``100 - TAIL_PERCENT`` percentile onto
 [0, 1] (:func:`value_range`: blank or telemetry lines, constant from end to end, and counts of 0,
-which no sensor reads from a scene, do not set it). Each such source is stretched on its own: two
-cameras' raw frames (a 14-bit thermal camera's 7,000-9,000 and a 12-bit visible one's 0-4,095)
-lie in bands of their own, and one mapping across both would squeeze each into a part of the
-range. Only frames of one sensor, a raw bracket (``shared``: the fuser's sources sorted by
-exposure, ``FuseOptions.order`` other than "given", as ``task="mef"`` sorts them), share one
-mapping, so that its exposures keep their relation (the dark one stays dark). 8-bit and colour
+which no sensor reads from a scene, do not set it). Frames of one sensor (a focus stack, a raw
+bracket) share one mapping, so that they keep their relation (the dark one stays dark, a blurred
+slice is not brightened to match a sharp one). Two cameras' raw frames (a 14-bit thermal camera's
+7,000-9,000 and a 12-bit visible one's 0-4,095) lie in bands of their own, and one mapping across
+both would squeeze each into a part of the range: each is stretched on its own. ``shared`` says
+which: True (the fuser's sources sorted by exposure, as ``task="mef"`` sorts them), False (a
+thermal palette, a camera rig or a named infrared image: two cameras), or None (decide by the
+values: on its own where the sources' bands do not overlap, else one mapping);
+``FuseOptions.stretch_shared`` gives it. 8-bit and colour
 images are display images already and are never touched; grey float data in a narrow band of
 [0, 1] (raw counts divided by 65535) is fused as it is, with a warning (it could as well be a dim
 display image: pass the uint16 counts to have them stretched, or a :class:`FixedStretch`).
@@ -36,6 +39,8 @@ from defusion.io.notes import warn
 
 #: ``auto``: stretch narrow-range 16-bit grey sources (the default); ``none``: use values as they are.
 Stretch = Literal["auto", "none"]
+#: Whether raw frames share one mapping: True (one sensor), False (each its own), None (by their values).
+Sharing = bool | None
 STRETCHES: tuple[str, ...] = ("auto", "none")
 #: A 16-bit grey source is raw sensor data when its values span under this share of 0..65535.
 NARROW_SPAN = 0.25
@@ -43,6 +48,10 @@ NARROW_SPAN = 0.25
 TAIL_PERCENT = 0.1
 #: At most this many values (evenly strided) estimate the percentiles: quick on any size.
 _SAMPLE = 1_000_000
+#: :func:`value_range` looks for even rows and columns in every this-many-th value of each line
+#: first (a 64-byte cache line apart in 16-bit data), keeping at least ``_LINE_KEEP`` of them.
+_LINE_STEP = 32
+_LINE_KEEP = 64
 #: Full scale of the 16-bit sources stretched: their values over it are the floats in [0, 1].
 _FULL_SCALE_16 = 65535.0
 #: Float data that is 8-bit data divided by 255 (each value within this of a multiple of 1/255) is a
@@ -142,15 +151,35 @@ def value_range(image: np.ndarray) -> tuple[float, float]:
     values = native(np.asarray(image))
     values = values[..., 0] if values.ndim == 3 else values
     if values.ndim == 2 and values.size:
-        rows, cols = values.min(axis=1) != values.max(axis=1), values.min(axis=0) != values.max(axis=0)
-        if rows.any() and cols.any():
+        rows, cols = _varied_lines(values, axis=1), _varied_lines(values, axis=0)
+        if rows.any() and cols.any() and not (rows.all() and cols.all()):
             values = values[np.ix_(rows, cols)]
-    values = values.ravel()
+    values = values.reshape(-1)  # a view of a channel of an interleaved image (ravel would copy it)
     values = values[:: max(1, values.size // _SAMPLE)]
     readings = values[values != 0]
     values = readings if readings.size else values
     lo, hi = np.percentile(values, [TAIL_PERCENT, 100 - TAIL_PERCENT])
     return float(lo), float(hi)
+
+
+def _varied_lines(values: np.ndarray, axis: int) -> np.ndarray:
+    """Whether each row (``axis`` 1) or column (``axis`` 0) of HxW ``values`` holds more than one
+    value, as ``values.min(axis) != values.max(axis)`` gives it, from every ``_LINE_STEP``-th value
+    of each line first (a line that varies there varies): only the lines even there are read whole.
+
+    Example:
+        >>> frame = np.arange(12.0).reshape(3, 4); frame[:, 2] = 5; frame[1] = 5
+        >>> _varied_lines(frame, 1).tolist(), _varied_lines(frame, 0).tolist()
+        ([True, False, True], [True, True, False, True])
+    """
+    step = max(1, min(_LINE_STEP, values.shape[axis] // _LINE_KEEP))
+    few = np.ascontiguousarray(values[:, ::step] if axis == 1 else values[::step])
+    varied = few.min(axis=axis) != few.max(axis=axis)
+    even = np.flatnonzero(~varied)
+    if even.size:
+        lines = values[even] if axis == 1 else values[:, even]
+        varied[even] = lines.min(axis=axis) != lines.max(axis=axis)
+    return varied
 
 
 def is_narrow(image: np.ndarray) -> bool:
@@ -172,14 +201,15 @@ def is_narrow(image: np.ndarray) -> bool:
     return 0 < hi - lo < NARROW_SPAN * _FULL_SCALE_16 and is_grey(image, scale=hi - lo)
 
 
-def measure_stretch(images: Sequence[np.ndarray], shared: bool = False) -> FixedStretch | None:
+def measure_stretch(images: Sequence[np.ndarray], shared: Sharing = None) -> FixedStretch | None:
     """The mapping ``stretch="auto"`` gives ``images`` (in the order they are given to the fuser,
     before ``FuseOptions.order`` sorts them, as :class:`FixedStretch` indexes them): the narrow
-    sources (:func:`is_narrow`), each mapped from its own :func:`value_range` (several cameras'
-    frames), or with ``shared`` (one sensor's bracket: ``FuseOptions.stretch_shared``) all from
-    the lowest ``TAIL_PERCENT`` percentile to the highest ``100 - TAIL_PERCENT`` one; None when no
-    source is narrow. Measure it on a stream's first frames that hold a narrow source (a flat
-    shutter frame holds none) and fuse every frame with it (``FuseOptions(stretch=...)``).
+    sources (:func:`is_narrow`), all from the lowest ``TAIL_PERCENT`` percentile to the highest
+    ``100 - TAIL_PERCENT`` one (one sensor's frames), or each from its own :func:`value_range`
+    (several cameras' frames): ``shared`` True or False says which, None decides by the values
+    (:func:`bands_apart`); None when no source is narrow. Measure it on a stream's first frames
+    that hold a narrow source (a flat shutter frame holds none) and fuse every frame with it
+    (``FuseOptions(stretch=...)``).
 
     Example:
         >>> raw = np.array([[7000, 7500], [8000, 9000]], np.uint16)
@@ -191,6 +221,9 @@ def measure_stretch(images: Sequence[np.ndarray], shared: bool = False) -> Fixed
         [3997, 8997]
         >>> [round(v * 65535) for v in measure_stretch([visible12, raw], shared=True).groups()[0][1:]]
         [13, 8997]
+        >>> dimmer = raw // 2 + 3000                                    # the same sensor, bands overlap
+        >>> len(measure_stretch([raw, dimmer]).groups()), len(measure_stretch([raw, dimmer], False).groups())
+        (1, 2)
         >>> measure_stretch([raw.astype(np.uint8)]) is None
         True
     """
@@ -198,6 +231,8 @@ def measure_stretch(images: Sequence[np.ndarray], shared: bool = False) -> Fixed
     if not narrow:
         return None
     ranges = [value_range(np.asarray(images[i])) for i in narrow]
+    if shared is None:
+        shared = not bands_apart(ranges)
     if shared or len(narrow) == 1:
         low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
         return FixedStretch(tuple(narrow), low / _FULL_SCALE_16, high / _FULL_SCALE_16)
@@ -205,7 +240,20 @@ def measure_stretch(images: Sequence[np.ndarray], shared: bool = False) -> Fixed
                         tuple(r[1] / _FULL_SCALE_16 for r in ranges))
 
 
-def describe_stretch(names: Sequence[str], images: Sequence[np.ndarray], shared: bool = False) -> list[str]:
+def bands_apart(ranges: Sequence[tuple[float, float]]) -> bool:
+    """Whether the value bands (low, high) overlap nowhere: the raw frames of different cameras
+    (a thermal camera's 7,000-9,000 counts, a visible one's 0-4,095), where one sensor's frames (a
+    bracket, a focus stack) overlap.
+
+    Example:
+        >>> bands_apart([(0, 4095), (7000, 9000)]), bands_apart([(7000, 9000), (3500, 7500)])
+        (True, False)
+    """
+    ordered = sorted(ranges)
+    return len(ordered) > 1 and all(high < low for (_, high), (low, _) in zip(ordered, ordered[1:]))
+
+
+def describe_stretch(names: Sequence[str], images: Sequence[np.ndarray], shared: Sharing = None) -> list[str]:
     """One sentence per mapping :func:`measure_stretch` gives ``images`` (named ``names``): which
     sources are stretched as raw sensor frames, from which values, and whether each on its own or
     ``shared`` by one sensor's bracket. Every front end says it in these words.
@@ -232,11 +280,11 @@ def describe_stretch(names: Sequence[str], images: Sequence[np.ndarray], shared:
 
 
 def stretch_sources(images: Sequence[np.ndarray], floats: Sequence[np.ndarray],
-                    stretch: Stretch | FixedStretch = "auto", shared: bool = False
+                    stretch: Stretch | FixedStretch = "auto", shared: Sharing = None
                     ) -> tuple[list[np.ndarray], list[int]]:
     """``floats`` (the sources in [0, 1]) with the narrow ones (:func:`is_narrow` on ``images``,
-    the sources as given) stretched onto [0, 1], each by its own mapping or, ``shared``, all by one
-    (:func:`measure_stretch`); and their indices. A :class:`FixedStretch` is applied to its sources
+    the sources as given) stretched onto [0, 1], each by its own mapping or all by one, as
+    ``shared`` says (:func:`measure_stretch`); and their indices. A :class:`FixedStretch` is applied to its sources
     as it is, whatever their own range. With ``auto``, grey float sources in a narrow band of
     [0, 1] (raw counts divided by 65535) are fused as they are, with a warning.
 

@@ -438,7 +438,7 @@ def _fixed_for_stream(fuser: Fuser, steady: Fuser, frames: list[np.ndarray]) -> 
     return _with_fixed_palette(steady, frames)
 
 
-def _with_fixed_stretch(fuser: Fuser, frames: list[np.ndarray], shared: bool = False) -> Fuser:
+def _with_fixed_stretch(fuser: Fuser, frames: list[np.ndarray], shared: bool | None = None) -> Fuser:
     """``fuser`` with a ``stretch="auto"`` measured on ``frames`` (in the order fused; ``shared``, a
     bracket's: one mapping for all) and kept as a FixedStretch, once one of them is a raw frame
     (:func:`measure_stretch`); until then still "auto", so a flat first frame (a shutter or NUC

@@ -93,6 +93,24 @@ _BIGTIFF = 43
 #: Fujifilm's RAF (no TIFF): its magic, and where its header gives the offset and length of the JPEG
 #: (with the camera's EXIF) inside it, as two big-endian 32-bit numbers.
 _RAF_MAGIC = b"FUJIFILMCCD-RAW "
+#: Pillow's warnings on a damaged EXIF block (its TIFF directory reader skips what it cannot read): a
+#: damaged source has no EXIF, or less, and nothing more to say. Ignored by one filter, this module's
+#: and no wider, added once at import: a warnings.catch_warnings() around the read is not thread-safe
+#: (the server reads in a thread pool), and racing another it can leave an ignore-all filter installed.
+_PILLOW_DAMAGED_EXIF = r"(Possibly corrupt EXIF data|Corrupt EXIF data|Tag data larger than file|Tag offset too large)"
+_PILLOW_TIFF_MODULE = r"PIL\.TiffImagePlugin\Z"
+
+
+def _ignore_damaged_exif_warnings() -> None:
+    """Add the one filter for :data:`_PILLOW_DAMAGED_EXIF` where it is not there: at import, and
+    again before each read (:func:`read_metadata`), where a warnings.catch_warnings() that the import
+    ran in (a test's) has dropped it. A check and at most one insert: no context manager."""
+    if not any(action == "ignore" and getattr(message, "pattern", None) == _PILLOW_DAMAGED_EXIF
+               for action, message, *_ in warnings.filters):
+        warnings.filterwarnings("ignore", message=_PILLOW_DAMAGED_EXIF, module=_PILLOW_TIFF_MODULE)
+
+
+_ignore_damaged_exif_warnings()
 _RAF_JPEG_AT = 84
 _RAF_HEADER = _RAF_JPEG_AT + 8
 #: Suffixes of the JPEG a camera writes beside a raw file of the same stem (raw + JPEG), which
@@ -128,6 +146,7 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
         >>> read_metadata(path)
         ImageMetadata(icc_profile=None, exif=None)
     """
+    _ignore_damaged_exif_warnings()  # Pillow's warnings on a damaged block: no context manager (not thread-safe)
     if not isinstance(source, bytes) and is_raw(source):
         return _raw_metadata(Path(source))
     register_heif()
@@ -140,8 +159,11 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
             return ImageMetadata(icc, _upright_bytes(exif))
     except Exception:  # noqa: BLE001 - unreadable, or a corrupt EXIF block (TypeError, struct.error, ...)
         pass
-    try:  # one Pillow cannot open, such as a raw file uploaded (bytes, no name): its TIFF structure?
+    try:  # one Pillow cannot open, such as a raw file uploaded (bytes, no name): a RAF, or its TIFF structure?
         with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as fp:
+            if fp.read(len(_RAF_MAGIC)) == _RAF_MAGIC:  # an uploaded RAF (no twin beside bytes)
+                return ImageMetadata(exif=_raf_exif(fp))
+            fp.seek(0)
             return ImageMetadata(exif=_tiff_structure_exif(fp))
     except OSError:  # missing, a folder, no permission: reading its pixels says so
         return ImageMetadata()
@@ -202,18 +224,16 @@ def _tiff_structure_exif(fp) -> bytes | None:
     file: TIFF, DNG and most makers' raw files, including Olympus's and Panasonic's, which replace
     TIFF's magic number with their own. None where it is not one, or is too damaged to read."""
     try:
-        with warnings.catch_warnings():  # Pillow's "Corrupt EXIF data": a damaged file has no EXIF here
-            warnings.simplefilter("ignore")
-            head = fp.read(_TIFF_HEADER)
-            endian = _BYTE_ORDERS.get(head[:2])
-            if endian is None or len(head) < _TIFF_HEADER or struct.unpack(endian + "H", head[2:4])[0] == _BIGTIFF:
-                return None  # not TIFF; or BigTIFF, which Pillow reads itself (no raw format is one)
-            (offset,) = struct.unpack(endian + "I", head[4:])
-            exif = Image.Exif()
-            exif.endian = endian
-            exif.load_from_fp(fp, offset)  # a standard header in place of the maker's magic
-            _keep_descriptive(exif)
-            return _upright_bytes(exif)
+        head = fp.read(_TIFF_HEADER)
+        endian = _BYTE_ORDERS.get(head[:2])
+        if endian is None or len(head) < _TIFF_HEADER or struct.unpack(endian + "H", head[2:4])[0] == _BIGTIFF:
+            return None  # not TIFF; or BigTIFF, which Pillow reads itself (no raw format is one)
+        (offset,) = struct.unpack(endian + "I", head[4:])
+        exif = Image.Exif()
+        exif.endian = endian
+        exif.load_from_fp(fp, offset)  # a standard header in place of the maker's magic
+        _keep_descriptive(exif)
+        return _upright_bytes(exif)
     except Exception:  # noqa: BLE001 - damaged: bad offsets, truncated (struct.error, SyntaxError, ...)
         return None
 

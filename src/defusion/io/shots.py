@@ -20,9 +20,9 @@ from typing import NamedTuple, Sequence
 from PIL import Image
 
 from defusion.io.heif import HEIF_SUFFIXES, register_heif
-from defusion.io.images import READ_FORMATS, READ_SUFFIXES, opens_as_image
+from defusion.io.images import READ_FORMATS, READ_SUFFIXES, header_size, opens_as_image
 from defusion.io.notes import listed, note, plural, warn
-from defusion.io.raw import is_raw, raw_capture
+from defusion.io.raw import is_raw, raw_capture, raw_size
 
 #: Files taken as shots: every image format defusion reads, phones' HEIC and cameras' raw files included.
 SHOT_SUFFIXES = READ_SUFFIXES
@@ -38,6 +38,7 @@ SUBFOLDER_DEPTH = 3
 _EXIF_IFD = 0x8769
 _DATETIME, _DATETIME_ORIGINAL, _SUBSEC_ORIGINAL, _EXPOSURE_TIME = 0x0132, 0x9003, 0x9291, 0x829A
 _EXPOSURE_BIAS, _ORIENTATION = 0x9204, 0x0112
+_MAKE, _MODEL = 0x010F, 0x0110
 
 
 class ShotsError(ValueError):
@@ -235,12 +236,44 @@ def exposure_settings(path: str | Path) -> tuple[float | None, float | None]:
 
 
 def is_exposure_bracket(paths: Sequence[str | Path]) -> bool:
-    """Whether the shots' EXIF shows an exposure bracket: their exposure biases differ, or their
-    exposure times by :data:`BRACKET_STOPS` or more. False where they do not say."""
+    """Whether the shots' EXIF shows an exposure bracket: one camera's shots (their EXIF Make and
+    Model, where they say, and their sizes, where known, alike) whose exposure biases differ, or
+    whose exposure times do by :data:`BRACKET_STOPS` or more. False where they do not say, and for
+    two cameras' images (an infrared and a visible camera's pair exposes each for its own sensor)."""
+    if len({c for c in map(camera_model, paths) if c is not None}) > 1 or len(
+            {s for s in map(_shot_size, paths) if s is not None}) > 1:
+        return False
     settings = [exposure_settings(p) for p in paths]
     times = [t for t, _ in settings if t is not None]
     biases = {b for _, b in settings if b is not None}
     return len(biases) > 1 or (len(times) > 1 and math.log2(max(times) / min(times)) >= BRACKET_STOPS)
+
+
+def camera_model(path: str | Path) -> tuple[str, str] | None:
+    """(Make, Model) from ``path``'s EXIF, blanks and NULs stripped; None where it names neither (a
+    raw file: LibRaw's header is not read for it).
+
+    Example:
+        >>> camera_model("no-such-file.jpg") is None
+        True
+    """
+    path = Path(path)
+    if is_raw(path):
+        return None
+    first, _ = _exif_tags(path)
+    make, model = (str(first.get(tag) or "").strip().rstrip("\x00").strip() for tag in (_MAKE, _MODEL))
+    return (make, model) if make or model else None
+
+
+def _shot_size(path: str | Path) -> tuple[int, int] | None:
+    """(width, height) of the upright image ``path`` holds, from its header; None where unknown."""
+    path = Path(path)
+    if not is_raw(path):
+        return header_size(path)
+    try:
+        return raw_size(path)
+    except Exception:  # noqa: BLE001 - unreadable or no rawpy: reading its pixels says so
+        return None
 
 
 def exif_orientation(path: str | Path) -> int:
@@ -320,4 +353,4 @@ def group_name(group: Sequence[Path]) -> str:
 
 __all__ = ["SHOT_SUFFIXES", "DEFAULT_GAP_S", "BRACKET_STOPS", "SUBFOLDER_DEPTH", "Shot", "ShotsError", "natural_key",
            "is_hidden", "list_shots", "image_subfolders", "raw_twins", "read_shot", "exposure_settings",
-           "is_exposure_bracket", "exif_orientation", "group_by_time", "group_by_count", "group_name"]
+           "is_exposure_bracket", "camera_model", "exif_orientation", "group_by_time", "group_by_count", "group_name"]

@@ -275,7 +275,7 @@ def _calibrate_page(core, settings) -> None:
                        key="download_rig")
 
 
-def _show_stack(core, images, names, result, files, note: str | None = None, shared: bool = False) -> None:
+def _show_stack(core, images, names, result, files, note: str | None = None, shared: bool | None = None) -> None:
     u8 = core.to_uint8
     fused, values, order = result.fused, result.values, result.order
     st.subheader(f"{len(images)} sources, in the order they are fused, and the fused image")
@@ -310,7 +310,8 @@ def _show_stack(core, images, names, result, files, note: str | None = None, sha
                "source; the no-reference metrics (EN, SD, SF, AG) reward contrast and noise alike.")
 
 
-def _show(core, a, b, names, result, files, rig: bool = False, note: str | None = None, shared: bool = False) -> None:
+def _show(core, a, b, names, result, files, rig: bool = False, note: str | None = None,
+          shared: bool | None = None) -> None:
     u8 = core.to_uint8
     parts, values, (shown_a, shown_b) = result
     st.subheader("Sources and fused image")

@@ -534,7 +534,7 @@ def metric_rows(values: dict[str, float]) -> list[dict[str, str]]:
              "meaning": METRICS[name].description} for name, value in values.items()]
 
 
-def stretch_notes(images: list[np.ndarray], names: list[str], shared: bool = False) -> list[str]:
+def stretch_notes(images: list[np.ndarray], names: list[str], shared: bool | None = None) -> list[str]:
     """One line per mapping the fusion core stretches raw 16-bit sources by (thermal counts, a raw
     bracket when ``shared``: ``FuseOptions.stretch_shared``), in ``defusion fuse``'s words."""
     return [f"{said}, and shown so." for said in describe_stretch(names, images, shared)]
