@@ -153,3 +153,22 @@ def test_defusion_video_keeps_the_palettes_range_and_infrared_image(rng, tmp_pat
     steady = _fixed_for_stream(fuser, fuser, [bgr, thermal[1]])  # what the video keeps from its first raw frame
     assert steady.options.infrared == 1 and isinstance(steady.options.stretch, FixedStretch)
     assert steady.options.palette_range == steady.measure_palette(bgr, thermal[1])
+
+
+def test_a_shutter_frame_first_fixes_neither_the_stretch_nor_the_infrared_image(tiny_weights):
+    """Two raw cameras whose thermal stream opens on a shutter (NUC) frame: fixed on it, the video
+    would colour the visible camera and never stretch the thermal one (a review's finding)."""
+    from defusion.fusion.fuser import Fuser
+    from defusion.fusion.stretch import FixedStretch
+    from defusion.fusion.video import _fixed_for_stream
+
+    rng = np.random.default_rng(0)
+    vis12 = (rng.random((48, 64)) * 4000).astype(np.uint16)
+    ir = (7000 + rng.random((48, 64)) * 2000).astype(np.uint16)
+    shutter = np.full((48, 64), 7400, np.uint16)
+    fuser = Fuser.from_pretrained(tiny_weights, threads=1, palette="inferno")
+    steady = _fixed_for_stream(fuser, fuser, [vis12, shutter])
+    assert steady.options.infrared is None and steady.options.stretch == "auto"
+    steady = _fixed_for_stream(fuser, steady, [vis12, ir])
+    assert steady.options.infrared == 1 and isinstance(steady.options.stretch, FixedStretch)
+    assert steady.options.stretch.sources == (0, 1)

@@ -426,6 +426,8 @@ def _fixed_for_stream(fuser: Fuser, steady: Fuser, frames: list[np.ndarray]) -> 
     again on the frame the stretch is fixed on (it measures the stretched infrared). ``fuser``, the
     one given, says what the caller fixed and how raw frames are stretched (``FuseOptions.
     stretch_shared``: its order, which the steady fuser's "given" replaces)."""
+    if any(_flat(frame) for frame in frames):  # a shutter (NUC) frame tells neither its band nor its kind:
+        return steady                           # fix nothing on it (each frame measured until a normal one)
     before = steady.options.stretch
     steady = _with_fixed_stretch(steady, frames, fuser.options.stretch_shared)
     if fuser.options.palette == "none":
@@ -436,6 +438,11 @@ def _fixed_for_stream(fuser: Fuser, steady: Fuser, frames: list[np.ndarray]) -> 
     if fuser.options.palette_range is not None or settled:
         return steady
     return _with_fixed_palette(steady, frames)
+
+
+def _flat(frame: np.ndarray) -> bool:
+    """Whether ``frame`` holds one value only (a thermal camera's shutter frame, a blank frame)."""
+    return frame.size == 0 or bool(frame.min() == frame.max())
 
 
 def _with_fixed_stretch(fuser: Fuser, frames: list[np.ndarray], shared: bool | None = None) -> Fuser:
