@@ -1,7 +1,9 @@
 """Load test for ``defusion serve``: N concurrent clients POSTing pairs to /v1/fuse.
 
-Loopback only, bounded in requests and in time. Prints throughput, p50/p99 latency and the
-error count by status. Start a server first, e.g.::
+Loopback only, bounded in requests and in time. Prints throughput, p50/p99 latency, the requests
+refused because the server's queue was full (503 with Retry-After: more clients than 1 + the
+server's ``--max-queue``, default 8, are turned away at once, not failed) and the errors by status.
+Start a server first, e.g.::
 
     defusion serve --port 8000 &
     python benchmarks/serve_load.py --url http://127.0.0.1:8000 --clients 4 --requests 40 --size 256x256
@@ -47,7 +49,7 @@ def synth_pair(width: int, height: int, seed: int = 0) -> tuple[bytes, bytes]:
 
 
 async def _client(client: httpx.AsyncClient, url: str, files: dict, budget: dict, deadline: float,
-                  latencies: list[float], errors: collections.Counter) -> None:
+                  latencies: list[float], errors: collections.Counter, busy: list[int]) -> None:
     while time.monotonic() < deadline and budget["left"] > 0:
         budget["left"] -= 1
         start = time.perf_counter()
@@ -58,6 +60,8 @@ async def _client(client: httpx.AsyncClient, url: str, files: dict, budget: dict
             status = type(exc).__name__
         if status == 200:
             latencies.append(time.perf_counter() - start)
+        elif status == 503 and "retry-after" in r.headers:  # the queue was full: refused, not failed
+            busy[0] += 1
         else:
             errors[status] += 1
 
@@ -68,18 +72,19 @@ async def run_load(url: str, a: bytes, b: bytes, clients: int, requests: int, ma
     files = {"a": ("a.png", a, "image/png"), "b": ("b.png", b, "image/png")}
     latencies: list[float] = []
     errors: collections.Counter = collections.Counter()
+    busy = [0]
     budget = {"left": requests}
     limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(timeout=max_seconds, limits=limits) as client:
         (await client.get(url.rstrip("/") + "/healthz")).raise_for_status()
         start = time.monotonic()
         deadline = start + max_seconds
-        await asyncio.gather(*(_client(client, endpoint, files, budget, deadline, latencies, errors)
+        await asyncio.gather(*(_client(client, endpoint, files, budget, deadline, latencies, errors, busy)
                                for _ in range(clients)))
         elapsed = time.monotonic() - start
     lat = np.array(latencies) * 1000
     return {
-        "ok": len(latencies), "errors": dict(errors), "seconds": elapsed,
+        "ok": len(latencies), "busy": busy[0], "errors": dict(errors), "seconds": elapsed,
         "throughput": len(latencies) / elapsed if elapsed else 0.0,
         "p50_ms": float(np.percentile(lat, 50)) if lat.size else float("nan"),
         "p99_ms": float(np.percentile(lat, 99)) if lat.size else float("nan"),
@@ -111,9 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         label = f"synthetic {width}x{height} RGB pair"
     r = asyncio.run(run_load(args.url, a, b, args.clients, args.requests, args.max_seconds, args.components))
     errors = ", ".join(f"{k}: {v}" for k, v in sorted(r["errors"].items(), key=str)) or "none"
-    print(f"{label}, {args.clients} clients, {r['ok'] + sum(r['errors'].values())} requests in {r['seconds']:.1f} s")
+    sent = r["ok"] + r["busy"] + sum(r["errors"].values())
+    print(f"{label}, {args.clients} clients, {sent} requests in {r['seconds']:.1f} s")
     print(f"  throughput  {r['throughput']:.2f} pairs/s")
     print(f"  latency     p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms")
+    print(f"  busy        {r['busy']} refused with 503 (queue full: fewer --clients, or a larger server "
+          "--max-queue)" if r["busy"] else "  busy        none")
     print(f"  errors      {errors}")
     return 0 if not r["errors"] else 1
 

@@ -6,7 +6,9 @@ been through, so this script adds the run to the base file's totals and appends 
 history. Candidates are scored as the fp16 file this writes (its digest is what
 `defusion bench` keys DeFusion's scores by), and shipping is copying that same file.
 
-The run must have started from the base (its ``init_digest`` is the base's digest; for a run from
+The run must have started from the base (its ``init_digest`` is the base's digest, or the base's
+``source_digest``: the digest of the run weights the base was shipped from, so a run continued with
+``--init runs/runN/weights.safetensors`` ships with ``--base`` the file shipped from runN; for a run from
 before digests were recorded, its ``init`` names the base's file) and be the same network; otherwise its weights owe nothing to the base's history and it is refused, unless
 ``--new-chain`` ships it as the first run of a chain of its own (its own metadata and history only).
 
@@ -32,6 +34,14 @@ RENAMED = {"skipped_images": "skipped_samples"}
 STRUCTURE = ("format", "config")
 #: The ``init`` of a run that started from random weights.
 RANDOM_INIT = "random"
+#: The field of a shipped file with the digest of the run weights it was made from: a run that
+#: started from those (fp32) weights continues the shipped file's chain as well.
+SOURCE_DIGEST = "source_digest"
+#: How to name the base in a refusal: the shipped file, never the run file (whose metadata counts one run).
+BASE_ADVICE = ("pass --base with the shipped file the run started from, or, where it started from a run's "
+               "weights.safetensors (--init runs/runN/weights.safetensors), with the file ship_weights made from "
+               "that run (not the run file itself: its metadata has only that run, and the chain's history "
+               "would be lost)")
 
 
 def _renamed(meta: dict[str, str]) -> dict[str, str]:
@@ -91,12 +101,11 @@ def chain_problem(run_path: Path, run: dict[str, str], base_path: Path, base: di
         return (f"{run_path} was trained from random weights, not from {base_path}: its metadata would take on "
                 "the base's history and counters")
     digest = run.get("init_digest")
-    if digest is not None and digest != weights_digest(base_path):
-        return (f"{run_path} was trained from other weights ({init}, digest {digest}) than {base_path}: pass --base "
-                "with the weights it started from")
+    if digest is not None and digest not in (weights_digest(base_path), base.get(SOURCE_DIGEST)):
+        return (f"{run_path} was trained from other weights ({init}, digest {digest}) than {base_path} (nor the run "
+                f"weights it was shipped from): {BASE_ADVICE}")
     if digest is None and init is not None and init != base_path.name:
-        return (f"{run_path} was trained from {init}, not from {base_path}: pass --base with the weights it "
-                "started from")
+        return f"{run_path} was trained from {init}, not from {base_path}: {BASE_ADVICE}"
     return None
 
 
@@ -120,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         if problem:
             raise SystemExit(f"ship_weights: {problem}; or pass --new-chain to ship it as a chain of its own")
         meta = merged_metadata(read_metadata(base), run, args.history, args.hardware)
+    meta[SOURCE_DIGEST] = weights_digest(args.run_weights)  # a run continued from these weights continues this chain
     save_weights(load_weights(args.run_weights), args.out, metadata=meta, half=True)
     print(f"wrote {args.out}: {meta.get('steps', 'unknown')} steps, {meta.get('samples_seen', 'unknown')} samples "
           "in all")

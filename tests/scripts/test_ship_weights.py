@@ -89,3 +89,32 @@ def test_a_run_is_matched_to_its_base_by_digest_whatever_the_files_name(tmp_path
     save_weights(model, copy, metadata={"steps": "99"})  # same name as before, other weights
     refused = _ship(run, tmp_path / "b.safetensors", "--base", copy, "--history", "run 2")
     assert refused.returncode != 0 and "trained from other weights (base.safetensors" in refused.stderr
+
+
+def test_a_run_continued_from_the_fp32_run_weights_ships_on_the_candidate_made_from_them(tmp_path, lively_weights):
+    """docs/training.md's way to continue: --init runs/runN/weights.safetensors (fp32), then ship with
+    --base the fp16 candidate made from runN: the run's init_digest is runN's file's, which the
+    candidate records as its source_digest."""
+    from defusion.model.weights import weights_digest
+
+    model = load_weights(lively_weights)
+    base, run1, candidate = tmp_path / "base.safetensors", tmp_path / "run1.safetensors", tmp_path / "cand1.safetensors"
+    save_weights(model, base, metadata={"steps": "100", "history": "run 1: 100 steps"}, half=True)
+    save_weights(model, run1, metadata={"steps": "20", "init": "base.safetensors", "init_digest": weights_digest(base)})
+    assert _ship(run1, candidate, "--base", base, "--history", "run 2: 20 steps").returncode == 0
+    assert read_metadata(candidate)["source_digest"] == weights_digest(run1) != weights_digest(candidate)
+
+    run2, shipped = tmp_path / "run2.safetensors", tmp_path / "cand2.safetensors"
+    save_weights(model, run2, metadata={"steps": "5", "init": "weights.safetensors", "init_digest": weights_digest(run1)})
+    done = _ship(run2, shipped, "--base", candidate, "--history", "run 3: 5 steps")
+    assert done.returncode == 0, done.stderr
+    meta = read_metadata(shipped)
+    assert meta["steps"] == "125" and meta["history"] == "run 1: 100 steps; run 2: 20 steps; run 3: 5 steps"
+    assert meta["source_digest"] == weights_digest(run2)
+
+    # A run from other weights is refused, and told to pass the shipped candidate, not the run file.
+    other = tmp_path / "other.safetensors"
+    save_weights(model, other, metadata={"steps": "5", "init": "x.safetensors", "init_digest": "0123456789abcdef"})
+    refused = _ship(other, tmp_path / "no.safetensors", "--base", candidate, "--history", "run 3")
+    assert refused.returncode != 0 and "the file ship_weights made from that run" in refused.stderr
+    assert "not the run file itself" in refused.stderr and not (tmp_path / "no.safetensors").exists()

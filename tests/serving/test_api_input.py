@@ -225,8 +225,8 @@ def test_openapi_describes_the_multipart_body_the_errors_and_every_query_paramet
         assert schema["properties"][field]["type"] == "string"
         assert schema["properties"][field]["format"] == "binary"
     assert {"type": "string"} in schema["properties"]["rig"]["anyOf"]  # a text value, or a file
-    assert set(post["responses"]) == {"200", "400", "413", "415", "422", "500", "503"}
-    for status in ("400", "413", "415", "422", "500"):
+    assert set(post["responses"]) == {"200", "400", "408", "413", "415", "422", "500", "503"}
+    for status in ("400", "408", "413", "415", "422", "500"):
         response = post["responses"][status]
         assert response["description"]
         assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorDetail"}

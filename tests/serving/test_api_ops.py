@@ -57,7 +57,8 @@ def _server_records(caplog, level: int | None = None) -> list[logging.LogRecord]
 
 # -- 1. memory: the default pixel bound, MemoryError --------------------------------------
 def test_the_servers_default_pixel_bound_is_one_a_host_can_serve():
-    """100 MP (the CLI's bound) let a 190 KB PNG of zeros take over 4 GB; the server's is lower."""
+    """100 MP (the CLI's bound) let a pair of 190 KB PNGs of 81 MP of zeros take about 15 GB (0.9 + 0.17 GB per
+    MP, extrapolated: docs/serving.md, "Memory"); the server's is lower."""
     parser = argparse.ArgumentParser()
     serve_cli.add_arguments(parser)
     args = parser.parse_args([])

@@ -9,10 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 
@@ -23,15 +21,6 @@ from defusion.training.trainer import train
 
 TINY = dict(model="defusion-tiny", batch_size=2, crop=32, workers=0, log_every=2)
 
-
-@pytest.fixture
-def images(tmp_path) -> Path:
-    root = tmp_path / "images"
-    root.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(6):
-        Image.fromarray((rng.random((40, 48, 3)) * 255).astype(np.uint8)).save(root / f"{i}.png")
-    return root
 
 
 def _adam_step(ckpt: Path) -> float:

@@ -17,15 +17,6 @@ from defusion.training.trainer import DivergedError, train
 TINY = dict(model="defusion-tiny", batch_size=2, crop=32, workers=0, log_every=2)
 
 
-@pytest.fixture
-def images(tmp_path):
-    root = tmp_path / "images"
-    root.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(6):
-        Image.fromarray((rng.random((40, 48, 3)) * 255).astype(np.uint8)).save(root / f"{i}.png")
-    return root
-
 
 def test_a_diverging_run_stops_and_keeps_its_last_finite_checkpoint(images, tmp_path):
     from safetensors.torch import load_file
@@ -132,6 +123,27 @@ def test_a_run_that_reads_nothing_leaves_no_checkpoint_and_its_folder_takes_a_ne
         train(bad, out, TrainConfig(**{**TINY, "log_every": 5, "checkpoint_every": 1}, max_steps=20), progress=False)
     assert not (out / "checkpoints" / CHECKPOINT_NAME).exists()
     train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)  # the data fixed, the same --out
+    assert read_metadata(out / "weights.safetensors")["steps"] == "2"
+
+
+def test_a_run_whose_time_budget_ends_before_any_image_was_read_saves_nothing(images, tmp_path, capsys):
+    """--max-seconds ending a run at step 1, before the check at log_every: it once exited 0, said
+    'checkpoint saved', wrote random weights and logged a step, which blocked its folder."""
+    from defusion.cli.main import main
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for i in range(4):
+        (bad / f"{i}.jpg").write_text("not an image")
+    out = tmp_path / "run"
+    args = ["train", "--data", str(bad), "--out", str(out), "--model", "defusion-tiny", "--batch-size", "2",
+            "--crop", "32", "--workers", "0", "--max-steps", "100", "--max-seconds", "0.01", "--no-progress"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "no image under" in err and "nothing was learnt or saved" in err
+    assert "checkpoint saved" not in err and "Traceback" not in err
+    assert not (out / "weights.safetensors").exists() and not (out / "checkpoints" / CHECKPOINT_NAME).exists()
+    train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)  # the folder takes a new run
     assert read_metadata(out / "weights.safetensors")["steps"] == "2"
 
 

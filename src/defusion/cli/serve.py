@@ -28,12 +28,16 @@ DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_IMAGES = 4
 DEFAULT_SERVER_MAX_PIXELS = 16_000_000
 DEFAULT_MAX_QUEUE = 8
+#: Same as defusion.serving.api.UPLOAD_IDLE_TIMEOUT_S: seconds to wait for the next piece of an upload.
+UPLOAD_IDLE_TIMEOUT_S = 30.0
 #: Seconds an idle keep-alive connection stays open: above the 60 s idle timeout load balancers
 #: commonly default to (AWS's ALB, nginx's upstream keepalive_timeout), so the balancer closes an
 #: idle connection first; a server that closes first races the balancer reusing it, and the request
 #: it sends then fails (a 502). uvicorn's own default is 5 s. Behind a balancer that keeps idle
 #: connections longer (Google Cloud's: 600 s), raise it above that.
 DEFAULT_TIMEOUT_KEEP_ALIVE_S = 75
+#: The connections the kernel holds for a socket before the server accepts them (uvicorn's default).
+BACKLOG = 2048
 #: The options that go to uvicorn itself, not to the app (uvicorn's own under ``uvicorn --factory``).
 UVICORN_OPTIONS = ("host", "port", "log_level", "timeout_keep_alive", "timeout_graceful_shutdown")
 
@@ -53,6 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-queue", type=non_negative_int, default=DEFAULT_MAX_QUEUE,
                    help="most requests held besides the one being fused (reading, decoding, waiting for the "
                         f"model); more are answered 503 with Retry-After (default {DEFAULT_MAX_QUEUE})")
+    p.add_argument("--upload-timeout", type=positive_seconds, default=UPLOAD_IDLE_TIMEOUT_S, metavar="S",
+                   help="seconds to wait for the next piece of a request's body; an upload that stalls longer is "
+                        f"answered 408 and gives up its place in the queue (default {UPLOAD_IDLE_TIMEOUT_S:g})")
     p.add_argument("--cors-origin", action="append", type=cors_origin, metavar="ORIGIN",
                    help="let pages of this origin (https://app.example.com, or * for any) call the API from a "
                         "browser (CORS); repeat for more (default: none)")
@@ -69,6 +76,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout-graceful-shutdown", type=positive_int, default=None, metavar="S",
                    help="on SIGTERM or Ctrl-C, seconds to let requests in progress finish before they are "
                         "cancelled (default: no limit); set it below your orchestrator's kill timeout")
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type: a number of seconds above 0 (and finite)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
 
 
 def cors_origin(text: str) -> str:
@@ -100,10 +118,11 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UserError(f"serving needs the 'serve' extra: pip install 'defusion[serve]' ({exc})") from None
     options = fusion_options(args, names=("tile", "scale", "palette"))
-    sock = bind(args.host, args.port)  # first: a port in use fails at once, not after loading the model
+    sockets = bind(args.host, args.port)  # first: a port in use fails at once, not after loading the model
     try:
         app = build_app(args.weights, args.device,
-                        Limits(args.max_upload_bytes, args.max_pixels, args.max_images, args.max_queue),
+                        Limits(args.max_upload_bytes, args.max_pixels, args.max_images, args.max_queue,
+                               args.upload_timeout),
                         onnx=args.onnx, threads=args.threads, runtime=args.runtime,
                         cors_origins=tuple(args.cors_origin or ()), **options)
         if not is_loopback(args.host):
@@ -114,25 +133,47 @@ def run(args: argparse.Namespace) -> int:
         config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
                                 log_config=log_config(args.log_level), timeout_keep_alive=args.timeout_keep_alive,
                                 timeout_graceful_shutdown=args.timeout_graceful_shutdown)
-        uvicorn.Server(config).run(sockets=[sock])
+        try:
+            uvicorn.Server(config).run(sockets=sockets)
+        except OSError as exc:  # the sockets listen already: a failure here is the network's, worth one line
+            raise UserError(f"serving on {_url_host(args.host)}:{args.port} failed: {exc.strerror or exc}") from None
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()
     return 0
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host``:``port`` (as uvicorn binds it: SO_REUSEADDR, IPv6 for an
-    address with ':'); a UserError naming the address if it cannot be (in use, not this machine's)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+def bind(host: str, port: int) -> list[socket.socket]:
+    """TCP sockets listening on ``host``:``port``, one for each address ``host`` resolves to (as
+    uvicorn listens: ``localhost`` on 127.0.0.1 and ::1, SO_REUSEADDR); a UserError naming the
+    address if it cannot be (in use, not this machine's, unknown). They listen at once: a second
+    server cannot bind the same port meanwhile (SO_REUSEADDR lets two sockets bind one port until
+    one listens), and connections that come while the model loads wait in the backlog."""
+    where = f"cannot listen on {_url_host(host)}:{port}"
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UserError(f"{where}: {exc.strerror or exc}") from None
+    addresses = list(dict.fromkeys((family, address) for family, _, _, _, address in found
+                                   if family in (socket.AF_INET, socket.AF_INET6)))
+    sockets: list[socket.socket] = []
+    try:
+        for family, address in addresses:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and len(addresses) > 1:  # the IPv4 address has its own socket
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(BACKLOG)
+            sock.set_inheritable(True)
     except OSError as exc:
-        sock.close()
-        raise UserError(f"cannot listen on {_url_host(host)}:{port}: {exc.strerror or exc}") from None
-    sock.set_inheritable(True)
-    return sock
+        for sock in sockets:
+            sock.close()
+        raise UserError(f"{where}: {exc.strerror or exc}") from None
+    if not sockets:
+        raise UserError(f"{where}: no IPv4 or IPv6 address")
+    return sockets
 
 
 def _url_host(host: str) -> str:

@@ -14,6 +14,7 @@ Every error is JSON ``{"detail": "..."}`` (a string):
 ====  ===========================================================================
 400   unreadable, empty, truncated or corrupt image (whatever its decoder raises); malformed
       multipart body (no boundary, or one that ends before its closing boundary)
+408   the upload stalled: no piece of the body for ``upload_timeout_s`` seconds (``--upload-timeout``)
 413   a file over ``max_upload_bytes`` (Content-Length or bytes actually read), or
       an image over ``max_pixels``
 415   not an image (text, unknown format), or a body that is not multipart/form-data
@@ -22,7 +23,8 @@ Every error is JSON ``{"detail": "..."}`` (a string):
       unknown query parameter or form field, a query parameter or field sent twice
 500   an unexpected failure of the server (its log has the traceback)
 503   the server is busy (``max_queue`` requests held already; with ``Retry-After``), out of
-      memory for the request, or its temporary storage failed (its log has the reason)
+      memory for the request (a MemoryError, or PyTorch's own), its temporary storage failed (its
+      log has the reason), or it is shutting down (``--timeout-graceful-shutdown`` ran out)
 ====  ===========================================================================
 
 A client that disconnects gets nothing; the server logs one line with its address and status 499
@@ -90,12 +92,16 @@ DEFAULT_MAX_IMAGES = 4
 #: 4096x4096). A request's peak memory grows with its pixels (docs/serving.md, "Memory": about
 #: 0.17 GB per megapixel of a pair at the default scale, on 0.9 GB of fixed cost; a 16 MP pair
 #: about 3.6 GB), so the default fits a host of 4-8 GB; the CLI's bound (io.images.DEFAULT_MAX_PIXELS,
-#: 100 MP) let one small upload (a 190 KB PNG of 81 MP of zeros) take over 10 GB. --max-pixels sets it.
+#: 100 MP) let one small request (a pair of 190 KB PNGs of 81 MP of zeros) take about 15 GB (0.9 + 0.17 x 81,
+#: extrapolated from the per-MP rule). --max-pixels sets it; the queue multiplies it (docs/serving.md, "Memory").
 DEFAULT_SERVER_MAX_PIXELS = 16_000_000
 #: Default bound on the requests held besides the one being fused (uploads read, decoded, waiting
 #: for the model): more are answered 503 with Retry-After, so the server's memory stays bounded.
 DEFAULT_MAX_QUEUE = 8
 #: Seconds a client told 503 because the queue is full is asked to wait (Retry-After).
+#: Default bound on the seconds the server waits for the next piece of a request's body: a client
+#: that stalls longer is answered 408, so a stalled upload cannot hold its place in the queue forever.
+UPLOAD_IDLE_TIMEOUT_S = 30.0
 QUEUE_FULL_RETRY_AFTER_S = 10
 #: The status of a server that cannot serve a request now (busy, out of memory, storage failing).
 SERVICE_UNAVAILABLE = 503
@@ -122,6 +128,7 @@ FuserCall = Literal["fuse", "fuse_with_weights", "decompose"]
 #: The error statuses of ``POST /v1/fuse`` (all ``{"detail": "<one line>"}``), for OpenAPI.
 ERRORS: dict[int, str] = {
     400: "an image that cannot be decoded (empty, truncated, corrupt), or a malformed multipart body",
+    408: "the upload stalled: no piece of the body came for the server's upload timeout",
     413: "a file or the whole body over the server's byte bounds, an image over its pixel bound, or a rig field "
          f"over {MAX_RIG_BYTES // 1024} KiB",
     415: "not an image (text, an unknown format), or a body that is not multipart/form-data",
@@ -176,6 +183,7 @@ class Limits:
     max_pixels: int = DEFAULT_SERVER_MAX_PIXELS
     max_images: int = DEFAULT_MAX_IMAGES
     max_queue: int = DEFAULT_MAX_QUEUE
+    upload_timeout_s: float = UPLOAD_IDLE_TIMEOUT_S
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes <= 0 or self.max_pixels <= 0:
@@ -184,6 +192,8 @@ class Limits:
             raise ValueError(f"max_images must be from 2 to {len(FIELDS)}")
         if self.max_queue < 0:
             raise ValueError("max_queue must be 0 or more")
+        if not self.upload_timeout_s > 0:
+            raise ValueError("upload_timeout_s must be positive")
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -233,6 +243,10 @@ class ErrorDetail(BaseModel):
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class _UploadStalled(Exception):
+    """No piece of the request's body came for ``upload_timeout_s`` seconds."""
 
 
 class _ClientGone(Exception):
@@ -378,7 +392,31 @@ class _ModelRunner:
         with self.lock:
             if not wanted():
                 raise _ClientGone("while waiting for the model; its fusion was skipped")
-            return getattr(fuser, call)(*images, on_tile=stop_if_gone)
+            try:
+                return getattr(fuser, call)(*images, on_tile=stop_if_gone)
+            except Exception as exc:
+                if _out_of_memory(exc):  # PyTorch's (or onnxruntime's) own: answered as a MemoryError, a 503
+                    raise MemoryError(one_line(exc)) from exc
+                raise
+
+
+#: How the runtimes say they ran out of memory without a MemoryError: PyTorch's CPU allocator
+#: ("DefaultCPUAllocator: can't allocate memory"), CUDA ("CUDA out of memory"), onnxruntime's arena
+#: ("Failed to allocate memory").
+_OUT_OF_MEMORY = re.compile(r"can't allocate memory|out of memory|failed to allocate memory", re.IGNORECASE)
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is a runtime's way of saying it ran out of memory (torch.OutOfMemoryError,
+    or a RuntimeError or onnxruntime error saying so)."""
+    import sys
+
+    torch = sys.modules.get("torch")  # never imported here: an ONNX Runtime server may run without it
+    oom_type = getattr(torch, "OutOfMemoryError", None) if torch is not None else None
+    if oom_type is not None and isinstance(exc, oom_type):
+        return True
+    runtime_error = isinstance(exc, RuntimeError) or type(exc).__module__.startswith("onnxruntime")  # not RuntimeErrors
+    return runtime_error and bool(_OUT_OF_MEMORY.search(str(exc)))
 
 
 def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Path | None = None,
@@ -392,6 +430,7 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                   description="Image fusion from decomposition (Liang et al., ECCV 2022)")
     app.state.fuser, app.state.limits, app.state.weights, app.state.runner = fuser, limits, weights, runner
     info = _describe(fuser, limits, weights)
+    app.add_middleware(_AnswerCancelled)  # before CORS, which wraps it: the 503 carries its headers too
     if cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
@@ -413,6 +452,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code < 500:  # 404, 405: refused like any other 4xx, logged the same way
+            log.debug("%s %s: %d %s", request.method, request.url.path, exc.status_code, exc.detail)
         return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(_ClientGone)
@@ -540,14 +581,26 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
             def kept(fused: np.ndarray) -> ImageMetadata | None:
                 return choose_metadata(sources_metadata, colour=fused.ndim == 3) if metadata else None
 
-            wanted = await _still_connected(request)
+            connected, cancelled = await _still_connected(request), threading.Event()
+
+            def wanted() -> bool:
+                return not cancelled.is_set() and connected()
 
             async def in_model(call: FuserCall) -> Any:
-                """The model call, once it is this request's turn (waited for here, holding no worker thread)."""
-                async with runner.turn():
-                    if await request.is_disconnected():
-                        raise _ClientGone("while waiting for the model; its fusion was skipped")
-                    return await run_in_threadpool(runner.run, call, images, options, wanted)
+                """The model call, once it is this request's turn (waited for here, holding no worker thread).
+                Cancelled (uvicorn's --timeout-graceful-shutdown ran out): one log line, the fusion told to
+                stop after its network pass, and the cancellation goes on, so the shutdown does."""
+                try:
+                    async with runner.turn():
+                        if await request.is_disconnected():
+                            raise _ClientGone("while waiting for the model; its fusion was skipped")
+                        return await run_in_threadpool(runner.run, call, images, options, wanted)
+                except asyncio.CancelledError:
+                    cancelled.set()
+                    log.warning('%s - "%s %s": cancelled by the server\'s shutdown (--timeout-graceful-shutdown '
+                                "ran out) before its answer", _client_address(request), request.method,
+                                _path_with_query(request))
+                    raise
 
             try:
                 if components:
@@ -581,6 +634,42 @@ MAX_NOTES_LENGTH = 2000
 CORS_METHODS = ("GET", "HEAD", "POST")
 CORS_EXPOSED_HEADERS = (NOTES_HEADER, "Content-Disposition", "Retry-After")
 CORS_MAX_AGE_S = 600
+
+
+#: The detail of the 503 a request cancelled by the server's shutdown is answered with.
+SHUTTING_DOWN = ("the server is shutting down (its --timeout-graceful-shutdown ran out before this request was "
+                 "answered); retry, on another instance if there is one")
+
+
+class _AnswerCancelled:
+    """ASGI middleware: a request cancelled by uvicorn's shutdown (``--timeout-graceful-shutdown``
+    ran out) is answered ``503 {"detail": SHUTTING_DOWN}`` with ``Connection: close`` where no
+    response was started, instead of uvicorn's plain-text 500; the cancellation then goes on
+    (re-raised), so the shutdown does (uvicorn still logs it as an exception)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def noted(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noted)
+        except asyncio.CancelledError:
+            if not started:
+                with contextlib.suppress(Exception):
+                    response = JSONResponse({"detail": SHUTTING_DOWN}, status_code=SERVICE_UNAVAILABLE,
+                                            headers={"Connection": "close"})
+                    await response(scope, receive, send)
+            raise
 
 
 def _client_address(request: Request) -> str:
@@ -753,7 +842,8 @@ async def _parse_form(request: Request, limits: Limits) -> FormData:
     """The multipart form, counting the bytes actually received (Content-Length may be absent,
     chunked, or wrong): 413 over the bound, 400 for a malformed body, :class:`_ClientGone` when
     the client disconnects before the end of it."""
-    bounded = Request(request.scope, _bounded_receive(request.receive, limits.max_request_bytes))
+    bounded = Request(request.scope, _bounded_receive(request.receive, limits.max_request_bytes,
+                                                      limits.upload_timeout_s))
     try:
         async with contextlib.aclosing(bounded.stream()) as stream:
             # room for a rig file and one stray part, so that a stray is named later rather than counted here
@@ -762,6 +852,9 @@ async def _parse_form(request: Request, limits: Limits) -> FormData:
     except _BodyTooLarge:
         raise ApiError(413, f"request body is over the limit of {limits.max_request_bytes} bytes "
                             f"(each file at most {limits.max_upload_bytes})") from None
+    except _UploadStalled:
+        raise ApiError(408, f"the upload stalled: no data for {limits.upload_timeout_s:g} s (the server's "
+                            "--upload-timeout); send the whole body without pauses") from None
     except ClientDisconnect:
         raise _ClientGone("during the upload") from None
     except MultiPartException as exc:
@@ -828,12 +921,18 @@ def _metadata(upload: _Upload) -> ImageMetadata:
         return ImageMetadata()
 
 
-def _bounded_receive(receive: Callable, limit: int) -> Callable:
+def _bounded_receive(receive: Callable, limit: int, idle_timeout_s: float = UPLOAD_IDLE_TIMEOUT_S) -> Callable:
+    """``receive`` counting the body's bytes (:class:`_BodyTooLarge` over ``limit``) and waiting at
+    most ``idle_timeout_s`` for each message (:class:`_UploadStalled`)."""
     received = 0
 
     async def bounded():
         nonlocal received
-        message = await receive()
+        try:
+            with anyio.fail_after(idle_timeout_s):
+                message = await receive()
+        except TimeoutError:
+            raise _UploadStalled from None
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:
@@ -1028,6 +1127,7 @@ ENV_VARIABLES: dict[str, tuple[str, str | None]] = {
     "DEFUSION_MAX_PIXELS": ("--max-pixels", "a whole number of 1 or more"),
     "DEFUSION_MAX_IMAGES": ("--max-images", f"a whole number from 2 to {len(FIELDS)}"),
     "DEFUSION_MAX_QUEUE": ("--max-queue", "a whole number of 0 or more"),
+    "DEFUSION_UPLOAD_TIMEOUT": ("--upload-timeout", "a number of seconds above 0"),
     "DEFUSION_TASK": ("--task", None),
     "DEFUSION_SCALE": ("--scale", "a whole number of 1 or more"),
     "DEFUSION_TILE": ("--tile", "a whole number: 0 (no tiling) or a tile size in pixels"),
@@ -1105,7 +1205,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
     except (UserError, ValueError) as exc:
         raise EnvSettingError(_in_env_terms(str(exc))) from None
     return {"weights": args.weights, "device": args.device,
-            "limits": Limits(args.max_upload_bytes, args.max_pixels, args.max_images, args.max_queue),
+            "limits": Limits(args.max_upload_bytes, args.max_pixels, args.max_images, args.max_queue,
+                             args.upload_timeout),
             "onnx": args.onnx, "threads": args.threads, "runtime": args.runtime,
             "cors_origins": tuple(args.cors_origin or ()), **options}
 
@@ -1139,4 +1240,4 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
 __all__ = ["Limits", "create_app", "build_app", "app_from_env", "settings_from_env", "EnvSettingError",
            "ENV_VARIABLES", "encode_png", "COMPONENT_FILES", "WEIGHT_FILE",
            "SOURCE_MAP_FILE", "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_MAX_IMAGES", "DEFAULT_SERVER_MAX_PIXELS",
-           "DEFAULT_MAX_QUEUE"]
+           "DEFAULT_MAX_QUEUE", "UPLOAD_IDLE_TIMEOUT_S"]

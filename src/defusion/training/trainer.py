@@ -371,6 +371,13 @@ def _learnt_nothing(state: TrainState) -> bool:
     return state.skipped_samples >= (state.samples_seen or 0)
 
 
+def _nothing_read(data: str | Path, state: TrainState, skipped_files: set[int]) -> SameOnEveryRankError:
+    """The error of a run that could read no image (every process reaches it alike)."""
+    return SameOnEveryRankError(
+        f"no image under {data} could be read in the first {plural(state.step, 'step')} "
+        f"({plural(len(skipped_files), 'file')} skipped): not images, or broken; nothing was learnt or saved")
+
+
 def _clear_tb(folder: Path) -> None:
     """Delete TensorBoard's event files in a new run's ``folder`` (left by a run killed before it
     logged a step, :func:`_check_run_dir`): nothing else there is this run's to delete."""
@@ -601,12 +608,11 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                 bar.update(1)
                 if state.step == min(cfg.log_every, total_steps) and \
                         state.skipped_samples >= state.step * cfg.batch_size * ctx.world_size:
-                    raise SameOnEveryRankError(
-                        f"no image under {data} could be read in the first {plural(state.step, 'step')} "
-                        f"({plural(len(skipped_files), 'file')} skipped): not images, or broken; nothing was "
-                        "learnt or saved")
+                    raise _nothing_read(data, state, skipped_files)
                 if _out_of_time(cfg, started, ctx, device):  # before logging: the run's last step is logged
                     total_steps, budget_spent = state.step, True  # end the run here, weights included
+                    if _learnt_nothing(state):  # the budget ran out before the check above: no log row, no weights
+                        raise _nothing_read(data, state, skipped_files)
 
                 if ctx.is_main and (state.step % cfg.log_every == 0 or state.step == total_steps):
                     now = time.time()
@@ -632,6 +638,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                 if state.step >= total_steps:
                     break
             checkpoint()  # end of epoch (or of the run)
+        if _learnt_nothing(state):  # however the run ended: no checkpoint was kept, so no weights either
+            raise _nothing_read(data, state, skipped_files)
         finished = True
     except KeyboardInterrupt:  # the data workers are stopped below (finally), once this is saved
         bar.close()
