@@ -30,11 +30,6 @@ H, W = 40, 48
 
 
 @pytest.fixture(scope="module")
-def fuser(lively_weights) -> Fuser:
-    return Fuser.from_pretrained(lively_weights, device="cpu")
-
-
-@pytest.fixture(scope="module")
 def client(fuser, lively_weights):
     with TestClient(create_app(fuser, Limits(), weights=lively_weights)) as c:
         yield c

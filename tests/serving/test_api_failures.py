@@ -20,11 +20,6 @@ from tests.serving.test_api import _assert_error, files
 
 
 @pytest.fixture(scope="module")
-def fuser(lively_weights) -> Fuser:
-    return Fuser.from_pretrained(lively_weights, device="cpu")
-
-
-@pytest.fixture(scope="module")
 def png() -> bytes:
     return encode_png(np.full((32, 32, 3), 128, np.uint8))
 

@@ -30,17 +30,6 @@ ROTATED = 6
 
 
 @pytest.fixture(scope="module")
-def fuser(lively_weights) -> Fuser:
-    return Fuser.from_pretrained(lively_weights, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def client(fuser):
-    with TestClient(create_app(fuser, Limits())) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
 def pair():
     rng = np.random.default_rng(5)
     return smooth_image(rng, H, W), smooth_image(rng, H, W, channels=1)

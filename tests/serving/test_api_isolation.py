@@ -26,11 +26,6 @@ TIMEOUT = 30
 
 
 @pytest.fixture(scope="module")
-def fuser(lively_weights) -> Fuser:
-    return Fuser.from_pretrained(lively_weights, device="cpu")
-
-
-@pytest.fixture(scope="module")
 def pair():
     from tests.conftest import smooth_image
 

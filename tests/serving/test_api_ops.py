@@ -33,17 +33,6 @@ from tests.serving.test_api_isolation import TIMEOUT, _held_app, _post, _until_w
 
 
 @pytest.fixture(scope="module")
-def fuser(lively_weights) -> Fuser:
-    return Fuser.from_pretrained(lively_weights, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def client(fuser):
-    with TestClient(create_app(fuser, Limits())) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
 def pair():
     from tests.conftest import smooth_image
 
