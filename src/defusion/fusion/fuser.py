@@ -575,7 +575,8 @@ class Fuser:
                             f"got {type(self.options).__name__}")
         self.device = resolve_device(self.device)
         if self.half and self.device.type != "cuda":
-            raise ValueError("half precision (half=True, --half) needs a CUDA device (fp16 on the CPU is slower and less accurate)")
+            raise ValueError("half precision (half=True, --half) needs a CUDA device (fp16 on the CPU is slower and "
+                             "less accurate)")
         self.model = self.model.to(self.device).eval()
         if self.half:
             self.model = self.model.half()

@@ -194,11 +194,17 @@ def is_narrow(image: np.ndarray) -> bool:
         >>> is_narrow(thermal[..., None]), is_narrow(np.dstack([thermal] * 3))
         (True, True)
     """
+    return _narrow_range(image) is not None
+
+
+def _narrow_range(image: np.ndarray) -> tuple[float, float] | None:
+    """``image``'s :func:`value_range` where it is a raw sensor frame (:func:`is_narrow`), else None:
+    the test and the range :func:`measure_stretch` maps from, measured once."""
     image = native(np.asarray(image))
     if image.dtype != np.uint16 or image.size == 0:
-        return False
+        return None
     lo, hi = value_range(image)
-    return 0 < hi - lo < NARROW_SPAN * _FULL_SCALE_16 and is_grey(image, scale=hi - lo)
+    return (lo, hi) if 0 < hi - lo < NARROW_SPAN * _FULL_SCALE_16 and is_grey(image, scale=hi - lo) else None
 
 
 def measure_stretch(images: Sequence[np.ndarray], shared: Sharing = None) -> FixedStretch | None:
@@ -227,10 +233,10 @@ def measure_stretch(images: Sequence[np.ndarray], shared: Sharing = None) -> Fix
         >>> measure_stretch([raw.astype(np.uint8)]) is None
         True
     """
-    narrow = [i for i, image in enumerate(images) if is_narrow(np.asarray(image))]
-    if not narrow:
+    found = {i: span for i, image in enumerate(images) if (span := _narrow_range(image)) is not None}
+    if not found:
         return None
-    ranges = [value_range(np.asarray(images[i])) for i in narrow]
+    narrow, ranges = list(found), list(found.values())
     if shared is None:
         shared = not bands_apart(ranges)
     if shared or len(narrow) == 1:
@@ -274,7 +280,7 @@ def describe_stretch(names: Sequence[str], images: Sequence[np.ndarray], shared:
             alone = ", on its own" if len(fixed.sources) > 1 else ""
             said.append(f"{names[sources[0]]} holds {values}: stretched to the full range before fusing{alone}")
         else:
-            said.append(f"{listed([names[i] for i in sources])} hold {values} together: one sensor's exposures, "
+            said.append(f"{listed([names[i] for i in sources])} hold {values} together: one sensor's frames, "
                         "stretched by one mapping onto the full range, so that they keep their relation")
     return said
 
