@@ -1,3 +1,4 @@
+import pickle
 import warnings
 
 import numpy as np
@@ -110,6 +111,21 @@ def test_pixel_limits_read_in_pixels_when_small_and_pillows_guard_names_the_size
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     with pytest.raises(ImageTooLargeError, match=r"1,200 pixels, over the limit of 500 pixels \(raise it with"):
         read_image(tmp_path / "a.png", max_pixels=500)  # over twice the bound: Pillow refuses first
+
+
+
+def test_pixel_bound_error_is_retold_whole_and_survives_pickling(tmp_path, rng):
+    write_image(tmp_path / "a.png", (rng.random((30, 40)) * 255).astype(np.uint8))
+    with pytest.raises(ImageTooLargeError) as caught:
+        read_image(tmp_path / "a.png", max_pixels=1000)
+    err = caught.value
+    assert (err.source, err.hint) == (str(tmp_path / "a.png"), "raise it with --max-pixels")
+    assert str(err.told(source="upload.png", hint="the server's --max-pixels")) == (
+        "upload.png: 40x30 is 1,200 pixels, over the limit of 1,000 pixels (the server's --max-pixels)")
+    again = pickle.loads(pickle.dumps(err))  # a benchmark worker's error reaches the parent whole
+    assert type(again) is ImageTooLargeError and str(again) == str(err) and again.detail == err.detail
+    guard = ImageTooLargeError("a.png", "too many pixels for Pillow", hint=None)  # no flag raises Pillow's guard
+    assert str(guard.told(hint="the server's --max-pixels")) == "a.png: too many pixels for Pillow"
 
 
 def test_jpeg_quality_and_full_resolution_colour_from_90(tmp_path, rng):

@@ -377,7 +377,11 @@ def test_missing_field_and_size_mismatch_are_422(client, images):
 def test_too_many_pixels_is_413(small_client, images):
     png = encode_png(images["grey_a"][:30, :40])  # 1200 px > 1000, and under 2000 bytes
     assert len(png) < 2000
-    _assert_error(small_client.post("/v1/fuse", files=files(png, png)), 413, "over the limit", "--max-pixels")
+    r = small_client.post("/v1/fuse", files=files(png, png))
+    _assert_error(r, 413, "over the limit", "--max-pixels")
+    # the upload named as sent and the bound as the server's, not a temporary file and a CLI flag
+    assert r.json()["detail"] == ("field 'a': a.png: 40x30 is 1,200 pixels, over the limit of 1,000 pixels "
+                                  "(the server's --max-pixels)")
 
 
 def test_too_many_bytes_is_413(small_client):

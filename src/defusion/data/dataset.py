@@ -16,7 +16,7 @@ from torch.utils.data import Dataset, get_worker_info
 from tqdm import tqdm
 
 from defusion.fusion.color import as_rgb, luminance, to_float
-from defusion.io.images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, ImageReadError, read_image
+from defusion.io.images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, ImageReadError, ImageTooLargeError, read_image
 from defusion.io.notes import collecting
 from defusion.io.shots import is_hidden
 
@@ -25,8 +25,6 @@ from defusion.io.shots import is_hidden
 IMAGE_SUFFIXES = READ_SUFFIXES
 #: Range of a random resized crop's area as fractions of its image: the usual RandomResizedCrop's.
 DEFAULT_CROP_SCALE: tuple[float, float] = (0.08, 1.0)
-#: The hint of :func:`read_image`'s pixel-bound message, which names an option `defusion train` lacks.
-_MAX_PIXELS_HINT = " (raise it with --max-pixels)"
 #: An image whose shorter side is under this fraction of the crop is skipped as too small to train on:
 #: its crops would be up-sampled more than 4x, a blur with no detail left to learn from.
 MIN_SIDE_FRACTION = 0.25
@@ -260,8 +258,11 @@ class NaturalImages(Dataset):
     def _warn_skipped(self, file_index: int, exc: Exception) -> None:
         """Name an unreadable file and why on stderr, the first time any process reads it."""
         path = self.files[file_index]
-        reason = str(exc) if isinstance(exc, ImageReadError) else f"{path}: {type(exc).__name__}: {exc}"
-        self._say_once(self._warned, file_index, [f"defusion: warning: skipping {reason.replace(_MAX_PIXELS_HINT, '')}"])
+        if isinstance(exc, ImageTooLargeError):  # without the hint: training has no --max-pixels
+            reason = f"{exc.source}: {exc.detail}"
+        else:
+            reason = str(exc) if isinstance(exc, ImageReadError) else f"{path}: {type(exc).__name__}: {exc}"
+        self._say_once(self._warned, file_index, [f"defusion: warning: skipping {reason}"])
 
     def _say_once(self, flags: torch.Tensor, file_index: int, messages: list[str]) -> None:
         """Say ``messages`` on stderr unless ``flags`` says that some process already said them."""

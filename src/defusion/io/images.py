@@ -85,8 +85,34 @@ class ImageReadError(ValueError):
     """An input image that cannot be used; the message says which file and why."""
 
 
+#: How a command-line user raises the pixel bound; the server and the web UI say theirs
+#: (:meth:`ImageTooLargeError.told`).
+RAISE_LIMIT_HINT = "raise it with --max-pixels"
+
+
 class ImageTooLargeError(ImageReadError):
-    """An input over the pixel bound."""
+    """An input over the pixel bound: ``source`` (a path or an upload's name) and ``detail`` (its
+    size against the bound), then ``hint`` in brackets: how to raise the bound, which a server or
+    UI tells in its own terms, and names an upload as its user knows it, with :meth:`told`.
+
+    Example:
+        >>> err = ImageTooLargeError("/tmp/x.png", "4x4 is 16 pixels, over the limit of 9 pixels")
+        >>> str(err.told(source="a.png", hint="the server's --max-pixels"))
+        "a.png: 4x4 is 16 pixels, over the limit of 9 pixels (the server's --max-pixels)"
+    """
+
+    def __init__(self, source: str | Path, detail: str, hint: str | None = RAISE_LIMIT_HINT) -> None:
+        self.source, self.detail, self.hint = str(source), detail, hint
+        super().__init__(f"{self.source}: {detail}" + (f" ({hint})" if hint else ""))
+
+    def told(self, *, source: str | Path | None = None, hint: str | None = None) -> ImageTooLargeError:
+        """The same error naming ``source`` instead, with ``hint`` instead (where the error has one:
+        Pillow's own guard, which no flag raises, keeps none)."""
+        return ImageTooLargeError(self.source if source is None else source, self.detail,
+                                  hint if hint is not None and self.hint else self.hint)
+
+    def __reduce__(self) -> tuple:  # pickled whole (a benchmark worker's error), not by its message
+        return type(self), (self.source, self.detail, self.hint)
 
 
 class FloatRangeError(ImageReadError):
@@ -131,8 +157,8 @@ def _pixels(count: int, other: int | None = None) -> str:
 def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
     """ImageTooLargeError where a header's size is over the pixel bound, before anything is decoded."""
     if width * height > max_pixels:
-        raise ImageTooLargeError(f"{path}: {width}x{height} is {_pixels(width * height, max_pixels)}, over the limit "
-                                 f"of {_pixels(max_pixels, width * height)} (raise it with --max-pixels)")
+        raise ImageTooLargeError(path, f"{width}x{height} is {_pixels(width * height, max_pixels)}, over the limit "
+                                       f"of {_pixels(max_pixels, width * height)}")
 
 
 def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: FloatReading = "stretch"
@@ -176,11 +202,11 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
         found = re.search(r"\((\d+) pixels\)", str(exc))
         count = int(found.group(1)) if found else None
         if count is None or count > max_pixels:
-            raise ImageTooLargeError(f"{path}: {_pixels(count) + ', ' if count else ''}over the limit of "
-                                     f"{_pixels(max_pixels)} (raise it with --max-pixels)") from None
+            raise ImageTooLargeError(path, f"{_pixels(count) + ', ' if count else ''}over the limit of "
+                                           f"{_pixels(max_pixels)}") from None
         raise ImageTooLargeError(  # Pillow's bound, lowered by other code below ours
-            f"{path}: {_pixels(count)} is too many pixels for Pillow to open safely (its decompression-bomb "
-            "guard, Image.MAX_IMAGE_PIXELS)") from None
+            path, f"{_pixels(count)} is too many pixels for Pillow to open safely (its decompression-bomb "
+            "guard, Image.MAX_IMAGE_PIXELS)", hint=None) from None
     except UnidentifiedImageError:
         decoded = _from_tifffile(path, max_pixels, floats) if _is_tiff(path) else None  # e.g. 16-bit grey + alpha
         if decoded is not None:

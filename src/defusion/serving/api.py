@@ -103,6 +103,8 @@ DEFAULT_MAX_QUEUE = 8
 #: that stalls longer is answered 408, so a stalled upload cannot hold its place in the queue forever.
 UPLOAD_IDLE_TIMEOUT_S = 30.0
 QUEUE_FULL_RETRY_AFTER_S = 10
+#: How a client is told the pixel bound is the server's, for whoever runs it to raise.
+SERVER_LIMIT_HINT = "the server's --max-pixels"
 #: The status of a server that cannot serve a request now (busy, out of memory, storage failing).
 SERVICE_UNAVAILABLE = 503
 #: Room for multipart headers and boundaries on top of the files.
@@ -896,8 +898,7 @@ def _decode(upload: _Upload, max_pixels: int) -> np.ndarray:
                                             "(a problem on the server, not the image; its log has the reason); "
                                             "retry later") from None
     except ImageTooLargeError as exc:
-        message = str(exc).replace("raise it with --max-pixels", "the server's --max-pixels")
-        raise ApiError(413, f"field '{field}': {message}") from None
+        raise ApiError(413, f"field '{field}': {exc.told(hint=SERVER_LIMIT_HINT)}") from None
     except UnsupportedImageError as exc:
         raise ApiError(415, f"field '{field}': {exc}") from None
     except ImageReadError as exc:

@@ -71,8 +71,8 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
     size = header_size(data, name)
     if size is not None and size[0] * size[1] > max_pixels:  # exact counts: rounded, both could read 0.1 MP
         width, height = size
-        raise ImageTooLargeError(f"{label}: {width}x{height} is {width * height:,} pixels, over the limit of "
-                                 f"{max_pixels:,} pixels (raise it with --max-pixels)")
+        raise ImageTooLargeError(label, f"{width}x{height} is {width * height:,} pixels, over the limit of "
+                                        f"{max_pixels:,} pixels")
     try:
         fd, tmp = tempfile.mkstemp(prefix="defusion-upload-", suffix=_suffix(name))
     except OSError as exc:
@@ -91,7 +91,7 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
                 say(kind, message.replace(tmp, label))
             return image
         except ImageTooLargeError as exc:
-            raise ImageTooLargeError(str(exc).replace(tmp, label)) from None
+            raise exc.told(source=label) from None
         except ImageReadError as exc:
             if _out_of_memory(exc):  # a reader that wrapped the server's MemoryError
                 raise MemoryError(f"decoding {label}") from exc

@@ -21,7 +21,7 @@ try:
 except ImportError:  # pragma: no cover - the 'ui' extra is not installed
     st = None
 
-from defusion.io.images import ImageReadError
+from defusion.io.images import ImageReadError, ImageTooLargeError
 from defusion.io.notes import collecting, split_line
 from defusion.model.weights import WeightsError
 
@@ -403,11 +403,17 @@ def _aligned_onto(frame: int, index: int) -> str:
     return f", as aligned onto {PAIR_NAMES[frame]}" if _aligned() and index != frame else ""
 
 
+#: How the page says the pixel bound is the UI's, for whoever started it to raise.
+UI_LIMIT_HINT = "the UI's limit: whoever started it can raise it with defusion ui --max-pixels"
+
+
 def _error_text(core, exc: Exception, labels: Sequence[str]) -> str:
     """An input or fusion error as the page says it: the fusion core's "image N" named as the page
-    names that image (``labels``: A and B, or a stack's file names), the pixel bound as the UI's own."""
-    return core.name_images(str(exc), labels).replace(
-        "raise it with --max-pixels", "the UI's limit: whoever started it can raise it with defusion ui --max-pixels")
+    names that image (``labels``: A and B, or a stack's file names); an image over the pixel bound,
+    which names its file, with the bound as the UI's own."""
+    if isinstance(exc, ImageTooLargeError):
+        return str(exc.told(hint=UI_LIMIT_HINT))
+    return core.name_images(str(exc), labels)
 
 
 def main() -> None:
