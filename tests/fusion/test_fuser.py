@@ -197,9 +197,9 @@ def test_unique_gain_reaches_the_network_on_every_pass_and_is_checked(rng):
             gains.append(unique_gain)
             return super().forward(x1, x2)
 
-    image = smooth_image(rng, 40, 50, channels=1) / 255.0
+    image = smooth_image(rng, 100, 120, channels=1) / 255.0
     Fuser(Recording(), options=FuseOptions(tile=0)).fuse(image, image)
-    Fuser(Recording(), options=FuseOptions(tile=32, overlap=8, scale=1, unique_gain=0.75)).fuse(image, image)
+    Fuser(Recording(), options=FuseOptions(tile=64, overlap=8, scale=1, unique_gain=0.75)).fuse(image, image)
     assert gains[0] == DEFAULT_UNIQUE_GAIN and len(gains) > 2 and set(gains[1:]) == {0.75}
     for bad in (-0.5, MAX_UNIQUE_GAIN + 0.1, float("nan"), True, "2"):
         with pytest.raises(ValueError, match="unique gain"):
@@ -287,6 +287,14 @@ def test_an_onnx_file_as_weights_points_to_the_onnx_loader(tmp_path):
 def test_paths_are_refused_with_a_pointer_to_read_image(fuser, tmp_path):
     with pytest.raises(TypeError, match="read_image"):
         fuser.fuse(tmp_path / "a.png", "b.png")
+
+
+def test_tiles_are_refused_under_the_smallest_tile_for_their_overlap():
+    assert FuseOptions(tile=64, overlap=8).tile == 64 and FuseOptions(tile=129).tile == 129
+    for options in ({"tile": 63, "overlap": 8}, {"tile": 128}):
+        with pytest.raises(ValueError, match="must be 0 .never tile. or at least (64|129) pixels"):
+            FuseOptions(**options)
+    assert FuseOptions(tile=0, overlap=500).tile == 0  # never tiling needs no tile size
 
 
 def test_cli_overlap_default_is_the_fusion_core_default():

@@ -255,13 +255,11 @@ def fusion_options(args: argparse.Namespace, names: tuple[str, ...] = FUSION_OPT
                         f"colours the network's fusion): {fix}") from None
 
 
-def smallest_tile(overlap: int) -> int:
-    """The smallest --tile for this --overlap: tiles must overlap by under half their size."""
-    return max(MIN_TILE, 2 * overlap + 1)
-
-
 def check_tile(args: argparse.Namespace) -> None:
-    """Refuse a --tile the tiler cannot use, before any model is loaded."""
+    """Refuse a --tile the tiler cannot use (the fusion core's rule, in its flags' words), before
+    any model is loaded."""
+    from defusion.fusion.fuser import smallest_tile
+
     overlap = getattr(args, "overlap", DEFAULT_OVERLAP)  # serve has no --overlap
     if args.tile and args.tile < smallest_tile(overlap):
         raise UserError(f"--tile must be 0 (off) or at least {smallest_tile(overlap)} pixels "

@@ -79,6 +79,19 @@ SOURCES_SCALE = 1
 #: The smallest tile worth a network pass (network input pixels): smaller ones cost more in
 #: overlap and set-up than they fuse.
 MIN_TILE = 64
+
+
+def smallest_tile(overlap: int) -> int:
+    """The smallest tile (network input pixels) for ``overlap``: tiles overlap by under half their
+    size, and none is under :data:`MIN_TILE`.
+
+    Example:
+        >>> smallest_tile(8), smallest_tile(64)
+        (64, 129)
+    """
+    return max(MIN_TILE, 2 * overlap + 1)
+
+
 #: The FuseOptions fields a task sets (FuseOptions.with_task).
 TASK_FIELDS: tuple[str, ...] = tuple(sorted({name for options in TASK_OPTIONS.values() for name in options}))
 
@@ -229,10 +242,10 @@ class FuseOptions:
             if not (value is None and name == "tile") and (not is_integer(value) or value < 0):
                 raise ValueError(f"{name} must be a whole number of pixels, 0 or more"
                                  f"{' (or None: automatic)' if name == 'tile' else ''}, got {value!r}")
-        if self.tile and self.tile <= 2 * self.overlap:
-            raise ValueError(f"tile ({self.tile}) must be over twice the overlap ({self.overlap}): "
-                             f"use a tile of at least {2 * self.overlap + 1}, or a smaller overlap")
-        if self.auto_tile_size < MIN_TILE:  # tiny tiles take forever; tile=0 turns tiling off
+        if self.tile and self.tile < smallest_tile(self.overlap):  # tiny tiles take forever
+            raise ValueError(f"tile ({self.tile}) must be 0 (never tile) or at least {smallest_tile(self.overlap)} "
+                             f"pixels: over twice the overlap ({self.overlap}), and at least {MIN_TILE}")
+        if self.auto_tile_size < MIN_TILE:  # its overlap is cut to under half a tile; tile=0 turns tiling off
             raise ValueError(f"auto_tile_size must be at least {MIN_TILE} pixels, got {self.auto_tile_size}")
         color.check_color_mode(self.color)
         # NumPy scalars as Python numbers, so that the options print and compare as given
