@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 import defusion.serving.api as api
+import defusion.serving.upload_images as upload_images
 from defusion.fusion.fuser import Fuser
 from defusion.serving.api import FIELDS, QUERY_HELP, Limits, create_app, encode_png
 from tests.conftest import smooth_image
@@ -49,13 +50,13 @@ def _jpeg(image: np.ndarray, orientation: int | None = None) -> bytes:
 def decoded(monkeypatch) -> list:
     """The uploads the server decodes, by file name."""
     names = []
-    real = api.decode_image
+    real = upload_images.decode_image  # what the server's _decode calls
 
     def counting(data, name, max_pixels):
         names.append(name)
         return real(data, name, max_pixels)
 
-    monkeypatch.setattr(api, "decode_image", counting)
+    monkeypatch.setattr(upload_images, "decode_image", counting)
     return names
 
 

@@ -1,6 +1,18 @@
 """Serving DeFusion: a REST API over :class:`~defusion.fusion.fuser.Fuser`, and model export.
 
-- :mod:`defusion.serving.api`: FastAPI app (``create_app``), run by ``defusion serve``.
+- :mod:`defusion.serving.api`: FastAPI app (``create_app``), run by ``defusion serve``; its parts:
+
+  - :mod:`~defusion.serving.limits`: the form's fields and ``Limits``, the bounds of one request;
+  - :mod:`~defusion.serving.errors`: ``ApiError`` and the checks that refuse a request;
+  - :mod:`~defusion.serving.uploads`: reading the multipart body within the limits;
+  - :mod:`~defusion.serving.upload_images`: the uploads decoded, sizes checked, and their metadata;
+  - :mod:`~defusion.serving.runner`: the one shared model, one call at a time, with a bounded queue;
+  - :mod:`~defusion.serving.responses`: the fused PNG and the zips answered;
+  - :mod:`~defusion.serving.openapi`: what OpenAPI says about ``POST /v1/fuse``;
+  - :mod:`~defusion.serving.info`: the ``GET /v1/info`` document;
+  - :mod:`~defusion.serving.shutdown`: the 503 for a request cancelled by the server's shutdown;
+  - :mod:`~defusion.serving.env_settings`: the ``DEFUSION_*`` variables read by ``app_from_env``.
+
 - :mod:`defusion.serving.decode`: uploaded bytes to arrays with :func:`defusion.io.images.read_image`'s rules.
 - :mod:`defusion.serving.export`: DeNet to TorchScript / ONNX, and a parity check against PyTorch.
 - :mod:`defusion.serving.onnx_model`: ``OnnxDeNet``, an onnxruntime model a Fuser can drive.

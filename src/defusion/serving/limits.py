@@ -1,0 +1,69 @@
+"""What one request may send and make the server hold: the form's fields, and :class:`Limits`
+(bytes, pixels, images, queue, upload time) with their defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Default bound on each uploaded file: 50 MiB.
+DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+#: Default bound on the images of one request (a bracket or focus stack of up to 4).
+DEFAULT_MAX_IMAGES = 4
+#: Default bound on each image's pixels: 16 MP (a 12 MP phone photo, a 4928x3264 camera frame,
+#: 4096x4096). A request's peak memory grows with its pixels (docs/serving.md, "Memory": about
+#: 0.17 GB per megapixel of a pair at the default scale, on 0.9 GB of fixed cost; a 16 MP pair
+#: about 3.6 GB), so the default fits a host of 4-8 GB; the CLI's bound (io.images.DEFAULT_MAX_PIXELS,
+#: 100 MP) let one small request (a pair of 190 KB PNGs of 81 MP of zeros) take about 15 GB (0.9 + 0.17 x 81,
+#: extrapolated from the per-MP rule). --max-pixels sets it; the queue multiplies it (docs/serving.md, "Memory").
+DEFAULT_SERVER_MAX_PIXELS = 16_000_000
+#: Default bound on the requests held besides the one being fused (uploads read, decoded, waiting
+#: for the model): more are answered 503 with Retry-After, so the server's memory stays bounded.
+DEFAULT_MAX_QUEUE = 8
+#: Default bound on the seconds the server waits for the next piece of a request's body: a client
+#: that stalls longer is answered 408, so a stalled upload cannot hold its place in the queue forever.
+UPLOAD_IDLE_TIMEOUT_S = 30.0
+#: Room for multipart headers and boundaries on top of the files.
+MULTIPART_OVERHEAD = 64 * 1024
+#: The image fields of ``POST /v1/fuse``, in order: ``a`` and ``b`` always, then more up to ``max_images``.
+FIELDS = ("a", "b", "c", "d", "e", "f", "g", "h")
+#: The optional field with a camera rig's calibration (``defusion calibrate``'s JSON).
+RIG_FIELD = "rig"
+#: The fields a request may leave out; sent blank (a browser form's empty input), they are left out.
+OPTIONAL_FIELDS = (*FIELDS[2:], RIG_FIELD)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one request may make the server read and decode.
+
+    ``max_upload_bytes`` bounds each uploaded file; the whole request body may be at most
+    ``max_images`` files plus :data:`MULTIPART_OVERHEAD`. ``max_pixels`` bounds width x height
+    of each image and is checked from the header, before anything is decoded. ``max_queue``
+    bounds the requests the server holds besides the one being fused (reading, decoding, waiting
+    for the model); one more is answered 503.
+    """
+
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_pixels: int = DEFAULT_SERVER_MAX_PIXELS
+    max_images: int = DEFAULT_MAX_IMAGES
+    max_queue: int = DEFAULT_MAX_QUEUE
+    upload_timeout_s: float = UPLOAD_IDLE_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if self.max_upload_bytes <= 0 or self.max_pixels <= 0:
+            raise ValueError("max_upload_bytes and max_pixels must be positive")
+        if not 2 <= self.max_images <= len(FIELDS):
+            raise ValueError(f"max_images must be from 2 to {len(FIELDS)}")
+        if self.max_queue < 0:
+            raise ValueError("max_queue must be 0 or more")
+        if not self.upload_timeout_s > 0:
+            raise ValueError("upload_timeout_s must be positive")
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The file fields a request may use."""
+        return FIELDS[:self.max_images]
+
+    @property
+    def max_request_bytes(self) -> int:
+        return self.max_images * self.max_upload_bytes + MULTIPART_OVERHEAD

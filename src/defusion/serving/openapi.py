@@ -1,0 +1,84 @@
+"""How OpenAPI describes ``POST /v1/fuse``: its query parameters (their help, the palette
+values), its multipart body, which it reads itself, and its error statuses."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from defusion.fusion.rig import MAX_RIG_BYTES
+from defusion.serving.errors import SERVICE_UNAVAILABLE
+from defusion.serving.limits import RIG_FIELD, Limits
+from defusion.serving.responses import COMPONENT_FILES, SOURCE_MAP_FILE, WEIGHT_FILE
+
+#: The ``palette`` query values (defusion.fusion.color.PALETTES), checked by FastAPI.
+Palette = Literal["none", "inferno", "magma", "plasma", "hot", "jet", "turbo"]
+#: The error statuses of ``POST /v1/fuse`` (all ``{"detail": "<one line>"}``), for OpenAPI.
+ERRORS: dict[int, str] = {
+    400: "an image that cannot be decoded (empty, truncated, corrupt), or a malformed multipart body",
+    408: "the upload stalled: no piece of the body came for the server's upload timeout",
+    413: "a file or the whole body over the server's byte bounds, an image over its pixel bound, or a rig field "
+         f"over {MAX_RIG_BYTES // 1024} KiB",
+    415: "not an image (text, an unknown format), or a body that is not multipart/form-data",
+    422: "a missing field a or b, more images than the server fuses, a gap in the fields, images of different "
+         "sizes without a rig, a bad rig, components of more than two images, a bad query value, an unknown "
+         "query parameter or form field, or one sent twice",
+    500: "an unexpected failure of the server (its log has the details)",
+    SERVICE_UNAVAILABLE: "the server is busy (max_queue requests are held already: retry after Retry-After "
+                         "seconds), out of memory for this request, or its temporary storage failed",
+}
+#: What each query parameter of ``POST /v1/fuse`` does, for OpenAPI (in the API's terms; the CLI's
+#: help texts name its own flags).
+QUERY_HELP: dict[str, str] = {
+    "components": f"true: a zip of {', '.join(COMPONENT_FILES)} instead of the fused PNG (a pair only; "
+                  f"with pixels=sources also {WEIGHT_FILE}, the decision map)",
+    "task": "the kind of images, fused at its defaults whatever the server's: ivf (infrared and visible), "
+            "mef (an exposure bracket, sorted brightest first) or mff (a focus stack: pixels from the sources, at "
+            "scale 1 where the server runs at its default scale)",
+    "align": "register the images onto one (hand-held brackets and focus stacks): a, or for a bracket sorted "
+             "by exposure (task=mef, or a server started with --task mef) the best-exposed, whatever the fields' "
+             "order; translation, euclidean, affine or homography",
+    "pixels": "where the fused pixels come from: network (the reconstruction) or sources (each pixel from the "
+              "source in focus there: focus stacks); default the task's (sources for mff), else the server's. "
+              "Where the server runs at the default scale of its own pixels, the scale follows: sources at 1, "
+              "network at 2",
+    "stretch": "auto (the server's default): a raw 16-bit grey frame (thermal counts) is stretched to the full "
+               "range; none: values as they are",
+    "deghost": "true: remove ghosts of what moved between the images (brackets)",
+    "source_map": f"true (with pixels=sources): a zip of fused.png and {SOURCE_MAP_FILE}, which image each pixel "
+                  "came from, black a to white the last",
+    "metadata": "false: leave the sources' colour profile and a's EXIF (without the exposure tags the uploads "
+                "do not share) out of the fused PNG",
+    "palette": "false colour from the infrared image, as thermal cameras show it: inferno, magma, plasma, hot, "
+               "jet or turbo; none (the default) keeps the sources' colours",
+    "infrared": "with a palette: which upload is the infrared image, 1 for a (default: the one raw thermal "
+                "frame, else the only grey upload, else the last)",
+}
+
+
+def _fuse_request_body(limits: Limits) -> dict[str, Any]:
+    """OpenAPI's ``requestBody`` of ``POST /v1/fuse``, which reads its multipart form itself (so
+    FastAPI cannot see it): the image files a, b (required) and c, ... (this server's max_images),
+    and the optional rig."""
+    def image(text: str) -> dict[str, Any]:
+        return {"type": "string", "format": "binary", "description": text}
+
+    properties = {"a": image("the first image (the frame that align and rig map the others onto)"),
+                  "b": image("the second image")}
+    properties.update({field: image(f"image {i} of a bracket or focus stack, after the ones before it")
+                       for i, field in enumerate(limits.fields[2:], start=3)})
+    properties[RIG_FIELD] = {
+        "anyOf": [{"type": "string", "format": "binary"}, {"type": "string"}],
+        "description": "a camera rig's calibration, the JSON of defusion calibrate (a text value or a small "
+                       "file): the other images are mapped onto a's pixel grid, so a rig's images of "
+                       "different sizes fuse",
+    }
+    schema = {"type": "object", "properties": properties, "required": ["a", "b"]}
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+
+
+class ErrorDetail(BaseModel):
+    """The body of every error response: one line saying what was wrong (OpenAPI's error model)."""
+
+    detail: str

@@ -1,0 +1,72 @@
+"""What ``POST /v1/fuse`` answers with: the fused PNG (:func:`encode_png`), the zips of
+components or a source map, and the header with what reading the uploads had to say."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import cv2
+import numpy as np
+
+from defusion.fusion.color import to_uint8
+from defusion.fusion.fuser import Decomposition, Selection
+from defusion.fusion.selection import source_map
+from defusion.io.metadata import ImageMetadata, embed_metadata
+
+#: Names inside the ``components=true`` zip, in this order.
+COMPONENT_FILES = ("fused.png", "common.png", "unique_a.png", "unique_b.png")
+#: Added to the components zip with pixels=sources: the decision map, white where a's pixels are.
+WEIGHT_FILE = "weight_a.png"
+#: With source_map=true (pixels=sources), beside the fused image in a zip: which source each pixel
+#: came from, black ``a`` to white the last image (a focus stack's depth map).
+SOURCE_MAP_FILE = "source_map.png"
+#: The response header that carries what reading the uploads had to say, lines joined by " | ".
+NOTES_HEADER = "X-Defusion-Notes"
+#: At most this many characters of it (a header is no place for an essay).
+MAX_NOTES_LENGTH = 2000
+
+
+def _noted(headers: dict[str, str], said: list[str]) -> dict[str, str]:
+    """``headers`` with ``said`` (``"warning: ..."`` lines) as NOTES_HEADER, ASCII-safe and bounded.
+
+    Example:
+        >>> _noted({}, ["warning: a.png has transparent pixels"])
+        {'X-Defusion-Notes': 'warning: a.png has transparent pixels'}
+    """
+    if not said:
+        return headers
+    text = " | ".join(" ".join(line.split()) for line in said).encode("ascii", "backslashreplace").decode("ascii")
+    return {**headers, NOTES_HEADER: text[:MAX_NOTES_LENGTH]}
+
+
+def encode_png(image: np.ndarray, metadata: ImageMetadata | None = None) -> bytes:
+    """HxW or HxWx3 uint8/uint16 to PNG bytes (16-bit stays 16-bit), with ``metadata`` if given."""
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr))
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return encoded.tobytes() if metadata is None else embed_metadata(encoded.tobytes(), ".png", metadata)
+
+
+def _zip(files: dict[str, np.ndarray], fused_metadata: ImageMetadata | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:  # PNG is compressed already
+        for name, image in files.items():
+            zf.writestr(name, encode_png(image, fused_metadata if name == COMPONENT_FILES[0] else None))
+    return buffer.getvalue()
+
+
+def _zip_parts(parts: Decomposition, with_source_map: bool = False,
+               fused_metadata: ImageMetadata | None = None) -> bytes:
+    files = dict(zip(COMPONENT_FILES, (parts.fused, parts.common, parts.unique_a, parts.unique_b)))
+    if parts.weight_a is not None:
+        files[WEIGHT_FILE] = to_uint8(parts.weight_a)
+        if with_source_map:
+            files[SOURCE_MAP_FILE] = to_uint8(source_map([parts.weight_a, 1 - parts.weight_a]))
+    return _zip(files, fused_metadata)
+
+
+def _zip_selection(selection: Selection, fused_metadata: ImageMetadata | None = None) -> bytes:
+    return _zip({COMPONENT_FILES[0]: selection.fused, SOURCE_MAP_FILE: to_uint8(source_map(selection.weights))},
+                fused_metadata)

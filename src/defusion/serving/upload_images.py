@@ -1,0 +1,93 @@
+"""A request's uploads to its images: decoded by :mod:`defusion.serving.decode`, each failure
+answered with its status, their sizes checked to fit together; and their metadata."""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+
+from defusion.fusion.rig import Rig, RigError
+from defusion.io.images import ImageReadError, ImageTooLargeError
+from defusion.io.metadata import ImageMetadata, read_metadata
+from defusion.serving.decode import UnsupportedImageError, UploadStorageError, decode_image, header_size, one_line
+from defusion.serving.errors import SERVICE_UNAVAILABLE, ApiError
+from defusion.serving.limits import Limits
+from defusion.serving.uploads import _Upload
+
+log = logging.getLogger("defusion.serving")
+
+#: How a client is told the pixel bound is the server's, for whoever runs it to raise.
+SERVER_LIMIT_HINT = "the server's --max-pixels"
+
+
+async def _decoded(uploads: Sequence[_Upload], rig: Rig | None, limits: Limits) -> list[np.ndarray]:
+    """The uploads' pixels, checked to fit together: one size (compared from the headers first, so
+    a mismatch costs no decoding), or the sizes ``rig`` was calibrated at."""
+    if rig is None:
+        headers = await run_in_threadpool(lambda: [header_size(u.data, u.name) for u in uploads])
+        _refuse_different_sizes(uploads, headers, exact=False)
+    images = [await run_in_threadpool(_decode, upload, limits.max_pixels) for upload in uploads]
+    if rig is None:
+        _refuse_different_sizes(uploads, [(im.shape[1], im.shape[0]) for im in images], exact=True)
+        return images
+    try:
+        rig.check_images(images)
+    except RigError as exc:
+        raise ApiError(422, f"rig: {exc}") from None
+    return images
+
+
+def _refuse_different_sizes(uploads: Sequence[_Upload], sizes: Sequence[tuple[int, int] | None], *,
+                            exact: bool) -> None:
+    """A 422 naming the first image whose (width, height) differs from ``a``'s (None: not known).
+    Not ``exact`` (sizes read from the headers, where the EXIF orientation may not be) refuses only
+    sizes that no rotation makes equal; the decoded sizes are checked exactly afterwards."""
+    first = sizes[0]
+    for upload, size in zip(uploads[1:], sizes[1:]):
+        if first is None or size is None:
+            continue
+        if (size != first) if exact else (sorted(size) != sorted(first)):
+            raise ApiError(422, f"images differ in size: a is {_wxh(first)} and {upload.field} is {_wxh(size)} "
+                                "(WxH); fusion needs registered images of one size (or a calibrated "
+                                "camera rig in the field 'rig': defusion calibrate)")
+
+
+def _decode(upload: _Upload, max_pixels: int) -> np.ndarray:
+    """The upload's pixels; every failure to decode it is the upload's problem: a 4xx, never a 500."""
+    field = upload.field
+    try:
+        return decode_image(upload.data, upload.name, max_pixels)
+    except UploadStorageError:  # the server's disk or temporary folder; decode_image logged the reason
+        raise ApiError(SERVICE_UNAVAILABLE, f"field '{field}': the server could not store the upload to decode it "
+                                            "(a problem on the server, not the image; its log has the reason); "
+                                            "retry later") from None
+    except ImageTooLargeError as exc:
+        raise ApiError(413, f"field '{field}': {exc.told(hint=SERVER_LIMIT_HINT)}") from None
+    except UnsupportedImageError as exc:
+        raise ApiError(415, f"field '{field}': {exc}") from None
+    except ImageReadError as exc:
+        raise ApiError(400, f"field '{field}': {exc}") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # decode_image words the decoders' own failures; this is the last line
+        log.warning("decoding field %r (%s) failed in an unexpected way (a bug in reading?)", field, upload.name,
+                    exc_info=True)
+        raise ApiError(400, f"cannot read image '{field}' ({upload.name}): {one_line(exc)}") from None
+
+
+def _metadata(upload: _Upload) -> ImageMetadata:
+    """The upload's colour profile and EXIF; none where they cannot be read (the pixels were)."""
+    try:
+        return read_metadata(upload.data)
+    except MemoryError:  # the server's limits, not the file's fault: a 503
+        raise
+    except Exception:  # corrupt EXIF that Pillow's parser trips over: the fused image goes without
+        log.debug("reading the metadata of field %r (%s) failed", upload.field, upload.name, exc_info=True)
+        return ImageMetadata()
+
+
+def _wxh(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"

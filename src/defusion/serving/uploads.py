@@ -1,0 +1,207 @@
+"""Reading ``POST /v1/fuse``'s multipart body within the limits: the image files (read, not
+decoded) and the ``rig`` field, with the refusals of a body that is too large, stalled or malformed."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import anyio
+from fastapi import Request
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
+
+from defusion.fusion.rig import MAX_RIG_BYTES, Rig, RigError
+from defusion.serving.errors import ApiError, _ClientGone, _refuse_repeated, _refuse_unknown
+from defusion.serving.limits import FIELDS, OPTIONAL_FIELDS, RIG_FIELD, UPLOAD_IDLE_TIMEOUT_S, Limits
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _UploadStalled(Exception):
+    """No piece of the request's body came for ``upload_timeout_s`` seconds."""
+
+
+class _MultipartBody(MultiPartParser):
+    """Starlette's multipart parser, also noting whether the body reached its closing boundary:
+    python-multipart accepts a body that just stops, so a part cut short would vanish and the
+    request be answered as if the client had left that field out."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ended = False
+        self.open_part: Any = None  # the part being read (starlette's MultipartPart), None between parts
+
+    def on_headers_finished(self) -> None:
+        super().on_headers_finished()
+        self.open_part = self._current_part  # set by MultiPartParser.on_part_begin
+
+    def on_part_end(self) -> None:
+        super().on_part_end()
+        self.open_part = None
+
+    def on_end(self) -> None:
+        super().on_end()
+        self.ended = True
+
+    async def parse(self) -> FormData:
+        """The form; a :class:`MultiPartException` if the body stops before its closing boundary."""
+        form = await super().parse()
+        if not self.ended:
+            await form.close()
+            part, self.open_part = self.open_part, None
+            if part is not None and part.file is not None:
+                await part.file.close()
+            where = f" inside field {part.field_name!r}" if part is not None else ""
+            raise MultiPartException(f"the body ends{where} before the closing boundary (was the upload cut short?)")
+        return form
+
+
+@dataclass(frozen=True)
+class _Upload:
+    """One uploaded image file, read but not decoded."""
+
+    field: str
+    data: bytes
+    name: str  # the client's file name, else the field's
+
+
+def _fields_taken(limits: Limits) -> str:
+    """What a request's form may hold, for error messages."""
+    return (f"image files in fields {', '.join(repr(f) for f in limits.fields)} (a and b, then the others "
+            f"in order) and an optional {RIG_FIELD!r}")
+
+
+async def _read_uploads(request: Request, limits: Limits) -> tuple[list[_Upload], str | None]:
+    """Parse the multipart body within the limits: the image fields ``a``, ``b``, ... in order,
+    read but not decoded, and the text of the ``rig`` field (None if absent)."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise ApiError(415, "expected a multipart/form-data body with image files in fields 'a', 'b' (, 'c', ...) "
+                            f"(got {content_type or 'no Content-Type'})")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            declared_bytes = int(declared)
+        except ValueError:
+            raise ApiError(400, f"invalid Content-Length {declared!r}") from None
+        if declared_bytes > limits.max_request_bytes:
+            raise ApiError(413, f"request body of {declared_bytes} bytes is over the limit of "
+                                f"{limits.max_request_bytes} bytes (each file at most {limits.max_upload_bytes})")
+    form = await _parse_form(request, limits)
+    try:
+        # a browser's form sends an optional input left blank as an empty part: as if it were not there
+        items = [(name, value) for name, value in form.multi_items()
+                 if not (name in OPTIONAL_FIELDS and _blank(value))]
+        names = [name for name, _ in items]
+        _refuse_repeated("field", names)
+        fields = dict(items)
+        present = [f for f in FIELDS if fields.get(f) is not None]
+        if len(present) > limits.max_images:
+            raise ApiError(422, f"{len(present)} images; this server fuses at most {limits.max_images} per request, "
+                                f"in fields {', '.join(repr(f) for f in limits.fields)}")
+        _refuse_unknown("field", names, (*limits.fields, RIG_FIELD), _fields_taken(limits))
+        count = max(2, len(present))
+        files = []
+        for field in FIELDS[:count]:
+            value = fields.get(field)
+            if value is None:
+                raise ApiError(422, f"missing field '{field}': send the image files as multipart fields "
+                                    f"{', '.join(repr(f) for f in FIELDS[:count])}, in order")
+            if not isinstance(value, UploadFile):
+                raise ApiError(422, f"field '{field}' must be a file upload, not a text value")
+            if value.size is not None and value.size > limits.max_upload_bytes:
+                raise ApiError(413, f"field '{field}': {value.size} bytes is over the limit of "
+                                    f"{limits.max_upload_bytes} bytes")
+            files.append(value)
+        uploads = []
+        for field, file in zip(FIELDS, files):
+            data = await file.read(limits.max_upload_bytes + 1)
+            if len(data) > limits.max_upload_bytes:
+                raise ApiError(413, f"field '{field}': over the limit of {limits.max_upload_bytes} bytes")
+            uploads.append(_Upload(field, data, file.filename or field))
+        rig = await _read_rig_field(fields.get(RIG_FIELD))
+    finally:
+        await form.close()
+    return uploads, rig
+
+
+def _blank(value: UploadFile | str) -> bool:
+    """An empty part as a browser's form sends a blank input: a file input with no file chosen
+    (``filename=""``, no bytes) or a text input left empty. A chosen file that is empty is not blank."""
+    if isinstance(value, UploadFile):
+        return not value.filename and not value.size
+    return not value.strip()
+
+
+async def _parse_form(request: Request, limits: Limits) -> FormData:
+    """The multipart form, counting the bytes actually received (Content-Length may be absent,
+    chunked, or wrong): 413 over the bound, 400 for a malformed body, :class:`_ClientGone` when
+    the client disconnects before the end of it."""
+    bounded = Request(request.scope, _bounded_receive(request.receive, limits.max_request_bytes,
+                                                      limits.upload_timeout_s))
+    try:
+        async with contextlib.aclosing(bounded.stream()) as stream:
+            # room for a rig file and one stray part, so that a stray is named later rather than counted here
+            return await _MultipartBody(bounded.headers, stream, max_files=limits.max_images + 2,
+                                        max_fields=limits.max_images + 4).parse()
+    except _BodyTooLarge:
+        raise ApiError(413, f"request body is over the limit of {limits.max_request_bytes} bytes "
+                            f"(each file at most {limits.max_upload_bytes})") from None
+    except _UploadStalled:
+        raise ApiError(408, f"the upload stalled: no data for {limits.upload_timeout_s:g} s (the server's "
+                            "--upload-timeout); send the whole body without pauses") from None
+    except ClientDisconnect:
+        raise _ClientGone("during the upload") from None
+    except MultiPartException as exc:
+        if exc.message.startswith("Too many"):  # starlette's bound on the parts: as more images than allowed
+            raise ApiError(422, f"too many parts in one request ({exc.message.rstrip('.')}); this server "
+                                f"fuses at most {limits.max_images} images per request and takes "
+                                f"{_fields_taken(limits)}") from None
+        reason = exc.message.rstrip(".")
+        raise ApiError(400, f"malformed multipart body: {reason[:1].lower()}{reason[1:]}") from None
+
+
+async def _read_rig_field(value) -> str | None:
+    """The ``rig`` field's text (a text value, or a small uploaded JSON file); None if absent."""
+    if value is None:
+        return None
+    data = await value.read(MAX_RIG_BYTES + 1) if isinstance(value, UploadFile) else value.encode()
+    if len(data) > MAX_RIG_BYTES:
+        raise ApiError(413, f"field '{RIG_FIELD}': over the limit of {MAX_RIG_BYTES} bytes for a rig file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(422, f"field '{RIG_FIELD}': not UTF-8 text (send the JSON written by defusion calibrate)") from None
+
+
+def _parse_rig(text: str) -> Rig:
+    try:
+        return Rig.loads(text, f"field '{RIG_FIELD}'")
+    except RigError as exc:
+        raise ApiError(422, str(exc)) from None
+
+
+def _bounded_receive(receive: Callable, limit: int, idle_timeout_s: float = UPLOAD_IDLE_TIMEOUT_S) -> Callable:
+    """``receive`` counting the body's bytes (:class:`_BodyTooLarge` over ``limit``) and waiting at
+    most ``idle_timeout_s`` for each message (:class:`_UploadStalled`)."""
+    received = 0
+
+    async def bounded():
+        nonlocal received
+        try:
+            with anyio.fail_after(idle_timeout_s):
+                message = await receive()
+        except TimeoutError:
+            raise _UploadStalled from None
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _BodyTooLarge
+        return message
+
+    return bounded
