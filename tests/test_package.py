@@ -34,13 +34,25 @@ def test_the_mit_license_ships_in_wheel_and_sdist():
     assert text.startswith("MIT License") and "Copyright (c) 2026 the defusion contributors" in text
 
 
+#: Modules that import neither PyTorch nor OpenCV: the errors, choices and constants the CLI's
+#: modules need to build its parser (fast --help), and those modules (tests/cli/test_main_cli.py
+#: checks the whole parser).
+BARE_MODULES = ("defusion.fusion.choices", "defusion.fusion.errors", "defusion.io.errors", "defusion.io.formats",
+                "defusion.model.errors", "defusion.training.errors", "defusion.cli.main",
+                *(f"defusion.cli.{name}" for name in ("fuse", "train", "info", "metrics", "bench", "serve", "export",
+                                                      "video", "calibrate", "ui", "options", "errors")))
+
+
 def test_the_package_and_its_light_modules_import_without_torch():
     """`import defusion` (and the image helpers a pipeline may use alone) leave PyTorch unloaded
-    until the Fuser is asked for; the public names still resolve."""
+    until the Fuser is asked for, and the CLI's modules leave OpenCV unloaded too; the public names
+    still resolve."""
     import subprocess
     import sys
 
-    code = ("import sys, defusion, defusion.fusion.align, defusion.fusion.color, defusion.fusion.stretch; "
+    code = (f"import sys, defusion, {', '.join(BARE_MODULES)}; "
+            "assert not {'torch', 'cv2'} & set(sys.modules), 'torch or cv2 loaded'; "
+            "import defusion.fusion.align, defusion.fusion.color, defusion.fusion.stretch; "
             "assert 'torch' not in sys.modules, 'torch loaded'; "
             "from defusion import Fuser, create_model; assert 'torch' in sys.modules; "
             "assert 'Fuser' in dir(defusion) and defusion.fusion.FuseOptions is not None; "
@@ -48,3 +60,26 @@ def test_the_package_and_its_light_modules_import_without_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
     with pytest.raises(AttributeError, match="no attribute 'Fusr'"):
         defusion.Fusr  # noqa: B018
+
+
+def test_names_moved_to_light_modules_keep_their_old_import_paths():
+    """The exception classes and choices the CLI needs without PyTorch or OpenCV are defined once,
+    in light modules, and are still found (the same objects) where they were defined before."""
+    from defusion.fusion import align, choices, errors as fusion_errors, fuser, selection
+    from defusion.io import errors as io_errors, formats, images
+    from defusion.model import errors as model_errors, weights
+    from defusion.training import errors as training_errors, trainer
+
+    assert fuser.SizeMismatchError is fusion_errors.SizeMismatchError
+    assert defusion.fusion.SizeMismatchError is fusion_errors.SizeMismatchError
+    assert (align.MOTIONS, align.Motion) == (choices.MOTIONS, choices.Motion)
+    assert align.MOTIONS == ("none", "translation", "euclidean", "affine", "homography")
+    assert (selection.PIXEL_SOURCES, selection.PixelSource) == (choices.PIXEL_SOURCES, choices.PixelSource)
+    assert selection.PIXEL_SOURCES == ("network", "sources")
+    assert weights.WeightsError is model_errors.WeightsError
+    assert images.ImageReadError is io_errors.ImageReadError and issubclass(images.ImageTooLargeError,
+                                                                           io_errors.ImageReadError)
+    for name in formats.__all__:
+        assert getattr(images, name) == getattr(formats, name), name
+    for name in training_errors.__all__:
+        assert getattr(trainer, name) is getattr(training_errors, name), name

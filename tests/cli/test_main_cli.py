@@ -67,6 +67,32 @@ def test_help_still_shows_the_full_usage(capsys):
     assert exit_.value.code == 0 and capsys.readouterr().out.startswith("usage: defusion fuse [-h]")
 
 
+#: What building the parser must not import: each takes from tenths of a second (cv2) to over one
+#: (torch), which `defusion --help` and every usage error once spent.
+HEAVY_MODULES = ("torch", "cv2", "fastapi", "onnxruntime", "scipy", "kornia", "matplotlib", "streamlit")
+
+
+def test_help_and_usage_errors_import_no_heavy_module():
+    """build_parser() imports every sub-command's module for its options: `defusion --help` once
+    took 2 s, 1.2 s of it importing PyTorch (the modules imported exception classes and choices from
+    the fusion core at their top). Checked in a fresh interpreter, where nothing is loaded yet."""
+    code = f"""
+import sys
+from defusion.cli.main import COMMANDS, build_parser
+parser = build_parser()
+for argv in (["--help"], *([name, "--help"] for name in COMMANDS), ["fuse"], ["fsue"], ["info", "--frobnicate"]):
+    try:
+        parser.parse_args(argv)
+    except SystemExit:
+        pass
+loaded = [name for name in {HEAVY_MODULES!r} if name in sys.modules]
+assert not loaded, f"building the parser imported {{loaded}}"
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "usage: defusion fuse [-h]" in result.stdout and "usage: defusion ui [-h]" in result.stdout
+
+
 def test_an_unwritable_onnx_cache_falls_back_to_pytorch(tmp_path, rng, tiny_weights, monkeypatch, capsys):
     """First run with nowhere to cache the ONNX export (HOME=/proc/1 once failed with exit 2):
     fused by PyTorch with one warning naming the cache folder and its variables, exit 0."""

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Iterator
 from defusion.cli.errors import UserError, close_progress_bars
 from defusion.cli.options import positive_int
 from defusion.io.notes import listed, note, plural
-from defusion.model.weights import WeightsError
+from defusion.model.errors import WeightsError
 
 if TYPE_CHECKING:
     import numpy as np

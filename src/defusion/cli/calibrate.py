@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
-from defusion.io.images import DEFAULT_MAX_PIXELS, WRITABLE_SUFFIXES, ImageReadError
+from defusion.io.errors import ImageReadError
+from defusion.io.formats import DEFAULT_MAX_PIXELS, WRITABLE_SUFFIXES
 
 HELP = ("calibrate a fixed camera rig (infrared + visible) from points marked in one image of each camera, or "
         "from a chessboard target they both see: REF OTHER --points OTHER.csv (or --board 9x6) -o rig.json, then "

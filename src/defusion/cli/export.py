@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
-from defusion.model.weights import WeightsError
+from defusion.model.errors import WeightsError
 
 HELP = "export the network to ONNX or TorchScript (dynamic batch/height/width; sides multiples of 8)"
 

@@ -7,20 +7,25 @@ import errno
 import itertools
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import numpy as np
-
+# Only light modules here (no PyTorch, OpenCV, nor numpy): `defusion --help` imports this one to build its
+# parser; the others load in the functions that use them.
 from defusion.cli.errors import UserError
 from defusion.cli.options import (FUSION_OPTION_NAMES, add_fusion_options, add_model_options, add_onnx_option,
                                   check_tile, fusion_options, make_fuser, positive_int, same_path)
-from defusion.fusion.align import MOTIONS
-from defusion.fusion.selection import PIXEL_SOURCES
-from defusion.fusion.fuser import Decomposition, Fusion, SizeMismatchError
-from defusion.io.images import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY, SIXTEEN_BIT_SUFFIXES,
-                                 WRITABLE_SUFFIXES, ImageReadError, check_path, check_writable_folder)
+from defusion.fusion.choices import MOTIONS, PIXEL_SOURCES
+from defusion.fusion.errors import SizeMismatchError
+from defusion.io.errors import ImageReadError
+from defusion.io.formats import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY, SIXTEEN_BIT_SUFFIXES,
+                                 WRITABLE_SUFFIXES)
 from defusion.io.notes import plural
-from defusion.model.weights import WeightsError
+from defusion.model.errors import WeightsError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from defusion.fusion.fuser import Decomposition, Fusion
 
 HELP = ("fuse images (registered, or registered first with --align or --rig): A B [C ...] -o OUT, or --a DIR --b DIR "
         "-o OUTDIR (pairs), or --stacks DIR -o OUTDIR (a card of brackets or focus stacks)")
@@ -240,7 +245,7 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
         _note_registration(paths, found, fuser.options.align)
     metadata = None if args.no_metadata else _metadata_for(paths, fused, out)
     write_image(out, fused, quality=args.quality, metadata=metadata)
-    if fused.dtype == np.uint16 and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
+    if fused.dtype == "uint16" and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
         _warn_eight_bits(out, args, folder=stem is not None)
     return found if registering else None
 
@@ -313,6 +318,7 @@ def _alignment_note(names: list[str], warps: tuple[np.ndarray | None, ...], fram
     focus stack's breathing, a shear), with the centre's shift, the turn and (affine) the zoom after it.
 
     Example:
+        >>> import numpy as np
         >>> shift, less = (np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0]]) for dx in (3.2, 1.6))
         >>> _alignment_note(["ev-2.jpg", "ev0.jpg", "ev+2.jpg"], (shift, None, less), 1, (40, 60), "euclidean")
         'aligned 2 images onto ev0.jpg: corners moved up to 3.2 px (shifts up to 3.2 px, rotation up to 0.0°)'
@@ -397,6 +403,8 @@ def _registration_summary(found: dict[str, tuple[float | None, float | None]], u
         >>> _registration_summary({"a": (None, 0.2)}, "pairs", "none")
         ["deghost replaced up to 20.0% of a source's pixels (a); nothing moved in 0 of 1 pair"]
     """
+    import numpy as np
+
     lines = []
     shifts = {name: shift for name, (shift, _) in found.items() if shift is not None}
     if shifts:
@@ -660,6 +668,8 @@ def _source_folders(args: argparse.Namespace) -> list[Path]:
 
 def _check_paths(args: argparse.Namespace, folders: bool) -> None:
     """Refuse outputs that cannot be written or would overwrite a source, before any work."""
+    from defusion.io.images import check_path, check_writable_folder
+
     out = args.output
     for option, path in _outputs(args):
         try:

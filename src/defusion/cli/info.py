@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from defusion.model.weights import WeightsError
+from defusion.model.errors import WeightsError
 
 HELP = "print the architecture summary: parameters and GMACs for a 256x256 pair"
 

@@ -12,7 +12,9 @@ from typing import NoReturn
 from defusion import __version__
 from defusion.cli.errors import run_guarded
 
-#: Sub-command name -> module in defusion.cli (imported only when used: fast --help).
+#: Sub-command name -> module in defusion.cli. build_parser imports every one for its options, so they
+#: import only light modules at their top (no PyTorch, OpenCV, FastAPI, ...: a fast --help and usage error,
+#: tests/cli/test_main_cli.py checks) and the rest in the functions that run the command.
 COMMANDS = {
     "fuse": "fuse",
     "train": "train",

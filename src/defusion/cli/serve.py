@@ -17,7 +17,7 @@ from defusion.cli.errors import UserError
 from defusion.cli.options import (add_gain_options, add_model_options, add_onnx_option, add_palette_option,
                                   add_rig_option, add_scale_option, add_task_option, add_tile_option,
                                   check_onnx_options, check_tile, fusion_options, non_negative_int, positive_int)
-from defusion.model.weights import WeightsError
+from defusion.model.errors import WeightsError
 from defusion.serving import is_loopback
 
 HELP = "serve fusion over HTTP: POST /v1/fuse, GET /healthz, GET /readyz, GET /v1/info (needs the 'serve' extra)"

@@ -6,14 +6,16 @@ import argparse
 import errno
 import sys
 from pathlib import Path
-
-from safetensors import SafetensorError
+from typing import TYPE_CHECKING
 
 from defusion.cli.errors import EXIT_USAGE, UserError
-from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_config, checkpoint_step, os_error
-from defusion.training.config import TrainConfig, read_options
-from defusion.training.trainer import (WEIGHTS_NAME, DataWorkerError, Distributed, DivergedError, JobFailedError,
-                                       RunDirError, SameOnEveryRankError)
+# Only light modules here (no PyTorch): `defusion --help` imports this one to build its parser; the
+# training modules load in the functions that use them.
+from defusion.training.errors import (DataWorkerError, DivergedError, JobFailedError, RunDirError,
+                                      SameOnEveryRankError)
+
+if TYPE_CHECKING:
+    from defusion.training.config import TrainConfig
 
 HELP = "train DeNet with the CUD pretext on any folder of images"
 
@@ -45,6 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
     """Defaults (or the resumed run's config), then --config, then command-line overrides."""
+    from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_config
+    from defusion.training.config import TrainConfig, read_options
+
     ckpt = args.out / "checkpoints" / CHECKPOINT_NAME
     cfg = TrainConfig.from_dict(checkpoint_config(ckpt)) if args.resume and ckpt.exists() else TrainConfig()
     if args.config:
@@ -58,7 +63,10 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.training.trainer import train
+    from safetensors import SafetensorError
+
+    from defusion.training.checkpoint import os_error
+    from defusion.training.trainer import WEIGHTS_NAME, Distributed, train
 
     if not args.data.is_dir():
         raise UserError(f"--data {args.data} is a file, not a folder of images" if args.data.exists()
@@ -96,6 +104,8 @@ _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.ENO
 def _os_failure(exc: OSError, out: Path) -> str:
     """One line for an OS error that stopped a run (a full disk, a read-only or blocked --out), and
     what is kept of the run: the last checkpoint is only ever replaced whole."""
+    from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_step
+
     where = exc.filename or out
     reason = exc.strerror or str(exc)
     message = f"cannot write {where}: {reason}" if exc.errno in _WRITE_ERRNOS else f"{where}: {reason}"

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from defusion.cli.errors import UserError
 from defusion.cli.options import positive_int
-from defusion.model.weights import WeightsError
+from defusion.model.errors import WeightsError
 
 HELP = "start the web UI (Streamlit): upload or pick two images, see fused image, components, metrics"
 

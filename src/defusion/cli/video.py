@@ -10,9 +10,10 @@ from pathlib import Path
 from defusion.cli.errors import UserError, close_progress_bars
 from defusion.cli.options import (add_fusion_options, add_model_options, add_onnx_option, check_tile, fusion_options,
                                   make_fuser, positive_int, same_path)
-from defusion.fusion.fuser import SizeMismatchError
-from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError
-from defusion.model.weights import WeightsError
+from defusion.fusion.errors import SizeMismatchError
+from defusion.io.errors import ImageReadError
+from defusion.io.formats import DEFAULT_MAX_PIXELS
+from defusion.model.errors import WeightsError
 
 HELP = ("fuse two registered videos (or folders of frames), or a calibrated camera rig's (--rig), frame by frame: "
         "A B -o OUT.mp4 (or OUTDIR/)")

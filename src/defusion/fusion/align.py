@@ -16,16 +16,17 @@ modalities whose intensities do not correlate: register those with the camera ri
 from __future__ import annotations
 
 import re
-from typing import Callable, Literal, NamedTuple
+from typing import Callable, NamedTuple
 
 import cv2
 import numpy as np
 
+from defusion.fusion.choices import MOTIONS, Motion  # defined there, for the CLI's fast --help
 from defusion.fusion.color import luminance, to_uint8
 
-Motion = Literal["none", "translation", "euclidean", "affine", "homography"]
-#: Motion models, simplest first: a shift; shift and rotation; + scale and shear; + perspective.
-MOTIONS: tuple[str, ...] = ("none", "translation", "euclidean", "affine", "homography")
+# Motion and MOTIONS, the motion models simplest first (a shift; shift and rotation; + scale and
+# shear; + perspective), are defined in defusion.fusion.choices.
+
 _ECC_MOTION = {"translation": cv2.MOTION_TRANSLATION, "euclidean": cv2.MOTION_EUCLIDEAN,
                "affine": cv2.MOTION_AFFINE, "homography": cv2.MOTION_HOMOGRAPHY}
 #: The pyramid's coarsest level has at least this many pixels on its short side.

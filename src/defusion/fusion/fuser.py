@@ -16,6 +16,7 @@ from defusion.fusion import color
 from defusion.fusion.align import Motion, align_images, check_motion
 from defusion.fusion.rig import Rig
 from defusion.fusion.deghost import deghost, reference_index
+from defusion.fusion.errors import SizeMismatchError  # defined there: the CLI names it without PyTorch
 from defusion.fusion.resample import check_scale, downsample, upsample
 from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, load_network
 from defusion.fusion.selection import PixelSource, check_pixel_source, decision_map, weighted_sum
@@ -23,10 +24,6 @@ from defusion.fusion.stretch import FixedStretch, Stretch, check_stretch, stretc
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
 from defusion.fusion.values import is_integer, is_number
 from defusion.model.denet import DeNet, default_detail_gain
-
-
-class SizeMismatchError(ValueError):
-    """Sources of different sizes; fusion needs registered images."""
 
 
 StackOrder = Literal["balanced", "sequential"]

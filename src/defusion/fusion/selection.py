@@ -16,17 +16,18 @@ describes; the sharpness comes from the sources.
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
 
+from defusion.fusion.choices import PIXEL_SOURCES, PixelSource  # defined there, for a fast --help
 from defusion.fusion.filters import guided_filter
 
-#: Where the fused image's pixels come from: the network's reconstruction Pr (the paper), or the
-#: sources themselves weighed by :func:`decision_map`.
-PixelSource = Literal["network", "sources"]
-PIXEL_SOURCES: tuple[str, ...] = ("network", "sources")
+# PixelSource and PIXEL_SOURCES, where the fused image's pixels come from (the network's
+# reconstruction Pr, the paper's, or the sources themselves weighed by decision_map), are defined in
+# defusion.fusion.choices.
+
 #: Gaussian sigma (image pixels) of the window the detail energy is summed over.
 ACTIVITY_SIGMA = 4.0
 #: Side of the median filter that votes away islands of the other source (odd, image pixels).
@@ -113,3 +114,7 @@ def source_map(weights: Sequence[np.ndarray]) -> np.ndarray:
 
 def _largest_odd(n: int) -> int:
     return n if n % 2 else n - 1
+
+
+__all__ = ["PIXEL_SOURCES", "PixelSource", "ACTIVITY_SIGMA", "CONSISTENCY_KERNEL", "EDGE_RADIUS", "EDGE_EPS",
+           "check_pixel_source", "activity", "decision_map", "source_map", "weighted_sum"]

@@ -22,13 +22,15 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from defusion.io.errors import ImageReadError  # defined there: the CLI names it without OpenCV
+# The input bound, what write_image can produce and JPEG qualities: defined there, for the CLI's fast --help.
+from defusion.io.formats import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY,  # noqa: F401
+                                 SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES)
 from defusion.io.heif import HEIF_EXTRA, HEIF_SUFFIXES, is_heif, register_heif
 from defusion.io.metadata import ImageMetadata, embed_metadata, tiff_with_metadata, webp_with_metadata
 from defusion.io.notes import warn
 from defusion.io.raw import RAW_SUFFIXES, RawReadError, is_raw, raw_opens, raw_size, read_raw
 
-#: Default bound on width x height of an input (decompression-bomb guard): 100 MP.
-DEFAULT_MAX_PIXELS = 100_000_000
 #: Suffixes of the files :func:`read_image` reads: the formats cameras, phones (with the ``heif``
 #: extra), raw converters (with ``raw``), benchmarks and image editors write. Folders are searched for these.
 READ_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".tif", ".tiff", ".bmp", ".dib", ".webp", ".gif", ".ppm",
@@ -46,13 +48,6 @@ FloatReading = Literal["stretch", "levels"]
 FLOAT_READINGS: tuple[str, ...] = get_args(FloatReading)
 #: TIFF SampleFormat of floating-point samples.
 _TIFF_FLOAT = 3
-#: Suffixes that :func:`write_image` can produce.
-WRITABLE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp")
-#: Suffixes that keep 16-bit data (the others are written with 8 bits).
-SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
-#: JPEG quality (``write_image``'s default) and the one from which colour is kept at full resolution.
-DEFAULT_JPEG_QUALITY = 95
-FULL_CHROMA_QUALITY = 90
 #: OpenCV's WebP quality above 100 selects lossless coding.
 _WEBP_LOSSLESS = 101
 _EXIF_ORIENTATION = 0x0112
@@ -79,10 +74,6 @@ _TIFF_REDUCED = 1
 #: Pages of a TIFF counted at most, for the warning that only the first is read: a file of many
 #: thousand tiny pages would otherwise take seconds to count.
 _TIFF_PAGES_COUNTED = 100
-
-
-class ImageReadError(ValueError):
-    """An input image that cannot be used; the message says which file and why."""
 
 
 #: How a command-line user raises the pixel bound; the server and the web UI say theirs

@@ -14,13 +14,10 @@ from safetensors.torch import load_file, save_file
 from safetensors import safe_open
 
 from defusion.model.denet import DeNet, DeNetConfig
+from defusion.model.errors import WeightsError  # defined there: the CLI names it without PyTorch
 
 #: The weights shipped inside the package, used whenever no path is given.
 DEFAULT_WEIGHTS = "defusion.safetensors"
-
-
-class WeightsError(ValueError):
-    """Weights that are missing, corrupt or do not fit the network."""
 
 
 def shipped_weights_path(name: str = DEFAULT_WEIGHTS) -> Path:

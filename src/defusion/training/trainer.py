@@ -36,6 +36,9 @@ from defusion.model.weights import load_weights, read_metadata, save_weights, we
 from defusion.training.checkpoint import (CHECKPOINT_NAME, TrainState, checkpoint_config, checkpoint_state,
                                           checkpoint_step, load_checkpoint, save_checkpoint)
 from defusion.training.config import TrainConfig
+# defined there, without PyTorch: `defusion train` names them while building its parser
+from defusion.training.errors import (DataWorkerError, DivergedError, JobFailedError, RunDirError,
+                                      SameOnEveryRankError)
 from defusion.training.pretext import CUDWithMFM
 from defusion.training.step import autocast_for, make_optimizer, train_step
 
@@ -54,27 +57,6 @@ _MOVES_SCHEDULE = "would move its epochs and learning-rate schedule"
 _LOADER_FAILURES = ("DataLoader worker", "DataLoader timed out")
 #: The files of TensorBoard's logs, which a new run replaces in ``OUT/tb``.
 TB_EVENTS = "events.out.tfevents.*"
-
-
-class RunDirError(RuntimeError):
-    """The run folder holds work that this call would overwrite."""
-
-
-class DivergedError(RuntimeError):
-    """The loss became NaN or infinite: the run stops with its last finite checkpoint kept."""
-
-
-class JobFailedError(RuntimeError):
-    """A DDP job stopped when one of its processes failed; rank 0 saved its last completed step."""
-
-
-class DataWorkerError(RuntimeError):
-    """A data loader worker died (e.g. killed for lack of memory); the last completed step was saved."""
-
-
-class SameOnEveryRankError(ValueError):
-    """A refusal that every DDP process reaches alike (e.g. too few samples for a batch): only rank 0
-    says it, the others only exit."""
 
 
 @dataclass(frozen=True)

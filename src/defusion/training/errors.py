@@ -1,0 +1,28 @@
+"""Training's errors, without PyTorch: ``defusion train`` names them among its expected errors
+while building its parser (fast ``--help``); :mod:`defusion.training.trainer` raises them."""
+
+from __future__ import annotations
+
+
+class RunDirError(RuntimeError):
+    """The run folder holds work that this call would overwrite."""
+
+
+class DivergedError(RuntimeError):
+    """The loss became NaN or infinite: the run stops with its last finite checkpoint kept."""
+
+
+class JobFailedError(RuntimeError):
+    """A DDP job stopped when one of its processes failed; rank 0 saved its last completed step."""
+
+
+class DataWorkerError(RuntimeError):
+    """A data loader worker died (e.g. killed for lack of memory); the last completed step was saved."""
+
+
+class SameOnEveryRankError(ValueError):
+    """A refusal that every DDP process reaches alike (e.g. too few samples for a batch): only rank 0
+    says it, the others only exit."""
+
+
+__all__ = ["RunDirError", "DivergedError", "JobFailedError", "DataWorkerError", "SameOnEveryRankError"]
