@@ -13,9 +13,10 @@ from tests.conftest import smooth_image
 
 
 def test_cli_offers_exactly_the_runtimes():
-    from defusion.cli.options import RUNTIMES as CLI_RUNTIMES
+    from defusion.cli.options import ONNX_RUNTIMES as CLI_ONNX_RUNTIMES, RUNTIMES as CLI_RUNTIMES
+    from defusion.fusion.runtime import ONNX_RUNTIMES
 
-    assert CLI_RUNTIMES == RUNTIMES
+    assert CLI_RUNTIMES == RUNTIMES and CLI_ONNX_RUNTIMES == ONNX_RUNTIMES
 
 
 def test_bad_runtime_choices_are_value_errors():

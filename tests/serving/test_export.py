@@ -76,6 +76,20 @@ def test_fuser_over_onnx_matches_pytorch(exported, lively_weights, case):
     assert np.abs(parts.common.astype(int) - ours.decompose(a, b).common.astype(int)).max() <= 1
 
 
+def test_from_pretrained_takes_an_onnx_export_in_place_of_weights(exported, lively_weights):
+    a, b = (smooth_image(np.random.default_rng(seed), 32, 40) for seed in (1, 2))
+    fuser = Fuser.from_pretrained(exported["onnx"], device="cpu", threads=1, tile=0)
+    assert isinstance(fuser.model, OnnxDeNet) and fuser.options.tile == 0
+    assert np.array_equal(fuser.fuse(a, b), load_onnx_fuser(exported["onnx"], threads=1, tile=0).fuse(a, b))
+    for runtime in ("torch", "compile"):  # an export is ONNX Runtime's model: nothing else runs it
+        with pytest.raises(ValueError, match=f"ONNX export: it runs on ONNX Runtime .* not '{runtime}'"):
+            Fuser.from_pretrained(exported["onnx"], runtime=runtime)
+    with pytest.raises(ValueError, match="fp16 .* ONNX export"):
+        Fuser.from_pretrained(exported["onnx"], half=True)
+    with pytest.raises(OnnxModelError, match="not an ONNX export"):  # weights would quietly run another model
+        load_onnx_fuser(lively_weights)
+
+
 def test_bad_inputs(tmp_path, tiny_weights):
     with pytest.raises(OnnxModelError, match="not found"):
         load_onnx_fuser(tmp_path / "missing.onnx")

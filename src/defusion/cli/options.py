@@ -121,25 +121,11 @@ def make_fuser(args: argparse.Namespace, options: dict):
     --weights (default: the shipped weights) on --runtime; ``options`` are its FuseOptions fields.
     Refuses the options an export cannot take, before any model is loaded."""
     check_onnx_options(args)
-    onnx = getattr(args, "onnx", None)
-    threads = apply_threads(args)
-    if onnx is not None:
-        from defusion.serving.onnx_model import load_onnx_fuser
-
-        return load_onnx_fuser(onnx, device=args.device, threads=threads, **options)
     from defusion.fusion.fuser import Fuser
 
-    return Fuser.from_pretrained(args.weights, device=args.device, half=getattr(args, "half", False),
-                                 runtime=args.runtime, threads=threads, **options)
-
-
-def apply_threads(args: argparse.Namespace) -> int | None:
-    """Bound PyTorch's CPU threads to --threads (if given); returns it for onnxruntime's sessions."""
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    return args.threads
+    model = getattr(args, "onnx", None) or args.weights  # Fuser.from_pretrained takes either
+    return Fuser.from_pretrained(model, device=args.device, half=getattr(args, "half", False),
+                                 runtime=args.runtime, threads=args.threads, **options)
 
 
 def add_tile_option(p: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ from defusion.fusion.rig import Rig
 from defusion.fusion.deghost import deghost, reference_index
 from defusion.fusion.errors import SizeMismatchError  # defined there: the CLI names it without PyTorch
 from defusion.fusion.resample import check_scale, downsample, upsample
-from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, load_network
+from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, is_onnx_export, load_network
 from defusion.fusion.selection import PixelSource, check_pixel_source, decision_map, weighted_sum
 from defusion.fusion.stretch import FixedStretch, Stretch, check_stretch, stretch_sources
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
@@ -595,7 +595,8 @@ class Fuser:
     def from_pretrained(cls, weights: str | Path | None = None, device: str = "auto", half: bool = False,
                         runtime: Runtime = DEFAULT_RUNTIME, threads: int | None = None, task: Task | None = None,
                         options: FuseOptions | None = None, **fields) -> "Fuser":
-        """A Fuser with the shipped weights (or ``weights``), ready on ``device``.
+        """A Fuser with the shipped weights (or ``weights``: a ``.safetensors`` file, or an ONNX
+        export, ``.onnx``, run by ONNX Runtime), ready on ``device``.
 
         ``runtime`` picks the inference engine (:mod:`defusion.fusion.runtime`): ``auto`` (default:
         ONNX Runtime on a CPU, PyTorch on a GPU), ``torch``, ``onnxruntime`` (exported once and
@@ -610,6 +611,9 @@ class Fuser:
         ``fields`` (FuseOptions fields, e.g. ``scale=1``) go on top.
         """
         check_runtime(runtime, half, threads)
+        if half and is_onnx_export(weights):
+            raise ValueError(f"fp16 (half) is for safetensors weights on PyTorch; {weights} is an ONNX export "
+                             "and runs as exported (defusion export --half makes an fp16 one)")
         if options is not None and task is not None:
             raise ValueError("give task= or options=, not both (FuseOptions.for_task(task) makes the options)")
         if options is not None and not isinstance(options, FuseOptions):

@@ -38,6 +38,10 @@ Runtime = Literal["auto", "torch", "onnxruntime", "compile", "compile-bf16"]
 RUNTIMES: tuple[str, ...] = ("auto", "torch", "onnxruntime", "compile", "compile-bf16")
 #: The runtime the CLI, the server, the web UI and ``Fuser.from_pretrained`` use unless told.
 DEFAULT_RUNTIME: Runtime = "auto"
+#: The runtimes an ONNX export runs on (it is ONNX Runtime's model; nothing to export or compile).
+ONNX_RUNTIMES: tuple[str, ...] = ("auto", "onnxruntime")
+#: The suffix of an ONNX export, which the loaders take in place of a weights file.
+ONNX_SUFFIX = ".onnx"
 
 
 class OnnxCacheError(OSError):
@@ -112,12 +116,30 @@ def resolve_runtime(runtime: str, device: str | torch.device = "cpu", half: bool
     return "onnxruntime" if on_cpu and not half and onnxruntime_available() else "torch"
 
 
+def is_onnx_export(path: str | Path | None) -> bool:
+    """Whether ``path`` names an ONNX export (``defusion export``'s ``.onnx``) rather than weights.
+
+    Example:
+        >>> is_onnx_export("denet.ONNX"), is_onnx_export("weights.safetensors"), is_onnx_export(None)
+        (True, False, False)
+    """
+    return path is not None and Path(path).suffix.lower() == ONNX_SUFFIX
+
+
 def load_network(weights: str | Path | None, runtime: Runtime, device: str | torch.device = "cpu",
                  threads: int | None = None):
-    """The network of ``weights`` (default: the shipped ones) on ``runtime``: something a Fuser
-    can call like a DeNet. ``threads`` bounds onnxruntime's intra-op threads. ``auto`` that
-    cannot export or open the ONNX model warns and runs PyTorch."""
+    """The network of ``weights`` (default: the shipped ones; a ``.onnx`` file: that export, on
+    ONNX Runtime) on ``runtime``: something a Fuser can call like a DeNet. ``threads`` bounds
+    onnxruntime's intra-op threads. ``auto`` that cannot export or open the ONNX model warns and
+    runs PyTorch."""
     check_runtime(runtime, threads=threads)
+    if is_onnx_export(weights):
+        if runtime not in ONNX_RUNTIMES:
+            raise ValueError(f"{weights} is an ONNX export: it runs on ONNX Runtime (runtime "
+                             f"{' or '.join(map(repr, ONNX_RUNTIMES))}), not {runtime!r}")
+        from defusion.serving.onnx_model import OnnxDeNet
+
+        return OnnxDeNet(weights, device=device, threads=threads)
     if runtime == "auto":
         if resolve_runtime(runtime, device) == "torch":
             return load_weights(weights, map_location=device)

@@ -61,7 +61,7 @@ def load_weights(path: str | Path | None = None, map_location: str | torch.devic
     if Path(path).suffix.lower() in (".onnx", ".pt", ".pth", ".ckpt"):
         raise WeightsError(
             f"{path}: weights are a .safetensors file; "
-            + ("an ONNX export runs with `defusion fuse --onnx FILE` or defusion.serving.onnx_model.load_onnx_fuser"
+            + ("an ONNX export runs with `defusion fuse --onnx FILE` or Fuser.from_pretrained(FILE)"
                if Path(path).suffix.lower() == ".onnx" else
                "pickled PyTorch files are not loaded (they can run code); convert them to safetensors"))
     try:

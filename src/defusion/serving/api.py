@@ -327,19 +327,11 @@ def build_app(weights: str | Path | None = None, device: str = "auto", limits: L
     is ``auto`` (onnxruntime on a CPU, torch on a GPU), ``torch`` or ``onnxruntime`` (the weights
     exported once and cached); ``cors_origins``: see :func:`create_app`.
     """
-    if onnx is not None:
-        from defusion.serving.onnx_model import load_onnx_fuser
-
-        fuser = load_onnx_fuser(onnx, device=device, threads=threads, **fuse_options)
-        return create_app(fuser, limits, weights=onnx, cors_origins=cors_origins)
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
     from defusion.model.weights import shipped_weights_path
 
-    fuser = Fuser.from_pretrained(weights, device=device, runtime=runtime, threads=threads, **fuse_options)
-    return create_app(fuser, limits, weights=weights if weights is not None else shipped_weights_path(),
+    model = onnx if onnx is not None else weights  # Fuser.from_pretrained takes either
+    fuser = Fuser.from_pretrained(model, device=device, runtime=runtime, threads=threads, **fuse_options)
+    return create_app(fuser, limits, weights=model if model is not None else shipped_weights_path(),
                       cors_origins=cors_origins)
 
 

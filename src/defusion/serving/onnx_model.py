@@ -136,7 +136,8 @@ class OnnxDeNet:
 
 def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None = None, task: str | None = None,
                     **fuse_options):
-    """A :class:`Fuser` whose network is the ONNX export at ``path``.
+    """A :class:`Fuser` whose network is the ONNX export at ``path``: :meth:`Fuser.from_pretrained`
+    of that file (which takes an ``.onnx`` path in place of weights), on ``device`` ``cpu`` by default.
 
     ``task`` and ``fuse_options`` (:class:`~defusion.fusion.fuser.FuseOptions` fields: ``tile``,
     ``scale``, ``color``, ...) as in :meth:`Fuser.from_pretrained`; ``device`` is ``cpu``,
@@ -144,16 +145,13 @@ def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None =
     physical core) and, as :meth:`Fuser.from_pretrained` does, PyTorch's (the up-sampling at
     ``scale`` 2; process-wide).
     """
-    import torch
+    from defusion.fusion.fuser import Fuser
+    from defusion.fusion.runtime import is_onnx_export
 
-    from defusion.fusion.fuser import FuseOptions, Fuser, resolve_device
-
-    options = FuseOptions.for_task(task, **fuse_options)  # bad options fail before the session starts
-    device = resolve_device(device)
-    network = OnnxDeNet(path, device=device, threads=threads)
-    if threads is not None:  # after loading: a file that fails to load leaves the process as it was
-        torch.set_num_threads(int(threads))
-    return Fuser(network, device, False, options)
+    if not is_onnx_export(path):  # a weights file here would quietly run another model
+        raise OnnxModelError(f"{path}: not an ONNX export (.onnx); weights run with Fuser.from_pretrained")
+    return Fuser.from_pretrained(path, device=device, runtime="onnxruntime", threads=threads, task=task,
+                                 **fuse_options)
 
 
 #: Environment variable naming the folder for cached exports (default ~/.cache/defusion).
