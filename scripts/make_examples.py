@@ -12,7 +12,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 from skimage import data
 
-from defusion.io.images import write_image
+from defusion.io.writing import write_image
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "defusion" / "examples"
 BLUR_SIGMA = 4.0

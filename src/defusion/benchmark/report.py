@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 
 from defusion.benchmark.compare import higher_is_better, rescaled_pairs
 from defusion.benchmark.runner import SECONDS, Row
-from defusion.io.images import write_bytes_atomically
+from defusion.io.writing import write_bytes_atomically
 from defusion.io.notes import listed, plural
 
 if TYPE_CHECKING:

@@ -21,9 +21,10 @@ import numpy as np
 from defusion.fusion.color import is_grey, to_uint8
 from defusion.fusion.fuser import PAPER_OPTIONS
 from defusion.fusion.stretch import is_narrow, value_range
-from defusion.io.images import ImageReadError, header_size, read_image, stores_floats, write_bytes_atomically
+from defusion.io.images import ImageReadError, header_size, read_image, stores_floats
 from defusion.io.notes import collecting, listed, note, plural, say, split_line
 from defusion.io.pairs import images_by_stem, left_out, match_pairs, stem_clashes
+from defusion.io.writing import write_bytes_atomically
 
 #: Metrics reported per task by default (short names of defusion.metrics.METRICS).
 TASK_METRICS: dict[str, tuple[str, ...]] = {
@@ -475,7 +476,7 @@ def _evaluate(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
             continue
         outputs[name] = fused
         if task.save_dir is not None:
-            from defusion.io.images import write_image
+            from defusion.io.writing import write_image
 
             write_image(task.save_dir / name / f"{stem}.png", fused)
     for name in task.published_order:

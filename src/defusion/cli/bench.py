@@ -451,7 +451,7 @@ GRID_JPEG_QUALITY = 90
 def run(args: argparse.Namespace) -> int:
     from defusion.benchmark.runner import (DEFUSION_VARIANTS, TASK_METRICS, BenchResult, builtin_methods,
                                            defusion_run_id, evaluated_pairs, run_benchmark)
-    from defusion.io.images import check_writable_folder
+    from defusion.io.writing import check_writable_folder
     from defusion.io.pairs import PairsError
     from defusion.metrics import metric_names
 
@@ -606,7 +606,7 @@ def _say_left_out(problem: str) -> None:
 
 def _reason(exc: OSError) -> str:
     """An OSError in one line: the file and the OS's reason (not ``[Errno 28] ...: 'path'``); those of
-    :func:`~defusion.io.images.write_bytes_atomically` are already so."""
+    :func:`~defusion.io.writing.write_bytes_atomically` are already so."""
     if exc.filename and exc.strerror:
         return f"{exc.filename}: {exc.strerror}"
     return str(exc)
@@ -628,7 +628,7 @@ class _Saver:
         write RUN_FILE."""
         if self.started:
             return
-        from defusion.io.images import write_bytes_atomically
+        from defusion.io.writing import write_bytes_atomically
 
         if self.fresh:
             _clear_outputs(self.out)
@@ -668,7 +668,7 @@ def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, .
     from defusion.benchmark.compare import versus_chart, versus_markdown, versus_summary
     from defusion.benchmark.report import means_csv, summary_chart, summary_latex, summary_markdown, undefined_notes
     from defusion.benchmark.runner import SECONDS, read_results_csv
-    from defusion.io.images import write_bytes_atomically
+    from defusion.io.writing import write_bytes_atomically
 
     # The tables cover this run's pairs and metrics; results.csv keeps everything scored in OUT.
     saved = read_results_csv(args.out / "results.csv")

@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     from defusion.fusion.calibration import board_points, calibrate, merge_poses
     from defusion.fusion.color import to_uint8
     from defusion.fusion.rig import read_points
-    from defusion.io.images import read_image, write_image
+    from defusion.io.images import read_image
+    from defusion.io.writing import write_image
 
     if len(args.images) < 2:
         raise UserError("give one image from each camera: at least two (the first camera's, then the others)")

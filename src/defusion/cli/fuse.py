@@ -225,7 +225,7 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     """Fuse ``paths`` into ``out``; ``notes`` (a single fusion, not a folder's many) says what --align
     and --deghost found. Returns the core's whole result where --align or --deghost ran (what they
     found, for a folder's summary), else None."""
-    from defusion.io.images import write_image
+    from defusion.io.writing import write_image
 
     images = _load(paths, args)
     if fuser.options.stretch == "auto":
@@ -271,7 +271,7 @@ def _fuse_images(fuser, images: list[np.ndarray], out: Path, args: argparse.Name
     result (what registration found: ``warps``, ``ghosts``); the components and the source map are
     written where asked for."""
     from defusion.fusion.color import to_uint8
-    from defusion.io.images import write_image
+    from defusion.io.writing import write_image
 
     if args.components:
         if len(images) != 2:
@@ -512,7 +512,7 @@ def _write_source_map(path: Path, weights: list[np.ndarray], out: Path, stem: st
     """The fused pixels' source index as 8-bit grey: ``path`` itself, or ``path/<stem>.png`` for folders."""
     from defusion.fusion.color import to_uint8
     from defusion.fusion.selection import source_map
-    from defusion.io.images import write_image
+    from defusion.io.writing import write_image
 
     if stem is not None:
         path = path / f"{stem}.png"
@@ -668,7 +668,7 @@ def _source_folders(args: argparse.Namespace) -> list[Path]:
 
 def _check_paths(args: argparse.Namespace, folders: bool) -> None:
     """Refuse outputs that cannot be written or would overwrite a source, before any work."""
-    from defusion.io.images import check_path, check_writable_folder
+    from defusion.io.writing import check_path, check_writable_folder
 
     out = args.output
     for option, path in _outputs(args):

@@ -30,9 +30,10 @@ from defusion.fusion.deghost import reference_index
 from defusion.fusion.fuser import Fuser, SizeMismatchError, _Anchors
 from defusion.fusion.rig import RigError
 from defusion.fusion.stretch import measure_stretch
-from defusion.io.images import DEFAULT_MAX_PIXELS, READ_FORMATS, READ_SUFFIXES, read_image, write_image
+from defusion.io.images import DEFAULT_MAX_PIXELS, READ_FORMATS, READ_SUFFIXES, read_image
 from defusion.io.notes import plural
 from defusion.io.shots import visible_images
+from defusion.io.writing import write_image
 
 #: Containers the ``mp4v`` writer produces.
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")
