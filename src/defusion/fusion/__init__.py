@@ -11,14 +11,17 @@ from typing import TYPE_CHECKING
 
 __all__ = ["Decomposition", "FuseOptions", "Fuser", "Fusion", "Selection", "SizeMismatchError"]
 
+#: Public name -> the module it loads from.
+_EXPORTS = {name: "defusion.fusion.options" if name == "FuseOptions" else "defusion.fusion.fuser" for name in __all__}
+
 if TYPE_CHECKING:
-    from defusion.fusion.fuser import (Decomposition, FuseOptions, Fuser, Fusion, Selection,  # noqa: F401
-                                       SizeMismatchError)
+    from defusion.fusion.fuser import Decomposition, Fuser, Fusion, Selection, SizeMismatchError  # noqa: F401
+    from defusion.fusion.options import FuseOptions  # noqa: F401
 
 
 def __getattr__(name: str):
-    if name in __all__:
-        value = getattr(importlib.import_module("defusion.fusion.fuser"), name)
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
     else:  # a submodule (defusion.fusion.color, ...), as attribute access found it when the Fuser loaded eagerly
         try:
             value = importlib.import_module(f"{__name__}.{name}")

@@ -1,0 +1,412 @@
+"""What a fusion is asked to do: :class:`FuseOptions`, validated on construction, with the
+defaults, the kinds of pair's presets (``TASK_OPTIONS``) and the paper's (``PAPER_OPTIONS``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from defusion.fusion import color
+from defusion.fusion.align import Motion, check_motion
+from defusion.fusion.rig import Rig
+from defusion.fusion.resample import check_scale
+from defusion.fusion.selection import PixelSource, check_pixel_source
+from defusion.fusion.stretch import FixedStretch, Stretch, check_stretch
+from defusion.fusion.values import is_integer, is_number
+from defusion.model.denet import default_detail_gain
+
+
+StackOrder = Literal["balanced", "sequential"]
+STACK_ORDERS: tuple[str, ...] = ("balanced", "sequential")
+#: How inputs are ordered before they are fused: as given, or by mean brightness (``exposure``:
+#: a pair darker first, more brightest first; see FuseOptions.order).
+InputOrder = Literal["given", "bright-first", "dark-first", "exposure"]
+INPUT_ORDERS: tuple[str, ...] = ("given", "bright-first", "dark-first", "exposure")
+#: The network runs at twice the sources' sampling unless told otherwise (FuseOptions.scale).
+DEFAULT_SCALE = 2
+#: The unique embeddings are weighed by this g in the fused image unless told otherwise
+#: (FuseOptions.unique_gain, DeNet.forward); the paper's Pr, as trained, is g = 1.
+DEFAULT_UNIQUE_GAIN = 1.25
+#: Largest unique gain accepted: far above 1 the fused image overshoots into halos.
+MAX_UNIQUE_GAIN = 4.0
+#: Largest detail gain accepted: the default detail gain of the largest unique gain.
+MAX_DETAIL_GAIN = 2 * MAX_UNIQUE_GAIN - 1
+#: Kinds of pair: infrared-visible, multi-exposure, multi-focus.
+Task = Literal["ivf", "mef", "mff"]
+TASKS: tuple[str, ...] = ("ivf", "mef", "mff")
+#: What each kind of pair fuses best with, where it differs from the defaults (FuseOptions.for_task).
+#: Infrared-visible pairs take unique gain 1.5: with the shipped weights better than 1.25 on 10 of 17
+#: metrics on both TNO and VIFB (contrast and transferred detail up, closeness to the sources down),
+#: VIFB ranks in the top half on Qabf, SSIM, MI and VIF; 1.75 fell to 19th of 26 on VIFB's SSIM.
+#: Exposure and focus pairs wash out above 1.25; they keep the unique embeddings' local mean at the
+#: paper's 1 and weigh only their fine detail up, 1.5: higher than the general defaults on MFIFB's
+#: Qabf, SSIM and sharpness and on MEFB's MEF-SSIM and Qabf (docs/benchmarks.md, "Per-task defaults").
+#: Exposures are sorted by brightness (order "exposure"), so that their files' order does not matter:
+#: a pair darker first, as MEFB gives them (brighter first scored lower on all 6 metrics of its first
+#: 8 pairs), a bracket brightest first (higher than darkest first for 4 and 5 exposures at these
+#: gains; docs/benchmarks.md, "More than two inputs").
+#: Focus stacks take their pixels from the sources (pixels "sources", so scale SOURCES_SCALE unless
+#: one is given): against a known all-in-focus truth 62-68 dB PSNR where the reconstruction reaches
+#: 31-35 dB (benchmarks/focus_stack.py), on MFIFB Qabf 0.780 against 0.685, about 6x faster; the
+#: reconstruction scores higher on the reference-free metrics that reward a mix of both sources
+#: (SSIM, CC, VIF, ...; docs/benchmarks.md). pixels="network" keeps the reconstruction, at these gains.
+TASK_OPTIONS: dict[str, dict] = {
+    "ivf": {"unique_gain": 1.5},
+    "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
+    "mff": {"unique_gain": 1.0, "detail_gain": 1.5, "pixels": "sources"},
+}
+#: The paper's inference (ECCV 2022, and the authors' code): Pr(f_c + f_u1 + f_u2) of the RGB
+#: sources at the network's own scale, no gain; what this toolkit's defaults depart from, and why, is
+#: in docs/model-card.md ("Deviations from the paper"). ``FuseOptions.paper()``.
+PAPER_OPTIONS: dict = {"pixels": "network", "scale": 1, "unique_gain": 1.0, "color": "rgb"}
+#: The inference scale that pixels from the sources run at unless told otherwise: the decision map
+#: read from the unique projections picked the same pixels at scale 1 as at 2 (MFIFB, every 7th
+#: pair: Qabf 0.784 against 0.785), at a quarter of the compute.
+SOURCES_SCALE = 1
+#: The smallest tile worth a network pass (network input pixels): smaller ones cost more in
+#: overlap and set-up than they fuse.
+MIN_TILE = 64
+
+
+def smallest_tile(overlap: int) -> int:
+    """The smallest tile (network input pixels) for ``overlap``: tiles overlap by under half their
+    size, and none is under :data:`MIN_TILE`.
+
+    Example:
+        >>> smallest_tile(8), smallest_tile(64)
+        (64, 129)
+    """
+    return max(MIN_TILE, 2 * overlap + 1)
+
+
+#: The FuseOptions fields a task sets (FuseOptions.with_task).
+TASK_FIELDS: tuple[str, ...] = tuple(sorted({name for options in TASK_OPTIONS.values() for name in options}))
+
+
+def _check_gain(gain: float, name: str, largest: float) -> None:
+    if not is_number(gain) or not 0 <= gain <= largest:
+        raise ValueError(f"{name} must be a number from 0 to {largest:g}, got {gain!r}")
+
+
+def check_unique_gain(gain: float) -> None:
+    """Refuse unique gains that are not a number in [0, MAX_UNIQUE_GAIN]."""
+    _check_gain(gain, "unique gain", MAX_UNIQUE_GAIN)
+
+
+def check_detail_gain(gain: float | None) -> None:
+    """Refuse detail gains that are not None or a number in [0, MAX_DETAIL_GAIN]."""
+    if gain is not None:
+        _check_gain(gain, "detail gain", MAX_DETAIL_GAIN)
+
+
+@dataclass(frozen=True)
+class FuseOptions:
+    """How images are fed to the network.
+
+    ``tile=None`` tiles automatically: images over ``auto_tile_pixels`` go through
+    ``auto_tile_size`` tiles, smaller ones in one pass. ``tile=0`` never tiles.
+
+    ``stack`` is how more than two images are combined by a network that fuses pairs:
+    ``balanced`` fuses the first and second halves of the list separately and then the two
+    results (neighbours first, so keep a bracket in exposure or focus order; each image passes
+    through about log2(N) fusions), ``sequential`` folds left, ((a, b), c), ... (the last image
+    weighs as much as all before it). ``benchmarks/multi_input.py`` compares them.
+
+    ``order`` sorts the inputs before they are fused: ``given`` keeps the caller's order (the
+    default: infrared-visible pairs, and focus stacks, whose order is the focal distance);
+    ``bright-first`` and ``dark-first`` sort by mean brightness (stable); ``exposure`` puts a pair
+    darker first and more images brightest first, the orders that scored higher with exposures
+    (``for_task("mef")``), so a bracket fuses the same whatever order its files come in.
+
+    ``scale`` runs the network on the sources up-sampled by that factor and averages its output
+    back down (:mod:`defusion.fusion.resample`): the network's reconstruction blur shrinks by the
+    factor, at ``scale**2`` times the compute. 1 is the paper's scale; with the shipped weights the default 2
+    scored higher on 14 of 17 TNO metrics and 13 of 17 VIFB ones at the ivf task's gain (docs/benchmarks.md).
+    Tiling decides on the up-sampled size, so memory stays bounded.
+
+    ``unique_gain`` weighs the unique embeddings in the fused one (:meth:`DeNet.forward`): 1 is
+    the paper's Pr(f_c + f_u^1 + f_u^2), as the network was trained; above 1 what only one source
+    shows (infrared targets, the exposed or focused part) comes through more, its local mean
+    weighed g and its fine detail 2g - 1; below 1 less, down to the common part alone at 0. With
+    the shipped weights the default 1.25 scored higher than the paper's 1 on 14 of the model
+    card's 18 metric-benchmark pairs and on 35 of 57 over the full benchmarks
+    (docs/training-history.md, "Unique gain"); infrared-visible pairs take 1.5 (``for_task("ivf")``).
+
+    ``detail_gain`` weighs that fine detail apart from the local mean (``None``: 2g - 1 above 1,
+    else g). Exposure and focus pairs take unique gain 1 and detail gain 1.5 (``for_task("mef")``,
+    ``for_task("mff")``, the latter for its reconstruction, ``pixels="network"``): the sources'
+    brightness as the paper's Pr keeps it, sharper detail.
+
+    ``pixels`` is where the fused image's pixels come from: ``network``, the paper's Pr
+    reconstruction (the default), or ``sources``, the sources' own pixels weighed by a decision map
+    read from the network's unique projections (:mod:`defusion.fusion.selection`): for focus stacks,
+    where the reconstruction is softer than the sharper source (``for_task("mff")`` takes it, at
+    scale 1). Not for infrared-visible pairs or exposures, whose fused image must mix the sources
+    rather than pick between them.
+
+    ``stretch`` (``auto``) maps grey 16-bit sources whose values span little of the 16-bit range,
+    as raw thermal frames do, onto the full range before fusing (:mod:`defusion.fusion.stretch`),
+    one sensor's frames by one mapping (a bracket, a focus stack: they keep their relation), two
+    cameras' each by its own (an infrared and a visible camera's raw frames lie in bands of their
+    own): ``stretch_shared`` says which; ``none`` takes every value as it is. ``auto``
+    measures each call's images; for a stream (frames of a video or a camera loop) measure once,
+    ``fixed = stretch.measure_stretch([a0, b0], options.stretch_shared)`` on the first frames as
+    they are fused, and fuse every frame with ``replace(fuser,
+    options=replace(fuser.options, stretch=fixed or "none"))`` (``dataclasses.replace``),
+    so a hot object entering the view cannot change the brightness of the rest (``defusion video``
+    does so, on the first frames that hold a raw one).
+
+    ``deghost`` removes ghosts of what moved between the sources, after registration
+    (:mod:`defusion.fusion.deghost`): each source's moving parts are replaced by the best-exposed
+    source's view of them, mapped into its exposure, so they are fused once.
+
+    ``align`` registers every source onto one before anything else (:mod:`defusion.fusion.align`:
+    ECC, blind to exposure; ``translation``, ``euclidean``, ``affine`` or ``homography``), for
+    brackets and focus stacks shot by hand; the fused image is in that source's frame: the first
+    with ``order="given"``, else (brackets sorted by brightness) the best exposed, whatever the
+    files' order.
+
+    ``palette`` (``none`` by default) shows the infrared image in false colour with the fused
+    image's fine detail over it, as thermal cameras show their fusion (:func:`defusion.fusion.color.
+    with_detail`; the infrared image is source ``infrared``, by default the one raw thermal frame
+    stretched, else the only grey source, else the last: pairs come visible first). Its colours span
+    ``palette_range`` (low, high: the infrared values as fused, floats in [0, 1], after the
+    stretch), or with None, the default, the 1st to 99th percentile of each call's infrared image
+    (:func:`defusion.fusion.color.palette_range`); for a stream measure it once on the first frames,
+    ``fuser.measure_palette(a0, b0)`` (with the stretch fixed first), so that a hot object entering
+    the view cannot recolour the rest (``defusion video`` does so). With a ``rig``, where the
+    infrared camera sees nothing the fused image is left uncoloured, and the range is measured on
+    what it sees.
+
+    ``rig`` maps the images of a calibrated camera rig (an infrared and a visible camera side by
+    side; :mod:`defusion.fusion.rig`, ``defusion calibrate``) onto the first camera's pixel grid
+    before anything else, so sources of different sizes and fields of view fuse; ``align`` and
+    ``deghost`` come after it.
+    """
+
+    tile: int | None = None
+    overlap: int = 64
+    auto_tile_pixels: int = 1024 * 1024
+    auto_tile_size: int = 768
+    color: color.ColorMode = "auto"
+    stack: StackOrder = "balanced"
+    #: Order of more than two inputs before stacking; see INPUT_ORDERS.
+    order: InputOrder = "given"
+    #: Inference scale; see DEFAULT_SCALE.
+    scale: int = DEFAULT_SCALE
+    #: Weight of the unique embeddings in the fused one; see DEFAULT_UNIQUE_GAIN.
+    unique_gain: float = DEFAULT_UNIQUE_GAIN
+    #: Weight of their fine detail; None: the one that goes with unique_gain (2g - 1 above 1).
+    detail_gain: float | None = None
+    #: Register the sources onto one before fusing (the first, or a bracket's best exposed; handheld):
+    #: one of align.MOTIONS; "none", the default, takes them as registered.
+    align: Motion = "none"
+    #: Where the fused pixels come from: the network's reconstruction or the sources (PIXEL_SOURCES).
+    pixels: PixelSource = "network"
+    #: Stretch raw 16-bit grey sources (thermal counts) that use little of their range (STRETCHES).
+    #: Or a FixedStretch (stretch.measure_stretch): one mapping kept for every frame of a stream.
+    stretch: Stretch | FixedStretch = "auto"
+    #: Replace what moved between the sources by the best-exposed one's view of it (brackets with
+    #: people or leaves moving); off by default: registered benchmark pairs have nothing moving.
+    deghost: bool = False
+    #: A calibrated camera rig whose images are warped onto the first camera's before fusing.
+    rig: Rig | None = None
+    #: False colour from the infrared image (color.PALETTES; "none": the sources' own colours).
+    palette: str = "none"
+    #: Which source (0-based) is the infrared image, for the palette; None: the one raw thermal
+    #: frame, else the only grey one, else the last.
+    infrared: int | None = None
+    #: The infrared values (low, high; floats in [0, 1], as fused) the palette spans; None: each
+    #: call's own (color.palette_range). Fuser.measure_palette measures one to keep for a stream.
+    palette_range: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        check_scale(self.scale)
+        check_unique_gain(self.unique_gain)
+        check_detail_gain(self.detail_gain)
+        for name in ("tile", "overlap", "auto_tile_pixels", "auto_tile_size"):
+            value = getattr(self, name)
+            if not (value is None and name == "tile") and (not is_integer(value) or value < 0):
+                raise ValueError(f"{name} must be a whole number of pixels, 0 or more"
+                                 f"{' (or None: automatic)' if name == 'tile' else ''}, got {value!r}")
+        if self.tile and self.tile < smallest_tile(self.overlap):  # tiny tiles take forever
+            raise ValueError(f"tile ({self.tile}) must be 0 (never tile) or at least {smallest_tile(self.overlap)} "
+                             f"pixels: over twice the overlap ({self.overlap}), and at least {MIN_TILE}")
+        if self.auto_tile_size < MIN_TILE:  # its overlap is cut to under half a tile; tile=0 turns tiling off
+            raise ValueError(f"auto_tile_size must be at least {MIN_TILE} pixels, got {self.auto_tile_size}")
+        color.check_color_mode(self.color)
+        # NumPy scalars as Python numbers, so that the options print and compare as given
+        for name in ("scale", "tile", "overlap", "auto_tile_pixels", "auto_tile_size", "infrared"):
+            if is_integer(getattr(self, name)):
+                object.__setattr__(self, name, int(getattr(self, name)))
+        for name in ("unique_gain", "detail_gain"):
+            if is_number(getattr(self, name)) and not isinstance(getattr(self, name), int):
+                object.__setattr__(self, name, float(getattr(self, name)))
+        if self.stack not in STACK_ORDERS:
+            raise ValueError(f"unknown stack order {self.stack!r}; use one of {', '.join(STACK_ORDERS)}")
+        if self.order not in INPUT_ORDERS:
+            raise ValueError(f"unknown input order {self.order!r}; use one of {', '.join(INPUT_ORDERS)}")
+        check_motion(self.align)
+        check_pixel_source(self.pixels)
+        check_stretch(self.stretch)
+        if not isinstance(self.deghost, bool):
+            raise ValueError(f"deghost must be True or False, got {self.deghost!r}")
+        color.check_palette(self.palette)
+        if self.infrared is not None and (not is_integer(self.infrared) or self.infrared < 0):
+            raise ValueError(f"infrared must be a source's index (0 the first), got {self.infrared!r}")
+        if self.palette_range is not None:
+            span = tuple(self.palette_range) if isinstance(self.palette_range, (tuple, list)) else ()
+            if len(span) != 2 or not all(is_number(v) and 0.0 <= v <= 1.0 for v in span) or not span[0] < span[1]:
+                raise ValueError(f"palette_range is the infrared values (low, high) the palette spans, 0 <= low < "
+                                 f"high <= 1, got {self.palette_range!r}")
+            object.__setattr__(self, "palette_range", (float(span[0]), float(span[1])))
+        if self.palette != "none" and self.pixels == "sources":
+            raise ValueError("a thermal palette colours the network's fusion; pixels='sources' keeps the sources' "
+                             "own pixels and colours: use one or the other")
+        if self.rig is not None and not isinstance(self.rig, Rig):
+            raise ValueError(f"rig must be a defusion.fusion.rig.Rig (Rig.load(path)), got {type(self.rig).__name__}")
+
+    @classmethod
+    def for_task(cls, task: Task | None = None, **overrides) -> "FuseOptions":
+        """The options for a kind of pair (``TASKS``; None: the general defaults), with
+        ``overrides`` on top (``None`` values leave the task's or the default's).
+
+        Example:
+            >>> FuseOptions.for_task("ivf").unique_gain
+            1.5
+            >>> FuseOptions.for_task("ivf", unique_gain=1.0).unique_gain
+            1.0
+        """
+        return cls(**task_options(task, **overrides))
+
+    @classmethod
+    def paper(cls, **overrides) -> "FuseOptions":
+        """The paper's inference (:data:`PAPER_OPTIONS`), ``overrides`` on top: for reproducing the
+        paper's figures with any weights (``defusion bench``'s ``defusion-paper``).
+
+        Example:
+            >>> paper = FuseOptions.paper()
+            >>> paper.scale, paper.unique_gain, paper.color, paper.pixels  # detail gain: the unique one's, 1
+            (1, 1.0, 'rgb', 'network')
+        """
+        return cls(**{**PAPER_OPTIONS, **overrides})
+
+    def with_task(self, task: Task, pixels: PixelSource | None = None) -> "FuseOptions":
+        """These options with the fields a task governs (``TASK_FIELDS``: gains, order, pixels) set
+        as ``task`` sets them, ``pixels`` (None: the task's) on top; the rest (tiling, colour) stay.
+        For a server started with its own options that fuses one request as another kind of image.
+
+        The scale stays, unless it is the default for where these options take their pixels from
+        (DEFAULT_SCALE for the reconstruction, SOURCES_SCALE for the sources) and the task takes
+        them from the other: then it is the default for the task's (a server at the defaults fuses
+        ``mff`` from the sources at scale 1; one started for ``mff`` fuses ``ivf`` at scale 2). A
+        task that takes the pixels from the sources drops a palette (it colours the network's
+        fusion; a focus stack has no infrared image).
+
+        Example:
+            >>> FuseOptions(scale=1).with_task("ivf")
+            FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto', deghost=False, rig=None, palette='none', infrared=None, palette_range=None)
+            >>> FuseOptions(unique_gain=2.0).with_task("mff").unique_gain
+            1.0
+            >>> mff = FuseOptions().with_task("mff")
+            >>> mff.pixels, mff.scale, mff.with_task("ivf").scale
+            ('sources', 1, 2)
+        """
+        preset = FuseOptions.for_task(task, pixels=pixels)
+        fields = {name: getattr(preset, name) for name in TASK_FIELDS}
+        fields["scale"] = self.scale_for(preset.pixels)
+        if preset.pixels == "sources":
+            fields.update(palette="none", infrared=None)
+        return replace(self, **fields)
+
+    def scale_for(self, pixels: PixelSource) -> int:
+        """The scale these options run at with their pixels from ``pixels``: their own, unless it is
+        the default for where they take their pixels from now and ``pixels`` is the other source;
+        then the default for ``pixels`` (:func:`default_scale`).
+
+        Example:
+            >>> FuseOptions().scale_for("sources"), FuseOptions(scale=3).scale_for("sources")
+            (1, 3)
+        """
+        if pixels != self.pixels and self.scale == default_scale(self.pixels):
+            return default_scale(pixels)
+        return self.scale
+
+    @property
+    def stretch_shared(self) -> bool | None:
+        """Whether raw frames share one stretch (:func:`defusion.fusion.stretch.measure_stretch`):
+        True where ``order`` sorts the sources by exposure (``for_task("mef")``: one sensor's
+        bracket keeps its exposures' relation); False with a thermal palette, a camera rig or a
+        named infrared image (two cameras, whose raw bands are their own); else None, decided by
+        the frames' values (one mapping unless their bands lie apart: a focus stack shares it).
+
+        Example:
+            >>> FuseOptions().stretch_shared, FuseOptions.for_task("mef").stretch_shared
+            (None, True)
+            >>> FuseOptions(palette="inferno").stretch_shared
+            False
+        """
+        if self.order != "given":
+            return True
+        if self.palette != "none" or self.rig is not None or self.infrared is not None:
+            return False
+        return None
+
+    @property
+    def resolved_detail_gain(self) -> float:
+        """The detail gain the network runs: ``detail_gain``, else the unique gain's default.
+
+        Example:
+            >>> FuseOptions(unique_gain=1.25).resolved_detail_gain
+            1.5
+        """
+        return default_detail_gain(self.unique_gain) if self.detail_gain is None else float(self.detail_gain)
+
+    def tile_for(self, height: int, width: int) -> int:
+        """Tile size for a network input of this size (0: one pass)."""
+        if self.tile is None:
+            return self.auto_tile_size if height * width > self.auto_tile_pixels else 0
+        return self.tile
+
+
+def default_scale(pixels: PixelSource) -> int:
+    """The inference scale pixels from ``pixels`` run at unless told otherwise: SOURCES_SCALE from
+    the sources (as good there and 4x faster), else DEFAULT_SCALE.
+
+    Example:
+        >>> default_scale("sources"), default_scale("network")
+        (1, 2)
+    """
+    return SOURCES_SCALE if pixels == "sources" else DEFAULT_SCALE
+
+
+def task_options(task: Task | None = None, **overrides) -> dict:
+    """FuseOptions fields for a kind of pair: its ``TASK_OPTIONS``, then the ``overrides`` that are
+    not None. A unique gain given without a detail gain brings its own default detail gain, not
+    the task's; pixels from the sources (given, or the task's: ``mff``) without a scale bring
+    SOURCES_SCALE. Raises ValueError for an unknown task, or a palette with a task that takes the
+    pixels from the sources unless pixels="network" is given.
+
+    Example:
+        >>> task_options("mff")["scale"], task_options("mff", pixels="network").get("scale")
+        (1, None)
+    """
+    if task is not None and task not in TASK_OPTIONS:
+        raise ValueError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    preset = dict(TASK_OPTIONS[task]) if task is not None else {}
+    given = {name: value for name, value in overrides.items() if value is not None}
+    if "unique_gain" in given and "detail_gain" not in given:
+        preset.pop("detail_gain", None)
+    options = {**preset, **given}
+    if preset.get("pixels") == "sources" and "pixels" not in given and given.get("palette", "none") != "none":
+        raise ValueError(f"task {task!r} takes the pixels from the sources, which a palette cannot colour (it "
+                         "colours the network's fusion): give pixels='network' with a palette")
+    if options.get("pixels") == "sources" and "scale" not in given:
+        options["scale"] = SOURCES_SCALE
+    return options
+
+
+__all__ = ["StackOrder", "STACK_ORDERS", "InputOrder", "INPUT_ORDERS", "DEFAULT_SCALE", "DEFAULT_UNIQUE_GAIN",
+           "MAX_UNIQUE_GAIN", "MAX_DETAIL_GAIN", "Task", "TASKS", "TASK_OPTIONS", "PAPER_OPTIONS", "SOURCES_SCALE",
+           "MIN_TILE", "smallest_tile", "TASK_FIELDS", "check_unique_gain", "check_detail_gain", "FuseOptions",
+           "default_scale", "task_options"]
