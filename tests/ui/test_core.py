@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from defusion.fusion.fuser import FuseOptions, Fuser
 from defusion.io.images import ImageReadError, ImageTooLargeError
 from defusion.ui import core
 
@@ -24,6 +25,63 @@ def test_settings_from_env():
 
 def test_tile_option():
     assert [core.tile_option(c) for c in core.TILE_CHOICES] == [None, 0, 256, 512, 768, 1024]
+
+
+def _rig(scale: float = 0.5):
+    from defusion.fusion.rig import Rig, RigCamera
+
+    return Rig((40, 30), (RigCamera((20, 15), ((scale, 0, -0.25), (0, scale, -0.25), (0, 0, 1))),), "similarity")
+
+
+#: One sidebar choice of each, none at its default: a value landing in another field shows.
+CHOICES = dict(task="mef", color="rgb", tile=512, scale=3, unique_gain=0.75, detail_gain=2.5, align="affine",
+               pixels="network", deghost=True, palette="inferno", infrared=1)
+
+
+def test_fuse_options_puts_each_sidebar_choice_in_its_field():
+    rig = _rig()
+    options = core.fuse_options(**CHOICES, rig=rig)
+    assert (options.tile, options.color, options.scale, options.unique_gain, options.detail_gain, options.order,
+            options.align, options.pixels, options.deghost, options.palette, options.infrared, options.rig) == (
+        512, "rgb", 3, 0.75, 2.5, "exposure", "affine", "network", True, "inferno", 1, rig)
+    assert options == FuseOptions(tile=512, color="rgb", scale=3, unique_gain=0.75, detail_gain=2.5, order="exposure",
+                                  align="affine", deghost=True, palette="inferno", infrared=1, rig=rig)  # rest: core's
+    assert core.fuse_options(tile="off").tile == 0 and core.fuse_options(tile="auto").tile is None
+    assert [core.fuse_options(task=task).order for task in core.KINDS.values()] == ["given", "given", "exposure",
+                                                                                    "given"]
+    with pytest.raises(TypeError):  # keywords only: no order to get wrong
+        core.fuse_options("mef", "rgb")  # type: ignore[misc]
+
+
+def test_fuse_options_left_out_are_the_sidebars_starting_values_the_cores_task_presets():
+    for task in core.KINDS.values():
+        options = core.fuse_options(task=task)
+        assert options.pixels == core.default_pixels(task) and options.scale == core.default_scale(options.pixels)
+        assert options.unique_gain == core.default_unique_gain(task)
+        assert options.detail_gain == core.default_detail_gain(task, options.unique_gain)
+        preset = FuseOptions.for_task(task)
+        assert options == FuseOptions(**{**vars(preset), "detail_gain": preset.resolved_detail_gain})
+    assert core.fuse_options(task="mff", pixels="network").scale == core.SCALE_CHOICES[0]  # the network's default
+    assert core.fuse_options(task="ivf", unique_gain=1.0).detail_gain == core.default_detail_gain("ivf", 1.0)
+
+
+def test_fuse_options_are_a_results_cache_key_that_changes_with_every_choice():
+    import json
+
+    rig = _rig()
+    key = ("pair", None, "cpu", core.fuse_options(**CHOICES, rig=rig), "digest")
+    same_rig = core.parse_rig(json.dumps(rig.to_json()).encode(), "rig.json")
+    assert {key: 1}[("pair", None, "cpu", core.fuse_options(**CHOICES, rig=same_rig), "digest")] == 1
+    others = {"task": None, "color": "ycbcr", "tile": 256, "scale": 1, "unique_gain": 1.0, "detail_gain": 1.0,
+              "align": "none", "pixels": "sources", "deghost": False, "palette": "none", "infrared": 0}
+    assert set(others) == set(CHOICES)
+    keys = {key}
+    for name, value in others.items():
+        changed = {**CHOICES, name: value, **({"palette": "none"} if name == "pixels" else {})}
+        keys.add(("pair", None, "cpu", core.fuse_options(**changed, rig=rig), "digest"))
+    keys.add(("pair", None, "cpu", core.fuse_options(**CHOICES, rig=_rig(0.25)), "digest"))
+    keys.add(("pair", None, "cpu", core.fuse_options(**CHOICES), "digest"))
+    assert len(keys) == len(others) + 3  # every choice, and the rig, makes a key of its own
 
 
 def test_examples_load_as_registered_pairs():
@@ -120,7 +178,7 @@ def test_stack_metrics_and_order(tiny_weights, rng):
     assert core.input_order_for("mef") == "exposure" and core.input_order_for(None) == "given"
     scene = rng.integers(0, 256, (32, 40), dtype=np.uint8).astype(float)
     bracket = [np.clip(scene * g, 0, 255).astype(np.uint8) for g in (0.4, 1.0, 1.6)]
-    fuser = core.make_fuser(load_weights(tiny_weights), "cpu", None, "auto", 1, order="exposure")
+    fuser = Fuser(load_weights(tiny_weights), "cpu", options=core.fuse_options(task="mef", scale=1))
     fused, values, order, depth, _, _ = core.fuse_stack_and_score(fuser, bracket)
     assert depth is None  # the network's reconstruction: no pixel comes from one image
     assert fused.shape == (32, 40) and list(values) == list(core.STACK_METRIC_NAMES)
@@ -136,7 +194,7 @@ def test_stack_source_map_runs_black_to_white_in_the_order_shown(tiny_weights, r
 
     scene = rng.integers(0, 256, (32, 40), dtype=np.uint8).astype(float)
     bracket = [np.clip(scene * g, 0, 255).astype(np.uint8) for g in (0.4, 1.0, 1.6)]
-    fuser = core.make_fuser(load_weights(tiny_weights), "cpu", None, "auto", 1, order="exposure", pixels="sources")
+    fuser = Fuser(load_weights(tiny_weights), "cpu", options=core.fuse_options(task="mef", pixels="sources", scale=1))
     result = core.fuse_stack_and_score(fuser, bracket)
     assert result.order == [2, 1, 0] and result.source_map.shape == (32, 40)
     fused, weights = fuser.fuse_with_weights(*bracket)
@@ -175,8 +233,8 @@ def test_a_camera_rig_lets_a_pair_of_different_sizes_through_and_registers_it(ti
         core.parse_rig(b"{oops", "rig.json")
     with pytest.raises(core.InputError, match="not a defusion rig"):
         core.parse_rig(b'{"format": "x"}', "rig.json")
-    fuser = core.make_fuser(__import__("defusion.model.weights", fromlist=["load_weights"]).load_weights(tiny_weights),
-                            "cpu", None, "auto", 1, rig=rig)
+    fuser = Fuser(__import__("defusion.model.weights", fromlist=["load_weights"]).load_weights(tiny_weights),
+                  "cpu", options=core.fuse_options(scale=1, rig=rig))
     parts, values, (shown_a, shown_b) = core.fuse_and_score(fuser, x, y)
     assert parts.fused.shape[:2] == (30, 40) and np.isfinite(values["SSIM-mean"])
     assert shown_b.shape == (30, 40) and abs(float(shown_b.min()) - 200 / 255) < 1e-3  # B on A's grid

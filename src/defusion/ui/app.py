@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import replace
 from typing import Iterator, Sequence
 
 try:
@@ -58,12 +59,11 @@ if st is not None:
         return core.ResultCache()
 
 
-def _fuser(weights, device, tile, color, scale, gain, detail, order, align, pixels, deghost, palette, rig):
-    """The fusion core with the page's options, around the cached model."""
-    from defusion.ui import core
+def _fuser(weights: str | None, device: str, options):
+    """The fusion core with the page's options (a FuseOptions: core.fuse_options), around the cached model."""
+    from defusion.fusion.fuser import Fuser
 
-    return core.make_fuser(_model(weights, device), device, tile, color, scale, gain, detail, order, align, pixels,
-                           deghost, core.parse_rig(rig) if rig else None, *palette)
+    return Fuser(_model(weights, device), device, options=options)
 
 
 def _progress(core, fuser, images: list) -> tuple:
@@ -90,8 +90,9 @@ def _source(core) -> str:
 
 
 def _sidebar(core, source: str) -> tuple:
-    """The fusion options (not drawn on the calibration page, where they do nothing); a stack's
-    infrared image is picked by :func:`_stack_infrared` once its files are known."""
+    """The kind of images (the fusion core's task) and the fusion options chosen, a FuseOptions
+    (not drawn on the calibration page, where they do nothing); a stack's infrared image is picked
+    by :func:`_stack_infrared` once its files are known, a pair's camera rig comes with its uploads."""
     with st.sidebar:
         color = st.radio("Colour mode", core.COLOR_MODES, key="color", horizontal=True,
                          help="auto (= ycbcr): fuse luminance; colours from the colour source, or blended by "
@@ -151,7 +152,9 @@ def _sidebar(core, source: str) -> tuple:
             choice = st.radio("Infrared image", list(core.INFRARED_CHOICES), key="infrared", horizontal=True,
                               help="which image the palette colours: auto takes the only grey one, else B")
             infrared = core.INFRARED_CHOICES[choice]
-    return task, color, scale, gain, detail, tile, align, pixels, deghost, (palette, infrared)
+    return task, core.fuse_options(task=task, color=color, tile=tile, scale=scale, unique_gain=gain,
+                                   detail_gain=detail, align=align, pixels=pixels, deghost=deghost, palette=palette,
+                                   infrared=infrared)
 
 
 def _stack_infrared(core, palette: str, names: list[str]) -> int | None:
@@ -181,7 +184,7 @@ def _said_on_page() -> Iterator[None]:
 
 def _inputs(core, source: str, settings):
     """The two images, their names, the uploaded files (None for the examples) and the camera rig
-    file's bytes (None without one), or None when the user has not given both images yet."""
+    of the rig file (None without one), or None when the user has not given both images yet."""
     if source != UPLOAD:
         names = core.EXAMPLES[source]
         a, b = core.load_example(source, settings.max_pixels)
@@ -200,9 +203,9 @@ def _inputs(core, source: str, settings):
         st.info("Upload both images to fuse them.")
         return None
     (name_a, data_a), (name_b, data_b) = up_a[0], up_b[0]
-    rig = up_rig[0][1] if up_rig else None
+    rig = core.parse_rig(up_rig[0][1], up_rig[0][0]) if up_rig and up_rig[0][1] else None
     a, b = core.decode_pair(data_a, name_a, data_b, name_b, settings.max_pixels, max_bytes=int(limit_mb) * 2**20,
-                            rig=core.parse_rig(rig, up_rig[0][0]) if rig else None)
+                            rig=rig)
     return a, b, (name_a, name_b), [data_a, data_b], rig
 
 
@@ -275,7 +278,7 @@ def _calibrate_page(core, settings) -> None:
                        key="download_rig")
 
 
-def _show_stack(core, images, names, result, files, note: str | None = None, shared: bool | None = None) -> None:
+def _show_stack(core, images, names, result, files, *, note: str | None = None, shared: bool | None = None) -> None:
     u8 = core.to_uint8
     fused, values, order = result.fused, result.values, result.order
     st.subheader(f"{len(images)} sources, in the order they are fused, and the fused image")
@@ -310,7 +313,7 @@ def _show_stack(core, images, names, result, files, note: str | None = None, sha
                "source; the no-reference metrics (EN, SD, SF, AG) reward contrast and noise alike.")
 
 
-def _show(core, a, b, names, result, files, rig: bool = False, note: str | None = None,
+def _show(core, a, b, names, result, files, *, rig: bool = False, note: str | None = None,
           shared: bool | None = None) -> None:
     u8 = core.to_uint8
     parts, values, (shown_a, shown_b) = result
@@ -434,8 +437,8 @@ def main() -> None:
         if source == CALIBRATE:
             _calibrate_page(core, settings)
             return
-        task, color, scale, gain, detail, tile, align, pixels, deghost, palette = _sidebar(core, source)
-        for warning in core.option_warnings(task, pixels, align):
+        task, options = _sidebar(core, source)
+        for warning in core.option_warnings(task, options.pixels, options.align):
             st.warning(warning)
         if source == UPLOAD_STACK:
             with _said_on_page():
@@ -444,18 +447,16 @@ def main() -> None:
                 return
             images, names, files = given
             labels = names
-            palette = (palette[0], _stack_infrared(core, palette[0], names))
-            options = (settings.weights, settings.device, core.tile_option(tile), color, scale, gain, detail,
-                       core.input_order_for(task), align, pixels, deghost, palette)
-            fuser = _fuser(*options, None)
-            key = ("stack", *options, core.digest(*images))
+            options = replace(options, infrared=_stack_infrared(core, options.palette, names))
+            fuser = _fuser(settings.weights, settings.device, options)
+            key = ("stack", settings.weights, settings.device, options, core.digest(*images))
             bar, step = _progress(core, fuser, images) if key not in _results() else (None, None)
             with st.spinner(f"Fusing {len(images)} images..."):
                 result = _results().remember(key, lambda: core.fuse_stack_and_score(fuser, images, step))
             if bar is not None:
                 bar.empty()
-            _show_stack(core, images, names, result, files, core.palette_note(fuser, images, names),
-                        fuser.options.stretch_shared)
+            _show_stack(core, images, names, result, files, note=core.palette_note(fuser, images, names),
+                        shared=fuser.options.stretch_shared)
             return
         with _said_on_page():
             given = _inputs(core, source, settings)
@@ -463,10 +464,9 @@ def main() -> None:
             return
         a, b, names, files, rig = given
         labels = core.PAIR_LABELS
-        options = (settings.weights, settings.device, core.tile_option(tile), color, scale, gain, detail,
-                   core.input_order_for(task), align, pixels, deghost, palette, rig)
-        fuser = _fuser(*options)
-        key = ("pair", *options, core.digest(a, b))
+        options = replace(options, rig=rig)
+        fuser = _fuser(settings.weights, settings.device, options)
+        key = ("pair", settings.weights, settings.device, options, core.digest(a, b))
         bar, step = _progress(core, fuser, [a, b]) if key not in _results() else (None, None)
         with st.spinner("Fusing..."):
             result = _results().remember(key, lambda: core.fuse_and_score(fuser, a, b, step))
@@ -483,7 +483,7 @@ def main() -> None:
         LOG.exception("fusion failed")
         st.error(f"fusion failed: {type(exc).__name__}: {_error_text(core, exc, labels)}")
         return
-    _show(core, a, b, names, result, files, rig=bool(rig), note=note, shared=fuser.options.stretch_shared)
+    _show(core, a, b, names, result, files, rig=rig is not None, note=note, shared=fuser.options.stretch_shared)
 
 
 if __name__ == "__main__":  # Streamlit runs this file as __main__; importing it does nothing

@@ -32,8 +32,7 @@ from defusion.fusion.stretch import describe_stretch
 from defusion.fusion.color import PALETTES, to_float, to_uint8
 from defusion.fusion.calibration import Calibration, board_points, calibrate
 from defusion.fusion.rig import DEFAULT_RIG_MOTION, MAX_RIG_BYTES, RIG_MOTIONS, Rig, RigError, parse_pattern, read_points
-from defusion.fusion.fuser import (DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, Decomposition, FuseOptions, Fuser,
-                                   default_scale)
+from defusion.fusion.fuser import DEFAULT_SCALE, Decomposition, FuseOptions, Fuser, default_scale
 from defusion.io.images import ImageReadError
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
 from defusion.io.raw import RAW_SUFFIXES
@@ -127,6 +126,7 @@ def default_unique_gain(task: str | None) -> float:
     """The slider's starting value: the fusion core's unique gain for ``task``.
 
     Example:
+        >>> from defusion.fusion.options import DEFAULT_UNIQUE_GAIN
         >>> default_unique_gain("ivf"), default_unique_gain(None) == DEFAULT_UNIQUE_GAIN
         (1.5, True)
     """
@@ -414,25 +414,6 @@ class ResultCache:
         return value
 
 
-def make_fuser(model, device: str, tile: int | None, color: str, scale: int = SCALE_CHOICES[0],
-               unique_gain: float = DEFAULT_UNIQUE_GAIN, detail_gain: float | None = None,
-               order: str = "given", align: str = "none", pixels: str = "network", deghost: bool = False,
-               rig: Rig | None = None, palette: str = "none", infrared: int | None = None) -> Fuser:
-    """A Fuser around an already loaded (cached) model; ``order`` sorts more than two images
-    (``FuseOptions.order``: an exposure bracket's task sorts it brightest first); ``align``
-    registers them onto the first, or a bracket sorted by exposure onto its best exposed
-    (``FuseOptions.align``; which one: ``Decomposition.frame``, ``FusedStack.frame``); ``pixels``
-    is where the fused pixels come from (``FuseOptions.pixels``); ``deghost`` removes ghosts of
-    what moved (``FuseOptions.deghost``);
-    ``rig`` maps a camera rig's images onto the first's grid (``FuseOptions.rig``); ``palette``
-    colours the fusion by the warmth of the infrared image, source ``infrared`` (``FuseOptions.palette``,
-    ``FuseOptions.infrared``)."""
-    return Fuser(model, device, options=FuseOptions(tile=tile, color=color, scale=scale, unique_gain=unique_gain,
-                                                    detail_gain=detail_gain, order=order, align=align,
-                                                    pixels=pixels, deghost=deghost, rig=rig, palette=palette,
-                                                    infrared=infrared))
-
-
 def input_order_for(task: str | None) -> str:
     """The fusion core's input order for ``task`` (exposures sorted by brightness, else as given).
 
@@ -441,6 +422,34 @@ def input_order_for(task: str | None) -> str:
         ('exposure', 'given')
     """
     return FuseOptions.for_task(task).order
+
+
+def fuse_options(*, task: str | None = None, color: str = "auto", tile: str | int = "auto",
+                 scale: int | None = None, unique_gain: float | None = None, detail_gain: float | None = None,
+                 align: str = "none", pixels: str | None = None, deghost: bool = False, palette: str = "none",
+                 infrared: int | None = None, rig: Rig | None = None) -> FuseOptions:
+    """The fusion core's options from the sidebar's choices, each by name: ``task`` (the kind of
+    images, ``KINDS``; it sets the input order: :func:`input_order_for`), ``color``
+    (``COLOR_MODES``), ``tile`` (``TILE_CHOICES``: :func:`tile_option`), ``scale``, the
+    ``unique_gain`` and ``detail_gain`` sliders, ``align``, ``pixels`` (where the fused pixels come
+    from), ``deghost``, ``palette``, ``infrared`` (the infrared source's index, None: auto) and a
+    camera ``rig``. A choice left at None takes the sidebar's starting value for ``task``
+    (:func:`default_pixels`, :func:`default_scale`, :func:`default_unique_gain`,
+    :func:`default_detail_gain`). One frozen, hashable value: what the page hands the Fuser, and
+    part of its results' cache key.
+
+    Example:
+        >>> options = fuse_options(task="mef", tile="off", unique_gain=1.5)
+        >>> options.order, options.tile, options.unique_gain, options.detail_gain, options.scale
+        ('exposure', 0, 1.5, 2.0, 2)
+    """
+    pixels = default_pixels(task) if pixels is None else pixels
+    unique_gain = default_unique_gain(task) if unique_gain is None else unique_gain
+    return FuseOptions(tile=tile_option(tile), color=color, scale=default_scale(pixels) if scale is None else scale,
+                       unique_gain=unique_gain,
+                       detail_gain=default_detail_gain(task, unique_gain) if detail_gain is None else detail_gain,
+                       order=input_order_for(task), align=align, pixels=pixels, deghost=deghost, rig=rig,
+                       palette=palette, infrared=infrared)
 
 
 class FusedPair(NamedTuple):
@@ -580,7 +589,7 @@ __all__ = [
     "stack_infrared_choices",
     "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score", "FusedPair",
     "palette_note", "passes", "option_warnings",
-    "input_order_for", "load_example", "make_fuser", "metric_rows", "parse_board", "parse_rig", "png_bytes",
+    "input_order_for", "load_example", "fuse_options", "metric_rows", "parse_board", "parse_rig", "png_bytes",
     "RigUpload", "calibrate_uploads", "RIG_MOTIONS", "DEFAULT_RIG_MOTION",
     "score", "score_stack",
     "stretch_notes", "tile_option", "to_uint8", "default_pixels", "default_scale",
