@@ -85,12 +85,19 @@ for argv in (["--help"], *([name, "--help"] for name in COMMANDS), ["fuse"], ["f
         parser.parse_args(argv)
     except SystemExit:
         pass
+from defusion.cli.errors import UserError
+from defusion.cli.options import check_tile
+try:  # a bad --tile is refused before any model loads, as fast as a usage error
+    check_tile(parser.parse_args(["fuse", "a.png", "b.png", "-o", "f.png", "--tile", "32"]))
+except UserError as exc:
+    print(exc)
 loaded = [name for name in {HEAVY_MODULES!r} if name in sys.modules]
 assert not loaded, f"building the parser imported {{loaded}}"
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "usage: defusion fuse [-h]" in result.stdout and "usage: defusion ui [-h]" in result.stdout
+    assert "--tile must be 0 (off) or at least 129 pixels" in result.stdout
 
 
 def test_an_unwritable_onnx_cache_falls_back_to_pytorch(tmp_path, rng, tiny_weights, monkeypatch, capsys):

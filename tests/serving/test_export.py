@@ -86,8 +86,12 @@ def test_from_pretrained_takes_an_onnx_export_in_place_of_weights(exported, live
             Fuser.from_pretrained(exported["onnx"], runtime=runtime)
     with pytest.raises(ValueError, match="fp16 .* ONNX export"):
         Fuser.from_pretrained(exported["onnx"], half=True)
-    with pytest.raises(OnnxModelError, match="not an ONNX export"):  # weights would quietly run another model
+    with pytest.raises(OnnxModelError, match="cannot load ONNX model"):  # weights never pass for an export
         load_onnx_fuser(lively_weights)
+    renamed = exported["onnx"].with_name("model.bin")  # `defusion export -o model.bin` writes any name
+    renamed.write_bytes(exported["onnx"].read_bytes())
+    assert np.array_equal(load_onnx_fuser(renamed, threads=1, tile=0).fuse(a, b), fuser.fuse(a, b))
+    assert isinstance(Fuser.from_pretrained(renamed, onnx=True, threads=1).model, OnnxDeNet)
 
 
 def test_bad_inputs(tmp_path, tiny_weights):
@@ -259,3 +263,30 @@ def test_the_input_note_says_to_stretch_raw_thermal_counts_as_defusion_does():
 
     assert "Raw thermal counts" in INPUT_NOTE and "divided by 65535" in INPUT_NOTE
     assert f"{TAIL_PERCENT:g} to {100 - TAIL_PERCENT:g} percentiles onto [0, 1]" in INPUT_NOTE  # stretch.py's rule
+
+
+def test_cli_onnx_runs_an_export_of_any_name_and_never_weights(exported, lively_weights, tmp_path, capsys):
+    from defusion.cli.main import main
+    from defusion.io.images import read_image, write_image
+
+    rng = np.random.default_rng(4)
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    write_image(a, smooth_image(rng, 32, 40))
+    write_image(b, smooth_image(rng, 32, 40))
+    renamed = tmp_path / "model.bin"
+    renamed.write_bytes(exported["onnx"].read_bytes())
+    out = tmp_path / "out.png"
+    assert main(["fuse", str(a), str(b), "-o", str(out), "--onnx", str(renamed), "--threads", "1", "--no-progress"]) == 0
+    assert read_image(out).shape == (32, 40, 3)
+    capsys.readouterr()
+    code = main(["fuse", str(a), str(b), "-o", str(tmp_path / "w.png"), "--onnx", str(lively_weights), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code != 0 and "cannot load ONNX model" in err and "Traceback" not in err
+    assert not (tmp_path / "w.png").exists()
+
+
+def test_a_model_that_fails_to_load_leaves_torchs_threads_as_they_were(tmp_path):
+    before = torch.get_num_threads()
+    with pytest.raises(OnnxModelError, match="not found"):
+        Fuser.from_pretrained(tmp_path / "missing.onnx", threads=before + 1)
+    assert torch.get_num_threads() == before

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from defusion.cli.errors import UserError
+from defusion.fusion.choices import MIN_TILE, smallest_tile  # torch-free: checked before any model loads
 
 #: Same as defusion.fusion.fuser's DEFAULT_UNIQUE_GAIN and MAX_UNIQUE_GAIN (not imported: keeps
 #: --help fast; tests/cli check they agree).
@@ -23,9 +24,6 @@ ONNX_RUNTIMES = ("auto", "onnxruntime")
 DEFAULT_RUNTIME = "auto"
 #: Same as defusion.fusion.color.PALETTES (not imported: keeps --help fast; tests check).
 PALETTES = ("none", "inferno", "magma", "plasma", "hot", "jet", "turbo")
-#: Smallest useful tile: the network down-samples by 8 and needs context around each pixel. Same
-#: as defusion.fusion.fuser.MIN_TILE (not imported: keeps --help fast; tests check).
-MIN_TILE = 64
 #: Same as FuseOptions.overlap's default.
 DEFAULT_OVERLAP = 64
 
@@ -123,9 +121,9 @@ def make_fuser(args: argparse.Namespace, options: dict):
     check_onnx_options(args)
     from defusion.fusion.fuser import Fuser
 
-    model = getattr(args, "onnx", None) or args.weights  # Fuser.from_pretrained takes either
-    return Fuser.from_pretrained(model, device=args.device, half=getattr(args, "half", False),
-                                 runtime=args.runtime, threads=args.threads, **options)
+    onnx = getattr(args, "onnx", None)  # an export whatever its name; --weights X.onnx is one too
+    return Fuser.from_pretrained(onnx or args.weights, device=args.device, half=getattr(args, "half", False),
+                                 runtime=args.runtime, threads=args.threads, onnx=True if onnx else None, **options)
 
 
 def add_tile_option(p: argparse.ArgumentParser) -> None:
@@ -244,8 +242,6 @@ def fusion_options(args: argparse.Namespace, names: tuple[str, ...] = FUSION_OPT
 def check_tile(args: argparse.Namespace) -> None:
     """Refuse a --tile the tiler cannot use (the fusion core's rule, in its flags' words), before
     any model is loaded."""
-    from defusion.fusion.fuser import smallest_tile
-
     overlap = getattr(args, "overlap", DEFAULT_OVERLAP)  # serve has no --overlap
     if args.tile and args.tile < smallest_tile(overlap):
         raise UserError(f"--tile must be 0 (off) or at least {smallest_tile(overlap)} pixels "

@@ -1,6 +1,7 @@
-"""The fusion core's named choices, without PyTorch or OpenCV: the command line's options offer
-them in ``--help``, which stays fast; :mod:`defusion.fusion.align` and
-:mod:`defusion.fusion.selection` check and use them."""
+"""The fusion core's named choices and bounds, without PyTorch or OpenCV: the command line's
+options offer and check them before any model loads, and ``--help`` stays fast;
+:mod:`defusion.fusion.align`, :mod:`defusion.fusion.selection` and
+:mod:`defusion.fusion.options` check and use them."""
 
 from __future__ import annotations
 
@@ -14,5 +15,20 @@ MOTIONS: tuple[str, ...] = get_args(Motion)
 #: reconstruction Pr (the paper), or the sources themselves weighed by its decision map.
 PixelSource = Literal["network", "sources"]
 PIXEL_SOURCES: tuple[str, ...] = get_args(PixelSource)
+#: The smallest tile worth a network pass (network input pixels): smaller ones cost more in
+#: overlap and set-up than they fuse.
+MIN_TILE = 64
 
-__all__ = ["Motion", "MOTIONS", "PixelSource", "PIXEL_SOURCES"]
+
+def smallest_tile(overlap: int) -> int:
+    """The smallest tile (network input pixels) for ``overlap``: tiles overlap by under half their
+    size, and none is under :data:`MIN_TILE`.
+
+    Example:
+        >>> smallest_tile(8), smallest_tile(64)
+        (64, 129)
+    """
+    return max(MIN_TILE, 2 * overlap + 1)
+
+
+__all__ = ["Motion", "MOTIONS", "PixelSource", "PIXEL_SOURCES", "MIN_TILE", "smallest_tile"]

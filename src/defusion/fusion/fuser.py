@@ -207,9 +207,9 @@ class Fuser:
     @classmethod
     def from_pretrained(cls, weights: str | Path | None = None, device: str = "auto", half: bool = False,
                         runtime: Runtime = DEFAULT_RUNTIME, threads: int | None = None, task: Task | None = None,
-                        options: FuseOptions | None = None, **fields) -> "Fuser":
+                        options: FuseOptions | None = None, onnx: bool | None = None, **fields) -> "Fuser":
         """A Fuser with the shipped weights (or ``weights``: a ``.safetensors`` file, or an ONNX
-        export, ``.onnx``, run by ONNX Runtime), ready on ``device``.
+        export run by ONNX Runtime: a ``.onnx`` file, or any file with ``onnx=True``), ready on ``device``.
 
         ``runtime`` picks the inference engine (:mod:`defusion.fusion.runtime`): ``auto`` (default:
         ONNX Runtime on a CPU, PyTorch on a GPU), ``torch``, ``onnxruntime`` (exported once and
@@ -224,7 +224,8 @@ class Fuser:
         ``fields`` (FuseOptions fields, e.g. ``scale=1``) go on top.
         """
         check_runtime(runtime, half, threads)
-        if half and is_onnx_export(weights):
+        onnx = is_onnx_export(weights) if onnx is None else onnx
+        if half and onnx:
             raise ValueError(f"fp16 (half) is for safetensors weights on PyTorch; {weights} is an ONNX export "
                              "and runs as exported (defusion export --half makes an fp16 one)")
         if options is not None and task is not None:
@@ -237,9 +238,14 @@ class Fuser:
             fuse_options = FuseOptions.for_task(task, **fields)  # bad options fail before loading
         device = resolve_device(device)
         runtime = "torch" if half and runtime == "auto" else runtime
-        network = load_network(weights, runtime, device, threads)
-        if threads is not None:  # after loading: a fuser that fails to load leaves the process as it was
+        before = torch.get_num_threads()
+        if threads is not None:  # before loading: an ONNX export made on first use runs on them too
             torch.set_num_threads(int(threads))
+        try:
+            network = load_network(weights, runtime, device, threads, onnx=onnx)
+        except BaseException:  # a fuser that fails to load leaves the process as it was
+            torch.set_num_threads(before)
+            raise
         return cls(network, device, half, fuse_options)
 
     # -- public API -----------------------------------------------------------------

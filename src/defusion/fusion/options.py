@@ -8,6 +8,7 @@ from typing import Literal
 
 from defusion.fusion import color
 from defusion.fusion.align import Motion, check_motion
+from defusion.fusion.choices import MIN_TILE, smallest_tile
 from defusion.fusion.rig import Rig
 from defusion.fusion.resample import check_scale
 from defusion.fusion.selection import PixelSource, check_pixel_source
@@ -63,20 +64,7 @@ PAPER_OPTIONS: dict = {"pixels": "network", "scale": 1, "unique_gain": 1.0, "col
 #: read from the unique projections picked the same pixels at scale 1 as at 2 (MFIFB, every 7th
 #: pair: Qabf 0.784 against 0.785), at a quarter of the compute.
 SOURCES_SCALE = 1
-#: The smallest tile worth a network pass (network input pixels): smaller ones cost more in
-#: overlap and set-up than they fuse.
-MIN_TILE = 64
-
-
-def smallest_tile(overlap: int) -> int:
-    """The smallest tile (network input pixels) for ``overlap``: tiles overlap by under half their
-    size, and none is under :data:`MIN_TILE`.
-
-    Example:
-        >>> smallest_tile(8), smallest_tile(64)
-        (64, 129)
-    """
-    return max(MIN_TILE, 2 * overlap + 1)
+# MIN_TILE and smallest_tile, the tile bounds, are in defusion.fusion.choices (the CLI checks --tile by them).
 
 
 #: The FuseOptions fields a task sets (FuseOptions.with_task).
@@ -104,7 +92,8 @@ class FuseOptions:
     """How images are fed to the network.
 
     ``tile=None`` tiles automatically: images over ``auto_tile_pixels`` go through
-    ``auto_tile_size`` tiles, smaller ones in one pass. ``tile=0`` never tiles.
+    ``auto_tile_size`` tiles, smaller ones in one pass. ``tile=0`` never tiles; any other tile is at
+    least :func:`~defusion.fusion.choices.smallest_tile` of the overlap (over twice it, and 64 or more).
 
     ``stack`` is how more than two images are combined by a network that fuses pairs:
     ``balanced`` fuses the first and second halves of the list separately and then the two

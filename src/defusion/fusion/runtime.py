@@ -127,13 +127,18 @@ def is_onnx_export(path: str | Path | None) -> bool:
 
 
 def load_network(weights: str | Path | None, runtime: Runtime, device: str | torch.device = "cpu",
-                 threads: int | None = None):
-    """The network of ``weights`` (default: the shipped ones; a ``.onnx`` file: that export, on
-    ONNX Runtime) on ``runtime``: something a Fuser can call like a DeNet. ``threads`` bounds
+                 threads: int | None = None, onnx: bool | None = None):
+    """The network of ``weights`` (default: the shipped ones) on ``runtime``: something a Fuser
+    can call like a DeNet. ``onnx``: whether ``weights`` is an ONNX export, run on ONNX Runtime
+    whatever its name (None: a ``.onnx`` file is, :func:`is_onnx_export`). ``threads`` bounds
     onnxruntime's intra-op threads. ``auto`` that cannot export or open the ONNX model warns and
     runs PyTorch."""
-    check_runtime(runtime, threads=threads)
-    if is_onnx_export(weights):
+    if onnx is None:
+        onnx = is_onnx_export(weights)
+    check_runtime("auto" if onnx else runtime, threads=threads)  # an export needs no exporter
+    if onnx:
+        if weights is None:
+            raise ValueError("an ONNX export to run needs its path (the shipped weights are safetensors)")
         if runtime not in ONNX_RUNTIMES:
             raise ValueError(f"{weights} is an ONNX export: it runs on ONNX Runtime (runtime "
                              f"{' or '.join(map(repr, ONNX_RUNTIMES))}), not {runtime!r}")

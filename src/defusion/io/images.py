@@ -101,7 +101,7 @@ class ImageTooLargeError(ImageReadError):
                                   hint if hint is not None and self.hint else self.hint)
 
     def __reduce__(self) -> tuple:  # pickled whole (a benchmark worker's error), not by its message
-        return type(self), (self.source, self.detail, self.hint)
+        return type(self), (self.source, self.detail, self.hint), self.__dict__
 
 
 class FloatRangeError(ImageReadError):

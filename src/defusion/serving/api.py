@@ -329,8 +329,9 @@ def build_app(weights: str | Path | None = None, device: str = "auto", limits: L
     """
     from defusion.model.weights import shipped_weights_path
 
-    model = onnx if onnx is not None else weights  # Fuser.from_pretrained takes either
-    fuser = Fuser.from_pretrained(model, device=device, runtime=runtime, threads=threads, **fuse_options)
+    model = onnx if onnx is not None else weights  # an export whatever its name; weights X.onnx is one too
+    fuser = Fuser.from_pretrained(model, device=device, runtime=runtime, threads=threads,
+                                  onnx=True if onnx is not None else None, **fuse_options)
     return create_app(fuser, limits, weights=model if model is not None else shipped_weights_path(),
                       cors_origins=cors_origins)
 

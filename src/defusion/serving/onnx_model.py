@@ -136,8 +136,8 @@ class OnnxDeNet:
 
 def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None = None, task: str | None = None,
                     **fuse_options):
-    """A :class:`Fuser` whose network is the ONNX export at ``path``: :meth:`Fuser.from_pretrained`
-    of that file (which takes an ``.onnx`` path in place of weights), on ``device`` ``cpu`` by default.
+    """A :class:`Fuser` whose network is the ONNX export at ``path`` (whatever its name):
+    :meth:`Fuser.from_pretrained` of that file with ``onnx=True``, on ``device`` ``cpu`` by default.
 
     ``task`` and ``fuse_options`` (:class:`~defusion.fusion.fuser.FuseOptions` fields: ``tile``,
     ``scale``, ``color``, ...) as in :meth:`Fuser.from_pretrained`; ``device`` is ``cpu``,
@@ -146,12 +146,8 @@ def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None =
     ``scale`` 2; process-wide).
     """
     from defusion.fusion.fuser import Fuser
-    from defusion.fusion.runtime import is_onnx_export
 
-    if not is_onnx_export(path):  # a weights file here would quietly run another model
-        raise OnnxModelError(f"{path}: not an ONNX export (.onnx); weights run with Fuser.from_pretrained")
-    return Fuser.from_pretrained(path, device=device, runtime="onnxruntime", threads=threads, task=task,
-                                 **fuse_options)
+    return Fuser.from_pretrained(path, device=device, threads=threads, task=task, onnx=True, **fuse_options)
 
 
 #: Environment variable naming the folder for cached exports (default ~/.cache/defusion).
