@@ -1,7 +1,9 @@
 """The README and docs/*.md must stay true to the software.
 
 1. Every ``defusion ...`` command line in their shell code blocks is accepted by the real parser
-   of the CLI (``defusion.cli.main.build_parser``): parsed, never run. ``python -m defusion.train``
+   of the CLI (``defusion.cli.main.build_parser``) and by its rules across options that touch no
+   files (a ``--tile`` too small, ``--onnx`` with ``--weights``, serve's port and image count):
+   parsed and checked, never run. ``python -m defusion.train``
    and ``torchrun ... -m defusion.train`` lines are ``defusion train``; ``docker run ... defusion
    ARGS`` lines run the image's entrypoint, ``defusion`` (see the Dockerfile), with ARGS.
 2. Every ```python block is executed in a temporary folder (with small copies of the shipped
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -242,21 +245,46 @@ def parser():
     return build_parser()
 
 
+def check_across_options(args) -> None:
+    """The CLI's rules across options that a command checks before it loads a model or reads a
+    file: ``--tile`` against ``--overlap``, ``--onnx`` with the options an export cannot take, and
+    serve's own (port, ``--max-images``). Their one look at files (whether a --weights or --onnx
+    path is a folder: the documented paths need not exist here) is left out. A UserError if refused."""
+    from defusion.cli import options, serve
+
+    with mock.patch.object(options, "check_model_paths", lambda args: None):  # the part that touches files
+        if args.command == "serve":
+            serve.check_options(args)  # check_tile and check_onnx_options among them
+            return
+        if hasattr(args, "tile"):
+            options.check_tile(args)
+        if hasattr(args, "onnx"):
+            options.check_onnx_options(args)
+
+
 def rejection(parser, command: Command) -> str | None:
-    """None if the CLI's parser accepts ``command``'s arguments (``--help`` included), else why not,
-    naming the document and line. Nothing is run: only ``parse_args``."""
+    """None if the CLI's parser accepts ``command``'s arguments (``--help`` included) and
+    :func:`check_across_options` finds nothing wrong, else why not, naming the document and line.
+    Nothing is run."""
+    from defusion.cli.errors import UserError
+
     if command.error:
         return f"{command.where}: `{command.text}` {command.error}"
     err = io.StringIO()
     with redirect_stderr(err), redirect_stdout(io.StringIO()):
         try:
-            parser.parse_args(list(command.argv))
-            return None
+            args = parser.parse_args(list(command.argv))
         except SystemExit as exc:
             if exc.code in (0, None):  # --help, --version
                 return None
-    return (f"{command.where}: `{command.text}` is not accepted by the defusion CLI "
-            f"(argv {list(command.argv)}): {err.getvalue().strip()}")
+            return (f"{command.where}: `{command.text}` is not accepted by the defusion CLI "
+                    f"(argv {list(command.argv)}): {err.getvalue().strip()}")
+    try:
+        check_across_options(args)
+    except UserError as exc:
+        return (f"{command.where}: `{command.text}` is refused by the defusion CLI's checks "
+                f"(argv {list(command.argv)}): {exc}")
+    return None
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[c.id for c in COMMANDS])
@@ -281,9 +309,16 @@ def test_commands_are_found():
     ("defusion fusee a.png b.png", "invalid choice: 'fusee'"),
     ("defusion fuse a.png b.png --task xyz", "invalid choice: 'xyz'"),
     ("defusion train --out runs/a", "the following arguments are required: --data"),
+    ("defusion fuse a.png b.png -o f.png --tile 32", "--tile must be 0 (off) or at least 129 pixels"),
+    ("defusion video a.mp4 b.mp4 -o f.mp4 --tile 50 --overlap 8", "--tile must be 0 (off) or at least 64 pixels"),
+    ("defusion fuse a.png b.png -o f.png --onnx m.onnx --weights w.safetensors", "do not apply"),
+    ("defusion serve --tile 32", "--tile must be 0 (off)"),
+    ("defusion serve --max-images 9", "--max-images must be from 2 to 8"),
+    ("defusion serve --port 0", "--port must be 1-65535"),
 ])
 def test_wrong_commands_are_rejected(parser, text, expected):
-    """The check is not vacuous: a flag or sub-command that does not exist fails, naming the place."""
+    """The check is not vacuous: a flag or sub-command that does not exist fails, and so does a
+    combination of options the CLI refuses before running, naming the place."""
     command = Command(REPO / "docs" / "example.md", 7, text, tuple(simple_commands(text)[0][1:]))
     problem = rejection(parser, command)
     assert problem is not None and problem.startswith("docs/example.md:7: ") and expected in problem, problem
@@ -451,8 +486,9 @@ def _check_onnx_fuser(ns: dict, folder: Path) -> None:
 #: Each ```python block by (document, a line of it): how it is run. A block not listed here is run
 #: in an empty folder: list it here if it needs files.
 SNIPPETS: dict[tuple[str, str], Setup] = {
-    # About 11 s on 2 busy cores (seven Fusers of the shipped weights, registration): slow.
-    ("README.md", "from defusion import FuseOptions, Fuser"): Setup(files=pair_files, check=_check_readme, slow=True),
+    # The README's main example: about 10 s on 2 busy cores (seven Fusers of the shipped weights,
+    # registration), run by default all the same.
+    ("README.md", "from defusion import FuseOptions, Fuser"): Setup(files=pair_files, check=_check_readme),
     ("docs/metrics.md", "from defusion.metrics import METRICS, VIFB_METRICS, compute_metrics"):
         Setup(files=vifb_files, check=_check_metrics),
     ("docs/serving.md", "from defusion.serving.api import Limits, create_app"):

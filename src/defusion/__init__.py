@@ -18,13 +18,14 @@ __version__ = "0.1.0"
 __all__ = ["Decomposition", "FuseOptions", "Fuser", "Fusion", "Selection", "SizeMismatchError", "create_model",
            "list_models", "__version__"]
 
-#: Public name -> the module that defines it.
-_EXPORTS = {name: "defusion.model.registry" if name in ("create_model", "list_models") else "defusion.fusion.fuser"
+#: Public name -> the module it loads from (SizeMismatchError's is torch-free).
+_EXPORTS = {name: "defusion.model.registry" if name in ("create_model", "list_models")
+            else "defusion.fusion.errors" if name == "SizeMismatchError" else "defusion.fusion.fuser"
             for name in __all__ if name != "__version__"}
 
 if TYPE_CHECKING:
-    from defusion.fusion.fuser import (Decomposition, FuseOptions, Fuser, Fusion, Selection,  # noqa: F401
-                                       SizeMismatchError)
+    from defusion.fusion.errors import SizeMismatchError  # noqa: F401
+    from defusion.fusion.fuser import Decomposition, FuseOptions, Fuser, Fusion, Selection  # noqa: F401
     from defusion.model.registry import create_model, list_models  # noqa: F401
 
 

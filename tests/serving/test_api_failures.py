@@ -84,7 +84,7 @@ def test_a_stalled_upload_is_a_408_and_gives_its_queue_place_back(fuser, png):
 def test_the_upload_timeout_option_and_variable(fuser):
     parser = argparse.ArgumentParser()
     serve_cli.add_arguments(parser)
-    assert parser.parse_args([]).upload_timeout == api.UPLOAD_IDLE_TIMEOUT_S == serve_cli.UPLOAD_IDLE_TIMEOUT_S
+    assert parser.parse_args([]).upload_timeout == api.UPLOAD_IDLE_TIMEOUT_S
     assert Limits().upload_timeout_s == api.UPLOAD_IDLE_TIMEOUT_S
     assert parser.parse_args(["--upload-timeout", "2.5"]).upload_timeout == 2.5
     for bad in ("0", "-1", "inf", "soon"):

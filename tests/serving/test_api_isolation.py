@@ -49,7 +49,7 @@ class _Held:
     """An app whose Fuser's first ``fuse`` waits inside the model until ``release`` is set."""
 
     app: object
-    runner: object  # the app's _ModelRunner: its ``waiting`` says who waits for the model
+    runner: object  # the app's ModelRunner: its ``waiting`` says who waits for the model
     entered: threading.Event
     release: threading.Event
     calls: list  # the options of each model call, in order

@@ -9,20 +9,21 @@ from pathlib import Path
 from defusion.cli.errors import UserError
 from defusion.fusion.choices import MIN_TILE, smallest_tile  # torch-free: checked before any model loads
 
-#: Same as defusion.fusion.fuser's DEFAULT_UNIQUE_GAIN and MAX_UNIQUE_GAIN (not imported: keeps
-#: --help fast; tests/cli check they agree).
+#: Same as defusion.fusion.options' DEFAULT_UNIQUE_GAIN and MAX_UNIQUE_GAIN (not imported: that module
+#: loads PyTorch, which --help does without; tests/cli check they agree).
 DEFAULT_UNIQUE_GAIN = 1.25
 MAX_UNIQUE_GAIN = 4.0
 MAX_DETAIL_GAIN = 2 * MAX_UNIQUE_GAIN - 1
-#: Same as defusion.fusion.fuser's TASK_OPTIONS, for --help (tests/cli check).
+#: Same as defusion.fusion.options' TASK_OPTIONS, for --help (tests/cli check).
 TASK_OPTIONS = {"ivf": {"unique_gain": 1.5}, "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
                 "mff": {"unique_gain": 1.0, "detail_gain": 1.5, "pixels": "sources"}}
-#: Same as defusion.fusion.runtime.RUNTIMES and DEFAULT_RUNTIME (not imported: keeps --help fast).
+#: Same as defusion.fusion.runtime.RUNTIMES and DEFAULT_RUNTIME (not imported: that module loads PyTorch).
 RUNTIMES = ("auto", "torch", "onnxruntime", "compile", "compile-bf16")
 #: The --runtime values that agree with --onnx (an exported model runs on ONNX Runtime).
 ONNX_RUNTIMES = ("auto", "onnxruntime")
 DEFAULT_RUNTIME = "auto"
-#: Same as defusion.fusion.color.PALETTES (not imported: keeps --help fast; tests check).
+#: Same as defusion.fusion.color.PALETTES (not imported: that module loads NumPy, which --help does
+#: without; tests check).
 PALETTES = ("none", "inferno", "magma", "plasma", "hot", "jet", "turbo")
 #: Same as FuseOptions.overlap's default.
 DEFAULT_OVERLAP = 64

@@ -19,17 +19,11 @@ from defusion.cli.options import (add_gain_options, add_model_options, add_onnx_
                                   check_onnx_options, check_tile, fusion_options, non_negative_int, positive_int)
 from defusion.model.errors import WeightsError
 from defusion.serving import is_loopback
+from defusion.serving.limits import (DEFAULT_MAX_IMAGES, DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_BYTES,
+                                     DEFAULT_SERVER_MAX_PIXELS, UPLOAD_IDLE_TIMEOUT_S)
 
 HELP = "serve fusion over HTTP: POST /v1/fuse, GET /healthz, GET /readyz, GET /v1/info (needs the 'serve' extra)"
 
-#: Same as defusion.serving.api.DEFAULT_MAX_UPLOAD_BYTES / DEFAULT_MAX_IMAGES / DEFAULT_SERVER_MAX_PIXELS /
-#: DEFAULT_MAX_QUEUE (not imported: keeps --help fast; tests/serving/test_cli.py checks they agree).
-DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-DEFAULT_MAX_IMAGES = 4
-DEFAULT_SERVER_MAX_PIXELS = 16_000_000
-DEFAULT_MAX_QUEUE = 8
-#: Same as defusion.serving.api.UPLOAD_IDLE_TIMEOUT_S: seconds to wait for the next piece of an upload.
-UPLOAD_IDLE_TIMEOUT_S = 30.0
 #: Seconds an idle keep-alive connection stays open: above the 60 s idle timeout load balancers
 #: commonly default to (AWS's ALB, nginx's upstream keepalive_timeout), so the balancer closes an
 #: idle connection first; a server that closes first races the balancer reusing it, and the request
@@ -100,7 +94,7 @@ def cors_origin(text: str) -> str:
 
 def check_options(args: argparse.Namespace) -> None:
     """The rules across options (port, tile, image count, --onnx with --weights): shared with the server's
-    DEFUSION_* environment settings (defusion.serving.api.settings_from_env)."""
+    DEFUSION_* environment settings (defusion.serving.env_settings.settings_from_env)."""
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be 1-65535, got {args.port}")
     check_tile(args)

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING
 
 __all__ = ["Decomposition", "FuseOptions", "Fuser", "Fusion", "Selection", "SizeMismatchError"]
 
-#: Public name -> the module it loads from.
-_EXPORTS = {name: "defusion.fusion.options" if name == "FuseOptions" else "defusion.fusion.fuser" for name in __all__}
+#: Public name -> the module it loads from (FuseOptions' and SizeMismatchError's load no Fuser).
+_EXPORTS = {name: "defusion.fusion.options" if name == "FuseOptions" else "defusion.fusion.errors"
+            if name == "SizeMismatchError" else "defusion.fusion.fuser" for name in __all__}
 
 if TYPE_CHECKING:
-    from defusion.fusion.fuser import Decomposition, Fuser, Fusion, Selection, SizeMismatchError  # noqa: F401
+    from defusion.fusion.errors import SizeMismatchError  # noqa: F401
+    from defusion.fusion.fuser import Decomposition, Fuser, Fusion, Selection  # noqa: F401
     from defusion.fusion.options import FuseOptions  # noqa: F401
 
 

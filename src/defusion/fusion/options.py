@@ -188,7 +188,7 @@ class FuseOptions:
     #: Weight of their fine detail; None: the one that goes with unique_gain (2g - 1 above 1).
     detail_gain: float | None = None
     #: Register the sources onto one before fusing (the first, or a bracket's best exposed; handheld):
-    #: one of align.MOTIONS; "none", the default, takes them as registered.
+    #: one of choices.MOTIONS; "none", the default, takes them as registered.
     align: Motion = "none"
     #: Where the fused pixels come from: the network's reconstruction or the sources (PIXEL_SOURCES).
     pixels: PixelSource = "network"

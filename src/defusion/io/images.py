@@ -28,8 +28,7 @@ from defusion.io.heif import HEIF_EXTRA, HEIF_SUFFIXES, is_heif, register_heif
 from defusion.io.notes import warn
 from defusion.io.raw import RAW_SUFFIXES, RawReadError, is_raw, raw_opens, raw_size, read_raw
 # Writing moved to defusion.io.writing; its names stay importable from here (the same objects).
-from defusion.io.writing import (_NAME_MAX, _NAME_SHOWN, _WEBP_LOSSLESS, _file_in_the_way, _name_max, _os_error,
-                                 check_path, check_writable_folder, write_bytes_atomically, write_image)
+from defusion.io.writing import check_path, check_writable_folder, write_bytes_atomically, write_image
 
 #: Suffixes of the files :func:`read_image` reads: the formats cameras, phones (with the ``heif``
 #: extra), raw converters (with ``raw``), benchmarks and image editors write. Folders are searched for these.
@@ -601,5 +600,4 @@ __all__ = ["READ_SUFFIXES", "READ_FORMATS", "FloatReading", "FLOAT_READINGS", "R
            "ImageTooLargeError", "FloatRangeError", "read_image", "header_size", "opens_as_image", "stores_floats",
            # defined in defusion.io.formats and defusion.io.writing, kept importable from here:
            "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
-           "FULL_CHROMA_QUALITY", "write_image", "write_bytes_atomically", "check_path", "check_writable_folder",
-           "_WEBP_LOSSLESS", "_NAME_MAX", "_NAME_SHOWN", "_name_max", "_file_in_the_way", "_os_error"]
+           "FULL_CHROMA_QUALITY", "write_image", "write_bytes_atomically", "check_path", "check_writable_folder"]

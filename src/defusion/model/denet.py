@@ -247,7 +247,7 @@ class DeNet(nn.Module):
         W u what u adds through Pr's (linear) convolution, HP its detail finer than
         UNIQUE_DETAIL_SIGMA. So the local mean of what only one source shows is weighed g and its
         detail d. g = d = 1 is the paper's Pr (and training's); d defaults to
-        :func:`default_detail_gain` (2g - 1 above 1; see defusion.fusion.fuser.DEFAULT_UNIQUE_GAIN)."""
+        :func:`default_detail_gain` (2g - 1 above 1; see defusion.fusion.options.DEFAULT_UNIQUE_GAIN)."""
         return self.project(*self.embed(x1, x2), unique_gain=unique_gain, detail_gain=detail_gain)
 
     def project(self, f_c: torch.Tensor, f_u1: torch.Tensor, f_u2: torch.Tensor,

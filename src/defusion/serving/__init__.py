@@ -4,7 +4,7 @@
 
   - :mod:`~defusion.serving.limits`: the form's fields and ``Limits``, the bounds of one request;
   - :mod:`~defusion.serving.errors`: ``ApiError`` and the checks that refuse a request;
-  - :mod:`~defusion.serving.uploads`: reading the multipart body within the limits;
+  - :mod:`~defusion.serving.multipart`: reading the multipart body within the limits;
   - :mod:`~defusion.serving.upload_images`: the uploads decoded, sizes checked, and their metadata;
   - :mod:`~defusion.serving.runner`: the one shared model, one call at a time, with a bounded queue;
   - :mod:`~defusion.serving.responses`: the fused PNG and the zips answered;

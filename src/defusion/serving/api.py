@@ -64,18 +64,18 @@ from defusion.io.metadata import ImageMetadata, choose_metadata
 from defusion.io.notes import collecting
 from defusion.serving.decode import one_line
 from defusion.serving.env_settings import ENV_VARIABLES, EnvSettingError, settings_from_env
-from defusion.serving.errors import (CLIENT_CLOSED_REQUEST, SERVICE_UNAVAILABLE, ApiError, _ClientGone, _options_or_422,
-                                     _refuse_repeated, _refuse_unknown)
-from defusion.serving.info import _describe
+from defusion.serving.errors import (CLIENT_CLOSED_REQUEST, SERVICE_UNAVAILABLE, ApiError, ClientGone, options_or_422,
+                                     refuse_repeated, refuse_unknown)
+from defusion.serving.info import describe
 from defusion.serving.limits import (DEFAULT_MAX_IMAGES, DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_BYTES,
                                      DEFAULT_SERVER_MAX_PIXELS, FIELDS, UPLOAD_IDLE_TIMEOUT_S, Limits)
-from defusion.serving.openapi import ERRORS, QUERY_HELP, ErrorDetail, Palette, _fuse_request_body
-from defusion.serving.responses import (COMPONENT_FILES, NOTES_HEADER, SOURCE_MAP_FILE, WEIGHT_FILE, _noted, _zip_parts,
-                                        _zip_selection, encode_png)
-from defusion.serving.runner import QUEUE_FULL_RETRY_AFTER_S, FuserCall, _ModelRunner, _QueueFull
-from defusion.serving.shutdown import _AnswerCancelled
-from defusion.serving.upload_images import _decoded, _metadata
-from defusion.serving.uploads import _parse_rig, _read_uploads
+from defusion.serving.multipart import parse_rig, read_uploads
+from defusion.serving.openapi import ERRORS, QUERY_HELP, ErrorDetail, Palette, fuse_request_body
+from defusion.serving.responses import (COMPONENT_FILES, NOTES_HEADER, SOURCE_MAP_FILE, WEIGHT_FILE, encode_png, noted,
+                                        zip_parts, zip_selection)
+from defusion.serving.runner import QUEUE_FULL_RETRY_AFTER_S, FuserCall, ModelRunner, QueueFull
+from defusion.serving.shutdown import AnswerCancelled
+from defusion.serving.upload_images import decoded, upload_metadata
 
 log = logging.getLogger("defusion.serving")
 
@@ -92,12 +92,12 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     ``cors_origins``: the browser origins (``https://app.example.com``, or ``*``) whose pages may
     call the API (CORS); none by default."""
     limits = limits or Limits()
-    runner = _ModelRunner(fuser, limits.max_queue)
+    runner = ModelRunner(fuser, limits.max_queue)
     app = FastAPI(title="DeFusion", version=__version__,
                   description="Image fusion from decomposition (Liang et al., ECCV 2022)")
     app.state.fuser, app.state.limits, app.state.weights, app.state.runner = fuser, limits, weights, runner
-    info = _describe(fuser, limits, weights)
-    app.add_middleware(_AnswerCancelled)  # before CORS, which wraps it: the 503 carries its headers too
+    info = describe(fuser, limits, weights)
+    app.add_middleware(AnswerCancelled)  # before CORS, which wraps it: the 503 carries its headers too
     if cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
@@ -123,15 +123,15 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
             log.debug("%s %s: %d %s", request.method, request.url.path, exc.status_code, exc.detail)
         return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(_ClientGone)
-    async def _client_gone(request: Request, exc: _ClientGone) -> Response:
+    @app.exception_handler(ClientGone)
+    async def _client_gone(request: Request, exc: ClientGone) -> Response:
         # uvicorn writes no access-log line for a response to a client that has gone: this is its line
         log.info('%s - "%s %s HTTP/%s" %d: the client disconnected %s', _client_address(request), request.method,
                  _path_with_query(request), request.scope.get("http_version", "1.1"), CLIENT_CLOSED_REQUEST, exc)
         return Response(status_code=CLIENT_CLOSED_REQUEST)  # no one reads it
 
-    @app.exception_handler(_QueueFull)
-    async def _queue_full(request: Request, exc: _QueueFull) -> JSONResponse:
+    @app.exception_handler(QueueFull)
+    async def _queue_full(request: Request, exc: QueueFull) -> JSONResponse:
         log.warning("%s %s from %s: 503, the server is busy: %s", request.method, request.url.path,
                     _client_address(request), exc)
         return JSONResponse({"detail": f"the server is busy: {exc}; retry after {QUEUE_FULL_RETRY_AFTER_S} s"},
@@ -182,7 +182,7 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                                         + ", ".join(COMPONENT_FILES) + f" (and {WEIGHT_FILE} with pixels=sources), "
                                         f"or with source_map=true a zip of fused.png and {SOURCE_MAP_FILE}"},
                    **{status: {"model": ErrorDetail, "description": text} for status, text in ERRORS.items()}},
-        openapi_extra={"requestBody": _fuse_request_body(limits)},
+        openapi_extra={"requestBody": fuse_request_body(limits)},
     )
     async def v1_fuse(request: Request,
                       components: Annotated[bool, Query(description=QUERY_HELP["components"])] = False,
@@ -220,11 +220,11 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
 
         Everything a request asks is checked against its own options (the server's with the
         request's on top), before it waits for the model."""
-        _refuse_unknown("query parameter", request.query_params.keys(), query_parameters)
-        _refuse_repeated("query parameter", [name for name, _ in request.query_params.multi_items()])
+        refuse_unknown("query parameter", request.query_params.keys(), query_parameters)
+        refuse_repeated("query parameter", [name for name, _ in request.query_params.multi_items()])
         if infrared is not None and infrared < 1:
             raise ApiError(422, f"infrared={infrared}: the infrared image's place among the uploads, 1 for 'a'")
-        options = _options_or_422(runner.options_for, task, align=align, pixels=pixels, stretch=stretch,
+        options = options_or_422(runner.options_for, task, align=align, pixels=pixels, stretch=stretch,
                                   deghost=deghost, palette=palette,
                                   infrared=infrared - 1 if infrared is not None else None)
         if source_map and options.pixels != "sources":
@@ -233,17 +233,17 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         if infrared is not None and options.palette == "none":
             raise ApiError(422, "infrared says which image a palette colours; add palette=inferno (or another)")
         with runner.admitted():  # a place among the requests held, else 503 (before the body is read)
-            uploads, rig_text = await _read_uploads(request, limits)
+            uploads, rig_text = await read_uploads(request, limits)
             if rig_text is not None:
-                options = _options_or_422(replace, options, rig=_parse_rig(rig_text))
+                options = options_or_422(replace, options, rig=parse_rig(rig_text))
             if components and len(uploads) != 2:
                 raise ApiError(422, f"components=true decomposes a pair; got {len(uploads)} images")
             if options.palette != "none" and options.infrared is not None and options.infrared >= len(uploads):
                 raise ApiError(422, f"infrared image {options.infrared + 1} was asked for, but {len(uploads)} images "
                                     "were given")
             with collecting() as said:  # what reading the uploads had to say (alpha, frames, ...): a response header
-                images = await _decoded(uploads, options.rig, limits)
-            sources_metadata = await run_in_threadpool(lambda: [_metadata(u) for u in uploads]) if metadata else []
+                images = await decoded(uploads, options.rig, limits)
+            sources_metadata = await run_in_threadpool(lambda: [upload_metadata(u) for u in uploads]) if metadata else []
 
             def kept(fused: np.ndarray) -> ImageMetadata | None:
                 return choose_metadata(sources_metadata, colour=fused.ndim == 3) if metadata else None
@@ -260,7 +260,7 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                 try:
                     async with runner.turn():
                         if await request.is_disconnected():
-                            raise _ClientGone("while waiting for the model; its fusion was skipped")
+                            raise ClientGone("while waiting for the model; its fusion was skipped")
                         return await run_in_threadpool(runner.run, call, images, options, wanted)
                 except asyncio.CancelledError:
                     cancelled.set()
@@ -272,20 +272,20 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
             try:
                 if components:
                     parts = await in_model("decompose")
-                    body = await run_in_threadpool(_zip_parts, parts, source_map, kept(parts.fused))
+                    body = await run_in_threadpool(zip_parts, parts, source_map, kept(parts.fused))
                     disposition = 'attachment; filename="components.zip"'
                     return Response(body, media_type="application/zip",
-                                    headers=_noted({"Content-Disposition": disposition}, said))
+                                    headers=noted({"Content-Disposition": disposition}, said))
                 if source_map:
                     selection = await in_model("fuse_with_weights")
-                    body = await run_in_threadpool(_zip_selection, selection, kept(selection.fused))
+                    body = await run_in_threadpool(zip_selection, selection, kept(selection.fused))
                     return Response(body, media_type="application/zip",
-                                    headers=_noted({"Content-Disposition": 'attachment; filename="fused.zip"'}, said))
+                                    headers=noted({"Content-Disposition": 'attachment; filename="fused.zip"'}, said))
                 fused = await in_model("fuse")
             except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
                 raise ApiError(422, str(exc)) from None
             return Response(await run_in_threadpool(encode_png, fused, kept(fused)), media_type="image/png",
-                            headers=_noted({"Content-Disposition": f'inline; filename="{COMPONENT_FILES[0]}"'}, said))
+                            headers=noted({"Content-Disposition": f'inline; filename="{COMPONENT_FILES[0]}"'}, said))
 
     # v1_fuse's own parameters, so that a misspelt one (?sclae=1) is refused, not ignored
     query_parameters = tuple(name for name in inspect.signature(v1_fuse).parameters if name != "request")
@@ -306,11 +306,11 @@ def _path_with_query(request: Request) -> str:
 async def _still_connected(request: Request) -> Callable[[], bool]:
     """For a worker thread: whether ``request``'s client is still connected (asked on the event loop).
 
-    Asked once now as well (:class:`_ClientGone` if the client has left): uvicorn stops reading a
+    Asked once now as well (:class:`ClientGone` if the client has left): uvicorn stops reading a
     connection once its request's body is in, and only a ``receive`` resumes it, so without this
     a client that leaves while its request waits for the model would go unnoticed."""
     if await request.is_disconnected():
-        raise _ClientGone("before its fusion; it was skipped")
+        raise ClientGone("before its fusion; it was skipped")
 
     def connected() -> bool:
         return not anyio.from_thread.run(request.is_disconnected)

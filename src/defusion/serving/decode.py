@@ -6,7 +6,7 @@ Failures are sorted into the three kinds a server answers differently:
 
 - :class:`~defusion.io.images.ImageTooLargeError`: over the pixel bound (HTTP 413);
 - :class:`UnsupportedImageError`: not an image, or a format we cannot read (HTTP 415);
-- :class:`~defusion.io.images.ImageReadError`: an image file that is truncated or corrupt (HTTP 400),
+- :class:`~defusion.io.errors.ImageReadError`: an image file that is truncated or corrupt (HTTP 400),
   also whatever else a decoder raises on odd data (a TypeError from corrupt EXIF): the upload's
   fault, never the server's.
 
@@ -93,7 +93,7 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
         except ImageTooLargeError as exc:
             raise exc.told(source=label) from None
         except ImageReadError as exc:
-            if _out_of_memory(exc):  # a reader that wrapped the server's MemoryError
+            if _read_ran_out_of_memory(exc):  # a reader that wrapped the server's MemoryError
                 raise MemoryError(f"decoding {label}") from exc
             if HEIF_EXTRA in str(exc) or RAW_EXTRA in str(exc):  # a HEIC or raw upload, its extra missing
                 raise UnsupportedImageError(str(exc).replace(tmp, label)) from None
@@ -123,7 +123,7 @@ def _storage_failed(label: str, exc: OSError) -> UploadStorageError:
     return UploadStorageError(f"{label}: the server could not store the upload to decode it")
 
 
-def _out_of_memory(exc: BaseException) -> bool:
+def _read_ran_out_of_memory(exc: BaseException) -> bool:
     """Whether ``exc`` was caused, at any depth, by a MemoryError."""
     seen: set[int] = set()
     cause: BaseException | None = exc

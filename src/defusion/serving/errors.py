@@ -3,9 +3,10 @@ statuses it uses, and the checks that raise it."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from defusion.fusion.fuser import FuseOptions
+if TYPE_CHECKING:  # an annotation only: importing ApiError loads no torch
+    from defusion.fusion.options import FuseOptions
 
 #: The status of a server that cannot serve a request now (busy, out of memory, storage failing).
 SERVICE_UNAVAILABLE = 503
@@ -23,11 +24,11 @@ class ApiError(Exception):
         self.detail = detail
 
 
-class _ClientGone(Exception):
+class ClientGone(Exception):
     """The client disconnected; ``str(exc)`` says when. Nothing is answered (no one is listening)."""
 
 
-def _options_or_422(make: Callable[..., FuseOptions], *args: Any, **kwargs: Any) -> FuseOptions:
+def options_or_422(make: Callable[..., FuseOptions], *args: Any, **kwargs: Any) -> FuseOptions:
     """``make(*args, **kwargs)``, FuseOptions' refusal of a combination (a palette with
     pixels=sources) answered as a 422."""
     try:
@@ -36,7 +37,7 @@ def _options_or_422(make: Callable[..., FuseOptions], *args: Any, **kwargs: Any)
         raise ApiError(422, str(exc)) from None
 
 
-def _refuse_unknown(what: str, names: Iterable[str], accepted: tuple[str, ...], taken: str | None = None) -> None:
+def refuse_unknown(what: str, names: Iterable[str], accepted: tuple[str, ...], taken: str | None = None) -> None:
     """A 422 naming the ``names`` not in ``accepted`` (and what is, or ``taken``): a misspelt option or
     field would otherwise be ignored, and the request answered as if it had not been sent."""
     unknown = list(dict.fromkeys(name for name in names if name not in accepted))
@@ -46,7 +47,7 @@ def _refuse_unknown(what: str, names: Iterable[str], accepted: tuple[str, ...], 
                             f"{taken or what + 's ' + ', '.join(accepted)}")
 
 
-def _refuse_repeated(what: str, names: Sequence[str]) -> None:
+def refuse_repeated(what: str, names: Sequence[str]) -> None:
     """A 422 for the first name sent more than once: which value was meant cannot be known, and
     taking one would silently drop the other."""
     repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1]

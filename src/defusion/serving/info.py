@@ -71,7 +71,7 @@ def _without_paths(value: str) -> str:
     return _PATH_WORD.sub(cut, value)
 
 
-def _describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[str, Any]:
+def describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[str, Any]:
     """The /v1/info document (computed once)."""
     from defusion.model.registry import list_models, model_config
 

@@ -12,7 +12,7 @@ DEFAULT_MAX_IMAGES = 4
 #: Default bound on each image's pixels: 16 MP (a 12 MP phone photo, a 4928x3264 camera frame,
 #: 4096x4096). A request's peak memory grows with its pixels (docs/serving.md, "Memory": about
 #: 0.17 GB per megapixel of a pair at the default scale, on 0.9 GB of fixed cost; a 16 MP pair
-#: about 3.6 GB), so the default fits a host of 4-8 GB; the CLI's bound (io.images.DEFAULT_MAX_PIXELS,
+#: about 3.6 GB), so the default fits a host of 4-8 GB; the CLI's bound (io.formats.DEFAULT_MAX_PIXELS,
 #: 100 MP) let one small request (a pair of 190 KB PNGs of 81 MP of zeros) take about 15 GB (0.9 + 0.17 x 81,
 #: extrapolated from the per-MP rule). --max-pixels sets it; the queue multiplies it (docs/serving.md, "Memory").
 DEFAULT_SERVER_MAX_PIXELS = 16_000_000

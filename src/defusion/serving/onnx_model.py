@@ -139,7 +139,7 @@ def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None =
     """A :class:`Fuser` whose network is the ONNX export at ``path`` (whatever its name):
     :meth:`Fuser.from_pretrained` of that file with ``onnx=True``, on ``device`` ``cpu`` by default.
 
-    ``task`` and ``fuse_options`` (:class:`~defusion.fusion.fuser.FuseOptions` fields: ``tile``,
+    ``task`` and ``fuse_options`` (:class:`~defusion.fusion.options.FuseOptions` fields: ``tile``,
     ``scale``, ``color``, ...) as in :meth:`Fuser.from_pretrained`; ``device`` is ``cpu``,
     ``cuda`` or ``auto``; ``threads`` bounds onnxruntime's intra-op threads (default: one per
     physical core) and, as :meth:`Fuser.from_pretrained` does, PyTorch's (the up-sampling at

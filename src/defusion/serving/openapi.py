@@ -57,7 +57,7 @@ QUERY_HELP: dict[str, str] = {
 }
 
 
-def _fuse_request_body(limits: Limits) -> dict[str, Any]:
+def fuse_request_body(limits: Limits) -> dict[str, Any]:
     """OpenAPI's ``requestBody`` of ``POST /v1/fuse``, which reads its multipart form itself (so
     FastAPI cannot see it): the image files a, b (required) and c, ... (this server's max_images),
     and the optional rig."""

@@ -27,11 +27,11 @@ NOTES_HEADER = "X-Defusion-Notes"
 MAX_NOTES_LENGTH = 2000
 
 
-def _noted(headers: dict[str, str], said: list[str]) -> dict[str, str]:
+def noted(headers: dict[str, str], said: list[str]) -> dict[str, str]:
     """``headers`` with ``said`` (``"warning: ..."`` lines) as NOTES_HEADER, ASCII-safe and bounded.
 
     Example:
-        >>> _noted({}, ["warning: a.png has transparent pixels"])
+        >>> noted({}, ["warning: a.png has transparent pixels"])
         {'X-Defusion-Notes': 'warning: a.png has transparent pixels'}
     """
     if not said:
@@ -57,7 +57,7 @@ def _zip(files: dict[str, np.ndarray], fused_metadata: ImageMetadata | None = No
     return buffer.getvalue()
 
 
-def _zip_parts(parts: Decomposition, with_source_map: bool = False,
+def zip_parts(parts: Decomposition, with_source_map: bool = False,
                fused_metadata: ImageMetadata | None = None) -> bytes:
     files = dict(zip(COMPONENT_FILES, (parts.fused, parts.common, parts.unique_a, parts.unique_b)))
     if parts.weight_a is not None:
@@ -67,6 +67,6 @@ def _zip_parts(parts: Decomposition, with_source_map: bool = False,
     return _zip(files, fused_metadata)
 
 
-def _zip_selection(selection: Selection, fused_metadata: ImageMetadata | None = None) -> bytes:
+def zip_selection(selection: Selection, fused_metadata: ImageMetadata | None = None) -> bytes:
     return _zip({COMPONENT_FILES[0]: selection.fused, SOURCE_MAP_FILE: to_uint8(source_map(selection.weights))},
                 fused_metadata)

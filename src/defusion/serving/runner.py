@@ -1,4 +1,4 @@
-"""The one shared model, one request's call at a time (:class:`_ModelRunner`), with a bounded
+"""The one shared model, one request's call at a time (:class:`ModelRunner`), with a bounded
 queue of the requests waiting for it, and how the runtimes say they ran out of memory."""
 
 from __future__ import annotations
@@ -15,20 +15,20 @@ import numpy as np
 
 from defusion.fusion.fuser import FuseOptions, Fuser, Task
 from defusion.serving.decode import one_line
-from defusion.serving.errors import _ClientGone
+from defusion.serving.errors import ClientGone
 from defusion.serving.limits import DEFAULT_MAX_QUEUE
 
-#: The Fuser methods a request runs (:meth:`_ModelRunner.run`).
+#: The Fuser methods a request runs (:meth:`ModelRunner.run`).
 FuserCall = Literal["fuse", "fuse_with_weights", "decompose"]
 #: Seconds a client told 503 because the queue is full is asked to wait (Retry-After).
 QUEUE_FULL_RETRY_AFTER_S = 10
 
 
-class _QueueFull(Exception):
+class QueueFull(Exception):
     """``max_queue`` requests are held besides the one being fused: answered 503 with Retry-After."""
 
 
-class _ModelRunner:
+class ModelRunner:
     """The one shared model, one call at a time, each request with its own options.
 
     The shared Fuser is never changed: a request's options (:meth:`options_for`) are made from
@@ -37,7 +37,7 @@ class _ModelRunner:
     no request sees another's, however they interleave.
 
     A request takes a place (:meth:`admitted`: at most ``max_queue`` besides the one being
-    fused, else :class:`_QueueFull`), then waits for the model's :meth:`turn` on the event loop,
+    fused, else :class:`QueueFull`), then waits for the model's :meth:`turn` on the event loop,
     holding no worker thread, and only then calls :meth:`run` in the thread pool."""
 
     def __init__(self, fuser: Fuser, max_queue: int = DEFAULT_MAX_QUEUE) -> None:
@@ -56,9 +56,9 @@ class _ModelRunner:
 
     @contextlib.contextmanager
     def admitted(self):
-        """A place among the requests the server holds, for the block; :class:`_QueueFull` if none is left."""
+        """A place among the requests the server holds, for the block; :class:`QueueFull` if none is left."""
         if self.full:
-            raise _QueueFull(f"{self.active} requests are held (one being fused, up to max_queue="
+            raise QueueFull(f"{self.active} requests are held (one being fused, up to max_queue="
                              f"{self.max_queue} more)")
         self.active += 1
         try:
@@ -106,7 +106,7 @@ class _ModelRunner:
         """``Fuser.<call>(*images)`` at ``options`` under the model lock (in a worker thread; the
         server takes the request's :meth:`turn` first, so this lock is never waited for there). Once the lock is held,
         ``wanted()`` is asked first: a request whose client left meanwhile is not fused (it would
-        only keep the requests behind it waiting), raising :class:`_ClientGone`. It is asked again
+        only keep the requests behind it waiting), raising :class:`ClientGone`. It is asked again
         after each network pass (a tile, a pair of a stack), so a large fusion whose client left
         stops there and frees the model."""
         fuser = copy.copy(self.fuser)  # shares the model, not the options
@@ -114,15 +114,15 @@ class _ModelRunner:
 
         def stop_if_gone() -> None:
             if not wanted():
-                raise _ClientGone("during its fusion; it was stopped")
+                raise ClientGone("during its fusion; it was stopped")
 
         with self.lock:
             if not wanted():
-                raise _ClientGone("while waiting for the model; its fusion was skipped")
+                raise ClientGone("while waiting for the model; its fusion was skipped")
             try:
                 return getattr(fuser, call)(*images, on_tile=stop_if_gone)
             except Exception as exc:
-                if _out_of_memory(exc):  # PyTorch's (or onnxruntime's) own: answered as a MemoryError, a 503
+                if _is_out_of_memory(exc):  # PyTorch's (or onnxruntime's) own: answered as a MemoryError, a 503
                     raise MemoryError(one_line(exc)) from exc
                 raise
 
@@ -133,7 +133,7 @@ class _ModelRunner:
 _OUT_OF_MEMORY = re.compile(r"can't allocate memory|out of memory|failed to allocate memory", re.IGNORECASE)
 
 
-def _out_of_memory(exc: BaseException) -> bool:
+def _is_out_of_memory(exc: BaseException) -> bool:
     """Whether ``exc`` is a runtime's way of saying it ran out of memory (torch.OutOfMemoryError,
     or a RuntimeError or onnxruntime error saying so)."""
     import sys

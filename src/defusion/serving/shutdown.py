@@ -15,7 +15,7 @@ SHUTTING_DOWN = ("the server is shutting down (its --timeout-graceful-shutdown r
                  "answered); retry, on another instance if there is one")
 
 
-class _AnswerCancelled:
+class AnswerCancelled:
     """ASGI middleware: a request cancelled by uvicorn's shutdown (``--timeout-graceful-shutdown``
     ran out) is answered ``503 {"detail": SHUTTING_DOWN}`` with ``Connection: close`` where no
     response was started, instead of uvicorn's plain-text 500; the cancellation then goes on

@@ -15,7 +15,7 @@ from defusion.io.metadata import ImageMetadata, read_metadata
 from defusion.serving.decode import UnsupportedImageError, UploadStorageError, decode_image, header_size, one_line
 from defusion.serving.errors import SERVICE_UNAVAILABLE, ApiError
 from defusion.serving.limits import Limits
-from defusion.serving.uploads import _Upload
+from defusion.serving.multipart import Upload
 
 log = logging.getLogger("defusion.serving")
 
@@ -23,7 +23,7 @@ log = logging.getLogger("defusion.serving")
 SERVER_LIMIT_HINT = "the server's --max-pixels"
 
 
-async def _decoded(uploads: Sequence[_Upload], rig: Rig | None, limits: Limits) -> list[np.ndarray]:
+async def decoded(uploads: Sequence[Upload], rig: Rig | None, limits: Limits) -> list[np.ndarray]:
     """The uploads' pixels, checked to fit together: one size (compared from the headers first, so
     a mismatch costs no decoding), or the sizes ``rig`` was calibrated at."""
     if rig is None:
@@ -40,7 +40,7 @@ async def _decoded(uploads: Sequence[_Upload], rig: Rig | None, limits: Limits) 
     return images
 
 
-def _refuse_different_sizes(uploads: Sequence[_Upload], sizes: Sequence[tuple[int, int] | None], *,
+def _refuse_different_sizes(uploads: Sequence[Upload], sizes: Sequence[tuple[int, int] | None], *,
                             exact: bool) -> None:
     """A 422 naming the first image whose (width, height) differs from ``a``'s (None: not known).
     Not ``exact`` (sizes read from the headers, where the EXIF orientation may not be) refuses only
@@ -55,7 +55,7 @@ def _refuse_different_sizes(uploads: Sequence[_Upload], sizes: Sequence[tuple[in
                                 "camera rig in the field 'rig': defusion calibrate)")
 
 
-def _decode(upload: _Upload, max_pixels: int) -> np.ndarray:
+def _decode(upload: Upload, max_pixels: int) -> np.ndarray:
     """The upload's pixels; every failure to decode it is the upload's problem: a 4xx, never a 500."""
     field = upload.field
     try:
@@ -78,7 +78,7 @@ def _decode(upload: _Upload, max_pixels: int) -> np.ndarray:
         raise ApiError(400, f"cannot read image '{field}' ({upload.name}): {one_line(exc)}") from None
 
 
-def _metadata(upload: _Upload) -> ImageMetadata:
+def upload_metadata(upload: Upload) -> ImageMetadata:
     """The upload's colour profile and EXIF; none where they cannot be read (the pixels were)."""
     try:
         return read_metadata(upload.data)

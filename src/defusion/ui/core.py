@@ -3,7 +3,7 @@
 Uploads are decoded by :func:`defusion.serving.decode.decode_image`, i.e. by exactly the rules of
 :func:`defusion.io.images.read_image` (8/16-bit, EXIF orientation, alpha dropped, pixel bound
 checked from the header). Every problem a user can cause raises :class:`InputError` (or an
-:class:`~defusion.io.images.ImageReadError`) with a one-line message for ``st.error``.
+:class:`~defusion.io.errors.ImageReadError`) with a one-line message for ``st.error``.
 
 Example:
     >>> a, b = load_example("Multi-focus example (MFF)")

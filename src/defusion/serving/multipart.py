@@ -14,7 +14,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
 from defusion.fusion.rig import MAX_RIG_BYTES, Rig, RigError
-from defusion.serving.errors import ApiError, _ClientGone, _refuse_repeated, _refuse_unknown
+from defusion.serving.errors import ApiError, ClientGone, refuse_repeated, refuse_unknown
 from defusion.serving.limits import FIELDS, OPTIONAL_FIELDS, RIG_FIELD, UPLOAD_IDLE_TIMEOUT_S, Limits
 
 
@@ -62,7 +62,7 @@ class _MultipartBody(MultiPartParser):
 
 
 @dataclass(frozen=True)
-class _Upload:
+class Upload:
     """One uploaded image file, read but not decoded."""
 
     field: str
@@ -76,7 +76,7 @@ def _fields_taken(limits: Limits) -> str:
             f"in order) and an optional {RIG_FIELD!r}")
 
 
-async def _read_uploads(request: Request, limits: Limits) -> tuple[list[_Upload], str | None]:
+async def read_uploads(request: Request, limits: Limits) -> tuple[list[Upload], str | None]:
     """Parse the multipart body within the limits: the image fields ``a``, ``b``, ... in order,
     read but not decoded, and the text of the ``rig`` field (None if absent)."""
     content_type = request.headers.get("content-type", "")
@@ -98,13 +98,13 @@ async def _read_uploads(request: Request, limits: Limits) -> tuple[list[_Upload]
         items = [(name, value) for name, value in form.multi_items()
                  if not (name in OPTIONAL_FIELDS and _blank(value))]
         names = [name for name, _ in items]
-        _refuse_repeated("field", names)
+        refuse_repeated("field", names)
         fields = dict(items)
         present = [f for f in FIELDS if fields.get(f) is not None]
         if len(present) > limits.max_images:
             raise ApiError(422, f"{len(present)} images; this server fuses at most {limits.max_images} per request, "
                                 f"in fields {', '.join(repr(f) for f in limits.fields)}")
-        _refuse_unknown("field", names, (*limits.fields, RIG_FIELD), _fields_taken(limits))
+        refuse_unknown("field", names, (*limits.fields, RIG_FIELD), _fields_taken(limits))
         count = max(2, len(present))
         files = []
         for field in FIELDS[:count]:
@@ -123,7 +123,7 @@ async def _read_uploads(request: Request, limits: Limits) -> tuple[list[_Upload]
             data = await file.read(limits.max_upload_bytes + 1)
             if len(data) > limits.max_upload_bytes:
                 raise ApiError(413, f"field '{field}': over the limit of {limits.max_upload_bytes} bytes")
-            uploads.append(_Upload(field, data, file.filename or field))
+            uploads.append(Upload(field, data, file.filename or field))
         rig = await _read_rig_field(fields.get(RIG_FIELD))
     finally:
         await form.close()
@@ -140,7 +140,7 @@ def _blank(value: UploadFile | str) -> bool:
 
 async def _parse_form(request: Request, limits: Limits) -> FormData:
     """The multipart form, counting the bytes actually received (Content-Length may be absent,
-    chunked, or wrong): 413 over the bound, 400 for a malformed body, :class:`_ClientGone` when
+    chunked, or wrong): 413 over the bound, 400 for a malformed body, :class:`ClientGone` when
     the client disconnects before the end of it."""
     bounded = Request(request.scope, _bounded_receive(request.receive, limits.max_request_bytes,
                                                       limits.upload_timeout_s))
@@ -156,7 +156,7 @@ async def _parse_form(request: Request, limits: Limits) -> FormData:
         raise ApiError(408, f"the upload stalled: no data for {limits.upload_timeout_s:g} s (the server's "
                             "--upload-timeout); send the whole body without pauses") from None
     except ClientDisconnect:
-        raise _ClientGone("during the upload") from None
+        raise ClientGone("during the upload") from None
     except MultiPartException as exc:
         if exc.message.startswith("Too many"):  # starlette's bound on the parts: as more images than allowed
             raise ApiError(422, f"too many parts in one request ({exc.message.rstrip('.')}); this server "
@@ -179,7 +179,7 @@ async def _read_rig_field(value) -> str | None:
         raise ApiError(422, f"field '{RIG_FIELD}': not UTF-8 text (send the JSON written by defusion calibrate)") from None
 
 
-def _parse_rig(text: str) -> Rig:
+def parse_rig(text: str) -> Rig:
     try:
         return Rig.loads(text, f"field '{RIG_FIELD}'")
     except RigError as exc:
