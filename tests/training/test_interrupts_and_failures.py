@@ -50,9 +50,14 @@ def test_an_interrupt_inside_the_optimizer_update_saves_that_step_and_resumes_ex
         return optimizer
 
     monkeypatch.setattr(trainer, "make_optimizer", make_optimizer)
+    # Python's Ctrl-C handler, even where this suite runs with SIGINT ignored (a shell's background job)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     out = tmp_path / "interrupted"
-    with pytest.raises(KeyboardInterrupt):
-        train(images, out, TrainConfig(**TINY, max_steps=6), progress=False)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(images, out, TrainConfig(**TINY, max_steps=6), progress=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     ckpt = out / "checkpoints" / CHECKPOINT_NAME
     assert checkpoint_step(ckpt) == 3 and _adam_step(ckpt) == 3
     monkeypatch.undo()
