@@ -85,8 +85,9 @@ start)
         ${INIT:+--init "$INIT"} --no-progress > "$RUN.log" 2>&1 < /dev/null &
     echo $! > "$RUN.pid"
     sleep 5
-    # a short budget may have finished already: its weights say it ran
-    running || [ -f "$RUN/weights.safetensors" ] || { cat "$RUN.log"; echo "training did not start"; exit 1; }
+    # a short budget may have finished already: it ran if it exited 0 with its weights written
+    running || { wait "$(cat "$RUN.pid")" && [ -f "$RUN/weights.safetensors" ]; } \
+        || { cat "$RUN.log"; echo "training did not start"; exit 1; }
     echo "training started (pid $(cat "$RUN.pid")): $(progress)"
     ;;
 poll)

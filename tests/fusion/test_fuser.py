@@ -301,9 +301,6 @@ def test_cli_overlap_default_is_the_fusion_core_default():
     from defusion.cli.options import DEFAULT_OVERLAP  # a copy there keeps `defusion --help` free of torch
 
     assert DEFAULT_OVERLAP == FuseOptions().overlap
-    from defusion.cli.options import MIN_TILE
-    from defusion.fusion.fuser import MIN_TILE as CORE_MIN_TILE
-    assert MIN_TILE == CORE_MIN_TILE
 
 
 def test_task_presets_start_from_the_defaults_and_give_way_to_explicit_options():

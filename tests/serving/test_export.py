@@ -86,7 +86,7 @@ def test_from_pretrained_takes_an_onnx_export_in_place_of_weights(exported, live
             Fuser.from_pretrained(exported["onnx"], runtime=runtime)
     with pytest.raises(ValueError, match="fp16 .* ONNX export"):
         Fuser.from_pretrained(exported["onnx"], half=True)
-    with pytest.raises(OnnxModelError, match="cannot load ONNX model"):  # weights never pass for an export
+    with pytest.raises(OnnxModelError, match="is a weights file .* not an ONNX export"):  # never run as one
         load_onnx_fuser(lively_weights)
     renamed = exported["onnx"].with_name("model.bin")  # `defusion export -o model.bin` writes any name
     renamed.write_bytes(exported["onnx"].read_bytes())
@@ -281,7 +281,7 @@ def test_cli_onnx_runs_an_export_of_any_name_and_never_weights(exported, lively_
     capsys.readouterr()
     code = main(["fuse", str(a), str(b), "-o", str(tmp_path / "w.png"), "--onnx", str(lively_weights), "--no-progress"])
     err = capsys.readouterr().err
-    assert code != 0 and "cannot load ONNX model" in err and "Traceback" not in err
+    assert code != 0 and "not an ONNX export" in err and "Traceback" not in err
     assert not (tmp_path / "w.png").exists()
 
 
@@ -290,3 +290,19 @@ def test_a_model_that_fails_to_load_leaves_torchs_threads_as_they_were(tmp_path)
     with pytest.raises(OnnxModelError, match="not found"):
         Fuser.from_pretrained(tmp_path / "missing.onnx", threads=before + 1)
     assert torch.get_num_threads() == before
+
+
+def test_fp16_off_cuda_is_refused_before_loading_and_leaves_torchs_threads_as_they_were(tmp_path):
+    before = torch.get_num_threads()
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        Fuser.from_pretrained(tmp_path / "missing.safetensors", device="cpu", half=True, threads=before + 1)
+    assert torch.get_num_threads() == before  # refused before the (missing) weights were read
+
+
+def test_an_onnx_export_given_as_weights_with_another_runtime_is_a_one_line_cli_error(exported, tmp_path, capsys):
+    from defusion.cli.main import main
+
+    code = main(["fuse", "a.png", "b.png", "-o", str(tmp_path / "f.png"), "--weights", str(exported["onnx"]),
+                 "--runtime", "torch"])
+    err = capsys.readouterr().err
+    assert code == 2 and "is an ONNX export" in err and "--runtime torch" in err and "Traceback" not in err

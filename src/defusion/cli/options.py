@@ -113,6 +113,10 @@ def check_onnx_options(args: argparse.Namespace) -> None:
         others = "--weights, --half and --runtime" if hasattr(args, "half") else "--weights and --runtime"
         raise UserError(f"--onnx runs the exported model: {others} do not apply (it runs on ONNX Runtime: "
                         "--runtime auto or onnxruntime)")
+    weights = getattr(args, "weights", None)
+    if weights is not None and str(weights).lower().endswith(".onnx") and args.runtime not in ONNX_RUNTIMES:
+        raise UserError(f"--weights {weights} is an ONNX export: it runs on ONNX Runtime (--runtime auto or "
+                        f"onnxruntime), not --runtime {args.runtime}")
 
 
 def make_fuser(args: argparse.Namespace, options: dict):

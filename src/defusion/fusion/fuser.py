@@ -106,6 +106,13 @@ class Decomposition(NamedTuple):
     ghosts: tuple[float, ...] = ()
 
 
+def _check_half(half: bool, device: torch.device) -> None:
+    """Refuse fp16 off CUDA."""
+    if half and device.type != "cuda":
+        raise ValueError("half precision (half=True, --half) needs a CUDA device (fp16 on the CPU is slower and "
+                         "less accurate)")
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``auto`` picks CUDA when present; asking for an absent CUDA is an error."""
     if str(device) == "auto":
@@ -197,9 +204,7 @@ class Fuser:
             raise TypeError(f"options must be a FuseOptions (FuseOptions(**fields) or FuseOptions.for_task(task)), "
                             f"got {type(self.options).__name__}")
         self.device = resolve_device(self.device)
-        if self.half and self.device.type != "cuda":
-            raise ValueError("half precision (half=True, --half) needs a CUDA device (fp16 on the CPU is slower and "
-                             "less accurate)")
+        _check_half(self.half, self.device)
         self.model = self.model.to(self.device).eval()
         if self.half:
             self.model = self.model.half()
@@ -237,16 +242,16 @@ class Fuser:
         else:
             fuse_options = FuseOptions.for_task(task, **fields)  # bad options fail before loading
         device = resolve_device(device)
+        _check_half(half, device)  # before the model loads
         runtime = "torch" if half and runtime == "auto" else runtime
         before = torch.get_num_threads()
         if threads is not None:  # before loading: an ONNX export made on first use runs on them too
             torch.set_num_threads(int(threads))
         try:
-            network = load_network(weights, runtime, device, threads, onnx=onnx)
+            return cls(load_network(weights, runtime, device, threads, onnx=onnx), device, half, fuse_options)
         except BaseException:  # a fuser that fails to load leaves the process as it was
             torch.set_num_threads(before)
             raise
-        return cls(network, device, half, fuse_options)
 
     # -- public API -----------------------------------------------------------------
     def fuse(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> np.ndarray:

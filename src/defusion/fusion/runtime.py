@@ -139,6 +139,11 @@ def load_network(weights: str | Path | None, runtime: Runtime, device: str | tor
     if onnx:
         if weights is None:
             raise ValueError("an ONNX export to run needs its path (the shipped weights are safetensors)")
+        if Path(weights).suffix.lower() == ".safetensors":
+            from defusion.serving.onnx_model import OnnxModelError
+
+            raise OnnxModelError(f"{weights} is a weights file (.safetensors), not an ONNX export: give it as the "
+                                 "weights (--weights), or export it first (defusion export)")
         if runtime not in ONNX_RUNTIMES:
             raise ValueError(f"{weights} is an ONNX export: it runs on ONNX Runtime (runtime "
                              f"{' or '.join(map(repr, ONNX_RUNTIMES))}), not {runtime!r}")
