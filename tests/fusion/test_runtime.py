@@ -13,10 +13,12 @@ from tests.conftest import smooth_image
 
 
 def test_cli_offers_exactly_the_runtimes():
-    from defusion.cli.options import ONNX_RUNTIMES as CLI_ONNX_RUNTIMES, RUNTIMES as CLI_RUNTIMES
-    from defusion.fusion.runtime import ONNX_RUNTIMES
+    from defusion.cli.main import build_parser
 
-    assert CLI_RUNTIMES == RUNTIMES and CLI_ONNX_RUNTIMES == ONNX_RUNTIMES
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices
+    for command in ("fuse", "video", "serve"):
+        runtime = next(a for a in sub[command]._actions if a.dest == "runtime")
+        assert tuple(runtime.choices) == RUNTIMES and runtime.default == "auto"
 
 
 def test_bad_runtime_choices_are_value_errors():

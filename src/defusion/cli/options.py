@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 from defusion.cli.errors import UserError
-from defusion.fusion.choices import MIN_TILE, smallest_tile  # torch-free: checked before any model loads
+from defusion.fusion.choices import (  # torch-free: offered and checked before any model loads
+    DEFAULT_RUNTIME, MIN_TILE, ONNX_RUNTIMES, RUNTIMES, is_onnx_export, smallest_tile)
 
 #: Same as defusion.fusion.options' DEFAULT_UNIQUE_GAIN and MAX_UNIQUE_GAIN (not imported: that module
 #: loads PyTorch, which --help does without; tests/cli check they agree).
@@ -17,11 +18,6 @@ MAX_DETAIL_GAIN = 2 * MAX_UNIQUE_GAIN - 1
 #: Same as defusion.fusion.options' TASK_OPTIONS, for --help (tests/cli check).
 TASK_OPTIONS = {"ivf": {"unique_gain": 1.5}, "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
                 "mff": {"unique_gain": 1.0, "detail_gain": 1.5, "pixels": "sources"}}
-#: Same as defusion.fusion.runtime.RUNTIMES and DEFAULT_RUNTIME (not imported: that module loads PyTorch).
-RUNTIMES = ("auto", "torch", "onnxruntime", "compile", "compile-bf16")
-#: The --runtime values that agree with --onnx (an exported model runs on ONNX Runtime).
-ONNX_RUNTIMES = ("auto", "onnxruntime")
-DEFAULT_RUNTIME = "auto"
 #: Same as defusion.fusion.color.PALETTES (not imported: that module loads NumPy, which --help does
 #: without; tests check).
 PALETTES = ("none", "inferno", "magma", "plasma", "hot", "jet", "turbo")
@@ -114,7 +110,7 @@ def check_onnx_options(args: argparse.Namespace) -> None:
         raise UserError(f"--onnx runs the exported model: {others} do not apply (it runs on ONNX Runtime: "
                         "--runtime auto or onnxruntime)")
     weights = getattr(args, "weights", None)
-    if weights is not None and str(weights).lower().endswith(".onnx") and args.runtime not in ONNX_RUNTIMES:
+    if is_onnx_export(weights) and args.runtime not in ONNX_RUNTIMES:
         raise UserError(f"--weights {weights} is an ONNX export: it runs on ONNX Runtime (--runtime auto or "
                         f"onnxruntime), not --runtime {args.runtime}")
 

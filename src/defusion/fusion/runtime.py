@@ -25,23 +25,15 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
-from typing import Literal
 
 import torch
 from torch import nn
 
+# The runtimes' names and the export test are defined torch-free, for the CLI's checks:
+from defusion.fusion.choices import DEFAULT_RUNTIME, ONNX_RUNTIMES, ONNX_SUFFIX, RUNTIMES, Runtime, is_onnx_export
 from defusion.fusion.values import is_integer
 from defusion.model.denet import DeNet, DeNetOutput
 from defusion.model.weights import WeightsError, load_weights
-
-Runtime = Literal["auto", "torch", "onnxruntime", "compile", "compile-bf16"]
-RUNTIMES: tuple[str, ...] = ("auto", "torch", "onnxruntime", "compile", "compile-bf16")
-#: The runtime the CLI, the server, the web UI and ``Fuser.from_pretrained`` use unless told.
-DEFAULT_RUNTIME: Runtime = "auto"
-#: The runtimes an ONNX export runs on (it is ONNX Runtime's model; nothing to export or compile).
-ONNX_RUNTIMES: tuple[str, ...] = ("auto", "onnxruntime")
-#: The suffix of an ONNX export, which the loaders take in place of a weights file.
-ONNX_SUFFIX = ".onnx"
 
 
 class OnnxCacheError(OSError):
@@ -114,16 +106,6 @@ def resolve_runtime(runtime: str, device: str | torch.device = "cpu", half: bool
         return runtime
     on_cpu = torch.device(device).type == "cpu"
     return "onnxruntime" if on_cpu and not half and onnxruntime_available() else "torch"
-
-
-def is_onnx_export(path: str | Path | None) -> bool:
-    """Whether ``path`` names an ONNX export (``defusion export``'s ``.onnx``) rather than weights.
-
-    Example:
-        >>> is_onnx_export("denet.ONNX"), is_onnx_export("weights.safetensors"), is_onnx_export(None)
-        (True, False, False)
-    """
-    return path is not None and Path(path).suffix.lower() == ONNX_SUFFIX
 
 
 def load_network(weights: str | Path | None, runtime: Runtime, device: str | torch.device = "cpu",
@@ -207,5 +189,5 @@ def _announce_export(path: Path) -> None:
     print(f"defusion: exporting the model to ONNX once, cached as {path}", file=sys.stderr)
 
 
-__all__ = ["CompiledNet", "DEFAULT_RUNTIME", "OnnxCacheError", "Runtime", "RUNTIMES", "check_runtime", "load_network",
-           "onnxruntime_available", "resolve_runtime"]
+__all__ = ["CompiledNet", "DEFAULT_RUNTIME", "OnnxCacheError", "Runtime", "RUNTIMES", "ONNX_RUNTIMES", "ONNX_SUFFIX",
+           "check_runtime", "is_onnx_export", "load_network", "onnxruntime_available", "resolve_runtime"]
