@@ -340,3 +340,23 @@ def test_a_palette_colours_a_lossy_grey_infrared_video_and_says_when_it_guessed(
     other = _write_video(tmp_path / "ir2.mp4", grey[::-1])
     status, err = _cli(capsys, infrared, other, "-o", tmp_path / "out2", *common)
     assert status == 0 and f"note: --palette colours {tmp_path / 'ir2.mp4'} as the infrared image (all are grey)" in err
+
+
+def test_raw_thermal_frames_say_once_the_stretch_the_video_keeps(tmp_path, tiny_weights, capsys):
+    """Audit: defusion fuse says which raw 16-bit frames it stretches and from which counts; defusion
+    video said nothing of the mapping it keeps for the whole video."""
+    from defusion.fusion.stretch import describe_stretch
+
+    ramp = np.linspace(0, 1, H * W).reshape(H, W)
+    ir = [(7000 + 1152 * ramp).astype(np.uint16) for _ in range(3)]
+    ir[2][:30, :30] = 12000  # a hot object enters: the kept mapping is the first frame's
+    visible = _frames(3, 0)
+    said = describe_stretch(["ir", "vis"], [ir[0], visible[0]])
+    status, err = _cli(capsys, _write_folder(tmp_path / "ir", ir), _write_folder(tmp_path / "vis", visible),
+                       "-o", tmp_path / "out", "--weights", tiny_weights, "--device", "cpu", "--no-progress")
+    assert status == 0, err
+    assert err.count("defusion: note: ir holds 16-bit values") == 1, err
+    assert f"defusion: note: {said[0]} (--stretch none keeps the values as they are)" in err
+    status, err = _cli(capsys, tmp_path / "ir", tmp_path / "vis", "-o", tmp_path / "out2", "--weights", tiny_weights,
+                       "--device", "cpu", "--no-progress", "--stretch", "none")
+    assert status == 0 and "16-bit values" not in err, err

@@ -100,10 +100,14 @@ def _kept(out: Path, before: dict[str, tuple[int, int]] | None, fused: int) -> s
 
 
 def _note_first_frames(fuser, paths: list[Path], frames: list) -> None:
-    """Say of the first frames what ``defusion fuse`` says of its images: which one --palette colours
-    where the core had to guess (it keeps that choice for the whole video)."""
-    from defusion.cli.fuse import _note_infrared
+    """Say of the first frames what ``defusion fuse`` says of its images, once for the whole video,
+    which keeps both: the raw thermal frames stretched and how (--stretch auto: the mapping measured
+    on them, with the sharing the video measures it with), and which one --palette colours where the
+    core had to guess."""
+    from defusion.cli.fuse import _note_infrared, _note_stretched
 
+    if fuser.options.stretch == "auto":
+        _note_stretched(paths, frames, fuser.options.stretch_shared)
     if fuser.options.palette != "none" and fuser.options.infrared is None:
         _note_infrared(paths, frames, fuser)
 

@@ -59,7 +59,6 @@ from defusion import __version__
 from defusion.fusion.align import Motion
 from defusion.fusion.fuser import Fuser, SizeMismatchError, Task
 from defusion.fusion.selection import PixelSource
-from defusion.fusion.stretch import Stretch
 from defusion.io.metadata import ImageMetadata, choose_metadata
 from defusion.io.notes import collecting
 from defusion.serving.decode import one_line
@@ -70,19 +69,21 @@ from defusion.serving.info import describe
 from defusion.serving.limits import (DEFAULT_MAX_IMAGES, DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_BYTES,
                                      DEFAULT_SERVER_MAX_PIXELS, FIELDS, UPLOAD_IDLE_TIMEOUT_S, Limits)
 from defusion.serving.multipart import parse_rig, read_uploads
-from defusion.serving.openapi import ERRORS, QUERY_HELP, ErrorDetail, Palette, fuse_request_body
+from defusion.serving.openapi import ERRORS, QUERY_HELP, RESPONSE_HEADERS, ErrorDetail, Palette, fuse_request_body
 from defusion.serving.responses import (COMPONENT_FILES, NOTES_HEADER, SOURCE_MAP_FILE, WEIGHT_FILE, encode_png, noted,
                                         zip_parts, zip_selection)
 from defusion.serving.runner import QUEUE_FULL_RETRY_AFTER_S, FuserCall, ModelRunner, QueueFull
 from defusion.serving.shutdown import AnswerCancelled
-from defusion.serving.upload_images import decoded, upload_metadata
+from defusion.serving.stream import (PALETTE_RANGE_HEADER, STRETCH_HEADER, check_stretch_fields, kept_headers,
+                                     mapping_notes, parse_palette_range, parse_stretch, pinned)
+from defusion.serving.upload_images import decoded, upload_label, upload_metadata
 
 log = logging.getLogger("defusion.serving")
 
 #: With --cors-origin: the methods a page of those origins may use, the response headers its script
 #: may read beyond the CORS-safelisted ones, and how long a browser may cache a preflight's answer.
 CORS_METHODS = ("GET", "HEAD", "POST")
-CORS_EXPOSED_HEADERS = (NOTES_HEADER, "Content-Disposition", "Retry-After")
+CORS_EXPOSED_HEADERS = (NOTES_HEADER, STRETCH_HEADER, PALETTE_RANGE_HEADER, "Content-Disposition", "Retry-After")
 CORS_MAX_AGE_S = 600
 
 
@@ -176,7 +177,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     @app.post(
         "/v1/fuse",
         response_class=Response,
-        responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
+        responses={200: {"headers": RESPONSE_HEADERS,
+                         "content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
                                      "application/zip": {"schema": {"type": "string", "format": "binary"}}},
                          "description": "the fused PNG, or with components=true a zip of "
                                         + ", ".join(COMPONENT_FILES) + f" (and {WEIGHT_FILE} with pixels=sources), "
@@ -189,12 +191,14 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                       task: Annotated[Task | None, Query(description=QUERY_HELP["task"])] = None,
                       align: Annotated[Motion | None, Query(description=QUERY_HELP["align"])] = None,
                       pixels: Annotated[PixelSource | None, Query(description=QUERY_HELP["pixels"])] = None,
-                      stretch: Annotated[Stretch | None, Query(description=QUERY_HELP["stretch"])] = None,
+                      stretch: Annotated[str | None, Query(description=QUERY_HELP["stretch"])] = None,
                       deghost: Annotated[bool | None, Query(description=QUERY_HELP["deghost"])] = None,
                       source_map: Annotated[bool, Query(description=QUERY_HELP["source_map"])] = False,
                       metadata: Annotated[bool, Query(description=QUERY_HELP["metadata"])] = True,
                       palette: Annotated[Palette | None, Query(description=QUERY_HELP["palette"])] = None,
-                      infrared: Annotated[int | None, Query(description=QUERY_HELP["infrared"])] = None) -> Response:
+                      infrared: Annotated[int | None, Query(description=QUERY_HELP["infrared"])] = None,
+                      palette_range: Annotated[str | None, Query(description=QUERY_HELP["palette_range"])] = None
+                      ) -> Response:
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
         server's ``max_images``: a bracket or focus stack, in order); registered, one size.
         ``task`` (ivf, mef, mff) fuses this request at that kind of images' defaults (``mff``: pixels
@@ -209,7 +213,10 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         sources' colour profile and ``a``'s EXIF (as ``defusion fuse``: without the exposure tags the
         uploads do not share, Software "defusion <version>") unless ``metadata=false``.
         ``stretch=none`` takes raw 16-bit grey frames (thermal counts) as they are instead of
-        stretching them to the full range (``auto``, the server's default); ``deghost=true``
+        stretching them to the full range (``auto``, the server's default); ``stretch=a:7002-8997``
+        (an earlier response's ``X-Defusion-Stretch``) maps them as that one did, and
+        ``palette_range=LOW,HIGH`` (its ``X-Defusion-Palette-Range``) spans the palette as it did: a
+        stream keeps one mapping, which a hot object entering the view cannot change; ``deghost=true``
         removes ghosts of what moved between the images (brackets). A text field ``rig`` with a
         camera rig's calibration (the JSON of ``defusion calibrate``; ``curl -F 'rig=<rig.json'``)
         maps the other images onto ``a``'s pixel grid first, so a rig's images of different sizes fuse.
@@ -224,18 +231,24 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         refuse_repeated("query parameter", [name for name, _ in request.query_params.multi_items()])
         if infrared is not None and infrared < 1:
             raise ApiError(422, f"infrared={infrared}: the infrared image's place among the uploads, 1 for 'a'")
-        options = options_or_422(runner.options_for, task, align=align, pixels=pixels, stretch=stretch,
+        options = options_or_422(runner.options_for, task, align=align, pixels=pixels,
+                                  stretch=parse_stretch(stretch, limits.fields) if stretch is not None else None,
                                   deghost=deghost, palette=palette,
-                                  infrared=infrared - 1 if infrared is not None else None)
+                                  infrared=infrared - 1 if infrared is not None else None,
+                                  palette_range=parse_palette_range(palette_range) if palette_range is not None
+                                  else None)
         if source_map and options.pixels != "sources":
             raise ApiError(422, "source_map=true needs pixels=sources: the network's reconstruction mixes the "
                                 "sources, so no pixel comes from one image")
         if infrared is not None and options.palette == "none":
             raise ApiError(422, "infrared says which image a palette colours; add palette=inferno (or another)")
+        if palette_range is not None and options.palette == "none":
+            raise ApiError(422, "palette_range says what a palette spans; add palette=inferno (or another)")
         with runner.admitted():  # a place among the requests held, else 503 (before the body is read)
             uploads, rig_text = await read_uploads(request, limits)
             if rig_text is not None:
                 options = options_or_422(replace, options, rig=parse_rig(rig_text))
+            check_stretch_fields(options.stretch, len(uploads))
             if components and len(uploads) != 2:
                 raise ApiError(422, f"components=true decomposes a pair; got {len(uploads)} images")
             if options.palette != "none" and options.infrared is not None and options.infrared >= len(uploads):
@@ -269,23 +282,29 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                                 _path_with_query(request))
                     raise
 
+            def headers(disposition: str) -> dict[str, str]:
+                """The response's headers: what it used for a stream to keep, and what there was to say."""
+                return noted({"Content-Disposition": disposition, **kept_headers(options)}, said)
+
             try:
+                asked = runner.fuser_for(options)
+                said += await run_in_threadpool(mapping_notes, asked, images, [upload_label(u) for u in uploads])
+                options = await run_in_threadpool(pinned, asked, images)  # the same fusion; its headers say it
                 if components:
                     parts = await in_model("decompose")
                     body = await run_in_threadpool(zip_parts, parts, source_map, kept(parts.fused))
-                    disposition = 'attachment; filename="components.zip"'
                     return Response(body, media_type="application/zip",
-                                    headers=noted({"Content-Disposition": disposition}, said))
+                                    headers=headers('attachment; filename="components.zip"'))
                 if source_map:
                     selection = await in_model("fuse_with_weights")
                     body = await run_in_threadpool(zip_selection, selection, kept(selection.fused))
                     return Response(body, media_type="application/zip",
-                                    headers=noted({"Content-Disposition": 'attachment; filename="fused.zip"'}, said))
+                                    headers=headers('attachment; filename="fused.zip"'))
                 fused = await in_model("fuse")
             except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
                 raise ApiError(422, str(exc)) from None
             return Response(await run_in_threadpool(encode_png, fused, kept(fused)), media_type="image/png",
-                            headers=noted({"Content-Disposition": f'inline; filename="{COMPONENT_FILES[0]}"'}, said))
+                            headers=headers(f'inline; filename="{COMPONENT_FILES[0]}"'))
 
     # v1_fuse's own parameters, so that a misspelt one (?sclae=1) is refused, not ignored
     query_parameters = tuple(name for name in inspect.signature(v1_fuse).parameters if name != "request")

@@ -65,7 +65,7 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
         >>> decode_image(png.tobytes(), "x.png").shape
         (4, 6)
     """
-    label = _label(name)
+    label = file_label(name)
     if not data:
         raise ImageReadError(f"{label}: empty upload")
     size = header_size(data, name)
@@ -169,7 +169,7 @@ def _identifiable(data: bytes) -> bool:
         return True
 
 
-def _label(name: str) -> str:
+def file_label(name: str) -> str:
     base = os.path.basename(name or "") or "upload"
     return base[:100]
 

@@ -1,5 +1,5 @@
 """How OpenAPI describes ``POST /v1/fuse``: its query parameters (their help, the palette
-values), its multipart body, which it reads itself, and its error statuses."""
+values), its multipart body, which it reads itself, its response headers and its error statuses."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from defusion.fusion.rig import MAX_RIG_BYTES
 from defusion.serving.errors import SERVICE_UNAVAILABLE
 from defusion.serving.limits import RIG_FIELD, Limits
-from defusion.serving.responses import COMPONENT_FILES, SOURCE_MAP_FILE, WEIGHT_FILE
+from defusion.serving.responses import COMPONENT_FILES, NOTES_HEADER, SOURCE_MAP_FILE, WEIGHT_FILE
+from defusion.serving.stream import PALETTE_RANGE_HEADER, STRETCH_HEADER
 
 #: The ``palette`` query values (defusion.fusion.color.PALETTES), checked by FastAPI.
 Palette = Literal["none", "inferno", "magma", "plasma", "hot", "jet", "turbo"]
@@ -22,8 +23,8 @@ ERRORS: dict[int, str] = {
          f"over {MAX_RIG_BYTES // 1024} KiB",
     415: "not an image (text, an unknown format), or a body that is not multipart/form-data",
     422: "a missing field a or b, more images than the server fuses, a gap in the fields, images of different "
-         "sizes without a rig, a bad rig, components of more than two images, a bad query value, an unknown "
-         "query parameter or form field, or one sent twice",
+         "sizes without a rig, a bad rig, components of more than two images, a bad query value (a stretch or "
+         "palette_range that is no mapping), an unknown query parameter or form field, or one sent twice",
     500: "an unexpected failure of the server (its log has the details)",
     SERVICE_UNAVAILABLE: "the server is busy (max_queue requests are held already: retry after Retry-After "
                          "seconds), out of memory for this request, or its temporary storage failed",
@@ -44,7 +45,9 @@ QUERY_HELP: dict[str, str] = {
               "Where the server runs at the default scale of its own pixels, the scale follows: sources at 1, "
               "network at 2",
     "stretch": "auto (the server's default): a raw 16-bit grey frame (thermal counts) is stretched to the full "
-               "range; none: values as they are",
+               f"range; none: values as they are; or the {STRETCH_HEADER} header of an earlier response "
+               "(FIELD:LOW-HIGH in 16-bit counts per upload, comma-separated: a:7002-8997), to map every frame of "
+               "a stream as that one, whatever each frame's own range",
     "deghost": "true: remove ghosts of what moved between the images (brackets)",
     "source_map": f"true (with pixels=sources): a zip of fused.png and {SOURCE_MAP_FILE}, which image each pixel "
                   "came from, black a to white the last",
@@ -54,7 +57,20 @@ QUERY_HELP: dict[str, str] = {
                "jet or turbo; none (the default) keeps the sources' colours",
     "infrared": "with a palette: which upload is the infrared image, 1 for a (default: the one raw thermal "
                 "frame, else the only grey upload, else the last)",
+    "palette_range": f"with a palette: LOW,HIGH, the infrared values it spans (0 to 1, as fused): the "
+                     f"{PALETTE_RANGE_HEADER} header of an earlier response, to colour every frame of a stream "
+                     "alike (default: measured on this request's infrared image)",
 }
+#: The headers of a fused response, for OpenAPI.
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    name: {"description": text, "schema": {"type": "string"}} for name, text in {
+        NOTES_HEADER: "what reading and fusing the uploads had to say, lines (warning: ..., note: ...) joined by "
+                      "' | '; absent where there was nothing",
+        STRETCH_HEADER: "the stretch of raw thermal frames this fusion used (FIELD:LOW-HIGH in 16-bit counts, "
+                        "comma-separated); send it back as stretch= to keep it; absent where nothing was stretched",
+        PALETTE_RANGE_HEADER: "the infrared values the palette spanned (LOW,HIGH, 0 to 1); send it back as "
+                              "palette_range= to keep it; absent without a palette",
+    }.items()}
 
 
 def fuse_request_body(limits: Limits) -> dict[str, Any]:

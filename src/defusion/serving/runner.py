@@ -101,6 +101,12 @@ class ModelRunner:
                     options = replace(options, palette="none", infrared=None)
         return replace(options, **{name: value for name, value in request.items() if value is not None})
 
+    def fuser_for(self, options: FuseOptions) -> Fuser:
+        """The shared Fuser at ``options``: a shallow copy that shares the model, not the options."""
+        fuser = copy.copy(self.fuser)
+        fuser.options = options
+        return fuser
+
     def run(self, call: FuserCall, images: Sequence[np.ndarray], options: FuseOptions,
             wanted: Callable[[], bool] = lambda: True) -> Any:
         """``Fuser.<call>(*images)`` at ``options`` under the model lock (in a worker thread; the
@@ -109,8 +115,7 @@ class ModelRunner:
         only keep the requests behind it waiting), raising :class:`ClientGone`. It is asked again
         after each network pass (a tile, a pair of a stack), so a large fusion whose client left
         stops there and frees the model."""
-        fuser = copy.copy(self.fuser)  # shares the model, not the options
-        fuser.options = options
+        fuser = self.fuser_for(options)
 
         def stop_if_gone() -> None:
             if not wanted():

@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from defusion.fusion.rig import Rig, RigError
 from defusion.io.images import ImageReadError, ImageTooLargeError
 from defusion.io.metadata import ImageMetadata, read_metadata
-from defusion.serving.decode import UnsupportedImageError, UploadStorageError, decode_image, header_size, one_line
+from defusion.serving.decode import (UnsupportedImageError, UploadStorageError, decode_image, file_label, header_size,
+                                     one_line)
 from defusion.serving.errors import SERVICE_UNAVAILABLE, ApiError
 from defusion.serving.limits import Limits
 from defusion.serving.multipart import Upload
@@ -76,6 +77,11 @@ def _decode(upload: Upload, max_pixels: int) -> np.ndarray:
         log.warning("decoding field %r (%s) failed in an unexpected way (a bug in reading?)", field, upload.name,
                     exc_info=True)
         raise ApiError(400, f"cannot read image '{field}' ({upload.name}): {one_line(exc)}") from None
+
+
+def upload_label(upload: Upload) -> str:
+    """The upload as notes name it: the client's file name without its folders, as reading it says it."""
+    return file_label(upload.name)
 
 
 def upload_metadata(upload: Upload) -> ImageMetadata:
