@@ -39,7 +39,8 @@ def test_bench_writes_results_summary_chart_and_grids(tmp_path, rng, tiny_weight
     assert (out / "summary.png").stat().st_size > 1000
     assert sorted(p.name for p in (out / "grids").iterdir()) == ["p1.jpg", "p2.jpg", "p3.jpg"]
     assert "PUB: 1 of 3 pairs" in summary  # its mean is over fewer pairs: said under the table
-    assert "weights tiny.safetensors" in summary.splitlines()[0]  # which weights, in the title
+    # which weights, in the title: with their folder (every training run's file has the same name)
+    assert f"weights {tiny_weights.parent.name}/tiny.safetensors" in summary.splitlines()[0]
     assert r"\begin{tabular}{lrrr}" in (out / "summary.tex").read_text()
     assert (out / "means.csv").read_text().startswith("method,rank,images,EN,SSIM,Qabf,seconds")
     versus = (out / "versus.md").read_text()

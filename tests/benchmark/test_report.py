@@ -83,7 +83,7 @@ def test_summary_latex_shows_tiny_means_and_marks_nothing_second_of_two():
     rows = [Row("a", "p1", "Nabf", 9.9e-7), Row("b", "p1", "Nabf", 0.02), Row("a", "p1", "SSIM", 1.5),
             Row("b", "p1", "SSIM", 1.2)]
     tex = summary_latex(rows, "t")
-    assert r"\textbf{$9.9\times10^{-7}$}" in tex and r"\underline" not in tex
+    assert r"\textbf{$9.900\times10^{-7}$}" in tex and r"\underline" not in tex  # 4 digits, as the rest
     assert "VIFB's convention (at most 2)" in tex and "PSNR, RMSE: VIFB's definitions" not in tex
     vifb = summary_latex(rows + [Row("a", "p1", "PSNR", 58.0), Row("b", "p1", "PSNR", 57.0)], "t")
     assert "PSNR, RMSE: VIFB's definitions" in vifb

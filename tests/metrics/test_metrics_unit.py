@@ -497,7 +497,7 @@ def test_default_metrics_still_refuse_bad_images():
 
     with pytest.raises(ValueError, match="size mismatch"):
         compute_metrics(F, A[:-1], B)
-    with pytest.raises(ValueError, match="source 2: float values span"):
+    with pytest.raises(ValueError, match="b: float values span"):  # named as the argument
         compute_metrics(F, A, B * 300.0)
     with pytest.raises(ValueError, match="HxW or HxWx3"):
         compute_metrics(np.zeros((48, 56, 2)), A, B)

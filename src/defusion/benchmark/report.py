@@ -43,6 +43,26 @@ def mean_table(rows: list[Row]) -> tuple[list[str], list[str], dict[tuple[str, s
     return methods, [m for m in metrics if m != SECONDS], means
 
 
+#: Degrees of freedom the standard deviation over pairs loses: 1, the sample standard deviation
+#: (``numpy.std(ddof=1)``), the spread of a metric over the pairs as a sample of images; none of one pair.
+STD_DDOF = 1
+
+
+def std_table(rows: list[Row]) -> dict[tuple[str, str], float]:
+    """{(method, metric): standard deviation over images} of the finite values (:data:`STD_DDOF`), the
+    seconds per pair included; none where a method has a single value of a metric.
+
+    Example:
+        >>> std_table([Row("a", "p1", "EN", 6.0), Row("a", "p2", "EN", 7.0), Row("b", "p1", "EN", 5.0)])
+        {('a', 'EN'): 0.7071067811865476}
+    """
+    values: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in rows:
+        if np.isfinite(r.value):
+            values[(r.method, r.metric)].append(r.value)
+    return {k: float(np.std(v, ddof=STD_DDOF)) for k, v in values.items() if len(v) > STD_DDOF}
+
+
 def metric_ranks(values: dict[str, float], metric: str) -> dict[str, float]:
     """{method: rank} of ``values`` (one metric's means) in the metric's direction, 1 = best; tied
     values share the average of their ranks (``scipy.stats.rankdata``'s 'average'), so that a
@@ -173,16 +193,31 @@ def _fewer_pairs_rule(fewer: set[tuple[str, str]], awards: str, left_out: set[st
     return rule
 
 
-def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[str, str] | None = None) -> str:
+#: What the tables' cells hold, by ``std`` (:func:`summary_markdown`, :func:`summary_latex`).
+_CELLS = {False: "mean over pairs", True: "mean ± standard deviation over pairs"}
+#: The same in the LaTeX caption, before the number of pairs.
+_LATEX_CELLS = {False: "mean over", True: r"mean $\pm$ standard deviation over"}
+
+
+def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[str, str] | None = None,
+                     std: bool = False) -> str:
     """Mean per method and metric, best in bold, mean rank, seconds per pair; ``sources``: the
-    folders of the first and second sources, named in the caption."""
+    folders of the first and second sources, named in the caption; ``std``: each mean followed by
+    ``± `` its standard deviation over pairs (:func:`std_table`; the best still by the mean).
+
+    Example:
+        >>> rows = [Row("a", "p1", "EN", 6.0), Row("a", "p2", "EN", 7.0)]
+        >>> summary_markdown(rows, "t", std=True).splitlines()[-1]
+        '| a | 1.00 | 6.5 ± 0.71 |  |'
+    """
     methods, metrics, means = mean_table(rows)
+    stds = std_table(rows) if std else {}
     ranks = table_ranks(rows, methods, metrics, means)
     fewer = fewer_pairs(rows)
     images = {r.image for r in rows}
     order = ranked_order(methods, ranks)
     arrows = [f"{m} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
-    lines = [f"### {title}", "", f"{pairs_phrase(len(images), sources, title)}; mean over pairs; best in **bold**; "
+    lines = [f"### {title}", "", f"{pairs_phrase(len(images), sources, title)}; {_CELLS[std]}; best in **bold**; "
              f"rank = mean rank over the metrics (1 = best; over those every ranked method has{_once(metrics)})."
              f"{_fewer_pairs_rule(fewer, 'best', unranked(rows))}", "",
              "| method | rank | " + " | ".join(arrows) + " | s/pair |",
@@ -201,6 +236,8 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[s
                 text += FEWER_PAIRS_MARK
             elif v is not None and v == best.get(metric):
                 text = f"**{text}**"
+            if (method, metric) in stds:
+                text += f" ± {stds[(method, metric)]:.2g}"
             cells.append(text)
         seconds = means.get((method, SECONDS))
         rank = f"{ranks[method]:.2f}" if method in ranks else NO_RANK
@@ -242,19 +279,47 @@ def images_per_method(rows: list[Row]) -> dict[str, int]:
     return {m: len(images) for m, images in seen.items()}
 
 
-def _decimals(values: list[float], digits: int = 4) -> int:
-    """Decimal places that give the column's largest magnitude ``digits`` significant digits."""
+#: Significant digits of the LaTeX table's numbers, and the most decimal places a column shows them
+#: with: a column whose largest value needs more (all under 0.001, say Nabf's 4.868e-07) is written
+#: in scientific notation, not as 0.000000 and 0.000069.
+LATEX_DIGITS = 4
+LATEX_MAX_PLACES = 6
+
+
+def _decimals(values: list[float], digits: int = LATEX_DIGITS) -> int | None:
+    """Decimal places that give the column's largest magnitude ``digits`` significant digits; None
+    where that takes more than :data:`LATEX_MAX_PLACES` (the column is then in scientific notation).
+
+    Example:
+        >>> _decimals([0.61, 0.5]), _decimals([58.2, 60.0]), _decimals([4.868e-07, 6.913e-05])
+        (4, 2, None)
+    """
     top = max((abs(v) for v in values if v), default=1.0)
-    return int(min(6, max(0, digits - 1 - np.floor(np.log10(top)))))
+    places = int(max(0, digits - 1 - np.floor(np.log10(top))))
+    return places if places <= LATEX_MAX_PLACES else None
 
 
-def _latex_number(value: float, places: int) -> str:
-    """``value`` to ``places`` decimals, or in scientific notation where that would show 0."""
-    text = f"{value:.{places}f}"
-    if value != 0 and float(text) == 0:
-        mantissa, exponent = f"{value:.1e}".split("e")
-        return f"${mantissa}\\times10^{{{int(exponent)}}}$"
-    return text
+def _latex_number(value: float, places: int | None) -> str:
+    r"""``value`` to ``places`` decimals; in scientific notation to :data:`LATEX_DIGITS` significant
+    digits where ``places`` is None (:func:`_decimals`) or they would show 0.
+
+    Example:
+        >>> _latex_number(0.61234, 4), _latex_number(4.8677e-07, None), _latex_number(4.8677e-07, 4)
+        ('0.6123', '$4.868\\times10^{-7}$', '$4.868\\times10^{-7}$')
+    """
+    if value == 0:
+        return "0" if places is None else f"{value:.{places}f}"
+    if places is not None:
+        text = f"{value:.{places}f}"
+        if float(text) != 0:
+            return text
+    mantissa, exponent = f"{value:.{LATEX_DIGITS - 1}e}".split("e")
+    return f"${mantissa}\\times10^{{{int(exponent)}}}$"
+
+
+def _latex_shown(value: float, places: int | None) -> float:
+    """``value`` as :func:`_latex_number` shows it, so that best and second go by what is shown."""
+    return round(value, places) if places is not None else float(f"{value:.{LATEX_DIGITS - 1}e}")
 
 
 #: LaTeX's special characters in running text and what prints them.
@@ -273,12 +338,16 @@ def _latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIALS.get(char, char) for char in text)
 
 
-def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str, str] | None = None) -> str:
+def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str, str] | None = None,
+                  std: bool = False) -> str:
     """The summary as a LaTeX table (booktabs, and graphicx for its \\resizebox): methods by mean
-    rank, best **bold**, second underlined, each column to four significant digits; the caption
+    rank, best **bold**, second underlined, each column to four significant digits (a column of values
+    under 0.001 in scientific notation, :func:`_decimals`); the caption
     gives the number of pairs and, where given, ``sources`` (the first and second sources'
-    folders); paste it into a paper."""
+    folders); ``std``: each mean followed by ``$\\pm$`` its standard deviation over pairs
+    (:func:`std_table`), to the column's decimals; paste it into a paper."""
     methods, metrics, means = mean_table(rows)
+    stds = std_table(rows) if std else {}
     ranks = table_ranks(rows, methods, metrics, means)
     fewer = fewer_pairs(rows)
     order = ranked_order(methods, ranks)
@@ -287,7 +356,7 @@ def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str,
                         for m in metrics)
     lines = ["% written by defusion bench; needs \\usepackage{booktabs} and \\usepackage{graphicx} (\\resizebox)",
              "\\begin{table}[t]", "\\centering",
-             f"\\caption{{{_latex_escape(title)}: mean over "
+             f"\\caption{{{_latex_escape(title)}: {_LATEX_CELLS[std]} "
              f"{_latex_escape(pairs_phrase(len(images), sources, title))}; "
              f"best in bold, second underlined."
              f"{_latex_escape(_fewer_pairs_rule(fewer, 'best or second', unranked(rows), 'is not ranked'))}}}",
@@ -297,20 +366,22 @@ def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str,
     for metric in metrics:
         column = {m: means[(m, metric)] for m in order if (m, metric) in means}
         places = _decimals(list(column.values()))
-        eligible = [round(v, places) for m, v in column.items() if (m, metric) not in fewer]
+        eligible = [_latex_shown(v, places) for m, v in column.items() if (m, metric) not in fewer]
         ranked = sorted(set(eligible), reverse=higher_is_better(metric))
         for m in order:
             if m not in column:
                 cells[m].append("--")
                 continue
             text = _latex_number(column[m], places)
-            shown = round(column[m], places)
+            shown = _latex_shown(column[m], places)
             if (m, metric) in fewer:
                 text += _latex_escape(FEWER_PAIRS_MARK)
             elif len(eligible) > 1 and shown == ranked[0]:
                 text = f"\\textbf{{{text}}}"
             elif len(eligible) > 2 and len(ranked) > 1 and shown == ranked[1]:  # second of three or more
                 text = f"\\underline{{{text}}}"
+            if (m, metric) in stds:
+                text += f" $\\pm$ {_latex_number(stds[(m, metric)], places)}"
             cells[m].append(text)
     for m in order:
         lines.append(f"{_latex_escape(m)} & " + " & ".join(cells[m]) + " \\\\")
@@ -333,6 +404,19 @@ def means_csv(rows: list[Row], path: Path) -> None:
     """One row per method (by mean rank): its mean rank (blank for a method with a mean over fewer pairs,
     :func:`unranked`, listed last), number of images, mean of every metric and seconds per pair: the
     table for a spreadsheet. Written atomically (a full disk leaves the old file)."""
+    _per_method_csv(rows, path, mean_table(rows)[2])
+
+
+def stds_csv(rows: list[Row], path: Path) -> None:
+    """means.csv's companion: the same rows and columns, each metric's (and the seconds') standard
+    deviation over pairs (:func:`std_table`; blank for a method with one value) in place of its mean,
+    so that mean ± standard deviation can be reported. Written atomically."""
+    _per_method_csv(rows, path, std_table(rows))
+
+
+def _per_method_csv(rows: list[Row], path: Path, values: dict[tuple[str, str], float]) -> None:
+    """The layout of means.csv and stds.csv: one row per method by mean rank (blank for an unranked
+    one, listed last), its number of images, then ``values`` of every metric and of the seconds."""
     methods, metrics, means = mean_table(rows)
     ranks = table_ranks(rows, methods, metrics, means)
     counts = images_per_method(rows)
@@ -340,9 +424,9 @@ def means_csv(rows: list[Row], path: Path) -> None:
     writer = csv.writer(text)
     writer.writerow(["method", "rank", "images", *metrics, SECONDS])
     for m in ranked_order(methods, ranks):
-        values = [means.get((m, k)) for k in [*metrics, SECONDS]]
+        cells = [values.get((m, k)) for k in [*metrics, SECONDS]]
         writer.writerow([m, f"{ranks[m]:.3f}" if m in ranks else "", counts.get(m, 0),
-                         *("" if v is None else f"{v:.6g}" for v in values)])
+                         *("" if v is None else f"{v:.6g}" for v in cells)])
     write_bytes_atomically(path, text.getvalue().encode())
 
 

@@ -97,7 +97,7 @@ def viewable(scored: np.ndarray) -> np.ndarray:
         [[0, 60, 255]]
     """
     if scored.dtype.kind != "f":
-        return to_uint8(scored)
+        return _in_eight_bits(scored)
     from defusion.metrics._utils import float_scale
 
     scale = float_scale(float(scored.min()), float(scored.max())) or 1.0
@@ -110,11 +110,22 @@ def _scored_file(path: str | Path) -> tuple[np.ndarray, bool]:
 
 
 def _as_scored(image: np.ndarray) -> tuple[np.ndarray, bool]:
-    """A decoded image as scored (floats as they are, integers in 8 bits), and whether it holds
-    8-bit values in 16 bits (:func:`_eight_bit_values`)."""
+    """A decoded image as scored (floats as they are, integers in 8 bits: 16-bit rounded as the
+    metrics round a uint16 array, :func:`~defusion.metrics._utils.eight_bit_levels`), and whether it
+    holds 8-bit values in 16 bits (:func:`_eight_bit_values`)."""
     if image.dtype.kind == "f":
         return image, False
-    return to_uint8(image), _eight_bit_values(image)
+    return _in_eight_bits(image), _eight_bit_values(image)
+
+
+def _in_eight_bits(image: np.ndarray) -> np.ndarray:
+    """A uint8, uint16 or [0, 1] float image (a decoded file, a method's output) in 8 bits: uint16
+    as the metrics score a uint16 array, by the one rounding of 16 bits to 8 they all use."""
+    from defusion.metrics._utils import eight_bit_levels
+
+    if image.dtype.kind == "f":
+        return to_uint8(image)
+    return image if image.dtype == np.uint8 else eight_bit_levels(image)
 
 
 def _eight_bit_values(image: np.ndarray) -> bool:
@@ -153,8 +164,8 @@ def _read_source(path: Path) -> tuple[np.ndarray, np.ndarray, list[_Finding]]:
     try:
         scored = read_image(path, floats="levels")
     except FloatRangeError as exc:
-        return image, to_uint8(image), [_Finding("float-stretched", folder, str(path),
-                                                 f"{exc.low:.6g}..{exc.high:.6g}")]
+        return image, _in_eight_bits(image), [_Finding("float-stretched", folder, str(path),
+                                                        f"{exc.low:.6g}..{exc.high:.6g}")]
     lo, hi = float(scored.min()), float(scored.max())
     on_levels = float_scale(lo, hi) == 1
     if (lo >= 0 and hi <= 1) or (on_levels and lo == 0 and hi == _MAX_8BIT):  # the stretch changes nothing
@@ -468,7 +479,7 @@ def _evaluate(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
             continue
         try:
             start = time.perf_counter()
-            fused = to_uint8(fn(a, b))
+            fused = _in_eight_bits(fn(a, b))
             if name not in task.timed:
                 rows.append(Row(name, stem, SECONDS, time.perf_counter() - start))
         except Exception as exc:  # noqa: BLE001 - one method failing on one pair is data
@@ -479,15 +490,17 @@ def _evaluate(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
             from defusion.io.writing import write_image
 
             write_image(task.save_dir / name / f"{stem}.png", fused)
+    stored: dict[str, np.ndarray] = {}  # published results as their files hold them, to judge their content
     for name in task.published_order:
         if name not in task.published:
             problems.append(f"{stem}: no result of {name}")
             continue
         try:
-            fused, eight_bit = _scored_file(task.published[name])
+            stored[name] = read_image(task.published[name], floats="levels")
         except ImageReadError as exc:
             problems.append(f"{stem}: {name}: {exc}")
             continue
+        fused, eight_bit = _as_scored(stored[name])
         if eight_bit:
             found.append(_Finding("eight-bit", name, str(task.published[name]), source=False))
         if fused.shape[:2] != a.shape[:2]:
@@ -496,7 +509,7 @@ def _evaluate(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
             continue
         outputs[name] = fused
     grey_rgb = {name: str(task.published.get(name, f"its result of {stem}")) for name, fused in outputs.items()
-                if task.todo[name] and fused.ndim == 3 and is_grey(fused)}
+                if task.todo[name] and _grey_stored_as_rgb(stored.get(name, fused))}
     with shared_inputs():  # decode/convert each source once for all methods
         for name, fused in outputs.items():
             if not task.todo[name]:
@@ -506,6 +519,14 @@ def _evaluate(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
             problems += [f"{stem}: {name}: {metric} not computed ({why})" for metric, why in skipped.items()]
     return _PairResult({name: viewable(fused) for name, fused in outputs.items()}, viewable(a_scored),
                        viewable(b_scored), rows, problems, narrow=narrow, grey_rgb=grey_rgb, found=found)
+
+
+def _grey_stored_as_rgb(image: np.ndarray) -> bool:
+    """Whether a result, as its file holds it (not as rounded to be scored: 8-bit values saved as
+    16-bit round to near-black levels 0 and 1, grey whatever their colours), is grey in three channels:
+    judged on the 8-bit scale where a 16-bit file holds only 8-bit values (:func:`_eight_bit_values`),
+    on its type's full scale otherwise (:func:`~defusion.fusion.color.is_grey`)."""
+    return image.ndim == 3 and is_grey(image, _MAX_8BIT if _eight_bit_values(image) else None)
 
 
 def _say_found(pair: _PairResult, told: set[tuple[str, str]]) -> None:

@@ -70,6 +70,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the method the others are compared with image by image in versus.md (wins, ties, "
                         "losses and a Wilcoxon signed-rank test per metric; default: defusion if run, else the "
                         "first method; any case where only one method matches)")
+    p.add_argument("--std", action="store_true",
+                   help="show each mean as mean ± standard deviation over pairs in summary.md and summary.tex "
+                        "(stds.csv, beside means.csv, always holds the standard deviations)")
     p.add_argument("--save-fused", action="store_true", help="also write built-in methods' results to OUT/fused/")
     p.add_argument("--resume", action="store_true",
                    help="keep the scores already in OUT/results.csv and compute only what is missing, "
@@ -263,12 +266,24 @@ def _default_title(args: argparse.Namespace) -> str:
 
     dataset = args.dir_a.parent.name or args.dir_a.name
     return (f"{args.task.upper()}: {dataset} {sources_phrase((_folder_name(args.dir_a), _folder_name(args.dir_b)))}"
-            + (f", weights {args.weights.name}" if args.weights else ""))
+            + (f", weights {_weights_label(args.weights)}" if args.weights else ""))
+
+
+def _weights_label(weights: Path) -> str:
+    """Weights as the title names them: the file with its folder (``run1/weights.safetensors``), since
+    every training run's file has the same name; the file alone where it has no folder's name.
+
+    Example:
+        >>> _weights_label(Path("runs/run1/weights.safetensors")), _weights_label(Path("/tiny.safetensors"))
+        ('run1/weights.safetensors', 'tiny.safetensors')
+    """
+    folder = weights.resolve().parent.name
+    return f"{folder}/{weights.name}" if folder else weights.name
 
 
 #: What ``defusion bench`` writes into OUT (a fresh run removes earlier ones, so none is stale).
-OUTPUTS = ("results.csv", "summary.md", "summary.tex", "means.csv", "summary.png", "versus.md", "versus.png",
-           RUN_FILE)
+OUTPUTS = ("results.csv", "summary.md", "summary.tex", "means.csv", "stds.csv", "summary.png", "versus.md",
+           "versus.png", RUN_FILE)
 
 
 def _clear_outputs(out: Path) -> None:
@@ -666,7 +681,8 @@ def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, .
     ``earlier``: the (method, pair, metric) of the rows kept from an earlier run; ``produced``:
     {pair: the methods whose result was at hand}, to name a method of this run with no score at all."""
     from defusion.benchmark.compare import versus_chart, versus_markdown, versus_summary
-    from defusion.benchmark.report import means_csv, summary_chart, summary_latex, summary_markdown, undefined_notes
+    from defusion.benchmark.report import (means_csv, stds_csv, summary_chart, summary_latex, summary_markdown,
+                                           undefined_notes)
     from defusion.benchmark.runner import SECONDS, read_results_csv
     from defusion.io.writing import write_bytes_atomically
 
@@ -696,11 +712,12 @@ def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, .
              "methods it does not name; not run again)"
              + (f"; without {listed(lacking)} where the earlier run did not score them (name the methods in "
                 "--methods or --fused to score those)" if lacking else ""))
-    write_bytes_atomically(args.out / "summary.md", summary_markdown(rows, title, sources).encode())
-    write_bytes_atomically(args.out / "summary.tex", summary_latex(rows, title, sources).encode())
+    write_bytes_atomically(args.out / "summary.md", summary_markdown(rows, title, sources, args.std).encode())
+    write_bytes_atomically(args.out / "summary.tex", summary_latex(rows, title, sources, args.std).encode())
     means_csv(rows, args.out / "means.csv")
+    stds_csv(rows, args.out / "stds.csv")
     summary_chart(rows, args.out / "summary.png", title)
-    written = "results.csv, summary.md, summary.tex, means.csv, summary.png"
+    written = "results.csv, summary.md, summary.tex, means.csv, stds.csv, summary.png"
     scored = list(dict.fromkeys(r.method for r in rows))
     reference = args.versus or ("defusion" if "defusion" in scored else scored[0])
     versus = []
@@ -717,7 +734,7 @@ def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, .
         _say_left_out(problem)
     for line in undefined_notes(rows):
         note(f"{args.out / 'summary.md'}: {line}")
-    print(summary_markdown(rows, title, sources))
+    print(summary_markdown(rows, title, sources, args.std))
     for line in versus:
         print(line)
     print(f"wrote {args.out}/{written} and grids/", file=sys.stderr)

@@ -23,7 +23,16 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (UserError,)
 UNDEFINED = "not defined: flat or identical images"
 
 
+#: Under --help: what the exit status says.
+EPILOG = ("exit status: 0 when every metric named in --names was computed (or, without --names, whatever "
+          "the images are too small for is shown as n/a); 1 when one named in --names could not be (shown as "
+          "n/a, or null in --json, with why); 2 on a usage error, an unreadable file or a size mismatch.")
+#: Ends the note on a metric named in --names that could not be computed, as bench's last line does.
+NOT_COMPUTED_STATUS = "; exit status 1"
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = EPILOG
     p.add_argument("fused", type=Path, metavar="FUSED", help="fused image")
     p.add_argument("sources", type=Path, nargs="+", metavar="A B [C ...]",
                    help="the sources: two (VIFB: visible first, then infrared), or more (a bracket or focus "
@@ -63,20 +72,20 @@ def _names(spec: str | None, sources: int = 2) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.metrics import METRICS, compute_each
+    from defusion.metrics import METRICS, compute_each, source_labels
+    from defusion.metrics._utils import size_mismatch
 
     if len(args.sources) < 2:
         raise UserError("need the fused image and at least two sources: FUSED A B [C ...]")
     args.a, args.b, *args.more = args.sources
 
     names = _names(args.names, 2 + len(args.more))
-    labels = ["fused", "a", "b", *(f"source {i}" for i in range(3, 3 + len(args.more)))]
+    labels = ["fused", *source_labels(len(args.sources))]
     paths = [args.fused, args.a, args.b, *args.more]
     images = {label: _read(path) for label, path in zip(labels, paths)}
-    sizes = {k: v.shape[:2] for k, v in images.items()}
-    if len(set(sizes.values())) != 1:
-        shown = ", ".join(f"{k} {w}x{h}" for k, (h, w) in sizes.items())
-        raise UserError(f"size mismatch (W x H): {shown}")
+    mismatch = size_mismatch({label: image.shape for label, image in images.items()})
+    if mismatch:
+        raise UserError(mismatch)
 
     fused, *sources = images.values()
     computed, skipped = compute_each(fused, sources, names)
@@ -99,8 +108,9 @@ def run(args: argparse.Namespace) -> int:
             shown = "n/a" if v is None else f"{v:.6g}"
             better = "higher" if METRICS[name].higher_is_better else "lower"
             print(f"{name:<{width}}  {shown:>12}  {better:<6}  {METRICS[name].description}")
+        status = NOT_COMPUTED_STATUS if args.names else ""  # named, so wanted: the command fails
         for name, why in skipped.items():
-            print(f"defusion: note: {name} not computed: {why}", file=sys.stderr)
+            print(f"defusion: note: {name} not computed: {why}{status}", file=sys.stderr)
         if undefined:
             print(f"defusion: note: {', '.join(undefined)}: no value, {UNDEFINED}", file=sys.stderr)
-    return 0
+    return 1 if args.names and skipped else 0

@@ -2,9 +2,10 @@
 
 Every metric takes the fused image and the two source images (``a`` = first source, e.g. the
 visible image in VIFB; ``b`` = second source, e.g. infrared) as numpy arrays, ``HxW`` or
-``HxWx3``, scored **on the 0..255 scale** (``uint8`` and 0..255 floats as they are; ``uint16`` and
-floats in [0, 1] brought to it; other float ranges raise ``ValueError``), and returns a Python
-float. The 13 VIFB metrics reproduce VIFB's MATLAB code, quirks included; every definition and
+``HxWx3``, all three of one height and width whatever metrics are asked (else ``ValueError``),
+scored **on the 0..255 scale** (``uint8`` and 0..255 floats as they are; ``uint16`` as the 8-bit
+image it rounds to; floats in [0, 1] times 255; other float ranges raise ``ValueError``), and
+returns a Python float. The 13 VIFB metrics reproduce VIFB's MATLAB code, quirks included; every definition and
 convention is in ``docs/metrics.md``.
 
 >>> import numpy as np
@@ -24,7 +25,7 @@ from typing import Callable, Iterable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import as_image, shared_inputs
+from defusion.metrics._utils import as_image, shared_inputs, size_mismatch, source_labels
 from defusion.metrics.gradient import average_gradient, edge_intensity, nabf, qabf, spatial_frequency
 from defusion.metrics.information import cross_entropy, entropy, mutual_information, mutual_information_bits
 from defusion.metrics.perceptual import qcb, qcv, vif, vifp
@@ -164,14 +165,34 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
     names = metric_names(names)
     check_source_count(names, len(sources))
     fused, sources = np.asarray(fused), [np.asarray(x) for x in sources]
+    check_images(fused, sources)
     with shared_inputs():
-        return {n: METRICS[n].fn(fused, *(sources if n in _BRACKET_METRICS else sources[:2])) for n in names}
+        return _computed(fused, sources, names)
+
+
+def check_images(fused: ArrayLike, sources: list[ArrayLike]) -> None:
+    """Refuse, with ``ValueError``, inputs no metric can take: an image of the wrong shape, dtype or
+    value range, or images whose heights and widths differ. Checked whatever metrics are asked, so
+    that a no-reference metric (EN, which reads the fused image alone) cannot score a fused image
+    against sources of another size."""
+    labels = ["fused", *source_labels(len(sources))]
+    shapes = {label: as_image(image, label).shape for label, image in zip(labels, [fused, *sources])}
+    mismatch = size_mismatch(shapes)
+    if mismatch:
+        raise ValueError(mismatch)
+
+
+def _computed(fused: np.ndarray, sources: list[np.ndarray], names: list[str]) -> dict[str, float]:
+    """The named metrics of inputs already checked (:func:`check_images`): a bracket metric takes
+    every source, the others the first two."""
+    return {n: METRICS[n].fn(fused, *(sources if n in _BRACKET_METRICS else sources[:2])) for n in names}
 
 
 def compute_each(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str]
                  ) -> tuple[dict[str, float], dict[str, str]]:
     """The named metrics one by one, so that one an image cannot take (too small for a multi-scale
     metric or SSIM's window) leaves the others: ``({name: value}, {name: why not computed})``.
+    Inputs no metric can take (:func:`check_images`, :func:`check_source_count`) raise ``ValueError``.
 
     Example:
         >>> import numpy as np
@@ -180,12 +201,16 @@ def compute_each(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str
         >>> list(values), list(skipped)
         (['EN'], ['SSIM'])
     """
+    names = metric_names(names)
+    check_source_count(names, len(sources))
+    fused, sources = np.asarray(fused), [np.asarray(x) for x in sources]
+    check_images(fused, sources)  # a bad input is an error, not a metric skipped
     values: dict[str, float] = {}
     skipped: dict[str, str] = {}
     with shared_inputs():  # the inputs converted once for all of them
-        for name in metric_names(names):
+        for name in names:
             try:
-                values[name] = compute_stack_metrics(fused, sources, [name])[name]
+                values[name] = _computed(fused, sources, [name])[name]
             except ValueError as exc:
                 skipped[name] = str(exc)
     return values, skipped
@@ -196,14 +221,6 @@ def _defaults_that_fit(fused: ArrayLike, sources: list[ArrayLike], names: Iterab
 
     Inputs no metric can take (dtype, shape, value range, sizes that differ) still raise
     ``ValueError``: only a metric's own refusal is skipped, never a bad image."""
-    check_source_count(names, len(sources))
-    fused, sources = np.asarray(fused), [np.asarray(x) for x in sources]
-    f = as_image(fused, "fused")
-    for i, src in enumerate(sources):
-        s = as_image(src, f"source {i + 1}")
-        if s.shape[:2] != f.shape[:2]:
-            raise ValueError(f"size mismatch: fused is {f.shape[0]}x{f.shape[1]}, "
-                             f"source {i + 1} is {s.shape[0]}x{s.shape[1]}")
     values, _ = compute_each(fused, sources, names)
     return values
 
@@ -218,8 +235,10 @@ def compute_metrics(
     A named metric the images are too small for raises ``ValueError``; the default set instead
     leaves it out: MS-SSIM under 176 pixels a side, VIF and VIFp under 81, MS-MEF-SSIM under 44,
     SSIM, SSIM-mean and MEF-SSIM under 11.
-    Images: uint8, uint16, float on 0..255 or in [0, 1] (scored on the 0..255 scale, as VIFB;
-    other float ranges raise ``ValueError``); they are converted once for all metrics.
+    Images: uint8, uint16, float on 0..255 or in [0, 1] (scored on the 0..255 scale, as VIFB; a
+    uint16 image as the 8-bit image it rounds to; other float ranges raise ``ValueError``), all of
+    the same height and width whatever ``names`` asks for (else ``ValueError``, sizes as W x H);
+    they are converted once for all metrics.
 
     Example:
         >>> import numpy as np
@@ -240,10 +259,12 @@ __all__ = [
     "compute_each",
     "compute_metrics",
     "compute_stack_metrics",
+    "check_images",
     "check_source_count",
     "distinct",
     "metric_names",
     "shared_inputs",
+    "source_labels",
     "average_gradient",
     "correlation_coefficient",
     "cross_entropy",

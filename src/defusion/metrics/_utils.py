@@ -5,11 +5,13 @@ Conventions (see ``docs/metrics.md``):
 * Images are numpy arrays, ``HxW`` (grey) or ``HxWx3`` (RGB); ``HxWx1`` is treated as grey.
 * Metrics are defined on the 0..255 scale, as VIFB's MATLAB code (0..255 doubles): ``uint8``
   inputs are used as they are, float inputs on 0..255 too (up to ``LEVEL_SLACK`` outside it, kept
-  as they are). ``uint16`` images and float images whose values all lie in [0, 1] (what
-  :class:`defusion.Fuser` returns for such sources; up to ``FLOAT_SLACK`` outside it, clipped) are
-  brought to that scale first (x / 257 and x * 255), each image on its own. So a 0..255 float image
-  whose values all lie in [0, 1.5] is read as a [0, 1] one. Float images on any other scale
-  (0..65535, -128..127, -1..1, ...) raise ``ValueError``: no single reading of them is safe.
+  as they are). ``uint16`` images are rounded to the 8-bit image they stand for
+  (:func:`eight_bit_levels`), so that they score exactly as that image does, as VIFB scores 8-bit
+  files. Float images whose values all lie in [0, 1] (what :class:`defusion.Fuser` returns for such
+  sources; up to ``FLOAT_SLACK`` outside it, clipped) are brought to that scale (x * 255), each image
+  on its own. So a 0..255 float image whose values all lie in [0, 1.5] is read as a [0, 1] one.
+  Float images on any other scale (0..65535, -128..127, -1..1, ...) raise ``ValueError``: no single
+  reading of them is safe.
 * Metrics that compare the fused image with the sources are computed per colour channel of the
   fused image and averaged (VIFB's rule); a 1-channel source is used for every channel. When the
   fused image is grey and a source is RGB, the source is converted with MATLAB's ``rgb2gray``.
@@ -34,6 +36,8 @@ FLOAT_SLACK = 0.5
 #: it is: half a grey level, i.e. values that round into 0..255. Anything further is on another
 #: scale, or needs clipping by the caller.
 LEVEL_SLACK = 0.5
+#: One 8-bit grey level in 16-bit units (65535 / 255): a uint16 value x stands for level x / 257.
+UINT16_PER_LEVEL = 257
 #: MATLAB ``rgb2gray`` weights (from the inverse of the NTSC YIQ transform).
 RGB2GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
 
@@ -85,9 +89,54 @@ def matlab_round(x: ArrayLike) -> Float:
     return np.copysign(r, x, out=r)
 
 
+def eight_bit_levels(image: NDArray) -> NDArray[np.uint8]:
+    """A ``uint16`` image as the 8-bit image it stands for: x / 257 rounded to the nearest level
+    (in exact integer arithmetic; no x / 257 lies half-way between two levels). The one conversion
+    of 16-bit data to the 0..255 scale: :func:`as_image` applies it to arrays, ``defusion metrics``
+    and ``defusion bench`` to 16-bit files (:func:`defusion.benchmark.runner.read_scored`), so a
+    16-bit image scores exactly as its 8-bit rounding everywhere.
+
+    Example:
+        >>> eight_bit_levels(np.array([0, 128, 129, 257, 65535], np.uint16)).tolist()
+        [0, 0, 1, 1, 255]
+    """
+    wide = np.asarray(image).astype(np.uint32)
+    return ((wide + UINT16_PER_LEVEL // 2) // UINT16_PER_LEVEL).astype(np.uint8)
+
+
+def _is_uint16(arr: NDArray) -> bool:
+    """Whether ``arr`` holds 16-bit unsigned integers, in either byte order (a big-endian TIFF's)."""
+    return arr.dtype.kind == "u" and arr.dtype.itemsize == 2
+
+
+def size_mismatch(sizes: dict[str, tuple[int, ...]]) -> str | None:
+    """The one line refusing images whose heights and widths differ, sizes given as ``{name: shape}``
+    and said as W x H (as everywhere else in defusion); ``None`` where they agree.
+
+    Example:
+        >>> size_mismatch({"fused": (40, 64), "a": (64, 64), "b": (64, 64)})
+        'size mismatch (W x H): fused 64x40, a 64x64, b 64x64'
+    """
+    if len({tuple(shape[:2]) for shape in sizes.values()}) <= 1:
+        return None
+    return "size mismatch (W x H): " + ", ".join(f"{name} {shape[1]}x{shape[0]}" for name, shape in sizes.items())
+
+
+def source_labels(count: int) -> list[str]:
+    """What ``count`` sources are called in messages, as ``defusion metrics`` calls them: ``a``, ``b``,
+    then ``source 3``, ...
+
+    Example:
+        >>> source_labels(4)
+        ['a', 'b', 'source 3', 'source 4']
+    """
+    return ["a", "b", *(f"source {i}" for i in range(3, count + 1))][:count]
+
+
 def as_image(img: ArrayLike, name: str = "image") -> NDArray:
     """Check one image and return it as an ``HxW`` or ``HxWx3`` array (dtype kept), except that
-    ``uint16`` images and float images in [0, 1] come back as float64 on 0..255.
+    ``uint16`` images come back as the uint8 image they round to (:func:`eight_bit_levels`) and
+    float images in [0, 1] as float64 on 0..255.
 
     Floats must lie in [0, 1] (give or take ``FLOAT_SLACK``, clipped) or on 0..255 (give or take
     ``LEVEL_SLACK``): a 0..255 float image whose values all lie in [0, 1.5] is read as [0, 1], and
@@ -111,8 +160,8 @@ def as_image(img: ArrayLike, name: str = "image") -> NDArray:
             raise ValueError(f"{name}: {float_range_problem(lo, hi)}")
         if scale != 1:  # [0, 1], the Fuser's float convention
             return np.clip(arr.astype(np.float64), 0, 1) * scale
-    elif arr.dtype == np.uint16:
-        return arr.astype(np.float64) / 257.0
+    elif _is_uint16(arr):
+        return eight_bit_levels(arr)
     elif arr.dtype != np.uint8 and (arr.min() < 0 or arr.max() > 255):
         raise ValueError(f"{name}: {arr.dtype} values outside 0..255; pass uint8, uint16 or float images")
     return arr
@@ -183,13 +232,10 @@ def triplet(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> tuple[Float, Float,
     with MATLAB ``rgb2gray``.
     """
     f = as_image(fused, "fused")
-    srcs = []
-    for src, nm in ((a, "a"), (b, "b")):
-        s = as_image(src, nm)
-        if s.shape[:2] != f.shape[:2]:
-            raise ValueError(f"size mismatch: fused is {f.shape[0]}x{f.shape[1]}, "
-                             f"{nm} is {s.shape[0]}x{s.shape[1]}")
-        srcs.append(s)
+    srcs = [as_image(a, "a"), as_image(b, "b")]
+    mismatch = size_mismatch({"fused": f.shape, "a": srcs[0].shape, "b": srcs[1].shape})
+    if mismatch:
+        raise ValueError(mismatch)
     F = planes(f)
     out = []
     for s in srcs:

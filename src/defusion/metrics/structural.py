@@ -20,6 +20,8 @@ from defusion.metrics._utils import (
     downsample2,
     filter_valid,
     gaussian_1d,
+    size_mismatch,
+    source_labels,
     to_gray,
     triplet,
     uniq,
@@ -186,11 +188,12 @@ def _mef_ssim_value(seq: Float, f: Float, k: float = 0.03) -> float:
 
 def _mef_inputs(fused: ArrayLike, *sources: ArrayLike) -> tuple[Float, Float]:
     f = to_gray(fused, "fused")
-    seq = np.stack([to_gray(s, f"source {i + 1}") for i, s in enumerate(sources)])
-    if seq.shape[1:] != f.shape:
-        raise ValueError(f"size mismatch: fused is {f.shape[0]}x{f.shape[1]}, sources are "
-                         f"{seq.shape[1]}x{seq.shape[2]}")
-    return seq, f
+    labels = source_labels(len(sources))
+    grey = [to_gray(s, label) for s, label in zip(sources, labels)]
+    mismatch = size_mismatch({"fused": f.shape, **{label: g.shape for label, g in zip(labels, grey)}})
+    if mismatch:
+        raise ValueError(mismatch)
+    return np.stack(grey), f
 
 
 def mef_ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike, *more: ArrayLike) -> float:
