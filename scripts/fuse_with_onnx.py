@@ -21,7 +21,9 @@ a registered pair that fits in one network pass:
 Gains and scale come from the file's `fusion_defaults` metadata for ``--task`` (exports made
 before 2026-12-05 lack it: then the fusion core's general defaults below). Not covered here:
 tiling of large images, raw thermal stretching, --align, --rig, palettes and pixels from the
-sources (use `defusion fuse` or the Fuser for those).
+sources (use `defusion fuse` or the Fuser for those). A raw 16-bit frame (grey, its values in a
+narrow band: thermal counts, which `defusion fuse` stretches) is refused rather than fused as a
+flat grey that loses the infrared, as is a file that is no readable image: one line, exit status 2.
 Usage: python scripts/fuse_with_onnx.py denet.onnx A B -o fused.png [--task ivf|mef|mff] [--scale S]
 """
 
@@ -29,10 +31,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 #: Full-range BT.601 RGB -> YCbCr (chroma centred on 0.5), as the fusion core converts.
 RGB_TO_YCBCR = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]],
@@ -51,6 +55,45 @@ SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
 #: A source is grey when no pixel's channels (floats in [0, 1]) spread over more than this: 4 levels
 #: of 8 bits, what a lossy codec leaves of R = G = B (the core's defusion.fusion.color.GREY_SPREAD).
 GREY_SPREAD = 4 / 255
+#: A grey 16-bit source is a raw sensor frame when its values span under this share of the range
+#: (the core's defusion.fusion.stretch.NARROW_SPAN), measured between these percentiles of its
+#: non-zero values (TAIL_PERCENT there: hot and dead pixels do not widen it).
+NARROW_SPAN = 0.25
+RAW_PERCENTILES = (0.1, 99.9)
+#: Exit status of a refused input, as argparse's for a usage error.
+EXIT_REFUSED = 2
+
+
+def refuse(message: str) -> NoReturn:
+    """Stop with one line on stderr (no traceback), exit status EXIT_REFUSED."""
+    print(f"{Path(sys.argv[0]).name}: error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_REFUSED)
+
+
+def read_source(path: str) -> tuple[np.ndarray, bool]:
+    """:func:`read`, with a file that is no readable image or a raw 16-bit frame refused in one line."""
+    try:
+        image, sixteen_bit = read(path)
+    except UnidentifiedImageError:
+        refuse(f"{path} is not an image Pillow can read (PNG, JPEG, TIFF, ...): give an image file")
+    except (OSError, Image.DecompressionBombError) as exc:
+        refuse(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
+    band = raw_band(image) if sixteen_bit else None
+    if band is not None:
+        refuse(f"{path} looks like a raw 16-bit frame (values {band[0]:.0f} to {band[1]:.0f} of 0-65535: thermal "
+               "counts?), which fuses as a flat grey that loses it: stretch it to the full range first, or use "
+               "`defusion fuse`, which does")
+    return image, sixteen_bit
+
+
+def raw_band(image: np.ndarray) -> tuple[float, float] | None:
+    """The 16-bit values (low, high) a grey source spans where that is a narrow band (a raw sensor
+    frame, under NARROW_SPAN of the range; zeros, dead pixels, left out), else None."""
+    if image.ndim != 2:
+        return None
+    readings = image[image > 0]
+    low, high = np.percentile(readings if readings.size else image, RAW_PERCENTILES)
+    return (low * FULL_16, high * FULL_16) if 0 < high - low < NARROW_SPAN else None
 
 
 def read(path: str) -> tuple[np.ndarray, bool]:
@@ -62,6 +105,8 @@ def read(path: str) -> tuple[np.ndarray, bool]:
         import cv2
 
         bgr = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if bgr is None:
+            raise OSError("OpenCV cannot decode its 16-bit colour")
         return grey_if_close(cv2.cvtColor(bgr[..., :3], cv2.COLOR_BGR2RGB).astype(np.float32) / FULL_16), True
     return grey_if_close(np.asarray(image.convert("RGB"), dtype=np.float32) / FULL_8), False
 
@@ -150,14 +195,15 @@ def main() -> None:
     p.add_argument("--task", choices=("ivf", "mef", "mff"))
     p.add_argument("--scale", type=int, help="inference scale (default: the task's)")
     args = p.parse_args()
+    (a, a16), (b, b16) = read_source(args.a), read_source(args.b)  # refused before the model loads
+    if a.shape[:2] != b.shape[:2]:
+        refuse(f"the images differ in size: {a.shape[1]}x{a.shape[0]} vs {b.shape[1]}x{b.shape[0]}; register "
+               "them first (or use `defusion fuse --resize`)")
     import onnxruntime as ort
 
     session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
     settings = defaults(session, args.task)
     scale = args.scale or settings["scale"]
-    (a, a16), (b, b16) = read(args.a), read(args.b)
-    if a.shape[:2] != b.shape[:2]:
-        raise SystemExit(f"the images differ in size: {a.shape[1]}x{a.shape[0]} vs {b.shape[1]}x{b.shape[0]}")
     if args.task == "mef" and luminance(b).mean() < luminance(a).mean():
         a, b = b, a  # exposure pairs run darker first (the core's order="exposure")
     y = fuse_luminance(session, luminance(a), luminance(b), settings["unique_gain"], settings["detail_gain"], scale)

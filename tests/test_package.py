@@ -37,8 +37,8 @@ def test_the_mit_license_ships_in_wheel_and_sdist():
 #: Modules that import neither PyTorch nor OpenCV: the errors, choices and constants the CLI's
 #: modules need to build its parser (fast --help), and those modules (tests/cli/test_main_cli.py
 #: checks the whole parser).
-BARE_MODULES = ("defusion.fusion.choices", "defusion.fusion.errors", "defusion.io.errors", "defusion.io.formats",
-                "defusion.model.errors", "defusion.training.errors", "defusion.cli.main",
+BARE_MODULES = ("defusion.errors", "defusion.fusion.choices", "defusion.fusion.errors", "defusion.io.errors",
+                "defusion.io.formats", "defusion.model.errors", "defusion.training.errors", "defusion.cli.main",
                 *(f"defusion.cli.{name}" for name in ("fuse", "train", "info", "metrics", "bench", "serve", "export",
                                                       "video", "calibrate", "ui", "options", "errors")))
 
@@ -71,6 +71,7 @@ def test_names_moved_to_light_modules_keep_their_old_import_paths():
     from defusion.training import errors as training_errors, trainer
 
     assert fuser.SizeMismatchError is fusion_errors.SizeMismatchError
+    assert fuser.FusionInputError is fusion_errors.FusionInputError
     assert defusion.fusion.SizeMismatchError is fusion_errors.SizeMismatchError
     assert (align.MOTIONS, align.Motion) == (choices.MOTIONS, choices.Motion)
     assert align.MOTIONS == ("none", "translation", "euclidean", "affine", "homography")

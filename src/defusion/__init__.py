@@ -6,6 +6,9 @@ do not wait for PyTorch.
 Example:
     >>> from defusion import Fuser  # doctest: +SKIP
     >>> fused = Fuser.from_pretrained().fuse(a, b)  # doctest: +SKIP
+
+The library's own errors (a refused image, weights, rig, video, export, ...) derive from
+:class:`DefusionError`, to catch with one clause, and still from the builtin they always were (ValueError, ...).
 """
 
 from __future__ import annotations
@@ -15,15 +18,17 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = ["Decomposition", "FuseOptions", "Fuser", "Fusion", "Selection", "SizeMismatchError", "create_model",
-           "list_models", "__version__"]
+__all__ = ["Decomposition", "DefusionError", "FuseOptions", "Fuser", "Fusion", "Selection", "SizeMismatchError",
+           "create_model", "list_models", "__version__"]
 
-#: Public name -> the module it loads from (SizeMismatchError's is torch-free).
-_EXPORTS = {name: "defusion.model.registry" if name in ("create_model", "list_models")
-            else "defusion.fusion.errors" if name == "SizeMismatchError" else "defusion.fusion.fuser"
-            for name in __all__ if name != "__version__"}
+#: Modules of the public names that do not come from defusion.fusion.fuser (the errors' are torch-free).
+_HOMES = {"create_model": "defusion.model.registry", "list_models": "defusion.model.registry",
+          "SizeMismatchError": "defusion.fusion.errors", "DefusionError": "defusion.errors"}
+#: Public name -> the module it loads from.
+_EXPORTS = {name: _HOMES.get(name, "defusion.fusion.fuser") for name in __all__ if name != "__version__"}
 
 if TYPE_CHECKING:
+    from defusion.errors import DefusionError  # noqa: F401
     from defusion.fusion.errors import SizeMismatchError  # noqa: F401
     from defusion.fusion.fuser import Decomposition, FuseOptions, Fuser, Fusion, Selection  # noqa: F401
     from defusion.model.registry import create_model, list_models  # noqa: F401

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -81,3 +85,39 @@ def test_a_grey_pair_from_a_lossy_codec_stays_grey_as_defusion_fuse_keeps_it(onn
     assert got.shape == expected.shape == (45, 61)
     difference = np.abs(got.astype(int) - expected)
     assert difference.max() <= 1 and difference.mean() < 0.2, (difference.max(), difference.mean())
+
+
+def _refusal(model, *args) -> str:
+    """The script's one line on stderr for a refused input (exit status 2)."""
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(model), *map(str, args)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fuse_with_onnx.py: error: "), proc.stderr
+    return lines[0]
+
+
+def test_a_raw_thermal_frame_is_refused_rather_than_lost(onnx_file, tmp_path):
+    """The audit: raw counts 7000-8152 in a 16-bit frame fused as a flat grey (the result correlated
+    0.999 with the visible image), where `defusion fuse` stretches them."""
+    import cv2
+
+    rng = np.random.default_rng(8)
+    cv2.imwrite(str(tmp_path / "ir.png"), (7000 + rng.integers(0, 1153, (45, 61))).astype(np.uint16))
+    Image.fromarray(smooth_image(rng, 45, 61)).save(tmp_path / "vis.png")
+    line = _refusal(onnx_file, tmp_path / "vis.png", tmp_path / "ir.png", "-o", tmp_path / "fused.png")
+    assert re.search(rf"{re.escape(str(tmp_path / 'ir.png'))} looks like a raw 16-bit frame \(values 70\d\d to "
+                     r"81\d\d of 0-65535", line), line
+    assert "stretch it to the full range first, or use `defusion fuse`" in line
+    assert not (tmp_path / "fused.png").exists()
+
+
+def test_unreadable_inputs_are_one_line_and_exit_status_2(tmp_path):
+    """Refused before the model loads (none is given here): once a PIL traceback."""
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    out = tmp_path / "fused.png"
+    refused = _refusal("denet.onnx", tmp_path / "notes.txt", tmp_path / "a.png", "-o", out)
+    assert "notes.txt is not an image Pillow can read" in refused
+    refused = _refusal("denet.onnx", tmp_path / "a.png", tmp_path / "gone.png", "-o", out)
+    assert f"cannot read {tmp_path / 'gone.png'}: No such file or directory" in refused

@@ -88,7 +88,7 @@ def test_from_pretrained_takes_an_onnx_export_in_place_of_weights(exported, live
         Fuser.from_pretrained(exported["onnx"], half=True)
     with pytest.raises(OnnxModelError, match="is a weights file .* not an ONNX export"):  # never run as one
         load_onnx_fuser(lively_weights)
-    renamed = exported["onnx"].with_name("model.bin")  # `defusion export -o model.bin` writes any name
+    renamed = exported["onnx"].with_name("model.bin")  # an export renamed (`defusion export` names it .onnx)
     renamed.write_bytes(exported["onnx"].read_bytes())
     assert np.array_equal(load_onnx_fuser(renamed, threads=1, tile=0).fuse(a, b), fuser.fuse(a, b))
     assert isinstance(Fuser.from_pretrained(renamed, onnx=True, threads=1).model, OnnxDeNet)
@@ -138,7 +138,9 @@ def test_an_opset_the_exporter_refuses_is_one_line(tmp_path, tiny_weights, capsy
     monkeypatch.setattr(export_cli, "max_opset", lambda: None)
     out = tmp_path / "x.onnx"
     status, err = _guarded(capsys, "--format", "onnx", "-o", out, "--opset", 99, "--weights", tiny_weights)
-    assert status == 2 and err.startswith("defusion: error: --opset 99: not supported") and err.count("\n") == 1, err
+    started, refused = err.splitlines()  # the exporter refuses it once the export has begun
+    assert started.startswith("defusion: note: exporting") and refused.startswith(
+        "defusion: error: --opset 99: not supported") and status == 2, err
     assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
 
 
@@ -153,6 +155,30 @@ def test_an_output_named_for_the_other_format_is_refused(fmt, name, hint, tmp_pa
     assert status == 2 and err.startswith("defusion: error:") and err.count("\n") == 1, err
     assert f"not {fmt}" in err and str(tmp_path / hint) in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("fmt, name, hint", [
+    ("onnx", "x.txt", "x.onnx"),
+    ("onnx", "denet", "denet.onnx"),
+    ("torchscript", "denet.bin", "denet.pt"),
+])
+def test_an_output_not_named_for_its_format_is_refused(fmt, name, hint, tmp_path, tiny_weights, capsys):
+    """The audit: `--format onnx -o x.txt` wrote an ONNX file that readers, telling an export by its
+    suffix, take for something else."""
+    out = tmp_path / name
+    status, err = _guarded(capsys, "--format", fmt, "-o", out, "--weights", tiny_weights)
+    assert status == 2 and err.startswith("defusion: error:") and err.count("\n") == 1, err
+    assert f"a {fmt} export's name ends in " in err and f"use -o {tmp_path / hint}" in err
+    assert not out.exists()
+
+
+def test_the_export_says_what_it_does_before_the_wait(tmp_path, tiny_weights, capsys):
+    """The audit: about 30 s with no output; the first line says what, where, and that it takes a while."""
+    out = tmp_path / "tiny.pt"
+    assert _export_cli("--format", "torchscript", "-o", out, "--weights", tiny_weights, "--no-check") == 0
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first == (f"defusion: note: exporting {tiny_weights} to {out} (torchscript, fp32 compute): "
+                     "this takes a while"), first
 
 
 class _OlderExport(torch.nn.Module):

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
+from defusion.io.notes import note
 from defusion.model.errors import WeightsError
 
 HELP = "export the network to ONNX or TorchScript (dynamic batch/height/width; sides multiples of 8)"
 
-#: Output suffixes that name each format: an output named for the other format is refused.
+#: Output suffixes that name each format (the first is the one suggested): any other is refused.
 SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts")}
 #: Lowest ONNX opset the export supports; the highest is the installed PyTorch's (see max_opset).
 MIN_OPSET = 13
@@ -20,8 +22,8 @@ MIN_OPSET = 13
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", required=True, choices=tuple(SUFFIXES), help="export format")
     p.add_argument("-o", "--output", required=True, type=Path,
-                   help="output file: .onnx for onnx, .pt (or .pth, .ts) for torchscript; a name with the "
-                        "other format's suffix is refused")
+                   help="output file: .onnx for onnx, .pt (or .pth, .ts) for torchscript; a name with another "
+                        "suffix is refused")
     p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
     p.add_argument("--opset", type=int, default=17,
                    help=f"ONNX opset, from {MIN_OPSET} to the highest the installed PyTorch exports (default 17)")
@@ -55,7 +57,7 @@ def _opset_range() -> str:
 
 
 def _check(args: argparse.Namespace) -> None:
-    """Refuse an output that is a folder or named for the other format, and an opset outside the
+    """Refuse an output that is a folder or not named for its format, and an opset outside the
     exporter's range, before any work."""
     if args.output.is_dir():
         raise UserError(f"-o {args.output} is a folder; give a file name, e.g. -o "
@@ -65,19 +67,38 @@ def _check(args: argparse.Namespace) -> None:
         if fmt != args.format and suffix in suffixes:
             raise UserError(f"-o {args.output}: a {suffix} file is {fmt}, not {args.format}; use -o "
                             f"{args.output.with_suffix(SUFFIXES[args.format][0])} or --format {fmt}")
+    named = SUFFIXES[args.format]
+    if suffix not in named:
+        raise UserError(f"-o {args.output}: a {args.format} export's name ends in {_listed(named)} (a reader tells "
+                        f"the format by it); use -o {args.output.with_suffix(named[0])}")
     highest = max_opset()
     if args.opset < MIN_OPSET or (highest is not None and args.opset > highest):
         raise UserError(f"--opset must be {_opset_range()} (this PyTorch's ONNX exporter), got {args.opset}")
+
+
+def _listed(suffixes: tuple[str, ...]) -> str:
+    """``(".pt", ".pth", ".ts")`` -> ``".pt, .pth or .ts"``."""
+    return suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
+
+
+def _say_start(args: argparse.Namespace) -> None:
+    """One line before the slow part (loading PyTorch, tracing, the parity check: about half a
+    minute with the shipped weights), so that the wait is not silent."""
+    weights = args.weights or "the shipped weights"
+    precision = "fp16" if args.half else "fp32"
+    checked = "" if args.no_check else ", then checking it against PyTorch"
+    note(f"exporting {weights} to {args.output} ({args.format}, {precision} compute){checked}: this takes a while")
 
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
     if args.format == "onnx":
         try:
-            import onnx  # noqa: F401
-            import onnxruntime  # noqa: F401
+            for module in ("onnx", "onnxruntime"):  # what the export and its parity check run on
+                importlib.import_module(module)
         except ImportError as exc:
             raise UserError(f"ONNX export needs the 'serve' extra: pip install 'defusion[serve]' ({exc})") from None
+    _say_start(args)
     from defusion.model.weights import load_weights, read_metadata, shipped_weights_path
     from defusion.serving.export import PARITY_TOLERANCE, export_model, fusion_defaults, parity
 

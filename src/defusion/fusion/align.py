@@ -21,6 +21,7 @@ from typing import Callable, NamedTuple
 import cv2
 import numpy as np
 
+from defusion.errors import DefusionError
 from defusion.fusion.choices import MOTIONS, Motion  # defined there, for the CLI's fast --help
 from defusion.fusion.color import luminance, to_uint8
 
@@ -41,7 +42,7 @@ ECC_BLUR = 5
 MAX_SHIFT_FRACTION = 0.25
 
 
-class AlignmentError(ValueError):
+class AlignmentError(DefusionError, ValueError):
     """The sources could not be registered (too little overlap or shared structure)."""
 
 

@@ -133,14 +133,6 @@ def output_dtype(*images: np.ndarray) -> np.dtype:
     return np.dtype(np.uint16) if np.dtype(np.uint16) in dtypes else np.dtype(np.uint8)
 
 
-def check_layout(image: np.ndarray, name: str = "image") -> None:
-    """Accept HxW, HxWx1, HxWx3 and HxWx4 (alpha ignored)."""
-    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4))):
-        raise ValueError(f"{name} must be HxW or HxWxC with C in 1, 3, 4; got shape {image.shape}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"{name} has no pixels (shape {image.shape})")
-
-
 def is_grey(image: np.ndarray, scale: float | None = None) -> bool:
     """True for HxW, HxWx1, or 3 channels with R = G = B everywhere, to within ``GREY_SPREAD`` of
     ``scale`` (default the full scale: 255, 65535 or 1; a narrow band stretched onto the full range

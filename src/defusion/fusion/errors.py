@@ -3,9 +3,21 @@ expected errors while building its parser (fast ``--help``); :mod:`defusion.fusi
 
 from __future__ import annotations
 
+from defusion.errors import DefusionError
 
-class SizeMismatchError(ValueError):
+
+class FusionInputError(DefusionError, ValueError):
+    """Images that fusion refuses: too few, not HxW or HxWxC, no pixels, float values outside
+    [0, 1] or not finite (a ValueError, as before these classes existed)."""
+
+
+class FusionTypeError(DefusionError, TypeError):
+    """An image of the wrong type for fusion: a path instead of an array, pixels other than uint8,
+    uint16 or float (a TypeError, as before these classes existed)."""
+
+
+class SizeMismatchError(FusionInputError):
     """Sources of different sizes; fusion needs registered images."""
 
 
-__all__ = ["SizeMismatchError"]
+__all__ = ["FusionInputError", "FusionTypeError", "SizeMismatchError"]

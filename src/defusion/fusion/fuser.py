@@ -15,7 +15,8 @@ import torch
 from defusion.fusion import color
 from defusion.fusion.align import align_images
 from defusion.fusion.deghost import deghost, reference_index
-from defusion.fusion.errors import SizeMismatchError  # defined there: the CLI names it without PyTorch
+# defined there: the CLI names them without PyTorch
+from defusion.fusion.errors import FusionInputError, FusionTypeError, SizeMismatchError
 # the options, defined there (what a fusion is asked to do), and still importable from here
 from defusion.fusion.options import (DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, INPUT_ORDERS, MAX_DETAIL_GAIN,
                                      MAX_UNIQUE_GAIN, MIN_TILE, PAPER_OPTIONS, SOURCES_SCALE, STACK_ORDERS,
@@ -27,6 +28,12 @@ from defusion.fusion.selection import decision_map, weighted_sum
 from defusion.fusion.stretch import stretch_sources
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
 from defusion.model.denet import DeNet, default_detail_gain
+
+
+#: Channels an HxWxC image may have: grey, grey + alpha, RGB, RGBA (alpha is dropped).
+_CHANNELS = (1, 2, 3, 4)
+#: Grey + alpha (a Pillow image in mode LA, as an array): fused as its grey plane.
+_GREY_ALPHA = 2
 
 
 def input_ranking(inputs: list[np.ndarray], order: InputOrder = "given") -> list[int]:
@@ -257,20 +264,27 @@ class Fuser:
     def fuse(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> np.ndarray:
         """Fuse two or more registered images (more than two in ``options.stack`` order).
 
-        Inputs are HxW or HxWxC arrays (uint8, uint16 or float in [0, 1]); the result has their
+        Inputs are HxW or HxWxC arrays (uint8, uint16 or float in [0, 1]; C 1 grey, 2 grey + alpha,
+        3 RGB, 4 RGBA: alpha is dropped, so ``np.asarray`` of a Pillow image in any of those modes
+        will do), passed as separate arguments (``fuse(*images)`` for a list). The result has their
         height and width and the deepest input type (uint8, uint16, or float32 for float inputs),
-        RGB (alpha dropped) unless all are grey (HxW, HxWx1 or R = G = B), then HxW. A grey 16-bit
+        RGB unless all are grey (HxW, HxWx1, grey + alpha or R = G = B), then HxW. A grey 16-bit
         source that fills a narrow band of its range (a raw thermal frame) is stretched first
         (``options.stretch``; :meth:`registered` shows the sources as fused). Colour is RGB
         (convert OpenCV's BGR first).
 
         Raises:
             SizeMismatchError: images of different heights or widths (and no ``options.rig``); a
-                ValueError, as are the ones below.
-            ValueError: fewer than two images, an array that is not HxW or HxWxC (C 1, 3 or 4) or
-                has no pixels, float values outside [0, 1] or not finite, bad ``infrared``, or
-                (``options.rig``) images that do not match the rig (RigError).
-            TypeError: a path instead of an array, or a type other than uint8, uint16 or float.
+                FusionInputError.
+            FusionInputError: fewer than two images (or one list of them), an array that is not HxW
+                or HxWxC (C 1 to 4) or has no pixels, float values outside [0, 1] or not finite, or
+                bad ``infrared``; a ValueError.
+            RigError: images that do not match ``options.rig``; a ValueError.
+            FusionTypeError: a path instead of an array, or a type other than uint8, uint16 or
+                float; a TypeError.
+
+            All of them derive from :class:`defusion.DefusionError`: ``except DefusionError``
+            catches any input that defusion refuses.
         """
         return self.fusion(*images, on_tile=on_tile).fused
 
@@ -333,8 +347,8 @@ class Fuser:
         7/8), and with pixels="sources" the decision map; ``unique_a`` is ``a``'s whichever order
         ``options.order`` runs the pair in."""
         if len(images) != 2:
-            raise ValueError(f"decompose takes a pair of images, got {len(images)}: the network decomposes two "
-                             "sources at a time (fuse takes any number)")
+            raise FusionInputError(f"decompose takes a pair of images, got {len(images)}: the network decomposes "
+                                   "two sources at a time (fuse takes any number)")
         prepared = self._prepare(images)
         first, second = input_ranking(prepared.inputs, self.options.order)
         out = self._project(prepared.inputs[first], prepared.inputs[second], on_tile)
@@ -376,7 +390,7 @@ class Fuser:
         if self.options.infrared is not None:
             return self.options.infrared, None
         images = self._checked(images)
-        _, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch,
+        _, stretched = stretch_sources(images, [_to_float(im) for im in images], self.options.stretch,
                                        self.options.stretch_shared)
         index, certain = color.thermal_source(images, stretched)
         if certain:
@@ -384,15 +398,14 @@ class Fuser:
         return index, "all are grey" if all(color.is_grey(im) for im in images) else "none is grey"
 
     def _checked(self, images) -> list[np.ndarray]:
-        """``images`` as arrays, refused with a clear error if they cannot be fused together."""
+        """``images`` as arrays (grey + alpha as grey), refused with a library error (a ValueError
+        or TypeError too) if they cannot be fused together."""
+        if len(images) == 1 and isinstance(images[0], (list, tuple)):
+            raise FusionInputError(f"the images are passed as separate arguments: call fuse(*images), not "
+                                   f"fuse(images) (got one {type(images[0]).__name__} of {len(images[0])})")
         if len(images) < 2:
-            raise ValueError("fusion needs at least two images")
-        for i, im in enumerate(images):
-            if isinstance(im, (str, os.PathLike)):
-                raise TypeError(f"image {i + 1} is a path ({im}); fuse takes pixel arrays: read files with "
-                                "defusion.io.images.read_image")
-            color.check_layout(np.asarray(im), f"image {i + 1}")
-        images = [np.asarray(im) for im in images]
+            raise FusionInputError("fusion needs at least two images")
+        images = [_as_image(im, f"image {i + 1}") for i, im in enumerate(images)]
         sizes = {im.shape[:2] for im in images}
         if self.options.rig is not None:
             self.options.rig.check_images(images)
@@ -421,7 +434,7 @@ class Fuser:
     def _mapped(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
         """The sources as floats in [0, 1], raw thermal frames stretched and mapped by the rig (not
         yet registered), and the indices of those stretched."""
-        floats, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch,
+        floats, stretched = stretch_sources(images, [_to_float(im) for im in images], self.options.stretch,
                                             self.options.stretch_shared)
         if self.options.rig is not None:
             floats = self.options.rig.apply(floats)
@@ -452,7 +465,8 @@ class Fuser:
         weight of its own view (:meth:`Rig.seen`; None: it sees all, or it is the first camera)."""
         infrared = self.options.infrared
         if infrared is not None and infrared >= len(floats):
-            raise ValueError(f"infrared image {infrared + 1} was asked for, but {len(floats)} images were given")
+            raise FusionInputError(f"infrared image {infrared + 1} was asked for, but {len(floats)} images were "
+                                   "given")
         if infrared is None:
             infrared, _ = color.thermal_source(floats, stretched)
         rig = self.options.rig
@@ -544,6 +558,31 @@ class _Rescaled:
         return [downsample(o, self.scale) for o in outs]
 
 
+def _as_image(image, name: str) -> np.ndarray:
+    """``image`` as a pixel array fusion takes (grey + alpha as its grey plane, as RGBA's alpha is
+    dropped later); a path, or an array that is not HxW or HxWxC, is refused with a library error."""
+    if isinstance(image, (str, os.PathLike)):
+        raise FusionTypeError(f"{name} is a path ({image}); fuse takes pixel arrays: read files with "
+                              "defusion.io.images.read_image")
+    array = np.asarray(image)
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in _CHANNELS)):
+        raise FusionInputError(f"{name} must be HxW or HxWxC with C in {', '.join(map(str, _CHANNELS))} (grey, "
+                               f"grey + alpha, RGB, RGBA); got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise FusionInputError(f"{name} has no pixels (shape {array.shape})")
+    return array[..., 0] if array.ndim == 3 and array.shape[2] == _GREY_ALPHA else array
+
+
+def _to_float(image: np.ndarray) -> np.ndarray:
+    """:func:`color.to_float`, its refusals (pixel type, float values) raised as the library's input errors."""
+    try:
+        return color.to_float(image)
+    except TypeError as error:
+        raise FusionTypeError(str(error)) from None
+    except ValueError as error:
+        raise FusionInputError(str(error)) from None
+
+
 def _pair_weights(out: "_Projections", a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The first image's HxW weight, read from the pair's unique projections."""
     guide = (a.mean(axis=2) + b.mean(axis=2)) / 2
@@ -566,6 +605,7 @@ class _Projections(NamedTuple):
 
 
 __all__ = ["Fuser", "Fusion", "Selection", "Decomposition", "resolve_device", "input_ranking", "SizeMismatchError",
+           "FusionInputError", "FusionTypeError",
            # re-exported from defusion.fusion.options, where they are defined
            "StackOrder", "STACK_ORDERS", "InputOrder", "INPUT_ORDERS", "DEFAULT_SCALE", "DEFAULT_UNIQUE_GAIN",
            "MAX_UNIQUE_GAIN", "MAX_DETAIL_GAIN", "Task", "TASKS", "TASK_OPTIONS", "PAPER_OPTIONS", "SOURCES_SCALE",

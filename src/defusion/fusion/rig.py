@@ -29,6 +29,8 @@ from typing import Literal, Sequence
 import cv2
 import numpy as np
 
+from defusion.errors import DefusionError
+
 RigMotion = Literal["translation", "similarity", "affine", "homography"]
 #: Motion models of a rig, simplest first, and the fewest point pairs each needs: a shift; + one
 #: scale and a rotation (cameras of different resolution, parallel axes); + shear and unequal
@@ -57,7 +59,7 @@ FILL_FEATHER = 0.01
 MAX_WARP_DENSITY = 1.5
 
 
-class RigError(ValueError):
+class RigError(DefusionError, ValueError):
     """A rig file, a set of calibration points, or the images given to a rig are unusable."""
 
 

@@ -30,13 +30,14 @@ import torch
 from torch import nn
 
 # The runtimes' names and the export test are defined torch-free, for the CLI's checks:
+from defusion.errors import DefusionError
 from defusion.fusion.choices import DEFAULT_RUNTIME, ONNX_RUNTIMES, ONNX_SUFFIX, RUNTIMES, Runtime, is_onnx_export
 from defusion.fusion.values import is_integer
 from defusion.model.denet import DeNet, DeNetOutput
 from defusion.model.weights import WeightsError, load_weights
 
 
-class OnnxCacheError(OSError):
+class OnnxCacheError(DefusionError, OSError):
     """The folder for cached ONNX exports cannot be written (a read-only or missing home, a file
     in its place). Not the weights' fault: ``auto`` runs PyTorch instead, with a warning."""
 

@@ -26,6 +26,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from defusion.errors import DefusionError
 from defusion.fusion.deghost import reference_index
 from defusion.fusion.fuser import Fuser, SizeMismatchError, _Anchors
 from defusion.fusion.rig import RigError
@@ -49,7 +50,7 @@ FRAME_NAME = "frame_{:06d}.png"
 _FRAME_PATTERN = re.compile(r"frame_(\d{6,})\.png")
 
 
-class VideoError(ValueError):
+class VideoError(DefusionError, ValueError):
     """An input or output video that cannot be used; the message says which and why."""
 
 

@@ -4,8 +4,10 @@ line names them among its expected errors while building its parser (fast ``--he
 
 from __future__ import annotations
 
+from defusion.errors import DefusionError
 
-class ImageReadError(ValueError):
+
+class ImageReadError(DefusionError, ValueError):
     """An input image that cannot be used; the message says which file and why."""
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from defusion.errors import DefusionError
 from defusion.io.images import READ_FORMATS, READ_SUFFIXES
 from defusion.io.notes import listed, note
 from defusion.io.shots import is_hidden
 
 
-class PairsError(ValueError):
+class PairsError(DefusionError, ValueError):
     """A folder of pairs that holds no image to pair."""
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from defusion.errors import DefusionError
+
 #: Suffixes of camera raw files (DNG and the major makers' own formats).
 RAW_SUFFIXES = (".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".rw2",
                 ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".erf", ".kdc", ".mrw", ".mos", ".rwl")
@@ -21,7 +23,7 @@ RAW_SUFFIXES = (".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", 
 RAW_EXTRA = "pip install 'defusion[raw]'"
 
 
-class RawReadError(ValueError):
+class RawReadError(DefusionError, ValueError):
     """A raw file that cannot be read (rawpy missing, not a raw file LibRaw knows, damaged)."""
 
 

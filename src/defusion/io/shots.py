@@ -19,6 +19,7 @@ from typing import NamedTuple, Sequence
 
 from PIL import Image
 
+from defusion.errors import DefusionError
 from defusion.io.heif import HEIF_SUFFIXES, register_heif
 from defusion.io.images import READ_FORMATS, READ_SUFFIXES, header_size, opens_as_image
 from defusion.io.notes import listed, note, plural, warn
@@ -41,7 +42,7 @@ _EXPOSURE_BIAS, _ORIENTATION = 0x9204, 0x0112
 _MAKE, _MODEL = 0x010F, 0x0110
 
 
-class ShotsError(ValueError):
+class ShotsError(DefusionError, ValueError):
     """A folder that cannot be split into groups as asked (no shots, no capture times, ...)."""
 
 

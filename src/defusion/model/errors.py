@@ -3,8 +3,10 @@ while building its parser (fast ``--help``); :mod:`defusion.model.weights` raise
 
 from __future__ import annotations
 
+from defusion.errors import DefusionError
 
-class WeightsError(ValueError):
+
+class WeightsError(DefusionError, ValueError):
     """Weights that are missing, corrupt or do not fit the network."""
 
 

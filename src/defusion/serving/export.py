@@ -30,6 +30,7 @@ from typing import Literal
 
 import torch
 
+from defusion.errors import DefusionError
 from defusion.model.denet import SIZE_MULTIPLE, DeNet, default_detail_gain
 
 Format = Literal["onnx", "torchscript"]
@@ -44,7 +45,7 @@ DEFAULT_OPSET = 17
 TORCHSCRIPT_METADATA = "defusion.json"
 
 
-class ExportError(ValueError):
+class ExportError(DefusionError, ValueError):
     """An export that cannot be made or read back."""
 
 

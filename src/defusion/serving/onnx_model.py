@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from defusion.errors import DefusionError
 from defusion.model.denet import SIZE_MULTIPLE, DeNetConfig, DeNetOutput, default_detail_gain
 
 
-class OnnxModelError(ValueError):
+class OnnxModelError(DefusionError, ValueError):
     """An ONNX file that is missing, unreadable or not an exported DeNet."""
 
 

@@ -3,24 +3,26 @@ while building its parser (fast ``--help``); :mod:`defusion.training.trainer` ra
 
 from __future__ import annotations
 
+from defusion.errors import DefusionError
 
-class RunDirError(RuntimeError):
+
+class RunDirError(DefusionError, RuntimeError):
     """The run folder holds work that this call would overwrite."""
 
 
-class DivergedError(RuntimeError):
+class DivergedError(DefusionError, RuntimeError):
     """The loss became NaN or infinite: the run stops with its last finite checkpoint kept."""
 
 
-class JobFailedError(RuntimeError):
+class JobFailedError(DefusionError, RuntimeError):
     """A DDP job stopped when one of its processes failed; rank 0 saved its last completed step."""
 
 
-class DataWorkerError(RuntimeError):
+class DataWorkerError(DefusionError, RuntimeError):
     """A data loader worker died (e.g. killed for lack of memory); the last completed step was saved."""
 
 
-class SameOnEveryRankError(ValueError):
+class SameOnEveryRankError(DefusionError, ValueError):
     """A refusal that every DDP process reaches alike (e.g. too few samples for a batch): only rank 0
     says it, the others only exit."""
 
