@@ -128,7 +128,7 @@ def test_folder_mode_skips_bad_pairs_and_goes_on(tmp_path, rng, tiny_weights, ca
     err = capsys.readouterr().err
     assert code == 1
     assert sorted(p.name for p in out.iterdir()) == ["01.png", "03.png"]
-    assert "skipped 02" in err and "40x32 vs 40x30" in err and "skipped 04" in err
+    assert "skipped 02" in err and "02.jpg (40x30) differs in size from 02.png (40x32, WxH)" in err and "skipped 04" in err
     assert "fused 2 of 4 pairs" in err and "Traceback" not in err
 
 

@@ -70,3 +70,38 @@ def test_tensors_that_do_not_fit_their_config_are_one_line(tmp_path):
     with pytest.raises(WeightsError, match=r"does not fit the DeNet config it holds: \S+ is \d+(x\d+)* in the file") as caught:
         load_weights(tmp_path / "w.safetensors")
     assert "\n" not in str(caught.value)
+
+
+def _checkpoint(run):
+    """A training run's checkpoint where defusion train writes it (RUN/checkpoints/last.safetensors)."""
+    from defusion.training.checkpoint import CHECKPOINT_NAME, TrainState, save_checkpoint
+
+    net = create_model("defusion-tiny")
+    path = run / "checkpoints" / CHECKPOINT_NAME
+    path.parent.mkdir(parents=True)
+    save_checkpoint(path, net, torch.optim.SGD(net.parameters(), lr=0.1), TrainState(step=12), {"model": "tiny"})
+    return net, path
+
+
+def test_a_runs_checkpoint_names_the_runs_weights_file(tmp_path):
+    """A checkpoint once said only "not defusion weights (no DeNet config inside)"."""
+    net, checkpoint = _checkpoint(tmp_path / "run")
+    with pytest.raises(WeightsError, match="training checkpoint .step 12.*when it ends or is stopped.*--resume"):
+        load_weights(checkpoint)
+    save_weights(net, tmp_path / "run" / "weights.safetensors")
+    with pytest.raises(WeightsError) as refused:
+        load_weights(checkpoint)
+    assert str(refused.value).endswith(f"give the run's weights file, {tmp_path / 'run' / 'weights.safetensors'}")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch 2.9+ deprecates torch.jit
+def test_a_torchscript_export_is_named_with_what_defusion_runs(tmp_path):
+    """A TorchScript export (defusion export --format torchscript) was called a pickled PyTorch file."""
+    scripted = tmp_path / "denet.pt"
+    torch.jit.trace(torch.nn.Linear(2, 2), torch.zeros(1, 2)).save(str(scripted))  # as defusion export does
+    with pytest.raises(WeightsError, match="is a TorchScript export .*safetensors weights, or an ONNX export"):
+        load_weights(scripted)
+    pickled = tmp_path / "state.pt"
+    torch.save({"x": torch.zeros(1)}, pickled)  # a zip too, without TorchScript's code: still a pickle
+    with pytest.raises(WeightsError, match="pickled PyTorch files are not loaded"):
+        load_weights(pickled)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import itertools
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -158,8 +159,27 @@ def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
         h, w = images[0].shape[:2]
         for path, image in zip(paths[1:], images[1:]):
             _note_aspect_change(path, image, h, w)
+        _note_resized(paths, images, args)
         images = [images[0]] + [resize_to(im, h, w) for im in images[1:]]
     return images
+
+
+def _note_resized(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace) -> None:
+    """Say which sources --resize brings to the first's size, and from what size: one line naming
+    each for a single fusion; in folder modes the first pair (or group) resized only, once, as a
+    line per pair would bury the progress bar."""
+    from defusion.io.notes import listed, note
+
+    h, w = images[0].shape[:2]
+    names = _names(paths)
+    resized = [f"{name} {im.shape[1]}x{im.shape[0]}" for name, im in zip(names[1:], images[1:])
+               if im.shape[:2] != (h, w)]
+    if not resized or getattr(args, "_resize_noted", False):
+        return
+    folders = args.dir_a is not None or args.stacks is not None
+    args._resize_noted = folders
+    rest = "; other sources of another size are resized alike, unsaid" if folders else ""
+    note(f"--resize resized {listed(resized)} -> {w}x{h} (WxH: {names[0]}'s size){rest}")
 
 
 def _check_turned(paths: list[Path], images: list[np.ndarray]) -> None:
@@ -238,6 +258,10 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     bar = _tile_progress(fuser, images, args, nested) if show_tiles else None
     try:
         fused, found = _fuse_images(fuser, images, out, args, stem, bar.update if bar else None, registering)
+    except SizeMismatchError:
+        if len({im.shape[:2] for im in images}) == 1:  # not the sizes the advice is about
+            raise
+        raise SizeMismatchError(_size_advice(paths, images, args)) from None
     finally:  # on Ctrl-C too: an open bar would glue what is said next to its line
         if bar:
             bar.close()
@@ -248,6 +272,23 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     if fused.dtype == "uint16" and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
         _warn_eight_bits(out, args, folder=stem is not None)
     return found if registering else None
+
+
+def _size_advice(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace) -> str:
+    """The fusion core's refusal of sources of different sizes, in the CLI's words: the files and
+    their sizes, --resize for one camera's shots and, for two cameras side by side, a rig
+    calibrated once (defusion calibrate, then --rig; not with --stacks, one camera's shots)."""
+    from defusion.io.notes import listed
+
+    names = _names(paths)
+    h, w = images[0].shape[:2]
+    others = [f"{name} ({im.shape[1]}x{im.shape[0]})" for name, im in zip(names[1:], images[1:])
+              if im.shape[:2] != (h, w)]
+    rig = ("" if args.stacks is not None else "; two cameras side by side (infrared + visible): calibrate them "
+           "once with defusion calibrate, then add --rig rig.json")
+    return (f"{listed(others)} {'differs' if len(others) == 1 else 'differ'} in size from {names[0]} ({w}x{h}, "
+            f"WxH): fusion needs registered images of one size; one camera's shots: add --resize (the others "
+            f"resized to the first's size){rig}")
 
 
 def _warn_eight_bits(out: Path, args: argparse.Namespace, folder: bool) -> None:
@@ -452,25 +493,105 @@ def _note_reconstruction_options(args: argparse.Namespace, pixels: str) -> None:
              "(the paper's)")
 
 
+def _note_shots(args: argparse.Namespace, groups: list[list[Path]], pixels: str) -> None:
+    """What the shots' EXIF says of the options given, before the model loads and the fusion starts
+    (a long run can be stopped and started right): pixels from the sources on an exposure bracket,
+    else a bracket or a focus stack fused without --task."""
+    if not _warn_pixels_on_bracket(args, groups, pixels):
+        _note_bracket(args, groups)
+    _note_focus_stack(args, groups)
+
+
+def _one_camera(args: argparse.Namespace) -> bool:
+    """Whether the options leave the shots one camera's: --palette, --rig and --infrared say they are
+    an infrared + visible pair (or a rig's cameras), each camera exposing for its own sensor."""
+    return getattr(args, "palette", None) in (None, "none") and getattr(args, "rig", None) is None and \
+        getattr(args, "infrared", None) is None
+
+
+def _exif_shows(groups: list[list[Path]], found: list[str], one: str, many: str) -> str:
+    """The start of a line on what the EXIF shows: of a single group's files, ``one``; else how many
+    of the groups show ``many``, naming them (``found``: their names)."""
+    from defusion.io.notes import listed
+
+    if len(groups) == 1:
+        return f"the EXIF of {listed(_names(groups[0]))} shows {one}"
+    return f"the EXIF of {len(found)} of {len(groups)} groups shows {many} ({listed(found)})"
+
+
 def _note_bracket(args: argparse.Namespace, groups: list[list[Path]]) -> None:
     """Suggest --task mef, once, where no --task was given and a group's EXIF shows an exposure
     bracket (:func:`defusion.io.shots.is_exposure_bracket`): the general defaults blow out its
     highlights (21% of a 3-shot bracket near white against 1.6% with --task mef). Never with
     --palette, --rig or --infrared: an infrared + visible pair (or a rig's cameras), each camera
     exposing for its own sensor, is no bracket."""
-    from defusion.io.notes import listed, note
+    from defusion.io.notes import note
     from defusion.io.shots import group_name, is_exposure_bracket
 
-    if args.task is not None or getattr(args, "palette", None) not in (None, "none") or \
-            getattr(args, "rig", None) is not None or getattr(args, "infrared", None) is not None:
+    if args.task is not None or not _one_camera(args):
         return
     brackets = [group_name(group) for group in groups if is_exposure_bracket(group)]
     if not brackets:
         return
-    which = (f"the EXIF of {listed(_names(groups[0]))} shows an exposure bracket" if len(groups) == 1 else
-             f"the EXIF of {len(brackets)} of {len(groups)} groups shows exposure brackets ({listed(brackets)})")
+    which = _exif_shows(groups, brackets, "an exposure bracket", "exposure brackets")
     note(f"{which} (exposure times or biases differ): add --task mef, whose defaults are made for brackets (the "
          "general ones, for any images, blow out a bracket's highlights)")
+
+
+def _warn_pixels_on_bracket(args: argparse.Namespace, groups: list[list[Path]], pixels: str) -> bool:
+    """Warn, once, where the fused pixels come from the sources (``pixels``, as --task mff or
+    --pixels sources resolved it) and a group's EXIF shows an exposure bracket: each pixel taken
+    from one exposure makes a blotchy patchwork of the bracket's brightness. Whether it warned."""
+    from defusion.io.notes import warn
+    from defusion.io.shots import group_name, is_exposure_bracket
+
+    if pixels != "sources" or not _one_camera(args):
+        return False
+    brackets = [group_name(group) for group in groups if is_exposure_bracket(group)]
+    if not brackets:
+        return False
+    which = _exif_shows(groups, brackets, "an exposure bracket", "exposure brackets")
+    given = "--pixels sources" if args.pixels == "sources" else f"--task {args.task}"
+    fix = "--task mef" + (" without --pixels sources" if args.pixels == "sources" else "")
+    warn(f"{which} (exposure times or biases differ), but {given} takes each pixel from one source, a blotchy "
+         f"patchwork of the exposures: use {fix}, whose defaults are made for brackets")
+    return True
+
+
+def _note_focus_stack(args: argparse.Namespace, groups: list[list[Path]]) -> None:
+    """Suggest --task mff, once, where no --task nor --pixels was given and a group's EXIF shows one
+    exposure of one camera (:func:`_one_exposure`): most likely a focus stack, which the general
+    defaults blur and brighten. Not with --palette, --rig or --infrared (two cameras' images)."""
+    from defusion.io.notes import note
+    from defusion.io.shots import group_name
+
+    if args.task is not None or getattr(args, "pixels", None) is not None or not _one_camera(args):
+        return
+    stacks = [group_name(group) for group in groups if _one_exposure(group)]
+    if not stacks:
+        return
+    which = _exif_shows(groups, stacks, "one exposure", "one exposure each")
+    note(f"{which} (exposure time and bias alike, one camera): most likely a focus stack; add --task mff, whose "
+         "defaults are made for focus stacks (the general ones blur and brighten a stack)")
+
+
+def _one_exposure(paths: list[Path]) -> bool:
+    """Whether the shots' EXIF shows one exposure: each says its exposure time, all within
+    BRACKET_STOPS of each other (a camera metering each shot of a focus stack varies them by less),
+    at most one exposure bias, one camera (Make and Model, where they say) and one size (where the
+    headers tell). False where a shot does not say its exposure time: no evidence, no note."""
+    from defusion.io.images import header_size
+    from defusion.io.shots import BRACKET_STOPS, camera_model, exposure_settings
+
+    if len({c for c in map(camera_model, paths) if c is not None}) > 1 or \
+            len({s for s in map(header_size, paths) if s is not None}) > 1:
+        return False
+    settings = [exposure_settings(p) for p in paths]
+    times = [t for t, _ in settings]
+    if None in times:
+        return False
+    biases = {b for _, b in settings if b is not None}
+    return len(biases) <= 1 and math.log2(max(times) / min(times)) < BRACKET_STOPS
 
 
 def _note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool | None = None) -> None:
@@ -533,8 +654,16 @@ def _fuse_folders(fuser, args: argparse.Namespace) -> int:
     return _fuse_jobs(fuser, [(stem, [a, b]) for stem, a, b in pairs], "pairs", args)
 
 
-def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
-    """Every bracket or focus stack in ``--stacks DIR``, grouped by capture time or ``--group N``."""
+def _fuse_stacks(fuser, groups: list[list[Path]], args: argparse.Namespace) -> int:
+    """Fuse each group of :func:`_stack_groups` into ``-o``, named by its first and last shots."""
+    from defusion.io.shots import group_name
+
+    return _fuse_jobs(fuser, [(_unclaimed_name(group_name(g), g, args), g) for g in groups], "groups", args)
+
+
+def _stack_groups(args: argparse.Namespace) -> list[list[Path]]:
+    """Every bracket or focus stack of two or more shots in ``--stacks DIR``, grouped by capture time
+    or ``--group N``, said (how many, what was left out) before the model loads."""
     from defusion.io.shots import (group_by_count, group_by_time, group_name, list_shots, raw_twins, read_shot,
                                    untimed)
 
@@ -568,8 +697,7 @@ def _fuse_stacks(fuser, args: argparse.Namespace) -> int:
     sizes = sorted({len(g) for g in groups})
     print(f"defusion: {plural(sum(map(len, groups)), 'shot')} in {plural(len(groups), 'group')} {how} "
           f"({' or '.join(map(str, sizes))} shots each)", file=sys.stderr)
-    _note_bracket(args, groups)
-    return _fuse_jobs(fuser, [(_unclaimed_name(group_name(g), g, args), g) for g in groups], "groups", args)
+    return groups
 
 
 def _unclaimed_name(name: str, group: list[Path], args: argparse.Namespace) -> str:
@@ -830,14 +958,16 @@ def run(args: argparse.Namespace) -> int:
     if args.source_map and options.get("pixels", "network") != "sources":
         raise UserError("--source-map needs --pixels sources (--task mff's default): the network's reconstruction "
                         "mixes the sources, so no pixel comes from one image")
-    _note_reconstruction_options(args, options.get("pixels", "network"))
+    pixels = options.get("pixels", "network")
+    _note_reconstruction_options(args, pixels)
+    groups = _stack_groups(args) if stacks else [] if folders else [args.images]
+    _note_shots(args, groups, pixels)  # before the model loads: a long run can be stopped at once
     fuser = make_fuser(args, options)
     _warn_same_sources(args, folders)
     if stacks:
-        return _fuse_stacks(fuser, args)
+        return _fuse_stacks(fuser, groups, args)
     if folders:
         return _fuse_folders(fuser, args)
-    _note_bracket(args, [args.images])
     _fuse_one(fuser, args.images, args.output, args, show_tiles=True, notes=True)
     print(f"wrote {args.output}" + (f" and {args.source_map}" if args.source_map else ""), file=sys.stderr)
     return 0

@@ -29,6 +29,10 @@ COMMANDS = {
 }
 
 
+class _Refused(Exception):
+    """A usage error met while :class:`DefusionParser` tries an intermixed parse."""
+
+
 class DefusionParser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line, for the top level and (as the class
     ``add_subparsers`` makes) every sub-command: ``defusion fuse: error: unrecognized argument
@@ -39,7 +43,15 @@ class DefusionParser(argparse.ArgumentParser):
     option it has, not on the top level (whose usage knows no sub-command options).
     """
 
+    #: While set, :meth:`error` raises :class:`_Refused` instead of exiting: an intermixed parse
+    #: that fails is tried again the classic way, whose messages the user knows.
+    _refusing = False
+    #: Set while the intermixed parse runs: it calls parse_known_args itself (Python < 3.13).
+    _intermixing = False
+
     def error(self, message: str) -> NoReturn:
+        if self._refusing:
+            raise _Refused(message)
         self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
 
     def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
@@ -49,6 +61,38 @@ class DefusionParser(argparse.ArgumentParser):
             owner = self.chosen_subparser(parsed)
             owner.error(owner.unrecognized(extras))
         return parsed
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        """Parse positionals wherever they are among the options (``fuse a.jpg -o f.png b.jpg``: an
+        image appended to an edited command), as ``parse_intermixed_args`` does, for a sub-command;
+        the top level (its sub-commands are a positional argparse cannot intermix) parses as usual.
+        Where the intermixed parse is refused, the classic parse says why, in its usual words (both
+        missing positionals and options in one line); where that one passes, the intermixed refusal
+        is said."""
+        if self._intermixing or not self.intermixable():
+            return super().parse_known_args(args, namespace)
+        args = list(sys.argv[1:] if args is None else args)
+        try:
+            self._refusing = self._intermixing = True
+            trial = argparse.Namespace(**vars(namespace)) if namespace is not None else None
+            return self.parse_known_intermixed_args(args, trial)
+        except _Refused as refused:
+            message = str(refused)
+        finally:
+            self._refusing = self._intermixing = False
+        parsed = super().parse_known_args(args, namespace)
+        self.error(message)  # the classic parse refused nothing: the intermixed one's reason
+        return parsed  # not reached: error() exits
+
+    def intermixable(self) -> bool:
+        """Whether positionals may be parsed among the options: a parser with positionals, none of
+        them a sub-command (or argparse.REMAINDER) nor in a mutually exclusive group, which
+        ``parse_intermixed_args`` refuses."""
+        positionals = self._get_positional_actions()
+        grouped = {id(a) for group in self._mutually_exclusive_groups for a in group._group_actions}
+        return bool(positionals) and not any(
+            a.nargs in (argparse.PARSER, argparse.REMAINDER) or id(a) in grouped for a in positionals)
 
     def chosen_subparser(self, parsed: argparse.Namespace) -> "DefusionParser":
         """The parser of the sub-command ``parsed`` ran (recursively), or this one."""

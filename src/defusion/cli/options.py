@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import zipfile
 from pathlib import Path
 
 from defusion.cli.errors import UserError
@@ -95,10 +96,32 @@ def same_path(a: Path, b: Path) -> bool:
 
 
 def check_model_paths(args: argparse.Namespace) -> None:
-    """Refuse a --weights or --onnx that names a folder (a clearer line than "not found")."""
+    """Refuse a --weights or --onnx that names a folder (a clearer line than "not found"; a training
+    run's says which file in it to give, or when the run writes it), and an --onnx that is a
+    TorchScript export (ONNX Runtime's own error is a protobuf parse failure)."""
     for option, path in (("--weights", args.weights), ("--onnx", getattr(args, "onnx", None))):
         if path is not None and path.is_dir():
-            raise UserError(f"{option} {path}: is a folder, not a model file; give the file itself")
+            raise UserError(f"{option} {path}: {_folder_refusal(path)}")
+    onnx = getattr(args, "onnx", None)
+    if onnx is not None and not is_onnx_export(onnx) and zipfile.is_zipfile(onnx):  # ONNX is protobuf, never a zip
+        from defusion.model.weights import is_torchscript_export  # here: loads PyTorch, as the model will
+
+        what = "a TorchScript export (for running the network elsewhere)" if is_torchscript_export(onnx) else \
+            "a PyTorch file (a zip archive)"
+        raise UserError(f"--onnx {onnx} is {what}, not an ONNX export: export one with defusion export --format onnx "
+                        "-o model.onnx and give --onnx model.onnx, or give safetensors weights with --weights")
+
+
+def _folder_refusal(folder: Path) -> str:
+    """Why a model option cannot take ``folder``, and what to give: a training run's weights file (or
+    when the run writes it), else the file itself."""
+    from defusion.model.weights import is_training_run, run_weights, run_weights_hint  # here: loads PyTorch
+
+    if not is_training_run(folder):
+        return "is a folder, not a model file; give the file itself"
+    weights = run_weights(folder)
+    hint = f"give its weights file, --weights {weights}" if weights.is_file() else run_weights_hint(folder)
+    return f"is a training run's folder, not a model file; {hint}"
 
 
 def check_onnx_options(args: argparse.Namespace) -> None:

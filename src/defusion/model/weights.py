@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from importlib import resources
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from defusion.model.errors import WeightsError  # defined there: the CLI names i
 
 #: The weights shipped inside the package, used whenever no path is given.
 DEFAULT_WEIGHTS = "defusion.safetensors"
+#: The folder of a training run that holds its checkpoint (defusion.training.trainer writes it there).
+RUN_CHECKPOINTS = "checkpoints"
+#: Metadata a training checkpoint holds (defusion.training.checkpoint.save_checkpoint) and weights do not.
+CHECKPOINT_FIELDS = ("step", "param_groups")
 
 
 def shipped_weights_path(name: str = DEFAULT_WEIGHTS) -> Path:
@@ -53,11 +58,62 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         return dict(f.metadata() or {})
 
 
+def is_torchscript_export(path: str | Path) -> bool:
+    """Whether ``path`` is a TorchScript archive (``defusion export --format torchscript``): a zip
+    holding the network's code (``code/``) and constants, which a ``torch.save`` file has not."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return any("/code/" in name for name in names) and any(name.endswith("constants.pkl") for name in names)
+
+
+def run_weights(run: str | Path) -> Path:
+    """The weights file a training run in folder ``run`` writes (``--out``), whether written or not."""
+    from defusion.training.trainer import WEIGHTS_NAME  # here: training loads its data pipeline
+
+    return Path(run) / WEIGHTS_NAME
+
+
+def run_weights_hint(run: str | Path) -> str:
+    """What to give instead of a training run (its folder ``run``) or of its checkpoint: the run's
+    weights file where written, else when the run writes it."""
+    weights = run_weights(run)
+    if weights.is_file():
+        return f"give the run's weights file, {weights}"
+    return (f"the run writes its weights to {weights} when it ends or is stopped (Ctrl-C, --max-seconds): "
+            f"continue it with defusion train --data IMAGES --out {run} --resume, or give another weights file")
+
+
+def is_training_run(folder: str | Path) -> bool:
+    """Whether ``folder`` is a training run's (``defusion train --out``): it holds the run's weights or
+    its checkpoint."""
+    from defusion.training.checkpoint import CHECKPOINT_NAME  # here: training loads PyTorch's optimizers
+
+    folder = Path(folder)
+    return run_weights(folder).is_file() or (folder / RUN_CHECKPOINTS / CHECKPOINT_NAME).is_file()
+
+
+def _not_weights(path: Path, meta: dict[str, str]) -> WeightsError:
+    """The error for a safetensors file without a DeNet config: a training checkpoint is named as
+    one, with its run's weights file to give instead."""
+    if not all(field in meta for field in CHECKPOINT_FIELDS):
+        return WeightsError(f"{path} is a safetensors file but not defusion weights (no DeNet config inside)")
+    run = path.parent.parent if path.parent.name == RUN_CHECKPOINTS else path.parent
+    return WeightsError(f"{path} is a training checkpoint (step {meta['step']}), not defusion weights: "
+                        f"{run_weights_hint(run)}")
+
+
 def load_weights(path: str | Path | None = None, map_location: str | torch.device = "cpu") -> DeNet:
     """Build a DeNet from a weights file (default: the shipped weights), in eval mode."""
     path = Path(path) if path is not None else shipped_weights_path()
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path}")
+    if is_torchscript_export(path):
+        raise WeightsError(f"{path} is a TorchScript export (defusion export --format torchscript), for running the "
+                           "network elsewhere: defusion runs safetensors weights, or an ONNX export (defusion export "
+                           "--format onnx, then --onnx model.onnx)")
     if Path(path).suffix.lower() in (".onnx", ".pt", ".pth", ".ckpt"):
         raise WeightsError(
             f"{path}: weights are a .safetensors file; "
@@ -73,7 +129,7 @@ def load_weights(path: str | Path | None = None, map_location: str | torch.devic
         raise WeightsError(f"{path} holds NaN or infinite values: a training run that diverged (retrain from its "
                            "last good checkpoint with a lower learning rate)")
     if meta.get("format") != "defusion-denet" or "config" not in meta:
-        raise WeightsError(f"{path} is a safetensors file but not defusion weights (no DeNet config inside)")
+        raise _not_weights(path, meta)
     try:
         model = DeNet(DeNetConfig.from_dict(json.loads(meta["config"])))
     except (ValueError, TypeError, AttributeError) as exc:  # JSON, settings, or not a mapping at all
