@@ -43,6 +43,9 @@ class OnnxDeNet:
         try:
             self._session = self._make_session(self._providers(torch.device(device)))
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
+            if "INVALID_PROTOBUF" in str(exc):
+                raise OnnxModelError(f"{self.path} is not an ONNX model (its contents cannot be parsed as one); "
+                                     "make one with defusion export --format onnx -o model.onnx") from None
             raise OnnxModelError(f"cannot load ONNX model {self.path}: {exc}") from None
         names_in = [i.name for i in self._session.get_inputs()]
         names_out = [o.name for o in self._session.get_outputs()]
