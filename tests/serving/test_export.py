@@ -98,8 +98,9 @@ def test_bad_inputs(tmp_path, tiny_weights):
     with pytest.raises(OnnxModelError, match="not found"):
         load_onnx_fuser(tmp_path / "missing.onnx")
     (tmp_path / "junk.onnx").write_text("not a model")
-    with pytest.raises(OnnxModelError, match="cannot load"):
-        OnnxDeNet(tmp_path / "junk.onnx")
+    with pytest.raises(OnnxModelError, match=r"junk.onnx is not an ONNX model .* defusion export --format onnx") as err:
+        OnnxDeNet(tmp_path / "junk.onnx")  # ONNX Runtime's own words: `[ONNXRuntimeError] : 7 : INVALID_PROTOBUF`
+    assert "ONNXRuntimeError" not in str(err.value)
     with pytest.raises(ExportError, match="unknown export format"):
         export_model(load_weights(tiny_weights), tmp_path / "x.bin", "tflite")
     with pytest.raises(WeightsError):
@@ -333,11 +334,3 @@ def test_an_onnx_export_given_as_weights_with_another_runtime_is_a_one_line_cli_
     err = capsys.readouterr().err
     assert code == 2 and "is an ONNX export" in err and "--runtime torch" in err and "Traceback" not in err
 
-
-def test_a_file_that_is_not_onnx_says_so_and_how_to_make_one(tmp_path):
-    """ONNX Runtime's own words were `[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : ... Protobuf parsing failed`."""
-    junk = tmp_path / "model.onnx"
-    junk.write_bytes(np.random.default_rng(0).bytes(3000))
-    with pytest.raises(OnnxModelError, match=r"model.onnx is not an ONNX model .* defusion export --format onnx") as err:
-        OnnxDeNet(junk)
-    assert "ONNXRuntimeError" not in str(err.value)
