@@ -70,6 +70,32 @@ def test_every_sub_command_takes_its_positionals_among_its_options(argv, where, 
     assert (list(map(str, got)) if isinstance(got, list) else str(got)) == expected
 
 
+@pytest.mark.parametrize("argv, where, expected", [
+    (["fuse", "-o", "f.png", "--", "-dash.png", "b.png"], "images", ["-dash.png", "b.png"]),
+    (["metrics", "f.png", "--json", "--", "-a.png", "b.png"], "sources", ["-a.png", "b.png"]),
+    (["calibrate", "--board", "9x6", "-o", "rig.json", "--", "-a.png", "b.png"], "images", ["-a.png", "b.png"]),
+])
+def test_names_after_a_double_dash_are_positionals(argv, where, expected):
+    """Review: the intermixed parse (Python 3.11) dropped the -- and refused -dash.png."""
+    assert list(map(str, getattr(build_parser().parse_args(argv), where))) == expected
+
+
+def test_an_image_named_with_a_dash_is_fused_after_a_double_dash(tmp_path, rng, tiny_weights, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write_image(tmp_path / "-dash.png", smooth_image(rng, 24, 32))
+    write_image(tmp_path / "other.png", smooth_image(rng, 24, 32))
+    assert main(["fuse", "-o", "f.png", "--weights", str(tiny_weights), "--no-progress", "--scale", "1", "--",
+                 "-dash.png", "other.png"]) == 0
+    assert (tmp_path / "f.png").is_file() and "unrecognized" not in capsys.readouterr().err
+
+
+def test_images_both_before_the_options_and_after_a_double_dash_say_how_to_give_them(capsys):
+    with pytest.raises(SystemExit):
+        main(["fuse", "a.png", "-o", "f.png", "--", "-dash.png"])
+    assert capsys.readouterr().err == ("defusion fuse: error: unrecognized argument -dash.png after --: put every "
+                                       "positional after --, none before the options; see defusion fuse --help\n")
+
+
 def test_usage_errors_keep_their_one_line(capsys):
     """The intermixed parse reports missing options and positionals as the classic one did: together."""
     with pytest.raises(SystemExit):
@@ -121,6 +147,25 @@ def test_shots_without_exposure_data_or_a_bracket_get_no_focus_stack_note(tmp_pa
     for shots in (plain, bracket):
         assert _fuse(*shots, "-o", tmp_path / "f.png", "--weights", tiny_weights) == 0
         assert STACK_NOTE not in capsys.readouterr().err
+
+
+def test_the_notes_read_each_shots_exif_once(tmp_path, rng, monkeypatch, capsys):
+    """Review: the bracket and focus-stack checks each read every shot's EXIF again (a full LibRaw
+    read for a raw file); one read per shot serves them all."""
+    import argparse
+
+    from defusion.cli.fuse import _note_shots
+    from defusion.io import shots as shots_module
+
+    stack = _shots(tmp_path, rng, "ONCE", STACK)  # names of their own: each note is said once per process
+    reads = []
+    exif_tags = shots_module._exif_tags
+    monkeypatch.setattr(shots_module, "_exif_tags", lambda path: reads.append(path) or exif_tags(path))
+    _note_shots(argparse.Namespace(task=None, pixels=None, palette=None, infrared=None, rig=None), [stack], "network")
+    assert STACK_NOTE in capsys.readouterr().err and sorted(reads) == sorted(stack)
+    reads.clear()
+    _note_shots(argparse.Namespace(task="mef", pixels=None, palette=None, infrared=None, rig=None), [stack], "network")
+    assert reads == []  # --task given, the network's pixels: nothing to say, nothing read
 
 
 def test_the_notes_come_before_the_model_loads(tmp_path, rng, capsys):

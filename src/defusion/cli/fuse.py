@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import errno
 import itertools
-import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from defusion.fusion.fuser import Decomposition, Fusion
+    from defusion.io.shots import ShotSettings
 
 HELP = ("fuse images (registered, or registered first with --align or --rig): A B [C ...] -o OUT, or --a DIR --b DIR "
         "-o OUTDIR (pairs), or --stacks DIR -o OUTDIR (a card of brackets or focus stacks)")
@@ -496,10 +496,16 @@ def _note_reconstruction_options(args: argparse.Namespace, pixels: str) -> None:
 def _note_shots(args: argparse.Namespace, groups: list[list[Path]], pixels: str) -> None:
     """What the shots' EXIF says of the options given, before the model loads and the fusion starts
     (a long run can be stopped and started right): pixels from the sources on an exposure bracket,
-    else a bracket or a focus stack fused without --task."""
-    if not _warn_pixels_on_bracket(args, groups, pixels):
-        _note_bracket(args, groups)
-    _note_focus_stack(args, groups)
+    else a bracket or a focus stack fused without --task. Each shot's settings are read once, and only
+    where a line could be said (--task given with the network's pixels: none)."""
+    from defusion.io.shots import group_settings
+
+    if not _one_camera(args) or (args.task is not None and pixels != "sources"):
+        return
+    settings = [group_settings(group) for group in groups]
+    if not _warn_pixels_on_bracket(args, groups, settings, pixels):
+        _note_bracket(args, groups, settings)
+    _note_focus_stack(args, groups, settings)
 
 
 def _one_camera(args: argparse.Namespace) -> bool:
@@ -519,18 +525,24 @@ def _exif_shows(groups: list[list[Path]], found: list[str], one: str, many: str)
     return f"the EXIF of {len(found)} of {len(groups)} groups shows {many} ({listed(found)})"
 
 
-def _note_bracket(args: argparse.Namespace, groups: list[list[Path]]) -> None:
+def _brackets(groups: list[list[Path]], settings: list[list[ShotSettings]]) -> list[str]:
+    """The names of the groups whose ``settings`` (:func:`defusion.io.shots.group_settings`, one list
+    per group) show an exposure bracket (:func:`defusion.io.shots.shows_exposure_bracket`)."""
+    from defusion.io.shots import group_name, shows_exposure_bracket
+
+    return [group_name(group) for group, shots in zip(groups, settings) if shows_exposure_bracket(shots)]
+
+
+def _note_bracket(args: argparse.Namespace, groups: list[list[Path]], settings: list[list[ShotSettings]]) -> None:
     """Suggest --task mef, once, where no --task was given and a group's EXIF shows an exposure
-    bracket (:func:`defusion.io.shots.is_exposure_bracket`): the general defaults blow out its
-    highlights (21% of a 3-shot bracket near white against 1.6% with --task mef). Never with
-    --palette, --rig or --infrared: an infrared + visible pair (or a rig's cameras), each camera
-    exposing for its own sensor, is no bracket."""
+    bracket (:func:`_brackets`): the general defaults blow out its highlights (21% of a 3-shot
+    bracket near white against 1.6% with --task mef). Never with --palette, --rig or --infrared: an
+    infrared + visible pair (or a rig's cameras), each camera exposing for its own sensor, is no bracket."""
     from defusion.io.notes import note
-    from defusion.io.shots import group_name, is_exposure_bracket
 
     if args.task is not None or not _one_camera(args):
         return
-    brackets = [group_name(group) for group in groups if is_exposure_bracket(group)]
+    brackets = _brackets(groups, settings)
     if not brackets:
         return
     which = _exif_shows(groups, brackets, "an exposure bracket", "exposure brackets")
@@ -538,16 +550,16 @@ def _note_bracket(args: argparse.Namespace, groups: list[list[Path]]) -> None:
          "general ones, for any images, blow out a bracket's highlights)")
 
 
-def _warn_pixels_on_bracket(args: argparse.Namespace, groups: list[list[Path]], pixels: str) -> bool:
+def _warn_pixels_on_bracket(args: argparse.Namespace, groups: list[list[Path]], settings: list[list[ShotSettings]],
+                            pixels: str) -> bool:
     """Warn, once, where the fused pixels come from the sources (``pixels``, as --task mff or
     --pixels sources resolved it) and a group's EXIF shows an exposure bracket: each pixel taken
     from one exposure makes a blotchy patchwork of the bracket's brightness. Whether it warned."""
     from defusion.io.notes import warn
-    from defusion.io.shots import group_name, is_exposure_bracket
 
     if pixels != "sources" or not _one_camera(args):
         return False
-    brackets = [group_name(group) for group in groups if is_exposure_bracket(group)]
+    brackets = _brackets(groups, settings)
     if not brackets:
         return False
     which = _exif_shows(groups, brackets, "an exposure bracket", "exposure brackets")
@@ -558,40 +570,22 @@ def _warn_pixels_on_bracket(args: argparse.Namespace, groups: list[list[Path]], 
     return True
 
 
-def _note_focus_stack(args: argparse.Namespace, groups: list[list[Path]]) -> None:
+def _note_focus_stack(args: argparse.Namespace, groups: list[list[Path]],
+                      settings: list[list[ShotSettings]]) -> None:
     """Suggest --task mff, once, where no --task nor --pixels was given and a group's EXIF shows one
-    exposure of one camera (:func:`_one_exposure`): most likely a focus stack, which the general
-    defaults blur and brighten. Not with --palette, --rig or --infrared (two cameras' images)."""
+    exposure of one camera (:func:`defusion.io.shots.shows_one_exposure`): most likely a focus stack,
+    which the general defaults blur and brighten. Not with --palette, --rig or --infrared (two cameras' images)."""
     from defusion.io.notes import note
-    from defusion.io.shots import group_name
+    from defusion.io.shots import group_name, shows_one_exposure
 
     if args.task is not None or getattr(args, "pixels", None) is not None or not _one_camera(args):
         return
-    stacks = [group_name(group) for group in groups if _one_exposure(group)]
+    stacks = [group_name(group) for group, shots in zip(groups, settings) if shows_one_exposure(shots)]
     if not stacks:
         return
     which = _exif_shows(groups, stacks, "one exposure", "one exposure each")
     note(f"{which} (exposure time and bias alike, one camera): most likely a focus stack; add --task mff, whose "
          "defaults are made for focus stacks (the general ones blur and brighten a stack)")
-
-
-def _one_exposure(paths: list[Path]) -> bool:
-    """Whether the shots' EXIF shows one exposure: each says its exposure time, all within
-    BRACKET_STOPS of each other (a camera metering each shot of a focus stack varies them by less),
-    at most one exposure bias, one camera (Make and Model, where they say) and one size (where the
-    headers tell). False where a shot does not say its exposure time: no evidence, no note."""
-    from defusion.io.images import header_size
-    from defusion.io.shots import BRACKET_STOPS, camera_model, exposure_settings
-
-    if len({c for c in map(camera_model, paths) if c is not None}) > 1 or \
-            len({s for s in map(header_size, paths) if s is not None}) > 1:
-        return False
-    settings = [exposure_settings(p) for p in paths]
-    times = [t for t, _ in settings]
-    if None in times:
-        return False
-    biases = {b for _, b in settings if b is not None}
-    return len(biases) <= 1 and math.log2(max(times) / min(times)) < BRACKET_STOPS
 
 
 def _note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool | None = None) -> None:

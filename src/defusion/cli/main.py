@@ -29,6 +29,10 @@ COMMANDS = {
 }
 
 
+#: The argument after which every argument is a positional, even one starting with '-'.
+END_OF_OPTIONS = "--"
+
+
 class _Refused(Exception):
     """A usage error met while :class:`DefusionParser` tries an intermixed parse."""
 
@@ -69,10 +73,12 @@ class DefusionParser(argparse.ArgumentParser):
         the top level (its sub-commands are a positional argparse cannot intermix) parses as usual.
         Where the intermixed parse is refused, the classic parse says why, in its usual words (both
         missing positionals and options in one line); where that one passes, the intermixed refusal
-        is said."""
-        if self._intermixing or not self.intermixable():
-            return super().parse_known_args(args, namespace)
+        is said. After ``--`` every argument is a positional (``fuse -o f.png -- -dash.png b.png``), which
+        argparse's intermixed parse (Python 3.11) loses (it drops the ``--`` and refuses ``-dash.png``): such
+        a command line is parsed the classic way."""
         args = list(sys.argv[1:] if args is None else args)
+        if self._intermixing or not self.intermixable() or END_OF_OPTIONS in args:
+            return super().parse_known_args(args, namespace)
         try:
             self._refusing = self._intermixing = True
             trial = argparse.Namespace(**vars(namespace)) if namespace is not None else None
@@ -113,6 +119,10 @@ class DefusionParser(argparse.ArgumentParser):
             >>> p.unrecognized(["--tsk", "mef"])
             'unrecognized argument --tsk (did you mean --task?)'
         """
+        if END_OF_OPTIONS in extras:  # positionals both before the options and after --
+            after = [a for a in extras if a != END_OF_OPTIONS]
+            return (f"unrecognized argument{'s' if len(after) > 1 else ''} {', '.join(after)} after "
+                    f"{END_OF_OPTIONS}: put every positional after {END_OF_OPTIONS}, none before the options")
         named = [a for a in extras if a.startswith("-")] or extras
         known = [s for action in self._actions for s in action.option_strings]
         parts = []

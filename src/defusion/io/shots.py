@@ -224,6 +224,32 @@ def _exif_tags(path: Path) -> tuple[dict, dict]:
         return {}, {}
 
 
+class ShotSettings(NamedTuple):
+    """How a shot was taken, as its header says (None where it does not): the camera (EXIF Make and
+    Model), the upright size (width, height), the exposure time in seconds and the exposure bias in EV."""
+
+    camera: tuple[str, str] | None
+    size: tuple[int, int] | None
+    exposure_s: float | None
+    bias_ev: float | None
+
+
+def shot_settings(path: str | Path) -> ShotSettings:
+    """``path``'s camera, size and exposure settings, its EXIF read once (a raw file's from its maker's
+    header: no camera, no bias): what :func:`shows_exposure_bracket` and :func:`shows_one_exposure`
+    judge a group by, read once per shot for both."""
+    path = Path(path)
+    if is_raw(path):
+        return ShotSettings(None, _shot_size(path), raw_capture(path)[1] or None, None)
+    first, details = _exif_tags(path)
+    return ShotSettings(_camera(first), _shot_size(path), *_exposure(details))
+
+
+def group_settings(paths: Sequence[str | Path]) -> list[ShotSettings]:
+    """:func:`shot_settings` of each of ``paths``: a group's, to judge by once."""
+    return [shot_settings(p) for p in paths]
+
+
 def exposure_settings(path: str | Path) -> tuple[float | None, float | None]:
     """(exposure time in seconds, exposure bias in EV) from ``path``'s EXIF (a raw file's time from its
     maker's header); None where it does not say."""
@@ -231,23 +257,56 @@ def exposure_settings(path: str | Path) -> tuple[float | None, float | None]:
     if is_raw(path):
         seconds = raw_capture(path)[1]
         return (seconds or None), None
-    _, details = _exif_tags(path)
+    return _exposure(_exif_tags(path)[1])
+
+
+def _exposure(details: dict) -> tuple[float | None, float | None]:
+    """(exposure time in seconds, exposure bias in EV) from an EXIF sub-directory; None where it does not say."""
     seconds = _number(details.get(_EXPOSURE_TIME))
     return (seconds if seconds and seconds > 0 else None), _number(details.get(_EXPOSURE_BIAS))
 
 
-def is_exposure_bracket(paths: Sequence[str | Path]) -> bool:
-    """Whether the shots' EXIF shows an exposure bracket: one camera's shots (their EXIF Make and
-    Model, where they say, and their sizes, where known, alike) whose exposure biases differ, or
-    whose exposure times do by :data:`BRACKET_STOPS` or more. False where they do not say, and for
-    two cameras' images (an infrared and a visible camera's pair exposes each for its own sensor)."""
-    if len({c for c in map(camera_model, paths) if c is not None}) > 1 or len(
-            {s for s in map(_shot_size, paths) if s is not None}) > 1:
+def _one_camera(settings: Sequence[ShotSettings]) -> bool:
+    """Whether the shots are one camera's: their Make and Model (where they say) and their sizes (where
+    known) alike. An infrared and a visible camera's pair exposes each for its own sensor."""
+    return len({s.camera for s in settings if s.camera is not None}) <= 1 and \
+        len({s.size for s in settings if s.size is not None}) <= 1
+
+
+def _stops_apart(times: Sequence[float]) -> float:
+    """How many stops the longest of the exposure ``times`` is from the shortest."""
+    return math.log2(max(times) / min(times))
+
+
+def shows_exposure_bracket(settings: Sequence[ShotSettings]) -> bool:
+    """Whether a group's :func:`group_settings` show an exposure bracket: one camera's shots
+    (:func:`_one_camera`) whose exposure biases differ, or whose exposure times do by
+    :data:`BRACKET_STOPS` or more. False where they do not say."""
+    times = [s.exposure_s for s in settings if s.exposure_s is not None]
+    biases = {s.bias_ev for s in settings if s.bias_ev is not None}
+    return _one_camera(settings) and (len(biases) > 1 or (len(times) > 1 and _stops_apart(times) >= BRACKET_STOPS))
+
+
+def shows_one_exposure(settings: Sequence[ShotSettings]) -> bool:
+    """Whether a group's :func:`group_settings` show one exposure of one camera (:func:`_one_camera`),
+    most likely a focus stack: each shot says its exposure time, all within :data:`BRACKET_STOPS` of
+    each other (a camera metering each shot of a stack varies them by less), and at most one exposure
+    bias. False where a shot does not say its exposure time: no evidence."""
+    times = [s.exposure_s for s in settings]
+    if not settings or None in times or not _one_camera(settings):
         return False
-    settings = [exposure_settings(p) for p in paths]
-    times = [t for t, _ in settings if t is not None]
-    biases = {b for _, b in settings if b is not None}
-    return len(biases) > 1 or (len(times) > 1 and math.log2(max(times) / min(times)) >= BRACKET_STOPS)
+    return len({s.bias_ev for s in settings if s.bias_ev is not None}) <= 1 and _stops_apart(times) < BRACKET_STOPS
+
+
+def is_exposure_bracket(paths: Sequence[str | Path]) -> bool:
+    """Whether the shots' EXIF shows an exposure bracket (:func:`shows_exposure_bracket`); False for
+    two cameras' images and where they do not say."""
+    return shows_exposure_bracket(group_settings(paths))
+
+
+def is_one_exposure(paths: Sequence[str | Path]) -> bool:
+    """Whether the shots' EXIF shows one exposure of one camera, a focus stack (:func:`shows_one_exposure`)."""
+    return shows_one_exposure(group_settings(paths))
 
 
 def camera_model(path: str | Path) -> tuple[str, str] | None:
@@ -259,9 +318,11 @@ def camera_model(path: str | Path) -> tuple[str, str] | None:
         True
     """
     path = Path(path)
-    if is_raw(path):
-        return None
-    first, _ = _exif_tags(path)
+    return None if is_raw(path) else _camera(_exif_tags(path)[0])
+
+
+def _camera(first: dict) -> tuple[str, str] | None:
+    """(Make, Model) from an EXIF first directory, blanks and NULs stripped; None where it names neither."""
     make, model = (str(first.get(tag) or "").strip().rstrip("\x00").strip() for tag in (_MAKE, _MODEL))
     return (make, model) if make or model else None
 
@@ -353,5 +414,7 @@ def group_name(group: Sequence[Path]) -> str:
 
 
 __all__ = ["SHOT_SUFFIXES", "DEFAULT_GAP_S", "BRACKET_STOPS", "SUBFOLDER_DEPTH", "Shot", "ShotsError", "natural_key",
-           "is_hidden", "list_shots", "image_subfolders", "raw_twins", "read_shot", "exposure_settings",
-           "is_exposure_bracket", "camera_model", "exif_orientation", "group_by_time", "group_by_count", "group_name"]
+           "is_hidden", "list_shots", "image_subfolders", "raw_twins", "read_shot", "ShotSettings",
+           "shot_settings", "group_settings", "exposure_settings", "shows_exposure_bracket", "shows_one_exposure",
+           "is_exposure_bracket", "is_one_exposure", "camera_model", "exif_orientation", "group_by_time",
+           "group_by_count", "group_name"]
