@@ -62,3 +62,40 @@ def test_bench_writes_stds_csv_and_takes_std(tmp_path, rng, capsys):
     assert (out / "stds.csv").read_text().startswith("method,rank,images,EN,SD,seconds")
     assert "stds.csv" in captured.err and " ± " in captured.out
     assert r"$\pm$" in (out / "summary.tex").read_text()
+
+
+# The std's notation follows its mean: an audit found `**733.3** ± 3.5e+02`, `6.6 ± 1.1e-15` for identical
+# values, and `6.510 $\pm$ $4.000\times10^{-4}$` in LaTeX.
+
+
+def _two_methods(a: tuple[float, ...], b: tuple[float, ...], metric: str = "EN") -> list[Row]:
+    return [Row(m, f"p{i}", metric, v) for m, values in (("a", a), ("b", b)) for i, v in enumerate(values)]
+
+
+def test_a_std_is_in_fixed_notation_to_the_mean_s_decimals():
+    rows = _two_methods((400.0, 733.3, 1066.6), (10.0, 20.0, 30.0))
+    md = summary_markdown(rows, "t", std=True)
+    assert "| **733.3** ± 333.3 |" in md and "e+" not in md
+    tex = summary_latex(rows, "t", std=True)
+    assert r"\textbf{733.3} $\pm$ 333.3" in tex and r"\times10" not in tex
+
+
+def test_identical_values_have_a_std_of_0_not_float_noise():
+    rows = _two_methods((6.6, 6.6, 6.6), (5.0, 6.0, 7.0))
+    assert std_table(rows)[("a", "EN")] == 0.0
+    assert np.std([6.6, 6.6, 6.6], ddof=1) > 0  # what was shown: 1.1e-15
+    assert std_table(_two_methods((6.6, 6.6 + 1e-15, 6.6), (1.0, 2.0)))[("a", "EN")] == 0.0  # noise of a sum
+    assert "| **6.6** ± 0 |" in summary_markdown(rows, "t", std=True)
+    assert r"\textbf{6.600} $\pm$ 0.000" in summary_latex(rows, "t", std=True)
+
+
+def test_a_latex_std_below_the_column_s_precision_shows_0_in_its_decimals():
+    rows = _two_methods((6.5096, 6.5104, 6.51), (5.0, 5.5, 6.0))
+    tex = summary_latex(rows, "t", std=True)
+    assert r"\textbf{6.510} $\pm$ 0.000" in tex and r"\times10" not in tex
+
+
+def test_a_std_is_scientific_only_in_a_column_that_is():
+    rows = _two_methods((4.868e-07, 6.868e-07), (6.913e-05, 7.913e-05), "Nabf")
+    assert "| **5.868e-07** ± 1.414e-07 |" in summary_markdown(rows, "t", std=True)
+    assert r"\textbf{$5.868\times10^{-7}$} $\pm$ $1.414\times10^{-7}$" in summary_latex(rows, "t", std=True)

@@ -119,3 +119,18 @@ def test_without_names_or_with_every_named_metric_computed_the_cli_exits_0(tmp_p
     assert main(["metrics", *paths]) == 0  # the default set shows what the images are too small for as n/a
     captured = capsys.readouterr()
     assert "exit status 1" not in captured.err and "SSIM not computed" in captured.err
+
+
+def test_a_named_metric_with_no_defined_value_exits_0_in_json_as_in_text(tmp_path, capsys):
+    """Flat identical images: every VIFB metric is computed, some as NaN (no value defined), which is
+    not a failure: ``--json`` exited 1 where the table exited 0."""
+    flat = np.full((32, 32), 100, np.uint8)
+    paths = [str(tmp_path / f"{name}.png") for name in "fab"]
+    for path in paths:
+        write_image(path, flat)
+    assert main(["metrics", *paths, "--names", "vifb"]) == 0
+    assert "exit status 1" not in capsys.readouterr().err
+    assert main(["metrics", *paths, "--names", "vifb", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    undefined = [name for name, value in out["metrics"].items() if value is None]
+    assert undefined and all(out["skipped"][name] == "not defined: flat or identical images" for name in undefined)

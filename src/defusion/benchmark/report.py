@@ -46,11 +46,15 @@ def mean_table(rows: list[Row]) -> tuple[list[str], list[str], dict[tuple[str, s
 #: Degrees of freedom the standard deviation over pairs loses: 1, the sample standard deviation
 #: (``numpy.std(ddof=1)``), the spread of a metric over the pairs as a sample of images; none of one pair.
 STD_DDOF = 1
+#: A standard deviation at most this fraction of its mean's magnitude is rounding noise of equal values
+#: (``np.std`` of three 6.6s is 1.1e-15), reported as 0.
+STD_NOISE = 1e-12
 
 
 def std_table(rows: list[Row]) -> dict[tuple[str, str], float]:
     """{(method, metric): standard deviation over images} of the finite values (:data:`STD_DDOF`), the
-    seconds per pair included; none where a method has a single value of a metric.
+    seconds per pair included; none where a method has a single value of a metric; 0 where the values
+    are equal (:func:`_spread`).
 
     Example:
         >>> std_table([Row("a", "p1", "EN", 6.0), Row("a", "p2", "EN", 7.0), Row("b", "p1", "EN", 5.0)])
@@ -60,7 +64,19 @@ def std_table(rows: list[Row]) -> dict[tuple[str, str], float]:
     for r in rows:
         if np.isfinite(r.value):
             values[(r.method, r.metric)].append(r.value)
-    return {k: float(np.std(v, ddof=STD_DDOF)) for k, v in values.items() if len(v) > STD_DDOF}
+    return {k: _spread(v) for k, v in values.items() if len(v) > STD_DDOF}
+
+
+def _spread(values: list[float]) -> float:
+    """The standard deviation of ``values``, exactly 0 where they are equal or it is float noise
+    (:data:`STD_NOISE`), so that identical scores do not show a spread such as 1.1e-15.
+
+    Example:
+        >>> _spread([6.6, 6.6, 6.6]), _spread([6.0, 7.0])
+        (0.0, 0.7071067811865476)
+    """
+    std = float(np.std(values, ddof=STD_DDOF))
+    return 0.0 if min(values) == max(values) or std <= STD_NOISE * abs(float(np.mean(values))) else std
 
 
 def metric_ranks(values: dict[str, float], metric: str) -> dict[str, float]:
@@ -208,7 +224,7 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[s
     Example:
         >>> rows = [Row("a", "p1", "EN", 6.0), Row("a", "p2", "EN", 7.0)]
         >>> summary_markdown(rows, "t", std=True).splitlines()[-1]
-        '| a | 1.00 | 6.5 ± 0.71 |  |'
+        '| a | 1.00 | 6.5 ± 0.707 |  |'
     """
     methods, metrics, means = mean_table(rows)
     stds = std_table(rows) if std else {}
@@ -231,13 +247,13 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[s
         cells = []
         for metric in metrics:
             v = means.get((method, metric))
-            text = "" if v is None else f"{v:.4g}"
+            text = "" if v is None else f"{v:.{MARKDOWN_DIGITS}g}"
             if (method, metric) in fewer:
                 text += FEWER_PAIRS_MARK
             elif v is not None and v == best.get(metric):
                 text = f"**{text}**"
             if (method, metric) in stds:
-                text += f" ± {stds[(method, metric)]:.2g}"
+                text += f" ± {_markdown_std(stds[(method, metric)], v)}"
             cells.append(text)
         seconds = means.get((method, SECONDS))
         rank = f"{ranks[method]:.2f}" if method in ranks else NO_RANK
@@ -279,6 +295,32 @@ def images_per_method(rows: list[Row]) -> dict[str, int]:
     return {m: len(images) for m, images in seen.items()}
 
 
+#: Significant digits of the means in summary.md (``.4g``: scientific under 1e-4 and from 1e4 on).
+MARKDOWN_DIGITS = 4
+
+
+def _markdown_std(std: float, mean: float) -> str:
+    """``std`` as shown after ``mean`` in summary.md: in fixed notation to the decimals the mean has at
+    :data:`MARKDOWN_DIGITS` significant digits (trailing zeros dropped, as ``.4g`` drops the mean's), so
+    that it reads on the mean's scale; in scientific notation only where the mean is.
+
+    Example:
+        >>> _markdown_std(346.62, 733.3), _markdown_std(0.5, 5.5), _markdown_std(0.0, 6.6)
+        ('346.6', '0.5', '0')
+        >>> _markdown_std(2.1e-07, 4.868e-07)
+        '2.1e-07'
+    """
+    if "e" in f"{mean:.{MARKDOWN_DIGITS}g}":
+        return f"{std:.{MARKDOWN_DIGITS}g}"
+    text = f"{std:.{_places(abs(mean) or 1.0, MARKDOWN_DIGITS)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _places(top: float, digits: int) -> int:
+    """Decimal places that give the magnitude ``top`` (> 0) ``digits`` significant digits."""
+    return int(max(0, digits - 1 - np.floor(np.log10(top))))
+
+
 #: Significant digits of the LaTeX table's numbers, and the most decimal places a column shows them
 #: with: a column whose largest value needs more (all under 0.001, say Nabf's 4.868e-07) is written
 #: in scientific notation, not as 0.000000 and 0.000069.
@@ -294,8 +336,7 @@ def _decimals(values: list[float], digits: int = LATEX_DIGITS) -> int | None:
         >>> _decimals([0.61, 0.5]), _decimals([58.2, 60.0]), _decimals([4.868e-07, 6.913e-05])
         (4, 2, None)
     """
-    top = max((abs(v) for v in values if v), default=1.0)
-    places = int(max(0, digits - 1 - np.floor(np.log10(top))))
+    places = _places(max((abs(v) for v in values if v), default=1.0), digits)
     return places if places <= LATEX_MAX_PLACES else None
 
 
@@ -315,6 +356,18 @@ def _latex_number(value: float, places: int | None) -> str:
             return text
     mantissa, exponent = f"{value:.{LATEX_DIGITS - 1}e}".split("e")
     return f"${mantissa}\\times10^{{{int(exponent)}}}$"
+
+
+def _latex_std(std: float, places: int | None) -> str:
+    r"""``std`` as shown after its mean in summary.tex: to the column's ``places`` decimals, even where
+    that shows 0 (a spread below the column's precision is none worth printing); in scientific notation
+    only in a column that is (``places`` None, :func:`_decimals`).
+
+    Example:
+        >>> _latex_std(4e-04, 3), _latex_std(1.5e-07, None), _latex_std(0.0, 3)
+        ('0.000', '$1.500\\times10^{-7}$', '0.000')
+    """
+    return _latex_number(std, None) if places is None else f"{std:.{places}f}"
 
 
 def _latex_shown(value: float, places: int | None) -> float:
@@ -381,7 +434,7 @@ def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str,
             elif len(eligible) > 2 and len(ranked) > 1 and shown == ranked[1]:  # second of three or more
                 text = f"\\underline{{{text}}}"
             if (m, metric) in stds:
-                text += f" $\\pm$ {_latex_number(stds[(m, metric)], places)}"
+                text += f" $\\pm$ {_latex_std(stds[(m, metric)], places)}"
             cells[m].append(text)
     for m in order:
         lines.append(f"{_latex_escape(m)} & " + " & ".join(cells[m]) + " \\\\")

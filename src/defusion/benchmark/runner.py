@@ -120,12 +120,12 @@ def _as_scored(image: np.ndarray) -> tuple[np.ndarray, bool]:
 
 def _in_eight_bits(image: np.ndarray) -> np.ndarray:
     """A uint8, uint16 or [0, 1] float image (a decoded file, a method's output) in 8 bits: uint16
-    as the metrics score a uint16 array, by the one rounding of 16 bits to 8 they all use."""
-    from defusion.metrics._utils import eight_bit_levels
+    (either byte order) as the metrics score a uint16 array, by the one rounding of 16 bits to 8 they
+    all use; anything else as :func:`~defusion.fusion.color.to_uint8` takes it, which refuses other
+    types (TypeError: an int64 0..255 result is not read as 16-bit data, near black)."""
+    from defusion.metrics._utils import _is_uint16, eight_bit_levels
 
-    if image.dtype.kind == "f":
-        return to_uint8(image)
-    return image if image.dtype == np.uint8 else eight_bit_levels(image)
+    return eight_bit_levels(image) if _is_uint16(image) else to_uint8(image)
 
 
 def _eight_bit_values(image: np.ndarray) -> bool:
@@ -461,7 +461,7 @@ def _evaluate_pair(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
 
 def _evaluate(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
     """Fuse one pair with every built-in method, read the published results and score them."""
-    from defusion.metrics import compute_each, shared_inputs
+    from defusion.metrics import check_images, compute_each, shared_inputs
 
     stem, rows, problems = task.stem, [], []
     try:
@@ -480,8 +480,10 @@ def _evaluate(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
         try:
             start = time.perf_counter()
             fused = _in_eight_bits(fn(a, b))
+            seconds = time.perf_counter() - start
+            check_images(fused, [a_scored, b_scored])  # a result of another size or layout fails the method
             if name not in task.timed:
-                rows.append(Row(name, stem, SECONDS, time.perf_counter() - start))
+                rows.append(Row(name, stem, SECONDS, seconds))
         except Exception as exc:  # noqa: BLE001 - one method failing on one pair is data
             problems.append(f"{stem}: {name} failed: {exc}")
             continue

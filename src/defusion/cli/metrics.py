@@ -97,9 +97,9 @@ def run(args: argparse.Namespace) -> int:
         out = {"fused": str(args.fused), "a": str(args.a), "b": str(args.b), "metrics": clean}
         if args.more:
             out["more"] = [str(p) for p in args.more]
-        skipped.update(dict.fromkeys(undefined, UNDEFINED))  # beside those not computed, with why
-        if skipped:
-            out["skipped"] = skipped
+        why_none = {**skipped, **dict.fromkeys(undefined, UNDEFINED)}  # beside those not computed, with why
+        if why_none:
+            out["skipped"] = why_none
         print(json.dumps(out, indent=2))
     else:
         width = max(len(n) for n in ["metric", *names])
@@ -113,4 +113,4 @@ def run(args: argparse.Namespace) -> int:
             print(f"defusion: note: {name} not computed: {why}{status}", file=sys.stderr)
         if undefined:
             print(f"defusion: note: {', '.join(undefined)}: no value, {UNDEFINED}", file=sys.stderr)
-    return 1 if args.names and skipped else 0
+    return 1 if args.names and skipped else 0  # a value not defined was computed: not a failure
