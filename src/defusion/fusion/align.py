@@ -23,6 +23,7 @@ import numpy as np
 
 from defusion.errors import DefusionError
 from defusion.fusion.choices import MOTIONS, Motion  # defined there, for the CLI's fast --help
+from defusion.fusion.errors import FusionInputError, OptionsError
 from defusion.fusion.color import luminance, to_uint8
 
 # Motion and MOTIONS, the motion models simplest first (a shift; shift and rotation; + scale and
@@ -49,7 +50,7 @@ class AlignmentError(DefusionError, ValueError):
 def check_motion(motion: str) -> None:
     """ValueError unless ``motion`` is one of MOTIONS."""
     if motion not in MOTIONS:
-        raise ValueError(f"unknown alignment motion {motion!r}; use one of {', '.join(MOTIONS)}")
+        raise OptionsError(f"unknown alignment motion {motion!r}; use one of {', '.join(MOTIONS)}")
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -145,7 +146,7 @@ def align_images(images: list[np.ndarray], motion: Motion = "affine", reference:
     """
     check_motion(motion)
     if not 0 <= reference < len(images):
-        raise ValueError(f"reference image {reference + 1} was asked for, but {len(images)} images were given")
+        raise FusionInputError(f"reference image {reference + 1} was asked for, but {len(images)} images were given")
     if motion == "none":
         return list(images)
     aligned = []

@@ -21,6 +21,8 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsError
+
 ColorMode = Literal["auto", "rgb", "ycbcr"]
 COLOR_MODES: tuple[str, ...] = ("auto", "rgb", "ycbcr")
 #: False-colour palettes for the infrared image (OpenCV's colour maps of those names); none: off.
@@ -75,7 +77,8 @@ def native(image: np.ndarray) -> np.ndarray:
 
 
 def to_float(image: np.ndarray) -> np.ndarray:
-    """uint8 / uint16 / float in [0, 1] (any byte order) -> float32 in [0, 1].
+    """uint8 / uint16 / float in [0, 1] (any byte order) -> float32 in [0, 1]. Other pixel types
+    raise FusionTypeError (a TypeError), float values outside [0, 1] or not finite FusionInputError.
 
     Example:
         >>> to_float(np.array([0, 255], dtype=np.uint8)).tolist()
@@ -90,13 +93,13 @@ def to_float(image: np.ndarray) -> np.ndarray:
         return image.astype(np.float32) / 65535.0
     if np.issubdtype(image.dtype, np.floating):
         if not np.isfinite(image).all():
-            raise ValueError("float images must be finite: this one holds NaN or infinite values")
+            raise FusionInputError("float images must be finite: this one holds NaN or infinite values")
         lo, hi = (image.min(), image.max()) if image.size else (0.0, 0.0)
         if hi > 1.0 + FLOAT_RANGE_TOLERANCE or lo < -FLOAT_RANGE_TOLERANCE:
-            raise ValueError(f"float images must be in [0, 1], got values from {lo:.4g} to {hi:.4g}; "
-                             "divide 8-bit data by 255 (or pass the uint8 array itself)")
+            raise FusionInputError(f"float images must be in [0, 1], got values from {lo:.4g} to {hi:.4g}; "
+                                   "divide 8-bit data by 255 (or pass the uint8 array itself)")
         return np.clip(image, 0.0, 1.0).astype(np.float32)
-    raise TypeError(f"images must be uint8, uint16 or float in [0, 1]; got {image.dtype}")
+    raise FusionTypeError(f"images must be uint8, uint16 or float in [0, 1]; got {image.dtype}")
 
 
 def from_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -250,7 +253,7 @@ def blend_chroma(sources: list[np.ndarray]) -> np.ndarray:
     """
     colours = [rgb_to_ycbcr(s[..., :3]) for s in sources if not is_grey(s)]
     if not colours:
-        raise ValueError("blend_chroma needs at least one colour source")
+        raise FusionInputError("blend_chroma needs at least one colour source")
     weights = [np.abs(c[..., 1:] - 0.5).sum(axis=2, keepdims=True) + _SATURATION_EPS for c in colours]
     return sum(w * c for w, c in zip(weights, colours)) / sum(weights)
 
@@ -277,15 +280,15 @@ def with_chroma(luma: np.ndarray, blended: np.ndarray) -> np.ndarray:
 
 
 def check_color_mode(mode: str) -> None:
-    """ValueError unless ``mode`` is one of COLOR_MODES."""
+    """OptionsError (a ValueError) unless ``mode`` is one of COLOR_MODES."""
     if mode not in COLOR_MODES:
-        raise ValueError(f"unknown colour mode {mode!r}; use one of {', '.join(COLOR_MODES)}")
+        raise OptionsError(f"unknown colour mode {mode!r}; use one of {', '.join(COLOR_MODES)}")
 
 
 def check_palette(palette: str) -> None:
-    """ValueError unless ``palette`` is one of PALETTES."""
+    """OptionsError (a ValueError) unless ``palette`` is one of PALETTES."""
     if palette not in PALETTES:
-        raise ValueError(f"unknown palette {palette!r}; use one of {', '.join(PALETTES)}")
+        raise OptionsError(f"unknown palette {palette!r}; use one of {', '.join(PALETTES)}")
 
 
 def thermal_source(sources: list[np.ndarray], raw: Sequence[int] = ()) -> tuple[int, bool]:
@@ -346,7 +349,7 @@ def thermal_colours(thermal: np.ndarray, palette: str, span: tuple[float, float]
 
     check_palette(palette)
     if palette == "none":
-        raise ValueError("palette 'none' has no colours")
+        raise OptionsError("palette 'none' has no colours")
     grey = luminance(thermal)
     low, high = span if span is not None else palette_range(grey, seen)
     scaled = np.clip((grey - low) / max(float(high - low), 1e-6), 0.0, 1.0)

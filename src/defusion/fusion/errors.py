@@ -8,16 +8,21 @@ from defusion.errors import DefusionError
 
 class FusionInputError(DefusionError, ValueError):
     """Images that fusion refuses: too few, not HxW or HxWxC, no pixels, float values outside
-    [0, 1] or not finite (a ValueError, as before these classes existed)."""
+    [0, 1] or not finite, fewer than a FixedStretch names (a ValueError, as before these classes existed)."""
 
 
 class FusionTypeError(DefusionError, TypeError):
-    """An image of the wrong type for fusion: a path instead of an array, pixels other than uint8,
-    uint16 or float (a TypeError, as before these classes existed)."""
+    """An argument of the wrong type for fusion: a path instead of an array, pixels other than uint8,
+    uint16 or float, options that are no FuseOptions (a TypeError, as before these classes existed)."""
 
 
 class SizeMismatchError(FusionInputError):
     """Sources of different sizes; fusion needs registered images."""
 
 
-__all__ = ["FusionInputError", "FusionTypeError", "SizeMismatchError"]
+class OptionsError(DefusionError, ValueError):
+    """Options that fusion refuses: a FuseOptions field or task, a FixedStretch, a device, runtime
+    or precision for Fuser.from_pretrained (a ValueError, as before this class existed)."""
+
+
+__all__ = ["FusionInputError", "FusionTypeError", "OptionsError", "SizeMismatchError"]

@@ -16,7 +16,7 @@ from defusion.fusion import color
 from defusion.fusion.align import align_images
 from defusion.fusion.deghost import deghost, reference_index
 # defined there: the CLI names them without PyTorch
-from defusion.fusion.errors import FusionInputError, FusionTypeError, SizeMismatchError
+from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsError, SizeMismatchError
 # the options, defined there (what a fusion is asked to do), and still importable from here
 from defusion.fusion.options import (DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, INPUT_ORDERS, MAX_DETAIL_GAIN,
                                      MAX_UNIQUE_GAIN, MIN_TILE, PAPER_OPTIONS, SOURCES_SCALE, STACK_ORDERS,
@@ -45,7 +45,7 @@ def input_ranking(inputs: list[np.ndarray], order: InputOrder = "given") -> list
         [2, 0, 1]
     """
     if order not in INPUT_ORDERS:
-        raise ValueError(f"unknown input order {order!r}; use one of {', '.join(INPUT_ORDERS)}")
+        raise OptionsError(f"unknown input order {order!r}; use one of {', '.join(INPUT_ORDERS)}")
     if order == "given":
         return list(range(len(inputs)))
     if order == "exposure":
@@ -116,8 +116,8 @@ class Decomposition(NamedTuple):
 def _check_half(half: bool, device: torch.device) -> None:
     """Refuse fp16 off CUDA."""
     if half and device.type != "cuda":
-        raise ValueError("half precision (half=True, --half) needs a CUDA device (fp16 on the CPU is slower and "
-                         "less accurate)")
+        raise OptionsError("half precision (half=True, --half) needs a CUDA device (fp16 on the CPU is slower and "
+                           "less accurate)")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -127,9 +127,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError):
-        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+        raise OptionsError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device cuda (--device cuda) was asked for, but PyTorch sees no CUDA device")
+        raise OptionsError("device cuda (--device cuda) was asked for, but PyTorch sees no CUDA device")
     return device
 
 
@@ -208,8 +208,8 @@ class Fuser:
 
     def __post_init__(self) -> None:
         if not isinstance(self.options, FuseOptions):
-            raise TypeError(f"options must be a FuseOptions (FuseOptions(**fields) or FuseOptions.for_task(task)), "
-                            f"got {type(self.options).__name__}")
+            raise FusionTypeError(f"options must be a FuseOptions (FuseOptions(**fields) or "
+                                  f"FuseOptions.for_task(task)), got {type(self.options).__name__}")
         self.device = resolve_device(self.device)
         _check_half(self.half, self.device)
         self.model = self.model.to(self.device).eval()
@@ -234,16 +234,20 @@ class Fuser:
         ``task`` (``"ivf"``, ``"mef"``, ``"mff"``) starts the options from that kind of images'
         defaults (:meth:`FuseOptions.for_task`), or ``options`` from a whole :class:`FuseOptions`;
         ``fields`` (FuseOptions fields, e.g. ``scale=1``) go on top.
+
+        Refused options (a field, the task, device, runtime, threads or precision) raise
+        :class:`~defusion.fusion.errors.OptionsError` (a ValueError), ``options`` that are no
+        FuseOptions FusionTypeError (a TypeError): both :class:`defusion.DefusionError`.
         """
         check_runtime(runtime, half, threads)
         onnx = is_onnx_export(weights) if onnx is None else onnx
         if half and onnx:
-            raise ValueError(f"fp16 (half) is for safetensors weights on PyTorch; {weights} is an ONNX export "
-                             "and runs as exported (defusion export --half makes an fp16 one)")
+            raise OptionsError(f"fp16 (half) is for safetensors weights on PyTorch; {weights} is an ONNX export "
+                               "and runs as exported (defusion export --half makes an fp16 one)")
         if options is not None and task is not None:
-            raise ValueError("give task= or options=, not both (FuseOptions.for_task(task) makes the options)")
+            raise OptionsError("give task= or options=, not both (FuseOptions.for_task(task) makes the options)")
         if options is not None and not isinstance(options, FuseOptions):
-            raise TypeError(f"options must be a FuseOptions, got {type(options).__name__}")
+            raise FusionTypeError(f"options must be a FuseOptions, got {type(options).__name__}")
         if options is not None:  # fields on top, None leaving the option as for_task does
             fuse_options = replace(options, **{k: v for k, v in fields.items() if v is not None})
         else:
@@ -255,7 +259,8 @@ class Fuser:
         if threads is not None:  # before loading: an ONNX export made on first use runs on them too
             torch.set_num_threads(int(threads))
         try:
-            return cls(load_network(weights, runtime, device, threads, onnx=onnx), device, half, fuse_options)
+            network = load_network(weights, runtime, device, threads, onnx=onnx)
+            return cls(network, device, half, fuse_options)
         except BaseException:  # a fuser that fails to load leaves the process as it was
             torch.set_num_threads(before)
             raise
@@ -277,8 +282,9 @@ class Fuser:
             SizeMismatchError: images of different heights or widths (and no ``options.rig``); a
                 FusionInputError.
             FusionInputError: fewer than two images (or one list of them), an array that is not HxW
-                or HxWxC (C 1 to 4) or has no pixels, float values outside [0, 1] or not finite, or
-                bad ``infrared``; a ValueError.
+                or HxWxC (C 1 to 4) or has no pixels, float values outside [0, 1] or not finite,
+                bad ``infrared``, or fewer images than a FixedStretch (``options.stretch``) maps;
+                a ValueError.
             RigError: images that do not match ``options.rig``; a ValueError.
             FusionTypeError: a path instead of an array, or a type other than uint8, uint16 or
                 float; a TypeError.
@@ -292,8 +298,8 @@ class Fuser:
         """Like :meth:`fuse` with pixels="sources", and also each source's HxW share of the result
         (which image each pixel came from: a focus stack's depth map). Needs pixels="sources"."""
         if self.options.pixels != "sources":
-            raise ValueError("source weights exist only with pixels='sources' (the network's reconstruction "
-                             f"mixes the sources); this fuser has pixels={self.options.pixels!r}")
+            raise OptionsError("source weights exist only with pixels='sources' (the network's reconstruction "
+                               f"mixes the sources); this fuser has pixels={self.options.pixels!r}")
         result = self.fusion(*images, on_tile=on_tile)
         return Selection(result.fused, result.weights)
 
@@ -390,7 +396,7 @@ class Fuser:
         if self.options.infrared is not None:
             return self.options.infrared, None
         images = self._checked(images)
-        _, stretched = stretch_sources(images, [_to_float(im) for im in images], self.options.stretch,
+        _, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch,
                                        self.options.stretch_shared)
         index, certain = color.thermal_source(images, stretched)
         if certain:
@@ -434,7 +440,7 @@ class Fuser:
     def _mapped(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
         """The sources as floats in [0, 1], raw thermal frames stretched and mapped by the rig (not
         yet registered), and the indices of those stretched."""
-        floats, stretched = stretch_sources(images, [_to_float(im) for im in images], self.options.stretch,
+        floats, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch,
                                             self.options.stretch_shared)
         if self.options.rig is not None:
             floats = self.options.rig.apply(floats)
@@ -573,16 +579,6 @@ def _as_image(image, name: str) -> np.ndarray:
     return array[..., 0] if array.ndim == 3 and array.shape[2] == _GREY_ALPHA else array
 
 
-def _to_float(image: np.ndarray) -> np.ndarray:
-    """:func:`color.to_float`, its refusals (pixel type, float values) raised as the library's input errors."""
-    try:
-        return color.to_float(image)
-    except TypeError as error:
-        raise FusionTypeError(str(error)) from None
-    except ValueError as error:
-        raise FusionInputError(str(error)) from None
-
-
 def _pair_weights(out: "_Projections", a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The first image's HxW weight, read from the pair's unique projections."""
     guide = (a.mean(axis=2) + b.mean(axis=2)) / 2
@@ -605,7 +601,7 @@ class _Projections(NamedTuple):
 
 
 __all__ = ["Fuser", "Fusion", "Selection", "Decomposition", "resolve_device", "input_ranking", "SizeMismatchError",
-           "FusionInputError", "FusionTypeError",
+           "FusionInputError", "FusionTypeError", "OptionsError",
            # re-exported from defusion.fusion.options, where they are defined
            "StackOrder", "STACK_ORDERS", "InputOrder", "INPUT_ORDERS", "DEFAULT_SCALE", "DEFAULT_UNIQUE_GAIN",
            "MAX_UNIQUE_GAIN", "MAX_DETAIL_GAIN", "Task", "TASKS", "TASK_OPTIONS", "PAPER_OPTIONS", "SOURCES_SCALE",

@@ -9,6 +9,7 @@ from typing import Literal
 from defusion.fusion import color
 from defusion.fusion.align import Motion, check_motion
 from defusion.fusion.choices import MIN_TILE, smallest_tile
+from defusion.fusion.errors import OptionsError
 from defusion.fusion.rig import Rig
 from defusion.fusion.resample import check_scale
 from defusion.fusion.selection import PixelSource, check_pixel_source
@@ -73,7 +74,7 @@ TASK_FIELDS: tuple[str, ...] = tuple(sorted({name for options in TASK_OPTIONS.va
 
 def _check_gain(gain: float, name: str, largest: float) -> None:
     if not is_number(gain) or not 0 <= gain <= largest:
-        raise ValueError(f"{name} must be a number from 0 to {largest:g}, got {gain!r}")
+        raise OptionsError(f"{name} must be a number from 0 to {largest:g}, got {gain!r}")
 
 
 def check_unique_gain(gain: float) -> None:
@@ -171,6 +172,9 @@ class FuseOptions:
     side; :mod:`defusion.fusion.rig`, ``defusion calibrate``) onto the first camera's pixel grid
     before anything else, so sources of different sizes and fields of view fuse; ``align`` and
     ``deghost`` come after it.
+
+    A field out of its range or choices raises :class:`~defusion.fusion.errors.OptionsError` (a
+    ValueError, and a :class:`defusion.DefusionError`) on construction.
     """
 
     tile: int | None = None
@@ -216,13 +220,13 @@ class FuseOptions:
         for name in ("tile", "overlap", "auto_tile_pixels", "auto_tile_size"):
             value = getattr(self, name)
             if not (value is None and name == "tile") and (not is_integer(value) or value < 0):
-                raise ValueError(f"{name} must be a whole number of pixels, 0 or more"
-                                 f"{' (or None: automatic)' if name == 'tile' else ''}, got {value!r}")
+                raise OptionsError(f"{name} must be a whole number of pixels, 0 or more"
+                                   f"{' (or None: automatic)' if name == 'tile' else ''}, got {value!r}")
         if self.tile and self.tile < smallest_tile(self.overlap):  # tiny tiles take forever
-            raise ValueError(f"tile ({self.tile}) must be 0 (never tile) or at least {smallest_tile(self.overlap)} "
-                             f"pixels: over twice the overlap ({self.overlap}), and at least {MIN_TILE}")
+            raise OptionsError(f"tile ({self.tile}) must be 0 (never tile) or at least {smallest_tile(self.overlap)} "
+                               f"pixels: over twice the overlap ({self.overlap}), and at least {MIN_TILE}")
         if self.auto_tile_size < MIN_TILE:  # its overlap is cut to under half a tile; tile=0 turns tiling off
-            raise ValueError(f"auto_tile_size must be at least {MIN_TILE} pixels, got {self.auto_tile_size}")
+            raise OptionsError(f"auto_tile_size must be at least {MIN_TILE} pixels, got {self.auto_tile_size}")
         color.check_color_mode(self.color)
         # NumPy scalars as Python numbers, so that the options print and compare as given
         for name in ("scale", "tile", "overlap", "auto_tile_pixels", "auto_tile_size", "infrared"):
@@ -232,28 +236,28 @@ class FuseOptions:
             if is_number(getattr(self, name)) and not isinstance(getattr(self, name), int):
                 object.__setattr__(self, name, float(getattr(self, name)))
         if self.stack not in STACK_ORDERS:
-            raise ValueError(f"unknown stack order {self.stack!r}; use one of {', '.join(STACK_ORDERS)}")
+            raise OptionsError(f"unknown stack order {self.stack!r}; use one of {', '.join(STACK_ORDERS)}")
         if self.order not in INPUT_ORDERS:
-            raise ValueError(f"unknown input order {self.order!r}; use one of {', '.join(INPUT_ORDERS)}")
+            raise OptionsError(f"unknown input order {self.order!r}; use one of {', '.join(INPUT_ORDERS)}")
         check_motion(self.align)
         check_pixel_source(self.pixels)
         check_stretch(self.stretch)
         if not isinstance(self.deghost, bool):
-            raise ValueError(f"deghost must be True or False, got {self.deghost!r}")
+            raise OptionsError(f"deghost must be True or False, got {self.deghost!r}")
         color.check_palette(self.palette)
         if self.infrared is not None and (not is_integer(self.infrared) or self.infrared < 0):
-            raise ValueError(f"infrared must be a source's index (0 the first), got {self.infrared!r}")
+            raise OptionsError(f"infrared must be a source's index (0 the first), got {self.infrared!r}")
         if self.palette_range is not None:
             span = tuple(self.palette_range) if isinstance(self.palette_range, (tuple, list)) else ()
             if len(span) != 2 or not all(is_number(v) and 0.0 <= v <= 1.0 for v in span) or not span[0] < span[1]:
-                raise ValueError(f"palette_range is the infrared values (low, high) the palette spans, 0 <= low < "
-                                 f"high <= 1, got {self.palette_range!r}")
+                raise OptionsError(f"palette_range is the infrared values (low, high) the palette spans, 0 <= low < "
+                                   f"high <= 1, got {self.palette_range!r}")
             object.__setattr__(self, "palette_range", (float(span[0]), float(span[1])))
         if self.palette != "none" and self.pixels == "sources":
-            raise ValueError("a thermal palette colours the network's fusion; pixels='sources' keeps the sources' "
-                             "own pixels and colours: use one or the other")
+            raise OptionsError("a thermal palette colours the network's fusion; pixels='sources' keeps the sources' "
+                               "own pixels and colours: use one or the other")
         if self.rig is not None and not isinstance(self.rig, Rig):
-            raise ValueError(f"rig must be a defusion.fusion.rig.Rig (Rig.load(path)), got {type(self.rig).__name__}")
+            raise OptionsError(f"rig must be a defusion.fusion.rig.Rig (Rig.load(path)), got {type(self.rig).__name__}")
 
     @classmethod
     def for_task(cls, task: Task | None = None, **overrides) -> "FuseOptions":
@@ -373,23 +377,23 @@ def task_options(task: Task | None = None, **overrides) -> dict:
     """FuseOptions fields for a kind of pair: its ``TASK_OPTIONS``, then the ``overrides`` that are
     not None. A unique gain given without a detail gain brings its own default detail gain, not
     the task's; pixels from the sources (given, or the task's: ``mff``) without a scale bring
-    SOURCES_SCALE. Raises ValueError for an unknown task, or a palette with a task that takes the
-    pixels from the sources unless pixels="network" is given.
+    SOURCES_SCALE. Raises OptionsError (a ValueError) for an unknown task, or a palette with a task
+    that takes the pixels from the sources unless pixels="network" is given.
 
     Example:
         >>> task_options("mff")["scale"], task_options("mff", pixels="network").get("scale")
         (1, None)
     """
     if task is not None and task not in TASK_OPTIONS:
-        raise ValueError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+        raise OptionsError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
     preset = dict(TASK_OPTIONS[task]) if task is not None else {}
     given = {name: value for name, value in overrides.items() if value is not None}
     if "unique_gain" in given and "detail_gain" not in given:
         preset.pop("detail_gain", None)
     options = {**preset, **given}
     if preset.get("pixels") == "sources" and "pixels" not in given and given.get("palette", "none") != "none":
-        raise ValueError(f"task {task!r} takes the pixels from the sources, which a palette cannot colour (it "
-                         "colours the network's fusion): give pixels='network' with a palette")
+        raise OptionsError(f"task {task!r} takes the pixels from the sources, which a palette cannot colour (it "
+                           "colours the network's fusion): give pixels='network' with a palette")
     if options.get("pixels") == "sources" and "scale" not in given:
         options["scale"] = SOURCES_SCALE
     return options

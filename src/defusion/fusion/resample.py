@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from defusion.fusion.errors import OptionsError
+
 from defusion.fusion.values import is_integer
 
 #: Largest inference scale accepted (compute grows with its square).
@@ -21,7 +23,7 @@ MAX_SCALE = 4
 def check_scale(scale: int) -> None:
     """Refuse scales that are not an integer in [1, MAX_SCALE]."""
     if not is_integer(scale) or not 1 <= scale <= MAX_SCALE:
-        raise ValueError(f"inference scale must be an integer from 1 to {MAX_SCALE}, got {scale!r}")
+        raise OptionsError(f"inference scale must be an integer from 1 to {MAX_SCALE}, got {scale!r}")
 
 
 def upsample(x: torch.Tensor, scale: int) -> torch.Tensor:

@@ -31,6 +31,7 @@ from torch import nn
 
 # The runtimes' names and the export test are defined torch-free, for the CLI's checks:
 from defusion.errors import DefusionError
+from defusion.fusion.errors import OptionsError
 from defusion.fusion.choices import DEFAULT_RUNTIME, ONNX_RUNTIMES, ONNX_SUFFIX, RUNTIMES, Runtime, is_onnx_export
 from defusion.fusion.values import is_integer
 from defusion.model.denet import DeNet, DeNetOutput
@@ -79,15 +80,15 @@ def check_runtime(runtime: str, half: bool = False, threads: int | None = None) 
     """Refuse unknown runtimes, fp16 outside the torch runtime, missing packages, and a thread
     count that is not a whole number from 1."""
     if threads is not None and (not is_integer(threads) or threads < 1):
-        raise ValueError(f"threads must be a whole number from 1 (or None: ONNX Runtime's default), got {threads!r}")
+        raise OptionsError(f"threads must be a whole number from 1 (or None: ONNX Runtime's default), got {threads!r}")
     if runtime not in RUNTIMES:
-        raise ValueError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
+        raise OptionsError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
     if half and runtime not in ("torch", "auto"):
-        raise ValueError(f"fp16 (--half) is for the torch runtime on CUDA, not {runtime}")
+        raise OptionsError(f"fp16 (--half) is for the torch runtime on CUDA, not {runtime}")
     if runtime == "onnxruntime":
         for name in ("onnx", "onnxruntime"):
             if importlib.util.find_spec(name) is None:
-                raise ValueError(f"the onnxruntime runtime needs the {name} package: pip install onnx onnxruntime")
+                raise OptionsError(f"the onnxruntime runtime needs the {name} package: pip install onnx onnxruntime")
 
 
 def onnxruntime_available() -> bool:
@@ -121,14 +122,14 @@ def load_network(weights: str | Path | None, runtime: Runtime, device: str | tor
     check_runtime("auto" if onnx else runtime, threads=threads)  # an export needs no exporter
     if onnx:
         if weights is None:
-            raise ValueError("an ONNX export to run needs its path (the shipped weights are safetensors)")
+            raise OptionsError("an ONNX export to run needs its path (the shipped weights are safetensors)")
         if Path(weights).suffix.lower() == ".safetensors":
             from defusion.serving.onnx_model import OnnxModelError
 
             raise OnnxModelError(f"{weights} is a weights file (.safetensors), not an ONNX export: give it as the "
                                  "weights (--weights), or export it first (defusion export)")
         if runtime not in ONNX_RUNTIMES:
-            raise ValueError(f"{weights} is an ONNX export: it runs on ONNX Runtime (runtime "
+            raise OptionsError(f"{weights} is an ONNX export: it runs on ONNX Runtime (runtime "
                              f"{' or '.join(map(repr, ONNX_RUNTIMES))}), not {runtime!r}")
         from defusion.serving.onnx_model import OnnxDeNet
 

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from defusion.fusion.choices import PIXEL_SOURCES, PixelSource  # defined there, for a fast --help
+from defusion.fusion.errors import FusionInputError, OptionsError
 from defusion.fusion.filters import guided_filter
 
 # PixelSource and PIXEL_SOURCES, where the fused image's pixels come from (the network's
@@ -40,7 +41,7 @@ EDGE_EPS = 1e-3
 def check_pixel_source(pixels: str) -> None:
     """Refuse a pixel source that is not one of ``PIXEL_SOURCES``."""
     if pixels not in PIXEL_SOURCES:
-        raise ValueError(f"unknown pixel source {pixels!r}; use one of {', '.join(PIXEL_SOURCES)}")
+        raise OptionsError(f"unknown pixel source {pixels!r}; use one of {', '.join(PIXEL_SOURCES)}")
 
 
 def activity(image: np.ndarray, sigma: float = ACTIVITY_SIGMA) -> np.ndarray:
@@ -68,8 +69,8 @@ def decision_map(unique_a: np.ndarray, unique_b: np.ndarray, guide: np.ndarray) 
         (1.0, 0.0)
     """
     if unique_a.shape != unique_b.shape or unique_a.shape != guide.shape or unique_a.ndim != 2:
-        raise ValueError(f"decision_map takes three HxW arrays of one size, got {unique_a.shape}, "
-                         f"{unique_b.shape}, {guide.shape}")
+        raise FusionInputError(f"decision_map takes three HxW arrays of one size, got {unique_a.shape}, "
+                               f"{unique_b.shape}, {guide.shape}")
     choice = (activity(unique_a) > activity(unique_b)).astype(np.uint8) * 255
     kernel = min(CONSISTENCY_KERNEL, _largest_odd(min(choice.shape)))
     if kernel > 1:
@@ -87,7 +88,7 @@ def weighted_sum(weights: Sequence[np.ndarray], images: Sequence[np.ndarray]) ->
         [[0.0, 0.75]]
     """
     if len(weights) != len(images) or not images:
-        raise ValueError(f"need one weight map per image, got {len(weights)} and {len(images)}")
+        raise FusionInputError(f"need one weight map per image, got {len(weights)} and {len(images)}")
     total = np.zeros(images[0].shape, dtype=np.float32)
     for w, image in zip(weights, images):
         total += (w[..., None] if image.ndim == 3 else w) * image
@@ -107,7 +108,7 @@ def source_map(weights: Sequence[np.ndarray]) -> np.ndarray:
         [[0.0, 0.5, 1.0]]
     """
     if len(weights) < 2:
-        raise ValueError(f"a source map needs the weights of two or more sources, got {len(weights)}")
+        raise FusionInputError(f"a source map needs the weights of two or more sources, got {len(weights)}")
     steps = np.linspace(0.0, 1.0, len(weights), dtype=np.float32)
     return np.clip(weighted_sum(weights, [np.full(weights[0].shape, s, np.float32) for s in steps]), 0.0, 1.0)
 

@@ -35,6 +35,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from defusion.fusion.color import is_grey, native
+from defusion.fusion.errors import FusionInputError, OptionsError
 from defusion.io.notes import warn
 
 #: ``auto``: stretch narrow-range 16-bit grey sources (the default); ``none``: use values as they are.
@@ -80,16 +81,16 @@ class FixedStretch:
     high: float | tuple[float, ...]
 
     def __post_init__(self) -> None:
-        sources = tuple(self.sources)
+        sources = _indices(self.sources)
         if not sources or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 0 for i in sources):
-            raise ValueError(f"a fixed stretch's sources must be source indices (0 the first), got {self.sources!r}")
+            raise OptionsError(f"a fixed stretch's sources must be source indices (0 the first), got {self.sources!r}")
         if len(set(sources)) != len(sources):
-            raise ValueError(f"a fixed stretch names each source once, got {self.sources!r}")
+            raise OptionsError(f"a fixed stretch names each source once, got {self.sources!r}")
         lows, highs = _per_source(self.low, len(sources), "low"), _per_source(self.high, len(sources), "high")
         for low, high in zip(lows, highs):
             if not (math.isfinite(low) and math.isfinite(high) and 0.0 <= low < high <= 1.0):
-                raise ValueError(f"a fixed stretch maps low to high, 0 <= low < high <= 1, got {self.low!r} to "
-                                 f"{self.high!r}")
+                raise OptionsError(f"a fixed stretch maps low to high, 0 <= low < high <= 1, got {self.low!r} to "
+                                   f"{self.high!r}")
         object.__setattr__(self, "sources", tuple(int(i) for i in sources))
         object.__setattr__(self, "low", lows if isinstance(self.low, (tuple, list, np.ndarray)) else lows[0])
         object.__setattr__(self, "high", highs if isinstance(self.high, (tuple, list, np.ndarray)) else highs[0])
@@ -118,10 +119,26 @@ def _per_source(bound, count: int, name: str) -> tuple[float, ...]:
     """A FixedStretch's low or high as one float per source: a number for all, or one each."""
     if isinstance(bound, (tuple, list, np.ndarray)):
         if len(bound) != count:
-            raise ValueError(f"a fixed stretch's {name} is one number for all its sources or one per source "
-                             f"({count}), got {len(bound)}")
-        return tuple(float(v) for v in bound)
-    return (float(bound),) * count
+            raise OptionsError(f"a fixed stretch's {name} is one number for all its sources or one per source "
+                               f"({count}), got {len(bound)}")
+        return tuple(_as_float(v) for v in bound)
+    return (_as_float(bound),) * count
+
+
+def _indices(sources) -> tuple:
+    """A FixedStretch's sources as a tuple; () where they are no sequence (its check refuses it)."""
+    try:
+        return tuple(sources)
+    except TypeError:
+        return ()
+
+
+def _as_float(value) -> float:
+    """A FixedStretch's low or high as a float; NaN where it is no number (its range check refuses it)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def check_stretch(stretch: "Stretch | FixedStretch") -> None:
@@ -129,7 +146,7 @@ def check_stretch(stretch: "Stretch | FixedStretch") -> None:
     if isinstance(stretch, FixedStretch):
         return
     if not isinstance(stretch, str) or stretch not in STRETCHES:
-        raise ValueError(f"unknown stretch {stretch!r}; use one of {', '.join(STRETCHES)} or a FixedStretch")
+        raise OptionsError(f"unknown stretch {stretch!r}; use one of {', '.join(STRETCHES)} or a FixedStretch")
 
 
 def value_range(image: np.ndarray) -> tuple[float, float]:
@@ -312,7 +329,8 @@ def stretch_sources(images: Sequence[np.ndarray], floats: Sequence[np.ndarray],
     if fixed is None:
         return floats, []
     if max(fixed.sources) >= len(floats):
-        raise ValueError(f"the fixed stretch maps source {max(fixed.sources) + 1}, but {len(floats)} images were given")
+        raise FusionInputError(f"the fixed stretch maps source {max(fixed.sources) + 1}, but {len(floats)} images "
+                               "were given")
     for i in fixed.sources:
         low, high = fixed.mapping(i)
         floats[i] = np.clip((floats[i] - low) / (high - low), 0.0, 1.0).astype(np.float32)

@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from defusion.fusion.errors import OptionsError
 from defusion.model.denet import SIZE_MULTIPLE
 
 PairFn = Callable[[torch.Tensor, torch.Tensor], Sequence[torch.Tensor]]
@@ -70,7 +71,7 @@ def run_tiled(fn: PairFn, x1: torch.Tensor, x2: torch.Tensor, tile: int, overlap
     ``on_tile`` is called after each tile (progress reporting).
     """
     if overlap * 2 >= tile:
-        raise ValueError(f"overlap ({overlap}) must be under half the tile size ({tile})")
+        raise OptionsError(f"overlap ({overlap}) must be under half the tile size ({tile})")
     h, w = x1.shape[-2:]
     ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
     sums: list[torch.Tensor] | None = None

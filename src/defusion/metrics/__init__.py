@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import as_image, shared_inputs, size_mismatch, source_labels
+from defusion.metrics._utils import MetricInputError, as_image, shared_inputs, size_mismatch, source_labels
 from defusion.metrics.gradient import average_gradient, edge_intensity, nabf, qabf, spatial_frequency
 from defusion.metrics.information import cross_entropy, entropy, mutual_information, mutual_information_bits
 from defusion.metrics.perceptual import qcb, qcv, vif, vifp
@@ -140,10 +140,10 @@ def check_source_count(names: Iterable[str], sources: int) -> None:
     """Refuse fewer than two sources, and metrics that compare with a pair when there are more
     (``ValueError`` naming what can be asked for)."""
     if sources < 2:
-        raise ValueError(f"need at least two sources, got {sources}")
+        raise MetricInputError(f"need at least two sources, got {sources}")
     pairwise = list(dict.fromkeys(n for n in names if n not in ANY_SOURCE_METRICS))
     if sources > 2 and pairwise:
-        raise ValueError(f"{', '.join(pairwise)} compare{'s' if len(pairwise) == 1 else ''} the fused image "
+        raise MetricInputError(f"{', '.join(pairwise)} compare{'s' if len(pairwise) == 1 else ''} the fused image "
                          f"with two sources; with {sources} sources ask for {', '.join(ANY_SOURCE_METRICS)}")
 
 
@@ -179,7 +179,7 @@ def check_images(fused: ArrayLike, sources: list[ArrayLike]) -> None:
     shapes = {label: as_image(image, label).shape for label, image in zip(labels, [fused, *sources])}
     mismatch = size_mismatch(shapes)
     if mismatch:
-        raise ValueError(mismatch)
+        raise MetricInputError(mismatch)
 
 
 def _computed(fused: np.ndarray, sources: list[np.ndarray], names: list[str]) -> dict[str, float]:
@@ -255,6 +255,7 @@ __all__ = [
     "ANY_SOURCE_METRICS",
     "METRICS",
     "VIFB_METRICS",
+    "MetricInputError",
     "MetricSpec",
     "compute_each",
     "compute_metrics",

@@ -27,7 +27,15 @@ from typing import Iterator
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from defusion.errors import DefusionError
+
 Float = NDArray[np.float64]
+
+
+class MetricInputError(DefusionError, ValueError):
+    """An image the metrics refuse: not HxW or HxWx3, too small, not finite, floats on no scale they
+    take, or images of different sizes (a ValueError, as before this class existed)."""
+
 
 #: How far a float image may stray outside [0, 1] (an unclamped network output) and still be read
 #: as a [0, 1] image (clipped): on the 0..255 scale such an image would be black.
@@ -145,25 +153,25 @@ def as_image(img: ArrayLike, name: str = "image") -> NDArray:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
-        raise ValueError(f"{name}: expected an HxW or HxWx3 array, got shape {arr.shape}")
+        raise MetricInputError(f"{name}: expected an HxW or HxWx3 array, got shape {arr.shape}")
     numeric = np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
     if arr.dtype == bool or not numeric:
-        raise ValueError(f"{name}: expected a uint8, uint16 or float array, got dtype {arr.dtype}")
+        raise MetricInputError(f"{name}: expected a uint8, uint16 or float array, got dtype {arr.dtype}")
     if arr.shape[0] < 2 or arr.shape[1] < 2:
-        raise ValueError(f"{name}: image too small ({arr.shape[0]}x{arr.shape[1]})")
+        raise MetricInputError(f"{name}: image too small ({arr.shape[0]}x{arr.shape[1]})")
     if np.issubdtype(arr.dtype, np.floating):
         if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name}: contains NaN or infinite values")
+            raise MetricInputError(f"{name}: contains NaN or infinite values")
         lo, hi = float(arr.min()), float(arr.max())
         scale = float_scale(lo, hi)
         if scale is None:
-            raise ValueError(f"{name}: {float_range_problem(lo, hi)}")
+            raise MetricInputError(f"{name}: {float_range_problem(lo, hi)}")
         if scale != 1:  # [0, 1], the Fuser's float convention
             return np.clip(arr.astype(np.float64), 0, 1) * scale
     elif _is_uint16(arr):
         return eight_bit_levels(arr)
     elif arr.dtype != np.uint8 and (arr.min() < 0 or arr.max() > 255):
-        raise ValueError(f"{name}: {arr.dtype} values outside 0..255; pass uint8, uint16 or float images")
+        raise MetricInputError(f"{name}: {arr.dtype} values outside 0..255; pass uint8, uint16 or float images")
     return arr
 
 
@@ -235,7 +243,7 @@ def triplet(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> tuple[Float, Float,
     srcs = [as_image(a, "a"), as_image(b, "b")]
     mismatch = size_mismatch({"fused": f.shape, "a": srcs[0].shape, "b": srcs[1].shape})
     if mismatch:
-        raise ValueError(mismatch)
+        raise MetricInputError(mismatch)
     F = planes(f)
     out = []
     for s in srcs:

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from defusion.metrics._utils import (
+    MetricInputError,
     Float,
     correlate_sep,
     sobel,
@@ -191,7 +192,7 @@ def vif(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
 def _check_vif_size(h: int, w: int) -> None:
     # 'valid' windows 33, 17, 9, 5 with a filter + decimation before scales 2-4: >= 81 pixels
     if min(h, w) < 81:
-        raise ValueError(f"VIF needs images of at least 81x81 pixels, got {w}x{h} (WxH)")
+        raise MetricInputError(f"VIF needs images of at least 81x81 pixels, got {w}x{h} (WxH)")
 
 
 def vifp(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:

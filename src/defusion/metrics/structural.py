@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from defusion.metrics._utils import (
+    MetricInputError,
     Float,
     box_sum_valid,
     downsample2,
@@ -58,7 +59,7 @@ def _ssim_maps(
 
 def _check_size(h: int, w: int, need: int, what: str) -> None:
     if min(h, w) < need:
-        raise ValueError(f"{what} needs images of at least {need}x{need} pixels, got {w}x{h} (WxH)")
+        raise MetricInputError(f"{what} needs images of at least {need}x{need} pixels, got {w}x{h} (WxH)")
 
 
 def ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -192,7 +193,7 @@ def _mef_inputs(fused: ArrayLike, *sources: ArrayLike) -> tuple[Float, Float]:
     grey = [to_gray(s, label) for s, label in zip(sources, labels)]
     mismatch = size_mismatch({"fused": f.shape, **{label: g.shape for label, g in zip(labels, grey)}})
     if mismatch:
-        raise ValueError(mismatch)
+        raise MetricInputError(mismatch)
     return np.stack(grey), f
 
 
