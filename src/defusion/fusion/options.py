@@ -49,7 +49,7 @@ TASKS: tuple[str, ...] = ("ivf", "mef", "mff")
 #: gains; docs/benchmarks.md, "More than two inputs").
 #: Focus stacks take their pixels from the sources (pixels "sources", so scale SOURCES_SCALE unless
 #: one is given): against a known all-in-focus truth 62-68 dB PSNR where the reconstruction reaches
-#: 31-35 dB (benchmarks/focus_stack.py), on MFIFB Qabf 0.780 against 0.685, about 6x faster; the
+#: 31-35 dB (benchmarks/focus_stack.py), on MFIFB Qabf 0.780 against 0.684, about 6x faster; the
 #: reconstruction scores higher on the reference-free metrics that reward a mix of both sources
 #: (SSIM, CC, VIF, ...; docs/benchmarks.md). pixels="network" keeps the reconstruction, at these gains.
 TASK_OPTIONS: dict[str, dict] = {
