@@ -79,7 +79,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="where the fused pixels come from: network (default), the paper's reconstruction; "
                         "sources (--task mff's default), each pixel from the source the network's decomposition "
                         "shows in focus there, for focus stacks: sharper (MFIFB Qabf 0.780 at --scale 1, against "
-                        "0.685), about 6x faster, --scale 1 unless given; not for infrared + visible pairs or "
+                        "0.684), about 6x faster, --scale 1 unless given; not for infrared + visible pairs or "
                         "exposures (docs/benchmarks.md). --task mff --pixels network keeps the reconstruction")
     p.add_argument("--format", default="png", choices=FOLDER_FORMATS,
                    help="with --a/--b or --stacks: the fused images' file type (default png; png and tif keep 16 "
