@@ -496,7 +496,10 @@ class Fuser:
             return _Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, size, floats,
                              stretched=stretched, frame=frame, **done)
         inputs = [color.as_rgb(color.luminance(f)) for f in floats]
-        chroma = color.blend_chroma(floats) if mode == "luma" else None
+        # blended in the order the images are fused in: a bracket sorted by brightness then gives the
+        # same pixels whatever order its files came in (a float sum's rounding depends on its order)
+        ranked = [floats[i] for i in input_ranking(inputs, self.options.order)]
+        chroma = color.blend_chroma(ranked) if mode == "luma" else None
         return _Prepared(mode, inputs, chroma, dtype, size, floats, stretched=stretched, frame=frame, **done)
 
     def _finish(self, rgb: np.ndarray, prepared: _Prepared) -> np.ndarray:
