@@ -238,3 +238,25 @@ def test_read_shot_takes_date_time_original_from_a_tiffs_first_directory(tmp_pat
     tifffile.imwrite(path, np.zeros((4, 6, 3), np.uint8), extratags=[(306, "s", 0, "2026:05:01 13:00:00", True),
                                                                       (36867, "s", 0, "2026:05:01 12:00:00", True)])
     assert read_shot(path).taken == datetime(2026, 5, 1, 12)
+
+
+def test_an_uploads_settings_are_read_from_its_bytes_as_a_files_are(tmp_path):
+    """A web page's uploads are bytes, with no path: their EXIF is judged as a file's is."""
+    from defusion.io.shots import shot_settings, shows_exposure_bracket, upload_settings
+
+    canon = [_camera_shot(tmp_path / f"c{i}.jpg", "EOS R6", t, make="Canon")
+             for i, t in enumerate([(1, 1000), (1, 60)])]
+    uploaded = [upload_settings(path.read_bytes(), path.name) for path in canon]
+    assert uploaded == [shot_settings(path) for path in canon] and shows_exposure_bracket(uploaded)
+    assert uploaded[0].camera == ("Canon", "EOS R6") and uploaded[0].size == (32, 24)
+    assert upload_settings(canon[0].read_bytes(), "c0.dng") == (None, None, None, None)  # raw: LibRaw reads files
+
+
+def test_the_exif_advice_names_the_files_and_takes_each_places_action():
+    from defusion.io.shots import bracket_advice, exif_shows, focus_stack_advice, sources_on_bracket_warning
+
+    shown = exif_shows(["a.jpg", "b.jpg"], "an exposure bracket")
+    assert bracket_advice(shown, "pick X").startswith(
+        "the EXIF of a.jpg, b.jpg shows an exposure bracket (exposure times or biases differ): pick X, whose")
+    assert "most likely a focus stack; pick Y, whose defaults" in focus_stack_advice(shown, "pick Y")
+    assert ", but Z takes each pixel from one source" in sources_on_bracket_warning(shown, "Z", "pick X")

@@ -303,8 +303,12 @@ def test_a_camera_rig_upload_fuses_a_pair_of_different_sizes(ui_env, rng):
     assert "B: ir.png, mapped onto A by the rig" in _captions(at)
 
 
-def test_thermal_palette_defaults_to_none_and_reaches_the_fusion(ui_env):
+@needs_upload
+def test_thermal_palette_defaults_to_none_and_reaches_the_fusion(ui_env, rng):
     at = _app().run()
+    assert not [s for s in at.selectbox if s.key == "palette"]  # an example has no infrared image: no palette
+    visible = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    at = _upload_pair(at, visible, visible.mean(axis=2).astype(np.uint8), ("vis.png", "ir.png"))
     assert at.selectbox(key="palette").value == "none"
     assert not [r for r in at.radio if r.key == "infrared"]  # asked only with a palette
     at.selectbox(key="palette").set_value("inferno").run()
@@ -435,15 +439,18 @@ def test_choices_survive_a_look_at_an_example(ui_env):
     at.slider(key="gain-ivf").set_value(2.0).run()
     at.selectbox(key="palette").set_value("inferno").run()
     at.radio(key="source").set_value(MFF).run()
-    # the focus stack's pixels come from the sources, which a palette cannot colour: the page once
-    # showed the fusion core's error; the palette is off there, and said to be
+    # the example has no infrared image: the palette is not offered (the page once showed the fusion
+    # core's error for it with the focus stack's pixels from the sources)
     _assert_fused_page(at, maps=1)
-    assert at.selectbox(key="palette").proto.disabled and at.selectbox(key="palette").value == "inferno"
-    assert any(c.value == SOURCES_TAKE_NO_PALETTE for c in at.sidebar.caption)
+    assert not [s for s in at.selectbox if s.key == "palette"]
     at.radio(key="source").set_value(UPLOAD).run()
     assert at.radio(key="kind").value == "infrared + visible"
     assert not at.selectbox(key="palette").proto.disabled
     assert at.slider(key="gain-ivf").value == 2.0 and at.selectbox(key="palette").value == "inferno"
+    at.radio(key="kind").set_value("focus stack").run()
+    # pixels from the sources, which a palette cannot colour: it is off, and said to be, and kept
+    assert at.selectbox(key="palette").proto.disabled and at.selectbox(key="palette").value == "inferno"
+    assert any(c.value == SOURCES_TAKE_NO_PALETTE for c in at.sidebar.caption)
 
 
 @needs_upload
@@ -618,3 +625,92 @@ def test_a_file_called_image_n_keeps_its_name_in_messages(ui_env):
     at.file_uploader(key="upload_b").upload("image 2.png", b"this is not an image", "image/png")
     at.run()
     assert len(at.error) == 1 and at.error[0].value.startswith("image 2.png: not an image")
+
+
+def _exif_jpeg(image: np.ndarray, exposure: tuple[int, int]) -> bytes:
+    """A JPEG whose EXIF names one camera and an exposure time, as a camera writes a bracket's shots."""
+    import io
+
+    from PIL import Image
+    from PIL.TiffImagePlugin import IFDRational
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", "EOS R6"
+    exif.get_ifd(0x8769)[0x829A] = IFDRational(*exposure)
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def _upload_jpegs(at: AppTest, jpegs: tuple[bytes, bytes]) -> AppTest:
+    at.radio(key="source").set_value(UPLOAD).run()
+    at.file_uploader(key="upload_a").upload("IMG_1.jpg", jpegs[0], "image/jpeg")
+    at.file_uploader(key="upload_b").upload("IMG_2.jpg", jpegs[1], "image/jpeg")
+    return at.run()
+
+
+@needs_upload
+def test_an_exif_bracket_is_advised_its_kind_of_images_as_defusion_fuse_does(ui_env, rng):
+    """The audit: a bracket fused as general images blew out its highlights and the page said
+    nothing, while defusion fuse advised --task mef."""
+    scene = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    at = _upload_jpegs(_app().run(), (_exif_jpeg(scene, (1, 250)), _exif_jpeg(scene, (1, 15))))
+    _assert_fused_page(at)
+    advice = 'shows an exposure bracket (exposure times or biases differ): choose "exposure bracket" under Kind'
+    assert any(advice in i.value and "IMG_1.jpg, IMG_2.jpg" in i.value for i in at.info)
+    at.radio(key="kind").set_value("focus stack").run()
+    assert any('but the kind "focus stack" takes each pixel from one source' in w.value for w in at.warning)
+    at.radio(key="kind").set_value("exposure bracket").run()
+    assert not at.warning and not any("EXIF" in i.value for i in at.info)
+
+
+@needs_upload
+def test_one_exposure_of_one_camera_is_advised_the_focus_stacks_kind(ui_env, rng):
+    scene = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    at = _upload_jpegs(_app().run(), (_exif_jpeg(scene, (1, 125)), _exif_jpeg(scene[::-1], (1, 125))))
+    assert any('most likely a focus stack; choose "focus stack" under Kind of images' in i.value for i in at.info)
+
+
+def test_what_alignment_and_deghosting_found_is_said_after_the_fusion(ui_env):
+    """The audit: the page never said what Align images or Remove ghosts did; defusion fuse does."""
+    at = _app().run()
+    at.selectbox(key="align").set_value("translation").run()
+    at.checkbox(key="deghost").check().run()
+    _assert_fused_page(at)
+    said = [i.value for i in at.info]
+    assert any(line.startswith("aligned mef_over.png onto mef_under.png: shift ") for line in said), said
+    assert any(line.startswith("deghost ") for line in said), said
+
+
+@needs_upload
+def test_images_of_different_sizes_can_be_resized_to_the_first(ui_env, rng):
+    """The audit: a size mismatch was a dead end; the error names the way out, which fuses them."""
+    from defusion.ui.core import CALIBRATE_PAGE, RESIZE_CHOICE
+
+    a = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    at = _upload_pair(_app().run(), a, cv2.resize(a, (20, 15)))
+    assert len(at.error) == 1 and RESIZE_CHOICE in at.error[0].value and CALIBRATE_PAGE in at.error[0].value
+    at.checkbox(key="resize").check().run()
+    _assert_fused_page(at)
+    assert any(f"{RESIZE_CHOICE}: resized b.png 20x15 -> 40x30" in i.value for i in at.info)
+
+
+def test_the_inference_scales_are_offered_in_order_with_the_default_chosen(ui_env):
+    at = _app().run()
+    assert at.radio(key="scale-network").options == ["1", "2", "3"] and at.radio(key="scale-network").value == 2
+
+
+def test_kept_choices_raise_no_streamlit_warning_of_a_default_and_a_session_value(ui_env, monkeypatch):
+    """The audit: Streamlit logged a warning with a stack trace on the server's console, once per
+    process, for the sliders given a default while their value was kept in the session."""
+    from streamlit.elements.lib import policies
+
+    said: list[str] = []
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    monkeypatch.setattr(policies._LOGGER, "warning", lambda message, *args, **kwargs: said.append(message % args))
+    at = _app().run()
+    at.radio(key="source").set_value(MFF).run()
+    at.slider(key="gain-mff").set_value(1.5).run()
+    at.radio(key="source").set_value(MEF).run()
+    at.radio(key="source").set_value(MFF).run()
+    assert not at.exception and not [line for line in said if "default value" in line], said

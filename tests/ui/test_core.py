@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from defusion.fusion.fuser import FuseOptions, Fuser
+from defusion.fusion.fuser import DEFAULT_SCALE, FuseOptions, Fuser
 from defusion.io.images import ImageReadError, ImageTooLargeError
 from defusion.ui import core
 
@@ -61,7 +61,7 @@ def test_fuse_options_left_out_are_the_sidebars_starting_values_the_cores_task_p
         assert options.detail_gain == core.default_detail_gain(task, options.unique_gain)
         preset = FuseOptions.for_task(task)
         assert options == FuseOptions(**{**vars(preset), "detail_gain": preset.resolved_detail_gain})
-    assert core.fuse_options(task="mff", pixels="network").scale == core.SCALE_CHOICES[0]  # the network's default
+    assert core.fuse_options(task="mff", pixels="network").scale == DEFAULT_SCALE  # the network's default
     assert core.fuse_options(task="ivf", unique_gain=1.0).detail_gain == core.default_detail_gain("ivf", 1.0)
 
 
@@ -179,12 +179,12 @@ def test_stack_metrics_and_order(tiny_weights, rng):
     scene = rng.integers(0, 256, (32, 40), dtype=np.uint8).astype(float)
     bracket = [np.clip(scene * g, 0, 255).astype(np.uint8) for g in (0.4, 1.0, 1.6)]
     fuser = Fuser(load_weights(tiny_weights), "cpu", options=core.fuse_options(task="mef", scale=1))
-    fused, values, order, depth, _, _ = core.fuse_stack_and_score(fuser, bracket)
+    fused, values, order, depth = core.fuse_stack_and_score(fuser, bracket)[:4]
     assert depth is None  # the network's reconstruction: no pixel comes from one image
     assert fused.shape == (32, 40) and list(values) == list(core.STACK_METRIC_NAMES)
     assert values["MEF-SSIM"] == pytest.approx(mef_ssim(fused, *bracket))  # over all three sources
     assert order == [2, 1, 0]  # brightest first
-    reordered, _, order, _, _, _ = core.fuse_stack_and_score(fuser, bracket[::-1])
+    reordered, _, order = core.fuse_stack_and_score(fuser, bracket[::-1])[:3]
     assert np.array_equal(fused, reordered) and order == [0, 1, 2]  # sorted brightest first either way
 
 
@@ -342,3 +342,68 @@ def test_result_cache_is_bounded_by_bytes_as_well_as_count():
     big = cache.remember("big", result(1000, "big"))  # over the bound alone: kept, the others dropped
     assert len(cache) == 1 and "big" in cache and cache.nbytes == 2000
     assert cache.remember("big", result(1000, "big again")) is big and made[-1] == "big"
+
+
+def test_inference_scales_are_offered_smallest_first_with_the_cores_default_among_them():
+    assert core.SCALE_CHOICES == (1, 2, 3) and DEFAULT_SCALE in core.SCALE_CHOICES
+
+
+def test_images_of_different_sizes_are_refused_with_the_ways_out_or_resized_and_said_so():
+    """The audit: a size mismatch was a dead end; the page now says how to resize or calibrate."""
+    from defusion.io.notes import collecting
+
+    a = _png(np.zeros((30, 40), np.uint8))
+    b = _png(np.zeros((20, 24), np.uint8))
+    with pytest.raises(core.InputError, match=rf"tick \*{core.RESIZE_CHOICE}\* .*\*{core.CALIBRATE_PAGE}\* page"):
+        core.decode_pair(a, "a.png", b, "b.png")
+    with pytest.raises(core.InputError, match=core.RESIZE_CHOICE) as refused:
+        core.decode_stack([(a, "a.png"), (b, "b.png")])
+    assert core.CALIBRATE_PAGE not in str(refused.value)  # a stack takes no rig file
+    with collecting() as said:
+        x, y = core.decode_pair(a, "a.png", b, "b.png", resize=True)
+        stack = core.decode_stack([(a, "a.png"), (b, "b.png"), (a, "c.png")], resize=True)
+    assert x.shape == y.shape == (30, 40) and [im.shape for im in stack] == [(30, 40)] * 3
+    assert said == [f"note: {core.RESIZE_CHOICE}: resized b.png 24x20 -> 40x30 (WxH: a.png's size)"]
+
+
+def test_the_calibration_page_named_in_messages_is_the_pages():
+    pytest.importorskip("streamlit")
+    from defusion.ui.app import CALIBRATE
+
+    assert core.CALIBRATE_PAGE == CALIBRATE
+
+
+def _settings(exposure_s: float | None, bias_ev: float | None = None):
+    from defusion.io.shots import ShotSettings
+
+    return ShotSettings(("Canon", "EOS"), (40, 30), exposure_s, bias_ev)
+
+
+def test_the_uploads_exif_advises_the_kind_of_images_as_the_cli_does():
+    """The audit: a bracket fused as general images (2.4% of pixels blown out, 0.3% as a bracket)
+    said nothing on the page, while defusion fuse advised --task mef."""
+    bracket, stack, names = [_settings(1 / 250), _settings(1 / 15)], [_settings(0.01)] * 2, ["a.jpg", "b.jpg"]
+    warnings, notes = core.exif_advice(bracket, names, core.fuse_options(), None)
+    assert not warnings and notes == [
+        'the EXIF of a.jpg, b.jpg shows an exposure bracket (exposure times or biases differ): choose "exposure '
+        'bracket" under Kind of images, whose defaults are made for brackets (the general ones, for any images, '
+        "blow out a bracket's highlights)"]
+    warnings, notes = core.exif_advice(bracket, names, core.fuse_options(task="mff"), "mff")
+    assert not notes and 'but the kind "focus stack" takes each pixel from one source' in warnings[0]
+    assert 'choose "exposure bracket" under Kind of images' in warnings[0]
+    notes = core.exif_advice(stack, names, core.fuse_options(), None)[1]
+    assert 'most likely a focus stack; choose "focus stack" under Kind of images' in notes[0]
+    assert core.exif_advice(bracket, names, core.fuse_options(task="mef"), "mef") == ([], [])  # the kind is right
+    assert core.exif_advice(bracket, names, core.fuse_options(palette="inferno"), None) == ([], [])  # two cameras
+    assert core.exif_advice([_settings(None)] * 2, names, core.fuse_options(), None) == ([], [])  # nothing said
+
+
+def test_registration_notes_say_what_alignment_and_deghosting_found_as_the_cli_does():
+    from defusion.fusion.fuser import Decomposition
+
+    image = np.zeros((40, 60), np.float32)
+    shift = np.array([[1.0, 0.0, 3.2], [0.0, 1.0, 0.0]])
+    found = Decomposition(image, image, image, image, frame=0, warps=(None, shift), ghosts=(0.0, 0.0))
+    assert core.registration_notes(("a.png", "b.png"), found, "translation") == [
+        "aligned b.png onto a.png: shift 3.2 px", "deghost found nothing that moved among a.png, b.png"]
+    assert core.registration_notes(("a.png", "b.png"), Decomposition(image, image, image, image), "none") == []

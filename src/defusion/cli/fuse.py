@@ -337,11 +337,13 @@ def _fuse_images(fuser, images: list[np.ndarray], out: Path, args: argparse.Name
 
 def _note_registration(paths: list[Path], found: Fusion | Decomposition, motion: str) -> None:
     """Say what --align found and how much --deghost replaced, a line each, naming the files."""
+    from defusion.fusion.align import describe_alignment
+    from defusion.fusion.deghost import describe_ghosts
     from defusion.io.notes import note
 
     names = _names(paths)
-    for line in (_alignment_note(names, found.warps, found.frame, found.fused.shape[:2], motion),
-                 _deghost_note(names, found.ghosts)):
+    for line in (describe_alignment(names, found.warps, found.frame, found.fused.shape[:2], motion),
+                 describe_ghosts(names, found.ghosts)):
         if line:
             note(line)
 
@@ -350,69 +352,6 @@ def _names(paths: list[Path]) -> list[str]:
     """The files' names, or their paths as given where two share a name (a/x.png, b/x.png)."""
     names = [p.name for p in paths]
     return names if len(set(names)) == len(names) else [str(p) for p in paths]
-
-
-def _alignment_note(names: list[str], warps: tuple[np.ndarray | None, ...], frame: int, size: tuple[int, int],
-                    motion: str) -> str | None:
-    """One line on how far --align moved the images onto the frame (``size``: its height and width);
-    None without alignment. Beyond a shift, how far the farthest corner moved says it all (a turn, a
-    focus stack's breathing, a shear), with the centre's shift, the turn and (affine) the zoom after it.
-
-    Example:
-        >>> import numpy as np
-        >>> shift, less = (np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0]]) for dx in (3.2, 1.6))
-        >>> _alignment_note(["ev-2.jpg", "ev0.jpg", "ev+2.jpg"], (shift, None, less), 1, (40, 60), "euclidean")
-        'aligned 2 images onto ev0.jpg: corners moved up to 3.2 px (shifts up to 3.2 px, rotation up to 0.0°)'
-        >>> _alignment_note(["a.png", "b.png"], (None, shift), 0, (40, 60), "translation")
-        'aligned b.png onto a.png: shift 3.2 px'
-        >>> breathed = np.array([[1.036, 0.0, -0.036 * 150], [0.0, 1.036, -0.036 * 100]])  # about the centre
-        >>> _alignment_note(["near.jpg", "far.jpg"], (None, breathed), 0, (200, 300), "affine")
-        'aligned far.jpg onto near.jpg: corners moved 6.5 px (shift 0.0 px, rotation 0.0°, zoom +3.6%)'
-    """
-    from defusion.fusion.align import warp_extent
-
-    moved = [(name, warp_extent(warp, *size)) for name, warp in zip(names, warps) if warp is not None]
-    if not moved:
-        return None
-    many = len(moved) > 1
-    up_to = "up to " if many else ""
-    extents = [extent for _, extent in moved]
-    shift = max(extent.shift for extent in extents)
-    if motion == "translation":
-        found = f"{'shifts' if many else 'shift'} {up_to}{shift:.1f} px"
-    else:
-        found = f"corners moved {up_to}{max(extent.corners for extent in extents):.1f} px"
-        if motion != "homography":  # a homography has no one shift, angle or scale
-            turn = max(abs(extent.rotation) for extent in extents)
-            found += (f" ({'shifts' if many else 'shift'} {up_to}{shift:.1f} px, "
-                      f"rotation {up_to}{turn:.1f}\N{DEGREE SIGN}")
-            if motion == "affine":
-                zoom = max((extent.scale - 1 for extent in extents), key=abs)
-                found += f", zoom {up_to}{zoom:+.1%}"
-            found += ")"
-    what = plural(len(moved), "image") if many else moved[0][0]
-    return f"aligned {what} onto {names[frame]}: {found}"
-
-
-def _deghost_note(names: list[str], ghosts: tuple[float, ...]) -> str | None:
-    """One line on how much of each image --deghost replaced, the most first; None without deghosting.
-
-    Example:
-        >>> _deghost_note(["ev-2.jpg", "ev0.jpg", "ev+2.jpg"], (0.012, 0.0, 0.041))
-        "deghost replaced 4.1% of ev+2.jpg's pixels, 1.2% of ev-2.jpg's (what moved)"
-        >>> _deghost_note(["a.png", "b.png"], (0.0, 0.0001))
-        'deghost found nothing that moved among a.png, b.png'
-    """
-    from defusion.io.notes import listed
-
-    if not ghosts:
-        return None
-    shares = sorted(((share, name) for name, share in zip(names, ghosts) if f"{share:.1%}" != f"{0:.1%}"),
-                    reverse=True)  # what rounds to 0.0% is not worth a name
-    if not shares:  # named, as each note is said once per process: another fusion's must not hide this one
-        return f"deghost found nothing that moved among {listed(names)}"
-    said = [f"{share:.1%} of {name}'s" + (" pixels" if i == 0 else "") for i, (share, name) in enumerate(shares)]
-    return f"deghost replaced {listed(said)} (what moved)"
 
 
 def _registration_extent(found: Fusion | Decomposition) -> tuple[float | None, float | None]:
@@ -450,13 +389,13 @@ def _registration_summary(found: dict[str, tuple[float | None, float | None]], u
     shifts = {name: shift for name, (shift, _) in found.items() if shift is not None}
     if shifts:
         worst = max(shifts, key=shifts.get)
-        what = "shifts" if motion == "translation" else "corners moved"  # as _alignment_note says it
+        what = "shifts" if motion == "translation" else "corners moved"  # as describe_alignment says it
         lines.append(f"aligned {plural(len(shifts), unit[:-1])}: {what} up to {shifts[worst]:.1f} px ({worst}), "
                      f"median {float(np.median(list(shifts.values()))):.1f} px")
     ghosts = {name: ghost for name, (_, ghost) in found.items() if ghost is not None}
     if ghosts:
         worst = max(ghosts, key=ghosts.get)
-        still = sum(f"{share:.1%}" == f"{0:.1%}" for share in ghosts.values())  # as _deghost_note rounds
+        still = sum(f"{share:.1%}" == f"{0:.1%}" for share in ghosts.values())  # as describe_ghosts rounds
         if still == len(ghosts):
             lines.append(f"deghost found nothing that moved in {plural(len(ghosts), unit[:-1])}")
         else:
@@ -519,9 +458,10 @@ def _exif_shows(groups: list[list[Path]], found: list[str], one: str, many: str)
     """The start of a line on what the EXIF shows: of a single group's files, ``one``; else how many
     of the groups show ``many``, naming them (``found``: their names)."""
     from defusion.io.notes import listed
+    from defusion.io.shots import exif_shows
 
     if len(groups) == 1:
-        return f"the EXIF of {listed(_names(groups[0]))} shows {one}"
+        return exif_shows(_names(groups[0]), one)
     return f"the EXIF of {len(found)} of {len(groups)} groups shows {many} ({listed(found)})"
 
 
@@ -539,15 +479,14 @@ def _note_bracket(args: argparse.Namespace, groups: list[list[Path]], settings: 
     bracket near white against 1.6% with --task mef). Never with --palette, --rig or --infrared: an
     infrared + visible pair (or a rig's cameras), each camera exposing for its own sensor, is no bracket."""
     from defusion.io.notes import note
+    from defusion.io.shots import bracket_advice
 
     if args.task is not None or not _one_camera(args):
         return
     brackets = _brackets(groups, settings)
     if not brackets:
         return
-    which = _exif_shows(groups, brackets, "an exposure bracket", "exposure brackets")
-    note(f"{which} (exposure times or biases differ): add --task mef, whose defaults are made for brackets (the "
-         "general ones, for any images, blow out a bracket's highlights)")
+    note(bracket_advice(_exif_shows(groups, brackets, "an exposure bracket", "exposure brackets"), "add --task mef"))
 
 
 def _warn_pixels_on_bracket(args: argparse.Namespace, groups: list[list[Path]], settings: list[list[ShotSettings]],
@@ -556,6 +495,7 @@ def _warn_pixels_on_bracket(args: argparse.Namespace, groups: list[list[Path]], 
     --pixels sources resolved it) and a group's EXIF shows an exposure bracket: each pixel taken
     from one exposure makes a blotchy patchwork of the bracket's brightness. Whether it warned."""
     from defusion.io.notes import warn
+    from defusion.io.shots import sources_on_bracket_warning
 
     if pixels != "sources" or not _one_camera(args):
         return False
@@ -565,8 +505,7 @@ def _warn_pixels_on_bracket(args: argparse.Namespace, groups: list[list[Path]], 
     which = _exif_shows(groups, brackets, "an exposure bracket", "exposure brackets")
     given = "--pixels sources" if args.pixels == "sources" else f"--task {args.task}"
     fix = "--task mef" + (" without --pixels sources" if args.pixels == "sources" else "")
-    warn(f"{which} (exposure times or biases differ), but {given} takes each pixel from one source, a blotchy "
-         f"patchwork of the exposures: use {fix}, whose defaults are made for brackets")
+    warn(sources_on_bracket_warning(which, given, f"use {fix}"))
     return True
 
 
@@ -576,16 +515,14 @@ def _note_focus_stack(args: argparse.Namespace, groups: list[list[Path]],
     exposure of one camera (:func:`defusion.io.shots.shows_one_exposure`): most likely a focus stack,
     which the general defaults blur and brighten. Not with --palette, --rig or --infrared (two cameras' images)."""
     from defusion.io.notes import note
-    from defusion.io.shots import group_name, shows_one_exposure
+    from defusion.io.shots import focus_stack_advice, group_name, shows_one_exposure
 
     if args.task is not None or getattr(args, "pixels", None) is not None or not _one_camera(args):
         return
     stacks = [group_name(group) for group, shots in zip(groups, settings) if shows_one_exposure(shots)]
     if not stacks:
         return
-    which = _exif_shows(groups, stacks, "one exposure", "one exposure each")
-    note(f"{which} (exposure time and bias alike, one camera): most likely a focus stack; add --task mff, whose "
-         "defaults are made for focus stacks (the general ones blur and brighten a stack)")
+    note(focus_stack_advice(_exif_shows(groups, stacks, "one exposure", "one exposure each"), "add --task mff"))
 
 
 def _note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool | None = None) -> None:

@@ -16,7 +16,7 @@ modalities whose intensities do not correlate: register those with the camera ri
 from __future__ import annotations
 
 import re
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -25,6 +25,7 @@ from defusion.errors import DefusionError
 from defusion.fusion.choices import MOTIONS, Motion  # defined there, for the CLI's fast --help
 from defusion.fusion.errors import FusionInputError, OptionsError
 from defusion.fusion.color import luminance, to_uint8
+from defusion.io.notes import plural
 
 # Motion and MOTIONS, the motion models simplest first (a shift; shift and rotation; + scale and
 # shear; + perspective), are defined in defusion.fusion.choices.
@@ -219,5 +220,46 @@ def warp_extent(warp: np.ndarray, height: int, width: int) -> WarpExtent:
     return WarpExtent(shift, rotation, farthest, scale)
 
 
+def describe_alignment(names: Sequence[str], warps: tuple[np.ndarray | None, ...], frame: int,
+                       size: tuple[int, int], motion: str) -> str | None:
+    """One line on how far alignment moved the images (``names``, in the order given) onto the frame
+    (``size``: its height and width), in words that name no option, for the CLI and the web page
+    alike; None without alignment. Beyond a shift, how far the farthest corner moved says it all (a
+    turn, a focus stack's breathing, a shear), with the centre's shift, the turn and (affine) the
+    zoom after it.
+
+    Example:
+        >>> shift, less = (np.array([[1.0, 0.0, dx], [0.0, 1.0, 0.0]]) for dx in (3.2, 1.6))
+        >>> describe_alignment(["ev-2.jpg", "ev0.jpg", "ev+2.jpg"], (shift, None, less), 1, (40, 60), "euclidean")
+        'aligned 2 images onto ev0.jpg: corners moved up to 3.2 px (shifts up to 3.2 px, rotation up to 0.0°)'
+        >>> describe_alignment(["a.png", "b.png"], (None, shift), 0, (40, 60), "translation")
+        'aligned b.png onto a.png: shift 3.2 px'
+        >>> breathed = np.array([[1.036, 0.0, -0.036 * 150], [0.0, 1.036, -0.036 * 100]])  # about the centre
+        >>> describe_alignment(["near.jpg", "far.jpg"], (None, breathed), 0, (200, 300), "affine")
+        'aligned far.jpg onto near.jpg: corners moved 6.5 px (shift 0.0 px, rotation 0.0°, zoom +3.6%)'
+    """
+    moved = [(name, warp_extent(warp, *size)) for name, warp in zip(names, warps) if warp is not None]
+    if not moved:
+        return None
+    many = len(moved) > 1
+    up_to = "up to " if many else ""
+    extents = [extent for _, extent in moved]
+    shift = max(extent.shift for extent in extents)
+    if motion == "translation":
+        found = f"{'shifts' if many else 'shift'} {up_to}{shift:.1f} px"
+    else:
+        found = f"corners moved {up_to}{max(extent.corners for extent in extents):.1f} px"
+        if motion != "homography":  # a homography has no one shift, angle or scale
+            turn = max(abs(extent.rotation) for extent in extents)
+            found += (f" ({'shifts' if many else 'shift'} {up_to}{shift:.1f} px, "
+                      f"rotation {up_to}{turn:.1f}\N{DEGREE SIGN}")
+            if motion == "affine":
+                zoom = max((extent.scale - 1 for extent in extents), key=abs)
+                found += f", zoom {up_to}{zoom:+.1%}"
+            found += ")"
+    what = plural(len(moved), "image") if many else moved[0][0]
+    return f"aligned {what} onto {names[frame]}: {found}"
+
+
 __all__ = ["MOTIONS", "Motion", "AlignmentError", "check_motion", "estimate_motion", "warp_onto", "align_images",
-           "WarpExtent", "warp_extent"]
+           "WarpExtent", "warp_extent", "describe_alignment"]

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from defusion.fusion.color import luminance
+from defusion.io.notes import listed
 
 #: Difference (of [0, 1]) between a source and the mapped reference, in any channel, that counts as motion.
 GHOST_THRESHOLD = 0.1
@@ -263,3 +264,24 @@ def _quantise(image: np.ndarray) -> np.ndarray:
 
 def _apply(lut: np.ndarray, image: np.ndarray) -> np.ndarray:
     return np.interp(image, np.linspace(0.0, 1.0, _LEVELS), lut).astype(np.float32)
+
+
+def describe_ghosts(names: Sequence[str], ghosts: tuple[float, ...]) -> str | None:
+    """One line on how much of each image (``names``, in the order given) deghosting replaced, the
+    most first, in words that name no option, for the CLI and the web page alike; None without
+    deghosting. A share that rounds to 0.0% is not named.
+
+    Example:
+        >>> describe_ghosts(["ev-2.jpg", "ev0.jpg", "ev+2.jpg"], (0.012, 0.0, 0.041))
+        "deghost replaced 4.1% of ev+2.jpg's pixels, 1.2% of ev-2.jpg's (what moved)"
+        >>> describe_ghosts(["a.png", "b.png"], (0.0, 0.0001))
+        'deghost found nothing that moved among a.png, b.png'
+    """
+    if not ghosts:
+        return None
+    shares = sorted(((share, name) for name, share in zip(names, ghosts) if f"{share:.1%}" != f"{0:.1%}"),
+                    reverse=True)  # what rounds to 0.0% is not worth a name
+    if not shares:  # named, as each note is said once per process: another fusion's must not hide this one
+        return f"deghost found nothing that moved among {listed(list(names))}"
+    said = [f"{share:.1%} of {name}'s" + (" pixels" if i == 0 else "") for i, (share, name) in enumerate(shares)]
+    return f"deghost replaced {listed(said)} (what moved)"

@@ -11,6 +11,7 @@ EXIF. Within a group the shots keep their capture order, a focus stack's focal o
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from datetime import datetime
@@ -211,13 +212,13 @@ def _number(value) -> float | None:
         return None
 
 
-def _exif_tags(path: Path) -> tuple[dict, dict]:
-    """``path``'s EXIF: its first directory and its EXIF sub-directory (empty where it has none or
-    they cannot be read)."""
-    if path.suffix.lower() in HEIF_SUFFIXES:
+def _exif_tags(source: Path | bytes) -> tuple[dict, dict]:
+    """The EXIF of a file (``source``: its path, or its bytes as uploaded): its first directory and
+    its EXIF sub-directory (empty where it has none or they cannot be read)."""
+    if isinstance(source, bytes) or source.suffix.lower() in HEIF_SUFFIXES:  # bytes: any format, HEIC too
         register_heif()
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
             exif = im.getexif()
             return dict(exif), dict(exif.get_ifd(_EXIF_IFD))
     except Exception:  # noqa: BLE001 - not an image, or a corrupt EXIF block: nothing said of it
@@ -243,6 +244,21 @@ def shot_settings(path: str | Path) -> ShotSettings:
         return ShotSettings(None, _shot_size(path), raw_capture(path)[1] or None, None)
     first, details = _exif_tags(path)
     return ShotSettings(_camera(first), _shot_size(path), *_exposure(details))
+
+
+def upload_settings(data: bytes, name: str) -> ShotSettings:
+    """:func:`shot_settings` of an uploaded file, from its bytes (a web page's upload has no path), its
+    EXIF read once; a camera raw file's (by ``name``'s suffix) say nothing: LibRaw reads its header
+    from a file.
+
+    Example:
+        >>> upload_settings(b"not an image", "a.png")
+        ShotSettings(camera=None, size=None, exposure_s=None, bias_ev=None)
+    """
+    if is_raw(name):
+        return ShotSettings(None, None, None, None)
+    first, details = _exif_tags(data)
+    return ShotSettings(_camera(first), header_size(data), *_exposure(details))
 
 
 def group_settings(paths: Sequence[str | Path]) -> list[ShotSettings]:
@@ -296,6 +312,50 @@ def shows_one_exposure(settings: Sequence[ShotSettings]) -> bool:
     if not settings or None in times or not _one_camera(settings):
         return False
     return len({s.bias_ev for s in settings if s.bias_ev is not None}) <= 1 and _stops_apart(times) < BRACKET_STOPS
+
+
+#: What each finding of a group's EXIF rests on, as defusion says it (after what the EXIF shows).
+BRACKET_EVIDENCE = "exposure times or biases differ"
+ONE_EXPOSURE_EVIDENCE = "exposure time and bias alike, one camera"
+
+
+def exif_shows(names: Sequence[str], what: str) -> str:
+    """The start of a line on what one group's EXIF shows (:func:`shows_exposure_bracket`: "an
+    exposure bracket"; :func:`shows_one_exposure`: "one exposure"), naming its files.
+
+    Example:
+        >>> exif_shows(["ev-2.jpg", "ev0.jpg"], "an exposure bracket")
+        'the EXIF of ev-2.jpg, ev0.jpg shows an exposure bracket'
+    """
+    return f"the EXIF of {listed(list(names))} shows {what}"
+
+
+def bracket_advice(shown: str, use: str) -> str:
+    """The line that suggests an exposure bracket's defaults where the general ones were used:
+    ``shown`` what the EXIF shows (:func:`exif_shows`), ``use`` how to pick them where it is said
+    (the CLI: "add --task mef"; the web page: its kind of images).
+
+    Example:
+        >>> print(bracket_advice("the EXIF of a.jpg, b.jpg shows an exposure bracket", "add --task mef"))
+        the EXIF of a.jpg, b.jpg shows an exposure bracket (exposure times or biases differ): add --task mef, whose defaults are made for brackets (the general ones, for any images, blow out a bracket's highlights)
+    """
+    return (f"{shown} ({BRACKET_EVIDENCE}): {use}, whose defaults are made for brackets (the general ones, for any "
+            "images, blow out a bracket's highlights)")
+
+
+def focus_stack_advice(shown: str, use: str) -> str:
+    """The line that suggests a focus stack's defaults where the general ones were used and the EXIF
+    shows one exposure (``shown``, :func:`exif_shows`); ``use`` as in :func:`bracket_advice`."""
+    return (f"{shown} ({ONE_EXPOSURE_EVIDENCE}): most likely a focus stack; {use}, whose defaults are made for "
+            "focus stacks (the general ones blur and brighten a stack)")
+
+
+def sources_on_bracket_warning(shown: str, given: str, use: str) -> str:
+    """The warning where the fused pixels come from the sources (``given``: the option that chose
+    them, as it is said where the line is shown) and the EXIF shows an exposure bracket (``shown``):
+    each pixel from one exposure is a blotchy patchwork. ``use``: how to fix it, there."""
+    return (f"{shown} ({BRACKET_EVIDENCE}), but {given} takes each pixel from one source, a blotchy patchwork of "
+            f"the exposures: {use}, whose defaults are made for brackets")
 
 
 def is_exposure_bracket(paths: Sequence[str | Path]) -> bool:
@@ -415,6 +475,7 @@ def group_name(group: Sequence[Path]) -> str:
 
 __all__ = ["SHOT_SUFFIXES", "DEFAULT_GAP_S", "BRACKET_STOPS", "SUBFOLDER_DEPTH", "Shot", "ShotsError", "natural_key",
            "is_hidden", "list_shots", "image_subfolders", "raw_twins", "read_shot", "ShotSettings",
-           "shot_settings", "group_settings", "exposure_settings", "shows_exposure_bracket", "shows_one_exposure",
-           "is_exposure_bracket", "is_one_exposure", "camera_model", "exif_orientation", "group_by_time",
-           "group_by_count", "group_name"]
+           "shot_settings", "upload_settings", "group_settings", "exposure_settings", "shows_exposure_bracket",
+           "shows_one_exposure", "BRACKET_EVIDENCE", "ONE_EXPOSURE_EVIDENCE", "exif_shows", "bracket_advice",
+           "focus_stack_advice", "sources_on_bracket_warning", "is_exposure_bracket", "is_one_exposure", "camera_model",
+           "exif_orientation", "group_by_time", "group_by_count", "group_name"]

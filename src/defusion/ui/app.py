@@ -37,6 +37,8 @@ SOURCES_TAKE_NO_PALETTE = ("A thermal palette colours the network's fusion; pixe
                            "colours, so the palette is off until the pixels come from the network.")
 #: How a pair's page calls its images.
 PAIR_NAMES = ("A", "B")
+#: Uploads whose EXIF settings are kept for re-runs (a full stack's and a pair's, a few times over).
+UPLOAD_SETTINGS_KEPT = 32
 
 
 if st is not None:
@@ -57,6 +59,14 @@ if st is not None:
         from defusion.ui import core
 
         return core.ResultCache()
+
+    @st.cache_data(max_entries=UPLOAD_SETTINGS_KEPT, show_spinner=False)
+    def _upload_settings(data: bytes, name: str):
+        """An upload's camera and exposure settings (io.shots.upload_settings), its EXIF read once per
+        upload rather than on every re-run of the page (a PNG's EXIF may take decoding it whole)."""
+        from defusion.io.shots import upload_settings
+
+        return upload_settings(data, name)
 
 
 def _fuser(weights: str | None, device: str, options):
@@ -106,13 +116,14 @@ def _sidebar(core, source: str) -> tuple:
                                  "kind of images takes the ones that scored best on its benchmarks")
             task = core.KINDS[kind]
         low, high, step = core.UNIQUE_GAIN_RANGE
-        gain = st.slider("Unique gain", low, high, core.default_unique_gain(task), step, key=f"gain-{task}",
+        gain = st.slider("Unique gain", low, high, step=step, key=f"gain-{task}",
+                         **_unless_kept(f"gain-{task}", value=core.default_unique_gain(task)),
                          help="how much of what only one image shows goes into the fused one: 1 is the paper's "
                               "fusion; higher keeps more infrared targets and exposed or focused detail, with "
                               "more contrast")
         low, high, step = core.DETAIL_GAIN_RANGE
-        detail = st.slider("Detail gain", low, high, core.default_detail_gain(task, gain), step,
-                           key=f"detail-{task}-{gain:g}",
+        detail = st.slider("Detail gain", low, high, step=step, key=f"detail-{task}-{gain:g}",
+                           **_unless_kept(f"detail-{task}-{gain:g}", value=core.default_detail_gain(task, gain)),
                            help="how much of the fine detail only one image shows goes in, apart from its "
                                 "brightness (the unique gain): higher is sharper, with more grain")
         tile = st.selectbox("Tile size", core.TILE_CHOICES, key="tile",
@@ -123,15 +134,15 @@ def _sidebar(core, source: str) -> tuple:
                                   "euclidean (+ rotation), affine (+ scale), "
                                   "homography (+ perspective); none (default) takes them as registered. Not for "
                                   "infrared + visible pairs")
-        pixels = st.radio("Pixels from", core.PIXEL_CHOICES, core.PIXEL_CHOICES.index(core.default_pixels(task)),
-                          key=f"pixels-{task}", horizontal=True,
+        pixels = st.radio("Pixels from", core.PIXEL_CHOICES, key=f"pixels-{task}", horizontal=True,
+                          **_unless_kept(f"pixels-{task}", index=core.PIXEL_CHOICES.index(core.default_pixels(task))),
                           help="network: the network's fused reconstruction, as in the paper (the default, but "
                                "for focus stacks). sources (focus stacks' default): each pixel from the image the "
                                "network's decomposition shows in focus there: sharper (62-68 dB PSNR against a "
                                "known all-in-focus image, the reconstruction 31-35 dB), and as good at inference "
                                "scale 1 (4x faster). Not for infrared + visible pairs or exposures")
-        scale = st.radio("Inference scale", core.SCALE_CHOICES, core.SCALE_CHOICES.index(core.default_scale(pixels)),
-                         key=f"scale-{pixels}", horizontal=True,
+        scale = st.radio("Inference scale", core.SCALE_CHOICES, key=f"scale-{pixels}", horizontal=True,
+                         **_unless_kept(f"scale-{pixels}", index=core.SCALE_CHOICES.index(core.default_scale(pixels))),
                          help="the network runs on the images up-sampled this many times: 2 (default) is "
                               "sharper than 1 (the paper's scale, 4x faster); 3 is slower still. Pixels from "
                               "the sources start at 1, as good there")
@@ -139,6 +150,24 @@ def _sidebar(core, source: str) -> tuple:
                               help="for a bracket with something moving (people, leaves): what moved between the "
                                    "images is taken from the best-exposed one, so it shows once, not as a "
                                    "half-transparent ghost (after alignment)")
+        palette, infrared = _palette(core, source, pixels)
+    return task, core.fuse_options(task=task, color=color, tile=tile, scale=scale, unique_gain=gain,
+                                   detail_gain=detail, align=align, pixels=pixels, deghost=deghost, palette=palette,
+                                   infrared=infrared)
+
+
+def _unless_kept(key: str, **default) -> dict:
+    """A widget's starting value (``default``, as its keyword), unless the session keeps a value for
+    ``key`` (:func:`_keep_choices`): Streamlit warns of a widget given both, and takes the kept one."""
+    return {} if key in st.session_state else default
+
+
+def _palette(core, source: str, pixels: str) -> tuple[str, int | None]:
+    """The thermal palette and a pair's infrared image (None: auto), drawn in the sidebar; not on an
+    example's page (neither example has an infrared image: "none"), where the choice is kept."""
+    if source in core.EXAMPLE_TASKS:
+        return "none", None
+    with st.sidebar:
         from_sources = pixels == "sources"  # a palette colours the network's fusion (FuseOptions.with_task drops it)
         palette = st.selectbox("Thermal palette", core.PALETTES, key="palette", disabled=from_sources,
                                help="infrared + visible: colour the fused image by the infrared image's warmth, as "
@@ -152,9 +181,16 @@ def _sidebar(core, source: str) -> tuple:
             choice = st.radio("Infrared image", list(core.INFRARED_CHOICES), key="infrared", horizontal=True,
                               help="which image the palette colours: auto takes the only grey one, else B")
             infrared = core.INFRARED_CHOICES[choice]
-    return task, core.fuse_options(task=task, color=color, tile=tile, scale=scale, unique_gain=gain,
-                                   detail_gain=detail, align=align, pixels=pixels, deghost=deghost, palette=palette,
-                                   infrared=infrared)
+    return palette, infrared
+
+
+def _resize(core) -> bool:
+    """The sidebar's choice to resize uploads of another size to the first's (the CLI's --resize),
+    drawn with the uploads it applies to."""
+    return st.sidebar.checkbox(core.RESIZE_CHOICE, key="resize",
+                               help="one camera's shots of different sizes: the others are resized (stretched, not "
+                                    "cropped) to the first image's size before fusing, as defusion fuse --resize "
+                                    "does; not for two cameras side by side (upload their rig file instead)")
 
 
 def _stack_infrared(core, palette: str, names: list[str]) -> int | None:
@@ -199,13 +235,14 @@ def _inputs(core, source: str, settings):
                        help="images from a fixed infrared + visible camera rig, of different sizes or views: "
                             "the rig file (from *Calibrate a camera rig*, or defusion calibrate) maps B "
                             "onto A's pixel grid before fusing")
+    resize = _resize(core)
     if not up_a or not up_b:
         st.info("Upload both images to fuse them.")
         return None
     (name_a, data_a), (name_b, data_b) = up_a[0], up_b[0]
     rig = core.parse_rig(up_rig[0][1], up_rig[0][0]) if up_rig and up_rig[0][1] else None
     a, b = core.decode_pair(data_a, name_a, data_b, name_b, settings.max_pixels, max_bytes=int(limit_mb) * 2**20,
-                            rig=rig)
+                            rig=rig, resize=resize)
     return a, b, (name_a, name_b), [data_a, data_b], rig
 
 
@@ -218,11 +255,12 @@ def _stack_inputs(core, settings):
                "file-name order (f2 before f10); an exposure bracket (kind: exposure bracket) sorted by brightness, "
                "whatever its names.")
     uploads = _uploaded(st, "Images", type=core.UPLOAD_TYPES, accept_multiple_files=True, key="upload_stack")
+    resize = _resize(core)
     if len(uploads) < 2:
         st.info("Upload two or more images to fuse them.")
         return None
     given = core.in_name_order([(data, name) for name, data in uploads])
-    images = core.decode_stack(given, settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
+    images = core.decode_stack(given, settings.max_pixels, max_bytes=int(limit_mb) * 2**20, resize=resize)
     return images, [name for _, name in given], [data for data, _ in given]
 
 
@@ -278,11 +316,12 @@ def _calibrate_page(core, settings) -> None:
                        key="download_rig")
 
 
-def _show_stack(core, images, names, result, files, *, note: str | None = None, shared: bool | None = None) -> None:
+def _show_stack(core, images, names, result, files, *, notes: Sequence[str] = (),
+                shared: bool | None = None) -> None:
     u8 = core.to_uint8
     fused, values, order = result.fused, result.values, result.order
     st.subheader(f"{len(images)} sources, in the order they are fused, and the fused image")
-    if note:
+    for note in notes:
         st.info(note)
     cols = st.columns(min(len(images), 4))
     for i, k in enumerate(order):
@@ -313,12 +352,12 @@ def _show_stack(core, images, names, result, files, *, note: str | None = None, 
                "source; the no-reference metrics (EN, SD, SF, AG) reward contrast and noise alike.")
 
 
-def _show(core, a, b, names, result, files, *, rig: bool = False, note: str | None = None,
+def _show(core, a, b, names, result, files, *, rig: bool = False, notes: Sequence[str] = (),
           shared: bool | None = None) -> None:
     u8 = core.to_uint8
     parts, values, (shown_a, shown_b) = result
     st.subheader("Sources and fused image")
-    if note:
+    for note in notes:
         st.info(note)
     cols = st.columns(3)
     cols[0].image(u8(shown_a), caption=f"A: {names[0]}" + _aligned_onto(parts.frame, 0))
@@ -360,7 +399,7 @@ def _show(core, a, b, names, result, files, *, rig: bool = False, note: str | No
 #: none of them, and back reset them). Uploads cannot be kept this way (Streamlit does not let code
 #: set an uploader; :func:`_uploaded` keeps their files instead); a stack's infrared image is kept
 #: while its file is still uploaded.
-KEPT_CHOICES = ("kind", "color", "tile", "align", "deghost", "palette", "infrared", "infrared_stack")
+KEPT_CHOICES = ("kind", "color", "tile", "align", "deghost", "palette", "infrared", "infrared_stack", "resize")
 KEPT_PREFIXES = ("gain-", "detail-", "pixels-", "scale-")
 
 
@@ -406,6 +445,25 @@ def _aligned_onto(frame: int, index: int) -> str:
     return f", as aligned onto {PAIR_NAMES[frame]}" if _aligned() and index != frame else ""
 
 
+def _noted(line: str | None) -> list[str]:
+    """A note that may be None, as a list of lines to show."""
+    return [line] if line else []
+
+
+def _advise_kind(core, task: str | None, options, names: Sequence[str], files: list[bytes] | None) -> None:
+    """Show what the uploads' EXIF says of the kind of images chosen (a bracket or a focus stack
+    fused as general images, pixels from the sources on a bracket), as ``defusion fuse`` says it,
+    before the fusion; not for an example (its kind is its own)."""
+    if files is None:
+        return
+    settings = [_upload_settings(data, name) for data, name in zip(files, names)]
+    warnings, notes = core.exif_advice(settings, names, options, task)
+    for line in warnings:
+        st.warning(line)
+    for line in notes:
+        st.info(line)
+
+
 #: How the page says the pixel bound is the UI's, for whoever started it to raise.
 UI_LIMIT_HINT = "the UI's limit: whoever started it can raise it with defusion ui --max-pixels"
 
@@ -448,6 +506,7 @@ def main() -> None:
             images, names, files = given
             labels = names
             options = replace(options, infrared=_stack_infrared(core, options.palette, names))
+            _advise_kind(core, task, options, names, files)
             fuser = _fuser(settings.weights, settings.device, options)
             key = ("stack", settings.weights, settings.device, options, core.digest(*images))
             bar, step = _progress(core, fuser, images) if key not in _results() else (None, None)
@@ -455,8 +514,9 @@ def main() -> None:
                 result = _results().remember(key, lambda: core.fuse_stack_and_score(fuser, images, step))
             if bar is not None:
                 bar.empty()
-            _show_stack(core, images, names, result, files, note=core.palette_note(fuser, images, names),
-                        shared=fuser.options.stretch_shared)
+            notes = [*_noted(core.palette_note(fuser, images, names)),
+                     *core.registration_notes(names, result, options.align)]
+            _show_stack(core, images, names, result, files, notes=notes, shared=fuser.options.stretch_shared)
             return
         with _said_on_page():
             given = _inputs(core, source, settings)
@@ -465,6 +525,7 @@ def main() -> None:
         a, b, names, files, rig = given
         labels = core.PAIR_LABELS
         options = replace(options, rig=rig)
+        _advise_kind(core, task, options, names, files)
         fuser = _fuser(settings.weights, settings.device, options)
         key = ("pair", settings.weights, settings.device, options, core.digest(a, b))
         bar, step = _progress(core, fuser, [a, b]) if key not in _results() else (None, None)
@@ -472,7 +533,8 @@ def main() -> None:
             result = _results().remember(key, lambda: core.fuse_and_score(fuser, a, b, step))
         if bar is not None:
             bar.empty()
-        note = core.palette_note(fuser, [a, b], list(names))
+        notes = [*_noted(core.palette_note(fuser, [a, b], list(names))),
+                 *core.registration_notes(names, result.parts, options.align)]
     except WeightsError as exc:
         st.error(f"cannot load the model: {exc}")
         return
@@ -483,7 +545,7 @@ def main() -> None:
         LOG.exception("fusion failed")
         st.error(f"fusion failed: {type(exc).__name__}: {_error_text(core, exc, labels)}")
         return
-    _show(core, a, b, names, result, files, rig=rig is not None, note=note, shared=fuser.options.stretch_shared)
+    _show(core, a, b, names, result, files, rig=rig is not None, notes=notes, shared=fuser.options.stretch_shared)
 
 
 if __name__ == "__main__":  # Streamlit runs this file as __main__; importing it does nothing

@@ -35,8 +35,13 @@ from defusion.fusion.rig import DEFAULT_RIG_MOTION, MAX_RIG_BYTES, RIG_MOTIONS, 
 from defusion.fusion.fuser import DEFAULT_SCALE, Decomposition, FuseOptions, Fuser, default_scale
 from defusion.io.images import ImageReadError
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
+from defusion.fusion.align import describe_alignment
+from defusion.fusion.deghost import describe_ghosts
+from defusion.io.notes import listed, note
 from defusion.io.raw import RAW_SUFFIXES
-from defusion.io.shots import natural_key
+from defusion.io.resize import resize_to
+from defusion.io.shots import (ShotSettings, bracket_advice, exif_shows, focus_stack_advice, natural_key,
+                               shows_exposure_bracket, shows_one_exposure, sources_on_bracket_warning)
 from defusion.serving.decode import decode_image
 
 #: Environment variables the app reads (``defusion ui`` sets them from its options).
@@ -79,9 +84,9 @@ ALIGN_CHOICES = MOTIONS
 #: Where the fused pixels come from, the fusion core's default first (focus stacks start at the
 #: sources: default_pixels).
 PIXEL_CHOICES = PIXEL_SOURCES
-#: Inference scales offered, the fusion core's default first (1 is the paper's, 4x faster than 2;
-#: pixels from the sources start at 1: default_scale).
-SCALE_CHOICES = tuple(dict.fromkeys((DEFAULT_SCALE, 1, 2, 3)))
+#: Inference scales offered, smallest first, the fusion core's default among them (1 is the paper's,
+#: 4x faster than 2; pixels from the sources start at 1: default_scale).
+SCALE_CHOICES = tuple(sorted({DEFAULT_SCALE, 1, 2, 3}))
 #: The unique-gain slider: (min, max, step); its default is the fusion core's for the kind of images.
 UNIQUE_GAIN_RANGE = (0.0, 3.0, 0.25)
 #: The detail-gain slider: (min, max, step); its default goes with the kind of images and unique gain.
@@ -91,6 +96,53 @@ KINDS: dict[str, str | None] = {"general": None, "infrared + visible": "ivf", "e
                                 "focus stack": "mff"}
 #: The task of each example pair.
 EXAMPLE_TASKS: dict[str, str] = {"Multi-exposure example (MEF)": "mef", "Multi-focus example (MFF)": "mff"}
+#: The sidebar's choice that resizes uploads of another size to the first's (the CLI's --resize),
+#: and the page that calibrates two cameras side by side, as the page names them.
+RESIZE_CHOICE = "Resize to the first image"
+CALIBRATE_PAGE = "Calibrate a camera rig"
+
+
+def choose_kind(task: str) -> str:
+    """How the page tells the user to pick the kind of images for ``task`` (the CLI's --task).
+
+    Example:
+        >>> choose_kind("mef")
+        'choose "exposure bracket" under Kind of images'
+    """
+    kind = next(name for name, value in KINDS.items() if value == task)
+    return f'choose "{kind}" under Kind of images'
+
+
+def exif_advice(settings: Sequence[ShotSettings], names: Sequence[str], options: FuseOptions,
+                task: str | None) -> tuple[list[str], list[str]]:
+    """(warnings, notes) on the kind of images chosen (``task``) that the uploads' EXIF
+    (``settings``, :func:`defusion.io.shots.upload_settings` of each, named ``names``) speaks
+    against, as ``defusion fuse`` says them: pixels from the sources on an exposure bracket; a
+    bracket or a focus stack fused as general images. None for an infrared + visible pair or a
+    rig's cameras (a palette, an infrared image or a rig chosen), each exposing for its own sensor,
+    nor where the kind's own warning says it (pixels from the sources on "exposure bracket")."""
+    if options.palette != "none" or options.infrared is not None or options.rig is not None:
+        return [], []
+    bracket = shows_exposure_bracket(settings)
+    if options.pixels == "sources" and bracket and task != "mef":
+        given = 'the kind "focus stack"' if task == "mff" else "pixels from the sources"
+        return [sources_on_bracket_warning(exif_shows(names, "an exposure bracket"), given,
+                                           choose_kind("mef"))], []
+    if task is not None:
+        return [], []
+    if bracket:
+        return [], [bracket_advice(exif_shows(names, "an exposure bracket"), choose_kind("mef"))]
+    if options.pixels == default_pixels(task) and shows_one_exposure(settings):
+        return [], [focus_stack_advice(exif_shows(names, "one exposure"), choose_kind("mff"))]
+    return [], []
+
+
+def registration_notes(names: Sequence[str], found: Decomposition | FusedStack, motion: str) -> list[str]:
+    """What alignment and deghosting found in a fusion (``found``: its ``warps``, ``ghosts``,
+    ``frame`` and ``fused``; ``names`` in the order given), as ``defusion fuse`` says it: a line each."""
+    lines = (describe_alignment(names, found.warps, found.frame, found.fused.shape[:2], motion),
+             describe_ghosts(names, found.ghosts))
+    return [line for line in lines if line]
 
 
 def option_warnings(task: str | None, pixels: str, align: str) -> list[str]:
@@ -188,15 +240,19 @@ def load_example(name: str, max_pixels: int = DEFAULT_UI_MAX_PIXELS) -> tuple[np
 
 def decode_pair(data_a: bytes, name_a: str, data_b: bytes, name_b: str,
                 max_pixels: int = DEFAULT_UI_MAX_PIXELS,
-                max_bytes: int | None = None, rig: Rig | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Decode two uploads and check that they can be fused together: one size, or with a camera
-    ``rig`` the sizes it was calibrated at."""
+                max_bytes: int | None = None, rig: Rig | None = None,
+                resize: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Decode two uploads and check that they can be fused together: one size (B of another size
+    resized to A's with ``resize``, and noted: :func:`resized_to_first`), or with a camera ``rig``
+    the sizes it was calibrated at (the rig maps B onto A: no resizing)."""
     for data, name in ((data_a, name_a), (data_b, name_b)):
         check_upload_size(data, name, max_bytes)
     a = decode_image(data_a, name_a, max_pixels)
     b = decode_image(data_b, name_b, max_pixels)
-    if rig is None:
-        check_same_size(a, name_a, b, name_b)
+    if rig is None and resize:
+        a, b = resized_to_first([a, b], [name_a, name_b])
+    elif rig is None:
+        check_same_size(a, name_a, b, name_b, rig_hint=True)
     else:
         try:
             rig.check_images([a, b])
@@ -267,10 +323,11 @@ def in_name_order(uploads: list[tuple[bytes, str]]) -> list[tuple[bytes, str]]:
 
 
 def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_MAX_PIXELS,
-                 max_bytes: int | None = None) -> list[np.ndarray]:
+                 max_bytes: int | None = None, resize: bool = False) -> list[np.ndarray]:
     """Decode a bracket or focus stack uploaded as ``(data, file name)``, in natural file-name
     order (:func:`in_name_order`), and check that the images can be fused together: 2 to
-    ``MAX_STACK_IMAGES`` of them, each within the bounds, one size."""
+    ``MAX_STACK_IMAGES`` of them, each within the bounds, one size (with ``resize``, the others
+    resized to the first's: :func:`resized_to_first`)."""
     if not 2 <= len(uploads) <= MAX_STACK_IMAGES:
         raise InputError(f"{len(uploads)} image{'s' if len(uploads) != 1 else ''} given; a bracket or stack "
                          f"takes 2 to {MAX_STACK_IMAGES}")
@@ -278,6 +335,8 @@ def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_
     for data, name in uploads:
         check_upload_size(data, name, max_bytes)
     images = [decode_image(data, name, max_pixels) for data, name in uploads]
+    if resize:
+        return resized_to_first(images, [name for _, name in uploads])
     for image, (_, name) in zip(images[1:], uploads[1:]):
         check_same_size(images[0], uploads[0][1], image, name)
     return images
@@ -322,10 +381,26 @@ def check_upload_size(data: bytes, name: str, max_bytes: int | None) -> None:
         raise InputError(f"{name}: {len(data) / 2**20:.1f} MB is over the upload limit of {max_bytes / 2**20:.0f} MB")
 
 
-def check_same_size(a: np.ndarray, name_a: str, b: np.ndarray, name_b: str) -> None:
+def check_same_size(a: np.ndarray, name_a: str, b: np.ndarray, name_b: str, rig_hint: bool = False) -> None:
+    """Refuse images of different sizes, with the way out: resizing one camera's shots and, with
+    ``rig_hint`` (a pair, which takes a rig file), calibrating two cameras side by side."""
     if a.shape[:2] != b.shape[:2]:
+        rig = (f"; two cameras side by side (infrared + visible): calibrate them once on the *{CALIBRATE_PAGE}* "
+               "page and upload its rig file" if rig_hint else "")
         raise InputError(f"the images differ in size: {name_a} is {a.shape[1]}x{a.shape[0]}, {name_b} is "
-                         f"{b.shape[1]}x{b.shape[0]} (WxH); fusion needs registered images of one size")
+                         f"{b.shape[1]}x{b.shape[0]} (WxH); fusion needs registered images of one size: one "
+                         f"camera's shots, tick *{RESIZE_CHOICE}* in the sidebar{rig}")
+
+
+def resized_to_first(images: list[np.ndarray], names: list[str]) -> list[np.ndarray]:
+    """``images`` with the others resized to the first's size (:func:`defusion.io.resize.resize_to`,
+    as ``defusion fuse --resize``), and a note naming those resized and from what size."""
+    h, w = images[0].shape[:2]
+    resized = [f"{name} {im.shape[1]}x{im.shape[0]}" for name, im in zip(names[1:], images[1:])
+               if im.shape[:2] != (h, w)]
+    if resized:
+        note(f"{RESIZE_CHOICE}: resized {listed(resized)} -> {w}x{h} (WxH: {names[0]}'s size)")
+    return [images[0]] + [resize_to(im, h, w) for im in images[1:]]
 
 
 def digest(*arrays: np.ndarray) -> str:
@@ -517,6 +592,10 @@ class FusedStack(NamedTuple):
     sources: list[np.ndarray] | None = None
     #: The image the others were aligned onto (an index into the images given; Fusion.frame).
     frame: int = 0
+    #: What registration found, in the order given (Fusion.warps, Fusion.ghosts): for
+    #: :func:`registration_notes`.
+    warps: tuple[np.ndarray | None, ...] = ()
+    ghosts: tuple[float, ...] = ()
 
 
 def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray],
@@ -526,7 +605,7 @@ def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray],
     result = fuser.fusion(*images, on_tile=on_tile)
     depth = None if result.weights is None else source_map([result.weights[k] for k in result.order])
     return FusedStack(result.fused, score_stack(result.fused, result.sources), result.order, depth, result.sources,
-                      result.frame)
+                      result.frame, result.warps, result.ghosts)
 
 
 def score_stack(fused: np.ndarray, images: list[np.ndarray]) -> dict[str, float]:
@@ -593,4 +672,5 @@ __all__ = [
     "RigUpload", "calibrate_uploads", "RIG_MOTIONS", "DEFAULT_RIG_MOTION",
     "score", "score_stack",
     "stretch_notes", "tile_option", "to_uint8", "default_pixels", "default_scale",
+    "RESIZE_CHOICE", "CALIBRATE_PAGE", "choose_kind", "exif_advice", "registration_notes", "resized_to_first",
 ]
