@@ -225,7 +225,7 @@ def test_source_weights_of_a_network_fusion_are_an_options_error(tiny_weights):
 
 def test_every_refusal_of_the_metrics_is_a_defusion_error():
     """Sizes, source counts and too-small images, beside as_image's own refusals."""
-    from defusion.metrics import MetricInputError, compute_metrics, compute_stack_metrics
+    from defusion.metrics import MetricInputError, MetricNameError, compute_metrics, compute_stack_metrics
     from defusion.metrics.perceptual import vif
 
     small = np.zeros((8, 8), np.uint8)
@@ -236,3 +236,6 @@ def test_every_refusal_of_the_metrics_is_a_defusion_error():
         with pytest.raises(MetricInputError) as err:
             refuse()
         assert isinstance(err.value, DefusionError) and isinstance(err.value, ValueError)
+    with pytest.raises(MetricNameError) as err:  # an unknown name: still the KeyError it was
+        compute_metrics(small, small, small, names=["NOPE"])
+    assert isinstance(err.value, DefusionError) and isinstance(err.value, KeyError)

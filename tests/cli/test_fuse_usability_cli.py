@@ -89,11 +89,23 @@ def test_an_image_named_with_a_dash_is_fused_after_a_double_dash(tmp_path, rng, 
     assert (tmp_path / "f.png").is_file() and "unrecognized" not in capsys.readouterr().err
 
 
-def test_images_both_before_the_options_and_after_a_double_dash_say_how_to_give_them(capsys):
+@pytest.mark.parametrize("argv, expected", [
+    (["fuse", "a.png", "-o", "f.png", "--", "-dash.png"], ["a.png", "-dash.png"]),  # before the options and after --
+    (["fuse", "a.png", "-o", "f.png", "b.png", "--"], ["a.png", "b.png"]),  # a -- with nothing after it
+    (["fuse", "-o", "f.png", "--", "a.png", "--resize"], ["a.png", "--resize"]),  # after --, a name, not an option
+])
+def test_a_double_dash_only_makes_what_follows_it_positionals(argv, expected):
+    """Review: resolved the classic way, a trailing -- was an unrecognised empty argument and names
+    before it were blamed on it."""
+    parsed = build_parser().parse_args(argv)
+    assert [str(p) for p in parsed.images] == expected and not parsed.resize
+
+
+def test_a_misspelt_option_before_a_double_dash_is_still_told_as_one(capsys):
     with pytest.raises(SystemExit):
-        main(["fuse", "a.png", "-o", "f.png", "--", "-dash.png"])
-    assert capsys.readouterr().err == ("defusion fuse: error: unrecognized argument -dash.png after --: put every "
-                                       "positional after --, none before the options; see defusion fuse --help\n")
+        main(["fuse", "--tsk", "mef", "-o", "f.png", "--", "a.png", "b.png"])
+    assert capsys.readouterr().err == ("defusion fuse: error: unrecognized argument --tsk (did you mean --task?); "
+                                       "see defusion fuse --help\n")
 
 
 def test_usage_errors_keep_their_one_line(capsys):

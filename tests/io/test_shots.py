@@ -205,6 +205,21 @@ def test_one_exposure_of_one_camera_and_one_size_is_a_focus_stack(tmp_path):
         assert not is_one_exposure(group), [p.name for p in group]
 
 
+def test_a_zero_over_zero_exposure_bias_is_no_bias(tmp_path):
+    """Review: Pillow reads a 0/0 bias as NaN, and two NaNs differ, so one camera's identical shots
+    read as an exposure bracket (a focus stack was told to add --task mef)."""
+    from defusion.io.shots import is_exposure_bracket, is_one_exposure
+
+    shots = [_camera_shot(tmp_path / f"s{i}.jpg", "EOS R6", (1, 125), make="Canon") for i in range(2)]
+    for shot in shots:
+        with Image.open(shot) as image:
+            exif = image.getexif()
+            pixels = image.copy()
+        exif.get_ifd(0x8769)[0x9204] = IFDRational(0, 0)  # ExposureBiasValue 0/0
+        pixels.save(shot, exif=exif)
+    assert not is_exposure_bracket(shots) and is_one_exposure(shots)
+
+
 def test_raw_files_sizes_are_compared_for_a_stack_and_a_bracket(tmp_path, monkeypatch):
     """Review: the focus-stack check read sizes with header_size, which knows none for a raw file."""
     from defusion.io import shots

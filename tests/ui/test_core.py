@@ -407,3 +407,15 @@ def test_registration_notes_say_what_alignment_and_deghosting_found_as_the_cli_d
     assert core.registration_notes(("a.png", "b.png"), found, "translation") == [
         "aligned b.png onto a.png: shift 3.2 px", "deghost found nothing that moved among a.png, b.png"]
     assert core.registration_notes(("a.png", "b.png"), Decomposition(image, image, image, image), "none") == []
+
+
+def test_uploads_of_one_name_are_told_apart_in_the_notes():
+    """Review: two phones' image.jpg gave "aligned image.jpg onto image.jpg"."""
+    from defusion.fusion.fuser import Decomposition
+
+    image = np.zeros((40, 60), np.float32)
+    shift = np.array([[1.0, 0.0, 3.2], [0.0, 1.0, 0.0]])
+    found = Decomposition(image, image, image, image, frame=0, warps=(None, shift))
+    said = core.told_apart(["image.jpg", "image.jpg"])
+    assert core.registration_notes(said, found, "translation") == ["aligned image.jpg (2) onto image.jpg (1): shift 3.2 px"]
+    assert core.told_apart(["a.png", "b.png"]) == ["a.png", "b.png"]

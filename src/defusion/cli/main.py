@@ -74,11 +74,11 @@ class DefusionParser(argparse.ArgumentParser):
         Where the intermixed parse is refused, the classic parse says why, in its usual words (both
         missing positionals and options in one line); where that one passes, the intermixed refusal
         is said. After ``--`` every argument is a positional (``fuse -o f.png -- -dash.png b.png``), which
-        argparse's intermixed parse (Python 3.11) loses (it drops the ``--`` and refuses ``-dash.png``): such
-        a command line is parsed the classic way."""
+        argparse's intermixed parse (Python 3.11) loses: see :func:`operands`."""
         args = list(sys.argv[1:] if args is None else args)
-        if self._intermixing or not self.intermixable() or END_OF_OPTIONS in args:
+        if self._intermixing or not self.intermixable():
             return super().parse_known_args(args, namespace)
+        args = operands(args)
         try:
             self._refusing = self._intermixing = True
             trial = argparse.Namespace(**vars(namespace)) if namespace is not None else None
@@ -119,10 +119,6 @@ class DefusionParser(argparse.ArgumentParser):
             >>> p.unrecognized(["--tsk", "mef"])
             'unrecognized argument --tsk (did you mean --task?)'
         """
-        if END_OF_OPTIONS in extras:  # positionals both before the options and after --
-            after = [a for a in extras if a != END_OF_OPTIONS]
-            return (f"unrecognized argument{'s' if len(after) > 1 else ''} {', '.join(after)} after "
-                    f"{END_OF_OPTIONS}: put every positional after {END_OF_OPTIONS}, none before the options")
         named = [a for a in extras if a.startswith("-")] or extras
         known = [s for action in self._actions for s in action.option_strings]
         parts = []
@@ -130,6 +126,22 @@ class DefusionParser(argparse.ArgumentParser):
             close = difflib.get_close_matches(arg.split("=", 1)[0], known, n=1) if arg.startswith("-") else []
             parts.append(f"{arg} (did you mean {close[0]}?)" if close else arg)
         return f"unrecognized argument{'s' if len(named) > 1 else ''} {', '.join(parts)}"
+
+
+def operands(args: list[str]) -> list[str]:
+    """A sub-command's arguments with ``--`` resolved: what follows it is a file name even where it
+    starts with a dash, so it is written as one that does not (``./-dash.png``, the same file) and the
+    ``--`` is dropped; the names stay positionals wherever the options are, and a misspelt option
+    before ``--`` is still told as one. Every positional of the sub-commands that take them is a path.
+
+    Example:
+        >>> operands(["a.png", "-o", "f.png", "--", "-dash.png", "b.png"])
+        ['a.png', '-o', 'f.png', './-dash.png', 'b.png']
+    """
+    if END_OF_OPTIONS not in args:
+        return args
+    cut = args.index(END_OF_OPTIONS)
+    return args[:cut] + [f"./{a}" if a.startswith("-") else a for a in args[cut + 1:]]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -203,13 +203,15 @@ def read_shot(path: str | Path) -> Shot:
 
 def _number(value) -> float | None:
     """An EXIF number (a rational, or the pair some writers store one as) as a float; None where
-    there is none or it is not a number."""
+    there is none or it is not a finite number (a 0/0 rational, which Pillow reads as NaN: two NaNs
+    never compare equal, so one camera's 0/0 biases would read as an exposure bracket)."""
     try:
         if isinstance(value, tuple) and len(value) == 2:  # a rational some writers store as a pair
             value = value[0] / value[1]
-        return float(value) if value is not None else None
+        number = float(value) if value is not None else None
     except (TypeError, ValueError, ZeroDivisionError):
         return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _exif_tags(source: Path | bytes) -> tuple[dict, dict]:

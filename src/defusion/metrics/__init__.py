@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import MetricInputError, as_image, shared_inputs, size_mismatch, source_labels
+from defusion.metrics._utils import MetricInputError, MetricNameError, as_image, shared_inputs, size_mismatch, source_labels
 from defusion.metrics.gradient import average_gradient, edge_intensity, nabf, qabf, spatial_frequency
 from defusion.metrics.information import cross_entropy, entropy, mutual_information, mutual_information_bits
 from defusion.metrics.perceptual import qcb, qcv, vif, vifp
@@ -118,9 +118,9 @@ def metric_names(spec: str | Iterable[str]) -> list[str]:
         else:
             unknown.append(item)
     if unknown:
-        raise KeyError(f"unknown metric(s) {', '.join(unknown)}; known: vifb, {', '.join(METRICS)}")
+        raise MetricNameError(f"unknown metric(s) {', '.join(unknown)}; known: vifb, {', '.join(METRICS)}")
     if not names:
-        raise KeyError(f"no metric named; known: vifb, {', '.join(METRICS)}")
+        raise MetricNameError(f"no metric named; known: vifb, {', '.join(METRICS)}")
     return list(dict.fromkeys(names))
 
 
@@ -256,6 +256,7 @@ __all__ = [
     "METRICS",
     "VIFB_METRICS",
     "MetricInputError",
+    "MetricNameError",
     "MetricSpec",
     "compute_each",
     "compute_metrics",

@@ -32,6 +32,10 @@ from defusion.errors import DefusionError
 Float = NDArray[np.float64]
 
 
+class MetricNameError(DefusionError, KeyError):
+    """A metric name the registry does not know (a KeyError, as before this class existed)."""
+
+
 class MetricInputError(DefusionError, ValueError):
     """An image the metrics refuse: not HxW or HxWx3, too small, not finite, floats on no scale they
     take, or images of different sizes (a ValueError, as before this class existed)."""

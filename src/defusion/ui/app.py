@@ -457,7 +457,7 @@ def _advise_kind(core, task: str | None, options, names: Sequence[str], files: l
     if files is None:
         return
     settings = [_upload_settings(data, name) for data, name in zip(files, names)]
-    warnings, notes = core.exif_advice(settings, names, options, task)
+    warnings, notes = core.exif_advice(settings, core.told_apart(names), options, task)
     for line in warnings:
         st.warning(line)
     for line in notes:
@@ -514,8 +514,9 @@ def main() -> None:
                 result = _results().remember(key, lambda: core.fuse_stack_and_score(fuser, images, step))
             if bar is not None:
                 bar.empty()
-            notes = [*_noted(core.palette_note(fuser, images, names)),
-                     *core.registration_notes(names, result, options.align)]
+            said = core.told_apart(names)
+            notes = [*_noted(core.palette_note(fuser, images, said)),
+                     *core.registration_notes(said, result, options.align)]
             _show_stack(core, images, names, result, files, notes=notes, shared=fuser.options.stretch_shared)
             return
         with _said_on_page():
@@ -533,8 +534,9 @@ def main() -> None:
             result = _results().remember(key, lambda: core.fuse_and_score(fuser, a, b, step))
         if bar is not None:
             bar.empty()
-        notes = [*_noted(core.palette_note(fuser, [a, b], list(names))),
-                 *core.registration_notes(names, result.parts, options.align)]
+        said = core.told_apart(names)
+        notes = [*_noted(core.palette_note(fuser, [a, b], said)),
+                 *core.registration_notes(said, result.parts, options.align)]
     except WeightsError as exc:
         st.error(f"cannot load the model: {exc}")
         return

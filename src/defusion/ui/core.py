@@ -113,6 +113,20 @@ def choose_kind(task: str) -> str:
     return f'choose "{kind}" under Kind of images'
 
 
+def told_apart(names: Sequence[str]) -> list[str]:
+    """Upload names as notes say them: as given, or numbered in upload order where two share a name
+    (two phones' ``image.jpg``), so that "aligned image.jpg onto image.jpg" cannot happen.
+
+    Example:
+        >>> told_apart(["image.jpg", "image.jpg", "ir.png"])
+        ['image.jpg (1)', 'image.jpg (2)', 'ir.png (3)']
+        >>> told_apart(["vis.jpg", "ir.png"])
+        ['vis.jpg', 'ir.png']
+    """
+    names = list(names)
+    return names if len(set(names)) == len(names) else [f"{name} ({i})" for i, name in enumerate(names, start=1)]
+
+
 def exif_advice(settings: Sequence[ShotSettings], names: Sequence[str], options: FuseOptions,
                 task: str | None) -> tuple[list[str], list[str]]:
     """(warnings, notes) on the kind of images chosen (``task``) that the uploads' EXIF
