@@ -253,3 +253,18 @@ def test_onnx_given_a_torchscript_export_says_which_export_it_takes(tmp_path, si
     torch.save({"x": torch.zeros(1)}, pickled)
     assert _fuse(*sizes, "-o", tmp_path / "f.png", "--onnx", pickled) == 2
     assert f"--onnx {pickled} is a PyTorch file (a zip archive), not an ONNX export" in capsys.readouterr().err
+
+
+def test_an_output_folder_that_did_not_exist_is_said_to_have_been_made(tmp_path, rng, tiny_weights, monkeypatch,
+                                                                          capsys):
+    """Audit: `-o /nonexistent/dir/x.png` made the folders without a word, so a mistyped folder passed unseen."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("a.png", "b.png"):
+        write_image(tmp_path / name, smooth_image(rng, 24, 32))
+    run = ["fuse", "a.png", "b.png", "--weights", str(tiny_weights), "--no-progress", "--scale", "1", "-o"]
+    assert main([*run, "new/sub/f.png"]) == 0
+    assert capsys.readouterr().err.endswith("wrote new/sub/f.png (made the folder new, which did not exist)\n")
+    assert main([*run, "new/sub/g.png"]) == 0  # there now: nothing to say
+    assert capsys.readouterr().err.endswith("wrote new/sub/g.png\n")
+    assert main([*run, str(tmp_path / "abs" / "f.png")]) == 0
+    assert f"(made the folder {tmp_path / 'abs'}, which did not exist)" in capsys.readouterr().err

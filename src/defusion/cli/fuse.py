@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import itertools
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -899,9 +900,22 @@ def run(args: argparse.Namespace) -> int:
         return _fuse_stacks(fuser, groups, args)
     if folders:
         return _fuse_folders(fuser, args)
+    made = _missing_folder(args.output)
     _fuse_one(fuser, args.images, args.output, args, show_tiles=True, notes=True)
-    print(f"wrote {args.output}" + (f" and {args.source_map}" if args.source_map else ""), file=sys.stderr)
+    print(f"wrote {args.output}" + (f" and {args.source_map}" if args.source_map else "")
+          + (f" (made the folder {made}, which did not exist)" if made else ""), file=sys.stderr)
     return 0
+
+
+def _missing_folder(path: Path) -> Path | None:
+    """The outermost folder of ``path``'s that does not exist yet (writing makes it): said, so that a
+    mistyped folder does not pass unseen; None where the folder is there."""
+    missing = None
+    for folder in path.absolute().parents:
+        if folder.exists():
+            break
+        missing = folder
+    return None if missing is None else Path(os.path.relpath(missing)) if not path.is_absolute() else missing
 
 
 EXPECTED_ERRORS = (ImageReadError, SizeMismatchError, WeightsError, FileNotFoundError, ValueError, OSError)
