@@ -393,6 +393,20 @@ def test_an_exposure_pair_whose_best_exposed_image_is_b_is_aligned_onto_b_and_sa
 
 
 @needs_upload
+def test_raw_thermal_frames_can_be_fused_unstretched(ui_env, rng):
+    """Audit: the page had no --stretch none, so a raw frame could not be fused as its counts are."""
+    visible = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    raw = (7000 + 4 * visible.mean(axis=2)).astype(np.uint16)
+    at = _upload_pair(_app().run(), visible, raw, ("vis.png", "ir.png"))
+    assert at.checkbox(key="stretch").value and any("ir.png holds 16-bit values" in c.value for c in at.caption)
+    stretched = _metric(at, "SSIM-mean")
+    at.checkbox(key="stretch").uncheck().run()
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    assert not any("ir.png holds 16-bit values" in c.value for c in at.caption)  # nothing was stretched
+    assert _metric(at, "SSIM-mean") != stretched  # the fusion took the counts as they are
+
+
+@needs_upload
 def test_a_raw_thermal_frame_is_scored_as_shown_stretched(ui_env, rng):
     """The metrics once compared the fused image with the unstretched, nearly flat frame."""
     visible = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)

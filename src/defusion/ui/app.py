@@ -150,10 +150,14 @@ def _sidebar(core, source: str) -> tuple:
                               help="for a bracket with something moving (people, leaves): what moved between the "
                                    "images is taken from the best-exposed one, so it shows once, not as a "
                                    "half-transparent ghost (after alignment)")
+        stretch = st.checkbox("Stretch raw thermal frames", key="stretch", **_unless_kept("stretch", value=True),
+                              help="a grey 16-bit image whose values fill a narrow band (a thermal camera's "
+                                   "14-bit counts) is stretched onto the full range before fusing; off takes "
+                                   "the values as they are (defusion fuse --stretch none)")
         palette, infrared = _palette(core, source, pixels)
     return task, core.fuse_options(task=task, color=color, tile=tile, scale=scale, unique_gain=gain,
                                    detail_gain=detail, align=align, pixels=pixels, deghost=deghost, palette=palette,
-                                   infrared=infrared)
+                                   infrared=infrared, stretch="auto" if stretch else "none")
 
 
 def _unless_kept(key: str, **default) -> dict:
@@ -317,7 +321,7 @@ def _calibrate_page(core, settings) -> None:
 
 
 def _show_stack(core, images, names, result, files, *, notes: Sequence[str] = (),
-                shared: bool | None = None) -> None:
+                shared: bool | None = None, stretch: str = "auto") -> None:
     u8 = core.to_uint8
     fused, values, order = result.fused, result.values, result.order
     st.subheader(f"{len(images)} sources, in the order they are fused, and the fused image")
@@ -327,7 +331,7 @@ def _show_stack(core, images, names, result, files, *, notes: Sequence[str] = ()
     for i, k in enumerate(order):
         onto = f", aligned onto {names[result.frame]}" if k != result.frame and _aligned() else ""
         cols[i % len(cols)].image(u8(result.sources[k]), caption=f"{i + 1}: {names[k]}{onto}")
-    for note in core.stretch_notes(images, names, shared):
+    for note in core.stretch_notes(images, names, shared) if stretch == "auto" else []:
         st.caption(note)
     st.image(u8(fused), caption="fused")
     shown = [names[k] for k in order]  # the downloads are named by the first and last shown
@@ -353,7 +357,7 @@ def _show_stack(core, images, names, result, files, *, notes: Sequence[str] = ()
 
 
 def _show(core, a, b, names, result, files, *, rig: bool = False, notes: Sequence[str] = (),
-          shared: bool | None = None) -> None:
+          shared: bool | None = None, stretch: str = "auto") -> None:
     u8 = core.to_uint8
     parts, values, (shown_a, shown_b) = result
     st.subheader("Sources and fused image")
@@ -363,7 +367,7 @@ def _show(core, a, b, names, result, files, *, rig: bool = False, notes: Sequenc
     cols[0].image(u8(shown_a), caption=f"A: {names[0]}" + _aligned_onto(parts.frame, 0))
     cols[1].image(u8(shown_b), caption=f"B: {names[1]}" + (", mapped onto A by the rig" if rig else "")
                   + _aligned_onto(parts.frame, 1))
-    for line in core.stretch_notes([a, b], list(names), shared):
+    for line in core.stretch_notes([a, b], list(names), shared) if stretch == "auto" else []:
         st.caption(line)
     cols[2].image(u8(parts.fused), caption="fused")
     st.download_button("Download the fused image (PNG)", core.png_bytes(parts.fused, files),
@@ -399,7 +403,8 @@ def _show(core, a, b, names, result, files, *, rig: bool = False, notes: Sequenc
 #: none of them, and back reset them). Uploads cannot be kept this way (Streamlit does not let code
 #: set an uploader; :func:`_uploaded` keeps their files instead); a stack's infrared image is kept
 #: while its file is still uploaded.
-KEPT_CHOICES = ("kind", "color", "tile", "align", "deghost", "palette", "infrared", "infrared_stack", "resize")
+KEPT_CHOICES = ("kind", "color", "tile", "align", "deghost", "stretch", "palette", "infrared", "infrared_stack",
+                "resize")
 KEPT_PREFIXES = ("gain-", "detail-", "pixels-", "scale-")
 
 
@@ -517,7 +522,8 @@ def main() -> None:
             said = core.told_apart(names)
             notes = [*_noted(core.palette_note(fuser, images, said)),
                      *core.registration_notes(said, result, options.align)]
-            _show_stack(core, images, names, result, files, notes=notes, shared=fuser.options.stretch_shared)
+            _show_stack(core, images, names, result, files, notes=notes, shared=fuser.options.stretch_shared,
+                        stretch=fuser.options.stretch)
             return
         with _said_on_page():
             given = _inputs(core, source, settings)
@@ -547,7 +553,8 @@ def main() -> None:
         LOG.exception("fusion failed")
         st.error(f"fusion failed: {type(exc).__name__}: {_error_text(core, exc, labels)}")
         return
-    _show(core, a, b, names, result, files, rig=rig is not None, notes=notes, shared=fuser.options.stretch_shared)
+    _show(core, a, b, names, result, files, rig=rig is not None, notes=notes, shared=fuser.options.stretch_shared,
+          stretch=fuser.options.stretch)
 
 
 if __name__ == "__main__":  # Streamlit runs this file as __main__; importing it does nothing

@@ -516,13 +516,13 @@ def input_order_for(task: str | None) -> str:
 def fuse_options(*, task: str | None = None, color: str = "auto", tile: str | int = "auto",
                  scale: int | None = None, unique_gain: float | None = None, detail_gain: float | None = None,
                  align: str = "none", pixels: str | None = None, deghost: bool = False, palette: str = "none",
-                 infrared: int | None = None, rig: Rig | None = None) -> FuseOptions:
+                 infrared: int | None = None, rig: Rig | None = None, stretch: str = "auto") -> FuseOptions:
     """The fusion core's options from the sidebar's choices, each by name: ``task`` (the kind of
     images, ``KINDS``; it sets the input order: :func:`input_order_for`), ``color``
     (``COLOR_MODES``), ``tile`` (``TILE_CHOICES``: :func:`tile_option`), ``scale``, the
     ``unique_gain`` and ``detail_gain`` sliders, ``align``, ``pixels`` (where the fused pixels come
-    from), ``deghost``, ``palette``, ``infrared`` (the infrared source's index, None: auto) and a
-    camera ``rig``. A choice left at None takes the sidebar's starting value for ``task``
+    from), ``deghost``, ``palette``, ``infrared`` (the infrared source's index, None: auto), a
+    camera ``rig`` and ``stretch`` (raw thermal frames: ``auto`` or ``none``). A choice left at None takes the sidebar's starting value for ``task``
     (:func:`default_pixels`, :func:`default_scale`, :func:`default_unique_gain`,
     :func:`default_detail_gain`). One frozen, hashable value: what the page hands the Fuser, and
     part of its results' cache key.
@@ -538,7 +538,7 @@ def fuse_options(*, task: str | None = None, color: str = "auto", tile: str | in
                        unique_gain=unique_gain,
                        detail_gain=default_detail_gain(task, unique_gain) if detail_gain is None else detail_gain,
                        order=input_order_for(task), align=align, pixels=pixels, deghost=deghost, rig=rig,
-                       palette=palette, infrared=infrared)
+                       palette=palette, infrared=infrared, stretch=stretch)
 
 
 class FusedPair(NamedTuple):
