@@ -151,7 +151,7 @@ def _seconds(text: str) -> float:
 
 def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
     from defusion.io.images import read_image
-    from defusion.io.resize import resize_to
+    from defusion.io.resize import resize_to_first
 
     images = [read_image(p, args.max_pixels) for p in paths]
     if not args.resize and getattr(args, "rig", None) is None:
@@ -161,7 +161,7 @@ def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
         for path, image in zip(paths[1:], images[1:]):
             _note_aspect_change(path, image, h, w)
         _note_resized(paths, images, args)
-        images = [images[0]] + [resize_to(im, h, w) for im in images[1:]]
+        images = resize_to_first(images)
     return images
 
 
@@ -169,18 +169,16 @@ def _note_resized(paths: list[Path], images: list[np.ndarray], args: argparse.Na
     """Say which sources --resize brings to the first's size, and from what size: one line naming
     each for a single fusion; in folder modes the first pair (or group) resized only, once, as a
     line per pair would bury the progress bar."""
-    from defusion.io.notes import listed, note
+    from defusion.io.notes import note
+    from defusion.io.resize import describe_resize
 
-    h, w = images[0].shape[:2]
-    names = _names(paths)
-    resized = [f"{name} {im.shape[1]}x{im.shape[0]}" for name, im in zip(names[1:], images[1:])
-               if im.shape[:2] != (h, w)]
-    if not resized or getattr(args, "_resize_noted", False):
+    said = describe_resize(_names(paths), images)
+    if said is None or getattr(args, "_resize_noted", False):
         return
     folders = args.dir_a is not None or args.stacks is not None
     args._resize_noted = folders
     rest = "; other sources of another size are resized alike, unsaid" if folders else ""
-    note(f"--resize resized {listed(resized)} -> {w}x{h} (WxH: {names[0]}'s size){rest}")
+    note(f"--resize {said}{rest}")
 
 
 def _check_turned(paths: list[Path], images: list[np.ndarray]) -> None:

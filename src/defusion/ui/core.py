@@ -37,9 +37,9 @@ from defusion.io.images import ImageReadError
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
 from defusion.fusion.align import describe_alignment
 from defusion.fusion.deghost import describe_ghosts
-from defusion.io.notes import listed, note
+from defusion.io.notes import note
 from defusion.io.raw import RAW_SUFFIXES
-from defusion.io.resize import resize_to
+from defusion.io.resize import describe_resize, resize_to_first
 from defusion.io.shots import (ShotSettings, bracket_advice, exif_shows, focus_stack_advice, natural_key,
                                shows_exposure_bracket, shows_one_exposure, sources_on_bracket_warning)
 from defusion.serving.decode import decode_image
@@ -409,12 +409,10 @@ def check_same_size(a: np.ndarray, name_a: str, b: np.ndarray, name_b: str, rig_
 def resized_to_first(images: list[np.ndarray], names: list[str]) -> list[np.ndarray]:
     """``images`` with the others resized to the first's size (:func:`defusion.io.resize.resize_to`,
     as ``defusion fuse --resize``), and a note naming those resized and from what size."""
-    h, w = images[0].shape[:2]
-    resized = [f"{name} {im.shape[1]}x{im.shape[0]}" for name, im in zip(names[1:], images[1:])
-               if im.shape[:2] != (h, w)]
-    if resized:
-        note(f"{RESIZE_CHOICE}: resized {listed(resized)} -> {w}x{h} (WxH: {names[0]}'s size)")
-    return [images[0]] + [resize_to(im, h, w) for im in images[1:]]
+    said = describe_resize(names, images)
+    if said:
+        note(f"{RESIZE_CHOICE}: {said}")
+    return resize_to_first(images)
 
 
 def digest(*arrays: np.ndarray) -> str:
