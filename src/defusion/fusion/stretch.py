@@ -286,9 +286,19 @@ def describe_stretch(names: Sequence[str], images: Sequence[np.ndarray], shared:
         >>> describe_stretch(["ir.png", "vis.png"], [raw, raw.astype(np.uint8)])
         ['ir.png holds 16-bit values 7002-8997 (3% of the range, as raw sensor frames do): stretched to the full range before fusing']
     """
+    return describe_fixed(names, measure_stretch(images, shared))
+
+
+def describe_fixed(names: Sequence[str], fixed: FixedStretch | None) -> list[str]:
+    """:func:`describe_stretch` of a stretch already measured (``fixed``; None: nothing stretched),
+    for a front end that keeps the measurement it says.
+
+    Example:
+        >>> describe_fixed(["a.png", "b.png"], FixedStretch([1], 0.1, 0.2))
+        ['b.png holds 16-bit values 6554-13107 (10% of the range, as raw sensor frames do): stretched to the full range before fusing']
+    """
     from defusion.io.notes import listed
 
-    fixed = measure_stretch(images, shared)
     said = []
     for sources, low, high in fixed.groups() if fixed is not None else []:
         lo, hi = low * _FULL_SCALE_16, high * _FULL_SCALE_16

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from defusion.fusion.stretch import STRETCHES, FixedStretch, Stretch, describe_stretch, measure_stretch
+from defusion.fusion.stretch import STRETCHES, FixedStretch, Stretch, describe_fixed, measure_stretch
 from defusion.io.notes import collecting, note
 from defusion.serving.errors import ApiError
 from defusion.serving.limits import FIELDS
@@ -157,13 +157,15 @@ def pinned(fuser: Fuser, images: Sequence[np.ndarray]) -> FuseOptions:
     return options if span is None else replace(options, palette_range=span)
 
 
-def mapping_notes(fuser: Fuser, images: Sequence[np.ndarray], names: Sequence[str]) -> list[str]:
+def mapping_notes(fuser: Fuser, used: FuseOptions, images: Sequence[np.ndarray], names: Sequence[str]) -> list[str]:
     """What ``defusion fuse`` says of these uploads (named ``names``) at ``fuser``'s options, as
-    ``"note: ..."`` lines: the raw frames it stretches (``stretch=auto``: describe_stretch's words)
+    ``"note: ..."`` lines: the raw frames it stretches where the request left that to the server
+    (``stretch=auto``: the stretch :func:`pinned` measured, ``used``, in describe_stretch's words)
     and, where the palette's infrared image was a guess, which upload it colours."""
     with collecting() as said:
-        if isinstance(fuser.options.stretch, str) and fuser.options.stretch == "auto":
-            for line in describe_stretch(names, images, fuser.options.stretch_shared):
+        if isinstance(fuser.options.stretch, str) and fuser.options.stretch == "auto" and \
+                isinstance(used.stretch, FixedStretch):
+            for line in describe_fixed(names, used.stretch):
                 note(f"{line} (stretch=none keeps the values as they are)")
         if fuser.options.palette != "none" and fuser.options.infrared is None:
             index, why = fuser.infrared_source(*images)
