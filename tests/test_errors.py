@@ -187,7 +187,7 @@ def test_options_that_are_no_fuse_options_are_a_type_error(tiny_weights):
 #: Images the metrics refuse, each with a part of its message.
 BAD_METRIC_INPUTS = {
     "shape": (lambda: compute_metrics(np.zeros((16, 16, 5)), GREY, GREY), "fused: expected an HxW or HxWx3 array"),
-    "too small": (lambda: compute_metrics(GREY[:1], GREY[:1], GREY[:1]), "fused: image too small (1x16)"),
+    "too small": (lambda: compute_metrics(GREY[:1], GREY[:1], GREY[:1]), "fused: image too small (16x1, W x H; the metrics need at least 2x2)"),
     "not finite": (lambda: compute_metrics(np.full((16, 16), np.nan), GREY, GREY), "fused: contains NaN"),
     "float scale": (lambda: compute_metrics(np.full((16, 16), -40.0), GREY, GREY), "neither 0..1 nor 0..255"),
     "sizes differ": (lambda: psnr(GREY, GREY, GREY[:8]), "size mismatch"),

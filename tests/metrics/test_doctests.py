@@ -9,6 +9,7 @@ import pytest
 
 MODULES = [
     "defusion.metrics",
+    "defusion.metrics._utils",
     "defusion.metrics.information",
     "defusion.metrics.statistics",
     "defusion.metrics.gradient",

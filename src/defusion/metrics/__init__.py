@@ -1,8 +1,8 @@
 """Image-fusion quality metrics: small, vectorised numpy functions of ``(fused, a, b)``.
 
 Every metric takes the fused image and the two source images (``a`` = first source, e.g. the
-visible image in VIFB; ``b`` = second source, e.g. infrared) as numpy arrays, ``HxW`` or
-``HxWx3``, all three of one height and width whatever metrics are asked (else ``ValueError``),
+visible image in VIFB; ``b`` = second source, e.g. infrared) as numpy arrays or torch tensors,
+``HxW`` or ``HxWx3`` (channels last), all three of one height and width whatever metrics are asked (else ``ValueError``),
 scored **on the 0..255 scale** (``uint8`` and 0..255 floats as they are; ``uint16`` as the 8-bit
 image it rounds to; floats in [0, 1] times 255; other float ranges raise ``ValueError``), and
 returns a Python float. The 13 VIFB metrics reproduce VIFB's MATLAB code, quirks included; every definition and
@@ -25,7 +25,15 @@ from typing import Callable, Iterable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import MetricInputError, MetricNameError, as_image, shared_inputs, size_mismatch, source_labels
+from defusion.metrics._utils import (
+    MetricInputError,
+    MetricNameError,
+    as_image,
+    is_tensor,
+    shared_inputs,
+    size_mismatch,
+    source_labels,
+)
 from defusion.metrics.gradient import average_gradient, edge_intensity, nabf, qabf, spatial_frequency
 from defusion.metrics.information import cross_entropy, entropy, mutual_information, mutual_information_bits
 from defusion.metrics.perceptual import qcb, qcv, vif, vifp
@@ -68,7 +76,7 @@ METRICS: dict[str, MetricSpec] = {
     "AG": MetricSpec(average_gradient, True, "average gradient"),
     "EI": MetricSpec(edge_intensity, True, "edge intensity (mean Sobel magnitude)"),
     "MI": MetricSpec(mutual_information, True, "MI(A,F) + MI(B,F), nats, VIFB min-max stretch"),
-    "CE": MetricSpec(cross_entropy, False, "mean of the histogram cross entropies of A, B vs F (bits)"),
+    "CE": MetricSpec(cross_entropy, False, "VIFB 'cross entropy', really KL(A||F), KL(B||F) mean (bits, can be < 0)"),
     "PSNR": MetricSpec(psnr, True, "VIFB PSNR (dB) from its sqrt(SSE)/(H*W) 'mse'"),
     "RMSE": MetricSpec(rmse, False, "VIFB RMSE: mean over sources of sqrt(SSE)/(H*W)"),
     "Qabf": MetricSpec(qabf, True, "Xydeas-Petrovic edge information transfer"),
@@ -98,7 +106,8 @@ _BRACKET_METRICS = ("MEF-SSIM", "MS-MEF-SSIM")
 
 def metric_names(spec: str | Iterable[str]) -> list[str]:
     """Metric names as ``METRICS`` spells them, from a comma-separated string or a list, matched
-    case-insensitively; ``vifb`` stands for the 13 VIFB metrics. Unknown names raise ``KeyError``.
+    case-insensitively; ``vifb`` stands for the 13 VIFB metrics. Unknown names raise
+    ``MetricNameError`` (a ``KeyError``) naming the known ones.
 
     Example:
         >>> metric_names("qabf, ssim-mean,EN")
@@ -164,10 +173,16 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
         return _defaults_that_fit(fused, sources, ANY_SOURCE_METRICS)
     names = metric_names(names)
     check_source_count(names, len(sources))
-    fused, sources = np.asarray(fused), [np.asarray(x) for x in sources]
+    fused, sources = _held(fused), [_held(x) for x in sources]
     check_images(fused, sources)
     with shared_inputs():
         return _computed(fused, sources, names)
+
+
+def _held(image: ArrayLike) -> ArrayLike:
+    """An input as the metrics of one call share it: a numpy array, converted once, or a torch tensor
+    as it is (read by :func:`~defusion.metrics._utils.as_image`, which knows its float precision)."""
+    return image if is_tensor(image) else np.asarray(image)
 
 
 def check_images(fused: ArrayLike, sources: list[ArrayLike]) -> None:
@@ -203,7 +218,7 @@ def compute_each(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str
     """
     names = metric_names(names)
     check_source_count(names, len(sources))
-    fused, sources = np.asarray(fused), [np.asarray(x) for x in sources]
+    fused, sources = _held(fused), [_held(x) for x in sources]
     check_images(fused, sources)  # a bad input is an error, not a metric skipped
     values: dict[str, float] = {}
     skipped: dict[str, str] = {}
@@ -231,12 +246,14 @@ def compute_metrics(
     """Compute the named metrics (default: all of ``METRICS`` that fit) and return ``{name: value}``.
 
     ``names``: short names from ``METRICS`` or ``vifb``, a list or one comma-separated string,
-    any case (:func:`metric_names`); an unknown name raises ``KeyError`` listing the known ones.
+    any case (:func:`metric_names`); an unknown name raises ``MetricNameError`` (a ``KeyError``
+    subclass, printed without quotes) listing the known ones.
     A named metric the images are too small for raises ``ValueError``; the default set instead
     leaves it out: MS-SSIM under 176 pixels a side, VIF and VIFp under 81, MS-MEF-SSIM under 44,
     SSIM, SSIM-mean and MEF-SSIM under 11.
-    Images: uint8, uint16, float on 0..255 or in [0, 1] (scored on the 0..255 scale, as VIFB; a
-    uint16 image as the 8-bit image it rounds to; other float ranges raise ``ValueError``), all of
+    Images: numpy arrays or torch tensors, HxW or HxWx3, uint8, uint16, float on 0..255 or in [0, 1]
+    (scored on the 0..255 scale, as VIFB; a uint16 image as the 8-bit image it rounds to, a float16
+    or float32 copy of an 8-bit image as that image; other float ranges raise ``ValueError``), all of
     the same height and width whatever ``names`` asks for (else ``ValueError``, sizes as W x H);
     they are converted once for all metrics.
 

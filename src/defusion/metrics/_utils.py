@@ -2,7 +2,9 @@
 
 Conventions (see ``docs/metrics.md``):
 
-* Images are numpy arrays, ``HxW`` (grey) or ``HxWx3`` (RGB); ``HxWx1`` is treated as grey.
+* Images are numpy arrays or CPU/GPU torch tensors (detached, read on the CPU; bfloat16 as float32),
+  ``HxW`` (grey) or ``HxWx3`` (RGB), channels last; ``HxWx1`` is treated as grey. A channels-first
+  shape (``CxHxW``, ``1xCxHxW``) is refused with a line saying how to pass it, never transposed.
 * Metrics are defined on the 0..255 scale, as VIFB's MATLAB code (0..255 doubles): ``uint8``
   inputs are used as they are, float inputs on 0..255 too (up to ``LEVEL_SLACK`` outside it, kept
   as they are). ``uint16`` images are rounded to the 8-bit image they stand for
@@ -10,6 +12,8 @@ Conventions (see ``docs/metrics.md``):
   files. Float images whose values all lie in [0, 1] (what :class:`defusion.Fuser` returns for such
   sources; up to ``FLOAT_SLACK`` outside it, clipped) are brought to that scale (x * 255), each image
   on its own. So a 0..255 float image whose values all lie in [0, 1.5] is read as a [0, 1] one.
+  Scaled values within the input's float precision of a grey level are snapped to it
+  (:func:`snap_levels`), so a float16 or float32 copy of an 8-bit image scores as that image.
   Float images on any other scale (0..65535, -128..127, -1..1, ...) raise ``ValueError``: no single
   reading of them is safe.
 * Metrics that compare the fused image with the sources are computed per colour channel of the
@@ -34,6 +38,10 @@ Float = NDArray[np.float64]
 
 class MetricNameError(DefusionError, KeyError):
     """A metric name the registry does not know (a KeyError, as before this class existed)."""
+
+    def __str__(self) -> str:
+        """The message as it is: ``KeyError`` would quote it (``'unknown metric(s) ...'``)."""
+        return Exception.__str__(self)
 
 
 class MetricInputError(DefusionError, ValueError):
@@ -145,24 +153,89 @@ def source_labels(count: int) -> list[str]:
     return ["a", "b", *(f"source {i}" for i in range(3, count + 1))][:count]
 
 
+def is_tensor(img: object) -> bool:
+    """Whether ``img`` is a torch tensor, told by its type's module so that torch is never imported
+    here (the metrics run without it)."""
+    return type(img).__module__.split(".")[0] == "torch" and hasattr(img, "detach")
+
+
+def _tensor_array(img, name: str) -> tuple[NDArray, float]:
+    """A torch tensor as a numpy array (detached, on the CPU; bfloat16 and the other float types numpy
+    lacks as float32) and the machine epsilon of its own dtype, for :func:`snap_levels`."""
+    import torch  # already imported: ``img`` is one of its tensors
+
+    t = img.detach().cpu()
+    eps = float(torch.finfo(t.dtype).eps) if t.dtype.is_floating_point else 0.0
+    if t.dtype.is_floating_point and t.dtype not in (torch.float16, torch.float32, torch.float64):
+        t = t.float()  # bfloat16, float8: types numpy lacks
+    try:
+        return t.numpy(), eps
+    except TypeError:
+        raise MetricInputError(f"{name}: expected a uint8, uint16 or float tensor, got dtype "
+                               f"{str(t.dtype).removeprefix('torch.')}") from None
+
+
+def _numpy(img: ArrayLike, name: str) -> tuple[NDArray, float]:
+    """``img`` as a numpy array, and the machine epsilon of the float type it came in (0 for integers)."""
+    if is_tensor(img):
+        return _tensor_array(img, name)
+    arr = np.asarray(img)
+    return arr, float(np.finfo(arr.dtype).eps) if np.issubdtype(arr.dtype, np.floating) else 0.0
+
+
+def _shape_problem(shape: tuple[int, ...]) -> str:
+    """Why an array of ``shape`` is no ``HxW`` or ``HxWx3`` image, saying how to pass a channels-first
+    one (``CxHxW``, ``1xCxHxW``) rather than guessing its layout."""
+    line = f"expected an HxW or HxWx3 array, got shape {shape}"
+    if len(shape) == 3 and shape[0] in (1, 3) and shape[2] not in (1, 3):
+        return (f"{line}, which looks channels-first (CxHxW); pass x.permute(1, 2, 0) for a tensor or "
+                "np.moveaxis(x, 0, -1) for an array")
+    if len(shape) == 4 and shape[0] == 1 and shape[1] in (1, 3):
+        return (f"{line}, which looks like a batch of one channels-first image (1xCxHxW); pass "
+                "x[0].permute(1, 2, 0) for a tensor or np.moveaxis(x[0], 0, -1) for an array")
+    return line
+
+
+def snap_levels(levels: Float, eps: float) -> Float:
+    """``levels`` (a float image scaled to 0..255, float64) with each value that lies within
+    ``255 * eps`` of a whole grey level set to it, in place: the rounding error of a float16 or float32
+    copy of an 8-bit image (k / 255 stored to ``eps``) would otherwise floor a level low in the
+    histogram metrics and break Qabf's exact ``g_S == g_F`` test. Values further from a level (real
+    in-between values) stay as they are; ``eps`` is the input dtype's, so float64 is all but unchanged.
+
+    Example:
+        >>> k = np.arange(256.0)
+        >>> x = (k / 255).astype(np.float16).astype(np.float64) * 255
+        >>> int((np.floor(x) != k).sum()), int((snap_levels(x, 2.0**-10) != k).sum())
+        (131, 0)
+        >>> snap_levels(np.array([3.5, 3.00001]), 2.0**-23).tolist()
+        [3.5, 3.0]
+    """
+    whole = np.round(levels)
+    np.copyto(levels, whole, where=np.abs(levels - whole) <= 255 * eps)
+    return levels
+
+
 def as_image(img: ArrayLike, name: str = "image") -> NDArray:
     """Check one image and return it as an ``HxW`` or ``HxWx3`` array (dtype kept), except that
     ``uint16`` images come back as the uint8 image they round to (:func:`eight_bit_levels`) and
-    float images in [0, 1] as float64 on 0..255.
+    float images in [0, 1] as float64 on 0..255, values within their dtype's precision of a grey
+    level snapped to it (:func:`snap_levels`). A torch tensor is read as its numpy array (detached,
+    on the CPU, bfloat16 as float32); a channels-first shape is refused, saying how to pass it.
 
     Floats must lie in [0, 1] (give or take ``FLOAT_SLACK``, clipped) or on 0..255 (give or take
     ``LEVEL_SLACK``): a 0..255 float image whose values all lie in [0, 1.5] is read as [0, 1], and
     any other range raises ``ValueError`` rather than giving a number on the wrong scale."""
-    arr = np.asarray(img)
+    arr, eps = _numpy(img, name)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
-        raise MetricInputError(f"{name}: expected an HxW or HxWx3 array, got shape {arr.shape}")
+        raise MetricInputError(f"{name}: {_shape_problem(arr.shape)}")
     numeric = np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
     if arr.dtype == bool or not numeric:
         raise MetricInputError(f"{name}: expected a uint8, uint16 or float array, got dtype {arr.dtype}")
     if arr.shape[0] < 2 or arr.shape[1] < 2:
-        raise MetricInputError(f"{name}: image too small ({arr.shape[0]}x{arr.shape[1]})")
+        raise MetricInputError(f"{name}: image too small ({arr.shape[1]}x{arr.shape[0]}, W x H; the metrics need at least 2x2)")
     if np.issubdtype(arr.dtype, np.floating):
         if not np.all(np.isfinite(arr)):
             raise MetricInputError(f"{name}: contains NaN or infinite values")
@@ -171,7 +244,7 @@ def as_image(img: ArrayLike, name: str = "image") -> NDArray:
         if scale is None:
             raise MetricInputError(f"{name}: {float_range_problem(lo, hi)}")
         if scale != 1:  # [0, 1], the Fuser's float convention
-            return np.clip(arr.astype(np.float64), 0, 1) * scale
+            return snap_levels(np.clip(arr.astype(np.float64), 0, 1) * scale, eps)
     elif _is_uint16(arr):
         return eight_bit_levels(arr)
     elif arr.dtype != np.uint8 and (arr.min() < 0 or arr.max() > 255):
