@@ -21,19 +21,23 @@ from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsErr
 from defusion.fusion.options import (DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, INPUT_ORDERS, MAX_DETAIL_GAIN,
                                      MAX_UNIQUE_GAIN, MIN_TILE, PAPER_OPTIONS, SOURCES_SCALE, STACK_ORDERS,
                                      TASK_FIELDS, TASK_OPTIONS, TASKS, FuseOptions, InputOrder, StackOrder, Task,
-                                     check_detail_gain, check_unique_gain, default_scale, smallest_tile, task_options)
+                                     check_detail_gain, check_option_names, check_unique_gain, default_scale,
+                                     smallest_tile, task_options)
 from defusion.fusion.resample import downsample, upsample
 from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, is_onnx_export, load_network
 from defusion.fusion.selection import decision_map, weighted_sum
 from defusion.fusion.stretch import stretch_sources
 from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
 from defusion.model.denet import DeNet, default_detail_gain
+from defusion.model.weights import check_model_path
 
 
 #: Channels an HxWxC image may have: grey, grey + alpha, RGB, RGBA (alpha is dropped).
 _CHANNELS = (1, 2, 3, 4)
 #: Grey + alpha (a Pillow image in mode LA, as an array): fused as its grey plane.
 _GREY_ALPHA = 2
+#: Fuser.from_pretrained's own parameters, beside the FuseOptions fields it takes: guessed at for a typo.
+_FROM_PRETRAINED_PARAMETERS = ("weights", "device", "half", "runtime", "threads", "task", "options", "onnx")
 
 
 def input_ranking(inputs: list[np.ndarray], order: InputOrder = "given") -> list[int]:
@@ -235,10 +239,14 @@ class Fuser:
         defaults (:meth:`FuseOptions.for_task`), or ``options`` from a whole :class:`FuseOptions`;
         ``fields`` (FuseOptions fields, e.g. ``scale=1``) go on top.
 
-        Refused options (a field, the task, device, runtime, threads or precision) raise
-        :class:`~defusion.fusion.errors.OptionsError` (a ValueError), ``options`` that are no
-        FuseOptions FusionTypeError (a TypeError): both :class:`defusion.DefusionError`.
+        Refused options (a field, an unknown field name, the task, device, runtime, threads or
+        precision) raise :class:`~defusion.fusion.errors.OptionsError` (a ValueError), ``options``
+        that are no FuseOptions FusionTypeError (a TypeError), ``weights`` that cannot be loaded
+        (missing, a folder: a training run's names its weights file) WeightsError (a ValueError): all
+        :class:`defusion.DefusionError`.
         """
+        check_option_names(fields, "Fuser.from_pretrained", _FROM_PRETRAINED_PARAMETERS)
+        check_model_path(weights)  # a folder (a training run's: its weights file named), before anything loads
         check_runtime(runtime, half, threads)
         onnx = is_onnx_export(weights) if onnx is None else onnx
         if half and onnx:

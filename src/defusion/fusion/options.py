@@ -3,7 +3,8 @@ defaults, the kinds of pair's presets (``TASK_OPTIONS``) and the paper's (``PAPE
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import difflib
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from defusion.fusion import color
@@ -270,6 +271,7 @@ class FuseOptions:
             >>> FuseOptions.for_task("ivf", unique_gain=1.0).unique_gain
             1.0
         """
+        check_option_names(overrides, "FuseOptions.for_task")
         return cls(**task_options(task, **overrides))
 
     @classmethod
@@ -282,6 +284,7 @@ class FuseOptions:
             >>> paper.scale, paper.unique_gain, paper.color, paper.pixels  # detail gain: the unique one's, 1
             (1, 1.0, 'rgb', 'network')
         """
+        check_option_names(overrides, "FuseOptions.paper")
         return cls(**{**PAPER_OPTIONS, **overrides})
 
     def with_task(self, task: Task, pixels: PixelSource | None = None) -> "FuseOptions":
@@ -362,6 +365,33 @@ class FuseOptions:
         return self.tile
 
 
+def option_names() -> tuple[str, ...]:
+    """The names of the FuseOptions fields, in their order."""
+    return tuple(f.name for f in fields(FuseOptions))
+
+
+def check_option_names(names, caller: str, others: tuple[str, ...] = ()) -> None:
+    """Refuse keyword arguments to ``caller`` that name no FuseOptions field (nor one of its own
+    parameters, ``others``): an OptionsError naming ``caller``, each unknown name, its likely intended
+    one, and the fields, where Python's own would be a TypeError about ``FuseOptions.__init__``.
+
+    Example:
+        >>> check_option_names(["uniq_gain"], "Fuser.from_pretrained")
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.errors.OptionsError: Fuser.from_pretrained got an unknown option uniq_gain (did you mean unique_gain?); FuseOptions fields: tile, overlap, auto_tile_pixels, auto_tile_size, color, stack, order, scale, unique_gain, detail_gain, align, pixels, stretch, deghost, rig, palette, infrared, palette_range
+    """
+    known = option_names()
+    unknown = [str(name) for name in names if name not in known]
+    if not unknown:
+        return
+    guesses = {g for n in unknown for g in difflib.get_close_matches(n, [*known, *others], n=1)}
+    message = f"{caller} got an unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}"
+    if guesses:
+        message += f" (did you mean {' or '.join(sorted(guesses))}?)"
+    raise OptionsError(f"{message}; FuseOptions fields: {', '.join(known)}")
+
+
 def default_scale(pixels: PixelSource) -> int:
     """The inference scale pixels from ``pixels`` run at unless told otherwise: SOURCES_SCALE from
     the sources (as good there and 4x faster), else DEFAULT_SCALE.
@@ -402,4 +432,4 @@ def task_options(task: Task | None = None, **overrides) -> dict:
 __all__ = ["StackOrder", "STACK_ORDERS", "InputOrder", "INPUT_ORDERS", "DEFAULT_SCALE", "DEFAULT_UNIQUE_GAIN",
            "MAX_UNIQUE_GAIN", "MAX_DETAIL_GAIN", "Task", "TASKS", "TASK_OPTIONS", "PAPER_OPTIONS", "SOURCES_SCALE",
            "MIN_TILE", "smallest_tile", "TASK_FIELDS", "check_unique_gain", "check_detail_gain", "FuseOptions",
-           "default_scale", "task_options"]
+           "default_scale", "task_options", "option_names", "check_option_names"]

@@ -1,6 +1,7 @@
-"""The image readers' errors, without their dependencies (OpenCV, Pillow, numpy): the command
-line names them among its expected errors while building its parser (fast ``--help``);
-:mod:`defusion.io.images` raises them (and its subclasses of them)."""
+"""The image readers' and writer's errors, without their dependencies (OpenCV, Pillow, numpy): the
+command line names them among its expected errors while building its parser (fast ``--help``);
+:mod:`defusion.io.images` raises them (and its subclasses of them), :mod:`defusion.io.writing` the
+writer's."""
 
 from __future__ import annotations
 
@@ -11,4 +12,14 @@ class ImageReadError(DefusionError, ValueError):
     """An input image that cannot be used; the message says which file and why."""
 
 
-__all__ = ["ImageReadError"]
+class ImageWriteError(DefusionError, ValueError):
+    """Pixels or settings that :func:`~defusion.io.writing.write_image` refuses: a shape, a float range,
+    a format, a quality or a bit depth it cannot write (a ValueError, as before this class existed)."""
+
+
+class ImageWriteTypeError(DefusionError, TypeError):
+    """Pixels of a type :func:`~defusion.io.writing.write_image` cannot write (not uint8, uint16 or
+    float: int64, bool, ...); a TypeError, as before this class existed."""
+
+
+__all__ = ["ImageReadError", "ImageWriteError", "ImageWriteTypeError"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import numbers
 import os
 import uuid
 from contextlib import suppress
@@ -12,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from defusion.io.errors import ImageWriteError, ImageWriteTypeError
 # What write_image can produce and JPEG qualities: defined there, for the CLI's fast --help.
 from defusion.io.formats import DEFAULT_JPEG_QUALITY, FULL_CHROMA_QUALITY, SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES
 from defusion.io.metadata import ImageMetadata, embed_metadata, tiff_with_metadata, webp_with_metadata
@@ -21,29 +23,41 @@ _WEBP_LOSSLESS = 101
 
 
 def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG_QUALITY,
-                metadata: ImageMetadata | None = None) -> Path:
-    """Write HxW or HxWx3 uint8/uint16 to ``path`` atomically; returns the path.
+                metadata: ImageMetadata | None = None, bits: int | None = None) -> Path:
+    """Write HxW, HxWx1, HxWx3 (RGB) or HxWx4 (RGBA) pixels to ``path`` atomically; returns the path.
 
-    16-bit data is kept in PNG and TIFF and reduced to 8 bits for JPEG, BMP and WebP. JPEG is
+    Pixels are uint8, uint16, or float in [0, 1] (what :meth:`defusion.Fuser.fuse` returns for float
+    sources), written with ``bits`` per sample: 8 or 16, None for the data's own (8 for floats,
+    rounded). 16-bit data is kept in PNG and TIFF and reduced to 8 bits for JPEG, BMP and WebP.
+    RGBA keeps its alpha where the format holds one (not JPEG). JPEG is
     written at ``quality`` (1-100), with full-resolution colour (4:4:4) from
     :data:`FULL_CHROMA_QUALITY` up, as photo editors save high-quality JPEGs (4:2:0 halves the colour
     resolution and smears coloured edges); WebP lossless (a compact file with no loss, as a measured
     image needs).
     ``metadata`` (an ICC profile and EXIF, :mod:`defusion.io.metadata`) goes into PNG, JPEG, WebP
     and TIFF (there the EXIF's camera, date and rights tags).
+
+    Refused pixels and settings raise :class:`~defusion.io.errors.ImageWriteError` (a ValueError),
+    pixels of another type :class:`~defusion.io.errors.ImageWriteTypeError` (a TypeError), before
+    anything is written.
+
+    Example:
+        >>> write_image("out.png", np.zeros((3, 20, 30), np.uint8))
+        Traceback (most recent call last):
+        ...
+        defusion.io.errors.ImageWriteError: write_image takes HxW or HxWxC pixels with C 1, 3 or 4 (grey, RGB, RGBA); got shape (3, 20, 30): channels first? np.moveaxis(image, 0, -1) puts them last
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in WRITABLE_SUFFIXES:
-        raise ValueError(f"{path}: cannot write '{suffix or 'no suffix'}'; use one of {', '.join(WRITABLE_SUFFIXES)}")
+        raise ImageWriteError(f"{path}: cannot write '{suffix or 'no suffix'}'; use one of "
+                              f"{', '.join(WRITABLE_SUFFIXES)}")
+    _check_quality(quality)
+    image = _with_depth(_checked_pixels(image), bits)
     if image.dtype == np.uint16 and suffix not in SIXTEEN_BIT_SUFFIXES:
-        image = (image.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
-    if image.dtype not in (np.uint8, np.uint16):
-        raise TypeError(f"write_image needs uint8 or uint16 data, got {image.dtype}")
-    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
-    if not 1 <= quality <= 100:
-        raise ValueError(f"JPEG quality must be from 1 to 100, got {quality}")
-    jpeg = [cv2.IMWRITE_JPEG_QUALITY, quality]
+        image = _to_8_bits(image)
+    bgr = cv2.cvtColor(image, _TO_BGR[image.shape[2]]) if image.ndim == 3 else image
+    jpeg = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
     if quality >= FULL_CHROMA_QUALITY:
         jpeg += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
     params = {".jpg": jpeg, ".jpeg": jpeg, ".webp": [cv2.IMWRITE_WEBP_QUALITY, _WEBP_LOSSLESS]}.get(suffix, [])
@@ -60,6 +74,73 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG
         data = embed_metadata(encoded.tobytes(), suffix, metadata)
     write_bytes_atomically(path, data)
     return path
+
+
+#: Channels an HxWxC image to write may have: grey, RGB, RGBA.
+_CHANNELS = (1, 3, 4)
+#: OpenCV's conversion of RGB and RGBA to the BGR(A) it encodes.
+_TO_BGR = {3: cv2.COLOR_RGB2BGR, 4: cv2.COLOR_RGBA2BGRA}
+#: Bits per sample write_image writes (``bits``).
+_BITS = (8, 16)
+
+
+def _check_quality(quality: int) -> None:
+    """Refuse a JPEG quality that is not a whole number from 1 to 100, before any pixel is converted."""
+    if isinstance(quality, bool) or not isinstance(quality, numbers.Integral) or not 1 <= quality <= 100:
+        raise ImageWriteError(f"JPEG quality must be a whole number from 1 to 100, got {quality!r}")
+
+
+def _checked_pixels(image) -> np.ndarray:
+    """``image`` as an HxW or HxWxC (C 3 or 4) uint8, uint16 or float32 array in [0, 1], HxWx1 as HxW;
+    refused with one line saying what to pass where OpenCV would raise its own error (or write nonsense)."""
+    image = np.asarray(image)
+    if image.dtype.kind == "u" and image.dtype.itemsize in (1, 2):
+        image = image.astype(image.dtype.newbyteorder("="), copy=False)  # a big-endian uint16 as native
+    elif image.dtype.kind == "f":
+        image = _checked_floats(image)
+    else:
+        raise ImageWriteTypeError(f"write_image takes uint8 or uint16 pixels, or floats in [0, 1]; got {image.dtype}: "
+                                  "convert first (image.astype(np.uint8) for values 0-255, "
+                                  "image.astype(np.uint8) * 255 for a mask)")
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in _CHANNELS)):
+        hint = (": channels first? np.moveaxis(image, 0, -1) puts them last"
+                if image.ndim == 3 and image.shape[0] in _CHANNELS else "")
+        raise ImageWriteError(f"write_image takes HxW or HxWxC pixels with C 1, 3 or 4 (grey, RGB, RGBA); got shape "
+                              f"{image.shape}{hint}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ImageWriteError(f"write_image got an image without pixels ({image.shape[1]} x {image.shape[0]})")
+    return image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
+
+
+def _checked_floats(image: np.ndarray) -> np.ndarray:
+    """Float pixels as float32, refused unless finite and in [0, 1] (the range fusion gives them in)."""
+    if image.size and not np.isfinite(image).all():
+        raise ImageWriteError("write_image takes float pixels in [0, 1]; these hold NaN or infinite values")
+    low, high = (float(image.min()), float(image.max())) if image.size else (0.0, 0.0)
+    if low < 0.0 or high > 1.0:
+        raise ImageWriteError(f"write_image takes float pixels in [0, 1]; these span {low:g} to {high:g} (divide "
+                              "0-255 values by 255, or np.clip(image, 0, 1))")
+    return image.astype(np.float32, copy=False)
+
+
+def _with_depth(image: np.ndarray, bits: int | None) -> np.ndarray:
+    """``image`` (uint8, uint16 or float32 in [0, 1]) with ``bits`` per sample: uint8 or uint16
+    (None: the data's own; 8 for floats), floats rounded."""
+    if bits is not None and (isinstance(bits, bool) or bits not in _BITS):
+        raise ImageWriteError(f"bits must be 8 or 16 (None: the data's own, 8 for floats), got {bits!r}")
+    if image.dtype == np.float32:
+        peak, dtype = (65535.0, np.uint16) if bits == 16 else (255.0, np.uint8)
+        return (image * peak + 0.5).astype(dtype)
+    if bits == 16 and image.dtype == np.uint8:
+        return image.astype(np.uint16) * 257
+    if bits == 8 and image.dtype == np.uint16:
+        return _to_8_bits(image)
+    return image
+
+
+def _to_8_bits(image: np.ndarray) -> np.ndarray:
+    """uint16 -> uint8, rounded (65535 -> 255)."""
+    return (image.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
 
 
 #: The longest file name (bytes) assumed where the file system cannot be asked: most take 255.

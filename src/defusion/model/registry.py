@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 from defusion.model.denet import DeNet, DeNetConfig
+from defusion.model.weights import WeightsError, load_weights_into
 
 _CONFIGS: dict[str, DeNetConfig] = {}
 
@@ -43,15 +44,31 @@ def model_config(name: str, **overrides) -> DeNetConfig:
     return replace(cfg, **overrides)
 
 
-def create_model(name: str = "defusion", **overrides) -> DeNet:
-    """A freshly initialised DeNet by registered name.
+def create_model(name: str = "defusion", pretrained: bool = False, **overrides) -> DeNet:
+    """A DeNet by registered name, freshly initialised, or with ``pretrained`` the shipped weights
+    loaded into it (as timm's ``pretrained``; the weights ``Fuser.from_pretrained`` loads).
+
+    Raises ``ValueError`` as :func:`model_config` does; with ``pretrained`` a
+    :class:`~defusion.model.errors.WeightsError` (a ValueError) where the name or ``overrides``
+    give settings other than the shipped weights' (``"defusion"`` fits them).
 
     Example:
         >>> net = create_model("defusion-tiny")
         >>> sum(p.numel() for p in net.parameters()) < 200_000
         True
+        >>> net = create_model("defusion", pretrained=True)  # the published network, trained
+        >>> create_model("defusion", pretrained=True, radix=4)
+        Traceback (most recent call last):
+        ...
+        defusion.model.errors.WeightsError: create_model('defusion', pretrained=True): the shipped weights do not fit this model's DeNet settings (radix is 4 here, 2 in the weights): build the model with the weights' settings (create_model('defusion'))
     """
-    return DeNet(model_config(name, **overrides))
+    model = DeNet(model_config(name, **overrides))
+    if pretrained:
+        try:
+            load_weights_into(model)
+        except WeightsError as exc:
+            raise WeightsError(f"create_model({name!r}, pretrained=True): {exc}") from None
+    return model
 
 
 # The published network: 7.90M parameters, 15.15 GMACs (30.3 GFLOP) per 256x256 pair.

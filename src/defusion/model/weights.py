@@ -95,6 +95,31 @@ def is_training_run(folder: str | Path) -> bool:
     return run_weights(folder).is_file() or (folder / RUN_CHECKPOINTS / CHECKPOINT_NAME).is_file()
 
 
+def folder_refusal(folder: str | Path, option: str | None = None) -> str:
+    """Why a model path cannot be ``folder``, and what to give instead, without the folder's name (the
+    caller names it as it was given): a training run's weights file, ``option`` before it where a
+    command line names it (``--weights``), or when the run writes it; else the file itself.
+
+    Example:
+        >>> folder_refusal(".")
+        'is a folder, not a model file; give the file itself'
+    """
+    folder = Path(folder)
+    if not is_training_run(folder):
+        return "is a folder, not a model file; give the file itself"
+    weights = run_weights(folder)
+    given = f"{option} {weights}" if option else str(weights)
+    hint = f"give its weights file, {given}" if weights.is_file() else run_weights_hint(folder)
+    return f"is a training run's folder, not a model file; {hint}"
+
+
+def check_model_path(path: str | Path | None) -> None:
+    """Refuse a weights or export path that is a folder (a training run's above all: its weights file is
+    named) with a WeightsError, where "not found" would be all a loader could say."""
+    if path is not None and Path(path).is_dir():
+        raise WeightsError(f"{path} {folder_refusal(path)}")
+
+
 def _not_weights(path: Path, meta: dict[str, str]) -> WeightsError:
     """The error for a safetensors file without a DeNet config: a training checkpoint is named as
     one, with its run's weights file to give instead."""
@@ -108,6 +133,7 @@ def _not_weights(path: Path, meta: dict[str, str]) -> WeightsError:
 def load_weights(path: str | Path | None = None, map_location: str | torch.device = "cpu") -> DeNet:
     """Build a DeNet from a weights file (default: the shipped weights), in eval mode."""
     path = Path(path) if path is not None else shipped_weights_path()
+    check_model_path(path)
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path}")
     if is_torchscript_export(path):
@@ -146,3 +172,27 @@ def load_weights(path: str | Path | None = None, map_location: str | torch.devic
     if missing or unexpected:
         raise WeightsError(f"{path} does not fit DeNet: missing {missing[:3]}, unexpected {unexpected[:3]}")
     return model.to(map_location).eval()
+
+
+def config_differences(cfg: DeNetConfig, weights_cfg: DeNetConfig) -> list[str]:
+    """The settings in which a model's ``cfg`` differs from the one its weights were trained with, as
+    "NAME is MODEL'S here, WEIGHTS' in the weights", in DeNetConfig's order; [] where they fit."""
+    mine, theirs = cfg.to_dict(), weights_cfg.to_dict()
+    return [f"{name} is {mine[name]} here, {theirs.get(name)} in the weights" for name in mine
+            if mine[name] != theirs.get(name)]
+
+
+def load_weights_into(model: DeNet, path: str | Path | None = None) -> DeNet:
+    """``model`` with the weights of ``path`` (default: the shipped weights) loaded into it, read by
+    :func:`load_weights` as ``Fuser.from_pretrained`` reads them; ``create_model(..., pretrained=True)``.
+    A model built with other settings than the weights' is refused (WeightsError), naming those that
+    differ: a size mismatch would be a page of tensor shapes, and equal shapes would load silently."""
+    loaded = load_weights(path)
+    differences = config_differences(model.cfg, loaded.cfg)
+    if differences:
+        shown = "; ".join(differences[:3]) + (f"; and {len(differences) - 3} more" if len(differences) > 3 else "")
+        what = "the shipped weights" if path is None else f"the weights {path}"
+        raise WeightsError(f"{what} do not fit this model's DeNet settings ({shown}): build the model with the "
+                           "weights' settings" + (" (create_model('defusion'))" if path is None else ""))
+    model.load_state_dict(loaded.state_dict())
+    return model
