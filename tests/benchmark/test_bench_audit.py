@@ -211,8 +211,8 @@ def test_a_mean_over_fewer_pairs_is_marked_and_not_best(tmp_path, monkeypatch):
     assert "| 0.9† |" in md and "| **0.5** |" in md and "**0.9" not in md
     assert "† mean over fewer pairs than the method with the most on that metric; such a mean is not marked" in md
     tex = summary_latex(rows)
-    assert r"short & 0.9000$^\dagger$ \\" in tex
-    assert r"full & \textbf{0.5000} \\" in tex and r"mid & \underline{0.4000} \\" in tex
+    assert r"short & --- & 0.9000$^\dagger$ \\" in tex  # no rank: as summary.md's —
+    assert r"full & 1.00 & \textbf{0.5000} \\" in tex and r"mid & 2.00 & \underline{0.4000} \\" in tex
     titles: list[str] = []
     real = matplotlib.axes.Axes.set_title
     monkeypatch.setattr(matplotlib.axes.Axes, "set_title", lambda ax, text, **kw: titles.append(text)
@@ -250,7 +250,7 @@ def test_latex_needs_graphicx_too_and_escapes_a_pipe():
 
     tex = summary_latex([Row("a|b", "p", "EN", 7.0), Row("c", "p", "EN", 6.0)])
     assert tex.startswith(r"% written by defusion bench; needs \usepackage{booktabs} and \usepackage{graphicx}")
-    assert r"a\textbar{}b & \textbf{7.000} \\" in tex and "a|b" not in tex
+    assert r"a\textbar{}b & 1.00 & \textbf{7.000} \\" in tex and "a|b" not in tex
 
 
 def test_versus_says_its_stars_are_not_corrected_for_multiple_comparisons():

@@ -41,7 +41,7 @@ def test_bench_writes_results_summary_chart_and_grids(tmp_path, rng, tiny_weight
     assert "PUB: 1 of 3 pairs" in summary  # its mean is over fewer pairs: said under the table
     # which weights, in the title: with their folder (every training run's file has the same name)
     assert f"weights {tiny_weights.parent.name}/tiny.safetensors" in summary.splitlines()[0]
-    assert r"\begin{tabular}{lrrr}" in (out / "summary.tex").read_text()
+    assert r"\begin{tabular}{lrrrr}" in (out / "summary.tex").read_text()  # method, rank, 3 metrics
     assert (out / "means.csv").read_text().startswith("method,rank,images,EN,SSIM,Qabf,seconds")
     versus = (out / "versus.md").read_text()
     assert "defusion against each method" in versus and "| average | 3 |" in versus and "| PUB | 1 |" in versus

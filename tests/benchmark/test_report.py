@@ -49,12 +49,13 @@ def test_summary_latex_bolds_the_best_underlines_the_second_and_escapes_names():
     from defusion.benchmark.report import summary_latex
 
     tex = summary_latex(_table_rows(), "IVF: my_set", ("vi", "ir"))
-    assert r"\caption{IVF: my\_set: mean over 4 image pairs (A: vi, B: ir); best in bold, second underlined." in tex
-    assert r"Method & Qabf$\uparrow$ & Nabf$\downarrow$ \\" in tex
-    assert r"ours\_v2 & \textbf{0.5150} & \underline{0.00300} \\" in tex  # Qabf best; Nabf second lowest
+    assert (r"\caption{IVF: my\_set: mean over 4 image pairs (A: vi, B: ir); best in bold, second underlined; "
+            r"rank = mean rank over the metrics (1 = best; over those every ranked method has).") in tex
+    assert r"Method & Rank & Qabf$\uparrow$ & Nabf$\downarrow$ \\" in tex
+    assert r"ours\_v2 & 1.00 & \textbf{0.5150} & \underline{0.00300} \\" in tex  # Qabf best; Nabf second lowest
     # average's Qabf is over 3 of 4 pairs: marked, and it leaves two comparable means: no second of two
-    assert r"average & 0.4100$^\dagger$ & \textbf{0.00010} \\" in tex
-    assert r"max & 0.4500 & 0.02000 \\" in tex
+    assert r"average & --- & 0.4100$^\dagger$ & \textbf{0.00010} \\" in tex
+    assert r"max & 2.00 & 0.4500 & 0.02000 \\" in tex
     assert tex.count(r"\begin{tabular}") == 1 and tex.rstrip().endswith(r"\end{table}")
     assert "seconds" not in tex
 

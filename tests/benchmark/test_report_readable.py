@@ -22,9 +22,9 @@ def _rows() -> list[Row]:
 def test_a_column_of_tiny_means_is_in_scientific_notation_to_four_digits():
     tex = summary_latex(_rows(), "t")
     lines = set(tex.splitlines())
-    assert r"average & \textbf{$4.868\times10^{-7}$} & \underline{6.982} \\" in lines
-    assert r"max & \underline{$6.913\times10^{-5}$} & 6.671 \\" in lines  # second: by the values shown
-    assert r"gff & $1.200\times10^{-4}$ & \textbf{7.050} \\" in lines  # EN as before: fixed, four digits
+    assert r"average & 1.50 & \textbf{$4.868\times10^{-7}$} & \underline{6.982} \\" in lines
+    assert r"max & 2.50 & \underline{$6.913\times10^{-5}$} & 6.671 \\" in lines  # second: by the values shown
+    assert r"gff & 2.00 & $1.200\times10^{-4}$ & \textbf{7.050} \\" in lines  # EN as before: fixed, four digits
     assert "0.0000" not in tex
 
 

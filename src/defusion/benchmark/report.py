@@ -209,6 +209,8 @@ def _fewer_pairs_rule(fewer: set[tuple[str, str]], awards: str, left_out: set[st
     return rule
 
 
+#: What the tables' rank column holds, before :func:`_once`'s note and the closing parenthesis.
+_RANK_RULE = "rank = mean rank over the metrics (1 = best; over those every ranked method has"
 #: What the tables' cells hold, by ``std`` (:func:`summary_markdown`, :func:`summary_latex`).
 _CELLS = {False: "mean over pairs", True: "mean ± standard deviation over pairs"}
 #: The same in the LaTeX caption, before the number of pairs.
@@ -217,7 +219,8 @@ _LATEX_CELLS = {False: "mean over", True: r"mean $\pm$ standard deviation over"}
 
 def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[str, str] | None = None,
                      std: bool = False) -> str:
-    """Mean per method and metric, best in bold, mean rank, seconds per pair; ``sources``: the
+    """Mean per method and metric, best in bold (by the value as printed: means that print alike are
+    both bold, as in :func:`summary_latex`), mean rank, seconds per pair; ``sources``: the
     folders of the first and second sources, named in the caption; ``std``: each mean followed by
     ``± `` its standard deviation over pairs (:func:`std_table`; the best still by the mean).
 
@@ -234,13 +237,14 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[s
     order = ranked_order(methods, ranks)
     arrows = [f"{m} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
     lines = [f"### {title}", "", f"{pairs_phrase(len(images), sources, title)}; {_CELLS[std]}; best in **bold**; "
-             f"rank = mean rank over the metrics (1 = best; over those every ranked method has{_once(metrics)})."
+             f"{_RANK_RULE}{_once(metrics)})."
              f"{_fewer_pairs_rule(fewer, 'best', unranked(rows))}", "",
              "| method | rank | " + " | ".join(arrows) + " | s/pair |",
              "|---|---|" + "---|" * len(metrics) + "---|"]
     best = {}
     for metric in metrics:
-        scored = [means[(m, metric)] for m in methods if (m, metric) in means and (m, metric) not in fewer]
+        scored = [_markdown_shown(means[(m, metric)]) for m in methods
+                  if (m, metric) in means and (m, metric) not in fewer]
         if len(scored) > 1:  # "best" of one method says nothing
             best[metric] = max(scored) if higher_is_better(metric) else min(scored)
     for method in order:
@@ -250,7 +254,7 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[s
             text = "" if v is None else f"{v:.{MARKDOWN_DIGITS}g}"
             if (method, metric) in fewer:
                 text += FEWER_PAIRS_MARK
-            elif v is not None and v == best.get(metric):
+            elif v is not None and _markdown_shown(v) == best.get(metric):
                 text = f"**{text}**"
             if (method, metric) in stds:
                 text += f" ± {_markdown_std(stds[(method, metric)], v)}"
@@ -297,6 +301,17 @@ def images_per_method(rows: list[Row]) -> dict[str, int]:
 
 #: Significant digits of the means in summary.md (``.4g``: scientific under 1e-4 and from 1e4 on).
 MARKDOWN_DIGITS = 4
+
+
+def _markdown_shown(value: float) -> float:
+    """``value`` as summary.md shows it (:data:`MARKDOWN_DIGITS`), so that the best goes by what is
+    shown: two means that print alike are both bold, as in summary.tex (:func:`_latex_shown`).
+
+    Example:
+        >>> _markdown_shown(57.42014) == _markdown_shown(57.42006), _markdown_shown(1.79946e-07)
+        (True, 1.799e-07)
+    """
+    return float(f"{value:.{MARKDOWN_DIGITS}g}")
 
 
 def _markdown_std(std: float, mean: float) -> str:
@@ -371,14 +386,26 @@ def _latex_std(std: float, places: int | None) -> str:
 
 
 def _latex_shown(value: float, places: int | None) -> float:
-    """``value`` as :func:`_latex_number` shows it, so that best and second go by what is shown."""
-    return round(value, places) if places is not None else float(f"{value:.{LATEX_DIGITS - 1}e}")
+    """``value`` as :func:`_latex_number` shows it, so that best and second go by what is shown: to
+    ``places`` decimals, or to :data:`LATEX_DIGITS` significant digits where it is in scientific notation
+    (``places`` None, or a value they would show as 0): 1.8e-07 and 5.2e-07 in a column of 5 decimals
+    are not a tie at 0.
+
+    Example:
+        >>> _latex_shown(0.684531, 4) == _latex_shown(0.684512, 4), _latex_shown(1.79946e-07, 5)
+        (True, 1.799e-07)
+    """
+    if places is not None:
+        shown = float(f"{value:.{places}f}")
+        if shown != 0 or value == 0:
+            return shown
+    return float(f"{value:.{LATEX_DIGITS - 1}e}")
 
 
 #: LaTeX's special characters in running text and what prints them.
 _LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                   "|": r"\textbar{}", FEWER_PAIRS_MARK: r"$^\dagger$"}
+                   "|": r"\textbar{}", FEWER_PAIRS_MARK: r"$^\dagger$", NO_RANK: "---"}
 
 
 def _latex_escape(text: str) -> str:
@@ -394,9 +421,10 @@ def _latex_escape(text: str) -> str:
 def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str, str] | None = None,
                   std: bool = False) -> str:
     """The summary as a LaTeX table (booktabs, and graphicx for its \\resizebox): methods by mean
-    rank, best **bold**, second underlined, each column to four significant digits (a column of values
-    under 0.001 in scientific notation, :func:`_decimals`); the caption
-    gives the number of pairs and, where given, ``sources`` (the first and second sources'
+    rank, in a column as in summary.md (:data:`NO_RANK` for a method with results missing, :func:`unranked`),
+    best **bold**, second underlined (both by the value as printed, :func:`_latex_shown`), each column to
+    four significant digits (a column of values under 0.001 in scientific notation, :func:`_decimals`);
+    the caption gives the number of pairs and, where given, ``sources`` (the first and second sources'
     folders); ``std``: each mean followed by ``$\\pm$`` its standard deviation over pairs
     (:func:`std_table`), to the column's decimals; paste it into a paper."""
     methods, metrics, means = mean_table(rows)
@@ -407,14 +435,15 @@ def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str,
     images = {r.image for r in rows}
     header = " & ".join(f"{_latex_escape(m)}$\\{'uparrow' if higher_is_better(m) else 'downarrow'}$"
                         for m in metrics)
+    rules = _latex_escape(f"{_RANK_RULE}{_once(metrics)}).{_fewer_pairs_rule(fewer, 'best or second', unranked(rows))}")
     lines = ["% written by defusion bench; needs \\usepackage{booktabs} and \\usepackage{graphicx} (\\resizebox)",
              "\\begin{table}[t]", "\\centering",
              f"\\caption{{{_latex_escape(title)}: {_LATEX_CELLS[std]} "
              f"{_latex_escape(pairs_phrase(len(images), sources, title))}; "
-             f"best in bold, second underlined."
-             f"{_latex_escape(_fewer_pairs_rule(fewer, 'best or second', unranked(rows), 'is not ranked'))}}}",
+             f"best in bold, second underlined; {rules}}}",
              "\\resizebox{\\linewidth}{!}{%",
-             f"\\begin{{tabular}}{{l{'r' * len(metrics)}}}", "\\toprule", f"Method & {header} \\\\", "\\midrule"]
+             f"\\begin{{tabular}}{{lr{'r' * len(metrics)}}}", "\\toprule", f"Method & Rank & {header} \\\\",
+             "\\midrule"]
     cells: dict[str, list[str]] = {m: [] for m in order}
     for metric in metrics:
         column = {m: means[(m, metric)] for m in order if (m, metric) in means}
@@ -437,7 +466,8 @@ def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str,
                 text += f" $\\pm$ {_latex_std(stds[(m, metric)], places)}"
             cells[m].append(text)
     for m in order:
-        lines.append(f"{_latex_escape(m)} & " + " & ".join(cells[m]) + " \\\\")
+        rank = f"{ranks[m]:.2f}" if m in ranks else _latex_escape(NO_RANK)
+        lines.append(f"{_latex_escape(m)} & {rank} & " + " & ".join(cells[m]) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}}"]
     notes = coverage_notes(rows)
     if notes:

@@ -23,7 +23,8 @@ from defusion.fusion.fuser import PAPER_OPTIONS
 from defusion.fusion.stretch import is_narrow, value_range
 from defusion.io.images import ImageReadError, header_size, read_image, stores_floats
 from defusion.io.notes import collecting, listed, note, plural, say, split_line
-from defusion.io.pairs import images_by_stem, left_out, match_pairs, stem_clashes
+from defusion.io.pairs import (STEM_FIELD, images_by_stem, is_stem_pattern, left_out, match_pairs, results_by_stem,
+                               results_folder, stem_clashes)
 from defusion.io.writing import write_bytes_atomically
 
 #: Metrics reported per task by default (short names of defusion.metrics.METRICS).
@@ -305,6 +306,11 @@ def run_benchmark(
     comma-separated string, any case, ``vifb`` for VIFB's 13); they are checked here, so an
     unknown name (or none) raises ``KeyError`` when this is called, not halfway through the pairs.
 
+    ``fused_dirs``: {name: where a published method's results are}: a folder of files named after the
+    pairs (``<pair>.<ext>``), or a file pattern in which :data:`~defusion.io.pairs.STEM_FIELD` stands for
+    the pair (``results/{stem}_mine.png``, VIFB's ``fused_images/{stem}_CBF.jpg``;
+    :func:`~defusion.io.pairs.results_by_stem`).
+
     Built-in methods' outputs are written to ``save_dir/<method>/<stem>.png`` when given.
     A pair or result that cannot be read is recorded in ``result.problems`` and skipped; so is a
     pair whose two sources differ in size (from the headers, before anything is fused), which
@@ -371,20 +377,16 @@ def _benchmark_pairs(
     result.rows, result.methods = list(previous or []), list(requested)
     result.methods += sorted({r.method for r in result.rows} - set(requested))
     result.problems += [f"{stem}: no partner in the other folder" for stem in unmatched]
-    published = {name: images_by_stem(folder) for name, folder in fused_dirs.items()}
-    for folder in (dir_a, dir_b, *fused_dirs.values()):
-        result.problems += stem_clashes(folder)
+    published = {name: results_by_stem(where) for name, where in fused_dirs.items()}
+    for folder in (dir_a, dir_b, *(where for where in fused_dirs.values() if not is_stem_pattern(where))):
+        result.problems += stem_clashes(folder)  # a pattern names one file per pair
     for name, files in published.items():
         result.problems += _unpaired_results(name, fused_dirs[name], files, every_pair)
     pairs = _same_size_pairs(pairs, result.problems)
     stems = [stem for stem, _, _ in pairs]
     for name, files in published.items():
         if stems and not files.keys() & set(stems):
-            example = next(iter(files.values()), None)
-            raise ValueError(
-                f"--fused {name}: none of the {len(files)} image files in {fused_dirs[name]} is named after a pair "
-                f"(expected e.g. {stems[0]}.png for the pair {stems[0]}"
-                + (f"; found e.g. {example.name})" if example else ")"))
+            raise ValueError(_no_result_of_a_pair(name, fused_dirs[name], files, stems))
     scored = _scored(result.rows)
     tasks = []
     for stem, path_a, path_b in pairs:
@@ -574,21 +576,64 @@ def _sizes_differ(stem: str, size_a: tuple[int, int], size_b: tuple[int, int]) -
     return f"{stem}: the sources differ in size ({size_a[0]}x{size_a[1]} vs {size_b[0]}x{size_b[1]}); left out"
 
 
-def _unpaired_results(name: str, folder: Path, files: dict[str, Path], pairs: list[str]) -> list[str]:
+def _unpaired_results(name: str, where: Path, files: dict[str, Path], pairs: list[str]) -> list[str]:
     """Notes on what a ``--fused`` folder holds besides results of ``pairs``: images named after no
     pair (with the pair a name matches but for case: stems are matched exactly) and other files,
-    as the source folders' are noted, so that a misnamed result is not passed over silently."""
+    as the source folders' are noted, so that a misnamed result is not passed over silently. Of a
+    pattern (:func:`~defusion.io.pairs.is_stem_pattern`), the files it matches named after no pair
+    only: its folder may hold other methods' results too (VIFB's ``<image>_<method>.jpg``)."""
     known = set(pairs)
     by_lower = {stem.lower(): stem for stem in pairs}
     stray = [files[stem].name for stem in sorted(files) if stem not in known]
-    notes = [f"--fused {name}: {folder}: left out {line}" for line in left_out(folder)]
+    pattern = is_stem_pattern(where)
+    notes = [] if pattern else [f"--fused {name}: {where}: left out {line}" for line in left_out(where)]
     if stray:
         hints = [f"{files[stem].name} for the pair {by_lower[stem.lower()]}?" for stem in sorted(files)
                  if stem not in known and stem.lower() in by_lower]
-        notes.append(f"--fused {name}: {plural(len(stray), 'file')} named after no pair, "
+        matching = f" matching {Path(where).name}" if pattern else ""
+        notes.append(f"--fused {name}: {plural(len(stray), 'file')}{matching} named after no pair, "
                      f"left out: {listed(stray)}"
                      + (f" (names must match a pair's exactly, case included: {listed(hints)})" if hints else ""))
     return notes
+
+
+def _no_result_of_a_pair(name: str, where: Path, files: dict[str, Path], stems: list[str]) -> str:
+    """The error of a ``--fused`` folder or pattern (``where``) whose ``files`` are of none of the pairs
+    (``stems``): the name the first pair's result would have, a name found (one starting with the pair's,
+    where there is one) and, where a found name holds a pair's, the pattern that would match such names."""
+    stem, folder = stems[0], results_folder(where)
+    pattern = Path(where).name if is_stem_pattern(where) else f"{STEM_FIELD}.png"
+    if not is_stem_pattern(where):
+        what = f"none of the {len(files)} image files in {folder} is named after a pair"
+    elif files:
+        what = f"none of the {len(files)} files in {folder} matching {pattern} is named after a pair"
+    else:
+        what = f"no file in {folder} matches {pattern}"
+    found = list(files.values()) or list(images_by_stem(folder).values())
+    example = next((p for p in found if p.name.startswith(stem)), found[0] if found else None)
+    message = (f"--fused {name}: {what} (expected e.g. {pattern.replace(STEM_FIELD, stem)} for the pair {stem}; "
+               + (f"found e.g. {example.name})" if example else f"{folder} holds no image file)"))
+    suggested = _suggested_pattern(example.name, stems) if example else None
+    if suggested is not None and suggested != pattern:
+        message += f"; for names like {example.name} give a pattern: --fused '{name}={folder / suggested}'"
+    return message
+
+
+def _suggested_pattern(file_name: str, stems: list[str]) -> str | None:
+    """A pattern (:data:`~defusion.io.pairs.STEM_FIELD`) that matches ``file_name``, where it starts, or its
+    stem ends, with one of ``stems`` (the longest): what a ``--fused`` pattern for such names looks like.
+
+    Example:
+        >>> _suggested_pattern("p1_fused.png", ["p1", "p10"]), _suggested_pattern("CBF_p10.jpg", ["p1", "p10"])
+        ('{stem}_fused.png', 'CBF_{stem}.jpg')
+    """
+    name = Path(file_name)
+    for stem in sorted(stems, key=len, reverse=True):
+        if file_name.startswith(stem) and len(file_name) > len(stem):
+            return STEM_FIELD + file_name[len(stem):]
+        if name.stem.endswith(stem) and len(name.stem) > len(stem):
+            return name.stem[:-len(stem)] + STEM_FIELD + name.suffix
+    return None
 
 
 #: The methods of a worker process of :func:`_evaluate_in_workers`.

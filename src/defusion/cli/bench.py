@@ -52,8 +52,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "defusion.benchmark.runner.DEFUSION_VARIANTS; the baselines); "
                         "'default' = defusion and every available baseline; 'none' = only --fused results; "
                         "any case")
-    p.add_argument("--fused", action="append", default=[], metavar="NAME=DIR",
-                   help="a folder of a published method's fused results (repeatable)")
+    p.add_argument("--fused", action="append", default=[], metavar="NAME=DIR|NAME=PATTERN",
+                   help="a published method's fused results (repeatable): a folder of files named as the pairs "
+                        "(DIR/<pair>.<any image extension>: 01.png for the pair 01), or a file pattern where "
+                        "{stem} stands for the pair's name, extension included: 'Mine=results/{stem}_mine.png', "
+                        "VIFB's 'CBF=output/fused_images/{stem}_CBF.jpg' (quote it)")
     p.add_argument("--metrics", help="comma-separated metric names, any case; 'vifb' = the 13 VIFB metrics "
                                       "(default: the task's set)")
     p.add_argument("--weights", type=Path, help="DeFusion weights (default: the shipped weights)")
@@ -69,7 +72,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--versus", metavar="METHOD",
                    help="the method the others are compared with image by image in versus.md (wins, ties, "
                         "losses and a Wilcoxon signed-rank test per metric; default: defusion if run, else the "
-                        "first method; any case where only one method matches)")
+                        "first method; any case where only one method matches; --resume keeps the earlier "
+                        "run's --versus unless given)")
     p.add_argument("--std", action="store_true",
                    help="show each mean as mean ± standard deviation over pairs in summary.md and summary.tex "
                         "(stds.csv, beside means.csv, always holds the standard deviations)")
@@ -110,12 +114,22 @@ def _versus(name: str | None, methods: list[str]) -> str | None:
 
 
 def _fused_dirs(specs: list[str]) -> dict[str, Path]:
+    """--fused as {name: a folder of results, or a file pattern with {stem}
+    (:func:`~defusion.io.pairs.results_by_stem`)}, each checked: a folder or pattern that can hold
+    no result is refused now, not after the first pair's minutes."""
+    from defusion.io.pairs import PairsError, check_stem_pattern, is_stem_pattern
+
     out = {}
     for spec in specs:
         name, sep, folder = spec.partition("=")
         if not sep or not name or not folder:
-            raise UserError(f"--fused takes NAME=DIR, got {spec!r}")
-        if not Path(folder).is_dir():
+            raise UserError(f"--fused takes NAME=DIR or NAME=PATTERN (results/{{stem}}_mine.png), got {spec!r}")
+        if is_stem_pattern(folder):
+            try:
+                check_stem_pattern(folder)
+            except (PairsError, FileNotFoundError) as exc:
+                raise UserError(f"--fused {name}: {exc}") from None
+        elif not Path(folder).is_dir():
             raise UserError(f"--fused {name}: folder not found: {folder}")
         if name in out:
             raise UserError(f"--fused {name} is given twice ({out[name]} and {folder}); name each folder once")
@@ -157,13 +171,13 @@ def _fingerprints(fused_dirs: dict[str, Path]) -> tuple[dict[str, dict[str, str]
     """{method: {stem: digest of the file's bytes}} of the published results, so that a resumed run
     rescores a result whose file changed; and the (method, stem) of those that cannot be read, which
     get no fingerprint (:func:`_readable_digest`)."""
-    from defusion.io.pairs import images_by_stem
+    from defusion.io.pairs import results_by_stem
 
     digests: dict[str, dict[str, str]] = {}
     unreadable = set()
     for name, folder in fused_dirs.items():
         digests[name] = {}
-        for stem, path in images_by_stem(folder).items():
+        for stem, path in results_by_stem(folder).items():
             digest = _readable_digest(path)
             if digest is None:
                 unreadable.add((name, stem))
@@ -203,20 +217,24 @@ class _ThisRun:
     metrics: tuple[str, ...]
     defusion_run: str | None  # the ID of the weights and defaults DeFusion's scores were made with
     weights: Path | None  # --weights (None: the shipped ones)
-    fused_dirs: dict[str, Path]  # --fused
+    fused_dirs: dict[str, Path]  # --fused: folders, or patterns with {stem}
     fused_files: dict[str, dict[str, str]]  # {method: {stem: fingerprint}} of the published results
     source_files: dict[str, list[str]]  # {stem: fingerprints of its two sources} (:func:`_source_fingerprints`)
+    versus: str | None = None  # --versus, or the earlier run's on a resume (:func:`_resumed_versus`)
 
 
 def _run_record(run: _ThisRun, earlier: dict, kept: list[Row]) -> dict:
     """RUN_FILE's content: ``run``'s task, the metrics scored (an ``earlier`` record's too, or where it
     does not say those of the ``kept`` rows: results.csv keeps them), the sources' fingerprints, and
-    the published folders and file fingerprints, each merged over the ``earlier`` record's (a resume
-    naming only some methods, or --limit, keeps the others', so that a later change to their files is
-    still rescored, and their images still reach the grids)."""
+    the published folders (or patterns, their folder made absolute as a folder is) and file fingerprints,
+    each merged over the ``earlier`` record's (a resume naming only some methods, or --limit, keeps the
+    others', so that a later change to their files is still rescored, and their images still reach the
+    grids), and --versus (None where not given: versus.md's default), which a resume keeps."""
     from defusion.benchmark.runner import SECONDS
+    from defusion.io.pairs import is_stem_pattern
 
-    folders = {name: str(folder.resolve()) for name, folder in run.fused_dirs.items()}
+    folders = {name: str(folder.parent.resolve() / folder.name if is_stem_pattern(folder) else folder.resolve())
+               for name, folder in run.fused_dirs.items()}
     scored = earlier.get("metrics")
     if not isinstance(scored, list):
         scored = [r.metric for r in kept if r.metric != SECONDS]
@@ -224,7 +242,7 @@ def _run_record(run: _ThisRun, earlier: dict, kept: list[Row]) -> dict:
             "metrics": list(dict.fromkeys([*scored, *run.metrics])),
             "source_files": {**_mapping(earlier, "source_files"), **run.source_files},
             "fused_files": {**_mapping(earlier, "fused_files"), **run.fused_files},
-            "fused_dirs": {**_mapping(earlier, "fused_dirs"), **folders}}
+            "fused_dirs": {**_mapping(earlier, "fused_dirs"), **folders}, "versus": run.versus}
 
 
 def _check_task(out: Path, recorded: dict, task: str) -> None:
@@ -236,6 +254,21 @@ def _check_task(out: Path, recorded: dict, task: str) -> None:
     if (out / "results.csv").is_file() and isinstance(earlier, str) and earlier != task:
         raise UserError(f"--resume: {out} holds a --task {earlier} run, not --task {task}; give another --out, "
                         f"or --task {earlier} to resume it")
+
+
+def _resumed_versus(out: Path, recorded: dict, given: str | None) -> str | None:
+    """--versus of a resumed run: ``given``, else the earlier run's (``recorded`` in ``out``'s RUN_FILE),
+    so that adding a method does not rewrite versus.md around another reference; a ``given`` one that
+    differs from the earlier run's is said in a note."""
+    earlier = recorded.get("versus")
+    if not isinstance(earlier, str) or not (out / "results.csv").is_file():
+        return given
+    if given is None:
+        return earlier
+    if given != earlier:
+        note(f"--versus {given}: the reference of versus.md and versus.png changed from {earlier} (the earlier "
+             f"run's in {out}) to {given}")
+    return given
 
 
 def _new_metrics(out: Path, recorded: dict, metrics: tuple[str, ...], requested: list[str]) -> None:
@@ -377,16 +410,16 @@ def _same_sources(rows: list[Row], sources: dict[str, list[str]], recorded: dict
 
 def _stored_results(out: Path, record: dict, fused_dirs: dict[str, Path]) -> dict[str, dict[str, Path]]:
     """{method: {stem: file}} of the results this run does not read itself that a grid can show:
-    the ``--fused`` folders of earlier runs (``record``) that still exist, and the built-in
-    methods' results saved in OUT/fused (--save-fused)."""
-    from defusion.io.pairs import images_by_stem
+    the ``--fused`` folders (or patterns) of earlier runs (``record``) that still exist, and the
+    built-in methods' results saved in OUT/fused (--save-fused)."""
+    from defusion.io.pairs import results_by_stem, results_folder
 
     folders = {name: Path(folder) for name, folder in _mapping(record, "fused_dirs").items()
                if name not in fused_dirs and isinstance(folder, str)}
     saved = out / "fused"
     if saved.is_dir():
         folders.update({p.name: p for p in sorted(saved.iterdir()) if p.is_dir() and p.name not in folders})
-    return {name: images_by_stem(folder) for name, folder in folders.items() if folder.is_dir()}
+    return {name: results_by_stem(folder) for name, folder in folders.items() if results_folder(folder).is_dir()}
 
 
 class _Grids:
@@ -507,6 +540,7 @@ def run(args: argparse.Namespace) -> int:
     recorded = _recorded_run(args.out) if args.resume else {}
     if args.resume:
         _check_task(args.out, recorded, args.task)
+        args.versus = _resumed_versus(args.out, recorded, args.versus)
         _new_metrics(args.out, recorded, metrics, requested)
         previous, earlier_weights = _previous_rows(args.out, weights, fingerprints, recorded, source_files,
                                                    unreadable)
@@ -519,7 +553,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:  # read-only, full, not allowed: said now, not after the first pair's minutes
         raise UserError(f"--out {args.out}: {exc}") from None
     this_run = _ThisRun(task=args.task, metrics=metrics, defusion_run=weights, weights=args.weights,
-                        fused_dirs=fused_dirs, fused_files=fingerprints, source_files=source_files)
+                        fused_dirs=fused_dirs, fused_files=fingerprints, source_files=source_files,
+                        versus=args.versus)
     record = _run_record(this_run, recorded, previous or [])  # afresh, recorded is {}: nothing carried over
     saver = _Saver(args.out, record, previous)
     grids = _Grids(args.out / "grids", previous or [], _stored_results(args.out, record, fused_dirs),
@@ -725,6 +760,8 @@ def _report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, .
     (args.out / "versus.png").unlink(missing_ok=True)
     if len(scored) < 2 and args.versus:
         note(f"--versus {args.versus}: no other method in {args.out} to compare it with; no versus.md")
+    if len(scored) > 1 and reference not in scored:
+        note(f"--versus {reference}: no score of it in {args.out}'s tables to compare the others with; no versus.md")
     if len(scored) > 1 and reference in scored:
         write_bytes_atomically(args.out / "versus.md", versus_markdown(rows, reference, title).encode())
         versus_chart(rows, reference, args.out / "versus.png", title)

@@ -3,7 +3,8 @@
 A folder's images are the files directly in it that :func:`defusion.io.images.read_image` reads
 (:data:`~defusion.io.images.READ_SUFFIXES`: GIF, HEIC and camera raw files too), hidden files (macOS's
 ``._08.png`` beside a copied ``08.png``) left out. :func:`match_pairs` says what else each folder
-holds (other files, hidden images, subfolders), so that nothing is passed over silently.
+holds (other files, hidden images, subfolders), so that nothing is passed over silently. A method's
+results are found the same way, or by a file pattern naming the pair (:func:`results_by_stem`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,62 @@ def _is_image(path: Path) -> bool:
 
 def _images(folder: str | Path) -> list[Path]:
     return [p for p in sorted(_folder(folder).iterdir()) if _is_image(p)]
+
+
+#: Stands for a pair's name in a file pattern of results (``results/{stem}_mine.png``: ``01_mine.png`` is
+#: the result of the pair ``01``), for results named otherwise than ``<pair>.<ext>``.
+STEM_FIELD = "{stem}"
+
+
+def is_stem_pattern(where: str | Path) -> bool:
+    """Whether ``where`` is a file pattern (:data:`STEM_FIELD` in it), not a folder.
+
+    Example:
+        >>> is_stem_pattern("results/{stem}_mine.png"), is_stem_pattern("results/mine")
+        (True, False)
+    """
+    return STEM_FIELD in str(where)
+
+
+def check_stem_pattern(pattern: str | Path) -> None:
+    """Refuse a file pattern (:func:`is_stem_pattern`) that can name no image: :data:`STEM_FIELD` not
+    once in the file's name (PairsError), an extension :func:`~defusion.io.images.read_image` does not
+    read (PairsError), or a folder that is not there (FileNotFoundError)."""
+    pattern = Path(pattern)
+    if STEM_FIELD in str(pattern.parent) or pattern.name.count(STEM_FIELD) != 1:
+        raise PairsError(f"{pattern}: put {STEM_FIELD} once, in the file's name (e.g. results/{STEM_FIELD}_mine.png)")
+    suffix = pattern.name.rsplit(STEM_FIELD, 1)[1]
+    if Path(f"x{suffix}").suffix.lower() not in READ_SUFFIXES:
+        raise PairsError(f"{pattern}: end it with an image file's extension, e.g. {pattern.name}.png "
+                         f"(defusion reads {READ_FORMATS})")
+    _folder(pattern.parent)
+
+
+def results_by_stem(where: str | Path) -> dict[str, Path]:
+    """A method's result files keyed by the pair each is of: the images in a folder by stem
+    (:func:`images_by_stem`), or the files a pattern (:func:`is_stem_pattern`) names, by what stands in
+    its :data:`STEM_FIELD` (``{stem}_mine.png``: ``01_mine.png`` -> ``01``; matched exactly, case included).
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> for name in ("01_mine.png", "01_theirs.png", "02_mine.png"):
+        ...     _ = (folder / name).write_bytes(b"")
+        >>> sorted(results_by_stem(folder / "{stem}_mine.png"))
+        ['01', '02']
+    """
+    if not is_stem_pattern(where):
+        return images_by_stem(where)
+    pattern = Path(where)
+    head, tail = pattern.name.split(STEM_FIELD, 1)
+    return {p.name[len(head):len(p.name) - len(tail)]: p for p in sorted(_folder(pattern.parent).iterdir())
+            if p.is_file() and not is_hidden(p) and len(p.name) > len(head) + len(tail)
+            and p.name.startswith(head) and p.name.endswith(tail)}
+
+
+def results_folder(where: str | Path) -> Path:
+    """The folder that holds a method's results: ``where`` itself, or a pattern's folder."""
+    return Path(where).parent if is_stem_pattern(where) else Path(where)
 
 
 def images_by_stem(folder: str | Path) -> dict[str, Path]:
@@ -97,4 +154,5 @@ def match_pairs(folder_a: str | Path, folder_b: str | Path) -> tuple[list[tuple[
     return pairs, unmatched
 
 
-__all__ = ["PairsError", "images_by_stem", "stem_clashes", "left_out", "match_pairs"]
+__all__ = ["PairsError", "STEM_FIELD", "check_stem_pattern", "images_by_stem", "is_stem_pattern", "left_out",
+           "match_pairs", "results_by_stem", "results_folder", "stem_clashes"]
