@@ -78,7 +78,8 @@ USER 10001:10001
 WORKDIR /data
 EXPOSE 8000
 
-# 200 once the model is loaded (503 while loading); python is always there, curl is not.
+# 200 once the model is loaded; nothing answers while it loads (the probe waits and times out, which
+# --start-period forgives). python is always there, curl is not.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 

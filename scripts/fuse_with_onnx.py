@@ -23,7 +23,8 @@ before 2026-12-05 lack it: then the fusion core's general defaults below). Not c
 tiling of large images, raw thermal stretching, --align, --rig, palettes and pixels from the
 sources (use `defusion fuse` or the Fuser for those). A raw 16-bit frame (grey, its values in a
 narrow band: thermal counts, which `defusion fuse` stretches) is refused rather than fused as a
-flat grey that loses the infrared, as is a file that is no readable image: one line, exit status 2.
+flat grey that loses the infrared, as is a file that is no readable image, and a model file that is
+missing or no ONNX model (a TorchScript export is named as one): one line, exit status 2.
 Usage: python scripts/fuse_with_onnx.py denet.onnx A B -o fused.png [--task ivf|mef|mff] [--scale S]
 """
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -62,6 +64,8 @@ NARROW_SPAN = 0.25
 RAW_PERCENTILES = (0.1, 99.9)
 #: Exit status of a refused input, as argparse's for a usage error.
 EXIT_REFUSED = 2
+#: How a zip archive starts: a TorchScript export or a torch.save file, never ONNX (protobuf).
+ZIP_MAGIC = b"PK\x03\x04"
 
 
 def refuse(message: str) -> NoReturn:
@@ -84,6 +88,49 @@ def read_source(path: str) -> tuple[np.ndarray, bool]:
                "counts?), which fuses as a flat grey that loses it: stretch it to the full range first, or use "
                "`defusion fuse`, which does")
     return image, sixteen_bit
+
+
+def open_model(path: str):
+    """An onnxruntime session of the ONNX export at ``path``; a missing file, a PyTorch file (a
+    TorchScript export named as one) or anything else onnxruntime cannot load refused in one line,
+    not onnxruntime's traceback."""
+    import onnxruntime as ort
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(ZIP_MAGIC))
+    except OSError as exc:
+        refuse(f"cannot read {path}: {exc.strerror or exc}")
+    if head == ZIP_MAGIC:
+        what = "a TorchScript export" if is_torchscript(path) else "a PyTorch file (a zip archive)"
+        refuse(f"{path} is {what}, not an ONNX export: give the .onnx file (defusion export --format onnx "
+               "-o denet.onnx)")
+    try:
+        return ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's InvalidProtobuf, Fail, ...: the file is no model it can load
+        reason = onnxruntime_reason(exc)
+        refuse(f"{path} is not an ONNX model onnxruntime can load ({reason}): give the .onnx file (defusion "
+               "export --format onnx -o denet.onnx)")
+
+
+def onnxruntime_reason(exc: Exception) -> str:
+    """The gist of onnxruntime's error, without its codes and the path said already: "[ONNXRuntimeError]
+    : 7 : INVALID_PROTOBUF : Load model from m.onnx failed:Protobuf parsing failed." -> "Protobuf parsing
+    failed"."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line.rsplit(" : ", 1)[-1].split("failed:", 1)[-1].strip().rstrip(".") or line
+
+
+def is_torchscript(path: str) -> bool:
+    """Whether the zip archive at ``path`` is a TorchScript export (it holds the network's code and
+    constants, which a torch.save file has not)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return any("/code/" in name for name in names) and any(name.endswith("constants.pkl") for name in names)
 
 
 def raw_band(image: np.ndarray) -> tuple[float, float] | None:
@@ -199,9 +246,7 @@ def main() -> None:
     if a.shape[:2] != b.shape[:2]:
         refuse(f"the images differ in size: {a.shape[1]}x{a.shape[0]} vs {b.shape[1]}x{b.shape[0]}; register "
                "them first (or use `defusion fuse --resize`)")
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+    session = open_model(args.model)
     settings = defaults(session, args.task)
     scale = args.scale or settings["scale"]
     if args.task == "mef" and luminance(b).mean() < luminance(a).mean():

@@ -32,8 +32,9 @@ def _scope(body_length: int) -> dict:
                         (b"content-length", str(body_length).encode())]}
 
 
-async def _call_stalled(app, started: asyncio.Event) -> tuple[int, bytes]:
-    """POST /v1/fuse with a body whose first piece comes and then nothing more (the connection stays)."""
+async def _call_stalled(app, started: asyncio.Event) -> tuple[int, bytes, dict[str, str]]:
+    """POST /v1/fuse with a body whose first piece comes and then nothing more (the connection stays):
+    the answer's status, body and headers."""
     first = b'--xx\r\nContent-Disposition: form-data; name="a"; filename="a.png"\r\n\r\n'
     pieces = [{"type": "http.request", "body": first, "more_body": True}]
     sent: list[dict] = []
@@ -48,8 +49,9 @@ async def _call_stalled(app, started: asyncio.Event) -> tuple[int, bytes]:
         sent.append(message)
 
     await app(_scope(100_000), receive, send)
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    headers = {name.decode().lower(): value.decode() for name, value in start.get("headers", [])}
+    return start["status"], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"), headers
 
 
 # -- 1. a stalled upload ----------------------------------------------------------------------
@@ -67,14 +69,16 @@ def test_a_stalled_upload_is_a_408_and_gives_its_queue_place_back(fuser, png):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
             meanwhile = await c.post("/v1/fuse", files=files(png, png))
             busy = await c.get("/readyz")
-            status, body = await asyncio.wait_for(stalled, 10)
+            status, body, headers = await asyncio.wait_for(stalled, 10)
             ready = await c.get("/readyz")
             after = await c.post("/v1/fuse", files=files(png, png))
-        return meanwhile, busy, status, body, ready, after
+        return meanwhile, busy, status, body, headers, ready, after
 
-    meanwhile, busy, status, body, ready, after = asyncio.run(scenario())
+    meanwhile, busy, status, body, headers, ready, after = asyncio.run(scenario())
     assert meanwhile.status_code == 503 and busy.status_code == 503  # the stall held the place...
     assert status == 408
+    # the audit: without it the stalled client kept its socket for the keep-alive time (75 s)
+    assert headers.get("connection") == "close", headers
     detail = json.loads(body)["detail"]
     assert "stalled" in detail and "0.5 s" in detail and "--upload-timeout" in detail
     assert runner.active == 0  # ...and gave it back

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Callable
 # parser; the others load in the functions that use them.
 from defusion.cli.errors import UserError
 from defusion.cli.options import (FUSION_OPTION_NAMES, add_fusion_options, add_model_options, add_onnx_option,
-                                  check_tile, fusion_options, make_fuser, positive_int, same_path)
+                                  check_onnx_options, check_tile, fusion_options, make_fuser, positive_int,
+                                  same_path)
 from defusion.fusion.choices import MOTIONS, PIXEL_SOURCES
 from defusion.fusion.errors import SizeMismatchError
 from defusion.io.errors import ImageReadError
@@ -155,7 +156,7 @@ def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
 
     images = [read_image(p, args.max_pixels) for p in paths]
     if not args.resize and getattr(args, "rig", None) is None:
-        _check_turned(paths, images)
+        _check_turned(paths, [im.shape[:2] for im in images])
     if args.resize:
         h, w = images[0].shape[:2]
         for path, image in zip(paths[1:], images[1:]):
@@ -181,15 +182,15 @@ def _note_resized(paths: list[Path], images: list[np.ndarray], args: argparse.Na
     note(f"--resize {said}{rest}")
 
 
-def _check_turned(paths: list[Path], images: list[np.ndarray]) -> None:
+def _check_turned(paths: list[Path], sizes: list[tuple[int, int]]) -> None:
     """Refuse shots of which some are turned a quarter against the others (their width and height
     swapped), naming them: most often one shot of a bracket the camera tagged as rotated (EXIF
     orientation) unlike the others, read upright turned. --resize would stretch it into a turned
-    ghost, so it is not suggested; sizes that differ otherwise are the fusion core's to refuse."""
+    ghost, so it is not suggested; sizes (height, width, as read) that differ otherwise are the
+    fusion core's to refuse."""
     from defusion.io.notes import listed
     from defusion.io.shots import exif_orientation
 
-    sizes = [im.shape[:2] for im in images]
     kinds = set(sizes)
     if len(kinds) != 2 or {size[::-1] for size in kinds} != kinds:
         return
@@ -260,7 +261,7 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     except SizeMismatchError:
         if len({im.shape[:2] for im in images}) == 1:  # not the sizes the advice is about
             raise
-        raise SizeMismatchError(_size_advice(paths, images, args)) from None
+        raise SizeMismatchError(_size_advice(paths, [im.shape[:2] for im in images], args)) from None
     finally:  # on Ctrl-C too: an open bar would glue what is said next to its line
         if bar:
             bar.close()
@@ -273,21 +274,37 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     return found if registering else None
 
 
-def _size_advice(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace) -> str:
-    """The fusion core's refusal of sources of different sizes, in the CLI's words: the files and
-    their sizes, --resize for one camera's shots and, for two cameras side by side, a rig
-    calibrated once (defusion calibrate, then --rig; not with --stacks, one camera's shots)."""
+def _size_advice(paths: list[Path], sizes: list[tuple[int, int]], args: argparse.Namespace) -> str:
+    """The fusion core's refusal of sources of different ``sizes`` (height, width), in the CLI's
+    words: the files and their sizes, --resize for one camera's shots and, for two cameras side by
+    side, a rig calibrated once (defusion calibrate, then --rig; not with --stacks, one camera's shots)."""
     from defusion.io.notes import listed
 
     names = _names(paths)
-    h, w = images[0].shape[:2]
-    others = [f"{name} ({im.shape[1]}x{im.shape[0]})" for name, im in zip(names[1:], images[1:])
-              if im.shape[:2] != (h, w)]
+    h, w = sizes[0]
+    others = [f"{name} ({sw}x{sh})" for name, (sh, sw) in zip(names[1:], sizes[1:]) if (sh, sw) != (h, w)]
     rig = ("" if args.stacks is not None else "; two cameras side by side (infrared + visible): calibrate them "
            "once with defusion calibrate, then add --rig rig.json")
     return (f"{listed(others)} {'differs' if len(others) == 1 else 'differ'} in size from {names[0]} ({w}x{h}, "
             f"WxH): fusion needs registered images of one size; one camera's shots: add --resize (the others "
             f"resized to the first's size){rig}")
+
+
+def _check_header_sizes(args: argparse.Namespace) -> None:
+    """Refuse sources of different sizes from their headers (nothing decoded), before the model loads
+    (tens of seconds on a busy machine), in the words fusing them would refuse them in. Only what
+    fusing would surely refuse: not with --resize or --rig (they take other sizes), nor where a header
+    does not say (a camera raw file, a damaged one), is over --max-pixels (reading refuses it first) or
+    differs only by a quarter turn (a PNG's EXIF orientation may follow its pixels: reading tells)."""
+    from defusion.io.images import header_size
+
+    if args.resize or getattr(args, "rig", None) is not None:
+        return
+    sizes = [header_size(path) for path in args.images]  # (width, height), or None
+    if any(size is None or size[0] * size[1] > args.max_pixels for size in sizes):
+        return
+    if len({tuple(sorted(size)) for size in sizes}) > 1:
+        raise SizeMismatchError(_size_advice(args.images, [(h, w) for w, h in sizes], args))
 
 
 def _warn_eight_bits(out: Path, args: argparse.Namespace, folder: bool) -> None:
@@ -669,7 +686,9 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
     skipped (exit status 1), --skip-existing leaves those already written, Ctrl-C says how to go on."""
     from tqdm import tqdm
 
+    made = _missing_folder(args.output, itself=True)
     args.output.mkdir(parents=True, exist_ok=True)
+    said_made = f" (made the folder {made}, which did not exist)" if made else ""
     kept = [name for name, _ in jobs if args.skip_existing and _already_fused(name, args)]
     if kept and len(kept) == len(jobs):
         print(f"defusion: all {plural(len(jobs), unit[:-1])} already fused in {args.output}; nothing to do",
@@ -697,12 +716,12 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
                     failed.append(name)
                     tqdm.write(f"defusion: skipped {name}: {exc}", file=sys.stderr)
     except KeyboardInterrupt:  # what is written stays written (each image atomically): say how to go on
-        print(f"defusion: interrupted after {done + len(kept)} of {len(jobs)} {unit} in {args.output}; "
+        print(f"defusion: interrupted after {done + len(kept)} of {len(jobs)} {unit} in {args.output}{said_made}; "
               "run the same command with --skip-existing to fuse the rest", file=sys.stderr)
         return 130
     for line in _registration_summary(found, unit, fuser.options.align):
         print(f"defusion: {line}", file=sys.stderr)
-    print(f"fused {done + len(kept)} of {len(jobs)} {unit} into {args.output}"
+    print(f"fused {done + len(kept)} of {len(jobs)} {unit} into {args.output}{said_made}"
           + (f" ({len(kept)} already there)" if kept else "")
           + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
     return 1 if failed else 0
@@ -888,6 +907,9 @@ def run(args: argparse.Namespace) -> int:
     if args.source_map and options.get("pixels", "network") != "sources":
         raise UserError("--source-map needs --pixels sources (--task mff's default): the network's reconstruction "
                         "mixes the sources, so no pixel comes from one image")
+    if not folders:
+        check_onnx_options(args)  # the model options' refusals first, as make_fuser says them
+        _check_header_sizes(args)  # then the sources' sizes, before the model loads, as a missing file is
     pixels = options.get("pixels", "network")
     _note_reconstruction_options(args, pixels)
     groups = _stack_groups(args) if stacks else [] if folders else [args.images]
@@ -905,11 +927,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _missing_folder(path: Path) -> Path | None:
-    """The outermost folder of ``path``'s that does not exist yet (writing makes it): said, so that a
-    mistyped folder does not pass unseen; None where the folder is there."""
+def _missing_folder(path: Path, itself: bool = False) -> Path | None:
+    """The outermost folder of ``path``'s (``path`` too, where ``itself`` is the folder written into)
+    that does not exist yet (writing makes it): said, so that a mistyped folder does not pass unseen;
+    None where the folder is there."""
     missing = None
-    for folder in path.absolute().parents:
+    absolute = path.absolute()
+    for folder in ((absolute,) if itself else ()) + tuple(absolute.parents):
         if folder.exists():
             break
         missing = folder

@@ -24,6 +24,8 @@ TASK_OPTIONS = {"ivf": {"unique_gain": 1.5}, "mef": {"unique_gain": 1.0, "detail
 PALETTES = ("none", "inferno", "magma", "plasma", "hot", "jet", "turbo")
 #: Same as FuseOptions.overlap's default.
 DEFAULT_OVERLAP = 64
+#: The quick-test network (defusion train --model defusion-tiny), whose weights are not for fusing.
+QUICK_TEST_MODEL = "defusion-tiny"
 
 
 def positive_int(text: str) -> int:
@@ -101,7 +103,9 @@ def check_model_paths(args: argparse.Namespace) -> None:
     TorchScript export (ONNX Runtime's own error is a protobuf parse failure)."""
     for option, path in (("--weights", args.weights), ("--onnx", getattr(args, "onnx", None))):
         if path is not None and path.is_dir():
-            raise UserError(f"{option} {path}: {_folder_refusal(path)}")
+            from defusion.model.weights import folder_refusal  # here: loads PyTorch
+
+            raise UserError(f"{option} {path}: {folder_refusal(path, '--weights')}")
     onnx = getattr(args, "onnx", None)
     if onnx is not None and not is_onnx_export(onnx) and zipfile.is_zipfile(onnx):  # ONNX is protobuf, never a zip
         from defusion.model.weights import is_torchscript_export  # here: loads PyTorch, as the model will
@@ -110,18 +114,6 @@ def check_model_paths(args: argparse.Namespace) -> None:
             "a PyTorch file (a zip archive)"
         raise UserError(f"--onnx {onnx} is {what}, not an ONNX export: export one with defusion export --format onnx "
                         "-o model.onnx and give --onnx model.onnx, or give safetensors weights with --weights")
-
-
-def _folder_refusal(folder: Path) -> str:
-    """Why a model option cannot take ``folder``, and what to give: a training run's weights file (or
-    when the run writes it), else the file itself."""
-    from defusion.model.weights import is_training_run, run_weights, run_weights_hint  # here: loads PyTorch
-
-    if not is_training_run(folder):
-        return "is a folder, not a model file; give the file itself"
-    weights = run_weights(folder)
-    hint = f"give its weights file, --weights {weights}" if weights.is_file() else run_weights_hint(folder)
-    return f"is a training run's folder, not a model file; {hint}"
 
 
 def check_onnx_options(args: argparse.Namespace) -> None:
@@ -143,11 +135,34 @@ def make_fuser(args: argparse.Namespace, options: dict):
     --weights (default: the shipped weights) on --runtime; ``options`` are its FuseOptions fields.
     Refuses the options an export cannot take, before any model is loaded."""
     check_onnx_options(args)
+    note_quick_test_weights(getattr(args, "weights", None) if getattr(args, "onnx", None) is None else None)
     from defusion.fusion.fuser import Fuser
 
     onnx = getattr(args, "onnx", None)  # an export whatever its name; --weights X.onnx is one too
     return Fuser.from_pretrained(onnx or args.weights, device=args.device, half=getattr(args, "half", False),
                                  runtime=args.runtime, threads=args.threads, onnx=True if onnx else None, **options)
+
+
+def note_quick_test_weights(weights: Path | None) -> None:
+    """Say, once, where ``weights`` are the quick-test network's (a training run's with --model
+    defusion-tiny, named in its metadata): they load and fuse, but docs/training.md says they are
+    not for fusing, and nothing else would say why the result looks so poor. Silent on a file
+    whose metadata cannot be read: loading it says what is wrong."""
+    if weights is None or is_onnx_export(weights) or not weights.is_file():
+        return
+    from defusion.io.notes import note
+    from defusion.model.weights import read_metadata  # here: loads PyTorch, as the model will
+
+    try:
+        meta = read_metadata(weights)
+    except Exception:  # noqa: BLE001 - not safetensors, damaged: loading the weights says so
+        return
+    if meta.get("model") != QUICK_TEST_MODEL:
+        return
+    seen = meta.get("samples_seen")
+    note(f"--weights {weights} are the quick-test network's ({QUICK_TEST_MODEL}"
+         + (f", {seen} samples seen" if seen else "") + "), for checking a setup, not for real fusion: "
+         "leave --weights out for the shipped weights, or train without --model defusion-tiny")
 
 
 def add_tile_option(p: argparse.ArgumentParser) -> None:

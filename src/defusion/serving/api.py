@@ -14,7 +14,8 @@ Every error is JSON ``{"detail": "..."}`` (a string):
 ====  ===========================================================================
 400   unreadable, empty, truncated or corrupt image (whatever its decoder raises); malformed
       multipart body (no boundary, or one that ends before its closing boundary)
-408   the upload stalled: no piece of the body for ``upload_timeout_s`` seconds (``--upload-timeout``)
+408   the upload stalled: no piece of the body for ``upload_timeout_s`` seconds (``--upload-timeout``);
+      with ``Connection: close``, so the stalled client's socket is not kept alive
 413   a file over ``max_upload_bytes`` (Content-Length or bytes actually read), or
       an image over ``max_pixels``
 415   not an image (text, unknown format), or a body that is not multipart/form-data
@@ -109,7 +110,7 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         if exc.status < 500:  # the request's fault: worth a line only when looking into it
             log.debug("%s %s: %d %s", request.method, request.url.path, exc.status, exc.detail)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -15,13 +15,19 @@ SERVICE_UNAVAILABLE = 503
 CLIENT_CLOSED_REQUEST = 499
 
 
-class ApiError(Exception):
-    """An error answered as ``{"detail": message}`` with ``status``."""
+#: Headers of an answer after which the connection is closed: a client that stalled its upload does
+#: not keep its socket for the keep-alive time (uvicorn's 75 s) beyond --upload-timeout.
+CLOSE_CONNECTION = {"Connection": "close"}
 
-    def __init__(self, status: int, detail: str) -> None:
+
+class ApiError(Exception):
+    """An error answered as ``{"detail": message}`` with ``status`` (and ``headers``, where given)."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.headers = headers
 
 
 class ClientGone(Exception):

@@ -14,7 +14,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
 from defusion.fusion.rig import MAX_RIG_BYTES, Rig, RigError
-from defusion.serving.errors import ApiError, ClientGone, refuse_repeated, refuse_unknown
+from defusion.serving.errors import CLOSE_CONNECTION, ApiError, ClientGone, refuse_repeated, refuse_unknown
 from defusion.serving.limits import FIELDS, OPTIONAL_FIELDS, RIG_FIELD, UPLOAD_IDLE_TIMEOUT_S, Limits
 
 
@@ -154,7 +154,8 @@ async def _parse_form(request: Request, limits: Limits) -> FormData:
                             f"(each file at most {limits.max_upload_bytes})") from None
     except _UploadStalled:
         raise ApiError(408, f"the upload stalled: no data for {limits.upload_timeout_s:g} s (the server's "
-                            "--upload-timeout); send the whole body without pauses") from None
+                            "--upload-timeout); send the whole body without pauses",
+                       headers=CLOSE_CONNECTION) from None  # the socket is not kept for keep-alive
     except ClientDisconnect:
         raise ClientGone("during the upload") from None
     except MultiPartException as exc:
