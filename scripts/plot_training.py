@@ -11,7 +11,11 @@ and ``--processes`` (the number of DDP processes, which config.json does not rec
 SAMPLES_BEFORE shifts the x axis for a run started from earlier weights (``--init``), so that
 it shows the samples seen by the weights in all, not by this run alone. ``--mark`` draws a
 labelled vertical line at a step of the run (the step whose weights shipped, say). The title names
-the model and crop of the run's config.json, and ``--where`` (e.g. the hardware); ``--title`` replaces it.
+the model and crop of the run's config.json (each crop, "32 -> 64 px crops", where a resume changed
+it: its ``settings_changed``), and ``--where`` (e.g. the hardware); ``--title`` replaces it.
+
+A curve of few logged steps (under ``FEW``) is drawn with a marker at each, and a log of fewer than
+two says so: one step is a point, not a line.
 
 A cell left empty (a loss term that a resume added to the log has none in the rows before it) is a
 missing value, not a zero.
@@ -23,6 +27,7 @@ import argparse
 import csv
 import json
 import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,6 +45,8 @@ EXTRA_TERMS = ("fused_gradient", "fused_ssim", "mfm")
 #: Logs averaged per point of a curve, once it has more than ``SMOOTH_FROM`` points.
 SMOOTH = 5
 SMOOTH_FROM = 10
+#: Logged steps under which each is marked on its curve (a line alone hides a lone point).
+FEW = 20
 #: The run's config beside its log.
 CONFIG_NAME = "config.json"
 
@@ -77,18 +84,37 @@ def samples_axis(rows: Sequence[dict[str, str]], samples_per_step: int, samples_
                      for r, s in zip(rows, seen)], dtype=float)
 
 
+def crops(config: dict) -> list:
+    """The crop sizes a run trained at, in order: its config's, after the ones its resumes changed
+    (``settings_changed``: ``{"step": N, "crop": [old, new]}``)."""
+    changes = [c["crop"] for c in config.get("settings_changed") or [] if isinstance(c, dict) and "crop" in c]
+    sizes = [changes[0][0], *(new for _, new in changes)] if changes else []
+    return sizes or ([config["crop"]] if config.get("crop") else [])
+
+
 def title_for(config: dict, where: str | None = None, title: str | None = None) -> str:
-    """``title``, or one naming the run's model and crop (from its config) and ``where``."""
+    """``title``, or one naming the run's model and crop (each, if a resume changed it; from its
+    config) and ``where``."""
     if title:
         return title
     parts = ["defusion train"]
     if config.get("model"):
         parts.append(f"{config['model']} network")
-    if config.get("crop"):
-        parts.append(f"{config['crop']}x{config['crop']} crops")
+    sizes = crops(config)
+    if len(sizes) == 1:
+        parts.append(f"{sizes[0]}x{sizes[0]} crops")
+    elif sizes:
+        parts.append(f"{' -> '.join(map(str, sizes))} px crops")
     if where:
         parts.append(where)
     return f"CUD training loss ({', '.join(parts)})"
+
+
+def _too_few(rows: Sequence[dict[str, str]], log: str | Path) -> str:
+    """What a chart of fewer than two logged steps shows: a point per term, or nothing."""
+    if rows:
+        return f"only 1 logged step in {log} (step {rows[0]['step']}): the chart shows one point per term"
+    return f"no logged step in {log}: the chart is empty"
 
 
 def plot(log: str | Path, out: str | Path, samples_before: int = 0, batch_size: int | None = None,
@@ -100,7 +126,10 @@ def plot(log: str | Path, out: str | Path, samples_before: int = 0, batch_size: 
     batch_size = batch_size or config.get("batch_size") or TrainConfig.batch_size
     samples = samples_axis(rows, batch_size * processes, samples_before)
     steps = [int(float(r["step"])) for r in rows]
+    if len(rows) < 2:
+        print(f"plot_training.py: note: {_too_few(rows, log)}", file=sys.stderr)
     fig, ax = plt.subplots(figsize=(7, 3.6))
+    smoothed = False
     for term in TERMS + tuple(t for t in EXTRA_TERMS if rows and t in rows[0]):
         values = [_number(r.get(term)) for r in rows]
         present = np.array([v is not None for v in values], dtype=bool)
@@ -109,7 +138,9 @@ def plot(log: str | Path, out: str | Path, samples_before: int = 0, batch_size: 
         y = np.array([v for v in values if v is not None])
         x = samples[present]
         smooth = np.convolve(y, np.ones(SMOOTH) / SMOOTH, mode="valid") if len(y) > SMOOTH_FROM else y
-        ax.plot(x[len(x) - len(smooth):], smooth, label=term, lw=2 if term == "total" else 1)
+        smoothed = smoothed or len(smooth) < len(y)
+        ax.plot(x[len(x) - len(smooth):], smooth, label=term, lw=2 if term == "total" else 1,
+                marker="o" if len(y) < FEW else None, ms=3)
     for step, label in marks:
         x = samples[steps.index(step)] if step in steps else samples_before + step * batch_size * processes
         ax.axvline(x, color="0.3", ls="--", lw=1)
@@ -117,7 +148,7 @@ def plot(log: str | Path, out: str | Path, samples_before: int = 0, batch_size: 
                     fontsize=8, color="0.3")
     ax.set_xlabel("training samples seen" + (f" (this run started from weights that had seen {samples_before:,})"
                                              if samples_before else ""))
-    ax.set_ylabel(f"loss term (moving average of {SMOOTH} logs)")
+    ax.set_ylabel(f"loss term (moving average of {SMOOTH} logs)" if smoothed else "loss term")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

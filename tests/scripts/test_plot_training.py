@@ -82,3 +82,31 @@ def test_the_command_line_writes_the_png(tmp_path):
     subprocess.run([sys.executable, str(SCRIPT), str(log), str(out), "--processes", "2", "--mark", "6", "resumed",
                     "--title", "a run"], check=True, capture_output=True)
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_crop_a_resume_changed_is_named_as_each_crop(plot_training, tmp_path):
+    log = tmp_path / "metrics.csv"
+    _write_log(log, [1, 2])
+    changes = [{"step": 40, "crop": [32, 64], "lr": [0.001, 0.5]}, {"step": 44, "lr": [0.5, 0.1]},
+               {"step": 45, "crop": [64, 128]}]
+    (tmp_path / "config.json").write_text(json.dumps({"model": "defusion-tiny", "crop": 128, "batch_size": 2,
+                                                      "settings_changed": changes}))
+    title = plot_training.plot(log, tmp_path / "a.png").axes[0].get_title()
+    assert title == "CUD training loss (defusion train, defusion-tiny network, 32 -> 64 -> 128 px crops)"
+    assert plot_training.crops({"crop": 32, "settings_changed": [{"step": 3, "lr": [1, 2]}]}) == [32]
+
+
+def test_one_logged_step_is_a_visible_point_and_a_note(plot_training, tmp_path, capsys):
+    log = tmp_path / "metrics.csv"
+    _write_log(log, [7])
+    fig = plot_training.plot(log, tmp_path / "one.png")
+    line = next(line for line in fig.axes[0].get_lines() if line.get_label() == "total")
+    assert line.get_marker() == "o" and len(line.get_xdata()) == 1
+    err = capsys.readouterr().err
+    assert err == f"plot_training.py: note: only 1 logged step in {log} (step 7): the chart shows one point per term\n"
+    many = tmp_path / "many" / "metrics.csv"
+    many.parent.mkdir()
+    _write_log(many, list(range(1, 31)))
+    fig = plot_training.plot(many, tmp_path / "many.png")
+    assert all(line.get_marker() in (None, "None") for line in fig.axes[0].get_lines())
+    assert capsys.readouterr().err == ""

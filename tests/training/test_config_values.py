@@ -1,10 +1,11 @@
-"""Config files as people write them: numbers YAML reads as strings, typos inside sections."""
+"""Config files as people write them: numbers YAML 1.1 reads as strings, quoted numbers, keys given
+twice, typos inside sections."""
 
 from __future__ import annotations
 
 import pytest
 
-from defusion.training.config import TrainConfig
+from defusion.training.config import TrainConfig, read_options
 
 
 def _from_yaml(tmp_path, text: str) -> TrainConfig:
@@ -21,7 +22,8 @@ def test_exponent_numbers_that_yaml_reads_as_strings_are_numbers(tmp_path):
     assert cfg.cud.degrade_prob == 0.5 and cfg.cud.keep_prob == (0.1, 0.99) and cfg.cud.coarse_cells == (13, 14)
     assert cfg.mfm.mask_ratio == 0.75 and cfg.mfm.patch == 8
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg  # survives the checkpoint's JSON
-    assert TrainConfig().updated({"lr": "2e-4"}).lr == 2e-4  # as `--config` on top of a resumed run's config
+    (tmp_path / "more.yaml").write_text("lr: 2e-4\n")  # as `--config` on top of a resumed run's config
+    assert TrainConfig().updated(read_options(tmp_path / "more.yaml")).lr == 2e-4
 
 
 @pytest.mark.parametrize("text, message", [
@@ -97,3 +99,48 @@ def test_the_cli_refuses_them_in_one_line_before_building_anything(tmp_path, cap
     assert main(["train", "--data", str(tmp_path / "images"), "--out", str(out), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("defusion: error: training option") and err.count("\n") == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ('lr: "0.01"', "training option lr must be a float, got the string '0.01' (quoted in the YAML? write the "
+                   "number without quotes)"),
+    ("epochs: '5'", "training option epochs must be an int, got the string '5' (quoted in the YAML?"),
+    ('lr: "1e-3"', "lr must be a float, got the string '1e-3' (quoted"),
+    ('cud: {degrade_prob: "0.5"}', "cud.degrade_prob must be a float, got the string '0.5' (quoted"),
+    ('crop_scale: ["0.1", 0.5]', "crop_scale must be numbers, got the string '0.1' among them (quoted"),
+    ("amp: 0", "amp must be a bool, got 0"),
+])
+def test_quoted_numbers_are_refused_as_a_number_for_a_bool_is(tmp_path, text, message):
+    with pytest.raises(ValueError) as caught:
+        _from_yaml(tmp_path, text + "\n")
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_plain_numbers_of_every_spelling_still_load(tmp_path):
+    cfg = _from_yaml(tmp_path, "lr: 5e-4\nepochs: 5\ngrey_prob: .5e-1\nmax_seconds: +1E3\nmodel: e5\n")
+    assert (cfg.lr, cfg.epochs, cfg.grey_prob, cfg.max_seconds) == (5e-4, 5, 0.05, 1000.0)
+    assert cfg.model == "e5"  # no digits before the exponent: not a number
+
+
+@pytest.mark.parametrize("text, message", [
+    ("lr: 1e-3\ncrop: 64\nlr: 5e-4\n", ": lr is given twice, on lines 1 and 3: keep one"),
+    ("cud:\n  degrade_prob: 0.5\n  degrade_prob: 0.2\n", ": degrade_prob is given twice, on lines 2 and 3: keep one"),
+    ("mfm: {patch: 8, patch: 16}\n", ": patch is given twice on line 1: keep one"),
+])
+def test_a_key_given_twice_is_refused_naming_it_and_its_lines(tmp_path, text, message):
+    with pytest.raises(ValueError) as caught:
+        _from_yaml(tmp_path, text)
+    assert str(caught.value) == f"{tmp_path / 'c.yaml'}{message}"
+
+
+def test_the_cli_says_a_key_given_twice_in_one_line(tmp_path, capsys):
+    from defusion.cli.main import main
+
+    (tmp_path / "c.yaml").write_text("lr: 1e-3\nlr: 5e-4\n")
+    (tmp_path / "images").mkdir()
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "images"), "--out", str(out), "--config",
+                 str(tmp_path / "c.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"defusion: error: {tmp_path / 'c.yaml'}: lr is given twice, on lines 1 and 2: keep one\n"
+    assert not out.exists()

@@ -6,7 +6,7 @@ import json
 import os
 import re
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -41,6 +41,10 @@ class TrainState:
     #: The --init weights file's digest (:func:`~defusion.model.weights.weights_digest`): which
     #: weights the run started from, whatever the file's name (None: random, or not recorded).
     init_digest: str | None = None
+    #: The settings a resume changed, one entry per such resume: ``{"step": N, "lr": [old, new], ...}``
+    #: (:func:`defusion.training.trainer.changed_settings`), so that the run's record keeps what
+    #: its steps before N were trained with.
+    settings_changed: list[dict] = field(default_factory=list)
 
 
 #: Where older checkpoints kept ``skipped_samples`` (a count of samples, despite the name).
@@ -77,6 +81,8 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
     }
     meta.update({name: str(getattr(state, name)) for name in _OPTIONAL_INTS if getattr(state, name) is not None})
     meta.update({name: getattr(state, name) for name in _OPTIONAL_STRS if getattr(state, name) is not None})
+    if state.settings_changed:
+        meta["settings_changed"] = json.dumps(state.settings_changed)
     tmp = path.with_name(path.name + ".tmp")
     try:
         save_file(tensors, str(tmp), metadata=meta)
@@ -173,6 +179,7 @@ def _state(meta: dict[str, str]) -> TrainState:
     return TrainState(step=int(meta["step"]), skipped_samples=int(skipped),
                       elapsed_s=float(meta.get("elapsed_s", 0.0)),
                       last_loss=float(meta["last_loss"]) if meta.get("last_loss") else None,
+                      settings_changed=json.loads(meta.get("settings_changed") or "[]"),
                       **{name: meta.get(name) for name in _OPTIONAL_STRS},
                       **{name: int(meta[name]) for name in _OPTIONAL_INTS if meta.get(name)})
 

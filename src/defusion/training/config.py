@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -22,37 +23,44 @@ _ACCEPTED = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,
 
 
 def _as_number(kind: str, value):
-    """``value`` as an option of type ``kind`` ("int", "float") reads it, else unchanged.
+    """``value`` as an option of type ``kind`` reads it: a whole float as an "int" (``5e4`` reads
+    as a float), anything else unchanged. Numbers come as numbers: the config loader reads
+    ``1e-3`` as one, so a numeric string was quoted, and is refused (:func:`_quoted_number`)."""
+    if kind == "int" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
-    YAML (1.1, PyYAML's) reads ``1e-3`` or ``5e4``, with no dot, as a string: a numeric string
-    is taken as a float, and as an int when it holds a whole number, like a whole float."""
-    if kind not in ("int", "float") or isinstance(value, bool):
-        return value
-    number = value
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return value
-        if not math.isfinite(number):  # "nan", "inf": not what a number in a config means
-            return value
-    if kind == "int" and isinstance(number, float):
-        return int(number) if number.is_integer() else value
-    return number
+
+def _quoted_number(value) -> bool:
+    """Whether ``value`` is a string holding a finite number (``"0.01"``, ``"5"``): a quoted number."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False
 
 
 def _checked(name: str, annotation, value):
-    """``value`` as option ``name`` (annotated ``annotation``) takes it: numbers from numeric
-    strings, tuples from lists; a ValueError naming the option if it is of the wrong type."""
+    """``value`` as option ``name`` (annotated ``annotation``) takes it: ints from whole floats,
+    tuples from lists; a ValueError naming the option if it is of the wrong type (a quoted number
+    too: ``lr: "0.01"`` is as wrong as ``amp: 0``, and says it was quoted)."""
     kind, _, rest = (annotation if isinstance(annotation, str) else annotation.__name__).partition("|")
     kind = kind.strip()
     if value is None and "None" in rest:
         return value
     if kind.startswith("tuple[") and isinstance(value, (list, tuple)):  # e.g. tuple[float, float]
         item = kind[len("tuple["):].split(",")[0].strip()
+        for v in value:
+            if item in ("int", "float") and _quoted_number(v):
+                raise ValueError(f"training option {name} must be numbers, got the string {v!r} among them "
+                                 "(quoted in the YAML? write the numbers without quotes)")
         return tuple(_as_number(item, v) for v in value)
     value = _as_number(kind, value)
     accepted = _ACCEPTED.get(kind)
+    if kind in ("int", "float") and _quoted_number(value):
+        raise ValueError(f"training option {name} must be {'an' if kind == 'int' else 'a'} {kind}, got the "
+                         f"string {value!r} (quoted in the YAML? write the number without quotes)")
     if accepted and (not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted)):
         kind = "mapping" if dict in accepted else kind
         raise ValueError(f"training option {name} must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}, got {value!r}")
@@ -246,10 +254,47 @@ class TrainConfig:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with two changes for config files: ``1e-3`` and ``5e4`` (a number
+    YAML 1.1 wants written ``1.0e-3``) read as numbers, as YAML 1.2 and people read them, so that
+    a string where a number belongs can only have been quoted; and a key given twice in a mapping
+    is refused (:class:`DuplicateKeyError`) instead of the last one silently winning."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            lines: dict = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                if key in lines:
+                    raise DuplicateKeyError(key, lines[key], line)
+                lines[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
+class DuplicateKeyError(ValueError):
+    """A config file gives a key twice in one mapping (PyYAML would keep the last silently)."""
+
+    def __init__(self, key, first: int, second: int) -> None:
+        where = f"twice on line {first}" if first == second else f"twice, on lines {first} and {second}"
+        super().__init__(f"{key} is given {where}: keep one")
+
+
 def read_options(path: str | Path) -> dict:
-    """The option: value mapping of a YAML config file (ValueError if it is not one)."""
+    """The option: value mapping of a YAML config file (ValueError if it is not one, or gives a
+    key twice)."""
     try:
-        values = yaml.safe_load(Path(path).read_text()) or {}
+        values = yaml.load(Path(path).read_text(), Loader=_ConfigLoader) or {}
+    except DuplicateKeyError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(values, dict):

@@ -57,6 +57,10 @@ _MOVES_SCHEDULE = "would move its epochs and learning-rate schedule"
 _LOADER_FAILURES = ("DataLoader worker", "DataLoader timed out")
 #: The files of TensorBoard's logs, which a new run replaces in ``OUT/tb``.
 TB_EVENTS = "events.out.tfevents.*"
+#: Options that say how long or how an invocation runs, not what its steps train: a resume changes
+#: them without a note or a record (a larger --max-steps or --epochs is how a run goes on).
+_RUN_CONTROLS = frozenset({"epochs", "max_steps", "max_seconds", "workers", "checkpoint_every", "preview_every",
+                           "log_every", "compile", "channels_last"})
 
 
 @dataclass(frozen=True)
@@ -280,6 +284,39 @@ def _check_resume(out: Path, data: str | Path, cfg: TrainConfig, saved_cfg: dict
                          "new run)")
 
 
+def changed_settings(saved_cfg: dict, cfg: TrainConfig) -> dict[str, list]:
+    """The settings that resuming with ``cfg`` changes from ``saved_cfg`` (the checkpoint's), as
+    ``{name: [old, new]}`` (``cud.degrade_prob`` for one in a section). Run controls
+    (``_RUN_CONTROLS``) are left out, and so is an option the checkpoint predates."""
+    new = json.loads(json.dumps(cfg.to_dict()))  # as the checkpoint holds it: tuples as lists
+    changed: dict[str, list] = {}
+    for name, value in new.items():
+        if name in _RUN_CONTROLS or name not in saved_cfg:
+            continue
+        old = saved_cfg[name]
+        if isinstance(value, dict) and isinstance(old, dict):
+            changed.update({f"{name}.{k}": [old[k], v] for k, v in value.items() if k in old and old[k] != v})
+        elif old != value:
+            changed[name] = [old, value]
+    return changed
+
+
+def _setting(value) -> str:
+    """An option's value as a note shows it (``0.001``, ``[0.08, 1.0]``, ``true``, ``unset``)."""
+    if value is None:
+        return "unset"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return json.dumps(value) if isinstance(value, (bool, list, dict)) else str(value)
+
+
+def _changes_note(step: int, changed: dict[str, list]) -> str:
+    """The note of a resume that changes settings: each one old -> new, and where that is kept."""
+    settings = ", ".join(f"{name} {_setting(old)} -> {_setting(new)}" for name, (old, new) in changed.items())
+    return (f"defusion: note: resuming at step {step} with {settings} (config.json and the weights record it "
+            "under settings_changed)")
+
+
 def _too_few_samples(samples: int, per_process: int, batch_size: int, world_size: int) -> str:
     """Why an epoch of ``samples`` has no step: each process gets ``per_process`` of them, fewer than
     one batch.
@@ -458,9 +495,9 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     dataset = NaturalImages(data, crop=cfg.crop, seed=cfg.seed, length=cfg.epoch_samples,
                             grey_prob=cfg.grey_prob, crop_scale=cfg.crop_scale)
     dataset.quiet = not ctx.is_main  # rank 0 names what every process finds (_read_report), once
+    saved_cfg = checkpoint_config(ckpt_path) if resume else {}
     if resume:  # every rank refuses the same way, before any waits for the others
-        _check_resume(out, data, cfg, checkpoint_config(ckpt_path), checkpoint_state(ckpt_path), ctx.world_size,
-                      len(dataset.files))
+        _check_resume(out, data, cfg, saved_cfg, checkpoint_state(ckpt_path), ctx.world_size, len(dataset.files))
     sampler = DistributedSampler(dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
                                  seed=cfg.seed, drop_last=True)
     steps_per_epoch = len(sampler) // cfg.batch_size
@@ -504,6 +541,11 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
             state.samples_seen = state.step * cfg.batch_size * ctx.world_size
         if state.init is None:  # nor recorded there: the weights an earlier invocation wrote may say
             state.init = _weights_init(out / WEIGHTS_NAME)
+        changed = changed_settings(saved_cfg, cfg)
+        if changed:  # the steps before this one were trained with the old values: keep that on record
+            state.settings_changed.append({"step": state.step, **changed})
+            if ctx.is_main:
+                print(_changes_note(state.step, changed), file=sys.stderr)
     state.world_size, state.images = ctx.world_size, len(dataset.files)
     start_step = state.step
     guard = _StepGuard(optimizer)
@@ -518,7 +560,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     writer, log_file, log = None, None, None
     if ctx.is_main:
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+        (out / "config.json").write_text(json.dumps(_run_record(cfg, state), indent=2))
         if not resume and (out / "tb").is_dir():  # a run killed before its first log: nothing to keep
             _clear_tb(out / "tb")
         resume_step = state.step if resume else None
@@ -688,9 +730,19 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     return _write_weights(model, out, cfg, state, autocast)
 
 
+def _run_record(cfg: TrainConfig, state: TrainState) -> dict:
+    """What config.json says of a run: this invocation's config, and the settings earlier resumes
+    changed (``settings_changed``, only if any: the steps before each were trained without it)."""
+    record = cfg.to_dict()
+    if state.settings_changed:
+        record["settings_changed"] = state.settings_changed
+    return record
+
+
 def _write_weights(model, out: Path, cfg: TrainConfig, state: TrainState, autocast) -> Path:
     """The run's inference weights, with what they are in their metadata: steps, samples seen over
-    all the run's invocations, where the run started (``init``), the training config."""
+    all the run's invocations, where the run started (``init``), the training config (the last
+    invocation's) and the settings resumes changed at which step (``settings_changed``)."""
     weights = out / WEIGHTS_NAME
     if not _finite_parameters(model):
         raise DivergedError(f"the weights at step {state.step} are not finite: training diverged; not written")
@@ -706,6 +758,8 @@ def _write_weights(model, out: Path, cfg: TrainConfig, state: TrainState, autoca
         "precision": "bf16 autocast" if autocast is not nullcontext else "fp32",
         "train_config": json.dumps(cfg.to_dict()),
     }
+    if state.settings_changed:  # train_config is the last invocation's: what the steps before used
+        metadata["settings_changed"] = json.dumps(state.settings_changed, separators=(",", ":"))
     metadata.update({name: getattr(state, name) for name in ("init", "init_digest") if getattr(state, name)})
     save_weights(model, weights, metadata=metadata)
     return weights
