@@ -45,8 +45,9 @@ EXTRA_TERMS = ("fused_gradient", "fused_ssim", "mfm")
 #: Logs averaged per point of a curve, once it has more than ``SMOOTH_FROM`` points.
 SMOOTH = 5
 SMOOTH_FROM = 10
-#: Logged steps under which each is marked on its curve (a line alone hides a lone point).
-FEW = 20
+#: Logged steps under which each is marked on its curve (a line alone hides a lone point): those a curve
+#: draws unsmoothed, where each point is a logged step.
+FEW = SMOOTH_FROM + 1
 #: The run's config beside its log.
 CONFIG_NAME = "config.json"
 

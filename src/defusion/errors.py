@@ -1,5 +1,6 @@
 """The base of the library's own errors, without dependencies (the standard library only): the
-light error modules derive from it, and ``import defusion`` exports it."""
+light error modules derive from it, and ``import defusion`` exports it. Also the wording errors share
+(:func:`channels_first_hint`)."""
 
 from __future__ import annotations
 
@@ -25,4 +26,24 @@ class DefusionError(Exception):
     """
 
 
-__all__ = ["DefusionError"]
+def channels_first_hint(shape: tuple[int, ...], channels: tuple[int, ...]) -> str:
+    """The clause an error about an image's shape ends with where ``shape`` looks channels-first
+    (``CxHxW``, or a batch of one, ``1xCxHxW``, with C in ``channels`` and the last axis no channel
+    count), saying how to pass it channels-last; ``""`` otherwise. One wording for every function that
+    takes pixel arrays; none transposes by guess.
+
+    Example:
+        >>> channels_first_hint((3, 240, 320), (1, 3))
+        ', which looks channels-first (CxHxW): pass np.moveaxis(x, 0, -1), or x.permute(1, 2, 0) for a tensor'
+        >>> channels_first_hint((240, 320, 5), (1, 3))
+        ''
+    """
+    if len(shape) == 3 and shape[0] in channels and shape[2] not in channels:
+        return ", which looks channels-first (CxHxW): pass np.moveaxis(x, 0, -1), or x.permute(1, 2, 0) for a tensor"
+    if len(shape) == 4 and shape[0] == 1 and shape[1] in channels and shape[3] not in channels:
+        return (", which looks like a batch of one channels-first image (1xCxHxW): pass np.moveaxis(x[0], 0, -1), "
+                "or x[0].permute(1, 2, 0) for a tensor")
+    return ""
+
+
+__all__ = ["DefusionError", "channels_first_hint"]

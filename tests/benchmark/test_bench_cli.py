@@ -352,3 +352,18 @@ def test_resume_drops_scores_of_published_files_that_are_gone_and_a_rerun_says_i
     assert _bench(da, db, out, "average") == 0
     assert "holds an earlier run's results; starting afresh: they are replaced when this run saves" in \
         capsys.readouterr().err
+
+
+def test_the_quick_test_networks_weights_get_a_note_when_defusion_is_scored(tmp_path, rng, capsys):
+    """Scores of the quick-test network (a `--model defusion-tiny` run) would mislead most in a table."""
+    from defusion.model.registry import create_model
+    from defusion.model.weights import save_weights
+
+    da, db = _pairs(tmp_path, rng, ("p1",))
+    quick = tmp_path / "runs" / "try" / "weights.safetensors"
+    quick.parent.mkdir(parents=True)
+    save_weights(create_model("defusion-tiny"), quick, metadata={"model": "defusion-tiny", "samples_seen": "40"})
+    assert _bench(da, db, tmp_path / "o1", "defusion", quick) == 0
+    assert "are the quick-test network's (defusion-tiny, 40 samples seen)" in capsys.readouterr().err
+    assert _bench(da, db, tmp_path / "o2", "average", quick) == 0  # DeFusion not scored: nothing to say
+    assert "quick-test" not in capsys.readouterr().err

@@ -46,3 +46,10 @@ def test_a_shape_with_other_channels_names_the_ones_taken(fuser, rng):
     with pytest.raises(FusionInputError, match=r"image 1 must be HxW or HxWxC with C in 1, 2, 3, 4 .*got shape "
                                                r"\(16, 16, 5\)"):
         fuser.fuse(np.zeros((16, 16, 5), np.uint8), smooth_image(rng, 16, 16))
+
+
+def test_a_channels_first_image_is_told_how_to_pass_it(fuser, rng):
+    """A tensor's usual layout (CxHxW) is refused, saying how to put the channels last (never guessed)."""
+    with pytest.raises(FusionInputError, match=r"got shape \(3, 16, 24\), which looks channels-first \(CxHxW\): "
+                                               r"pass np.moveaxis\(x, 0, -1\)"):
+        fuser.fuse(np.zeros((3, 16, 24), np.uint8), smooth_image(rng, 16, 24))

@@ -18,6 +18,7 @@ def test_from_pretrained_unknown_option_names_the_function_and_a_close_match():
     assert "FuseOptions fields: tile, overlap," in message and "palette_range" in message
     assert "__init__" not in message
     assert isinstance(caught.value, DefusionError) and isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, TypeError)  # as Python's own refusal of the keyword was: `except TypeError` still works
 
 
 def test_from_pretrained_unknown_option_with_options_given():

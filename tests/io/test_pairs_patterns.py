@@ -23,8 +23,10 @@ def test_a_pattern_keys_the_files_it_matches_by_the_pair_in_them(tmp_path):
 
 def test_a_pattern_that_can_name_no_image_is_refused(tmp_path):
     check_stem_pattern(tmp_path / "{stem}_mine.PNG")  # any case of a read extension
-    with pytest.raises(PairsError, match="end it with an image file's extension"):
-        check_stem_pattern(tmp_path / "{stem}_mine.txt")
+    with pytest.raises(PairsError, match=r"end it with an image file's extension, e.g. \{stem\}_mine.png "):
+        check_stem_pattern(tmp_path / "{stem}_mine.txt")  # the wrong extension replaced, not kept (.txt.png)
+    with pytest.raises(PairsError, match=r"e.g. \{stem\}_mine.png "):
+        check_stem_pattern(tmp_path / "{stem}_mine")
     with pytest.raises(PairsError, match=r"put \{stem\} once, in the file's name"):
         check_stem_pattern(tmp_path / "{stem}" / "mine.png")
     with pytest.raises(FileNotFoundError, match="folder not found"):

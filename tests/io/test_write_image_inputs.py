@@ -58,10 +58,23 @@ def test_other_types_are_a_library_type_error_saying_what_to_pass(tmp_path, dtyp
 
 
 def test_channels_first_is_refused_with_a_hint(tmp_path):
-    with pytest.raises(ImageWriteError, match=r"got shape \(3, 20, 30\): channels first\? "
-                       r"np.moveaxis\(image, 0, -1\)") as caught:
+    with pytest.raises(ImageWriteError, match=r"got shape \(3, 20, 30\), which looks channels-first \(CxHxW\): "
+                       r"pass np.moveaxis\(x, 0, -1\)") as caught:
         write_image(tmp_path / "x.png", np.zeros((3, 20, 30), np.uint8))
     assert isinstance(caught.value, ValueError)
+    with pytest.raises(ImageWriteError, match=r"batch of one channels-first image"):
+        write_image(tmp_path / "x.png", np.zeros((1, 3, 20, 30), np.uint8))
+
+
+def test_float_overshoot_of_float_arithmetic_is_clipped_and_a_real_excess_named(tmp_path):
+    """Floats a hair above 1 (1 + 1e-7 from arithmetic) are written as 1, as fusion takes them; a real
+    excess is refused with digits that show it (":g" once printed "span 1 to 1")."""
+    from defusion.io.images import read_image
+
+    write_image(tmp_path / "x.png", np.full((4, 4), 1 + 1e-7))
+    assert (read_image(tmp_path / "x.png") == 255).all()
+    with pytest.raises(ImageWriteError, match=r"span 0 to 1.01 "):
+        write_image(tmp_path / "y.png", np.array([[0.0, 1.01]]))
 
 
 @pytest.mark.parametrize("shape", [(4, 4, 2), (4, 4, 5), (2, 4, 4, 3), (8,)])

@@ -52,6 +52,18 @@ def test_values_between_levels_stay_where_they_are():
     assert np.array_equal(U.as_image(fine), fine * 255)  # float64: as before
 
 
+def test_a_float16_image_with_values_between_levels_is_left_as_it_is(real):
+    """Only a copy of an 8-bit image is snapped: a float16 blend keeps every value, and scores as its
+    float64 self to float16's precision (snapping value by value once moved Qabf and MI away from it)."""
+    between = ((np.arange(240.0).reshape(16, 15) + 0.2) / 255).astype(np.float16)  # none clipped at 1
+    assert np.array_equal(U.as_image(between), between.astype(np.float64) * 255)
+    blend = (0.6 * real[1].astype(np.float64) + 0.4 * real[2]) / 255
+    half = blend.astype(np.float16)
+    assert np.array_equal(U.as_image(half), half.astype(np.float64) * 255)
+    exact, low = compute_metrics(blend, *real[1:], "Qabf,MI"), compute_metrics(half, *real[1:], "Qabf,MI")
+    assert abs(low["Qabf"] - exact["Qabf"]) < 5e-4 and abs(low["MI"] - exact["MI"]) < 2e-3
+
+
 # ---------------------------------------------------------------------------------- torch tensors
 
 
@@ -90,10 +102,10 @@ def test_importing_the_metrics_does_not_import_torch():
 
 
 @pytest.mark.parametrize("shape, hint", [
-    ((3, 24, 32), r"\(3, 24, 32\), which looks channels-first \(CxHxW\); pass x.permute\(1, 2, 0\)"),
-    ((1, 24, 32), r"\(1, 24, 32\), which looks channels-first \(CxHxW\); pass x.permute\(1, 2, 0\)"),
-    ((1, 3, 24, 32), r"batch of one channels-first image \(1xCxHxW\); pass x\[0\].permute\(1, 2, 0\)"),
-    ((1, 1, 24, 32), r"batch of one channels-first image \(1xCxHxW\); pass x\[0\].permute\(1, 2, 0\)"),
+    ((3, 24, 32), r"\(3, 24, 32\), which looks channels-first \(CxHxW\): pass np.moveaxis\(x, 0, -1\), or x.permute\(1, 2, 0\)"),
+    ((1, 24, 32), r"\(1, 24, 32\), which looks channels-first \(CxHxW\): pass np.moveaxis\(x, 0, -1\), or x.permute\(1, 2, 0\)"),
+    ((1, 3, 24, 32), r"batch of one channels-first image \(1xCxHxW\): pass np.moveaxis\(x\[0\], 0, -1\), or x\[0\].permute\(1, 2, 0\)"),
+    ((1, 1, 24, 32), r"batch of one channels-first image \(1xCxHxW\): pass np.moveaxis\(x\[0\], 0, -1\), or x\[0\].permute\(1, 2, 0\)"),
 ])
 def test_a_channels_first_image_is_refused_saying_how_to_pass_it(shape, hint):
     image = np.zeros(shape, np.uint8)

@@ -24,6 +24,14 @@ def test_exponent_numbers_that_yaml_reads_as_strings_are_numbers(tmp_path):
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg  # survives the checkpoint's JSON
     (tmp_path / "more.yaml").write_text("lr: 2e-4\n")  # as `--config` on top of a resumed run's config
     assert TrainConfig().updated(read_options(tmp_path / "more.yaml")).lr == 2e-4
+    assert TrainConfig().updated({"lr": "2e-4"}).lr == 2e-4  # from Python or JSON a numeric string is a number
+
+
+def test_only_quotes_in_a_config_file_make_a_numeric_string_wrong():
+    """The refusal of a quoted number is for config files, where the loader reads every unquoted number
+    as one; a string from Python (or an old record) is taken as before."""
+    cfg = TrainConfig.from_dict({"lr": "0.01", "epochs": "5", "crop_scale": ["0.1", 0.5]})
+    assert (cfg.lr, cfg.epochs, cfg.crop_scale) == (0.01, 5, (0.1, 0.5))
 
 
 @pytest.mark.parametrize("text, message", [

@@ -40,6 +40,8 @@ def test_a_resume_with_another_lr_and_crop_notes_and_records_them(images, tmp_pa
     assert _train(images, out, "--resume", "--crop", "32", "--max-steps", "5") == 0
     assert "resuming at step 4 with crop 40 -> 32 (" in capsys.readouterr().err
     assert json.loads((out / "config.json").read_text())["settings_changed"] == [*record, {"step": 4, "crop": [40, 32]}]
+    # The record can still be given back as a config (its history is the run's, not an option).
+    assert TrainConfig.from_yaml(out / "config.json").crop == 32
 
 
 def test_a_run_whose_settings_never_changed_records_no_history(images, tmp_path, capsys):
@@ -59,3 +61,5 @@ def test_changed_settings_name_section_options_and_skip_run_controls():
                                             "cud.degrade_prob": [0.0, 0.5]}
     del saved["crop_scale"]  # a checkpoint from before an option existed: no change to report
     assert changed_settings(saved, cfg) == {"cud.degrade_prob": [0.0, 0.5]}
+    # reinit acts only when a run starts (a resume keeps the checkpoint's parts): no change to report
+    assert changed_settings(saved, cfg.updated({"reinit": ["unique_decoder"]})) == {"cud.degrade_prob": [0.0, 0.5]}

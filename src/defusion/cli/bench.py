@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from defusion.cli.errors import UserError, close_progress_bars
-from defusion.cli.options import positive_int
+from defusion.cli.options import note_quick_test_weights, positive_int
 from defusion.io.notes import listed, note, plural
 from defusion.model.errors import WeightsError
 
@@ -520,6 +520,8 @@ def run(args: argparse.Namespace) -> int:
     clash = sorted(name for name in fused_dirs if name in names)
     if clash:
         raise UserError(f"--fused {clash[0]}: the name of a built-in method; give the folder another name")
+    if any(name in DEFUSION_VARIANTS for name in names):
+        note_quick_test_weights(args.weights)  # scores of the quick-test network would mislead most here
     methods = builtin_methods(names, args.weights, args.device, args.runtime, task=args.task)  # fails here, once
     make_methods = partial(builtin_methods, names, args.weights, args.device, args.runtime, task=args.task)
     if not methods and not fused_dirs:

@@ -105,6 +105,7 @@ def check_model_paths(args: argparse.Namespace) -> None:
         if path is not None and path.is_dir():
             from defusion.model.weights import folder_refusal  # here: loads PyTorch
 
+            # a run's folder holds weights, not an export: its file is named for --weights either way
             raise UserError(f"{option} {path}: {folder_refusal(path, '--weights')}")
     onnx = getattr(args, "onnx", None)
     if onnx is not None and not is_onnx_export(onnx) and zipfile.is_zipfile(onnx):  # ONNX is protobuf, never a zip

@@ -25,4 +25,9 @@ class OptionsError(DefusionError, ValueError):
     or precision for Fuser.from_pretrained (a ValueError, as before this class existed)."""
 
 
-__all__ = ["FusionInputError", "FusionTypeError", "OptionsError", "SizeMismatchError"]
+class UnknownOptionError(OptionsError, TypeError):
+    """A keyword that names no option (``uniq_gain``): an OptionsError, and a TypeError as Python's
+    own refusal of an unknown keyword argument was before this class existed."""
+
+
+__all__ = ["FusionInputError", "FusionTypeError", "OptionsError", "SizeMismatchError", "UnknownOptionError"]

@@ -12,6 +12,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 import torch
 
+from defusion.errors import channels_first_hint
 from defusion.fusion import color
 from defusion.fusion.align import align_images
 from defusion.fusion.deghost import deghost, reference_index
@@ -584,7 +585,8 @@ def _as_image(image, name: str) -> np.ndarray:
     array = np.asarray(image)
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in _CHANNELS)):
         raise FusionInputError(f"{name} must be HxW or HxWxC with C in {', '.join(map(str, _CHANNELS))} (grey, "
-                               f"grey + alpha, RGB, RGBA); got shape {array.shape}")
+                               f"grey + alpha, RGB, RGBA); got shape {array.shape}"
+                               f"{channels_first_hint(array.shape, _CHANNELS)}")
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise FusionInputError(f"{name} has no pixels (shape {array.shape})")
     return array[..., 0] if array.ndim == 3 and array.shape[2] == _GREY_ALPHA else array

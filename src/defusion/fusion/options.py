@@ -10,7 +10,7 @@ from typing import Literal
 from defusion.fusion import color
 from defusion.fusion.align import Motion, check_motion
 from defusion.fusion.choices import MIN_TILE, smallest_tile
-from defusion.fusion.errors import OptionsError
+from defusion.fusion.errors import OptionsError, UnknownOptionError
 from defusion.fusion.rig import Rig
 from defusion.fusion.resample import check_scale
 from defusion.fusion.selection import PixelSource, check_pixel_source
@@ -373,13 +373,14 @@ def option_names() -> tuple[str, ...]:
 def check_option_names(names, caller: str, others: tuple[str, ...] = ()) -> None:
     """Refuse keyword arguments to ``caller`` that name no FuseOptions field (nor one of its own
     parameters, ``others``): an OptionsError naming ``caller``, each unknown name, its likely intended
-    one, and the fields, where Python's own would be a TypeError about ``FuseOptions.__init__``.
+    one, and the fields, where Python's own would be a TypeError about ``FuseOptions.__init__``
+    (UnknownOptionError is both an OptionsError and a TypeError).
 
     Example:
         >>> check_option_names(["uniq_gain"], "Fuser.from_pretrained")
         Traceback (most recent call last):
         ...
-        defusion.fusion.errors.OptionsError: Fuser.from_pretrained got an unknown option uniq_gain (did you mean unique_gain?); FuseOptions fields: tile, overlap, auto_tile_pixels, auto_tile_size, color, stack, order, scale, unique_gain, detail_gain, align, pixels, stretch, deghost, rig, palette, infrared, palette_range
+        defusion.fusion.errors.UnknownOptionError: Fuser.from_pretrained got an unknown option uniq_gain (did you mean unique_gain?); FuseOptions fields: tile, overlap, auto_tile_pixels, auto_tile_size, color, stack, order, scale, unique_gain, detail_gain, align, pixels, stretch, deghost, rig, palette, infrared, palette_range
     """
     known = option_names()
     unknown = [str(name) for name in names if name not in known]
@@ -389,7 +390,7 @@ def check_option_names(names, caller: str, others: tuple[str, ...] = ()) -> None
     message = f"{caller} got an unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}"
     if guesses:
         message += f" (did you mean {' or '.join(sorted(guesses))}?)"
-    raise OptionsError(f"{message}; FuseOptions fields: {', '.join(known)}")
+    raise UnknownOptionError(f"{message}; FuseOptions fields: {', '.join(known)}")
 
 
 def default_scale(pixels: PixelSource) -> int:

@@ -60,7 +60,9 @@ def check_stem_pattern(pattern: str | Path) -> None:
         raise PairsError(f"{pattern}: put {STEM_FIELD} once, in the file's name (e.g. results/{STEM_FIELD}_mine.png)")
     suffix = pattern.name.rsplit(STEM_FIELD, 1)[1]
     if Path(f"x{suffix}").suffix.lower() not in READ_SUFFIXES:
-        raise PairsError(f"{pattern}: end it with an image file's extension, e.g. {pattern.name}.png "
+        example = pattern.name[:len(pattern.name) - len(Path(pattern.name).suffix)] + ".png" \
+            if Path(pattern.name).suffix and not Path(pattern.name).suffix.endswith("}") else f"{pattern.name}.png"
+        raise PairsError(f"{pattern}: end it with an image file's extension, e.g. {example} "
                          f"(defusion reads {READ_FORMATS})")
     _folder(pattern.parent)
 

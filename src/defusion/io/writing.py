@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from defusion.errors import channels_first_hint
+from defusion.fusion.color import FLOAT_RANGE_TOLERANCE
 from defusion.io.errors import ImageWriteError, ImageWriteTypeError
 # What write_image can produce and JPEG qualities: defined there, for the CLI's fast --help.
 from defusion.io.formats import DEFAULT_JPEG_QUALITY, FULL_CHROMA_QUALITY, SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES
@@ -45,7 +47,7 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG
         >>> write_image("out.png", np.zeros((3, 20, 30), np.uint8))
         Traceback (most recent call last):
         ...
-        defusion.io.errors.ImageWriteError: write_image takes HxW or HxWxC pixels with C 1, 3 or 4 (grey, RGB, RGBA); got shape (3, 20, 30): channels first? np.moveaxis(image, 0, -1) puts them last
+        defusion.io.errors.ImageWriteError: write_image takes HxW or HxWxC pixels with C 1, 3 or 4 (grey, RGB, RGBA); got shape (3, 20, 30), which looks channels-first (CxHxW): pass np.moveaxis(x, 0, -1), or x.permute(1, 2, 0) for a tensor
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -100,27 +102,27 @@ def _checked_pixels(image) -> np.ndarray:
         image = _checked_floats(image)
     else:
         raise ImageWriteTypeError(f"write_image takes uint8 or uint16 pixels, or floats in [0, 1]; got {image.dtype}: "
-                                  "convert first (image.astype(np.uint8) for values 0-255, "
+                                  "convert first (image.astype(np.uint8) for values 0-255, image.astype(np.uint16) "
+                                  "for values 0-65535, "
                                   "image.astype(np.uint8) * 255 for a mask)")
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in _CHANNELS)):
-        hint = (": channels first? np.moveaxis(image, 0, -1) puts them last"
-                if image.ndim == 3 and image.shape[0] in _CHANNELS else "")
         raise ImageWriteError(f"write_image takes HxW or HxWxC pixels with C 1, 3 or 4 (grey, RGB, RGBA); got shape "
-                              f"{image.shape}{hint}")
+                              f"{image.shape}{channels_first_hint(image.shape, _CHANNELS)}")
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ImageWriteError(f"write_image got an image without pixels ({image.shape[1]} x {image.shape[0]})")
     return image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
 
 
 def _checked_floats(image: np.ndarray) -> np.ndarray:
-    """Float pixels as float32, refused unless finite and in [0, 1] (the range fusion gives them in)."""
+    """Float pixels as float32 in [0, 1], refused unless finite and in that range give or take
+    FLOAT_RANGE_TOLERANCE (float arithmetic's overshoot, clipped), as fusion takes float sources."""
     if image.size and not np.isfinite(image).all():
         raise ImageWriteError("write_image takes float pixels in [0, 1]; these hold NaN or infinite values")
     low, high = (float(image.min()), float(image.max())) if image.size else (0.0, 0.0)
-    if low < 0.0 or high > 1.0:
-        raise ImageWriteError(f"write_image takes float pixels in [0, 1]; these span {low:g} to {high:g} (divide "
-                              "0-255 values by 255, or np.clip(image, 0, 1))")
-    return image.astype(np.float32, copy=False)
+    if low < -FLOAT_RANGE_TOLERANCE or high > 1.0 + FLOAT_RANGE_TOLERANCE:
+        raise ImageWriteError(f"write_image takes float pixels in [0, 1]; these span {low:.6g} to {high:.6g} "
+                              "(divide 0-255 values by 255, or np.clip(image, 0, 1))")
+    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def _with_depth(image: np.ndarray, bits: int | None) -> np.ndarray:

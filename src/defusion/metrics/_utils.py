@@ -12,8 +12,9 @@ Conventions (see ``docs/metrics.md``):
   files. Float images whose values all lie in [0, 1] (what :class:`defusion.Fuser` returns for such
   sources; up to ``FLOAT_SLACK`` outside it, clipped) are brought to that scale (x * 255), each image
   on its own. So a 0..255 float image whose values all lie in [0, 1.5] is read as a [0, 1] one.
-  Scaled values within the input's float precision of a grey level are snapped to it
-  (:func:`snap_levels`), so a float16 or float32 copy of an 8-bit image scores as that image.
+  An image whose scaled values all lie within half its float type's precision of a grey level is
+  snapped to those levels (:func:`snap_levels`), so a float16 or float32 copy of an 8-bit image
+  scores as that image; any other image is left as it is.
   Float images on any other scale (0..65535, -128..127, -1..1, ...) raise ``ValueError``: no single
   reading of them is safe.
 * Metrics that compare the fused image with the sources are computed per colour channel of the
@@ -26,12 +27,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache, wraps
+import sys
 from typing import Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from defusion.errors import DefusionError
+from defusion.errors import DefusionError, channels_first_hint
 
 Float = NDArray[np.float64]
 
@@ -154,9 +156,10 @@ def source_labels(count: int) -> list[str]:
 
 
 def is_tensor(img: object) -> bool:
-    """Whether ``img`` is a torch tensor, told by its type's module so that torch is never imported
-    here (the metrics run without it)."""
-    return type(img).__module__.split(".")[0] == "torch" and hasattr(img, "detach")
+    """Whether ``img`` is a torch tensor (subclasses included: torchvision's tv_tensors), asked of torch
+    only where it is already imported, so that the metrics never import it (they run without it)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(img, torch.Tensor)
 
 
 def _tensor_array(img, name: str) -> tuple[NDArray, float]:
@@ -186,41 +189,43 @@ def _numpy(img: ArrayLike, name: str) -> tuple[NDArray, float]:
 def _shape_problem(shape: tuple[int, ...]) -> str:
     """Why an array of ``shape`` is no ``HxW`` or ``HxWx3`` image, saying how to pass a channels-first
     one (``CxHxW``, ``1xCxHxW``) rather than guessing its layout."""
-    line = f"expected an HxW or HxWx3 array, got shape {shape}"
-    if len(shape) == 3 and shape[0] in (1, 3) and shape[2] not in (1, 3):
-        return (f"{line}, which looks channels-first (CxHxW); pass x.permute(1, 2, 0) for a tensor or "
-                "np.moveaxis(x, 0, -1) for an array")
-    if len(shape) == 4 and shape[0] == 1 and shape[1] in (1, 3):
-        return (f"{line}, which looks like a batch of one channels-first image (1xCxHxW); pass "
-                "x[0].permute(1, 2, 0) for a tensor or np.moveaxis(x[0], 0, -1) for an array")
-    return line
+    return f"expected an HxW or HxWx3 array, got shape {shape}{channels_first_hint(shape, (1, 3))}"
+
+
+#: Slack on :func:`snap_levels`' half-ulp test: the float64 product x * 255 adds its own rounding.
+_SNAP_SLACK = 1e-9
 
 
 def snap_levels(levels: Float, eps: float) -> Float:
-    """``levels`` (a float image scaled to 0..255, float64) with each value that lies within
-    ``255 * eps`` of a whole grey level set to it, in place: the rounding error of a float16 or float32
-    copy of an 8-bit image (k / 255 stored to ``eps``) would otherwise floor a level low in the
-    histogram metrics and break Qabf's exact ``g_S == g_F`` test. Values further from a level (real
-    in-between values) stay as they are; ``eps`` is the input dtype's, so float64 is all but unchanged.
+    """``levels`` (a [0, 1] float image scaled to 0..255, in float64) set to whole grey levels, in
+    place, where it is a low-precision copy of an 8-bit image: every value lies within half a unit in
+    the last place of its input dtype (machine epsilon ``eps``) of a level, which is how k / 255 is
+    stored. Such a copy would otherwise floor levels a bin low in the histogram metrics (131 of 256
+    for float16) and break Qabf's exact ``g_S == g_F`` test. An image with any value further from a
+    level (real in-between values: a blend, a network's output) is left exactly as it is.
 
     Example:
         >>> k = np.arange(256.0)
         >>> x = (k / 255).astype(np.float16).astype(np.float64) * 255
         >>> int((np.floor(x) != k).sum()), int((snap_levels(x, 2.0**-10) != k).sum())
         (131, 0)
-        >>> snap_levels(np.array([3.5, 3.00001]), 2.0**-23).tolist()
-        [3.5, 3.0]
+        >>> y = ((k + 0.2) / 255).astype(np.float16).astype(np.float64) * 255  # between levels
+        >>> bool(np.array_equal(snap_levels(y.copy(), 2.0**-10), y))
+        True
     """
     whole = np.round(levels)
-    np.copyto(levels, whole, where=np.abs(levels - whole) <= 255 * eps)
+    values = np.maximum(np.abs(levels) / 255, np.finfo(np.float64).tiny)
+    half_ulp = 255 * eps * np.exp2(np.floor(np.log2(values))) / 2  # of the input dtype, at each value
+    if np.all(np.abs(levels - whole) <= half_ulp + _SNAP_SLACK):
+        np.copyto(levels, whole)
     return levels
 
 
 def as_image(img: ArrayLike, name: str = "image") -> NDArray:
     """Check one image and return it as an ``HxW`` or ``HxWx3`` array (dtype kept), except that
     ``uint16`` images come back as the uint8 image they round to (:func:`eight_bit_levels`) and
-    float images in [0, 1] as float64 on 0..255, values within their dtype's precision of a grey
-    level snapped to it (:func:`snap_levels`). A torch tensor is read as its numpy array (detached,
+    float images in [0, 1] as float64 on 0..255 (a low-precision copy of an 8-bit image snapped to
+    its levels: :func:`snap_levels`). A torch tensor is read as its numpy array (detached,
     on the CPU, bfloat16 as float32); a channels-first shape is refused, saying how to pass it.
 
     Floats must lie in [0, 1] (give or take ``FLOAT_SLACK``, clipped) or on 0..255 (give or take

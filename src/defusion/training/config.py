@@ -22,18 +22,39 @@ _ACCEPTED = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,
              "MFMConfig": (dict, MFMConfig)}
 
 
+#: What a run's config.json holds besides its options (the trainer's record): skipped when read back
+#: as a config (``--config runs/x/config.json``).
+RUN_RECORD_KEYS = ("settings_changed",)
+
+
 def _as_number(kind: str, value):
-    """``value`` as an option of type ``kind`` reads it: a whole float as an "int" (``5e4`` reads
-    as a float), anything else unchanged. Numbers come as numbers: the config loader reads
-    ``1e-3`` as one, so a numeric string was quoted, and is refused (:func:`_quoted_number`)."""
-    if kind == "int" and isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    """``value`` as an option of type ``kind`` ("int", "float") reads it, else unchanged: a numeric
+    string (from Python, or a JSON record) as a float, and as an int when it holds a whole number,
+    like a whole float. A number quoted in a config file is refused before this (:func:`_quoted_number`)."""
+    if kind not in ("int", "float") or isinstance(value, bool):
+        return value
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        if not math.isfinite(number):  # "nan", "inf": not what a number in a config means
+            return value
+    if kind == "int" and isinstance(number, float):
+        return int(number) if number.is_integer() else value
+    return number
+
+
+class _Quoted(str):
+    """A string a config file quoted (``"0.01"``): :class:`_ConfigLoader` marks them, so that a quoted
+    number is told apart from one given as a string from Python."""
 
 
 def _quoted_number(value) -> bool:
-    """Whether ``value`` is a string holding a finite number (``"0.01"``, ``"5"``): a quoted number."""
-    if not isinstance(value, str):
+    """Whether ``value`` is a number a config file quoted (``lr: "0.01"``): refused, since the loader
+    reads every unquoted number as one, so the quotes were a slip worth telling."""
+    if not isinstance(value, _Quoted):
         return False
     try:
         return math.isfinite(float(value))
@@ -42,9 +63,9 @@ def _quoted_number(value) -> bool:
 
 
 def _checked(name: str, annotation, value):
-    """``value`` as option ``name`` (annotated ``annotation``) takes it: ints from whole floats,
-    tuples from lists; a ValueError naming the option if it is of the wrong type (a quoted number
-    too: ``lr: "0.01"`` is as wrong as ``amp: 0``, and says it was quoted)."""
+    """``value`` as option ``name`` (annotated ``annotation``) takes it: numbers from numeric
+    strings, tuples from lists; a ValueError naming the option if it is of the wrong type (a number
+    a config file quoted too: ``lr: "0.01"`` is as wrong as ``amp: 0``, and says it was quoted)."""
     kind, _, rest = (annotation if isinstance(annotation, str) else annotation.__name__).partition("|")
     kind = kind.strip()
     if value is None and "None" in rest:
@@ -56,11 +77,13 @@ def _checked(name: str, annotation, value):
                 raise ValueError(f"training option {name} must be numbers, got the string {v!r} among them "
                                  "(quoted in the YAML? write the numbers without quotes)")
         return tuple(_as_number(item, v) for v in value)
-    value = _as_number(kind, value)
-    accepted = _ACCEPTED.get(kind)
     if kind in ("int", "float") and _quoted_number(value):
         raise ValueError(f"training option {name} must be {'an' if kind == 'int' else 'a'} {kind}, got the "
-                         f"string {value!r} (quoted in the YAML? write the number without quotes)")
+                         f"string {str(value)!r} (quoted in the YAML? write the number without quotes)")
+    value = _as_number(kind, value)
+    if isinstance(value, _Quoted):
+        value = str(value)  # its quotes told all they had to: a plain string from here on
+    accepted = _ACCEPTED.get(kind)
     if accepted and (not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted)):
         kind = "mapping" if dict in accepted else kind
         raise ValueError(f"training option {name} must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}, got {value!r}")
@@ -230,6 +253,7 @@ class TrainConfig:
         if not isinstance(values, dict):
             raise ValueError(f"a training config is a mapping of option: value, got {type(values).__name__}")
         types = {f.name: f.type for f in fields(cls)}
+        values = {k: v for k, v in values.items() if k not in RUN_RECORD_KEYS}  # a run's config.json given back
         unknown = set(values) - set(types)
         if unknown:
             raise _unknown_options(unknown, list(types))
@@ -258,7 +282,12 @@ class _ConfigLoader(yaml.SafeLoader):
     """PyYAML's safe loader with two changes for config files: ``1e-3`` and ``5e4`` (a number
     YAML 1.1 wants written ``1.0e-3``) read as numbers, as YAML 1.2 and people read them, so that
     a string where a number belongs can only have been quoted; and a key given twice in a mapping
-    is refused (:class:`DuplicateKeyError`) instead of the last one silently winning."""
+    is refused (:class:`_DuplicateKeyError`) instead of the last one silently winning. Quoted strings
+    come as :class:`_Quoted`, so that a quoted number is told (:func:`_quoted_number`)."""
+
+    def construct_yaml_str(self, node):
+        value = super().construct_yaml_str(node)
+        return _Quoted(value) if node.style in ("'", '"') else value
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -269,18 +298,19 @@ class _ConfigLoader(yaml.SafeLoader):
                 key = self.construct_object(key_node)
                 line = key_node.start_mark.line + 1
                 if key in lines:
-                    raise DuplicateKeyError(key, lines[key], line)
+                    raise _DuplicateKeyError(key, lines[key], line)
                 lines[key] = line
         return super().construct_mapping(node, deep=deep)
 
 
+_ConfigLoader.add_constructor("tag:yaml.org,2002:str", _ConfigLoader.construct_yaml_str)
 _ConfigLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
     list("-+0123456789."))
 
 
-class DuplicateKeyError(ValueError):
+class _DuplicateKeyError(ValueError):
     """A config file gives a key twice in one mapping (PyYAML would keep the last silently)."""
 
     def __init__(self, key, first: int, second: int) -> None:
@@ -293,7 +323,7 @@ def read_options(path: str | Path) -> dict:
     key twice)."""
     try:
         values = yaml.load(Path(path).read_text(), Loader=_ConfigLoader) or {}
-    except DuplicateKeyError as exc:
+    except _DuplicateKeyError as exc:
         raise ValueError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None

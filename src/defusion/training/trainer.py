@@ -60,7 +60,8 @@ TB_EVENTS = "events.out.tfevents.*"
 #: Options that say how long or how an invocation runs, not what its steps train: a resume changes
 #: them without a note or a record (a larger --max-steps or --epochs is how a run goes on).
 _RUN_CONTROLS = frozenset({"epochs", "max_steps", "max_seconds", "workers", "checkpoint_every", "preview_every",
-                           "log_every", "compile", "channels_last"})
+                           "log_every", "compile", "channels_last",
+                           "reinit"})  # reinit acts when a run starts: a resume keeps the checkpoint's parts
 
 
 @dataclass(frozen=True)
