@@ -225,3 +225,16 @@ def test_images_smaller_than_the_crop_are_counted_at_the_end(images, tmp_path, c
     err = capsys.readouterr().err
     assert err.count("small.png is 24x20, smaller than the 32x32 crop: its crops are up-sampled") == 1
     assert f"1 image under {images} (named above) is smaller than the 32x32 crop: trained on up-sampled" in err
+
+
+def test_without_tensorboard_a_run_says_so_and_logs_no_events(tmp_path, monkeypatch, capsys):
+    """tensorboard is the `train` extra: a run without it says where its losses are instead of failing."""
+    import sys
+
+    from defusion.training.trainer import _summary_writer
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # what an absent package imports as
+    assert _summary_writer(tmp_path / "tb", None) is None
+    assert capsys.readouterr().err == ("defusion: note: no TensorBoard logs (tensorboard is not installed: pip install "
+                                       "'defusion[train]'); metrics.csv holds the losses\n")
+    assert not (tmp_path / "tb").exists()

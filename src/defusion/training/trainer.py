@@ -169,7 +169,9 @@ def _summary_writer(path: Path, resume_step: int | None):
     killed before its next checkpoint) are purged, as the log's rows are."""
     try:
         from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is optional at run time
+    except ImportError:  # tensorboard is optional (the train extra): metrics.csv holds the same losses
+        print("defusion: note: no TensorBoard logs (tensorboard is not installed: pip install 'defusion[train]'); "
+              "metrics.csv holds the losses", file=sys.stderr)
         return None
     return SummaryWriter(str(path), purge_step=None if resume_step is None else resume_step + 1)
 
