@@ -1,7 +1,7 @@
 # DeFusion CPU server image: `defusion serve` on port 8000, or any `defusion` command.
 #
 #   docker build -t defusion .
-#   docker run --rm -p 8000:8000 defusion
+#   docker run --rm -p 127.0.0.1:8000:8000 defusion    # this machine only: the API has no authentication
 #   docker run --rm -v "$PWD:/data" --user "$(id -u):$(id -g)" defusion fuse a.png b.png -o fused.png
 #
 # Build args (docs/container.md):
@@ -14,7 +14,8 @@
 #   TORCH_FIND_LINKS  a folder or URL of wheels pip also looks in for torch (default none), e.g. a
 #                     local CPU wheel mounted at build time (`buildah bud --volume DIR:/wheels:ro`)
 #   EXTRAS            defusion extras to install (default serve,raw,heif: FastAPI, uvicorn, ONNX
-#                     Runtime; cameras' raw files and phones' HEIC, about 9 MB of wheels)
+#                     Runtime; cameras' raw files and phones' HEIC, about 9 MB of wheels: LibRaw and
+#                     libheif then parse uploads too). A public service: EXTRAS=serve
 
 ARG BASE_IMAGE=python:3.11-slim
 

@@ -466,6 +466,8 @@ def test_app_from_env_takes_the_fusion_settings_of_defusion_serve(monkeypatch, l
     from defusion.serving.api import settings_from_env
 
     settings = settings_from_env(environ)
+    assert served.pop("allowed_hosts") == ()  # bound to 127.0.0.1: loopback Host names only
+    assert settings.pop("allowed_hosts", None) is None  # under uvicorn the address is not known: no check unless named
     assert settings == served  # the same settings, parsed by the same rules
     assert settings["scale"] == 1 and settings["unique_gain"] == 1.5 and settings["rig"].size == (W, H)
     app = app_from_env(environ)

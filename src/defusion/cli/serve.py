@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import ipaddress
 import re
 import socket
 import sys
@@ -57,6 +58,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cors-origin", action="append", type=cors_origin, metavar="ORIGIN",
                    help="let pages of this origin (https://app.example.com, or * for any) call the API from a "
                         "browser (CORS); repeat for more (default: none)")
+    p.add_argument("--allowed-host", action="append", type=allowed_host, metavar="NAME",
+                   help="a host name (or address) the server answers to besides loopback ones (localhost, "
+                        "127.0.0.1, ::1), whatever the port; repeat for more. Bound to a loopback address, the "
+                        "server refuses other Host headers (400: a guard against DNS rebinding); bound to "
+                        "another address, it checks Host only where this is given (default: none)")
     add_tile_option(p)
     add_scale_option(p)
     add_task_option(p)
@@ -92,6 +98,35 @@ def cors_origin(text: str) -> str:
                                      "trailing slash, e.g. https://app.example.com, or *")
 
 
+def allowed_host(text: str) -> str:
+    """argparse type: a host name or IP address as a Host header names it, without port or scheme
+    (``api.example.com``, ``192.0.2.7``, ``::1``); lower case."""
+    name = text.strip("[]").lower().rstrip(".")
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        pass
+    if re.fullmatch(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*", name):
+        return name
+    raise argparse.ArgumentTypeError(f"{text!r} is not a host name: give the name alone, without scheme or "
+                                     "port, e.g. api.example.com")
+
+
+def allowed_hosts(host: str, names: list[str] | None) -> tuple[str, ...] | None:
+    """The Host names the server answers to besides loopback ones (create_app's ``allowed_hosts``):
+    bound to a loopback ``host``, only those ``names`` (--allowed-host), so a web page's name that
+    its author points at 127.0.0.1 (DNS rebinding) is refused; bound elsewhere, ``names`` if any
+    were given, else None (no check: the names a server on 0.0.0.0 is reached by are not known).
+
+    Example:
+        >>> allowed_hosts("127.0.0.1", None), allowed_hosts("0.0.0.0", None), allowed_hosts("0.0.0.0", ["a.example"])
+        ((), None, ('a.example',))
+    """
+    if is_loopback(host):
+        return tuple(names or ())
+    return tuple(names) if names else None
+
+
 def check_options(args: argparse.Namespace) -> None:
     """The rules across options (port, tile, image count, --onnx with --weights): shared with the server's
     DEFUSION_* environment settings (defusion.serving.env_settings.settings_from_env)."""
@@ -118,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
                         Limits(args.max_upload_bytes, args.max_pixels, args.max_images, args.max_queue,
                                args.upload_timeout),
                         onnx=args.onnx, threads=args.threads, runtime=args.runtime,
-                        cors_origins=tuple(args.cors_origin or ()), **options)
+                        cors_origins=tuple(args.cors_origin or ()),
+                        allowed_hosts=allowed_hosts(args.host, args.allowed_host), **options)
         if not is_loopback(args.host):
             print(f"defusion: warning: serving on {args.host}: the API has no authentication; "
                   "put it behind a proxy that has", file=sys.stderr)

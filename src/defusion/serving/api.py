@@ -13,7 +13,9 @@ Every error is JSON ``{"detail": "..."}`` (a string):
 
 ====  ===========================================================================
 400   unreadable, empty, truncated or corrupt image (whatever its decoder raises); malformed
-      multipart body (no boundary, or one that ends before its closing boundary)
+      multipart body (no boundary, or one that ends before its closing boundary); with
+      ``allowed_hosts`` (``defusion serve`` on a loopback address), a Host header that names
+      neither a loopback host nor an allowed one
 408   the upload stalled: no piece of the body for ``upload_timeout_s`` seconds (``--upload-timeout``);
       with ``Connection: close``, so the stalled client's socket is not kept alive
 413   a file over ``max_upload_bytes`` (Content-Length or bytes actually read), or
@@ -54,6 +56,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from defusion import __version__
@@ -64,8 +67,8 @@ from defusion.io.metadata import ImageMetadata, choose_metadata
 from defusion.io.notes import collecting
 from defusion.serving.decode import one_line
 from defusion.serving.env_settings import ENV_VARIABLES, EnvSettingError, settings_from_env
-from defusion.serving.errors import (CLIENT_CLOSED_REQUEST, SERVICE_UNAVAILABLE, ApiError, ClientGone, options_or_422,
-                                     refuse_repeated, refuse_unknown)
+from defusion.serving.errors import (CLIENT_CLOSED_REQUEST, SERVICE_UNAVAILABLE, ApiError, ClientGone, check_host,
+                                     host_name, options_or_422, refuse_repeated, refuse_unknown)
 from defusion.serving.info import describe
 from defusion.serving.limits import (DEFAULT_MAX_IMAGES, DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_BYTES,
                                      DEFAULT_SERVER_MAX_PIXELS, FIELDS, UPLOAD_IDLE_TIMEOUT_S, Limits)
@@ -89,10 +92,12 @@ CORS_MAX_AGE_S = 600
 
 
 def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Path | None = None,
-               cors_origins: Sequence[str] = ()) -> FastAPI:
+               cors_origins: Sequence[str] = (), allowed_hosts: Sequence[str] | None = None) -> FastAPI:
     """The API around a ready ``fuser``; ``weights`` (the file it was loaded from) feeds /v1/info.
     ``cors_origins``: the browser origins (``https://app.example.com``, or ``*``) whose pages may
-    call the API (CORS); none by default."""
+    call the API (CORS); none by default. ``allowed_hosts``: None (the default) answers every Host
+    header; a sequence (even empty) answers only loopback hosts and these names, any port, and
+    refuses others with a 400 (:class:`HostCheck`; ``defusion serve`` on a loopback address)."""
     limits = limits or Limits()
     runner = ModelRunner(fuser, limits.max_queue)
     app = FastAPI(title="DeFusion", version=__version__,
@@ -105,6 +110,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
 
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=list(CORS_METHODS),
                            allow_headers=["*"], expose_headers=list(CORS_EXPOSED_HEADERS), max_age=CORS_MAX_AGE_S)
+    if allowed_hosts is not None:  # added last, so outermost: a refused Host reaches nothing else
+        app.add_middleware(HostCheck, allowed=allowed_hosts)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -313,6 +320,28 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     return app
 
 
+class HostCheck:
+    """ASGI middleware: an HTTP request whose Host header names neither a loopback host nor one of
+    ``allowed`` is answered 400 (:func:`~defusion.serving.errors.check_host`). A server on
+    127.0.0.1 is otherwise open to any web page whose name its author points at 127.0.0.1 (DNS
+    rebinding): the visitor's browser sends that page's requests, with that name in Host."""
+
+    def __init__(self, app: Any, allowed: Sequence[str]) -> None:
+        self.app = app
+        self.allowed = frozenset(filter(None, (host_name(name) for name in allowed)))
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http":
+            host = Headers(scope=scope).get("host")
+            try:
+                check_host(host, self.allowed)
+            except ApiError as exc:
+                log.debug("%s %s: %d %s", scope.get("method"), scope.get("path"), exc.status, exc.detail)
+                await JSONResponse({"detail": exc.detail}, status_code=exc.status)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _client_address(request: Request) -> str:
     """``host:port`` of the request's client, as uvicorn's access log writes it ("-" if unknown)."""
     client = request.client
@@ -341,12 +370,13 @@ async def _still_connected(request: Request) -> Callable[[], bool]:
 
 def build_app(weights: str | Path | None = None, device: str = "auto", limits: Limits | None = None,
               onnx: str | Path | None = None, threads: int | None = None, runtime: str = "auto",
-              cors_origins: Sequence[str] = (), **fuse_options) -> FastAPI:
+              cors_origins: Sequence[str] = (), allowed_hosts: Sequence[str] | None = None,
+              **fuse_options) -> FastAPI:
     """Load a model (safetensors ``weights``, default the shipped ones, or an ``onnx`` file) and wrap it.
 
     ``threads`` bounds the CPU threads of one inference (PyTorch or onnxruntime); ``runtime``
     is ``auto`` (onnxruntime on a CPU, torch on a GPU), ``torch`` or ``onnxruntime`` (the weights
-    exported once and cached); ``cors_origins``: see :func:`create_app`.
+    exported once and cached); ``cors_origins``, ``allowed_hosts``: see :func:`create_app`.
     """
     from defusion.model.weights import shipped_weights_path
 
@@ -354,7 +384,7 @@ def build_app(weights: str | Path | None = None, device: str = "auto", limits: L
     fuser = Fuser.from_pretrained(model, device=device, runtime=runtime, threads=threads,
                                   onnx=True if onnx is not None else None, **fuse_options)
     return create_app(fuser, limits, weights=model if model is not None else shipped_weights_path(),
-                      cors_origins=cors_origins)
+                      cors_origins=cors_origins, allowed_hosts=allowed_hosts)
 
 
 def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
@@ -377,7 +407,7 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
         raise EnvSettingError(f"{name}: {exc}") from None
 
 
-__all__ = ["Limits", "create_app", "build_app", "app_from_env", "settings_from_env", "EnvSettingError",
+__all__ = ["Limits", "HostCheck", "create_app", "build_app", "app_from_env", "settings_from_env", "EnvSettingError",
            "ENV_VARIABLES", "encode_png", "COMPONENT_FILES", "WEIGHT_FILE",
            "SOURCE_MAP_FILE", "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_MAX_IMAGES", "DEFAULT_SERVER_MAX_PIXELS",
            "DEFAULT_MAX_QUEUE", "UPLOAD_IDLE_TIMEOUT_S",

@@ -40,9 +40,11 @@ ENV_VARIABLES: dict[str, tuple[str, str | None]] = {
     "DEFUSION_RIG": ("--rig", "a rig file (defusion calibrate)"),
     "DEFUSION_CORS_ORIGINS": ("--cors-origin", "origins such as https://app.example.com (scheme, host and "
                                               "port, no path), separated by commas or spaces, or *"),
+    "DEFUSION_ALLOWED_HOSTS": ("--allowed-host", "host names such as api.example.com (no scheme or port), "
+                                                 "separated by commas or spaces"),
 }
 #: The variables that hold a list (each item is one of its option's values).
-LIST_ENV_VARIABLES = ("DEFUSION_CORS_ORIGINS",)
+LIST_ENV_VARIABLES = ("DEFUSION_CORS_ORIGINS", "DEFUSION_ALLOWED_HOSTS")
 
 
 class EnvSettingError(ValueError):
@@ -113,7 +115,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
             "limits": Limits(args.max_upload_bytes, args.max_pixels, args.max_images, args.max_queue,
                              args.upload_timeout),
             "onnx": args.onnx, "threads": args.threads, "runtime": args.runtime,
-            "cors_origins": tuple(args.cors_origin or ()), **options}
+            "cors_origins": tuple(args.cors_origin or ()),
+            # the address uvicorn binds is not known here: Host is checked only where names are given
+            "allowed_hosts": tuple(args.allowed_host) if args.allowed_host else None, **options}
 
 
 def _in_env_terms(message: str) -> str:

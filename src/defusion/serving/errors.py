@@ -3,7 +3,10 @@ statuses it uses, and the checks that raise it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+import re
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Sequence
+
+from defusion.serving import is_loopback
 
 if TYPE_CHECKING:  # an annotation only: importing ApiError loads no torch
     from defusion.fusion.options import FuseOptions
@@ -18,6 +21,10 @@ CLIENT_CLOSED_REQUEST = 499
 #: Headers of an answer after which the connection is closed: a client that stalled its upload does
 #: not keep its socket for the keep-alive time (uvicorn's 75 s) beyond --upload-timeout.
 CLOSE_CONNECTION = {"Connection": "close"}
+#: The most unknown names a refusal quotes: a request with thousands of them is answered in one short line.
+NAMES_QUOTED = 5
+#: The most characters of one name a refusal quotes.
+NAME_CHARS_QUOTED = 64
 
 
 class ApiError(Exception):
@@ -48,9 +55,24 @@ def refuse_unknown(what: str, names: Iterable[str], accepted: tuple[str, ...], t
     field would otherwise be ignored, and the request answered as if it had not been sent."""
     unknown = list(dict.fromkeys(name for name in names if name not in accepted))
     if unknown:
-        raise ApiError(422, f"unknown {what}{'s' if len(unknown) > 1 else ''} "
-                            f"{', '.join(repr(name) for name in unknown)}; POST /v1/fuse takes "
+        raise ApiError(422, f"unknown {what}{'s' if len(unknown) > 1 else ''} {_some(unknown)}; POST /v1/fuse takes "
                             f"{taken or what + 's ' + ', '.join(accepted)}")
+
+
+def _some(names: Sequence[str], most: int = NAMES_QUOTED) -> str:
+    """The first ``most`` of ``names``, quoted, and how many more there are.
+
+    Example:
+        >>> _some(["a", "b", "c"], 2)
+        "'a', 'b' and 1 more"
+    """
+    quoted = ", ".join(_quoted(name) for name in names[:most])
+    return f"{quoted} and {len(names) - most} more" if len(names) > most else quoted
+
+
+def _quoted(name: str) -> str:
+    """``name`` quoted, cut to :data:`NAME_CHARS_QUOTED` characters (with "...") where longer."""
+    return repr(name if len(name) <= NAME_CHARS_QUOTED else name[:NAME_CHARS_QUOTED - 3] + "...")
 
 
 def refuse_repeated(what: str, names: Sequence[str]) -> None:
@@ -58,4 +80,32 @@ def refuse_repeated(what: str, names: Sequence[str]) -> None:
     taking one would silently drop the other."""
     repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1]
     if repeated:
-        raise ApiError(422, f"{what} {repeated[0]!r} sent {names.count(repeated[0])} times; send each once")
+        raise ApiError(422, f"{what} {_quoted(repeated[0])} sent {names.count(repeated[0])} times; send each once")
+
+
+#: A Host header: a name or IPv4 address, or an IPv6 address in brackets, each with an optional port.
+_HOST_HEADER = re.compile(r"\[([0-9A-Fa-f:.]+)\](?::\d{1,5})?|([^\s:\[\]/@]+)(?::\d{1,5})?")
+
+
+def host_name(header: str) -> str | None:
+    """The host a Host header names, lower case, without port, brackets or final dot (None if it names none).
+
+    Example:
+        >>> host_name("LocalHost:8000"), host_name("[::1]:8000"), host_name("a b")
+        ('localhost', '::1', None)
+    """
+    match = _HOST_HEADER.fullmatch(header)
+    return (match.group(1) or match.group(2)).lower().rstrip(".") if match else None
+
+
+def check_host(header: str | None, allowed: Collection[str]) -> None:
+    """A 400 for a request whose Host header names neither a loopback host (localhost, 127.0.0.1, ::1)
+    nor one of ``allowed`` (lower case, as :func:`host_name` gives them): a web page whose own name
+    resolves to this server (DNS rebinding) gets no answer from it through its visitors' browsers."""
+    name = host_name(header or "")
+    if name and (is_loopback(name) or name in allowed):
+        return
+    sent = f"Host {_quoted(header)}" if header else "no Host header"
+    raise ApiError(400, f"{sent}: this server answers only to localhost, 127.0.0.1, ::1"
+                        f"{''.join(', ' + n for n in sorted(allowed))} (a guard against DNS rebinding); to answer "
+                        f"to {name or 'a name'} as well, start the server with --allowed-host {name or 'NAME'}")

@@ -7,8 +7,12 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +174,12 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
 
     Exports are keyed by the weights file's SHA-256, so new weights get a new export and the
     same weights are exported once per machine. ``on_export(path)`` is called before an export.
+
+    The file's name is predictable, so it is trusted only where no one else could have put it
+    there: a cache folder that another user owns or may write to is not used (one warning; the
+    export goes to a private temporary folder for this process). A cached file whose
+    ``weights_sha256_16`` metadata is not the weights' digest, or that does not parse, is
+    exported again in its place, with one warning saying why.
     """
     from defusion.model.weights import load_weights, shipped_weights_path, weights_digest
     from defusion.serving.export import export_onnx
@@ -179,13 +189,85 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
     digest = weights_digest(source)
     # "-gdd": the graph with unique_gain and detail_gain inputs (DeNet.forward); older cached exports
     # ("-gd": the gain and a detail term tied to it, "-g": no detail term, none: no gain) are not reused.
-    path = cache_dir() / "onnx" / f"denet-{digest}-gdd.onnx"
-    if not path.is_file():
-        if on_export:
-            on_export(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        export_onnx(model, path, metadata={"weights_sha256_16": digest})  # atomic: no half-written file
+    path = _export_folder() / f"denet-{digest}-gdd.onnx"
+    if path.is_file():
+        problem = _untrusted(path) or _not_an_export_of(path, digest)
+        if problem is None:
+            return path
+        _warn(f"the cached ONNX export {path} {problem}; exporting it again")
+    if on_export:
+        on_export(path)
+    export_onnx(model, path, metadata={"weights_sha256_16": digest})  # atomic: no half-written file
+    if hasattr(os, "getuid"):  # as the folder: writable by its owner only, or the next use would refuse it
+        path.chmod(path.stat().st_mode & 0o755)
     return path
+
+
+#: Where exports go for this process when the cache folder is not safe to use (made on first need).
+_private_folder: Path | None = None
+#: The cache folders already warned about: one warning per folder and process.
+_warned: set[Path] = set()
+
+
+def _export_folder() -> Path:
+    """The folder for cached exports: ``cache_dir()/onnx`` (made private, 0700, where missing), or a
+    private temporary folder for this process where it, or ``cache_dir()``, belongs to another user
+    or may be written by others."""
+    global _private_folder
+    base = cache_dir()
+    folder = base / "onnx"
+    if not hasattr(os, "getuid"):  # no POSIX owners to check (Windows)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    for each in (base, folder):
+        if not each.exists():
+            each.mkdir(mode=0o700, parents=True, exist_ok=True)  # parents as the umask says
+        problem = _untrusted(each)
+        if problem is None:
+            continue
+        if each not in _warned:
+            _warned.add(each)
+            _warn(f"not using the ONNX cache folder {each}: it {problem}, so a file planted there would be run; "
+                  f"exporting to a private temporary folder instead (chmod go-w {each}, or set {ENV_CACHE} to "
+                  "a folder of your own)")
+        if _private_folder is None:
+            _private_folder = Path(tempfile.mkdtemp(prefix="defusion-onnx-"))  # 0700, this user's
+            atexit.register(shutil.rmtree, _private_folder, ignore_errors=True)
+        return _private_folder
+    return folder
+
+
+def _untrusted(path: Path) -> str | None:
+    """Why ``path`` (a cache folder or file) could hold someone else's file: it belongs to another
+    user, or its group or others may write to it. None where it is this user's alone, and where
+    there are no POSIX owners (no ``os.getuid``)."""
+    if not hasattr(os, "getuid"):
+        return None
+    info = path.stat()
+    if info.st_uid != os.getuid():
+        return f"belongs to another user (uid {info.st_uid})"
+    if info.st_mode & 0o022:
+        return f"may be written by {'others' if info.st_mode & 0o002 else 'its group'} (mode {info.st_mode & 0o777:o})"
+    return None
+
+
+def _not_an_export_of(path: Path, digest: str) -> str | None:
+    """Why the ONNX file at ``path`` is not the export of the weights with ``digest`` (its
+    ``weights_sha256_16`` metadata, written at export); None where it is."""
+    import onnx
+
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError, an OSError: the file is not the export either way
+        return f"cannot be parsed as ONNX ({type(exc).__name__})"
+    found = {entry.key: entry.value for entry in proto.metadata_props}.get("weights_sha256_16")
+    if found != digest:
+        return f"is not an export of these weights (its weights_sha256_16 is {found!r}, theirs {digest!r})"
+    return None
+
+
+def _warn(message: str) -> None:
+    print(f"defusion: warning: {message}", file=sys.stderr)
 
 
 __all__ = ["OnnxDeNet", "OnnxModelError", "cache_dir", "cached_onnx_export", "load_onnx_fuser"]
