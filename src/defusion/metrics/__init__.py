@@ -36,6 +36,7 @@ from defusion.metrics._utils import (
 )
 from defusion.metrics.gradient import average_gradient, edge_intensity, nabf, qabf, spatial_frequency
 from defusion.metrics.information import cross_entropy, entropy, mutual_information, mutual_information_bits
+from defusion.metrics.mefb import nmi, qncie, qy
 from defusion.metrics.perceptual import qcb, qcv, vif, vifp
 from defusion.metrics.statistics import (
     correlation_coefficient,
@@ -95,6 +96,9 @@ METRICS: dict[str, MetricSpec] = {
     "VIF": MetricSpec(vif, True, "VIFF (Han et al. 2013), as MEFB"),
     "VIFp": MetricSpec(vifp, True, "pixel-domain VIF(A,F) + VIF(B,F) (Sheikh-Bovik)"),
     "Nabf": MetricSpec(nabf, False, "fusion artifacts, Shreyamsha Kumar's modified N_abf"),
+    "NMI": MetricSpec(nmi, True, "Hossny's normalised MI, 2 sum MI(S,F)/(H(S)+H(F)), bits, max 2 (MEFB)"),
+    "Qncie": MetricSpec(qncie, True, "nonlinear correlation information entropy of A, B, F (MEFB)"),
+    "Qy": MetricSpec(qy, True, "Yang's SSIM-based metric, 7x7 windows, max 1 (MEFB)"),
 }
 
 
@@ -250,7 +254,7 @@ def compute_metrics(
     subclass, printed without quotes) listing the known ones.
     A named metric the images are too small for raises ``ValueError``; the default set instead
     leaves it out: MS-SSIM under 176 pixels a side, VIF and VIFp under 81, MS-MEF-SSIM under 44,
-    SSIM, SSIM-mean and MEF-SSIM under 11.
+    SSIM, SSIM-mean, MEF-SSIM and Qy under 11.
     Images: numpy arrays or torch tensors, HxW or HxWx3, uint8, uint16, float on 0..255 or in [0, 1]
     (scored on the 0..255 scale, as VIFB; a uint16 image as the 8-bit image it rounds to, a float16
     or float32 copy of an 8-bit image as that image; other float ranges raise ``ValueError``), all of
@@ -295,11 +299,14 @@ __all__ = [
     "mutual_information",
     "mutual_information_bits",
     "nabf",
+    "nmi",
     "psnr",
     "psnr_standard",
     "qabf",
     "qcb",
     "qcv",
+    "qncie",
+    "qy",
     "rmse",
     "rmse_standard",
     "scd",

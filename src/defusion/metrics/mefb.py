@@ -1,0 +1,191 @@
+"""The multi-focus fusion metrics MEFB's toolkit adds to VIFB's: NMI, Qncie and Qy.
+
+All three follow MEFB's MATLAB code (``metricsNMI.m``, ``metricsQncie.m``, ``metricsQy.m``), which
+wraps Z. Liu's implementations from the toolbox of Liu, Blasch et al. (TPAMI 34(1), 2012):
+
+* ``NMI``: Hossny et al. (2008), ``2 (MI(A,F) / (H(A) + H(F)) + MI(B,F) / (H(B) + H(F)))`` in bits,
+  each image min-max stretched to 0..255 and rounded first (``normalize1``), 256x256 joint histogram.
+* ``Qncie``: Wang, Shen & Jin (2008), nonlinear correlation information entropy of (A, B, F): the
+  eigenvalues of the 3x3 matrix of nonlinear correlation coefficients (MI in bits / 8 on the
+  stretched images), entropy in base 256.
+* ``Qy``: Yang et al. (2008), SSIM maps with a 7x7 Gaussian window (sigma 1.5), C1 = C2 = 2e-16,
+  'valid' borders; where SSIM(A, B) >= 0.75 the variance-weighted mean of SSIM(A, F) and SSIM(B, F),
+  elsewhere their maximum; windows where A and B are both flat are left out.
+
+Per colour channel of the fused image and averaged (the package's rule; see ``docs/metrics.md``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from defusion.metrics._utils import Float, filter_valid, gaussian_1d, matlab_round, triplet, uniq
+from defusion.metrics.structural import _check_size
+
+__all__ = ["nmi", "qncie", "qy"]
+
+#: Qy's SSIM window (``fspecial('gaussian', 7, 1.5)``) and constants, as Liu's ``metricYang.m``.
+QY_WIN = 7
+QY_SIGMA = 1.5
+QY_C = 2e-16
+#: Where SSIM(A, B) reaches this, the sources are taken as redundant (weighted mean), else
+#: complementary (maximum).
+QY_REDUNDANT = 0.75
+#: ``ssim_yang`` refuses images under 11 pixels a side (its ``M < 11 | N < 11`` test).
+QY_MIN_SIZE = 11
+#: Qncie: grey levels (the entropy's base) and number of variables (A, B, F).
+_LEVELS = 256
+_K = 3
+
+
+def _levels(x: Float) -> np.ndarray:
+    """Liu's ``normalize1`` per ``HxW`` plane: stretched to 0..255 and MATLAB-rounded, as integers.
+
+    A constant plane becomes all 0, as an all-zero plane stays in ``normalize1`` (another constant
+    one gives NaN there, and the MATLAB histogram then fails); either way it holds no information."""
+    lo = x.min(axis=(-2, -1), keepdims=True)
+    hi = x.max(axis=(-2, -1), keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stretched = np.where(hi > lo, (x - lo) / (hi - lo), 0.0)
+    return matlab_round(stretched * 255.0).astype(np.int64)
+
+
+def _bits(p: np.ndarray) -> float:
+    """Shannon entropy in bits of probabilities ``p``, summed over the non-zero ones in their order.
+
+    Summing only those makes the joint entropy of an image with itself the very number its own
+    entropy is (the same terms in the same order), so that NMI of F = A = B is exactly 2."""
+    p = p[p > 0]
+    return float(-(p * np.log2(p)).sum())
+
+
+def _entropies(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``[H(x), H(y), H(x, y)]`` in bits for each plane of two ``(C, H, W)`` level stacks (broadcast)."""
+    x, y = np.broadcast_arrays(x, y)
+    out = np.empty((x.shape[0], 3))
+    for k in range(x.shape[0]):
+        joint = np.bincount((x[k] * _LEVELS + y[k]).ravel(), minlength=_LEVELS**2).reshape(_LEVELS, _LEVELS)
+        n = x[k].size  # marginals from the counts, so that a flat image's entropy is exactly 0
+        out[k] = _bits(joint.sum(axis=1) / n), _bits(joint.sum(axis=0) / n), _bits(joint.ravel() / n)
+    return out
+
+
+def _mutual_information(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MI in bits per plane and the sum of the two marginal entropies (NMI's denominator)."""
+    hx, hy, hxy = _entropies(x, y).T
+    return hx + hy - hxy, hx + hy
+
+
+def nmi(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
+    """NMI: Hossny's normalised mutual information ``2 (MI(A,F) / (H(A)+H(F)) + MI(B,F) / (H(B)+H(F)))``.
+
+    Why: Qu's MI grows with the images' own entropy; dividing each term by the entropies makes it
+    a share of the information (Hossny et al. 2008). From 0 to 2 (F = A = B). Bits, each image
+    stretched to 0..255 and rounded first, as MEFB's ``metricsNMI.m``. NaN where a source and the
+    fused image are both flat (0 / 0). RGB: mean over channels.
+
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).integers(0, 256, (32, 32)).astype(np.uint8)
+    >>> nmi(x, x, x)  # exactly
+    2.0
+    >>> round(nmi(x, x, 255 - x), 12)  # a negative holds the same information
+    2.0
+    """
+    F, A, B = triplet(fused, a, b)
+    lf = _levels(F)
+    mi_a, h_a = _mutual_information(_levels(uniq(A)), lf)
+    mi_b, h_b = _mutual_information(_levels(uniq(B)), lf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.mean(2 * (mi_a / h_a + mi_b / h_b)))
+
+
+def _ncc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Liu's nonlinear correlation coefficient per plane: MI in bits / log2(256), so MI in base 256."""
+    return _mutual_information(x, y)[0] / np.log2(_LEVELS)
+
+
+def qncie(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
+    """Qncie: nonlinear correlation information entropy of A, B and F (Wang, Shen & Jin 2008).
+
+    Why: how much the three images share, all pairs at once: 1 - H_R, H_R the base-256 entropy of
+    ``lambda_i / 3``, the eigenvalues of the 3x3 matrix of nonlinear correlation coefficients
+    (``NCC = MI / 8`` in bits on the stretched images). As MEFB's ``metricsQncie.m``; from
+    1 - log2(3)/8 (unrelated images) to 1 (identical ones using all 256 levels equally).
+    Eigenvalues that rounding makes negative count as 0. RGB: mean over channels.
+
+    >>> import numpy as np
+    >>> ramp = np.random.default_rng(0).permutation(256).reshape(16, 16).astype(np.uint8)
+    >>> round(qncie(ramp, ramp, ramp), 12)
+    1.0
+    """
+    F, A, B = triplet(fused, a, b)
+    la, lb, lf = _levels(uniq(A)), _levels(uniq(B)), _levels(F)
+    ab, af, bf = np.broadcast_arrays(_ncc(la, lb), _ncc(la, lf), _ncc(lb, lf))
+    one = np.ones_like(ab)
+    r = np.stack([np.stack([one, ab, af], -1), np.stack([ab, one, bf], -1), np.stack([af, bf, one], -1)], -2)
+    share = np.clip(np.linalg.eigvalsh(r), 0, None) / _K
+    hr = np.array([_bits(s) for s in share]) / np.log2(_LEVELS)
+    return float(np.mean(1 - hr))
+
+
+def _flat_windows(x: Float, w: int) -> np.ndarray:
+    """Where every ``w x w`` window ('valid') of each plane of a stack holds one value (min = max)."""
+    import cv2
+
+    kernel = np.ones((w, w), np.uint8)
+    r = w // 2
+    flat = np.empty(x.shape[:-2] + (x.shape[-2] - 2 * r, x.shape[-1] - 2 * r), bool)
+    for i, plane in enumerate(x.reshape((-1,) + x.shape[-2:])):
+        lo, hi = cv2.erode(plane, kernel), cv2.dilate(plane, kernel)
+        flat.reshape((-1,) + flat.shape[-2:])[i] = (lo == hi)[r:-r, r:-r]
+    return flat
+
+
+def _moments(x: Float, g: Float) -> tuple[Float, Float, Float]:
+    """Gaussian-window mean and variance ('valid') of a stack, and where the window is flat.
+
+    The variance of a flat window is set to exactly 0: ``E[x^2] - mu^2`` leaves rounding noise
+    (~1e-12) there, which Qy's tiny constants (2e-16) would turn into arbitrary SSIM values."""
+    mu = filter_valid(x, g)
+    flat = _flat_windows(x, len(g))
+    return mu, np.where(flat, 0.0, filter_valid(x * x, g) - mu * mu), flat
+
+
+def _ssim_yang(x: tuple[Float, Float, Float], y: tuple[Float, Float, Float], xy: Float) -> Float:
+    """Liu's ``ssim_yang`` map from two images' moments and the window mean of their product."""
+    (mx, vx, fx), (my, vy, fy) = x, y
+    cov = np.where(fx | fy, 0.0, xy - mx * my)
+    return ((2 * mx * my + QY_C) * (2 * cov + QY_C)) / ((mx * mx + my * my + QY_C) * (vx + vy + QY_C))
+
+
+def qy(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
+    """Qy: Yang et al.'s SSIM-based fusion metric (Information Fusion 9(2), 2008), as MEFB's ``metricsQy.m``.
+
+    Why: where the sources look alike (SSIM(A, B) >= 0.75, 7x7 windows) the fused image should be
+    like both, weighted by their local variances; where they differ (one in focus, one blurred) it
+    should be like the better of the two. SSIM with a 7x7 Gaussian window (sigma 1.5),
+    C1 = C2 = 2e-16, 'valid' borders; windows where A and B are both flat (0 / 0 weights) are left
+    out, as MATLAB's NaN filter does. Up to 1 (F = A = B). Needs 11x11 pixels. RGB: mean over channels.
+
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).integers(0, 256, (24, 24)).astype(np.uint8)
+    >>> qy(x, x, x)
+    1.0
+    """
+    F, A, B = triplet(fused, a, b)
+    _check_size(*F.shape[-2:], QY_MIN_SIZE, "Qy")
+    g = gaussian_1d(QY_WIN, QY_SIGMA)
+    A, B = uniq(A), uniq(B)
+    ma, mb, mf = _moments(A, g), _moments(B, g), _moments(F, g)
+    s_ab = _ssim_yang(ma, mb, filter_valid(A * B, g))
+    s_af = _ssim_yang(ma, mf, filter_valid(A * F, g))
+    s_bf = _ssim_yang(mb, mf, filter_valid(B * F, g))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = ma[1] / (ma[1] + mb[1])  # NaN where A and B are both flat
+    redundant = s_ab >= QY_REDUNDANT
+    q = np.where(redundant, weight * s_af + (1 - weight) * s_bf, np.maximum(s_af, s_bf))
+    kept = np.broadcast_to(~np.isnan(weight), q.shape)
+    count = kept.sum(axis=(-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):  # no window kept: NaN, as MATLAB's mean2([])
+        return float(np.mean(np.where(kept, q, 0.0).sum(axis=(-2, -1)) / count))
