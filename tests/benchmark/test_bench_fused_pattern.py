@@ -87,3 +87,44 @@ def test_the_help_gives_the_naming_rule_and_the_pattern(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "NAME=DIR|NAME=PATTERN" in text and "DIR/<pair>.<any image extension>" in text
     assert "'Mine=results/{stem}_mine.png'" in text
+
+
+def test_an_ext_pattern_reads_mfifb_s_results_of_mixed_extensions(tmp_path, rng, capsys):
+    """From an audit: MFIFB's fused_images/<scene>_<METHOD>.<ext> are .jpg, .png or .bmp by scene; a
+    pattern with one extension found only some, and the same NAME twice was refused."""
+    da, db = _pairs(tmp_path, rng, ("p1", "p2", "p3"))
+    fused = tmp_path / "fused_images"
+    for stem, ext in (("p1", "jpg"), ("p2", "png"), ("p3", "bmp")):
+        write_image(fused / f"{stem}_CNN.{ext}", smooth_image(rng, 32, 40))
+        write_image(fused / f"{stem}_DPRL.png", smooth_image(rng, 32, 40))
+    out = tmp_path / "out"
+    code = _bench(da, db, out, "--fused", f"CNN={fused}/{{stem}}_CNN.{{ext}}")
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert {("CNN", stem) for stem in ("p1", "p2", "p3")} <= _scored(out) and "DPRL" not in err
+    assert json.loads((out / "run.json").read_text())["fused_dirs"]["CNN"] == str(fused.resolve() / "{stem}_CNN.{ext}")
+    assert _bench(da, db, out, "--fused", f"CNN={fused}/{{stem}}_CNN.jpg") == 1  # one extension: p2, p3 missing
+    capsys.readouterr()
+    write_image(fused / "p2_CNN.jpg", smooth_image(rng, 32, 40))  # two results of p2: which one is not said
+    assert _bench(da, db, tmp_path / "o", "--fused", f"CNN={fused}/{{stem}}_CNN.{{ext}}") == 2
+    err = capsys.readouterr().err
+    assert ("--fused CNN: " in err and "2 files match for the pair p2: p2_CNN.jpg and p2_CNN.png" in err
+            and len(err.strip().splitlines()) == 1 and "Traceback" not in err), err
+
+
+def test_the_same_name_twice_points_to_ext(tmp_path, rng, capsys):
+    da, db = _pairs(tmp_path, rng, ("p1",))
+    (tmp_path / "r").mkdir()
+    assert _bench(da, db, tmp_path / "o", "--fused", f"CNN={tmp_path}/r/{{stem}}_CNN.jpg",
+                  "--fused", f"CNN={tmp_path}/r/{{stem}}_CNN.png") == 2
+    assert "name each folder once (a pattern ending in .{ext} takes any extension)" in capsys.readouterr().err
+
+
+def test_the_help_says_the_pattern_holds_the_extension_or_ext(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "the pattern includes the extension, or {ext} for any" in text and "extension included" not in text
+    assert "'CNN=results/{stem}_CNN.{ext}'" in text

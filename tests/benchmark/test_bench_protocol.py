@@ -320,6 +320,41 @@ def test_a_limited_run_fingerprints_only_the_pairs_it_evaluates(tmp_path, rng, m
     assert list(json.loads((out / "run.json").read_text())["source_files"]) == ["p1", "p2", "p3"]
 
 
+
+def test_a_limited_run_fingerprints_only_the_published_results_of_its_pairs(tmp_path, rng, monkeypatch, capsys):
+    """From an audit: with --limit 3, run.json listed digests of every published result (420 files)."""
+    from defusion.cli import bench
+    from tests.benchmark.test_bench_audit import _published
+
+    stems = ("p1", "p2", "p3")
+    da, db = _pairs(tmp_path, rng, stems)
+    pub = _published(tmp_path / "pub", rng, stems)
+    digested: list[Path] = []
+    real = bench._digest
+    monkeypatch.setattr(bench, "_digest", lambda path: digested.append(path) or real(path))
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "none", "--fused", f"pub={pub}", "--limit", "1") == 0
+    assert set(digested) == {da / "p1.png", db / "p1.png", pub / "p1.png"}  # read and hashed: p1's only
+    assert json.loads((out / "run.json").read_text())["fused_files"].keys() == {"pub"}
+    assert list(json.loads((out / "run.json").read_text())["fused_files"]["pub"]) == ["p1"]
+    assert _bench(da, db, out, "none", "--fused", f"pub={pub}", "--resume") == 0  # the others: scored, recorded
+    assert list(json.loads((out / "run.json").read_text())["fused_files"]["pub"]) == ["p1", "p2", "p3"]
+    _mark(out, ("pub", "p3", "EN"))
+    digested.clear()
+    assert _bench(da, db, out, "none", "--fused", f"pub={pub}", "--resume", "--limit", "1") == 0
+    assert pub / "p3.png" in digested and pub / "p2.png" in digested  # scored before: still checked
+    record = json.loads((out / "run.json").read_text())["fused_files"]["pub"]
+    assert list(record) == ["p1", "p2", "p3"] and _read(out)[("pub", "p3", "EN")] == 123.0  # none dropped
+    # a result outside the limit that changed is still found, by the pair's kept fingerprint
+    write_image(pub / "p3.png", np.full(SIZE + (3,), 200, np.uint8))
+    capsys.readouterr()
+    assert _bench(da, db, out, "none", "--fused", f"pub={pub}", "--resume", "--limit", "1") == 0
+    assert "1 published result file(s) changed" in capsys.readouterr().err
+    assert ("pub", "p3", "EN") not in _read(out)  # dropped, and left to a run that scores p3
+    assert _bench(da, db, out, "none", "--fused", f"pub={pub}", "--resume") == 0
+    assert _read(out)[("pub", "p3", "SD")] == 0.0  # rescored: the flat image's SD
+
+
 def test_notes_name_the_earlier_methods_kept_and_those_left_out_of_the_tables(tmp_path, rng, capsys):
     da, db = _pairs(tmp_path, rng)
     out = tmp_path / "out"

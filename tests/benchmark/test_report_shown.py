@@ -64,3 +64,26 @@ def test_summary_tex_has_summary_md_s_rank_column():
     assert [cells[0] for cells in md.values()] == ["1.50", "2.00", "2.50", "—"]
     assert re.search(r"gets no rank \(---\) and is listed after the ranked ones", text)
     assert "rank = mean rank over the metrics (1 = best" in text
+
+
+def test_a_small_mean_keeps_3_significant_digits_and_close_ones_do_not_tie():
+    """From an audit: Nabf's 6.226e-05 printed 0.00006 in a column of 5 decimals (from its largest,
+    0.01333), so 5.6e-05 and 6.4e-05 printed alike and tied as best."""
+    rows = _rows({"defusion": {"Nabf": 5.6e-05}, "max": {"Nabf": 6.4e-05}, "gff": {"Nabf": 0.01333},
+                  "cnn": {"Nabf": 0.000996}})
+    tex = _tex_cells(summary_latex(rows, "t"))
+    assert tex["defusion"][1] == r"\textbf{$5.600\times10^{-5}$}"
+    assert tex["max"][1] == r"\underline{$6.400\times10^{-5}$}"  # second, not bold beside the best
+    assert tex["gff"][1] == "0.01333" and tex["cnn"][1] == "0.00100"  # 3 digits at the column's decimals: fixed
+    rows = _rows({"a": {"EN": 100.1}, "b": {"EN": 0.05}, "c": {"EN": 7.0}})  # 1 decimal: 0.1, 7.0
+    tex = _tex_cells(summary_latex(rows, "t"))
+    assert tex["a"][1] == r"\textbf{100.1}" and tex["c"][1] == r"\underline{7.0}"  # 1 or more: its whole digits show it
+    assert tex["b"][1] == r"$5.000\times10^{-2}$"
+
+
+def test_a_std_is_scientific_where_its_small_mean_is():
+    rows = [Row(m, f"p{i}", "Nabf", v) for m, values in (("a", (5.0e-05, 7.2e-05)), ("b", (0.0133, 0.0134)))
+            for i, v in enumerate(values)]
+    tex = summary_latex(rows, "t", std=True)
+    assert r"\textbf{$6.100\times10^{-5}$} $\pm$ $1.556\times10^{-5}$" in tex
+    assert r"0.01335 $\pm$ 0.00007" in tex  # a mean in fixed notation: its std too, at its decimals

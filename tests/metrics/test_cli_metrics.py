@@ -157,3 +157,26 @@ def test_reads_16_bit_files_as_bench_does_and_names_any_case(tmp_path, capsys):
     got = json.loads(capsys.readouterr().out)["metrics"]
     want = compute_metrics(f8, a8, b8, ["Qabf", "EN"])
     assert got == pytest.approx(want)
+
+
+def test_json_lists_every_source_in_the_order_given(images, tmp_path, capsys):
+    """From an audit: a bracket's --json gave a, b and "more"; scripts handling brackets want one list."""
+    c = tmp_path / "c.png"
+    Image.fromarray(np.asarray(Image.open(images["a"])) // 2).save(c)
+    given = [str(images["b"]), str(c), str(images["a"])]  # not in name order: kept as given
+    assert _run([str(images["f"]), *given, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["sources"] == given
+    assert (out["a"], out["b"], out["more"]) == (given[0], given[1], given[2:])  # kept for older scripts
+    assert _run([str(images["f"]), str(images["a"]), str(images["b"]), "--json", "--names", "EN"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["sources"] == [str(images["a"]), str(images["b"])] and "more" not in out
+
+
+def test_the_help_documents_the_json_keys(capsys):
+    from defusion.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["metrics", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "sources (a list, in the order given)" in text

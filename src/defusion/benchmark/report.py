@@ -341,6 +341,10 @@ def _places(top: float, digits: int) -> int:
 #: in scientific notation, not as 0.000000 and 0.000069.
 LATEX_DIGITS = 4
 LATEX_MAX_PLACES = 6
+#: The fewest significant digits a number of summary.tex shows in fixed notation: one that would show
+#: fewer at its column's decimals (Nabf's 6.226e-05 in a column of 5, from its largest 0.01333: 0.00006)
+#: is in scientific notation, so that close values do not print, and rank, as a tie.
+LATEX_MIN_DIGITS = 3
 
 
 def _decimals(values: list[float], digits: int = LATEX_DIGITS) -> int | None:
@@ -355,51 +359,73 @@ def _decimals(values: list[float], digits: int = LATEX_DIGITS) -> int | None:
     return places if places <= LATEX_MAX_PLACES else None
 
 
+def _fixed(value: float, places: int | None) -> str | None:
+    """``value`` to ``places`` decimals where that shows at least :data:`LATEX_MIN_DIGITS` significant
+    digits, or it is 0, or 1 or more (its whole digits show its size: 7.0 in a column of 100.1); None
+    where it does not, or ``places`` is None: scientific notation then.
+
+    Example:
+        >>> _fixed(0.01333, 5), _fixed(6.226e-05, 5), _fixed(0.000996, 5), _fixed(0.0, 5), _fixed(7.0, 1)
+        ('0.01333', None, '0.00100', '0.00000', '7.0')
+    """
+    if places is None:
+        return None
+    text = f"{value:.{places}f}"
+    digits = text.lstrip("-").replace(".", "").lstrip("0")  # 0.00100: 100
+    return text if value == 0 or abs(value) >= 1 or len(digits) >= LATEX_MIN_DIGITS else None
+
+
 def _latex_number(value: float, places: int | None) -> str:
     r"""``value`` to ``places`` decimals; in scientific notation to :data:`LATEX_DIGITS` significant
-    digits where ``places`` is None (:func:`_decimals`) or they would show 0.
+    digits where ``places`` is None (:func:`_decimals`) or they would show fewer than
+    :data:`LATEX_MIN_DIGITS` (:func:`_fixed`), 0 included.
 
     Example:
         >>> _latex_number(0.61234, 4), _latex_number(4.8677e-07, None), _latex_number(4.8677e-07, 4)
         ('0.6123', '$4.868\\times10^{-7}$', '$4.868\\times10^{-7}$')
+        >>> _latex_number(0.01333, 5), _latex_number(6.226e-05, 5)
+        ('0.01333', '$6.226\\times10^{-5}$')
     """
-    if value == 0:
-        return "0" if places is None else f"{value:.{places}f}"
-    if places is not None:
-        text = f"{value:.{places}f}"
-        if float(text) != 0:
-            return text
+    if value == 0 and places is None:
+        return "0"
+    text = _fixed(value, places)
+    if text is not None:
+        return text
     mantissa, exponent = f"{value:.{LATEX_DIGITS - 1}e}".split("e")
     return f"${mantissa}\\times10^{{{int(exponent)}}}$"
 
 
-def _latex_std(std: float, places: int | None) -> str:
-    r"""``std`` as shown after its mean in summary.tex: to the column's ``places`` decimals, even where
+def _latex_std(std: float, places: int | None, mean: float | None = None) -> str:
+    r"""``std`` as shown after its ``mean`` in summary.tex: to the column's ``places`` decimals, even where
     that shows 0 (a spread below the column's precision is none worth printing); in scientific notation
-    only in a column that is (``places`` None, :func:`_decimals`).
+    only where its mean is (a column that is, ``places`` None, :func:`_decimals`, or a mean too small
+    for the column's decimals, :func:`_fixed`), so that it reads on the mean's scale.
 
     Example:
         >>> _latex_std(4e-04, 3), _latex_std(1.5e-07, None), _latex_std(0.0, 3)
         ('0.000', '$1.500\\times10^{-7}$', '0.000')
+        >>> _latex_std(2.1e-05, 5, mean=6.226e-05)
+        '$2.100\\times10^{-5}$'
     """
-    return _latex_number(std, None) if places is None else f"{std:.{places}f}"
+    if places is None or (mean is not None and _fixed(mean, places) is None):
+        return _latex_number(std, None)
+    return f"{std:.{places}f}"
 
 
 def _latex_shown(value: float, places: int | None) -> float:
     """``value`` as :func:`_latex_number` shows it, so that best and second go by what is shown: to
     ``places`` decimals, or to :data:`LATEX_DIGITS` significant digits where it is in scientific notation
-    (``places`` None, or a value they would show as 0): 1.8e-07 and 5.2e-07 in a column of 5 decimals
-    are not a tie at 0.
+    (``places`` None, or a value they would show with fewer than :data:`LATEX_MIN_DIGITS`, :func:`_fixed`):
+    1.8e-07 and 5.2e-07 in a column of 5 decimals are not a tie at 0, nor 5.6e-05 and 6.4e-05 at 0.00006.
 
     Example:
         >>> _latex_shown(0.684531, 4) == _latex_shown(0.684512, 4), _latex_shown(1.79946e-07, 5)
         (True, 1.799e-07)
+        >>> _latex_shown(5.6e-05, 5) == _latex_shown(6.4e-05, 5)
+        False
     """
-    if places is not None:
-        shown = float(f"{value:.{places}f}")
-        if shown != 0 or value == 0:
-            return shown
-    return float(f"{value:.{LATEX_DIGITS - 1}e}")
+    text = _fixed(value, places)
+    return float(text) if text is not None else float(f"{value:.{LATEX_DIGITS - 1}e}")
 
 
 #: LaTeX's special characters in running text and what prints them.
@@ -423,7 +449,8 @@ def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str,
     """The summary as a LaTeX table (booktabs, and graphicx for its \\resizebox): methods by mean
     rank, in a column as in summary.md (:data:`NO_RANK` for a method with results missing, :func:`unranked`),
     best **bold**, second underlined (both by the value as printed, :func:`_latex_shown`), each column to
-    four significant digits (a column of values under 0.001 in scientific notation, :func:`_decimals`);
+    four significant digits (a column of values under 0.001 in scientific notation, :func:`_decimals`, and
+    a value that would show fewer than :data:`LATEX_MIN_DIGITS` at its column's decimals, :func:`_fixed`);
     the caption gives the number of pairs and, where given, ``sources`` (the first and second sources'
     folders); ``std``: each mean followed by ``$\\pm$`` its standard deviation over pairs
     (:func:`std_table`), to the column's decimals; paste it into a paper."""
@@ -463,7 +490,7 @@ def summary_latex(rows: list[Row], title: str = "Benchmark", sources: tuple[str,
             elif len(eligible) > 2 and len(ranked) > 1 and shown == ranked[1]:  # second of three or more
                 text = f"\\underline{{{text}}}"
             if (m, metric) in stds:
-                text += f" $\\pm$ {_latex_std(stds[(m, metric)], places)}"
+                text += f" $\\pm$ {_latex_std(stds[(m, metric)], places, column[m])}"
             cells[m].append(text)
     for m in order:
         rank = f"{ranks[m]:.2f}" if m in ranks else _latex_escape(NO_RANK)

@@ -308,8 +308,9 @@ def run_benchmark(
 
     ``fused_dirs``: {name: where a published method's results are}: a folder of files named after the
     pairs (``<pair>.<ext>``), or a file pattern in which :data:`~defusion.io.pairs.STEM_FIELD` stands for
-    the pair (``results/{stem}_mine.png``, VIFB's ``fused_images/{stem}_CBF.jpg``;
-    :func:`~defusion.io.pairs.results_by_stem`).
+    the pair (``results/{stem}_mine.png``, VIFB's ``fused_images/{stem}_CBF.jpg``) and, at its end,
+    :data:`~defusion.io.pairs.EXT_FIELD` for any image extension (MFIFB's ``fused_images/{stem}_CNN.{ext}``,
+    of .jpg, .png and .bmp files; :func:`~defusion.io.pairs.results_by_stem`).
 
     Built-in methods' outputs are written to ``save_dir/<method>/<stem>.png`` when given.
     A pair or result that cannot be read is recorded in ``result.problems`` and skipped; so is a

@@ -55,8 +55,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fused", action="append", default=[], metavar="NAME=DIR|NAME=PATTERN",
                    help="a published method's fused results (repeatable): a folder of files named as the pairs "
                         "(DIR/<pair>.<any image extension>: 01.png for the pair 01), or a file pattern where "
-                        "{stem} stands for the pair's name, extension included: 'Mine=results/{stem}_mine.png', "
-                        "VIFB's 'CBF=output/fused_images/{stem}_CBF.jpg' (quote it)")
+                        "{stem} stands for the pair's name; the pattern includes the extension, or {ext} for any "
+                        "image extension: 'Mine=results/{stem}_mine.png', VIFB's "
+                        "'CBF=output/fused_images/{stem}_CBF.jpg', MFIFB's 'CNN=results/{stem}_CNN.{ext}' (of .jpg, "
+                        ".png and .bmp files; quote it)")
     p.add_argument("--metrics", help="comma-separated metric names, any case; 'vifb' = the 13 VIFB metrics "
                                       "(default: the task's set)")
     p.add_argument("--weights", type=Path, help="DeFusion weights (default: the shipped weights)")
@@ -117,7 +119,7 @@ def _fused_dirs(specs: list[str]) -> dict[str, Path]:
     """--fused as {name: a folder of results, or a file pattern with {stem}
     (:func:`~defusion.io.pairs.results_by_stem`)}, each checked: a folder or pattern that can hold
     no result is refused now, not after the first pair's minutes."""
-    from defusion.io.pairs import PairsError, check_stem_pattern, is_stem_pattern
+    from defusion.io.pairs import EXT_FIELD, PairsError, check_stem_pattern, is_stem_pattern
 
     out = {}
     for spec in specs:
@@ -132,7 +134,8 @@ def _fused_dirs(specs: list[str]) -> dict[str, Path]:
         elif not Path(folder).is_dir():
             raise UserError(f"--fused {name}: folder not found: {folder}")
         if name in out:
-            raise UserError(f"--fused {name} is given twice ({out[name]} and {folder}); name each folder once")
+            either = f" (a pattern ending in .{EXT_FIELD} takes any extension)" if is_stem_pattern(folder) else ""
+            raise UserError(f"--fused {name} is given twice ({out[name]} and {folder}); name each folder once{either}")
         out[name] = Path(folder)
     return out
 
@@ -167,23 +170,39 @@ class _Unreadable:
     results: set[tuple[str, str]]  # (method, pair) of published results that cannot be read
 
 
-def _fingerprints(fused_dirs: dict[str, Path]) -> tuple[dict[str, dict[str, str]], set[tuple[str, str]]]:
-    """{method: {stem: digest of the file's bytes}} of the published results, so that a resumed run
-    rescores a result whose file changed; and the (method, stem) of those that cannot be read, which
-    get no fingerprint (:func:`_readable_digest`)."""
-    from defusion.io.pairs import results_by_stem
+@dataclass
+class _Published:
+    """The ``--fused`` results as this run finds them (:func:`_fingerprints`)."""
 
-    digests: dict[str, dict[str, str]] = {}
-    unreadable = set()
+    files: dict[str, dict[str, str]]  # {method: {stem: digest of the file's bytes}} of those fingerprinted
+    unreadable: set[tuple[str, str]]  # (method, stem) of those fingerprinted that cannot be read
+    present: dict[str, set[str]]  # {method: the stems it has a result file of}, fingerprinted or not
+
+
+def _fingerprints(fused_dirs: dict[str, Path], stems: list[str], recorded: dict) -> _Published:
+    """Fingerprints of the published results of the pairs this run scores (``stems``), so that a resumed
+    run rescores a result whose file changed, and of those whose scores an earlier run (its ``recorded``
+    RUN_FILE) fingerprinted, since a resume keeps those scores; not of the others (--limit: a few pairs
+    of a benchmark's hundreds of results are read, and run.json records only those). Those that cannot
+    be read get none (:func:`_readable_digest`). A pattern matching two files of a pair is refused."""
+    from defusion.io.pairs import PairsError, results_by_stem
+
+    earlier = _mapping(recorded, "fused_files")
+    published = _Published({}, set(), {})
     for name, folder in fused_dirs.items():
-        digests[name] = {}
-        for stem, path in results_by_stem(folder).items():
-            digest = _readable_digest(path)
+        try:
+            files = results_by_stem(folder)
+        except PairsError as exc:  # {ext} matching two files of one pair
+            raise UserError(f"--fused {name}: {exc}") from None
+        wanted = set(stems) | set(_mapping(earlier, name))
+        published.present[name], published.files[name] = set(files), {}
+        for stem in sorted(wanted & files.keys()):
+            digest = _readable_digest(files[stem])
             if digest is None:
-                unreadable.add((name, stem))
+                published.unreadable.add((name, stem))
             else:
-                digests[name][stem] = digest
-    return digests, unreadable
+                published.files[name][stem] = digest
+    return published
 
 
 def _source_fingerprints(pairs: list[tuple[str, Path, Path]]) -> dict[str, list[str]]:
@@ -218,7 +237,7 @@ class _ThisRun:
     defusion_run: str | None  # the ID of the weights and defaults DeFusion's scores were made with
     weights: Path | None  # --weights (None: the shipped ones)
     fused_dirs: dict[str, Path]  # --fused: folders, or patterns with {stem}
-    fused_files: dict[str, dict[str, str]]  # {method: {stem: fingerprint}} of the published results
+    fused_files: dict[str, dict[str, str]]  # {method: {stem: fingerprint}} of results (:func:`_fingerprints`)
     source_files: dict[str, list[str]]  # {stem: fingerprints of its two sources} (:func:`_source_fingerprints`)
     versus: str | None = None  # --versus, or the earlier run's on a resume (:func:`_resumed_versus`)
 
@@ -241,8 +260,18 @@ def _run_record(run: _ThisRun, earlier: dict, kept: list[Row]) -> dict:
     return {"defusion_run": run.defusion_run, "weights": str(run.weights or "shipped"), "task": run.task,
             "metrics": list(dict.fromkeys([*scored, *run.metrics])),
             "source_files": {**_mapping(earlier, "source_files"), **run.source_files},
-            "fused_files": {**_mapping(earlier, "fused_files"), **run.fused_files},
+            "fused_files": _merged_files(_mapping(earlier, "fused_files"), run.fused_files),
             "fused_dirs": {**_mapping(earlier, "fused_dirs"), **folders}, "versus": run.versus}
+
+
+def _merged_files(earlier: dict, now: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """RUN_FILE's fingerprints of the published results: this run's (``now``) over the ``earlier``
+    record's, pair by pair, so that a run fingerprinting only some pairs (--limit) keeps those of the
+    pairs an earlier run scored, and a later change to their files is still rescored."""
+    merged = {name: dict(files) for name, files in earlier.items() if isinstance(files, dict)}
+    for name, files in now.items():
+        merged[name] = {**merged.get(name, {}), **files}
+    return merged
 
 
 def _check_task(out: Path, recorded: dict, task: str) -> None:
@@ -329,13 +358,13 @@ def _clear_outputs(out: Path) -> None:
         shutil.rmtree(out / "grids")
 
 
-def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[str, str]], recorded: dict,
+def _previous_rows(out: Path, weights: str | None, published: _Published, recorded: dict,
                    sources: dict[str, list[str]], unreadable: _Unreadable) -> tuple[list, str | None]:
     """Rows of an earlier run in ``out`` to keep (those of a pair only if its sources are unchanged,
     by ``sources`` against the ``recorded`` RUN_FILE's, and can be read: not among ``unreadable``;
     DeFusion's only if made with the same weights as this run's, ``weights``; a published result's
-    only if its file is unchanged, by ``fingerprints``, and can be read) and the ID of the weights
-    they were made with."""
+    only if its file is still there and unchanged, by ``published``' fingerprints, and can be read)
+    and the ID of the weights they were made with."""
     from defusion.benchmark.runner import DEFUSION_VARIANTS, read_results_csv
 
     path = out / "results.csv"
@@ -349,13 +378,14 @@ def _previous_rows(out: Path, weights: str | None, fingerprints: dict[str, dict[
     rows = _readable_rows(rows, unreadable, out)
     rows = _same_sources(rows, sources, recorded, out)
     before, earlier_files = recorded.get("defusion_run"), _mapping(recorded, "fused_files")
-    changed = {(name, stem) for name, files in fingerprints.items() for stem, digest in files.items()
-               if earlier_files.get(name, {}).get(stem, digest) != digest}
+    changed = {(name, stem) for name, files in published.files.items() for stem, digest in files.items()
+               if _mapping(earlier_files, name).get(stem, digest) != digest}
     if changed:
         note(f"{len(changed)} published result file(s) changed since they were scored in {out} "
              f"(e.g. {sorted(changed)[0][0]}'s {sorted(changed)[0][1]}); rescoring them")
         rows = [r for r in rows if (r.method, r.image) not in changed]
-    gone = {(r.method, r.image) for r in rows if r.method in fingerprints and r.image not in fingerprints[r.method]}
+    gone = {(r.method, r.image) for r in rows
+            if r.method in published.present and r.image not in published.present[r.method]}
     if gone:
         note(f"{len(gone)} published result file(s) scored before are gone (e.g. {sorted(gone)[0][0]}'s "
              f"{sorted(gone)[0][1]}, scored in {out}); their scores are dropped")
@@ -412,14 +442,26 @@ def _stored_results(out: Path, record: dict, fused_dirs: dict[str, Path]) -> dic
     """{method: {stem: file}} of the results this run does not read itself that a grid can show:
     the ``--fused`` folders (or patterns) of earlier runs (``record``) that still exist, and the
     built-in methods' results saved in OUT/fused (--save-fused)."""
-    from defusion.io.pairs import results_by_stem, results_folder
+    from defusion.io.pairs import results_folder
 
     folders = {name: Path(folder) for name, folder in _mapping(record, "fused_dirs").items()
                if name not in fused_dirs and isinstance(folder, str)}
     saved = out / "fused"
     if saved.is_dir():
         folders.update({p.name: p for p in sorted(saved.iterdir()) if p.is_dir() and p.name not in folders})
-    return {name: results_by_stem(folder) for name, folder in folders.items() if results_folder(folder).is_dir()}
+    return {name: files for name, folder in folders.items() if results_folder(folder).is_dir()
+            for files in [_results_or_none(folder)] if files is not None}
+
+
+def _results_or_none(where: Path) -> dict[str, Path] | None:
+    """:func:`~defusion.io.pairs.results_by_stem` of an earlier run's folder or pattern, for a grid; None
+    where a pattern now matches two files of a pair (which one was scored, nothing says)."""
+    from defusion.io.pairs import PairsError, results_by_stem
+
+    try:
+        return results_by_stem(where)
+    except PairsError:
+        return None
 
 
 class _Grids:
@@ -532,19 +574,19 @@ def run(args: argparse.Namespace) -> int:
     sources = (_folder_name(args.dir_a), _folder_name(args.dir_b))
     weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
     previous = None
-    fingerprints, unreadable_results = _fingerprints(fused_dirs)
     try:
         evaluated = evaluated_pairs(args.dir_a, args.dir_b, args.limit)  # those run_benchmark evaluates
     except PairsError as exc:  # a folder with no image to pair
         raise UserError(str(exc)) from None
     wanted, source_files = [stem for stem, _, _ in evaluated], _source_fingerprints(evaluated)
-    unreadable = _Unreadable({stem for stem in wanted if stem not in source_files}, unreadable_results)
     recorded = _recorded_run(args.out) if args.resume else {}
+    published = _fingerprints(fused_dirs, wanted, recorded)
+    unreadable = _Unreadable({stem for stem in wanted if stem not in source_files}, published.unreadable)
     if args.resume:
         _check_task(args.out, recorded, args.task)
         args.versus = _resumed_versus(args.out, recorded, args.versus)
         _new_metrics(args.out, recorded, metrics, requested)
-        previous, earlier_weights = _previous_rows(args.out, weights, fingerprints, recorded, source_files,
+        previous, earlier_weights = _previous_rows(args.out, weights, published, recorded, source_files,
                                                    unreadable)
         weights = weights or earlier_weights  # DeFusion rows kept from an earlier run keep their ID
     elif (args.out / "results.csv").is_file():
@@ -555,7 +597,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:  # read-only, full, not allowed: said now, not after the first pair's minutes
         raise UserError(f"--out {args.out}: {exc}") from None
     this_run = _ThisRun(task=args.task, metrics=metrics, defusion_run=weights, weights=args.weights,
-                        fused_dirs=fused_dirs, fused_files=fingerprints, source_files=source_files,
+                        fused_dirs=fused_dirs, fused_files=published.files, source_files=source_files,
                         versus=args.versus)
     record = _run_record(this_run, recorded, previous or [])  # afresh, recorded is {}: nothing carried over
     saver = _Saver(args.out, record, previous)

@@ -1,5 +1,10 @@
 """``defusion metrics``: image-fusion quality metrics of a fused image against its sources (two, or
-a whole bracket or stack for the metrics defined for any number)."""
+a whole bracket or stack for the metrics defined for any number).
+
+``--json`` prints one object: ``fused``, ``sources`` (every source, in the order given), ``metrics``
+({name: value, null where it has none}) and, where some have none, ``skipped`` ({name: why}); also
+``a``, ``b`` and, with more than two sources, ``more`` (the first, the second and the rest), as
+earlier versions wrote them, for the scripts that read those."""
 
 from __future__ import annotations
 
@@ -41,7 +46,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.usage = "%(prog)s [-h] [--names NAMES] [--json] FUSED A B [C ...]"
     p.add_argument("--names", help="comma-separated metric names (default: all, or all that take any number of "
                                     "sources; e.g. EN,SSIM,Qabf; 'vifb' = the 13 VIFB metrics)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true",
+                   help="machine-readable output: fused, sources (a list, in the order given), metrics and, "
+                        "where some have no value, skipped (why); a, b and more (the first two sources and the "
+                        "rest) as before")
 
 
 def _read(path: Path):
@@ -94,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.json:
         clean = {k: (v if v is not None and math.isfinite(v) else None) for k, v in values.items()}
-        out = {"fused": str(args.fused), "a": str(args.a), "b": str(args.b), "metrics": clean}
+        out = {"fused": str(args.fused), "sources": [str(p) for p in args.sources], "a": str(args.a),
+               "b": str(args.b), "metrics": clean}
         if args.more:
             out["more"] = [str(p) for p in args.more]
         why_none = {**skipped, **dict.fromkeys(undefined, UNDEFINED)}  # beside those not computed, with why

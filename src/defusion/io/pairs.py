@@ -4,7 +4,8 @@ A folder's images are the files directly in it that :func:`defusion.io.images.re
 (:data:`~defusion.io.images.READ_SUFFIXES`: GIF, HEIC and camera raw files too), hidden files (macOS's
 ``._08.png`` beside a copied ``08.png``) left out. :func:`match_pairs` says what else each folder
 holds (other files, hidden images, subfolders), so that nothing is passed over silently. A method's
-results are found the same way, or by a file pattern naming the pair (:func:`results_by_stem`).
+results are found the same way, or by a file pattern naming the pair, with a fixed extension or any
+(:data:`EXT_FIELD`) (:func:`results_by_stem`).
 """
 
 from __future__ import annotations
@@ -40,30 +41,45 @@ def _images(folder: str | Path) -> list[Path]:
 #: the result of the pair ``01``), for results named otherwise than ``<pair>.<ext>``.
 STEM_FIELD = "{stem}"
 
+#: Stands for the extension at the end of a file pattern (``results/{stem}_mine.{ext}``): any image
+#: extension defusion reads, so that results stored as .jpg, .png and .bmp by scene (MFIFB's, MEFB's)
+#: are found by one pattern.
+EXT_FIELD = "{ext}"
+
 
 def is_stem_pattern(where: str | Path) -> bool:
-    """Whether ``where`` is a file pattern (:data:`STEM_FIELD` in it), not a folder.
+    """Whether ``where`` is a file pattern (:data:`STEM_FIELD` or :data:`EXT_FIELD` in it), not a folder.
 
     Example:
         >>> is_stem_pattern("results/{stem}_mine.png"), is_stem_pattern("results/mine")
         (True, False)
     """
-    return STEM_FIELD in str(where)
+    return STEM_FIELD in str(where) or EXT_FIELD in str(where)
+
+
+def _any_extension(name: str) -> bool:
+    """Whether a pattern's file ``name`` ends in ``.{ext}`` (:data:`EXT_FIELD`): any image extension."""
+    return name.endswith(f".{EXT_FIELD}")
 
 
 def check_stem_pattern(pattern: str | Path) -> None:
     """Refuse a file pattern (:func:`is_stem_pattern`) that can name no image: :data:`STEM_FIELD` not
-    once in the file's name (PairsError), an extension :func:`~defusion.io.images.read_image` does not
-    read (PairsError), or a folder that is not there (FileNotFoundError)."""
+    once in the file's name (PairsError), :data:`EXT_FIELD` anywhere but as its extension (PairsError),
+    an extension :func:`~defusion.io.images.read_image` does not read (PairsError), or a folder that is
+    not there (FileNotFoundError)."""
     pattern = Path(pattern)
     if STEM_FIELD in str(pattern.parent) or pattern.name.count(STEM_FIELD) != 1:
         raise PairsError(f"{pattern}: put {STEM_FIELD} once, in the file's name (e.g. results/{STEM_FIELD}_mine.png)")
     suffix = pattern.name.rsplit(STEM_FIELD, 1)[1]
-    if Path(f"x{suffix}").suffix.lower() not in READ_SUFFIXES:
+    if EXT_FIELD in str(pattern.parent) or EXT_FIELD in pattern.name[:-len(EXT_FIELD) - 1] \
+            or (EXT_FIELD in pattern.name and not _any_extension(suffix)):
+        raise PairsError(f"{pattern}: {EXT_FIELD} stands for the extension: end the file's name with .{EXT_FIELD}, "
+                         f"once (e.g. results/{STEM_FIELD}_mine.{EXT_FIELD})")
+    if not _any_extension(suffix) and Path(f"x{suffix}").suffix.lower() not in READ_SUFFIXES:
         example = pattern.name[:len(pattern.name) - len(Path(pattern.name).suffix)] + ".png" \
             if Path(pattern.name).suffix and not Path(pattern.name).suffix.endswith("}") else f"{pattern.name}.png"
-        raise PairsError(f"{pattern}: end it with an image file's extension, e.g. {example} "
-                         f"(defusion reads {READ_FORMATS})")
+        raise PairsError(f"{pattern}: end it with an image file's extension, e.g. {example} (or .{EXT_FIELD} "
+                         f"for any that defusion reads: {READ_FORMATS})")
     _folder(pattern.parent)
 
 
@@ -71,22 +87,43 @@ def results_by_stem(where: str | Path) -> dict[str, Path]:
     """A method's result files keyed by the pair each is of: the images in a folder by stem
     (:func:`images_by_stem`), or the files a pattern (:func:`is_stem_pattern`) names, by what stands in
     its :data:`STEM_FIELD` (``{stem}_mine.png``: ``01_mine.png`` -> ``01``; matched exactly, case included).
+    A pattern ending in ``.{ext}`` (:data:`EXT_FIELD`) matches any image extension defusion reads, in any
+    case; PairsError where it matches two files of one pair (``01_mine.jpg`` and ``01_mine.png``), since
+    nothing says which is the result.
 
     Example:
         >>> import tempfile
         >>> folder = Path(tempfile.mkdtemp())
-        >>> for name in ("01_mine.png", "01_theirs.png", "02_mine.png"):
+        >>> for name in ("01_mine.png", "01_theirs.png", "02_mine.png", "03_mine.BMP"):
         ...     _ = (folder / name).write_bytes(b"")
-        >>> sorted(results_by_stem(folder / "{stem}_mine.png"))
-        ['01', '02']
+        >>> sorted(results_by_stem(folder / "{stem}_mine.png")), sorted(results_by_stem(folder / "{stem}_mine.{ext}"))
+        (['01', '02'], ['01', '02', '03'])
     """
     if not is_stem_pattern(where):
         return images_by_stem(where)
     pattern = Path(where)
+    if _any_extension(pattern.name):
+        return _any_extension_results(pattern)
     head, tail = pattern.name.split(STEM_FIELD, 1)
     return {p.name[len(head):len(p.name) - len(tail)]: p for p in sorted(_folder(pattern.parent).iterdir())
             if p.is_file() and not is_hidden(p) and len(p.name) > len(head) + len(tail)
             and p.name.startswith(head) and p.name.endswith(tail)}
+
+
+def _any_extension_results(pattern: Path) -> dict[str, Path]:
+    """:func:`results_by_stem` of a pattern ending in ``.{ext}``: the images whose name but for the
+    extension matches the rest, by pair; PairsError, naming both, where one pair has two."""
+    head, tail = pattern.name[:-len(EXT_FIELD) - 1].split(STEM_FIELD, 1)
+    found: dict[str, Path] = {}
+    for p in _images(pattern.parent):
+        base = p.name[:-len(p.suffix)]
+        if len(base) > len(head) + len(tail) and base.startswith(head) and base.endswith(tail):
+            stem = base[len(head):len(base) - len(tail)]
+            if stem in found:
+                raise PairsError(f"{pattern}: 2 files match for the pair {stem}: {found[stem].name} and {p.name} "
+                                 f"in {pattern.parent}; remove one, or give the extension in place of {EXT_FIELD}")
+            found[stem] = p
+    return found
 
 
 def results_folder(where: str | Path) -> Path:
@@ -156,5 +193,5 @@ def match_pairs(folder_a: str | Path, folder_b: str | Path) -> tuple[list[tuple[
     return pairs, unmatched
 
 
-__all__ = ["PairsError", "STEM_FIELD", "check_stem_pattern", "images_by_stem", "is_stem_pattern", "left_out",
-           "match_pairs", "results_by_stem", "results_folder", "stem_clashes"]
+__all__ = ["EXT_FIELD", "PairsError", "STEM_FIELD", "check_stem_pattern", "images_by_stem", "is_stem_pattern",
+           "left_out", "match_pairs", "results_by_stem", "results_folder", "stem_clashes"]
