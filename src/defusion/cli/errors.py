@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Callable
 
-#: Exit status for bad input or usage (argparse uses 2 as well).
+#: Exit status for bad input or usage (argparse uses 2 as well), and for running out of memory.
 EXIT_USAGE = 2
+#: What to do on running out of memory, for a command that names nothing better.
+MEMORY_HINT = "use smaller inputs, or close other programs to free memory"
+#: How the runtimes say they ran out of memory without a MemoryError (as :mod:`defusion.serving.runner`
+#: tells them): PyTorch's CPU allocator, CUDA, onnxruntime's arena.
+_OUT_OF_MEMORY = re.compile(r"can't allocate memory|out of memory|failed to allocate memory", re.IGNORECASE)
+#: Characters of the allocator's own message kept in the line said.
+_MEMORY_DETAIL_CHARS = 160
 
 
 class UserError(Exception):
     """A problem the user can fix (bad file, bad option); shown without a traceback."""
 
 
-def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException], ...] = ()) -> int:
-    """Run ``fn``; user-facing errors become ``defusion: error: ...`` and exit status 2."""
+def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException], ...] = (),
+                memory_hint: str = MEMORY_HINT) -> int:
+    """Run ``fn``; user-facing errors become ``defusion: error: ...`` and exit status 2, and so does
+    running out of memory (a MemoryError, numpy's or PyTorch's), with ``memory_hint``: what to do,
+    in the command's own options. Anything else is a bug and keeps its traceback."""
     try:
         status = fn() or 0
         sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
@@ -32,6 +43,36 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
         close_progress_bars()
         print(f"defusion: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:
+        if not out_of_memory(exc):
+            raise
+        close_progress_bars()
+        print(f"defusion: error: out of memory ({_memory_detail(exc)}); {memory_hint}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says the machine ran out of memory: a MemoryError (numpy's _ArrayMemoryError is
+    one), torch.OutOfMemoryError, or a RuntimeError or onnxruntime error saying so."""
+    if isinstance(exc, MemoryError):
+        return True
+    torch = sys.modules.get("torch")  # never imported here: only where it ran
+    oom_type = getattr(torch, "OutOfMemoryError", None) if torch is not None else None
+    if oom_type is not None and isinstance(exc, oom_type):
+        return True
+    runtime_error = isinstance(exc, RuntimeError) or type(exc).__module__.startswith("onnxruntime")
+    return runtime_error and bool(_OUT_OF_MEMORY.search(str(exc)))
+
+
+def _memory_detail(exc: BaseException) -> str:
+    """The allocator's message on one line, shortened (PyTorch's runs over several), or the error's type.
+
+    Example:
+        >>> _memory_detail(MemoryError("Unable to allocate 1.11 GiB for\\n an array"))
+        'Unable to allocate 1.11 GiB for an array'
+    """
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= _MEMORY_DETAIL_CHARS else text[:_MEMORY_DETAIL_CHARS - 3].rstrip() + "..."
 
 
 def close_progress_bars() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from defusion import __version__
-from defusion.cli.errors import run_guarded
+from defusion.cli.errors import MEMORY_HINT, run_guarded
 
 #: Sub-command name -> module in defusion.cli. build_parser imports every one for its options, so they
 #: import only light modules at their top (no PyTorch, OpenCV, FastAPI, ...: a fast --help and usage error,
@@ -27,6 +27,12 @@ COMMANDS = {
     "calibrate": "calibrate",
     "ui": "ui",
 }
+#: What to do on running out of memory, for the commands with options that cut what they hold at once
+#: (memory grows with the pixels: a 24 MP pair peaked at 4.7 GB, so a 99 MP one, under the default bound,
+#: wants about 20 GB); the others say :data:`~defusion.cli.errors.MEMORY_HINT`.
+_FUSING_MEMORY_HINT = ("lower --max-pixels to refuse inputs this large, fuse in tiles (--tile 512), or use "
+                       "--scale 1 (the network on the sources as they are)")
+MEMORY_HINTS = {"fuse": _FUSING_MEMORY_HINT, "video": _FUSING_MEMORY_HINT}
 
 
 #: The argument after which every argument is a positional, even one starting with '-'.
@@ -160,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module = args._module
-    return run_guarded(lambda: module.run(args), getattr(module, "EXPECTED_ERRORS", ()))
+    return run_guarded(lambda: module.run(args), getattr(module, "EXPECTED_ERRORS", ()),
+                       MEMORY_HINTS.get(args.command, MEMORY_HINT))
 
 
 if __name__ == "__main__":

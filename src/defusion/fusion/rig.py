@@ -489,6 +489,9 @@ class Rig:
             data = json.loads(text)
         except ValueError as exc:  # bytes that are not UTF-8 too
             raise RigError(f"{name} is not JSON ({exc})") from None
+        except RecursionError:  # arrays or objects nested thousands deep: the parser's stack, not a rig
+            raise RigError(f"{name} is not a defusion rig file (JSON nested too deeply; make one with defusion "
+                           "calibrate)") from None
         return cls.from_json(data, name)
 
     @classmethod

@@ -1,7 +1,14 @@
-"""What :mod:`defusion.io.writing` writes and :mod:`defusion.io.images`' pixel bound, without their dependencies
-(OpenCV, Pillow, numpy): the command line's options show them in ``--help``, which stays fast."""
+"""What :mod:`defusion.io.writing` writes, :mod:`defusion.io.images`' pixel bound and the Pillow formats
+every reader opens, without their dependencies (OpenCV, Pillow, numpy; Pillow is imported only by the
+functions that open a file): the command line's options show them in ``--help``, which stays fast."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 #: Default bound on width x height of an input (decompression-bomb guard): 100 MP.
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -12,6 +19,59 @@ SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
 #: JPEG quality (``write_image``'s default) and the one from which colour is kept at full resolution.
 DEFAULT_JPEG_QUALITY = 95
 FULL_CHROMA_QUALITY = 90
+#: Pillow's names of the formats defusion opens with Pillow (:data:`defusion.io.images.READ_FORMATS`; HEIF
+#: is added where pillow-heif has registered it, camera raw files go through LibRaw): Pillow otherwise
+#: picks its plugin by a file's content, whatever its name, and an EPS named ``.png`` would start
+#: Ghostscript on it. DIB is BMP without its file header (``.dib``); PPM is Pillow's name for PNM.
+PILLOW_FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "DIB", "WEBP", "GIF", "PPM", "TGA")
+#: Bytes Pillow reads to know a format (``Image.open``'s prefix).
+_PREFIX_BYTES = 16
+
+
+def pillow_formats() -> tuple[str, ...]:
+    """:data:`PILLOW_FORMATS`, with HEIF where its plugin is registered
+    (:func:`defusion.io.heif.register_heif`)."""
+    from PIL import Image
+
+    return (*PILLOW_FORMATS, "HEIF") if "HEIF" in Image.ID else PILLOW_FORMATS
+
+
+def open_image(source: str | Path | IO[bytes]) -> Image.Image:
+    """``Image.open`` limited to the formats defusion reads (:func:`pillow_formats`): every reader of a
+    user's file opens it here, so no other Pillow plugin sees it. Pillow's UnidentifiedImageError for a
+    file of any other format (:func:`held_format` says which it holds)."""
+    from PIL import Image
+
+    return Image.open(source, formats=pillow_formats())
+
+
+def held_format(source: str | Path | bytes) -> str | None:
+    """Pillow's name of the format whose signature ``source`` (a path, or the bytes) starts with
+    (``"EPS"``, ``"PSD"``), found by the plugins' signature checks alone, none of them opening it:
+    to say what a refused file holds. None where no plugin knows it or it cannot be read.
+
+    Example:
+        >>> held_format(b"%!PS-Adobe-3.0 EPSF-3.0\\n"), held_format(b"plain text")
+        ('EPS', None)
+    """
+    from PIL import Image
+
+    try:
+        if isinstance(source, bytes):
+            prefix = source[:_PREFIX_BYTES]
+        else:
+            with open(source, "rb") as f:
+                prefix = f.read(_PREFIX_BYTES)
+    except OSError:
+        return None
+    Image.init()
+    for name, (_factory, accept) in list(Image.OPEN.items()):
+        try:
+            if accept is not None and accept(prefix):
+                return name
+        except Exception:  # noqa: BLE001 - a plugin's check tripping over a short prefix: not its format
+            continue
+    return None
 
 __all__ = ["DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
-           "FULL_CHROMA_QUALITY"]
+           "FULL_CHROMA_QUALITY", "PILLOW_FORMATS", "pillow_formats", "open_image", "held_format"]

@@ -2,7 +2,9 @@
 :mod:`defusion.io.writing`).
 
 Every failure a user can cause (missing file, not an image, truncated file, too many
-pixels) raises :class:`ImageReadError` with a one-line message naming the file. What is read with
+pixels) raises :class:`ImageReadError` with a one-line message naming the file. Pillow opens only the
+formats defusion reads (:func:`defusion.io.formats.open_image`): a file of any other, whatever its name
+(an EPS named ``.png``, which Pillow would hand to Ghostscript), is an :class:`ImageFormatError`. What is read with
 something left behind (transparency, later frames, levels beyond 16 bits) is said once as a
 ``defusion: warning`` (:mod:`defusion.io.notes`).
 """
@@ -14,7 +16,7 @@ import re
 import warnings
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator, Literal, get_args
+from typing import IO, Iterator, Literal, get_args
 
 import cv2
 import numpy as np
@@ -23,7 +25,7 @@ from PIL import Image, UnidentifiedImageError
 from defusion.io.errors import ImageReadError  # defined there: the CLI names it without OpenCV
 # The input bound, what write_image can produce and JPEG qualities: defined there, for the CLI's fast --help.
 from defusion.io.formats import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY,
-                                 SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES)
+                                 SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES, held_format, open_image, pillow_formats)
 from defusion.io.heif import HEIF_EXTRA, HEIF_SUFFIXES, is_heif, register_heif
 from defusion.io.notes import warn
 from defusion.io.raw import RAW_SUFFIXES, RawReadError, is_raw, raw_opens, raw_size, read_raw
@@ -68,9 +70,13 @@ _TIFF_LAYOUTS = ("YX", "YXS", "SYX")
 _TIFF_ALPHA = (1, 2)
 #: TIFF NewSubfileType's bit of a reduced-resolution copy: a preview, not a page of its own.
 _TIFF_REDUCED = 1
-#: Pages of a TIFF counted at most, for the warning that only the first is read: a file of many
-#: thousand tiny pages would otherwise take seconds to count.
-_TIFF_PAGES_COUNTED = 100
+#: Frames of an animated image (pages of a TIFF) counted at most, for the warning that only the first is
+#: read: a file of many thousand tiny frames would otherwise take seconds to count (a 22 MB GIF of 1.5
+#: million one-pixel frames, 15 s).
+_FRAMES_COUNTED = 100
+#: GIF's blocks of an image (a frame) and of an extension; the flag of a colour table that follows a descriptor.
+_GIF_IMAGE, _GIF_EXTENSION = b",", b"!"
+_GIF_COLOUR_TABLE = 0x80
 
 
 #: How a command-line user raises the pixel bound; the server and the web UI say theirs
@@ -101,6 +107,11 @@ class ImageTooLargeError(ImageReadError):
 
     def __reduce__(self) -> tuple:  # pickled whole (a benchmark worker's error), not by its message
         return type(self), (self.source, self.detail, self.hint), self.__dict__
+
+
+class ImageFormatError(ImageReadError):
+    """A file holding an image format defusion does not read (EPS, PSD, FITS, ...), whatever its name:
+    refused from its first bytes, never handed to the Pillow plugin for it (EPS's starts Ghostscript)."""
 
 
 class FloatRangeError(ImageReadError):
@@ -166,7 +177,8 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
     RGB TIFFs are decoded by
     tifffile where it can (:func:`_from_tifffile`), the rest by Pillow. The pixel bound is checked from
     the header, before anything is decoded. Camera raw files (DNG, CR2, NEF, ...) are developed to
-    16-bit sRGB with the ``raw`` extra (:mod:`defusion.io.raw`).
+    16-bit sRGB with the ``raw`` extra (:mod:`defusion.io.raw`). A file holding any other format
+    Pillow knows (EPS, PSD, ...) is an :class:`ImageFormatError`, never handed to Pillow's plugin for it.
     """
     if floats not in FLOAT_READINGS:
         raise ValueError(f"unknown float reading {floats!r}; use one of {', '.join(FLOAT_READINGS)}")
@@ -178,7 +190,7 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
     register_heif()
     _allow_pixels(max_pixels)
     try:
-        with _no_bomb_warning(), Image.open(path) as im:
+        with _no_bomb_warning(), open_image(path) as im:
             _check_pixels(path, *im.size, max_pixels)
             rawmode = _rawmode(im)  # before anything loads the pixels (a PNG's EXIF may follow them)
             _warn_frames(path, im.format, _frames(path, im))
@@ -202,6 +214,7 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
         else:
             if is_heif(path) and not register_heif():
                 raise ImageReadError(f"{path}: a HEIC/HEIF image; reading it needs pillow-heif: {HEIF_EXTRA}") from None
+            _refuse_other_format(path)
             raise ImageReadError(f"{path}: not an image, or a format that cannot be read") from None
     except (OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, ImageReadError):
@@ -214,6 +227,15 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
     return array
 
 
+def _refuse_other_format(path: Path) -> None:
+    """ImageFormatError where ``path`` holds an image format that defusion does not read (its first
+    bytes say which), rather than "not an image"."""
+    held = held_format(path)
+    if held is not None and held not in pillow_formats():
+        raise ImageFormatError(f"{path}: not an image defusion reads (it holds {held} data?); defusion reads "
+                               f"{READ_FORMATS}") from None
+
+
 #: EXIF orientations that turn an image a quarter (its width and height swap).
 _QUARTER_TURNS = (5, 6, 7, 8)
 
@@ -221,8 +243,9 @@ _QUARTER_TURNS = (5, 6, 7, 8)
 def header_size(source: str | Path | bytes) -> tuple[int, int] | None:
     """(width, height) of the image :func:`read_image` would return (EXIF-upright), from its header
     alone, nothing decoded: to refuse sources of different sizes before the work. None where the
-    header cannot tell: not an image Pillow opens, a damaged header (reading says what is wrong), a
-    camera raw file (its developed size is LibRaw's; for bytes, the caller knows the name).
+    header cannot tell: not an image of a format defusion reads (:func:`~defusion.io.formats.open_image`),
+    a damaged header (reading says what is wrong), a camera raw file (its developed size is LibRaw's;
+    for bytes, the caller knows the name).
 
     A PNG's EXIF may follow its pixels, and Pillow decodes them all to find it, so a PNG without
     EXIF before its pixels is taken as upright: compare sizes whatever their order where that matters.
@@ -236,7 +259,7 @@ def header_size(source: str | Path | bytes) -> tuple[int, int] | None:
         return None
     register_heif()
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+        with _no_bomb_warning(), open_image(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
             width, height = im.size
             orientation = _header_orientation(im)
     except Exception:  # noqa: BLE001 - anything Pillow cannot make out from the header: reading reports it
@@ -270,7 +293,7 @@ def opens_as_image(path: str | Path) -> bool:
     if is_heif(path) and not register_heif():
         return True
     try:
-        with _no_bomb_warning(), Image.open(path):
+        with _no_bomb_warning(), open_image(path):
             return True
     except Image.DecompressionBombError:  # an image, only too large: reading it says so
         return True
@@ -300,7 +323,7 @@ def stores_floats(path: str | Path) -> bool:
         except Exception:  # tifffile's errors on an odd file
             return False
     try:
-        with _no_bomb_warning(), Image.open(path) as im:
+        with _no_bomb_warning(), open_image(path) as im:
             return im.mode == "F"
     except Exception:  # noqa: BLE001 - Pillow's errors on a file it cannot open
         return False
@@ -320,20 +343,61 @@ def _warn_frames(path: Path, image_format: str | None, count: int) -> None:
     """Say that only the first of an animated image's ``count`` frames (a multi-page TIFF's pages) is read."""
     kind = _FRAME_NAMES.get(image_format or "")
     if kind is not None and count > 1:
-        many = f"{count} or more" if image_format == "TIFF" and count >= _TIFF_PAGES_COUNTED else str(count)
+        many = f"{count} or more" if count >= _FRAMES_COUNTED else str(count)
         warn(f"{path} holds {many} {kind}; only the first is read (save the one to fuse as an image of its own)")
 
 
 def _frames(path: Path, im: Image.Image) -> int:
-    """How many images the file holds where its format can hold several; else 1."""
+    """How many images the file holds where its format can hold several, up to ``_FRAMES_COUNTED``; else 1."""
     if im.format not in _FRAME_NAMES:
         return 1
-    return _tiff_pages(path) if im.format == "TIFF" else getattr(im, "n_frames", 1)
+    if im.format == "TIFF":
+        return _tiff_pages(path)
+    if im.format == "GIF":  # Pillow's n_frames walks every frame; an APNG's and a WebP's header says
+        return _gif_frames(path)
+    return min(getattr(im, "n_frames", 1), _FRAMES_COUNTED)
+
+
+def _gif_frames(path: Path) -> int:
+    """How many frames a GIF holds, up to ``_FRAMES_COUNTED``, from its blocks, nothing decoded (1 where
+    its structure cannot be followed: reading its first frame says what is wrong)."""
+    count = 0
+    with suppress(OSError), open(path, "rb") as f:
+        screen = f.read(13)  # signature and version, then the logical screen descriptor (its flags at 10)
+        _skip_colour_table(f, screen[10:11])
+        while count < _FRAMES_COUNTED:
+            block = f.read(1)
+            if block == _GIF_IMAGE:
+                descriptor = f.read(9)  # position, size, then its flags
+                _skip_colour_table(f, descriptor[8:9])
+                f.read(1)  # LZW minimum code size
+                count += _skip_sub_blocks(f)
+            elif block == _GIF_EXTENSION:
+                f.read(1)  # its label
+                _skip_sub_blocks(f)
+            else:  # the trailer, the end of the file or something unknown
+                break
+    return max(count, 1)
+
+
+def _skip_colour_table(f: IO[bytes], flags: bytes) -> None:
+    """Step over the colour table that a GIF descriptor's last byte, ``flags``, says follows."""
+    if flags and flags[0] & _GIF_COLOUR_TABLE:
+        f.seek(3 << ((flags[0] & 7) + 1), io.SEEK_CUR)
+
+
+def _skip_sub_blocks(f: IO[bytes]) -> bool:
+    """Step over a GIF data block's sub-blocks; whether it ended (its terminator read) before the file did."""
+    while size := f.read(1):
+        if size == b"\x00":
+            return True
+        f.seek(size[0], io.SEEK_CUR)
+    return False
 
 
 def _tiff_pages(path: Path) -> int:
     """How many images a TIFF holds, its reduced-resolution previews not counted, up to
-    ``_TIFF_PAGES_COUNTED`` (1 where tifffile cannot tell)."""
+    ``_FRAMES_COUNTED`` (1 where tifffile cannot tell)."""
     import tifffile
 
     try:
@@ -341,7 +405,7 @@ def _tiff_pages(path: Path) -> int:
             count = 0
             for page in tif.pages:
                 count += not page.subfiletype & _TIFF_REDUCED
-                if count >= _TIFF_PAGES_COUNTED:
+                if count >= _FRAMES_COUNTED:
                     break
             return count
     except Exception:  # tifffile's errors on an odd file: reading its first page says what is wrong
@@ -597,7 +661,7 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
 
 
 __all__ = ["READ_SUFFIXES", "READ_FORMATS", "FloatReading", "FLOAT_READINGS", "RAISE_LIMIT_HINT", "ImageReadError",
-           "ImageTooLargeError", "FloatRangeError", "read_image", "header_size", "opens_as_image", "stores_floats",
+           "ImageTooLargeError", "ImageFormatError", "FloatRangeError", "read_image", "header_size", "opens_as_image", "stores_floats",
            # defined in defusion.io.formats and defusion.io.writing, kept importable from here:
            "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
            "FULL_CHROMA_QUALITY", "write_image", "write_bytes_atomically", "check_path", "check_writable_folder"]

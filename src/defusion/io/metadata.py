@@ -32,6 +32,7 @@ from PIL import Image
 
 from defusion import __version__
 from defusion.io import notes
+from defusion.io.formats import open_image
 from defusion.io.heif import register_heif
 from defusion.io.raw import is_raw
 
@@ -151,7 +152,7 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
         return _raw_metadata(Path(source))
     register_heif()
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+        with open_image(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
             icc = im.info.get("icc_profile") or None
             exif = im.getexif()
             if im.format == "TIFF":  # its first directory is the image's own: the photograph's tags only

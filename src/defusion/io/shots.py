@@ -18,9 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
-from PIL import Image
-
 from defusion.errors import DefusionError
+from defusion.io.formats import open_image
 from defusion.io.heif import HEIF_SUFFIXES, register_heif
 from defusion.io.images import READ_FORMATS, READ_SUFFIXES, header_size, opens_as_image
 from defusion.io.notes import listed, note, plural, warn
@@ -185,12 +184,12 @@ def read_shot(path: str | Path) -> Shot:
     if path.suffix.lower() in HEIF_SUFFIXES:
         register_heif()
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             im.size  # noqa: B018 - the header was read: an image
     except Exception:  # not an image (or a broken one): no time, and said so where it is left out
         return Shot(path, None, readable=False)
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             exif = im.getexif()
             details = exif.get_ifd(_EXIF_IFD)
     except Exception:  # noqa: BLE001 - a corrupt EXIF block: an image with no time
@@ -220,7 +219,7 @@ def _exif_tags(source: Path | bytes) -> tuple[dict, dict]:
     if isinstance(source, bytes) or source.suffix.lower() in HEIF_SUFFIXES:  # bytes: any format, HEIC too
         register_heif()
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+        with open_image(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
             exif = im.getexif()
             return dict(exif), dict(exif.get_ifd(_EXIF_IFD))
     except Exception:  # noqa: BLE001 - not an image, or a corrupt EXIF block: nothing said of it

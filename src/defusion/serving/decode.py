@@ -5,7 +5,9 @@ one code path (8/16-bit, EXIF orientation, alpha dropped, pixel bound checked fr
 Failures are sorted into the three kinds a server answers differently:
 
 - :class:`~defusion.io.images.ImageTooLargeError`: over the pixel bound (HTTP 413);
-- :class:`UnsupportedImageError`: not an image, or a format we cannot read (HTTP 415);
+- :class:`UnsupportedImageError`: not an image, or a format we cannot read (HTTP 415): one that
+  Pillow could open but defusion does not read (EPS, PSD, ...) is refused from its first bytes,
+  never handed to Pillow's plugin for it (:func:`defusion.io.formats.open_image`);
 - :class:`~defusion.io.errors.ImageReadError`: an image file that is truncated or corrupt (HTTP 400),
   also whatever else a decoder raises on odd data (a TypeError from corrupt EXIF): the upload's
   fault, never the server's.
@@ -28,11 +30,12 @@ import re
 import tempfile
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
+from defusion.io.formats import open_image
 from defusion.io.heif import HEIF_EXTRA
 from defusion.io.raw import RAW_EXTRA, is_raw
-from defusion.io.images import DEFAULT_MAX_PIXELS, ImageReadError, ImageTooLargeError, read_image
+from defusion.io.images import DEFAULT_MAX_PIXELS, ImageFormatError, ImageReadError, ImageTooLargeError, read_image
 from defusion.io.images import header_size as image_header_size
 from defusion.io.notes import collecting, say, split_line
 
@@ -95,7 +98,8 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
         except ImageReadError as exc:
             if _read_ran_out_of_memory(exc):  # a reader that wrapped the server's MemoryError
                 raise MemoryError(f"decoding {label}") from exc
-            if HEIF_EXTRA in str(exc) or RAW_EXTRA in str(exc):  # a HEIC or raw upload, its extra missing
+            if isinstance(exc, ImageFormatError) or HEIF_EXTRA in str(exc) or RAW_EXTRA in str(exc):
+                # a format defusion does not read (EPS, PSD, ...), or a HEIC or raw upload, its extra missing
                 raise UnsupportedImageError(str(exc).replace(tmp, label)) from None
             if not _identifiable(data):
                 raise UnsupportedImageError(f"{label}: not an image, or a format that cannot be read") from None
@@ -155,11 +159,12 @@ def one_line(exc: BaseException) -> str:
 
 
 def _identifiable(data: bytes) -> bool:
-    """Whether the bytes look like an image: Pillow recognises them, or a known signature."""
+    """Whether the bytes look like an image defusion reads: Pillow recognises them as one of those
+    formats, or a known signature."""
     if data.startswith(_IMAGE_SIGNATURES):
         return True
     try:
-        with Image.open(io.BytesIO(data)):
+        with open_image(io.BytesIO(data)):
             return True
     except UnidentifiedImageError:
         return False
