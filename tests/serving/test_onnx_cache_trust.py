@@ -92,3 +92,19 @@ def test_a_cache_folder_of_another_user_is_not_used(cache, tiny_weights, monkeyp
     path = cached_onnx_export(tiny_weights)
     assert f"{cache}: it belongs to another user (uid {mine})" in capsys.readouterr().err
     assert cache not in path.parents
+
+
+def test_a_good_cached_export_is_used_without_loading_the_weights_into_pytorch(cache, tiny_weights, monkeypatch):
+    """Performance audit: every run built the PyTorch network before looking in the cache (6 s under load)."""
+    import defusion.model.weights as weights_module
+
+    path = cached_onnx_export(tiny_weights)
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("the weights were loaded for a cached export")
+
+    monkeypatch.setattr(weights_module, "load_weights", no_load)
+    assert cached_onnx_export(tiny_weights) == path
+    with pytest.raises(AssertionError, match="loaded for a cached export"):  # a missing export still loads them
+        path.unlink()
+        cached_onnx_export(tiny_weights)

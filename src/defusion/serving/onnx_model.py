@@ -185,7 +185,8 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
     from defusion.serving.export import export_onnx
 
     source = Path(weights) if weights is not None else shipped_weights_path()
-    model = load_weights(source)  # validates the file before anything is written
+    if not source.is_file():
+        load_weights(source)  # says what is wrong: not found, a folder, a training run's
     digest = weights_digest(source)
     # "-gdd": the graph with unique_gain and detail_gain inputs (DeNet.forward); older cached exports
     # ("-gd": the gain and a detail term tied to it, "-g": no detail term, none: no gain) are not reused.
@@ -195,6 +196,7 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
         if problem is None:
             return path
         _warn(f"the cached ONNX export {path} {problem}; exporting it again")
+    model = load_weights(source)  # only to export (a cached export's digest vouches for its file); validates it
     if on_export:
         on_export(path)
     export_onnx(model, path, metadata={"weights_sha256_16": digest})  # atomic: no half-written file
