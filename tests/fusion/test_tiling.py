@@ -36,3 +36,21 @@ def test_tiles_are_reported():
     run_tiled(_identity_pair, torch.rand(1, 3, 100, 100), torch.rand(1, 3, 100, 100), 64, 16,
               on_tile=lambda: calls.append(1))
     assert len(calls) == count_tiles(100, 100, 64, 16)
+
+
+def test_automatic_tiles_are_no_larger_than_they_need_be():
+    """Performance audit: a 640x480 pair at scale 2 went through 2x2 tiles of 384 px covering 1.92x its
+    pixels; tiles of 336 px keep 2x2 and cover 1.47x. The count never changes, nor does a tile given."""
+    from defusion.fusion.fuser import Fuser
+    from defusion.fusion.options import FuseOptions
+    from defusion.fusion.tiling import smallest_covering_tile, tile_starts
+
+    for h, w in [(480, 640), (600, 800), (1000, 1500), (385, 385), (4000, 6000), (9, 2000)]:
+        tile = smallest_covering_tile(h, w, 384, 32)
+        assert tile % 8 == 0 and 2 * 32 < tile <= 384
+        assert [len(tile_starts(n, tile, 32)) for n in (h, w)] == [len(tile_starts(n, 384, 32)) for n in (h, w)]
+    fuser = Fuser.__new__(Fuser)
+    fuser.options = FuseOptions(scale=2)
+    assert fuser.tile_layout(480, 640) == (336, 32)
+    fuser.options = FuseOptions(scale=2, tile=768)  # a tile asked for is kept as it is
+    assert fuser.tile_layout(480, 640) == (384, 32)

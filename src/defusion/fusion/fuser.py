@@ -28,7 +28,7 @@ from defusion.fusion.resample import downsample, upsample
 from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, is_onnx_export, load_network
 from defusion.fusion.selection import decision_map, weighted_sum
 from defusion.fusion.stretch import stretch_sources
-from defusion.fusion.tiling import count_tiles, run_padded, run_tiled
+from defusion.fusion.tiling import count_tiles, run_padded, run_tiled, smallest_covering_tile
 from defusion.model.denet import DeNet, default_detail_gain
 from defusion.model.weights import check_model_path
 
@@ -389,7 +389,10 @@ class Fuser:
         pass is bounded the same way at every scale."""
         s = self.options.scale
         tile = self.options.tile_for(height * s, width * s) // s
-        return tile, min(self.options.overlap // s, max(tile - 1, 0) // 2)  # under half a tile
+        overlap = min(self.options.overlap // s, max(tile - 1, 0) // 2)  # under half a tile
+        if self.options.tile is None and tile:  # automatic: as few tiles, but no larger than they need be
+            tile = smallest_covering_tile(height, width, tile, overlap)
+        return tile, overlap
 
     # -- steps ----------------------------------------------------------------------
     def registered(self, *images: np.ndarray) -> list[np.ndarray]:

@@ -52,6 +52,28 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     return [round(i * (length - tile) / (count - 1)) for i in range(count)]
 
 
+#: Tile sides are whole multiples of this (the network's down-sampling: no padding inside a tile).
+TILE_MULTIPLE = 8
+
+
+def smallest_covering_tile(height: int, width: int, tile: int, overlap: int) -> int:
+    """The smallest square tile (a multiple of TILE_MULTIPLE, at most ``tile``) that covers an image
+    with as few tiles as ``tile`` does: ``tile`` squares just over an image's size overlap far more
+    than ``overlap`` (a 640x480 image in 384 px tiles: 2x2 tiles covering 1.92x its pixels; in 336 px
+    tiles, still 2x2, 1.47x), and each pass costs its pixels.
+
+    Example:
+        >>> smallest_covering_tile(480, 640, 384, 32), smallest_covering_tile(4000, 6000, 384, 32)
+        (336, 384)
+    """
+    needed = 0
+    for length in (height, width):
+        count = len(tile_starts(length, tile, overlap))
+        needed = max(needed, math.ceil((length + (count - 1) * overlap) / count))
+    smallest = math.ceil(needed / TILE_MULTIPLE) * TILE_MULTIPLE
+    return min(tile, max(smallest, 2 * overlap + TILE_MULTIPLE))
+
+
 def _ramp(size: int, overlap: int, fade_start: bool, fade_end: bool, device) -> torch.Tensor:
     weight = torch.ones(size, device=device)
     n = min(overlap, size)
