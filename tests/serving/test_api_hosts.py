@@ -36,7 +36,8 @@ def test_other_hosts_are_refused_in_one_json_line_saying_how_to_allow_them(guard
     if host == "attacker.example:8000":
         assert detail.startswith("Host 'attacker.example:8000': this server answers only to localhost, 127.0.0.1, "
                                  "::1, api.example.com")
-        assert detail.endswith("start the server with --allowed-host attacker.example")
+        assert detail.endswith("start the server with --allowed-host attacker.example "
+                               "(or DEFUSION_ALLOWED_HOSTS=attacker.example)")
 
 
 def test_the_check_covers_posts_before_their_body_is_read(guarded):
@@ -116,3 +117,19 @@ def test_allowed_hosts_from_the_environment():
     assert settings_from_env({})["allowed_hosts"] is None
     with pytest.raises(EnvSettingError, match="DEFUSION_ALLOWED_HOSTS='http://x.example': .*without scheme or port"):
         settings_from_env({"DEFUSION_ALLOWED_HOSTS": "http://x.example"})
+
+
+def test_a_bare_ipv6_allowed_host_is_answered_and_a_long_host_is_cut():
+    """Review: --allowed-host 2001:db8::1 was dropped (only bracketed IPv6 parsed), so the server refused
+    the address it was told to answer, naming the option already given; a 5,000-character Host was echoed."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from defusion.serving.api import HostCheck
+
+    inner = FastAPI()
+    inner.get("/ping")(lambda: {"ok": True})
+    client = TestClient(HostCheck(inner, ["2001:DB8:0::1"]))
+    assert client.get("/ping", headers={"host": "[2001:db8::1]:8000"}).status_code == 200
+    long = client.get("/ping", headers={"host": "a" * 5000 + ".example"})
+    assert long.status_code == 400 and len(long.json()["detail"]) < 400

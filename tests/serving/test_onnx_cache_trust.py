@@ -108,3 +108,15 @@ def test_a_good_cached_export_is_used_without_loading_the_weights_into_pytorch(c
     with pytest.raises(AssertionError, match="loaded for a cached export"):  # a missing export still loads them
         path.unlink()
         cached_onnx_export(tiny_weights)
+
+
+@posix_only
+def test_a_cache_folder_of_ones_own_that_the_group_may_write_is_made_private_and_used(cache, tiny_weights, capsys):
+    """Review: under umask 002 earlier versions made ~/.cache/defusion 0775; refusing it would re-export on
+    every run. It is this user's own: group write is taken off, and the cache is used."""
+    (cache / "onnx").mkdir(parents=True)
+    for folder in (cache, cache / "onnx"):
+        folder.chmod(0o775)
+    path = cached_onnx_export(tiny_weights)
+    assert path.parent == cache / "onnx" and "not using the ONNX cache folder" not in capsys.readouterr().err
+    assert (cache.stat().st_mode & 0o777, (cache / "onnx").stat().st_mode & 0o777) == (0o755, 0o755)

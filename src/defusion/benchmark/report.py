@@ -344,7 +344,7 @@ LATEX_MAX_PLACES = 6
 #: The fewest significant digits a number of summary.tex shows in fixed notation: one that would show
 #: fewer at its column's decimals (Nabf's 6.226e-05 in a column of 5, from its largest 0.01333: 0.00006)
 #: is in scientific notation, so that close values do not print, and rank, as a tie.
-LATEX_MIN_DIGITS = 3
+LATEX_MIN_DIGITS = 2
 
 
 def _decimals(values: list[float], digits: int = LATEX_DIGITS) -> int | None:

@@ -68,7 +68,7 @@ from defusion.io.notes import collecting
 from defusion.serving.decode import one_line
 from defusion.serving.env_settings import ENV_VARIABLES, EnvSettingError, settings_from_env
 from defusion.serving.errors import (CLIENT_CLOSED_REQUEST, SERVICE_UNAVAILABLE, ApiError, ClientGone, check_host,
-                                     host_name, options_or_422, refuse_repeated, refuse_unknown)
+                                     normal_host, options_or_422, refuse_repeated, refuse_unknown)
 from defusion.serving.info import describe
 from defusion.serving.limits import (DEFAULT_MAX_IMAGES, DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_BYTES,
                                      DEFAULT_SERVER_MAX_PIXELS, FIELDS, UPLOAD_IDLE_TIMEOUT_S, Limits)
@@ -328,7 +328,7 @@ class HostCheck:
 
     def __init__(self, app: Any, allowed: Sequence[str]) -> None:
         self.app = app
-        self.allowed = frozenset(filter(None, (host_name(name) for name in allowed)))
+        self.allowed = frozenset(normal_host(name) for name in allowed if name)  # a bare IPv6 too
 
     async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
         if scope["type"] == "http":

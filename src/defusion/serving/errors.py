@@ -3,6 +3,7 @@ statuses it uses, and the checks that raise it."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Sequence
 
@@ -95,7 +96,22 @@ def host_name(header: str) -> str | None:
         ('localhost', '::1', None)
     """
     match = _HOST_HEADER.fullmatch(header)
-    return (match.group(1) or match.group(2)).lower().rstrip(".") if match else None
+    return normal_host(match.group(1) or match.group(2)) if match else None
+
+
+def normal_host(name: str) -> str:
+    """A host name or address as Host headers and ``--allowed-host`` are compared: lower case, no
+    brackets or final dot, an IP address in its canonical form (``2001:DB8::0:1`` as ``2001:db8::1``).
+
+    Example:
+        >>> normal_host("[2001:DB8:0::1]"), normal_host("API.example.com.")
+        ('2001:db8::1', 'api.example.com')
+    """
+    name = name.strip("[]").lower().rstrip(".")
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        return name
 
 
 def check_host(header: str | None, allowed: Collection[str]) -> None:
@@ -106,6 +122,8 @@ def check_host(header: str | None, allowed: Collection[str]) -> None:
     if name and (is_loopback(name) or name in allowed):
         return
     sent = f"Host {_quoted(header)}" if header else "no Host header"
+    named = name if name and len(name) <= NAME_CHARS_QUOTED else "NAME"
     raise ApiError(400, f"{sent}: this server answers only to localhost, 127.0.0.1, ::1"
                         f"{''.join(', ' + n for n in sorted(allowed))} (a guard against DNS rebinding); to answer "
-                        f"to {name or 'a name'} as well, start the server with --allowed-host {name or 'NAME'}")
+                        f"to {named if name else 'a name'} as well, start the server with --allowed-host {named} "
+                        f"(or DEFUSION_ALLOWED_HOSTS={named})")

@@ -224,6 +224,7 @@ def _export_folder() -> Path:
     for each in (base, folder):
         if not each.exists():
             each.mkdir(mode=0o700, parents=True, exist_ok=True)  # parents as the umask says
+        _made_private(each)
         problem = _untrusted(each)
         if problem is None:
             continue
@@ -237,6 +238,15 @@ def _export_folder() -> Path:
             atexit.register(shutil.rmtree, _private_folder, ignore_errors=True)
         return _private_folder
     return folder
+
+
+def _made_private(folder: Path) -> None:
+    """Take group write off a cache folder of this user's that only its group may also write: what a
+    umask of 002 (Debian, Ubuntu, Fedora) gave the folders earlier versions made, which would
+    otherwise be refused on every run. One others may write (0o002) is left as it is, and refused."""
+    info = folder.stat()
+    if info.st_uid == os.getuid() and info.st_mode & 0o020 and not info.st_mode & 0o002:
+        folder.chmod(info.st_mode & ~0o020 & 0o7777)
 
 
 def _untrusted(path: Path) -> str | None:
