@@ -313,7 +313,9 @@ def test_messages_name_the_images_as_the_page_does():
 
 def test_a_stacks_infrared_image_is_chosen_by_file_name():
     choices = core.stack_infrared_choices(["ev0.png", "ev+2.png", "ev0.png"])
-    assert choices == {"auto": None, "ev0.png": 0, "ev+2.png": 1, "ev0.png (3)": 2}  # a name given twice: told apart
+    # a name given twice: told apart as the captions and notes say them (core.told_apart)
+    assert choices == {"auto": None, "ev0.png (1)": 0, "ev+2.png (2)": 1, "ev0.png (3)": 2}
+    assert core.stack_infrared_choices(["auto", "b.png"]) == {"auto": None, "auto (1)": 0, "b.png": 1}
 
 
 def test_result_cache_is_bounded_by_bytes_as_well_as_count():
@@ -363,7 +365,9 @@ def test_images_of_different_sizes_are_refused_with_the_ways_out_or_resized_and_
         x, y = core.decode_pair(a, "a.png", b, "b.png", resize=True)
         stack = core.decode_stack([(a, "a.png"), (b, "b.png"), (a, "c.png")], resize=True)
     assert x.shape == y.shape == (30, 40) and [im.shape for im in stack] == [(30, 40)] * 3
-    assert said == [f"note: {core.RESIZE_CHOICE}: resized b.png 24x20 -> 40x30 (WxH: a.png's size)"]
+    assert said == [f"note: {core.RESIZE_CHOICE}: resized b.png 24x20 -> 40x30 (WxH: a.png's size)",
+                    f"warning: {core.RESIZE_CHOICE} changes b.png's aspect ratio (from 24x20 to 40x30, WxH): it is "
+                    "stretched, not cropped"]  # 1.2 to 1.33: warned of (audit 2, finding 3)
 
 
 def test_the_calibration_page_named_in_messages_is_the_pages():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import contextlib
+import ipaddress
 import os
 import signal
 import subprocess
@@ -71,9 +72,10 @@ def run(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("streamlit") is None:
         raise UserError("the web UI needs the 'ui' extra: pip install 'defusion[ui]'")
     cmd, env = command(args)
+    check_port(args.host, args.port)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"defusion: warning: serving the UI on {args.host}: it has no authentication", file=sys.stderr)
-    print(f"defusion: web UI on http://{args.host}:{args.port} ; Ctrl-C stops", file=sys.stderr)
+    print(f"defusion: web UI on {address(args.host, args.port)} ; Ctrl-C stops", file=sys.stderr)
     proc = subprocess.Popen(cmd, env=env)
     with _stop_on_signals():
         try:
@@ -85,6 +87,38 @@ def run(args: argparse.Namespace) -> int:
             print(f"defusion: {signal.Signals(exc.signum).name}: stopping the web UI", file=sys.stderr)
             stop(proc)
             return 128 + exc.signum
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse, in ``defusion serve``'s words, a ``host``:``port`` this machine cannot listen on (a
+    port in use, an address not its own) before announcing the UI: Streamlit would say so only after
+    the announcement, in its own words and with exit status 1. The sockets are closed again at once
+    (Streamlit binds its own; another program could take the port in between, as rarely as that is)."""
+    from defusion.cli.serve import bind
+
+    try:
+        sockets = bind(host, port)
+    except UserError as exc:
+        raise UserError(f"{exc}; start the UI on another --port") from None
+    for sock in sockets:
+        sock.close()
+
+
+def address(host: str, port: int) -> str:
+    """The URL a browser opens the UI at: a wildcard ``host`` (0.0.0.0, ::), which no browser can open,
+    as http://localhost, saying that it listens on every interface (other machines: this one's address).
+
+    Example:
+        >>> address("::1", 8501), address("0.0.0.0", 8501).split(" (")[0]
+        ('http://[::1]:8501', 'http://localhost:8501')
+    """
+    try:
+        wildcard = ipaddress.ip_address(host).is_unspecified
+    except ValueError:  # a host name
+        wildcard = False
+    if wildcard:
+        return f"http://localhost:{port} (listening on all interfaces: other machines use this one's address)"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 class Stopped(Exception):

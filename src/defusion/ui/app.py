@@ -31,7 +31,7 @@ UPLOAD = "Upload two images"
 UPLOAD_STACK = "Upload a bracket or focus stack"
 CALIBRATE = "Calibrate a camera rig"
 #: What the uploaders take, as the captions say it (core.UPLOAD_TYPES).
-FORMATS = "PNG, JPEG, TIFF, BMP, WebP, HEIC, camera raw; 8 or 16 bit"
+FORMATS = "PNG, JPEG, TIFF, BMP, WebP, HEIC, camera raw; 8 or 16 bit, or a 32-bit float TIFF"
 #: Under the palette, off while the pixels come from the sources (the fusion core refuses both).
 SOURCES_TAKE_NO_PALETTE = ("A thermal palette colours the network's fusion; pixels from the sources keep their own "
                            "colours, so the palette is off until the pixels come from the network.")
@@ -67,6 +67,14 @@ if st is not None:
         from defusion.io.shots import upload_settings
 
         return upload_settings(data, name)
+
+    @st.cache_data(max_entries=UPLOAD_SETTINGS_KEPT, show_spinner=False)
+    def _float_range(data: bytes):
+        """An upload's lowest and highest float value (core.float_range), None for integer pixels:
+        read once per upload, not on every re-run of the page (it decodes a float TIFF again)."""
+        from defusion.ui import core
+
+        return core.float_range(data)
 
 
 def _fuser(weights: str | None, device: str, options):
@@ -153,7 +161,9 @@ def _sidebar(core, source: str) -> tuple:
         stretch = st.checkbox("Stretch raw thermal frames", key="stretch", **_unless_kept("stretch", value=True),
                               help="a grey 16-bit image whose values fill a narrow band (a thermal camera's "
                                    "14-bit counts) is stretched onto the full range before fusing; off takes "
-                                   "the values as they are (defusion fuse --stretch none)")
+                                   "the values as they are (defusion fuse --stretch none). Not for a float TIFF "
+                                   "outside 0 to 1 (a radiometric frame in degrees): reading stretches it from its "
+                                   "lowest to its highest value either way, as defusion fuse reads it")
         palette, infrared = _palette(core, source, pixels)
     return task, core.fuse_options(task=task, color=color, tile=tile, scale=scale, unique_gain=gain,
                                    detail_gain=detail, align=align, pixels=pixels, deghost=deghost, palette=palette,
@@ -324,14 +334,15 @@ def _show_stack(core, images, names, result, files, *, notes: Sequence[str] = ()
                 shared: bool | None = None, stretch: str = "auto") -> None:
     u8 = core.to_uint8
     fused, values, order = result.fused, result.values, result.order
+    said = core.told_apart(names)  # two files of one name, as the notes and the infrared picker tell them apart
     st.subheader(f"{len(images)} sources, in the order they are fused, and the fused image")
     for note in notes:
         st.info(note)
     cols = st.columns(min(len(images), 4))
     for i, k in enumerate(order):
-        onto = f", aligned onto {names[result.frame]}" if k != result.frame and _aligned() else ""
-        cols[i % len(cols)].image(u8(result.sources[k]), caption=f"{i + 1}: {names[k]}{onto}")
-    for note in core.stretch_notes(images, names, shared) if stretch == "auto" else []:
+        onto = f", aligned onto {said[result.frame]}" if k != result.frame and _aligned() else ""
+        cols[i % len(cols)].image(u8(result.sources[k]), caption=f"{i + 1}: {said[k]}{onto}")
+    for note in _read_notes(core, images, said, files, shared, stretch):
         st.caption(note)
     st.image(u8(fused), caption="fused")
     shown = [names[k] for k in order]  # the downloads are named by the first and last shown
@@ -360,14 +371,15 @@ def _show(core, a, b, names, result, files, *, rig: bool = False, notes: Sequenc
           shared: bool | None = None, stretch: str = "auto") -> None:
     u8 = core.to_uint8
     parts, values, (shown_a, shown_b) = result
+    said = core.told_apart(names)  # two files of one name, as the notes tell them apart
     st.subheader("Sources and fused image")
     for note in notes:
         st.info(note)
     cols = st.columns(3)
-    cols[0].image(u8(shown_a), caption=f"A: {names[0]}" + _aligned_onto(parts.frame, 0))
-    cols[1].image(u8(shown_b), caption=f"B: {names[1]}" + (", mapped onto A by the rig" if rig else "")
+    cols[0].image(u8(shown_a), caption=f"A: {said[0]}" + _aligned_onto(parts.frame, 0))
+    cols[1].image(u8(shown_b), caption=f"B: {said[1]}" + (", mapped onto A by the rig" if rig else "")
                   + _aligned_onto(parts.frame, 1))
-    for line in core.stretch_notes([a, b], list(names), shared) if stretch == "auto" else []:
+    for line in _read_notes(core, [a, b], said, files, shared, stretch):
         st.caption(line)
     cols[2].image(u8(parts.fused), caption="fused")
     st.download_button("Download the fused image (PNG)", core.png_bytes(parts.fused, files),
@@ -438,6 +450,16 @@ def _uploaded(place, label: str, *, key: str, **kwargs) -> list[tuple[str, bytes
             kept.pop(key, None)
             st.rerun()
     return files
+
+
+def _read_notes(core, images: Sequence, names: Sequence[str], files: list[bytes] | None, shared: bool | None,
+                stretch: str) -> list[str]:
+    """What was done to the sources' values before fusing, a line each, as the page shows them: a
+    float upload outside 0 to 1 stretched by its range when read (whatever the stretch choice), and
+    with ``stretch`` auto the raw 16-bit frames the fusion core stretched (core.stretch_notes)."""
+    floats = [core.float_note(name, _float_range(data)) for data, name in zip(files or [], names)]
+    raw = core.stretch_notes(list(images), list(names), shared) if stretch == "auto" else []
+    return [line for line in floats if line] + raw
 
 
 def _aligned() -> bool:

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import threading
@@ -37,7 +38,7 @@ from defusion.io.images import ImageReadError
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
 from defusion.fusion.align import describe_alignment
 from defusion.fusion.deghost import describe_ghosts
-from defusion.io.notes import note
+from defusion.io.notes import listed, note, warn
 from defusion.io.raw import RAW_SUFFIXES
 from defusion.io.resize import describe_resize, resize_to_first
 from defusion.io.shots import (ShotSettings, bracket_advice, exif_shows, focus_stack_advice, natural_key,
@@ -71,6 +72,13 @@ METRIC_NAMES = ("EN", "SD", "SF", "AG", "MI", "Qabf", "SSIM-mean", "MEF-SSIM")
 #: The metrics table of a bracket or stack: those defined for any number of sources
 #: (defusion.metrics.ANY_SOURCE_METRICS).
 STACK_METRIC_NAMES = ("EN", "SD", "SF", "AG", "MEF-SSIM")
+#: The smallest width and height the metrics take (defusion.metrics refuses smaller images: "image
+#: too small"): a fused image under it is still shown and offered, its metrics all n/a.
+MIN_METRIC_SIDE = 2
+#: How the first bytes of a TIFF (little- or big-endian, classic or BigTIFF) read.
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+#: TIFF SampleFormat of floating-point samples.
+TIFF_FLOAT = 3
 #: Most images one bracket or focus stack upload may hold (N images take N - 1 fusions).
 MAX_STACK_IMAGES = 8
 #: What "image 1", "image 2" in the fusion core's messages (alignment, a camera rig) are on a pair's page.
@@ -263,6 +271,7 @@ def decode_pair(data_a: bytes, name_a: str, data_b: bytes, name_b: str,
         check_upload_size(data, name, max_bytes)
     a = decode_image(data_a, name_a, max_pixels)
     b = decode_image(data_b, name_b, max_pixels)
+    name_a, name_b = told_apart([name_a, name_b])
     if rig is None and resize:
         a, b = resized_to_first([a, b], [name_a, name_b])
     elif rig is None:
@@ -349,10 +358,14 @@ def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_
     for data, name in uploads:
         check_upload_size(data, name, max_bytes)
     images = [decode_image(data, name, max_pixels) for data, name in uploads]
+    names = told_apart([name for _, name in uploads])
     if resize:
-        return resized_to_first(images, [name for _, name in uploads])
-    for image, (_, name) in zip(images[1:], uploads[1:]):
-        check_same_size(images[0], uploads[0][1], image, name)
+        return resized_to_first(images, names)
+    turned = turned_advice(names, [image.shape[:2] for image in images])
+    if turned:
+        raise InputError(turned)
+    for image, name in zip(images[1:], names[1:]):
+        check_same_size(images[0], names[0], image, name)
     return images
 
 
@@ -376,15 +389,15 @@ def name_images(message: str, labels: Sequence[str]) -> str:
 def stack_infrared_choices(names: list[str]) -> dict[str, int | None]:
     """The sidebar's choice of a stack's infrared image for a palette -> FuseOptions.infrared:
     auto, then each file by its name (the page shows a bracket in the order it is fused, so a
-    number would not point at the image the page numbers so); a name given twice is told apart by
-    its place in file-name order.
+    number would not point at the image the page numbers so); names given twice are told apart by
+    their place in file-name order, as the captions and notes tell them (:func:`told_apart`).
 
     Example:
         >>> stack_infrared_choices(["ir.png", "vis.png"])
         {'auto': None, 'ir.png': 0, 'vis.png': 1}
     """
     choices: dict[str, int | None] = {AUTO_INFRARED: None}
-    for index, name in enumerate(names):
+    for index, name in enumerate(told_apart(names)):
         choices[name if name not in choices else f"{name} ({index + 1})"] = index
     return choices
 
@@ -396,23 +409,96 @@ def check_upload_size(data: bytes, name: str, max_bytes: int | None) -> None:
 
 
 def check_same_size(a: np.ndarray, name_a: str, b: np.ndarray, name_b: str, rig_hint: bool = False) -> None:
-    """Refuse images of different sizes, with the way out: resizing one camera's shots and, with
-    ``rig_hint`` (a pair, which takes a rig file), calibrating two cameras side by side."""
-    if a.shape[:2] != b.shape[:2]:
-        rig = (f"; two cameras side by side (infrared + visible): calibrate them once on the *{CALIBRATE_PAGE}* "
-               "page and upload its rig file" if rig_hint else "")
-        raise InputError(f"the images differ in size: {name_a} is {a.shape[1]}x{a.shape[0]}, {name_b} is "
-                         f"{b.shape[1]}x{b.shape[0]} (WxH); fusion needs registered images of one size: one "
-                         f"camera's shots, tick *{RESIZE_CHOICE}* in the sidebar{rig}")
+    """Refuse images of different sizes, with the way out: turning one turned a quarter against the
+    other (:func:`turned_advice`), else resizing one camera's shots and, with ``rig_hint`` (a pair,
+    which takes a rig file), calibrating two cameras side by side."""
+    if a.shape[:2] == b.shape[:2]:
+        return
+    turned = turned_advice([name_a, name_b], [a.shape[:2], b.shape[:2]])
+    if turned:  # as defusion fuse refuses it: turning is the way out, not resizing nor a rig
+        raise InputError(turned)
+    rig = (f"; two cameras side by side (infrared + visible): calibrate them once on the *{CALIBRATE_PAGE}* "
+           "page and upload its rig file" if rig_hint else "")
+    raise InputError(f"the images differ in size: {name_a} is {a.shape[1]}x{a.shape[0]}, {name_b} is "
+                     f"{b.shape[1]}x{b.shape[0]} (WxH); fusion needs registered images of one size: one "
+                     f"camera's shots, tick *{RESIZE_CHOICE}* in the sidebar{rig}")
+
+
+def turned_quarter(sizes: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], list[int]] | None:
+    """Where images of ``sizes`` (height, width, as read upright) come in two sizes, one the other
+    turned a quarter (width and height swapped), the size most share (a tie: the first's) and the
+    indices of those turned against it, as ``defusion fuse`` tells them; else None.
+
+    Example:
+        >>> turned_quarter([(106, 160), (160, 106)]), turned_quarter([(30, 40), (15, 20)])
+        (((106, 160), [1]), None)
+    """
+    sizes = [tuple(size) for size in sizes]
+    kinds = set(sizes)
+    if len(kinds) != 2 or {size[::-1] for size in kinds} != kinds:
+        return None
+    common = max(kinds, key=lambda size: (sizes.count(size), size == sizes[0]))
+    return common, [i for i, size in enumerate(sizes) if size != common]  # type: ignore[return-value]
+
+
+def turned_advice(names: Sequence[str], sizes: Sequence[tuple[int, int]]) -> str | None:
+    """The refusal of images of which some are turned a quarter against the others
+    (:func:`turned_quarter`: most often a shot the camera tagged as rotated, EXIF orientation,
+    unlike the others), in ``defusion fuse``'s words; None where the sizes differ otherwise. Resizing
+    would stretch such an image into a turned ghost, so it is not suggested.
+
+    Example:
+        >>> turned_advice(["a.png", "b.jpg"], [(106, 160), (160, 106)])[:60]
+        'b.jpg is turned a quarter against a.png: read upright it is '
+    """
+    found = turned_quarter(sizes)
+    if found is None:
+        return None
+    (h, w), turned = found
+    others = [name for i, name in enumerate(names) if i not in turned]
+    one = len(turned) == 1
+    it = "it" if one else "them"
+    return (f"{listed([names[i] for i in turned])} {'is' if one else 'are'} turned a quarter against "
+            f"{listed(others)}: read upright {'it is' if one else 'they are'} {h}x{w}, "
+            f"{others[0] if len(others) == 1 else 'the others'} {w}x{h} (WxH); turn {it} to match (or set "
+            f"{'its' if one else 'their'} EXIF orientation tag to the others') and upload {it} again: "
+            f"*{RESIZE_CHOICE}* would stretch {it}, not turn {it}")
 
 
 def resized_to_first(images: list[np.ndarray], names: list[str]) -> list[np.ndarray]:
     """``images`` with the others resized to the first's size (:func:`defusion.io.resize.resize_to`,
-    as ``defusion fuse --resize``), and a note naming those resized and from what size."""
+    as ``defusion fuse --resize``), a note naming those resized and from what size, and a warning
+    for each whose aspect ratio that changes (stretched, not cropped: :func:`aspect_warnings`)."""
     said = describe_resize(names, images)
     if said:
         note(f"{RESIZE_CHOICE}: {said}")
+    for line in aspect_warnings(images, names):
+        warn(line)
     return resize_to_first(images)
+
+
+def aspect_warnings(images: Sequence[np.ndarray], names: Sequence[str]) -> list[str]:
+    """One line per image that resizing to the first's size stretches to another aspect ratio (by
+    more than ``defusion fuse --resize``'s ASPECT_TOLERANCE, which leaves rounding an odd size
+    unsaid), saying when it is the first turned a quarter (:func:`turned_quarter`).
+
+    Example:
+        >>> aspect_warnings([np.zeros((30, 40)), np.zeros((15, 20)), np.zeros((40, 30))], ["a", "b", "c"])[0][:58]
+        "Resize to the first image changes c's aspect ratio (from 3"
+    """
+    from defusion.cli.fuse import ASPECT_TOLERANCE
+
+    h, w = images[0].shape[:2]
+    lines = []
+    for name, image in zip(names[1:], images[1:]):
+        ih, iw = image.shape[:2]
+        if abs((iw / ih) / (w / h) - 1) <= ASPECT_TOLERANCE:
+            continue
+        turned = (f"; it is turned a quarter against {names[0]}: untick it and turn {name} to match instead"
+                  if (ih, iw) == (w, h) else "")
+        lines.append(f"{RESIZE_CHOICE} changes {name}'s aspect ratio (from {iw}x{ih} to {w}x{h}, WxH): it is "
+                     f"stretched, not cropped{turned}")
+    return lines
 
 
 def digest(*arrays: np.ndarray) -> str:
@@ -582,9 +668,12 @@ def score(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 
 def _each_metric(fused: np.ndarray, sources: list[np.ndarray], names) -> dict[str, float]:
     """``names``; one a small image cannot take (MS-SSIM, SSIM's window) is NaN, shown as n/a, so
-    the fused image is still shown."""
+    the fused image is still shown; all of them for an image under ``MIN_METRIC_SIDE``, which the
+    metrics refuse as a whole (``defusion fuse`` fuses it all the same)."""
     from defusion.metrics import compute_each
 
+    if min(fused.shape[:2]) < MIN_METRIC_SIDE:
+        return dict.fromkeys(names, float("nan"))
     values, _ = compute_each(fused, sources, names)
     return {name: values.get(name, float("nan")) for name in names}
 
@@ -640,6 +729,47 @@ def stretch_notes(images: list[np.ndarray], names: list[str], shared: bool | Non
     return [f"{said}, and shown so." for said in describe_stretch(names, images, shared)]
 
 
+def float_range(data: bytes) -> tuple[float, float] | None:
+    """The lowest and highest value of an upload's float pixels (a 32-bit float TIFF's first page,
+    from its bytes), or None for integer pixels or another format (or a TIFF tifffile cannot read:
+    decoding says what is wrong)."""
+    if not data.startswith(TIFF_MAGIC):
+        return None
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            page = tif.pages.first
+            if page.sampleformat != TIFF_FLOAT:
+                return None
+            values = page.asarray()
+    except Exception:  # noqa: BLE001 - tifffile's errors on an odd file: decoding it says what is wrong
+        return None
+    if not values.size or not np.isfinite(values).all():
+        return None
+    return float(values.min()), float(values.max())
+
+
+def float_note(name: str, span: tuple[float, float] | None) -> str | None:
+    """What reading did to an upload of float pixels whose values ``span`` lie outside [0, 1] (a
+    radiometric thermal frame in degrees): stretched from its minimum to its maximum onto the full
+    range (:func:`defusion.io.images.read_image`, as ``defusion fuse`` reads it), whatever *Stretch
+    raw thermal frames* says; None for floats in [0, 1], read as they are, and for integer pixels.
+
+    Example:
+        >>> float_note("ir.tif", (20.5882, 44.902))
+        'ir.tif holds float values 20.59 to 44.9 (not 0 to 1: a radiometric thermal frame in degrees, say): \
+stretched from its minimum to its maximum onto the full range when read, as defusion fuse reads it, and shown so \
+(Stretch raw thermal frames does not apply to float frames)'
+    """
+    if span is None or (span[0] >= 0 and span[1] <= 1):
+        return None
+    low, high = span
+    return (f"{name} holds float values {low:.4g} to {high:.4g} (not 0 to 1: a radiometric thermal frame in "
+            "degrees, say): stretched from its minimum to its maximum onto the full range when read, as "
+            "defusion fuse reads it, and shown so (Stretch raw thermal frames does not apply to float frames)")
+
+
 def png_bytes(image: np.ndarray, sources: list[bytes] | None = None) -> bytes:
     """Encode HxW or HxWx3 uint8/uint16 RGB as PNG (16-bit stays 16-bit); with ``sources`` (the
     uploaded files, in order) it carries their colour profile and the first one's EXIF, as
@@ -682,7 +812,7 @@ __all__ = [
     "palette_note", "passes", "option_warnings",
     "input_order_for", "load_example", "fuse_options", "metric_rows", "parse_board", "parse_rig", "png_bytes",
     "RigUpload", "calibrate_uploads", "RIG_MOTIONS", "DEFAULT_RIG_MOTION",
-    "score", "score_stack",
-    "stretch_notes", "tile_option", "to_uint8", "default_pixels", "default_scale",
+    "score", "score_stack", "MIN_METRIC_SIDE", "float_range", "float_note", "turned_quarter", "turned_advice",
+    "aspect_warnings", "stretch_notes", "tile_option", "to_uint8", "default_pixels", "default_scale",
     "RESIZE_CHOICE", "CALIBRATE_PAGE", "choose_kind", "exif_advice", "registration_notes", "resized_to_first",
 ]
