@@ -4,6 +4,9 @@ light error modules derive from it, and ``import defusion`` exports it. Also the
 
 from __future__ import annotations
 
+import re
+import sys
+
 
 class DefusionError(Exception):
     """Defusion refused its input or could not do what was asked; the message says what and how to fix it.
@@ -46,4 +49,29 @@ def channels_first_hint(shape: tuple[int, ...], channels: tuple[int, ...]) -> st
     return ""
 
 
-__all__ = ["DefusionError", "channels_first_hint"]
+#: How the runtimes say they ran out of memory without a MemoryError: PyTorch's CPU allocator
+#: ("DefaultCPUAllocator: can't allocate memory"), CUDA ("CUDA out of memory"), onnxruntime's arena
+#: ("Failed to allocate memory").
+_OUT_OF_MEMORY = re.compile(r"can't allocate memory|out of memory|failed to allocate memory", re.IGNORECASE)
+
+
+def runtime_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is a runtime's way of saying it ran out of memory other than a MemoryError:
+    torch.OutOfMemoryError, or a RuntimeError or onnxruntime error saying so. Asked of torch only
+    where it is already imported (a CLI or an ONNX Runtime server may run without it).
+
+    Example:
+        >>> runtime_out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory"))
+        True
+        >>> runtime_out_of_memory(RuntimeError("shape mismatch"))
+        False
+    """
+    torch = sys.modules.get("torch")
+    oom_type = getattr(torch, "OutOfMemoryError", None) if torch is not None else None
+    if oom_type is not None and isinstance(exc, oom_type):
+        return True
+    runtime_error = isinstance(exc, RuntimeError) or type(exc).__module__.startswith("onnxruntime")  # not RuntimeErrors
+    return runtime_error and bool(_OUT_OF_MEMORY.search(str(exc)))
+
+
+__all__ = ["DefusionError", "channels_first_hint", "runtime_out_of_memory"]

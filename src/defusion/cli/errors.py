@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import Callable
+
+from defusion.errors import runtime_out_of_memory
 
 #: Exit status for bad input or usage (argparse uses 2 as well), and for running out of memory.
 EXIT_USAGE = 2
 #: What to do on running out of memory, for a command that names nothing better.
 MEMORY_HINT = "use smaller inputs, or close other programs to free memory"
-#: How the runtimes say they ran out of memory without a MemoryError (as :mod:`defusion.serving.runner`
-#: tells them): PyTorch's CPU allocator, CUDA, onnxruntime's arena.
-_OUT_OF_MEMORY = re.compile(r"can't allocate memory|out of memory|failed to allocate memory", re.IGNORECASE)
 #: Characters of the allocator's own message kept in the line said.
 _MEMORY_DETAIL_CHARS = 160
 
@@ -54,14 +52,7 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
 def out_of_memory(exc: BaseException) -> bool:
     """Whether ``exc`` says the machine ran out of memory: a MemoryError (numpy's _ArrayMemoryError is
     one), torch.OutOfMemoryError, or a RuntimeError or onnxruntime error saying so."""
-    if isinstance(exc, MemoryError):
-        return True
-    torch = sys.modules.get("torch")  # never imported here: only where it ran
-    oom_type = getattr(torch, "OutOfMemoryError", None) if torch is not None else None
-    if oom_type is not None and isinstance(exc, oom_type):
-        return True
-    runtime_error = isinstance(exc, RuntimeError) or type(exc).__module__.startswith("onnxruntime")
-    return runtime_error and bool(_OUT_OF_MEMORY.search(str(exc)))
+    return isinstance(exc, MemoryError) or runtime_out_of_memory(exc)
 
 
 def _memory_detail(exc: BaseException) -> str:

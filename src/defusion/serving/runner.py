@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import re
 import threading
 from dataclasses import replace
 from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 
+from defusion.errors import runtime_out_of_memory
 from defusion.fusion.fuser import FuseOptions, Fuser, Task
 from defusion.serving.decode import one_line
 from defusion.serving.errors import ClientGone
@@ -127,25 +127,9 @@ class ModelRunner:
             try:
                 return getattr(fuser, call)(*images, on_tile=stop_if_gone)
             except Exception as exc:
-                if _is_out_of_memory(exc):  # PyTorch's (or onnxruntime's) own: answered as a MemoryError, a 503
+                if runtime_out_of_memory(exc):  # PyTorch's (or onnxruntime's) own: answered as a MemoryError, a 503
                     raise MemoryError(one_line(exc)) from exc
                 raise
 
 
-#: How the runtimes say they ran out of memory without a MemoryError: PyTorch's CPU allocator
-#: ("DefaultCPUAllocator: can't allocate memory"), CUDA ("CUDA out of memory"), onnxruntime's arena
-#: ("Failed to allocate memory").
-_OUT_OF_MEMORY = re.compile(r"can't allocate memory|out of memory|failed to allocate memory", re.IGNORECASE)
 
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    """Whether ``exc`` is a runtime's way of saying it ran out of memory (torch.OutOfMemoryError,
-    or a RuntimeError or onnxruntime error saying so)."""
-    import sys
-
-    torch = sys.modules.get("torch")  # never imported here: an ONNX Runtime server may run without it
-    oom_type = getattr(torch, "OutOfMemoryError", None) if torch is not None else None
-    if oom_type is not None and isinstance(exc, oom_type):
-        return True
-    runtime_error = isinstance(exc, RuntimeError) or type(exc).__module__.startswith("onnxruntime")  # not RuntimeErrors
-    return runtime_error and bool(_OUT_OF_MEMORY.search(str(exc)))
