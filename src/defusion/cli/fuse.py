@@ -110,9 +110,6 @@ WEIGHT_PART = "weight_a"
 #: Write errors that are the output's, not one pair's (a full disk or quota, a read-only file system): a
 #: folder mode stops at the first rather than fuse every later pair only to fail to write it.
 STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
-#: How far (relative) --resize may change a source's width / height ratio before a note says so:
-#: rounding an odd size (61x45 onto 60x44) is not a change of shape.
-ASPECT_TOLERANCE = 0.02
 #: How a --stacks group's capture time is added to its name where another card's group took it
 #: (strftime), and how a note says a capture time.
 NAME_TIME_FORMAT = "%Y%m%d-%H%M%S"
@@ -189,15 +186,15 @@ def _check_turned(paths: list[Path], sizes: list[tuple[int, int]]) -> None:
     ghost, so it is not suggested; sizes (height, width, as read) that differ otherwise are the
     fusion core's to refuse."""
     from defusion.io.notes import listed
+    from defusion.io.resize import turned_quarter
     from defusion.io.shots import exif_orientation
 
-    kinds = set(sizes)
-    if len(kinds) != 2 or {size[::-1] for size in kinds} != kinds:
+    found = turned_quarter(sizes)
+    if found is None:
         return
-    common = max(kinds, key=lambda size: (sizes.count(size), size == sizes[0]))  # a tie: the first's
+    common, turned = found
     names = _names(paths)
-    turned = [i for i, size in enumerate(sizes) if size != common]
-    others = [i for i, size in enumerate(sizes) if size == common]
+    others = [i for i in range(len(sizes)) if i not in turned]
     tags = [exif_orientation(p) for p in paths]
     h, w = common
     one = len(turned) == 1
@@ -221,8 +218,10 @@ def _note_aspect_change(path: Path, image: np.ndarray, h: int, w: int) -> None:
     """Say when --resize stretches ``image`` onto an h x w grid of another shape (it does not crop)."""
     from tqdm import tqdm
 
+    from defusion.io.resize import changes_aspect
+
     ih, iw = image.shape[:2]
-    if abs((iw / ih) / (w / h) - 1) > ASPECT_TOLERANCE:
+    if changes_aspect(ih, iw, h, w):
         tqdm.write(f"defusion: note: --resize changes {path}'s aspect ratio (from {iw}x{ih} to {w}x{h}, WxH): "
                    "it is stretched, not cropped", file=sys.stderr)
 

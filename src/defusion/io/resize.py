@@ -2,8 +2,42 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import cv2
 import numpy as np
+
+#: How far (relative) resizing may change an image's width / height ratio before it is said to stretch
+#: it: rounding an odd size (61x45 onto 60x44) is not a change of shape.
+ASPECT_TOLERANCE = 0.02
+
+
+def changes_aspect(height: int, width: int, onto_height: int, onto_width: int) -> bool:
+    """Whether resizing a ``height`` x ``width`` image onto ``onto_height`` x ``onto_width`` stretches
+    it (its width / height ratio changes by more than :data:`ASPECT_TOLERANCE`; it is never cropped).
+
+    Example:
+        >>> changes_aspect(45, 61, 44, 60), changes_aspect(160, 106, 106, 160)
+        (False, True)
+    """
+    return abs((width / height) / (onto_width / onto_height) - 1) > ASPECT_TOLERANCE
+
+
+def turned_quarter(sizes: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], list[int]] | None:
+    """Where images of ``sizes`` (height, width, as read upright) come in two sizes, one the other
+    turned a quarter (width and height swapped), the size most share (a tie: the first's) and the
+    indices of those turned against it; else None. Such an image is to be turned, not resized.
+
+    Example:
+        >>> turned_quarter([(106, 160), (160, 106)]), turned_quarter([(30, 40), (15, 20)])
+        (((106, 160), [1]), None)
+    """
+    sizes = [tuple(size) for size in sizes]
+    kinds = set(sizes)
+    if len(kinds) != 2 or {size[::-1] for size in kinds} != kinds:
+        return None
+    common = max(kinds, key=lambda size: (sizes.count(size), size == sizes[0]))
+    return common, [i for i, size in enumerate(sizes) if size != common]  # type: ignore[return-value]
 
 
 def resize_to(image: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -40,7 +40,7 @@ from defusion.fusion.align import describe_alignment
 from defusion.fusion.deghost import describe_ghosts
 from defusion.io.notes import listed, note, warn
 from defusion.io.raw import RAW_SUFFIXES
-from defusion.io.resize import describe_resize, resize_to_first
+from defusion.io.resize import changes_aspect, describe_resize, resize_to_first, turned_quarter
 from defusion.io.shots import (ShotSettings, bracket_advice, exif_shows, focus_stack_advice, natural_key,
                                shows_exposure_bracket, shows_one_exposure, sources_on_bracket_warning)
 from defusion.serving.decode import decode_image
@@ -424,23 +424,6 @@ def check_same_size(a: np.ndarray, name_a: str, b: np.ndarray, name_b: str, rig_
                      f"camera's shots, tick *{RESIZE_CHOICE}* in the sidebar{rig}")
 
 
-def turned_quarter(sizes: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], list[int]] | None:
-    """Where images of ``sizes`` (height, width, as read upright) come in two sizes, one the other
-    turned a quarter (width and height swapped), the size most share (a tie: the first's) and the
-    indices of those turned against it, as ``defusion fuse`` tells them; else None.
-
-    Example:
-        >>> turned_quarter([(106, 160), (160, 106)]), turned_quarter([(30, 40), (15, 20)])
-        (((106, 160), [1]), None)
-    """
-    sizes = [tuple(size) for size in sizes]
-    kinds = set(sizes)
-    if len(kinds) != 2 or {size[::-1] for size in kinds} != kinds:
-        return None
-    common = max(kinds, key=lambda size: (sizes.count(size), size == sizes[0]))
-    return common, [i for i, size in enumerate(sizes) if size != common]  # type: ignore[return-value]
-
-
 def turned_advice(names: Sequence[str], sizes: Sequence[tuple[int, int]]) -> str | None:
     """The refusal of images of which some are turned a quarter against the others
     (:func:`turned_quarter`: most often a shot the camera tagged as rotated, EXIF orientation,
@@ -479,20 +462,18 @@ def resized_to_first(images: list[np.ndarray], names: list[str]) -> list[np.ndar
 
 def aspect_warnings(images: Sequence[np.ndarray], names: Sequence[str]) -> list[str]:
     """One line per image that resizing to the first's size stretches to another aspect ratio (by
-    more than ``defusion fuse --resize``'s ASPECT_TOLERANCE, which leaves rounding an odd size
-    unsaid), saying when it is the first turned a quarter (:func:`turned_quarter`).
+    more than :data:`~defusion.io.resize.ASPECT_TOLERANCE`, as ``defusion fuse --resize`` says it),
+    saying when it is the first turned a quarter.
 
     Example:
         >>> aspect_warnings([np.zeros((30, 40)), np.zeros((15, 20)), np.zeros((40, 30))], ["a", "b", "c"])[0][:58]
         "Resize to the first image changes c's aspect ratio (from 3"
     """
-    from defusion.cli.fuse import ASPECT_TOLERANCE
-
     h, w = images[0].shape[:2]
     lines = []
     for name, image in zip(names[1:], images[1:]):
         ih, iw = image.shape[:2]
-        if abs((iw / ih) / (w / h) - 1) <= ASPECT_TOLERANCE:
+        if not changes_aspect(ih, iw, h, w):
             continue
         turned = (f"; it is turned a quarter against {names[0]}: untick it and turn {name} to match instead"
                   if (ih, iw) == (w, h) else "")
