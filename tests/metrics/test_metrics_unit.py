@@ -34,6 +34,7 @@ ALL_NAMES = [
     "EN", "SD", "SF", "AG", "EI", "MI", "CE", "PSNR", "RMSE", "Qabf", "Qcb", "Qcv", "SSIM",
     "MEF-SSIM", "MS-MEF-SSIM", "CC", "SCD", "VIF", "Nabf", "MS-SSIM",
     "SSIM-mean", "MI-bits", "PSNR-standard", "RMSE-standard", "VIFp", "NMI", "Qncie", "Qy",
+    "FMI", "TE", "Qc", "Qw",
 ]
 
 
@@ -484,7 +485,7 @@ def test_default_metrics_leave_out_those_a_small_image_cannot_take():
     assert got == compute_metrics(F, A, B, list(got))  # the same values as when named
     tiny = compute_metrics(F[:8, :8], A[:8, :8], B[:8, :8])
     assert set(METRICS) - set(tiny) == {"MS-SSIM", "VIF", "VIFp", "MS-MEF-SSIM", "SSIM", "SSIM-mean",
-                                        "MEF-SSIM", "Qy"}
+                                        "MEF-SSIM", "Qy", "Qc", "Qw"}
     stack = compute_stack_metrics(F[:40, :40], [A[:40, :40], B[:40, :40], F[:40, :40]])
     assert list(stack) == [n for n in ANY_SOURCE_METRICS if n != "MS-MEF-SSIM"]
     with pytest.raises(ValueError, match="MS-SSIM .* at least 176x176"):  # named: still an error

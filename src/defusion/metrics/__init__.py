@@ -37,6 +37,8 @@ from defusion.metrics._utils import (
 from defusion.metrics.gradient import average_gradient, edge_intensity, nabf, qabf, spatial_frequency
 from defusion.metrics.information import cross_entropy, entropy, mutual_information, mutual_information_bits
 from defusion.metrics.mefb import nmi, qncie, qy
+from defusion.metrics.mefb_information import fmi, te
+from defusion.metrics.mefb_structural import qc, qw
 from defusion.metrics.perceptual import qcb, qcv, vif, vifp
 from defusion.metrics.statistics import (
     correlation_coefficient,
@@ -99,6 +101,10 @@ METRICS: dict[str, MetricSpec] = {
     "NMI": MetricSpec(nmi, True, "Hossny's normalised MI, 2 sum MI(S,F)/(H(S)+H(F)), bits, max 2 (MEFB)"),
     "Qncie": MetricSpec(qncie, True, "nonlinear correlation information entropy of A, B, F (MEFB)"),
     "Qy": MetricSpec(qy, True, "Yang's SSIM-based metric, 7x7 windows, max 1 (MEFB)"),
+    "FMI": MetricSpec(fmi, True, "Haghighat's feature MI of Sobel edge maps, 3x3 windows, max 1 (MEFB)"),
+    "TE": MetricSpec(te, True, "Tsallis MI (q = 1.85) of A,F plus B,F, images stretched (MEFB)"),
+    "Qc": MetricSpec(qc, True, "Cvejic's covariance-weighted SSIM(7x7) metric, max 1 (MEFB)"),
+    "Qw": MetricSpec(qw, True, "Piella's weighted fusion quality index on edge images, max 1 (MEFB)"),
 }
 
 
@@ -254,7 +260,7 @@ def compute_metrics(
     subclass, printed without quotes) listing the known ones.
     A named metric the images are too small for raises ``ValueError``; the default set instead
     leaves it out: MS-SSIM under 176 pixels a side, VIF and VIFp under 81, MS-MEF-SSIM under 44,
-    SSIM, SSIM-mean, MEF-SSIM and Qy under 11.
+    SSIM, SSIM-mean, MEF-SSIM, Qy, Qc and Qw under 11, FMI under 3.
     Images: numpy arrays or torch tensors, HxW or HxWx3, uint8, uint16, float on 0..255 or in [0, 1]
     (scored on the 0..255 scale, as VIFB; a uint16 image as the 8-bit image it rounds to, a float16
     or float32 copy of an 8-bit image as that image; other float ranges raise ``ValueError``), all of
@@ -293,6 +299,7 @@ __all__ = [
     "cross_entropy",
     "edge_intensity",
     "entropy",
+    "fmi",
     "mef_ssim",
     "ms_mef_ssim",
     "ms_ssim",
@@ -303,9 +310,11 @@ __all__ = [
     "psnr",
     "psnr_standard",
     "qabf",
+    "qc",
     "qcb",
     "qcv",
     "qncie",
+    "qw",
     "qy",
     "rmse",
     "rmse_standard",
@@ -314,6 +323,7 @@ __all__ = [
     "ssim",
     "ssim_mean",
     "standard_deviation",
+    "te",
     "vif",
     "vifp",
 ]

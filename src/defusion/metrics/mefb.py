@@ -13,6 +13,7 @@ wraps Z. Liu's implementations from the toolbox of Liu, Blasch et al. (TPAMI 34(
   elsewhere their maximum; windows where A and B are both flat are left out.
 
 Per colour channel of the fused image and averaged (the package's rule; see ``docs/metrics.md``).
+The rest of MEFB's set: FMI and TE in ``mefb_information``, Qc and Qw in ``mefb_structural``.
 """
 
 from __future__ import annotations
@@ -152,10 +153,17 @@ def _moments(x: Float, g: Float) -> tuple[Float, Float, Float]:
     return mu, np.where(flat, 0.0, filter_valid(x * x, g) - mu * mu), flat
 
 
+def _covariance(x: tuple[Float, Float, Float], y: tuple[Float, Float, Float], xy: Float) -> Float:
+    """Window covariance from two images' moments (:func:`_moments`) and the window mean of their
+    product, exactly 0 where either window is flat (no rounding noise for tiny constants to amplify)."""
+    (mx, _, fx), (my, _, fy) = x, y
+    return np.where(fx | fy, 0.0, xy - mx * my)
+
+
 def _ssim_yang(x: tuple[Float, Float, Float], y: tuple[Float, Float, Float], xy: Float) -> Float:
     """Liu's ``ssim_yang`` map from two images' moments and the window mean of their product."""
-    (mx, vx, fx), (my, vy, fy) = x, y
-    cov = np.where(fx | fy, 0.0, xy - mx * my)
+    (mx, vx, _), (my, vy, _) = x, y
+    cov = _covariance(x, y, xy)
     return ((2 * mx * my + QY_C) * (2 * cov + QY_C)) / ((mx * mx + my * my + QY_C) * (vx + vy + QY_C))
 
 
