@@ -117,3 +117,35 @@ def test_a_gif_under_the_cap_says_its_own_count(tmp_path, frames):
     with notes.collecting() as said:
         read_image(path)
     assert any(f"{path} holds {frames} frames; only the first is read" in line for line in said), said
+
+
+#: A hand-built GIF89a: a 1x1 logical screen with a 2-colour global table (black, white).
+_GIF_HEAD = b"GIF89a" + b"\x01\x00\x01\x00" + b"\x80\x00\x00" + b"\x00\x00\x00\xff\xff\xff"
+
+
+def _gif_frame(index: int) -> bytes:
+    """One 1x1 frame of colour ``index``: a graphic control extension (so Pillow keeps each frame), the
+    image descriptor, then LZW data (clear code, the index, end: 3-bit codes) in one sub-block."""
+    control = b"!\xf9\x04\x00\x0a\x00\x00\x00"
+    return control + b",\x00\x00\x00\x00\x01\x00\x01\x00\x00" + b"\x02\x02" + bytes([0x44 | index << 3, 0x01]) + b"\x00"
+
+
+@pytest.mark.parametrize("padding", [b"\x00", b"\x00" * 10_000])  # a stray byte; a run longer than a read
+def test_padding_between_a_gifs_blocks_does_not_stop_the_count(tmp_path, padding):
+    """The counter stopped at a zero byte between blocks (which Pillow steps over): the frames after it
+    went uncounted and a GIF of several frames read with no warning."""
+    path = tmp_path / "padded.gif"
+    path.write_bytes(_GIF_HEAD + padding.join(_gif_frame(i % 2) for i in range(3)) + padding + b";")
+    with Image.open(path) as im:
+        assert im.n_frames == 3  # what a decoder makes of it
+    with notes.collecting() as said:
+        assert read_image(path).shape[:2] == (1, 1)
+    assert any(f"{path} holds 3 frames; only the first is read" in line for line in said), said
+
+
+def test_a_padded_gif_is_still_counted_only_so_far(tmp_path):
+    path = tmp_path / "padded_many.gif"
+    path.write_bytes(_GIF_HEAD + b"".join(b"\x00" + _gif_frame(i % 2) for i in range(_FRAMES_COUNTED + 5)))  # no trailer
+    with notes.collecting() as said:
+        read_image(path)
+    assert any(f"{path} holds {_FRAMES_COUNTED} or more frames" in line for line in said), said

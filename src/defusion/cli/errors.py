@@ -8,8 +8,11 @@ from typing import Callable
 
 from defusion.errors import runtime_out_of_memory
 
-#: Exit status for bad input or usage (argparse uses 2 as well), and for running out of memory.
+#: Exit status for bad input or usage (argparse uses 2 as well): the command line or a file must change.
 EXIT_USAGE = 2
+#: Exit status for a run that failed on good input: it ran out of memory, a folder's pair was skipped,
+#: the reader of its output went away. Scripts tell it from :data:`EXIT_USAGE`.
+EXIT_FAILED = 1
 #: What to do on running out of memory, for a command that names nothing better.
 MEMORY_HINT = "use smaller inputs, or close other programs to free memory"
 #: Characters of the allocator's own message kept in the line said.
@@ -22,9 +25,10 @@ class UserError(Exception):
 
 def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException], ...] = (),
                 memory_hint: str = MEMORY_HINT) -> int:
-    """Run ``fn``; user-facing errors become ``defusion: error: ...`` and exit status 2, and so does
-    running out of memory (a MemoryError, numpy's or PyTorch's), with ``memory_hint``: what to do,
-    in the command's own options. Anything else is a bug and keeps its traceback."""
+    """Run ``fn``; user-facing errors become ``defusion: error: ...`` and exit status 2 (:data:`EXIT_USAGE`);
+    running out of memory (a MemoryError, numpy's or PyTorch's) is said alike, with ``memory_hint``: what
+    to do, in the command's own options, and exit status 1 (:data:`EXIT_FAILED`: the input may be fine,
+    the machine had too little memory for it). Anything else is a bug and keeps its traceback."""
     try:
         status = fn() or 0
         sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
@@ -36,7 +40,7 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
     except BrokenPipeError:  # output piped into e.g. `head`, which closed it: not an error worth a traceback
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python flushes stdout again at exit
-        return 1
+        return EXIT_FAILED
     except (UserError, *expected) as exc:
         close_progress_bars()
         print(f"defusion: error: {exc}", file=sys.stderr)
@@ -46,7 +50,7 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
             raise
         close_progress_bars()
         print(f"defusion: error: out of memory ({_memory_detail(exc)}); {memory_hint}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_FAILED
 
 
 def out_of_memory(exc: BaseException) -> bool:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 
 # Only light modules here (no PyTorch, OpenCV, nor numpy): `defusion --help` imports this one to build its
 # parser; the others load in the functions that use them.
-from defusion.cli.errors import UserError
+from defusion.cli.errors import EXIT_FAILED, UserError
 from defusion.cli.options import (FUSION_OPTION_NAMES, add_fusion_options, add_model_options, add_onnx_option,
                                   check_onnx_options, check_tile, fusion_options, make_fuser, positive_int,
                                   same_path)
@@ -152,6 +152,7 @@ def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
     from defusion.io.resize import resize_to_first
 
     images = [read_image(p, args.max_pixels) for p in paths]
+    _note_floats(paths, args)
     if not args.resize and getattr(args, "rig", None) is None:
         _check_turned(paths, [im.shape[:2] for im in images])
     if args.resize:
@@ -161,6 +162,28 @@ def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
         _note_resized(paths, images, args)
         images = resize_to_first(images)
     return images
+
+
+def _note_floats(paths: list[Path], args: argparse.Namespace) -> None:
+    """Say which sources hold float values outside [0, 1] (a radiometric thermal frame in degrees) that
+    reading stretched from their minimum to their maximum (io.images.float_stretched: the web UI's rule
+    and words), whatever --stretch says: one line each for a single fusion; in folder modes the first
+    such source only, once, as a line per pair would bury the progress bar."""
+    from defusion.io.images import describe_float_stretch, float_span
+    from defusion.io.notes import note
+
+    if getattr(args, "_floats_noted", False):
+        return
+    folders = getattr(args, "dir_a", None) is not None or getattr(args, "stacks", None) is not None
+    rest = "; other float sources are stretched alike, unsaid" if folders else ""
+    for name, path in zip(_names(paths), paths):
+        said = describe_float_stretch(name, float_span(path, args.max_pixels))
+        if said is None:
+            continue
+        note(f"{said} (--stretch does not apply to float frames{rest})")
+        if folders:
+            args._floats_noted = True
+            return
 
 
 def _note_resized(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace) -> None:
@@ -723,7 +746,7 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
     print(f"fused {done + len(kept)} of {len(jobs)} {unit} into {args.output}{said_made}"
           + (f" ({len(kept)} already there)" if kept else "")
           + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
-    return 1 if failed else 0
+    return EXIT_FAILED if failed else 0
 
 
 def _already_fused(stem: str, args: argparse.Namespace) -> bool:

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 from defusion.model.errors import WeightsError
 
 HELP = "print the architecture summary: parameters and GMACs for a 256x256 pair"
+#: What a training metadata line that names paths not found here (relative to the folder it was trained in,
+#: or on that machine: ``../shared/data/train/natural``, ``configs/...yaml``) ends with, for one path and for
+#: several: provenance, not a file to open. The values stay as recorded (``--json`` prints them untouched).
+RECORDED_PATHS = ("(path as recorded where it was trained)", "(paths as recorded where it was trained)")
+#: A word of a metadata value that looks like a path: it starts with ``/``, ``./``, ``../`` or ``~/``, holds
+#: two slashes or more, or ends with a file suffix (``configs/x.yaml``); not ``and/or`` nor ``H/8``.
+_PATH_WORD = re.compile(r"(?<![\w./~:-])(?:(?:~|\.{1,2})?/[\w./-]*|[\w.-]+/[\w.-]+/[\w./-]*"
+                        r"|[\w.-]+/[\w./-]*\.[A-Za-z]\w*)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -70,8 +79,31 @@ def run(args: argparse.Namespace) -> int:
     print(f"  runtime        {info['runtime']}")
     print(f"  examples       {info['examples']} (example images to fuse)")
     for k, v in info["training"].items():
-        print(f"  {k:<14} {'(the whole training config: defusion info --json)' if k == 'train_config' else v}")
+        print(f"  {k:<14} {'(the whole training config: defusion info --json)' if k == 'train_config' else _shown(v)}")
     return 0
+
+
+def _shown(value: str) -> str:
+    """A training metadata value as recorded, with :data:`RECORDED_PATHS` after it where it names a path
+    that is relative (to the folder training ran in) or not found on this machine: a wheel user has no
+    ``../shared/data/train/natural`` and should not go looking for it.
+
+    Example:
+        >>> _shown("ImageNet sample images (1000), ../shared/data/train/natural")
+        'ImageNet sample images (1000), ../shared/data/train/natural (path as recorded where it was trained)'
+        >>> _shown("bf16 autocast"), _shown("fresh Adam and/or SGD, to H/8")
+        ('bf16 autocast', 'fresh Adam and/or SGD, to H/8')
+    """
+    elsewhere = {word for word in _PATH_WORD.findall(str(value)) if _not_here(word.rstrip(".,;:)"))}
+    if not elsewhere:
+        return str(value)
+    return f"{value} {RECORDED_PATHS[len(elsewhere) > 1]}"
+
+
+def _not_here(word: str) -> bool:
+    """Whether ``word`` is a path that does not lead to a file here: relative, or absolute and missing."""
+    path = Path(word).expanduser()
+    return not path.is_absolute() or not path.exists()
 
 
 def examples_folder() -> Path:

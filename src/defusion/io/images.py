@@ -77,6 +77,10 @@ _FRAMES_COUNTED = 100
 #: GIF's blocks of an image (a frame) and of an extension; the flag of a colour table that follows a descriptor.
 _GIF_IMAGE, _GIF_EXTENSION = b",", b"!"
 _GIF_COLOUR_TABLE = 0x80
+#: A zero byte between GIF blocks: padding some encoders write (a second block terminator) and decoders
+#: (Pillow among them) step over; and how many bytes of a run of them are read at once.
+_GIF_PADDING = b"\x00"
+_GIF_PADDING_CHUNK = 4096
 
 
 #: How a command-line user raises the pixel bound; the server and the web UI say theirs
@@ -366,7 +370,7 @@ def _gif_frames(path: Path) -> int:
         screen = f.read(13)  # signature and version, then the logical screen descriptor (its flags at 10)
         _skip_colour_table(f, screen[10:11])
         while count < _FRAMES_COUNTED:
-            block = f.read(1)
+            block = _gif_block(f)
             if block == _GIF_IMAGE:
                 descriptor = f.read(9)  # position, size, then its flags
                 _skip_colour_table(f, descriptor[8:9])
@@ -378,6 +382,22 @@ def _gif_frames(path: Path) -> int:
             else:  # the trailer, the end of the file or something unknown
                 break
     return max(count, 1)
+
+
+def _gif_block(f: IO[bytes]) -> bytes:
+    """The byte that introduces the next GIF block (``,`` an image, ``!`` an extension, ``;`` the
+    trailer), zero bytes of padding before it stepped over a chunk at a time (a long run of them costs
+    no more than reading it); ``b""`` at the end of the file."""
+    byte = f.read(1)
+    while byte == _GIF_PADDING:
+        chunk = f.read(_GIF_PADDING_CHUNK)
+        if not chunk:
+            return b""
+        rest = chunk.lstrip(_GIF_PADDING)
+        if rest:
+            f.seek(1 - len(rest), io.SEEK_CUR)  # just past the block's first byte
+            return rest[:1]
+    return byte
 
 
 def _skip_colour_table(f: IO[bytes], flags: bytes) -> None:
@@ -571,13 +591,97 @@ def _scored_floats(path: Path, values: np.ndarray) -> np.ndarray:
 def _float_to_uint16(values: np.ndarray) -> np.ndarray:
     """A float image (a 32-bit TIFF) as 16-bit: values in [0, 1] as they are; any other range (a
     radiometric thermal frame in degrees, a 0..255 float image) stretched from its minimum to its
-    maximum, as a display of it would."""
+    maximum, as a display of it would (:func:`float_stretched`)."""
     if not np.isfinite(values).all():
         raise ValueError("a float image holding NaN or infinite values")
     lo, hi = float(values.min()), float(values.max())
-    if not (lo >= 0 and hi <= 1):
+    if float_stretched(lo, hi):
         values = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
     return np.round(values * 65535).astype(np.uint16)
+
+
+def float_stretched(low: float, high: float) -> bool:
+    """Whether :func:`read_image` stretches float pixels spanning ``low``..``high`` from their minimum
+    to their maximum when it reads them for fusion (``floats="stretch"``): any range but [0, 1] (a
+    radiometric thermal frame in degrees). The one rule that reading follows and that the notes saying
+    so (``defusion fuse``, the web UI: :func:`describe_float_stretch`) ask.
+
+    Example:
+        >>> float_stretched(0.0, 1.0), float_stretched(20.5, 44.9), float_stretched(-0.5, 0.5)
+        (False, True, True)
+    """
+    return not (low >= 0 and high <= 1)
+
+
+def float_span(source: str | Path | bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[float, float] | None:
+    """The lowest and highest value of a float image's pixels (a 32-bit float TIFF's first page), from
+    its path or its bytes: what :func:`float_stretched` asks, for a note on how reading took them. None
+    for integer pixels, a file over ``max_pixels``, values not all finite, and a file that neither
+    tifffile nor Pillow reads (reading it says what is wrong). It decodes the pixels again: ask it of
+    float files only where that matters (a note), not on every read.
+
+    Example:
+        >>> ok, png = cv2.imencode(".png", np.zeros((4, 6), np.uint8))
+        >>> float_span(png.tobytes()), float_span(b"plain text")
+        (None, None)
+    """
+    if not isinstance(source, bytes):
+        source = Path(source)
+        if not source.is_file() or is_raw(source):
+            return None
+    tiff = source.startswith(_TIFF_SIGNATURES) if isinstance(source, bytes) else _is_tiff(source)
+    try:
+        values = _tiff_floats(source, max_pixels) if tiff else _pillow_floats(source, max_pixels)
+    except Exception:  # noqa: BLE001 - a TIFF tifffile cannot decode: Pillow reads LZW without imagecodecs
+        values = _pillow_floats(source, max_pixels)
+    if values is None or not values.size or not np.isfinite(values).all():
+        return None
+    return float(values.min()), float(values.max())
+
+
+def _tiff_floats(source: Path | bytes, max_pixels: int) -> np.ndarray | None:
+    """A TIFF's first page as tifffile decodes it where its samples are floats; None for other samples
+    or over ``max_pixels``; tifffile's errors where it cannot decode the file."""
+    import tifffile
+
+    with tifffile.TiffFile(io.BytesIO(source) if isinstance(source, bytes) else source) as tif:
+        page = tif.pages.first
+        if page.sampleformat != _TIFF_FLOAT or page.imagewidth * page.imagelength > max_pixels:
+            return None
+        return page.asarray()
+
+
+def _pillow_floats(source: Path | bytes, max_pixels: int) -> np.ndarray | None:
+    """An image Pillow opens as float pixels (mode ``F``), decoded; None for any other, over
+    ``max_pixels``, or that Pillow cannot read (reading says what is wrong, and warns of what it must)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a probe: Pillow's warnings on a damaged header are reading's to give
+            with open_image(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+                if im.mode != "F" or im.width * im.height > max_pixels:
+                    return None
+                return np.asarray(im, dtype=np.float32)
+    except Exception:  # noqa: BLE001 - Pillow's errors on a file it cannot open: reading says what is wrong
+        return None
+
+
+def describe_float_stretch(name: str, span: tuple[float, float] | None) -> str | None:
+    """What reading does to a file ``name`` of float pixels spanning ``span`` (:func:`float_span`) that
+    :func:`float_stretched`: the start of the line every front end says it in (each adds what its own
+    stretch option does not do). None where reading keeps the values (floats in [0, 1], integer pixels).
+
+    Example:
+        >>> describe_float_stretch("ir.tif", (20.5882, 44.902))
+        'ir.tif holds float values 20.59 to 44.9 (not 0 to 1: a radiometric thermal frame in degrees, say): \
+stretched from its minimum to its maximum onto the full range when read'
+        >>> describe_float_stretch("ir.tif", (0.0, 1.0)) is None
+        True
+    """
+    if span is None or not float_stretched(*span):
+        return None
+    low, high = span
+    return (f"{name} holds float values {low:.4g} to {high:.4g} (not 0 to 1: a radiometric thermal frame in "
+            "degrees, say): stretched from its minimum to its maximum onto the full range when read")
 
 
 def _opaque(dtype: np.dtype) -> float:
@@ -662,6 +766,7 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
 
 __all__ = ["READ_SUFFIXES", "READ_FORMATS", "FloatReading", "FLOAT_READINGS", "RAISE_LIMIT_HINT", "ImageReadError",
            "ImageTooLargeError", "ImageFormatError", "FloatRangeError", "read_image", "header_size", "opens_as_image", "stores_floats",
+           "float_stretched", "float_span", "describe_float_stretch",
            # defined in defusion.io.formats and defusion.io.writing, kept importable from here:
            "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
            "FULL_CHROMA_QUALITY", "write_image", "write_bytes_atomically", "check_path", "check_writable_folder"]

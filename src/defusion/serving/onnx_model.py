@@ -10,9 +10,11 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +162,12 @@ def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None =
 
 #: Environment variable naming the folder for cached exports (default ~/.cache/defusion).
 ENV_CACHE = "DEFUSION_CACHE"
+#: Cached exports kept: the most recently used (each use touches its file's mtime); older ones are deleted.
+#: An export of the shipped weights is 32.5 MB: eight of them take about 260 MB.
+CACHED_EXPORTS_KEPT = 8
+#: The names this cache gives its exports (``denet-<16 hex digits>-gdd.onnx``, and earlier versions' ``-gd``,
+#: ``-g`` and bare ones): the only files in the folder it ever deletes.
+_EXPORT_NAME = re.compile(r"denet-[0-9a-f]{16}(-g|-gd|-gdd)?\.onnx")
 
 
 def cache_dir() -> Path:
@@ -174,6 +182,7 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
 
     Exports are keyed by the weights file's SHA-256, so new weights get a new export and the
     same weights are exported once per machine. ``on_export(path)`` is called before an export.
+    The folder keeps the :data:`CACHED_EXPORTS_KEPT` exports used last (:func:`prune_exports`).
 
     The file's name is predictable, so it is trusted only where no one else could have put it
     there: a cache folder that another user owns or may write to is not used (one warning; the
@@ -194,6 +203,9 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
     if path.is_file():
         problem = _untrusted(path) or _not_an_export_of(path, digest)
         if problem is None:
+            with suppress(OSError):  # a read-only cache still serves; it only forgets what was used last
+                os.utime(path)
+            prune_exports(path.parent, keep=path)
             return path
         _warn(f"the cached ONNX export {path} {problem}; exporting it again")
     model = load_weights(source)  # only to export (a cached export's digest vouches for its file); validates it
@@ -202,7 +214,43 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
     export_onnx(model, path, metadata={"weights_sha256_16": digest})  # atomic: no half-written file
     if hasattr(os, "getuid"):  # as the folder: writable by its owner only, or the next use would refuse it
         path.chmod(path.stat().st_mode & 0o755)
+    prune_exports(path.parent, keep=path)
     return path
+
+
+def prune_exports(folder: Path, keep: Path | None = None, kept: int = CACHED_EXPORTS_KEPT) -> list[Path]:
+    """Delete the cached exports in ``folder`` beyond the ``kept`` used last (newest mtime first; ``keep``,
+    the one about to be used, always stays), and return those deleted. Only files named as this cache
+    names its exports are counted or deleted, never anything else there; a file that cannot be deleted
+    (another process took it first, a read-only folder) is left, never failing the fusion that pruned.
+
+    Example:
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> for age, digest in enumerate(("0" * 16, "1" * 16, "2" * 16)):  # the last one used last
+        ...     (folder / f"denet-{digest}-gdd.onnx").touch(); os.utime(folder / f"denet-{digest}-gdd.onnx", (age, age))
+        >>> (folder / "notes.txt").touch()
+        >>> [p.name for p in prune_exports(folder, kept=2)]
+        ['denet-0000000000000000-gdd.onnx']
+        >>> sorted(p.name for p in folder.iterdir())
+        ['denet-1111111111111111-gdd.onnx', 'denet-2222222222222222-gdd.onnx', 'notes.txt']
+        >>> shutil.rmtree(folder)
+    """
+    found = []
+    with suppress(OSError):
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if not _EXPORT_NAME.fullmatch(entry.name) or keep is not None and entry.name == keep.name:
+                    continue
+                with suppress(OSError):  # gone meanwhile (another process pruned it)
+                    if entry.is_file(follow_symlinks=False):
+                        found.append((entry.stat(follow_symlinks=False).st_mtime, Path(entry.path)))
+    found.sort(key=lambda each: each[0], reverse=True)
+    deleted = []
+    for _, old in found[max(kept - (keep is not None), 0):]:
+        with suppress(OSError):
+            old.unlink()
+            deleted.append(old)
+    return deleted
 
 
 #: Where exports go for this process when the cache folder is not safe to use (made on first need).
@@ -282,4 +330,5 @@ def _warn(message: str) -> None:
     print(f"defusion: warning: {message}", file=sys.stderr)
 
 
-__all__ = ["OnnxDeNet", "OnnxModelError", "cache_dir", "cached_onnx_export", "load_onnx_fuser"]
+__all__ = ["OnnxDeNet", "OnnxModelError", "CACHED_EXPORTS_KEPT", "cache_dir", "cached_onnx_export", "load_onnx_fuser",
+           "prune_exports"]

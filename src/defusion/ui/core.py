@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import threading
@@ -34,7 +33,7 @@ from defusion.fusion.color import PALETTES, to_float, to_uint8
 from defusion.fusion.calibration import Calibration, board_points, calibrate
 from defusion.fusion.rig import DEFAULT_RIG_MOTION, MAX_RIG_BYTES, RIG_MOTIONS, Rig, RigError, parse_pattern, read_points
 from defusion.fusion.fuser import DEFAULT_SCALE, Decomposition, FuseOptions, Fuser, default_scale
-from defusion.io.images import ImageReadError
+from defusion.io.images import ImageReadError, describe_float_stretch, float_span
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
 from defusion.fusion.align import describe_alignment
 from defusion.fusion.deghost import describe_ghosts
@@ -75,10 +74,6 @@ STACK_METRIC_NAMES = ("EN", "SD", "SF", "AG", "MEF-SSIM")
 #: The smallest width and height the metrics take (defusion.metrics refuses smaller images: "image
 #: too small"): a fused image under it is still shown and offered, its metrics all n/a.
 MIN_METRIC_SIDE = 2
-#: How the first bytes of a TIFF (little- or big-endian, classic or BigTIFF) read.
-TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-#: TIFF SampleFormat of floating-point samples.
-TIFF_FLOAT = 3
 #: Most images one bracket or focus stack upload may hold (N images take N - 1 fusions).
 MAX_STACK_IMAGES = 8
 #: What "image 1", "image 2" in the fusion core's messages (alignment, a camera rig) are on a pair's page.
@@ -712,30 +707,17 @@ def stretch_notes(images: list[np.ndarray], names: list[str], shared: bool | Non
 
 def float_range(data: bytes) -> tuple[float, float] | None:
     """The lowest and highest value of an upload's float pixels (a 32-bit float TIFF's first page,
-    from its bytes), or None for integer pixels or another format (or a TIFF tifffile cannot read:
-    decoding says what is wrong)."""
-    if not data.startswith(TIFF_MAGIC):
-        return None
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
-            page = tif.pages.first
-            if page.sampleformat != TIFF_FLOAT:
-                return None
-            values = page.asarray()
-    except Exception:  # noqa: BLE001 - tifffile's errors on an odd file: decoding it says what is wrong
-        return None
-    if not values.size or not np.isfinite(values).all():
-        return None
-    return float(values.min()), float(values.max())
+    from its bytes: :func:`defusion.io.images.float_span`), or None for integer pixels or a file
+    that cannot be read (decoding says what is wrong)."""
+    return float_span(data)
 
 
 def float_note(name: str, span: tuple[float, float] | None) -> str | None:
     """What reading did to an upload of float pixels whose values ``span`` lie outside [0, 1] (a
     radiometric thermal frame in degrees): stretched from its minimum to its maximum onto the full
-    range (:func:`defusion.io.images.read_image`, as ``defusion fuse`` reads it), whatever *Stretch
-    raw thermal frames* says; None for floats in [0, 1], read as they are, and for integer pixels.
+    range (:func:`defusion.io.images.read_image`, as ``defusion fuse`` reads it, and says in the same
+    words: :func:`defusion.io.images.describe_float_stretch`), whatever *Stretch raw thermal frames*
+    says; None for floats in [0, 1], read as they are, and for integer pixels.
 
     Example:
         >>> float_note("ir.tif", (20.5882, 44.902))
@@ -743,12 +725,11 @@ def float_note(name: str, span: tuple[float, float] | None) -> str | None:
 stretched from its minimum to its maximum onto the full range when read, as defusion fuse reads it, and shown so \
 (Stretch raw thermal frames does not apply to float frames)'
     """
-    if span is None or (span[0] >= 0 and span[1] <= 1):
+    said = describe_float_stretch(name, span)
+    if said is None:
         return None
-    low, high = span
-    return (f"{name} holds float values {low:.4g} to {high:.4g} (not 0 to 1: a radiometric thermal frame in "
-            "degrees, say): stretched from its minimum to its maximum onto the full range when read, as "
-            "defusion fuse reads it, and shown so (Stretch raw thermal frames does not apply to float frames)")
+    return (f"{said}, as defusion fuse reads it, and shown so (Stretch raw thermal frames does not apply to float "
+            "frames)")
 
 
 def png_bytes(image: np.ndarray, sources: list[bytes] | None = None) -> bytes:

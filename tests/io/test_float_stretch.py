@@ -1,0 +1,61 @@
+"""One rule for float pixels that reading stretches (io.images.float_stretched), and the span that asks it
+(float_span): ``defusion fuse`` and the web UI say it from these, reading follows it."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from defusion.io.images import describe_float_stretch, float_span, float_stretched, read_image
+
+#: A thermal frame in degrees Celsius: 20 to 45.
+DEGREES = (20 + 25 * np.linspace(0, 1, 30 * 40).reshape(30, 40)).astype(np.float32)
+
+
+def _tiff_bytes(values: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, values.astype(np.float32))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("span, stretched", [((0.0, 1.0), False), ((0.25, 0.5), False), ((20.0, 45.0), True),
+                                             ((-0.5, 0.5), True), ((0.0, 255.0), True)])
+def test_reading_stretches_exactly_what_the_rule_says(tmp_path, span, stretched):
+    values = np.array([[span[0], span[1]], [span[0], span[1]]], np.float32)
+    path = tmp_path / "f.tif"
+    tifffile.imwrite(path, values)
+    read = read_image(path)
+    assert float_stretched(*span) is stretched
+    assert (read.min(), read.max()) == ((0, 65535) if stretched else (round(span[0] * 65535), round(span[1] * 65535)))
+    assert (describe_float_stretch("f.tif", float_span(path)) is not None) is stretched
+
+
+def test_float_span_reads_paths_and_bytes_and_only_floats(tmp_path):
+    path = tmp_path / "ir.tif"
+    tifffile.imwrite(path, DEGREES)
+    assert float_span(path) == float_span(_tiff_bytes(DEGREES)) == (20.0, 45.0)
+    tifffile.imwrite(tmp_path / "i16.tif", np.full((4, 5), 300, np.uint16))
+    ok, png = cv2.imencode(".png", np.zeros((4, 5), np.uint8))
+    assert float_span(tmp_path / "i16.tif") is None and float_span(png.tobytes()) is None
+    assert float_span(tmp_path / "missing.tif") is None and float_span(b"II*\x00junk") is None
+
+
+def test_a_float_tiff_only_pillow_decodes_has_its_span_too(tmp_path):
+    """An LZW float TIFF: tifffile needs imagecodecs for it, Pillow reads (and reading stretches) it."""
+    path = tmp_path / "lzw.tif"
+    Image.fromarray(DEGREES, mode="F").save(path, compression="tiff_lzw")
+    assert float_span(path) == float_span(path.read_bytes()) == (20.0, 45.0)
+    assert read_image(path).max() == 65535
+
+
+def test_float_span_leaves_out_what_reading_refuses(tmp_path):
+    path = tmp_path / "big.tif"
+    tifffile.imwrite(path, DEGREES)
+    assert float_span(path, max_pixels=DEGREES.size - 1) is None  # over the bound: reading refuses it
+    tifffile.imwrite(tmp_path / "nan.tif", np.array([[np.nan, 3.0]], np.float32))
+    assert float_span(tmp_path / "nan.tif") is None  # reading refuses non-finite values
