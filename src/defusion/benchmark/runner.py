@@ -155,7 +155,7 @@ def _read_source(path: Path) -> tuple[np.ndarray, np.ndarray, list[_Finding]]:
     twice where it stores floats. A float source whose two readings differ is noted; one on neither
     scale the metrics take (a radiometric frame in degrees or Kelvin) is scored as it is fused,
     stretched, and noted, rather than leaving its pair out."""
-    from defusion.io.images import FloatRangeError
+    from defusion.io.images import FloatRangeError, float_stretched
     from defusion.metrics._utils import float_scale
 
     image, folder = read_image(path), str(path.parent)
@@ -169,7 +169,7 @@ def _read_source(path: Path) -> tuple[np.ndarray, np.ndarray, list[_Finding]]:
                                                         f"{exc.low:.6g}..{exc.high:.6g}")]
     lo, hi = float(scored.min()), float(scored.max())
     on_levels = float_scale(lo, hi) == 1
-    if (lo >= 0 and hi <= 1) or (on_levels and lo == 0 and hi == _MAX_8BIT):  # the stretch changes nothing
+    if not float_stretched(lo, hi) or (on_levels and lo == 0 and hi == _MAX_8BIT):  # the stretch changes nothing
         return image, scored, []
     return image, scored, [_Finding("float-scale", folder, str(path), "0..255" if on_levels else "[0, 1], clipped")]
 
