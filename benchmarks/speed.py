@@ -2,7 +2,10 @@
 
 Every backend runs the same shipped weights on the same real pair (the shipped
 multi-exposure example resized to each size) in its own process, so that each gets a
-clean peak-memory figure and no backend warms the caches of the next. Printed per backend
+clean peak-memory figure and no backend warms the caches of the next. The eager fp32
+reference the differences are taken from is the ``eager`` backend's output, or, where that
+backend is not asked for, a pass in a process of its own: no backend's memory includes it
+(each worker saves its fused images; this process compares them). Printed per backend
 and size: median and best seconds per pair (network forward pass, after warm-up), pairs/s,
 the speed-up over PyTorch eager fp32, the largest and mean absolute difference of the
 fused image from eager fp32 in 8-bit grey levels, peak memory, and one-off set-up time
@@ -20,12 +23,14 @@ compile-bf16``; their accuracy is in the table). The ``compile``, ``compile-bf16
 Usage:
     python benchmarks/speed.py                                   # every backend this machine has
     python benchmarks/speed.py --backends eager,onnxruntime --sizes 640x480 --repeats 3
+    python benchmarks/speed.py --backends eager,compile --sizes 64x64 --repeats 1   # a quick check
     python benchmarks/speed.py --write docs/performance.md       # also update the doc's table
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import platform
@@ -46,6 +51,10 @@ CUDA_BACKENDS = ("cuda-fp32", "cuda-tf32", "cuda-fp16", "cuda-bf16", "cuda-chann
                  "cuda-compile-fp16", "cuda-graphs-fp16")
 DEFAULT_SIZES = ("256x256", "640x480", "1280x720")
 REFERENCE = "eager"
+#: The worker name of the untimed reference pass, run when the ``eager`` backend is not asked for.
+REFERENCE_PASS = "reference"
+#: The exit status of a refused command line (argparse's).
+USAGE_ERROR = 2
 BEGIN, END = "<!-- speed:begin -->", "<!-- speed:end -->"
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -68,10 +77,66 @@ def example_pair(width: int, height: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def parse_size(text: str) -> tuple[int, int]:
+    """``"WIDTHxHEIGHT"`` as (width, height), both multiples of 8.
+
+    Example:
+        >>> parse_size("640x480")
+        (640, 480)
+    """
     match = re.fullmatch(r"(\d+)x(\d+)", text)
-    if not match or int(match[1]) % 8 or int(match[2]) % 8:
-        raise argparse.ArgumentTypeError(f"sizes are WIDTHxHEIGHT, multiples of 8: {text!r}")
+    if not match or int(match[1]) % 8 or int(match[2]) % 8 or not int(match[1]) or not int(match[2]):
+        raise argparse.ArgumentTypeError(f"sizes are WIDTHxHEIGHT, multiples of 8 from 8: {text!r}")
     return int(match[1]), int(match[2])
+
+
+def size_list(text: str) -> list[str]:
+    """argparse type of --sizes: comma-separated sizes, each checked by :func:`parse_size`.
+
+    Example:
+        >>> size_list("256x256,640x480")
+        ['256x256', '640x480']
+    """
+    sizes = text.split(",")
+    for size in sizes:
+        parse_size(size)
+    return sizes
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number from 1.
+
+    Example:
+        >>> positive_int("3")
+        3
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1, got {text!r}")
+    return value
+
+
+def backend_refusal(names: list[str], cuda: bool) -> str | None:
+    """Why ``names`` cannot run here, in one line (None: they can): an unknown name (with the
+    valid ones and the closest match), or a CUDA backend on a machine without a GPU.
+
+    Example:
+        >>> backend_refusal(["eager", "onnx"], cuda=False)  # doctest: +ELLIPSIS
+        "unknown backend 'onnx' (did you mean 'onnxruntime'?); valid: eager, ..., cuda-graphs-fp16"
+        >>> backend_refusal(["eager", "compile"], cuda=False) is None
+        True
+    """
+    known = CPU_BACKENDS + CUDA_BACKENDS
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return f"unknown backend {name!r}{hint}; valid: {', '.join(known)}"
+        if name in CUDA_BACKENDS and not cuda:
+            return f"backend {name!r} needs a CUDA GPU and this machine has none; CPU backends: {', '.join(CPU_BACKENDS)}"
+    return None
 
 
 # -- backends: each returns a forward(x1, x2) -> fused that runs on its device -------------
@@ -163,15 +228,38 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def measure(name: str, sizes: list[tuple[int, int]], repeats: int, threads: int, weights: str | None) -> dict:
+def output_path(folder: Path, name: str, size: tuple[int, int]) -> Path:
+    """Where the worker for backend ``name`` saves its fused image at ``size`` (CxHxW float32, [0, 1])."""
+    return folder / f"{name}_{size[0]}x{size[1]}.npy"
+
+
+def save_output(folder: Path, name: str, size: tuple[int, int], fused: torch.Tensor) -> None:
+    """Save a backend's fused image (1xCxHxW, any device and float type) for this process's parent."""
+    np.save(output_path(folder, name, size), fused.float().cpu().clamp(0, 1)[0].numpy())
+
+
+def reference_pass(sizes: list[tuple[int, int]], threads: int, weights: str | None, folder: Path) -> None:
+    """The eager fp32 fused image at each size, saved beside the backends' (in its own worker, so
+    that no backend's peak memory includes it)."""
+    from defusion.model.weights import load_weights
+
+    torch.set_num_threads(threads)
+    net = load_weights(weights).eval()
+    for size in sizes:
+        with torch.inference_mode():
+            save_output(folder, REFERENCE_PASS, size, net(*example_pair(*size)).fused)
+
+
+def measure(name: str, sizes: list[tuple[int, int]], repeats: int, threads: int, weights: str | None,
+            folder: Path) -> dict:
+    """Time backend ``name`` at each size and save its fused images in ``folder``; its peak
+    memory (this process's RSS, or the GPU's allocations) is its own, with no reference pass."""
     from defusion.model.weights import load_weights
 
     torch.set_num_threads(threads)
     results = {"backend": name, "sizes": {}}
     for size in sizes:
         x1, x2 = example_pair(*size)
-        with torch.inference_mode():
-            reference = load_weights(weights).eval()(x1, x2).fused.clamp(0, 1)
         net = load_weights(weights).eval()
         start = time.perf_counter()
         forward, device, prepare = make_backend(name, net, threads, size)
@@ -190,9 +278,8 @@ def measure(name: str, sizes: list[tuple[int, int]], repeats: int, threads: int,
                 fused = forward(a, b)
                 _sync(device)
                 times.append(time.perf_counter() - t)
-        diff = (fused.float().cpu().clamp(0, 1) - reference).abs() * 255
-        row = {"median_s": float(np.median(times)), "best_s": min(times), "setup_s": setup,
-               "max_diff": float(diff.max()), "mean_diff": float(diff.mean())}
+        save_output(folder, name, size, fused)
+        row = {"median_s": float(np.median(times)), "best_s": min(times), "setup_s": setup}
         if device == "cuda":
             row["peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
         results["sizes"][f"{size[0]}x{size[1]}"] = row
@@ -201,9 +288,10 @@ def measure(name: str, sizes: list[tuple[int, int]], repeats: int, threads: int,
     return results
 
 
-def run_worker(name: str, args: argparse.Namespace) -> dict | None:
+def run_worker(name: str, args: argparse.Namespace, folder: Path) -> dict | None:
+    """Run one backend (or the reference pass) in a fresh process; its results, or None if it failed."""
     cmd = [sys.executable, __file__, "--worker", name, "--sizes", ",".join(args.sizes),
-           "--repeats", str(args.repeats), "--threads", str(args.threads)]
+           "--repeats", str(args.repeats), "--threads", str(args.threads), "--outputs", str(folder)]
     if args.weights:
         cmd += ["--weights", args.weights]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=args.timeout)
@@ -211,6 +299,20 @@ def run_worker(name: str, args: argparse.Namespace) -> dict | None:
         print(f"  {name}: failed (exit {proc.returncode}); left out", file=sys.stderr)
         return None
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def add_diffs(results: list[dict], folder: Path, reference: str) -> None:
+    """Each size's largest and mean |fused - reference| in 8-bit grey levels, from the images the
+    workers saved (None where either image is missing: that worker failed)."""
+    for r in results:
+        for text, row in r["sizes"].items():
+            size = parse_size(text)
+            ref, out = output_path(folder, reference, size), output_path(folder, r["backend"], size)
+            if not (ref.exists() and out.exists()):
+                row["max_diff"] = row["mean_diff"] = None
+                continue
+            diff = np.abs(np.load(out).astype(np.float64) - np.load(ref)) * 255
+            row["max_diff"], row["mean_diff"] = float(diff.max()), float(diff.mean())
 
 
 # -- report -------------------------------------------------------------------------------
@@ -252,7 +354,7 @@ def table(results: list[dict], sizes: list[str], threads: int, repeats: int) -> 
         m = r["sizes"][main]
         cells.append(f"{1 / m['median_s']:.1f}")
         cells.append(f"{ref['sizes'][main]['median_s'] / m['median_s']:.2f}x")
-        cells.append(f"{m['max_diff']:.2f} / {m['mean_diff']:.3f}")
+        cells.append("n/a" if m.get("max_diff") is None else f"{m['max_diff']:.2f} / {m['mean_diff']:.3f}")
         peak = max((row.get("peak_mb", 0) for row in r["sizes"].values()), default=0)
         cells.append(f"{peak:.0f} MB GPU" if peak else f"{r['peak_rss_mb']:.0f} MB RSS")
         cells.append(f"{m['setup_s']:.1f}")
@@ -275,26 +377,42 @@ def write_doc(path: Path, text: str) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--backends", help="comma-separated (default: every CPU backend, and CUDA ones on a GPU)")
-    p.add_argument("--sizes", default=",".join(DEFAULT_SIZES), help="WIDTHxHEIGHT,... (multiples of 8)")
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--backends", help="comma-separated (default: every CPU backend, and CUDA ones on a GPU): "
+                                      f"{', '.join(CPU_BACKENDS + CUDA_BACKENDS)}")
+    p.add_argument("--sizes", type=size_list, default=",".join(DEFAULT_SIZES),
+                   help="WIDTHxHEIGHT,... (multiples of 8; e.g. 64x64 for a quick check)")
+    p.add_argument("--repeats", type=positive_int, default=5, help="timed runs per size (default 5; 1 for a quick check)")
+    p.add_argument("--threads", type=positive_int, default=os.cpu_count())
     p.add_argument("--weights", help="weights file (default: the shipped weights)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per backend")
     p.add_argument("--write", type=Path, help="replace the table between the speed markers of this Markdown file")
     p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--outputs", type=Path, help=argparse.SUPPRESS)  # a worker's folder for its fused images
     args = p.parse_args()
-    args.sizes = args.sizes.split(",")
     sizes = [parse_size(s) for s in args.sizes]
+    if args.worker == REFERENCE_PASS:
+        reference_pass(sizes, args.threads, args.weights, args.outputs)
+        print(json.dumps({"backend": REFERENCE_PASS}))
+        return
     if args.worker:
-        print(json.dumps(measure(args.worker, sizes, args.repeats, args.threads, args.weights)))
+        print(json.dumps(measure(args.worker, sizes, args.repeats, args.threads, args.weights, args.outputs)))
         return
     backends = args.backends.split(",") if args.backends else \
         list(CPU_BACKENDS) + (list(CUDA_BACKENDS) if torch.cuda.is_available() else [])
+    refusal = backend_refusal(backends, torch.cuda.is_available())
+    if refusal:  # one line, before any worker starts (argparse's usage lines would bury it)
+        p.exit(USAGE_ERROR, f"{p.prog}: error: {refusal}\n")
     print(f"{machine()}\n{len(backends)} backends x {len(sizes)} sizes, {args.repeats} runs each", file=sys.stderr)
-    results = [r for r in (run_worker(b, args) for b in backends) if r]
-    if not results:
-        sys.exit("no backend ran")
+    with tempfile.TemporaryDirectory(prefix="speed-") as tmp:
+        folder = Path(tmp)
+        results = [r for r in (run_worker(b, args, folder) for b in backends) if r]
+        if not results:
+            sys.exit("no backend ran")
+        reference = REFERENCE
+        if REFERENCE not in backends:  # the reference pass alone, untimed, in a worker of its own
+            reference = REFERENCE_PASS
+            run_worker(REFERENCE_PASS, args, folder)
+        add_diffs(results, folder, reference)
     text = table(results, args.sizes, args.threads, args.repeats)
     print(text)
     if args.write:

@@ -1,12 +1,14 @@
 """benchmarks/large_image.py: the seam statistic on known cases, and the script end to end on the
-tiny network (plumbing only; its figures belong to its own runs)."""
+tiny network on the runtime asked for (plumbing only; its figures belong to its own runs)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from tests.conftest import REPO
 
@@ -34,3 +36,29 @@ def test_script_reports_tiles_in_image_pixels_at_the_inference_scale(tiny_weight
     out = out.stdout
     assert "inference scale 2" in out and "64 and 16 image pixels" in out
     assert "seam ratio" in out and "peak RSS" in out
+
+
+def _run(tiny_weights, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), "--width", "96", "--height", "64", "--tile", "0",
+                           "--no-progress", "--weights", str(tiny_weights), *args],
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_the_runtime_asked_for_runs_and_is_named(tiny_weights):
+    out = _run(tiny_weights, "--runtime", "torch")
+    assert out.returncode == 0, out.stderr
+    assert "runtime            torch (--runtime torch)" in out.stdout
+    assert "seam ratio         n/a (one pass" in out.stdout  # --tile 0: no boundaries to measure
+
+
+def test_auto_names_the_runtime_it_resolved_to(tiny_weights, tmp_path):
+    pytest.importorskip("onnxruntime")
+    out = _run(tiny_weights, env={**os.environ, "DEFUSION_CACHE": str(tmp_path)})  # the export cached there
+    assert out.returncode == 0, out.stderr
+    assert "runtime            onnxruntime (--runtime auto)" in out.stdout
+
+
+def test_refused_options_are_one_line(tiny_weights):
+    out = _run(tiny_weights, "--tile", "10")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines() == [out.stderr.strip()] and "large_image.py: error: tile (10)" in out.stderr

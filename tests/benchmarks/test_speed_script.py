@@ -1,18 +1,36 @@
-"""benchmarks/speed.py end to end on tiny weights: every backend it reports agrees with eager.
+"""benchmarks/speed.py end to end on tiny weights: every backend it reports agrees with eager;
+the reference pass stays out of the backends' workers; bad command lines are refused in one line.
 
 Only plumbing and agreement are checked; speed figures belong to the benchmark's own runs.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 
 import pytest
+import torch
 
 from tests.conftest import REPO
 
 SCRIPT = REPO / "benchmarks" / "speed.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("speed_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _refused(*args: str) -> str:
+    """Run the script with ``args``; require a refusal (exit 2, one line, no traceback), return it."""
+    proc = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    return proc.stderr.strip().splitlines()[-1]
 
 
 def _run(tmp_path, tiny_weights, backends: str) -> str:
@@ -42,3 +60,41 @@ def test_onnxruntime_backend_agrees_with_eager(tmp_path, tiny_weights):
     doc = _run(tmp_path, tiny_weights, "onnxruntime")
     row = next(line for line in doc.splitlines() if line.startswith("| `onnxruntime`"))
     assert float(row.split("|")[-4].split("/")[0]) < 0.01
+
+
+def test_a_backend_alone_is_compared_with_a_reference_pass_of_its_own(tmp_path, tiny_weights):
+    doc = _run(tmp_path, tiny_weights, "channels_last")  # no eager backend: the reference runs in a worker
+    row = next(line for line in doc.splitlines() if line.startswith("| `channels_last`"))
+    assert float(row.split("|")[-4].split("/")[0]) < 0.01
+
+
+def test_a_backend_worker_runs_no_reference_pass(tmp_path, tiny_weights, monkeypatch):
+    """Its peak memory is its own: one network loaded and run per size, the one it times."""
+    import defusion.model.weights as weights
+
+    loads = []
+    real = weights.load_weights
+    monkeypatch.setattr(weights, "load_weights", lambda *a, **k: loads.append(a) or real(*a, **k))
+    threads = torch.get_num_threads()
+    try:
+        result = _module().measure("eager", [(32, 24)], 1, 1, str(tiny_weights), tmp_path)
+    finally:
+        torch.set_num_threads(threads)
+    assert len(loads) == 1 and "max_diff" not in result["sizes"]["32x24"]
+    assert (tmp_path / "eager_32x24.npy").exists()  # compared in the parent, outside this worker
+
+
+def test_a_mistyped_backend_is_refused_naming_the_closest_and_the_valid_ones():
+    line = _refused("--backends", "eager,onnx")
+    assert line.startswith("speed.py: error: unknown backend 'onnx'") and "did you mean 'onnxruntime'?" in line
+    assert "valid: eager, channels_last," in line and "cuda-fp16" in line
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_a_cuda_backend_without_a_gpu_is_refused():
+    assert "'cuda-fp16' needs a CUDA GPU" in _refused("--backends", "cuda-fp16")
+
+
+@pytest.mark.parametrize("option, value", [("--sizes", "640x479"), ("--repeats", "0")])
+def test_bad_sizes_and_repeats_are_refused(option, value):
+    assert _refused(option, value).startswith(f"speed.py: error: argument {option}:")
