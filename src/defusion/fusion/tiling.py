@@ -7,7 +7,8 @@ there is no hard edge anywhere in the result; memory is bounded by the tile size
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+import numbers
+from typing import Callable, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -55,23 +56,55 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
 #: Tile sides are whole multiples of this (the network's down-sampling: no padding inside a tile).
 TILE_MULTIPLE = 8
 
+#: A tile size: N (an N x N square) or (height, width).
+TileSize = Union[int, Tuple[int, int]]
+
+
+def tile_shape(tile: TileSize) -> tuple[int, int]:
+    """``tile`` as (height, width): an int is a square.
+
+    Example:
+        >>> tile_shape(384), tile_shape((256, 336))
+        ((384, 384), (256, 336))
+    """
+    if isinstance(tile, numbers.Integral):
+        return int(tile), int(tile)
+    height, width = tile
+    return int(height), int(width)
+
+
+def _smallest_side(length: int, tile: int, overlap: int) -> int:
+    """The smallest side (a multiple of TILE_MULTIPLE, at most ``tile``, at least
+    2 * ``overlap`` + TILE_MULTIPLE) that covers ``length`` in as few tiles as ``tile`` does."""
+    count = len(tile_starts(length, tile, overlap))
+    needed = math.ceil((length + (count - 1) * overlap) / count)  # count sides, count - 1 overlaps
+    smallest = math.ceil(needed / TILE_MULTIPLE) * TILE_MULTIPLE
+    return min(tile, max(smallest, 2 * overlap + TILE_MULTIPLE))
+
+
+def smallest_covering_shape(height: int, width: int, tile: int, overlap: int) -> tuple[int, int]:
+    """The smallest (height, width) tile that covers an image with as few tiles as ``tile`` squares
+    do, each side chosen on its own axis (a multiple of TILE_MULTIPLE, at most ``tile``): ``tile``
+    squares just over an image's size overlap far more than ``overlap``, and each pass costs its
+    pixels. A 640x480 image in 384 px squares: 2x2 tiles covering 1.92x its pixels; in 336 px
+    squares (:func:`smallest_covering_tile`), still 2x2, 1.47x; in 256x336 tiles, 2x2, 1.12x.
+
+    Example:
+        >>> smallest_covering_shape(480, 640, 384, 32), smallest_covering_shape(3000, 4000, 384, 32)
+        ((256, 336), (368, 368))
+    """
+    return _smallest_side(height, tile, overlap), _smallest_side(width, tile, overlap)
+
 
 def smallest_covering_tile(height: int, width: int, tile: int, overlap: int) -> int:
     """The smallest square tile (a multiple of TILE_MULTIPLE, at most ``tile``) that covers an image
-    with as few tiles as ``tile`` does: ``tile`` squares just over an image's size overlap far more
-    than ``overlap`` (a 640x480 image in 384 px tiles: 2x2 tiles covering 1.92x its pixels; in 336 px
-    tiles, still 2x2, 1.47x), and each pass costs its pixels.
+    with as few tiles as ``tile`` does: the larger side of :func:`smallest_covering_shape`.
 
     Example:
         >>> smallest_covering_tile(480, 640, 384, 32), smallest_covering_tile(4000, 6000, 384, 32)
         (336, 384)
     """
-    needed = 0
-    for length in (height, width):
-        count = len(tile_starts(length, tile, overlap))
-        needed = max(needed, math.ceil((length + (count - 1) * overlap) / count))
-    smallest = math.ceil(needed / TILE_MULTIPLE) * TILE_MULTIPLE
-    return min(tile, max(smallest, 2 * overlap + TILE_MULTIPLE))
+    return max(smallest_covering_shape(height, width, tile, overlap))
 
 
 def _ramp(size: int, overlap: int, fade_start: bool, fade_end: bool, device) -> torch.Tensor:
@@ -86,21 +119,29 @@ def _ramp(size: int, overlap: int, fade_start: bool, fade_end: bool, device) -> 
     return weight
 
 
-def run_tiled(fn: PairFn, x1: torch.Tensor, x2: torch.Tensor, tile: int, overlap: int,
+def run_tiled(fn: PairFn, x1: torch.Tensor, x2: torch.Tensor, tile: TileSize, overlap: int,
               on_tile: Callable[[], None] | None = None) -> list[torch.Tensor]:
-    """Apply ``fn`` tile by tile and blend; outputs have x1's height and width.
+    """Apply ``fn`` tile by tile and blend; outputs have x1's height and width. ``tile`` is N
+    (N x N squares) or (height, width); weights ramp linearly over every overlap, on both axes.
 
     ``on_tile`` is called after each tile (progress reporting).
+
+    Example:
+        >>> x = torch.rand(1, 3, 100, 150)
+        >>> torch.allclose(run_tiled(lambda a, b: [a], x, x, (48, 80), 16)[0], x)
+        True
     """
-    if overlap * 2 >= tile:
-        raise OptionsError(f"overlap ({overlap}) must be under half the tile size ({tile})")
+    tile_h, tile_w = tile_shape(tile)
+    if overlap * 2 >= min(tile_h, tile_w):
+        size = tile if isinstance(tile, numbers.Integral) else f"{tile_h}x{tile_w}"
+        raise OptionsError(f"overlap ({overlap}) must be under half the tile size ({size})")
     h, w = x1.shape[-2:]
-    ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
+    ys, xs = tile_starts(h, tile_h, overlap), tile_starts(w, tile_w, overlap)
     sums: list[torch.Tensor] | None = None
     total_weight = torch.zeros(1, 1, h, w, device=x1.device)
     for y in ys:
         for x in xs:
-            window = (..., slice(y, y + tile), slice(x, x + tile))
+            window = (..., slice(y, y + tile_h), slice(x, x + tile_w))
             outs = run_padded(fn, x1[window], x2[window])
             th, tw = outs[0].shape[-2:]
             weight = (_ramp(th, overlap, y > 0, y + th < h, x1.device)[:, None]
@@ -115,5 +156,12 @@ def run_tiled(fn: PairFn, x1: torch.Tensor, x2: torch.Tensor, tile: int, overlap
     return [acc / total_weight for acc in sums]
 
 
-def count_tiles(height: int, width: int, tile: int, overlap: int) -> int:
-    return len(tile_starts(height, tile, overlap)) * len(tile_starts(width, tile, overlap))
+def count_tiles(height: int, width: int, tile: TileSize, overlap: int) -> int:
+    """How many tiles of ``tile`` (N or (height, width)) :func:`run_tiled` runs on an image.
+
+    Example:
+        >>> count_tiles(480, 640, 384, 32), count_tiles(480, 640, (256, 336), 32)
+        (4, 4)
+    """
+    tile_h, tile_w = tile_shape(tile)
+    return len(tile_starts(height, tile_h, overlap)) * len(tile_starts(width, tile_w, overlap))
