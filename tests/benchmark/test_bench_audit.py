@@ -272,4 +272,4 @@ def test_vif_is_not_symmetric_where_gains_tie_and_the_docs_say_so():
     fused[:, :64] = 128  # flat where both sources vary: both gains 0, a tie
     assert vif(fused, a, b) != pytest.approx(vif(fused, b, a), rel=1e-3)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
-    assert "symmetric in `a` and `b` but VIF, which is not exactly" in docs
+    assert "symmetric in `a` and `b` but VIF, FMI and Qc, which are not exactly" in docs

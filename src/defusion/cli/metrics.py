@@ -44,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "stack): then only the metrics defined for any number of sources (EN, SD, SF, AG, EI, "
                         "MEF-SSIM, MS-MEF-SSIM)")
     p.usage = "%(prog)s [-h] [--names NAMES] [--json] FUSED A B [C ...]"
-    p.add_argument("--names", help="comma-separated metric names (default: all, or all that take any number of "
+    p.add_argument("--names", help="comma-separated metric names (default: all but the slow Qp, or all that take any number of "
                                     "sources; e.g. EN,SSIM,Qabf; 'vifb' = the 13 VIFB metrics)")
     p.add_argument("--json", action="store_true",
                    help="machine-readable output: fused, sources (a list, in the order given), metrics and, "
@@ -67,10 +67,10 @@ def _read(path: Path):
 
 
 def _names(spec: str | None, sources: int = 2) -> list[str]:
-    from defusion.metrics import ANY_SOURCE_METRICS, METRICS, check_source_count, metric_names
+    from defusion.metrics import ANY_SOURCE_METRICS, DEFAULT_METRICS, check_source_count, metric_names
 
     if not spec:
-        return list(METRICS) if sources == 2 else list(ANY_SOURCE_METRICS)
+        return list(DEFAULT_METRICS) if sources == 2 else list(ANY_SOURCE_METRICS)
     try:
         names = metric_names(spec)
         check_source_count(names, sources)  # before any image is read: a one-line error, not a skip

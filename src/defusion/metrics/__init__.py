@@ -39,6 +39,7 @@ from defusion.metrics.information import cross_entropy, entropy, mutual_informat
 from defusion.metrics.mefb import nmi, qncie, qy
 from defusion.metrics.mefb_information import fmi, te
 from defusion.metrics.mefb_structural import qc, qw
+from defusion.metrics.phase_congruency import qp
 from defusion.metrics.perceptual import qcb, qcv, vif, vifp
 from defusion.metrics.statistics import (
     correlation_coefficient,
@@ -64,6 +65,9 @@ class MetricSpec:
     #: Another metric this one is a rescaling of (same ranking of any methods on any images), so
     #: that counts and mean ranks over several metrics weigh that measure once (:func:`distinct`).
     same_as: str | None = None
+    #: Whether :func:`compute_metrics` computes it when no names are given (False for a metric
+    #: too slow for that: over a second on a 512x512 RGB image).
+    in_default: bool = True
 
 
 #: The 13 metrics of VIFB (Zhang et al. 2020), reproducing its MATLAB values.
@@ -101,12 +105,18 @@ METRICS: dict[str, MetricSpec] = {
     "NMI": MetricSpec(nmi, True, "Hossny's normalised MI, 2 sum MI(S,F)/(H(S)+H(F)), bits, max 2 (MEFB)"),
     "Qncie": MetricSpec(qncie, True, "nonlinear correlation information entropy of A, B, F (MEFB)"),
     "Qy": MetricSpec(qy, True, "Yang's SSIM-based metric, 7x7 windows, max 1 (MEFB)"),
+    "Qp": MetricSpec(qp, True, "Zhao's phase-congruency metric (pc, M, m correlations), max 1 (MEFB); slow",
+                     in_default=False),
     "FMI": MetricSpec(fmi, True, "Haghighat's feature MI of Sobel edge maps, 3x3 windows, max 1 (MEFB)"),
     "TE": MetricSpec(te, True, "Tsallis MI (q = 1.85) of A,F plus B,F, images stretched (MEFB)"),
     "Qc": MetricSpec(qc, True, "Cvejic's covariance-weighted SSIM(7x7) metric, max 1 (MEFB)"),
     "Qw": MetricSpec(qw, True, "Piella's weighted fusion quality index on edge images, max 1 (MEFB)"),
 }
 
+
+#: What :func:`compute_metrics` computes when no names are given: every metric but the slow ones
+#: (``MetricSpec.in_default`` False: Qp, about 3 s on a 512x512 RGB image), which are computed when named.
+DEFAULT_METRICS: tuple[str, ...] = tuple(name for name, spec in METRICS.items() if spec.in_default)
 
 #: Metrics defined for any number of sources: the no-reference ones (the fused image alone) and
 #: MEF-SSIM, which compares it with a whole exposure bracket. The others compare it with a pair.
@@ -253,7 +263,8 @@ def _defaults_that_fit(fused: ArrayLike, sources: list[ArrayLike], names: Iterab
 def compute_metrics(
     fused: ArrayLike, a: ArrayLike, b: ArrayLike, names: Iterable[str] | None = None
 ) -> dict[str, float]:
-    """Compute the named metrics (default: all of ``METRICS`` that fit) and return ``{name: value}``.
+    """Compute the named metrics (default: those of ``DEFAULT_METRICS`` that fit, i.e. all of
+    ``METRICS`` but the slow Qp) and return ``{name: value}``.
 
     ``names``: short names from ``METRICS`` or ``vifb``, a list or one comma-separated string,
     any case (:func:`metric_names`); an unknown name raises ``MetricNameError`` (a ``KeyError``
@@ -270,16 +281,17 @@ def compute_metrics(
     Example:
         >>> import numpy as np
         >>> x = np.random.default_rng(0).integers(0, 256, (64, 64)).astype(np.uint8)
-        >>> sorted(set(METRICS) - set(compute_metrics(x, x, x)))  # what a 64x64 image cannot take
+        >>> sorted(set(DEFAULT_METRICS) - set(compute_metrics(x, x, x)))  # what a 64x64 image cannot take
         ['MS-SSIM', 'VIF', 'VIFp']
     """
     if names is None:
-        return _defaults_that_fit(fused, [a, b], list(METRICS))
+        return _defaults_that_fit(fused, [a, b], list(DEFAULT_METRICS))
     return compute_stack_metrics(fused, [a, b], names)
 
 
 __all__ = [
     "ANY_SOURCE_METRICS",
+    "DEFAULT_METRICS",
     "METRICS",
     "VIFB_METRICS",
     "MetricInputError",
@@ -314,6 +326,7 @@ __all__ = [
     "qcb",
     "qcv",
     "qncie",
+    "qp",
     "qw",
     "qy",
     "rmse",
