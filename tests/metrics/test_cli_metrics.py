@@ -99,7 +99,7 @@ def test_rgba_is_converted(images, capsys):
         ("missing", "no such file"),
         ("not_image", "not an image, or a format that cannot be read"),
         ("size", "size mismatch"),
-        ("name", "unknown metric(s) XYZ; known: vifb, EN"),
+        ("name", "unknown metric(s) XYZ; known: vifb, mefb, EN"),
     ],
 )
 def test_errors_are_one_line(images, tmp_path, capsys, which, message):

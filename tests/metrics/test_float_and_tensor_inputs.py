@@ -139,7 +139,7 @@ def test_an_unknown_metric_name_prints_without_quotes():
     with pytest.raises(MetricNameError) as info:
         compute_metrics(x, x, x, ["EN", "nope"])
     assert isinstance(info.value, KeyError)
-    assert str(info.value).startswith("unknown metric(s) nope; known: vifb, EN,")
+    assert str(info.value).startswith("unknown metric(s) nope; known: vifb, mefb, EN,")
     assert info.value.args[0] == str(info.value)
 
 

@@ -504,3 +504,14 @@ def test_default_metrics_still_refuse_bad_images():
         compute_metrics(np.zeros((48, 56, 2)), A, B)
     with pytest.raises(ValueError, match="at least two sources"):
         compute_stack_metrics(F, [A])
+
+
+def test_mefb_names_its_twenty_metrics_and_mixes_with_others():
+    from defusion.metrics import MEFB_METRICS, METRICS, metric_names
+
+    assert len(MEFB_METRICS) == 20 and set(MEFB_METRICS) <= set(METRICS)
+    assert "MEF-SSIM" not in MEFB_METRICS and "MS-MEF-SSIM" in MEFB_METRICS  # MEFB's index has 3 scales
+    names = metric_names("EN, MEFB, vifb")
+    assert names[0] == "EN" and len(names) == len(set(MEFB_METRICS) | {"EN"} | set(metric_names("vifb")))
+    with pytest.raises(KeyError, match="known: vifb, mefb, EN"):
+        metric_names("mefbb")

@@ -303,7 +303,7 @@ def run_benchmark(
     as uint8 to be shown (:func:`viewable`), whatever they were scored as (:func:`read_scored`).
 
     ``metrics``: metric names as :func:`defusion.metrics.metric_names` takes them (a list or one
-    comma-separated string, any case, ``vifb`` for VIFB's 13); they are checked here, so an
+    comma-separated string, any case, ``vifb`` for VIFB's 13, ``mefb`` for MEFB's 20); they are checked here, so an
     unknown name (or none) raises ``KeyError`` when this is called, not halfway through the pairs.
 
     ``fused_dirs``: {name: where a published method's results are}: a folder of files named after the

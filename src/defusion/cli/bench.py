@@ -59,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "image extension: 'Mine=results/{stem}_mine.png', VIFB's "
                         "'CBF=output/fused_images/{stem}_CBF.jpg', MFIFB's 'CNN=results/{stem}_CNN.{ext}' (of .jpg, "
                         ".png and .bmp files; quote it)")
-    p.add_argument("--metrics", help="comma-separated metric names, any case; 'vifb' = the 13 VIFB metrics "
+    p.add_argument("--metrics", help="comma-separated metric names, any case; 'vifb' = the 13 VIFB metrics, 'mefb' = MEFB's 20 "
                                       "(default: the task's set)")
     p.add_argument("--weights", type=Path, help="DeFusion weights (default: the shipped weights)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))

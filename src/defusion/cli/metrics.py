@@ -45,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "MEF-SSIM, MS-MEF-SSIM)")
     p.usage = "%(prog)s [-h] [--names NAMES] [--json] FUSED A B [C ...]"
     p.add_argument("--names", help="comma-separated metric names (default: all but the slow Qp, or all that take any number of "
-                                    "sources; e.g. EN,SSIM,Qabf; 'vifb' = the 13 VIFB metrics)")
+                                    "sources; e.g. EN,SSIM,Qabf; 'vifb' = the 13 VIFB metrics, 'mefb' = MEFB's 20)")
     p.add_argument("--json", action="store_true",
                    help="machine-readable output: fused, sources (a list, in the order given), metrics and, "
                         "where some have no value, skipped (why); a, b and more (the first two sources and the "

@@ -118,6 +118,17 @@ METRICS: dict[str, MetricSpec] = {
 #: (``MetricSpec.in_default`` False: Qp, about 3 s on a 512x512 RGB image), which are computed when named.
 DEFAULT_METRICS: tuple[str, ...] = tuple(name for name, spec in METRICS.items() if spec.in_default)
 
+#: The 20 metrics of MEFB (Zhang 2021), as its paper groups them: information theory, image feature,
+#: structural similarity, human perception. MEFB's "MEF-SSIM" is the 3-scale index, ``MS-MEF-SSIM`` here.
+MEFB_METRICS: tuple[str, ...] = (
+    "CE", "EN", "FMI", "NMI", "PSNR", "Qncie", "TE",
+    "AG", "EI", "Qabf", "Qp", "SD", "SF",
+    "Qc", "Qw", "Qy", "MS-MEF-SSIM",
+    "Qcb", "Qcv", "VIF",
+)
+#: Names that stand for a benchmark's whole set in :func:`metric_names`.
+METRIC_SETS: dict[str, tuple[str, ...]] = {"vifb": VIFB_METRICS, "mefb": MEFB_METRICS}
+
 #: Metrics defined for any number of sources: the no-reference ones (the fused image alone) and
 #: MEF-SSIM, which compares it with a whole exposure bracket. The others compare it with a pair.
 ANY_SOURCE_METRICS: tuple[str, ...] = ("EN", "SD", "SF", "AG", "EI", "MEF-SSIM", "MS-MEF-SSIM")
@@ -126,12 +137,14 @@ _BRACKET_METRICS = ("MEF-SSIM", "MS-MEF-SSIM")
 
 def metric_names(spec: str | Iterable[str]) -> list[str]:
     """Metric names as ``METRICS`` spells them, from a comma-separated string or a list, matched
-    case-insensitively; ``vifb`` stands for the 13 VIFB metrics. Unknown names raise
-    ``MetricNameError`` (a ``KeyError``) naming the known ones.
+    case-insensitively; ``vifb`` stands for the 13 VIFB metrics and ``mefb`` for MEFB's 20
+    (:data:`METRIC_SETS`). Unknown names raise ``MetricNameError`` (a ``KeyError``) naming the known ones.
 
     Example:
         >>> metric_names("qabf, ssim-mean,EN")
         ['Qabf', 'SSIM-mean', 'EN']
+        >>> len(metric_names("MEFB")), metric_names("mefb")[-4:]
+        (20, ['MS-MEF-SSIM', 'Qcb', 'Qcv', 'VIF'])
     """
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     by_lower = {name.lower(): name for name in METRICS}
@@ -140,16 +153,16 @@ def metric_names(spec: str | Iterable[str]) -> list[str]:
     for item in (str(s).strip() for s in items):
         if not item:
             continue
-        if item.lower() == "vifb":
-            names.extend(VIFB_METRICS)
+        if item.lower() in METRIC_SETS:
+            names.extend(METRIC_SETS[item.lower()])
         elif item.lower() in by_lower:
             names.append(by_lower[item.lower()])
         else:
             unknown.append(item)
     if unknown:
-        raise MetricNameError(f"unknown metric(s) {', '.join(unknown)}; known: vifb, {', '.join(METRICS)}")
+        raise MetricNameError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join([*METRIC_SETS, *METRICS])}")
     if not names:
-        raise MetricNameError(f"no metric named; known: vifb, {', '.join(METRICS)}")
+        raise MetricNameError(f"no metric named; known: {', '.join([*METRIC_SETS, *METRICS])}")
     return list(dict.fromkeys(names))
 
 
@@ -266,7 +279,7 @@ def compute_metrics(
     """Compute the named metrics (default: those of ``DEFAULT_METRICS`` that fit, i.e. all of
     ``METRICS`` but the slow Qp) and return ``{name: value}``.
 
-    ``names``: short names from ``METRICS`` or ``vifb``, a list or one comma-separated string,
+    ``names``: short names from ``METRICS``, ``vifb`` or ``mefb``, a list or one comma-separated string,
     any case (:func:`metric_names`); an unknown name raises ``MetricNameError`` (a ``KeyError``
     subclass, printed without quotes) listing the known ones.
     A named metric the images are too small for raises ``ValueError``; the default set instead
@@ -294,6 +307,8 @@ __all__ = [
     "DEFAULT_METRICS",
     "METRICS",
     "VIFB_METRICS",
+    "MEFB_METRICS",
+    "METRIC_SETS",
     "MetricInputError",
     "MetricNameError",
     "MetricSpec",
