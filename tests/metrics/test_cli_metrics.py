@@ -121,7 +121,7 @@ def test_errors_are_one_line(images, tmp_path, capsys, which, message):
 
 
 def test_a_bracket_of_three_gets_the_metrics_defined_for_any_number(images, tmp_path, capsys):
-    from defusion.metrics import ANY_SOURCE_METRICS, mef_ssim
+    from defusion.metrics import ANY_SOURCE_METRICS, mef_ssim, qabf
 
     c = np.asarray(Image.open(images["a"])) // 2
     Image.fromarray(c).save(tmp_path / "c.png")
@@ -134,9 +134,10 @@ def test_a_bracket_of_three_gets_the_metrics_defined_for_any_number(images, tmp_
     assert expected != pytest.approx(mef_ssim(np.asarray(Image.open(images["f"])), *sources[:2]))
     # a metric that compares with a pair is refused in one line, naming what can be asked for
     assert _run([str(images["f"]), str(images["a"]), str(images["b"]), str(tmp_path / "c.png"),
-                 "--names", "EN,Qabf,SSIM"]) == 2
+                 "--names", "EN,MI,SSIM"]) == 2
     err = capsys.readouterr().err
-    assert "Qabf, SSIM compare the fused image with two sources; with 3 sources ask for EN" in err and "Traceback" not in err
+    assert "MI, SSIM compare the fused image with two sources; with 3 sources ask for EN" in err and "Traceback" not in err
+    assert out["metrics"]["Qabf"] == pytest.approx(qabf(np.asarray(Image.open(images["f"])), *sources))  # every source
 
 
 def test_reads_16_bit_files_as_bench_does_and_names_any_case(tmp_path, capsys):

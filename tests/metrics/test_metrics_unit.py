@@ -396,8 +396,8 @@ def test_stack_metrics_take_any_number_of_sources_and_refuse_pairwise_ones():
     assert values["MEF-SSIM"] == pytest.approx(mef_ssim(fused, a, b, c))
     # with a pair it is compute_metrics, pairwise metrics included
     assert compute_stack_metrics(fused, [a, b], ["EN", "Qabf"]) == compute_metrics(fused, a, b, ["EN", "Qabf"])
-    with pytest.raises(ValueError, match="Qabf compares the fused image with two sources; with 3 sources"):
-        compute_stack_metrics(fused, [a, b, c], ["EN", "Qabf"])
+    with pytest.raises(ValueError, match="MI compares the fused image with two sources; with 3 sources"):
+        compute_stack_metrics(fused, [a, b, c], ["EN", "Qabf", "MI"])
     with pytest.raises(ValueError, match="at least two sources"):
         compute_stack_metrics(fused, [a])
 

@@ -129,10 +129,12 @@ MEFB_METRICS: tuple[str, ...] = (
 #: Names that stand for a benchmark's whole set in :func:`metric_names`.
 METRIC_SETS: dict[str, tuple[str, ...]] = {"vifb": VIFB_METRICS, "mefb": MEFB_METRICS}
 
-#: Metrics defined for any number of sources: the no-reference ones (the fused image alone) and
-#: MEF-SSIM, which compares it with a whole exposure bracket. The others compare it with a pair.
-ANY_SOURCE_METRICS: tuple[str, ...] = ("EN", "SD", "SF", "AG", "EI", "MEF-SSIM", "MS-MEF-SSIM")
-_BRACKET_METRICS = ("MEF-SSIM", "MS-MEF-SSIM")
+#: Metrics defined for any number of sources: the no-reference ones (the fused image alone),
+#: MEF-SSIM, which compares it with a whole exposure bracket, and Qabf, whose edge-strength weights
+#: extend to any number of sources. The others compare it with a pair.
+ANY_SOURCE_METRICS: tuple[str, ...] = ("EN", "SD", "SF", "AG", "EI", "MEF-SSIM", "MS-MEF-SSIM", "Qabf")
+#: Those of them that compare the fused image with the sources, so take every source.
+_EVERY_SOURCE_METRICS = ("MEF-SSIM", "MS-MEF-SSIM", "Qabf")
 
 
 def metric_names(spec: str | Iterable[str]) -> list[str]:
@@ -231,9 +233,9 @@ def check_images(fused: ArrayLike, sources: list[ArrayLike]) -> None:
 
 
 def _computed(fused: np.ndarray, sources: list[np.ndarray], names: list[str]) -> dict[str, float]:
-    """The named metrics of inputs already checked (:func:`check_images`): a bracket metric takes
-    every source, the others the first two."""
-    return {n: METRICS[n].fn(fused, *(sources if n in _BRACKET_METRICS else sources[:2])) for n in names}
+    """The named metrics of inputs already checked (:func:`check_images`): a metric defined for any
+    number of sources that compares with them takes every source, the others the first two."""
+    return {n: METRICS[n].fn(fused, *(sources if n in _EVERY_SOURCE_METRICS else sources[:2])) for n in names}
 
 
 def compute_each(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str]

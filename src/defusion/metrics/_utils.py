@@ -321,9 +321,24 @@ def triplet(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> tuple[Float, Float,
     repeated (as a view) for every channel; an RGB source with a grey fused image is converted
     with MATLAB ``rgb2gray``.
     """
+    F, (A, B) = fused_and_sources(fused, a, b)
+    return F, A, B
+
+
+def fused_and_sources(fused: ArrayLike, *sources: ArrayLike) -> tuple[Float, list[Float]]:
+    """``(F, [S1, S2, ...])`` as :func:`triplet` gives a pair's, for any number of sources (a
+    bracket or focus stack); the sources are labelled ``a``, ``b``, then ``source 3``, ... in errors.
+
+    Example:
+        >>> x = np.zeros((4, 5, 3), np.uint8)
+        >>> F, srcs = fused_and_sources(x, x[..., 0], x, x)
+        >>> F.shape, [s.shape for s in srcs]
+        ((3, 4, 5), [(3, 4, 5), (3, 4, 5), (3, 4, 5)])
+    """
     f = as_image(fused, "fused")
-    srcs = [as_image(a, "a"), as_image(b, "b")]
-    mismatch = size_mismatch({"fused": f.shape, "a": srcs[0].shape, "b": srcs[1].shape})
+    labels = ["a", "b", *(f"source {i}" for i in range(3, len(sources) + 1))][:len(sources)]
+    srcs = [as_image(s, label) for s, label in zip(sources, labels)]
+    mismatch = size_mismatch({"fused": f.shape, **{label: s.shape for label, s in zip(labels, srcs)}})
     if mismatch:
         raise MetricInputError(mismatch)
     F = planes(f)
@@ -334,7 +349,7 @@ def triplet(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> tuple[Float, Float,
         if s.ndim == 3 and np.array_equal(s[..., 0], s[..., 1]) and np.array_equal(s[..., 0], s[..., 2]):
             s = s[..., 0]  # R = G = B: one plane, shared by every channel (same values, less work)
         out.append(np.broadcast_to(_stack(s), F.shape))
-    return F, out[0], out[1]
+    return F, out
 
 
 def hist256(x: Float) -> NDArray[np.int64]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import Float, planes, sobel, triplet, uniq
+from defusion.metrics._utils import Float, fused_and_sources, planes, sobel, triplet, uniq
 
 __all__ = ["spatial_frequency", "average_gradient", "edge_intensity", "qabf", "nabf"]
 
@@ -95,7 +95,7 @@ def _qabf_edge_preservation(gs: Float, as_: Float, gf: Float, af: Float) -> Floa
         return tg / (1.0 + np.exp(kg * (g - dg))) * (ta / (1.0 + np.exp(ka * (ang - da))))
 
 
-def qabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
+def qabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike, *more: ArrayLike) -> float:
     """Qabf: Xydeas & Petrovic (2000) edge-information transfer, VIFB's implementation.
 
     Sobel strength g and orientation alpha of A, B, F; per pixel the preservation
@@ -104,19 +104,25 @@ def qabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     VIFB quirks kept: images are scaled by 255 (``255*im2double`` of 0..255 doubles), and where
     ``g_S == g_F`` the relative strength is set to ``g_F`` rather than 1. RGB: mean over channels.
 
+    Defined for any number of sources (a focus stack or bracket: ``a, b, *more``), as Xydeas and
+    Petrovic's normalisation reads: ``sum_S sum Q^{SF} g_S / sum_S sum g_S``, each source's edges
+    weighted by their strength; for two sources exactly the pair's value.
+
     >>> import numpy as np
     >>> x = np.random.default_rng(1).integers(0, 256, (16, 16)).astype(np.uint8)
     >>> round(qabf(x, x, x), 4)  # identical images: Tg * Ta / (1 + exp(ka * (1 - Da)))
     0.9753
+    >>> round(qabf(x, x, x, x), 4)  # a third copy changes nothing
+    0.9753
     """
-    F, A, B = triplet(fused, a, b)
+    F, sources = fused_and_sources(fused, a, b, *more)
     gf, af = _strength_angle_conv(F * 255.0)
-    ga, aa = _strength_angle_conv(uniq(A) * 255.0)
-    gb, ab = _strength_angle_conv(uniq(B) * 255.0)
-    qaf = _qabf_edge_preservation(ga, aa, gf, af)
-    qbf = _qabf_edge_preservation(gb, ab, gf, af)
-    num = (qaf * ga + qbf * gb).sum(axis=(-2, -1))
-    den = (ga + gb).sum(axis=(-2, -1))
+    num = den = 0.0
+    for S in sources:
+        gs, as_ = _strength_angle_conv(uniq(S) * 255.0)
+        num = num + _qabf_edge_preservation(gs, as_, gf, af) * gs
+        den = den + gs
+    num, den = num.sum(axis=(-2, -1)), den.sum(axis=(-2, -1))
     with np.errstate(divide="ignore", invalid="ignore"):
         return float((num / den).mean())
 

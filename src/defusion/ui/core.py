@@ -70,7 +70,7 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "heic", "hei
 METRIC_NAMES = ("EN", "SD", "SF", "AG", "MI", "Qabf", "SSIM-mean", "MEF-SSIM")
 #: The metrics table of a bracket or stack: those defined for any number of sources
 #: (defusion.metrics.ANY_SOURCE_METRICS).
-STACK_METRIC_NAMES = ("EN", "SD", "SF", "AG", "MEF-SSIM")
+STACK_METRIC_NAMES = ("EN", "SD", "SF", "AG", "Qabf", "MEF-SSIM")
 #: The smallest width and height the metrics take (defusion.metrics refuses smaller images: "image
 #: too small"): a fused image under it is still shown and offered, its metrics all n/a.
 MIN_METRIC_SIDE = 2
@@ -686,7 +686,7 @@ def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray],
 
 
 def score_stack(fused: np.ndarray, images: list[np.ndarray]) -> dict[str, float]:
-    """``STACK_METRIC_NAMES`` on 8-bit data: the no-reference ones and MEF-SSIM over every source."""
+    """``STACK_METRIC_NAMES`` on 8-bit data: the no-reference ones, Qabf and MEF-SSIM over every source."""
     return _each_metric(to_uint8(fused), [to_uint8(im) for im in images], STACK_METRIC_NAMES)
 
 
