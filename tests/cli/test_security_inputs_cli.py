@@ -96,3 +96,22 @@ def test_pytorchs_own_out_of_memory_is_one_line_and_other_errors_keep_their_trac
 
     with pytest.raises(RuntimeError, match="a bug"):
         run_guarded(bug)
+
+
+def test_a_commands_failure_errors_exit_1_and_its_expected_errors_2(capsys):
+    """A run that failed on good input (a training worker died) is told from bad input by its status."""
+    from defusion.cli import train as train_cli
+    from defusion.cli.errors import EXIT_FAILED, EXIT_USAGE, run_guarded
+    from defusion.training.errors import DataWorkerError, DivergedError, JobFailedError
+
+    def failing(exc):
+        def fn():
+            raise exc
+        return fn
+
+    for exc, status in ((DataWorkerError("a data loader worker died after step 3"), EXIT_FAILED),
+                        (JobFailedError("the DDP job failed after step 2"), EXIT_FAILED),
+                        (DivergedError("the loss diverged"), EXIT_USAGE)):
+        assert run_guarded(failing(exc), train_cli.EXPECTED_ERRORS, failures=train_cli.FAILURE_ERRORS) == status
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"defusion: error: {exc}"]

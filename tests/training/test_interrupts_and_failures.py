@@ -111,7 +111,7 @@ def test_a_data_worker_that_dies_is_one_line_saves_the_last_step_and_exits(image
         for pid in _processes_naming(str(out)):  # a hang would leave them: end them, then fail
             os.kill(pid, signal.SIGKILL)
     err = result.stderr
-    assert result.returncode == 2 and "Traceback" not in err, err[-3000:]
+    assert result.returncode == 1 and "Traceback" not in err, err[-3000:]  # the run failed, not its input
     said = re.search(r"defusion: error: a data loader worker died after step (\d+) \(DataLoader worker .*\); "
                      r"saved the checkpoint of step \1 \(go on with --resume\)", err)
     assert said, err

@@ -24,11 +24,12 @@ class UserError(Exception):
 
 
 def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException], ...] = (),
-                memory_hint: str = MEMORY_HINT) -> int:
+                memory_hint: str = MEMORY_HINT, failures: tuple[type[BaseException], ...] = ()) -> int:
     """Run ``fn``; user-facing errors become ``defusion: error: ...`` and exit status 2 (:data:`EXIT_USAGE`);
     running out of memory (a MemoryError, numpy's or PyTorch's) is said alike, with ``memory_hint``: what
     to do, in the command's own options, and exit status 1 (:data:`EXIT_FAILED`: the input may be fine,
-    the machine had too little memory for it). Anything else is a bug and keeps its traceback."""
+    the machine had too little memory for it); so are ``failures``, the command's own errors of a run that
+    failed on good input (a training job whose worker died). Anything else is a bug and keeps its traceback."""
     try:
         status = fn() or 0
         sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
@@ -40,6 +41,10 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
     except BrokenPipeError:  # output piped into e.g. `head`, which closed it: not an error worth a traceback
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python flushes stdout again at exit
+        return EXIT_FAILED
+    except failures as exc:
+        close_progress_bars()
+        print(f"defusion: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except (UserError, *expected) as exc:
         close_progress_bars()

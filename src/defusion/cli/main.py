@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module = args._module
     return run_guarded(lambda: module.run(args), getattr(module, "EXPECTED_ERRORS", ()),
-                       MEMORY_HINTS.get(args.command, MEMORY_HINT))
+                       MEMORY_HINTS.get(args.command, MEMORY_HINT), getattr(module, "FAILURE_ERRORS", ()))
 
 
 if __name__ == "__main__":

@@ -120,4 +120,6 @@ def _os_failure(exc: OSError, out: Path) -> str:
 
 
 #: Errors shown as one line (WeightsError is a ValueError).
-EXPECTED_ERRORS = (RunDirError, DivergedError, JobFailedError, DataWorkerError, FileNotFoundError, ValueError)
+EXPECTED_ERRORS = (RunDirError, DivergedError, FileNotFoundError, ValueError)
+#: A run that failed on good input (its last completed step saved): exit status 1, not the usage status 2.
+FAILURE_ERRORS = (JobFailedError, DataWorkerError)
