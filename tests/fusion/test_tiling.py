@@ -106,7 +106,7 @@ def test_rectangular_tiles_need_each_side_over_twice_the_overlap():
     from defusion.fusion.errors import OptionsError
 
     x = torch.rand(1, 3, 100, 100)
-    with pytest.raises(OptionsError, match=r"overlap \(16\) must be under half the tile size \(32x80\)"):
+    with pytest.raises(OptionsError, match=r"overlap \(16\) must be under half the tile size \(80x32\)"):  # W x H
         run_tiled(_identity_pair, x, x, (32, 80), 16)
 
 

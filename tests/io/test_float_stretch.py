@@ -59,3 +59,37 @@ def test_float_span_leaves_out_what_reading_refuses(tmp_path):
     assert float_span(path, max_pixels=DEGREES.size - 1) is None  # over the bound: reading refuses it
     tifffile.imwrite(tmp_path / "nan.tif", np.array([[np.nan, 3.0]], np.float32))
     assert float_span(tmp_path / "nan.tif") is None  # reading refuses non-finite values
+
+
+@pytest.mark.parametrize("colours, alpha", [((0.0, 0.5), 255.0), ((20.0, 45.0), 1.0)])
+def test_the_span_leaves_out_alpha_as_reading_does(tmp_path, colours, alpha):
+    """An RGBA float TIFF: its alpha plane is not pixels, so it must not decide the note (it said 0 to 255
+    for colours in 0..0.5, read unstretched, and 1 to 45 for colours stretched over 20..45)."""
+    rgb = np.linspace(*colours, 8 * 10 * 3).reshape(8, 10, 3).astype(np.float32)
+    rgba = np.dstack([rgb, np.full((8, 10), alpha, np.float32)])
+    path = tmp_path / "rgba.tif"
+    tifffile.imwrite(path, rgba, photometric="rgb", extrasamples=["unassalpha"])
+    assert float_span(path) == pytest.approx(colours)
+    read = read_image(path)
+    stretched = float_stretched(*colours)
+    assert (describe_float_stretch("rgba.tif", float_span(path)) is not None) is stretched
+    assert read.max() == (65535 if stretched else round(colours[1] * 65535))
+
+
+def test_a_constant_float_frame_is_said_to_read_as_black(tmp_path):
+    path = tmp_path / "flat.tif"
+    tifffile.imwrite(path, np.full((6, 7), 30.0, np.float32))
+    assert read_image(path).max() == 0
+    assert describe_float_stretch("flat.tif", float_span(path)) == \
+        "flat.tif holds one float value, 30, everywhere (not 0 to 1): read as black"
+
+
+def test_the_web_uis_span_has_no_limit_of_its_own(monkeypatch):
+    """The page decodes an upload within its own DEFUSION_MAX_PIXELS first; the note must not stop at the
+    CLI's default 100 MP where that is raised."""
+    from defusion.io import images
+    from defusion.ui import core
+
+    monkeypatch.setattr(images, "DEFAULT_MAX_PIXELS", 10)  # a default the 30x40 frame is over
+    assert float_span(_tiff_bytes(DEGREES), max_pixels=10) is None
+    assert core.float_range(_tiff_bytes(DEGREES)) == pytest.approx((20.0, 45.0))

@@ -263,10 +263,19 @@ def test_registered_higher_is_better_and_out_of_the_default_set():
     assert metric_names("qp") == ["Qp"] and "Qp" not in DEFAULT_METRICS
     assert "Qp" not in compute_metrics(F, A, B)
     assert compute_metrics(F, A, B, ["Qp"]) == {"Qp": qp(F, A, B)}
-    values, skipped = compute_each(F[:4, :5], [A[:4, :5], B[:4, :5]], ["Qp"])  # any size of 2x2 or more
+    values, skipped = compute_each(F[:11, :12], [A[:11, :12], B[:11, :12]], ["Qp"])  # 11x11 or more
     assert list(values) == ["Qp"] and not skipped
+    values, skipped = compute_each(F[:4, :5], [A[:4, :5], B[:4, :5]], ["Qp"])  # smaller: skipped, said why
+    assert not values and "at least 11x11" in skipped["Qp"]
 
 
 def test_docstring_examples():
     result = doctest.testmod(pcmod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 5 and result.failed == 0
+
+
+def test_qp_refuses_images_smaller_than_its_window():
+    """4x4 noise has no feature pixel: it gave NaN, said as "flat or identical images", which it is not."""
+    x = np.random.default_rng(0).integers(0, 256, (4, 4)).astype(np.uint8)
+    with pytest.raises(ValueError, match="Qp needs images of at least 11x11"):
+        qp(x, x, x)

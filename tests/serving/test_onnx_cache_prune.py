@@ -4,6 +4,7 @@ each new weights file added an export (32.5 MB for the shipped weights) and noth
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,19 @@ def test_a_new_export_prunes_the_cache_and_a_used_one_is_touched_and_kept(cache,
     _fake_exports(cache, 1, start=100)
     assert cached_onnx_export(tiny_weights) == path and exported == [path]  # reused, not exported again
     assert path.stat().st_mtime > 1_000_000 and len(_names(cache)) == CACHED_EXPORTS_KEPT
+
+
+def test_an_export_used_in_the_grace_period_is_never_pruned(tmp_path):
+    """Another process may have just checked and touched it, and be about to open it: however many
+    others are newer, an export used in the last PRUNE_GRACE_SECONDS stays."""
+    from defusion.serving.onnx_model import PRUNE_GRACE_SECONDS
+
+    folder = tmp_path / "onnx"
+    made = _fake_exports(folder, CACHED_EXPORTS_KEPT + 2)
+    now = time.time()
+    for i, path in enumerate(made):  # all used within the grace period, the first longest ago
+        os.utime(path, (now - PRUNE_GRACE_SECONDS / 2 + i,) * 2)
+    assert prune_exports(folder) == [] and all(p.exists() for p in made)
+    os.utime(made[0], (now - 2 * PRUNE_GRACE_SECONDS,) * 2)  # now out of it: the one beyond those kept goes
+    os.utime(made[1], (now - 2 * PRUNE_GRACE_SECONDS + 1,) * 2)
+    assert set(prune_exports(folder)) == {made[0], made[1]}

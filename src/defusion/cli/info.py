@@ -15,10 +15,10 @@ HELP = "print the architecture summary: parameters and GMACs for a 256x256 pair"
 #: or on that machine: ``../shared/data/train/natural``, ``configs/...yaml``) ends with, for one path and for
 #: several: provenance, not a file to open. The values stay as recorded (``--json`` prints them untouched).
 RECORDED_PATHS = ("(path as recorded where it was trained)", "(paths as recorded where it was trained)")
-#: A word of a metadata value that looks like a path: it starts with ``/``, ``./``, ``../`` or ``~/``, holds
-#: two slashes or more, or ends with a file suffix (``configs/x.yaml``); not ``and/or`` nor ``H/8``.
-_PATH_WORD = re.compile(r"(?<![\w./~:-])(?:(?:~|\.{1,2})?/[\w./-]*|[\w.-]+/[\w.-]+/[\w./-]*"
-                        r"|[\w.-]+/[\w./-]*\.[A-Za-z]\w*)")
+#: A word of a metadata value that looks like a path: it starts with ``/``, ``./``, ``../`` or ``~/``, or
+#: ends with a file suffix (``configs/x.yaml``); not ``and/or``, ``H/8``, a date ``2026/12/05`` nor
+#: ``fp16/bf16/fp32``.
+_PATH_WORD = re.compile(r"(?<![\w./~:-])(?:(?:~|\.{1,2})?/[\w./-]*|[\w.-]+/[\w./-]*\.[A-Za-z]\w*)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -93,6 +93,10 @@ def _shown(value: str) -> str:
         'ImageNet sample images (1000), ../shared/data/train/natural (path as recorded where it was trained)'
         >>> _shown("bf16 autocast"), _shown("fresh Adam and/or SGD, to H/8")
         ('bf16 autocast', 'fresh Adam and/or SGD, to H/8')
+        >>> _shown("trained 2026/12/05, lr 1e-4/2e-5/1e-6, fp16/bf16/fp32")
+        'trained 2026/12/05, lr 1e-4/2e-5/1e-6, fp16/bf16/fp32'
+        >>> _shown("run 14: configs/cpu-128-blurred-views.yaml")
+        'run 14: configs/cpu-128-blurred-views.yaml (path as recorded where it was trained)'
     """
     elsewhere = {word for word in _PATH_WORD.findall(str(value)) if _not_here(word.rstrip(".,;:)"))}
     if not elsewhere:

@@ -133,7 +133,7 @@ def run_tiled(fn: PairFn, x1: torch.Tensor, x2: torch.Tensor, tile: TileSize, ov
     """
     tile_h, tile_w = tile_shape(tile)
     if overlap * 2 >= min(tile_h, tile_w):
-        size = tile if isinstance(tile, numbers.Integral) else f"{tile_h}x{tile_w}"
+        size = tile if isinstance(tile, numbers.Integral) else f"{tile_w}x{tile_h}"  # W x H, as elsewhere
         raise OptionsError(f"overlap ({overlap}) must be under half the tile size ({size})")
     h, w = x1.shape[-2:]
     ys, xs = tile_starts(h, tile_h, overlap), tile_starts(w, tile_w, overlap)

@@ -640,15 +640,17 @@ def float_span(source: str | Path | bytes, max_pixels: int = DEFAULT_MAX_PIXELS)
 
 
 def _tiff_floats(source: Path | bytes, max_pixels: int) -> np.ndarray | None:
-    """A TIFF's first page as tifffile decodes it where its samples are floats; None for other samples
-    or over ``max_pixels``; tifffile's errors where it cannot decode the file."""
+    """A TIFF's first page's pixels as tifffile decodes them (its alpha left out, as reading leaves it)
+    where its samples are floats; None for other samples or over ``max_pixels``; tifffile's errors where
+    it cannot decode the file."""
     import tifffile
 
     with tifffile.TiffFile(io.BytesIO(source) if isinstance(source, bytes) else source) as tif:
         page = tif.pages.first
         if page.sampleformat != _TIFF_FLOAT or page.imagewidth * page.imagelength > max_pixels:
             return None
-        return page.asarray()
+        colours = 1 if page.photometric == _TIFF_GREY else 3
+        return _colour_and_alpha(page.asarray(), colours, tuple(page.extrasamples), page.axes)[0]
 
 
 def _pillow_floats(source: Path | bytes, max_pixels: int) -> np.ndarray | None:
@@ -676,10 +678,14 @@ def describe_float_stretch(name: str, span: tuple[float, float] | None) -> str |
 stretched from its minimum to its maximum onto the full range when read'
         >>> describe_float_stretch("ir.tif", (0.0, 1.0)) is None
         True
+        >>> describe_float_stretch("flat.tif", (30.0, 30.0))
+        'flat.tif holds one float value, 30, everywhere (not 0 to 1): read as black'
     """
     if span is None or not float_stretched(*span):
         return None
     low, high = span
+    if low == high:  # nothing to stretch: reading makes it black
+        return f"{name} holds one float value, {low:.4g}, everywhere (not 0 to 1): read as black"
     return (f"{name} holds float values {low:.4g} to {high:.4g} (not 0 to 1: a radiometric thermal frame in "
             "degrees, say): stretched from its minimum to its maximum onto the full range when read")
 
@@ -736,6 +742,15 @@ def _from_tifffile(path: Path, max_pixels: int, floats: FloatReading = "stretch"
         raise
     except Exception:  # tifffile's errors: a compression it lacks, a truncated or unusual file
         return None
+    values, alpha = _colour_and_alpha(values, colours, extras, layout)
+    transparent = alpha is not None and bool(alpha.min() < _opaque(alpha.dtype))
+    return np.ascontiguousarray(_apply_orientation(_levels(path, values, floats), orientation)), transparent
+
+
+def _colour_and_alpha(values: np.ndarray, colours: int, extras: tuple, layout: str
+                      ) -> tuple[np.ndarray, np.ndarray | None]:
+    """A TIFF page's samples (tifffile's array) as the grey or RGB pixels reading keeps, HxW or HxWx3,
+    and its alpha plane (None without one): extra samples are never pixels, nor counted in their range."""
     if layout == "SYX":
         values = np.moveaxis(values, 0, -1)
     alpha = None
@@ -745,8 +760,7 @@ def _from_tifffile(path: Path, max_pixels: int, floats: FloatReading = "stretch"
         if index is not None and index < values.shape[2]:
             alpha = values[:, :, index]
         values = values[:, :, 0] if colours == 1 else values[:, :, :colours]
-    transparent = alpha is not None and bool(alpha.min() < _opaque(alpha.dtype))
-    return np.ascontiguousarray(_apply_orientation(_levels(path, values, floats), orientation)), transparent
+    return values, alpha
 
 
 def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:

@@ -286,7 +286,7 @@ def compute_metrics(
     subclass, printed without quotes) listing the known ones.
     A named metric the images are too small for raises ``ValueError``; the default set instead
     leaves it out: MS-SSIM under 176 pixels a side, VIF and VIFp under 81, MS-MEF-SSIM under 44,
-    SSIM, SSIM-mean, MEF-SSIM, Qy, Qc and Qw under 11, FMI under 3.
+    SSIM, SSIM-mean, MEF-SSIM, Qy, Qc, Qw and Qp under 11, FMI under 3.
     Images: numpy arrays or torch tensors, HxW or HxWx3, uint8, uint16, float on 0..255 or in [0, 1]
     (scored on the 0..255 scale, as VIFB; a uint16 image as the 8-bit image it rounds to, a float16
     or float32 copy of an 8-bit image as that image; other float ranges raise ``ValueError``), all of

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from defusion.metrics._utils import Float, as_image, correlate_sep, gaussian_1d, matlab_round, rgb2gray, triplet, uniq
+from defusion.metrics.structural import _check_size
 
 __all__ = ["PhaseCongruency", "log_gabor_bank", "phase_congruency", "qp"]
 
@@ -260,7 +261,8 @@ def qp(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     (``pc > 0.1`` in A or B) of the largest windowed correlation (11x11 Gaussian, C = 1e-4) of F's
     map with A's, B's or the map of whichever source has the larger ``pc`` there. Up to 1; F = A = B
     scores a little below 1 where a window straddles the feature mask (the sources' maps are zeroed
-    off it, F's is not). NaN where A and B have no feature pixel (flat). RGB: mean over channels.
+    off it, F's is not). NaN where A and B have no feature pixel (flat). Needs 11x11 pixels (its
+    window). RGB: mean over channels.
 
     >>> y, x = np.mgrid[0:48, 0:48]
     >>> img = (128 + 100 * np.sign(np.sin(x / 6.0)) * np.sign(np.cos(y / 9.0))).astype(np.uint8)
@@ -270,6 +272,7 @@ def qp(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     (0.9803, 0.6543, 0.4478)
     """
     F, A, B = _qp_triplet(fused, a, b)
+    _check_size(*F.shape[-2:], QP_WIN, "Qp")  # smaller, no pixel is a feature: NaN, said as "flat"
     A, B = uniq(A), uniq(B)
     maps = phase_congruency(np.concatenate([F, A, B]))  # one filter bank for every plane
     split = np.cumsum([len(F), len(A)])

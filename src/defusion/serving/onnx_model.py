@@ -14,6 +14,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from contextlib import suppress
 from pathlib import Path
 
@@ -165,6 +166,9 @@ ENV_CACHE = "DEFUSION_CACHE"
 #: Cached exports kept: the most recently used (each use touches its file's mtime); older ones are deleted.
 #: An export of the shipped weights is 32.5 MB: eight of them take about 260 MB.
 CACHED_EXPORTS_KEPT = 8
+#: An export used this recently is never deleted, however many others are newer: another process may have
+#: just checked it and be about to open it.
+PRUNE_GRACE_SECONDS = 600.0
 #: The names this cache gives its exports (``denet-<16 hex digits>-gdd.onnx``, and earlier versions' ``-gd``,
 #: ``-g`` and bare ones): the only files in the folder it ever deletes.
 _EXPORT_NAME = re.compile(r"denet-[0-9a-f]{16}(-g|-gd|-gdd)?\.onnx")
@@ -221,7 +225,8 @@ def cached_onnx_export(weights: str | Path | None = None, on_export=None) -> Pat
 def prune_exports(folder: Path, keep: Path | None = None, kept: int = CACHED_EXPORTS_KEPT) -> list[Path]:
     """Delete the cached exports in ``folder`` beyond the ``kept`` used last (newest mtime first; ``keep``,
     the one about to be used, always stays), and return those deleted. Only files named as this cache
-    names its exports are counted or deleted, never anything else there; a file that cannot be deleted
+    names its exports are counted or deleted, never anything else there; one used in the last
+    ``PRUNE_GRACE_SECONDS`` stays (another process may be about to open it); a file that cannot be deleted
     (another process took it first, a read-only folder) is left, never failing the fusion that pruned.
 
     Example:
@@ -246,7 +251,10 @@ def prune_exports(folder: Path, keep: Path | None = None, kept: int = CACHED_EXP
                         found.append((entry.stat(follow_symlinks=False).st_mtime, Path(entry.path)))
     found.sort(key=lambda each: each[0], reverse=True)
     deleted = []
-    for _, old in found[max(kept - (keep is not None), 0):]:
+    recent = time.time() - PRUNE_GRACE_SECONDS
+    for used, old in found[max(kept - (keep is not None), 0):]:
+        if used > recent:
+            continue
         with suppress(OSError):
             old.unlink()
             deleted.append(old)

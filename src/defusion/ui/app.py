@@ -135,7 +135,8 @@ def _sidebar(core, source: str) -> tuple:
                            help="how much of the fine detail only one image shows goes in, apart from its "
                                 "brightness (the unique gain): higher is sharper, with more grain")
         tile = st.selectbox("Tile size", core.TILE_CHOICES, key="tile",
-                            help="auto tiles network inputs over 1 MP in 768-pixel tiles; off runs one pass")
+                            help="auto tiles network inputs over 1 MP, each tile at most 768 pixels a side and no larger "
+                                 "than the image needs; off runs one pass")
         align = st.selectbox("Align images", core.ALIGN_CHOICES, key="align",
                              help="register the images onto the first (an exposure bracket: onto its best-exposed "
                                   "image) before fusing, for a bracket or focus stack shot by hand: translation, "
@@ -363,7 +364,7 @@ def _show_stack(core, images, names, result, files, *, notes: Sequence[str] = ()
     import pandas as pd
 
     st.table(pd.DataFrame(core.metric_rows(values)).set_index("metric"))
-    st.caption("Computed on 8-bit data by defusion.metrics (see docs/metrics.md): MEF-SSIM over every "
+    st.caption("Computed on 8-bit data by defusion.metrics (see docs/metrics.md): Qabf and MEF-SSIM over every "
                "source; the no-reference metrics (EN, SD, SF, AG) reward contrast and noise alike.")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -708,8 +709,10 @@ def stretch_notes(images: list[np.ndarray], names: list[str], shared: bool | Non
 def float_range(data: bytes) -> tuple[float, float] | None:
     """The lowest and highest value of an upload's float pixels (a 32-bit float TIFF's first page,
     from its bytes: :func:`defusion.io.images.float_span`), or None for integer pixels or a file
-    that cannot be read (decoding says what is wrong)."""
-    return float_span(data)
+    that cannot be read (decoding says what is wrong). Asked of uploads already decoded, within the
+    page's own pixel limit (``DEFUSION_MAX_PIXELS``), so it sets none of its own: every upload that
+    was fused gets its note."""
+    return float_span(data, max_pixels=sys.maxsize)
 
 
 def float_note(name: str, span: tuple[float, float] | None) -> str | None:
