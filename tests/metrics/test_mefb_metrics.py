@@ -4,39 +4,22 @@ for Qy, symmetry, ranking on the shipped focus pair, input handling, registry an
 
 from __future__ import annotations
 
-import argparse
 import doctest
 import json
 import math
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-import defusion
 from defusion.benchmark.runner import TASK_METRICS
-from defusion.cli import metrics as cli
-from defusion.cli.errors import run_guarded
 from defusion.metrics import METRICS, MetricInputError, compute_each, compute_metrics, mefb
 from defusion.metrics.mefb import nmi, qncie, qy
+from tests.metrics._mefb_inputs import A, B, EXAMPLES, F, run_metrics_cli, textured_image
 
-EXAMPLES = Path(defusion.__file__).parent / "examples"
 NAMES = ["NMI", "Qncie", "Qy"]
 FNS = [nmi, qncie, qy]
-
-
-def smooth_image(h: int = 40, w: int = 48, seed: int = 0) -> np.ndarray:
-    """A uint8 image with structure at several scales and noise (no flat 7x7 window)."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w]
-    base = 128 + 60 * np.sin(x / 5.0 + seed) * np.cos(y / 7.0) + 30 * np.sin((x + y) / 13.0)
-    return np.clip(base + rng.normal(0, 8, (h, w)), 0, 255).astype(np.uint8)
-
-
-A, B = smooth_image(seed=1), smooth_image(seed=2)
-F = ((A.astype(np.float64) + B) / 2).round().astype(np.uint8)
 
 
 def bits(*p: float) -> float:
@@ -133,7 +116,7 @@ def _qy_reference(f: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_qy_matches_a_window_by_window_transcription_of_its_definition():
-    a, b = smooth_image(20, 24, 7), smooth_image(20, 24, 8)
+    a, b = textured_image(20, 24, 7), textured_image(20, 24, 8)
     b[:, :12] = a[:, :12]  # sources alike on the left (weighted mean), unlike on the right (maximum)
     f = np.maximum(a, b)
     assert qy(f, a, b) == pytest.approx(_qy_reference(f, a, b), abs=1e-9)
@@ -142,17 +125,17 @@ def test_qy_matches_a_window_by_window_transcription_of_its_definition():
 def test_qy_leaves_out_windows_where_both_sources_are_flat():
     """Rounding noise in E[x^2] - mu^2 would give such windows arbitrary values; they are 0 / 0
     weights, left out as MATLAB leaves out NaN. All windows flat: NaN."""
-    a, b = smooth_image(20, 24, 7), smooth_image(20, 24, 8)
+    a, b = textured_image(20, 24, 7), textured_image(20, 24, 8)
     a[:10, :12] = 77
     b[:10, :12] = 140
     f = ((a.astype(int) + b) // 2).astype(np.uint8)
     assert qy(f, a, b) == pytest.approx(_qy_reference(f, a, b), abs=1e-9)
     flat = np.full((16, 16), 9, np.uint8)
-    assert math.isnan(qy(smooth_image(16, 16), flat, flat + 1))
+    assert math.isnan(qy(textured_image(16, 16), flat, flat + 1))
 
 
 def test_qy_needs_11x11_pixels_as_ssim_yang():
-    x = smooth_image(10, 30)
+    x = textured_image(10, 30)
     with pytest.raises(MetricInputError, match=r"Qy needs images of at least 11x11 pixels, got 30x10 \(WxH\)"):
         qy(x, x, x)
     values, skipped = compute_each(x, [x, x], NAMES)
@@ -214,17 +197,11 @@ def test_registered_higher_is_better_and_in_no_task_default():
     assert not any(set(NAMES) & set(names) for names in TASK_METRICS.values())
 
 
-def _run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="defusion metrics")
-    cli.add_arguments(parser)
-    return run_guarded(lambda: cli.run(parser.parse_args(argv)), cli.EXPECTED_ERRORS)
-
-
 def test_cli_names_them(tmp_path, capsys):
     for name, image in {"f": F, "a": A, "b": B}.items():
         Image.fromarray(image).save(tmp_path / f"{name}.png")
     paths = [str(tmp_path / f"{n}.png") for n in "fab"]
-    assert _run([*paths, "--names", "NMI,Qy,Qncie", "--json"]) == 0
+    assert run_metrics_cli([*paths, "--names", "NMI,Qy,Qncie", "--json"]) == 0
     got = json.loads(capsys.readouterr().out)["metrics"]
     assert list(got) == ["NMI", "Qy", "Qncie"]
     assert got == pytest.approx(compute_metrics(F, A, B, ["NMI", "Qy", "Qncie"]), abs=1e-12)

@@ -5,41 +5,24 @@ colour, input handling, registry and CLI."""
 
 from __future__ import annotations
 
-import argparse
 import doctest
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-import defusion
 from defusion.benchmark.runner import TASK_METRICS
-from defusion.cli import metrics as cli
-from defusion.cli.errors import run_guarded
 from defusion.metrics import METRICS, MetricInputError, compute_each, compute_metrics
 from defusion.metrics import mefb_information, mefb_structural
 from defusion.metrics.mefb_information import TE_Q, fmi, matlab_sobel_edges, te
 from defusion.metrics.mefb_structural import qc, qw
+from tests.metrics._mefb_inputs import A, B, EXAMPLES, F, run_metrics_cli, textured_image
 
-EXAMPLES = Path(defusion.__file__).parent / "examples"
 NAMES = ["FMI", "TE", "Qc", "Qw"]
 FNS = [fmi, te, qc, qw]
 EPS = float(np.finfo(np.float64).eps)
-
-
-def smooth_image(h: int = 40, w: int = 48, seed: int = 0) -> np.ndarray:
-    """A uint8 image with structure at several scales and noise (no flat window)."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w]
-    base = 128 + 60 * np.sin(x / 5.0 + seed) * np.cos(y / 7.0) + 30 * np.sin((x + y) / 13.0)
-    return np.clip(base + rng.normal(0, 8, (h, w)), 0, 255).astype(np.uint8)
-
-
-A, B = smooth_image(seed=1), smooth_image(seed=2)
-F = ((A.astype(np.float64) + B) / 2).round().astype(np.uint8)
 
 
 # ------------------------------------------------------------------- slow MATLAB transcriptions
@@ -250,13 +233,13 @@ def _qw_reference(f, a, b) -> float:
 
 
 def test_edge_maps_match_a_pixel_by_pixel_transcription_of_matlab_edge():
-    for x in (smooth_image(14, 17, 3), np.random.default_rng(4).integers(0, 256, (9, 12)).astype(np.uint8)):
+    for x in (textured_image(14, 17, 3), np.random.default_rng(4).integers(0, 256, (9, 12)).astype(np.uint8)):
         assert np.array_equal(matlab_sobel_edges(x.astype(np.float64)[None])[0], _edge_loops(x))
 
 
 def test_fmi_matches_a_window_by_window_transcription_of_fmi_m():
     rng = np.random.default_rng(11)
-    a, b = smooth_image(12, 13, 5), smooth_image(12, 13, 6)
+    a, b = textured_image(12, 13, 5), textured_image(12, 13, 6)
     f = np.maximum(a, b)
     f[:4, :5] = 128  # an edgeless patch of F: rescaled in place, then compared with B
     noise = rng.integers(0, 256, (11, 12)).astype(np.uint8)
@@ -265,14 +248,14 @@ def test_fmi_matches_a_window_by_window_transcription_of_fmi_m():
 
 
 def test_te_matches_a_loop_transcription_of_tsallis_m():
-    a, b = smooth_image(12, 14, 7), smooth_image(12, 14, 8)
+    a, b = textured_image(12, 14, 7), textured_image(12, 14, 8)
     f = ((a.astype(int) + b) // 2).astype(np.uint8)
     assert te(f, a, b) == pytest.approx(_te_reference(f, a, b), rel=1e-12)
 
 
 def test_qc_matches_a_window_by_window_transcription_and_its_asymmetry_is_the_clipping():
     """A window with w < 0 scores 0 in the given order and 1 (w' = 1 - w > 1) in the swapped one."""
-    a, b = smooth_image(18, 20, 9), smooth_image(18, 20, 10)
+    a, b = textured_image(18, 20, 9), textured_image(18, 20, 10)
     f = np.clip(a.astype(int) - b + 128, 0, 255).astype(np.uint8)  # F unlike B: covariances of both signs
     want, kept, below, above = _qc_reference(f, a, b)
     assert qc(f, a, b) == pytest.approx(want, abs=1e-10)
@@ -281,7 +264,7 @@ def test_qc_matches_a_window_by_window_transcription_and_its_asymmetry_is_the_cl
 
 
 def test_qw_matches_a_window_by_window_transcription():
-    a, b = smooth_image(16, 18, 11), smooth_image(16, 18, 12)
+    a, b = textured_image(16, 18, 11), textured_image(16, 18, 12)
     f = ((a.astype(int) + 2 * b) // 3).astype(np.uint8)
     assert qw(f, a, b) == pytest.approx(_qw_reference(f, a, b), abs=1e-12)
 
@@ -334,7 +317,7 @@ def test_fmi_of_edgeless_images_is_1_and_f_s_window_is_rescaled_in_place_as_fmi_
 
 
 def test_qc_and_qw_need_11x11_pixels_and_fmi_3x3():
-    x = smooth_image(10, 30)
+    x = textured_image(10, 30)
     for fn, name in ((qc, "Qc"), (qw, "Qw")):
         with pytest.raises(MetricInputError, match=rf"{name} needs images of at least 11x11 pixels, got 30x10"):
             fn(x, x, x)
@@ -409,17 +392,11 @@ def test_registered_higher_is_better_in_the_default_set_and_in_no_bench_default(
     assert not any(set(NAMES) & set(names) for names in TASK_METRICS.values())
 
 
-def _run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="defusion metrics")
-    cli.add_arguments(parser)
-    return run_guarded(lambda: cli.run(parser.parse_args(argv)), cli.EXPECTED_ERRORS)
-
-
 def test_cli_names_them(tmp_path, capsys):
     for name, image in {"f": F, "a": A, "b": B}.items():
         Image.fromarray(image).save(tmp_path / f"{name}.png")
     paths = [str(tmp_path / f"{n}.png") for n in "fab"]
-    assert _run([*paths, "--names", "qw,FMI,te,Qc", "--json"]) == 0
+    assert run_metrics_cli([*paths, "--names", "qw,FMI,te,Qc", "--json"]) == 0
     got = json.loads(capsys.readouterr().out)["metrics"]
     assert list(got) == ["Qw", "FMI", "TE", "Qc"]
     assert got == pytest.approx(compute_metrics(F, A, B, list(got)), abs=1e-12)

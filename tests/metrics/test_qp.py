@@ -6,32 +6,17 @@ from __future__ import annotations
 
 import doctest
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from scipy import ndimage
 
-import defusion
 from defusion.metrics import DEFAULT_METRICS, METRICS, compute_each, compute_metrics, metric_names
 from defusion.metrics import phase_congruency as pcmod
 from defusion.metrics._utils import RGB2GRAY, gaussian_1d, rgb2gray
 from defusion.metrics.phase_congruency import _correlation, lowpass_filter, phase_congruency, qp
-
-EXAMPLES = Path(defusion.__file__).parent / "examples"
-
-
-def smooth_image(h: int = 40, w: int = 48, seed: int = 0) -> np.ndarray:
-    """A uint8 image with structure at several scales and noise."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w]
-    base = 128 + 60 * np.sin(x / 5.0 + seed) * np.cos(y / 7.0) + 30 * np.sin((x + y) / 13.0)
-    return np.clip(base + rng.normal(0, 8, (h, w)), 0, 255).astype(np.uint8)
-
-
-A, B = smooth_image(seed=1), smooth_image(seed=2)
-F = ((A.astype(np.float64) + B) / 2).round().astype(np.uint8)
+from tests.metrics._mefb_inputs import A, B, EXAMPLES, F, textured_image
 
 
 # ---------------------------------------------------------- slow transcriptions of the MATLAB code
@@ -151,7 +136,7 @@ def slow_zhao(im1: np.ndarray, im2: np.ndarray, fused: np.ndarray) -> float:
 @pytest.mark.parametrize("shape", [(24, 32), (17, 22), (15, 13)])
 def test_phase_congruency_matches_the_loop_transcription(shape):
     """Odd and even sizes: the radius grid's (n - 1) divisor and the low-pass filter's fftshift."""
-    x = smooth_image(*shape, seed=3).astype(np.float64)
+    x = textured_image(*shape, seed=3).astype(np.float64)
     ours = phase_congruency(x)
     pc, orient, M, m = slow_phasecong(x)
     np.testing.assert_allclose(ours.pc, pc, rtol=0, atol=1e-10)
@@ -164,7 +149,7 @@ def test_phase_congruency_matches_the_loop_transcription(shape):
 
 @pytest.mark.parametrize("shape", [(26, 20), (17, 23)])
 def test_qp_matches_the_loop_transcription_of_metric_zhao(shape):
-    a, b = smooth_image(*shape, seed=4), smooth_image(*shape, seed=5)
+    a, b = textured_image(*shape, seed=4), textured_image(*shape, seed=5)
     f = np.maximum(a, b)
     assert qp(f, a, b) == pytest.approx(slow_zhao(a, b, f), abs=1e-10)
     assert qp(a, a, b) == pytest.approx(slow_zhao(a, b, a), abs=1e-10)
@@ -181,7 +166,7 @@ def test_lowpass_filter_is_centred_by_fftshift_as_kovesi_wrote_it():
 
 def test_correlation_is_one_where_every_pixel_is_a_feature():
     """The definition's maximum: F's map equal to the sources' with no pixel masked scores exactly 1."""
-    x = smooth_image(seed=6).astype(np.float64)[None] / 255
+    x = textured_image(seed=6).astype(np.float64)[None] / 255
     ones = np.ones_like(x)
     assert _correlation((x, x, x, x), (ones, ones, ones)) == pytest.approx([1.0], abs=1e-12)
     # the code's quirk: where F's map is 0 over the whole window, C / C = 1 whatever the sources' maps
