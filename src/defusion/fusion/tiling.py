@@ -87,7 +87,7 @@ def smallest_covering_shape(height: int, width: int, tile: int, overlap: int) ->
     do, each side chosen on its own axis (a multiple of TILE_MULTIPLE, at most ``tile``): ``tile``
     squares just over an image's size overlap far more than ``overlap``, and each pass costs its
     pixels. A 640x480 image in 384 px squares: 2x2 tiles covering 1.92x its pixels; in 336 px
-    squares (:func:`smallest_covering_tile`), still 2x2, 1.47x; in 256x336 tiles, 2x2, 1.12x.
+    squares (:func:`smallest_covering_tile`), still 2x2, 1.47x; in tiles 256 high and 336 wide, 2x2, 1.12x.
 
     Example:
         >>> smallest_covering_shape(480, 640, 384, 32), smallest_covering_shape(3000, 4000, 384, 32)
