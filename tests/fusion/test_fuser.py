@@ -38,8 +38,8 @@ def test_colour_rules(fuser, rng, monkeypatch):
     # network's luminance to mid-grey so that no RGB clipping can disturb the chroma.
     real = fuser._project
 
-    def mid_grey(a, b, on_tile=None):
-        out = real(a, b, on_tile)
+    def mid_grey(a, b, on_tile=None, **gains):
+        out = real(a, b, on_tile, **gains)
         return out._replace(fused=np.full_like(out.fused, 0.5))
 
     monkeypatch.setattr(fuser, "_project", mid_grey)
@@ -713,3 +713,22 @@ def test_a_bracket_sorted_by_brightness_fuses_the_same_whatever_its_order(fuser,
     assert all(np.array_equal(chromas[0], c) for c in chromas[1:])
     fused = [exposure.fuse(*[shots[i] for i in order]) for order in orders]
     assert all(np.array_equal(fused[0], f) for f in fused[1:])
+
+
+@pytest.mark.parametrize("stack", ["balanced", "sequential"])
+def test_a_stack_weighs_up_the_unique_parts_in_its_last_fusion_only(rng, stack):
+    """The unique gain at every level compounded: eight copies of one frame came out 34 grey levels
+    brighter at the general defaults. The detail gain stays at every level."""
+    seen = []
+
+    class Brightening(_MeanNet):  # a unique gain above 1 brightens, as the shipped network's does
+        def forward(self, x1, x2, unique_gain=1.0, detail_gain=None):
+            seen.append((unique_gain, detail_gain))
+            mean = (x1 + x2) / 2 * unique_gain
+            return DeNetOutput(mean, mean, mean, mean)
+
+    frame = smooth_image(rng, 24, 32, channels=1) / 255.0 * 0.5
+    fuser = Fuser(Brightening(), options=FuseOptions(scale=1, unique_gain=1.25, detail_gain=1.75, stack=stack))
+    fused = fuser.fuse(*[frame] * 5)
+    assert seen[-1] == (1.25, 1.75) and seen[:-1] == [(1.0, 1.75)] * 3  # the last pass is the root
+    np.testing.assert_allclose(fused, frame * 1.25, atol=1e-3)  # as a pair of copies, not 1.25 ** 3

@@ -480,9 +480,28 @@ def _note_shots(args: argparse.Namespace, groups: list[list[Path]], pixels: str)
     if not _one_camera(args) or (args.task is not None and pixels != "sources"):
         return
     settings = [group_settings(group) for group in groups]
-    if not _warn_pixels_on_bracket(args, groups, settings, pixels):
-        _note_bracket(args, groups, settings)
-    _note_focus_stack(args, groups, settings)
+    said = _warn_pixels_on_bracket(args, groups, settings, pixels) or _note_bracket(args, groups, settings)
+    said = _note_focus_stack(args, groups, settings) or said
+    if not said:
+        _note_many_without_task(args, groups)
+
+
+#: What fusing more than two images at the general defaults is told, where no EXIF said what they are.
+MANY_WITHOUT_TASK = ("{count} images fused at the general defaults (made for any pair of images): for an "
+                     "exposure bracket add --task mef, for a focus stack --task mff")
+
+
+def _note_many_without_task(args: argparse.Namespace, groups: list[list[Path]]) -> None:
+    """Suggest a task, once, where a group of more than two images is fused with no --task nor --pixels
+    and no EXIF told what they are (PNGs, exported frames): three or more images are mostly a bracket
+    or a focus stack, which the general defaults fuse brighter and softer than their tasks'."""
+    from defusion.io.notes import note
+
+    if args.task is not None or getattr(args, "pixels", None) is not None or not _one_camera(args):
+        return
+    largest = max((len(group) for group in groups), default=0)
+    if largest > 2:
+        note(MANY_WITHOUT_TASK.format(count=largest if len(groups) == 1 else f"groups of up to {largest}"))
 
 
 def _one_camera(args: argparse.Namespace) -> bool:
@@ -511,20 +530,22 @@ def _brackets(groups: list[list[Path]], settings: list[list[ShotSettings]]) -> l
     return [group_name(group) for group, shots in zip(groups, settings) if shows_exposure_bracket(shots)]
 
 
-def _note_bracket(args: argparse.Namespace, groups: list[list[Path]], settings: list[list[ShotSettings]]) -> None:
+def _note_bracket(args: argparse.Namespace, groups: list[list[Path]], settings: list[list[ShotSettings]]) -> bool:
     """Suggest --task mef, once, where no --task was given and a group's EXIF shows an exposure
     bracket (:func:`_brackets`): the general defaults blow out its highlights (21% of a 3-shot
     bracket near white against 1.6% with --task mef). Never with --palette, --rig or --infrared: an
-    infrared + visible pair (or a rig's cameras), each camera exposing for its own sensor, is no bracket."""
+    infrared + visible pair (or a rig's cameras), each camera exposing for its own sensor, is no bracket.
+    Whether it said so."""
     from defusion.io.notes import note
     from defusion.io.shots import bracket_advice
 
     if args.task is not None or not _one_camera(args):
-        return
+        return False
     brackets = _brackets(groups, settings)
     if not brackets:
-        return
+        return False
     note(bracket_advice(_exif_shows(groups, brackets, "an exposure bracket", "exposure brackets"), "add --task mef"))
+    return True
 
 
 def _warn_pixels_on_bracket(args: argparse.Namespace, groups: list[list[Path]], settings: list[list[ShotSettings]],
@@ -548,19 +569,21 @@ def _warn_pixels_on_bracket(args: argparse.Namespace, groups: list[list[Path]], 
 
 
 def _note_focus_stack(args: argparse.Namespace, groups: list[list[Path]],
-                      settings: list[list[ShotSettings]]) -> None:
+                      settings: list[list[ShotSettings]]) -> bool:
     """Suggest --task mff, once, where no --task nor --pixels was given and a group's EXIF shows one
     exposure of one camera (:func:`defusion.io.shots.shows_one_exposure`): most likely a focus stack,
-    which the general defaults blur and brighten. Not with --palette, --rig or --infrared (two cameras' images)."""
+    which the general defaults blur and brighten. Not with --palette, --rig or --infrared (two cameras' images).
+    Whether it said so."""
     from defusion.io.notes import note
     from defusion.io.shots import focus_stack_advice, group_name, shows_one_exposure
 
     if args.task is not None or getattr(args, "pixels", None) is not None or not _one_camera(args):
-        return
+        return False
     stacks = [group_name(group) for group, shots in zip(groups, settings) if shows_one_exposure(shots)]
     if not stacks:
-        return
+        return False
     note(focus_stack_advice(_exif_shows(groups, stacks, "one exposure", "one exposure each"), "add --task mff"))
+    return True
 
 
 def _note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool | None = None) -> None:

@@ -335,17 +335,21 @@ class Fuser:
                       stretched=prepared.stretched, frame=prepared.frame, warps=prepared.warps,
                       ghosts=prepared.ghosts)
 
-    def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None) -> _Stacked:
+    def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None, root: bool = True) -> _Stacked:
         """Fuse HxWx3 network inputs pairwise in ``options.stack`` order; intermediate results
         are clipped to [0, 1] like any image before they are fused again. With pixels="sources"
-        each pair is a weighed choice between its halves, and the weights multiply down the tree."""
+        each pair is a weighed choice between its halves, and the weights multiply down the tree.
+        The reconstruction's unique gain (which brightens) weighs up the final fusion only: below the
+        root, unique gain 1, so that a result does not brighten again at each level (eight copies of
+        one frame came out 34 grey levels brighter at gain 1.25). The detail gain stays at every level:
+        without it brackets of 3-4 scored lower MEF-SSIM (benchmarks/multi_input.py --task mef)."""
         if len(inputs) == 1:
             selecting = self.options.pixels == "sources"
             return _Stacked(inputs[0], [np.ones(inputs[0].shape[:2], np.float32)] if selecting else None)
         cut = len(inputs) - 1 if self.options.stack == "sequential" else (len(inputs) + 1) // 2
-        first, rest = (self._fuse_stack(part, mode, on_tile) for part in (inputs[:cut], inputs[cut:]))
+        first, rest = (self._fuse_stack(part, mode, on_tile, root=False) for part in (inputs[:cut], inputs[cut:]))
         a, b = (np.clip(part.image, 0.0, 1.0) for part in (first, rest))
-        out = self._project(a, b, on_tile)
+        out = self._project(a, b, on_tile, unique_gain=root or self.options.pixels == "sources")
         if self.options.pixels == "sources":
             w = _pair_weights(out, a, b)
             return _Stacked(weighted_sum([w, 1 - w], [a, b]),
@@ -546,16 +550,19 @@ class Fuser:
         return color.from_float(rgb if prepared.mode == "rgb" else rgb.mean(axis=2), prepared.dtype)
 
     @torch.inference_mode()
-    def _project(self, a: np.ndarray, b: np.ndarray, on_tile=None):
-        """Run DeNet on two HxWx3 float images; returns its four projections as HxWx3 float."""
+    def _project(self, a: np.ndarray, b: np.ndarray, on_tile=None, unique_gain: bool = True):
+        """Run DeNet on two HxWx3 float images; returns its four projections as HxWx3 float.
+        ``unique_gain`` False: unique gain 1 whatever the options say (the detail gain as they say)."""
         dtype = torch.float16 if self.half else torch.float32
         x1, x2 = (torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].to(self.device, dtype)
                   for im in (a, b))
         scale = self.options.scale
-        gains = {"unique_gain": float(self.options.unique_gain)}
-        if self.options.resolved_detail_gain != default_detail_gain(self.options.unique_gain):
-            gains["detail_gain"] = self.options.resolved_detail_gain  # networks older than it need not take it
-        net = functools.partial(self.model, **gains)
+        gain = float(self.options.unique_gain) if unique_gain else 1.0
+        detail_gain = self.options.resolved_detail_gain
+        head_gains = {"unique_gain": gain}
+        if detail_gain != default_detail_gain(gain):
+            head_gains["detail_gain"] = detail_gain  # networks older than it need not take it
+        net = functools.partial(self.model, **head_gains)
         net = net if scale == 1 else _Rescaled(net, scale)
         tile, overlap = self.tile_layout(*a.shape[:2])
         if tile:

@@ -1,0 +1,48 @@
+"""`defusion fuse` with more than two images and no --task says which task fits, where no EXIF told what
+the images are (PNGs, exported frames): the general defaults fuse a bracket or stack brighter and softer."""
+
+from __future__ import annotations
+
+import pytest
+
+from defusion.cli.fuse import MANY_WITHOUT_TASK
+from defusion.cli.main import main
+from defusion.io import notes
+from defusion.io.images import write_image
+from tests.conftest import smooth_image
+
+SAID = MANY_WITHOUT_TASK.format(count=3)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(one_torch_thread):
+    """One intra-op thread: the machine's few cores are shared (see tests/conftest.py)."""
+
+
+@pytest.fixture(autouse=True)
+def _notes_not_yet_said(monkeypatch):
+    """Each line is said once per process: another test may have said this one already."""
+    monkeypatch.setattr(notes, "_said", set())
+
+
+def _frames(folder, rng, count: int) -> list:
+    scene = smooth_image(rng, 24, 32)
+    return [write_image(folder / f"f{i}.png", (scene * (0.5 + i / 4)).clip(0, 255).astype("uint8"))
+            for i in range(count)]
+
+
+@pytest.mark.parametrize("extra, noted", [((), True), (("--task", "mef"), False), (("--task", "mff"), False),
+                                          (("--pixels", "network"), False)])
+def test_three_pngs_without_a_task_are_told_one(tmp_path, rng, tiny_weights, capsys, extra, noted):
+    frames = _frames(tmp_path, rng, 3)
+    assert main(["fuse", *map(str, frames), "-o", str(tmp_path / "out.png"), "--weights", str(tiny_weights),
+                 "--no-progress", "--scale", "1", *extra]) == 0
+    err = capsys.readouterr().err
+    assert (SAID in err) is noted and err.count("general defaults") <= 1
+
+
+def test_a_pair_is_not_told(tmp_path, rng, tiny_weights, capsys):
+    frames = _frames(tmp_path, rng, 2)
+    assert main(["fuse", *map(str, frames), "-o", str(tmp_path / "out.png"), "--weights", str(tiny_weights),
+                 "--no-progress", "--scale", "1"]) == 0
+    assert "general defaults" not in capsys.readouterr().err
