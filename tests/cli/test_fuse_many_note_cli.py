@@ -46,3 +46,17 @@ def test_a_pair_is_not_told(tmp_path, rng, tiny_weights, capsys):
     assert main(["fuse", *map(str, frames), "-o", str(tmp_path / "out.png"), "--weights", str(tiny_weights),
                  "--no-progress", "--scale", "1"]) == 0
     assert "general defaults" not in capsys.readouterr().err
+
+
+def test_a_stacks_run_names_every_folder_it_made(tmp_path, rng, tiny_weights, capsys):
+    """--source-map takes a folder with --stacks too (one depth map per group); a mistyped one must not
+    pass unseen, as -o's does not."""
+    card = tmp_path / "card"
+    card.mkdir()
+    _frames(card, rng, 4)
+    out, maps = tmp_path / "fused", tmp_path / "maps"
+    assert main(["fuse", "--stacks", str(card), "--group", "2", "--task", "mff", "-o", str(out),
+                 "--source-map", str(maps), "--weights", str(tiny_weights), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert f"(made the folders {out} and {maps}, which did not exist)" in err
+    assert sorted(p.name for p in maps.iterdir()) == ["f0-f1.png", "f2-f3.png"]

@@ -59,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source-map", type=Path,
                    help="with --pixels sources (--task mff's default): also write which image each fused pixel came "
                         "from, black the first, white the last, grey levels between in the given order (a focus "
-                        "stack's depth map); a folder with --a/--b")
+                        "stack's depth map); a folder with --a/--b or --stacks (one map per pair or group)")
     p.add_argument("--resize", action="store_true", help="resize other sources to the first one's size")
     p.add_argument("--stack", default="balanced", choices=("balanced", "sequential"),
                    help="more than two images: balanced (default) fuses each half, then the two results; "
@@ -732,8 +732,10 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
     from tqdm import tqdm
 
     made = _missing_folder(args.output, itself=True)
+    side = [folder for folder in (args.components, args.source_map) if folder is not None]
+    made_too = [m for m in (_missing_folder(folder, itself=True) for folder in side) if m is not None and m != made]
     args.output.mkdir(parents=True, exist_ok=True)
-    said_made = f" (made the folder {made}, which did not exist)" if made else ""
+    said_made = _said_made([m for m in (made, *made_too) if m is not None])
     kept = [name for name, _ in jobs if args.skip_existing and _already_fused(name, args)]
     if kept and len(kept) == len(jobs):
         print(f"defusion: all {plural(len(jobs), unit[:-1])} already fused in {args.output}; nothing to do",
@@ -970,6 +972,21 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.output}" + (f" and {args.source_map}" if args.source_map else "")
           + (f" (made the folder {made}, which did not exist)" if made else ""), file=sys.stderr)
     return 0
+
+
+def _said_made(folders: list[Path]) -> str:
+    """What a run ends its last line with for the folders it made (``-o``'s, and --source-map's or
+    --components' in folder modes): none, one or several.
+
+    Example:
+        >>> _said_made([]), _said_made([Path("out")]), _said_made([Path("out"), Path("maps")])
+        ('', ' (made the folder out, which did not exist)', ' (made the folders out and maps, which did not exist)')
+    """
+    if not folders:
+        return ""
+    if len(folders) == 1:
+        return f" (made the folder {folders[0]}, which did not exist)"
+    return f" (made the folders {', '.join(map(str, folders[:-1]))} and {folders[-1]}, which did not exist)"
 
 
 def _missing_folder(path: Path, itself: bool = False) -> Path | None:
