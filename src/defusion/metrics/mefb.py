@@ -18,6 +18,8 @@ The rest of MEFB's set: FMI and TE in ``mefb_information``, Qc and Qw in ``mefb_
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -167,6 +169,42 @@ def _ssim_yang(x: tuple[Float, Float, Float], y: tuple[Float, Float, Float], xy:
     return ((2 * mx * my + QY_C) * (2 * cov + QY_C)) / ((mx * mx + my * my + QY_C) * (vx + vy + QY_C))
 
 
+class YangWindows(NamedTuple):
+    """The images Qy and Qc compare (VIFB's channel rules; a repeated source plane once) and their
+    Gaussian-window moments (:func:`_moments`), as Liu's ``ssim_yang`` takes them."""
+
+    F: Float
+    A: Float
+    B: Float
+    g: Float
+    ma: tuple[Float, Float, Float]
+    mb: tuple[Float, Float, Float]
+    mf: tuple[Float, Float, Float]
+
+
+def yang_windows(fused: ArrayLike, a: ArrayLike, b: ArrayLike, name: str) -> YangWindows:
+    """What Qy and Qc start from: the images, checked to be at least ``QY_MIN_SIZE`` a side (``name``
+    says whose need it is), and their 7x7 Gaussian-window moments."""
+    F, A, B = triplet(fused, a, b)
+    _check_size(*F.shape[-2:], QY_MIN_SIZE, name)
+    g = gaussian_1d(QY_WIN, QY_SIGMA)
+    A, B = uniq(A), uniq(B)
+    return YangWindows(F, A, B, g, _moments(A, g), _moments(B, g), _moments(F, g))
+
+
+def mean_of_kept(values: Float, kept: Float) -> float:
+    """Per channel the mean of the windows ``kept`` (MATLAB's filter of NaN windows), then over the
+    channels; NaN where a channel keeps none, as MATLAB's ``mean2([])``.
+
+    Example:
+        >>> values = np.array([[[1.0, 3.0], [5.0, np.nan]]])
+        >>> mean_of_kept(values, ~np.isnan(values))
+        3.0
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.mean(np.where(kept, values, 0.0).sum(axis=(-2, -1)) / kept.sum(axis=(-2, -1))))
+
+
 def qy(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """Qy: Yang et al.'s SSIM-based fusion metric (Information Fusion 9(2), 2008), as MEFB's ``metricsQy.m``.
 
@@ -181,11 +219,7 @@ def qy(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     >>> qy(x, x, x)
     1.0
     """
-    F, A, B = triplet(fused, a, b)
-    _check_size(*F.shape[-2:], QY_MIN_SIZE, "Qy")
-    g = gaussian_1d(QY_WIN, QY_SIGMA)
-    A, B = uniq(A), uniq(B)
-    ma, mb, mf = _moments(A, g), _moments(B, g), _moments(F, g)
+    F, A, B, g, ma, mb, mf = yang_windows(fused, a, b, "Qy")
     s_ab = _ssim_yang(ma, mb, filter_valid(A * B, g))
     s_af = _ssim_yang(ma, mf, filter_valid(A * F, g))
     s_bf = _ssim_yang(mb, mf, filter_valid(B * F, g))
@@ -193,7 +227,4 @@ def qy(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
         weight = ma[1] / (ma[1] + mb[1])  # NaN where A and B are both flat
     redundant = s_ab >= QY_REDUNDANT
     q = np.where(redundant, weight * s_af + (1 - weight) * s_bf, np.maximum(s_af, s_bf))
-    kept = np.broadcast_to(~np.isnan(weight), q.shape)
-    count = kept.sum(axis=(-2, -1))
-    with np.errstate(invalid="ignore", divide="ignore"):  # no window kept: NaN, as MATLAB's mean2([])
-        return float(np.mean(np.where(kept, q, 0.0).sum(axis=(-2, -1)) / count))
+    return mean_of_kept(q, np.broadcast_to(~np.isnan(weight), q.shape))

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from defusion.metrics._utils import Float, filter_valid, gaussian_1d, triplet, uniq
-from defusion.metrics.mefb import QY_MIN_SIZE, QY_SIGMA, QY_WIN, _covariance, _moments, _ssim_yang
+from defusion.metrics.mefb import _covariance, _moments, _ssim_yang, mean_of_kept, yang_windows
 from defusion.metrics.structural import _check_size
 
 __all__ = ["qc", "qw"]
@@ -50,20 +50,14 @@ def qc(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     >>> qc(x, x, x)
     1.0
     """
-    F, A, B = triplet(fused, a, b)
-    _check_size(*F.shape[-2:], QY_MIN_SIZE, "Qc")
-    g = gaussian_1d(QY_WIN, QY_SIGMA)
-    A, B = uniq(A), uniq(B)
-    ma, mb, mf = _moments(A, g), _moments(B, g), _moments(F, g)
+    F, A, B, g, ma, mb, mf = yang_windows(fused, a, b, "Qc")
     af, bf = filter_valid(A * F, g), filter_valid(B * F, g)
     cov_a, cov_b = _covariance(ma, mf, af), _covariance(mb, mf, bf)
     with np.errstate(divide="ignore", invalid="ignore"):
         w = cov_a / (cov_a + cov_b)
         sim = w * _ssim_yang(ma, mf, af) + (1 - w) * _ssim_yang(mb, mf, bf)
     sim = np.where(w < 0, 0.0, np.where(w > 1, 1.0, sim))
-    kept = ~np.isnan(sim)
-    with np.errstate(invalid="ignore", divide="ignore"):  # nothing kept: NaN, as MATLAB's mean2([])
-        return float(np.mean(np.where(kept, sim, 0.0).sum(axis=(-2, -1)) / kept.sum(axis=(-2, -1))))
+    return mean_of_kept(sim, ~np.isnan(sim))
 
 
 def prewitt_magnitude(x: Float) -> Float:
