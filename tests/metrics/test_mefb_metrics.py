@@ -16,10 +16,14 @@ from PIL import Image
 from defusion.benchmark.runner import TASK_METRICS
 from defusion.metrics import METRICS, MetricInputError, compute_each, compute_metrics, mefb
 from defusion.metrics.mefb import nmi, qncie, qy
+from defusion.metrics.mefb_information import fmi, te
+from defusion.metrics.mefb_structural import qc, qw
 from tests.metrics._mefb_inputs import A, B, EXAMPLES, F, run_metrics_cli, textured_image
 
 NAMES = ["NMI", "Qncie", "Qy"]
 FNS = [nmi, qncie, qy]
+#: Every MEFB metric but Qp (tests/metrics/test_qp.py): the colour and input conventions they share.
+EVERY_FN = [*FNS, fmi, te, qc, qw]
 
 
 def bits(*p: float) -> float:
@@ -160,17 +164,26 @@ def test_a_better_fusion_of_the_shipped_focus_pair_scores_higher(focus_pair):
     assert 1.0 < better["NMI"] < 2 and 0.8 < better["Qncie"] < 1 and 0.7 < better["Qy"] < 1
 
 
-@pytest.mark.parametrize("fn", FNS)
+@pytest.mark.parametrize("fn", EVERY_FN)
 def test_rgb_fused_with_grey_sources_is_the_mean_over_its_channels(fn):
     """The package's per-channel rule (MEFB would score the red channel alone here)."""
     rgb = np.stack([F, A, B], axis=2)
     assert fn(rgb, A, B) == pytest.approx(np.mean([fn(rgb[..., k], A, B) for k in range(3)]), abs=1e-12)
 
 
+@pytest.mark.parametrize("fn", EVERY_FN)
+def test_rgb_sources_are_scored_channel_by_channel_and_grey_ones_like_equal_channels(fn):
+    """RGB fused and sources: channel k of F against channel k of each source, as MEFB's wrappers."""
+    f3, a3, b3 = np.stack([F, A, B], 2), np.stack([A, B, F], 2), np.stack([B, F, A], 2)
+    want = np.mean([fn(f3[..., k], a3[..., k], b3[..., k]) for k in range(3)])
+    assert fn(f3, a3, b3) == pytest.approx(want, abs=1e-12)
+    assert fn(f3, np.repeat(A[..., None], 3, axis=2), B) == pytest.approx(fn(f3, A, B), abs=1e-12)
+
+
 # ------------------------------------------------------------------------------- input handling
 
 
-@pytest.mark.parametrize("fn", FNS)
+@pytest.mark.parametrize("fn", EVERY_FN)
 def test_uint16_and_float_inputs_score_as_their_8_bit_image(fn):
     want = fn(F, A, B)
     assert fn(F.astype(np.uint16) * 257, A.astype(np.uint16) * 257, B.astype(np.uint16) * 257) == want
@@ -178,7 +191,7 @@ def test_uint16_and_float_inputs_score_as_their_8_bit_image(fn):
     assert fn(F.astype(np.float64), A, B) == want
 
 
-@pytest.mark.parametrize("fn", FNS)
+@pytest.mark.parametrize("fn", EVERY_FN)
 def test_bad_inputs_are_refused_by_as_image(fn):
     with pytest.raises(MetricInputError, match="neither 0..1 nor 0..255"):
         fn(F.astype(np.float64) * 4, A, B)

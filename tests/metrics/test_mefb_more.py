@@ -347,38 +347,7 @@ def test_fmi_qc_and_qw_rank_a_blurred_fusion_of_the_shipped_focus_pair_lower_and
     assert worse == pytest.approx({"FMI": 0.839, "TE": 139.8, "Qc": 0.529, "Qw": 0.0795}, abs=5e-4, rel=1e-3)
 
 
-@pytest.mark.parametrize("fn", FNS)
-def test_rgb_fused_with_grey_sources_is_the_mean_over_its_channels(fn):
-    """The package's per-channel rule (MEFB would score the red channel alone here)."""
-    rgb = np.stack([F, A, B], axis=2)
-    assert fn(rgb, A, B) == pytest.approx(np.mean([fn(rgb[..., k], A, B) for k in range(3)]), abs=1e-12)
-
-
-@pytest.mark.parametrize("fn", FNS)
-def test_rgb_sources_are_scored_channel_by_channel_and_grey_ones_like_equal_channels(fn):
-    """RGB fused and sources: channel k of F against channel k of each source, as MEFB's wrappers."""
-    f3, a3, b3 = np.stack([F, A, B], 2), np.stack([A, B, F], 2), np.stack([B, F, A], 2)
-    want = np.mean([fn(f3[..., k], a3[..., k], b3[..., k]) for k in range(3)])
-    assert fn(f3, a3, b3) == pytest.approx(want, abs=1e-12)
-    assert fn(f3, np.repeat(A[..., None], 3, axis=2), B) == pytest.approx(fn(f3, A, B), abs=1e-12)
-
-
-# ------------------------------------------------------------------------------- input handling
-
-
-@pytest.mark.parametrize("fn", FNS)
-def test_uint16_and_float_inputs_score_as_their_8_bit_image(fn):
-    want = fn(F, A, B)
-    assert fn(F.astype(np.uint16) * 257, A.astype(np.uint16) * 257, B.astype(np.uint16) * 257) == want
-    assert fn(F / 255.0, A / 255.0, (B / 255.0).astype(np.float32)) == pytest.approx(want, abs=1e-12)
-
-
-@pytest.mark.parametrize("fn", FNS)
-def test_bad_inputs_are_refused_by_as_image(fn):
-    with pytest.raises(MetricInputError, match="neither 0..1 nor 0..255"):
-        fn(F.astype(np.float64) * 4, A, B)
-    with pytest.raises(MetricInputError, match="size mismatch"):
-        fn(F[:30], A, B)
+# Colour and input conventions: one parametrized set over every MEFB metric, in test_mefb_metrics.py.
 
 
 # ------------------------------------------------------------------------- registry, CLI, docs
