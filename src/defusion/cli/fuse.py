@@ -970,7 +970,7 @@ def run(args: argparse.Namespace) -> int:
     made = _missing_folder(args.output)
     _fuse_one(fuser, args.images, args.output, args, show_tiles=True, notes=True)
     print(f"wrote {args.output}" + (f" and {args.source_map}" if args.source_map else "")
-          + (f" (made the folder {made}, which did not exist)" if made else ""), file=sys.stderr)
+          + _said_made([made] if made else []), file=sys.stderr)
     return 0
 
 
