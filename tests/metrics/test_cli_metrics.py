@@ -140,6 +140,33 @@ def test_a_bracket_of_three_gets_the_metrics_defined_for_any_number(images, tmp_
     assert out["metrics"]["Qabf"] == pytest.approx(qabf(np.asarray(Image.open(images["f"])), *sources))  # every source
 
 
+def test_a_set_with_a_bracket_scores_what_applies_and_names_the_rest(images, tmp_path, capsys):
+    """--names mefb with three sources was refused; a set asks for what applies, so it scores the
+    metrics defined for any number of sources and says which it left out (exit 0)."""
+    from defusion.metrics import ANY_SOURCE_METRICS, MEFB_METRICS, compute_stack_metrics
+
+    c = np.asarray(Image.open(images["a"])) // 2
+    Image.fromarray(c).save(tmp_path / "c.png")
+    paths = [str(images["f"]), str(images["a"]), str(images["b"]), str(tmp_path / "c.png")]
+    assert _run([*paths, "--names", "mefb", "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    kept = [n for n in MEFB_METRICS if n in ANY_SOURCE_METRICS]
+    assert list(out["metrics"]) == kept and "NMI" not in out["metrics"]
+    assert "note: CE, FMI, NMI" in captured.err and "not 3" in captured.err and "Traceback" not in captured.err
+    arrays = [np.asarray(Image.open(p)) for p in paths]
+    assert out["metrics"] == pytest.approx(compute_stack_metrics(arrays[0], arrays[1:], "mefb"))
+    # a pairwise metric named beside the set is still refused: the user asked for it by name
+    assert _run([*paths, "--names", "mefb,NMI"]) == 2
+    assert "NMI compares the fused image with two sources" in capsys.readouterr().err
+    # with a pair the set is whole, no note
+    assert _run([*paths[:3], "--names", "mefb", "--json"]) == 1  # 64x80 is under VIF's 81 pixels
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert list(out["metrics"]) == list(MEFB_METRICS) and list(out["skipped"]) == ["VIF"]
+    assert "left out" not in captured.err
+
+
 def test_reads_16_bit_files_as_bench_does_and_names_any_case(tmp_path, capsys):
     """A 16-bit fused PNG (what `defusion fuse` writes for 16-bit sources) was refused."""
     import json

@@ -400,6 +400,10 @@ def test_stack_metrics_take_any_number_of_sources_and_refuse_pairwise_ones():
         compute_stack_metrics(fused, [a, b, c], ["EN", "Qabf", "MI"])
     with pytest.raises(ValueError, match="at least two sources"):
         compute_stack_metrics(fused, [a])
+    # a set gives what applies to three sources, a metric named alone is still refused
+    assert list(compute_stack_metrics(fused, [a, b, c], "vifb")) == ["EN", "SD", "SF", "AG", "EI", "Qabf"]
+    with pytest.raises(ValueError, match="MI compares"):
+        compute_stack_metrics(fused, [a, b, c], "vifb,MI")
 
 
 def test_fusers_float_and_16_bit_conventions_score_like_8_bit():

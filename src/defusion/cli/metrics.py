@@ -45,7 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "MEF-SSIM, MS-MEF-SSIM, Qabf)")
     p.usage = "%(prog)s [-h] [--names NAMES] [--json] FUSED A B [C ...]"
     p.add_argument("--names", help="comma-separated metric names (default: all but the slow Qp, or all that take any number of "
-                                    "sources; e.g. EN,SSIM,Qabf; 'vifb' = the 13 VIFB metrics, 'mefb' = MEFB's 20)")
+                                    "sources; e.g. EN,SSIM,Qabf; 'vifb' = the 13 VIFB metrics, 'mefb' = MEFB's 20, of which "
+                                    "a bracket or stack gets those defined for any number of sources)")
     p.add_argument("--json", action="store_true",
                    help="machine-readable output: fused, sources (a list, in the order given), metrics and, "
                         "where some have no value, skipped (why); a, b and more (the first two sources and the "
@@ -67,15 +68,19 @@ def _read(path: Path):
 
 
 def _names(spec: str | None, sources: int = 2) -> list[str]:
-    from defusion.metrics import ANY_SOURCE_METRICS, DEFAULT_METRICS, check_source_count, metric_names
+    """The metrics to compute; with more than two sources a set (``mefb``) keeps those that apply,
+    with a note naming the rest, while a pairwise metric named on its own is a one-line error."""
+    from defusion.metrics import ANY_SOURCE_METRICS, DEFAULT_METRICS, names_for_sources
 
     if not spec:
         return list(DEFAULT_METRICS) if sources == 2 else list(ANY_SOURCE_METRICS)
     try:
-        names = metric_names(spec)
-        check_source_count(names, sources)  # before any image is read: a one-line error, not a skip
+        names, left_out = names_for_sources(spec, sources)  # before any image is read
     except (KeyError, ValueError) as exc:
         raise UserError(exc.args[0]) from None
+    if left_out:
+        print(f"defusion: note: {', '.join(left_out)} left out: they compare the fused image with two "
+              f"sources, not {sources}", file=sys.stderr)
     return names
 
 

@@ -168,6 +168,31 @@ def metric_names(spec: str | Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def names_for_sources(spec: str | Iterable[str], sources: int) -> tuple[list[str], list[str]]:
+    """:func:`metric_names` for a fusion of ``sources`` images: ``(names, left_out)``. With more than
+    two sources a set (``vifb``, ``mefb``) keeps only its metrics defined for any number
+    (:data:`ANY_SOURCE_METRICS`) and ``left_out`` lists the rest, since asking for a set means
+    "what applies"; a pairwise metric named on its own is still refused (:func:`check_source_count`).
+
+    Example:
+        >>> names, left_out = names_for_sources("mefb", 3)
+        >>> names, len(left_out)
+        (['EN', 'AG', 'EI', 'Qabf', 'SD', 'SF', 'MS-MEF-SSIM'], 13)
+        >>> names_for_sources("mefb", 2)[1]
+        []
+    """
+    items = spec.split(",") if isinstance(spec, str) else [str(s) for s in spec]
+    named = metric_names(items)
+    if sources <= 2:
+        check_source_count(named, sources)
+        return named, []
+    own_items = [s for s in items if s.strip() and s.strip().lower() not in METRIC_SETS]
+    own = metric_names(own_items) if own_items else []
+    check_source_count(own, sources)  # a pairwise metric asked for by name: an error
+    names = [n for n in named if n in ANY_SOURCE_METRICS or n in own]
+    return names, [n for n in named if n not in names]
+
+
 def distinct(names: Iterable[str]) -> list[str]:
     """``names`` less each metric that rescales another of them (``MetricSpec.same_as``): what a
     count such as "better on 8 of 11 metrics" or a mean rank should run over.
@@ -195,8 +220,9 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
                           ) -> dict[str, float]:
     """The named metrics (default: those of ``ANY_SOURCE_METRICS`` the images are large enough
     for, see :func:`compute_metrics`) of a fusion of any number of sources, e.g. an exposure
-    bracket; a metric that compares with a pair raises ``ValueError`` when there are more than
-    two sources.
+    bracket; a metric that compares with a pair raises ``ValueError`` when named with more than
+    two sources, while a set (``mefb``, ``vifb``) gives those of its metrics that apply
+    (:func:`names_for_sources`).
 
     Example:
         >>> import numpy as np
@@ -206,8 +232,7 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
     """
     if names is None:
         return _defaults_that_fit(fused, sources, ANY_SOURCE_METRICS)
-    names = metric_names(names)
-    check_source_count(names, len(sources))
+    names, _ = names_for_sources(names, len(sources))
     fused, sources = _held(fused), [_held(x) for x in sources]
     check_images(fused, sources)
     with shared_inputs():
@@ -321,6 +346,7 @@ __all__ = [
     "check_source_count",
     "distinct",
     "metric_names",
+    "names_for_sources",
     "shared_inputs",
     "source_labels",
     "average_gradient",
