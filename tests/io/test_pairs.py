@@ -43,6 +43,18 @@ def test_hidden_files_other_files_and_subfolders_are_left_out_and_said(tmp_path,
     assert left_out(tmp_path / "b") == [left_out(a)[1]]
 
 
+def test_names_that_differ_only_in_case_are_said_once_with_what_to_do(tmp_path, capsys):
+    """From an audit: vi/carLight.jpg and ir/carlight.jpg gave two unrelated 'no partner' lines."""
+    _touch(tmp_path / "vi", "carLight.jpg", "kettle.jpg", "fight.jpg")
+    _touch(tmp_path / "ir", "carlight.jpg", "kettle.jpg", "snow.jpg")
+    pairs, unmatched = match_pairs(tmp_path / "vi", tmp_path / "ir")
+    assert [stem for stem, _, _ in pairs] == ["kettle"]  # matched exactly, as before
+    assert unmatched == ["carLight", "carlight", "fight", "snow"]
+    err = capsys.readouterr().err
+    assert "not paired, as their names differ only in case: carLight and carlight" in err
+    assert "case included: rename one of each" in err and "fight" not in err and len(err.splitlines()) == 1
+
+
 def test_a_folder_without_images_says_what_it_holds(tmp_path):
     """It once said 'no pairs: no file stem is in both', as if the names were the problem."""
     _touch(tmp_path / "a", "01.psd", "02.xcf")

@@ -13,6 +13,7 @@ import io
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -133,8 +134,11 @@ def _eight_bit_values(image: np.ndarray) -> bool:
     """Whether a decoded integer image is 16-bit with no value above 255: 8-bit values saved as 16-bit
     (what ``uint16(img)`` writes), which score as 16-bit data, near black (EN 0.99 and SSIM 0.03 for a
     fusion whose 8-bit file scores 7.1 and 1.25), and would otherwise pass silently. Said in a note,
-    not converted: a 16-bit image that dark is also what some file may mean."""
-    return image.dtype == np.uint16 and int(image.max()) <= _MAX_8BIT
+    not converted: a 16-bit image that dark is also what some file may mean. The metrics' own test
+    (:func:`~defusion.metrics._utils.holds_eight_bit_values`), by which they warn of such an array."""
+    from defusion.metrics._utils import holds_eight_bit_values
+
+    return holds_eight_bit_values(image)
 
 
 @dataclass(frozen=True)
@@ -265,10 +269,25 @@ def builtin_method(name: str, weights: str | Path | None = None, device: str = "
 
 
 def builtin_methods(names: list[str], weights: str | Path | None = None, device: str = "auto",
-                    runtime: str = "auto", threads: int | None = None, task: str | None = None) -> dict[str, FuseFn]:
+                    runtime: str = "auto", threads: int | None = None, task: str | None = None,
+                    jpeg_quality: int | None = None) -> dict[str, FuseFn]:
     """{name: :func:`builtin_method`} for ``names``; with ``functools.partial`` a picklable
-    recipe that lets each worker of ``run_benchmark(jobs=N)`` build its own methods."""
-    return {name: builtin_method(name, weights, device, runtime, threads, task) for name in names}
+    recipe that lets each worker of ``run_benchmark(jobs=N)`` build its own methods.
+
+    ``jpeg_quality``: each result then passes through a JPEG file of that quality (8 bits, 4:2:0;
+    :func:`~defusion.io.jpeg.jpeg_round_trip`), as published results stored as JPEG did, so that
+    both are scored after the same loss (VIFB's are quality 75)."""
+    methods = {name: builtin_method(name, weights, device, runtime, threads, task) for name in names}
+    if jpeg_quality is None:
+        return methods
+    return {name: partial(_stored_as_jpeg, fn, jpeg_quality) for name, fn in methods.items()}
+
+
+def _stored_as_jpeg(fn: FuseFn, quality: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``fn``'s result of ``a`` and ``b`` as a JPEG file of ``quality`` would hold it."""
+    from defusion.io.jpeg import jpeg_round_trip
+
+    return jpeg_round_trip(_in_eight_bits(fn(a, b)), quality)
 
 
 def defusion_run_id(weights: str | Path | None = None, task: str | None = None) -> str:

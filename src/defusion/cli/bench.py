@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -59,6 +59,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "image extension: 'Mine=results/{stem}_mine.png', VIFB's "
                         "'CBF=output/fused_images/{stem}_CBF.jpg', MFIFB's 'CNN=results/{stem}_CNN.{ext}' (of .jpg, "
                         ".png and .bmp files; quote it)")
+    p.add_argument("--jpeg-quality", type=jpeg_quality_arg, metavar="Q",
+                   help="score the built-in methods' results after saving them as JPEG of quality Q (1-100, 4:2:0), "
+                        "as published results stored as JPEG are scored (VIFB's are quality 75; a note says when "
+                        "--fused results are JPEG; default: scored lossless)")
     p.add_argument("--metrics", help="comma-separated metric names, any case; 'vifb' = the 13 VIFB metrics, 'mefb' = MEFB's 20 "
                                       "(default: the task's set)")
     p.add_argument("--weights", type=Path, help="DeFusion weights (default: the shipped weights)")
@@ -86,6 +90,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "changed, every method's on a pair whose sources changed); a folder of another --task's "
                         "run is refused")
     p.add_argument("--no-progress", action="store_true")
+
+
+def jpeg_quality_arg(text: str) -> int:
+    """--jpeg-quality: a JPEG quality, 1 to 100."""
+    from defusion.io.jpeg import QUALITIES
+
+    try:
+        quality = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if quality not in QUALITIES:
+        raise argparse.ArgumentTypeError(f"a JPEG quality is 1 to 100, got {quality}")
+    return quality
 
 
 def _methods(spec: str) -> list[str]:
@@ -177,6 +194,7 @@ class _Published:
     files: dict[str, dict[str, str]]  # {method: {stem: digest of the file's bytes}} of those fingerprinted
     unreadable: set[tuple[str, str]]  # (method, stem) of those fingerprinted that cannot be read
     present: dict[str, set[str]]  # {method: the stems it has a result file of}, fingerprinted or not
+    jpeg: dict[str, tuple[int, bool]] = field(default_factory=dict)  # {method: (quality, exact)} of JPEG results
 
 
 def _fingerprints(fused_dirs: dict[str, Path], stems: list[str], recorded: dict) -> _Published:
@@ -185,6 +203,7 @@ def _fingerprints(fused_dirs: dict[str, Path], stems: list[str], recorded: dict)
     RUN_FILE) fingerprinted, since a resume keeps those scores; not of the others (--limit: a few pairs
     of a benchmark's hundreds of results are read, and run.json records only those). Those that cannot
     be read get none (:func:`_readable_digest`). A pattern matching two files of a pair is refused."""
+    from defusion.io.jpeg import is_jpeg_name, jpeg_quality
     from defusion.io.pairs import PairsError, results_by_stem
 
     earlier = _mapping(recorded, "fused_files")
@@ -202,7 +221,24 @@ def _fingerprints(fused_dirs: dict[str, Path], stems: list[str], recorded: dict)
                 published.unreadable.add((name, stem))
             else:
                 published.files[name][stem] = digest
+        quality = next(filter(None, (jpeg_quality(files[stem]) for stem in sorted(set(stems) & files.keys())
+                                     if is_jpeg_name(files[stem]))), None)
+        if quality is not None:
+            published.jpeg[name] = quality
     return published
+
+
+def _say_lossy(published: _Published, jpeg_quality: int | None, builtin: list[str]) -> None:
+    """Note, before anything is fused, published results stored as JPEG where the built-in methods'
+    are scored lossless: JPEG at VIFB's quality 75 moves Qabf by 0.01-0.02 on its pairs, as much as
+    separates neighbouring methods, so a fair table scores both after the same loss (--jpeg-quality)."""
+    if not published.jpeg or not builtin or jpeg_quality is not None:
+        return
+    qualities = {quality for quality, _ in published.jpeg.values()}
+    said = [f"{name} (quality {'' if exact else 'about '}{quality})" for name, (quality, exact) in published.jpeg.items()]
+    hint = f"--jpeg-quality {qualities.pop()}" if len(qualities) == 1 else "--jpeg-quality Q"
+    note(f"published results stored as JPEG: {listed(said)}; the built-in methods' are scored lossless, which "
+         f"favours them (docs/benchmarks.md, 'JPEG results'): {hint} scores them after the same encoding")
 
 
 def _source_fingerprints(pairs: list[tuple[str, Path, Path]]) -> dict[str, list[str]]:
@@ -240,6 +276,7 @@ class _ThisRun:
     fused_files: dict[str, dict[str, str]]  # {method: {stem: fingerprint}} of results (:func:`_fingerprints`)
     source_files: dict[str, list[str]]  # {stem: fingerprints of its two sources} (:func:`_source_fingerprints`)
     versus: str | None = None  # --versus, or the earlier run's on a resume (:func:`_resumed_versus`)
+    jpeg_quality: int | None = None  # --jpeg-quality: the built-in methods' results scored as such JPEGs
 
 
 def _run_record(run: _ThisRun, earlier: dict, kept: list[Row]) -> dict:
@@ -261,7 +298,8 @@ def _run_record(run: _ThisRun, earlier: dict, kept: list[Row]) -> dict:
             "metrics": list(dict.fromkeys([*scored, *run.metrics])),
             "source_files": {**_mapping(earlier, "source_files"), **run.source_files},
             "fused_files": _merged_files(_mapping(earlier, "fused_files"), run.fused_files),
-            "fused_dirs": {**_mapping(earlier, "fused_dirs"), **folders}, "versus": run.versus}
+            "fused_dirs": {**_mapping(earlier, "fused_dirs"), **folders}, "versus": run.versus,
+            "jpeg_quality": run.jpeg_quality}
 
 
 def _merged_files(earlier: dict, now: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
@@ -283,6 +321,17 @@ def _check_task(out: Path, recorded: dict, task: str) -> None:
     if (out / "results.csv").is_file() and isinstance(earlier, str) and earlier != task:
         raise UserError(f"--resume: {out} holds a --task {earlier} run, not --task {task}; give another --out, "
                         f"or --task {earlier} to resume it")
+
+
+def _check_jpeg_quality(out: Path, recorded: dict, quality: int | None) -> None:
+    """Refuse to resume a run whose built-in methods were scored after another JPEG encoding (or none,
+    as a RUN_FILE without the key says): one table would mix the two."""
+    earlier = recorded.get("jpeg_quality")
+    if (out / "results.csv").is_file() and earlier != quality:
+        def said(q: object) -> str:
+            return f"--jpeg-quality {q}" if q is not None else "no --jpeg-quality (lossless)"
+        raise UserError(f"--resume: {out} holds a run with {said(earlier)}, not {said(quality)}; give another --out, "
+                        f"or {said(earlier).replace(' (lossless)', '')} to resume it")
 
 
 def _resumed_versus(out: Path, recorded: dict, given: str | None) -> str | None:
@@ -323,12 +372,14 @@ def _folder_name(folder: Path) -> str:
 
 def _default_title(args: argparse.Namespace) -> str:
     """The task, the data set's folder, which folder is the first source and which the second
-    (swapping them changes some methods' results), and the weights where they are not the shipped ones."""
+    (swapping them changes some methods' results), the weights where they are not the shipped ones, and
+    the JPEG encoding the built-in methods' results were scored after (--jpeg-quality)."""
     from defusion.benchmark.report import sources_phrase
 
     dataset = args.dir_a.parent.name or args.dir_a.name
     return (f"{args.task.upper()}: {dataset} {sources_phrase((_folder_name(args.dir_a), _folder_name(args.dir_b)))}"
-            + (f", weights {_weights_label(args.weights)}" if args.weights else ""))
+            + (f", weights {_weights_label(args.weights)}" if args.weights else "")
+            + (f", built-in results as JPEG of quality {args.jpeg_quality}" if getattr(args, "jpeg_quality", None) else ""))
 
 
 def _weights_label(weights: Path) -> str:
@@ -564,8 +615,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--fused {clash[0]}: the name of a built-in method; give the folder another name")
     if any(name in DEFUSION_VARIANTS for name in names):
         note_quick_test_weights(args.weights)  # scores of the quick-test network would mislead most here
-    methods = builtin_methods(names, args.weights, args.device, args.runtime, task=args.task)  # fails here, once
-    make_methods = partial(builtin_methods, names, args.weights, args.device, args.runtime, task=args.task)
+    methods = builtin_methods(names, args.weights, args.device, args.runtime, task=args.task,
+                              jpeg_quality=args.jpeg_quality)  # fails here, once
+    make_methods = partial(builtin_methods, names, args.weights, args.device, args.runtime, task=args.task,
+                           jpeg_quality=args.jpeg_quality)
     if not methods and not fused_dirs:
         raise UserError("nothing to benchmark: --methods none and no --fused")
     requested = [*methods, *fused_dirs]
@@ -582,8 +635,10 @@ def run(args: argparse.Namespace) -> int:
     recorded = _recorded_run(args.out) if args.resume else {}
     published = _fingerprints(fused_dirs, wanted, recorded)
     unreadable = _Unreadable({stem for stem in wanted if stem not in source_files}, published.unreadable)
+    _say_lossy(published, args.jpeg_quality, list(methods))
     if args.resume:
         _check_task(args.out, recorded, args.task)
+        _check_jpeg_quality(args.out, recorded, args.jpeg_quality)
         args.versus = _resumed_versus(args.out, recorded, args.versus)
         _new_metrics(args.out, recorded, metrics, requested)
         previous, earlier_weights = _previous_rows(args.out, weights, published, recorded, source_files,
@@ -598,7 +653,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--out {args.out}: {exc}") from None
     this_run = _ThisRun(task=args.task, metrics=metrics, defusion_run=weights, weights=args.weights,
                         fused_dirs=fused_dirs, fused_files=published.files, source_files=source_files,
-                        versus=args.versus)
+                        versus=args.versus, jpeg_quality=args.jpeg_quality)
     record = _run_record(this_run, recorded, previous or [])  # afresh, recorded is {}: nothing carried over
     saver = _Saver(args.out, record, previous)
     grids = _Grids(args.out / "grids", previous or [], _stored_results(args.out, record, fused_dirs),

@@ -10,6 +10,7 @@ results are found the same way, or by a file pattern naming the pair, with a fix
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from defusion.errors import DefusionError
@@ -190,8 +191,24 @@ def match_pairs(folder_a: str | Path, folder_b: str | Path) -> tuple[list[tuple[
             note(f"{folder}: left out {line}")
     pairs = [(stem, a[stem], b[stem]) for stem in sorted(a.keys() & b.keys())]
     unmatched = sorted(a.keys() ^ b.keys())
+    twins = case_twins(a.keys() - b.keys(), b.keys() - a.keys())
+    if twins:
+        note(f"not paired, as their names differ only in case: {listed([f'{x} and {y}' for x, y in twins])} "
+             f"({folder_a}, {folder_b}); a pair's names must match exactly, case included: rename one of each")
     return pairs, unmatched
 
 
-__all__ = ["EXT_FIELD", "PairsError", "STEM_FIELD", "check_stem_pattern", "images_by_stem", "is_stem_pattern",
+def case_twins(only_a: Iterable[str], only_b: Iterable[str]) -> list[tuple[str, str]]:
+    """(stem of A, stem of B) of stems found on one side only that differ only in case: a pair a user
+    meant, which matching by exact stem (as on a case-sensitive file system) leaves out.
+
+    Example:
+        >>> case_twins(["carLight", "kettle"], ["carlight", "fight"])
+        [('carLight', 'carlight')]
+    """
+    by_lower = {stem.lower(): stem for stem in only_b}
+    return [(stem, by_lower[stem.lower()]) for stem in sorted(only_a) if stem.lower() in by_lower]
+
+
+__all__ = ["EXT_FIELD", "PairsError", "STEM_FIELD", "case_twins", "check_stem_pattern", "images_by_stem", "is_stem_pattern",
            "left_out", "match_pairs", "results_by_stem", "results_folder", "stem_clashes"]

@@ -1,0 +1,77 @@
+"""`defusion bench --jpeg-quality`: built-in results scored after the encoding published JPEGs had."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+from PIL import Image
+
+from defusion.benchmark.runner import builtin_methods
+from defusion.cli.main import main
+from defusion.io.images import write_image
+from defusion.io.jpeg import jpeg_round_trip
+from defusion.metrics import compute_metrics
+from tests.conftest import smooth_image
+
+
+def _setup(tmp_path, rng):
+    da, db, pub = tmp_path / "vi", tmp_path / "ir", tmp_path / "pub"
+    pub.mkdir()
+    for stem in ("p1", "p2"):
+        write_image(da / f"{stem}.png", smooth_image(rng, 40, 48))
+        write_image(db / f"{stem}.png", smooth_image(rng, 40, 48, 1))
+        Image.fromarray(smooth_image(rng, 40, 48)).save(pub / f"{stem}.jpg", quality=75)
+    return da, db, pub
+
+
+def _bench(da, db, out, *extra):
+    return main(["bench", "--task", "ivf", "--a", str(da), "--b", str(db), "--out", str(out), "--methods", "average",
+                 "--metrics", "Qabf,SF", "--no-progress", *extra])
+
+
+def _scores(out):
+    with open(out / "results.csv", newline="") as f:
+        return {(r["method"], r["image"], r["metric"]): float(r["value"]) for r in csv.DictReader(f)}
+
+
+def test_built_in_results_are_scored_as_the_jpeg_a_published_result_is(tmp_path, rng, capsys):
+    """From an audit: VIFB's published results are JPEGs of quality 75 while built-in methods were scored
+    lossless, which moved Qabf as much as separates neighbouring methods, and nothing said so."""
+    da, db, pub = _setup(tmp_path, rng)
+    assert _bench(da, db, tmp_path / "lossless", "--fused", f"PUB={pub}") == 0
+    err = capsys.readouterr().err
+    assert "published results stored as JPEG: PUB (quality 75)" in err and "--jpeg-quality 75" in err
+    assert _bench(da, db, tmp_path / "q75", "--fused", f"PUB={pub}", "--jpeg-quality", "75") == 0
+    captured = capsys.readouterr()
+    assert "stored as JPEG" not in captured.err  # asked for: nothing to say
+    lossless, q75 = _scores(tmp_path / "lossless"), _scores(tmp_path / "q75")
+    a, b = (np.asarray(Image.open(d / "p1.png")) for d in (da, db))
+    fused = jpeg_round_trip(builtin_methods(["average"])["average"](a, b), 75)
+    assert q75["average", "p1", "Qabf"] == float(f"{compute_metrics(fused, a, b, ['Qabf'])['Qabf']:.6g}")
+    assert q75["average", "p1", "Qabf"] != lossless["average", "p1", "Qabf"]
+    assert q75["PUB", "p1", "Qabf"] == lossless["PUB", "p1", "Qabf"]  # published files: scored as stored
+    assert json.loads((tmp_path / "q75" / "run.json").read_text())["jpeg_quality"] == 75
+    assert "built-in results as JPEG of quality 75" in (tmp_path / "q75" / "summary.md").read_text()
+
+
+def test_a_resume_with_another_encoding_is_refused_in_one_line(tmp_path, rng, capsys):
+    da, db, _ = _setup(tmp_path, rng)
+    out = tmp_path / "out"
+    assert _bench(da, db, out) == 0
+    capsys.readouterr()
+    assert _bench(da, db, out, "--resume", "--jpeg-quality", "90") == 2
+    err = capsys.readouterr().err
+    assert "holds a run with no --jpeg-quality (lossless), not --jpeg-quality 90" in err
+    assert len(err.strip().splitlines()) == 1
+    assert _bench(da, db, out, "--resume") == 0  # the same encoding: resumed
+
+
+def test_bad_quality_is_refused_by_the_parser(tmp_path, capsys):
+    import pytest
+
+    for bad in ("0", "101", "high"):
+        with pytest.raises(SystemExit):
+            _bench(tmp_path, tmp_path, tmp_path / "o", "--jpeg-quality", bad)
+        assert "--jpeg-quality" in capsys.readouterr().err
