@@ -114,6 +114,7 @@ def _note_first_frames(fuser, paths: list[Path], frames: list) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from defusion.fusion.video import VideoInterrupted, fuse_videos, output_kind
+    from defusion.io.notes import note
 
     out = _check(args)
     for path in (args.a, args.b):
@@ -128,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
                              max_pixels=args.max_pixels, progress=not args.no_progress,
-                             on_first=lambda paths, frames: _note_first_frames(fuser, paths, frames))
+                             on_first=lambda paths, frames: _note_first_frames(fuser, paths, frames),
+                             note=lambda said: note(f"{said} (--stretch does not apply to float frames)"))
     except KeyboardInterrupt as exc:
         close_progress_bars()
         fused = exc.frames if isinstance(exc, VideoInterrupted) else 0  # a plain one: before the first frame

@@ -31,8 +31,9 @@ from defusion.fusion.deghost import reference_index
 from defusion.fusion.fuser import Fuser, SizeMismatchError, _Anchors
 from defusion.fusion.rig import RigError
 from defusion.fusion.stretch import measure_stretch
-from defusion.io.images import DEFAULT_MAX_PIXELS, READ_FORMATS, READ_SUFFIXES, read_image
-from defusion.io.notes import plural
+from defusion.io.images import (DEFAULT_MAX_PIXELS, READ_FORMATS, READ_SUFFIXES, describe_float_stretch,
+                                float_to_uint16, read_image, stream_float_span)
+from defusion.io.notes import note as say_note, plural
 from defusion.io.shots import visible_images
 from defusion.io.writing import write_image
 
@@ -79,12 +80,16 @@ class VideoResult:
 
 # -- inputs -------------------------------------------------------------------------------
 class FrameSource:
-    """Frames of one input: ``size`` (W, H) of the first frame, ``count`` (None if unknown), ``fps``."""
+    """Frames of one input: ``size`` (W, H) of the first frame, ``count`` (None if unknown), ``fps``;
+    of float frames (radiometric TIFFs in degrees), the one range every frame is mapped by
+    (``float_span``) and the file it was measured on (``float_file``), once measured."""
 
     path: Path
     size: tuple[int, int]
     count: int | None
     fps: float | None
+    float_span: tuple[float, float] | None = None
+    float_file: Path | None = None
 
     def frames(self) -> Iterator[np.ndarray]:  # pragma: no cover - interface
         raise NotImplementedError
@@ -133,13 +138,18 @@ class _VideoFile(FrameSource):
 
 
 class _FrameFolder(FrameSource):
+    """A folder's frames in natural order; float ones mapped by one range for the whole stream
+    (:func:`stream_float_span`, measured on the first that is not flat and kept), as raw 16-bit
+    ones are stretched by one (:func:`_with_fixed_stretch`): read each on its own, a hot object
+    entering the view would dim the rest."""
+
     def __init__(self, path: Path, max_pixels: int):
         self.path = path
         self._files, _ = visible_images(path, "frames")  # macOS's ._frame.png beside each frame left out
         if not self._files:
             raise VideoError(f"{path}: no frames (no images in the folder; defusion reads {READ_FORMATS})")
         self._max_pixels = max_pixels
-        self._first = read_image(self._files[0], max_pixels)
+        self._first = self._read(self._files[0])
         h, w = self._first.shape[:2]
         self.size = (w, h)
         self.count = len(self._files)
@@ -147,9 +157,19 @@ class _FrameFolder(FrameSource):
 
     def frames(self) -> Iterator[np.ndarray]:
         first, self._first = self._first, None
-        yield first if first is not None else read_image(self._files[0], self._max_pixels)
+        yield first if first is not None else self._read(self._files[0])
         for path in self._files[1:]:
-            yield read_image(path, self._max_pixels)
+            yield self._read(path)
+
+    def _read(self, path: Path) -> np.ndarray:
+        """Frame ``path`` as :func:`read_image` reads it, float pixels mapped by the stream's range."""
+        image = read_image(path, self._max_pixels, floats="values")
+        if image.dtype.kind != "f":
+            return image
+        if self.float_span is None:
+            self.float_span = stream_float_span(image)
+            self.float_file = path if self.float_span is not None else None
+        return float_to_uint16(image, self.float_span)
 
     def frame_name(self, index: int) -> str:
         return f"{self._files[index]} (frame {index})"
@@ -291,6 +311,7 @@ def fuse_videos(
     progress: bool = True,
     warn: Callable[[str], None] | None = None,
     on_first: Callable[[list[Path], list[np.ndarray]], None] | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> VideoResult:
     """Fuse ``a`` and ``b`` (video files or frame folders) frame by frame into ``out``.
 
@@ -306,7 +327,10 @@ def fuse_videos(
     so that a hot object entering the view does not darken the rest of it; and so with a thermal
     palette's range (``FuseOptions.palette_range``, unless one is given): measured on the first
     frames whose infrared image is not flat (:meth:`Fuser.measure_palette`) and kept, so that the
-    hot object does not recolour the rest. ``on_first`` is given the first frames and their
+    hot object does not recolour the rest; so with float frames outside [0, 1] (radiometric TIFFs
+    in degrees): mapped from the first (not flat) frame's minimum to its maximum, as ``defusion fuse``
+    reads that frame, for the whole stream (values beyond clipped), and ``note`` told once per input
+    (default: a ``defusion: note:`` line). ``on_first`` is given the first frames and their
     inputs' paths, in the order they are fused, before they are (what to say about them: which
     one a palette colours). Ctrl-C raises :class:`VideoInterrupted` (a KeyboardInterrupt) with the
     number of frames fused so far.
@@ -315,6 +339,7 @@ def fuse_videos(
 
     out = Path(out)
     warn = warn or (lambda message: print(f"defusion: warning: {message}", file=sys.stderr))
+    note = note or say_note
     kind = output_kind(out)
     src_a = open_frames(a, max_pixels)
     try:
@@ -346,7 +371,7 @@ def fuse_videos(
         sink = _VideoSink(out, rate) if kind == "video" else _FrameSink(out, warn)
         start = time.perf_counter()
         frames_a, frames_b = src_a.frames(), src_b.frames()
-        steady, swap = fuser, None
+        steady, swap, noted = fuser, None, set()
         with tqdm(total=total, desc="fusing", unit="frame", disable=not progress, file=sys.stderr) as bar:
             while max_frames is None or done < max_frames:
                 fa, fb = next(frames_a, None), next(frames_b, None)
@@ -357,6 +382,7 @@ def fuse_videos(
                     break
                 _check_frame_size(src_a, fa, done)
                 _check_frame_size(src_b, fb, done)
+                _note_float_spans((src_a, src_b), noted, note)
                 try:
                     first = swap is None
                     if first:  # the order the fuser would give the first frames, kept
@@ -466,6 +492,38 @@ def _with_fixed_palette(fuser: Fuser, frames: list[np.ndarray]) -> Fuser:
     first frame (a shutter frame) cannot fix a range that spans nothing."""
     span = fuser.measure_palette(*frames)
     return fuser if span is None else replace(fuser, options=replace(fuser.options, palette_range=span))
+
+
+def _note_float_spans(sources: tuple[FrameSource, ...], noted: set[int], note: Callable[[str], None]) -> None:
+    """Tell ``note`` once per input (``noted``: the indices told) the range its float frames are
+    mapped by, once measured, in ``defusion fuse``'s words (:func:`_float_note`)."""
+    for index, source in enumerate(sources):
+        if index in noted or source.float_file is None:
+            continue
+        noted.add(index)
+        said = _float_note(source)
+        if said is not None:
+            note(said)
+
+
+def _float_note(source: FrameSource) -> str | None:
+    """What reading does to ``source``'s float frames: its ``float_file``'s range mapped onto the
+    full range, as ``defusion fuse`` says it (:func:`describe_float_stretch`), and every other frame by
+    that range; None for floats in [0, 1], kept as they are.
+
+    Example:
+        >>> source = FrameSource(); source.path, source.float_file = Path("ir"), Path("ir/f0.tif")
+        >>> source.float_span = (20.5882, 44.902)
+        >>> print(_float_note(source))  # doctest: +NORMALIZE_WHITESPACE
+        ir/f0.tif holds float values 20.59 to 44.9 (not 0 to 1: a radiometric thermal frame in degrees, say):
+        stretched from its minimum to its maximum onto the full range when read, and every frame of ir by
+        that range, so that a hot object entering the view cannot dim the rest (values beyond it clip)
+    """
+    said = describe_float_stretch(str(source.float_file), source.float_span)
+    if said is None:
+        return None
+    return (f"{said}, and every frame of {source.path} by that range, so that a hot object entering the view "
+            "cannot dim the rest (values beyond it clip)")
 
 
 def _warn_rates_differ(src_a: FrameSource, src_b: FrameSource, rate: float, asked: bool,

@@ -44,8 +44,9 @@ READ_FORMATS = "PNG, JPEG, TIFF, BMP, WebP, GIF, PNM, TGA, HEIC/HEIF and camera 
 #: ``defusion bench``): the float32 values as stored, unquantised, once checked to lie on one of the two scales
 #: :mod:`defusion.metrics` takes a float array on (:func:`defusion.metrics._utils.float_scale`: [0, 1] or
 #: 0..255), so that the file scores as its array does; any other range refused: stretched, a 0..255 result
-#: saved as floats would score twice its contrast.
-FloatReading = Literal["stretch", "levels"]
+#: saved as floats would score twice its contrast. ``values``, for a caller that maps them itself (``defusion
+#: video``: one range for every frame of a stream, :func:`float_to_uint16`): the float32 values as stored.
+FloatReading = Literal["stretch", "levels", "values"]
 FLOAT_READINGS: tuple[str, ...] = get_args(FloatReading)
 #: TIFF SampleFormat of floating-point samples.
 _TIFF_FLOAT = 3
@@ -167,7 +168,7 @@ def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
 def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: FloatReading = "stretch"
                ) -> np.ndarray:
     """Decode ``path`` to HxW (grey) or HxWx3 (RGB), uint8 or uint16 (float32 for a float file read
-    with ``floats="levels"``), EXIF-upright.
+    with ``floats="levels"`` or ``"values"``), EXIF-upright.
 
     Alpha is dropped: transparent pixels fuse as their colour values (a warning says so where some
     pixel is less than opaque). Palette and CMYK images become RGB; 16-bit data stays 16-bit, with
@@ -177,7 +178,8 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
     that scaled to 16 bits by their maximum (by their range where some are negative), with a warning.
     Float pixels are read as ``floats`` says (:data:`FloatReading`): for fusion (``stretch``, the
     default) as 16-bit, those outside [0, 1] stretched; for scoring (``levels``) as the float32 values
-    they are, where they lie in [0, 1] or on 0..255, and any other range is an ImageReadError. Grey and
+    they are, where they lie in [0, 1] or on 0..255, and any other range is an ImageReadError; as the
+    float32 values whatever their range (``values``), for a caller that maps them itself. Grey and
     RGB TIFFs are decoded by
     tifffile where it can (:func:`_from_tifffile`), the rest by Pillow. The pixel bound is checked from
     the header, before anything is decoded. Camera raw files (DNG, CR2, NEF, ...) are developed to
@@ -559,9 +561,18 @@ def _integer_levels(path: Path, values: np.ndarray, stored_bits: int) -> np.ndar
 
 
 def _float_levels(path: Path, values: np.ndarray, floats: FloatReading) -> np.ndarray:
-    """A float image as ``floats`` says: stretched to 16 bits for fusion (:func:`_float_to_uint16`),
-    as its float32 values for scoring (:func:`_scored_floats`)."""
-    return _scored_floats(path, values) if floats == "levels" else _float_to_uint16(values)
+    """A float image as ``floats`` says: stretched to 16 bits for fusion (:func:`float_to_uint16`),
+    as its float32 values for scoring (:func:`_scored_floats`), or as they are (``values``)."""
+    if floats == "levels":
+        return _scored_floats(path, values)
+    return _finite(values) if floats == "values" else float_to_uint16(values)
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    """Float pixels as float32, refused where some are NaN or infinite (no range maps those)."""
+    if not np.isfinite(values).all():
+        raise ValueError("a float image holding NaN or infinite values")
+    return values.astype(np.float32, copy=False)
 
 
 def _scored_floats(path: Path, values: np.ndarray) -> np.ndarray:
@@ -588,16 +599,46 @@ def _scored_floats(path: Path, values: np.ndarray) -> np.ndarray:
     return values.astype(np.float32, copy=False)
 
 
-def _float_to_uint16(values: np.ndarray) -> np.ndarray:
+def float_to_uint16(values: np.ndarray, span: tuple[float, float] | None = None) -> np.ndarray:
     """A float image (a 32-bit TIFF) as 16-bit: values in [0, 1] as they are; any other range (a
     radiometric thermal frame in degrees, a 0..255 float image) stretched from its minimum to its
-    maximum, as a display of it would (:func:`float_stretched`)."""
-    if not np.isfinite(values).all():
-        raise ValueError("a float image holding NaN or infinite values")
-    lo, hi = float(values.min()), float(values.max())
-    if float_stretched(lo, hi):
-        values = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
-    return np.round(values * 65535).astype(np.uint16)
+    maximum, as a display of it would (:func:`float_stretched`). With ``span`` (low, high), from that
+    range instead, values beyond it clipped: one mapping for every frame of a stream
+    (:func:`stream_float_span`), so that a hot object entering the view cannot dim the rest.
+
+    Example:
+        >>> frame = np.array([[20.0, 30.0, 40.0]], np.float32)
+        >>> float_to_uint16(frame).tolist(), float_to_uint16(frame + 60, span=(20.0, 40.0)).tolist()
+        ([[0, 32768, 65535]], [[65535, 65535, 65535]])
+    """
+    values = _finite(values)
+    if span is None:
+        lo, hi = float(values.min()), float(values.max())
+        if not float_stretched(lo, hi):
+            return np.round(values * _MAX_16BIT).astype(np.uint16)
+        span = (lo, hi)
+    lo, hi = span
+    scaled = np.clip((values - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(values)
+    return np.round(scaled * _MAX_16BIT).astype(np.uint16)
+
+
+def stream_float_span(values: np.ndarray) -> tuple[float, float] | None:
+    """The one range a stream of float frames is mapped by (:func:`float_to_uint16`), measured on
+    ``values``, its first frame that holds more than one value: its minimum to its maximum where
+    reading stretches them (:func:`float_stretched`: the first frame reads as ``defusion fuse`` reads
+    it), else (0, 1) (values in [0, 1] kept as they are). None for a flat frame (a thermal camera's
+    shutter frame), which tells no range: measure the next one.
+
+    Example:
+        >>> stream_float_span(np.array([[20.5, 44.75]])), stream_float_span(np.array([[0.2, 0.7]]))
+        ((20.5, 44.75), (0.0, 1.0))
+        >>> stream_float_span(np.full((2, 2), 30.0)) is None
+        True
+    """
+    lo, hi = float(np.min(values)), float(np.max(values))
+    if lo == hi:
+        return None
+    return (lo, hi) if float_stretched(lo, hi) else (0.0, 1.0)
 
 
 def float_stretched(low: float, high: float) -> bool:
@@ -780,7 +821,7 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
 
 __all__ = ["READ_SUFFIXES", "READ_FORMATS", "FloatReading", "FLOAT_READINGS", "RAISE_LIMIT_HINT", "ImageReadError",
            "ImageTooLargeError", "ImageFormatError", "FloatRangeError", "read_image", "header_size", "opens_as_image", "stores_floats",
-           "float_stretched", "float_span", "describe_float_stretch",
+           "float_stretched", "float_span", "describe_float_stretch", "float_to_uint16", "stream_float_span",
            # defined in defusion.io.formats and defusion.io.writing, kept importable from here:
            "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
            "FULL_CHROMA_QUALITY", "write_image", "write_bytes_atomically", "check_path", "check_writable_folder"]
