@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
+from defusion.io.notes import note
 
 HELP = "compute fusion quality metrics (EN, MI, SSIM, Qabf, ... as in VIFB) of FUSED vs sources A, B [C ...]"
 
@@ -34,6 +35,11 @@ EPILOG = ("exit status: 0 when every metric named in --names was computed (or, w
           "n/a, or null in --json, with why); 2 on a usage error, an unreadable file or a size mismatch.")
 #: Ends the note on a metric named in --names that could not be computed, as bench's last line does.
 NOT_COMPUTED_STATUS = "; exit status 1"
+#: How a grey result stored as RGB is scored, in ``defusion bench``'s words (its note per method).
+GREY_RGB_SCORED = ("scored per colour channel, as VIFB scores a colour result (against a colour source's R, G "
+                   "and B rather than its rgb2gray; SF with the channels side by side)")
+#: How to score folders of results, said when a path given is a folder (flags as ``defusion bench --help``).
+FOLDERS_HINT = "defusion bench --task ivf --a VIS --b IR --out OUT --methods none --fused NAME=DIR"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -67,6 +73,40 @@ def _read(path: Path):
         raise UserError(str(exc)) from None
 
 
+def _folder_problem(paths: list[Path]) -> str | None:
+    """The one line refusing a folder where an image file is expected, saying how folders of results
+    are scored; ``None`` where no path is a folder.
+
+    Example:
+        >>> _folder_problem([Path(".")]).split(";")[0]
+        '.: is a folder, not an image file (defusion metrics scores one fused image)'
+    """
+    folder = next((path for path in paths if path.is_dir()), None)
+    if folder is None:
+        return None
+    return (f"{folder}: is a folder, not an image file (defusion metrics scores one fused image); to score a folder "
+            f"of results against folders of sources (pairs matched by name): {FOLDERS_HINT}")
+
+
+def _grey_rgb_note(path: Path, scored) -> str | None:
+    """The note on a fused file of grey pixels stored as RGB (R = G = B), in ``defusion bench``'s
+    words: VIFB's rule scores it per channel, otherwise than the same pixels in a 1-channel file
+    (SF and Qabf differ, enough to reorder two methods). Judged by bench's rule
+    (``_grey_stored_as_rgb``) on the file as stored, not as rounded to be scored (a 16-bit file of
+    8-bit values rounds to near-black levels 0 and 1, grey whatever its colours): an integer RGB
+    file is read again for that (said lines are said once), a float one is scored as stored."""
+    from defusion.benchmark.runner import _grey_stored_as_rgb
+    from defusion.io.images import read_image
+
+    if scored.ndim != 3:
+        return None
+    stored = scored if scored.dtype.kind == "f" else read_image(path, floats="levels")
+    if not _grey_stored_as_rgb(stored):
+        return None
+    return (f"{path} is grey stored as RGB (R = G = B): {GREY_RGB_SCORED}, so it scores otherwise than the same "
+            "pixels in a 1-channel file, which score as grey")
+
+
 def _names(spec: str | None, sources: int = 2) -> list[str]:
     """The metrics to compute; with more than two sources a set (``mefb``) keeps those that apply,
     with a note naming the rest, while a pairwise metric named on its own is a one-line error."""
@@ -95,12 +135,18 @@ def run(args: argparse.Namespace) -> int:
     names = _names(args.names, 2 + len(args.more))
     labels = ["fused", *source_labels(len(args.sources))]
     paths = [args.fused, args.a, args.b, *args.more]
+    folder = _folder_problem(paths)
+    if folder:
+        raise UserError(folder)
     images = {label: _read(path) for label, path in zip(labels, paths)}
     mismatch = size_mismatch({label: image.shape for label, image in images.items()})
     if mismatch:
         raise UserError(mismatch)
 
     fused, *sources = images.values()
+    grey_rgb = _grey_rgb_note(args.fused, fused)
+    if grey_rgb:
+        note(grey_rgb)
     computed, skipped = compute_each(fused, sources, names)
     values: dict[str, float | None] = {name: computed.get(name) for name in names}
     undefined = [name for name, v in values.items() if v is not None and not math.isfinite(v)]

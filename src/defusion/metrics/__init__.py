@@ -29,6 +29,7 @@ from defusion.metrics._utils import (
     MetricInputError,
     MetricNameError,
     as_image,
+    holds_eight_bit_values,
     is_tensor,
     shared_inputs,
     size_mismatch,
@@ -234,8 +235,8 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
         return _defaults_that_fit(fused, sources, ANY_SOURCE_METRICS)
     names, _ = names_for_sources(names, len(sources))
     fused, sources = _held(fused), [_held(x) for x in sources]
-    check_images(fused, sources)
-    with shared_inputs():
+    with shared_inputs():  # checked and converted once for all metrics, each warning said once
+        check_images(fused, sources)
         return _computed(fused, sources, names)
 
 
@@ -249,7 +250,8 @@ def check_images(fused: ArrayLike, sources: list[ArrayLike]) -> None:
     """Refuse, with ``ValueError``, inputs no metric can take: an image of the wrong shape, dtype or
     value range, or images whose heights and widths differ. Checked whatever metrics are asked, so
     that a no-reference metric (EN, which reads the fused image alone) cannot score a fused image
-    against sources of another size."""
+    against sources of another size. A ``uint16`` image whose values are all <= 255 (8-bit values in
+    16 bits, scored near black) is no error: a ``UserWarning`` names it, once per call."""
     labels = ["fused", *source_labels(len(sources))]
     shapes = {label: as_image(image, label).shape for label, image in zip(labels, [fused, *sources])}
     mismatch = size_mismatch(shapes)
@@ -279,10 +281,10 @@ def compute_each(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str
     names = metric_names(names)
     check_source_count(names, len(sources))
     fused, sources = _held(fused), [_held(x) for x in sources]
-    check_images(fused, sources)  # a bad input is an error, not a metric skipped
     values: dict[str, float] = {}
     skipped: dict[str, str] = {}
-    with shared_inputs():  # the inputs converted once for all of them
+    with shared_inputs():  # the inputs converted once for all of them, each warning said once
+        check_images(fused, sources)  # a bad input is an error, not a metric skipped
         for name in names:
             try:
                 values[name] = _computed(fused, sources, [name])[name]
@@ -313,7 +315,9 @@ def compute_metrics(
     leaves it out: MS-SSIM under 176 pixels a side, VIF and VIFp under 81, MS-MEF-SSIM under 44,
     SSIM, SSIM-mean, MEF-SSIM, Qy, Qc, Qw and Qp under 11, FMI under 3.
     Images: numpy arrays or torch tensors, HxW or HxWx3, uint8, uint16, float on 0..255 or in [0, 1]
-    (scored on the 0..255 scale, as VIFB; a uint16 image as the 8-bit image it rounds to, a float16
+    (scored on the 0..255 scale, as VIFB; a uint16 image as the 8-bit image it rounds to, with a
+    ``UserWarning`` naming it, once per call, where its values are all <= 255: 8-bit values
+    in 16 bits, near black so, to be passed as uint8; a float16
     or float32 copy of an 8-bit image as that image; other float ranges raise ``ValueError``), all of
     the same height and width whatever ``names`` asks for (else ``ValueError``, sizes as W x H);
     they are converted once for all metrics.
@@ -345,6 +349,7 @@ __all__ = [
     "check_images",
     "check_source_count",
     "distinct",
+    "holds_eight_bit_values",
     "metric_names",
     "names_for_sources",
     "shared_inputs",

@@ -9,9 +9,11 @@ Conventions (see ``docs/metrics.md``):
   inputs are used as they are, float inputs on 0..255 too (up to ``LEVEL_SLACK`` outside it, kept
   as they are). ``uint16`` images are rounded to the 8-bit image they stand for
   (:func:`eight_bit_levels`), so that they score exactly as that image does, as VIFB scores 8-bit
-  files. Float images whose values all lie in [0, 1] (what :class:`defusion.Fuser` returns for such
-  sources; up to ``FLOAT_SLACK`` outside it, clipped) are brought to that scale (x * 255), each image
-  on its own. So a 0..255 float image whose values all lie in [0, 1.5] is read as a [0, 1] one.
+  files; one whose values are all <= 255 (8-bit values in 16 bits) scores near black, with a
+  ``UserWarning`` naming it. Float images whose values all lie in [0, 1] (what
+  :class:`defusion.Fuser` returns for such sources; up to ``FLOAT_SLACK`` outside it, clipped) are
+  brought to that scale (x * 255), each image on its own. So a 0..255 float image whose values all
+  lie in [0, 1.5] is read as a [0, 1] one.
   An image whose scaled values all lie within half its float type's precision of a grey level is
   snapped to those levels (:func:`snap_levels`), so a float16 or float32 copy of an 8-bit image
   scores as that image; any other image is left as it is.
@@ -27,8 +29,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache, wraps
+import os
 import sys
 from typing import Iterator
+import warnings
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -60,6 +64,10 @@ FLOAT_SLACK = 0.5
 LEVEL_SLACK = 0.5
 #: One 8-bit grey level in 16-bit units (65535 / 255): a uint16 value x stands for level x / 257.
 UINT16_PER_LEVEL = 257
+#: The largest 8-bit value: a uint16 image with none above it holds 8-bit values (:func:`holds_eight_bit_values`).
+MAX_8BIT = 255
+#: The folder of the defusion package: a warning names the first caller outside it (:func:`_caller_level`).
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: MATLAB ``rgb2gray`` weights (from the inverse of the NTSC YIQ transform).
 RGB2GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
 
@@ -129,6 +137,45 @@ def eight_bit_levels(image: NDArray) -> NDArray[np.uint8]:
 def _is_uint16(arr: NDArray) -> bool:
     """Whether ``arr`` holds 16-bit unsigned integers, in either byte order (a big-endian TIFF's)."""
     return arr.dtype.kind == "u" and arr.dtype.itemsize == 2
+
+
+def holds_eight_bit_values(image: NDArray) -> bool:
+    """Whether ``image`` is 16-bit (either byte order) with no value above 255: 8-bit values in 16
+    bits (what MATLAB's ``uint16(img)`` writes, and ``cv2.IMREAD_UNCHANGED`` reads back from such a
+    file). Rounded to 8 bits (:func:`eight_bit_levels`) it is near black, levels 0 and 1, and would
+    score so in silence: :func:`as_image` warns of such an array, and ``defusion metrics`` and
+    ``defusion bench`` note such a file by the same test.
+
+    Example:
+        >>> holds_eight_bit_values(np.array([[0, 255]], np.uint16)), holds_eight_bit_values(np.array([[0, 256]], np.uint16))
+        (True, False)
+        >>> holds_eight_bit_values(np.array([[0, 255]], np.uint8))  # 8-bit data in 8 bits: nothing to say
+        False
+    """
+    return _is_uint16(image) and image.size > 0 and int(image.max()) <= MAX_8BIT
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside the defusion package, counted from the function
+    calling this one: a warning then names the user's line, however deep in the metrics it is made."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _warn_eight_bit_values(image: object, name: str) -> None:
+    """Warn that input ``name`` holds 8-bit values in 16 bits (:func:`holds_eight_bit_values`): once
+    per input within a :func:`shared_inputs` block (one ``compute_metrics`` call), not per metric."""
+    cache = _CACHE.get()
+    if cache is not None:
+        key = ("eight-bit values warned", name, id(image))
+        if key in cache:
+            return
+        cache[key] = (None, (image,))  # keep the input alive so that its id stays unique
+    warnings.warn(f"{name}: a uint16 image whose values are all <= {MAX_8BIT} (8-bit values in 16 bits?) is "
+                  f"scored as 16-bit data, near black; pass it as uint8 (.astype(np.uint8)) to score its 8-bit "
+                  "values", UserWarning, stacklevel=_caller_level())
 
 
 def size_mismatch(sizes: dict[str, tuple[int, ...]]) -> str | None:
@@ -223,7 +270,8 @@ def snap_levels(levels: Float, eps: float) -> Float:
 
 def as_image(img: ArrayLike, name: str = "image") -> NDArray:
     """Check one image and return it as an ``HxW`` or ``HxWx3`` array (dtype kept), except that
-    ``uint16`` images come back as the uint8 image they round to (:func:`eight_bit_levels`) and
+    ``uint16`` images come back as the uint8 image they round to (:func:`eight_bit_levels`; with a
+    ``UserWarning`` naming ``name`` where all its values are <= 255) and
     float images in [0, 1] as float64 on 0..255 (a low-precision copy of an 8-bit image snapped to
     its levels: :func:`snap_levels`). A torch tensor is read as its numpy array (detached,
     on the CPU, bfloat16 as float32); a channels-first shape is refused, saying how to pass it.
@@ -251,6 +299,8 @@ def as_image(img: ArrayLike, name: str = "image") -> NDArray:
         if scale != 1:  # [0, 1], the Fuser's float convention
             return snap_levels(np.clip(arr.astype(np.float64), 0, 1) * scale, eps)
     elif _is_uint16(arr):
+        if holds_eight_bit_values(arr):
+            _warn_eight_bit_values(img, name)
         return eight_bit_levels(arr)
     elif arr.dtype != np.uint8 and (arr.min() < 0 or arr.max() > 255):
         raise MetricInputError(f"{name}: {arr.dtype} values outside 0..255; pass uint8, uint16 or float images")
