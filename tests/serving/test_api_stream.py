@@ -142,8 +142,11 @@ def test_the_notes_defusion_fuse_prints_come_back_in_the_notes_header(client, fr
     said = describe_stretch(["ir16.png", "vis.png"], [frames["ir"], frames["visible"]])
     r = post(client, frames["ir"], frames["visible"])
     assert r.headers[NOTES_HEADER] == f"note: {said[0]} (stretch=none keeps the values as they are)"
-    for query in ({"stretch": r.headers[STRETCH_HEADER]}, {"stretch": "none"}):  # nothing measured: nothing said
-        assert NOTES_HEADER not in post(client, frames["ir"], frames["visible"], **query).headers
+    pinned = post(client, frames["ir"], frames["visible"], stretch=r.headers[STRETCH_HEADER])
+    assert NOTES_HEADER not in pinned.headers  # nothing measured: nothing said
+    unstretched = post(client, frames["ir"], frames["visible"], stretch="none").headers[NOTES_HEADER]
+    assert unstretched.startswith("note: ir16.png spans only ") and "reads nearly flat unstretched" in unstretched
+    assert len(unstretched.splitlines()) == 1
     grey = frames["visible"].mean(axis=2).astype(np.uint8)
     guessed = post(client, grey, grey[::-1].copy(), palette="inferno")
     assert "note: palette colours vis.png as the infrared image (all are grey); infrared=N" in \

@@ -153,6 +153,7 @@ def _load(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
 
     images = [read_image(p, args.max_pixels) for p in paths]
     _note_floats(paths, args)
+    _note_infrared_first(paths, images, args)
     if not args.resize and getattr(args, "rig", None) is None:
         _check_turned(paths, [im.shape[:2] for im in images])
     if args.resize:
@@ -184,6 +185,42 @@ def _note_floats(paths: list[Path], args: argparse.Namespace) -> None:
         if folders:
             args._floats_noted = True
             return
+
+
+def _folders(args: argparse.Namespace) -> bool:
+    """Whether this run fuses many pairs or groups (--a/--b or --stacks), whose notes are said once."""
+    return getattr(args, "dir_a", None) is not None or getattr(args, "stacks", None) is not None
+
+
+def _note_infrared_first(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace) -> None:
+    """Say, once, that an infrared + visible pair (--task ivf, or a --palette) came infrared first:
+    the output takes the first image's size, and --resize shrinks the visible image to the thermal
+    frame's (thermal_notes.describe_order: the API's rule and words). ``images`` as read."""
+    from defusion.fusion.thermal_notes import describe_order
+    from defusion.io.notes import note
+
+    thermal = args.task == "ivf" or getattr(args, "palette", None) not in (None, "none")
+    if not thermal or getattr(args, "_order_noted", False):
+        return
+    said = describe_order(_names(paths), images, resize="--resize" if args.resize else None)
+    if said is not None:
+        note(said + (" (--a the visible folder, --b the infrared one)" if getattr(args, "dir_a", None) else ""))
+        args._order_noted = True
+
+
+def _note_unstretched(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace) -> None:
+    """Say which sources --stretch none leaves as raw sensor frames, nearly flat (the fused image is
+    then close to the other source alone): one line each for a single fusion, the first pair's only
+    in folder modes (thermal_notes.describe_unstretched: the API's rule and words)."""
+    from defusion.fusion.thermal_notes import describe_unstretched
+    from defusion.io.notes import note
+
+    if getattr(args, "_unstretched_noted", False):
+        return
+    said = describe_unstretched(_names(paths), images, option="--stretch ")
+    for line in said:
+        note(line + ("; other pairs alike, unsaid" if _folders(args) else ""))
+    args._unstretched_noted = bool(said) and _folders(args)
 
 
 def _note_resized(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace) -> None:
@@ -272,6 +309,8 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     images = _load(paths, args)
     if fuser.options.stretch == "auto":
         _note_stretched(paths, images, fuser.options.stretch_shared)
+    elif fuser.options.stretch == "none":
+        _note_unstretched(paths, images, args)
     palette_guess = fuser.options.palette != "none" and fuser.options.infrared is None
     if palette_guess and not getattr(args, "_infrared_noted", False):
         _note_infrared(paths, images, fuser)

@@ -298,7 +298,7 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                 asked = runner.fuser_for(options)
                 options = await run_in_threadpool(pinned, asked, images)  # the same fusion; its headers say it
                 said += await run_in_threadpool(mapping_notes, asked, options, images,
-                                                [upload_label(u) for u in uploads])
+                                                [upload_label(u) for u in uploads], task)
                 if components:
                     parts = await in_model("decompose")
                     body = await run_in_threadpool(zip_parts, parts, source_map, kept(parts.fused))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from defusion.fusion.stretch import STRETCHES, FixedStretch, Stretch, describe_fixed, measure_stretch
+from defusion.fusion.thermal_notes import describe_order, describe_unstretched
 from defusion.io.notes import collecting, note
 from defusion.serving.errors import ApiError
 from defusion.serving.limits import FIELDS
@@ -40,6 +41,8 @@ FULL_SCALE_16 = 65535
 #: and of a palette bound (a millionth of the range).
 COUNT_DECIMALS = 2
 RANGE_DECIMALS = 6
+#: How the note on an infrared + visible pair sent infrared first says to send it.
+SEND_VISIBLE_AS_A = "send the visible image as a and the infrared one as b"
 #: One upload's mapping in ``stretch=``: its field, then its low and high counts.
 _MAPPING = re.compile(r"(?P<field>[^:]+):(?P<low>\d+(?:\.\d+)?)-(?P<high>\d+(?:\.\d+)?)")
 #: How ``stretch=`` is written, for its errors.
@@ -157,16 +160,27 @@ def pinned(fuser: Fuser, images: Sequence[np.ndarray]) -> FuseOptions:
     return options if span is None else replace(options, palette_range=span)
 
 
-def mapping_notes(fuser: Fuser, used: FuseOptions, images: Sequence[np.ndarray], names: Sequence[str]) -> list[str]:
+def mapping_notes(fuser: Fuser, used: FuseOptions, images: Sequence[np.ndarray], names: Sequence[str],
+                  task: str | None = None) -> list[str]:
     """What ``defusion fuse`` says of these uploads (named ``names``) at ``fuser``'s options, as
     ``"note: ..."`` lines: the raw frames it stretches where the request left that to the server
-    (``stretch=auto``: the stretch :func:`pinned` measured, ``used``, in describe_stretch's words)
-    and, where the palette's infrared image was a guess, which upload it colours."""
+    (``stretch=auto``: the stretch :func:`pinned` measured, ``used``, in describe_stretch's words),
+    or leaves nearly flat (``stretch=none``); where the palette's infrared image was a guess, which
+    upload it colours; and, for an infrared + visible pair (``task`` ivf, or a palette) sent
+    infrared first, that ``a`` is the visible image by convention (thermal_notes' rules and words)."""
+    stretch = fuser.options.stretch
     with collecting() as said:
-        if isinstance(fuser.options.stretch, str) and fuser.options.stretch == "auto" and \
-                isinstance(used.stretch, FixedStretch):
+        if isinstance(stretch, str) and stretch == "auto" and isinstance(used.stretch, FixedStretch):
             for line in describe_fixed(names, used.stretch):
                 note(f"{line} (stretch=none keeps the values as they are)")
+        if isinstance(stretch, str) and stretch == "none":
+            for line in describe_unstretched(names, images, option="stretch="):
+                note(line)
+        if task == "ivf" or fuser.options.palette != "none":
+            order = describe_order(names, images, resize="the rig" if fuser.options.rig is not None else None,
+                                   fix=SEND_VISIBLE_AS_A)
+            if order is not None:
+                note(order)
         if fuser.options.palette != "none" and fuser.options.infrared is None:
             index, why = fuser.infrared_source(*images)
             if why:

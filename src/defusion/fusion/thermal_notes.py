@@ -1,0 +1,95 @@
+"""Two slips with thermal frames that give a plausible picture and no error, said alike by every
+front end (``defusion fuse``'s stderr, the API's notes header):
+
+* a raw 16-bit thermal frame fused with the stretch switched off (``--stretch none``,
+  ``?stretch=none``): its counts fill a narrow band of 0..65535, so it reads nearly flat and the
+  fused image is close to the visible one alone (:func:`describe_unstretched`);
+* an infrared + visible pair given infrared first: the output takes the first image's size (and
+  ``--resize`` brings the second to it), so a 320x240 visible image is shrunk to a 160x120 thermal
+  frame's size (:func:`describe_order`). Visible first is the convention, as benchmarked and as a
+  rig is calibrated.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from defusion.fusion.color import is_grey
+from defusion.fusion.stretch import is_narrow, measure_stretch
+
+#: The 16-bit range a raw frame's band is told against.
+FULL_SCALE_16 = 65535
+#: What the note on the order tells the CLI's user to do (the API says its fields instead).
+GIVE_VISIBLE_FIRST = "give the visible image first"
+
+
+def describe_unstretched(names: Sequence[str], images: Sequence[np.ndarray], option: str = "--stretch ") -> list[str]:
+    """One sentence per raw sensor frame among ``images`` (named ``names``; a grey 16-bit band under
+    a quarter of the range: :func:`~defusion.fusion.stretch.is_narrow`) that a fusion without the
+    stretch takes as it is, nearly flat. ``option`` spells the stretch option as the front end
+    takes it (``"--stretch "``, ``"stretch="``).
+
+    Example:
+        >>> raw = np.array([[7000, 7500], [8000, 9000]], np.uint16)
+        >>> describe_unstretched(["ir.png", "vis.png"], [raw, raw.astype(np.uint8)])
+        ['ir.png spans only 7002..8997 of 0..65535 (3% of the range) and reads nearly flat unstretched; drop --stretch none (or use --stretch auto) to see its content']
+    """
+    fixed = measure_stretch(images, shared=False)  # each frame's own band, as the stretch would map it
+    said = []
+    for index in fixed.sources if fixed is not None else ():
+        low, high = (bound * FULL_SCALE_16 for bound in fixed.mapping(index))
+        said.append(f"{names[index]} spans only {low:.0f}..{high:.0f} of 0..{FULL_SCALE_16} "
+                    f"({100 * (high - low) / FULL_SCALE_16:.2g}% of the range) and reads nearly flat unstretched; "
+                    f"drop {option}none (or use {option}auto) to see its content")
+    return said
+
+
+def infrared_first(images: Sequence[np.ndarray]) -> bool:
+    """Whether a pair looks given infrared first: the first a raw thermal frame and the second not,
+    or the first grey and the second colour. Only for pairs an infrared + visible fusion is asked
+    of (a palette, ``task="ivf"``): a grey image alone says nothing of infrared.
+
+    Example:
+        >>> grey, colour = np.zeros((4, 4), np.uint8), np.dstack([np.arange(16).reshape(4, 4)] * 3).astype(np.uint8)
+        >>> colour[..., 0] = 255
+        >>> infrared_first([grey, colour]), infrared_first([colour, grey]), infrared_first([grey, grey])
+        (True, False, False)
+    """
+    if len(images) != 2:
+        return False
+    first, second = images
+    if is_narrow(first) and not is_narrow(second):
+        return True
+    return is_grey(first) and not is_grey(second)
+
+
+def describe_order(names: Sequence[str], images: Sequence[np.ndarray], resize: str | None = None,
+                   fix: str = GIVE_VISIBLE_FIRST) -> str | None:
+    """The sentence on a pair given infrared first (:func:`infrared_first`; ``images`` as read, named
+    ``names``), else None: visible first is the convention, and the output takes the first image's
+    size; ``resize`` (the option that brings the second to it, where it is given) adds what it does
+    to the second. ``fix`` says how to give the pair the other way round.
+
+    Example:
+        >>> ir, vis = np.zeros((120, 160), np.uint8), np.zeros((240, 320, 3), np.uint8)
+        >>> vis[..., 0] = 255
+        >>> describe_order(["ir.png", "vis.jpg"], [ir, vis], resize="--resize")
+        "ir.png (grey: the infrared image, it seems) comes before vis.jpg (colour): visible first is the convention (as benchmarked, and as a rig is calibrated); the output takes the first image's size, 160x120, and --resize shrinks vis.jpg from 320x240 to it; give the visible image first"
+    """
+    if not infrared_first(images):
+        return None
+    first, second = images
+    raw = is_narrow(first) and not is_narrow(second)
+    kinds = ("a raw thermal frame", "not one") if raw else ("grey: the infrared image, it seems", "colour")
+    (h, w), (sh, sw) = first.shape[:2], second.shape[:2]
+    size = f"the output takes the first image's size, {w}x{h}"
+    if resize is not None and (sh, sw) != (h, w):
+        how = "shrinks" if sh * sw > h * w else "enlarges" if sh * sw < h * w else "reshapes"
+        size += f", and {resize} {how} {names[1]} from {sw}x{sh} to it"
+    return (f"{names[0]} ({kinds[0]}) comes before {names[1]} ({kinds[1]}): visible first is the convention "
+            f"(as benchmarked, and as a rig is calibrated); {size}; {fix}")
+
+
+__all__ = ["describe_unstretched", "infrared_first", "describe_order", "GIVE_VISIBLE_FIRST"]
