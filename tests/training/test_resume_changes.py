@@ -23,7 +23,7 @@ def test_a_resume_with_another_lr_and_crop_notes_and_records_them(images, tmp_pa
     assert _train(images, out, "--crop", "32", "--lr", "1e-3", "--max-steps", "2") == 0
     capsys.readouterr()
     assert _train(images, out, "--resume", "--crop", "40", "--lr", "2e-3", "--max-steps", "3") == 0
-    notes = [line for line in capsys.readouterr().err.splitlines() if "resuming" in line]
+    notes = [line for line in capsys.readouterr().err.splitlines() if "note: resuming" in line]
     assert notes == ["defusion: note: resuming at step 2 with crop 32 -> 40, lr 0.001 -> 0.002 (config.json and "
                      "the weights record it under settings_changed)"]
     record = [{"step": 2, "crop": [32, 40], "lr": [0.001, 0.002]}]
@@ -34,7 +34,7 @@ def test_a_resume_with_another_lr_and_crop_notes_and_records_them(images, tmp_pa
     assert checkpoint_state(out / "checkpoints" / CHECKPOINT_NAME).settings_changed == record
     # A later resume that changes nothing (a longer run is no change) adds nothing and says nothing...
     assert _train(images, out, "--resume", "--max-steps", "4") == 0
-    assert "resuming" not in capsys.readouterr().err
+    assert "note: resuming" not in capsys.readouterr().err  # (the start line says "resuming ... at step")
     assert json.loads((out / "config.json").read_text())["settings_changed"] == record
     # ...and one that changes a setting again adds its step.
     assert _train(images, out, "--resume", "--crop", "32", "--max-steps", "5") == 0
@@ -48,7 +48,7 @@ def test_a_run_whose_settings_never_changed_records_no_history(images, tmp_path,
     out = tmp_path / "run"
     assert _train(images, out, "--crop", "32", "--max-steps", "2") == 0
     assert _train(images, out, "--resume", "--crop", "32", "--max-steps", "3", "--workers", "1") == 0
-    assert "resuming" not in capsys.readouterr().err
+    assert "note: resuming" not in capsys.readouterr().err
     assert "settings_changed" not in json.loads((out / "config.json").read_text())
     assert "settings_changed" not in read_metadata(out / "weights.safetensors")
 

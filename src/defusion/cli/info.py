@@ -19,6 +19,10 @@ RECORDED_PATHS = ("(path as recorded where it was trained)", "(paths as recorded
 #: ends with a file suffix (``configs/x.yaml``); not ``and/or``, ``H/8``, a date ``2026/12/05`` nor
 #: ``fp16/bf16/fp32``.
 _PATH_WORD = re.compile(r"(?<![\w./~:-])(?:(?:~|\.{1,2})?/[\w./-]*|[\w.-]+/[\w./-]*\.[A-Za-z]\w*)")
+#: Training metadata that holds JSON text (the config, the settings resumes changed): objects in ``--json``.
+_JSON_FIELDS = ("train_config", "settings_changed")
+#: A metadata value that is a number as written (``11``, ``0.04705``, ``1e-3``): a number in ``--json``.
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         "common_decoder": {"widths": c.common_widths, "blocks": c.common_blocks},
         "unique_decoder": {"widths": c.unique_widths, "blocks": c.unique_blocks},
         # sorted: safetensors hands its metadata back in a different order from run to run
-        "training": {k: meta[k] for k in sorted(meta) if k not in ("config", "format")},
+        "training": {k: _json_value(k, meta[k]) for k in sorted(meta) if k not in ("config", "format")},
         "runtime": _runtime_here(),
         "examples": str(examples_folder()),
     }
@@ -78,9 +82,51 @@ def run(args: argparse.Namespace) -> int:
     print("  heads          Pc(f_c), Pu(f_u^i), Pr(f_c + f_u^1 + f_u^2)")
     print(f"  runtime        {info['runtime']}")
     print(f"  examples       {info['examples']} (example images to fuse)")
-    for k, v in info["training"].items():
-        print(f"  {k:<14} {'(the whole training config: defusion info --json)' if k == 'train_config' else _shown(v)}")
+    for k in info["training"]:
+        v = meta[k]  # as recorded: the text output is unchanged by --json's numbers
+        shown = '(the whole training config: defusion info --json)' if k == 'train_config' else _shown(v)
+        print(f"  {k:<14} {shown}{_stopped(meta) if k == 'steps' else ''}")
     return 0
+
+
+def _json_value(key: str, value: str):
+    """A training metadata value (text, as safetensors stores it) as ``--json`` gives it: JSON fields
+    as objects, numbers as numbers, ``true``/``false`` as booleans; digests and the rest as text.
+
+    Example:
+        >>> _json_value("steps", "11"), _json_value("final_loss", "0.04705"), _json_value("final_loss", "n/a")
+        (11, 0.04705, 'n/a')
+        >>> _json_value("train_config", '{"crop": 32}'), _json_value("init_digest", "0123456789012345")
+        ({'crop': 32}, '0123456789012345')
+    """
+    if key in _JSON_FIELDS:
+        try:
+            return json.loads(value)
+        except ValueError:  # not JSON after all: as recorded
+            return value
+    if key.endswith("digest"):  # hex digits, which may all be decimal ones
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    if _NUMBER.fullmatch(value):
+        return int(value) if re.fullmatch(r"-?\d+", value) else float(value)
+    return value
+
+
+def _stopped(meta: dict[str, str]) -> str:
+    """What the steps line adds for weights written by a run that stopped before the end of its
+    schedule (``complete`` false): why, and at which step of how many.
+
+    Example:
+        >>> _stopped({"steps": "11", "planned_steps": "20", "complete": "false", "stopped": "interrupted"})
+        ' (interrupted at step 11 of 20)'
+        >>> _stopped({"steps": "20", "planned_steps": "20", "complete": "true"})
+        ''
+    """
+    if meta.get("complete") != "false":
+        return ""
+    planned = f" of {meta['planned_steps']}" if meta.get("planned_steps") else ""
+    return f" ({meta.get('stopped') or 'stopped'} at step {meta.get('steps', '?')}{planned})"
 
 
 def _shown(value: str) -> str:

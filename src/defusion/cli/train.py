@@ -8,19 +8,26 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from defusion.cli.errors import EXIT_USAGE, UserError
+from defusion.cli.errors import EXIT_FAILED, EXIT_USAGE, UserError, close_progress_bars
 # Only light modules here (no PyTorch): `defusion --help` imports this one to build its parser; the
 # training modules load in the functions that use them.
 from defusion.training.errors import (DataWorkerError, DivergedError, JobFailedError, RunDirError,
-                                      SameOnEveryRankError)
+                                      SameOnEveryRankError, Terminated)
 
 if TYPE_CHECKING:
     from defusion.training.config import TrainConfig
 
 HELP = "train DeNet with the CUD pretext on any folder of images"
+#: Exit status of a run stopped by Ctrl-C (SIGINT) and by SIGTERM: 128 + the signal's number, as a shell says.
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+EPILOG = (f"exit status: 0 when the run reached its end (or its --max-seconds budget) and wrote its weights; "
+          f"{EXIT_FAILED} when it failed on good input (a data worker or a DDP process died, out of memory); "
+          f"{EXIT_USAGE} for options, a config or a folder to change; {EXIT_INTERRUPTED} when stopped by Ctrl-C and "
+          f"{EXIT_TERMINATED} by SIGTERM (both save a checkpoint to go on from with --resume, and the weights so far)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = EPILOG
     p.add_argument("--data", required=True, type=Path, help="folder of images (searched recursively)")
     p.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, logs, final weights")
     p.add_argument("--config", type=Path, help="YAML file of TrainConfig fields (defaults: the paper's)")
@@ -85,6 +92,15 @@ def run(args: argparse.Namespace) -> int:
     except SameOnEveryRankError:
         if not Distributed.from_env().is_main:  # rank 0 says it for every process
             return EXIT_USAGE
+        raise
+    except Terminated:  # a KeyboardInterrupt: the run saved what it had, as on Ctrl-C
+        if Distributed.from_env().is_main:  # torchrun sends it to every process: rank 0 says it
+            close_progress_bars()
+            print("defusion: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    except KeyboardInterrupt:
+        if not Distributed.from_env().is_main:  # Ctrl-C reaches every process: rank 0 says it
+            return EXIT_INTERRUPTED
         raise
     except (OSError, SafetensorError) as exc:  # a full disk, a read-only --out, ...: one line, not a traceback
         error = exc if isinstance(exc, OSError) else os_error(exc, args.out / WEIGHTS_NAME)  # safetensors'

@@ -36,6 +36,10 @@ class TrainState:
     world_size: int | None = None
     #: Images found under --data: with no ``epoch_samples``, an epoch is one pass over them.
     images: int | None = None
+    #: The --data folder, resolved (absolute), and the digest of its sorted file list (relative
+    #: paths: :func:`defusion.training.trainer.files_digest`): a resume on other data says so.
+    data: str | None = None
+    data_digest: str | None = None
     #: Where the run started: the --init weights file's name, or "random".
     init: str | None = None
     #: The --init weights file's digest (:func:`~defusion.model.weights.weights_digest`): which
@@ -52,7 +56,7 @@ _OLD_SKIPPED = "skipped_images"
 #: TrainState's optional fields, saved as metadata strings when known (None: an older checkpoint).
 _OPTIONAL_INTS = ("samples_seen", "world_size", "images")
 #: TrainState's optional text fields, saved when known.
-_OPTIONAL_STRS = ("init", "init_digest")
+_OPTIONAL_STRS = ("init", "init_digest", "data", "data_digest")
 
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -161,8 +165,8 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
                 optim_state.setdefault(int(index), {})[name] = f.get_tensor(key).to(device)
     _check_architecture(path, model, model_state, meta)
     if set(part_states) != set(parts):
-        raise ValueError(f"{path} holds training parts {sorted(part_states) or 'none'}, this run trains "
-                         f"{sorted(parts) or 'none'}; resume it with the config it was started with")
+        raise ValueError(f"{path} {_parts_mismatch(set(part_states), set(parts))}; resume it with the config it "
+                         "was started with")
     model.load_state_dict(model_state)
     for name, part in parts.items():
         part.load_state_dict(part_states[name])
@@ -171,6 +175,23 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
             param_state["step"] = param_state["step"].cpu()
     optimizer.load_state_dict({"state": optim_state, "param_groups": json.loads(meta["param_groups"])})
     return _state(meta)
+
+
+def _parts_mismatch(saved: set[str], asked: set[str]) -> str:
+    """What differs between the training parts a checkpoint holds and those a resume trains, in words.
+
+    Example:
+        >>> _parts_mismatch(set(), {"mfm_decoder"})
+        'holds no extra training parts; this run also trains mfm_decoder'
+        >>> _parts_mismatch({"mfm_decoder"}, set())
+        'holds the training part mfm_decoder, which this run does not train'
+    """
+    if not saved:
+        return f"holds no extra training parts; this run also trains {', '.join(sorted(asked))}"
+    if not asked:
+        return (f"holds the training part{'s' if len(saved) > 1 else ''} {', '.join(sorted(saved))}, which this run "
+                "does not train")
+    return f"holds the training parts {', '.join(sorted(saved))}; this run trains {', '.join(sorted(asked))}"
 
 
 def _state(meta: dict[str, str]) -> TrainState:

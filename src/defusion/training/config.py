@@ -15,6 +15,7 @@ from defusion.data.cud import CUDConfig
 from defusion.data.dataset import DEFAULT_CROP_SCALE
 from defusion.model.denet import DENET_PARTS, SIZE_MULTIPLE
 from defusion.model.mfm import MFMConfig
+from defusion.model.registry import list_models
 
 
 #: Python types accepted for each annotated option type (an int is a fine float; a bool is no int).
@@ -24,7 +25,7 @@ _ACCEPTED = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,
 
 #: What a run's config.json holds besides its options (the trainer's record): skipped when read back
 #: as a config (``--config runs/x/config.json``).
-RUN_RECORD_KEYS = ("settings_changed",)
+RUN_RECORD_KEYS = ("settings_changed", "data", "data_digest", "images")
 
 
 def _as_number(kind: str, value):
@@ -210,6 +211,10 @@ class TrainConfig:
             ("ssim_weight", self.ssim_weight >= 0.0, "0 or more"),
             ("mfm_weight", self.mfm_weight >= 0.0, "0 or more"),
         ) if not ok and name not in infinite]
+        if self.model not in list_models():
+            close = difflib.get_close_matches(str(self.model), list_models(), n=1)
+            problems.append(f"model {self.model!r} is not a registered model"
+                            f"{f' (did you mean {close[0]}?)' if close else ''}; models: {', '.join(list_models())}")
         try:
             low, high = (float(v) for v in self.crop_scale)
             object.__setattr__(self, "crop_scale", (low, high))
@@ -326,7 +331,19 @@ def read_options(path: str | Path) -> dict:
     except _DuplicateKeyError as exc:
         raise ValueError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ValueError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise ValueError(f"{path} is not valid YAML{_where(exc)}: {_yaml_problem(exc)}") from None
     if not isinstance(values, dict):
         raise ValueError(f"{path}: a training config is a mapping of option: value, got {type(values).__name__}")
     return values
+
+
+def _where(exc: yaml.YAMLError) -> str:
+    """Where in the file PyYAML found ``exc`` (" at line L, column C", 1-based), if it says."""
+    mark = getattr(exc, "problem_mark", None)
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's reason for ``exc``, without the file excerpt it prints below it."""
+    problem = getattr(exc, "problem", None)
+    return problem if problem else str(exc).splitlines()[0]

@@ -27,4 +27,9 @@ class SameOnEveryRankError(DefusionError, ValueError):
     says it, the others only exit."""
 
 
-__all__ = ["RunDirError", "DivergedError", "JobFailedError", "DataWorkerError", "SameOnEveryRankError"]
+class Terminated(KeyboardInterrupt):
+    """SIGTERM stopped the run (a scheduler's or `kill`'s stop): handled as Ctrl-C (checkpoint saved),
+    but said as "terminated" and exit status 143 (128 + SIGTERM), as a shell reports it."""
+
+
+__all__ = ["Terminated", "RunDirError", "DivergedError", "JobFailedError", "DataWorkerError", "SameOnEveryRankError"]

@@ -8,6 +8,7 @@ writes files.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -28,17 +29,19 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from defusion.data.dataset import NaturalImages
+from PIL import Image
+
+from defusion.data.dataset import MIN_SIDE_FRACTION, NaturalImages
 from defusion.io.notes import plural
 from defusion.model.mfm import MaskedFeatureDecoder
-from defusion.model.registry import create_model
+from defusion.model.registry import create_model, list_models, model_config
 from defusion.model.weights import load_weights, read_metadata, save_weights, weights_digest
 from defusion.training.checkpoint import (CHECKPOINT_NAME, TrainState, checkpoint_config, checkpoint_state,
                                           checkpoint_step, load_checkpoint, save_checkpoint)
 from defusion.training.config import TrainConfig
 # defined there, without PyTorch: `defusion train` names them while building its parser
 from defusion.training.errors import (DataWorkerError, DivergedError, JobFailedError, RunDirError,
-                                      SameOnEveryRankError)
+                                      SameOnEveryRankError, Terminated)
 from defusion.training.pretext import CUDWithMFM
 from defusion.training.step import autocast_for, make_optimizer, train_step
 
@@ -57,6 +60,15 @@ _MOVES_SCHEDULE = "would move its epochs and learning-rate schedule"
 _LOADER_FAILURES = ("DataLoader worker", "DataLoader timed out")
 #: The files of TensorBoard's logs, which a new run replaces in ``OUT/tb``.
 TB_EVENTS = "events.out.tfevents.*"
+#: Characters of a SHA-256 hex digest kept as the digest of a training folder's file list.
+_DIGEST_CHARS = 16
+#: At most this many files are read to tell why an epoch too short for a batch is (none readable?).
+_PROBE_FILES = 64
+#: At most this many image headers are read to tell that every image of a folder is too small for the crop.
+_SIZE_CHECK_FILES = 1000
+#: What the weights of a run that stopped before the end of its schedule record under ``stopped``.
+STOPPED_INTERRUPTED, STOPPED_TERMINATED, STOPPED_BUDGET, STOPPED_FAILED = (
+    "interrupted", "terminated", "time budget spent", "failed")
 #: Options that say how long or how an invocation runs, not what its steps train: a resume changes
 #: them without a note or a record (a larger --max-steps or --epochs is how a run goes on).
 _RUN_CONTROLS = frozenset({"epochs", "max_steps", "max_seconds", "workers", "checkpoint_every", "preview_every",
@@ -367,8 +379,9 @@ def _weights_init(path: Path) -> str | None:
 
 
 def _interrupt(signum, frame):
-    """SIGTERM's handler in training (a scheduler's or `kill`'s stop): saves a checkpoint like Ctrl-C."""
-    raise KeyboardInterrupt
+    """SIGTERM's handler in training (a scheduler's or `kill`'s stop): saves a checkpoint like Ctrl-C,
+    and is said as "terminated" (exit status 143, not Ctrl-C's 130)."""
+    raise Terminated
 
 
 def _loader_failed(exc: BaseException) -> bool:
@@ -393,11 +406,92 @@ def _learnt_nothing(state: TrainState) -> bool:
     return state.skipped_samples >= (state.samples_seen or 0)
 
 
-def _nothing_read(data: str | Path, state: TrainState, skipped_files: set[int]) -> SameOnEveryRankError:
-    """The error of a run that could read no image (every process reaches it alike)."""
+def _nothing_read(data: str | Path, state: TrainState, skipped_files: set[int], dataset: NaturalImages,
+                  ) -> SameOnEveryRankError:
+    """The error of a run that could read no image (every process reaches it alike): the skipped
+    images all too small for the crop, or else not images or broken."""
+    small = _too_small(data, dataset, skipped_files)
+    if small is not None and len(skipped_files) < len(dataset.files) <= _SIZE_CHECK_FILES:
+        small = _too_small(data, dataset, set(range(len(dataset.files)))) or small  # all of them, if so
+    if small is not None:
+        return SameOnEveryRankError(small + "; nothing was learnt or saved")
     return SameOnEveryRankError(
         f"no image under {data} could be read in the first {plural(state.step, 'step')} "
         f"({plural(len(skipped_files), 'file')} skipped): not images, or broken; nothing was learnt or saved")
+
+
+def _too_small(data: str | Path, dataset: NaturalImages, files: set[int]) -> str | None:
+    """What to say when every one of ``files`` (indices into ``dataset.files``) is an image too small
+    for the crop (shorter side under :data:`MIN_SIDE_FRACTION` of it), else None. Only the headers
+    are read."""
+    sizes = []
+    for index in sorted(files):
+        try:
+            with Image.open(dataset.files[index]) as im:
+                sizes.append(im.size)
+        except Exception:  # noqa: BLE001 - not an image: then not (only) a matter of size
+            return None
+    least = math.ceil(dataset.crop * MIN_SIDE_FRACTION)
+    if not sizes or any(min(size) >= least for size in sizes):
+        return None
+    width, height = max(sizes, key=min)
+    largest = int(min(width, height) / MIN_SIDE_FRACTION) // 8 * 8  # DeNet's crops: multiples of 8
+    which = (f"all {plural(len(sizes), 'image')} under {data}" if len(sizes) == len(dataset.files) else
+             f"the {plural(len(sizes), 'image')} read so far")
+    fix = f"lower --crop (to {largest} or less)" if largest >= 8 else "use larger images"
+    return (f"{which} {'is' if len(sizes) == 1 else 'are'} smaller than the {dataset.crop}x{dataset.crop} crop "
+            f"(the largest, {width}x{height}, is under the {least} pixels a side needs: "
+            f"{MIN_SIDE_FRACTION:g} of the crop); {fix}")
+
+
+def _none_readable(data: str | Path, dataset: NaturalImages) -> str | None:
+    """Why an epoch too short for one batch could not train either way, if none of the folder's
+    (few) files can be read: what to say then, else None. Each unreadable file is named, as in training."""
+    if len(dataset.files) > _PROBE_FILES:
+        return None
+    if any(dataset[index][1] for index in range(len(dataset.files))):  # (crop, readable)
+        return None
+    small = _too_small(data, dataset, set(range(len(dataset.files))))
+    if small is not None:
+        return small
+    n = len(dataset.files)
+    return (f"no image under {data} could be read ({plural(n, 'file')}, named above): "
+            f"{'not an image, or broken' if n == 1 else 'not images, or broken'}")
+
+
+def files_digest(root: str | Path, files: list[Path]) -> str:
+    """A short digest of a training folder's sorted file list (paths relative to ``root``): the same
+    for the same files wherever the folder is, another when a file is added, removed or renamed.
+
+    Example:
+        >>> files_digest("/a", [Path("/a/x.png"), Path("/a/y/z.png")]) == files_digest("/b", [Path("/b/x.png"),
+        ...                                                                                  Path("/b/y/z.png")])
+        True
+    """
+    listing = "\n".join(Path(f).relative_to(root).as_posix() for f in files)
+    return hashlib.sha256(listing.encode()).hexdigest()[:_DIGEST_CHARS]
+
+
+def _data_changes(saved: TrainState, data: str, digest: str) -> dict[str, list]:
+    """How the training folder of a resume differs from the one the checkpoint ``saved`` records, as
+    ``{"data": [old, new], "data_digest": [old, new]}`` (each only if it changed and was recorded)."""
+    changes = {}
+    if saved.data is not None and saved.data != data:
+        changes["data"] = [saved.data, data]
+    if saved.data_digest is not None and saved.data_digest != digest:
+        changes["data_digest"] = [saved.data_digest, digest]
+    return changes
+
+
+def _data_note(out: Path, data: str | Path, step: int, changes: dict[str, list], images: int) -> str:
+    """The note of a resume on another folder, or on other files (same count) in the same one."""
+    files = "whose file list differs" if "data_digest" in changes else f"holding the same {plural(images, 'file')}"
+    if "data" in changes:
+        before, now = changes["data"]
+        return (f"defusion: note: the run in {out} was trained on {before}; resuming it at step {step} on {now}, "
+                f"{files} (recorded under settings_changed)")
+    return (f"defusion: note: the files under {data} differ from those the run in {out} was trained on "
+            f"(the same count, other names); resuming it at step {step} on them (recorded under settings_changed)")
 
 
 def _clear_tb(folder: Path) -> None:
@@ -505,20 +599,23 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                                  seed=cfg.seed, drop_last=True)
     steps_per_epoch = len(sampler) // cfg.batch_size
     if steps_per_epoch == 0:  # as the resume checks: before any rank waits for the others
-        raise SameOnEveryRankError(_too_few_samples(len(dataset), len(sampler), cfg.batch_size, ctx.world_size))
+        raise SameOnEveryRankError(_none_readable(data, dataset) or
+                                   _too_few_samples(len(dataset), len(sampler), cfg.batch_size, ctx.world_size))
     if ctx.world_size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     device = _device(ctx)
     total_steps = cfg.epochs * steps_per_epoch
     if cfg.max_steps is not None:
         total_steps = min(total_steps, cfg.max_steps)
+    planned_steps = total_steps  # the schedule's end: a spent time budget ends this invocation sooner
+    data_path, data_digest = str(Path(data).resolve()), files_digest(data, dataset.files)
 
     torch.manual_seed(cfg.seed)  # same initial weights on every rank and every rerun
     model = create_model(cfg.model)
     if init_weights is not None and not resume:
         start = load_weights(init_weights)
         if start.cfg != model.cfg:
-            raise ValueError(f"--init weights {init_weights} are not a {cfg.model!r} network")
+            raise ValueError(_init_mismatch(init_weights, start.cfg, cfg.model))
         model.load_state_dict(start.state_dict())
     if cfg.reinit and not resume:  # on resume the checkpoint holds the relearnt parts
         if init_weights is None:
@@ -545,11 +642,15 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         if state.init is None:  # nor recorded there: the weights an earlier invocation wrote may say
             state.init = _weights_init(out / WEIGHTS_NAME)
         changed = changed_settings(saved_cfg, cfg)
-        if changed:  # the steps before this one were trained with the old values: keep that on record
-            state.settings_changed.append({"step": state.step, **changed})
-            if ctx.is_main:
-                print(_changes_note(state.step, changed), file=sys.stderr)
+        moved = _data_changes(state, data_path, data_digest)  # a note, not a refusal: data sets move
+        if changed or moved:  # the steps before this one were trained with the old values: keep that on record
+            state.settings_changed.append({"step": state.step, **changed, **moved})
+        if changed and ctx.is_main:
+            print(_changes_note(state.step, changed), file=sys.stderr)
+        if moved and ctx.is_main:
+            print(_data_note(out, data, state.step, moved, len(dataset.files)), file=sys.stderr)
     state.world_size, state.images = ctx.world_size, len(dataset.files)
+    state.data, state.data_digest = data_path, data_digest
     start_step = state.step
     guard = _StepGuard(optimizer)
     if ctx.world_size > 1:
@@ -585,6 +686,9 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     if resume and state.step >= total_steps and ctx.is_main:
         print(f"defusion: note: the run in {out} is already at step {state.step}, the end of its schedule "
               f"({_schedule_end(cfg, steps_per_epoch)}); writing its weights", file=sys.stderr)
+    elif ctx.is_main:
+        print(_start_line(cfg, out, len(dataset.files), state.step if resume else None, total_steps, steps_per_epoch,
+                          ctx.world_size), file=sys.stderr)
     bar = tqdm(total=total_steps, initial=state.step, disable=not (progress and ctx.is_main),
                unit="step", dynamic_ncols=True)
     budget_spent = False
@@ -635,11 +739,11 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                 bar.update(1)
                 if state.step == min(cfg.log_every, total_steps) and \
                         state.skipped_samples >= state.step * cfg.batch_size * ctx.world_size:
-                    raise _nothing_read(data, state, skipped_files)
+                    raise _nothing_read(data, state, skipped_files, dataset)
                 if _out_of_time(cfg, started, ctx, device):  # before logging: the run's last step is logged
                     total_steps, budget_spent = state.step, True  # end the run here, weights included
                     if _learnt_nothing(state):  # the budget ran out before the check above: no log row, no weights
-                        raise _nothing_read(data, state, skipped_files)
+                        raise _nothing_read(data, state, skipped_files, dataset)
 
                 if ctx.is_main and (state.step % cfg.log_every == 0 or state.step == total_steps):
                     now = time.time()
@@ -666,9 +770,9 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
                     break
             checkpoint()  # end of epoch (or of the run)
         if _learnt_nothing(state):  # however the run ended: no checkpoint was kept, so no weights either
-            raise _nothing_read(data, state, skipped_files)
+            raise _nothing_read(data, state, skipped_files, dataset)
         finished = True
-    except KeyboardInterrupt:  # the data workers are stopped below (finally), once this is saved
+    except KeyboardInterrupt as exc:  # the data workers are stopped below (finally), once this is saved
         bar.close()
         if _learnt_nothing(state):
             if ctx.is_main:
@@ -677,7 +781,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
             raise
         checkpoint()
         if ctx.is_main:
-            weights = _write_weights(model, out, cfg, state, autocast)
+            stopped = STOPPED_TERMINATED if isinstance(exc, Terminated) else STOPPED_INTERRUPTED
+            weights = _write_weights(model, out, cfg, state, autocast, planned_steps, stopped)
             print(f"defusion: stopped at step {state.step}: checkpoint saved (go on with --resume) and the weights "
                   f"so far written to {weights}", file=sys.stderr)
         raise
@@ -702,7 +807,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
             raise
         guard.ignore(signal.SIGTERM)  # torchrun's SIGTERM to the survivors must not cut the save short
         checkpoint()
-        weights = _write_weights(model, out, cfg, state, autocast)
+        weights = _write_weights(model, out, cfg, state, autocast, planned_steps, STOPPED_FAILED)
         if loader:
             raise DataWorkerError(f"a data loader worker died after step {state.step} ({reason}; out of memory? "
                                   f"fewer --workers use less); saved the checkpoint of step {state.step} (go on "
@@ -730,22 +835,57 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     if budget_spent:
         print(f"defusion: note: the time budget (--max-seconds {cfg.max_seconds:g}) ran out at step {state.step}: "
               "checkpoint saved (go on with --resume)", file=sys.stderr)
-    return _write_weights(model, out, cfg, state, autocast)
+    return _write_weights(model, out, cfg, state, autocast, planned_steps,
+                          STOPPED_BUDGET if state.step < planned_steps else None)
+
+
+def _start_line(cfg: TrainConfig, out: Path, images: int, resume_step: int | None, total_steps: int,
+                steps_per_epoch: int, world_size: int) -> str:
+    """The line a run says as it starts: what it trains on, its schedule and where its outputs go.
+
+    Example:
+        >>> _start_line(TrainConfig(model="defusion-tiny", batch_size=2), Path("runs/x"), 10, None, 12, 5, 1)
+        'defusion: training defusion-tiny on 10 images for 12 steps (2.4 epochs of 5 steps, batch 2); writing to runs/x'
+    """
+    epochs = total_steps / steps_per_epoch
+    batch = f"batch {cfg.batch_size}" + (f" x {_processes(world_size)}" if world_size > 1 else "")
+    schedule = f"({epochs:.3g} epoch{'' if epochs == 1 else 's'} of {plural(steps_per_epoch, 'step')}, {batch})"
+    if resume_step is None:
+        what = f"training {cfg.model} on {plural(images, 'image')} for {plural(total_steps, 'step')}"
+    else:
+        what = f"resuming {cfg.model} at step {resume_step} of {total_steps}, on {plural(images, 'image')}"
+    return f"defusion: {what} {schedule}; writing to {out}"
+
+
+def _init_mismatch(init_weights: str | Path, weights_cfg, model: str) -> str:
+    """Why ``--init`` weights (of DeNet config ``weights_cfg``) do not fit this run's ``model``, naming
+    the registered network they are and the --model that trains them."""
+    name = next((n for n in list_models() if model_config(n) == weights_cfg), None)
+    if name is None:
+        return (f"--init weights {init_weights} are not a {model!r} network (their DeNet settings are no registered "
+                "model's): start from weights of this model, or pass the --model they are")
+    return f"--init weights {init_weights} are a {name!r} network, not a {model!r} one: pass --model {name}"
 
 
 def _run_record(cfg: TrainConfig, state: TrainState) -> dict:
-    """What config.json says of a run: this invocation's config, and the settings earlier resumes
-    changed (``settings_changed``, only if any: the steps before each were trained without it)."""
+    """What config.json says of a run: this invocation's config, the training folder (``data``, its
+    file list's ``data_digest`` and ``images``), and the settings earlier resumes changed
+    (``settings_changed``, only if any: the steps before each were trained without it)."""
     record = cfg.to_dict()
+    record.update({name: getattr(state, name) for name in ("data", "data_digest", "images")
+                   if getattr(state, name) is not None})
     if state.settings_changed:
         record["settings_changed"] = state.settings_changed
     return record
 
 
-def _write_weights(model, out: Path, cfg: TrainConfig, state: TrainState, autocast) -> Path:
-    """The run's inference weights, with what they are in their metadata: steps, samples seen over
-    all the run's invocations, where the run started (``init``), the training config (the last
-    invocation's) and the settings resumes changed at which step (``settings_changed``)."""
+def _write_weights(model, out: Path, cfg: TrainConfig, state: TrainState, autocast, planned_steps: int,
+                   stopped: str | None = None) -> Path:
+    """The run's inference weights, with what they are in their metadata: steps (of ``planned_steps``,
+    the schedule's; ``complete`` false and ``stopped`` saying why when the run stopped short of it),
+    samples seen over all the run's invocations, the training folder (``data``, ``data_digest``,
+    ``images``), where the run started (``init``), the training config (the last invocation's) and
+    the settings resumes changed at which step (``settings_changed``)."""
     weights = out / WEIGHTS_NAME
     if not _finite_parameters(model):
         raise DivergedError(f"the weights at step {state.step} are not finite: training diverged; not written")
@@ -753,6 +893,8 @@ def _write_weights(model, out: Path, cfg: TrainConfig, state: TrainState, autoca
     metadata = {
         "model": cfg.model,
         "steps": str(state.step),
+        "planned_steps": str(planned_steps),
+        "complete": "true" if stopped is None else "false",
         "samples_seen": str(state.samples_seen),
         "crop": str(cfg.crop),
         "final_loss": final_loss,
@@ -763,6 +905,9 @@ def _write_weights(model, out: Path, cfg: TrainConfig, state: TrainState, autoca
     }
     if state.settings_changed:  # train_config is the last invocation's: what the steps before used
         metadata["settings_changed"] = json.dumps(state.settings_changed, separators=(",", ":"))
-    metadata.update({name: getattr(state, name) for name in ("init", "init_digest") if getattr(state, name)})
+    if stopped is not None:
+        metadata["stopped"] = stopped
+    metadata.update({name: str(getattr(state, name)) for name in ("init", "init_digest", "data", "data_digest", "images")
+                     if getattr(state, name)})
     save_weights(model, weights, metadata=metadata)
     return weights
