@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
                                args.upload_timeout),
                         onnx=args.onnx, threads=args.threads, runtime=args.runtime,
                         cors_origins=tuple(args.cors_origin or ()),
-                        allowed_hosts=allowed_hosts(args.host, args.allowed_host), **options)
+                        allowed_hosts=allowed_hosts(args.host, args.allowed_host), task=args.task, **options)
         if not is_loopback(args.host):
             print(f"defusion: warning: serving on {args.host}: the API has no authentication; "
                   "put it behind a proxy that has", file=sys.stderr)

@@ -78,8 +78,9 @@ from defusion.serving.responses import (COMPONENT_FILES, NOTES_HEADER, SOURCE_MA
                                         zip_parts, zip_selection)
 from defusion.serving.runner import QUEUE_FULL_RETRY_AFTER_S, FuserCall, ModelRunner, QueueFull
 from defusion.serving.shutdown import AnswerCancelled
-from defusion.serving.stream import (PALETTE_RANGE_HEADER, STRETCH_HEADER, check_stretch_fields, kept_headers,
-                                     mapping_notes, parse_palette_range, parse_stretch, pinned)
+from defusion.serving.stream import (PALETTE_RANGE_HEADER, STRETCH_HEADER, check_stretch_fields, float_notes,
+                                     fold_float_stretch, kept_headers, map_floats, mapping_notes, parse_palette_range,
+                                     pinned, read_stretch)
 from defusion.serving.upload_images import decoded, upload_label, upload_metadata
 
 log = logging.getLogger("defusion.serving")
@@ -92,17 +93,21 @@ CORS_MAX_AGE_S = 600
 
 
 def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Path | None = None,
-               cors_origins: Sequence[str] = (), allowed_hosts: Sequence[str] | None = None) -> FastAPI:
+               cors_origins: Sequence[str] = (), allowed_hosts: Sequence[str] | None = None,
+               task: Task | None = None) -> FastAPI:
     """The API around a ready ``fuser``; ``weights`` (the file it was loaded from) feeds /v1/info.
+    ``task``: the one the server's options were made for (``defusion serve --task``), which the
+    notes follow where a request asks none (an infrared + visible pair sent infrared first, ``ivf``).
     ``cors_origins``: the browser origins (``https://app.example.com``, or ``*``) whose pages may
     call the API (CORS); none by default. ``allowed_hosts``: None (the default) answers every Host
     header; a sequence (even empty) answers only loopback hosts and these names, any port, and
     refuses others with a 400 (:class:`HostCheck`; ``defusion serve`` on a loopback address)."""
     limits = limits or Limits()
-    runner = ModelRunner(fuser, limits.max_queue)
+    runner, server_task = ModelRunner(fuser, limits.max_queue), task
     app = FastAPI(title="DeFusion", version=__version__,
                   description="Image fusion from decomposition (Liang et al., ECCV 2022)")
     app.state.fuser, app.state.limits, app.state.weights, app.state.runner = fuser, limits, weights, runner
+    app.state.task = task
     info = describe(fuser, limits, weights)
     app.add_middleware(AnswerCancelled)  # before CORS, which wraps it: the 503 carries its headers too
     if cors_origins:
@@ -224,8 +229,10 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         stretching them to the full range (``auto``, the server's default); ``stretch=a:7002-8997``
         (an earlier response's ``X-Defusion-Stretch``) maps them as that one did, and
         ``palette_range=LOW,HIGH`` (its ``X-Defusion-Palette-Range``) spans the palette as it did: a
-        stream keeps one mapping, which a hot object entering the view cannot change; ``deghost=true``
-        removes ghosts of what moved between the images (brackets). A text field ``rig`` with a
+        stream keeps one mapping, which a hot object entering the view cannot change (a float upload, a
+        radiometric TIFF, is mapped by a range of its own values, ``b:20.5..44.75``, kept the same
+        way); ``deghost=true`` removes ghosts of what moved between the images (brackets). A text field
+        ``rig`` with a
         camera rig's calibration (the JSON of ``defusion calibrate``; ``curl -F 'rig=<rig.json'``)
         maps the other images onto ``a``'s pixel grid first, so a rig's images of different sizes fuse.
         ``palette`` (inferno, magma, plasma, hot, jet, turbo) colours the fused image by the infrared
@@ -239,8 +246,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         refuse_repeated("query parameter", [name for name, _ in request.query_params.multi_items()])
         if infrared is not None and infrared < 1:
             raise ApiError(422, f"infrared={infrared}: the infrared image's place among the uploads, 1 for 'a'")
-        options = options_or_422(runner.options_for, task, align=align, pixels=pixels,
-                                  stretch=parse_stretch(stretch, limits.fields) if stretch is not None else None,
+        stretch_asked, spans_asked = read_stretch(stretch, limits.fields) if stretch is not None else (None, {})
+        options = options_or_422(runner.options_for, task, align=align, pixels=pixels, stretch=stretch_asked,
                                   deghost=deghost, palette=palette,
                                   infrared=infrared - 1 if infrared is not None else None,
                                   palette_range=parse_palette_range(palette_range) if palette_range is not None
@@ -256,14 +263,16 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
             uploads, rig_text = await read_uploads(request, limits)
             if rig_text is not None:
                 options = options_or_422(replace, options, rig=parse_rig(rig_text))
-            check_stretch_fields(options.stretch, len(uploads))
+            check_stretch_fields(options.stretch, len(uploads), spans_asked)
             if components and len(uploads) != 2:
                 raise ApiError(422, f"components=true decomposes a pair; got {len(uploads)} images")
             if options.palette != "none" and options.infrared is not None and options.infrared >= len(uploads):
                 raise ApiError(422, f"infrared image {options.infrared + 1} was asked for, but {len(uploads)} images "
                                     "were given")
             with collecting() as said:  # what reading the uploads had to say (alpha, frames, ...): a response header
-                images = await decoded(uploads, options.rig, limits)
+                values = await decoded(uploads, options.rig, limits, floats="values")
+            # float frames to 16 bits by one range a stream can keep (stretch=a:LOW..HIGH), else the frame's own
+            images, spans = await run_in_threadpool(map_floats, values, options.stretch, spans_asked)
             sources_metadata = await run_in_threadpool(lambda: [upload_metadata(u) for u in uploads]) if metadata else []
 
             def kept(fused: np.ndarray) -> ImageMetadata | None:
@@ -292,13 +301,17 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
 
             def headers(disposition: str) -> dict[str, str]:
                 """The response's headers: what it used for a stream to keep, and what there was to say."""
-                return noted({"Content-Disposition": disposition, **kept_headers(options)}, said)
+                return noted({"Content-Disposition": disposition, **kept_headers(options, spans)}, said)
 
             try:
                 asked = runner.fuser_for(options)
                 options = await run_in_threadpool(pinned, asked, images)  # the same fusion; its headers say it
-                said += await run_in_threadpool(mapping_notes, asked, options, images,
-                                                [upload_label(u) for u in uploads], task)
+                names = [upload_label(u) for u in uploads]
+                said += float_notes(names, spans, spans_asked)
+                said += await run_in_threadpool(mapping_notes, asked, options, images, names,
+                                                task if task is not None else server_task)
+                # a count stretch measured on a float upload (floats in a narrow band of [0, 1]): into its span
+                images, options, spans = await run_in_threadpool(fold_float_stretch, values, images, options, spans)
                 if components:
                     parts = await in_model("decompose")
                     body = await run_in_threadpool(zip_parts, parts, source_map, kept(parts.fused))
@@ -371,12 +384,13 @@ async def _still_connected(request: Request) -> Callable[[], bool]:
 def build_app(weights: str | Path | None = None, device: str = "auto", limits: Limits | None = None,
               onnx: str | Path | None = None, threads: int | None = None, runtime: str = "auto",
               cors_origins: Sequence[str] = (), allowed_hosts: Sequence[str] | None = None,
-              **fuse_options) -> FastAPI:
+              task: Task | None = None, **fuse_options) -> FastAPI:
     """Load a model (safetensors ``weights``, default the shipped ones, or an ``onnx`` file) and wrap it.
 
     ``threads`` bounds the CPU threads of one inference (PyTorch or onnxruntime); ``runtime``
     is ``auto`` (onnxruntime on a CPU, torch on a GPU), ``torch`` or ``onnxruntime`` (the weights
-    exported once and cached); ``cors_origins``, ``allowed_hosts``: see :func:`create_app`.
+    exported once and cached); ``cors_origins``, ``allowed_hosts``, ``task`` (the one ``fuse_options``
+    were made for: ``defusion serve --task``): see :func:`create_app`.
     """
     from defusion.model.weights import shipped_weights_path
 
@@ -384,7 +398,7 @@ def build_app(weights: str | Path | None = None, device: str = "auto", limits: L
     fuser = Fuser.from_pretrained(model, device=device, runtime=runtime, threads=threads,
                                   onnx=True if onnx is not None else None, **fuse_options)
     return create_app(fuser, limits, weights=model if model is not None else shipped_weights_path(),
-                      cors_origins=cors_origins, allowed_hosts=allowed_hosts)
+                      cors_origins=cors_origins, allowed_hosts=allowed_hosts, task=task)
 
 
 def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:

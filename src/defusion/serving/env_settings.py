@@ -117,7 +117,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
             "onnx": args.onnx, "threads": args.threads, "runtime": args.runtime,
             "cors_origins": tuple(args.cors_origin or ()),
             # the address uvicorn binds is not known here: Host is checked only where names are given
-            "allowed_hosts": tuple(args.allowed_host) if args.allowed_host else None, **options}
+            "allowed_hosts": tuple(args.allowed_host) if args.allowed_host else None,
+            "task": args.task, **options}  # the task too: the notes follow it (an ivf pair sent infrared first)
 
 
 def _in_env_terms(message: str) -> str:

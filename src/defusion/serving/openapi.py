@@ -46,8 +46,9 @@ QUERY_HELP: dict[str, str] = {
               "network at 2",
     "stretch": "auto (the server's default): a raw 16-bit grey frame (thermal counts) is stretched to the full "
                f"range; none: values as they are; or the {STRETCH_HEADER} header of an earlier response "
-               "(FIELD:LOW-HIGH in 16-bit counts per upload, comma-separated: a:7002-8997), to map every frame of "
-               "a stream as that one, whatever each frame's own range",
+               "(FIELD:LOW-HIGH in 16-bit counts per upload, comma-separated: a:7002-8997; FIELD:LOW..HIGH in a "
+               "float upload's own values: b:20.5..44.75), to map every frame of a stream as that one, whatever "
+               "each frame's own range (values beyond it clipped)",
     "deghost": "true: remove ghosts of what moved between the images (brackets)",
     "source_map": f"true (with pixels=sources): a zip of fused.png and {SOURCE_MAP_FILE}, which image each pixel "
                   "came from, black a to white the last",
@@ -67,7 +68,8 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         NOTES_HEADER: "what reading and fusing the uploads had to say, lines (warning: ..., note: ...) joined by "
                       "' | '; absent where there was nothing",
         STRETCH_HEADER: "the stretch of raw thermal frames this fusion used (FIELD:LOW-HIGH in 16-bit counts, "
-                        "comma-separated); send it back as stretch= to keep it; absent where nothing was stretched",
+                        "FIELD:LOW..HIGH in a float upload's own values, comma-separated); send it back as "
+                        "stretch= to keep it; absent where nothing was stretched",
         PALETTE_RANGE_HEADER: "the infrared values the palette spanned (LOW,HIGH, 0 to 1); send it back as "
                               "palette_range= to keep it; absent without a palette",
     }.items()}

@@ -7,6 +7,11 @@ unchanged background. So every response that stretched sources or drew a palette
 ``stretch=`` and ``palette_range=`` to fuse with them as they are (:func:`pinned` measures what a
 request leaves open, so the headers say exactly what was used). The notes the CLI prints about
 both (:func:`mapping_notes`) come back in the notes header.
+
+A float upload (a radiometric TIFF in degrees) is mapped to 16 bits by a range of its own values,
+not by counts: measured on the frame (``stretch=auto``: :func:`map_floats`, by ``defusion video``'s
+rule, :func:`~defusion.io.images.stream_float_span`), said in the same header as ``FIELD:LOW..HIGH``
+in the frame's own units, and sent back to map the next frames by it, values beyond it clipped.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import numpy as np
 
 from defusion.fusion.stretch import STRETCHES, FixedStretch, Stretch, describe_fixed, measure_stretch
 from defusion.fusion.thermal_notes import describe_order, describe_unstretched
+from defusion.io.images import describe_float_stretch, float_to_uint16, stream_float_span
 from defusion.io.notes import collecting, note
 from defusion.serving.errors import ApiError
 from defusion.serving.limits import FIELDS
@@ -30,7 +36,8 @@ if TYPE_CHECKING:  # annotations only: this module loads no torch
     from defusion.fusion.options import FuseOptions
 
 #: The response header with the stretch a fusion used, as ``stretch=`` takes it back:
-#: ``FIELD:LOW-HIGH`` per stretched upload, comma-separated, in 16-bit counts (``a:7002-8997``).
+#: ``FIELD:LOW-HIGH`` per stretched upload, comma-separated, in 16-bit counts (``a:7002-8997``), and
+#: ``FIELD:LOW..HIGH`` per float upload, in its own values (``b:20.5..44.75``, degrees).
 STRETCH_HEADER = "X-Defusion-Stretch"
 #: The response header with the infrared values a palette spanned, as ``palette_range=`` takes it
 #: back: ``LOW,HIGH``, the infrared image as fused (after its stretch), 0 to 1.
@@ -45,14 +52,21 @@ RANGE_DECIMALS = 6
 SEND_VISIBLE_AS_A = "send the visible image as a and the infrared one as b"
 #: One upload's mapping in ``stretch=``: its field, then its low and high counts.
 _MAPPING = re.compile(r"(?P<field>[^:]+):(?P<low>\d+(?:\.\d+)?)-(?P<high>\d+(?:\.\d+)?)")
+#: A float upload's mapping in ``stretch=``: its field, then its low and high values (signed, any scale).
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_FLOAT_MAPPING = re.compile(rf"(?P<field>[^:]+):(?P<low>{_NUMBER})\.\.(?P<high>{_NUMBER})")
 #: How ``stretch=`` is written, for its errors.
 STRETCH_FORM = (f"auto, none, or the {STRETCH_HEADER} header of an earlier response: FIELD:LOW-HIGH in 16-bit "
-                "counts per upload, comma-separated (a:7002-8997)")
+                "counts per upload, comma-separated (a:7002-8997), FIELD:LOW..HIGH in a float upload's own values "
+                "(b:20.5..44.75)")
+#: The float uploads' ranges of a stream: upload index to (low, high) in the upload's own values.
+FloatSpans = dict[int, tuple[float, float]]
 
 
 def parse_stretch(text: str, fields: Sequence[str]) -> Stretch | FixedStretch:
-    """``stretch=``'s value: ``auto``, ``none`` or a :class:`FixedStretch` of the uploads in
-    ``fields`` (this server's); a 422 saying what is wrong otherwise.
+    """``stretch=``'s value as the fusion takes it: ``auto``, ``none`` or a :class:`FixedStretch` of
+    the 16-bit uploads in ``fields`` (this server's; ``none`` where it maps float uploads only:
+    :func:`read_stretch` gives their spans); a 422 saying what is wrong otherwise.
 
     Example:
         >>> parse_stretch("a:7002-8997.5", ("a", "b")).mapping(0) == (7002 / 65535, 8997.5 / 65535)
@@ -60,25 +74,57 @@ def parse_stretch(text: str, fields: Sequence[str]) -> Stretch | FixedStretch:
         >>> parse_stretch("none", ("a", "b"))
         'none'
     """
+    return read_stretch(text, fields)[0]
+
+
+def read_stretch(text: str, fields: Sequence[str]) -> tuple[Stretch | FixedStretch, FloatSpans]:
+    """``stretch=``'s value: the 16-bit uploads' stretch (``auto``, ``none`` or a :class:`FixedStretch`
+    of the uploads in ``fields``, this server's) and the float uploads' spans, in their own values;
+    a 422 saying what is wrong otherwise.
+
+    Example:
+        >>> read_stretch("a:20.5..44.75,b:7002-8997", ("a", "b"))[1]
+        {0: (20.5, 44.75)}
+        >>> read_stretch("b:-5..1e2", ("a", "b"))
+        ('none', {1: (-5.0, 100.0)})
+    """
     if text in STRETCHES:
-        return text
-    sources, lows, highs = [], [], []
+        return text, {}
+    sources: list[int] = []
+    lows, highs = [], []
+    spans: FloatSpans = {}
     for item in text.split(","):
-        found = _MAPPING.fullmatch(item.strip())
+        counts, values = _MAPPING.fullmatch(item.strip()), _FLOAT_MAPPING.fullmatch(item.strip())
+        found = counts or values
         if found is None:
             raise ApiError(422, f"stretch={text!r}: {item.strip()!r} is no mapping; use {STRETCH_FORM}")
         field, low, high = found["field"], float(found["low"]), float(found["high"])
         if field not in fields:
             raise ApiError(422, f"stretch={text!r}: no field {field!r}; this server takes {', '.join(fields)}")
-        if fields.index(field) in sources:
+        index = fields.index(field)
+        if index in sources or index in spans:
             raise ApiError(422, f"stretch={text!r}: field {field!r} is mapped twice; map each upload once")
+        if values is not None:
+            spans[index] = _float_span(text, field, low, high)
+            continue
         if not low < high <= FULL_SCALE_16:
             raise ApiError(422, f"stretch={text!r}: {field}'s low must be under its high, and both at most "
                                 f"{FULL_SCALE_16}")
-        sources.append(fields.index(field))
+        sources.append(index)
         lows.append(low / FULL_SCALE_16)
         highs.append(high / FULL_SCALE_16)
-    return FixedStretch(tuple(sources), tuple(lows), tuple(highs))
+    return (FixedStretch(tuple(sources), tuple(lows), tuple(highs)) if sources else "none"), spans
+
+
+def _float_span(text: str, field: str, low: float, high: float) -> tuple[float, float]:
+    """A float upload's span from ``stretch=`` as float32 values, the values a frame holds (a span
+    sent back maps exactly as the one measured); a 422 where it is no span."""
+    with np.errstate(over="ignore"):  # past float32: infinite, refused below
+        low32, high32 = float(np.float32(low)), float(np.float32(high))
+    if not (math.isfinite(low32) and math.isfinite(high32) and low32 < high32):
+        raise ApiError(422, f"stretch={text!r}: {field}'s float low must be under its high, both finite 32-bit "
+                            "values")
+    return low32, high32
 
 
 def parse_palette_range(text: str) -> tuple[float, float]:
@@ -99,22 +145,130 @@ def parse_palette_range(text: str) -> tuple[float, float]:
     return low, high
 
 
-def check_stretch_fields(stretch: Stretch | FixedStretch, count: int) -> None:
-    """A 422 where a fixed stretch maps an upload past the ``count`` sent."""
-    if isinstance(stretch, FixedStretch) and max(stretch.sources) >= count:
-        raise ApiError(422, f"stretch maps field {FIELDS[max(stretch.sources)]!r}, but {count} images were given")
+def check_stretch_fields(stretch: Stretch | FixedStretch, count: int, spans: FloatSpans | None = None) -> None:
+    """A 422 where a fixed stretch or a float span (``spans``) maps an upload past the ``count`` sent."""
+    mapped = [*(stretch.sources if isinstance(stretch, FixedStretch) else ()), *(spans or {})]
+    if mapped and max(mapped) >= count:
+        raise ApiError(422, f"stretch maps field {FIELDS[max(mapped)]!r}, but {count} images were given")
 
 
-def stretch_value(stretch: FixedStretch) -> str:
-    """:data:`STRETCH_HEADER`'s value for ``stretch``, which :func:`parse_stretch` reads back.
+def map_floats(images: Sequence[np.ndarray], stretch: Stretch | FixedStretch, spans: FloatSpans
+               ) -> tuple[list[np.ndarray], FloatSpans]:
+    """``images`` (as decoded, float ones as their values) with the float ones mapped to 16 bits,
+    and the spans that a stream keeps: by ``spans`` (``stretch=``'s), values beyond them clipped;
+    else, under ``stretch`` auto, by the span measured on the frame (:func:`stream_float_span`: as
+    ``defusion video`` maps a float stream, and as reading alone maps one frame), said back; else
+    (``none``, a fixed stretch that leaves them out) as reading maps them. A 422 where ``spans``
+    names an upload that holds no floats, or a fixed stretch maps a float upload by counts.
+
+    Example:
+        >>> frame = np.array([[20.0, 40.0]], np.float32)
+        >>> mapped, kept = map_floats([frame], "auto", {})
+        >>> mapped[0].tolist(), kept
+        ([[0, 65535]], {0: (20.0, 40.0)})
+        >>> map_floats([frame + 10], "none", kept)[0][0].tolist()
+        [[32768, 65535]]
+    """
+    mapped, kept = list(images), {}
+    for index, image in enumerate(images):
+        floats = image.dtype.kind == "f"
+        if index in spans and not floats:
+            raise ApiError(422, f"stretch maps {FIELDS[index]} by float values ({FIELDS[index]}:LOW..HIGH), but "
+                                f"{FIELDS[index]} holds {image.dtype.itemsize * 8}-bit integers: map their counts as "
+                                f"{FIELDS[index]}:LOW-HIGH, or send the float frame")
+        if not floats:
+            continue
+        if isinstance(stretch, FixedStretch) and index in stretch.sources:
+            raise ApiError(422, f"stretch maps {FIELDS[index]} by 16-bit counts ({FIELDS[index]}:LOW-HIGH), but "
+                                f"{FIELDS[index]} holds float values: map them as {FIELDS[index]}:LOW..HIGH in its "
+                                f"own values, as {STRETCH_HEADER} gives them")
+        span = spans.get(index)
+        if span is None and isinstance(stretch, str) and stretch == "auto":
+            span = stream_float_span(image)  # None for a flat frame: reading's own mapping, and no span to keep
+        mapped[index] = float_to_uint16(image, span)
+        if span is not None:
+            kept[index] = span
+    return mapped, kept
+
+
+def fold_float_stretch(values: Sequence[np.ndarray], images: Sequence[np.ndarray], options: FuseOptions,
+                       spans: FloatSpans) -> tuple[list[np.ndarray], FuseOptions, FloatSpans]:
+    """``images``, ``options`` and ``spans`` with the 16-bit stretch that ``options`` (:func:`pinned`)
+    puts on a float upload mapped by a span (floats in a narrow band of [0, 1], mapped as they are:
+    raw counts, to the stretch) folded into that span: the upload mapped once, from its ``values``,
+    by the one span the header gives and a request sends back. The same mapping (both are linear,
+    clipped), quantised once.
+
+    Example:
+        >>> from defusion.fusion.options import FuseOptions
+        >>> frame = np.array([[0.25, 0.5, 0.75]], np.float32)
+        >>> options = FuseOptions(stretch=FixedStretch((0,), 0.25, 0.75))
+        >>> fold_float_stretch([frame], [float_to_uint16(frame)], options, {0: (0.0, 1.0)})[0][0].tolist()
+        [[0, 32768, 65535]]
+        >>> _, folded, spans = fold_float_stretch([frame], [float_to_uint16(frame)], options, {0: (0.0, 1.0)})
+        >>> folded.stretch, spans
+        ('none', {0: (0.25, 0.75)})
+    """
+    fixed = options.stretch
+    if not isinstance(fixed, FixedStretch):
+        return list(images), options, spans
+    images, spans, folded = list(images), dict(spans), []
+    for i in fixed.sources:
+        if i not in spans or values[i].dtype.kind != "f":
+            continue
+        (low, high), (start, end) = fixed.mapping(i), spans[i]
+        span = float(np.float32(start + low * (end - start))), float(np.float32(start + high * (end - start)))
+        if not span[0] < span[1]:  # a band too narrow for 32-bit floats: keep the two steps
+            continue
+        images[i], spans[i] = float_to_uint16(values[i], span), span
+        folded.append(i)
+    rest = [i for i in fixed.sources if i not in folded]
+    stretch = FixedStretch(tuple(rest), tuple(fixed.mapping(i)[0] for i in rest),
+                           tuple(fixed.mapping(i)[1] for i in rest)) if rest else "none"
+    return images, (replace(options, stretch=stretch) if folded else options), spans
+
+
+def float_notes(names: Sequence[str], used: FloatSpans, asked: FloatSpans) -> list[str]:
+    """What ``defusion fuse`` says of float uploads (named ``names``) whose span :func:`map_floats`
+    measured (in ``used``, not ``asked`` by the request), in its words
+    (:func:`describe_float_stretch`), and how to keep that span; nothing of a span sent back.
+
+    Example:
+        >>> said = float_notes(["ir.tif"], {0: (20.5, 44.75)}, {})
+        >>> said[0].startswith("note: ir.tif holds float values 20.5 to 44.75"), float_notes(["ir.tif"],
+        ...                                                                {0: (20.5, 44.75)}, {0: (20.5, 44.75)})
+        (True, [])
+    """
+    with collecting() as said:
+        for index, span in used.items():
+            line = describe_float_stretch(names[index], span) if index not in asked else None
+            if line is not None:
+                note(f"{line} (stretch=none does not apply to float frames; {STRETCH_HEADER} sent back as "
+                     "stretch= maps the next frames by this range)")
+    return said
+
+
+def stretch_value(stretch: FixedStretch | None, spans: FloatSpans | None = None) -> str:
+    """:data:`STRETCH_HEADER`'s value for ``stretch`` and float uploads' ``spans``, in field order,
+    which :func:`read_stretch` reads back.
 
     Example:
         >>> stretch_value(FixedStretch((0,), 7002 / 65535, 8997.25 / 65535))
         'a:7002-8997.25'
+        >>> stretch_value(None, {1: (20.58819961547852, 44.75)})
+        'b:20.5882..44.75'
     """
-    return ",".join(f"{FIELDS[i]}:{_decimal(low * FULL_SCALE_16, COUNT_DECIMALS)}-"
-                    f"{_decimal(high * FULL_SCALE_16, COUNT_DECIMALS)}"
-                    for i in stretch.sources for low, high in [stretch.mapping(i)])
+    items = {i: f"{FIELDS[i]}:{_float_text(low)}..{_float_text(high)}" for i, (low, high) in (spans or {}).items()}
+    for i in stretch.sources if stretch is not None else ():
+        low, high = stretch.mapping(i)
+        items[i] = f"{FIELDS[i]}:{_decimal(low * FULL_SCALE_16, COUNT_DECIMALS)}-" \
+                   f"{_decimal(high * FULL_SCALE_16, COUNT_DECIMALS)}"
+    return ",".join(items[i] for i in sorted(items))
+
+
+def _float_text(value: float) -> str:
+    """``value``, a float32 value, in the fewest digits that read back as it (``20.5882``)."""
+    return str(np.float32(value))
 
 
 def palette_range_value(span: tuple[float, float]) -> str:
@@ -132,12 +286,14 @@ def _decimal(value: float, places: int) -> str:
     return f"{value:.{places}f}".rstrip("0").rstrip(".") or "0"
 
 
-def kept_headers(options: FuseOptions) -> dict[str, str]:
-    """The headers saying what a fusion at ``options`` (:func:`pinned`) used: its fixed stretch and,
-    with a palette, its range; none where it stretched nothing and drew no palette."""
+def kept_headers(options: FuseOptions, spans: FloatSpans | None = None) -> dict[str, str]:
+    """The headers saying what a fusion at ``options`` (:func:`pinned`) used: its fixed stretch and
+    float uploads' ``spans`` (:func:`map_floats`) and, with a palette, its range; none where it
+    stretched nothing and drew no palette."""
     headers = {}
-    if isinstance(options.stretch, FixedStretch):
-        headers[STRETCH_HEADER] = stretch_value(options.stretch)
+    fixed = options.stretch if isinstance(options.stretch, FixedStretch) else None
+    if fixed is not None or spans:
+        headers[STRETCH_HEADER] = stretch_value(fixed, spans)
     if options.palette != "none" and options.palette_range is not None:
         headers[PALETTE_RANGE_HEADER] = palette_range_value(options.palette_range)
     return headers

@@ -10,10 +10,10 @@ import numpy as np
 from starlette.concurrency import run_in_threadpool
 
 from defusion.fusion.rig import Rig, RigError
-from defusion.io.images import ImageReadError, ImageTooLargeError
+from defusion.io.images import FloatReading, ImageReadError, ImageTooLargeError
 from defusion.io.metadata import ImageMetadata, read_metadata
 from defusion.serving.decode import (UnsupportedImageError, UploadStorageError, decode_image, file_label, header_size,
-                                     one_line)
+                                     holds_floats, one_line)
 from defusion.serving.errors import SERVICE_UNAVAILABLE, ApiError
 from defusion.serving.limits import Limits
 from defusion.serving.multipart import Upload
@@ -24,13 +24,15 @@ log = logging.getLogger("defusion.serving")
 SERVER_LIMIT_HINT = "the server's --max-pixels"
 
 
-async def decoded(uploads: Sequence[Upload], rig: Rig | None, limits: Limits) -> list[np.ndarray]:
+async def decoded(uploads: Sequence[Upload], rig: Rig | None, limits: Limits,
+                  floats: FloatReading = "stretch") -> list[np.ndarray]:
     """The uploads' pixels, checked to fit together: one size (compared from the headers first, so
-    a mismatch costs no decoding), or the sizes ``rig`` was calibrated at."""
+    a mismatch costs no decoding), or the sizes ``rig`` was calibrated at. Float pixels are read as
+    ``floats`` says (``"values"``: as they are, for :func:`~defusion.serving.stream.map_floats`)."""
     if rig is None:
         headers = await run_in_threadpool(lambda: [header_size(u.data, u.name) for u in uploads])
         _refuse_different_sizes(uploads, headers, exact=False)
-    images = [await run_in_threadpool(_decode, upload, limits.max_pixels) for upload in uploads]
+    images = [await run_in_threadpool(_decode, upload, limits.max_pixels, floats) for upload in uploads]
     if rig is None:
         _refuse_different_sizes(uploads, [(im.shape[1], im.shape[0]) for im in images], exact=True)
         return images
@@ -56,10 +58,12 @@ def _refuse_different_sizes(uploads: Sequence[Upload], sizes: Sequence[tuple[int
                                 "camera rig in the field 'rig': defusion calibrate)")
 
 
-def _decode(upload: Upload, max_pixels: int) -> np.ndarray:
+def _decode(upload: Upload, max_pixels: int, floats: FloatReading = "stretch") -> np.ndarray:
     """The upload's pixels; every failure to decode it is the upload's problem: a 4xx, never a 500."""
     field = upload.field
     try:
+        if floats != "stretch" and holds_floats(upload.data, upload.name):  # other uploads read alike whatever it says
+            return decode_image(upload.data, upload.name, max_pixels, floats)
         return decode_image(upload.data, upload.name, max_pixels)
     except UploadStorageError:  # the server's disk or temporary folder; decode_image logged the reason
         raise ApiError(SERVICE_UNAVAILABLE, f"field '{field}': the server could not store the upload to decode it "
