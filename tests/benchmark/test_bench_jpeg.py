@@ -57,13 +57,14 @@ def test_built_in_results_are_scored_as_the_jpeg_a_published_result_is(tmp_path,
 
 
 def test_a_resume_with_another_encoding_is_refused_in_one_line(tmp_path, rng, capsys):
-    da, db, _ = _setup(tmp_path, rng)
+    da, db, pub = _setup(tmp_path, rng)
     out = tmp_path / "out"
     assert _bench(da, db, out) == 0
     capsys.readouterr()
-    assert _bench(da, db, out, "--resume", "--jpeg-quality", "90") == 2
+    assert _bench(da, db, out, "--resume", "--jpeg-quality", "90", "--fused", f"PUB={pub}") == 2
     err = capsys.readouterr().err
-    assert "holds a run with no --jpeg-quality (lossless), not --jpeg-quality 90" in err
+    assert "holds a run with no --jpeg-quality (scored lossless), not --jpeg-quality 90" in err
+    assert "leave --jpeg-quality out to resume it" in err and "stored as JPEG" not in err
     assert len(err.strip().splitlines()) == 1
     assert _bench(da, db, out, "--resume") == 0  # the same encoding: resumed
 
@@ -75,3 +76,33 @@ def test_bad_quality_is_refused_by_the_parser(tmp_path, capsys):
         with pytest.raises(SystemExit):
             _bench(tmp_path, tmp_path, tmp_path / "o", "--jpeg-quality", bad)
         assert "--jpeg-quality" in capsys.readouterr().err
+
+
+def test_a_quality_other_than_the_published_results_is_said(tmp_path, rng, capsys):
+    da, db, pub = _setup(tmp_path, rng)
+    Image.fromarray(smooth_image(rng, 40, 48)).save(pub / "p2.jpg", quality=95)
+    assert _bench(da, db, tmp_path / "q90", "--fused", f"PUB={pub}", "--jpeg-quality", "90") == 0
+    err = capsys.readouterr().err
+    assert "--jpeg-quality 90: the published results' first files are of quality 75-95 (PUB (quality 75-95))" in err
+    assert _bench(da, db, tmp_path / "lossless", "--fused", f"PUB={pub}") == 0
+    err = capsys.readouterr().err
+    assert "PUB (quality 75-95)" in err and "--jpeg-quality Q scores them" in err  # no one quality to name
+
+
+def test_the_seconds_are_the_fusion_s_not_the_encoding_s(tmp_path, rng, monkeypatch):
+    """From a review: the JPEG round trip fell inside the timed call, inflating s/pair."""
+    import time
+
+    import defusion.io.jpeg as jpeg
+
+    slow = jpeg.jpeg_round_trip
+
+    def slowed(image, quality):
+        time.sleep(0.5)
+        return slow(image, quality)
+
+    monkeypatch.setattr(jpeg, "jpeg_round_trip", slowed)
+    da, db, _ = _setup(tmp_path, rng)
+    assert _bench(da, db, tmp_path / "out", "--jpeg-quality", "75") == 0
+    seconds = [v for (m, _, metric), v in _scores(tmp_path / "out").items() if metric == "seconds"]
+    assert len(seconds) == 2 and max(seconds) < 0.5

@@ -153,6 +153,7 @@ def test_a_set_with_a_bracket_scores_what_applies_and_names_the_rest(images, tmp
     out = json.loads(captured.out)
     kept = [n for n in MEFB_METRICS if n in ANY_SOURCE_METRICS]
     assert list(out["metrics"]) == kept and "NMI" not in out["metrics"]
+    assert out["left_out"] == [n for n in MEFB_METRICS if n not in kept]
     assert "note: CE, FMI, NMI" in captured.err and "not 3" in captured.err and "Traceback" not in captured.err
     arrays = [np.asarray(Image.open(p)) for p in paths]
     assert out["metrics"] == pytest.approx(compute_stack_metrics(arrays[0], arrays[1:], "mefb"))
@@ -163,7 +164,7 @@ def test_a_set_with_a_bracket_scores_what_applies_and_names_the_rest(images, tmp
     assert _run([*paths[:3], "--names", "mefb", "--json"]) == 1  # 64x80 is under VIF's 81 pixels
     captured = capsys.readouterr()
     out = json.loads(captured.out)
-    assert list(out["metrics"]) == list(MEFB_METRICS) and list(out["skipped"]) == ["VIF"]
+    assert list(out["metrics"]) == list(MEFB_METRICS) and list(out["skipped"]) == ["VIF"] and "left_out" not in out
     assert "left out" not in captured.err
 
 

@@ -170,7 +170,7 @@ def test_a_folder_is_one_line_saying_how_to_score_folders(tmp_path, sources, cap
     assert _run([str(tmp_path), str(tmp_path), str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"defusion: error: {tmp_path}: is a folder")
-    assert err[0].endswith(cli.FOLDERS_HINT)
+    assert err[0].endswith(f"{cli.FOLDERS_HINT} (--task mef or mff for exposure or focus pairs)")
     assert _run([str(sources[0]), str(sources[1]), str(tmp_path)]) == 2  # any of them
     assert f"{tmp_path}: is a folder" in capsys.readouterr().err
 

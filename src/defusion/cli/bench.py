@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from defusion.cli.errors import UserError, close_progress_bars
 from defusion.cli.options import note_quick_test_weights, positive_int
@@ -194,7 +194,7 @@ class _Published:
     files: dict[str, dict[str, str]]  # {method: {stem: digest of the file's bytes}} of those fingerprinted
     unreadable: set[tuple[str, str]]  # (method, stem) of those fingerprinted that cannot be read
     present: dict[str, set[str]]  # {method: the stems it has a result file of}, fingerprinted or not
-    jpeg: dict[str, tuple[int, bool]] = field(default_factory=dict)  # {method: (quality, exact)} of JPEG results
+    jpeg: dict[str, list[int]] = field(default_factory=dict)  # {method: qualities of its first JPEG results}
 
 
 def _fingerprints(fused_dirs: dict[str, Path], stems: list[str], recorded: dict) -> _Published:
@@ -221,24 +221,39 @@ def _fingerprints(fused_dirs: dict[str, Path], stems: list[str], recorded: dict)
                 published.unreadable.add((name, stem))
             else:
                 published.files[name][stem] = digest
-        quality = next(filter(None, (jpeg_quality(files[stem]) for stem in sorted(set(stems) & files.keys())
-                                     if is_jpeg_name(files[stem]))), None)
-        if quality is not None:
-            published.jpeg[name] = quality
+        jpegs = [files[stem] for stem in sorted(set(stems) & files.keys()) if is_jpeg_name(files[stem])]
+        qualities = [found[0] for found in map(jpeg_quality, jpegs[:JPEG_FILES_READ]) if found is not None]
+        if qualities:
+            published.jpeg[name] = qualities
     return published
+
+
+#: How many of a published method's JPEG results are read for the quality they were saved at.
+JPEG_FILES_READ = 5
+
+
+def _qualities(found: Iterable[int]) -> str:
+    """JPEG qualities for a note: ``75``, or ``75-95`` where they differ."""
+    low, high = min(found), max(found)
+    return f"{low}" if low == high else f"{low}-{high}"
 
 
 def _say_lossy(published: _Published, jpeg_quality: int | None, builtin: list[str]) -> None:
     """Note, before anything is fused, published results stored as JPEG where the built-in methods'
-    are scored lossless: JPEG at VIFB's quality 75 moves Qabf by 0.01-0.02 on its pairs, as much as
-    separates neighbouring methods, so a fair table scores both after the same loss (--jpeg-quality)."""
-    if not published.jpeg or not builtin or jpeg_quality is not None:
+    are scored lossless: JPEG at VIFB's quality 75 moves Qabf by 0.02-0.04 on its pairs, as much as
+    separates neighbouring methods, so a fair table scores both after the same loss (--jpeg-quality);
+    and a --jpeg-quality that is none of the published results' qualities."""
+    if not published.jpeg or not builtin:
         return
-    qualities = {quality for quality, _ in published.jpeg.values()}
-    said = [f"{name} (quality {'' if exact else 'about '}{quality})" for name, (quality, exact) in published.jpeg.items()]
-    hint = f"--jpeg-quality {qualities.pop()}" if len(qualities) == 1 else "--jpeg-quality Q"
-    note(f"published results stored as JPEG: {listed(said)}; the built-in methods' are scored lossless, which "
-         f"favours them (docs/benchmarks.md, 'JPEG results'): {hint} scores them after the same encoding")
+    every = sorted({q for found in published.jpeg.values() for q in found})
+    said = [f"{name} (quality {_qualities(found)})" for name, found in published.jpeg.items()]
+    if jpeg_quality is None:
+        hint = f"--jpeg-quality {every[0]}" if len(every) == 1 else "--jpeg-quality Q"
+        note(f"published results stored as JPEG: {listed(said)}; the built-in methods' are scored lossless, which "
+             f"favours them (docs/benchmarks.md, 'JPEG results'): {hint} scores them after the same encoding")
+    elif jpeg_quality not in every:
+        note(f"--jpeg-quality {jpeg_quality}: the published results' first files are of quality "
+             f"{_qualities(every)} ({listed(said)})")
 
 
 def _source_fingerprints(pairs: list[tuple[str, Path, Path]]) -> dict[str, list[str]]:
@@ -329,9 +344,10 @@ def _check_jpeg_quality(out: Path, recorded: dict, quality: int | None) -> None:
     earlier = recorded.get("jpeg_quality")
     if (out / "results.csv").is_file() and earlier != quality:
         def said(q: object) -> str:
-            return f"--jpeg-quality {q}" if q is not None else "no --jpeg-quality (lossless)"
+            return f"--jpeg-quality {q}" if q is not None else "no --jpeg-quality (scored lossless)"
+        to_resume = f"--jpeg-quality {earlier}" if earlier is not None else "leave --jpeg-quality out"
         raise UserError(f"--resume: {out} holds a run with {said(earlier)}, not {said(quality)}; give another --out, "
-                        f"or {said(earlier).replace(' (lossless)', '')} to resume it")
+                        f"or {to_resume} to resume it")
 
 
 def _resumed_versus(out: Path, recorded: dict, given: str | None) -> str | None:
@@ -635,10 +651,11 @@ def run(args: argparse.Namespace) -> int:
     recorded = _recorded_run(args.out) if args.resume else {}
     published = _fingerprints(fused_dirs, wanted, recorded)
     unreadable = _Unreadable({stem for stem in wanted if stem not in source_files}, published.unreadable)
-    _say_lossy(published, args.jpeg_quality, list(methods))
     if args.resume:
         _check_task(args.out, recorded, args.task)
         _check_jpeg_quality(args.out, recorded, args.jpeg_quality)
+    _say_lossy(published, args.jpeg_quality, list(methods))  # after a refusal, never before it
+    if args.resume:
         args.versus = _resumed_versus(args.out, recorded, args.versus)
         _new_metrics(args.out, recorded, metrics, requested)
         previous, earlier_weights = _previous_rows(args.out, weights, published, recorded, source_files,

@@ -2,7 +2,8 @@
 a whole bracket or stack for the metrics defined for any number).
 
 ``--json`` prints one object: ``fused``, ``sources`` (every source, in the order given), ``metrics``
-({name: value, null where it has none}) and, where some have none, ``skipped`` ({name: why}); also
+({name: value, null where it has none}), where some have none ``skipped`` ({name: why}), and where a
+set named in ``--names`` has metrics a bracket cannot take ``left_out`` (their names); also
 ``a``, ``b`` and, with more than two sources, ``more`` (the first, the second and the rest), as
 earlier versions wrote them, for the scripts that read those."""
 
@@ -85,7 +86,8 @@ def _folder_problem(paths: list[Path]) -> str | None:
     if folder is None:
         return None
     return (f"{folder}: is a folder, not an image file (defusion metrics scores one fused image); to score a folder "
-            f"of results against folders of sources (pairs matched by name): {FOLDERS_HINT}")
+            f"of results against folders of sources (pairs matched by name): {FOLDERS_HINT} (--task mef or mff "
+            "for exposure or focus pairs)")
 
 
 def _grey_rgb_note(path: Path, scored) -> str | None:
@@ -94,12 +96,13 @@ def _grey_rgb_note(path: Path, scored) -> str | None:
     (SF and Qabf differ, enough to reorder two methods). Judged by bench's rule
     (``_grey_stored_as_rgb``) on the file as stored, not as rounded to be scored (a 16-bit file of
     8-bit values rounds to near-black levels 0 and 1, grey whatever its colours): an integer RGB
-    file is read again for that (said lines are said once), a float one is scored as stored."""
+    file that scores grey is read again for that (said lines are said once); one that scores in
+    colour was not grey as stored either, and a float one is scored as stored."""
     from defusion.benchmark.runner import _grey_stored_as_rgb
     from defusion.io.images import read_image
 
-    if scored.ndim != 3:
-        return None
+    if scored.ndim != 3 or not _grey_stored_as_rgb(scored):
+        return None  # rounding never makes a grey file colour: no second read for a colour result
     stored = scored if scored.dtype.kind == "f" else read_image(path, floats="levels")
     if not _grey_stored_as_rgb(stored):
         return None
@@ -107,21 +110,20 @@ def _grey_rgb_note(path: Path, scored) -> str | None:
             "pixels in a 1-channel file, which score as grey")
 
 
-def _names(spec: str | None, sources: int = 2) -> list[str]:
+def _names(spec: str | None, sources: int = 2) -> tuple[list[str], list[str]]:
     """The metrics to compute; with more than two sources a set (``mefb``) keeps those that apply,
     with a note naming the rest, while a pairwise metric named on its own is a one-line error."""
     from defusion.metrics import ANY_SOURCE_METRICS, DEFAULT_METRICS, names_for_sources
 
     if not spec:
-        return list(DEFAULT_METRICS) if sources == 2 else list(ANY_SOURCE_METRICS)
+        return (list(DEFAULT_METRICS) if sources == 2 else list(ANY_SOURCE_METRICS)), []
     try:
         names, left_out = names_for_sources(spec, sources)  # before any image is read
     except (KeyError, ValueError) as exc:
         raise UserError(exc.args[0]) from None
     if left_out:
-        print(f"defusion: note: {', '.join(left_out)} left out: they compare the fused image with two "
-              f"sources, not {sources}", file=sys.stderr)
-    return names
+        note(f"{', '.join(left_out)} left out: they compare the fused image with two sources, not {sources}")
+    return names, left_out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -132,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("need the fused image and at least two sources: FUSED A B [C ...]")
     args.a, args.b, *args.more = args.sources
 
-    names = _names(args.names, 2 + len(args.more))
+    names, left_out = _names(args.names, 2 + len(args.more))
     labels = ["fused", *source_labels(len(args.sources))]
     paths = [args.fused, args.a, args.b, *args.more]
     folder = _folder_problem(paths)
@@ -160,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
         why_none = {**skipped, **dict.fromkeys(undefined, UNDEFINED)}  # beside those not computed, with why
         if why_none:
             out["skipped"] = why_none
+        if left_out:  # of a set named in --names, those a bracket or stack cannot take
+            out["left_out"] = left_out
         print(json.dumps(out, indent=2))
     else:
         width = max(len(n) for n in ["metric", *names])
