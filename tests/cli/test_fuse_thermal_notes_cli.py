@@ -70,10 +70,24 @@ def test_infrared_first_says_visible_first_and_what_resize_does(tmp_path, rng, t
     out = tmp_path / "f.png"
     assert _fuse(ir, vis, *option, "--resize", "-o", out, "--weights", tiny_weights) == 0
     said = _notes(capsys.readouterr().err, "visible first is the convention")
-    assert said == [f"defusion: note: {name}_ir8.png (grey: the infrared image, it seems) comes before {name}_vis.png "
-                    "(colour): visible first is the convention (as benchmarked, and as a rig is calibrated); the "
+    assert said == [f"defusion: note: {name}_ir8.png is grey and {name}_vis.png colour: if {name}_ir8.png is the "
+                    "infrared image, visible first is the convention (as benchmarked, and as a rig is calibrated); the "
                     f"output takes the first image's size, 32x24, and --resize shrinks {name}_vis.png from 64x48 to "
-                    "it; give the visible image first"], said
+                    "it; give the visible image first (a grey visible image beside a colour thermal one is given "
+                    "rightly so)"], said
+
+
+def test_infrared_named_settles_the_order(tmp_path, rng, tiny_weights, capsys):
+    """From a review: a grey visible camera before a false-colour thermal image was told to swap them."""
+    grey = write_image(tmp_path / "mono_vis.png", smooth_image(rng, *VISIBLE, channels=1))
+    ironbow = write_image(tmp_path / "ironbow.png", smooth_image(rng, *VISIBLE))
+    assert _fuse(grey, ironbow, "--palette", "inferno", "--infrared", "2", "-o", tmp_path / "f.png",
+                 "--weights", tiny_weights) == 0
+    assert not _notes(capsys.readouterr().err, "visible first")
+    assert _fuse(grey, ironbow, "--palette", "inferno", "--infrared", "1", "-o", tmp_path / "g.png",
+                 "--weights", tiny_weights) == 0
+    said = _notes(capsys.readouterr().err, "visible first")
+    assert len(said) == 1 and "mono_vis.png (named the infrared image) comes before ironbow.png" in said[0], said
 
 
 def test_visible_first_or_no_thermal_option_says_nothing_of_the_order(tmp_path, rng, tiny_weights, capsys):

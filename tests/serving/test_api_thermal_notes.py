@@ -63,9 +63,13 @@ def test_auto_or_an_8_bit_frame_says_nothing_of_flatness(client, frames):
 def test_infrared_sent_as_a_says_visible_first(client, frames, query):
     r = _post(client, ("ir8.png", frames["ir8"]), ("vis.png", frames["visible"]), **query)
     order = [line for line in _notes(r) if "visible first" in line]
-    assert order == ["note: ir8.png (grey: the infrared image, it seems) comes before vis.png (colour): visible first "
+    assert order == ["note: ir8.png is grey and vis.png colour: if ir8.png is the infrared image, visible first "
                      "is the convention (as benchmarked, and as a rig is calibrated); the output takes the first "
-                     f"image's size, {W}x{H}; send the visible image as a and the infrared one as b"], _notes(r)
+                     f"image's size, {W}x{H}; send the visible image as a and the infrared one as b (a grey visible "
+                     "image beside a colour thermal one is given rightly so)"], _notes(r)
+    if "palette" in query:  # infrared=N goes with a palette
+        named = _post(client, ("ir8.png", frames["ir8"]), ("vis.png", frames["visible"]), infrared=2, **query)
+        assert not [line for line in _notes(named) if "visible first" in line]  # b named the infrared image
 
 
 def test_visible_as_a_or_no_thermal_query_says_nothing_of_the_order(client, frames):

@@ -160,3 +160,16 @@ def test_a_misspelt_model_in_a_config_gets_the_name_meant(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "model 'defusion-tny' is not a registered model (did you mean defusion-tiny?)" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
+
+
+def test_the_data_note_says_a_changed_file_count_as_such():
+    """From a review: with --epoch-samples a resume on more files went ahead saying "the same count"."""
+    from pathlib import Path
+
+    from defusion.training.trainer import _data_note
+
+    digest = {"data_digest": ["aa", "bb"]}
+    assert "(12 files, was 10)" in _data_note(Path("runs/x"), "imgs", 10, digest, 12, 10)
+    assert "(the same count, 10)" in _data_note(Path("runs/x"), "imgs", 10, digest, 10, 10)
+    moved = _data_note(Path("runs/x"), "b", 6, {"data": ["/a", "/b"], **digest}, 12, 10)
+    assert "trained on /a; resuming it at step 6 on /b, whose file list differs (12 files, was 10)" in moved

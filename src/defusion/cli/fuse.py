@@ -202,7 +202,9 @@ def _note_infrared_first(paths: list[Path], images: list[np.ndarray], args: argp
     thermal = args.task == "ivf" or getattr(args, "palette", None) not in (None, "none")
     if not thermal or getattr(args, "_order_noted", False):
         return
-    said = describe_order(_names(paths), images, resize="--resize" if args.resize else None)
+    named = getattr(args, "infrared", None)  # --infrared N (1-based) settles which is the infrared image
+    said = describe_order(_names(paths), images, resize="--resize" if args.resize else None,
+                          infrared=None if named is None else named - 1)
     if said is not None:
         note(said + (" (--a the visible folder, --b the infrared one)" if getattr(args, "dir_a", None) else ""))
         args._order_noted = True

@@ -66,30 +66,38 @@ def infrared_first(images: Sequence[np.ndarray]) -> bool:
 
 
 def describe_order(names: Sequence[str], images: Sequence[np.ndarray], resize: str | None = None,
-                   fix: str = GIVE_VISIBLE_FIRST) -> str | None:
+                   fix: str = GIVE_VISIBLE_FIRST, infrared: int | None = None) -> str | None:
     """The sentence on a pair given infrared first (:func:`infrared_first`; ``images`` as read, named
     ``names``), else None: visible first is the convention, and the output takes the first image's
     size; ``resize`` (the option that brings the second to it, where it is given) adds what it does
-    to the second. ``fix`` says how to give the pair the other way round.
+    to the second. ``fix`` says how to give the pair the other way round. ``infrared``: the index of
+    the source the user named as the infrared image (``FuseOptions.infrared``), which settles it; else
+    a raw thermal frame first is said as such, and a grey image before a colour one as a possibility
+    (a mono visible camera beside a false-colour thermal one is given rightly so).
 
     Example:
         >>> ir, vis = np.zeros((120, 160), np.uint8), np.zeros((240, 320, 3), np.uint8)
         >>> vis[..., 0] = 255
         >>> describe_order(["ir.png", "vis.jpg"], [ir, vis], resize="--resize")
-        "ir.png (grey: the infrared image, it seems) comes before vis.jpg (colour): visible first is the convention (as benchmarked, and as a rig is calibrated); the output takes the first image's size, 160x120, and --resize shrinks vis.jpg from 320x240 to it; give the visible image first"
+        "ir.png is grey and vis.jpg colour: if ir.png is the infrared image, visible first is the convention (as benchmarked, and as a rig is calibrated); the output takes the first image's size, 160x120, and --resize shrinks vis.jpg from 320x240 to it; give the visible image first (a grey visible image beside a colour thermal one is given rightly so)"
+        >>> describe_order(["vis.png", "ironbow.png"], [ir, vis], infrared=1) is None  # named: settled
+        True
     """
-    if not infrared_first(images):
+    if len(images) != 2 or infrared == 1 or (infrared is None and not infrared_first(images)):
         return None
     first, second = images
-    raw = is_narrow(first) and not is_narrow(second)
-    kinds = ("a raw thermal frame", "not one") if raw else ("grey: the infrared image, it seems", "colour")
     (h, w), (sh, sw) = first.shape[:2], second.shape[:2]
     size = f"the output takes the first image's size, {w}x{h}"
     if resize is not None and (sh, sw) != (h, w):
         how = "shrinks" if sh * sw > h * w else "enlarges" if sh * sw < h * w else "reshapes"
         size += f", and {resize} {how} {names[1]} from {sw}x{sh} to it"
-    return (f"{names[0]} ({kinds[0]}) comes before {names[1]} ({kinds[1]}): visible first is the convention "
-            f"(as benchmarked, and as a rig is calibrated); {size}; {fix}")
+    convention = f"visible first is the convention (as benchmarked, and as a rig is calibrated); {size}; {fix}"
+    if infrared == 0:
+        return f"{names[0]} (named the infrared image) comes before {names[1]}: {convention}"
+    if is_narrow(first) and not is_narrow(second):
+        return f"{names[0]} (a raw thermal frame) comes before {names[1]} (not one): {convention}"
+    return (f"{names[0]} is grey and {names[1]} colour: if {names[0]} is the infrared image, {convention} "
+            "(a grey visible image beside a colour thermal one is given rightly so)")
 
 
 __all__ = ["describe_unstretched", "infrared_first", "describe_order", "GIVE_VISIBLE_FIRST"]

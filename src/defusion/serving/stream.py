@@ -334,7 +334,7 @@ def mapping_notes(fuser: Fuser, used: FuseOptions, images: Sequence[np.ndarray],
                 note(line)
         if task == "ivf" or fuser.options.palette != "none":
             order = describe_order(names, images, resize="the rig" if fuser.options.rig is not None else None,
-                                   fix=SEND_VISIBLE_AS_A)
+                                   fix=SEND_VISIBLE_AS_A, infrared=fuser.options.infrared)
             if order is not None:
                 note(order)
         if fuser.options.palette != "none" and fuser.options.infrared is None:

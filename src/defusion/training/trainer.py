@@ -483,15 +483,21 @@ def _data_changes(saved: TrainState, data: str, digest: str) -> dict[str, list]:
     return changes
 
 
-def _data_note(out: Path, data: str | Path, step: int, changes: dict[str, list], images: int) -> str:
-    """The note of a resume on another folder, or on other files (same count) in the same one."""
-    files = "whose file list differs" if "data_digest" in changes else f"holding the same {plural(images, 'file')}"
+def _data_note(out: Path, data: str | Path, step: int, changes: dict[str, list], images: int,
+               images_before: int | None) -> str:
+    """The note of a resume on another folder, or on other files in the same one (``images`` now,
+    ``images_before`` as the checkpoint recorded them, None where it did not)."""
+    if images_before is not None and images_before != images:
+        count = f"{plural(images, 'file')}, was {images_before}"
+    else:
+        count = f"the same count, {images}"
+    files = f"whose file list differs ({count})" if "data_digest" in changes else f"holding the same {plural(images, 'file')}"
     if "data" in changes:
         before, now = changes["data"]
         return (f"defusion: note: the run in {out} was trained on {before}; resuming it at step {step} on {now}, "
                 f"{files} (recorded under settings_changed)")
     return (f"defusion: note: the files under {data} differ from those the run in {out} was trained on "
-            f"(the same count, other names); resuming it at step {step} on them (recorded under settings_changed)")
+            f"({count}); resuming it at step {step} on them (recorded under settings_changed)")
 
 
 def _clear_tb(folder: Path) -> None:
@@ -648,7 +654,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
         if changed and ctx.is_main:
             print(_changes_note(state.step, changed), file=sys.stderr)
         if moved and ctx.is_main:
-            print(_data_note(out, data, state.step, moved, len(dataset.files)), file=sys.stderr)
+            print(_data_note(out, data, state.step, moved, len(dataset.files), state.images), file=sys.stderr)
     state.world_size, state.images = ctx.world_size, len(dataset.files)
     state.data, state.data_digest = data_path, data_digest
     start_step = state.step
