@@ -43,4 +43,5 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    """The module's names and the public ones not loaded yet, each once (a loaded one is in both)."""
+    return sorted({*globals(), *_EXPORTS})

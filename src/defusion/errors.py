@@ -4,6 +4,7 @@ light error modules derive from it, and ``import defusion`` exports it. Also the
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -49,6 +50,25 @@ def channels_first_hint(shape: tuple[int, ...], channels: tuple[int, ...]) -> st
     return ""
 
 
+#: The folder of the defusion package: a warning names the first caller outside it (:func:`caller_stacklevel`).
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` of the first frame outside the defusion package, counted
+    from the function calling this one: a warning then names the user's line, however deep in the
+    library it is made (the metrics' and fusion's warnings of 8-bit values in 16 bits).
+
+    Example:
+        >>> caller_stacklevel() >= 1
+        True
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 #: How the runtimes say they ran out of memory without a MemoryError: PyTorch's CPU allocator
 #: ("DefaultCPUAllocator: can't allocate memory"), CUDA ("CUDA out of memory"), onnxruntime's arena
 #: ("Failed to allocate memory").
@@ -74,4 +94,4 @@ def runtime_out_of_memory(exc: BaseException) -> bool:
     return runtime_error and bool(_OUT_OF_MEMORY.search(str(exc)))
 
 
-__all__ = ["DefusionError", "channels_first_hint", "runtime_out_of_memory"]
+__all__ = ["DefusionError", "caller_stacklevel", "channels_first_hint", "runtime_out_of_memory"]

@@ -35,6 +35,7 @@ def test_embeddings_are_full_resolution_and_symmetric_in_unique_decoder():
 
 
 def test_unique_gain_weighs_the_unique_embeddings_in_the_fused_projection_only():
+    torch.manual_seed(0)  # unseeded, 1 run in 40 fell outside the tolerance
     net = create_model("defusion-tiny").eval()
     a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
     with torch.no_grad():

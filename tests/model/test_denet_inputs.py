@@ -95,7 +95,8 @@ BAD_CONFIGS = {
     "width vs radix": (dict(radix=3), r"multiple of radix \(3\).*encoder_widths=\(4, 8, 8, 16\)"),
     "ensembler vs radix": (dict(ensembler_width=33), r"multiple of radix \(2\).*ensembler_width=33"),
     "embeddings differ": (dict(common_widths=(16, 8, 4, 8)), r"end with the same width.*8 and 4"),
-    "unknown setting": (dict(encoder_width=(4, 8, 8, 16)), r"unknown DeNet setting\(s\) encoder_width; settings: "),
+    "unknown setting": (dict(encoder_width=(4, 8, 8, 16)), r"unknown DeNet setting\(s\) encoder_width \(did you mean "
+                                                           r"encoder_widths\?\); settings: "),
 }
 
 

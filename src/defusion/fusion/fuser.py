@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -12,7 +14,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 import torch
 
-from defusion.errors import channels_first_hint
+from defusion.errors import caller_stacklevel, channels_first_hint
 from defusion.fusion import color
 from defusion.fusion.align import align_images
 from defusion.fusion.deghost import deghost, reference_index
@@ -29,6 +31,7 @@ from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, is_
 from defusion.fusion.selection import decision_map, weighted_sum
 from defusion.fusion.stretch import stretch_sources
 from defusion.fusion.tiling import TileSize, count_tiles, run_padded, run_tiled, smallest_covering_shape
+from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values, is_tensor, tensor_pixels
 from defusion.model.denet import DeNet, default_detail_gain
 from defusion.model.weights import check_model_path
 
@@ -37,6 +40,11 @@ from defusion.model.weights import check_model_path
 _CHANNELS = (1, 2, 3, 4)
 #: Grey + alpha (a Pillow image in mode LA, as an array): fused as its grey plane.
 _GREY_ALPHA = 2
+#: Pillow modes whose values are no grey or RGB levels (palette indices, another colour space, 1-bit
+#: booleans), and the mode each is converted to before fusing (palettes by RGBA, as read_image does:
+#: Pillow warns when a palette's transparency is dropped straight to RGB; alpha is dropped later).
+_PILLOW_CONVERSIONS = {"P": "RGBA", "PA": "RGBA", "1": "L", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB",
+                       "HSV": "RGB"}
 #: Fuser.from_pretrained's own parameters, beside the FuseOptions fields it takes: guessed at for a typo.
 _FROM_PRETRAINED_PARAMETERS = ("weights", "device", "half", "runtime", "threads", "task", "options", "onnx")
 
@@ -212,6 +220,10 @@ class Fuser:
     options: FuseOptions = field(default_factory=FuseOptions)
 
     def __post_init__(self) -> None:
+        if not (callable(self.model) and hasattr(self.model, "to") and hasattr(self.model, "eval")):
+            raise FusionTypeError(f"model must be a network (create_model(name, pretrained=True), or "
+                                  f"defusion.model.weights.load_weights(path)), got {type(self.model).__name__}; "
+                                  "Fuser.from_pretrained() loads the shipped one")
         if not isinstance(self.options, FuseOptions):
             raise FusionTypeError(f"options must be a FuseOptions (FuseOptions(**fields) or "
                                   f"FuseOptions.for_task(task)), got {type(self.options).__name__}")
@@ -280,12 +292,16 @@ class Fuser:
 
         Inputs are HxW or HxWxC arrays (uint8, uint16 or float in [0, 1]; C 1 grey, 2 grey + alpha,
         3 RGB, 4 RGBA: alpha is dropped, so ``np.asarray`` of a Pillow image in any of those modes
-        will do), passed as separate arguments (``fuse(*images)`` for a list). The result has their
-        height and width and the deepest input type (uint8, uint16, or float32 for float inputs),
-        RGB unless all are grey (HxW, HxWx1, grey + alpha or R = G = B), then HxW. A grey 16-bit
-        source that fills a narrow band of its range (a raw thermal frame) is stretched first
-        (``options.stretch``; :meth:`registered` shows the sources as fused). Colour is RGB
-        (convert OpenCV's BGR first).
+        will do, and a Pillow image itself, a palette one as RGB), passed as separate arguments
+        (``fuse(*images)`` for a list). Torch tensors are taken as such arrays: channels last (HxWxC,
+        not CxHxW), on any device, requiring grad or not, bfloat16 read as float32; the result is a
+        NumPy array all the same. The result has their height and width and the deepest input type
+        (uint8, uint16, or float32 for float inputs), RGB unless all are grey (HxW, HxWx1, grey +
+        alpha or R = G = B), then HxW. A grey 16-bit source that fills a narrow band of its range (a
+        raw thermal frame) is stretched first (``options.stretch``; :meth:`registered` shows the
+        sources as fused). Colour is RGB (convert OpenCV's BGR first). A colour uint16 image whose
+        values are all <= 255 (8-bit values in 16 bits: ``a.astype(np.uint16)`` without ``* 257``)
+        would fuse near black: a ``UserWarning`` names it (pass it as uint8, or scaled to 16 bits).
 
         Raises:
             SizeMismatchError: images of different heights or widths (and no ``options.rig``); a
@@ -300,6 +316,14 @@ class Fuser:
 
             All of them derive from :class:`defusion.DefusionError`: ``except DefusionError``
             catches any input that defusion refuses.
+
+        Example:
+            >>> import torch
+            >>> from defusion.model.registry import create_model
+            >>> a = torch.rand(16, 24, 3, dtype=torch.bfloat16, requires_grad=True)  # a model's output, say
+            >>> fused = Fuser(create_model("defusion-tiny")).fuse(a, torch.rand(16, 24, 3))
+            >>> type(fused).__name__, fused.shape, fused.dtype
+            ('ndarray', (16, 24, 3), dtype('float32'))
         """
         return self.fusion(*images, on_tile=on_tile).fused
 
@@ -430,6 +454,8 @@ class Fuser:
         if len(images) < 2:
             raise FusionInputError("fusion needs at least two images")
         images = [_as_image(im, f"image {i + 1}") for i, im in enumerate(images)]
+        for i, image in enumerate(images):
+            _warn_eight_bit_values(image, f"image {i + 1}")
         sizes = {im.shape[:2] for im in images}
         if self.options.rig is not None:
             self.options.rig.check_images(images)
@@ -590,18 +616,47 @@ class _Rescaled:
 
 def _as_image(image, name: str) -> np.ndarray:
     """``image`` as a pixel array fusion takes (grey + alpha as its grey plane, as RGBA's alpha is
-    dropped later); a path, or an array that is not HxW or HxWxC, is refused with a library error."""
+    dropped later; a torch tensor as its values on the CPU, :func:`~defusion.io.arrays.tensor_pixels`;
+    a Pillow image whose values are no levels, a palette one, converted: ``_PILLOW_CONVERSIONS``); a
+    path, or an array that is not HxW or HxWxC, is refused with a library error."""
     if isinstance(image, (str, os.PathLike)):
         raise FusionTypeError(f"{name} is a path ({image}); fuse takes pixel arrays: read files with "
                               "defusion.io.images.read_image")
-    array = np.asarray(image)
+    array = np.asarray(_pixel_values(image, name))
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in _CHANNELS)):
+        got = f"shape {array.shape}" if array.ndim else type(image).__name__  # None, a number: no array at all
         raise FusionInputError(f"{name} must be HxW or HxWxC with C in {', '.join(map(str, _CHANNELS))} (grey, "
-                               f"grey + alpha, RGB, RGBA); got shape {array.shape}"
-                               f"{channels_first_hint(array.shape, _CHANNELS)}")
+                               f"grey + alpha, RGB, RGBA); got {got}{channels_first_hint(array.shape, _CHANNELS)}")
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise FusionInputError(f"{name} has no pixels (shape {array.shape})")
     return array[..., 0] if array.ndim == 3 and array.shape[2] == _GREY_ALPHA else array
+
+
+def _pixel_values(image, name: str):
+    """A torch tensor as its NumPy values (detached, on the CPU, bfloat16 as float32), and a Pillow
+    image in a mode whose values are no levels (``_PILLOW_CONVERSIONS``) converted; anything else as it is."""
+    if is_tensor(image):
+        try:
+            return tensor_pixels(image)
+        except TypeError:
+            raise FusionTypeError(f"images must be uint8, uint16 or float in [0, 1]; got {name} of dtype "
+                                  f"{str(image.dtype).removeprefix('torch.')}") from None
+    pillow = sys.modules.get("PIL.Image")
+    if pillow is not None and isinstance(image, pillow.Image) and image.mode in _PILLOW_CONVERSIONS:
+        return image.convert(_PILLOW_CONVERSIONS[image.mode])
+    return image
+
+
+def _warn_eight_bit_values(image: np.ndarray, name: str) -> None:
+    """Warn that colour source ``name`` holds 8-bit values in 16 bits (:func:`~defusion.io.arrays.
+    holds_eight_bit_values`): read as 16-bit data it fuses near black. A grey one is left alone: it is
+    stretched as a raw sensor frame (``options.stretch``), as its narrow band of values suggests.
+    Colour as its 8-bit values show it (R, G and B more than a few levels of 255 apart): measured
+    against 65535, such values all look grey."""
+    if holds_eight_bit_values(image) and not color.is_grey(image, scale=MAX_8BIT):
+        warnings.warn(f"{name}: a colour uint16 image whose values are all <= {MAX_8BIT} (8-bit values in 16 "
+                      "bits?) is fused as 16-bit data, near black; pass it as uint8 (.astype(np.uint8)), or scaled "
+                      "to 16 bits (.astype(np.uint16) * 257)", UserWarning, stacklevel=caller_stacklevel())
 
 
 def _pair_weights(out: "_Projections", a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -4,8 +4,9 @@ defaults, the kinds of pair's presets (``TASK_OPTIONS``) and the paper's (``PAPE
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, fields, replace
-from typing import Literal
+from typing import Callable, Literal
 
 from defusion.fusion import color
 from defusion.fusion.align import Motion, check_motion
@@ -175,7 +176,15 @@ class FuseOptions:
     ``deghost`` come after it.
 
     A field out of its range or choices raises :class:`~defusion.fusion.errors.OptionsError` (a
-    ValueError, and a :class:`defusion.DefusionError`) on construction.
+    ValueError, and a :class:`defusion.DefusionError`) on construction, and a keyword that names
+    no field :class:`~defusion.fusion.errors.UnknownOptionError` (an OptionsError and a TypeError),
+    saying which field it may mean.
+
+    Example:
+        >>> FuseOptions(sclae=1)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.errors.UnknownOptionError: FuseOptions got an unknown option sclae (did you mean scale?); ...
     """
 
     tile: int | None = None
@@ -363,6 +372,23 @@ class FuseOptions:
         if self.tile is None:
             return self.auto_tile_size if height * width > self.auto_tile_pixels else 0
         return self.tile
+
+
+def _refusing_unknown_names(generated: Callable[..., None]) -> Callable[..., None]:
+    """FuseOptions' generated ``__init__``, refusing a keyword that names no field as
+    :func:`check_option_names` does (UnknownOptionError, "did you mean scale?"), rather than with
+    Python's bare TypeError about ``__init__``: ``FuseOptions(sclae=2)`` is refused as
+    ``Fuser.from_pretrained(sclae=2)`` is. Its signature and docstring stay the generated ones."""
+
+    @functools.wraps(generated)
+    def __init__(self, *args, **values) -> None:
+        check_option_names(values, "FuseOptions")
+        generated(self, *args, **values)
+
+    return __init__
+
+
+FuseOptions.__init__ = _refusing_unknown_names(FuseOptions.__init__)  # type: ignore[method-assign]
 
 
 def option_names() -> tuple[str, ...]:

@@ -364,3 +364,8 @@ def _warn_narrow_floats(images: Sequence[np.ndarray]) -> None:
         warn(f"image {index + 1} is grey float data spanning under {NARROW_SPAN:.0%} of [0, 1], as raw sensor "
              "counts divided by 65535 do: it is fused as it is, nearly flat; give the uint16 counts to have them "
              "stretched, or stretch it with a FixedStretch (defusion.fusion.stretch)")
+
+
+__all__ = ["NARROW_SPAN", "STRETCHES", "TAIL_PERCENT", "FixedStretch", "Sharing", "Stretch", "bands_apart",
+           "check_stretch", "describe_fixed", "describe_stretch", "is_narrow", "measure_stretch", "stretch_sources",
+           "value_range"]

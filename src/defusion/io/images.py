@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from defusion.errors import DefusionError
 from defusion.io.errors import ImageReadError  # defined there: the CLI names it without OpenCV
 # The input bound, what write_image can produce and JPEG qualities: defined there, for the CLI's fast --help.
 from defusion.io.formats import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY,
@@ -114,6 +115,11 @@ class ImageTooLargeError(ImageReadError):
         return type(self), (self.source, self.detail, self.hint), self.__dict__
 
 
+class ReadOptionError(DefusionError, ValueError):
+    """An argument :func:`read_image` cannot take: an unknown ``floats`` reading (a ValueError, as
+    before this class existed)."""
+
+
 class ImageFormatError(ImageReadError):
     """A file holding an image format defusion does not read (EPS, PSD, FITS, ...), whatever its name:
     refused from its first bytes, never handed to the Pillow plugin for it (EPS's starts Ghostscript)."""
@@ -185,14 +191,21 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
     the header, before anything is decoded. Camera raw files (DNG, CR2, NEF, ...) are developed to
     16-bit sRGB with the ``raw`` extra (:mod:`defusion.io.raw`). A file holding any other format
     Pillow knows (EPS, PSD, ...) is an :class:`ImageFormatError`, never handed to Pillow's plugin for it.
+    The array is the caller's own: writable, sharing memory with nothing.
+
+    Example:
+        >>> import tempfile
+        >>> image = read_image(write_image(Path(tempfile.mkdtemp()) / "grey.png", np.zeros((2, 3), np.uint8)))
+        >>> image.shape, image.dtype, image.flags.writeable
+        ((2, 3), dtype('uint8'), True)
     """
     if floats not in FLOAT_READINGS:
-        raise ValueError(f"unknown float reading {floats!r}; use one of {', '.join(FLOAT_READINGS)}")
+        raise ReadOptionError(f"unknown float reading {floats!r}; use one of {', '.join(FLOAT_READINGS)}")
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file" if not path.exists() else f"{path}: is not a file")
     if is_raw(path):
-        return _read_raw(path, max_pixels)
+        return _writable(_read_raw(path, max_pixels))
     register_heif()
     _allow_pixels(max_pixels)
     try:
@@ -230,7 +243,20 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
     if transparent:
         warn(f"{path} has transparent pixels (alpha); alpha is ignored: they fuse as their colour values "
              "(flatten it onto a background first to fuse what it shows)")
-    return array
+    return _writable(array)
+
+
+def _writable(array: np.ndarray) -> np.ndarray:
+    """``array``, copied where it is read-only: ``np.asarray`` of a Pillow image wraps the image's
+    bytes, which nothing may write (``a[0, 0] = 0`` fails, ``torch.from_numpy`` warns). An array
+    decoding or a conversion made afresh (tifffile's, OpenCV's, a stretch's) is returned as it is.
+
+    Example:
+        >>> frozen = np.frombuffer(bytes(4), np.uint8)
+        >>> _writable(frozen).flags.writeable, _writable(frozen.copy()).base is None
+        (True, True)
+    """
+    return array if array.flags.writeable else array.copy()
 
 
 def _refuse_other_format(path: Path) -> None:
@@ -820,7 +846,8 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
 
 
 __all__ = ["READ_SUFFIXES", "READ_FORMATS", "FloatReading", "FLOAT_READINGS", "RAISE_LIMIT_HINT", "ImageReadError",
-           "ImageTooLargeError", "ImageFormatError", "FloatRangeError", "read_image", "header_size", "opens_as_image", "stores_floats",
+           "ImageTooLargeError", "ImageFormatError", "FloatRangeError", "ReadOptionError", "read_image", "header_size",
+           "opens_as_image", "stores_floats",
            "float_stretched", "float_span", "describe_float_stretch", "float_to_uint16", "stream_float_span",
            # defined in defusion.io.formats and defusion.io.writing, kept importable from here:
            "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",

@@ -29,7 +29,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache, wraps
-import os
 import sys
 from typing import Iterator
 import warnings
@@ -37,7 +36,9 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from defusion.errors import DefusionError, channels_first_hint
+from defusion.errors import DefusionError, caller_stacklevel as _caller_level, channels_first_hint
+# defined there, fusion's warning of them too, and still importable from here
+from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values, is_uint16 as _is_uint16
 
 Float = NDArray[np.float64]
 
@@ -64,10 +65,6 @@ FLOAT_SLACK = 0.5
 LEVEL_SLACK = 0.5
 #: One 8-bit grey level in 16-bit units (65535 / 255): a uint16 value x stands for level x / 257.
 UINT16_PER_LEVEL = 257
-#: The largest 8-bit value: a uint16 image with none above it holds 8-bit values (:func:`holds_eight_bit_values`).
-MAX_8BIT = 255
-#: The folder of the defusion package: a warning names the first caller outside it (:func:`_caller_level`).
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: MATLAB ``rgb2gray`` weights (from the inverse of the NTSC YIQ transform).
 RGB2GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
 
@@ -132,36 +129,6 @@ def eight_bit_levels(image: NDArray) -> NDArray[np.uint8]:
     """
     wide = np.asarray(image).astype(np.uint32)
     return ((wide + UINT16_PER_LEVEL // 2) // UINT16_PER_LEVEL).astype(np.uint8)
-
-
-def _is_uint16(arr: NDArray) -> bool:
-    """Whether ``arr`` holds 16-bit unsigned integers, in either byte order (a big-endian TIFF's)."""
-    return arr.dtype.kind == "u" and arr.dtype.itemsize == 2
-
-
-def holds_eight_bit_values(image: NDArray) -> bool:
-    """Whether ``image`` is 16-bit (either byte order) with no value above 255: 8-bit values in 16
-    bits (what MATLAB's ``uint16(img)`` writes, and ``cv2.IMREAD_UNCHANGED`` reads back from such a
-    file). Rounded to 8 bits (:func:`eight_bit_levels`) it is near black, levels 0 and 1, and would
-    score so in silence: :func:`as_image` warns of such an array, and ``defusion metrics`` and
-    ``defusion bench`` note such a file by the same test.
-
-    Example:
-        >>> holds_eight_bit_values(np.array([[0, 255]], np.uint16)), holds_eight_bit_values(np.array([[0, 256]], np.uint16))
-        (True, False)
-        >>> holds_eight_bit_values(np.array([[0, 255]], np.uint8))  # 8-bit data in 8 bits: nothing to say
-        False
-    """
-    return _is_uint16(image) and image.size > 0 and int(image.max()) <= MAX_8BIT
-
-
-def _caller_level() -> int:
-    """The ``stacklevel`` of the first frame outside the defusion package, counted from the function
-    calling this one: a warning then names the user's line, however deep in the metrics it is made."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR + os.sep):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _warn_eight_bit_values(image: object, name: str) -> None:

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from defusion.errors import DefusionError
 from defusion.model.filters import HighPass
 from defusion.model.resnest import Bottleneck, ResNeStStage
 
@@ -41,6 +42,21 @@ RESIDUAL_INIT_GAIN = 0.2
 #: Width (network pixels) of the Gaussian that splits the unique embeddings' contribution to the
 #: fused image into local mean and fine detail, for a unique gain above 1 (DeNet.forward).
 UNIQUE_DETAIL_SIGMA = 16.0
+
+
+class ModelConfigError(DefusionError, ValueError):
+    """A model name, setting or value DeNet cannot be built from (:func:`~defusion.model.registry.
+    create_model`, :class:`DeNetConfig`): a ValueError, as before this class existed."""
+
+
+class ModelInputError(DefusionError, ValueError):
+    """Inputs DeNet refuses for their shape: not BxCxHxW, another channel count, sources of different
+    shapes, sides that are no multiple of SIZE_MULTIPLE (a ValueError, as before this class existed)."""
+
+
+class ModelInputTypeError(DefusionError, TypeError):
+    """Inputs DeNet refuses for their type: no tensor, integers, or a dtype the weights do not run
+    with (a TypeError, as before this class existed)."""
 
 
 def default_detail_gain(unique_gain: float) -> float:
@@ -60,8 +76,8 @@ class DeNetConfig:
     """Widths and depths of DeNet. Defaults are those of the authors' DeFusion network.
 
     Every ``*_widths`` entry is a bottleneck's inner width; a stage outputs 4x that. Settings
-    DeNet cannot be built from raise ``ValueError`` here, naming the setting, rather than an
-    ``IndexError`` or a convolution's error when the network is built.
+    DeNet cannot be built from raise :class:`ModelConfigError` (a ValueError) here, naming the
+    setting, rather than an ``IndexError`` or a convolution's error when the network is built.
     """
 
     in_channels: int = 3
@@ -84,31 +100,34 @@ class DeNetConfig:
             value = getattr(self, f.name)
             if isinstance(f.default, tuple):  # a per-stage setting
                 if not isinstance(value, (tuple, list)) or len(value) != STAGES or not all(map(_positive, value)):
-                    raise ValueError(f"{f.name} must be {STAGES} positive integers, one per stage; got {value!r}")
+                    raise ModelConfigError(f"{f.name} must be {STAGES} positive integers, one per stage; got "
+                                           f"{value!r}")
                 object.__setattr__(self, f.name, tuple(int(v) for v in value))
             elif not _positive(value):
-                raise ValueError(f"{f.name} must be a positive integer; got {value!r}")
+                raise ModelConfigError(f"{f.name} must be a positive integer; got {value!r}")
             else:
                 object.__setattr__(self, f.name, int(value))  # a NumPy integer would not go to JSON
         for name in ("encoder_widths", "ensembler_width", "common_widths", "unique_widths"):
             value = getattr(self, name)
             if any(v % self.radix for v in (value if isinstance(value, tuple) else (value,))):
-                raise ValueError(f"every width must be a multiple of radix ({self.radix}): split-attention "
-                                 f"convolutions split it into radix groups; got {name}={value!r}")
+                raise ModelConfigError(f"every width must be a multiple of radix ({self.radix}): split-attention "
+                                       f"convolutions split it into radix groups; got {name}={value!r}")
         if self.common_widths[-1] != self.unique_widths[-1]:
-            raise ValueError("common_widths and unique_widths must end with the same width (Pr sums the common "
-                             f"and unique embeddings); got {self.common_widths[-1]} and {self.unique_widths[-1]}")
+            raise ModelConfigError("common_widths and unique_widths must end with the same width (Pr sums the "
+                                   f"common and unique embeddings); got {self.common_widths[-1]} and "
+                                   f"{self.unique_widths[-1]}")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> "DeNetConfig":
-        """A config from JSON (lists as tuples); unknown or bad settings raise ValueError."""
+        """A config from JSON (lists as tuples); unknown or bad settings raise ModelConfigError (a ValueError)."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown DeNet setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise ModelConfigError(f"unknown DeNet setting(s) {', '.join(unknown)}; known: "
+                                   f"{', '.join(sorted(known))}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
@@ -211,7 +230,7 @@ class DeNet(nn.Module):
         a fine-tune can relearn one part on top of the trained others."""
         unknown = [p for p in parts if p not in DENET_PARTS]
         if unknown:
-            raise ValueError(f"unknown DeNet part(s) {', '.join(unknown)}; parts: {', '.join(DENET_PARTS)}")
+            raise ModelConfigError(f"unknown DeNet part(s) {', '.join(unknown)}; parts: {', '.join(DENET_PARTS)}")
         chosen = [getattr(self, name) for name in parts]
         for m in (m for part in chosen for m in part.modules()):
             if isinstance(m, nn.Conv2d):
@@ -229,8 +248,9 @@ class DeNet(nn.Module):
     def embed(self, x1: torch.Tensor, x2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return the embeddings (f_c, f_u^1, f_u^2) at full resolution.
 
-        Raises ``TypeError`` / ``ValueError`` for inputs other than two same-shape Bx3xHxW float
-        tensors (the weights' dtype) with H and W multiples of SIZE_MULTIPLE."""
+        Raises :class:`ModelInputTypeError` (a TypeError) / :class:`ModelInputError` (a ValueError)
+        for inputs other than two same-shape Bx3xHxW float tensors (the weights' dtype) with H and W
+        multiples of SIZE_MULTIPLE."""
         _check_inputs(x1, x2, self.cfg.in_channels, self.encoder.stem.weight.dtype)
         a2, a4, a8 = self.encoder(x1)
         b2, b4, b8 = self.encoder(x2)
@@ -302,26 +322,30 @@ def _check_inputs(x1: torch.Tensor, x2: torch.Tensor, channels: int, weight_dtyp
     expected = f"DeNet takes two Bx{channels}xHxW float tensors in [0, 1]"
     for name, x in (("x1", x1), ("x2", x2)):
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{expected}; got {name} of type {type(x).__name__}: convert it with torch.as_tensor")
+            raise ModelInputTypeError(f"{expected}; got {name} of type {type(x).__name__}: convert it with "
+                                      "torch.as_tensor")
         if x.dim() != INPUT_DIMS:
             hint = ": add the batch dimension with x.unsqueeze(0)" if x.dim() == INPUT_DIMS - 1 else ""
-            raise ValueError(f"{expected}; got {name} of shape {tuple(x.shape)}{hint}")
+            raise ModelInputError(f"{expected}; got {name} of shape {tuple(x.shape)}{hint}")
         if x.shape[1] != channels:
             grey = x.shape[1] == 1 and channels > 1
             hint = f": repeat a grey image to {channels} channels with x.expand(-1, {channels}, -1, -1)" if grey else ""
-            raise ValueError(f"{expected}; got {name} with {x.shape[1]} channels (shape {tuple(x.shape)}){hint}")
+            raise ModelInputError(f"{expected}; got {name} with {x.shape[1]} channels (shape {tuple(x.shape)})"
+                                  f"{hint}")
         if not x.is_floating_point():
             hint = "x.float() / 255" if x.dtype == torch.uint8 else "x.float(), scaled to [0, 1]"
-            raise TypeError(f"{expected}; got {name} of dtype {x.dtype}: convert it with {hint}")
+            raise ModelInputTypeError(f"{expected}; got {name} of dtype {x.dtype}: convert it with {hint}")
         if not _runs_with(x.dtype, weight_dtype, x.device.type):
-            raise TypeError(f"{expected} of the weights' dtype {weight_dtype}; got {name} of dtype {x.dtype}: "
-                            f"convert it with x.to({weight_dtype}) (or the model with model.to({x.dtype}))")
+            raise ModelInputTypeError(f"{expected} of the weights' dtype {weight_dtype}; got {name} of dtype "
+                                      f"{x.dtype}: convert it with x.to({weight_dtype}) (or the model with "
+                                      f"model.to({x.dtype}))")
     if x1.shape != x2.shape:
-        raise ValueError(f"sources differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}; "
-                         "resize them to one size and batch them alike")
+        raise ModelInputError(f"sources differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}; "
+                              "resize them to one size and batch them alike")
     if x1.shape[-1] % SIZE_MULTIPLE or x1.shape[-2] % SIZE_MULTIPLE:
-        raise ValueError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {tuple(x1.shape[-2:])}; "
-                         "pad the inputs (the Fuser does)")
+        raise ModelInputError(f"height and width must be multiples of {SIZE_MULTIPLE}, got "
+                              f"{tuple(x1.shape[-2:])}; pad the inputs (the Fuser does)")
 
 
-__all__ = ["DENET_PARTS", "DeNet", "DeNetConfig", "DeNetOutput", "SIZE_MULTIPLE", "STAGES", "default_detail_gain"]
+__all__ = ["DENET_PARTS", "DeNet", "DeNetConfig", "DeNetOutput", "ModelConfigError", "ModelInputError",
+           "ModelInputTypeError", "SIZE_MULTIPLE", "STAGES", "default_detail_gain"]

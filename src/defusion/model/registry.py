@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import fields, replace
 
-from defusion.model.denet import DeNet, DeNetConfig
+from defusion.model.denet import DeNet, DeNetConfig, ModelConfigError
 from defusion.model.weights import WeightsError, load_weights_into
 
 _CONFIGS: dict[str, DeNetConfig] = {}
@@ -13,42 +14,69 @@ _CONFIGS: dict[str, DeNetConfig] = {}
 def register_model(name: str, cfg: DeNetConfig) -> None:
     """Make ``name`` available to :func:`create_model`."""
     if name in _CONFIGS:
-        raise ValueError(f"model {name!r} is already registered")
+        raise ModelConfigError(f"model {name!r} is already registered")
     _CONFIGS[name] = cfg
 
 
 def list_models() -> list[str]:
+    """The names :func:`create_model` builds (and ``defusion info --model`` takes), sorted: the
+    published network (``defusion``, the shipped weights' settings) and its small test twin.
+
+    Example:
+        >>> list_models()
+        ['defusion', 'defusion-tiny']
+    """
     return sorted(_CONFIGS)
 
 
 def model_config(name: str, **overrides) -> DeNetConfig:
     """The registered configuration of ``name`` with fields replaced by ``overrides``.
 
-    Raises ``ValueError`` for an unknown name, an unknown setting, or values DeNet cannot be
-    built from (see :class:`~defusion.model.denet.DeNetConfig`).
+    Raises :class:`~defusion.model.denet.ModelConfigError` (a ValueError, and a
+    :class:`defusion.DefusionError`) for an unknown name, an unknown setting, or values DeNet
+    cannot be built from (see :class:`~defusion.model.denet.DeNetConfig`).
 
     Example:
         >>> model_config("defusion-tiny", encoder_widths=(4, 8))
         Traceback (most recent call last):
         ...
-        ValueError: encoder_widths must be 4 positive integers, one per stage; got (4, 8)
+        defusion.model.denet.ModelConfigError: encoder_widths must be 4 positive integers, one per stage; got (4, 8)
+        >>> model_config("DeFusion")
+        Traceback (most recent call last):
+        ...
+        defusion.model.denet.ModelConfigError: unknown model 'DeFusion' (did you mean defusion?); choose from defusion, defusion-tiny
     """
     try:
         cfg = _CONFIGS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(list_models())}") from None
+    except (KeyError, TypeError):  # TypeError: an unhashable name
+        raise ModelConfigError(f"unknown model {name!r}{_guess(name, list_models())}; choose from "
+                               f"{', '.join(list_models())}") from None
     settings = [f.name for f in fields(DeNetConfig)]
-    unknown = [key for key in overrides if key not in settings]
+    unknown = [str(key) for key in overrides if key not in settings]
     if unknown:
-        raise ValueError(f"unknown DeNet setting(s) {', '.join(unknown)}; settings: {', '.join(settings)}")
+        raise ModelConfigError(f"unknown DeNet setting(s) {', '.join(unknown)}"
+                               f"{_guess(unknown[0], settings) if len(unknown) == 1 else ''}; settings: "
+                               f"{', '.join(settings)}")
     return replace(cfg, **overrides)
+
+
+def _guess(name: object, known: list[str]) -> str:
+    """`` (did you mean X?)`` where ``name`` is close to one of ``known`` (case aside), else ``""``.
+
+    Example:
+        >>> _guess("stem_channel", ["stem_channels", "radix"]), _guess("zzz", ["radix"])
+        (' (did you mean stem_channels?)', '')
+    """
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(str(name).lower(), list(lowered), n=1)
+    return f" (did you mean {lowered[close[0]]}?)" if close else ""
 
 
 def create_model(name: str = "defusion", pretrained: bool = False, **overrides) -> DeNet:
     """A DeNet by registered name, freshly initialised, or with ``pretrained`` the shipped weights
     loaded into it (as timm's ``pretrained``; the weights ``Fuser.from_pretrained`` loads).
 
-    Raises ``ValueError`` as :func:`model_config` does; with ``pretrained`` a
+    Raises ModelConfigError (a ValueError) as :func:`model_config` does; with ``pretrained`` a
     :class:`~defusion.model.errors.WeightsError` (a ValueError) where the name or ``overrides``
     give settings other than the shipped weights' (``"defusion"`` fits them).
 
