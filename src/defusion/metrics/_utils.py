@@ -181,15 +181,14 @@ def _tensor_array(img, name: str) -> tuple[NDArray, float]:
     lacks as float32) and the machine epsilon of its own dtype, for :func:`snap_levels`."""
     import torch  # already imported: ``img`` is one of its tensors
 
-    t = img.detach().cpu()
-    eps = float(torch.finfo(t.dtype).eps) if t.dtype.is_floating_point else 0.0
-    if t.dtype.is_floating_point and t.dtype not in (torch.float16, torch.float32, torch.float64):
-        t = t.float()  # bfloat16, float8: types numpy lacks
+    from defusion.io.arrays import tensor_pixels  # the fusion core reads a tensor so too
+
+    eps = float(torch.finfo(img.dtype).eps) if img.dtype.is_floating_point else 0.0
     try:
-        return t.numpy(), eps
+        return tensor_pixels(img), eps
     except TypeError:
         raise MetricInputError(f"{name}: expected a uint8, uint16 or float tensor, got dtype "
-                               f"{str(t.dtype).removeprefix('torch.')}") from None
+                               f"{str(img.dtype).removeprefix('torch.')}") from None
 
 
 def _numpy(img: ArrayLike, name: str) -> tuple[NDArray, float]:
