@@ -106,3 +106,15 @@ def test_the_seconds_are_the_fusion_s_not_the_encoding_s(tmp_path, rng, monkeypa
     assert _bench(da, db, tmp_path / "out", "--jpeg-quality", "75") == 0
     seconds = [v for (m, _, metric), v in _scores(tmp_path / "out").items() if metric == "seconds"]
     assert len(seconds) == 2 and max(seconds) < 0.5
+
+
+def test_another_encoder_s_tables_are_said_as_about_a_quality(tmp_path, rng, capsys):
+    from defusion.io.jpeg import ijg_luminance_table
+
+    da, db, pub = _setup(tmp_path, rng)
+    table = ijg_luminance_table(80).copy()
+    table[0] += 3  # near the IJG table of 80, not it
+    for stem in ("p1", "p2"):
+        Image.fromarray(smooth_image(rng, 40, 48)).save(pub / f"{stem}.jpg", qtables=[table.tolist()] * 2)
+    assert _bench(da, db, tmp_path / "out", "--fused", f"PUB={pub}") == 0
+    assert "PUB (quality about 80)" in capsys.readouterr().err

@@ -124,5 +124,8 @@ def test_dir_of_the_package_names_each_public_name_once():
     assert len(names) == len(set(names)) and "Fuser" in names
 
 
-def test_list_models_says_what_it_lists():
-    assert "create_model" in (defusion.list_models.__doc__ or "")
+def test_list_models_says_what_it_lists_and_lists_what_create_model_builds():
+    assert "create_model" in (defusion.list_models.__doc__ or "")  # help() had nothing to say
+    names = defusion.list_models()
+    assert "defusion" in names and "defusion-tiny" in names
+    assert all(type(defusion.create_model(name)).__name__ for name in names)  # each one builds

@@ -194,7 +194,7 @@ class _Published:
     files: dict[str, dict[str, str]]  # {method: {stem: digest of the file's bytes}} of those fingerprinted
     unreadable: set[tuple[str, str]]  # (method, stem) of those fingerprinted that cannot be read
     present: dict[str, set[str]]  # {method: the stems it has a result file of}, fingerprinted or not
-    jpeg: dict[str, list[int]] = field(default_factory=dict)  # {method: qualities of its first JPEG results}
+    jpeg: dict[str, list[tuple[int, bool]]] = field(default_factory=dict)  # {method: (quality, exact) of its first JPEGs}
 
 
 def _fingerprints(fused_dirs: dict[str, Path], stems: list[str], recorded: dict) -> _Published:
@@ -222,7 +222,7 @@ def _fingerprints(fused_dirs: dict[str, Path], stems: list[str], recorded: dict)
             else:
                 published.files[name][stem] = digest
         jpegs = [files[stem] for stem in sorted(set(stems) & files.keys()) if is_jpeg_name(files[stem])]
-        qualities = [found[0] for found in map(jpeg_quality, jpegs[:JPEG_FILES_READ]) if found is not None]
+        qualities = [found for found in map(jpeg_quality, jpegs[:JPEG_FILES_READ]) if found is not None]
         if qualities:
             published.jpeg[name] = qualities
     return published
@@ -232,10 +232,13 @@ def _fingerprints(fused_dirs: dict[str, Path], stems: list[str], recorded: dict)
 JPEG_FILES_READ = 5
 
 
-def _qualities(found: Iterable[int]) -> str:
-    """JPEG qualities for a note: ``75``, or ``75-95`` where they differ."""
-    low, high = min(found), max(found)
-    return f"{low}" if low == high else f"{low}-{high}"
+def _qualities(found: Iterable[tuple[int, bool]]) -> str:
+    """JPEG qualities (quality, exact: :func:`~defusion.io.jpeg.jpeg_quality`) for a note: ``75``, or
+    ``75-95`` where they differ, ``about 75`` where another encoder's tables only come near one."""
+    found = list(found)
+    low, high = min(q for q, _ in found), max(q for q, _ in found)
+    about = "" if all(exact for _, exact in found) else "about "
+    return f"{about}{low}" if low == high else f"{about}{low}-{high}"
 
 
 def _say_lossy(published: _Published, jpeg_quality: int | None, builtin: list[str]) -> None:
@@ -245,13 +248,14 @@ def _say_lossy(published: _Published, jpeg_quality: int | None, builtin: list[st
     and a --jpeg-quality that is none of the published results' qualities."""
     if not published.jpeg or not builtin:
         return
-    every = sorted({q for found in published.jpeg.values() for q in found})
+    every = [found for method in published.jpeg.values() for found in method]
     said = [f"{name} (quality {_qualities(found)})" for name, found in published.jpeg.items()]
+    levels = sorted({q for q, _ in every})
     if jpeg_quality is None:
-        hint = f"--jpeg-quality {every[0]}" if len(every) == 1 else "--jpeg-quality Q"
+        hint = f"--jpeg-quality {levels[0]}" if len(levels) == 1 else "--jpeg-quality Q"
         note(f"published results stored as JPEG: {listed(said)}; the built-in methods' are scored lossless, which "
              f"favours them (docs/benchmarks.md, 'JPEG results'): {hint} scores them after the same encoding")
-    elif jpeg_quality not in every:
+    elif jpeg_quality not in levels:
         note(f"--jpeg-quality {jpeg_quality}: the published results' first files are of quality "
              f"{_qualities(every)} ({listed(said)})")
 

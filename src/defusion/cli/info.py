@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 from pathlib import Path
 
@@ -21,8 +22,12 @@ RECORDED_PATHS = ("(path as recorded where it was trained)", "(paths as recorded
 _PATH_WORD = re.compile(r"(?<![\w./~:-])(?:(?:~|\.{1,2})?/[\w./-]*|[\w.-]+/[\w./-]*\.[A-Za-z]\w*)")
 #: Training metadata that holds JSON text (the config, the settings resumes changed): objects in ``--json``.
 _JSON_FIELDS = ("train_config", "settings_changed")
-#: A metadata value that is a number as written (``11``, ``0.04705``, ``1e-3``): a number in ``--json``.
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+#: Training metadata that counts or measures (a JSON number in ``--json`` where it reads as one; a loss
+#: that is not finite as null): by key, so that a name that looks numeric (a model ``2024``) stays text.
+_NUMBER_FIELDS = ("steps", "planned_steps", "samples_seen", "crop", "final_loss", "train_seconds",
+                  "skipped_samples", "skipped_images", "images", "world_size")
+#: Training metadata that is true or false.
+_FLAG_FIELDS = ("complete",)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -89,27 +94,31 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _json_value(key: str, value: str):
+def _json_value(key: str, value: str) -> object:
     """A training metadata value (text, as safetensors stores it) as ``--json`` gives it: JSON fields
-    as objects, numbers as numbers, ``true``/``false`` as booleans; digests and the rest as text.
+    as objects, counts and measures (:data:`_NUMBER_FIELDS`) as numbers (one not finite as null,
+    which JSON can hold), flags as booleans; the rest (names, digests, paths) as text, as recorded.
 
     Example:
-        >>> _json_value("steps", "11"), _json_value("final_loss", "0.04705"), _json_value("final_loss", "n/a")
-        (11, 0.04705, 'n/a')
-        >>> _json_value("train_config", '{"crop": 32}'), _json_value("init_digest", "0123456789012345")
-        ({'crop': 32}, '0123456789012345')
+        >>> _json_value("steps", "11"), _json_value("final_loss", "0.04705"), _json_value("final_loss", "nan")
+        (11, 0.04705, None)
+        >>> _json_value("train_config", '{"crop": 32}'), _json_value("model", "2024"), _json_value("complete", "false")
+        ({'crop': 32}, '2024', False)
     """
     if key in _JSON_FIELDS:
         try:
             return json.loads(value)
         except ValueError:  # not JSON after all: as recorded
             return value
-    if key.endswith("digest"):  # hex digits, which may all be decimal ones
-        return value
-    if value in ("true", "false"):
+    if key in _FLAG_FIELDS and value in ("true", "false"):
         return value == "true"
-    if _NUMBER.fullmatch(value):
-        return int(value) if re.fullmatch(r"-?\d+", value) else float(value)
+    if key in _NUMBER_FIELDS:
+        for number in (int, float):
+            try:
+                parsed = number(value)
+            except ValueError:
+                continue
+            return parsed if math.isfinite(parsed) else None
     return value
 
 

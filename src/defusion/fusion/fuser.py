@@ -632,7 +632,7 @@ def _as_image(image, name: str) -> np.ndarray:
     return array[..., 0] if array.ndim == 3 and array.shape[2] == _GREY_ALPHA else array
 
 
-def _pixel_values(image, name: str):
+def _pixel_values(image: object, name: str) -> object:
     """A torch tensor as its NumPy values (detached, on the CPU, bfloat16 as float32), and a Pillow
     image in a mode whose values are no levels (``_PILLOW_CONVERSIONS``) converted; anything else as it is."""
     if is_tensor(image):

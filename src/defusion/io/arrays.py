@@ -8,8 +8,12 @@ methods convert it, and torch is asked for only where one was given, so it is al
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # torch is imported only where a tensor is given
+    import torch
 
 #: The largest 8-bit value: a uint16 image with none above it holds 8-bit values (:func:`holds_eight_bit_values`).
 MAX_8BIT = 255
@@ -55,7 +59,7 @@ def is_tensor(value: object) -> bool:
     return torch is not None and isinstance(value, torch.Tensor)
 
 
-def tensor_pixels(tensor) -> np.ndarray:
+def tensor_pixels(tensor: torch.Tensor) -> np.ndarray:
     """A torch tensor's values as a NumPy array: detached from autograd, copied to the CPU (from
     CUDA or any other device), and bfloat16 or float8 (types NumPy lacks) as float32; the array
     shares a CPU tensor's memory, as ``Tensor.numpy`` does. A dtype NumPy cannot hold (a quantized

@@ -29,10 +29,9 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from PIL import Image
-
 from defusion.data.dataset import MIN_SIDE_FRACTION, NaturalImages
 from defusion.io.notes import plural
+from defusion.model.denet import SIZE_MULTIPLE
 from defusion.model.mfm import MaskedFeatureDecoder
 from defusion.model.registry import create_model, list_models, model_config
 from defusion.model.weights import load_weights, read_metadata, save_weights, weights_digest
@@ -424,21 +423,23 @@ def _too_small(data: str | Path, dataset: NaturalImages, files: set[int]) -> str
     """What to say when every one of ``files`` (indices into ``dataset.files``) is an image too small
     for the crop (shorter side under :data:`MIN_SIDE_FRACTION` of it), else None. Only the headers
     are read."""
+    from defusion.io.images import header_size  # the size reading gives: HEIC, TIFF, EXIF-upright
+
     sizes = []
     for index in sorted(files):
-        try:
-            with Image.open(dataset.files[index]) as im:
-                sizes.append(im.size)
-        except Exception:  # noqa: BLE001 - not an image: then not (only) a matter of size
+        size = header_size(dataset.files[index])
+        if size is None:  # not an image, or a camera raw file: then not (only) a matter of size
             return None
+        sizes.append(size)
     least = math.ceil(dataset.crop * MIN_SIDE_FRACTION)
     if not sizes or any(min(size) >= least for size in sizes):
         return None
     width, height = max(sizes, key=min)
-    largest = int(min(width, height) / MIN_SIDE_FRACTION) // 8 * 8  # DeNet's crops: multiples of 8
+    largest = int(min(width, height) / MIN_SIDE_FRACTION) // SIZE_MULTIPLE * SIZE_MULTIPLE  # DeNet's crops
+
     which = (f"all {plural(len(sizes), 'image')} under {data}" if len(sizes) == len(dataset.files) else
              f"the {plural(len(sizes), 'image')} read so far")
-    fix = f"lower --crop (to {largest} or less)" if largest >= 8 else "use larger images"
+    fix = f"lower --crop (to {largest} or less)" if largest >= SIZE_MULTIPLE else "use larger images"
     return (f"{which} {'is' if len(sizes) == 1 else 'are'} smaller than the {dataset.crop}x{dataset.crop} crop "
             f"(the largest, {width}x{height}, is under the {least} pixels a side needs: "
             f"{MIN_SIDE_FRACTION:g} of the crop); {fix}")
