@@ -20,7 +20,10 @@ from defusion.fusion.fuser import Fuser
 from defusion.io.images import float_to_uint16
 from defusion.serving.api import NOTES_HEADER, create_app, encode_png
 from defusion.serving.decode import decode_image
-from defusion.serving.stream import STRETCH_HEADER, read_stretch, stretch_value
+from defusion.fusion.options import FuseOptions
+from defusion.fusion.stretch import FixedStretch
+from defusion.serving import decode
+from defusion.serving.stream import STRETCH_HEADER, fold_float_stretch, read_stretch, stretch_value
 from tests.conftest import smooth_image
 from tests.serving.test_api import _assert_error, _free_port
 
@@ -148,3 +151,54 @@ def test_defusion_serve_and_its_environment_pass_the_task_on(tiny_weights, monke
     assert seen["task"] == "ivf"
     assert settings_from_env({"DEFUSION_TASK": "ivf"})["task"] == "ivf"
     assert settings_from_env({})["task"] is None
+
+
+def test_a_narrow_band_of_0_to_1_is_described_in_its_float_values_with_the_hint(client, frames):
+    narrow = (0.30 + 0.05 * (frames["ir"] - COOL) / (WARM - COOL)).astype(np.float32)
+    r = post(client, frames["visible"], narrow)
+    low, high = read_stretch(r.headers[STRETCH_HEADER], ("a", "b"))[1][1]
+    said = r.headers[NOTES_HEADER]
+    assert f"ir.tif holds float values {low:.4g} to {high:.4g}" in said and "16-bit" not in said
+    assert f"{STRETCH_HEADER} sent back as stretch= maps the next frames" in said
+
+
+def test_a_float_only_stretch_never_tells_to_drop_a_stretch_none_not_sent(client, frames):
+    raw = (7000 + 2000 * (frames["ir"] - COOL) / (WARM - COOL)).astype(np.uint16)
+    sent = {"a": ("raw.png", encode_png(raw), "image/png"), "b": ("ir.tif", tiff(frames["ir"]), "image/tiff")}
+    r = client.post("/v1/fuse", params={"stretch": "b:20..40"}, files=sent)
+    said = r.headers[NOTES_HEADER]
+    assert "stretch=none" not in said and "raw.png spans only" in said and "add a:LOW-HIGH" in said
+    counts = client.post("/v1/fuse", params={"stretch": "a:7000-9000"}, files=sent)  # the counts' rule: b left out
+    assert "stretch=b:LOW..HIGH" in counts.headers[NOTES_HEADER]
+
+
+@pytest.mark.parametrize("query", [{"stretch": "none"}, {}])
+def test_float_notes_are_said_whatever_stretch_says(client, frames, query):
+    r = post(client, frames["visible"], frames["ir"], stretch="none")
+    assert r.headers[NOTES_HEADER].startswith(f"note: ir.tif holds float values {COOL:.4g}")
+    flat = post(client, frames["visible"], np.full((H, W), 30.0, np.float32), **query)
+    assert "ir.tif holds one float value, 30, everywhere" in flat.headers[NOTES_HEADER]
+
+
+def test_a_float_upload_is_pinned_by_its_span_even_under_one_32_bit_step():
+    frame = np.full((1, 4), 1000.0, np.float32)
+    frame[0, 1:] = np.nextafter(np.float32(1000.0), np.float32(np.inf))
+    options = FuseOptions(stretch=FixedStretch((1,), 0.5, 0.5000001))
+    images, folded, spans = fold_float_stretch([frame, frame], [frame, frame], options, {1: (999.0, 1001.0)})
+    assert folded.stretch == "none" and spans[1][0] < spans[1][1] and images[1].dtype == np.uint16
+    header = stretch_value(FixedStretch((1,), 0.5, 0.6), {1: (20.0, 40.0)})  # never counts for a float upload
+    assert header == "b:20.0..40.0" and read_stretch(header, ("a", "b"))[1] == {1: (20.0, 40.0)}
+
+
+def test_uploads_are_decoded_once_with_floats_passed_through(client, frames, monkeypatch):
+    seen = []
+    real = decode.read_image
+
+    def reading(path, max_pixels, **kwargs):
+        seen.append(kwargs)
+        return real(path, max_pixels, **kwargs)
+
+    monkeypatch.setattr(decode, "read_image", reading)
+    post(client, frames["visible"], frames["ir"])
+    assert seen == [{"floats": "values"}] * 2
+    assert not hasattr(decode, "holds_floats")

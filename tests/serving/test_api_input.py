@@ -52,9 +52,9 @@ def decoded(monkeypatch) -> list:
     names = []
     real = upload_images.decode_image  # what the server's _decode calls
 
-    def counting(data, name, max_pixels):
+    def counting(data, name, max_pixels, **kwargs):
         names.append(name)
-        return real(data, name, max_pixels)
+        return real(data, name, max_pixels, **kwargs)
 
     monkeypatch.setattr(upload_images, "decode_image", counting)
     return names
@@ -164,7 +164,7 @@ def test_an_upload_with_corrupt_exif_is_never_a_500(client, pair):
 
 
 def test_any_failure_of_a_decoder_is_a_json_400(client, pair, monkeypatch):
-    def broken(path, max_pixels):
+    def broken(path, max_pixels, **kwargs):
         raise TypeError("bad operand type for abs(): 'str'")  # as PIL.ImageOps.exif_transpose raised
 
     monkeypatch.setattr("defusion.serving.decode.read_image", broken)

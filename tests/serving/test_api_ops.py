@@ -89,7 +89,7 @@ def test_running_out_of_memory_is_a_503_logged_as_an_error_and_the_model_is_free
 @pytest.mark.parametrize("failure", ["bare", "wrapped"])
 def test_running_out_of_memory_while_decoding_is_a_503_not_a_bad_image(client, pair, monkeypatch, failure):
     """Also where a reader wrapped the MemoryError in an ImageReadError (a broad except in io.images)."""
-    def read_image(path, max_pixels):
+    def read_image(path, max_pixels, **options):
         if failure == "bare":
             raise MemoryError
         try:

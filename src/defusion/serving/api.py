@@ -63,6 +63,7 @@ from defusion import __version__
 from defusion.fusion.align import Motion
 from defusion.fusion.fuser import Fuser, SizeMismatchError, Task
 from defusion.fusion.selection import PixelSource
+from defusion.fusion.stretch import STRETCHES, FixedStretch
 from defusion.io.metadata import ImageMetadata, choose_metadata
 from defusion.io.notes import collecting
 from defusion.serving.decode import one_line
@@ -306,12 +307,15 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
             try:
                 asked = runner.fuser_for(options)
                 options = await run_in_threadpool(pinned, asked, images)  # the same fusion; its headers say it
-                names = [upload_label(u) for u in uploads]
-                said += float_notes(names, spans, spans_asked)
-                said += await run_in_threadpool(mapping_notes, asked, options, images, names,
-                                                task if task is not None else server_task)
                 # a count stretch measured on a float upload (floats in a narrow band of [0, 1]): into its span
                 images, options, spans = await run_in_threadpool(fold_float_stretch, values, images, options, spans)
+                names = [upload_label(u) for u in uploads]
+                said += float_notes(names, values, spans, spans_asked)
+                mapped = ([*(stretch_asked.sources if isinstance(stretch_asked, FixedStretch) else ()), *spans_asked]
+                          if stretch is not None and stretch not in STRETCHES else None)
+                said += await run_in_threadpool(mapping_notes, asked, options, images, names,
+                                                task if task is not None else server_task, mapped,
+                                                [i for i, v in enumerate(values) if v.dtype.kind == "f"])
                 if components:
                     parts = await in_model("decompose")
                     body = await run_in_threadpool(zip_parts, parts, source_map, kept(parts.fused))

@@ -45,9 +45,6 @@ log = logging.getLogger("defusion.serving")
 #: Leading bytes of the formats read_image handles: a file that starts like one of these but
 #: cannot be opened is a damaged image (400), not an unsupported type (415).
 _IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*", b"GIF8", b"RIFF")
-#: A TIFF's leading bytes (classic and BigTIFF), and its SampleFormat for floating-point samples.
-_TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-TIFF_FLOAT_SAMPLES = 3
 
 
 class UnsupportedImageError(ImageReadError):
@@ -94,7 +91,7 @@ def decode_image(data: bytes, name: str = "upload", max_pixels: int = DEFAULT_MA
             raise _storage_failed(label, exc) from None
         try:
             with collecting() as said:  # said again below, naming the upload, not the temporary file
-                image = read_image(tmp, max_pixels) if floats == "stretch" else read_image(tmp, max_pixels, floats)
+                image = read_image(tmp, max_pixels, floats=floats)
             for line in said:
                 kind, message = split_line(line)
                 say(kind, message.replace(tmp, label))
@@ -156,31 +153,6 @@ def header_size(data: bytes, name: str = "upload") -> tuple[int, int] | None:
         ((6, 4), None)
     """
     return None if is_raw(name or "") else image_header_size(data)
-
-
-def holds_floats(data: bytes, name: str = "upload") -> bool:
-    """Whether the upload's pixels are floating-point numbers (a 32-bit float TIFF), from its header
-    alone, as :func:`defusion.io.images.stores_floats` tells of a file: the one kind of upload that
-    ``floats`` reads differently. False where the header cannot tell (decoding says what is wrong).
-
-    Example:
-        >>> import cv2
-        >>> ok, png = cv2.imencode(".png", np.zeros((4, 6), np.uint8))
-        >>> holds_floats(png.tobytes()), holds_floats(b"plain text")
-        (False, False)
-    """
-    if is_raw(name or ""):
-        return False
-    try:
-        if data.startswith(_TIFF_SIGNATURES):
-            import tifffile
-
-            with tifffile.TiffFile(io.BytesIO(data)) as tif:
-                return tif.pages.first.sampleformat == TIFF_FLOAT_SAMPLES
-        with open_image(io.BytesIO(data)) as im:
-            return im.mode == "F"
-    except Exception:  # noqa: BLE001 - the decoders' errors on a file they cannot open: decoding words them
-        return False
 
 
 def one_line(exc: BaseException) -> str:

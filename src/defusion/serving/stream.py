@@ -26,7 +26,7 @@ import numpy as np
 
 from defusion.fusion.stretch import STRETCHES, FixedStretch, Stretch, describe_fixed, measure_stretch
 from defusion.fusion.thermal_notes import describe_order, describe_unstretched
-from defusion.io.images import describe_float_stretch, float_to_uint16, stream_float_span
+from defusion.io.images import describe_float_stretch, float_stretched, float_to_uint16, stream_float_span
 from defusion.io.notes import collecting, note
 from defusion.serving.errors import ApiError
 from defusion.serving.limits import FIELDS
@@ -48,6 +48,11 @@ FULL_SCALE_16 = 65535
 #: and of a palette bound (a millionth of the range).
 COUNT_DECIMALS = 2
 RANGE_DECIMALS = 6
+#: The span of floats in [0, 1], which reading keeps as they are (:func:`stream_float_span`).
+UNIT_SPAN = (0.0, 1.0)
+#: How a note on a float upload mapped by a span measured on it says to keep that span.
+KEEP_FLOAT_SPAN = (f"stretch=none does not apply to float frames; {STRETCH_HEADER} sent back as stretch= maps the "
+                   "next frames by this range")
 #: How the note on an infrared + visible pair sent infrared first says to send it.
 SEND_VISIBLE_AS_A = "send the visible image as a and the infrared one as b"
 #: One upload's mapping in ``stretch=``: its field, then its low and high counts.
@@ -197,7 +202,8 @@ def fold_float_stretch(values: Sequence[np.ndarray], images: Sequence[np.ndarray
     puts on a float upload mapped by a span (floats in a narrow band of [0, 1], mapped as they are:
     raw counts, to the stretch) folded into that span: the upload mapped once, from its ``values``,
     by the one span the header gives and a request sends back. The same mapping (both are linear,
-    clipped), quantised once.
+    clipped), quantised once. A band under one 32-bit step is widened to the next float above it: a
+    float upload's mapping is always a span of its values, never counts (which sent back are a 422).
 
     Example:
         >>> from defusion.fusion.options import FuseOptions
@@ -218,8 +224,8 @@ def fold_float_stretch(values: Sequence[np.ndarray], images: Sequence[np.ndarray
             continue
         (low, high), (start, end) = fixed.mapping(i), spans[i]
         span = float(np.float32(start + low * (end - start))), float(np.float32(start + high * (end - start)))
-        if not span[0] < span[1]:  # a band too narrow for 32-bit floats: keep the two steps
-            continue
+        if not span[0] < span[1]:  # a band under one 32-bit step: the next float above, so a span is kept
+            span = span[0], float(np.nextafter(np.float32(span[0]), np.float32(np.inf)))
         images[i], spans[i] = float_to_uint16(values[i], span), span
         folded.append(i)
     rest = [i for i in fixed.sources if i not in folded]
@@ -228,29 +234,48 @@ def fold_float_stretch(values: Sequence[np.ndarray], images: Sequence[np.ndarray
     return images, (replace(options, stretch=stretch) if folded else options), spans
 
 
-def float_notes(names: Sequence[str], used: FloatSpans, asked: FloatSpans) -> list[str]:
-    """What ``defusion fuse`` says of float uploads (named ``names``) whose span :func:`map_floats`
-    measured (in ``used``, not ``asked`` by the request), in its words
-    (:func:`describe_float_stretch`), and how to keep that span; nothing of a span sent back.
+def float_notes(names: Sequence[str], values: Sequence[np.ndarray], used: FloatSpans, asked: FloatSpans
+                ) -> list[str]:
+    """What ``defusion fuse`` says of float uploads (named ``names``, ``values`` as decoded), whatever
+    ``stretch=`` says, in its words (:func:`describe_float_stretch`): one mapped by a span measured
+    (in ``used``, not ``asked`` by the request), with how to keep it, a narrow band of [0, 1] in
+    its float values (:func:`fold_float_stretch`); one mapped by reading's rule (``stretch=none``,
+    a count mapping that leaves it out, a flat frame) with how to map it by a range. Nothing of a
+    span sent back.
 
     Example:
-        >>> said = float_notes(["ir.tif"], {0: (20.5, 44.75)}, {})
-        >>> said[0].startswith("note: ir.tif holds float values 20.5 to 44.75"), float_notes(["ir.tif"],
+        >>> frame = np.array([[20.5, 44.75]], np.float32)
+        >>> said = float_notes(["ir.tif"], [frame], {0: (20.5, 44.75)}, {})
+        >>> said[0].startswith("note: ir.tif holds float values 20.5 to 44.75"), float_notes(["ir.tif"], [frame],
         ...                                                                {0: (20.5, 44.75)}, {0: (20.5, 44.75)})
         (True, [])
+        >>> float_notes(["ir.tif"], [np.full((2, 2), 30.0, np.float32)], {}, {})[0].startswith(
+        ...     "note: ir.tif holds one float value, 30, everywhere (not 0 to 1): read as black")
+        True
     """
     with collecting() as said:
-        for index, span in used.items():
-            line = describe_float_stretch(names[index], span) if index not in asked else None
-            if line is not None:
-                note(f"{line} (stretch=none does not apply to float frames; {STRETCH_HEADER} sent back as "
-                     "stretch= maps the next frames by this range)")
+        for index, image in enumerate(values):
+            if image.dtype.kind != "f" or index in asked:
+                continue
+            span = used.get(index)
+            if span is None:  # mapped as reading maps it: its own minimum to maximum
+                line = describe_float_stretch(names[index], (float(np.min(image)), float(np.max(image))))
+                if line is not None:
+                    note(f"{line} (stretch=none and count mappings do not apply to float frames; "
+                         f"stretch={FIELDS[index]}:LOW..HIGH maps them by one range of their own values)")
+            elif float_stretched(*span):
+                note(f"{describe_float_stretch(names[index], span)} ({KEEP_FLOAT_SPAN})")
+            elif span != UNIT_SPAN:  # a narrow band of [0, 1], its count stretch folded into its span
+                note(f"{names[index]} holds float values {span[0]:.4g} to {span[1]:.4g} "
+                     f"({100 * (span[1] - span[0]):.2g}% of 0 to 1, as raw sensor counts over {FULL_SCALE_16} do): "
+                     f"stretched to the full range before fusing (stretch=none keeps the values as they are; "
+                     f"{STRETCH_HEADER} sent back as stretch= maps the next frames by this range)")
     return said
 
 
 def stretch_value(stretch: FixedStretch | None, spans: FloatSpans | None = None) -> str:
     """:data:`STRETCH_HEADER`'s value for ``stretch`` and float uploads' ``spans``, in field order,
-    which :func:`read_stretch` reads back.
+    which :func:`read_stretch` reads back; a float upload by its span, whatever ``stretch`` says of it.
 
     Example:
         >>> stretch_value(FixedStretch((0,), 7002 / 65535, 8997.25 / 65535))
@@ -260,6 +285,8 @@ def stretch_value(stretch: FixedStretch | None, spans: FloatSpans | None = None)
     """
     items = {i: f"{FIELDS[i]}:{_float_text(low)}..{_float_text(high)}" for i, (low, high) in (spans or {}).items()}
     for i in stretch.sources if stretch is not None else ():
+        if i in items:  # a float upload: its span maps it (fold_float_stretch), counts would be a 422 sent back
+            continue
         low, high = stretch.mapping(i)
         items[i] = f"{FIELDS[i]}:{_decimal(low * FULL_SCALE_16, COUNT_DECIMALS)}-" \
                    f"{_decimal(high * FULL_SCALE_16, COUNT_DECIMALS)}"
@@ -317,11 +344,13 @@ def pinned(fuser: Fuser, images: Sequence[np.ndarray]) -> FuseOptions:
 
 
 def mapping_notes(fuser: Fuser, used: FuseOptions, images: Sequence[np.ndarray], names: Sequence[str],
-                  task: str | None = None) -> list[str]:
+                  task: str | None = None, mapped: Sequence[int] | None = None, floats: Sequence[int] = ()
+                  ) -> list[str]:
     """What ``defusion fuse`` says of these uploads (named ``names``) at ``fuser``'s options, as
     ``"note: ..."`` lines: the raw frames it stretches where the request left that to the server
     (``stretch=auto``: the stretch :func:`pinned` measured, ``used``, in describe_stretch's words),
-    or leaves nearly flat (``stretch=none``); where the palette's infrared image was a guess, which
+    or leaves nearly flat (``stretch=none``; a ``stretch=`` of mappings, ``mapped`` the uploads it maps:
+    those it leaves out, as a count mapping does, float uploads, ``floats``, aside); where the palette's infrared image was a guess, which
     upload it colours; and, for an infrared + visible pair (``task`` ivf, or a palette) sent
     infrared first, that ``a`` is the visible image by convention (thermal_notes' rules and words)."""
     stretch = fuser.options.stretch
@@ -329,7 +358,10 @@ def mapping_notes(fuser: Fuser, used: FuseOptions, images: Sequence[np.ndarray],
         if isinstance(stretch, str) and stretch == "auto" and isinstance(used.stretch, FixedStretch):
             for line in describe_fixed(names, used.stretch):
                 note(f"{line} (stretch=none keeps the values as they are)")
-        if isinstance(stretch, str) and stretch == "none":
+        if mapped is not None:
+            for line in _unmapped_notes(names, images, [*mapped, *floats]):
+                note(line)
+        elif isinstance(stretch, str) and stretch == "none":
             for line in describe_unstretched(names, images, option="stretch="):
                 note(line)
         if task == "ivf" or fuser.options.palette != "none":
@@ -342,4 +374,20 @@ def mapping_notes(fuser: Fuser, used: FuseOptions, images: Sequence[np.ndarray],
             if why:
                 note(f"palette colours {names[index]} as the infrared image ({why}); infrared=N picks the Nth "
                      "upload instead (1 for a)")
+    return said
+
+
+def _unmapped_notes(names: Sequence[str], images: Sequence[np.ndarray], left: Sequence[int]) -> list[str]:
+    """One sentence per raw sensor frame among ``images`` (named ``names``) that a ``stretch=`` of
+    mappings leaves out (not in ``left``: those it maps, float uploads) and so takes as it is, nearly
+    flat: describe_unstretched's words, with how to map it (the request sent no ``stretch=none``)."""
+    fixed = measure_stretch(images, shared=False)  # each frame's own band, as the stretch would map it
+    said = []
+    for index in fixed.sources if fixed is not None else ():
+        if index in left:
+            continue
+        low, high = (bound * FULL_SCALE_16 for bound in fixed.mapping(index))
+        said.append(f"{names[index]} spans only {low:.0f}..{high:.0f} of 0..{FULL_SCALE_16} "
+                    f"({100 * (high - low) / FULL_SCALE_16:.2g}% of the range) and reads nearly flat unstretched: "
+                    f"stretch= does not map it (add {FIELDS[index]}:LOW-HIGH, or use stretch=auto, to see its content)")
     return said

@@ -13,7 +13,7 @@ from defusion.fusion.rig import Rig, RigError
 from defusion.io.images import FloatReading, ImageReadError, ImageTooLargeError
 from defusion.io.metadata import ImageMetadata, read_metadata
 from defusion.serving.decode import (UnsupportedImageError, UploadStorageError, decode_image, file_label, header_size,
-                                     holds_floats, one_line)
+                                     one_line)
 from defusion.serving.errors import SERVICE_UNAVAILABLE, ApiError
 from defusion.serving.limits import Limits
 from defusion.serving.multipart import Upload
@@ -62,9 +62,7 @@ def _decode(upload: Upload, max_pixels: int, floats: FloatReading = "stretch") -
     """The upload's pixels; every failure to decode it is the upload's problem: a 4xx, never a 500."""
     field = upload.field
     try:
-        if floats != "stretch" and holds_floats(upload.data, upload.name):  # other uploads read alike whatever it says
-            return decode_image(upload.data, upload.name, max_pixels, floats)
-        return decode_image(upload.data, upload.name, max_pixels)
+        return decode_image(upload.data, upload.name, max_pixels, floats=floats)  # floats: float pixels only
     except UploadStorageError:  # the server's disk or temporary folder; decode_image logged the reason
         raise ApiError(SERVICE_UNAVAILABLE, f"field '{field}': the server could not store the upload to decode it "
                                             "(a problem on the server, not the image; its log has the reason); "
