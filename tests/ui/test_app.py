@@ -68,10 +68,10 @@ def test_other_example_and_sidebar_options(ui_env):
     assert at.radio(key="pixels-mff").value == mff.pixels == "sources"
     assert at.radio(key="scale-sources").value == mff.scale == 1
     assert at.slider(key="gain-mff").value == mff.unique_gain
-    assert at.slider(key=f"detail-mff-{mff.unique_gain:g}").value == mff.resolved_detail_gain
+    assert at.slider(key="detail-mff").value == mff.resolved_detail_gain
     at.slider(key="gain-mff").set_value(1.5).run()
-    assert at.slider(key="detail-mff-1.5").value == 2.0  # a gain of one's own brings its own detail gain, 2g - 1
-    at.slider(key="detail-mff-1.5").set_value(1.0)
+    assert at.slider(key="detail-mff").value == 2.0  # a gain of one's own brings its own detail gain, 2g - 1
+    at.slider(key="detail-mff").set_value(1.0)
     at.run()
     _assert_fused_page(at, maps=1)
     assert "A: mff_near.png" in _captions(at)
@@ -101,9 +101,9 @@ def test_pixels_default_to_the_network_and_to_the_sources_for_focus_stacks(ui_en
 
 def test_remove_ghosts_is_off_by_default_and_reaches_the_fusion(ui_env):
     at = _app().run()
-    assert at.checkbox(key="deghost").value is False
+    assert at.checkbox(key="deghost-mef").value is False
     plain = at.table[0].value["value"].astype(float)
-    at.checkbox(key="deghost").check().run()
+    at.checkbox(key="deghost-mef").check().run()
     assert not at.exception and not at.error
     _assert_fused_page(at)
     assert at.table[0].value["value"].astype(float).shape == plain.shape
@@ -157,7 +157,7 @@ def test_kind_of_images_sets_the_unique_gains_default(ui_env):
     at.radio(key="kind").set_value("infrared + visible").run()
     assert not at.exception
     assert at.slider(key="gain-ivf").value == 1.5  # FuseOptions.for_task("ivf")
-    assert at.slider(key="detail-ivf-1.5").value == 2.0
+    assert at.slider(key="detail-ivf").value == 2.0
     assert at.radio(key="pixels-ivf").value == "network"
 
 
@@ -689,7 +689,7 @@ def test_what_alignment_and_deghosting_found_is_said_after_the_fusion(ui_env):
     """The audit: the page never said what Align images or Remove ghosts did; defusion fuse does."""
     at = _app().run()
     at.selectbox(key="align").set_value("translation").run()
-    at.checkbox(key="deghost").check().run()
+    at.checkbox(key="deghost-mef").check().run()
     _assert_fused_page(at)
     said = [i.value for i in at.info]
     assert any(line.startswith("aligned mef_over.png onto mef_under.png: shift ") for line in said), said

@@ -511,6 +511,17 @@ def _note_reconstruction_options(args: argparse.Namespace, pixels: str) -> None:
              "(the paper's)")
 
 
+def _note_deghost_on_focus(args: argparse.Namespace, pixels: str) -> None:
+    """Say, once, that --deghost blurs a focus stack (--task mff, or pixels from the sources): a
+    focus change looks like motion to it (deghost.deghost_focus_note: the web page's words)."""
+    from defusion.fusion.deghost import deghost_focus_note
+    from defusion.io.notes import note
+
+    line = deghost_focus_note("--deghost", args.task, pixels) if getattr(args, "deghost", None) else None
+    if line:
+        note(line)
+
+
 def _note_shots(args: argparse.Namespace, groups: list[list[Path]], pixels: str) -> None:
     """What the shots' EXIF says of the options given, before the model loads and the fusion starts
     (a long run can be stopped and started right): pixels from the sources on an exposure bracket,
@@ -1000,6 +1011,7 @@ def run(args: argparse.Namespace) -> int:
         _check_header_sizes(args)  # then the sources' sizes, before the model loads, as a missing file is
     pixels = options.get("pixels", "network")
     _note_reconstruction_options(args, pixels)
+    _note_deghost_on_focus(args, pixels)
     groups = _stack_groups(args) if stacks else [] if folders else [args.images]
     _note_shots(args, groups, pixels)  # before the model loads: a long run can be stopped at once
     fuser = make_fuser(args, options)

@@ -220,6 +220,18 @@ def warp_extent(warp: np.ndarray, height: int, width: int) -> WarpExtent:
     return WarpExtent(shift, rotation, farthest, scale)
 
 
+def signed_percent(value: float) -> str:
+    """``value`` (a fraction) as a signed percentage of one decimal, unsigned where it rounds to
+    zero: a pure shift's zoom, 1 - 1e-9, is "0.0%", not "-0.0%".
+
+    Example:
+        >>> signed_percent(0.036), signed_percent(-0.012), signed_percent(-1e-9), signed_percent(0.0)
+        ('+3.6%', '-1.2%', '0.0%', '0.0%')
+    """
+    said = f"{value:+.1%}"
+    return said[1:] if float(said[1:-1]) == 0 else said
+
+
 def describe_alignment(names: Sequence[str], warps: tuple[np.ndarray | None, ...], frame: int,
                        size: tuple[int, int], motion: str) -> str | None:
     """One line on how far alignment moved the images (``names``, in the order given) onto the frame
@@ -237,6 +249,9 @@ def describe_alignment(names: Sequence[str], warps: tuple[np.ndarray | None, ...
         >>> breathed = np.array([[1.036, 0.0, -0.036 * 150], [0.0, 1.036, -0.036 * 100]])  # about the centre
         >>> describe_alignment(["near.jpg", "far.jpg"], (None, breathed), 0, (200, 300), "affine")
         'aligned far.jpg onto near.jpg: corners moved 6.5 px (shift 0.0 px, rotation 0.0°, zoom +3.6%)'
+        >>> shrunk = np.array([[1.0 - 1e-9, 0.0, 3.2], [0.0, 1.0 - 1e-9, 0.0]])  # a shift, as affine found it
+        >>> describe_alignment(["a.png", "b.png"], (None, shrunk), 0, (40, 60), "affine")
+        'aligned b.png onto a.png: corners moved 3.2 px (shift 3.2 px, rotation 0.0°, zoom 0.0%)'
     """
     moved = [(name, warp_extent(warp, *size)) for name, warp in zip(names, warps) if warp is not None]
     if not moved:
@@ -255,11 +270,11 @@ def describe_alignment(names: Sequence[str], warps: tuple[np.ndarray | None, ...
                       f"rotation {up_to}{turn:.1f}\N{DEGREE SIGN}")
             if motion == "affine":
                 zoom = max((extent.scale - 1 for extent in extents), key=abs)
-                found += f", zoom {up_to}{zoom:+.1%}"
+                found += f", zoom {up_to}{signed_percent(zoom)}"
             found += ")"
     what = plural(len(moved), "image") if many else moved[0][0]
     return f"aligned {what} onto {names[frame]}: {found}"
 
 
 __all__ = ["MOTIONS", "Motion", "AlignmentError", "check_motion", "estimate_motion", "warp_onto", "align_images",
-           "WarpExtent", "warp_extent", "describe_alignment"]
+           "WarpExtent", "warp_extent", "signed_percent", "describe_alignment"]

@@ -126,12 +126,13 @@ def _sidebar(core, source: str) -> tuple:
         low, high, step = core.UNIQUE_GAIN_RANGE
         gain = st.slider("Unique gain", low, high, step=step, key=f"gain-{task}",
                          **_unless_kept(f"gain-{task}", value=core.default_unique_gain(task)),
+                         on_change=_reset_detail, args=(core, task),
                          help="how much of what only one image shows goes into the fused one: 1 is the paper's "
                               "fusion; higher keeps more infrared targets and exposed or focused detail, with "
                               "more contrast")
         low, high, step = core.DETAIL_GAIN_RANGE
-        detail = st.slider("Detail gain", low, high, step=step, key=f"detail-{task}-{gain:g}",
-                           **_unless_kept(f"detail-{task}-{gain:g}", value=core.default_detail_gain(task, gain)),
+        detail = st.slider("Detail gain", low, high, step=step, key=f"detail-{task}",
+                           **_unless_kept(f"detail-{task}", value=core.default_detail_gain(task, gain)),
                            help="how much of the fine detail only one image shows goes in, apart from its "
                                 "brightness (the unique gain): higher is sharper, with more grain")
         tile = st.selectbox("Tile size", core.TILE_CHOICES, key="tile",
@@ -155,10 +156,11 @@ def _sidebar(core, source: str) -> tuple:
                          help="the network runs on the images up-sampled this many times: 2 (default) is "
                               "sharper than 1 (the paper's scale, 4x faster); 3 is slower still. Pixels from "
                               "the sources start at 1, as good there")
-        deghost = st.checkbox("Remove ghosts", key="deghost",
+        deghost = st.checkbox("Remove ghosts", key=f"deghost-{task}",  # each kind its own: off for a focus stack
                               help="for a bracket with something moving (people, leaves): what moved between the "
                                    "images is taken from the best-exposed one, so it shows once, not as a "
-                                   "half-transparent ghost (after alignment)")
+                                   "half-transparent ghost (after alignment); not for focus stacks, whose focus "
+                                   "changes look like motion to it")
         stretch = st.checkbox("Stretch raw thermal frames", key="stretch", **_unless_kept("stretch", value=True),
                               help="a grey 16-bit image whose values fill a narrow band (a thermal camera's "
                                    "14-bit counts) is stretched onto the full range before fusing; off takes "
@@ -169,6 +171,13 @@ def _sidebar(core, source: str) -> tuple:
     return task, core.fuse_options(task=task, color=color, tile=tile, scale=scale, unique_gain=gain,
                                    detail_gain=detail, align=align, pixels=pixels, deghost=deghost, palette=palette,
                                    infrared=infrared, stretch="auto" if stretch else "none")
+
+
+def _reset_detail(core, task: str | None) -> None:
+    """The unique gain moved: the detail gain goes back to the one that goes with the new gain (as
+    docs/ui.md says), whatever was chosen at another gain."""
+    gain = st.session_state[f"gain-{task}"]
+    st.session_state[f"detail-{task}"] = core.default_detail_gain(task, gain)
 
 
 def _unless_kept(key: str, **default) -> dict:
@@ -324,7 +333,9 @@ def _calibrate_page(core, settings) -> None:
         st.warning(warning)
     for note in result.calibration.notes():
         st.info(note)
-    st.image(core.to_uint8(result.check), caption="check: the two views in alternate squares (edges run on across "
+    st.image(core.to_uint8(result.check), alt=core.alt_text(
+        "calibration check: the two cameras' views in alternate squares, their marks circled and crossed"),
+        caption="check: the two views in alternate squares (edges run on across "
                                                   "them where the rig is right); marks as green circles, the second "
                                                   "camera's marks mapped back as red crosses")
     st.download_button("Download the rig file (JSON)", result.rig_file, file_name="rig.json", mime="application/json",
@@ -332,7 +343,7 @@ def _calibrate_page(core, settings) -> None:
 
 
 def _show_stack(core, images, names, result, files, *, notes: Sequence[str] = (),
-                shared: bool | None = None, stretch: str = "auto") -> None:
+                shared: bool | None = None, stretch: str = "auto", palette: str = "none") -> None:
     u8 = core.to_uint8
     fused, values, order = result.fused, result.values, result.order
     said = core.told_apart(names)  # two files of one name, as the notes and the infrared picker tell them apart
@@ -342,10 +353,11 @@ def _show_stack(core, images, names, result, files, *, notes: Sequence[str] = ()
     cols = st.columns(min(len(images), 4))
     for i, k in enumerate(order):
         onto = f", aligned onto {said[result.frame]}" if k != result.frame and _aligned() else ""
-        cols[i % len(cols)].image(u8(result.sources[k]), caption=f"{i + 1}: {said[k]}{onto}")
+        cols[i % len(cols)].image(u8(result.sources[k]), caption=f"{i + 1}: {said[k]}{onto}",
+                                  alt=core.alt_text(f"source image {i + 1}, {said[k]}{onto}"))
     for note in _read_notes(core, images, said, files, shared, stretch):
         st.caption(note)
-    st.image(u8(fused), caption="fused")
+    st.image(u8(fused), caption="fused", alt=core.alt_text("fused image", [said[k] for k in order], palette))
     shown = [names[k] for k in order]  # the downloads are named by the first and last shown
     st.download_button("Download the fused image (PNG)", core.png_bytes(fused, files),
                        file_name=core.download_name(*shown), mime="image/png", key="download")
@@ -356,7 +368,9 @@ def _show_stack(core, images, names, result, files, *, notes: Sequence[str] = ()
                    f"black image 1, white image {len(images)}, grey levels between in the order above (for a "
                    "focus stack shot near to far, a depth map).")
         st.columns(3)[0].image(u8(result.source_map), caption="source of each pixel (1 black to "
-                                                               f"{len(images)} white)")
+                                                               f"{len(images)} white)",
+                               alt=core.alt_text(f"map of the source of each fused pixel, {said[order[0]]} black to "
+                                                 f"{said[order[-1]]} white"))
         st.download_button("Download the source map (PNG)", core.png_bytes(result.source_map),
                            file_name=core.download_name(*shown, part="source_map"), mime="image/png",
                            key="download_source_map")
@@ -369,7 +383,7 @@ def _show_stack(core, images, names, result, files, *, notes: Sequence[str] = ()
 
 
 def _show(core, a, b, names, result, files, *, rig: bool = False, notes: Sequence[str] = (),
-          shared: bool | None = None, stretch: str = "auto") -> None:
+          shared: bool | None = None, stretch: str = "auto", palette: str = "none") -> None:
     u8 = core.to_uint8
     parts, values, (shown_a, shown_b) = result
     said = core.told_apart(names)  # two files of one name, as the notes tell them apart
@@ -377,12 +391,13 @@ def _show(core, a, b, names, result, files, *, rig: bool = False, notes: Sequenc
     for note in notes:
         st.info(note)
     cols = st.columns(3)
-    cols[0].image(u8(shown_a), caption=f"A: {said[0]}" + _aligned_onto(parts.frame, 0))
-    cols[1].image(u8(shown_b), caption=f"B: {said[1]}" + (", mapped onto A by the rig" if rig else "")
-                  + _aligned_onto(parts.frame, 1))
+    captions = (f"A: {said[0]}" + _aligned_onto(parts.frame, 0),
+                f"B: {said[1]}" + (", mapped onto A by the rig" if rig else "") + _aligned_onto(parts.frame, 1))
+    for col, image, caption in zip(cols, (shown_a, shown_b), captions):
+        col.image(u8(image), caption=caption, alt=core.alt_text(f"source image {caption}"))
     for line in _read_notes(core, [a, b], said, files, shared, stretch):
         st.caption(line)
-    cols[2].image(u8(parts.fused), caption="fused")
+    cols[2].image(u8(parts.fused), caption="fused", alt=core.alt_text("fused image", said, palette))
     st.download_button("Download the fused image (PNG)", core.png_bytes(parts.fused, files),
                        file_name=core.download_name(*names), mime="image/png", key="download")
     st.subheader("Decomposition")
@@ -392,14 +407,16 @@ def _show(core, a, b, names, result, files, *, rig: bool = False, notes: Sequenc
     components = (("common", parts.common, "common"), ("unique_a", parts.unique_a, "unique to A"),
                   ("unique_b", parts.unique_b, "unique to B"))
     for col, (part, image, caption) in zip(cols, components):
-        col.image(u8(image), caption=caption)
+        col.image(u8(image), caption=caption, alt=core.alt_text(f"{caption} in the decomposition", said))
         col.download_button(f"Download {caption} (PNG)", core.png_bytes(image),
                             file_name=core.download_name(*names, part=part), mime="image/png", key=f"download_{part}")
     if parts.weight_a is not None:  # pixels from the sources: which source each pixel came from
         st.caption("With pixels from the sources, each fused pixel is A's where the map is white and B's "
                    "where it is black, as the unique parts show each image in focus.")
         col = st.columns(3)[0]
-        col.image(u8(parts.weight_a), caption="taken from A (white) or B (black)")
+        col.image(u8(parts.weight_a), caption="taken from A (white) or B (black)",
+                  alt=core.alt_text(f"decision map, white where the pixel is taken from {said[0]}, black from "
+                                    f"{said[1]}"))
         col.download_button("Download the decision map (PNG)", core.png_bytes(parts.weight_a),
                             file_name=core.download_name(*names, part="weight_a"), mime="image/png",
                             key="download_weight_a")
@@ -416,9 +433,9 @@ def _show(core, a, b, names, result, files, *, rig: bool = False, notes: Sequenc
 #: none of them, and back reset them). Uploads cannot be kept this way (Streamlit does not let code
 #: set an uploader; :func:`_uploaded` keeps their files instead); a stack's infrared image is kept
 #: while its file is still uploaded.
-KEPT_CHOICES = ("kind", "color", "tile", "align", "deghost", "stretch", "palette", "infrared", "infrared_stack",
+KEPT_CHOICES = ("kind", "color", "tile", "align", "stretch", "palette", "infrared", "infrared_stack",
                 "resize")
-KEPT_PREFIXES = ("gain-", "detail-", "pixels-", "scale-")
+KEPT_PREFIXES = ("gain-", "detail-", "pixels-", "scale-", "deghost-")
 
 
 def _keep_choices() -> None:
@@ -524,7 +541,7 @@ def main() -> None:
             _calibrate_page(core, settings)
             return
         task, options = _sidebar(core, source)
-        for warning in core.option_warnings(task, options.pixels, options.align):
+        for warning in core.option_warnings(task, options.pixels, options.align, options.deghost):
             st.warning(warning)
         if source == UPLOAD_STACK:
             with _said_on_page():
@@ -546,7 +563,7 @@ def main() -> None:
             notes = [*_noted(core.palette_note(fuser, images, said)),
                      *core.registration_notes(said, result, options.align)]
             _show_stack(core, images, names, result, files, notes=notes, shared=fuser.options.stretch_shared,
-                        stretch=fuser.options.stretch)
+                        stretch=fuser.options.stretch, palette=fuser.options.palette)
             return
         with _said_on_page():
             given = _inputs(core, source, settings)
@@ -577,7 +594,7 @@ def main() -> None:
         st.error(f"fusion failed: {type(exc).__name__}: {_error_text(core, exc, labels)}")
         return
     _show(core, a, b, names, result, files, rig=rig is not None, notes=notes, shared=fuser.options.stretch_shared,
-          stretch=fuser.options.stretch)
+          stretch=fuser.options.stretch, palette=fuser.options.palette)
 
 
 if __name__ == "__main__":  # Streamlit runs this file as __main__; importing it does nothing

@@ -37,7 +37,7 @@ from defusion.fusion.fuser import DEFAULT_SCALE, Decomposition, FuseOptions, Fus
 from defusion.io.images import ImageReadError, describe_float_stretch, float_span
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
 from defusion.fusion.align import describe_alignment
-from defusion.fusion.deghost import describe_ghosts
+from defusion.fusion.deghost import deghost_focus_note, describe_ghosts
 from defusion.io.notes import listed, note, warn
 from defusion.io.raw import RAW_SUFFIXES
 from defusion.io.resize import changes_aspect, describe_resize, resize_to_first, turned_quarter
@@ -163,12 +163,15 @@ def registration_notes(names: Sequence[str], found: Decomposition | FusedStack, 
     return [line for line in lines if line]
 
 
-def option_warnings(task: str | None, pixels: str, align: str) -> list[str]:
-    """Options the kind of images does not suit, as the docs measured them.
+def option_warnings(task: str | None, pixels: str, align: str, deghost: bool = False) -> list[str]:
+    """Options the kind of images does not suit, as the docs measured them; ``deghost`` (Remove
+    ghosts) on a focus stack or with pixels from the sources, whose focus changes it takes for motion.
 
     Example:
         >>> option_warnings("ivf", "sources", "none")[0][:40]
         'Pixels from the sources takes each regio'
+        >>> option_warnings("mff", "sources", "none", deghost=True)[0][:45]
+        '*Remove ghosts* takes a focus change for moti'
     """
     warnings = []
     if pixels == "sources" and task in ("ivf", "mef"):
@@ -178,6 +181,9 @@ def option_warnings(task: str | None, pixels: str, align: str) -> list[str]:
     if align != "none" and task == "ivf":
         warnings.append("Align registers images of one camera by their content; an infrared and a visible image "
                         "do not match in content: for two cameras side by side, upload their rig file instead.")
+    focus = deghost_focus_note("*Remove ghosts*", task, pixels) if deghost else None
+    if focus:
+        warnings.append(f"{focus}.")
     return warnings
 
 
@@ -627,6 +633,24 @@ def passes(fuser: Fuser, images: list[np.ndarray]) -> int:
     return fuser.tiles_for(*images[0].shape[:2]) * (len(images) - 1)
 
 
+def alt_text(what: str, names: Sequence[str] = (), palette: str = "none") -> str:
+    """An image's alt text on the page, for a screen reader or a page that did not load its images:
+    ``what`` it is, of which uploads (``names``), and the thermal palette that coloured it (none:
+    unsaid).
+
+    Example:
+        >>> alt_text("fused image", ["vis.png", "ir.png"], "inferno")
+        'fused image of vis.png and ir.png, inferno palette'
+        >>> alt_text("source image B, ir.png")
+        'source image B, ir.png'
+        >>> alt_text("fused image", ["f1.png", "f2.png", "f3.png"])
+        'fused image of f1.png, f2.png and f3.png'
+    """
+    said = list(names)
+    of = f" of {', '.join(said[:-1])} and {said[-1]}" if len(said) > 1 else f" of {said[0]}" if said else ""
+    return f"{what}{of}" + (f", {palette} palette" if palette != "none" else "")
+
+
 def palette_note(fuser: Fuser, images: list[np.ndarray], names: list[str]) -> str | None:
     """Which image a palette colours, where the core had to guess (as ``defusion fuse`` notes it)."""
     if fuser.options.palette == "none":
@@ -774,7 +798,7 @@ __all__ = [
     "RESULTS_KEPT", "RESULTS_MAX_BYTES", "ResultCache", "array_bytes", "in_name_order", "name_images",
     "stack_infrared_choices",
     "decode_pair", "decode_stack", "digest", "download_name", "fuse_and_score", "fuse_stack_and_score", "FusedPair",
-    "palette_note", "passes", "option_warnings",
+    "palette_note", "alt_text", "passes", "option_warnings",
     "input_order_for", "load_example", "fuse_options", "metric_rows", "parse_board", "parse_rig", "png_bytes",
     "RigUpload", "calibrate_uploads", "RIG_MOTIONS", "DEFAULT_RIG_MOTION",
     "score", "score_stack", "MIN_METRIC_SIDE", "float_range", "float_note", "turned_quarter", "turned_advice",
