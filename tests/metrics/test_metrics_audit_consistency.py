@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from defusion.benchmark.runner import GREY_RGB_SCORED
 from defusion.cli import metrics as cli
 from defusion.cli.errors import run_guarded
 from defusion.io.images import write_image
@@ -69,7 +70,7 @@ def test_a_grey_result_stored_as_rgb_gets_benchs_note(tmp_path, images, sources,
     write_image(path, np.dstack([fused] * 3))
     assert _run([str(path), *map(str, sources), "--names", NAMES, "--json"]) == 0
     captured = capsys.readouterr()
-    assert _notes(captured.err) == [f"defusion: note: {path} is grey stored as RGB (R = G = B): {cli.GREY_RGB_SCORED}, "
+    assert _notes(captured.err) == [f"defusion: note: {path} is grey stored as RGB (R = G = B): {GREY_RGB_SCORED}, "
                                     "so it scores otherwise than the same pixels in a 1-channel file, which score as grey"]
     json.loads(captured.out)  # the JSON on stdout is untouched
 
@@ -79,7 +80,7 @@ def test_the_grey_rgb_note_has_benchs_words(capsys):
 
     pair = types.SimpleNamespace(said=[], narrow=[], grey_rgb={"Mine": "audit_words/01.png"})
     _say_found(pair, set())
-    assert cli.GREY_RGB_SCORED in capsys.readouterr().err
+    assert GREY_RGB_SCORED in capsys.readouterr().err
 
 
 def test_a_one_channel_or_colour_result_gets_no_grey_rgb_note(tmp_path, images, sources, capsys):

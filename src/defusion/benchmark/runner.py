@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from defusion.fusion.color import is_grey, to_uint8
+from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values
 from defusion.fusion.fuser import PAPER_OPTIONS
 from defusion.fusion.stretch import is_narrow, value_range
 from defusion.io.images import ImageReadError, header_size, read_image, stores_floats
@@ -60,8 +61,6 @@ DEFUSION_VARIANTS: dict[str, dict] = {
 }
 
 FuseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
-#: The largest 8-bit value: a 16-bit file holding none above it holds 8-bit values (:func:`_eight_bit_values`).
-_MAX_8BIT = 255
 
 
 def read_scored(path: str | Path, quiet: bool = False) -> np.ndarray:
@@ -70,7 +69,7 @@ def read_scored(path: str | Path, quiet: bool = False) -> np.ndarray:
     :mod:`defusion.metrics` takes a float array on, so that the file scores as its array does with
     :func:`~defusion.metrics.compute_metrics`; any other range an ImageReadError); integer pixels in
     8 bits (16-bit rounded to 8 bits), with a note where a 16-bit file holds only 8-bit values
-    (:func:`_eight_bit_values`; ``quiet``: not said, for a file read again to be shown). ``defusion
+    (:func:`~defusion.io.arrays.holds_eight_bit_values`; ``quiet``: not said, for a file read again to be shown). ``defusion
     metrics`` reads every file so and ``defusion bench`` its published results and sources
     (:func:`_read_source`), so that both commands score a file alike.
 
@@ -102,7 +101,7 @@ def viewable(scored: np.ndarray) -> np.ndarray:
     from defusion.metrics._utils import float_scale
 
     scale = float_scale(float(scored.min()), float(scored.max())) or 1.0
-    return np.round(np.clip(scored.astype(np.float64) * scale, 0, _MAX_8BIT)).astype(np.uint8)
+    return np.round(np.clip(scored.astype(np.float64) * scale, 0, MAX_8BIT)).astype(np.uint8)
 
 
 def _scored_file(path: str | Path) -> tuple[np.ndarray, bool]:
@@ -113,10 +112,13 @@ def _scored_file(path: str | Path) -> tuple[np.ndarray, bool]:
 def _as_scored(image: np.ndarray) -> tuple[np.ndarray, bool]:
     """A decoded image as scored (floats as they are, integers in 8 bits: 16-bit rounded as the
     metrics round a uint16 array, :func:`~defusion.metrics._utils.eight_bit_levels`), and whether it
-    holds 8-bit values in 16 bits (:func:`_eight_bit_values`)."""
+    holds 8-bit values in 16 bits (:func:`~defusion.io.arrays.holds_eight_bit_values`)."""
     if image.dtype.kind == "f":
         return image, False
-    return _in_eight_bits(image), _eight_bit_values(image)
+    # 8-bit values saved as 16-bit (what ``uint16(img)`` writes) score as 16-bit data, near black (EN 0.99
+    # and SSIM 0.03 for a fusion whose 8-bit file scores 7.1 and 1.25): said in a note, not converted,
+    # since a 16-bit image that dark is also what some file may mean
+    return _in_eight_bits(image), holds_eight_bit_values(image)
 
 
 def _in_eight_bits(image: np.ndarray) -> np.ndarray:
@@ -127,17 +129,6 @@ def _in_eight_bits(image: np.ndarray) -> np.ndarray:
     from defusion.metrics._utils import _is_uint16, eight_bit_levels
 
     return eight_bit_levels(image) if _is_uint16(image) else to_uint8(image)
-
-
-def _eight_bit_values(image: np.ndarray) -> bool:
-    """Whether a decoded integer image is 16-bit with no value above 255: 8-bit values saved as 16-bit
-    (what ``uint16(img)`` writes), which score as 16-bit data, near black (EN 0.99 and SSIM 0.03 for a
-    fusion whose 8-bit file scores 7.1 and 1.25), and would otherwise pass silently. Said in a note,
-    not converted: a 16-bit image that dark is also what some file may mean. The metrics' own test
-    (:func:`~defusion.metrics._utils.holds_eight_bit_values`), by which they warn of such an array."""
-    from defusion.metrics._utils import holds_eight_bit_values
-
-    return holds_eight_bit_values(image)
 
 
 @dataclass(frozen=True)
@@ -172,7 +163,7 @@ def _read_source(path: Path) -> tuple[np.ndarray, np.ndarray, list[_Finding]]:
                                                         f"{exc.low:.6g}..{exc.high:.6g}")]
     lo, hi = float(scored.min()), float(scored.max())
     on_levels = float_scale(lo, hi) == 1
-    if not float_stretched(lo, hi) or (on_levels and lo == 0 and hi == _MAX_8BIT):  # the stretch changes nothing
+    if not float_stretched(lo, hi) or (on_levels and lo == 0 and hi == MAX_8BIT):  # the stretch changes nothing
         return image, scored, []
     return image, scored, [_Finding("float-scale", folder, str(path), "0..255" if on_levels else "[0, 1], clipped")]
 
@@ -194,7 +185,7 @@ def _finding_notes(found: list[_Finding]) -> list[str]:
         it, its, they = ("it", "its", "is") if one else ("them", "their", "are")
         if kind == "eight-bit":
             notes.append(f"{files} {they} {'a 16-bit file' if one else '16-bit files'} whose values are all <= "
-                         f"{_MAX_8BIT} (8-bit values saved as 16-bit?): scored as 16-bit, near black (save {it} as "
+                         f"{MAX_8BIT} (8-bit values saved as 16-bit?): scored as 16-bit, near black (save {it} as "
                          f"8-bit to score {its} 8-bit values)")
         elif kind == "float-scale":
             notes.append(f"{files} hold{'s' if one else ''} float pixels outside [0, 1]: the methods fuse {it} "
@@ -556,12 +547,17 @@ def _evaluate(task: _PairTask, methods: dict[str, FuseFn]) -> _PairResult:
                        viewable(b_scored), rows, problems, narrow=narrow, grey_rgb=grey_rgb, found=found)
 
 
+#: How a grey result stored as RGB is scored, said by ``defusion bench`` (per method) and ``defusion metrics``.
+GREY_RGB_SCORED = ("scored per colour channel, as VIFB scores a colour result (against a colour source's R, G "
+                   "and B rather than its rgb2gray; SF with the channels side by side)")
+
+
 def _grey_stored_as_rgb(image: np.ndarray) -> bool:
     """Whether a result, as its file holds it (not as rounded to be scored: 8-bit values saved as
     16-bit round to near-black levels 0 and 1, grey whatever their colours), is grey in three channels:
-    judged on the 8-bit scale where a 16-bit file holds only 8-bit values (:func:`_eight_bit_values`),
+    judged on the 8-bit scale where a 16-bit file holds only 8-bit values (:func:`~defusion.io.arrays.holds_eight_bit_values`),
     on its type's full scale otherwise (:func:`~defusion.fusion.color.is_grey`)."""
-    return image.ndim == 3 and is_grey(image, _MAX_8BIT if _eight_bit_values(image) else None)
+    return image.ndim == 3 and is_grey(image, MAX_8BIT if holds_eight_bit_values(image) else None)
 
 
 def _say_found(pair: _PairResult, told: set[tuple[str, str]]) -> None:
@@ -581,10 +577,8 @@ def _say_found(pair: _PairResult, told: set[tuple[str, str]]) -> None:
     for name, example in pair.grey_rgb.items():
         if ("grey-rgb", name) not in told:
             told.add(("grey-rgb", name))
-            note(f"{name}'s results are grey stored as RGB (R = G = B; e.g. {example}): scored per colour channel, "
-                 "as VIFB scores a colour result (against a colour source's R, G and B rather than its rgb2gray; "
-                 "SF with the channels side by side), so they score otherwise than the same pixels in 1-channel "
-                 "files, which score as grey")
+            note(f"{name}'s results are grey stored as RGB (R = G = B; e.g. {example}): {GREY_RGB_SCORED}, so they "
+                 "score otherwise than the same pixels in 1-channel files, which score as grey")
 
 
 

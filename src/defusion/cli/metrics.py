@@ -36,9 +36,6 @@ EPILOG = ("exit status: 0 when every metric named in --names was computed (or, w
           "n/a, or null in --json, with why); 2 on a usage error, an unreadable file or a size mismatch.")
 #: Ends the note on a metric named in --names that could not be computed, as bench's last line does.
 NOT_COMPUTED_STATUS = "; exit status 1"
-#: How a grey result stored as RGB is scored, in ``defusion bench``'s words (its note per method).
-GREY_RGB_SCORED = ("scored per colour channel, as VIFB scores a colour result (against a colour source's R, G "
-                   "and B rather than its rgb2gray; SF with the channels side by side)")
 #: How to score folders of results, said when a path given is a folder (flags as ``defusion bench --help``).
 FOLDERS_HINT = "defusion bench --task ivf --a VIS --b IR --out OUT --methods none --fused NAME=DIR"
 
@@ -98,7 +95,7 @@ def _grey_rgb_note(path: Path, scored) -> str | None:
     8-bit values rounds to near-black levels 0 and 1, grey whatever its colours): an integer RGB
     file that scores grey is read again for that (said lines are said once); one that scores in
     colour was not grey as stored either, and a float one is scored as stored."""
-    from defusion.benchmark.runner import _grey_stored_as_rgb
+    from defusion.benchmark.runner import GREY_RGB_SCORED, _grey_stored_as_rgb
     from defusion.io.images import read_image
 
     if scored.ndim != 3 or not _grey_stored_as_rgb(scored):

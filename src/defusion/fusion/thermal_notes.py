@@ -36,14 +36,36 @@ def describe_unstretched(names: Sequence[str], images: Sequence[np.ndarray], opt
         >>> describe_unstretched(["ir.png", "vis.png"], [raw, raw.astype(np.uint8)])
         ['ir.png spans only 7002..8997 of 0..65535 (3% of the range) and reads nearly flat unstretched; drop --stretch none (or use --stretch auto) to see its content']
     """
-    fixed = measure_stretch(images, shared=False)  # each frame's own band, as the stretch would map it
-    said = []
+    return [f"{flat_band(names[index], low, high)}; drop {option}none (or use {option}auto) to see its content"
+            for index, low, high in raw_bands(images)]
+
+
+def raw_bands(images: Sequence[np.ndarray]) -> list[tuple[int, float, float]]:
+    """``(index, low, high)`` of each raw sensor frame among ``images``: its band of 0..65535, as the
+    stretch would map it on its own (:func:`~defusion.fusion.stretch.measure_stretch`).
+
+    Example:
+        >>> raw_bands([np.array([[7000, 9000]], np.uint16), np.zeros((1, 2), np.uint8)])
+        [(0, 7002.0, 8998.0)]
+    """
+    fixed = measure_stretch(images, shared=False)
+    bands = []
     for index in fixed.sources if fixed is not None else ():
         low, high = (bound * FULL_SCALE_16 for bound in fixed.mapping(index))
-        said.append(f"{names[index]} spans only {low:.0f}..{high:.0f} of 0..{FULL_SCALE_16} "
-                    f"({100 * (high - low) / FULL_SCALE_16:.2g}% of the range) and reads nearly flat unstretched; "
-                    f"drop {option}none (or use {option}auto) to see its content")
-    return said
+        bands.append((index, low, high))
+    return bands
+
+
+def flat_band(name: str, low: float, high: float) -> str:
+    """What a raw frame ``name`` whose values span ``low``..``high`` of 0..65535 looks like unstretched,
+    the start of each note on one (how to see its content is the front end's to add).
+
+    Example:
+        >>> flat_band("ir.png", 7002, 8997)
+        'ir.png spans only 7002..8997 of 0..65535 (3% of the range) and reads nearly flat unstretched'
+    """
+    return (f"{name} spans only {low:.0f}..{high:.0f} of 0..{FULL_SCALE_16} "
+            f"({100 * (high - low) / FULL_SCALE_16:.2g}% of the range) and reads nearly flat unstretched")
 
 
 def infrared_first(images: Sequence[np.ndarray]) -> bool:
@@ -100,4 +122,4 @@ def describe_order(names: Sequence[str], images: Sequence[np.ndarray], resize: s
             "(a grey visible image beside a colour thermal one is given rightly so)")
 
 
-__all__ = ["describe_unstretched", "infrared_first", "describe_order", "GIVE_VISIBLE_FIRST"]
+__all__ = ["describe_unstretched", "flat_band", "infrared_first", "describe_order", "raw_bands", "GIVE_VISIBLE_FIRST"]

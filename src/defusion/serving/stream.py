@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from defusion.fusion.stretch import STRETCHES, FixedStretch, Stretch, describe_fixed, measure_stretch
-from defusion.fusion.thermal_notes import describe_order, describe_unstretched
+from defusion.fusion.thermal_notes import describe_order, describe_unstretched, flat_band, raw_bands
 from defusion.io.images import describe_float_stretch, float_stretched, float_to_uint16, stream_float_span
 from defusion.io.notes import collecting, note
 from defusion.serving.errors import ApiError
@@ -381,13 +381,5 @@ def _unmapped_notes(names: Sequence[str], images: Sequence[np.ndarray], left: Se
     """One sentence per raw sensor frame among ``images`` (named ``names``) that a ``stretch=`` of
     mappings leaves out (not in ``left``: those it maps, float uploads) and so takes as it is, nearly
     flat: describe_unstretched's words, with how to map it (the request sent no ``stretch=none``)."""
-    fixed = measure_stretch(images, shared=False)  # each frame's own band, as the stretch would map it
-    said = []
-    for index in fixed.sources if fixed is not None else ():
-        if index in left:
-            continue
-        low, high = (bound * FULL_SCALE_16 for bound in fixed.mapping(index))
-        said.append(f"{names[index]} spans only {low:.0f}..{high:.0f} of 0..{FULL_SCALE_16} "
-                    f"({100 * (high - low) / FULL_SCALE_16:.2g}% of the range) and reads nearly flat unstretched: "
-                    f"stretch= does not map it (add {FIELDS[index]}:LOW-HIGH, or use stretch=auto, to see its content)")
-    return said
+    return [f"{flat_band(names[index], low, high)}: stretch= does not map it (add {FIELDS[index]}:LOW-HIGH, or "
+            "use stretch=auto, to see its content)" for index, low, high in raw_bands(images) if index not in left]
