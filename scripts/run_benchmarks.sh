@@ -14,6 +14,10 @@
 # the comparison grids still show every method and docs/benchmarks.md is written.
 # BENCHES="mefb mfifb" runs only those benchmarks (docs/benchmarks.md is still written from every
 # benchmark folder in OUT).
+# VIFB_JPEG_QUALITY=Q (default 75) scores VIFB's built-in methods after a JPEG round trip of that
+# quality, the encoding of VIFB's published results (all 525 carry quality-75 tables), so every row
+# is scored alike; VIFB_JPEG_QUALITY= (empty) scores them lossless. MFIFB_JPEG_QUALITY does the same
+# for MFIFB (default empty: its published results mix qualities 75 to 100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/bench}
@@ -21,6 +25,8 @@ OUT=${1:-out/bench}
 MEFB_LIMIT=${MEFB_LIMIT:-${LIMIT:-}}
 MFIFB_LIMIT=${MFIFB_LIMIT:-${LIMIT:-}}
 RESUME_ARGS=${RESUME:+--resume}
+VIFB_JPEG_QUALITY=${VIFB_JPEG_QUALITY-75}
+MFIFB_JPEG_QUALITY=${MFIFB_JPEG_QUALITY-}
 BASELINES=$(python -c 'from defusion.baselines import available_baselines as a; print(",".join(a()))')
 # defusion: the task's defaults (`defusion fuse --task`: inference scale 2; unique gain 1.5 for
 # infrared-visible pairs, unique gain 1 with detail gain 1.5 for exposure pairs; for focus pairs the
@@ -56,13 +62,13 @@ fused_args() {  # --fused NAME=DIR for every method folder under $1
 
 # VIFB's metrics take the visible image first, infrared second; so do the others here.
 vifb() { defusion bench --task ivf --a "$DATA/ivf/vifb/vi" --b "$DATA/ivf/vifb/ir" --out "$OUT/vifb" --runtime "$RUNTIME" --jobs "$JOBS" \
-  --methods "$IVF_METHODS" $RESUME_ARGS --title "VIFB (21 pairs)" $(fused_args "$DATA/ivf/vifb/fused") --no-progress > /dev/null; }
+  --methods "$IVF_METHODS" $RESUME_ARGS ${VIFB_JPEG_QUALITY:+--jpeg-quality $VIFB_JPEG_QUALITY} --title "VIFB (21 pairs)" $(fused_args "$DATA/ivf/vifb/fused") --no-progress > /dev/null; }
 tno() { defusion bench --task ivf --a "$DATA/ivf/tno/vi" --b "$DATA/ivf/tno/ir" --out "$OUT/tno" --runtime "$RUNTIME" --jobs "$JOBS" \
   --methods "$IVF_METHODS" $RESUME_ARGS --title "TNO (25 pairs, CDDFuse's selection)" --no-progress > /dev/null; }
 mefb() { defusion bench --task mef --a "$DATA/mef/mefb/A" --b "$DATA/mef/mefb/B" --out "$OUT/mefb" --runtime "$RUNTIME" --jobs "$JOBS" \
   --methods "$PAIR_METHODS" $RESUME_ARGS --title "MEFB${MEFB_LIMIT:+ (first $MEFB_LIMIT of 100 pairs)}" ${MEFB_LIMIT:+--limit $MEFB_LIMIT} --no-progress > /dev/null; }
 mfifb() { defusion bench --task mff --a "$DATA/mff/mfifb/A" --b "$DATA/mff/mfifb/B" --out "$OUT/mfifb" --runtime "$RUNTIME" --jobs "$JOBS" \
-  --methods "$MFF_METHODS" $RESUME_ARGS --title "MFIFB${MFIFB_LIMIT:+ (first $MFIFB_LIMIT of 105 pairs)}" ${MFIFB_LIMIT:+--limit $MFIFB_LIMIT} $(fused_args "$DATA/mff/mfifb/fused") \
+  --methods "$MFF_METHODS" $RESUME_ARGS --title "MFIFB${MFIFB_LIMIT:+ (first $MFIFB_LIMIT of 105 pairs)}" ${MFIFB_LIMIT:+--limit $MFIFB_LIMIT} ${MFIFB_JPEG_QUALITY:+--jpeg-quality $MFIFB_JPEG_QUALITY} $(fused_args "$DATA/mff/mfifb/fused") \
   --no-progress > /dev/null; }
 
 # One after another, each spread over every core by its pairs (four benchmarks at once, one thread

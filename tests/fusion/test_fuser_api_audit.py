@@ -15,6 +15,7 @@ import defusion
 from defusion import DefusionError, FuseOptions, Fuser
 from defusion.fusion import stretch
 from defusion.fusion.errors import FusionInputError, FusionTypeError, UnknownOptionError
+from defusion.io.images import read_image
 from defusion.model.weights import load_weights
 from tests.conftest import smooth_image
 
@@ -88,6 +89,23 @@ def test_a_palette_image_fuses_as_its_colours_not_its_indices(fuser, rng):
     np.testing.assert_array_equal(fused, fuser.fuse(np.asarray(palette.convert("RGB")), other))
     one_bit = Image.fromarray(smooth_image(rng, SIDE, SIDE, channels=1)).convert("1")  # booleans, as L
     np.testing.assert_array_equal(fuser.fuse(one_bit, other), fuser.fuse(np.asarray(one_bit.convert("L")), other))
+
+
+def test_pillow_images_of_32_bit_integers_or_floats_fuse_as_read_image_reads_such_files(fuser, rng, tmp_path):
+    """Mode I (a 16-bit PNG from older Pillow) and F (a float TIFF) were refused as int32/float32."""
+    other = smooth_image(rng, SIDE, SIDE, channels=1)
+    counts = (smooth_image(rng, SIDE, SIDE, channels=1).astype(np.int32) * 200 + 1000)  # 16-bit counts
+    as_integers = Image.fromarray(counts).convert("I")
+    np.testing.assert_array_equal(fuser.fuse(as_integers, other), fuser.fuse(counts.astype(np.uint16), other))
+    degrees = Image.fromarray(counts.astype(np.float32) / 100 - 5)  # a radiometric frame, degrees Celsius
+    degrees.save(tmp_path / "frame.tif")
+    np.testing.assert_array_equal(fuser.fuse(degrees, other), fuser.fuse(read_image(tmp_path / "frame.tif"), other))
+    assert fuser.fuse(degrees, other).dtype == np.uint16  # stretched over 16 bits, as the file would be
+    eight_bit = Image.fromarray(other).convert("I")  # 8-bit values in 32 bits: 8-bit, not near black
+    np.testing.assert_array_equal(fuser.fuse(eight_bit, other), fuser.fuse(other, other))
+    broken = Image.fromarray(np.full((SIDE, SIDE), np.nan, np.float32))
+    with pytest.raises(FusionInputError, match="^image 1: a float image holding NaN or infinite values$"):
+        fuser.fuse(broken, other)
 
 
 def test_none_is_named_as_none_not_as_a_shape(fuser, rng):

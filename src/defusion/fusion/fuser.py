@@ -45,6 +45,9 @@ _GREY_ALPHA = 2
 #: Pillow warns when a palette's transparency is dropped straight to RGB; alpha is dropped later).
 _PILLOW_CONVERSIONS = {"P": "RGBA", "PA": "RGBA", "1": "L", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB",
                        "HSV": "RGB"}
+#: Pillow modes of 32-bit numbers (a 16-bit PNG opened by older Pillow, a float TIFF), read as
+#: read_image reads such a file (io.images.pillow_levels), since their arrays are no uint8/uint16 levels.
+_PILLOW_NUMBER_MODES = ("I", "F")
 #: Fuser.from_pretrained's own parameters, beside the FuseOptions fields it takes: guessed at for a typo.
 _FROM_PRETRAINED_PARAMETERS = ("weights", "device", "half", "runtime", "threads", "task", "options", "onnx")
 
@@ -617,7 +620,8 @@ class _Rescaled:
 def _as_image(image, name: str) -> np.ndarray:
     """``image`` as a pixel array fusion takes (grey + alpha as its grey plane, as RGBA's alpha is
     dropped later; a torch tensor as its values on the CPU, :func:`~defusion.io.arrays.tensor_pixels`;
-    a Pillow image whose values are no levels, a palette one, converted: ``_PILLOW_CONVERSIONS``); a
+    a Pillow image whose values are no levels, a palette one, converted: ``_PILLOW_CONVERSIONS``; one of
+    32-bit integers or floats read as read_image reads such a file: ``_PILLOW_NUMBER_MODES``); a
     path, or an array that is not HxW or HxWxC, is refused with a library error."""
     if isinstance(image, (str, os.PathLike)):
         raise FusionTypeError(f"{name} is a path ({image}); fuse takes pixel arrays: read files with "
@@ -642,8 +646,15 @@ def _pixel_values(image: object, name: str) -> object:
             raise FusionTypeError(f"images must be uint8, uint16 or float in [0, 1]; got {name} of dtype "
                                   f"{str(image.dtype).removeprefix('torch.')}") from None
     pillow = sys.modules.get("PIL.Image")
-    if pillow is not None and isinstance(image, pillow.Image) and image.mode in _PILLOW_CONVERSIONS:
-        return image.convert(_PILLOW_CONVERSIONS[image.mode])
+    if pillow is not None and isinstance(image, pillow.Image):
+        if image.mode in _PILLOW_CONVERSIONS:
+            return image.convert(_PILLOW_CONVERSIONS[image.mode])
+        if image.mode in _PILLOW_NUMBER_MODES:
+            from defusion.io.images import ImageReadError, pillow_levels  # only here: fusion needs no Pillow
+            try:
+                return pillow_levels(image, name)
+            except ImageReadError as exc:
+                raise FusionInputError(str(exc)) from None
     return image
 
 

@@ -556,6 +556,27 @@ def _from_pillow(im: Image.Image, path: Path, stored_bits: int, floats: FloatRea
     return np.asarray(im.convert("RGB"))
 
 
+def pillow_levels(im: Image.Image, name: str = "image") -> np.ndarray:
+    """The pixels of an in-memory Pillow image in mode ``I`` (32-bit integers) or ``F`` (32-bit floats)
+    as :func:`read_image` gives a file's: ``np.asarray`` leaves them int32 or float32 values that are no
+    levels. Integers become uint8 where all are 8-bit values, else uint16 (scaled, with a warning, where
+    beyond 16 bits); floats in [0, 1] become 16-bit levels and any other range (a radiometric frame in
+    degrees) is stretched over 16 bits from its minimum to its maximum (:func:`float_to_uint16`).
+    ``name`` names the image in warnings and errors.
+
+    Example:
+        >>> im = Image.fromarray(np.array([[20.0, 30.0, 40.0]], np.float32))  # mode F: degrees Celsius
+        >>> pillow_levels(im).tolist(), pillow_levels(im.convert("I")).dtype.name
+        ([[0, 32768, 65535]], 'uint8')
+    """
+    if im.mode not in ("I", "F"):
+        raise ReadOptionError(f"pillow_levels reads modes I and F; {name} is in mode {im.mode}")
+    try:
+        return _from_pillow(im, Path(name), _INT_BITS)
+    except ValueError as exc:  # _finite's, which names no image
+        raise ImageReadError(f"{name}: {exc}") from None
+
+
 def _levels(path: Path, values: np.ndarray, floats: FloatReading = "stretch") -> np.ndarray:
     """Pixels of any numeric type as uint8 or uint16, by :func:`read_image`'s rules."""
     if values.dtype in (np.uint8, np.uint16):
@@ -847,7 +868,7 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
 
 __all__ = ["READ_SUFFIXES", "READ_FORMATS", "FloatReading", "FLOAT_READINGS", "RAISE_LIMIT_HINT", "ImageReadError",
            "ImageTooLargeError", "ImageFormatError", "FloatRangeError", "ReadOptionError", "read_image", "header_size",
-           "opens_as_image", "stores_floats",
+           "opens_as_image", "stores_floats", "pillow_levels",
            "float_stretched", "float_span", "describe_float_stretch", "float_to_uint16", "stream_float_span",
            # defined in defusion.io.formats and defusion.io.writing, kept importable from here:
            "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
