@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from defusion import DefusionError, create_model
-from defusion.model.denet import DeNetConfig, ModelConfigError, ModelInputError, ModelInputTypeError
+from defusion.model.denet import DeNetConfig
+from defusion.model.errors import ModelConfigError, ModelInputError, ModelInputTypeError
 from defusion.model.registry import model_config, register_model
 
 #: A side DeNet takes (a multiple of SIZE_MULTIPLE), and one it does not.

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from defusion.errors import DefusionError
+from defusion.model.errors import ModelConfigError, ModelInputError, ModelInputTypeError  # re-exported: __all__
 from defusion.model.filters import HighPass
 from defusion.model.resnest import Bottleneck, ResNeStStage
 
@@ -42,21 +42,6 @@ RESIDUAL_INIT_GAIN = 0.2
 #: Width (network pixels) of the Gaussian that splits the unique embeddings' contribution to the
 #: fused image into local mean and fine detail, for a unique gain above 1 (DeNet.forward).
 UNIQUE_DETAIL_SIGMA = 16.0
-
-
-class ModelConfigError(DefusionError, ValueError):
-    """A model name, setting or value DeNet cannot be built from (:func:`~defusion.model.registry.
-    create_model`, :class:`DeNetConfig`): a ValueError, as before this class existed."""
-
-
-class ModelInputError(DefusionError, ValueError):
-    """Inputs DeNet refuses for their shape: not BxCxHxW, another channel count, sources of different
-    shapes, sides that are no multiple of SIZE_MULTIPLE (a ValueError, as before this class existed)."""
-
-
-class ModelInputTypeError(DefusionError, TypeError):
-    """Inputs DeNet refuses for their type: no tensor, integers, or a dtype the weights do not run
-    with (a TypeError, as before this class existed)."""
 
 
 def default_detail_gain(unique_gain: float) -> float:

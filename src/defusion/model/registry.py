@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import fields, replace
 
-from defusion.model.denet import DeNet, DeNetConfig, ModelConfigError
+from defusion.model.denet import DeNet, DeNetConfig
+from defusion.model.errors import ModelConfigError
 from defusion.model.weights import WeightsError, load_weights_into
 
 _CONFIGS: dict[str, DeNetConfig] = {}
@@ -32,7 +33,7 @@ def list_models() -> list[str]:
 def model_config(name: str, **overrides) -> DeNetConfig:
     """The registered configuration of ``name`` with fields replaced by ``overrides``.
 
-    Raises :class:`~defusion.model.denet.ModelConfigError` (a ValueError, and a
+    Raises :class:`~defusion.model.errors.ModelConfigError` (a ValueError, and a
     :class:`defusion.DefusionError`) for an unknown name, an unknown setting, or values DeNet
     cannot be built from (see :class:`~defusion.model.denet.DeNetConfig`).
 
@@ -40,11 +41,11 @@ def model_config(name: str, **overrides) -> DeNetConfig:
         >>> model_config("defusion-tiny", encoder_widths=(4, 8))
         Traceback (most recent call last):
         ...
-        defusion.model.denet.ModelConfigError: encoder_widths must be 4 positive integers, one per stage; got (4, 8)
+        defusion.model.errors.ModelConfigError: encoder_widths must be 4 positive integers, one per stage; got (4, 8)
         >>> model_config("DeFusion")
         Traceback (most recent call last):
         ...
-        defusion.model.denet.ModelConfigError: unknown model 'DeFusion' (did you mean defusion?); choose from defusion, defusion-tiny
+        defusion.model.errors.ModelConfigError: unknown model 'DeFusion' (did you mean defusion?); choose from defusion, defusion-tiny
     """
     try:
         cfg = _CONFIGS[name]
