@@ -1,5 +1,7 @@
 """Qabf over any number of sources (a focus stack or bracket): the pair's normalisation extended."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
@@ -63,3 +65,16 @@ def test_a_source_of_another_size_is_named():
     a = _scene()
     with pytest.raises(ValueError, match="source 3"):
         qabf(a, a, a, a[:40])
+
+
+def test_a_set_with_three_sources_warns_of_the_pairwise_metrics_it_leaves_out():
+    """The CLI notes them and --json lists them; from Python they were dropped without a word."""
+    a, b, c, f = (_scene((96, 96)).astype(np.uint8) for _ in range(4))
+    with pytest.warns(UserWarning, match=r"^13 metrics of the set compare with a pair and are left out for 3 "
+                                         r"sources: .*\bVIF$") as caught:
+        values = compute_stack_metrics(f, [a, b, c], "mefb")
+    assert "VIF" not in values and "MS-MEF-SSIM" in values
+    assert caught[0].filename == __file__  # the user's line, not the library's
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compute_stack_metrics(f, [a, b], "mefb")  # a pair: every metric, nothing said

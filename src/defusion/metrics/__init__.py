@@ -19,12 +19,14 @@ False
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from defusion.errors import caller_stacklevel
 from defusion.metrics._utils import (
     MetricInputError,
     MetricNameError,
@@ -223,7 +225,7 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
     for, see :func:`compute_metrics`) of a fusion of any number of sources, e.g. an exposure
     bracket; a metric that compares with a pair raises ``ValueError`` when named with more than
     two sources, while a set (``mefb``, ``vifb``) gives those of its metrics that apply
-    (:func:`names_for_sources`).
+    (:func:`names_for_sources`) and a ``UserWarning`` names the ones it leaves out.
 
     Example:
         >>> import numpy as np
@@ -233,7 +235,10 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
     """
     if names is None:
         return _defaults_that_fit(fused, sources, ANY_SOURCE_METRICS)
-    names, _ = names_for_sources(names, len(sources))
+    names, left_out = names_for_sources(names, len(sources))
+    if left_out:
+        warnings.warn(f"{len(left_out)} metrics of the set compare with a pair and are left out for "
+                      f"{len(sources)} sources: {', '.join(left_out)}", UserWarning, stacklevel=caller_stacklevel())
     fused, sources = _held(fused), [_held(x) for x in sources]
     with shared_inputs():  # checked and converted once for all metrics, each warning said once
         check_images(fused, sources)
