@@ -118,3 +118,12 @@ def test_another_encoder_s_tables_are_said_as_about_a_quality(tmp_path, rng, cap
         Image.fromarray(smooth_image(rng, 40, 48)).save(pub / f"{stem}.jpg", qtables=[table.tolist()] * 2)
     assert _bench(da, db, tmp_path / "out", "--fused", f"PUB={pub}") == 0
     assert "PUB (quality about 80)" in capsys.readouterr().err
+
+
+def test_a_given_title_still_says_the_encoding(tmp_path, rng):
+    """scripts/run_benchmarks.sh passes --title: its VIFB table did not say its rows were encoded."""
+    da, db, _ = _setup(tmp_path, rng)
+    assert _bench(da, db, tmp_path / "q75", "--jpeg-quality", "75", "--title", "VIFB (21 pairs)") == 0
+    assert "### VIFB (21 pairs), built-in results as JPEG of quality 75\n" in (tmp_path / "q75" / "summary.md").read_text()
+    assert _bench(da, db, tmp_path / "plain", "--title", "VIFB (21 pairs)") == 0
+    assert "### VIFB (21 pairs)\n" in (tmp_path / "plain" / "summary.md").read_text()

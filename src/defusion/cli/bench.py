@@ -399,7 +399,14 @@ def _default_title(args: argparse.Namespace) -> str:
     dataset = args.dir_a.parent.name or args.dir_a.name
     return (f"{args.task.upper()}: {dataset} {sources_phrase((_folder_name(args.dir_a), _folder_name(args.dir_b)))}"
             + (f", weights {_weights_label(args.weights)}" if args.weights else "")
-            + (f", built-in results as JPEG of quality {args.jpeg_quality}" if getattr(args, "jpeg_quality", None) else ""))
+            + _encoding_phrase(args))
+
+
+def _encoding_phrase(args: argparse.Namespace) -> str:
+    """", built-in results as JPEG of quality 75" where --jpeg-quality is given, else nothing: every
+    title says it, a --title too, since it changes how the table's rows compare."""
+    quality = getattr(args, "jpeg_quality", None)
+    return f", built-in results as JPEG of quality {quality}" if quality else ""
 
 
 def _weights_label(weights: Path) -> str:
@@ -643,7 +650,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("nothing to benchmark: --methods none and no --fused")
     requested = [*methods, *fused_dirs]
     args.versus = _versus(args.versus, requested)
-    title = args.title or _default_title(args)
+    title = args.title + _encoding_phrase(args) if args.title else _default_title(args)
     sources = (_folder_name(args.dir_a), _folder_name(args.dir_b))
     weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
     previous = None
