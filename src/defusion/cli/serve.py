@@ -21,7 +21,7 @@ from defusion.cli.options import (add_gain_options, add_model_options, add_onnx_
 from defusion.model.errors import WeightsError
 from defusion.serving import is_loopback
 from defusion.serving.limits import (DEFAULT_MAX_IMAGES, DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_BYTES,
-                                     DEFAULT_SERVER_MAX_PIXELS, UPLOAD_IDLE_TIMEOUT_S)
+                                     DEFAULT_SERVER_MAX_PIXELS, UPLOAD_DEADLINE_S, UPLOAD_IDLE_TIMEOUT_S)
 
 HELP = "serve fusion over HTTP: POST /v1/fuse, GET /healthz, GET /readyz, GET /v1/info (needs the 'serve' extra)"
 
@@ -55,6 +55,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--upload-timeout", type=positive_seconds, default=UPLOAD_IDLE_TIMEOUT_S, metavar="S",
                    help="seconds to wait for the next piece of a request's body; an upload that stalls longer is "
                         f"answered 408 and gives up its place in the queue (default {UPLOAD_IDLE_TIMEOUT_S:g})")
+    p.add_argument("--upload-deadline", type=positive_seconds, default=UPLOAD_DEADLINE_S, metavar="S",
+                   help="seconds a request's whole body may take to arrive, however steadily it trickles in; a "
+                        "slower upload is answered 408 and gives up its place in the queue (default "
+                        f"{UPLOAD_DEADLINE_S:g}: a 64 MB upload at 4.3 Mbit/s)")
     p.add_argument("--cors-origin", action="append", type=cors_origin, metavar="ORIGIN",
                    help="let pages of this origin (https://app.example.com, or * for any) call the API from a "
                         "browser (CORS); repeat for more (default: none)")
@@ -151,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         app = build_app(args.weights, args.device,
                         Limits(args.max_upload_bytes, args.max_pixels, args.max_images, args.max_queue,
-                               args.upload_timeout),
+                               args.upload_timeout, args.upload_deadline),
                         onnx=args.onnx, threads=args.threads, runtime=args.runtime,
                         cors_origins=tuple(args.cors_origin or ()),
                         allowed_hosts=allowed_hosts(args.host, args.allowed_host), task=args.task, **options)

@@ -8,9 +8,11 @@
   - :mod:`~defusion.serving.upload_images`: the uploads decoded, sizes checked, and their metadata;
   - :mod:`~defusion.serving.runner`: the one shared model, one call at a time, with a bounded queue;
   - :mod:`~defusion.serving.responses`: the fused PNG and the zips answered;
-  - :mod:`~defusion.serving.openapi`: what OpenAPI says about ``POST /v1/fuse``;
+  - :mod:`~defusion.serving.openapi`: what OpenAPI says about the endpoints;
   - :mod:`~defusion.serving.info`: the ``GET /v1/info`` document;
-  - :mod:`~defusion.serving.shutdown`: the 503 for a request cancelled by the server's shutdown;
+  - :mod:`~defusion.serving.shutdown`: the 503 for a request cancelled by the server's shutdown, and the
+    500 of an unexpected failure, answered inside CORS;
+  - :mod:`~defusion.serving.cors`: CORS (``--cors-origin``), a refused preflight answered in JSON;
   - :mod:`~defusion.serving.env_settings`: the ``DEFUSION_*`` variables read by ``app_from_env``.
 
 - :mod:`defusion.serving.decode`: uploaded bytes to arrays with :func:`defusion.io.images.read_image`'s rules.

@@ -9,15 +9,16 @@ and the pool keep accepting, checking and decoding other requests meanwhile. At 
 request is checked and fused with its own options (the server's with the request's on top), never
 the shared Fuser's, and is skipped if its client has left by the time the model is free.
 
-Every error is JSON ``{"detail": "..."}`` (a string):
+Every error is JSON ``{"detail": "..."}`` (a string), with CORS headers where CORS is on:
 
 ====  ===========================================================================
 400   unreadable, empty, truncated or corrupt image (whatever its decoder raises); malformed
       multipart body (no boundary, or one that ends before its closing boundary); with
       ``allowed_hosts`` (``defusion serve`` on a loopback address), a Host header that names
       neither a loopback host nor an allowed one
-408   the upload stalled: no piece of the body for ``upload_timeout_s`` seconds (``--upload-timeout``);
-      with ``Connection: close``, so the stalled client's socket is not kept alive
+408   the upload stalled: no piece of the body for ``upload_timeout_s`` seconds (``--upload-timeout``),
+      or the whole body not in after ``upload_deadline_s`` (``--upload-deadline``); with
+      ``Connection: close``, so the slow client's socket is not kept alive
 413   a file over ``max_upload_bytes`` (Content-Length or bytes actually read), or
       an image over ``max_pixels``
 415   not an image (text, unknown format), or a body that is not multipart/form-data
@@ -66,31 +67,36 @@ from defusion.fusion.selection import PixelSource
 from defusion.fusion.stretch import STRETCHES, FixedStretch
 from defusion.io.metadata import ImageMetadata, choose_metadata
 from defusion.io.notes import collecting
+from defusion.serving.cors import (CORS_EXPOSED_HEADERS, CORS_MAX_AGE_S, CORS_METHODS, JsonCORSMiddleware,
+                                   cors_options)
 from defusion.serving.decode import one_line
 from defusion.serving.env_settings import ENV_VARIABLES, EnvSettingError, settings_from_env
 from defusion.serving.errors import (CLIENT_CLOSED_REQUEST, SERVICE_UNAVAILABLE, ApiError, ClientGone, check_host,
                                      normal_host, options_or_422, refuse_repeated, refuse_unknown)
 from defusion.serving.info import describe
 from defusion.serving.limits import (DEFAULT_MAX_IMAGES, DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_BYTES,
-                                     DEFAULT_SERVER_MAX_PIXELS, FIELDS, UPLOAD_IDLE_TIMEOUT_S, Limits)
+                                     DEFAULT_SERVER_MAX_PIXELS, FIELDS, UPLOAD_DEADLINE_S, UPLOAD_IDLE_TIMEOUT_S,
+                                     Limits)
 from defusion.serving.multipart import parse_rig, read_uploads
-from defusion.serving.openapi import ERRORS, QUERY_HELP, RESPONSE_HEADERS, ErrorDetail, Palette, fuse_request_body
-from defusion.serving.responses import (COMPONENT_FILES, NOTES_HEADER, SOURCE_MAP_FILE, WEIGHT_FILE, encode_png, noted,
-                                        zip_parts, zip_selection)
+from defusion.serving.openapi import (ERROR_HEADERS, ERRORS, QUERY_HELP, RESPONSE_HEADERS, ErrorDetail, HealthStatus,
+                                      Info, Palette, fuse_request_body)
+from defusion.serving.responses import (COMPONENT_FILES, MODEL_HEADER, NOTES_HEADER, SOURCE_MAP_FILE, WEIGHT_FILE,
+                                        encode_png, model_header, noted, zip_parts, zip_selection)
 from defusion.serving.runner import QUEUE_FULL_RETRY_AFTER_S, FuserCall, ModelRunner, QueueFull
-from defusion.serving.shutdown import AnswerCancelled
-from defusion.serving.stream import (PALETTE_RANGE_HEADER, STRETCH_HEADER, check_stretch_fields, float_notes,
-                                     fold_float_stretch, kept_headers, map_floats, mapping_notes, parse_palette_range,
-                                     pinned, read_stretch)
+from defusion.serving.shutdown import INTERNAL_ERROR, INTERNAL_SERVER_ERROR, AnswerCancelled
+from defusion.serving.stream import (check_stretch_fields, float_notes, fold_float_stretch, kept_headers, map_floats,
+                                     mapping_notes, parse_palette_range, pinned, read_stretch)
 from defusion.serving.upload_images import decoded, upload_label, upload_metadata
 
 log = logging.getLogger("defusion.serving")
 
-#: With --cors-origin: the methods a page of those origins may use, the response headers its script
-#: may read beyond the CORS-safelisted ones, and how long a browser may cache a preflight's answer.
-CORS_METHODS = ("GET", "HEAD", "POST")
-CORS_EXPOSED_HEADERS = (NOTES_HEADER, STRETCH_HEADER, PALETTE_RANGE_HEADER, "Content-Disposition", "Retry-After")
-CORS_MAX_AGE_S = 600
+#: How an answer of /healthz or /readyz is described in OpenAPI, by status.
+_PROBE_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"model": HealthStatus, "description": "alive (/healthz: ok) or ready for a new request (/readyz: ready)"},
+    SERVICE_UNAVAILABLE: {"model": HealthStatus,
+                          "description": "the model is still loading; for /readyz also busy (max_queue requests "
+                                         "are held already), with Retry-After"},
+}
 
 
 def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Path | None = None,
@@ -109,13 +115,11 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                   description="Image fusion from decomposition (Liang et al., ECCV 2022)")
     app.state.fuser, app.state.limits, app.state.weights, app.state.runner = fuser, limits, weights, runner
     app.state.task = task
-    info = describe(fuser, limits, weights)
-    app.add_middleware(AnswerCancelled)  # before CORS, which wraps it: the 503 carries its headers too
+    info = describe(fuser, limits, weights)  # once: the model file's SHA-256 is not computed per request
+    made_by = model_header(__version__, info["weights"]["sha256"])
+    app.add_middleware(AnswerCancelled)  # before CORS, which wraps it: its 503 and 500 carry CORS headers too
     if cors_origins:
-        from starlette.middleware.cors import CORSMiddleware
-
-        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=list(CORS_METHODS),
-                           allow_headers=["*"], expose_headers=list(CORS_EXPOSED_HEADERS), max_age=CORS_MAX_AGE_S)
+        app.add_middleware(JsonCORSMiddleware, **cors_options(cors_origins))
     if allowed_hosts is not None:  # added last, so outermost: a refused Host reaches nothing else
         app.add_middleware(HostCheck, allowed=allowed_hosts)
 
@@ -161,11 +165,12 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # AnswerCancelled answers first, inside CORS; this is for a failure outside it (in a middleware).
         # Starlette re-raises it after this answer, so the server still logs the traceback.
-        return JSONResponse({"detail": "internal server error; the server's log has the details"}, status_code=500)
+        return JSONResponse({"detail": INTERNAL_ERROR}, status_code=INTERNAL_SERVER_ERROR)
 
     @app.head("/healthz", include_in_schema=False)  # the same answer without a body (uvicorn drops it)
-    @app.get("/healthz")
+    @app.get("/healthz", operation_id="healthz", responses=_PROBE_ANSWERS)
     async def healthz() -> JSONResponse:
         """Liveness: 200 once the model is loaded, however busy the server is."""
         if getattr(fuser, "model", None) is None:
@@ -173,7 +178,10 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         return JSONResponse({"status": "ok"})
 
     @app.head("/readyz", include_in_schema=False)  # the same answer without a body (uvicorn drops it)
-    @app.get("/readyz")
+    @app.get("/readyz", operation_id="readyz",
+             responses={**_PROBE_ANSWERS, SERVICE_UNAVAILABLE: {
+                 **_PROBE_ANSWERS[SERVICE_UNAVAILABLE],
+                 "headers": {"Retry-After": ERROR_HEADERS[SERVICE_UNAVAILABLE]["Retry-After"]}}})
     async def readyz() -> JSONResponse:
         """Readiness: 503 while a new request would be refused (the queue is full), else 200."""
         if getattr(fuser, "model", None) is None:
@@ -184,12 +192,18 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                                 headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER_S)})
         return JSONResponse({"status": "ready", **state})
 
-    @app.get("/v1/info")
-    async def v1_info() -> dict[str, Any]:
-        return info
+    @app.head("/v1/info", include_in_schema=False)  # the same answer without a body (uvicorn drops it)
+    @app.get("/v1/info", operation_id="info", response_model=None,
+             responses={200: {"model": Info, "description": "the model, its weights' SHA-256, the options and "
+                                                            "limits this server runs with"}})
+    async def v1_info() -> JSONResponse:
+        """The model (name, runtime, config, parameters), the weights (file name, SHA-256, metadata), the
+        device, the options, what each task changes, the limits and the version."""
+        return JSONResponse(info)
 
     @app.post(
         "/v1/fuse",
+        operation_id="fuse",
         response_class=Response,
         responses={200: {"headers": RESPONSE_HEADERS,
                          "content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
@@ -197,7 +211,9 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                          "description": "the fused PNG, or with components=true a zip of "
                                         + ", ".join(COMPONENT_FILES) + f" (and {WEIGHT_FILE} with pixels=sources), "
                                         f"or with source_map=true a zip of fused.png and {SOURCE_MAP_FILE}"},
-                   **{status: {"model": ErrorDetail, "description": text} for status, text in ERRORS.items()}},
+                   **{status: {"model": ErrorDetail, "description": text,
+                               **({"headers": ERROR_HEADERS[status]} if status in ERROR_HEADERS else {})}
+                      for status, text in ERRORS.items()}},
         openapi_extra={"requestBody": fuse_request_body(limits)},
     )
     async def v1_fuse(request: Request,
@@ -210,7 +226,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                       source_map: Annotated[bool, Query(description=QUERY_HELP["source_map"])] = False,
                       metadata: Annotated[bool, Query(description=QUERY_HELP["metadata"])] = True,
                       palette: Annotated[Palette | None, Query(description=QUERY_HELP["palette"])] = None,
-                      infrared: Annotated[int | None, Query(description=QUERY_HELP["infrared"])] = None,
+                      infrared: Annotated[int | None, Query(description=QUERY_HELP["infrared"],
+                                                           json_schema_extra=_at_least_one)] = None,
                       palette_range: Annotated[str | None, Query(description=QUERY_HELP["palette_range"])] = None
                       ) -> Response:
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
@@ -302,7 +319,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
 
             def headers(disposition: str) -> dict[str, str]:
                 """The response's headers: what it used for a stream to keep, and what there was to say."""
-                return noted({"Content-Disposition": disposition, **kept_headers(options, spans)}, said)
+                return noted({"Content-Disposition": disposition, MODEL_HEADER: made_by,
+                              **kept_headers(options, spans)}, said)
 
             try:
                 asked = runner.fuser_for(options)
@@ -335,6 +353,13 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     # v1_fuse's own parameters, so that a misspelt one (?sclae=1) is refused, not ignored
     query_parameters = tuple(name for name in inspect.signature(v1_fuse).parameters if name != "request")
     return app
+
+
+def _at_least_one(schema: dict[str, Any]) -> None:
+    """OpenAPI's schema of ``infrared``: an integer of 1 or more (the handler words the 422 itself)."""
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "integer":
+            branch["minimum"] = 1
 
 
 class HostCheck:
@@ -426,7 +451,8 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
 
 
 __all__ = ["Limits", "HostCheck", "create_app", "build_app", "app_from_env", "settings_from_env", "EnvSettingError",
-           "ENV_VARIABLES", "encode_png", "COMPONENT_FILES", "WEIGHT_FILE",
+           "ENV_VARIABLES", "encode_png", "COMPONENT_FILES", "NOTES_HEADER", "MODEL_HEADER", "WEIGHT_FILE",
            "SOURCE_MAP_FILE", "DEFAULT_MAX_UPLOAD_BYTES", "DEFAULT_MAX_IMAGES", "DEFAULT_SERVER_MAX_PIXELS",
-           "DEFAULT_MAX_QUEUE", "UPLOAD_IDLE_TIMEOUT_S",
+           "DEFAULT_MAX_QUEUE", "UPLOAD_IDLE_TIMEOUT_S", "UPLOAD_DEADLINE_S", "CORS_METHODS", "CORS_EXPOSED_HEADERS",
+           "CORS_MAX_AGE_S",
            "FIELDS"]  # defined in defusion.serving.limits; still imported from here

@@ -30,6 +30,7 @@ ENV_VARIABLES: dict[str, tuple[str, str | None]] = {
     "DEFUSION_MAX_IMAGES": ("--max-images", f"a whole number from 2 to {len(FIELDS)}"),
     "DEFUSION_MAX_QUEUE": ("--max-queue", "a whole number of 0 or more"),
     "DEFUSION_UPLOAD_TIMEOUT": ("--upload-timeout", "a number of seconds above 0"),
+    "DEFUSION_UPLOAD_DEADLINE": ("--upload-deadline", "a number of seconds above 0"),
     "DEFUSION_TASK": ("--task", None),
     "DEFUSION_SCALE": ("--scale", "a whole number of 1 or more"),
     "DEFUSION_TILE": ("--tile", "a whole number: 0 (no tiling) or a tile size in pixels"),
@@ -113,7 +114,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         raise EnvSettingError(_in_env_terms(str(exc))) from None
     return {"weights": args.weights, "device": args.device,
             "limits": Limits(args.max_upload_bytes, args.max_pixels, args.max_images, args.max_queue,
-                             args.upload_timeout),
+                             args.upload_timeout, args.upload_deadline),
             "onnx": args.onnx, "threads": args.threads, "runtime": args.runtime,
             "cors_origins": tuple(args.cors_origin or ()),
             # the address uvicorn binds is not known here: Host is checked only where names are given

@@ -1,8 +1,9 @@
-"""The ``GET /v1/info`` document: the model and its parameter count, the weights' metadata
-(without the server's paths), the options, what each task changes, and the limits."""
+"""The ``GET /v1/info`` document: the model and its parameter count, the weights' SHA-256 and
+metadata (without the server's paths), the options, what each task changes, and the limits."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -11,6 +12,25 @@ from typing import Any
 from defusion import __version__
 from defusion.fusion.fuser import TASK_FIELDS, TASKS, FuseOptions, Fuser
 from defusion.serving.limits import Limits
+
+
+#: Bytes of the model file read at a time while hashing it.
+_HASH_CHUNK_BYTES = 1 << 20
+
+
+def file_sha256(path: str | Path | None) -> str | None:
+    """The SHA-256 of the file at ``path``, 64 hex digits (None without a path or where it cannot be
+    read): which weights made an answer. ``defusion.model.weights.weights_digest`` is its first 16."""
+    if path is None:
+        return None
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(_HASH_CHUNK_BYTES):
+                digest.update(chunk)
+    except OSError:  # info must never fail; the weights were loaded already
+        return None
+    return digest.hexdigest()
 
 
 def _count_parameters(weights: str | Path) -> int | None:
@@ -72,7 +92,7 @@ def _without_paths(value: str) -> str:
 
 
 def describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[str, Any]:
-    """The /v1/info document (computed once)."""
+    """The /v1/info document (computed once, the model file's SHA-256 with it)."""
     from defusion.model.registry import list_models, model_config
 
     model = fuser.model
@@ -106,7 +126,8 @@ def describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[s
             "parameters": parameters,
         },
         # the file name only: a client has no business learning the server's paths
-        "weights": {"file": Path(weights).name if weights is not None else None, "metadata": metadata},
+        "weights": {"file": Path(weights).name if weights is not None else None, "sha256": file_sha256(weights),
+                    "metadata": metadata},
         "device": str(fuser.device),
         "half": fuser.half,
         # detail_gain as run (a null one goes with the unique gain)

@@ -1,5 +1,5 @@
 """What one request may send and make the server hold: the form's fields, and :class:`Limits`
-(bytes, pixels, images, queue, upload time) with their defaults."""
+(bytes, pixels, images, queue, upload times) with their defaults."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ DEFAULT_MAX_QUEUE = 8
 #: Default bound on the seconds the server waits for the next piece of a request's body: a client
 #: that stalls longer is answered 408, so a stalled upload cannot hold its place in the queue forever.
 UPLOAD_IDLE_TIMEOUT_S = 30.0
+#: Default bound on the seconds a request's whole body may take to arrive: a client that sends a byte
+#: now and then (each within the idle timeout) is answered 408 once it is up, so it cannot hold its
+#: place in the queue forever either. 120 s lets a 64 MB upload through at 0.53 MB/s (4.3 Mbit/s) or more.
+UPLOAD_DEADLINE_S = 120.0
 #: Room for multipart headers and boundaries on top of the files.
 MULTIPART_OVERHEAD = 64 * 1024
 #: The image fields of ``POST /v1/fuse``, in order: ``a`` and ``b`` always, then more up to ``max_images``.
@@ -40,7 +44,8 @@ class Limits:
     ``max_images`` files plus :data:`MULTIPART_OVERHEAD`. ``max_pixels`` bounds width x height
     of each image and is checked from the header, before anything is decoded. ``max_queue``
     bounds the requests the server holds besides the one being fused (reading, decoding, waiting
-    for the model); one more is answered 503.
+    for the model); one more is answered 503. ``upload_timeout_s`` bounds the wait for each piece
+    of the body, ``upload_deadline_s`` the whole body's (a 408 past either).
     """
 
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
@@ -48,6 +53,7 @@ class Limits:
     max_images: int = DEFAULT_MAX_IMAGES
     max_queue: int = DEFAULT_MAX_QUEUE
     upload_timeout_s: float = UPLOAD_IDLE_TIMEOUT_S
+    upload_deadline_s: float = UPLOAD_DEADLINE_S
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes <= 0 or self.max_pixels <= 0:
@@ -58,6 +64,8 @@ class Limits:
             raise ValueError("max_queue must be 0 or more")
         if not self.upload_timeout_s > 0:
             raise ValueError("upload_timeout_s must be positive")
+        if not self.upload_deadline_s > 0:
+            raise ValueError("upload_deadline_s must be positive")
 
     @property
     def fields(self) -> tuple[str, ...]:

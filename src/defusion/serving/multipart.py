@@ -15,7 +15,8 @@ from starlette.requests import ClientDisconnect
 
 from defusion.fusion.rig import MAX_RIG_BYTES, Rig, RigError
 from defusion.serving.errors import CLOSE_CONNECTION, ApiError, ClientGone, refuse_repeated, refuse_unknown
-from defusion.serving.limits import FIELDS, OPTIONAL_FIELDS, RIG_FIELD, UPLOAD_IDLE_TIMEOUT_S, Limits
+from defusion.serving.limits import (FIELDS, OPTIONAL_FIELDS, RIG_FIELD, UPLOAD_DEADLINE_S, UPLOAD_IDLE_TIMEOUT_S,
+                                     Limits)
 
 
 class _BodyTooLarge(Exception):
@@ -24,6 +25,14 @@ class _BodyTooLarge(Exception):
 
 class _UploadStalled(Exception):
     """No piece of the request's body came for ``upload_timeout_s`` seconds."""
+
+
+class _UploadTooSlow(Exception):
+    """The request's whole body did not come within ``upload_deadline_s`` seconds; ``received``: its bytes so far."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(received)
+        self.received = received
 
 
 class _MultipartBody(MultiPartParser):
@@ -143,7 +152,7 @@ async def _parse_form(request: Request, limits: Limits) -> FormData:
     chunked, or wrong): 413 over the bound, 400 for a malformed body, :class:`ClientGone` when
     the client disconnects before the end of it."""
     bounded = Request(request.scope, _bounded_receive(request.receive, limits.max_request_bytes,
-                                                      limits.upload_timeout_s))
+                                                      limits.upload_timeout_s, limits.upload_deadline_s))
     try:
         async with contextlib.aclosing(bounded.stream()) as stream:
             # room for a rig file and one stray part, so that a stray is named later rather than counted here
@@ -156,6 +165,12 @@ async def _parse_form(request: Request, limits: Limits) -> FormData:
         raise ApiError(408, f"the upload stalled: no data for {limits.upload_timeout_s:g} s (the server's "
                             "--upload-timeout); send the whole body without pauses",
                        headers=CLOSE_CONNECTION) from None  # the socket is not kept for keep-alive
+    except _UploadTooSlow as exc:
+        raise ApiError(408, f"the upload took too long: {exc.received} bytes of the body came in "
+                            f"{limits.upload_deadline_s:g} s, the server's bound on a whole upload "
+                            "(--upload-deadline, DEFUSION_UPLOAD_DEADLINE under uvicorn: whoever runs the server "
+                            "can raise it); send it faster, or smaller files",
+                       headers=CLOSE_CONNECTION) from None
     except ClientDisconnect:
         raise ClientGone("during the upload") from None
     except MultiPartException as exc:
@@ -187,18 +202,23 @@ def parse_rig(text: str) -> Rig:
         raise ApiError(422, str(exc)) from None
 
 
-def _bounded_receive(receive: Callable, limit: int, idle_timeout_s: float = UPLOAD_IDLE_TIMEOUT_S) -> Callable:
-    """``receive`` counting the body's bytes (:class:`_BodyTooLarge` over ``limit``) and waiting at
-    most ``idle_timeout_s`` for each message (:class:`_UploadStalled`)."""
+def _bounded_receive(receive: Callable, limit: int, idle_timeout_s: float = UPLOAD_IDLE_TIMEOUT_S,
+                     deadline_s: float = UPLOAD_DEADLINE_S) -> Callable:
+    """``receive`` counting the body's bytes (:class:`_BodyTooLarge` over ``limit``), waiting at
+    most ``idle_timeout_s`` for each message (:class:`_UploadStalled`) and at most ``deadline_s``
+    from now for the whole body (:class:`_UploadTooSlow`): a client that sends a byte now and then,
+    each within the idle timeout, would otherwise hold its place in the queue forever."""
     received = 0
+    deadline = anyio.current_time() + deadline_s
 
     async def bounded():
         nonlocal received
+        left = deadline - anyio.current_time()
         try:
-            with anyio.fail_after(idle_timeout_s):
+            with anyio.fail_after(min(idle_timeout_s, max(left, 0))):
                 message = await receive()
         except TimeoutError:
-            raise _UploadStalled from None
+            raise (_UploadStalled() if idle_timeout_s < left else _UploadTooSlow(received)) from None
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:

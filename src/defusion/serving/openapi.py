@@ -1,16 +1,20 @@
-"""How OpenAPI describes ``POST /v1/fuse``: its query parameters (their help, the palette
-values), its multipart body, which it reads itself, its response headers and its error statuses."""
+"""How OpenAPI describes the API: ``POST /v1/fuse``'s query parameters (their help, the palette
+values), its multipart body, which it reads itself (with the server's limits and the image types
+it takes), its response headers and its error statuses (with their headers); the answers of
+``/healthz``, ``/readyz`` and ``/v1/info``."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from defusion.fusion.rig import MAX_RIG_BYTES
 from defusion.serving.errors import SERVICE_UNAVAILABLE
 from defusion.serving.limits import RIG_FIELD, Limits
-from defusion.serving.responses import COMPONENT_FILES, NOTES_HEADER, SOURCE_MAP_FILE, WEIGHT_FILE
+from defusion.serving.responses import (COMPONENT_FILES, MODEL_DIGEST_CHARS, MODEL_HEADER, NOTES_HEADER,
+                                        SOURCE_MAP_FILE, WEIGHT_FILE)
+from defusion.serving.runner import QUEUE_FULL_RETRY_AFTER_S
 from defusion.serving.stream import PALETTE_RANGE_HEADER, STRETCH_HEADER
 
 #: The ``palette`` query values (defusion.fusion.color.PALETTES), checked by FastAPI.
@@ -18,7 +22,8 @@ Palette = Literal["none", "inferno", "magma", "plasma", "hot", "jet", "turbo"]
 #: The error statuses of ``POST /v1/fuse`` (all ``{"detail": "<one line>"}``), for OpenAPI.
 ERRORS: dict[int, str] = {
     400: "an image that cannot be decoded (empty, truncated, corrupt), or a malformed multipart body",
-    408: "the upload stalled: no piece of the body came for the server's upload timeout",
+    408: "the upload stalled (no piece of the body came for the server's --upload-timeout) or took too long "
+         "(the whole body did not come within its --upload-deadline); the connection is closed",
     413: "a file or the whole body over the server's byte bounds, an image over its pixel bound, or a rig field "
          f"over {MAX_RIG_BYTES // 1024} KiB",
     415: "not an image (text, an unknown format), or a body that is not multipart/form-data",
@@ -27,7 +32,18 @@ ERRORS: dict[int, str] = {
          "palette_range that is no mapping), an unknown query parameter or form field, or one sent twice",
     500: "an unexpected failure of the server (its log has the details)",
     SERVICE_UNAVAILABLE: "the server is busy (max_queue requests are held already: retry after Retry-After "
-                         "seconds), out of memory for this request, or its temporary storage failed",
+                         "seconds), out of memory for this request, its temporary storage failed, or it is "
+                         "shutting down (--timeout-graceful-shutdown ran out before the answer: retry elsewhere; "
+                         "with Connection: close)",
+}
+#: The headers some error answers carry, by status, for OpenAPI.
+ERROR_HEADERS: dict[int, dict[str, dict[str, Any]]] = {
+    408: {"Connection": {"description": "close: the server closes the connection after this answer",
+                         "schema": {"type": "string", "enum": ["close"]}}},
+    SERVICE_UNAVAILABLE: {
+        "Retry-After": {"description": f"where the server is busy: seconds to wait before retrying "
+                                       f"({QUEUE_FULL_RETRY_AFTER_S})", "schema": {"type": "integer"}},
+        "Connection": {"description": "close, where the server is shutting down", "schema": {"type": "string"}}},
 }
 #: What each query parameter of ``POST /v1/fuse`` does, for OpenAPI (in the API's terms; the CLI's
 #: help texts name its own flags).
@@ -72,13 +88,20 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
                         "stretch= to keep it; absent where nothing was stretched",
         PALETTE_RANGE_HEADER: "the infrared values the palette spanned (LOW,HIGH, 0 to 1); send it back as "
                               "palette_range= to keep it; absent without a palette",
+        MODEL_HEADER: "what made the answer: defusion/VERSION; weights-sha256= the first "
+                      f"{MODEL_DIGEST_CHARS} hex digits of the model file's SHA-256 (GET /v1/info has it whole)",
     }.items()}
+#: The media types of the images an upload may be (the part's own Content-Type is not checked: the
+#: format is read from the bytes; camera raw files, with the raw extra, by the file name's suffix).
+IMAGE_CONTENT_TYPES = ("image/png", "image/jpeg", "image/tiff", "image/bmp", "image/webp", "image/gif",
+                       "image/x-portable-anymap", "image/x-tga", "image/heic", "image/heif",
+                       "application/octet-stream")
 
 
 def fuse_request_body(limits: Limits) -> dict[str, Any]:
     """OpenAPI's ``requestBody`` of ``POST /v1/fuse``, which reads its multipart form itself (so
     FastAPI cannot see it): the image files a, b (required) and c, ... (this server's max_images),
-    and the optional rig."""
+    and the optional rig; this server's limits and the image types it takes."""
     def image(text: str) -> dict[str, Any]:
         return {"type": "string", "format": "binary", "description": text}
 
@@ -93,7 +116,67 @@ def fuse_request_body(limits: Limits) -> dict[str, Any]:
                        "different sizes fuse",
     }
     schema = {"type": "object", "properties": properties, "required": ["a", "b"]}
-    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    types = ", ".join(IMAGE_CONTENT_TYPES)
+    description = (f"The images to fuse, registered and of one size (or a rig's), as files in fields "
+                   f"{', '.join(limits.fields)}, in order. This server takes at most {limits.max_upload_bytes:,} "
+                   f"bytes per file (413 over it), {limits.max_pixels:,} pixels per image (413) and "
+                   f"{limits.max_images} images per request (422); the whole body must come within "
+                   f"{limits.upload_deadline_s:g} s, with no pause over {limits.upload_timeout_s:g} s (408). "
+                   f"Image types: {types} (PNG, JPEG, TIFF, BMP, WebP, GIF's first frame, PPM, TGA; HEIC and camera "
+                   "raw files where the server has the heif and raw extras); the format is read from the bytes, "
+                   "not the part's Content-Type; anything else is a 415.")
+    encoding = {field: {"contentType": types} for field in limits.fields}
+    return {"required": True, "description": description,
+            "content": {"multipart/form-data": {"schema": schema, "encoding": encoding}}}
+
+
+class HealthStatus(BaseModel):
+    """The body of ``/healthz`` and ``/readyz`` (the counts: ``/readyz`` once the model is loaded)."""
+
+    status: Literal["ok", "ready", "busy", "loading"]
+    requests: int | None = None
+    waiting: int | None = None
+    max_queue: int | None = None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InfoModel(_Strict):
+    name: str
+    runtime: str
+    config: dict[str, Any] | None
+    parameters: int | None
+
+
+class InfoWeights(_Strict):
+    file: str | None
+    sha256: str | None
+    metadata: dict[str, str]
+
+
+class InfoLimits(_Strict):
+    max_upload_bytes: int
+    max_pixels: int
+    max_images: int
+    max_queue: int
+    upload_timeout_s: float
+    upload_deadline_s: float
+    max_request_bytes: int
+
+
+class Info(_Strict):
+    """The ``GET /v1/info`` document (defusion.serving.info.describe)."""
+
+    model: InfoModel
+    weights: InfoWeights
+    device: str
+    half: bool
+    options: dict[str, Any]
+    tasks: dict[str, dict[str, Any]]
+    limits: InfoLimits
+    version: str
 
 
 class ErrorDetail(BaseModel):

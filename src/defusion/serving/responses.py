@@ -25,6 +25,22 @@ SOURCE_MAP_FILE = "source_map.png"
 NOTES_HEADER = "X-Defusion-Notes"
 #: At most this many characters of it (a header is no place for an essay).
 MAX_NOTES_LENGTH = 2000
+#: The response header of every fused answer that says what made it: the package's version and the
+#: model file's SHA-256, its first :data:`MODEL_DIGEST_CHARS` hex digits (/v1/info has it whole).
+MODEL_HEADER = "X-Defusion-Model"
+MODEL_DIGEST_CHARS = 12
+
+
+def model_header(version: str, sha256: str | None) -> str:
+    """:data:`MODEL_HEADER`'s value: ``defusion/VERSION``, and ``; weights-sha256=`` the digest's start if known.
+
+    Example:
+        >>> model_header("0.1.0", "0123456789abcdef" * 4)
+        'defusion/0.1.0; weights-sha256=0123456789ab'
+        >>> model_header("0.1.0", None)
+        'defusion/0.1.0'
+    """
+    return f"defusion/{version}" + (f"; weights-sha256={sha256[:MODEL_DIGEST_CHARS]}" if sha256 else "")
 
 
 def noted(headers: dict[str, str], said: list[str]) -> dict[str, str]:
