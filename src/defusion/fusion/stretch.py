@@ -36,6 +36,7 @@ import numpy as np
 
 from defusion.fusion.color import is_grey, native
 from defusion.fusion.errors import FusionInputError, OptionsError
+from defusion.io.arrays import MAX_16BIT
 from defusion.io.notes import warn
 
 #: ``auto``: stretch narrow-range 16-bit grey sources (the default); ``none``: use values as they are.
@@ -53,8 +54,6 @@ _SAMPLE = 1_000_000
 #: first (a 64-byte cache line apart in 16-bit data), keeping at least ``_LINE_KEEP`` of them.
 _LINE_STEP = 32
 _LINE_KEEP = 64
-#: Full scale of the 16-bit sources stretched: their values over it are the floats in [0, 1].
-_FULL_SCALE_16 = 65535.0
 #: Float data that is 8-bit data divided by 255 (each value within this of a multiple of 1/255) is a
 #: display image, not raw counts: no warning that it is narrow.
 _EIGHT_BIT_TOLERANCE = 1e-4
@@ -221,7 +220,7 @@ def _narrow_range(image: np.ndarray) -> tuple[float, float] | None:
     if image.dtype != np.uint16 or image.size == 0:
         return None
     lo, hi = value_range(image)
-    return (lo, hi) if 0 < hi - lo < NARROW_SPAN * _FULL_SCALE_16 and is_grey(image, scale=hi - lo) else None
+    return (lo, hi) if 0 < hi - lo < NARROW_SPAN * MAX_16BIT and is_grey(image, scale=hi - lo) else None
 
 
 def measure_stretch(images: Sequence[np.ndarray], shared: Sharing = None) -> FixedStretch | None:
@@ -258,9 +257,9 @@ def measure_stretch(images: Sequence[np.ndarray], shared: Sharing = None) -> Fix
         shared = not bands_apart(ranges)
     if shared or len(narrow) == 1:
         low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
-        return FixedStretch(tuple(narrow), low / _FULL_SCALE_16, high / _FULL_SCALE_16)
-    return FixedStretch(tuple(narrow), tuple(r[0] / _FULL_SCALE_16 for r in ranges),
-                        tuple(r[1] / _FULL_SCALE_16 for r in ranges))
+        return FixedStretch(tuple(narrow), low / MAX_16BIT, high / MAX_16BIT)
+    return FixedStretch(tuple(narrow), tuple(r[0] / MAX_16BIT for r in ranges),
+                        tuple(r[1] / MAX_16BIT for r in ranges))
 
 
 def bands_apart(ranges: Sequence[tuple[float, float]]) -> bool:
@@ -301,7 +300,7 @@ def describe_fixed(names: Sequence[str], fixed: FixedStretch | None) -> list[str
 
     said = []
     for sources, low, high in fixed.groups() if fixed is not None else []:
-        lo, hi = low * _FULL_SCALE_16, high * _FULL_SCALE_16
+        lo, hi = low * MAX_16BIT, high * MAX_16BIT
         values = f"16-bit values {lo:.0f}-{hi:.0f} ({100 * (high - low):.2g}% of the range, as raw sensor frames do)"
         if len(sources) == 1:
             alone = ", on its own" if len(fixed.sources) > 1 else ""

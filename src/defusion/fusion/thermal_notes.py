@@ -18,9 +18,8 @@ import numpy as np
 
 from defusion.fusion.color import is_grey
 from defusion.fusion.stretch import is_narrow, measure_stretch
+from defusion.io.arrays import MAX_16BIT
 
-#: The 16-bit range a raw frame's band is told against.
-FULL_SCALE_16 = 65535
 #: What the note on the order tells the CLI's user to do (the API says its fields instead).
 GIVE_VISIBLE_FIRST = "give the visible image first"
 
@@ -51,7 +50,7 @@ def raw_bands(images: Sequence[np.ndarray]) -> list[tuple[int, float, float]]:
     fixed = measure_stretch(images, shared=False)
     bands = []
     for index in fixed.sources if fixed is not None else ():
-        low, high = (bound * FULL_SCALE_16 for bound in fixed.mapping(index))
+        low, high = (bound * MAX_16BIT for bound in fixed.mapping(index))
         bands.append((index, low, high))
     return bands
 
@@ -64,8 +63,8 @@ def flat_band(name: str, low: float, high: float) -> str:
         >>> flat_band("ir.png", 7002, 8997)
         'ir.png spans only 7002..8997 of 0..65535 (3% of the range) and reads nearly flat unstretched'
     """
-    return (f"{name} spans only {low:.0f}..{high:.0f} of 0..{FULL_SCALE_16} "
-            f"({100 * (high - low) / FULL_SCALE_16:.2g}% of the range) and reads nearly flat unstretched")
+    return (f"{name} spans only {low:.0f}..{high:.0f} of 0..{MAX_16BIT} "
+            f"({100 * (high - low) / MAX_16BIT:.2g}% of the range) and reads nearly flat unstretched")
 
 
 def infrared_first(images: Sequence[np.ndarray]) -> bool:

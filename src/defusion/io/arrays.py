@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # torch is imported only where a tensor is given
 
 #: The largest 8-bit value: a uint16 image with none above it holds 8-bit values (:func:`holds_eight_bit_values`).
 MAX_8BIT = 255
+#: The largest 16-bit value: the full scale raw sensor counts and 16-bit levels are read against.
+MAX_16BIT = 65535
 #: Float tensor types NumPy has; the others (bfloat16, float8) are read as float32.
 _NUMPY_FLOATS = ("torch.float16", "torch.float32", "torch.float64")
 
@@ -76,4 +78,4 @@ def tensor_pixels(tensor: torch.Tensor) -> np.ndarray:
     return values.numpy()
 
 
-__all__ = ["MAX_8BIT", "holds_eight_bit_values", "is_tensor", "is_uint16", "tensor_pixels"]
+__all__ = ["MAX_8BIT", "MAX_16BIT", "holds_eight_bit_values", "is_tensor", "is_uint16", "tensor_pixels"]

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from defusion.errors import DefusionError
+from defusion.io.arrays import MAX_8BIT, MAX_16BIT
 from defusion.io.errors import ImageReadError  # defined there: the CLI names it without OpenCV
 # The input bound, what write_image can produce and JPEG qualities: defined there, for the CLI's fast --help.
 from defusion.io.formats import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY,
@@ -53,7 +54,6 @@ FLOAT_READINGS: tuple[str, ...] = get_args(FloatReading)
 _TIFF_FLOAT = 3
 _EXIF_ORIENTATION = 0x0112
 #: The largest value of 8-bit and of 16-bit pixels.
-_MAX_8BIT, _MAX_16BIT = 255, 65535
 #: Bits an integer pixel is stored in where Pillow's raw mode does not say ('I' is 32-bit), and 16 bits.
 _INT_BITS, _SIXTEEN = 32, 16
 #: Pillow modes of colour that Pillow reduces to 8 bits when the file holds 16 (OpenCV reads those).
@@ -539,7 +539,7 @@ def _pillow_transparent(im: Image.Image) -> bool:
         alpha = im.convert("RGBA").getchannel("A")
     else:
         return False
-    return alpha.getextrema()[0] < _MAX_8BIT
+    return alpha.getextrema()[0] < MAX_8BIT
 
 
 def _from_pillow(im: Image.Image, path: Path, stored_bits: int, floats: FloatReading = "stretch") -> np.ndarray:
@@ -594,15 +594,15 @@ def _integer_levels(path: Path, values: np.ndarray, stored_bits: int) -> np.ndar
     else scaled to 16 bits by the maximum (0 stays black), or by the range where some are negative,
     with a warning: clipped, a 32-bit frame's values over 65535 would all be white."""
     lo, hi = int(values.min()), int(values.max())
-    if lo < 0 or hi > _MAX_16BIT:
+    if lo < 0 or hi > MAX_16BIT:
         base = min(lo, 0)
         span = hi - base
-        scaled = (values.astype(np.float64) - base) * (_MAX_16BIT / span) if span else np.zeros(values.shape)
+        scaled = (values.astype(np.float64) - base) * (MAX_16BIT / span) if span else np.zeros(values.shape)
         how = "range" if lo < 0 else "maximum"
-        warn(f"{path} holds integer values {lo} to {hi}, beyond 16 bits' 0-{_MAX_16BIT}: scaled to 16 bits by its "
+        warn(f"{path} holds integer values {lo} to {hi}, beyond 16 bits' 0-{MAX_16BIT}: scaled to 16 bits by its "
              f"{how} (save it as 16-bit to fuse its own levels)")
         return np.round(scaled).astype(np.uint16)
-    if stored_bits != _SIXTEEN and hi <= _MAX_8BIT:
+    if stored_bits != _SIXTEEN and hi <= MAX_8BIT:
         return values.astype(np.uint8)
     return values.astype(np.uint16)
 
@@ -662,11 +662,11 @@ def float_to_uint16(values: np.ndarray, span: tuple[float, float] | None = None)
     if span is None:
         lo, hi = float(values.min()), float(values.max())
         if not float_stretched(lo, hi):
-            return np.round(values * _MAX_16BIT).astype(np.uint16)
+            return np.round(values * MAX_16BIT).astype(np.uint16)
         span = (lo, hi)
     lo, hi = span
     scaled = np.clip((values - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(values)
-    return np.round(scaled * _MAX_16BIT).astype(np.uint16)
+    return np.round(scaled * MAX_16BIT).astype(np.uint16)
 
 
 def stream_float_span(values: np.ndarray) -> tuple[float, float] | None:

@@ -26,6 +26,7 @@ import numpy as np
 
 from defusion.fusion.stretch import STRETCHES, FixedStretch, Stretch, describe_fixed, measure_stretch
 from defusion.fusion.thermal_notes import describe_order, describe_unstretched, flat_band, raw_bands
+from defusion.io.arrays import MAX_16BIT
 from defusion.io.images import describe_float_stretch, float_stretched, float_to_uint16, stream_float_span
 from defusion.io.notes import collecting, note
 from defusion.serving.errors import ApiError
@@ -42,8 +43,6 @@ STRETCH_HEADER = "X-Defusion-Stretch"
 #: The response header with the infrared values a palette spanned, as ``palette_range=`` takes it
 #: back: ``LOW,HIGH``, the infrared image as fused (after its stretch), 0 to 1.
 PALETTE_RANGE_HEADER = "X-Defusion-Palette-Range"
-#: The full scale of the 16-bit counts :data:`STRETCH_HEADER` gives (FixedStretch's bounds are over it).
-FULL_SCALE_16 = 65535
 #: Decimals kept of a count (a hundredth of a count: far under a grey level of the fused image)
 #: and of a palette bound (a millionth of the range).
 COUNT_DECIMALS = 2
@@ -112,12 +111,12 @@ def read_stretch(text: str, fields: Sequence[str]) -> tuple[Stretch | FixedStret
         if values is not None:
             spans[index] = _float_span(text, field, low, high)
             continue
-        if not low < high <= FULL_SCALE_16:
+        if not low < high <= MAX_16BIT:
             raise ApiError(422, f"stretch={text!r}: {field}'s low must be under its high, and both at most "
-                                f"{FULL_SCALE_16}")
+                                f"{MAX_16BIT}")
         sources.append(index)
-        lows.append(low / FULL_SCALE_16)
-        highs.append(high / FULL_SCALE_16)
+        lows.append(low / MAX_16BIT)
+        highs.append(high / MAX_16BIT)
     return (FixedStretch(tuple(sources), tuple(lows), tuple(highs)) if sources else "none"), spans
 
 
@@ -267,7 +266,7 @@ def float_notes(names: Sequence[str], values: Sequence[np.ndarray], used: FloatS
                 note(f"{describe_float_stretch(names[index], span)} ({KEEP_FLOAT_SPAN})")
             elif span != UNIT_SPAN:  # a narrow band of [0, 1], its count stretch folded into its span
                 note(f"{names[index]} holds float values {span[0]:.4g} to {span[1]:.4g} "
-                     f"({100 * (span[1] - span[0]):.2g}% of 0 to 1, as raw sensor counts over {FULL_SCALE_16} do): "
+                     f"({100 * (span[1] - span[0]):.2g}% of 0 to 1, as raw sensor counts over {MAX_16BIT} do): "
                      f"stretched to the full range before fusing (stretch=none keeps the values as they are; "
                      f"{STRETCH_HEADER} sent back as stretch= maps the next frames by this range)")
     return said
@@ -288,8 +287,8 @@ def stretch_value(stretch: FixedStretch | None, spans: FloatSpans | None = None)
         if i in items:  # a float upload: its span maps it (fold_float_stretch), counts would be a 422 sent back
             continue
         low, high = stretch.mapping(i)
-        items[i] = f"{FIELDS[i]}:{_decimal(low * FULL_SCALE_16, COUNT_DECIMALS)}-" \
-                   f"{_decimal(high * FULL_SCALE_16, COUNT_DECIMALS)}"
+        items[i] = f"{FIELDS[i]}:{_decimal(low * MAX_16BIT, COUNT_DECIMALS)}-" \
+                   f"{_decimal(high * MAX_16BIT, COUNT_DECIMALS)}"
     return ",".join(items[i] for i in sorted(items))
 
 
