@@ -1,8 +1,16 @@
-"""Fixtures for the serving tests: one CPU thread (lively_weights lives in tests/conftest.py)."""
+"""Fixtures for the serving tests: one CPU thread, the lively model and what `defusion serve` would serve
+(lively_weights lives in tests/conftest.py)."""
 
 from __future__ import annotations
 
+import argparse
+import socket
+from typing import Any, Callable
+
 import pytest
+
+LOOPBACK = "127.0.0.1"
+STOP = "stop before serving"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -27,3 +35,43 @@ def client(fuser):
 
     with TestClient(create_app(fuser, Limits())) as c:
         yield c
+
+
+def _free_port() -> int:
+    """A port free on 127.0.0.1 now (`defusion serve` binds it before it would load the model)."""
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served_settings(monkeypatch) -> Callable[..., dict[str, Any]]:
+    """``run(*argv)``: what ``defusion serve *argv`` hands ``build_app``, with no model loaded.
+
+    ``build_app`` is replaced (through the test's own ``monkeypatch``, so ``monkeypatch.undo()`` restores it)
+    by one that records its arguments and stops the server; a free 127.0.0.1 port is added where argv names
+    none. The answer is one dict: ``weights``, ``device``, ``limits`` and build_app's keyword arguments, e.g.
+    ``served_settings("--task", "ivf")["task"] == "ivf"``.
+    """
+    from defusion.cli import serve as serve_cli
+    from defusion.cli.errors import UserError
+
+    seen: dict[str, Any] = {}
+
+    def fake_build_app(weights, device, limits, **kwargs):
+        seen.update(weights=weights, device=device, limits=limits, **kwargs)
+        raise UserError(STOP)
+
+    monkeypatch.setattr("defusion.serving.api.build_app", fake_build_app)
+    parser = argparse.ArgumentParser()
+    serve_cli.add_arguments(parser)
+
+    def run(*argv) -> dict[str, Any]:
+        if "--port" not in argv:
+            argv = (*argv, "--port", _free_port())
+        seen.clear()
+        with pytest.raises(UserError, match=STOP):
+            serve_cli.run(parser.parse_args([str(a) for a in argv]))
+        return dict(seen)
+
+    return run

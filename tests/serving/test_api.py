@@ -435,13 +435,10 @@ def test_app_from_env(monkeypatch, lively_weights):
     assert app.state.limits.fields == ("a", "b", "c", "d", "e", "f")
 
 
-def test_app_from_env_takes_the_fusion_settings_of_defusion_serve(monkeypatch, lively_weights, tmp_path):
+def test_app_from_env_takes_the_fusion_settings_of_defusion_serve(monkeypatch, served_settings, lively_weights,
+                                                                  tmp_path):
     """DEFUSION_TASK, _SCALE, _RIG, ... give a uvicorn worker what `defusion serve --task ...` gives."""
-    import argparse
     import json
-
-    from defusion.cli import serve as serve_cli
-    from defusion.cli.errors import UserError
 
     rig = tmp_path / "rig.json"
     rig.write_text(json.dumps(_half_size_rig().to_json()))
@@ -451,17 +448,7 @@ def test_app_from_env_takes_the_fusion_settings_of_defusion_serve(monkeypatch, l
                "DEFUSION_SCALE": "1", "DEFUSION_RIG": str(rig), "DEFUSION_TILE": "256", "DEFUSION_DETAIL_GAIN": "1.75",
                "DEFUSION_PALETTE": "hot", "DEFUSION_INFRARED": "2", "DEFUSION_MAX_IMAGES": "3",
                "DEFUSION_THREADS": ""}  # empty: unset
-    served = {}
-
-    def fake_build_app(weights, device, limits, **kwargs):
-        served.update(weights=weights, device=device, limits=limits, **kwargs)
-        raise UserError("stop before serving")
-
-    monkeypatch.setattr("defusion.serving.api.build_app", fake_build_app)
-    parser = argparse.ArgumentParser()
-    serve_cli.add_arguments(parser)
-    with pytest.raises(UserError, match="stop"):
-        serve_cli.run(parser.parse_args([*argv, "--port", str(_free_port())]))  # it binds before loading
+    served = served_settings(*argv)  # on a free 127.0.0.1 port: it binds before loading
     monkeypatch.undo()
     from defusion.serving.api import settings_from_env
 

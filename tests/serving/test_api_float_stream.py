@@ -7,15 +7,12 @@ entering the view dimmed the background). And a server started with ``--task ivf
 
 from __future__ import annotations
 
-import argparse
 import io
 
 import numpy as np
 import pytest
 import tifffile
 
-from defusion.cli import serve as serve_cli
-from defusion.cli.errors import UserError
 from defusion.fusion.fuser import Fuser
 from defusion.io.images import float_to_uint16
 from defusion.serving.api import NOTES_HEADER, create_app, encode_png
@@ -25,7 +22,7 @@ from defusion.fusion.stretch import FixedStretch
 from defusion.serving import decode
 from defusion.serving.stream import STRETCH_HEADER, fold_float_stretch, read_stretch, stretch_value
 from tests.conftest import smooth_image
-from tests.serving.test_api import _assert_error, _free_port
+from tests.serving.test_api import _assert_error
 
 H, W = 48, 64
 #: The scene's temperatures (degrees), and the hot object's, far over them, in a corner.
@@ -134,21 +131,10 @@ def test_a_server_started_for_ivf_says_a_pair_came_infrared_first(fuser, frames)
         assert "visible first" not in plain.post("/v1/fuse", files=sent).headers.get(NOTES_HEADER, "")
 
 
-def test_defusion_serve_and_its_environment_pass_the_task_on(tiny_weights, monkeypatch):
+def test_defusion_serve_and_its_environment_pass_the_task_on(tiny_weights, served_settings):
     from defusion.serving.api import settings_from_env
 
-    seen = {}
-
-    def fake_build_app(weights, device, limits, **kwargs):
-        seen.update(kwargs)
-        raise UserError("stop before serving")
-
-    monkeypatch.setattr("defusion.serving.api.build_app", fake_build_app)
-    parser = argparse.ArgumentParser()
-    serve_cli.add_arguments(parser)
-    with pytest.raises(UserError, match="stop"):
-        serve_cli.run(parser.parse_args(["--weights", str(tiny_weights), "--task", "ivf", "--port", str(_free_port())]))
-    assert seen["task"] == "ivf"
+    assert served_settings("--weights", tiny_weights, "--task", "ivf")["task"] == "ivf"
     assert settings_from_env({"DEFUSION_TASK": "ivf"})["task"] == "ivf"
     assert settings_from_env({})["task"] is None
 

@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import socket
 
 import pytest
 from fastapi.testclient import TestClient
 
 from defusion.cli import serve as serve_cli
-from defusion.cli.errors import UserError
 from defusion.serving.api import Limits, create_app
 
 
@@ -69,25 +67,9 @@ def test_allowed_host_option_takes_names_and_addresses_only(capsys):
         assert "without scheme or port" in capsys.readouterr().err
 
 
-def test_serve_on_loopback_gives_the_app_its_host_check(monkeypatch, fuser):
-    seen = {}
-
-    def fake_build_app(weights, device, limits, **kwargs):
-        seen.update(kwargs)
-        raise UserError("stop before serving")
-
-    monkeypatch.setattr("defusion.serving.api.build_app", fake_build_app)
-    parser = argparse.ArgumentParser()
-    serve_cli.add_arguments(parser)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with pytest.raises(UserError, match="stop"):
-        serve_cli.run(parser.parse_args(["--port", str(port), "--allowed-host", "api.example.com"]))
-    assert seen["allowed_hosts"] == ("api.example.com",)
-    with pytest.raises(UserError, match="stop"):
-        serve_cli.run(parser.parse_args(["--port", str(port)]))
-    assert seen["allowed_hosts"] == ()
+def test_serve_on_loopback_gives_the_app_its_host_check(served_settings):
+    assert served_settings("--allowed-host", "api.example.com")["allowed_hosts"] == ("api.example.com",)
+    assert served_settings()["allowed_hosts"] == ()
 
 
 # -- unknown names: a few quoted, the rest counted ----------------------------------------

@@ -70,32 +70,17 @@ def test_serve_missing_weights_is_an_expected_error(tmp_path):
         serve_cli.run(_parse(serve_cli, "--weights", tmp_path / "none.safetensors", "--device", "cpu"))
 
 
-def test_serve_passes_scale_tile_and_unique_gain_to_the_fusion_core(tiny_weights, monkeypatch):
+def test_serve_passes_scale_tile_and_unique_gain_to_the_fusion_core(tiny_weights, served_settings):
     from defusion.fusion.fuser import DEFAULT_SCALE
 
-    seen = {}
-
-    def fake_build_app(weights, device, limits, **kwargs):
-        seen.update(kwargs)
-        raise UserError("stop before serving")
-
-    monkeypatch.setattr("defusion.serving.api.build_app", fake_build_app)
-    with pytest.raises(UserError, match="stop"):
-        serve_cli.run(_parse(serve_cli, "--weights", tiny_weights, "--scale", "1", "--tile", "512",
-                             "--unique-gain", "1"))
+    seen = served_settings("--weights", tiny_weights, "--scale", "1", "--tile", "512", "--unique-gain", "1")
     assert seen["scale"] == 1 and seen["tile"] == 512 and seen["unique_gain"] == 1.0
-    seen.clear()
-    with pytest.raises(UserError, match="stop"):
-        serve_cli.run(_parse(serve_cli, "--weights", tiny_weights))
+    seen = served_settings("--weights", tiny_weights)
     assert not {"scale", "tile", "unique_gain"} & set(seen)  # the fusion core's defaults (scale DEFAULT_SCALE)
-    seen.clear()
-    with pytest.raises(UserError, match="stop"):
-        serve_cli.run(_parse(serve_cli, "--weights", tiny_weights, "--task", "ivf"))
+    seen = served_settings("--weights", tiny_weights, "--task", "ivf")
     assert seen["unique_gain"] == 1.5  # FuseOptions.for_task("ivf")
     assert DEFAULT_SCALE == 2
-    seen.clear()
-    with pytest.raises(UserError, match="stop"):
-        serve_cli.run(_parse(serve_cli, "--weights", tiny_weights, "--task", "mff"))
+    seen = served_settings("--weights", tiny_weights, "--task", "mff")
     assert (seen["pixels"], seen["scale"]) == ("sources", 1)  # focus stacks: pixels from the sources
     with pytest.raises(UserError, match="--palette cannot colour"):
         serve_cli.run(_parse(serve_cli, "--weights", tiny_weights, "--task", "mff", "--palette", "hot"))
