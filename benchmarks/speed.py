@@ -12,7 +12,8 @@ fused image from eager fp32 in 8-bit grey levels, peak memory, and one-off set-u
 (export, tracing or compilation).
 
 CPU backends: ``eager`` (what ``defusion fuse`` runs), ``channels_last``, ``jit-freeze``
-(TorchScript trace, frozen, ``optimize_for_inference``), ``compile`` (``torch.compile``,
+(TorchScript trace, frozen, ``optimize_for_inference``), ``torchscript`` (the file ``defusion export
+--format torchscript`` writes, ``torch.jit.load``'ed: not frozen), ``compile`` (``torch.compile``,
 inductor with weight freezing: ``--runtime compile``), ``onnxruntime`` (``--runtime onnxruntime``),
 and the reduced-precision ``eager-bf16`` and ``compile-bf16`` (autocast; ``--runtime
 compile-bf16``; their accuracy is in the table). The ``compile``, ``compile-bf16`` and
@@ -46,7 +47,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-CPU_BACKENDS = ("eager", "channels_last", "jit-freeze", "compile", "onnxruntime", "eager-bf16", "compile-bf16")
+CPU_BACKENDS = ("eager", "channels_last", "jit-freeze", "torchscript", "compile", "onnxruntime", "eager-bf16",
+                "compile-bf16")
 CUDA_BACKENDS = ("cuda-fp32", "cuda-tf32", "cuda-fp16", "cuda-bf16", "cuda-channels-last-fp16",
                  "cuda-compile-fp16", "cuda-graphs-fp16")
 DEFAULT_SIZES = ("256x256", "640x480", "1280x720")
@@ -173,6 +175,18 @@ def _onnxruntime(net, threads: int) -> Forward:
     return _fused(OnnxDeNet(path, threads=threads))
 
 
+def _torchscript(net) -> Forward:
+    """The file ``defusion export --format torchscript`` writes (defusion.serving.export), loaded as a
+    deployment loads it: ``torch.jit.load``, not frozen. Gains 1 and 1 (the eager backend's), as inputs."""
+    from defusion.serving.export import export_torchscript
+
+    path = Path(tempfile.mkdtemp()) / "denet.pt"
+    export_torchscript(net, path)
+    loaded = torch.jit.load(str(path), map_location="cpu").eval()
+    gains = torch.tensor(1.0), torch.tensor(1.0)
+    return lambda x1, x2: loaded(x1, x2, *gains)[3]
+
+
 def _jit_freeze(net, size: tuple[int, int]) -> Forward:
     x = torch.rand(1, 3, size[1], size[0])
     traced = torch.jit.trace(net, (x, x), check_trace=False)
@@ -190,6 +204,8 @@ def make_backend(name: str, net, threads: int, size: tuple[int, int]) -> tuple[F
         return _fused(net), "cpu", lambda x: x.contiguous(memory_format=torch.channels_last)
     if name == "jit-freeze":
         return _jit_freeze(net, size), "cpu", same
+    if name == "torchscript":
+        return _torchscript(net), "cpu", same
     if name == "compile":
         return _compiled(net), "cpu", same
     if name == "onnxruntime":

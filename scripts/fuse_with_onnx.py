@@ -189,6 +189,8 @@ def luminance(image: np.ndarray) -> np.ndarray:
 def network_input(y: np.ndarray, scale: int) -> np.ndarray:
     """HxW luminance -> 1x3xH'xW' float32: mirror-padded to multiples of 8, up-sampled ``scale``-fold."""
     h, w = y.shape
+    # Exports since 2026-12-06 pad inside the graph the same way (their size_multiple is 1), so this
+    # changes nothing for them; older exports (size_multiple 8) need it.
     ph, pw = -h % SIZE_MULTIPLE, -w % SIZE_MULTIPLE
     y = np.pad(y, ((0, ph), (0, pw)), mode="reflect" if ph < h and pw < w else "edge")
     if scale > 1:

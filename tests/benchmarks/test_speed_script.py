@@ -62,6 +62,14 @@ def test_onnxruntime_backend_agrees_with_eager(tmp_path, tiny_weights):
     assert float(row.split("|")[-4].split("/")[0]) < 0.01
 
 
+def test_torchscript_backend_times_the_cli_export_and_agrees_with_eager(tmp_path, tiny_weights):
+    """The file `defusion export --format torchscript` writes, torch.jit.load'ed, is measured as a backend."""
+    assert "torchscript" in _module().CPU_BACKENDS
+    doc = _run(tmp_path, tiny_weights, "torchscript")
+    row = next(line for line in doc.splitlines() if line.startswith("| `torchscript`"))
+    assert float(row.split("|")[-4].split("/")[0]) < 0.01
+
+
 def test_a_backend_alone_is_compared_with_a_reference_pass_of_its_own(tmp_path, tiny_weights):
     doc = _run(tmp_path, tiny_weights, "channels_last")  # no eager backend: the reference runs in a worker
     row = next(line for line in doc.splitlines() if line.startswith("| `channels_last`"))

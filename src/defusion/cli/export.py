@@ -11,10 +11,12 @@ from defusion.cli.errors import UserError
 from defusion.io.notes import note
 from defusion.model.errors import WeightsError
 
-HELP = "export the network to ONNX or TorchScript (dynamic batch/height/width; sides multiples of 8)"
+HELP = "export the network to ONNX or TorchScript (dynamic batch/height/width; any size: it pads to multiples of 8)"
 
 #: Output suffixes that name each format (the first is the one suggested): any other is refused.
 SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts")}
+#: The parity check's batch, as defusion.serving.export.PARITY_SIZE says it (kept here: --help loads no torch).
+PARITY_BATCH = "2x3x37x53"
 #: Lowest ONNX opset the export supports; the highest is the installed PyTorch's (see max_opset).
 MIN_OPSET = 13
 
@@ -29,9 +31,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"ONNX opset, from {MIN_OPSET} to the highest the installed PyTorch exports (default 17)")
     p.add_argument("--half", action="store_true",
                    help="compute in fp16 (weights stored in fp16: half the file), inputs and outputs still float32: "
-                        "for GPUs (ONNX Runtime CUDA/TensorRT, TorchScript on CUDA); a CPU gains nothing from it")
+                        "for GPUs (ONNX Runtime CUDA/TensorRT, TorchScript on CUDA); never faster on a CPU: at 64x96 "
+                        "a TorchScript --half export ran 4 to 8 times slower there than the fp32 one, an ONNX one "
+                        "about as fast (ONNX Runtime computes fp16 nodes in fp32 on a CPU; shared 2-core AMD EPYC)")
     p.add_argument("--no-check", action="store_true",
-                   help="skip the parity check (the export against PyTorch on a 2x3x40x56 random batch)")
+                   help=f"skip the parity check (the export against PyTorch on a {PARITY_BATCH} random batch)")
 
 
 def max_opset() -> int | None:
@@ -57,8 +61,9 @@ def _opset_range() -> str:
 
 
 def _check(args: argparse.Namespace) -> None:
-    """Refuse an output that is a folder or not named for its format, and an opset outside the
-    exporter's range, before any work."""
+    """Refuse an output that is a folder, not named for its format or cannot be written (a file where a
+    folder must be, a folder that cannot be written in, as ``defusion fuse -o`` refuses them), and an
+    opset outside the exporter's range, before any work."""
     if args.output.is_dir():
         raise UserError(f"-o {args.output} is a folder; give a file name, e.g. -o "
                         f"{args.output / ('denet' + SUFFIXES[args.format][0])}")
@@ -74,6 +79,13 @@ def _check(args: argparse.Namespace) -> None:
     highest = max_opset()
     if args.opset < MIN_OPSET or (highest is not None and args.opset > highest):
         raise UserError(f"--opset must be {_opset_range()} (this PyTorch's ONNX exporter), got {args.opset}")
+    from defusion.io.writing import check_path, check_writable_folder
+
+    try:
+        check_path(args.output)  # a file where a folder must be, a name too long
+        check_writable_folder(args.output.parent)  # read-only, not allowed: said now, not after the trace
+    except OSError as exc:
+        raise UserError(f"-o {args.output}: {exc}") from None
 
 
 def _listed(suffixes: tuple[str, ...]) -> str:
@@ -88,6 +100,8 @@ def _say_start(args: argparse.Namespace) -> None:
     precision = "fp16" if args.half else "fp32"
     checked = "" if args.no_check else ", then checking it against PyTorch"
     note(f"exporting {weights} to {args.output} ({args.format}, {precision} compute){checked}: this takes a while")
+    if args.output.exists():
+        note(f"replacing {args.output}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,13 +113,16 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as exc:
             raise UserError(f"ONNX export needs the 'serve' extra: pip install 'defusion[serve]' ({exc})") from None
     _say_start(args)
-    from defusion.model.weights import load_weights, read_metadata, shipped_weights_path
+    from defusion.cli.fuse import _missing_folder, _said_made
+    from defusion.model.weights import load_weights, read_metadata, shipped_weights_path, weights_digest
     from defusion.serving.export import PARITY_TOLERANCE, export_model, fusion_defaults, parity
 
     path = args.weights or shipped_weights_path()
     model = load_weights(path)
     metadata = {k: v for k, v in read_metadata(path).items() if k not in ("config", "format")}
     metadata["source_weights"] = Path(path).name
+    metadata["weights_sha256_16"] = weights_digest(path)  # which weights, whatever the file's name
+    made = _missing_folder(args.output)  # writing makes it: said, as defusion fuse says it
     try:
         export_model(model, args.output, args.format, opset=args.opset, metadata=metadata, half=args.half)
     except RuntimeError as exc:  # e.g. "Unsupported onnx_opset_version: 24" where max_opset() overestimates
@@ -115,19 +132,21 @@ def run(args: argparse.Namespace) -> int:
                         f"(supported: {_opset_range()}): {exc}") from None
     precision = "fp16" if args.half else "fp32"
     general = fusion_defaults()["general"]
-    print(f"wrote {args.output} ({args.format}, {precision} compute; inputs x1, x2: B x 3 x H x W float32 in [0, 1], "
-          "H and W multiples of 8; unique_gain, detail_gain: scalars, 1 and 1 for the paper's head Pr alone, "
+    print(f"wrote {args.output}{_said_made([made] if made else [])} ({args.format}, {precision} compute; inputs "
+          "x1, x2: B x 3 x H x W float32 in [0, 1], any H and W (padded to multiples of 8 inside); unique_gain, "
+          "detail_gain: scalars, 1 and 1 for the paper's head Pr alone, "
           f"{general['unique_gain']:g} and {general['detail_gain']:g} the fusion core's defaults, at scale "
           f"{general['scale']}; the file's metadata has every task's. scripts/fuse_with_onnx.py and docs/serving.md, "
           "'Fusing without defusion', show what defusion fuse does around the network)", file=sys.stderr)
     if not args.no_check:
         diff = parity(model, args.output, args.format)
         tolerance = PARITY_TOLERANCE[precision]
-        print(f"parity vs PyTorch (fp32) on a 2x3x40x56 random batch: max abs difference {diff:.2e}", file=sys.stderr)
+        print(f"parity vs PyTorch (fp32) on a {PARITY_BATCH} random batch: max abs difference {diff:.2e}",
+              file=sys.stderr)
         if args.half and args.format == "onnx":
             print("defusion: note: ONNX Runtime checked it on this machine's CPU, which runs fp16 nodes in fp32: the "
-                  "figure checks the graph, not fp16's rounding (about 2e-3 on a GPU; the TorchScript --half export's "
-                  "check runs fp16)", file=sys.stderr)
+                  "figure checks the graph, not fp16's rounding (fp16 arithmetic adds about 2e-3: measured in eager "
+                  "PyTorch fp16 on a CPU; the TorchScript --half export's check runs fp16)", file=sys.stderr)
         if diff > tolerance:
             print(f"defusion: warning: the export differs from PyTorch by more than {tolerance:g}", file=sys.stderr)
             return 1

@@ -4,8 +4,12 @@ The exported graph is DeNet's forward pass: inputs ``x1``, ``x2`` (B, 3, H, W) f
 [0, 1], ``unique_gain`` and ``detail_gain`` (float32 scalars, see :meth:`DeNet.forward`; both 1
 is the paper's Pr; :func:`~defusion.model.denet.default_detail_gain` gives the detail gain that
 goes with a unique gain); outputs ``common``, ``unique1``, ``unique2``, ``fused`` (B, 3, H, W), unclamped (the
-Fuser clamps). Batch, height and width are dynamic, but **height and width must be multiples
-of 8** (three 2x down-samplings): pad first, as :class:`~defusion.fusion.fuser.Fuser` does.
+Fuser clamps). Batch, height and width are dynamic, and any height and width run: the graph
+mirror-pads its inputs to multiples of 8 (three 2x down-samplings) at the bottom and right, as
+:class:`~defusion.fusion.fuser.Fuser` does, and crops its outputs back (:class:`PadToMultiple`).
+Each file records the weights it holds (``source_weights``, ``weights_sha256_16``: the first 16 hex
+digits of the weights file's SHA-256, see :func:`~defusion.model.weights.weights_digest`) and the
+``defusion_version`` that wrote it.
 
 With ``half=True`` the network computes in fp16 (weights stored in fp16: half the file) behind
 the same float32 inputs and outputs, so the file drops in wherever the fp32 one runs; it is for
@@ -29,8 +33,11 @@ from pathlib import Path
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 
+from defusion import __version__
 from defusion.errors import DefusionError
+from defusion.fusion.tiling import run_padded
 from defusion.model.denet import SIZE_MULTIPLE, DeNet, default_detail_gain
 
 Format = Literal["onnx", "torchscript"]
@@ -39,10 +46,13 @@ INPUT_NAMES = ("x1", "x2", "unique_gain", "detail_gain")
 OUTPUT_NAMES = ("common", "unique1", "unique2", "fused")
 #: Input size (H, W) traced at export; parity checks at a different size by default.
 EXPORT_SIZE = (64, 64)
-PARITY_SIZE = (2, 40, 56)  # batch, height, width
+PARITY_SIZE = (2, 37, 53)  # batch, height, width: not multiples of 8, so the padding is checked too
 DEFAULT_OPSET = 17
 #: The extra file in a TorchScript export that describes it (JSON).
 TORCHSCRIPT_METADATA = "defusion.json"
+#: The sides an export takes are multiples of this (its metadata's ``size_multiple``): any, since
+#: the graph pads to SIZE_MULTIPLE itself. Exports made before 2026-12-06 say SIZE_MULTIPLE.
+EXPORT_SIZE_MULTIPLE = 1
 
 
 class ExportError(DefusionError, ValueError):
@@ -79,15 +89,56 @@ class HalfCompute(torch.nn.Module):
         return tuple(o.float() for o in out)
 
 
+class PadToMultiple(torch.nn.Module):
+    """``network`` behind the Fuser's padding, inside the graph: inputs mirror-padded at the bottom and
+    right to multiples of SIZE_MULTIPLE, outputs cropped back, so an export takes any height and width
+    and gives what :func:`~defusion.fusion.tiling.run_padded` gives (reflect, or replicate where a side
+    is shorter than its padding, as :func:`~defusion.fusion.tiling.pad_to_multiple`).
+
+    The padding is a gather by indices computed from the input's shape with tensor operations only
+    (no Python ints, no device constants), so a trace keeps it dynamic and records no device (the
+    indices are made on the input's; not yet run on a GPU).
+
+    Example:
+        >>> padded = PadToMultiple(lambda x1, x2, g, d: (x1, x2, x1 + x2, x1 * g))
+        >>> [tuple(o.shape[-2:]) for o in padded(torch.rand(1, 3, 5, 9), torch.rand(1, 3, 5, 9), 1.0, 1.0)]
+        [(5, 9), (5, 9), (5, 9), (5, 9)]
+    """
+
+    def __init__(self, network: torch.nn.Module, multiple: int = SIZE_MULTIPLE) -> None:
+        super().__init__()
+        self.network = network
+        self.multiple = multiple
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, unique_gain: torch.Tensor,
+                detail_gain: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        shape = torch._shape_as_tensor(x1)  # a tensor: the trace records the sizes, not their values
+        height, width = shape[2], shape[3]
+        pad_h, pad_w = (-height) % self.multiple, (-width) % self.multiple
+        reflect = (pad_h < height) & (pad_w < width)  # else replicate, as pad_to_multiple
+        rows = self._indices(x1[0, 0, :, 0], height, pad_h, reflect)
+        cols = self._indices(x1[0, 0, 0, :], width, pad_w, reflect)
+        outs = self.network(*(x.index_select(2, rows).index_select(3, cols) for x in (x1, x2)),
+                            unique_gain, detail_gain)
+        return tuple(o[..., :height, :width] for o in outs)
+
+    def _indices(self, line: torch.Tensor, size: torch.Tensor, pad: torch.Tensor,
+                 reflect: torch.Tensor) -> torch.Tensor:
+        """Indices ``0 .. size + pad - 1`` into a side of ``size`` (on ``line``'s device), those past its
+        end mirrored (``reflect``) or repeating its last."""
+        ones = F.pad(torch.ones_like(line, dtype=torch.long), (0, self.multiple), value=1)
+        index = (torch.cumsum(ones, 0) - 1)[: size + pad]
+        over = (index - (size - 1)).clamp(min=0)
+        return index - over * (1 + reflect.long())
+
+
 def _network(model: DeNet, half: bool) -> torch.nn.Module:
-    return HalfCompute(model).eval() if half else _prepare(model)
+    return PadToMultiple(HalfCompute(model) if half else _prepare(model)).eval()
 
 
 def _example(size: tuple[int, int], batch: int = 1, seed: int = 0,
              unique_gain: float = 1.0, detail_gain: float | None = None) -> tuple[torch.Tensor, ...]:
     h, w = size
-    if h % SIZE_MULTIPLE or w % SIZE_MULTIPLE:
-        raise ExportError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {h}x{w}")
     g = torch.Generator().manual_seed(seed)
     return (torch.rand(batch, 3, h, w, generator=g), torch.rand(batch, 3, h, w, generator=g),
             torch.tensor(unique_gain), torch.tensor(default_detail_gain(unique_gain) if detail_gain is None else detail_gain))
@@ -127,7 +178,8 @@ def fusion_defaults() -> dict[str, dict[str, float]]:
 
 
 #: What the inputs hold, for the file's metadata (docs/serving.md, "Fusing without defusion").
-INPUT_NOTE = ("x1, x2: B x 3 x H x W float32 in [0, 1], H and W multiples of 8 (mirror-pad bottom/right); "
+INPUT_NOTE = ("x1, x2: B x 3 x H x W float32 in [0, 1], any H and W (the graph mirror-pads bottom/right to "
+              "multiples of 8 and crops its outputs back, as the fusion core does); "
               "the fusion core feeds each source's full-range BT.601 luminance repeated into 3 channels and "
               "takes the mean of fused's channels as the fused luminance; unique_gain, detail_gain: float32 "
               "scalars, see fusion_defaults (1 and 1: the paper's Pr). Raw thermal counts (14-bit values in a "
@@ -149,21 +201,37 @@ def _atomic_target(path: Path):
         tmp.unlink(missing_ok=True)
 
 
-def export_torchscript(model: DeNet, path: str | Path, size: tuple[int, int] = EXPORT_SIZE, half: bool = False) -> Path:
+def _description(config, metadata: dict[str, str] | None, half: bool) -> dict:
+    """What an export says about itself: its format and config, the sizes it takes, ``metadata``
+    (the weights': ``source_weights``, ``weights_sha256_16``, ``steps``, ``history``, ...; their
+    ``precision``, how they were trained, as ``training_precision``), its own compute precision, the
+    defusion version that wrote it, its inputs and the fusion core's defaults."""
+    carried = dict(metadata or {})
+    if "precision" in carried:  # the weights' training precision: not what this file computes in
+        carried["training_precision"] = carried.pop("precision")
+    return {"format": "defusion-denet", "config": config.to_dict(), "size_multiple": EXPORT_SIZE_MULTIPLE,
+            **carried, "precision": "fp16" if half else "fp32", "defusion_version": __version__,
+            "inputs": list(INPUT_NAMES), "outputs": list(OUTPUT_NAMES), "input_note": INPUT_NOTE,
+            "fusion_defaults": fusion_defaults()}
+
+
+def export_torchscript(model: DeNet, path: str | Path, size: tuple[int, int] = EXPORT_SIZE, half: bool = False,
+                       metadata: dict[str, str] | None = None) -> Path:
     """Trace ``model`` at ``size`` and save it with ``torch.jit.save``; checked at another size too.
     ``half``: fp16 compute behind float32 inputs and outputs (move it to a GPU to gain from it).
-    The file carries a JSON description (config, precision, inputs, outputs, fusion defaults) as the
-    extra file ``TORCHSCRIPT_METADATA``: ``torch.jit.load(path, _extra_files={name: ""})`` reads it."""
+    The file carries a JSON description (config, precision, inputs, outputs, fusion defaults, the
+    defusion version and ``metadata``: the weights', see :func:`export_onnx`) as the extra file
+    ``TORCHSCRIPT_METADATA``: ``torch.jit.load(path, _extra_files={name: ""})`` reads it."""
     path = Path(path)
     config = _prepare(model).cfg
     model = _network(model, half)
     example = _example(size)
-    other = _example((size[0] + 2 * SIZE_MULTIPLE, size[1] + SIZE_MULTIPLE), batch=2, seed=1, unique_gain=1.5, detail_gain=1.75)
+    # checked at a size that needs padding, another batch and other gains: all stay inputs of the trace
+    other = _example((size[0] + 2 * SIZE_MULTIPLE + 3, size[1] + SIZE_MULTIPLE - 3), batch=2, seed=1,
+                     unique_gain=1.5, detail_gain=1.75)
     with _quiet(), torch.no_grad():
         traced = torch.jit.trace(model, example, check_inputs=[other], check_tolerance=1e-2 if half else 1e-4)
-    description = {"format": "defusion-denet", "config": config.to_dict(), "size_multiple": SIZE_MULTIPLE,
-                   "precision": "fp16" if half else "fp32", "inputs": list(INPUT_NAMES), "outputs": list(OUTPUT_NAMES),
-                   "input_note": INPUT_NOTE, "fusion_defaults": fusion_defaults()}
+    description = _description(config, metadata, half)
     with _atomic_target(path) as tmp, _quiet():
         torch.jit.save(traced, str(tmp), _extra_files={TORCHSCRIPT_METADATA: json.dumps(description)})
     return path
@@ -173,9 +241,10 @@ def export_onnx(model: DeNet, path: str | Path, opset: int = DEFAULT_OPSET, size
                 metadata: dict[str, str] | None = None, half: bool = False) -> Path:
     """Export ``model`` to ONNX with dynamic batch, height and width (TorchScript-based exporter).
 
-    The model's config (JSON), its precision (``fp32`` or, with ``half``, ``fp16``) and
-    ``metadata`` are stored in the file's metadata_props, so
-    :class:`~defusion.serving.onnx_model.OnnxDeNet` knows what it runs.
+    The model's config (JSON), its precision (``fp32`` or, with ``half``, ``fp16``), the defusion
+    version and ``metadata`` (the weights': ``source_weights``, ``weights_sha256_16``, ...) are
+    stored in the file's metadata_props, so :class:`~defusion.serving.onnx_model.OnnxDeNet` knows
+    what it runs.
     """
     import onnx
 
@@ -189,16 +258,12 @@ def export_onnx(model: DeNet, path: str | Path, opset: int = DEFAULT_OPSET, size
                               input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
                               dynamic_axes=dynamic, do_constant_folding=True)
         proto = onnx.load(str(tmp))
-        carried = dict(metadata or {})
-        if "precision" in carried:  # the weights' training precision: not what this file computes in
-            carried["training_precision"] = carried.pop("precision")
-        props = {"format": "defusion-denet", "config": json.dumps(config.to_dict()),
-                 "size_multiple": str(SIZE_MULTIPLE), **carried, "precision": "fp16" if half else "fp32",
-                 "input_note": INPUT_NOTE, "fusion_defaults": json.dumps(fusion_defaults())}
         proto.doc_string = INPUT_NOTE
-        for key, value in props.items():
+        for key, value in _description(config, metadata, half).items():
+            if key in ("inputs", "outputs"):  # the graph's own input and output names say them
+                continue
             entry = proto.metadata_props.add()
-            entry.key, entry.value = key, str(value)
+            entry.key, entry.value = key, value if isinstance(value, str) else json.dumps(value)
         onnx.checker.check_model(proto)
         onnx.save(proto, str(tmp))
     return path
@@ -211,7 +276,7 @@ def export_model(model: DeNet, path: str | Path, fmt: Format | None = None, opse
     if fmt == "onnx":
         return export_onnx(model, path, opset=opset, metadata=metadata, half=half)
     if fmt == "torchscript":
-        return export_torchscript(model, path, half=half)
+        return export_torchscript(model, path, half=half, metadata=metadata)
     raise ExportError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
 
 
@@ -237,22 +302,22 @@ def parity(model: DeNet, path: str | Path, fmt: Format | None = None,
            detail_gain: float = 1.75) -> float:
     """Largest absolute difference, over the four outputs, between ``model`` and its export.
 
-    Runs both on random inputs of ``size`` = (batch, height, width), by default a batch and a
-    size other than the export's, so it also checks the dynamic axes, and at gains other than
+    Runs both on random inputs of ``size`` = (batch, height, width; any height and width: ``model``
+    runs padded, as the Fuser runs it), by default a batch and a size other than the export's, so it also checks the dynamic axes, and at gains other than
     the traced 1 (and a detail gain other than the default for that unique gain), so it checks
     that both are inputs, not constants.
     """
     model = _prepare(model)
     batch, h, w = size
-    inputs = _example((h, w), batch=batch, seed=seed, unique_gain=unique_gain, detail_gain=detail_gain)
+    x1, x2, *gains = _example((h, w), batch=batch, seed=seed, unique_gain=unique_gain, detail_gain=detail_gain)
     exported = load_exported(path, fmt)
     with torch.no_grad():
-        ours = model(*inputs)
-        theirs = exported(*inputs)
+        ours = run_padded(lambda a, b: model(a, b, *gains), x1, x2)  # as the Fuser runs it, at any size
+        theirs = exported(x1, x2, *gains)
     if len(theirs) != len(OUTPUT_NAMES):
         raise ExportError(f"{path}: expected {len(OUTPUT_NAMES)} outputs, got {len(theirs)}")
     return max(float((a - b.to(a.dtype)).abs().max()) for a, b in zip(ours, theirs))
 
 
-__all__ = ["FORMATS", "PARITY_TOLERANCE", "ExportError", "HalfCompute", "export_model", "export_onnx", "export_torchscript", "format_for",
+__all__ = ["FORMATS", "PARITY_TOLERANCE", "ExportError", "HalfCompute", "PadToMultiple", "export_model", "export_onnx", "export_torchscript", "format_for",
            "load_exported", "parity"]

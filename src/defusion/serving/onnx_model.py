@@ -65,6 +65,7 @@ class OnnxDeNet:
         self._outputs = wanted if sorted(names_out) == sorted(wanted) else names_out
         meta = self._session.get_modelmeta().custom_metadata_map
         self.metadata = {k: v for k, v in meta.items() if k != "config"}
+        self.size_multiple = _size_multiple(meta)
         try:
             self.cfg = DeNetConfig.from_dict(json.loads(meta["config"])) if "config" in meta else None
         except (ValueError, TypeError, AttributeError) as exc:
@@ -121,8 +122,10 @@ class OnnxDeNet:
                  detail_gain: float | torch.Tensor | None = None) -> DeNetOutput:
         if x1.shape != x2.shape:
             raise ValueError(f"sources differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}")
-        if x1.shape[-1] % SIZE_MULTIPLE or x1.shape[-2] % SIZE_MULTIPLE:
-            raise ValueError(f"height and width must be multiples of {SIZE_MULTIPLE}, got {tuple(x1.shape[-2:])}")
+        if x1.shape[-1] % self.size_multiple or x1.shape[-2] % self.size_multiple:
+            raise ValueError(f"height and width must be multiples of {self.size_multiple} for {self.path}, an "
+                             f"export made before the graph padded itself, got {tuple(x1.shape[-2:])}: pad first "
+                             "(the Fuser does), or export it again with `defusion export`")
         gain = float(unique_gain)
         detail = default_detail_gain(gain) if detail_gain is None else float(detail_gain)
         if len(self._inputs) == 2 and (gain != 1.0 or detail != 1.0):
@@ -143,6 +146,21 @@ class OnnxDeNet:
 
     def __repr__(self) -> str:
         return f"OnnxDeNet({str(self.path)!r}, providers={self.providers})"
+
+
+def _size_multiple(meta: dict[str, str]) -> int:
+    """The sides an export takes are multiples of this, from its ``size_multiple`` metadata: 1 (any)
+    for exports that pad inside the graph, SIZE_MULTIPLE for older ones and files that do not say.
+
+    Example:
+        >>> _size_multiple({"size_multiple": "1"}), _size_multiple({}), _size_multiple({"size_multiple": "x"})
+        (1, 8, 8)
+    """
+    try:
+        value = int(meta.get("size_multiple", SIZE_MULTIPLE))
+    except ValueError:
+        return SIZE_MULTIPLE
+    return value if value >= 1 else SIZE_MULTIPLE
 
 
 def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None = None, task: str | None = None,
