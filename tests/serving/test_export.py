@@ -11,6 +11,7 @@ import torch
 from defusion.cli import export as export_cli
 from defusion.cli.errors import UserError, run_guarded
 from defusion.fusion.fuser import Fuser
+from defusion.io.images import write_image
 from defusion.model.weights import WeightsError, load_weights
 from defusion.serving.export import EXPORT_SIZE, PARITY_SIZE, ExportError, export_model, parity
 from defusion.serving.onnx_model import OnnxDeNet, OnnxModelError, load_onnx_fuser
@@ -328,7 +329,10 @@ def test_fp16_off_cuda_is_refused_before_loading_and_leaves_torchs_threads_as_th
 def test_an_onnx_export_given_as_weights_with_another_runtime_is_a_one_line_cli_error(exported, tmp_path, capsys):
     from defusion.cli.main import main
 
-    code = main(["fuse", "a.png", "b.png", "-o", str(tmp_path / "f.png"), "--weights", str(exported["onnx"]),
+    a, b = tmp_path / "a.png", tmp_path / "b.png"  # sources that exist: a missing one is said first
+    for path in (a, b):
+        write_image(path, np.zeros((16, 16), np.uint8))
+    code = main(["fuse", str(a), str(b), "-o", str(tmp_path / "f.png"), "--weights", str(exported["onnx"]),
                  "--runtime", "torch"])
     err = capsys.readouterr().err
     assert code == 2 and "is an ONNX export" in err and "--runtime torch" in err and "Traceback" not in err

@@ -116,6 +116,9 @@ NAME_TIME_FORMAT = "%Y%m%d-%H%M%S"
 SAID_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: EXIF orientations that turn an image a quarter (read upright, its width and height swap).
 QUARTER_TURNS = (5, 6, 7, 8)
+#: Network passes from which a single fusion says, before the first, how many it takes: a 24 MP bracket at
+#: --task mef (--scale 2) took 204, over an hour on a shared 2-core CPU, with no word before the progress bar.
+MANY_PASSES = 16
 
 
 def _component_suffix(out: Path) -> str:
@@ -309,6 +312,8 @@ def _fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, ste
     from defusion.io.writing import write_image
 
     images = _load(paths, args)
+    if notes and not getattr(args, "_size_said", False):  # a header that did not tell (a camera raw file)
+        _say_size(args, fuser.options, *images[0].shape[:2], len(images))
     if fuser.options.stretch == "auto":
         _note_stretched(paths, images, fuser.options.stretch_shared)
     elif fuser.options.stretch == "none":
@@ -889,6 +894,139 @@ def _outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
                                                 ("--source-map", args.source_map)) if path is not None]
 
 
+def _check_inputs(images: list[Path]) -> None:
+    """Refuse a source that is missing, not a file or not readable, in reading's words (one line), before
+    the fusion core is imported: that took 4-10 s on a busy 2-core machine before a typo was told."""
+    for path in images:
+        if not path.exists():
+            raise UserError(f"{path}: no such file")
+        if not path.is_file():
+            raise UserError(f"{path}: is not a file")
+        if not os.access(path, os.R_OK):
+            raise UserError(f"{path}: cannot be read (permission denied)")
+
+
+def _say_size_from_header(args: argparse.Namespace, options: dict) -> None:
+    """:func:`_say_size` from the first source's header (the fused image takes its size), before the
+    model loads; left to :func:`_fuse_one` where the header does not tell (a camera raw file). Not for
+    a source over --max-pixels (reading refuses it) nor options the fusion core refuses (it says why)."""
+    from defusion.fusion.options import FuseOptions
+    from defusion.io.images import header_size
+
+    size = header_size(args.images[0])  # (width, height), upright
+    if size is None or size[0] * size[1] > args.max_pixels:
+        return
+    try:
+        fuse_options = FuseOptions.for_task(None, **options)  # as Fuser.from_pretrained makes them
+    except (ValueError, TypeError):
+        return
+    _say_size(args, fuse_options, size[1], size[0], len(args.images))
+
+
+def _say_size(args: argparse.Namespace, options, height: int, width: int, sources: int) -> None:
+    """Before a single fusion's first network pass, once: how many passes it takes where they are
+    :data:`MANY_PASSES` or more (:func:`describe_passes`), and a warning where its peak memory
+    (:func:`peak_memory`) is over what the machine has available (:func:`available_memory`)."""
+    from dataclasses import replace
+
+    from defusion.io.notes import note, warn
+
+    args._size_said = True
+    passes = network_passes(options, height, width, sources)
+    if passes >= MANY_PASSES:
+        at_one = network_passes(replace(options, scale=1), height, width, sources) if options.scale > 1 else None
+        note(describe_passes(height, width, sources, options.scale, passes, at_one))
+    said = describe_memory(peak_memory(height * width, sources, options.scale), available_memory())
+    if said:
+        warn(f"{said}: {PEAK_MEMORY_HINT}")
+
+
+#: Peak memory of ``defusion fuse`` on a pair (resident set, /usr/bin/time -v; default options, ONNX Runtime
+#: on the CPU) as a base and bytes per source pixel, fitted per --scale to two pairs of JPEGs, 2.0 MP
+#: (1732x1155) and 6.0 MP (3000x2000), on a shared 2-core AMD EPYC machine: --task mff (--scale 1) peaked
+#: at 1.58 and 2.60 GB, --task mef (--scale 2) at 1.64 and 2.50 GB. A 24 MP pair at --task mff then peaked
+#: at 6.67 GB, against 7.2 GB estimated: over, the safe side for a warning. The images' buffers (sources,
+#: the tiler's sums, results) grow with the pixels at any scale; the network's part is bounded by the tiles.
+PEAK_MEMORY_FIT: dict[int, tuple[float, float]] = {1: (1.06e9, 128.0), 2: (1.21e9, 107.5)}
+#: What lowers a fusion's peak (PEAK_MEMORY_FIT: the images' buffers dominate, so neither --tile nor --scale 1
+#: helps much): fewer pixels, or PyTorch eager's lighter runtime (docs/performance.md, "Large images": a 12 MP
+#: pair peaked at 2.5 GB against ONNX Runtime's 3.5 GB, 3.5x slower).
+PEAK_MEMORY_HINT = ("fuse smaller images (the peak grows by about 0.1 GB per megapixel of each source), use "
+                    "--runtime torch (about 1 GB less for a 12 MP pair, several times slower), or free memory first")
+#: Where Linux says how much memory is available to start new programs without swapping (MemAvailable, kB).
+MEMINFO = Path("/proc/meminfo")
+_GB = 1e9
+
+
+def peak_memory(pixels: int, sources: int, scale: int) -> int:
+    """Bytes a fusion of ``sources`` images of ``pixels`` each at ``scale`` is expected to peak at
+    (:data:`PEAK_MEMORY_FIT`; past the scales measured, the largest one's: the network's memory per
+    tile is the same at any scale). Over two sources, an extrapolation from pairs.
+
+    Example:
+        >>> round(peak_memory(24_000_000, 2, 1) / 1e9, 1), round(peak_memory(96_000_000, 2, 2) / 1e9, 1)
+        (7.2, 21.9)
+    """
+    base, per_pixel = PEAK_MEMORY_FIT.get(scale, PEAK_MEMORY_FIT[max(PEAK_MEMORY_FIT)])
+    return int(base + per_pixel * pixels * sources)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available here (:data:`MEMINFO`'s MemAvailable: free, and cache the system can
+    drop), None where it cannot be read (not Linux): then nothing is checked."""
+    try:
+        for line in MEMINFO.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def describe_memory(needed: int, available: int | None) -> str | None:
+    """What a fusion expected to peak at ``needed`` bytes is told where that is over ``available`` (None:
+    unknown, nothing said); the caller adds what to do.
+
+    Example:
+        >>> describe_memory(21_000_000_000, 13_200_000_000)
+        'this fusion may need about 21.0 GB of memory at its peak, and 13.2 GB is available'
+        >>> describe_memory(2_000_000_000, 13_200_000_000), describe_memory(2_000_000_000, None)
+        (None, None)
+    """
+    if available is None or needed <= available:
+        return None
+    return (f"this fusion may need about {needed / _GB:.1f} GB of memory at its peak, and {available / _GB:.1f} GB "
+            "is available")
+
+
+def network_passes(options, height: int, width: int, sources: int) -> int:
+    """Network passes fusing ``sources`` images of height x width takes with ``options`` (FuseOptions):
+    the tiles of each pairwise fusion, as the fusion core lays them out, before any model is loaded."""
+    from defusion.fusion.tiling import passes_for
+
+    return passes_for(options, height, width) * (sources - 1)
+
+
+def describe_passes(height: int, width: int, sources: int, scale: int, passes: int, at_one: int | None) -> str:
+    """The note on a fusion of many network passes: its size, the passes and, at ``scale`` over 1, what
+    --scale 1 takes (``at_one``), with what that trades. No time: the progress bar measures it.
+
+    Example:
+        >>> describe_passes(4000, 6000, 2, 2, 204, 54)
+        "6000x4000 (24.0 MP) takes 204 network passes at --scale 2; --scale 1 takes 54 (about 4x fewer), running \
+the network at the sources' own resolution rather than at 2x it"
+        >>> describe_passes(4000, 6000, 3, 1, 108, None)
+        '3 images of 6000x4000 (24.0 MP) take 108 network passes at --scale 1'
+    """
+    what = f"{width}x{height} ({height * width / 1e6:.1f} MP)"
+    said = (f"{sources} images of {what} take" if sources > 2 else f"{what} takes") + \
+        f" {passes} network passes at --scale {scale}"  # never one: MANY_PASSES
+    if at_one is not None and at_one < passes:
+        said += (f"; --scale 1 takes {at_one} (about {round(passes / at_one)}x fewer), running the network at the "
+                 f"sources' own resolution rather than at {scale}x it")
+    return said
+
+
 def _check_not_folders(images: list[Path]) -> None:
     """Refuse folders given as images, saying which option fuses what they hold: --stacks a card's
     brackets or stacks, --a/--b two folders' pairs."""
@@ -997,6 +1135,8 @@ def run(args: argparse.Namespace) -> int:
                         "calibrated camera rig, also corrects its cameras' differing views)")
     check_tile(args)
     _check_paths(args, folders)
+    if not folders:
+        _check_inputs(args.images)  # before the fusion core (PyTorch, ONNX Runtime) is imported: seconds
     options = dict(fusion_options(args, (*FUSION_OPTION_NAMES, "order", "align", "pixels", "deghost")), stack=args.stack)
     rig = options.get("rig")
     given = 2 if pairs else len(args.images)
@@ -1014,6 +1154,8 @@ def run(args: argparse.Namespace) -> int:
     _note_deghost_on_focus(args, pixels)
     groups = _stack_groups(args) if stacks else [] if folders else [args.images]
     _note_shots(args, groups, pixels)  # before the model loads: a long run can be stopped at once
+    if not folders:
+        _say_size_from_header(args, options)  # so too its passes and memory (an ONNX export on first use: 20 s)
     fuser = make_fuser(args, options)
     _warn_same_sources(args, folders)
     if stacks:

@@ -1,17 +1,20 @@
 """``defusion info``: the architecture summary of a model or weights file, the training metadata
-(sorted by name), the default runtime here and where the example images are installed."""
+(sorted by name), the default runtime here, where the example images are installed, and for a bug report
+the versions of defusion, Python and the packages it runs on, and which extras are installed."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import platform
 import re
 from pathlib import Path
 
 from defusion.model.errors import WeightsError
 
-HELP = "print the architecture summary: parameters and GMACs for a 256x256 pair"
+HELP = ("print the architecture summary: parameters and GMACs for a 256x256 pair; and the versions of "
+        "defusion, Python and its packages, and the extras installed (for a bug report)")
 #: What a training metadata line that names paths not found here (relative to the folder it was trained in,
 #: or on that machine: ``../shared/data/train/natural``, ``configs/...yaml``) ends with, for one path and for
 #: several: provenance, not a file to open. The values stay as recorded (``--json`` prints them untouched).
@@ -28,6 +31,23 @@ _NUMBER_FIELDS = ("steps", "planned_steps", "samples_seen", "crop", "final_loss"
                   "skipped_samples", "skipped_images", "images", "world_size")
 #: Training metadata that is true or false.
 _FLAG_FIELDS = ("complete",)
+#: The packages whose versions info lists, for a bug report: the name shown -> the distributions (as pip
+#: names them) that provide it, the first installed one's version shown (OpenCV comes in four builds).
+VERSIONED: dict[str, tuple[str, ...]] = {
+    "torch": ("torch",),
+    "onnxruntime": ("onnxruntime", "onnxruntime-gpu"),
+    "numpy": ("numpy",),
+    "Pillow": ("pillow",),
+    "OpenCV": ("opencv-python-headless", "opencv-python", "opencv-contrib-python-headless", "opencv-contrib-python"),
+}
+#: Each extra (pyproject.toml's optional dependencies) -> the modules its packages are imported as.
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "serve": ("fastapi", "uvicorn", "multipart", "onnx", "onnxruntime"),
+    "ui": ("streamlit",),
+    "heif": ("pillow_heif",),
+    "raw": ("rawpy",),
+    "train": ("tensorboard",),
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -72,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         "training": {k: _json_value(k, meta[k]) for k in sorted(meta) if k not in ("config", "format")},
         "runtime": _runtime_here(),
         "examples": str(examples_folder()),
+        "versions": versions(),
+        "extras": {extra: not missing for extra, missing in missing_extras().items()},
     }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -87,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     print("  heads          Pc(f_c), Pu(f_u^i), Pr(f_c + f_u^1 + f_u^2)")
     print(f"  runtime        {info['runtime']}")
     print(f"  examples       {info['examples']} (example images to fuse)")
+    print(f"  versions       {describe_versions(info['versions'])}")
+    print(f"  extras         {describe_extras(missing_extras())}")
     for k in info["training"]:
         v = meta[k]  # as recorded: the text output is unchanged by --json's numbers
         shown = '(the whole training config: defusion info --json)' if k == 'train_config' else _shown(v)
@@ -176,6 +200,68 @@ def examples_folder() -> Path:
     from importlib import resources
 
     return Path(str(resources.files("defusion") / "examples"))
+
+
+def versions() -> dict[str, str | None]:
+    """The versions of defusion, Python and :data:`VERSIONED` (None: not installed), from the packages'
+    metadata: nothing imported, so it is cheap and says a broken install's versions too.
+
+    Example:
+        >>> found = versions()
+        >>> list(found)[:2], found["defusion"] == __import__("defusion").__version__
+        (['defusion', 'Python'], True)
+    """
+    from importlib import metadata
+
+    from defusion import __version__
+
+    found: dict[str, str | None] = {"defusion": __version__, "Python": platform.python_version()}
+    for name, distributions in VERSIONED.items():
+        found[name] = None
+        for distribution in distributions:
+            try:
+                found[name] = metadata.version(distribution)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return found
+
+
+def missing_extras() -> dict[str, list[str]]:
+    """Each extra of :data:`EXTRAS` -> the modules of its packages that cannot be imported here (empty:
+    it is installed), found without importing them.
+
+    Example:
+        >>> list(missing_extras())
+        ['serve', 'ui', 'heif', 'raw', 'train']
+    """
+    from importlib.util import find_spec
+
+    return {extra: [name for name in modules if find_spec(name) is None] for extra, modules in EXTRAS.items()}
+
+
+def describe_versions(found: dict[str, str | None]) -> str:
+    """:func:`versions` on one line.
+
+    Example:
+        >>> describe_versions({"defusion": "0.1.0", "Python": "3.11.9", "torch": None})
+        'defusion 0.1.0, Python 3.11.9, torch not installed'
+    """
+    return ", ".join(f"{name} {version or 'not installed'}" for name, version in found.items())
+
+
+def describe_extras(missing: dict[str, list[str]]) -> str:
+    """:func:`missing_extras` on one line: the extras installed, then each missing one with what it lacks
+    and how to install it.
+
+    Example:
+        >>> describe_extras({"serve": [], "ui": ["streamlit"], "raw": []})
+        "serve, raw installed; ui missing streamlit (pip install 'defusion[ui]')"
+    """
+    installed = [extra for extra, lacks in missing.items() if not lacks]
+    lacking = [f"{extra} missing {', '.join(lacks)} (pip install 'defusion[{extra}]')"
+               for extra, lacks in missing.items() if lacks]
+    return "; ".join(([f"{', '.join(installed)} installed"] if installed else []) + lacking)
 
 
 def _runtime_here() -> str:

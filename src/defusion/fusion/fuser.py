@@ -30,7 +30,7 @@ from defusion.fusion.resample import downsample, upsample
 from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, is_onnx_export, load_network
 from defusion.fusion.selection import decision_map, weighted_sum
 from defusion.fusion.stretch import stretch_sources
-from defusion.fusion.tiling import TileSize, count_tiles, run_padded, run_tiled, smallest_covering_shape
+from defusion.fusion.tiling import TileSize, passes_for, run_padded, run_tiled, tile_layout
 from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values, is_tensor, tensor_pixels
 from defusion.model.denet import DeNet, default_detail_gain
 from defusion.model.weights import check_model_path
@@ -410,22 +410,12 @@ class Fuser:
                              warps=prepared.warps, ghosts=prepared.ghosts)
 
     def tiles_for(self, height: int, width: int) -> int:
-        """How many network passes an image of this size takes."""
-        tile, overlap = self.tile_layout(height, width)
-        return count_tiles(height, width, tile, overlap) if tile else 1
+        """How many network passes an image of this size takes (:func:`~defusion.fusion.tiling.passes_for`)."""
+        return passes_for(self.options, height, width)
 
     def tile_layout(self, height: int, width: int) -> tuple[TileSize, int]:
-        """Tile size and overlap in image pixels (tile 0: one pass). Both options count network
-        input pixels, so with ``scale`` s an image tile is 1/s of that: the network's memory per
-        pass is bounded the same way at every scale. Automatic tiles are (height, width), each side
-        the smallest that keeps its axis's tile count (never above the bound: each pass costs its
-        pixels); a tile asked for (``tile`` N) stays N x N, the layout that option documents."""
-        s = self.options.scale
-        tile = self.options.tile_for(height * s, width * s) // s
-        overlap = min(self.options.overlap // s, max(tile - 1, 0) // 2)  # under half a tile
-        if self.options.tile is None and tile:  # automatic: as few tiles, but no larger than they need be
-            return smallest_covering_shape(height, width, tile, overlap), overlap
-        return tile, overlap
+        """Tile size and overlap in image pixels (:func:`~defusion.fusion.tiling.tile_layout`)."""
+        return tile_layout(self.options, height, width)
 
     # -- steps ----------------------------------------------------------------------
     def registered(self, *images: np.ndarray) -> list[np.ndarray]:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Callable, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 
 from defusion.fusion.errors import OptionsError
 from defusion.model.denet import SIZE_MULTIPLE
+
+if TYPE_CHECKING:
+    from defusion.fusion.options import FuseOptions
 
 PairFn = Callable[[torch.Tensor, torch.Tensor], Sequence[torch.Tensor]]
 
@@ -165,3 +168,36 @@ def count_tiles(height: int, width: int, tile: TileSize, overlap: int) -> int:
     """
     tile_h, tile_w = tile_shape(tile)
     return len(tile_starts(height, tile_h, overlap)) * len(tile_starts(width, tile_w, overlap))
+
+
+def tile_layout(options: "FuseOptions", height: int, width: int) -> tuple[TileSize, int]:
+    """Tile size and overlap in image pixels for an image of height x width fused with ``options``
+    (tile 0: one pass). Both options count network input pixels, so with ``scale`` s an image tile is
+    1/s of that: the network's memory per pass is bounded the same way at every scale. Automatic tiles
+    are (height, width), each side the smallest that keeps its axis's tile count (never above the
+    bound: each pass costs its pixels); a tile asked for (``tile`` N) stays N x N, the layout that
+    option documents. Options alone: what a fusion will take is known before a network loads.
+
+    Example:
+        >>> from defusion.fusion.options import FuseOptions
+        >>> tile_layout(FuseOptions(tile=0), 300, 400), tile_layout(FuseOptions(scale=1, tile=256), 300, 400)[0]
+        ((0, 0), 256)
+    """
+    s = options.scale
+    tile = options.tile_for(height * s, width * s) // s
+    overlap = min(options.overlap // s, max(tile - 1, 0) // 2)  # under half a tile
+    if options.tile is None and tile:  # automatic: as few tiles, but no larger than they need be
+        return smallest_covering_shape(height, width, tile, overlap), overlap
+    return tile, overlap
+
+
+def passes_for(options: "FuseOptions", height: int, width: int) -> int:
+    """How many network passes fusing a pair of height x width takes with ``options`` (:func:`tile_layout`).
+
+    Example:
+        >>> from defusion.fusion.options import FuseOptions
+        >>> passes_for(FuseOptions(tile=0), 4000, 6000), passes_for(FuseOptions(scale=1, tile=512), 4000, 6000) > 1
+        (1, True)
+    """
+    tile, overlap = tile_layout(options, height, width)
+    return count_tiles(height, width, tile, overlap) if tile else 1

@@ -1,0 +1,60 @@
+"""Pillow's DecompressionBombWarning (four lines on stderr, one of them Pillow's source) leaked for JPEGs
+over its bound (89.5 MP) where a file was opened for its EXIF before reading set the bound: every opener
+goes through :func:`defusion.io.formats.open_image`, which leaves the telling to defusion's own bound.
+Pillow's bound is lowered here, so that a tiny image is over it."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from PIL import Image
+
+from defusion.io.formats import open_image
+from defusion.io.metadata import read_metadata
+from defusion.io.shots import _exif_tags, read_shot, shot_settings
+
+#: The test image's side: 144 pixels, over the lowered bound of 100 but under twice it (Pillow's error).
+SIDE = 12
+LOWERED_BOUND = 100
+
+
+@pytest.fixture
+def big_jpeg(tmp_path, monkeypatch):
+    path = tmp_path / "big.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 1  # orientation: an EXIF block to read
+    Image.new("RGB", (SIDE, SIDE)).save(path, exif=exif)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", LOWERED_BOUND)
+    return path
+
+
+def _bomb_warnings(read) -> list:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read()
+    return [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+@pytest.mark.parametrize("read", [lambda p: open_image(p).close(), _exif_tags, read_shot, shot_settings,
+                                  read_metadata], ids=["open_image", "exif_tags", "read_shot", "shot_settings",
+                                                       "read_metadata"])
+def test_opening_an_image_over_pillows_bound_does_not_warn(big_jpeg, read):
+    assert _bomb_warnings(lambda: read(big_jpeg)) == []
+
+
+def test_the_exif_is_still_read(big_jpeg):
+    assert _exif_tags(big_jpeg)[0].get(0x0112) == 1
+
+
+def test_twice_pillows_bound_is_still_refused(big_jpeg, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", SIDE * SIDE // 3)
+    with pytest.raises(Image.DecompressionBombError):
+        open_image(big_jpeg)
+
+
+def test_other_warnings_are_left_alone(big_jpeg):
+    """Only the bomb warning is quieted, and only while the file opens: the filters are as they were."""
+    before = list(warnings.filters)
+    open_image(big_jpeg).close()
+    assert warnings.filters == before
