@@ -54,6 +54,30 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG
     if suffix not in WRITABLE_SUFFIXES:
         raise ImageWriteError(f"{path}: cannot write '{suffix or 'no suffix'}'; use one of "
                               f"{', '.join(WRITABLE_SUFFIXES)}")
+    try:
+        data = encode_image(image, suffix, quality, metadata, bits)
+    except _EncodingFailed:
+        raise OSError(f"{path}: encoding failed") from None
+    write_bytes_atomically(path, data)
+    return path
+
+
+class _EncodingFailed(OSError):
+    """OpenCV could not encode the pixels (write_image names the file)."""
+
+
+def encode_image(image: np.ndarray, suffix: str, quality: int = DEFAULT_JPEG_QUALITY,
+                 metadata: ImageMetadata | None = None, bits: int | None = None) -> bytes:
+    """The bytes :func:`write_image` writes to a file of ``suffix`` (``.png``, ``.jpg``, ...): one
+    encoder for files and for answers sent over the network (the REST API's), by the same rules.
+
+    Example:
+        >>> encode_image(np.zeros((4, 6, 3), np.uint8), ".jpg")[:3], encode_image(np.zeros((4, 6), np.uint16), ".png")[:4]
+        (b'\\xff\\xd8\\xff', b'\\x89PNG')
+    """
+    suffix = suffix.lower()
+    if suffix not in WRITABLE_SUFFIXES:
+        raise ImageWriteError(f"cannot encode '{suffix or 'no suffix'}'; use one of {', '.join(WRITABLE_SUFFIXES)}")
     _check_quality(quality)
     image = _with_depth(_checked_pixels(image), bits)
     if image.dtype == np.uint16 and suffix not in SIXTEEN_BIT_SUFFIXES:
@@ -65,17 +89,14 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG
     params = {".jpg": jpeg, ".jpeg": jpeg, ".webp": [cv2.IMWRITE_WEBP_QUALITY, _WEBP_LOSSLESS]}.get(suffix, [])
     ok, encoded = cv2.imencode(suffix, bgr, params)
     if not ok:
-        raise OSError(f"{path}: encoding failed")
+        raise _EncodingFailed(f"encoding '{suffix}' failed")
     if metadata is None or not (metadata.icc_profile or metadata.exif):
-        data = encoded.tobytes()
-    elif suffix in (".tif", ".tiff"):
-        data = tiff_with_metadata(image, metadata)
-    elif suffix == ".webp":
-        data = webp_with_metadata(image, metadata)
-    else:
-        data = embed_metadata(encoded.tobytes(), suffix, metadata)
-    write_bytes_atomically(path, data)
-    return path
+        return encoded.tobytes()
+    if suffix in (".tif", ".tiff"):
+        return tiff_with_metadata(image, metadata)
+    if suffix == ".webp":
+        return webp_with_metadata(image, metadata)
+    return embed_metadata(encoded.tobytes(), suffix, metadata)
 
 
 #: Channels an HxWxC image to write may have: grey, RGB, RGBA.
@@ -246,4 +267,4 @@ def _os_error(message: str, code: int | None) -> OSError:
     return error
 
 
-__all__ = ["write_image", "write_bytes_atomically", "check_path", "check_writable_folder"]
+__all__ = ["encode_image", "write_image", "write_bytes_atomically", "check_path", "check_writable_folder"]

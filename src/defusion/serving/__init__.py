@@ -8,6 +8,8 @@
   - :mod:`~defusion.serving.upload_images`: the uploads decoded, sizes checked, and their metadata;
   - :mod:`~defusion.serving.runner`: the one shared model, one call at a time, with a bounded queue;
   - :mod:`~defusion.serving.responses`: the fused PNG and the zips answered;
+  - :mod:`~defusion.serving.answer_format`: the answer's format (``?format=``, ``Accept``), encoded as
+    ``write_image`` writes it;
   - :mod:`~defusion.serving.openapi`: what OpenAPI says about the endpoints;
   - :mod:`~defusion.serving.info`: the ``GET /v1/info`` document;
   - :mod:`~defusion.serving.shutdown`: the 503 for a request cancelled by the server's shutdown, and the

@@ -65,8 +65,11 @@ from defusion.fusion.align import Motion
 from defusion.fusion.fuser import Fuser, SizeMismatchError, Task
 from defusion.fusion.selection import PixelSource
 from defusion.fusion.stretch import STRETCHES, FixedStretch
+from defusion.io.formats import DEFAULT_JPEG_QUALITY
 from defusion.io.metadata import ImageMetadata, choose_metadata
 from defusion.io.notes import collecting
+from defusion.serving.answer_format import (DEFAULT_FORMAT, FORMATS, QUALITY_RANGE, AnswerFormat, disposition,
+                                            encode_answer, format_notes, negotiated, quality_note)
 from defusion.serving.cors import (CORS_EXPOSED_HEADERS, CORS_MAX_AGE_S, CORS_METHODS, JsonCORSMiddleware,
                                    cors_options)
 from defusion.serving.decode import one_line
@@ -206,9 +209,11 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         operation_id="fuse",
         response_class=Response,
         responses={200: {"headers": RESPONSE_HEADERS,
-                         "content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
+                         "content": {**{spec.media_type: {"schema": {"type": "string", "format": "binary"}}
+                                        for spec in FORMATS.values()},
                                      "application/zip": {"schema": {"type": "string", "format": "binary"}}},
-                         "description": "the fused PNG, or with components=true a zip of "
+                         "description": "the fused image (PNG unless format= or Accept asks another), or with "
+                                        "components=true a zip of PNGs, "
                                         + ", ".join(COMPONENT_FILES) + f" (and {WEIGHT_FILE} with pixels=sources), "
                                         f"or with source_map=true a zip of fused.png and {SOURCE_MAP_FILE}"},
                    **{status: {"model": ErrorDetail, "description": text,
@@ -228,7 +233,10 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                       palette: Annotated[Palette | None, Query(description=QUERY_HELP["palette"])] = None,
                       infrared: Annotated[int | None, Query(description=QUERY_HELP["infrared"],
                                                            json_schema_extra=_at_least_one)] = None,
-                      palette_range: Annotated[str | None, Query(description=QUERY_HELP["palette_range"])] = None
+                      palette_range: Annotated[str | None, Query(description=QUERY_HELP["palette_range"])] = None,
+                      format: Annotated[AnswerFormat | None, Query(description=QUERY_HELP["format"])] = None,
+                      quality: Annotated[int, Query(description=QUERY_HELP["quality"], ge=QUALITY_RANGE[0],
+                                                    le=QUALITY_RANGE[1])] = DEFAULT_JPEG_QUALITY
                       ) -> Response:
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the
         server's ``max_images``: a bracket or focus stack, in order); registered, one size.
@@ -240,7 +248,7 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         stacks; at scale 1 where the server runs at its default scale, as with ``task``, and
         ``pixels=network`` at 2 where it runs at 1 from the sources); ``source_map=true`` (with
         pixels=sources) adds which image each pixel came from, black ``a`` to white the last (a focus
-        stack's depth map). The fused PNG carries the
+        stack's depth map). The fused image carries the
         sources' colour profile and ``a``'s EXIF (as ``defusion fuse``: without the exposure tags the
         uploads do not share, Software "defusion <version>") unless ``metadata=false``.
         ``stretch=none`` takes raw 16-bit grey frames (thermal counts) as they are instead of
@@ -255,8 +263,10 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         maps the other images onto ``a``'s pixel grid first, so a rig's images of different sizes fuse.
         ``palette`` (inferno, magma, plasma, hot, jet, turbo) colours the fused image by the infrared
         image's warmth, as thermal cameras show it; the infrared image is ``infrared=N`` (1 for
-        ``a``), else the one raw thermal frame, else the only grey upload, else the last. An unknown
-        or repeated query parameter or form field is a 422.
+        ``a``), else the one raw thermal frame, else the only grey upload, else the last. ``format``
+        (png, jpeg, webp, tiff; else the ``Accept`` header's choice among them, else png) is the fused
+        image's, as ``defusion fuse`` writes it (``quality``: JPEG's, 1-100); the zips stay PNG. An
+        unknown or repeated query parameter or form field is a 422.
 
         Everything a request asks is checked against its own options (the server's with the
         request's on top), before it waits for the model."""
@@ -277,6 +287,11 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
             raise ApiError(422, "infrared says which image a palette colours; add palette=inferno (or another)")
         if palette_range is not None and options.palette == "none":
             raise ApiError(422, "palette_range says what a palette spans; add palette=inferno (or another)")
+        zipped = "components=true" if components else "source_map=true" if source_map else None
+        if zipped and format not in (None, DEFAULT_FORMAT):
+            raise ApiError(422, f"format={format} is the fused image's; {zipped} answers a zip of PNGs (lossless "
+                                "maps): leave format out, or ask format=png")
+        answer_format = negotiated(format, request.headers.get("accept"))
         with runner.admitted():  # a place among the requests held, else 503 (before the body is read)
             uploads, rig_text = await read_uploads(request, limits)
             if rig_text is not None:
@@ -334,6 +349,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                 said += await run_in_threadpool(mapping_notes, asked, options, images, names,
                                                 task if task is not None else server_task, mapped,
                                                 [i for i, v in enumerate(values) if v.dtype.kind == "f"])
+                if zipped and "quality" in request.query_params:
+                    said.append(quality_note("zip of PNGs"))
                 if components:
                     parts = await in_model("decompose")
                     body = await run_in_threadpool(zip_parts, parts, source_map, kept(parts.fused))
@@ -347,8 +364,10 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                 fused = await in_model("fuse")
             except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
                 raise ApiError(422, str(exc)) from None
-            return Response(await run_in_threadpool(encode_png, fused, kept(fused)), media_type="image/png",
-                            headers=headers(f'inline; filename="{COMPONENT_FILES[0]}"'))
+            said += format_notes(fused, answer_format, "quality" in request.query_params)
+            body = await run_in_threadpool(encode_answer, fused, answer_format, quality, kept(fused))
+            return Response(body, media_type=FORMATS[answer_format].media_type,
+                            headers={**headers(disposition(answer_format)), "Vary": "Accept"})
 
     # v1_fuse's own parameters, so that a misspelt one (?sclae=1) is refused, not ignored
     query_parameters = tuple(name for name in inspect.signature(v1_fuse).parameters if name != "request")

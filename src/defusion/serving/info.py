@@ -11,6 +11,7 @@ from typing import Any
 
 from defusion import __version__
 from defusion.fusion.fuser import TASK_FIELDS, TASKS, FuseOptions, Fuser
+from defusion.serving.answer_format import formats_info
 from defusion.serving.limits import Limits
 
 
@@ -135,6 +136,8 @@ def describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[s
         # what POST /v1/fuse?task=... changes from "options", per task
         "tasks": {task: _task_settings(fuser.options.with_task(task)) for task in TASKS},
         "limits": {**asdict(limits), "max_request_bytes": limits.max_request_bytes},
+        # what POST /v1/fuse?format=... answers (png, the first, by default)
+        "formats": formats_info(),
         "version": __version__,
     }
 

@@ -10,6 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from defusion.fusion.rig import MAX_RIG_BYTES
+from defusion.io.formats import DEFAULT_JPEG_QUALITY, FULL_CHROMA_QUALITY
+from defusion.serving.answer_format import QUALITY_RANGE
 from defusion.serving.errors import SERVICE_UNAVAILABLE
 from defusion.serving.limits import RIG_FIELD, Limits
 from defusion.serving.responses import (COMPONENT_FILES, MODEL_DIGEST_CHARS, MODEL_HEADER, NOTES_HEADER,
@@ -29,7 +31,8 @@ ERRORS: dict[int, str] = {
     415: "not an image (text, an unknown format), or a body that is not multipart/form-data",
     422: "a missing field a or b, more images than the server fuses, a gap in the fields, images of different "
          "sizes without a rig, a bad rig, components of more than two images, a bad query value (a stretch or "
-         "palette_range that is no mapping), an unknown query parameter or form field, or one sent twice",
+         "palette_range that is no mapping; a quality outside 1-100; a format other than png with components or "
+         "source_map), an unknown query parameter or form field, or one sent twice",
     500: "an unexpected failure of the server (its log has the details)",
     SERVICE_UNAVAILABLE: "the server is busy (max_queue requests are held already: retry after Retry-After "
                          "seconds), out of memory for this request, its temporary storage failed, or it is "
@@ -69,7 +72,7 @@ QUERY_HELP: dict[str, str] = {
     "source_map": f"true (with pixels=sources): a zip of fused.png and {SOURCE_MAP_FILE}, which image each pixel "
                   "came from, black a to white the last",
     "metadata": "false: leave the sources' colour profile and a's EXIF (without the exposure tags the uploads "
-                "do not share) out of the fused PNG",
+                "do not share) out of the fused image",
     "palette": "false colour from the infrared image, as thermal cameras show it: inferno, magma, plasma, hot, "
                "jet or turbo; none (the default) keeps the sources' colours",
     "infrared": "with a palette: which upload is the infrared image, 1 for a (default: the one raw thermal "
@@ -77,6 +80,14 @@ QUERY_HELP: dict[str, str] = {
     "palette_range": f"with a palette: LOW,HIGH, the infrared values it spans (0 to 1, as fused): the "
                      f"{PALETTE_RANGE_HEADER} header of an earlier response, to colour every frame of a stream "
                      "alike (default: measured on this request's infrared image)",
+    "format": "the fused image's format: png (16 bits where the result has them), jpeg, webp (lossless) or tiff "
+              "(16 bits kept), written as defusion fuse writes them; jpeg and webp hold 8 bits (a 16-bit result "
+              "is reduced, and X-Defusion-Notes says so). Default: the one the Accept header prefers of "
+              "image/png, image/jpeg, image/webp and image/tiff, else png (never a 406). The zips of "
+              "components and source_map stay PNG (another format is a 422)",
+    "quality": f"the JPEG answer's quality, {QUALITY_RANGE[0]}-{QUALITY_RANGE[1]} (default "
+               f"{DEFAULT_JPEG_QUALITY}, as defusion fuse --quality; from {FULL_CHROMA_QUALITY} up colour is kept "
+               "at full resolution, 4:4:4); the other formats are lossless, and ignore it (with a note)",
 }
 #: The headers of a fused response, for OpenAPI.
 RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
@@ -166,6 +177,13 @@ class InfoLimits(_Strict):
     max_request_bytes: int
 
 
+class InfoFormat(_Strict):
+    media_type: str
+    bits: int
+    lossy: bool
+    quality: int | None
+
+
 class Info(_Strict):
     """The ``GET /v1/info`` document (defusion.serving.info.describe)."""
 
@@ -176,6 +194,7 @@ class Info(_Strict):
     options: dict[str, Any]
     tasks: dict[str, dict[str, Any]]
     limits: InfoLimits
+    formats: dict[str, InfoFormat]
     version: str
 
 

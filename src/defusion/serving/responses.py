@@ -6,13 +6,13 @@ from __future__ import annotations
 import io
 import zipfile
 
-import cv2
 import numpy as np
 
 from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import Decomposition, Selection
 from defusion.fusion.selection import source_map
-from defusion.io.metadata import ImageMetadata, embed_metadata
+from defusion.io.metadata import ImageMetadata
+from defusion.io.writing import encode_image
 
 #: Names inside the ``components=true`` zip, in this order.
 COMPONENT_FILES = ("fused.png", "common.png", "unique_a.png", "unique_b.png")
@@ -57,12 +57,9 @@ def noted(headers: dict[str, str], said: list[str]) -> dict[str, str]:
 
 
 def encode_png(image: np.ndarray, metadata: ImageMetadata | None = None) -> bytes:
-    """HxW or HxWx3 uint8/uint16 to PNG bytes (16-bit stays 16-bit), with ``metadata`` if given."""
-    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
-    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr))
-    if not ok:
-        raise RuntimeError("PNG encoding failed")
-    return encoded.tobytes() if metadata is None else embed_metadata(encoded.tobytes(), ".png", metadata)
+    """HxW or HxWx3 uint8/uint16 to PNG bytes (16-bit stays 16-bit), with ``metadata`` if given, as
+    ``defusion fuse`` writes a PNG (:func:`defusion.io.writing.encode_image`)."""
+    return encode_image(image, ".png", metadata=metadata)
 
 
 def _zip(files: dict[str, np.ndarray], fused_metadata: ImageMetadata | None = None) -> bytes:
