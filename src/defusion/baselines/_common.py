@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from defusion.fusion.color import from_float, output_dtype, to_float
-
-#: Rec. 601 luma weights, the same convention as ``defusion.fusion.color``.
-LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+from defusion.fusion.color import LUMA_WEIGHTS, from_float, output_dtype, to_float
 
 
 def check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.dtype]:
@@ -60,7 +57,15 @@ def luma(image: np.ndarray) -> np.ndarray:
     """Rec. 601 luma of an ``HxWx3`` array (returned unchanged for ``HxW``).
 
     Linear, so it also maps colour pyramid or wavelet coefficients to the
-    coefficients of the luma image.
+    coefficients of the luma image.  The weights are the fusion core's
+    (:data:`defusion.fusion.color.LUMA_WEIGHTS`), so a baseline's luma is the Y
+    the Fuser fuses.
+
+    Example:
+        >>> from defusion.fusion.color import rgb_to_ycbcr
+        >>> rgb = np.array([[[1.0, 0.5, 0.25]]], np.float32)
+        >>> bool(np.isclose(luma(rgb)[0, 0], rgb_to_ycbcr(rgb)[0, 0, 0]))
+        True
     """
     if image.ndim == 2:
         return image

@@ -28,8 +28,11 @@ COMMANDS = {
     "ui": "ui",
 }
 #: What to do on running out of memory, for the commands with options that cut what they hold at once
-#: (memory grows with the pixels: a 24 MP pair peaked at 4.7 GB, so a 99 MP one, under the default bound,
-#: wants about 20 GB); the others say :data:`~defusion.cli.errors.MEMORY_HINT`.
+#: (memory grows with the pixels: a 24 MP pair at --task mff peaked at 6.7 GB on a 2-core AMD EPYC CPU, and
+#: :func:`defusion.cli.fuse.peak_memory` expects about 22 GB for a 96 MP one, under the default bound; fuse
+#: warns before the work where that is over what is available, with its own advice, fuse.PEAK_MEMORY_HINT:
+#: tiles and --scale 1 bound the network's share, not the images' buffers); the others say
+#: :data:`~defusion.cli.errors.MEMORY_HINT`.
 _FUSING_MEMORY_HINT = ("lower --max-pixels to refuse inputs this large, fuse in tiles (--tile 512), or use "
                        "--scale 1 (the network on the sources as they are)")
 MEMORY_HINTS = {"fuse": _FUSING_MEMORY_HINT, "video": _FUSING_MEMORY_HINT}

@@ -46,7 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("sources", type=Path, nargs="+", metavar="A B [C ...]",
                    help="the sources: two (VIFB: visible first, then infrared), or more (a bracket or focus "
                         "stack): then only the metrics defined for any number of sources (EN, SD, SF, AG, EI, "
-                        "MEF-SSIM, MS-MEF-SSIM, Qabf)")
+                        "MEF-SSIM, MS-MEF-SSIM, Qabf)")  # defusion.metrics.ANY_SOURCE_METRICS, written out: importing
+    # the metrics to build the parser would slow every --help; tests/cli/test_metrics_help.py keeps the two alike
     p.usage = "%(prog)s [-h] [--names NAMES] [--json] FUSED A B [C ...]"
     p.add_argument("--names", help="comma-separated metric names (default: all but the slow Qp, or all that take any number of "
                                     "sources; e.g. EN,SSIM,Qabf; 'vifb' = the 13 VIFB metrics, 'mefb' = MEFB's 20, of which "

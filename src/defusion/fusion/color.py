@@ -49,8 +49,11 @@ _GREY_BAND_BYTES = 1 << 20
 #: float32 and checked again near the limit); others (signed, 32-bit integers, float16) from NumPy.
 _GREY_FAST_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
 
+#: Rec. 601 luma weights of R, G and B: Y of :func:`rgb_to_ycbcr`, and the classical baselines' luma
+#: (:func:`defusion.baselines._common.luma`).
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # ITU-R BT.601 full-range (JPEG) conversion, on [0, 1] data.
-_RGB_TO_YCBCR = np.array([[0.299, 0.587, 0.114],
+_RGB_TO_YCBCR = np.array([LUMA_WEIGHTS,
                           [-0.168736, -0.331264, 0.5],
                           [0.5, -0.418688, -0.081312]], dtype=np.float32)
 _YCBCR_TO_RGB = np.linalg.inv(_RGB_TO_YCBCR).astype(np.float32)

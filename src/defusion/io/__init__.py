@@ -1,0 +1,15 @@
+"""Images in and out as fusion users have them: files, folders of pairs and cards of shots.
+
+- :mod:`defusion.io.images`: reading images (8/16-bit, grey or colour, EXIF-upright, clear errors).
+- :mod:`defusion.io.writing`: ``write_image`` (8/16-bit, with metadata), atomic writes, output path checks.
+- :mod:`defusion.io.formats`: the formats written and read and the pixel bound, without their libraries.
+- :mod:`defusion.io.heif`, :mod:`defusion.io.raw`: HEIC/HEIF and camera raw files, through optional extras.
+- :mod:`defusion.io.jpeg`: a JPEG's quality read from its tables, and an image passed through that encoding.
+- :mod:`defusion.io.metadata`: colour profile and EXIF carried from the sources to the fused image.
+- :mod:`defusion.io.arrays`: tensors as NumPy arrays, and the test for 8-bit values stored in 16 bits.
+- :mod:`defusion.io.pairs`: sources matched across folders by file stem (the benchmarks' layout).
+- :mod:`defusion.io.shots`: a folder of shots split into its brackets or focus stacks.
+- :mod:`defusion.io.resize`: resizing that keeps an image's dtype and layout (``--resize``).
+- :mod:`defusion.io.notes`: what reading inputs tells the user, on stderr.
+- :mod:`defusion.io.errors`: the readers' and writer's errors, without their dependencies (fast ``--help``).
+"""
