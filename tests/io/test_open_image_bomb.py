@@ -5,6 +5,7 @@ Pillow's bound is lowered here, so that a tiny image is over it."""
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import pytest
@@ -53,8 +54,31 @@ def test_twice_pillows_bound_is_still_refused(big_jpeg, monkeypatch):
         open_image(big_jpeg)
 
 
-def test_other_warnings_are_left_alone(big_jpeg):
-    """Only the bomb warning is quieted, and only while the file opens: the filters are as they were."""
+def test_other_warnings_are_left_alone_and_the_filter_is_added_once(big_jpeg):
+    """Only Pillow's bomb warning is quieted, by one filter added once (a catch_warnings() around each
+    open raced the server's threads and could leave an ignore-all filter installed)."""
+    open_image(big_jpeg).close()
     before = list(warnings.filters)
     open_image(big_jpeg).close()
+    assert warnings.filters == before  # the second open adds nothing
+    ours = [f for f in warnings.filters if f[2] is Image.DecompressionBombWarning]
+    assert len(ours) == 1 and ours[0][0] == "ignore" and ours[0][3].pattern == r"PIL\.Image\Z"
+    assert not any(f[0] == "ignore" and f[2] is Warning and f[1] is None for f in warnings.filters)
+    with pytest.warns(UserWarning, match="still said"):
+        warnings.warn("still said", UserWarning)
+
+
+def test_opening_from_many_threads_leaves_the_filters_as_they_were(big_jpeg):
+    open_image(big_jpeg).close()
+    before = list(warnings.filters)
+
+    def opens() -> None:
+        for _ in range(50):
+            open_image(big_jpeg).close()
+
+    threads = [threading.Thread(target=opens) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     assert warnings.filters == before

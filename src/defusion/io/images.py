@@ -14,9 +14,9 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
-from typing import IO, Iterator, Literal, get_args
+from typing import IO, Literal, get_args
 
 import cv2
 import numpy as np
@@ -142,14 +142,6 @@ def _allow_pixels(max_pixels: int) -> None:
         Image.MAX_IMAGE_PIXELS = max_pixels
 
 
-@contextmanager
-def _no_bomb_warning() -> Iterator[None]:
-    """Pillow's DecompressionBombWarning unshown: the pixel bound says the same in one line."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        yield
-
-
 def _pixels(count: int, other: int | None = None) -> str:
     """A pixel count a person can read: '12.0 MP', or the exact count under 0.1 MP; and where it
     would read the same as ``other`` (a limit it is over), exact.
@@ -209,7 +201,7 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
     register_heif()
     _allow_pixels(max_pixels)
     try:
-        with _no_bomb_warning(), open_image(path) as im:
+        with open_image(path) as im:
             _check_pixels(path, *im.size, max_pixels)
             rawmode = _rawmode(im)  # before anything loads the pixels (a PNG's EXIF may follow them)
             _warn_frames(path, im.format, _frames(path, im))
@@ -291,7 +283,7 @@ def header_size(source: str | Path | bytes) -> tuple[int, int] | None:
         return None
     register_heif()
     try:
-        with _no_bomb_warning(), open_image(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+        with open_image(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
             width, height = im.size
             orientation = _header_orientation(im)
     except Exception:  # noqa: BLE001 - anything Pillow cannot make out from the header: reading reports it
@@ -325,7 +317,7 @@ def opens_as_image(path: str | Path) -> bool:
     if is_heif(path) and not register_heif():
         return True
     try:
-        with _no_bomb_warning(), open_image(path):
+        with open_image(path):
             return True
     except Image.DecompressionBombError:  # an image, only too large: reading it says so
         return True
@@ -355,7 +347,7 @@ def stores_floats(path: str | Path) -> bool:
         except Exception:  # tifffile's errors on an odd file
             return False
     try:
-        with _no_bomb_warning(), open_image(path) as im:
+        with open_image(path) as im:
             return im.mode == "F"
     except Exception:  # noqa: BLE001 - Pillow's errors on a file it cannot open
         return False
