@@ -235,6 +235,18 @@ def test_info_has_the_weights_sha256_and_every_fused_answer_names_the_model(fuse
             assert MODEL_HEADER.lower() in r.headers["access-control-expose-headers"].lower()
 
 
+def test_an_onnx_export_is_named_by_the_weights_it_was_exported_from(fuser, png, tmp_path, monkeypatch):
+    """The header names the weights alike whichever runtime serves them: an export records their digest
+    (weights_sha256_16); /v1/info's sha256 stays the loaded file's own."""
+    export = tmp_path / "denet.onnx"
+    export.write_bytes(b"an export's bytes")
+    monkeypatch.setattr(fuser.model, "metadata", {"weights_sha256_16": "0123456789abcdef"}, raising=False)
+    with TestClient(create_app(fuser, weights=export)) as c:
+        assert c.get("/v1/info").json()["weights"]["sha256"] == hashlib.sha256(export.read_bytes()).hexdigest()
+        answer = c.post("/v1/fuse", files=files(png, png))
+        assert answer.headers[MODEL_HEADER] == f"defusion/{__version__}; weights-sha256=0123456789ab"
+
+
 def test_the_digest_is_computed_once_not_per_request(fuser, lively_weights, png, monkeypatch):
     from defusion.serving import info
 
@@ -245,9 +257,17 @@ def test_the_digest_is_computed_once_not_per_request(fuser, lively_weights, png,
         assert c.get("/v1/info").json()["weights"]["sha256"]
 
 
-def test_without_a_weights_file_the_header_gives_the_version(client, png):
+def test_without_a_weights_file_the_header_names_what_the_model_records(client, fuser, lively_weights, png):
+    """No file to hash: the version, and the weights' digest where the model records it (an ONNX export,
+    which the default runtime runs: its automatic export of these weights)."""
+    from defusion.model.weights import weights_digest
+
     assert client.get("/v1/info").json()["weights"]["sha256"] is None
-    assert client.post("/v1/fuse", files=files(png, png)).headers[MODEL_HEADER] == f"defusion/{__version__}"
+    header = client.post("/v1/fuse", files=files(png, png)).headers[MODEL_HEADER]
+    if getattr(fuser.model, "metadata", {}).get("weights_sha256_16"):
+        assert header == f"defusion/{__version__}; weights-sha256={weights_digest(lively_weights)[:12]}"
+    else:
+        assert header == f"defusion/{__version__}"
 
 
 # -- 6. HEAD /v1/info ----------------------------------------------------------------------------------

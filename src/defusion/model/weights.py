@@ -30,11 +30,25 @@ def shipped_weights_path(name: str = DEFAULT_WEIGHTS) -> Path:
     return Path(str(resources.files("defusion.model") / "pretrained" / name))
 
 
+#: Bytes of a weights file read at a time while hashing it.
+_HASH_CHUNK_BYTES = 1 << 20
+#: Hex digits of :func:`weights_digest`: the ID export caches, benchmark runs and exports record.
+DIGEST_CHARS = 16
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of the file at ``path``, 64 hex digits, read in chunks (a weights file, an export)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def weights_digest(path: str | Path | None = None) -> str:
     """First 16 hex digits of the SHA-256 of a weights file (default: the shipped one): an ID
     that changes whenever the weights do (export caches and benchmark runs are keyed by it)."""
-    path = Path(path) if path is not None else shipped_weights_path()
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return file_sha256(Path(path) if path is not None else shipped_weights_path())[:DIGEST_CHARS]
 
 
 def save_weights(model: DeNet, path: str | Path, metadata: dict[str, str] | None = None, half: bool = False) -> None:

@@ -76,7 +76,7 @@ from defusion.serving.decode import one_line
 from defusion.serving.env_settings import ENV_VARIABLES, EnvSettingError, settings_from_env
 from defusion.serving.errors import (CLIENT_CLOSED_REQUEST, SERVICE_UNAVAILABLE, ApiError, ClientGone, check_host,
                                      normal_host, options_or_422, refuse_repeated, refuse_unknown)
-from defusion.serving.info import describe
+from defusion.serving.info import describe, weights_id
 from defusion.serving.limits import (DEFAULT_MAX_IMAGES, DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_BYTES,
                                      DEFAULT_SERVER_MAX_PIXELS, FIELDS, UPLOAD_DEADLINE_S, UPLOAD_IDLE_TIMEOUT_S,
                                      Limits)
@@ -119,7 +119,7 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     app.state.fuser, app.state.limits, app.state.weights, app.state.runner = fuser, limits, weights, runner
     app.state.task = task
     info = describe(fuser, limits, weights)  # once: the model file's SHA-256 is not computed per request
-    made_by = model_header(__version__, info["weights"]["sha256"])
+    made_by = model_header(__version__, weights_id(info))
     app.add_middleware(AnswerCancelled)  # before CORS, which wraps it: its 503 and 500 carry CORS headers too
     if cors_origins:
         app.add_middleware(JsonCORSMiddleware, **cors_options(cors_origins))

@@ -3,7 +3,6 @@ metadata (without the server's paths), the options, what each task changes, and 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -15,23 +14,30 @@ from defusion.serving.answer_format import formats_info
 from defusion.serving.limits import Limits
 
 
-#: Bytes of the model file read at a time while hashing it.
-_HASH_CHUNK_BYTES = 1 << 20
-
-
 def file_sha256(path: str | Path | None) -> str | None:
-    """The SHA-256 of the file at ``path``, 64 hex digits (None without a path or where it cannot be
-    read): which weights made an answer. ``defusion.model.weights.weights_digest`` is its first 16."""
+    """The SHA-256 of the model file at ``path``, 64 hex digits (None without a path or where it cannot
+    be read: info must never fail, the weights were loaded already)."""
     if path is None:
         return None
-    digest = hashlib.sha256()
+    from defusion.model.weights import file_sha256 as sha256_of
+
     try:
-        with open(path, "rb") as f:
-            while chunk := f.read(_HASH_CHUNK_BYTES):
-                digest.update(chunk)
-    except OSError:  # info must never fail; the weights were loaded already
+        return sha256_of(path)
+    except OSError:
         return None
-    return digest.hexdigest()
+
+
+def weights_id(info: dict) -> str | None:
+    """The digest an answer's X-Defusion-Model names: the weights file's SHA-256 or, for an ONNX export,
+    the SHA-256 (start) of the weights it was exported from (its ``weights_sha256_16``), so that one set of
+    weights is named alike whichever runtime serves it.
+
+    Example:
+        >>> weights_id({"weights": {"sha256": "ab" * 32, "metadata": {"weights_sha256_16": "0123456789abcdef"}}})
+        '0123456789abcdef'
+    """
+    weights = info["weights"]
+    return weights["metadata"].get("weights_sha256_16") or weights["sha256"]
 
 
 def _count_parameters(weights: str | Path) -> int | None:
