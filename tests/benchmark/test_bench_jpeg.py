@@ -125,5 +125,8 @@ def test_a_given_title_still_says_the_encoding(tmp_path, rng):
     da, db, _ = _setup(tmp_path, rng)
     assert _bench(da, db, tmp_path / "q75", "--jpeg-quality", "75", "--title", "VIFB (21 pairs)") == 0
     assert "### VIFB (21 pairs), built-in results as JPEG of quality 75\n" in (tmp_path / "q75" / "summary.md").read_text()
+    said = "VIFB, built-in results as JPEG of quality 75"  # a title that says it already: not said twice
+    assert _bench(da, db, tmp_path / "said", "--jpeg-quality", "75", "--title", said) == 0
+    assert f"### {said}\n" in (tmp_path / "said" / "summary.md").read_text()
     assert _bench(da, db, tmp_path / "plain", "--title", "VIFB (21 pairs)") == 0
     assert "### VIFB (21 pairs)\n" in (tmp_path / "plain" / "summary.md").read_text()

@@ -130,6 +130,12 @@ def test_an_output_where_nothing_can_be_written_is_refused_naming_it_not_a_tempo
     assert "cannot write in /proc" in err and ".tmp" not in err
 
 
+def test_a_name_too_long_is_refused_in_check_paths_words(tmp_path, capsys):
+    """A review: `is_dir()` ran first and raised "[Errno 36] File name too long" with the whole path."""
+    err = _refused_before_loading(capsys, tmp_path, tmp_path / ("a" * 300 + ".onnx"))
+    assert "Errno" not in err and "bytes long; this file system takes names of at most" in err
+
+
 def test_an_output_folder_that_cannot_be_written_in_is_refused_before_the_work(tmp_path, capsys, monkeypatch):
     folder = tmp_path / "locked"
     folder.mkdir()

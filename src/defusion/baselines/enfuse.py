@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from defusion.baselines._common import check_pair, finish
+from defusion.io.arrays import MAX_8BIT, MAX_16BIT
 
 EnfuseMode = Literal["exposure", "focus"]
 
@@ -44,7 +45,7 @@ def enfuse_available() -> bool:
 
 
 def _write_tiff16(path: Path, image: np.ndarray) -> None:
-    data = np.round(np.clip(image, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    data = np.round(np.clip(image, 0.0, 1.0) * MAX_16BIT).astype(np.uint16)
     if data.ndim == 3:
         data = cv2.cvtColor(data, cv2.COLOR_RGB2BGR)
     if not cv2.imwrite(str(path), data):
@@ -59,7 +60,7 @@ def _read_png16(path: Path, channels: int) -> np.ndarray:
     data = cv2.imread(str(path), flags)
     if data is None:
         raise RuntimeError(f"enfuse wrote no readable image at {path}")
-    scale = 65535.0 if data.dtype == np.uint16 else 255.0
+    scale = MAX_16BIT if data.dtype == np.uint16 else MAX_8BIT
     data = data.astype(np.float32) / scale
     return data if channels == 1 else cv2.cvtColor(data, cv2.COLOR_BGR2RGB)
 

@@ -402,6 +402,12 @@ def _default_title(args: argparse.Namespace) -> str:
             + _encoding_phrase(args))
 
 
+def _with_encoding(title: str, args: argparse.Namespace) -> str:
+    """A --title with :func:`_encoding_phrase` added, unless it says the encoding already."""
+    phrase = _encoding_phrase(args)
+    return title if phrase.lstrip(", ") in title else title + phrase
+
+
 def _encoding_phrase(args: argparse.Namespace) -> str:
     """", built-in results as JPEG of quality 75" where --jpeg-quality is given, else nothing: every
     title says it, a --title too, since it changes how the table's rows compare."""
@@ -650,7 +656,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("nothing to benchmark: --methods none and no --fused")
     requested = [*methods, *fused_dirs]
     args.versus = _versus(args.versus, requested)
-    title = args.title + _encoding_phrase(args) if args.title else _default_title(args)
+    title = _with_encoding(args.title, args) if args.title else _default_title(args)
     sources = (_folder_name(args.dir_a), _folder_name(args.dir_b))
     weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
     previous = None

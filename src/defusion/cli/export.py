@@ -64,6 +64,12 @@ def _check(args: argparse.Namespace) -> None:
     """Refuse an output that is a folder, not named for its format or cannot be written (a file where a
     folder must be, a folder that cannot be written in, as ``defusion fuse -o`` refuses them), and an
     opset outside the exporter's range, before any work."""
+    from defusion.io.writing import check_path, check_writable_folder
+
+    try:
+        check_path(args.output)  # first: a name too long, a file where a folder must be (is_dir would raise)
+    except OSError as exc:
+        raise UserError(f"-o {args.output}: {exc}") from None
     if args.output.is_dir():
         raise UserError(f"-o {args.output} is a folder; give a file name, e.g. -o "
                         f"{args.output / ('denet' + SUFFIXES[args.format][0])}")
@@ -79,10 +85,7 @@ def _check(args: argparse.Namespace) -> None:
     highest = max_opset()
     if args.opset < MIN_OPSET or (highest is not None and args.opset > highest):
         raise UserError(f"--opset must be {_opset_range()} (this PyTorch's ONNX exporter), got {args.opset}")
-    from defusion.io.writing import check_path, check_writable_folder
-
     try:
-        check_path(args.output)  # a file where a folder must be, a name too long
         check_writable_folder(args.output.parent)  # read-only, not allowed: said now, not after the trace
     except OSError as exc:
         raise UserError(f"-o {args.output}: {exc}") from None
@@ -113,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as exc:
             raise UserError(f"ONNX export needs the 'serve' extra: pip install 'defusion[serve]' ({exc})") from None
     _say_start(args)
-    from defusion.cli.fuse import _missing_folder, _said_made
+    from defusion.cli.outputs import missing_folder, said_made
     from defusion.model.weights import load_weights, read_metadata, shipped_weights_path, weights_digest
     from defusion.serving.export import PARITY_TOLERANCE, export_model, fusion_defaults, parity
 
@@ -122,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     metadata = {k: v for k, v in read_metadata(path).items() if k not in ("config", "format")}
     metadata["source_weights"] = Path(path).name
     metadata["weights_sha256_16"] = weights_digest(path)  # which weights, whatever the file's name
-    made = _missing_folder(args.output)  # writing makes it: said, as defusion fuse says it
+    made = missing_folder(args.output)  # writing makes it: said, as defusion fuse says it
     try:
         export_model(model, args.output, args.format, opset=args.opset, metadata=metadata, half=args.half)
     except RuntimeError as exc:  # e.g. "Unsupported onnx_opset_version: 24" where max_opset() overestimates
@@ -132,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
                         f"(supported: {_opset_range()}): {exc}") from None
     precision = "fp16" if args.half else "fp32"
     general = fusion_defaults()["general"]
-    print(f"wrote {args.output}{_said_made([made] if made else [])} ({args.format}, {precision} compute; inputs "
+    print(f"wrote {args.output}{said_made([made] if made else [])} ({args.format}, {precision} compute; inputs "
           "x1, x2: B x 3 x H x W float32 in [0, 1], any H and W (padded to multiples of 8 inside); unique_gain, "
           "detail_gain: scalars, 1 and 1 for the paper's head Pr alone, "
           f"{general['unique_gain']:g} and {general['detail_gain']:g} the fusion core's defaults, at scale "

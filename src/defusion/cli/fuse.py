@@ -16,6 +16,7 @@ from defusion.cli.errors import EXIT_FAILED, UserError
 from defusion.cli.options import (FUSION_OPTION_NAMES, add_fusion_options, add_model_options, add_onnx_option,
                                   check_onnx_options, check_tile, fusion_options, make_fuser, positive_int,
                                   same_path)
+from defusion.cli.outputs import missing_folder, said_made
 from defusion.fusion.choices import MOTIONS, PIXEL_SOURCES
 from defusion.fusion.errors import SizeMismatchError
 from defusion.io.errors import ImageReadError
@@ -788,11 +789,11 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
     skipped (exit status 1), --skip-existing leaves those already written, Ctrl-C says how to go on."""
     from tqdm import tqdm
 
-    made = _missing_folder(args.output, itself=True)
+    made = missing_folder(args.output, itself=True)
     side = [folder for folder in (args.components, args.source_map) if folder is not None]
-    made_too = [m for m in (_missing_folder(folder, itself=True) for folder in side) if m is not None and m != made]
+    made_too = [m for m in (missing_folder(folder, itself=True) for folder in side) if m is not None and m != made]
     args.output.mkdir(parents=True, exist_ok=True)
-    said_made = _said_made([m for m in (made, *made_too) if m is not None])
+    made_said = said_made([m for m in (made, *made_too) if m is not None])
     kept = [name for name, _ in jobs if args.skip_existing and _already_fused(name, args)]
     if kept and len(kept) == len(jobs):
         print(f"defusion: all {plural(len(jobs), unit[:-1])} already fused in {args.output}; nothing to do",
@@ -820,12 +821,12 @@ def _fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpa
                     failed.append(name)
                     tqdm.write(f"defusion: skipped {name}: {exc}", file=sys.stderr)
     except KeyboardInterrupt:  # what is written stays written (each image atomically): say how to go on
-        print(f"defusion: interrupted after {done + len(kept)} of {len(jobs)} {unit} in {args.output}{said_made}; "
+        print(f"defusion: interrupted after {done + len(kept)} of {len(jobs)} {unit} in {args.output}{made_said}; "
               "run the same command with --skip-existing to fuse the rest", file=sys.stderr)
         return 130
     for line in _registration_summary(found, unit, fuser.options.align):
         print(f"defusion: {line}", file=sys.stderr)
-    print(f"fused {done + len(kept)} of {len(jobs)} {unit} into {args.output}{said_made}"
+    print(f"fused {done + len(kept)} of {len(jobs)} {unit} into {args.output}{made_said}"
           + (f" ({len(kept)} already there)" if kept else "")
           + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
     return EXIT_FAILED if failed else 0
@@ -951,7 +952,7 @@ PEAK_MEMORY_FIT: dict[int, tuple[float, float]] = {1: (1.06e9, 128.0), 2: (1.21e
 #: What lowers a fusion's peak (PEAK_MEMORY_FIT: the images' buffers dominate, so neither --tile nor --scale 1
 #: helps much): fewer pixels, or PyTorch eager's lighter runtime (docs/performance.md, "Large images": a 12 MP
 #: pair peaked at 2.5 GB against ONNX Runtime's 3.5 GB, 3.5x slower).
-PEAK_MEMORY_HINT = ("fuse smaller images (the peak grows by about 0.1 GB per megapixel of each source), use "
+PEAK_MEMORY_HINT = ("fuse smaller images (the peak grows by 0.1-0.13 GB per megapixel of each source), use "
                     "--runtime torch (about 1 GB less for a 12 MP pair, several times slower), or free memory first")
 #: Where Linux says how much memory is available to start new programs without swapping (MemAvailable, kB).
 MEMINFO = Path("/proc/meminfo")
@@ -1162,39 +1163,11 @@ def run(args: argparse.Namespace) -> int:
         return _fuse_stacks(fuser, groups, args)
     if folders:
         return _fuse_folders(fuser, args)
-    made = _missing_folder(args.output)
+    made = missing_folder(args.output)
     _fuse_one(fuser, args.images, args.output, args, show_tiles=True, notes=True)
     print(f"wrote {args.output}" + (f" and {args.source_map}" if args.source_map else "")
-          + _said_made([made] if made else []), file=sys.stderr)
+          + said_made([made] if made else []), file=sys.stderr)
     return 0
-
-
-def _said_made(folders: list[Path]) -> str:
-    """What a run ends its last line with for the folders it made (``-o``'s, and --source-map's or
-    --components' in folder modes): none, one or several.
-
-    Example:
-        >>> _said_made([]), _said_made([Path("out")]), _said_made([Path("out"), Path("maps")])
-        ('', ' (made the folder out, which did not exist)', ' (made the folders out and maps, which did not exist)')
-    """
-    if not folders:
-        return ""
-    if len(folders) == 1:
-        return f" (made the folder {folders[0]}, which did not exist)"
-    return f" (made the folders {', '.join(map(str, folders[:-1]))} and {folders[-1]}, which did not exist)"
-
-
-def _missing_folder(path: Path, itself: bool = False) -> Path | None:
-    """The outermost folder of ``path``'s (``path`` too, where ``itself`` is the folder written into)
-    that does not exist yet (writing makes it): said, so that a mistyped folder does not pass unseen;
-    None where the folder is there."""
-    missing = None
-    absolute = path.absolute()
-    for folder in ((absolute,) if itself else ()) + tuple(absolute.parents):
-        if folder.exists():
-            break
-        missing = folder
-    return None if missing is None else Path(os.path.relpath(missing)) if not path.is_absolute() else missing
 
 
 EXPECTED_ERRORS = (ImageReadError, SizeMismatchError, WeightsError, FileNotFoundError, ValueError, OSError)

@@ -22,6 +22,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsError
+from defusion.io.arrays import MAX_16BIT
 
 ColorMode = Literal["auto", "rgb", "ycbcr"]
 COLOR_MODES: tuple[str, ...] = ("auto", "rgb", "ycbcr")
@@ -93,7 +94,7 @@ def to_float(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint8:
         return image.astype(np.float32) / 255.0
     if image.dtype == np.uint16:
-        return image.astype(np.float32) / 65535.0
+        return image.astype(np.float32) / MAX_16BIT
     if np.issubdtype(image.dtype, np.floating):
         if not np.isfinite(image).all():
             raise FusionInputError("float images must be finite: this one holds NaN or infinite values")
@@ -111,7 +112,7 @@ def from_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if dtype == np.uint8:
         return (image * 255.0 + 0.5).astype(np.uint8)
     if dtype == np.uint16:
-        return (image * 65535.0 + 0.5).astype(np.uint16)
+        return (image * MAX_16BIT + 0.5).astype(np.uint16)
     return image.astype(dtype)
 
 

@@ -53,7 +53,6 @@ FLOAT_READINGS: tuple[str, ...] = get_args(FloatReading)
 #: TIFF SampleFormat of floating-point samples.
 _TIFF_FLOAT = 3
 _EXIF_ORIENTATION = 0x0112
-#: The largest value of 8-bit and of 16-bit pixels.
 #: Bits an integer pixel is stored in where Pillow's raw mode does not say ('I' is 32-bit), and 16 bits.
 _INT_BITS, _SIXTEEN = 32, 16
 #: Pillow modes of colour that Pillow reduces to 8 bits when the file holds 16 (OpenCV reads those).
@@ -554,7 +553,9 @@ def pillow_levels(im: Image.Image, name: str = "image") -> np.ndarray:
     levels. Integers become uint8 where all are 8-bit values, else uint16 (scaled, with a warning, where
     beyond 16 bits); floats in [0, 1] become 16-bit levels and any other range (a radiometric frame in
     degrees) is stretched over 16 bits from its minimum to its maximum (:func:`float_to_uint16`).
-    ``name`` names the image in warnings and errors.
+    ``name`` names the image in warnings and errors. An image in memory no longer says how many bits its
+    file stored (``read_image`` reads that from the file): integers all <= 255 are taken as 8-bit values;
+    for a 16-bit frame that dark, pass ``np.asarray(im).astype(np.uint16)`` instead.
 
     Example:
         >>> im = Image.fromarray(np.array([[20.0, 30.0, 40.0]], np.float32))  # mode F: degrees Celsius

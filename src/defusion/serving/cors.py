@@ -38,7 +38,7 @@ class JsonCORSMiddleware(CORSMiddleware):
         reason = bytes(answer.body).decode("utf-8", "replace")
         headers = {name: value for name, value in answer.headers.items() if name not in _BODY_HEADERS}
         return JSONResponse({"detail": f"{reason}: this server lets pages of the origins named by its --cors-origin "
-                                       f"call it, with {', '.join(CORS_METHODS)}"},
+                                       f"(DEFUSION_CORS_ORIGINS) call it, with {', '.join(CORS_METHODS)}"},
                             status_code=PREFLIGHT_REFUSED, headers=headers)
 
 
