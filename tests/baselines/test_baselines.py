@@ -37,9 +37,13 @@ def multi_focus_pair(sharp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
+#: The baselines shipped from the start, in their documented order. More may be registered, anywhere
+#: (docs and README must then name them: tests/test_registries_documented.py).
+SHIPPED = ["average", "max", "laplacian", "dwt", "gff", "mertens", "enfuse", "enfuse_focus"]
+
+
 def test_registry_names_and_availability():
-    expected = ["average", "max", "laplacian", "dwt", "gff", "mertens", "enfuse", "enfuse_focus"]
-    assert list(BASELINES) == expected
+    assert [name for name in BASELINES if name in SHIPPED] == SHIPPED
     assert set(RUNNABLE) <= set(BASELINES)
     assert {"average", "max", "laplacian", "dwt", "gff", "mertens"} <= set(RUNNABLE)
     assert ("enfuse" in RUNNABLE) == HAS_ENFUSE

@@ -3,6 +3,8 @@ each was (``except ValueError`` / ``except TypeError`` keeps working)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,7 @@ import torch
 from defusion import DefusionError, create_model
 from defusion.model.denet import DeNetConfig
 from defusion.model.errors import ModelConfigError, ModelInputError, ModelInputTypeError
-from defusion.model.registry import model_config, register_model
+from defusion.model.registry import list_models, model_config, register_model
 
 #: A side DeNet takes (a multiple of SIZE_MULTIPLE), and one it does not.
 SIDE, ODD_SIDE = 16, 15
@@ -22,7 +24,8 @@ def net():
 
 
 @pytest.mark.parametrize("refusal, message", [
-    (lambda: create_model("nope"), "unknown model 'nope'; choose from defusion, defusion-tiny"),
+    # every registered model, sorted, whatever is registered
+    (lambda: create_model("nope"), f"unknown model 'nope'; choose from {re.escape(', '.join(list_models()))}$"),
     (lambda: create_model("DeFusion"), r"unknown model 'DeFusion' \(did you mean defusion\?\)"),
     (lambda: create_model("defusion", stem_channels=-1), "stem_channels must be a positive integer"),
     (lambda: create_model("defusion", stem_channel=8), r"unknown DeNet setting\(s\) stem_channel \(did you mean "
@@ -35,6 +38,11 @@ def test_bad_model_names_and_settings_are_model_config_errors_and_value_errors(r
     with pytest.raises(ModelConfigError, match=message) as caught:
         refusal()
     assert isinstance(caught.value, DefusionError) and isinstance(caught.value, ValueError)
+
+
+def test_the_registry_lists_the_shipped_models_sorted():
+    names = list_models()
+    assert {"defusion", "defusion-tiny"} <= set(names) and names == sorted(names)
 
 
 def test_bad_parts_to_reset_are_model_config_errors(net):
