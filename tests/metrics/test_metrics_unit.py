@@ -406,7 +406,8 @@ def test_stack_metrics_take_any_number_of_sources_and_refuse_pairwise_ones():
     with pytest.raises(ValueError, match="at least two sources"):
         compute_stack_metrics(fused, [a])
     # a set gives what applies to three sources, a metric named alone is still refused
-    assert list(compute_stack_metrics(fused, [a, b, c], "vifb")) == ["EN", "SD", "SF", "AG", "EI", "Qabf"]
+    with pytest.warns(UserWarning, match="left out for 3 sources"):
+        assert list(compute_stack_metrics(fused, [a, b, c], "vifb")) == ["EN", "SD", "SF", "AG", "EI", "Qabf"]
     with pytest.raises(ValueError, match="MI compares"):
         compute_stack_metrics(fused, [a, b, c], "vifb,MI")
 

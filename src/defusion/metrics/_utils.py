@@ -303,11 +303,24 @@ def float_range_problem(lo: float, hi: float) -> str:
 
 
 def rgb2gray(img: NDArray) -> Float:
-    """MATLAB ``rgb2gray``: luma with the weights above, rounded when the input is integer."""
-    grey = np.tensordot(img.astype(np.float64), np.asarray(RGB2GRAY), axes=([2], [0]))
-    if np.issubdtype(img.dtype, np.integer):
+    """MATLAB ``rgb2gray``: luma with the weights above, rounded when the input holds 8-bit levels: an
+    integer image (MATLAB's rule for the uint8 images VIFB reads), or a float copy of one (whole levels
+    after :func:`as_image`'s scaling and :func:`snap_levels`), so that such a copy scores as its image.
+
+    Example:
+        >>> rgb = np.array([[[200, 10, 30]]], np.uint8)
+        >>> rgb2gray(rgb).item(), rgb2gray(rgb.astype(np.float64)).item(), round(rgb2gray(rgb + 0.25).item(), 3)
+        (69.0, 69.0, 69.328)
+    """
+    grey = unrounded_gray(img)
+    if np.issubdtype(img.dtype, np.integer) or np.array_equal(img, np.round(img)):
         grey = matlab_round(grey)
     return grey
+
+
+def unrounded_gray(img: NDArray) -> Float:
+    """MATLAB ``rgb2gray(double(img))``: the luma, never rounded (what ``metricsQp.m`` computes)."""
+    return np.tensordot(img.astype(np.float64), np.asarray(RGB2GRAY), axes=([2], [0]))
 
 
 @_cached

@@ -189,10 +189,13 @@ def vif(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     return float(np.mean(total))
 
 
-def _check_vif_size(h: int, w: int) -> None:
-    # 'valid' windows 33, 17, 9, 5 with a filter + decimation before scales 2-4: >= 81 pixels
-    if min(h, w) < 81:
-        raise MetricInputError(f"VIF needs images of at least 81x81 pixels, got {w}x{h} (WxH)")
+#: The smallest side VIF and VIFp take: 'valid' windows 33, 17, 9, 5 with a filter + decimation before scales 2-4.
+VIF_MIN_SIDE = 81
+
+
+def _check_vif_size(h: int, w: int, metric: str = "VIF") -> None:
+    if min(h, w) < VIF_MIN_SIDE:
+        raise MetricInputError(f"{metric} needs images of at least {VIF_MIN_SIDE}x{VIF_MIN_SIDE} pixels, got {w}x{h} (WxH)")
 
 
 def vifp(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -208,7 +211,7 @@ def vifp(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     2.0
     """
     F, A, B = triplet(fused, a, b)
-    _check_vif_size(*F.shape[-2:])
+    _check_vif_size(*F.shape[-2:], metric="VIFp")
     res = 0.0
     for S in (uniq(A), uniq(B)):
         num, den = 0.0, 0.0

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import Float, as_image, correlate_sep, gaussian_1d, matlab_round, rgb2gray, triplet, uniq
+from defusion.metrics._utils import Float, as_image, correlate_sep, gaussian_1d, matlab_round, triplet, uniq, unrounded_gray
 from defusion.metrics.structural import _check_size
 
 __all__ = ["PhaseCongruency", "log_gabor_bank", "phase_congruency", "qp"]
@@ -248,7 +248,7 @@ def _qp_triplet(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> tuple[Float, Fl
     F, A, B = triplet(fused, a, b)
     if F.shape[0] == 1:
         arrays = [as_image(a, "a"), as_image(b, "b")]
-        A, B = (rgb2gray(s.astype(np.float64))[None] if s.ndim == 3 else t for s, t in zip(arrays, (A, B)))
+        A, B = (unrounded_gray(s)[None] if s.ndim == 3 else t for s, t in zip(arrays, (A, B)))
     return F, A, B
 
 
