@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,10 @@ def run_script(script: Path, *args: str) -> subprocess.CompletedProcess:
                           timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr
     return proc
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now: for servers a test starts (`defusion serve`, the UI, torchrun)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import socket
 from typing import Any, Callable
 
 import pytest
+
+from tests.conftest import free_port
 
 LOOPBACK = "127.0.0.1"
 STOP = "stop before serving"
@@ -37,13 +38,6 @@ def client(fuser):
         yield c
 
 
-def _free_port() -> int:
-    """A port free on 127.0.0.1 now (`defusion serve` binds it before it would load the model)."""
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served_settings(monkeypatch) -> Callable[..., dict[str, Any]]:
     """``run(*argv)``: what ``defusion serve *argv`` hands ``build_app``, with no model loaded.
@@ -68,7 +62,7 @@ def served_settings(monkeypatch) -> Callable[..., dict[str, Any]]:
 
     def run(*argv) -> dict[str, Any]:
         if "--port" not in argv:
-            argv = (*argv, "--port", _free_port())
+            argv = (*argv, "--port", free_port())
         seen.clear()
         with pytest.raises(UserError, match=STOP):
             serve_cli.run(parser.parse_args([str(a) for a in argv]))

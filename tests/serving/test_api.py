@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from defusion.fusion.selection import source_map
 from defusion.serving.api import (COMPONENT_FILES, SOURCE_MAP_FILE, WEIGHT_FILE, Limits, app_from_env, create_app,
                                   encode_png)
 from defusion.serving.decode import decode_image
-from tests.conftest import smooth_image
+from tests.conftest import free_port, smooth_image
 
 H, W = 40, 48
 
@@ -570,14 +569,10 @@ def test_concurrent_requests_share_one_model_safely(fuser, images):
 
 
 # -- a real server ---------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_real_uvicorn_server(lively_weights, images):
-    port = _free_port()
+    port = free_port()
     code = ("import argparse, sys; from defusion.cli import serve; p = argparse.ArgumentParser(); "
             "serve.add_arguments(p); sys.exit(serve.run(p.parse_args(sys.argv[1:])))")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

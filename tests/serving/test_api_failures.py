@@ -17,6 +17,7 @@ from defusion.fusion.fuser import Fuser
 from defusion.serving import api
 from defusion.serving.api import Limits, create_app, encode_png, settings_from_env
 from tests.serving.test_api import _assert_error, files
+from tests.conftest import free_port
 
 
 @pytest.fixture(scope="module")
@@ -142,12 +143,6 @@ def test_other_runtime_errors_stay_500s(fuser, png):
 
 
 # -- 5. defusion serve's sockets ----------------------------------------------------------------
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "localhost", "::"])
@@ -158,7 +153,7 @@ def test_bind_listens_at_once_on_every_address_and_a_second_bind_of_the_port_fai
 
     if host == "::" and not socket.has_ipv6:
         pytest.skip("no IPv6")
-    port = _free_port()
+    port = free_port()
     try:
         sockets = serve_cli.bind(host, port)
     except UserError as exc:
@@ -204,7 +199,7 @@ def test_a_failure_inside_uvicorn_is_one_line_not_a_traceback(monkeypatch, fuser
     monkeypatch.setattr("uvicorn.Server", FailingServer)
     parser = argparse.ArgumentParser()
     serve_cli.add_arguments(parser)
-    port = _free_port()
+    port = free_port()
     with pytest.raises(UserError, match=f"serving on 127.0.0.1:{port} failed: Address already in use"):
         serve_cli.run(parser.parse_args(["--port", str(port)]))
     serve_cli.bind("127.0.0.1", port)[0].close()  # its sockets were closed

@@ -21,7 +21,8 @@ from defusion.serving.api import Limits, create_app, encode_png, settings_from_e
 from defusion.serving.openapi import IMAGE_CONTENT_TYPES, Info
 from defusion.serving.responses import MODEL_HEADER
 from tests.serving.test_api import _assert_error, files
-from tests.serving.test_api_failures import _free_port, _scope
+from tests.conftest import free_port
+from tests.serving.test_api_failures import _scope
 
 ORIGIN = "https://app.example.com"
 
@@ -116,7 +117,7 @@ def test_defusion_serve_passes_the_deadline_to_the_server(monkeypatch, fuser):
     monkeypatch.setattr("uvicorn.Server", FakeServer)
     parser = argparse.ArgumentParser()
     serve_cli.add_arguments(parser)
-    assert serve_cli.run(parser.parse_args(["--port", str(_free_port()), "--upload-deadline", "42"])) == 0
+    assert serve_cli.run(parser.parse_args(["--port", str(free_port()), "--upload-deadline", "42"])) == 0
     assert seen["limits"].upload_deadline_s == 42
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import socket
 
 import pytest
 
@@ -12,20 +11,17 @@ from defusion.cli import serve as serve_cli
 from defusion.cli.errors import UserError
 from defusion.model.weights import WeightsError
 from defusion.serving.api import DEFAULT_MAX_QUEUE, DEFAULT_SERVER_MAX_PIXELS
+from tests.conftest import free_port
 
 
 def _parse(module, *argv):
     parser = argparse.ArgumentParser()
     module.add_arguments(parser)
     if module is serve_cli and "--port" not in argv:  # `defusion serve` binds its port before loading the model
-        argv = (*argv, "--port", _free_port())
+        argv = (*argv, "--port", free_port())
     return parser.parse_args([str(a) for a in argv])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("module", [serve_cli, export_cli])

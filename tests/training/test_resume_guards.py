@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import socket
 import subprocess
 import sys
 
@@ -22,6 +21,7 @@ from defusion.model.weights import read_metadata
 from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_state
 from defusion.training.config import TrainConfig
 from defusion.training.trainer import DivergedError, RunDirError, train
+from tests.conftest import free_port
 
 TINY = dict(model="defusion-tiny", batch_size=2, crop=32, workers=0, log_every=1)
 TINY_CLI = ["--model", "defusion-tiny", "--batch-size", "2", "--crop", "32", "--workers", "0", "--no-progress"]
@@ -193,10 +193,6 @@ sys.exit(main(["train", *sys.argv[1:]]))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("fail_rank, after_update", [("1", "0"), ("0", "1")],
@@ -208,7 +204,7 @@ def test_a_ddp_job_that_loses_a_process_keeps_its_last_completed_step(images, tm
     out = tmp_path / "ddp"
     # A slow monitor: torchrun's SIGTERM to the survivor would otherwise race its own error.
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-           str(_free_port()), "--monitor-interval", "3", str(script), "--data", str(images), "--out", str(out),
+           str(free_port()), "--monitor-interval", "3", str(script), "--data", str(images), "--out", str(out),
            "--max-steps", "10", "--epoch-samples", "40", "--checkpoint-every", "1000", *TINY_CLI]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "FAIL_RANK": fail_rank, "AFTER_UPDATE": after_update}
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from safetensors.torch import load_file
 
 from defusion.cli.main import main
 from defusion.training.checkpoint import CHECKPOINT_NAME
+from tests.conftest import free_port
 
 TINY = ["--model", "defusion-tiny", "--batch-size", "2", "--crop", "32", "--workers", "0", "--no-progress"]
 
@@ -33,10 +33,6 @@ def image_folder(tmp_path) -> Path:
     return root
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _env() -> dict:
@@ -182,7 +178,7 @@ def test_ddp_two_processes_gloo(image_folder, tmp_path, max_steps, extra, steps)
     extra = tuple(str(tmp_path / a) if a.endswith(".yaml") else a for a in extra)
     out = tmp_path / "ddp"
     # a free port for each run: a fixed one can still be held by the previous run's sockets
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
            "-m", "defusion.train", "--data", str(image_folder), "--out", str(out),
            "--max-steps", max_steps, *extra, *TINY]
     result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
@@ -197,7 +193,7 @@ def test_ddp_two_processes_gloo(image_folder, tmp_path, max_steps, extra, steps)
 
 def test_ddp_names_an_unreadable_file_once_whichever_rank_reads_it(image_folder, tmp_path):
     """Each rank (and each epoch's workers) once named it again; rank 0 now names what any rank finds."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
            "-m", "defusion.train", "--data", str(image_folder), "--out", str(tmp_path / "ddp"), "--max-steps", "8",
            *TINY[:-3], "--workers", "1", "--no-progress"]  # 1 step an epoch: 8 epochs of fresh workers
     result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)

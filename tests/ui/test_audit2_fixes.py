@@ -20,6 +20,7 @@ from defusion.cli import ui as ui_cli  # noqa: E402
 from defusion.cli.errors import run_guarded  # noqa: E402
 from defusion.ui import APP_PATH, core  # noqa: E402
 from defusion.ui.app import FORMATS, UPLOAD, UPLOAD_STACK  # noqa: E402
+from tests.conftest import free_port
 
 needs_upload = pytest.mark.skipif(not hasattr(FileUploader, "upload"),
                                   reason="this Streamlit's AppTest cannot simulate uploads")
@@ -166,10 +167,6 @@ def _parse(*argv) -> argparse.Namespace:
     return parser.parse_args([str(a) for a in argv])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _FakePopen:
@@ -202,7 +199,7 @@ def test_a_wildcard_host_is_announced_at_a_url_a_browser_opens(host, monkeypatch
     if host == "::" and not socket.has_ipv6:
         pytest.skip("no IPv6 here")
     monkeypatch.setattr(ui_cli.subprocess, "Popen", _FakePopen)
-    port = _free_port()
+    port = free_port()
     try:
         assert ui_cli.run(_parse("--host", host, "--port", port)) == 0
     except ui_cli.UserError as exc:  # a machine without IPv6 sockets
@@ -214,7 +211,7 @@ def test_a_wildcard_host_is_announced_at_a_url_a_browser_opens(host, monkeypatch
 
 def test_a_free_port_is_announced_as_before(monkeypatch, capsys):
     monkeypatch.setattr(ui_cli.subprocess, "Popen", _FakePopen)
-    port = _free_port()
+    port = free_port()
     assert ui_cli.run(_parse("--port", port)) == 0
     assert f"defusion: web UI on http://127.0.0.1:{port} ; Ctrl-C stops" in capsys.readouterr().err
 

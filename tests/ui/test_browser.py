@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from defusion.model.weights import load_weights, save_weights  # noqa: E402
 from defusion.ui.app import UPLOAD, UPLOAD_STACK  # noqa: E402
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -59,10 +59,6 @@ FUSED_IMG = ("//*[@data-testid='stImageCaption'][normalize-space()='fused']"
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pair(tmp_path: Path) -> tuple[Path, Path]:
@@ -116,7 +112,7 @@ def weights_args(tmp_path, tiny_weights) -> list[str]:
 @pytest.fixture
 def ui_server(tmp_path, weights_args):
     """`defusion ui` on a free port (its own process group, ended in teardown); yields the URL."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "defusion.cli.main", "ui", "--port", str(port), "--host", "127.0.0.1",
