@@ -128,5 +128,8 @@ def test_a_given_title_still_says_the_encoding(tmp_path, rng):
     said = "VIFB, built-in results as JPEG of quality 75"  # a title that says it already: not said twice
     assert _bench(da, db, tmp_path / "said", "--jpeg-quality", "75", "--title", said) == 0
     assert f"### {said}\n" in (tmp_path / "said" / "summary.md").read_text()
+    seven = "walking: built-in results as JPEG of quality 75"  # says 75, not 7: told its own quality
+    assert _bench(da, db, tmp_path / "seven", "--jpeg-quality", "7", "--title", seven) == 0
+    assert f"### {seven}, built-in results as JPEG of quality 7\n" in (tmp_path / "seven" / "summary.md").read_text()
     assert _bench(da, db, tmp_path / "plain", "--title", "VIFB (21 pairs)") == 0
     assert "### VIFB (21 pairs)\n" in (tmp_path / "plain" / "summary.md").read_text()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from functools import partial
@@ -405,7 +406,8 @@ def _default_title(args: argparse.Namespace) -> str:
 def _with_encoding(title: str, args: argparse.Namespace) -> str:
     """A --title with :func:`_encoding_phrase` added, unless it says the encoding already."""
     phrase = _encoding_phrase(args)
-    return title if phrase.lstrip(", ") in title else title + phrase
+    said = re.search(rf"\b{re.escape(phrase.lstrip(', '))}(?!\d)", title) if phrase else True
+    return title if said else title + phrase
 
 
 def _encoding_phrase(args: argparse.Namespace) -> str:

@@ -58,14 +58,15 @@ _PILLOW_IMAGE_MODULE = r"PIL\.Image\Z"
 
 
 def _ignore_bomb_warnings() -> None:
-    """Add one filter ignoring Pillow's DecompressionBombWarning where it is not there yet: a check and at
-    most one insert, since a warnings.catch_warnings() around each open is not thread-safe (the server
-    opens uploads in a thread pool; racing another thread it could leave an ignore-all filter installed).
-    Checked on every open: a catch_warnings() of the caller's (a test's) may have dropped it."""
+    """Add one filter ignoring Pillow's DecompressionBombWarning where no filter names that warning yet:
+    a check and at most one insert, since a warnings.catch_warnings() around each open is not
+    thread-safe (the server opens uploads in a thread pool; racing another thread it could leave an
+    ignore-all filter installed). Process-wide, like any filter: an application embedding defusion that
+    set its own for that warning (``"error"``, say) keeps it. Checked on every open: a catch_warnings() of
+    the caller's (a test's) may have dropped it."""
     from PIL import Image
 
-    if not any(action == "ignore" and category is Image.DecompressionBombWarning
-               for action, _, category, *_ in warnings.filters):
+    if not any(category is Image.DecompressionBombWarning for _, _, category, *_ in warnings.filters):
         warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning, module=_PILLOW_IMAGE_MODULE)
 
 
