@@ -359,21 +359,25 @@ def _size_advice(paths: list[Path], sizes: list[tuple[int, int]], args: argparse
             f"resized to the first's size){rig}")
 
 
-def _check_header_sizes(args: argparse.Namespace) -> None:
+def _check_header_sizes(args: argparse.Namespace) -> dict[Path, tuple[int, int] | None]:
     """Refuse sources of different sizes from their headers (nothing decoded), before the model loads
     (tens of seconds on a busy machine), in the words fusing them would refuse them in. Only what
     fusing would surely refuse: not with --resize or --rig (they take other sizes), nor where a header
     does not say (a camera raw file, a damaged one), is over --max-pixels (reading refuses it first) or
-    differs only by a quarter turn (a PNG's EXIF orientation may follow its pixels: reading tells)."""
+    differs only by a quarter turn (a PNG's EXIF orientation may follow its pixels: reading tells).
+    Returns the (width, height) each header read gave (None: it did not tell), for the size note
+    (:func:`_say_size_from_header`) not to read one again; none read with --resize or --rig."""
     from defusion.io.images import header_size
 
     if args.resize or getattr(args, "rig", None) is not None:
-        return
-    sizes = [header_size(path) for path in args.images]  # (width, height), or None
+        return {}
+    read = {path: header_size(path) for path in args.images}  # (width, height), or None
+    sizes = [read[path] for path in args.images]
     if any(size is None or size[0] * size[1] > args.max_pixels for size in sizes):
-        return
+        return read
     if len({tuple(sorted(size)) for size in sizes}) > 1:
         raise SizeMismatchError(_size_advice(args.images, [(h, w) for w, h in sizes], args))
+    return read
 
 
 def _warn_eight_bits(out: Path, args: argparse.Namespace, folder: bool) -> None:
@@ -528,20 +532,22 @@ def _note_deghost_on_focus(args: argparse.Namespace, pixels: str) -> None:
         note(line)
 
 
-def _note_shots(args: argparse.Namespace, groups: list[list[Path]], pixels: str) -> None:
+def _note_shots(args: argparse.Namespace, groups: list[list[Path]], pixels: str) -> dict[Path, tuple[int, int] | None]:
     """What the shots' EXIF says of the options given, before the model loads and the fusion starts
     (a long run can be stopped and started right): pixels from the sources on an exposure bracket,
     else a bracket or a focus stack fused without --task. Each shot's settings are read once, and only
-    where a line could be said (--task given with the network's pixels: none)."""
+    where a line could be said (--task given with the network's pixels: none). Returns the (width,
+    height) the settings read of each shot (None: unknown), for the size note not to read it again."""
     from defusion.io.shots import group_settings
 
     if not _one_camera(args) or (args.task is not None and pixels != "sources"):
-        return
+        return {}
     settings = [group_settings(group) for group in groups]
     said = _warn_pixels_on_bracket(args, groups, settings, pixels) or _note_bracket(args, groups, settings)
     said = _note_focus_stack(args, groups, settings) or said
     if not said:
         _note_many_without_task(args, groups)
+    return {path: shot.size for group, shots in zip(groups, settings) for path, shot in zip(group, shots)}
 
 
 #: What fusing more than two images at the general defaults is told, where no EXIF said what they are.
@@ -691,7 +697,9 @@ def _write_source_map(path: Path, weights: list[np.ndarray], out: Path, stem: st
     write_image(path, to_uint8(source_map(weights)))
 
 
-def _fuse_folders(fuser, args: argparse.Namespace) -> int:
+def _pair_jobs(args: argparse.Namespace) -> list[tuple[str, list[Path]]]:
+    """(stem, [a, b]) of each pair matched by stem in --a and --b, before the model loads; what has no
+    partner, or two files of one stem, said."""
     from defusion.io.pairs import match_pairs, stem_clashes
 
     pairs, unmatched = match_pairs(args.dir_a, args.dir_b)
@@ -701,14 +709,15 @@ def _fuse_folders(fuser, args: argparse.Namespace) -> int:
         print(f"defusion: warning: {stem} has no partner; skipped", file=sys.stderr)
     for clash in stem_clashes(args.dir_a) + stem_clashes(args.dir_b):
         print(f"defusion: warning: {clash}", file=sys.stderr)
-    return _fuse_jobs(fuser, [(stem, [a, b]) for stem, a, b in pairs], "pairs", args)
+    return [(stem, [a, b]) for stem, a, b in pairs]
 
 
-def _fuse_stacks(fuser, groups: list[list[Path]], args: argparse.Namespace) -> int:
-    """Fuse each group of :func:`_stack_groups` into ``-o``, named by its first and last shots."""
+def _stack_jobs(groups: list[list[Path]], args: argparse.Namespace) -> list[tuple[str, list[Path]]]:
+    """(name, shots) of each group of :func:`_stack_groups`, to fuse into ``-o`` named by its first and
+    last shots (:func:`_unclaimed_name`), before the model loads."""
     from defusion.io.shots import group_name
 
-    return _fuse_jobs(fuser, [(_unclaimed_name(group_name(g), g, args), g) for g in groups], "groups", args)
+    return [(_unclaimed_name(group_name(g), g, args), g) for g in groups]
 
 
 def _stack_groups(args: argparse.Namespace) -> list[list[Path]]:
@@ -907,36 +916,90 @@ def _check_inputs(images: list[Path]) -> None:
             raise UserError(f"{path}: cannot be read (permission denied)")
 
 
-def _say_size_from_header(args: argparse.Namespace, options: dict) -> None:
+def _say_size_from_header(args: argparse.Namespace, options: dict,
+                          known: dict[Path, tuple[int, int] | None]) -> None:
     """:func:`_say_size` from the first source's header (the fused image takes its size), before the
-    model loads; left to :func:`_fuse_one` where the header does not tell (a camera raw file). Not for
-    a source over --max-pixels (reading refuses it) nor options the fusion core refuses (it says why)."""
-    from defusion.fusion.options import FuseOptions
-    from defusion.io.images import header_size
-
-    size = header_size(args.images[0])  # (width, height), upright
-    if size is None or size[0] * size[1] > args.max_pixels:
-        return
-    try:
-        fuse_options = FuseOptions.for_task(None, **options)  # as Fuser.from_pretrained makes them
-    except (ValueError, TypeError):
+    model loads: from ``known`` where the size check or the shots' settings read it (each header is
+    read once), else read now; left to :func:`_fuse_one` where the header does not tell (a camera raw
+    file). Not for a source over --max-pixels (reading refuses it) nor options the fusion core refuses
+    (it says why)."""
+    size = _header_sizes(args.images[:1], known)[0]  # (width, height), upright
+    fuse_options = _fuse_options(options)
+    if size is None or size[0] * size[1] > args.max_pixels or fuse_options is None:
         return
     _say_size(args, fuse_options, size[1], size[0], len(args.images))
+
+
+def _header_sizes(paths: list[Path], known: dict[Path, tuple[int, int] | None]) -> list[tuple[int, int] | None]:
+    """(width, height) of each of ``paths`` from ``known`` (read already), else from its header (read
+    now, nothing decoded: ms); None where it does not tell (a camera raw file, a damaged one)."""
+    from defusion.io.images import header_size
+
+    return [known[path] if path in known else header_size(path) for path in paths]
+
+
+def _fuse_options(options: dict):
+    """The FuseOptions the fuser is made with (as Fuser.from_pretrained makes them), before the model
+    loads; None where the fusion core refuses them (it says why, as the model loads)."""
+    from defusion.fusion.options import FuseOptions
+
+    try:
+        return FuseOptions.for_task(None, **options)
+    except (ValueError, TypeError):
+        return None
+
+
+def _say_folder_size(args: argparse.Namespace, options: dict, jobs: list[tuple[str, list[Path]]], unit: str,
+                     known: dict[Path, tuple[int, int] | None]) -> None:
+    """Before a folder run's model loads, once: how many passes it takes where its largest fusion (by
+    pixels x sources) takes :data:`MANY_PASSES` or more (:func:`describe_folder_passes`), and a warning
+    where that fusion's peak memory is over what is available: a card of brackets runs for hours, and
+    one large pair among small ones can exhaust memory. Each fusion's size is its first source's (the
+    fused image takes it), from ``known`` or its header (:func:`_header_sizes`, nothing decoded); those
+    whose header does not tell (camera raw files) are left out and counted, as are, silently, those over
+    --max-pixels (reading refuses them) and those --skip-existing leaves."""
+    from defusion.io.notes import note, warn
+
+    fuse_options = _fuse_options(options)
+    todo = [job for job in jobs if not (args.skip_existing and _already_fused(job[0], args))]
+    if fuse_options is None or not todo:
+        return
+    firsts = _header_sizes([sources[0] for _, sources in todo], known)
+    sized = [(name, size[1], size[0], len(sources)) for (name, sources), size in zip(todo, firsts)
+             if size is not None and size[0] * size[1] <= args.max_pixels]  # (name, height, width, sources)
+    if not sized:
+        return
+    name, height, width, count = max(sized, key=lambda job: job[1] * job[2] * job[3])
+    passes = network_passes(fuse_options, height, width, count)
+    if passes >= MANY_PASSES:
+        total = sum(network_passes(fuse_options, h, w, n) for _, h, w, n in sized)
+        largest = describe_passes(height, width, count, fuse_options.scale, passes,
+                                  _passes_at_one(fuse_options, height, width, count))
+        note(describe_folder_passes(len(todo), unit, total, firsts.count(None), name, largest))
+    said = describe_memory(peak_memory(height * width, count, fuse_options.scale), available_memory(),
+                           what=f"the largest {unit[:-1]}, {name},")
+    if said:
+        warn(f"{said}: {PEAK_MEMORY_HINT}")
+
+
+def _passes_at_one(options, height: int, width: int, sources: int) -> int | None:
+    """The network passes of a fusion at --scale 1, where ``options`` run it at a larger scale."""
+    from dataclasses import replace
+
+    return network_passes(replace(options, scale=1), height, width, sources) if options.scale > 1 else None
 
 
 def _say_size(args: argparse.Namespace, options, height: int, width: int, sources: int) -> None:
     """Before a single fusion's first network pass, once: how many passes it takes where they are
     :data:`MANY_PASSES` or more (:func:`describe_passes`), and a warning where its peak memory
     (:func:`peak_memory`) is over what the machine has available (:func:`available_memory`)."""
-    from dataclasses import replace
-
     from defusion.io.notes import note, warn
 
     args._size_said = True
     passes = network_passes(options, height, width, sources)
     if passes >= MANY_PASSES:
-        at_one = network_passes(replace(options, scale=1), height, width, sources) if options.scale > 1 else None
-        note(describe_passes(height, width, sources, options.scale, passes, at_one))
+        note(describe_passes(height, width, sources, options.scale, passes,
+                             _passes_at_one(options, height, width, sources)))
     said = describe_memory(peak_memory(height * width, sources, options.scale), available_memory())
     if said:
         warn(f"{said}: {PEAK_MEMORY_HINT}")
@@ -984,19 +1047,21 @@ def available_memory() -> int | None:
     return None
 
 
-def describe_memory(needed: int, available: int | None) -> str | None:
-    """What a fusion expected to peak at ``needed`` bytes is told where that is over ``available`` (None:
-    unknown, nothing said); the caller adds what to do.
+def describe_memory(needed: int, available: int | None, what: str = "this fusion") -> str | None:
+    """What a fusion (``what``: a folder run's names its largest) expected to peak at ``needed`` bytes is
+    told where that is over ``available`` (None: unknown, nothing said); the caller adds what to do.
 
     Example:
         >>> describe_memory(21_000_000_000, 13_200_000_000)
         'this fusion may need about 21.0 GB of memory at its peak, and 13.2 GB is available'
+        >>> describe_memory(21_000_000_000, 13_200_000_000, what="the largest pair, IMG_7,")[:44]
+        'the largest pair, IMG_7, may need about 21.0'
         >>> describe_memory(2_000_000_000, 13_200_000_000), describe_memory(2_000_000_000, None)
         (None, None)
     """
     if available is None or needed <= available:
         return None
-    return (f"this fusion may need about {needed / _GB:.1f} GB of memory at its peak, and {available / _GB:.1f} GB "
+    return (f"{what} may need about {needed / _GB:.1f} GB of memory at its peak, and {available / _GB:.1f} GB "
             "is available")
 
 
@@ -1026,6 +1091,26 @@ the network at the sources' own resolution rather than at 2x it"
         said += (f"; --scale 1 takes {at_one} (about {round(passes / at_one)}x fewer), running the network at the "
                  f"sources' own resolution rather than at {scale}x it")
     return said
+
+
+def describe_folder_passes(jobs: int, unit: str, total: int, unsized: int, name: str, largest: str) -> str:
+    """The note on a folder run whose largest fusion takes many passes: how many ``unit`` (pairs,
+    groups) it fuses, their passes in all (``total``; besides those of ``unsized`` whose headers do not
+    tell their size), and the largest, ``name``, as a single fusion's note says it (``largest``:
+    :func:`describe_passes`, whose --scale 1 hint holds for the others alike).
+
+    Example:
+        >>> largest = describe_passes(4000, 6000, 3, 1, 108, None)
+        >>> describe_folder_passes(40, "groups", 4320, 0, "IMG_1-IMG_3", largest)
+        '40 groups to fuse, 4320 network passes in all; the largest, IMG_1-IMG_3: 3 images of 6000x4000 \
+(24.0 MP) take 108 network passes at --scale 1'
+        >>> describe_folder_passes(40, "groups", 4104, 2, "IMG_1-IMG_3", largest)[:97]
+        '40 groups to fuse, 4104 network passes in all besides those of 2 groups whose headers do not tell'
+    """
+    unsized_said = f" besides those of {plural(unsized, unit[:-1])} whose headers do not tell their size" \
+        if unsized else ""
+    return (f"{plural(jobs, unit[:-1])} to fuse, {total} network passes in all{unsized_said}; the largest, {name}: "
+            f"{largest}")
 
 
 def _check_not_folders(images: list[Path]) -> None:
@@ -1147,22 +1232,27 @@ def run(args: argparse.Namespace) -> int:
     if args.source_map and options.get("pixels", "network") != "sources":
         raise UserError("--source-map needs --pixels sources (--task mff's default): the network's reconstruction "
                         "mixes the sources, so no pixel comes from one image")
+    sizes = {}  # (width, height) of each source whose header the size check read
     if not folders:
         check_onnx_options(args)  # the model options' refusals first, as make_fuser says them
-        _check_header_sizes(args)  # then the sources' sizes, before the model loads, as a missing file is
+        sizes = _check_header_sizes(args) or {}  # then the sources' sizes, before the model loads, as a missing file is
     pixels = options.get("pixels", "network")
     _note_reconstruction_options(args, pixels)
     _note_deghost_on_focus(args, pixels)
     groups = _stack_groups(args) if stacks else [] if folders else [args.images]
-    _note_shots(args, groups, pixels)  # before the model loads: a long run can be stopped at once
-    if not folders:
-        _say_size_from_header(args, options)  # so too its passes and memory (an ONNX export on first use: 20 s)
+    shot_sizes = _note_shots(args, groups, pixels)  # before the model loads: a long run can be stopped at once
+    # each header read once: the size check's, else the shots' settings' (a camera raw file's from LibRaw)
+    known = {**sizes, **{path: size for path, size in shot_sizes.items() if sizes.get(path) is None}}
+    jobs = _stack_jobs(groups, args) if stacks else _pair_jobs(args) if folders else []
+    unit = "groups" if stacks else "pairs"
+    if folders:  # so too their passes and memory (an ONNX export on first use: 20 s)
+        _say_folder_size(args, options, jobs, unit, known)
+    else:
+        _say_size_from_header(args, options, known)
     fuser = make_fuser(args, options)
     _warn_same_sources(args, folders)
-    if stacks:
-        return _fuse_stacks(fuser, groups, args)
     if folders:
-        return _fuse_folders(fuser, args)
+        return _fuse_jobs(fuser, jobs, unit, args)
     made = missing_folder(args.output)
     _fuse_one(fuser, args.images, args.output, args, show_tiles=True, notes=True)
     print(f"wrote {args.output}" + (f" and {args.source_map}" if args.source_map else "")
