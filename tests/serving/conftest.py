@@ -69,3 +69,23 @@ def served_settings(monkeypatch) -> Callable[..., dict[str, Any]]:
         return dict(seen)
 
     return run
+
+
+def run_export(*argv) -> int:
+    """``defusion export ARGV`` through its module (no subprocess): its exit status."""
+    from defusion.cli import export as export_module
+
+    parser = argparse.ArgumentParser()
+    export_module.add_arguments(parser)
+    return export_module.run(parser.parse_args([str(a) for a in argv]))
+
+
+@pytest.fixture(scope="session")
+def exported(lively_weights, tmp_path_factory) -> dict[str, Any]:
+    """The lively weights in both formats, exported once by the CLI (with its parity check, at a size
+    that needs padding): ``{"onnx": path, "torchscript": path}``. Tests read them, never change them."""
+    out = tmp_path_factory.mktemp("export")
+    paths = {"onnx": out / "tiny.onnx", "torchscript": out / "tiny.pt"}
+    for fmt, path in paths.items():
+        assert run_export("--format", fmt, "-o", path, "--weights", lively_weights) == 0
+    return paths

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 import pytest
@@ -16,22 +15,7 @@ from defusion.model.weights import WeightsError, load_weights
 from defusion.serving.export import EXPORT_SIZE, PARITY_SIZE, ExportError, export_model, parity
 from defusion.serving.onnx_model import OnnxDeNet, OnnxModelError, load_onnx_fuser
 from tests.conftest import smooth_image
-
-
-def _export_cli(*argv) -> int:
-    parser = argparse.ArgumentParser()
-    export_cli.add_arguments(parser)
-    return export_cli.run(parser.parse_args([str(a) for a in argv]))
-
-
-@pytest.fixture(scope="module")
-def exported(lively_weights, tmp_path_factory):
-    """Both formats, exported by the CLI (which also runs its own parity check)."""
-    out = tmp_path_factory.mktemp("export")
-    paths = {"onnx": out / "tiny.onnx", "torchscript": out / "tiny.pt"}
-    for fmt, path in paths.items():
-        assert _export_cli("--format", fmt, "-o", path, "--weights", lively_weights) == 0
-    return paths
+from tests.serving.conftest import run_export
 
 
 def test_parity_at_another_size_and_batch(exported, lively_weights):
@@ -104,16 +88,16 @@ def test_bad_inputs(tmp_path, tiny_weights):
     with pytest.raises(ExportError, match="unknown export format"):
         export_model(load_weights(tiny_weights), tmp_path / "x.bin", "tflite")
     with pytest.raises(WeightsError):
-        _export_cli("--format", "onnx", "-o", tmp_path / "x.onnx", "--weights", tmp_path / "none.safetensors")
+        run_export("--format", "onnx", "-o", tmp_path / "x.onnx", "--weights", tmp_path / "none.safetensors")
     with pytest.raises(UserError, match="opset"):
-        _export_cli("--format", "onnx", "-o", tmp_path / "x.onnx", "--opset", "9")
+        run_export("--format", "onnx", "-o", tmp_path / "x.onnx", "--opset", "9")
     for cls in (WeightsError, ExportError, OnnxModelError):
         assert issubclass(cls, export_cli.EXPECTED_ERRORS)
 
 
 def _guarded(capsys, *argv) -> tuple[int, str]:
     """The export CLI as `defusion export` runs it: exit status and stderr."""
-    status = run_guarded(lambda: _export_cli(*argv), export_cli.EXPECTED_ERRORS)
+    status = run_guarded(lambda: run_export(*argv), export_cli.EXPECTED_ERRORS)
     return status, capsys.readouterr().err
 
 
@@ -130,7 +114,7 @@ def test_an_opset_out_of_range_is_one_line_naming_the_range(opset, tmp_path, tin
 
 def test_the_highest_opset_named_exports(tmp_path, tiny_weights):
     out = tmp_path / "x.onnx"
-    assert _export_cli("--format", "onnx", "-o", out, "--opset", export_cli.max_opset(), "--weights", tiny_weights) == 0
+    assert run_export("--format", "onnx", "-o", out, "--opset", export_cli.max_opset(), "--weights", tiny_weights) == 0
     assert OnnxDeNet(out, threads=1).cfg == load_weights(tiny_weights).cfg
 
 
@@ -176,7 +160,7 @@ def test_an_output_not_named_for_its_format_is_refused(fmt, name, hint, tmp_path
 def test_the_export_says_what_it_does_before_the_wait(tmp_path, tiny_weights, capsys):
     """The audit: about 30 s with no output; the first line says what, where, and that it takes a while."""
     out = tmp_path / "tiny.pt"
-    assert _export_cli("--format", "torchscript", "-o", out, "--weights", tiny_weights, "--no-check") == 0
+    assert run_export("--format", "torchscript", "-o", out, "--weights", tiny_weights, "--no-check") == 0
     first = capsys.readouterr().err.splitlines()[0]
     assert first == (f"defusion: note: exporting {tiny_weights} to {out} (torchscript, fp32 compute): "
                      "this takes a while"), first
@@ -271,7 +255,7 @@ def test_a_torchscript_export_follows_the_dtype_it_is_moved_to(exported, lively_
 def test_an_export_onto_a_folder_is_refused_before_work_and_a_failed_one_leaves_nothing(tmp_path, tiny_weights,
                                                                                        monkeypatch):
     with pytest.raises(UserError, match="is a folder"):
-        _export_cli("--format", "onnx", "-o", tmp_path, "--weights", tiny_weights)
+        run_export("--format", "onnx", "-o", tmp_path, "--weights", tiny_weights)
     import defusion.serving.export as export_module
 
     def fail(*args, **kwargs):

@@ -19,31 +19,16 @@ from defusion.fusion.tiling import run_padded
 from defusion.model.weights import load_weights, weights_digest
 from defusion.serving.export import PARITY_SIZE, TORCHSCRIPT_METADATA, load_exported
 from defusion.serving.onnx_model import OnnxDeNet
+from tests.serving.conftest import run_export
 
 #: A size that is no multiple of 8 on either side: the graph pads it to 40 x 48 and crops back.
 ODD_SIZE = (37, 45)
 
 
-def _export_cli(*argv) -> int:
-    parser = argparse.ArgumentParser()
-    export_cli.add_arguments(parser)
-    return export_cli.run(parser.parse_args([str(a) for a in argv]))
-
-
 def _guarded(capsys, *argv) -> tuple[int, str]:
     """The export CLI as `defusion export` runs it: exit status and stderr."""
-    status = run_guarded(lambda: _export_cli(*argv), export_cli.EXPECTED_ERRORS)
+    status = run_guarded(lambda: run_export(*argv), export_cli.EXPECTED_ERRORS)
     return status, capsys.readouterr().err
-
-
-@pytest.fixture(scope="module")
-def exported(lively_weights, tmp_path_factory):
-    """Both formats, exported by the CLI (with its parity check, at a size that needs padding)."""
-    out = tmp_path_factory.mktemp("audit")
-    paths = {"onnx": out / "tiny.onnx", "torchscript": out / "tiny.pt"}
-    for fmt, path in paths.items():
-        assert _export_cli("--format", fmt, "-o", path, "--weights", lively_weights) == 0
-    return paths
 
 
 def _described(exported) -> dict[str, dict]:
