@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import get_args
 
 import numpy as np
 import pytest
@@ -15,12 +16,25 @@ from defusion.io.formats import DEFAULT_JPEG_QUALITY
 from defusion.io.jpeg import jpeg_quality
 from defusion.io.metadata import ImageMetadata, read_metadata
 from defusion.io.writing import write_image
-from defusion.serving.answer_format import FORMATS, encode_answer, negotiated
+from defusion.serving.answer_format import (FORMATS, JPEG_MAX_SIDE, WEBP_MAX_SIDE, AnswerFormat, acceptable,
+                                            check_sides, encode_answer, negotiated, settled)
+from defusion.serving.errors import ApiError
 from defusion.serving.api import NOTES_HEADER, Limits, create_app, encode_png
 from defusion.serving.decode import decode_image
 from tests.conftest import smooth_image
 
 H, W = 40, 48
+#: A strip wider than WebP encodes (the review's repro): few pixels, fused quickly.
+WIDE = (16, WEBP_MAX_SIDE + 17)
+#: Browsers' Accept headers: Chrome's for an image, Chrome's for a page (a form's POST), Firefox's, Safari's,
+#: an older Chrome's image Accept.
+CHROME_IMAGE = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+CHROME_PAGE = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,"
+               "application/signed-exchange;v=b3;q=0.7")
+FIREFOX_IMAGE = "image/avif,image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"
+SAFARI_IMAGE = ("image/webp,image/avif,image/jxl,image/heic,image/heic-sequence,video/*;q=0.8,image/png,"
+                "image/svg+xml,image/*;q=0.8,*/*;q=0.5")
+OLD_CHROME_IMAGE = "image/avif,image/webp,image/apng,*/*;q=0.8"
 MAKE = 0x010F
 #: Each format's first bytes.
 SIGNATURES = {"png": b"\x89PNG", "jpeg": b"\xff\xd8\xff", "webp": b"RIFF", "tiff": (b"II*\x00", b"MM\x00*")}
@@ -43,6 +57,13 @@ def pair() -> dict:
 def pair16() -> dict:
     rng = np.random.default_rng(4)
     a, b = (smooth_image(rng, H, W, channels=1).astype(np.uint16) * 257 for _ in range(2))
+    return {"a": ("a.png", encode_png(a), "image/png"), "b": ("b.png", encode_png(b), "image/png")}
+
+
+@pytest.fixture(scope="module")
+def wide_pair() -> dict:
+    rng = np.random.default_rng(6)
+    a, b = smooth_image(rng, *WIDE), smooth_image(rng, *WIDE)
     return {"a": ("a.png", encode_png(a), "image/png"), "b": ("b.png", encode_png(b), "image/png")}
 
 
@@ -162,7 +183,7 @@ def test_a_16_bit_tiff_answer_holds_the_png_answers_pixels(client, pair16):
                                               ("image/png", "png"), ("*/*", "png"), ("image/*", "png"),
                                               ("image/avif", "png"),  # only what we cannot give: PNG, not a 406
                                               ("application/json", "png"),
-                                              ("image/avif,image/webp,image/apng,*/*;q=0.8", "webp"),  # a browser's
+                                              (OLD_CHROME_IMAGE, "png"),  # a browser's: not WebP
                                               ("image/jpeg;q=0.5, image/tiff;q=0.9", "tiff"),
                                               ("image/jpeg;q=0, */*", "png"),  # q=0: not acceptable
                                               ("image/jpeg;q=oops, image/webp", "webp"),  # a malformed q: left out
@@ -171,6 +192,94 @@ def test_accept_chooses_the_format_where_format_is_not_given(client, pair, accep
     r = client.post("/v1/fuse", files=pair, headers={"Accept": accept})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == FORMATS[expected].media_type and _starts_as(r.content, expected)
+
+
+@pytest.mark.parametrize("accept", [CHROME_IMAGE, CHROME_PAGE, FIREFOX_IMAGE, SAFARI_IMAGE, OLD_CHROME_IMAGE])
+def test_a_browsers_accept_gets_png_not_webp(accept):
+    """A browser names image/webp among many: the slow, 8-bit lossless WebP is not its answer."""
+    assert negotiated(None, accept) == "png"
+
+
+@pytest.mark.parametrize("accept, expected", [("image/webp", "webp"),
+                                              ("image/webp, */*;q=0.8", "webp"),  # webp the top choice
+                                              ("image/webp, image/png;q=0.5", "webp"),
+                                              ("image/avif, image/webp", "webp"),  # the only one of ours accepted
+                                              ("image/avif, image/jpeg;q=0.5, image/tiff;q=0.9", "jpeg"),
+                                              ("image/webp, image/png", "png"),  # equal q: our order
+                                              ("image/webp, image/*", "png"),  # a wildcard at the same q
+                                              ("text/html, image/webp;q=0.9, */*;q=0.8", "png")])
+def test_accept_gives_the_format_the_header_puts_first_and_png_on_ties(accept, expected):
+    assert negotiated(None, accept) == expected
+
+
+@pytest.mark.parametrize("accept, expected", [("image/png;q=0, image/*", "jpeg"), ("image/*, image/png;q=0", "jpeg"),
+                                              ("*/*, image/png;q=0, image/jpeg;q=0", "webp"),
+                                              ("image/png;q=0, image/jpeg;q=0, image/webp;q=0, */*", "tiff"),
+                                              ("image/*;q=0, */*", "png"),  # every one of ours refused: PNG
+                                              ("image/png;q=0", "png")])
+def test_a_wildcard_gives_the_first_of_ours_not_refused_and_png_when_all_are(client, pair, accept, expected):
+    r = client.post("/v1/fuse", files=pair, headers={"Accept": accept})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == FORMATS[expected].media_type and _starts_as(r.content, expected)
+
+
+def test_acceptable_takes_each_format_by_its_most_specific_entry():
+    assert acceptable("image/*;q=0.5, image/tiff;q=0") == ["png", "jpeg", "webp"]
+    assert acceptable("*/*, image/*;q=0, image/jpeg") == ["jpeg"]
+    assert acceptable("image/avif") == [] and acceptable("") == list(FORMATS)
+
+
+# -- what a format cannot hold: wide images, 16 bits ----------------------------------------------------
+def test_an_asked_format_too_narrow_for_the_image_is_a_422_of_one_line_before_the_model(client, wide_pair,
+                                                                                        monkeypatch):
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model ran for a request refused by its sides")
+
+    monkeypatch.setattr(client.app.state.runner, "run", no_model)
+    detail = _error(client.post("/v1/fuse?format=webp", files=wide_pair), 422)
+    assert detail == f"webp takes sides up to {WEBP_MAX_SIDE} px; this image is {WIDE[1]}x{WIDE[0]}: format=png or tiff"
+
+
+@pytest.mark.parametrize("accept", ["image/webp", CHROME_IMAGE])
+def test_a_wide_image_for_an_accept_that_chose_webp_is_png_with_a_note_never_a_500(client, wide_pair, accept):
+    r = client.post("/v1/fuse", files=wide_pair, headers={"Accept": accept})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/png" and decode_image(r.content, "fused.png").shape[:2] == WIDE
+    if accept == "image/webp":
+        assert (f"note: Accept chose webp, but webp takes sides up to {WEBP_MAX_SIDE} px; this image is "
+                f"{WIDE[1]}x{WIDE[0]}: answered in png") in r.headers[NOTES_HEADER]
+
+
+@pytest.mark.parametrize("name, limit", [("webp", WEBP_MAX_SIDE), ("jpeg", JPEG_MAX_SIDE)])
+def test_each_lossy_or_8_bit_format_takes_sides_up_to_its_encoders_limit(name, limit, tmp_path):
+    """The limits are the encoders' own: one more pixel fails to encode (a 500 before the check)."""
+    for shape in ((2, limit), (limit, 2)):
+        check_sides(name, shape)
+        encode_answer(np.zeros(shape, np.uint8), name)
+    with pytest.raises(ApiError, match=f"{name} takes sides up to {limit} px"):
+        check_sides(name, (2, limit + 1))
+    with pytest.raises(OSError):
+        encode_answer(np.zeros((2, limit + 1), np.uint8), name)
+    answer, notes = settled(np.zeros((limit + 1, 2), np.uint8), None, f"image/{name}, image/tiff;q=0.5")
+    assert answer == "tiff" and notes == [f"note: Accept chose {name}, but {name} takes sides up to {limit} px; this "
+                                          f"image is 2x{limit + 1}: answered in tiff"]
+
+
+@pytest.mark.parametrize("accept, expected", [("image/jpeg", "png"), ("image/webp", "png"),
+                                              ("image/jpeg, image/tiff;q=0.5", "tiff")])
+def test_a_16_bit_result_keeps_16_bits_where_accept_chose_an_8_bit_format(client, pair16, accept, expected):
+    r = client.post("/v1/fuse", files=pair16, headers={"Accept": accept})
+    assert r.status_code == 200 and r.headers["content-type"] == FORMATS[expected].media_type, r.text
+    assert decode_image(r.content, f"fused{FORMATS[expected].suffix}").dtype == np.uint16
+    chosen = accept.split(",")[0].split("/")[1]
+    assert (f"note: Accept chose {chosen}, but {chosen} holds 8 bits and this result has 16: answered in "
+            f"{expected}") in r.headers[NOTES_HEADER]
+    assert "reduced" not in r.headers[NOTES_HEADER]
+
+
+def test_the_formats_are_the_format_parameters_values_in_order():
+    """Checked here, not by an assert in the module (which python -O skips)."""
+    assert tuple(FORMATS) == get_args(AnswerFormat)
 
 
 def test_the_format_parameter_wins_over_accept(client, pair):

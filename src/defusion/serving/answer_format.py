@@ -1,7 +1,13 @@
 """The image format of a ``POST /v1/fuse`` answer: ``?format=`` (png, jpeg, webp, tiff), else the
-request's ``Accept`` header, else PNG; and its encoding, by :func:`defusion.io.writing.write_image`'s
-rules, so that the API and ``defusion fuse -o fused.jpg`` write alike (JPEG at ``quality``, 4:4:4 from
-:data:`~defusion.io.formats.FULL_CHROMA_QUALITY` up; WebP lossless; 16 bits kept in PNG and TIFF only).
+request's ``Accept`` header (:func:`negotiated`), else PNG; and its encoding, by
+:func:`defusion.io.writing.write_image`'s rules, so that the API and ``defusion fuse -o fused.jpg``
+write alike (JPEG at ``quality``, 4:4:4 from :data:`~defusion.io.formats.FULL_CHROMA_QUALITY` up;
+WebP lossless; 16 bits kept in PNG and TIFF only).
+
+A format whose encoder cannot hold the image (WebP's and JPEG's longest sides) is refused with a 422
+where ``format`` asked it, and replaced by PNG (or another the header accepts) with a note where
+``Accept`` chose it; so is an 8-bit format that ``Accept`` chose for a 16-bit result: only an explicit
+``format`` loses bits (:func:`settled`).
 
 The zips (``components``, ``source_map``) stay PNG whatever is asked: their maps (a decision map,
 a source index) must not be blurred by a lossy format."""
@@ -9,13 +15,14 @@ a source index) must not be blurred by a lossy format."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal
 
 import numpy as np
 
 from defusion.io.formats import DEFAULT_JPEG_QUALITY, SIXTEEN_BIT_SUFFIXES
 from defusion.io.metadata import ImageMetadata
 from defusion.io.writing import encode_image
+from defusion.serving.errors import ApiError
 
 
 #: The ``format`` query values; the first is the default.
@@ -25,15 +32,24 @@ DEFAULT_FORMAT: AnswerFormat = "png"
 QUALITY_RANGE = (1, 100)
 #: The file name of a fused image answer, before its suffix (as in the zips: fused.png).
 FUSED_STEM = "fused"
+#: The longest side WebP encodes (libwebp's WEBP_MAX_DIMENSION); a wider image fails to encode.
+WEBP_MAX_SIDE = 16383
+#: The longest side JPEG encodes (libjpeg's JPEG_MAX_DIMENSION).
+JPEG_MAX_SIDE = 65500
+#: The status of a format asked that cannot hold the image (as any other bad request value).
+UNPROCESSABLE = 422
 
 
 @dataclass(frozen=True)
 class Format:
-    """One answer format: its media type, the suffix write_image writes it by, whether it is lossy."""
+    """One answer format: its media type, the suffix write_image writes it by, whether it is lossy, and
+    the longest side its encoder takes (None: none that an answer reaches; PNG's and TIFF's are 2**31
+    and more, far past any ``max_pixels``)."""
 
     media_type: str
     suffix: str
     lossy: bool = False
+    max_side: int | None = None
 
     @property
     def bits(self) -> int:
@@ -44,35 +60,138 @@ class Format:
 #: Each ``format`` value, in :data:`AnswerFormat`'s order.
 FORMATS: dict[str, Format] = {
     "png": Format("image/png", ".png"),
-    "jpeg": Format("image/jpeg", ".jpg", lossy=True),
-    "webp": Format("image/webp", ".webp"),  # lossless, as write_image writes it
+    "jpeg": Format("image/jpeg", ".jpg", lossy=True, max_side=JPEG_MAX_SIDE),
+    "webp": Format("image/webp", ".webp", max_side=WEBP_MAX_SIDE),  # lossless, as write_image writes it
     "tiff": Format("image/tiff", ".tif"),
 }
-assert tuple(FORMATS) == get_args(AnswerFormat)
-#: Accept's wildcards, answered with the default format.
-_WILDCARDS = ("*/*", "image/*")
+#: Accept's wildcards that match an image format, the more specific first.
+_WILDCARDS = ("image/*", "*/*")
 
 
 def negotiated(asked: str | None, accept: str | None) -> str:
-    """The answer's format: ``asked`` (``?format=``) where given, else the one ``accept`` (an Accept
-    header) prefers of :data:`FORMATS` (highest q; a named type before a wildcard, then the first),
-    else PNG: a wildcard, no header, or one naming only types this server cannot give (no 406).
+    """The answer's format before the image is known: ``asked`` (``?format=``) where given, else the
+    one ``accept`` (an Accept header) picks of :data:`FORMATS`, by one rule:
+
+    - where the header's first choice (its highest q; the first entry of those) names one of ours,
+      that one, or the first of ours in :data:`FORMATS`' order that the header likes as much (named,
+      or through ``image/*`` or ``*/*``, at that q: equal q is equal preference, RFC 9110);
+    - else (``*/*``, ``image/*``, or a type we cannot give such as ``image/avif`` or ``text/html``
+      first: a browser's generic Accept) the first of ours the header accepts (:func:`acceptable`),
+      PNG first; PNG where it accepts none, or where there is no header (never a 406).
+
+    So a browser's Accept, which names image/webp among many, gets PNG (lossless, fast to encode,
+    16 bits), and only a client that puts a format first gets it.
 
     Example:
-        >>> negotiated(None, "image/avif, image/webp, image/*;q=0.8"), negotiated("tiff", "image/jpeg")
-        ('webp', 'tiff')
-        >>> negotiated(None, "image/jpeg;q=0.5, image/png"), negotiated(None, "image/avif")
+        >>> negotiated(None, "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8")  # Chrome's
+        'png'
+        >>> negotiated(None, "image/webp"), negotiated(None, "image/webp, */*;q=0.8"), negotiated("tiff", "image/png")
+        ('webp', 'webp', 'tiff')
+        >>> negotiated(None, "image/png;q=0, image/*"), negotiated(None, "image/avif, image/tiff;q=0.5")
+        ('jpeg', 'tiff')
+        >>> negotiated(None, "image/avif"), negotiated(None, "image/*;q=0, */*")  # nothing of ours accepted
         ('png', 'png')
     """
     if asked is not None:
         return asked
+    entries = _accepted(accept or "")
+    top = max((q for _, q in entries), default=0.0)
+    if top <= 0:  # no header, or nothing it accepts
+        return DEFAULT_FORMAT
+    first = next(media_type for media_type, q in entries if q == top)
     by_type = {spec.media_type: name for name, spec in FORMATS.items()}
-    ranked = []
-    for index, (media_type, q) in enumerate(_accepted(accept or "")):
-        if q > 0 and (media_type in by_type or media_type in _WILDCARDS):
-            wildcard = media_type in _WILDCARDS
-            ranked.append((-q, wildcard, index, DEFAULT_FORMAT if wildcard else by_type[media_type]))
-    return min(ranked)[3] if ranked else DEFAULT_FORMAT
+    if first in by_type:
+        qualities = _qualities(entries)
+        return next((name for name in FORMATS if qualities[name] >= top), by_type[first])
+    return next(iter(acceptable(accept)), DEFAULT_FORMAT)
+
+
+def acceptable(accept: str | None) -> list[str]:
+    """The formats of :data:`FORMATS` (in its order) that ``accept`` takes: a q over 0 by its most
+    specific entry (``image/png``, else ``image/*``, else ``*/*``; a named q=0 refuses one a wildcard
+    takes); every one where there is no header.
+
+    Example:
+        >>> acceptable("image/*, image/png;q=0"), acceptable("image/avif, image/webp"), acceptable(None)
+        (['jpeg', 'webp', 'tiff'], ['webp'], ['png', 'jpeg', 'webp', 'tiff'])
+    """
+    entries = _accepted(accept or "")
+    if not entries:
+        return list(FORMATS)
+    return [name for name, q in _qualities(entries).items() if q > 0]
+
+
+def _qualities(entries: list[tuple[str, float]]) -> dict[str, float]:
+    """Each of :data:`FORMATS`' q in an Accept header's ``entries``: its most specific entry's (its
+    media type, else ``image/*``, else ``*/*``; the first of an entry given twice), 0 where none matches."""
+    first_q = dict(reversed(entries))  # an entry given twice: its first q
+    return {name: next((first_q[media_range] for media_range in (spec.media_type, *_WILDCARDS)
+                        if media_range in first_q), 0.0)
+            for name, spec in FORMATS.items()}
+
+
+def settled(image: np.ndarray, asked: str | None, accept: str | None) -> tuple[str, list[str]]:
+    """The format ``image`` is answered in, with a note where it is not the one Accept chose.
+
+    ``asked`` (``?format=``) where given, or an :class:`ApiError` (422, :func:`check_sides`) where its
+    encoder cannot hold ``image``'s sides; else :func:`negotiated`'s choice where it holds ``image``
+    whole, else the first format ``accept`` takes that does (:func:`acceptable`), else PNG: a wide
+    image is never a 500, and a 16-bit result loses no bits to a format the client did not ask by name.
+
+    Example:
+        >>> settled(np.zeros((16, 16400, 3), np.uint8), None, "image/webp")
+        ('png', ['note: Accept chose webp, but webp takes sides up to 16383 px; this image is 16400x16: answered in png'])
+        >>> settled(np.zeros((4, 4), np.uint16), None, "image/jpeg, image/tiff;q=0.5")[0]
+        'tiff'
+    """
+    if asked is not None:
+        check_sides(asked, image.shape)
+        return asked, []
+    chosen = negotiated(None, accept)
+    why = _cannot_hold(chosen, image)
+    if why is None:
+        return chosen, []
+    answer = next((name for name in acceptable(accept) if _cannot_hold(name, image) is None), DEFAULT_FORMAT)
+    return answer, [f"note: Accept chose {chosen}, but {why}: answered in {answer}"]
+
+
+def too_wide(name: str, shape: tuple[int, ...]) -> str | None:
+    """Why format ``name`` cannot encode an image of ``shape`` (HxW or HxWxC): a side past its
+    ``max_side``; None where it can.
+
+    Example:
+        >>> too_wide("webp", (16, 16400)), too_wide("png", (16, 16400)), too_wide("jpeg", (16, 16400))
+        ('webp takes sides up to 16383 px; this image is 16400x16', None, None)
+    """
+    limit = FORMATS[name].max_side
+    height, width = shape[:2]
+    if limit is None or max(height, width) <= limit:
+        return None
+    return f"{name} takes sides up to {limit} px; this image is {width}x{height}"
+
+
+def check_sides(name: str, shape: tuple[int, ...]) -> None:
+    """Refuse with a 422 of one line a format ``name`` asked by ``?format=`` that cannot encode an
+    image of ``shape``, naming the formats that can (before the model is waited for, where the
+    uploads' size is known).
+
+    Example:
+        >>> check_sides("webp", (16, 16400))
+        Traceback (most recent call last):
+        ...
+        defusion.serving.errors.ApiError: webp takes sides up to 16383 px; this image is 16400x16: format=png or tiff
+    """
+    why = too_wide(name, shape)
+    if why is not None:
+        unlimited = " or ".join(other for other, spec in FORMATS.items() if spec.max_side is None)
+        raise ApiError(UNPROCESSABLE, f"{why}: format={unlimited}")
+
+
+def _cannot_hold(name: str, image: np.ndarray) -> str | None:
+    """Why format ``name`` would not hold ``image`` whole: its sides, or 16 bits it would reduce; None where it does."""
+    if image.dtype == np.uint16 and FORMATS[name].bits < 16:
+        return f"{name} holds 8 bits and this result has 16"
+    return too_wide(name, image.shape)
 
 
 def _accepted(accept: str) -> list[tuple[str, float]]:

@@ -24,7 +24,8 @@ Every error is JSON ``{"detail": "..."}`` (a string), with CORS headers where CO
 415   not an image (text, unknown format), or a body that is not multipart/form-data
 422   a missing field ``a`` or ``b``, more than ``max_images`` images or a gap in the fields,
       sources of different sizes, components of more than two images, a bad query value, an
-      unknown query parameter or form field, a query parameter or field sent twice
+      unknown query parameter or form field, a query parameter or field sent twice, a ``format``
+      whose encoder cannot hold the image's sides (WebP up to 16383 px, JPEG up to 65500)
 500   an unexpected failure of the server (its log has the traceback)
 503   the server is busy (``max_queue`` requests held already; with ``Retry-After``), out of
       memory for the request (a MemoryError, or PyTorch's own), its temporary storage failed (its
@@ -68,8 +69,8 @@ from defusion.fusion.stretch import STRETCHES, FixedStretch
 from defusion.io.formats import DEFAULT_JPEG_QUALITY
 from defusion.io.metadata import ImageMetadata, choose_metadata
 from defusion.io.notes import collecting
-from defusion.serving.answer_format import (DEFAULT_FORMAT, FORMATS, QUALITY_RANGE, AnswerFormat, disposition,
-                                            encode_answer, format_notes, negotiated, quality_note)
+from defusion.serving.answer_format import (DEFAULT_FORMAT, FORMATS, QUALITY_RANGE, AnswerFormat, check_sides,
+                                            disposition, encode_answer, format_notes, quality_note, settled)
 from defusion.serving.cors import (CORS_EXPOSED_HEADERS, CORS_MAX_AGE_S, CORS_METHODS, JsonCORSMiddleware,
                                    cors_options)
 from defusion.serving.decode import one_line
@@ -264,9 +265,12 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         ``palette`` (inferno, magma, plasma, hot, jet, turbo) colours the fused image by the infrared
         image's warmth, as thermal cameras show it; the infrared image is ``infrared=N`` (1 for
         ``a``), else the one raw thermal frame, else the only grey upload, else the last. ``format``
-        (png, jpeg, webp, tiff; else the ``Accept`` header's choice among them, else png) is the fused
-        image's, as ``defusion fuse`` writes it (``quality``: JPEG's, 1-100); the zips stay PNG. An
-        unknown or repeated query parameter or form field is a 422.
+        (png, jpeg, webp, tiff; else the ``Accept`` header's choice among them where it puts one first,
+        else png: :func:`~defusion.serving.answer_format.negotiated`) is the fused image's, as
+        ``defusion fuse`` writes it (``quality``: JPEG's, 1-100); the zips stay PNG. A format chosen by
+        ``Accept`` that cannot hold the result (its sides, or 16 bits) gives way to PNG, with a note; one
+        asked by ``format`` is a 422 for sides past its encoder's. An unknown or repeated query parameter
+        or form field is a 422.
 
         Everything a request asks is checked against its own options (the server's with the
         request's on top), before it waits for the model."""
@@ -291,7 +295,6 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
         if zipped and format not in (None, DEFAULT_FORMAT):
             raise ApiError(422, f"format={format} is the fused image's; {zipped} answers a zip of PNGs (lossless "
                                 "maps): leave format out, or ask format=png")
-        answer_format = negotiated(format, request.headers.get("accept"))
         with runner.admitted():  # a place among the requests held, else 503 (before the body is read)
             uploads, rig_text = await read_uploads(request, limits)
             if rig_text is not None:
@@ -306,6 +309,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                 values = await decoded(uploads, options.rig, limits, floats="values")
             # float frames to 16 bits by one range a stream can keep (stretch=a:LOW..HIGH), else the frame's own
             images, spans = await run_in_threadpool(map_floats, values, options.stretch, spans_asked)
+            if format is not None:  # a format too narrow for the uploads' sides: refused before the model's turn
+                check_sides(format, images[0].shape)
             sources_metadata = await run_in_threadpool(lambda: [upload_metadata(u) for u in uploads]) if metadata else []
 
             def kept(fused: np.ndarray) -> ImageMetadata | None:
@@ -364,7 +369,8 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
                 fused = await in_model("fuse")
             except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
                 raise ApiError(422, str(exc)) from None
-            said += format_notes(fused, answer_format, "quality" in request.query_params)
+            answer_format, format_said = settled(fused, format, request.headers.get("accept"))
+            said += format_said + format_notes(fused, answer_format, "quality" in request.query_params)
             body = await run_in_threadpool(encode_answer, fused, answer_format, quality, kept(fused))
             return Response(body, media_type=FORMATS[answer_format].media_type,
                             headers={**headers(disposition(answer_format)), "Vary": "Accept"})

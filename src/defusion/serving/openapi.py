@@ -82,9 +82,11 @@ QUERY_HELP: dict[str, str] = {
                      "alike (default: measured on this request's infrared image)",
     "format": "the fused image's format: png (16 bits where the result has them), jpeg, webp (lossless) or tiff "
               "(16 bits kept), written as defusion fuse writes them; jpeg and webp hold 8 bits (a 16-bit result "
-              "is reduced, and X-Defusion-Notes says so). Default: the one the Accept header prefers of "
-              "image/png, image/jpeg, image/webp and image/tiff, else png (never a 406). The zips of "
-              "components and source_map stay PNG (another format is a 422)",
+              "is reduced, and X-Defusion-Notes says so) and bounded sides (webp 16383 px, jpeg 65500 px: a "
+              "wider image is a 422). Default: the Accept header's first choice where it names one of "
+              "image/png, image/jpeg, image/webp and image/tiff (a browser's generic image header gets png; a "
+              "16-bit result or a side too wide keeps png or tiff, with a note), else png (never a 406). The "
+              "zips of components and source_map stay PNG (another format is a 422)",
     "quality": f"the JPEG answer's quality, {QUALITY_RANGE[0]}-{QUALITY_RANGE[1]} (default "
                f"{DEFAULT_JPEG_QUALITY}, as defusion fuse --quality; from {FULL_CHROMA_QUALITY} up colour is kept "
                "at full resolution, 4:4:4); the other formats are lossless, and ignore it (with a note)",
