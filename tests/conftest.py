@@ -45,6 +45,15 @@ def lively_weights(tiny_weights, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture
+def fresh_notes(monkeypatch):
+    """Notes said as if none had been yet: each line is said once per process, and another test may
+    have said it already."""
+    from defusion.io import notes
+
+    monkeypatch.setattr(notes, "_said", set())
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """One intra-op thread: on a small, busy CPU thread contention makes tiny models 100x slower."""

@@ -14,7 +14,6 @@ import pytest
 from defusion.cli import fuse
 from defusion.cli.errors import UserError
 from defusion.cli.main import main
-from defusion.io import notes
 from defusion.io.images import write_image
 from tests.conftest import smooth_image
 
@@ -23,15 +22,7 @@ PASSES = "network passes at --scale"
 SCALE_ONE = "--scale 1 takes"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread(one_torch_thread):
-    """One intra-op thread: the machine's few cores are shared (see tests/conftest.py)."""
-
-
-@pytest.fixture(autouse=True)
-def _notes_not_yet_said(monkeypatch):
-    """Each line is said once per process: another test may have said this one already."""
-    monkeypatch.setattr(notes, "_said", set())
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "fresh_notes")
 
 
 @pytest.fixture

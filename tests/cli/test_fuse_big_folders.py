@@ -12,7 +12,6 @@ from defusion.cli import fuse
 from defusion.cli.errors import UserError
 from defusion.cli.main import main
 from defusion.fusion.options import FuseOptions
-from defusion.io import notes
 from defusion.io.images import write_image
 from tests.conftest import smooth_image
 
@@ -26,15 +25,7 @@ TILES = ("--scale", "2", "--tile", "72", "--overlap", "8")
 SMALL, LARGE = (48, 64), (96, 128)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread(one_torch_thread):
-    """One intra-op thread: the machine's few cores are shared (see tests/conftest.py)."""
-
-
-@pytest.fixture(autouse=True)
-def _notes_not_yet_said(monkeypatch):
-    """Each line is said once per process: another test may have said this one already."""
-    monkeypatch.setattr(notes, "_said", set())
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "fresh_notes")
 
 
 @pytest.fixture

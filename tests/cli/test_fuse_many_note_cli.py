@@ -7,22 +7,13 @@ import pytest
 
 from defusion.cli.fuse import MANY_WITHOUT_TASK
 from defusion.cli.main import main
-from defusion.io import notes
 from defusion.io.images import write_image
 from tests.conftest import smooth_image
 
 SAID = MANY_WITHOUT_TASK.format(count=3)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread(one_torch_thread):
-    """One intra-op thread: the machine's few cores are shared (see tests/conftest.py)."""
-
-
-@pytest.fixture(autouse=True)
-def _notes_not_yet_said(monkeypatch):
-    """Each line is said once per process: another test may have said this one already."""
-    monkeypatch.setattr(notes, "_said", set())
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "fresh_notes")
 
 
 def _frames(folder, rng, count: int) -> list:

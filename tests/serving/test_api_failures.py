@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import logging
+from typing import Awaitable, Callable
 
 import numpy as np
 import pytest
@@ -16,13 +17,17 @@ from defusion.cli import serve as serve_cli
 from defusion.fusion.fuser import Fuser
 from defusion.serving import api
 from defusion.serving.api import Limits, create_app, encode_png, settings_from_env
-from tests.serving.test_api import _assert_error, files
 from tests.conftest import free_port
+from tests.serving.test_api import _assert_error, files
 
 
 @pytest.fixture(scope="module")
 def png() -> bytes:
     return encode_png(np.full((32, 32, 3), 128, np.uint8))
+
+
+#: The first piece of an upload's body: the start of field a's file.
+FIRST_PIECE = b'--xx\r\nContent-Disposition: form-data; name="a"; filename="a.png"\r\n\r\n'
 
 
 def _scope(body_length: int) -> dict:
@@ -33,18 +38,19 @@ def _scope(body_length: int) -> dict:
                         (b"content-length", str(body_length).encode())]}
 
 
-async def _call_stalled(app, started: asyncio.Event) -> tuple[int, bytes, dict[str, str]]:
-    """POST /v1/fuse with a body whose first piece comes and then nothing more (the connection stays):
-    the answer's status, body and headers."""
-    first = b'--xx\r\nContent-Disposition: form-data; name="a"; filename="a.png"\r\n\r\n'
-    pieces = [{"type": "http.request", "body": first, "more_body": True}]
+async def call_upload(app, rest: Callable[[], Awaitable[dict]], started: asyncio.Event | None = None
+                      ) -> tuple[int, bytes, dict[str, str]]:
+    """POST /v1/fuse straight to the ASGI ``app``: the body's first piece comes at once (``started`` set
+    then), every later one as ``rest`` gives it. The answer's status, body and headers."""
+    pieces = [{"type": "http.request", "body": FIRST_PIECE, "more_body": True}]
     sent: list[dict] = []
 
     async def receive() -> dict:
         if pieces:
-            started.set()
+            if started is not None:
+                started.set()
             return pieces.pop(0)
-        await asyncio.Event().wait()  # the client stalls: neither data nor a disconnect
+        return await rest()
 
     async def send(message: dict) -> None:
         sent.append(message)
@@ -53,6 +59,15 @@ async def _call_stalled(app, started: asyncio.Event) -> tuple[int, bytes, dict[s
     start = next(m for m in sent if m["type"] == "http.response.start")
     headers = {name.decode().lower(): value.decode() for name, value in start.get("headers", [])}
     return start["status"], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"), headers
+
+
+async def _call_stalled(app, started: asyncio.Event) -> tuple[int, bytes, dict[str, str]]:
+    """POST /v1/fuse with a body whose first piece comes and then nothing more (the connection stays)."""
+    async def stall() -> dict:
+        await asyncio.Event().wait()  # the client stalls: neither data nor a disconnect
+        raise AssertionError("unreachable")
+
+    return await call_upload(app, stall, started)
 
 
 # -- 1. a stalled upload ----------------------------------------------------------------------

@@ -22,7 +22,7 @@ from defusion.serving.openapi import IMAGE_CONTENT_TYPES, Info
 from defusion.serving.responses import MODEL_HEADER
 from tests.serving.test_api import _assert_error, files
 from tests.conftest import free_port
-from tests.serving.test_api_failures import _scope
+from tests.serving.test_api_failures import call_upload
 
 ORIGIN = "https://app.example.com"
 
@@ -34,25 +34,12 @@ def png() -> bytes:
 
 # -- 1. a slow-drip upload: bounded as a whole, not only between its pieces ------------------------
 async def _call_dripping(app, every_s: float) -> tuple[int, bytes, dict[str, str]]:
-    """POST /v1/fuse whose body comes one byte every ``every_s`` seconds, never ending: the answer's
-    status, body and headers."""
-    first = b'--xx\r\nContent-Disposition: form-data; name="a"; filename="a.png"\r\n\r\n'
-    pieces = [{"type": "http.request", "body": first, "more_body": True}]
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        if pieces:
-            return pieces.pop(0)
+    """POST /v1/fuse whose body comes one byte every ``every_s`` seconds, never ending."""
+    async def drip() -> dict:
         await asyncio.sleep(every_s)
         return {"type": "http.request", "body": b"x", "more_body": True}
 
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    await app(_scope(100_000), receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    headers = {name.decode().lower(): value.decode() for name, value in start.get("headers", [])}
-    return start["status"], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"), headers
+    return await call_upload(app, drip)
 
 
 def test_a_slow_drip_upload_is_a_408_once_its_deadline_is_up_and_gives_its_place_back(fuser, png):
