@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from defusion.cli import fuse
+from defusion.cli import fuse, job_size
 from defusion.cli.errors import UserError
 from defusion.cli.main import main
 from defusion.io.images import write_image
@@ -133,19 +133,19 @@ def test_enough_or_unknown_memory_is_not_warned(pair, tmp_path, tiny_weights, mo
 def test_available_memory_reads_meminfo(tmp_path, monkeypatch):
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       24000000 kB\nMemFree:         1000 kB\nMemAvailable:   17000000 kB\n")
-    monkeypatch.setattr(fuse, "MEMINFO", meminfo)
-    assert fuse.available_memory() == 17_000_000 * 1024
+    monkeypatch.setattr(job_size, "MEMINFO", meminfo)
+    assert job_size.available_memory() == 17_000_000 * 1024
     meminfo.write_text("MemTotal:       24000000 kB\n")  # a kernel before 3.14
-    assert fuse.available_memory() is None
-    monkeypatch.setattr(fuse, "MEMINFO", tmp_path / "none")  # not Linux
-    assert fuse.available_memory() is None
+    assert job_size.available_memory() is None
+    monkeypatch.setattr(job_size, "MEMINFO", tmp_path / "none")  # not Linux
+    assert job_size.available_memory() is None
 
 
 def test_peak_memory_grows_with_pixels_and_sources():
-    small, big = fuse.peak_memory(2_000_000, 2, 2), fuse.peak_memory(96_000_000, 2, 2)
-    assert fuse.PEAK_MEMORY_FIT[2][0] < small < big < fuse.peak_memory(96_000_000, 3, 2)
-    assert fuse.peak_memory(96_000_000, 2, 4) == big  # scales past those measured: the largest one's figure
-    assert 1.4e9 < fuse.peak_memory(2_000_000, 2, 1) < 1.8e9  # the figures it was fitted to, as measured
+    small, big = job_size.peak_memory(2_000_000, 2, 2), job_size.peak_memory(96_000_000, 2, 2)
+    assert job_size.PEAK_MEMORY_FIT[2][0] < small < big < job_size.peak_memory(96_000_000, 3, 2)
+    assert job_size.peak_memory(96_000_000, 2, 4) == big  # scales past those measured: the largest one's figure
+    assert 1.4e9 < job_size.peak_memory(2_000_000, 2, 1) < 1.8e9  # the figures it was fitted to, as measured
 
 
 def test_a_96_mp_pair_is_warned_where_16_gb_are_available(monkeypatch, capsys):

@@ -7,6 +7,7 @@
 - :mod:`defusion.cli.calibrate`: a thermal + visible camera rig's calibration.
 - :mod:`defusion.cli.options`: the options shared by the sub-commands that run the model.
 - :mod:`defusion.cli.outputs`: what a command says of the output folders it makes.
+- :mod:`defusion.cli.job_size`: what a fusion job will take (network passes, peak memory), told before it starts.
 - :mod:`defusion.cli.errors`: expected failures as one line on stderr and a non-zero exit status.
 
 Each module imports only light modules at its top (``--help`` and usage errors stay fast).

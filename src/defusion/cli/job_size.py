@@ -1,0 +1,130 @@
+"""What a fusion job will take, told before it starts: its network passes (the tiles of each pairwise
+fusion, from the options alone) and its peak memory (fitted to measured peaks), against what the machine
+has available. Pure functions: ``defusion fuse`` says them (:mod:`defusion.cli.fuse`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from defusion.io.notes import plural
+
+#: Network passes from which a single fusion says, before the first, how many it takes: a 24 MP bracket at
+#: --task mef (--scale 2) took 204, over an hour on a shared 2-core CPU, with no word before the progress bar.
+MANY_PASSES = 16
+#: Peak memory of ``defusion fuse`` on a pair (resident set, /usr/bin/time -v; default options, ONNX Runtime
+#: on the CPU) as a base and bytes per source pixel, fitted per --scale to two pairs of JPEGs, 2.0 MP
+#: (1732x1155) and 6.0 MP (3000x2000), on a shared 2-core AMD EPYC machine: --task mff (--scale 1) peaked
+#: at 1.58 and 2.60 GB, --task mef (--scale 2) at 1.64 and 2.50 GB. A 24 MP pair at --task mff then peaked
+#: at 6.67 GB, against 7.2 GB estimated: over, the safe side for a warning. The images' buffers (sources,
+#: the tiler's sums, results) grow with the pixels at any scale; the network's part is bounded by the tiles.
+PEAK_MEMORY_FIT: dict[int, tuple[float, float]] = {1: (1.06e9, 128.0), 2: (1.21e9, 107.5)}
+#: What lowers a fusion's peak (PEAK_MEMORY_FIT: the images' buffers dominate, so neither --tile nor --scale 1
+#: helps much): fewer pixels, or PyTorch eager's lighter runtime (docs/performance.md, "Large images": a 12 MP
+#: pair peaked at 2.5 GB against ONNX Runtime's 3.5 GB, 3.5x slower).
+PEAK_MEMORY_HINT = ("fuse smaller images (the peak grows by 0.1-0.13 GB per megapixel of each source), use "
+                    "--runtime torch (about 1 GB less for a 12 MP pair, several times slower), or free memory first")
+#: Where Linux says how much memory is available to start new programs without swapping (MemAvailable, kB).
+MEMINFO = Path("/proc/meminfo")
+_GB = 1e9
+
+
+def peak_memory(pixels: int, sources: int, scale: int) -> int:
+    """Bytes a fusion of ``sources`` images of ``pixels`` each at ``scale`` is expected to peak at
+    (:data:`PEAK_MEMORY_FIT`; past the scales measured, the largest one's: the network's memory per
+    tile is the same at any scale). Over two sources, an extrapolation from pairs.
+
+    Example:
+        >>> round(peak_memory(24_000_000, 2, 1) / 1e9, 1), round(peak_memory(96_000_000, 2, 2) / 1e9, 1)
+        (7.2, 21.9)
+    """
+    base, per_pixel = PEAK_MEMORY_FIT.get(scale, PEAK_MEMORY_FIT[max(PEAK_MEMORY_FIT)])
+    return int(base + per_pixel * pixels * sources)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available here (:data:`MEMINFO`'s MemAvailable: free, and cache the system can
+    drop), None where it cannot be read (not Linux): then nothing is checked."""
+    try:
+        for line in MEMINFO.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def describe_memory(needed: int, available: int | None, what: str = "this fusion") -> str | None:
+    """What a fusion (``what``: a folder run's names its largest) expected to peak at ``needed`` bytes is
+    told where that is over ``available`` (None: unknown, nothing said); the caller adds what to do.
+
+    Example:
+        >>> describe_memory(21_000_000_000, 13_200_000_000)
+        'this fusion may need about 21.0 GB of memory at its peak, and 13.2 GB is available'
+        >>> describe_memory(21_000_000_000, 13_200_000_000, what="the largest pair, IMG_7,")[:44]
+        'the largest pair, IMG_7, may need about 21.0'
+        >>> describe_memory(2_000_000_000, 13_200_000_000), describe_memory(2_000_000_000, None)
+        (None, None)
+    """
+    if available is None or needed <= available:
+        return None
+    return (f"{what} may need about {needed / _GB:.1f} GB of memory at its peak, and {available / _GB:.1f} GB "
+            "is available")
+
+
+def network_passes(options, height: int, width: int, sources: int) -> int:
+    """Network passes fusing ``sources`` images of height x width takes with ``options`` (FuseOptions):
+    the tiles of each pairwise fusion, as the fusion core lays them out, before any model is loaded."""
+    from defusion.fusion.tiling import passes_for
+
+    return passes_for(options, height, width) * (sources - 1)
+
+
+def describe_passes(height: int, width: int, sources: int, scale: int, passes: int, at_one: int | None) -> str:
+    """The note on a fusion of many network passes: its size, the passes and, at ``scale`` over 1, what
+    --scale 1 takes (``at_one``), with what that trades. No time: the progress bar measures it.
+
+    Example:
+        >>> describe_passes(4000, 6000, 2, 2, 204, 54)
+        "6000x4000 (24.0 MP) takes 204 network passes at --scale 2; --scale 1 takes 54 (about 4x fewer), running \
+the network at the sources' own resolution rather than at 2x it"
+        >>> describe_passes(4000, 6000, 3, 1, 108, None)
+        '3 images of 6000x4000 (24.0 MP) take 108 network passes at --scale 1'
+    """
+    what = f"{width}x{height} ({height * width / 1e6:.1f} MP)"
+    said = (f"{sources} images of {what} take" if sources > 2 else f"{what} takes") + \
+        f" {passes} network passes at --scale {scale}"  # never one: MANY_PASSES
+    if at_one is not None and at_one < passes:
+        said += (f"; --scale 1 takes {at_one} (about {round(passes / at_one)}x fewer), running the network at the "
+                 f"sources' own resolution rather than at {scale}x it")
+    return said
+
+
+def describe_folder_passes(jobs: int, unit: str, total: int, unsized: int, name: str, largest: str) -> str:
+    """The note on a folder run whose largest fusion takes many passes: how many ``unit`` (pairs,
+    groups) it fuses, their passes in all (``total``; besides those of ``unsized`` whose headers do not
+    tell their size), and the largest, ``name``, as a single fusion's note says it (``largest``:
+    :func:`describe_passes`, whose --scale 1 hint holds for the others alike).
+
+    Example:
+        >>> largest = describe_passes(4000, 6000, 3, 1, 108, None)
+        >>> describe_folder_passes(40, "groups", 4320, 0, "IMG_1-IMG_3", largest)
+        '40 groups to fuse, 4320 network passes in all; the largest, IMG_1-IMG_3: 3 images of 6000x4000 \
+(24.0 MP) take 108 network passes at --scale 1'
+        >>> describe_folder_passes(40, "groups", 4104, 2, "IMG_1-IMG_3", largest)[:97]
+        '40 groups to fuse, 4104 network passes in all besides those of 2 groups whose headers do not tell'
+    """
+    unsized_said = f" besides those of {plural(unsized, unit[:-1])} whose headers do not tell their size" \
+        if unsized else ""
+    return (f"{plural(jobs, unit[:-1])} to fuse, {total} network passes in all{unsized_said}; the largest, {name}: "
+            f"{largest}")
+
+
+def passes_at_one(options, height: int, width: int, sources: int) -> int | None:
+    """The network passes of a fusion at --scale 1, where ``options`` run it at a larger scale."""
+    from dataclasses import replace
+
+    return network_passes(replace(options, scale=1), height, width, sources) if options.scale > 1 else None
+
+
+__all__ = ["MANY_PASSES", "PEAK_MEMORY_FIT", "PEAK_MEMORY_HINT", "available_memory", "describe_folder_passes",
+           "describe_memory", "describe_passes", "network_passes", "passes_at_one", "peak_memory"]
