@@ -93,3 +93,26 @@ def test_the_web_uis_span_has_no_limit_of_its_own(monkeypatch):
     monkeypatch.setattr(images, "DEFAULT_MAX_PIXELS", 10)  # a default the 30x40 frame is over
     assert float_span(_tiff_bytes(DEGREES), max_pixels=10) is None
     assert core.float_range(_tiff_bytes(DEGREES)) == pytest.approx((20.0, 45.0))
+
+
+def test_the_float_probe_leaves_the_warning_filters_alone(monkeypatch):
+    """float_span's Pillow probe ran under a warnings.catch_warnings() with an ignore-all filter: not
+    thread-safe (the server probes uploads in a thread pool), racing another it could leave that filter
+    installed for the process. The probe now reads under the filters as they are."""
+    import types
+
+    import defusion.io.images as images
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.array([[20.0, 30.0], [40.0, 35.0]], np.float32)).save(buffer, format="TIFF")
+
+    def no_catch_warnings(*args, **kwargs):
+        raise AssertionError("a catch_warnings() in the probe")
+
+    # the module's own view of `warnings` (pytest's is left alone): any catch_warnings() there fails
+    monkeypatch.setattr(images, "warnings", types.SimpleNamespace(catch_warnings=no_catch_warnings), raising=False)
+    def tifffile_fails(*args):
+        raise ValueError("compressed: tifffile lacks imagecodecs")  # then Pillow's probe reads it
+
+    monkeypatch.setattr(images, "_tiff_floats", tifffile_fails)
+    assert float_span(buffer.getvalue()) == (20.0, 40.0)

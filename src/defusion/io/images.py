@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import re
-import warnings
 from contextlib import suppress
 from pathlib import Path
 from typing import IO, Literal, get_args
@@ -737,13 +736,12 @@ def _tiff_floats(source: Path | bytes, max_pixels: int) -> np.ndarray | None:
 def _pillow_floats(source: Path | bytes, max_pixels: int) -> np.ndarray | None:
     """An image Pillow opens as float pixels (mode ``F``), decoded; None for any other, over
     ``max_pixels``, or that Pillow cannot read (reading says what is wrong, and warns of what it must)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a probe: Pillow's warnings on a damaged header are reading's to give
-            with open_image(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
-                if im.mode != "F" or im.width * im.height > max_pixels:
-                    return None
-                return np.asarray(im, dtype=np.float32)
+    try:  # no catch_warnings() around it: not thread-safe (the server probes uploads in a thread pool);
+        # Pillow's warnings on a damaged EXIF block or a large image are filtered already (io.metadata, open_image)
+        with open_image(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+            if im.mode != "F" or im.width * im.height > max_pixels:
+                return None
+            return np.asarray(im, dtype=np.float32)
     except Exception:  # noqa: BLE001 - Pillow's errors on a file it cannot open: reading says what is wrong
         return None
 
