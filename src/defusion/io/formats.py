@@ -49,10 +49,17 @@ def open_image(source: str | Path | IO[bytes]) -> Image.Image:
     """
     from PIL import Image
 
-    _ignore_bomb_warnings()
+    quiet_pillow_warnings()
     return Image.open(source, formats=pillow_formats())
 
 
+#: Pillow's warnings on a damaged EXIF block (its TIFF directory reader skips what it cannot read): a
+#: damaged source has no EXIF, or less, and nothing more to say. Ignored by one filter and no wider, added
+#: where it is not there (:func:`quiet_pillow_warnings`): a warnings.catch_warnings() around the read is
+#: not thread-safe (the server reads in a thread pool), and racing another it can leave an ignore-all
+#: filter installed.
+_PILLOW_DAMAGED_EXIF = r"(Possibly corrupt EXIF data|Corrupt EXIF data|Tag data larger than file|Tag offset too large)"
+_PILLOW_TIFF_MODULE = r"PIL\.TiffImagePlugin\Z"
 #: Where Pillow's DecompressionBombWarning is raised: the one filter names it, and no wider.
 _PILLOW_IMAGE_MODULE = r"PIL\.Image\Z"
 
@@ -68,6 +75,23 @@ def _ignore_bomb_warnings() -> None:
 
     if not any(category is Image.DecompressionBombWarning for _, _, category, *_ in warnings.filters):
         warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning, module=_PILLOW_IMAGE_MODULE)
+
+
+def _ignore_damaged_exif_warnings() -> None:
+    """Add the one filter for :data:`_PILLOW_DAMAGED_EXIF` where it is not there (a catch_warnings() of
+    the caller's, a test's, may have dropped it). A check and at most one insert: no context manager."""
+    if not any(action == "ignore" and getattr(message, "pattern", None) == _PILLOW_DAMAGED_EXIF
+               for action, message, *_ in warnings.filters):
+        warnings.filterwarnings("ignore", message=_PILLOW_DAMAGED_EXIF, module=_PILLOW_TIFF_MODULE)
+
+
+def quiet_pillow_warnings() -> None:
+    """Pillow's warnings that say nothing to a defusion user, each ignored by one narrow filter added
+    where it is not there (no context manager: not thread-safe): its DecompressionBombWarning
+    (:func:`_ignore_bomb_warnings`) and its warnings on a damaged EXIF block (a damaged source has no
+    EXIF, or less: :data:`_PILLOW_DAMAGED_EXIF`). Every open (:func:`open_image`) runs it."""
+    _ignore_bomb_warnings()
+    _ignore_damaged_exif_warnings()
 
 
 def held_format(source: str | Path | bytes) -> str | None:
@@ -98,5 +122,5 @@ def held_format(source: str | Path | bytes) -> str | None:
             continue
     return None
 
-__all__ = ["DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
+__all__ = ["quiet_pillow_warnings", "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
            "FULL_CHROMA_QUALITY", "PILLOW_FORMATS", "pillow_formats", "open_image", "held_format"]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import io
 import struct
-import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from PIL import Image
 
 from defusion import __version__
 from defusion.io import notes
-from defusion.io.formats import open_image
+from defusion.io.formats import open_image, quiet_pillow_warnings
 from defusion.io.heif import register_heif
 from defusion.io.raw import is_raw
 
@@ -94,24 +93,7 @@ _BIGTIFF = 43
 #: Fujifilm's RAF (no TIFF): its magic, and where its header gives the offset and length of the JPEG
 #: (with the camera's EXIF) inside it, as two big-endian 32-bit numbers.
 _RAF_MAGIC = b"FUJIFILMCCD-RAW "
-#: Pillow's warnings on a damaged EXIF block (its TIFF directory reader skips what it cannot read): a
-#: damaged source has no EXIF, or less, and nothing more to say. Ignored by one filter, this module's
-#: and no wider, added once at import: a warnings.catch_warnings() around the read is not thread-safe
-#: (the server reads in a thread pool), and racing another it can leave an ignore-all filter installed.
-_PILLOW_DAMAGED_EXIF = r"(Possibly corrupt EXIF data|Corrupt EXIF data|Tag data larger than file|Tag offset too large)"
-_PILLOW_TIFF_MODULE = r"PIL\.TiffImagePlugin\Z"
-
-
-def _ignore_damaged_exif_warnings() -> None:
-    """Add the one filter for :data:`_PILLOW_DAMAGED_EXIF` where it is not there: at import, and
-    again before each read (:func:`read_metadata`), where a warnings.catch_warnings() that the import
-    ran in (a test's) has dropped it. A check and at most one insert: no context manager."""
-    if not any(action == "ignore" and getattr(message, "pattern", None) == _PILLOW_DAMAGED_EXIF
-               for action, message, *_ in warnings.filters):
-        warnings.filterwarnings("ignore", message=_PILLOW_DAMAGED_EXIF, module=_PILLOW_TIFF_MODULE)
-
-
-_ignore_damaged_exif_warnings()
+quiet_pillow_warnings()  # at import too: a damaged EXIF block read after the open is warned of then
 _RAF_JPEG_AT = 84
 _RAF_HEADER = _RAF_JPEG_AT + 8
 #: Suffixes of the JPEG a camera writes beside a raw file of the same stem (raw + JPEG), which
@@ -147,7 +129,7 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
         >>> read_metadata(path)
         ImageMetadata(icc_profile=None, exif=None)
     """
-    _ignore_damaged_exif_warnings()  # Pillow's warnings on a damaged block: no context manager (not thread-safe)
+    quiet_pillow_warnings()  # Pillow's warnings on a damaged block: no context manager (not thread-safe)
     if not isinstance(source, bytes) and is_raw(source):
         return _raw_metadata(Path(source))
     register_heif()
