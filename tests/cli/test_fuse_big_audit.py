@@ -134,6 +134,7 @@ def test_available_memory_reads_meminfo(tmp_path, monkeypatch):
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       24000000 kB\nMemFree:         1000 kB\nMemAvailable:   17000000 kB\n")
     monkeypatch.setattr(job_size, "MEMINFO", meminfo)
+    monkeypatch.setattr(job_size, "PROC_CGROUP", tmp_path / "no-cgroup")  # this test's machine: no container limit
     assert job_size.available_memory() == 17_000_000 * 1024
     meminfo.write_text("MemTotal:       24000000 kB\n")  # a kernel before 3.14
     assert job_size.available_memory() is None

@@ -4,7 +4,7 @@ has available. Pure functions: ``defusion fuse`` says them (:mod:`defusion.cli.f
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from defusion.io.notes import plural
 
@@ -25,6 +25,16 @@ PEAK_MEMORY_HINT = ("fuse smaller images (the peak grows by 0.1-0.13 GB per mega
                     "--runtime torch (about 1 GB less for a 12 MP pair, several times slower), or free memory first")
 #: Where Linux says how much memory is available to start new programs without swapping (MemAvailable, kB).
 MEMINFO = Path("/proc/meminfo")
+#: Which control groups this process is in (a container's memory limit is its group's, not the machine's).
+PROC_CGROUP = Path("/proc/self/cgroup")
+#: Where the control-group file systems are mounted.
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+#: Per cgroup version: the sub-mount, the limit, the usage, and the memory.stat line of cache the kernel can
+#: drop before it counts against the limit (Docker's `docker stats` subtracts the same).
+CGROUP_FILES = {2: ("", "memory.max", "memory.current", "inactive_file"),
+                1: ("memory", "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")}
+#: cgroup v1 writes "no limit" as a huge number (PAGE_COUNTER_MAX pages) rather than v2's "max".
+CGROUP_NO_LIMIT = 2 ** 60
 _GB = 1e9
 
 
@@ -42,13 +52,93 @@ def peak_memory(pixels: int, sources: int, scale: int) -> int:
 
 
 def available_memory() -> int | None:
-    """Bytes of memory available here (:data:`MEMINFO`'s MemAvailable: free, and cache the system can
-    drop), None where it cannot be read (not Linux): then nothing is checked."""
+    """Bytes of memory available to this process: the machine's (:func:`machine_available`) or, in a
+    container or other control group with a memory limit, what is left under that limit
+    (:func:`cgroup_available`) where it is less. None where neither can be read (not Linux): then
+    nothing is checked."""
+    found = [value for value in (machine_available(), cgroup_available()) if value is not None]
+    return min(found) if found else None
+
+
+def machine_available() -> int | None:
+    """Bytes the machine has available (:data:`MEMINFO`'s MemAvailable: free, and cache the system can
+    drop), None where it cannot be read."""
     try:
         for line in MEMINFO.read_text().splitlines():
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def cgroup_available() -> int | None:
+    """Bytes left under this process's control-group memory limits (v2 or v1), the tightest of its group
+    and the groups above it: a limit less its usage, less the cache the kernel drops first. None where no
+    group has a limit or none can be read.
+
+    Example:
+        >>> cgroup_available() is None or cgroup_available() >= 0
+        True
+    """
+    left = [value for version, folder in _cgroup_folders() for where in _groups_up(version, folder)
+            if (value := _left_under_limit(version, where)) is not None]
+    return min(left) if left else None
+
+
+def _groups_up(version: int, folder: str) -> list[Path]:
+    """A group's folder and every folder above it to the mount's root (inside a container the process's
+    own path may not be mounted: then the root alone is the container's group)."""
+    mount = CGROUP_ROOT / CGROUP_FILES[version][0]
+    path = PurePosixPath(folder)
+    return [mount / part for part in (path, *path.parents) if str(part) not in ("", ".")] + [mount]
+
+
+def _left_under_limit(version: int, where: Path) -> int | None:
+    """Bytes left under one group's limit, None where it has none or its files cannot be read."""
+    _, limit_name, usage_name, cache_name = CGROUP_FILES[version]
+    limit, usage = _read_bytes(where / limit_name), _read_bytes(where / usage_name)
+    if limit is None or usage is None or limit >= CGROUP_NO_LIMIT:
+        return None
+    cache = _stat_bytes(where / "memory.stat", cache_name) or 0
+    return max(0, limit - usage + min(cache, usage))
+
+
+def _cgroup_folders() -> list[tuple[int, str]]:
+    """(cgroup version, group path) of this process's memory group: v2's unified line ("0::/path") and
+    v1's memory line ("4:memory:/path"); none where the file cannot be read."""
+    try:
+        lines = PROC_CGROUP.read_text().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        number, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if number == "0" and controllers == "":
+            found.append((2, path.lstrip("/")))
+        elif "memory" in controllers.split(","):
+            found.append((1, path.lstrip("/")))
+    return found
+
+
+def _read_bytes(path: Path) -> int | None:
+    """A cgroup file's number of bytes; "max" (v2: no limit) as :data:`CGROUP_NO_LIMIT`; None if unreadable."""
+    try:
+        text = path.read_text().strip()
+        return CGROUP_NO_LIMIT if text == "max" else int(text)
+    except (OSError, ValueError):
+        return None
+
+
+def _stat_bytes(path: Path, name: str) -> int | None:
+    """One named counter of a cgroup's memory.stat, None where missing or unreadable."""
+    try:
+        for line in path.read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == name:
+                return int(value)
+    except (OSError, ValueError):
         return None
     return None
 
@@ -126,5 +216,5 @@ def passes_at_one(options, height: int, width: int, sources: int) -> int | None:
     return network_passes(replace(options, scale=1), height, width, sources) if options.scale > 1 else None
 
 
-__all__ = ["MANY_PASSES", "PEAK_MEMORY_FIT", "PEAK_MEMORY_HINT", "available_memory", "describe_folder_passes",
+__all__ = ["MANY_PASSES", "PEAK_MEMORY_FIT", "PEAK_MEMORY_HINT", "available_memory", "cgroup_available", "describe_folder_passes",
            "describe_memory", "describe_passes", "network_passes", "passes_at_one", "peak_memory"]
