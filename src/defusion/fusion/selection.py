@@ -1,6 +1,6 @@
 """Pixels from the sources: a decision map read from DeNet's unique projections.
 
-The paper observes (Sec. 4.4, Fig. 8) that on a multi-focus pair the unique embeddings are
+The paper observes (Sec. 4.2, Fig. 8) that on a multi-focus pair the unique embeddings are
 active where each source is in focus. :func:`decision_map` turns that into weights: the source
 whose unique projection carries more fine detail (local energy of the Laplacian) at a pixel owns
 it, small islands are voted away, and a guided filter lets the boundary follow the image's

@@ -1,12 +1,14 @@
 """Masked feature modelling (MFM), DeFusion++'s second pretext (Liang et al., arXiv 2410.12274),
 adapted to DeNet.
 
-DeFusion++ hides 75% of the tokens of its fused features and asks a light decoder to
-reconstruct the whole image from the rest, so the fused features must carry their context as
+DeFusion++ (its code, model/UCMIModel.py) hides 75% of the tokens of its common and unique token
+maps, the same tokens in each, fuses what is left and asks its own MAE-style decoder and
+prediction head to reconstruct the whole image, so the features must carry their context as
 well as their pixel. DeNet's fused embedding is a full-resolution map, f_c + f_u^1 + f_u^2, and
 the fused image is Pr of it; here the same patches of that map are replaced by a learnt mask
 token, a small convolutional decoder predicts the whole map back from what is left, and the
-shared fusion head Pr renders the prediction as an image. The decoder is a training-only part:
+fusion head Pr renders the prediction as an image (ours: DeFusion++ masks before fusing and
+has a separate prediction head). The decoder is a training-only part:
 it is saved in training checkpoints, never in the shipped weights, and fusion never runs it.
 (docs/training.md, "DeFusion++ loss and masked feature modelling".)
 """

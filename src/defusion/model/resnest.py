@@ -2,7 +2,9 @@
 
 Zhang et al., "ResNeSt: Split-Attention Networks", 2020. DeFusion uses them without
 normalisation layers (its published configuration), which also makes the network's
-output independent of batch composition and tiling.
+output independent of batch composition. Not of tiling: each split attention pools over its
+whole feature map, so a tile's attention weights depend on the tile's extent (on a 256x256 crop,
+128-px tiles moved the fused image by 0.2 grey levels on average; defusion.fusion.tiling blends them).
 """
 
 from __future__ import annotations
