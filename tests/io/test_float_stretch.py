@@ -101,7 +101,7 @@ def test_the_float_probe_leaves_the_warning_filters_alone(monkeypatch):
     installed for the process. The probe now reads under the filters as they are."""
     import types
 
-    import defusion.io.images as images
+    import defusion.io.probes as probes
 
     buffer = io.BytesIO()
     Image.fromarray(np.array([[20.0, 30.0], [40.0, 35.0]], np.float32)).save(buffer, format="TIFF")
@@ -110,9 +110,9 @@ def test_the_float_probe_leaves_the_warning_filters_alone(monkeypatch):
         raise AssertionError("a catch_warnings() in the probe")
 
     # the module's own view of `warnings` (pytest's is left alone): any catch_warnings() there fails
-    monkeypatch.setattr(images, "warnings", types.SimpleNamespace(catch_warnings=no_catch_warnings), raising=False)
+    monkeypatch.setattr(probes, "warnings", types.SimpleNamespace(catch_warnings=no_catch_warnings), raising=False)
     def tifffile_fails(*args):
         raise ValueError("compressed: tifffile lacks imagecodecs")  # then Pillow's probe reads it
 
-    monkeypatch.setattr(images, "_tiff_floats", tifffile_fails)
+    monkeypatch.setattr(probes, "tiff_floats", tifffile_fails)
     assert float_span(buffer.getvalue()) == (20.0, 40.0)

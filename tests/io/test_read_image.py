@@ -211,9 +211,10 @@ def test_a_tiff_declaring_many_samples_per_pixel_is_refused_before_decoding(tmp_
 
 
 def test_the_pages_of_a_tiff_are_counted_only_so_far(tmp_path, monkeypatch):
+    import defusion.io.frames as frames
     import defusion.io.images as images
 
-    monkeypatch.setattr(images, "_FRAMES_COUNTED", 3)
+    monkeypatch.setattr(frames, "_FRAMES_COUNTED", 3)
     path = tmp_path / "pages.tif"
     tifffile.imwrite(path, np.zeros((6, 4, 5), np.uint8))  # 6 pages
     with notes.collecting() as said:

@@ -63,13 +63,13 @@ def test_floats_on_neither_scale_are_one_clear_error_for_scoring(tmp_path, low, 
 
 def test_a_float_tiff_pillow_decodes_reads_on_its_own_scale_too(tmp_path):
     """Pillow's 'F' mode (a TIFF tifffile leaves to it) takes the same reading."""
-    from defusion.io import images
+    from defusion.io import pillow_decoding
 
     levels = _levels_image().astype(np.float32)
     Image.fromarray(levels, mode="F").save(tmp_path / "p.tif")
     with Image.open(tmp_path / "p.tif") as im:
         im.load()
-        got = images._from_pillow(im, tmp_path / "p.tif", 32, "levels")
+        got = pillow_decoding.from_pillow(im, tmp_path / "p.tif", 32, "levels")
     np.testing.assert_array_equal(got, levels)
 
 

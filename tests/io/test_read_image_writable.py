@@ -61,7 +61,7 @@ def test_every_decoded_array_is_writable_and_goes_to_torch_without_a_warning(tmp
 def test_a_float_image_read_through_pillow_as_values_is_writable(tmp_path, rng, monkeypatch):
     """Pillow's mode F (tifffile unused): np.asarray of it wraps the image's bytes, read-only."""
     path = _saved(tmp_path, "float.tif", rng.random((HEIGHT, WIDTH), dtype=np.float32))
-    monkeypatch.setattr(images, "_from_tifffile", lambda *args: None)
+    monkeypatch.setattr(images, "from_tifffile", lambda *args: None)
     for floats in ("values", "levels"):
         assert read_image(path, floats=floats).flags.writeable, floats
 

@@ -1,6 +1,11 @@
 """Images in and out as fusion users have them: files, folders of pairs and cards of shots.
 
 - :mod:`defusion.io.images`: reading images (8/16-bit, grey or colour, EXIF-upright, clear errors).
+  Its steps: :mod:`~defusion.io.pixel_bound` (``--max-pixels`` and its error), :mod:`~defusion.io.frames`
+  (animated images' and multi-page TIFFs' frames counted), :mod:`~defusion.io.orientation` (EXIF),
+  :mod:`~defusion.io.tiff` (TIFFs tifffile decodes), :mod:`~defusion.io.pillow_decoding` (the rest, by Pillow
+  or OpenCV), :mod:`~defusion.io.levels` and :mod:`~defusion.io.float_pixels` (stored values as 8/16-bit
+  levels; float readings and stretch), :mod:`~defusion.io.probes` (size, format and float span, unread).
 - :mod:`defusion.io.writing`: ``write_image`` (8/16-bit, with metadata), atomic writes, output path checks.
 - :mod:`defusion.io.formats`: the formats written and read and the pixel bound, without their libraries.
 - :mod:`defusion.io.heif`, :mod:`defusion.io.raw`: HEIC/HEIF and camera raw files, through optional extras.

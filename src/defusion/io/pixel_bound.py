@@ -1,0 +1,103 @@
+"""The pixel bound on inputs (``--max-pixels``, :data:`~defusion.io.formats.DEFAULT_MAX_PIXELS`): checked
+from an image's header before anything is decoded, said as one :class:`ImageTooLargeError`, and Pillow's
+own decompression-bomb guard kept from refusing what the bound allows."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PIL import Image
+
+from defusion.io.errors import ImageReadError
+
+#: How a command-line user raises the pixel bound; the server and the web UI say theirs
+#: (:meth:`ImageTooLargeError.told`).
+RAISE_LIMIT_HINT = "raise it with --max-pixels"
+#: Pixel counts under this are said exactly, not in megapixels (:func:`_pixels`).
+_EXACT_BELOW = 100_000
+
+
+class ImageTooLargeError(ImageReadError):
+    """An input over the pixel bound: ``source`` (a path or an upload's name) and ``detail`` (its
+    size against the bound), then ``hint`` in brackets: how to raise the bound, which a server or
+    UI tells in its own terms, and names an upload as its user knows it, with :meth:`told`.
+
+    Example:
+        >>> err = ImageTooLargeError("/tmp/x.png", "4x4 is 16 pixels, over the limit of 9 pixels")
+        >>> str(err.told(source="a.png", hint="the server's --max-pixels"))
+        "a.png: 4x4 is 16 pixels, over the limit of 9 pixels (the server's --max-pixels)"
+    """
+
+    def __init__(self, source: str | Path, detail: str, hint: str | None = RAISE_LIMIT_HINT) -> None:
+        self.source, self.detail, self.hint = str(source), detail, hint
+        super().__init__(f"{self.source}: {detail}" + (f" ({hint})" if hint else ""))
+
+    def told(self, *, source: str | Path | None = None, hint: str | None = None) -> ImageTooLargeError:
+        """The same error naming ``source`` instead, with ``hint`` instead (where the error has one:
+        Pillow's own guard, which no flag raises, keeps none)."""
+        return ImageTooLargeError(self.source if source is None else source, self.detail,
+                                  hint if hint is not None and self.hint else self.hint)
+
+    def __reduce__(self) -> tuple:  # pickled whole (a benchmark worker's error), not by its message
+        return type(self), (self.source, self.detail, self.hint), self.__dict__
+
+
+def allow_pixels(max_pixels: int) -> None:
+    """Let Pillow open what ``max_pixels`` allows: its own bomb guard (89.5 MP, refusing over twice
+    that) would otherwise refuse a larger bound the user set; never lowered, so other code's
+    setting keeps its meaning."""
+    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < max_pixels:
+        Image.MAX_IMAGE_PIXELS = max_pixels
+
+
+def check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
+    """ImageTooLargeError where a header's size is over the pixel bound, before anything is decoded.
+
+    Example:
+        >>> check_pixels(Path("a.png"), 3, 3, 9)  # at the bound: allowed
+        >>> check_pixels(Path("a.png"), 4, 4, 9)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        defusion.io.pixel_bound.ImageTooLargeError: a.png: 4x4 is 16 pixels, over the limit of 9 pixels (raise ...)
+    """
+    if width * height > max_pixels:
+        raise ImageTooLargeError(path, f"{width}x{height} is {_pixels(width * height, max_pixels)}, over the limit "
+                                       f"of {_pixels(max_pixels, width * height)}")
+
+
+def bomb_error(path: Path, exc: Image.DecompressionBombError, max_pixels: int) -> ImageTooLargeError:
+    """Pillow's DecompressionBombError, raised before the header is ours to check, as the
+    ImageTooLargeError to raise: over ``max_pixels`` (said with the count Pillow gives, where it gives
+    one), or over Pillow's own bound where other code lowered it below ours (which no flag raises: no hint).
+
+    Example:
+        >>> bomb = Image.DecompressionBombError("Image size (400000000 pixels) exceeds limit")
+        >>> str(bomb_error(Path("big.png"), bomb, 100_000_000))
+        'big.png: 400.0 MP, over the limit of 100.0 MP (raise it with --max-pixels)'
+    """
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    count = int(found.group(1)) if found else None
+    if count is None or count > max_pixels:
+        return ImageTooLargeError(path, f"{_pixels(count) + ', ' if count else ''}over the limit of "
+                                        f"{_pixels(max_pixels)}")
+    return ImageTooLargeError(  # Pillow's bound, lowered by other code below ours
+        path, f"{_pixels(count)} is too many pixels for Pillow to open safely (its decompression-bomb "
+        "guard, Image.MAX_IMAGE_PIXELS)", hint=None)
+
+
+def _pixels(count: int, other: int | None = None) -> str:
+    """A pixel count a person can read: '12.0 MP', or the exact count under 0.1 MP; and where it
+    would read the same as ``other`` (a limit it is over), exact.
+
+    Example:
+        >>> _pixels(12_000_000), _pixels(120_000, other=100_000), _pixels(5_000)
+        ('12.0 MP', '120,000 pixels', '5,000 pixels')
+    """
+    rounded = f"{count / 1e6:.1f} MP"
+    if count < _EXACT_BELOW or (other is not None and rounded == f"{other / 1e6:.1f} MP"):
+        return f"{count:,} pixels"
+    return rounded
+
+
+__all__ = ["RAISE_LIMIT_HINT", "ImageTooLargeError", "allow_pixels", "bomb_error", "check_pixels"]
