@@ -33,6 +33,7 @@ from defusion import __version__
 from defusion.io import notes
 from defusion.io.formats import open_image, quiet_pillow_warnings
 from defusion.io.heif import register_heif
+from defusion.io.orientation import EXIF_ORIENTATION
 from defusion.io.raw import is_raw
 
 #: Suffixes whose files carry the profile and EXIF: PNG and JPEG by :func:`embed_metadata`, TIFF by
@@ -44,7 +45,6 @@ METADATA_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 TIFF_EXIF_TAGS = {271: "Make", 272: "Model", 305: "Software", 306: "DateTime", 315: "Artist",
                   33432: "Copyright", 36867: "DateTimeOriginal"}
 _EXIF_PREFIX = b"Exif\x00\x00"
-_EXIF_ORIENTATION = 0x0112
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 _SOFTWARE = 305
 #: Tags of a TIFF's (or a TIFF-based raw file's) first directory that describe the photograph:
@@ -52,7 +52,7 @@ _SOFTWARE = 305
 #: sub-directories, which come whole, as a JPEG's do. The rest of that directory says how that file
 #: stores its pixels (size, bits, compression, strips, a raw file's sensor tags), or is the file's
 #: own profile, XMP packet or description: none of it is true of the fused image.
-DESCRIPTIVE_TAGS = frozenset(TIFF_EXIF_TAGS) | {_EXIF_ORIENTATION, _EXIF_IFD, _GPS_IFD}
+DESCRIPTIVE_TAGS = frozenset(TIFF_EXIF_TAGS) | {EXIF_ORIENTATION, _EXIF_IFD, _GPS_IFD}
 #: First-directory tags that make EXIF too large for a JPEG's one segment (:data:`JPEG_EXIF_LIMIT`)
 #: and that a fused image can do without: left out first where it does not fit, so that the camera,
 #: lens and date do. (The thumbnail's directory is never written.)
@@ -158,7 +158,7 @@ def _upright_bytes(exif: Image.Exif) -> bytes | None:
     if not exif:
         return None
     _load_sub_ifds(exif)
-    exif[_EXIF_ORIENTATION] = 1
+    exif[EXIF_ORIENTATION] = 1
     exif.bigtiff = False  # EXIF is classic TIFF, whatever a BigTIFF source was
     return exif.tobytes()
 
