@@ -39,11 +39,11 @@ def _read(out: Path) -> set[tuple[str, str, str]]:
 
 def _unreadable(monkeypatch, *paths: Path) -> None:
     """Make ``paths`` read as a file without read permission does, for root too: fingerprinting them
-    (``bench._digest``) and opening them as images raise PermissionError."""
-    from defusion.cli import bench
+    (``fingerprints.digest``) and opening them as images raise PermissionError."""
+    from defusion.cli.bench import fingerprints
 
     blocked = {Path(p).resolve() for p in paths}
-    real_digest, real_open = bench._digest, Image.open
+    real_digest, real_open = fingerprints.digest, Image.open
 
     def refuse(path) -> None:
         if isinstance(path, (str, os.PathLike)) and Path(path).resolve() in blocked:
@@ -57,7 +57,7 @@ def _unreadable(monkeypatch, *paths: Path) -> None:
         refuse(fp)
         return real_open(fp, *args, **kwargs)
 
-    monkeypatch.setattr(bench, "_digest", digest)
+    monkeypatch.setattr(fingerprints, "digest", digest)
     monkeypatch.setattr(Image, "open", open_image)
 
 

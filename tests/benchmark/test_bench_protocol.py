@@ -306,12 +306,12 @@ def test_a_resume_asking_for_new_metrics_computes_them_and_keeps_every_earlier_s
 
 
 def test_a_limited_run_fingerprints_only_the_pairs_it_evaluates(tmp_path, rng, monkeypatch):
-    from defusion.cli import bench
+    from defusion.cli.bench import fingerprints
 
     da, db = _pairs(tmp_path, rng, ("p1", "p2", "p3"))
     digested: list[Path] = []
-    real = bench._digest
-    monkeypatch.setattr(bench, "_digest", lambda path: digested.append(path) or real(path))
+    real = fingerprints.digest
+    monkeypatch.setattr(fingerprints, "digest", lambda path: digested.append(path) or real(path))
     out = tmp_path / "out"
     assert _bench(da, db, out, "average", "--limit", "1") == 0
     assert set(digested) == {da / "p1.png", db / "p1.png"}
@@ -323,15 +323,15 @@ def test_a_limited_run_fingerprints_only_the_pairs_it_evaluates(tmp_path, rng, m
 
 def test_a_limited_run_fingerprints_only_the_published_results_of_its_pairs(tmp_path, rng, monkeypatch, capsys):
     """From an audit: with --limit 3, run.json listed digests of every published result (420 files)."""
-    from defusion.cli import bench
+    from defusion.cli.bench import fingerprints
     from tests.benchmark.test_bench_audit import _published
 
     stems = ("p1", "p2", "p3")
     da, db = _pairs(tmp_path, rng, stems)
     pub = _published(tmp_path / "pub", rng, stems)
     digested: list[Path] = []
-    real = bench._digest
-    monkeypatch.setattr(bench, "_digest", lambda path: digested.append(path) or real(path))
+    real = fingerprints.digest
+    monkeypatch.setattr(fingerprints, "digest", lambda path: digested.append(path) or real(path))
     out = tmp_path / "out"
     assert _bench(da, db, out, "none", "--fused", f"pub={pub}", "--limit", "1") == 0
     assert set(digested) == {da / "p1.png", db / "p1.png", pub / "p1.png"}  # read and hashed: p1's only

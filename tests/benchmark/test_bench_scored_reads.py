@@ -297,11 +297,11 @@ def test_a_run_that_evaluates_no_pair_says_why_first(tmp_path, rng, capsys):
 
 def test_grids_draw_a_stored_result_as_it_was_scored(tmp_path, rng):
     """A float result on 0..255 is drawn as its values, not stretched as fusion input would be."""
-    from defusion.cli.bench import _Grids
+    from defusion.cli.bench.grids import Grids
 
     image = _fused(rng)["p1"]
     tifffile.imwrite(tmp_path / "p1.tif", image.astype(np.float32))
     (tmp_path / "bad.png").write_bytes(b"broken")
-    grids = _Grids(tmp_path / "grids", [], {"pub": {"p1": tmp_path / "p1.tif", "p2": tmp_path / "bad.png"}}, {})
+    grids = Grids(tmp_path / "grids", [], {"pub": {"p1": tmp_path / "p1.tif", "p2": tmp_path / "bad.png"}}, {})
     np.testing.assert_array_equal(grids._stored("pub", "p1", SIZE), image)
     assert grids._stored("pub", "p2", SIZE) is None  # unreadable: left out of the grid

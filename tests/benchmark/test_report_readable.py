@@ -29,10 +29,10 @@ def test_a_column_of_tiny_means_is_in_scientific_notation_to_four_digits():
 
 
 def test_the_title_names_a_run_s_weights_with_their_folder(tmp_path):
-    from defusion.cli.bench import _default_title
+    from defusion.cli.bench.titles import default_title
 
     weights = tmp_path / "runs" / "run1" / "weights.safetensors"
     args = argparse.Namespace(task="ivf", dir_a=Path("vifb/vi"), dir_b=Path("vifb/ir"), weights=weights)
-    assert _default_title(args) == "IVF: vifb (A: vi, B: ir), weights run1/weights.safetensors"
+    assert default_title(args) == "IVF: vifb (A: vi, B: ir), weights run1/weights.safetensors"
     args.weights = None
-    assert _default_title(args) == "IVF: vifb (A: vi, B: ir)"  # the shipped weights: not said
+    assert default_title(args) == "IVF: vifb (A: vi, B: ir)"  # the shipped weights: not said

@@ -1,0 +1,253 @@
+"""``defusion bench``: built-in and published methods side by side, scored identically.
+
+Exit status: 0 when every requested pair and result was scored; 1 when some were left out (a source or
+result that cannot be read or is of another size, a method failing on a pair: each said on a
+``defusion: warning: ...`` line, every run, and counted in the last line), so that a script notices;
+2 on a usage error or when no pair could be scored. Stems found in only one of --a and --b are said
+(on such a line) but do not count: a data set's two folders often differ by a few files, and no pair
+was asked for there. What is only worth knowing is said as a ``defusion: note: ...``, once.
+
+Its parts: :mod:`~defusion.cli.bench.method_options` (what --methods, --fused and --versus name);
+:mod:`~defusion.cli.bench.fingerprints` of the files read and :mod:`~defusion.cli.bench.run_file`, what a
+run records for a later --resume; :mod:`~defusion.cli.bench.resume`, what it takes from an earlier run;
+:mod:`~defusion.cli.bench.jpeg_note`; :mod:`~defusion.cli.bench.saving` and :mod:`~defusion.cli.bench.grids`
+as pairs are scored; :mod:`~defusion.cli.bench.report` (with :mod:`~defusion.cli.bench.titles`) and
+:mod:`~defusion.cli.bench.left_out` at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from defusion.cli.bench.fingerprints import Unreadable, published_fingerprints, source_fingerprints
+from defusion.cli.bench.grids import Grids, stored_results
+from defusion.cli.bench.jpeg_note import say_lossy
+from defusion.cli.bench.left_out import left_out_line, left_out_of_run, nothing_evaluated
+from defusion.cli.bench.method_options import fused_folders, method_names, versus_method
+from defusion.cli.bench.report import write_report
+from defusion.cli.bench.resume import check_jpeg_quality, check_task, note_new_metrics, previous_rows, resumed_versus
+from defusion.cli.bench.run_file import ThisRun, recorded_run, run_record
+from defusion.cli.bench.saving import Saver
+from defusion.cli.bench.titles import default_title, folder_name, with_encoding
+from defusion.cli.errors import UserError, close_progress_bars
+from defusion.cli.options import note_quick_test_weights, positive_int
+from defusion.io.notes import note
+from defusion.model.errors import WeightsError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from defusion.benchmark.runner import BenchResult, FuseFn
+
+
+HELP = "benchmark DeFusion, classical baselines and published results on folders of pairs"
+#: Under --help: what the exit status says.
+EPILOG = ("exit status: 0 when every pair and result was scored; 1 when some were left out (unreadable, "
+          "another size, a method failing on a pair: each said on a 'defusion: warning:' line, and counted in "
+          "the last line); 2 on a usage error or when no pair could be scored. Stems in only one of --a and --b "
+          "are said, not counted.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = EPILOG
+    p.add_argument("--task", required=True, choices=("ivf", "mef", "mff"),
+                   help="picks the default metrics, and DeFusion's options for the task (defusion fuse --task)")
+    p.add_argument("--a", dest="dir_a", required=True, type=Path, help="first sources (pairs matched by stem)")
+    p.add_argument("--b", dest="dir_b", required=True, type=Path, help="second sources")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--methods", default="default",
+                   help="comma-separated built-in methods (defusion, the task's defaults, and its variants: "
+                        "defusion-network, -sources, -rgb, -ycbcr, -x1, -g1.5, ... as in "
+                        "defusion.benchmark.runner.DEFUSION_VARIANTS; the baselines); "
+                        "'default' = defusion and every available baseline; 'none' = only --fused results; "
+                        "any case")
+    p.add_argument("--fused", action="append", default=[], metavar="NAME=DIR|NAME=PATTERN",
+                   help="a published method's fused results (repeatable): a folder of files named as the pairs "
+                        "(DIR/<pair>.<any image extension>: 01.png for the pair 01), or a file pattern where "
+                        "{stem} stands for the pair's name; the pattern includes the extension, or {ext} for any "
+                        "image extension: 'Mine=results/{stem}_mine.png', VIFB's "
+                        "'CBF=output/fused_images/{stem}_CBF.jpg', MFIFB's 'CNN=results/{stem}_CNN.{ext}' (of .jpg, "
+                        ".png and .bmp files; quote it)")
+    p.add_argument("--jpeg-quality", type=jpeg_quality_arg, metavar="Q",
+                   help="score the built-in methods' results after saving them as JPEG of quality Q (1-100, 4:2:0), "
+                        "as published results stored as JPEG are scored (VIFB's are quality 75; a note says when "
+                        "--fused results are JPEG; default: scored lossless)")
+    p.add_argument("--metrics", help="comma-separated metric names, any case; 'vifb' = the 13 VIFB metrics, 'mefb' = MEFB's 20 "
+                                      "(default: the task's set)")
+    p.add_argument("--weights", type=Path, help="DeFusion weights (default: the shipped weights)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--runtime", default="auto", choices=("auto", "torch", "onnxruntime"),
+                   help="DeFusion's inference engine: auto (default: onnxruntime on a CPU, same output as torch to "
+                        "rounding and about 2.3x faster; torch on a GPU), torch or onnxruntime")
+    p.add_argument("--limit", type=positive_int, help="only the first N pairs (quick look)")
+    p.add_argument("--jobs", type=positive_int, default=1,
+                   help="evaluate N pairs at once in worker processes sharing the cores (same scores; "
+                        "default 1)")
+    p.add_argument("--title", help="title of the summary (default: the folder names, --a's and --b's too)")
+    p.add_argument("--versus", metavar="METHOD",
+                   help="the method the others are compared with image by image in versus.md (wins, ties, "
+                        "losses and a Wilcoxon signed-rank test per metric; default: defusion if run, else the "
+                        "first method; any case where only one method matches; --resume keeps the earlier "
+                        "run's --versus unless given)")
+    p.add_argument("--std", action="store_true",
+                   help="show each mean as mean ± standard deviation over pairs in summary.md and summary.tex "
+                        "(stds.csv, beside means.csv, always holds the standard deviations)")
+    p.add_argument("--save-fused", action="store_true", help="also write built-in methods' results to OUT/fused/")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the scores already in OUT/results.csv and compute only what is missing, "
+                        "new metrics included, for the methods named (DeFusion's are recomputed if the weights "
+                        "changed, every method's on a pair whose sources changed); a folder of another --task's "
+                        "run is refused")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def jpeg_quality_arg(text: str) -> int:
+    """--jpeg-quality: a JPEG quality, 1 to 100."""
+    from defusion.io.jpeg import QUALITIES
+
+    try:
+        quality = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if quality not in QUALITIES:
+        raise argparse.ArgumentTypeError(f"a JPEG quality is 1 to 100, got {quality}")
+    return quality
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark ``args`` describe; the exit status (module docstring), 2 raised as a UserError."""
+    from defusion.benchmark.runner import (DEFUSION_VARIANTS, TASK_METRICS, BenchResult, defusion_run_id,
+                                           evaluated_pairs, run_benchmark)
+    from defusion.io.writing import check_writable_folder
+    from defusion.io.pairs import PairsError
+    from defusion.metrics import metric_names
+
+    for folder in (args.dir_a, args.dir_b):
+        if not folder.is_dir():
+            raise UserError(f"folder not found: {folder}")
+    try:
+        metrics = tuple(metric_names(args.metrics)) if args.metrics else TASK_METRICS[args.task]
+    except KeyError as exc:
+        raise UserError(exc.args[0]) from None
+    if not metrics:
+        raise UserError("--metrics: no metric named")
+    if args.out.exists() and not args.out.is_dir():
+        raise UserError(f"--out {args.out}: is a file; give a folder")
+    fused_dirs, methods, make_methods = _benchmarked_methods(args)
+    requested = [*methods, *fused_dirs]
+    args.versus = versus_method(args.versus, requested)
+    title = with_encoding(args.title, args) if args.title else default_title(args)
+    sources = (folder_name(args.dir_a), folder_name(args.dir_b))
+    weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
+    previous = None
+    try:
+        evaluated = evaluated_pairs(args.dir_a, args.dir_b, args.limit)  # those run_benchmark evaluates
+    except PairsError as exc:  # a folder with no image to pair
+        raise UserError(str(exc)) from None
+    wanted, source_files = [stem for stem, _, _ in evaluated], source_fingerprints(evaluated)
+    recorded = recorded_run(args.out) if args.resume else {}
+    published = published_fingerprints(fused_dirs, wanted, recorded)
+    unreadable = Unreadable({stem for stem in wanted if stem not in source_files}, published.unreadable)
+    if args.resume:
+        check_task(args.out, recorded, args.task)
+        check_jpeg_quality(args.out, recorded, args.jpeg_quality)
+    say_lossy(published, args.jpeg_quality, list(methods))  # after a refusal, never before it
+    if args.resume:
+        args.versus = resumed_versus(args.out, recorded, args.versus)
+        note_new_metrics(args.out, recorded, metrics, requested)
+        previous, earlier_weights = previous_rows(args.out, weights, published, recorded, source_files,
+                                                  unreadable)
+        weights = weights or earlier_weights  # DeFusion rows kept from an earlier run keep their ID
+    elif (args.out / "results.csv").is_file():
+        note(f"{args.out} holds an earlier run's results; starting afresh: they are replaced when this run saves "
+             "its first scores (--resume keeps them and adds to them)")
+    try:
+        check_writable_folder(args.out)
+    except OSError as exc:  # read-only, full, not allowed: said now, not after the first pair's minutes
+        raise UserError(f"--out {args.out}: {exc}") from None
+    this_run = ThisRun(task=args.task, metrics=metrics, defusion_run=weights, weights=args.weights,
+                       fused_dirs=fused_dirs, fused_files=published.files, source_files=source_files,
+                       versus=args.versus, jpeg_quality=args.jpeg_quality)
+    record = run_record(this_run, recorded, previous or [])  # afresh, recorded is {}: nothing carried over
+    saver = Saver(args.out, record, previous)
+    grids = Grids(args.out / "grids", previous or [], stored_results(args.out, record, fused_dirs),
+                  record["fused_files"])
+    result = BenchResult()  # filled as the pairs are scored; its problems also where none could be
+    pairs = run_benchmark(args.dir_a, args.dir_b, methods, fused_dirs, metrics,
+                          save_dir=args.out / "fused" if args.save_fused else None, limit=args.limit,
+                          progress=not args.no_progress, previous=previous, jobs=args.jobs, make_methods=make_methods,
+                          result=result)
+    try:
+        produced = _score(pairs, saver, grids)
+        grids.say_kept()
+        if not result.rows:
+            raise nothing_evaluated(args, result.problems)
+        saver.save(result.rows)  # also when nothing was new (scores dropped)
+        earlier = {(r.method, r.image, r.metric) for r in previous or []}
+        write_report(args, result, metrics, title, sources, requested, earlier, produced)
+    except KeyboardInterrupt:
+        close_progress_bars()
+        print(f"defusion: interrupted; {saver.progress()}", file=sys.stderr)
+        return 130
+    except OSError as exc:  # a full or read-only disk: what is saved stays saved
+        raise UserError(f"{_reason(exc)}; {saver.progress()}") from None
+    lost_pairs, lost_results = left_out_of_run(result, wanted, requested, metrics, produced)
+    if lost_pairs or lost_results:
+        print(f"defusion: {left_out_line(lost_pairs, len(wanted), lost_results)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _benchmarked_methods(args: argparse.Namespace
+                         ) -> tuple[dict[str, Path], dict[str, FuseFn], Callable[..., dict[str, FuseFn]]]:
+    """What ``args`` benchmark: the published results (--fused: {name: folder or pattern}), the built-in
+    methods (--methods), made here so that one failing to load fails now, once, and how worker
+    processes make them again (--jobs). Refused: a published result named as a built-in method, and
+    nothing at all to benchmark."""
+    from defusion.benchmark.runner import DEFUSION_VARIANTS, builtin_methods
+
+    fused_dirs = fused_folders(args.fused)
+    names = method_names(args.methods)
+    # exact names only: a published folder may differ from a baseline in case alone (VIFB's GFF, and gff)
+    clash = sorted(name for name in fused_dirs if name in names)
+    if clash:
+        raise UserError(f"--fused {clash[0]}: the name of a built-in method; give the folder another name")
+    if any(name in DEFUSION_VARIANTS for name in names):
+        note_quick_test_weights(args.weights)  # scores of the quick-test network would mislead most here
+    methods = builtin_methods(names, args.weights, args.device, args.runtime, task=args.task,
+                              jpeg_quality=args.jpeg_quality)  # fails here, once
+    make_methods = partial(builtin_methods, names, args.weights, args.device, args.runtime, task=args.task,
+                           jpeg_quality=args.jpeg_quality)
+    if not methods and not fused_dirs:
+        raise UserError("nothing to benchmark: --methods none and no --fused")
+    return fused_dirs, methods, make_methods
+
+
+def _score(pairs: Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]],
+           saver: Saver, grids: Grids) -> dict[str, set[str]]:
+    """Draw each pair's grid and save the scores as ``pairs`` (run_benchmark's) are scored: nothing is
+    lost on a kill. {pair: the methods whose result was at hand}, to tell what was left out."""
+    produced = {}
+    for stem, outputs, a, b, result in pairs:
+        if a is None:  # scored in an earlier run (--resume)
+            continue
+        produced[stem] = set(outputs)
+        saver.start()
+        grids.draw(stem, a, b, outputs, result.methods)
+        saver.save(result.rows)
+    return produced
+
+
+def _reason(exc: OSError) -> str:
+    """An OSError in one line: the file and the OS's reason (not ``[Errno 28] ...: 'path'``); those of
+    :func:`~defusion.io.writing.write_bytes_atomically` are already so."""
+    if exc.filename and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
+EXPECTED_ERRORS = (WeightsError, ValueError, OSError)

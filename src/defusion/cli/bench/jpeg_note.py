@@ -1,0 +1,39 @@
+"""The note ``defusion bench`` says where published results stored as JPEG are scored beside built-in
+methods' lossless ones (or beside another --jpeg-quality than theirs): the comparison would not be fair."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+from defusion.io.notes import listed, note
+
+if TYPE_CHECKING:
+    from defusion.cli.bench.fingerprints import Published
+
+
+def _qualities(found: Iterable[tuple[int, bool]]) -> str:
+    """JPEG qualities (quality, exact: :func:`~defusion.io.jpeg.jpeg_quality`) for a note: ``75``, or
+    ``75-95`` where they differ, ``about 75`` where another encoder's tables only come near one."""
+    found = list(found)
+    low, high = min(q for q, _ in found), max(q for q, _ in found)
+    about = "" if all(exact for _, exact in found) else "about "
+    return f"{about}{low}" if low == high else f"{about}{low}-{high}"
+
+
+def say_lossy(published: Published, jpeg_quality: int | None, builtin: list[str]) -> None:
+    """Note, before anything is fused, published results stored as JPEG where the built-in methods'
+    are scored lossless: JPEG at VIFB's quality 75 moves Qabf by 0.02-0.04 on its pairs, as much as
+    separates neighbouring methods, so a fair table scores both after the same loss (--jpeg-quality);
+    and a --jpeg-quality that is none of the published results' qualities."""
+    if not published.jpeg or not builtin:
+        return
+    every = [found for method in published.jpeg.values() for found in method]
+    said = [f"{name} (quality {_qualities(found)})" for name, found in published.jpeg.items()]
+    levels = sorted({q for q, _ in every})
+    if jpeg_quality is None:
+        hint = f"--jpeg-quality {levels[0]}" if len(levels) == 1 else "--jpeg-quality Q"
+        note(f"published results stored as JPEG: {listed(said)}; the built-in methods' are scored lossless, which "
+             f"favours them (docs/benchmarks.md, 'JPEG results'): {hint} scores them after the same encoding")
+    elif jpeg_quality not in levels:
+        note(f"--jpeg-quality {jpeg_quality}: the published results' first files are of quality "
+             f"{_qualities(every)} ({listed(said)})")

@@ -1,0 +1,60 @@
+"""What ``defusion bench``'s options name: the built-in methods (--methods), the published results
+(--fused) and the method the others are compared with (--versus), each checked before any pair is read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from defusion.cli.errors import UserError
+
+
+def method_names(spec: str) -> list[str]:
+    """--methods as names: built-in ones in their own spelling whatever the case given (as metric
+    names are), each once; an unknown name is left as given, for builtin_methods to refuse."""
+    from defusion.baselines import BASELINES, available_baselines
+    from defusion.benchmark.runner import DEFUSION_VARIANTS
+
+    if spec.strip().lower() == "none":
+        return []
+    if spec.strip().lower() == "default":
+        return ["defusion", *available_baselines()]
+    canonical = {name.lower(): name for name in [*DEFUSION_VARIANTS, *BASELINES]}
+    return list(dict.fromkeys(canonical.get(m.strip().lower(), m.strip()) for m in spec.split(",") if m.strip()))
+
+
+def versus_method(name: str | None, methods: list[str]) -> str | None:
+    """--versus as ``methods`` (this run's) spell it: exactly, else ignoring case where one method
+    matches (``--fused`` names keep the user's spelling, so two may differ in case only)."""
+    if name is None or name in methods:
+        return name
+    matches = [m for m in methods if m.lower() == name.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise UserError(f"--versus {name}: {', '.join(matches)} differ only in case; give one as spelt")
+    raise UserError(f"--versus {name}: not among the methods of this run ({', '.join(methods)})")
+
+
+def fused_folders(specs: list[str]) -> dict[str, Path]:
+    """--fused as {name: a folder of results, or a file pattern with {stem}
+    (:func:`~defusion.io.pairs.results_by_stem`)}, each checked: a folder or pattern that can hold
+    no result is refused now, not after the first pair's minutes."""
+    from defusion.io.pairs import EXT_FIELD, PairsError, check_stem_pattern, is_stem_pattern
+
+    out = {}
+    for spec in specs:
+        name, sep, folder = spec.partition("=")
+        if not sep or not name or not folder:
+            raise UserError(f"--fused takes NAME=DIR or NAME=PATTERN (results/{{stem}}_mine.png), got {spec!r}")
+        if is_stem_pattern(folder):
+            try:
+                check_stem_pattern(folder)
+            except (PairsError, FileNotFoundError) as exc:
+                raise UserError(f"--fused {name}: {exc}") from None
+        elif not Path(folder).is_dir():
+            raise UserError(f"--fused {name}: folder not found: {folder}")
+        if name in out:
+            either = f" (a pattern ending in .{EXT_FIELD} takes any extension)" if is_stem_pattern(folder) else ""
+            raise UserError(f"--fused {name} is given twice ({out[name]} and {folder}); name each folder once{either}")
+        out[name] = Path(folder)
+    return out

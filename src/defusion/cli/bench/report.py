@@ -1,0 +1,101 @@
+"""``defusion bench``'s tables and charts (summary.md and .tex, means.csv, stds.csv, summary.png, versus.md
+and .png) of this run's pairs and metrics, made from results.csv as saved, and the summary printed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from defusion.cli.bench.left_out import nothing_evaluated, say_left_out
+from defusion.io.notes import listed, note, plural
+
+if TYPE_CHECKING:
+    from defusion.benchmark.runner import BenchResult, Row
+
+
+def write_report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, ...], title: str,
+                 sources: tuple[str, str], requested: list[str], earlier: set[tuple[str, str, str]],
+                 produced: dict[str, set[str]]) -> None:
+    """Write the tables and charts of this run's pairs and metrics, and print the summary. They are made
+    from results.csv as saved (six significant digits), so that a resumed run's tables, whose earlier
+    scores come from that file, are those of a run that computed everything at once: the same
+    result scored in two runs is then one value, not two a rounding apart (versus.md's ties).
+    ``earlier``: the (method, pair, metric) of the rows kept from an earlier run; ``produced``:
+    {pair: the methods whose result was at hand}, to name a method of this run with no score at all."""
+    from defusion.benchmark.compare import versus_chart, versus_markdown, versus_summary
+    from defusion.benchmark.report import (means_csv, stds_csv, summary_chart, summary_latex, summary_markdown,
+                                           undefined_notes)
+    from defusion.benchmark.runner import SECONDS, read_results_csv
+    from defusion.io.writing import write_bytes_atomically
+
+    # The tables cover this run's pairs and metrics; results.csv keeps everything scored in OUT.
+    saved = read_results_csv(args.out / "results.csv")
+    pairs, wanted = set(result.images), {*metrics, SECONDS}
+    rows = [r for r in saved if r.image in pairs and r.metric in wanted]
+    measured = {r.method for r in rows if r.metric != SECONDS}  # not a row of timings alone
+    unscored = [m for m in requested if m not in measured and any(m in got for got in produced.values())]
+    if unscored:
+        one = len(unscored) == 1
+        note(f"no score of {listed(unscored)} in {args.out}: every metric was skipped on every pair (said above), "
+             f"so {'it is' if one else 'they are'} left out of the tables")
+    rows = [r for r in rows if r.method in measured]
+    shown = {(r.method, r.image, r.metric) for r in rows}
+    hidden = [r for r in saved if (r.method, r.image, r.metric) in earlier - shown]  # this run's rows: said above
+    if hidden:
+        note(f"{args.out / 'results.csv'} also holds {plural(len(hidden), 'score')} from an "
+             f"earlier run, left out of the tables: {_left_out_scores(hidden, rows, pairs, wanted)}")
+    if not rows:
+        raise nothing_evaluated(args, result.problems)
+    kept = [m for m in dict.fromkeys(r.method for r in rows) if m not in requested]
+    if kept:
+        scored = {(r.method, r.metric) for r in rows}
+        lacking = [m for m in metrics if any((k, m) not in scored for k in kept)]
+        note(f"the tables also show {listed(kept)}, scored by an earlier run in {args.out} (--resume keeps the "
+             "methods it does not name; not run again)"
+             + (f"; without {listed(lacking)} where the earlier run did not score them (name the methods in "
+                "--methods or --fused to score those)" if lacking else ""))
+    write_bytes_atomically(args.out / "summary.md", summary_markdown(rows, title, sources, args.std).encode())
+    write_bytes_atomically(args.out / "summary.tex", summary_latex(rows, title, sources, args.std).encode())
+    means_csv(rows, args.out / "means.csv")
+    stds_csv(rows, args.out / "stds.csv")
+    summary_chart(rows, args.out / "summary.png", title)
+    written = "results.csv, summary.md, summary.tex, means.csv, stds.csv, summary.png"
+    scored = list(dict.fromkeys(r.method for r in rows))
+    reference = args.versus or ("defusion" if "defusion" in scored else scored[0])
+    versus = []
+    (args.out / "versus.md").unlink(missing_ok=True)
+    (args.out / "versus.png").unlink(missing_ok=True)
+    if len(scored) < 2 and args.versus:
+        note(f"--versus {args.versus}: no other method in {args.out} to compare it with; no versus.md")
+    if len(scored) > 1 and reference not in scored:
+        note(f"--versus {reference}: no score of it in {args.out}'s tables to compare the others with; no versus.md")
+    if len(scored) > 1 and reference in scored:
+        write_bytes_atomically(args.out / "versus.md", versus_markdown(rows, reference, title).encode())
+        versus_chart(rows, reference, args.out / "versus.png", title)
+        versus = versus_summary(rows, reference)
+        written += ", versus.md, versus.png"
+    for problem in result.problems:
+        say_left_out(problem)
+    for line in undefined_notes(rows):
+        note(f"{args.out / 'summary.md'}: {line}")
+    print(summary_markdown(rows, title, sources, args.std))
+    for line in versus:
+        print(line)
+    print(f"wrote {args.out}/{written} and grids/", file=sys.stderr)
+
+
+def _left_out_scores(saved: list[Row], shown: list[Row], pairs: set[str], wanted: set[str]) -> str:
+    """What the ``saved`` scores left out of the tables (``shown``) are: whole methods by name,
+    then other pairs and other metrics."""
+    methods = [m for m in dict.fromkeys(r.method for r in saved) if m not in {r.method for r in shown}]
+    rest = [r for r in saved if r.method not in methods]
+    parts = [f"every score of {listed(methods)}"] if methods else []
+    other_pairs = sorted({r.image for r in rest if r.image not in pairs})
+    if other_pairs:
+        parts.append(f"{plural(len(other_pairs), 'other pair')} "
+                     f"({listed(other_pairs)})")
+    other_metrics = list(dict.fromkeys(r.metric for r in rest if r.metric not in wanted))
+    if other_metrics:
+        parts.append(f"other metrics ({listed(other_metrics)})")
+    return "; ".join(parts)

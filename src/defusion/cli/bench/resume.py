@@ -1,0 +1,144 @@
+"""What ``defusion bench --resume`` takes from the earlier run in OUT (its RUN_FILE and results.csv):
+refusing one of another protocol (--task, --jpeg-quality), keeping its --versus, saying its new
+metrics, and the scores still valid (sources, weights and published results unchanged and readable)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from defusion.cli.bench.run_file import RUN_FILE, mapping_in
+from defusion.cli.errors import UserError
+from defusion.io.notes import listed, note, plural
+
+if TYPE_CHECKING:
+    from defusion.benchmark.runner import Row
+    from defusion.cli.bench.fingerprints import Published, Unreadable
+
+
+def check_task(out: Path, recorded: dict, task: str) -> None:
+    """Refuse to resume the run in ``out`` (its ``recorded`` RUN_FILE) with another --task: its scores
+    are another protocol's (other defaults, another DeFusion), and one folder holds one task's tables.
+    Nothing is removed: the user picks another --out, or the task the folder holds. A RUN_FILE that
+    does not say (an older version's) is taken to be of this task."""
+    earlier = recorded.get("task")
+    if (out / "results.csv").is_file() and isinstance(earlier, str) and earlier != task:
+        raise UserError(f"--resume: {out} holds a --task {earlier} run, not --task {task}; give another --out, "
+                        f"or --task {earlier} to resume it")
+
+
+def check_jpeg_quality(out: Path, recorded: dict, quality: int | None) -> None:
+    """Refuse to resume a run whose built-in methods were scored after another JPEG encoding (or none,
+    as a RUN_FILE without the key says): one table would mix the two."""
+    earlier = recorded.get("jpeg_quality")
+    if (out / "results.csv").is_file() and earlier != quality:
+        def said(q: object) -> str:
+            return f"--jpeg-quality {q}" if q is not None else "no --jpeg-quality (scored lossless)"
+        to_resume = f"--jpeg-quality {earlier}" if earlier is not None else "leave --jpeg-quality out"
+        raise UserError(f"--resume: {out} holds a run with {said(earlier)}, not {said(quality)}; give another --out, "
+                        f"or {to_resume} to resume it")
+
+
+def resumed_versus(out: Path, recorded: dict, given: str | None) -> str | None:
+    """--versus of a resumed run: ``given``, else the earlier run's (``recorded`` in ``out``'s RUN_FILE),
+    so that adding a method does not rewrite versus.md around another reference; a ``given`` one that
+    differs from the earlier run's is said in a note."""
+    earlier = recorded.get("versus")
+    if not isinstance(earlier, str) or not (out / "results.csv").is_file():
+        return given
+    if given is None:
+        return earlier
+    if given != earlier:
+        note(f"--versus {given}: the reference of versus.md and versus.png changed from {earlier} (the earlier "
+             f"run's in {out}) to {given}")
+    return given
+
+
+def note_new_metrics(out: Path, recorded: dict, metrics: tuple[str, ...], requested: list[str]) -> None:
+    """Say which of ``metrics`` the earlier run in ``out`` did not score: computed now for the
+    ``requested`` methods on the pairs scored before, as on the others."""
+    scored = recorded.get("metrics")
+    new = [m for m in metrics if m not in scored] if isinstance(scored, list) else []
+    if new and (out / "results.csv").is_file():
+        note(f"{listed(new)}: not scored by the earlier run in {out}; computed now for {listed(requested)} "
+             "(earlier scores kept)")
+
+
+def previous_rows(out: Path, weights: str | None, published: Published, recorded: dict,
+                  sources: dict[str, list[str]], unreadable: Unreadable) -> tuple[list, str | None]:
+    """Rows of an earlier run in ``out`` to keep (those of a pair only if its sources are unchanged,
+    by ``sources`` against the ``recorded`` RUN_FILE's, and can be read: not among ``unreadable``;
+    DeFusion's only if made with the same weights as this run's, ``weights``; a published result's
+    only if its file is still there and unchanged, by ``published``' fingerprints, and can be read)
+    and the ID of the weights they were made with."""
+    from defusion.benchmark.runner import DEFUSION_VARIANTS, read_results_csv
+
+    path = out / "results.csv"
+    if not path.is_file():
+        note(f"nothing to resume in {out}; starting afresh")
+        return [], None
+    try:
+        rows = read_results_csv(path)
+    except ValueError as exc:
+        raise UserError(f"cannot resume: {exc}") from None
+    rows = _readable_rows(rows, unreadable, out)
+    rows = _same_sources(rows, sources, recorded, out)
+    before, earlier_files = recorded.get("defusion_run"), mapping_in(recorded, "fused_files")
+    changed = {(name, stem) for name, files in published.files.items() for stem, digest in files.items()
+               if mapping_in(earlier_files, name).get(stem, digest) != digest}
+    if changed:
+        note(f"{len(changed)} published result file(s) changed since they were scored in {out} "
+             f"(e.g. {sorted(changed)[0][0]}'s {sorted(changed)[0][1]}); rescoring them")
+        rows = [r for r in rows if (r.method, r.image) not in changed]
+    gone = {(r.method, r.image) for r in rows
+            if r.method in published.present and r.image not in published.present[r.method]}
+    if gone:
+        note(f"{len(gone)} published result file(s) scored before are gone (e.g. {sorted(gone)[0][0]}'s "
+             f"{sorted(gone)[0][1]}, scored in {out}); their scores are dropped")
+        rows = [r for r in rows if (r.method, r.image) not in gone]
+    stale = [r for r in rows if r.method in DEFUSION_VARIANTS]
+    if weights is not None and stale and before != weights:
+        note(f"DeFusion's earlier scores in {out} were made with other (or unknown) weights or inference defaults; "
+             "recomputing them")
+        return [r for r in rows if r.method not in DEFUSION_VARIANTS], None
+    return rows, before
+
+
+def _readable_rows(rows: list[Row], unreadable: Unreadable, out: Path) -> list[Row]:
+    """``rows`` (of ``out``) less the scores of a pair with a source this run cannot read and of a
+    published result it cannot read (``unreadable``), said in one note: nothing tells whether the
+    file changed since it was scored, and the evaluation says why it is left out."""
+    def unread(r: Row) -> bool:
+        return r.image in unreadable.pairs or (r.method, r.image) in unreadable.results
+
+    dropped = [r for r in rows if unread(r)]
+    if dropped:
+        count = len({(r.method, r.image) for r in dropped})
+        note(f"{plural(count, 'method result')} scored before in {out} (e.g. {dropped[0].method} "
+             f"on {dropped[0].image}) now {'has' if count == 1 else 'have'} a source or result file that cannot "
+             f"be read; {'its' if count == 1 else 'their'} scores are dropped (nothing tells whether it changed)")
+    return [r for r in rows if not unread(r)]
+
+
+def _same_sources(rows: list[Row], sources: dict[str, list[str]], recorded: dict, out: Path) -> list[Row]:
+    """``rows`` (of ``out``) less every method's scores of a pair whose sources changed since the
+    ``recorded`` run (its fingerprints against ``sources``), said in one note. A RUN_FILE with no
+    fingerprints of the sources (an older version's) cannot tell: its rows are kept, as are a
+    published result's whose digest was not recorded, and one note says so."""
+    if not rows:
+        return rows
+    if "source_files" not in recorded:
+        note(f"{out / RUN_FILE} records no fingerprints of the sources (an older run): the earlier scores are "
+             "kept as if the sources were unchanged (run without --resume to score them afresh)")
+        return rows
+    earlier = mapping_in(recorded, "source_files")
+    changed = sorted(stem for stem, digests in sources.items() if earlier.get(stem, digests) != digests)
+    dropped = [r for r in rows if r.image in changed]
+    if dropped:
+        methods = sorted({r.method for r in dropped})
+        count = len({r.image for r in dropped})
+        one = count == 1
+        note(f"the sources of {count} pair{'' if one else 's'} changed since {'it was' if one else 'they were'} scored "
+             f"in {out} (e.g. {dropped[0].image}): the scores of every method on {'it' if one else 'them'} "
+             f"({listed(methods)}) are dropped, and this run's methods scored again")
+    return [r for r in rows if r.image not in changed]

@@ -1,0 +1,80 @@
+"""OUT/run.json (RUN_FILE): what a ``defusion bench`` run records beside results.csv for a later
+``--resume`` (task, metrics, weights, fingerprints of the files scored, --fused folders, --versus,
+--jpeg-quality), and reading an earlier run's."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from defusion.benchmark.runner import Row
+
+
+#: Written into OUT: what a later ``--resume`` must know about this run.
+RUN_FILE = "run.json"
+
+
+def recorded_run(out: Path) -> dict:
+    """What an earlier run wrote into ``out``'s RUN_FILE ({} where there is none, or it is unreadable)."""
+    try:
+        recorded = json.loads((out / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def mapping_in(record: dict, key: str) -> dict:
+    """``record[key]`` where it is a mapping (a hand-edited or older RUN_FILE may lack it), else {}."""
+    value = record.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass
+class ThisRun:
+    """What RUN_FILE records of this run (:func:`run_record`)."""
+
+    task: str
+    metrics: tuple[str, ...]
+    defusion_run: str | None  # the ID of the weights and defaults DeFusion's scores were made with
+    weights: Path | None  # --weights (None: the shipped ones)
+    fused_dirs: dict[str, Path]  # --fused: folders, or patterns with {stem}
+    fused_files: dict[str, dict[str, str]]  # {method: {stem: fingerprint}} of results (:func:`published_fingerprints`)
+    source_files: dict[str, list[str]]  # {stem: fingerprints of its two sources} (:func:`source_fingerprints`)
+    versus: str | None = None  # --versus, or the earlier run's on a resume (:func:`resumed_versus`)
+    jpeg_quality: int | None = None  # --jpeg-quality: the built-in methods' results scored as such JPEGs
+
+
+def run_record(run: ThisRun, earlier: dict, kept: list[Row]) -> dict:
+    """RUN_FILE's content: ``run``'s task, the metrics scored (an ``earlier`` record's too, or where it
+    does not say those of the ``kept`` rows: results.csv keeps them), the sources' fingerprints, and
+    the published folders (or patterns, their folder made absolute as a folder is) and file fingerprints,
+    each merged over the ``earlier`` record's (a resume naming only some methods, or --limit, keeps the
+    others', so that a later change to their files is still rescored, and their images still reach the
+    grids), and --versus (None where not given: versus.md's default), which a resume keeps."""
+    from defusion.benchmark.runner import SECONDS
+    from defusion.io.pairs import is_stem_pattern
+
+    folders = {name: str(folder.parent.resolve() / folder.name if is_stem_pattern(folder) else folder.resolve())
+               for name, folder in run.fused_dirs.items()}
+    scored = earlier.get("metrics")
+    if not isinstance(scored, list):
+        scored = [r.metric for r in kept if r.metric != SECONDS]
+    return {"defusion_run": run.defusion_run, "weights": str(run.weights or "shipped"), "task": run.task,
+            "metrics": list(dict.fromkeys([*scored, *run.metrics])),
+            "source_files": {**mapping_in(earlier, "source_files"), **run.source_files},
+            "fused_files": _merged_files(mapping_in(earlier, "fused_files"), run.fused_files),
+            "fused_dirs": {**mapping_in(earlier, "fused_dirs"), **folders}, "versus": run.versus,
+            "jpeg_quality": run.jpeg_quality}
+
+
+def _merged_files(earlier: dict, now: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """RUN_FILE's fingerprints of the published results: this run's (``now``) over the ``earlier``
+    record's, pair by pair, so that a run fingerprinting only some pairs (--limit) keeps those of the
+    pairs an earlier run scored, and a later change to their files is still rescored."""
+    merged = {name: dict(files) for name, files in earlier.items() if isinstance(files, dict)}
+    for name, files in now.items():
+        merged[name] = {**merged.get(name, {}), **files}
+    return merged
