@@ -45,7 +45,7 @@ def _stop_at_model(monkeypatch):
 # 1. a fusion of many passes says so before the first one (and before the model loads)
 
 def test_many_passes_are_told_before_the_model_loads(pair, tmp_path, tiny_weights, monkeypatch, capsys):
-    monkeypatch.setattr(fuse, "MANY_PASSES", 2)
+    monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
     _stop_at_model(monkeypatch)
     assert _fuse(pair, tmp_path, tiny_weights, "--scale", "2", "--tile", "72", "--overlap", "8") == 2
     err = capsys.readouterr().err
@@ -57,15 +57,15 @@ def test_many_passes_are_told_before_the_model_loads(pair, tmp_path, tiny_weight
 def test_the_note_counts_the_passes_the_fusion_takes(tmp_path, rng, tiny_weights, monkeypatch, capsys):
     """The passes said are the progress bar's total, and --scale 1's are what that run takes."""
     pair = [write_image(tmp_path / f"{n}.png", smooth_image(rng, 96, 128)) for n in "ab"]  # tiled at --scale 1 too
-    monkeypatch.setattr(fuse, "MANY_PASSES", 2)
+    monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
     totals = []
-    real = fuse._tile_progress
+    real = fuse.fusing.tile_progress
 
     def counting(fuser, images, args, nested=False):
         totals.append(fuser.tiles_for(*images[0].shape[:2]) * (len(images) - 1))
         return real(fuser, images, args, nested)
 
-    monkeypatch.setattr(fuse, "_tile_progress", counting)
+    monkeypatch.setattr(fuse.fusing, "tile_progress", counting)
     tiles = ("--tile", "72", "--overlap", "8", "--no-progress")
     assert _fuse(pair, tmp_path, tiny_weights, "--scale", "2", *tiles) == 0
     err = capsys.readouterr().err
@@ -87,7 +87,7 @@ def test_a_header_that_does_not_tell_is_told_after_reading(pair, tmp_path, tiny_
     """A camera raw file's size is LibRaw's to say: the note comes once it is read, before the fusion."""
     import defusion.io.images as images
 
-    monkeypatch.setattr(fuse, "MANY_PASSES", 2)
+    monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
     monkeypatch.setattr(images, "header_size", lambda _source: None)
     assert _fuse(pair, tmp_path, tiny_weights, "--scale", "2", "--tile", "72", "--overlap", "8", "--no-progress") == 0
     assert capsys.readouterr().err.count(PASSES) == 1
@@ -114,7 +114,7 @@ def test_the_bar_shows_from_zero_before_the_first_pass(pair, tmp_path, tiny_weig
 
 def test_memory_over_what_is_available_is_warned_before_the_work(pair, tmp_path, tiny_weights, monkeypatch,
                                                                  capsys):
-    monkeypatch.setattr(fuse, "available_memory", lambda: 1_000_000)
+    monkeypatch.setattr(fuse.size_notes, "available_memory", lambda: 1_000_000)
     _stop_at_model(monkeypatch)
     assert _fuse(pair, tmp_path, tiny_weights) == 2
     err = capsys.readouterr().err
@@ -125,7 +125,7 @@ def test_memory_over_what_is_available_is_warned_before_the_work(pair, tmp_path,
 
 @pytest.mark.parametrize("available", [None, 10 ** 15])
 def test_enough_or_unknown_memory_is_not_warned(pair, tmp_path, tiny_weights, monkeypatch, capsys, available):
-    monkeypatch.setattr(fuse, "available_memory", lambda: available)
+    monkeypatch.setattr(fuse.size_notes, "available_memory", lambda: available)
     assert _fuse(pair, tmp_path, tiny_weights, "--no-progress") == 0  # a warning only: the fusion runs
     assert "GB is available" not in capsys.readouterr().err
 
@@ -151,12 +151,10 @@ def test_peak_memory_grows_with_pixels_and_sources():
 
 def test_a_96_mp_pair_is_warned_where_16_gb_are_available(monkeypatch, capsys):
     """The audit's case: 12000x8000 under the default --max-pixels, on a machine with 16 GB available."""
-    import argparse
-
     from defusion.fusion.options import FuseOptions
 
-    monkeypatch.setattr(fuse, "available_memory", lambda: 16_000_000_000)
-    fuse._say_size(argparse.Namespace(), FuseOptions.for_task("mef"), 8000, 12000, 2)
+    monkeypatch.setattr(fuse.size_notes, "available_memory", lambda: 16_000_000_000)
+    fuse.size_notes.say_size(FuseOptions.for_task("mef"), 8000, 12000, 2)
     err = capsys.readouterr().err
     assert "12000x8000 (96.0 MP) takes" in err and "GB of memory at its peak, and 16.0 GB is available" in err
 

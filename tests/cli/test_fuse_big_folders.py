@@ -78,7 +78,7 @@ def _lines(err: str, said: str) -> list[str]:
 
 def test_pairs_say_their_passes_and_the_largest_before_the_model_loads(pair_folders, tmp_path, tiny_weights,
                                                                        monkeypatch, capsys):
-    monkeypatch.setattr(fuse, "MANY_PASSES", 2)
+    monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
     _stop_at_model(monkeypatch)
     assert _fuse_pairs(pair_folders, tmp_path, tiny_weights, *TILES) == 2
     err = capsys.readouterr().err
@@ -90,7 +90,7 @@ def test_pairs_say_their_passes_and_the_largest_before_the_model_loads(pair_fold
 
 
 def test_a_card_says_its_passes_and_the_largest_group(card, tmp_path, tiny_weights, monkeypatch, capsys):
-    monkeypatch.setattr(fuse, "MANY_PASSES", 2)
+    monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
     _stop_at_model(monkeypatch)
     assert _fuse_card(card, tmp_path, tiny_weights, *TILES) == 2
     err = capsys.readouterr().err
@@ -105,7 +105,7 @@ def test_the_largest_is_by_pixels_times_sources(tmp_path, rng, tiny_weights, mon
     card = tmp_path / "card"
     for i, (h, w) in enumerate((SMALL, SMALL, SMALL, (56, 72), (56, 72)), start=1):
         write_image(card / f"s{i}.png", smooth_image(rng, h, w))
-    monkeypatch.setattr(fuse, "MANY_PASSES", 2)
+    monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
     _stop_at_model(monkeypatch)
     assert main(["fuse", "--stacks", str(card), "--group", "3", "-o", str(tmp_path / "out"), "--weights",
                  str(tiny_weights), *TILES]) == 2
@@ -113,7 +113,7 @@ def test_the_largest_is_by_pixels_times_sources(tmp_path, rng, tiny_weights, mon
 
 
 def test_small_folder_runs_say_nothing(pair_folders, card, tmp_path, tiny_weights, monkeypatch, capsys):
-    monkeypatch.setattr(fuse, "available_memory", lambda: 10 ** 15)
+    monkeypatch.setattr(fuse.size_notes, "available_memory", lambda: 10 ** 15)
     _stop_at_model(monkeypatch)
     assert _fuse_pairs(pair_folders, tmp_path, tiny_weights) == 2
     assert _fuse_card(card, tmp_path, tiny_weights) == 2
@@ -123,8 +123,8 @@ def test_small_folder_runs_say_nothing(pair_folders, card, tmp_path, tiny_weight
 
 def test_a_whole_folder_run_says_it_once(pair_folders, tmp_path, tiny_weights, monkeypatch, capsys):
     """Said once, before the run: not again for each pair (the single fusion's note is not said too)."""
-    monkeypatch.setattr(fuse, "MANY_PASSES", 2)
-    monkeypatch.setattr(fuse, "available_memory", lambda: 1_000_000)
+    monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
+    monkeypatch.setattr(fuse.size_notes, "available_memory", lambda: 1_000_000)
     assert _fuse_pairs(pair_folders, tmp_path, tiny_weights, *TILES) == 0
     err = capsys.readouterr().err
     assert len(_lines(err, PASSES)) == 1 and len(_lines(err, MEMORY)) == 1 and "fused 3 of 3 pairs" in err
@@ -136,7 +136,7 @@ def test_headers_that_do_not_tell_are_left_out_and_counted(pair_folders, tmp_pat
 
     real = images.header_size
     monkeypatch.setattr(images, "header_size", lambda path: None if path.stem == "p2" else real(path))
-    monkeypatch.setattr(fuse, "MANY_PASSES", 2)
+    monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
     _stop_at_model(monkeypatch)
     assert _fuse_pairs(pair_folders, tmp_path, tiny_weights, *TILES) == 2
     [line] = _lines(capsys.readouterr().err, IN_ALL)
@@ -147,7 +147,7 @@ def test_headers_that_do_not_tell_are_left_out_and_counted(pair_folders, tmp_pat
 def test_skip_existing_leaves_out_those_already_fused(pair_folders, tmp_path, rng, tiny_weights, monkeypatch,
                                                      capsys):
     write_image(tmp_path / "out" / "p2.png", smooth_image(rng, *LARGE))
-    monkeypatch.setattr(fuse, "MANY_PASSES", 2)
+    monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
     _stop_at_model(monkeypatch)
     assert _fuse_pairs(pair_folders, tmp_path, tiny_weights, *TILES, "--skip-existing") == 2
     [line] = _lines(capsys.readouterr().err, IN_ALL)
@@ -159,7 +159,7 @@ def test_skip_existing_leaves_out_those_already_fused(pair_folders, tmp_path, rn
 @pytest.mark.parametrize("mode", ["pairs", "stacks"])
 def test_memory_over_what_is_available_is_warned_once(mode, pair_folders, card, tmp_path, tiny_weights,
                                                       monkeypatch, capsys):
-    monkeypatch.setattr(fuse, "available_memory", lambda: 1_000_000)
+    monkeypatch.setattr(fuse.size_notes, "available_memory", lambda: 1_000_000)
     _stop_at_model(monkeypatch)
     run = _fuse_pairs(pair_folders, tmp_path, tiny_weights) if mode == "pairs" else \
         _fuse_card(card, tmp_path, tiny_weights)
@@ -175,7 +175,7 @@ def test_the_warning_weighs_the_largest_fusion(pair_folders, tmp_path, tiny_weig
     """Memory between the small pairs' peak and the large one's: warned, naming the large one."""
     options = FuseOptions.for_task(None)
     small, large = (fuse.peak_memory(h * w, 2, options.scale) for h, w in (SMALL, LARGE))
-    monkeypatch.setattr(fuse, "available_memory", lambda: (small + large) // 2)
+    monkeypatch.setattr(fuse.size_notes, "available_memory", lambda: (small + large) // 2)
     _stop_at_model(monkeypatch)
     assert _fuse_pairs(pair_folders, tmp_path, tiny_weights) == 2
     assert "the largest pair, p2, may need about" in capsys.readouterr().err
@@ -202,7 +202,7 @@ def _count_header_reads(monkeypatch) -> Counter:
 @pytest.mark.parametrize("task", [[], ["--task", "mef"]])  # the shots' settings read, and not read
 def test_a_card_reads_each_header_once(task, card, tmp_path, tiny_weights, monkeypatch, capsys):
     reads = _count_header_reads(monkeypatch)
-    monkeypatch.setattr(fuse, "MANY_PASSES", 2)
+    monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
     _stop_at_model(monkeypatch)
     assert _fuse_card(card, tmp_path, tiny_weights, *TILES, *task) == 2
     assert IN_ALL in capsys.readouterr().err and reads and max(reads.values()) == 1, reads
@@ -210,7 +210,7 @@ def test_a_card_reads_each_header_once(task, card, tmp_path, tiny_weights, monke
 
 def test_pairs_read_each_header_once(pair_folders, tmp_path, tiny_weights, monkeypatch, capsys):
     reads = _count_header_reads(monkeypatch)
-    monkeypatch.setattr(fuse, "MANY_PASSES", 2)
+    monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
     _stop_at_model(monkeypatch)
     assert _fuse_pairs(pair_folders, tmp_path, tiny_weights, *TILES) == 2
     assert IN_ALL in capsys.readouterr().err and reads and max(reads.values()) == 1, reads
@@ -221,7 +221,7 @@ def test_a_single_fusion_reads_each_header_once(extra, tmp_path, rng, tiny_weigh
     """The size note takes the first source's size from the size check (it read it again, once)."""
     pair = [write_image(tmp_path / f"{n}.png", smooth_image(rng, *SMALL)) for n in "ab"]
     reads = _count_header_reads(monkeypatch)
-    monkeypatch.setattr(fuse, "MANY_PASSES", 2)
+    monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
     _stop_at_model(monkeypatch)
     assert main(["fuse", *map(str, pair), "-o", str(tmp_path / "f.png"), "--weights", str(tiny_weights),
                  "--task", "mef", *TILES, *extra]) == 2

@@ -104,7 +104,7 @@ def test_the_early_refusal_says_what_fusing_would(tmp_path, rng, tiny_weights, m
     small = write_image(tmp_path / "small.png", smooth_image(rng, 12, 16))
     assert _fuse(big, small, "-o", tmp_path / "f.png", "--weights", tiny_weights) == 2
     early = capsys.readouterr().err
-    monkeypatch.setattr(fuse_cli, "_check_header_sizes", lambda args: None)
+    monkeypatch.setattr(fuse_cli, "check_header_sizes", lambda args: None)
     assert _fuse(big, small, "-o", tmp_path / "f.png", "--weights", tiny_weights) == 2
     assert capsys.readouterr().err == early
 

@@ -108,9 +108,9 @@ def test_a_folder_run_without_registration_sums_up_nothing(tmp_path, rng, tiny_w
 
 
 def test_the_registration_summary_counts_one_pair_in_the_singular():
-    from defusion.cli.fuse import _registration_summary
+    from defusion.cli.fuse.fusion_notes import registration_summary
 
-    assert _registration_summary({"a": (None, 0.2)}, "pairs", "none") == [
+    assert registration_summary({"a": (None, 0.2)}, "pairs", "none") == [
         "deghost replaced up to 20.0% of a source's pixels (a); nothing moved in 0 of 1 pair"]
-    assert _registration_summary({"a": (None, 0.2), "b": (None, 0.0)}, "groups", "none")[0].endswith(
+    assert registration_summary({"a": (None, 0.2), "b": (None, 0.0)}, "groups", "none")[0].endswith(
         "nothing moved in 1 of 2 groups")

@@ -110,14 +110,14 @@ def test_no_bracket_note_with_a_rig_or_an_infrared_image(tmp_path, rng, capsys):
     """--rig (a calibrated rig: several cameras) and --infrared never get the bracket note, whatever the EXIF."""
     import argparse
 
-    from defusion.cli.fuse import _note_shots
+    from defusion.cli.fuse.advice import note_shots
 
     shots = _bracket(tmp_path, rng, "RIG")
     plain = dict(task=None, pixels=None, palette=None, infrared=None, rig=None)
     for given in (dict(rig=tmp_path / "rig.json"), dict(palette="inferno", infrared=2), dict(palette="inferno")):
-        _note_shots(argparse.Namespace(**{**plain, **given}), [shots], "network")
+        note_shots(argparse.Namespace(**{**plain, **given}), [shots], "network")
         assert "exposure bracket" not in capsys.readouterr().err, given
-    _note_shots(argparse.Namespace(**plain), [shots], "network")
+    note_shots(argparse.Namespace(**plain), [shots], "network")
     assert "exposure bracket" in capsys.readouterr().err  # the same shots without them: a bracket
 
 

@@ -36,7 +36,7 @@ def _args(**given) -> argparse.Namespace:
     ({}, "sources", []),
 ])
 def test_which_options_are_named(given, pixels, expected):
-    assert fuse._reconstruction_options(_args(**given), pixels) == expected
+    assert fuse.advice.reconstruction_options(_args(**given), pixels) == expected
 
 
 def _pair(tmp_path, rng, prefix: str) -> list:

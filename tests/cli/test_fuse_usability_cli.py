@@ -166,17 +166,17 @@ def test_the_notes_read_each_shots_exif_once(tmp_path, rng, monkeypatch, capsys)
     read for a raw file); one read per shot serves them all."""
     import argparse
 
-    from defusion.cli.fuse import _note_shots
+    from defusion.cli.fuse.advice import note_shots
     from defusion.io import shots as shots_module
 
     stack = _shots(tmp_path, rng, "ONCE", STACK)  # names of their own: each note is said once per process
     reads = []
     exif_tags = shots_module._exif_tags
     monkeypatch.setattr(shots_module, "_exif_tags", lambda path: reads.append(path) or exif_tags(path))
-    _note_shots(argparse.Namespace(task=None, pixels=None, palette=None, infrared=None, rig=None), [stack], "network")
+    note_shots(argparse.Namespace(task=None, pixels=None, palette=None, infrared=None, rig=None), [stack], "network")
     assert STACK_NOTE in capsys.readouterr().err and sorted(reads) == sorted(stack)
     reads.clear()
-    _note_shots(argparse.Namespace(task="mef", pixels=None, palette=None, infrared=None, rig=None), [stack], "network")
+    note_shots(argparse.Namespace(task="mef", pixels=None, palette=None, infrared=None, rig=None), [stack], "network")
     assert reads == []  # --task given, the network's pixels: nothing to say, nothing read
 
 

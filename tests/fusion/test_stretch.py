@@ -75,14 +75,14 @@ def test_two_cameras_raw_frames_are_stretched_each_on_its_own_and_a_bracket_toge
 
 
 def test_the_cli_note_says_how_each_raw_frame_was_stretched(rng, capsys, tmp_path):
-    from defusion.cli.fuse import _note_stretched
+    from defusion.cli.fuse.fusion_notes import note_stretched
 
     grey = smooth_image(rng, 40, 50, 1)
     paths, images = [tmp_path / "vis12.png", tmp_path / "ir14.png"], [grey.astype(np.uint16) * 16, _raw(grey)]
-    _note_stretched(paths, images)
+    note_stretched(paths, images)
     err = capsys.readouterr().err
     assert err.count("stretched to the full range before fusing, on its own") == 2, err
-    _note_stretched(paths, images, shared=True)
+    note_stretched(paths, images, shared=True)
     err = capsys.readouterr().err
     assert "vis12.png, ir14.png hold 16-bit values" in err and "one mapping" in err and "on its own" not in err
 

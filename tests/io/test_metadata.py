@@ -119,7 +119,7 @@ def _bracket_shot(path, seconds: IFDRational, bias: int, iso: int) -> None:
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
 def test_a_fused_bracket_claims_none_of_its_shots_exposures_and_names_defusion_its_software(tmp_path, suffix):
     """An exposure fusion once carried its first shot's 1/1000 s and the camera's Software tag."""
-    from defusion.cli.fuse import _metadata_for
+    from defusion.cli.fuse.fusing import metadata_for
     from defusion.io.metadata import SOFTWARE
 
     paths = [tmp_path / f"shot{i}.jpg" for i in range(3)]
@@ -128,7 +128,7 @@ def test_a_fused_bracket_claims_none_of_its_shots_exposures_and_names_defusion_i
         _bracket_shot(path, seconds, bias, iso)
     out = tmp_path / f"fused{suffix}"
     fused = np.full((16, 24, 3), 128, np.uint8)
-    write_image(out, fused, metadata=_metadata_for(paths, fused, out))  # as `defusion fuse` writes it
+    write_image(out, fused, metadata=metadata_for(paths, fused, out))  # as `defusion fuse` writes it
     tags = Image.Exif()
     tags.load(read_metadata(out).exif.removeprefix(b"Exif\x00\x00"))
     assert tags[SOFTWARE_TAG] == SOFTWARE and SOFTWARE.startswith("defusion ")
@@ -173,7 +173,7 @@ GPS_IFD = 0x8825
 def test_a_fused_image_gains_no_sub_directory_its_sources_lack(tmp_path, suffix):
     """Sources without GPS once gave the fused image an empty GPS pointer (and, without an EXIF
     sub-directory, an empty one of those too)."""
-    from defusion.cli.fuse import _metadata_for
+    from defusion.cli.fuse.fusing import metadata_for
 
     with_details, camera_only = tmp_path / "details.jpg", tmp_path / "camera.jpg"
     _bracket_shot(with_details, IFDRational(1, 100), 0, 100)
@@ -183,7 +183,7 @@ def test_a_fused_image_gains_no_sub_directory_its_sources_lack(tmp_path, suffix)
     fused = np.full((16, 24, 3), 128, np.uint8)
     for paths, has_details in (([with_details] * 2, True), ([camera_only] * 2, False)):
         out = tmp_path / f"fused{suffix}"
-        write_image(out, fused, metadata=_metadata_for(paths, fused, out))
+        write_image(out, fused, metadata=metadata_for(paths, fused, out))
         tags = Image.Exif()
         tags.load(read_metadata(out).exif.removeprefix(b"Exif\x00\x00"))
         assert GPS_IFD not in tags and (EXIF_IFD in tags) == has_details

@@ -111,7 +111,7 @@ def test_a_dng_as_a_camera_writes_it_gives_its_camera_and_date(tmp_path):
 
 def test_a_fused_raw_bracket_carries_the_cameras_exif(tmp_path):
     """`defusion fuse --stacks rawcard --format jpg` once wrote no EXIF at all."""
-    from defusion.cli.fuse import _metadata_for
+    from defusion.cli.fuse.fusing import metadata_for
 
     paths = [tmp_path / f"IMG_30{i}.NEF" for i in range(3)]
     for path, seconds in zip(paths, (IFDRational(1, 1000), IFDRational(1, 250), IFDRational(1, 60))):
@@ -119,7 +119,7 @@ def test_a_fused_raw_bracket_carries_the_cameras_exif(tmp_path):
     fused = np.full((16, 24, 3), 128, np.uint8)
     for suffix in (".jpg", ".png", ".webp", ".tif"):
         out = tmp_path / f"fused{suffix}"
-        write_image(out, fused, metadata=_metadata_for(paths, fused, out))
+        write_image(out, fused, metadata=metadata_for(paths, fused, out))
         tags = _tags(read_metadata(out))
         assert (tags[MAKE], tags[MODEL], tags[DATE]) == ("Nikon", "Z6", "2026:05:01 10:00:00")
         _assert_descriptive_only(tags)
@@ -265,14 +265,14 @@ def test_a_tiff_sources_exif_is_its_descriptive_tags_only(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp"])
 def test_an_image_fused_from_tiffs_claims_none_of_their_storage_tags(tmp_path, suffix):
-    from defusion.cli.fuse import _metadata_for
+    from defusion.cli.fuse.fusing import metadata_for
 
     paths = [tmp_path / f"DSC_000{i}.tif" for i in range(2)]
     for path in paths:
         _tifffile_tiff(path)
     fused = np.full((20, 30, 3), 128, np.uint8)
     out = tmp_path / f"fused{suffix}"
-    write_image(out, fused, metadata=_metadata_for(paths, fused, out))
+    write_image(out, fused, metadata=metadata_for(paths, fused, out))
     with Image.open(out) as im:
         tags = im.getexif()
         assert (im.size, tags[MAKE], tags[MODEL]) == ((30, 20), "Canon", "EOS R6")
@@ -339,20 +339,20 @@ def test_a_large_comment_is_left_out_too_and_what_still_does_not_fit_is_said(tmp
 
 def test_a_lightroom_tiff_bracket_fused_to_jpeg_keeps_its_camera(tmp_path):
     """`defusion fuse lr/*.tif -o lr_f.jpg`: the 90 KB XMP packet once cost the JPEG all its EXIF."""
-    from defusion.cli.fuse import _metadata_for
+    from defusion.cli.fuse.fusing import metadata_for
 
     paths = [tmp_path / f"LR_{i}.tif" for i in range(3)]
     for path in paths:
         _tifffile_tiff(path, xmp=b"<x:xmpmeta>" + b" " * LARGE_PACKET + b"</x:xmpmeta>")
     fused = np.full((20, 30, 3), 128, np.uint8)
     out = tmp_path / "lr_f.jpg"
-    write_image(out, fused, metadata=_metadata_for(paths, fused, out))
+    write_image(out, fused, metadata=metadata_for(paths, fused, out))
     with Image.open(out) as im:
         assert (im.getexif()[MAKE], im.getexif()[MODEL]) == ("Canon", "EOS R6")
 
 
 def test_a_png_sources_large_xmp_tag_does_not_cost_a_fused_jpeg_its_camera(tmp_path):
-    from defusion.cli.fuse import _metadata_for
+    from defusion.cli.fuse.fusing import metadata_for
 
     exif = _large_exif({XMP: b"<x:xmpmeta>" + b" " * LARGE_PACKET + b"</x:xmpmeta>"})
     paths = [tmp_path / f"edit_{i}.png" for i in range(2)]
@@ -361,6 +361,6 @@ def test_a_png_sources_large_xmp_tag_does_not_cost_a_fused_jpeg_its_camera(tmp_p
     fused = np.full((20, 30, 3), 128, np.uint8)
     out = tmp_path / "fused.jpg"
     with notes.collecting():
-        write_image(out, fused, metadata=_metadata_for(paths, fused, out))
+        write_image(out, fused, metadata=metadata_for(paths, fused, out))
     with Image.open(out) as im:
         assert im.getexif()[MODEL] == "EOS R6" and im.getexif().get_ifd(EXIF_IFD)[LENS_MODEL] == LENS

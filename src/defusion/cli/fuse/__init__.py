@@ -1,0 +1,116 @@
+"""``defusion fuse``: fuse a pair (or more) of images, or every pair in two folders.
+
+:func:`run` goes through the command's parts in this order:
+
+- :mod:`.arguments`: the parser, and the refusals of options that do not go together;
+- :mod:`.path_checks`, :mod:`.source_sizes`: the paths' and the sources' sizes' refusals, before any work;
+- :mod:`.advice`: what the options given and the shots' EXIF suggest, before the model loads;
+- :mod:`.folder_jobs`: a folder run's pairs or groups, and the names they are fused under;
+- :mod:`.size_notes`: the network passes and peak memory of the work, said before it;
+- :mod:`.fusing`: one fusion (:mod:`.reading` its sources, :mod:`.fusion_notes` what the core did);
+  :mod:`.folder_run`: a folder run's, one after another;
+- :mod:`.file_names`: the names the others say and write.
+
+Each imports only light modules at its top (no PyTorch, OpenCV, nor numpy): ``defusion --help``
+imports this package to build its parser; the rest load in the functions that use them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from defusion.cli.errors import UserError
+from defusion.cli.fuse.advice import (MANY_WITHOUT_TASK, note_deghost_on_focus, note_reconstruction_options,
+                                      note_shots)
+from defusion.cli.fuse.arguments import HELP, add_arguments, check_combinations
+from defusion.cli.fuse.folder_jobs import pair_jobs, stack_groups, stack_jobs
+from defusion.cli.fuse.folder_run import fuse_jobs
+from defusion.cli.fuse.fusing import fuse_one
+from defusion.cli.fuse.fusion_notes import note_infrared, note_stretched
+from defusion.cli.fuse.path_checks import check_inputs, check_paths, warn_same_sources
+from defusion.cli.fuse.size_notes import say_folder_size, say_size_from_header
+from defusion.cli.fuse.source_sizes import check_header_sizes
+from defusion.cli.job_size import PEAK_MEMORY_HINT, network_passes, peak_memory
+from defusion.cli.options import FUSION_OPTION_NAMES, check_onnx_options, check_tile, fusion_options, make_fuser
+from defusion.cli.outputs import missing_folder, said_made
+from defusion.fusion.errors import SizeMismatchError
+from defusion.io.errors import ImageReadError
+from defusion.model.errors import WeightsError
+
+EXPECTED_ERRORS = (ImageReadError, SizeMismatchError, WeightsError, FileNotFoundError, ValueError, OSError)
+
+#: The notes :mod:`defusion.cli.video` and :mod:`defusion.cli.calibrate` say as ``defusion fuse`` does,
+#: under the names they import them by.
+_note_stretched = note_stretched
+_note_infrared = note_infrared
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fuse the images given into -o, or each pair (group) of --a/--b (--stacks) into -o's folder; every
+    refusal and advice that needs no model is said before it loads. The exit status."""
+    pairs, stacks = check_combinations(args)
+    folders = pairs or stacks
+    check_tile(args)
+    check_paths(args, folders)
+    if not folders:
+        check_inputs(args.images)  # before the fusion core (PyTorch, ONNX Runtime) is imported: seconds
+    options = _options(args, pairs)
+    sizes = {}  # (width, height) of each source whose header the size check read
+    if not folders:
+        check_onnx_options(args)  # the model options' refusals first, as make_fuser says them
+        sizes = check_header_sizes(args) or {}  # then the sources' sizes, before the model loads, as a missing file is
+    pixels = options.get("pixels", "network")
+    note_reconstruction_options(args, pixels)
+    note_deghost_on_focus(args, pixels)
+    groups = stack_groups(args) if stacks else [] if folders else [args.images]
+    shot_sizes = note_shots(args, groups, pixels)  # before the model loads: a long run can be stopped at once
+    # each header read once: the size check's, else the shots' settings' (a camera raw file's from LibRaw)
+    known = {**sizes, **{path: size for path, size in shot_sizes.items() if sizes.get(path) is None}}
+    if folders:
+        jobs = stack_jobs(groups, args) if stacks else pair_jobs(args)
+        return _fuse_folder(args, options, jobs, "groups" if stacks else "pairs", known)
+    return _fuse_images(args, options, known)
+
+
+def _options(args: argparse.Namespace, pairs: bool) -> dict:
+    """The options the fuser is made with, refusing a --rig calibrated for another number of cameras
+    and a --source-map where no pixel comes from one source."""
+    options = dict(fusion_options(args, (*FUSION_OPTION_NAMES, "order", "align", "pixels", "deghost")), stack=args.stack)
+    rig = options.get("rig")
+    given = 2 if pairs else len(args.images)
+    if rig is not None and given != 1 + len(rig.cameras):
+        raise UserError(f"--rig {args.rig}: calibrated for {1 + len(rig.cameras)} cameras, but "
+                        f"{'--a/--b fuse pairs' if pairs else f'{given} images were given'}")
+    if args.source_map and options.get("pixels", "network") != "sources":
+        raise UserError("--source-map needs --pixels sources (--task mff's default): the network's reconstruction "
+                        "mixes the sources, so no pixel comes from one image")
+    return options
+
+
+def _fuse_folder(args: argparse.Namespace, options: dict, jobs: list[tuple[str, list[Path]]], unit: str,
+                 known: dict[Path, tuple[int, int] | None]) -> int:
+    """A folder run: its passes and memory said before the model loads (an ONNX export on first use:
+    20 s), then each of ``jobs`` fused."""
+    say_folder_size(args, options, jobs, unit, known)
+    fuser = make_fuser(args, options)
+    warn_same_sources(args, folders=True)
+    return fuse_jobs(fuser, jobs, unit, args)
+
+
+def _fuse_images(args: argparse.Namespace, options: dict, known: dict[Path, tuple[int, int] | None]) -> int:
+    """One fusion of the images given: its passes and memory said from the first one's header before
+    the model loads, else once it is read (a camera raw file's header does not tell)."""
+    size_said = say_size_from_header(args, options, known)
+    fuser = make_fuser(args, options)
+    warn_same_sources(args, folders=False)
+    made = missing_folder(args.output)
+    fuse_one(fuser, args.images, args.output, args, show_tiles=True, notes=True, say_size_read=not size_said)
+    print(f"wrote {args.output}" + (f" and {args.source_map}" if args.source_map else "")
+          + said_made([made] if made else []), file=sys.stderr)
+    return 0
+
+
+__all__ = ["EXPECTED_ERRORS", "HELP", "MANY_WITHOUT_TASK", "PEAK_MEMORY_HINT", "add_arguments", "network_passes",
+           "peak_memory", "run"]

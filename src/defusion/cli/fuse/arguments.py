@@ -1,0 +1,165 @@
+"""``defusion fuse``'s arguments: its parser, and the refusals of combinations argparse cannot express
+(said before any file is read)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from defusion.cli.errors import UserError
+from defusion.cli.fuse.file_names import FOLDER_FORMATS
+from defusion.cli.options import add_fusion_options, add_model_options, add_onnx_option, positive_int
+from defusion.fusion.choices import MOTIONS, PIXEL_SOURCES
+from defusion.io.formats import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY
+
+HELP = ("fuse images (registered, or registered first with --align or --rig): A B [C ...] -o OUT, or --a DIR --b DIR "
+        "-o OUTDIR (pairs), or --stacks DIR -o OUTDIR (a card of brackets or focus stacks)")
+#: --group's and --gap's defaults: groups by capture time, a new one after a pause of over 2 s.
+DEFAULT_GROUP = "auto"
+DEFAULT_GAP = 2.0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("images", nargs="*", type=Path,
+                   help="two or more registered images (a bracket or focus stack: give them in order)")
+    p.add_argument("-o", "--output", required=True, type=Path, help="output image, or output folder with --a/--b")
+    p.add_argument("--a", dest="dir_a", type=Path, help="folder of first sources (pairs matched by file stem)")
+    p.add_argument("--b", dest="dir_b", type=Path, help="folder of second sources")
+    p.add_argument("--stacks", type=Path, metavar="DIR",
+                   help="a folder of brackets or focus stacks shot one after another (a camera's card): each "
+                        "group of shots fused into -o's folder as FIRST-LAST.png (FIRST-LAST_DATE-TIME.png where "
+                        "another card's group, taken at another time by the EXIF of both, has that name; without "
+                        "capture times, as after --no-metadata, it is written over: one -o per card); grouped by "
+                        "capture time (--group auto) or in runs of N (--group N)")
+    p.add_argument("--group", type=group_option, default=DEFAULT_GROUP, metavar="auto|N",
+                   help="with --stacks: auto (default) starts a new group after a pause of over --gap seconds "
+                        "between shots (EXIF capture and exposure times); N takes runs of N files in name order")
+    p.add_argument("--gap", type=seconds_option, default=DEFAULT_GAP, metavar="SECONDS",
+                   help="with --stacks and --group auto: the pause between shots that starts a new group (default 2)")
+    add_model_options(p)
+    add_onnx_option(p)
+    add_fusion_options(p)
+    p.add_argument("--components", type=Path,
+                   help="also write the common and unique projections to this folder (two images only)")
+    p.add_argument("--source-map", type=Path,
+                   help="with --pixels sources (--task mff's default): also write which image each fused pixel came "
+                        "from, black the first, white the last, grey levels between in the given order (a focus "
+                        "stack's depth map); a folder with --a/--b or --stacks (one map per pair or group)")
+    p.add_argument("--resize", action="store_true", help="resize other sources to the first one's size")
+    p.add_argument("--stack", default="balanced", choices=("balanced", "sequential"),
+                   help="more than two images: balanced (default) fuses each half, then the two results; "
+                        "sequential fuses ((1, 2), 3), ...")
+    p.add_argument("--order", default=None, choices=("given", "bright-first", "dark-first", "exposure"),
+                   help="the order the images are fused in: as given (default; visible then infrared, focus "
+                        "stacks), or sorted by mean brightness; exposure (--task mef's default): a pair darker "
+                        "first, more images brightest first, so a bracket's file order does not matter")
+    p.add_argument("--align", default=None, choices=MOTIONS,
+                   help="register the images onto one before fusing, for brackets and focus stacks shot by "
+                        "hand: the first as given with --order given, else (sorted by brightness, as --task mef) "
+                        "the best-exposed, whatever the files' order: translation, euclidean (+ rotation), affine "
+                        "(+ scale, as focus breathing), homography (+ perspective). ECC registration, blind to exposure; not for infrared + "
+                        "visible pairs (default: none, the images are registered)")
+    p.add_argument("--deghost", action="store_true", default=None,
+                   help="brackets with something moving (people, leaves): replace what moved between the images "
+                        "by the best-exposed image's view of it, so it is fused once, not as a ghost (after --align)")
+    p.add_argument("--pixels", default=None, choices=PIXEL_SOURCES,
+                   help="where the fused pixels come from: network (default), the paper's reconstruction; "
+                        "sources (--task mff's default), each pixel from the source the network's decomposition "
+                        "shows in focus there, for focus stacks: sharper (MFIFB Qabf 0.780 at --scale 1, against "
+                        "0.684), about 6x faster, --scale 1 unless given; not for infrared + visible pairs or "
+                        "exposures (docs/benchmarks.md). --task mff --pixels network keeps the reconstruction")
+    p.add_argument("--format", default="png", choices=FOLDER_FORMATS,
+                   help="with --a/--b or --stacks: the fused images' file type (default png; png and tif keep 16 "
+                        "bits, jpg is smaller)")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="with --a/--b or --stacks: leave pairs (or groups) whose fused image is already in the "
+                        "output folder (to go on after an interruption or a full disk) instead of fusing them again")
+    p.add_argument("--quality", type=int, default=DEFAULT_JPEG_QUALITY, metavar="Q",
+                   help=f"JPEG output's quality, 1-100 (default {DEFAULT_JPEG_QUALITY}; from {FULL_CHROMA_QUALITY} up "
+                        "colour is kept at full resolution, 4:4:4)")
+    p.add_argument("--no-metadata", action="store_true",
+                   help="do not copy the sources' colour profile and EXIF into the fused image (by default the "
+                        "first image's EXIF, upright, and the first fitting ICC profile go into PNG, JPEG, WebP "
+                        "and TIFF)")
+    p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
+                   help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def group_option(text: str) -> str | int:
+    """argparse type of --group: "auto" or a number of shots of 2 or more."""
+    if text == "auto":
+        return text
+    try:
+        size = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be auto or a number of shots, got {text!r}") from None
+    if size < 2:
+        raise argparse.ArgumentTypeError(f"a group needs at least 2 shots, got {size}")
+    return size
+
+
+def seconds_option(text: str) -> float:
+    """argparse type of --gap: a number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
+    return value
+
+
+def check_combinations(args: argparse.Namespace) -> tuple[bool, bool]:
+    """Refuse options that do not go together (each its own line, the first found), and warn of a
+    --quality that does nothing. Returns (pairs, stacks): whether this run fuses the pairs of --a/--b
+    folders, or the groups of a --stacks folder (neither: the images given)."""
+    pairs = args.dir_a is not None or args.dir_b is not None
+    stacks = args.stacks is not None
+    folders = pairs or stacks
+    if pairs and (args.dir_a is None or args.dir_b is None):
+        raise UserError("folder mode needs both --a DIR and --b DIR")
+    if pairs and stacks:
+        raise UserError("give either --a/--b folders of pairs or a --stacks folder, not both")
+    if folders and args.images:
+        raise UserError(f"give either image files or {'--stacks' if stacks else '--a/--b'} folders, not both")
+    if not folders:
+        check_not_folders(args.images)
+    if not folders and len(args.images) < 2:
+        raise UserError("give at least two images to fuse (or --a DIR --b DIR, or --stacks DIR)")
+    if args.skip_existing and not folders:
+        raise UserError("--skip-existing is for folders (--a DIR --b DIR, --stacks DIR): it leaves those already fused")
+    if stacks and args.components:
+        raise UserError("--components decomposes pairs; --stacks fuses groups of any size (use --a/--b for pairs)")
+    if stacks and args.rig:
+        raise UserError("--rig maps a camera rig's pairs; --stacks fuses one camera's brackets (use --a/--b)")
+    if not folders and args.format != "png":
+        raise UserError("--format is for folders (--a/--b, --stacks); a single output's suffix sets its type")
+    if not 1 <= args.quality <= 100:
+        raise UserError(f"--quality must be from 1 to 100, got {args.quality}")
+    jpeg = (args.format == "jpg") if folders else (args.output.suffix.lower() in (".jpg", ".jpeg"))
+    if args.quality != DEFAULT_JPEG_QUALITY and not jpeg:
+        print("defusion: warning: --quality sets JPEG output's quality; this output is not JPEG", file=sys.stderr)
+    if not stacks and (args.group != DEFAULT_GROUP or args.gap != DEFAULT_GAP):
+        raise UserError("--group and --gap are for --stacks DIR: they split a folder of shots into brackets")
+    if args.resize and args.rig:
+        raise UserError("--resize and --rig both bring the images onto the first's grid: give one (--rig, for a "
+                        "calibrated camera rig, also corrects its cameras' differing views)")
+    return pairs, stacks
+
+
+def check_not_folders(images: list[Path]) -> None:
+    """Refuse folders given as images, saying which option fuses what they hold: --stacks a card's
+    brackets or stacks, --a/--b two folders' pairs."""
+    folders = [p for p in images if p.is_dir()]
+    if not folders:
+        return
+    if len(folders) == 2 and len(images) == 2:
+        a, b = folders
+        raise UserError(f"{a} and {b} are folders: to fuse the pairs in them (matched by file name) use --a {a} "
+                        f"--b {b}; to fuse the brackets or stacks in one use --stacks {a}")
+    first = folders[0]
+    what = f"{first} is a folder" if len(folders) == 1 else f"{', '.join(map(str, folders))} are folders"
+    raise UserError(f"{what}: to fuse the brackets or stacks in {'it' if len(folders) == 1 else 'one'} use "
+                    f"--stacks {first}" + ("; or give image files" if len(images) > 1 else ""))

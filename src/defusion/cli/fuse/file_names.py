@@ -1,0 +1,37 @@
+"""The file names ``defusion fuse`` says and writes: the sources as its notes name them, and the names
+and types of what a run writes (components, source maps, a folder run's fused images)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+#: File types folder modes write (--format).
+FOLDER_FORMATS = ("png", "tif", "jpg")
+#: The images --components writes, as NAME.<suffix> (PREFIX_NAME.<suffix> in folder modes), and the
+#: one it adds with --pixels sources (the decision map).
+COMPONENT_PARTS = ("common", "unique_a", "unique_b")
+WEIGHT_PART = "weight_a"
+
+
+def said_names(paths: list[Path]) -> list[str]:
+    """The files' names, or their paths as given where two share a name (a/x.png, b/x.png)."""
+    names = [p.name for p in paths]
+    return names if len(set(names)) == len(names) else [str(p) for p in paths]
+
+
+def component_suffix(out: Path) -> str:
+    """The components' file type: the fused image's where it keeps 16 bits, else PNG."""
+    return out.suffix if out.suffix.lower() in (".png", ".tif", ".tiff") else ".png"
+
+
+def already_fused(stem: str, args: argparse.Namespace) -> bool:
+    """Whether a pair's outputs (the fused image, and the components and source map if asked for) are written."""
+    out = args.output / f"{stem}.{args.format}"
+    wanted = [out]
+    if args.components:
+        suffix = component_suffix(out)
+        wanted += [args.components / f"{stem}_{part}{suffix}" for part in COMPONENT_PARTS]
+    if args.source_map:
+        wanted.append(args.source_map / f"{stem}.png")
+    return all(p.is_file() for p in wanted)

@@ -1,0 +1,114 @@
+"""What a folder run fuses, planned before the model loads: the pairs matched by file stem in --a and
+--b, or a --stacks card's shots grouped into brackets or focus stacks, each with the name its fused
+image is written under (what is left out, and why, said)."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+from defusion.cli.errors import UserError
+from defusion.io.notes import plural
+
+#: How a --stacks group's capture time is added to its name where another card's group took it
+#: (strftime), and how a note says a capture time.
+NAME_TIME_FORMAT = "%Y%m%d-%H%M%S"
+SAID_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def pair_jobs(args: argparse.Namespace) -> list[tuple[str, list[Path]]]:
+    """(stem, [a, b]) of each pair matched by stem in --a and --b, before the model loads; what has no
+    partner, or two files of one stem, said."""
+    from defusion.io.pairs import match_pairs, stem_clashes
+
+    pairs, unmatched = match_pairs(args.dir_a, args.dir_b)
+    if not pairs:
+        raise UserError(f"no pairs: no file stem is in both {args.dir_a} and {args.dir_b}")
+    for stem in unmatched:
+        print(f"defusion: warning: {stem} has no partner; skipped", file=sys.stderr)
+    for clash in stem_clashes(args.dir_a) + stem_clashes(args.dir_b):
+        print(f"defusion: warning: {clash}", file=sys.stderr)
+    return [(stem, [a, b]) for stem, a, b in pairs]
+
+
+def stack_groups(args: argparse.Namespace) -> list[list[Path]]:
+    """Every bracket or focus stack of two or more shots in ``--stacks DIR``, grouped by capture time
+    or ``--group N``, said (how many, what was left out) before the model loads."""
+    from defusion.io.shots import (group_by_count, group_by_time, group_name, list_shots, raw_twins, read_shot,
+                                   untimed)
+
+    shots = list_shots(args.stacks)
+    twins = raw_twins(list(args.stacks.iterdir()))
+    if twins:
+        print(f"defusion: note: {plural(len(twins), 'JPEG (or other) file')} beside raw files of the same name "
+              "(raw + JPEG shooting) left out: the raw files are fused", file=sys.stderr)
+    if args.group == "auto":
+        timed = [read_shot(p) for p in shots]
+        groups = group_by_time(timed, args.gap)
+        how = f"by capture time (a new one after a pause of over {args.gap:g} s)"
+        for line in untimed(timed):
+            hint = " (--group N groups by name order instead)" if line.endswith("no EXIF capture time") else ""
+            print(f"defusion: warning: {line}; left out{hint}", file=sys.stderr)
+    else:
+        groups = group_by_count(shots, args.group)
+        how = f"in runs of {args.group} in name order"
+        left = len(shots) % args.group
+        if left:
+            print(f"defusion: warning: {plural(len(shots), 'shot')} do not split into runs of {args.group}: the "
+                  f"last group, {group_name(groups[-1])}, has {plural(left, 'shot')}", file=sys.stderr)
+    for group in groups:
+        if len(group) < 2:
+            print(f"defusion: warning: {group[0].name} is a group of one shot: nothing to fuse it with; skipped",
+                  file=sys.stderr)
+    groups = [g for g in groups if len(g) >= 2]
+    if not groups:
+        hint = "; try --group N, the number of shots per bracket" if args.group == "auto" else ""
+        raise UserError(f"no group of two or more shots in {args.stacks} (grouped {how}){hint}")
+    sizes = sorted({len(g) for g in groups})
+    print(f"defusion: {plural(sum(map(len, groups)), 'shot')} in {plural(len(groups), 'group')} {how} "
+          f"({' or '.join(map(str, sizes))} shots each)", file=sys.stderr)
+    return groups
+
+
+def stack_jobs(groups: list[list[Path]], args: argparse.Namespace) -> list[tuple[str, list[Path]]]:
+    """(name, shots) of each group of :func:`stack_groups`, to fuse into ``-o`` named by its first and
+    last shots (:func:`_unclaimed_name`), before the model loads."""
+    from defusion.io.shots import group_name
+
+    return [(_unclaimed_name(group_name(g), g, args), g) for g in groups]
+
+
+def _unclaimed_name(name: str, group: list[Path], args: argparse.Namespace) -> str:
+    """The name to write ``group`` under: ``name`` (its first and last files' stems), unless -o already
+    holds a ``name`` fused from other shots (another card, whose camera numbered its files alike): the
+    fused image carries its first shot's EXIF capture time, and where that differs from this group's,
+    the first of name_DATE-TIME, name_DATE-TIME_2, ... free or fused from these shots, said in a note.
+    Without a capture time on either side (--no-metadata, shots without EXIF) ``name`` is kept, as is
+    a re-run's: written over, or left by --skip-existing."""
+    from defusion.io.notes import note
+
+    ours = _capture_second(group[0])
+    first = args.output / f"{name}.{args.format}"
+    theirs = _capture_second(first) if ours is not None and first.is_file() else None
+    if theirs is None or theirs == ours:
+        return name
+    dated = f"{name}_{ours:{NAME_TIME_FORMAT}}"
+    for candidate in itertools.chain([dated], (f"{dated}_{n}" for n in itertools.count(2))):
+        out = args.output / f"{candidate}.{args.format}"
+        if not out.is_file() or _capture_second(out) in (None, ours):
+            break
+    note(f"{first} was fused from other shots (taken {theirs:{SAID_TIME_FORMAT}}) than {name} in {args.stacks} "
+         f"(taken {ours:{SAID_TIME_FORMAT}}; another card, its files numbered alike?): it is left as it is, and "
+         f"these are fused into {candidate}.{args.format}")
+    return candidate
+
+
+def _capture_second(path: Path):
+    """When ``path`` (a shot, or a fused image: it carries its first shot's EXIF) was taken, to the
+    second (TIFF keeps no sub-seconds); None where its EXIF does not say."""
+    from defusion.io.shots import read_shot
+
+    taken = read_shot(path).taken
+    return taken.replace(microsecond=0) if taken is not None else None

@@ -1,0 +1,79 @@
+"""Running a folder run's fusions (--a/--b pairs, --stacks groups) one after another under a progress
+bar: a bad one is reported and skipped, a full disk stops the run, Ctrl-C says how to go on, and the
+end says what was fused and what --align and --deghost found."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import sys
+from pathlib import Path
+
+from defusion.cli.errors import EXIT_FAILED, UserError
+from defusion.cli.fuse.file_names import already_fused
+from defusion.cli.fuse.fusing import fuse_one
+from defusion.cli.fuse.fusion_notes import registration_extent, registration_summary
+from defusion.cli.outputs import missing_folder, said_made
+from defusion.fusion.errors import SizeMismatchError
+from defusion.io.errors import ImageReadError
+from defusion.io.notes import plural
+
+#: Write errors that are the output's, not one pair's (a full disk or quota, a read-only file system): a
+#: folder mode stops at the first rather than fuse every later pair only to fail to write it.
+STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+#: The exit status of a run stopped by Ctrl-C (128 + SIGINT, as a shell says it).
+EXIT_INTERRUPTED = 130
+
+
+def fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argparse.Namespace) -> int:
+    """Fuse each (name, sources) into ``-o``/name.<--format> with a progress bar: a bad one is reported and
+    skipped (exit status 1), --skip-existing leaves those already written, Ctrl-C says how to go on."""
+    from tqdm import tqdm
+
+    made_said = _make_output_folders(args)
+    kept = [name for name, _ in jobs if args.skip_existing and already_fused(name, args)]
+    if kept and len(kept) == len(jobs):
+        print(f"defusion: all {plural(len(jobs), unit[:-1])} already fused in {args.output}; nothing to do",
+              file=sys.stderr)
+        return 0
+    if kept:
+        print(f"defusion: {len(kept)} of {len(jobs)} {unit} already fused in {args.output}; fusing the rest",
+              file=sys.stderr)
+    todo = [job for job in jobs if job[0] not in kept]
+    failed, done, found = [], 0, {}
+    try:
+        with tqdm(todo, desc="fusing", unit=unit[:-1], disable=args.no_progress, file=sys.stderr) as bar:
+            for name, sources in bar:
+                try:
+                    result = fuse_one(fuser, sources, args.output / f"{name}.{args.format}", args, name,
+                                      show_tiles=True, nested=True)
+                    if result is not None:
+                        found[name] = registration_extent(result)
+                    done += 1
+                except (OSError, ImageReadError, SizeMismatchError, ValueError) as exc:
+                    if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:  # every later pair would too
+                        raise UserError(f"{exc}; stopped after {done + len(kept)} of {len(jobs)} {unit} (those "
+                                        f"fused are kept in {args.output}): once it can be written, run the same "
+                                        "command with --skip-existing to fuse the rest") from None
+                    failed.append(name)
+                    tqdm.write(f"defusion: skipped {name}: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:  # what is written stays written (each image atomically): say how to go on
+        print(f"defusion: interrupted after {done + len(kept)} of {len(jobs)} {unit} in {args.output}{made_said}; "
+              "run the same command with --skip-existing to fuse the rest", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    for line in registration_summary(found, unit, fuser.options.align):
+        print(f"defusion: {line}", file=sys.stderr)
+    print(f"fused {done + len(kept)} of {len(jobs)} {unit} into {args.output}{made_said}"
+          + (f" ({len(kept)} already there)" if kept else "")
+          + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
+    return EXIT_FAILED if failed else 0
+
+
+def _make_output_folders(args: argparse.Namespace) -> str:
+    """Make -o's folder; returns what the run's last line ends with for the folders it makes (-o's, and
+    --components' and --source-map's, which writing makes), so that a mistyped path does not pass unseen."""
+    made = missing_folder(args.output, itself=True)
+    side = [folder for folder in (args.components, args.source_map) if folder is not None]
+    made_too = [m for m in (missing_folder(folder, itself=True) for folder in side) if m is not None and m != made]
+    args.output.mkdir(parents=True, exist_ok=True)
+    return said_made([m for m in (made, *made_too) if m is not None])

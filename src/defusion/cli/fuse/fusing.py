@@ -1,0 +1,145 @@
+"""Fusing one set of sources into one output: read, fuse (with a progress bar over its network passes
+where it takes several), and write the fused image with the sources' metadata, and the components and
+source map where asked for; what the fusion core did is said as it goes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from defusion.cli.errors import UserError
+from defusion.cli.fuse.file_names import COMPONENT_PARTS, FOLDER_FORMATS, WEIGHT_PART, component_suffix
+from defusion.cli.fuse.fusion_notes import note_infrared, note_registration, note_stretched, note_unstretched
+from defusion.cli.fuse.reading import load_sources
+from defusion.cli.fuse.size_notes import say_size
+from defusion.cli.fuse.source_sizes import size_advice
+from defusion.fusion.errors import SizeMismatchError
+from defusion.io.formats import SIXTEEN_BIT_SUFFIXES
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from defusion.fusion.fuser import Decomposition, Fusion
+
+
+def fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem: str | None = None,
+             show_tiles: bool = False, nested: bool = False, notes: bool = False,
+             say_size_read: bool = False) -> Fusion | Decomposition | None:
+    """Fuse ``paths`` into ``out``; ``notes`` (a single fusion, not a folder's many) says what --align
+    and --deghost found; ``say_size_read`` says its passes and memory once the sources are read (where
+    their header did not tell them before the model loaded: a camera raw file). Returns the core's
+    whole result where --align or --deghost ran (what they found, for a folder's summary), else None."""
+    from defusion.io.writing import write_image
+
+    images = load_sources(paths, args)
+    if say_size_read:
+        say_size(fuser.options, *images[0].shape[:2], len(images))
+    if fuser.options.stretch == "auto":
+        note_stretched(paths, images, fuser.options.stretch_shared)
+    elif fuser.options.stretch == "none":
+        note_unstretched(paths, images, args)
+    palette_guess = fuser.options.palette != "none" and fuser.options.infrared is None
+    if palette_guess and not getattr(args, "_infrared_noted", False):
+        note_infrared(paths, images, fuser)
+        args._infrared_noted = True
+    registering = fuser.options.align != "none" or fuser.options.deghost
+    bar = tile_progress(fuser, images, args, nested) if show_tiles else None
+    try:
+        fused, found = _fuse_images(fuser, images, out, args, stem, bar.update if bar else None, registering)
+    except SizeMismatchError:
+        if len({im.shape[:2] for im in images}) == 1:  # not the sizes the advice is about
+            raise
+        raise SizeMismatchError(size_advice(paths, [im.shape[:2] for im in images], args)) from None
+    finally:  # on Ctrl-C too: an open bar would glue what is said next to its line
+        if bar:
+            bar.close()
+    if notes and registering and found is not None:
+        note_registration(paths, found, fuser.options.align)
+    metadata = None if args.no_metadata else metadata_for(paths, fused, out)
+    write_image(out, fused, quality=args.quality, metadata=metadata)
+    if fused.dtype == "uint16" and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
+        _warn_eight_bits(out, args, folder=stem is not None)
+    return found if registering else None
+
+
+def tile_progress(fuser, images: list[np.ndarray], args: argparse.Namespace, nested: bool = False):
+    """A progress bar over network passes when a fusion takes several (tiles, >2 inputs); ``nested``
+    puts it under a folder's bar (a large bracket's minutes show as they pass)."""
+    from tqdm import tqdm
+
+    per_fusion = fuser.tiles_for(*images[0].shape[:2])
+    passes = per_fusion * (len(images) - 1)
+    if passes < 2 or args.no_progress:
+        return None
+    unit = "tile" if per_fusion > 1 else "pair"  # untiled stacks count their pairwise fusions
+    return tqdm(total=passes, desc=f"{unit}s", unit=unit, file=sys.stderr, leave=False, position=int(nested))
+
+
+def metadata_for(paths: list[Path], fused: np.ndarray, out: Path):
+    """The sources' colour profile and EXIF that fit the fused image; a warning where ``out``'s
+    format cannot hold a profile the sources have (their colours would be read as sRGB)."""
+    from defusion.io.metadata import METADATA_SUFFIXES, choose_metadata, read_metadata
+
+    metadata = choose_metadata([read_metadata(p) for p in paths], colour=fused.ndim == 3)
+    if metadata.icc_profile and out.suffix.lower() not in METADATA_SUFFIXES:
+        print(f"defusion: warning: {out.suffix} is written without the sources' colour profile; write "
+              f"{' or '.join(METADATA_SUFFIXES[:2])} to keep it", file=sys.stderr)
+    return metadata
+
+
+def _fuse_images(fuser, images: list[np.ndarray], out: Path, args: argparse.Namespace, stem: str | None,
+                 on_tile: Callable[[], object] | None,
+                 whole: bool = False) -> tuple[np.ndarray, Fusion | Decomposition | None]:
+    """The fused image of ``images`` and, with --components, --source-map or ``whole``, the core's whole
+    result (what registration found: ``warps``, ``ghosts``); the components and the source map are
+    written where asked for."""
+    from defusion.fusion.color import to_uint8
+    from defusion.io.writing import write_image
+
+    if args.components:
+        if len(images) != 2:
+            raise UserError("--components needs exactly two images")
+        parts = fuser.decompose(*images, on_tile=on_tile)
+        prefix = f"{stem}_" if stem else ""
+        suffix = component_suffix(out)
+        for name, image in zip(COMPONENT_PARTS, (parts.common, parts.unique_a, parts.unique_b)):
+            write_image(args.components / f"{prefix}{name}{suffix}", image)
+        if parts.weight_a is not None:  # --pixels sources: the decision map, white where a's pixels are
+            write_image(args.components / f"{prefix}{WEIGHT_PART}{suffix}", to_uint8(parts.weight_a))
+        if args.source_map:
+            _write_source_map(args.source_map, [parts.weight_a, 1 - parts.weight_a], out, stem)
+        return parts.fused, parts
+    if args.source_map or whole:  # fuse's and fuse_with_weights's pixels, with what registration found
+        result = fuser.fusion(*images, on_tile=on_tile)
+        if args.source_map:
+            _write_source_map(args.source_map, result.weights, out, stem)
+        return result.fused, result
+    return fuser.fuse(*images, on_tile=on_tile), None
+
+
+def _write_source_map(path: Path, weights: list[np.ndarray], out: Path, stem: str | None) -> None:
+    """The fused pixels' source index as 8-bit grey: ``path`` itself, or ``path/<stem>.png`` for folders."""
+    from defusion.fusion.color import to_uint8
+    from defusion.fusion.selection import source_map
+    from defusion.io.writing import write_image
+
+    if stem is not None:
+        path = path / f"{stem}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_image(path, to_uint8(source_map(weights)))
+
+
+def _warn_eight_bits(out: Path, args: argparse.Namespace, folder: bool) -> None:
+    """Say that ``out``'s type holds 8 bits and a 16-bit result was reduced: once for a folder run
+    (each group's would repeat it), with the --format that keeps 16 bits."""
+    from defusion.io.notes import warn
+
+    if not folder:
+        print(f"defusion: warning: {out.suffix} holds 8 bits; the 16-bit result was reduced "
+              f"(write {' or '.join(SIXTEEN_BIT_SUFFIXES[:2])} to keep 16 bits)", file=sys.stderr)
+    elif not getattr(args, "_eight_bits_warned", False):
+        args._eight_bits_warned = True
+        keeps = " or ".join(f"--format {kind}" for kind in FOLDER_FORMATS if f".{kind}" in SIXTEEN_BIT_SUFFIXES)
+        warn(f"--format {args.format} holds 8 bits; the 16-bit results are reduced ({keeps} keeps 16 bits)")

@@ -1,0 +1,120 @@
+"""What the fusion core did with ``defusion fuse``'s sources, said: the raw sensor frames it stretched
+(or --stretch none left flat), the image --palette colours where it had to guess, and what --align and
+--deghost found, for one fusion or summed up over a folder run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from defusion.cli.fuse.file_names import said_names
+from defusion.cli.fuse.reading import in_folder_run
+from defusion.io.notes import plural
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from defusion.fusion.fuser import Decomposition, Fusion
+
+
+def note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool | None = None) -> None:
+    """Say which sources the fusion core stretches as raw sensor frames (--stretch auto), and how:
+    each on its own (several cameras' frames), or ``shared`` (--task mef: one sensor's bracket) all
+    by one mapping (stretch.describe_stretch)."""
+    from tqdm import tqdm
+
+    from defusion.fusion.stretch import describe_stretch
+
+    for said in describe_stretch([path.name for path in paths], images, shared):
+        tqdm.write(f"defusion: note: {said} (--stretch none keeps the values as they are)", file=sys.stderr)
+
+
+def note_unstretched(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace) -> None:
+    """Say which sources --stretch none leaves as raw sensor frames, nearly flat (the fused image is
+    then close to the other source alone): one line each for a single fusion, the first pair's only
+    in folder modes (thermal_notes.describe_unstretched: the API's rule and words)."""
+    from defusion.fusion.thermal_notes import describe_unstretched
+    from defusion.io.notes import note
+
+    if getattr(args, "_unstretched_noted", False):
+        return
+    said = describe_unstretched(said_names(paths), images, option="--stretch ")
+    for line in said:
+        note(line + ("; other pairs alike, unsaid" if in_folder_run(args) else ""))
+    args._unstretched_noted = bool(said) and in_folder_run(args)
+
+
+def note_infrared(paths: list[Path], images: list[np.ndarray], fuser) -> None:
+    """Say which image --palette colours where the core's rule (the one raw thermal frame, else the
+    only grey image) had to guess."""
+    from tqdm import tqdm
+
+    index, why = fuser.infrared_source(*images)
+    if why:
+        tqdm.write(f"defusion: note: --palette colours {paths[index]} as the infrared image ({why}); "
+                   "--infrared N picks the Nth image instead", file=sys.stderr)
+
+
+def note_registration(paths: list[Path], found: Fusion | Decomposition, motion: str) -> None:
+    """Say what --align found and how much --deghost replaced, a line each, naming the files."""
+    from defusion.fusion.align import describe_alignment
+    from defusion.fusion.deghost import describe_ghosts
+    from defusion.io.notes import note
+
+    names = said_names(paths)
+    for line in (describe_alignment(names, found.warps, found.frame, found.fused.shape[:2], motion),
+                 describe_ghosts(names, found.ghosts)):
+        if line:
+            note(line)
+
+
+def registration_extent(found: Fusion | Decomposition) -> tuple[float | None, float | None]:
+    """How far --align moved the farthest-moved source of one fusion (px, its farthest corner: a
+    focus stack's breathing moves corners, not the centre; None without alignment) and
+    the largest share of a source's pixels --deghost replaced (None without deghosting): all a folder
+    run keeps of each fusion's result, so a long run's memory does not grow with it."""
+    from defusion.fusion.align import warp_extent
+
+    size = found.fused.shape[:2]
+    shifts = [warp_extent(w, *size).corners for w in found.warps if w is not None]
+    return (max(shifts) if shifts else None), (max(found.ghosts) if found.ghosts else None)
+
+
+def registration_summary(found: dict[str, tuple[float | None, float | None]], unit: str, motion: str
+                         ) -> list[str]:
+    """A line each on what --align and --deghost found over a folder run's fusions (``found``: name ->
+    :func:`registration_extent`; ``unit``: "pairs" or "groups"), naming the one where they moved or
+    replaced most, so a registration that went astray can be looked at.
+
+    Example:
+        >>> found = {"IMG_1": (0.5, 0.0), "IMG_4": (6.0, 0.031), "IMG_7": (1.5, 0.00004)}
+        >>> for line in registration_summary(found, "groups", "euclidean"):
+        ...     print(line)
+        aligned 3 groups: corners moved up to 6.0 px (IMG_4), median 1.5 px
+        deghost replaced up to 3.1% of a source's pixels (IMG_4); nothing moved in 2 of 3 groups
+        >>> registration_summary({"a": (None, 0.0)}, "pairs", "none")
+        ['deghost found nothing that moved in 1 pair']
+        >>> registration_summary({"a": (None, 0.2)}, "pairs", "none")
+        ["deghost replaced up to 20.0% of a source's pixels (a); nothing moved in 0 of 1 pair"]
+    """
+    import numpy as np
+
+    lines = []
+    shifts = {name: shift for name, (shift, _) in found.items() if shift is not None}
+    if shifts:
+        worst = max(shifts, key=shifts.get)
+        what = "shifts" if motion == "translation" else "corners moved"  # as describe_alignment says it
+        lines.append(f"aligned {plural(len(shifts), unit[:-1])}: {what} up to {shifts[worst]:.1f} px ({worst}), "
+                     f"median {float(np.median(list(shifts.values()))):.1f} px")
+    ghosts = {name: ghost for name, (_, ghost) in found.items() if ghost is not None}
+    if ghosts:
+        worst = max(ghosts, key=ghosts.get)
+        still = sum(f"{share:.1%}" == f"{0:.1%}" for share in ghosts.values())  # as describe_ghosts rounds
+        if still == len(ghosts):
+            lines.append(f"deghost found nothing that moved in {plural(len(ghosts), unit[:-1])}")
+        else:
+            lines.append(f"deghost replaced up to {ghosts[worst]:.1%} of a source's pixels ({worst}); "
+                         f"nothing moved in {still} of {plural(len(ghosts), unit[:-1])}")
+    return lines

@@ -1,0 +1,138 @@
+"""Refusals of the paths ``defusion fuse`` is given, before any work (and before the fusion core is
+imported): outputs that cannot be written or would overwrite a source, sources that are missing, not
+readable or not what the mode reads; and a warning where one source is given twice."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from defusion.cli.errors import UserError
+from defusion.cli.fuse.file_names import COMPONENT_PARTS, WEIGHT_PART, component_suffix
+from defusion.cli.options import same_path
+from defusion.io.formats import WRITABLE_SUFFIXES
+
+
+def check_paths(args: argparse.Namespace, folders: bool) -> None:
+    """Refuse outputs that cannot be written or would overwrite a source, before any work."""
+    from defusion.io.writing import check_path, check_writable_folder
+
+    out = args.output
+    for option, path in _outputs(args):
+        try:
+            check_path(path)
+        except OSError as exc:  # a name too long, a file where a folder must be: said before stat() trips on it
+            raise UserError(f"{option} {path}: {exc}") from None
+    if folders:
+        for option, folder in (("--a", args.dir_a), ("--b", args.dir_b), ("--stacks", args.stacks)):
+            _check_source_folder(option, folder)
+        if out.exists() and not out.is_dir():
+            raise UserError(f"-o {out}: is a file; folder mode (--a/--b, --stacks) writes into a folder")
+        if any(same_path(out, d) for d in _source_folders(args)):
+            raise UserError(f"-o {out}: is a source folder; fused images would overwrite the sources")
+    else:
+        if out.is_dir():
+            raise UserError(f"-o {out}: is a folder; give an output image path such as {out / 'fused.png'}")
+        if out.suffix.lower() not in WRITABLE_SUFFIXES:
+            raise UserError(f"cannot write {out}: use one of {', '.join(WRITABLE_SUFFIXES)}")
+        if any(p.exists() and same_path(out, p) for p in args.images):
+            raise UserError(f"-o {out}: is one of the inputs; choose another output path "
+                            "(defusion does not overwrite its sources)")
+        if args.components and len(args.images) != 2:
+            raise UserError(f"--components needs exactly two images, got {len(args.images)}")
+    if args.components and args.components.exists() and not args.components.is_dir():
+        raise UserError(f"--components {args.components}: is a file; it names a folder for the three parts")
+    if args.components:
+        _check_components_paths(args, folders)
+    if args.source_map:
+        _check_source_map_path(args, folders)
+    for option, path in _outputs(args):
+        folder = path if option == "--components" or folders else path.parent
+        try:
+            check_writable_folder(folder)
+        except OSError as exc:  # read-only, full, not allowed: said now, not after minutes of fusing
+            raise UserError(f"{option} {path}: {exc}") from None
+
+
+def check_inputs(images: list[Path]) -> None:
+    """Refuse a source that is missing, not a file or not readable, in reading's words (one line), before
+    the fusion core is imported: that took 4-10 s on a busy 2-core machine before a typo was told."""
+    for path in images:
+        if not path.exists():
+            raise UserError(f"{path}: no such file")
+        if not path.is_file():
+            raise UserError(f"{path}: is not a file")
+        if not os.access(path, os.R_OK):
+            raise UserError(f"{path}: cannot be read (permission denied)")
+
+
+def warn_same_sources(args: argparse.Namespace, folders: bool) -> None:
+    """Warn when one file (or folder) is given twice: it would be fused with itself."""
+    if folders:
+        if args.dir_a is not None and args.dir_b is not None and same_path(args.dir_a, args.dir_b):
+            print(f"defusion: warning: --a {args.dir_a} and --b {args.dir_b} are the same folder: each image is "
+                  "fused with itself", file=sys.stderr)
+        return
+    for i, first in enumerate(args.images):
+        for second in args.images[i + 1:]:
+            if first.exists() and same_path(first, second):
+                print(f"defusion: warning: {first} and {second} are the same file: it is fused with itself",
+                      file=sys.stderr)
+
+
+def _outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """(option, path) of what this run writes: -o, and --components and --source-map where given."""
+    return [(option, path) for option, path in (("-o", args.output), ("--components", args.components),
+                                                ("--source-map", args.source_map)) if path is not None]
+
+
+def _source_folders(args: argparse.Namespace) -> list[Path]:
+    return [d for d in (args.dir_a, args.dir_b, args.stacks) if d is not None]
+
+
+def _check_source_folder(option: str, folder: Path | None) -> None:
+    """Refuse a source folder option (--a, --b, --stacks) that names no folder, saying what it names."""
+    if folder is None or folder.is_dir():
+        return
+    if folder.exists():
+        raise UserError(f"{option} {folder}: is a file, not a folder; give the folder that holds the images")
+    raise UserError(f"{option} {folder}: no such folder")
+
+
+def _check_components_paths(args: argparse.Namespace, folders: bool) -> None:
+    """Refuse a --components folder whose parts (common.png, ...) would overwrite an input or the output,
+    or, in folder modes, that is a source folder (the parts would mix with the sources)."""
+    if folders:
+        if any(same_path(args.components, d) for d in _source_folders(args)):
+            raise UserError(f"--components {args.components}: is a source folder; give the parts their own folder")
+        return
+    suffix = component_suffix(args.output)
+    for part in COMPONENT_PARTS + ((WEIGHT_PART,) if args.pixels == "sources" else ()):
+        path = args.components / f"{part}{suffix}"
+        if any(p.exists() and same_path(path, p) for p in args.images):
+            raise UserError(f"--components {args.components}: its {path.name} is one of the inputs; choose another "
+                            "folder (defusion does not overwrite its sources)")
+        if same_path(path, args.output):
+            raise UserError(f"--components {args.components}: its {path.name} is the output -o {args.output}; "
+                            "choose another folder")
+
+
+def _check_source_map_path(args: argparse.Namespace, folders: bool) -> None:
+    """Refuse a --source-map that names the wrong kind of path for the mode (a file for folders, a folder
+    or an unwritable type for one fusion) or that is an input, the output or a source folder."""
+    path = args.source_map
+    if folders:
+        if path.exists() and not path.is_dir():
+            raise UserError(f"--source-map {path}: is a file; with --a/--b or --stacks it names a folder (one map per "
+                            "pair or group)")
+        if any(same_path(path, d) for d in (*_source_folders(args), args.output)):
+            raise UserError(f"--source-map {path}: is a source or output folder; give the maps their own folder")
+        return
+    if path.is_dir():
+        raise UserError(f"--source-map {path}: is a folder; give an image path such as {path / 'source_map.png'}")
+    if path.suffix.lower() not in WRITABLE_SUFFIXES:
+        raise UserError(f"cannot write --source-map {path}: use one of {', '.join(WRITABLE_SUFFIXES)}")
+    if same_path(path, args.output) or any(p.exists() and same_path(path, p) for p in args.images):
+        raise UserError(f"--source-map {path}: is an input or the output; choose another path")
