@@ -135,7 +135,7 @@ def _as_fused(images: list, paths: list[Path], cameras: int) -> list:
     that a heated board shows in it and in the check picture as it will in the fused images; said
     as ``defusion fuse`` says it, once: for the first board shot whose frames are stretched (the
     camera's other shots are stretched alike)."""
-    from defusion.cli.fuse import _note_stretched
+    from defusion.cli.fuse.fusion_notes import note_stretched
     from defusion.fusion.color import to_float
     from defusion.fusion.stretch import describe_stretch, stretch_sources
 
@@ -145,7 +145,7 @@ def _as_fused(images: list, paths: list[Path], cameras: int) -> list:
         shot = images[start:start + cameras]
         # a rig's cameras: each raw frame on its own (FuseOptions.stretch_shared with a rig)
         if not noted and describe_stretch([p.name for p in paths[start:start + cameras]], shot, shared=False):
-            _note_stretched(paths[start:start + cameras], shot, shared=False)
+            note_stretched(paths[start:start + cameras], shot, shared=False)
             noted = True
         shown += stretch_sources(shot, [to_float(im) for im in shot], shared=False)[0]
     return shown

@@ -104,12 +104,12 @@ def _note_first_frames(fuser, paths: list[Path], frames: list) -> None:
     which keeps both: the raw thermal frames stretched and how (--stretch auto: the mapping measured
     on them, with the sharing the video measures it with), and which one --palette colours where the
     core had to guess."""
-    from defusion.cli.fuse import _note_infrared, _note_stretched
+    from defusion.cli.fuse.fusion_notes import note_infrared, note_stretched
 
     if fuser.options.stretch == "auto":
-        _note_stretched(paths, frames, fuser.options.stretch_shared)
+        note_stretched(paths, frames, fuser.options.stretch_shared)
     if fuser.options.palette != "none" and fuser.options.infrared is None:
-        _note_infrared(paths, frames, fuser)
+        note_infrared(paths, frames, fuser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,7 +28,6 @@ from defusion.cli.fuse.arguments import HELP, add_arguments, check_combinations
 from defusion.cli.fuse.folder_jobs import pair_jobs, stack_groups, stack_jobs
 from defusion.cli.fuse.folder_run import fuse_jobs
 from defusion.cli.fuse.fusing import fuse_one
-from defusion.cli.fuse.fusion_notes import note_infrared, note_stretched
 from defusion.cli.fuse.path_checks import check_inputs, check_paths, warn_same_sources
 from defusion.cli.fuse.size_notes import say_folder_size, say_size_from_header
 from defusion.cli.fuse.source_sizes import check_header_sizes
@@ -40,12 +39,6 @@ from defusion.io.errors import ImageReadError
 from defusion.model.errors import WeightsError
 
 EXPECTED_ERRORS = (ImageReadError, SizeMismatchError, WeightsError, FileNotFoundError, ValueError, OSError)
-
-#: The notes :mod:`defusion.cli.video` and :mod:`defusion.cli.calibrate` say as ``defusion fuse`` does,
-#: under the names they import them by.
-_note_stretched = note_stretched
-_note_infrared = note_infrared
-
 
 def run(args: argparse.Namespace) -> int:
     """Fuse the images given into -o, or each pair (group) of --a/--b (--stacks) into -o's folder; every
