@@ -1,0 +1,73 @@
+"""Notes on what fusing and reading did to the images, in ``defusion fuse``'s words: registration,
+the image a palette colours, raw 16-bit sources stretched, float pixels outside [0, 1]."""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+import numpy as np
+
+from defusion.fusion.align import describe_alignment
+from defusion.fusion.deghost import describe_ghosts
+from defusion.fusion.fuser import Decomposition, Fuser
+from defusion.fusion.stretch import describe_stretch
+from defusion.io.images import describe_float_stretch, float_span
+from defusion.ui.fusing import FusedStack
+
+
+def registration_notes(names: Sequence[str], found: Decomposition | FusedStack, motion: str) -> list[str]:
+    """What alignment and deghosting found in a fusion (``found``: its ``warps``, ``ghosts``,
+    ``frame`` and ``fused``; ``names`` in the order given), as ``defusion fuse`` says it: a line each."""
+    lines = (describe_alignment(names, found.warps, found.frame, found.fused.shape[:2], motion),
+             describe_ghosts(names, found.ghosts))
+    return [line for line in lines if line]
+
+
+def palette_note(fuser: Fuser, images: list[np.ndarray], names: list[str]) -> str | None:
+    """Which image a palette colours, where the core had to guess (as ``defusion fuse`` notes it)."""
+    if fuser.options.palette == "none":
+        return None
+    index, why = fuser.infrared_source(*images)
+    if why is None:
+        return None
+    return (f"The palette colours {names[index]} as the infrared image ({why}, so it had to guess): pick the "
+            "infrared image in the sidebar if it is another.")
+
+
+def stretch_notes(images: list[np.ndarray], names: list[str], shared: bool | None = None) -> list[str]:
+    """One line per mapping the fusion core stretches raw 16-bit sources by (thermal counts, a raw
+    bracket when ``shared``: ``FuseOptions.stretch_shared``), in ``defusion fuse``'s words."""
+    return [f"{said}, and shown so." for said in describe_stretch(names, images, shared)]
+
+
+def float_range(data: bytes) -> tuple[float, float] | None:
+    """The lowest and highest value of an upload's float pixels (a 32-bit float TIFF's first page,
+    from its bytes: :func:`defusion.io.images.float_span`), or None for integer pixels or a file
+    that cannot be read (decoding says what is wrong). Asked of uploads already decoded, within the
+    page's own pixel limit (``DEFUSION_MAX_PIXELS``), so it sets none of its own: every upload that
+    was fused gets its note."""
+    return float_span(data, max_pixels=sys.maxsize)
+
+
+def float_note(name: str, span: tuple[float, float] | None) -> str | None:
+    """What reading did to an upload of float pixels whose values ``span`` lie outside [0, 1] (a
+    radiometric thermal frame in degrees): stretched from its minimum to its maximum onto the full
+    range (:func:`defusion.io.images.read_image`, as ``defusion fuse`` reads it, and says in the same
+    words: :func:`defusion.io.images.describe_float_stretch`), whatever *Stretch raw thermal frames*
+    says; None for floats in [0, 1], read as they are, and for integer pixels.
+
+    Example:
+        >>> float_note("ir.tif", (20.5882, 44.902))
+        'ir.tif holds float values 20.59 to 44.9 (not 0 to 1: a radiometric thermal frame in degrees, say): \
+stretched from its minimum to its maximum onto the full range when read, as defusion fuse reads it, and shown so \
+(Stretch raw thermal frames does not apply to float frames)'
+    """
+    said = describe_float_stretch(name, span)
+    if said is None:
+        return None
+    return (f"{said}, as defusion fuse reads it, and shown so (Stretch raw thermal frames does not apply to float "
+            "frames)")
+
+
+__all__ = ["registration_notes", "palette_note", "stretch_notes", "float_range", "float_note"]

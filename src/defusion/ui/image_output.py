@@ -1,0 +1,67 @@
+"""The page's images as it hands them out: PNG bytes (with the uploads' metadata) and file names
+for downloads, and alt text for showing them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from defusion.fusion.color import to_uint8
+from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
+
+
+def png_bytes(image: np.ndarray, sources: list[bytes] | None = None) -> bytes:
+    """Encode HxW or HxWx3 uint8/uint16 RGB as PNG (16-bit stays 16-bit); with ``sources`` (the
+    uploaded files, in order) it carries their colour profile and the first one's EXIF, as
+    ``defusion fuse`` does."""
+    if image.dtype not in (np.uint8, np.uint16):
+        image = to_uint8(image)
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+    ok, encoded = cv2.imencode(".png", bgr)
+    if not ok:  # pragma: no cover - cv2 encodes any uint8/uint16 array
+        raise OSError("PNG encoding failed")
+    if not sources:
+        return encoded.tobytes()
+    metadata = choose_metadata([read_metadata(data) for data in sources], colour=image.ndim == 3)
+    return embed_metadata(encoded.tobytes(), ".png", metadata)
+
+
+def download_name(name_a: str, name_b: str, *more: str, part: str = "fused") -> str:
+    """``fused_<a>_<b>.png``; a bracket or stack is named by its first and last image (give them in
+    the order the page shows them, the order fused); ``part`` names another image of the result
+    (``common``, ``unique_a``, ...).
+
+    Example:
+        >>> download_name("ir.png", "vis.jpg"), download_name("ev-2.jpg", "ev0.jpg", "ev+2.jpg")
+        ('fused_ir_vis.png', 'fused_ev-2_to_ev+2.png')
+        >>> download_name("ir.png", "vis.jpg", part="common")
+        'common_ir_vis.png'
+    """
+    stem = lambda n: Path(n).stem or "image"  # noqa: E731
+    if more:
+        return f"{part}_{stem(name_a)}_to_{stem(more[-1])}.png"
+    return f"{part}_{stem(name_a)}_{stem(name_b)}.png"
+
+
+def alt_text(what: str, names: Sequence[str] = (), palette: str = "none") -> str:
+    """An image's alt text on the page, for a screen reader or a page that did not load its images:
+    ``what`` it is, of which uploads (``names``), and the thermal palette that coloured it (none:
+    unsaid).
+
+    Example:
+        >>> alt_text("fused image", ["vis.png", "ir.png"], "inferno")
+        'fused image of vis.png and ir.png, inferno palette'
+        >>> alt_text("source image B, ir.png")
+        'source image B, ir.png'
+        >>> alt_text("fused image", ["f1.png", "f2.png", "f3.png"])
+        'fused image of f1.png, f2.png and f3.png'
+    """
+    said = list(names)
+    of = f" of {', '.join(said[:-1])} and {said[-1]}" if len(said) > 1 else f" of {said[0]}" if said else ""
+    return f"{what}{of}" + (f", {palette} palette" if palette != "none" else "")
+
+
+__all__ = ["png_bytes", "download_name", "alt_text"]

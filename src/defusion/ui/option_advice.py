@@ -1,0 +1,63 @@
+"""Warnings and notes on the kind of images and options chosen: those the kind does not suit, and
+those the uploads' EXIF speaks against, as ``defusion fuse`` says them."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from defusion.fusion.deghost import deghost_focus_note
+from defusion.fusion.fuser import FuseOptions
+from defusion.io.shots import (ShotSettings, bracket_advice, exif_shows, focus_stack_advice, shows_exposure_bracket,
+                               shows_one_exposure, sources_on_bracket_warning)
+from defusion.ui.options import choose_kind, default_pixels
+
+
+def option_warnings(task: str | None, pixels: str, align: str, deghost: bool = False) -> list[str]:
+    """Options the kind of images does not suit, as the docs measured them; ``deghost`` (Remove
+    ghosts) on a focus stack or with pixels from the sources, whose focus changes it takes for motion.
+
+    Example:
+        >>> option_warnings("ivf", "sources", "none")[0][:40]
+        'Pixels from the sources takes each regio'
+        >>> option_warnings("mff", "sources", "none", deghost=True)[0][:45]
+        '*Remove ghosts* takes a focus change for moti'
+    """
+    warnings = []
+    if pixels == "sources" and task in ("ivf", "mef"):
+        warnings.append("Pixels from the sources takes each region from one image: right for focus stacks, but "
+                        f"{'an infrared + visible pair' if task == 'ivf' else 'an exposure bracket'} needs both "
+                        "mixed (docs/benchmarks.md, \"Pixels from the sources\"); *network* is the default.")
+    if align != "none" and task == "ivf":
+        warnings.append("Align registers images of one camera by their content; an infrared and a visible image "
+                        "do not match in content: for two cameras side by side, upload their rig file instead.")
+    focus = deghost_focus_note("*Remove ghosts*", task, pixels) if deghost else None
+    if focus:
+        warnings.append(f"{focus}.")
+    return warnings
+
+
+def exif_advice(settings: Sequence[ShotSettings], names: Sequence[str], options: FuseOptions,
+                task: str | None) -> tuple[list[str], list[str]]:
+    """(warnings, notes) on the kind of images chosen (``task``) that the uploads' EXIF
+    (``settings``, :func:`defusion.io.shots.upload_settings` of each, named ``names``) speaks
+    against, as ``defusion fuse`` says them: pixels from the sources on an exposure bracket; a
+    bracket or a focus stack fused as general images. None for an infrared + visible pair or a
+    rig's cameras (a palette, an infrared image or a rig chosen), each exposing for its own sensor,
+    nor where the kind's own warning says it (pixels from the sources on "exposure bracket")."""
+    if options.palette != "none" or options.infrared is not None or options.rig is not None:
+        return [], []
+    bracket = shows_exposure_bracket(settings)
+    if options.pixels == "sources" and bracket and task != "mef":
+        given = 'the kind "focus stack"' if task == "mff" else "pixels from the sources"
+        return [sources_on_bracket_warning(exif_shows(names, "an exposure bracket"), given,
+                                           choose_kind("mef"))], []
+    if task is not None:
+        return [], []
+    if bracket:
+        return [], [bracket_advice(exif_shows(names, "an exposure bracket"), choose_kind("mef"))]
+    if options.pixels == default_pixels(task) and shows_one_exposure(settings):
+        return [], [focus_stack_advice(exif_shows(names, "one exposure"), choose_kind("mff"))]
+    return [], []
+
+
+__all__ = ["option_warnings", "exif_advice"]

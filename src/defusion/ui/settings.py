@@ -1,0 +1,42 @@
+"""The web UI's server-side settings, read from the environment ``defusion ui`` sets from its options."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from defusion.ui.errors import InputError
+
+#: Environment variables the app reads (``defusion ui`` sets them from its options).
+ENV_WEIGHTS = "DEFUSION_WEIGHTS"
+ENV_DEVICE = "DEFUSION_DEVICE"
+ENV_MAX_PIXELS = "DEFUSION_MAX_PIXELS"
+#: The UI's default pixel bound: a web front end on a CPU should not take 100 MP jobs.
+DEFAULT_UI_MAX_PIXELS = 25_000_000
+#: Default upload bound in MB (Streamlit's ``server.maxUploadSize``).
+DEFAULT_MAX_UPLOAD_MB = 50
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Server-side settings: weights file (None: shipped), device, pixel bound."""
+
+    weights: str | None = None
+    device: str = "auto"
+    max_pixels: int = DEFAULT_UI_MAX_PIXELS
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        raw = env.get(ENV_MAX_PIXELS, "").strip()
+        try:
+            max_pixels = int(raw) if raw else DEFAULT_UI_MAX_PIXELS
+        except ValueError:
+            raise InputError(f"{ENV_MAX_PIXELS}={raw!r} is not a whole number") from None
+        return cls(env.get(ENV_WEIGHTS) or None, env.get(ENV_DEVICE) or "auto", max_pixels)
+
+
+__all__ = [
+    "ENV_WEIGHTS", "ENV_DEVICE", "ENV_MAX_PIXELS", "DEFAULT_UI_MAX_PIXELS", "DEFAULT_MAX_UPLOAD_MB",
+    "Settings",
+]
