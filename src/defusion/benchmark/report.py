@@ -9,18 +9,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from defusion.benchmark.compare import higher_is_better, rescaled_pairs
 from defusion.benchmark.runner import SECONDS, Row
-from defusion.io.writing import write_bytes_atomically
 from defusion.io.notes import listed, plural
+from defusion.io.sheets import GRID_TILE_HEIGHT, labelled_tile, tile_rows
+from defusion.io.writing import write_bytes_atomically
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-#: Height of each tile in a comparison grid.
-GRID_TILE_HEIGHT = 240
 #: Marks a mean over fewer pairs than the method with the most on that metric (md, tex, chart note).
 FEWER_PAIRS_MARK = "†"
 #: Why a mean may cover fewer pairs, for the notes under the tables.
@@ -604,39 +603,9 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
     write_figure(fig, path)
 
 
-def labelled_tile(image: np.ndarray, label: str) -> Image.Image:
-    """``image`` scaled to the grid height with ``label`` in its top-left corner."""
-    im = Image.fromarray(image if image.ndim == 3 else np.dstack([image] * 3))
-    width = max(1, round(im.width * GRID_TILE_HEIGHT / im.height))
-    im = im.resize((width, GRID_TILE_HEIGHT), Image.BILINEAR)
-    draw = ImageDraw.Draw(im)
-    box = draw.textbbox((4, 4), label)
-    draw.rectangle((box[0] - 3, box[1] - 3, box[2] + 3, box[3] + 3), fill=(0, 0, 0))
-    draw.text((4, 4), label, fill=(255, 255, 255))
-    return im
-
-
-def tile_rows(rows: list[list[Image.Image]]) -> Image.Image:
-    """Rows of tiles side by side, stacked top to bottom on white (the widest row sets the width)."""
-    width = max(sum(t.width for t in row) for row in rows)
-    sheet = Image.new("RGB", (width, sum(max(t.height for t in row) for row in rows)), (255, 255, 255))
-    top = 0
-    for row in rows:
-        left = 0
-        for tile in row:
-            sheet.paste(tile, (left, top))
-            left += tile.width
-        top += max(t.height for t in row)
-    return sheet
-
-
 def comparison_grid(a: np.ndarray, b: np.ndarray, outputs: dict[str, np.ndarray], columns: int = 6) -> Image.Image:
     """Sources first, then every method's result, labelled, in rows of ``columns``."""
     tiles = [labelled_tile(a, "A"), labelled_tile(b, "B")]
     tiles += [labelled_tile(im, name) for name, im in outputs.items()]
-    width = tiles[0].width
-    rows = -(-len(tiles) // columns)
-    sheet = Image.new("RGB", (width * min(columns, len(tiles)), GRID_TILE_HEIGHT * rows), (255, 255, 255))
-    for i, t in enumerate(tiles):
-        sheet.paste(t.resize((width, GRID_TILE_HEIGHT)), ((i % columns) * width, (i // columns) * GRID_TILE_HEIGHT))
-    return sheet
+    tiles = [t.resize((tiles[0].width, GRID_TILE_HEIGHT)) for t in tiles]  # every tile the first's size
+    return tile_rows([tiles[i:i + columns] for i in range(0, len(tiles), columns)])

@@ -9,6 +9,7 @@
 - :mod:`.size_notes`: the network passes and peak memory of the work, said before it;
 - :mod:`.fusing`: one fusion (:mod:`.reading` its sources, :mod:`.fusion_notes` what the core did);
   :mod:`.folder_run`: a folder run's, one after another;
+- :mod:`.compare_sheet`: --compare's picture of the sources and the fused image;
 - :mod:`.file_names`: the names the others say and write.
 
 Each imports only light modules at its top (no PyTorch, OpenCV, nor numpy): ``defusion --help``
@@ -98,11 +99,23 @@ def _fuse_images(args: argparse.Namespace, options: dict, known: dict[Path, tupl
     size_said = say_size_from_header(args, options, known)
     fuser = make_fuser(args, options)
     warn_same_sources(args, folders=False)
-    made = missing_folder(args.output)
+    written = [p for p in (args.output, args.source_map, args.compare) if p is not None]
+    missing = (missing_folder(p) for p in (args.output, args.compare) if p is not None)  # said: writing makes them
+    made = list(dict.fromkeys(m for m in missing if m is not None))
     fuse_one(fuser, args.images, args.output, args, show_tiles=True, notes=True, say_size_read=not size_said)
-    print(f"wrote {args.output}" + (f" and {args.source_map}" if args.source_map else "")
-          + said_made([made] if made else []), file=sys.stderr)
+    print(f"wrote {_listed_and(written)}" + said_made(made), file=sys.stderr)
     return 0
+
+
+def _listed_and(paths: list[Path]) -> str:
+    """``paths`` as a sentence lists them: "a", "a and b", "a, b and c".
+
+    Example:
+        >>> _listed_and([Path("f.png")]), _listed_and([Path("f.png"), Path("m.png"), Path("s.jpg")])
+        ('f.png', 'f.png, m.png and s.jpg')
+    """
+    names = [str(p) for p in paths]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 __all__ = ["EXPECTED_ERRORS", "HELP", "MANY_WITHOUT_TASK", "PEAK_MEMORY_HINT", "add_arguments", "network_passes",

@@ -46,6 +46,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --pixels sources (--task mff's default): also write which image each fused pixel came "
                         "from, black the first, white the last, grey levels between in the given order (a focus "
                         "stack's depth map); a folder with --a/--b or --stacks (one map per pair or group)")
+    p.add_argument("--compare", type=Path, metavar="SHEET",
+                   help="also write a contact sheet: the sources and the fused image side by side, labelled with "
+                        "their file names and the fusion's options, each shrunk (a small picture, to judge the fusion "
+                        "at a glance); JPEG, or PNG where SHEET ends in .png; a folder with --a/--b or --stacks (one "
+                        "NAME.jpg per pair or group)")
     p.add_argument("--resize", action="store_true", help="resize other sources to the first one's size")
     p.add_argument("--stack", default="balanced", choices=("balanced", "sequential"),
                    help="more than two images: balanced (default) fuses each half, then the two results; "

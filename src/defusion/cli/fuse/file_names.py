@@ -1,5 +1,5 @@
 """The file names ``defusion fuse`` says and writes: the sources as its notes name them, and the names
-and types of what a run writes (components, source maps, a folder run's fused images)."""
+and types of what a run writes (components, source maps, compare sheets, a folder run's fused images)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ FOLDER_FORMATS = ("png", "tif", "jpg")
 #: one it adds with --pixels sources (the decision map).
 COMPONENT_PARTS = ("common", "unique_a", "unique_b")
 WEIGHT_PART = "weight_a"
+#: The file types --compare writes (JPEG by default, PNG where its suffix says so), and the one a folder
+#: run's sheets take (``<name>.jpg`` each).
+COMPARE_SUFFIXES = (".jpg", ".jpeg", ".png")
+COMPARE_FOLDER_SUFFIX = ".jpg"
 
 
 def said_names(paths: list[Path]) -> list[str]:
@@ -25,8 +29,19 @@ def component_suffix(out: Path) -> str:
     return out.suffix if out.suffix.lower() in (".png", ".tif", ".tiff") else ".png"
 
 
+def compare_path(path: Path, stem: str | None) -> Path:
+    """Where --compare's sheet goes: ``path`` itself for one fusion, ``path/<stem>.jpg`` in a folder run.
+
+    Example:
+        >>> compare_path(Path("sheet.png"), None).as_posix(), compare_path(Path("sheets"), "IMG_01-IMG_03").as_posix()
+        ('sheet.png', 'sheets/IMG_01-IMG_03.jpg')
+    """
+    return path if stem is None else path / f"{stem}{COMPARE_FOLDER_SUFFIX}"
+
+
 def already_fused(stem: str, args: argparse.Namespace) -> bool:
-    """Whether a pair's outputs (the fused image, and the components and source map if asked for) are written."""
+    """Whether a pair's outputs (the fused image, and the components, source map and compare sheet if asked
+    for) are written."""
     out = args.output / f"{stem}.{args.format}"
     wanted = [out]
     if args.components:
@@ -34,4 +49,6 @@ def already_fused(stem: str, args: argparse.Namespace) -> bool:
         wanted += [args.components / f"{stem}_{part}{suffix}" for part in COMPONENT_PARTS]
     if args.source_map:
         wanted.append(args.source_map / f"{stem}.png")
+    if args.compare:
+        wanted.append(compare_path(args.compare, stem))
     return all(p.is_file() for p in wanted)

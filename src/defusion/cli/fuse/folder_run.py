@@ -71,9 +71,10 @@ def fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpar
 
 def _make_output_folders(args: argparse.Namespace) -> str:
     """Make -o's folder; returns what the run's last line ends with for the folders it makes (-o's, and
-    --components' and --source-map's, which writing makes), so that a mistyped path does not pass unseen."""
+    --components', --source-map's and --compare's, which writing makes), so that a mistyped path does not
+    pass unseen."""
     made = missing_folder(args.output, itself=True)
-    side = [folder for folder in (args.components, args.source_map) if folder is not None]
+    side = [folder for folder in (args.components, args.source_map, args.compare) if folder is not None]
     made_too = [m for m in (missing_folder(folder, itself=True) for folder in side) if m is not None and m != made]
     args.output.mkdir(parents=True, exist_ok=True)
     return said_made([m for m in (made, *made_too) if m is not None])

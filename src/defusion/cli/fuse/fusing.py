@@ -1,6 +1,6 @@
 """Fusing one set of sources into one output: read, fuse (with a progress bar over its network passes
-where it takes several), and write the fused image with the sources' metadata, and the components and
-source map where asked for; what the fusion core did is said as it goes."""
+where it takes several), and write the fused image with the sources' metadata, and the components,
+source map and compare sheet where asked for; what the fusion core did is said as it goes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from defusion.cli.errors import UserError
+from defusion.cli.fuse.compare_sheet import write_compare_sheet
 from defusion.cli.fuse.file_names import COMPONENT_PARTS, FOLDER_FORMATS, WEIGHT_PART, component_suffix
 from defusion.cli.fuse.fusion_notes import note_infrared, note_registration, note_stretched, note_unstretched
 from defusion.cli.fuse.reading import load_sources
@@ -59,6 +60,8 @@ def fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem
         note_registration(paths, found, fuser.options.align)
     metadata = None if args.no_metadata else metadata_for(paths, fused, out)
     write_image(out, fused, quality=args.quality, metadata=metadata)
+    if args.compare:
+        write_compare_sheet(args.compare, stem, paths, images, fused, args)
     if fused.dtype == "uint16" and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
         _warn_eight_bits(out, args, folder=stem is not None)
     return found if registering else None

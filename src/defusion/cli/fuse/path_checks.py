@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
-from defusion.cli.fuse.file_names import COMPONENT_PARTS, WEIGHT_PART, component_suffix
+from defusion.cli.fuse.file_names import COMPARE_SUFFIXES, COMPONENT_PARTS, WEIGHT_PART, component_suffix
 from defusion.cli.options import same_path
 from defusion.io.formats import WRITABLE_SUFFIXES
 
@@ -48,6 +48,8 @@ def check_paths(args: argparse.Namespace, folders: bool) -> None:
         _check_components_paths(args, folders)
     if args.source_map:
         _check_source_map_path(args, folders)
+    if args.compare:
+        _check_compare_path(args, folders)
     for option, path in _outputs(args):
         folder = path if option == "--components" or folders else path.parent
         try:
@@ -83,9 +85,10 @@ def warn_same_sources(args: argparse.Namespace, folders: bool) -> None:
 
 
 def _outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
-    """(option, path) of what this run writes: -o, and --components and --source-map where given."""
+    """(option, path) of what this run writes: -o, and --components, --source-map and --compare where given."""
     return [(option, path) for option, path in (("-o", args.output), ("--components", args.components),
-                                                ("--source-map", args.source_map)) if path is not None]
+                                                ("--source-map", args.source_map), ("--compare", args.compare))
+            if path is not None]
 
 
 def _source_folders(args: argparse.Namespace) -> list[Path]:
@@ -136,3 +139,23 @@ def _check_source_map_path(args: argparse.Namespace, folders: bool) -> None:
         raise UserError(f"cannot write --source-map {path}: use one of {', '.join(WRITABLE_SUFFIXES)}")
     if same_path(path, args.output) or any(p.exists() and same_path(path, p) for p in args.images):
         raise UserError(f"--source-map {path}: is an input or the output; choose another path")
+
+
+def _check_compare_path(args: argparse.Namespace, folders: bool) -> None:
+    """Refuse a --compare that names the wrong kind of path for the mode (a file for folders, a folder
+    or a type other than JPEG and PNG for one fusion) or that is an input, another output or a source folder."""
+    path = args.compare
+    if folders:
+        if path.exists() and not path.is_dir():
+            raise UserError(f"--compare {path}: is a file; with --a/--b or --stacks it names a folder (one sheet per "
+                            "pair or group)")
+        if any(same_path(path, d) for d in (*_source_folders(args), args.output)):
+            raise UserError(f"--compare {path}: is a source or output folder; give the sheets their own folder")
+        return
+    if path.is_dir():
+        raise UserError(f"--compare {path}: is a folder; give an image path such as {path / 'compare.jpg'}")
+    if path.suffix.lower() not in COMPARE_SUFFIXES:
+        raise UserError(f"cannot write --compare {path}: a sheet is JPEG or PNG, use one of {', '.join(COMPARE_SUFFIXES)}")
+    others = [p for p in (args.output, args.source_map) if p is not None]
+    if any(same_path(path, p) for p in others) or any(p.exists() and same_path(path, p) for p in args.images):
+        raise UserError(f"--compare {path}: is an input or another output; choose another path")
