@@ -212,8 +212,8 @@ def test_jobs_scores_like_one_process_in_the_same_order(tmp_path, rng, lively_we
     from defusion.benchmark import runner
 
     pools = []
-    in_workers = runner._evaluate_in_workers
-    monkeypatch.setattr(runner, "_evaluate_in_workers", lambda *a: pools.append(a[2]) or in_workers(*a))
+    in_workers = runner.evaluate_in_workers
+    monkeypatch.setattr(runner, "evaluate_in_workers", lambda *a: pools.append(a[2]) or in_workers(*a))
     da, db = _pairs(tmp_path, rng, ("p1", "p2", "p3", "p4"))
     pub = tmp_path / "published"
     write_image(pub / "p2.png", smooth_image(rng, 32, 40))

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from defusion.benchmark.runner import SECONDS, _in_eight_bits, run_benchmark
+from defusion.benchmark.runner import SECONDS, run_benchmark
+from defusion.benchmark.scored_images import in_eight_bits
 from defusion.cli.main import main
 from tests.benchmark.test_bench_audit import _pairs
 
@@ -28,7 +29,7 @@ def _run(tmp_path, rng, methods):
 @pytest.mark.parametrize("dtype", ["<u2", ">u2"])
 def test_uint16_in_either_byte_order_is_rounded_to_8_bits(dtype):
     image = np.array([[0, 128, 129, 65535]], dtype)
-    assert _in_eight_bits(image).tolist() == [[0, 0, 1, 255]]
+    assert in_eight_bits(image).tolist() == [[0, 0, 1, 255]]
 
 
 def test_an_int64_result_is_a_failure_of_the_method_not_a_near_black_score(tmp_path, rng):

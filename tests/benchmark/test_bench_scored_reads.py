@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from defusion.benchmark import runner
+from defusion.benchmark import evaluation, findings
 from defusion.benchmark.runner import SECONDS, read_scored, run_benchmark
 from defusion.cli.main import main
 from defusion.io.images import write_image
@@ -183,15 +183,15 @@ def test_a_pair_gathers_its_lines_for_the_main_process_to_say(tmp_path, rng, cap
     colour = np.dstack([image, image // 2, 255 - image, np.full(SIZE, 100, np.uint8)])  # not grey: no note of that
     Image.fromarray(colour, "RGBA").save(tmp_path / "alpha" / "p1.png")
     files = {"low": tmp_path / "low" / "p1.png", "alpha": tmp_path / "alpha" / "p1.png"}
-    task = runner._PairTask("p1", da / "p1.png", db / "p1.png", {"low": ["EN"], "alpha": ["EN"]}, files,
-                            ["low", "alpha"], set(), None, [])
-    pair = runner._evaluate_pair(task, {})
+    task = evaluation.PairTask("p1", da / "p1.png", db / "p1.png", {"low": ["EN"], "alpha": ["EN"]}, files,
+                               ["low", "alpha"], set(), None, [])
+    pair = evaluation.evaluate_pair(task, {})
     assert capsys.readouterr().err == ""
     assert len(pair.said) == 1 and pair.said[0].startswith(f"warning: {files['alpha']} has transparent pixels")
-    assert pair.found == [runner._Finding("eight-bit", "low", str(files["low"]), source=False)]  # said at the end
+    assert pair.found == [findings.Finding("eight-bit", "low", str(files["low"]), source=False)]  # said at the end
     told: set = set()
-    runner._say_found(pair, told)
-    runner._say_found(pair, told)
+    findings.say_found(pair, told)
+    findings.say_found(pair, told)
     assert capsys.readouterr().err.strip().splitlines() == [f"defusion: {pair.said[0]}"]
 
 

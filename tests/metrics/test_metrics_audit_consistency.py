@@ -76,10 +76,10 @@ def test_a_grey_result_stored_as_rgb_gets_benchs_note(tmp_path, images, sources,
 
 
 def test_the_grey_rgb_note_has_benchs_words(capsys):
-    from defusion.benchmark.runner import _say_found
+    from defusion.benchmark.findings import say_found
 
     pair = types.SimpleNamespace(said=[], narrow=[], grey_rgb={"Mine": "audit_words/01.png"})
-    _say_found(pair, set())
+    say_found(pair, set())
     assert GREY_RGB_SCORED in capsys.readouterr().err
 
 

@@ -1,0 +1,48 @@
+"""The rows a benchmark scores, one value per method, image and metric, and their results.csv.
+
+results.csv is what a run leaves and what a resumed run, the reports and the scripts read back:
+written atomically, so that a run killed while writing leaves the previous file whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from defusion.io.writing import write_bytes_atomically
+
+#: The pseudo-metric holding a built-in method's wall time per pair.
+SECONDS = "seconds"
+
+
+@dataclass
+class Row:
+    """One score: ``value`` of ``metric`` for ``method``'s result of the pair ``image`` (or its wall time,
+    :data:`SECONDS`)."""
+
+    method: str
+    image: str
+    metric: str
+    value: float
+
+
+def write_results_csv(rows: list[Row], path: Path) -> None:
+    """Write ``rows`` atomically: a run killed, or a disk filling, while writing leaves the previous
+    file whole and no temporary one (an OSError of one line naming ``path`` says why)."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["method", "image", "metric", "value"])
+    for r in rows:
+        writer.writerow([r.method, r.image, r.metric, f"{r.value:.6g}"])
+    write_bytes_atomically(path, text.getvalue().encode())
+
+
+def read_results_csv(path: Path) -> list[Row]:
+    """Rows of a results.csv written by :func:`write_results_csv` (ValueError if it is not one)."""
+    try:
+        with open(path, newline="") as f:
+            return [Row(r["method"], r["image"], r["metric"], float(r["value"])) for r in csv.DictReader(f)]
+    except (KeyError, TypeError, ValueError, csv.Error, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a defusion results.csv ({exc})") from None

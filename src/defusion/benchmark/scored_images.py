@@ -1,0 +1,119 @@
+"""Reading images as the metrics score them, and showing what was scored.
+
+``defusion metrics`` reads every file as :func:`read_scored` reads it and ``defusion bench`` its
+published results and sources (:func:`read_source`), so that both commands score a file alike:
+floats as the values they are, integers in 8 bits (16-bit rounded by the metrics' one rule).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from defusion.benchmark.findings import Finding, finding_notes
+from defusion.fusion.color import is_grey, to_uint8
+from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values
+from defusion.io.images import read_image, stores_floats
+from defusion.io.notes import note
+
+
+def read_scored(path: str | Path, quiet: bool = False) -> np.ndarray:
+    """``path`` as the metrics score it: EXIF-upright; float pixels as the float32 values they are
+    (``read_image(floats="levels")``: unquantised, where they lie in [0, 1] or on 0..255, the two scales
+    :mod:`defusion.metrics` takes a float array on, so that the file scores as its array does with
+    :func:`~defusion.metrics.compute_metrics`; any other range an ImageReadError); integer pixels in
+    8 bits (16-bit rounded to 8 bits), with a note where a 16-bit file holds only 8-bit values
+    (:func:`~defusion.io.arrays.holds_eight_bit_values`; ``quiet``: not said, for a file read again to be shown). ``defusion
+    metrics`` reads every file so and ``defusion bench`` its published results and sources
+    (:func:`read_source`), so that both commands score a file alike.
+
+    Example:
+        >>> import tempfile, tifffile
+        >>> path = Path(tempfile.mkdtemp()) / "fused.tif"
+        >>> tifffile.imwrite(path, np.array([[60.5, 187.0], [90.0, 120.25]], np.float32))  # 0..255 floats
+        >>> read_scored(path).tolist()  # as stored; fusion input would be stretched to 0..65535
+        [[60.5, 187.0], [90.0, 120.25]]
+    """
+    image, eight_bit = _scored_file(path)
+    if eight_bit and not quiet:  # bench's wording for one file, said here per file
+        note(*finding_notes([Finding("eight-bit", str(Path(path).parent), str(path))]))
+    return image
+
+
+def viewable(scored: np.ndarray) -> np.ndarray:
+    """An image as :func:`read_scored` gives it, as uint8 to be shown (a comparison grid): float
+    values by the scale the metrics read them on (:func:`~defusion.metrics._utils.float_scale`).
+
+    Example:
+        >>> viewable(np.array([[0.0, 0.5, 1.0]], np.float32)).tolist()  # [0, 1]
+        [[0, 128, 255]]
+        >>> viewable(np.array([[0.0, 60.4, 255.0]])).tolist()  # 0..255
+        [[0, 60, 255]]
+    """
+    if scored.dtype.kind != "f":
+        return in_eight_bits(scored)
+    from defusion.metrics._utils import float_scale
+
+    scale = float_scale(float(scored.min()), float(scored.max())) or 1.0
+    return np.round(np.clip(scored.astype(np.float64) * scale, 0, MAX_8BIT)).astype(np.uint8)
+
+
+def _scored_file(path: str | Path) -> tuple[np.ndarray, bool]:
+    """:func:`read_scored` with nothing said: the image, and whether it is a 16-bit file of 8-bit values."""
+    return as_scored(read_image(path, floats="levels"))
+
+
+def as_scored(image: np.ndarray) -> tuple[np.ndarray, bool]:
+    """A decoded image as scored (floats as they are, integers in 8 bits: 16-bit rounded as the
+    metrics round a uint16 array, :func:`~defusion.metrics._utils.eight_bit_levels`), and whether it
+    holds 8-bit values in 16 bits (:func:`~defusion.io.arrays.holds_eight_bit_values`)."""
+    if image.dtype.kind == "f":
+        return image, False
+    # 8-bit values saved as 16-bit (what ``uint16(img)`` writes) score as 16-bit data, near black (EN 0.99
+    # and SSIM 0.03 for a fusion whose 8-bit file scores 7.1 and 1.25): said in a note, not converted,
+    # since a 16-bit image that dark is also what some file may mean
+    return in_eight_bits(image), holds_eight_bit_values(image)
+
+
+def in_eight_bits(image: np.ndarray) -> np.ndarray:
+    """A uint8, uint16 or [0, 1] float image (a decoded file, a method's output) in 8 bits: uint16
+    (either byte order) as the metrics score a uint16 array, by the one rounding of 16 bits to 8 they
+    all use; anything else as :func:`~defusion.fusion.color.to_uint8` takes it, which refuses other
+    types (TypeError: an int64 0..255 result is not read as 16-bit data, near black)."""
+    from defusion.metrics._utils import _is_uint16, eight_bit_levels
+
+    return eight_bit_levels(image) if _is_uint16(image) else to_uint8(image)
+
+
+def read_source(path: Path) -> tuple[np.ndarray, np.ndarray, list[Finding]]:
+    """A source as the methods fuse it (:func:`read_image`: floats stretched, as ``defusion fuse`` reads
+    them), as the metrics score it (:func:`read_scored`), and what is worth a note: decoded once, or
+    twice where it stores floats. A float source whose two readings differ is noted; one on neither
+    scale the metrics take (a radiometric frame in degrees or Kelvin) is scored as it is fused,
+    stretched, and noted, rather than leaving its pair out."""
+    from defusion.io.images import FloatRangeError, float_stretched
+    from defusion.metrics._utils import float_scale
+
+    image, folder = read_image(path), str(path.parent)
+    if not stores_floats(path):
+        scored, eight_bit = as_scored(image)
+        return image, scored, [Finding("eight-bit", folder, str(path))] if eight_bit else []
+    try:
+        scored = read_image(path, floats="levels")
+    except FloatRangeError as exc:
+        return image, in_eight_bits(image), [Finding("float-stretched", folder, str(path),
+                                                     f"{exc.low:.6g}..{exc.high:.6g}")]
+    lo, hi = float(scored.min()), float(scored.max())
+    on_levels = float_scale(lo, hi) == 1
+    if not float_stretched(lo, hi) or (on_levels and lo == 0 and hi == MAX_8BIT):  # the stretch changes nothing
+        return image, scored, []
+    return image, scored, [Finding("float-scale", folder, str(path), "0..255" if on_levels else "[0, 1], clipped")]
+
+
+def grey_stored_as_rgb(image: np.ndarray) -> bool:
+    """Whether a result, as its file holds it (not as rounded to be scored: 8-bit values saved as
+    16-bit round to near-black levels 0 and 1, grey whatever their colours), is grey in three channels:
+    judged on the 8-bit scale where a 16-bit file holds only 8-bit values (:func:`~defusion.io.arrays.holds_eight_bit_values`),
+    on its type's full scale otherwise (:func:`~defusion.fusion.color.is_grey`)."""
+    return image.ndim == 3 and is_grey(image, MAX_8BIT if holds_eight_bit_values(image) else None)
