@@ -31,13 +31,10 @@ from defusion.benchmark.methods import (DEFUSION_VARIANTS, FuseFn, StoredAsJpeg,
                                         defusion_run_id)
 from defusion.benchmark.pairing import evaluated_pairs, limited, no_result_of_a_pair, same_size_pairs, unpaired_results
 from defusion.benchmark.results_csv import SECONDS, Row, read_results_csv, write_results_csv
-from defusion.benchmark.scored_images import grey_stored_as_rgb, read_scored, viewable
+from defusion.benchmark.scored_images import read_scored, viewable
 from defusion.benchmark.workers import evaluate_in_workers
 from defusion.io.notes import note
 from defusion.io.pairs import is_stem_pattern, match_pairs, results_by_stem, stem_clashes
-
-#: ``defusion metrics`` judges a grey result stored as RGB by bench's rule under this name.
-_grey_stored_as_rgb = grey_stored_as_rgb
 
 __all__ = [
     "DEFUSION_VARIANTS", "GREY_RGB_SCORED", "SECONDS", "TASK_METRICS", "BenchResult", "FuseFn", "Row", "StoredAsJpeg",

@@ -92,17 +92,18 @@ def _grey_rgb_note(path: Path, scored) -> str | None:
     """The note on a fused file of grey pixels stored as RGB (R = G = B), in ``defusion bench``'s
     words: VIFB's rule scores it per channel, otherwise than the same pixels in a 1-channel file
     (SF and Qabf differ, enough to reorder two methods). Judged by bench's rule
-    (``_grey_stored_as_rgb``) on the file as stored, not as rounded to be scored (a 16-bit file of
+    (``grey_stored_as_rgb``) on the file as stored, not as rounded to be scored (a 16-bit file of
     8-bit values rounds to near-black levels 0 and 1, grey whatever its colours): an integer RGB
     file that scores grey is read again for that (said lines are said once); one that scores in
     colour was not grey as stored either, and a float one is scored as stored."""
-    from defusion.benchmark.runner import GREY_RGB_SCORED, _grey_stored_as_rgb
+    from defusion.benchmark.findings import GREY_RGB_SCORED
+    from defusion.benchmark.scored_images import grey_stored_as_rgb
     from defusion.io.images import read_image
 
-    if scored.ndim != 3 or not _grey_stored_as_rgb(scored):
+    if scored.ndim != 3 or not grey_stored_as_rgb(scored):
         return None  # rounding never makes a grey file colour: no second read for a colour result
     stored = scored if scored.dtype.kind == "f" else read_image(path, floats="levels")
-    if not _grey_stored_as_rgb(stored):
+    if not grey_stored_as_rgb(stored):
         return None
     return (f"{path} is grey stored as RGB (R = G = B): {GREY_RGB_SCORED}, so it scores otherwise than the same "
             "pixels in a 1-channel file, which score as grey")
