@@ -231,10 +231,10 @@ def test_without_tensorboard_a_run_says_so_and_logs_no_events(tmp_path, monkeypa
     """tensorboard is the `train` extra: a run without it says where its losses are instead of failing."""
     import sys
 
-    from defusion.training.trainer import _summary_writer
+    from defusion.training.metrics_log import summary_writer
 
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # what an absent package imports as
-    assert _summary_writer(tmp_path / "tb", None) is None
+    assert summary_writer(tmp_path / "tb", None) is None
     assert capsys.readouterr().err == ("defusion: note: no TensorBoard logs (tensorboard is not installed: pip install "
                                        "'defusion[train]'); metrics.csv holds the losses\n")
     assert not (tmp_path / "tb").exists()

@@ -87,10 +87,10 @@ def test_sigterm_is_said_as_terminated_with_status_143(images, tmp_path, fail_in
 def test_the_sigterm_handler_raises_terminated():
     import signal
 
-    from defusion.training.trainer import _interrupt
+    from defusion.training.interrupts import interrupt
 
     with pytest.raises(Terminated):
-        _interrupt(signal.SIGTERM, None)
+        interrupt(signal.SIGTERM, None)
 
 
 @pytest.mark.parametrize("rank", ["0", "1"])
@@ -166,10 +166,10 @@ def test_the_data_note_says_a_changed_file_count_as_such():
     """From a review: with --epoch-samples a resume on more files went ahead saying "the same count"."""
     from pathlib import Path
 
-    from defusion.training.trainer import _data_note
+    from defusion.training.resume import data_note
 
     digest = {"data_digest": ["aa", "bb"]}
-    assert "(12 files, was 10)" in _data_note(Path("runs/x"), "imgs", 10, digest, 12, 10)
-    assert "(the same count, 10)" in _data_note(Path("runs/x"), "imgs", 10, digest, 10, 10)
-    moved = _data_note(Path("runs/x"), "b", 6, {"data": ["/a", "/b"], **digest}, 12, 10)
+    assert "(12 files, was 10)" in data_note(Path("runs/x"), "imgs", 10, digest, 12, 10)
+    assert "(the same count, 10)" in data_note(Path("runs/x"), "imgs", 10, digest, 10, 10)
+    moved = data_note(Path("runs/x"), "b", 6, {"data": ["/a", "/b"], **digest}, 12, 10)
     assert "trained on /a; resuming it at step 6 on /b, whose file list differs (12 files, was 10)" in moved
