@@ -85,7 +85,7 @@ def is_torchscript_export(path: str | Path) -> bool:
 
 def run_weights(run: str | Path) -> Path:
     """The weights file a training run in folder ``run`` writes (``--out``), whether written or not."""
-    from defusion.training.trainer import WEIGHTS_NAME  # here: training loads its data pipeline
+    from defusion.training.run_record import WEIGHTS_NAME  # here: training imports this module
 
     return Path(run) / WEIGHTS_NAME
 
