@@ -1,195 +1,48 @@
-"""The fusion core: every front end (CLI, Python, server, UI) calls :class:`Fuser`."""
+"""The fusion core: every front end (CLI, Python, server, UI) calls :class:`Fuser`.
+
+Its steps live beside it: the images checked (:mod:`~defusion.fusion.inputs`), the device
+(:mod:`~defusion.fusion.device`), the sources registered and prepared (:mod:`~defusion.fusion.prepared`),
+a stack's order (:mod:`~defusion.fusion.stacking`), the network's pass (:mod:`~defusion.fusion.network_pass`)
+and what it returns (:mod:`~defusion.fusion.results`); the names they define that were defined here
+are still importable from here.
+"""
 
 from __future__ import annotations
 
 
-import functools
-import os
-import sys
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import numpy as np
 import torch
 
-from defusion.errors import caller_stacklevel, channels_first_hint
 from defusion.fusion import color
 from defusion.fusion.align import align_images
 from defusion.fusion.deghost import deghost, reference_index
+from defusion.fusion.device import check_half, resolve_device
 # defined there: the CLI names them without PyTorch
 from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsError, SizeMismatchError
+from defusion.fusion.inputs import checked_images
+from defusion.fusion.network_pass import Projections, project
 # the options, defined there (what a fusion is asked to do), and still importable from here
 from defusion.fusion.options import (DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, INPUT_ORDERS, MAX_DETAIL_GAIN,
                                      MAX_UNIQUE_GAIN, MIN_TILE, PAPER_OPTIONS, SOURCES_SCALE, STACK_ORDERS,
                                      TASK_FIELDS, TASK_OPTIONS, TASKS, FuseOptions, InputOrder, StackOrder, Task,
                                      check_detail_gain, check_option_names, check_unique_gain, default_scale,
                                      smallest_tile, task_options)
-from defusion.fusion.resample import downsample, upsample
+from defusion.fusion.prepared import Anchors, Prepared, Registered
+from defusion.fusion.results import Decomposition, Fusion, Selection
 from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, is_onnx_export, load_network
-from defusion.fusion.selection import decision_map, weighted_sum
+from defusion.fusion.selection import pair_weights, weighted_sum
+from defusion.fusion.stacking import Stacked, input_ranking, split_point, unrank
 from defusion.fusion.stretch import stretch_sources
-from defusion.fusion.tiling import TileSize, passes_for, run_padded, run_tiled, tile_layout
-from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values, is_tensor, tensor_pixels
-from defusion.model.denet import DeNet, default_detail_gain
+from defusion.fusion.tiling import TileSize, passes_for, tile_layout
+from defusion.model.denet import DeNet
 from defusion.model.weights import check_model_path
 
-
-#: Channels an HxWxC image may have: grey, grey + alpha, RGB, RGBA (alpha is dropped).
-_CHANNELS = (1, 2, 3, 4)
-#: Grey + alpha (a Pillow image in mode LA, as an array): fused as its grey plane.
-_GREY_ALPHA = 2
-#: Pillow modes whose values are no grey or RGB levels (palette indices, another colour space, 1-bit
-#: booleans), and the mode each is converted to before fusing (palettes by RGBA, as read_image does:
-#: Pillow warns when a palette's transparency is dropped straight to RGB; alpha is dropped later).
-_PILLOW_CONVERSIONS = {"P": "RGBA", "PA": "RGBA", "1": "L", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB",
-                       "HSV": "RGB"}
-#: Pillow modes of 32-bit numbers (a 16-bit PNG opened by older Pillow, a float TIFF), read as
-#: read_image reads such a file (io.images.pillow_levels), since their arrays are no uint8/uint16 levels.
-_PILLOW_NUMBER_MODES = ("I", "F")
 #: Fuser.from_pretrained's own parameters, beside the FuseOptions fields it takes: guessed at for a typo.
 _FROM_PRETRAINED_PARAMETERS = ("weights", "device", "half", "runtime", "threads", "task", "options", "onnx")
-
-
-def input_ranking(inputs: list[np.ndarray], order: InputOrder = "given") -> list[int]:
-    """The indices of ``inputs`` in ``order`` (INPUT_ORDERS): as given, or stably sorted by mean
-    brightness (``exposure``: a pair darker first, more brightest first).
-
-    Example:
-        >>> input_ranking([np.full(4, 0.5), np.full(4, 0.2), np.full(4, 0.8)], "bright-first")
-        [2, 0, 1]
-    """
-    if order not in INPUT_ORDERS:
-        raise OptionsError(f"unknown input order {order!r}; use one of {', '.join(INPUT_ORDERS)}")
-    if order == "given":
-        return list(range(len(inputs)))
-    if order == "exposure":
-        order = "dark-first" if len(inputs) == 2 else "bright-first"
-    brightness = [float(np.mean(im)) for im in inputs]
-    return sorted(range(len(inputs)), key=lambda i: -brightness[i] if order == "bright-first" else brightness[i])
-
-
-class Selection(NamedTuple):
-    """A fusion with pixels="sources": the fused image and each source's share of it."""
-
-    fused: np.ndarray
-    #: One HxW float32 map in [0, 1] per source, in the order the sources were given; they sum
-    #: to 1 at every pixel (:func:`defusion.fusion.selection.source_map` draws them as one map).
-    weights: list[np.ndarray]
-
-
-class Fusion(NamedTuple):
-    """A fusion with what a viewer or a scorer needs beside it (:meth:`Fuser.fusion`)."""
-
-    fused: np.ndarray
-    #: The sources as they were fused, float32 in [0, 1] in the order given (raw thermal frames
-    #: stretched, mapped by the rig, aligned, deghosted): what to show beside the fused image and
-    #: to score it against; the files as given may not line up with it.
-    sources: list[np.ndarray]
-    #: The indices of the images in the order they were fused (``options.order``).
-    order: list[int]
-    #: With pixels="sources", each source's HxW share of the result, as in :class:`Selection`;
-    #: None when the fused image is the network's reconstruction.
-    weights: list[np.ndarray] | None = None
-    #: The indices of the images stretched as raw thermal frames before fusing (``options.stretch``):
-    #: worth telling the user, as ``defusion fuse`` does.
-    stretched: tuple[int, ...] = ()
-    #: The index (as given) of the source the others were registered onto (``options.align``) and
-    #: deghosted against, whose framing the fused image keeps: the first, but for a bracket sorted by
-    #: brightness (with align or deghost on) the best exposed.
-    frame: int = 0
-    #: With ``options.align``, each source's warp onto the frame (:func:`defusion.fusion.align.
-    #: estimate_motion`; :func:`~defusion.fusion.align.warp_extent` says how far it moved), None for
-    #: the frame itself, in the order given; () without alignment. What registration found.
-    warps: tuple[np.ndarray | None, ...] = ()
-    #: With ``options.deghost``, the share of each source's pixels replaced as having moved (0 to 1;
-    #: 0 for deghost's reference), in the order given; () without deghosting.
-    ghosts: tuple[float, ...] = ()
-
-
-class Decomposition(NamedTuple):
-    """DeFusion's explanation of a fusion: fused = Pr(f_c, f_u^a, f_u^b); with pixels="sources",
-    fused = weight_a * a + (1 - weight_a) * b, the weight read from the unique projections."""
-
-    fused: np.ndarray
-    common: np.ndarray
-    unique_a: np.ndarray
-    unique_b: np.ndarray
-    #: With pixels="sources": HxW float32 in [0, 1], a's share of each fused pixel (the decision
-    #: map); None when the fused image is the network's reconstruction.
-    weight_a: np.ndarray | None = None
-    #: The pair as it was fused (float32 in [0, 1], ``a`` first), as in :attr:`Fusion.sources`.
-    sources: list[np.ndarray] | None = None
-    #: The source the other was registered onto (0: ``a``, 1: ``b``), as in :attr:`Fusion.frame`.
-    frame: int = 0
-    #: Each source's warp onto the frame and share replaced as having moved, as in :attr:`Fusion.warps`
-    #: and :attr:`Fusion.ghosts`.
-    warps: tuple[np.ndarray | None, ...] = ()
-    ghosts: tuple[float, ...] = ()
-
-
-def _check_half(half: bool, device: torch.device) -> None:
-    """Refuse fp16 off CUDA."""
-    if half and device.type != "cuda":
-        raise OptionsError("half precision (half=True, --half) needs a CUDA device (fp16 on the CPU is slower and "
-                           "less accurate)")
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto`` picks CUDA when present; asking for an absent CUDA is an error."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise OptionsError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise OptionsError("device cuda (--device cuda) was asked for, but PyTorch sees no CUDA device")
-    return device
-
-
-@dataclass
-class _Prepared:
-    mode: str
-    inputs: list[np.ndarray]  # HxWx3 float network inputs
-    chroma: np.ndarray | None
-    dtype: np.dtype
-    size: tuple[int, int]
-    sources: list[np.ndarray]  # the float sources (registered), for pixels="sources"
-    palette: np.ndarray | None = None  # HxWx3 false colours of the infrared image (options.palette; x4: a rig's)
-    stretched: tuple[int, ...] = ()  # the sources stretched as raw thermal frames
-    frame: int = 0  # the source the others were registered onto (Fusion.frame)
-    warps: tuple[np.ndarray | None, ...] = ()  # each source's warp onto the frame (Fusion.warps)
-    ghosts: tuple[float, ...] = ()  # each source's share replaced by deghost (Fusion.ghosts)
-
-
-class _Anchors(NamedTuple):
-    """The sources (indices as given) that registration and ghost removal go by."""
-
-    #: The source the others are registered onto, whose framing the fused image keeps.
-    frame: int = 0
-    #: Deghost's reference; None: deghost picks the best exposed itself, after registration.
-    reference: int | None = None
-
-
-class _Registered(NamedTuple):
-    """The sources as fused (floats in [0, 1]), which were stretched, the one registered onto, and
-    what registration and deghosting did to each (Fusion.warps, Fusion.ghosts)."""
-
-    floats: list[np.ndarray]
-    stretched: tuple[int, ...]
-    frame: int
-    warps: tuple[np.ndarray | None, ...] = ()
-    ghosts: tuple[float, ...] = ()
-
-
-class _Stacked(NamedTuple):
-    """A (partial) fusion of a stack: the HxWx3 network-input image it gives, and with
-    pixels="sources" each input's HxW weight in it (None: the network's reconstruction)."""
-
-    image: np.ndarray
-    weights: list[np.ndarray] | None
 
 
 @dataclass
@@ -231,7 +84,7 @@ class Fuser:
             raise FusionTypeError(f"options must be a FuseOptions (FuseOptions(**fields) or "
                                   f"FuseOptions.for_task(task)), got {type(self.options).__name__}")
         self.device = resolve_device(self.device)
-        _check_half(self.half, self.device)
+        check_half(self.half, self.device)
         self.model = self.model.to(self.device).eval()
         if self.half:
             self.model = self.model.half()
@@ -277,7 +130,7 @@ class Fuser:
         else:
             fuse_options = FuseOptions.for_task(task, **fields)  # bad options fail before loading
         device = resolve_device(device)
-        _check_half(half, device)  # before the model loads
+        check_half(half, device)  # before the model loads
         runtime = "torch" if half and runtime == "auto" else runtime
         before = torch.get_num_threads()
         if threads is not None:  # before loading: an ONNX export made on first use runs on them too
@@ -354,15 +207,15 @@ class Fuser:
         order = input_ranking(prepared.inputs, self.options.order)
         stacked = self._fuse_stack([prepared.inputs[i] for i in order], prepared.mode, on_tile)
         if stacked.weights is None:
-            return Fusion(self._finish(stacked.image, prepared), prepared.sources, order,
+            return Fusion(prepared.finish(stacked.image), prepared.sources, order,
                           stretched=prepared.stretched, frame=prepared.frame, warps=prepared.warps,
                           ghosts=prepared.ghosts)
-        weights = _unrank(stacked.weights, order)
-        return Fusion(self._finish_selected(weights, prepared), prepared.sources, order, weights=weights,
+        weights = unrank(stacked.weights, order)
+        return Fusion(prepared.finish_selected(weights), prepared.sources, order, weights=weights,
                       stretched=prepared.stretched, frame=prepared.frame, warps=prepared.warps,
                       ghosts=prepared.ghosts)
 
-    def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None, root: bool = True) -> _Stacked:
+    def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None, root: bool = True) -> Stacked:
         """Fuse HxWx3 network inputs pairwise in ``options.stack`` order; intermediate results
         are clipped to [0, 1] like any image before they are fused again. With pixels="sources"
         each pair is a weighed choice between its halves, and the weights multiply down the tree.
@@ -372,17 +225,17 @@ class Fuser:
         without it brackets of 3-4 scored lower MEF-SSIM (benchmarks/multi_input.py --task mef)."""
         if len(inputs) == 1:
             selecting = self.options.pixels == "sources"
-            return _Stacked(inputs[0], [np.ones(inputs[0].shape[:2], np.float32)] if selecting else None)
-        cut = len(inputs) - 1 if self.options.stack == "sequential" else (len(inputs) + 1) // 2
+            return Stacked(inputs[0], [np.ones(inputs[0].shape[:2], np.float32)] if selecting else None)
+        cut = split_point(len(inputs), self.options.stack)
         first, rest = (self._fuse_stack(part, mode, on_tile, root=False) for part in (inputs[:cut], inputs[cut:]))
         a, b = (np.clip(part.image, 0.0, 1.0) for part in (first, rest))
         out = self._project(a, b, on_tile, unique_gain=root or self.options.pixels == "sources")
         if self.options.pixels == "sources":
-            w = _pair_weights(out, a, b)
-            return _Stacked(weighted_sum([w, 1 - w], [a, b]),
-                            [w * x for x in first.weights] + [(1 - w) * x for x in rest.weights])
+            w = pair_weights(out.unique1, out.unique2, a, b)
+            return Stacked(weighted_sum([w, 1 - w], [a, b]),
+                           [w * x for x in first.weights] + [(1 - w) * x for x in rest.weights])
         fused = out.fused
-        return _Stacked(fused if mode == "rgb" else color.as_rgb(fused.mean(axis=2)), None)
+        return Stacked(fused if mode == "rgb" else color.as_rgb(fused.mean(axis=2)), None)
 
     def input_order(self, *images: np.ndarray) -> list[int]:
         """The indices of ``images`` in the order :meth:`fuse` stacks them (``options.order``)."""
@@ -399,14 +252,14 @@ class Fuser:
         first, second = input_ranking(prepared.inputs, self.options.order)
         out = self._project(prepared.inputs[first], prepared.inputs[second], on_tile)
         unique_a, unique_b = (out.unique1, out.unique2) if first == 0 else (out.unique2, out.unique1)
-        parts = (self._component(p, prepared) for p in (out.common, unique_a, unique_b))
+        parts = (prepared.component(p) for p in (out.common, unique_a, unique_b))
         if self.options.pixels == "sources":
-            w = _pair_weights(out, prepared.inputs[first], prepared.inputs[second])
-            weights = _unrank([w, 1 - w], [first, second])
-            return Decomposition(self._finish_selected(weights, prepared), *parts, weight_a=weights[0],
+            w = pair_weights(out.unique1, out.unique2, prepared.inputs[first], prepared.inputs[second])
+            weights = unrank([w, 1 - w], [first, second])
+            return Decomposition(prepared.finish_selected(weights), *parts, weight_a=weights[0],
                                  sources=prepared.sources, frame=prepared.frame, warps=prepared.warps,
                                  ghosts=prepared.ghosts)
-        return Decomposition(self._finish(out.fused, prepared), *parts, sources=prepared.sources, frame=prepared.frame,
+        return Decomposition(prepared.finish(out.fused), *parts, sources=prepared.sources, frame=prepared.frame,
                              warps=prepared.warps, ghosts=prepared.ghosts)
 
     def tiles_for(self, height: int, width: int) -> int:
@@ -422,7 +275,7 @@ class Fuser:
         """The sources as this fuser fuses them, float32 in [0, 1] in the order given: raw thermal
         frames stretched, mapped by the rig, aligned, deghosted. What to show beside the fused
         image and to score it against (the files as given may not line up with it)."""
-        return self._registered(self._checked(images)).floats
+        return self._registered(checked_images(images, self.options.rig)).floats
 
     def infrared_source(self, *images: np.ndarray) -> tuple[int, str | None]:
         """Which source the palette colours as the infrared image (``options.infrared``, else the one
@@ -430,7 +283,7 @@ class Fuser:
         why (``"all are grey"``, ``"none is grey"``): worth telling the user; None when certain."""
         if self.options.infrared is not None:
             return self.options.infrared, None
-        images = self._checked(images)
+        images = checked_images(images, self.options.rig)
         _, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch,
                                        self.options.stretch_shared)
         index, certain = color.thermal_source(images, stretched)
@@ -438,28 +291,7 @@ class Fuser:
             return index, None
         return index, "all are grey" if all(color.is_grey(im) for im in images) else "none is grey"
 
-    def _checked(self, images) -> list[np.ndarray]:
-        """``images`` as arrays (grey + alpha as grey), refused with a library error (a ValueError
-        or TypeError too) if they cannot be fused together."""
-        if len(images) == 1 and isinstance(images[0], (list, tuple)):
-            raise FusionInputError(f"the images are passed as separate arguments: call fuse(*images), not "
-                                   f"fuse(images) (got one {type(images[0]).__name__} of {len(images[0])})")
-        if len(images) < 2:
-            raise FusionInputError("fusion needs at least two images")
-        images = [_as_image(im, f"image {i + 1}") for i, im in enumerate(images)]
-        for i, image in enumerate(images):
-            _warn_eight_bit_values(image, f"image {i + 1}")
-        sizes = {im.shape[:2] for im in images}
-        if self.options.rig is not None:
-            self.options.rig.check_images(images)
-        elif len(sizes) > 1:
-            described = " vs ".join(f"{im.shape[1]}x{im.shape[0]}" for im in images)
-            raise SizeMismatchError(f"images differ in size ({described}, WxH); fusion needs registered "
-                                    "images of one size (the CLI's --resize, or defusion.io.resize.resize_to "
-                                    "in Python, resizes the others to the first)")
-        return images
-
-    def _registered(self, images: list[np.ndarray]) -> _Registered:
+    def _registered(self, images: list[np.ndarray]) -> Registered:
         """:meth:`registered`'s floats, the indices of the sources stretched as raw thermal frames,
         and the source the others were registered onto."""
         floats, stretched = self._mapped(images)
@@ -470,9 +302,9 @@ class Fuser:
         if self.options.deghost:
             floats = deghost(floats, reference=anchors.reference, on_replaced=replaced.__setitem__)
         aligned = self.options.align != "none"
-        return _Registered(floats, tuple(stretched), anchors.frame,
-                           tuple(warps.get(i) for i in range(len(floats))) if aligned else (),
-                           tuple(replaced.get(i, 0.0) for i in range(len(floats))) if self.options.deghost else ())
+        return Registered(floats, tuple(stretched), anchors.frame,
+                          tuple(warps.get(i) for i in range(len(floats))) if aligned else (),
+                          tuple(replaced.get(i, 0.0) for i in range(len(floats))) if self.options.deghost else ())
 
     def _mapped(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
         """The sources as floats in [0, 1], raw thermal frames stretched and mapped by the rig (not
@@ -483,22 +315,22 @@ class Fuser:
             floats = self.options.rig.apply(floats)
         return floats, stretched
 
-    def _anchors(self, floats: list[np.ndarray]) -> _Anchors:
+    def _anchors(self, floats: list[np.ndarray]) -> Anchors:
         """The source the others are registered onto and deghost's reference. With order "given"
         the first (pairs and rigs: its pixel grid is the output's), and deghost picks its own; else
         (brackets sorted by brightness) the best exposed for both, so the files' order does not move
         the framing. Measured once, and only when align or deghost needs it (it reads every source)."""
         if self.options.order == "given" or (self.options.align == "none" and not self.options.deghost):
-            return _Anchors()
+            return Anchors()
         best = reference_index(floats)
-        return _Anchors(best, best)
+        return Anchors(best, best)
 
     def measure_palette(self, *images: np.ndarray) -> tuple[float, float] | None:
         """The infrared values (low, high) the palette spans for ``images`` as :meth:`fuse` measures
         them (:func:`defusion.fusion.color.palette_range`; on what a rig's infrared camera sees), to
         keep for a stream: ``replace(fuser, options=replace(fuser.options, palette_range=...))``;
         None for a flat infrared image (a shutter frame), which spans nothing."""
-        registered = self._registered(self._checked(images))
+        registered = self._registered(checked_images(images, self.options.rig))
         low, high = color.palette_range(*self._thermal(registered.floats, registered.stretched))
         return (low, high) if high > low else None
 
@@ -515,8 +347,8 @@ class Fuser:
         rig = self.options.rig
         return floats[infrared], rig.seen()[infrared - 1] if rig is not None and infrared > 0 else None
 
-    def _prepare(self, images) -> _Prepared:
-        images = self._checked(images)
+    def _prepare(self, images) -> Prepared:
+        images = checked_images(images, self.options.rig)
         dtype = color.output_dtype(*images)
         registered = self._registered(images)
         floats, stretched, frame = registered.floats, registered.stretched, registered.frame
@@ -527,158 +359,23 @@ class Fuser:
             thermal, seen = self._thermal(floats, stretched)
             colours = color.thermal_colours(thermal, self.options.palette, self.options.palette_range, seen)
             inputs = [color.as_rgb(color.luminance(f)) for f in floats]
-            return _Prepared("grey", inputs, None, dtype, size, floats, colours, stretched=stretched, frame=frame,
-                             **done)
+            return Prepared("grey", inputs, None, dtype, size, floats, colours, stretched=stretched, frame=frame,
+                            **done)
         if mode == "rgb":
-            return _Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, size, floats,
-                             stretched=stretched, frame=frame, **done)
+            return Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, size, floats,
+                            stretched=stretched, frame=frame, **done)
         inputs = [color.as_rgb(color.luminance(f)) for f in floats]
         # blended in the order the images are fused in: a bracket sorted by brightness then gives the
         # same pixels whatever order its files came in (a float sum's rounding depends on its order)
         ranked = [floats[i] for i in input_ranking(inputs, self.options.order)]
         chroma = color.blend_chroma(ranked) if mode == "luma" else None
-        return _Prepared(mode, inputs, chroma, dtype, size, floats, stretched=stretched, frame=frame, **done)
+        return Prepared(mode, inputs, chroma, dtype, size, floats, stretched=stretched, frame=frame, **done)
 
-    def _finish(self, rgb: np.ndarray, prepared: _Prepared) -> np.ndarray:
-        if prepared.palette is not None:
-            return color.from_float(color.with_detail(prepared.palette, rgb.mean(axis=2)), prepared.dtype)
-        if prepared.mode == "rgb":
-            out = rgb
-        else:
-            y = rgb.mean(axis=2)
-            out = y if prepared.mode == "grey" else color.with_chroma(y, prepared.chroma)
-        return color.from_float(out, prepared.dtype)
-
-    def _finish_selected(self, weights: list[np.ndarray], prepared: _Prepared) -> np.ndarray:
-        """The sources' own pixels weighed by ``weights`` (one HxW map per source, in the caller's
-        order): colour comes with them, except that a grey source among colour ones takes the
-        colour sources' chroma, as in luminance fusion."""
-        sources = prepared.sources
-        if prepared.mode == "grey":
-            out = weighted_sum(weights, [color.luminance(s) for s in sources])
-        elif prepared.mode == "luma" and any(color.is_grey(s) for s in sources):
-            y = weighted_sum(weights, [color.luminance(s) for s in sources])
-            out = color.with_chroma(y, prepared.chroma)
-        else:
-            out = weighted_sum(weights, [color.as_rgb(s)[..., :3] for s in sources])
-        return color.from_float(out, prepared.dtype)
-
-    @staticmethod
-    def _component(rgb: np.ndarray, prepared: _Prepared) -> np.ndarray:
-        """A projection as an image: RGB in rgb mode, else the grey plane that was fused."""
-        return color.from_float(rgb if prepared.mode == "rgb" else rgb.mean(axis=2), prepared.dtype)
-
-    @torch.inference_mode()
-    def _project(self, a: np.ndarray, b: np.ndarray, on_tile=None, unique_gain: bool = True):
+    def _project(self, a: np.ndarray, b: np.ndarray, on_tile=None, unique_gain: bool = True) -> Projections:
         """Run DeNet on two HxWx3 float images; returns its four projections as HxWx3 float.
-        ``unique_gain`` False: unique gain 1 whatever the options say (the detail gain as they say)."""
-        dtype = torch.float16 if self.half else torch.float32
-        x1, x2 = (torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].to(self.device, dtype)
-                  for im in (a, b))
-        scale = self.options.scale
-        gain = float(self.options.unique_gain) if unique_gain else 1.0
-        detail_gain = self.options.resolved_detail_gain
-        head_gains = {"unique_gain": gain}
-        if detail_gain != default_detail_gain(gain):
-            head_gains["detail_gain"] = detail_gain  # networks older than it need not take it
-        net = functools.partial(self.model, **head_gains)
-        net = net if scale == 1 else _Rescaled(net, scale)
-        tile, overlap = self.tile_layout(*a.shape[:2])
-        if tile:
-            outs = run_tiled(net, x1, x2, tile, overlap, on_tile)
-        else:
-            outs = run_padded(net, x1, x2)
-            if on_tile:
-                on_tile()
-        arrays = [o[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() for o in outs]
-        return _Projections(*arrays)
-
-
-@dataclass(frozen=True)
-class _Rescaled:
-    """The network run at ``scale`` times the resolution of what it is given (one tile or the
-    whole padded image): sources up-sampled, projections averaged back down."""
-
-    model: Callable
-    scale: int
-
-    def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> list[torch.Tensor]:
-        outs = self.model(upsample(x1, self.scale), upsample(x2, self.scale))
-        return [downsample(o, self.scale) for o in outs]
-
-
-def _as_image(image, name: str) -> np.ndarray:
-    """``image`` as a pixel array fusion takes (grey + alpha as its grey plane, as RGBA's alpha is
-    dropped later; a torch tensor as its values on the CPU, :func:`~defusion.io.arrays.tensor_pixels`;
-    a Pillow image whose values are no levels, a palette one, converted: ``_PILLOW_CONVERSIONS``; one of
-    32-bit integers or floats read as read_image reads such a file: ``_PILLOW_NUMBER_MODES``); a
-    path, or an array that is not HxW or HxWxC, is refused with a library error."""
-    if isinstance(image, (str, os.PathLike)):
-        raise FusionTypeError(f"{name} is a path ({image}); fuse takes pixel arrays: read files with "
-                              "defusion.io.images.read_image")
-    array = np.asarray(_pixel_values(image, name))
-    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in _CHANNELS)):
-        got = f"shape {array.shape}" if array.ndim else type(image).__name__  # None, a number: no array at all
-        raise FusionInputError(f"{name} must be HxW or HxWxC with C in {', '.join(map(str, _CHANNELS))} (grey, "
-                               f"grey + alpha, RGB, RGBA); got {got}{channels_first_hint(array.shape, _CHANNELS)}")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise FusionInputError(f"{name} has no pixels (shape {array.shape})")
-    return array[..., 0] if array.ndim == 3 and array.shape[2] == _GREY_ALPHA else array
-
-
-def _pixel_values(image: object, name: str) -> object:
-    """A torch tensor as its NumPy values (detached, on the CPU, bfloat16 as float32), and a Pillow
-    image in a mode whose values are no levels (``_PILLOW_CONVERSIONS``) converted; anything else as it is."""
-    if is_tensor(image):
-        try:
-            return tensor_pixels(image)
-        except TypeError:
-            raise FusionTypeError(f"images must be uint8, uint16 or float in [0, 1]; got {name} of dtype "
-                                  f"{str(image.dtype).removeprefix('torch.')}") from None
-    pillow = sys.modules.get("PIL.Image")
-    if pillow is not None and isinstance(image, pillow.Image):
-        if image.mode in _PILLOW_CONVERSIONS:
-            return image.convert(_PILLOW_CONVERSIONS[image.mode])
-        if image.mode in _PILLOW_NUMBER_MODES:
-            from defusion.io.images import ImageReadError, pillow_levels  # only here: fusion needs no Pillow
-            try:
-                return pillow_levels(image, name)
-            except ImageReadError as exc:
-                raise FusionInputError(str(exc)) from None
-    return image
-
-
-def _warn_eight_bit_values(image: np.ndarray, name: str) -> None:
-    """Warn that colour source ``name`` holds 8-bit values in 16 bits (:func:`~defusion.io.arrays.
-    holds_eight_bit_values`): read as 16-bit data it fuses near black. A grey one is left alone: it is
-    stretched as a raw sensor frame (``options.stretch``), as its narrow band of values suggests.
-    Colour as its 8-bit values show it (R, G and B more than a few levels of 255 apart): measured
-    against 65535, such values all look grey."""
-    if holds_eight_bit_values(image) and not color.is_grey(image, scale=MAX_8BIT):
-        warnings.warn(f"{name}: a colour uint16 image whose values are all <= {MAX_8BIT} (8-bit values in 16 "
-                      "bits?) is fused as 16-bit data, near black; pass it as uint8 (.astype(np.uint8)), or scaled "
-                      "to 16 bits (.astype(np.uint16) * 257)", UserWarning, stacklevel=caller_stacklevel())
-
-
-def _pair_weights(out: "_Projections", a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The first image's HxW weight, read from the pair's unique projections."""
-    guide = (a.mean(axis=2) + b.mean(axis=2)) / 2
-    return decision_map(out.unique1.mean(axis=2), out.unique2.mean(axis=2), guide)
-
-
-def _unrank(weights: list[np.ndarray], order: list[int]) -> list[np.ndarray]:
-    """Weights listed in fusion ``order`` back in the callers' order of the images."""
-    unranked: list[np.ndarray] = [np.empty(0)] * len(order)
-    for weight, index in zip(weights, order):
-        unranked[index] = weight
-    return unranked
-
-
-class _Projections(NamedTuple):
-    common: np.ndarray
-    unique1: np.ndarray
-    unique2: np.ndarray
-    fused: np.ndarray
+        ``unique_gain`` False: unique gain 1 whatever the options say (the detail gain as they say).
+        Every network pass goes through here (:func:`~defusion.fusion.network_pass.project`)."""
+        return project(self.model, self.options, self.device, self.half, a, b, on_tile, unique_gain)
 
 
 __all__ = ["Fuser", "Fusion", "Selection", "Decomposition", "resolve_device", "input_ranking", "SizeMismatchError",

@@ -9,6 +9,9 @@ paper's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -49,4 +52,23 @@ def downsample(x: torch.Tensor, scale: int) -> torch.Tensor:
     return x if scale == 1 else F.avg_pool2d(x, scale)
 
 
-__all__ = ["MAX_SCALE", "check_scale", "downsample", "upsample"]
+@dataclass(frozen=True)
+class Rescaled:
+    """The network run at ``scale`` times the resolution of what it is given (one tile or the
+    whole padded image): sources up-sampled, projections averaged back down.
+
+    Example:
+        >>> pair_mean = lambda x1, x2: [(x1 + x2) / 2]
+        >>> [o.shape for o in Rescaled(pair_mean, 2)(torch.rand(1, 3, 5, 7), torch.rand(1, 3, 5, 7))]
+        [torch.Size([1, 3, 5, 7])]
+    """
+
+    model: Callable
+    scale: int
+
+    def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> list[torch.Tensor]:
+        outs = self.model(upsample(x1, self.scale), upsample(x2, self.scale))
+        return [downsample(o, self.scale) for o in outs]
+
+
+__all__ = ["MAX_SCALE", "Rescaled", "check_scale", "downsample", "upsample"]

@@ -79,6 +79,20 @@ def decision_map(unique_a: np.ndarray, unique_b: np.ndarray, guide: np.ndarray) 
     return np.clip(weights, 0.0, 1.0)
 
 
+def pair_weights(unique_a: np.ndarray, unique_b: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The first image's HxW weight, read from the pair's HxWx3 unique projections (the network's
+    ``unique1``, ``unique2``), the boundary guided by the mean of the HxWx3 pair ``a``, ``b``.
+
+    Example:
+        >>> sharp = np.zeros((32, 32, 3), np.float32); sharp[::2] = 1.0
+        >>> soft = np.full((32, 32, 3), 0.5, np.float32)
+        >>> float(pair_weights(sharp, soft, soft, soft).mean())
+        1.0
+    """
+    guide = (a.mean(axis=2) + b.mean(axis=2)) / 2
+    return decision_map(unique_a.mean(axis=2), unique_b.mean(axis=2), guide)
+
+
 def weighted_sum(weights: Sequence[np.ndarray], images: Sequence[np.ndarray]) -> np.ndarray:
     """Σ w_i · image_i for HxW weights and HxW or HxWxC images.
 
@@ -118,4 +132,4 @@ def _largest_odd(n: int) -> int:
 
 
 __all__ = ["PIXEL_SOURCES", "PixelSource", "ACTIVITY_SIGMA", "CONSISTENCY_KERNEL", "EDGE_RADIUS", "EDGE_EPS",
-           "check_pixel_source", "activity", "decision_map", "source_map", "weighted_sum"]
+           "check_pixel_source", "activity", "decision_map", "pair_weights", "source_map", "weighted_sum"]

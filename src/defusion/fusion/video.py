@@ -28,7 +28,8 @@ import numpy as np
 
 from defusion.errors import DefusionError
 from defusion.fusion.deghost import reference_index
-from defusion.fusion.fuser import Fuser, SizeMismatchError, _Anchors
+from defusion.fusion.fuser import Fuser, SizeMismatchError
+from defusion.fusion.prepared import Anchors
 from defusion.fusion.rig import RigError
 from defusion.fusion.stretch import measure_stretch
 from defusion.io.images import (DEFAULT_MAX_PIXELS, READ_FORMATS, READ_SUFFIXES, describe_float_stretch,
@@ -419,9 +420,9 @@ class _SteadyFuser(Fuser):
     """A Fuser that registers onto, and deghosts against, the sources ``anchors`` names whatever
     the frame: a stream's first frames' choice, so that its framing cannot flip between frames."""
 
-    anchors: _Anchors = field(default_factory=_Anchors)
+    anchors: Anchors = field(default_factory=Anchors)
 
-    def _anchors(self, floats: list[np.ndarray]) -> _Anchors:
+    def _anchors(self, floats: list[np.ndarray]) -> Anchors:
         return self.anchors
 
 
@@ -436,7 +437,7 @@ def _steady_fuser(fuser: Fuser, first: list[np.ndarray]) -> Fuser:
     return _SteadyFuser(steady.model, steady.device, steady.half, steady.options, _first_anchors(fuser, first))
 
 
-def _first_anchors(fuser: Fuser, first: list[np.ndarray]) -> _Anchors:
+def _first_anchors(fuser: Fuser, first: list[np.ndarray]) -> Anchors:
     """The frame and deghost's reference for ``first`` (indices into it), as :meth:`Fuser.fuse`
     picks them; with order "given", where deghost picks its reference per call, its pick on
     ``first`` (the best exposed)."""

@@ -1,0 +1,68 @@
+"""Fusing two or more images pairwise: the order they are fused in (``options.order``), where a
+stack splits into the two parts fused last (``options.stack``), a part's fusion, and per-source
+weights put back in the caller's order. :meth:`defusion.fusion.fuser.Fuser.fusion` runs the pairs.
+
+Example:
+    >>> import numpy as np
+    >>> order = input_ranking([np.full(4, 0.5), np.full(4, 0.2), np.full(4, 0.8)], "bright-first")
+    >>> order, [float(w[0]) for w in unrank([np.full(1, 0.8), np.full(1, 0.5), np.full(1, 0.2)], order)]
+    ([2, 0, 1], [0.5, 0.2, 0.8])
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from defusion.fusion.errors import OptionsError
+from defusion.fusion.options import INPUT_ORDERS, InputOrder, StackOrder
+
+
+def input_ranking(inputs: list[np.ndarray], order: InputOrder = "given") -> list[int]:
+    """The indices of ``inputs`` in ``order`` (INPUT_ORDERS): as given, or stably sorted by mean
+    brightness (``exposure``: a pair darker first, more brightest first).
+
+    Example:
+        >>> input_ranking([np.full(4, 0.5), np.full(4, 0.2), np.full(4, 0.8)], "bright-first")
+        [2, 0, 1]
+    """
+    if order not in INPUT_ORDERS:
+        raise OptionsError(f"unknown input order {order!r}; use one of {', '.join(INPUT_ORDERS)}")
+    if order == "given":
+        return list(range(len(inputs)))
+    if order == "exposure":
+        order = "dark-first" if len(inputs) == 2 else "bright-first"
+    brightness = [float(np.mean(im)) for im in inputs]
+    return sorted(range(len(inputs)), key=lambda i: -brightness[i] if order == "bright-first" else brightness[i])
+
+
+def split_point(count: int, stack: StackOrder) -> int:
+    """How many of ``count`` images (in fusion order) go into the first of the two parts fused last:
+    all but the last (``sequential``: each image fused into the result so far), or the larger half
+    (``balanced``: a tree).
+
+    Example:
+        >>> split_point(5, "sequential"), split_point(5, "balanced"), split_point(4, "balanced")
+        (4, 3, 2)
+    """
+    return count - 1 if stack == "sequential" else (count + 1) // 2
+
+
+class Stacked(NamedTuple):
+    """A (partial) fusion of a stack: the HxWx3 network-input image it gives, and with
+    pixels="sources" each input's HxW weight in it (None: the network's reconstruction)."""
+
+    image: np.ndarray
+    weights: list[np.ndarray] | None
+
+
+def unrank(weights: list[np.ndarray], order: list[int]) -> list[np.ndarray]:
+    """Weights listed in fusion ``order`` back in the callers' order of the images."""
+    unranked: list[np.ndarray] = [np.empty(0)] * len(order)
+    for weight, index in zip(weights, order):
+        unranked[index] = weight
+    return unranked
+
+
+__all__ = ["Stacked", "input_ranking", "split_point", "unrank"]
