@@ -11,7 +11,8 @@ import pytest
 
 from defusion.fusion.fuser import Fuser, FuseOptions
 from defusion.fusion.stretch import FixedStretch, measure_stretch, stretch_sources
-from defusion.fusion.video import _fixed_for_stream, fuse_videos
+from defusion.fusion.video import fuse_videos
+from defusion.fusion.video.steady_fuser import fixed_for_stream
 from tests.conftest import smooth_image
 
 H, W = 48, 64
@@ -150,7 +151,7 @@ def test_defusion_video_keeps_the_palettes_range_and_infrared_image(rng, tmp_pat
     assert _palette_spread(fused[1:]) <= 2.0  # and that range kept when the hot object enters
     per_frame = [fuser.fuse(bgr, t) for t in thermal[1:]]
     assert _palette_spread(per_frame) > 20
-    steady = _fixed_for_stream(fuser, fuser, [bgr, thermal[1]])  # what the video keeps from its first raw frame
+    steady = fixed_for_stream(fuser, fuser, [bgr, thermal[1]])  # what the video keeps from its first raw frame
     assert steady.options.infrared == 1 and isinstance(steady.options.stretch, FixedStretch)
     assert steady.options.palette_range == steady.measure_palette(bgr, thermal[1])
 
@@ -160,15 +161,15 @@ def test_a_shutter_frame_first_fixes_neither_the_stretch_nor_the_infrared_image(
     would colour the visible camera and never stretch the thermal one (a review's finding)."""
     from defusion.fusion.fuser import Fuser
     from defusion.fusion.stretch import FixedStretch
-    from defusion.fusion.video import _fixed_for_stream
+    from defusion.fusion.video.steady_fuser import fixed_for_stream
 
     rng = np.random.default_rng(0)
     vis12 = (rng.random((48, 64)) * 4000).astype(np.uint16)
     ir = (7000 + rng.random((48, 64)) * 2000).astype(np.uint16)
     shutter = np.full((48, 64), 7400, np.uint16)
     fuser = Fuser.from_pretrained(tiny_weights, threads=1, palette="inferno")
-    steady = _fixed_for_stream(fuser, fuser, [vis12, shutter])
+    steady = fixed_for_stream(fuser, fuser, [vis12, shutter])
     assert steady.options.infrared is None and steady.options.stretch == "auto"
-    steady = _fixed_for_stream(fuser, steady, [vis12, ir])
+    steady = fixed_for_stream(fuser, steady, [vis12, ir])
     assert steady.options.infrared == 1 and isinstance(steady.options.stretch, FixedStretch)
     assert steady.options.stretch.sources == (0, 1)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from defusion.fusion.fuser import Fuser
-from defusion.fusion.video import VideoError, _VideoSink, fuse_videos
+from defusion.fusion.video import VideoError, fuse_videos
+from defusion.fusion.video.sinks import VideoSink
 from tests.video.test_video import H, W, _cli, _frames, _read_video, _write_folder, _write_video
 
 
@@ -45,7 +46,7 @@ def test_a_frame_of_another_size_is_refused_naming_it(output, tmp_path, tiny_wei
 
 
 def test_a_video_sink_refuses_a_frame_it_would_drop(tmp_path):
-    sink = _VideoSink(tmp_path / "v.mp4", 10.0)
+    sink = VideoSink(tmp_path / "v.mp4", 10.0)
     sink.write(np.zeros((H, W, 3), np.uint8))
     with pytest.raises(VideoError, match=f"cannot write a {W + 16}x{H}.*{W}x{H} frames"):
         sink.write(np.zeros((H, W + 16, 3), np.uint8))

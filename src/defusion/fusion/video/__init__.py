@@ -1,0 +1,30 @@
+"""Fusing two videos (or two folders of frames) frame by frame with the one fusion core.
+
+Inputs are video files OpenCV can decode, or folders of images matched in natural sorted order
+(``frame2`` before ``frame10``). The output is a video (``mp4v`` codec: ``.mp4``, ``.m4v``,
+``.mov``, ``.avi``) or, when it is a folder, one PNG per frame (16-bit frames stay 16-bit).
+
+Every failure a user can cause (missing or unreadable input, frames of different sizes, an
+output that cannot be written) raises :class:`VideoError` with a one-line message.
+
+The parts: :mod:`.sources` (the inputs' frames), :mod:`.sinks` (the output), :mod:`.steady_fuser`
+(what stays fixed for the whole stream), :mod:`.fusing` (the frame loop), :mod:`.errors`.
+
+Example:
+    >>> from pathlib import Path
+    >>> from defusion.fusion.video import output_kind
+    >>> output_kind(Path("fused.mp4")), output_kind(Path("frames/"))
+    ('video', 'frames')
+"""
+
+from __future__ import annotations
+
+from defusion.fusion.video.errors import VideoError, VideoInterrupted
+from defusion.fusion.video.fusing import DEFAULT_FPS, FPS_TOLERANCE, VideoResult, fuse_videos
+from defusion.fusion.video.sinks import FRAME_NAME, VIDEO_SUFFIXES, output_kind
+from defusion.fusion.video.sources import FRAME_SUFFIXES, FrameSource, open_frames
+
+__all__ = ["VideoError", "VideoInterrupted", "VideoResult", "FrameSource", "open_frames", "output_kind", "fuse_videos",
+           "VIDEO_SUFFIXES", "FRAME_SUFFIXES",
+           # defined in the modules beside this one, kept importable from here as before they were split out:
+           "FRAME_NAME", "DEFAULT_FPS", "FPS_TOLERANCE"]

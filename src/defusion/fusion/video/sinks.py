@@ -1,0 +1,123 @@
+"""The output of a video fusion: a video file (``mp4v`` codec: ``.mp4``, ``.m4v``, ``.mov``, ``.avi``),
+written whole or not at all (:class:`VideoSink`), or a folder of one PNG per frame, 16-bit frames
+kept 16-bit (:class:`FrameSink`); :func:`output_kind` says which an output name asks for.
+
+Both sinks take ``write(frame)`` per fused frame, then ``finish()`` once complete or ``abort()`` on
+a failure or an interrupt.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from defusion.fusion.video.errors import VideoError
+from defusion.io.writing import write_image
+
+#: Containers the ``mp4v`` writer produces.
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")
+#: Names of the frames written into an output folder (frame_000000.png, ...), and the pattern that
+#: recognises them (six digits or more, as the index grows).
+FRAME_NAME = "frame_{:06d}.png"
+_FRAME_PATTERN = re.compile(r"frame_(\d{6,})\.png")
+
+
+def output_kind(out: Path) -> str:
+    """``video`` for a video file name, ``frames`` for a folder (existing, or a name without suffix)."""
+    if out.is_dir() or not out.suffix:
+        return "frames"
+    if out.suffix.lower() in VIDEO_SUFFIXES:
+        return "video"
+    raise VideoError(f"cannot write {out}: give a video file ({', '.join(VIDEO_SUFFIXES)}) or a folder for PNG frames")
+
+
+class VideoSink:
+    """An mp4v video written to a hidden partial file and renamed into place when complete."""
+
+    def __init__(self, out: Path, fps: float):
+        self.out = out
+        self.fps = fps
+        self.partial = out.with_name(f".{out.stem}.partial{out.suffix}")
+        self._writer: cv2.VideoWriter | None = None
+        self._size: tuple[int, int] | None = None
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append ``frame``; one of another size than the first is refused (OpenCV would drop it
+        with no more than a log line)."""
+        bgr = _to_bgr8(frame)
+        h, w = bgr.shape[:2]
+        if self._writer is None:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            if not self._writer.isOpened():
+                self.abort()
+                raise VideoError(f"cannot write {self.out}: OpenCV could not open an mp4v writer for it")
+            self._size = (w, h)
+        elif (w, h) != self._size:
+            raise VideoError(f"cannot write a {w}x{h} frame into {self.out}, a video of {self._size[0]}x"
+                             f"{self._size[1]} frames (WxH)")
+        self._writer.write(bgr)
+
+    def finish(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            os.replace(self.partial, self.out)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+        self.partial.unlink(missing_ok=True)
+
+
+class FrameSink:
+    """One PNG per fused frame: frame_000000.png, frame_000001.png, ... When complete, the frames an
+    earlier, longer run left after the last one are removed (and ``warn`` told), so that the folder
+    holds one sequence."""
+
+    def __init__(self, out: Path, warn: Callable[[str], None]):
+        self.out = out
+        self._index = 0
+        self._warn = warn
+        out.mkdir(parents=True, exist_ok=True)
+
+    def write(self, frame: np.ndarray) -> None:
+        write_image(self.out / FRAME_NAME.format(self._index), frame)
+        self._index += 1
+
+    def finish(self) -> None:
+        indices = {path: _frame_index(path.name) for path in self.out.iterdir() if path.is_file()}
+        stale = sorted((path for path, i in indices.items() if i is not None and i >= self._index), key=indices.get)
+        for path in stale:
+            path.unlink()
+        if stale:
+            span = stale[0].name if len(stale) == 1 else f"{stale[0].name} to {stale[-1].name}"
+            self._warn(f"removed {len(stale)} frame{'s' if len(stale) > 1 else ''} left in {self.out} by an earlier, "
+                       f"longer run ({span}): the folder holds this run's {self._index} only")
+
+    def abort(self) -> None:
+        pass
+
+
+def _frame_index(name: str) -> int | None:
+    """The index of a file name that is exactly one of FRAME_NAME's (``frame_000012.png``: 12), else None."""
+    match = _FRAME_PATTERN.fullmatch(name)
+    if match is None or FRAME_NAME.format(int(match[1])) != name:
+        return None
+    return int(match[1])
+
+
+def _to_bgr8(frame: np.ndarray) -> np.ndarray:
+    if frame.dtype == np.uint16:
+        frame = (frame.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    elif frame.dtype != np.uint8:
+        frame = (np.clip(frame, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    code = cv2.COLOR_GRAY2BGR if frame.ndim == 2 else cv2.COLOR_RGB2BGR
+    return cv2.cvtColor(frame, code)
+
+
+__all__ = ["FRAME_NAME", "VIDEO_SUFFIXES", "FrameSink", "VideoSink", "output_kind"]
