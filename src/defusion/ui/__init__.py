@@ -1,5 +1,5 @@
-"""The web UI: a Streamlit app (``app.py``) over the fusion core; its Streamlit-free logic in the
-modules beside it, gathered for the page in ``core.py``.
+"""The web UI: a Streamlit app (``app.py``, laid out from the parts in ``page/``) over the fusion core;
+its Streamlit-free logic in the modules beside it, all of it gathered in one import in ``core.py``.
 
 Start it with ``defusion ui`` (needs the ``ui`` extra: ``pip install 'defusion[ui]'``).
 """

@@ -1,5 +1,5 @@
-"""The web UI's logic, free of Streamlit, in one import for the page (``app.py``): every name of
-the modules beside it, which hold it by purpose:
+"""The web UI's logic, free of Streamlit, in one import (for scripts and tests; the page's parts in
+``page/`` import the modules themselves): every name of the modules beside it, which hold it by purpose:
 
 - ``settings`` (server-side settings from the environment) and ``errors`` (:class:`InputError`);
 - ``options`` (the sidebar's choices, their starting values, the FuseOptions they make) and

@@ -1,0 +1,85 @@
+"""What the page keeps across its runs and its users' sessions in Streamlit's caches (the network,
+the fusions made, what an upload's reading found), and a fusion made through them, with a progress
+bar while it is made."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+
+from defusion.fusion.fuser import FuseOptions, Fuser
+from defusion.ui import fusion_notes
+from defusion.ui.fusing import passes
+from defusion.ui.result_cache import ResultCache
+
+#: Uploads whose EXIF settings are kept for re-runs (a full stack's and a pair's, a few times over).
+UPLOAD_SETTINGS_KEPT = 32
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=2)
+def model(weights: str | None, device: str):
+    """The network, loaded once per (weights, device) and shared by all sessions, on the
+    default runtime (ONNX Runtime on a CPU, as `defusion fuse`)."""
+    from defusion.fusion.fuser import resolve_device
+    from defusion.fusion.runtime import DEFAULT_RUNTIME, load_network
+
+    return load_network(weights, DEFAULT_RUNTIME, resolve_device(device))
+
+
+@st.cache_resource
+def fusions() -> ResultCache:
+    """Fusions already made, shared by all sessions: (options, content hash) -> result, bounded
+    by count and bytes (ui.result_cache.ResultCache). Kept by hand rather than with st.cache_data,
+    which cannot replay the progress bar a fusion updates."""
+    return ResultCache()
+
+
+@st.cache_data(max_entries=UPLOAD_SETTINGS_KEPT, show_spinner=False)
+def upload_settings(data: bytes, name: str):
+    """An upload's camera and exposure settings (io.shots.upload_settings), its EXIF read once per
+    upload rather than on every re-run of the page (a PNG's EXIF may take decoding it whole)."""
+    from defusion.io.shots import upload_settings
+
+    return upload_settings(data, name)
+
+
+@st.cache_data(max_entries=UPLOAD_SETTINGS_KEPT, show_spinner=False)
+def upload_float_range(data: bytes) -> tuple[float, float] | None:
+    """An upload's lowest and highest float value (ui.fusion_notes.float_range), None for integer
+    pixels: read once per upload, not on every re-run of the page (it decodes a float TIFF again)."""
+    return fusion_notes.float_range(data)
+
+
+def fuser(weights: str | None, device: str, options: FuseOptions) -> Fuser:
+    """The fusion core with the page's options (ui.options.fuse_options), around the cached model."""
+    return Fuser(model(weights, device), device, options=options)
+
+
+def fused(key: tuple, fusing: Fuser, images: list[np.ndarray], spinner: str, fuse: Callable):
+    """``fuse(step)``'s result, made once for ``key`` and kept (:func:`fusions`), with ``spinner``
+    said while it is made and, when it takes several network passes, a progress bar that ``step``
+    (None without one) moves after each."""
+    bar, step = _progress(fusing, images) if key not in fusions() else (None, None)
+    with st.spinner(spinner):
+        result = fusions().remember(key, lambda: fuse(step))
+    if bar is not None:
+        bar.empty()
+    return result
+
+
+def _progress(fusing: Fuser, images: list[np.ndarray]) -> tuple:
+    """A progress bar over the network passes (and a function to call after each), shown only when
+    a fusion takes several: a large image's tiles, a stack's pairs."""
+    total = passes(fusing, images)
+    if total < 2:
+        return None, None
+    bar = st.progress(0.0, text=f"Fusing: 0 of {total} network passes")
+    done = [0]
+
+    def step() -> None:
+        done[0] += 1
+        bar.progress(min(done[0] / total, 1.0), text=f"Fusing: {done[0]} of {total} network passes")
+
+    return bar, step
