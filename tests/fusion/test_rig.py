@@ -234,7 +234,7 @@ def test_a_heated_board_is_found_in_a_raw_14_bit_frame(rng):
 
 def test_seen_is_worked_out_once_per_rig_and_grid_and_shared_with_apply(monkeypatch):
     """The review: seen() ran the erode loop on every call, on top of the same work in apply."""
-    import defusion.fusion.rig as rig_module
+    import defusion.fusion.rig.warp as rig_module
 
     rig = _rig(_similarity(0.5, 0.0, (-10.0, -5.0)))
     rig_module._cached_coverage.cache_clear()
