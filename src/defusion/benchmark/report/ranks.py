@@ -1,0 +1,73 @@
+"""The tables' ranks: each method's rank per metric, its mean rank over the metrics, and which
+methods get none (results missing on some pairs) and so are listed after the ranked ones."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from defusion.benchmark.compare import higher_is_better
+from defusion.benchmark.results_csv import SECONDS, Row
+
+
+def metric_ranks(values: dict[str, float], metric: str) -> dict[str, float]:
+    """{method: rank} of ``values`` (one metric's means) in the metric's direction, 1 = best; tied
+    values share the average of their ranks (``scipy.stats.rankdata``'s 'average'), so that a
+    rank never depends on the methods' names or order."""
+    from scipy.stats import rankdata
+
+    names = list(values)
+    signed = np.array([values[m] for m in names], dtype=float) * (-1 if higher_is_better(metric) else 1)
+    return dict(zip(names, (float(r) for r in rankdata(signed, method="average"))))
+
+
+def mean_ranks(methods: list[str], metrics: list[str], means: dict) -> dict[str, float]:
+    """Each method's rank per metric (1 = best; ties share their average rank,
+    :func:`metric_ranks`) averaged over the metrics every method has (a method scored on fewer
+    metrics would otherwise rank on its best ones only); over the metrics each has where no
+    metric is common to all. A metric that rescales another (SSIM-mean, SSIM) counts once
+    (:func:`defusion.metrics.distinct`)."""
+    from defusion.metrics import distinct
+
+    metrics = distinct(metrics)
+    common = [m for m in metrics if all((method, m) in means for method in methods)]
+    ranks: dict[str, list[float]] = defaultdict(list)
+    for metric in common or metrics:
+        column = {m: means[(m, metric)] for m in methods if (m, metric) in means}
+        for method, rank in metric_ranks(column, metric).items():
+            ranks[method].append(rank)
+    return {m: float(np.mean(r)) for m, r in ranks.items()}
+
+
+def unranked(rows: list[Row]) -> set[str]:
+    """The methods with results missing on some pairs: scored (any metric, a value that is not a
+    number included) on fewer pairs than the method scored on the most. They get no mean rank and
+    are listed after the ranked ones, since a rank from means over other pairs (a published method
+    with results missing, say) would compare it with the others on its own subset and could put it
+    first. A value not defined on a pair (NaN: a flat image) is no missing result: its mean is marked
+    (:func:`~defusion.benchmark.report.means.fewer_pairs`) but its method keeps its rank, which one
+    such pair could otherwise cost every method but the worst.
+
+    Example:
+        >>> rows = [Row(m, p, "EN", 1.0) for m in ("a", "b") for p in ("p1", "p2")] + [Row("c", "p1", "EN", 9.0)]
+        >>> sorted(unranked(rows + [Row("b", "p3", "EN", float("nan")), Row("a", "p3", "EN", 1.0)]))
+        ['c']
+    """
+    seen: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        if r.metric != SECONDS:
+            seen[r.method].add(r.image)
+    most = max((len(images) for images in seen.values()), default=0)
+    return {method for method, images in seen.items() if len(images) < most}
+
+
+def table_ranks(rows: list[Row], methods: list[str], metrics: list[str], means: dict) -> dict[str, float]:
+    """:func:`mean_ranks` among the methods of ``rows`` that are not :func:`unranked`; the others have none."""
+    left_out = unranked(rows)
+    return mean_ranks([m for m in methods if m not in left_out], metrics, means)
+
+
+def ranked_order(methods: list[str], ranks: dict[str, float]) -> list[str]:
+    """``methods`` by mean rank, then those without one (:func:`unranked`) in their first-seen order."""
+    return sorted(methods, key=lambda m: (m not in ranks, ranks.get(m, 0.0)))
