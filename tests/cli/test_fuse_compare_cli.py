@@ -146,6 +146,21 @@ def test_a_sheet_path_it_cannot_write_is_one_line_before_fusing(compare, message
     assert not fuse_calls and not (tmp_path / "f.png").exists()
 
 
+@pytest.mark.parametrize("option, message", [
+    ("--compare", "--compare {tmp}/parts/common.png: is an input or another output; choose another path"),
+    ("--source-map", "--source-map {tmp}/parts/common.png: is one of the parts --components writes; choose "
+                     "another path"),
+])
+def test_a_sheet_or_map_over_a_component_part_is_refused(option, message, pair, tmp_path, tiny_weights,
+                                                         fuse_calls, capsys):
+    """--components parts/ writes parts/common.png: a sheet or map of that name would overwrite it."""
+    extra = ("--pixels", "sources") if option == "--source-map" else ()
+    assert _fuse(*pair, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--components", tmp_path / "parts",
+                 *extra, option, tmp_path / "parts" / "common.png") == 2
+    assert _one_error_line(capsys) == f"defusion: error: {message.format(tmp=tmp_path)}"
+    assert not fuse_calls
+
+
 @pytest.mark.parametrize("compare, message", [
     ("file.jpg", "--compare {tmp}/file.jpg: is a file; with --a/--b or --stacks it names a folder (one sheet per "
                  "pair or group)"),

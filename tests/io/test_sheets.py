@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from defusion.io.sheets import (GRID_TILE_HEIGHT, LABEL_OFFSET, SHEET_GAP, SHEET_MAX_WIDTH, SHEET_TILE_SIDE,
-                                compare_sheet, fitted, label_font, labelled_tile, preview, sheet_rows)
+from defusion.io.sheets import (GRID_TILE_HEIGHT, LABEL_OFFSET, MIN_TILE_SIDE, SHEET_GAP, SHEET_MAX_WIDTH,
+                                SHEET_TILE_SIDE, compare_sheet, fitted, label_font, labelled_tile, preview,
+                                sheet_rows)
 
 #: Rows at the top of a tile the label is drawn in (its box and margins, with room to spare).
 LABEL_BAND = 2 * LABEL_OFFSET + 24
@@ -68,7 +69,7 @@ def test_a_long_label_is_shortened_to_its_tile():
     font = label_font()
     long = "a_very_long_file_name_of_the_third_shot_of_a_bracket_" * 3 + ".tif"
     short = fitted(long, SHEET_TILE_SIDE, font)
-    assert short.endswith("...") and len(short) < len(long)
+    assert "..." in short and short.endswith(".tif") and len(short) < len(long)
     assert fitted("a.png", SHEET_TILE_SIDE, font) == "a.png"
     sheet = compare_sheet([(long, _flat(300, 400, 128))], _flat(300, 400, 128))
     assert np.unique(_tile(sheet, 0, SHEET_TILE_SIDE, 384)[:, -2:]).tolist() == [128]  # its box ends in the tile
@@ -105,3 +106,42 @@ def test_bench_draws_its_grids_with_the_shared_tiles():
     width = round(70 * GRID_TILE_HEIGHT / 50)
     assert grid.size == (6 * width, 2 * GRID_TILE_HEIGHT)
     assert grid.getpixel((width + 1, 2 * GRID_TILE_HEIGHT - 1)) == (255, 255, 255)  # the short row padded white
+
+
+def test_same_named_shots_of_two_cameras_keep_the_part_of_their_paths_that_differs():
+    """Two sources of one name are labelled by their paths, which differ near their ends."""
+    font = label_font()
+    left, right = (f"/mnt/nas/photographs/2024/2024-06-01 wedding/camera_{side}/IMG_0001.JPG"
+                   for side in ("left", "right"))
+    width = round(SHEET_TILE_SIDE * 2 / 3)
+    assert fitted(left, width, font) != fitted(right, width, font)
+    assert fitted(right, width, font).endswith("camera_right/IMG_0001.JPG")
+
+
+def test_a_bitmap_font_draws_names_it_cannot_spell_as_question_marks(monkeypatch):
+    """Without FreeType Pillow's bitmap font raised UnicodeEncodeError on a Japanese name, after the fusion."""
+    from PIL import ImageFont
+
+    from defusion.io import sheets
+
+    monkeypatch.setattr(sheets, "label_font", lambda size=0: ImageFont.load_default_imagefont())
+    image = _flat(40, 60, 90, channels=3)
+    sheet = compare_sheet([("日本の写真.png", image), ("b.png", image)], image)
+    assert sheet.size == (3 * SHEET_TILE_SIDE + 2 * SHEET_GAP, round(SHEET_TILE_SIDE * 40 / 60))
+
+
+@pytest.mark.parametrize("shape", [(1, 4000), (4000, 1), (10, 100000)])
+def test_a_strip_of_an_image_makes_a_tile_of_the_longest_side_with_room_for_its_label(shape):
+    sheet = compare_sheet([("strip.png", _flat(*shape, 200))], _flat(*shape, 200))
+    long, short = (SHEET_TILE_SIDE, MIN_TILE_SIDE)
+    expected = (2 * long + SHEET_GAP, short) if shape[0] < shape[1] else (2 * short + SHEET_GAP, long)
+    assert sheet.size == expected
+
+
+def test_grey_with_alpha_and_damaged_floats_are_shown():
+    grey_alpha = np.dstack([_flat(30, 40, 100), _flat(30, 40, 255)])
+    damaged = _flat(30, 40, 0.5, np.float32)
+    damaged[0, :] = np.nan
+    assert preview(grey_alpha).shape == (30, 40) and int(preview(grey_alpha)[5, 5]) == 100
+    shown = preview(damaged)
+    assert shown.dtype == np.uint8 and int(shown[0, 0]) == 0 and int(shown[5, 5]) == 128

@@ -33,19 +33,25 @@ PREVIEW_OVERSAMPLE = 2
 #: Where a label's text starts in its tile, and the black box's margin around the text.
 LABEL_OFFSET = 4
 LABEL_PAD = 3
-#: What ends a label shortened to fit its tile.
+#: What stands for the middle of a label shortened to fit its tile.
 ELLIPSIS = "..."
+#: The shortest side of a compare sheet's tile: room for a label; a thinner image (a 1-pixel strip) is
+#: stretched to it.
+MIN_TILE_SIDE = 32
 WHITE = (255, 255, 255)
 BLACK = (0, 0, 0)
 
 
 def labelled_tile(image: np.ndarray, label: str, height: int = GRID_TILE_HEIGHT,
-                  font: ImageFont.ImageFont | ImageFont.FreeTypeFont | None = None) -> Image.Image:
-    """``image`` (uint8, grey or RGB) scaled to ``height`` with ``label`` in its top-left corner,
-    white on a black box (``font``: Pillow's default where None)."""
+                  font: ImageFont.ImageFont | ImageFont.FreeTypeFont | None = None,
+                  width: int | None = None) -> Image.Image:
+    """``image`` (uint8, grey or RGB) scaled to ``height`` (and ``width``; None: as its aspect ratio
+    makes it) with ``label`` in its top-left corner, white on a black box (``font``: Pillow's default
+    where None; characters a bitmap font cannot draw become "?")."""
     im = Image.fromarray(image if image.ndim == 3 else np.dstack([image] * 3))
-    width = max(1, round(im.width * height / im.height))
+    width = width or max(1, round(im.width * height / im.height))
     im = im.resize((width, height), Image.BILINEAR)
+    label = drawable(label, font)
     draw = ImageDraw.Draw(im)
     box = draw.textbbox((LABEL_OFFSET, LABEL_OFFSET), label, font=font)
     draw.rectangle((box[0] - LABEL_PAD, box[1] - LABEL_PAD, box[2] + LABEL_PAD, box[3] + LABEL_PAD), fill=BLACK)
@@ -93,12 +99,22 @@ def contact_sheet(images: Sequence[tuple[str, np.ndarray]], side: int = SHEET_TI
     font = label_font()
     tiles = []
     for label, pixels in images:
-        shown = preview(pixels, side)
-        height, width = shown.shape[:2]
-        tile_height = max(1, round(side * height / max(height, width)))
-        tile_width = max(1, round(width * tile_height / height))
-        tiles.append(labelled_tile(shown, fitted(label, tile_width, font), tile_height, font))
+        tile_height, tile_width = tile_size(*pixels.shape[:2], side)
+        tiles.append(labelled_tile(preview(pixels, side), fitted(label, tile_width, font), tile_height, font,
+                                   tile_width))
     return tile_rows(sheet_rows(tiles, max_width, gap), gap)
+
+
+def tile_size(height: int, width: int, side: int = SHEET_TILE_SIDE) -> tuple[int, int]:
+    """(height, width) of a compare sheet's tile for an image of ``height`` x ``width``: its longest side
+    ``side``, its shortest at least :data:`MIN_TILE_SIDE` (room for a label).
+
+    Example:
+        >>> tile_size(4000, 6000), tile_size(1, 4000), tile_size(64, 48)
+        ((341, 512), (32, 512), (512, 384))
+    """
+    scale = side / max(height, width)
+    return (max(MIN_TILE_SIDE, round(height * scale)), max(MIN_TILE_SIDE, round(width * scale)))
 
 
 def sheet_rows(tiles: list[Image.Image], max_width: int, gap: int = 0) -> list[list[Image.Image]]:
@@ -130,8 +146,10 @@ def preview(image: np.ndarray, side: int = SHEET_TILE_SIDE) -> np.ndarray:
 
     step = max(1, max(image.shape[:2]) // (PREVIEW_OVERSAMPLE * side))
     thinned = image[::step, ::step]
-    if thinned.ndim == 3:
-        thinned = thinned[..., 0] if thinned.shape[2] == 1 else thinned[..., :3]
+    if thinned.ndim == 3:  # grey (+ alpha) as grey, colour (+ alpha) as RGB
+        thinned = thinned[..., 0] if thinned.shape[2] < 3 else thinned[..., :3]
+    if thinned.dtype.kind == "f":  # NaN and infinities (a damaged float frame) shown as black
+        thinned = np.nan_to_num(thinned, nan=0.0, posinf=0.0, neginf=0.0)
     return viewable(np.ascontiguousarray(thinned))
 
 
@@ -143,20 +161,37 @@ def label_font(size: int = SHEET_LABEL_SIZE) -> ImageFont.ImageFont | ImageFont.
         return ImageFont.load_default()
 
 
-def fitted(label: str, width: int, font: ImageFont.ImageFont | ImageFont.FreeTypeFont | None = None) -> str:
-    """``label`` shortened to end in :data:`ELLIPSIS` where it is wider than a tile ``width`` pixels wide
-    (its box and margins included), so that a long file name does not run off its tile.
+def drawable(label: str, font: ImageFont.ImageFont | ImageFont.FreeTypeFont | None = None) -> str:
+    """``label`` as ``font`` can draw it: Pillow's bitmap font (no FreeType) draws Latin-1 only, so other
+    characters (a Japanese file name) become "?" rather than an error after the fusion.
 
     Example:
-        >>> fitted("a.png", 200), fitted("a_very_long_file_name_of_a_bracket_shot.tif", 120).endswith(ELLIPSIS)
-        ('a.png', True)
+        >>> drawable("日本.png", ImageFont.load_default_imagefont()), drawable("café.png")
+        ('??.png', 'café.png')
     """
+    if isinstance(font, ImageFont.FreeTypeFont) or not isinstance(font, ImageFont.ImageFont):
+        return label
+    return label.encode("latin-1", "replace").decode("latin-1")
+
+
+def fitted(label: str, width: int, font: ImageFont.ImageFont | ImageFont.FreeTypeFont | None = None) -> str:
+    """``label`` with its middle replaced by :data:`ELLIPSIS` where it is wider than a tile ``width``
+    pixels wide (its box and margins included), so that a long file name does not run off its tile: its
+    end kept over its start, where paths and shot numbers differ (``.../camera_left/IMG_0001.JPG``).
+
+    Example:
+        >>> short = fitted("/mnt/nas/photos/2024/camera_right/IMG_0001.JPG", 200)
+        >>> fitted("a.png", 200), short.startswith("/mnt"), ELLIPSIS in short, short.endswith("right/IMG_0001.JPG")
+        ('a.png', True, True, True)
+    """
+    label = drawable(label, font)
     room = width - 2 * (LABEL_OFFSET + LABEL_PAD)
     draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     if draw.textlength(label, font=font) <= room:
         return label
-    for end in range(len(label) - 1, 0, -1):
-        shorter = label[:end] + ELLIPSIS
+    for kept in range(len(label) - 1, 0, -1):
+        start = kept // 3  # a third of what is kept from the start, two thirds from the end
+        shorter = label[:start] + ELLIPSIS + label[len(label) - (kept - start):]
         if draw.textlength(shorter, font=font) <= room:
             return shorter
-    return label[:1]
+    return label[-1:]

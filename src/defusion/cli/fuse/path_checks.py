@@ -111,15 +111,23 @@ def _check_components_paths(args: argparse.Namespace, folders: bool) -> None:
         if any(same_path(args.components, d) for d in _source_folders(args)):
             raise UserError(f"--components {args.components}: is a source folder; give the parts their own folder")
         return
-    suffix = component_suffix(args.output)
-    for part in COMPONENT_PARTS + ((WEIGHT_PART,) if args.pixels == "sources" else ()):
-        path = args.components / f"{part}{suffix}"
+    for path in component_paths(args):
         if any(p.exists() and same_path(path, p) for p in args.images):
             raise UserError(f"--components {args.components}: its {path.name} is one of the inputs; choose another "
                             "folder (defusion does not overwrite its sources)")
         if same_path(path, args.output):
             raise UserError(f"--components {args.components}: its {path.name} is the output -o {args.output}; "
                             "choose another folder")
+
+
+def component_paths(args: argparse.Namespace) -> list[Path]:
+    """The files --components writes for one fusion (none where it is not given): the three parts, and the
+    weight map where the pixels come from the sources."""
+    if not args.components:
+        return []
+    suffix = component_suffix(args.output)
+    return [args.components / f"{part}{suffix}"
+            for part in COMPONENT_PARTS + ((WEIGHT_PART,) if args.pixels == "sources" else ())]
 
 
 def _check_source_map_path(args: argparse.Namespace, folders: bool) -> None:
@@ -139,6 +147,8 @@ def _check_source_map_path(args: argparse.Namespace, folders: bool) -> None:
         raise UserError(f"cannot write --source-map {path}: use one of {', '.join(WRITABLE_SUFFIXES)}")
     if same_path(path, args.output) or any(p.exists() and same_path(path, p) for p in args.images):
         raise UserError(f"--source-map {path}: is an input or the output; choose another path")
+    if any(same_path(path, part) for part in component_paths(args)):
+        raise UserError(f"--source-map {path}: is one of the parts --components writes; choose another path")
 
 
 def _check_compare_path(args: argparse.Namespace, folders: bool) -> None:
@@ -156,6 +166,6 @@ def _check_compare_path(args: argparse.Namespace, folders: bool) -> None:
         raise UserError(f"--compare {path}: is a folder; give an image path such as {path / 'compare.jpg'}")
     if path.suffix.lower() not in COMPARE_SUFFIXES:
         raise UserError(f"cannot write --compare {path}: a sheet is JPEG or PNG, use one of {', '.join(COMPARE_SUFFIXES)}")
-    others = [p for p in (args.output, args.source_map) if p is not None]
+    others = [p for p in (args.output, args.source_map, *component_paths(args)) if p is not None]
     if any(same_path(path, p) for p in others) or any(p.exists() and same_path(path, p) for p in args.images):
         raise UserError(f"--compare {path}: is an input or another output; choose another path")
