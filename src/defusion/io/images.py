@@ -33,7 +33,7 @@ from defusion.io.formats import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_
 from defusion.io.frames import count_frames, tiff_pages, warn_frames
 from defusion.io.heif import HEIF_EXTRA, HEIF_SUFFIXES, is_heif, register_heif
 from defusion.io.notes import warn
-from defusion.io.orientation import exif_orientation
+from defusion.io.orientation import image_orientation
 from defusion.io.pillow_decoding import INT_BITS, from_pillow, from_pillow_or_opencv, stored_rawmode
 from defusion.io.pixel_bound import RAISE_LIMIT_HINT, ImageTooLargeError, allow_pixels, bomb_error, check_pixels
 from defusion.io.probes import float_span, header_size, opens_as_image, stores_floats
@@ -101,7 +101,7 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
             check_pixels(path, *im.size, max_pixels)
             rawmode = stored_rawmode(im)  # before anything loads the pixels (a PNG's EXIF may follow them)
             warn_frames(path, im.format, count_frames(path, im))
-            orientation = exif_orientation(path, im)
+            orientation = image_orientation(path, im)
             decoded = from_tifffile(path, max_pixels, floats) if im.format == "TIFF" else None
             if decoded is None:
                 decoded = from_pillow_or_opencv(path, im, rawmode, orientation, floats)

@@ -20,7 +20,7 @@ _UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4
             8: Image.Transpose.ROTATE_90}
 
 
-def exif_orientation(path: Path, im: Image.Image) -> int:
+def image_orientation(path: Path, im: Image.Image) -> int:
     """The EXIF orientation (1-8; 1 where there is none); a broken EXIF block is warned about and
     the pixels taken as stored, rather than the file refused (Pillow raises all sorts on one)."""
     try:
@@ -71,5 +71,5 @@ def upright_array(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(op(array)) if op else array
 
 
-__all__ = ["EXIF_ORIENTATION", "QUARTER_TURNS", "exif_orientation", "header_orientation", "upright_array",
+__all__ = ["EXIF_ORIENTATION", "QUARTER_TURNS", "image_orientation", "header_orientation", "upright_array",
            "upright_image"]

@@ -14,7 +14,7 @@ from PIL import Image
 from defusion.io.arrays import MAX_8BIT
 from defusion.io.float_pixels import FloatReading, float_levels
 from defusion.io.levels import integer_levels, opaque_alpha
-from defusion.io.orientation import exif_orientation, upright_array, upright_image
+from defusion.io.orientation import image_orientation, upright_array, upright_image
 
 #: Bits an integer pixel is stored in where Pillow's raw mode does not say ('I' is 32-bit).
 INT_BITS = 32
@@ -48,7 +48,7 @@ def from_pillow_or_opencv(path: Path, im: Image.Image, rawmode: str | None, orie
         return array, transparent
     transparent = _pillow_transparent(im)
     # read again once loaded: libtiff turns a compressed TIFF upright as it decodes and drops the tag
-    return from_pillow(upright_image(im, exif_orientation(path, im)), path, _stored_bits(rawmode), floats), transparent
+    return from_pillow(upright_image(im, image_orientation(path, im)), path, _stored_bits(rawmode), floats), transparent
 
 
 def from_pillow(im: Image.Image, path: Path, stored_bits: int, floats: FloatReading = "stretch") -> np.ndarray:
