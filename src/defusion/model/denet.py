@@ -9,13 +9,14 @@ Pc(f_c), Pu(f_u^i) and Pr(f_c + f_u^1 + f_u^2), the fused image (at inference, o
 the unique embeddings weighed up: see :meth:`DeNet.forward`).
 
 Where the paper's text and the authors' code (erfect2020/DecompositionForFusion) differ, this
-follows the code: the down-samplings are one max-pool and two stride-2 stages that average-pool
-(the paper: "three maxpool layers"); both decoders take skips from the encoder at H/4 and H/2, Dc from both encoders and Du from its
-own view's (the paper describes no skips: f_c "only takes" Ec's output, and the network is
-"similar to the bottleneck structure, which can prevent a trivial identity mapping"); each head is one 3x3 convolution (the paper: "upsample layers and ResNest
+follows the code: the down-samplings are one max-pool and two stride-2 stages that average-pool (the
+paper: "three maxpool layers"); both decoders take skips from the encoder at H/4 and H/2, Dc from
+both encoders and Du from its own view's (the paper describes no skips: f_c "only takes" Ec's
+output, and the network is "similar to the bottleneck structure, which can prevent a trivial
+identity mapping"); each head is one 3x3 convolution (the paper: "upsample layers and ResNest
 layers"); Pr takes the sum of the embeddings (the paper: P_r(f_c, f_u^1, f_u^2), "the combined
-features"). It differs from the code in the heads' linear output (:class:`DeNet`), the
-bottlenecks' biases and the encoder's first block (:class:`defusion.model.resnest.Bottleneck`).
+features"). It differs from the code in the heads' linear output (:class:`DeNet`), the bottlenecks'
+biases and the encoder's first block (:class:`defusion.model.resnest.Bottleneck`).
 """
 
 from __future__ import annotations
