@@ -41,12 +41,13 @@ def fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argpar
               file=sys.stderr)
     todo = [job for job in jobs if job[0] not in kept]
     failed, done, found = [], 0, {}
+    once: set[str] = set()  # the notes said for the first pair or group only
     try:
         with tqdm(todo, desc="fusing", unit=unit[:-1], disable=args.no_progress, file=sys.stderr) as bar:
             for name, sources in bar:
                 try:
                     result = fuse_one(fuser, sources, args.output / f"{name}.{args.format}", args, name,
-                                      show_tiles=True, nested=True)
+                                      show_tiles=True, nested=True, once=once)
                     if result is not None:
                         found[name] = registration_extent(result)
                     done += 1

@@ -27,24 +27,26 @@ if TYPE_CHECKING:
 
 def fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem: str | None = None,
              show_tiles: bool = False, nested: bool = False, notes: bool = False,
-             say_size_read: bool = False) -> Fusion | Decomposition | None:
+             say_size_read: bool = False, once: set[str] | None = None) -> Fusion | Decomposition | None:
     """Fuse ``paths`` into ``out``; ``notes`` (a single fusion, not a folder's many) says what --align
     and --deghost found; ``say_size_read`` says its passes and memory once the sources are read (where
     their header did not tell them before the model loaded: a camera raw file). Returns the core's
-    whole result where --align or --deghost ran (what they found, for a folder's summary), else None."""
+    whole result where --align or --deghost ran (what they found, for a folder's summary), else None.
+    ``once``: the notes a folder run says once, shared by its fusions (None: a fresh set, one fusion)."""
     from defusion.io.writing import write_image
 
-    images = load_sources(paths, args)
+    once = set() if once is None else once
+    images = load_sources(paths, args, once)
     if say_size_read:
         say_size(fuser.options, *images[0].shape[:2], len(images))
     if fuser.options.stretch == "auto":
         note_stretched(paths, images, fuser.options.stretch_shared)
     elif fuser.options.stretch == "none":
-        note_unstretched(paths, images, args)
+        note_unstretched(paths, images, args, once)
     palette_guess = fuser.options.palette != "none" and fuser.options.infrared is None
-    if palette_guess and not getattr(args, "_infrared_noted", False):
+    if palette_guess and "infrared" not in once:
         note_infrared(paths, images, fuser)
-        args._infrared_noted = True
+        once.add("infrared")
     registering = fuser.options.align != "none" or fuser.options.deghost
     bar = tile_progress(fuser, images, args, nested) if show_tiles else None
     try:
@@ -63,7 +65,7 @@ def fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem
     if args.compare:
         write_compare_sheet(args.compare, stem, paths, images, fused, args)
     if fused.dtype == "uint16" and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
-        _warn_eight_bits(out, args, folder=stem is not None)
+        _warn_eight_bits(out, args, once, folder=stem is not None)
     return found if registering else None
 
 
@@ -134,7 +136,7 @@ def _write_source_map(path: Path, weights: list[np.ndarray], out: Path, stem: st
     write_image(path, to_uint8(source_map(weights)))
 
 
-def _warn_eight_bits(out: Path, args: argparse.Namespace, folder: bool) -> None:
+def _warn_eight_bits(out: Path, args: argparse.Namespace, once: set[str], folder: bool) -> None:
     """Say that ``out``'s type holds 8 bits and a 16-bit result was reduced: once for a folder run
     (each group's would repeat it), with the --format that keeps 16 bits."""
     from defusion.io.notes import warn
@@ -142,7 +144,7 @@ def _warn_eight_bits(out: Path, args: argparse.Namespace, folder: bool) -> None:
     if not folder:
         print(f"defusion: warning: {out.suffix} holds 8 bits; the 16-bit result was reduced "
               f"(write {' or '.join(SIXTEEN_BIT_SUFFIXES[:2])} to keep 16 bits)", file=sys.stderr)
-    elif not getattr(args, "_eight_bits_warned", False):
-        args._eight_bits_warned = True
+    elif "eight-bits" not in once:
+        once.add("eight-bits")
         keeps = " or ".join(f"--format {kind}" for kind in FOLDER_FORMATS if f".{kind}" in SIXTEEN_BIT_SUFFIXES)
         warn(f"--format {args.format} holds 8 bits; the 16-bit results are reduced ({keeps} keeps 16 bits)")

@@ -31,19 +31,20 @@ def note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool | N
         tqdm.write(f"defusion: note: {said} (--stretch none keeps the values as they are)", file=sys.stderr)
 
 
-def note_unstretched(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace) -> None:
+def note_unstretched(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace, once: set[str]) -> None:
     """Say which sources --stretch none leaves as raw sensor frames, nearly flat (the fused image is
     then close to the other source alone): one line each for a single fusion, the first pair's only
     in folder modes (thermal_notes.describe_unstretched: the API's rule and words)."""
     from defusion.fusion.thermal_notes import describe_unstretched
     from defusion.io.notes import note
 
-    if getattr(args, "_unstretched_noted", False):
+    if "unstretched" in once:
         return
     said = describe_unstretched(said_names(paths), images, option="--stretch ")
     for line in said:
         note(line + ("; other pairs alike, unsaid" if in_folder_run(args) else ""))
-    args._unstretched_noted = bool(said) and in_folder_run(args)
+    if said and in_folder_run(args):
+        once.add("unstretched")
 
 
 def note_infrared(paths: list[Path], images: list[np.ndarray], fuser) -> None:

@@ -16,22 +16,23 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-def load_sources(paths: list[Path], args: argparse.Namespace) -> list[np.ndarray]:
+def load_sources(paths: list[Path], args: argparse.Namespace, once: set[str]) -> list[np.ndarray]:
     """The images at ``paths`` as the fusion takes them (each read under --max-pixels; --resize brings
-    them to the first's size), refusing shots turned a quarter against the others."""
+    them to the first's size), refusing shots turned a quarter against the others. ``once``: the notes
+    this run has said that a folder run says once (their names are added as they are said)."""
     from defusion.io.images import read_image
     from defusion.io.resize import resize_to_first
 
     images = [read_image(p, args.max_pixels) for p in paths]
-    _note_floats(paths, args)
-    _note_infrared_first(paths, images, args)
+    _note_floats(paths, args, once)
+    _note_infrared_first(paths, images, args, once)
     if not args.resize and getattr(args, "rig", None) is None:
         check_turned(paths, [im.shape[:2] for im in images])
     if args.resize:
         h, w = images[0].shape[:2]
         for path, image in zip(paths[1:], images[1:]):
             _note_aspect_change(path, image, h, w)
-        _note_resized(paths, images, args)
+        _note_resized(paths, images, args, once)
         images = resize_to_first(images)
     return images
 
@@ -41,7 +42,7 @@ def in_folder_run(args: argparse.Namespace) -> bool:
     return getattr(args, "dir_a", None) is not None or getattr(args, "stacks", None) is not None
 
 
-def _note_floats(paths: list[Path], args: argparse.Namespace) -> None:
+def _note_floats(paths: list[Path], args: argparse.Namespace, once: set[str]) -> None:
     """Say which sources hold float values outside [0, 1] (a radiometric thermal frame in degrees) that
     reading stretched from their minimum to their maximum (io.images.float_stretched: the web UI's rule
     and words), whatever --stretch says: one line each for a single fusion; in folder modes the first
@@ -49,7 +50,7 @@ def _note_floats(paths: list[Path], args: argparse.Namespace) -> None:
     from defusion.io.images import describe_float_stretch, float_span
     from defusion.io.notes import note
 
-    if getattr(args, "_floats_noted", False):
+    if "floats" in once:
         return
     folders = in_folder_run(args)
     rest = "; other float sources are stretched alike, unsaid" if folders else ""
@@ -59,11 +60,12 @@ def _note_floats(paths: list[Path], args: argparse.Namespace) -> None:
             continue
         note(f"{said} (--stretch does not apply to float frames{rest})")
         if folders:
-            args._floats_noted = True
+            once.add("floats")
             return
 
 
-def _note_infrared_first(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace) -> None:
+def _note_infrared_first(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace,
+                         once: set[str]) -> None:
     """Say, once, that an infrared + visible pair (--task ivf, or a --palette) came infrared first:
     the output takes the first image's size, and --resize shrinks the visible image to the thermal
     frame's (thermal_notes.describe_order: the API's rule and words). ``images`` as read."""
@@ -71,17 +73,17 @@ def _note_infrared_first(paths: list[Path], images: list[np.ndarray], args: argp
     from defusion.io.notes import note
 
     thermal = args.task == "ivf" or getattr(args, "palette", None) not in (None, "none")
-    if not thermal or getattr(args, "_order_noted", False):
+    if not thermal or "order" in once:
         return
     named = getattr(args, "infrared", None)  # --infrared N (1-based) settles which is the infrared image
     said = describe_order(said_names(paths), images, resize="--resize" if args.resize else None,
                           infrared=None if named is None else named - 1)
     if said is not None:
         note(said + (" (--a the visible folder, --b the infrared one)" if getattr(args, "dir_a", None) else ""))
-        args._order_noted = True
+        once.add("order")
 
 
-def _note_resized(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace) -> None:
+def _note_resized(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace, once: set[str]) -> None:
     """Say which sources --resize brings to the first's size, and from what size: one line naming
     each for a single fusion; in folder modes the first pair (or group) resized only, once, as a
     line per pair would bury the progress bar."""
@@ -89,10 +91,11 @@ def _note_resized(paths: list[Path], images: list[np.ndarray], args: argparse.Na
     from defusion.io.resize import describe_resize
 
     said = describe_resize(said_names(paths), images)
-    if said is None or getattr(args, "_resize_noted", False):
+    if said is None or "resize" in once:
         return
-    folders = args.dir_a is not None or args.stacks is not None
-    args._resize_noted = folders
+    folders = in_folder_run(args)
+    if folders:
+        once.add("resize")
     rest = "; other sources of another size are resized alike, unsaid" if folders else ""
     note(f"--resize {said}{rest}")
 
