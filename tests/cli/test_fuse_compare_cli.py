@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from defusion.cli.main import main
-from defusion.fusion.fuser import Fuser
 from defusion.io.images import read_image, write_image
 from defusion.io.sheets import SHEET_GAP, SHEET_TILE_SIDE
+from tests.cli.conftest import one_error_line, run_fuse
 from tests.conftest import smooth_image
 
 #: The sources' size (HxW): their tiles are SHEET_TILE_SIDE wide and this much of it high.
@@ -36,27 +35,6 @@ def folders(tmp_path, rng):
     return da, db
 
 
-@pytest.fixture
-def fuse_calls(monkeypatch) -> list[int]:
-    """Counts Fuser.fuse's calls (the fusing the checks must come before)."""
-    real, calls = Fuser.fuse, []
-
-    def counted(self, *images, **kwargs):
-        calls.append(1)
-        return real(self, *images, **kwargs)
-
-    monkeypatch.setattr(Fuser, "fuse", counted)
-    return calls
-
-
-def _fuse(*args) -> int:
-    return main(["fuse", *map(str, args), "--no-progress"])
-
-
-def _one_error_line(capsys) -> str:
-    err = capsys.readouterr().err
-    assert err.startswith("defusion: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
-    return err.strip()
 
 
 def _sheet_of(count: int) -> tuple[int, int]:
@@ -66,7 +44,7 @@ def _sheet_of(count: int) -> tuple[int, int]:
 
 def test_a_pair_s_sheet_is_a_labelled_jpeg_beside_the_fused_image(pair, tmp_path, lively_weights, capsys):
     out, sheet = tmp_path / "f.png", tmp_path / "sheets" / "compare.jpg"
-    assert _fuse(*pair, "-o", out, "--weights", lively_weights, "--compare", sheet) == 0
+    assert run_fuse(*pair, "-o", out, "--weights", lively_weights, "--compare", sheet) == 0
     assert capsys.readouterr().err.endswith(f"wrote {out} and {sheet} (made the folder {sheet.parent}, which did "
                                             "not exist)\n")
     with Image.open(sheet) as im:
@@ -91,8 +69,8 @@ def test_a_png_suffix_writes_a_png_and_the_fused_label_names_the_options(pair, t
     monkeypatch.setattr(sheets, "compare_sheet", lambda sources, fused, label: (labels.append(
         ([name for name, _ in sources], label)), real(sources, fused, label))[1])
     plain, tasked = tmp_path / "plain.png", tmp_path / "tasked.png"
-    assert _fuse(*pair, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--compare", plain) == 0
-    assert _fuse(*pair, "-o", tmp_path / "g.png", "--weights", tiny_weights, "--compare", tasked, "--task", "ivf") == 0
+    assert run_fuse(*pair, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--compare", plain) == 0
+    assert run_fuse(*pair, "-o", tmp_path / "g.png", "--weights", tiny_weights, "--compare", tasked, "--task", "ivf") == 0
     with Image.open(plain) as a, Image.open(tasked) as b:
         assert a.format == b.format == "PNG" and a.size == b.size == _sheet_of(3)
     assert labels == [(["vis.png", "ir.png"], "fused"), (["vis.png", "ir.png"], "fused: --task ivf")]
@@ -102,7 +80,7 @@ def test_16_bit_grey_sources_are_shown_in_8_bits(tmp_path, tiny_weights):
     ramp = np.linspace(0, 65535, SIZE[0] * SIZE[1]).reshape(SIZE).astype(np.uint16)
     a, b = write_image(tmp_path / "a.png", ramp), write_image(tmp_path / "b.png", ramp[::-1].copy())
     sheet = tmp_path / "s.png"
-    assert _fuse(a, b, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--compare", sheet) == 0
+    assert run_fuse(a, b, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--compare", sheet) == 0
     tile = np.asarray(Image.open(sheet))[LABEL_BAND:, :SHEET_TILE_SIDE]
     expected = np.asarray(Image.fromarray((ramp / 257).round().astype(np.uint8)).resize(
         (SHEET_TILE_SIDE, TILE_HEIGHT), Image.NEAREST))[LABEL_BAND:]
@@ -112,12 +90,12 @@ def test_16_bit_grey_sources_are_shown_in_8_bits(tmp_path, tiny_weights):
 def test_folder_modes_write_one_sheet_per_pair_or_group(folders, tmp_path, tiny_weights, capsys):
     da, db = folders
     sheets = tmp_path / "sheets"
-    assert _fuse("--a", da, "--b", db, "-o", tmp_path / "fused", "--weights", tiny_weights, "--compare", sheets) == 0
+    assert run_fuse("--a", da, "--b", db, "-o", tmp_path / "fused", "--weights", tiny_weights, "--compare", sheets) == 0
     assert sorted(p.name for p in sheets.iterdir()) == ["01.jpg", "02.jpg"]
     assert Image.open(sheets / "01.jpg").size == _sheet_of(3)
     assert f"the folders {tmp_path / 'fused'} and {sheets}" in capsys.readouterr().err
     groups = tmp_path / "groups"
-    assert _fuse("--stacks", da, "--group", "2", "-o", tmp_path / "stacked", "--weights", tiny_weights,
+    assert run_fuse("--stacks", da, "--group", "2", "-o", tmp_path / "stacked", "--weights", tiny_weights,
                  "--compare", groups) == 0
     assert [p.name for p in groups.iterdir()] == ["01-02.jpg"]
 
@@ -125,10 +103,10 @@ def test_folder_modes_write_one_sheet_per_pair_or_group(folders, tmp_path, tiny_
 def test_skip_existing_fuses_again_a_pair_whose_sheet_is_missing(folders, tmp_path, tiny_weights, fuse_calls):
     da, db = folders
     args = ["--a", da, "--b", db, "-o", tmp_path / "fused", "--weights", tiny_weights]
-    assert _fuse(*args) == 0 and len(fuse_calls) == 2
-    assert _fuse(*args, "--skip-existing", "--compare", tmp_path / "sheets") == 0
+    assert run_fuse(*args) == 0 and len(fuse_calls) == 2
+    assert run_fuse(*args, "--skip-existing", "--compare", tmp_path / "sheets") == 0
     assert len(fuse_calls) == 4 and len(list((tmp_path / "sheets").iterdir())) == 2
-    assert _fuse(*args, "--skip-existing", "--compare", tmp_path / "sheets") == 0
+    assert run_fuse(*args, "--skip-existing", "--compare", tmp_path / "sheets") == 0
     assert len(fuse_calls) == 4  # every pair's outputs there: nothing fused
 
 
@@ -141,8 +119,8 @@ def test_skip_existing_fuses_again_a_pair_whose_sheet_is_missing(folders, tmp_pa
 ])
 def test_a_sheet_path_it_cannot_write_is_one_line_before_fusing(compare, message, pair, tmp_path, tiny_weights,
                                                                 fuse_calls, capsys):
-    assert _fuse(*pair, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--compare", tmp_path / compare) == 2
-    assert _one_error_line(capsys) == f"defusion: error: {message.format(tmp=tmp_path)}"
+    assert run_fuse(*pair, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--compare", tmp_path / compare) == 2
+    assert one_error_line(capsys) == f"defusion: error: {message.format(tmp=tmp_path)}"
     assert not fuse_calls and not (tmp_path / "f.png").exists()
 
 
@@ -155,9 +133,9 @@ def test_a_sheet_or_map_over_a_component_part_is_refused(option, message, pair, 
                                                          fuse_calls, capsys):
     """--components parts/ writes parts/common.png: a sheet or map of that name would overwrite it."""
     extra = ("--pixels", "sources") if option == "--source-map" else ()
-    assert _fuse(*pair, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--components", tmp_path / "parts",
+    assert run_fuse(*pair, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--components", tmp_path / "parts",
                  *extra, option, tmp_path / "parts" / "common.png") == 2
-    assert _one_error_line(capsys) == f"defusion: error: {message.format(tmp=tmp_path)}"
+    assert one_error_line(capsys) == f"defusion: error: {message.format(tmp=tmp_path)}"
     assert not fuse_calls
 
 
@@ -171,7 +149,7 @@ def test_a_folder_run_s_sheet_path_is_refused_in_one_line(compare, message, fold
                                                           fuse_calls, capsys):
     da, db = folders
     (tmp_path / "file.jpg").write_bytes(b"")
-    assert _fuse("--a", da, "--b", db, "-o", tmp_path / "fused", "--weights", tiny_weights,
+    assert run_fuse("--a", da, "--b", db, "-o", tmp_path / "fused", "--weights", tiny_weights,
                  "--compare", tmp_path / compare) == 2
-    assert _one_error_line(capsys) == f"defusion: error: {message.format(tmp=tmp_path)}"
+    assert one_error_line(capsys) == f"defusion: error: {message.format(tmp=tmp_path)}"
     assert not fuse_calls

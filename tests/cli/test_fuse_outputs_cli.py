@@ -13,6 +13,7 @@ from defusion.cli.errors import run_guarded
 from defusion.cli.main import main
 from defusion.fusion.fuser import Fuser
 from defusion.io.images import read_image, write_image
+from tests.cli.conftest import one_error_line, run_fuse
 from tests.conftest import smooth_image
 from tests.io.test_write_outputs import fail_writes_in
 
@@ -26,27 +27,6 @@ def folders(tmp_path, rng):
     return da, db
 
 
-@pytest.fixture
-def fuse_calls(monkeypatch) -> list[int]:
-    """Counts Fuser.fuse's calls (the fusing the checks must come before)."""
-    real, calls = Fuser.fuse, []
-
-    def counted(self, *images, **kwargs):
-        calls.append(1)
-        return real(self, *images, **kwargs)
-
-    monkeypatch.setattr(Fuser, "fuse", counted)
-    return calls
-
-
-def _fuse(*args) -> int:
-    return main(["fuse", *map(str, args), "--no-progress"])
-
-
-def _one_error_line(capsys) -> str:
-    err = capsys.readouterr().err
-    assert err.startswith("defusion: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
-    return err.strip()
 
 
 @pytest.mark.parametrize("mode", ["pair", "folders", "stacks"])
@@ -58,8 +38,8 @@ def test_an_unwritable_output_is_said_before_fusing(mode, tmp_path, folders, tin
     sources = {"pair": [da / "01.png", db / "01.png"], "folders": ["--a", da, "--b", db],
                "stacks": ["--stacks", db, "--group", "3"]}[mode]
     fail_writes_in(monkeypatch, ro, errno.EROFS)
-    assert _fuse(*sources, "-o", out, "--weights", tiny_weights) == 2
-    assert _one_error_line(capsys) == f"defusion: error: -o {out}: cannot write in {ro} (Read-only file system)"
+    assert run_fuse(*sources, "-o", out, "--weights", tiny_weights) == 2
+    assert one_error_line(capsys) == f"defusion: error: -o {out}: cannot write in {ro} (Read-only file system)"
     assert not fuse_calls and not ro.exists()  # nothing fused, and the folder made to try is gone again
 
 
@@ -67,18 +47,18 @@ def test_a_file_where_a_folder_must_be_and_a_name_too_long_are_one_line(tmp_path
     da, db = folders
     (tmp_path / "odd_a.png").write_bytes(b"")
     bad = tmp_path / "odd_a.png" / "f.png"
-    assert _fuse(da / "01.png", db / "01.png", "-o", bad, "--weights", tiny_weights) == 2
-    assert _one_error_line(capsys) == f"defusion: error: -o {bad}: {tmp_path / 'odd_a.png'} is a file, not a folder"
+    assert run_fuse(da / "01.png", db / "01.png", "-o", bad, "--weights", tiny_weights) == 2
+    assert one_error_line(capsys) == f"defusion: error: -o {bad}: {tmp_path / 'odd_a.png'} is a file, not a folder"
     long = tmp_path / "out" / ("é" * 130 + ".png")
-    assert _fuse(da / "01.png", db / "01.png", "-o", long, "--weights", tiny_weights) == 2
-    err = _one_error_line(capsys)
+    assert run_fuse(da / "01.png", db / "01.png", "-o", long, "--weights", tiny_weights) == 2
+    err = one_error_line(capsys)
     assert "is 264 bytes long; this file system takes names of at most 255" in err and "[Errno" not in err
 
 
 def test_an_output_name_of_255_bytes_is_written(tmp_path, folders, tiny_weights):
     da, db = folders
     out = tmp_path / "out" / ("a" * 251 + ".png")
-    assert _fuse(da / "01.png", db / "01.png", "-o", out, "--weights", tiny_weights) == 0
+    assert run_fuse(da / "01.png", db / "01.png", "-o", out, "--weights", tiny_weights) == 0
     assert read_image(out).shape == (24, 32, 3) and os.listdir(out.parent) == [out.name]
 
 
@@ -91,14 +71,14 @@ def test_folder_mode_stops_at_a_full_disk_keeps_what_is_written_and_says_how_to_
     # the disk fills after the first fused image (the check before fusing passes)
     fail_writes_in(monkeypatch, out, code, when=lambda path: path.suffix == ".tmp" and (out / "01.png").exists())
     args = ["--a", da, "--b", db, "-o", out, "--weights", tiny_weights]
-    assert _fuse(*args) == 2
-    err = _one_error_line(capsys)
+    assert run_fuse(*args) == 2
+    err = one_error_line(capsys)
     assert err == (f"defusion: error: {out / '02.png'}: cannot write ({os.strerror(code)}); stopped after 1 of 3 "
                    f"pairs (those fused are kept in {out}): once it can be written, run the same command with "
                    "--skip-existing to fuse the rest")
     assert len(fuse_calls) == 2 and os.listdir(out) == ["01.png"]  # not fused on: 03 would fail the same way
     monkeypatch.undo()
-    assert _fuse(*args, "--skip-existing") == 0
+    assert run_fuse(*args, "--skip-existing") == 0
     assert sorted(os.listdir(out)) == ["01.png", "02.png", "03.png"]
 
 
