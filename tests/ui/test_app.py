@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import cv2
@@ -253,7 +254,7 @@ def test_stack_with_pixels_from_the_sources_shows_its_source_map(ui_env, rng):
     at.run()
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
     assert _captions(at)[-1] == "source of each pixel (1 black to 3 white)"
-    assert len(at.get("download_button")) == 2
+    assert len(at.get("download_button")) == 3  # the fused image, its compare sheet, the source map
 
 
 @needs_upload
@@ -577,7 +578,34 @@ def test_a_brackets_download_is_named_by_the_first_and_last_shown(ui_env, rng, s
     _upload_stack(at, _bracket(rng))
     assert _captions(at)[:3] == ["1: ev2.png", "2: ev1.png", "3: ev0.png"]
     assert _download_names(at, saved_files) == {"Download the fused image (PNG)": "fused_ev2_to_ev0.png",
+                                                "Download a compare sheet (JPEG)": "compare_ev2_to_ev0.jpg",
                                                 "Download the source map (PNG)": "source_map_ev2_to_ev0.png"}
+
+
+def test_a_pairs_compare_sheet_downloads_as_the_cli_draws_it(ui_env, monkeypatch):
+    """The sources and the fused image side by side in one labelled JPEG, as `defusion fuse --compare`
+    writes it: one picture to share a fusion."""
+    from PIL import Image
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    from defusion.io.sheets import SHEET_GAP, SHEET_TILE_SIDE
+
+    sheets: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def load_and_get_id(self, path_or_data, mimetype, kind, filename=None):
+        if filename and filename.startswith("compare_"):
+            sheets[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", load_and_get_id)
+    at = _app().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Download a compare sheet (JPEG)" in [b.proto.label for b in at.get("download_button")]
+    (name, data), = sheets.items()
+    sheet = Image.open(io.BytesIO(data))
+    assert name.endswith(".jpg") and sheet.format == "JPEG"
+    assert sheet.width == 3 * SHEET_TILE_SIDE + 2 * SHEET_GAP  # two sources and the fused image in a row
 
 
 @needs_upload

@@ -1,8 +1,9 @@
-"""The page's images as it hands them out: PNG bytes (with the uploads' metadata) and file names
-for downloads, and alt text for showing them."""
+"""The page's images as it hands them out: PNG bytes (with the uploads' metadata), a compare sheet
+as JPEG bytes, and file names for downloads, and alt text for showing them."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Sequence
 
@@ -29,10 +30,27 @@ def png_bytes(image: np.ndarray, sources: list[bytes] | None = None) -> bytes:
     return embed_metadata(encoded.tobytes(), ".png", metadata)
 
 
-def download_name(name_a: str, name_b: str, *more: str, part: str = "fused") -> str:
+def sheet_jpeg(sources: Sequence[tuple[str, np.ndarray]], fused: np.ndarray) -> bytes:
+    """The sources (``(name, pixels)``, in the order shown) and ``fused`` side by side, labelled, as JPEG
+    bytes: ``defusion fuse --compare``'s sheet (:func:`defusion.io.sheets.compare_sheet`), to share a
+    fusion as one picture.
+
+    Example:
+        >>> grey = np.zeros((30, 40), np.uint8)
+        >>> sheet_jpeg([("ir.png", grey), ("vis.png", grey)], grey).startswith(bytes([0xFF, 0xD8]))  # a JPEG
+        True
+    """
+    from defusion.io.sheets import SHEET_JPEG_QUALITY, compare_sheet
+
+    buffer = io.BytesIO()
+    compare_sheet(sources, fused).save(buffer, format="JPEG", quality=SHEET_JPEG_QUALITY)
+    return buffer.getvalue()
+
+
+def download_name(name_a: str, name_b: str, *more: str, part: str = "fused", suffix: str = ".png") -> str:
     """``fused_<a>_<b>.png``; a bracket or stack is named by its first and last image (give them in
     the order the page shows them, the order fused); ``part`` names another image of the result
-    (``common``, ``unique_a``, ...).
+    (``common``, ``unique_a``, ...) and ``suffix`` its file type.
 
     Example:
         >>> download_name("ir.png", "vis.jpg"), download_name("ev-2.jpg", "ev0.jpg", "ev+2.jpg")
@@ -42,8 +60,8 @@ def download_name(name_a: str, name_b: str, *more: str, part: str = "fused") -> 
     """
     stem = lambda n: Path(n).stem or "image"  # noqa: E731
     if more:
-        return f"{part}_{stem(name_a)}_to_{stem(more[-1])}.png"
-    return f"{part}_{stem(name_a)}_{stem(name_b)}.png"
+        return f"{part}_{stem(name_a)}_to_{stem(more[-1])}{suffix}"
+    return f"{part}_{stem(name_a)}_{stem(name_b)}{suffix}"
 
 
 def alt_text(what: str, names: Sequence[str] = (), palette: str = "none") -> str:

@@ -14,7 +14,7 @@ from defusion.fusion.rig import Rig
 from defusion.ui.examples import EXAMPLES, load_example
 from defusion.ui.fusing import FusedPair, fuse_and_score
 from defusion.ui.fusion_notes import palette_note, registration_notes
-from defusion.ui.image_output import alt_text, download_name, png_bytes
+from defusion.ui.image_output import alt_text, download_name, png_bytes, sheet_jpeg
 from defusion.ui.page import FORMATS, UPLOAD
 from defusion.ui.page.caches import fused, fuser
 from defusion.ui.page.messages import advise_kind, noted, read_notes
@@ -100,6 +100,10 @@ def show_pair(a: np.ndarray, b: np.ndarray, names: Sequence[str], result: FusedP
     cols[2].image(u8(parts.fused), caption="fused", alt=alt_text("fused image", said, palette))
     st.download_button("Download the fused image (PNG)", png_bytes(parts.fused, files),
                        file_name=download_name(*names), mime="image/png", key="download")
+    st.download_button("Download a compare sheet (JPEG)", sheet_jpeg(list(zip(said, (shown_a, shown_b))), parts.fused),
+                       file_name=download_name(*names, part="compare", suffix=".jpg"), mime="image/jpeg",
+                       key="download_compare", help="the sources and the fused image side by side, labelled, "
+                                                    "in one picture to share (defusion fuse --compare)")
     st.subheader("Decomposition")
     st.caption("What the network separated the sources into: the information they share, and what "
                "only A or only B has (the fused image is reconstructed from all three).")

@@ -13,7 +13,7 @@ from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import FuseOptions
 from defusion.ui.fusing import FusedStack, fuse_stack_and_score
 from defusion.ui.fusion_notes import palette_note, registration_notes
-from defusion.ui.image_output import alt_text, download_name, png_bytes
+from defusion.ui.image_output import alt_text, download_name, png_bytes, sheet_jpeg
 from defusion.ui.page import FORMATS
 from defusion.ui.page.caches import fused, fuser
 from defusion.ui.page.messages import advise_kind, noted, read_notes
@@ -83,6 +83,11 @@ def show_stack(images: list[np.ndarray], names: Sequence[str], result: FusedStac
     shown = [names[k] for k in order]  # the downloads are named by the first and last shown
     st.download_button("Download the fused image (PNG)", png_bytes(fused_image, files),
                        file_name=download_name(*shown), mime="image/png", key="download")
+    st.download_button("Download a compare sheet (JPEG)",
+                       sheet_jpeg([(said[k], result.sources[k]) for k in order], fused_image),
+                       file_name=download_name(*shown, part="compare", suffix=".jpg"), mime="image/jpeg",
+                       key="download_compare", help="the sources and the fused image side by side, labelled, "
+                                                    "in one picture to share (defusion fuse --compare)")
     st.caption("The decomposition into common and unique parts is shown for pairs; a stack is fused "
                "pairwise, halves first (docs/benchmarks.md, \"More than two inputs\").")
     if result.source_map is not None:  # pixels from the sources: which image each pixel came from
