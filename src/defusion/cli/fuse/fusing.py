@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from defusion.cli.errors import UserError
+from defusion.cli.fuse import once as once_notes
 from defusion.cli.fuse.compare_sheet import write_compare_sheet
 from defusion.cli.fuse.file_names import COMPONENT_PARTS, FOLDER_FORMATS, WEIGHT_PART, component_suffix
 from defusion.cli.fuse.fusion_notes import note_infrared, note_registration, note_stretched, note_unstretched
@@ -44,9 +45,9 @@ def fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem
     elif fuser.options.stretch == "none":
         note_unstretched(paths, images, args, once)
     palette_guess = fuser.options.palette != "none" and fuser.options.infrared is None
-    if palette_guess and "infrared" not in once:
+    if palette_guess and once_notes.INFRARED not in once:
         note_infrared(paths, images, fuser)
-        once.add("infrared")
+        once.add(once_notes.INFRARED)
     registering = fuser.options.align != "none" or fuser.options.deghost
     bar = tile_progress(fuser, images, args, nested) if show_tiles else None
     try:
@@ -144,7 +145,7 @@ def _warn_eight_bits(out: Path, args: argparse.Namespace, once: set[str], folder
     if not folder:
         print(f"defusion: warning: {out.suffix} holds 8 bits; the 16-bit result was reduced "
               f"(write {' or '.join(SIXTEEN_BIT_SUFFIXES[:2])} to keep 16 bits)", file=sys.stderr)
-    elif "eight-bits" not in once:
-        once.add("eight-bits")
+    elif once_notes.EIGHT_BITS not in once:
+        once.add(once_notes.EIGHT_BITS)
         keeps = " or ".join(f"--format {kind}" for kind in FOLDER_FORMATS if f".{kind}" in SIXTEEN_BIT_SUFFIXES)
         warn(f"--format {args.format} holds 8 bits; the 16-bit results are reduced ({keeps} keeps 16 bits)")

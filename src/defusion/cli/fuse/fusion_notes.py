@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from defusion.cli.fuse import once as once_notes
 from defusion.cli.fuse.file_names import said_names
 from defusion.cli.fuse.reading import in_folder_run
 from defusion.io.notes import plural
@@ -38,13 +39,13 @@ def note_unstretched(paths: list[Path], images: list[np.ndarray], args: argparse
     from defusion.fusion.thermal_notes import describe_unstretched
     from defusion.io.notes import note
 
-    if "unstretched" in once:
+    if once_notes.UNSTRETCHED in once:
         return
     said = describe_unstretched(said_names(paths), images, option="--stretch ")
     for line in said:
         note(line + ("; other pairs alike, unsaid" if in_folder_run(args) else ""))
     if said and in_folder_run(args):
-        once.add("unstretched")
+        once.add(once_notes.UNSTRETCHED)
 
 
 def note_infrared(paths: list[Path], images: list[np.ndarray], fuser) -> None:

@@ -1,6 +1,6 @@
 """Reading ``defusion fuse``'s sources, and saying what reading did to them: float frames stretched,
 an infrared + visible pair's order, sources resized (and stretched out of shape) by --resize. A note a
-folder run would repeat for each pair is said once (the argparse namespace keeps that it was)."""
+folder run would repeat for each pair is said once (:mod:`defusion.cli.fuse.once`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from defusion.cli.fuse import once as once_notes
 from defusion.cli.fuse.file_names import said_names
 from defusion.cli.fuse.source_sizes import check_turned
 
@@ -50,7 +51,7 @@ def _note_floats(paths: list[Path], args: argparse.Namespace, once: set[str]) ->
     from defusion.io.images import describe_float_stretch, float_span
     from defusion.io.notes import note
 
-    if "floats" in once:
+    if once_notes.FLOATS in once:
         return
     folders = in_folder_run(args)
     rest = "; other float sources are stretched alike, unsaid" if folders else ""
@@ -60,7 +61,7 @@ def _note_floats(paths: list[Path], args: argparse.Namespace, once: set[str]) ->
             continue
         note(f"{said} (--stretch does not apply to float frames{rest})")
         if folders:
-            once.add("floats")
+            once.add(once_notes.FLOATS)
             return
 
 
@@ -73,14 +74,14 @@ def _note_infrared_first(paths: list[Path], images: list[np.ndarray], args: argp
     from defusion.io.notes import note
 
     thermal = args.task == "ivf" or getattr(args, "palette", None) not in (None, "none")
-    if not thermal or "order" in once:
+    if not thermal or once_notes.ORDER in once:
         return
     named = getattr(args, "infrared", None)  # --infrared N (1-based) settles which is the infrared image
     said = describe_order(said_names(paths), images, resize="--resize" if args.resize else None,
                           infrared=None if named is None else named - 1)
     if said is not None:
         note(said + (" (--a the visible folder, --b the infrared one)" if getattr(args, "dir_a", None) else ""))
-        once.add("order")
+        once.add(once_notes.ORDER)
 
 
 def _note_resized(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace, once: set[str]) -> None:
@@ -91,11 +92,11 @@ def _note_resized(paths: list[Path], images: list[np.ndarray], args: argparse.Na
     from defusion.io.resize import describe_resize
 
     said = describe_resize(said_names(paths), images)
-    if said is None or "resize" in once:
+    if said is None or once_notes.RESIZE in once:
         return
     folders = in_folder_run(args)
     if folders:
-        once.add("resize")
+        once.add(once_notes.RESIZE)
     rest = "; other sources of another size are resized alike, unsaid" if folders else ""
     note(f"--resize {said}{rest}")
 

@@ -1,0 +1,20 @@
+"""The notes a folder run (--a/--b, --stacks) says for its first pair or group only, as a line per pair
+would bury the progress bar: their names in the set ``once`` that :func:`~defusion.cli.fuse.folder_run.fuse_jobs`
+passes down to each fusion (:func:`~defusion.cli.fuse.fusing.fuse_one`), added as each is said."""
+
+from __future__ import annotations
+
+#: Float sources stretched by their range when read.
+FLOATS = "floats"
+#: An infrared + visible pair given infrared first.
+ORDER = "order"
+#: Sources --resize brought to the first's size.
+RESIZE = "resize"
+#: Raw frames --stretch none leaves nearly flat.
+UNSTRETCHED = "unstretched"
+#: Which image --palette colours as the infrared one.
+INFRARED = "infrared"
+#: 16-bit results reduced to an 8-bit --format.
+EIGHT_BITS = "eight-bits"
+
+__all__ = ["EIGHT_BITS", "FLOATS", "INFRARED", "ORDER", "RESIZE", "UNSTRETCHED"]
