@@ -124,17 +124,23 @@ def test_a_sheet_path_it_cannot_write_is_one_line_before_fusing(compare, message
     assert not fuse_calls and not (tmp_path / "f.png").exists()
 
 
-@pytest.mark.parametrize("option, message", [
-    ("--compare", "--compare {tmp}/parts/common.png: is an input or another output; choose another path"),
-    ("--source-map", "--source-map {tmp}/parts/common.png: is one of the parts --components writes; choose "
-                     "another path"),
+@pytest.mark.parametrize("option, part, extra, message", [
+    ("--compare", "common", (),
+     "--compare {tmp}/parts/common.png: is an input or another output; choose another path"),
+    ("--source-map", "common", ("--pixels", "sources"),
+     "--source-map {tmp}/parts/common.png: is one of the parts --components writes; choose another path"),
+    # --task mff takes the pixels from the sources by default: --components also writes the decision map
+    ("--compare", "weight_a", ("--task", "mff"),
+     "--compare {tmp}/parts/weight_a.png: is an input or another output; choose another path"),
+    ("--source-map", "weight_a", ("--task", "mff"),
+     "--source-map {tmp}/parts/weight_a.png: is one of the parts --components writes; choose another path"),
 ])
-def test_a_sheet_or_map_over_a_component_part_is_refused(option, message, pair, tmp_path, tiny_weights,
+def test_a_sheet_or_map_over_a_component_part_is_refused(option, part, extra, message, pair, tmp_path, tiny_weights,
                                                          fuse_calls, capsys):
-    """--components parts/ writes parts/common.png: a sheet or map of that name would overwrite it."""
-    extra = ("--pixels", "sources") if option == "--source-map" else ()
+    """--components parts/ writes parts/common.png (and weight_a.png): a sheet or map of that name would
+    overwrite it."""
     assert run_fuse(*pair, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--components", tmp_path / "parts",
-                 *extra, option, tmp_path / "parts" / "common.png") == 2
+                    *extra, option, tmp_path / "parts" / f"{part}.png") == 2
     assert one_error_line(capsys) == f"defusion: error: {message.format(tmp=tmp_path)}"
     assert not fuse_calls
 
@@ -153,3 +159,14 @@ def test_a_folder_run_s_sheet_path_is_refused_in_one_line(compare, message, fold
                  "--compare", tmp_path / compare) == 2
     assert one_error_line(capsys) == f"defusion: error: {message.format(tmp=tmp_path)}"
     assert not fuse_calls
+
+
+def test_the_light_pixels_rule_agrees_with_the_fusion_cores_tasks():
+    """path_checks reads where the pixels come from without importing the core (PyTorch): the same answer."""
+    import argparse
+
+    from defusion.cli.fuse.path_checks import pixels_from
+    from defusion.fusion.options import TASK_OPTIONS
+
+    for task, options in TASK_OPTIONS.items():
+        assert pixels_from(argparse.Namespace(pixels=None, task=task)) == options.get("pixels", "network")

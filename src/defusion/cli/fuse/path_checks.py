@@ -120,6 +120,22 @@ def _check_components_paths(args: argparse.Namespace, folders: bool) -> None:
                             "choose another folder")
 
 
+#: The tasks whose fused pixels come from the sources unless --pixels says otherwise: the fusion core's
+#: TASK_OPTIONS (defusion.fusion.options, which imports PyTorch) read here without it, before the model loads.
+SOURCES_TASKS = ("mff",)
+
+
+def pixels_from(args: argparse.Namespace) -> str:
+    """Where the fused pixels come from: --pixels, else the task's (:data:`SOURCES_TASKS`), else the network.
+
+    Example:
+        >>> given = lambda pixels, task: argparse.Namespace(pixels=pixels, task=task)
+        >>> pixels_from(given(None, "mff")), pixels_from(given(None, None)), pixels_from(given("network", "mff"))
+        ('sources', 'network', 'network')
+    """
+    return args.pixels or ("sources" if args.task in SOURCES_TASKS else "network")
+
+
 def component_paths(args: argparse.Namespace) -> list[Path]:
     """The files --components writes for one fusion (none where it is not given): the three parts, and the
     weight map where the pixels come from the sources."""
@@ -127,7 +143,7 @@ def component_paths(args: argparse.Namespace) -> list[Path]:
         return []
     suffix = component_suffix(args.output)
     return [args.components / f"{part}{suffix}"
-            for part in COMPONENT_PARTS + ((WEIGHT_PART,) if args.pixels == "sources" else ())]
+            for part in COMPONENT_PARTS + ((WEIGHT_PART,) if pixels_from(args) == "sources" else ())]
 
 
 def _check_source_map_path(args: argparse.Namespace, folders: bool) -> None:
@@ -165,7 +181,8 @@ def _check_compare_path(args: argparse.Namespace, folders: bool) -> None:
     if path.is_dir():
         raise UserError(f"--compare {path}: is a folder; give an image path such as {path / 'compare.jpg'}")
     if path.suffix.lower() not in COMPARE_SUFFIXES:
-        raise UserError(f"cannot write --compare {path}: a sheet is JPEG or PNG, use one of {', '.join(COMPARE_SUFFIXES)}")
+        raise UserError(f"cannot write --compare {path}: a sheet is JPEG or PNG, use one of "
+                        f"{', '.join(COMPARE_SUFFIXES)}")
     others = [p for p in (args.output, args.source_map, *component_paths(args)) if p is not None]
     if any(same_path(path, p) for p in others) or any(p.exists() and same_path(path, p) for p in args.images):
         raise UserError(f"--compare {path}: is an input or another output; choose another path")
