@@ -70,7 +70,8 @@ def test_a_png_suffix_writes_a_png_and_the_fused_label_names_the_options(pair, t
         ([name for name, _ in sources], label)), real(sources, fused, label))[1])
     plain, tasked = tmp_path / "plain.png", tmp_path / "tasked.png"
     assert run_fuse(*pair, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--compare", plain) == 0
-    assert run_fuse(*pair, "-o", tmp_path / "g.png", "--weights", tiny_weights, "--compare", tasked, "--task", "ivf") == 0
+    assert run_fuse(*pair, "-o", tmp_path / "g.png", "--weights", tiny_weights, "--compare", tasked,
+                    "--task", "ivf") == 0
     with Image.open(plain) as a, Image.open(tasked) as b:
         assert a.format == b.format == "PNG" and a.size == b.size == _sheet_of(3)
     assert labels == [(["vis.png", "ir.png"], "fused"), (["vis.png", "ir.png"], "fused: --task ivf")]
