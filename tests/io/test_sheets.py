@@ -145,3 +145,13 @@ def test_grey_with_alpha_and_damaged_floats_are_shown():
     assert preview(grey_alpha).shape == (30, 40) and int(preview(grey_alpha)[5, 5]) == 100
     shown = preview(damaged)
     assert shown.dtype == np.uint8 and int(shown[0, 0]) == 0 and int(shown[5, 5]) == 128
+
+
+def test_bench_grids_default_font_draws_names_it_cannot_spell_too(monkeypatch):
+    """labelled_tile without a font (bench's grids) draws with Pillow's default: without FreeType, the
+    bitmap font, which raised UnicodeEncodeError on a non-Latin-1 method or file name."""
+    from PIL import ImageFont
+
+    monkeypatch.setattr(ImageFont, "load_default", lambda size=None: ImageFont.load_default_imagefont())
+    tile = labelled_tile(_flat(20, 30, 90, channels=3), "方法.png", height=40)
+    assert tile.size == (60, 40)

@@ -169,7 +169,9 @@ def drawable(label: str, font: ImageFont.ImageFont | ImageFont.FreeTypeFont | No
         >>> drawable("日本.png", ImageFont.load_default_imagefont()), drawable("café.png")
         ('??.png', 'café.png')
     """
-    if isinstance(font, ImageFont.FreeTypeFont) or not isinstance(font, ImageFont.ImageFont):
+    if font is None:  # what ImageDraw draws with then
+        font = ImageDraw.ImageDraw.font or ImageFont.load_default()
+    if not isinstance(font, ImageFont.ImageFont):  # FreeType (or another scalable font) draws any character
         return label
     return label.encode("latin-1", "replace").decode("latin-1")
 
@@ -189,9 +191,12 @@ def fitted(label: str, width: int, font: ImageFont.ImageFont | ImageFont.FreeTyp
     draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     if draw.textlength(label, font=font) <= room:
         return label
-    for kept in range(len(label) - 1, 0, -1):
-        start = kept // 3  # a third of what is kept from the start, two thirds from the end
-        shorter = label[:start] + ELLIPSIS + label[len(label) - (kept - start):]
-        if draw.textlength(shorter, font=font) <= room:
-            return shorter
-    return label[-1:]
+    def kept(count: int) -> str:  # a third of what is kept from the start, two thirds from the end
+        start = count // 3
+        return label[:start] + ELLIPSIS + label[len(label) - (count - start):]
+
+    low, high = 0, len(label) - 1  # the most characters kept that fit: found by halving (widths grow with it)
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if draw.textlength(kept(middle), font=font) <= room else (low, middle - 1)
+    return kept(low) if low else label[-1:]

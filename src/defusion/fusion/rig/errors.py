@@ -8,8 +8,5 @@ from defusion.errors import DefusionError
 class RigError(DefusionError, ValueError):
     """A rig file, a set of calibration points, or the images given to a rig are unusable."""
 
-    # the name a traceback gives it, and where it is imported from: as before the split
-    __module__ = "defusion.fusion.rig"
-
 
 __all__ = ["RigError"]
