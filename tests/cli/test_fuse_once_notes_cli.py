@@ -27,7 +27,7 @@ def _said(capsys, *parts: str) -> list[int]:
     return [err.count(part) for part in parts]
 
 
-def test_a_thermal_folder_given_infrared_first_is_noted_once(tmp_path, rng, tiny_weights, capsys):
+def test_a_thermal_folder_given_infrared_first_is_noted_once(tmp_path, rng, tiny_weights, capsys, fresh_notes):
     vis, ir = _thermal_pairs(tmp_path, rng)
     assert run_fuse("--a", ir, "--b", vis, "-o", tmp_path / "out", "--task", "ivf", "--resize",
                     "--weights", tiny_weights) == 0
@@ -35,7 +35,8 @@ def test_a_thermal_folder_given_infrared_first_is_noted_once(tmp_path, rng, tiny
     assert (floats, order, resize) == (1, 1, 1)
 
 
-def test_raw_frames_left_unstretched_into_an_8_bit_format_are_noted_once(tmp_path, rng, tiny_weights, capsys):
+def test_raw_frames_left_unstretched_into_an_8_bit_format_are_noted_once(tmp_path, rng, tiny_weights, capsys,
+                                                                         fresh_notes):
     cards = tmp_path / "card"
     for group in range(PAIRS):
         write_image(cards / f"g{group}a.png", rng.integers(0, 65536, (32, 32), dtype=np.uint16))

@@ -178,7 +178,8 @@ def test_a_card_whose_shots_are_in_a_subfolder_names_it(tmp_path, rng, tiny_weig
 
 # E. 16 bits written as JPEG: said once for a folder, with the --format that keeps them
 
-def test_sixteen_bit_groups_written_as_jpeg_are_warned_once_with_format(tmp_path, rng, tiny_weights, capsys):
+def test_sixteen_bit_groups_written_as_jpeg_are_warned_once_with_format(tmp_path, rng, tiny_weights, capsys,
+                                                                        fresh_notes):
     card = tmp_path / "t16card"
     for group in "abc":
         scene = smooth_image(rng, 24, 32).astype(np.uint16) * 257
