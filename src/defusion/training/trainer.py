@@ -95,8 +95,9 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     train_model = wrap_for_training(train_model, cfg, run.ctx, device)
     autocast = autocast_for(device, cfg.amp)
     logs = open_outputs(run, state) if run.ctx.is_main else None
-    loop = _Loop(run, dataset, sampler, steps_per_epoch, schedule_steps, model, parts, train_model, optimizer,
-                 state, guard, device, autocast, logs)
+    loop = _Loop(run=run, dataset=dataset, sampler=sampler, steps_per_epoch=steps_per_epoch,
+                 planned_steps=schedule_steps, model=model, parts=parts, train_model=train_model,
+                 optimizer=optimizer, state=state, guard=guard, device=device, autocast=autocast, logs=logs)
     return loop.train(progress)
 
 
@@ -124,6 +125,12 @@ class _Loop:
     batches: object = None  # this epoch's loader iterator
     skipped_files: set[int] = field(default_factory=set)  # this invocation's, over every process
     upsampled_files: set[int] = field(default_factory=set)
+    # set as training starts (train): the progress bar, and the clocks the logs' rates and the time budget read
+    bar: tqdm | None = field(default=None, init=False)
+    started: float = field(default=0.0, init=False)
+    tick: float = field(default=0.0, init=False)
+    tick_step: int = field(default=0, init=False)
+    elapsed_before: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self.cfg, self.ctx = self.run.cfg, self.run.ctx
