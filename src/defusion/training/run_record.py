@@ -11,6 +11,7 @@ import json
 import math
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -57,8 +58,8 @@ def run_record(cfg: TrainConfig, state: TrainState) -> dict:
     return record
 
 
-def write_weights(model, out: Path, cfg: TrainConfig, state: TrainState, autocast, planned_steps: int,
-                  stopped: str | None = None) -> Path:
+def write_weights(model: torch.nn.Module, out: Path, cfg: TrainConfig, state: TrainState, autocast: Callable,
+                  planned_steps: int, stopped: str | None = None) -> Path:
     """The run's inference weights, with what they are in their metadata: steps (of ``planned_steps``,
     the schedule's; ``complete`` false and ``stopped`` saying why when the run stopped short of it),
     samples seen over all the run's invocations, the training folder (``data``, ``data_digest``,

@@ -8,6 +8,7 @@ import argparse
 import errno
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from defusion.cli.errors import EXIT_FAILED, UserError
 from defusion.cli.fuse.file_names import already_fused
@@ -18,6 +19,9 @@ from defusion.fusion.errors import SizeMismatchError
 from defusion.io.errors import ImageReadError
 from defusion.io.notes import plural
 
+if TYPE_CHECKING:
+    from defusion.fusion.fuser import Fuser
+
 #: Write errors that are the output's, not one pair's (a full disk or quota, a read-only file system): a
 #: folder mode stops at the first rather than fuse every later pair only to fail to write it.
 STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
@@ -25,7 +29,7 @@ STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 EXIT_INTERRUPTED = 130
 
 
-def fuse_jobs(fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argparse.Namespace) -> int:
+def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argparse.Namespace) -> int:
     """Fuse each (name, sources) into ``-o``/name.<--format> with a progress bar: a bad one is reported and
     skipped (exit status 1), --skip-existing leaves those already written, Ctrl-C says how to go on."""
     from tqdm import tqdm

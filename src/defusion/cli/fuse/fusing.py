@@ -22,11 +22,13 @@ from defusion.io.formats import SIXTEEN_BIT_SUFFIXES
 
 if TYPE_CHECKING:
     import numpy as np
+    from tqdm import tqdm
 
-    from defusion.fusion.fuser import Decomposition, Fusion
+    from defusion.fusion.fuser import Decomposition, Fuser, Fusion
+    from defusion.io.metadata import ImageMetadata
 
 
-def fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem: str | None = None,
+def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem: str | None = None,
              show_tiles: bool = False, nested: bool = False, notes: bool = False,
              say_size_read: bool = False, once: set[str] | None = None) -> Fusion | Decomposition | None:
     """Fuse ``paths`` into ``out``; ``notes`` (a single fusion, not a folder's many) says what --align
@@ -70,7 +72,8 @@ def fuse_one(fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem
     return found if registering else None
 
 
-def tile_progress(fuser, images: list[np.ndarray], args: argparse.Namespace, nested: bool = False):
+def tile_progress(fuser: Fuser, images: list[np.ndarray], args: argparse.Namespace,
+                  nested: bool = False) -> tqdm | None:
     """A progress bar over network passes when a fusion takes several (tiles, >2 inputs); ``nested``
     puts it under a folder's bar (a large bracket's minutes show as they pass)."""
     from tqdm import tqdm
@@ -83,7 +86,7 @@ def tile_progress(fuser, images: list[np.ndarray], args: argparse.Namespace, nes
     return tqdm(total=passes, desc=f"{unit}s", unit=unit, file=sys.stderr, leave=False, position=int(nested))
 
 
-def metadata_for(paths: list[Path], fused: np.ndarray, out: Path):
+def metadata_for(paths: list[Path], fused: np.ndarray, out: Path) -> ImageMetadata:
     """The sources' colour profile and EXIF that fit the fused image; a warning where ``out``'s
     format cannot hold a profile the sources have (their colours would be read as sRGB)."""
     from defusion.io.metadata import METADATA_SUFFIXES, choose_metadata, read_metadata
@@ -95,7 +98,7 @@ def metadata_for(paths: list[Path], fused: np.ndarray, out: Path):
     return metadata
 
 
-def _fuse_images(fuser, images: list[np.ndarray], out: Path, args: argparse.Namespace, stem: str | None,
+def _fuse_images(fuser: Fuser, images: list[np.ndarray], out: Path, args: argparse.Namespace, stem: str | None,
                  on_tile: Callable[[], object] | None,
                  whole: bool = False) -> tuple[np.ndarray, Fusion | Decomposition | None]:
     """The fused image of ``images`` and, with --components, --source-map or ``whole``, the core's whole
