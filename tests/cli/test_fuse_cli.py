@@ -303,6 +303,24 @@ def test_source_map_refusals(tmp_path, tiny_weights, capsys, extra, message):
     assert not (tmp_path / "f.png").exists()
 
 
+@pytest.mark.parametrize("given, message", [
+    ("maps.png", "--source-map {tmp}/maps.png: is a file; with --a/--b or --stacks it names a folder (one map per "
+                 "pair or group)"),
+    ("a", "--source-map {tmp}/a: is a source or output folder; give the maps their own folder"),
+    ("fused", "--source-map {tmp}/fused: is a source or output folder; give the maps their own folder"),
+])
+def test_a_folder_runs_source_map_path_is_refused_in_one_line(tmp_path, tiny_weights, capsys, given, message):
+    examples = REPO / "src" / "defusion" / "examples"
+    for d in (tmp_path / "a", tmp_path / "b"):
+        d.mkdir()
+        shutil.copy(examples / "mff_near.png", d / "scene.png")
+    (tmp_path / "maps.png").write_bytes(b"")
+    assert _fuse("--a", tmp_path / "a", "--b", tmp_path / "b", "-o", tmp_path / "fused", "--weights", tiny_weights,
+                 "--pixels", "sources", "--source-map", tmp_path / given) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"defusion: error: {message.format(tmp=tmp_path)}" and err.count("\n") == 1
+
+
 def test_console_script_is_installed(tmp_path):
     exe = shutil.which("defusion")
     assert exe, "the `defusion` command should be on PATH after installation"

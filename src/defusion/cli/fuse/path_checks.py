@@ -146,19 +146,29 @@ def component_paths(args: argparse.Namespace) -> list[Path]:
             for part in COMPONENT_PARTS + ((WEIGHT_PART,) if pixels_from(args) == "sources" else ())]
 
 
+def _check_kind_of_path(option: str, path: Path, args: argparse.Namespace, folders: bool, one: str,
+                        example: str) -> None:
+    """Refuse an extra output (--source-map, --compare) that names the wrong kind of path for the mode: in
+    folder modes, which write ``one`` per pair or group into a folder, a file, a source folder or -o's; for
+    one fusion, a folder (``example``: the file name to suggest in it)."""
+    if not folders:
+        if path.is_dir():
+            raise UserError(f"{option} {path}: is a folder; give an image path such as {path / example}")
+        return
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{option} {path}: is a file; with --a/--b or --stacks it names a folder (one {one} per "
+                        "pair or group)")
+    if any(same_path(path, d) for d in (*_source_folders(args), args.output)):
+        raise UserError(f"{option} {path}: is a source or output folder; give the {one}s their own folder")
+
+
 def _check_source_map_path(args: argparse.Namespace, folders: bool) -> None:
     """Refuse a --source-map that names the wrong kind of path for the mode (a file for folders, a folder
     or an unwritable type for one fusion) or that is an input, the output or a source folder."""
     path = args.source_map
+    _check_kind_of_path("--source-map", path, args, folders, "map", "source_map.png")
     if folders:
-        if path.exists() and not path.is_dir():
-            raise UserError(f"--source-map {path}: is a file; with --a/--b or --stacks it names a folder (one map per "
-                            "pair or group)")
-        if any(same_path(path, d) for d in (*_source_folders(args), args.output)):
-            raise UserError(f"--source-map {path}: is a source or output folder; give the maps their own folder")
         return
-    if path.is_dir():
-        raise UserError(f"--source-map {path}: is a folder; give an image path such as {path / 'source_map.png'}")
     if path.suffix.lower() not in WRITABLE_SUFFIXES:
         raise UserError(f"cannot write --source-map {path}: use one of {', '.join(WRITABLE_SUFFIXES)}")
     if same_path(path, args.output) or any(p.exists() and same_path(path, p) for p in args.images):
@@ -171,15 +181,9 @@ def _check_compare_path(args: argparse.Namespace, folders: bool) -> None:
     """Refuse a --compare that names the wrong kind of path for the mode (a file for folders, a folder
     or a type other than JPEG and PNG for one fusion) or that is an input, another output or a source folder."""
     path = args.compare
+    _check_kind_of_path("--compare", path, args, folders, "sheet", "compare.jpg")
     if folders:
-        if path.exists() and not path.is_dir():
-            raise UserError(f"--compare {path}: is a file; with --a/--b or --stacks it names a folder (one sheet per "
-                            "pair or group)")
-        if any(same_path(path, d) for d in (*_source_folders(args), args.output)):
-            raise UserError(f"--compare {path}: is a source or output folder; give the sheets their own folder")
         return
-    if path.is_dir():
-        raise UserError(f"--compare {path}: is a folder; give an image path such as {path / 'compare.jpg'}")
     if path.suffix.lower() not in COMPARE_SUFFIXES:
         raise UserError(f"cannot write --compare {path}: a sheet is JPEG or PNG, use one of "
                         f"{', '.join(COMPARE_SUFFIXES)}")
