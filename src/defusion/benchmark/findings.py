@@ -36,7 +36,13 @@ class Finding:
 
 def finding_notes(found: list[Finding]) -> list[str]:
     """One note per kind of finding and method or source folder (and scale), naming the first file
-    and how many there are: a folder of 100 such files is one line, not 100."""
+    and how many there are: a folder of 100 such files is one line, not 100.
+
+    Example:
+        >>> found = [Finding("eight-bit", "TNO/ir", f"TNO/ir/{stem}.png") for stem in ("01", "02", "03")]
+        >>> print(finding_notes(found)[0])  # doctest: +ELLIPSIS
+        3 sources in TNO/ir (e.g. TNO/ir/01.png) are 16-bit files whose values are all <= 255 (8-bit values saved ...
+    """
     groups: dict[tuple[str, str, str, bool], list[Finding]] = {}
     for f in found:
         groups.setdefault((f.kind, f.group, f.detail if f.kind == "float-scale" else "", f.source), []).append(f)

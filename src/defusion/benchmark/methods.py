@@ -47,6 +47,12 @@ def builtin_method(name: str, weights: str | Path | None = None, device: str = "
     ``runtime`` is DeFusion's inference engine (see :mod:`defusion.fusion.runtime`);
     ``threads`` bounds its onnxruntime threads. DeFusion's variants start from ``task``'s
     options (``FuseOptions.for_task``: what ``defusion fuse --task`` does), then their own.
+
+    Example:
+        >>> average = builtin_method("average")  # a baseline: no weights to load
+        >>> fused = average(np.full((2, 3), 100, np.uint8), np.full((2, 3), 200, np.uint8))
+        >>> fused.dtype, fused.tolist()
+        (dtype('uint8'), [[150, 150, 150], [150, 150, 150]])
     """
     if name in DEFUSION_VARIANTS:
         from defusion.fusion.fuser import Fuser, task_options

@@ -22,7 +22,13 @@ def evaluated_pairs(dir_a: Path, dir_b: Path, limit: int | None = None) -> list[
 
 
 def limited(pairs: list[tuple[str, Path, Path]], limit: int | None) -> list[tuple[str, Path, Path]]:
-    """The first ``limit`` of ``pairs`` (all without one): --limit, for :func:`evaluated_pairs` and the run alike."""
+    """The first ``limit`` of ``pairs`` (all without one): --limit, for :func:`evaluated_pairs` and the run alike.
+
+    Example:
+        >>> pairs = [(stem, Path(f"ir/{stem}.png"), Path(f"vis/{stem}.png")) for stem in ("01", "02", "03")]
+        >>> [stem for stem, _, _ in limited(pairs, 2)], len(limited(pairs, None))
+        (['01', '02'], 3)
+    """
     return pairs[:limit] if limit else pairs
 
 
@@ -40,7 +46,12 @@ def same_size_pairs(pairs: list[tuple[str, Path, Path]], problems: list[str]) ->
 
 
 def sizes_differ(stem: str, size_a: tuple[int, int], size_b: tuple[int, int]) -> str:
-    """The note on a pair left out because its sources differ in size (no method, no metric can take it)."""
+    """The note on a pair left out because its sources differ in size (no method, no metric can take it).
+
+    Example:
+        >>> sizes_differ("07", (640, 480), (632, 480))
+        '07: the sources differ in size (640x480 vs 632x480); left out'
+    """
     return f"{stem}: the sources differ in size ({size_a[0]}x{size_a[1]} vs {size_b[0]}x{size_b[1]}); left out"
 
 
@@ -49,7 +60,14 @@ def unpaired_results(name: str, where: Path, files: dict[str, Path], pairs: list
     pair (with the pair a name matches but for case: stems are matched exactly) and other files,
     as the source folders' are noted, so that a misnamed result is not passed over silently. Of a
     pattern (:func:`~defusion.io.pairs.is_stem_pattern`), the files it matches named after no pair
-    only: its folder may hold other methods' results too (VIFB's ``<image>_<method>.jpg``)."""
+    only: its folder may hold other methods' results too (VIFB's ``<image>_<method>.jpg``).
+
+    Example:
+        >>> files = {stem: Path(f"out/{stem}_CBF.jpg") for stem in ("01", "P02", "99")}
+        >>> print(unpaired_results("CBF", Path("out/{stem}_CBF.jpg"), files, ["01", "p02"])[0])
+        --fused CBF: 2 files matching {stem}_CBF.jpg named after no pair, left out: 99_CBF.jpg, P02_CBF.jpg \
+(names must match a pair's exactly, case included: P02_CBF.jpg for the pair p02?)
+    """
     known = set(pairs)
     by_lower = {stem.lower(): stem for stem in pairs}
     stray = [files[stem].name for stem in sorted(files) if stem not in known]
@@ -68,7 +86,13 @@ def unpaired_results(name: str, where: Path, files: dict[str, Path], pairs: list
 def no_result_of_a_pair(name: str, where: Path, files: dict[str, Path], stems: list[str]) -> str:
     """The error of a ``--fused`` folder or pattern (``where``) whose ``files`` are of none of the pairs
     (``stems``): the name the first pair's result would have, a name found (one starting with the pair's,
-    where there is one) and, where a found name holds a pair's, the pattern that would match such names."""
+    where there is one) and, where a found name holds a pair's, the pattern that would match such names.
+
+    Example:
+        >>> print(no_result_of_a_pair("CBF", Path("out/{stem}.jpg"), {"01_CBF": Path("out/01_CBF.jpg")}, ["01", "02"]))
+        --fused CBF: none of the 1 files in out matching {stem}.jpg is named after a pair (expected e.g. 01.jpg for \
+the pair 01; found e.g. 01_CBF.jpg); for names like 01_CBF.jpg give a pattern: --fused 'CBF=out/{stem}_CBF.jpg'
+    """
     stem, folder = stems[0], results_folder(where)
     pattern = Path(where).name if is_stem_pattern(where) else f"{STEM_FIELD}.png"
     if not is_stem_pattern(where):

@@ -40,7 +40,17 @@ def write_results_csv(rows: list[Row], path: Path) -> None:
 
 
 def read_results_csv(path: Path) -> list[Row]:
-    """Rows of a results.csv written by :func:`write_results_csv` (ValueError if it is not one)."""
+    """Rows of a results.csv written by :func:`write_results_csv` (ValueError if it is not one).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     write_results_csv([Row("defusion", "01", "Qabf", 0.51234567), Row("defusion", "01", SECONDS, 1.25)],
+        ...                       Path(out) / "results.csv")
+        ...     read_results_csv(Path(out) / "results.csv")  # values kept to 6 significant digits
+        [Row(method='defusion', image='01', metric='Qabf', value=0.512346), \
+Row(method='defusion', image='01', metric='seconds', value=1.25)]
+    """
     try:
         with open(path, newline="") as f:
             return [Row(r["method"], r["image"], r["metric"], float(r["value"])) for r in csv.DictReader(f)]

@@ -27,7 +27,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def check_half(half: bool, device: torch.device) -> None:
-    """Refuse fp16 off CUDA."""
+    """Refuse fp16 off CUDA.
+
+    Example:
+        >>> check_half(False, torch.device("cpu"))  # fp32 runs anywhere
+        >>> check_half(True, torch.device("cpu"))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.errors.OptionsError: half precision (half=True, --half) needs a CUDA device (fp16 on the CPU ...
+    """
     if half and device.type != "cuda":
         raise OptionsError("half precision (half=True, --half) needs a CUDA device (fp16 on the CPU is slower and "
                            "less accurate)")

@@ -45,7 +45,14 @@ def checked_images(images: Sequence, rig: Rig | None = None) -> list[np.ndarray]
     """``images`` as arrays (grey + alpha as grey), refused with a library error (a ValueError
     or TypeError too) if they cannot be fused together: fewer than two, one list of them, or
     sizes that differ (without a ``rig``, which checks them itself); a colour uint16 image of
-    8-bit values is warned about."""
+    8-bit values is warned about.
+
+    Example:
+        >>> checked_images((np.zeros((480, 640), np.uint8), np.zeros((512, 640), np.uint8)))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.errors.SizeMismatchError: images differ in size (640x480 vs 640x512, WxH); fusion needs ...
+    """
     if len(images) == 1 and isinstance(images[0], (list, tuple)):
         raise FusionInputError(f"the images are passed as separate arguments: call fuse(*images), not "
                                f"fuse(images) (got one {type(images[0]).__name__} of {len(images[0])})")

@@ -58,7 +58,13 @@ class Stacked(NamedTuple):
 
 
 def unrank(weights: list[np.ndarray], order: list[int]) -> list[np.ndarray]:
-    """Weights listed in fusion ``order`` back in the callers' order of the images."""
+    """Weights listed in fusion ``order`` back in the callers' order of the images.
+
+    Example:
+        >>> order = [2, 0, 1]  # the third image fused first (input_ranking's "bright-first")
+        >>> [float(w[0]) for w in unrank([np.full(1, 0.7), np.full(1, 0.1), np.full(1, 0.2)], order)]
+        [0.1, 0.2, 0.7]
+    """
     unranked: list[np.ndarray] = [np.empty(0)] * len(order)
     for weight, index in zip(weights, order):
         unranked[index] = weight

@@ -38,7 +38,18 @@ def warn_frames(path: Path, image_format: str | None, count: int) -> None:
 
 
 def count_frames(path: Path, im: Image.Image) -> int:
-    """How many images the file holds where its format can hold several, up to ``_FRAMES_COUNTED``; else 1."""
+    """How many images the file holds where its format can hold several, up to ``_FRAMES_COUNTED``; else 1.
+
+    Example:
+        >>> import tempfile
+        >>> frames = [Image.new("L", (4, 4), level) for level in (0, 128, 255)]
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / "blink.gif"
+        ...     frames[0].save(path, save_all=True, append_images=frames[1:])
+        ...     with Image.open(path) as im:
+        ...         count_frames(path, im)
+        3
+    """
     if im.format not in _FRAME_NAMES:
         return 1
     if im.format == "TIFF":
@@ -50,7 +61,17 @@ def count_frames(path: Path, im: Image.Image) -> int:
 
 def tiff_pages(path: Path) -> int:
     """How many images a TIFF holds, its reduced-resolution previews not counted, up to
-    ``_FRAMES_COUNTED`` (1 where tifffile cannot tell)."""
+    ``_FRAMES_COUNTED`` (1 where tifffile cannot tell).
+
+    Example:
+        >>> import tempfile
+        >>> pages = [Image.new("L", (4, 4), level) for level in (0, 255)]
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / "scan.tif"
+        ...     pages[0].save(path, save_all=True, append_images=pages[1:])
+        ...     tiff_pages(path), tiff_pages(Path(folder) / "no-such.tif")
+        (2, 1)
+    """
     import tifffile
 
     try:

@@ -22,7 +22,17 @@ _UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4
 
 def image_orientation(path: Path, im: Image.Image) -> int:
     """The EXIF orientation (1-8; 1 where there is none); a broken EXIF block is warned about and
-    the pixels taken as stored, rather than the file refused (Pillow raises all sorts on one)."""
+    the pixels taken as stored, rather than the file refused (Pillow raises all sorts on one).
+
+    Example:
+        >>> import io
+        >>> exif, jpeg = Image.Exif(), io.BytesIO()
+        >>> exif[EXIF_ORIENTATION] = 6  # a camera held upright: turned a quarter clockwise to show it
+        >>> Image.new("RGB", (3, 2)).save(jpeg, "JPEG", exif=exif)
+        >>> with Image.open(jpeg) as im:
+        ...     image_orientation(Path("IMG_01.jpg"), im)
+        6
+    """
     try:
         value = im.getexif().get(EXIF_ORIENTATION, 1)
     except OSError:  # a PNG's EXIF may follow its pixels, so this decodes them: a corrupt or truncated
@@ -36,7 +46,17 @@ def image_orientation(path: Path, im: Image.Image) -> int:
 
 def header_orientation(im: Image.Image) -> int:
     """The EXIF orientation an open image's header gives (1, upright, where it gives none or
-    cannot be read: decoding has the last word)."""
+    cannot be read: decoding has the last word).
+
+    Example:
+        >>> import io
+        >>> exif, jpeg = Image.Exif(), io.BytesIO()
+        >>> exif[EXIF_ORIENTATION] = 8
+        >>> Image.new("RGB", (3, 2)).save(jpeg, "JPEG", exif=exif)
+        >>> with Image.open(jpeg) as im:
+        ...     header_orientation(im)
+        8
+    """
     if im.format == "PNG" and "exif" not in im.info:
         return 1  # Pillow's PngImageFile.getexif() would decode every pixel looking for an eXIf chunk after them
     try:
@@ -46,7 +66,12 @@ def header_orientation(im: Image.Image) -> int:
 
 
 def upright_image(im: Image.Image, orientation: int) -> Image.Image:
-    """``im`` turned upright for its EXIF ``orientation``."""
+    """``im`` turned upright for its EXIF ``orientation``.
+
+    Example:
+        >>> upright_image(Image.new("L", (3, 2)), 6).size, upright_image(Image.new("L", (3, 2)), 1).size
+        ((2, 3), (3, 2))
+    """
     method = _UPRIGHT.get(orientation)
     return im.transpose(method) if method is not None else im
 

@@ -75,7 +75,15 @@ def from_tifffile(path: Path, max_pixels: int, floats: FloatReading = "stretch")
 def tiff_floats(source: Path | bytes, max_pixels: int) -> np.ndarray | None:
     """A TIFF's first page's pixels as tifffile decodes them (its alpha left out, as reading leaves it)
     where its samples are floats; None for other samples or over ``max_pixels``; tifffile's errors where
-    it cannot decode the file."""
+    it cannot decode the file.
+
+    Example:
+        >>> import tifffile
+        >>> stored = io.BytesIO()
+        >>> tifffile.imwrite(stored, np.array([[0.5, 1.5], [20.0, -3.0]], np.float32))  # a radiometric frame
+        >>> tiff_floats(stored.getvalue(), 100).tolist(), tiff_floats(stored.getvalue(), 3)
+        ([[0.5, 1.5], [20.0, -3.0]], None)
+    """
     import tifffile
 
     with tifffile.TiffFile(io.BytesIO(source) if isinstance(source, bytes) else source) as tif:

@@ -60,7 +60,14 @@ def none_readable(data: str | Path, dataset: NaturalImages) -> str | None:
 
 def learnt_nothing(state: TrainState) -> bool:
     """Whether every sample of the run so far was skipped (none could be read), or none was drawn:
-    such a run leaves no checkpoint, which would only block a rerun into its folder."""
+    such a run leaves no checkpoint, which would only block a rerun into its folder.
+
+    Example:
+        >>> learnt_nothing(TrainState(step=3, skipped_samples=24, samples_seen=24))  # every image unreadable
+        True
+        >>> learnt_nothing(TrainState(step=3, skipped_samples=2, samples_seen=24))
+        False
+    """
     return state.skipped_samples >= (state.samples_seen or 0)
 
 

@@ -14,7 +14,12 @@ import torch.distributed as dist
 
 @dataclass(frozen=True)
 class Distributed:
-    """This process's place in a torchrun job (world size 1 when run directly)."""
+    """This process's place in a torchrun job (world size 1 when run directly).
+
+    Example:
+        >>> Distributed().is_main, Distributed(rank=1, local_rank=1, world_size=2).is_main
+        (True, False)
+    """
 
     rank: int = 0
     local_rank: int = 0
@@ -45,5 +50,10 @@ def device_for(ctx: Distributed) -> torch.device:
 
 
 def processes(n: int) -> str:
-    """``n`` processes, in words ("1 process", "2 processes")."""
+    """``n`` processes, in words ("1 process", "2 processes").
+
+    Example:
+        >>> processes(1), processes(4)
+        ('1 process', '4 processes')
+    """
     return f"{n} process{'' if n == 1 else 'es'}"

@@ -20,7 +20,13 @@ _LOADER_FAILURES = ("DataLoader worker", "DataLoader timed out")
 
 def epoch_batches(sampler: DistributedSampler, batch_size: int, skip: int) -> list[list[int]]:
     """This process's batches of the sampler's epoch (whole ones only), past the first ``skip``
-    (the steps of the epoch a resumed run already trained)."""
+    (the steps of the epoch a resumed run already trained).
+
+    Example:
+        >>> sampler = DistributedSampler(range(10), num_replicas=1, rank=0, shuffle=False)
+        >>> epoch_batches(sampler, 4, skip=0), epoch_batches(sampler, 4, skip=1)  # 8 and 9 make no whole batch
+        ([[0, 1, 2, 3], [4, 5, 6, 7]], [[4, 5, 6, 7]])
+    """
     order = list(sampler)
     batches = [order[i:i + batch_size] for i in range(0, len(order) - batch_size + 1, batch_size)]
     return batches[skip:]
@@ -73,5 +79,12 @@ def stop_workers(batches) -> None:
 
 
 def loader_failed(exc: BaseException) -> bool:
-    """Whether ``exc`` is torch's data loader saying that a worker process died or hung."""
+    """Whether ``exc`` is torch's data loader saying that a worker process died or hung.
+
+    Example:
+        >>> loader_failed(RuntimeError("DataLoader worker (pid(s) 4242) exited unexpectedly"))
+        True
+        >>> loader_failed(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+        False
+    """
     return str(exc).startswith(_LOADER_FAILURES)

@@ -32,7 +32,14 @@ RUN_CONTROLS = frozenset({"epochs", "max_steps", "max_seconds", "workers", "chec
 
 
 def check_run_dir(out: Path, ckpt_path: Path, resume: bool) -> None:
-    """RunDirError if this call would overwrite a run's work in ``out``, or has nothing to resume."""
+    """RunDirError if this call would overwrite a run's work in ``out``, or has nothing to resume.
+
+    Example:
+        >>> check_run_dir(Path("runs/no-such-run"), Path("runs/no-such-run/checkpoint.pt"), resume=True)
+        Traceback (most recent call last):
+        ...
+        defusion.training.errors.RunDirError: nothing to resume: runs/no-such-run/checkpoint.pt does not exist
+    """
     if resume:
         if not ckpt_path.exists():
             raise RunDirError(f"nothing to resume: {ckpt_path} does not exist")
@@ -81,7 +88,13 @@ def check_resume(out: Path, data: str | Path, cfg: TrainConfig, saved_cfg: dict,
 def changed_settings(saved_cfg: dict, cfg: TrainConfig) -> dict[str, list]:
     """The settings that resuming with ``cfg`` changes from ``saved_cfg`` (the checkpoint's), as
     ``{name: [old, new]}`` (``cud.degrade_prob`` for one in a section). Run controls
-    (``RUN_CONTROLS``) are left out, and so is an option the checkpoint predates."""
+    (``RUN_CONTROLS``) are left out, and so is an option the checkpoint predates.
+
+    Example:
+        >>> saved = json.loads(json.dumps(TrainConfig().to_dict()))  # as the checkpoint holds it
+        >>> changed_settings(saved, TrainConfig(lr=5e-4, epochs=9))  # epochs: a run control, not a change
+        {'lr': [0.001, 0.0005]}
+    """
     new = json.loads(json.dumps(cfg.to_dict()))  # as the checkpoint holds it: tuples as lists
     changed: dict[str, list] = {}
     for name, value in new.items():
@@ -105,7 +118,13 @@ def _setting(value) -> str:
 
 
 def changes_note(step: int, changed: dict[str, list]) -> str:
-    """The note of a resume that changes settings: each one old -> new, and where that is kept."""
+    """The note of a resume that changes settings: each one old -> new, and where that is kept.
+
+    Example:
+        >>> print(changes_note(1200, {"lr": [0.001, 0.0005], "crop": [256, 320]}))
+        defusion: note: resuming at step 1200 with lr 0.001 -> 0.0005, crop 256 -> 320 (config.json and the \
+weights record it under settings_changed)
+    """
     settings = ", ".join(f"{name} {_setting(old)} -> {_setting(new)}" for name, (old, new) in changed.items())
     return (f"defusion: note: resuming at step {step} with {settings} (config.json and the weights record it "
             "under settings_changed)")
@@ -126,7 +145,13 @@ def files_digest(root: str | Path, files: list[Path]) -> str:
 
 def data_changes(saved: TrainState, data: str, digest: str) -> dict[str, list]:
     """How the training folder of a resume differs from the one the checkpoint ``saved`` records, as
-    ``{"data": [old, new], "data_digest": [old, new]}`` (each only if it changed and was recorded)."""
+    ``{"data": [old, new], "data_digest": [old, new]}`` (each only if it changed and was recorded).
+
+    Example:
+        >>> saved = TrainState(data="/data/coco", data_digest="3f2a9c1b00d4e5f6")
+        >>> data_changes(saved, "/data/coco", "77aa00bb11cc22dd"), data_changes(saved, "/data/coco", "3f2a9c1b00d4e5f6")
+        ({'data_digest': ['3f2a9c1b00d4e5f6', '77aa00bb11cc22dd']}, {})
+    """
     changes = {}
     if saved.data is not None and saved.data != data:
         changes["data"] = [saved.data, data]
@@ -138,7 +163,13 @@ def data_changes(saved: TrainState, data: str, digest: str) -> dict[str, list]:
 def data_note(out: Path, data: str | Path, step: int, changes: dict[str, list], images: int,
               images_before: int | None) -> str:
     """The note of a resume on another folder, or on other files in the same one (``images`` now,
-    ``images_before`` as the checkpoint recorded them, None where it did not)."""
+    ``images_before`` as the checkpoint recorded them, None where it did not).
+
+    Example:
+        >>> print(data_note(Path("runs/a"), "/data/coco", 1200, {"data_digest": ["3f2a", "77aa"]}, 1005, 1000))
+        defusion: note: the files under /data/coco differ from those the run in runs/a was trained on (1005 files, \
+was 1000); resuming it at step 1200 on them (recorded under settings_changed)
+    """
     if images_before is not None and images_before != images:
         count = f"{plural(images, 'file')}, was {images_before}"
     else:

@@ -43,7 +43,18 @@ def exif_advice(settings: Sequence[ShotSettings], names: Sequence[str], options:
     against, as ``defusion fuse`` says them: pixels from the sources on an exposure bracket; a
     bracket or a focus stack fused as general images. None for an infrared + visible pair or a
     rig's cameras (a palette, an infrared image or a rig chosen), each exposing for its own sensor,
-    nor where the kind's own warning says it (pixels from the sources on "exposure bracket")."""
+    nor where the kind's own warning says it (pixels from the sources on "exposure bracket").
+
+    Example:
+        >>> from defusion.ui.options import fuse_options
+        >>> camera = ("Canon", "EOS R6")
+        >>> bracket = [ShotSettings(camera, (6000, 4000), 1 / 250, -2.0), ShotSettings(camera, (6000, 4000), 1 / 15, 2)]
+        >>> warnings, notes = exif_advice(bracket, ["ev-2.jpg", "ev+2.jpg"], fuse_options(), None)  # general images
+        >>> print(warnings, notes[0])  # doctest: +ELLIPSIS
+        [] the EXIF of ev-2.jpg, ev+2.jpg shows an exposure bracket (...): choose "exposure bracket" under Kind of ...
+        >>> exif_advice(bracket, ["ev-2.jpg", "ev+2.jpg"], fuse_options(task="mef"), "mef")  # the kind suits them
+        ([], [])
+    """
     if options.palette != "none" or options.infrared is not None or options.rig is not None:
         return [], []
     bracket = shows_exposure_bracket(settings)

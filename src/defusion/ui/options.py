@@ -94,7 +94,12 @@ def input_order_for(task: str | None) -> str:
 
 
 def tile_option(choice: str | int) -> int | None:
-    """Sidebar tile choice -> ``FuseOptions.tile`` (None: automatic, 0: never tile)."""
+    """Sidebar tile choice -> ``FuseOptions.tile`` (None: automatic, 0: never tile).
+
+    Example:
+        >>> tile_option("auto"), tile_option("off"), tile_option(512)
+        (None, 0, 512)
+    """
     if choice == "auto":
         return None
     if choice == "off":

@@ -27,6 +27,17 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        """The settings ``defusion ui`` passed in ``env`` (default: this process's environment), the
+        defaults where a variable is unset; an :class:`InputError` where the pixel bound is no number.
+
+        Example:
+            >>> Settings.from_env({ENV_MAX_PIXELS: "40000000", ENV_DEVICE: "cpu"})
+            Settings(weights=None, device='cpu', max_pixels=40000000)
+            >>> Settings.from_env({ENV_MAX_PIXELS: "40M"})
+            Traceback (most recent call last):
+            ...
+            defusion.ui.errors.InputError: DEFUSION_MAX_PIXELS='40M' is not a whole number
+        """
         env = os.environ if env is None else env
         raw = env.get(ENV_MAX_PIXELS, "").strip()
         try:

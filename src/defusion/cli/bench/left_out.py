@@ -32,7 +32,12 @@ SHOWN_PROBLEMS = 5
 
 def nothing_evaluated(args: argparse.Namespace, problems: list[str]) -> UserError:
     """The error of a run that scored nothing, its ``problems`` (why: the first few and how many more)
-    said first, since "no pair could be evaluated" alone leaves the user guessing."""
+    said first, since "no pair could be evaluated" alone leaves the user guessing.
+
+    Example:
+        >>> str(nothing_evaluated(argparse.Namespace(dir_a="TNO/ir", dir_b="TNO/vis"), []))
+        'no pair could be evaluated in TNO/ir and TNO/vis'
+    """
     for problem in problems[:SHOWN_PROBLEMS]:
         say_left_out(problem)
     if len(problems) > SHOWN_PROBLEMS:
@@ -58,7 +63,14 @@ def left_out_of_run(result: BenchResult, pairs: list[str], requested: list[str],
 
 
 def left_out_line(pairs: list[str], count: int, results: list[tuple[str, str]]) -> str:
-    """The last line of a run that left something out (its exit status is then 1)."""
+    """The last line of a run that left something out (its exit status is then 1).
+
+    Example:
+        >>> left_out_line(["07"], 21, [])
+        'left out 1 of 21 pairs (e.g. 07): see the lines above; exit status 1'
+        >>> left_out_line([], 21, [("CBF", "12"), ("CBF", "14")])
+        'left out 2 method results on the pairs scored (e.g. CBF on 12): see the lines above; exit status 1'
+    """
     parts = []
     if pairs:
         parts.append(f"{len(pairs)} of {plural(count, 'pair')} (e.g. {pairs[0]})")

@@ -24,7 +24,16 @@ def method_names(spec: str) -> list[str]:
 
 def versus_method(name: str | None, methods: list[str]) -> str | None:
     """--versus as ``methods`` (this run's) spell it: exactly, else ignoring case where one method
-    matches (``--fused`` names keep the user's spelling, so two may differ in case only)."""
+    matches (``--fused`` names keep the user's spelling, so two may differ in case only).
+
+    Example:
+        >>> versus_method("cbf", ["defusion", "CBF"]), versus_method(None, ["defusion", "CBF"])
+        ('CBF', None)
+        >>> versus_method("GFF", ["defusion", "CBF"])
+        Traceback (most recent call last):
+        ...
+        defusion.cli.errors.UserError: --versus GFF: not among the methods of this run (defusion, CBF)
+    """
     if name is None or name in methods:
         return name
     matches = [m for m in methods if m.lower() == name.lower()]
@@ -38,7 +47,14 @@ def versus_method(name: str | None, methods: list[str]) -> str | None:
 def fused_folders(specs: list[str]) -> dict[str, Path]:
     """--fused as {name: a folder of results, or a file pattern with {stem}
     (:func:`~defusion.io.pairs.results_by_stem`)}, each checked: a folder or pattern that can hold
-    no result is refused now, not after the first pair's minutes."""
+    no result is refused now, not after the first pair's minutes.
+
+    Example:
+        >>> fused_folders(["CBF"])
+        Traceback (most recent call last):
+        ...
+        defusion.cli.errors.UserError: --fused takes NAME=DIR or NAME=PATTERN (results/{stem}_mine.png), got 'CBF'
+    """
     from defusion.io.pairs import EXT_FIELD, PairsError, check_stem_pattern, is_stem_pattern
 
     out = {}

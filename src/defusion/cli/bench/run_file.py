@@ -18,7 +18,17 @@ RUN_FILE = "run.json"
 
 
 def recorded_run(out: Path) -> dict:
-    """What an earlier run wrote into ``out``'s RUN_FILE ({} where there is none, or it is unreadable)."""
+    """What an earlier run wrote into ``out``'s RUN_FILE ({} where there is none, or it is unreadable).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     _ = (Path(out) / RUN_FILE).write_text('{"task": "ivf", "versus": "defusion"}')
+        ...     recorded_run(Path(out))
+        {'task': 'ivf', 'versus': 'defusion'}
+        >>> recorded_run(Path("no-such-run"))
+        {}
+    """
     try:
         recorded = json.loads((out / RUN_FILE).read_text())
     except (OSError, ValueError):
@@ -27,7 +37,12 @@ def recorded_run(out: Path) -> dict:
 
 
 def mapping_in(record: dict, key: str) -> dict:
-    """``record[key]`` where it is a mapping (a hand-edited or older RUN_FILE may lack it), else {}."""
+    """``record[key]`` where it is a mapping (a hand-edited or older RUN_FILE may lack it), else {}.
+
+    Example:
+        >>> mapping_in({"fused_dirs": {"CBF": "vifb/CBF"}}, "fused_dirs"), mapping_in({"fused_dirs": "?"}, "fused_dirs")
+        ({'CBF': 'vifb/CBF'}, {})
+    """
     value = record.get(key)
     return value if isinstance(value, dict) else {}
 
@@ -53,7 +68,14 @@ def run_record(run: ThisRun, earlier: dict, kept: list[Row]) -> dict:
     the published folders (or patterns, their folder made absolute as a folder is) and file fingerprints,
     each merged over the ``earlier`` record's (a resume naming only some methods, or --limit, keeps the
     others', so that a later change to their files is still rescored, and their images still reach the
-    grids), and --versus (None where not given: versus.md's default), which a resume keeps."""
+    grids), and --versus (None where not given: versus.md's default), which a resume keeps.
+
+    Example:
+        >>> run = ThisRun("ivf", ("Qabf", "SF"), None, None, {}, {}, {"01": ["3f2a", "9c1b"]}, versus="defusion")
+        >>> record = run_record(run, {"metrics": ["EN"], "source_files": {"02": ["aa07", "bb12"]}}, [])
+        >>> record["metrics"], record["source_files"], record["versus"]
+        (['EN', 'Qabf', 'SF'], {'02': ['aa07', 'bb12'], '01': ['3f2a', '9c1b']}, 'defusion')
+    """
     from defusion.benchmark.runner import SECONDS
     from defusion.io.pairs import is_stem_pattern
 

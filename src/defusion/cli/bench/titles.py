@@ -9,7 +9,12 @@ from pathlib import Path
 
 
 def folder_name(folder: Path) -> str:
-    """A folder's own name, also where it is given as ``.`` or ``..``."""
+    """A folder's own name, also where it is given as ``.`` or ``..``.
+
+    Example:
+        >>> folder_name(Path("TNO/ir/")), folder_name(Path("/"))
+        ('ir', '/')
+    """
     return folder.resolve().name or str(folder)
 
 
@@ -26,7 +31,15 @@ def default_title(args: argparse.Namespace) -> str:
 
 
 def with_encoding(title: str, args: argparse.Namespace) -> str:
-    """A --title with :func:`_encoding_phrase` added, unless it says the encoding already."""
+    """A --title with :func:`_encoding_phrase` added, unless it says the encoding already.
+
+    Example:
+        >>> args = argparse.Namespace(jpeg_quality=75)
+        >>> with_encoding("TNO, 21 pairs", args)
+        'TNO, 21 pairs, built-in results as JPEG of quality 75'
+        >>> with_encoding("TNO, built-in results as JPEG of quality 75", args)
+        'TNO, built-in results as JPEG of quality 75'
+    """
     phrase = _encoding_phrase(args)
     said = re.search(rf"\b{re.escape(phrase.lstrip(', '))}(?!\d)", title) if phrase else True
     return title if said else title + phrase

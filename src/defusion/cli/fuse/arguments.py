@@ -93,7 +93,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def group_option(text: str) -> str | int:
-    """argparse type of --group: "auto" or a number of shots of 2 or more."""
+    """argparse type of --group: "auto" or a number of shots of 2 or more.
+
+    Example:
+        >>> group_option("auto"), group_option("3")
+        ('auto', 3)
+        >>> group_option("1")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: a group needs at least 2 shots, got 1
+    """
     if text == "auto":
         return text
     try:
@@ -106,7 +115,16 @@ def group_option(text: str) -> str | int:
 
 
 def seconds_option(text: str) -> float:
-    """argparse type of --gap: a number of seconds, 0 or more."""
+    """argparse type of --gap: a number of seconds, 0 or more.
+
+    Example:
+        >>> seconds_option("1.5"), seconds_option("0")
+        (1.5, 0.0)
+        >>> seconds_option("2s")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: must be a number of seconds, got '2s'
+    """
     try:
         value = float(text)
     except ValueError:

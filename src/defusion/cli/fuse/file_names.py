@@ -19,13 +19,25 @@ COMPARE_FOLDER_SUFFIX = ".jpg"
 
 
 def said_names(paths: list[Path]) -> list[str]:
-    """The files' names, or their paths as given where two share a name (a/x.png, b/x.png)."""
+    """The files' names, or their paths as given where two share a name (a/x.png, b/x.png).
+
+    Example:
+        >>> said_names([Path("shots/IMG_01.jpg"), Path("shots/IMG_02.jpg")])
+        ['IMG_01.jpg', 'IMG_02.jpg']
+        >>> said_names([Path("a/x.png"), Path("b/x.png")])
+        ['a/x.png', 'b/x.png']
+    """
     names = [p.name for p in paths]
     return names if len(set(names)) == len(names) else [str(p) for p in paths]
 
 
 def component_suffix(out: Path) -> str:
-    """The components' file type: the fused image's where it keeps 16 bits, else PNG."""
+    """The components' file type: the fused image's where it keeps 16 bits, else PNG.
+
+    Example:
+        >>> component_suffix(Path("fused.tif")), component_suffix(Path("fused.jpg"))
+        ('.tif', '.png')
+    """
     return out.suffix if out.suffix.lower() in (".png", ".tif", ".tiff") else ".png"
 
 

@@ -60,7 +60,14 @@ def check_paths(args: argparse.Namespace, folders: bool) -> None:
 
 def check_inputs(images: list[Path]) -> None:
     """Refuse a source that is missing, not a file or not readable, in reading's words (one line), before
-    the fusion core is imported: that took 4-10 s on a busy 2-core machine before a typo was told."""
+    the fusion core is imported: that took 4-10 s on a busy 2-core machine before a typo was told.
+
+    Example:
+        >>> check_inputs([Path("no-such-shot.jpg")])
+        Traceback (most recent call last):
+        ...
+        defusion.cli.errors.UserError: no-such-shot.jpg: no such file
+    """
     for path in images:
         if not path.exists():
             raise UserError(f"{path}: no such file")
@@ -138,7 +145,13 @@ def pixels_from(args: argparse.Namespace) -> str:
 
 def component_paths(args: argparse.Namespace) -> list[Path]:
     """The files --components writes for one fusion (none where it is not given): the three parts, and the
-    weight map where the pixels come from the sources."""
+    weight map where the pixels come from the sources.
+
+    Example:
+        >>> args = argparse.Namespace(components=Path("parts"), output=Path("fused.tif"), pixels=None, task="mff")
+        >>> [path.as_posix() for path in component_paths(args)]
+        ['parts/common.tif', 'parts/unique_a.tif', 'parts/unique_b.tif', 'parts/weight_a.tif']
+    """
     if not args.components:
         return []
     suffix = component_suffix(args.output)

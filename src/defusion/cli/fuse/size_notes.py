@@ -77,7 +77,12 @@ def say_size(options, height: int, width: int, sources: int) -> None:
 
 def header_sizes(paths: list[Path], known: dict[Path, tuple[int, int] | None]) -> list[tuple[int, int] | None]:
     """(width, height) of each of ``paths`` from ``known`` (read already), else from its header (read
-    now, nothing decoded: ms); None where it does not tell (a camera raw file, a damaged one)."""
+    now, nothing decoded: ms); None where it does not tell (a camera raw file, a damaged one).
+
+    Example:
+        >>> header_sizes([Path("IMG_01.png"), Path("no-such-file.png")], {Path("IMG_01.png"): (640, 480)})
+        [(640, 480), None]
+    """
     from defusion.io.images import header_size
 
     return [known[path] if path in known else header_size(path) for path in paths]

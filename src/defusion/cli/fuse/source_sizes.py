@@ -39,7 +39,13 @@ def check_header_sizes(args: argparse.Namespace) -> dict[Path, tuple[int, int] |
 def size_advice(paths: list[Path], sizes: list[tuple[int, int]], args: argparse.Namespace) -> str:
     """The fusion core's refusal of sources of different ``sizes`` (height, width), in the CLI's
     words: the files and their sizes, --resize for one camera's shots and, for two cameras side by
-    side, a rig calibrated once (defusion calibrate, then --rig; not with --stacks, one camera's shots)."""
+    side, a rig calibrated once (defusion calibrate, then --rig; not with --stacks, one camera's shots).
+
+    Example:
+        >>> args = argparse.Namespace(stacks=None)
+        >>> print(size_advice([Path("ir.png"), Path("vis.png")], [(480, 640), (512, 640)], args))  # doctest: +ELLIPSIS
+        vis.png (640x512) differs in size from ir.png (640x480, WxH): fusion needs registered images of one size; ...
+    """
     from defusion.io.notes import listed
 
     names = said_names(paths)
