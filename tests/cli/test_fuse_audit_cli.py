@@ -171,3 +171,13 @@ def test_metrics_of_flat_identical_images_say_which_are_not_defined(tmp_path, rn
     status, out, err = _metrics(capsys, fused, a, b, "--json", "--names", "PSNR,CC,SCD,Qcb,Qcv")
     data = json.loads(out)
     assert status == 0 and all(v is not None for v in data["metrics"].values()) and "skipped" not in data
+
+
+def test_same_named_sources_are_named_by_the_folders_that_tell_them_apart(tmp_path, rng, tiny_weights, capsys,
+                                                                          fresh_notes):
+    vi = write_image(tmp_path / "deep" / "bench" / "vi" / "x.png", smooth_image(rng, 60, 40))
+    ir = write_image(tmp_path / "deep" / "bench" / "ir" / "x.png", smooth_image(rng, 40, 60, channels=1))
+    assert _fuse(vi, ir, "-o", tmp_path / "f.png", "--resize", "--weights", tiny_weights) == 0
+    err = capsys.readouterr().err
+    notes = [line for line in err.splitlines() if "note:" in line]
+    assert "ir/x.png's aspect ratio" in err and notes and not any(str(tmp_path) in line for line in notes)

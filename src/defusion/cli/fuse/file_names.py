@@ -19,16 +19,23 @@ COMPARE_FOLDER_SUFFIX = ".jpg"
 
 
 def said_names(paths: list[Path]) -> list[str]:
-    """The files' names, or their paths as given where two share a name (a/x.png, b/x.png).
+    """The files' names or, where two share a name, the fewest trailing parts of their paths that tell
+    them apart (vi/x.png, ir/x.png rather than two long paths); the paths as given where nothing does.
 
     Example:
         >>> said_names([Path("shots/IMG_01.jpg"), Path("shots/IMG_02.jpg")])
         ['IMG_01.jpg', 'IMG_02.jpg']
-        >>> said_names([Path("a/x.png"), Path("b/x.png")])
-        ['a/x.png', 'b/x.png']
+        >>> said_names([Path("/data/bench/vi/x.png"), Path("/data/bench/ir/x.png")])
+        ['vi/x.png', 'ir/x.png']
+        >>> said_names([Path("a/x.png"), Path("a/x.png")])
+        ['a/x.png', 'a/x.png']
     """
-    names = [p.name for p in paths]
-    return names if len(set(names)) == len(names) else [str(p) for p in paths]
+    deepest = max((len(p.parts) for p in paths), default=1)
+    for depth in range(1, deepest + 1):
+        names = [str(Path(*p.parts[-depth:])) for p in paths]
+        if len(set(names)) == len(names):
+            return names
+    return [str(p) for p in paths]
 
 
 def component_suffix(out: Path) -> str:

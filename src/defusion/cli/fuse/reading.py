@@ -31,8 +31,8 @@ def load_sources(paths: list[Path], args: argparse.Namespace, once: set[str]) ->
         check_turned(paths, [im.shape[:2] for im in images])
     if args.resize:
         h, w = images[0].shape[:2]
-        for path, image in zip(paths[1:], images[1:]):
-            _note_aspect_change(path, image, h, w)
+        for name, image in zip(said_names(paths)[1:], images[1:]):
+            _note_aspect_change(name, image, h, w)
         _note_resized(paths, images, args, once)
         images = resize_to_first(images)
     return images
@@ -101,13 +101,14 @@ def _note_resized(paths: list[Path], images: list[np.ndarray], args: argparse.Na
     note(f"--resize {said}{rest}")
 
 
-def _note_aspect_change(path: Path, image: np.ndarray, h: int, w: int) -> None:
-    """Say when --resize stretches ``image`` onto an h x w grid of another shape (it does not crop)."""
+def _note_aspect_change(name: str, image: np.ndarray, h: int, w: int) -> None:
+    """Say when --resize stretches ``image`` (the source ``name``, as :func:`said_names` names it) onto an
+    h x w grid of another shape (it does not crop)."""
     from tqdm import tqdm
 
     from defusion.io.resize import changes_aspect
 
     ih, iw = image.shape[:2]
     if changes_aspect(ih, iw, h, w):
-        tqdm.write(f"defusion: note: --resize changes {path}'s aspect ratio (from {iw}x{ih} to {w}x{h}, WxH): "
+        tqdm.write(f"defusion: note: --resize changes {name}'s aspect ratio (from {iw}x{ih} to {w}x{h}, WxH): "
                    "it is stretched, not cropped", file=sys.stderr)
