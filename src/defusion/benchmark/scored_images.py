@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from defusion.benchmark.findings import Finding, finding_notes
-from defusion.fusion.color import is_grey, to_uint8
+from defusion.fusion.color import is_grey
 from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values
+# defined there, below io.sheets that shows pixels by it too, and still importable from here
+from defusion.io.display import in_eight_bits, viewable
 from defusion.io.images import read_image, stores_floats
 from defusion.io.notes import note
 
@@ -41,24 +43,6 @@ def read_scored(path: str | Path, quiet: bool = False) -> np.ndarray:
     return image
 
 
-def viewable(scored: np.ndarray) -> np.ndarray:
-    """An image as :func:`read_scored` gives it, as uint8 to be shown (a comparison grid): float
-    values by the scale the metrics read them on (:func:`~defusion.metrics._utils.float_scale`).
-
-    Example:
-        >>> viewable(np.array([[0.0, 0.5, 1.0]], np.float32)).tolist()  # [0, 1]
-        [[0, 128, 255]]
-        >>> viewable(np.array([[0.0, 60.4, 255.0]])).tolist()  # 0..255
-        [[0, 60, 255]]
-    """
-    if scored.dtype.kind != "f":
-        return in_eight_bits(scored)
-    from defusion.metrics._utils import float_scale
-
-    scale = float_scale(float(scored.min()), float(scored.max())) or 1.0
-    return np.round(np.clip(scored.astype(np.float64) * scale, 0, MAX_8BIT)).astype(np.uint8)
-
-
 def _scored_file(path: str | Path) -> tuple[np.ndarray, bool]:
     """:func:`read_scored` with nothing said: the image, and whether it is a 16-bit file of 8-bit values."""
     return as_scored(read_image(path, floats="levels"))
@@ -74,16 +58,6 @@ def as_scored(image: np.ndarray) -> tuple[np.ndarray, bool]:
     # and SSIM 0.03 for a fusion whose 8-bit file scores 7.1 and 1.25): said in a note, not converted,
     # since a 16-bit image that dark is also what some file may mean
     return in_eight_bits(image), holds_eight_bit_values(image)
-
-
-def in_eight_bits(image: np.ndarray) -> np.ndarray:
-    """A uint8, uint16 or [0, 1] float image (a decoded file, a method's output) in 8 bits: uint16
-    (either byte order) as the metrics score a uint16 array, by the one rounding of 16 bits to 8 they
-    all use; anything else as :func:`~defusion.fusion.color.to_uint8` takes it, which refuses other
-    types (TypeError: an int64 0..255 result is not read as 16-bit data, near black)."""
-    from defusion.metrics._utils import _is_uint16, eight_bit_levels
-
-    return eight_bit_levels(image) if _is_uint16(image) else to_uint8(image)
 
 
 def read_source(path: Path) -> tuple[np.ndarray, np.ndarray, list[Finding]]:
@@ -117,3 +91,6 @@ def grey_stored_as_rgb(image: np.ndarray) -> bool:
     judged on the 8-bit scale where a 16-bit file holds only 8-bit values (:func:`~defusion.io.arrays.holds_eight_bit_values`),
     on its type's full scale otherwise (:func:`~defusion.fusion.color.is_grey`)."""
     return image.ndim == 3 and is_grey(image, MAX_8BIT if holds_eight_bit_values(image) else None)
+
+
+__all__ = ["as_scored", "grey_stored_as_rgb", "in_eight_bits", "read_scored", "read_source", "viewable"]

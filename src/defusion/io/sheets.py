@@ -13,6 +13,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from defusion.io.display import viewable
+
 #: Height of each tile in a comparison grid (``defusion bench``).
 GRID_TILE_HEIGHT = 240
 #: The longest side of each tile of a compare sheet, in pixels: a 24 MP bracket makes a sheet of a few
@@ -80,7 +82,7 @@ def compare_sheet(sources: Sequence[tuple[str, np.ndarray]], fused: np.ndarray, 
     """The sources (each ``(label, pixels)``, a file name say) then ``fused`` (labelled ``label``) side by
     side, each scaled to a longest side of ``side`` pixels and labelled in its top-left corner: one row
     where it fits in ``max_width``, else rows of equal length. Grey, RGB(A), 16-bit and float pixels are
-    shown in 8 bits as ``defusion bench`` shows them (:func:`~defusion.benchmark.scored_images.viewable`).
+    shown in 8 bits as ``defusion bench`` shows them (:func:`~defusion.io.display.viewable`).
 
     Example:
         >>> bracket = [(f"ev{i}.tif", np.full((4000, 6000, 3), 20000 * i, np.uint16)) for i in range(3)]
@@ -136,14 +138,12 @@ def sheet_rows(tiles: list[Image.Image], max_width: int, gap: int = 0) -> list[l
 def preview(image: np.ndarray, side: int = SHEET_TILE_SIDE) -> np.ndarray:
     """``image`` as uint8 grey or RGB to be shown at a longest side of ``side``: thinned first where it is
     much larger (:data:`PREVIEW_OVERSAMPLE`), an alpha channel dropped, 16-bit and float pixels in 8 bits
-    as ``defusion bench`` shows them (:func:`~defusion.benchmark.scored_images.viewable`).
+    as ``defusion bench`` shows them (:func:`~defusion.io.display.viewable`).
 
     Example:
         >>> preview(np.full((3000, 2000, 4), 65535, np.uint16)).shape, preview(np.zeros((9, 9, 1))).dtype
         ((1500, 1000, 3), dtype('uint8'))
     """
-    from defusion.benchmark.scored_images import viewable
-
     step = max(1, max(image.shape[:2]) // (PREVIEW_OVERSAMPLE * side))
     thinned = image[::step, ::step]
     if thinned.ndim == 3:  # grey (+ alpha) as grey, colour (+ alpha) as RGB
