@@ -20,7 +20,7 @@ from defusion.model.weights import load_weights
 
 #: Exported exception classes that are not the library's: the front ends' own (the server's, the
 #: UI's) and a Ctrl-C (or SIGTERM, said as Ctrl-C is), which is no error.
-NOT_LIBRARY_ERRORS = {"defusion.serving.api.EnvSettingError", "defusion.ui.errors.InputError",
+NOT_LIBRARY_ERRORS = {"defusion.serving.env_settings.EnvSettingError", "defusion.ui.errors.InputError",
                       "defusion.fusion.video.errors.VideoInterrupted", "defusion.training.errors.Terminated"}
 
 

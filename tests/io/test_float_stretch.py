@@ -88,7 +88,7 @@ def test_the_web_uis_span_has_no_limit_of_its_own(monkeypatch):
     """The page decodes an upload within its own DEFUSION_MAX_PIXELS first; the note must not stop at the
     CLI's default 100 MP where that is raised."""
     from defusion.io.images import DEFAULT_MAX_PIXELS
-    from defusion.ui import core, fusion_notes
+    from defusion.ui import fusion_notes
 
     asked = []
 
@@ -98,7 +98,7 @@ def test_the_web_uis_span_has_no_limit_of_its_own(monkeypatch):
 
     monkeypatch.setattr(fusion_notes, "float_span", spy)  # the name the page's float_range calls
     assert float_span(_tiff_bytes(DEGREES), max_pixels=10) is None  # a limit the 30x40 frame is over
-    assert core.float_range(_tiff_bytes(DEGREES)) == pytest.approx((20.0, 45.0))
+    assert fusion_notes.float_range(_tiff_bytes(DEGREES)) == pytest.approx((20.0, 45.0))
     assert asked and asked[0] > 1000 * DEFAULT_MAX_PIXELS  # no limit of its own, not the CLI's default
 
 

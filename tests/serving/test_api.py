@@ -506,7 +506,7 @@ def test_uvicorn_shows_the_bad_variable_as_its_last_line():
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("defusion.serving.api.EnvSettingError: DEFUSION_MAX_IMAGES='abc'"), proc.stderr
+    assert last.startswith("defusion.serving.env_settings.EnvSettingError: DEFUSION_MAX_IMAGES='abc'"), proc.stderr
 
 
 def test_every_server_wide_option_of_defusion_serve_has_a_variable():

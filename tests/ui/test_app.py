@@ -17,7 +17,8 @@ from streamlit.testing.v1.element_tree import FileUploader  # noqa: E402
 
 from defusion.ui import APP_PATH  # noqa: E402
 from defusion.ui.app import SOURCES_TAKE_NO_PALETTE, UPLOAD, UPLOAD_STACK  # noqa: E402
-from defusion.ui.core import EXAMPLES, METRIC_NAMES, STACK_METRIC_NAMES  # noqa: E402
+from defusion.ui.examples import EXAMPLES  # noqa: E402
+from defusion.ui.fusing import METRIC_NAMES, STACK_METRIC_NAMES  # noqa: E402
 
 needs_upload = pytest.mark.skipif(not hasattr(FileUploader, "upload"),
                                   reason="this Streamlit's AppTest cannot simulate uploads")
@@ -727,7 +728,7 @@ def test_what_alignment_and_deghosting_found_is_said_after_the_fusion(ui_env):
 @needs_upload
 def test_images_of_different_sizes_can_be_resized_to_the_first(ui_env, rng):
     """The audit: a size mismatch was a dead end; the error names the way out, which fuses them."""
-    from defusion.ui.core import CALIBRATE_PAGE, RESIZE_CHOICE
+    from defusion.ui.options import CALIBRATE_PAGE, RESIZE_CHOICE
 
     a = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
     at = _upload_pair(_app().run(), a, cv2.resize(a, (20, 15)))

@@ -18,8 +18,12 @@ from streamlit.testing.v1.element_tree import FileUploader  # noqa: E402
 
 from defusion.cli import ui as ui_cli  # noqa: E402
 from defusion.cli.errors import run_guarded  # noqa: E402
-from defusion.ui import APP_PATH, core  # noqa: E402
+from defusion.ui import APP_PATH  # noqa: E402
 from defusion.ui.app import FORMATS, UPLOAD, UPLOAD_STACK  # noqa: E402
+from defusion.ui.errors import InputError  # noqa: E402
+from defusion.ui.fusing import METRIC_NAMES, STACK_METRIC_NAMES, score, score_stack  # noqa: E402
+from defusion.ui.fusion_notes import float_note, float_range  # noqa: E402
+from defusion.ui.uploads import decode_stack  # noqa: E402
 from tests.conftest import free_port
 
 needs_upload = pytest.mark.skipif(not hasattr(FileUploader, "upload"),
@@ -61,16 +65,16 @@ def test_a_one_pixel_pair_is_fused_and_offered_with_its_metrics_na(ui_env):
     assert "fused" in _captions(at)
     assert "Download the fused image (PNG)" in [b.proto.label for b in at.get("download_button")]
     table = at.table[0].value
-    assert list(table.index) == list(core.METRIC_NAMES)
+    assert list(table.index) == list(METRIC_NAMES)
     assert set(table["value"]) == {"n/a (image too small)"}
 
 
 def test_the_metrics_of_a_one_pixel_stack_are_nan_not_an_error():
     fused = np.zeros((1, 1, 3), np.float32)
-    values = core.score_stack(fused, [fused, fused, fused])
-    assert list(values) == list(core.STACK_METRIC_NAMES) and all(np.isnan(v) for v in values.values())
+    values = score_stack(fused, [fused, fused, fused])
+    assert list(values) == list(STACK_METRIC_NAMES) and all(np.isnan(v) for v in values.values())
     two = np.zeros((2, 2), np.float32)  # the smallest the metrics take: scored
-    assert np.isfinite(core.score(two, two, two)["EN"])
+    assert np.isfinite(score(two, two, two)["EN"])
 
 
 # 2. A float TIFF outside 0..1 (a radiometric frame in degrees C) is said to be stretched by its range.
@@ -106,9 +110,9 @@ def test_a_float_thermal_frame_in_degrees_is_said_to_be_stretched_by_its_range(u
 
 
 def test_a_float_upload_within_0_to_1_or_of_integers_is_not_noted():
-    assert core.float_note("a.tif", core.float_range(_float_tiff(np.full((4, 5), 0.5)))) is None
-    assert core.float_range(_png(np.zeros((4, 5), np.uint16))) is None
-    assert core.float_range(_float_tiff(np.array([[-5.0, 40.0]]))) == (-5.0, 40.0)
+    assert float_note("a.tif", float_range(_float_tiff(np.full((4, 5), 0.5)))) is None
+    assert float_range(_png(np.zeros((4, 5), np.uint16))) is None
+    assert float_range(_float_tiff(np.array([[-5.0, 40.0]]))) == (-5.0, 40.0)
 
 
 # 3. A portrait turned a quarter against a landscape: no advice to resize it; resizing one warns.
@@ -152,11 +156,11 @@ def test_resizing_that_keeps_the_aspect_ratio_is_not_warned_about(ui_env, rng):
 
 def test_a_stack_with_one_shot_turned_names_it():
     grey = lambda h, w: _png(np.zeros((h, w), np.uint8))  # noqa: E731
-    with pytest.raises(core.InputError, match=r"^c.png is turned a quarter against a.png, b.png: read upright it is "
+    with pytest.raises(InputError, match=r"^c.png is turned a quarter against a.png, b.png: read upright it is "
                                               r"20x30, the others 30x20 \(WxH\)"):
-        core.decode_stack([(grey(20, 30), "a.png"), (grey(20, 30), "b.png"), (grey(30, 20), "c.png")])
-    with pytest.raises(core.InputError, match="the images differ in size"):  # not a quarter turn: as before
-        core.decode_stack([(grey(20, 30), "a.png"), (grey(10, 15), "b.png")])
+        decode_stack([(grey(20, 30), "a.png"), (grey(20, 30), "b.png"), (grey(30, 20), "c.png")])
+    with pytest.raises(InputError, match="the images differ in size"):  # not a quarter turn: as before
+        decode_stack([(grey(20, 30), "a.png"), (grey(10, 15), "b.png")])
 
 
 # 4. `defusion ui` on a port in use, or on a wildcard host.

@@ -13,7 +13,10 @@ from defusion.cli.main import main  # noqa: E402
 from defusion.fusion.align import describe_alignment, signed_percent  # noqa: E402
 from defusion.fusion.deghost import FOCUS_CHANGE_IS_MOTION  # noqa: E402
 from defusion.io.images import write_image  # noqa: E402
-from defusion.ui import APP_PATH, core  # noqa: E402
+from defusion.ui import APP_PATH  # noqa: E402
+from defusion.ui.image_output import alt_text  # noqa: E402
+from defusion.ui.option_advice import option_warnings  # noqa: E402
+from defusion.ui.options import default_detail_gain  # noqa: E402
 from tests.conftest import smooth_image  # noqa: E402
 
 MEF, MFF = "Multi-exposure example (MEF)", "Multi-focus example (MFF)"
@@ -59,7 +62,7 @@ def test_remove_ghosts_on_a_focus_stack_is_warned_of(ui_env):
     ("mff", "sources", False, False), ("mef", "network", True, False), (None, "network", True, False),
 ])
 def test_option_warnings_name_deghost_on_a_focus_stack(task, pixels, deghost, warned):
-    said = [w for w in core.option_warnings(task, pixels, "none", deghost) if FOCUS_CHANGE_IS_MOTION in w]
+    said = [w for w in option_warnings(task, pixels, "none", deghost) if FOCUS_CHANGE_IS_MOTION in w]
     assert len(said) == int(warned)
 
 
@@ -82,10 +85,10 @@ def test_moving_the_unique_gain_resets_the_detail_gain(ui_env):
     at = _app().run()
     at.slider(key="detail-mef").set_value(3.0).run()
     at.slider(key="gain-mef").set_value(1.5).run()
-    assert at.slider(key="detail-mef").value == core.default_detail_gain("mef", 1.5) == 2.0
+    assert at.slider(key="detail-mef").value == default_detail_gain("mef", 1.5) == 2.0
     at.slider(key="gain-mef").set_value(1.0).run()
     _clean(at)
-    assert at.slider(key="detail-mef").value == core.default_detail_gain("mef", 1.0) != 3.0
+    assert at.slider(key="detail-mef").value == default_detail_gain("mef", 1.0) != 3.0
 
 
 # 3. Alt text on every image.
@@ -100,9 +103,9 @@ def test_every_image_on_the_page_has_alt_text(ui_env):
 
 
 def test_alt_text_names_the_palette_and_the_sources():
-    assert core.alt_text("fused image", ["vis.png", "ir.png"], "inferno") == \
+    assert alt_text("fused image", ["vis.png", "ir.png"], "inferno") == \
         "fused image of vis.png and ir.png, inferno palette"
-    assert core.alt_text("fused image", ["a.png"]) == "fused image of a.png"
+    assert alt_text("fused image", ["a.png"]) == "fused image of a.png"
 
 
 # 4. No "-0.0%" zoom for a pure shift.

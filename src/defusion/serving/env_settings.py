@@ -52,9 +52,6 @@ class EnvSettingError(ValueError):
     """A bad ``DEFUSION_*`` value: one line naming the variable and what it takes (what a
     uvicorn or gunicorn user reads first, instead of a bare int() traceback)."""
 
-    # the name a traceback gives it (uvicorn's last line), and where it is imported from: as before the split
-    __module__ = "defusion.serving.api"
-
 
 class _UsageError(Exception):
     pass

@@ -1,5 +1,15 @@
 """The web UI: a Streamlit app (``app.py``, laid out from the parts in ``page/``) over the fusion core;
-its Streamlit-free logic in the modules beside it, all of it gathered in one import in ``core.py``.
+its Streamlit-free logic in the modules beside it, each imported by what it holds:
+
+- ``settings`` (server-side settings from the environment) and ``errors`` (``InputError``: a problem a
+  user can cause, in one line for ``st.error``);
+- ``options`` (the sidebar's choices, their starting values, the FuseOptions they make) and
+  ``option_advice`` (warnings on the choices and on what the uploads' EXIF shows);
+- ``examples`` (the built-in pairs), ``upload_names``, ``uploads`` (decoding a pair or a stack by the
+  rules of ``defusion.io.images.read_image``, checking sizes) and ``rig_uploads`` (a rig file read, two
+  cameras calibrated);
+- ``fusing`` (fusing and scoring), ``result_cache`` (fusions kept for re-runs), ``fusion_notes`` (what
+  fusing and reading did) and ``image_output`` (PNG downloads, alt text).
 
 Start it with ``defusion ui`` (needs the ``ui`` extra: ``pip install 'defusion[ui]'``).
 """

@@ -20,7 +20,13 @@ EXAMPLE_TASKS: dict[str, str] = {"Multi-exposure example (MEF)": "mef", "Multi-f
 
 
 def load_example(name: str, max_pixels: int = DEFAULT_UI_MAX_PIXELS) -> tuple[np.ndarray, np.ndarray]:
-    """The two images of a built-in example, read by the upload rules."""
+    """The two images of a built-in example, read by the upload rules.
+
+    Example:
+        >>> a, b = load_example("Multi-focus example (MFF)")
+        >>> a.shape, b.shape
+        ((400, 600, 3), (400, 600, 3))
+    """
     files = EXAMPLES[name]
     folder = resources.files("defusion") / "examples"
     return tuple(decode_image((folder / f).read_bytes(), f, max_pixels) for f in files)  # type: ignore[return-value]
