@@ -66,19 +66,38 @@ def evaluate_pair(task: PairTask, methods: dict[str, FuseFn]) -> PairResult:
 
 def _evaluate(task: PairTask, methods: dict[str, FuseFn]) -> PairResult:
     """Fuse one pair with every built-in method, read the published results and score them."""
-    from defusion.metrics import check_images, compute_each, shared_inputs
-
-    stem, rows, problems = task.stem, [], []
+    stem = task.stem
     try:
         (a, a_scored, found_a), (b, b_scored, found_b) = read_source(task.path_a), read_source(task.path_b)
     except ImageReadError as exc:
         return PairResult({}, None, None, [], [f"{stem}: {exc}"])
-    found = [*found_a, *found_b]
     if a.shape[:2] != b.shape[:2]:  # where the headers did not tell (a camera raw file, ...)
         return PairResult({}, None, None, [], [sizes_differ(stem, a.shape[1::-1], b.shape[1::-1])])
     narrow = [(str(path), *value_range(image)) for path, image in ((task.path_a, a), (task.path_b, b))
               if is_narrow(image)]
-    outputs: dict[str, np.ndarray] = {}  # as scored: uint8, or a published result's floats
+    sources = [a_scored, b_scored]
+    outputs, rows, problems = _fused_by_methods(task, methods, a, b, sources)  # as scored: uint8
+    published, stored, found, unusable = _published_results(task, a.shape[:2])  # as scored: floats
+    outputs.update(published)
+    problems += unusable
+    grey_rgb = {name: str(task.published.get(name, f"its result of {stem}")) for name, fused in outputs.items()
+                if task.todo[name] and grey_stored_as_rgb(stored.get(name, fused))}
+    scores, skipped = _scores(task, outputs, sources)
+    return PairResult({name: viewable(fused) for name, fused in outputs.items()}, viewable(a_scored),
+                      viewable(b_scored), rows + scores, problems + skipped, narrow=narrow, grey_rgb=grey_rgb,
+                      found=[*found_a, *found_b, *found])
+
+
+def _fused_by_methods(task: PairTask, methods: dict[str, FuseFn], a: np.ndarray, b: np.ndarray,
+                      sources: list[np.ndarray]) -> tuple[dict[str, np.ndarray], list[Row], list[str]]:
+    """The pair fused by each built-in method ``task.fuse`` names, as scored (uint8; a JPEG round trip
+    for :class:`StoredAsJpeg`), saved to ``task.save_dir`` where given; the rows of their times (of those
+    not timed before) and a problem per method failing, or giving a result ``sources`` do not fit."""
+    from defusion.metrics import check_images
+
+    outputs: dict[str, np.ndarray] = {}
+    rows: list[Row] = []
+    problems: list[str] = []
     for name, fn in methods.items():
         if name not in task.fuse:  # scored, timed (and saved) before: not run again
             continue
@@ -88,43 +107,61 @@ def _evaluate(task: PairTask, methods: dict[str, FuseFn]) -> PairResult:
             seconds = time.perf_counter() - start  # the fusion's: a JPEG round trip is not the method's time
             if isinstance(fn, StoredAsJpeg):
                 fused = fn.stored(fused)
-            check_images(fused, [a_scored, b_scored])  # a result of another size or layout fails the method
+            check_images(fused, sources)  # a result of another size or layout fails the method
             if name not in task.timed:
-                rows.append(Row(name, stem, SECONDS, seconds))
+                rows.append(Row(name, task.stem, SECONDS, seconds))
         except Exception as exc:  # noqa: BLE001 - one method failing on one pair is data
-            problems.append(f"{stem}: {name} failed: {exc}")
+            problems.append(f"{task.stem}: {name} failed: {exc}")
             continue
         outputs[name] = fused
         if task.save_dir is not None:
             from defusion.io.writing import write_image
 
-            write_image(task.save_dir / name / f"{stem}.png", fused)
-    stored: dict[str, np.ndarray] = {}  # published results as their files hold them, to judge their content
+            write_image(task.save_dir / name / f"{task.stem}.png", fused)
+    return outputs, rows, problems
+
+
+def _published_results(task: PairTask, size: tuple[int, ...]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray],
+                                                                        list[Finding], list[str]]:
+    """The pair's published results as scored, and as their files hold them (to judge their content),
+    what is worth a note (8-bit values stored in 16 bits), and a problem per result missing,
+    unreadable or not of the sources' ``size`` (H, W)."""
+    outputs: dict[str, np.ndarray] = {}
+    stored: dict[str, np.ndarray] = {}
+    found: list[Finding] = []
+    problems: list[str] = []
     for name in task.published_order:
         if name not in task.published:
-            problems.append(f"{stem}: no result of {name}")
+            problems.append(f"{task.stem}: no result of {name}")
             continue
         try:
             stored[name] = read_image(task.published[name], floats="levels")
         except ImageReadError as exc:
-            problems.append(f"{stem}: {name}: {exc}")
+            problems.append(f"{task.stem}: {name}: {exc}")
             continue
         fused, eight_bit = as_scored(stored[name])
         if eight_bit:
             found.append(Finding("eight-bit", name, str(task.published[name]), source=False))
-        if fused.shape[:2] != a.shape[:2]:
-            problems.append(f"{stem}: {name} result is {fused.shape[1]}x{fused.shape[0]}, "
-                            f"sources are {a.shape[1]}x{a.shape[0]}; left out")
+        if fused.shape[:2] != size:
+            problems.append(f"{task.stem}: {name} result is {fused.shape[1]}x{fused.shape[0]}, "
+                            f"sources are {size[1]}x{size[0]}; left out")
             continue
         outputs[name] = fused
-    grey_rgb = {name: str(task.published.get(name, f"its result of {stem}")) for name, fused in outputs.items()
-                if task.todo[name] and grey_stored_as_rgb(stored.get(name, fused))}
+    return outputs, stored, found, problems
+
+
+def _scores(task: PairTask, outputs: dict[str, np.ndarray], sources: list[np.ndarray]) -> tuple[list[Row], list[str]]:
+    """The rows of the metrics ``task.todo`` still wants of each result in ``outputs``, and a problem
+    per metric that could not be computed."""
+    from defusion.metrics import compute_each, shared_inputs
+
+    rows: list[Row] = []
+    problems: list[str] = []
     with shared_inputs():  # decode/convert each source once for all methods
         for name, fused in outputs.items():
             if not task.todo[name]:
                 continue
-            values, skipped = compute_each(fused, [a_scored, b_scored], task.todo[name])
-            rows += [Row(name, stem, metric, float(value)) for metric, value in values.items()]
-            problems += [f"{stem}: {name}: {metric} not computed ({why})" for metric, why in skipped.items()]
-    return PairResult({name: viewable(fused) for name, fused in outputs.items()}, viewable(a_scored),
-                      viewable(b_scored), rows, problems, narrow=narrow, grey_rgb=grey_rgb, found=found)
+            values, skipped = compute_each(fused, sources, task.todo[name])
+            rows += [Row(name, task.stem, metric, float(value)) for metric, value in values.items()]
+            problems += [f"{task.stem}: {name}: {metric} not computed ({why})" for metric, why in skipped.items()]
+    return rows, problems

@@ -137,34 +137,15 @@ def _benchmark_pairs(
     from tqdm import tqdm
 
     every, unmatched = match_pairs(dir_a, dir_b)
-    every_pair = [stem for stem, _, _ in every]
-    pairs = limited(every, limit)  # evaluated_pairs, from the match already made
     requested = [*methods, *fused_dirs]
     result.rows, result.methods = list(previous or []), list(requested)
     result.methods += sorted({r.method for r in result.rows} - set(requested))
-    result.problems += [f"{stem}: no partner in the other folder" for stem in unmatched]
     published = {name: results_by_stem(where) for name, where in fused_dirs.items()}
-    for folder in (dir_a, dir_b, *(where for where in fused_dirs.values() if not is_stem_pattern(where))):
-        result.problems += stem_clashes(folder)  # a pattern names one file per pair
-    for name, files in published.items():
-        result.problems += unpaired_results(name, fused_dirs[name], files, every_pair)
-    pairs = same_size_pairs(pairs, result.problems)
-    stems = [stem for stem, _, _ in pairs]
-    for name, files in published.items():
-        if stems and not files.keys() & set(stems):
-            raise ValueError(no_result_of_a_pair(name, fused_dirs[name], files, stems))
-    scored = _scored(result.rows)
-    tasks = []
-    for stem, path_a, path_b in pairs:
-        todo = {name: [m for m in metrics if m not in scored.get((name, stem), ())]
-                for name in requested if name in methods or stem in published[name]}
-        files = {name: published[name][stem] for name in fused_dirs if stem in published[name]}
-        needed = previous is None or any(todo.values())
-        timed = {name for name in methods if SECONDS in scored.get((name, stem), ())}
-        fuse = [name for name in methods if todo[name] or name not in timed
-                or (save_dir is not None and not (save_dir / name / f"{stem}.png").is_file())]
-        tasks.append(PairTask(stem, path_a, path_b, todo, files, list(fused_dirs), timed, save_dir, fuse)
-                     if needed else stem)
+    result.problems += _pairing_problems(dir_a, dir_b, fused_dirs, published, unmatched,
+                                         [stem for stem, _, _ in every])
+    pairs = same_size_pairs(limited(every, limit), result.problems)  # evaluated_pairs, from the match already made
+    _check_results_of_pairs(fused_dirs, published, [stem for stem, _, _ in pairs])
+    tasks = _pair_tasks(pairs, methods, fused_dirs, published, metrics, previous, save_dir)
     work = [t for t in tasks if not isinstance(t, str)]
     if jobs > 1 and make_methods is not None and len(work) > 1:
         evaluated = evaluate_in_workers(work, make_methods, jobs)
@@ -188,6 +169,58 @@ def _benchmark_pairs(
         yield task.stem, pair.outputs, pair.a, pair.b, result
     for line in finding_notes(found):
         note(line)
+
+
+def _pairing_problems(dir_a: Path, dir_b: Path, fused_dirs: dict[str, Path], published: dict[str, dict[str, Path]],
+                      unmatched: list[str], every_pair: list[str]) -> list[str]:
+    """What pairing the folders found wrong, to report: stems with no partner in the other folder,
+    files of one folder sharing a stem, and published results (``published``: {method: {pair:
+    file}}) named after none of ``every_pair``."""
+    problems = [f"{stem}: no partner in the other folder" for stem in unmatched]
+    for folder in (dir_a, dir_b, *(where for where in fused_dirs.values() if not is_stem_pattern(where))):
+        problems += stem_clashes(folder)  # a pattern names one file per pair
+    for name, files in published.items():
+        problems += unpaired_results(name, fused_dirs[name], files, every_pair)
+    return problems
+
+
+def _check_results_of_pairs(fused_dirs: dict[str, Path], published: dict[str, dict[str, Path]],
+                            stems: list[str]) -> None:
+    """Refuse (ValueError) a published method with a result of none of the pairs ``stems``: a wrong
+    folder or pattern, said before any pair is evaluated (:func:`no_result_of_a_pair`)."""
+    for name, files in published.items():
+        if stems and not files.keys() & set(stems):
+            raise ValueError(no_result_of_a_pair(name, fused_dirs[name], files, stems))
+
+
+def _pair_tasks(pairs: list[tuple[str, Path, Path]], methods: dict[str, FuseFn], fused_dirs: dict[str, Path],
+                published: dict[str, dict[str, Path]], metrics: tuple[str, ...], previous: list[Row] | None,
+                save_dir: Path | None) -> list[PairTask | str]:
+    """What each pair still needs, as a :class:`PairTask`, or its stem alone where the ``previous``
+    rows hold every metric of every requested method (nothing to evaluate). A task's built-in methods
+    to run are those missing a metric, their time on the pair, or their result in ``save_dir``.
+
+    Example:
+        >>> def fn(a, b): return a
+        >>> tasks = _pair_tasks([("01", Path("a/01.png"), Path("b/01.png"))], {"avg": fn}, {}, {}, ("EN", "SD"),
+        ...                     [Row("avg", "01", "EN", 7.0), Row("avg", "01", SECONDS, 0.1)], None)
+        >>> tasks[0].todo, tasks[0].fuse
+        ({'avg': ['SD']}, ['avg'])
+    """
+    requested = [*methods, *fused_dirs]
+    scored = _scored(previous or [])
+    tasks: list[PairTask | str] = []
+    for stem, path_a, path_b in pairs:
+        todo = {name: [m for m in metrics if m not in scored.get((name, stem), ())]
+                for name in requested if name in methods or stem in published[name]}
+        files = {name: published[name][stem] for name in fused_dirs if stem in published[name]}
+        needed = previous is None or any(todo.values())
+        timed = {name for name in methods if SECONDS in scored.get((name, stem), ())}
+        fuse = [name for name in methods if todo[name] or name not in timed
+                or (save_dir is not None and not (save_dir / name / f"{stem}.png").is_file())]
+        tasks.append(PairTask(stem, path_a, path_b, todo, files, list(fused_dirs), timed, save_dir, fuse)
+                     if needed else stem)
+    return tasks
 
 
 def _scored(rows: list[Row]) -> dict[tuple[str, str], set[str]]:

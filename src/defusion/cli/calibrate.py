@@ -58,12 +58,43 @@ def _pattern(text: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.fusion.calibration import board_points, calibrate, merge_poses
+    """Fit the rig ``args`` describe, say how well it fits, and write the rig file and its check picture."""
+    from defusion.fusion.calibration import calibrate
     from defusion.fusion.color import to_uint8
-    from defusion.fusion.rig import read_points
     from defusion.io.images import read_image
     from defusion.io.writing import write_image
 
+    cameras, check = _checked_arguments(args)
+    images = [read_image(p, args.max_pixels) for p in args.images]
+    shown = _as_fused(images, args.images, cameras)
+    if args.board is not None:
+        points, sources = _board_points(args, images, shown, cameras)
+        images = images[:cameras]  # the first shot: the rig's sizes and its check picture
+    else:
+        points, sources = _marked_points(args.points)
+    paths = args.images[:cameras]
+    result = calibrate(images, points, args.motion, sources)
+    for index, (camera, fit) in enumerate(zip(result.rig.cameras, result.fits), start=2):
+        print(f"camera {index} ({paths[index - 1].name}, {camera.size[0]}x{camera.size[1]}): {args.motion} "
+              f"from {fit.marks} point pairs, fit error {fit.rms_px:.2f} px RMS (largest {fit.worst_px:.2f} px, "
+              f"point {fit.worst_mark}); sees {100 * fit.coverage:.0f}% of camera 1's view")
+    for warning in result.warnings(sources):
+        print(f"defusion: warning: {warning}", file=sys.stderr)
+    for note in result.notes():
+        print(f"defusion: note: {note}", file=sys.stderr)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    result.rig.save(args.output, [p.name for p in paths], [fit.rms_px for fit in result.fits])
+    check.parent.mkdir(parents=True, exist_ok=True)
+    write_image(check, to_uint8(result.rig.check_image(shown[:cameras], result.points)))
+    names = " ".join(str(p) for p in paths)
+    print(f"wrote {args.output} and {check}; fuse with: defusion fuse {names} --rig {args.output} -o fused.png")
+    return 0
+
+
+def _checked_arguments(args: argparse.Namespace) -> tuple[int, Path]:
+    """The rig's number of cameras and where its check picture goes, once ``args`` are found
+    consistent (images, --cameras, --points or --board, the output's suffixes, no output over an input);
+    else a UserError saying what to give."""
     if len(args.images) < 2:
         raise UserError("give one image from each camera: at least two (the first camera's, then the others)")
     cameras = args.cameras or len(args.images)
@@ -85,48 +116,43 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.output, check):
         if path.resolve() in inputs:
             raise UserError(f"{path} is one of the inputs; choose another path")
-    images = [read_image(p, args.max_pixels) for p in args.images]
-    shown = _as_fused(images, args.images, cameras)
-    if args.board is not None:
-        shots = [slice(start, start + cameras) for start in range(0, len(images), cameras)]
-        for shot in shots[1:]:  # every shot's camera k at camera k's size
-            for k, (image, first) in enumerate(zip(images[shot], images[:cameras]), start=1):
-                if image.shape[:2] != first.shape[:2]:
-                    raise UserError(f"{args.images[shot][k - 1]} is not the size of {args.images[k - 1]}: give the "
-                                    f"images shot by shot, {cameras} at a time, each camera in the same place")
-        points = merge_poses([board_points(shown[shot], args.board, args.motion, [str(p) for p in args.images[shot]])
-                              for shot in shots])
-        sources = [f"the {args.board[0]}x{args.board[1]} board in {p.name}" for p in args.images[1:cameras]]
-        images = images[:cameras]  # the first shot: the rig's sizes and its check picture
-    else:
-        points = []
-        for path in args.points:
-            try:
-                text = path.read_text()
-            except OSError as exc:
-                raise UserError(f"cannot read --points {path}: {exc.strerror or exc}") from None
-            except UnicodeDecodeError:
-                raise UserError(f"--points {path}: not a text file; give a CSV of x_ref, y_ref, x_cam, y_cam "
-                                "per line") from None
-            points.append(read_points(text, str(path)))
-        sources = [str(p) for p in args.points]
-    paths = args.images[:cameras]
-    result = calibrate(images, points, args.motion, sources)
-    for index, (camera, fit) in enumerate(zip(result.rig.cameras, result.fits), start=2):
-        print(f"camera {index} ({paths[index - 1].name}, {camera.size[0]}x{camera.size[1]}): {args.motion} "
-              f"from {fit.marks} point pairs, fit error {fit.rms_px:.2f} px RMS (largest {fit.worst_px:.2f} px, "
-              f"point {fit.worst_mark}); sees {100 * fit.coverage:.0f}% of camera 1's view")
-    for warning in result.warnings(sources):
-        print(f"defusion: warning: {warning}", file=sys.stderr)
-    for note in result.notes():
-        print(f"defusion: note: {note}", file=sys.stderr)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    result.rig.save(args.output, [p.name for p in paths], [fit.rms_px for fit in result.fits])
-    check.parent.mkdir(parents=True, exist_ok=True)
-    write_image(check, to_uint8(result.rig.check_image(shown[:cameras], result.points)))
-    names = " ".join(str(p) for p in paths)
-    print(f"wrote {args.output} and {check}; fuse with: defusion fuse {names} --rig {args.output} -o fused.png")
-    return 0
+    return cameras, check
+
+
+def _board_points(args: argparse.Namespace, images: list, shown: list, cameras: int) -> tuple[list, list[str]]:
+    """The --board corners found in every shot (``cameras`` images at a time; ``shown``: the images as
+    fused) merged into one set of point pairs per camera after the first, and how a message names
+    where they come from; a shot's image of another size than its camera's first is a UserError."""
+    from defusion.fusion.calibration import board_points, merge_poses
+
+    shots = [slice(start, start + cameras) for start in range(0, len(images), cameras)]
+    for shot in shots[1:]:  # every shot's camera k at camera k's size
+        for k, (image, first) in enumerate(zip(images[shot], images[:cameras]), start=1):
+            if image.shape[:2] != first.shape[:2]:
+                raise UserError(f"{args.images[shot][k - 1]} is not the size of {args.images[k - 1]}: give the "
+                                f"images shot by shot, {cameras} at a time, each camera in the same place")
+    points = merge_poses([board_points(shown[shot], args.board, args.motion, [str(p) for p in args.images[shot]])
+                          for shot in shots])
+    sources = [f"the {args.board[0]}x{args.board[1]} board in {p.name}" for p in args.images[1:cameras]]
+    return points, sources
+
+
+def _marked_points(files: list[Path]) -> tuple[list, list[str]]:
+    """The point pairs marked in each --points file (one per camera after the first), and the files'
+    names for messages; a file that cannot be read as text is a UserError."""
+    from defusion.fusion.rig import read_points
+
+    points = []
+    for path in files:
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise UserError(f"cannot read --points {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise UserError(f"--points {path}: not a text file; give a CSV of x_ref, y_ref, x_cam, y_cam "
+                            "per line") from None
+        points.append(read_points(text, str(path)))
+    return points, [str(p) for p in files]
 
 
 def _as_fused(images: list, paths: list[Path], cameras: int) -> list:

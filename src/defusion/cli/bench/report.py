@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from defusion.cli.bench.left_out import nothing_evaluated, say_left_out
@@ -23,11 +24,37 @@ def write_report(args: argparse.Namespace, result: BenchResult, metrics: tuple[s
     result scored in two runs is then one value, not two a rounding apart (versus.md's ties).
     ``earlier``: the (method, pair, metric) of the rows kept from an earlier run; ``produced``:
     {pair: the methods whose result was at hand}, to name a method of this run with no score at all."""
-    from defusion.benchmark.compare import versus_chart, versus_markdown, versus_summary
     from defusion.benchmark.report import (means_csv, stds_csv, summary_chart, summary_latex, summary_markdown,
                                            undefined_notes)
-    from defusion.benchmark.runner import SECONDS, read_results_csv
     from defusion.io.writing import write_bytes_atomically
+
+    rows = _table_rows(args, result, metrics, requested, earlier, produced)
+    _note_earlier_methods(rows, requested, metrics, args.out)
+    write_bytes_atomically(args.out / "summary.md", summary_markdown(rows, title, sources, args.std).encode())
+    write_bytes_atomically(args.out / "summary.tex", summary_latex(rows, title, sources, args.std).encode())
+    means_csv(rows, args.out / "means.csv")
+    stds_csv(rows, args.out / "stds.csv")
+    summary_chart(rows, args.out / "summary.png", title)
+    written = "results.csv, summary.md, summary.tex, means.csv, stds.csv, summary.png"
+    versus = _write_versus(args, rows, title)
+    if versus is not None:
+        written += ", versus.md, versus.png"
+    for problem in result.problems:
+        say_left_out(problem)
+    for line in undefined_notes(rows):
+        note(f"{args.out / 'summary.md'}: {line}")
+    print(summary_markdown(rows, title, sources, args.std))
+    for line in versus or []:
+        print(line)
+    print(f"wrote {args.out}/{written} and grids/", file=sys.stderr)
+
+
+def _table_rows(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, ...], requested: list[str],
+                earlier: set[tuple[str, str, str]], produced: dict[str, set[str]]) -> list[Row]:
+    """The rows the tables show: those of results.csv (as saved) of this run's pairs and metrics, less
+    the methods with no score at all; a note names those methods, and the earlier run's scores left
+    out. None: :func:`~defusion.cli.bench.left_out.nothing_evaluated` raised."""
+    from defusion.benchmark.runner import SECONDS, read_results_csv
 
     # The tables cover this run's pairs and metrics; results.csv keeps everything scored in OUT.
     saved = read_results_csv(args.out / "results.csv")
@@ -47,42 +74,42 @@ def write_report(args: argparse.Namespace, result: BenchResult, metrics: tuple[s
              f"earlier run, left out of the tables: {_left_out_scores(hidden, rows, pairs, wanted)}")
     if not rows:
         raise nothing_evaluated(args, result.problems)
+    return rows
+
+
+def _note_earlier_methods(rows: list[Row], requested: list[str], metrics: tuple[str, ...], out: Path) -> None:
+    """Note the methods the tables show though not ``requested`` (kept by --resume from an earlier
+    run in ``out``), and the metrics some of them lack."""
     kept = [m for m in dict.fromkeys(r.method for r in rows) if m not in requested]
     if kept:
         scored = {(r.method, r.metric) for r in rows}
         lacking = [m for m in metrics if any((k, m) not in scored for k in kept)]
-        note(f"the tables also show {listed(kept)}, scored by an earlier run in {args.out} (--resume keeps the "
+        note(f"the tables also show {listed(kept)}, scored by an earlier run in {out} (--resume keeps the "
              "methods it does not name; not run again)"
              + (f"; without {listed(lacking)} where the earlier run did not score them (name the methods in "
                 "--methods or --fused to score those)" if lacking else ""))
-    write_bytes_atomically(args.out / "summary.md", summary_markdown(rows, title, sources, args.std).encode())
-    write_bytes_atomically(args.out / "summary.tex", summary_latex(rows, title, sources, args.std).encode())
-    means_csv(rows, args.out / "means.csv")
-    stds_csv(rows, args.out / "stds.csv")
-    summary_chart(rows, args.out / "summary.png", title)
-    written = "results.csv, summary.md, summary.tex, means.csv, stds.csv, summary.png"
+
+
+def _write_versus(args: argparse.Namespace, rows: list[Row], title: str) -> list[str] | None:
+    """Write versus.md and .png, each method compared with --versus (else defusion, else the first),
+    replacing an earlier run's; their summary lines, or None (and a note where --versus was asked
+    for) where there is no other method or no score of that one."""
+    from defusion.benchmark.compare import versus_chart, versus_markdown, versus_summary
+    from defusion.io.writing import write_bytes_atomically
+
     scored = list(dict.fromkeys(r.method for r in rows))
     reference = args.versus or ("defusion" if "defusion" in scored else scored[0])
-    versus = []
     (args.out / "versus.md").unlink(missing_ok=True)
     (args.out / "versus.png").unlink(missing_ok=True)
     if len(scored) < 2 and args.versus:
         note(f"--versus {args.versus}: no other method in {args.out} to compare it with; no versus.md")
     if len(scored) > 1 and reference not in scored:
         note(f"--versus {reference}: no score of it in {args.out}'s tables to compare the others with; no versus.md")
-    if len(scored) > 1 and reference in scored:
-        write_bytes_atomically(args.out / "versus.md", versus_markdown(rows, reference, title).encode())
-        versus_chart(rows, reference, args.out / "versus.png", title)
-        versus = versus_summary(rows, reference)
-        written += ", versus.md, versus.png"
-    for problem in result.problems:
-        say_left_out(problem)
-    for line in undefined_notes(rows):
-        note(f"{args.out / 'summary.md'}: {line}")
-    print(summary_markdown(rows, title, sources, args.std))
-    for line in versus:
-        print(line)
-    print(f"wrote {args.out}/{written} and grids/", file=sys.stderr)
+    if len(scored) < 2 or reference not in scored:
+        return None
+    write_bytes_atomically(args.out / "versus.md", versus_markdown(rows, reference, title).encode())
+    versus_chart(rows, reference, args.out / "versus.png", title)
+    return versus_summary(rows, reference)
 
 
 def _left_out_scores(saved: list[Row], shown: list[Row], pairs: set[str], wanted: set[str]) -> str:

@@ -8,7 +8,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -57,30 +57,19 @@ def fuse_videos(
 ) -> VideoResult:
     """Fuse ``a`` and ``b`` (video files or frame folders) frame by frame into ``out``.
 
-    Inputs of different lengths are fused over their common length and ``warn`` is told; so it is
-    of inputs of different frame rates (frames are paired by index). A frame of another size than
-    its input's first is a VideoError. The output frame rate is ``fps``, else the first input
-    video's, else 25; an output folder keeps only this run's frames. A fuser that sorts
-    its inputs (``FuseOptions.order``, e.g. ``task="mef"``) sorts the first frames and keeps that
-    order for the whole video, so that it cannot flip, and flicker, between frames. So with the
-    frame the others are aligned onto and deghost's reference (chosen on the first frames as
-    ``Fuser.fuse`` chooses them: a bracket's best exposed), and with the stretch of raw thermal frames
-    (``FuseOptions.stretch``, ``auto``): measured on the first frames that hold a raw one and kept,
-    so that a hot object entering the view does not darken the rest of it; and so with a thermal
-    palette's range (``FuseOptions.palette_range``, unless one is given): measured on the first
-    frames whose infrared image is not flat (:meth:`Fuser.measure_palette`) and kept, so that the
-    hot object does not recolour the rest; so with float frames outside [0, 1] (radiometric TIFFs
-    in degrees): mapped from the first (not flat) frame's minimum to its maximum, as ``defusion fuse``
-    reads that frame, for the whole stream (values beyond clipped), and ``note`` told once per input
-    (default: a ``defusion: note:`` line). ``on_first`` is given the first frames and their
-    inputs' paths, in the order they are fused, before they are (what to say about them: which
-    one a palette colours). Ctrl-C raises :class:`VideoInterrupted` (a KeyboardInterrupt) with the
-    number of frames fused so far.
+    Settings measured on the first frames are kept for the stream, so that it cannot flicker: the
+    inputs' order, the alignment and deghost reference, a raw thermal stretch, a palette's range
+    (:mod:`~defusion.fusion.video.steady_fuser`) and float frames' span (``note`` is told it).
+    ``on_first`` gets the first frames and their paths, in the order fused. Inputs of different
+    lengths or frame rates are fused over their common length, paired by index, and ``warn`` is
+    told; the output runs at ``fps``, else the first input video's, else 25, and an output folder
+    keeps only this run's frames. A frame of another size than its input's first is a VideoError;
+    Ctrl-C raises :class:`VideoInterrupted` with the number of frames fused so far.
     """
     from tqdm import tqdm
 
     out = Path(out)
-    warn = warn or (lambda message: print(f"defusion: warning: {message}", file=sys.stderr))
+    warn = warn or _warn_on_stderr
     note = note or say_note
     kind = output_kind(out)
     src_a, src_b = _open_pair(a, b, max_pixels)
@@ -92,32 +81,10 @@ def fuse_videos(
         _warn_rates_differ(src_a, src_b, rate, fps is not None, warn)
         sink = VideoSink(out, rate) if kind == "video" else FrameSink(out, warn)
         start = time.perf_counter()
-        frames_a, frames_b = src_a.frames(), src_b.frames()
-        steady, swap, noted = fuser, None, set()
+        stream = _SteadyStream(fuser, [src_a.path, src_b.path], on_first)
         with tqdm(total=total, desc="fusing", unit="frame", disable=not progress, file=sys.stderr) as bar:
-            while max_frames is None or done < max_frames:
-                fa, fb = next(frames_a, None), next(frames_b, None)
-                if fa is None or fb is None:
-                    if (fa is None) != (fb is None) and not counts_differ:
-                        ended = src_a.path if fa is None else src_b.path
-                        warn(f"{ended} ended after {done} frames, before the other input; fused the first {done}")
-                    break
-                check_frame_size(src_a, fa, done)
-                check_frame_size(src_b, fb, done)
-                note_float_spans((src_a, src_b), noted, note)
-                try:
-                    first = swap is None
-                    if first:  # the order the fuser would give the first frames, kept
-                        # (a rig's frames stay in its cameras' order: it maps b's onto a's)
-                        swap = fuser.options.rig is None and fuser.input_order(fa, fb) == [1, 0]
-                    pair = [fb, fa] if swap else [fa, fb]
-                    if first and on_first is not None:
-                        on_first([src_b.path, src_a.path] if swap else [src_a.path, src_b.path], pair)
-                    steady = fixed_for_stream(fuser, steady_fuser(fuser, pair) if first else steady, pair)
-                    fused = steady.fuse(*pair)
-                except (SizeMismatchError, RigError) as exc:
-                    raise VideoError(f"frame {done}: {exc}") from None
-                sink.write(fused)
+            for frame_a, frame_b in _frame_pairs(src_a, src_b, max_frames, counts_differ, warn, note):
+                sink.write(stream.fuse(done, frame_a, frame_b))
                 done += 1
                 bar.update()
         if done == 0:
@@ -134,6 +101,66 @@ def fuse_videos(
         src_a.close()
         src_b.close()
     return VideoResult(done, seconds, out)
+
+
+def _warn_on_stderr(message: str) -> None:
+    """:func:`fuse_videos`'s default ``warn``: a ``defusion: warning:`` line on stderr."""
+    print(f"defusion: warning: {message}", file=sys.stderr)
+
+
+def _frame_pairs(src_a: FrameSource, src_b: FrameSource, max_frames: int | None, counts_differ: bool,
+                 warn: Callable[[str], None], note: Callable[[str], None]
+                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The inputs' frames paired by index, at most ``max_frames``, each checked against its input's
+    first frame's size, and ``note`` told the span of float frames (:func:`note_float_spans`).
+    ``warn`` is told when one input ends before the other, unless their known lengths already
+    differed (``counts_differ``: said before the first frame)."""
+    frames_a, frames_b = src_a.frames(), src_b.frames()
+    noted: set[int] = set()
+    index = 0
+    while max_frames is None or index < max_frames:
+        frame_a, frame_b = next(frames_a, None), next(frames_b, None)
+        if frame_a is None or frame_b is None:
+            if (frame_a is None) != (frame_b is None) and not counts_differ:
+                ended = src_a.path if frame_a is None else src_b.path
+                warn(f"{ended} ended after {index} frames, before the other input; fused the first {index}")
+            return
+        check_frame_size(src_a, frame_a, index)
+        check_frame_size(src_b, frame_b, index)
+        note_float_spans((src_a, src_b), noted, note)
+        yield frame_a, frame_b
+        index += 1
+
+
+class _SteadyStream:
+    """Fuses a stream's frame pairs with the settings its first pair fixes (:meth:`_set_up`)."""
+
+    def __init__(self, fuser: Fuser, paths: list[Path],
+                 on_first: Callable[[list[Path], list[np.ndarray]], None] | None):
+        self.fuser, self.paths, self.on_first = fuser, paths, on_first
+        self.swap: bool | None = None  # set on the first pair
+        self.steady = fuser
+
+    def fuse(self, index: int, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
+        """Pair ``index`` fused; a size or rig error a VideoError naming the frame."""
+        try:
+            if self.swap is None:
+                self._set_up(frame_a, frame_b)
+            pair = [frame_b, frame_a] if self.swap else [frame_a, frame_b]
+            self.steady = fixed_for_stream(self.fuser, self.steady, pair)
+            return self.steady.fuse(*pair)
+        except (SizeMismatchError, RigError) as exc:
+            raise VideoError(f"frame {index}: {exc}") from None
+
+    def _set_up(self, frame_a: np.ndarray, frame_b: np.ndarray) -> None:
+        """Fix the stream's order (the one the fuser gives the first frames; a rig's frames stay in its
+        cameras' order: it maps b's onto a's) and its steady fuser (:func:`steady_fuser`), and tell
+        ``on_first`` of the first frames in that order."""
+        self.swap = self.fuser.options.rig is None and self.fuser.input_order(frame_a, frame_b) == [1, 0]
+        pair = [frame_b, frame_a] if self.swap else [frame_a, frame_b]
+        if self.on_first is not None:
+            self.on_first(self.paths[::-1] if self.swap else list(self.paths), pair)
+        self.steady = steady_fuser(self.fuser, pair)
 
 
 def _open_pair(a: str | Path, b: str | Path, max_pixels: int) -> tuple[FrameSource, FrameSource]:
