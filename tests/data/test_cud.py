@@ -103,3 +103,34 @@ def test_degrade_kinds_pick_the_renditions_and_unknown_ones_are_refused():
     assert (flat.std(dim=(1, 2, 3)) < 0.61 * x.std(dim=(1, 2, 3))).all()
     with pytest.raises(ValueError, match="degrade_kinds"):
         CUDConfig(degrade_kinds=("sharpen",))
+
+
+def test_numpy_scalars_count_as_the_numbers_they_stand_for_and_are_kept_as_python_ones():
+    """A sweep over ``np.arange`` gives NumPy scalars: taken as fusion's options take them, and stored
+    as Python numbers, so that the config still saves as JSON."""
+    import json
+    from dataclasses import asdict
+
+    import numpy as np
+
+    cfg = CUDConfig(coarse_cells=(np.int64(13), np.int32(14)), fine_cells=[np.int64(26), 28],
+                    keep_prob=(np.float32(0.25), np.float64(0.5)), degrade_prob=np.float32(0.5))
+    assert cfg == CUDConfig(coarse_cells=(13, 14), fine_cells=(26, 28), keep_prob=(0.25, 0.5), degrade_prob=0.5)
+    assert all(type(v) is int for v in cfg.coarse_cells + cfg.fine_cells)
+    assert all(type(v) is float for v in cfg.keep_prob) and type(cfg.degrade_prob) is float
+    json.dumps(asdict(cfg))
+    for bad in ({"coarse_cells": (np.True_, 3)}, {"coarse_cells": (np.float64(13.0), 14)},
+                {"degrade_prob": np.bool_(True)}, {"keep_prob": (np.float32("nan"), 0.5)}):
+        with pytest.raises(ValueError):
+            CUDConfig(**bad)
+
+
+def test_exposure_gains_are_drawn_from_the_named_ranges():
+    from defusion.data.cud import BRIGHT_GAIN, DARK_GAIN
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.full((64, 1, 4, 4), 0.2)  # bright gains (up to 4x) stay under 1: no clipping
+    gain = (degrade(x, generator=g, kinds=("exposure",)) / x)[:, 0, 0, 0]
+    dark = (gain >= DARK_GAIN[0] - 1e-6) & (gain <= DARK_GAIN[1] + 1e-6)
+    bright = (gain >= BRIGHT_GAIN[0] - 1e-6) & (gain <= BRIGHT_GAIN[1] + 1e-6)
+    assert (dark | bright).all() and dark.any() and bright.any()

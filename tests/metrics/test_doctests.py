@@ -10,6 +10,12 @@ import pytest
 MODULES = [
     "defusion.metrics",
     "defusion.metrics._utils",
+    "defusion.metrics._cache",
+    "defusion.metrics._channels",
+    "defusion.metrics._errors",
+    "defusion.metrics._inputs",
+    "defusion.metrics._matlab",
+    "defusion.metrics._scale",
     "defusion.metrics.information",
     "defusion.metrics.statistics",
     "defusion.metrics.gradient",

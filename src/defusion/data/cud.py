@@ -13,11 +13,29 @@ import random
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from defusion.fusion.values import is_integer, is_number
+
 #: The worse renditions of an image that :func:`degrade` can draw.
 DEGRADATIONS = ("blur", "exposure", "flat")
+
+# How :func:`degrade` makes each rendition: this project's choices for ``degrade_prob`` > 0 (the
+# paper's pretext has no degraded renditions), so changing one changes what such a training learns.
+#: ``blur``: x averaged over 2^k x 2^k blocks and scaled back up, k drawn from low..high (inclusive):
+#: blocks of 2, 4 or 8 pixels, a defocused source.
+BLUR_OCTAVES = (1, 3)
+#: ``exposure``: the chance that an image is made too dark (else too bright) ...
+DARK_PROB = 0.5
+#: ... the range its gain is drawn from when too dark (U(low, high): 2-4x too dark) ...
+DARK_GAIN = (0.25, 0.5)
+#: ... and when too bright (2-4x too bright; clipped to [0, 1]), a bracket's wrong exposure.
+BRIGHT_GAIN = (2.0, 4.0)
+#: ``flat``: the range its contrast (about its mean) is scaled by, U(low, high): 20-60% of it, a
+#: low-information source.
+FLAT_CONTRAST = (0.2, 0.6)
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,8 @@ class CUDConfig:
             object.__setattr__(self, "keep_prob", keep)
         if not _is_number(self.degrade_prob) or not 0.0 <= self.degrade_prob <= 1.0:
             problems.append(f"degrade_prob must be in [0, 1], got {self.degrade_prob!r}")
+        else:
+            object.__setattr__(self, "degrade_prob", _python_number(self.degrade_prob))
         kinds = self.degrade_kinds
         if isinstance(kinds, str) or not isinstance(kinds, (list, tuple)) or not kinds \
                 or any(k not in DEGRADATIONS for k in kinds):
@@ -71,20 +91,40 @@ class CUDConfig:
             raise ValueError("; ".join(problems))
 
 
-def _is_number(value, whole: bool = False) -> bool:
-    """Whether ``value`` is a finite number (a whole one if ``whole``); a bool is none."""
-    if isinstance(value, bool):
-        return False
+def _is_number(value: object, whole: bool = False) -> bool:
+    """Whether ``value`` is a finite number (a whole one if ``whole``), NumPy's scalars included (as
+    :mod:`defusion.fusion.values` counts them, so that a sweep over ``np.arange`` works); a bool is none.
+
+    Example:
+        >>> _is_number(np.float32(0.5)), _is_number(np.int64(3), whole=True), _is_number(True), _is_number(np.nan)
+        (True, True, False, False)
+    """
     if whole:
-        return isinstance(value, int)
-    return isinstance(value, (int, float)) and math.isfinite(value)
+        return is_integer(value)
+    return is_number(value) and math.isfinite(value)
 
 
-def _pair(value, whole: bool) -> tuple | None:
-    """``value`` as a (low, high) tuple of numbers (whole ones if ``whole``), or None if it is not two."""
+def _python_number(value: object) -> object:
+    """A NumPy scalar as the Python number it stands for (configs are saved as JSON); anything else as it is.
+
+    Example:
+        >>> type(_python_number(np.int64(3))).__name__, _python_number(0.5)
+        ('int', 0.5)
+    """
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _pair(value: object, whole: bool) -> tuple | None:
+    """``value`` as a (low, high) tuple of numbers (whole ones if ``whole``; NumPy scalars as Python
+    numbers), or None if it is not two.
+
+    Example:
+        >>> _pair([np.int64(13), 14], whole=True), _pair((0.1,), whole=False)
+        ((13, 14), None)
+    """
     if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_number(v, whole) for v in value):
         return None
-    return tuple(value)
+    return tuple(_python_number(v) for v in value)
 
 
 class CUDViews(NamedTuple):
@@ -105,7 +145,8 @@ class CUDTargets(NamedTuple):
     full: torch.Tensor
 
 
-def grid_mask(batch: int, cells: int, size: tuple[int, int], keep: torch.Tensor, generator=None) -> torch.Tensor:
+def grid_mask(batch: int, cells: int, size: tuple[int, int], keep: torch.Tensor,
+              generator: torch.Generator | None = None) -> torch.Tensor:
     """A (B, 1, H, W) mask of ``cells`` x ``cells`` blocks, each kept with probability ``keep``.
 
     Example:
@@ -117,8 +158,9 @@ def grid_mask(batch: int, cells: int, size: tuple[int, int], keep: torch.Tensor,
     return F.interpolate(coarse.float(), size=size, mode="nearest")
 
 
-def make_masks(batch: int, size: tuple[int, int], cfg: CUDConfig, device="cpu", generator=None,
-               cells_rng: random.Random | None = None):
+def make_masks(batch: int, size: tuple[int, int], cfg: CUDConfig, device: torch.device | str = "cpu",
+               generator: torch.Generator | None = None,
+               cells_rng: random.Random | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Random masks (M1, M2) with M1 + M2 > 0 at every pixel.
 
     Each mask is a coarse grid times a fine grid, both drawn with the sample's keep probability
@@ -133,6 +175,7 @@ def make_masks(batch: int, size: tuple[int, int], cfg: CUDConfig, device="cpu", 
     """
 
     def randint(lo: int, hi: int) -> int:
+        """A whole number in lo..hi (inclusive), from ``cells_rng`` if given, else from ``generator``."""
         if cells_rng is not None:
             return cells_rng.randint(lo, hi)
         return int(torch.randint(lo, hi + 1, (1,), generator=generator, device=device).item())
@@ -150,7 +193,7 @@ def make_masks(batch: int, size: tuple[int, int], cfg: CUDConfig, device="cpu", 
     return m1, m2
 
 
-def make_views(x: torch.Tensor, cfg: CUDConfig = CUDConfig(), generator=None,
+def make_views(x: torch.Tensor, cfg: CUDConfig = CUDConfig(), generator: torch.Generator | None = None,
                cells_rng: random.Random | None = None) -> CUDViews:
     """Degrade x (B, C, H, W) in [0, 1] into two CUD views.
 
@@ -174,10 +217,12 @@ def make_views(x: torch.Tensor, cfg: CUDConfig = CUDConfig(), generator=None,
     return CUDViews(x1, x2, m1, m2)
 
 
-def degrade(x: torch.Tensor, generator=None, kinds: tuple[str, ...] = DEGRADATIONS) -> torch.Tensor:
+def degrade(x: torch.Tensor, generator: torch.Generator | None = None,
+            kinds: tuple[str, ...] = DEGRADATIONS) -> torch.Tensor:
     """A worse rendition of each image of x (B, C, H, W) in [0, 1]: per sample, one of ``kinds``:
-    ``blur`` (a defocused source), ``exposure`` 2-4x too dark or too bright with clipping (a
-    bracket's wrong exposure) or ``flat``, its contrast cut to 20-60% (a low-information source).
+    ``blur`` (a defocused source), ``exposure`` too dark or too bright with clipping (a bracket's
+    wrong exposure) or ``flat``, its contrast cut (a low-information source); how much of each:
+    ``BLUR_OCTAVES``, ``DARK_PROB``, ``DARK_GAIN``, ``BRIGHT_GAIN``, ``FLAT_CONTRAST``.
 
     Example:
         >>> x = torch.rand(4, 3, 32, 32)
@@ -190,13 +235,14 @@ def degrade(x: torch.Tensor, generator=None, kinds: tuple[str, ...] = DEGRADATIO
     def uniform(lo: float, hi: float) -> torch.Tensor:
         return lo + (hi - lo) * torch.rand(b, 1, 1, 1, device=x.device, generator=generator, dtype=x.dtype)
 
-    factor = 2 ** int(torch.randint(1, 4, (1,), generator=generator, device=x.device).item())  # 2, 4 or 8
+    low, high = BLUR_OCTAVES
+    factor = 2 ** int(torch.randint(low, high + 1, (1,), generator=generator, device=x.device).item())
     small = F.avg_pool2d(x, factor, ceil_mode=True)
     blurred = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
-    gain = torch.where(uniform(0, 1) < 0.5, uniform(0.25, 0.5), uniform(2.0, 4.0))
+    gain = torch.where(uniform(0, 1) < DARK_PROB, uniform(*DARK_GAIN), uniform(*BRIGHT_GAIN))
     exposed = (x * gain).clamp(0, 1)
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    flat = mean + (x - mean) * uniform(0.2, 0.6)
+    flat = mean + (x - mean) * uniform(*FLAT_CONTRAST)
     renditions = [{"blur": blurred, "exposure": exposed, "flat": flat}[k] for k in kinds]
     kind = torch.randint(0, len(renditions), (b, 1, 1, 1), device=x.device, generator=generator)
     out = renditions[0]

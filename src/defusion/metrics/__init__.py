@@ -27,16 +27,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from defusion.errors import caller_stacklevel
-from defusion.metrics._utils import (
-    MetricInputError,
-    MetricNameError,
-    as_image,
-    holds_eight_bit_values,
-    is_tensor,
-    shared_inputs,
-    size_mismatch,
-    source_labels,
-)
+from defusion.io.arrays import holds_eight_bit_values, is_tensor
+from defusion.metrics._cache import shared_inputs
+from defusion.metrics._errors import MetricInputError, MetricNameError, size_mismatch, source_labels
+from defusion.metrics._inputs import as_image
 from defusion.metrics.gradient import average_gradient, edge_intensity, nabf, qabf, spatial_frequency
 from defusion.metrics.information import cross_entropy, entropy, mutual_information, mutual_information_bits
 from defusion.metrics.mefb import nmi, qncie, qy

@@ -9,9 +9,47 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import Float, fused_and_sources, planes, sobel, triplet, uniq
+from defusion.metrics._channels import collapse_repeated_planes, fused_and_sources, planes, triplet
+from defusion.metrics._filters import sobel
+from defusion.metrics._matlab import Float
 
 __all__ = ["spatial_frequency", "average_gradient", "edge_intensity", "qabf", "nabf"]
+
+# Qabf's two sigmoids, Xydeas & Petrovic (2000) as VIFB's ``metricsQabf.m`` sets them:
+# Qg = Tg / (1 + exp(kg (G - Dg))) of the relative edge strength G, Qa likewise of the orientation A.
+#: Qabf's Tg: the strength sigmoid's peak.
+QABF_TG = 0.9994
+#: Qabf's kg: the strength sigmoid's slope.
+QABF_KG = -15.0
+#: Qabf's Dg: the strength sigmoid's centre.
+QABF_DG = 0.5
+#: Qabf's Ta: the orientation sigmoid's peak.
+QABF_TA = 0.9879
+#: Qabf's ka: the orientation sigmoid's slope.
+QABF_KA = -22.0
+#: Qabf's Da: the orientation sigmoid's centre.
+QABF_DA = 0.8
+
+# Nabf's constants, as B. K. Shreyamsha Kumar's ``objective_fusion_perform_fn.m`` sets them (Td, wt_min,
+# Lg, Nrg, kg, sigmag, Nra, ka, sigmaa); its sigmoids are Nrg / (1 + exp(-kg (G - sigmag))), Nra likewise.
+#: Nabf's Td: a source gradient at least this strong (0..255 scale) weighs ``g ** NABF_WEIGHT_EXP``.
+NABF_EDGE_MIN = 2.0
+#: Nabf's wt_min: the weight of a weaker source gradient.
+NABF_WEIGHT_MIN = 0.001
+#: Nabf's Lg: the exponent of an edge's weight.
+NABF_WEIGHT_EXP = 1.5
+#: Nabf's Nrg: the strength sigmoid's peak.
+NABF_NRG = 0.9999
+#: Nabf's kg: the strength sigmoid's slope.
+NABF_KG = 19.0
+#: Nabf's sigmag: the strength sigmoid's centre.
+NABF_SIGMA_G = 0.5
+#: Nabf's Nra: the orientation sigmoid's peak.
+NABF_NRA = 0.9995
+#: Nabf's ka: the orientation sigmoid's slope.
+NABF_KA = 22.0
+#: Nabf's sigmaa: the orientation sigmoid's centre.
+NABF_SIGMA_A = 0.5
 
 def spatial_frequency(fused: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = None) -> float:
     """SF: ``sqrt(RF^2 + CF^2)``, RF/CF = root mean squared row/column first differences.
@@ -86,21 +124,23 @@ def _strength_angle_conv(x: Float) -> tuple[Float, Float]:
 
 
 def _qabf_edge_preservation(gs: Float, as_: Float, gf: Float, af: Float) -> Float:
-    tg, kg, dg, ta, ka, da = 0.9994, -15.0, 0.5, 0.9879, -22.0, 0.8
+    """Qabf's per-pixel preservation ``Qg * Qa`` of a source's edges (strength ``gs``, angle ``as_``)
+    in the fused image's (``gf``, ``af``)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         # VIFB: ratio of the smaller to the larger strength, but gF itself when they are equal
         g = np.where(gs == gf, gf, np.minimum(gs, gf) / np.maximum(gs, gf))
     ang = 1.0 - np.abs(as_ - af) / (np.pi / 2)
     with np.errstate(over="ignore"):
-        return tg / (1.0 + np.exp(kg * (g - dg))) * (ta / (1.0 + np.exp(ka * (ang - da))))
+        return (QABF_TG / (1.0 + np.exp(QABF_KG * (g - QABF_DG)))
+                * (QABF_TA / (1.0 + np.exp(QABF_KA * (ang - QABF_DA)))))
 
 
 def qabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike, *more: ArrayLike) -> float:
     """Qabf: Xydeas & Petrovic (2000) edge-information transfer, VIFB's implementation.
 
     Sobel strength g and orientation alpha of A, B, F; per pixel the preservation
-    ``Q^{SF} = Qg(G^{SF}) * Qa(A^{SF})`` (sigmoids with Tg=0.9994, kg=-15, Dg=0.5, Ta=0.9879,
-    ka=-22, Da=0.8), then ``sum(Q^{AF} g_A + Q^{BF} g_B) / sum(g_A + g_B)``; weights L = 1.
+    ``Q^{SF} = Qg(G^{SF}) * Qa(A^{SF})`` (sigmoids with VIFB's Tg, kg, Dg, Ta, ka, Da: ``QABF_TG``
+    ... ``QABF_DA``), then ``sum(Q^{AF} g_A + Q^{BF} g_B) / sum(g_A + g_B)``; weights L = 1.
     VIFB quirks kept: images are scaled by 255 (``255*im2double`` of 0..255 doubles), and where
     ``g_S == g_F`` the relative strength is set to ``g_F`` rather than 1. RGB: mean over channels.
 
@@ -119,7 +159,7 @@ def qabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike, *more: ArrayLike) -> floa
     gf, af = _strength_angle_conv(F * 255.0)
     num = den = 0.0
     for S in sources:
-        gs, as_ = _strength_angle_conv(uniq(S) * 255.0)
+        gs, as_ = _strength_angle_conv(collapse_repeated_planes(S) * 255.0)
         num = num + _qabf_edge_preservation(gs, as_, gf, af) * gs
         den = den + gs
     num, den = num.sum(axis=(-2, -1)), den.sum(axis=(-2, -1))
@@ -139,26 +179,25 @@ def _sobel_kumar(x: Float) -> tuple[Float, Float]:
 def nabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """Nabf: modified fusion-artifact measure (Shreyamsha Kumar 2013); lower is better.
 
-    Petrovic-style preservation ``Q^{SF} = sqrt(Qg * Qa)`` (Nrg=0.9999, kg=19, sigma_g=0.5,
-    Nra=0.9995, ka=22, sigma_a=0.5); weights ``w_S = g_S^1.5`` where ``g_S >= 2`` else 0.001;
+    Petrovic-style preservation ``Q^{SF} = sqrt(Qg * Qa)`` (Kumar's Nrg, kg, sigma_g, Nra, ka,
+    sigma_a: ``NABF_NRG`` ... ``NABF_SIGMA_A``); weights ``w_S = g_S^Lg`` where ``g_S >= Td`` else
+    wt_min (``NABF_WEIGHT_EXP``, ``NABF_EDGE_MIN``, ``NABF_WEIGHT_MIN``);
     artifacts counted where the fused gradient exceeds both sources':
     ``sum(N * ((1 - Q^{AF}) w_A + (1 - Q^{BF}) w_B)) / sum(w_A + w_B)``. Gradients use Kumar's
-    Sobel / 8 on 0..255 data (the threshold 2 assumes that scale). RGB: mean over channels.
+    Sobel / 8 on 0..255 data (the threshold Td assumes that scale). RGB: mean over channels.
 
     >>> import numpy as np
     >>> x = np.random.default_rng(2).integers(0, 256, (16, 16)).astype(np.uint8)
     >>> nabf(x, x, x)  # a copy of the sources creates no artifacts
     0.0
     """
-    td, wt_min, lg = 2.0, 0.001, 1.5
-    nrg, kg, sg, nra, ka, sa = 0.9999, 19.0, 0.5, 0.9995, 22.0, 0.5
     F, A, B = triplet(fused, a, b)
     gvf, ghf = _sobel_kumar(F)
     gf = np.sqrt(ghf**2 + gvf**2)
     with np.errstate(divide="ignore", invalid="ignore"):
         af = np.where((gvf == 0) & (ghf == 0), 0.0, np.arctan(gvf / ghf))
     terms, wsum, strengths = 0.0, 0.0, []
-    for S in (uniq(A), uniq(B)):
+    for S in (collapse_repeated_planes(A), collapse_repeated_planes(B)):
         gv, gh = _sobel_kumar(S)
         g = np.sqrt(gh**2 + gv**2)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -166,8 +205,9 @@ def nabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
             rel = np.where((g == 0) | (gf == 0), 0.0, np.where(g > gf, gf / g, g / gf))
         aa = np.abs(np.abs(ang - af) - np.pi / 2) * 2 / np.pi
         with np.errstate(over="ignore"):
-            q = np.sqrt(nrg / (1 + np.exp(-kg * (rel - sg))) * (nra / (1 + np.exp(-ka * (aa - sa)))))
-        w = np.where(g >= td, g**lg, wt_min)
+            q = np.sqrt(NABF_NRG / (1 + np.exp(-NABF_KG * (rel - NABF_SIGMA_G)))
+                        * (NABF_NRA / (1 + np.exp(-NABF_KA * (aa - NABF_SIGMA_A)))))
+        w = np.where(g >= NABF_EDGE_MIN, g**NABF_WEIGHT_EXP, NABF_WEIGHT_MIN)
         terms = terms + (1 - q) * w
         wsum = wsum + w
         strengths.append(g)

@@ -7,10 +7,13 @@ channel of the fused image and averaged. ``MI-bits`` is the textbook variant (se
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import Float, hist256, matlab_round, planes, triplet, uniq
+from defusion.metrics._channels import collapse_repeated_planes, planes, triplet
+from defusion.metrics._matlab import Float, hist256, matlab_round
 
 __all__ = ["entropy", "mutual_information", "mutual_information_bits", "cross_entropy"]
 
@@ -56,7 +59,8 @@ def _mi_nats_vifb(qx: np.ndarray, qf: np.ndarray) -> np.ndarray:
     return out
 
 
-def _mi_from_joint(joint: np.ndarray, log) -> float:
+def _mi_from_joint(joint: np.ndarray, log: Callable[[np.ndarray], np.ndarray]) -> float:
+    """Mutual information of a joint histogram, in the unit of ``log`` (``np.log``: nats, ``np.log2``: bits)."""
     p = joint / joint.sum()
     pa, pb = p.sum(axis=1), p.sum(axis=0)
 
@@ -81,7 +85,7 @@ def mutual_information(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """
     F, A, B = triplet(fused, a, b)
     qf = _stretch_levels(F)
-    mi = _mi_nats_vifb(_stretch_levels(uniq(A)), qf) + _mi_nats_vifb(_stretch_levels(uniq(B)), qf)
+    mi = _mi_nats_vifb(_stretch_levels(collapse_repeated_planes(A)), qf) + _mi_nats_vifb(_stretch_levels(collapse_repeated_planes(B)), qf)
     return float(mi.mean())
 
 
@@ -130,5 +134,5 @@ def cross_entropy(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     F, A, B = triplet(fused, a, b)
     n = F.shape[-1] * F.shape[-2]
     pf = hist256(F) / n
-    ce = (_kl_bits(hist256(uniq(A)) / n, pf) + _kl_bits(hist256(uniq(B)) / n, pf)) / 2.0
+    ce = (_kl_bits(hist256(collapse_repeated_planes(A)) / n, pf) + _kl_bits(hist256(collapse_repeated_planes(B)) / n, pf)) / 2.0
     return float(ce.mean())

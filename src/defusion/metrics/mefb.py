@@ -23,7 +23,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import Float, filter_valid, gaussian_1d, matlab_round, triplet, uniq
+from defusion.metrics._channels import collapse_repeated_planes, triplet
+from defusion.metrics._filters import filter_valid, gaussian_1d
+from defusion.metrics._matlab import Float, matlab_round
 from defusion.metrics.structural import _check_size
 
 __all__ = ["nmi", "qncie", "qy"]
@@ -97,8 +99,8 @@ def nmi(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """
     F, A, B = triplet(fused, a, b)
     lf = _levels(F)
-    mi_a, h_a = _mutual_information(_levels(uniq(A)), lf)
-    mi_b, h_b = _mutual_information(_levels(uniq(B)), lf)
+    mi_a, h_a = _mutual_information(_levels(collapse_repeated_planes(A)), lf)
+    mi_b, h_b = _mutual_information(_levels(collapse_repeated_planes(B)), lf)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.mean(2 * (mi_a / h_a + mi_b / h_b)))
 
@@ -123,7 +125,7 @@ def qncie(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     1.0
     """
     F, A, B = triplet(fused, a, b)
-    la, lb, lf = _levels(uniq(A)), _levels(uniq(B)), _levels(F)
+    la, lb, lf = _levels(collapse_repeated_planes(A)), _levels(collapse_repeated_planes(B)), _levels(F)
     ab, af, bf = np.broadcast_arrays(_ncc(la, lb), _ncc(la, lf), _ncc(lb, lf))
     one = np.ones_like(ab)
     r = np.stack([np.stack([one, ab, af], -1), np.stack([ab, one, bf], -1), np.stack([af, bf, one], -1)], -2)
@@ -188,7 +190,7 @@ def yang_windows(fused: ArrayLike, a: ArrayLike, b: ArrayLike, name: str) -> Yan
     F, A, B = triplet(fused, a, b)
     _check_size(*F.shape[-2:], QY_MIN_SIZE, name)
     g = gaussian_1d(QY_WIN, QY_SIGMA)
-    A, B = uniq(A), uniq(B)
+    A, B = collapse_repeated_planes(A), collapse_repeated_planes(B)
     return YangWindows(F, A, B, g, _moments(A, g), _moments(B, g), _moments(F, g))
 
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import Float, sobel, triplet, uniq
+from defusion.metrics._channels import collapse_repeated_planes, triplet
+from defusion.metrics._filters import sobel
+from defusion.metrics._matlab import Float
 from defusion.metrics.mefb import _LEVELS, _levels
 from defusion.metrics.structural import _check_size
 
@@ -75,7 +77,7 @@ def te(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     F, A, B = triplet(fused, a, b)
     lf = _levels(F)
     total = np.zeros(F.shape[0])
-    for src in (_levels(uniq(A)), _levels(uniq(B))):
+    for src in (_levels(collapse_repeated_planes(A)), _levels(collapse_repeated_planes(B))):
         s, f = np.broadcast_arrays(src, lf)
         total += [_tsallis(s[k], f[k]) for k in range(f.shape[0])]
     return float(total.mean())
@@ -223,8 +225,8 @@ def fmi(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     F, A, B = triplet(fused, a, b)
     _check_size(*F.shape[-2:], FMI_WIN, "FMI")
     cf = window_codes(matlab_sobel_edges(F))
-    ca, cb = np.broadcast_arrays(window_codes(matlab_sobel_edges(uniq(A))),
-                                 window_codes(matlab_sobel_edges(uniq(B))), cf)[:2]
+    ca, cb = np.broadcast_arrays(window_codes(matlab_sobel_edges(collapse_repeated_planes(A))),
+                                 window_codes(matlab_sobel_edges(collapse_repeated_planes(B))), cf)[:2]
     # fmi.m rescales F's window in place in the (A, F) term: a constant one becomes all ones there.
     cf_b = np.where((ca != cf) & (cf == _NO_EDGE), _ALL_EDGE, cf)
     fmi_af, fmi_bf = _fmi_of_codes((ca, cf), (cb, cf_b))

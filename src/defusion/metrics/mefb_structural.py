@@ -20,17 +20,19 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import Float, filter_valid, gaussian_1d, triplet, uniq
+from defusion.metrics._channels import collapse_repeated_planes, triplet
+from defusion.metrics._filters import filter_valid, gaussian_1d
+from defusion.metrics._matlab import Float
 from defusion.metrics.mefb import _covariance, _moments, _ssim_yang, mean_of_kept, yang_windows
-from defusion.metrics.structural import _check_size
+from defusion.metrics.structural import SSIM_K1, SSIM_K2, _check_size
 
 __all__ = ["qc", "qw"]
 
 #: Qw's SSIM: Wang's ``ssim_index`` defaults (11x11 Gaussian window, sigma 1.5, K, L = 255).
 QW_WIN = 11
 QW_SIGMA = 1.5
-QW_C1 = (0.01 * 255.0) ** 2
-QW_C2 = (0.03 * 255.0) ** 2
+QW_C1 = (SSIM_K1 * 255.0) ** 2
+QW_C2 = (SSIM_K2 * 255.0) ** 2
 #: ``metricPeilla.m`` adds this to both saliencies where both are 0, so that lambda = 1/2 there.
 QW_FLAT_SALIENCY = 0.5
 
@@ -102,7 +104,7 @@ def qw(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     F, A, B = triplet(fused, a, b)
     _check_size(*F.shape[-2:], QW_WIN, "Qw")
     g = gaussian_1d(QW_WIN, QW_SIGMA)
-    ea, eb, ef = prewitt_magnitude(uniq(A)), prewitt_magnitude(uniq(B)), prewitt_magnitude(F)
+    ea, eb, ef = prewitt_magnitude(collapse_repeated_planes(A)), prewitt_magnitude(collapse_repeated_planes(B)), prewitt_magnitude(F)
     ma, mb, mf = _moments(ea, g), _moments(eb, g), _moments(ef, g)
     s_fa = _ssim_wang(mf, ma, filter_valid(ef * ea, g))
     s_fb = _ssim_wang(mf, mb, filter_valid(ef * eb, g))

@@ -15,21 +15,66 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import (
-    MetricInputError,
-    Float,
+from defusion.metrics._channels import collapse_repeated_planes, triplet
+from defusion.metrics._errors import MetricInputError
+from defusion.metrics._filters import (
     correlate_sep,
-    sobel,
     filter_freq_even,
     filter_valid,
     freqspace,
     gaussian_1d,
     normalize255,
-    triplet,
-    uniq,
+    sobel,
 )
+from defusion.metrics._matlab import Float
 
 __all__ = ["qcb", "qcv", "vif", "vifp"]
+
+# Qcb's contrast-sensitivity function, a difference of Gaussians of the radial frequency r,
+# exp(-(r / f0)^2) - a exp(-(r / f1)^2), as VIFB's ``metricsQcb.m`` (Liu's ``metricChenBlum.m``) sets it.
+#: Qcb's frequency scale: ``freqspace``'s grid times H / 30 and W / 30 (the viewing condition).
+QCB_FREQ_SCALE = 30.0
+#: Qcb's f0: the width of the CSF's centre Gaussian.
+QCB_F0 = 15.3870
+#: Qcb's a: the weight of the CSF's surround Gaussian.
+QCB_A = 0.7622
+#: Qcb's f1: the width of the CSF's surround Gaussian.
+QCB_F1 = 1.3456
+#: Qcb's local contrast ``|G_2 * I / G_4 * I - 1|``: the sigma of its centre Gaussian (``metricsQcb.m``).
+QCB_SIGMA_CENTRE = 2.0
+#: The sigma of the local contrast's surround Gaussian.
+QCB_SIGMA_SURROUND = 4.0
+#: The radius of both Gaussians' window: Liu's un-normalised 31x31 one.
+QCB_WINDOW_RADIUS = 15
+#: Qcb's Z in the contrast map ``C^p / (C^q + Z)`` (k = h = 1, p = 3, q = 2), ``metricsQcb.m``.
+QCB_Z = 1e-4
+
+# Qcv's contrast-sensitivity function: Mannos & Sakrison's a (b + c r) exp(-(c r)^d) of the radial
+# frequency r, as VIFB's ``metricsQcv.m`` (Liu's ``metricChen.m``) sets it.
+#: Qcv's frequency scale: ``freqspace``'s grid times H / 8 and W / 8 (the viewing condition).
+QCV_FREQ_SCALE = 8.0
+#: Mannos-Sakrison's a: the CSF's gain.
+QCV_CSF_A = 2.6
+#: Mannos-Sakrison's b: the CSF's offset.
+QCV_CSF_B = 0.0192
+#: Mannos-Sakrison's c: the CSF's frequency factor.
+QCV_CSF_C = 0.144
+#: Mannos-Sakrison's d: the CSF's exponent.
+QCV_CSF_D = 1.1
+#: Qcv's regions: 16x16 blocks (``metricsQcv.m``'s ``blkproc`` window).
+QCV_BLOCK = 16
+
+#: VIF's (VIFF's) visual noise variance sigma_n^2, Han et al. (2013) as MEFB's ``metricsVIF.m``
+#: (``sq = 0.005 * 255 * 255``).
+VIF_NOISE_VAR = 0.005 * 255 * 255
+#: VIF's weights of its 4 scales, ``metricsVIF.m``'s ``p = [1, 0, 0.15, 1] ./ 2.15`` (their sum).
+VIF_SCALE_WEIGHTS = tuple(w / 2.15 for w in (1.0, 0.0, 0.15, 1.0))
+#: Added to both of VIF's per-scale sums (``metricsVIF.m``), so that a flat scale divides no zero.
+VIF_SUM_EPS = 1e-7
+#: VIFp's noise variance sigma_n^2, Sheikh & Bovik's ``vifp_mscale.m``.
+VIFP_NOISE_VAR = 2.0
+#: The GSM statistics' floor for a degenerate (flat) region, Sheikh & Bovik's ``vifp_mscale.m``.
+GSM_EPS = 1e-10
 
 
 # Qcb -------------------------------------------------------------------------------------
@@ -37,24 +82,26 @@ __all__ = ["qcb", "qcv", "vif", "vifp"]
 
 def _gauss_filter_same(x: Float, sigma: float) -> Float:
     """``filter2(G, x, 'same')`` with Liu's un-normalised 31x31 Gaussian (zero padding)."""
-    t = np.arange(-15, 16, dtype=np.float64)
+    t = np.arange(-QCB_WINDOW_RADIUS, QCB_WINDOW_RADIUS + 1, dtype=np.float64)
     e = np.exp(-(t * t) / (2 * sigma * sigma))
     return correlate_sep(x, e, e) * (1.0 / (2 * np.pi * sigma * sigma))
 
 
 def _local_contrast_power(x: Float) -> Float:
+    """Chen-Blum's masked local contrast ``C^3 / (C^2 + Z)`` of ``C = |G_2 * I / G_4 * I - 1|``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        c = np.abs(_gauss_filter_same(x, 2.0) / _gauss_filter_same(x, 4.0) - 1.0)
+        c = np.abs(_gauss_filter_same(x, QCB_SIGMA_CENTRE) / _gauss_filter_same(x, QCB_SIGMA_SURROUND) - 1.0)
     c2 = c * c
-    return c2 * c / (c2 + 1e-4)  # k=h=1, p=3, q=2, Z=1e-4
+    return c2 * c / (c2 + QCB_Z)  # k=h=1, p=3, q=2
 
 
 def qcb(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """Qcb: Chen-Blum (2009) contrast-preservation quality, VIFB's implementation.
 
     Images are stretched to 0..255 and rounded, filtered by a DoG contrast-sensitivity function
-    in the frequency domain (f0=15.3870, f1=1.3456, a=0.7622; frequency scale H/30, W/30),
-    then local contrast ``|G_2 * I / G_4 * I - 1|`` is mapped by ``C^3 / (C^2 + 1e-4)``.
+    in the frequency domain (f0, f1, a: ``QCB_F0``, ``QCB_F1``, ``QCB_A``; frequency scale
+    ``H / QCB_FREQ_SCALE``, ``W / QCB_FREQ_SCALE``), then local contrast ``|G_2 * I / G_4 * I - 1|``
+    is mapped by ``C^3 / (C^2 + Z)`` (``QCB_Z``).
     Preservation ratios of each source are averaged with saliency weights ``C_S^2``; result is
     the mean of the quality map. Higher is better. RGB: mean over channels.
 
@@ -66,9 +113,10 @@ def qcb(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     F, A, B = triplet(fused, a, b)
     h, w = F.shape[-2:]
     u, v = freqspace(h, w)
-    r = np.sqrt((u * (w / 30.0)) ** 2 + (v * (h / 30.0)) ** 2)
-    sd = np.exp(-((r / 15.3870) ** 2)) - 0.7622 * np.exp(-((r / 1.3456) ** 2))
-    ca, cb, cf = (_local_contrast_power(filter_freq_even(normalize255(uniq(x)), sd)) for x in (A, B, F))
+    r = np.sqrt((u * (w / QCB_FREQ_SCALE)) ** 2 + (v * (h / QCB_FREQ_SCALE)) ** 2)
+    sd = np.exp(-((r / QCB_F0) ** 2)) - QCB_A * np.exp(-((r / QCB_F1) ** 2))
+    ca, cb, cf = (_local_contrast_power(filter_freq_even(normalize255(collapse_repeated_planes(x)), sd))
+                  for x in (A, B, F))
     with np.errstate(divide="ignore", invalid="ignore"):
         qaf = np.minimum(ca, cf) / np.maximum(ca, cf)  # = (ca/cf if ca < cf else cf/ca)
         qbf = np.minimum(cb, cf) / np.maximum(cb, cf)
@@ -80,11 +128,12 @@ def qcb(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
 # Qcv -------------------------------------------------------------------------------------
 
 
-def _block_sum16(x: Float) -> Float:
-    """Sums over 16x16 blocks, partial edge blocks included (MATLAB ``blkproc`` zero-pads)."""
+def _block_sums(x: Float) -> Float:
+    """Sums over ``QCV_BLOCK`` x ``QCV_BLOCK`` blocks, partial edge blocks included (MATLAB
+    ``blkproc`` zero-pads)."""
     h, w = x.shape[-2:]
-    x = np.add.reduceat(x, np.arange(0, w, 16), axis=-1)
-    return np.add.reduceat(x, np.arange(0, h, 16), axis=-2)
+    x = np.add.reduceat(x, np.arange(0, w, QCV_BLOCK), axis=-1)
+    return np.add.reduceat(x, np.arange(0, h, QCV_BLOCK), axis=-2)
 
 
 def qcv(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -92,7 +141,8 @@ def qcv(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
 
     Images are stretched to 0..255 and rounded. Region saliency = sum of Sobel strength^5 over
     16x16 blocks; distortion = mean over each block of the squared source-minus-fused difference
-    filtered by the Mannos-Sakrison CSF (frequency scale H/8, W/8). Result:
+    filtered by the Mannos-Sakrison CSF (``QCV_CSF_*``; frequency scale ``H / QCV_FREQ_SCALE``,
+    ``W / QCV_FREQ_SCALE``). Result:
     ``sum(lam_A D_A + lam_B D_B) / sum(lam_A + lam_B)``; partial edge blocks count as 256
     pixels, as with ``blkproc``. (MATLAB's filtered difference is complex, but its imaginary
     part is rounding noise: the CSF response is even, so the real result is used.)
@@ -105,17 +155,17 @@ def qcv(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """
     F, A, B = triplet(fused, a, b)
     h, w = F.shape[-2:]
-    na, nb, nf = normalize255(uniq(A)), normalize255(uniq(B)), normalize255(F)
+    na, nb, nf = normalize255(collapse_repeated_planes(A)), normalize255(collapse_repeated_planes(B)), normalize255(F)
     u, v = freqspace(h, w)
-    r = np.sqrt((u * (w / 8.0)) ** 2 + (v * (h / 8.0)) ** 2)
-    theta_m = 2.6 * (0.0192 + 0.144 * r) * np.exp(-((0.144 * r) ** 1.1))
+    r = np.sqrt((u * (w / QCV_FREQ_SCALE)) ** 2 + (v * (h / QCV_FREQ_SCALE)) ** 2)
+    theta_m = QCV_CSF_A * (QCV_CSF_B + QCV_CSF_C * r) * np.exp(-((QCV_CSF_C * r) ** QCV_CSF_D))
     num, den = 0.0, 0.0
     for s in (na, nb):
         gx, gy = sobel(s)
         m2 = gx * gx + gy * gy
-        lam = _block_sum16(m2 * m2 * np.sqrt(m2))  # strength ** 5
+        lam = _block_sums(m2 * m2 * np.sqrt(m2))  # strength ** 5
         df = filter_freq_even(s - nf, theta_m)
-        dist = _block_sum16(df * df) / 256.0
+        dist = _block_sums(df * df) / float(QCV_BLOCK * QCV_BLOCK)
         num = num + (lam * dist).sum(axis=(-2, -1))
         den = den + lam.sum(axis=(-2, -1))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -125,7 +175,7 @@ def qcv(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
 # VIF -------------------------------------------------------------------------------------
 
 
-def _vif_scales(ref: Float, dist: Float):
+def _vif_scales(ref: Float, dist: Float) -> list[tuple[Float, Float, Float]]:
     """Per scale (1..4): Sheikh & Bovik's pixel-domain GSM statistics ``(g, sigma1^2, sv^2)``.
 
     Gaussian windows of size 33, 17, 9, 5 (sigma = size/5), 'valid' filtering, decimation by 2
@@ -142,19 +192,19 @@ def _vif_scales(ref: Float, dist: Float):
         s2 = np.maximum(filter_valid(dist * dist, win) - mu2 * mu2, 0.0)
         s12 = filter_valid(ref * dist, win) - mu1 * mu2
         s1, s2 = (np.broadcast_to(v, s12.shape).copy() for v in (s1, s2))
-        g = s12 / (s1 + 1e-10)
+        g = s12 / (s1 + GSM_EPS)
         sv = s2 - g * s12
-        low1 = s1 < 1e-10
+        low1 = s1 < GSM_EPS
         g[low1] = 0
         sv[low1] = s2[low1]
         s1[low1] = 0
-        low2 = s2 < 1e-10
+        low2 = s2 < GSM_EPS
         g[low2] = 0
         sv[low2] = 0
         neg = g < 0
         sv[neg] = s2[neg]
         g[neg] = 0
-        sv[sv <= 1e-10] = 1e-10
+        sv[sv <= GSM_EPS] = GSM_EPS
         out.append((g, s1, sv))
     return out
 
@@ -162,9 +212,9 @@ def _vif_scales(ref: Float, dist: Float):
 def vif(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """VIF: VIFF, the fusion VIF of Han, Cai, Cao & Xu (2013), as MEFB's ``metricsVIF.m``.
 
-    Sheikh-Bovik GSM statistics at 4 scales with visual noise 0.005*255^2; per pixel the source
-    with the smaller gain g is used; per scale ``sum(VID + 1e-7) / sum(VIND + 1e-7)``, combined
-    with weights (1, 0, 0.15, 1) / 2.15. Higher is better. RGB: mean over channels (MEFB uses
+    Sheikh-Bovik GSM statistics at 4 scales with visual noise ``VIF_NOISE_VAR``; per pixel the source
+    with the smaller gain g is used; per scale ``sum(VID + eps) / sum(VIND + eps)`` (``VIF_SUM_EPS``),
+    combined with weights ``VIF_SCALE_WEIGHTS``. Higher is better. RGB: mean over channels (MEFB uses
     only the first fused channel when both sources are grey; here every channel is used).
 
     >>> import numpy as np
@@ -174,9 +224,8 @@ def vif(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """
     F, A, B = triplet(fused, a, b)
     _check_vif_size(*F.shape[-2:])
-    A, B = uniq(A), uniq(B)
-    sq = 0.005 * 255 * 255
-    p = np.array([1.0, 0.0, 0.15, 1.0]) / 2.15
+    A, B = collapse_repeated_planes(A), collapse_repeated_planes(B)
+    sq = VIF_NOISE_VAR
     total = 0.0
     for i, ((g1, s1a, sv1), (g2, s1b, sv2)) in enumerate(zip(_vif_scales(A, F), _vif_scales(B, F))):
         vid1 = np.log10(1 + g1**2 * s1a / (sv1 + sq))
@@ -185,7 +234,8 @@ def vif(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
         pick1 = g1 < g2
         vid = np.where(pick1, vid1, vid2)
         vind = np.where(pick1, vind1, vind2)
-        total = total + p[i] * (vid + 1e-7).sum(axis=(-2, -1)) / (vind + 1e-7).sum(axis=(-2, -1))
+        vid_sum, vind_sum = (vid + VIF_SUM_EPS).sum(axis=(-2, -1)), (vind + VIF_SUM_EPS).sum(axis=(-2, -1))
+        total = total + VIF_SCALE_WEIGHTS[i] * vid_sum / vind_sum
     return float(np.mean(total))
 
 
@@ -194,6 +244,7 @@ VIF_MIN_SIDE = 81
 
 
 def _check_vif_size(h: int, w: int, metric: str = "VIF") -> None:
+    """Refuse images too small for VIF's and VIFp's 4 scales, in one line."""
     if min(h, w) < VIF_MIN_SIDE:
         raise MetricInputError(f"{metric} needs images of at least {VIF_MIN_SIDE}x{VIF_MIN_SIDE} pixels, got {w}x{h} (WxH)")
 
@@ -201,7 +252,7 @@ def _check_vif_size(h: int, w: int, metric: str = "VIF") -> None:
 def vifp(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """VIFp: ``VIF(A, F) + VIF(B, F)``, Sheikh & Bovik's multi-scale pixel-domain VIF.
 
-    ``vifp_mscale.m`` with sigma_n^2 = 2; each term is ``sum_scales sum log10(1 + g^2 s1 /
+    ``vifp_mscale.m`` with sigma_n^2 = ``VIFP_NOISE_VAR``; each term is ``sum_scales sum log10(1 + g^2 s1 /
     (sv + 2)) / sum_scales sum log10(1 + s1 / 2)``. Summed over the sources (as in the MATLAB
     toolbox of Tang et al.). RGB: mean over channels.
 
@@ -213,10 +264,10 @@ def vifp(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     F, A, B = triplet(fused, a, b)
     _check_vif_size(*F.shape[-2:], metric="VIFp")
     res = 0.0
-    for S in (uniq(A), uniq(B)):
+    for S in (collapse_repeated_planes(A), collapse_repeated_planes(B)):
         num, den = 0.0, 0.0
         for g, s1, sv in _vif_scales(S, F):
-            num = num + np.log10(1 + g**2 * s1 / (sv + 2.0)).sum(axis=(-2, -1))
-            den = den + np.log10(1 + s1 / 2.0).sum(axis=(-2, -1))
+            num = num + np.log10(1 + g**2 * s1 / (sv + VIFP_NOISE_VAR)).sum(axis=(-2, -1))
+            den = den + np.log10(1 + s1 / VIFP_NOISE_VAR).sum(axis=(-2, -1))
         res = res + num / den
     return float(np.mean(res))

@@ -28,7 +28,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import Float, as_image, correlate_sep, gaussian_1d, matlab_round, triplet, uniq, unrounded_gray
+from defusion.metrics._channels import collapse_repeated_planes, triplet
+from defusion.metrics._filters import correlate_sep, gaussian_1d
+from defusion.metrics._inputs import as_image
+from defusion.metrics._matlab import Float, matlab_round, unrounded_gray
 from defusion.metrics.structural import _check_size
 
 __all__ = ["PhaseCongruency", "log_gabor_bank", "phase_congruency", "qp"]
@@ -273,7 +276,7 @@ def qp(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """
     F, A, B = _qp_triplet(fused, a, b)
     _check_size(*F.shape[-2:], QP_WIN, "Qp")  # smaller, no pixel is a feature: NaN, said as "flat"
-    A, B = uniq(A), uniq(B)
+    A, B = collapse_repeated_planes(A), collapse_repeated_planes(B)
     maps = phase_congruency(np.concatenate([F, A, B]))  # one filter bank for every plane
     split = np.cumsum([len(F), len(A)])
     F, A, B = (PhaseCongruency(*parts) for parts in zip(*(np.split(x, split) for x in maps)))

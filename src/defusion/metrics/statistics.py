@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import Float, planes, triplet
+from defusion.metrics._channels import planes, triplet
+from defusion.metrics._matlab import Float
 
 __all__ = [
     "standard_deviation",

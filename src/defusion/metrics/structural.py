@@ -1,12 +1,12 @@
 """Structural-similarity metrics: SSIM (VIFB), MS-SSIM, MEF-SSIM and its multi-scale form.
 
 * ``SSIM``: Wang et al. (2004) with an 11x11 Gaussian window (sigma 1.5), 'valid' borders,
-  C1 = (0.01*255)^2, C2 = (0.03*255)^2, as VIFB's ``metricsSsim.m``; VIFB reports
+  C1 = (K1*255)^2, C2 = (K2*255)^2 (``SSIM_K1``, ``SSIM_K2``), as VIFB's ``metricsSsim.m``; VIFB reports
   ``SSIM(A, F) + SSIM(B, F)`` (up to 2). ``SSIM-mean`` is the same divided by 2.
 * ``MS-SSIM``: Wang, Simoncelli & Bovik (2003), 5 scales, weights
-  (0.0448, 0.2856, 0.3001, 0.2363, 0.1333), as Wang's ``msssim.m``; summed over the two sources.
+  ``MS_SSIM_WEIGHTS``, as Wang's ``msssim.m``; summed over the two sources.
 * ``MEF-SSIM`` / ``MS-MEF-SSIM``: Ma, Zeng & Wang (2015), TIP 24(11), the authors'
-  ``mef_ssim.m`` / ``mef_ms_ssim.m`` (K = 0.03, 3 scales); on grey images.
+  ``mef_ssim.m`` / ``mef_ms_ssim.m`` (K: ``MEF_SSIM_K``, 3 scales); on grey images.
 """
 
 from __future__ import annotations
@@ -14,19 +14,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._utils import (
-    MetricInputError,
-    Float,
-    box_sum_valid,
-    downsample2,
-    filter_valid,
-    gaussian_1d,
-    size_mismatch,
-    source_labels,
-    to_gray,
-    triplet,
-    uniq,
-)
+from defusion.metrics._channels import collapse_repeated_planes, to_gray, triplet
+from defusion.metrics._errors import MetricInputError, size_mismatch, source_labels
+from defusion.metrics._filters import box_sum_valid, downsample2, filter_valid, gaussian_1d
+from defusion.metrics._matlab import Float
 
 __all__ = ["ssim", "ssim_mean", "ms_ssim", "mef_ssim", "ms_mef_ssim"]
 
@@ -34,24 +25,37 @@ _WIN = 11
 _SIGMA = 1.5
 _EPS = float(np.finfo(np.float64).eps)  # MATLAB eps
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+#: SSIM's K1 and K2: its constants are C1 = (K1 L)^2 and C2 = (K2 L)^2 for values on 0..L, Wang et
+#: al. (2004) and VIFB's ``metricsSsim.m`` (the training loss's SSIM uses them on 0..1, L = 1).
+SSIM_K1 = 0.01
+#: SSIM's K2 (see ``SSIM_K1``).
+SSIM_K2 = 0.03
+#: MEF-SSIM's K: C = (K * 255)^2, Ma, Zeng & Wang's ``mef_ssim.m``.
+MEF_SSIM_K = 0.03
+#: Added to each patch's signal strength ``||x_k - mu_k||`` in MEF-SSIM (``mef_ssim.m``), so that a
+#: flat patch still has a weight.
+MEF_SSIM_STRENGTH_OFFSET = 0.001
+#: The cap on MEF-SSIM's structure-consistency exponent ``p = tan(pi R / 2)`` (``mef_ssim.m``'s
+#: ``p(p > 10) = 10``).
+MEF_SSIM_MAX_EXPONENT = 10.0
 
 
 def _moments(x: Float) -> tuple[Float, Float]:
     """Gaussian-window mean and variance ('valid') of a stack (a repeated plane done once)."""
-    x = uniq(x)
+    x = collapse_repeated_planes(x)
     g = gaussian_1d(_WIN, _SIGMA)
     mu = filter_valid(x, g)
     return mu, filter_valid(x * x, g) - mu * mu
 
 
 def _ssim_maps(
-    x: Float, y: Float, y_moments: tuple[Float, Float] | None = None, k1: float = 0.01, k2: float = 0.03
+    x: Float, y: Float, y_moments: tuple[Float, Float] | None = None, k1: float = SSIM_K1, k2: float = SSIM_K2
 ) -> tuple[Float, Float]:
     """SSIM and contrast-structure maps ('valid') of two ``(C, H, W)`` stacks."""
     c1, c2 = (k1 * 255.0) ** 2, (k2 * 255.0) ** 2
     mx, sxx = _moments(x)
     my, syy = y_moments if y_moments is not None else _moments(y)
-    sxy = filter_valid(uniq(x) * uniq(y), gaussian_1d(_WIN, _SIGMA)) - mx * my
+    sxy = filter_valid(collapse_repeated_planes(x) * collapse_repeated_planes(y), gaussian_1d(_WIN, _SIGMA)) - mx * my
     cs = (2 * sxy + c2) / (sxx + syy + c2)
     lum = (2 * mx * my + c1) / (mx * mx + my * my + c1)
     return lum * cs, cs
@@ -97,7 +101,7 @@ def _ms_ssim_pair(x: Float, y: Float) -> np.ndarray:
     w = np.asarray(MS_SSIM_WEIGHTS)
     levels = len(w)
     cs_means, last = [], None
-    x, y = uniq(x), uniq(y)
+    x, y = collapse_repeated_planes(x), collapse_repeated_planes(y)
     for lev in range(levels):
         s_map, cs_map = _ssim_maps(x, y)
         if lev == levels - 1:
@@ -134,7 +138,7 @@ def ms_ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
 # MEF-SSIM ---------------------------------------------------------------------------------
 
 
-def _mef_ssim_value(seq: Float, f: Float, k: float = 0.03) -> float:
+def _mef_ssim_value(seq: Float, f: Float, k: float = MEF_SSIM_K) -> float:
     """Single-scale MEF-SSIM of a ``(K, H, W)`` source stack and an ``HxW`` fused image.
 
     Vectorised form of Ma et al.'s per-patch loop: the desired patch is
@@ -152,7 +156,7 @@ def _mef_ssim_value(seq: Float, f: Float, k: float = 0.03) -> float:
             c = (n * box_sum_valid(seq[i] * seq[j], _WIN) - s1[i] * s1[j]) / n
             cross[i, j] = cross[j, i] = c
     var_n = np.maximum(np.stack([cross[i, i] for i in range(kk)]), 0.0)  # ||x_k - mu_k||^2
-    ed = np.sqrt(var_n) + 0.001
+    ed = np.sqrt(var_n) + MEF_SSIM_STRENGTH_OFFSET
     tot = seq.sum(axis=0)
     t1, t2 = box_sum_valid(tot, _WIN), box_sum_valid(tot * tot, _WIN)
     num = np.sqrt(np.maximum(n * t2 - t1 * t1, 0.0) / n)
@@ -160,7 +164,7 @@ def _mef_ssim_value(seq: Float, f: Float, k: float = 0.03) -> float:
     r = (num + _EPS) / (den + _EPS)
     r[r > 1] = 1 - _EPS
     r[r < 0] = _EPS
-    p = np.minimum(np.tan(np.pi / 2 * r), 10.0)
+    p = np.minimum(np.tan(np.pi / 2 * r), MEF_SSIM_MAX_EXPONENT)
     wmap = (ed / _WIN) ** p + _EPS
     wmap /= wmap.sum(axis=0)
     coef = wmap / ed  # a_k: weight of (x_k - mu_k) in the un-normalised desired patch
@@ -204,7 +208,7 @@ def mef_ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike, *more: ArrayLike) -> 
 
     Builds, per 11x11 patch, the "desired" patch from the sources (highest contrast, structure a
     weighted mix of the sources' normalised structures) and compares the fused patch with it by
-    the SSIM contrast-structure term (Gaussian window, C = (0.03*255)^2). Colour images are
+    the SSIM contrast-structure term (Gaussian window, C = (K*255)^2, ``MEF_SSIM_K``). Colour images are
     converted with MATLAB ``rgb2gray`` first, as MEFB does.
 
     >>> import numpy as np

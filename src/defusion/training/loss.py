@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from defusion.data.cud import CUDTargets, region_masks
+from defusion.metrics.structural import SSIM_K1, SSIM_K2
 from defusion.model.denet import DeNetOutput
 from defusion.model.filters import gaussian_blur, gaussian_kernel_1d
 
@@ -103,7 +104,7 @@ def ssim_error(pred: torch.Tensor, target: torch.Tensor, sigma: float = 1.5) -> 
     def local_mean(t: torch.Tensor) -> torch.Tensor:  # valid positions only, as Wang et al.'s code
         return gaussian_blur(t, sigma, valid=True)
 
-    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    c1, c2 = SSIM_K1 ** 2, SSIM_K2 ** 2  # the metrics' SSIM constants, on 0..1
     mu_p, mu_t = local_mean(pred), local_mean(target)
     var_p = local_mean(pred * pred) - mu_p ** 2
     var_t = local_mean(target * target) - mu_t ** 2

@@ -1,0 +1,106 @@
+"""VIFB's channel rules: the fused image and its sources as ``(C, H, W)`` float64 stacks, C being the
+fused image's channel count.
+
+Metrics that compare the fused image with the sources are computed per colour channel of the fused
+image and averaged; a 1-channel source is used for every channel (a broadcast view: one plane
+repeated, see :func:`collapse_repeated_planes`). When the fused image is grey and a source is RGB,
+the source is converted with MATLAB's ``rgb2gray``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from defusion.metrics._cache import cached
+from defusion.metrics._errors import MetricInputError, size_mismatch, source_labels
+from defusion.metrics._inputs import as_image
+from defusion.metrics._matlab import Float, rgb2gray
+
+
+@cached
+def to_gray(img: ArrayLike, name: str = "image") -> Float:
+    """One ``HxW`` float64 plane: the image itself if grey, else its MATLAB ``rgb2gray``.
+
+    Example:
+        >>> to_gray(np.array([[[200, 10, 30]] * 2] * 2, np.uint8)).tolist()
+        [[69.0, 69.0], [69.0, 69.0]]
+    """
+    arr = as_image(img, name)
+    return arr.astype(np.float64) if arr.ndim == 2 else rgb2gray(arr)
+
+
+@cached
+def planes(fused: ArrayLike) -> Float:
+    """The fused image as a ``(C, H, W)`` float64 stack (C = 1 or 3).
+
+    Example:
+        >>> planes(np.zeros((4, 5, 3), np.uint8)).shape
+        (3, 4, 5)
+    """
+    arr = as_image(fused, "fused")
+    return _stack(arr)
+
+
+def _stack(arr: NDArray) -> Float:
+    """``HxW`` or ``HxWxC`` -> C-contiguous float64 ``(C, H, W)`` (fast reductions/filters)."""
+    return np.ascontiguousarray(arr[None] if arr.ndim == 2 else np.moveaxis(arr, 2, 0), dtype=np.float64)
+
+
+@cached
+def triplet(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> tuple[Float, Float, Float]:
+    """``(F, A, B)`` as ``(C, H, W)`` float64 stacks with VIFB's channel rules.
+
+    C is the fused image's channel count. A 1-channel source (or an RGB one with R = G = B) is
+    repeated (as a view) for every channel; an RGB source with a grey fused image is converted
+    with MATLAB ``rgb2gray``.
+
+    Example:
+        >>> x = np.zeros((4, 5, 3), np.uint8)
+        >>> [s.shape for s in triplet(x, x[..., 0], x)]
+        [(3, 4, 5), (3, 4, 5), (3, 4, 5)]
+    """
+    F, (A, B) = fused_and_sources(fused, a, b)
+    return F, A, B
+
+
+def fused_and_sources(fused: ArrayLike, *sources: ArrayLike) -> tuple[Float, list[Float]]:
+    """``(F, [S1, S2, ...])`` as :func:`triplet` gives a pair's, for any number of sources (a
+    bracket or focus stack); the sources are labelled ``a``, ``b``, then ``source 3``, ... in errors.
+
+    Example:
+        >>> x = np.zeros((4, 5, 3), np.uint8)
+        >>> F, srcs = fused_and_sources(x, x[..., 0], x, x)
+        >>> F.shape, [s.shape for s in srcs]
+        ((3, 4, 5), [(3, 4, 5), (3, 4, 5), (3, 4, 5)])
+    """
+    f = as_image(fused, "fused")
+    labels = source_labels(len(sources))
+    srcs = [as_image(s, label) for s, label in zip(sources, labels)]
+    mismatch = size_mismatch({"fused": f.shape, **{label: s.shape for label, s in zip(labels, srcs)}})
+    if mismatch:
+        raise MetricInputError(mismatch)
+    F = planes(f)
+    out = []
+    for s in srcs:
+        if s.ndim == 3 and F.shape[0] == 1:
+            s = rgb2gray(s)
+        if s.ndim == 3 and np.array_equal(s[..., 0], s[..., 1]) and np.array_equal(s[..., 0], s[..., 2]):
+            s = s[..., 0]  # R = G = B: one plane, shared by every channel (same values, less work)
+        out.append(np.broadcast_to(_stack(s), F.shape))
+    return F, out
+
+
+def collapse_repeated_planes(x: Float) -> Float:
+    """``x[:1]`` when the planes of a ``(C, H, W)`` stack are one repeated plane (a broadcast view,
+    as :func:`fused_and_sources` makes of a grey source), else ``x`` itself.
+
+    Work on a repeated source plane (a grey IR image used for every fused channel) is then done
+    once; numpy broadcasting restores the channel axis in later arithmetic.
+
+    Example:
+        >>> grey = np.broadcast_to(np.zeros((1, 4, 5)), (3, 4, 5))
+        >>> collapse_repeated_planes(grey).shape, collapse_repeated_planes(np.zeros((3, 4, 5))).shape
+        ((1, 4, 5), (3, 4, 5))
+    """
+    return x[:1] if x.ndim == 3 and x.shape[0] > 1 and x.strides[0] == 0 else x
