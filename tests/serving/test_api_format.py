@@ -17,7 +17,7 @@ from defusion.io.jpeg import jpeg_quality
 from defusion.io.metadata import ImageMetadata, read_metadata
 from defusion.io.writing import write_image
 from defusion.serving.answer_format import (FORMATS, JPEG_MAX_SIDE, WEBP_MAX_SIDE, AnswerFormat, acceptable,
-                                            check_sides, encode_answer, negotiated, settled)
+                                            check_sides, choose_answer_format, encode_answer, negotiated)
 from defusion.serving.errors import ApiError
 from defusion.serving.api import NOTES_HEADER, Limits, create_app, encode_png
 from defusion.serving.decode import decode_image
@@ -260,7 +260,7 @@ def test_each_lossy_or_8_bit_format_takes_sides_up_to_its_encoders_limit(name, l
         check_sides(name, (2, limit + 1))
     with pytest.raises(OSError):
         encode_answer(np.zeros((2, limit + 1), np.uint8), name)
-    answer, notes = settled(np.zeros((limit + 1, 2), np.uint8), None, f"image/{name}, image/tiff;q=0.5")
+    answer, notes = choose_answer_format(np.zeros((limit + 1, 2), np.uint8), None, f"image/{name}, image/tiff;q=0.5")
     assert answer == "tiff" and notes == [f"note: Accept chose {name}, but {name} takes sides up to {limit} px; this "
                                           f"image is 2x{limit + 1}: answered in tiff"]
 

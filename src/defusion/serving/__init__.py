@@ -2,6 +2,10 @@
 
 - :mod:`defusion.serving.api`: FastAPI app (``create_app``), run by ``defusion serve``; its parts:
 
+  - :mod:`~defusion.serving.fuse_route`: ``POST /v1/fuse``, from the query to the answer;
+  - :mod:`~defusion.serving.fuse_query`: its query checked before the request takes a place in the queue;
+  - :mod:`~defusion.serving.probes`: ``GET /healthz`` and ``GET /readyz``;
+  - :mod:`~defusion.serving.error_handlers`: every error answered as JSON, and logged;
   - :mod:`~defusion.serving.limits`: the form's fields and ``Limits``, the bounds of one request;
   - :mod:`~defusion.serving.errors`: ``ApiError`` and the checks that refuse a request;
   - :mod:`~defusion.serving.multipart`: reading the multipart body within the limits;

@@ -7,7 +7,7 @@ WebP lossless; 16 bits kept in PNG and TIFF only).
 A format whose encoder cannot hold the image (WebP's and JPEG's longest sides) is refused with a 422
 where ``format`` asked it, and replaced by PNG (or another the header accepts) with a note where
 ``Accept`` chose it; so is an 8-bit format that ``Accept`` chose for a 16-bit result: only an explicit
-``format`` loses bits (:func:`settled`).
+``format`` loses bits (:func:`choose_answer_format`).
 
 The zips (``components``, ``source_map``) stay PNG whatever is asked: their maps (a decision map,
 a source index) must not be blurred by a lossy format."""
@@ -130,7 +130,7 @@ def _qualities(entries: list[tuple[str, float]]) -> dict[str, float]:
             for name, spec in FORMATS.items()}
 
 
-def settled(image: np.ndarray, asked: str | None, accept: str | None) -> tuple[str, list[str]]:
+def choose_answer_format(image: np.ndarray, asked: str | None, accept: str | None) -> tuple[str, list[str]]:
     """The format ``image`` is answered in, with a note where it is not the one Accept chose.
 
     ``asked`` (``?format=``) where given, or an :class:`ApiError` (422, :func:`check_sides`) where its
@@ -139,9 +139,9 @@ def settled(image: np.ndarray, asked: str | None, accept: str | None) -> tuple[s
     image is never a 500, and a 16-bit result loses no bits to a format the client did not ask by name.
 
     Example:
-        >>> settled(np.zeros((16, 16400, 3), np.uint8), None, "image/webp")
+        >>> choose_answer_format(np.zeros((16, 16400, 3), np.uint8), None, "image/webp")
         ('png', ['note: Accept chose webp, but webp takes sides up to 16383 px; this image is 16400x16: answered in png'])
-        >>> settled(np.zeros((4, 4), np.uint16), None, "image/jpeg, image/tiff;q=0.5")[0]
+        >>> choose_answer_format(np.zeros((4, 4), np.uint16), None, "image/jpeg, image/tiff;q=0.5")[0]
         'tiff'
     """
     if asked is not None:

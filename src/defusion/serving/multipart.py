@@ -151,12 +151,12 @@ async def _parse_form(request: Request, limits: Limits) -> FormData:
     """The multipart form, counting the bytes actually received (Content-Length may be absent,
     chunked, or wrong): 413 over the bound, 400 for a malformed body, :class:`ClientGone` when
     the client disconnects before the end of it."""
-    bounded = Request(request.scope, _bounded_receive(request.receive, limits.max_request_bytes,
-                                                      limits.upload_timeout_s, limits.upload_deadline_s))
+    limited_request = Request(request.scope, _bounded_receive(request.receive, limits.max_request_bytes,
+                                                              limits.upload_timeout_s, limits.upload_deadline_s))
     try:
-        async with contextlib.aclosing(bounded.stream()) as stream:
+        async with contextlib.aclosing(limited_request.stream()) as stream:
             # room for a rig file and one stray part, so that a stray is named later rather than counted here
-            return await _MultipartBody(bounded.headers, stream, max_files=limits.max_images + 2,
+            return await _MultipartBody(limited_request.headers, stream, max_files=limits.max_images + 2,
                                         max_fields=limits.max_images + 4).parse()
     except _BodyTooLarge:
         raise ApiError(413, f"request body is over the limit of {limits.max_request_bytes} bytes "
@@ -211,7 +211,7 @@ def _bounded_receive(receive: Callable, limit: int, idle_timeout_s: float = UPLO
     received = 0
     deadline = anyio.current_time() + deadline_s
 
-    async def bounded():
+    async def receive_within_limits():
         nonlocal received
         left = deadline - anyio.current_time()
         try:
@@ -225,4 +225,4 @@ def _bounded_receive(receive: Callable, limit: int, idle_timeout_s: float = UPLO
                 raise _BodyTooLarge
         return message
 
-    return bounded
+    return receive_within_limits

@@ -43,11 +43,11 @@ def model_header(version: str, sha256: str | None) -> str:
     return f"defusion/{version}" + (f"; weights-sha256={sha256[:MODEL_DIGEST_CHARS]}" if sha256 else "")
 
 
-def noted(headers: dict[str, str], said: list[str]) -> dict[str, str]:
+def with_notes_header(headers: dict[str, str], said: list[str]) -> dict[str, str]:
     """``headers`` with ``said`` (``"warning: ..."`` lines) as NOTES_HEADER, ASCII-safe and bounded.
 
     Example:
-        >>> noted({}, ["warning: a.png has transparent pixels"])
+        >>> with_notes_header({}, ["warning: a.png has transparent pixels"])
         {'X-Defusion-Notes': 'warning: a.png has transparent pixels'}
     """
     if not said:

@@ -4,9 +4,9 @@ thermal frames and a palette's range.
 Measured per request, a hot object entering frame 3 widens both and darkens (or recolours) the
 unchanged background. So every response that stretched sources or drew a palette says what it used
 (:data:`STRETCH_HEADER`, :data:`PALETTE_RANGE_HEADER`), and a request sends those values back as
-``stretch=`` and ``palette_range=`` to fuse with them as they are (:func:`pinned` measures what a
-request leaves open, so the headers say exactly what was used). The notes the CLI prints about
-both (:func:`mapping_notes`) come back in the notes header.
+``stretch=`` and ``palette_range=`` to fuse with them as they are (:func:`fix_measured_options`
+measures what a request leaves open, so the headers say exactly what was used). The notes the CLI
+prints about both (:func:`mapping_notes`) come back in the notes header.
 
 A float upload (a radiometric TIFF in degrees) is mapped to 16 bits by a range of its own values,
 not by counts: measured on the frame (``stretch=auto``: :func:`map_floats`, by ``defusion video``'s
@@ -197,8 +197,8 @@ def map_floats(images: Sequence[np.ndarray], stretch: Stretch | FixedStretch, sp
 
 def fold_float_stretch(values: Sequence[np.ndarray], images: Sequence[np.ndarray], options: FuseOptions,
                        spans: FloatSpans) -> tuple[list[np.ndarray], FuseOptions, FloatSpans]:
-    """``images``, ``options`` and ``spans`` with the 16-bit stretch that ``options`` (:func:`pinned`)
-    puts on a float upload mapped by a span (floats in a narrow band of [0, 1], mapped as they are:
+    """``images``, ``options`` and ``spans`` with the 16-bit stretch that ``options``
+    (:func:`fix_measured_options`) puts on a float upload mapped by a span (floats in a narrow band of [0, 1], mapped as they are:
     raw counts, to the stretch) folded into that span: the upload mapped once, from its ``values``,
     by the one span the header gives and a request sends back. The same mapping (both are linear,
     clipped), quantised once. A band under one 32-bit step is widened to the next float above it: a
@@ -313,8 +313,8 @@ def _decimal(value: float, places: int) -> str:
 
 
 def kept_headers(options: FuseOptions, spans: FloatSpans | None = None) -> dict[str, str]:
-    """The headers saying what a fusion at ``options`` (:func:`pinned`) used: its fixed stretch and
-    float uploads' ``spans`` (:func:`map_floats`) and, with a palette, its range; none where it
+    """The headers saying what a fusion at ``options`` (:func:`fix_measured_options`) used: its fixed
+    stretch and float uploads' ``spans`` (:func:`map_floats`) and, with a palette, its range; none where it
     stretched nothing and drew no palette."""
     headers = {}
     fixed = options.stretch if isinstance(options.stretch, FixedStretch) else None
@@ -325,7 +325,7 @@ def kept_headers(options: FuseOptions, spans: FloatSpans | None = None) -> dict[
     return headers
 
 
-def pinned(fuser: Fuser, images: Sequence[np.ndarray]) -> FuseOptions:
+def fix_measured_options(fuser: Fuser, images: Sequence[np.ndarray]) -> FuseOptions:
     """``fuser``'s options with what its fusion of ``images`` would measure for itself fixed as it
     measures it: ``stretch="auto"`` as the :class:`FixedStretch` of the raw frames (if any), and a
     palette's unset range as :meth:`Fuser.measure_palette` gives it (unless the infrared image is
@@ -347,8 +347,8 @@ def mapping_notes(fuser: Fuser, used: FuseOptions, images: Sequence[np.ndarray],
                   ) -> list[str]:
     """What ``defusion fuse`` says of these uploads (named ``names``) at ``fuser``'s options, as
     ``"note: ..."`` lines: the raw frames it stretches where the request left that to the server
-    (``stretch=auto``: the stretch :func:`pinned` measured, ``used``, in describe_stretch's words),
-    or leaves nearly flat (``stretch=none``; a ``stretch=`` of mappings, ``mapped`` the uploads it maps:
+    (``stretch=auto``: the stretch :func:`fix_measured_options` measured, ``used``, in describe_stretch's
+    words), or leaves nearly flat (``stretch=none``; a ``stretch=`` of mappings, ``mapped`` the uploads it maps:
     those it leaves out, as a count mapping does, float uploads, ``floats``, aside); where the palette's infrared image was a guess, which
     upload it colours; and, for an infrared + visible pair (``task`` ivf, or a palette) sent
     infrared first, that ``a`` is the visible image by convention (thermal_notes' rules and words)."""
