@@ -9,7 +9,7 @@ are still importable from here.
 
 from __future__ import annotations
 
-
+import inspect
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -41,8 +41,26 @@ from defusion.fusion.tiling import TileSize, passes_for, tile_layout
 from defusion.model.denet import DeNet
 from defusion.model.weights import check_model_path
 
-#: Fuser.from_pretrained's own parameters, beside the FuseOptions fields it takes: guessed at for a typo.
-_FROM_PRETRAINED_PARAMETERS = ("weights", "device", "half", "runtime", "threads", "task", "options", "onnx")
+
+def _resolve_options(task: Task | None, options: FuseOptions | None, fields: dict[str, object]) -> FuseOptions:
+    """The options :meth:`Fuser.from_pretrained` fuses with: ``task``'s defaults
+    (:meth:`FuseOptions.for_task`) or ``options``, with ``fields`` on top (a ``None`` field leaves
+    the option as it was); OptionsError for ``task`` and ``options`` both, FusionTypeError for
+    ``options`` that are no FuseOptions. Checks before anything loads.
+
+    Example:
+        >>> _resolve_options("ivf", None, {"scale": 1}) == FuseOptions.for_task("ivf", scale=1)
+        True
+        >>> _resolve_options(None, FuseOptions(scale=1), {"unique_gain": 2.0, "tile": None}).unique_gain
+        2.0
+    """
+    if options is not None and task is not None:
+        raise OptionsError("give task= or options=, not both (FuseOptions.for_task(task) makes the options)")
+    if options is not None and not isinstance(options, FuseOptions):
+        raise FusionTypeError(f"options must be a FuseOptions, got {type(options).__name__}")
+    if options is not None:  # fields on top, None leaving the option as for_task does
+        return replace(options, **{k: v for k, v in fields.items() if v is not None})
+    return FuseOptions.for_task(task, **fields)
 
 
 @dataclass
@@ -121,14 +139,7 @@ class Fuser:
         if half and onnx:
             raise OptionsError(f"fp16 (half) is for safetensors weights on PyTorch; {weights} is an ONNX export "
                                "and runs as exported (defusion export --half makes an fp16 one)")
-        if options is not None and task is not None:
-            raise OptionsError("give task= or options=, not both (FuseOptions.for_task(task) makes the options)")
-        if options is not None and not isinstance(options, FuseOptions):
-            raise FusionTypeError(f"options must be a FuseOptions, got {type(options).__name__}")
-        if options is not None:  # fields on top, None leaving the option as for_task does
-            fuse_options = replace(options, **{k: v for k, v in fields.items() if v is not None})
-        else:
-            fuse_options = FuseOptions.for_task(task, **fields)  # bad options fail before loading
+        fuse_options = _resolve_options(task, options, fields)  # bad options fail before loading
         device = resolve_device(device)
         check_half(half, device)  # before the model loads
         runtime = "torch" if half and runtime == "auto" else runtime
@@ -377,6 +388,11 @@ class Fuser:
         Every network pass goes through here (:func:`~defusion.fusion.network_pass.project`)."""
         return project(self.model, self.options, self.device, self.half, a, b, on_tile, unique_gain)
 
+
+#: Fuser.from_pretrained's own parameters, beside the FuseOptions fields it takes (``**fields``):
+#: guessed at for a typo. Read from its signature, so that a new parameter is guessed at too.
+_FROM_PRETRAINED_PARAMETERS = tuple(name for name, p in inspect.signature(Fuser.from_pretrained).parameters.items()
+                                    if p.kind is not inspect.Parameter.VAR_KEYWORD)
 
 __all__ = ["Fuser", "Fusion", "Selection", "Decomposition", "resolve_device", "input_ranking", "SizeMismatchError",
            "FusionInputError", "FusionTypeError", "OptionsError",

@@ -158,7 +158,8 @@ class Decoder(nn.Module):
     ``skip_channels`` are the channels concatenated before stages 1 and 2 (H/4 and H/2).
     """
 
-    def __init__(self, in_channels: int, skip_channels: tuple[int, int], widths, blocks, radix: int) -> None:
+    def __init__(self, in_channels: int, skip_channels: tuple[int, int], widths: tuple[int, int, int, int],
+                 blocks: tuple[int, int, int, int], radix: int) -> None:
         super().__init__()
         self.stage0 = ResNeStStage(in_channels, widths[0], blocks[0], radix=radix)
         self.stage1 = ResNeStStage(self.stage0.out_channels + skip_channels[0], widths[1], blocks[1], radix=radix)

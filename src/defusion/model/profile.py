@@ -18,7 +18,7 @@ def count_macs(model: nn.Module, height: int = 256, width: int = 256) -> int:
     """
     total = 0
 
-    def hook(module: nn.Conv2d, _inputs, output: torch.Tensor) -> None:
+    def hook(module: nn.Conv2d, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         nonlocal total
         kh, kw = module.kernel_size
         total += output.numel() * (module.in_channels // module.groups) * kh * kw
