@@ -314,7 +314,7 @@ def test_commands_are_found():
     ("defusion fuse a.png b.png -o f.png --onnx m.onnx --weights w.safetensors", "do not apply"),
     ("defusion serve --tile 32", "--tile must be 0 (off)"),
     ("defusion serve --max-images 9", "--max-images must be from 2 to 8"),
-    ("defusion serve --port 0", "--port must be 1-65535"),
+    ("defusion serve --port 0", "--port: must be 1-65535"),
 ])
 def test_wrong_commands_are_rejected(parser, text, expected):
     """The check is not vacuous: a flag or sub-command that does not exist fails, and so does a

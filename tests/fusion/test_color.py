@@ -76,11 +76,9 @@ def test_float_images_outside_zero_one_are_refused():
 
 
 def test_a_thermal_palette_shows_the_infrared_warmth_with_the_fusions_detail(tiny_weights, rng):
-    from defusion.cli.options import PALETTES as CLI_PALETTES
-    from defusion.fusion.color import PALETTES, thermal_colours, with_detail
+    from defusion.fusion.color import thermal_colours, with_detail
     from defusion.fusion.fuser import FuseOptions, Fuser
 
-    assert CLI_PALETTES == PALETTES
     h, w = 32, 48
     infrared = np.zeros((h, w), np.uint8)
     infrared[:, w // 3:] = 110  # lukewarm middle third (red in "hot"), hottest right third (white)

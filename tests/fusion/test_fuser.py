@@ -297,12 +297,6 @@ def test_tiles_are_refused_under_the_smallest_tile_for_their_overlap():
     assert FuseOptions(tile=0, overlap=500).tile == 0  # never tiling needs no tile size
 
 
-def test_cli_overlap_default_is_the_fusion_core_default():
-    from defusion.cli.options import DEFAULT_OVERLAP  # a copy there keeps `defusion --help` free of torch
-
-    assert DEFAULT_OVERLAP == FuseOptions().overlap
-
-
 def test_task_presets_start_from_the_defaults_and_give_way_to_explicit_options():
     from defusion.fusion.fuser import TASK_OPTIONS, TASKS, task_options
 

@@ -41,8 +41,14 @@ def test_serve_defaults():
     assert (args.timeout_keep_alive, args.timeout_graceful_shutdown) == (serve_cli.DEFAULT_TIMEOUT_KEEP_ALIVE_S, None)
 
 
+@pytest.mark.parametrize("given", ["0", "65536"])
+def test_serve_refuses_a_port_out_of_range_when_parsed(given, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        _parse(serve_cli, "--port", given)
+    assert exit_.value.code == 2 and f"argument --port: must be 1-65535, got {given}" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
-    (["--port", "0"], "--port"),
     (["--tile", "32"], "--tile"),
     (["--weights", "w.safetensors", "--onnx", "m.onnx"], "do not apply"),
     (["--onnx", "m.onnx", "--runtime", "torch"], "do not apply"),

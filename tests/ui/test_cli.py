@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from defusion.cli import ui as ui_cli
-from defusion.cli.errors import UserError, run_guarded
+from defusion.cli.errors import run_guarded
 from defusion.model.weights import WeightsError
 from defusion.ui import APP_PATH
 
@@ -155,9 +155,14 @@ def test_stop_kills_a_child_that_ignores_sigterm():
         child.stdout.close()
 
 
-def test_bad_port():
-    with pytest.raises(UserError, match="--port"):
-        ui_cli.run(_parse("--port", "0"))
+@pytest.mark.parametrize("given", ["0", "65536", "http"])
+def test_bad_port(given, capsys):
+    """Refused when parsed, a usage error (exit status 2) in the words defusion serve uses."""
+    with pytest.raises(SystemExit) as exit_:
+        _parse("--port", given)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "argument --port: must be" in err and given in err
+    assert _parse("--port", "65535").port == 65535
 
 
 @pytest.mark.parametrize("option", ["--max-upload-mb", "--max-pixels"])

@@ -13,6 +13,8 @@ EXIT_USAGE = 2
 #: Exit status for a run that failed on good input: it ran out of memory, a folder's pair was skipped,
 #: the reader of its output went away. Scripts tell it from :data:`EXIT_USAGE`.
 EXIT_FAILED = 1
+#: Exit status of a run stopped by Ctrl-C (SIGINT): 128 + the signal's number, as a shell says it.
+EXIT_INTERRUPTED = 130
 #: What to do on running out of memory, for a command that names nothing better.
 MEMORY_HINT = "use smaller inputs, or close other programs to free memory"
 #: Characters of the allocator's own message kept in the line said.
@@ -37,7 +39,7 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
     except KeyboardInterrupt:
         close_progress_bars()
         print("defusion: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into e.g. `head`, which closed it: not an error worth a traceback
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python flushes stdout again at exit

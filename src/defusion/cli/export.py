@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
+from defusion.fusion.choices import DEFAULT_OPSET  # torch-free, as --help must be
 from defusion.io.notes import note
 from defusion.model.errors import WeightsError
 
@@ -27,8 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="output file: .onnx for onnx, .pt (or .pth, .ts) for torchscript; a name with another "
                         "suffix is refused")
     p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
-    p.add_argument("--opset", type=int, default=17,
-                   help=f"ONNX opset, from {MIN_OPSET} to the highest the installed PyTorch exports (default 17)")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET,
+                   help=f"ONNX opset, from {MIN_OPSET} to the highest the installed PyTorch exports (default "
+                        f"{DEFAULT_OPSET})")
     p.add_argument("--half", action="store_true",
                    help="compute in fp16 (weights stored in fp16: half the file), inputs and outputs still float32: "
                         "for GPUs (ONNX Runtime CUDA/TensorRT, TorchScript on CUDA); never faster on a CPU: at 64x96 "

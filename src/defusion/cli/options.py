@@ -9,21 +9,9 @@ from pathlib import Path
 
 from defusion.cli.errors import UserError
 from defusion.fusion.choices import (  # torch-free: offered and checked before any model loads
-    DEFAULT_RUNTIME, MIN_TILE, ONNX_RUNTIMES, RUNTIMES, is_onnx_export, smallest_tile)
+    COLOR_MODES, DEFAULT_OVERLAP, DEFAULT_RUNTIME, DEFAULT_UNIQUE_GAIN, MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN, MIN_TILE,
+    ONNX_RUNTIMES, PALETTES, RUNTIMES, TASK_OPTIONS, TASKS, is_onnx_export, smallest_tile)
 
-#: Same as defusion.fusion.options' DEFAULT_UNIQUE_GAIN and MAX_UNIQUE_GAIN (not imported: that module
-#: loads PyTorch, which --help does without; tests/cli check they agree).
-DEFAULT_UNIQUE_GAIN = 1.25
-MAX_UNIQUE_GAIN = 4.0
-MAX_DETAIL_GAIN = 2 * MAX_UNIQUE_GAIN - 1
-#: Same as defusion.fusion.options' TASK_OPTIONS, for --help (tests/cli check).
-TASK_OPTIONS = {"ivf": {"unique_gain": 1.5}, "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
-                "mff": {"unique_gain": 1.0, "detail_gain": 1.5, "pixels": "sources"}}
-#: Same as defusion.fusion.color.PALETTES (not imported: that module loads NumPy, which --help does
-#: without; tests check).
-PALETTES = ("none", "inferno", "magma", "plasma", "hot", "jet", "turbo")
-#: Same as FuseOptions.overlap's default.
-DEFAULT_OVERLAP = 64
 #: The quick-test network (defusion train --model defusion-tiny), whose weights are not for fusing.
 QUICK_TEST_MODEL = "defusion-tiny"
 
@@ -36,6 +24,29 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+#: The TCP ports a server can listen on (``--port`` of defusion serve and defusion ui).
+MIN_PORT, MAX_PORT = 1, 65535
+
+
+def tcp_port(text: str) -> int:
+    """argparse type: a TCP port, a whole number from 1 to 65535.
+
+    Example:
+        >>> tcp_port("8501")
+        8501
+        >>> tcp_port("0")
+        Traceback (most recent call last):
+        argparse.ArgumentTypeError: must be 1-65535, got 0
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not MIN_PORT <= value <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"must be {MIN_PORT}-{MAX_PORT}, got {value}")
     return value
 
 
@@ -196,7 +207,7 @@ def add_gain_options(p: argparse.ArgumentParser) -> None:
 
 def add_task_option(p: argparse.ArgumentParser) -> None:
     ivf, mef = TASK_OPTIONS["ivf"], TASK_OPTIONS["mef"]
-    p.add_argument("--task", choices=tuple(TASK_OPTIONS), default=None,
+    p.add_argument("--task", choices=TASKS, default=None,
                    help="the kind of images, for its own defaults: ivf (infrared and visible: unique gain "
                         f"{ivf['unique_gain']:g}, more of the infrared targets and contrast), mef (an exposure "
                         f"bracket: unique gain {mef['unique_gain']:g}, detail gain {mef['detail_gain']:g}, the "
@@ -214,7 +225,7 @@ def add_fusion_options(p: argparse.ArgumentParser) -> None:
     add_tile_option(p)
     p.add_argument("--overlap", type=non_negative_int, default=DEFAULT_OVERLAP,
                    help=f"tile overlap in network pixels (default {DEFAULT_OVERLAP})")
-    p.add_argument("--color", default="auto", choices=("auto", "rgb", "ycbcr"),
+    p.add_argument("--color", default="auto", choices=COLOR_MODES,
                    help="auto (= ycbcr): fuse luminance; chroma from the colour source, or blended by "
                         "saturation when both are colour. rgb: fuse two colour sources in RGB (the paper's "
                         "setting)")

@@ -17,11 +17,13 @@ from typing import Any
 from defusion.cli.errors import UserError
 from defusion.cli.options import (add_gain_options, add_model_options, add_onnx_option, add_palette_option,
                                   add_rig_option, add_scale_option, add_task_option, add_tile_option,
-                                  check_onnx_options, check_tile, fusion_options, non_negative_int, positive_int)
+                                  check_onnx_options, check_tile, fusion_options, non_negative_int, positive_int,
+                                  tcp_port)
 from defusion.model.errors import WeightsError
 from defusion.serving import is_loopback
 from defusion.serving.limits import (DEFAULT_MAX_IMAGES, DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_BYTES,
-                                     DEFAULT_SERVER_MAX_PIXELS, UPLOAD_DEADLINE_S, UPLOAD_IDLE_TIMEOUT_S)
+                                     DEFAULT_SERVER_MAX_PIXELS, MAX_IMAGES, MIN_IMAGES, UPLOAD_DEADLINE_S,
+                                     UPLOAD_IDLE_TIMEOUT_S)
 
 HELP = "serve fusion over HTTP: POST /v1/fuse, GET /healthz, GET /readyz, GET /v1/info (needs the 'serve' extra)"
 
@@ -39,7 +41,7 @@ UVICORN_OPTIONS = ("host", "port", "log_level", "timeout_keep_alive", "timeout_g
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    p.add_argument("--port", type=tcp_port, default=8000, help="TCP port (default 8000)")
     add_model_options(p, fp16=False)
     add_onnx_option(p)
     p.add_argument("--max-upload-bytes", type=positive_int, default=DEFAULT_MAX_UPLOAD_BYTES,
@@ -48,7 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"refuse images with more pixels (default {DEFAULT_SERVER_MAX_PIXELS:,}; a request's peak "
                         "memory grows with its pixels: docs/serving.md, 'Memory')")
     p.add_argument("--max-images", type=int, default=DEFAULT_MAX_IMAGES,
-                   help=f"most images one request may fuse, 2-8 (default {DEFAULT_MAX_IMAGES}; fields a, b, c, ...)")
+                   help=f"most images one request may fuse, {MIN_IMAGES}-{MAX_IMAGES} (default "
+                        f"{DEFAULT_MAX_IMAGES}; fields a, b, c, ...)")
     p.add_argument("--max-queue", type=non_negative_int, default=DEFAULT_MAX_QUEUE,
                    help="most requests held besides the one being fused (reading, decoding, waiting for the "
                         f"model); more are answered 503 with Retry-After (default {DEFAULT_MAX_QUEUE})")
@@ -132,13 +135,11 @@ def allowed_hosts(host: str, names: list[str] | None) -> tuple[str, ...] | None:
 
 
 def check_options(args: argparse.Namespace) -> None:
-    """The rules across options (port, tile, image count, --onnx with --weights): shared with the server's
+    """The rules across options (tile, image count, --onnx with --weights): shared with the server's
     DEFUSION_* environment settings (defusion.serving.env_settings.settings_from_env)."""
-    if not 0 < args.port < 65536:
-        raise UserError(f"--port must be 1-65535, got {args.port}")
     check_tile(args)
-    if not 2 <= args.max_images <= 8:
-        raise UserError(f"--max-images must be from 2 to 8, got {args.max_images}")
+    if not MIN_IMAGES <= args.max_images <= MAX_IMAGES:
+        raise UserError(f"--max-images must be from {MIN_IMAGES} to {MAX_IMAGES}, got {args.max_images}")
     check_onnx_options(args)
 
 

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from defusion.cli.errors import UserError
-from defusion.cli.options import positive_int
+from defusion.cli.errors import EXIT_INTERRUPTED, UserError
+from defusion.cli.options import positive_int, tcp_port
 from defusion.model.errors import WeightsError
 
 HELP = "start the web UI (Streamlit): upload or pick two images, see fused image, components, metrics"
@@ -30,7 +30,7 @@ DEFAULT_UI_MAX_PIXELS = 25_000_000
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=int, default=8501, help="TCP port (default 8501)")
+    p.add_argument("--port", type=tcp_port, default=8501, help="TCP port (default 8501)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
@@ -41,8 +41,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    if not 0 < args.port < 65536:
-        raise UserError(f"--port must be 1-65535, got {args.port}")
     if args.weights is not None and not Path(args.weights).is_file():
         raise WeightsError(f"weights file not found: {args.weights}")
 
@@ -82,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             return proc.wait()
         except KeyboardInterrupt:  # Streamlit got the Ctrl-C too: let it shut down
             stop(proc, wait_first=GRACE_S)
-            return 130
+            return EXIT_INTERRUPTED
         except Stopped as exc:  # SIGTERM / SIGHUP reached this process only: pass it on
             print(f"defusion: {signal.Signals(exc.signum).name}: stopping the web UI", file=sys.stderr)
             stop(proc)

@@ -7,7 +7,7 @@ import itertools
 import sys
 from pathlib import Path
 
-from defusion.cli.errors import UserError, close_progress_bars
+from defusion.cli.errors import EXIT_INTERRUPTED, UserError, close_progress_bars
 from defusion.cli.options import (add_fusion_options, add_model_options, add_onnx_option, check_tile, fusion_options,
                                   make_fuser, positive_int, same_path)
 from defusion.fusion.errors import SizeMismatchError
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         close_progress_bars()
         fused = exc.frames if isinstance(exc, VideoInterrupted) else 0  # a plain one: before the first frame
         print(f"defusion: interrupted; {_kept(out, before, fused)}", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     print(f"fused {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} frames/s) into {result.output}",
           file=sys.stderr)
     return 0

@@ -1,7 +1,8 @@
-"""The fusion core's named choices and bounds, without PyTorch or OpenCV: the command line's
-options offer and check them before any model loads, and ``--help`` stays fast;
-:mod:`defusion.fusion.align`, :mod:`defusion.fusion.selection` and
-:mod:`defusion.fusion.options` check and use them."""
+"""The fusion core's named choices, bounds and defaults, without PyTorch, OpenCV or NumPy: the
+command line's options offer and check them before any model loads, and ``--help`` stays fast;
+:mod:`defusion.fusion.options` (FuseOptions), :mod:`defusion.fusion.color`,
+:mod:`defusion.fusion.align`, :mod:`defusion.fusion.selection` and the server check and use them.
+Each is defined here once; the modules that use them import them from here."""
 
 from __future__ import annotations
 
@@ -16,9 +17,65 @@ MOTIONS: tuple[str, ...] = get_args(Motion)
 #: reconstruction Pr (the paper), or the sources themselves weighed by its decision map.
 PixelSource = Literal["network", "sources"]
 PIXEL_SOURCES: tuple[str, ...] = get_args(PixelSource)
+#: Colour modes (:mod:`defusion.fusion.color`): ``auto`` (= ``ycbcr``), fuse two colour sources in
+#: RGB (the paper's setting), or fuse luminance and take chroma from the sources.
+ColorMode = Literal["auto", "rgb", "ycbcr"]
+COLOR_MODES: tuple[str, ...] = get_args(ColorMode)
+#: False-colour palettes for the infrared image (OpenCV's colour maps of those names); none: off.
+Palette = Literal["none", "inferno", "magma", "plasma", "hot", "jet", "turbo"]
+PALETTES: tuple[str, ...] = get_args(Palette)
+#: How more than two images are combined by a network that fuses pairs (FuseOptions.stack).
+StackOrder = Literal["balanced", "sequential"]
+STACK_ORDERS: tuple[str, ...] = get_args(StackOrder)
+#: How inputs are ordered before they are fused: as given, or by mean brightness (``exposure``:
+#: a pair darker first, more brightest first; see FuseOptions.order).
+InputOrder = Literal["given", "bright-first", "dark-first", "exposure"]
+INPUT_ORDERS: tuple[str, ...] = get_args(InputOrder)
+
+#: The unique embeddings are weighed by this g in the fused image unless told otherwise
+#: (FuseOptions.unique_gain, DeNet.forward); the paper's Pr, as trained, is g = 1.
+DEFAULT_UNIQUE_GAIN = 1.25
+#: Largest unique gain accepted: far above 1 the fused image overshoots into halos.
+MAX_UNIQUE_GAIN = 4.0
+#: Largest detail gain accepted: the default detail gain of the largest unique gain.
+MAX_DETAIL_GAIN = 2 * MAX_UNIQUE_GAIN - 1
+
+#: Kinds of pair: infrared-visible, multi-exposure, multi-focus.
+Task = Literal["ivf", "mef", "mff"]
+TASKS: tuple[str, ...] = get_args(Task)
+#: What each kind of pair fuses best with, where it differs from the defaults (FuseOptions.for_task).
+#: Infrared-visible pairs take unique gain 1.5: with the shipped weights better than 1.25 on 10 of 17
+#: metrics on both TNO and VIFB (contrast and transferred detail up, closeness to the sources down),
+#: VIFB ranks in the top half on Qabf, SSIM, MI and VIF; 1.75 fell to 19th of 26 on VIFB's SSIM.
+#: Exposure and focus pairs wash out above 1.25; they keep the unique embeddings' local mean at the
+#: paper's 1 and weigh only their fine detail up, 1.5: higher than the general defaults on MFIFB's
+#: Qabf, SSIM and sharpness and on MEFB's MEF-SSIM and Qabf (docs/benchmarks.md, "Per-task defaults").
+#: Exposures are sorted by brightness (order "exposure"), so that their files' order does not matter:
+#: a pair darker first, as MEFB gives them (brighter first scored lower on all 6 metrics of its first
+#: 8 pairs), a bracket brightest first (higher than darkest first for 4 and 5 exposures at these
+#: gains; docs/benchmarks.md, "More than two inputs").
+#: Focus stacks take their pixels from the sources (pixels "sources", so options.SOURCES_SCALE unless
+#: one is given): against a known all-in-focus truth 62-68 dB PSNR where the reconstruction reaches
+#: 31-35 dB (benchmarks/focus_stack.py), on MFIFB Qabf 0.780 against 0.684, about 6x faster; the
+#: reconstruction scores higher on the reference-free metrics that reward a mix of both sources
+#: (SSIM, CC, VIF, ...; docs/benchmarks.md). pixels="network" keeps the reconstruction, at these gains.
+TASK_OPTIONS: dict[str, dict] = {
+    "ivf": {"unique_gain": 1.5},
+    "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
+    "mff": {"unique_gain": 1.0, "detail_gain": 1.5, "pixels": "sources"},
+}
+
 #: The smallest tile worth a network pass (network input pixels): smaller ones cost more in
 #: overlap and set-up than they fuse.
 MIN_TILE = 64
+#: Tiles overlap by this many network input pixels unless told otherwise (FuseOptions.overlap): the
+#: seams are blended across it.
+DEFAULT_OVERLAP = 64
+#: Network inputs of more pixels than this (1 MP, after the scale) are tiled unless told otherwise
+#: (FuseOptions.auto_tile_pixels), so memory stays bounded.
+AUTO_TILE_PIXELS = 1024 * 1024
+#: The tile size (network input pixels) automatic tiling uses (FuseOptions.auto_tile_size).
+AUTO_TILE_SIZE = 768
 
 
 def smallest_tile(overlap: int) -> int:
@@ -41,6 +98,9 @@ DEFAULT_RUNTIME: Runtime = "auto"
 ONNX_RUNTIMES: tuple[str, ...] = ("auto", "onnxruntime")
 #: The suffix of an ONNX export, which the loaders take in place of a weights file.
 ONNX_SUFFIX = ".onnx"
+#: The ONNX opset an export targets unless told (``defusion export --opset``, and the export that
+#: ``--runtime onnxruntime`` caches).
+DEFAULT_OPSET = 17
 
 
 def is_onnx_export(path: str | Path | None) -> bool:
@@ -53,5 +113,8 @@ def is_onnx_export(path: str | Path | None) -> bool:
     return path is not None and Path(path).suffix.lower() == ONNX_SUFFIX
 
 
-__all__ = ["Motion", "MOTIONS", "PixelSource", "PIXEL_SOURCES", "MIN_TILE", "smallest_tile", "Runtime", "RUNTIMES",
-           "DEFAULT_RUNTIME", "ONNX_RUNTIMES", "ONNX_SUFFIX", "is_onnx_export"]
+__all__ = ["Motion", "MOTIONS", "PixelSource", "PIXEL_SOURCES", "ColorMode", "COLOR_MODES", "Palette", "PALETTES",
+           "StackOrder", "STACK_ORDERS", "InputOrder", "INPUT_ORDERS", "DEFAULT_UNIQUE_GAIN", "MAX_UNIQUE_GAIN",
+           "MAX_DETAIL_GAIN", "Task", "TASKS", "TASK_OPTIONS", "MIN_TILE", "DEFAULT_OVERLAP", "AUTO_TILE_PIXELS",
+           "AUTO_TILE_SIZE", "smallest_tile", "Runtime", "RUNTIMES", "DEFAULT_RUNTIME", "ONNX_RUNTIMES",
+           "ONNX_SUFFIX", "DEFAULT_OPSET", "is_onnx_export"]

@@ -21,13 +21,12 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+# the colour modes and palettes are choices of the command line too: defined where --help reads them
+from defusion.fusion.choices import COLOR_MODES, PALETTES, ColorMode
 from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsError
-from defusion.io.arrays import MAX_16BIT
+from defusion.io.arrays import MAX_16BIT, is_uint16
+from defusion.io.eight_bits import as_uint8, float_to_uint8
 
-ColorMode = Literal["auto", "rgb", "ycbcr"]
-COLOR_MODES: tuple[str, ...] = ("auto", "rgb", "ycbcr")
-#: False-colour palettes for the infrared image (OpenCV's colour maps of those names); none: off.
-PALETTES: tuple[str, ...] = ("none", "inferno", "magma", "plasma", "hot", "jet", "turbo")
 #: The infrared image's values between these percentiles span the palette (hot and dead pixels
 #: do not set its range).
 PALETTE_PERCENTILES = (1.0, 99.0)
@@ -107,23 +106,25 @@ def to_float(image: np.ndarray) -> np.ndarray:
 
 
 def from_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """float in [0, 1] -> ``dtype`` (rounded for integer types)."""
-    image = np.clip(image, 0.0, 1.0)
+    """float in [0, 1] -> ``dtype`` (rounded for integer types; uint8 by :mod:`defusion.io.eight_bits`)."""
     if dtype == np.uint8:
-        return (image * 255.0 + 0.5).astype(np.uint8)
+        return float_to_uint8(image)
+    image = np.clip(image, 0.0, 1.0)
     if dtype == np.uint16:
         return (image * MAX_16BIT + 0.5).astype(np.uint16)
     return image.astype(dtype)
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """uint8 / uint16 / float in [0, 1] -> uint8 (metrics and display work on 8 bits).
+    """uint8 / uint16 (either byte order) / float in [0, 1] -> uint8 (metrics and display work on 8 bits),
+    by the one rounding rule of :func:`defusion.io.eight_bits.as_uint8`; refused as :func:`to_float` refuses
+    (other pixel types: FusionTypeError; floats not finite or outside [0, 1]: FusionInputError).
 
     Example:
         >>> to_uint8(np.array([0, 257, 65535], dtype=np.uint16)).tolist()
         [0, 1, 255]
     """
-    return image if image.dtype == np.uint8 else from_float(to_float(image), np.dtype(np.uint8))
+    return as_uint8(image if image.dtype == np.uint8 or is_uint16(image) else to_float(image))
 
 
 def output_dtype(*images: np.ndarray) -> np.dtype:

@@ -1,16 +1,20 @@
 """What a fusion is asked to do: :class:`FuseOptions`, validated on construction, with the
-defaults, the kinds of pair's presets (``TASK_OPTIONS``) and the paper's (``PAPER_OPTIONS``)."""
+defaults, the kinds of pair's presets (``TASK_OPTIONS``, defined with the other choices the command
+line offers in :mod:`defusion.fusion.choices`) and the paper's (``PAPER_OPTIONS``)."""
 
 from __future__ import annotations
 
 import difflib
 import functools
 from dataclasses import dataclass, fields, replace
-from typing import Callable, Literal
+from typing import Callable
 
 from defusion.fusion import color
 from defusion.fusion.align import Motion, check_motion
-from defusion.fusion.choices import MIN_TILE, smallest_tile
+# the choices, bounds and defaults the command line offers too, defined once without PyTorch
+from defusion.fusion.choices import (AUTO_TILE_PIXELS, AUTO_TILE_SIZE, DEFAULT_OVERLAP, DEFAULT_UNIQUE_GAIN,
+                                     INPUT_ORDERS, MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN, MIN_TILE, STACK_ORDERS,
+                                     TASK_OPTIONS, TASKS, InputOrder, Palette, StackOrder, Task, smallest_tile)
 from defusion.fusion.errors import OptionsError, UnknownOptionError
 from defusion.fusion.rig import Rig
 from defusion.fusion.resample import check_scale
@@ -19,46 +23,8 @@ from defusion.fusion.stretch import FixedStretch, Stretch, check_stretch
 from defusion.fusion.values import is_integer, is_number
 from defusion.model.denet import default_detail_gain
 
-
-StackOrder = Literal["balanced", "sequential"]
-STACK_ORDERS: tuple[str, ...] = ("balanced", "sequential")
-#: How inputs are ordered before they are fused: as given, or by mean brightness (``exposure``:
-#: a pair darker first, more brightest first; see FuseOptions.order).
-InputOrder = Literal["given", "bright-first", "dark-first", "exposure"]
-INPUT_ORDERS: tuple[str, ...] = ("given", "bright-first", "dark-first", "exposure")
 #: The network runs at twice the sources' sampling unless told otherwise (FuseOptions.scale).
 DEFAULT_SCALE = 2
-#: The unique embeddings are weighed by this g in the fused image unless told otherwise
-#: (FuseOptions.unique_gain, DeNet.forward); the paper's Pr, as trained, is g = 1.
-DEFAULT_UNIQUE_GAIN = 1.25
-#: Largest unique gain accepted: far above 1 the fused image overshoots into halos.
-MAX_UNIQUE_GAIN = 4.0
-#: Largest detail gain accepted: the default detail gain of the largest unique gain.
-MAX_DETAIL_GAIN = 2 * MAX_UNIQUE_GAIN - 1
-#: Kinds of pair: infrared-visible, multi-exposure, multi-focus.
-Task = Literal["ivf", "mef", "mff"]
-TASKS: tuple[str, ...] = ("ivf", "mef", "mff")
-#: What each kind of pair fuses best with, where it differs from the defaults (FuseOptions.for_task).
-#: Infrared-visible pairs take unique gain 1.5: with the shipped weights better than 1.25 on 10 of 17
-#: metrics on both TNO and VIFB (contrast and transferred detail up, closeness to the sources down),
-#: VIFB ranks in the top half on Qabf, SSIM, MI and VIF; 1.75 fell to 19th of 26 on VIFB's SSIM.
-#: Exposure and focus pairs wash out above 1.25; they keep the unique embeddings' local mean at the
-#: paper's 1 and weigh only their fine detail up, 1.5: higher than the general defaults on MFIFB's
-#: Qabf, SSIM and sharpness and on MEFB's MEF-SSIM and Qabf (docs/benchmarks.md, "Per-task defaults").
-#: Exposures are sorted by brightness (order "exposure"), so that their files' order does not matter:
-#: a pair darker first, as MEFB gives them (brighter first scored lower on all 6 metrics of its first
-#: 8 pairs), a bracket brightest first (higher than darkest first for 4 and 5 exposures at these
-#: gains; docs/benchmarks.md, "More than two inputs").
-#: Focus stacks take their pixels from the sources (pixels "sources", so scale SOURCES_SCALE unless
-#: one is given): against a known all-in-focus truth 62-68 dB PSNR where the reconstruction reaches
-#: 31-35 dB (benchmarks/focus_stack.py), on MFIFB Qabf 0.780 against 0.684, about 6x faster; the
-#: reconstruction scores higher on the reference-free metrics that reward a mix of both sources
-#: (SSIM, CC, VIF, ...; docs/benchmarks.md). pixels="network" keeps the reconstruction, at these gains.
-TASK_OPTIONS: dict[str, dict] = {
-    "ivf": {"unique_gain": 1.5},
-    "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
-    "mff": {"unique_gain": 1.0, "detail_gain": 1.5, "pixels": "sources"},
-}
 #: The paper's inference (ECCV 2022, and the authors' code): Pr(f_c + f_u1 + f_u2) of the RGB
 #: sources at the network's own scale, no gain; what this toolkit's defaults depart from, and why, is
 #: in docs/model-card.md ("Deviations from the paper"). ``FuseOptions.paper()``.
@@ -67,7 +33,6 @@ PAPER_OPTIONS: dict = {"pixels": "network", "scale": 1, "unique_gain": 1.0, "col
 #: read from the unique projections picked the same pixels at scale 1 as at 2 (MFIFB, every 7th
 #: pair: Qabf 0.784 against 0.785), at a quarter of the compute.
 SOURCES_SCALE = 1
-# MIN_TILE and smallest_tile, the tile bounds, are in defusion.fusion.choices (the CLI checks --tile by them).
 
 
 #: The FuseOptions fields a task sets (FuseOptions.with_task).
@@ -92,88 +57,8 @@ def check_detail_gain(gain: float | None) -> None:
 
 @dataclass(frozen=True)
 class FuseOptions:
-    """How images are fed to the network.
-
-    ``tile=None`` tiles automatically: images over ``auto_tile_pixels`` go through
-    ``auto_tile_size`` tiles, smaller ones in one pass. ``tile=0`` never tiles; any other tile is at
-    least :func:`~defusion.fusion.choices.smallest_tile` of the overlap (over twice it, and 64 or more).
-
-    ``stack`` is how more than two images are combined by a network that fuses pairs:
-    ``balanced`` fuses the first and second halves of the list separately and then the two
-    results (neighbours first, so keep a bracket in exposure or focus order; each image passes
-    through about log2(N) fusions), ``sequential`` folds left, ((a, b), c), ... (the last image
-    weighs as much as all before it). ``benchmarks/multi_input.py`` compares them.
-
-    ``order`` sorts the inputs before they are fused: ``given`` keeps the caller's order (the
-    default: infrared-visible pairs, and focus stacks, whose order is the focal distance);
-    ``bright-first`` and ``dark-first`` sort by mean brightness (stable); ``exposure`` puts a pair
-    darker first and more images brightest first, the orders that scored higher with exposures
-    (``for_task("mef")``), so a bracket fuses the same whatever order its files come in.
-
-    ``scale`` runs the network on the sources up-sampled by that factor and averages its output
-    back down (:mod:`defusion.fusion.resample`): the network's reconstruction blur shrinks by the
-    factor, at ``scale**2`` times the compute. 1 is the paper's scale; with the shipped weights the default 2
-    scored higher on 14 of 17 TNO metrics and 13 of 17 VIFB ones at the ivf task's gain (docs/benchmarks.md).
-    Tiling decides on the up-sampled size, so memory stays bounded.
-
-    ``unique_gain`` weighs the unique embeddings in the fused one (:meth:`DeNet.forward`): 1 is
-    the paper's Pr(f_c + f_u^1 + f_u^2), as the network was trained; above 1 what only one source
-    shows (infrared targets, the exposed or focused part) comes through more, its local mean
-    weighed g and its fine detail 2g - 1; below 1 less, down to the common part alone at 0. With
-    the shipped weights the default 1.25 scored higher than the paper's 1 on 14 of the model
-    card's 18 metric-benchmark pairs and on 35 of 57 over the full benchmarks
-    (docs/training-history.md, "Unique gain"); infrared-visible pairs take 1.5 (``for_task("ivf")``).
-
-    ``detail_gain`` weighs that fine detail apart from the local mean (``None``: 2g - 1 above 1,
-    else g). Exposure and focus pairs take unique gain 1 and detail gain 1.5 (``for_task("mef")``,
-    ``for_task("mff")``, the latter for its reconstruction, ``pixels="network"``): the sources'
-    brightness as the paper's Pr keeps it, sharper detail.
-
-    ``pixels`` is where the fused image's pixels come from: ``network``, the paper's Pr
-    reconstruction (the default), or ``sources``, the sources' own pixels weighed by a decision map
-    read from the network's unique projections (:mod:`defusion.fusion.selection`): for focus stacks,
-    where the reconstruction is softer than the sharper source (``for_task("mff")`` takes it, at
-    scale 1). Not for infrared-visible pairs or exposures, whose fused image must mix the sources
-    rather than pick between them.
-
-    ``stretch`` (``auto``) maps grey 16-bit sources whose values span little of the 16-bit range,
-    as raw thermal frames do, onto the full range before fusing (:mod:`defusion.fusion.stretch`),
-    one sensor's frames by one mapping (a bracket, a focus stack: they keep their relation), two
-    cameras' each by its own (an infrared and a visible camera's raw frames lie in bands of their
-    own): ``stretch_shared`` says which; ``none`` takes every value as it is. ``auto``
-    measures each call's images; for a stream (frames of a video or a camera loop) measure once,
-    ``fixed = stretch.measure_stretch([a0, b0], options.stretch_shared)`` on the first frames as
-    they are fused, and fuse every frame with ``replace(fuser,
-    options=replace(fuser.options, stretch=fixed or "none"))`` (``dataclasses.replace``),
-    so a hot object entering the view cannot change the brightness of the rest (``defusion video``
-    does so, on the first frames that hold a raw one).
-
-    ``deghost`` removes ghosts of what moved between the sources, after registration
-    (:mod:`defusion.fusion.deghost`): each source's moving parts are replaced by the best-exposed
-    source's view of them, mapped into its exposure, so they are fused once.
-
-    ``align`` registers every source onto one before anything else (:mod:`defusion.fusion.align`:
-    ECC, blind to exposure; ``translation``, ``euclidean``, ``affine`` or ``homography``), for
-    brackets and focus stacks shot by hand; the fused image is in that source's frame: the first
-    with ``order="given"``, else (brackets sorted by brightness) the best exposed, whatever the
-    files' order.
-
-    ``palette`` (``none`` by default) shows the infrared image in false colour with the fused
-    image's fine detail over it, as thermal cameras show their fusion (:func:`defusion.fusion.color.
-    with_detail`; the infrared image is source ``infrared``, by default the one raw thermal frame
-    stretched, else the only grey source, else the last: pairs come visible first). Its colours span
-    ``palette_range`` (low, high: the infrared values as fused, floats in [0, 1], after the
-    stretch), or with None, the default, the 1st to 99th percentile of each call's infrared image
-    (:func:`defusion.fusion.color.palette_range`); for a stream measure it once on the first frames,
-    ``fuser.measure_palette(a0, b0)`` (with the stretch fixed first), so that a hot object entering
-    the view cannot recolour the rest (``defusion video`` does so). With a ``rig``, where the
-    infrared camera sees nothing the fused image is left uncoloured, and the range is measured on
-    what it sees.
-
-    ``rig`` maps the images of a calibrated camera rig (an infrared and a visible camera side by
-    side; :mod:`defusion.fusion.rig`, ``defusion calibrate``) onto the first camera's pixel grid
-    before anything else, so sources of different sizes and fields of view fuse; ``align`` and
-    ``deghost`` come after it.
+    """How images are fed to the network and what becomes of its output; each field's comment
+    says what it does and why its default.
 
     A field out of its range or choices raises :class:`~defusion.fusion.errors.OptionsError` (a
     ValueError, and a :class:`defusion.DefusionError`) on construction, and a keyword that names
@@ -187,40 +72,98 @@ class FuseOptions:
         defusion.fusion.errors.UnknownOptionError: FuseOptions got an unknown option sclae (did you mean scale?); ...
     """
 
+    #: Tile size in network input pixels. None tiles automatically: inputs over ``auto_tile_pixels``
+    #: go through ``auto_tile_size`` tiles, smaller ones in one pass. 0 never tiles; any other tile is
+    #: at least :func:`~defusion.fusion.choices.smallest_tile` of the overlap (over twice it, and
+    #: MIN_TILE or more).
     tile: int | None = None
-    overlap: int = 64
-    auto_tile_pixels: int = 1024 * 1024
-    auto_tile_size: int = 768
+    #: Pixels by which neighbouring tiles overlap; see DEFAULT_OVERLAP.
+    overlap: int = DEFAULT_OVERLAP
+    #: With ``tile=None``, network inputs of more pixels than this are tiled; see AUTO_TILE_PIXELS.
+    auto_tile_pixels: int = AUTO_TILE_PIXELS
+    #: The tile size of automatic tiling; see AUTO_TILE_SIZE.
+    auto_tile_size: int = AUTO_TILE_SIZE
+    #: Which planes the network fuses and how colour comes back (COLOR_MODES, :mod:`defusion.fusion.color`).
     color: color.ColorMode = "auto"
+    #: How more than two images are combined by a network that fuses pairs: ``balanced`` fuses the
+    #: first and second halves of the list separately and then the two results (neighbours first, so
+    #: keep a bracket in exposure or focus order; each image passes through about log2(N) fusions),
+    #: ``sequential`` folds left, ((a, b), c), ... (the last image weighs as much as all before it).
+    #: ``benchmarks/multi_input.py`` compares them.
     stack: StackOrder = "balanced"
-    #: Order of more than two inputs before stacking; see INPUT_ORDERS.
+    #: Sorts the inputs before they are fused (INPUT_ORDERS): ``given`` keeps the caller's order (the
+    #: default: infrared-visible pairs, and focus stacks, whose order is the focal distance);
+    #: ``bright-first`` and ``dark-first`` sort by mean brightness (stable); ``exposure`` puts a pair
+    #: darker first and more images brightest first, the orders that scored higher with exposures
+    #: (``for_task("mef")``), so a bracket fuses the same whatever order its files come in.
     order: InputOrder = "given"
-    #: Inference scale; see DEFAULT_SCALE.
+    #: Runs the network on the sources up-sampled by this factor and averages its output back down
+    #: (:mod:`defusion.fusion.resample`): the network's reconstruction blur shrinks by the factor, at
+    #: ``scale**2`` times the compute. 1 is the paper's scale; with the shipped weights the default
+    #: (DEFAULT_SCALE, 2) scored higher on 14 of 17 TNO metrics and 13 of 17 VIFB ones at the ivf
+    #: task's gain (docs/benchmarks.md). Tiling decides on the up-sampled size, so memory stays bounded.
     scale: int = DEFAULT_SCALE
-    #: Weight of the unique embeddings in the fused one; see DEFAULT_UNIQUE_GAIN.
+    #: Weighs the unique embeddings in the fused one (:meth:`DeNet.forward`): 1 is the paper's
+    #: Pr(f_c + f_u^1 + f_u^2), as the network was trained; above 1 what only one source shows
+    #: (infrared targets, the exposed or focused part) comes through more, its local mean weighed g
+    #: and its fine detail 2g - 1; below 1 less, down to the common part alone at 0. With the shipped
+    #: weights the default (DEFAULT_UNIQUE_GAIN, 1.25) scored higher than the paper's 1 on 14 of the
+    #: model card's 18 metric-benchmark pairs and on 35 of 57 over the full benchmarks
+    #: (docs/training-history.md, "Unique gain"); infrared-visible pairs take 1.5 (``for_task("ivf")``).
     unique_gain: float = DEFAULT_UNIQUE_GAIN
-    #: Weight of their fine detail; None: the one that goes with unique_gain (2g - 1 above 1).
+    #: Weighs that fine detail apart from the local mean (None: 2g - 1 above 1, else g). Exposure and
+    #: focus pairs take unique gain 1 and detail gain 1.5 (``for_task("mef")``, ``for_task("mff")``,
+    #: the latter for its reconstruction, ``pixels="network"``): the sources' brightness as the
+    #: paper's Pr keeps it, sharper detail.
     detail_gain: float | None = None
-    #: Register the sources onto one before fusing (the first, or a bracket's best exposed; handheld):
-    #: one of choices.MOTIONS; "none", the default, takes them as registered.
+    #: Registers every source onto one before anything else (:mod:`defusion.fusion.align`: ECC, blind
+    #: to exposure; one of choices.MOTIONS), for brackets and focus stacks shot by hand; the fused
+    #: image is in that source's frame: the first with ``order="given"``, else (brackets sorted by
+    #: brightness) the best exposed, whatever the files' order. "none", the default, takes the
+    #: sources as registered.
     align: Motion = "none"
-    #: Where the fused pixels come from: the network's reconstruction or the sources (PIXEL_SOURCES).
+    #: Where the fused image's pixels come from (PIXEL_SOURCES): ``network``, the paper's Pr
+    #: reconstruction (the default), or ``sources``, the sources' own pixels weighed by a decision map
+    #: read from the network's unique projections (:mod:`defusion.fusion.selection`): for focus
+    #: stacks, where the reconstruction is softer than the sharper source (``for_task("mff")`` takes
+    #: it, at scale 1). Not for infrared-visible pairs or exposures, whose fused image must mix the
+    #: sources rather than pick between them.
     pixels: PixelSource = "network"
-    #: Stretch raw 16-bit grey sources (thermal counts) that use little of their range (STRETCHES).
-    #: Or a FixedStretch (stretch.measure_stretch): one mapping kept for every frame of a stream.
+    #: ``auto`` (of STRETCHES) maps grey 16-bit sources whose values span little of the 16-bit range, as raw thermal
+    #: frames do, onto the full range before fusing (:mod:`defusion.fusion.stretch`), one sensor's
+    #: frames by one mapping (a bracket, a focus stack: they keep their relation), two cameras' each
+    #: by its own (an infrared and a visible camera's raw frames lie in bands of their own):
+    #: ``stretch_shared`` says which; ``none`` takes every value as it is. ``auto`` measures each
+    #: call's images; for a stream (frames of a video or a camera loop) measure once, a FixedStretch
+    #: ``fixed = stretch.measure_stretch([a0, b0], options.stretch_shared)`` on the first frames as
+    #: they are fused, and fuse every frame with ``replace(fuser, options=replace(fuser.options,
+    #: stretch=fixed or "none"))`` (``dataclasses.replace``), so a hot object entering the view
+    #: cannot change the brightness of the rest (``defusion video`` does so, on the first frames
+    #: that hold a raw one).
     stretch: Stretch | FixedStretch = "auto"
-    #: Replace what moved between the sources by the best-exposed one's view of it (brackets with
-    #: people or leaves moving); off by default: registered benchmark pairs have nothing moving.
+    #: Removes ghosts of what moved between the sources, after registration
+    #: (:mod:`defusion.fusion.deghost`): each source's moving parts are replaced by the best-exposed
+    #: source's view of them, mapped into its exposure, so they are fused once (brackets with people
+    #: or leaves moving); off by default: registered benchmark pairs have nothing moving.
     deghost: bool = False
-    #: A calibrated camera rig whose images are warped onto the first camera's before fusing.
+    #: Maps the images of a calibrated camera rig (an infrared and a visible camera side by side;
+    #: :mod:`defusion.fusion.rig`, ``defusion calibrate``) onto the first camera's pixel grid before
+    #: anything else, so sources of different sizes and fields of view fuse; ``align`` and
+    #: ``deghost`` come after it.
     rig: Rig | None = None
-    #: False colour from the infrared image (color.PALETTES; "none": the sources' own colours).
-    palette: str = "none"
+    #: False colour (PALETTES; ``none``, the default: the sources' own colours): the infrared image
+    #: shown in false colour with the fused image's fine detail over it, as thermal cameras show their
+    #: fusion (:func:`defusion.fusion.color.with_detail`). With a ``rig``, where the infrared camera
+    #: sees nothing the fused image is left uncoloured, and the range is measured on what it sees.
+    palette: Palette = "none"
     #: Which source (0-based) is the infrared image, for the palette; None: the one raw thermal
-    #: frame, else the only grey one, else the last.
+    #: frame (stretched), else the only grey source, else the last (pairs come visible first).
     infrared: int | None = None
-    #: The infrared values (low, high; floats in [0, 1], as fused) the palette spans; None: each
-    #: call's own (color.palette_range). Fuser.measure_palette measures one to keep for a stream.
+    #: The infrared values (low, high: as fused, floats in [0, 1], after the stretch) the palette
+    #: spans; None: the 1st to 99th percentile of each call's infrared image
+    #: (:func:`defusion.fusion.color.palette_range`). For a stream measure it once on the first
+    #: frames, ``fuser.measure_palette(a0, b0)`` (with the stretch fixed first), so that a hot object
+    #: entering the view cannot recolour the rest (``defusion video`` does so).
     palette_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:

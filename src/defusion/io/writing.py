@@ -15,6 +15,8 @@ import numpy as np
 
 from defusion.errors import channels_first_hint
 from defusion.fusion.color import FLOAT_RANGE_TOLERANCE
+from defusion.io.atomic import atomic_path
+from defusion.io.eight_bits import LEVEL_16BIT, float_to_uint8, uint16_to_uint8
 from defusion.io.errors import ImageWriteError, ImageWriteTypeError
 # What write_image can produce and JPEG qualities: defined there, for the CLI's fast --help.
 from defusion.io.formats import DEFAULT_JPEG_QUALITY, FULL_CHROMA_QUALITY, SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES
@@ -81,7 +83,7 @@ def encode_image(image: np.ndarray, suffix: str, quality: int = DEFAULT_JPEG_QUA
     _check_quality(quality)
     image = _with_depth(_checked_pixels(image), bits)
     if image.dtype == np.uint16 and suffix not in SIXTEEN_BIT_SUFFIXES:
-        image = _to_8_bits(image)
+        image = uint16_to_uint8(image)
     bgr = cv2.cvtColor(image, _TO_BGR[image.shape[2]]) if image.ndim == 3 else image
     jpeg = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
     if quality >= FULL_CHROMA_QUALITY:
@@ -152,18 +154,12 @@ def _with_depth(image: np.ndarray, bits: int | None) -> np.ndarray:
     if bits is not None and (isinstance(bits, bool) or bits not in _BITS):
         raise ImageWriteError(f"bits must be 8 or 16 (None: the data's own, 8 for floats), got {bits!r}")
     if image.dtype == np.float32:
-        peak, dtype = (65535.0, np.uint16) if bits == 16 else (255.0, np.uint8)
-        return (image * peak + 0.5).astype(dtype)
+        return (image * 65535.0 + 0.5).astype(np.uint16) if bits == 16 else float_to_uint8(image)
     if bits == 16 and image.dtype == np.uint8:
-        return image.astype(np.uint16) * 257
+        return image.astype(np.uint16) * LEVEL_16BIT
     if bits == 8 and image.dtype == np.uint16:
-        return _to_8_bits(image)
+        return uint16_to_uint8(image)
     return image
-
-
-def _to_8_bits(image: np.ndarray) -> np.ndarray:
-    """uint16 -> uint8, rounded (65535 -> 255)."""
-    return (image.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
 
 
 #: The longest file name (bytes) assumed where the file system cannot be asked: most take 255.
@@ -176,19 +172,16 @@ def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in its folder, renamed into place: a run
     killed, or a disk filling, while writing leaves the previous file whole and no partial one.
 
-    The temporary name is short (``.defusion-PID-RANDOM.tmp``), so that every name the folder takes can
-    be written: ``.NAME.tmp`` was 5 bytes too long for names of 251-255 bytes. A failure is an OSError
-    of one line naming ``path`` (not the temporary) and the reason, with the OS's ``errno``.
+    The temporary name is short (:func:`~defusion.io.atomic.atomic_path`), so that every name the folder
+    takes can be written. A failure is an OSError of one line naming ``path`` (not the temporary) and
+    the reason, with the OS's ``errno``.
     """
     path = Path(path)
-    tmp = path.with_name(f".defusion-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
     except OSError as exc:
-        with suppress(OSError):
-            tmp.unlink(missing_ok=True)
         blocker = _file_in_the_way(path.parent)
         reason = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc))
         raise _os_error(f"{path}: cannot write ({reason})", exc.errno) from None

@@ -14,6 +14,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from safetensors import safe_open
 
+from defusion.io.atomic import atomic_path
 from defusion.model.denet import DeNet, DeNetConfig
 from defusion.model.errors import WeightsError  # defined there: the CLI names it without PyTorch
 
@@ -61,10 +62,9 @@ def save_weights(model: DeNet, path: str | Path, metadata: dict[str, str] | None
         for k, v in model.state_dict().items()
     }
     meta = {**(metadata or {}), "format": "defusion-denet", "config": json.dumps(model.cfg.to_dict())}
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.chmod(tmp, 0o644)  # weights are data anyone may read (package data, shared runs)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+        os.chmod(tmp, 0o644)  # weights are data anyone may read (package data, shared runs)
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:

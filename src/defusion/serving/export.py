@@ -26,8 +26,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
-import uuid
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -37,7 +35,9 @@ import torch.nn.functional as F
 
 from defusion import __version__
 from defusion.errors import DefusionError
+from defusion.fusion.choices import DEFAULT_OPSET  # torch-free: defusion export --help shows it
 from defusion.fusion.tiling import run_padded
+from defusion.io.atomic import atomic_path
 from defusion.model.denet import SIZE_MULTIPLE, DeNet, default_detail_gain
 
 Format = Literal["onnx", "torchscript"]
@@ -47,7 +47,6 @@ OUTPUT_NAMES = ("common", "unique1", "unique2", "fused")
 #: Input size (H, W) traced at export; parity checks at a different size by default.
 EXPORT_SIZE = (64, 64)
 PARITY_SIZE = (2, 37, 53)  # batch, height, width: not multiples of 8, so the padding is checked too
-DEFAULT_OPSET = 17
 #: The extra file in a TorchScript export that describes it (JSON).
 TORCHSCRIPT_METADATA = "defusion.json"
 #: The sides an export takes are multiples of this (its metadata's ``size_multiple``): any, since
@@ -187,20 +186,6 @@ INPUT_NOTE = ("x1, x2: B x 3 x H x W float32 in [0, 1], any H and W (the graph m
               "defusion does (the frame's 0.1 to 99.9 percentiles onto [0, 1]; one mapping for a whole stream)")
 
 
-@contextlib.contextmanager
-def _atomic_target(path: Path):
-    """A temporary name beside ``path`` to write to, moved onto ``path`` when the block succeeds
-    and removed when it fails (a failed export leaves nothing behind)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Unique per writer: two processes exporting the same file must not share a temporary.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _description(config, metadata: dict[str, str] | None, half: bool) -> dict:
     """What an export says about itself: its format and config, the sizes it takes, ``metadata``
     (the weights': ``source_weights``, ``weights_sha256_16``, ``steps``, ``history``, ...; their
@@ -232,7 +217,8 @@ def export_torchscript(model: DeNet, path: str | Path, size: tuple[int, int] = E
     with _quiet(), torch.no_grad():
         traced = torch.jit.trace(model, example, check_inputs=[other], check_tolerance=1e-2 if half else 1e-4)
     description = _description(config, metadata, half)
-    with _atomic_target(path) as tmp, _quiet():
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, _quiet():  # a failed export leaves nothing behind
         torch.jit.save(traced, str(tmp), _extra_files={TORCHSCRIPT_METADATA: json.dumps(description)})
     return path
 
@@ -252,7 +238,8 @@ def export_onnx(model: DeNet, path: str | Path, opset: int = DEFAULT_OPSET, size
     config = _prepare(model).cfg
     model = _network(model, half)
     dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in ("x1", "x2", *OUTPUT_NAMES)}
-    with _atomic_target(path) as tmp:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:  # a failed export leaves nothing behind
         with _quiet(), torch.no_grad():
             torch.onnx.export(model, _example(size), str(tmp), dynamo=False, opset_version=opset,
                               input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),

@@ -30,10 +30,14 @@ UPLOAD_DEADLINE_S = 120.0
 MULTIPART_OVERHEAD = 64 * 1024
 #: The image fields of ``POST /v1/fuse``, in order: ``a`` and ``b`` always, then more up to ``max_images``.
 FIELDS = ("a", "b", "c", "d", "e", "f", "g", "h")
+#: The fewest and most images a server may be set to fuse per request (``max_images``): a pair, up
+#: to one image per field.
+MIN_IMAGES = 2
+MAX_IMAGES = len(FIELDS)
 #: The optional field with a camera rig's calibration (``defusion calibrate``'s JSON).
 RIG_FIELD = "rig"
 #: The fields a request may leave out; sent blank (a browser form's empty input), they are left out.
-OPTIONAL_FIELDS = (*FIELDS[2:], RIG_FIELD)
+OPTIONAL_FIELDS = (*FIELDS[MIN_IMAGES:], RIG_FIELD)
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,8 @@ class Limits:
     def __post_init__(self) -> None:
         if self.max_upload_bytes <= 0 or self.max_pixels <= 0:
             raise ValueError("max_upload_bytes and max_pixels must be positive")
-        if not 2 <= self.max_images <= len(FIELDS):
-            raise ValueError(f"max_images must be from 2 to {len(FIELDS)}")
+        if not MIN_IMAGES <= self.max_images <= MAX_IMAGES:
+            raise ValueError(f"max_images must be from {MIN_IMAGES} to {MAX_IMAGES}")
         if self.max_queue < 0:
             raise ValueError("max_queue must be 0 or more")
         if not self.upload_timeout_s > 0:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from defusion.fusion import choices
 from defusion.fusion.rig import MAX_RIG_BYTES
 from defusion.io.formats import DEFAULT_JPEG_QUALITY, FULL_CHROMA_QUALITY
 from defusion.serving.answer_format import QUALITY_RANGE
@@ -19,8 +20,8 @@ from defusion.serving.responses import (COMPONENT_FILES, MODEL_DIGEST_CHARS, MOD
 from defusion.serving.runner import QUEUE_FULL_RETRY_AFTER_S
 from defusion.serving.stream import PALETTE_RANGE_HEADER, STRETCH_HEADER
 
-#: The ``palette`` query values (defusion.fusion.color.PALETTES), checked by FastAPI.
-Palette = Literal["none", "inferno", "magma", "plasma", "hot", "jet", "turbo"]
+#: The ``palette`` query values (choices.PALETTES), checked by FastAPI.
+Palette = choices.Palette
 #: The error statuses of ``POST /v1/fuse`` (all ``{"detail": "<one line>"}``), for OpenAPI.
 ERRORS: dict[int, str] = {
     400: "an image that cannot be decoded (empty, truncated, corrupt), or a malformed multipart body",

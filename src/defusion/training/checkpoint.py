@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -14,6 +14,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from defusion.io.atomic import atomic_path
 from defusion.model.registry import list_models, model_config
 
 CHECKPOINT_NAME = "last.safetensors"
@@ -87,13 +88,10 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
     meta.update({name: getattr(state, name) for name in _OPTIONAL_STRS if getattr(state, name) is not None})
     if state.settings_changed:
         meta["settings_changed"] = json.dumps(state.settings_changed)
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        save_file(tensors, str(tmp), metadata=meta)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata=meta)
     except (OSError, SafetensorError) as exc:  # e.g. a full disk: the previous checkpoint stays as it was
-        with suppress(OSError):
-            tmp.unlink(missing_ok=True)
         error = os_error(exc, path)
         if error is None:
             raise

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import sys
 from pathlib import Path
 
 import torch
+
+from defusion.io.atomic import atomic_path
 
 #: The run's CSV log, in ``OUT``.
 LOG_NAME = "metrics.csv"
@@ -48,12 +49,10 @@ def open_log(path: Path, fields: tuple[str, ...], resume_step: int | None):
     kept = [row for row in rows if _row_step(row) is not None and _row_step(row) <= resume_step]
     columns = header + [f for f in fields if f not in header]
     if len(kept) != len(rows) or columns != header or not text.endswith("\n"):
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", newline="") as f:
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
             rewritten = csv.DictWriter(f, columns, extrasaction="ignore")
             rewritten.writeheader()
             rewritten.writerows(kept)
-        os.replace(tmp, path)
     log_file = open(path, "a", newline="")
     return log_file, csv.DictWriter(log_file, columns, extrasaction="ignore")
 

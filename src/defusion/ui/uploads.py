@@ -26,6 +26,8 @@ from defusion.ui.upload_names import PAIR_LABELS, in_name_order, name_images, to
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "heic", "heif", *(s[1:] for s in RAW_SUFFIXES)]
 #: Most images one bracket or focus stack upload may hold (N images take N - 1 fusions).
 MAX_STACK_IMAGES = 8
+#: Bytes in an MB of the upload limit (--max-upload-mb), as Streamlit's own limit counts them (a MiB).
+BYTES_PER_MB = 2**20
 
 
 def decode_pair(data_a: bytes, name_a: str, data_b: bytes, name_b: str,
@@ -79,7 +81,8 @@ def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_
 def check_upload_size(data: bytes, name: str, max_bytes: int | None) -> None:
     """Refuse an upload over ``max_bytes`` (None: no bound) before decoding it."""
     if max_bytes is not None and len(data) > max_bytes:
-        raise InputError(f"{name}: {len(data) / 2**20:.1f} MB is over the upload limit of {max_bytes / 2**20:.0f} MB")
+        raise InputError(f"{name}: {len(data) / BYTES_PER_MB:.1f} MB is over the upload limit of "
+                         f"{max_bytes / BYTES_PER_MB:.0f} MB")
 
 
 def check_same_size(a: np.ndarray, name_a: str, b: np.ndarray, name_b: str, rig_hint: bool = False) -> None:

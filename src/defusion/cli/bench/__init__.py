@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from defusion.cli.bench.fingerprints import Unreadable, published_fingerprints, source_fingerprints
+from defusion.cli.bench.fingerprints import Published, Unreadable, published_fingerprints, source_fingerprints
 from defusion.cli.bench.grids import Grids, stored_results
 from defusion.cli.bench.jpeg_note import say_lossy
 from defusion.cli.bench.left_out import left_out_line, left_out_of_run, nothing_evaluated
@@ -33,8 +33,9 @@ from defusion.cli.bench.resume import check_jpeg_quality, check_task, note_new_m
 from defusion.cli.bench.run_file import ThisRun, recorded_run, run_record
 from defusion.cli.bench.saving import Saver
 from defusion.cli.bench.titles import default_title, folder_name, with_encoding
-from defusion.cli.errors import UserError, close_progress_bars
+from defusion.cli.errors import EXIT_INTERRUPTED, UserError, close_progress_bars
 from defusion.cli.options import note_quick_test_weights, positive_int
+from defusion.fusion.choices import TASKS
 from defusion.io.notes import note
 from defusion.model.errors import WeightsError
 
@@ -54,7 +55,7 @@ EPILOG = ("exit status: 0 when every pair and result was scored; 1 when some wer
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = EPILOG
-    p.add_argument("--task", required=True, choices=("ivf", "mef", "mff"),
+    p.add_argument("--task", required=True, choices=TASKS,
                    help="picks the default metrics, and DeFusion's options for the task (defusion fuse --task)")
     p.add_argument("--a", dest="dir_a", required=True, type=Path, help="first sources (pairs matched by stem)")
     p.add_argument("--b", dest="dir_b", required=True, type=Path, help="second sources")
@@ -120,55 +121,21 @@ def jpeg_quality_arg(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark ``args`` describe; the exit status (module docstring), 2 raised as a UserError."""
-    from defusion.benchmark.runner import (DEFUSION_VARIANTS, TASK_METRICS, BenchResult, defusion_run_id,
-                                           evaluated_pairs, run_benchmark)
-    from defusion.io.writing import check_writable_folder
-    from defusion.io.pairs import PairsError
-    from defusion.metrics import metric_names
+    from defusion.benchmark.runner import DEFUSION_VARIANTS, BenchResult, defusion_run_id, run_benchmark
 
-    for folder in (args.dir_a, args.dir_b):
-        if not folder.is_dir():
-            raise UserError(f"folder not found: {folder}")
-    try:
-        metrics = tuple(metric_names(args.metrics)) if args.metrics else TASK_METRICS[args.task]
-    except KeyError as exc:
-        raise UserError(exc.args[0]) from None
-    if not metrics:
-        raise UserError("--metrics: no metric named")
-    if args.out.exists() and not args.out.is_dir():
-        raise UserError(f"--out {args.out}: is a file; give a folder")
+    metrics = _checked_metrics(args)
     fused_dirs, methods, make_methods = _benchmarked_methods(args)
     requested = [*methods, *fused_dirs]
     args.versus = versus_method(args.versus, requested)
     title = with_encoding(args.title, args) if args.title else default_title(args)
     sources = (folder_name(args.dir_a), folder_name(args.dir_b))
     weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
-    previous = None
-    try:
-        evaluated = evaluated_pairs(args.dir_a, args.dir_b, args.limit)  # those run_benchmark evaluates
-    except PairsError as exc:  # a folder with no image to pair
-        raise UserError(str(exc)) from None
-    wanted, source_files = [stem for stem, _, _ in evaluated], source_fingerprints(evaluated)
+    wanted, source_files = _evaluated_sources(args)
     recorded = recorded_run(args.out) if args.resume else {}
     published = published_fingerprints(fused_dirs, wanted, recorded)
-    unreadable = Unreadable({stem for stem in wanted if stem not in source_files}, published.unreadable)
-    if args.resume:
-        check_task(args.out, recorded, args.task)
-        check_jpeg_quality(args.out, recorded, args.jpeg_quality)
-    say_lossy(published, args.jpeg_quality, list(methods))  # after a refusal, never before it
-    if args.resume:
-        args.versus = resumed_versus(args.out, recorded, args.versus)
-        note_new_metrics(args.out, recorded, metrics, requested)
-        previous, earlier_weights = previous_rows(args.out, weights, published, recorded, source_files,
-                                                  unreadable)
-        weights = weights or earlier_weights  # DeFusion rows kept from an earlier run keep their ID
-    elif (args.out / "results.csv").is_file():
-        note(f"{args.out} holds an earlier run's results; starting afresh: they are replaced when this run saves "
-             "its first scores (--resume keeps them and adds to them)")
-    try:
-        check_writable_folder(args.out)
-    except OSError as exc:  # read-only, full, not allowed: said now, not after the first pair's minutes
-        raise UserError(f"--out {args.out}: {exc}") from None
+    previous, weights, args.versus = _resume_state(args, recorded, published, wanted, source_files, weights,
+                                                   metrics, requested, list(methods))
+    _check_writable(args.out)
     this_run = ThisRun(task=args.task, metrics=metrics, defusion_run=weights, weights=args.weights,
                        fused_dirs=fused_dirs, fused_files=published.files, source_files=source_files,
                        versus=args.versus, jpeg_quality=args.jpeg_quality)
@@ -192,9 +159,83 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         close_progress_bars()
         print(f"defusion: interrupted; {saver.progress()}", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except OSError as exc:  # a full or read-only disk: what is saved stays saved
         raise UserError(f"{_reason(exc)}; {saver.progress()}") from None
+    return _exit_status(result, wanted, requested, metrics, produced)
+
+
+def _checked_metrics(args: argparse.Namespace) -> tuple[str, ...]:
+    """The metrics ``args`` score (--metrics, else the task's), once the source folders are found and
+    --out is no file; else a UserError."""
+    from defusion.benchmark.runner import TASK_METRICS
+    from defusion.metrics import metric_names
+
+    for folder in (args.dir_a, args.dir_b):
+        if not folder.is_dir():
+            raise UserError(f"folder not found: {folder}")
+    try:
+        metrics = tuple(metric_names(args.metrics)) if args.metrics else TASK_METRICS[args.task]
+    except KeyError as exc:
+        raise UserError(exc.args[0]) from None
+    if not metrics:
+        raise UserError("--metrics: no metric named")
+    if args.out.exists() and not args.out.is_dir():
+        raise UserError(f"--out {args.out}: is a file; give a folder")
+    return metrics
+
+
+def _evaluated_sources(args: argparse.Namespace) -> tuple[list[str], dict[str, list[str]]]:
+    """The stems of the pairs run_benchmark evaluates, and their sources' fingerprints
+    (:func:`source_fingerprints`); a folder with no image to pair is a UserError."""
+    from defusion.benchmark.runner import evaluated_pairs
+    from defusion.io.pairs import PairsError
+
+    try:
+        evaluated = evaluated_pairs(args.dir_a, args.dir_b, args.limit)  # those run_benchmark evaluates
+    except PairsError as exc:  # a folder with no image to pair
+        raise UserError(str(exc)) from None
+    return [stem for stem, _, _ in evaluated], source_fingerprints(evaluated)
+
+
+def _resume_state(args: argparse.Namespace, recorded: dict, published: Published, wanted: list[str],
+                  source_files: dict[str, list[str]], weights: str | None, metrics: tuple[str, ...],
+                  requested: list[str], methods: list[str]) -> tuple[list | None, str | None, str | None]:
+    """What this run takes from an earlier one in --out (``recorded``: its RUN_FILE): with --resume,
+    once an earlier run of another task or JPEG quality is refused, the rows to keep, DeFusion's run
+    ID (this run's, else the kept rows') and the --versus method; afresh, no rows, and a note where
+    its results.csv will be replaced. JPEG --fused results are said after a refusal, never before."""
+    if args.resume:
+        check_task(args.out, recorded, args.task)
+        check_jpeg_quality(args.out, recorded, args.jpeg_quality)
+    say_lossy(published, args.jpeg_quality, methods)  # after a refusal, never before it
+    if not args.resume:
+        if (args.out / "results.csv").is_file():
+            note(f"{args.out} holds an earlier run's results; starting afresh: they are replaced when this run "
+                 "saves its first scores (--resume keeps them and adds to them)")
+        return None, weights, args.versus
+    versus = resumed_versus(args.out, recorded, args.versus)
+    note_new_metrics(args.out, recorded, metrics, requested)
+    unreadable = Unreadable({stem for stem in wanted if stem not in source_files}, published.unreadable)
+    previous, earlier_weights = previous_rows(args.out, weights, published, recorded, source_files, unreadable)
+    return previous, weights or earlier_weights, versus  # DeFusion rows kept from an earlier run keep their ID
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse an --out folder that cannot be written (read-only, full, not allowed): said now, not
+    after the first pair's minutes."""
+    from defusion.io.writing import check_writable_folder
+
+    try:
+        check_writable_folder(out)
+    except OSError as exc:
+        raise UserError(f"--out {out}: {exc}") from None
+
+
+def _exit_status(result: BenchResult, wanted: list[str], requested: list[str], metrics: tuple[str, ...],
+                 produced: dict[str, set[str]]) -> int:
+    """0 when every pair ``wanted`` and every result ``requested`` was scored; else 1, the last line
+    saying what was left out (:func:`left_out_of_run`)."""
     lost_pairs, lost_results = left_out_of_run(result, wanted, requested, metrics, produced)
     if lost_pairs or lost_results:
         print(f"defusion: {left_out_line(lost_pairs, len(wanted), lost_results)}", file=sys.stderr)

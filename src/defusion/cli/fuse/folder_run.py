@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from defusion.cli.errors import EXIT_FAILED, UserError
+from defusion.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError
 from defusion.cli.fuse.file_names import already_fused
 from defusion.cli.fuse.fusing import fuse_one
 from defusion.cli.fuse.fusion_notes import registration_extent, registration_summary
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 #: Write errors that are the output's, not one pair's (a full disk or quota, a read-only file system): a
 #: folder mode stops at the first rather than fuse every later pair only to fail to write it.
 STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
-#: The exit status of a run stopped by Ctrl-C (128 + SIGINT, as a shell says it).
-EXIT_INTERRUPTED = 130
 
 
 def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from defusion.fusion.video.errors import VideoError
+from defusion.io.eight_bits import as_uint8
 from defusion.io.writing import write_image
 
 #: Containers the ``mp4v`` writer produces.
@@ -112,10 +113,8 @@ def _frame_index(name: str) -> int | None:
 
 
 def _to_bgr8(frame: np.ndarray) -> np.ndarray:
-    if frame.dtype == np.uint16:
-        frame = (frame.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
-    elif frame.dtype != np.uint8:
-        frame = (np.clip(frame, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """A fused frame (uint8, uint16 or float in [0, 1]; grey or RGB) as the 8-bit BGR a video file holds."""
+    frame = as_uint8(frame)
     code = cv2.COLOR_GRAY2BGR if frame.ndim == 2 else cv2.COLOR_RGB2BGR
     return cv2.cvtColor(frame, code)
 

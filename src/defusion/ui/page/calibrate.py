@@ -12,7 +12,7 @@ from defusion.ui.page.messages import said_on_page
 from defusion.ui.page.session_state import uploaded
 from defusion.ui.rig_uploads import calibrate_uploads, parse_board
 from defusion.ui.settings import Settings
-from defusion.ui.uploads import UPLOAD_TYPES
+from defusion.ui.uploads import BYTES_PER_MB, UPLOAD_TYPES
 
 
 def calibrate_page(settings: Settings) -> None:
@@ -47,7 +47,7 @@ def calibrate_page(settings: Settings) -> None:
     with said_on_page(), st.spinner("Calibrating..."):
         (name_a, data_a), (name_b, data_b) = up_a[0], up_b[0]
         result = calibrate_uploads(data_a, name_a, data_b, name_b, motion, board, points,
-                                   settings.max_pixels, max_bytes=int(limit_mb) * 2**20)
+                                   settings.max_pixels, max_bytes=int(limit_mb) * BYTES_PER_MB)
     fit, camera = result.calibration.fits[0], result.calibration.rig.cameras[0]
     import pandas as pd
 

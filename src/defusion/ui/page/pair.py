@@ -25,7 +25,7 @@ from defusion.ui.result_cache import digest
 from defusion.ui.rig_uploads import parse_rig
 from defusion.ui.settings import Settings
 from defusion.ui.upload_names import told_apart
-from defusion.ui.uploads import UPLOAD_TYPES, decode_pair
+from defusion.ui.uploads import BYTES_PER_MB, UPLOAD_TYPES, decode_pair
 
 #: How a pair's page calls its images.
 PAIR_NAMES = ("A", "B")
@@ -55,7 +55,7 @@ def pair_inputs(source: str, settings: Settings
         return None
     (name_a, data_a), (name_b, data_b) = up_a[0], up_b[0]
     rig = parse_rig(up_rig[0][1], up_rig[0][0]) if up_rig and up_rig[0][1] else None
-    a, b = decode_pair(data_a, name_a, data_b, name_b, settings.max_pixels, max_bytes=int(limit_mb) * 2**20,
+    a, b = decode_pair(data_a, name_a, data_b, name_b, settings.max_pixels, max_bytes=int(limit_mb) * BYTES_PER_MB,
                        rig=rig, resize=resize)
     return a, b, (name_a, name_b), [data_a, data_b], rig
 

@@ -23,7 +23,7 @@ from defusion.ui.page.sidebar import aligned, resize_choice, stack_infrared
 from defusion.ui.result_cache import digest
 from defusion.ui.settings import Settings
 from defusion.ui.upload_names import in_name_order, told_apart
-from defusion.ui.uploads import MAX_STACK_IMAGES, UPLOAD_TYPES, decode_stack
+from defusion.ui.uploads import BYTES_PER_MB, MAX_STACK_IMAGES, UPLOAD_TYPES, decode_stack
 
 
 def stack_inputs(settings: Settings) -> tuple[list[np.ndarray], list[str], list[bytes]] | None:
@@ -40,7 +40,7 @@ def stack_inputs(settings: Settings) -> tuple[list[np.ndarray], list[str], list[
         st.info("Upload two or more images to fuse them.")
         return None
     given = in_name_order([(data, name) for name, data in uploads])
-    images = decode_stack(given, settings.max_pixels, max_bytes=int(limit_mb) * 2**20, resize=resize)
+    images = decode_stack(given, settings.max_pixels, max_bytes=int(limit_mb) * BYTES_PER_MB, resize=resize)
     return images, [name for _, name in given], [data for data, _ in given]
 
 

@@ -1,0 +1,80 @@
+"""defusion.fusion.choices: the one home of the fusion's choices, bounds and defaults, which the
+command line, the server and FuseOptions import (no copies kept in line by tests)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+from defusion.fusion import choices
+
+
+def test_choices_import_no_pytorch_opencv_or_numpy():
+    """The CLI builds its parser from these names: importing them must stay cheap (``--help``)."""
+    code = ("import sys, defusion.fusion.choices; "
+            "loaded = {'torch', 'cv2', 'numpy'} & set(sys.modules); assert not loaded, loaded")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_names_moved_here_keep_their_old_import_paths():
+    from defusion.cli import options as cli_options
+    from defusion.fusion import color, fuser, options
+    from defusion.serving import limits
+
+    for name in ("PALETTES", "COLOR_MODES", "ColorMode"):
+        assert getattr(color, name) is getattr(choices, name), name
+    for name in ("DEFAULT_UNIQUE_GAIN", "MAX_UNIQUE_GAIN", "MAX_DETAIL_GAIN", "TASK_OPTIONS", "TASKS", "Task",
+                 "STACK_ORDERS", "StackOrder", "INPUT_ORDERS", "InputOrder", "MIN_TILE", "smallest_tile"):
+        assert getattr(options, name) is getattr(choices, name) is getattr(fuser, name), name
+    for name in ("DEFAULT_UNIQUE_GAIN", "MAX_UNIQUE_GAIN", "MAX_DETAIL_GAIN", "TASK_OPTIONS", "PALETTES",
+                 "DEFAULT_OVERLAP"):
+        assert getattr(cli_options, name) is getattr(choices, name), name
+    assert limits.MAX_IMAGES == len(limits.FIELDS)
+
+
+def test_the_old_import_paths_of_the_server_and_export_still_resolve():
+    pytest.importorskip("fastapi")
+    pytest.importorskip("torch")
+    from defusion.serving import export, openapi
+
+    assert openapi.Palette is choices.Palette and export.DEFAULT_OPSET == choices.DEFAULT_OPSET
+
+
+def test_literal_choices_and_their_tuples_are_one_list():
+    assert choices.PALETTES == ("none", "inferno", "magma", "plasma", "hot", "jet", "turbo")
+    assert choices.COLOR_MODES == ("auto", "rgb", "ycbcr")
+    assert choices.TASKS == tuple(choices.TASK_OPTIONS) == ("ivf", "mef", "mff")
+    assert choices.STACK_ORDERS == ("balanced", "sequential")
+    assert choices.INPUT_ORDERS == ("given", "bright-first", "dark-first", "exposure")
+
+
+def test_fuse_options_defaults_are_the_named_ones():
+    from defusion.fusion.options import FuseOptions
+
+    options = FuseOptions()
+    assert (options.overlap, options.auto_tile_pixels, options.auto_tile_size, options.unique_gain) == (
+        choices.DEFAULT_OVERLAP, choices.AUTO_TILE_PIXELS, choices.AUTO_TILE_SIZE, choices.DEFAULT_UNIQUE_GAIN)
+    assert options.tile_for(1024, 1024) == 0 and options.tile_for(1024, 1025) == choices.AUTO_TILE_SIZE
+    assert set(field for preset in choices.TASK_OPTIONS.values() for field in preset) <= {
+        f for f in FuseOptions.__dataclass_fields__}
+
+
+def _choices_of(parser: argparse.ArgumentParser, command: str, option: str):
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    return next(a for a in sub._actions if option in a.option_strings)
+
+
+def test_the_command_line_offers_the_choices_and_defaults_defined_here():
+    from defusion.cli.main import build_parser
+
+    parser = build_parser()
+    assert _choices_of(parser, "fuse", "--palette").choices == choices.PALETTES
+    assert _choices_of(parser, "fuse", "--color").choices == choices.COLOR_MODES
+    assert _choices_of(parser, "fuse", "--task").choices == choices.TASKS
+    assert _choices_of(parser, "bench", "--task").choices == choices.TASKS
+    assert _choices_of(parser, "fuse", "--overlap").default == choices.DEFAULT_OVERLAP
+    opset = _choices_of(parser, "export", "--opset")
+    assert opset.default == choices.DEFAULT_OPSET and f"(default {choices.DEFAULT_OPSET})" in opset.help
