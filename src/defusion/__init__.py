@@ -14,7 +14,7 @@ The library's own errors (a refused image, weights, rig, video, export, ...) der
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from defusion.model.registry import create_model, list_models  # noqa: F401
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value  # once loaded, a plain attribute

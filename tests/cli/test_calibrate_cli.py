@@ -10,7 +10,6 @@ import pytest
 
 from defusion.cli import calibrate as calibrate_cli
 from defusion.cli.main import main
-from defusion.fusion import rig as rig_module
 from defusion.fusion.rig import Rig, map_points
 from defusion.io.images import read_image, write_image
 from tests.conftest import smooth_image
@@ -133,12 +132,6 @@ def test_fuse_folders_with_the_rig(rig_pair, tmp_path, tiny_weights):
     assert _run("fuse", "--a", tmp_path / "vi", "--b", tmp_path / "ir", "--rig", tmp_path / "rig.json",
                 "-o", tmp_path / "out", "--weights", tiny_weights, "--no-progress") == 0
     assert [read_image(p).shape for p in sorted((tmp_path / "out").glob("*.png"))] == [(H, W, 3)] * 2
-
-
-def test_the_commands_motions_are_the_cores():
-    assert calibrate_cli.RIG_MOTIONS_NEEDED == rig_module.RIG_MOTIONS
-    assert calibrate_cli.RIG_MOTIONS == tuple(rig_module.RIG_MOTIONS)
-    assert calibrate_cli.DEFAULT_RIG_MOTION == rig_module.DEFAULT_RIG_MOTION
 
 
 def _board_scene(cols: int = 10, rows: int = 7, square: int = 24) -> np.ndarray:

@@ -35,12 +35,35 @@ def test_names_moved_here_keep_their_old_import_paths():
     assert limits.MAX_IMAGES == len(limits.FIELDS)
 
 
+def test_names_moved_here_from_opencv_modules_keep_their_old_import_paths():
+    from defusion.fusion import rig, stretch
+    from defusion.fusion.rig import motion
+
+    for name in ("RigMotion", "RIG_MOTIONS", "DEFAULT_RIG_MOTION"):
+        assert getattr(rig, name) is getattr(motion, name) is getattr(choices, name), name
+    assert stretch.STRETCHES is choices.STRETCHES and stretch.Stretch is choices.Stretch
+
+
+def test_the_web_ui_offers_the_colour_modes_defined_here():
+    pytest.importorskip("torch")
+    from defusion.ui import options
+
+    assert options.COLOR_MODES is choices.COLOR_MODES
+
+
+def test_the_tasks_fused_from_the_sources_are_read_from_task_options():
+    from defusion.cli.fuse.path_checks import SOURCES_TASKS
+
+    assert SOURCES_TASKS == ("mff",)
+
+
 def test_the_old_import_paths_of_the_server_and_export_still_resolve():
     pytest.importorskip("fastapi")
     pytest.importorskip("torch")
     from defusion.serving import export, openapi
 
     assert openapi.Palette is choices.Palette and export.DEFAULT_OPSET == choices.DEFAULT_OPSET
+    assert export.PARITY_SIZE is choices.PARITY_SIZE
 
 
 def test_literal_choices_and_their_tuples_are_one_list():
@@ -49,6 +72,9 @@ def test_literal_choices_and_their_tuples_are_one_list():
     assert choices.TASKS == tuple(choices.TASK_OPTIONS) == ("ivf", "mef", "mff")
     assert choices.STACK_ORDERS == ("balanced", "sequential")
     assert choices.INPUT_ORDERS == ("given", "bright-first", "dark-first", "exposure")
+    assert choices.STRETCHES == ("auto", "none")
+    assert choices.RIG_MOTIONS == {"translation": 1, "similarity": 2, "affine": 3, "homography": 4}
+    assert choices.DEFAULT_RIG_MOTION in choices.RIG_MOTIONS and choices.DEFAULT_DEVICE in choices.DEVICES
 
 
 def test_fuse_options_defaults_are_the_named_ones():
@@ -76,5 +102,13 @@ def test_the_command_line_offers_the_choices_and_defaults_defined_here():
     assert _choices_of(parser, "fuse", "--task").choices == choices.TASKS
     assert _choices_of(parser, "bench", "--task").choices == choices.TASKS
     assert _choices_of(parser, "fuse", "--overlap").default == choices.DEFAULT_OVERLAP
+    assert _choices_of(parser, "fuse", "--stack").choices == choices.STACK_ORDERS
+    assert _choices_of(parser, "fuse", "--order").choices == choices.INPUT_ORDERS
+    assert _choices_of(parser, "fuse", "--stretch").choices == choices.STRETCHES
+    assert _choices_of(parser, "calibrate", "--motion").choices == tuple(choices.RIG_MOTIONS)
+    assert _choices_of(parser, "calibrate", "--motion").default == choices.DEFAULT_RIG_MOTION
+    for command in ("fuse", "video", "serve", "ui", "bench"):
+        device = _choices_of(parser, command, "--device")
+        assert (device.choices, device.default) == (choices.DEVICES, choices.DEFAULT_DEVICE), command
     opset = _choices_of(parser, "export", "--opset")
     assert opset.default == choices.DEFAULT_OPSET and f"(default {choices.DEFAULT_OPSET})" in opset.help

@@ -53,9 +53,9 @@ def test_auto_falls_back_to_pytorch_with_a_warning_when_onnx_fails(tiny_weights,
     def broken_export(weights, on_export=None):
         raise RuntimeError("exporter exploded")
 
-    import defusion.serving.onnx_model as onnx_model
+    import defusion.fusion.onnx_runtime as onnx_runtime  # where load_network looks it up
 
-    monkeypatch.setattr(onnx_model, "cached_onnx_export", broken_export)
+    monkeypatch.setattr(onnx_runtime, "cached_onnx_export", broken_export)
     net = runtime_module.load_network(tiny_weights, "auto")
     assert isinstance(net, DeNet)
     assert "warning: ONNX Runtime could not run the model (RuntimeError: exporter exploded)" in capsys.readouterr().err
@@ -121,7 +121,7 @@ def test_auto_runs_pytorch_when_the_cache_folder_is_a_file(tiny_weights, tmp_pat
 
 def test_auto_runs_pytorch_when_a_folder_above_the_cache_cannot_be_made(tiny_weights, tmp_path, monkeypatch, capsys):
     """HOME=/proc/1: making ~/.cache fails with FileNotFoundError, which is not a missing weights file."""
-    import defusion.serving.onnx_model as onnx_model
+    import defusion.fusion.onnx_runtime as onnx_runtime  # where load_network looks it up
     from defusion.fusion.runtime import load_network
     from defusion.model.denet import DeNet
     from defusion.model.weights import WeightsError
@@ -132,7 +132,7 @@ def test_auto_runs_pytorch_when_a_folder_above_the_cache_cannot_be_made(tiny_wei
     def unwritable_home(weights, on_export=None):
         raise FileNotFoundError(2, "No such file or directory", above)
 
-    monkeypatch.setattr(onnx_model, "cached_onnx_export", unwritable_home)
+    monkeypatch.setattr(onnx_runtime, "cached_onnx_export", unwritable_home)
     assert isinstance(load_network(tiny_weights, "auto"), DeNet)
     assert f"cannot write the ONNX cache folder {above}/defusion (No such file or directory: {above})" in \
         capsys.readouterr().err
@@ -140,7 +140,7 @@ def test_auto_runs_pytorch_when_a_folder_above_the_cache_cannot_be_made(tiny_wei
     def unreadable_elsewhere(weights, on_export=None):  # an OS error about another path is no cache problem
         raise FileNotFoundError(2, "No such file or directory", str(tmp_path / "elsewhere"))
 
-    monkeypatch.setattr(onnx_model, "cached_onnx_export", unreadable_elsewhere)
+    monkeypatch.setattr(onnx_runtime, "cached_onnx_export", unreadable_elsewhere)
     with pytest.raises(FileNotFoundError, match="elsewhere"):
         load_network(tiny_weights, "auto")
     monkeypatch.undo()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from defusion.serving import export, onnx_model
+from defusion.fusion import onnx_runtime  # its globals patched where its functions read them
+from defusion.serving import export
 from defusion.serving.onnx_model import CACHED_EXPORTS_KEPT, cached_onnx_export, prune_exports
 
 
@@ -66,8 +67,8 @@ def test_a_delete_that_fails_fails_nothing(tmp_path, monkeypatch):
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("DEFUSION_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(onnx_model, "_warned", set())
-    monkeypatch.setattr(onnx_model, "_private_folder", None)
+    monkeypatch.setattr(onnx_runtime, "_warned", set())
+    monkeypatch.setattr(onnx_runtime, "_private_folder", None)
     return tmp_path / "cache" / "onnx"
 
 
@@ -75,7 +76,7 @@ def test_a_new_export_prunes_the_cache_and_a_used_one_is_touched_and_kept(cache,
     """No real export: export_onnx writes a tiny file, which the digest check is told to trust."""
     exported = []
     monkeypatch.setattr(export, "export_onnx", lambda model, path, **_: exported.append(path) or path.write_bytes(b"x"))
-    monkeypatch.setattr(onnx_model, "_not_an_export_of", lambda path, digest: None)
+    monkeypatch.setattr(onnx_runtime, "_not_an_export_of", lambda path, digest: None)
     cache.mkdir(parents=True, mode=0o700)
     old = _fake_exports(cache, CACHED_EXPORTS_KEPT + 2)
     path = cached_onnx_export(tiny_weights)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from defusion.fusion.fuser import Fuser
-from defusion.serving import onnx_model
+from defusion.fusion import onnx_runtime  # its globals patched where its functions read them
 from defusion.serving.onnx_model import OnnxDeNet, cached_onnx_export
 from tests.conftest import smooth_image
 
@@ -22,8 +22,8 @@ posix_only = pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("DEFUSION_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(onnx_model, "_warned", set())  # each test sees its own first warning
-    monkeypatch.setattr(onnx_model, "_private_folder", None)
+    monkeypatch.setattr(onnx_runtime, "_warned", set())  # each test sees its own first warning
+    monkeypatch.setattr(onnx_runtime, "_private_folder", None)
     return tmp_path / "cache"
 
 

@@ -1,17 +1,10 @@
-"""Classical image-fusion baselines, used as anchors by the benchmark.
+"""Classical image-fusion baselines, the benchmark's anchors (docs/benchmarks.md lists them).
 
-Each baseline is a pure function ``fuse(a, b) -> fused`` on two registered
-images with the same layout, ``HxW`` (grey) or ``HxWx3`` (RGB), each uint8,
-uint16 or float in [0, 1], as :class:`~defusion.fusion.fuser.Fuser` takes them.
-The result has the same shape, in the inputs' type and range, as the Fuser
-returns it: uint8 for uint8 sources, uint16 when either is uint16, float32 in
-[0, 1] when either is float.  (Internally every baseline computes on float32 in
-[0, 1]; see :mod:`defusion.baselines._common`.)
-
-``BASELINES`` maps every name to its function, including those that need an
-external program (``enfuse``, ``enfuse_focus``: the ``enfuse`` executable);
-:func:`is_available` / :func:`available_baselines` tell which can run here,
-and calling an unavailable one raises ``RuntimeError``.
+Each is a pure function ``fuse(a, b) -> fused`` on two registered images of one layout (HxW or
+HxWx3; uint8, uint16 or float in [0, 1]), returning the same shape in the inputs' type, as the Fuser
+does (:mod:`defusion.baselines._common` keeps that contract). ``BASELINES`` maps every name to its
+function, those that need the ``enfuse`` program too: :func:`is_available` and
+:func:`available_baselines` say which can run here; an unavailable one raises ``RuntimeError``.
 
 Example:
     >>> import numpy as np

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -241,7 +242,7 @@ def versus_summary(rows: list[Row], reference: str) -> list[str]:
     return lines
 
 
-def versus_chart(rows: list[Row], reference: str, path, title: str = "Benchmark") -> None:
+def versus_chart(rows: list[Row], reference: str, path: str | Path, title: str = "Benchmark") -> None:
     """:func:`versus_markdown` as a picture: methods x metrics, each cell the share of images on
     which ``reference`` is better (green) or worse (red), starred where the difference is significant.
     Written atomically (:func:`defusion.benchmark.report.write_figure`)."""

@@ -77,40 +77,23 @@ def run_benchmark(
     result: BenchResult | None = None,
 ) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]]:
     """Yield (stem, {method: fused uint8}, a, b, result-so-far) pair by pair: the results and sources
-    as uint8 to be shown (:func:`viewable`), whatever they were scored as (:func:`read_scored`).
+    as uint8 to be shown (:func:`viewable`), scored as :func:`read_scored` reads them (docs/metrics.md).
+    What is scored, kept and said is ``defusion bench``'s (README.md; docs/benchmarks.md on ``--fused``).
 
-    ``metrics``: metric names as :func:`defusion.metrics.metric_names` takes them (a list or one
-    comma-separated string, any case, ``vifb`` for VIFB's 13, ``mefb`` for MEFB's 20); they are checked here, so an
-    unknown name (or none) raises ``KeyError`` when this is called, not halfway through the pairs.
+    ``metrics``: names as :func:`defusion.metrics.metric_names` takes them, checked now: an unknown one
+    (or none) raises ``KeyError`` here, not halfway through the pairs. ``fused_dirs``: {name: a folder
+    of ``<pair>.<ext>`` files, or a pattern with ``{stem}`` and ``{ext}``}
+    (:func:`~defusion.io.pairs.results_by_stem`). ``save_dir``: where built-in methods' outputs are
+    written (``<method>/<stem>.png``). A pair or result that cannot be scored (unreadable, sources of
+    different sizes) is skipped and recorded in ``result.problems``.
 
-    ``fused_dirs``: {name: where a published method's results are}: a folder of files named after the
-    pairs (``<pair>.<ext>``), or a file pattern in which :data:`~defusion.io.pairs.STEM_FIELD` stands for
-    the pair (``results/{stem}_mine.png``, VIFB's ``fused_images/{stem}_CBF.jpg``) and, at its end,
-    :data:`~defusion.io.pairs.EXT_FIELD` for any image extension (MFIFB's ``fused_images/{stem}_CNN.{ext}``,
-    of .jpg, .png and .bmp files; :func:`~defusion.io.pairs.results_by_stem`).
-
-    Built-in methods' outputs are written to ``save_dir/<method>/<stem>.png`` when given.
-    A pair or result that cannot be read is recorded in ``result.problems`` and skipped; so is a
-    pair whose two sources differ in size (from the headers, before anything is fused), which
-    is then not one of ``result.images``. Files of a ``fused_dirs`` folder named after no pair
-    are noted in ``result.problems`` too. Sources and results are scored as :func:`read_scored`
-    reads them, but for a float source on neither scale the metrics take (a radiometric frame in
-    degrees), scored as it is fused, stretched, rather than its pair left out; what reading found
-    worth a note (those sources, 16-bit files of 8-bit values) is said at the end, one note per
-    method or source folder naming the first file and how many.
-    ``previous`` rows (an earlier run in the same folder) are kept, whatever their method or
-    image, and not recomputed: a pair whose requested methods are all scored is yielded with no
-    outputs and ``a = b = None``; in a pair with something missing only the methods with
-    something missing (or not yet timed, or not yet saved to ``save_dir``) are run, and only the
-    missing metrics are computed, so the outputs may lack a built-in method scored before.
-
-    ``jobs > 1`` evaluates that many pairs at once in worker processes, each building its own
-    methods with ``make_methods(threads=...)`` (picklable, e.g. a ``functools.partial`` of
-    :func:`builtin_methods`) and sharing the cores; pairs are still yielded in order, with the
-    same scores as ``jobs=1``. ``methods`` then only names the built-in methods.
-
-    ``result``: the BenchResult to fill (a new one by default), so that a caller still has its
-    ``problems`` where no pair could be evaluated, and so none was yielded.
+    ``previous`` rows are kept and not recomputed: only the methods and metrics missing run, so the
+    outputs may lack a method scored before, and a pair with nothing missing comes with none and
+    ``a = b = None``. ``jobs > 1`` evaluates that many pairs at once in worker processes, each building
+    its methods with ``make_methods(threads=...)`` (picklable: a ``functools.partial`` of
+    :func:`builtin_methods`; ``methods`` then only names them), yielded in order with ``jobs=1``'s
+    scores. ``result``: the BenchResult to fill, so that a caller has its ``problems`` even where no
+    pair was yielded.
     """
     from defusion.metrics import metric_names
 

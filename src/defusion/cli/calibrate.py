@@ -7,17 +7,13 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
+from defusion.fusion.choices import DEFAULT_RIG_MOTION, RIG_MOTIONS  # without OpenCV: --help stays fast
 from defusion.io.errors import ImageReadError
 from defusion.io.formats import DEFAULT_MAX_PIXELS, WRITABLE_SUFFIXES
 
 HELP = ("calibrate a fixed camera rig (infrared + visible) from points marked in one image of each camera, or "
         "from a chessboard target they both see: REF OTHER --points OTHER.csv (or --board 9x6) -o rig.json, then "
         "defusion fuse REF OTHER --rig rig.json")
-#: Same as defusion.fusion.rig.RIG_MOTIONS (names and the fewest marks each needs) and DEFAULT_RIG_MOTION
-#: (not imported: keeps --help fast; tests check).
-RIG_MOTIONS_NEEDED = {"translation": 1, "similarity": 2, "affine": 3, "homography": 4}
-RIG_MOTIONS = tuple(RIG_MOTIONS_NEEDED)
-DEFAULT_RIG_MOTION = "affine"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,10 +33,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "same scene point in pixels of the first image and of that camera's; a header line and "
                         "# comments are skipped). Mark 6 or more, spread over the image")
     p.add_argument("-o", "--output", required=True, type=Path, help="the rig file to write (JSON)")
-    p.add_argument("--motion", default=DEFAULT_RIG_MOTION, choices=RIG_MOTIONS,
+    p.add_argument("--motion", default=DEFAULT_RIG_MOTION, choices=tuple(RIG_MOTIONS),
                    help=f"how the cameras' images relate (default {DEFAULT_RIG_MOTION}): translation; similarity "
                         "(+ one scale and a rotation: parallel cameras of different resolution); affine (+ shear, "
-                        "unequal scales); homography (+ perspective: cameras not parallel). Needs 1, 2, 3, 4 points")
+                        "unequal scales); homography (+ perspective: cameras not parallel). Needs "
+                        f"{', '.join(map(str, RIG_MOTIONS.values()))} points")
     p.add_argument("--check", type=Path, default=None,
                    help="where to draw the calibration check picture (default: next to the rig file, "
                         "<name>_check.png): the two views in alternate squares, marks as circles and crosses")

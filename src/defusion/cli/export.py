@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
-from defusion.fusion.choices import DEFAULT_OPSET  # torch-free, as --help must be
+from defusion.fusion.choices import DEFAULT_OPSET, PARITY_SIZE  # torch-free, as --help must be
 from defusion.io.notes import note
 from defusion.model.errors import WeightsError
 
@@ -16,8 +16,8 @@ HELP = "export the network to ONNX or TorchScript (dynamic batch/height/width; a
 
 #: Output suffixes that name each format (the first is the one suggested): any other is refused.
 SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts")}
-#: The parity check's batch, as defusion.serving.export.PARITY_SIZE says it (kept here: --help loads no torch).
-PARITY_BATCH = "2x3x37x53"
+#: The parity check's batch (PARITY_SIZE: batch, height, width) as B x C x H x W, as --help and its line say it.
+PARITY_BATCH = "{}x3x{}x{}".format(*PARITY_SIZE)
 #: Lowest ONNX opset the export supports; the highest is the installed PyTorch's (see max_opset).
 MIN_OPSET = 13
 

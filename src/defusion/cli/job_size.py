@@ -5,8 +5,12 @@ has available. Pure functions: ``defusion fuse`` says them (:mod:`defusion.cli.f
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from defusion.io.notes import plural
+
+if TYPE_CHECKING:
+    from defusion.fusion.options import FuseOptions
 
 #: Network passes from which a single fusion says, before the first, how many it takes: a 24 MP bracket at
 #: --task mef (--scale 2) took 204, over an hour on a shared 2-core CPU, with no word before the progress bar.
@@ -161,7 +165,7 @@ def describe_memory(needed: int, available: int | None, what: str = "this fusion
             "is available")
 
 
-def network_passes(options, height: int, width: int, sources: int) -> int:
+def network_passes(options: FuseOptions, height: int, width: int, sources: int) -> int:
     """Network passes fusing ``sources`` images of height x width takes with ``options`` (FuseOptions):
     the tiles of each pairwise fusion, as the fusion core lays them out, before any model is loaded."""
     from defusion.fusion.tiling import passes_for
@@ -209,7 +213,7 @@ def describe_folder_passes(jobs: int, unit: str, total: int, unsized: int, name:
             f"{largest}")
 
 
-def passes_at_one(options, height: int, width: int, sources: int) -> int | None:
+def passes_at_one(options: FuseOptions, height: int, width: int, sources: int) -> int | None:
     """The network passes of a fusion at --scale 1, where ``options`` run it at a larger scale."""
     from dataclasses import replace
 

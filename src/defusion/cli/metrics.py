@@ -14,9 +14,13 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from defusion.cli.errors import UserError
 from defusion.io.notes import note
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HELP = "compute fusion quality metrics (EN, MI, SSIM, Qabf, ... as in VIFB) of FUSED vs sources A, B [C ...]"
 
@@ -58,7 +62,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "rest) as before")
 
 
-def _read(path: Path):
+def _read(path: Path) -> np.ndarray:
     """The image as ``defusion bench`` reads it to score it (``read_scored``: EXIF-upright; floats as the
     float32 values they are, unquantised, where they lie in [0, 1] or on 0..255, so that a float file
     scores as its array does in Python; 16-bit rounded to 8 bits, with a note where a 16-bit file holds
@@ -88,7 +92,7 @@ def _folder_problem(paths: list[Path]) -> str | None:
             "for exposure or focus pairs)")
 
 
-def _grey_rgb_note(path: Path, scored) -> str | None:
+def _grey_rgb_note(path: Path, scored: np.ndarray) -> str | None:
     """The note on a fused file of grey pixels stored as RGB (R = G = B), in ``defusion bench``'s
     words: VIFB's rule scores it per channel, otherwise than the same pixels in a 1-channel file
     (SF and Qabf differ, enough to reorder two methods). Judged by bench's rule

@@ -6,11 +6,17 @@ import argparse
 import os
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from defusion.cli.errors import UserError
 from defusion.fusion.choices import (  # torch-free: offered and checked before any model loads
-    COLOR_MODES, DEFAULT_OVERLAP, DEFAULT_RUNTIME, DEFAULT_UNIQUE_GAIN, MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN, MIN_TILE,
-    ONNX_RUNTIMES, PALETTES, RUNTIMES, TASK_OPTIONS, TASKS, is_onnx_export, smallest_tile)
+    AUTO_TILE_PIXELS, COLOR_MODES, DEFAULT_DEVICE, DEFAULT_OVERLAP, DEFAULT_RUNTIME, DEFAULT_UNIQUE_GAIN, DEVICES,
+    MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN, MIN_TILE, ONNX_RUNTIMES, PALETTES, RUNTIMES, STRETCHES, TASK_OPTIONS, TASKS,
+    is_onnx_export, smallest_tile)
+
+if TYPE_CHECKING:
+    from defusion.fusion.fuser import Fuser
+    from defusion.fusion.rig import Rig
 
 #: The quick-test network (defusion train --model defusion-tiny), whose weights are not for fusing.
 QUICK_TEST_MODEL = "defusion-tiny"
@@ -78,7 +84,7 @@ def non_negative_int(text: str) -> int:
 def add_model_options(p: argparse.ArgumentParser, fp16: bool = True) -> None:
     """--weights and --device, and --half unless ``fp16`` is False."""
     p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
+    p.add_argument("--device", default=DEFAULT_DEVICE, choices=DEVICES, help=f"default: {DEFAULT_DEVICE}")
     p.add_argument("--runtime", default=DEFAULT_RUNTIME, choices=RUNTIMES,
                    help="inference engine: auto (default: onnxruntime on a CPU, torch on a GPU or with --half); "
                         "torch (PyTorch eager, the reference); onnxruntime (weights exported once, cached; 2.3x "
@@ -142,7 +148,7 @@ def check_onnx_options(args: argparse.Namespace) -> None:
                         f"onnxruntime), not --runtime {args.runtime}")
 
 
-def make_fuser(args: argparse.Namespace, options: dict):
+def make_fuser(args: argparse.Namespace, options: dict) -> Fuser:
     """The Fuser the model options ask for: the exported model of --onnx on ONNX Runtime, else
     --weights (default: the shipped weights) on --runtime; ``options`` are its FuseOptions fields.
     Refuses the options an export cannot take, before any model is loaded."""
@@ -179,9 +185,10 @@ def note_quick_test_weights(weights: Path | None) -> None:
 
 def add_tile_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tile", type=int, default=None,
-                   help="tile size in network pixels for large images (default: automatic above 1 MP of network "
-                        "input, i.e. after --scale; 0 never tiles; otherwise over twice --overlap, e.g. 129 "
-                        "or more with the default overlap)")
+                   help=f"tile size in network pixels for large images (default: automatic above "
+                        f"{AUTO_TILE_PIXELS / 1e6:.0f} MP of network input, i.e. after --scale; 0 never tiles; "
+                        f"otherwise over twice --overlap, e.g. {smallest_tile(DEFAULT_OVERLAP)} or more with the "
+                        "default overlap)")
 
 
 def add_scale_option(p: argparse.ArgumentParser) -> None:
@@ -231,7 +238,7 @@ def add_fusion_options(p: argparse.ArgumentParser) -> None:
                         "setting)")
     add_scale_option(p)
     add_gain_options(p)
-    p.add_argument("--stretch", default=None, choices=("auto", "none"),
+    p.add_argument("--stretch", default=None, choices=STRETCHES,
                    help="auto (default): a grey 16-bit source whose values span under a quarter of the 16-bit "
                         "range, as raw thermal frames do, is stretched to the full range before fusing (sources "
                         "stretched together share one mapping); none: values as they are")
@@ -257,7 +264,7 @@ def add_rig_option(p: argparse.ArgumentParser) -> None:
                         "fuse; give the images in the calibrated order")
 
 
-def load_rig(args: argparse.Namespace):
+def load_rig(args: argparse.Namespace) -> Rig | None:
     """The Rig of --rig, or None; a RigError (a ValueError: one clear line) when it is unusable."""
     if getattr(args, "rig", None) is None:
         return None

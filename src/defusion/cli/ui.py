@@ -15,7 +15,11 @@ from typing import Iterator
 
 from defusion.cli.errors import EXIT_INTERRUPTED, UserError
 from defusion.cli.options import positive_int, tcp_port
+from defusion.fusion.choices import DEFAULT_DEVICE, DEVICES
 from defusion.model.errors import WeightsError
+# the app's settings, without Streamlit or the fusion core: --help stays fast
+from defusion.ui.settings import (DEFAULT_MAX_UPLOAD_MB, DEFAULT_UI_MAX_PIXELS, ENV_DEVICE, ENV_MAX_PIXELS,
+                                  ENV_WEIGHTS)
 
 HELP = "start the web UI (Streamlit): upload or pick two images, see fused image, components, metrics"
 
@@ -24,16 +28,12 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if 
 #: Seconds the child gets to exit by itself before it is terminated, then killed.
 GRACE_S = 10
 
-#: Same values as defusion.ui.core (not imported: keeps --help fast).
-DEFAULT_MAX_UPLOAD_MB = 50
-DEFAULT_UI_MAX_PIXELS = 25_000_000
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=tcp_port, default=8501, help="TCP port (default 8501)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--weights", type=Path, help="weights file (default: the weights shipped in the package)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
+    p.add_argument("--device", default=DEFAULT_DEVICE, choices=DEVICES, help=f"default: {DEFAULT_DEVICE}")
     p.add_argument("--max-upload-mb", type=positive_int, default=DEFAULT_MAX_UPLOAD_MB,
                    help=f"refuse uploaded files larger than this many MB (default {DEFAULT_MAX_UPLOAD_MB})")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_UI_MAX_PIXELS,
@@ -56,12 +56,12 @@ def command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
            "--server.maxUploadSize", str(args.max_upload_mb),
            "--browser.gatherUsageStats", "false"]
     env = dict(os.environ)
-    env["DEFUSION_DEVICE"] = args.device
-    env["DEFUSION_MAX_PIXELS"] = str(args.max_pixels)
+    env[ENV_DEVICE] = args.device
+    env[ENV_MAX_PIXELS] = str(args.max_pixels)
     if args.weights is not None:
-        env["DEFUSION_WEIGHTS"] = str(Path(args.weights).resolve())
+        env[ENV_WEIGHTS] = str(Path(args.weights).resolve())
     else:
-        env.pop("DEFUSION_WEIGHTS", None)
+        env.pop(ENV_WEIGHTS, None)
     return cmd, env
 
 
@@ -122,7 +122,7 @@ def address(host: str, port: int) -> str:
 class Stopped(Exception):
     """Raised in the main thread by a stop signal, so that the Streamlit child is stopped too."""
 
-    def __init__(self, signum: int):
+    def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
 

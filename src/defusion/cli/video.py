@@ -6,6 +6,7 @@ import argparse
 import itertools
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from defusion.cli.errors import EXIT_INTERRUPTED, UserError, close_progress_bars
 from defusion.cli.options import (add_fusion_options, add_model_options, add_onnx_option, check_tile, fusion_options,
@@ -14,6 +15,11 @@ from defusion.fusion.errors import SizeMismatchError
 from defusion.io.errors import ImageReadError
 from defusion.io.formats import DEFAULT_MAX_PIXELS
 from defusion.model.errors import WeightsError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from defusion.fusion.fuser import Fuser
 
 HELP = ("fuse two registered videos (or folders of frames), or a calibrated camera rig's (--rig), frame by frame: "
         "A B -o OUT.mp4 (or OUTDIR/)")
@@ -99,7 +105,7 @@ def _kept(out: Path, before: dict[str, tuple[int, int]] | None, fused: int) -> s
                "run's" if older else ""))
 
 
-def _note_first_frames(fuser, paths: list[Path], frames: list) -> None:
+def _note_first_frames(fuser: Fuser, paths: list[Path], frames: list[np.ndarray]) -> None:
     """Say of the first frames what ``defusion fuse`` says of its images, once for the whole video,
     which keeps both: the raw thermal frames stretched and how (--stretch auto: the mapping measured
     on them, with the sharing the video measures it with), and which one --palette colours where the

@@ -79,7 +79,8 @@ def find_images(root: str | Path) -> list[Path]:
 
 
 def random_resized_crop_box(
-    width: int, height: int, rng: random.Random, scale=DEFAULT_CROP_SCALE, ratio=(3 / 4, 4 / 3)
+    width: int, height: int, rng: random.Random, scale: tuple[float, float] = DEFAULT_CROP_SCALE,
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
 ) -> tuple[int, int, int, int]:
     """A crop box (left, top, right, bottom) covering a random area and aspect ratio.
 
@@ -119,30 +120,21 @@ def _around_box(image: np.ndarray, box: tuple[int, int, int, int], crop: int
 
 
 class NaturalImages(Dataset):
-    """Random resized crops of every image under a folder, as (3, crop, crop) in [0, 1].
+    """Random resized crops of every image under a folder, as (3, crop, crop) in [0, 1], each with
+    whether it could be read: what ``defusion train`` trains on (docs/training.md).
 
-    ``length`` (default: the number of images) makes one pass ("epoch") that many samples,
-    cycling through the images with a fresh crop each time: a small folder can then follow a
-    schedule written for a large dataset (the paper's epochs are 50k COCO images), and a fast
-    GPU does not restart its data workers every few seconds.
+    ``length`` (default: the number of images) is an epoch's samples, cycling through the images with
+    a fresh crop each time, so that a small folder follows a schedule written for a large one.
+    ``grey_prob``: the fraction of crops made grey RGB (R = G = B = the BT.601 luma), the inputs the
+    fusion core feeds the network when it fuses luminance. ``crop_scale``: each crop's area range, as
+    a fraction of its image. Images are read as :func:`~defusion.io.images.read_image` reads them
+    (at most ``max_pixels``), so any depth or layout trains at the same [0, 1] scale.
 
-    ``grey_prob`` turns that fraction of the crops into grey RGB (R = G = B = the BT.601 luma Y,
-    the plane :mod:`defusion.fusion.color` feeds the network when it fuses luminance), so that a
-    network trained for the product's default colour mode sees inputs like the ones it fuses.
-    ``crop_scale`` is the range of each crop's area as a fraction of its image.
-
-    Images are read as everywhere else in the package (:func:`defusion.io.images.read_image`:
-    8 or 16 bits, grey, colour, palette or with alpha, EXIF-upright, at most ``max_pixels``), so a
-    16-bit or grey image trains at the same [0, 1] scale as an 8-bit colour one.
-
-    An unreadable file yields ``valid=False`` and a zero image instead of raising, so a
-    training run counts and skips it rather than dying hours in; it is named on stderr once
-    (``defusion: warning: skipping ...``), from whichever process read it. So is an image whose
-    shorter side is under :data:`MIN_SIDE_FRACTION` of ``crop`` (too small to train on); one
-    smaller than ``crop`` is trained on, up-sampled, with a warning. What reading a file has to
-    say (alpha dropped, frames left out: :func:`~defusion.io.images.read_image`) is said once per
-    file too, worded for training, however many epochs (fresh worker processes) read it. With
-    ``quiet`` set (a DDP process other than rank 0) nothing is said; :meth:`name` says it later.
+    An unreadable file, or one whose shorter side is under :data:`MIN_SIDE_FRACTION` of ``crop``,
+    yields ``valid=False`` and a zero image instead of raising, so that a run skips it rather than
+    dying hours in; one smaller than ``crop`` is up-sampled. Each is named on stderr once per run,
+    from whichever process read it, as is what reading a file has to say; with ``quiet`` set (a DDP
+    process other than rank 0) nothing is said, and :meth:`name` says it later.
 
     Example (the package's four example images, cycled through an epoch of 10 samples):
         >>> from importlib.resources import files

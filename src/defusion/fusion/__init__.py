@@ -7,7 +7,7 @@ color, stretch, ...) can be imported without PyTorch.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["Decomposition", "FuseOptions", "Fuser", "Fusion", "Selection", "SizeMismatchError"]
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from defusion.fusion.options import FuseOptions  # noqa: F401
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
     else:  # a submodule (defusion.fusion.color, ...), as attribute access found it when the Fuser loaded eagerly

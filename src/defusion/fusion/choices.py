@@ -1,7 +1,8 @@
 """The fusion core's named choices, bounds and defaults, without PyTorch, OpenCV or NumPy: the
 command line's options offer and check them before any model loads, and ``--help`` stays fast;
 :mod:`defusion.fusion.options` (FuseOptions), :mod:`defusion.fusion.color`,
-:mod:`defusion.fusion.align`, :mod:`defusion.fusion.selection` and the server check and use them.
+:mod:`defusion.fusion.align`, :mod:`defusion.fusion.selection`, :mod:`defusion.fusion.stretch`,
+:mod:`defusion.fusion.rig`, :mod:`defusion.serving.export` and the server check and use them.
 Each is defined here once; the modules that use them import them from here."""
 
 from __future__ import annotations
@@ -31,6 +32,19 @@ STACK_ORDERS: tuple[str, ...] = get_args(StackOrder)
 #: a pair darker first, more brightest first; see FuseOptions.order).
 InputOrder = Literal["given", "bright-first", "dark-first", "exposure"]
 INPUT_ORDERS: tuple[str, ...] = get_args(InputOrder)
+#: Raw sensor frames (:mod:`defusion.fusion.stretch`): ``auto`` stretches narrow-range 16-bit grey
+#: sources (the default); ``none`` uses the values as they are.
+Stretch = Literal["auto", "none"]
+STRETCHES: tuple[str, ...] = get_args(Stretch)
+#: Motion models of a camera rig (:mod:`defusion.fusion.rig`), simplest first: a shift; + one scale
+#: and a rotation (cameras of different resolution, parallel axes); + shear and unequal scales;
+#: + perspective (axes not parallel, or a lens of different focal length off-centre).
+RigMotion = Literal["translation", "similarity", "affine", "homography"]
+#: Each rig motion and the fewest point pairs that fix it (its degrees of freedom, two per pair).
+RIG_MOTIONS: dict[str, int] = dict(zip(get_args(RigMotion), (1, 2, 3, 4)))
+#: The default rig motion: robust to the pixel or two of error in points marked by hand, and exact
+#: for parallel cameras of any resolution looking at a distant scene.
+DEFAULT_RIG_MOTION: RigMotion = "affine"
 
 #: The unique embeddings are weighed by this g in the fused image unless told otherwise
 #: (FuseOptions.unique_gain, DeNet.forward); the paper's Pr, as trained, is g = 1.
@@ -89,6 +103,12 @@ def smallest_tile(overlap: int) -> int:
     return max(MIN_TILE, 2 * overlap + 1)
 
 
+#: The devices the command line offers (``--device``); ``auto`` picks CUDA where PyTorch sees one
+#: (:func:`defusion.fusion.device.resolve_device`, which also takes ``cuda:N``).
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+#: The device of ``--device`` unless told (``defusion ui`` passes it on to the web UI).
+DEFAULT_DEVICE = "auto"
+
 #: Inference engines of :mod:`defusion.fusion.runtime`.
 Runtime = Literal["auto", "torch", "onnxruntime", "compile", "compile-bf16"]
 RUNTIMES: tuple[str, ...] = get_args(Runtime)
@@ -101,6 +121,10 @@ ONNX_SUFFIX = ".onnx"
 #: The ONNX opset an export targets unless told (``defusion export --opset``, and the export that
 #: ``--runtime onnxruntime`` caches).
 DEFAULT_OPSET = 17
+#: The batch, height and width an export is checked against PyTorch at unless told
+#: (:func:`defusion.serving.export.parity`, ``defusion export``): sides not multiples of 8, so the
+#: export's padding is checked too.
+PARITY_SIZE: tuple[int, int, int] = (2, 37, 53)
 
 
 def is_onnx_export(path: str | Path | None) -> bool:
@@ -114,7 +138,8 @@ def is_onnx_export(path: str | Path | None) -> bool:
 
 
 __all__ = ["Motion", "MOTIONS", "PixelSource", "PIXEL_SOURCES", "ColorMode", "COLOR_MODES", "Palette", "PALETTES",
-           "StackOrder", "STACK_ORDERS", "InputOrder", "INPUT_ORDERS", "DEFAULT_UNIQUE_GAIN", "MAX_UNIQUE_GAIN",
+           "StackOrder", "STACK_ORDERS", "InputOrder", "INPUT_ORDERS", "Stretch", "STRETCHES", "RigMotion",
+           "RIG_MOTIONS", "DEFAULT_RIG_MOTION", "DEFAULT_UNIQUE_GAIN", "MAX_UNIQUE_GAIN",
            "MAX_DETAIL_GAIN", "Task", "TASKS", "TASK_OPTIONS", "MIN_TILE", "DEFAULT_OVERLAP", "AUTO_TILE_PIXELS",
-           "AUTO_TILE_SIZE", "smallest_tile", "Runtime", "RUNTIMES", "DEFAULT_RUNTIME", "ONNX_RUNTIMES",
-           "ONNX_SUFFIX", "DEFAULT_OPSET", "is_onnx_export"]
+           "AUTO_TILE_SIZE", "smallest_tile", "DEVICES", "DEFAULT_DEVICE", "Runtime", "RUNTIMES", "DEFAULT_RUNTIME",
+           "ONNX_RUNTIMES", "ONNX_SUFFIX", "DEFAULT_OPSET", "PARITY_SIZE", "is_onnx_export"]

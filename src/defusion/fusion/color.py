@@ -24,8 +24,12 @@ import numpy as np
 # the colour modes and palettes are choices of the command line too: defined where --help reads them
 from defusion.fusion.choices import COLOR_MODES, PALETTES, ColorMode
 from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsError
+# [0, 1] floats' tolerance, the lines refusing other pixels and the rounding to 16 bits are io's
+# (write_image and io.display take pixels as fusion does)
+from defusion.io import unit_floats
 from defusion.io.arrays import MAX_16BIT, is_uint16
 from defusion.io.eight_bits import as_uint8, float_to_uint8
+from defusion.io.unit_floats import pixel_type_problem, unit_float_problem, unit_float_to_uint16
 
 #: The infrared image's values between these percentiles span the palette (hot and dead pixels
 #: do not set its range).
@@ -60,10 +64,9 @@ _YCBCR_TO_RGB = np.linalg.inv(_RGB_TO_YCBCR).astype(np.float32)
 _CHROMA_OFFSET = np.array([0.0, 0.5, 0.5], dtype=np.float32)
 #: Keeps the saturation weights of two nearly grey sources from dividing by zero.
 _SATURATION_EPS = 1e-3
-
-
-#: How far outside [0, 1] a float input may stray (rounding of a conversion) before it is refused.
-FLOAT_RANGE_TOLERANCE = 1e-3
+#: How far outside [0, 1] a float input may stray (rounding of a conversion) before it is refused:
+#: io's rule (:mod:`defusion.io.unit_floats`, which write_image follows too), still named here.
+FLOAT_RANGE_TOLERANCE = unit_floats.FLOAT_RANGE_TOLERANCE
 
 
 def native(image: np.ndarray) -> np.ndarray:
@@ -95,24 +98,21 @@ def to_float(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint16:
         return image.astype(np.float32) / MAX_16BIT
     if np.issubdtype(image.dtype, np.floating):
-        if not np.isfinite(image).all():
-            raise FusionInputError("float images must be finite: this one holds NaN or infinite values")
-        lo, hi = (image.min(), image.max()) if image.size else (0.0, 0.0)
-        if hi > 1.0 + FLOAT_RANGE_TOLERANCE or lo < -FLOAT_RANGE_TOLERANCE:
-            raise FusionInputError(f"float images must be in [0, 1], got values from {lo:.4g} to {hi:.4g}; "
-                                   "divide 8-bit data by 255 (or pass the uint8 array itself)")
+        problem = unit_float_problem(image)
+        if problem is not None:
+            raise FusionInputError(problem)
         return np.clip(image, 0.0, 1.0).astype(np.float32)
-    raise FusionTypeError(f"images must be uint8, uint16 or float in [0, 1]; got {image.dtype}")
+    raise FusionTypeError(pixel_type_problem(image.dtype))
 
 
 def from_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """float in [0, 1] -> ``dtype`` (rounded for integer types; uint8 by :mod:`defusion.io.eight_bits`)."""
+    """float in [0, 1] -> ``dtype`` (rounded for integer types, as write_image rounds: uint8 by
+    :func:`~defusion.io.eight_bits.float_to_uint8`, uint16 by :func:`~defusion.io.unit_floats.unit_float_to_uint16`)."""
     if dtype == np.uint8:
         return float_to_uint8(image)
-    image = np.clip(image, 0.0, 1.0)
     if dtype == np.uint16:
-        return (image * MAX_16BIT + 0.5).astype(np.uint16)
-    return image.astype(dtype)
+        return unit_float_to_uint16(image)
+    return np.clip(image, 0.0, 1.0).astype(dtype)
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

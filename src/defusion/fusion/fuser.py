@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -110,7 +110,7 @@ class Fuser:
     @classmethod
     def from_pretrained(cls, weights: str | Path | None = None, device: str = "auto", half: bool = False,
                         runtime: Runtime = DEFAULT_RUNTIME, threads: int | None = None, task: Task | None = None,
-                        options: FuseOptions | None = None, onnx: bool | None = None, **fields) -> "Fuser":
+                        options: FuseOptions | None = None, onnx: bool | None = None, **fields: Any) -> "Fuser":
         """A Fuser with the shipped weights (or ``weights``: a ``.safetensors`` file, or an ONNX
         export run by ONNX Runtime: a ``.onnx`` file, or any file with ``onnx=True``), ready on ``device``.
 
@@ -155,34 +155,22 @@ class Fuser:
 
     # -- public API -----------------------------------------------------------------
     def fuse(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> np.ndarray:
-        """Fuse two or more registered images (more than two in ``options.stack`` order).
+        """Fuse two or more registered images (more than two in ``options.stack`` order), given as
+        separate arguments (``fuse(*images)`` for a list).
 
-        Inputs are HxW or HxWxC arrays (uint8, uint16 or float in [0, 1]; C 1 grey, 2 grey + alpha,
-        3 RGB, 4 RGBA: alpha is dropped, so ``np.asarray`` of a Pillow image in any of those modes
-        will do, and a Pillow image itself, a palette one as RGB), passed as separate arguments
-        (``fuse(*images)`` for a list). Torch tensors are taken as such arrays: channels last (HxWxC,
-        not CxHxW), on any device, requiring grad or not, bfloat16 read as float32; the result is a
-        NumPy array all the same. The result has their height and width and the deepest input type
-        (uint8, uint16, or float32 for float inputs), RGB unless all are grey (HxW, HxWx1, grey +
-        alpha or R = G = B), then HxW. A grey 16-bit source that fills a narrow band of its range (a
-        raw thermal frame) is stretched first (``options.stretch``; :meth:`registered` shows the
-        sources as fused). Colour is RGB (convert OpenCV's BGR first). A colour uint16 image whose
-        values are all <= 255 (8-bit values in 16 bits: ``a.astype(np.uint16)`` without ``* 257``)
-        would fuse near black: a ``UserWarning`` names it (pass it as uint8, or scaled to 16 bits).
+        Each is HxW or HxWxC (C 1 to 4: grey, grey + alpha, RGB, RGBA; alpha is dropped), uint8, uint16
+        or float in [0, 1]: a NumPy array, a Pillow image or a torch tensor, channels last
+        (docs/features.md, "Colour and file formats"). Colour is RGB: convert OpenCV's BGR first. The
+        result is a NumPy array of their size in the deepest input type (float32 for floats), HxW where
+        all are grey, else RGB. Raw thermal frames are stretched first (``options.stretch``).
 
         Raises:
-            SizeMismatchError: images of different heights or widths (and no ``options.rig``); a
-                FusionInputError.
-            FusionInputError: fewer than two images (or one list of them), an array that is not HxW
-                or HxWxC (C 1 to 4) or has no pixels, float values outside [0, 1] or not finite,
-                bad ``infrared``, or fewer images than a FixedStretch (``options.stretch``) maps;
-                a ValueError.
-            RigError: images that do not match ``options.rig``; a ValueError.
-            FusionTypeError: a path instead of an array, or a type other than uint8, uint16 or
-                float; a TypeError.
-
-            All of them derive from :class:`defusion.DefusionError`: ``except DefusionError``
-            catches any input that defusion refuses.
+            SizeMismatchError: images of different sizes (and no ``options.rig``).
+            FusionInputError: fewer than two images (or one list of them), an array of no such shape or no
+                pixels, floats outside [0, 1] or not finite, a bad ``infrared``, too few for a FixedStretch.
+            RigError: images that do not match ``options.rig``.
+            FusionTypeError: a path instead of an array, or a dtype other than uint8, uint16 or float.
+            The first three are ValueErrors, the last a TypeError, all :class:`defusion.DefusionError`.
 
         Example:
             >>> import torch
@@ -226,7 +214,8 @@ class Fuser:
                       stretched=prepared.stretched, frame=prepared.frame, warps=prepared.warps,
                       ghosts=prepared.ghosts)
 
-    def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile=None, root: bool = True) -> Stacked:
+    def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile: Callable[[], None] | None = None,
+                    root: bool = True) -> Stacked:
         """Fuse HxWx3 network inputs pairwise in ``options.stack`` order; intermediate results
         are clipped to [0, 1] like any image before they are fused again. With pixels="sources"
         each pair is a weighed choice between its halves, and the weights multiply down the tree.
@@ -345,7 +334,7 @@ class Fuser:
         low, high = color.palette_range(*self._thermal(registered.floats, registered.stretched))
         return (low, high) if high > low else None
 
-    def _thermal(self, floats: list[np.ndarray], stretched) -> tuple[np.ndarray, np.ndarray | None]:
+    def _thermal(self, floats: list[np.ndarray], stretched: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray | None]:
         """The infrared image the palette colours (``options.infrared``, else :func:`color.thermal_source`)
         and, where a rig's infrared camera does not see all of the first camera's view, the HxW
         weight of its own view (:meth:`Rig.seen`; None: it sees all, or it is the first camera)."""
@@ -358,7 +347,7 @@ class Fuser:
         rig = self.options.rig
         return floats[infrared], rig.seen()[infrared - 1] if rig is not None and infrared > 0 else None
 
-    def _prepare(self, images) -> Prepared:
+    def _prepare(self, images: tuple[np.ndarray, ...]) -> Prepared:
         images = checked_images(images, self.options.rig)
         dtype = color.output_dtype(*images)
         registered = self._registered(images)
@@ -382,7 +371,8 @@ class Fuser:
         chroma = color.blend_chroma(ranked) if mode == "luma" else None
         return Prepared(mode, inputs, chroma, dtype, size, floats, stretched=stretched, frame=frame, **done)
 
-    def _project(self, a: np.ndarray, b: np.ndarray, on_tile=None, unique_gain: bool = True) -> Projections:
+    def _project(self, a: np.ndarray, b: np.ndarray, on_tile: Callable[[], None] | None = None,
+                 unique_gain: bool = True) -> Projections:
         """Run DeNet on two HxWx3 float images; returns its four projections as HxWx3 float.
         ``unique_gain`` False: unique gain 1 whatever the options say (the detail gain as they say).
         Every network pass goes through here (:func:`~defusion.fusion.network_pass.project`)."""

@@ -72,7 +72,7 @@ def checked_images(images: Sequence, rig: Rig | None = None) -> list[np.ndarray]
     return images
 
 
-def _as_image(image, name: str) -> np.ndarray:
+def _as_image(image: object, name: str) -> np.ndarray:
     """``image`` as a pixel array fusion takes (grey + alpha as its grey plane, as RGBA's alpha is
     dropped later; a torch tensor as its values on the CPU, :func:`~defusion.io.arrays.tensor_pixels`;
     a Pillow image whose values are no levels, a palette one, converted: ``_PILLOW_CONVERSIONS``; one of

@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import functools
 from dataclasses import dataclass, fields, replace
-from typing import Callable
+from typing import Any, Callable, Iterable
 
 from defusion.fusion import color
 from defusion.fusion.align import Motion, check_motion
@@ -213,7 +213,7 @@ class FuseOptions:
             raise OptionsError(f"rig must be a defusion.fusion.rig.Rig (Rig.load(path)), got {type(self.rig).__name__}")
 
     @classmethod
-    def for_task(cls, task: Task | None = None, **overrides) -> "FuseOptions":
+    def for_task(cls, task: Task | None = None, **overrides: Any) -> "FuseOptions":
         """The options for a kind of pair (``TASKS``; None: the general defaults), with
         ``overrides`` on top (``None`` values leave the task's or the default's).
 
@@ -227,7 +227,7 @@ class FuseOptions:
         return cls(**task_options(task, **overrides))
 
     @classmethod
-    def paper(cls, **overrides) -> "FuseOptions":
+    def paper(cls, **overrides: Any) -> "FuseOptions":
         """The paper's inference (:data:`PAPER_OPTIONS`), ``overrides`` on top: for reproducing the
         paper's figures with any weights (``defusion bench``'s ``defusion-paper``).
 
@@ -324,7 +324,7 @@ def _refusing_unknown_names(generated: Callable[..., None]) -> Callable[..., Non
     ``Fuser.from_pretrained(sclae=2)`` is. Its signature and docstring stay the generated ones."""
 
     @functools.wraps(generated)
-    def __init__(self, *args, **values) -> None:
+    def __init__(self, *args: Any, **values: Any) -> None:
         check_option_names(values, "FuseOptions")
         generated(self, *args, **values)
 
@@ -339,7 +339,7 @@ def option_names() -> tuple[str, ...]:
     return tuple(f.name for f in fields(FuseOptions))
 
 
-def check_option_names(names, caller: str, others: tuple[str, ...] = ()) -> None:
+def check_option_names(names: Iterable[str], caller: str, others: tuple[str, ...] = ()) -> None:
     """Refuse keyword arguments to ``caller`` that name no FuseOptions field (nor one of its own
     parameters, ``others``): an OptionsError naming ``caller``, each unknown name, its likely intended
     one, and the fields, where Python's own would be a TypeError about ``FuseOptions.__init__``
@@ -373,7 +373,7 @@ def default_scale(pixels: PixelSource) -> int:
     return SOURCES_SCALE if pixels == "sources" else DEFAULT_SCALE
 
 
-def task_options(task: Task | None = None, **overrides) -> dict:
+def task_options(task: Task | None = None, **overrides: Any) -> dict:
     """FuseOptions fields for a kind of pair: its ``TASK_OPTIONS``, then the ``overrides`` that are
     not None. A unique gain given without a detail gain brings its own default detail gain, not
     the task's; pixels from the sources (given, or the task's: ``mff``) without a scale bring

@@ -25,6 +25,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -37,6 +38,9 @@ from defusion.fusion.values import is_integer
 from defusion.model.denet import DeNet, DeNetOutput
 from defusion.model.weights import WeightsError, load_weights
 
+if TYPE_CHECKING:
+    from defusion.fusion.onnx_runtime import OnnxDeNet
+
 
 class OnnxCacheError(DefusionError, OSError):
     """The folder for cached ONNX exports cannot be written (a read-only or missing home, a file
@@ -48,7 +52,7 @@ class OnnxCacheError(DefusionError, OSError):
                          "or use the torch runtime (--runtime torch)")
 
 
-#: How to move the export cache: the variables :func:`defusion.serving.onnx_model.cache_dir` reads.
+#: How to move the export cache: the variables :func:`defusion.fusion.onnx_runtime.cache_dir` reads.
 _CACHE_HINT = "set DEFUSION_CACHE or XDG_CACHE_HOME to a writable folder"
 
 
@@ -111,7 +115,7 @@ def resolve_runtime(runtime: str, device: str | torch.device = "cpu", half: bool
 
 
 def load_network(weights: str | Path | None, runtime: Runtime, device: str | torch.device = "cpu",
-                 threads: int | None = None, onnx: bool | None = None):
+                 threads: int | None = None, onnx: bool | None = None) -> DeNet | CompiledNet | OnnxDeNet:
     """The network of ``weights`` (default: the shipped ones) on ``runtime``: something a Fuser
     can call like a DeNet. ``onnx``: whether ``weights`` is an ONNX export, run on ONNX Runtime
     whatever its name (None: a ``.onnx`` file is, :func:`is_onnx_export`). ``threads`` bounds
@@ -124,14 +128,14 @@ def load_network(weights: str | Path | None, runtime: Runtime, device: str | tor
         if weights is None:
             raise OptionsError("an ONNX export to run needs its path (the shipped weights are safetensors)")
         if Path(weights).suffix.lower() == ".safetensors":
-            from defusion.serving.onnx_model import OnnxModelError
+            from defusion.fusion.onnx_runtime import OnnxModelError
 
             raise OnnxModelError(f"{weights} is a weights file (.safetensors), not an ONNX export: give it as the "
                                  "weights (--weights), or export it first (defusion export)")
         if runtime not in ONNX_RUNTIMES:
             raise OptionsError(f"{weights} is an ONNX export: it runs on ONNX Runtime (runtime "
                              f"{' or '.join(map(repr, ONNX_RUNTIMES))}), not {runtime!r}")
-        from defusion.serving.onnx_model import OnnxDeNet
+        from defusion.fusion.onnx_runtime import OnnxDeNet
 
         return OnnxDeNet(weights, device=device, threads=threads)
     if runtime == "auto":
@@ -150,7 +154,7 @@ def load_network(weights: str | Path | None, runtime: Runtime, device: str | tor
                   "using PyTorch (--runtime torch skips ONNX Runtime)", file=sys.stderr)
             return load_weights(weights, map_location=device)
     if runtime == "onnxruntime":
-        from defusion.serving.onnx_model import OnnxDeNet
+        from defusion.fusion.onnx_runtime import OnnxDeNet
 
         return OnnxDeNet(_cached_export(weights), device=device, threads=threads)
     model = load_weights(weights, map_location=device)
@@ -161,7 +165,7 @@ def _cached_export(weights: str | Path | None) -> Path:
     """The cached ONNX export of ``weights``; an OS error about the cache folder (or a folder
     above it) becomes an :class:`OnnxCacheError` that names the folder and how to move it.
     Other OS errors (reading the weights) pass unchanged."""
-    from defusion.serving.onnx_model import cache_dir, cached_onnx_export
+    from defusion.fusion.onnx_runtime import cache_dir, cached_onnx_export
 
     try:
         return cached_onnx_export(weights, _announce_export)

@@ -1,49 +1,33 @@
 """Raw sensor frames to images: a contrast stretch for 16-bit data that uses little of its range.
 
-Thermal cameras write raw counts: 14-bit values in a 16-bit file, and a scene's temperatures fill
-only a narrow band of them (say 7,000 to 9,000 of 65,535). Read as a 16-bit image that frame is a
-flat dark grey, and a fusion would keep almost nothing of it. Every thermal viewer stretches such
-a frame before showing it (automatic gain control); :func:`stretch_sources` does the same before
-fusing: grey 16-bit sources (in any byte order) whose values span under ``NARROW_SPAN`` of the
-range are mapped from their ``TAIL_PERCENT`` to their ``100 - TAIL_PERCENT`` percentile onto
-[0, 1] (:func:`value_range`: blank or telemetry lines, constant from end to end, and counts of 0,
-which no sensor reads from a scene, do not set it). Frames of one sensor (a focus stack, a raw
-bracket) share one mapping, so that they keep their relation (the dark one stays dark, a blurred
-slice is not brightened to match a sharp one). Two cameras' raw frames (a 14-bit thermal camera's
-7,000-9,000 and a 12-bit visible one's 0-4,095) lie in bands of their own, and one mapping across
-both would squeeze each into a part of the range: each is stretched on its own. ``shared`` says
-which: True (the fuser's sources sorted by exposure, as ``task="mef"`` sorts them), False (a
-thermal palette, a camera rig or a named infrared image: two cameras), or None (decide by the
-values: on its own where the sources' bands do not overlap, else one mapping);
-``FuseOptions.stretch_shared`` gives it. 8-bit and colour
-images are display images already and are never touched; grey float data in a narrow band of
-[0, 1] (raw counts divided by 65535) is fused as it is, with a warning (it could as well be a dim
-display image: pass the uint16 counts to have them stretched, or a :class:`FixedStretch`).
-
-A stream (video, a camera loop) must keep one mapping: measured per frame, a hot object entering
-a corner widens the range and darkens every unchanged region, or switches the stretch off for that
-frame. :func:`measure_stretch` measures a :class:`FixedStretch` once (say on the first frame) and
-``FuseOptions(stretch=...)`` applies it to every frame as it is.
+Thermal cameras write 14-bit counts in a 16-bit file, and a scene fills only a narrow band of them:
+read as it is, such a frame is a flat dark grey that a fusion would all but drop. So, as every
+thermal viewer does, :func:`stretch_sources` maps grey 16-bit sources whose values span under
+``NARROW_SPAN`` of the range from their ``TAIL_PERCENT`` to their ``100 - TAIL_PERCENT`` percentile
+onto [0, 1] (:func:`value_range`): one mapping for one sensor's frames, so that they keep their
+relation, or one each for two cameras' (``shared``: ``FuseOptions.stretch_shared``). 8-bit and colour
+images are display images already and never touched. A stream keeps one mapping, lest a hot object
+entering the view darken the rest: :func:`measure_stretch` measures a :class:`FixedStretch` once, and
+``FuseOptions(stretch=...)`` applies it to every frame. How each case is decided, and what it did on
+TNO: docs/features.md, "Raw thermal frames".
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from defusion.fusion.choices import STRETCHES, Stretch  # torch-free: the command line offers them
 from defusion.fusion.color import is_grey, native
 from defusion.fusion.errors import FusionInputError, OptionsError
 from defusion.io.arrays import MAX_16BIT
 from defusion.io.notes import warn
 
-#: ``auto``: stretch narrow-range 16-bit grey sources (the default); ``none``: use values as they are.
-Stretch = Literal["auto", "none"]
 #: Whether raw frames share one mapping: True (one sensor), False (each its own), None (by their values).
 Sharing = bool | None
-STRETCHES: tuple[str, ...] = ("auto", "none")
 #: A 16-bit grey source is raw sensor data when its values span under this share of 0..65535.
 NARROW_SPAN = 0.25
 #: Percent of the values cut off at each end of the stretch (hot or dead pixels, outliers).
@@ -114,7 +98,7 @@ class FixedStretch:
         return [(tuple(sources), low, high) for (low, high), sources in groups.items()]
 
 
-def _per_source(bound, count: int, name: str) -> tuple[float, ...]:
+def _per_source(bound: object, count: int, name: str) -> tuple[float, ...]:
     """A FixedStretch's low or high as one float per source: a number for all, or one each."""
     if isinstance(bound, (tuple, list, np.ndarray)):
         if len(bound) != count:
@@ -124,7 +108,7 @@ def _per_source(bound, count: int, name: str) -> tuple[float, ...]:
     return (_as_float(bound),) * count
 
 
-def _indices(sources) -> tuple:
+def _indices(sources: Any) -> tuple:
     """A FixedStretch's sources as a tuple; () where they are no sequence (its check refuses it)."""
     try:
         return tuple(sources)
@@ -132,7 +116,7 @@ def _indices(sources) -> tuple:
         return ()
 
 
-def _as_float(value) -> float:
+def _as_float(value: Any) -> float:
     """A FixedStretch's low or high as a float; NaN where it is no number (its range check refuses it)."""
     try:
         return float(value)

@@ -110,7 +110,7 @@ def smallest_covering_tile(height: int, width: int, tile: int, overlap: int) -> 
     return max(smallest_covering_shape(height, width, tile, overlap))
 
 
-def _ramp(size: int, overlap: int, fade_start: bool, fade_end: bool, device) -> torch.Tensor:
+def _ramp(size: int, overlap: int, fade_start: bool, fade_end: bool, device: torch.device) -> torch.Tensor:
     weight = torch.ones(size, device=device)
     n = min(overlap, size)
     if n > 0:

@@ -14,12 +14,12 @@ import numbers
 import numpy as np
 
 
-def is_number(value) -> bool:
+def is_number(value: object) -> bool:
     """A real number, NumPy's scalars included; not a bool."""
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
-def is_integer(value) -> bool:
+def is_integer(value: object) -> bool:
     """An integer, NumPy's included; not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 

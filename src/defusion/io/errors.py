@@ -22,4 +22,16 @@ class ImageWriteTypeError(DefusionError, TypeError):
     float: int64, bool, ...); a TypeError, as before this class existed."""
 
 
-__all__ = ["ImageReadError", "ImageWriteError", "ImageWriteTypeError"]
+class PixelValueError(DefusionError, ValueError):
+    """Float pixels that are no image in [0, 1] (not finite, or outside it) where pixels are taken as
+    fusion takes them (:func:`~defusion.io.display.in_eight_bits`); a ValueError, as fusion's
+    :class:`~defusion.fusion.errors.FusionInputError` that said it before."""
+
+
+class PixelTypeError(DefusionError, TypeError):
+    """Pixels of a type other than uint8, uint16 or float where pixels are taken as fusion takes them
+    (:func:`~defusion.io.display.in_eight_bits`); a TypeError, as fusion's
+    :class:`~defusion.fusion.errors.FusionTypeError` that said it before."""
+
+
+__all__ = ["ImageReadError", "ImageWriteError", "ImageWriteTypeError", "PixelTypeError", "PixelValueError"]

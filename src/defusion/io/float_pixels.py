@@ -11,12 +11,13 @@ import numpy as np
 
 from defusion.io.arrays import MAX_16BIT
 from defusion.io.errors import ImageReadError
+from defusion.io.float_scales import float_range_problem, float_scale
 
 #: How :func:`~defusion.io.images.read_image` takes float pixels (a 32-bit float TIFF). ``stretch``, for fusion
 #: input: values in [0, 1] as they are, any other range (a radiometric thermal frame in degrees) stretched from
 #: its minimum to its maximum, as a display of it would, in 16 bits. ``levels``, for scoring (``defusion
 #: metrics``, ``defusion bench``): the float32 values as stored, unquantised, once checked to lie on one of the
-#: two scales :mod:`defusion.metrics` takes a float array on (:func:`defusion.metrics._utils.float_scale`:
+#: two scales :mod:`defusion.metrics` takes a float array on (:func:`defusion.io.float_scales.float_scale`:
 #: [0, 1] or 0..255), so that the file scores as its array does; any other range refused: stretched, a 0..255
 #: result saved as floats would score twice its contrast. ``values``, for a caller that maps them itself
 #: (``defusion video``: one range for every frame of a stream, :func:`float_to_uint16`): the float32 values as
@@ -137,7 +138,7 @@ def _scored_floats(path: Path, values: np.ndarray) -> np.ndarray:
     """A float image read to be scored: its float32 values as they are (unquantised, unclipped: the
     metrics clip [0, 1] themselves, :func:`defusion.metrics._utils.as_image`), so that the file
     scores as its array would; an ImageReadError of one line naming ``path`` for a range on neither
-    scale the metrics take, which they refuse in an array too (:func:`defusion.metrics._utils.float_scale`).
+    scale the metrics take, which they refuse in an array too (:func:`defusion.io.float_scales.float_scale`).
 
     Example:
         >>> _scored_floats(Path("f.tif"), np.array([[60.5, 187.25]], np.float32)).tolist()  # 0..255, kept
@@ -147,8 +148,6 @@ def _scored_floats(path: Path, values: np.ndarray) -> np.ndarray:
         ...
         defusion.io.float_pixels.FloatRangeError: f.tif: float values span -5..40, neither 0..1 nor 0..255 ...
     """
-    from defusion.metrics._utils import float_range_problem, float_scale
-
     if not np.isfinite(values).all():
         raise ImageReadError(f"{path}: a float image holding NaN or infinite values")
     lo, hi = float(values.min()), float(values.max())

@@ -25,7 +25,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, BinaryIO, Sequence
 
 from PIL import Image
 
@@ -35,6 +35,9 @@ from defusion.io.formats import open_image, quiet_pillow_warnings
 from defusion.io.heif import register_heif
 from defusion.io.orientation import EXIF_ORIENTATION
 from defusion.io.raw import is_raw
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Suffixes whose files carry the profile and EXIF: PNG and JPEG by :func:`embed_metadata`, TIFF by
 #: :func:`tiff_with_metadata` (the EXIF's camera, software, date and rights tags), WebP by
@@ -202,7 +205,7 @@ def _raw_exif(path: Path) -> bytes | None:
         return None
 
 
-def _tiff_structure_exif(fp) -> bytes | None:
+def _tiff_structure_exif(fp: BinaryIO) -> bytes | None:
     """The descriptive EXIF (:data:`DESCRIPTIVE_TAGS` and the sub-directories) of a TIFF-structured
     file: TIFF, DNG and most makers' raw files, including Olympus's and Panasonic's, which replace
     TIFF's magic number with their own. None where it is not one, or is too damaged to read."""
@@ -221,7 +224,7 @@ def _tiff_structure_exif(fp) -> bytes | None:
         return None
 
 
-def _raf_exif(fp) -> bytes | None:
+def _raf_exif(fp: BinaryIO) -> bytes | None:
     """The EXIF of the JPEG inside a Fujifilm RAF (``fp``, open on it), None where there is none."""
     fp.seek(0)
     header = fp.read(_RAF_HEADER)
@@ -297,7 +300,7 @@ def _parsed_exif(exif: bytes | None) -> Image.Exif | None:
     return parsed if len(parsed) else None
 
 
-def _exposure_value(exif: Image.Exif | None, code: int):
+def _exposure_value(exif: Image.Exif | None, code: int) -> object:
     """Tag ``code`` of ``exif`` (its EXIF sub-directory, else its first), None where it has none."""
     if exif is None:
         return None
@@ -327,7 +330,7 @@ def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata) -> byte
     return encoded
 
 
-def tiff_with_metadata(image, metadata: ImageMetadata) -> bytes:
+def tiff_with_metadata(image: np.ndarray, metadata: ImageMetadata) -> bytes:
     """An 8- or 16-bit TIFF (Deflate) of ``image`` (HxW or HxWx3, RGB) with the ICC profile and
     the EXIF tags a TIFF holds in its first directory (:data:`TIFF_EXIF_TAGS`), its Software
     :data:`SOFTWARE` as in the other formats' EXIF (:func:`fused_exif`).
@@ -356,7 +359,7 @@ def tiff_with_metadata(image, metadata: ImageMetadata) -> bytes:
     return buffer.getvalue()
 
 
-def webp_with_metadata(image, metadata: ImageMetadata) -> bytes:
+def webp_with_metadata(image: np.ndarray, metadata: ImageMetadata) -> bytes:
     """A lossless WebP of 8-bit ``image`` (HxW or HxWx3) with the ICC profile and EXIF."""
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, "WEBP", lossless=True, exact=True, icc_profile=metadata.icc_profile or None,

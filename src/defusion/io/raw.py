@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -91,7 +92,8 @@ def read_raw(path: str | Path) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
-def _rawpy(path: str | Path):
+def _rawpy(path: str | Path) -> ModuleType:
+    """The rawpy module, imported on first use; RawReadError (naming the extra to install) without it."""
     try:
         import rawpy
     except ImportError:

@@ -16,7 +16,7 @@ import math
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from defusion.errors import DefusionError
 from defusion.io.formats import open_image
@@ -200,7 +200,7 @@ def read_shot(path: str | Path) -> Shot:
     return Shot(path, taken, max(exposure_s or 0.0, 0.0))
 
 
-def _number(value) -> float | None:
+def _number(value: Any) -> float | None:
     """An EXIF number (a rational, or the pair some writers store one as) as a float; None where
     there is none or it is not a finite number (a 0/0 rational, which Pillow reads as NaN: two NaNs
     never compare equal, so one camera's 0/0 biases would read as an exposure bracket)."""
@@ -406,7 +406,7 @@ def exif_orientation(path: str | Path) -> int:
     return value if isinstance(value, int) else 1
 
 
-def _parse_time(stamp, subsec) -> datetime | None:
+def _parse_time(stamp: object, subsec: object) -> datetime | None:
     if not isinstance(stamp, str):
         return None
     try:

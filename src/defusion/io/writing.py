@@ -12,15 +12,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 
 from defusion.errors import channels_first_hint
-from defusion.fusion.color import FLOAT_RANGE_TOLERANCE
 from defusion.io.atomic import atomic_path
 from defusion.io.eight_bits import LEVEL_16BIT, float_to_uint8, uint16_to_uint8
 from defusion.io.errors import ImageWriteError, ImageWriteTypeError
 # What write_image can produce and JPEG qualities: defined there, for the CLI's fast --help.
 from defusion.io.formats import DEFAULT_JPEG_QUALITY, FULL_CHROMA_QUALITY, SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES
 from defusion.io.metadata import ImageMetadata, embed_metadata, tiff_with_metadata, webp_with_metadata
+from defusion.io.unit_floats import FLOAT_RANGE_TOLERANCE, unit_float_to_uint16
 
 #: OpenCV's WebP quality above 100 selects lossless coding.
 _WEBP_LOSSLESS = 101
@@ -115,7 +116,7 @@ def _check_quality(quality: int) -> None:
         raise ImageWriteError(f"JPEG quality must be a whole number from 1 to 100, got {quality!r}")
 
 
-def _checked_pixels(image) -> np.ndarray:
+def _checked_pixels(image: ArrayLike) -> np.ndarray:
     """``image`` as an HxW or HxWxC (C 3 or 4) uint8, uint16 or float32 array in [0, 1], HxWx1 as HxW;
     refused with one line saying what to pass where OpenCV would raise its own error (or write nonsense)."""
     image = np.asarray(image)
@@ -154,7 +155,7 @@ def _with_depth(image: np.ndarray, bits: int | None) -> np.ndarray:
     if bits is not None and (isinstance(bits, bool) or bits not in _BITS):
         raise ImageWriteError(f"bits must be 8 or 16 (None: the data's own, 8 for floats), got {bits!r}")
     if image.dtype == np.float32:
-        return (image * 65535.0 + 0.5).astype(np.uint16) if bits == 16 else float_to_uint8(image)
+        return unit_float_to_uint16(image) if bits == 16 else float_to_uint8(image)
     if bits == 16 and image.dtype == np.uint8:
         return image.astype(np.uint16) * LEVEL_16BIT
     if bits == 8 and image.dtype == np.uint16:

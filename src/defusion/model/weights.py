@@ -22,6 +22,11 @@ from defusion.model.errors import WeightsError  # defined there: the CLI names i
 DEFAULT_WEIGHTS = "defusion.safetensors"
 #: The folder of a training run that holds its checkpoint (defusion.training.trainer writes it there).
 RUN_CHECKPOINTS = "checkpoints"
+#: A training run's files (``defusion train --out``), named here, below training, where a run is read:
+#: its inference weights (training.run_record writes them) and its checkpoint in RUN_CHECKPOINTS
+#: (training.checkpoint writes it). Both are still importable from those modules.
+WEIGHTS_NAME = "weights.safetensors"
+CHECKPOINT_NAME = "last.safetensors"
 #: Metadata a training checkpoint holds (defusion.training.checkpoint.save_checkpoint) and weights do not.
 CHECKPOINT_FIELDS = ("step", "param_groups")
 
@@ -85,8 +90,6 @@ def is_torchscript_export(path: str | Path) -> bool:
 
 def run_weights(run: str | Path) -> Path:
     """The weights file a training run in folder ``run`` writes (``--out``), whether written or not."""
-    from defusion.training.run_record import WEIGHTS_NAME  # here: training imports this module
-
     return Path(run) / WEIGHTS_NAME
 
 
@@ -103,8 +106,6 @@ def run_weights_hint(run: str | Path) -> str:
 def is_training_run(folder: str | Path) -> bool:
     """Whether ``folder`` is a training run's (``defusion train --out``): it holds the run's weights or
     its checkpoint."""
-    from defusion.training.checkpoint import CHECKPOINT_NAME  # here: training loads PyTorch's optimizers
-
     folder = Path(folder)
     return run_weights(folder).is_file() or (folder / RUN_CHECKPOINTS / CHECKPOINT_NAME).is_file()
 

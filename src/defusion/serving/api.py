@@ -107,7 +107,7 @@ class HostCheck:
 def build_app(weights: str | Path | None = None, device: str = "auto", limits: Limits | None = None,
               onnx: str | Path | None = None, threads: int | None = None, runtime: str = "auto",
               cors_origins: Sequence[str] = (), allowed_hosts: Sequence[str] | None = None,
-              task: Task | None = None, **fuse_options) -> FastAPI:
+              task: Task | None = None, **fuse_options: Any) -> FastAPI:
     """Load a model (safetensors ``weights``, default the shipped ones, or an ``onnx`` file) and wrap it.
 
     ``threads`` bounds the CPU threads of one inference (PyTorch or onnxruntime); ``runtime``

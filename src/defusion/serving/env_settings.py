@@ -11,7 +11,7 @@ from typing import Any, Mapping, NoReturn
 
 from defusion.fusion.fuser import MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN
 from defusion.fusion.rig import RigError
-from defusion.serving.limits import FIELDS, Limits
+from defusion.serving.limits import MAX_IMAGES, MIN_IMAGES, Limits
 
 log = logging.getLogger("defusion.serving")
 
@@ -27,7 +27,7 @@ ENV_VARIABLES: dict[str, tuple[str, str | None]] = {
     "DEFUSION_THREADS": ("--threads", "a whole number of 1 or more"),
     "DEFUSION_MAX_UPLOAD_BYTES": ("--max-upload-bytes", "a whole number of 1 or more"),
     "DEFUSION_MAX_PIXELS": ("--max-pixels", "a whole number of 1 or more"),
-    "DEFUSION_MAX_IMAGES": ("--max-images", f"a whole number from 2 to {len(FIELDS)}"),
+    "DEFUSION_MAX_IMAGES": ("--max-images", f"a whole number from {MIN_IMAGES} to {MAX_IMAGES}"),
     "DEFUSION_MAX_QUEUE": ("--max-queue", "a whole number of 0 or more"),
     "DEFUSION_UPLOAD_TIMEOUT": ("--upload-timeout", "a number of seconds above 0"),
     "DEFUSION_UPLOAD_DEADLINE": ("--upload-deadline", "a number of seconds above 0"),
@@ -76,7 +76,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
     multi-worker server runs exactly as ``defusion serve`` with those options would. Raises
     :class:`EnvSettingError` for a bad value.
     """
-    from defusion.cli import serve as serve_cli  # here: the CLI is not needed to create_app
+    # here: the CLI is not needed to create_app (an import up the layers, tests/test_layering.py's ACCEPTED)
+    from defusion.cli import serve as serve_cli
     from defusion.cli.errors import UserError
     from defusion.cli.options import fusion_options
 

@@ -28,17 +28,20 @@ import copy
 import json
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Iterator, Literal
 
 import torch
 import torch.nn.functional as F
 
 from defusion import __version__
 from defusion.errors import DefusionError
-from defusion.fusion.choices import DEFAULT_OPSET  # torch-free: defusion export --help shows it
+from defusion.fusion.choices import DEFAULT_OPSET, PARITY_SIZE  # torch-free: defusion export --help shows them
 from defusion.fusion.tiling import run_padded
 from defusion.io.atomic import atomic_path
-from defusion.model.denet import SIZE_MULTIPLE, DeNet, default_detail_gain
+from defusion.model.denet import SIZE_MULTIPLE, DeNet, DeNetConfig, default_detail_gain
+
+if TYPE_CHECKING:
+    from defusion.fusion.onnx_runtime import OnnxDeNet
 
 Format = Literal["onnx", "torchscript"]
 FORMATS = ("onnx", "torchscript")
@@ -46,7 +49,6 @@ INPUT_NAMES = ("x1", "x2", "unique_gain", "detail_gain")
 OUTPUT_NAMES = ("common", "unique1", "unique2", "fused")
 #: Input size (H, W) traced at export; parity checks at a different size by default.
 EXPORT_SIZE = (64, 64)
-PARITY_SIZE = (2, 37, 53)  # batch, height, width: not multiples of 8, so the padding is checked too
 #: The extra file in a TorchScript export that describes it (JSON).
 TORCHSCRIPT_METADATA = "defusion.json"
 #: The sides an export takes are multiples of this (its metadata's ``size_multiple``): any, since
@@ -144,7 +146,7 @@ def _example(size: tuple[int, int], batch: int = 1, seed: int = 0,
 
 
 @contextlib.contextmanager
-def _quiet():
+def _quiet() -> Iterator[None]:
     """Tracing warns about DeNet's Python shape checks (they become constants), and torch 2.9+
     marks torch.jit as deprecated in favour of torch.export: both expected here."""
     with warnings.catch_warnings():
@@ -186,7 +188,7 @@ INPUT_NOTE = ("x1, x2: B x 3 x H x W float32 in [0, 1], any H and W (the graph m
               "defusion does (the frame's 0.1 to 99.9 percentiles onto [0, 1]; one mapping for a whole stream)")
 
 
-def _description(config, metadata: dict[str, str] | None, half: bool) -> dict:
+def _description(config: DeNetConfig, metadata: dict[str, str] | None, half: bool) -> dict:
     """What an export says about itself: its format and config, the sizes it takes, ``metadata``
     (the weights': ``source_weights``, ``weights_sha256_16``, ``steps``, ``history``, ...; their
     ``precision``, how they were trained, as ``training_precision``), its own compute precision, the
@@ -267,7 +269,7 @@ def export_model(model: DeNet, path: str | Path, fmt: Format | None = None, opse
     raise ExportError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
 
 
-def load_exported(path: str | Path, fmt: Format | None = None):
+def load_exported(path: str | Path, fmt: Format | None = None) -> OnnxDeNet | torch.jit.ScriptModule:
     """A callable ``(x1, x2, unique_gain, detail_gain) -> 4 tensors`` running an exported file on the CPU."""
     path = Path(path)
     if not path.is_file():

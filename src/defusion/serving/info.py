@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from defusion import __version__
 from defusion.fusion.fuser import TASK_FIELDS, TASKS, FuseOptions, Fuser
 from defusion.serving.answer_format import formats_info
 from defusion.serving.limits import Limits
+
+if TYPE_CHECKING:
+    from defusion.model.denet import DeNetConfig
 
 
 def file_sha256(path: str | Path | None) -> str | None:
@@ -53,7 +56,7 @@ def _count_parameters(weights: str | Path) -> int | None:
         return None
 
 
-def _count_config_parameters(cfg) -> int | None:
+def _count_config_parameters(cfg: DeNetConfig) -> int | None:
     """The number of parameters of the DeNet ``cfg`` describes, built on the meta device (no memory)."""
     try:
         import torch

@@ -12,6 +12,7 @@ from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
+from starlette.types import Message
 
 from defusion.fusion.rig import MAX_RIG_BYTES, Rig, RigError
 from defusion.serving.errors import CLOSE_CONNECTION, ApiError, ClientGone, refuse_repeated, refuse_unknown
@@ -182,7 +183,7 @@ async def _parse_form(request: Request, limits: Limits) -> FormData:
         raise ApiError(400, f"malformed multipart body: {reason[:1].lower()}{reason[1:]}") from None
 
 
-async def _read_rig_field(value) -> str | None:
+async def _read_rig_field(value: str | UploadFile | None) -> str | None:
     """The ``rig`` field's text (a text value, or a small uploaded JSON file); None if absent."""
     if value is None:
         return None
@@ -211,7 +212,7 @@ def _bounded_receive(receive: Callable, limit: int, idle_timeout_s: float = UPLO
     received = 0
     deadline = anyio.current_time() + deadline_s
 
-    async def receive_within_limits():
+    async def receive_within_limits() -> Message:
         nonlocal received
         left = deadline - anyio.current_time()
         try:

@@ -8,7 +8,7 @@ import contextlib
 import copy
 import threading
 from dataclasses import replace
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, AsyncIterator, Callable, Iterator, Literal, Sequence
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class ModelRunner:
         return self.active > self.max_queue
 
     @contextlib.contextmanager
-    def admitted(self):
+    def admitted(self) -> Iterator[None]:
         """A place among the requests the server holds, for the block; :class:`QueueFull` if none is left."""
         if self.full:
             raise QueueFull(f"{self.active} requests are held (one being fused, up to max_queue="
@@ -67,7 +67,7 @@ class ModelRunner:
             self.active -= 1
 
     @contextlib.asynccontextmanager
-    async def turn(self):
+    async def turn(self) -> AsyncIterator[None]:
         """The model's turn, for the block: waited for on the event loop (no worker thread held),
         first come, first served."""
         loop = asyncio.get_running_loop()

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from defusion.serving.errors import SERVICE_UNAVAILABLE
 
@@ -32,16 +33,16 @@ class AnswerCancelled:
 
     Either then goes on (re-raised): the shutdown proceeds, and the server logs the traceback."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = False
 
-        async def noted(message) -> None:
+        async def noted(message: Message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)

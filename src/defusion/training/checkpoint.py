@@ -15,9 +15,11 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from defusion.io.atomic import atomic_path
+from defusion.model import weights as model_weights
 from defusion.model.registry import list_models, model_config
 
-CHECKPOINT_NAME = "last.safetensors"
+#: The run's checkpoint, in ``OUT/checkpoints``: named in model.weights, which reads runs too (is_training_run).
+CHECKPOINT_NAME = model_weights.CHECKPOINT_NAME
 
 
 @dataclass

@@ -8,6 +8,7 @@ import math
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, Iterable, TypeVar
 
 import yaml
 
@@ -28,7 +29,7 @@ _ACCEPTED = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,
 RUN_RECORD_KEYS = ("settings_changed", "data", "data_digest", "images")
 
 
-def _as_number(kind: str, value):
+def _as_number(kind: str, value: object) -> object:
     """``value`` as an option of type ``kind`` ("int", "float") reads it, else unchanged: a numeric
     string (from Python, or a JSON record) as a float, and as an int when it holds a whole number,
     like a whole float. A number quoted in a config file is refused before this (:func:`_quoted_number`)."""
@@ -52,7 +53,7 @@ class _Quoted(str):
     number is told apart from one given as a string from Python."""
 
 
-def _quoted_number(value) -> bool:
+def _quoted_number(value: object) -> bool:
     """Whether ``value`` is a number a config file quoted (``lr: "0.01"``): refused, since the loader
     reads every unquoted number as one, so the quotes were a slip worth telling."""
     if not isinstance(value, _Quoted):
@@ -63,7 +64,7 @@ def _quoted_number(value) -> bool:
         return False
 
 
-def _checked(name: str, annotation, value):
+def _checked(name: str, annotation: str | type, value: object) -> object:
     """``value`` as option ``name`` (annotated ``annotation``) takes it: numbers from numeric
     strings, tuples from lists; a ValueError naming the option if it is of the wrong type (a number
     a config file quoted too: ``lr: "0.01"`` is as wrong as ``amp: 0``, and says it was quoted)."""
@@ -91,7 +92,7 @@ def _checked(name: str, annotation, value):
     return value
 
 
-def _unknown_options(names, known: list[str], section: str | None = None) -> ValueError:
+def _unknown_options(names: Iterable[object], known: list[str], section: str | None = None) -> ValueError:
     """The error for option names that are not ``known`` (top level, or in ``section``), with the
     likely intended name for each typo; a section's few options are listed too."""
     names = sorted(map(str, names))
@@ -104,7 +105,10 @@ def _unknown_options(names, known: list[str], section: str | None = None) -> Val
     return ValueError(message)
 
 
-def _section(name: str, kind: type, values: dict):
+_Section = TypeVar("_Section", CUDConfig, MFMConfig)
+
+
+def _section(name: str, kind: type[_Section], values: dict) -> _Section:
     """The nested config ``name`` (``cud``, ``mfm``) from its mapping, checked as the top level is."""
     types = {f.name: f.type for f in fields(kind)}
     unknown = set(values) - set(types)
@@ -122,11 +126,17 @@ class TrainConfig:
     """Everything a CUD training run depends on; saved into every checkpoint."""
 
     model: str = "defusion"
+    #: Side of the random resized crops: the paper's 256x256.
     crop: int = 256
+    #: The paper's batch size, 8.
     batch_size: int = 8
+    #: The paper's initial learning rate of Adam, 1e-3.
     lr: float = 1e-3
+    #: Epochs between steps of the learning rate: the paper's 10 ...
     lr_step_epochs: int = 10
+    #: ... and the factor of each step: the paper's 0.5 (halved every 10 epochs).
     lr_gamma: float = 0.5
+    #: The paper's 50 epochs (of its 50k COCO images; see epoch_samples).
     epochs: int = 50
     #: Samples per epoch; None = one pass over the folder. 50_000 makes a small folder follow
     #: the paper's COCO schedule (lr halved every 500k samples, 2.5M in all).
@@ -278,7 +288,7 @@ class TrainConfig:
             raise ValueError(f"a training config is a mapping of option: value, got {type(values).__name__}")
         return self.from_dict({**self.to_dict(), **values})
 
-    def override(self, **values) -> "TrainConfig":
+    def override(self, **values: Any) -> "TrainConfig":
         """A copy with the given non-None values replaced (command-line overrides)."""
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
@@ -290,11 +300,11 @@ class _ConfigLoader(yaml.SafeLoader):
     is refused (:class:`_DuplicateKeyError`) instead of the last one silently winning. Quoted strings
     come as :class:`_Quoted`, so that a quoted number is told (:func:`_quoted_number`)."""
 
-    def construct_yaml_str(self, node):
+    def construct_yaml_str(self, node: yaml.ScalarNode) -> str:
         value = super().construct_yaml_str(node)
         return _Quoted(value) if node.style in ("'", '"') else value
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
         if isinstance(node, yaml.MappingNode):
             lines: dict = {}
             for key_node, _ in node.value:
@@ -318,7 +328,7 @@ _ConfigLoader.add_implicit_resolver(
 class _DuplicateKeyError(ValueError):
     """A config file gives a key twice in one mapping (PyYAML would keep the last silently)."""
 
-    def __init__(self, key, first: int, second: int) -> None:
+    def __init__(self, key: object, first: int, second: int) -> None:
         where = f"twice on line {first}" if first == second else f"twice, on lines {first} and {second}"
         super().__init__(f"{key} is given {where}: keep one")
 

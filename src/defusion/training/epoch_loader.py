@@ -8,7 +8,9 @@ worker may outlive the run it served.
 from __future__ import annotations
 
 import signal
+from typing import Iterator
 
+import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 #: Seconds to wait for a killed data worker to be reaped.
@@ -32,7 +34,8 @@ def epoch_batches(sampler: DistributedSampler, batch_size: int, skip: int) -> li
     return batches[skip:]
 
 
-def start_epoch_loader(dataset: Dataset, batches: list[list[int]], workers: int, pin_memory: bool):
+def start_epoch_loader(dataset: Dataset, batches: list[list[int]], workers: int,
+                       pin_memory: bool) -> Iterator[list[torch.Tensor]]:
     """The loader's iterator over ``batches`` of ``dataset``, its ``workers`` started shielded
     (:func:`start_shielded`)."""
     loader = DataLoader(dataset, batch_sampler=batches, num_workers=workers, pin_memory=pin_memory,
@@ -48,7 +51,7 @@ def worker_ignores_sigterm(_worker_id: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def start_shielded(loader: DataLoader):
+def start_shielded(loader: DataLoader) -> Iterator[list[torch.Tensor]]:
     """Start the loader's workers with SIGTERM blocked, so they are born deaf to it (a child
     inherits the signal mask; no window before ``worker_init_fn`` runs); then unblock it here,
     where a pending SIGTERM is delivered to the checkpointing handler."""
@@ -61,7 +64,7 @@ def start_shielded(loader: DataLoader):
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def stop_workers(batches) -> None:
+def stop_workers(batches: object) -> None:
     """Stop this epoch's data workers after an interrupt. The loader's own shutdown goes first (it
     also unregisters the workers, so their deaths raise no "worker killed" error); then a worker it
     failed to stop is killed: they ignore SIGTERM, so the terminate() that the loader and

@@ -9,7 +9,8 @@ import re
 import signal
 import threading
 from pathlib import Path
-from typing import Callable
+from types import FrameType
+from typing import Any, Callable, NoReturn
 
 import torch
 
@@ -17,7 +18,7 @@ from defusion.training.checkpoint import checkpoint_step
 from defusion.training.errors import Terminated
 
 
-def interrupt(signum, frame):
+def interrupt(signum: int, frame: FrameType | None) -> NoReturn:
     """SIGTERM's handler in training (a scheduler's or `kill`'s stop): saves a checkpoint like Ctrl-C,
     and is said as "terminated" (exit status 143, not Ctrl-C's 130)."""
     raise Terminated
@@ -42,7 +43,7 @@ class StepGuard:
         self._previous: dict[int, object] = {}
         optimizer.register_step_pre_hook(self._begin)
 
-    def _begin(self, optimizer, args, kwargs) -> None:
+    def _begin(self, optimizer: torch.optim.Optimizer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.begun += 1
         self._updating = True
 
@@ -55,7 +56,7 @@ class StepGuard:
         if not callable(action):  # the default action or ignored: nothing in Python to hold
             return
 
-        def arrived(number, frame):
+        def arrived(number: int, frame: FrameType | None) -> None:
             if self._updating:
                 self._held.append((action, number))
             else:

@@ -16,28 +16,18 @@ def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | Non
                term_weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
                ssim_weight: float = 0.0, masked_recon: torch.Tensor | None = None,
                mfm_weight: float = 0.0) -> dict[str, torch.Tensor]:
-    """Per-term MAE; ``weight`` (B,) of 0/1 drops samples (unreadable images) from the mean.
+    """Per-term MAE; ``weight`` (B,) of 0/1 drops samples (unreadable images) from the mean. The
+    defaults are the paper's loss; each option is docs/training.md's, where why and what it did are.
 
     ``outside_weight`` weighs the common and unique projections' errors outside their regions
-    (where their target is 0) against 1 inside; it needs the view ``masks`` (M1, M2). 1.0 is the
-    paper's MAE against the masked images; the authors' code weighs the outside by 0 at first,
-    then by 0.15 and finally 0.015, so that the unique embeddings keep each source's content
-    where both views show the scene (see docs/training.md, "Loss outside the regions").
-
-    ``gradient_weight`` > 0 adds a ``fused_gradient`` term: that weight times the MAE between the
-    horizontal and vertical differences of the reconstruction and of ``x``. It is not in the paper
-    (0, the default, is the paper's loss); it asks the reconstruction for ``x``'s edges as well as
-    its grey levels (docs/training.md, "Gradient term").
-
-    ``term_weights`` (common, unique, fused) weigh the MAEs in the total; each term is logged
-    unweighted. (1, 1, 1) is the paper's sum; DeFusion++'s code weighs them 20 : 10 : 100.
-    ``ssim_weight`` > 0 adds a ``fused_ssim`` term, that weight times 1 - SSIM of the
-    reconstruction against ``x`` (:func:`ssim_error`), as DeFusion++'s loss does (docs/training.md,
-    "DeFusion++ loss and masked feature modelling").
-
-    ``mfm_weight`` > 0 adds an ``mfm`` term, that weight times the MAE between ``masked_recon``
-    (the image rendered from the masked-feature prediction, :class:`defusion.training.pretext.CUDWithMFM`)
-    and ``x``: DeFusion++'s masked feature modelling.
+    (where their target is 0) against 1 inside, and needs the view ``masks`` (M1, M2): "Loss outside
+    the regions". ``gradient_weight`` > 0 adds ``fused_gradient``, that weight times the MAE between
+    the neighbour differences of the reconstruction and of ``x``: "Gradient term". ``term_weights``
+    (common, unique, fused) weigh the MAEs in the total, each term logged unweighted; ``ssim_weight``
+    > 0 adds ``fused_ssim``, that weight times 1 - SSIM of the reconstruction against ``x``
+    (:func:`ssim_error`); ``mfm_weight`` > 0 adds ``mfm``, that weight times the MAE between
+    ``masked_recon`` (:class:`defusion.training.pretext.CUDWithMFM`'s) and ``x``: "DeFusion++ loss and
+    masked feature modelling".
 
     Example:
         >>> x = torch.rand(2, 3, 8, 8)

@@ -10,10 +10,17 @@ import csv
 import io
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import torch
 
 from defusion.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    from torch.utils.tensorboard import SummaryWriter
+
+    from defusion.data.cud import CUDViews
+    from defusion.model.denet import DeNetOutput
 
 #: The run's CSV log, in ``OUT``.
 LOG_NAME = "metrics.csv"
@@ -29,7 +36,7 @@ TB_FOLDER = "tb"
 _PREVIEW_TAG = "preview/x1_x2_common_u1_u2_fused_x"
 
 
-def open_log(path: Path, fields: tuple[str, ...], resume_step: int | None):
+def open_log(path: Path, fields: tuple[str, ...], resume_step: int | None) -> tuple[TextIO, csv.DictWriter]:
     """The run's CSV log, open for appending rows. A new run starts it afresh (its folder holds no
     logged steps: :func:`defusion.training.resume.check_run_dir`). A resumed run (``resume_step``: its
     checkpoint's step) keeps the rows up to that step and drops later ones, logged by the invocation
@@ -75,7 +82,7 @@ def has_logged_steps(path: Path) -> bool:
         return any(any(cell.strip() for cell in row) for row in list(csv.reader(f))[1:])
 
 
-def summary_writer(path: Path, resume_step: int | None):
+def summary_writer(path: Path, resume_step: int | None) -> SummaryWriter | None:
     """TensorBoard's writer; on resume, events logged past the checkpoint's step (by an invocation
     killed before its next checkpoint) are purged, as the log's rows are."""
     try:
@@ -96,7 +103,7 @@ def clear_tb(folder: Path) -> None:
             events.unlink()
 
 
-def preview_row(views, out, x) -> torch.Tensor:
+def preview_row(views: CUDViews, out: DeNetOutput, x: torch.Tensor) -> torch.Tensor:
     """One row for TensorBoard: x1, x2, common, unique1, unique2, fused, x."""
     tiles = [views.x1, views.x2, out.common, out.unique1, out.unique2, out.fused, x]
     return torch.cat([t[0].detach().float().clamp(0, 1).cpu() for t in tiles], dim=-1)
@@ -124,7 +131,7 @@ class MetricsLog:
             self.writer.add_scalar("lr", lr, step)
             self.writer.add_scalar("images_per_s", rate, step)
 
-    def preview(self, step: int, views, out, x) -> None:
+    def preview(self, step: int, views: CUDViews, out: DeNetOutput, x: torch.Tensor) -> None:
         """Show TensorBoard what the network makes of a step's first sample (:func:`preview_row`)."""
         if self.writer:
             self.writer.add_image(_PREVIEW_TAG, preview_row(views, out, x), step)

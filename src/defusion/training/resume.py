@@ -108,7 +108,7 @@ def changed_settings(saved_cfg: dict, cfg: TrainConfig) -> dict[str, list]:
     return changed
 
 
-def _setting(value) -> str:
+def _setting(value: object) -> str:
     """An option's value as a note shows it (``0.001``, ``[0.08, 1.0]``, ``true``, ``unset``)."""
     if value is None:
         return "unset"

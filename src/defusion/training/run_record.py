@@ -15,14 +15,12 @@ from typing import Callable
 
 import torch
 
-from defusion.model.weights import save_weights
+from defusion.model.weights import WEIGHTS_NAME, save_weights  # the name: model reads runs too
 from defusion.training.checkpoint import TrainState
 from defusion.training.config import TrainConfig
 from defusion.training.errors import DivergedError
 from defusion.training.metrics_log import LOG_NAME
 
-#: The run's inference weights, in ``OUT``.
-WEIGHTS_NAME = "weights.safetensors"
 #: The run's record of its config and training folder, in ``OUT``.
 CONFIG_NAME = "config.json"
 #: What the weights of a run that stopped before the end of its schedule record under ``stopped``.

@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DistributedSampler
 
 from defusion.data.dataset import NaturalImages
+from defusion.model.denet import DeNetConfig
 from defusion.model.mfm import MaskedFeatureDecoder
 from defusion.model.registry import create_model, list_models, model_config
 from defusion.model.weights import RUN_CHECKPOINTS, load_weights
@@ -106,7 +107,7 @@ def build_model(cfg: TrainConfig, device: torch.device, resume: bool, init_weigh
     return model, parts, train_model
 
 
-def _init_mismatch(init_weights: str | Path, weights_cfg, model: str) -> str:
+def _init_mismatch(init_weights: str | Path, weights_cfg: DeNetConfig, model: str) -> str:
     """Why ``--init`` weights (of DeNet config ``weights_cfg``) do not fit this run's ``model``, naming
     the registered network they are and the --model that trains them."""
     name = next((n for n in list_models() if model_config(n) == weights_cfg), None)

@@ -28,8 +28,10 @@ import torch.distributed as dist
 from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
+from defusion.data.cud import CUDViews
 from defusion.data.dataset import NaturalImages
 from defusion.io.notes import plural
+from defusion.model.denet import DeNetOutput
 from defusion.model.weights import weights_digest
 from defusion.training.checkpoint import TrainState, save_checkpoint
 from defusion.training.config import TrainConfig
@@ -212,7 +214,8 @@ class _Loop:
         if state.step % cfg.checkpoint_every == 0:
             self._checkpoint()
 
-    def _update(self, x: torch.Tensor, valid: torch.Tensor, indices: list[int]):
+    def _update(self, x: torch.Tensor, valid: torch.Tensor,
+                indices: list[int]) -> tuple[dict[str, torch.Tensor], CUDViews, DeNetOutput, torch.Tensor]:
         """Train a step on the batch ``x`` (``valid``: which samples could be read) and count it; rank 0
         names the files any process skipped or up-sampled first seen. Returns the step's losses, CUD
         views and network output, and ``x`` on the device."""

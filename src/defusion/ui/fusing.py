@@ -86,7 +86,7 @@ def score_stack(fused: np.ndarray, images: list[np.ndarray]) -> dict[str, float]
     return _each_metric(to_uint8(fused), [to_uint8(im) for im in images], STACK_METRIC_NAMES)
 
 
-def _each_metric(fused: np.ndarray, sources: list[np.ndarray], names) -> dict[str, float]:
+def _each_metric(fused: np.ndarray, sources: list[np.ndarray], names: tuple[str, ...]) -> dict[str, float]:
     """``names``; one a small image cannot take (MS-SSIM, SSIM's window) is NaN, shown as n/a, so
     the fused image is still shown; all of them for an image under ``MIN_METRIC_SIDE``, which the
     metrics refuse as a whole (``defusion fuse`` fuses it all the same)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from defusion.fusion.align import MOTIONS
+from defusion.fusion.choices import COLOR_MODES
 from defusion.fusion.fuser import DEFAULT_SCALE, FuseOptions, default_scale
 from defusion.fusion.rig import Rig
 from defusion.fusion.selection import PIXEL_SOURCES
@@ -12,8 +13,7 @@ from defusion.ui.upload_names import told_apart
 AUTO_INFRARED = "auto"
 #: The sidebar's choice of the infrared image of a pair for a palette -> FuseOptions.infrared.
 INFRARED_CHOICES = {AUTO_INFRARED: None, "A": 0, "B": 1}
-#: Colour modes and tile sizes offered in the sidebar.
-COLOR_MODES = ("auto", "rgb", "ycbcr")
+#: Tile sizes offered in the sidebar (its colour modes: the fusion core's COLOR_MODES).
 TILE_CHOICES = ("auto", "off", 256, 512, 768, 1024)
 #: Registration motions offered; the first, "none", is the default (sources taken as registered).
 ALIGN_CHOICES = MOTIONS

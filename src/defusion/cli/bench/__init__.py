@@ -35,7 +35,7 @@ from defusion.cli.bench.saving import Saver
 from defusion.cli.bench.titles import default_title, folder_name, with_encoding
 from defusion.cli.errors import EXIT_INTERRUPTED, UserError, close_progress_bars
 from defusion.cli.options import note_quick_test_weights, positive_int
-from defusion.fusion.choices import TASKS
+from defusion.fusion.choices import DEFAULT_DEVICE, DEVICES, TASKS
 from defusion.io.notes import note
 from defusion.model.errors import WeightsError
 
@@ -80,7 +80,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metrics", help="comma-separated metric names, any case; 'vifb' = the 13 VIFB metrics, 'mefb' = MEFB's 20 "
                                       "(default: the task's set)")
     p.add_argument("--weights", type=Path, help="DeFusion weights (default: the shipped weights)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--device", default=DEFAULT_DEVICE, choices=DEVICES)
     p.add_argument("--runtime", default="auto", choices=("auto", "torch", "onnxruntime"),
                    help="DeFusion's inference engine: auto (default: onnxruntime on a CPU, same output as torch to "
                         "rounding and about 2.3x faster; torch on a GPU), torch or onnxruntime")

@@ -10,7 +10,7 @@ from pathlib import Path
 from defusion.cli.errors import UserError
 from defusion.cli.fuse.file_names import FOLDER_FORMATS
 from defusion.cli.options import add_fusion_options, add_model_options, add_onnx_option, positive_int
-from defusion.fusion.choices import MOTIONS, PIXEL_SOURCES
+from defusion.fusion.choices import INPUT_ORDERS, MOTIONS, PIXEL_SOURCES, STACK_ORDERS
 from defusion.io.formats import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY
 
 HELP = ("fuse images (registered, or registered first with --align or --rig): A B [C ...] -o OUT, or --a DIR --b DIR "
@@ -52,10 +52,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "at a glance); JPEG, or PNG where SHEET ends in .png; a folder with --a/--b or --stacks (one "
                         "NAME.jpg per pair or group)")
     p.add_argument("--resize", action="store_true", help="resize other sources to the first one's size")
-    p.add_argument("--stack", default="balanced", choices=("balanced", "sequential"),
+    p.add_argument("--stack", default="balanced", choices=STACK_ORDERS,
                    help="more than two images: balanced (default) fuses each half, then the two results; "
                         "sequential fuses ((1, 2), 3), ...")
-    p.add_argument("--order", default=None, choices=("given", "bright-first", "dark-first", "exposure"),
+    p.add_argument("--order", default=None, choices=INPUT_ORDERS,
                    help="the order the images are fused in: as given (default; visible then infrared, focus "
                         "stacks), or sorted by mean brightness; exposure (--task mef's default): a pair darker "
                         "first, more images brightest first, so a bracket's file order does not matter")

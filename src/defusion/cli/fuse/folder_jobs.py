@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from defusion.cli.errors import UserError
@@ -105,7 +106,7 @@ def _unclaimed_name(name: str, group: list[Path], args: argparse.Namespace) -> s
     return candidate
 
 
-def _capture_second(path: Path):
+def _capture_second(path: Path) -> datetime | None:
     """When ``path`` (a shot, or a fused image: it carries its first shot's EXIF) was taken, to the
     second (TIFF keeps no sub-seconds); None where its EXIF does not say."""
     from defusion.io.shots import read_shot

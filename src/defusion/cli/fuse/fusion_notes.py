@@ -17,7 +17,7 @@ from defusion.io.notes import plural
 if TYPE_CHECKING:
     import numpy as np
 
-    from defusion.fusion.fuser import Decomposition, Fusion
+    from defusion.fusion.fuser import Decomposition, Fuser, Fusion
 
 
 def note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool | None = None) -> None:
@@ -48,7 +48,7 @@ def note_unstretched(paths: list[Path], images: list[np.ndarray], args: argparse
         once.add(once_notes.UNSTRETCHED)
 
 
-def note_infrared(paths: list[Path], images: list[np.ndarray], fuser) -> None:
+def note_infrared(paths: list[Path], images: list[np.ndarray], fuser: Fuser) -> None:
     """Say which image --palette colours where the core's rule (the one raw thermal frame, else the
     only grey image) had to guess."""
     from tqdm import tqdm

@@ -12,6 +12,7 @@ from pathlib import Path
 from defusion.cli.errors import UserError
 from defusion.cli.fuse.file_names import COMPARE_SUFFIXES, COMPONENT_PARTS, WEIGHT_PART, component_suffix
 from defusion.cli.options import same_path
+from defusion.fusion.choices import TASK_OPTIONS
 from defusion.io.formats import WRITABLE_SUFFIXES
 
 
@@ -127,9 +128,10 @@ def _check_components_paths(args: argparse.Namespace, folders: bool) -> None:
                             "choose another folder")
 
 
-#: The tasks whose fused pixels come from the sources unless --pixels says otherwise: the fusion core's
-#: TASK_OPTIONS (defusion.fusion.options, which imports PyTorch) read here without it, before the model loads.
-SOURCES_TASKS = ("mff",)
+#: The tasks whose fused pixels come from the sources unless --pixels says otherwise (their TASK_OPTIONS
+#: say so; torch-free, so read before the model loads).
+SOURCES_TASKS: tuple[str, ...] = tuple(task for task, preset in TASK_OPTIONS.items()
+                                       if preset.get("pixels") == "sources")
 
 
 def pixels_from(args: argparse.Namespace) -> str:

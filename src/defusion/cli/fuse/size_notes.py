@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from defusion.cli.fuse.file_names import already_fused
 from defusion.cli.job_size import (MANY_PASSES, PEAK_MEMORY_HINT, available_memory, describe_folder_passes,
                                    describe_memory, describe_passes, network_passes, passes_at_one, peak_memory)
+
+if TYPE_CHECKING:
+    from defusion.fusion.options import FuseOptions
 
 
 def say_size_from_header(args: argparse.Namespace, options: dict,
@@ -60,7 +64,7 @@ def say_folder_size(args: argparse.Namespace, options: dict, jobs: list[tuple[st
         warn(f"{said}: {PEAK_MEMORY_HINT}")
 
 
-def say_size(options, height: int, width: int, sources: int) -> None:
+def say_size(options: FuseOptions, height: int, width: int, sources: int) -> None:
     """Before a single fusion's first network pass, once: how many passes it takes where they are
     :data:`MANY_PASSES` or more (:func:`describe_passes`), and a warning where its peak memory
     (:func:`peak_memory`) is over what the machine has available (:func:`available_memory`)."""
@@ -88,7 +92,7 @@ def header_sizes(paths: list[Path], known: dict[Path, tuple[int, int] | None]) -
     return [known[path] if path in known else header_size(path) for path in paths]
 
 
-def _fuse_options(options: dict):
+def _fuse_options(options: dict) -> FuseOptions | None:
     """The FuseOptions the fuser is made with (as Fuser.from_pretrained makes them), before the model
     loads; None where the fusion core refuses them (it says why, as the model loads)."""
     from defusion.fusion.options import FuseOptions

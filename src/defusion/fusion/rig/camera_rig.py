@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -217,7 +217,7 @@ class Rig:
         return cls.loads(read_rig_file(path), str(path))
 
 
-def _size(size) -> tuple[int, int]:
+def _size(size: Any) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in size)
     except (TypeError, ValueError):

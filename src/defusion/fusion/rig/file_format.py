@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -73,7 +74,10 @@ def check_rig_format(data: object, name: str = "rig") -> None:
         raise RigError(f"{name}: rig file version {data.get('version')!r}; this defusion reads version {VERSION}")
 
 
-def json_field(data, key: str, kind: type):
+_T = TypeVar("_T")
+
+
+def json_field(data: object, key: str, kind: type[_T]) -> _T:
     """``data[key]``, which must be a ``kind``; RigError naming the key otherwise.
 
     Example:
@@ -87,7 +91,7 @@ def json_field(data, key: str, kind: type):
     return data[key]
 
 
-def json_matrix(rows) -> tuple[tuple[float, float, float], ...]:
+def json_matrix(rows: object) -> tuple[tuple[float, float, float], ...]:
     """A camera's matrix from a rig file's rows: 3 rows of 3 numbers, RigError otherwise.
 
     Example:

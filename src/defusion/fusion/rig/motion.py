@@ -3,21 +3,13 @@ coordinates to another camera's, fitted to marked point pairs, and mapping point
 
 from __future__ import annotations
 
-from typing import Literal
-
 import cv2
 import numpy as np
 
+# The motion models, the fewest point pairs each needs and the default: defined without OpenCV,
+# for defusion calibrate's --help (imported here from there, as before).
+from defusion.fusion.choices import DEFAULT_RIG_MOTION, RIG_MOTIONS, RigMotion
 from defusion.fusion.rig.errors import RigError
-
-RigMotion = Literal["translation", "similarity", "affine", "homography"]
-#: Motion models of a rig, simplest first, and the fewest point pairs each needs: a shift; + one
-#: scale and a rotation (cameras of different resolution, parallel axes); + shear and unequal
-#: scales; + perspective (axes not parallel, or a lens of different focal length off-centre).
-RIG_MOTIONS: dict[str, int] = {"translation": 1, "similarity": 2, "affine": 3, "homography": 4}
-#: The default model: robust to the pixel or two of error in points marked by hand, and exact for
-#: parallel cameras of any resolution looking at a distant scene.
-DEFAULT_RIG_MOTION: RigMotion = "affine"
 
 
 def article(word: str) -> str:

@@ -15,7 +15,7 @@ class VideoInterrupted(KeyboardInterrupt):
     """A KeyboardInterrupt during :func:`~defusion.fusion.video.fuse_videos`, with how many frames were
     fused and written before it (``frames``): so that the caller can say what the interrupt discarded or kept."""
 
-    def __init__(self, frames: int):
+    def __init__(self, frames: int) -> None:
         super().__init__(f"interrupted after {plural(frames, 'fused frame')}")
         self.frames = frames
 

@@ -136,7 +136,7 @@ class _SteadyStream:
     """Fuses a stream's frame pairs with the settings its first pair fixes (:meth:`_set_up`)."""
 
     def __init__(self, fuser: Fuser, paths: list[Path],
-                 on_first: Callable[[list[Path], list[np.ndarray]], None] | None):
+                 on_first: Callable[[list[Path], list[np.ndarray]], None] | None) -> None:
         self.fuser, self.paths, self.on_first = fuser, paths, on_first
         self.swap: bool | None = None  # set on the first pair
         self.steady = fuser

@@ -40,7 +40,7 @@ def output_kind(out: Path) -> str:
 class VideoSink:
     """An mp4v video written to a hidden partial file and renamed into place when complete."""
 
-    def __init__(self, out: Path, fps: float):
+    def __init__(self, out: Path, fps: float) -> None:
         self.out = out
         self.fps = fps
         self.partial = out.with_name(f".{out.stem}.partial{out.suffix}")
@@ -80,7 +80,7 @@ class FrameSink:
     earlier, longer run left after the last one are removed (and ``warn`` told), so that the folder
     holds one sequence."""
 
-    def __init__(self, out: Path, warn: Callable[[str], None]):
+    def __init__(self, out: Path, warn: Callable[[str], None]) -> None:
         self.out = out
         self._index = 0
         self._warn = warn

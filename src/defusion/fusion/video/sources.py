@@ -48,7 +48,7 @@ class FrameSource:
 
 
 class _VideoFile(FrameSource):
-    def __init__(self, path: Path, max_pixels: int):
+    def __init__(self, path: Path, max_pixels: int) -> None:
         self.path = path
         # FFmpeg's own log lines ("moov atom not found") would precede our one-line error; keep them
         # quiet unless the user asked for them (read once, when OpenCV first loads FFmpeg).
@@ -88,7 +88,7 @@ class _FrameFolder(FrameSource):
     ones are stretched by one (:mod:`defusion.fusion.video.steady_fuser`): read each on its own, a
     hot object entering the view would dim the rest."""
 
-    def __init__(self, path: Path, max_pixels: int):
+    def __init__(self, path: Path, max_pixels: int) -> None:
         self.path = path
         self._files, _ = visible_images(path, "frames")  # macOS's ._frame.png beside each frame left out
         if not self._files:

@@ -4,7 +4,7 @@ bar while it is made."""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 import numpy as np
 import streamlit as st
@@ -14,12 +14,21 @@ from defusion.ui import fusion_notes
 from defusion.ui.fusing import passes
 from defusion.ui.result_cache import ResultCache
 
+if TYPE_CHECKING:
+    from defusion.fusion.onnx_runtime import OnnxDeNet
+    from defusion.fusion.runtime import CompiledNet
+    from defusion.io.shots import ShotSettings
+    from defusion.model.denet import DeNet
+
+#: What a fusion made through :func:`fused` gives (its ``fuse``'s result).
+_Result = TypeVar("_Result")
+
 #: Uploads whose EXIF settings are kept for re-runs (a full stack's and a pair's, a few times over).
 UPLOAD_SETTINGS_KEPT = 32
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=2)
-def model(weights: str | None, device: str):
+def model(weights: str | None, device: str) -> DeNet | CompiledNet | OnnxDeNet:
     """The network, loaded once per (weights, device) and shared by all sessions, on the
     default runtime (ONNX Runtime on a CPU, as `defusion fuse`)."""
     from defusion.fusion.fuser import resolve_device
@@ -37,7 +46,7 @@ def fusions() -> ResultCache:
 
 
 @st.cache_data(max_entries=UPLOAD_SETTINGS_KEPT, show_spinner=False)
-def upload_settings(data: bytes, name: str):
+def upload_settings(data: bytes, name: str) -> ShotSettings:
     """An upload's camera and exposure settings (io.shots.upload_settings), its EXIF read once per
     upload rather than on every re-run of the page (a PNG's EXIF may take decoding it whole)."""
     from defusion.io.shots import upload_settings
@@ -57,7 +66,8 @@ def fuser(weights: str | None, device: str, options: FuseOptions) -> Fuser:
     return Fuser(model(weights, device), device, options=options)
 
 
-def fused(key: tuple, fusing: Fuser, images: list[np.ndarray], spinner: str, fuse: Callable):
+def fused(key: tuple, fusing: Fuser, images: list[np.ndarray], spinner: str,
+          fuse: Callable[[Callable[[], None] | None], _Result]) -> _Result:
     """``fuse(step)``'s result, made once for ``key`` and kept (:func:`fusions`), with ``spinner``
     said while it is made and, when it takes several network passes, a progress bar that ``step``
     (None without one) moves after each."""

@@ -7,7 +7,13 @@ uploader's files, which no code can put back into it.
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
 import streamlit as st
+
+if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
 
 #: Sidebar choices kept while their widget is not on the page. Uploads cannot be kept this way
 #: (Streamlit does not let code set an uploader; :func:`uploaded` keeps their files instead); a
@@ -26,13 +32,13 @@ def keep_choices() -> None:
             st.session_state[key] = st.session_state[key]
 
 
-def unless_kept(key: str, **default) -> dict:
+def unless_kept(key: str, **default: Any) -> dict[str, Any]:
     """A widget's starting value (``default``, as its keyword), unless the session keeps a value for
     ``key`` (:func:`keep_choices`): Streamlit warns of a widget given both, and takes the kept one."""
     return {} if key in st.session_state else default
 
 
-def uploaded(place, label: str, *, key: str, **kwargs) -> list[tuple[str, bytes]]:
+def uploaded(place: ModuleType | DeltaGenerator, label: str, *, key: str, **kwargs: Any) -> list[tuple[str, bytes]]:
     """The files in upload widget ``key`` drawn in ``place`` (``st`` or a column), as (name, bytes),
     or the files it held when the page last left it.
 

@@ -1,0 +1,372 @@
+"""``OnnxDeNet``: an exported DeNet in onnxruntime that a :class:`Fuser` can drive like the real one
+(``--runtime onnxruntime``, :func:`defusion.fusion.runtime.load_network`), and the cache of the exports
+that runtime makes on first use (:func:`cached_onnx_export`).
+
+Here in fusion, beside the runtimes that load it; :mod:`defusion.serving.onnx_model` still exports
+these names.
+
+Example:
+    >>> fuser = load_onnx_fuser("denet.onnx", tile=0)  # doctest: +SKIP
+    >>> fused = fuser.fuse(ir, vis)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import torch
+
+from defusion.errors import DefusionError
+from defusion.model.denet import SIZE_MULTIPLE, DeNetConfig, DeNetOutput, default_detail_gain
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
+
+    from defusion.fusion.fuser import Fuser
+
+
+class OnnxModelError(DefusionError, ValueError):
+    """An ONNX file that is missing, unreadable or not an exported DeNet."""
+
+
+class OnnxDeNet:
+    """Runs an ONNX export of DeNet (see :mod:`defusion.serving.export`) with onnxruntime.
+
+    ``__call__(x1, x2, unique_gain, detail_gain)`` takes and returns torch tensors like :class:`DeNet`; ``to``/``eval``
+    are what :class:`Fuser` calls. Inference runs on onnxruntime's providers (CUDA when
+    ``device`` is CUDA and onnxruntime has the CUDA provider, else CPU); outputs are moved to
+    ``device``. An fp16 export (``defusion export --half``) takes and returns float32 like the
+    fp32 one; ``half()`` accepts only such a file.
+    """
+
+    runtime = "onnxruntime"
+
+    def __init__(self, path: str | Path, device: str | torch.device = "cpu", threads: int | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise OnnxModelError(f"ONNX model not found: {self.path}")
+        self._threads = threads
+        self.device = torch.device("cpu")
+        try:
+            self._session = self._make_session(self._providers(torch.device(device)))
+        except Exception as exc:  # onnxruntime raises its own exception types for bad files
+            if "INVALID_PROTOBUF" in str(exc):
+                raise OnnxModelError(f"{self.path} is not an ONNX model (its contents cannot be parsed as one); "
+                                     "make one with defusion export --format onnx -o model.onnx") from None
+            raise OnnxModelError(f"cannot load ONNX model {self.path}: {exc}") from None
+        names_in = [i.name for i in self._session.get_inputs()]
+        names_out = [o.name for o in self._session.get_outputs()]
+        if len(names_in) not in (2, 3, 4) or len(names_out) != 4:
+            raise OnnxModelError(f"{self.path} is not an exported DeNet (inputs {names_in}, outputs {names_out})")
+        # Older exports: two inputs (before unique_gain, 2026-12-04) run only the paper's Pr; three
+        # (before detail_gain) run only the detail gain that goes with the unique gain.
+        self._inputs = names_in
+        wanted = list(DeNetOutput._fields)
+        self._outputs = wanted if sorted(names_out) == sorted(wanted) else names_out
+        meta = self._session.get_modelmeta().custom_metadata_map
+        self.metadata = {k: v for k, v in meta.items() if k != "config"}
+        self.size_multiple = _size_multiple(meta)
+        try:
+            self.cfg = DeNetConfig.from_dict(json.loads(meta["config"])) if "config" in meta else None
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise OnnxModelError(f"{self.path}: its DeNet config is not valid ({exc})") from None
+        self.to(device)
+
+    def _providers(self, device: torch.device) -> list[str]:
+        import onnxruntime as ort
+
+        if device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        return ["CPUExecutionProvider"]
+
+    def _make_session(self, providers: list[str]) -> ort.InferenceSession:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if self._threads:
+            options.intra_op_num_threads = self._threads
+        return ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self._session.get_providers())
+
+    # -- what Fuser uses --------------------------------------------------------------
+    def to(self, device: str | torch.device) -> "OnnxDeNet":
+        device = torch.device(device)
+        if device.type != self.device.type:
+            wanted = self._providers(device)
+            if wanted[0] not in self.providers:
+                self._session = self._make_session(wanted)
+        self.device = device
+        return self
+
+    def eval(self) -> "OnnxDeNet":
+        return self
+
+    @property
+    def precision(self) -> str:
+        """``fp16`` for an export made with ``--half`` (fp16 compute, float32 inputs and outputs), else ``fp32``."""
+        return self.metadata.get("precision", "fp32")
+
+    def half(self) -> "OnnxDeNet":
+        if self.precision != "fp16":
+            raise OnnxModelError(f"{self.path} computes in fp32; for fp16 (--half) export it with "
+                                 "`defusion export --format onnx --half`")
+        return self
+
+    def float(self) -> "OnnxDeNet":
+        return self
+
+    def __call__(self, x1: torch.Tensor, x2: torch.Tensor, unique_gain: float | torch.Tensor = 1.0,
+                 detail_gain: float | torch.Tensor | None = None) -> DeNetOutput:
+        if x1.shape != x2.shape:
+            raise ValueError(f"sources differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}")
+        if x1.shape[-1] % self.size_multiple or x1.shape[-2] % self.size_multiple:
+            raise ValueError(f"height and width must be multiples of {self.size_multiple} for {self.path}, an "
+                             f"export made before the graph padded itself, got {tuple(x1.shape[-2:])}: pad first "
+                             "(the Fuser does), or export it again with `defusion export`")
+        gain = float(unique_gain)
+        detail = default_detail_gain(gain) if detail_gain is None else float(detail_gain)
+        if len(self._inputs) == 2 and (gain != 1.0 or detail != 1.0):
+            raise OnnxModelError(f"{self.path} was exported before the unique gain existed and runs only gain 1; "
+                                 "export it again with `defusion export`, or fuse with --unique-gain 1")
+        if len(self._inputs) == 3 and detail != default_detail_gain(gain):
+            raise OnnxModelError(f"{self.path} was exported before the detail gain existed and runs only "
+                                 f"{default_detail_gain(gain):g} at unique gain {gain:g}; export it again with "
+                                 "`defusion export`, or leave --detail-gain out")
+        feeds = {name: np.ascontiguousarray(x.detach().float().cpu().numpy())
+                 for name, x in zip(self._inputs, (x1, x2))}
+        for name, value in zip(self._inputs[2:], (gain, detail)):
+            feeds[name] = np.asarray(value, dtype=np.float32)
+        outs = self._session.run(self._outputs, feeds)
+        return DeNetOutput(*(torch.from_numpy(o).to(self.device) for o in outs))
+
+    forward = __call__
+
+    def __repr__(self) -> str:
+        return f"OnnxDeNet({str(self.path)!r}, providers={self.providers})"
+
+
+def _size_multiple(meta: dict[str, str]) -> int:
+    """The sides an export takes are multiples of this, from its ``size_multiple`` metadata: 1 (any)
+    for exports that pad inside the graph, SIZE_MULTIPLE for older ones and files that do not say.
+
+    Example:
+        >>> _size_multiple({"size_multiple": "1"}), _size_multiple({}), _size_multiple({"size_multiple": "x"})
+        (1, 8, 8)
+    """
+    try:
+        value = int(meta.get("size_multiple", SIZE_MULTIPLE))
+    except ValueError:
+        return SIZE_MULTIPLE
+    return value if value >= 1 else SIZE_MULTIPLE
+
+
+def load_onnx_fuser(path: str | Path, device: str = "cpu", threads: int | None = None, task: str | None = None,
+                    **fuse_options: Any) -> Fuser:
+    """A :class:`Fuser` whose network is the ONNX export at ``path`` (whatever its name):
+    :meth:`Fuser.from_pretrained` of that file with ``onnx=True``, on ``device`` ``cpu`` by default.
+
+    ``task`` and ``fuse_options`` (:class:`~defusion.fusion.options.FuseOptions` fields: ``tile``,
+    ``scale``, ``color``, ...) as in :meth:`Fuser.from_pretrained`; ``device`` is ``cpu``,
+    ``cuda`` or ``auto``; ``threads`` bounds onnxruntime's intra-op threads (default: one per
+    physical core) and, as :meth:`Fuser.from_pretrained` does, PyTorch's (the up-sampling at
+    ``scale`` 2; process-wide).
+    """
+    from defusion.fusion.fuser import Fuser
+
+    return Fuser.from_pretrained(path, device=device, threads=threads, task=task, onnx=True, **fuse_options)
+
+
+#: Environment variable naming the folder for cached exports (default ~/.cache/defusion).
+ENV_CACHE = "DEFUSION_CACHE"
+#: Cached exports kept: the most recently used (each use touches its file's mtime); older ones are deleted.
+#: An export of the shipped weights is 32.5 MB: eight of them take about 260 MB.
+CACHED_EXPORTS_KEPT = 8
+#: An export used this recently is never deleted, however many others are newer: another process may have
+#: just checked it and be about to open it.
+PRUNE_GRACE_SECONDS = 600.0
+#: The names this cache gives its exports (``denet-<16 hex digits>-gdd.onnx``, and earlier versions' ``-gd``,
+#: ``-g`` and bare ones): the only files in the folder it ever deletes.
+_EXPORT_NAME = re.compile(r"denet-[0-9a-f]{16}(-g|-gd|-gdd)?\.onnx")
+
+
+def cache_dir() -> Path:
+    """Where automatic ONNX exports are kept: ``$DEFUSION_CACHE``, else ``$XDG_CACHE_HOME/defusion``."""
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "defusion"
+
+
+def cached_onnx_export(weights: str | Path | None = None, on_export: Callable[[Path], None] | None = None) -> Path:
+    """The ONNX export of a weights file (default: the shipped one), made on first use.
+
+    Exports are keyed by the weights file's SHA-256, so new weights get a new export and the
+    same weights are exported once per machine. ``on_export(path)`` is called before an export.
+    The folder keeps the :data:`CACHED_EXPORTS_KEPT` exports used last (:func:`prune_exports`).
+
+    The file's name is predictable, so it is trusted only where no one else could have put it
+    there: a cache folder that another user owns or may write to is not used (one warning; the
+    export goes to a private temporary folder for this process). A cached file whose
+    ``weights_sha256_16`` metadata is not the weights' digest, or that does not parse, is
+    exported again in its place, with one warning saying why.
+    """
+    from defusion.model.weights import load_weights, shipped_weights_path, weights_digest
+    # the exporter is still serving's (tests/test_layering.py's KNOWN_INVERSIONS): loaded only to export
+    from defusion.serving.export import export_onnx
+
+    source = Path(weights) if weights is not None else shipped_weights_path()
+    if not source.is_file():
+        load_weights(source)  # says what is wrong: not found, a folder, a training run's
+    digest = weights_digest(source)
+    # "-gdd": the graph with unique_gain and detail_gain inputs (DeNet.forward); older cached exports
+    # ("-gd": the gain and a detail term tied to it, "-g": no detail term, none: no gain) are not reused.
+    path = _export_folder() / f"denet-{digest}-gdd.onnx"
+    if path.is_file():
+        problem = _untrusted(path) or _not_an_export_of(path, digest)
+        if problem is None:
+            with suppress(OSError):  # a read-only cache still serves; it only forgets what was used last
+                os.utime(path)
+            prune_exports(path.parent, keep=path)
+            return path
+        _warn(f"the cached ONNX export {path} {problem}; exporting it again")
+    model = load_weights(source)  # only to export (a cached export's digest vouches for its file); validates it
+    if on_export:
+        on_export(path)
+    export_onnx(model, path, metadata={"weights_sha256_16": digest})  # atomic: no half-written file
+    if hasattr(os, "getuid"):  # as the folder: writable by its owner only, or the next use would refuse it
+        path.chmod(path.stat().st_mode & 0o755)
+    prune_exports(path.parent, keep=path)
+    return path
+
+
+def prune_exports(folder: Path, keep: Path | None = None, kept: int = CACHED_EXPORTS_KEPT) -> list[Path]:
+    """Delete the cached exports in ``folder`` beyond the ``kept`` used last (newest mtime first; ``keep``,
+    the one about to be used, always stays), and return those deleted. Only files named as this cache
+    names its exports are counted or deleted, never anything else there; one used in the last
+    ``PRUNE_GRACE_SECONDS`` stays (another process may be about to open it); a file that cannot be deleted
+    (another process took it first, a read-only folder) is left, never failing the fusion that pruned.
+
+    Example:
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> for age, digest in enumerate(("0" * 16, "1" * 16, "2" * 16)):  # the last one used last
+        ...     (folder / f"denet-{digest}-gdd.onnx").touch(); os.utime(folder / f"denet-{digest}-gdd.onnx", (age, age))
+        >>> (folder / "notes.txt").touch()
+        >>> [p.name for p in prune_exports(folder, kept=2)]
+        ['denet-0000000000000000-gdd.onnx']
+        >>> sorted(p.name for p in folder.iterdir())
+        ['denet-1111111111111111-gdd.onnx', 'denet-2222222222222222-gdd.onnx', 'notes.txt']
+        >>> shutil.rmtree(folder)
+    """
+    found = []
+    with suppress(OSError):
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if not _EXPORT_NAME.fullmatch(entry.name) or keep is not None and entry.name == keep.name:
+                    continue
+                with suppress(OSError):  # gone meanwhile (another process pruned it)
+                    if entry.is_file(follow_symlinks=False):
+                        found.append((entry.stat(follow_symlinks=False).st_mtime, Path(entry.path)))
+    found.sort(key=lambda each: each[0], reverse=True)
+    deleted = []
+    recent = time.time() - PRUNE_GRACE_SECONDS
+    for used, old in found[max(kept - (keep is not None), 0):]:
+        if used > recent:
+            continue
+        with suppress(OSError):
+            old.unlink()
+            deleted.append(old)
+    return deleted
+
+
+#: Where exports go for this process when the cache folder is not safe to use (made on first need).
+_private_folder: Path | None = None
+#: The cache folders already warned about: one warning per folder and process.
+_warned: set[Path] = set()
+
+
+def _export_folder() -> Path:
+    """The folder for cached exports: ``cache_dir()/onnx`` (made private, 0700, where missing), or a
+    private temporary folder for this process where it, or ``cache_dir()``, belongs to another user
+    or may be written by others."""
+    global _private_folder
+    base = cache_dir()
+    folder = base / "onnx"
+    if not hasattr(os, "getuid"):  # no POSIX owners to check (Windows)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    for each in (base, folder):
+        if not each.exists():
+            each.mkdir(mode=0o700, parents=True, exist_ok=True)  # parents as the umask says
+        _made_private(each)
+        problem = _untrusted(each)
+        if problem is None:
+            continue
+        if each not in _warned:
+            _warned.add(each)
+            _warn(f"not using the ONNX cache folder {each}: it {problem}, so a file planted there would be run; "
+                  f"exporting to a private temporary folder instead (chmod go-w {each}, or set {ENV_CACHE} to "
+                  "a folder of your own)")
+        if _private_folder is None:
+            _private_folder = Path(tempfile.mkdtemp(prefix="defusion-onnx-"))  # 0700, this user's
+            atexit.register(shutil.rmtree, _private_folder, ignore_errors=True)
+        return _private_folder
+    return folder
+
+
+def _made_private(folder: Path) -> None:
+    """Take group write off a cache folder of this user's that only its group may also write: what a
+    umask of 002 (Debian, Ubuntu, Fedora) gave the folders earlier versions made, which would
+    otherwise be refused on every run. One others may write (0o002) is left as it is, and refused."""
+    info = folder.stat()
+    if info.st_uid == os.getuid() and info.st_mode & 0o020 and not info.st_mode & 0o002:
+        folder.chmod(info.st_mode & ~0o020 & 0o7777)
+
+
+def _untrusted(path: Path) -> str | None:
+    """Why ``path`` (a cache folder or file) could hold someone else's file: it belongs to another
+    user, or its group or others may write to it. None where it is this user's alone, and where
+    there are no POSIX owners (no ``os.getuid``)."""
+    if not hasattr(os, "getuid"):
+        return None
+    info = path.stat()
+    if info.st_uid != os.getuid():
+        return f"belongs to another user (uid {info.st_uid})"
+    if info.st_mode & 0o022:
+        return f"may be written by {'others' if info.st_mode & 0o002 else 'its group'} (mode {info.st_mode & 0o777:o})"
+    return None
+
+
+def _not_an_export_of(path: Path, digest: str) -> str | None:
+    """Why the ONNX file at ``path`` is not the export of the weights with ``digest`` (its
+    ``weights_sha256_16`` metadata, written at export); None where it is."""
+    import onnx
+
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError, an OSError: the file is not the export either way
+        return f"cannot be parsed as ONNX ({type(exc).__name__})"
+    found = {entry.key: entry.value for entry in proto.metadata_props}.get("weights_sha256_16")
+    if found != digest:
+        return f"is not an export of these weights (its weights_sha256_16 is {found!r}, theirs {digest!r})"
+    return None
+
+
+def _warn(message: str) -> None:
+    print(f"defusion: warning: {message}", file=sys.stderr)
+
+
+__all__ = ["OnnxDeNet", "OnnxModelError", "CACHED_EXPORTS_KEPT", "cache_dir", "cached_onnx_export", "load_onnx_fuser",
+           "prune_exports"]
