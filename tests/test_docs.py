@@ -500,7 +500,7 @@ SNIPPETS: dict[tuple[str, str], Setup] = {
         Setup(compile_only="posts to a running server at 127.0.0.1:8000 (network)"),
     ("docs/serving.md", "from defusion.serving.export import export_model, parity"): Setup(files=tiny_weights_file, check=_check_export),
     # Follows the export snippet: run with its denet.onnx and a vis, ir pair.
-    ("docs/serving.md", "from defusion.serving.onnx_model import load_onnx_fuser"):
+    ("docs/serving.md", "from defusion.fusion.onnx_runtime import load_onnx_fuser"):
         Setup(files=onnx_file, check=_check_onnx_fuser),
     ("docs/ui.md", "from defusion.fusion.video import fuse_videos"): Setup(files=video_files, check=_check_video),
 }

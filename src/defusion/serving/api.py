@@ -132,7 +132,7 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
     A bad value, or a model file that will not load, is an :class:`EnvSettingError` naming the variable.
     """
     from defusion.model.weights import WeightsError
-    from defusion.serving.onnx_model import OnnxModelError
+    from defusion.fusion.onnx_runtime import OnnxModelError
 
     settings = settings_from_env(environ)
     try:

@@ -231,7 +231,7 @@ def export_onnx(model: DeNet, path: str | Path, opset: int = DEFAULT_OPSET, size
 
     The model's config (JSON), its precision (``fp32`` or, with ``half``, ``fp16``), the defusion
     version and ``metadata`` (the weights': ``source_weights``, ``weights_sha256_16``, ...) are
-    stored in the file's metadata_props, so :class:`~defusion.serving.onnx_model.OnnxDeNet` knows
+    stored in the file's metadata_props, so :class:`~defusion.fusion.onnx_runtime.OnnxDeNet` knows
     what it runs.
     """
     import onnx
@@ -276,7 +276,7 @@ def load_exported(path: str | Path, fmt: Format | None = None) -> OnnxDeNet | to
         raise ExportError(f"exported model not found: {path}")
     fmt = fmt or format_for(path)
     if fmt == "onnx":
-        from defusion.serving.onnx_model import OnnxDeNet
+        from defusion.fusion.onnx_runtime import OnnxDeNet
 
         return OnnxDeNet(path, device="cpu")
     try:

@@ -7,11 +7,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from defusion.cli.errors import UserError
 from defusion.io.notes import plural
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 #: How a --stacks group's capture time is added to its name where another card's group took it
 #: (strftime), and how a note says a capture time.
