@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from defusion.metrics._cache import cached
-from defusion.metrics._errors import MetricInputError, size_mismatch, source_labels
+from defusion.metrics._errors import check_same_size, source_labels
 from defusion.metrics._inputs import as_image
 from defusion.metrics._matlab import Float, rgb2gray
 
@@ -77,9 +77,7 @@ def fused_and_sources(fused: ArrayLike, *sources: ArrayLike) -> tuple[Float, lis
     f = as_image(fused, "fused")
     labels = source_labels(len(sources))
     srcs = [as_image(s, label) for s, label in zip(sources, labels)]
-    mismatch = size_mismatch({"fused": f.shape, **{label: s.shape for label, s in zip(labels, srcs)}})
-    if mismatch:
-        raise MetricInputError(mismatch)
+    check_same_size(f.shape, [s.shape for s in srcs])
     F = planes(f)
     out = []
     for s in srcs:

@@ -31,6 +31,22 @@ def size_mismatch(sizes: dict[str, tuple[int, ...]]) -> str | None:
     return "size mismatch (W x H): " + ", ".join(f"{name} {shape[1]}x{shape[0]}" for name, shape in sizes.items())
 
 
+def check_same_size(fused: tuple[int, ...], sources: list[tuple[int, ...]]) -> None:
+    """Refuse (:class:`MetricInputError`, the :func:`size_mismatch` line) a fused image and sources, given
+    by their shapes, whose heights and widths differ; the sources named as :func:`source_labels` names them.
+
+    Example:
+        >>> check_same_size((4, 4), [(4, 4, 3), (4, 4)])
+        >>> check_same_size((4, 5), [(4, 4)])
+        Traceback (most recent call last):
+        ...
+        defusion.metrics._errors.MetricInputError: size mismatch (W x H): fused 5x4, a 4x4
+    """
+    mismatch = size_mismatch({"fused": fused, **dict(zip(source_labels(len(sources)), sources))})
+    if mismatch:
+        raise MetricInputError(mismatch)
+
+
 def source_labels(count: int) -> list[str]:
     """What ``count`` sources are called in messages, as ``defusion metrics`` calls them: ``a``, ``b``,
     then ``source 3``, ...

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from defusion.metrics._channels import collapse_repeated_planes, to_gray, triplet
-from defusion.metrics._errors import MetricInputError, size_mismatch, source_labels
+from defusion.metrics._errors import MetricInputError, check_same_size, source_labels
 from defusion.metrics._filters import box_sum_valid, downsample2, filter_valid, gaussian_1d
 from defusion.metrics._matlab import Float
 
@@ -195,9 +195,7 @@ def _mef_inputs(fused: ArrayLike, *sources: ArrayLike) -> tuple[Float, Float]:
     f = to_gray(fused, "fused")
     labels = source_labels(len(sources))
     grey = [to_gray(s, label) for s, label in zip(sources, labels)]
-    mismatch = size_mismatch({"fused": f.shape, **{label: g.shape for label, g in zip(labels, grey)}})
-    if mismatch:
-        raise MetricInputError(mismatch)
+    check_same_size(f.shape, [g.shape for g in grey])
     return np.stack(grey), f
 
 
