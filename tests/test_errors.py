@@ -53,7 +53,7 @@ def test_library_errors_keep_their_builtin_bases():
     from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsError, SizeMismatchError
     from defusion.fusion.runtime import OnnxCacheError
     from defusion.io.errors import ImageReadError
-    from defusion.metrics._utils import MetricInputError
+    from defusion.metrics._errors import MetricInputError
     from defusion.training.errors import DivergedError
 
     for cls, builtin in ((FusionInputError, ValueError), (SizeMismatchError, ValueError), (ImageReadError, ValueError),

@@ -10,12 +10,12 @@ import pytest
 from defusion.io import float_scales
 from defusion.io.display import viewable
 from defusion.io.float_scales import FLOAT_SLACK, LEVEL_SLACK, float_range_problem, float_scale
-from defusion.metrics import _scale, _utils
+from defusion.metrics import _scale
 
 
 def test_the_metrics_old_names_are_ios():
     for name in float_scales.__all__:
-        assert getattr(_scale, name) is getattr(_utils, name) is getattr(float_scales, name), name
+        assert getattr(_scale, name) is getattr(float_scales, name), name
 
 
 @pytest.mark.parametrize("lo, hi, scale", [

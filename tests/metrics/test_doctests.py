@@ -9,7 +9,6 @@ import pytest
 
 MODULES = [
     "defusion.metrics",
-    "defusion.metrics._utils",
     "defusion.metrics._cache",
     "defusion.metrics._channels",
     "defusion.metrics._errors",

@@ -14,7 +14,7 @@ from PIL import Image
 
 import defusion
 from defusion.metrics import METRICS, MetricInputError, MetricNameError, compute_metrics
-from defusion.metrics import _utils as U
+from defusion.metrics._inputs import as_image
 
 EXAMPLES = Path(defusion.__file__).parent / "examples"
 NAMES = ["EN", "CE", "MI", "Qabf"]
@@ -40,26 +40,26 @@ def test_a_float16_or_float32_0_1_copy_of_an_8_bit_image_scores_exactly_as_it(re
 
 def test_every_level_of_a_float16_ramp_lands_in_its_own_bin():
     ramp = np.arange(256, dtype=np.uint8).reshape(16, 16)
-    levels = U.as_image((ramp / 255).astype(np.float16))
+    levels = as_image((ramp / 255).astype(np.float16))
     assert np.array_equal(levels, ramp.astype(np.float64))
     assert METRICS["EN"].fn((ramp / 255).astype(np.float16)) == 8.0
 
 
 def test_values_between_levels_stay_where_they_are():
     half = (np.arange(16.0).reshape(4, 4) + 0.5) / 255  # k + 0.5 levels: no level to snap to
-    assert np.allclose(U.as_image(half.astype(np.float32)), half * 255, rtol=0, atol=1e-4)
+    assert np.allclose(as_image(half.astype(np.float32)), half * 255, rtol=0, atol=1e-4)
     fine = np.array([[0.1, 0.2], [0.3, 0.7]])
-    assert np.array_equal(U.as_image(fine), fine * 255)  # float64: as before
+    assert np.array_equal(as_image(fine), fine * 255)  # float64: as before
 
 
 def test_a_float16_image_with_values_between_levels_is_left_as_it_is(real):
     """Only a copy of an 8-bit image is snapped: a float16 blend keeps every value, and scores as its
     float64 self to float16's precision (snapping value by value once moved Qabf and MI away from it)."""
     between = ((np.arange(240.0).reshape(16, 15) + 0.2) / 255).astype(np.float16)  # none clipped at 1
-    assert np.array_equal(U.as_image(between), between.astype(np.float64) * 255)
+    assert np.array_equal(as_image(between), between.astype(np.float64) * 255)
     blend = (0.6 * real[1].astype(np.float64) + 0.4 * real[2]) / 255
     half = blend.astype(np.float16)
-    assert np.array_equal(U.as_image(half), half.astype(np.float64) * 255)
+    assert np.array_equal(as_image(half), half.astype(np.float64) * 255)
     exact, low = compute_metrics(blend, *real[1:], "Qabf,MI"), compute_metrics(half, *real[1:], "Qabf,MI")
     assert abs(low["Qabf"] - exact["Qabf"]) < 5e-4 and abs(low["MI"] - exact["MI"]) < 2e-3
 
@@ -127,7 +127,7 @@ def test_a_channels_first_tensor_gets_the_hint_and_its_fix_works():
 
 def test_other_wrong_shapes_get_no_channels_first_hint():
     with pytest.raises(MetricInputError) as info:
-        U.as_image(np.zeros((24, 32, 4)), "fused")
+        as_image(np.zeros((24, 32, 4)), "fused")
     assert str(info.value) == "fused: expected an HxW or HxWx3 array, got shape (24, 32, 4)"
 
 

@@ -30,7 +30,7 @@ NAMES = list(METRICS)
 #: (test_the_contract_images_are_large_enough_for_it checks it still is).
 SIDE = 176
 LAYOUTS = ("grey", "rgb")
-#: Every image must be at least this large, whatever the metric (``_utils.as_image``).
+#: Every image must be at least this large, whatever the metric (``_inputs.as_image``).
 GENERAL_MINIMUM = 2
 #: How a refusal names the side a metric needs ("at least 11x11").
 NEEDS_SIDE = re.compile(r"at least (\d+)x\1\b")

@@ -8,9 +8,14 @@ import re
 import numpy as np
 import pytest
 
+from defusion.io.float_scales import LEVEL_SLACK
 from defusion.metrics import DEFAULT_METRICS, METRICS, VIFB_METRICS, MetricInputError, compute_metrics
-from defusion.metrics import _utils as U
 from defusion.metrics import gradient, information, perceptual, statistics, structural
+from defusion.metrics._cache import shared_inputs
+from defusion.metrics._channels import to_gray
+from defusion.metrics._filters import downsample2, filter_freq_even, filter_valid, freqspace, gaussian_1d
+from defusion.metrics._inputs import as_image
+from defusion.metrics._matlab import matlab_round, rgb2gray
 
 RNG = np.random.default_rng(1234)
 
@@ -76,12 +81,12 @@ def test_shared_inputs_are_not_modified():
 
 
 def test_nested_shared_inputs_share_the_outer_conversions():
-    with U.shared_inputs():
-        outer = U.to_gray(A)
-        with U.shared_inputs():
-            assert U.to_gray(A) is outer
-        assert U.to_gray(A) is outer
-    assert U.to_gray(A) is not outer  # outside any block nothing is kept
+    with shared_inputs():
+        outer = to_gray(A)
+        with shared_inputs():
+            assert to_gray(A) is outer
+        assert to_gray(A) is outer
+    assert to_gray(A) is not outer  # outside any block nothing is kept
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -143,7 +148,7 @@ def test_rgb_source_with_equal_channels_equals_grey_source():
 
 def test_grey_fused_with_rgb_source_uses_matlab_rgb2gray():
     rgb_a = np.stack([A, B, F], axis=2)
-    grey = U.rgb2gray(rgb_a)
+    grey = rgb2gray(rgb_a)
     assert grey.dtype == np.float64 and np.array_equal(grey, np.round(grey))
     expected = 0.298936021293775 * A + 0.587043074451121 * B + 0.114020904255103 * F
     assert np.abs(grey - expected).max() <= 0.5
@@ -151,22 +156,22 @@ def test_grey_fused_with_rgb_source_uses_matlab_rgb2gray():
 
 
 def test_matlab_round_is_half_away_from_zero():
-    assert list(U.matlab_round([0.5, 1.5, 2.5, -0.5, -2.5, 2.4999])) == [1, 2, 3, -1, -3, 2]
+    assert list(matlab_round([0.5, 1.5, 2.5, -0.5, -2.5, 2.4999])) == [1, 2, 3, -1, -3, 2]
 
 
 @pytest.mark.parametrize("shape", [(12, 16), (13, 17), (12, 17)])
 def test_even_csf_filter_matches_matlab_complex_form(shape):
     x = RNG.integers(0, 256, shape).astype(np.float64)
-    u, v = U.freqspace(*shape)
+    u, v = freqspace(*shape)
     h = np.exp(-np.sqrt((u * 3) ** 2 + (v * 2) ** 2))
     full = np.fft.ifft2(np.fft.ifftshift(np.fft.fftshift(np.fft.fft2(x)) * h))
-    ours = U.filter_freq_even(x, h)
+    ours = filter_freq_even(x, h)
     assert np.abs(full.imag).max() < 1e-10
     assert np.allclose(ours, full.real, rtol=0, atol=1e-10)
 
 
 def test_freqspace_matches_matlab_definition():
-    u, v = U.freqspace(4, 5)
+    u, v = freqspace(4, 5)
     assert np.allclose(u[0], [-4 / 5, -2 / 5, 0, 2 / 5, 4 / 5])  # odd n: [-n+1:2:n-1]/n
     assert np.allclose(v[:, 0], [-1, -0.5, 0, 0.5])  # even n: [-n:2:n-2]/n
 
@@ -294,7 +299,7 @@ def test_ms_ssim():
 def _mef_ssim_loop(seq: np.ndarray, f: np.ndarray, k: float = 0.03) -> float:
     """Straightforward per-patch MEF-SSIM (Ma et al. 2015) to check the vectorised version."""
     eps = np.finfo(float).eps
-    g = U.gaussian_1d(11, 1.5)
+    g = gaussian_1d(11, 1.5)
     win = np.outer(g, g).ravel()
     c = (k * 255) ** 2
     n_src, h, w = seq.shape
@@ -350,7 +355,7 @@ def test_mef_ssim_identities_and_symmetry():
 
 def test_downsample2_matches_matlab_imfilter_symmetric():
     x = np.arange(15.0).reshape(3, 5)
-    out = U.downsample2(x)
+    out = downsample2(x)
     # rows (0,1) and (2,2); columns (0,1), (2,3), (4,4)
     assert out.shape == (2, 3)
     assert out[0, 0] == (0 + 1 + 5 + 6) / 4 and out[1, 2] == 14 and out[0, 2] == (4 + 9) / 2
@@ -375,7 +380,7 @@ def test_vif_vifp():
     assert perceptual.vif(A_BIG, A_BIG, A_BIG) == pytest.approx(1.0, abs=1e-6)
     assert perceptual.vifp(A_BIG, A_BIG, A_BIG) == pytest.approx(2.0, abs=1e-6)
     assert perceptual.vifp(F_BIG, A_BIG, B_BIG) == pytest.approx(perceptual.vifp(F_BIG, B_BIG, A_BIG))
-    blurred = U.filter_valid(F_BIG.astype(float), U.gaussian_1d(5, 2.0))
+    blurred = filter_valid(F_BIG.astype(float), gaussian_1d(5, 2.0))
     crop = (slice(2, -2), slice(2, -2))
     assert perceptual.vifp(blurred, A_BIG[crop], B_BIG[crop]) < perceptual.vifp(
         F_BIG[crop], A_BIG[crop], B_BIG[crop])
@@ -468,20 +473,20 @@ def test_float_images_on_another_scale_are_refused_not_misread(scale, shift):
 
 def test_float_images_on_0_255_may_stray_half_a_grey_level_and_are_taken_as_they_are():
     f = F_BIG.astype(np.float64)
-    f[0, 0], f[0, 1] = -U.LEVEL_SLACK, 255 + U.LEVEL_SLACK
-    assert np.array_equal(U.as_image(f), f)  # not clipped, not rescaled
+    f[0, 0], f[0, 1] = -LEVEL_SLACK, 255 + LEVEL_SLACK
+    assert np.array_equal(as_image(f), f)  # not clipped, not rescaled
     nudged = F_BIG + 0.25  # within the slack at 255; EN floors it to the same grey levels
     assert compute_metrics(nudged, A_BIG, B_BIG, ["EN"]) == compute_metrics(F_BIG, A_BIG, B_BIG, ["EN"])
-    for beyond in (-U.LEVEL_SLACK - 0.1, 255 + U.LEVEL_SLACK + 0.1):
+    for beyond in (-LEVEL_SLACK - 0.1, 255 + LEVEL_SLACK + 0.1):
         g = F_BIG.astype(np.float64)
         g[5, 5] = beyond
         with pytest.raises(ValueError, match="neither 0..1 nor 0..255"):
-            U.as_image(g, "fused")
+            as_image(g, "fused")
 
 
 def test_a_dark_0_255_float_image_within_1_5_is_read_as_0_1_as_documented():
     dark = (F_BIG > 128).astype(np.float64)  # 0..255 values 0 and 1: read as black and white
-    assert U.as_image(dark).max() == 255.0
+    assert as_image(dark).max() == 255.0
     assert statistics.standard_deviation(dark, A, B) == pytest.approx(
         statistics.standard_deviation(dark * 255, A, B))
 

@@ -18,7 +18,8 @@ from PIL import Image
 from defusion.cli.main import main
 from defusion.io.images import write_image
 from defusion.metrics import compute_each, compute_metrics, compute_stack_metrics
-from defusion.metrics._utils import as_image, eight_bit_levels
+from defusion.metrics._inputs import as_image
+from defusion.metrics._scale import eight_bit_levels
 from tests.conftest import smooth_image
 
 NAMES = ["EN", "SSIM", "Qabf", "CE", "MI", "SF"]

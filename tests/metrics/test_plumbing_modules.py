@@ -1,37 +1,40 @@
-"""The metrics' plumbing, split by purpose: every name the old ``_utils`` module defined still
-imports from there, and the helpers the split made are what they say."""
+"""The metrics' plumbing, split by purpose: every name of it is defined in the module of its
+purpose, and the helpers the split made are what they say."""
 
 from __future__ import annotations
 
 import importlib
+import inspect
+import re
 
 import numpy as np
 
-from defusion.metrics import _utils
 from defusion.metrics._cache import first_time, shared_inputs
 from defusion.metrics._channels import collapse_repeated_planes, triplet
 
-#: Every public name ``defusion.metrics._utils`` defined before the split, and where it lives now.
-OLD_NAMES = {
-    "_errors": ["MetricNameError", "MetricInputError", "size_mismatch", "source_labels"],
-    "_cache": ["shared_inputs"],
-    "_scale": ["FLOAT_SLACK", "LEVEL_SLACK", "UINT16_PER_LEVEL", "eight_bit_levels", "snap_levels", "float_scale",
-               "float_range_problem"],
-    "_inputs": ["as_image"],
-    "_channels": ["to_gray", "planes", "triplet", "fused_and_sources"],
-    "_matlab": ["Float", "RGB2GRAY", "matlab_round", "rgb2gray", "unrounded_gray", "hist256"],
-    "_filters": ["gaussian_1d", "correlate_sep", "filter_valid", "sobel", "box_sum_valid", "freqspace",
-                 "filter_freq_even", "normalize255", "downsample2"],
+#: Every public name of the metrics' shared plumbing, by the module that defines it.
+HOMES = {
+    "defusion.metrics._errors": ["MetricNameError", "MetricInputError", "size_mismatch", "source_labels"],
+    "defusion.metrics._cache": ["cached", "first_time", "shared_inputs"],
+    "defusion.metrics._scale": ["UINT16_PER_LEVEL", "eight_bit_levels", "snap_levels"],
+    "defusion.io.float_scales": ["FLOAT_SLACK", "LEVEL_SLACK", "float_scale", "float_range_problem"],
+    "defusion.io.arrays": ["MAX_8BIT", "holds_eight_bit_values", "is_tensor"],
+    "defusion.metrics._inputs": ["as_image"],
+    "defusion.metrics._channels": ["to_gray", "planes", "triplet", "fused_and_sources", "collapse_repeated_planes"],
+    "defusion.metrics._matlab": ["Float", "RGB2GRAY", "matlab_round", "rgb2gray", "unrounded_gray", "hist256"],
+    "defusion.metrics._filters": ["gaussian_1d", "correlate_sep", "filter_valid", "sobel", "box_sum_valid",
+                                  "freqspace", "filter_freq_even", "normalize255", "downsample2"],
 }
 
 
-def test_every_old_name_still_imports_from_utils_as_the_same_object():
-    for module, names in OLD_NAMES.items():
-        home = importlib.import_module(f"defusion.metrics.{module}")
+def test_every_plumbing_name_is_defined_in_its_home():
+    for module, names in HOMES.items():
+        home = importlib.import_module(module)
+        source = inspect.getsource(home)
         for name in names:
-            assert getattr(_utils, name) is getattr(home, name), name
-    for name in ("MAX_8BIT", "holds_eight_bit_values", "is_tensor"):  # io.arrays' names, imported here before
-        assert hasattr(_utils, name), name
+            assert hasattr(home, name), name
+            # a def, a class or an assignment at module level: defined there, not imported
+            assert re.search(rf"^(def |class )?{name}\b(?! import)", source, re.M), (module, name)
 
 
 def test_first_time_is_once_per_block_and_always_outside_one():

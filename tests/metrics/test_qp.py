@@ -14,7 +14,8 @@ from scipy import ndimage
 
 from defusion.metrics import DEFAULT_METRICS, METRICS, compute_each, compute_metrics, metric_names
 from defusion.metrics import phase_congruency as pcmod
-from defusion.metrics._utils import RGB2GRAY, gaussian_1d, rgb2gray
+from defusion.metrics._filters import gaussian_1d
+from defusion.metrics._matlab import RGB2GRAY, rgb2gray
 from defusion.metrics.phase_congruency import _correlation, lowpass_filter, phase_congruency, qp
 from tests.metrics._mefb_inputs import A, B, EXAMPLES, F, textured_image
 

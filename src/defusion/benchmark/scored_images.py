@@ -50,7 +50,7 @@ def _scored_file(path: str | Path) -> tuple[np.ndarray, bool]:
 
 def as_scored(image: np.ndarray) -> tuple[np.ndarray, bool]:
     """A decoded image as scored (floats as they are, integers in 8 bits: 16-bit rounded as the
-    metrics round a uint16 array, :func:`~defusion.metrics._utils.eight_bit_levels`), and whether it
+    metrics round a uint16 array, :func:`~defusion.metrics._scale.eight_bit_levels`), and whether it
     holds 8-bit values in 16 bits (:func:`~defusion.io.arrays.holds_eight_bit_values`)."""
     if image.dtype.kind == "f":
         return image, False
@@ -67,7 +67,7 @@ def read_source(path: Path) -> tuple[np.ndarray, np.ndarray, list[Finding]]:
     scale the metrics take (a radiometric frame in degrees or Kelvin) is scored as it is fused,
     stretched, and noted, rather than leaving its pair out."""
     from defusion.io.images import FloatRangeError, float_stretched
-    from defusion.metrics._utils import float_scale
+    from defusion.io.float_scales import float_scale
 
     image, folder = read_image(path), str(path.parent)
     if not stores_floats(path):

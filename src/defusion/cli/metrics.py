@@ -131,7 +131,7 @@ def _names(spec: str | None, sources: int = 2) -> tuple[list[str], list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     from defusion.metrics import METRICS, compute_each, source_labels
-    from defusion.metrics._utils import size_mismatch
+    from defusion.metrics._errors import size_mismatch
 
     if len(args.sources) < 2:
         raise UserError("need the fused image and at least two sources: FUSED A B [C ...]")

@@ -136,7 +136,7 @@ def _finite(values: np.ndarray) -> np.ndarray:
 
 def _scored_floats(path: Path, values: np.ndarray) -> np.ndarray:
     """A float image read to be scored: its float32 values as they are (unquantised, unclipped: the
-    metrics clip [0, 1] themselves, :func:`defusion.metrics._utils.as_image`), so that the file
+    metrics clip [0, 1] themselves, :func:`defusion.metrics._inputs.as_image`), so that the file
     scores as its array would; an ImageReadError of one line naming ``path`` for a range on neither
     scale the metrics take, which they refuse in an array too (:func:`defusion.io.float_scales.float_scale`).
 

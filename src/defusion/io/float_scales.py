@@ -4,7 +4,7 @@ doubles): which one float values lie on (:func:`float_scale`), and the words for
 Here in io, below both users: :func:`~defusion.metrics._inputs.as_image` reads a float array by it,
 :func:`~defusion.io.images.read_image` a float file read to be scored (``floats="levels"``), and
 :func:`~defusion.io.display.viewable` shows one, so that a float file scores and shows as its array
-does. :mod:`defusion.metrics._scale` (and ``_utils``) still export these names.
+does. :mod:`defusion.metrics._scale` still exports these names.
 """
 
 from __future__ import annotations

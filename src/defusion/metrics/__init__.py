@@ -241,7 +241,7 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
 
 def _held(image: ArrayLike) -> ArrayLike:
     """An input as the metrics of one call share it: a numpy array, converted once, or a torch tensor
-    as it is (read by :func:`~defusion.metrics._utils.as_image`, which knows its float precision)."""
+    as it is (read by :func:`~defusion.metrics._inputs.as_image`, which knows its float precision)."""
     return image if is_tensor(image) else np.asarray(image)
 
 
