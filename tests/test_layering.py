@@ -17,6 +17,7 @@ from typing import NamedTuple
 #: layers only: parts on one layer are independent of each other.
 LAYERS: dict[str, int] = {
     "errors": 0,                     # DefusionError, the base of every error the library raises
+    "_lazy": 0,                      # public names loaded on first use (PEP 562), for the root, model and fusion
     "defusion": 1,                   # the root: __version__, and the public names loaded on first use
     "io": 2,                         # images in and out, pixel arrays, contact sheets
     "metrics": 3, "model": 3,        # quality metrics (over io.arrays); DeNet, its registry and weights

@@ -13,8 +13,9 @@ The library's own errors (a refused image, weights, rig, video, export, ...) der
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from defusion._lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -34,14 +35,4 @@ if TYPE_CHECKING:
     from defusion.model.registry import create_model, list_models  # noqa: F401
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value  # once loaded, a plain attribute
-        return value
-    raise AttributeError(f"module 'defusion' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    """The module's names and the public ones not loaded yet, each once (a loaded one is in both)."""
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_names(__name__, _EXPORTS)

@@ -6,8 +6,9 @@ color, stretch, ...) can be imported without PyTorch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from defusion._lazy import lazy_names
 
 __all__ = ["Decomposition", "FuseOptions", "Fuser", "Fusion", "Selection", "SizeMismatchError"]
 
@@ -21,15 +22,5 @@ if TYPE_CHECKING:
     from defusion.fusion.options import FuseOptions  # noqa: F401
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    else:  # a submodule (defusion.fusion.color, ...), as attribute access found it when the Fuser loaded eagerly
-        try:
-            value = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":  # a submodule's own missing dependency: say that
-                raise
-            raise AttributeError(f"module 'defusion.fusion' has no attribute {name!r}") from None
-    globals()[name] = value
-    return value
+#: A submodule (defusion.fusion.color, ...) loads as attribute access found it when the Fuser loaded eagerly.
+__getattr__, _ = lazy_names(__name__, _EXPORTS, submodules=True)

@@ -30,8 +30,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from defusion._lazy import lazy_names
 
 __all__ = ["DeNet", "DeNetConfig", "ModelConfigError", "WeightsError", "create_model", "list_models",
            "load_weights", "load_weights_into", "model_config", "register_model", "save_weights"]
@@ -51,14 +52,4 @@ if TYPE_CHECKING:
     from defusion.model.weights import load_weights, load_weights_into, save_weights  # noqa: F401
 
 
-def __getattr__(name: str) -> object:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value  # once loaded, a plain attribute
-        return value
-    raise AttributeError(f"module 'defusion.model' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    """The module's names and the public ones not loaded yet, each once (a loaded one is in both)."""
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_names(__name__, _EXPORTS)
