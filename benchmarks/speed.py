@@ -167,7 +167,7 @@ def _cuda_graphs(net) -> Forward:
 
 def _onnxruntime(net, threads: int) -> Forward:
     """The product's ``--runtime onnxruntime``: an export run by OnnxDeNet."""
-    from defusion.serving.export import export_onnx
+    from defusion.fusion.export import export_onnx
     from defusion.serving.onnx_model import OnnxDeNet
 
     path = Path(tempfile.mkdtemp()) / "denet.onnx"
@@ -176,9 +176,9 @@ def _onnxruntime(net, threads: int) -> Forward:
 
 
 def _torchscript(net) -> Forward:
-    """The file ``defusion export --format torchscript`` writes (defusion.serving.export), loaded as a
+    """The file ``defusion export --format torchscript`` writes (defusion.fusion.export), loaded as a
     deployment loads it: ``torch.jit.load``, not frozen. Gains 1 and 1 (the eager backend's), as inputs."""
-    from defusion.serving.export import export_torchscript
+    from defusion.fusion.export import export_torchscript
 
     path = Path(tempfile.mkdtemp()) / "denet.pt"
     export_torchscript(net, path)

@@ -405,7 +405,7 @@ def tiny_weights_file(folder: Path) -> None:
 def onnx_file(folder: Path) -> dict:
     """denet.onnx (the export of the snippet before) and the vis, ir arrays the snippet fuses."""
     from defusion.model.weights import load_weights
-    from defusion.serving.export import export_model
+    from defusion.fusion.export import export_model
 
     tiny_weights_file(folder)
     export_model(load_weights(folder / "weights.safetensors"), folder / "denet.onnx", "onnx", opset=17)
@@ -498,7 +498,7 @@ SNIPPETS: dict[tuple[str, str], Setup] = {
     # Needs a running server (an HTTP request to 127.0.0.1:8000): compiled only.
     ("docs/serving.md", "import httpx"):
         Setup(compile_only="posts to a running server at 127.0.0.1:8000 (network)"),
-    ("docs/serving.md", "from defusion.serving.export import export_model, parity"): Setup(files=tiny_weights_file, check=_check_export),
+    ("docs/serving.md", "from defusion.fusion.export import export_model, parity"): Setup(files=tiny_weights_file, check=_check_export),
     # Follows the export snippet: run with its denet.onnx and a vis, ir pair.
     ("docs/serving.md", "from defusion.fusion.onnx_runtime import load_onnx_fuser"):
         Setup(files=onnx_file, check=_check_onnx_fuser),

@@ -41,7 +41,7 @@ def _exported_exceptions() -> dict[str, type]:
 
 def test_every_exported_library_error_is_a_defusion_error():
     exceptions = _exported_exceptions()
-    assert {"defusion.fusion.rig.errors.RigError", "defusion.serving.export.ExportError",
+    assert {"defusion.fusion.rig.errors.RigError", "defusion.fusion.export.ExportError",
             "defusion.training.errors.RunDirError", "defusion.fusion.errors.FusionTypeError"} <= set(exceptions)
     outside = sorted(name for name, cls in exceptions.items()
                      if not issubclass(cls, DefusionError) and name not in NOT_LIBRARY_ERRORS)

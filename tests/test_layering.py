@@ -48,11 +48,7 @@ ACCEPTED: dict[tuple[str, str], str] = {
 
 #: Imports up the layers still to be removed, each by moving the shared rule down (or the module to
 #: where it is used), the old import path kept: (importing module, imported module) -> the move.
-KNOWN_INVERSIONS: dict[tuple[str, str], str] = {
-    ("defusion.fusion.onnx_runtime", "defusion.serving.export"):
-        "serving/export.py (DeNet to ONNX and TorchScript: model, fusion and io only) into fusion/, serving "
-        "re-exporting it: --runtime onnxruntime exports the weights on first use",
-}
+KNOWN_INVERSIONS: dict[tuple[str, str], str] = {}
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "defusion"
 #: The package's name: imports of anything else are not the package's layering.

@@ -334,7 +334,7 @@ def test_console_script_is_installed(tmp_path):
 
 def test_fuse_through_onnx_runtime_matches_pytorch(pair, tmp_path, tiny_weights):
     from defusion.model.weights import load_weights
-    from defusion.serving.export import export_onnx
+    from defusion.fusion.export import export_onnx
 
     onnx_path = export_onnx(load_weights(tiny_weights), tmp_path / "tiny.onnx")
     assert _fuse(*pair, "-o", tmp_path / "torch.png", "--weights", tiny_weights) == 0

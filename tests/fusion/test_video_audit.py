@@ -95,7 +95,7 @@ def test_frames_an_earlier_longer_run_left_are_removed_and_said(tmp_path, tiny_w
 
 def test_video_runs_an_onnx_export_as_fuse_does(tmp_path, tiny_weights, capsys):
     from defusion.model.weights import load_weights
-    from defusion.serving.export import export_onnx
+    from defusion.fusion.export import export_onnx
 
     onnx_path = export_onnx(load_weights(tiny_weights), tmp_path / "tiny.onnx")
     a = _write_folder(tmp_path / "a", _frames(2, 0))

@@ -12,7 +12,7 @@ from PIL import Image
 
 from defusion import Fuser
 from defusion.io.images import read_image
-from defusion.serving.export import export_model
+from defusion.fusion.export import export_model
 from defusion.model.weights import load_weights
 from tests.conftest import REPO, run_script, smooth_image
 

@@ -343,7 +343,7 @@ TRAINING_DATA = "ImageNet sample images (1000), ../shared/data/train/natural"
 def described_weights(lively_weights, tmp_path_factory):
     """The lively weights with metadata naming folders, and their ONNX export (which carries it)."""
     from defusion.model.weights import load_weights, read_metadata, save_weights
-    from defusion.serving.export import export_onnx
+    from defusion.fusion.export import export_onnx
 
     folder = tmp_path_factory.mktemp("described")
     weights = folder / "described.safetensors"

@@ -136,7 +136,7 @@ def test_the_documented_calls_of_an_export_run_and_a_float_gain_is_refused(livel
     import torch
 
     from defusion.model.weights import load_weights
-    from defusion.serving.export import export_model
+    from defusion.fusion.export import export_model
 
     monkeypatch.chdir(tmp_path)
     model = load_weights(lively_weights)

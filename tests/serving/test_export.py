@@ -12,7 +12,7 @@ from defusion.cli.errors import UserError, run_guarded
 from defusion.fusion.fuser import Fuser
 from defusion.io.images import write_image
 from defusion.model.weights import WeightsError, load_weights
-from defusion.serving.export import EXPORT_SIZE, PARITY_SIZE, ExportError, export_model, parity
+from defusion.fusion.export import EXPORT_SIZE, PARITY_SIZE, ExportError, export_model, parity
 from defusion.serving.onnx_model import OnnxDeNet, OnnxModelError, load_onnx_fuser
 from tests.conftest import smooth_image
 from tests.serving.conftest import run_export
@@ -219,7 +219,7 @@ def test_exports_describe_themselves_and_the_fusion_cores_defaults(exported):
     import onnx
 
     from defusion.fusion.fuser import FuseOptions
-    from defusion.serving.export import TORCHSCRIPT_METADATA, fusion_defaults
+    from defusion.fusion.export import TORCHSCRIPT_METADATA, fusion_defaults
 
     ivf = FuseOptions.for_task("ivf")
     assert fusion_defaults()["ivf"] == {"unique_gain": ivf.unique_gain, "detail_gain": ivf.resolved_detail_gain,
@@ -256,7 +256,7 @@ def test_an_export_onto_a_folder_is_refused_before_work_and_a_failed_one_leaves_
                                                                                        monkeypatch):
     with pytest.raises(UserError, match="is a folder"):
         run_export("--format", "onnx", "-o", tmp_path, "--weights", tiny_weights)
-    import defusion.serving.export as export_module
+    import defusion.fusion.export as export_module
 
     def fail(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -270,7 +270,7 @@ def test_an_export_onto_a_folder_is_refused_before_work_and_a_failed_one_leaves_
 def test_the_input_note_says_to_stretch_raw_thermal_counts_as_defusion_does():
     """The audit: a deployment that divides 14-bit thermal counts by 65535 fuses a flat grey."""
     from defusion.fusion.stretch import TAIL_PERCENT
-    from defusion.serving.export import INPUT_NOTE
+    from defusion.fusion.export import INPUT_NOTE
 
     assert "Raw thermal counts" in INPUT_NOTE and "divided by 65535" in INPUT_NOTE
     assert f"{TAIL_PERCENT:g} to {100 - TAIL_PERCENT:g} percentiles onto [0, 1]" in INPUT_NOTE  # stretch.py's rule

@@ -17,7 +17,7 @@ from defusion.cli import export as export_cli
 from defusion.cli.errors import run_guarded
 from defusion.fusion.tiling import run_padded
 from defusion.model.weights import load_weights, weights_digest
-from defusion.serving.export import PARITY_SIZE, TORCHSCRIPT_METADATA, load_exported
+from defusion.fusion.export import PARITY_SIZE, TORCHSCRIPT_METADATA, load_exported
 from defusion.serving.onnx_model import OnnxDeNet
 from tests.serving.conftest import run_export
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from defusion.fusion import onnx_runtime  # its globals patched where its functions read them
-from defusion.serving import export
+from defusion.fusion import export
 from defusion.serving.onnx_model import CACHED_EXPORTS_KEPT, cached_onnx_export, prune_exports
 
 

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     _say_start(args)
     from defusion.cli.outputs import missing_folder, said_made
     from defusion.model.weights import load_weights, read_metadata, shipped_weights_path, weights_digest
-    from defusion.serving.export import PARITY_TOLERANCE, export_model, fusion_defaults, parity
+    from defusion.fusion.export import PARITY_TOLERANCE, export_model, fusion_defaults, parity
 
     path = args.weights or shipped_weights_path()
     model = load_weights(path)

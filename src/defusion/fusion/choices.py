@@ -2,7 +2,7 @@
 command line's options offer and check them before any model loads, and ``--help`` stays fast;
 :mod:`defusion.fusion.options` (FuseOptions), :mod:`defusion.fusion.color`,
 :mod:`defusion.fusion.align`, :mod:`defusion.fusion.selection`, :mod:`defusion.fusion.stretch`,
-:mod:`defusion.fusion.rig`, :mod:`defusion.serving.export` and the server check and use them.
+:mod:`defusion.fusion.rig`, :mod:`defusion.fusion.export` and the server check and use them.
 Each is defined here once; the modules that use them import them from here."""
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ ONNX_SUFFIX = ".onnx"
 #: ``--runtime onnxruntime`` caches).
 DEFAULT_OPSET = 17
 #: The batch, height and width an export is checked against PyTorch at unless told
-#: (:func:`defusion.serving.export.parity`, ``defusion export``): sides not multiples of 8, so the
+#: (:func:`defusion.fusion.export.parity`, ``defusion export``): sides not multiples of 8, so the
 #: export's padding is checked too.
 PARITY_SIZE: tuple[int, int, int] = (2, 37, 53)
 

@@ -41,7 +41,7 @@ class OnnxModelError(DefusionError, ValueError):
 
 
 class OnnxDeNet:
-    """Runs an ONNX export of DeNet (see :mod:`defusion.serving.export`) with onnxruntime.
+    """Runs an ONNX export of DeNet (see :mod:`defusion.fusion.export`) with onnxruntime.
 
     ``__call__(x1, x2, unique_gain, detail_gain)`` takes and returns torch tensors like :class:`DeNet`; ``to``/``eval``
     are what :class:`Fuser` calls. Inference runs on onnxruntime's providers (CUDA when
@@ -225,7 +225,7 @@ def cached_onnx_export(weights: str | Path | None = None, on_export: Callable[[P
     """
     from defusion.model.weights import load_weights, shipped_weights_path, weights_digest
     # the exporter is still serving's (tests/test_layering.py's KNOWN_INVERSIONS): loaded only to export
-    from defusion.serving.export import export_onnx
+    from defusion.fusion.export import export_onnx
 
     source = Path(weights) if weights is not None else shipped_weights_path()
     if not source.is_file():

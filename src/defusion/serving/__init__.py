@@ -2,8 +2,9 @@
 
 :mod:`defusion.serving.api` builds the FastAPI app (``create_app``) that ``defusion serve`` runs; each
 step of a request (its query, body, uploads, the model's queue, the answer, errors, CORS) is a module
-of its own here, its docstring saying which. :mod:`defusion.serving.export` exports DeNet to
-TorchScript and ONNX. How to run and call them: docs/serving.md.
+of its own here, its docstring saying which. How to run and call it: docs/serving.md
+(DeNet's TorchScript and ONNX export is :mod:`defusion.fusion.export`, ``defusion.serving.export``
+its old import path).
 
 The optional dependencies are in the ``serve`` extra: ``pip install 'defusion[serve]'``. This
 package imports none of them at import time; each module imports what it needs.
