@@ -634,3 +634,16 @@ def test_quality_sets_the_jpeg_quality(pair, tmp_path, tiny_weights, capsys):
     assert low.stat().st_size < high.stat().st_size
     assert _fuse(*pair, "-o", tmp_path / "x.jpg", "--quality", "0") == 2
     assert "--quality must be from 1 to 100, got 0" in capsys.readouterr().err
+
+
+def test_quality_makes_a_webp_lossy_and_warns_only_where_it_sets_nothing(pair, tmp_path, tiny_weights, capsys):
+    """WebP is lossless without --quality (a measured image needs no loss), lossy at Q with it (to share)."""
+    lossless, lossy = tmp_path / "lossless.webp", tmp_path / "lossy.webp"
+    assert _fuse(*pair, "-o", lossless, "--weights", tiny_weights) == 0
+    capsys.readouterr()
+    assert _fuse(*pair, "-o", lossy, "--weights", tiny_weights, "--quality", "80") == 0
+    assert "--quality" not in capsys.readouterr().err
+    assert lossless.read_bytes()[12:16] == b"VP8L" and lossy.read_bytes()[12:16] in (b"VP8 ", b"VP8X")
+    assert b"VP8 " in lossy.read_bytes() and b"VP8L" not in lossy.read_bytes()  # lossy image data
+    assert _fuse(*pair, "-o", tmp_path / "x.png", "--weights", tiny_weights, "--quality", "80") == 0
+    assert "warning: --quality sets JPEG and WebP output's quality; this output is neither" in capsys.readouterr().err

@@ -37,6 +37,37 @@ def test_webp_is_written_lossless(tmp_path, rng):
     assert out.dtype == np.uint8 and np.array_equal(out, rgb)
 
 
+#: The least PSNR (dB) a lossy WebP of quality 50 keeps of a smooth test image (31 measured).
+LOSSY_WEBP_PSNR = 28
+
+
+def _psnr(out: np.ndarray, ref: np.ndarray) -> float:
+    return float(10 * np.log10(255 ** 2 / np.mean((out.astype(float) - ref) ** 2)))
+
+
+def test_webp_with_a_quality_is_lossy_and_smaller_without_one_lossless(tmp_path, rng):
+    """Photographers share WebP: a quality given makes it lossy (small); none keeps it lossless."""
+    from tests.conftest import smooth_image
+
+    rgb = smooth_image(rng, 64, 96)
+    lossless, lossy = write_image(tmp_path / "l.webp", rgb), write_image(tmp_path / "q.webp", rgb, quality=50)
+    assert lossless.read_bytes()[12:16] == b"VP8L" and lossy.read_bytes()[12:16] == b"VP8 "  # WebP's chunks
+    np.testing.assert_array_equal(read_image(lossless), rgb)  # the default: every pixel kept
+    out = read_image(lossy)
+    assert lossy.stat().st_size < lossless.stat().st_size
+    assert not np.array_equal(out, rgb) and _psnr(out, rgb) > LOSSY_WEBP_PSNR  # close, not equal
+    assert write_image(tmp_path / "n.webp", rgb, quality=None).read_bytes() == lossless.read_bytes()
+
+
+def test_no_quality_is_jpegs_default(tmp_path, rng):
+    """quality=None (none given) writes the JPEG byte for byte as DEFAULT_JPEG_QUALITY did."""
+    from defusion.io.formats import DEFAULT_JPEG_QUALITY
+
+    rgb = (rng.random((17, 23, 3)) * 255).astype(np.uint8)
+    default = write_image(tmp_path / "d.jpg", rgb, quality=None).read_bytes()
+    assert default == write_image(tmp_path / "q.jpg", rgb, quality=DEFAULT_JPEG_QUALITY).read_bytes()
+
+
 def test_jpeg_and_16bit_to_jpeg(tmp_path, rng):
     rgb = np.full((16, 16, 3), 200, np.uint16) * 257
     out = read_image(write_image(tmp_path / "x.jpg", rgb))

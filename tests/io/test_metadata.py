@@ -62,6 +62,22 @@ def test_written_files_carry_the_metadata_and_the_same_pixels(tmp_path, suffix, 
     assert read_metadata(tagged) == meta  # what is written reads back the same
 
 
+def test_a_lossy_webp_carries_the_metadata_at_the_quality_asked(tmp_path):
+    """Metadata goes through Pillow's encoder: the quality must reach it, not fall back to lossless."""
+    from tests.conftest import smooth_image
+
+    _photo(tmp_path / "src.jpg")
+    meta = read_metadata(tmp_path / "src.jpg")
+    image = smooth_image(np.random.default_rng(3), 48, 64)
+    lossless = write_image(tmp_path / "lossless.webp", image, metadata=meta)
+    lossy = write_image(tmp_path / "lossy.webp", image, quality=50, metadata=meta)
+    assert read_metadata(lossy) == meta
+    out = read_image(lossy)
+    assert lossy.stat().st_size < lossless.stat().st_size and not np.array_equal(out, image)
+    assert 10 * np.log10(255 ** 2 / np.mean((out.astype(float) - image) ** 2)) > 28  # dB: close (31 measured)
+    np.testing.assert_array_equal(read_image(lossless), image)
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_a_tiff_carries_the_profile_and_the_cameras_tags(tmp_path, dtype, channels):

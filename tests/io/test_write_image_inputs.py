@@ -96,7 +96,7 @@ def test_hxwx1_is_written_grey_and_rgba_keeps_alpha(tmp_path):
 
 @pytest.mark.parametrize("quality", [0, 101, 95.5, "95", True])
 def test_quality_is_checked_before_the_pixels(tmp_path, quality):
-    with pytest.raises(ImageWriteError, match="JPEG quality must be a whole number from 1 to 100"):
+    with pytest.raises(ImageWriteError, match="JPEG or WebP quality must be a whole number from 1 to 100"):
         write_image(tmp_path / "x.jpg", np.zeros((3, 20, 30), np.int64), quality=quality)  # pixels bad too
 
 

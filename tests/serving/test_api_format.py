@@ -126,8 +126,8 @@ def _metadata() -> ImageMetadata:
 @pytest.mark.parametrize("bits", [8, 16])
 @pytest.mark.parametrize("with_metadata", [False, True])
 def test_an_answer_is_byte_for_byte_what_defusion_fuse_writes(tmp_path, name, bits, with_metadata):
-    """One encoder for the API and the CLI: write_image's (JPEG at the quality, 4:4:4; WebP lossless;
-    8 bits for JPEG and WebP), the metadata included."""
+    """One encoder for the API and the CLI: write_image's (JPEG at the quality, 4:4:4; WebP lossy at the
+    quality; 8 bits for JPEG and WebP), the metadata included."""
     image = smooth_image(np.random.default_rng(5), H, W)
     image = image.astype(np.uint16) * 257 if bits == 16 else image
     metadata = _metadata() if with_metadata else None
@@ -149,11 +149,23 @@ def test_bad_format_or_quality_is_a_422_of_one_line(client, pair, query, words):
 
 
 def test_quality_for_a_lossless_format_is_noted_not_refused(client, pair):
-    r = client.post("/v1/fuse?format=webp&quality=80", files=pair)
-    assert r.status_code == 200 and r.headers["content-type"] == "image/webp"
-    assert "quality sets a JPEG answer's quality; this webp answer is lossless" in r.headers[NOTES_HEADER]
+    r = client.post("/v1/fuse?format=tiff&quality=80", files=pair)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/tiff"
+    assert "quality sets a JPEG or WebP answer's quality; this tiff answer is lossless" in r.headers[NOTES_HEADER]
     r = client.post("/v1/fuse?quality=80", files=pair)  # no format: PNG
     assert "this png answer is lossless" in r.headers[NOTES_HEADER]
+
+
+def test_webp_is_lossless_without_quality_and_lossy_at_the_quality_given(client, pair, fused_png):
+    """Photographers share WebP: ?quality= makes it lossy (smaller), with no note; without it, lossless."""
+    lossless = client.post("/v1/fuse?format=webp", files=pair)
+    lossy = client.post("/v1/fuse?format=webp&quality=60", files=pair)
+    assert lossy.status_code == 200 and lossy.headers["content-type"] == "image/webp"
+    assert NOTES_HEADER not in lossy.headers and NOTES_HEADER not in lossless.headers
+    assert lossless.content[12:16] == b"VP8L" and b"VP8 " in lossy.content and b"VP8L" not in lossy.content
+    out = decode_image(lossy.content, "fused.webp")
+    assert len(lossy.content) < len(lossless.content) and not np.array_equal(out, fused_png)
+    assert np.abs(out.astype(int) - fused_png).mean() < 8  # lossy, close
 
 
 # -- 16-bit results ---------------------------------------------------------------------------------------
@@ -317,6 +329,7 @@ def test_openapi_gives_the_formats_the_quality_range_and_the_answers_media_types
     quality = parameters["quality"]["schema"]
     assert (quality["type"], quality["minimum"], quality["maximum"], quality["default"]) == ("integer", 1, 100,
                                                                                            DEFAULT_JPEG_QUALITY)
+    assert "WebP is lossless without it and lossy at it" in parameters["quality"]["description"]
     content = post["responses"]["200"]["content"]
     assert {"image/png", "image/jpeg", "image/webp", "image/tiff", "application/zip"} == set(content)
 
@@ -324,8 +337,12 @@ def test_openapi_gives_the_formats_the_quality_range_and_the_answers_media_types
 def test_info_lists_the_formats(client):
     formats = client.get("/v1/info").json()["formats"]
     assert list(formats) == ["png", "jpeg", "webp", "tiff"]  # the first is the default
-    assert formats["jpeg"] == {"media_type": "image/jpeg", "bits": 8, "lossy": True, "quality": DEFAULT_JPEG_QUALITY}
+    assert formats["jpeg"] == {"media_type": "image/jpeg", "bits": 8, "lossy": True, "quality": DEFAULT_JPEG_QUALITY,
+                               "takes_quality": True}
     assert formats["tiff"]["bits"] == formats["png"]["bits"] == 16 and formats["webp"]["lossy"] is False
+    # WebP: lossless by default (no quality), lossy at a quality given; PNG and TIFF take none
+    assert formats["webp"]["quality"] is None and formats["webp"]["takes_quality"] is True
+    assert [name for name, spec in formats.items() if spec["takes_quality"]] == ["jpeg", "webp"]
 
 
 def test_every_answer_is_encoded_in_memory_never_through_a_file(client, pair, monkeypatch):

@@ -20,6 +20,9 @@ SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
 #: JPEG quality (``write_image``'s default) and the one from which colour is kept at full resolution.
 DEFAULT_JPEG_QUALITY = 95
 FULL_CHROMA_QUALITY = 90
+#: Suffixes whose quality a ``quality`` given to ``write_image`` sets: JPEG's, and WebP's, which is lossless
+#: without one (a measured image needs no loss) and lossy at it when given (smaller files to share).
+QUALITY_SUFFIXES = (".jpg", ".jpeg", ".webp")
 #: Pillow's names of the formats defusion opens with Pillow (:data:`defusion.io.images.READ_FORMATS`; HEIF
 #: is added where pillow-heif has registered it, camera raw files go through LibRaw): Pillow otherwise
 #: picks its plugin by a file's content, whatever its name, and an EPS named ``.png`` would start
@@ -123,4 +126,4 @@ def held_format(source: str | Path | bytes) -> str | None:
     return None
 
 __all__ = ["quiet_pillow_warnings", "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
-           "FULL_CHROMA_QUALITY", "PILLOW_FORMATS", "pillow_formats", "open_image", "held_format"]
+           "FULL_CHROMA_QUALITY", "QUALITY_SUFFIXES", "PILLOW_FORMATS", "pillow_formats", "open_image", "held_format"]

@@ -359,10 +359,13 @@ def tiff_with_metadata(image: np.ndarray, metadata: ImageMetadata) -> bytes:
     return buffer.getvalue()
 
 
-def webp_with_metadata(image: np.ndarray, metadata: ImageMetadata) -> bytes:
-    """A lossless WebP of 8-bit ``image`` (HxW or HxWx3) with the ICC profile and EXIF."""
+def webp_with_metadata(image: np.ndarray, metadata: ImageMetadata, quality: int | None = None) -> bytes:
+    """A WebP of 8-bit ``image`` (HxW, HxWx3 or HxWx4) with the ICC profile and EXIF: lossless where
+    ``quality`` is None (:func:`~defusion.io.writing.write_image`'s default), else lossy at ``quality``
+    (1-100, libwebp's scale, as OpenCV's IMWRITE_WEBP_QUALITY)."""
     buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, "WEBP", lossless=True, exact=True, icc_profile=metadata.icc_profile or None,
+    coding = {"lossless": True, "exact": True} if quality is None else {"quality": quality}
+    Image.fromarray(image).save(buffer, "WEBP", **coding, icc_profile=metadata.icc_profile or None,
                                 exif=metadata.exif or b"")
     return buffer.getvalue()
 

@@ -19,7 +19,8 @@ from defusion.io.atomic import atomic_path
 from defusion.io.eight_bits import LEVEL_16BIT, float_to_uint8, uint16_to_uint8
 from defusion.io.errors import ImageWriteError, ImageWriteTypeError
 # What write_image can produce and JPEG qualities: defined there, for the CLI's fast --help.
-from defusion.io.formats import DEFAULT_JPEG_QUALITY, FULL_CHROMA_QUALITY, SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES
+from defusion.io.formats import (DEFAULT_JPEG_QUALITY, FULL_CHROMA_QUALITY, QUALITY_SUFFIXES, SIXTEEN_BIT_SUFFIXES,
+                                 WRITABLE_SUFFIXES)
 from defusion.io.metadata import ImageMetadata, embed_metadata, tiff_with_metadata, webp_with_metadata
 from defusion.io.unit_floats import FLOAT_RANGE_TOLERANCE, unit_float_to_uint16
 
@@ -27,7 +28,7 @@ from defusion.io.unit_floats import FLOAT_RANGE_TOLERANCE, unit_float_to_uint16
 _WEBP_LOSSLESS = 101
 
 
-def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG_QUALITY,
+def write_image(path: str | Path, image: np.ndarray, quality: int | None = None,
                 metadata: ImageMetadata | None = None, bits: int | None = None) -> Path:
     """Write HxW, HxWx1, HxWx3 (RGB) or HxWx4 (RGBA) pixels to ``path`` atomically; returns the path.
 
@@ -35,10 +36,11 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = DEFAULT_JPEG
     sources), written with ``bits`` per sample: 8 or 16, None for the data's own (8 for floats,
     rounded). 16-bit data is kept in PNG and TIFF and reduced to 8 bits for JPEG, BMP and WebP.
     RGBA keeps its alpha where the format holds one (not JPEG). JPEG is
-    written at ``quality`` (1-100), with full-resolution colour (4:4:4) from
-    :data:`FULL_CHROMA_QUALITY` up, as photo editors save high-quality JPEGs (4:2:0 halves the colour
-    resolution and smears coloured edges); WebP lossless (a compact file with no loss, as a measured
-    image needs).
+    written at ``quality`` (1-100; None: :data:`DEFAULT_JPEG_QUALITY`), with full-resolution colour
+    (4:4:4) from :data:`FULL_CHROMA_QUALITY` up, as photo editors save high-quality JPEGs (4:2:0 halves
+    the colour resolution and smears coloured edges); WebP lossless where ``quality`` is None (a compact
+    file with no loss, as a measured image needs), lossy at ``quality`` where one is given (a smaller file
+    to share). The other formats are lossless and take no quality.
     ``metadata`` (an ICC profile and EXIF, :mod:`defusion.io.metadata`) goes into PNG, JPEG, WebP
     and TIFF (there the EXIF's camera, date and rights tags).
 
@@ -69,14 +71,18 @@ class _EncodingFailed(OSError):
     """OpenCV could not encode the pixels (write_image names the file)."""
 
 
-def encode_image(image: np.ndarray, suffix: str, quality: int = DEFAULT_JPEG_QUALITY,
+def encode_image(image: np.ndarray, suffix: str, quality: int | None = None,
                  metadata: ImageMetadata | None = None, bits: int | None = None) -> bytes:
     """The bytes :func:`write_image` writes to a file of ``suffix`` (``.png``, ``.jpg``, ...): one
     encoder for files and for answers sent over the network (the REST API's), by the same rules.
+    ``quality`` None is each format's default: JPEG at :data:`DEFAULT_JPEG_QUALITY`, WebP lossless.
 
     Example:
         >>> encode_image(np.zeros((4, 6, 3), np.uint8), ".jpg")[:3], encode_image(np.zeros((4, 6), np.uint16), ".png")[:4]
         (b'\\xff\\xd8\\xff', b'\\x89PNG')
+        >>> lossless, lossy = (encode_image(np.zeros((4, 6, 3), np.uint8), ".webp", q) for q in (None, 80))
+        >>> lossless[12:16], lossy[12:16]  # WebP's VP8L chunk (lossless), VP8 (lossy)
+        (b'VP8L', b'VP8 ')
     """
     suffix = suffix.lower()
     if suffix not in WRITABLE_SUFFIXES:
@@ -86,11 +92,7 @@ def encode_image(image: np.ndarray, suffix: str, quality: int = DEFAULT_JPEG_QUA
     if image.dtype == np.uint16 and suffix not in SIXTEEN_BIT_SUFFIXES:
         image = uint16_to_uint8(image)
     bgr = cv2.cvtColor(image, _TO_BGR[image.shape[2]]) if image.ndim == 3 else image
-    jpeg = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
-    if quality >= FULL_CHROMA_QUALITY:
-        jpeg += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
-    params = {".jpg": jpeg, ".jpeg": jpeg, ".webp": [cv2.IMWRITE_WEBP_QUALITY, _WEBP_LOSSLESS]}.get(suffix, [])
-    ok, encoded = cv2.imencode(suffix, bgr, params)
+    ok, encoded = cv2.imencode(suffix, bgr, _encoder_params(suffix, quality))
     if not ok:
         raise _EncodingFailed(f"encoding '{suffix}' failed")
     if metadata is None or not (metadata.icc_profile or metadata.exif):
@@ -98,7 +100,7 @@ def encode_image(image: np.ndarray, suffix: str, quality: int = DEFAULT_JPEG_QUA
     if suffix in (".tif", ".tiff"):
         return tiff_with_metadata(image, metadata)
     if suffix == ".webp":
-        return webp_with_metadata(image, metadata)
+        return webp_with_metadata(image, metadata, quality=None if quality is None else int(quality))
     return embed_metadata(encoded.tobytes(), suffix, metadata)
 
 
@@ -110,10 +112,28 @@ _TO_BGR = {3: cv2.COLOR_RGB2BGR, 4: cv2.COLOR_RGBA2BGRA}
 _BITS = (8, 16)
 
 
-def _check_quality(quality: int) -> None:
-    """Refuse a JPEG quality that is not a whole number from 1 to 100, before any pixel is converted."""
+def _check_quality(quality: int | None) -> None:
+    """Refuse a quality (JPEG's, WebP's) that is not None or a whole number from 1 to 100, before any
+    pixel is converted."""
+    if quality is None:
+        return
     if isinstance(quality, bool) or not isinstance(quality, numbers.Integral) or not 1 <= quality <= 100:
-        raise ImageWriteError(f"JPEG quality must be a whole number from 1 to 100, got {quality!r}")
+        raise ImageWriteError(f"JPEG or WebP quality must be a whole number from 1 to 100, got {quality!r}")
+
+
+def _encoder_params(suffix: str, quality: int | None) -> list[int]:
+    """OpenCV's parameters for ``suffix`` at ``quality`` (None: the format's default): JPEG at the quality
+    (:data:`DEFAULT_JPEG_QUALITY`), 4:4:4 from :data:`FULL_CHROMA_QUALITY` up; WebP lossless, or lossy at
+    the quality given; nothing for the lossless formats (:data:`QUALITY_SUFFIXES` are the ones it sets)."""
+    if suffix not in QUALITY_SUFFIXES:
+        return []
+    if suffix == ".webp":
+        return [cv2.IMWRITE_WEBP_QUALITY, _WEBP_LOSSLESS if quality is None else int(quality)]
+    quality = DEFAULT_JPEG_QUALITY if quality is None else int(quality)
+    jpeg = [cv2.IMWRITE_JPEG_QUALITY, quality]
+    if quality >= FULL_CHROMA_QUALITY:
+        jpeg += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
+    return jpeg
 
 
 def _checked_pixels(image: ArrayLike) -> np.ndarray:

@@ -2,7 +2,7 @@
 request's ``Accept`` header (:func:`negotiated`), else PNG; and its encoding, by
 :func:`defusion.io.writing.write_image`'s rules, so that the API and ``defusion fuse -o fused.jpg``
 write alike (JPEG at ``quality``, 4:4:4 from :data:`~defusion.io.formats.FULL_CHROMA_QUALITY` up;
-WebP lossless; 16 bits kept in PNG and TIFF only).
+WebP lossless, or lossy at ``quality`` where one is given; 16 bits kept in PNG and TIFF only).
 
 A format whose encoder cannot hold the image (WebP's and JPEG's longest sides) is refused with a 422
 where ``format`` asked it, and replaced by PNG (or another the header accepts) with a note where
@@ -28,7 +28,7 @@ from defusion.serving.errors import ApiError
 #: The ``format`` query values; the first is the default.
 AnswerFormat = Literal["png", "jpeg", "webp", "tiff"]
 DEFAULT_FORMAT: AnswerFormat = "png"
-#: The qualities ``quality`` takes (JPEG's, as ``defusion fuse --quality``).
+#: The qualities ``quality`` takes (JPEG's and WebP's, as ``defusion fuse --quality``).
 QUALITY_RANGE = (1, 100)
 #: The file name of a fused image answer, before its suffix (as in the zips: fused.png).
 FUSED_STEM = "fused"
@@ -42,13 +42,15 @@ UNPROCESSABLE = 422
 
 @dataclass(frozen=True)
 class Format:
-    """One answer format: its media type, the suffix write_image writes it by, whether it is lossy, and
-    the longest side its encoder takes (None: none that an answer reaches; PNG's and TIFF's are 2**31
-    and more, far past any ``max_pixels``)."""
+    """One answer format: its media type, the suffix write_image writes it by, whether it is lossy
+    without a ``quality``, whether a ``quality`` sets it (WebP: lossy at it, lossless without), and the
+    longest side its encoder takes (None: none that an answer reaches; PNG's and TIFF's are 2**31 and
+    more, far past any ``max_pixels``)."""
 
     media_type: str
     suffix: str
     lossy: bool = False
+    takes_quality: bool = False
     max_side: int | None = None
 
     @property
@@ -60,8 +62,9 @@ class Format:
 #: Each ``format`` value, in :data:`AnswerFormat`'s order.
 FORMATS: dict[str, Format] = {
     "png": Format("image/png", ".png"),
-    "jpeg": Format("image/jpeg", ".jpg", lossy=True, max_side=JPEG_MAX_SIDE),
-    "webp": Format("image/webp", ".webp", max_side=WEBP_MAX_SIDE),  # lossless, as write_image writes it
+    "jpeg": Format("image/jpeg", ".jpg", lossy=True, takes_quality=True, max_side=JPEG_MAX_SIDE),
+    # lossless without a quality, lossy at one, as write_image writes it
+    "webp": Format("image/webp", ".webp", takes_quality=True, max_side=WEBP_MAX_SIDE),
     "tiff": Format("image/tiff", ".tif"),
 }
 #: Accept's wildcards that match an image format, the more specific first.
@@ -230,21 +233,27 @@ def format_notes(image: np.ndarray, name: str, quality_given: bool) -> list[str]
     if image.dtype == np.uint16 and FORMATS[name].bits < 16:
         keeps = " or ".join(f"format={other}" for other, spec in FORMATS.items() if spec.bits == 16)
         said.append(f"warning: {name} holds 8 bits; the 16-bit result was reduced ({keeps} keeps 16 bits)")
-    if quality_given and not FORMATS[name].lossy:
+    if quality_given and not FORMATS[name].takes_quality:
         said.append(quality_note(f"{name} answer"))
     return said
 
 
 def quality_note(answer: str) -> str:
-    """The note for a ``quality`` that sets nothing: ``answer`` (a png answer, a zip of PNGs) is lossless."""
-    return f"note: quality sets a JPEG answer's quality; this {answer} is lossless"
+    """The note for a ``quality`` that sets nothing: ``answer`` (a png answer, a zip of PNGs) is lossless.
+
+    Example:
+        >>> quality_note("tiff answer")
+        "note: quality sets a JPEG or WebP answer's quality; this tiff answer is lossless"
+    """
+    return f"note: quality sets a JPEG or WebP answer's quality; this {answer} is lossless"
 
 
-def encode_answer(image: np.ndarray, name: str, quality: int = DEFAULT_JPEG_QUALITY,
+def encode_answer(image: np.ndarray, name: str, quality: int | None = None,
                   metadata: ImageMetadata | None = None) -> bytes:
     """``image`` (HxW or HxWx3, uint8 or uint16) in format ``name``, with ``metadata``, byte for byte
     as ``defusion fuse`` writes a file of its suffix (:func:`defusion.io.writing.encode_image`: one
-    encoder for the CLI and the API).
+    encoder for the CLI and the API). ``quality`` None (none asked) is each format's default: JPEG at
+    :data:`~defusion.io.formats.DEFAULT_JPEG_QUALITY`, WebP lossless.
 
     Example:
         >>> encode_answer(np.zeros((4, 6, 3), np.uint8), "jpeg")[:3]
@@ -265,6 +274,13 @@ def disposition(name: str) -> str:
 
 def formats_info() -> dict[str, dict[str, object]]:
     """/v1/info's ``formats``: each ``format`` value's media type, the bits it keeps, whether it is
-    lossy, and its default quality (JPEG's; None for the lossless ones)."""
+    lossy without a ``quality`` and its quality then (JPEG's default; None for lossless), and whether
+    ``quality`` sets it (``takes_quality``: JPEG, and WebP, lossless without one and lossy at it).
+
+    Example:
+        >>> formats_info()["webp"]
+        {'media_type': 'image/webp', 'bits': 8, 'lossy': False, 'quality': None, 'takes_quality': True}
+    """
     return {name: {"media_type": spec.media_type, "bits": spec.bits, "lossy": spec.lossy,
-                   "quality": DEFAULT_JPEG_QUALITY if spec.lossy else None} for name, spec in FORMATS.items()}
+                   "quality": DEFAULT_JPEG_QUALITY if spec.lossy else None, "takes_quality": spec.takes_quality}
+            for name, spec in FORMATS.items()}

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from defusion.fusion.stretch import STRETCHES, FixedStretch, Stretch
-from defusion.io.formats import DEFAULT_JPEG_QUALITY
 from defusion.serving.answer_format import DEFAULT_FORMAT
 from defusion.serving.errors import ApiError, options_or_422
 from defusion.serving.stream import FloatSpans, parse_palette_range, read_stretch
@@ -23,7 +22,8 @@ if TYPE_CHECKING:  # annotations only: this module loads no torch
 @dataclass(frozen=True)
 class FuseQuery:
     """The query of one ``POST /v1/fuse`` as FastAPI parsed it; None leaves the server's setting.
-    ``infrared`` counts from 1 (``a``); ``quality_sent``: whether the query named ``quality``."""
+    ``infrared`` counts from 1 (``a``); ``quality`` None where not sent (each format's default: JPEG
+    95, WebP lossless); ``quality_sent``: whether the query named ``quality``."""
 
     components: bool = False
     task: Task | None = None
@@ -37,7 +37,7 @@ class FuseQuery:
     infrared: int | None = None
     palette_range: str | None = None
     format: str | None = None
-    quality: int = DEFAULT_JPEG_QUALITY
+    quality: int | None = None
     quality_sent: bool = False
 
     @property

@@ -140,19 +140,20 @@ def add_fuse_route(app: FastAPI, server: FuseServer) -> None:
         ``a``), else the one raw thermal frame, else the only grey upload, else the last. ``format``
         (png, jpeg, webp, tiff; else the ``Accept`` header's choice among them where it puts one first,
         else png: :func:`~defusion.serving.answer_format.negotiated`) is the fused image's, as
-        ``defusion fuse`` writes it (``quality``: JPEG's, 1-100); the zips stay PNG. A format chosen by
-        ``Accept`` that cannot hold the result (its sides, or 16 bits) gives way to PNG, with a note; one
-        asked by ``format`` is a 422 for sides past its encoder's. An unknown or repeated query parameter
-        or form field is a 422.
+        ``defusion fuse`` writes it (``quality``, 1-100: JPEG's, default 95; WebP's, lossless without
+        it); the zips stay PNG. A format chosen by ``Accept`` that cannot hold the result (its sides,
+        or 16 bits) gives way to PNG, with a note; one asked by ``format`` is a 422 for sides past its
+        encoder's. An unknown or repeated query parameter or form field is a 422.
 
         Everything a request asks is checked against its own options (the server's with the
         request's on top), before it waits for the model."""
         refuse_unknown("query parameter", request.query_params.keys(), query_parameters)
         refuse_repeated("query parameter", [name for name, _ in request.query_params.multi_items()])
+        quality_sent = "quality" in request.query_params  # else each format's default: WebP stays lossless
         query = FuseQuery(components=components, task=task, align=align, pixels=pixels, stretch=stretch,
                           deghost=deghost, source_map=source_map, metadata=metadata, palette=palette,
-                          infrared=infrared, palette_range=palette_range, format=format, quality=quality,
-                          quality_sent="quality" in request.query_params)
+                          infrared=infrared, palette_range=palette_range, format=format,
+                          quality=quality if quality_sent else None, quality_sent=quality_sent)
         asked = request_options(query, runner.options_for, limits.fields)
         with runner.admitted():  # a place among the requests held, else 503 (before the body is read)
             inputs = await read_inputs(request, query, asked, limits)

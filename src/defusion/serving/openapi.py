@@ -81,16 +81,18 @@ QUERY_HELP: dict[str, str] = {
     "palette_range": f"with a palette: LOW,HIGH, the infrared values it spans (0 to 1, as fused): the "
                      f"{PALETTE_RANGE_HEADER} header of an earlier response, to colour every frame of a stream "
                      "alike (default: measured on this request's infrared image)",
-    "format": "the fused image's format: png (16 bits where the result has them), jpeg, webp (lossless) or tiff "
+    "format": "the fused image's format: png (16 bits where the result has them), jpeg, webp (lossless, or lossy "
+              "with quality) or tiff "
               "(16 bits kept), written as defusion fuse writes them; jpeg and webp hold 8 bits (a 16-bit result "
               "is reduced, and X-Defusion-Notes says so) and bounded sides (webp 16383 px, jpeg 65500 px: a "
               "wider image is a 422). Default: the Accept header's first choice where it names one of "
               "image/png, image/jpeg, image/webp and image/tiff (a browser's generic image header gets png; a "
               "16-bit result or a side too wide keeps png or tiff, with a note), else png (never a 406). The "
               "zips of components and source_map stay PNG (another format is a 422)",
-    "quality": f"the JPEG answer's quality, {QUALITY_RANGE[0]}-{QUALITY_RANGE[1]} (default "
-               f"{DEFAULT_JPEG_QUALITY}, as defusion fuse --quality; from {FULL_CHROMA_QUALITY} up colour is kept "
-               "at full resolution, 4:4:4); the other formats are lossless, and ignore it (with a note)",
+    "quality": f"the JPEG or WebP answer's quality, {QUALITY_RANGE[0]}-{QUALITY_RANGE[1]}, as defusion fuse "
+               f"--quality: JPEG's default {DEFAULT_JPEG_QUALITY} (from {FULL_CHROMA_QUALITY} up colour is kept at "
+               "full resolution, 4:4:4); WebP is lossless without it and lossy at it; the other formats are "
+               "lossless, and ignore it (with a note)",
 }
 #: The headers of a fused response, for OpenAPI.
 RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
@@ -181,10 +183,14 @@ class InfoLimits(_Strict):
 
 
 class InfoFormat(_Strict):
+    """One ``formats`` entry of /v1/info: ``lossy`` and ``quality`` without a ``quality`` asked (None:
+    lossless), ``takes_quality`` whether ``quality`` sets it (WebP: lossy at it)."""
+
     media_type: str
     bits: int
     lossy: bool
     quality: int | None
+    takes_quality: bool
 
 
 class Info(_Strict):

@@ -11,7 +11,7 @@ from defusion.cli.errors import UserError
 from defusion.cli.fuse.file_names import FOLDER_FORMATS
 from defusion.cli.options import add_fusion_options, add_model_options, add_onnx_option, positive_int
 from defusion.fusion.choices import INPUT_ORDERS, MOTIONS, PIXEL_SOURCES, STACK_ORDERS
-from defusion.io.formats import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY
+from defusion.io.formats import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY, QUALITY_SUFFIXES
 
 HELP = ("fuse images (registered, or registered first with --align or --rig): A B [C ...] -o OUT, or --a DIR --b DIR "
         "-o OUTDIR (pairs), or --stacks DIR -o OUTDIR (a card of brackets or focus stacks)")
@@ -80,9 +80,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-existing", action="store_true",
                    help="with --a/--b or --stacks: leave pairs (or groups) whose fused image is already in the "
                         "output folder (to go on after an interruption or a full disk) instead of fusing them again")
-    p.add_argument("--quality", type=int, default=DEFAULT_JPEG_QUALITY, metavar="Q",
-                   help=f"JPEG output's quality, 1-100 (default {DEFAULT_JPEG_QUALITY}; from {FULL_CHROMA_QUALITY} up "
-                        "colour is kept at full resolution, 4:4:4)")
+    p.add_argument("--quality", type=int, default=None, metavar="Q",
+                   help=f"JPEG and WebP output's quality, 1-100: JPEG's default {DEFAULT_JPEG_QUALITY} (from "
+                        f"{FULL_CHROMA_QUALITY} up colour is kept at full resolution, 4:4:4); WebP is lossless "
+                        "without --quality and lossy at Q with it (smaller files to share)")
     p.add_argument("--no-metadata", action="store_true",
                    help="do not copy the sources' colour profile and EXIF into the fused image (by default the "
                         "first image's EXIF, upright, and the first fitting ICC profile go into PNG, JPEG, WebP "
@@ -159,11 +160,12 @@ def check_combinations(args: argparse.Namespace) -> tuple[bool, bool]:
         raise UserError("--rig maps a camera rig's pairs; --stacks fuses one camera's brackets (use --a/--b)")
     if not folders and args.format != "png":
         raise UserError("--format is for folders (--a/--b, --stacks); a single output's suffix sets its type")
-    if not 1 <= args.quality <= 100:
+    if args.quality is not None and not 1 <= args.quality <= 100:
         raise UserError(f"--quality must be from 1 to 100, got {args.quality}")
-    jpeg = (args.format == "jpg") if folders else (args.output.suffix.lower() in (".jpg", ".jpeg"))
-    if args.quality != DEFAULT_JPEG_QUALITY and not jpeg:
-        print("defusion: warning: --quality sets JPEG output's quality; this output is not JPEG", file=sys.stderr)
+    suffix = f".{args.format}" if folders else args.output.suffix.lower()
+    if args.quality is not None and suffix not in QUALITY_SUFFIXES:
+        print("defusion: warning: --quality sets JPEG and WebP output's quality; this output is neither",
+              file=sys.stderr)
     if not stacks and (args.group != DEFAULT_GROUP or args.gap != DEFAULT_GAP):
         raise UserError("--group and --gap are for --stacks DIR: they split a folder of shots into brackets")
     if args.resize and args.rig:
