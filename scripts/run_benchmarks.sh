@@ -17,7 +17,8 @@
 # VIFB_JPEG_QUALITY=Q (default 75) scores VIFB's built-in methods after a JPEG round trip of that
 # quality, the encoding of VIFB's published results (all 525 carry quality-75 tables), so every row
 # is scored alike; VIFB_JPEG_QUALITY= (empty) scores them lossless. MFIFB_JPEG_QUALITY does the same
-# for MFIFB (default empty: its published results mix qualities 75 to 100).
+# for MFIFB (default match: each pair's built-in results stored as most of its published results are,
+# JPEG of quality 75 where its sources are JPEG, lossless where they are PNG; empty: lossless).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/bench}
@@ -26,7 +27,7 @@ MEFB_LIMIT=${MEFB_LIMIT:-${LIMIT:-}}
 MFIFB_LIMIT=${MFIFB_LIMIT:-${LIMIT:-}}
 RESUME_ARGS=${RESUME:+--resume}
 VIFB_JPEG_QUALITY=${VIFB_JPEG_QUALITY-75}
-MFIFB_JPEG_QUALITY=${MFIFB_JPEG_QUALITY-}
+MFIFB_JPEG_QUALITY=${MFIFB_JPEG_QUALITY-match}
 BASELINES=$(python -c 'from defusion.baselines import available_baselines as a; print(",".join(a()))')
 # defusion: the task's defaults (`defusion fuse --task`: inference scale 2; unique gain 1.5 for
 # infrared-visible pairs, unique gain 1 with detail gain 1.5 for exposure pairs; for focus pairs the

@@ -86,7 +86,7 @@ def test_a_quality_other_than_the_published_results_is_said(tmp_path, rng, capsy
     assert "--jpeg-quality 90: the published results' first files are of quality 75-95 (PUB (quality 75-95))" in err
     assert _bench(da, db, tmp_path / "lossless", "--fused", f"PUB={pub}") == 0
     err = capsys.readouterr().err
-    assert "PUB (quality 75-95)" in err and "--jpeg-quality Q scores them" in err  # no one quality to name
+    assert "PUB (quality 75-95)" in err and "--jpeg-quality match scores them" in err  # no one quality to name
 
 
 def test_the_seconds_are_the_fusion_s_not_the_encoding_s(tmp_path, rng, monkeypatch):
@@ -133,3 +133,31 @@ def test_a_given_title_still_says_the_encoding(tmp_path, rng):
     assert f"### {seven}, built-in results as JPEG of quality 7\n" in (tmp_path / "seven" / "summary.md").read_text()
     assert _bench(da, db, tmp_path / "plain", "--title", "VIFB (21 pairs)") == 0
     assert "### VIFB (21 pairs)\n" in (tmp_path / "plain" / "summary.md").read_text()
+
+
+def test_match_stores_each_pair_as_its_published_results_are(tmp_path, rng, capsys):
+    """MFIFB's published results are JPEG (mostly quality 75) where its sources are JPEG and PNG where
+    they are PNG: one --jpeg-quality for every pair would favour or handicap the built-in methods on
+    some. With 'match' p1 (published JPEGs of 75, 75, 95) is scored after quality 75 and p2 (PNGs)
+    lossless."""
+    da, db, _ = _setup(tmp_path, rng)
+    folders = [tmp_path / name for name in ("X", "Y", "Z")]
+    for folder, quality in zip(folders, (75, 75, 95)):
+        folder.mkdir()
+        Image.fromarray(smooth_image(rng, 40, 48)).save(folder / "p1.jpg", quality=quality)
+        write_image(folder / "p2.png", smooth_image(rng, 40, 48))
+    fused = [arg for folder in folders for arg in ("--fused", f"{folder.name}={folder}")]
+    assert _bench(da, db, tmp_path / "lossless", *fused) == 0
+    assert "--jpeg-quality match scores them" in capsys.readouterr().err
+    assert _bench(da, db, tmp_path / "match", *fused, "--jpeg-quality", "match") == 0
+    assert "stored as JPEG" not in capsys.readouterr().err  # asked for: nothing to say
+    lossless, match = _scores(tmp_path / "lossless"), _scores(tmp_path / "match")
+    a, b = (np.asarray(Image.open(d / "p1.png")) for d in (da, db))
+    fused_p1 = jpeg_round_trip(builtin_methods(["average"])["average"](a, b), 75)
+    assert match["average", "p1", "Qabf"] == float(f"{compute_metrics(fused_p1, a, b, ['Qabf'])['Qabf']:.6g}")
+    assert match["average", "p1", "Qabf"] != lossless["average", "p1", "Qabf"]
+    assert match["average", "p2", "Qabf"] == lossless["average", "p2", "Qabf"]  # PNG pair: lossless
+    assert json.loads((tmp_path / "match" / "run.json").read_text())["jpeg_quality"] == "match"
+    assert "built-in results stored as the published ones" in (tmp_path / "match" / "summary.md").read_text()
+    assert _bench(da, db, tmp_path / "match", *fused, "--resume") == 2  # another encoding: refused
+    assert "holds a run with --jpeg-quality match, not no --jpeg-quality" in capsys.readouterr().err

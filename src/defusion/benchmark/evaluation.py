@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from defusion.benchmark.findings import Finding
-from defusion.benchmark.methods import FuseFn, StoredAsJpeg
+from defusion.benchmark.methods import JPEG_MATCH, FuseFn, StoredAsJpeg
 from defusion.benchmark.pairing import sizes_differ
 from defusion.benchmark.results_csv import SECONDS, Row
 from defusion.benchmark.scored_images import as_scored, grey_stored_as_rgb, in_eight_bits, read_source, viewable
 from defusion.fusion.stretch import is_narrow, value_range
 from defusion.io.images import ImageReadError, read_image
+from defusion.io.jpeg import stored_quality
 from defusion.io.notes import collecting
 
 
@@ -91,13 +92,15 @@ def _evaluate(task: PairTask, methods: dict[str, FuseFn]) -> PairResult:
 def _fused_by_methods(task: PairTask, methods: dict[str, FuseFn], a: np.ndarray, b: np.ndarray,
                       sources: list[np.ndarray]) -> tuple[dict[str, np.ndarray], list[Row], list[str]]:
     """The pair fused by each built-in method ``task.fuse`` names, as scored (uint8; a JPEG round trip
-    for :class:`StoredAsJpeg`), saved to ``task.save_dir`` where given; the rows of their times (of those
+    for :class:`StoredAsJpeg`, at the pair's published results' quality for ``JPEG_MATCH``), saved to ``task.save_dir`` where given; the rows of their times (of those
     not timed before) and a problem per method failing, or giving a result ``sources`` do not fit."""
     from defusion.metrics import check_images
 
     outputs: dict[str, np.ndarray] = {}
     rows: list[Row] = []
     problems: list[str] = []
+    pair_quality = stored_quality(task.published.values()) if any(
+        isinstance(fn, StoredAsJpeg) and fn.quality == JPEG_MATCH for fn in methods.values()) else None
     for name, fn in methods.items():
         if name not in task.fuse:  # scored, timed (and saved) before: not run again
             continue
@@ -106,7 +109,7 @@ def _fused_by_methods(task: PairTask, methods: dict[str, FuseFn], a: np.ndarray,
             fused = in_eight_bits(fn.fuse(a, b) if isinstance(fn, StoredAsJpeg) else fn(a, b))
             seconds = time.perf_counter() - start  # the fusion's: a JPEG round trip is not the method's time
             if isinstance(fn, StoredAsJpeg):
-                fused = fn.stored(fused)
+                fused = fn.stored(fused, pair_quality)
             check_images(fused, sources)  # a result of another size or layout fails the method
             if name not in task.timed:
                 rows.append(Row(name, task.stem, SECONDS, seconds))

@@ -8,7 +8,7 @@ when to recompute them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal, Union
 
 import numpy as np
 
@@ -37,6 +37,10 @@ DEFUSION_VARIANTS: dict[str, dict] = {
 }
 
 FuseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: ``jpeg_quality`` that stores each pair's built-in results as most of its published results are
+#: stored (:func:`~defusion.io.jpeg.stored_quality`): JPEG of their quality, lossless where they are not JPEG.
+JPEG_MATCH = "match"
+JpegQuality = Union[int, Literal["match"], None]
 
 
 def builtin_method(name: str, weights: str | Path | None = None, device: str = "auto",
@@ -84,13 +88,15 @@ def builtin_method(name: str, weights: str | Path | None = None, device: str = "
 
 def builtin_methods(names: list[str], weights: str | Path | None = None, device: str = "auto",
                     runtime: str = "auto", threads: int | None = None, task: str | None = None,
-                    jpeg_quality: int | None = None) -> dict[str, FuseFn]:
+                    jpeg_quality: JpegQuality = None) -> dict[str, FuseFn]:
     """{name: :func:`builtin_method`} for ``names``; with ``functools.partial`` a picklable
     recipe that lets each worker of ``run_benchmark(jobs=N)`` build its own methods.
 
     ``jpeg_quality``: each result then passes through a JPEG file of that quality (8 bits, 4:2:0;
     :func:`~defusion.io.jpeg.jpeg_round_trip`), as published results stored as JPEG did, so that
-    both are scored after the same loss (VIFB's are quality 75)."""
+    both are scored after the same loss (VIFB's are quality 75); :data:`JPEG_MATCH`: each pair's
+    results are stored as most of that pair's published results are (MFIFB's: JPEG of quality 75 where
+    its sources are JPEG, PNG where they are PNG)."""
     methods = {name: builtin_method(name, weights, device, runtime, threads, task) for name in names}
     if jpeg_quality is None:
         return methods
@@ -99,19 +105,33 @@ def builtin_methods(names: list[str], weights: str | Path | None = None, device:
 
 class StoredAsJpeg:
     """A method whose result is what a JPEG file of ``quality`` would hold of it (:func:`builtin_methods`);
-    ``fuse`` is the method itself, so that a run times the fusion alone, not the encoding."""
+    ``fuse`` is the method itself, so that a run times the fusion alone, not the encoding. With
+    ``quality`` :data:`JPEG_MATCH` the quality is the pair's, given to :meth:`stored`."""
 
-    def __init__(self, fuse: FuseFn, quality: int) -> None:
+    def __init__(self, fuse: FuseFn, quality: int | Literal["match"]) -> None:
         self.fuse, self.quality = fuse, quality
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if self.quality == JPEG_MATCH:
+            raise ValueError("a method stored as the pair's published results are needs the pair's quality: "
+                             "call fuse, then stored(fused, quality)")
         return self.stored(self.fuse(a, b))
 
-    def stored(self, fused: np.ndarray) -> np.ndarray:
-        """``fused`` (any type a method returns) after the JPEG round trip, in 8 bits."""
+    def stored(self, fused: np.ndarray, pair_quality: int | None = None) -> np.ndarray:
+        """``fused`` (any type a method returns) after the JPEG round trip, in 8 bits; with
+        :data:`JPEG_MATCH`, at ``pair_quality`` (the pair's published results', None: as it is, lossless).
+
+        Example:
+            >>> def mean(a, b): return ((a.astype(int) + b) // 2).astype(np.uint8)
+            >>> x = np.random.default_rng(0).integers(0, 256, (32, 32), dtype=np.uint8)
+            >>> matched = StoredAsJpeg(mean, JPEG_MATCH)
+            >>> bool((matched.stored(x, None) == x).all()), bool((matched.stored(x, 75) == x).all())
+            (True, False)
+        """
         from defusion.io.jpeg import jpeg_round_trip
 
-        return jpeg_round_trip(in_eight_bits(fused), self.quality)
+        quality = pair_quality if self.quality == JPEG_MATCH else self.quality
+        return in_eight_bits(fused) if quality is None else jpeg_round_trip(in_eight_bits(fused), quality)
 
 
 def defusion_run_id(weights: str | Path | None = None, task: str | None = None) -> str:

@@ -6,7 +6,9 @@ from JPEG files and results computed here lose the same detail before they are c
 from __future__ import annotations
 
 import io
+from collections import Counter
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -105,5 +107,31 @@ def is_jpeg_name(path: str | Path) -> bool:
     return Path(path).suffix.lower() in JPEG_SUFFIXES
 
 
+def stored_quality(paths: Iterable[str | Path]) -> int | None:
+    """The JPEG quality most of ``paths`` (one pair's published results) were saved at, the lowest of
+    the most common where qualities tie; None where most are not JPEG files (PNG, or none at all):
+    how a result computed here is stored to be scored beside them (``defusion bench --jpeg-quality
+    match``). A file named as a JPEG whose tables cannot be read counts as not JPEG.
+
+    Example:
+        >>> import io, numpy as np
+        >>> from PIL import Image
+        >>> def saved(quality):
+        ...     buffer = io.BytesIO()
+        ...     Image.fromarray(np.zeros((8, 8), np.uint8)).save(buffer, "JPEG", quality=quality)
+        ...     return buffer
+        >>> stored_quality([saved(75), saved(75), saved(95)]), stored_quality([saved(75), saved(95)])
+        (75, 75)
+        >>> stored_quality([]), stored_quality([saved(90), "a.png", "b.png"])
+        (None, None)
+    """
+    found = [jpeg_quality(path) for path in paths]
+    qualities = Counter(quality for quality, _ in filter(None, found))
+    if sum(qualities.values()) * 2 <= len(found):  # most are not JPEG (or there are none)
+        return None
+    most = max(qualities.values())
+    return min(quality for quality, count in qualities.items() if count == most)
+
+
 __all__ = ["JPEG_SUFFIXES", "STANDARD_LUMINANCE_TABLE", "ijg_luminance_table", "is_jpeg_name", "jpeg_quality",
-           "jpeg_round_trip"]
+           "jpeg_round_trip", "stored_quality"]

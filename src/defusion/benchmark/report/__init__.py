@@ -8,7 +8,7 @@ stay importable from here.
 - :mod:`~defusion.benchmark.report.number_format`: how the tables print numbers (digits, decimals).
 - :mod:`~defusion.benchmark.report.markdown_table`: summary.md.
 - :mod:`~defusion.benchmark.report.latex_table`: summary.tex.
-- :mod:`~defusion.benchmark.report.csv_tables`: means.csv and stds.csv.
+- :mod:`~defusion.benchmark.report.csv_tables`: means.csv and stds.csv, and metrics.csv (which way is better).
 - :mod:`~defusion.benchmark.report.chart`: summary.png, and writing any chart atomically.
 - :mod:`~defusion.benchmark.report.grid`: a pair's comparison grid (tiles from :mod:`defusion.io.sheets`).
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 from defusion.benchmark.report.captions import (FEWER_PAIRS_CAUSES, FEWER_PAIRS_MARK, NO_RANK, coverage_notes,
                                                 pairs_phrase, sources_phrase, undefined_notes)
 from defusion.benchmark.report.chart import summary_chart, write_figure
-from defusion.benchmark.report.csv_tables import means_csv, stds_csv
+from defusion.benchmark.report.csv_tables import means_csv, metrics_csv, stds_csv
 from defusion.benchmark.report.grid import comparison_grid
 from defusion.benchmark.report.latex_table import summary_latex
 from defusion.benchmark.report.markdown_table import summary_markdown
@@ -32,6 +32,7 @@ __all__ = [
     "FEWER_PAIRS_CAUSES", "FEWER_PAIRS_MARK", "GRID_TILE_HEIGHT", "LATEX_DIGITS", "LATEX_MAX_PLACES",
     "LATEX_MIN_DIGITS", "MARKDOWN_DIGITS", "NO_RANK", "STD_DDOF", "STD_NOISE", "comparison_grid", "coverage_notes",
     "fewer_pairs", "images_per_method", "labelled_tile", "mean_ranks", "mean_table", "means_csv", "metric_ranks",
-    "pairs_phrase", "ranked_order", "sources_phrase", "std_table", "stds_csv", "summary_chart", "summary_latex",
-    "summary_markdown", "table_ranks", "tile_rows", "undefined_notes", "unranked", "value_counts", "write_figure",
+    "metrics_csv", "pairs_phrase", "ranked_order", "sources_phrase", "std_table", "stds_csv", "summary_chart",
+    "summary_latex", "summary_markdown", "table_ranks", "tile_rows", "undefined_notes", "unranked", "value_counts",
+    "write_figure",
 ]

@@ -1,4 +1,6 @@
-"""means.csv and stds.csv: the summary's numbers for a spreadsheet, one row per method by mean rank."""
+"""means.csv and stds.csv: the summary's numbers for a spreadsheet, one row per method by mean rank; and
+metrics.csv beside them, which says of each of their columns which way is better (the CSVs' own layout
+stays bare names: scripts and --resume parse them)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import csv
 import io
 from pathlib import Path
 
+from defusion.benchmark.compare import higher_is_better
 from defusion.benchmark.report.means import images_per_method, mean_table, std_table
 from defusion.benchmark.report.ranks import ranked_order, table_ranks
 from defusion.benchmark.results_csv import SECONDS, Row
@@ -25,6 +28,41 @@ def stds_csv(rows: list[Row], path: Path) -> None:
     deviation over pairs (:func:`std_table`; blank for a method with one value) in place of its mean,
     so that mean ± standard deviation can be reported. Written atomically."""
     _per_method_csv(rows, path, std_table(rows))
+
+
+#: metrics.csv's description of the seconds column of means.csv and stds.csv (lower is better).
+SECONDS_DESCRIPTION = "wall time per pair of a built-in method's fusion (none for published results)"
+
+
+def metrics_csv(rows: list[Row], path: Path) -> None:
+    """One row per column of means.csv and stds.csv (the metrics of ``rows``, then the seconds): its
+    name, which way is better (``higher`` or ``lower``, as the tables' arrows) and the metrics
+    registry's one-line description (blank for a metric it does not know, counted higher-better as
+    the tables do), so that a spreadsheet or script reading the bare names knows the direction.
+    Written atomically.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     metrics_csv([Row("average", "01", "EN", 7.1), Row("average", "01", "Qcv", 310.0),
+        ...                   Row("average", "01", SECONDS, 0.1)], Path(out) / "metrics.csv")
+        ...     print((Path(out) / "metrics.csv").read_text(), end="")
+        metric,better,description
+        EN,higher,entropy of the fused image (bits)
+        Qcv,lower,Chen-Varshney CSF-weighted regional distortion
+        seconds,lower,wall time per pair of a built-in method's fusion (none for published results)
+    """
+    from defusion.metrics import METRICS
+
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["metric", "better", "description"])
+    for metric in mean_table(rows)[1]:
+        known = METRICS.get(metric)
+        writer.writerow([metric, "higher" if higher_is_better(metric) else "lower",
+                         known.description if known else ""])
+    writer.writerow([SECONDS, "lower", SECONDS_DESCRIPTION])
+    write_bytes_atomically(path, text.getvalue().encode())
 
 
 def _per_method_csv(rows: list[Row], path: Path, values: dict[tuple[str, str], float]) -> None:

@@ -29,7 +29,8 @@ from defusion.cli.bench.jpeg_note import say_lossy
 from defusion.cli.bench.left_out import left_out_line, left_out_of_run, nothing_evaluated
 from defusion.cli.bench.method_options import fused_folders, method_names, versus_method
 from defusion.cli.bench.report import write_report
-from defusion.cli.bench.resume import check_jpeg_quality, check_task, note_new_metrics, previous_rows, resumed_versus
+from defusion.cli.bench.resume import (check_jpeg_quality, check_task, kept_jpeg_quality, kept_weights,
+                                       note_new_metrics, previous_rows, resumed_versus)
 from defusion.cli.bench.run_file import ThisRun, recorded_run, run_record
 from defusion.cli.bench.saving import Saver
 from defusion.cli.bench.titles import default_title, folder_name, with_encoding
@@ -73,10 +74,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "image extension: 'Mine=results/{stem}_mine.png', VIFB's "
                         "'CBF=output/fused_images/{stem}_CBF.jpg', MFIFB's 'CNN=results/{stem}_CNN.{ext}' (of .jpg, "
                         ".png and .bmp files; quote it)")
-    p.add_argument("--jpeg-quality", type=jpeg_quality_arg, metavar="Q",
+    p.add_argument("--jpeg-quality", type=jpeg_quality_arg, metavar="Q|match",
                    help="score the built-in methods' results after saving them as JPEG of quality Q (1-100, 4:2:0), "
                         "as published results stored as JPEG are scored (VIFB's are quality 75; a note says when "
-                        "--fused results are JPEG; default: scored lossless)")
+                        "--fused results are JPEG); 'match': each pair's as most of its --fused results are stored "
+                        "(JPEG of their quality, lossless where they are PNG: MFIFB's mix); default: scored lossless")
     p.add_argument("--metrics", help="comma-separated metric names, any case; 'vifb' = the 13 VIFB metrics, 'mefb' = MEFB's 20 "
                                       "(default: the task's set)")
     p.add_argument("--weights", type=Path, help="DeFusion weights (default: the shipped weights)")
@@ -106,14 +108,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
-def jpeg_quality_arg(text: str) -> int:
-    """--jpeg-quality: a JPEG quality, 1 to 100."""
+def jpeg_quality_arg(text: str) -> int | str:
+    """--jpeg-quality: a JPEG quality, 1 to 100, or ``match`` (each pair's published results' own).
+
+    Example:
+        >>> jpeg_quality_arg("75"), jpeg_quality_arg("Match")
+        (75, 'match')
+    """
+    from defusion.benchmark.methods import JPEG_MATCH
     from defusion.io.jpeg import QUALITIES
 
+    if text.strip().lower() == JPEG_MATCH:
+        return JPEG_MATCH
     try:
         quality = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a whole number or 'match': {text!r}") from None
     if quality not in QUALITIES:
         raise argparse.ArgumentTypeError(f"a JPEG quality is 1 to 100, got {quality}")
     return quality
@@ -127,18 +137,22 @@ def run(args: argparse.Namespace) -> int:
     fused_dirs, methods, make_methods = _benchmarked_methods(args)
     requested = [*methods, *fused_dirs]
     args.versus = versus_method(args.versus, requested)
-    title = with_encoding(args.title, args) if args.title else default_title(args)
     sources = (folder_name(args.dir_a), folder_name(args.dir_b))
-    weights = defusion_run_id(args.weights, args.task) if any(m in DEFUSION_VARIANTS for m in methods) else None
+    runs_defusion = any(m in DEFUSION_VARIANTS for m in methods)
+    weights = defusion_run_id(args.weights, args.task) if runs_defusion else None
     wanted, source_files = _evaluated_sources(args)
     recorded = recorded_run(args.out) if args.resume else {}
     published = published_fingerprints(fused_dirs, wanted, recorded)
     previous, weights, args.versus = _resume_state(args, recorded, published, wanted, source_files, weights,
                                                    metrics, requested, list(methods))
+    if args.resume:  # for run.json and the title: what kept rows were made with, where this run makes none
+        args.weights = kept_weights(recorded, previous or [], args.weights, runs_defusion)
+        args.jpeg_quality = kept_jpeg_quality(args.out, recorded, args.jpeg_quality, bool(methods))
+    title = with_encoding(args.title, args) if args.title else default_title(args)
     _check_writable(args.out)
     this_run = ThisRun(task=args.task, metrics=metrics, defusion_run=weights, weights=args.weights,
                        fused_dirs=fused_dirs, fused_files=published.files, source_files=source_files,
-                       versus=args.versus, jpeg_quality=args.jpeg_quality)
+                       versus=args.versus, jpeg_quality=args.jpeg_quality, methods=tuple(requested))
     record = run_record(this_run, recorded, previous or [])  # afresh, recorded is {}: nothing carried over
     saver = Saver(args.out, record, previous)
     grids = Grids(args.out / "grids", previous or [], stored_results(args.out, record, fused_dirs),
@@ -155,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             raise nothing_evaluated(args, result.problems)
         saver.save(result.rows)  # also when nothing was new (scores dropped)
         earlier = {(r.method, r.image, r.metric) for r in previous or []}
-        write_report(args, result, metrics, title, sources, requested, earlier, produced)
+        write_report(args, result, metrics, title, sources, requested, earlier, produced, record["methods"])
     except KeyboardInterrupt:
         close_progress_bars()
         print(f"defusion: interrupted; {saver.progress()}", file=sys.stderr)
@@ -202,12 +216,14 @@ def _resume_state(args: argparse.Namespace, recorded: dict, published: Published
                   source_files: dict[str, list[str]], weights: str | None, metrics: tuple[str, ...],
                   requested: list[str], methods: list[str]) -> tuple[list | None, str | None, str | None]:
     """What this run takes from an earlier one in --out (``recorded``: its RUN_FILE): with --resume,
-    once an earlier run of another task or JPEG quality is refused, the rows to keep, DeFusion's run
-    ID (this run's, else the kept rows') and the --versus method; afresh, no rows, and a note where
-    its results.csv will be replaced. JPEG --fused results are said after a refusal, never before."""
+    once an earlier run of another task is refused (or of another JPEG quality, where built-in methods
+    run), the rows to keep, DeFusion's run ID (this run's, else the kept rows') and the --versus method;
+    afresh, no rows, and a note where its results.csv will be replaced. JPEG --fused results are said
+    after a refusal, never before."""
     if args.resume:
         check_task(args.out, recorded, args.task)
-        check_jpeg_quality(args.out, recorded, args.jpeg_quality)
+        if methods:  # --jpeg-quality changes only the built-in methods' results
+            check_jpeg_quality(args.out, recorded, args.jpeg_quality)
     say_lossy(published, args.jpeg_quality, methods)  # after a refusal, never before it
     if not args.resume:
         if (args.out / "results.csv").is_file():

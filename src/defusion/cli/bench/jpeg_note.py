@@ -20,18 +20,18 @@ def _qualities(found: Iterable[tuple[int, bool]]) -> str:
     return f"{about}{low}" if low == high else f"{about}{low}-{high}"
 
 
-def say_lossy(published: Published, jpeg_quality: int | None, builtin: list[str]) -> None:
+def say_lossy(published: Published, jpeg_quality: int | str | None, builtin: list[str]) -> None:
     """Note, before anything is fused, published results stored as JPEG where the built-in methods'
     are scored lossless: JPEG at VIFB's quality 75 moves Qabf by 0.02-0.04 on its pairs, as much as
     separates neighbouring methods, so a fair table scores both after the same loss (--jpeg-quality);
     and a --jpeg-quality that is none of the published results' qualities."""
-    if not published.jpeg or not builtin:
+    if not published.jpeg or not builtin or jpeg_quality == "match":  # match: stored as theirs, pair by pair
         return
     every = [found for method in published.jpeg.values() for found in method]
     said = [f"{name} (quality {_qualities(found)})" for name, found in published.jpeg.items()]
     levels = sorted({q for q, _ in every})
     if jpeg_quality is None:
-        hint = f"--jpeg-quality {levels[0]}" if len(levels) == 1 else "--jpeg-quality Q"
+        hint = f"--jpeg-quality {levels[0]}" if len(levels) == 1 else "--jpeg-quality match"
         note(f"published results stored as JPEG: {listed(said)}; the built-in methods' are scored lossless, which "
              f"favours them (docs/benchmarks.md, 'JPEG results'): {hint} scores them after the same encoding")
     elif jpeg_quality not in levels:

@@ -1,5 +1,5 @@
-"""``defusion bench``'s tables and charts (summary.md and .tex, means.csv, stds.csv, summary.png, versus.md
-and .png) of this run's pairs and metrics, made from results.csv as saved, and the summary printed."""
+"""``defusion bench``'s tables and charts (summary.md and .tex, means.csv, stds.csv, metrics.csv, summary.png,
+versus.md and .png) of this run's pairs and metrics, made from results.csv as saved, and the summary printed."""
 
 from __future__ import annotations
 
@@ -17,15 +17,16 @@ if TYPE_CHECKING:
 
 def write_report(args: argparse.Namespace, result: BenchResult, metrics: tuple[str, ...], title: str,
                  sources: tuple[str, str], requested: list[str], earlier: set[tuple[str, str, str]],
-                 produced: dict[str, set[str]]) -> None:
+                 produced: dict[str, set[str]], order: list[str]) -> None:
     """Write the tables and charts of this run's pairs and metrics, and print the summary. They are made
     from results.csv as saved (six significant digits), so that a resumed run's tables, whose earlier
     scores come from that file, are those of a run that computed everything at once: the same
     result scored in two runs is then one value, not two a rounding apart (versus.md's ties).
     ``earlier``: the (method, pair, metric) of the rows kept from an earlier run; ``produced``:
-    {pair: the methods whose result was at hand}, to name a method of this run with no score at all."""
-    from defusion.benchmark.report import (means_csv, stds_csv, summary_chart, summary_latex, summary_markdown,
-                                           undefined_notes)
+    {pair: the methods whose result was at hand}, to name a method of this run with no score at all;
+    ``order``: the methods as named, an earlier run's first (versus.md's default reference)."""
+    from defusion.benchmark.report import (means_csv, metrics_csv, stds_csv, summary_chart, summary_latex,
+                                           summary_markdown, undefined_notes)
     from defusion.io.writing import write_bytes_atomically
 
     rows = _table_rows(args, result, metrics, requested, earlier, produced)
@@ -34,9 +35,10 @@ def write_report(args: argparse.Namespace, result: BenchResult, metrics: tuple[s
     write_bytes_atomically(args.out / "summary.tex", summary_latex(rows, title, sources, args.std).encode())
     means_csv(rows, args.out / "means.csv")
     stds_csv(rows, args.out / "stds.csv")
+    metrics_csv(rows, args.out / "metrics.csv")  # which way is better: the CSVs' bare names do not say
     summary_chart(rows, args.out / "summary.png", title)
-    written = "results.csv, summary.md, summary.tex, means.csv, stds.csv, summary.png"
-    versus = _write_versus(args, rows, title)
+    written = "results.csv, summary.md, summary.tex, means.csv, stds.csv, metrics.csv, summary.png"
+    versus = _write_versus(args, rows, title, order)
     if versus is not None:
         written += ", versus.md, versus.png"
     for problem in result.problems:
@@ -90,15 +92,18 @@ def _note_earlier_methods(rows: list[Row], requested: list[str], metrics: tuple[
                 "--methods or --fused to score those)" if lacking else ""))
 
 
-def _write_versus(args: argparse.Namespace, rows: list[Row], title: str) -> list[str] | None:
-    """Write versus.md and .png, each method compared with --versus (else defusion, else the first),
-    replacing an earlier run's; their summary lines, or None (and a note where --versus was asked
-    for) where there is no other method or no score of that one."""
+def _write_versus(args: argparse.Namespace, rows: list[Row], title: str,
+                  order: list[str]) -> list[str] | None:
+    """Write versus.md and .png, each method compared with --versus (else defusion, else the first in
+    the ``order`` named with a score: not the first in results.csv, the first pair's, so that a method
+    lacking that pair keeps its place), replacing an earlier run's; their summary lines, or None
+    (and a note where --versus was asked for) where there is no other method or no score of that one."""
     from defusion.benchmark.compare import versus_chart, versus_markdown, versus_summary
     from defusion.io.writing import write_bytes_atomically
 
     scored = list(dict.fromkeys(r.method for r in rows))
-    reference = args.versus or ("defusion" if "defusion" in scored else scored[0])
+    first = next((m for m in order if m in scored), scored[0])  # scored[0]: a hand-edited results.csv's
+    reference = args.versus or ("defusion" if "defusion" in scored else first)
     (args.out / "versus.md").unlink(missing_ok=True)
     (args.out / "versus.png").unlink(missing_ok=True)
     if len(scored) < 2 and args.versus:

@@ -1,13 +1,14 @@
 """What ``defusion bench --resume`` takes from the earlier run in OUT (its RUN_FILE and results.csv):
 refusing one of another protocol (--task, --jpeg-quality), keeping its --versus, saying its new
-metrics, and the scores still valid (sources, weights and published results unchanged and readable)."""
+metrics, the scores still valid (sources, weights and published results unchanged and readable), and
+the weights and JPEG encoding of those kept where this run makes none of their kind."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from defusion.cli.bench.run_file import RUN_FILE, mapping_in
+from defusion.cli.bench.run_file import RUN_FILE, SHIPPED, mapping_in
 from defusion.cli.errors import UserError
 from defusion.io.notes import listed, note, plural
 
@@ -27,7 +28,7 @@ def check_task(out: Path, recorded: dict, task: str) -> None:
                         f"or --task {earlier} to resume it")
 
 
-def check_jpeg_quality(out: Path, recorded: dict, quality: int | None) -> None:
+def check_jpeg_quality(out: Path, recorded: dict, quality: int | str | None) -> None:
     """Refuse to resume a run whose built-in methods were scored after another JPEG encoding (or none,
     as a RUN_FILE without the key says): one table would mix the two."""
     earlier = recorded.get("jpeg_quality")
@@ -102,6 +103,45 @@ def previous_rows(out: Path, weights: str | None, published: Published, recorded
              "recomputing them")
         return [r for r in rows if r.method not in DEFUSION_VARIANTS], None
     return rows, before
+
+
+def kept_weights(recorded: dict, kept: list[Row], given: Path | None, runs_defusion: bool) -> Path | None:
+    """The weights file the tables' DeFusion rows were made with, for RUN_FILE and the title: ``given``
+    (--weights; None: the shipped ones) where this run runs DeFusion or keeps none of its rows; else
+    the earlier run's, as its ``recorded`` RUN_FILE says, since the ``kept`` rows are its (a resume
+    adding only --fused results must not relabel them "shipped").
+
+    Example:
+        >>> from defusion.benchmark.runner import Row
+        >>> kept = [Row("defusion", "01", "EN", 7.0)]
+        >>> kept_weights({"weights": "runs/r1/weights.safetensors"}, kept, None, runs_defusion=False)
+        PosixPath('runs/r1/weights.safetensors')
+        >>> kept_weights({"weights": "shipped"}, kept, Path("other.safetensors"), runs_defusion=False) is None
+        True
+        >>> kept_weights({"weights": "shipped"}, kept, Path("w.safetensors"), runs_defusion=True)
+        PosixPath('w.safetensors')
+    """
+    from defusion.benchmark.runner import DEFUSION_VARIANTS
+
+    earlier = recorded.get("weights")
+    if runs_defusion or not isinstance(earlier, str) or not any(r.method in DEFUSION_VARIANTS for r in kept):
+        return given
+    return None if earlier == SHIPPED else Path(earlier)
+
+
+def kept_jpeg_quality(out: Path, recorded: dict, given: int | str | None, runs_builtin: bool) -> int | str | None:
+    """--jpeg-quality as RUN_FILE and the title record it: ``given``, except on a resume of a run in
+    ``out`` (its ``recorded`` RUN_FILE) where no built-in method runs: --jpeg-quality changes only
+    theirs, so the earlier run's is kept (not refused, :func:`check_jpeg_quality`), and a later resume
+    running them is still checked against the encoding of the rows kept.
+
+    Example:
+        >>> kept_jpeg_quality(Path("no-such-run"), {"jpeg_quality": 75}, 90, runs_builtin=False)  # nothing to keep
+        90
+    """
+    if runs_builtin or not (out / "results.csv").is_file():
+        return given
+    return recorded.get("jpeg_quality")
 
 
 def _readable_rows(rows: list[Row], unreadable: Unreadable, out: Path) -> list[Row]:

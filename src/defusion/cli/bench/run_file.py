@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 #: Written into OUT: what a later ``--resume`` must know about this run.
 RUN_FILE = "run.json"
+#: RUN_FILE's "weights" where DeFusion's rows were made with the shipped weights (or none were made).
+SHIPPED = "shipped"
 
 
 def recorded_run(out: Path) -> dict:
@@ -59,7 +61,8 @@ class ThisRun:
     fused_files: dict[str, dict[str, str]]  # {method: {stem: fingerprint}} of results (:func:`published_fingerprints`)
     source_files: dict[str, list[str]]  # {stem: fingerprints of its two sources} (:func:`source_fingerprints`)
     versus: str | None = None  # --versus, or the earlier run's on a resume (:func:`resumed_versus`)
-    jpeg_quality: int | None = None  # --jpeg-quality: the built-in methods' results scored as such JPEGs
+    methods: tuple[str, ...] = ()  # the methods named (--methods, then --fused), in that order
+    jpeg_quality: int | str | None = None  # --jpeg-quality (a quality, or 'match'): the built-in methods' results scored as such JPEGs
 
 
 def run_record(run: ThisRun, earlier: dict, kept: list[Row]) -> dict:
@@ -68,7 +71,8 @@ def run_record(run: ThisRun, earlier: dict, kept: list[Row]) -> dict:
     the published folders (or patterns, their folder made absolute as a folder is) and file fingerprints,
     each merged over the ``earlier`` record's (a resume naming only some methods, or --limit, keeps the
     others', so that a later change to their files is still rescored, and their images still reach the
-    grids), and --versus (None where not given: versus.md's default), which a resume keeps.
+    grids), --versus (None where not given: versus.md's default), which a resume keeps, and the methods
+    in the order named, the ``earlier`` record's first (:func:`_method_order`: versus.md's default).
 
     Example:
         >>> run = ThisRun("ivf", ("Qabf", "SF"), None, None, {}, {}, {"01": ["3f2a", "9c1b"]}, versus="defusion")
@@ -84,12 +88,28 @@ def run_record(run: ThisRun, earlier: dict, kept: list[Row]) -> dict:
     scored = earlier.get("metrics")
     if not isinstance(scored, list):
         scored = [r.metric for r in kept if r.metric != SECONDS]
-    return {"defusion_run": run.defusion_run, "weights": str(run.weights or "shipped"), "task": run.task,
+    return {"defusion_run": run.defusion_run, "weights": str(run.weights or SHIPPED), "task": run.task,
             "metrics": list(dict.fromkeys([*scored, *run.metrics])),
             "source_files": {**mapping_in(earlier, "source_files"), **run.source_files},
             "fused_files": _merged_files(mapping_in(earlier, "fused_files"), run.fused_files),
             "fused_dirs": {**mapping_in(earlier, "fused_dirs"), **folders}, "versus": run.versus,
-            "jpeg_quality": run.jpeg_quality}
+            "jpeg_quality": run.jpeg_quality, "methods": _method_order(earlier, kept, run.methods)}
+
+
+def _method_order(earlier: dict, kept: list[Row], now: tuple[str, ...]) -> list[str]:
+    """RUN_FILE's methods: those the ``earlier`` record names (or, an older one's that does not, those
+    of the ``kept`` rows, as results.csv holds them), then those named ``now``: the order versus.md's
+    default reference is the first of, which a resume adding a method keeps, and not results.csv's,
+    where a method lacking the first pair comes late.
+
+    Example:
+        >>> _method_order({"methods": ["Mine", "GFF"]}, [], ("average", "Mine"))
+        ['Mine', 'GFF', 'average']
+    """
+    named = earlier.get("methods")
+    if not isinstance(named, list):
+        named = [r.method for r in kept]
+    return list(dict.fromkeys([*named, *now]))
 
 
 def _merged_files(earlier: dict, now: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:

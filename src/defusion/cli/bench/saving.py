@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 
 #: What ``defusion bench`` writes into OUT (a fresh run removes earlier ones, so none is stale).
-OUTPUTS = ("results.csv", "summary.md", "summary.tex", "means.csv", "stds.csv", "summary.png", "versus.md",
-           "versus.png", RUN_FILE)
+OUTPUTS = ("results.csv", "summary.md", "summary.tex", "means.csv", "stds.csv", "metrics.csv", "summary.png",
+           "versus.md", "versus.png", RUN_FILE)
 
 
 def _clear_outputs(out: Path) -> None:

@@ -46,9 +46,12 @@ def with_encoding(title: str, args: argparse.Namespace) -> str:
 
 
 def _encoding_phrase(args: argparse.Namespace) -> str:
-    """", built-in results as JPEG of quality 75" where --jpeg-quality is given, else nothing: every
-    title says it, a --title too, since it changes how the table's rows compare."""
+    """", built-in results as JPEG of quality 75" where --jpeg-quality is given (", built-in results
+    stored as the published ones" for ``match``), else nothing: every title says it, a --title too, since
+    it changes how the table's rows compare."""
     quality = getattr(args, "jpeg_quality", None)
+    if quality == "match":  # defusion.benchmark.methods.JPEG_MATCH, without loading the benchmark here
+        return ", built-in results stored as the published ones"
     return f", built-in results as JPEG of quality {quality}" if quality else ""
 
 
