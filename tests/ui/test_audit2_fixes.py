@@ -217,7 +217,7 @@ def test_a_free_port_is_announced_as_before(monkeypatch, capsys):
     monkeypatch.setattr(ui_cli.subprocess, "Popen", _FakePopen)
     port = free_port()
     assert ui_cli.run(_parse("--port", port)) == 0
-    assert f"defusion: web UI on http://127.0.0.1:{port} ; Ctrl-C stops" in capsys.readouterr().err
+    assert f"defusion: web UI on http://127.0.0.1:{port}; Ctrl-C stops" in capsys.readouterr().err
 
 
 # 5. Uploads of one file name are captioned as the notes tell them apart.

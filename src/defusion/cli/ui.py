@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     check_port(args.host, args.port)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"defusion: warning: serving the UI on {args.host}: it has no authentication", file=sys.stderr)
-    print(f"defusion: web UI on {address(args.host, args.port)} ; Ctrl-C stops", file=sys.stderr)
+    print(f"defusion: web UI on {address(args.host, args.port)}; Ctrl-C stops", file=sys.stderr)
     proc = subprocess.Popen(cmd, env=env)
     with _stop_on_signals():
         try:

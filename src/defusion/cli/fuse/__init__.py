@@ -63,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     # each header read once: the size check's, else the shots' settings' (a camera raw file's from LibRaw)
     known = {**sizes, **{path: size for path, size in shot_sizes.items() if sizes.get(path) is None}}
     if folders:
-        jobs = stack_jobs(groups, args) if stacks else pair_jobs(args)
-        return _fuse_folder(args, options, jobs, "groups" if stacks else "pairs", known)
+        jobs, lone = (stack_jobs(groups, args), []) if stacks else pair_jobs(args)
+        return _fuse_folder(args, options, jobs, "groups" if stacks else "pairs", known, lone)
     return _fuse_images(args, options, known)
 
 
@@ -84,13 +84,13 @@ def _options(args: argparse.Namespace, pairs: bool) -> dict:
 
 
 def _fuse_folder(args: argparse.Namespace, options: dict, jobs: list[tuple[str, list[Path]]], unit: str,
-                 known: dict[Path, tuple[int, int] | None]) -> int:
+                 known: dict[Path, tuple[int, int] | None], lone: list[str]) -> int:
     """A folder run: its passes and memory said before the model loads (an ONNX export on first use:
-    20 s), then each of ``jobs`` fused."""
+    20 s), then each of ``jobs`` fused (``lone``: the files with no partner, named again at the end)."""
     say_folder_size(args, options, jobs, unit, known)
     fuser = make_fuser(args, options)
     warn_same_sources(args, folders=True)
-    return fuse_jobs(fuser, jobs, unit, args)
+    return fuse_jobs(fuser, jobs, unit, args, lone)
 
 
 def _fuse_images(args: argparse.Namespace, options: dict, known: dict[Path, tuple[int, int] | None]) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,24 +23,42 @@ NAME_TIME_FORMAT = "%Y%m%d-%H%M%S"
 SAID_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def pair_jobs(args: argparse.Namespace) -> list[tuple[str, list[Path]]]:
-    """(stem, [a, b]) of each pair matched by stem in --a and --b, before the model loads; what has no
-    partner, or two files of one stem, said."""
-    from defusion.io.pairs import match_pairs, stem_clashes
+def pair_jobs(args: argparse.Namespace) -> tuple[list[tuple[str, list[Path]]], list[str]]:
+    """(stem, [a, b]) of each pair matched by stem in --a and --b, before the model loads, and the
+    files with no partner (each a pair asked for that cannot be fused: the run's last line names them
+    again, and its exit status is 1); those, and two files of one stem, said."""
+    from defusion.io.pairs import images_by_stem, match_pairs, stem_clashes
 
     pairs, unmatched = match_pairs(args.dir_a, args.dir_b)
     if not pairs:
         raise UserError(f"no pairs: no file stem is in both {args.dir_a} and {args.dir_b}")
+    files_a, files_b = images_by_stem(args.dir_a), images_by_stem(args.dir_b)
+    lone = []
     for stem in unmatched:
-        print(f"defusion: warning: {stem} has no partner; skipped", file=sys.stderr)
+        file, other = (files_a[stem], args.dir_b) if stem in files_a else (files_b[stem], args.dir_a)
+        lone.append(str(file))
+        print(f"defusion: warning: {file} has no partner in {as_folder(other)}; skipped", file=sys.stderr)
     for clash in stem_clashes(args.dir_a) + stem_clashes(args.dir_b):
         print(f"defusion: warning: {clash}", file=sys.stderr)
-    return [(stem, [a, b]) for stem, a, b in pairs]
+    return [(stem, [a, b]) for stem, a, b in pairs], lone
+
+
+def as_folder(path: Path) -> str:
+    """``path`` said as a folder, with the separator after it, so that it does not read as a file.
+
+    Example:
+        >>> as_folder(Path("ir")) == f"ir{os.sep}", as_folder(Path(os.sep)) == os.sep
+        (True, True)
+    """
+    said = str(path)
+    return said if said.endswith(os.sep) else f"{said}{os.sep}"
 
 
 def stack_groups(args: argparse.Namespace) -> list[list[Path]]:
     """Every bracket or focus stack of two or more shots in ``--stacks DIR``, grouped by capture time
-    or ``--group N``, said (how many, what was left out) before the model loads."""
+    or ``--group N``, said (how many, what was left out) before the model loads. What is left out (a
+    shot alone, one without a capture time, a file that is no image) is no failed group: a card holds
+    single frames and other files beside its brackets, so the exit status stays 0 for them."""
     from defusion.io.shots import (group_by_count, group_by_time, group_name, list_shots, raw_twins, read_shot,
                                    untimed)
 

@@ -8,7 +8,7 @@ import argparse
 import errno
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from defusion.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError
 from defusion.cli.fuse.file_names import already_fused
@@ -27,19 +27,24 @@ if TYPE_CHECKING:
 STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
-def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argparse.Namespace) -> int:
+def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argparse.Namespace,
+              lone: Sequence[str] = ()) -> int:
     """Fuse each (name, sources) into ``-o``/name.<--format> with a progress bar: a bad one is reported and
-    skipped (exit status 1), --skip-existing leaves those already written, Ctrl-C says how to go on."""
+    skipped (exit status 1), as is a file with no partner (``lone``: each a pair that cannot be fused,
+    counted and named in the last line), --skip-existing leaves those already written, Ctrl-C says how
+    to go on."""
     from tqdm import tqdm
 
+    total = len(jobs) + len(lone)
+    skipped = f"; no partner: {', '.join(lone)}" if lone else ""
     made_said = _make_output_folders(args)
     kept = [name for name, _ in jobs if args.skip_existing and already_fused(name, args)]
     if kept and len(kept) == len(jobs):
-        print(f"defusion: all {plural(len(jobs), unit[:-1])} already fused in {args.output}; nothing to do",
-              file=sys.stderr)
-        return 0
+        print(f"defusion: all {plural(len(jobs), unit[:-1])} already fused in {args.output}; nothing to do"
+              + skipped, file=sys.stderr)
+        return EXIT_FAILED if lone else 0
     if kept:
-        print(f"defusion: {len(kept)} of {len(jobs)} {unit} already fused in {args.output}; fusing the rest",
+        print(f"defusion: {len(kept)} of {total} {unit} already fused in {args.output}; fusing the rest",
               file=sys.stderr)
     todo = [job for job in jobs if job[0] not in kept]
     failed, done, found = [], 0, {}
@@ -55,21 +60,21 @@ def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args:
                     done += 1
                 except (OSError, ImageReadError, SizeMismatchError, ValueError) as exc:
                     if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:  # every later pair would too
-                        raise UserError(f"{exc}; stopped after {done + len(kept)} of {len(jobs)} {unit} (those "
+                        raise UserError(f"{exc}; stopped after {done + len(kept)} of {total} {unit} (those "
                                         f"fused are kept in {args.output}): once it can be written, run the same "
                                         "command with --skip-existing to fuse the rest") from None
                     failed.append(name)
                     tqdm.write(f"defusion: skipped {name}: {exc}", file=sys.stderr)
     except KeyboardInterrupt:  # what is written stays written (each image atomically): say how to go on
-        print(f"defusion: interrupted after {done + len(kept)} of {len(jobs)} {unit} in {args.output}{made_said}; "
+        print(f"defusion: interrupted after {done + len(kept)} of {total} {unit} in {args.output}{made_said}; "
               "run the same command with --skip-existing to fuse the rest", file=sys.stderr)
         return EXIT_INTERRUPTED
     for line in registration_summary(found, unit, fuser.options.align):
         print(f"defusion: {line}", file=sys.stderr)
-    print(f"fused {done + len(kept)} of {len(jobs)} {unit} into {args.output}{made_said}"
+    print(f"fused {done + len(kept)} of {total} {unit} into {args.output}{made_said}"
           + (f" ({len(kept)} already there)" if kept else "")
-          + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
-    return EXIT_FAILED if failed else 0
+          + (f"; failed: {', '.join(failed)}" if failed else "") + skipped, file=sys.stderr)
+    return EXIT_FAILED if failed or lone else 0
 
 
 def _make_output_folders(args: argparse.Namespace) -> str:

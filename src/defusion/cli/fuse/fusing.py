@@ -13,12 +13,14 @@ from defusion.cli.errors import UserError
 from defusion.cli.fuse import once as once_notes
 from defusion.cli.fuse.compare_sheet import write_compare_sheet
 from defusion.cli.fuse.file_names import COMPONENT_PARTS, FOLDER_FORMATS, WEIGHT_PART, component_suffix
-from defusion.cli.fuse.fusion_notes import note_infrared, note_registration, note_stretched, note_unstretched
+from defusion.cli.fuse.fusion_notes import (note_infrared, note_registration, note_stretched, note_unstretched,
+                                            palette_steps_note)
 from defusion.cli.fuse.reading import load_sources
 from defusion.cli.fuse.size_notes import say_size
 from defusion.cli.fuse.source_sizes import size_advice
 from defusion.fusion.errors import SizeMismatchError
 from defusion.io.formats import SIXTEEN_BIT_SUFFIXES
+from defusion.io.notes import note
 
 if TYPE_CHECKING:
     import numpy as np
@@ -69,6 +71,9 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
         write_compare_sheet(args.compare, stem, paths, images, fused, args)
     if fused.dtype == "uint16" and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
         _warn_eight_bits(out, args, once, folder=stem is not None)
+    elif fused.dtype == "uint16" and fuser.options.palette != "none" and once_notes.PALETTE_STEPS not in once:
+        note(palette_steps_note(args.output if stem is not None else out, folder=stem is not None))
+        once.add(once_notes.PALETTE_STEPS)
     return found if registering else None
 
 

@@ -14,6 +14,10 @@ from defusion.cli.fuse.file_names import said_names
 from defusion.cli.fuse.reading import in_folder_run
 from defusion.io.notes import plural
 
+#: Entries in a --palette's colour map (OpenCV's, :func:`defusion.fusion.color.thermal_colours`): its
+#: colours have this many steps, whatever the bits of the file they are written to.
+PALETTE_STEPS = 256
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -57,6 +61,22 @@ def note_infrared(paths: list[Path], images: list[np.ndarray], fuser: Fuser) -> 
     if why:
         tqdm.write(f"defusion: note: --palette colours {paths[index]} as the infrared image ({why}); "
                    "--infrared N picks the Nth image instead", file=sys.stderr)
+
+
+def palette_steps_note(out: Path, folder: bool) -> str:
+    """What a --palette does to a 16-bit result written 16-bit (``out``: the file, or a folder run's
+    -o): its colours come from a colour map of :data:`PALETTE_STEPS` entries, so they step as an 8-bit
+    image's, while the fused detail drawn over them keeps 16 bits. Said, as README promises 16-bit in,
+    16-bit out: the file is, its colours are not finer than 8 bits.
+
+    Example:
+        >>> palette_steps_note(Path("f.png"), folder=False)  # doctest: +NORMALIZE_WHITESPACE
+        "--palette draws from a 256-entry colour map: f.png is 16-bit and so is the fused detail over its
+        colours, but the colours themselves step as an 8-bit image's"
+    """
+    whose = f"the results in {out} are" if folder else f"{out} is"
+    return (f"--palette draws from a {PALETTE_STEPS}-entry colour map: {whose} 16-bit and so is the fused detail "
+            f"over {'their' if folder else 'its'} colours, but the colours themselves step as an 8-bit image's")
 
 
 def note_registration(paths: list[Path], found: Fusion | Decomposition, motion: str) -> None:

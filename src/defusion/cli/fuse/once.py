@@ -16,5 +16,7 @@ UNSTRETCHED = "unstretched"
 INFRARED = "infrared"
 #: 16-bit results reduced to an 8-bit --format.
 EIGHT_BITS = "eight-bits"
+#: 16-bit results whose --palette colours step as an 8-bit image's.
+PALETTE_STEPS = "palette-steps"
 
-__all__ = ["EIGHT_BITS", "FLOATS", "INFRARED", "ORDER", "RESIZE", "UNSTRETCHED"]
+__all__ = ["EIGHT_BITS", "FLOATS", "INFRARED", "ORDER", "PALETTE_STEPS", "RESIZE", "UNSTRETCHED"]

@@ -4,6 +4,7 @@ the stream's steady fuser, the output written, and what was done returned (:clas
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from dataclasses import dataclass
@@ -82,8 +83,12 @@ def fuse_videos(
         sink = VideoSink(out, rate) if kind == "video" else FrameSink(out, warn)
         start = time.perf_counter()
         stream = _SteadyStream(fuser, [src_a.path, src_b.path], on_first)
+        pairs = _frame_pairs(src_a, src_b, max_frames, counts_differ, warn, note)
+        first = next(pairs, None)
+        if first is not None:  # what the first frames are said to be, said before the bar, not inside its line
+            stream.start(*first)
         with tqdm(total=total, desc="fusing", unit="frame", disable=not progress, file=sys.stderr) as bar:
-            for frame_a, frame_b in _frame_pairs(src_a, src_b, max_frames, counts_differ, warn, note):
+            for frame_a, frame_b in itertools.chain([first] if first is not None else [], pairs):
                 sink.write(stream.fuse(done, frame_a, frame_b))
                 done += 1
                 bar.update()
@@ -104,8 +109,11 @@ def fuse_videos(
 
 
 def _warn_on_stderr(message: str) -> None:
-    """:func:`fuse_videos`'s default ``warn``: a ``defusion: warning:`` line on stderr."""
-    print(f"defusion: warning: {message}", file=sys.stderr)
+    """:func:`fuse_videos`'s default ``warn``: a ``defusion: warning:`` line on stderr, above the progress
+    bar where one is drawn (an input that ends early is found inside it)."""
+    from tqdm import tqdm
+
+    tqdm.write(f"defusion: warning: {message}", file=sys.stderr)
 
 
 def _frame_pairs(src_a: FrameSource, src_b: FrameSource, max_frames: int | None, counts_differ: bool,
@@ -140,6 +148,14 @@ class _SteadyStream:
         self.fuser, self.paths, self.on_first = fuser, paths, on_first
         self.swap: bool | None = None  # set on the first pair
         self.steady = fuser
+
+    def start(self, frame_a: np.ndarray, frame_b: np.ndarray) -> None:
+        """Set the stream up on its first pair (:meth:`_set_up`), before the progress bar is drawn: what
+        ``on_first`` says is then whole lines, not glued to the bar's; a size or rig error a VideoError."""
+        try:
+            self._set_up(frame_a, frame_b)
+        except (SizeMismatchError, RigError) as exc:
+            raise VideoError(f"frame 0: {exc}") from None
 
     def fuse(self, index: int, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
         """Pair ``index`` fused; a size or rig error a VideoError naming the frame."""
