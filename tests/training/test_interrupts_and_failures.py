@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import signal
@@ -118,4 +119,6 @@ def test_a_data_worker_that_dies_is_one_line_saves_the_last_step_and_exits(image
     step = int(said.group(1))
     assert checkpoint_step(out / "checkpoints" / CHECKPOINT_NAME) == step > 0
     assert read_metadata(out / "weights.safetensors")["steps"] == str(step)
+    with open(out / "metrics.csv", newline="") as f:  # logged, as a stop's last step is (log_every: 10)
+        assert [row["step"] for row in csv.DictReader(f)][-1] == str(step)
     assert not _processes_naming(str(out)), "no data worker may outlive the run"

@@ -12,7 +12,7 @@ from PIL import Image
 from defusion.model.weights import WeightsError, load_weights, read_metadata
 from defusion.training.checkpoint import CHECKPOINT_NAME
 from defusion.training.config import TrainConfig
-from defusion.training.trainer import DivergedError, train
+from defusion.training.trainer import DivergedError, Terminated, train
 
 TINY = dict(model="defusion-tiny", batch_size=2, crop=32, workers=0, log_every=2)
 
@@ -73,6 +73,39 @@ def test_an_interrupt_writes_the_weights_so_far_and_says_how_to_go_on(images, tm
     meta = read_metadata(out / "weights.safetensors")
     assert meta["steps"] == "2" and meta["init"] == "random" and '"batch_size": 2' in meta["train_config"]
     load_weights(out / "weights.safetensors")
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, Terminated], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("log_every, logged", [(50, ["2"]), (2, ["2"]), (1, ["1", "2"])])
+def test_an_interrupt_logs_the_step_it_stops_at_once(images, tmp_path, fail_in_step, stop, log_every, logged):
+    """The audit: Ctrl-C at step 2 saved that step, but metrics.csv held only its header (the steps since
+    the last log row were never logged), where a spent --max-seconds logs its last step."""
+    fail_in_step(3, stop)
+    out = tmp_path / "run"
+    with pytest.raises(stop):
+        train(images, out, TrainConfig(**{**TINY, "log_every": log_every}, max_steps=10), progress=False)
+    rows = _log_rows(out)
+    assert [r["step"] for r in rows] == logged  # step 2 once, whether it was logged already or not
+    final_loss = float(read_metadata(out / "weights.safetensors")["final_loss"])  # the weights' step's, to 5 places
+    assert rows[-1]["epoch"] == "0" and rows[-1]["samples"] == "4" and abs(float(rows[-1]["total"]) - final_loss) < 1e-5
+
+
+def test_a_resume_after_an_interrupt_logs_on_from_the_step_it_stopped_at(images, tmp_path, fail_in_step,
+                                                                          monkeypatch):
+    fail_in_step(4, KeyboardInterrupt)  # 3 steps of an epoch of 3 (6 images, batch 2): the next epoch's first fails
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(images, out, TrainConfig(**{**TINY, "log_every": 50}, max_steps=10), progress=False)
+    assert [(r["step"], r["epoch"]) for r in _log_rows(out)] == [("3", "0")]  # the epoch step 3 trained in
+    monkeypatch.undo()
+    train(images, out, TrainConfig(**{**TINY, "log_every": 50}, max_steps=5), resume=True, progress=False)
+    assert [(r["step"], r["epoch"]) for r in _log_rows(out)] == [("3", "0"), ("5", "1")]
+
+
+def _log_rows(out) -> list[dict[str, str]]:
+    """metrics.csv's rows."""
+    with open(out / "metrics.csv", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def test_a_time_budget_ends_the_run_at_the_step_it_runs_out(images, tmp_path, capsys):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
+from defusion.cli.options import note_quick_test_weights
 from defusion.fusion.choices import DEFAULT_OPSET, PARITY_SIZE  # torch-free, as --help must be
 from defusion.io.notes import note
 from defusion.model.errors import WeightsError
@@ -118,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as exc:
             raise UserError(f"ONNX export needs the 'serve' extra: pip install 'defusion[serve]' ({exc})") from None
     _say_start(args)
+    note_quick_test_weights(args.weights)  # the quick-test net's, an unfinished run's: said, as defusion fuse says it
     from defusion.cli.outputs import missing_folder, said_made
     from defusion.model.weights import load_weights, read_metadata, shipped_weights_path, weights_digest
     from defusion.fusion.export import PARITY_TOLERANCE, export_model, fusion_defaults, parity
@@ -141,8 +143,9 @@ def run(args: argparse.Namespace) -> int:
           "x1, x2: B x 3 x H x W float32 in [0, 1], any H and W (padded to multiples of 8 inside); unique_gain, "
           "detail_gain: scalars, 1 and 1 for the paper's head Pr alone, "
           f"{general['unique_gain']:g} and {general['detail_gain']:g} the fusion core's defaults, at scale "
-          f"{general['scale']}; the file's metadata has every task's. scripts/fuse_with_onnx.py and docs/serving.md, "
-          "'Fusing without defusion', show what defusion fuse does around the network)", file=sys.stderr)
+          f"{general['scale']}; the file's metadata has every task's. `python -m defusion.serving.fuse_with_onnx` (a "
+          "file that runs without defusion, copied out) and docs/serving.md, 'Fusing without defusion', show what "
+          "defusion fuse does around the network)", file=sys.stderr)
     if not args.no_check:
         diff = parity(model, args.output, args.format)
         tolerance = PARITY_TOLERANCE[precision]

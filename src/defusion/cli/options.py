@@ -162,10 +162,11 @@ def make_fuser(args: argparse.Namespace, options: dict) -> Fuser:
 
 
 def note_quick_test_weights(weights: Path | None) -> None:
-    """Say, once, where ``weights`` are the quick-test network's (a training run's with --model
-    defusion-tiny, named in its metadata): they load and fuse, but docs/training.md says they are
-    not for fusing, and nothing else would say why the result looks so poor. Silent on a file
-    whose metadata cannot be read: loading it says what is wrong."""
+    """Say, once each, what about ``weights`` nothing else would say while a fusion or an export with
+    them looks poor: that they are the quick-test network's (a training run's with --model
+    defusion-tiny, named in its metadata), which docs/training.md says are not for fusing; and that
+    their run stopped before the end of its schedule (:func:`stopped_short`). Silent on a file whose
+    metadata cannot be read (loading it says what is wrong), and on the shipped weights."""
     if weights is None or is_onnx_export(weights) or not weights.is_file():
         return
     from defusion.io.notes import note
@@ -175,12 +176,32 @@ def note_quick_test_weights(weights: Path | None) -> None:
         meta = read_metadata(weights)
     except Exception:  # noqa: BLE001 - not safetensors, damaged: loading the weights says so
         return
-    if meta.get("model") != QUICK_TEST_MODEL:
-        return
-    seen = meta.get("samples_seen")
-    note(f"--weights {weights} are the quick-test network's ({QUICK_TEST_MODEL}"
-         + (f", {seen} samples seen" if seen else "") + "), for checking a setup, not for real fusion: "
-         "leave --weights out for the shipped weights, or train without --model defusion-tiny")
+    if meta.get("model") == QUICK_TEST_MODEL:
+        seen = meta.get("samples_seen")
+        note(f"--weights {weights} are the quick-test network's ({QUICK_TEST_MODEL}"
+             + (f", {seen} samples seen" if seen else "") + "), for checking a setup, not for real fusion: "
+             "leave --weights out for the shipped weights, or train without --model defusion-tiny")
+    stopped = stopped_short(meta)
+    if stopped is not None:
+        note(f"--weights {weights} are from a training run stopped before the end of its schedule ({stopped}), not "
+             "the finished run's: defusion train --resume --out RUN (that run's folder) trains on to its end")
+
+
+def stopped_short(meta: dict[str, str]) -> str | None:
+    """Why and where the training run that wrote weights with this metadata stopped, where it stopped
+    before the end of its schedule (``complete`` false: Ctrl-C, SIGTERM, --max-seconds, a failure);
+    None for a finished run's weights and for weights no run of this version wrote (the shipped ones).
+
+    Example:
+        >>> stopped_short({"steps": "8", "planned_steps": "500", "complete": "false", "stopped": "time budget spent"})
+        'time budget spent at step 8 of 500'
+        >>> stopped_short({"steps": "500", "planned_steps": "500", "complete": "true"}) is None
+        True
+    """
+    if meta.get("complete") != "false":
+        return None
+    planned = f" of {meta['planned_steps']}" if meta.get("planned_steps") else ""
+    return f"{meta.get('stopped') or 'stopped'} at step {meta.get('steps', '?')}{planned}"
 
 
 def add_tile_option(p: argparse.ArgumentParser) -> None:

@@ -160,7 +160,7 @@ def _quiet() -> Iterator[None]:
 def fusion_defaults() -> dict[str, dict[str, float]]:
     """The unique gain, detail gain and inference scale the fusion core runs the network's
     reconstruction at, in general and per task: what an export records so that a pipeline without
-    defusion can feed the same (scripts/fuse_with_onnx.py). For ``mff`` those of
+    defusion can feed the same (defusion.serving.fuse_with_onnx). For ``mff`` those of
     ``--task mff --pixels network``: the task's default picks the sources' pixels by a decision
     map, which the exported network alone does not give.
 

@@ -123,6 +123,7 @@ class _Loop:
     autocast: Callable
     logs: MetricsLog | None  # rank 0's
     last_loss: torch.Tensor | None = None  # on the device; read only when logging or saving
+    last_losses: dict[str, torch.Tensor] | None = None  # the last counted step's, for its log row if a stop ends the run
     budget_spent: bool = False
     batches: object = None  # this epoch's loader iterator
     skipped_files: set[int] = field(default_factory=set)  # this invocation's, over every process
@@ -132,6 +133,7 @@ class _Loop:
     started: float = field(default=0.0, init=False)
     tick: float = field(default=0.0, init=False)
     tick_step: int = field(default=0, init=False)
+    logged_step: int = field(default=0, init=False)  # the step of metrics.csv's last row (the start: none yet)
     elapsed_before: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
@@ -147,6 +149,7 @@ class _Loop:
         self.bar = tqdm(total=self.total_steps, initial=state.step, disable=not (progress and ctx.is_main),
                         unit="step", dynamic_ncols=True)
         self.started, self.tick, self.tick_step = time.time(), time.time(), state.step
+        self.logged_step = state.step
         self.elapsed_before = state.elapsed_s
         self.guard.route(signal.SIGINT)
         self.guard.route(signal.SIGTERM, interrupt)
@@ -239,6 +242,7 @@ class _Loop:
         state.step += 1
         state.samples_seen += cfg.batch_size * ctx.world_size
         self.last_loss = losses["total"].detach()
+        self.last_losses = {k: v.detach() for k, v in losses.items()}  # no autograd graph kept past the step
         state.elapsed_s = self.elapsed_before + time.time() - self.started
         self.guard.done()  # the step is counted: an interrupt held during its update acts now
         self.bar.update(1)
@@ -256,6 +260,14 @@ class _Loop:
             if learnt_nothing(state):  # the budget ran out before the check above: no log row, no weights
                 raise nothing_read(self.run.data, state, self.skipped_files, self.dataset)
 
+    def _log_stop(self) -> None:
+        """Rank 0 logs the step a stop (Ctrl-C, SIGTERM, a failure) ends the run at, if it was not logged
+        yet: the log's last row is then the step the checkpoint and the weights hold, as a spent time
+        budget's is (:meth:`_check_read_and_time`)."""
+        state = self.state
+        if self.ctx.is_main and self.last_losses is not None and state.step > self.logged_step:
+            self._log((state.step - 1) // self.steps_per_epoch, self.last_losses)  # the epoch it trained in
+
     def _log(self, epoch: int, losses: dict[str, torch.Tensor]) -> None:
         """Log the step's losses and the speed since the last log (DivergedError if not finite)."""
         cfg, state = self.cfg, self.state
@@ -268,6 +280,7 @@ class _Loop:
         self.bar.set_postfix(loss=f"{values['total']:.4f}", img_s=f"{rate:.1f}", skipped=state.skipped_samples)
         self.logs.record(state.step, epoch, cfg.lr_at_epoch(epoch), values, rate, state.elapsed_s,
                          state.samples_seen)
+        self.logged_step = state.step
 
     def _checkpoint(self) -> None:
         """Save the model, optimizer and progress (rank 0 writes them), unless no image was read yet
@@ -296,6 +309,7 @@ class _Loop:
                       file=sys.stderr)
             return
         self._checkpoint()
+        self._log_stop()
         if ctx.is_main:
             stopped = STOPPED_TERMINATED if isinstance(exc, Terminated) else STOPPED_INTERRUPTED
             weights = self._write_weights(stopped)
@@ -325,6 +339,7 @@ class _Loop:
             return None
         self.guard.ignore(signal.SIGTERM)  # torchrun's SIGTERM to the survivors must not cut the save short
         self._checkpoint()
+        self._log_stop()
         weights = self._write_weights(STOPPED_FAILED)
         if loader:
             return DataWorkerError(f"a data loader worker died after step {state.step} ({reason}; out of memory? "

@@ -2,7 +2,8 @@
 
 A reference for deployments that run the ONNX file in their own pipeline (docs/serving.md, "Fusing
 without defusion"). Needs numpy, onnxruntime and Pillow, and OpenCV for a scale over 1 and for 16-bit
-files out or 16-bit colour in; it never imports defusion. It follows the fusion core's default path for
+files out or 16-bit colour in; it never imports defusion, so that this one file, copied next to an
+export, runs where defusion is not installed (it ships in the package, as a module, for wheel users). It follows the fusion core's default path for
 a registered pair that fits in one network pass:
 
 1. Sources to float in [0, 1] (8-bit / 255, 16-bit / 65535).
@@ -25,7 +26,8 @@ sources (use `defusion fuse` or the Fuser for those). A raw 16-bit frame (grey, 
 narrow band: thermal counts, which `defusion fuse` stretches) is refused rather than fused as a
 flat grey that loses the infrared, as is a file that is no readable image, and a model file that is
 missing or no ONNX model (a TorchScript export is named as one): one line, exit status 2.
-Usage: python scripts/fuse_with_onnx.py denet.onnx A B -o fused.png [--task ivf|mef|mff] [--scale S]
+Usage: python -m defusion.serving.fuse_with_onnx denet.onnx A B -o fused.png [--task ivf|mef|mff] [--scale S]
+(or, copied out of the package: python fuse_with_onnx.py denet.onnx A B -o fused.png ...)
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ import json
 import sys
 import zipfile
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+if TYPE_CHECKING:  # imported where a model is opened: --help and refused inputs do without it
+    from onnxruntime import InferenceSession
 
 #: Full-range BT.601 RGB -> YCbCr (chroma centred on 0.5), as the fusion core converts.
 RGB_TO_YCBCR = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]],
@@ -90,11 +95,11 @@ def read_source(path: str) -> tuple[np.ndarray, bool]:
     return image, sixteen_bit
 
 
-def open_model(path: str):
+def open_model(path: str) -> InferenceSession:
     """An onnxruntime session of the ONNX export at ``path``; a missing file, a PyTorch file (a
     TorchScript export named as one) or anything else onnxruntime cannot load refused in one line,
     not onnxruntime's traceback."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # here: the sources are checked first, without it
 
     try:
         with open(path, "rb") as f:
@@ -116,7 +121,13 @@ def open_model(path: str):
 def onnxruntime_reason(exc: Exception) -> str:
     """The gist of onnxruntime's error, without its codes and the path said already: "[ONNXRuntimeError]
     : 7 : INVALID_PROTOBUF : Load model from m.onnx failed:Protobuf parsing failed." -> "Protobuf parsing
-    failed"."""
+    failed".
+
+    Example:
+        >>> onnxruntime_reason(RuntimeError("[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : Load model from m.onnx "
+        ...                                 "failed:Protobuf parsing failed."))
+        'Protobuf parsing failed'
+    """
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
     return line.rsplit(" : ", 1)[-1].split("failed:", 1)[-1].strip().rstrip(".") or line
@@ -183,6 +194,12 @@ def write(path: str, image: np.ndarray, sixteen_bit: bool) -> None:
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
+    """HxW (grey: itself) or HxWx3 in [0, 1] -> HxW: full-range BT.601 Y, what the network sees.
+
+    Example:
+        >>> float(luminance(np.ones((1, 1, 3), np.float32))[0, 0])
+        1.0
+    """
     return image if image.ndim == 2 else image @ RGB_TO_YCBCR[0]
 
 
@@ -200,7 +217,7 @@ def network_input(y: np.ndarray, scale: int) -> np.ndarray:
     return np.ascontiguousarray(np.repeat(y[None, None], 3, axis=1), dtype=np.float32)
 
 
-def fuse_luminance(session, y1: np.ndarray, y2: np.ndarray, unique_gain: float, detail_gain: float,
+def fuse_luminance(session: InferenceSession, y1: np.ndarray, y2: np.ndarray, unique_gain: float, detail_gain: float,
                    scale: int) -> np.ndarray:
     """The network's fused luminance of two HxW luminance planes, HxW in [0, 1]."""
     h, w = y1.shape
@@ -227,7 +244,7 @@ def with_colour(y: np.ndarray, sources: list[np.ndarray]) -> np.ndarray:
     return np.clip(ycbcr @ np.linalg.inv(RGB_TO_YCBCR).T.astype(np.float32), 0.0, 1.0)
 
 
-def defaults(session, task: str | None) -> dict:
+def defaults(session: InferenceSession, task: str | None) -> dict:
     """Gains and scale for ``task`` from the file's metadata (general defaults: task None)."""
     props = session.get_modelmeta().custom_metadata_map
     if "fusion_defaults" not in props:

@@ -1,10 +1,15 @@
-"""scripts/fuse_with_onnx.py: a pipeline without defusion gets `defusion fuse`'s image from the export."""
+"""defusion.serving.fuse_with_onnx: a pipeline without defusion gets `defusion fuse`'s image from the export,
+whether it runs the module of an installed wheel or the file copied out of it."""
 
 from __future__ import annotations
 
+import ast
+import os
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +19,27 @@ from defusion import Fuser
 from defusion.io.images import read_image
 from defusion.fusion.export import export_model
 from defusion.model.weights import load_weights
-from tests.conftest import REPO, run_script, smooth_image
+from defusion.serving import fuse_with_onnx
+from tests.conftest import REPO, smooth_image
 
-SCRIPT = REPO / "scripts" / "fuse_with_onnx.py"
+#: How a wheel user runs it; and the file itself, which a deployment copies next to its export.
+MODULE = "defusion.serving.fuse_with_onnx"
+SCRIPT = Path(fuse_with_onnx.__file__)
+#: What each run may take: a fusion of a small pair on the tiny network, onnxruntime's start included.
+TIMEOUT_S = 120
+
+
+def _run(*args, command: tuple[str, ...] = ("-m", MODULE), env: dict | None = None) -> subprocess.CompletedProcess:
+    """The tool as a user runs it (one thread, so that tests beside it keep their cores): its result."""
+    return subprocess.run([sys.executable, *command, *map(str, args)], capture_output=True, text=True,
+                          timeout=TIMEOUT_S, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+
+
+def run_script(*args) -> subprocess.CompletedProcess:
+    """:func:`_run`, required to succeed."""
+    proc = _run(*args)
+    assert proc.returncode == 0, proc.stderr
+    return proc
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +57,7 @@ def test_the_standalone_recipe_gives_defusion_fuses_image(onnx_file, lively_weig
     Image.fromarray(infrared).save(tmp_path / "b.png")
     out = tmp_path / "fused.png"
     args = ["--scale", scale] + (["--task", task] if task else [])
-    run_script(SCRIPT, onnx_file, tmp_path / "a.png", tmp_path / "b.png", "-o", out, *args)
+    run_script(onnx_file, tmp_path / "a.png", tmp_path / "b.png", "-o", out, *args)
     fuser = Fuser.from_pretrained(lively_weights, runtime="torch", task=task, scale=scale, tile=0)
     expected = fuser.fuse(read_image(tmp_path / "a.png"), read_image(tmp_path / "b.png"))
     got = np.asarray(Image.open(out))
@@ -61,7 +84,7 @@ def test_a_16_bit_source_gives_a_16_bit_image_as_defusion_fuse_does(onnx_file, l
         cv2.imwrite(str(tmp_path / "a.png"), cv2.cvtColor(fine(visible), cv2.COLOR_RGB2BGR))
         cv2.imwrite(str(tmp_path / "b.png"), infrared)
     out = tmp_path / "fused.png"
-    run_script(SCRIPT, onnx_file, tmp_path / "a.png", tmp_path / "b.png", "-o", out, "--scale", 1, "--task", "ivf")
+    run_script(onnx_file, tmp_path / "a.png", tmp_path / "b.png", "-o", out, "--scale", 1, "--task", "ivf")
     fuser = Fuser.from_pretrained(lively_weights, runtime="torch", task="ivf", scale=1, tile=0)
     expected = fuser.fuse(read_image(tmp_path / "a.png"), read_image(tmp_path / "b.png"))
     got = cv2.cvtColor(cv2.imread(str(out), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGR2RGB)
@@ -78,7 +101,7 @@ def test_a_grey_pair_from_a_lossy_codec_stays_grey_as_defusion_fuse_keeps_it(onn
         lossy = np.dstack([grey + rng.integers(0, 2, grey.shape), grey, grey - rng.integers(0, 3, grey.shape)])
         Image.fromarray(lossy.astype(np.uint8)).save(tmp_path / name)  # channels up to 3 levels apart
     out = tmp_path / "fused.png"
-    run_script(SCRIPT, onnx_file, tmp_path / "a.png", tmp_path / "b.png", "-o", out, "--scale", 1, "--task", "ivf")
+    run_script(onnx_file, tmp_path / "a.png", tmp_path / "b.png", "-o", out, "--scale", 1, "--task", "ivf")
     fuser = Fuser.from_pretrained(lively_weights, runtime="torch", task="ivf", scale=1, tile=0)
     expected = fuser.fuse(read_image(tmp_path / "a.png"), read_image(tmp_path / "b.png"))
     got = np.asarray(Image.open(out))
@@ -89,8 +112,7 @@ def test_a_grey_pair_from_a_lossy_codec_stays_grey_as_defusion_fuse_keeps_it(onn
 
 def _refusal(model, *args) -> str:
     """The script's one line on stderr for a refused input (exit status 2)."""
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(model), *map(str, args)], capture_output=True,
-                          text=True, timeout=120)
+    proc = _run(model, *args)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fuse_with_onnx.py: error: "), proc.stderr
@@ -159,3 +181,38 @@ def test_the_docs_say_what_the_parity_test_asserts():
     marks = test_the_standalone_recipe_gives_defusion_fuses_image.pytestmark
     cases = next(m.args[1] for m in marks if m.name == "parametrize")
     assert {tolerance for _, scale, tolerance in cases if scale == 1} == {1}
+
+
+def test_it_imports_nothing_of_defusion():
+    """Copied next to an export, it runs where defusion is not installed: no import of defusion, anywhere."""
+    found = [node.lineno for node in ast.walk(ast.parse(SCRIPT.read_text()))
+             if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "defusion" for a in node.names)
+             or isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "defusion")]
+    assert not found, f"{SCRIPT.name} imports defusion at lines {found}"
+
+
+def test_the_file_copied_out_of_the_package_fuses_without_defusion(onnx_file, tmp_path):
+    """The file alone beside the export, with any import of defusion made to fail: the module's image."""
+    rng = np.random.default_rng(10)
+    Image.fromarray(smooth_image(rng, 45, 61)).save(tmp_path / "a.png")
+    Image.fromarray(smooth_image(rng, 45, 61, 1)).save(tmp_path / "b.png")
+    run_script(onnx_file, tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "module.png", "--task", "mef")
+    copied = shutil.copy(SCRIPT, tmp_path / "fuse_with_onnx.py")
+    poisoned = tmp_path / "poisoned" / "defusion"  # first on the path: shadows the installed package
+    poisoned.mkdir(parents=True)
+    (poisoned / "__init__.py").write_text("raise ImportError('the standalone tool imported defusion')\n")
+    proc = _run(onnx_file, tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "copy.png", "--task", "mef",
+                command=(str(copied),), env={"PYTHONPATH": str(poisoned.parent)})
+    assert proc.returncode == 0, proc.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "copy.png")), np.asarray(Image.open(tmp_path / "module.png")))
+
+
+def test_the_docs_and_the_export_name_the_module_a_wheel_holds():
+    """The audit: README, docs/serving.md and `defusion export`'s line sent wheel users to
+    scripts/fuse_with_onnx.py, which no wheel holds."""
+    from defusion.cli import export
+
+    for text in ((REPO / "README.md").read_text(), (REPO / "docs" / "serving.md").read_text(),
+                 Path(export.__file__).read_text()):
+        assert "scripts/fuse_with_onnx" not in text
+        assert f"python -m {MODULE}" in text
