@@ -161,3 +161,13 @@ def test_match_stores_each_pair_as_its_published_results_are(tmp_path, rng, caps
     assert "built-in results stored as the published ones" in (tmp_path / "match" / "summary.md").read_text()
     assert _bench(da, db, tmp_path / "match", *fused, "--resume") == 2  # another encoding: refused
     assert "holds a run with --jpeg-quality match, not no --jpeg-quality" in capsys.readouterr().err
+
+
+def test_match_without_published_results_to_match_is_refused(tmp_path, rng, capsys):
+    """From a review: with no --fused (a resume that left them out) every pair was scored lossless under a
+    title saying the results were stored as the published ones."""
+    da, db, _ = _setup(tmp_path, rng)
+    assert _bench(da, db, tmp_path / "o", "--jpeg-quality", "match") == 2
+    err = capsys.readouterr().err
+    assert "--jpeg-quality match stores each pair's built-in results as its --fused results are stored" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o" / "results.csv").exists()

@@ -25,7 +25,7 @@ SPENT = {"model": "defusion", "steps": "8", "planned_steps": "500", "complete": 
 
 def _unfinished_note(weights, stopped: str = "time budget spent at step 8 of 500") -> str:
     return (f"defusion: note: --weights {weights} are from a training run stopped before the end of its schedule "
-            f"({stopped}), not the finished run's: defusion train --resume --out RUN (that run's folder) trains on "
+            f"({stopped}), not the finished run's: defusion train --data DIR --resume --out RUN (that run's folder) trains on "
             "to its end")
 
 

@@ -184,7 +184,7 @@ def note_quick_test_weights(weights: Path | None) -> None:
     stopped = stopped_short(meta)
     if stopped is not None:
         note(f"--weights {weights} are from a training run stopped before the end of its schedule ({stopped}), not "
-             "the finished run's: defusion train --resume --out RUN (that run's folder) trains on to its end")
+             "the finished run's: defusion train --data DIR --resume --out RUN (that run's folder) trains on to its end")
 
 
 def stopped_short(meta: dict[str, str]) -> str | None:

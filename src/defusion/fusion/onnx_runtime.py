@@ -224,7 +224,7 @@ def cached_onnx_export(weights: str | Path | None = None, on_export: Callable[[P
     exported again in its place, with one warning saying why.
     """
     from defusion.model.weights import load_weights, shipped_weights_path, weights_digest
-    # the exporter is still serving's (tests/test_layering.py's KNOWN_INVERSIONS): loaded only to export
+    # loaded only to export: the exporter needs torch.onnx, which a cached export does not
     from defusion.fusion.export import export_onnx
 
     source = Path(weights) if weights is not None else shipped_weights_path()

@@ -25,7 +25,6 @@ from defusion.fusion.align import Motion
 from defusion.fusion.fuser import SizeMismatchError, Task
 from defusion.fusion.options import FuseOptions
 from defusion.fusion.selection import PixelSource
-from defusion.io.formats import DEFAULT_JPEG_QUALITY
 from defusion.io.metadata import ImageMetadata, choose_metadata
 from defusion.io.notes import collecting
 from defusion.serving.answer_format import (FORMATS, QUALITY_RANGE, AnswerFormat, check_sides, choose_answer_format,
@@ -108,8 +107,8 @@ def add_fuse_route(app: FastAPI, server: FuseServer) -> None:
                                                            json_schema_extra=_at_least_one)] = None,
                       palette_range: Annotated[str | None, Query(description=QUERY_HELP["palette_range"])] = None,
                       format: Annotated[AnswerFormat | None, Query(description=QUERY_HELP["format"])] = None,
-                      quality: Annotated[int, Query(description=QUERY_HELP["quality"], ge=QUALITY_RANGE[0],
-                                                    le=QUALITY_RANGE[1])] = DEFAULT_JPEG_QUALITY
+                      quality: Annotated[int | None, Query(description=QUERY_HELP["quality"], ge=QUALITY_RANGE[0],
+                                                           le=QUALITY_RANGE[1])] = None
                       ) -> Response:
         # This docstring is the operation's description in OpenAPI (FastAPI reads it): edit it as API text.
         """Fuse the images in multipart file fields ``a``, ``b`` (and ``c``, ``d``, ... up to the

@@ -265,6 +265,7 @@ def _benchmarked_methods(args: argparse.Namespace
     methods (--methods), made here so that one failing to load fails now, once, and how worker
     processes make them again (--jobs). Refused: a published result named as a built-in method, and
     nothing at all to benchmark."""
+    from defusion.benchmark.methods import JPEG_MATCH
     from defusion.benchmark.runner import DEFUSION_VARIANTS, builtin_methods
 
     fused_dirs = fused_folders(args.fused)
@@ -281,6 +282,9 @@ def _benchmarked_methods(args: argparse.Namespace
                            jpeg_quality=args.jpeg_quality)
     if not methods and not fused_dirs:
         raise UserError("nothing to benchmark: --methods none and no --fused")
+    if args.jpeg_quality == JPEG_MATCH and methods and not fused_dirs:  # nothing to match: all would be lossless
+        raise UserError("--jpeg-quality match stores each pair's built-in results as its --fused results are "
+                        "stored: give the --fused results (again on a --resume), or a quality")
     return fused_dirs, methods, make_methods
 
 
