@@ -88,6 +88,22 @@ def test_a_resume_running_no_built_in_method_keeps_the_recorded_jpeg_quality(tmp
     assert "holds a run with --jpeg-quality 75" in capsys.readouterr().err
 
 
+def test_a_jpeg_quality_a_resume_cannot_use_is_said_not_dropped(tmp_path, rng, capsys):
+    """From a review: on a resume running no built-in method a --jpeg-quality given was dropped unseen."""
+    da, db = _pairs(tmp_path, rng)
+    pub = _published(tmp_path / "pub", rng, ("p1", "p2"))
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average", "--jpeg-quality", "75") == 0
+    capsys.readouterr()
+    assert _bench(da, db, out, "none", "--fused", f"PUB={pub}", "--resume", "--jpeg-quality", "90") == 0
+    err = capsys.readouterr().err
+    assert ("--jpeg-quality 90 sets nothing here: no built-in method runs (it encodes only theirs); the kept rows' "
+            "encoding (--jpeg-quality 75) stays recorded") in err
+    assert _run(out)["jpeg_quality"] == 75
+    assert _bench(da, db, out, "none", "--fused", f"PUB={pub}", "--resume", "--jpeg-quality", "75") == 0
+    assert "sets nothing here" not in capsys.readouterr().err  # the same one: nothing to say
+
+
 def test_metrics_csv_says_which_way_each_column_is_better(tmp_path, rng):
     da, db = _pairs(tmp_path, rng)
     out = tmp_path / "out"

@@ -141,7 +141,12 @@ def kept_jpeg_quality(out: Path, recorded: dict, given: int | str | None, runs_b
     """
     if runs_builtin or not (out / "results.csv").is_file():
         return given
-    return recorded.get("jpeg_quality")
+    earlier = recorded.get("jpeg_quality")
+    if given is not None and given != earlier:  # said, not dropped unseen
+        kept = f"--jpeg-quality {earlier}" if earlier is not None else "lossless"
+        note(f"--jpeg-quality {given} sets nothing here: no built-in method runs (it encodes only theirs); "
+             f"the kept rows' encoding ({kept}) stays recorded")
+    return earlier
 
 
 def _readable_rows(rows: list[Row], unreadable: Unreadable, out: Path) -> list[Row]:

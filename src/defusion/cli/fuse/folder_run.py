@@ -40,8 +40,9 @@ def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args:
     made_said = _make_output_folders(args)
     kept = [name for name, _ in jobs if args.skip_existing and already_fused(name, args)]
     if kept and len(kept) == len(jobs):
-        print(f"defusion: all {plural(len(jobs), unit[:-1])} already fused in {args.output}; nothing to do"
-              + skipped, file=sys.stderr)
+        fused = (f"{len(kept)} of {total} {unit} already fused in {args.output}; nothing else to fuse" if lone
+                 else f"all {plural(len(jobs), unit[:-1])} already fused in {args.output}; nothing to do")
+        print(f"defusion: {fused}{skipped}", file=sys.stderr)  # counted as every other line counts them
         return EXIT_FAILED if lone else 0
     if kept:
         print(f"defusion: {len(kept)} of {total} {unit} already fused in {args.output}; fusing the rest",
