@@ -13,6 +13,7 @@ from typing import Callable, Literal, Union
 import numpy as np
 
 from defusion.benchmark.scored_images import in_eight_bits
+from defusion.io.formats import JPEG_MATCH  # each pair's published results' encoding (bench --jpeg-quality)
 from defusion.fusion.fuser import PAPER_OPTIONS
 
 #: Built-in DeFusion variants: FuseOptions on top of the task's defaults (``defusion``, what
@@ -37,9 +38,6 @@ DEFUSION_VARIANTS: dict[str, dict] = {
 }
 
 FuseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
-#: ``jpeg_quality`` that stores each pair's built-in results as most of its published results are
-#: stored (:func:`~defusion.io.jpeg.stored_quality`): JPEG of their quality, lossless where they are not JPEG.
-JPEG_MATCH = "match"
 JpegQuality = Union[int, Literal["match"], None]
 
 

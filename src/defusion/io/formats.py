@@ -23,6 +23,9 @@ FULL_CHROMA_QUALITY = 90
 #: Suffixes whose quality a ``quality`` given to ``write_image`` sets: JPEG's, and WebP's, which is lossless
 #: without one (a measured image needs no loss) and lossy at it when given (smaller files to share).
 QUALITY_SUFFIXES = (".jpg", ".jpeg", ".webp")
+#: ``defusion bench --jpeg-quality match``: each pair's built-in results stored as most of its published
+#: results are (:func:`defusion.io.jpeg.stored_quality`), not at one quality.
+JPEG_MATCH = "match"
 #: Pillow's names of the formats defusion opens with Pillow (:data:`defusion.io.images.READ_FORMATS`; HEIF
 #: is added where pillow-heif has registered it, camera raw files go through LibRaw): Pillow otherwise
 #: picks its plugin by a file's content, whatever its name, and an EPS named ``.png`` would start

@@ -152,7 +152,7 @@ def add_fuse_route(app: FastAPI, server: FuseServer) -> None:
         query = FuseQuery(components=components, task=task, align=align, pixels=pixels, stretch=stretch,
                           deghost=deghost, source_map=source_map, metadata=metadata, palette=palette,
                           infrared=infrared, palette_range=palette_range, format=format,
-                          quality=quality if quality_sent else None, quality_sent=quality_sent)
+                          quality=quality, quality_sent=quality_sent)
         asked = request_options(query, runner.options_for, limits.fields)
         with runner.admitted():  # a place among the requests held, else 503 (before the body is read)
             inputs = await read_inputs(request, query, asked, limits)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
+from defusion.io.formats import JPEG_MATCH
 from defusion.io.notes import listed, note
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def say_lossy(published: Published, jpeg_quality: int | str | None, builtin: lis
     are scored lossless: JPEG at VIFB's quality 75 moves Qabf by 0.02-0.04 on its pairs, as much as
     separates neighbouring methods, so a fair table scores both after the same loss (--jpeg-quality);
     and a --jpeg-quality that is none of the published results' qualities."""
-    if not published.jpeg or not builtin or jpeg_quality == "match":  # match: stored as theirs, pair by pair
+    if not published.jpeg or not builtin or jpeg_quality == JPEG_MATCH:  # stored as theirs, pair by pair
         return
     every = [found for method in published.jpeg.values() for found in method]
     said = [f"{name} (quality {_qualities(found)})" for name, found in published.jpeg.items()]

@@ -7,6 +7,8 @@ import argparse
 import re
 from pathlib import Path
 
+from defusion.io.formats import JPEG_MATCH
+
 
 def folder_name(folder: Path) -> str:
     """A folder's own name, also where it is given as ``.`` or ``..``.
@@ -50,7 +52,7 @@ def _encoding_phrase(args: argparse.Namespace) -> str:
     stored as the published ones" for ``match``), else nothing: every title says it, a --title too, since
     it changes how the table's rows compare."""
     quality = getattr(args, "jpeg_quality", None)
-    if quality == "match":  # defusion.benchmark.methods.JPEG_MATCH, without loading the benchmark here
+    if quality == JPEG_MATCH:
         return ", built-in results stored as the published ones"
     return f", built-in results as JPEG of quality {quality}" if quality else ""
 
