@@ -138,7 +138,7 @@ def _run_tiled(tile: int, overlap: int):
 
     from defusion.fusion.tiling import run_tiled
 
-    x = torch.zeros(1, 3, tile, tile)
+    x = torch.zeros(1, 3, 2 * tile, 2 * tile)  # more than one tile an axis: the overlap matters
     return run_tiled(lambda a, b: [a], x, x, tile, overlap)
 
 

@@ -85,10 +85,13 @@ MIN_TILE = 64
 #: Tiles overlap by this many network input pixels unless told otherwise (FuseOptions.overlap): the
 #: seams are blended across it.
 DEFAULT_OVERLAP = 64
-#: Network inputs of more pixels than this (1 MP, after the scale) are tiled unless told otherwise
+#: Network inputs of more pixels than this (1 MP, after the scale, each side padded to the network's
+#: stride as a pass runs it: a 1-row image is 8 rows) are tiled unless told otherwise
 #: (FuseOptions.auto_tile_pixels), so memory stays bounded.
 AUTO_TILE_PIXELS = 1024 * 1024
-#: The tile size (network input pixels) automatic tiling uses (FuseOptions.auto_tile_size).
+#: The tile size (network input pixels) automatic tiling uses (FuseOptions.auto_tile_size); its square
+#: bounds each automatic pass, also a thin image's, whose tiles span its short side and grow along the
+#: long one (defusion.fusion.tiling.automatic_tile_shape).
 AUTO_TILE_SIZE = 768
 
 

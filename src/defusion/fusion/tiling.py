@@ -37,6 +37,17 @@ def pad_to_multiple(x: torch.Tensor, multiple: int = SIZE_MULTIPLE) -> torch.Ten
     return F.pad(x, (0, pw, 0, ph), mode=mode)
 
 
+def padded_side(length: int, multiple: int = SIZE_MULTIPLE) -> int:
+    """``length`` rounded up to a multiple of ``multiple``: the side :func:`pad_to_multiple` makes of
+    it, so what a network pass over it costs (a 1-pixel row runs as 8).
+
+    Example:
+        >>> padded_side(1), padded_side(480), padded_side(1225)
+        (8, 480, 1232)
+    """
+    return -(-length // multiple) * multiple
+
+
 def run_padded(fn: PairFn, x1: torch.Tensor, x2: torch.Tensor) -> list[torch.Tensor]:
     """Apply ``fn`` to padded inputs and crop every output back to the input size."""
     h, w = x1.shape[-2:]
@@ -110,6 +121,34 @@ def smallest_covering_tile(height: int, width: int, tile: int, overlap: int) -> 
     return max(smallest_covering_shape(height, width, tile, overlap))
 
 
+def automatic_tile_shape(height: int, width: int, tile: int, overlap: int) -> tuple[int, int]:
+    """The (height, width) of automatic tiles for an image, with ``tile`` x ``tile`` (padded) as the
+    bound on what one pass may cost: :func:`smallest_covering_shape`, except for a thin image, one with
+    a side shorter than the smallest tile that layout makes (2 x ``overlap`` + TILE_MULTIPLE): a tile
+    spans that side (padded: one tile on that axis, so no overlap there), and the other side may grow
+    until the tile's padded area reaches ``tile`` squared, then shrinks to the smallest that keeps its
+    count. A 200000x1 image at scale 2 (``tile`` 384) runs 11 passes of 18216x8 image px (W x H), where
+    the smallest tiles would run 569 of 384x72, each padding its one row to 8.
+
+    Example:
+        >>> automatic_tile_shape(1, 200000, 384, 32), automatic_tile_shape(3000, 4000, 384, 32)
+        ((8, 18216), (368, 368))
+        >>> automatic_tile_shape(300, 4000, 384, 32)  # not thin: as before
+        (304, 368)
+    """
+    smallest = 2 * overlap + TILE_MULTIPLE
+    thin = [padded_side(length) < smallest for length in (height, width)]
+    if not any(thin):
+        return smallest_covering_shape(height, width, tile, overlap)
+    if all(thin):
+        return padded_side(height), padded_side(width)
+    short, long = (height, width) if thin[0] else (width, height)
+    across = padded_side(short)
+    longest = max(tile, tile * tile // across // TILE_MULTIPLE * TILE_MULTIPLE)  # padded area <= tile squared
+    along = _smallest_side(long, longest, overlap)
+    return (across, along) if thin[0] else (along, across)
+
+
 def _ramp(size: int, overlap: int, fade_start: bool, fade_end: bool, device: torch.device) -> torch.Tensor:
     weight = torch.ones(size, device=device)
     n = min(overlap, size)
@@ -126,6 +165,8 @@ def run_tiled(fn: PairFn, x1: torch.Tensor, x2: torch.Tensor, tile: TileSize, ov
               on_tile: Callable[[], None] | None = None) -> list[torch.Tensor]:
     """Apply ``fn`` tile by tile and blend; outputs have x1's height and width. ``tile`` is N
     (N x N squares) or (height, width); weights ramp linearly over every overlap, on both axes.
+    A side must be over twice ``overlap`` where its axis takes more than one tile (a tile spanning
+    its axis overlaps nothing there).
 
     ``on_tile`` is called after each tile (progress reporting).
 
@@ -135,10 +176,10 @@ def run_tiled(fn: PairFn, x1: torch.Tensor, x2: torch.Tensor, tile: TileSize, ov
         True
     """
     tile_h, tile_w = tile_shape(tile)
-    if overlap * 2 >= min(tile_h, tile_w):
+    h, w = x1.shape[-2:]
+    if any(overlap * 2 >= side for side, length in ((tile_h, h), (tile_w, w)) if length > side):
         size = tile if isinstance(tile, numbers.Integral) else f"{tile_w}x{tile_h}"  # W x H, as elsewhere
         raise OptionsError(f"overlap ({overlap}) must be under half the tile size ({size})")
-    h, w = x1.shape[-2:]
     ys, xs = tile_starts(h, tile_h, overlap), tile_starts(w, tile_w, overlap)
     sums: list[torch.Tensor] | None = None
     total_weight = torch.zeros(1, 1, h, w, device=x1.device)
@@ -173,21 +214,26 @@ def count_tiles(height: int, width: int, tile: TileSize, overlap: int) -> int:
 def tile_layout(options: "FuseOptions", height: int, width: int) -> tuple[TileSize, int]:
     """Tile size and overlap in image pixels for an image of height x width fused with ``options``
     (tile 0: one pass). Both options count network input pixels, so with ``scale`` s an image tile is
-    1/s of that: the network's memory per pass is bounded the same way at every scale. Automatic tiles
-    are (height, width), each side the smallest that keeps its axis's tile count (never above the
-    bound: each pass costs its pixels); a tile asked for (``tile`` N) stays N x N, the layout that
+    1/s of that: the network's memory per pass is bounded the same way at every scale. Whether to tile
+    is decided on the pass one would run, a side under the network's stride (SIZE_MULTIPLE) counted as
+    padded to it (a 200000x1 image at scale 2 is a 16x400000 pass, not 2x400000; a side of 8 or more
+    as it is: its padding costs under 2x). Automatic tiles are (height, width)
+    (:func:`automatic_tile_shape`: each side the smallest that keeps its axis's tile count, a thin
+    image's short side spanned in one); a tile asked for (``tile`` N) stays N x N, the layout that
     option documents. Options alone: what a fusion will take is known before a network loads.
 
     Example:
         >>> from defusion.fusion.options import FuseOptions
         >>> tile_layout(FuseOptions(tile=0), 300, 400), tile_layout(FuseOptions(scale=1, tile=256), 300, 400)[0]
         ((0, 0), 256)
+        >>> tile_layout(FuseOptions(), 480, 640), tile_layout(FuseOptions(), 1, 200000)
+        (((256, 336), 32), ((8, 18216), 32))
     """
     s = options.scale
-    tile = options.tile_for(height * s, width * s) // s
+    tile = options.tile_for(max(height, SIZE_MULTIPLE) * s, max(width, SIZE_MULTIPLE) * s) // s  # a row runs as 8
     overlap = min(options.overlap // s, max(tile - 1, 0) // 2)  # under half a tile
     if options.tile is None and tile:  # automatic: as few tiles, but no larger than they need be
-        return smallest_covering_shape(height, width, tile, overlap), overlap
+        return automatic_tile_shape(height, width, tile, overlap), overlap
     return tile, overlap
 
 

@@ -16,6 +16,10 @@ DEFAULT_MAX_IMAGES = 4
 #: 100 MP) let one small request (a pair of 190 KB PNGs of 81 MP of zeros) take about 15 GB (0.9 + 0.17 x 81,
 #: extrapolated from the per-MP rule). --max-pixels sets it; the queue multiplies it (docs/serving.md, "Memory").
 DEFAULT_SERVER_MAX_PIXELS = 16_000_000
+#: A fusion pads each side of an image to a multiple of this, the network's stride
+#: (defusion.model.denet.SIZE_MULTIPLE, repeated so that the limits import no torch), and runs, in time
+#: and memory, the padded pixels: the server charges a side under it as this long (:func:`charged_pixels`).
+PAD_MULTIPLE = 8
 #: Default bound on the requests held besides the one being fused (uploads read, decoded, waiting
 #: for the model): more are answered 503 with Retry-After, so the server's memory stays bounded.
 DEFAULT_MAX_QUEUE = 8
@@ -40,13 +44,50 @@ RIG_FIELD = "rig"
 OPTIONAL_FIELDS = (*FIELDS[MIN_IMAGES:], RIG_FIELD)
 
 
+def charged_pixels(width: int, height: int) -> int:
+    """The pixels :class:`Limits` charges a width x height image: its own, with a side shorter than
+    :data:`PAD_MULTIPLE` counted as that long, since a fusion pads it so and runs, in time and memory,
+    the padded pixels: a 16,000,000x1 image runs 8 rows, 128,000,000 pixels, 8x a 4000x4000 one. A
+    side of 8 or more is charged as it is (its padding costs under 2x), so no photo near the limit is
+    refused for a few pixels of padding.
+
+    Example:
+        >>> charged_pixels(4001, 3999), charged_pixels(16_000_000, 1), charged_pixels(40, 3)
+        (15999999, 128000000, 320)
+    """
+    return max(width, PAD_MULTIPLE) * max(height, PAD_MULTIPLE)
+
+
+def too_many_pixels(width: int, height: int, max_pixels: int) -> str | None:
+    """What is said of a width x height image over ``max_pixels`` (:func:`charged_pixels`), None where
+    it is within: its pixels against the limit, and the padded pixels counted where they, not its
+    own, put it over.
+
+    Example:
+        >>> too_many_pixels(5000, 4000, 16_000_000)
+        '5000x4000 is 20,000,000 pixels, over the limit of 16,000,000 pixels'
+        >>> too_many_pixels(16_000_000, 1, 16_000_000)  # doctest: +ELLIPSIS
+        '16000000x1 is 16,000,000 pixels, run as 128,000,000 (a side under 8 padded to 8), over ...'
+        >>> too_many_pixels(4000, 4000, 16_000_000) is None
+        True
+    """
+    charged = charged_pixels(width, height)
+    if charged <= max_pixels:
+        return None
+    own = width * height
+    counted = "" if own > max_pixels else f", run as {charged:,} (a side under {PAD_MULTIPLE} padded to {PAD_MULTIPLE})"
+    return f"{width}x{height} is {own:,} pixels{counted}, over the limit of {max_pixels:,} pixels"
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on what one request may make the server read and decode.
 
     ``max_upload_bytes`` bounds each uploaded file; the whole request body may be at most
-    ``max_images`` files plus :data:`MULTIPART_OVERHEAD`. ``max_pixels`` bounds width x height
-    of each image and is checked from the header, before anything is decoded. ``max_queue``
+    ``max_images`` files plus :data:`MULTIPART_OVERHEAD`. ``max_pixels`` bounds the pixels a fusion
+    runs of each image, width x height with a side under the network's stride padded to it
+    (:func:`charged_pixels`: a 16,000,000x1 image counts 128,000,000), and is checked from the
+    header, before anything is decoded. ``max_queue``
     bounds the requests the server holds besides the one being fused (reading, decoding, waiting
     for the model); one more is answered 503. ``upload_timeout_s`` bounds the wait for each piece
     of the body, ``upload_deadline_s`` the whole body's (a 408 past either).

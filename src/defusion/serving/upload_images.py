@@ -15,7 +15,7 @@ from defusion.io.metadata import ImageMetadata, read_metadata
 from defusion.serving.decode import (UnsupportedImageError, UploadStorageError, decode_image, file_label, header_size,
                                      one_line)
 from defusion.serving.errors import SERVICE_UNAVAILABLE, ApiError
-from defusion.serving.limits import Limits
+from defusion.serving.limits import Limits, too_many_pixels
 from defusion.serving.multipart import Upload
 
 log = logging.getLogger("defusion.serving")
@@ -59,10 +59,15 @@ def _refuse_different_sizes(uploads: Sequence[Upload], sizes: Sequence[tuple[int
 
 
 def _decode(upload: Upload, max_pixels: int, floats: FloatReading = "stretch") -> np.ndarray:
-    """The upload's pixels; every failure to decode it is the upload's problem: a 4xx, never a 500."""
+    """The upload's pixels; every failure to decode it is the upload's problem: a 4xx, never a 500.
+    ``max_pixels`` bounds the pixels a fusion runs (:func:`~defusion.serving.limits.charged_pixels`),
+    checked from the header before decoding and from the pixels after (a header that does not tell)."""
     field = upload.field
     try:
-        return decode_image(upload.data, upload.name, max_pixels, floats=floats)  # floats: float pixels only
+        _check_charged(upload, header_size(upload.data, upload.name), max_pixels)
+        image = decode_image(upload.data, upload.name, max_pixels, floats=floats)  # floats: float pixels only
+        _check_charged(upload, (image.shape[1], image.shape[0]), max_pixels)
+        return image
     except UploadStorageError:  # the server's disk or temporary folder; decode_image logged the reason
         raise ApiError(SERVICE_UNAVAILABLE, f"field '{field}': the server could not store the upload to decode it "
                                             "(a problem on the server, not the image; its log has the reason); "
@@ -79,6 +84,15 @@ def _decode(upload: Upload, max_pixels: int, floats: FloatReading = "stretch") -
         log.warning("decoding field %r (%s) failed in an unexpected way (a bug in reading?)", field, upload.name,
                     exc_info=True)
         raise ApiError(400, f"cannot read image '{field}' ({upload.name}): {one_line(exc)}") from None
+
+
+def _check_charged(upload: Upload, size: tuple[int, int] | None, max_pixels: int) -> None:
+    """ImageTooLargeError, as decoding raises it for an image over the bound, where the upload of
+    ``size`` (width, height; None: not known) runs more than ``max_pixels`` once padded (a 16,000,000x1
+    image: 128,000,000), though its own pixels are within."""
+    said = None if size is None else too_many_pixels(*size, max_pixels)
+    if said:
+        raise ImageTooLargeError(upload_label(upload), said)
 
 
 def upload_label(upload: Upload) -> str:

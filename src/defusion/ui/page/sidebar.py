@@ -53,8 +53,8 @@ def choose_options(source: str) -> tuple[str | None, FuseOptions]:
                            help="how much of the fine detail only one image shows goes in, apart from its "
                                 "brightness (the unique gain): higher is sharper, with more grain")
         tile = st.selectbox("Tile size", TILE_CHOICES, key="tile",
-                            help="auto tiles network inputs over 1 MP, each tile at most 768 pixels a side and no larger "
-                                 "than the image needs; off runs one pass")
+                            help="auto tiles network inputs over 1 MP, each tile at most 768x768 pixels (a thin image's "
+                                 "longer and narrower) and no larger than the image needs; off runs one pass")
         align = st.selectbox("Align images", ALIGN_CHOICES, key="align",
                              help="register the images onto the first (an exposure bracket: onto its best-exposed "
                                   "image) before fusing, for a bracket or focus stack shot by hand: translation, "
