@@ -367,3 +367,22 @@ def test_the_quick_test_networks_weights_get_a_note_when_defusion_is_scored(tmp_
     assert "are the quick-test network's (defusion-tiny, 40 samples seen)" in capsys.readouterr().err
     assert _bench(da, db, tmp_path / "o2", "average", quick) == 0  # DeFusion not scored: nothing to say
     assert "quick-test" not in capsys.readouterr().err
+
+
+def test_a_published_result_no_metric_takes_is_left_out_and_the_others_scored(tmp_path, rng, capsys):
+    """A 1x1 --fused result (defusion fuse writes 1x1) stopped the whole run with one error line; now it
+    is a problem line of its own and the other pairs are scored."""
+    import numpy as np
+
+    da, db = _pairs(tmp_path, rng)
+    mine = tmp_path / "mine"
+    for stem in ("p1", "p2", "p3"):
+        write_image(mine / f"{stem}.png", smooth_image(rng, 32, 40))
+    for folder, value in ((da, 90), (db, 160), (mine, 120)):
+        write_image(folder / "p0.png", np.full((1, 1), value, np.uint8))
+    out = tmp_path / "out"
+    status = _bench(da, db, out, "none", None, "--fused", f"Mine={mine}")
+    err = capsys.readouterr().err
+    assert status == 0 and "Traceback" not in err, err  # the run goes on, the result said as left out
+    assert {image for _, image, _ in _read(out)} == {"p1", "p2", "p3"}
+    assert "p0: Mine: fused: image too small (1x1" in err

@@ -94,9 +94,12 @@ def test_a_header_that_does_not_tell_is_told_after_reading(pair, tmp_path, tiny_
 
 
 def test_the_bar_shows_from_zero_before_the_first_pass(pair, tmp_path, tiny_weights, monkeypatch, capsys):
-    """The bar is drawn at 0 of its total as it is made (no tqdm delay), not at the first pass's end."""
+    """The bar is drawn at 0 of its total as it is made (no tqdm delay), not at the first pass's end (on a
+    terminal: a log gets lines, :mod:`defusion.io.progress`)."""
     from defusion.fusion.fuser import Fuser
+    from defusion.io import progress
 
+    monkeypatch.setattr(progress, "is_terminal", lambda _stream: True)
     seen = []
     real = Fuser._project
 

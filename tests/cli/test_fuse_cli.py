@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from defusion.cli.fuse.fused_settings import SETTINGS_FILE
 from defusion.cli.main import main
 from defusion.io.images import read_image, write_image
 from tests.conftest import REPO, smooth_image
@@ -127,7 +128,7 @@ def test_folder_mode_skips_bad_pairs_and_goes_on(tmp_path, rng, tiny_weights, ca
                  "--no-progress"])
     err = capsys.readouterr().err
     assert code == 1
-    assert sorted(p.name for p in out.iterdir()) == ["01.png", "03.png"]
+    assert sorted(p.name for p in out.iterdir()) == [SETTINGS_FILE, "01.png", "03.png"]
     assert "skipped 02" in err and "02.jpg (40x30) differs in size from 02.png (40x32, WxH)" in err and "skipped 04" in err
     assert "fused 2 of 4 pairs" in err and "Traceback" not in err
 
@@ -154,13 +155,13 @@ def test_folder_mode_goes_on_after_an_interruption_with_skip_existing(tmp_path, 
     assert main(args) == 130
     err = capsys.readouterr().err
     assert "interrupted after 1 of 3 pairs" in err and "--skip-existing" in err and "Traceback" not in err
-    assert [p.name for p in out.iterdir()] == ["01.png"]  # no half-written file
+    assert sorted(p.name for p in out.iterdir()) == [SETTINGS_FILE, "01.png"]  # no half-written file
     first = (out / "01.png").stat().st_mtime_ns
     monkeypatch.setattr(Fuser, "fuse", real)
     assert main([*args, "--skip-existing"]) == 0
     err = capsys.readouterr().err
     assert "1 of 3 pairs already fused" in err and "fused 3 of 3 pairs" in err and "(1 already there)" in err
-    assert sorted(p.name for p in out.iterdir()) == ["01.png", "02.png", "03.png"]
+    assert sorted(p.name for p in out.iterdir()) == [SETTINGS_FILE, "01.png", "02.png", "03.png"]
     assert (out / "01.png").stat().st_mtime_ns == first  # left as it was
     assert main(["fuse", str(da / "01.png"), str(db / "01.png"), "-o", str(tmp_path / "f.png"),
                  "--weights", str(tiny_weights), "--skip-existing"]) == 2
@@ -514,13 +515,14 @@ def test_stacks_fuses_each_bracket_of_a_card_grouped_by_capture_time(tmp_path, t
     out = tmp_path / "out"
     assert _fuse("--stacks", card, "-o", out, "--weights", tiny_weights, "--task", "mef") == 0
     err = capsys.readouterr().err
-    assert sorted(p.name for p in out.iterdir()) == ["IMG_0001-IMG_0003.png", "IMG_0004-IMG_0006.png"]
+    assert sorted(p.name for p in out.iterdir()) == [SETTINGS_FILE, "IMG_0001-IMG_0003.png", "IMG_0004-IMG_0006.png"]
     assert "6 shots in 2 groups by capture time" in err and "IMG_0007.jpg is a group of one shot" in err
     assert read_image(out / "IMG_0001-IMG_0003.png").shape[:2] == (24, 32)
-    assert _fuse("--stacks", card, "-o", out, "--weights", tiny_weights, "--skip-existing") == 0
+    assert _fuse("--stacks", card, "-o", out, "--weights", tiny_weights, "--task", "mef", "--skip-existing") == 0
     assert "all 2 groups already fused" in capsys.readouterr().err
     assert _fuse("--stacks", card, "-o", tmp_path / "runs", "--weights", tiny_weights, "--group", "4") == 0
-    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["IMG_0001-IMG_0004.png", "IMG_0005-IMG_0007.png"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [SETTINGS_FILE, "IMG_0001-IMG_0004.png",
+                                                                      "IMG_0005-IMG_0007.png"]
     assert "7 shots do not split into runs of 4: the last group, IMG_0005-IMG_0007, has 3 shots" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         _fuse("--stacks", card, "-o", out, "--gap", "-1")
@@ -542,7 +544,7 @@ def test_stacks_leave_out_a_shot_without_capture_time_and_a_non_image(tmp_path, 
     out = tmp_path / "out"
     assert _fuse("--stacks", card, "-o", out, "--weights", tiny_weights, "--task", "mef") == 0
     err = capsys.readouterr().err
-    assert sorted(p.name for p in out.iterdir()) == ["IMG_0001-IMG_0002.png", "IMG_0003-IMG_0004.png"]
+    assert sorted(p.name for p in out.iterdir()) == [SETTINGS_FILE, "IMG_0001-IMG_0002.png", "IMG_0003-IMG_0004.png"]
     assert "IMG_0005.png: no EXIF capture time; left out" in err
     assert "IMG_0006.JPG: not an image (or a broken one); left out" in err
 
@@ -582,7 +584,8 @@ def test_folder_modes_write_the_format_asked_for(tmp_path, rng, tiny_weights, ca
     out = tmp_path / "out"
     assert _fuse("--a", tmp_path / "a", "--b", tmp_path / "b", "-o", out, "--weights", tiny_weights,
                  "--format", "tif") == 0
-    assert [p.name for p in out.iterdir()] == ["01.tif"] and read_image(out / "01.tif").dtype == np.uint16
+    assert sorted(p.name for p in out.iterdir()) == [SETTINGS_FILE, "01.tif"]
+    assert read_image(out / "01.tif").dtype == np.uint16
     assert _fuse("--a", tmp_path / "a", "--b", tmp_path / "b", "-o", out, "--weights", tiny_weights,
                  "--format", "tif", "--skip-existing") == 0
     assert "all 1 pair already fused" in capsys.readouterr().err
@@ -618,7 +621,11 @@ def test_palette_says_which_image_it_colours_when_both_are_grey(tmp_path, tiny_w
     assert "infrared image 3 was asked for, but 2 images" in capsys.readouterr().err
 
 
-def test_folder_modes_show_each_large_fusions_tiles_under_the_folders_bar(tmp_path, rng, tiny_weights, capsys):
+def test_folder_modes_show_each_large_fusions_tiles_under_the_folders_bar(tmp_path, rng, tiny_weights, capsys,
+                                                                          monkeypatch):
+    from defusion.io import progress
+
+    monkeypatch.setattr(progress, "is_terminal", lambda _stream: True)  # tqdm's bars, as a terminal shows them
     for side in ("a", "b"):
         write_image(tmp_path / side / "01.png", smooth_image(rng, 100, 130))
     assert main(["fuse", "--a", str(tmp_path / "a"), "--b", str(tmp_path / "b"), "-o", str(tmp_path / "out"),

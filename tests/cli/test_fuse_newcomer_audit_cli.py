@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from defusion.cli.fuse.fused_settings import SETTINGS_FILE
 from defusion.io.images import read_image, write_image
 from tests.cli.conftest import run_fuse
 from tests.conftest import smooth_image
@@ -31,7 +32,7 @@ def test_a_file_with_no_partner_is_named_with_its_folders_counted_and_fails_the_
     last = err.strip().splitlines()[-1]
     assert last.startswith("fused 3 of 5 pairs into ") and last.endswith(f"; no partner: {vi / '04.png'}, "
                                                                           f"{ir / '07.png'}"), last
-    assert sorted(p.name for p in out.iterdir()) == ["01.png", "02.png", "03.png"]
+    assert sorted(p.name for p in out.iterdir()) == [SETTINGS_FILE, "01.png", "02.png", "03.png"]
     # gone on with --skip-existing: nothing left to fuse, and still the file with no partner
     assert run_fuse("--a", vi, "--b", ir, "-o", out, "--weights", tiny_weights, "--skip-existing") == 1
     err = capsys.readouterr().err  # counted as the other lines count: of 5, the lone files among them

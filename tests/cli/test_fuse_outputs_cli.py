@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from defusion.cli.errors import run_guarded
+from defusion.cli.fuse.fused_settings import SETTINGS_FILE
 from defusion.cli.main import main
 from defusion.fusion.fuser import Fuser
 from defusion.io.images import read_image, write_image
@@ -76,10 +77,11 @@ def test_folder_mode_stops_at_a_full_disk_keeps_what_is_written_and_says_how_to_
     assert err == (f"defusion: error: {out / '02.png'}: cannot write ({os.strerror(code)}); stopped after 1 of 3 "
                    f"pairs (those fused are kept in {out}): once it can be written, run the same command with "
                    "--skip-existing to fuse the rest")
-    assert len(fuse_calls) == 2 and os.listdir(out) == ["01.png"]  # not fused on: 03 would fail the same way
+    # not fused on: 03 would fail the same way
+    assert len(fuse_calls) == 2 and sorted(os.listdir(out)) == [SETTINGS_FILE, "01.png"]
     monkeypatch.undo()
     assert run_fuse(*args, "--skip-existing") == 0
-    assert sorted(os.listdir(out)) == ["01.png", "02.png", "03.png"]
+    assert sorted(os.listdir(out)) == [SETTINGS_FILE, "01.png", "02.png", "03.png"]
 
 
 def test_skip_existing_help_names_stacks_too(capsys):
@@ -103,6 +105,9 @@ def test_an_interrupt_is_said_on_a_line_of_its_own_after_a_progress_bar(capsys):
 
 
 def test_a_fuse_interrupted_mid_tiles_says_so_on_a_line_of_its_own(tmp_path, rng, tiny_weights, monkeypatch, capsys):
+    from defusion.io import progress
+
+    monkeypatch.setattr(progress, "is_terminal", lambda _stream: True)  # tqdm's bar, as a terminal shows it
     a = write_image(tmp_path / "a.png", smooth_image(rng, 64, 96))
     b = write_image(tmp_path / "b.png", smooth_image(rng, 64, 96))
 

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
+from defusion.cli.fuse.fused_settings import SETTINGS_FILE
 from defusion.cli.main import main
 from defusion.io.images import read_image, write_image
 from tests.conftest import REPO, smooth_image
@@ -154,14 +155,15 @@ def test_another_cards_bracket_named_alike_is_neither_written_over_nor_skipped(t
     kept = (out / "IMG_0000-IMG_0002.png").read_bytes()
     assert _fuse("--stacks", second, "--skip-existing", *options) == 0
     err = capsys.readouterr().err
-    assert sorted(p.name for p in out.iterdir()) == ["IMG_0000-IMG_0002.png", "IMG_0000-IMG_0002_20260501-120000.png"]
+    assert sorted(p.name for p in out.iterdir()) == [SETTINGS_FILE, "IMG_0000-IMG_0002.png",
+                                                     "IMG_0000-IMG_0002_20260501-120000.png"]
     assert (out / "IMG_0000-IMG_0002.png").read_bytes() == kept  # the first card's result stays
     assert "was fused from other shots (taken 2026-05-01 10:00:00)" in err and "already fused" not in err, err
     assert _fuse("--stacks", second, "--skip-existing", *options) == 0  # the same card again: left
     assert "all 1 group already fused" in capsys.readouterr().err
     assert _fuse("--stacks", second, *options) == 0  # ... or written over, under its own name
     assert _fuse("--stacks", first, *options) == 0
-    assert len(list(out.iterdir())) == 2
+    assert len(list(out.iterdir())) == 3  # the two groups, and SETTINGS_FILE
 
 
 # D. a card given whole, its shots in DCIM/100CANON

@@ -21,6 +21,11 @@ def frame_folders(tmp_path, rng):
     return tmp_path / "a", tmp_path / "b"
 
 
+#: What an interrupted video says after its discarded frames: how a long job becomes resumable.
+RESUMABLE = ("to make a long job resumable, write frames instead (-o DIR/): an interrupted run then goes on where it "
+             "stopped with --skip-existing")
+
+
 def _interrupt_at(monkeypatch, call: int) -> None:
     """Make Fuser.fuse raise KeyboardInterrupt at its ``call``-th frame (from 1)."""
     real, calls = Fuser.fuse, []
@@ -45,12 +50,14 @@ def test_an_interrupted_video_says_its_frames_were_discarded(tmp_path, frame_fol
     _interrupt_at(monkeypatch, 3)
     status, err = _video(capsys, *frame_folders, out, tiny_weights)
     assert status == 130
-    assert err == "defusion: interrupted; 2 fused frames were discarded: a video is written only once complete\n"
+    assert err == (f"defusion: interrupted; 2 fused frames were discarded: a video is written only once complete; "
+                   f"{RESUMABLE}\n")
     assert sorted(os.listdir(tmp_path)) == ["a", "b"]  # no partial video
     _interrupt_at(monkeypatch, 2)
     status, err = _video(capsys, *frame_folders, out, tiny_weights)
     assert status == 130
-    assert err == "defusion: interrupted; 1 fused frame was discarded: a video is written only once complete\n"
+    assert err == (f"defusion: interrupted; 1 fused frame was discarded: a video is written only once complete; "
+                   f"{RESUMABLE}\n")
 
 
 def test_a_video_interrupted_before_its_first_frame_says_none_was_fused(tmp_path, frame_folders, tiny_weights,
@@ -73,7 +80,9 @@ def test_an_interrupted_frame_folder_says_which_frames_are_kept(tmp_path, rng, f
     status, err = _video(capsys, *frame_folders, out, tiny_weights)
     assert status == 130
     assert err == (f"defusion: interrupted; the 2 frames fused are kept in {out} (frame_000000.png to "
-                   "frame_000001.png); the 3 after them are an earlier run's\n")
+                   "frame_000001.png); the 3 after them are an earlier run's: run the same command with "
+                   "--skip-existing to fuse the rest (it keeps those too: remove them first if that run was not "
+                   "this command)\n")
     _interrupt_at(monkeypatch, 1)
     status, err = _video(capsys, *frame_folders, tmp_path / "new", tiny_weights)
     assert status == 130

@@ -150,7 +150,7 @@ def test_pixel_bound_error_is_retold_whole_and_survives_pickling(tmp_path, rng):
     with pytest.raises(ImageTooLargeError) as caught:
         read_image(tmp_path / "a.png", max_pixels=1000)
     err = caught.value
-    assert (err.source, err.hint) == (str(tmp_path / "a.png"), "raise it with --max-pixels")
+    assert (err.source, err.hint) == (str(tmp_path / "a.png"), "raise it with max_pixels=")  # read in Python
     assert str(err.told(source="upload.png", hint="the server's --max-pixels")) == (
         "upload.png: 40x30 is 1,200 pixels, over the limit of 1,000 pixels (the server's --max-pixels)")
     again = pickle.loads(pickle.dumps(err))  # a benchmark worker's error reaches the parent whole

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from defusion.cli.fuse.fused_settings import SETTINGS_FILE
+
 from defusion.io.pairs import PairsError, left_out, match_pairs
 
 
@@ -80,7 +82,7 @@ def test_folder_mode_fuses_gif_pairs_and_no_hidden_ones(tmp_path, rng, tiny_weig
     out = tmp_path / "out"
     assert main(["fuse", "--a", str(tmp_path / "a"), "--b", str(tmp_path / "b"), "-o", str(out), "--weights",
                  str(tiny_weights), "--no-progress"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["01.png", "02.png"]
+    assert sorted(p.name for p in out.iterdir()) == [SETTINGS_FILE, "01.png", "02.png"]  # the run's settings beside
     assert "fused 2 of 2 pairs" in capsys.readouterr().err
 
     (tmp_path / "c").mkdir()

@@ -91,5 +91,5 @@ def test_a_card_shot_raw_plus_jpeg_fuses_each_bracket_once_from_the_raw_files(tm
     out = tmp_path / "out"
     assert main(["fuse", "--stacks", str(card), "-o", str(out), "--weights", str(tiny_weights), "--no-progress"]) == 0
     err = capsys.readouterr().err
-    assert sorted(p.name for p in out.iterdir()) == ["IMG_1-IMG_2.png", "IMG_3-IMG_4.png"]
+    assert sorted(p.name for p in out.glob("*.png")) == ["IMG_1-IMG_2.png", "IMG_3-IMG_4.png"]
     assert "4 JPEG (or other) files beside raw files" in err and "4 shots in 2 groups by capture time" in err

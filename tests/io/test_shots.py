@@ -125,7 +125,7 @@ def test_stacks_by_count_fuse_the_right_brackets_beside_macos_and_empty_files(tm
     assert main(["fuse", "--stacks", str(card), "--group", "3", "-o", str(out), "--weights", str(tiny_weights),
                  "--no-progress"]) == 0
     err = capsys.readouterr().err
-    assert sorted(p.name for p in out.iterdir()) == ["IMG_0001-IMG_0003.png", "IMG_0004-IMG_0006.png"]
+    assert sorted(p.name for p in out.glob("*.png")) == ["IMG_0001-IMG_0003.png", "IMG_0004-IMG_0006.png"]
     assert "6 shots in 2 groups" in err and "do not split" not in err
     assert "IMG_0000.jpg: not an image (or a broken one); left out" in err and "._IMG_0001.jpg" in err
 

@@ -114,7 +114,7 @@ def test_a_data_worker_that_dies_is_one_line_saves_the_last_step_and_exits(image
     err = result.stderr
     assert result.returncode == 1 and "Traceback" not in err, err[-3000:]  # the run failed, not its input
     said = re.search(r"defusion: error: a data loader worker died after step (\d+) \(DataLoader worker .*\); "
-                     r"saved the checkpoint of step \1 \(go on with --resume\)", err)
+                     r"saved the checkpoint of step \1 \(go on with defusion train --data .* --out .* --resume\)", err)
     assert said, err
     step = int(said.group(1))
     assert checkpoint_step(out / "checkpoints" / CHECKPOINT_NAME) == step > 0

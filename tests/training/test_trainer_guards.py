@@ -69,7 +69,8 @@ def test_an_interrupt_writes_the_weights_so_far_and_says_how_to_go_on(images, tm
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         train(images, out, TrainConfig(**TINY, max_steps=10), progress=False)
-    assert "stopped at step 2: checkpoint saved (go on with --resume)" in capsys.readouterr().err
+    assert (f"stopped at step 2: checkpoint saved (go on with defusion train --data {images} --out {out} --resume)"
+            in capsys.readouterr().err)  # a command to paste
     meta = read_metadata(out / "weights.safetensors")
     assert meta["steps"] == "2" and meta["init"] == "random" and '"batch_size": 2' in meta["train_config"]
     load_weights(out / "weights.safetensors")

@@ -19,6 +19,7 @@ from defusion.benchmark.pairing import sizes_differ
 from defusion.benchmark.results_csv import SECONDS, Row
 from defusion.benchmark.scored_images import as_scored, grey_stored_as_rgb, in_eight_bits, read_source, viewable
 from defusion.fusion.stretch import is_narrow, value_range
+from defusion.io.front_end import reading_for
 from defusion.io.images import ImageReadError, read_image
 from defusion.io.jpeg import stored_quality
 from defusion.io.notes import collecting
@@ -59,7 +60,7 @@ def evaluate_pair(task: PairTask, methods: dict[str, FuseFn]) -> PairResult:
     """:func:`_evaluate`, with the lines its reading and fusing say gathered into the result, for the
     process that runs the benchmark to say (:func:`~defusion.benchmark.findings.say_found`): a worker's
     would repeat in each worker."""
-    with collecting() as said:
+    with collecting() as said, reading_for("bench"):  # the findings say what reading found, in bench's words
         result = _evaluate(task, methods)
     result.said = said
     return result
@@ -155,8 +156,8 @@ def _published_results(task: PairTask, size: tuple[int, ...]) -> tuple[dict[str,
 
 def _scores(task: PairTask, outputs: dict[str, np.ndarray], sources: list[np.ndarray]) -> tuple[list[Row], list[str]]:
     """The rows of the metrics ``task.todo`` still wants of each result in ``outputs``, and a problem
-    per metric that could not be computed."""
-    from defusion.metrics import compute_each, shared_inputs
+    per metric that could not be computed (per result where none could: an image under 2x2)."""
+    from defusion.metrics import MetricInputError, compute_each, shared_inputs
 
     rows: list[Row] = []
     problems: list[str] = []
@@ -164,7 +165,11 @@ def _scores(task: PairTask, outputs: dict[str, np.ndarray], sources: list[np.nda
         for name, fused in outputs.items():
             if not task.todo[name]:
                 continue
-            values, skipped = compute_each(fused, sources, task.todo[name])
+            try:
+                values, skipped = compute_each(fused, sources, task.todo[name])
+            except MetricInputError as exc:  # an image no metric takes (1x1): this result left out, not the run
+                problems.append(f"{task.stem}: {name}: {exc}")
+                continue
             rows += [Row(name, task.stem, metric, float(value)) for metric, value in values.items()]
             problems += [f"{task.stem}: {name}: {metric} not computed ({why})" for metric, why in skipped.items()]
     return rows, problems

@@ -117,7 +117,7 @@ def _benchmark_pairs(
     result: BenchResult,
 ) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]]:
     """:func:`run_benchmark`'s generator, given metric names as ``METRICS`` spells them."""
-    from tqdm import tqdm
+    from defusion.io.progress import progress_bar
 
     every, unmatched = match_pairs(dir_a, dir_b)
     requested = [*methods, *fused_dirs]
@@ -136,7 +136,7 @@ def _benchmark_pairs(
         evaluated = (evaluate_pair(task, methods) for task in work)
     told: set[tuple[str, str]] = set()  # what say_found said once in this run
     found: list[Finding] = []  # said at the end, one note per kind and method or folder
-    for task in tqdm(tasks, desc="benchmark", unit="pair", disable=not progress, file=sys.stderr):
+    for task in progress_bar(tasks, desc="benchmark", unit="pair", disable=not progress, file=sys.stderr):
         if isinstance(task, str):  # scored in an earlier run
             result.images.append(task)
             yield task, {}, None, None, result

@@ -16,11 +16,12 @@ from defusion.fusion.color import is_grey
 from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values
 # defined there, below io.sheets that shows pixels by it too, and still importable from here
 from defusion.io.display import in_eight_bits, viewable
+from defusion.io.formats import DEFAULT_MAX_PIXELS
 from defusion.io.images import read_image, stores_floats
 from defusion.io.notes import note
 
 
-def read_scored(path: str | Path, quiet: bool = False) -> np.ndarray:
+def read_scored(path: str | Path, quiet: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """``path`` as the metrics score it: EXIF-upright; float pixels as the float32 values they are
     (``read_image(floats="levels")``: unquantised, where they lie in [0, 1] or on 0..255, the two scales
     :mod:`defusion.metrics` takes a float array on, so that the file scores as its array does with
@@ -28,7 +29,8 @@ def read_scored(path: str | Path, quiet: bool = False) -> np.ndarray:
     8 bits (16-bit rounded to 8 bits), with a note where a 16-bit file holds only 8-bit values
     (:func:`~defusion.io.arrays.holds_eight_bit_values`; ``quiet``: not said, for a file read again to be shown). ``defusion
     metrics`` reads every file so and ``defusion bench`` its published results and sources
-    (:func:`read_source`), so that both commands score a file alike.
+    (:func:`read_source`), so that both commands score a file alike. Refused over ``max_pixels``
+    (``defusion metrics --max-pixels``), as :func:`read_image` refuses.
 
     Example:
         >>> import tempfile, tifffile
@@ -37,15 +39,15 @@ def read_scored(path: str | Path, quiet: bool = False) -> np.ndarray:
         >>> read_scored(path).tolist()  # as stored; fusion input would be stretched to 0..65535
         [[60.5, 187.0], [90.0, 120.25]]
     """
-    image, eight_bit = _scored_file(path)
+    image, eight_bit = _scored_file(path, max_pixels)
     if eight_bit and not quiet:  # bench's wording for one file, said here per file
         note(*finding_notes([Finding("eight-bit", str(Path(path).parent), str(path))]))
     return image
 
 
-def _scored_file(path: str | Path) -> tuple[np.ndarray, bool]:
+def _scored_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, bool]:
     """:func:`read_scored` with nothing said: the image, and whether it is a 16-bit file of 8-bit values."""
-    return as_scored(read_image(path, floats="levels"))
+    return as_scored(read_image(path, max_pixels, floats="levels"))
 
 
 def as_scored(image: np.ndarray) -> tuple[np.ndarray, bool]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
 from typing import Callable
 
 from defusion.errors import runtime_out_of_memory
@@ -15,6 +20,9 @@ EXIT_USAGE = 2
 EXIT_FAILED = 1
 #: Exit status of a run stopped by Ctrl-C (SIGINT): 128 + the signal's number, as a shell says it.
 EXIT_INTERRUPTED = 130
+#: Exit status of a run stopped by SIGTERM (a scheduler's, ``docker stop``'s, systemd's, ``timeout``'s
+#: stop): 128 + 15, as a shell says it.
+EXIT_TERMINATED = 128 + signal.SIGTERM
 #: What to do on running out of memory, for a command that names nothing better.
 MEMORY_HINT = "use smaller inputs, or close other programs to free memory"
 #: Characters of the allocator's own message kept in the line said.
@@ -58,6 +66,51 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
         close_progress_bars()
         print(f"defusion: error: out of memory ({_memory_detail(exc)}); {memory_hint}", file=sys.stderr)
         return EXIT_FAILED
+
+
+class TermSignal:
+    """Whether SIGTERM arrived while :func:`sigterm_as_interrupt` was in force (``received``)."""
+
+    received = False
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[TermSignal]:
+    """While inside, SIGTERM stops the command as Ctrl-C does: it raises
+    :class:`~defusion.training.errors.Terminated` (a KeyboardInterrupt) in the main thread, so that what
+    each command does on Ctrl-C (say what is kept, remove a partial video, save a checkpoint) runs
+    instead of the process dying mid-line; the :class:`TermSignal` yielded says it came. A second
+    SIGTERM while that clean-up runs is ignored (it would cut it short with a traceback; SIGKILL still
+    stops the process at once). SIGTERM's previous handler is restored after. Outside the main thread (which alone may set handlers)
+    nothing changes.
+
+    Example:
+        >>> with sigterm_as_interrupt() as term:
+        ...     try:
+        ...         signal.raise_signal(signal.SIGTERM)
+        ...     except KeyboardInterrupt:
+        ...         pass
+        >>> term.received
+        True
+    """
+    from defusion.training.errors import Terminated  # light (no PyTorch): training's own SIGTERM stop
+
+    term = TermSignal()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if term.received:  # a second one while the first's clean-up runs: that clean-up goes on
+            return
+        term.received = True
+        raise Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield term
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield term
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def out_of_memory(exc: BaseException) -> bool:

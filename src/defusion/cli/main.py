@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from defusion import __version__
-from defusion.cli.errors import MEMORY_HINT, run_guarded
+from defusion.cli.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, MEMORY_HINT, run_guarded, sigterm_as_interrupt
+from defusion.io.front_end import reading_for
 
 #: Sub-command name -> module in defusion.cli. build_parser imports every one for its options, so they
 #: import only light modules at their top (no PyTorch, OpenCV, FastAPI, ...: a fast --help and usage error,
@@ -167,10 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command ``argv`` names; its exit status. SIGTERM (a scheduler's, ``docker stop``'s,
+    systemd's, ``timeout``'s stop) stops every command as Ctrl-C does, with its Ctrl-C message (what
+    was kept, how to go on), and exit status 143 (:data:`~defusion.cli.errors.EXIT_TERMINATED`)
+    where Ctrl-C's is 130."""
     args = build_parser().parse_args(argv)
     module = args._module
-    return run_guarded(lambda: module.run(args), getattr(module, "EXPECTED_ERRORS", ()),
-                       MEMORY_HINTS.get(args.command, MEMORY_HINT), getattr(module, "FAILURE_ERRORS", ()))
+    with sigterm_as_interrupt() as term, reading_for("cli"):  # readers' hints name this command line's options
+        status = run_guarded(lambda: module.run(args), getattr(module, "EXPECTED_ERRORS", ()),
+                             MEMORY_HINTS.get(args.command, MEMORY_HINT), getattr(module, "FAILURE_ERRORS", ()))
+    return EXIT_TERMINATED if term.received and status == EXIT_INTERRUPTED else status
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from defusion.cli.errors import UserError
+from defusion.cli.options import positive_int
+from defusion.io.formats import DEFAULT_MAX_PIXELS  # defined there, light: --help stays fast
 from defusion.io.notes import note
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 HELP = "compute fusion quality metrics (EN, MI, SSIM, Qabf, ... as in VIFB) of FUSED vs sources A, B [C ...]"
 
 #: Errors printed as one line without a traceback (UserError: unreadable file, size mismatch,
-#: unknown metric name).
+#: unknown metric name, an image the metrics refuse, such as one under 2x2).
 EXPECTED_ERRORS: tuple[type[Exception], ...] = (UserError,)
 
 
@@ -37,7 +39,8 @@ UNDEFINED = "not defined: flat or identical images"
 #: Under --help: what the exit status says.
 EPILOG = ("exit status: 0 when every metric named in --names was computed (or, without --names, whatever "
           "the images are too small for is shown as n/a); 1 when one named in --names could not be (shown as "
-          "n/a, or null in --json, with why); 2 on a usage error, an unreadable file or a size mismatch.")
+          "n/a, or null in --json, with why); 2 on a usage error, an unreadable file, a size mismatch or an "
+          "image no metric takes (under 2x2 pixels, say).")
 #: Ends the note on a metric named in --names that could not be computed, as bench's last line does.
 NOT_COMPUTED_STATUS = "; exit status 1"
 #: How to score folders of results, said when a path given is a folder (flags as ``defusion bench --help``).
@@ -52,7 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "stack): then only the metrics defined for any number of sources (EN, SD, SF, AG, EI, "
                         "MEF-SSIM, MS-MEF-SSIM, Qabf)")  # defusion.metrics.ANY_SOURCE_METRICS, written out: importing
     # the metrics to build the parser would slow every --help; tests/cli/test_metrics_help.py keeps the two alike
-    p.usage = "%(prog)s [-h] [--names NAMES] [--json] FUSED A B [C ...]"
+    p.usage = "%(prog)s [-h] [--names NAMES] [--json] [--max-pixels MAX_PIXELS] FUSED A B [C ...]"
     p.add_argument("--names", help="comma-separated metric names (default: all but the slow Qp, or all that take any number of "
                                     "sources; e.g. EN,SSIM,Qabf; 'vifb' = the 13 VIFB metrics, 'mefb' = MEFB's 20, of which "
                                     "a bracket or stack gets those defined for any number of sources)")
@@ -60,18 +63,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="machine-readable output: fused, sources (a list, in the order given), metrics and, "
                         "where some have no value, skipped (why); a, b and more (the first two sources and the "
                         "rest) as before")
+    p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
+                   help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")  # as defusion fuse's
 
 
-def _read(path: Path) -> np.ndarray:
+def _read(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """The image as ``defusion bench`` reads it to score it (``read_scored``: EXIF-upright; floats as the
     float32 values they are, unquantised, where they lie in [0, 1] or on 0..255, so that a float file
     scores as its array does in Python; 16-bit rounded to 8 bits, with a note where a 16-bit file holds
-    only 8-bit values), so both commands score a file alike."""
-    from defusion.benchmark.runner import read_scored
+    only 8-bit values), so both commands score a file alike; refused over ``max_pixels`` (--max-pixels)."""
+    from defusion.benchmark.scored_images import read_scored
     from defusion.io.images import ImageReadError
 
     try:
-        return read_scored(path)
+        return read_scored(path, max_pixels=max_pixels)
     except ImageReadError as exc:
         raise UserError(str(exc)) from None
 
@@ -92,21 +97,22 @@ def _folder_problem(paths: list[Path]) -> str | None:
             "for exposure or focus pairs)")
 
 
-def _grey_rgb_note(path: Path, scored: np.ndarray) -> str | None:
+def _grey_rgb_note(path: Path, scored: np.ndarray, max_pixels: int = DEFAULT_MAX_PIXELS) -> str | None:
     """The note on a fused file of grey pixels stored as RGB (R = G = B), in ``defusion bench``'s
     words: VIFB's rule scores it per channel, otherwise than the same pixels in a 1-channel file
     (SF and Qabf differ, enough to reorder two methods). Judged by bench's rule
     (``grey_stored_as_rgb``) on the file as stored, not as rounded to be scored (a 16-bit file of
     8-bit values rounds to near-black levels 0 and 1, grey whatever its colours): an integer RGB
     file that scores grey is read again for that (said lines are said once); one that scores in
-    colour was not grey as stored either, and a float one is scored as stored."""
+    colour was not grey as stored either, and a float one is scored as stored; read again under the
+    ``max_pixels`` it was read under."""
     from defusion.benchmark.findings import GREY_RGB_SCORED
     from defusion.benchmark.scored_images import grey_stored_as_rgb
     from defusion.io.images import read_image
 
     if scored.ndim != 3 or not grey_stored_as_rgb(scored):
         return None  # rounding never makes a grey file colour: no second read for a colour result
-    stored = scored if scored.dtype.kind == "f" else read_image(path, floats="levels")
+    stored = scored if scored.dtype.kind == "f" else read_image(path, max_pixels, floats="levels")
     if not grey_stored_as_rgb(stored):
         return None
     return (f"{path} is grey stored as RGB (R = G = B): {GREY_RGB_SCORED}, so it scores otherwise than the same "
@@ -130,7 +136,7 @@ def _names(spec: str | None, sources: int = 2) -> tuple[list[str], list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.metrics import METRICS, compute_each, source_labels
+    from defusion.metrics import METRICS, MetricInputError, compute_each, source_labels
     from defusion.metrics._errors import size_mismatch
 
     if len(args.sources) < 2:
@@ -143,16 +149,19 @@ def run(args: argparse.Namespace) -> int:
     folder = _folder_problem(paths)
     if folder:
         raise UserError(folder)
-    images = {label: _read(path) for label, path in zip(labels, paths)}
+    images = {label: _read(path, args.max_pixels) for label, path in zip(labels, paths)}
     mismatch = size_mismatch({label: image.shape for label, image in images.items()})
     if mismatch:
         raise UserError(mismatch)
 
     fused, *sources = images.values()
-    grey_rgb = _grey_rgb_note(args.fused, fused)
+    grey_rgb = _grey_rgb_note(args.fused, fused, args.max_pixels)
     if grey_rgb:
         note(grey_rgb)
-    computed, skipped = compute_each(fused, sources, names)
+    try:
+        computed, skipped = compute_each(fused, sources, names)
+    except MetricInputError as exc:  # an image no metric takes (under 2x2: defusion fuse writes 1x1): bad input
+        raise UserError(str(exc)) from None
     values: dict[str, float | None] = {name: computed.get(name) for name in names}
     undefined = [name for name, v in values.items() if v is not None and not math.isfinite(v)]
 

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from defusion.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UserError, close_progress_bars
+from defusion.cli.errors import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, UserError,
+                                 close_progress_bars)
 # Only light modules here (no PyTorch): `defusion --help` imports this one to build its parser; the
 # training modules load in the functions that use them.
 from defusion.training.errors import (DataWorkerError, DivergedError, JobFailedError, RunDirError,
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
     from defusion.training.config import TrainConfig
 
 HELP = "train DeNet with the CUD pretext on any folder of images"
-#: Exit status of a run stopped by SIGTERM: 128 + the signal's number, as a shell says (Ctrl-C: EXIT_INTERRUPTED).
-EXIT_TERMINATED = 143
 EPILOG = (f"exit status: 0 when the run reached its end (or its --max-seconds budget) and wrote its weights; "
           f"{EXIT_FAILED} when it failed on good input (a data worker or a DDP process died, out of memory); "
           f"{EXIT_USAGE} for options, a config or a folder to change; {EXIT_INTERRUPTED} when stopped by Ctrl-C and "

@@ -38,6 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="output frame rate (default: the first input video's, else 25)")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse frames with more pixels (default {DEFAULT_MAX_PIXELS:,})")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="with -o DIR/: keep the frames already in the folder (an interrupted run's) instead of "
+                        "fusing them again; the inputs are still decoded past them")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -54,7 +57,9 @@ def _check(args: argparse.Namespace) -> Path:
     out = Path(args.output)
     if out.exists() and out.is_file() and output_kind(out) == "frames":
         raise UserError(f"{out} is a file: give a video name (.mp4, .avi, ...) or a folder")
-    output_kind(out)  # raises for an unknown suffix
+    if output_kind(out) == "video" and args.skip_existing:  # output_kind raises for an unknown suffix
+        raise UserError(f"--skip-existing is for a folder of frames (-o DIR/): {out}, a video, is written only once "
+                        "complete, so an interrupted one leaves nothing to go on from")
     return out
 
 
@@ -84,25 +89,36 @@ def _frame_files(folder: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-def _kept(out: Path, before: dict[str, tuple[int, int]] | None, fused: int) -> str:
-    """What an interrupted run leaves: a video is written only whole (its ``fused`` frames are
-    discarded); a frame folder keeps the frames fused (``before``: its frame files before this run)."""
+#: How an interrupted frame folder goes on where it stopped.
+_GO_ON = "run the same command with --skip-existing to fuse the rest"
+
+
+def _kept(out: Path, before: dict[str, tuple[int, int]] | None, fused: int, skip_existing: bool = False) -> str:
+    """What an interrupted run leaves, and how to go on: a video is written only whole (its ``fused``
+    frames are discarded; a frame folder would have kept them); a frame folder keeps the frames fused
+    (``before``: its frame files before this run), and --skip-existing goes on from them."""
     if before is None:
         left = f"; {out} is left as it was" if out.exists() else ""
         if not fused:
             return f"no frame was fused yet{left}"
         return (f"{fused} fused frame{' was' if fused == 1 else 's were'} discarded: a video is written only once "
-                f"complete{left}")
+                f"complete{left}; to make a long job resumable, write frames instead (-o DIR/): an interrupted "
+                "run then goes on where it stopped with --skip-existing")
     after = _frame_files(out)  # in index order, from frame 0
     names = list(after)
-    fused = next((i for i, name in enumerate(names) if after[name] == before.get(name)), len(names))
-    if not fused:
+    new = [name for name in names if after[name] != before.get(name)]  # written by this run
+    if not new:
         return f"no frame was fused yet; {out} holds no new frame"
-    span = names[0] if fused == 1 else f"{names[0]} to {names[fused - 1]}"
-    older = len(names) - fused
-    return (f"the {fused} frame{' fused is' if fused == 1 else 's fused are'} kept in {out} ({span})"
-            + (f"; the {older} after {'it' if fused == 1 else 'them'} {'is' if older == 1 else 'are'} an earlier "
-               "run's" if older else ""))
+    fused, others = len(new), len(names) - len(new)
+    span = new[0] if fused == 1 else f"{new[0]} to {new[-1]}"
+    kept = f"the {fused} frame{' fused is' if fused == 1 else 's fused are'} kept in {out} ({span})"
+    if skip_existing:
+        beside = f", beside the {others} already there" if others else ""
+        return f"{kept}{beside}; run the same command to fuse the rest"
+    if not others:
+        return f"{kept}; {_GO_ON}"
+    return (f"{kept}; the {others} after {'it' if fused == 1 else 'them'} {'is' if others == 1 else 'are'} an earlier "
+            f"run's: {_GO_ON} (it keeps those too: remove them first if that run was not this command)")
 
 
 def _note_first_frames(fuser: Fuser, paths: list[Path], frames: list[np.ndarray]) -> None:
@@ -119,6 +135,7 @@ def _note_first_frames(fuser: Fuser, paths: list[Path], frames: list[np.ndarray]
 
 
 def run(args: argparse.Namespace) -> int:
+    from defusion.cli.fuse.fused_settings import check_kept, fused_settings, record_settings
     from defusion.fusion.video import VideoInterrupted, fuse_videos, output_kind
     from defusion.io.notes import note
 
@@ -130,20 +147,30 @@ def run(args: argparse.Namespace) -> int:
     if same_path(args.a, args.b):
         print(f"defusion: warning: {args.a} and {args.b} are the same {'folder' if args.a.is_dir() else 'file'}: "
               "each frame is fused with itself", file=sys.stderr)
-    fuser = make_fuser(args, fusion_options(args))
+    options = fusion_options(args)
     before = _frame_files(out) if output_kind(out) == "frames" else None
+    settings = None if before is None else fused_settings(args, options)  # a frame folder's, as fuse's folders
+    if args.skip_existing:
+        check_kept(args, settings, len(before or ()), "frames")
+    fuser = make_fuser(args, options)
+
+    def first_frames(paths: list[Path], frames: list[np.ndarray]) -> None:
+        _note_first_frames(fuser, paths, frames)
+        if settings is not None:
+            record_settings(out, settings)  # the folder made, before the first frame is fused
+
     try:
         result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
                              max_pixels=args.max_pixels, progress=not args.no_progress,
-                             on_first=lambda paths, frames: _note_first_frames(fuser, paths, frames),
+                             skip_existing=args.skip_existing, on_first=first_frames,
                              note=lambda said: note(f"{said} (--stretch does not apply to float frames)"))
     except KeyboardInterrupt as exc:
         close_progress_bars()
         fused = exc.frames if isinstance(exc, VideoInterrupted) else 0  # a plain one: before the first frame
-        print(f"defusion: interrupted; {_kept(out, before, fused)}", file=sys.stderr)
+        print(f"defusion: interrupted; {_kept(out, before, fused, args.skip_existing)}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    print(f"fused {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} frames/s) into {result.output}",
-          file=sys.stderr)
+    print(f"fused {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} frames/s) into {result.output}"
+          + (f"; skipped the {result.skipped} already there" if result.skipped else ""), file=sys.stderr)
     return 0
 
 

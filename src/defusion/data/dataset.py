@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from defusion.fusion.color import as_rgb, luminance, to_float
 from defusion.io.images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, ImageReadError, ImageTooLargeError, read_image
+from defusion.io.front_end import reading_for
 from defusion.io.notes import collecting
 from defusion.io.shots import is_hidden
 
@@ -209,7 +210,7 @@ class NaturalImages(Dataset):
         """The file's pixels (:func:`read_image`), its lines said once, worded for training;
         ImageTooSmallError for an image too small to train on, a warning for one smaller than the crop."""
         path = self.files[file_index]
-        with collecting() as lines:
+        with collecting() as lines, reading_for("training"):  # in a spawned data worker too
             image = read_image(path, max_pixels=self.max_pixels)
         self._say_once(self._noted, file_index, [f"defusion: {for_training(line)}" for line in lines])
         height, width = image.shape[:2]

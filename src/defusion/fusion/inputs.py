@@ -1,6 +1,7 @@
 """The images a user passes to fusion, checked and converted to the pixel arrays it fuses.
 
-Fusion takes NumPy arrays, torch tensors and Pillow images (HxW or HxWxC, C 1 to 4); a path,
+Fusion takes NumPy arrays, torch tensors and Pillow images (HxW or HxWxC, C 1 to 4; a Pillow image
+read as read_image reads its file: upright, 16-bit colour kept, alpha dropped with a warning); a path,
 another shape, no pixels, too few images or images of different sizes are refused with one
 library error (:mod:`defusion.fusion.errors`) that says what to do instead.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -25,20 +27,20 @@ from defusion.fusion.errors import FusionInputError, FusionTypeError, SizeMismat
 from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values, is_tensor, tensor_pixels
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from defusion.fusion.rig import Rig
 
 #: Channels an HxWxC image may have: grey, grey + alpha, RGB, RGBA (alpha is dropped).
 _CHANNELS = (1, 2, 3, 4)
 #: Grey + alpha (a Pillow image in mode LA, as an array): fused as its grey plane.
 _GREY_ALPHA = 2
-#: Pillow modes whose values are no grey or RGB levels (palette indices, another colour space, 1-bit
-#: booleans), and the mode each is converted to before fusing (palettes by RGBA, as read_image does:
-#: Pillow warns when a palette's transparency is dropped straight to RGB; alpha is dropped later).
-_PILLOW_CONVERSIONS = {"P": "RGBA", "PA": "RGBA", "1": "L", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB",
-                       "HSV": "RGB"}
-#: Pillow modes of 32-bit numbers (a 16-bit PNG opened by older Pillow, a float TIFF), read as
-#: read_image reads such a file (io.images.pillow_levels), since their arrays are no uint8/uint16 levels.
-_PILLOW_NUMBER_MODES = ("I", "F")
+#: Pillow modes of colour that Pillow decodes to 8 bits a channel whatever its file stores, and what a file's
+#: raw mode (:func:`~defusion.io.pillow_decoding.stored_rawmode`: 'RGB;16B', 'RGBA;16L') says of 16 bits.
+_EIGHT_BIT_COLOUR_MODES = ("RGB", "RGBA")
+_SIXTEEN_BIT_RAWMODE = ";16"
+#: What a Pillow image of 16-bit colour that fuse cannot decode from its file is told to do instead.
+_KEEP_SIXTEEN = "read its file with defusion.io.images.read_image, which keeps 16 bits"
 
 
 def checked_images(images: Sequence, rig: Rig | None = None) -> list[np.ndarray]:
@@ -75,9 +77,8 @@ def checked_images(images: Sequence, rig: Rig | None = None) -> list[np.ndarray]
 def _as_image(image: object, name: str) -> np.ndarray:
     """``image`` as a pixel array fusion takes (grey + alpha as its grey plane, as RGBA's alpha is
     dropped later; a torch tensor as its values on the CPU, :func:`~defusion.io.arrays.tensor_pixels`;
-    a Pillow image whose values are no levels, a palette one, converted: ``_PILLOW_CONVERSIONS``; one of
-    32-bit integers or floats read as read_image reads such a file: ``_PILLOW_NUMBER_MODES``); a
-    path, or an array that is not HxW or HxWxC, is refused with a library error."""
+    a Pillow image as read_image reads a file, upright: :func:`_pillow_pixels`); a path, or an array
+    that is not HxW or HxWxC, is refused with a library error."""
     if isinstance(image, (str, os.PathLike)):
         raise FusionTypeError(f"{name} is a path ({image}); fuse takes pixel arrays: read files with "
                               "defusion.io.images.read_image")
@@ -93,7 +94,7 @@ def _as_image(image: object, name: str) -> np.ndarray:
 
 def _pixel_values(image: object, name: str) -> object:
     """A torch tensor as its NumPy values (detached, on the CPU, bfloat16 as float32), and a Pillow
-    image in a mode whose values are no levels (``_PILLOW_CONVERSIONS``) converted; anything else as it is."""
+    image as read_image reads a file (:func:`_pillow_pixels`); anything else as it is."""
     if is_tensor(image):
         try:
             return tensor_pixels(image)
@@ -102,15 +103,65 @@ def _pixel_values(image: object, name: str) -> object:
                                   f"{str(image.dtype).removeprefix('torch.')}") from None
     pillow = sys.modules.get("PIL.Image")
     if pillow is not None and isinstance(image, pillow.Image):
-        if image.mode in _PILLOW_CONVERSIONS:
-            return image.convert(_PILLOW_CONVERSIONS[image.mode])
-        if image.mode in _PILLOW_NUMBER_MODES:
-            from defusion.io.images import ImageReadError, pillow_levels  # only here: fusion needs no Pillow
-            try:
-                return pillow_levels(image, name)
-            except ImageReadError as exc:
-                raise FusionInputError(str(exc)) from None
+        return _pillow_pixels(image, name)
     return image
+
+
+def _pillow_pixels(image: Image.Image, name: str) -> np.ndarray:
+    """A Pillow image's pixels as :func:`~defusion.io.images.read_image` gives a file's, by its own
+    decoding step (:func:`~defusion.io.pillow_decoding.from_pillow_or_opencv`), so that ``fuse(Image.open(p),
+    ...)`` fuses what ``fuse(read_image(p), ...)`` does: upright by its EXIF orientation where it is a file's
+    own image (a broken EXIF block warned of, as read_image does; an image made from one, by ``transpose``,
+    ``convert`` or ``ImageOps.exif_transpose``, is taken as it is: turned by hand, it is never turned twice), palette, CMYK and 1-bit images as RGB or grey, 32-bit integers and floats as levels, alpha
+    dropped with a warning where some pixel is transparent. 16-bit colour, which Pillow decodes to 8 bits,
+    is decoded from the file (by OpenCV, as read_image does) while the image is still unloaded; where its
+    file cannot be (a file object, pixels already loaded) the 8 bits are fused with a warning."""
+    from PIL import ImageFile
+
+    from defusion.io.orientation import UPRIGHT, image_orientation  # only here: fusion needs no Pillow or OpenCV
+    from defusion.io.pillow_decoding import from_pillow_or_opencv, stored_rawmode
+
+    filename = str(getattr(image, "filename", "") or "")  # a file's ImageFile; "" for a file object
+    path = Path(filename) if filename else Path(name)  # what read_image's own lines name
+    # how its file stores the pixels, only known before loading (an image made in memory has no tiles)
+    rawmode = stored_rawmode(image) if getattr(image, "tile", None) else None
+    try:
+        # a file's own image (Image.open's) is turned as its file is; one made from it (transpose, rotate,
+        # convert, ImageOps.exif_transpose) keeps the EXIF tag but is taken as it is, never turned twice
+        orientation = image_orientation(path, image) if isinstance(image, ImageFile.ImageFile) else UPRIGHT
+        array, transparent = from_pillow_or_opencv(path, image, rawmode if filename else None, orientation)
+    except ValueError as exc:  # a float image holding NaN
+        raise FusionInputError(f"{name}: {exc}") from None
+    except OSError as exc:  # a truncated or corrupt file, decoded only now
+        raise FusionInputError(f"{name}: cannot decode {filename or 'it'} ({exc}); is the file truncated or "
+                               "corrupt?") from None
+    said = f"{name} ({filename})" if filename else name
+    if array.dtype == np.uint8 and _stores_sixteen_bit_colour(image.mode, rawmode, filename):
+        warnings.warn(f"{said}: a 16-bit colour image that Pillow decoded to 8 bits, fused as 8-bit; {_KEEP_SIXTEEN}",
+                      UserWarning, stacklevel=caller_stacklevel())
+    if transparent:
+        warnings.warn(f"{said} has transparent pixels (alpha); alpha is ignored: they fuse as their colour values "
+                      "(flatten it onto a background first to fuse what it shows)", UserWarning,
+                      stacklevel=caller_stacklevel())
+    return array
+
+
+def _stores_sixteen_bit_colour(mode: str, rawmode: str | None, filename: str) -> bool:
+    """Whether a Pillow image in ``mode`` came from a file of 16-bit colour: its raw mode says so where
+    it was still unloaded, else its file's header (``filename``, opened again, nothing decoded) does."""
+    if mode not in _EIGHT_BIT_COLOUR_MODES:
+        return False
+    if rawmode is None and filename:
+        from PIL import Image, UnidentifiedImageError
+
+        from defusion.io.pillow_decoding import stored_rawmode
+
+        try:
+            with Image.open(filename) as stored:
+                rawmode = stored_rawmode(stored) if stored.mode == mode else None
+        except (OSError, UnidentifiedImageError, ValueError):  # gone or changed since: nothing to tell
+            return False
+    return _SIXTEEN_BIT_RAWMODE in (rawmode or "")
 
 
 def _warn_eight_bit_values(image: np.ndarray, name: str) -> None:

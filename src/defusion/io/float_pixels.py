@@ -1,6 +1,7 @@
 """Float pixels (a 32-bit float TIFF, a radiometric thermal frame in degrees): the readings
 :func:`~defusion.io.images.read_image` takes them by (:data:`FloatReading`), the one rule of when
-reading stretches them (:func:`float_stretched`) and the words every front end says it in."""
+reading stretches them (:func:`float_stretched`) and the words every front end says it in (a Python
+caller of :func:`~defusion.io.images.read_image` is told too: :func:`float_levels`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Literal, get_args
 import numpy as np
 
 from defusion.io.arrays import MAX_16BIT
-from defusion.io.errors import ImageReadError
+from defusion.io.errors import ImageReadError, PixelValueError
+from defusion.io.front_end import current_front_end
 from defusion.io.float_scales import float_range_problem, float_scale
+from defusion.io.notes import note
 
 #: How :func:`~defusion.io.images.read_image` takes float pixels (a 32-bit float TIFF). ``stretch``, for fusion
 #: input: values in [0, 1] as they are, any other range (a radiometric thermal frame in degrees) stretched from
@@ -24,6 +27,8 @@ from defusion.io.float_scales import float_range_problem, float_scale
 #: stored.
 FloatReading = Literal["stretch", "levels", "values"]
 FLOAT_READINGS: tuple[str, ...] = get_args(FloatReading)
+#: What a Python caller told of a stretch can do instead (the end of its note: :func:`float_levels`).
+KEEP_FLOAT_VALUES = 'read_image(..., floats="values") gives the float32 values as stored'
 
 
 class FloatRangeError(ImageReadError):
@@ -37,7 +42,10 @@ class FloatRangeError(ImageReadError):
 
 def float_levels(path: Path, values: np.ndarray, floats: FloatReading) -> np.ndarray:
     """A float image as ``floats`` says: stretched to 16 bits for fusion (:func:`float_to_uint16`),
-    as its float32 values for scoring (:func:`_scored_floats`), or as they are (``values``).
+    as its float32 values for scoring (:func:`_scored_floats`), or as they are (``values``). A stretch
+    from its range is noted once (``defusion: note: ...``, in the words ``defusion fuse`` says it:
+    :func:`describe_float_stretch`) for a Python caller; defusion's own front ends (the CLI, the web UI:
+    :func:`~defusion.io.front_end.reading_for`) say it in their own words.
 
     Example:
         >>> float_levels(Path("f.tif"), np.array([[0.0, 1.0]], np.float32), "stretch").tolist()
@@ -45,7 +53,12 @@ def float_levels(path: Path, values: np.ndarray, floats: FloatReading) -> np.nda
     """
     if floats == "levels":
         return _scored_floats(path, values)
-    return _finite(values) if floats == "values" else float_to_uint16(values)
+    values = _finite(values)
+    if floats == "stretch" and current_front_end() == "python":
+        said = describe_float_stretch(str(path), (float(values.min()), float(values.max())))
+        if said is not None:
+            note(f"{said} ({KEEP_FLOAT_VALUES})")
+    return values if floats == "values" else float_to_uint16(values)
 
 
 def float_to_uint16(values: np.ndarray, span: tuple[float, float] | None = None) -> np.ndarray:
@@ -130,7 +143,7 @@ stretched from its minimum to its maximum onto the full range when read'
 def _finite(values: np.ndarray) -> np.ndarray:
     """Float pixels as float32, refused where some are NaN or infinite (no range maps those)."""
     if not np.isfinite(values).all():
-        raise ValueError("a float image holding NaN or infinite values")
+        raise PixelValueError("a float image holding NaN or infinite values")
     return values.astype(np.float32, copy=False)
 
 
@@ -156,5 +169,5 @@ def _scored_floats(path: Path, values: np.ndarray) -> np.ndarray:
     return values.astype(np.float32, copy=False)
 
 
-__all__ = ["FloatReading", "FLOAT_READINGS", "FloatRangeError", "describe_float_stretch", "float_levels",
-           "float_stretched", "float_to_uint16", "stream_float_span"]
+__all__ = ["FloatReading", "FLOAT_READINGS", "KEEP_FLOAT_VALUES", "FloatRangeError", "describe_float_stretch",
+           "float_levels", "float_stretched", "float_to_uint16", "stream_float_span"]

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from defusion.errors import DefusionError
-from defusion.io.errors import ImageReadError  # defined there: the CLI names it without OpenCV
+from defusion.io.errors import ImageReadError, PixelValueError  # defined there: the CLI names it without OpenCV
 from defusion.io.float_pixels import (FLOAT_READINGS, FloatRangeError, FloatReading, describe_float_stretch,
                                       float_stretched, float_to_uint16, stream_float_span)
 # The input bound, what write_image can produce and JPEG qualities: defined there, for the CLI's fast --help.
@@ -35,7 +35,8 @@ from defusion.io.heif import HEIF_EXTRA, HEIF_SUFFIXES, is_heif, register_heif
 from defusion.io.notes import warn
 from defusion.io.orientation import image_orientation
 from defusion.io.pillow_decoding import INT_BITS, from_pillow, from_pillow_or_opencv, stored_rawmode
-from defusion.io.pixel_bound import RAISE_LIMIT_HINT, ImageTooLargeError, allow_pixels, bomb_error, check_pixels
+from defusion.io.pixel_bound import (PYTHON_LIMIT_HINT, RAISE_LIMIT_HINT, ImageTooLargeError, allow_pixels, bomb_error,
+                                     check_pixels)
 from defusion.io.probes import float_span, header_size, opens_as_image, stores_floats
 from defusion.io.raw import RAW_SUFFIXES, RawReadError, is_raw, raw_size, read_raw
 from defusion.io.tiff import from_tifffile, is_tiff
@@ -92,6 +93,8 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file" if not path.exists() else f"{path}: is not a file")
+    if path.stat().st_size == 0:  # as the server says an empty upload: not "a format that cannot be read"
+        raise ImageReadError(f"{path}: empty file (0 bytes)")
     if is_raw(path):
         return _writable(_read_raw(path, max_pixels))
     register_heif()
@@ -119,6 +122,8 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
     except (OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, ImageReadError):
             raise
+        if isinstance(exc, PixelValueError):  # decoded, but holding what no reading takes (NaN floats): not a damaged file
+            raise ImageReadError(f"{path}: {exc}") from None
         raise ImageReadError(f"{path}: cannot decode ({exc}); is the file truncated or corrupt?") from None
     array, transparent = decoded
     if transparent:
@@ -182,7 +187,7 @@ def _refuse_other_format(path: Path) -> None:
                                f"{READ_FORMATS}") from None
 
 
-__all__ = ["READ_SUFFIXES", "READ_FORMATS", "FloatReading", "FLOAT_READINGS", "RAISE_LIMIT_HINT", "ImageReadError",
+__all__ = ["READ_SUFFIXES", "READ_FORMATS", "FloatReading", "FLOAT_READINGS", "PYTHON_LIMIT_HINT", "RAISE_LIMIT_HINT", "ImageReadError",
            "ImageTooLargeError", "ImageFormatError", "FloatRangeError", "ReadOptionError", "read_image", "header_size",
            "opens_as_image", "stores_floats", "pillow_levels",
            "float_stretched", "float_span", "describe_float_stretch", "float_to_uint16", "stream_float_span",

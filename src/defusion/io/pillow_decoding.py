@@ -14,7 +14,7 @@ from PIL import Image
 from defusion.io.arrays import MAX_8BIT
 from defusion.io.float_pixels import FloatReading, float_levels
 from defusion.io.levels import integer_levels, opaque_alpha
-from defusion.io.orientation import image_orientation, upright_array, upright_image
+from defusion.io.orientation import UPRIGHT, image_orientation, upright_array, upright_image
 
 #: Bits an integer pixel is stored in where Pillow's raw mode does not say ('I' is 32-bit).
 INT_BITS = 32
@@ -36,8 +36,9 @@ def stored_rawmode(im: Image.Image) -> str | None:
 
 def from_pillow_or_opencv(path: Path, im: Image.Image, rawmode: str | None, orientation: int,
                           floats: FloatReading = "stretch") -> tuple[np.ndarray, bool]:
-    """Pixels (upright) and whether some are transparent: Pillow's decoding, OpenCV's where Pillow
-    would reduce 16-bit colour to 8 bits (``rawmode``, :func:`stored_rawmode` before loading, says)."""
+    """Pixels (upright by ``orientation``, the EXIF one read before loading: UPRIGHT turns nothing) and
+    whether some are transparent: Pillow's decoding, OpenCV's where Pillow would reduce 16-bit colour to
+    8 bits (``rawmode``, :func:`stored_rawmode` before loading, says)."""
     deep_colour = _is_16bit_colour(im.mode, rawmode)
     im.load()  # decodes everything: truncated files fail here
     decoded = _from_opencv(path, grey=(rawmode or "").startswith("L")) if deep_colour else None
@@ -47,8 +48,11 @@ def from_pillow_or_opencv(path: Path, im: Image.Image, rawmode: str | None, orie
             array = upright_array(array, orientation)
         return array, transparent
     transparent = _pillow_transparent(im)
-    # read again once loaded: libtiff turns a compressed TIFF upright as it decodes and drops the tag
-    return from_pillow(upright_image(im, image_orientation(path, im)), path, _stored_bits(rawmode), floats), transparent
+    # read again once loaded: libtiff turns a compressed TIFF upright as it decodes and drops the tag; none
+    # where ``orientation`` says upright (a caller taking an image as it is: one already turned by hand)
+    if orientation != UPRIGHT:
+        orientation = image_orientation(path, im)
+    return from_pillow(upright_image(im, orientation), path, _stored_bits(rawmode), floats), transparent
 
 
 def from_pillow(im: Image.Image, path: Path, stored_bits: int, floats: FloatReading = "stretch") -> np.ndarray:

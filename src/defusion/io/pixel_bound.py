@@ -1,27 +1,53 @@
 """The pixel bound on inputs (``--max-pixels``, :data:`~defusion.io.formats.DEFAULT_MAX_PIXELS`): checked
-from an image's header before anything is decoded, said as one :class:`ImageTooLargeError`, and Pillow's
-own decompression-bomb guard kept from refusing what the bound allows."""
+from an image's header before anything is decoded, said as one :class:`ImageTooLargeError` whose hint
+names the bound where its user sets it (:func:`limit_hint`), and Pillow's own decompression-bomb guard
+kept from refusing what the bound allows."""
 
 from __future__ import annotations
 
+import enum
 import re
 from pathlib import Path
 
 from PIL import Image
 
 from defusion.io.errors import ImageReadError
+from defusion.io.front_end import current_front_end
 
-#: How a command-line user raises the pixel bound; the server and the web UI say theirs
-#: (:meth:`ImageTooLargeError.told`).
+#: How a command-line user raises the pixel bound (``defusion fuse``, ``metrics``, ``video``); the
+#: server and the web UI say theirs (:meth:`ImageTooLargeError.told`).
 RAISE_LIMIT_HINT = "raise it with --max-pixels"
+#: How a Python caller raises it: the argument of ``read_image`` (and ``decode_image``) that sets it.
+PYTHON_LIMIT_HINT = "raise it with max_pixels="
 #: Pixel counts under this are said exactly, not in megapixels (:func:`_pixels`).
 _EXACT_BELOW = 100_000
 
 
+class _Hint(enum.Enum):
+    """The default of :class:`ImageTooLargeError`'s ``hint``: the one of the surface it is raised under."""
+
+    SURFACE = "surface"
+
+
+def limit_hint() -> str | None:
+    """How the user who met the pixel bound raises it: ``--max-pixels`` under a ``defusion`` command
+    (:func:`~defusion.io.front_end.reading_for` ``"cli"``: ``defusion fuse`` reads through
+    :func:`read_image`), ``max_pixels=``, the argument of a Python caller's ``read_image``, and nothing
+    elsewhere (a benchmark's scoring, a training run's data: no option of theirs raises it).
+
+    Example:
+        >>> limit_hint()  # called from Python, not under a defusion command
+        'raise it with max_pixels='
+    """
+    return {"cli": RAISE_LIMIT_HINT, "python": PYTHON_LIMIT_HINT, "ui": PYTHON_LIMIT_HINT}.get(current_front_end())
+
+
 class ImageTooLargeError(ImageReadError):
     """An input over the pixel bound: ``source`` (a path or an upload's name) and ``detail`` (its
-    size against the bound), then ``hint`` in brackets: how to raise the bound, which a server or
-    UI tells in its own terms, and names an upload as its user knows it, with :meth:`told`.
+    size against the bound), then ``hint`` in brackets: how to raise the bound, by default in the terms
+    of the surface it is raised under (:func:`limit_hint`: ``--max-pixels`` on the command line,
+    ``max_pixels=`` in Python), which a server or UI tells in its own terms, and names an upload as its
+    user knows it, with :meth:`told`.
 
     Example:
         >>> err = ImageTooLargeError("/tmp/x.png", "4x4 is 16 pixels, over the limit of 9 pixels")
@@ -29,7 +55,8 @@ class ImageTooLargeError(ImageReadError):
         "a.png: 4x4 is 16 pixels, over the limit of 9 pixels (the server's --max-pixels)"
     """
 
-    def __init__(self, source: str | Path, detail: str, hint: str | None = RAISE_LIMIT_HINT) -> None:
+    def __init__(self, source: str | Path, detail: str, hint: str | None | _Hint = _Hint.SURFACE) -> None:
+        hint = limit_hint() if hint is _Hint.SURFACE else hint
         self.source, self.detail, self.hint = str(source), detail, hint
         super().__init__(f"{self.source}: {detail}" + (f" ({hint})" if hint else ""))
 
@@ -73,8 +100,8 @@ def bomb_error(path: Path, exc: Image.DecompressionBombError, max_pixels: int) -
 
     Example:
         >>> bomb = Image.DecompressionBombError("Image size (400000000 pixels) exceeds limit")
-        >>> str(bomb_error(Path("big.png"), bomb, 100_000_000))
-        'big.png: 400.0 MP, over the limit of 100.0 MP (raise it with --max-pixels)'
+        >>> str(bomb_error(Path("big.png"), bomb, 100_000_000))  # in Python; --max-pixels under a command
+        'big.png: 400.0 MP, over the limit of 100.0 MP (raise it with max_pixels=)'
     """
     found = re.search(r"\((\d+) pixels\)", str(exc))
     count = int(found.group(1)) if found else None
@@ -100,4 +127,5 @@ def _pixels(count: int, other: int | None = None) -> str:
     return rounded
 
 
-__all__ = ["RAISE_LIMIT_HINT", "ImageTooLargeError", "allow_pixels", "bomb_error", "check_pixels"]
+__all__ = ["PYTHON_LIMIT_HINT", "RAISE_LIMIT_HINT", "ImageTooLargeError", "allow_pixels", "bomb_error", "check_pixels",
+           "limit_hint"]

@@ -6,6 +6,7 @@ failure with what it left to resume from.
 from __future__ import annotations
 
 import re
+import shlex
 import signal
 import threading
 from pathlib import Path
@@ -91,12 +92,23 @@ def first_sentence(exc: BaseException) -> str:
     return line or type(exc).__name__
 
 
-def kept_checkpoint(ckpt_path: Path) -> str:
-    """What is left of a run that stopped without saving: its last checkpoint, if any."""
+def resume_command(data: str | Path, out: str | Path) -> str:
+    """The command that goes on with the run in ``out`` on ``data`` from its checkpoint, to paste.
+
+    Example:
+        >>> resume_command("data/my images", "runs/r1")
+        "defusion train --data 'data/my images' --out runs/r1 --resume"
+    """
+    return f"defusion train --data {shlex.quote(str(data))} --out {shlex.quote(str(out))} --resume"
+
+
+def kept_checkpoint(ckpt_path: Path, resume: str = "--resume") -> str:
+    """What is left of a run that stopped without saving: its last checkpoint, if any, and how to go
+    on from it (``resume``: the command, :func:`resume_command`)."""
     try:
         step = checkpoint_step(ckpt_path) if ckpt_path.is_file() else None
     except (OSError, ValueError):
         step = None
     if step is None:
         return "no checkpoint was written yet"
-    return f"the run's checkpoint at step {step} is kept (go on with --resume)"
+    return f"the run's checkpoint at step {step} is kept (go on with {resume})"

@@ -31,6 +31,7 @@ from tqdm import tqdm
 from defusion.data.cud import CUDViews
 from defusion.data.dataset import NaturalImages
 from defusion.io.notes import plural
+from defusion.io.progress import LogProgress, progress_bar
 from defusion.model.denet import DeNetOutput
 from defusion.model.weights import weights_digest
 from defusion.training.checkpoint import TrainState, save_checkpoint
@@ -41,7 +42,7 @@ from defusion.training.epoch_loader import epoch_batches, loader_failed, start_e
 # defined there, without PyTorch: `defusion train` names them while building its parser
 from defusion.training.errors import (DataWorkerError, DivergedError, JobFailedError, RunDirError,
                                       SameOnEveryRankError, Terminated)
-from defusion.training.interrupts import StepGuard, first_sentence, interrupt, kept_checkpoint
+from defusion.training.interrupts import StepGuard, first_sentence, interrupt, kept_checkpoint, resume_command
 from defusion.training.metrics_log import LOG_FIELDS, LOG_NAME, TB_EVENTS, MetricsLog
 from defusion.training.resume import changed_settings, check_run_dir, files_digest
 from defusion.training.run_record import (STOPPED_BUDGET, STOPPED_FAILED, STOPPED_INTERRUPTED, STOPPED_TERMINATED,
@@ -129,7 +130,7 @@ class _Loop:
     skipped_files: set[int] = field(default_factory=set)  # this invocation's, over every process
     upsampled_files: set[int] = field(default_factory=set)
     # set as training starts (train): the progress bar, and the clocks the logs' rates and the time budget read
-    bar: tqdm | None = field(default=None, init=False)
+    bar: tqdm | LogProgress | None = field(default=None, init=False)
     started: float = field(default=0.0, init=False)
     tick: float = field(default=0.0, init=False)
     tick_step: int = field(default=0, init=False)
@@ -146,8 +147,8 @@ class _Loop:
         """Train the steps left, then write the weights: their path on rank 0, None on the others."""
         cfg, ctx, state = self.cfg, self.ctx, self.state
         self._say_start()
-        self.bar = tqdm(total=self.total_steps, initial=state.step, disable=not (progress and ctx.is_main),
-                        unit="step", dynamic_ncols=True)
+        self.bar = progress_bar(total=self.total_steps, initial=state.step, disable=not (progress and ctx.is_main),
+                                desc="training", unit="step", dynamic_ncols=True)
         self.started, self.tick, self.tick_step = time.time(), time.time(), state.step
         self.logged_step = state.step
         self.elapsed_before = state.elapsed_s
@@ -299,22 +300,29 @@ class _Loop:
         return write_weights(self.model, self.run.out, self.cfg, self.state, self.autocast, self.planned_steps,
                              stopped)
 
+    def _resume(self) -> str:
+        """How to go on with this run from its checkpoint: the command (:func:`resume_command`), or, under
+        DDP, whose launcher defusion does not know, --resume with as many processes."""
+        if self.ctx.world_size > 1:
+            return f"--resume and {processes(self.ctx.world_size)}"
+        return resume_command(self.run.data, self.run.out)
+
     def _save_interrupted(self, exc: KeyboardInterrupt) -> None:
         """After Ctrl-C or SIGTERM: save the checkpoint and the weights so far, and say so (rank 0)."""
         ctx, state = self.ctx, self.state
         self.bar.close()
         if learnt_nothing(state):
             if ctx.is_main:
-                print(f"defusion: stopped at step {state.step}, before any image was read: nothing was saved",
-                      file=sys.stderr)
+                print(f"defusion: stopped at step {state.step}, before any image was read: nothing was saved; "
+                      "run the same command to start again", file=sys.stderr)
             return
         self._checkpoint()
         self._log_stop()
         if ctx.is_main:
             stopped = STOPPED_TERMINATED if isinstance(exc, Terminated) else STOPPED_INTERRUPTED
             weights = self._write_weights(stopped)
-            print(f"defusion: stopped at step {state.step}: checkpoint saved (go on with --resume) and the weights "
-                  f"so far written to {weights}", file=sys.stderr)
+            print(f"defusion: stopped at step {state.step}: checkpoint saved (go on with {self._resume()}) and the "
+                  f"weights so far written to {weights}", file=sys.stderr)
 
     def _save_failed(self, exc: RuntimeError) -> Exception | None:
         """After a failure: the error to raise from ``exc`` instead (None: ``exc`` itself), the last
@@ -334,7 +342,8 @@ class _Loop:
         reason = first_sentence(exc).rstrip(".")
         if loader and not completed:
             return DataWorkerError(f"a data loader worker died during step {state.step + 1} ({reason}; out of "
-                                   f"memory? fewer --workers use less); {kept_checkpoint(self.run.ckpt_path)}")
+                                   f"memory? fewer --workers use less); "
+                                   f"{kept_checkpoint(self.run.ckpt_path, self._resume())}")
         if not completed or not ctx.is_main or not (loader or ctx.world_size > 1):
             return None
         self.guard.ignore(signal.SIGTERM)  # torchrun's SIGTERM to the survivors must not cut the save short
@@ -344,9 +353,9 @@ class _Loop:
         if loader:
             return DataWorkerError(f"a data loader worker died after step {state.step} ({reason}; out of memory? "
                                    f"fewer --workers use less); saved the checkpoint of step {state.step} (go on "
-                                   f"with --resume) and wrote the weights so far to {weights}")
+                                   f"with {self._resume()}) and wrote the weights so far to {weights}")
         return JobFailedError(f"the DDP job failed after step {state.step} ({reason}); rank 0 saved the checkpoint "
-                              f"of step {state.step} (go on with --resume and {processes(ctx.world_size)}) and wrote "
+                              f"of step {state.step} (go on with {self._resume()}) and wrote "
                               f"the weights so far to {weights}")
 
     def _finish(self) -> Path | None:
@@ -366,7 +375,7 @@ class _Loop:
                   "trained on up-sampled", file=sys.stderr)
         if self.budget_spent:
             print(f"defusion: note: the time budget (--max-seconds {cfg.max_seconds:g}) ran out at step {state.step}: "
-                  "checkpoint saved (go on with --resume)", file=sys.stderr)
+                  f"checkpoint saved (go on with {self._resume()})", file=sys.stderr)
         return self._write_weights(STOPPED_BUDGET if state.step < self.planned_steps else None)
 
 

@@ -9,6 +9,7 @@
 - :mod:`.size_notes`: the network passes and peak memory of the work, said before it;
 - :mod:`.fusing`: one fusion (:mod:`.reading` its sources, :mod:`.fusion_notes` what the core did);
   :mod:`.folder_run`: a folder run's, one after another;
+- :mod:`.fused_settings`: what a folder run's images were fused with, recorded in -o for --skip-existing;
 - :mod:`.compare_sheet`: --compare's picture of the sources and the fused image;
 - :mod:`.file_names`: the names the others say and write.
 
@@ -26,8 +27,10 @@ from defusion.cli.errors import UserError
 from defusion.cli.fuse.advice import (MANY_WITHOUT_TASK, note_deghost_on_focus, note_reconstruction_options,
                                       note_shots)
 from defusion.cli.fuse.arguments import HELP, add_arguments, check_combinations
+from defusion.cli.fuse.file_names import already_fused
 from defusion.cli.fuse.folder_jobs import pair_jobs, stack_groups, stack_jobs
 from defusion.cli.fuse.folder_run import fuse_jobs
+from defusion.cli.fuse.fused_settings import check_kept, fused_settings
 from defusion.cli.fuse.fusing import fuse_one
 from defusion.cli.fuse.path_checks import check_inputs, check_paths, warn_same_sources
 from defusion.cli.fuse.size_notes import say_folder_size, say_size_from_header
@@ -85,12 +88,16 @@ def _options(args: argparse.Namespace, pairs: bool) -> dict:
 
 def _fuse_folder(args: argparse.Namespace, options: dict, jobs: list[tuple[str, list[Path]]], unit: str,
                  known: dict[Path, tuple[int, int] | None], lone: list[str]) -> int:
-    """A folder run: its passes and memory said before the model loads (an ONNX export on first use:
-    20 s), then each of ``jobs`` fused (``lone``: the files with no partner, named again at the end)."""
+    """A folder run: --skip-existing refused where -o's images were fused with other settings, and its
+    passes and memory said, before the model loads (an ONNX export on first use: 20 s); then each of
+    ``jobs`` fused (``lone``: the files with no partner, named again at the end), the settings recorded in -o."""
+    settings = fused_settings(args, options)
+    kept = sum(already_fused(name, args) for name, _ in jobs) if args.skip_existing else 0
+    check_kept(args, settings, kept, unit)
     say_folder_size(args, options, jobs, unit, known)
     fuser = make_fuser(args, options)
     warn_same_sources(args, folders=True)
-    return fuse_jobs(fuser, jobs, unit, args, lone)
+    return fuse_jobs(fuser, jobs, unit, args, lone, settings)
 
 
 def _fuse_images(args: argparse.Namespace, options: dict, known: dict[Path, tuple[int, int] | None]) -> int:

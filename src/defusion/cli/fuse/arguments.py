@@ -9,6 +9,7 @@ from pathlib import Path
 
 from defusion.cli.errors import UserError
 from defusion.cli.fuse.file_names import FOLDER_FORMATS
+from defusion.cli.fuse.fused_settings import SETTINGS_FILE
 from defusion.cli.options import add_fusion_options, add_model_options, add_onnx_option, positive_int
 from defusion.fusion.choices import INPUT_ORDERS, MOTIONS, PIXEL_SOURCES, STACK_ORDERS
 from defusion.io.formats import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY, QUALITY_SUFFIXES
@@ -79,7 +80,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "bits, jpg is smaller)")
     p.add_argument("--skip-existing", action="store_true",
                    help="with --a/--b or --stacks: leave pairs (or groups) whose fused image is already in the "
-                        "output folder (to go on after an interruption or a full disk) instead of fusing them again")
+                        "output folder (to go on after an interruption or a full disk) instead of fusing them again; "
+                        f"refused where they were fused with other settings (the folder's {SETTINGS_FILE} records "
+                        "them)")
     p.add_argument("--quality", type=int, default=None, metavar="Q",
                    help=f"JPEG and WebP output's quality, 1-100: JPEG's default {DEFAULT_JPEG_QUALITY} (from "
                         f"{FULL_CHROMA_QUALITY} up colour is kept at full resolution, 4:4:4); WebP is lossless "

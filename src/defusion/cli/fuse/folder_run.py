@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Sequence
 
 from defusion.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError
 from defusion.cli.fuse.file_names import already_fused
+from defusion.cli.fuse.fused_settings import record_settings
 from defusion.cli.fuse.fusing import fuse_one
 from defusion.cli.fuse.fusion_notes import registration_extent, registration_summary
 from defusion.cli.outputs import missing_folder, said_made
 from defusion.fusion.errors import SizeMismatchError
 from defusion.io.errors import ImageReadError
 from defusion.io.notes import plural
+from defusion.io.progress import progress_bar
 
 if TYPE_CHECKING:
     from defusion.fusion.fuser import Fuser
@@ -28,11 +30,12 @@ STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argparse.Namespace,
-              lone: Sequence[str] = ()) -> int:
+              lone: Sequence[str] = (), settings: dict | None = None) -> int:
     """Fuse each (name, sources) into ``-o``/name.<--format> with a progress bar: a bad one is reported and
     skipped (exit status 1), as is a file with no partner (``lone``: each a pair that cannot be fused,
     counted and named in the last line), --skip-existing leaves those already written, Ctrl-C says how
-    to go on."""
+    to go on. ``settings`` (:func:`~defusion.cli.fuse.fused_settings.fused_settings`) are recorded in -o
+    before the first fusion, for a later --skip-existing to compare."""
     from tqdm import tqdm
 
     total = len(jobs) + len(lone)
@@ -48,10 +51,11 @@ def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args:
         print(f"defusion: {len(kept)} of {total} {unit} already fused in {args.output}; fusing the rest",
               file=sys.stderr)
     todo = [job for job in jobs if job[0] not in kept]
+    record_settings(args.output, settings)
     failed, done, found = [], 0, {}
     once: set[str] = set()  # the notes said for the first pair or group only
     try:
-        with tqdm(todo, desc="fusing", unit=unit[:-1], disable=args.no_progress, file=sys.stderr) as bar:
+        with progress_bar(todo, desc="fusing", unit=unit[:-1], disable=args.no_progress, file=sys.stderr) as bar:
             for name, sources in bar:
                 try:
                     result = fuse_one(fuser, sources, args.output / f"{name}.{args.format}", args, name,

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from defusion.fusion.fuser import Decomposition, Fuser, Fusion
     from defusion.io.metadata import ImageMetadata
+    from defusion.io.progress import LogProgress
 
 
 def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem: str | None = None,
@@ -78,17 +79,19 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
 
 
 def tile_progress(fuser: Fuser, images: list[np.ndarray], args: argparse.Namespace,
-                  nested: bool = False) -> tqdm | None:
+                  nested: bool = False) -> tqdm | LogProgress | None:
     """A progress bar over network passes when a fusion takes several (tiles, >2 inputs); ``nested``
-    puts it under a folder's bar (a large bracket's minutes show as they pass)."""
-    from tqdm import tqdm
+    puts it under a folder's bar (a large bracket's minutes show as they pass). Where stderr is no
+    terminal, plain lines now and then instead (:func:`~defusion.io.progress.progress_bar`)."""
+    from defusion.io.progress import progress_bar
 
     per_fusion = fuser.tiles_for(*images[0].shape[:2])
     passes = per_fusion * (len(images) - 1)
     if passes < 2 or args.no_progress:
         return None
     unit = "tile" if per_fusion > 1 else "pair"  # untiled stacks count their pairwise fusions
-    return tqdm(total=passes, desc=f"{unit}s", unit=unit, file=sys.stderr, leave=False, position=int(nested))
+    return progress_bar(total=passes, desc=f"{unit}s", unit=unit, file=sys.stderr, leave=False,
+                        position=int(nested))
 
 
 def metadata_for(paths: list[Path], fused: np.ndarray, out: Path) -> ImageMetadata:

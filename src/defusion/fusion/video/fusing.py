@@ -35,6 +35,8 @@ class VideoResult:
     frames: int
     seconds: float
     output: Path
+    #: Frames an output folder already held and ``skip_existing`` kept (not fused again, not in ``frames``).
+    skipped: int = 0
 
     @property
     def fps(self) -> float:
@@ -55,6 +57,7 @@ def fuse_videos(
     warn: Callable[[str], None] | None = None,
     on_first: Callable[[list[Path], list[np.ndarray]], None] | None = None,
     note: Callable[[str], None] | None = None,
+    skip_existing: bool = False,
 ) -> VideoResult:
     """Fuse ``a`` and ``b`` (video files or frame folders) frame by frame into ``out``.
 
@@ -66,33 +69,46 @@ def fuse_videos(
     told; the output runs at ``fps``, else the first input video's, else 25, and an output folder
     keeps only this run's frames. A frame of another size than its input's first is a VideoError;
     Ctrl-C raises :class:`VideoInterrupted` with the number of frames fused so far.
+
+    ``skip_existing`` (an output folder only; a VideoError for a video file, which is written whole):
+    the frames the folder already holds are kept, not fused again, so that an interrupted run goes on
+    where it stopped; the inputs are still decoded past them, and what the first frames fix for the
+    stream is fixed on them as before, so the frames fused are those an uninterrupted run writes.
     """
-    from tqdm import tqdm
+    from defusion.io.progress import progress_bar
 
     out = Path(out)
     warn = warn or _warn_on_stderr
     note = note or say_note
     kind = output_kind(out)
+    if skip_existing and kind == "video":
+        raise VideoError(f"cannot skip existing frames in {out}: a video is written only once complete; write "
+                         "frames to a folder to go on after an interruption")
     src_a, src_b = _open_pair(a, b, max_pixels)
-    sink, done = None, 0
+    sink, done, skipped = None, 0, 0
     try:
         _check_sizes(fuser, src_a, src_b)
         total, counts_differ = _common_length(src_a, src_b, max_frames, warn)
         rate = fps or src_a.fps or src_b.fps or DEFAULT_FPS
         _warn_rates_differ(src_a, src_b, rate, fps is not None, warn)
-        sink = VideoSink(out, rate) if kind == "video" else FrameSink(out, warn)
+        sink = VideoSink(out, rate, warn) if kind == "video" else FrameSink(out, warn, skip_existing)
         start = time.perf_counter()
         stream = _SteadyStream(fuser, [src_a.path, src_b.path], on_first)
         pairs = _frame_pairs(src_a, src_b, max_frames, counts_differ, warn, note)
         first = next(pairs, None)
         if first is not None:  # what the first frames are said to be, said before the bar, not inside its line
             stream.start(*first)
-        with tqdm(total=total, desc="fusing", unit="frame", disable=not progress, file=sys.stderr) as bar:
+        with progress_bar(total=total, desc="fusing", unit="frame", disable=not progress, file=sys.stderr) as bar:
             for frame_a, frame_b in itertools.chain([first] if first is not None else [], pairs):
-                sink.write(stream.fuse(done, frame_a, frame_b))
-                done += 1
+                if sink.already_there():  # kept from an earlier run: fix on it what fusing it would
+                    stream.pass_over(done + skipped, frame_a, frame_b)
+                    sink.skip()
+                    skipped += 1
+                else:
+                    sink.write(stream.fuse(done + skipped, frame_a, frame_b))
+                    done += 1
                 bar.update()
-        if done == 0:
+        if done + skipped == 0:
             raise VideoError("no frames to fuse")
         sink.finish()
         seconds = time.perf_counter() - start
@@ -105,7 +121,7 @@ def fuse_videos(
     finally:
         src_a.close()
         src_b.close()
-    return VideoResult(done, seconds, out)
+    return VideoResult(done, seconds, out, skipped)
 
 
 def _warn_on_stderr(message: str) -> None:
@@ -160,13 +176,26 @@ class _SteadyStream:
     def fuse(self, index: int, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
         """Pair ``index`` fused; a size or rig error a VideoError naming the frame."""
         try:
-            if self.swap is None:
-                self._set_up(frame_a, frame_b)
-            pair = [frame_b, frame_a] if self.swap else [frame_a, frame_b]
-            self.steady = fixed_for_stream(self.fuser, self.steady, pair)
-            return self.steady.fuse(*pair)
+            return self.steady.fuse(*self._fixed(frame_a, frame_b))
         except (SizeMismatchError, RigError) as exc:
             raise VideoError(f"frame {index}: {exc}") from None
+
+    def pass_over(self, index: int, frame_a: np.ndarray, frame_b: np.ndarray) -> None:
+        """Pair ``index`` not fused (its frame is kept from an earlier run), but what fusing it fixes for
+        the stream fixed (:meth:`_fixed`), so that the pairs after it are fused as in a run from the start."""
+        try:
+            self._fixed(frame_a, frame_b)
+        except (SizeMismatchError, RigError) as exc:
+            raise VideoError(f"frame {index}: {exc}") from None
+
+    def _fixed(self, frame_a: np.ndarray, frame_b: np.ndarray) -> list[np.ndarray]:
+        """The pair in the stream's order, the steady fuser fixed on it where it is not yet
+        (:func:`fixed_for_stream`)."""
+        if self.swap is None:
+            self._set_up(frame_a, frame_b)
+        pair = [frame_b, frame_a] if self.swap else [frame_a, frame_b]
+        self.steady = fixed_for_stream(self.fuser, self.steady, pair)
+        return pair
 
     def _set_up(self, frame_a: np.ndarray, frame_b: np.ndarray) -> None:
         """Fix the stream's order (the one the fuser gives the first frames; a rig's frames stay in its

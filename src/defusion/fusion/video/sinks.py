@@ -2,8 +2,9 @@
 written whole or not at all (:class:`VideoSink`), or a folder of one PNG per frame, 16-bit frames
 kept 16-bit (:class:`FrameSink`); :func:`output_kind` says which an output name asks for.
 
-Both sinks take ``write(frame)`` per fused frame, then ``finish()`` once complete or ``abort()`` on
-a failure or an interrupt.
+Both sinks take ``write(frame)`` per fused frame (or ``skip()`` where ``already_there()``: a frame
+folder's frame an earlier run wrote, kept with ``skip_existing``), then ``finish()`` once complete or
+``abort()`` on a failure or an interrupt.
 """
 
 from __future__ import annotations
@@ -38,14 +39,25 @@ def output_kind(out: Path) -> str:
 
 
 class VideoSink:
-    """An mp4v video written to a hidden partial file and renamed into place when complete."""
+    """An mp4v video written to a hidden partial file (``.NAME.partial.SUFFIX`` beside ``out``) and
+    renamed into place when complete. A partial file an earlier run of the same ``out`` left (killed,
+    or stopped in its cleanup) is unplayable: it is removed at the start, and ``warn`` told."""
 
-    def __init__(self, out: Path, fps: float) -> None:
+    def __init__(self, out: Path, fps: float, warn: Callable[[str], None] | None = None) -> None:
         self.out = out
         self.fps = fps
-        self.partial = out.with_name(f".{out.stem}.partial{out.suffix}")
+        self.partial = partial_path(out)
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
+        if self.partial.is_file():
+            self.partial.unlink()
+            if warn is not None:
+                warn(f"removed {self.partial}, the unfinished video an earlier run of -o {out} left "
+                     "(stopped before it was complete)")
+
+    def already_there(self) -> bool:
+        """Never: a video is written whole, from its first frame (see :class:`FrameSink`)."""
+        return False
 
     def write(self, frame: np.ndarray) -> None:
         """Append ``frame``; one of another size than the first is refused (OpenCV would drop it
@@ -78,16 +90,28 @@ class VideoSink:
 class FrameSink:
     """One PNG per fused frame: frame_000000.png, frame_000001.png, ... When complete, the frames an
     earlier, longer run left after the last one are removed (and ``warn`` told), so that the folder
-    holds one sequence."""
+    holds one sequence. With ``skip_existing``, the frames already in the folder when it starts (an
+    interrupted run's: each was written whole, atomically) are kept: :meth:`already_there` says so of
+    the next one, and :meth:`skip` passes it, so that a long job goes on where it stopped."""
 
-    def __init__(self, out: Path, warn: Callable[[str], None]) -> None:
+    def __init__(self, out: Path, warn: Callable[[str], None], skip_existing: bool = False) -> None:
         self.out = out
         self._index = 0
         self._warn = warn
         out.mkdir(parents=True, exist_ok=True)
+        self._there = frozenset(i for path in out.iterdir() if (i := _frame_index(path.name)) is not None
+                                and path.is_file()) if skip_existing else frozenset()
+
+    def already_there(self) -> bool:
+        """Whether the next frame's file was in the folder at the start and is kept (``skip_existing``)."""
+        return self._index in self._there
 
     def write(self, frame: np.ndarray) -> None:
         write_image(self.out / FRAME_NAME.format(self._index), frame)
+        self._index += 1
+
+    def skip(self) -> None:
+        """Pass the next frame: its file, already there, stays as it is."""
         self._index += 1
 
     def finish(self) -> None:
@@ -102,6 +126,16 @@ class FrameSink:
 
     def abort(self) -> None:
         pass
+
+
+def partial_path(out: Path) -> Path:
+    """Where :class:`VideoSink` writes ``out`` until it is complete: a hidden file beside it.
+
+    Example:
+        >>> str(partial_path(Path("clips/fused.mp4")))
+        'clips/.fused.partial.mp4'
+    """
+    return out.with_name(f".{out.stem}.partial{out.suffix}")
 
 
 def _frame_index(name: str) -> int | None:
@@ -119,4 +153,4 @@ def _to_bgr8(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, code)
 
 
-__all__ = ["FRAME_NAME", "VIDEO_SUFFIXES", "FrameSink", "VideoSink", "output_kind"]
+__all__ = ["FRAME_NAME", "VIDEO_SUFFIXES", "FrameSink", "VideoSink", "output_kind", "partial_path"]

@@ -12,6 +12,7 @@ import streamlit as st
 
 from defusion.fusion.fuser import FuseOptions
 from defusion.io.images import ImageTooLargeError
+from defusion.io.front_end import reading_for
 from defusion.io.notes import collecting, split_line
 from defusion.ui.fusion_notes import float_note, stretch_notes
 from defusion.ui.option_advice import exif_advice
@@ -26,8 +27,9 @@ UI_LIMIT_HINT = "the UI's limit: whoever started it can raise it with defusion u
 def said_on_page() -> Iterator[None]:
     """Show what decoding the uploads inside had to say (alpha ignored, only a TIFF's first page
     read, a broken EXIF block, ...; each line names its upload) on the page, as ``defusion fuse``
-    says it on stderr: a web user never sees the server's. Shown also when decoding then fails."""
-    with collecting() as said:
+    says it on stderr: a web user never sees the server's. Shown also when decoding then fails. A float
+    image's stretch is left to the page's own words (:func:`read_notes`), not noted by the reader too."""
+    with collecting() as said, reading_for("ui"):
         try:
             yield
         finally:

@@ -1,0 +1,152 @@
+"""What a folder run's images were fused with, kept beside them in the output folder (:data:`SETTINGS_FILE`),
+so that --skip-existing cannot leave images of other settings among this run's unsaid: a run with
+other settings is refused in one line, as ``defusion bench --resume`` refuses with its run.json.
+
+Only what changes the fused pixels is recorded: the fusion options (as the Fuser makes them from
+--task and the options given, so --task and its options spelled out are the same run; the detail gain
+as it runs), the weights (their digest: a file of the same name with other weights
+differs), the precision, --resize, and --quality where the images are JPEGs. Tiling is left out
+(:data:`MEMORY_FIELDS`): it is how the work fits in memory, which a rerun after running out of memory
+has to change, and it changes the pixels only where tiles meet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from defusion.cli.errors import UserError
+from defusion.io.formats import DEFAULT_JPEG_QUALITY
+from defusion.io.notes import note, plural
+
+#: Written into a folder run's output folder (hidden: no listing of results takes it for one).
+SETTINGS_FILE = ".defusion-fuse.json"
+#: The layout of SETTINGS_FILE. A later one may add settings: two records are compared on those both hold.
+SETTINGS_VERSION = 1
+#: FuseOptions fields not recorded: how the work is split to fit in memory (see the module's docstring).
+MEMORY_FIELDS = ("tile", "overlap", "auto_tile_pixels", "auto_tile_size")
+#: The record's name for the weights: the shipped ones where no --weights or --onnx is given.
+SHIPPED = "shipped"
+
+
+def fused_settings(args: argparse.Namespace, options: dict) -> dict[str, object] | None:
+    """The settings of a folder run that change its pixels, keyed by the option that sets each
+    (``options``: the Fuser's FuseOptions fields, as ``make_fuser`` is given them). None where the
+    weights are no file to read (loading them says what is wrong) or the fusion core refuses the
+    options (it says why, as the model loads)."""
+    from defusion.fusion.options import FuseOptions
+    from defusion.model.weights import weights_digest
+
+    weights = getattr(args, "onnx", None) or args.weights
+    try:
+        fuse_options = FuseOptions.for_task(None, **options)
+        digest = weights_digest(weights)
+    except (ValueError, TypeError, OSError):
+        return None
+    fields = {name: value for name, value in asdict(fuse_options).items() if name not in MEMORY_FIELDS}
+    fields["detail_gain"] = fuse_options.resolved_detail_gain  # unset: the unique gain's default, as it runs
+    if fields.get("infrared") is not None:  # as --infrared counts the images: from 1
+        fields["infrared"] += 1
+    # --task is in the options it resolves to (fusion_options): spelling a task's options out is the same run
+    settings: dict[str, object] = {**{f"--{name.replace('_', '-')}": value for name, value in fields.items()},
+                                   "--weights": {"name": SHIPPED if weights is None else Path(weights).name,
+                                                 "digest": digest},
+                                   "precision": _precision(args), "--resize": bool(getattr(args, "resize", False))}
+    if getattr(args, "format", None) == "jpg":  # defusion video writes PNG frames
+        settings["--quality"] = DEFAULT_JPEG_QUALITY if args.quality is None else args.quality  # as it writes
+    return json.loads(json.dumps(settings))  # as the file holds them: tuples as lists
+
+
+def _precision(args: argparse.Namespace) -> str:
+    """The network's arithmetic where it changes the pixels beyond rounding: fp16 (--half), bf16
+    (--runtime compile-bf16), else fp32 (every runtime's, to rounding)."""
+    if getattr(args, "half", False):
+        return "fp16"
+    return "bf16" if getattr(args, "runtime", None) == "compile-bf16" else "fp32"
+
+
+def recorded_settings(out: Path) -> dict | None:
+    """The settings ``out``'s SETTINGS_FILE records; None where there is none, or it is unreadable.
+
+    Example:
+        >>> recorded_settings(Path("no-such-folder")) is None
+        True
+    """
+    try:
+        record = json.loads((out / SETTINGS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    settings = record.get("settings") if isinstance(record, dict) else None
+    return settings if isinstance(settings, dict) else None
+
+
+def differences(recorded: dict, now: dict) -> list[str]:
+    """Each setting both hold that differs, as "OPTION THEN, now NOW" (the weights by name).
+
+    Example:
+        >>> differences({"--scale": 1, "--deghost": False, "--task": None, "--rig": {"cameras": [1]}},
+        ...             {"--scale": 2, "--deghost": True, "--task": "mef", "--rig": {"cameras": [2]}, "--new": 1})
+        ['--scale 1, now 2', '--deghost off, now on', '--task unset, now mef', '--rig differs']
+    """
+    said = []
+    for key in (key for key in now if key in recorded and recorded[key] != now[key]):
+        then, current = _shown(recorded[key]), _shown(now[key])
+        if key == "--weights" and then == current:  # one name, other weights
+            then, current = (f"{then} ({value.get('digest')})" for value in (recorded[key], now[key]))
+        elif isinstance(recorded[key], (dict, list)) or isinstance(now[key], (dict, list)):
+            said.append(f"{key} differs")  # a --rig's calibration: too long to say
+            continue
+        said.append(f"{key} {then}, now {current}")
+    return said
+
+
+def _shown(value: object) -> str:
+    """A setting as a refusal says it: on/off, unset, the weights' name, else as written.
+
+    Example:
+        >>> _shown(True), _shown(None), _shown({"name": "shipped", "digest": "ab12"}), _shown(1.5)
+        ('on', 'unset', 'shipped', '1.5')
+    """
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None:
+        return "unset"
+    if isinstance(value, dict) and "name" in value:
+        return str(value["name"])
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def check_kept(args: argparse.Namespace, settings: dict | None, kept: int, unit: str) -> None:
+    """Before --skip-existing leaves ``kept`` of ``unit`` fused in -o: refuse (UserError) where -o's
+    SETTINGS_FILE says they were fused with other ``settings``; a note where -o has none (a folder an
+    older defusion fused): they are kept whatever made them."""
+    if not (args.skip_existing and kept) or settings is None:
+        return
+    recorded = recorded_settings(Path(args.output))
+    if recorded is None:
+        note(f"{args.output} holds no record of the settings its {plural(kept, unit[:-1])} "
+             f"were fused with ({SETTINGS_FILE}, which folder runs write from this version on): --skip-existing "
+             "keeps them as they are, whatever made them")
+        return
+    changed = differences(recorded, settings)
+    if changed:
+        raise UserError(f"--skip-existing: the {plural(kept, unit[:-1])} already in {args.output} "
+                        f"were fused with other settings ({'; '.join(changed)}): give another -o, or leave out "
+                        f"--skip-existing to fuse every {unit[:-1]} again with these")
+
+
+def record_settings(out: Path, settings: dict | None) -> None:
+    """Write ``settings`` into ``out``'s SETTINGS_FILE (atomically: a run killed while writing it leaves
+    the previous one whole), as a folder run starts fusing."""
+    if settings is None:
+        return
+    from defusion.io.writing import write_bytes_atomically
+
+    record = {"version": SETTINGS_VERSION, "settings": settings}
+    write_bytes_atomically(out / SETTINGS_FILE, (json.dumps(record, indent=1) + "\n").encode())
+
+
+__all__ = ["MEMORY_FIELDS", "SETTINGS_FILE", "SETTINGS_VERSION", "SHIPPED", "check_kept",
+           "differences", "fused_settings", "recorded_settings", "record_settings"]

@@ -1,0 +1,204 @@
+"""Progress on stderr that reads well wherever it goes: a tqdm bar on a terminal, and a plain line
+now and then where stderr is a file, a pipe or a scheduler's log.
+
+tqdm redraws its bar with ``\\r``: a terminal shows one line, but a log file keeps every redraw on
+one "line" (kilobytes for a 40-pair folder run), and a job's log shows nothing readable until the
+end. :func:`progress_bar` picks: a terminal gets tqdm itself, anything else a :class:`LogProgress`,
+which takes tqdm's calls (iteration, ``update``, ``set_postfix``, ``close``, ``with``) and writes a
+whole line at most every :data:`LINE_SECONDS` seconds, once :data:`LINE_FRACTION` of the work has
+passed or :data:`QUIET_SECONDS` have (a long job's log still moves), and one at the end: ``fusing: 12/40 pairs (30%), 8 s elapsed, about 19 s left``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Iterator, TextIO, TypeVar
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+#: A log line is written no more often than this many seconds...
+LINE_SECONDS = 30.0
+#: ...nor before this fraction of the total has passed since the last one (a short job: at most
+#: 1 / LINE_FRACTION lines and the last)...
+LINE_FRACTION = 0.1
+#: ...unless this many seconds have passed without a line (a job of hours: a line every 5 minutes).
+QUIET_SECONDS = 300.0
+#: Seconds in a minute and an hour, for the durations a line says.
+_MINUTE, _HOUR = 60, 3600
+
+T = TypeVar("T")
+
+
+def is_terminal(stream: object) -> bool:
+    """Whether ``stream`` is a terminal (a closed or fake stream is not).
+
+    Example:
+        >>> import io
+        >>> is_terminal(io.StringIO())
+        False
+    """
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
+
+
+def progress_bar(iterable: Iterable[T] | None = None, *, desc: str = "", total: float | None = None,
+                 unit: str = "it", disable: bool = False, file: TextIO | None = None,
+                 **bar_options: Any) -> tqdm | LogProgress[T]:
+    """A progress bar over ``iterable`` (or of ``total`` steps, given by ``update``) on ``file``
+    (default: stderr): tqdm where ``file`` is a terminal (``bar_options`` are tqdm's: ``leave``,
+    ``position``, ``initial``...), else a :class:`LogProgress` that writes plain lines; ``disable``:
+    nothing at all (tqdm's disabled bar, the same calls doing nothing).
+
+    Example:
+        >>> import io
+        >>> log = io.StringIO()
+        >>> for _ in progress_bar(range(3), desc="fusing", unit="pair", file=log):
+        ...     pass
+        >>> log.getvalue().startswith("fusing: 3/3 pairs (100%), 0 s elapsed")
+        True
+    """
+    file = sys.stderr if file is None else file
+    if disable or is_terminal(file):
+        from tqdm import tqdm
+
+        return tqdm(iterable, desc=desc, total=total, unit=unit, disable=disable, file=file, **bar_options)
+    return LogProgress(iterable, desc=desc, total=total, unit=unit, file=file,
+                       initial=bar_options.get("initial", 0), leave=bar_options.get("leave", True))
+
+
+class LogProgress(Generic[T]):
+    """tqdm's interface, as plain lines for a log: one when at least :data:`LINE_SECONDS` seconds
+    and :data:`LINE_FRACTION` of ``total`` have passed since the last, or :data:`QUIET_SECONDS`
+    (time alone where there is no total), and one with the last count when the work ends or the bar is closed (unless ``leave``
+    is False: a bar under another's, as tqdm clears it), with the ``set_postfix`` values at its end.
+    No ``\\r``: each line is whole. ``clock`` (seconds; default ``time.monotonic``) is for tests.
+
+    Example:
+        >>> import io
+        >>> now = iter(range(0, 1000, 40))
+        >>> log = io.StringIO()
+        >>> with LogProgress(total=4, desc="training", unit="step", file=log, clock=lambda: next(now)) as bar:
+        ...     for _ in range(4):
+        ...         bar.set_postfix(loss="0.1234")
+        ...         bar.update()
+        >>> print(log.getvalue(), end="")
+        training: 1/4 steps (25%), 40 s elapsed, about 2 min left, loss=0.1234
+        training: 2/4 steps (50%), 80 s elapsed, about 80 s left, loss=0.1234
+        training: 3/4 steps (75%), 2 min elapsed, about 40 s left, loss=0.1234
+        training: 4/4 steps (100%), 2 min 40 s elapsed, loss=0.1234
+    """
+
+    def __init__(self, iterable: Iterable[T] | None = None, desc: str = "", total: float | None = None,
+                 unit: str = "it", file: TextIO | None = None, initial: int = 0, leave: bool = True,
+                 clock: Callable[[], float] | None = None) -> None:
+        clock = clock or time.monotonic  # read now: a test may have replaced it
+        if total is None and iterable is not None and hasattr(iterable, "__len__"):
+            total = len(iterable)  # type: ignore[arg-type]
+        self.iterable, self.desc, self.total, self.unit = iterable, desc, total, unit
+        self.file, self.leave, self.clock = file, leave, clock
+        self.n = self.initial = self.said_n = initial
+        self.started = self.said_at = clock()
+        self.postfix = ""
+        self.closed = False
+
+    def __iter__(self) -> Iterator[T]:
+        if self.iterable is None:
+            raise TypeError("LogProgress was given no iterable; count with update()")
+        try:
+            for item in self.iterable:
+                yield item
+                self.update()
+        finally:
+            self.close()
+
+    def __len__(self) -> int:
+        return int(self.total or 0)
+
+    def __enter__(self) -> LogProgress[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def update(self, n: float = 1) -> None:
+        """Count ``n`` more; a line where it is due (the last count's at once, unless ``leave`` is False)."""
+        self.n += n
+        now = self.clock()
+        finished = self.leave and self.total is not None and self.n >= self.total
+        quiet = now - self.said_at
+        due = quiet >= LINE_SECONDS and (not self.total or quiet >= QUIET_SECONDS
+                                          or self.n - self.said_n >= LINE_FRACTION * self.total)
+        if finished or due:
+            self._say(now, last=finished)
+
+    def set_postfix(self, ordered_dict: dict[str, object] | None = None, refresh: bool = True,
+                    **values: object) -> None:
+        """Values said at the end of each line (a training run's loss), as ``key=value`` as tqdm shows them."""
+        values = {**(ordered_dict or {}), **values}
+        self.postfix = ", ".join(f"{key}={value}" for key, value in values.items())
+
+    def set_postfix_str(self, text: str = "", refresh: bool = True) -> None:
+        """``text`` said at the end of each line, as tqdm shows it after its bar."""
+        self.postfix = text
+
+    def set_description(self, desc: str | None = None, refresh: bool = True) -> None:
+        """What each line starts with (``desc``: the work, e.g. "fusing")."""
+        self.desc = desc or ""
+
+    def refresh(self) -> None:
+        """tqdm redraws its bar; a log's lines are written when due."""
+
+    def close(self) -> None:
+        """The last count's line, where it was not said yet (and ``leave``); once however often called."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.leave and self.n != self.said_n:
+            self._say(self.clock(), last=True)
+
+    def line(self, now: float, last: bool = False) -> str:
+        """The line for the count as it is at ``now`` (``last``: no time left is guessed)."""
+        count = f"{_number(self.n)}/{_number(self.total)}" if self.total else _number(self.n)
+        noun = self.unit if (self.total or self.n) == 1 else f"{self.unit}s"
+        parts = [f"{count} {noun}" + (f" ({int(100 * self.n / self.total)}%)" if self.total else "")]
+        elapsed = now - self.started
+        parts.append(f"{duration(elapsed)} elapsed")
+        done = self.n - self.initial
+        if not last and self.total and done > 0 and self.n < self.total:
+            parts.append(f"about {duration(elapsed / done * (self.total - self.n))} left")
+        if self.postfix:
+            parts.append(self.postfix)
+        return (f"{self.desc}: " if self.desc else "") + ", ".join(parts)
+
+    def _say(self, now: float, last: bool) -> None:
+        print(self.line(now, last), file=self.file or sys.stderr, flush=True)
+        self.said_n, self.said_at = self.n, now
+
+
+def _number(count: float) -> str:
+    """A count as said: 12, 1000000, 2.5 (tqdm counts in floats where ``update`` is given them)."""
+    return str(int(count)) if float(count).is_integer() else f"{count:g}"
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` as a line says them: seconds under two minutes, then minutes, then hours.
+
+    Example:
+        >>> duration(8.4), duration(119), duration(160), duration(3725), duration(7200)
+        ('8 s', '119 s', '2 min 40 s', '1 h 2 min', '2 h')
+    """
+    whole = round(seconds)
+    if whole < 2 * _MINUTE:
+        return f"{whole} s"
+    if whole < _HOUR:
+        minutes, rest = divmod(whole, _MINUTE)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, rest = divmod(whole, _HOUR)
+    return f"{hours} h {rest // _MINUTE} min" if rest // _MINUTE else f"{hours} h"
+
+
+__all__ = ["LINE_FRACTION", "LINE_SECONDS", "QUIET_SECONDS", "LogProgress", "duration", "is_terminal", "progress_bar"]
