@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from defusion.cli.main import main
-from defusion.fusion.fuser import Fuser
 from defusion.io.images import write_image
+from tests.cli.test_video_interrupt_cli import _interrupt_at  # KeyboardInterrupt at the call-th frame
 from tests.conftest import smooth_image
 
 #: Frames in each input.
@@ -26,19 +26,6 @@ def brightening_folders(tmp_path, rng):
         write_image(tmp_path / "a" / f"{i:03d}.png", (visible * gain).astype(np.uint8))
         write_image(tmp_path / "b" / f"{i:03d}.png", (infrared * gain).astype(np.uint8))
     return tmp_path / "a", tmp_path / "b"
-
-
-def _interrupt_at(monkeypatch, call: int) -> None:
-    """Make Fuser.fuse raise KeyboardInterrupt at its ``call``-th frame (from 1)."""
-    real, calls = Fuser.fuse, []
-
-    def fuse(self, *images, **kwargs):
-        calls.append(1)
-        if len(calls) == call:
-            raise KeyboardInterrupt
-        return real(self, *images, **kwargs)
-
-    monkeypatch.setattr(Fuser, "fuse", fuse)
 
 
 def _video(capsys, folders, out, weights, *extra: str) -> tuple[int, str]:

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from defusion.cli.fuse.fused_settings import SETTINGS_FILE
 from defusion.fusion.fuser import Fuser
 from defusion.fusion.video import VideoError, fuse_videos
 from defusion.fusion.video.sinks import VideoSink
@@ -85,8 +86,8 @@ def test_frames_an_earlier_longer_run_left_are_removed_and_said(tmp_path, tiny_w
     (out / "notes.txt").write_text("mine")
     status, err = _cli(capsys, *argv, "--max-frames", 2)
     assert status == 0, err
-    assert sorted(p.name for p in out.iterdir()) == ["frame_000000.png", "frame_000001.png", "frame_2.png",
-                                                     "notes.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [SETTINGS_FILE, "frame_000000.png", "frame_000001.png",
+                                                     "frame_2.png", "notes.txt"]  # the settings record kept
     assert "warning: removed 6 frames left in" in err and "(frame_000002.png to frame_000007.png)" in err
     assert "this run's 2 only" in err and "fused 2 frames" in err
     status, err = _cli(capsys, *argv, "--max-frames", 2)  # nothing left over: nothing said
