@@ -1,4 +1,5 @@
-"""What a folder run's images were fused with, kept beside them in the output folder (:data:`SETTINGS_FILE`),
+"""What a folder run's images (``defusion fuse``'s folders, ``defusion video``'s frame folders) were fused
+with, kept beside them in the output folder (:data:`SETTINGS_FILE`),
 so that --skip-existing cannot leave images of other settings among this run's unsaid: a run with
 other settings is refused in one line, as ``defusion bench --resume`` refuses with its run.json.
 
@@ -86,9 +87,9 @@ def differences(recorded: dict, now: dict) -> list[str]:
     """Each setting both hold that differs, as "OPTION THEN, now NOW" (the weights by name).
 
     Example:
-        >>> differences({"--scale": 1, "--deghost": False, "--task": None, "--rig": {"cameras": [1]}},
-        ...             {"--scale": 2, "--deghost": True, "--task": "mef", "--rig": {"cameras": [2]}, "--new": 1})
-        ['--scale 1, now 2', '--deghost off, now on', '--task unset, now mef', '--rig differs']
+        >>> differences({"--scale": 1, "--deghost": False, "--infrared": None, "--rig": {"cameras": [1]}},
+        ...             {"--scale": 2, "--deghost": True, "--infrared": 2, "--rig": {"cameras": [2]}, "--new": 1})
+        ['--scale 1, now 2', '--deghost off, now on', '--infrared unset, now 2', '--rig differs']
     """
     said = []
     for key in (key for key in now if key in recorded and recorded[key] != now[key]):
