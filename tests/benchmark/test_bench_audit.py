@@ -273,3 +273,12 @@ def test_vif_is_not_symmetric_where_gains_tie_and_the_docs_say_so():
     assert vif(fused, a, b) != pytest.approx(vif(fused, b, a), rel=1e-3)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
     assert "symmetric in `a` and `b` but VIF, FMI and Qc, which are not exactly" in docs
+
+
+def test_pairs_whose_names_differ_only_in_case_are_refused_before_any_work(tmp_path, rng, capsys):
+    # Scene and scene: one grid file (and one --save-fused result) on Windows and macOS
+    da, db = _pairs(tmp_path, rng, stems=("Scene", "scene", "p1"))
+    assert _bench(da, db, tmp_path / "out", "average") == 2
+    err = capsys.readouterr().err
+    assert "pairs 'Scene' and 'scene' would share one grid" in err and "rename one of them" in err
+    assert err.count("\n") == 1 and not (tmp_path / "out" / "results.csv").exists()

@@ -124,8 +124,22 @@ def test_an_image_over_the_pixel_bound_is_skipped_and_named(tmp_path, capsys):
     x, ok = NaturalImages(tmp_path, crop=16, max_pixels=1000)[0]
     assert not ok and float(x.abs().max()) == 0
     err = capsys.readouterr().err
-    assert "big.png" in err and "over the limit" in err and "--max-pixels" not in err  # train has no such option
+    # one line, with how to raise the bound: train's --max-pixels (max_pixels in its config)
+    assert err == (f"defusion: warning: skipping {tmp_path / 'big.png'}: 40x40 is 1,600 pixels, over the limit of "
+                   "1,000 pixels (raise it with --max-pixels)\n")
     assert NaturalImages(tmp_path, crop=16)[0][1]
+    assert NaturalImages(tmp_path, crop=16, max_pixels=1600)[0][1]  # at the bound: read
+
+
+def test_a_data_worker_reads_under_the_datasets_pixel_bound(tmp_path, capfd):
+    """A DataLoader worker gets the bound with its copy of the dataset, and says the hint as training does."""
+    Image.fromarray(smooth_image(np.random.default_rng(5), 40, 40)).save(tmp_path / "big.png")
+    Image.fromarray(smooth_image(np.random.default_rng(6), 20, 20)).save(tmp_path / "small.png")
+    ds = NaturalImages(tmp_path, crop=16, max_pixels=1000)
+    valid = torch.cat([ok for _, ok in DataLoader(ds, batch_size=2, num_workers=1)])
+    assert valid.tolist() == [False, True]  # big.png skipped, small.png (400 pixels) read
+    err = capfd.readouterr().err
+    assert err.count("big.png") == 1 and "over the limit of 1,000 pixels (raise it with --max-pixels)" in err
 
 
 def test_what_reading_says_is_said_once_across_epochs_and_worded_for_training(tmp_path, capfd):

@@ -64,7 +64,7 @@ def test_an_epoch_too_short_for_a_batch_of_files_none_readable_says_none_could_b
     (folder / "a.png").write_text("not an image")
     assert main(["train", "--data", str(folder), "--out", str(tmp_path / "run"), "--max-steps", "2", *CLI_TINY]) == 2
     err = capsys.readouterr().err
-    assert f"defusion: error: no image under {folder} could be read (1 file, named above): not an image" in err
+    assert f"defusion: error: no image under {folder} could be read (1 file, named above with why)" in err
     assert "batch" not in err
     Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(folder / "b.png")  # one readable: then it is the batch
     (folder / "c.png").write_text("not an image")

@@ -6,7 +6,10 @@ Van Reeth, "Exposure fusion", Pacific Graphics 2007.  It is widely used for
 exposure brackets (``mode="exposure"``: its defaults, exposure 1, saturation
 0.2, contrast 0) and, with contrast weighting and hard masks, for focus stacks
 (``mode="focus"``).  The sources are written to temporary 16-bit TIFFs, enfuse
-is run, and its 16-bit output (PNG) is read back without its alpha channel.
+is run, and its 16-bit output (PNG) is read back without its alpha channel. The files are
+written and read through memory (``cv2.imencode``/``imdecode``) and named to enfuse relative to the
+temporary folder: OpenCV's file functions and a program's ANSI command line on Windows take no
+characters outside the code page, which a user name in ``%TEMP%`` may hold.
 
 Only usable when the ``enfuse`` executable is on ``PATH``: see
 :func:`enfuse_available`; otherwise :func:`fuse_enfuse` raises ``RuntimeError``.
@@ -34,6 +37,11 @@ _MODE_ARGS: dict[str, list[str]] = {
 }
 
 
+#: The files enfuse is given and writes, in a temporary folder it runs in.
+SOURCE_NAMES = ("a.tif", "b.tif")
+OUTPUT_NAME = "fused.png"
+
+
 def enfuse_available() -> bool:
     """Whether the ``enfuse`` executable is on ``PATH``.
 
@@ -48,8 +56,10 @@ def _write_tiff16(path: Path, image: np.ndarray) -> None:
     data = np.round(np.clip(image, 0.0, 1.0) * MAX_16BIT).astype(np.uint16)
     if data.ndim == 3:
         data = cv2.cvtColor(data, cv2.COLOR_RGB2BGR)
-    if not cv2.imwrite(str(path), data):
+    ok, encoded = cv2.imencode(".tif", data)
+    if not ok:
         raise RuntimeError(f"could not write temporary TIFF {path}")
+    encoded.tofile(path)
 
 
 def _read_png16(path: Path, channels: int) -> np.ndarray:
@@ -57,7 +67,8 @@ def _read_png16(path: Path, channels: int) -> np.ndarray:
     # as 8 bits, so the output is written as PNG, which keeps 16 bits, and the
     # alpha channel is dropped by the flags below.
     flags = cv2.IMREAD_ANYDEPTH | (cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
-    data = cv2.imread(str(path), flags)
+    encoded = np.fromfile(path, np.uint8)
+    data = cv2.imdecode(encoded, flags) if encoded.size else None
     if data is None:
         raise RuntimeError(f"enfuse wrote no readable image at {path}")
     scale = MAX_16BIT if data.dtype == np.uint16 else MAX_8BIT
@@ -86,13 +97,13 @@ def fuse_enfuse(
         raise RuntimeError("the enfuse executable is not on PATH (Debian/Ubuntu: apt-get install enfuse)")
     with tempfile.TemporaryDirectory(prefix="defusion-enfuse-") as tmp:
         tmp_dir = Path(tmp)
-        paths = [tmp_dir / "a.tif", tmp_dir / "b.tif"]
-        for path, image in zip(paths, (a, b)):
-            _write_tiff16(path, image)
-        out_path = tmp_dir / "fused.png"
-        cmd = [exe, *_MODE_ARGS[mode], "--depth=16", f"--output={out_path}", *map(str, paths)]
-        try:
-            result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        for name, image in zip(SOURCE_NAMES, (a, b)):
+            _write_tiff16(tmp_dir / name, image)
+        out_path = tmp_dir / OUTPUT_NAME
+        cmd = [exe, *_MODE_ARGS[mode], "--depth=16", f"--output={OUTPUT_NAME}", *SOURCE_NAMES]
+        try:  # run in the folder, its files named alone: nothing of %TEMP%'s path on the command line
+            result = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                                    timeout=timeout, check=False, cwd=tmp_dir)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise RuntimeError(f"enfuse could not run: {exc}") from exc
         if result.returncode != 0 or not out_path.exists():

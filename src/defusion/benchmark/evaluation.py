@@ -19,6 +19,7 @@ from defusion.benchmark.pairing import sizes_differ
 from defusion.benchmark.results_csv import SECONDS, Row
 from defusion.benchmark.scored_images import as_scored, grey_stored_as_rgb, in_eight_bits, read_source, viewable
 from defusion.fusion.stretch import is_narrow, value_range
+from defusion.io.formats import DEFAULT_MAX_PIXELS
 from defusion.io.front_end import reading_for
 from defusion.io.images import ImageReadError, read_image
 from defusion.io.jpeg import stored_quality
@@ -38,6 +39,7 @@ class PairTask:
     timed: set[str]  # methods whose wall time on this pair is already recorded
     save_dir: Path | None
     fuse: list[str]  # the built-in methods to run: those with something missing
+    max_pixels: int = DEFAULT_MAX_PIXELS  # the bound on every file read: sources and published results
 
 
 @dataclass
@@ -60,7 +62,7 @@ def evaluate_pair(task: PairTask, methods: dict[str, FuseFn]) -> PairResult:
     """:func:`_evaluate`, with the lines its reading and fusing say gathered into the result, for the
     process that runs the benchmark to say (:func:`~defusion.benchmark.findings.say_found`): a worker's
     would repeat in each worker."""
-    with collecting() as said, reading_for("bench"):  # the findings say what reading found, in bench's words
+    with collecting() as said, reading_for("bench"):  # what reading found, in bench's words (its hint: --max-pixels)
         result = _evaluate(task, methods)
     result.said = said
     return result
@@ -70,7 +72,8 @@ def _evaluate(task: PairTask, methods: dict[str, FuseFn]) -> PairResult:
     """Fuse one pair with every built-in method, read the published results and score them."""
     stem = task.stem
     try:
-        (a, a_scored, found_a), (b, b_scored, found_b) = read_source(task.path_a), read_source(task.path_b)
+        (a, a_scored, found_a), (b, b_scored, found_b) = (read_source(task.path_a, task.max_pixels),
+                                                          read_source(task.path_b, task.max_pixels))
     except ImageReadError as exc:
         return PairResult({}, None, None, [], [f"{stem}: {exc}"])
     if a.shape[:2] != b.shape[:2]:  # where the headers did not tell (a camera raw file, ...)
@@ -129,7 +132,7 @@ def _published_results(task: PairTask, size: tuple[int, ...]) -> tuple[dict[str,
                                                                         list[Finding], list[str]]:
     """The pair's published results as scored, and as their files hold them (to judge their content),
     what is worth a note (8-bit values stored in 16 bits), and a problem per result missing,
-    unreadable or not of the sources' ``size`` (H, W)."""
+    unreadable (over ``task.max_pixels`` too) or not of the sources' ``size`` (H, W)."""
     outputs: dict[str, np.ndarray] = {}
     stored: dict[str, np.ndarray] = {}
     found: list[Finding] = []
@@ -139,7 +142,7 @@ def _published_results(task: PairTask, size: tuple[int, ...]) -> tuple[dict[str,
             problems.append(f"{task.stem}: no result of {name}")
             continue
         try:
-            stored[name] = read_image(task.published[name], floats="levels")
+            stored[name] = read_image(task.published[name], task.max_pixels, floats="levels")
         except ImageReadError as exc:
             problems.append(f"{task.stem}: {name}: {exc}")
             continue

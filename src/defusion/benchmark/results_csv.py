@@ -15,6 +15,10 @@ from defusion.io.writing import write_bytes_atomically
 
 #: The pseudo-metric holding a built-in method's wall time per pair.
 SECONDS = "seconds"
+#: How results.csv is read: the UTF-8 it is written in whatever the locale's encoding (Windows'
+#: cp1252 once misread or refused pairs named in other scripts), a byte-order mark (a spreadsheet's
+#: "CSV UTF-8" save) skipped.
+RESULTS_ENCODING = "utf-8-sig"
 
 
 @dataclass
@@ -36,7 +40,7 @@ def write_results_csv(rows: list[Row], path: Path) -> None:
     writer.writerow(["method", "image", "metric", "value"])
     for r in rows:
         writer.writerow([r.method, r.image, r.metric, f"{r.value:.6g}"])
-    write_bytes_atomically(path, text.getvalue().encode())
+    write_bytes_atomically(path, text.getvalue().encode("utf-8"))
 
 
 def read_results_csv(path: Path) -> list[Row]:
@@ -52,7 +56,7 @@ def read_results_csv(path: Path) -> list[Row]:
 Row(method='defusion', image='01', metric='seconds', value=1.25)]
     """
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding=RESULTS_ENCODING) as f:
             return [Row(r["method"], r["image"], r["metric"], float(r["value"])) for r in csv.DictReader(f)]
     except (KeyError, TypeError, ValueError, csv.Error, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} is not a defusion results.csv ({exc})") from None

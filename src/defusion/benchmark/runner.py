@@ -33,7 +33,8 @@ from defusion.benchmark.pairing import evaluated_pairs, limited, no_result_of_a_
 from defusion.benchmark.results_csv import SECONDS, Row, read_results_csv, write_results_csv
 from defusion.benchmark.scored_images import read_scored, viewable
 from defusion.benchmark.workers import evaluate_in_workers
-from defusion.io.notes import note
+from defusion.io.formats import DEFAULT_MAX_PIXELS
+from defusion.io.notes import note, plural
 from defusion.io.pairs import is_stem_pattern, match_pairs, results_by_stem, stem_clashes
 
 __all__ = [
@@ -75,6 +76,7 @@ def run_benchmark(
     jobs: int = 1,
     make_methods: Callable[..., dict[str, FuseFn]] | None = None,
     result: BenchResult | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]]:
     """Yield (stem, {method: fused uint8}, a, b, result-so-far) pair by pair: the results and sources
     as uint8 to be shown (:func:`viewable`), scored as :func:`read_scored` reads them (docs/metrics.md).
@@ -89,17 +91,19 @@ def run_benchmark(
 
     ``previous`` rows are kept and not recomputed: only the methods and metrics missing run, so the
     outputs may lack a method scored before, and a pair with nothing missing comes with none and
-    ``a = b = None``. ``jobs > 1`` evaluates that many pairs at once in worker processes, each building
-    its methods with ``make_methods(threads=...)`` (picklable: a ``functools.partial`` of
-    :func:`builtin_methods`; ``methods`` then only names them), yielded in order with ``jobs=1``'s
-    scores. ``result``: the BenchResult to fill, so that a caller has its ``problems`` even where no
-    pair was yielded.
+    ``a = b = None``; how many were kept, and how many pairs still need something, is said in a note
+    as the run starts (:func:`_kept_note`), with a progress bar or without. ``jobs > 1`` evaluates that
+    many pairs at once in worker processes, each building its methods with ``make_methods(threads=...)``
+    (picklable: a ``functools.partial`` of :func:`builtin_methods`; ``methods`` then only names them),
+    yielded in order with ``jobs=1``'s scores. ``result``: the BenchResult to fill, so that a caller has
+    its ``problems`` even where no pair was yielded. ``max_pixels``: the bound on every file read, sources
+    and published results (a larger one is left out, a problem saying how to raise it: ``--max-pixels``).
     """
     from defusion.metrics import metric_names
 
     names = tuple(metric_names(metrics))
     return _benchmark_pairs(dir_a, dir_b, methods, fused_dirs, names, save_dir, limit, progress, previous, jobs,
-                            make_methods, BenchResult() if result is None else result)
+                            make_methods, BenchResult() if result is None else result, max_pixels)
 
 
 def _benchmark_pairs(
@@ -115,6 +119,7 @@ def _benchmark_pairs(
     jobs: int,
     make_methods: Callable[..., dict[str, FuseFn]] | None,
     result: BenchResult,
+    max_pixels: int,
 ) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None, BenchResult]]:
     """:func:`run_benchmark`'s generator, given metric names as ``METRICS`` spells them."""
     from defusion.io.progress import progress_bar
@@ -128,8 +133,10 @@ def _benchmark_pairs(
                                          [stem for stem, _, _ in every])
     pairs = same_size_pairs(limited(every, limit), result.problems)  # evaluated_pairs, from the match already made
     _check_results_of_pairs(fused_dirs, published, [stem for stem, _, _ in pairs])
-    tasks = _pair_tasks(pairs, methods, fused_dirs, published, metrics, previous, save_dir)
+    tasks = _pair_tasks(pairs, methods, fused_dirs, published, metrics, previous, save_dir, max_pixels)
     work = [t for t in tasks if not isinstance(t, str)]
+    if previous:  # a resume: said whether or not a progress bar shows the kept pairs go by
+        note(_kept_note(len(previous), len({r.image for r in previous}), len(work), len(tasks)))
     if jobs > 1 and make_methods is not None and len(work) > 1:
         evaluated = evaluate_in_workers(work, make_methods, jobs)
     else:
@@ -178,10 +185,11 @@ def _check_results_of_pairs(fused_dirs: dict[str, Path], published: dict[str, di
 
 def _pair_tasks(pairs: list[tuple[str, Path, Path]], methods: dict[str, FuseFn], fused_dirs: dict[str, Path],
                 published: dict[str, dict[str, Path]], metrics: tuple[str, ...], previous: list[Row] | None,
-                save_dir: Path | None) -> list[PairTask | str]:
+                save_dir: Path | None, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[PairTask | str]:
     """What each pair still needs, as a :class:`PairTask`, or its stem alone where the ``previous``
     rows hold every metric of every requested method (nothing to evaluate). A task's built-in methods
-    to run are those missing a metric, their time on the pair, or their result in ``save_dir``.
+    to run are those missing a metric, their time on the pair, or their result in ``save_dir``; its
+    files are read under ``max_pixels``.
 
     Example:
         >>> def fn(a, b): return a
@@ -201,9 +209,25 @@ def _pair_tasks(pairs: list[tuple[str, Path, Path]], methods: dict[str, FuseFn],
         timed = {name for name in methods if SECONDS in scored.get((name, stem), ())}
         fuse = [name for name in methods if todo[name] or name not in timed
                 or (save_dir is not None and not (save_dir / name / f"{stem}.png").is_file())]
-        tasks.append(PairTask(stem, path_a, path_b, todo, files, list(fused_dirs), timed, save_dir, fuse)
+        tasks.append(PairTask(stem, path_a, path_b, todo, files, list(fused_dirs), timed, save_dir, fuse, max_pixels)
                      if needed else stem)
     return tasks
+
+
+def _kept_note(rows: int, pairs: int, todo: int, total: int) -> str:
+    """The note of a resumed run (``defusion bench --resume``) as it starts: how many ``rows`` of an
+    earlier run it keeps, of how many ``pairs``, and how many of its ``total`` pairs have something left
+    to compute (``todo``), so that a run without a progress bar (``--no-progress``, a log) says it too.
+
+    Example:
+        >>> _kept_note(36, 3, 2, 4)
+        "resuming: kept the earlier run's 36 rows (3 pairs); 2 of this run's 4 pairs have something left to compute"
+        >>> _kept_note(1, 1, 0, 1)
+        "resuming: kept the earlier run's 1 row (1 pair); none of this run's 1 pair has something left to compute"
+    """
+    left = "none" if todo == 0 else str(todo)
+    return (f"resuming: kept the earlier run's {plural(rows, 'row')} ({plural(pairs, 'pair')}); {left} of this run's "
+            f"{plural(total, 'pair')} {'have' if todo > 1 else 'has'} something left to compute")
 
 
 def _scored(rows: list[Row]) -> dict[tuple[str, str], set[str]]:

@@ -30,7 +30,7 @@ def read_scored(path: str | Path, quiet: bool = False, max_pixels: int = DEFAULT
     (:func:`~defusion.io.arrays.holds_eight_bit_values`; ``quiet``: not said, for a file read again to be shown). ``defusion
     metrics`` reads every file so and ``defusion bench`` its published results and sources
     (:func:`read_source`), so that both commands score a file alike. Refused over ``max_pixels``
-    (``defusion metrics --max-pixels``), as :func:`read_image` refuses.
+    (``--max-pixels`` of ``defusion metrics`` and ``bench``), as :func:`read_image` refuses.
 
     Example:
         >>> import tempfile, tifffile
@@ -62,21 +62,22 @@ def as_scored(image: np.ndarray) -> tuple[np.ndarray, bool]:
     return in_eight_bits(image), holds_eight_bit_values(image)
 
 
-def read_source(path: Path) -> tuple[np.ndarray, np.ndarray, list[Finding]]:
+def read_source(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, np.ndarray, list[Finding]]:
     """A source as the methods fuse it (:func:`read_image`: floats stretched, as ``defusion fuse`` reads
     them), as the metrics score it (:func:`read_scored`), and what is worth a note: decoded once, or
-    twice where it stores floats. A float source whose two readings differ is noted; one on neither
-    scale the metrics take (a radiometric frame in degrees or Kelvin) is scored as it is fused,
-    stretched, and noted, rather than leaving its pair out."""
+    twice where it stores floats; refused over ``max_pixels`` (``defusion bench --max-pixels``). A float
+    source whose two readings differ is noted; one on neither scale the metrics take (a radiometric
+    frame in degrees or Kelvin) is scored as it is fused, stretched, and noted, rather than leaving its
+    pair out."""
     from defusion.io.images import FloatRangeError, float_stretched
     from defusion.io.float_scales import float_scale
 
-    image, folder = read_image(path), str(path.parent)
+    image, folder = read_image(path, max_pixels), str(path.parent)
     if not stores_floats(path):
         scored, eight_bit = as_scored(image)
         return image, scored, [Finding("eight-bit", folder, str(path))] if eight_bit else []
     try:
-        scored = read_image(path, floats="levels")
+        scored = read_image(path, max_pixels, floats="levels")
     except FloatRangeError as exc:
         return image, in_eight_bits(image), [Finding("float-stretched", folder, str(path),
                                                      f"{exc.low:.6g}..{exc.high:.6g}")]

@@ -8,12 +8,16 @@ from pathlib import Path
 
 from defusion.cli.errors import UserError
 from defusion.fusion.choices import DEFAULT_RIG_MOTION, RIG_MOTIONS  # without OpenCV: --help stays fast
+from defusion.io.commands import shell_word
 from defusion.io.errors import ImageReadError
 from defusion.io.formats import DEFAULT_MAX_PIXELS, WRITABLE_SUFFIXES
 
 HELP = ("calibrate a fixed camera rig (infrared + visible) from points marked in one image of each camera, or "
         "from a chessboard target they both see: REF OTHER --points OTHER.csv (or --board 9x6) -o rig.json, then "
         "defusion fuse REF OTHER --rig rig.json")
+#: How --points files are read: UTF-8, whatever the locale's encoding (a CSV of numbers reads the same in
+#: any), with the byte-order mark Excel's "CSV UTF-8" writes at its start skipped rather than refused.
+POINTS_ENCODING = "utf-8-sig"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -71,6 +75,12 @@ def run(args: argparse.Namespace) -> int:
         points, sources = _marked_points(args.points)
     paths = args.images[:cameras]
     result = calibrate(images, points, args.motion, sources)
+    # saved before anything is said: output that cannot be written (a closed pipe, a file name the
+    # console's code page lacks) must not cost the calibration
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    result.rig.save(args.output, [p.name for p in paths], [fit.rms_px for fit in result.fits])
+    check.parent.mkdir(parents=True, exist_ok=True)
+    write_image(check, to_uint8(result.rig.check_image(shown[:cameras], result.points)))
     for index, (camera, fit) in enumerate(zip(result.rig.cameras, result.fits), start=2):
         print(f"camera {index} ({paths[index - 1].name}, {camera.size[0]}x{camera.size[1]}): {args.motion} "
               f"from {fit.marks} point pairs, fit error {fit.rms_px:.2f} px RMS (largest {fit.worst_px:.2f} px, "
@@ -79,12 +89,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"defusion: warning: {warning}", file=sys.stderr)
     for note in result.notes():
         print(f"defusion: note: {note}", file=sys.stderr)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    result.rig.save(args.output, [p.name for p in paths], [fit.rms_px for fit in result.fits])
-    check.parent.mkdir(parents=True, exist_ok=True)
-    write_image(check, to_uint8(result.rig.check_image(shown[:cameras], result.points)))
-    names = " ".join(str(p) for p in paths)
-    print(f"wrote {args.output} and {check}; fuse with: defusion fuse {names} --rig {args.output} -o fused.png")
+    names = " ".join(shell_word(str(p)) for p in paths)
+    print(f"wrote {args.output} and {check}; fuse with: defusion fuse {names} --rig {shell_word(str(args.output))} "
+          "-o fused.png")
     return 0
 
 
@@ -142,7 +149,7 @@ def _marked_points(files: list[Path]) -> tuple[list, list[str]]:
     points = []
     for path in files:
         try:
-            text = path.read_text()
+            text = path.read_text(encoding=POINTS_ENCODING)
         except OSError as exc:
             raise UserError(f"cannot read --points {path}: {exc.strerror or exc}") from None
         except UnicodeDecodeError:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Iterator
@@ -27,6 +29,9 @@ EXIT_TERMINATED = 128 + signal.SIGTERM
 MEMORY_HINT = "use smaller inputs, or close other programs to free memory"
 #: Characters of the allocator's own message kept in the line said.
 _MEMORY_DETAIL_CHARS = 160
+#: Whether this is Windows, where writing to a pipe whose reader went away may raise OSError(EINVAL)
+#: rather than BrokenPipeError (CPython gh-79935); a module constant, that tests set.
+WINDOWS = os.name == "nt"
 
 
 class UserError(Exception):
@@ -41,9 +46,7 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
     the machine had too little memory for it); so are ``failures``, the command's own errors of a run that
     failed on good input (a training job whose worker died). Anything else is a bug and keeps its traceback."""
     try:
-        status = fn() or 0
-        sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
-        return status
+        return _run_flushed(fn)
     except KeyboardInterrupt:
         close_progress_bars()
         print("defusion: interrupted", file=sys.stderr)
@@ -66,6 +69,41 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
         close_progress_bars()
         print(f"defusion: error: out of memory ({_memory_detail(exc)}); {memory_hint}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _run_flushed(fn: Callable[[], int | None]) -> int:
+    """``fn``'s exit status, standard output flushed after it (here, so that a closed pipe is caught by
+    :func:`run_guarded` and not at exit); a closed pipe said in Windows' words (:func:`reader_went_away`)
+    raised as the BrokenPipeError it is."""
+    try:
+        status = fn() or 0
+        sys.stdout.flush()
+        return status
+    except OSError as exc:
+        if not isinstance(exc, BrokenPipeError) and reader_went_away(exc):
+            raise BrokenPipeError(errno.EPIPE, f"the reader of the output went away ({exc})") from exc
+        raise
+
+
+def reader_went_away(exc: BaseException) -> bool:
+    """Whether ``exc`` says that the program reading the output (``| head``, ``| more``) closed it: a
+    BrokenPipeError, or on Windows (:data:`WINDOWS`) an OSError EINVAL naming no file while standard
+    output is a pipe, which is how a write to a closed pipe fails there (CPython gh-79935). A bad
+    file name is EINVAL there too, but names its file: it stays an error said as one.
+
+    Example:
+        >>> bad_name = OSError(errno.EINVAL, "Invalid argument", "a?.png")
+        >>> reader_went_away(BrokenPipeError()), reader_went_away(bad_name)
+        (True, False)
+    """
+    if isinstance(exc, BrokenPipeError):
+        return True
+    if not (WINDOWS and isinstance(exc, OSError) and exc.errno == errno.EINVAL and exc.filename is None):
+        return False
+    try:
+        return stat.S_ISFIFO(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # no stdout, or one without a file (a test's capture)
+        return False
 
 
 class TermSignal:

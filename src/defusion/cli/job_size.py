@@ -68,7 +68,7 @@ def machine_available() -> int | None:
     """Bytes the machine has available (:data:`MEMINFO`'s MemAvailable: free, and cache the system can
     drop), None where it cannot be read."""
     try:
-        for line in MEMINFO.read_text().splitlines():
+        for line in MEMINFO.read_text(encoding="ascii", errors="replace").splitlines():
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
@@ -112,7 +112,7 @@ def _cgroup_folders() -> list[tuple[int, str]]:
     """(cgroup version, group path) of this process's memory group: v2's unified line ("0::/path") and
     v1's memory line ("4:memory:/path"); none where the file cannot be read."""
     try:
-        lines = PROC_CGROUP.read_text().splitlines()
+        lines = PROC_CGROUP.read_text(encoding="ascii", errors="replace").splitlines()
     except OSError:
         return []
     found = []
@@ -129,7 +129,7 @@ def _cgroup_folders() -> list[tuple[int, str]]:
 def _read_bytes(path: Path) -> int | None:
     """A cgroup file's number of bytes; "max" (v2: no limit) as :data:`CGROUP_NO_LIMIT`; None if unreadable."""
     try:
-        text = path.read_text().strip()
+        text = path.read_text(encoding="ascii", errors="replace").strip()
         return CGROUP_NO_LIMIT if text == "max" else int(text)
     except (OSError, ValueError):
         return None
@@ -138,7 +138,7 @@ def _read_bytes(path: Path) -> int | None:
 def _stat_bytes(path: Path, name: str) -> int | None:
     """One named counter of a cgroup's memory.stat, None where missing or unreadable."""
     try:
-        for line in path.read_text().splitlines():
+        for line in path.read_text(encoding="ascii", errors="replace").splitlines():
             key, _, value = line.partition(" ")
             if key == name:
                 return int(value)

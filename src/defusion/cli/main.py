@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import difflib
 import importlib
 import sys
@@ -41,6 +42,9 @@ MEMORY_HINTS = {"fuse": _FUSING_MEMORY_HINT, "video": _FUSING_MEMORY_HINT}
 
 #: The argument after which every argument is a positional, even one starting with '-'.
 END_OF_OPTIONS = "--"
+#: How output streams that cannot encode every character write the ones they cannot: ``\u2191`` for ↑,
+#: where the default ("strict") stops the command with a UnicodeEncodeError.
+STREAM_ERRORS = "backslashreplace"
 
 
 class _Refused(Exception):
@@ -167,11 +171,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def tolerate_unencodable(stream: object) -> bool:
+    r"""Make ``stream`` write the characters its encoding lacks as escapes (:data:`STREAM_ERRORS`)
+    rather than fail; whether it was changed. Output redirected to a file or pipe on Windows is
+    encoded in the locale's code page (cp1252): a file name in Japanese, or the arrows of a benchmark
+    summary (↑, ↓), once stopped ``defusion bench`` and ``defusion calibrate`` (before it saved the
+    rig) with "'charmap' codec can't encode". A stream in a UTF (which encodes everything), one
+    already told what to do with such characters (PYTHONIOENCODING=cp1252:replace), or one without
+    ``reconfigure`` (a test harness's) is left as it is.
+
+    Example:
+        >>> import io
+        >>> stream = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")
+        >>> tolerate_unencodable(stream)
+        True
+        >>> _ = stream.write("EN \u2191"); stream.flush()
+        >>> stream.buffer.getvalue()
+        b'EN \\u2191'
+        >>> tolerate_unencodable(io.TextIOWrapper(io.BytesIO(), encoding="utf-8"))
+        False
+    """
+    encoding = getattr(stream, "encoding", None)
+    reconfigure = getattr(stream, "reconfigure", None)
+    if not isinstance(encoding, str) or reconfigure is None or getattr(stream, "errors", "strict") != "strict":
+        return False
+    try:
+        if codecs.lookup(encoding).name.startswith("utf"):
+            return False
+        reconfigure(errors=STREAM_ERRORS)
+    except (LookupError, ValueError, OSError):  # an unknown encoding; a closed or detached stream
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command ``argv`` names; its exit status. SIGTERM (a scheduler's, ``docker stop``'s,
     systemd's, ``timeout``'s stop) stops every command as Ctrl-C does, with its Ctrl-C message (what
     was kept, how to go on), and exit status 143 (:data:`~defusion.cli.errors.EXIT_TERMINATED`)
-    where Ctrl-C's is 130."""
+    where Ctrl-C's is 130. Output in an encoding that lacks a character says it as an escape
+    (:func:`tolerate_unencodable`), for every command, from ``--help`` on."""
+    for stream in (sys.stdout, sys.stderr):
+        tolerate_unencodable(stream)
     args = build_parser().parse_args(argv)
     module = args._module
     with sigterm_as_interrupt() as term, reading_for("cli"):  # readers' hints name this command line's options

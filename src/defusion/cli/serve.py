@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import copy
 import ipaddress
+import os
 import re
 import socket
 import sys
@@ -180,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
 
 def bind(host: str, port: int) -> list[socket.socket]:
     """TCP sockets listening on ``host``:``port``, one for each address ``host`` resolves to (as
-    uvicorn listens: ``localhost`` on 127.0.0.1 and ::1, SO_REUSEADDR); a UserError naming the
+    uvicorn listens: ``localhost`` on 127.0.0.1 and ::1, :func:`socket_options`); a UserError naming the
     address if it cannot be (in use, not this machine's, unknown). They listen at once: a second
     server cannot bind the same port meanwhile (SO_REUSEADDR lets two sockets bind one port until
     one listens), and connections that come while the model loads wait in the backlog."""
@@ -196,9 +197,8 @@ def bind(host: str, port: int) -> list[socket.socket]:
         for family, address in addresses:
             sock = socket.socket(family, socket.SOCK_STREAM)
             sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6 and len(addresses) > 1:  # the IPv4 address has its own socket
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            for level, option, value in socket_options(family, len(addresses) > 1):
+                sock.setsockopt(level, option, value)
             sock.bind(address)
             sock.listen(BACKLOG)
             sock.set_inheritable(True)
@@ -209,6 +209,24 @@ def bind(host: str, port: int) -> list[socket.socket]:
     if not sockets:
         raise UserError(f"{where}: no IPv4 or IPv6 address")
     return sockets
+
+
+def socket_options(family: int, several: bool) -> list[tuple[int, int, int]]:
+    """The ``setsockopt`` arguments :func:`bind` gives a socket of ``family`` before binding it:
+    SO_REUSEADDR on POSIX only (a restart binds the port again at once, its old connections still in
+    TIME_WAIT); on Windows it would let the socket bind a port another server listens on, so it is
+    left out there, as ``socket.create_server`` does. An IPv6 socket among ``several`` takes IPv6 only
+    (the IPv4 address has its own socket).
+
+    Example:
+        >>> opts = socket_options(socket.AF_INET, several=False)
+        >>> opts == ([(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)] if os.name == "posix" else [])
+        True
+    """
+    options = [(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)] if os.name == "posix" else []
+    if family == socket.AF_INET6 and several:
+        options.append((socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1))
+    return options
 
 
 def _url_host(host: str) -> str:

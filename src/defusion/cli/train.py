@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from defusion.cli.errors import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, UserError,
                                  close_progress_bars)
+from defusion.cli.options import positive_int
+from defusion.io.formats import DEFAULT_MAX_PIXELS
 # Only light modules here (no PyTorch): `defusion --help` imports this one to build its parser; the
 # training modules load in the functions that use them.
 from defusion.training.errors import (DataWorkerError, DivergedError, JobFailedError, RunDirError,
@@ -48,6 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps (default 500)")
     p.add_argument("--compile", action="store_true", default=None,
                    help="torch.compile the network (faster steps after compiling; see docs/training.md)")
+    p.add_argument("--max-pixels", type=positive_int,  # None: the config's max_pixels, as the other options
+                   help=f"skip images with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -65,7 +69,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     return cfg.override(model=args.model, max_steps=args.max_steps, epochs=args.epochs,
                         epoch_samples=args.epoch_samples, max_seconds=args.max_seconds,
                         batch_size=args.batch_size, crop=args.crop, lr=args.lr, workers=args.workers,
-                        checkpoint_every=args.checkpoint_every, compile=args.compile)
+                        checkpoint_every=args.checkpoint_every, compile=args.compile, max_pixels=args.max_pixels)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from torch.utils.data import Dataset, get_worker_info
 from tqdm import tqdm
 
 from defusion.fusion.color import as_rgb, luminance, to_float
-from defusion.io.images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, ImageReadError, ImageTooLargeError, read_image
+from defusion.io.images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, ImageReadError, read_image
 from defusion.io.front_end import reading_for
 from defusion.io.notes import collecting
 from defusion.io.shots import is_hidden
@@ -129,7 +129,9 @@ class NaturalImages(Dataset):
     ``grey_prob``: the fraction of crops made grey RGB (R = G = B = the BT.601 luma), the inputs the
     fusion core feeds the network when it fuses luminance. ``crop_scale``: each crop's area range, as
     a fraction of its image. Images are read as :func:`~defusion.io.images.read_image` reads them
-    (at most ``max_pixels``), so any depth or layout trains at the same [0, 1] scale.
+    (at most ``max_pixels``: ``defusion train --max-pixels``, the config's ``max_pixels``; a larger
+    one is skipped), so any depth or layout trains at the same [0, 1] scale. Every setting is an
+    attribute, so that a data worker, spawned with a copy of the dataset, reads as this process does.
 
     An unreadable file, or one whose shorter side is under :data:`MIN_SIDE_FRACTION` of ``crop``,
     yields ``valid=False`` and a zero image instead of raising, so that a run skips it rather than
@@ -251,10 +253,8 @@ class NaturalImages(Dataset):
     def _warn_skipped(self, file_index: int, exc: Exception) -> None:
         """Name an unreadable file and why on stderr, the first time any process reads it."""
         path = self.files[file_index]
-        if isinstance(exc, ImageTooLargeError):  # without the hint: training has no --max-pixels
-            reason = f"{exc.source}: {exc.detail}"
-        else:
-            reason = str(exc) if isinstance(exc, ImageReadError) else f"{path}: {type(exc).__name__}: {exc}"
+        # a reader's own line; over max_pixels, with how to raise it (--max-pixels: read for "training")
+        reason = str(exc) if isinstance(exc, ImageReadError) else f"{path}: {type(exc).__name__}: {exc}"
         self._say_once(self._warned, file_index, [f"defusion: warning: skipping {reason}"])
 
     def _say_once(self, flags: torch.Tensor, file_index: int, messages: list[str]) -> None:

@@ -107,8 +107,9 @@ def smallest_tile(overlap: int) -> int:
 
 
 #: The devices the command line offers (``--device``); ``auto`` picks CUDA where PyTorch sees one
-#: (:func:`defusion.fusion.device.resolve_device`, which also takes ``cuda:N``).
-DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+#: (:func:`defusion.fusion.device.resolve_device`, which also takes ``cuda:N``), never ``mps`` (an
+#: Apple silicon GPU, fp32 only, untested): that is taken when named.
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 #: The device of ``--device`` unless told (``defusion ui`` passes it on to the web UI).
 DEFAULT_DEVICE = "auto"
 

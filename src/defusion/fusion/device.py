@@ -1,5 +1,9 @@
 """The device a Fuser runs on: ``auto`` resolved to CUDA where PyTorch sees one, and the settings
-refused that cannot run (an absent CUDA, an unknown name, fp16 off CUDA) with one clear error.
+refused that cannot run (an absent CUDA or Apple GPU, an unknown name, fp16 off CUDA) with one
+clear error.
+
+``mps`` (an Apple silicon GPU, through PyTorch's Metal backend) is taken when asked for by name and
+runs in fp32; ``auto`` never picks it. It is untested: no Mac is at hand to test on.
 
 Example:
     >>> resolve_device("cpu")
@@ -12,22 +16,46 @@ import torch
 
 from defusion.fusion.errors import OptionsError
 
+#: What each GPU back end a device may name is, in words, for the error when PyTorch sees none.
+_GPUS = {"cuda": "CUDA device", "mps": "Apple GPU (MPS: macOS 12.3 or later on Apple silicon)"}
+
+
+def gpu_available(kind: str) -> bool:
+    """Whether PyTorch sees a GPU of ``kind`` (``cuda`` or ``mps``) on this machine.
+
+    Example:
+        >>> gpu_available("cuda") == torch.cuda.is_available()
+        True
+    """
+    if kind == "mps":
+        backend = getattr(torch.backends, "mps", None)
+        return backend is not None and backend.is_available()
+    return torch.cuda.is_available()
+
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto`` picks CUDA when present; asking for an absent CUDA is an error."""
+    """``auto`` picks CUDA when present (else the CPU); asking for an absent CUDA or MPS is an error.
+
+    Example:
+        >>> resolve_device("gpu")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.errors.OptionsError: unknown device 'gpu'; use auto, cpu, cuda, cuda:N or mps
+    """
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError):
-        raise OptionsError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise OptionsError("device cuda (--device cuda) was asked for, but PyTorch sees no CUDA device")
+        raise OptionsError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type in _GPUS and not gpu_available(device.type):
+        raise OptionsError(f"device {device.type} (--device {device.type}) was asked for, but PyTorch sees no "
+                           f"{_GPUS[device.type]}")
     return device
 
 
 def check_half(half: bool, device: torch.device) -> None:
-    """Refuse fp16 off CUDA.
+    """Refuse fp16 off CUDA (an Apple GPU runs fp32 only here).
 
     Example:
         >>> check_half(False, torch.device("cpu"))  # fp32 runs anywhere
@@ -37,8 +65,9 @@ def check_half(half: bool, device: torch.device) -> None:
         defusion.fusion.errors.OptionsError: half precision (half=True, --half) needs a CUDA device (fp16 on the CPU ...
     """
     if half and device.type != "cuda":
-        raise OptionsError("half precision (half=True, --half) needs a CUDA device (fp16 on the CPU is slower and "
-                           "less accurate)")
+        why = ("fp16 on the CPU is slower and less accurate" if device.type == "cpu"
+               else f"{device.type} runs in fp32 only")
+        raise OptionsError(f"half precision (half=True, --half) needs a CUDA device ({why})")
 
 
-__all__ = ["check_half", "resolve_device"]
+__all__ = ["check_half", "gpu_available", "resolve_device"]

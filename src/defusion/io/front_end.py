@@ -1,6 +1,6 @@
 """Which front end reads an image: a Python caller (the default), the command line, the web UI, a
-benchmark's scoring or a training run's data, so that what the readers say fits the user who sees it: the option that
-raises the pixel bound (``--max-pixels``, ``max_pixels=``, or none where there is none), and whether
+benchmark's scoring or a training run's data, so that what the readers say fits the user who sees it: what
+raises the pixel bound (:func:`pixel_bound_setter`: ``--max-pixels`` or ``max_pixels=``), and whether
 a float image's stretch is the reader's to note or the front end's, which says it in its own words. A front end sets it for the length of a block
 (:func:`reading_for`), so no state outlives a command run in-process (a test, a notebook)."""
 
@@ -12,10 +12,20 @@ from typing import Iterator, Literal, get_args
 
 #: Who a read is for: a Python caller, ``defusion``'s commands, its web UI, a benchmark's pair
 #: (``defusion bench``'s, in its process or a worker's) or a training image (in a data worker too, which
-#: starts with no front end set where it is spawned): the last two have no pixel-bound option to name
-#: and say what reading found in their own words.
+#: starts with no front end set where it is spawned): the last two say what reading found in their own words.
 FrontEnd = Literal["python", "cli", "ui", "bench", "training"]
 FRONT_ENDS: tuple[str, ...] = get_args(FrontEnd)
+#: The command-line option that raises the pixel bound: ``defusion fuse``'s, ``metrics``', ``video``'s,
+#: ``bench``'s and ``train``'s (whose config's ``max_pixels`` it sets).
+MAX_PIXELS_OPTION = "--max-pixels"
+#: The argument that raises it in Python: ``read_image``'s (and ``decode_image``'s).
+MAX_PIXELS_ARGUMENT = "max_pixels="
+#: What raises the pixel bound for each front end's user: a command's option (bench's and train's too,
+#: which read under their own front ends), a Python caller's argument, and for the web UI the
+#: argument too, which it tells in its own words where it shows the error (``ImageTooLargeError.told``).
+_PIXEL_BOUND_SETTERS: dict[FrontEnd, str] = {"python": MAX_PIXELS_ARGUMENT, "cli": MAX_PIXELS_OPTION,
+                                             "ui": MAX_PIXELS_ARGUMENT, "bench": MAX_PIXELS_OPTION,
+                                             "training": MAX_PIXELS_OPTION}
 _front_end: contextvars.ContextVar[FrontEnd] = contextvars.ContextVar("defusion_front_end", default="python")
 
 
@@ -44,4 +54,20 @@ def current_front_end() -> FrontEnd:
     return _front_end.get()
 
 
-__all__ = ["FRONT_ENDS", "FrontEnd", "current_front_end", "reading_for"]
+def pixel_bound_setter() -> str:
+    """What raises the pixel bound for the user of the read under way (:func:`current_front_end`), for an
+    error's hint (:func:`~defusion.io.pixel_bound.limit_hint`): ``--max-pixels`` under a ``defusion`` command,
+    ``defusion bench``'s scoring and ``defusion train``'s data included, and ``max_pixels=`` in Python.
+
+    Example:
+        >>> pixel_bound_setter()  # called from Python
+        'max_pixels='
+        >>> with reading_for("bench"):
+        ...     pixel_bound_setter()
+        '--max-pixels'
+    """
+    return _PIXEL_BOUND_SETTERS[current_front_end()]
+
+
+__all__ = ["FRONT_ENDS", "MAX_PIXELS_ARGUMENT", "MAX_PIXELS_OPTION", "FrontEnd", "current_front_end",
+           "pixel_bound_setter", "reading_for"]

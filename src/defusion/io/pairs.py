@@ -6,10 +6,16 @@ A folder's images are the files directly in it that :func:`defusion.io.images.re
 holds (other files, hidden images, subfolders), so that nothing is passed over silently. A method's
 results are found the same way, or by a file pattern naming the pair, with a fixed extension or any
 (:data:`EXT_FIELD`) (:func:`results_by_stem`).
+
+Stems are compared in Unicode's composed form (:func:`pair_stem`): macOS hands out ``café`` with its
+accent as a separate character, other systems and copies from them as one, and the two spellings
+are one pair. Two pairs whose names differ only in case are one file on Windows and macOS
+(:func:`case_clashes`).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -36,6 +42,24 @@ def _is_image(path: Path) -> bool:
 
 def _images(folder: str | Path) -> list[Path]:
     return [p for p in sorted(_folder(folder).iterdir()) if _is_image(p)]
+
+
+#: The Unicode normal form stems are compared in: composed (NFC), as Windows and Linux programs write
+#: names; macOS's file systems give them decomposed (NFD) or as written.
+STEM_FORM = "NFC"
+
+
+def pair_stem(text: str) -> str:
+    """``text`` (a stem, a file name) in :data:`STEM_FORM`, the form pairs are matched and named in:
+    ``café`` typed (é one character) and ``café`` listed by macOS (e then a combining accent) are
+    one pair.
+
+    Example:
+        >>> typed, listed = "caf\u00e9", "cafe\u0301"
+        >>> typed == listed, pair_stem(typed) == pair_stem(listed)
+        (False, True)
+    """
+    return unicodedata.normalize(STEM_FORM, text)
 
 
 #: Stands for a pair's name in a file pattern of results (``results/{stem}_mine.png``: ``01_mine.png`` is
@@ -105,19 +129,23 @@ def results_by_stem(where: str | Path) -> dict[str, Path]:
     pattern = Path(where)
     if _any_extension(pattern.name):
         return _any_extension_results(pattern)
-    head, tail = pattern.name.split(STEM_FIELD, 1)
-    return {p.name[len(head):len(p.name) - len(tail)]: p for p in sorted(_folder(pattern.parent).iterdir())
-            if p.is_file() and not is_hidden(p) and len(p.name) > len(head) + len(tail)
-            and p.name.startswith(head) and p.name.endswith(tail)}
+    head, tail = pair_stem(pattern.name).split(STEM_FIELD, 1)
+    found = {}
+    for p in sorted(_folder(pattern.parent).iterdir()):
+        name = pair_stem(p.name)
+        if p.is_file() and not is_hidden(p) and len(name) > len(head) + len(tail) \
+                and name.startswith(head) and name.endswith(tail):
+            found[name[len(head):len(name) - len(tail)]] = p
+    return found
 
 
 def _any_extension_results(pattern: Path) -> dict[str, Path]:
     """:func:`results_by_stem` of a pattern ending in ``.{ext}``: the images whose name but for the
     extension matches the rest, by pair; PairsError, naming both, where one pair has two."""
-    head, tail = pattern.name[:-len(EXT_FIELD) - 1].split(STEM_FIELD, 1)
+    head, tail = pair_stem(pattern.name[:-len(EXT_FIELD) - 1]).split(STEM_FIELD, 1)
     found: dict[str, Path] = {}
     for p in _images(pattern.parent):
-        base = p.name[:-len(p.suffix)]
+        base = pair_stem(p.name[:-len(p.suffix)])
         if len(base) > len(head) + len(tail) and base.startswith(head) and base.endswith(tail):
             stem = base[len(head):len(base) - len(tail)]
             if stem in found:
@@ -133,9 +161,10 @@ def results_folder(where: str | Path) -> Path:
 
 
 def images_by_stem(folder: str | Path) -> dict[str, Path]:
-    """Image files directly in ``folder``, keyed by stem (``01.png`` -> ``01``); of several files
-    with one stem the last in name order (:func:`stem_clashes` names them)."""
-    return {p.stem: p for p in _images(folder)}
+    """Image files directly in ``folder``, keyed by stem (``01.png`` -> ``01``), in :data:`STEM_FORM`
+    (:func:`pair_stem`); of several files with one stem the last in name order (:func:`stem_clashes`
+    names them)."""
+    return {pair_stem(p.stem): p for p in _images(folder)}
 
 
 def stem_clashes(folder: str | Path) -> list[str]:
@@ -145,7 +174,7 @@ def stem_clashes(folder: str | Path) -> list[str]:
     """
     by_stem: dict[str, list[Path]] = {}
     for p in _images(folder):
-        by_stem.setdefault(p.stem, []).append(p)
+        by_stem.setdefault(pair_stem(p.stem), []).append(p)
     return [f"{stem}: {len(files)} files ({', '.join(f.name for f in files)}) in {Path(folder)}; using {files[-1].name}"
             for stem, files in by_stem.items() if len(files) > 1]
 
@@ -206,9 +235,37 @@ def case_twins(only_a: Iterable[str], only_b: Iterable[str]) -> list[tuple[str, 
         >>> case_twins(["carLight", "kettle"], ["carlight", "fight"])
         [('carLight', 'carlight')]
     """
-    by_lower = {stem.lower(): stem for stem in only_b}
-    return [(stem, by_lower[stem.lower()]) for stem in sorted(only_a) if stem.lower() in by_lower]
+    by_fold = {_folded(stem): stem for stem in only_b}
+    return [(stem, by_fold[_folded(stem)]) for stem in sorted(only_a) if _folded(stem) in by_fold]
 
 
-__all__ = ["EXT_FIELD", "PairsError", "STEM_FIELD", "case_twins", "check_stem_pattern", "images_by_stem", "is_stem_pattern",
-           "left_out", "match_pairs", "results_by_stem", "results_folder", "stem_clashes"]
+def case_clashes(stems: Iterable[str]) -> list[tuple[str, str]]:
+    """(first, other) of ``stems`` that are one name where case does not count: the pairs ``Scene``
+    (of Scene.png) and ``scene`` (of scene.jpg) are both fused into ``Scene.png`` on Windows and macOS
+    (their file systems keep a name's case but match names regardless of it), the second over the
+    first. Refusing them everywhere keeps a folder's results the same wherever it is fused or copied
+    to; renaming one is the fix. Each clash once, against the first of its stems in name order.
+
+    Example:
+        >>> case_clashes(["scene", "kettle", "Scene", "Kettles", "SCENE"])
+        [('SCENE', 'Scene'), ('SCENE', 'scene')]
+    """
+    first: dict[str, str] = {}
+    clashes = []
+    for stem in sorted(stems):
+        seen = first.setdefault(_folded(stem), stem)
+        if seen != stem:
+            clashes.append((seen, stem))
+    return clashes
+
+
+def _folded(stem: str) -> str:
+    """``stem`` as names are matched where case does not count: :func:`pair_stem`'s form, case folded as
+    Unicode defines it (``Straße`` and ``STRASSE`` too, which ``lower()`` keeps apart and some file
+    systems as well: at worst a rename asked for that was not needed, never a fused image lost)."""
+    return pair_stem(stem.casefold())
+
+
+__all__ = ["EXT_FIELD", "PairsError", "STEM_FIELD", "STEM_FORM", "case_clashes", "case_twins", "check_stem_pattern",
+           "images_by_stem", "is_stem_pattern", "left_out", "match_pairs", "pair_stem", "results_by_stem",
+           "results_folder", "stem_clashes"]

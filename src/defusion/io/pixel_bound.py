@@ -12,13 +12,13 @@ from pathlib import Path
 from PIL import Image
 
 from defusion.io.errors import ImageReadError
-from defusion.io.front_end import current_front_end
+from defusion.io.front_end import MAX_PIXELS_ARGUMENT, MAX_PIXELS_OPTION, pixel_bound_setter
 
-#: How a command-line user raises the pixel bound (``defusion fuse``, ``metrics``, ``video``); the
-#: server and the web UI say theirs (:meth:`ImageTooLargeError.told`).
-RAISE_LIMIT_HINT = "raise it with --max-pixels"
+#: How a command-line user raises the pixel bound (``defusion fuse``, ``metrics``, ``video``, ``bench``,
+#: ``train``); the server and the web UI say theirs (:meth:`ImageTooLargeError.told`).
+RAISE_LIMIT_HINT = f"raise it with {MAX_PIXELS_OPTION}"
 #: How a Python caller raises it: the argument of ``read_image`` (and ``decode_image``) that sets it.
-PYTHON_LIMIT_HINT = "raise it with max_pixels="
+PYTHON_LIMIT_HINT = f"raise it with {MAX_PIXELS_ARGUMENT}"
 #: Pixel counts under this are said exactly, not in megapixels (:func:`_pixels`).
 _EXACT_BELOW = 100_000
 
@@ -29,17 +29,17 @@ class _Hint(enum.Enum):
     SURFACE = "surface"
 
 
-def limit_hint() -> str | None:
-    """How the user who met the pixel bound raises it: ``--max-pixels`` under a ``defusion`` command
-    (:func:`~defusion.io.front_end.reading_for` ``"cli"``: ``defusion fuse`` reads through
-    :func:`read_image`), ``max_pixels=``, the argument of a Python caller's ``read_image``, and nothing
-    elsewhere (a benchmark's scoring, a training run's data: no option of theirs raises it).
+def limit_hint() -> str:
+    """How the user who met the pixel bound raises it, as the front end of the read decides
+    (:func:`~defusion.io.front_end.pixel_bound_setter`): ``--max-pixels`` under a ``defusion`` command
+    (``defusion fuse`` reads through :func:`read_image`; ``bench``'s scoring and ``train``'s data too),
+    ``max_pixels=``, the argument of a Python caller's ``read_image``.
 
     Example:
         >>> limit_hint()  # called from Python, not under a defusion command
         'raise it with max_pixels='
     """
-    return {"cli": RAISE_LIMIT_HINT, "python": PYTHON_LIMIT_HINT, "ui": PYTHON_LIMIT_HINT}.get(current_front_end())
+    return f"raise it with {pixel_bound_setter()}"
 
 
 class ImageTooLargeError(ImageReadError):

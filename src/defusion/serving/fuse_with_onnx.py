@@ -162,7 +162,7 @@ def read(path: str) -> tuple[np.ndarray, bool]:
     if any(";16" in str(tile.args) for tile in image.tile):  # 16-bit colour: Pillow would give 8 bits
         import cv2
 
-        bgr = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        bgr = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)  # cv2.imread: ANSI paths on Windows
         if bgr is None:
             raise OSError("OpenCV cannot decode its 16-bit colour")
         return grey_if_close(cv2.cvtColor(bgr[..., :3], cv2.COLOR_BGR2RGB).astype(np.float32) / FULL_16), True
@@ -189,8 +189,12 @@ def write(path: str, image: np.ndarray, sixteen_bit: bool) -> None:
     import cv2
 
     pixels = (image * FULL_16 + 0.5).astype(np.uint16)
-    if not cv2.imwrite(path, pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)):
+    # encoded in memory, as cv2.imwrite takes only ANSI paths on Windows (a name in Japanese fails there)
+    bgr = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(Path(path).suffix, bgr)
+    if not ok:
         raise SystemExit(f"cannot write {path}")
+    encoded.tofile(path)
 
 
 def luminance(image: np.ndarray) -> np.ndarray:

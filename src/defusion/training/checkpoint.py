@@ -162,7 +162,10 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
                 part_states.setdefault(name, {})[param] = f.get_tensor(key)
             else:
                 index, name = rest.split(".", 1)
-                optim_state.setdefault(int(index), {})[name] = f.get_tensor(key).to(device)
+                # A copy, not the file's mapped view (which .to() returns as is on the CPU): the
+                # optimizer keeps its state all run, and Windows refuses to replace a mapped file, so
+                # the run's next save would fail. The model's tensors are copied into its parameters.
+                optim_state.setdefault(int(index), {})[name] = f.get_tensor(key).to(device, copy=True)
     _check_architecture(path, model, model_state, meta)
     if set(part_states) != set(parts):
         raise ValueError(f"{path} {_parts_mismatch(set(part_states), set(parts))}; resume it with the config it "

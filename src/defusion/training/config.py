@@ -13,7 +13,7 @@ from typing import Any, Iterable, TypeVar
 import yaml
 
 from defusion.data.cud import CUDConfig
-from defusion.data.dataset import DEFAULT_CROP_SCALE
+from defusion.data.dataset import DEFAULT_CROP_SCALE, DEFAULT_MAX_PIXELS
 from defusion.model.denet import DENET_PARTS, SIZE_MULTIPLE
 from defusion.model.mfm import MFMConfig
 from defusion.model.registry import list_models
@@ -163,6 +163,9 @@ class TrainConfig:
     #: ``RandomResizedCrop`` default). A smaller range zooms in: crops then show the coarser
     #: detail per pixel that the network meets when the fusion core up-samples the sources.
     crop_scale: tuple[float, float] = DEFAULT_CROP_SCALE
+    #: Pixels an image may have to be trained on (``--max-pixels``; defusion fuse's default, 100 MP):
+    #: a larger one is named and skipped, checked from its header before it is decoded.
+    max_pixels: int = DEFAULT_MAX_PIXELS
     #: Weight of the common and unique projections' errors outside their regions (1 inside).
     #: 1.0 is the paper's MAE against the masked images; the authors' code ends at 0.015. (Their
     #: code also ramps the fused MAE in from iteration 17,000 to 24,000; not reproduced here.)
@@ -213,6 +216,7 @@ class TrainConfig:
             ("log_every", self.log_every >= 1, "at least 1"),
             ("workers", self.workers >= 0, "0 or more"),
             ("grey_prob", 0.0 <= self.grey_prob <= 1.0, "in [0, 1]"),
+            ("max_pixels", self.max_pixels >= 1, "at least 1"),
             ("outside_weight", 0.0 <= self.outside_weight <= 1.0, "in [0, 1]"),
             ("gradient_weight", self.gradient_weight >= 0.0, "0 or more"),
             ("common_weight", self.common_weight >= 0.0, "0 or more"),
@@ -337,7 +341,8 @@ def read_options(path: str | Path) -> dict:
     """The option: value mapping of a YAML config file (ValueError if it is not one, or gives a
     key twice)."""
     try:
-        values = yaml.load(Path(path).read_text(), Loader=_ConfigLoader) or {}
+        # bytes: PyYAML reads UTF-8 (or UTF-16) whatever the locale's encoding, a byte-order mark skipped
+        values = yaml.load(Path(path).read_bytes(), Loader=_ConfigLoader) or {}
     except _DuplicateKeyError as exc:
         raise ValueError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:

@@ -54,8 +54,8 @@ def none_readable(data: str | Path, dataset: NaturalImages) -> str | None:
     if small is not None:
         return small
     n = len(dataset.files)
-    return (f"no image under {data} could be read ({plural(n, 'file')}, named above): "
-            f"{'not an image, or broken' if n == 1 else 'not images, or broken'}")
+    # each file was named above with its reason: not an image, broken, or over the pixel bound
+    return f"no image under {data} could be read ({plural(n, 'file')}, named above with why)"
 
 
 def learnt_nothing(state: TrainState) -> bool:
@@ -74,7 +74,8 @@ def learnt_nothing(state: TrainState) -> bool:
 def nothing_read(data: str | Path, state: TrainState, skipped_files: set[int], dataset: NaturalImages,
                  ) -> SameOnEveryRankError:
     """The error of a run that could read no image (every process reaches it alike): the skipped
-    images all too small for the crop, or else not images or broken."""
+    images all too small for the crop, or else each named above with why (not an image, broken, over
+    the pixel bound)."""
     small = _too_small(data, dataset, skipped_files)
     if small is not None and len(skipped_files) < len(dataset.files) <= _SIZE_CHECK_FILES:
         small = _too_small(data, dataset, set(range(len(dataset.files)))) or small  # all of them, if so
@@ -82,7 +83,7 @@ def nothing_read(data: str | Path, state: TrainState, skipped_files: set[int], d
         return SameOnEveryRankError(small + "; nothing was learnt or saved")
     return SameOnEveryRankError(
         f"no image under {data} could be read in the first {plural(state.step, 'step')} "
-        f"({plural(len(skipped_files), 'file')} skipped): not images, or broken; nothing was learnt or saved")
+        f"({plural(len(skipped_files), 'file')} skipped, each named above with why); nothing was learnt or saved")
 
 
 def _too_small(data: str | Path, dataset: NaturalImages, files: set[int]) -> str | None:

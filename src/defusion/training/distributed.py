@@ -35,10 +35,21 @@ class Distributed:
         return self.rank == 0
 
 
+def backend() -> str:
+    """The process group's backend: NCCL on GPUs where PyTorch has it, else gloo (CPUs, and Windows,
+    whose PyTorch builds have no NCCL).
+
+    Example:
+        >>> backend() in ("nccl", "gloo")
+        True
+    """
+    return "nccl" if torch.cuda.is_available() and dist.is_nccl_available() else "gloo"
+
+
 def join_job(ctx: Distributed) -> None:
-    """Join the job's process group (NCCL on GPUs, gloo on CPUs), unless run alone or joined already."""
+    """Join the job's process group (:func:`backend`), unless run alone or joined already."""
     if ctx.world_size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group(backend())
 
 
 def device_for(ctx: Distributed) -> torch.device:

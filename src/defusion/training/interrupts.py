@@ -6,7 +6,6 @@ failure with what it left to resume from.
 from __future__ import annotations
 
 import re
-import shlex
 import signal
 import threading
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, Callable, NoReturn
 
 import torch
 
+from defusion.io.commands import command_line
 from defusion.training.checkpoint import checkpoint_step
 from defusion.training.errors import Terminated
 
@@ -93,13 +93,15 @@ def first_sentence(exc: BaseException) -> str:
 
 
 def resume_command(data: str | Path, out: str | Path) -> str:
-    """The command that goes on with the run in ``out`` on ``data`` from its checkpoint, to paste.
+    """The command that goes on with the run in ``out`` on ``data`` from its checkpoint, to paste
+    (:func:`~defusion.io.commands.command_line`: quoted for this machine's shell).
 
     Example:
-        >>> resume_command("data/my images", "runs/r1")
+        >>> import os
+        >>> resume_command("data/my images", "runs/r1") if os.name != "nt" else None
         "defusion train --data 'data/my images' --out runs/r1 --resume"
     """
-    return f"defusion train --data {shlex.quote(str(data))} --out {shlex.quote(str(out))} --resume"
+    return command_line(["defusion", "train", "--data", str(data), "--out", str(out), "--resume"])
 
 
 def kept_checkpoint(ckpt_path: Path, resume: str = "--resume") -> str:

@@ -45,22 +45,22 @@ def open_log(path: Path, fields: tuple[str, ...], resume_step: int | None) -> tu
     stays. The file is rewritten atomically when that changes it: a kill meanwhile leaves the old one
     whole."""
     if resume_step is None or not path.is_file() or not path.stat().st_size:
-        log_file = open(path, "w", newline="")
+        log_file = open(path, "w", newline="", encoding="utf-8")
         log = csv.DictWriter(log_file, list(fields), extrasaction="ignore")
         log.writeheader()
         return log_file, log
-    text = path.read_text(errors="replace")
+    text = path.read_text(encoding="utf-8", errors="replace")
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = list(reader.fieldnames or fields)
     rows = list(reader)
     kept = [row for row in rows if _row_step(row) is not None and _row_step(row) <= resume_step]
     columns = header + [f for f in fields if f not in header]
     if len(kept) != len(rows) or columns != header or not text.endswith("\n"):
-        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             rewritten = csv.DictWriter(f, columns, extrasaction="ignore")
             rewritten.writeheader()
             rewritten.writerows(kept)
-    log_file = open(path, "a", newline="")
+    log_file = open(path, "a", newline="", encoding="utf-8")
     return log_file, csv.DictWriter(log_file, columns, extrasaction="ignore")
 
 
@@ -78,7 +78,7 @@ def has_logged_steps(path: Path) -> bool:
     """Whether the CSV log at ``path`` holds a logged step (a header alone, or no file, holds none)."""
     if not path.is_file():
         return False
-    with open(path, newline="", errors="replace") as f:
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
         return any(any(cell.strip() for cell in row) for row in list(csv.reader(f))[1:])
 
 

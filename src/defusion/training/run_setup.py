@@ -55,7 +55,7 @@ def open_data(run: TrainingRun) -> tuple[NaturalImages, DistributedSampler, int,
     resume that would move the run's schedule or an epoch with no step."""
     cfg, ctx = run.cfg, run.ctx
     dataset = NaturalImages(run.data, crop=cfg.crop, seed=cfg.seed, length=cfg.epoch_samples,
-                            grey_prob=cfg.grey_prob, crop_scale=cfg.crop_scale)
+                            grey_prob=cfg.grey_prob, crop_scale=cfg.crop_scale, max_pixels=cfg.max_pixels)
     dataset.quiet = not ctx.is_main  # rank 0 names what every process finds (read_report), once
     saved_cfg = checkpoint_config(run.ckpt_path) if run.resume else {}
     if run.resume:  # every rank refuses the same way, before any waits for the others
@@ -157,7 +157,7 @@ def open_outputs(run: TrainingRun, state: TrainState) -> MetricsLog:
     invocation) and the logs, a new run's TensorBoard events cleared first."""
     out = run.out
     (out / RUN_CHECKPOINTS).mkdir(parents=True, exist_ok=True)
-    (out / CONFIG_NAME).write_text(json.dumps(run_record(run.cfg, state), indent=2))
+    (out / CONFIG_NAME).write_text(json.dumps(run_record(run.cfg, state), indent=2), encoding="utf-8")
     if not run.resume and (out / TB_FOLDER).is_dir():  # a run killed before its first log: nothing to keep
         clear_tb(out / TB_FOLDER)
     return MetricsLog(out, LOG_FIELDS + run.cfg.extra_loss_terms(), state.step if run.resume else None)

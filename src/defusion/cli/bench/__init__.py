@@ -37,6 +37,7 @@ from defusion.cli.bench.titles import default_title, folder_name, with_encoding
 from defusion.cli.errors import EXIT_INTERRUPTED, UserError, close_progress_bars
 from defusion.cli.options import note_quick_test_weights, positive_int
 from defusion.fusion.choices import DEFAULT_DEVICE, DEVICES, TASKS
+from defusion.io.formats import DEFAULT_MAX_PIXELS
 from defusion.io.notes import note
 from defusion.model.errors import WeightsError
 
@@ -105,6 +106,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "new metrics included, for the methods named (DeFusion's are recomputed if the weights "
                         "changed, every method's on a pair whose sources changed); a folder of another --task's "
                         "run is refused")
+    p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
+                   help=f"leave out pairs and results with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -156,12 +159,12 @@ def run(args: argparse.Namespace) -> int:
     record = run_record(this_run, recorded, previous or [])  # afresh, recorded is {}: nothing carried over
     saver = Saver(args.out, record, previous)
     grids = Grids(args.out / "grids", previous or [], stored_results(args.out, record, fused_dirs),
-                  record["fused_files"])
+                  record["fused_files"], args.max_pixels)
     result = BenchResult()  # filled as the pairs are scored; its problems also where none could be
     pairs = run_benchmark(args.dir_a, args.dir_b, methods, fused_dirs, metrics,
                           save_dir=args.out / "fused" if args.save_fused else None, limit=args.limit,
                           progress=not args.no_progress, previous=previous, jobs=args.jobs, make_methods=make_methods,
-                          result=result)
+                          result=result, max_pixels=args.max_pixels)
     try:
         produced = _score(pairs, saver, grids)
         grids.say_kept()
@@ -201,15 +204,23 @@ def _checked_metrics(args: argparse.Namespace) -> tuple[str, ...]:
 
 def _evaluated_sources(args: argparse.Namespace) -> tuple[list[str], dict[str, list[str]]]:
     """The stems of the pairs run_benchmark evaluates, and their sources' fingerprints
-    (:func:`source_fingerprints`); a folder with no image to pair is a UserError."""
+    (:func:`source_fingerprints`); a folder with no image to pair, or two pairs whose names differ only
+    in case (:func:`~defusion.io.pairs.case_clashes`: one grid file on Windows and macOS), is a UserError."""
     from defusion.benchmark.runner import evaluated_pairs
-    from defusion.io.pairs import PairsError
+    from defusion.io.pairs import PairsError, case_clashes
 
     try:
         evaluated = evaluated_pairs(args.dir_a, args.dir_b, args.limit)  # those run_benchmark evaluates
     except PairsError as exc:  # a folder with no image to pair
         raise UserError(str(exc)) from None
-    return [stem for stem, _, _ in evaluated], source_fingerprints(evaluated)
+    stems = [stem for stem, _, _ in evaluated]
+    clashes = case_clashes(stems)
+    if clashes:  # each pair's grid (and --save-fused result) is a file named by its stem
+        first, other = clashes[0]
+        raise UserError(f"pairs {first!r} and {other!r} would share one grid, {args.out / 'grids' / first}.jpg, on "
+                        "Windows and macOS (names that differ only in case are one file there); rename one of "
+                        f"them in {args.dir_a} and {args.dir_b}")
+    return stems, source_fingerprints(evaluated)
 
 
 def _resume_state(args: argparse.Namespace, recorded: dict, published: Published, wanted: list[str],

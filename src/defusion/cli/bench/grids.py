@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from defusion.cli.bench.fingerprints import readable_digest
 from defusion.cli.bench.run_file import mapping_in
+from defusion.io.formats import DEFAULT_MAX_PIXELS
 from defusion.io.notes import listed, note, plural
 
 if TYPE_CHECKING:
@@ -52,11 +53,12 @@ class Grids:
     unchanged since it was scored, by ``fingerprints``). On a resume a built-in method is not run
     again for a grid, so some method's image may not be at hand: an existing grid is then kept where
     this run has no new image for the pair, and otherwise drawn without those methods, since keeping
-    it would show the new methods' old images (:meth:`say_kept` says which, once)."""
+    it would show the new methods' old images (:meth:`say_kept` says which, once). A stored result is
+    read under ``max_pixels`` (--max-pixels), as the run reads the files it scores."""
 
     def __init__(self, folder: Path, previous: list[Row], stored: dict[str, dict[str, Path]],
-                 fingerprints: dict[str, dict[str, str]]) -> None:
-        self.folder, self.stored = folder, stored
+                 fingerprints: dict[str, dict[str, str]], max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        self.folder, self.stored, self.max_pixels = folder, stored, max_pixels
         self.fingerprints = {name: files for name, files in fingerprints.items() if isinstance(files, dict)}
         self.scored: dict[str, set[str]] = {}  # pair -> methods scored on it in an earlier run
         for r in previous:
@@ -89,8 +91,8 @@ class Grids:
 
     def _stored(self, name: str, stem: str, size: tuple[int, ...]) -> np.ndarray | None:
         """``name``'s stored result of ``stem`` as it was scored (``read_scored``'s reading, shown as
-        uint8), or None where there is none, it changed since it was scored, it cannot be read or its
-        size is not the sources'."""
+        uint8), or None where there is none, it changed since it was scored, it cannot be read (over
+        the pixel bound too) or its size is not the sources'."""
         from defusion.benchmark.runner import read_scored, viewable
         from defusion.io.images import ImageReadError
 
@@ -99,7 +101,7 @@ class Grids:
         if path is None or (recorded is not None and readable_digest(path) != recorded):
             return None
         try:
-            image = viewable(read_scored(path, quiet=True))  # its note was said when it was scored
+            image = viewable(read_scored(path, quiet=True, max_pixels=self.max_pixels))  # its note: said when scored
         except ImageReadError:
             return None
         return image if image.shape[:2] == size else None

@@ -32,7 +32,7 @@ def recorded_run(out: Path) -> dict:
         {}
     """
     try:
-        recorded = json.loads((out / RUN_FILE).read_text())
+        recorded = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return recorded if isinstance(recorded, dict) else {}

@@ -26,13 +26,17 @@ SAID_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 def pair_jobs(args: argparse.Namespace) -> tuple[list[tuple[str, list[Path]]], list[str]]:
     """(stem, [a, b]) of each pair matched by stem in --a and --b, before the model loads, and the
     files with no partner (each a pair asked for that cannot be fused: the run's last line names them
-    again, and its exit status is 1); those, and two files of one stem, said."""
-    from defusion.io.pairs import images_by_stem, match_pairs, stem_clashes
+    again, and its exit status is 1); those, and two files of one stem, said. Pairs whose fused images
+    would be one file where case does not count are refused (:func:`case_clash_message`)."""
+    from defusion.io.pairs import case_clashes, images_by_stem, match_pairs, stem_clashes
 
     pairs, unmatched = match_pairs(args.dir_a, args.dir_b)
     if not pairs:
         raise UserError(f"no pairs: no file stem is in both {args.dir_a} and {args.dir_b}")
     files_a, files_b = images_by_stem(args.dir_a), images_by_stem(args.dir_b)
+    clashes = case_clashes(stem for stem, _, _ in pairs)
+    if clashes:
+        raise UserError(case_clash_message(clashes, files_a, args))
     lone = []
     for stem in unmatched:
         file, other = (files_a[stem], args.dir_b) if stem in files_a else (files_b[stem], args.dir_a)
@@ -41,6 +45,28 @@ def pair_jobs(args: argparse.Namespace) -> tuple[list[tuple[str, list[Path]]], l
     for clash in stem_clashes(args.dir_a) + stem_clashes(args.dir_b):
         print(f"defusion: warning: {clash}", file=sys.stderr)
     return [(stem, [a, b]) for stem, a, b in pairs], lone
+
+
+def case_clash_message(clashes: list[tuple[str, str]], files_a: dict[str, Path], args: argparse.Namespace) -> str:
+    """Why pairs whose names differ only in case (:func:`~defusion.io.pairs.case_clashes`) are not
+    fused, in one line naming the first clash's files in --a and the fix. Their fused images would be
+    one file on Windows and macOS, the second written over the first while the run counts both; on
+    Linux they would not, but the folder fused or copied there would lose one as silently.
+
+    Example:
+        >>> args = argparse.Namespace(dir_b=Path("ir"), output=Path("fused"), format="png")
+        >>> files = {"Scene": Path("vis/Scene.png"), "scene": Path("vis/scene.jpg")}
+        >>> print(case_clash_message([("Scene", "scene")], files, args).replace(os.sep, "/"))
+        vis/Scene.png and vis/scene.jpg would be fused into one file, fused/Scene.png, on Windows and macOS \
+(names that differ only in case are one file there); rename one of them and its partner in ir/
+    """
+    first, other = clashes[0]
+    more = ""
+    if len(clashes) > 1:
+        more = f" ({plural(len(clashes) - 1, 'more such pair')}: {', '.join(y for _, y in clashes[1:])})"
+    return (f"{files_a[first]} and {files_a[other]} would be fused into one file, {args.output / first}.{args.format}, "
+            f"on Windows and macOS (names that differ only in case are one file there); rename one of them and its "
+            f"partner in {as_folder(args.dir_b)}{more}")
 
 
 def as_folder(path: Path) -> str:

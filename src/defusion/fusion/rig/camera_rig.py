@@ -189,7 +189,7 @@ class Rig:
         return readable_json(self.to_json(names, fit))
 
     def save(self, path: str | Path, names: Sequence[str] | None = None, fit: Sequence[float] | None = None) -> None:
-        Path(path).write_text(self.dumps(names, fit))
+        Path(path).write_text(self.dumps(names, fit), encoding="utf-8")
 
     @classmethod
     def from_json(cls, data: object, name: str = "rig") -> "Rig":

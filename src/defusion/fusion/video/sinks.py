@@ -49,6 +49,8 @@ class VideoSink:
         self.partial = partial_path(out)
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
+        #: Whether the partial file holds the whole video (:meth:`finish` could not rename it).
+        self._complete = False
         if self.partial.is_file():
             self.partial.unlink()
             if warn is not None:
@@ -77,14 +79,27 @@ class VideoSink:
         self._writer.write(bgr)
 
     def finish(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
+        """Move the complete video onto ``out``. Where that fails (on Windows, ``out`` open in a player)
+        the complete video is kept where it is, and a VideoError says where: :meth:`abort` then
+        keeps it too."""
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        try:
             os.replace(self.partial, self.out)
+        except OSError as exc:
+            self._complete = True
+            reason = exc.strerror or str(exc)
+            raise VideoError(f"cannot replace {self.out} ({reason}: is it open in another program?); the fused "
+                             f"video is at {self.partial}") from None
 
     def abort(self) -> None:
+        """Drop the unfinished video (a complete one that could not be moved into place is kept)."""
         if self._writer is not None:
             self._writer.release()
-        self.partial.unlink(missing_ok=True)
+        if not self._complete:
+            self.partial.unlink(missing_ok=True)
 
 
 class FrameSink:
@@ -115,14 +130,23 @@ class FrameSink:
         self._index += 1
 
     def finish(self) -> None:
+        """Remove the frames an earlier, longer run left after this run's last. One that cannot be
+        removed (on Windows, open in a viewer) is said, not an error: this run's frames are all written."""
         indices = {path: _frame_index(path.name) for path in self.out.iterdir() if path.is_file()}
         stale = sorted((path for path, i in indices.items() if i is not None and i >= self._index), key=indices.get)
+        kept: list[Path] = []
         for path in stale:
-            path.unlink()
-        if stale:
-            span = stale[0].name if len(stale) == 1 else f"{stale[0].name} to {stale[-1].name}"
-            self._warn(f"removed {len(stale)} frame{'s' if len(stale) > 1 else ''} left in {self.out} by an earlier, "
-                       f"longer run ({span}): the folder holds this run's {self._index} only")
+            try:
+                path.unlink()
+            except OSError:
+                kept.append(path)
+        removed = [path for path in stale if path not in kept]
+        if removed:
+            self._warn(f"removed {_frames(removed)}"
+                       + ("" if kept else f": the folder holds this run's {self._index} only"))
+        if kept:
+            self._warn(f"cannot remove {_frames(kept)}; open in another program? The folder holds "
+                       f"{'it' if len(kept) == 1 else 'them'} after this run's {self._index}")
 
     def abort(self) -> None:
         pass
@@ -136,6 +160,18 @@ def partial_path(out: Path) -> Path:
         'clips/.fused.partial.mp4'
     """
     return out.with_name(f".{out.stem}.partial{out.suffix}")
+
+
+def _frames(paths: list[Path]) -> str:
+    """Frame files an earlier, longer run left in a folder (sorted), in words.
+
+    Example:
+        >>> _frames([Path("out/frame_000007.png"), Path("out/frame_000009.png")])
+        '2 frames left in out by an earlier, longer run (frame_000007.png to frame_000009.png)'
+    """
+    span = paths[0].name if len(paths) == 1 else f"{paths[0].name} to {paths[-1].name}"
+    return (f"{len(paths)} frame{'s' if len(paths) > 1 else ''} left in {paths[0].parent} by an earlier, longer run "
+            f"({span})")
 
 
 def _frame_index(name: str) -> int | None:
