@@ -8,31 +8,46 @@ import ast
 
 from tests.conftest import REPO
 
-#: Calls that open a file as text unless told otherwise, and where their mode argument sits.
-_TEXT_CALLS = {"open": 1, "read_text": None, "write_text": None, "fdopen": 1}
+#: Calls that open a file as text unless told otherwise, and where their mode argument sits (None:
+#: no mode, always text). ``X.open`` is any object's (``Path.open``), but for the owners below.
+_TEXT_CALLS = {"open": 1, "read_text": None, "write_text": None, "fdopen": 1, "NamedTemporaryFile": 0,
+               "TemporaryFile": 0, "SpooledTemporaryFile": 1, "TextIOWrapper": None, "FileHandler": 1}
+#: Owners whose ``open`` opens no text file: images, descriptors, archives, a browser.
+_NOT_TEXT_OWNERS = {"Image", "os", "zipfile", "tarfile", "gzip", "webbrowser"}
+#: Modes these calls default to where none is given: binary for the temporary files.
+_DEFAULT_MODES = {"NamedTemporaryFile": "w+b", "TemporaryFile": "w+b", "SpooledTemporaryFile": "w+b"}
+
+
+def _call_name(func: ast.expr) -> str | None:
+    """The name of a call that may open a text file, or None."""
+    if isinstance(func, ast.Name):
+        return func.id if func.id in _TEXT_CALLS else None
+    if isinstance(func, ast.Attribute):
+        owner = func.value.id if isinstance(func.value, ast.Name) else None
+        if func.attr == "open":
+            return None if owner in _NOT_TEXT_OWNERS else "open"
+        return func.attr if func.attr in _TEXT_CALLS else None
+    return None
 
 
 def _unencoded_text_calls(tree: ast.AST) -> list[int]:
-    """Lines of ``open``/``read_text``/``write_text`` calls in text mode with no ``encoding=``."""
+    """Lines of calls that open a file in text mode with no ``encoding=``."""
     lines = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        func = node.func
-        if isinstance(func, ast.Name):
-            name = func.id if func.id == "open" else None
-        elif isinstance(func, ast.Attribute):
-            owner = func.value.id if isinstance(func.value, ast.Name) else None
-            name = func.attr if func.attr in ("read_text", "write_text") or (owner, func.attr) in (
-                ("io", "open"), ("os", "fdopen")) else None  # Image.open, os.open (a descriptor): not text
-        else:
-            name = None
+        name = _call_name(node.func)
         if name is None or any(k.arg == "encoding" for k in node.keywords):
             continue
         index = _TEXT_CALLS[name]
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "open" and not (
+                isinstance(node.func.value, ast.Name) and node.func.value.id in ("io", "codecs", "builtins")):
+            index = 0  # Path.open(mode): the mode comes first
         mode = next((k.value for k in node.keywords if k.arg == "mode"), None)
         if mode is None and index is not None and len(node.args) > index:
             mode = node.args[index]
+        if mode is None and name in _DEFAULT_MODES:
+            mode = ast.Constant(_DEFAULT_MODES[name])
         if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and "b" in mode.value:
             continue
         lines.append(node.lineno)
@@ -49,5 +64,8 @@ def test_every_text_file_is_opened_with_an_encoding():
 
 def test_the_check_finds_an_unencoded_call_and_passes_binary_and_encoded_ones():
     source = ("open(p)\nopen(p, 'rb')\nopen(p, mode='w', encoding='utf-8')\nPath(p).read_text()\n"
-              "Path(p).read_bytes()\nImage.open(p)\nq.write_text(s, encoding='utf-8')\nos.fdopen(fd, 'w')\nos.open(p, 1)\n")
-    assert _unencoded_text_calls(ast.parse(source)) == [1, 4, 8]
+              "Path(p).read_bytes()\nImage.open(p)\nq.write_text(s, encoding='utf-8')\nos.fdopen(fd, 'w')\n"
+              "os.open(p, 1)\np.open('w')\np.open('rb')\nbuiltins.open(p, 'w')\ncodecs.open(p, 'w')\n"
+              "tempfile.NamedTemporaryFile('w')\ntempfile.NamedTemporaryFile()\nio.TextIOWrapper(buf)\n"
+              "logging.FileHandler(p)\nio.open(p, 'rb')\n")
+    assert _unencoded_text_calls(ast.parse(source)) == [1, 4, 8, 10, 12, 13, 14, 16, 17]

@@ -51,3 +51,16 @@ def test_a_mac_named_pair_is_paired_and_named_composed(tmp_path):
     a, b = _folders(tmp_path, [f"{decomposed}.png"], [f"{composed}.png"])
     jobs, lone = pair_jobs(_args(a, b, tmp_path))
     assert jobs == [(composed, [a / f"{decomposed}.png", b / f"{composed}.png"])] and lone == []
+
+
+def test_an_output_an_earlier_run_named_decomposed_counts_as_fused(tmp_path):
+    """Before pairs were named composed, a Mac's café.png was fused as its decomposed name: a rerun with
+    --skip-existing fused it again beside the old file."""
+    from defusion.cli.fuse.file_names import already_fused
+
+    composed, decomposed = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
+    out = tmp_path / "out"
+    out.mkdir()
+    write_image(out / f"{decomposed}.png", GREY)
+    args = argparse.Namespace(output=out, format="png", components=None, source_map=None, compare=None)
+    assert already_fused(composed, args) and not already_fused("other", args)

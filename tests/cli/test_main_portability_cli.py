@@ -21,6 +21,12 @@ def test_only_a_strict_stream_that_lacks_characters_is_changed():
         assert not tolerate_unencodable(stream) and getattr(stream, "errors", None) == errors
 
 
+def test_errors_the_user_chose_are_kept(monkeypatch):
+    monkeypatch.setenv("PYTHONIOENCODING", "cp1252:strict")
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")
+    assert not tolerate_unencodable(stream) and stream.errors == "strict"
+
+
 def test_a_stream_without_reconfigure_is_left_alone(monkeypatch, capsys):
     """A test harness's or an embedding program's stdout need not be a TextIOWrapper."""
     class Plain:
@@ -46,19 +52,30 @@ _EINVAL_RUN = """
 import errno, sys
 from defusion.cli import errors
 errors.WINDOWS = {windows}
+class Stdout:  # the real one, whose flush fails as a write to a closed pipe can on Windows
+    def __init__(self, real): self.real = real
+    def write(self, text): return self.real.write(text)
+    def fileno(self): return self.real.fileno()
+    def flush(self): raise OSError(errno.EINVAL, "Invalid argument")
 def fuse():
     print("fused 1 of 1")
-    raise OSError(errno.EINVAL, "Invalid argument")  # what a write to a closed pipe raises on Windows
-sys.exit(errors.run_guarded(fuse, (OSError,)))
+    if {in_command}:
+        raise OSError(errno.EINVAL, "Invalid argument")  # a socket's, a device's: not the pipe's
+    sys.stdout = Stdout(sys.stdout)
+status = errors.run_guarded(fuse, (OSError,))
+sys.stdout = sys.__stdout__
+sys.exit(status)
 """
 
 
-@pytest.mark.parametrize("windows, to_pipe, status", [(True, True, 1), (True, False, 2), (False, True, 2)])
-def test_a_closed_pipe_said_as_einval_on_windows_is_a_closed_pipe(tmp_path, windows, to_pipe, status):
+@pytest.mark.parametrize("windows, to_pipe, in_command, status", [
+    (True, True, False, 1), (True, False, False, 2), (False, True, False, 2), (True, True, True, 2)])
+def test_a_closed_pipe_said_as_einval_on_windows_is_a_closed_pipe(tmp_path, windows, to_pipe, in_command, status):
     """On Windows a closed pipe can raise OSError(EINVAL) (CPython gh-79935), which was said as the
-    command's error, exit status 2: now, where stdout is a pipe, it is the closed pipe it is (exit 1,
-    nothing said); anywhere else, or off Windows, EINVAL stays an error said in one line."""
-    code = _EINVAL_RUN.format(windows=windows)
+    command's error, exit status 2: now, where stdout is a pipe and the output's last flush raises it,
+    it is the closed pipe it is (exit 1, nothing said); anywhere else, off Windows, or raised within
+    the command (anything's EINVAL), it stays an error said in one line."""
+    code = _EINVAL_RUN.format(windows=windows, in_command=in_command)
     with open(tmp_path / "out.txt", "wb") as file:
         result = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE if to_pipe else file,
                                 stderr=subprocess.PIPE, timeout=120)

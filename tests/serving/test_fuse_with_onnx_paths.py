@@ -25,3 +25,15 @@ def test_16_bit_colour_is_read_and_written_under_a_name_in_japanese(tmp_path, an
     fuse_with_onnx.write(path, image, sixteen_bit=True)
     read, sixteen_bit = fuse_with_onnx.read(path)
     assert sixteen_bit and read.shape == image.shape and np.abs(read - image).max() <= 1 / 65535
+
+
+def test_output_in_a_code_page_escapes_a_name_it_cannot_encode(monkeypatch):
+    import io
+    import sys
+
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")  # Windows, redirected to a file
+    monkeypatch.setattr(sys, "stdout", stdout)
+    fuse_with_onnx._tolerate_unencodable()
+    print("wrote \u6771\u4eac.png")  # it raised UnicodeEncodeError after the image was written
+    stdout.flush()
+    assert stdout.buffer.getvalue() == b"wrote \\u6771\\u4eac.png\n"

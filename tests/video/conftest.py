@@ -1,8 +1,22 @@
-"""Fixtures for the video tests: one CPU thread."""
+"""Fixtures for the video tests: one CPU thread; and a helper running `defusion video` in-process."""
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
+
+from defusion.cli import video as video_cli
+from defusion.cli.errors import run_guarded
+
+
+def run_video_cli(capsys, *argv) -> tuple[int, str]:
+    """`defusion video ARGV` in this process, as the command line runs it: (exit status, stderr)."""
+    parser = argparse.ArgumentParser()
+    video_cli.add_arguments(parser)
+    args = parser.parse_args([str(a) for a in argv])
+    status = run_guarded(lambda: video_cli.run(args), video_cli.EXPECTED_ERRORS)
+    return status, capsys.readouterr().err
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -5,18 +5,16 @@ and `defusion video` says so once, as `defusion fuse` says it of its float sourc
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import cv2
 import numpy as np
 import tifffile
 
-from defusion.cli import video as video_cli
-from defusion.cli.errors import run_guarded
 from defusion.fusion.video import open_frames
 from defusion.io.images import read_image
 from tests.conftest import smooth_image
+from tests.video.conftest import run_video_cli as _cli
 
 H, W = 48, 64
 #: Frames of the stream, and the one a hot object enters in (a corner, far from the region compared).
@@ -85,14 +83,6 @@ def test_float_frames_in_0_1_are_kept_as_they_are(rng, tmp_path):
     read = list(source.frames())
     assert source.float_span == (0.0, 1.0)
     assert all(np.array_equal(r, read_image(folder / f"f{i}.tif")) for i, r in enumerate(read))
-
-
-def _cli(capsys, *argv) -> tuple[int, str]:
-    parser = argparse.ArgumentParser()
-    video_cli.add_arguments(parser)
-    args = parser.parse_args([str(a) for a in argv])
-    status = run_guarded(lambda: video_cli.run(args), video_cli.EXPECTED_ERRORS)
-    return status, capsys.readouterr().err
 
 
 def test_defusion_video_keeps_the_background_of_a_float_stream_and_says_so_once(rng, tmp_path, lively_weights,

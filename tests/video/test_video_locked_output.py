@@ -4,7 +4,6 @@ work is kept and said where, never deleted."""
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
@@ -12,9 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from defusion.cli import video as video_cli
-from defusion.cli.errors import run_guarded
-from defusion.fusion.video.sinks import partial_path
+from defusion.fusion.video.sinks import kept_path, partial_path
+from tests.video.conftest import run_video_cli as _cli
 
 H, W = 32, 48
 #: Frames in each input.
@@ -43,14 +41,6 @@ def _count_frames(path: Path) -> int:
     return n
 
 
-def _cli(capsys, *argv) -> tuple[int, str]:
-    parser = argparse.ArgumentParser()
-    video_cli.add_arguments(parser)
-    args = parser.parse_args([str(a) for a in argv])
-    status = run_guarded(lambda: video_cli.run(args), video_cli.EXPECTED_ERRORS)
-    return status, capsys.readouterr().err
-
-
 @pytest.fixture
 def inputs(tmp_path) -> tuple[Path, Path]:
     return _write_folder(tmp_path / "a", _frames(FRAMES, 0)), _write_folder(tmp_path / "b", _frames(FRAMES, 1))
@@ -75,11 +65,15 @@ def test_a_video_that_cannot_replace_the_output_is_kept_and_said(inputs, tmp_pat
     assert status != 0
     lines = [line for line in err.splitlines() if "error" in line]
     assert len(lines) == 1 and "Traceback" not in err, err
-    partial = partial_path(out)
+    kept = kept_path(out)  # visible: the next run removes a hidden partial file as unfinished
     assert f"cannot replace {out}" in lines[0] and "open in another program?" in lines[0], lines[0]
-    assert f"the fused video is at {partial}" in lines[0], lines[0]
-    assert _count_frames(partial) == FRAMES  # the whole fused video, playable
+    assert f"the fused video is at {kept}" in lines[0], lines[0]
+    assert _count_frames(kept) == FRAMES and not partial_path(out).exists()  # the whole fused video, playable
     assert out.read_bytes() == b"the video a player has open"
+    # a second run that meets the same lock keeps the first run's video and its own, partial, as it is
+    status, err = _cli(capsys, *inputs, "-o", out, "--weights", tiny_weights, "--device", "cpu", "--no-progress")
+    assert status != 0 and f"the fused video is at {partial_path(out)}" in err, err
+    assert _count_frames(kept) == FRAMES and _count_frames(partial_path(out)) == FRAMES
 
 
 def test_frames_an_earlier_run_left_that_cannot_be_removed_are_said_not_an_error(inputs, tmp_path, tiny_weights,

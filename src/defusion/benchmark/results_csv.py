@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from defusion.io.pairs import pair_stem
 from defusion.io.writing import write_bytes_atomically
 
 #: The pseudo-metric holding a built-in method's wall time per pair.
@@ -57,6 +58,8 @@ Row(method='defusion', image='01', metric='seconds', value=1.25)]
     """
     try:
         with open(path, newline="", encoding=RESULTS_ENCODING) as f:
-            return [Row(r["method"], r["image"], r["metric"], float(r["value"])) for r in csv.DictReader(f)]
+            # pairs named in composed form (pair_stem), as this run names them, where an earlier one kept
+            # the decomposed form a Mac's names came in
+            return [Row(r["method"], pair_stem(r["image"]), r["metric"], float(r["value"])) for r in csv.DictReader(f)]
     except (KeyError, TypeError, ValueError, csv.Error, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} is not a defusion results.csv ({exc})") from None

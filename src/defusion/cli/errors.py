@@ -74,15 +74,16 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
 def _run_flushed(fn: Callable[[], int | None]) -> int:
     """``fn``'s exit status, standard output flushed after it (here, so that a closed pipe is caught by
     :func:`run_guarded` and not at exit); a closed pipe said in Windows' words (:func:`reader_went_away`)
-    raised as the BrokenPipeError it is."""
+    by that flush raised as the BrokenPipeError it is. Only the flush's: an EINVAL from within ``fn``
+    may be anything's (a socket, a device), and stays an error said as one."""
+    status = fn() or 0
     try:
-        status = fn() or 0
         sys.stdout.flush()
-        return status
     except OSError as exc:
         if not isinstance(exc, BrokenPipeError) and reader_went_away(exc):
             raise BrokenPipeError(errno.EPIPE, f"the reader of the output went away ({exc})") from exc
         raise
+    return status
 
 
 def reader_went_away(exc: BaseException) -> bool:

@@ -6,6 +6,7 @@ import argparse
 import codecs
 import difflib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -177,7 +178,7 @@ def tolerate_unencodable(stream: object) -> bool:
     encoded in the locale's code page (cp1252): a file name in Japanese, or the arrows of a benchmark
     summary (↑, ↓), once stopped ``defusion bench`` and ``defusion calibrate`` (before it saved the
     rig) with "'charmap' codec can't encode". A stream in a UTF (which encodes everything), one
-    already told what to do with such characters (PYTHONIOENCODING=cp1252:replace), or one without
+    already told what to do with such characters (PYTHONIOENCODING=cp1252:replace, or :strict), or one without
     ``reconfigure`` (a test harness's) is left as it is.
 
     Example:
@@ -194,6 +195,8 @@ def tolerate_unencodable(stream: object) -> bool:
     encoding = getattr(stream, "encoding", None)
     reconfigure = getattr(stream, "reconfigure", None)
     if not isinstance(encoding, str) or reconfigure is None or getattr(stream, "errors", "strict") != "strict":
+        return False
+    if ":" in os.environ.get("PYTHONIOENCODING", ""):  # errors chosen by the user (cp1252:strict): theirs
         return False
     try:
         if codecs.lookup(encoding).name.startswith("utf"):

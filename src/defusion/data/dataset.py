@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import random
 import sys
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 import torch
@@ -76,7 +76,23 @@ def find_images(root: str | Path) -> list[Path]:
         subfolders[:] = sorted(kept)  # os.walk descends into these only, in this order
         found += [path for path in (Path(folder) / name for name in names)
                   if not is_hidden(path) and path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()]
-    return sorted(found)
+    return sorted(found, key=file_order)
+
+
+def file_order(path: PurePath) -> tuple[str, ...]:
+    """The key a training folder's files are sorted by: their names part by part, case counting, on
+    every OS. Windows' paths sort regardless of case, so a run moved between systems would read
+    another file at each index (and note its files as changed on resume).
+
+    Example:
+        >>> from pathlib import PurePosixPath, PureWindowsPath
+        >>> names = ["b.png", "B2.png", "a.png", "Z.png"]
+        >>> [p.name for p in sorted(map(PureWindowsPath, names), key=file_order)]
+        ['B2.png', 'Z.png', 'a.png', 'b.png']
+        >>> [p.name for p in sorted(map(PurePosixPath, names))]  # what sorted() gives on Linux and macOS
+        ['B2.png', 'Z.png', 'a.png', 'b.png']
+    """
+    return path.parts
 
 
 def random_resized_crop_box(

@@ -9,26 +9,48 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 import shlex
-import subprocess
+
+#: Words cmd and PowerShell both take as they are: anything else (a space, ``&``, ``;``, ``%``, ``$``,
+#: ``(``, a quote) is double-quoted on Windows.
+_WINDOWS_SAFE = re.compile(r"[\w\-.:\\/=+@,]+")
 
 
 def _on_windows(windows: bool | None) -> bool:
     return os.name == "nt" if windows is None else windows
 
 
+def _windows_quoted(text: str) -> str:
+    """``text`` in double quotes as the C runtime parses them back (a quote escaped, backslashes
+    before one doubled; cmd and PowerShell then take ``&``, ``;``, ``|`` inside them literally)."""
+    out, backslashes = ['"'], 0
+    for ch in text:
+        if ch == "\\":
+            backslashes += 1
+            continue
+        out.append("\\" * (2 * backslashes + 1) + '"' if ch == '"' else "\\" * backslashes + ch)
+        backslashes = 0
+    out.append("\\" * (2 * backslashes) + '"')
+    return "".join(out)
+
+
 def shell_word(text: str, windows: bool | None = None) -> str:
     """``text`` quoted where needed to be one argument: POSIX shells' quoting, or on Windows
-    (``windows``; None: this machine's OS) the C runtime's double quotes (cmd has no single quotes;
-    PowerShell takes both).
+    (``windows``; None: this machine's OS) double quotes around any word with more than letters,
+    digits and path characters (cmd has no single quotes; PowerShell takes both).
 
     Example:
         >>> shell_word("ir.png"), shell_word("my shots/ir.png", windows=False)
         ('ir.png', "'my shots/ir.png'")
-        >>> shell_word("my shots/ir.png", windows=True)
-        '"my shots/ir.png"'
+        >>> shell_word("my shots/ir.png", windows=True), shell_word(r"D:\\R&D\\ir.png", windows=True)
+        ('"my shots/ir.png"', '"D:\\\\R&D\\\\ir.png"')
+        >>> shell_word("C:\\\\data\\\\", windows=True), shell_word('say "hi"', windows=True)
+        ('C:\\\\data\\\\', '"say \\\\"hi\\\\""')
     """
-    return subprocess.list2cmdline([text]) if _on_windows(windows) else shlex.quote(text)
+    if not _on_windows(windows):
+        return shlex.quote(text)
+    return text if _WINDOWS_SAFE.fullmatch(text) else _windows_quoted(text)
 
 
 def command_line(words: list[str], windows: bool | None = None) -> str:
@@ -38,7 +60,7 @@ def command_line(words: list[str], windows: bool | None = None) -> str:
         >>> command_line(["ls", "my runs/r1"], windows=False), command_line(["dir", "my runs/r1"], windows=True)
         ("ls 'my runs/r1'", 'dir "my runs/r1"')
     """
-    return subprocess.list2cmdline(words) if _on_windows(windows) else shlex.join(words)
+    return " ".join(shell_word(word, windows) for word in words)
 
 
 __all__ = ["command_line", "shell_word"]

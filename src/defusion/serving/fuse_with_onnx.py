@@ -256,7 +256,21 @@ def defaults(session: InferenceSession, task: str | None) -> dict:
     return json.loads(props["fusion_defaults"])[task or "general"]
 
 
+def _tolerate_unencodable() -> None:
+    """Standard output and error write what their encoding lacks as escapes (a Japanese file name on
+    a Windows console redirected to a file, cp1252) rather than fail after the image is written; as
+    ``defusion``'s own commands do, spelt out here since this file imports nothing of defusion."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        if not encoding.lower().replace("-", "").startswith("utf") and getattr(stream, "errors", "") == "strict":
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (AttributeError, ValueError, OSError):  # not a text file of its own (a test's capture)
+                pass
+
+
 def main() -> None:
+    _tolerate_unencodable()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("model")
     p.add_argument("a")

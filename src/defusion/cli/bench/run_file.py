@@ -35,7 +35,26 @@ def recorded_run(out: Path) -> dict:
         recorded = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return recorded if isinstance(recorded, dict) else {}
+    return _composed_stems(recorded) if isinstance(recorded, dict) else {}
+
+
+def _composed_stems(recorded: dict) -> dict:
+    """``recorded`` with its pairs' names in composed form (:func:`~defusion.io.pairs.pair_stem`), as
+    this run names them: a run before 2026-12-07 kept the decomposed names a Mac's files came with.
+
+    Example:
+        >>> _composed_stems({"source_files": {"cafe\u0301": ["aa"]}, "fused_files": {"CBF": {"cafe\u0301": "bb"}}})
+        {'source_files': {'café': ['aa']}, 'fused_files': {'CBF': {'café': 'bb'}}}
+    """
+    from defusion.io.pairs import pair_stem
+
+    composed = dict(recorded)
+    if isinstance(recorded.get("source_files"), dict):
+        composed["source_files"] = {pair_stem(str(k)): v for k, v in recorded["source_files"].items()}
+    if isinstance(recorded.get("fused_files"), dict):
+        composed["fused_files"] = {method: {pair_stem(str(k)): v for k, v in files.items()} if isinstance(files, dict)
+                                   else files for method, files in recorded["fused_files"].items()}
+    return composed
 
 
 def mapping_in(record: dict, key: str) -> dict:

@@ -70,4 +70,21 @@ def already_fused(stem: str, args: argparse.Namespace) -> bool:
         wanted.append(args.source_map / f"{stem}.png")
     if args.compare:
         wanted.append(compare_path(args.compare, stem))
-    return all(p.is_file() for p in wanted)
+    return all(p.is_file() or _written_in_another_form(p) for p in wanted)
+
+
+def _written_in_another_form(path: Path) -> bool:
+    """Whether ``path``'s folder holds it under a name that differs only in Unicode form (the
+    decomposed ``café`` a run before 2026-12-07 named a Mac's pair by, where pairs are now named in
+    composed form: :func:`~defusion.io.pairs.pair_stem`). Only a name beyond ASCII can differ so.
+
+    Example:
+        >>> _written_in_another_form(Path("no-such-folder/cafe.png"))
+        False
+    """
+    from defusion.io.pairs import pair_stem
+
+    if path.name.isascii() or not path.parent.is_dir():
+        return False
+    name = pair_stem(path.name)
+    return any(pair_stem(other.name) == name and other.is_file() for other in path.parent.iterdir())

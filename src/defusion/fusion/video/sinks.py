@@ -89,10 +89,24 @@ class VideoSink:
         try:
             os.replace(self.partial, self.out)
         except OSError as exc:
-            self._complete = True
             reason = exc.strerror or str(exc)
+            kept = self._kept_beside()
             raise VideoError(f"cannot replace {self.out} ({reason}: is it open in another program?); the fused "
-                             f"video is at {self.partial}") from None
+                             f"video is at {kept}") from None
+
+    def _kept_beside(self) -> Path:
+        """Where a complete video that could not replace ``out`` is kept: renamed to a visible name beside
+        it (:func:`kept_path`) where that name is free, so that the next run, which removes a hidden
+        partial file as unfinished, does not delete it; else left as the partial file, marked complete."""
+        beside = kept_path(self.out)
+        if not beside.exists():
+            try:
+                os.replace(self.partial, beside)
+                return beside
+            except OSError:
+                pass
+        self._complete = True
+        return self.partial
 
     def abort(self) -> None:
         """Drop the unfinished video (a complete one that could not be moved into place is kept)."""
@@ -146,10 +160,22 @@ class FrameSink:
                        + ("" if kept else f": the folder holds this run's {self._index} only"))
         if kept:
             self._warn(f"cannot remove {_frames(kept)}; open in another program? The folder holds "
-                       f"{'it' if len(kept) == 1 else 'them'} after this run's {self._index}")
+                       f"{'it' if len(kept) == 1 else 'them'} after this run's {self._index} "
+                       f"frame{'s' if self._index != 1 else ''}")
 
     def abort(self) -> None:
         pass
+
+
+def kept_path(out: Path) -> Path:
+    """The name a complete video is kept under where it could not replace ``out`` (on Windows, ``out``
+    open in a player).
+
+    Example:
+        >>> kept_path(Path("runs/fused.mp4")).as_posix()
+        'runs/fused.new.mp4'
+    """
+    return out.with_name(f"{out.stem}.new{out.suffix}")
 
 
 def partial_path(out: Path) -> Path:
