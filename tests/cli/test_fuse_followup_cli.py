@@ -14,6 +14,7 @@ from defusion.fusion.fuser import Fuser
 from defusion.io.images import write_image
 from defusion.model.registry import create_model
 from defusion.model.weights import save_weights
+from tests.cli.conftest import infrared_visible_folders
 from tests.conftest import REPO, smooth_image
 
 README = (REPO / "README.md").read_text()
@@ -26,11 +27,7 @@ def _fuse(*args) -> int:
 
 @pytest.fixture
 def folders(tmp_path, rng):
-    da, db = tmp_path / "ir", tmp_path / "vi"
-    for stem in ("01", "02"):
-        write_image(da / f"{stem}.png", smooth_image(rng, 24, 32, 1))
-        write_image(db / f"{stem}.png", smooth_image(rng, 24, 32))
-    return da, db
+    return infrared_visible_folders(tmp_path, rng, stems=("01", "02"))
 
 
 # 1. a new output folder is said in folder modes too

@@ -13,6 +13,7 @@ import pytest
 from defusion.cli.main import main
 from defusion.io import progress
 from defusion.io.images import write_image
+from tests.cli.conftest import infrared_visible_folders
 from tests.conftest import smooth_image
 
 PAIRS = 12
@@ -20,11 +21,7 @@ PAIRS = 12
 
 @pytest.fixture
 def folders(tmp_path, rng):
-    da, db = tmp_path / "ir", tmp_path / "vi"
-    for i in range(PAIRS):
-        write_image(da / f"{i:02d}.png", smooth_image(rng, 24, 32, 1))
-        write_image(db / f"{i:02d}.png", smooth_image(rng, 24, 32))
-    return da, db
+    return infrared_visible_folders(tmp_path, rng, stems=[f"{i:02d}" for i in range(PAIRS)])
 
 
 @pytest.fixture

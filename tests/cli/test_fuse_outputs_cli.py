@@ -14,18 +14,14 @@ from defusion.cli.fuse.fused_settings import SETTINGS_FILE
 from defusion.cli.main import main
 from defusion.fusion.fuser import Fuser
 from defusion.io.images import read_image, write_image
-from tests.cli.conftest import one_error_line, run_fuse
+from tests.cli.conftest import infrared_visible_folders, one_error_line, run_fuse
 from tests.conftest import smooth_image
 from tests.io.test_write_outputs import fail_writes_in
 
 
 @pytest.fixture
 def folders(tmp_path, rng):
-    da, db = tmp_path / "ir", tmp_path / "vi"
-    for stem in ("01", "02", "03"):
-        write_image(da / f"{stem}.png", smooth_image(rng, 24, 32, 1))
-        write_image(db / f"{stem}.png", smooth_image(rng, 24, 32))
-    return da, db
+    return infrared_visible_folders(tmp_path, rng)
 
 
 

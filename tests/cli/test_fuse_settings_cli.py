@@ -11,18 +11,13 @@ from datetime import datetime, timedelta
 import pytest
 
 from defusion.cli.fuse.fused_settings import MEMORY_FIELDS, SETTINGS_FILE, SETTINGS_VERSION, SHIPPED, fused_settings
-from defusion.io.images import write_image
 from defusion.model.weights import weights_digest
-from tests.cli.conftest import one_error_line, run_fuse
-from tests.conftest import smooth_image
+from tests.cli.conftest import infrared_visible_folders, one_error_line, run_fuse
 
 
 @pytest.fixture
 def folders(tmp_path, rng):
-    da, db = tmp_path / "ir", tmp_path / "vi"
-    for stem in ("01", "02", "03"):
-        write_image(da / f"{stem}.png", smooth_image(rng, 24, 32, 1))
-        write_image(db / f"{stem}.png", smooth_image(rng, 24, 32))
+    da, db = infrared_visible_folders(tmp_path, rng)
     return ["--a", da, "--b", db]
 
 
