@@ -310,7 +310,7 @@ def run_worker(name: str, args: argparse.Namespace, folder: Path) -> dict | None
            "--repeats", str(args.repeats), "--threads", str(args.threads), "--outputs", str(folder)]
     if args.weights:
         cmd += ["--weights", args.weights]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=args.timeout)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=args.timeout, encoding="utf-8")
     if proc.returncode != 0:
         print(f"  {name}: failed (exit {proc.returncode}); left out", file=sys.stderr)
         return None
@@ -335,7 +335,7 @@ def add_diffs(results: list[dict], folder: Path, reference: str) -> None:
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
@@ -382,13 +382,14 @@ def table(results: list[dict], sizes: list[str], threads: int, repeats: int) -> 
 
 
 def write_doc(path: Path, text: str) -> None:
-    doc = path.read_text() if path.exists() else f"# Performance\n\n{BEGIN}\n{END}\n"
+    doc = path.read_text(encoding="utf-8") if path.exists() else f"# Performance\n\n{BEGIN}\n{END}\n"
     if BEGIN not in doc or END not in doc:
         doc += f"\n{BEGIN}\n{END}\n"
     before, rest = doc.split(BEGIN, 1)
     after = rest.split(END, 1)[1]
     stamp = time.strftime("%Y-%m-%d")
-    path.write_text(f"{before}{BEGIN}\n<!-- written by benchmarks/speed.py on {stamp} -->\n{text}{END}{after}")
+    path.write_text(f"{before}{BEGIN}\n<!-- written by benchmarks/speed.py on {stamp} -->\n{text}{END}{after}",
+                    encoding="utf-8")
 
 
 def main() -> None:

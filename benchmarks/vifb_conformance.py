@@ -63,7 +63,7 @@ def read_image(path: Path) -> np.ndarray:
 def load_reference(data: Path) -> dict[tuple[str, str, str], float]:
     """``(image, method, short metric name) -> value`` from ``reference_metrics.csv``."""
     ref = {}
-    with open(data / "reference_metrics.csv", newline="") as fh:
+    with open(data / "reference_metrics.csv", newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             ref[row["image"], row["method"], VIFB_NAMES[row["metric"]]] = float(row["value"])
     return ref
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({procs} processes, {os.cpu_count()} CPUs); CPU time {np.sum(cpu):.1f} s in all, "
           f"{np.mean(cpu):.3f} s per image (reading the 3 JPEGs included)")
     if args.csv:
-        with open(args.csv, "w", newline="") as fh:
+        with open(args.csv, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(["image", "method", "metric", "ours", "reference", "rel_err"])
             for r in sorted(rows, key=lambda r: (r[1], r[2], r[0])):

@@ -20,7 +20,7 @@ SOURCE = "<!-- A source of docs/benchmarks.md (scripts/benchmarks_doc.py copies 
 
 def source_text(path: Path) -> str:
     """A source's text for the page, without its :data:`SOURCE` line."""
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     first, _, rest = text.partition("\n")
     return rest if first.strip() == SOURCE else text
 
@@ -35,7 +35,7 @@ def main(out: str) -> None:
         folder = root / name
         if not (folder / "summary.md").exists():
             continue
-        parts.append((folder / "summary.md").read_text())
+        parts.append((folder / "summary.md").read_text(encoding="utf-8"))
         shutil.copy(folder / "summary.png", images / f"bench_{name}.png")
         parts.append(f"![{name} summary](images/bench_{name}.png)\n")
         grids = sorted((folder / "grids").glob("*.jpg"))

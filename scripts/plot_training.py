@@ -54,7 +54,7 @@ CONFIG_NAME = "config.json"
 
 def read_log(path: str | Path) -> list[dict[str, str]]:
     """The log's rows that record a step (a row cut short by a kill is left out)."""
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     return [r for r in rows if _number(r.get("step")) is not None]
 
@@ -63,7 +63,7 @@ def read_config(log: str | Path) -> dict:
     """The training config saved beside ``log`` (config.json), or {} if there is none."""
     path = Path(log).with_name(CONFIG_NAME)
     try:
-        config = json.loads(path.read_text())
+        config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return config if isinstance(config, dict) else {}

@@ -18,6 +18,12 @@ from defusion.model.weights import load_weights, save_weights
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
+#: Python children the tests start (``python -m defusion``, the scripts) write their output in UTF-8,
+#: which is what the tests read it as (``encoding="utf-8"``). Otherwise a pipe is in the locale's code
+#: page on Windows (cp1252): a child printing a character it lacks fails, and what it prints is read in
+#: another encoding than the test's. Tests of code-page output set their own, and read bytes.
+os.environ["PYTHONIOENCODING"] = "utf-8"
+
 
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory) -> Path:
@@ -83,7 +89,7 @@ def run_script(script: Path, *args: str) -> subprocess.CompletedProcess:
     """Run a benchmark script as a user would (one thread, so that tests beside it keep their cores),
     and require it to succeed; its stdout and stderr are on the result."""
     proc = subprocess.run([sys.executable, str(script), *map(str, args)], capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                          timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"}, encoding="utf-8")
     assert proc.returncode == 0, proc.stderr
     return proc
 

@@ -343,7 +343,7 @@ def test_command_extraction(line, expected):
 def test_continuations_and_prompts(tmp_path):
     doc = tmp_path / "x.md"
     doc.write_text("text\n\n```console\n$ defusion fuse a.png \\\n    b.png -o f.png\nwrote f.png\n```\n"
-                   "```python\ndefusion = 1\n```\n")
+                   "```python\ndefusion = 1\n```\n", encoding="utf-8")
     (block, _) = fenced_blocks(doc)
     assert shell_lines(block) == [(4, "defusion fuse a.png b.png -o f.png")]
 

@@ -31,7 +31,7 @@ def test_every_subpackage_says_what_it_holds():
     root = Path(defusion.__file__).parent
     inits = sorted(root.glob("*/__init__.py"))
     assert len(inits) > 1
-    bare = [init.parent.name for init in inits if not ast.get_docstring(ast.parse(init.read_text()))]
+    bare = [init.parent.name for init in inits if not ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))]
     assert not bare, f"subpackages without a docstring: {bare}"
 
 
@@ -41,9 +41,9 @@ def test_the_mit_license_ships_in_wheel_and_sdist():
 
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
-    text = (REPO / "LICENSE").read_text()
+    text = (REPO / "LICENSE").read_text(encoding="utf-8")
     assert text.startswith("MIT License") and "Copyright (c) 2026 the defusion contributors" in text
 
 

@@ -44,7 +44,7 @@ def rel(path: Path) -> str:
 
 def metric_table(path: Path = METRICS_DOC) -> dict[str, str]:
     """``{name: better}`` of the metric table's rows, in their order ("higher" or "lower")."""
-    lines = path.read_text().splitlines()
+    lines = path.read_text(encoding="utf-8").splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith(METRIC_TABLE_HEADER)), None)
     assert start is not None, f"{rel(path)}: no metric table (a line starting {METRIC_TABLE_HEADER!r})"
     rows: dict[str, str] = {}
@@ -59,7 +59,7 @@ def metric_table(path: Path = METRICS_DOC) -> dict[str, str]:
 def paragraph(path: Path, start: str) -> str:
     """The text from the line containing ``start`` to the next blank line (a Markdown paragraph or
     a bullet with its continuation lines)."""
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     at = text.find(start)
     assert at >= 0, f"{rel(path)}: no line containing {start!r} (the list this test reads)"
     end = text.find("\n\n", at)
@@ -68,7 +68,7 @@ def paragraph(path: Path, start: str) -> str:
 
 def bullet(path: Path, start: str) -> str:
     """A Markdown bullet starting ``start`` with its continuation lines (up to the next bullet)."""
-    lines = path.read_text().splitlines()
+    lines = path.read_text(encoding="utf-8").splitlines()
     first = next((i for i, line in enumerate(lines) if line.startswith(start)), None)
     assert first is not None, f"{rel(path)}: no bullet starting {start!r} (the list this test reads)"
     taken = [lines[first]]
@@ -145,13 +145,13 @@ def test_the_benchmarks_header_lists_every_baseline_and_no_other():
 def test_the_generated_benchmarks_page_has_the_headers_baselines_list():
     """docs/benchmarks.md is regenerated from the header only at a benchmark run: splice by hand."""
     header = bullet(BENCH_HEADER, BENCH_BASELINES_START)
-    assert header in BENCH_PAGE.read_text(), (f"{rel(BENCH_PAGE)}: its baselines list differs from "
+    assert header in BENCH_PAGE.read_text(encoding="utf-8"), (f"{rel(BENCH_PAGE)}: its baselines list differs from "
                                               f"{rel(BENCH_HEADER)}'s; copy it over")
 
 
 @pytest.mark.parametrize("opening", README_BASELINE_LISTS)
 def test_each_readme_baselines_list_names_every_baseline(opening):
-    lists = in_parentheses(README.read_text(), opening)
+    lists = in_parentheses(README.read_text(encoding="utf-8"), opening)
     assert lists, f"{rel(README)}: no baselines list opening {opening!r}"
     for listed in lists:
         lacking = missing(BASELINES, listed)
@@ -162,7 +162,7 @@ def test_each_readme_baselines_list_names_every_baseline(opening):
 
 
 def test_the_readme_names_every_registered_model():
-    text = README.read_text()
+    text = README.read_text(encoding="utf-8")
     at = text.find(README_MODELS_START)
     assert at >= 0, f"{rel(README)}: no models list (a line containing {README_MODELS_START!r})"
     listed = re.findall(r'"([^"]+)"', text[at:text.find("\n", at)])

@@ -83,14 +83,14 @@ def main() -> None:
     p.add_argument("--share", default="1", help="part of the probed speed this run gets, e.g. 1/2")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override base fields (YAML values)")
     args = p.parse_args()
-    base = yaml.safe_load(args.base.read_text())
+    base = yaml.safe_load(args.base.read_text(encoding="utf-8"))
     for item in args.set:
         key, value = item.split("=", 1)
         base[key] = yaml.safe_load(value)
-    rates, pipeline = parse_probe(args.probe.read_text())
+    rates, pipeline = parse_probe(args.probe.read_text(encoding="utf-8"))
     cfg = plan(base, rates, pipeline, args.budget, share=float(Fraction(args.share)),
                compile_s=args.compile_seconds)
-    args.out.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    args.out.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     total = cfg["epoch_samples"] * cfg["epochs"]
     print(f"plan: {cfg['epochs']} epochs of {cfg['epoch_samples']} samples ({total} in all), batch "
           f"{cfg['batch_size']}, amp={cfg['amp']}, channels_last={cfg['channels_last']}, compile={cfg['compile']}, "

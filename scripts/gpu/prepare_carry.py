@@ -39,9 +39,9 @@ def main() -> None:
 
     exclude = REPO / ".git" / "info" / "exclude"
     exclude.parent.mkdir(exist_ok=True)
-    known = exclude.read_text() if exclude.exists() else ""
+    known = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
     if "/.carry/" not in known.splitlines():
-        exclude.write_text(known + "/.carry/\n")
+        exclude.write_text(known + "/.carry/\n", encoding="utf-8")
     args.dst.mkdir(parents=True, exist_ok=True)
     for src in tqdm(find_images(args.src), unit="image"):
         with Image.open(src) as im:

@@ -39,7 +39,7 @@ def _bench(da: Path, db: Path, out: Path, methods: str, *extra: str, metrics: st
 
 
 def _read(out: Path) -> dict[tuple[str, str, str], float]:
-    with open(out / "results.csv", newline="") as f:
+    with open(out / "results.csv", newline="", encoding="utf-8") as f:
         return {(r["method"], r["image"], r["metric"]): float(r["value"]) for r in csv.DictReader(f)}
 
 
@@ -61,7 +61,7 @@ def test_a_partial_resume_keeps_earlier_fingerprints_so_a_later_change_is_rescor
     out = tmp_path / "out"
     assert _bench(da, db, out, "none", "--fused", f"mine={mine}", "--fused", f"other={other}") == 0
     assert _bench(da, db, out, "none", "--fused", f"third={third}", "--resume") == 0
-    record = json.loads((out / "run.json").read_text())
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert set(record["fused_files"]) == {"mine", "other", "third"}  # not only this run's
     assert record["fused_dirs"]["mine"] == str(mine.resolve())
     changed = np.full(SIZE + (3,), 200, np.uint8)
@@ -155,7 +155,7 @@ def test_a_pair_whose_sources_differ_in_size_is_left_out_and_not_counted(tmp_pat
     err = capsys.readouterr().err
     assert err.count("odd:") == 1 and "odd: the sources differ in size (20x30 vs 40x32); left out" in err
     assert "failed" not in err and not any(image == "odd" for _, image, _ in _read(out))
-    assert "2 image pairs" in (out / "summary.md").read_text()
+    assert "2 image pairs" in (out / "summary.md").read_text(encoding="utf-8")
     assert not (out / "grids" / "odd.jpg").exists()
 
 
@@ -165,7 +165,7 @@ def test_a_pair_whose_sources_differ_in_size_is_left_out_and_not_counted(tmp_pat
 def test_files_of_a_fused_folder_named_after_no_pair_are_noted_with_a_case_hint(tmp_path, rng, capsys):
     da, db = _pairs(tmp_path, rng, ("p1", "peopleshadow"))
     messy = _published(tmp_path / "messy", rng, ("p1", "PeopleShadow", "carLight"))
-    (messy / "notes.txt").write_text("how I made these\n")
+    (messy / "notes.txt").write_text("how I made these\n", encoding="utf-8")
     assert _bench(da, db, tmp_path / "out", "none", "--fused", f"messy={messy}") == 1  # no result of peopleshadow
     err = capsys.readouterr().err
     assert "--fused messy: 2 files named after no pair, left out: PeopleShadow.png, carLight.png" in err
@@ -180,13 +180,14 @@ def test_the_source_folders_are_in_the_default_title_and_the_captions(tmp_path, 
     da, db = _pairs(tmp_path, rng)
     out = tmp_path / "out"
     assert _bench(da, db, out, "average") == 0
-    assert (out / "summary.md").read_text().startswith(f"### MEF: {tmp_path.name} (A: vis, B: inf)\n")
-    assert r"(A: vis, B: inf): mean over 2 image pairs;" in (out / "summary.tex").read_text()
+    assert (out / "summary.md").read_text(encoding="utf-8").startswith(f"### MEF: {tmp_path.name} (A: vis, B: inf)\n")
+    assert r"(A: vis, B: inf): mean over 2 image pairs;" in (out / "summary.tex").read_text(encoding="utf-8")
     assert _bench(da, db, out, "average", "--title", "Mine") == 0  # a given title: the captions still say
-    assert "2 image pairs (A: vis, B: inf); mean over pairs" in (out / "summary.md").read_text()
-    assert r"\caption{Mine: mean over 2 image pairs (A: vis, B: inf); best" in (out / "summary.tex").read_text()
+    assert "2 image pairs (A: vis, B: inf); mean over pairs" in (out / "summary.md").read_text(encoding="utf-8")
+    assert r"\caption{Mine: mean over 2 image pairs (A: vis, B: inf); best" in (out / "summary.tex").read_text(
+        encoding="utf-8")
     assert _bench(db, da, out, "average", "--title", "Mine") == 0
-    assert "(A: inf, B: vis)" in (out / "summary.md").read_text()
+    assert "(A: inf, B: vis)" in (out / "summary.md").read_text(encoding="utf-8")
 
 
 # 7. means over fewer pairs are marked and never best or second
@@ -238,7 +239,7 @@ def test_undefined_values_are_noted_per_method_and_metric(tmp_path, rng, capsys)
     assert (f"defusion: note: {out / 'summary.md'}: flat: CC not defined on 3 pairs (p1, p2, p3): flat or constant "
             "image") in err
     assert err.count("not defined on") == 1
-    summary = (out / "summary.md").read_text()
+    summary = (out / "summary.md").read_text(encoding="utf-8")
     assert "or the metric not defined on a flat or constant image): CC of flat: 0 of 3 pairs" in summary
 
 
@@ -271,7 +272,7 @@ def test_vif_is_not_symmetric_where_gains_tie_and_the_docs_say_so():
     fused = a.copy()
     fused[:, :64] = 128  # flat where both sources vary: both gains 0, a tie
     assert vif(fused, a, b) != pytest.approx(vif(fused, b, a), rel=1e-3)
-    docs = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text(encoding="utf-8")
     assert "symmetric in `a` and `b` but VIF, FMI and Qc, which are not exactly" in docs
 
 

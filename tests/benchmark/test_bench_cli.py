@@ -26,7 +26,7 @@ def test_bench_writes_results_summary_chart_and_grids(tmp_path, rng, tiny_weight
                  "--metrics", "EN,SSIM,Qabf", "--no-progress"])
     captured = capsys.readouterr()
     assert code == 1, captured.err  # PUB's p2 and p3 left out: exit status 1
-    with open(out / "results.csv", newline="") as f:
+    with open(out / "results.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert set(rows[0]) == {"method", "image", "metric", "value"}
     scored = {(r["method"], r["image"], r["metric"]) for r in rows}
@@ -34,16 +34,16 @@ def test_bench_writes_results_summary_chart_and_grids(tmp_path, rng, tiny_weight
     assert ("PUB", "p1", "SSIM") in scored and not any(m == "PUB" and i != "p1" for m, i, _ in scored)
     assert ("defusion", "p1", "seconds") in scored
     assert "p2: PUB" in captured.err and "p3: no result of PUB" in captured.err
-    summary = (out / "summary.md").read_text()
+    summary = (out / "summary.md").read_text(encoding="utf-8")
     assert "| method | rank |" in summary and "**" in summary
     assert (out / "summary.png").stat().st_size > 1000
     assert sorted(p.name for p in (out / "grids").iterdir()) == ["p1.jpg", "p2.jpg", "p3.jpg"]
     assert "PUB: 1 of 3 pairs" in summary  # its mean is over fewer pairs: said under the table
     # which weights, in the title: with their folder (every training run's file has the same name)
     assert f"weights {tiny_weights.parent.name}/tiny.safetensors" in summary.splitlines()[0]
-    assert r"\begin{tabular}{lrrrr}" in (out / "summary.tex").read_text()  # method, rank, 3 metrics
-    assert (out / "means.csv").read_text().startswith("method,rank,images,EN,SSIM,Qabf,seconds")
-    versus = (out / "versus.md").read_text()
+    assert r"\begin{tabular}{lrrrr}" in (out / "summary.tex").read_text(encoding="utf-8")  # method, rank, 3 metrics
+    assert (out / "means.csv").read_text(encoding="utf-8").startswith("method,rank,images,EN,SSIM,Qabf,seconds")
+    versus = (out / "versus.md").read_text(encoding="utf-8")
     assert "defusion against each method" in versus and "| average | 3 |" in versus and "| PUB | 1 |" in versus
     assert (out / "versus.png").stat().st_size > 1000
     assert "defusion vs average: better on" in captured.out
@@ -53,7 +53,7 @@ def test_versus_picks_the_reference_and_refuses_a_method_not_run(tmp_path, rng, 
     da, db = _pairs(tmp_path, rng, ("p1", "p2"))
     out = tmp_path / "out"
     assert _bench(da, db, out, "average,max", None, "--versus", "max") == 0
-    assert "max against each method" in (out / "versus.md").read_text()
+    assert "max against each method" in (out / "versus.md").read_text(encoding="utf-8")
     assert "max vs average:" in capsys.readouterr().out
     assert _bench(da, db, out, "average,max", None, "--versus", "gff") == 2
     assert "--versus gff: not among the methods of this run (average, max)" in capsys.readouterr().err
@@ -97,7 +97,7 @@ def test_bench_runtime_onnxruntime_scores_like_torch(tmp_path, rng, lively_weigh
         assert main(["bench", "--task", "mef", "--a", str(da), "--b", str(db), "--out", str(out),
                      "--methods", "defusion", "--weights", str(lively_weights), "--metrics", "EN,SD",
                      "--runtime", runtime, "--no-progress"]) == 0
-        with open(out / "results.csv", newline="") as f:
+        with open(out / "results.csv", newline="", encoding="utf-8") as f:
             values[runtime] = {(r["image"], r["metric"]): float(r["value"]) for r in csv.DictReader(f)
                                if r["metric"] != "seconds"}
     assert values["torch"].keys() == values["onnxruntime"].keys() and len(values["torch"]) == 4
@@ -112,12 +112,12 @@ def _bench(da, db, out, methods, weights=None, *extra):
 
 
 def _read(out):
-    with open(out / "results.csv", newline="") as f:
+    with open(out / "results.csv", newline="", encoding="utf-8") as f:
         return {(r["method"], r["image"], r["metric"]): float(r["value"]) for r in csv.DictReader(f)}
 
 
 def _write(out, values):
-    with open(out / "results.csv", "w", newline="") as f:
+    with open(out / "results.csv", "w", newline="", encoding="utf-8") as f:
         f.write("method,image,metric,value\n")
         f.writelines(f"{m},{i},{k},{v}\n" for (m, i, k), v in values.items())
 
@@ -147,7 +147,7 @@ def test_resume_keeps_earlier_scores_and_computes_only_the_missing(tmp_path, rng
     for stem in ("p1", "p2", "p3"):
         assert ("dwt", stem, "SD") in resumed and ("dwt", stem, "seconds") in resumed
     assert resumed[("max", "p3", "SD")] == full[("max", "p3", "SD")]
-    assert "| dwt |" in (out / "summary.md").read_text()
+    assert "| dwt |" in (out / "summary.md").read_text(encoding="utf-8")
 
 
 def test_resume_of_a_finished_run_computes_nothing(tmp_path, rng, capsys):
@@ -163,8 +163,8 @@ def test_resume_of_a_finished_run_computes_nothing(tmp_path, rng, capsys):
     assert _read(out)[("average", "p2", "SD")] == 77.0
     assert not list((out / "grids").iterdir())  # nothing was fused again
     title = f"MEF: {tmp_path.name} (A: a, B: b)"  # which folder was the first source: the order matters
-    assert (out / "summary.md").read_text() == summary_markdown(read_results_csv(out / "results.csv"), title,
-                                                                ("a", "b"))
+    assert (out / "summary.md").read_text(encoding="utf-8") == summary_markdown(
+        read_results_csv(out / "results.csv"), title, ("a", "b"))
 
 
 def test_resume_recomputes_defusion_only_when_the_weights_changed(tmp_path, rng, tiny_weights,
@@ -189,7 +189,7 @@ def test_resume_from_a_file_that_is_not_results_is_one_line(tmp_path, rng, capsy
     da, db = _pairs(tmp_path, rng, ("p1",))
     out = tmp_path / "out"
     out.mkdir()
-    (out / "results.csv").write_text("not,a\nresults,file\n")
+    (out / "results.csv").write_text("not,a\nresults,file\n", encoding="utf-8")
     assert _bench(da, db, out, "average", None, "--resume") == 2
     err = capsys.readouterr().err
     assert "cannot resume" in err and "Traceback" not in err
@@ -224,7 +224,7 @@ def test_jobs_scores_like_one_process_in_the_same_order(tmp_path, rng, lively_we
         out = tmp_path / f"jobs{jobs}"
         assert _bench(da, db, out, "defusion,average", lively_weights, "--fused", f"PUB={pub}", "--jobs", jobs) == 1
         err = capsys.readouterr().err
-        with open(out / "results.csv", newline="") as f:
+        with open(out / "results.csv", newline="", encoding="utf-8") as f:
             runs[jobs] = [(r["method"], r["image"], r["metric"], r["value"]) for r in csv.DictReader(f)
                           if r["metric"] != "seconds"]
         runs[jobs + "notes"] = sorted(line for line in err.splitlines() if line.startswith("defusion: warning:"))
@@ -278,7 +278,7 @@ def test_defusion_paper_is_the_papers_inference_for_every_task(tiny_weights):
 
 def test_out_that_is_a_file_and_clashing_fused_names_are_one_line(tmp_path, rng, capsys):
     da, db = _pairs(tmp_path, rng, ("p1",))
-    (tmp_path / "ofile").write_text("")
+    (tmp_path / "ofile").write_text("", encoding="utf-8")
     assert _bench(da, db, tmp_path / "ofile", "average") == 2
     assert "--out" in capsys.readouterr().err
     assert _bench(da, db, tmp_path / "o", "average", None, "--fused", f"x={da}", "--fused", f"x={db}") == 2
@@ -331,7 +331,7 @@ def test_resume_rescores_changed_published_results_and_tables_cover_this_run(tmp
             "--fused", f"pub={pub}", "--metrics", "en", "--limit", "1", "--resume", "--no-progress"]
     assert main(args) == 0
     assert "left out of the tables" in capsys.readouterr().err
-    summary = (out / "summary.md").read_text()
+    summary = (out / "summary.md").read_text(encoding="utf-8")
     assert "1 image pair;" in summary and "| EN ↑ |" in summary and "SD" not in summary
     assert ("pub", "p3", "SD") in _read(out)
 

@@ -27,7 +27,7 @@ def _bench(da, db, out, *extra):
 
 
 def _scored(out):
-    return {tuple(line.split(",")[:2]) for line in (out / "results.csv").read_text().splitlines()[1:]}
+    return {tuple(line.split(",")[:2]) for line in (out / "results.csv").read_text(encoding="utf-8").splitlines()[1:]}
 
 
 def test_a_pattern_reads_results_named_after_the_pairs_among_other_methods(tmp_path, rng, capsys):
@@ -44,7 +44,7 @@ def test_a_pattern_reads_results_named_after_the_pairs_among_other_methods(tmp_p
     assert {("CBF", "p1"), ("CBF", "p2"), ("GFF", "p1"), ("GFF", "p2")} <= _scored(out)
     assert "--fused CBF: 1 file matching {stem}_CBF.jpg named after no pair, left out: p9_CBF.jpg" in err
     assert "p1_GFF.jpg" not in err  # another method's results in the folder: not strays of CBF
-    recorded = json.loads((out / "run.json").read_text())["fused_dirs"]
+    recorded = json.loads((out / "run.json").read_text(encoding="utf-8"))["fused_dirs"]
     assert recorded == {"CBF": str(fused.resolve() / "{stem}_CBF.jpg"), "GFF": str(fused.resolve() / "{stem}_GFF.jpg")}
     # a resume reads the recorded pattern: unchanged results are kept, not rescored
     assert _bench(da, db, out, "--resume", "--fused", f"CBF={fused}/{{stem}}_CBF.jpg") == 0
@@ -102,7 +102,8 @@ def test_an_ext_pattern_reads_mfifb_s_results_of_mixed_extensions(tmp_path, rng,
     err = capsys.readouterr().err
     assert code == 0, err
     assert {("CNN", stem) for stem in ("p1", "p2", "p3")} <= _scored(out) and "DPRL" not in err
-    assert json.loads((out / "run.json").read_text())["fused_dirs"]["CNN"] == str(fused.resolve() / "{stem}_CNN.{ext}")
+    fused_dirs = json.loads((out / "run.json").read_text(encoding="utf-8"))["fused_dirs"]
+    assert fused_dirs["CNN"] == str(fused.resolve() / "{stem}_CNN.{ext}")
     assert _bench(da, db, out, "--fused", f"CNN={fused}/{{stem}}_CNN.jpg") == 1  # one extension: p2, p3 missing
     capsys.readouterr()
     write_image(fused / "p2_CNN.jpg", smooth_image(rng, 32, 40))  # two results of p2: which one is not said

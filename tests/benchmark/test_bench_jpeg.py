@@ -32,7 +32,7 @@ def _bench(da, db, out, *extra):
 
 
 def _scores(out):
-    with open(out / "results.csv", newline="") as f:
+    with open(out / "results.csv", newline="", encoding="utf-8") as f:
         return {(r["method"], r["image"], r["metric"]): float(r["value"]) for r in csv.DictReader(f)}
 
 
@@ -52,8 +52,8 @@ def test_built_in_results_are_scored_as_the_jpeg_a_published_result_is(tmp_path,
     assert q75["average", "p1", "Qabf"] == float(f"{compute_metrics(fused, a, b, ['Qabf'])['Qabf']:.6g}")
     assert q75["average", "p1", "Qabf"] != lossless["average", "p1", "Qabf"]
     assert q75["PUB", "p1", "Qabf"] == lossless["PUB", "p1", "Qabf"]  # published files: scored as stored
-    assert json.loads((tmp_path / "q75" / "run.json").read_text())["jpeg_quality"] == 75
-    assert "built-in results as JPEG of quality 75" in (tmp_path / "q75" / "summary.md").read_text()
+    assert json.loads((tmp_path / "q75" / "run.json").read_text(encoding="utf-8"))["jpeg_quality"] == 75
+    assert "built-in results as JPEG of quality 75" in (tmp_path / "q75" / "summary.md").read_text(encoding="utf-8")
 
 
 def test_a_resume_with_another_encoding_is_refused_in_one_line(tmp_path, rng, capsys):
@@ -124,15 +124,17 @@ def test_a_given_title_still_says_the_encoding(tmp_path, rng):
     """scripts/run_benchmarks.sh passes --title: its VIFB table did not say its rows were encoded."""
     da, db, _ = _setup(tmp_path, rng)
     assert _bench(da, db, tmp_path / "q75", "--jpeg-quality", "75", "--title", "VIFB (21 pairs)") == 0
-    assert "### VIFB (21 pairs), built-in results as JPEG of quality 75\n" in (tmp_path / "q75" / "summary.md").read_text()
+    assert "### VIFB (21 pairs), built-in results as JPEG of quality 75\n" in (tmp_path / "q75" / "summary.md").read_text(
+        encoding="utf-8")
     said = "VIFB, built-in results as JPEG of quality 75"  # a title that says it already: not said twice
     assert _bench(da, db, tmp_path / "said", "--jpeg-quality", "75", "--title", said) == 0
-    assert f"### {said}\n" in (tmp_path / "said" / "summary.md").read_text()
+    assert f"### {said}\n" in (tmp_path / "said" / "summary.md").read_text(encoding="utf-8")
     seven = "walking: built-in results as JPEG of quality 75"  # says 75, not 7: told its own quality
     assert _bench(da, db, tmp_path / "seven", "--jpeg-quality", "7", "--title", seven) == 0
-    assert f"### {seven}, built-in results as JPEG of quality 7\n" in (tmp_path / "seven" / "summary.md").read_text()
+    assert f"### {seven}, built-in results as JPEG of quality 7\n" in (tmp_path / "seven" / "summary.md").read_text(
+        encoding="utf-8")
     assert _bench(da, db, tmp_path / "plain", "--title", "VIFB (21 pairs)") == 0
-    assert "### VIFB (21 pairs)\n" in (tmp_path / "plain" / "summary.md").read_text()
+    assert "### VIFB (21 pairs)\n" in (tmp_path / "plain" / "summary.md").read_text(encoding="utf-8")
 
 
 def test_match_stores_each_pair_as_its_published_results_are(tmp_path, rng, capsys):
@@ -157,8 +159,9 @@ def test_match_stores_each_pair_as_its_published_results_are(tmp_path, rng, caps
     assert match["average", "p1", "Qabf"] == float(f"{compute_metrics(fused_p1, a, b, ['Qabf'])['Qabf']:.6g}")
     assert match["average", "p1", "Qabf"] != lossless["average", "p1", "Qabf"]
     assert match["average", "p2", "Qabf"] == lossless["average", "p2", "Qabf"]  # PNG pair: lossless
-    assert json.loads((tmp_path / "match" / "run.json").read_text())["jpeg_quality"] == "match"
-    assert "built-in results stored as the published ones" in (tmp_path / "match" / "summary.md").read_text()
+    assert json.loads((tmp_path / "match" / "run.json").read_text(encoding="utf-8"))["jpeg_quality"] == "match"
+    assert "built-in results stored as the published ones" in (tmp_path / "match" / "summary.md").read_text(
+        encoding="utf-8")
     assert _bench(da, db, tmp_path / "match", *fused, "--resume") == 2  # another encoding: refused
     assert "holds a run with --jpeg-quality match, not no --jpeg-quality" in capsys.readouterr().err
 

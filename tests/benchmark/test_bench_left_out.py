@@ -33,7 +33,7 @@ def _bench(da: Path, db: Path, out: Path, methods: str, *extra: str, metrics: st
 
 
 def _read(out: Path) -> set[tuple[str, str, str]]:
-    with open(out / "results.csv", newline="") as f:
+    with open(out / "results.csv", newline="", encoding="utf-8") as f:
         return {(r["method"], r["image"], r["metric"]) for r in csv.DictReader(f)}
 
 
@@ -74,7 +74,8 @@ def test_an_unreadable_source_leaves_its_pair_out_with_exit_status_1(tmp_path, r
                for line in err), err
     assert err[-1] == "defusion: left out 1 of 3 pairs (e.g. p2): see the lines above; exit status 1"
     assert {image for _, image, _ in _read(out)} == {"p1", "p3"}
-    assert list(json.loads((out / "run.json").read_text())["source_files"]) == ["p1", "p3"]  # none recorded for p2
+    recorded = json.loads((out / "run.json").read_text(encoding="utf-8"))["source_files"]
+    assert list(recorded) == ["p1", "p3"]  # none recorded for p2
 
 
 def test_a_source_without_read_permission_is_left_out(tmp_path, rng, capsys):
@@ -104,7 +105,7 @@ def test_a_resume_drops_the_scores_of_a_pair_it_cannot_read_now(tmp_path, rng, m
                 "result file that cannot be read") in err
         assert "defusion: warning: p3: " in err and "left out 1 of 3 pairs (e.g. p3)" in err
         assert {image for _, image, _ in _read(out)} == {"p1", "p2"}
-        assert "| p3 |" not in (out / "summary.md").read_text()
+        assert "| p3 |" not in (out / "summary.md").read_text(encoding="utf-8")
     assert _bench(da, db, out, "average", "--resume") == 0  # readable again: scored again
     assert {image for _, image, _ in _read(out)} == {"p1", "p2", "p3"}
 
@@ -155,7 +156,7 @@ def test_a_method_of_this_run_with_no_score_is_named_not_called_earlier(tmp_path
     assert (f"defusion: note: no score of max in {out}: every metric was skipped on every pair (said above), so it "
             "is left out of the tables") in err
     assert "from an earlier run" not in err
-    assert "| max |" not in (out / "summary.md").read_text()
+    assert "| max |" not in (out / "summary.md").read_text(encoding="utf-8")
 
 
 def test_the_earlier_run_note_counts_only_the_earlier_runs_rows(tmp_path, rng, monkeypatch, capsys):

@@ -31,7 +31,7 @@ def _bench(da, db, out, *extra):
 
 
 def _scored(out):
-    with open(out / "results.csv", newline="") as f:
+    with open(out / "results.csv", newline="", encoding="utf-8") as f:
         return {(r["method"], r["image"]) for r in csv.DictReader(f)}
 
 
@@ -87,8 +87,9 @@ def test_resume_says_once_what_it_kept_with_or_without_a_progress_bar(tmp_path, 
     out = tmp_path / "out"
     assert _bench(da, db, out, *progress) == 0
     assert "resuming" not in capsys.readouterr().err  # afresh: nothing kept, nothing said
-    rows = (out / "results.csv").read_text().splitlines()
-    (out / "results.csv").write_text("\n".join(r for r in rows if ",p3," not in r) + "\n")  # as if killed before p3
+    rows = (out / "results.csv").read_text(encoding="utf-8").splitlines()
+    (out / "results.csv").write_text("\n".join(r for r in rows if ",p3," not in r) + "\n",
+                                     encoding="utf-8")  # as if killed before p3
     assert _bench(da, db, out, "--resume", *progress) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if "resuming" in line]
     assert notes == ["defusion: note: resuming: kept the earlier run's 6 rows (2 pairs); 1 of this run's 3 pairs "

@@ -26,12 +26,12 @@ def _bench(da: Path, db: Path, out: Path, methods: str, *extra: str, task: str =
 
 
 def _read(out: Path) -> dict[tuple[str, str, str], float]:
-    with open(out / "results.csv", newline="") as f:
+    with open(out / "results.csv", newline="", encoding="utf-8") as f:
         return {(r["method"], r["image"], r["metric"]): float(r["value"]) for r in csv.DictReader(f)}
 
 
 def _write(out: Path, values: dict[tuple[str, str, str], float]) -> None:
-    with open(out / "results.csv", "w", newline="") as f:
+    with open(out / "results.csv", "w", newline="", encoding="utf-8") as f:
         f.write("method,image,metric,value\n")
         f.writelines(f"{m},{i},{k},{v}\n" for (m, i, k), v in values.items())
 
@@ -51,7 +51,7 @@ def test_a_resume_rescores_every_method_on_a_pair_whose_sources_changed(tmp_path
     da, db = _pairs(tmp_path, rng)
     out = tmp_path / "out"
     assert _bench(da, db, out, "average,max") == 0
-    record = json.loads((out / "run.json").read_text())
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert set(record["source_files"]) == {"p1", "p2"} and len(record["source_files"]["p1"]) == 2
     _mark(out, ("average", "p1", "EN"), ("average", "p2", "EN"), ("max", "p1", "EN"))
     write_image(db / "p1.png", smooth_image(rng, *SIZE))  # same stem, other content
@@ -85,10 +85,10 @@ def test_an_older_run_file_without_source_fingerprints_keeps_the_rows_and_says_s
     da, db = _pairs(tmp_path, rng)
     out = tmp_path / "out"
     assert _bench(da, db, out, "average") == 0
-    record = json.loads((out / "run.json").read_text())
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
     for key in ("source_files", "task", "metrics"):  # as an older version wrote it
         del record[key]
-    (out / "run.json").write_text(json.dumps(record))
+    (out / "run.json").write_text(json.dumps(record), encoding="utf-8")
     _mark(out, ("average", "p1", "EN"))
     write_image(da / "p1.png", smooth_image(rng, *SIZE))
     capsys.readouterr()
@@ -96,7 +96,7 @@ def test_an_older_run_file_without_source_fingerprints_keeps_the_rows_and_says_s
     err = capsys.readouterr().err
     assert err.count("records no fingerprints of the sources") == 1 and "kept as if the sources were unchanged" in err
     assert _read(out)[("average", "p1", "EN")] == 123.0
-    assert "p1" in json.loads((out / "run.json").read_text())["source_files"]  # known from now on
+    assert "p1" in json.loads((out / "run.json").read_text(encoding="utf-8"))["source_files"]  # known from now on
 
 
 # 2. a method with a mean over fewer pairs gets no rank and comes last
@@ -130,7 +130,7 @@ def test_a_method_with_means_over_fewer_pairs_gets_no_rank_and_is_listed_last(tm
     assert tex.index("\nshort &") > tex.index("\nother &") and "gets no rank (---)" in tex
     assert "\nshort & --- & " in tex  # summary.md's rank, its mark as LaTeX writes an em dash
     means_csv(rows, tmp_path / "means.csv")
-    with open(tmp_path / "means.csv", newline="") as f:
+    with open(tmp_path / "means.csv", newline="", encoding="utf-8") as f:
         table_csv = list(csv.DictReader(f))
     assert [(r["method"], r["rank"]) for r in table_csv] == [("full", "1.500"), ("other", "1.500"), ("short", "")]
     labels: list[list[str]] = []
@@ -160,7 +160,7 @@ def test_a_value_not_defined_on_a_pair_does_not_unrank_its_method(tmp_path):
     assert table[-1].startswith("| C | 3.00 |") and "—" not in md and "listed after" not in md
     assert "† mean over fewer pairs" in md  # the NaN's mean is still marked
     means_csv(rows, tmp_path / "means.csv")
-    with open(tmp_path / "means.csv", newline="") as f:
+    with open(tmp_path / "means.csv", newline="", encoding="utf-8") as f:
         assert [r["method"] for r in csv.DictReader(f)][-1] == "C"
 
 
@@ -177,7 +177,7 @@ def test_a_published_method_with_results_missing_is_not_ranked_first(tmp_path, r
     pub = tmp_path / "pub"
     write_image(pub / "p1.png", np.clip(smooth_image(rng, *SIZE).astype(int) * 3 - 200, 0, 255).astype(np.uint8))
     assert _bench(da, db, tmp_path / "out", "average,max", "--fused", f"pub={pub}") == 1  # 2 results missing
-    lines = (tmp_path / "out" / "summary.md").read_text().splitlines()
+    lines = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8").splitlines()
     assert lines[-3].startswith("| pub | — |")  # last row, before the coverage note
 
 
@@ -216,7 +216,7 @@ def test_the_same_result_scored_in_two_runs_ties_in_versus(tmp_path, rng, capsys
     out = tmp_path / "out"
     assert _bench(da, db, out, "none", "--fused", f"first={pub}") == 0
     assert _bench(da, db, out, "none", "--fused", f"again={pub}", "--resume", "--versus", "again") == 0
-    assert "| first | 2 | 0 (0) / 0 (0) of 2 | 0/2/0 | 0/2/0 |" in (out / "versus.md").read_text()
+    assert "| first | 2 | 0 (0) / 0 (0) of 2 | 0/2/0 | 0/2/0 |" in (out / "versus.md").read_text(encoding="utf-8")
 
 
 # 4. what was asked for and left out: exit status 1, with a last line
@@ -286,7 +286,8 @@ def test_a_resume_asking_for_new_metrics_computes_them_and_keeps_every_earlier_s
     err = capsys.readouterr().err
     assert "starting afresh" not in err and _read(out)[("average", "p1", "EN")] == 123.0
     assert "left out of the tables: other metrics (SD)" in err
-    assert json.loads((out / "run.json").read_text())["metrics"] == ["EN", "SD"]  # results.csv still has SD
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert record["metrics"] == ["EN", "SD"]  # results.csv still has SD
     assert _bench(da, db, out, "average", "--resume", metrics="EN,SD,SF") == 0  # SF: new
     err = capsys.readouterr().err
     assert f"defusion: note: SF: not scored by the earlier run in {out}; computed now for average" in err
@@ -297,8 +298,8 @@ def test_a_resume_asking_for_new_metrics_computes_them_and_keeps_every_earlier_s
     fresh = tmp_path / "fresh"
     assert _bench(da, db, fresh, "average", metrics="SF") == 0
     assert after[("average", "p1", "SF")] == _read(fresh)[("average", "p1", "SF")]
-    assert json.loads((out / "run.json").read_text())["metrics"] == ["EN", "SD", "SF"]
-    summary = (out / "summary.md").read_text()
+    assert json.loads((out / "run.json").read_text(encoding="utf-8"))["metrics"] == ["EN", "SD", "SF"]
+    summary = (out / "summary.md").read_text(encoding="utf-8")
     assert "| average |" in summary and "| max |" in summary
     assert _bench(da, db, out, "max", "--resume", metrics="EN,SD,SF") == 0  # named now: its SF computed
     assert {(m, i) for m, i, k in _read(out) if k == "SF"} == {(m, i) for m in ("average", "max") for i in ("p1", "p2")}
@@ -315,9 +316,9 @@ def test_a_limited_run_fingerprints_only_the_pairs_it_evaluates(tmp_path, rng, m
     out = tmp_path / "out"
     assert _bench(da, db, out, "average", "--limit", "1") == 0
     assert set(digested) == {da / "p1.png", db / "p1.png"}
-    assert list(json.loads((out / "run.json").read_text())["source_files"]) == ["p1"]
+    assert list(json.loads((out / "run.json").read_text(encoding="utf-8"))["source_files"]) == ["p1"]
     assert _bench(da, db, out, "average", "--resume") == 0  # the others, fingerprinted now, p1's kept
-    assert list(json.loads((out / "run.json").read_text())["source_files"]) == ["p1", "p2", "p3"]
+    assert list(json.loads((out / "run.json").read_text(encoding="utf-8"))["source_files"]) == ["p1", "p2", "p3"]
 
 
 
@@ -335,15 +336,15 @@ def test_a_limited_run_fingerprints_only_the_published_results_of_its_pairs(tmp_
     out = tmp_path / "out"
     assert _bench(da, db, out, "none", "--fused", f"pub={pub}", "--limit", "1") == 0
     assert set(digested) == {da / "p1.png", db / "p1.png", pub / "p1.png"}  # read and hashed: p1's only
-    assert json.loads((out / "run.json").read_text())["fused_files"].keys() == {"pub"}
-    assert list(json.loads((out / "run.json").read_text())["fused_files"]["pub"]) == ["p1"]
+    assert json.loads((out / "run.json").read_text(encoding="utf-8"))["fused_files"].keys() == {"pub"}
+    assert list(json.loads((out / "run.json").read_text(encoding="utf-8"))["fused_files"]["pub"]) == ["p1"]
     assert _bench(da, db, out, "none", "--fused", f"pub={pub}", "--resume") == 0  # the others: scored, recorded
-    assert list(json.loads((out / "run.json").read_text())["fused_files"]["pub"]) == ["p1", "p2", "p3"]
+    assert list(json.loads((out / "run.json").read_text(encoding="utf-8"))["fused_files"]["pub"]) == ["p1", "p2", "p3"]
     _mark(out, ("pub", "p3", "EN"))
     digested.clear()
     assert _bench(da, db, out, "none", "--fused", f"pub={pub}", "--resume", "--limit", "1") == 0
     assert pub / "p3.png" in digested and pub / "p2.png" in digested  # scored before: still checked
-    record = json.loads((out / "run.json").read_text())["fused_files"]["pub"]
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))["fused_files"]["pub"]
     assert list(record) == ["p1", "p2", "p3"] and _read(out)[("pub", "p3", "EN")] == 123.0  # none dropped
     # a result outside the limit that changed is still found, by the pair's kept fingerprint
     write_image(pub / "p3.png", np.full(SIZE + (3,), 200, np.uint8))
@@ -366,7 +367,8 @@ def test_notes_name_the_earlier_methods_kept_and_those_left_out_of_the_tables(tm
     err = capsys.readouterr().err
     assert "left out of the tables: every score of dwt; other metrics (SD)" in err
     assert "the tables also show max, scored by an earlier run" in err
-    assert "| max |" in (out / "summary.md").read_text() and "dwt" not in (out / "summary.md").read_text()
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "| max |" in summary and "dwt" not in summary
 
 
 # 6. method names in any case
@@ -380,15 +382,15 @@ def test_built_in_method_names_and_versus_match_in_any_case(tmp_path, rng, capsy
     out = tmp_path / "out"
     assert _bench(da, db, out, "Average,MAX,average", "--versus", "AVERAGE") == 0
     assert {m for m, _, _ in _read(out)} == {"average", "max"}
-    assert "average against each method" in (out / "versus.md").read_text()
+    assert "average against each method" in (out / "versus.md").read_text(encoding="utf-8")
     assert _bench(da, db, out, "average", "--fused", f"ADF={pub}", "--versus", "adf") == 0
-    assert "ADF against each method" in (out / "versus.md").read_text()  # the name as the user wrote it
+    assert "ADF against each method" in (out / "versus.md").read_text(encoding="utf-8")  # the name as the user wrote it
     capsys.readouterr()
     assert _bench(da, db, out, "none", "--fused", f"Foo={pub}", "--fused", f"FOO={pub}", "--versus", "foo") == 2
     assert "--versus foo: Foo, FOO differ only in case" in capsys.readouterr().err
     # a published method named like a baseline but for case is another method (VIFB ships GFF; gff is ours)
     assert _bench(da, db, out, "average", "--fused", f"Average={pub}", "--versus", "average") == 0
     assert {m for m, _, _ in _read(out)} == {"average", "Average"}
-    assert "average against each method" in (out / "versus.md").read_text()  # the exact name first
+    assert "average against each method" in (out / "versus.md").read_text(encoding="utf-8")  # the exact name first
     assert _bench(da, db, out, "Average", "--versus", "gff") == 2
     assert "--versus gff: not among the methods of this run (average)" in capsys.readouterr().err

@@ -38,7 +38,7 @@ def _bench(da, db, out, methods, *extra):
 
 
 def _run(out):
-    return json.loads((out / "run.json").read_text())
+    return json.loads((out / "run.json").read_text(encoding="utf-8"))
 
 
 def test_a_resume_adding_only_published_results_keeps_the_defusion_rows_weights(tmp_path, rng, tiny_weights):
@@ -52,9 +52,9 @@ def test_a_resume_adding_only_published_results_keeps_the_defusion_rows_weights(
     after = _run(out)
     assert after["weights"] == before["weights"] == str(tiny_weights)  # not "shipped"
     assert after["defusion_run"] == before["defusion_run"] is not None
-    assert label in (out / "summary.md").read_text().splitlines()[0]
-    assert label in (out / "summary.tex").read_text()
-    with open(out / "results.csv", newline="") as f:
+    assert label in (out / "summary.md").read_text(encoding="utf-8").splitlines()[0]
+    assert label in (out / "summary.tex").read_text(encoding="utf-8")
+    with open(out / "results.csv", newline="", encoding="utf-8") as f:
         assert {r["method"] for r in csv.DictReader(f)} == {"defusion", "PUB"}  # the rows are those weights'
 
 
@@ -64,12 +64,12 @@ def test_versus_defaults_to_the_first_method_named_not_the_first_in_results_csv(
     other = _published(tmp_path / "other", rng, ("p1", "p2"))
     out = tmp_path / "out"
     assert _bench(da, db, out, "none", "--fused", f"Mine={mine}", "--fused", f"GFF={other}") == 1  # Mine's p1
-    with open(out / "results.csv", newline="") as f:
+    with open(out / "results.csv", newline="", encoding="utf-8") as f:
         assert next(csv.DictReader(f))["method"] == "GFF"  # the first row: the reason it was GFF before
-    assert "Mine against each method" in (out / "versus.md").read_text()
+    assert "Mine against each method" in (out / "versus.md").read_text(encoding="utf-8")
     assert "Mine vs GFF:" in capsys.readouterr().out
     assert _bench(da, db, out, "average", "--resume") == 0  # a method added: the first named stays Mine
-    assert "Mine against each method" in (out / "versus.md").read_text()
+    assert "Mine against each method" in (out / "versus.md").read_text(encoding="utf-8")
     assert _run(out)["methods"] == ["Mine", "GFF", "average"] and _run(out)["versus"] is None
 
 
@@ -80,8 +80,8 @@ def test_a_resume_running_no_built_in_method_keeps_the_recorded_jpeg_quality(tmp
     assert _bench(da, db, out, "average", "--jpeg-quality", "75") == 0
     assert _bench(da, db, out, "none", "--fused", f"PUB={pub}", "--resume") == 0  # nothing built-in: not refused
     assert _run(out)["jpeg_quality"] == 75
-    assert "built-in results as JPEG of quality 75" in (out / "summary.md").read_text().splitlines()[0]
-    with open(out / "results.csv", newline="") as f:
+    assert "built-in results as JPEG of quality 75" in (out / "summary.md").read_text(encoding="utf-8").splitlines()[0]
+    with open(out / "results.csv", newline="", encoding="utf-8") as f:
         assert {r["method"] for r in csv.DictReader(f)} == {"average", "PUB"}
     capsys.readouterr()
     assert _bench(da, db, out, "average", "--resume") == 2  # built-in again: still checked against 75
@@ -109,16 +109,16 @@ def test_metrics_csv_says_which_way_each_column_is_better(tmp_path, rng):
     out = tmp_path / "out"
     assert main(["bench", "--task", "ivf", "--a", str(da), "--b", str(db), "--out", str(out), "--methods",
                  "average,laplacian", "--metrics", "EN,CE,Qabf", "--no-progress"]) == 0
-    with open(out / "metrics.csv", newline="") as f:
+    with open(out / "metrics.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert [r["metric"] for r in rows] == ["EN", "CE", "Qabf", "seconds"]  # the columns of means.csv, in order
     assert [r["better"] for r in rows] == ["higher", "lower", "higher", "lower"]
     assert rows[1]["description"] == METRICS["CE"].description
-    with open(out / "means.csv", newline="") as f:
+    with open(out / "means.csv", newline="", encoding="utf-8") as f:
         assert next(csv.reader(f)) == ["method", "rank", "images", "EN", "CE", "Qabf", "seconds"]  # unchanged
     assert not any(p.name.startswith(".") for p in out.iterdir())  # atomically: no temporary file left
     assert main(["bench", "--task", "ivf", "--a", str(da), "--b", str(db), "--out", str(out), "--methods", "average",
                  "--metrics", "EN", "--no-progress"]) == 0  # afresh: rewritten
-    assert (out / "metrics.csv").read_text().splitlines()[1:] == [
+    assert (out / "metrics.csv").read_text(encoding="utf-8").splitlines()[1:] == [
         f"EN,higher,{METRICS['EN'].description}", "seconds,lower,wall time per pair of a built-in method's fusion "
         "(none for published results)"]

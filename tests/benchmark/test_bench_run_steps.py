@@ -36,7 +36,7 @@ def test_a_bad_argument_is_one_usage_line(tmp_path, argv, message):
 
 
 def test_an_out_that_is_a_file_is_refused(tmp_path):
-    (tmp_path / "out").write_text("")
+    (tmp_path / "out").write_text("", encoding="utf-8")
     with pytest.raises(UserError, match=r"--out .*out: is a file; give a folder"):
         bench._checked_metrics(_args(tmp_path))
 

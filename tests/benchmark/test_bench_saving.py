@@ -32,7 +32,7 @@ def _bench(da: Path, db: Path, out: Path, *extra: str) -> int:
 
 
 def _scored(out: Path) -> set[tuple[str, str]]:
-    with open(out / "results.csv", newline="") as f:
+    with open(out / "results.csv", newline="", encoding="utf-8") as f:
         return {(r["method"], r["image"]) for r in csv.DictReader(f)}
 
 

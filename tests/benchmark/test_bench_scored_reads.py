@@ -204,7 +204,7 @@ def test_bench_cli_scores_a_float_result_as_its_uint8_pixels(tmp_path, rng, caps
     assert main(["bench", "--task", "ivf", "--a", str(da), "--b", str(db), "--out", str(tmp_path / "out"),
                  "--methods", "none", "--fused", f"as8={tmp_path / 'as8'}", "--fused",
                  f"asfloat={tmp_path / 'asfloat'}", "--metrics", "EN,SD", "--no-progress"]) == 0
-    with open(tmp_path / "out" / "results.csv", newline="") as f:
+    with open(tmp_path / "out" / "results.csv", newline="", encoding="utf-8") as f:
         rows = {(r["method"], r["image"], r["metric"]): r["value"] for r in csv.DictReader(f)}
     assert rows and all(value == rows[("as8", image, metric)] for (method, image, metric), value in rows.items()
                         if method == "asfloat")
@@ -266,7 +266,7 @@ def test_bench_cli_scores_pairs_with_kelvin_sources_and_exits_0(tmp_path, rng, c
     assert main(["bench", "--task", "ivf", "--a", str(da), "--b", str(db), "--out", str(tmp_path / "out"),
                  "--methods", "average", "--metrics", "EN,SD", "--no-progress"]) == 0
     assert "neither 0..1 nor 0..255" in capsys.readouterr().err
-    with open(tmp_path / "out" / "results.csv", newline="") as f:
+    with open(tmp_path / "out" / "results.csv", newline="", encoding="utf-8") as f:
         assert {r["image"] for r in csv.DictReader(f)} == set(STEMS)
 
 

@@ -69,7 +69,7 @@ def test_summary_notes_methods_scored_on_fewer_pairs_and_means_csv_has_them(tmp_
     rows = _table_rows()
     assert "average: 3 of 4 pairs" in summary_markdown(rows)
     means_csv(rows, tmp_path / "means.csv")
-    with open(tmp_path / "means.csv", newline="") as f:
+    with open(tmp_path / "means.csv", newline="", encoding="utf-8") as f:
         table = list(csv.DictReader(f))
     assert list(table[0]) == ["method", "rank", "images", "Qabf", "Nabf", "seconds"]
     ours = next(r for r in table if r["method"] == "ours_v2")

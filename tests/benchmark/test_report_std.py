@@ -30,7 +30,7 @@ def test_std_table_is_the_sample_standard_deviation_over_pairs():
 
 def test_stds_csv_has_means_csv_s_layout(tmp_path):
     stds_csv(_rows(), tmp_path / "stds.csv")
-    with open(tmp_path / "stds.csv", newline="") as f:
+    with open(tmp_path / "stds.csv", newline="", encoding="utf-8") as f:
         table = {r["method"]: r for r in csv.DictReader(f)}
     assert list(table["a"]) == ["method", "rank", "images", "EN", "EN-one", SECONDS]
     assert float(table["a"]["EN"]) == pytest.approx(1.0) and float(table["b"]["EN"]) == pytest.approx(0.5)
@@ -59,9 +59,9 @@ def test_bench_writes_stds_csv_and_takes_std(tmp_path, rng, capsys):
     assert main(["bench", "--task", "ivf", "--a", str(da), "--b", str(db), "--out", str(out), "--methods",
                  "average", "--fused", f"PUB={pub}", "--metrics", "EN,SD", "--std", "--no-progress"]) == 0
     captured = capsys.readouterr()
-    assert (out / "stds.csv").read_text().startswith("method,rank,images,EN,SD,seconds")
+    assert (out / "stds.csv").read_text(encoding="utf-8").startswith("method,rank,images,EN,SD,seconds")
     assert "stds.csv" in captured.err and " ± " in captured.out
-    assert r"$\pm$" in (out / "summary.tex").read_text()
+    assert r"$\pm$" in (out / "summary.tex").read_text(encoding="utf-8")
 
 
 # The std's notation follows its mean: an audit found `**733.3** ± 3.5e+02`, `6.6 ± 1.1e-15` for identical

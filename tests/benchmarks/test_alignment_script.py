@@ -27,7 +27,7 @@ def test_a_handheld_shot_moves_the_image_and_the_error_ignores_the_invented_bord
 def test_script_prints_every_motion_side_by_side_and_draws_the_first_shot(tmp_path):
     figure = tmp_path / "align.png"
     out = subprocess.run([sys.executable, str(SCRIPT), "--shots", "1", "--figure", str(figure)], check=True,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, encoding="utf-8").stdout
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()}
     for motion in ("translation", "euclidean", "affine", "homography"):
         before, after, ratio, failed = (float(v) for v in rows[motion][1:5])

@@ -31,7 +31,7 @@ def test_the_synthetic_scene_has_no_seam_and_a_hard_tile_boundary_is_caught():
 def test_script_reports_tiles_in_image_pixels_at_the_inference_scale(tiny_weights):
     out = subprocess.run([sys.executable, str(SCRIPT), "--width", "200", "--height", "64", "--tile", "128",
                           "--overlap", "32", "--scale", "2", "--weights", str(tiny_weights)],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, encoding="utf-8")
     assert "tiles:" in out.stderr and "100%" in out.stderr  # a progress bar over the tiles
     out = out.stdout
     assert "inference scale 2" in out and "64 and 16 image pixels" in out
@@ -41,7 +41,7 @@ def test_script_reports_tiles_in_image_pixels_at_the_inference_scale(tiny_weight
 def _run(tiny_weights, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(SCRIPT), "--width", "96", "--height", "64", "--tile", "0",
                            "--no-progress", "--weights", str(tiny_weights), *args],
-                          capture_output=True, text=True, timeout=300, env=env)
+                          capture_output=True, text=True, timeout=300, env=env, encoding="utf-8")
 
 
 def test_the_runtime_asked_for_runs_and_is_named(tiny_weights):

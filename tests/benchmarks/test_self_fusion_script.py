@@ -50,6 +50,6 @@ def test_script_prints_one_row_per_weight_file_and_scale(tmp_path, tiny_weights)
         Image.fromarray((np.random.rand(40, 56, 3) * 255).astype(np.uint8)).save(tmp_path / f"{i}.png")
     out = subprocess.run([sys.executable, str(SCRIPT), "--images", str(tmp_path), "--weights", str(tiny_weights),
                           str(tiny_weights), "--scales", "1", "2", "--max-side", "32"],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True, encoding="utf-8").stdout
     rows = [line.split() for line in out.splitlines() if line.startswith(str(tiny_weights)[-40:])]
     assert [row[1] for row in rows] == ["1", "2", "1", "2"] and "2 images" in out

@@ -27,7 +27,8 @@ def _module():
 
 def _refused(*args: str) -> str:
     """Run the script with ``args``; require a refusal (exit 2, one line, no traceback), return it."""
-    proc = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, encoding="utf-8",
+                          timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     return proc.stderr.strip().splitlines()[-1]
@@ -35,13 +36,14 @@ def _refused(*args: str) -> str:
 
 def _run(tmp_path, tiny_weights, backends: str) -> str:
     doc = tmp_path / "performance.md"
-    doc.write_text("# Performance\n\nintro stays\n\n<!-- speed:begin -->\nold table\n<!-- speed:end -->\n\noutro stays\n")
+    doc.write_text("# Performance\n\nintro stays\n\n<!-- speed:begin -->\nold table\n<!-- speed:end -->\n\noutro stays\n",
+                   encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--backends", backends, "--sizes", "32x24,48x32", "--repeats", "1",
          "--threads", "1", "--weights", str(tiny_weights), "--write", str(doc)],
-        capture_output=True, text=True, timeout=600)
+        capture_output=True, text=True, timeout=600, encoding="utf-8")
     assert proc.returncode == 0, proc.stderr
-    return doc.read_text()
+    return doc.read_text(encoding="utf-8")
 
 
 def test_speed_table_written_between_markers(tmp_path, tiny_weights):

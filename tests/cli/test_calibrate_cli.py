@@ -32,7 +32,7 @@ def rig_pair(tmp_path, rng):
     seen = map_points(CAMERA, marks) + rng.normal(0, 0.3, marks.shape)
     points = tmp_path / "ir_points.csv"
     points.write_text("x_vis,y_vis,x_ir,y_ir\n" + "".join(f"{a:.2f},{b:.2f},{c:.2f},{d:.2f}\n"
-                                                        for (a, b), (c, d) in zip(marks, seen)))
+                                                        for (a, b), (c, d) in zip(marks, seen)), encoding="utf-8")
     return visible, thermal, points
 
 
@@ -56,8 +56,8 @@ def test_calibrate_writes_the_rig_and_a_check_picture(rig_pair, tmp_path, capsys
 
 def test_too_few_marks_are_warned_about(rig_pair, tmp_path, capsys):
     visible, thermal, points = rig_pair
-    lines = points.read_text().splitlines()
-    points.write_text("\n".join(lines[:5]) + "\n")  # the header and 4 marks
+    lines = points.read_text(encoding="utf-8").splitlines()
+    points.write_text("\n".join(lines[:5]) + "\n", encoding="utf-8")  # the header and 4 marks
     assert _run("calibrate", visible, thermal, "--points", points, "-o", tmp_path / "rig.json",
                 "--motion", "homography") == 0
     assert "4 marks fix a homography exactly" in capsys.readouterr().err
@@ -67,10 +67,10 @@ def test_too_few_marks_are_warned_about(rig_pair, tmp_path, capsys):
 
 def test_a_loose_fit_names_the_worst_point(rig_pair, tmp_path, capsys):
     visible, thermal, points = rig_pair
-    lines = points.read_text().splitlines()
+    lines = points.read_text(encoding="utf-8").splitlines()
     x, y, u, v = map(float, lines[3].split(","))
     lines[3] = f"{x},{y},{39 - u},{29 - v}"  # a mis-click, elsewhere in the image
-    points.write_text("\n".join(lines) + "\n")
+    points.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert _run("calibrate", visible, thermal, "--points", points, "-o", tmp_path / "rig.json",
                 "--check", tmp_path / "check" / "c.png") == 0
     out, err = capsys.readouterr()
@@ -97,7 +97,8 @@ def test_calibrate_usage_errors_are_one_line(rig_pair, tmp_path, capsys, change,
 
 def test_points_outside_the_images_are_caught(rig_pair, tmp_path, capsys):
     visible, thermal, points = rig_pair
-    points.write_text("10,10,5,5\n70,10,500,5\n10,50,5,25\n")  # the second mark is outside the 40x30 image
+    points.write_text("10,10,5,5\n70,10,500,5\n10,50,5,25\n",
+                      encoding="utf-8")  # the second mark is outside the 40x30 image
     assert _run("calibrate", visible, thermal, "--points", points, "-o", tmp_path / "rig.json") == 2
     assert "point 2 lies outside the camera's image (40x30)" in capsys.readouterr().err
 
@@ -117,7 +118,7 @@ def test_fuse_with_the_rig_fuses_images_of_different_sizes(rig_pair, tmp_path, t
     assert "calibrated for 2 cameras, but 3 images were given" in capsys.readouterr().err
     assert _run("fuse", visible, thermal, "--rig", tmp_path / "rig.json", "--resize", "-o", out) == 2
     assert "give one" in capsys.readouterr().err
-    (tmp_path / "broken.json").write_text(json.dumps({"format": "defusion-rig"}))
+    (tmp_path / "broken.json").write_text(json.dumps({"format": "defusion-rig"}), encoding="utf-8")
     assert _run("fuse", visible, thermal, "--rig", tmp_path / "broken.json", "-o", out) == 2
     assert "version" in capsys.readouterr().err
 
@@ -194,7 +195,7 @@ def test_several_shots_of_the_board_cover_the_view_one_cannot(tmp_path, capsys):
     rig = Rig.load(tmp_path / "two.json")
     corners = np.array([[0, 0], [519, 0], [0, 399], [519, 399]], float)
     assert np.abs(map_points(rig.cameras[0].array, corners) - map_points(camera, corners)).max() < 0.5
-    assert json.loads((tmp_path / "two.json").read_text())["reference"]["calibrated_with"] == "vis0.png"
+    assert json.loads((tmp_path / "two.json").read_text(encoding="utf-8"))["reference"]["calibrated_with"] == "vis0.png"
     assert _run("calibrate", *files[:3], "--board", "9x6", "--cameras", "2", "-o", tmp_path / "x.json") == 2
     assert "K images per shot" in capsys.readouterr().err
     assert _run("calibrate", *files, "--cameras", "2", "--points", files[0], "-o", tmp_path / "x.json") == 2

@@ -135,11 +135,12 @@ def test_enough_or_unknown_memory_is_not_warned(pair, tmp_path, tiny_weights, mo
 
 def test_available_memory_reads_meminfo(tmp_path, monkeypatch):
     meminfo = tmp_path / "meminfo"
-    meminfo.write_text("MemTotal:       24000000 kB\nMemFree:         1000 kB\nMemAvailable:   17000000 kB\n")
+    meminfo.write_text("MemTotal:       24000000 kB\nMemFree:         1000 kB\nMemAvailable:   17000000 kB\n",
+                       encoding="utf-8")
     monkeypatch.setattr(job_size, "MEMINFO", meminfo)
     monkeypatch.setattr(job_size, "PROC_CGROUP", tmp_path / "no-cgroup")  # this test's machine: no container limit
     assert job_size.available_memory() == 17_000_000 * 1024
-    meminfo.write_text("MemTotal:       24000000 kB\n")  # a kernel before 3.14
+    meminfo.write_text("MemTotal:       24000000 kB\n", encoding="utf-8")  # a kernel before 3.14
     assert job_size.available_memory() is None
     monkeypatch.setattr(job_size, "MEMINFO", tmp_path / "none")  # not Linux
     assert job_size.available_memory() is None
@@ -169,7 +170,7 @@ def _run_in_fresh_python(*args: str) -> tuple[int, str, bool]:
     code = ("import sys\nfrom defusion.cli.main import main\nstatus = main(sys.argv[1:])\n"
             "print(json.dumps(['torch' in sys.modules, 'onnxruntime' in sys.modules]))\nsys.exit(status)")
     proc = subprocess.run([sys.executable, "-c", "import json\n" + code, *args], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, encoding="utf-8")
     return proc.returncode, proc.stderr, any(json.loads(proc.stdout))
 
 

@@ -185,7 +185,7 @@ def test_bad_input_is_one_line_no_traceback(case, pair, tmp_path, rng, tiny_weig
         b = tmp_path / "nope.png"
     elif case == "not_image":
         b = tmp_path / "x.png"
-        b.write_text("hello")
+        b.write_text("hello", encoding="utf-8")
     elif case == "truncated":
         data = b.read_bytes()
         b = tmp_path / "cut.jpg"
@@ -326,11 +326,11 @@ def test_console_script_is_installed(tmp_path):
     exe = shutil.which("defusion")
     assert exe, "the `defusion` command should be on PATH after installation"
     result = subprocess.run([exe, "fuse", "only-one.png", "-o", str(tmp_path / "x.png")],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, encoding="utf-8")
     assert result.returncode == 2 and "at least two images" in result.stderr
     assert "Traceback" not in result.stderr
     assert subprocess.run([sys.executable, "-m", "defusion.cli.main", "--version"], capture_output=True,
-                          text=True).stdout.startswith("defusion ")
+                          text=True, encoding="utf-8").stdout.startswith("defusion ")
 
 
 def test_fuse_through_onnx_runtime_matches_pytorch(pair, tmp_path, tiny_weights):
@@ -540,7 +540,7 @@ def test_stacks_leave_out_a_shot_without_capture_time_and_a_non_image(tmp_path, 
     for i, s in enumerate([0, 0.3, 20, 20.4], start=1):
         write_shot(card / f"IMG_{i:04d}.jpg", t + timedelta(seconds=s), (1, 100), value=50 * i)
     write_image(card / "IMG_0005.png", np.full((24, 32), 90, np.uint8))  # no EXIF
-    (card / "IMG_0006.JPG").write_text("not an image")
+    (card / "IMG_0006.JPG").write_text("not an image", encoding="utf-8")
     out = tmp_path / "out"
     assert _fuse("--stacks", card, "-o", out, "--weights", tiny_weights, "--task", "mef") == 0
     err = capsys.readouterr().err

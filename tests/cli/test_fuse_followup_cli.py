@@ -17,8 +17,8 @@ from defusion.model.weights import save_weights
 from tests.cli.conftest import infrared_visible_folders
 from tests.conftest import REPO, smooth_image
 
-README = (REPO / "README.md").read_text()
-FEATURES = (REPO / "docs" / "features.md").read_text()
+README = (REPO / "README.md").read_text(encoding="utf-8")
+FEATURES = (REPO / "docs" / "features.md").read_text(encoding="utf-8")
 
 
 def _fuse(*args) -> int:
@@ -182,6 +182,6 @@ def test_the_readme_says_to_keep_one_fuser():
     """Audit: nothing near the Python example said a fusion takes seconds and loading the model more."""
     python = README.split("## Python", 1)[1].split("```python", 1)[0]
     assert "keep one Fuser and reuse it" in python and "default scale 2" in python and "2-core CPU" in python
-    performance = (REPO / "docs" / "performance.md").read_text()
+    performance = (REPO / "docs" / "performance.md").read_text(encoding="utf-8")
     for figure in re.findall(r"(\d+\.\d) s ", python):  # each time cited is measured there
         assert f"{figure} s" in performance, figure

@@ -22,7 +22,7 @@ def folders(tmp_path, rng):
 
 
 def _recorded(out) -> dict:
-    record = json.loads((out / SETTINGS_FILE).read_text())
+    record = json.loads((out / SETTINGS_FILE).read_text(encoding="utf-8"))
     assert record["version"] == SETTINGS_VERSION
     return record["settings"]
 

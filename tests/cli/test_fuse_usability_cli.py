@@ -124,7 +124,7 @@ def test_usage_errors_keep_their_one_line(capsys):
 
 def test_every_readme_focus_stack_example_uses_task_mff():
     """The general defaults blur and brighten a focus stack: the README's examples must not show them."""
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     stacks = [line for line in readme.splitlines() if re.search(r"focus stack", line, re.I) and
               (line.startswith("defusion fuse") or ".fuse(" in line)]
     assert stacks
@@ -133,10 +133,10 @@ def test_every_readme_focus_stack_example_uses_task_mff():
 
 
 def test_readme_training_line_says_the_shipped_recipe():
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     recipe = next(line for line in readme.splitlines() if line.startswith("defusion train") and "--config" in line)
     config = shlex.split(recipe.split("#")[0])[-1]
-    assert (REPO / config).is_file() and "outside_weight: 0.015" in (REPO / config).read_text()
+    assert (REPO / config).is_file() and "outside_weight: 0.015" in (REPO / config).read_text(encoding="utf-8")
     assert "Loss outside the regions" in recipe and "outside_weight 1" in readme
 
 

@@ -65,6 +65,6 @@ def test_versions_import_nothing_heavy():
     code = ("import sys\nfrom defusion.cli import info\ninfo.versions(); info.missing_extras()\n"
             "print([m for m in ('torch', 'onnxruntime', 'cv2', 'numpy', 'PIL', 'fastapi', 'streamlit', 'rawpy') "
             "if m in sys.modules])")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, encoding="utf-8")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"

@@ -15,8 +15,8 @@ GB = 1_000_000_000
 def _machine(tmp_path: Path, monkeypatch, available_kb: int, cgroup_lines: str) -> Path:
     """A fake /proc/meminfo, /proc/self/cgroup and cgroup mount under tmp_path; returns the mount."""
     meminfo, proc = tmp_path / "meminfo", tmp_path / "cgroup"
-    meminfo.write_text(f"MemTotal: 24000000 kB\nMemAvailable: {available_kb} kB\n")
-    proc.write_text(cgroup_lines)
+    meminfo.write_text(f"MemTotal: 24000000 kB\nMemAvailable: {available_kb} kB\n", encoding="utf-8")
+    proc.write_text(cgroup_lines, encoding="utf-8")
     mount = tmp_path / "sys-fs-cgroup"
     mount.mkdir()
     monkeypatch.setattr(job_size, "MEMINFO", meminfo)
@@ -28,7 +28,7 @@ def _machine(tmp_path: Path, monkeypatch, available_kb: int, cgroup_lines: str) 
 def _group(folder: Path, files: dict[str, str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        (folder / name).write_text(text)
+        (folder / name).write_text(text, encoding="utf-8")
 
 
 def test_a_v2_container_limit_caps_the_machines_memory(tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ from tests.conftest import smooth_image
 def test_python_m_defusion_runs_the_command():
     """`python -m defusion` once failed: no defusion.__main__."""
     result = subprocess.run([sys.executable, "-m", "defusion", "--version"], capture_output=True, text=True,
-                            timeout=120)
+                            timeout=120, encoding="utf-8")
     assert result.returncode == 0 and result.stdout.strip() == f"defusion {__version__}", result.stderr
 
 
@@ -94,7 +94,7 @@ except UserError as exc:
 loaded = [name for name in {HEAVY_MODULES!r} if name in sys.modules]
 assert not loaded, f"building the parser imported {{loaded}}"
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, encoding="utf-8")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "usage: defusion fuse [-h]" in result.stdout and "usage: defusion ui [-h]" in result.stdout
     assert "--tile must be 0 (off) or at least 129 pixels" in result.stdout
@@ -106,7 +106,7 @@ def test_an_unwritable_onnx_cache_falls_back_to_pytorch(tmp_path, rng, tiny_weig
     a = write_image(tmp_path / "a.png", smooth_image(rng, 24, 32))
     b = write_image(tmp_path / "b.png", np.full((24, 32), 90, np.uint8))
     blocker = tmp_path / "not-a-folder"
-    blocker.write_text("")
+    blocker.write_text("", encoding="utf-8")
     monkeypatch.delenv("DEFUSION_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     out = tmp_path / "f.png"

@@ -49,7 +49,7 @@ def pair_folders(tmp_path, rng) -> tuple[Path, Path]:
 def _terminated(args: list[str], started: Callable[[], bool]) -> tuple[int, str]:
     """Run ``defusion ARGS`` (slowed), send SIGTERM once ``started()`` is true; its exit status and stderr."""
     proc = subprocess.Popen([sys.executable, "-c", _SLOW_DEFUSION, *map(str, args)], stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, encoding="utf-8")
     try:
         deadline = time.monotonic() + _FIRST_OUTPUT_S
         while not started() and proc.poll() is None and time.monotonic() < deadline:

@@ -36,5 +36,5 @@ def test_building_the_parser_imports_no_metric():
     (``defusion --help`` and usage errors stay fast)."""
     code = ("import sys; from defusion.cli.main import build_parser; build_parser(); "
             "assert 'defusion.metrics' not in sys.modules, 'defusion.metrics imported'")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, encoding="utf-8")
     assert result.returncode == 0, result.stderr[-2000:]

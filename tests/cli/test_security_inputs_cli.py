@@ -53,7 +53,7 @@ def test_an_eps_named_png_is_one_line_and_ghostscript_never_starts(tmp_path, cap
 def test_a_rig_file_nested_too_deeply_is_one_line(pair, tmp_path, capsys, tiny_weights):
     """60 KB of '[' gave a RecursionError traceback from json.loads, exit status 1."""
     rig = tmp_path / "deep.json"
-    rig.write_text("[" * 60_000)
+    rig.write_text("[" * 60_000, encoding="utf-8")
     status, err = _fuse(capsys, *pair, "--rig", rig, "-o", tmp_path / "o.png", "--weights", tiny_weights)
     assert status == 2
     assert err == [f"defusion: error: {rig} is not a defusion rig file (JSON nested too deeply; make one with "

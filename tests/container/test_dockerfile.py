@@ -93,7 +93,7 @@ def _arg_defaults(stage: list[tuple[str, str]]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def stages() -> list[list[tuple[str, str]]]:
-    return parse_dockerfile(DOCKERFILE.read_text())
+    return parse_dockerfile(DOCKERFILE.read_text(encoding="utf-8"))
 
 
 def test_base_image_is_overridable_and_slim(stages):
@@ -124,7 +124,7 @@ def test_default_extras_exist_and_read_phone_and_camera_files(stages):
     import tomllib
 
     extras = _arg_defaults(stages[1])["EXTRAS"].split(",")
-    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
     assert set(extras) <= set(declared), set(extras) - set(declared)
     assert {"serve", "raw", "heif"} <= set(extras)
 
@@ -133,7 +133,7 @@ def test_torch_pin_matches_ci(stages):
     ci = REPO / ".ci" / "run"
     if not ci.exists():
         pytest.skip("no .ci/run")
-    pinned = re.findall(r"torch==([\w.+]+)", ci.read_text())
+    pinned = re.findall(r"torch==([\w.+]+)", ci.read_text(encoding="utf-8"))
     spec = _arg_defaults(stages[1])["TORCH_SPEC"]
     assert spec.removeprefix("torch==") in pinned, (spec, pinned)
 
@@ -167,7 +167,7 @@ def test_healthcheck_hits_healthz_with_python(stages):
 
 
 def _ignore_patterns() -> list[str]:
-    lines = [ln.strip() for ln in DOCKERIGNORE.read_text().splitlines()]
+    lines = [ln.strip() for ln in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()]
     return [ln for ln in lines if ln and not ln.startswith("#")]
 
 
@@ -225,11 +225,11 @@ class Buildah:
 
 
 def _run(cmd: list[str], log: Path, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
-    with log.open("a") as f:
+    with log.open("a", encoding="utf-8") as f:
         f.write(f"\n[{time.strftime('%H:%M:%S')}] $ {shlex.join(cmd)}\n")
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    with log.open("a") as f:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, encoding="utf-8")
+    with log.open("a", encoding="utf-8") as f:
         f.write(proc.stdout + proc.stderr + f"[exit {proc.returncode} after {time.monotonic() - t0:.1f} s]\n")
     if check and proc.returncode != 0:
         tail = (proc.stdout + proc.stderr)[-4000:]
@@ -270,7 +270,7 @@ def _usable_buildah(tmp_path: Path) -> Buildah:
 
 def _unmount_below(root: Path) -> None:
     """Unmount whatever a failed debootstrap left mounted under root (proc, sys) before deleting it."""
-    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text(encoding="utf-8").splitlines()]
     for mount in sorted((m for m in mounts if m.startswith(str(root) + "/")), key=len, reverse=True):
         subprocess.run(["umount", "-l", mount], check=False)
 
@@ -294,7 +294,8 @@ def _base_image(buildah: Buildah, cache: Path) -> str:
                   SUITE, str(rootfs), mirror], buildah.log, timeout=LONG)
             if HOST_CA.exists():  # TLS through whatever proxy this machine trusts
                 shutil.copyfile(HOST_CA, rootfs / "etc/ssl/certs/ca-certificates.crt")
-            (rootfs / "etc/pip.conf").write_text("[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n")
+            (rootfs / "etc/pip.conf").write_text("[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n",
+                                                 encoding="utf-8")
             for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
                 for entry in (rootfs / junk).glob("*"):
                     if entry.is_file():
@@ -321,7 +322,8 @@ def _local_torch_wheel() -> Path | None:
     """A CPU torch wheel for CPython 3.11 on x86-64 Linux, from DEFUSION_TORCH_WHEELS or pip's find-links."""
     dirs = os.environ.get("DEFUSION_TORCH_WHEELS", "").split()
     dirs += os.environ.get("PIP_FIND_LINKS", "").split()
-    config = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True)
+    config = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
+                            encoding="utf-8")
     for line in config.stdout.splitlines():
         key, _, value = line.partition("=")
         if key.endswith("find-links"):
@@ -453,5 +455,5 @@ def test_image_builds_and_fuses(tmp_path):
               "image_mb": round(size_mb, 1), "fuse_seconds_in_container": round(fuse_s, 1),
               "torch_wheel": wheel.name if wheel else "download.pytorch.org CPU index",
               "storage_driver": buildah.driver, "max_abs_diff_vs_host": float(diff.max())}
-    (cache / "last-run.json").write_text(json.dumps(report, indent=2) + "\n")
+    (cache / "last-run.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print("\ncontainer build:", json.dumps(report, indent=2))

@@ -19,7 +19,7 @@ def test_dataset_is_recursive_deterministic_and_skips_unreadable(tmp_path):
     Image.fromarray((np.random.rand(50, 70, 3) * 255).astype(np.uint8)).save(tmp_path / "sub" / "a.jpg")
     Image.fromarray((np.random.rand(40, 40) * 255).astype(np.uint8)).save(tmp_path / "b.png")
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
-    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "notes.txt").write_text("not an image", encoding="utf-8")
     assert len(find_images(tmp_path)) == 3
     ds = NaturalImages(tmp_path, crop=32)
     results = {p.name: ds[i] for i, p in enumerate(ds.files)}

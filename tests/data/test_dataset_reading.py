@@ -87,7 +87,7 @@ def test_exif_orientation_is_applied(tmp_path):
 def _bad_folder(root):
     root.mkdir()
     Image.fromarray(smooth_image(np.random.default_rng(2), 40, 40)).save(root / "good.png")
-    (root / "notes.jpg").write_text("not a picture")
+    (root / "notes.jpg").write_text("not a picture", encoding="utf-8")
     good = (root / "good.png").read_bytes()
     Image.open(root / "good.png").save(root / "cut.jpg")
     (root / "cut.jpg").write_bytes((root / "cut.jpg").read_bytes()[:300])

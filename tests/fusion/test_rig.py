@@ -84,10 +84,10 @@ def test_rig_file_round_trip_and_what_it_records(tmp_path, marks):
     path = tmp_path / "rig.json"
     rig.save(path, ["vis.png", "ir.png"], rig.residuals([(marks, map_points(TRUE["affine"], marks))]))
     assert Rig.load(path) == rig
-    data = json.loads(path.read_text())
+    data = json.loads(path.read_text(encoding="utf-8"))
     assert data["format"] == "defusion-rig" and data["reference"]["calibrated_with"] == "vis.png"
     assert data["cameras"][0]["calibrated_with"] == "ir.png" and data["cameras"][0]["rms_error_px"] < 1e-6
-    assert "[0.0, 0.0, 1.0]" in path.read_text()  # one line per matrix row: meant to be read
+    assert "[0.0, 0.0, 1.0]" in path.read_text(encoding="utf-8")  # one line per matrix row: meant to be read
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -108,7 +108,7 @@ def test_bad_rig_files_say_what_is_wrong(tmp_path, edit, message):
     data = _rig().to_json()
     edit(data)
     path = tmp_path / "rig.json"
-    path.write_text(json.dumps(data))
+    path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(RigError, match=message):
         Rig.load(path)
 
@@ -116,7 +116,7 @@ def test_bad_rig_files_say_what_is_wrong(tmp_path, edit, message):
 def test_unreadable_rig_files_are_rig_errors(tmp_path):
     with pytest.raises(RigError, match="cannot read"):
         Rig.load(tmp_path / "missing.json")
-    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(RigError, match="not JSON"):
         Rig.load(tmp_path / "bad.json")
 

@@ -17,6 +17,6 @@ def test_json_nested_too_deeply_is_a_rig_error(tmp_path, opening):
     assert str(refused.value) == ("deep.json is not a defusion rig file (JSON nested too deeply; make one with "
                                   "defusion calibrate)")
     path = tmp_path / "deep.json"
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(RigError, match="nested too deeply"):
         Rig.load(path)

@@ -108,7 +108,7 @@ def test_auto_runs_pytorch_when_the_cache_folder_is_a_file(tiny_weights, tmp_pat
     from defusion.model.denet import DeNet
 
     blocker = tmp_path / "not-a-folder"
-    blocker.write_text("")
+    blocker.write_text("", encoding="utf-8")
     _cache_in(monkeypatch, blocker)
     assert isinstance(load_network(tiny_weights, "auto"), DeNet)
     err = capsys.readouterr().err

@@ -83,7 +83,7 @@ def test_frames_an_earlier_longer_run_left_are_removed_and_said(tmp_path, tiny_w
     argv = (a, b, "-o", out, "--weights", tiny_weights, "--device", "cpu", "--no-progress", "--scale", 1)
     assert _cli(capsys, *argv)[0] == 0
     (out / "frame_2.png").write_bytes(b"not ours")  # near the pattern, not of it: left alone
-    (out / "notes.txt").write_text("mine")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
     status, err = _cli(capsys, *argv, "--max-frames", 2)
     assert status == 0, err
     assert sorted(p.name for p in out.iterdir()) == [SETTINGS_FILE, "frame_000000.png", "frame_000001.png",

@@ -19,24 +19,24 @@ class _Killed(BaseException):
 
 def test_the_target_is_replaced_when_the_block_succeeds(tmp_path):
     target = tmp_path / "out.csv"
-    target.write_text("old")
+    target.write_text("old", encoding="utf-8")
     with atomic_path(target) as tmp:
         assert tmp.parent == tmp_path and tmp != target
-        tmp.write_text("new")
-        assert target.read_text() == "old"  # not before the block ends
-    assert target.read_text() == "new" and os.listdir(tmp_path) == ["out.csv"]
+        tmp.write_text("new", encoding="utf-8")
+        assert target.read_text(encoding="utf-8") == "old"  # not before the block ends
+    assert target.read_text(encoding="utf-8") == "new" and os.listdir(tmp_path) == ["out.csv"]
 
 
 @pytest.mark.parametrize("failure", [OSError(errno.ENOSPC, "No space left on device"), ValueError("bad"),
                                      KeyboardInterrupt(), _Killed()])
 def test_a_failure_leaves_the_old_target_and_no_temporary(tmp_path, failure):
     target = tmp_path / "out.csv"
-    target.write_text("old")
+    target.write_text("old", encoding="utf-8")
     with pytest.raises(type(failure)):
         with atomic_path(target) as tmp:
-            tmp.write_text("half writ")
+            tmp.write_text("half writ", encoding="utf-8")
             raise failure
-    assert os.listdir(tmp_path) == ["out.csv"] and target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["out.csv"] and target.read_text(encoding="utf-8") == "old"
 
 
 def test_a_failure_before_anything_was_written_raises_its_own_error(tmp_path):
@@ -51,7 +51,7 @@ def test_a_long_name_is_written(tmp_path, size):
     """The temporary name does not grow with the target's: ``NAME.tmp`` was too long past 251 bytes."""
     target = tmp_path / ("a" * (size - 4) + ".csv")
     with atomic_path(target) as tmp:
-        tmp.write_text("x")
+        tmp.write_text("x", encoding="utf-8")
     assert os.listdir(tmp_path) == [target.name]
 
 

@@ -100,7 +100,7 @@ def test_palette_and_alpha_become_rgb(tmp_path):
 def test_bad_inputs_have_clear_messages(tmp_path, rng):
     with pytest.raises(ImageReadError, match="no such file"):
         read_image(tmp_path / "missing.png")
-    (tmp_path / "text.png").write_text("hello")
+    (tmp_path / "text.png").write_text("hello", encoding="utf-8")
     with pytest.raises(ImageReadError, match="not an image"):
         read_image(tmp_path / "text.png")
     Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)).save(tmp_path / "full.jpg")
@@ -177,7 +177,7 @@ def test_jpeg_quality_and_full_resolution_colour_from_90(tmp_path, rng):
 
 
 def test_a_write_that_fails_names_the_file_asked_for(tmp_path):
-    (tmp_path / "file").write_text("")
+    (tmp_path / "file").write_text("", encoding="utf-8")
     with pytest.raises(OSError, match=r"file/out.png: cannot write") as err:
         write_image(tmp_path / "file" / "out.png", np.zeros((4, 4), np.uint8))  # a file where a folder must be
     assert ".tmp" not in str(err.value)

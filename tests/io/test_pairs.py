@@ -86,7 +86,7 @@ def test_folder_mode_fuses_gif_pairs_and_no_hidden_ones(tmp_path, rng, tiny_weig
     assert "fused 2 of 2 pairs" in capsys.readouterr().err
 
     (tmp_path / "c").mkdir()
-    (tmp_path / "c" / "01.txt").write_text("not an image")
+    (tmp_path / "c" / "01.txt").write_text("not an image", encoding="utf-8")
     assert main(["fuse", "--a", str(tmp_path / "c"), "--b", str(tmp_path / "b"), "-o", str(tmp_path / "out2"),
                  "--weights", str(tiny_weights), "--no-progress"]) == 2
     assert "defusion: error: no images in" in capsys.readouterr().err

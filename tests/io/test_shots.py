@@ -61,14 +61,14 @@ def test_shots_without_a_time_are_left_out_and_named(tmp_path):
     assert untimed(shots) == ["b.png: no EXIF capture time", "d.jpg: not an image (or a broken one)"]
     with pytest.raises(ShotsError, match=r"no EXIF capture time in b\.png, d\.jpg.*--group N"):
         group_by_time([shots[1], shots[3]])
-    (tmp_path / "text.jpg").write_text("not an image")
+    (tmp_path / "text.jpg").write_text("not an image", encoding="utf-8")
     assert read_shot(tmp_path / "text.jpg").readable is False
 
 
 def test_list_shots_in_natural_order_and_groups_by_count(tmp_path):
     for name in ("IMG_10.jpg", "IMG_2.jpg", "IMG_1.jpg"):
         write_shot(tmp_path / name, None)
-    (tmp_path / "notes.txt").write_text("not a shot")
+    (tmp_path / "notes.txt").write_text("not a shot", encoding="utf-8")
     shots = list_shots(tmp_path)
     assert [p.name for p in shots] == ["IMG_1.jpg", "IMG_2.jpg", "IMG_10.jpg"]
     assert [len(g) for g in group_by_count(shots, 2)] == [2, 1]

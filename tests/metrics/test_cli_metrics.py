@@ -49,7 +49,7 @@ def images(tmp_path: Path) -> dict[str, Path]:
 def test_module_interface_and_lazy_imports():
     assert isinstance(cli.HELP, str) and cli.HELP
     assert all(issubclass(e, Exception) for e in cli.EXPECTED_ERRORS)
-    tree = ast.parse(Path(cli.__file__).read_text())
+    tree = ast.parse(Path(cli.__file__).read_text(encoding="utf-8"))
     top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
     modules = {(n.module if isinstance(n, ast.ImportFrom) else n.names[0].name) for n in top}
     assert not modules & {"numpy", "PIL", "defusion.metrics", "scipy", "cv2"}
@@ -109,7 +109,7 @@ def test_errors_are_one_line(images, tmp_path, capsys, which, message):
         f = str(tmp_path / "nope.png")
     elif which == "not_image":
         bad = tmp_path / "bad.png"
-        bad.write_text("not an image")
+        bad.write_text("not an image", encoding="utf-8")
         f = str(bad)
     elif which == "size":
         f = str(images["small"])

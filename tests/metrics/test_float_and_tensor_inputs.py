@@ -94,7 +94,8 @@ def test_a_tensor_of_a_dtype_numpy_lacks_is_read_as_float32_or_refused_in_one_li
 
 def test_importing_the_metrics_does_not_import_torch():
     code = "import sys, defusion.metrics; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8",
+                         check=True).stdout
     assert out.strip() == "False"
 
 

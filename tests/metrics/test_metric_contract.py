@@ -121,7 +121,7 @@ def minimum_side(name: str) -> int:
 
 def documented_minimums() -> dict[str, int]:
     """``{name: side}`` from docs/metrics.md's list of metrics that need more than the general 2x2."""
-    text = METRICS_DOC.read_text()
+    text = METRICS_DOC.read_text(encoding="utf-8")
     at = text.find(MINIMUMS_START)
     assert at >= 0, f"{METRICS_DOC.name}: no list of minimum sizes (a sentence starting {MINIMUMS_START!r})"
     opening = text.index("(", at)

@@ -31,7 +31,7 @@ def reference() -> dict[tuple[str, str, str], float]:
     if not (DATA / "reference_metrics.csv").is_file():
         pytest.skip(f"VIFB benchmark data not found at {DATA}")
     ref = {}
-    with open(DATA / "reference_metrics.csv", newline="") as fh:
+    with open(DATA / "reference_metrics.csv", newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             if row["image"] in IMAGES and row["method"] in METHODS:
                 ref[row["image"], row["method"], VIFB_NAMES[row["metric"]]] = float(row["value"])

@@ -20,11 +20,11 @@ def test_the_page_says_it_is_generated_and_its_sources_lines_stay_out(tmp_path, 
     doc = _script()
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "benchmarks_header.md").write_text(f"{doc.SOURCE}\n# Benchmarks\n\nintro\n")
-    (docs / "benchmarks_footer.md").write_text(f"{doc.SOURCE}\n## Later\n")
+    (docs / "benchmarks_header.md").write_text(f"{doc.SOURCE}\n# Benchmarks\n\nintro\n", encoding="utf-8")
+    (docs / "benchmarks_footer.md").write_text(f"{doc.SOURCE}\n## Later\n", encoding="utf-8")
     run = tmp_path / "run" / "tno"
     run.mkdir(parents=True)
-    (run / "summary.md").write_text("| method |\n")
+    (run / "summary.md").write_text("| method |\n", encoding="utf-8")
     (run / "summary.png").write_bytes(b"png")
     monkeypatch.setattr(doc, "DOCS", docs)
     doc.main(str(tmp_path / "run"))
@@ -36,9 +36,9 @@ def test_the_page_says_it_is_generated_and_its_sources_lines_stay_out(tmp_path, 
 
 def test_the_committed_page_and_its_sources_carry_the_marks():
     doc = _script()
-    assert (REPO / "docs" / "benchmarks.md").read_text().splitlines()[0] == doc.GENERATED
+    assert (REPO / "docs" / "benchmarks.md").read_text(encoding="utf-8").splitlines()[0] == doc.GENERATED
     for name in ("benchmarks_header.md", "benchmarks_footer.md"):
-        assert (REPO / "docs" / name).read_text().splitlines()[0] == doc.SOURCE
-    page = (REPO / "docs" / "benchmarks.md").read_text()
+        assert (REPO / "docs" / name).read_text(encoding="utf-8").splitlines()[0] == doc.SOURCE
+    page = (REPO / "docs" / "benchmarks.md").read_text(encoding="utf-8")
     for name in ("benchmarks_header.md", "benchmarks_footer.md"):  # an edit to a source reached the page too
         assert doc.source_text(REPO / "docs" / name) in page, f"docs/{name} changed: regenerate docs/benchmarks.md"

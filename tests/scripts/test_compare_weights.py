@@ -24,7 +24,7 @@ def _bench(folder, metrics, values: dict[str, float]) -> None:
 
 def _run(shipped, candidate) -> str:
     return subprocess.run([sys.executable, str(SCRIPT), str(shipped), str(candidate)], check=True,
-                          capture_output=True, text=True).stdout
+                          capture_output=True, text=True, encoding="utf-8").stdout
 
 
 def test_counts_better_metrics_and_ranks_vifb_among_published(tmp_path):

@@ -19,7 +19,8 @@ def test_one_row_per_weight_file_under_the_sources(tmp_path, lively_weights):
         Image.fromarray((rng.random((40, 56)) * 255).astype(np.uint8)).save(tmp_path / f"{name}.png")
     out = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "a.png"), str(tmp_path / "b.png"),
                           str(lively_weights), str(lively_weights), "--labels", "one,two", "--scale", "1",
-                          "-o", str(tmp_path / "fig.jpg")], capture_output=True, text=True, check=True).stdout
+                          "-o", str(tmp_path / "fig.jpg")], capture_output=True, text=True, encoding="utf-8",
+                         check=True).stdout
     assert out.count("SD fused") == 2 and "one:" in out and "two:" in out
     figure = Image.open(tmp_path / "fig.jpg")
     rows = figure.height / 3  # sources, then one row per weight file

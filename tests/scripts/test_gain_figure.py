@@ -21,7 +21,7 @@ def test_one_row_per_task_with_the_sources_and_one_tile_per_gain(tmp_path, livel
             Image.fromarray((rng.random((48, 64)) * 255).astype(np.uint8)).save(tmp_path / folder / f"{stem}.png")
     out = tmp_path / "gain.jpg"
     subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path), "--weights", str(lively_weights),
-                    "--runtime", "torch", "-o", str(out)], capture_output=True, text=True, check=True)
+                    "--runtime", "torch", "-o", str(out)], capture_output=True, text=True, check=True, encoding="utf-8")
     figure = np.asarray(Image.open(out))
     rows = figure.shape[0] / 3
     assert rows == int(rows) and figure.shape[1] == 6 * round(rows * 64 / 48)  # 2 sources + 4 gains

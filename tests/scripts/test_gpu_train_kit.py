@@ -70,12 +70,12 @@ def test_start_poll_collect_on_a_cpu(tmp_path, tiny_weights, budget, collect_wai
 
     def kit(*args: str) -> str:
         proc = subprocess.run(["bash", str(KIT / "train.sh"), *args], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, timeout=300, encoding="utf-8")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc.stdout
 
     assert "training started" in kit("start", budget)
-    planned = yaml.safe_load((tmp_path / "out" / "plan.yaml").read_text())
+    planned = yaml.safe_load((tmp_path / "out" / "plan.yaml").read_text(encoding="utf-8"))
     assert planned["max_seconds"] == int(budget) and planned["model"] == "defusion-tiny"
     kit("poll", "2")
     assert (tmp_path / "out" / "metrics.csv").is_file()
@@ -98,11 +98,11 @@ def test_once_probes_plans_trains_and_writes_fp16_weights_in_one_call(tmp_path, 
 
     def once(total: str) -> subprocess.CompletedProcess:
         return subprocess.run(["bash", str(KIT / "train.sh"), "once", total], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, timeout=300, encoding="utf-8")
 
     done = once("600")
     assert done.returncode == 0, done.stdout + done.stderr
-    planned = yaml.safe_load((tmp_path / "out" / "plan.yaml").read_text())
+    planned = yaml.safe_load((tmp_path / "out" / "plan.yaml").read_text(encoding="utf-8"))
     # the budget is what the call has left after the probe, less the margin kept for the weights
     assert 0 < planned["max_seconds"] <= 600 - 75 and f"training for {planned['max_seconds']:.0f}s" in done.stdout
     from defusion.model.weights import load_weights, read_metadata
@@ -128,13 +128,14 @@ def test_once_trains_several_configs_side_by_side(tmp_path, tiny_weights):
     configs = []
     for name, lr in (("paper", 0.001), ("half-lr", 0.0005)):
         path = tmp_path / f"{name}.yaml"
-        path.write_text(yaml.safe_dump({"model": "defusion-tiny", "batch_size": 2, "epochs": 2, "lr": lr}))
+        path.write_text(yaml.safe_dump({"model": "defusion-tiny", "batch_size": 2, "epochs": 2, "lr": lr}),
+                        encoding="utf-8")
         configs.append(str(path))
     done = subprocess.run(["bash", str(KIT / "train.sh"), "once", "600", *configs], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, encoding="utf-8")
     assert done.returncode == 0, done.stdout + done.stderr
     out = tmp_path / "out"
-    speed = (out / "train_speed.md").read_text()
+    speed = (out / "train_speed.md").read_text(encoding="utf-8")
     from defusion.model.weights import load_weights, read_metadata
     for name, lr in (("paper", 0.001), ("half-lr", 0.0005)):
         assert {p.name for p in (out / name).iterdir()} == {"defusion-gpu.safetensors", "metrics.csv", "train.log"}
@@ -169,9 +170,9 @@ def test_plan_keeps_the_compiling_time_out_of_a_compiled_runs_schedule():
 def test_once_probes_torch_compile_when_asked(tmp_path, tiny_weights):
     env = _kit_env(tmp_path, tiny_weights, plan_extra=" max_steps=2", COMPILE_PROBE="1")
     done = subprocess.run(["bash", str(KIT / "train.sh"), "once", "600"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, encoding="utf-8")
     assert done.returncode == 0, done.stdout + done.stderr
-    speed = (tmp_path / "out" / "train_speed.md").read_text()
+    speed = (tmp_path / "out" / "train_speed.md").read_text(encoding="utf-8")
     assert "| `bf16-compile` | 2 |" in speed and "compile probe:" in speed
     assert int(__import__("defusion.model.weights", fromlist=["x"]).read_metadata(
         tmp_path / "out" / "defusion-gpu.safetensors")["steps"]) == 2

@@ -24,7 +24,7 @@ def test_one_row_per_pair_with_the_published_method_where_it_is_shipped(tmp_path
     out = tmp_path / "pixels.jpg"
     subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path), "--weights", str(lively_weights),
                     "--runtime", "torch", "--pairs", "p0,p1", "-o", str(out)], capture_output=True, text=True,
-                   check=True)
+                   check=True, encoding="utf-8")
     figure = np.asarray(Image.open(out))
     rows = figure.shape[0] // 2
     assert figure.shape[0] == 2 * rows and figure.shape[1] == 5 * rows  # square tiles: A, B, 2 DeFusion, DPRL

@@ -34,7 +34,7 @@ def _write_log(path, steps, extra: dict[str, list[str]] | None = None, samples: 
         cells += [samples[i]] if samples else []
         cells += [column[i] for column in extra.values()]
         lines.append(",".join(cells))
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _curve(fig, label: str):
@@ -59,7 +59,8 @@ def test_samples_count_every_process(plot_training, tmp_path):
     old = tmp_path / "old" / "metrics.csv"  # a log from before the samples column
     old.parent.mkdir()
     _write_log(old, [1, 2, 3])
-    (old.parent / "config.json").write_text(json.dumps({"model": "defusion-tiny", "crop": 32, "batch_size": 2}))
+    (old.parent / "config.json").write_text(json.dumps({"model": "defusion-tiny", "crop": 32, "batch_size": 2}),
+                                            encoding="utf-8")
     fig = plot_training.plot(old, tmp_path / "old.png", processes=2, samples_before=100)
     assert list(_curve(fig, "total")[0]) == [104, 108, 112]
     assert np.array_equal(plot_training.samples_axis([{"step": "5", "samples": ""}], 3), [15])
@@ -69,7 +70,8 @@ def test_the_title_names_the_runs_model_and_crop(plot_training, tmp_path):
     log = tmp_path / "metrics.csv"
     _write_log(log, [1, 2])
     assert plot_training.plot(log, tmp_path / "a.png").axes[0].get_title() == "CUD training loss (defusion train)"
-    (tmp_path / "config.json").write_text(json.dumps({"model": "defusion-tiny", "crop": 32, "batch_size": 2}))
+    (tmp_path / "config.json").write_text(json.dumps({"model": "defusion-tiny", "crop": 32, "batch_size": 2}),
+                                          encoding="utf-8")
     title = plot_training.plot(log, tmp_path / "b.png", where="2-core CPU").axes[0].get_title()
     assert title == "CUD training loss (defusion train, defusion-tiny network, 32x32 crops, 2-core CPU)"
     assert plot_training.plot(log, tmp_path / "c.png", title="run 9").axes[0].get_title() == "run 9"
@@ -90,7 +92,7 @@ def test_a_crop_a_resume_changed_is_named_as_each_crop(plot_training, tmp_path):
     changes = [{"step": 40, "crop": [32, 64], "lr": [0.001, 0.5]}, {"step": 44, "lr": [0.5, 0.1]},
                {"step": 45, "crop": [64, 128]}]
     (tmp_path / "config.json").write_text(json.dumps({"model": "defusion-tiny", "crop": 128, "batch_size": 2,
-                                                      "settings_changed": changes}))
+                                                      "settings_changed": changes}), encoding="utf-8")
     title = plot_training.plot(log, tmp_path / "a.png").axes[0].get_title()
     assert title == "CUD training loss (defusion train, defusion-tiny network, 32 -> 64 -> 128 px crops)"
     assert plot_training.crops({"crop": 32, "settings_changed": [{"step": 3, "lr": [1, 2]}]}) == [32]

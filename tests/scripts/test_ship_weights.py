@@ -34,7 +34,8 @@ def test_counters_add_up_history_grows_and_tensors_are_fp16(tmp_path, lively_wei
 
 
 def _ship(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True)
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True,
+                          encoding="utf-8")
 
 
 def test_a_run_that_did_not_start_from_the_base_is_refused_or_shipped_as_its_own_chain(tmp_path, lively_weights):

@@ -27,7 +27,7 @@ def test_counts_ranks_and_variant_comparisons(tmp_path):
     for name in ("vifb", "mfifb"):
         _bench(tmp_path / name, {**methods, "PUB": 0.7})
     out = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], check=True, capture_output=True,
-                         text=True).stdout
+                         text=True, encoding="utf-8").stdout
     assert "VIFB (2): ranks of 2 (published + DeFusion): Qabf 2, SSIM 2, MI 2, VIF 2" in out
     # SSIM-mean rescales SSIM: the two count once, 9 distinct metrics
     assert "better than average on 9 of 9" in out and "better than laplacian on 0 of 9" in out
@@ -40,10 +40,11 @@ def test_counts_ranks_and_variant_comparisons(tmp_path):
 
 def test_a_missing_benchmark_is_skipped_and_none_is_one_line(tmp_path):
     _bench(tmp_path / "vifb", {"defusion": 0.5, "average": 0.3, "laplacian": 0.6})
-    run = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True, encoding="utf-8")
     assert run.returncode == 0 and "TNO: not in" in run.stdout and "MEFB: not in" in run.stdout, run.stderr
     assert "VIFB (2): ranks of 1" in run.stdout
-    empty = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "none")], capture_output=True, text=True)
+    empty = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "none")], capture_output=True, text=True,
+                           encoding="utf-8")
     assert empty.returncode == 1 and empty.stderr.count("\n") == 1 and "no benchmark results" in empty.stderr
 
 
@@ -53,6 +54,6 @@ def test_mean_ranks_are_bench_s_a_method_with_results_missing_gets_none(tmp_path
     rows = [Row("PUB", "01", metric, 0.9) for metric in METRICS]
     write_results_csv([*read_results_csv(tmp_path / "tno" / "results.csv"), *rows], tmp_path / "tno" / "results.csv")
     out = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], check=True, capture_output=True,
-                         text=True).stdout
+                         text=True, encoding="utf-8").stdout
     assert "mean rank 2 of 3 (2.00); laplacian 1.00, defusion 2.00, average 3.00; 1 with results missing not ranked " \
            "(PUB)" in out

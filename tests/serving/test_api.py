@@ -440,7 +440,7 @@ def test_app_from_env_takes_the_fusion_settings_of_defusion_serve(monkeypatch, s
     import json
 
     rig = tmp_path / "rig.json"
-    rig.write_text(json.dumps(_half_size_rig().to_json()))
+    rig.write_text(json.dumps(_half_size_rig().to_json()), encoding="utf-8")
     argv = ["--weights", str(lively_weights), "--device", "cpu", "--task", "ivf", "--scale", "1", "--rig", str(rig),
             "--tile", "256", "--detail-gain", "1.75", "--palette", "hot", "--infrared", "2", "--max-images", "3"]
     environ = {"DEFUSION_WEIGHTS": str(lively_weights), "DEFUSION_DEVICE": "cpu", "DEFUSION_TASK": "ivf",
@@ -503,7 +503,7 @@ def test_a_weights_file_that_will_not_load_names_its_variable(tmp_path):
 def test_uvicorn_shows_the_bad_variable_as_its_last_line():
     env = {**os.environ, "DEFUSION_MAX_IMAGES": "abc", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "uvicorn", "--factory", "defusion.serving.api:app_from_env"],
-                          env=env, capture_output=True, text=True, timeout=120)
+                          env=env, capture_output=True, text=True, timeout=120, encoding="utf-8")
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("defusion.serving.env_settings.EnvSettingError: DEFUSION_MAX_IMAGES='abc'"), proc.stderr
@@ -526,7 +526,8 @@ def test_docs_list_every_env_variable_in_one_table():
     from defusion.serving.api import ENV_VARIABLES
     from tests.conftest import REPO
 
-    rows = [line for line in (REPO / "docs" / "serving.md").read_text().splitlines() if line.startswith("| `DEFUSION_")]
+    rows = [line for line in (REPO / "docs" / "serving.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| `DEFUSION_")]
     assert [row.split("`")[1] for row in rows] == list(ENV_VARIABLES)
     for row, (option, _) in zip(rows, ENV_VARIABLES.values()):
         assert f"`{option}`" in row

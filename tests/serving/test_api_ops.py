@@ -111,7 +111,7 @@ class _FullDisk:
 
     @staticmethod
     def fdopen(fd, mode):
-        real = os.fdopen(fd, mode)
+        real = os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8")  # decode.py's is "wb"
 
         class Failing:
             def __enter__(self):

@@ -6,8 +6,8 @@ import re
 
 from tests.conftest import REPO
 
-DOCKERFILE = (REPO / "Dockerfile").read_text()
-CONTAINER = (REPO / "docs" / "container.md").read_text()
+DOCKERFILE = (REPO / "Dockerfile").read_text(encoding="utf-8")
+CONTAINER = (REPO / "docs" / "container.md").read_text(encoding="utf-8")
 
 
 def test_the_healthcheck_comment_says_nothing_answers_while_loading():
@@ -16,7 +16,7 @@ def test_the_healthcheck_comment_says_nothing_answers_while_loading():
     comment = DOCKERFILE.split("HEALTHCHECK", 1)[0].rsplit("\n\n", 1)[-1]
     assert "503" not in comment and "200 once the model is loaded" in comment
     assert "nothing answers while it loads" in comment
-    serving = (REPO / "docs" / "serving.md").read_text()
+    serving = (REPO / "docs" / "serving.md").read_text(encoding="utf-8")
     assert "once the model is loaded" in serving.split("### `GET /healthz`", 1)[1].split("###", 1)[0]
 
 

@@ -7,8 +7,8 @@ import re
 
 from tests.conftest import REPO
 
-DOCKERFILE = (REPO / "Dockerfile").read_text()
-CONTAINER = (REPO / "docs" / "container.md").read_text()
+DOCKERFILE = (REPO / "Dockerfile").read_text(encoding="utf-8")
+CONTAINER = (REPO / "docs" / "container.md").read_text(encoding="utf-8")
 
 
 def _published_ports(text: str) -> list[str]:

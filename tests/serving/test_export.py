@@ -81,7 +81,7 @@ def test_from_pretrained_takes_an_onnx_export_in_place_of_weights(exported, live
 def test_bad_inputs(tmp_path, tiny_weights):
     with pytest.raises(OnnxModelError, match="not found"):
         load_onnx_fuser(tmp_path / "missing.onnx")
-    (tmp_path / "junk.onnx").write_text("not a model")
+    (tmp_path / "junk.onnx").write_text("not a model", encoding="utf-8")
     with pytest.raises(OnnxModelError, match=r"junk.onnx is not an ONNX model .* defusion export --format onnx") as err:
         OnnxDeNet(tmp_path / "junk.onnx")  # ONNX Runtime's own words: `[ONNXRuntimeError] : 7 : INVALID_PROTOBUF`
     assert "ONNXRuntimeError" not in str(err.value)

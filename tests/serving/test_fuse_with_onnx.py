@@ -31,7 +31,7 @@ TIMEOUT_S = 120
 
 def _run(*args, command: tuple[str, ...] = ("-m", MODULE), env: dict | None = None) -> subprocess.CompletedProcess:
     """The tool as a user runs it (one thread, so that tests beside it keep their cores): its result."""
-    return subprocess.run([sys.executable, *command, *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, *command, *map(str, args)], capture_output=True, text=True, encoding="utf-8",
                           timeout=TIMEOUT_S, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
 
 
@@ -137,7 +137,7 @@ def test_a_raw_thermal_frame_is_refused_rather_than_lost(onnx_file, tmp_path):
 def test_unreadable_inputs_are_one_line_and_exit_status_2(tmp_path):
     """Refused before the model loads (none is given here): once a PIL traceback."""
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
-    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "notes.txt").write_text("not an image", encoding="utf-8")
     out = tmp_path / "fused.png"
     refused = _refusal("denet.onnx", tmp_path / "notes.txt", tmp_path / "a.png", "-o", out)
     assert "notes.txt is not an image Pillow can read" in refused
@@ -175,7 +175,7 @@ def test_a_model_file_it_cannot_load_is_one_line_and_exit_status_2(tmp_path):
 def test_the_docs_say_what_the_parity_test_asserts():
     """The audit: docs/serving.md said "identical at scale 1", but 3 of 405,900 values differ by 1 grey
     level (rounding), which the test above allows (tolerance 1)."""
-    doc = (REPO / "docs" / "serving.md").read_text()
+    doc = (REPO / "docs" / "serving.md").read_text(encoding="utf-8")
     assert "identical at scale 1" not in doc
     assert "within 1 grey level at scale 1 (rounding" in doc
     marks = test_the_standalone_recipe_gives_defusion_fuses_image.pytestmark
@@ -185,7 +185,7 @@ def test_the_docs_say_what_the_parity_test_asserts():
 
 def test_it_imports_nothing_of_defusion():
     """Copied next to an export, it runs where defusion is not installed: no import of defusion, anywhere."""
-    found = [node.lineno for node in ast.walk(ast.parse(SCRIPT.read_text()))
+    found = [node.lineno for node in ast.walk(ast.parse(SCRIPT.read_text(encoding="utf-8")))
              if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "defusion" for a in node.names)
              or isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "defusion")]
     assert not found, f"{SCRIPT.name} imports defusion at lines {found}"
@@ -200,7 +200,8 @@ def test_the_file_copied_out_of_the_package_fuses_without_defusion(onnx_file, tm
     copied = shutil.copy(SCRIPT, tmp_path / "fuse_with_onnx.py")
     poisoned = tmp_path / "poisoned" / "defusion"  # first on the path: shadows the installed package
     poisoned.mkdir(parents=True)
-    (poisoned / "__init__.py").write_text("raise ImportError('the standalone tool imported defusion')\n")
+    (poisoned / "__init__.py").write_text("raise ImportError('the standalone tool imported defusion')\n",
+                                          encoding="utf-8")
     proc = _run(onnx_file, tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "copy.png", "--task", "mef",
                 command=(str(copied),), env={"PYTHONPATH": str(poisoned.parent)})
     assert proc.returncode == 0, proc.stderr
@@ -212,7 +213,7 @@ def test_the_docs_and_the_export_name_the_module_a_wheel_holds():
     scripts/fuse_with_onnx.py, which no wheel holds."""
     from defusion.cli import export
 
-    for text in ((REPO / "README.md").read_text(), (REPO / "docs" / "serving.md").read_text(),
-                 Path(export.__file__).read_text()):
+    for path in (REPO / "README.md", REPO / "docs" / "serving.md", Path(export.__file__)):
+        text = path.read_text(encoding="utf-8")
         assert "scripts/fuse_with_onnx" not in text
         assert f"python -m {MODULE}" in text

@@ -73,7 +73,7 @@ def test_concurrent_exports_of_the_same_weights_do_not_clash(cache, tiny_weights
     code = ("import sys; from defusion.serving.onnx_model import cached_onnx_export; "
             "print(cached_onnx_export(sys.argv[1]))")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tiny_weights)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+                              stderr=subprocess.PIPE, text=True, encoding="utf-8") for _ in range(2)]
     results = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in results]
     assert len({out.strip() for out, _ in results}) == 1

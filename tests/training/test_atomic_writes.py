@@ -46,12 +46,13 @@ class _FullDiskWriter(csv.DictWriter):
 
 def test_a_log_rewrite_that_fails_leaves_the_old_log_and_no_temporary(tmp_path, monkeypatch):
     path = tmp_path / metrics_log.LOG_NAME
-    path.write_text(_LOG)
+    path.write_text(_LOG, encoding="utf-8")
     monkeypatch.setattr(metrics_log.csv, "DictWriter", _FullDiskWriter)
     with pytest.raises(OSError):
         metrics_log.open_log(path, ("step", "total"), resume_step=1)
-    assert os.listdir(tmp_path) == [path.name] and path.read_text() == _LOG
+    assert os.listdir(tmp_path) == [path.name] and path.read_text(encoding="utf-8") == _LOG
     monkeypatch.undo()
     log_file, _ = metrics_log.open_log(path, ("step", "total"), resume_step=1)
     log_file.close()
-    assert path.read_text().splitlines() == ["step,total", "1,0.5"] and os.listdir(tmp_path) == [path.name]
+    assert path.read_text(encoding="utf-8").splitlines() == ["step,total", "1,0.5"]
+    assert os.listdir(tmp_path) == [path.name]

@@ -19,7 +19,8 @@ MAPS = Path("/proc/self/maps")
 def _mapped(path: Path) -> bool:
     """Whether this process has ``path`` mapped (a line of /proc/self/maps ends with it)."""
     target = os.path.realpath(path)
-    return any(line.rstrip("\n").endswith(" " + target) for line in MAPS.read_text(errors="replace").splitlines())
+    return any(line.rstrip("\n").endswith(" " + target)
+               for line in MAPS.read_text(encoding="utf-8", errors="replace").splitlines())
 
 
 def _trained(model: torch.nn.Module) -> torch.optim.Optimizer:

@@ -12,25 +12,25 @@ def test_defaults_are_the_papers_schedule():
 
 
 def test_crop_scale_from_yaml_is_a_tuple_and_survives_a_checkpoint_round_trip(tmp_path):
-    (tmp_path / "c.yaml").write_text("crop_scale: [0.02, 0.2]\n")
+    (tmp_path / "c.yaml").write_text("crop_scale: [0.02, 0.2]\n", encoding="utf-8")
     cfg = TrainConfig.from_yaml(tmp_path / "c.yaml")
     assert cfg.crop_scale == (0.02, 0.2)
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
 
 
 def test_yaml_and_overrides(tmp_path):
-    (tmp_path / "c.yaml").write_text("crop: 128\ncud:\n  coarse_cells: [4, 5]\n")
+    (tmp_path / "c.yaml").write_text("crop: 128\ncud:\n  coarse_cells: [4, 5]\n", encoding="utf-8")
     cfg = TrainConfig.from_yaml(tmp_path / "c.yaml").override(batch_size=2, lr=None)
     assert cfg.crop == 128 and cfg.batch_size == 2 and cfg.lr == 1e-3
     assert cfg.cud.coarse_cells == (4, 5)
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
-    (tmp_path / "bad.yaml").write_text("crpo: 1\n")
+    (tmp_path / "bad.yaml").write_text("crpo: 1\n", encoding="utf-8")
     with pytest.raises(ValueError, match="crpo"):
         TrainConfig.from_yaml(tmp_path / "bad.yaml")
 
 
 def test_degrade_prob_from_yaml_is_checked_and_survives_a_checkpoint_round_trip(tmp_path):
-    (tmp_path / "c.yaml").write_text("cud:\n  degrade_prob: 0.5\n")
+    (tmp_path / "c.yaml").write_text("cud:\n  degrade_prob: 0.5\n", encoding="utf-8")
     cfg = TrainConfig.from_yaml(tmp_path / "c.yaml")
     assert cfg.cud.degrade_prob == 0.5 and TrainConfig().cud.degrade_prob == 0.0  # the paper's pretext
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
@@ -58,7 +58,7 @@ def test_out_of_range_options_are_refused_by_name(field, value):
     ("mfm: 0.75", "mfm must be a mapping"), ("mfm: {mask_ratio: 1.0}", "mfm"), ("mfm: {tokens: 3}", "mfm"),
 ])
 def test_wrong_types_in_yaml_are_a_value_error(tmp_path, text, message):
-    (tmp_path / "c.yaml").write_text(text + "\n")
+    (tmp_path / "c.yaml").write_text(text + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         TrainConfig.from_yaml(tmp_path / "c.yaml")
 
@@ -70,8 +70,8 @@ def test_ints_are_fine_floats_and_none_is_fine_where_optional():
 
 def test_a_yaml_file_that_is_not_a_mapping_or_not_yaml_is_a_value_error(tmp_path):
     from defusion.training.config import read_options
-    (tmp_path / "list.yaml").write_text("[1, 2]\n")
-    (tmp_path / "broken.yaml").write_text("crop: [1, 2\n")
+    (tmp_path / "list.yaml").write_text("[1, 2]\n", encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("crop: [1, 2\n", encoding="utf-8")
     for name, message in (("list.yaml", "mapping"), ("broken.yaml", "not valid YAML")):
         with pytest.raises(ValueError, match=message):
             TrainConfig().updated(read_options(tmp_path / name))
@@ -87,7 +87,7 @@ def test_shipped_config_files_are_valid():
 
 
 def test_reinit_from_yaml_is_a_tuple_of_denet_parts(tmp_path):
-    (tmp_path / "c.yaml").write_text("reinit: [unique_decoder, unique_head]\noutside_weight: 0.015\n")
+    (tmp_path / "c.yaml").write_text("reinit: [unique_decoder, unique_head]\noutside_weight: 0.015\n", encoding="utf-8")
     cfg = TrainConfig.from_yaml(tmp_path / "c.yaml")
     assert cfg.reinit == ("unique_decoder", "unique_head") and cfg.outside_weight == 0.015
     assert TrainConfig().reinit == () and TrainConfig().outside_weight == 1.0  # the paper's loss
@@ -95,7 +95,7 @@ def test_reinit_from_yaml_is_a_tuple_of_denet_parts(tmp_path):
 
 def test_defusion_plusplus_loss_options_from_yaml(tmp_path):
     (tmp_path / "c.yaml").write_text("common_weight: 0.2\nunique_weight: 0.1\nssim_weight: 0.25\n"
-                                     "mfm_weight: 0.01\nmfm: {mask_ratio: 0.5, patch: 8}\n")
+                                     "mfm_weight: 0.01\nmfm: {mask_ratio: 0.5, patch: 8}\n", encoding="utf-8")
     cfg = TrainConfig.from_yaml(tmp_path / "c.yaml")
     assert cfg.loss_options() == {"outside_weight": 1.0, "gradient_weight": 0.0, "term_weights": (0.2, 0.1, 1.0),
                                   "ssim_weight": 0.25, "mfm_weight": 0.01}

@@ -9,7 +9,7 @@ from defusion.training.config import TrainConfig, read_options
 
 
 def _from_yaml(tmp_path, text: str) -> TrainConfig:
-    (tmp_path / "c.yaml").write_text(text)
+    (tmp_path / "c.yaml").write_text(text, encoding="utf-8")
     return TrainConfig.from_yaml(tmp_path / "c.yaml")
 
 
@@ -22,7 +22,8 @@ def test_exponent_numbers_that_yaml_reads_as_strings_are_numbers(tmp_path):
     assert cfg.cud.degrade_prob == 0.5 and cfg.cud.keep_prob == (0.1, 0.99) and cfg.cud.coarse_cells == (13, 14)
     assert cfg.mfm.mask_ratio == 0.75 and cfg.mfm.patch == 8
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg  # survives the checkpoint's JSON
-    (tmp_path / "more.yaml").write_text("lr: 2e-4\n")  # as `--config` on top of a resumed run's config
+    (tmp_path / "more.yaml").write_text("lr: 2e-4\n",
+                                        encoding="utf-8")  # as `--config` on top of a resumed run's config
     assert TrainConfig().updated(read_options(tmp_path / "more.yaml")).lr == 2e-4
     assert TrainConfig().updated({"lr": "2e-4"}).lr == 2e-4  # from Python or JSON a numeric string is a number
 
@@ -100,7 +101,7 @@ def test_a_cud_config_keeps_its_pairs_as_tuples():
 def test_the_cli_refuses_them_in_one_line_before_building_anything(tmp_path, capsys, args):
     from defusion.cli.main import main
 
-    (tmp_path / "cud.yaml").write_text("cud:\n  coarse_cells: [0, 0]\n")
+    (tmp_path / "cud.yaml").write_text("cud:\n  coarse_cells: [0, 0]\n", encoding="utf-8")
     (tmp_path / "images").mkdir()
     args = [str(tmp_path / a) if a.endswith(".yaml") else a for a in args]
     out = tmp_path / "run"
@@ -128,7 +129,7 @@ def test_plain_numbers_of_every_spelling_still_load(tmp_path):
     cfg = _from_yaml(tmp_path, "lr: 5e-4\nepochs: 5\ngrey_prob: .5e-1\nmax_seconds: +1E3\nmodel: defusion-tiny\n")
     assert (cfg.lr, cfg.epochs, cfg.grey_prob, cfg.max_seconds) == (5e-4, 5, 0.05, 1000.0)
     # no digits before the exponent: not a number (read, not built: e5 is no registered model)
-    (tmp_path / "c.yaml").write_text("model: e5\n")
+    (tmp_path / "c.yaml").write_text("model: e5\n", encoding="utf-8")
     assert read_options(tmp_path / "c.yaml")["model"] == "e5"
 
 
@@ -146,7 +147,7 @@ def test_a_key_given_twice_is_refused_naming_it_and_its_lines(tmp_path, text, me
 def test_the_cli_says_a_key_given_twice_in_one_line(tmp_path, capsys):
     from defusion.cli.main import main
 
-    (tmp_path / "c.yaml").write_text("lr: 1e-3\nlr: 5e-4\n")
+    (tmp_path / "c.yaml").write_text("lr: 1e-3\nlr: 5e-4\n", encoding="utf-8")
     (tmp_path / "images").mkdir()
     out = tmp_path / "run"
     assert main(["train", "--data", str(tmp_path / "images"), "--out", str(out), "--config",

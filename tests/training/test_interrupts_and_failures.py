@@ -107,7 +107,7 @@ def test_a_data_worker_that_dies_is_one_line_saves_the_last_step_and_exits(image
            "--checkpoint-every", "1000", "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "DIE_AT_READ": "20"}
     try:
-        result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, encoding="utf-8")
     finally:
         for pid in _processes_naming(str(out)):  # a hang would leave them: end them, then fail
             os.kill(pid, signal.SIGKILL)
@@ -119,6 +119,7 @@ def test_a_data_worker_that_dies_is_one_line_saves_the_last_step_and_exits(image
     step = int(said.group(1))
     assert checkpoint_step(out / "checkpoints" / CHECKPOINT_NAME) == step > 0
     assert read_metadata(out / "weights.safetensors")["steps"] == str(step)
-    with open(out / "metrics.csv", newline="") as f:  # logged, as a stop's last step is (log_every: 10)
+    # logged, as a stop's last step is (log_every: 10)
+    with open(out / "metrics.csv", newline="", encoding="utf-8") as f:
         assert [row["step"] for row in csv.DictReader(f)][-1] == str(step)
     assert not _processes_naming(str(out)), "no data worker may outlive the run"

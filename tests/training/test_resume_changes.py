@@ -27,7 +27,7 @@ def test_a_resume_with_another_lr_and_crop_notes_and_records_them(images, tmp_pa
     assert notes == ["defusion: note: resuming at step 2 with crop 32 -> 40, lr 0.001 -> 0.002 (config.json and "
                      "the weights record it under settings_changed)"]
     record = [{"step": 2, "crop": [32, 40], "lr": [0.001, 0.002]}]
-    config = json.loads((out / "config.json").read_text())
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert config["crop"] == 40 and config["settings_changed"] == record
     meta = read_metadata(out / "weights.safetensors")
     assert json.loads(meta["settings_changed"]) == record and json.loads(meta["train_config"])["lr"] == 0.002
@@ -35,11 +35,12 @@ def test_a_resume_with_another_lr_and_crop_notes_and_records_them(images, tmp_pa
     # A later resume that changes nothing (a longer run is no change) adds nothing and says nothing...
     assert _train(images, out, "--resume", "--max-steps", "4") == 0
     assert "note: resuming" not in capsys.readouterr().err  # (the start line says "resuming ... at step")
-    assert json.loads((out / "config.json").read_text())["settings_changed"] == record
+    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["settings_changed"] == record
     # ...and one that changes a setting again adds its step.
     assert _train(images, out, "--resume", "--crop", "32", "--max-steps", "5") == 0
     assert "resuming at step 4 with crop 40 -> 32 (" in capsys.readouterr().err
-    assert json.loads((out / "config.json").read_text())["settings_changed"] == [*record, {"step": 4, "crop": [40, 32]}]
+    changed = json.loads((out / "config.json").read_text(encoding="utf-8"))["settings_changed"]
+    assert changed == [*record, {"step": 4, "crop": [40, 32]}]
     # The record can still be given back as a config (its history is the run's, not an option).
     assert TrainConfig.from_yaml(out / "config.json").crop == 32
 
@@ -49,7 +50,7 @@ def test_a_run_whose_settings_never_changed_records_no_history(images, tmp_path,
     assert _train(images, out, "--crop", "32", "--max-steps", "2") == 0
     assert _train(images, out, "--resume", "--crop", "32", "--max-steps", "3", "--workers", "1") == 0
     assert "note: resuming" not in capsys.readouterr().err
-    assert "settings_changed" not in json.loads((out / "config.json").read_text())
+    assert "settings_changed" not in json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert "settings_changed" not in read_metadata(out / "weights.safetensors")
 
 

@@ -42,7 +42,7 @@ def images(tmp_path):
 
 
 def _log(out) -> list[dict[str, str]]:
-    with open(out / "metrics.csv", newline="") as f:
+    with open(out / "metrics.csv", newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
@@ -107,19 +107,20 @@ def test_a_new_run_never_overwrites_a_finished_runs_weights_or_log(images, tmp_p
     out = tmp_path / "run"
     train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)
     shutil.rmtree(out / "checkpoints")  # e.g. deleted to save space once the run was done
-    weights, log = (out / "weights.safetensors").read_bytes(), (out / "metrics.csv").read_text()
+    weights, log = (out / "weights.safetensors").read_bytes(), (out / "metrics.csv").read_text(encoding="utf-8")
     events = sorted(p.name for p in (out / "tb").iterdir())
     capsys.readouterr()
     assert main(["train", "--data", str(images), "--out", str(out), "--max-steps", "2", *TINY_CLI]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"defusion: error: {out} already holds an earlier run's weights.safetensors and "
                           "metrics.csv") and "use another --out" in err and "Traceback" not in err
-    assert (out / "weights.safetensors").read_bytes() == weights and (out / "metrics.csv").read_text() == log
+    assert (out / "weights.safetensors").read_bytes() == weights
+    assert (out / "metrics.csv").read_text(encoding="utf-8") == log
     assert sorted(p.name for p in (out / "tb").iterdir()) == events
     (out / "weights.safetensors").unlink()  # a log of logged steps alone is work too
     with pytest.raises(RunDirError, match="earlier run's metrics.csv, which a new run would overwrite"):
         train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)
-    assert (out / "metrics.csv").read_text() == log
+    assert (out / "metrics.csv").read_text(encoding="utf-8") == log
 
 
 class _Killed(BaseException):
@@ -131,7 +132,7 @@ def test_a_resume_drops_the_log_rows_written_past_its_checkpoint(images, tmp_pat
     out = tmp_path / "run"
     with pytest.raises(_Killed):
         train(images, out, TrainConfig(**TINY, max_steps=20, epoch_samples=20, checkpoint_every=5), progress=False)
-    with open(out / "metrics.csv", "a") as f:
+    with open(out / "metrics.csv", "a", encoding="utf-8") as f:
         f.write("8,0,0.0")  # and a row cut short as it was written
     assert [r["step"] for r in _log(out)] == ["1", "2", "3", "4", "5", "6", "7", "8"]
     monkeypatch.undo()
@@ -200,14 +201,14 @@ sys.exit(main(["train", *sys.argv[1:]]))
 def test_a_ddp_job_that_loses_a_process_keeps_its_last_completed_step(images, tmp_path, capsys, fail_rank,
                                                                        after_update):
     script = tmp_path / "failing_rank.py"
-    script.write_text(_FAILING_RANK)
+    script.write_text(_FAILING_RANK, encoding="utf-8")
     out = tmp_path / "ddp"
     # A slow monitor: torchrun's SIGTERM to the survivor would otherwise race its own error.
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
            str(free_port()), "--monitor-interval", "3", str(script), "--data", str(images), "--out", str(out),
            "--max-steps", "10", "--epoch-samples", "40", "--checkpoint-every", "1000", *TINY_CLI]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "FAIL_RANK": fail_rank, "AFTER_UPDATE": after_update}
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, encoding="utf-8")
     assert result.returncode != 0
     ckpt = out / "checkpoints" / CHECKPOINT_NAME
     if after_update == "1":  # saving would record an update as not done: nothing is written

@@ -45,7 +45,7 @@ def test_train_writes_weights_logs_and_counts_bad_images(image_folder, tmp_path,
     assert (out / "weights.safetensors").is_file()
     assert (out / "checkpoints" / CHECKPOINT_NAME).is_file()
     assert list((out / "tb").iterdir()), "TensorBoard event file"
-    log = (out / "metrics.csv").read_text().splitlines()
+    log = (out / "metrics.csv").read_text(encoding="utf-8").splitlines()
     assert log[0].startswith("step,epoch,lr,total")
     from defusion.model.weights import read_metadata
     meta = read_metadata(out / "weights.safetensors")
@@ -61,25 +61,25 @@ def test_train_writes_weights_logs_and_counts_bad_images(image_folder, tmp_path,
 def test_gradient_weight_logs_its_term_and_a_resume_keeps_the_logs_columns(image_folder, tmp_path):
     import csv
 
-    (tmp_path / "g.yaml").write_text("gradient_weight: 0.5\nlog_every: 1\n")
+    (tmp_path / "g.yaml").write_text("gradient_weight: 0.5\nlog_every: 1\n", encoding="utf-8")
     out = tmp_path / "grad"
     assert main(["train", "--data", str(image_folder), "--out", str(out), "--max-steps", "2", "--config",
                  str(tmp_path / "g.yaml"), *TINY]) == 0
     assert main(["train", "--data", str(image_folder), "--out", str(out), "--max-steps", "4", "--resume",
                  *TINY]) == 0
-    with open(out / "metrics.csv", newline="") as f:
+    with open(out / "metrics.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     assert "fused_gradient" in rows[0] and all(len(r) == len(rows[0]) for r in rows)
     column = rows[0].index("fused_gradient")
     assert [int(r[0]) for r in rows[1:]] == [1, 2, 3, 4] and all(float(r[column]) > 0 for r in rows[1:])
     # A resume whose --config adds the term adds its column; the earlier rows are empty there.
-    (tmp_path / "log1.yaml").write_text("log_every: 1\n")
+    (tmp_path / "log1.yaml").write_text("log_every: 1\n", encoding="utf-8")
     plain = tmp_path / "plain"
     assert main(["train", "--data", str(image_folder), "--out", str(plain), "--max-steps", "2", "--config",
                  str(tmp_path / "log1.yaml"), *TINY]) == 0
     assert main(["train", "--data", str(image_folder), "--out", str(plain), "--max-steps", "4", "--resume",
                  "--config", str(tmp_path / "g.yaml"), *TINY]) == 0
-    with open(plain / "metrics.csv", newline="") as f:
+    with open(plain / "metrics.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     assert "fused_gradient" in rows[0] and all(len(r) == len(rows[0]) for r in rows)
     assert [int(r[0]) for r in rows[1:]] == [1, 2, 3, 4]
@@ -102,11 +102,11 @@ def test_epoch_samples_sets_the_epoch_length(image_folder, tmp_path):
                  "--epochs", "3", *TINY]) == 0
     assert read_metadata(out / "weights.safetensors")["steps"] == "6"  # 3 epochs of 4 samples / 2 per step
     config = tmp_path / "long-epochs.yaml"  # the same through YAML; 7 images cycled in epochs of 10
-    config.write_text("epoch_samples: 10\nlog_every: 1\n")
+    config.write_text("epoch_samples: 10\nlog_every: 1\n", encoding="utf-8")
     out = tmp_path / "run2"
     assert main(["train", "--data", str(image_folder), "--out", str(out), "--config", str(config),
                  "--epochs", "2", *TINY]) == 0
-    rows = [line.split(",") for line in (out / "metrics.csv").read_text().splitlines()[1:]]
+    rows = [line.split(",") for line in (out / "metrics.csv").read_text(encoding="utf-8").splitlines()[1:]]
     assert [row[1] for row in rows] == ["0"] * 5 + ["1"] * 5
 
 
@@ -174,14 +174,14 @@ MFM_YAML = "ssim_weight: 0.25\nmfm_weight: 0.01\nmfm: {patch: 8, width: 8, block
                                                      ("2", ("--config", "mfm.yaml"), 2)],
                          ids=["steps", "time-budget", "defusion++-mfm"])
 def test_ddp_two_processes_gloo(image_folder, tmp_path, max_steps, extra, steps):
-    (tmp_path / "mfm.yaml").write_text(MFM_YAML)  # DeNet and the MFM decoder behind one DDP module
+    (tmp_path / "mfm.yaml").write_text(MFM_YAML, encoding="utf-8")  # DeNet and the MFM decoder behind one DDP module
     extra = tuple(str(tmp_path / a) if a.endswith(".yaml") else a for a in extra)
     out = tmp_path / "ddp"
     # a free port for each run: a fixed one can still be held by the previous run's sockets
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
            "-m", "defusion.train", "--data", str(image_folder), "--out", str(out),
            "--max-steps", max_steps, *extra, *TINY]
-    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300, encoding="utf-8")
     assert result.returncode == 0, result.stderr[:3000] + "\n...\n" + result.stderr[-2000:]
     from defusion.model.weights import read_metadata
     meta = read_metadata(out / "weights.safetensors")
@@ -196,7 +196,7 @@ def test_ddp_names_an_unreadable_file_once_whichever_rank_reads_it(image_folder,
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
            "-m", "defusion.train", "--data", str(image_folder), "--out", str(tmp_path / "ddp"), "--max-steps", "8",
            *TINY[:-3], "--workers", "1", "--no-progress"]  # 1 step an epoch: 8 epochs of fresh workers
-    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300, encoding="utf-8")
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr.count("truncated.jpg") == 1, result.stderr[-3000:]
 
@@ -209,7 +209,7 @@ def test_sigterm_checkpoints_and_a_resume_with_no_steps_left_writes_weights(imag
     out = tmp_path / "term"
     proc = subprocess.Popen(_train_cmd(image_folder, out, 10_000, "--checkpoint-every", "1000", "--workers", workers),
                             env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=to_group)
+                            start_new_session=to_group, encoding="utf-8")
     deadline = time.time() + 120
     while not (out / "metrics.csv").exists() and time.time() < deadline:
         time.sleep(0.05)
@@ -248,7 +248,7 @@ def test_an_interrupt_inside_the_loaders_worker_shutdown_still_exits(image_folde
     or the interpreter's exit waits on it forever (seen once in CI)."""
     out = tmp_path / "stuck"
     cmd = [sys.executable, "-c", _INTERRUPT_IN_LOADER_SHUTDOWN, *_train_cmd(image_folder, out, 100, "--workers", "1")[3:]]
-    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=60, encoding="utf-8")
     assert result.returncode == 130 and "interrupted" in result.stderr and "Traceback" not in result.stderr
     assert _ckpt_step(out) > 0
 
@@ -267,7 +267,7 @@ def test_init_from_weights_starts_from_them(image_folder, tmp_path, tiny_weights
 
 
 def test_reinit_relearns_the_named_parts_of_the_init_weights(image_folder, tmp_path, tiny_weights, capsys):
-    (tmp_path / "c.yaml").write_text("reinit: [unique_head]\noutside_weight: 0.015\nlr: 1.0e-9\n")
+    (tmp_path / "c.yaml").write_text("reinit: [unique_head]\noutside_weight: 0.015\nlr: 1.0e-9\n", encoding="utf-8")
     out = tmp_path / "relearn"
     assert main(["train", "--data", str(image_folder), "--out", str(out), "--max-steps", "1", "--init",
                  str(tiny_weights), "--config", str(tmp_path / "c.yaml"), *TINY]) == 0
@@ -290,7 +290,7 @@ def test_compile_flag_sets_the_option_and_leaves_it_alone_otherwise(tmp_path):
     assert resolve_config(parser.parse_args(base + ["--compile"])).compile is True
     assert resolve_config(parser.parse_args(base)).compile is False
     config = tmp_path / "c.yaml"
-    config.write_text("compile: true\n")
+    config.write_text("compile: true\n", encoding="utf-8")
     assert resolve_config(parser.parse_args(base + ["--config", str(config)])).compile is True
 
 
@@ -300,7 +300,7 @@ def test_compiled_training_matches_eager(image_folder, tmp_path):
     compiling the forward and backward takes tens of seconds on a CPU)."""
     from defusion.model.weights import load_weights
     fp32 = tmp_path / "fp32.yaml"  # bf16 rounding would differ between the kernels
-    fp32.write_text("amp: false\n")
+    fp32.write_text("amp: false\n", encoding="utf-8")
     weights = []
     for name, extra in (("eager", []), ("compiled", ["--compile"])):
         out = tmp_path / name
@@ -313,7 +313,8 @@ def test_compiled_training_matches_eager(image_folder, tmp_path):
 
 def test_defusion_plusplus_run_checkpoints_its_mfm_decoder_and_ships_only_denet(image_folder, tmp_path, capsys):
     (tmp_path / "pp.yaml").write_text("common_weight: 0.2\nunique_weight: 0.1\nssim_weight: 0.25\n"
-                                      "mfm_weight: 0.01\nmfm: {patch: 8, width: 8, blocks: 1}\nlog_every: 1\n")
+                                      "mfm_weight: 0.01\nmfm: {patch: 8, width: 8, blocks: 1}\nlog_every: 1\n",
+                                      encoding="utf-8")
     out = tmp_path / "pp"
     args = ["train", "--data", str(image_folder), "--out", str(out), *TINY]
     assert main([*args, "--max-steps", "2", "--config", str(tmp_path / "pp.yaml")]) == 0
@@ -323,7 +324,7 @@ def test_defusion_plusplus_run_checkpoints_its_mfm_decoder_and_ships_only_denet(
     assert main([*args, "--max-steps", "4", "--resume"]) == 0  # the decoder comes back and trains on
     resumed = load_file(out / "checkpoints" / CHECKPOINT_NAME)
     assert any(not torch.equal(first[k], resumed[k]) for k in first)
-    header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
+    header = (out / "metrics.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header[-2:] == ["fused_ssim", "mfm"]
     weights = load_file(out / "weights.safetensors")
     assert not any("mfm" in k or k.startswith("part.") for k in weights)  # training-only: never shipped

@@ -47,7 +47,7 @@ def test_data_that_is_a_file_is_called_a_file(image_folder, tmp_path, capsys):
 
 
 def test_unreadable_images_are_named_even_without_a_progress_bar(image_folder, tmp_path, capsys):
-    (image_folder / "notes.jpg").write_text("not a picture")
+    (image_folder / "notes.jpg").write_text("not a picture", encoding="utf-8")
     assert main(["train", "--data", str(image_folder), "--out", str(tmp_path / "run"), "--max-steps", "3",
                  *TINY]) == 0
     err = capsys.readouterr().err
@@ -55,7 +55,7 @@ def test_unreadable_images_are_named_even_without_a_progress_bar(image_folder, t
 
 
 def test_out_that_is_a_file_is_one_line(image_folder, tmp_path, capsys):
-    (tmp_path / "taken").write_text("")
+    (tmp_path / "taken").write_text("", encoding="utf-8")
     assert main(["train", "--data", str(image_folder), "--out", str(tmp_path / "taken"), *TINY]) == 2
     _one_error_line(capsys, "taken", "is a file, not a folder")
     assert main(["train", "--data", str(image_folder), "--out", str(tmp_path / "taken" / "run"), "--max-steps", "1",

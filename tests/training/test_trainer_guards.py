@@ -46,7 +46,7 @@ def test_a_folder_of_nothing_readable_is_an_error_not_a_run(tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
     for name in ("a.jpg", "b.jpg", "c.png"):
-        (bad / name).write_text("not an image")
+        (bad / name).write_text("not an image", encoding="utf-8")
     with pytest.raises(ValueError, match="could be read in the first 2 steps"):
         train(bad, tmp_path / "run", TrainConfig(**TINY, max_steps=4), progress=False)
 
@@ -105,7 +105,7 @@ def test_a_resume_after_an_interrupt_logs_on_from_the_step_it_stopped_at(images,
 
 def _log_rows(out) -> list[dict[str, str]]:
     """metrics.csv's rows."""
-    with open(out / "metrics.csv", newline="") as f:
+    with open(out / "metrics.csv", newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
@@ -119,13 +119,13 @@ def test_a_time_budget_ends_the_run_at_the_step_it_runs_out(images, tmp_path, ca
 def test_a_fresh_run_starts_its_log_afresh_and_a_resumed_one_takes_new_columns(images, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
-    (out / "metrics.csv").write_text("step,epoch\n")  # left by a run stopped before it logged a step
+    (out / "metrics.csv").write_text("step,epoch\n", encoding="utf-8")  # left by a run stopped before it logged a step
     train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)
-    with open(out / "metrics.csv", newline="") as f:
+    with open(out / "metrics.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert [r["step"] for r in rows] == ["2"]
     train(images, out, TrainConfig(**TINY, max_steps=4, ssim_weight=0.25), resume=True, progress=False)
-    with open(out / "metrics.csv", newline="") as f:
+    with open(out / "metrics.csv", newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
     assert "fused_ssim" in reader.fieldnames and [r["step"] for r in rows] == ["2", "4"]
@@ -151,7 +151,7 @@ def test_a_run_that_reads_nothing_leaves_no_checkpoint_and_its_folder_takes_a_ne
     bad = tmp_path / "heic"
     bad.mkdir()
     for i in range(4):  # 2 steps an epoch, fewer than log_every
-        (bad / f"{i}.jpg").write_text("not an image")
+        (bad / f"{i}.jpg").write_text("not an image", encoding="utf-8")
     out = tmp_path / "run"
     with pytest.raises(ValueError, match="could be read in the first 5 steps .*nothing was learnt or saved"):
         train(bad, out, TrainConfig(**{**TINY, "log_every": 5, "checkpoint_every": 1}, max_steps=20), progress=False)
@@ -168,7 +168,7 @@ def test_a_run_whose_time_budget_ends_before_any_image_was_read_saves_nothing(im
     bad = tmp_path / "bad"
     bad.mkdir()
     for i in range(4):
-        (bad / f"{i}.jpg").write_text("not an image")
+        (bad / f"{i}.jpg").write_text("not an image", encoding="utf-8")
     out = tmp_path / "run"
     args = ["train", "--data", str(bad), "--out", str(out), "--model", "defusion-tiny", "--batch-size", "2",
             "--crop", "32", "--workers", "0", "--max-steps", "100", "--max-seconds", "0.01", "--no-progress"]
@@ -185,7 +185,7 @@ def test_an_interrupt_before_any_image_was_read_saves_nothing(tmp_path, capsys, 
     bad = tmp_path / "bad"
     bad.mkdir()
     for i in range(4):
-        (bad / f"{i}.jpg").write_text("not an image")
+        (bad / f"{i}.jpg").write_text("not an image", encoding="utf-8")
     fail_in_step(2, KeyboardInterrupt)
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
@@ -200,7 +200,7 @@ def test_skipped_samples_are_called_samples_and_old_checkpoints_still_resume(ima
 
     from defusion.training.checkpoint import checkpoint_state
 
-    (images / "broken.jpg").write_text("not an image")  # 7 files: in 3 steps of 2, drawn at most once
+    (images / "broken.jpg").write_text("not an image", encoding="utf-8")  # 7 files: in 3 steps of 2, drawn at most once
     out = tmp_path / "run"
     train(images, out, TrainConfig(**TINY, max_steps=3), progress=False)
     skipped = read_metadata(out / "weights.safetensors")["skipped_samples"]
@@ -239,9 +239,9 @@ def test_a_new_run_deletes_only_tensorboards_event_files_in_tb(images, tmp_path)
     (out / "tb" / "old").mkdir(parents=True)
     (out / "tb" / "events.out.tfevents.1.host").write_bytes(b"stale")
     (out / "tb" / "old" / "events.out.tfevents.2.host").write_bytes(b"stale")
-    (out / "tb" / "notes.txt").write_text("mine")
+    (out / "tb" / "notes.txt").write_text("mine", encoding="utf-8")
     train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)
-    assert (out / "tb" / "notes.txt").read_text() == "mine"
+    assert (out / "tb" / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert not (out / "tb" / "events.out.tfevents.1.host").exists()
     assert not (out / "tb" / "old" / "events.out.tfevents.2.host").exists()
 
@@ -249,7 +249,7 @@ def test_a_new_run_deletes_only_tensorboards_event_files_in_tb(images, tmp_path)
 def test_a_run_ended_by_its_time_budget_logs_its_last_step(images, tmp_path):
     out = tmp_path / "run"
     train(images, out, TrainConfig(**{**TINY, "log_every": 50}, max_steps=100, max_seconds=0.0), progress=False)
-    with open(out / "metrics.csv", newline="") as f:
+    with open(out / "metrics.csv", newline="", encoding="utf-8") as f:
         assert [row["step"] for row in csv.DictReader(f)] == ["1"]
 
 

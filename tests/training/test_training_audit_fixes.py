@@ -26,7 +26,7 @@ def test_the_training_folder_is_recorded_and_a_resume_on_another_says_so(images,
     out = tmp_path / "run"
     train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)
     digest = files_digest(images, sorted(images.iterdir()))
-    record = json.loads((out / "config.json").read_text())
+    record = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert (record["data"], record["data_digest"], record["images"]) == (str(images.resolve()), digest, 6)
     meta = read_metadata(out / "weights.safetensors")
     assert (meta["data"], meta["data_digest"], meta["images"]) == (str(images.resolve()), digest, "6")
@@ -43,7 +43,7 @@ def test_the_training_folder_is_recorded_and_a_resume_on_another_says_so(images,
     train(moved, out, TrainConfig(**TINY, max_steps=4), resume=True, progress=False)
     err = capsys.readouterr().err
     assert f"the files under {moved} differ from those the run in {out} was trained on" in err
-    changed = json.loads((out / "config.json").read_text())["settings_changed"]
+    changed = json.loads((out / "config.json").read_text(encoding="utf-8"))["settings_changed"]
     assert changed[0] == {"step": 2, "data": [str(images.resolve()), str(moved.resolve())]}
     assert changed[1]["step"] == 3 and list(changed[1]) == ["step", "data_digest"]
     assert main(["info", "--weights", str(out / "weights.safetensors")]) == 0
@@ -61,13 +61,13 @@ def test_an_epoch_too_short_for_a_batch_of_files_none_readable_says_none_could_b
     """It said "an epoch of 1 sample is fewer than one batch of 2; use a smaller --batch-size"."""
     folder = tmp_path / "one"
     folder.mkdir()
-    (folder / "a.png").write_text("not an image")
+    (folder / "a.png").write_text("not an image", encoding="utf-8")
     assert main(["train", "--data", str(folder), "--out", str(tmp_path / "run"), "--max-steps", "2", *CLI_TINY]) == 2
     err = capsys.readouterr().err
     assert f"defusion: error: no image under {folder} could be read (1 file, named above with why)" in err
     assert "batch" not in err
     Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(folder / "b.png")  # one readable: then it is the batch
-    (folder / "c.png").write_text("not an image")
+    (folder / "c.png").write_text("not an image", encoding="utf-8")
     assert main(["train", "--data", str(folder), "--out", str(tmp_path / "run"), "--max-steps", "2",
                  *CLI_TINY[:2], "--batch-size", "4", *CLI_TINY[4:]]) == 2
     assert "an epoch of 3 samples is fewer than one batch of 4" in capsys.readouterr().err
@@ -147,14 +147,14 @@ def test_resuming_with_mfm_added_says_it_in_plain_words(images, tmp_path):
 
 
 def test_bad_yaml_says_the_line_and_column(tmp_path):
-    (tmp_path / "c.yaml").write_text("lr: 1e-3\ncrop: 32\n  batch_size: 2\n")
+    (tmp_path / "c.yaml").write_text("lr: 1e-3\ncrop: 32\n  batch_size: 2\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"c.yaml is not valid YAML at line 3, column 13: mapping values are not "
                                          r"allowed here$"):
         read_options(tmp_path / "c.yaml")
 
 
 def test_a_misspelt_model_in_a_config_gets_the_name_meant(tmp_path, capsys):
-    (tmp_path / "c.yaml").write_text("model: defusion-tny\n")
+    (tmp_path / "c.yaml").write_text("model: defusion-tny\n", encoding="utf-8")
     assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--config",
                  str(tmp_path / "c.yaml")]) == 2
     err = capsys.readouterr().err

@@ -85,7 +85,7 @@ def _exposures(tmp_path: Path, gains: dict[str, float]) -> list[Path]:
 
 
 def _log_tail(log: Path, n: int = 3000) -> str:
-    return log.read_text(errors="replace")[-n:] if log.exists() else ""
+    return log.read_text(encoding="utf-8", errors="replace")[-n:] if log.exists() else ""
 
 
 @pytest.fixture

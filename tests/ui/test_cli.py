@@ -80,8 +80,8 @@ def test_run_restores_the_signal_handlers(monkeypatch):
 
 
 #: Stands in for Streamlit: writes its pid, then sleeps.
-_CHILD = ("import os, sys, time; tmp = sys.argv[1] + '.tmp'; open(tmp, 'w').write(str(os.getpid())); "
-          "os.replace(tmp, sys.argv[1]); time.sleep(60)")
+_CHILD = ("import os, sys, time; tmp = sys.argv[1] + '.tmp'; "
+          "open(tmp, 'w', encoding='utf-8').write(str(os.getpid())); os.replace(tmp, sys.argv[1]); time.sleep(60)")
 #: `defusion ui` (through the CLI's main) with _CHILD launched instead of Streamlit.
 _WRAPPER = f"""
 import os, sys
@@ -119,11 +119,11 @@ def test_a_stop_signal_stops_the_streamlit_child_too(name, tmp_path):
     signum = getattr(signal, name)
     pid_file = tmp_path / "child.pid"
     proc = subprocess.Popen([sys.executable, "-c", _WRAPPER, str(pid_file)], stderr=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[2])
+                            cwd=Path(__file__).resolve().parents[2], encoding="utf-8")
     child = None
     try:
         assert _wait_for(pid_file.exists, 60), "the stand-in child never started"
-        child = int(pid_file.read_text())
+        child = int(pid_file.read_text(encoding="utf-8"))
         os.kill(proc.pid, signum)
         status = proc.wait(timeout=30)
         assert _wait_for(lambda: not _alive(child), 5), f"the child outlived `defusion ui` (exit status {status})"
@@ -142,7 +142,7 @@ def test_a_stop_signal_stops_the_streamlit_child_too(name, tmp_path):
 def test_stop_kills_a_child_that_ignores_sigterm():
     child = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
                               "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"],
-                             stdout=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, text=True, encoding="utf-8")
     try:
         assert child.stdout.readline() == "ready\n"
         started = time.monotonic()
