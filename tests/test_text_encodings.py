@@ -6,6 +6,7 @@ The tests, benchmarks and scripts are held to it too, so that they run on such a
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 
@@ -109,6 +110,7 @@ def test_the_check_finds_a_child_read_as_text_in_the_locale_encoding():
 
 def test_a_child_writes_what_the_tests_read_it_as():
     """Its output in UTF-8 (tests/conftest.py), whatever the code page: an arrow cp1252 lacks comes back."""
+    ascii_locale = {**os.environ, "LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
     child = subprocess.run([sys.executable, "-c", "print('EN \\u2191')"], capture_output=True, text=True,
-                           encoding="utf-8", timeout=60)
+                           encoding="utf-8", timeout=60, env=ascii_locale)  # a pipe in ASCII but for conftest's
     assert child.returncode == 0 and child.stdout == "EN \u2191\n", child.stderr

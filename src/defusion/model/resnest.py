@@ -59,8 +59,10 @@ class SplitAttentionConv(nn.Module):
         splits = F.relu(self.conv(x))
         c = self.channels
         groups = [splits[:, i * c:(i + 1) * c] for i in range(self.radix)]
-        means = [group.mean(dim=(-2, -1), keepdim=True) for group in groups]
-        logits = self.fc2(F.relu(self.fc1(sum(means[1:], means[0]))))
+        pooled = groups[0].mean(dim=(-2, -1), keepdim=True)
+        for group in groups[1:]:  # a loop, not sum(): torch.jit.script takes it too
+            pooled = pooled + group.mean(dim=(-2, -1), keepdim=True)
+        logits = self.fc2(F.relu(self.fc1(pooled)))
         weights = logits.reshape(logits.shape[0], self.radix, c, 1, 1).softmax(dim=1).unbind(1)
         fused = groups[0] * weights[0]
         for group, weight in zip(groups[1:], weights[1:]):
