@@ -16,16 +16,21 @@ if TYPE_CHECKING:
 #: --task mef (--scale 2) took 204, over an hour on a shared 2-core CPU, with no word before the progress bar.
 MANY_PASSES = 16
 #: Peak memory of ``defusion fuse`` on a pair (resident set, /usr/bin/time -v; default options, ONNX Runtime
-#: on the CPU) as a base and bytes per source pixel, fitted per --scale to two pairs of JPEGs, 2.0 MP
-#: (1732x1155) and 6.0 MP (3000x2000), on a shared 2-core AMD EPYC machine: --task mff (--scale 1) peaked
-#: at 1.58 and 2.60 GB, --task mef (--scale 2) at 1.64 and 2.50 GB. A 24 MP pair at --task mff then peaked
-#: at 6.67 GB, against 7.2 GB estimated: over, the safe side for a warning. The images' buffers (sources,
-#: the tiler's sums, results) grow with the pixels at any scale; the network's part is bounded by the tiles.
-PEAK_MEMORY_FIT: dict[int, tuple[float, float]] = {1: (1.06e9, 128.0), 2: (1.21e9, 107.5)}
-#: What lowers a fusion's peak (PEAK_MEMORY_FIT: the images' buffers dominate, so neither --tile nor --scale 1
-#: helps much): fewer pixels, or PyTorch eager's lighter runtime (docs/performance.md, "Large images": a 12 MP
-#: pair peaked at 2.5 GB against ONNX Runtime's 3.5 GB, 3.5x slower).
-PEAK_MEMORY_HINT = ("fuse smaller images (the peak grows by 0.1-0.13 GB per megapixel of each source), use "
+#: on the CPU) as a base and bytes per source pixel, fitted per --scale to pairs of JPEGs of 6.0 MP
+#: (3000x2000), 12.0 MP (4240x2832) and 24.0 MP (6000x4000) on a shared 2-core AMD EPYC machine, 2026-12-07:
+#: --task mff (--scale 1) peaked at 1.62, 2.25 and 2.94 GB, --task mef (--scale 2) at 1.62, 1.95 and 2.41 GB;
+#: fitted on the safe side (estimates 1.83, 2.26, 3.13 and 1.68, 1.95, 2.48 GB). Before the images' buffers
+#: were slimmed (float copies, colour temporaries, all four projections summed over the tiles) the same
+#: pairs peaked at 2.54 and 6.58 GB (mff, 6 and 24 MP) and 2.50 and 3.71 GB (mef, 6 and 12 MP): 1.2 GB plus
+#: 107-128 bytes per source pixel. What is left per pixel: the sources as read and as floats, grey network
+#: inputs, the blended colour, the tiler's sums of the projections used; the base is mostly ONNX Runtime's
+#: working memory for a tile (its tiles are bounded, so that part stays), about 1.1 GB at the default tiles.
+PEAK_MEMORY_FIT: dict[int, tuple[float, float]] = {1: (1.40e9, 36.0), 2: (1.42e9, 22.0)}
+#: What lowers a fusion's peak (PEAK_MEMORY_FIT: past a few MP the images' buffers are most of it, so neither
+#: --tile nor --scale 1 helps much): fewer pixels, or PyTorch eager's lighter runtime (docs/performance.md,
+#: "Large images": a 12 MP pair peaked at 2.5 GB against ONNX Runtime's 3.5 GB, 3.5x slower, measured
+#: before the images' buffers were slimmed).
+PEAK_MEMORY_HINT = ("fuse smaller images (the peak grows by 0.02-0.04 GB per megapixel of each source), use "
                     "--runtime torch (about 1 GB less for a 12 MP pair, several times slower), or free memory first")
 #: Where Linux says how much memory is available to start new programs without swapping (MemAvailable, kB).
 MEMINFO = Path("/proc/meminfo")
@@ -49,7 +54,7 @@ def peak_memory(pixels: int, sources: int, scale: int) -> int:
 
     Example:
         >>> round(peak_memory(24_000_000, 2, 1) / 1e9, 1), round(peak_memory(96_000_000, 2, 2) / 1e9, 1)
-        (7.2, 21.9)
+        (3.1, 5.6)
     """
     base, per_pixel = PEAK_MEMORY_FIT.get(scale, PEAK_MEMORY_FIT[max(PEAK_MEMORY_FIT)])
     return int(base + per_pixel * pixels * sources)

@@ -17,7 +17,7 @@ says how warm each place is, the edges (of both images) what is there.
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 
@@ -52,6 +52,10 @@ _GREY_BAND_BYTES = 1 << 20
 #: The dtypes whose channel differences :func:`is_grey` takes from OpenCV (exactly, or rounded to
 #: float32 and checked again near the limit); others (signed, 32-bit integers, float16) from NumPy.
 _GREY_FAST_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
+
+#: Pixels per band of rows that :func:`by_rows` computes a whole-image conversion in (a 3-channel
+#: float32 band of them is 3 MB): the conversions' temporaries stay that size, whatever the image's.
+BAND_PIXELS = 1 << 18
 
 #: Rec. 601 luma weights of R, G and B: Y of :func:`rgb_to_ycbcr`, and the classical baselines' luma
 #: (:func:`defusion.baselines._common.luma`).
@@ -93,25 +97,25 @@ def to_float(image: np.ndarray) -> np.ndarray:
         [0.0, 1.0]
     """
     image = native(image)
-    if image.dtype == np.uint8:
-        return image.astype(np.float32) / 255.0
-    if image.dtype == np.uint16:
-        return image.astype(np.float32) / MAX_16BIT
+    if image.dtype in (np.uint8, np.uint16):  # divided in place: one float32 copy, not two
+        floats = image.astype(np.float32)
+        floats /= 255.0 if image.dtype == np.uint8 else MAX_16BIT
+        return floats
     if np.issubdtype(image.dtype, np.floating):
         problem = unit_float_problem(image)
         if problem is not None:
             raise FusionInputError(problem)
-        return np.clip(image, 0.0, 1.0).astype(np.float32)
+        return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
     raise FusionTypeError(pixel_type_problem(image.dtype))
 
 
 def from_float(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """float in [0, 1] -> ``dtype`` (rounded for integer types, as write_image rounds: uint8 by
     :func:`~defusion.io.eight_bits.float_to_uint8`, uint16 by :func:`~defusion.io.unit_floats.unit_float_to_uint16`)."""
-    if dtype == np.uint8:
-        return float_to_uint8(image)
+    if dtype == np.uint8:  # a band at a time: no whole-image float temporaries beside the result
+        return by_rows(float_to_uint8, image)
     if dtype == np.uint16:
-        return unit_float_to_uint16(image)
+        return by_rows(unit_float_to_uint16, image)
     return np.clip(image, 0.0, 1.0).astype(dtype)
 
 
@@ -218,6 +222,43 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     return image[..., :3]
 
 
+def grey_rgb(grey: np.ndarray) -> np.ndarray:
+    """An HxW plane as HxWx3 without copying it: a read-only view repeating it in three channels (the
+    network's grey input, a third of :func:`as_rgb`'s memory). Its values are :func:`as_rgb`'s.
+
+    Example:
+        >>> view = grey_rgb(np.arange(6, dtype=np.float32).reshape(2, 3))
+        >>> view.shape, view.strides[2], bool((view == as_rgb(view[..., 0])).all())
+        ((2, 3, 3), 0, True)
+    """
+    return np.broadcast_to(grey[..., None], (*grey.shape, 3))
+
+
+def by_rows(function: Callable[..., np.ndarray], *images: np.ndarray) -> np.ndarray:
+    """``function(*images)`` computed on bands of :data:`BAND_PIXELS` pixels' rows and written into one
+    array: the same values (per-pixel arithmetic, and a matrix product done a row at a time), with
+    temporaries the size of a band rather than of the image.
+
+    Example:
+        >>> x = np.random.default_rng(0).random((300, 500, 3), dtype=np.float32)
+        >>> bool(np.array_equal(by_rows(rgb_to_ycbcr, x), rgb_to_ycbcr(x)))
+        True
+    """
+    if images[0].ndim < 2:  # no rows: a value or a line of them, as it is
+        return function(*images)
+    height, width = images[0].shape[:2]
+    rows = max(1, BAND_PIXELS // max(1, width))
+    out: np.ndarray | None = None
+    for top in range(0, max(height, 1), rows):
+        band = function(*(image[top:top + rows] for image in images))
+        if out is None:
+            if rows >= height:  # one band: the result, not a view keeping a larger temporary alive
+                return band if band.base is None else band.copy()
+            out = np.empty((height, *band.shape[1:]), band.dtype)
+        out[top:top + rows] = band
+    return out
+
+
 def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
     """HxWx3 RGB in [0, 1] -> YCbCr in [0, 1] (chroma centred on 0.5)."""
     return rgb @ _RGB_TO_YCBCR.T + _CHROMA_OFFSET
@@ -240,7 +281,7 @@ def luminance(image: np.ndarray) -> np.ndarray:
         return image
     if image.shape[2] == 1:
         return image[..., 0]
-    return rgb_to_ycbcr(image[..., :3])[..., 0]
+    return by_rows(lambda rgb: rgb_to_ycbcr(rgb)[..., 0], image[..., :3])  # no HxWx3 temporaries
 
 
 def blend_chroma(sources: list[np.ndarray]) -> np.ndarray:
@@ -256,9 +297,15 @@ def blend_chroma(sources: list[np.ndarray]) -> np.ndarray:
         >>> [round(float(v), 3) for v in blend_chroma([np.full((1, 1), 0.5, np.float32), red])[0, 0]]
         [0.299, 0.331, 1.0]
     """
-    colours = [rgb_to_ycbcr(s[..., :3]) for s in sources if not is_grey(s)]
-    if not colours:
+    colour = [s[..., :3] for s in sources if not is_grey(s)]
+    if not colour:
         raise FusionInputError("blend_chroma needs at least one colour source")
+    return by_rows(_blend_chroma, *colour)  # a band at a time: no HxWx3 YCbCr copy of every source
+
+
+def _blend_chroma(*rgbs: np.ndarray) -> np.ndarray:
+    """:func:`blend_chroma` of colour sources (or the same rows of each)."""
+    colours = [rgb_to_ycbcr(rgb) for rgb in rgbs]
     weights = [np.abs(c[..., 1:] - 0.5).sum(axis=2, keepdims=True) + _SATURATION_EPS for c in colours]
     return sum(w * c for w, c in zip(weights, colours)) / sum(weights)
 
@@ -279,6 +326,11 @@ def with_chroma(luma: np.ndarray, blended: np.ndarray) -> np.ndarray:
         >>> np.allclose(fused, bright / 2, atol=1e-6)            # the same colour, half as bright
         True
     """
+    return by_rows(_with_chroma, luma, blended)  # a band at a time: temporaries of a band, not the image
+
+
+def _with_chroma(luma: np.ndarray, blended: np.ndarray) -> np.ndarray:
+    """:func:`with_chroma` of an image (or the same rows of both)."""
     scale = np.clip(luma / np.maximum(blended[..., 0], _SATURATION_EPS), 0.0, 1.0)[..., None]
     chroma = 0.5 + (blended[..., 1:] - 0.5) * scale
     return ycbcr_to_rgb(np.dstack([luma, chroma]))

@@ -14,8 +14,9 @@ def _box(image: np.ndarray, r: int) -> np.ndarray:
 def guided_filter(guide: np.ndarray, src: np.ndarray, r: int, eps: float) -> np.ndarray:
     """Grey-guidance guided filter of He et al. built from box filters.
 
-    ``guide`` and ``src`` are ``HxW`` float32; all four local means are computed
-    in one multi-channel box filter call.
+    ``guide`` and ``src`` are ``HxW`` float32. Each local mean is its own box filter call (the
+    same values as one multi-channel call: OpenCV filters the channels alike), and each
+    temporary goes once used: a few HxW planes at a time rather than two HxWx4 stacks.
 
     Example:
         >>> import numpy as np
@@ -23,12 +24,14 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, r: int, eps: float) -> np.
         >>> bool(np.allclose(guided_filter(g, g, 2, 1e-8), g, atol=1e-3))
         True
     """
-    guide = guide.astype(np.float32, copy=False)
-    src = src.astype(np.float32, copy=False)
-    stack = np.ascontiguousarray(np.stack([guide, src, guide * src, guide * guide], axis=2))
-    mean_i, mean_p, corr_ip, corr_ii = np.moveaxis(_box(stack, r), 2, 0)
-    var_i = corr_ii - mean_i * mean_i
-    a = (corr_ip - mean_i * mean_p) / (var_i + eps)
+    guide = np.ascontiguousarray(guide.astype(np.float32, copy=False))
+    src = np.ascontiguousarray(src.astype(np.float32, copy=False))
+    mean_i, mean_p = _box(guide, r), _box(src, r)
+    var_i = _box(guide * guide, r) - mean_i * mean_i
+    a = (_box(guide * src, r) - mean_i * mean_p) / (var_i + eps)
+    del var_i, src
     b = mean_p - a * mean_i
-    mean_ab = _box(np.ascontiguousarray(np.stack([a, b], axis=2)), r)
-    return mean_ab[..., 0] * guide + mean_ab[..., 1]
+    del mean_p, mean_i
+    mean_a = _box(a, r)
+    del a
+    return mean_a * guide + _box(b, r)

@@ -24,7 +24,7 @@ from defusion.fusion.device import check_half, resolve_device
 # defined there: the CLI names them without PyTorch
 from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsError, SizeMismatchError
 from defusion.fusion.inputs import checked_images
-from defusion.fusion.network_pass import Projections, project
+from defusion.fusion.network_pass import PROJECTIONS, Projections, project
 # the options, defined there (what a fusion is asked to do), and still importable from here
 from defusion.fusion.options import (DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, INPUT_ORDERS, MAX_DETAIL_GAIN,
                                      MAX_UNIQUE_GAIN, MIN_TILE, PAPER_OPTIONS, SOURCES_SCALE, STACK_ORDERS,
@@ -34,7 +34,7 @@ from defusion.fusion.options import (DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, INPUT_O
 from defusion.fusion.prepared import Anchors, Prepared, Registered
 from defusion.fusion.results import Decomposition, Fusion, Selection
 from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, is_onnx_export, load_network
-from defusion.fusion.selection import pair_weights, weighted_sum
+from defusion.fusion.selection import pair_guide, pair_weights, sharper_choice, soften_choice, weighted_sum
 from defusion.fusion.stacking import Stacked, input_ranking, split_point, unrank
 from defusion.fusion.stretch import stretch_sources
 from defusion.fusion.tiling import TileSize, passes_for, tile_layout
@@ -180,7 +180,7 @@ class Fuser:
             >>> type(fused).__name__, fused.shape, fused.dtype
             ('ndarray', (16, 24, 3), dtype('float32'))
         """
-        return self.fusion(*images, on_tile=on_tile).fused
+        return self._fusion(images, on_tile, keep_sources=False).fused
 
     def fuse_with_weights(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> Selection:
         """Like :meth:`fuse` with pixels="sources", and also each source's HxW share of the result
@@ -202,9 +202,19 @@ class Fuser:
             >>> Fuser(create_model("defusion-tiny")).fusion(thermal, thermal // 2 + 32768).stretched
             (0, 1)
         """
-        prepared = self._prepare(images)
+        return self._fusion(images, on_tile)
+
+    def _fusion(self, images: tuple[np.ndarray, ...], on_tile: Callable[[], None] | None = None,
+                keep_sources: bool = True) -> Fusion:
+        """:meth:`fusion`; ``keep_sources`` False (:meth:`fuse`, which returns the fused image alone) lets
+        the float sources go once the network inputs are made from them, where the result needs them no
+        more (``sources`` then empty): 12 bytes a pixel of each colour source, while the network runs."""
+        prepared = self._prepare(images, keep_sources)
         order = input_ranking(prepared.inputs, self.options.order)
-        stacked = self._fuse_stack([prepared.inputs[i] for i in order], prepared.mode, on_tile)
+        ranked = [prepared.inputs[i] for i in order]
+        prepared.inputs = []  # the network's inputs go once fused, before the fused image is made
+        stacked = self._fuse_stack(ranked, prepared.mode, on_tile)
+        del ranked
         if stacked.weights is None:
             return Fusion(prepared.finish(stacked.image), prepared.sources, order,
                           stretched=prepared.stretched, frame=prepared.frame, warps=prepared.warps,
@@ -225,17 +235,27 @@ class Fuser:
         without it brackets of 3-4 scored lower MEF-SSIM (benchmarks/multi_input.py --task mef)."""
         if len(inputs) == 1:
             selecting = self.options.pixels == "sources"
-            return Stacked(inputs[0], [np.ones(inputs[0].shape[:2], np.float32)] if selecting else None)
+            # a source's whole weight in itself: ones, as a view (weighed by the pairs above, never stored)
+            ones = np.broadcast_to(np.float32(1.0), inputs[0].shape[:2])
+            return Stacked(inputs[0], [ones] if selecting else None)
         cut = split_point(len(inputs), self.options.stack)
         first, rest = (self._fuse_stack(part, mode, on_tile, root=False) for part in (inputs[:cut], inputs[cut:]))
-        a, b = (np.clip(part.image, 0.0, 1.0) for part in (first, rest))
-        out = self._project(a, b, on_tile, unique_gain=root or self.options.pixels == "sources")
-        if self.options.pixels == "sources":
-            w = pair_weights(out.unique1, out.unique2, a, b)
-            return Stacked(weighted_sum([w, 1 - w], [a, b]),
-                           [w * x for x in first.weights] + [(1 - w) * x for x in rest.weights])
+        a, b = (_unit_range(part.image) for part in (first, rest))
+        selecting = self.options.pixels == "sources"
+        out = self._project(a, b, on_tile, unique_gain=root or selecting,
+                            keep=("unique1", "unique2") if selecting else ("fused",))
+        if selecting:  # pair_weights, each step's inputs let go once it has run
+            planes = [unique.mean(axis=2) for unique in (out.unique1, out.unique2)]
+            del out
+            choice = sharper_choice(*planes)
+            del planes
+            w = soften_choice(choice, pair_guide(a, b))
+            del choice
+            weights = [w * x for x in first.weights] + [(1 - w) * x for x in rest.weights]
+            # the root's image is the sources' own pixels weighed (Prepared.finish_selected), not this
+            return Stacked(None if root else weighted_sum([w, 1 - w], [a, b]), weights)
         fused = out.fused
-        return Stacked(fused if mode == "rgb" else color.as_rgb(fused.mean(axis=2)), None)
+        return Stacked(fused if mode == "rgb" else color.grey_rgb(fused.mean(axis=2)), None)
 
     def input_order(self, *images: np.ndarray) -> list[int]:
         """The indices of ``images`` in the order :meth:`fuse` stacks them (``options.order``)."""
@@ -347,7 +367,11 @@ class Fuser:
         rig = self.options.rig
         return floats[infrared], rig.seen()[infrared - 1] if rig is not None and infrared > 0 else None
 
-    def _prepare(self, images: tuple[np.ndarray, ...]) -> Prepared:
+    def _prepare(self, images: tuple[np.ndarray, ...], keep_sources: bool = True) -> Prepared:
+        """The sources checked, registered and made the network's inputs, with the colour plan.
+        ``keep_sources`` False: the float sources are kept only where the fused pixels are made from
+        them (pixels="sources"), not for the caller (:meth:`_fusion`). Grey network inputs are one
+        plane seen as three (:func:`~defusion.fusion.color.grey_rgb`), the values as :func:`as_rgb`'s."""
         images = checked_images(images, self.options.rig)
         dtype = color.output_dtype(*images)
         registered = self._registered(images)
@@ -355,28 +379,48 @@ class Fuser:
         done = {"warps": registered.warps, "ghosts": registered.ghosts}  # Fusion.warps, Fusion.ghosts
         size = images[0].shape[:2]
         mode = color.plan_mode(floats, self.options.color)
+        selecting = self.options.pixels == "sources"
+        kept = floats if keep_sources or selecting else []
         if self.options.palette != "none":  # the infrared image in false colour, the fusion's detail over it
             thermal, seen = self._thermal(floats, stretched)
             colours = color.thermal_colours(thermal, self.options.palette, self.options.palette_range, seen)
-            inputs = [color.as_rgb(color.luminance(f)) for f in floats]
-            return Prepared("grey", inputs, None, dtype, size, floats, colours, stretched=stretched, frame=frame,
+            inputs = [color.grey_rgb(color.luminance(f)) for f in floats]
+            return Prepared("grey", inputs, None, dtype, size, kept, colours, stretched=stretched, frame=frame,
                             **done)
         if mode == "rgb":
-            return Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, size, floats,
+            return Prepared(mode, [color.as_rgb(f) for f in floats], None, dtype, size, kept,
                             stretched=stretched, frame=frame, **done)
-        inputs = [color.as_rgb(color.luminance(f)) for f in floats]
-        # blended in the order the images are fused in: a bracket sorted by brightness then gives the
-        # same pixels whatever order its files came in (a float sum's rounding depends on its order)
-        ranked = [floats[i] for i in input_ranking(inputs, self.options.order)]
-        chroma = color.blend_chroma(ranked) if mode == "luma" else None
-        return Prepared(mode, inputs, chroma, dtype, size, floats, stretched=stretched, frame=frame, **done)
+        inputs = [color.grey_rgb(color.luminance(f)) for f in floats]
+        chroma = None
+        # the blended colour is used where the fused luminance takes it: the network's reconstruction, or
+        # a grey source's pixels among colour ones (Prepared.finish_selected)
+        if mode == "luma" and (not selecting or any(color.is_grey(f) for f in floats)):
+            # blended in the order the images are fused in: a bracket sorted by brightness then gives the
+            # same pixels whatever order its files came in (a float sum's rounding depends on its order)
+            chroma = color.blend_chroma([floats[i] for i in input_ranking(inputs, self.options.order)])
+        return Prepared(mode, inputs, chroma, dtype, size, kept, stretched=stretched, frame=frame, **done)
 
     def _project(self, a: np.ndarray, b: np.ndarray, on_tile: Callable[[], None] | None = None,
-                 unique_gain: bool = True) -> Projections:
-        """Run DeNet on two HxWx3 float images; returns its four projections as HxWx3 float.
-        ``unique_gain`` False: unique gain 1 whatever the options say (the detail gain as they say).
-        Every network pass goes through here (:func:`~defusion.fusion.network_pass.project`)."""
-        return project(self.model, self.options, self.device, self.half, a, b, on_tile, unique_gain)
+                 unique_gain: bool = True, keep: tuple[str, ...] = PROJECTIONS) -> Projections:
+        """Run DeNet on two HxWx3 float images; returns its four projections as HxWx3 float (those
+        in ``keep``; the others None). ``unique_gain`` False: unique gain 1 whatever the options say
+        (the detail gain as they say). Every network pass goes through here
+        (:func:`~defusion.fusion.network_pass.project`)."""
+        return project(self.model, self.options, self.device, self.half, a, b, on_tile, unique_gain, keep)
+
+
+def _unit_range(image: np.ndarray) -> np.ndarray:
+    """``image`` clipped to [0, 1]: itself where it is within (a network input, a projection), so that no
+    copy is made of what clipping leaves as it is; a clipped copy where it is not, or holds NaN.
+
+    Example:
+        >>> x = np.array([0.0, 0.5, 1.0], np.float32)
+        >>> _unit_range(x) is x, _unit_range(x * 2).tolist()
+        (True, [0.0, 1.0, 1.0])
+    """
+    if image.size and 0.0 <= image.min() and image.max() <= 1.0:
+        return image
+    return np.clip(image, 0.0, 1.0)
 
 
 #: Fuser.from_pretrained's own parameters, beside the FuseOptions fields it takes (``**fields``):

@@ -47,11 +47,11 @@ class Prepared:
     """The sources prepared for the network, and what turns its output into the fused image."""
 
     mode: str
-    inputs: list[np.ndarray]  # HxWx3 float network inputs
-    chroma: np.ndarray | None
+    inputs: list[np.ndarray]  # HxWx3 float network inputs (grey ones: one plane seen as three, read-only)
+    chroma: np.ndarray | None  # the sources' blended YCbCr (colour.blend_chroma), where the fused image takes it
     dtype: np.dtype
     size: tuple[int, int]
-    sources: list[np.ndarray]  # the float sources (registered), for pixels="sources"
+    sources: list[np.ndarray]  # the float sources (registered), for pixels="sources" (else may be empty)
     palette: np.ndarray | None = None  # HxWx3 false colours of the infrared image (options.palette; x4: a rig's)
     stretched: tuple[int, ...] = ()  # the sources stretched as raw thermal frames
     frame: int = 0  # the source the others were registered onto (Fusion.frame)
@@ -60,29 +60,43 @@ class Prepared:
 
     def finish(self, rgb: np.ndarray) -> np.ndarray:
         """The fused image from the network's HxWx3 reconstruction ``rgb``: over the palette's
-        colours, as RGB, as grey, or as grey with the blended chroma, in the sources' type."""
+        colours, as RGB, as grey, or as grey with the blended chroma, in the sources' type. Made a
+        band of rows at a time (:func:`~defusion.fusion.color.by_rows`; the palette's detail, a blur,
+        from the whole): no whole-image float copies beside the result."""
         if self.palette is not None:
             return color.from_float(color.with_detail(self.palette, rgb.mean(axis=2)), self.dtype)
+        return color.by_rows(self._finish_rows, rgb, *([self.chroma] if self.mode == "luma" else []))
+
+    def _finish_rows(self, rgb: np.ndarray, chroma: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`finish` of some rows of the reconstruction (and of the blended chroma)."""
         if self.mode == "rgb":
             out = rgb
         else:
             y = rgb.mean(axis=2)
-            out = y if self.mode == "grey" else color.with_chroma(y, self.chroma)
+            out = y if self.mode == "grey" else color.with_chroma(y, chroma)
         return color.from_float(out, self.dtype)
 
     def finish_selected(self, weights: list[np.ndarray]) -> np.ndarray:
         """The sources' own pixels weighed by ``weights`` (one HxW map per source, in the caller's
         order): colour comes with them, except that a grey source among colour ones takes the
-        colour sources' chroma, as in luminance fusion."""
+        colour sources' chroma, as in luminance fusion. Made a band of rows at a time, as :meth:`finish`."""
         sources = self.sources
-        if self.mode == "grey":
-            out = weighted_sum(weights, [color.luminance(s) for s in sources])
-        elif self.mode == "luma" and any(color.is_grey(s) for s in sources):
-            y = weighted_sum(weights, [color.luminance(s) for s in sources])
-            out = color.with_chroma(y, self.chroma)
-        else:
-            out = weighted_sum(weights, [color.as_rgb(s)[..., :3] for s in sources])
-        return color.from_float(out, self.dtype)
+        count = len(weights)
+        # whether a source is grey is a whole image's property, told before the bands
+        grey_among = self.mode == "luma" and any(color.is_grey(s) for s in sources)
+        planes = self.mode == "grey" or grey_among
+
+        def rows(*arrays: np.ndarray) -> np.ndarray:
+            weighed, images = arrays[:count], arrays[count:2 * count]
+            if planes:
+                out = weighted_sum(weighed, [color.luminance(s) for s in images])
+                if grey_among:
+                    out = color.with_chroma(out, arrays[-1])
+            else:
+                out = weighted_sum(weighed, [color.as_rgb(s)[..., :3] for s in images])
+            return color.from_float(out, self.dtype)
+
+        return color.by_rows(rows, *weights, *sources, *([self.chroma] if grey_among else []))
 
     def component(self, rgb: np.ndarray) -> np.ndarray:
         """A projection as an image: RGB in rgb mode, else the grey plane that was fused."""

@@ -71,10 +71,23 @@ def decision_map(unique_a: np.ndarray, unique_b: np.ndarray, guide: np.ndarray) 
     if unique_a.shape != unique_b.shape or unique_a.shape != guide.shape or unique_a.ndim != 2:
         raise FusionInputError(f"decision_map takes three HxW arrays of one size, got {unique_a.shape}, "
                                f"{unique_b.shape}, {guide.shape}")
+    return soften_choice(sharper_choice(unique_a, unique_b), guide)
+
+
+def sharper_choice(unique_a: np.ndarray, unique_b: np.ndarray) -> np.ndarray:
+    """:func:`decision_map`'s first step: HxW uint8, 255 where the first of two HxW unique projections
+    carries more fine detail, 0 elsewhere, small islands voted away. A step of its own so that a
+    caller can let the projections go before the second (:func:`soften_choice`)."""
     choice = (activity(unique_a) > activity(unique_b)).astype(np.uint8) * 255
     kernel = min(CONSISTENCY_KERNEL, _largest_odd(min(choice.shape)))
     if kernel > 1:
         choice = cv2.medianBlur(choice, kernel)
+    return choice
+
+
+def soften_choice(choice: np.ndarray, guide: np.ndarray) -> np.ndarray:
+    """:func:`decision_map`'s second step: the first source's weight in [0, 1] from
+    :func:`sharper_choice`'s map, its boundary following ``guide``'s edges (a guided filter)."""
     weights = guided_filter(guide, choice.astype(np.float32) / 255.0, EDGE_RADIUS, EDGE_EPS)
     return np.clip(weights, 0.0, 1.0)
 
@@ -89,8 +102,17 @@ def pair_weights(unique_a: np.ndarray, unique_b: np.ndarray, a: np.ndarray, b: n
         >>> float(pair_weights(sharp, soft, soft, soft).mean())
         1.0
     """
-    guide = (a.mean(axis=2) + b.mean(axis=2)) / 2
-    return decision_map(unique_a.mean(axis=2), unique_b.mean(axis=2), guide)
+    return decision_map(unique_a.mean(axis=2), unique_b.mean(axis=2), pair_guide(a, b))
+
+
+def pair_guide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The HxW guide :func:`pair_weights` shapes a pair's decision map by: the mean of the HxWx3 pair.
+
+    Example:
+        >>> pair_guide(np.zeros((1, 1, 3)), np.ones((1, 1, 3))).tolist()
+        [[0.5]]
+    """
+    return (a.mean(axis=2) + b.mean(axis=2)) / 2
 
 
 def weighted_sum(weights: Sequence[np.ndarray], images: Sequence[np.ndarray]) -> np.ndarray:
@@ -132,4 +154,5 @@ def _largest_odd(n: int) -> int:
 
 
 __all__ = ["PIXEL_SOURCES", "PixelSource", "ACTIVITY_SIGMA", "CONSISTENCY_KERNEL", "EDGE_RADIUS", "EDGE_EPS",
-           "check_pixel_source", "activity", "decision_map", "pair_weights", "source_map", "weighted_sum"]
+           "check_pixel_source", "activity", "decision_map", "pair_guide", "pair_weights", "sharper_choice",
+           "soften_choice", "source_map", "weighted_sum"]

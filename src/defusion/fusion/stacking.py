@@ -33,8 +33,18 @@ def input_ranking(inputs: list[np.ndarray], order: InputOrder = "given") -> list
         return list(range(len(inputs)))
     if order == "exposure":
         order = "dark-first" if len(inputs) == 2 else "bright-first"
-    brightness = [float(np.mean(im)) for im in inputs]
+    brightness = [_brightness(im) for im in inputs]
     return sorted(range(len(inputs)), key=lambda i: -brightness[i] if order == "bright-first" else brightness[i])
+
+
+def _brightness(image: np.ndarray) -> float:
+    """The mean of ``image``'s values; of a plane repeated in three channels (a grey network input,
+    :func:`defusion.fusion.color.grey_rgb`) taken over the three stored, as before such inputs shared
+    one plane: the same float sum, so the same order of a stack (a mean's rounding depends on how the
+    values lie in memory)."""
+    if image.ndim == 3 and image.strides[-1] == 0:
+        image = np.ascontiguousarray(image)
+    return float(np.mean(image))
 
 
 def split_point(count: int, stack: StackOrder) -> int:
@@ -50,10 +60,11 @@ def split_point(count: int, stack: StackOrder) -> int:
 
 
 class Stacked(NamedTuple):
-    """A (partial) fusion of a stack: the HxWx3 network-input image it gives, and with
+    """A (partial) fusion of a stack: the HxWx3 network-input image it gives (None for the whole
+    stack's with pixels="sources", whose fused pixels are the sources' own, weighed), and with
     pixels="sources" each input's HxW weight in it (None: the network's reconstruction)."""
 
-    image: np.ndarray
+    image: np.ndarray | None
     weights: list[np.ndarray] | None
 
 

@@ -197,7 +197,9 @@ def run_tiled(fn: PairFn, x1: torch.Tensor, x2: torch.Tensor, tile: TileSize, ov
             total_weight[window] += weight
             if on_tile:
                 on_tile()
-    return [acc / total_weight for acc in sums]
+    for acc in sums:  # in place: a second set of whole-image sums would double the tiler's memory
+        acc.div_(total_weight)
+    return sums
 
 
 def count_tiles(height: int, width: int, tile: TileSize, overlap: int) -> int:
