@@ -206,7 +206,9 @@ def test_project_takes_a_grey_input_without_copying_it():
 
     out = project(network, FuseOptions(scale=1, tile=0), torch.device("cpu"), False, color.grey_rgb(grey),
                   color.as_rgb(grey))
-    assert seen[0].data_ptr() == torch.from_numpy(grey).data_ptr() and seen[0].stride(1) == 0
+    assert seen[0].stride(1) == 0  # one plane seen as three
+    if np.lib.NumpyVersion(np.__version__) >= "2.0.0":  # NumPy 1.x exports no read-only array: a plane's copy
+        assert seen[0].data_ptr() == torch.from_numpy(grey).data_ptr()
     assert np.array_equal(out.common, color.as_rgb(grey)) and np.array_equal(out.unique2, color.as_rgb(grey))
 
 
