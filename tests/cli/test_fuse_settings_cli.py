@@ -148,3 +148,101 @@ def test_defaults_spelled_out_are_the_same_settings(tmp_path, folders, tiny_weig
     fuse_calls.clear()
     assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, *again, "--skip-existing") == 0
     assert not fuse_calls and "already fused" in capsys.readouterr().err
+
+
+def _interrupt_at(monkeypatch, call: int) -> None:
+    """Fuser.fuse raises KeyboardInterrupt at its ``call``-th call (Ctrl-C during that fusion)."""
+    from defusion.fusion.fuser import Fuser
+
+    real, calls = Fuser.fuse, []
+
+    def fuse(self, *images, **kwargs):
+        calls.append(1)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return real(self, *images, **kwargs)
+
+    monkeypatch.setattr(Fuser, "fuse", fuse)
+
+
+def test_an_interrupted_run_leaves_the_settings_of_the_run_before_recorded(tmp_path, folders, tiny_weights,
+                                                                          monkeypatch, fuse_calls, capsys):
+    """The audit's case: a finished run, then one with other settings stopped after its first image; going on
+    with --skip-existing kept the earlier run's images, as the record held the latest run's settings alone."""
+    out = tmp_path / "out"
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "1") == 0
+    with monkeypatch.context() as patched:
+        _interrupt_at(patched, 2)
+        assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "2") == 130
+    capsys.readouterr()
+    fuse_calls.clear()
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "2", "--skip-existing") == 2
+    assert one_error_line(capsys) == (
+        f"defusion: error: --skip-existing: the 3 pairs already in {out} were fused with other settings (--scale 1, "
+        "now 2): give another -o, or leave out --skip-existing to fuse every pair again with these")
+    assert not fuse_calls
+    # the whole run again settles it: these settings alone, and --skip-existing goes on from them
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "2") == 0
+    record = json.loads((out / SETTINGS_FILE).read_text(encoding="utf-8"))
+    assert [run["--scale"] for run in record["runs"]["png"]] == [2]
+    (out / "03.png").unlink()
+    fuse_calls.clear()
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "2", "--skip-existing") == 0
+    assert len(fuse_calls) == 1
+
+
+def test_an_interrupted_run_resumed_with_its_own_settings_is_refused_too(tmp_path, folders, tiny_weights,
+                                                                        monkeypatch, capsys):
+    """Going on with the interrupted run's settings would keep the unfused rest of the run before it."""
+    out = tmp_path / "out"
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--task", "mef") == 0
+    with monkeypatch.context() as patched:
+        _interrupt_at(patched, 2)
+        assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--task", "mef", "--scale", "1") == 130
+    capsys.readouterr()
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--task", "mef", "--skip-existing") == 2
+    assert "(--scale 1, now 2)" in one_error_line(capsys)
+
+
+def test_each_output_format_has_its_own_record(tmp_path, folders, tiny_weights, fuse_calls, capsys):
+    """PNGs of one run, JPEGs of another: going on with the PNGs compares them with their own run."""
+    out = tmp_path / "out"
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "1") == 0
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "2", "--format", "jpg") == 0
+    capsys.readouterr()
+    fuse_calls.clear()
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "2", "--skip-existing") == 2
+    assert "(--scale 1, now 2)" in one_error_line(capsys) and not fuse_calls
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "1", "--skip-existing") == 0
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "2", "--format", "jpg",
+                    "--skip-existing") == 0
+    assert not fuse_calls
+
+
+def test_a_run_that_leaves_images_of_an_earlier_one_keeps_its_settings(tmp_path, rng, tiny_weights, capsys):
+    """A run over fewer pairs than the folder holds (or one with a pair that failed) replaces only its own
+    images: the earlier run's settings stay recorded for the rest."""
+    out = tmp_path / "out"
+    da, db = infrared_visible_folders(tmp_path, rng)
+    assert run_fuse("--a", da, "--b", db, "-o", out, "--weights", tiny_weights, "--scale", "1") == 0
+    fewer_a, fewer_b = infrared_visible_folders(tmp_path / "fewer", rng, stems=("01", "02"))
+    assert run_fuse("--a", fewer_a, "--b", fewer_b, "-o", out, "--weights", tiny_weights, "--scale", "2") == 0
+    capsys.readouterr()
+    assert run_fuse("--a", da, "--b", db, "-o", out, "--weights", tiny_weights, "--scale", "2",
+                    "--skip-existing") == 2
+    assert "(--scale 1, now 2)" in one_error_line(capsys)
+
+
+def test_a_version_1_record_still_holds_for_the_images_there(tmp_path, folders, tiny_weights, capsys):
+    """A folder an earlier version recorded (its latest run's settings alone) is compared with them, and the
+    next run records its own beside them."""
+    out = tmp_path / "out"
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "1") == 0
+    record = json.loads((out / SETTINGS_FILE).read_text(encoding="utf-8"))
+    (out / SETTINGS_FILE).write_text(json.dumps({"version": 1, "settings": record["settings"]}), encoding="utf-8")
+    (out / "03.png").unlink()
+    capsys.readouterr()
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "2", "--skip-existing") == 2
+    assert "(--scale 1, now 2)" in one_error_line(capsys)
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "1", "--skip-existing") == 0
+    assert _recorded(out)["--scale"] == 1

@@ -96,3 +96,19 @@ def test_skip_existing_with_other_settings_is_refused_as_fuse_refuses_it(tmp_pat
         "now 2): give another -o, or leave out --skip-existing to fuse every frame again with these"]
     status, err = _video(capsys, brightening_folders, out, tiny_weights, "--scale", "1", "--skip-existing")
     assert status == 0 and "skipped the 2 already there" in err
+
+
+def test_an_interrupted_rerun_with_other_settings_leaves_the_earlier_ones_recorded(
+        tmp_path, brightening_folders, tiny_weights, monkeypatch, capsys, one_torch_thread):
+    """The frames after the interruption are the earlier run's: going on with the new settings is refused,
+    and a whole run settles the folder on its own (before, the record held the latest run's alone)."""
+    out = tmp_path / "frames"
+    assert _video(capsys, brightening_folders, out, tiny_weights, "--scale", "1")[0] == 0
+    _interrupt_at(monkeypatch, 2)
+    assert _video(capsys, brightening_folders, out, tiny_weights, "--scale", "2")[0] == 130
+    monkeypatch.undo()
+    status, err = _video(capsys, brightening_folders, out, tiny_weights, "--scale", "2", "--skip-existing")
+    assert status == 2 and "were fused with other settings (--scale 1, now 2)" in err, err
+    assert _video(capsys, brightening_folders, out, tiny_weights, "--scale", "2")[0] == 0
+    status, err = _video(capsys, brightening_folders, out, tiny_weights, "--scale", "2", "--skip-existing")
+    assert status == 0 and f"skipped the {N} already there" in err, err

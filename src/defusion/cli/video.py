@@ -135,7 +135,7 @@ def _note_first_frames(fuser: Fuser, paths: list[Path], frames: list[np.ndarray]
 
 
 def run(args: argparse.Namespace) -> int:
-    from defusion.cli.fuse.fused_settings import check_kept, fused_settings, record_settings
+    from defusion.cli.fuse.fused_settings import check_kept, fused_settings, record_settings, settle_settings
     from defusion.fusion.video import VideoInterrupted, fuse_videos, output_kind
     from defusion.io.notes import note
 
@@ -169,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
         fused = exc.frames if isinstance(exc, VideoInterrupted) else 0  # a plain one: before the first frame
         print(f"defusion: interrupted; {_kept(out, before, fused, args.skip_existing)}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    settle_settings(out, settings)  # the folder holds this run's frames alone (fuse_videos removes any after them)
     print(f"fused {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} frames/s) into {result.output}"
           + (f"; skipped the {result.skipped} already there" if result.skipped else ""), file=sys.stderr)
     return 0

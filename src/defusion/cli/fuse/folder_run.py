@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from defusion.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError
 from defusion.cli.fuse.file_names import already_fused
-from defusion.cli.fuse.fused_settings import record_settings
+from defusion.cli.fuse.fused_settings import record_settings, settle_settings
 from defusion.cli.fuse.fusing import fuse_one
 from defusion.cli.fuse.fusion_notes import registration_extent, registration_summary
 from defusion.cli.outputs import missing_folder, said_made
@@ -35,7 +35,8 @@ def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args:
     skipped (exit status 1), as is a file with no partner (``lone``: each a pair that cannot be fused,
     counted and named in the last line), --skip-existing leaves those already written, Ctrl-C says how
     to go on. ``settings`` (:func:`~defusion.cli.fuse.fused_settings.fused_settings`) are recorded in -o
-    before the first fusion, for a later --skip-existing to compare."""
+    before the first fusion, for a later --skip-existing to compare, and as the only ones once every
+    image is fused."""
     from tqdm import tqdm
 
     total = len(jobs) + len(lone)
@@ -51,7 +52,7 @@ def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args:
         print(f"defusion: {len(kept)} of {total} {unit} already fused in {args.output}; fusing the rest",
               file=sys.stderr)
     todo = [job for job in jobs if job[0] not in kept]
-    record_settings(args.output, settings)
+    record_settings(args.output, settings, args.format)
     failed, done, found = [], 0, {}
     once: set[str] = set()  # the notes said for the first pair or group only
     try:
@@ -74,6 +75,8 @@ def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args:
         print(f"defusion: interrupted after {done + len(kept)} of {total} {unit} in {args.output}{made_said}; "
               "run the same command with --skip-existing to fuse the rest", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if not failed:  # every image of the run fused with these settings (a failed one may hold an older fusion)
+        settle_settings(args.output, settings, args.format, {f"{name}.{args.format}" for name, _ in jobs})
     for line in registration_summary(found, unit, fuser.options.align):
         print(f"defusion: {line}", file=sys.stderr)
     print(f"fused {done + len(kept)} of {total} {unit} into {args.output}{made_said}"

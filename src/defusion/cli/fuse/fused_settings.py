@@ -9,6 +9,13 @@ as it runs), the weights (their digest: a file of the same name with other weigh
 differs), the precision, --resize, and --quality where the images are JPEGs. Tiling is left out
 (:data:`MEMORY_FIELDS`): it is how the work fits in memory, which a rerun after running out of memory
 has to change, and it changes the pixels only where tiles meet.
+
+The record holds, per output format, the settings of every run that wrote images of that format since
+one run wrote every such image there (:func:`record_settings` as a run starts, :func:`settle_settings`
+as it ends whole): an interrupted run leaves the folder holding images of its settings and of those
+before, and --skip-existing is refused unless every one of them is the new run's. (Version 1 held the
+latest run's alone: an audit interrupted a run with --align affine after 1 of 4 groups, and
+--skip-existing then kept the 3 unaligned groups of the run before, saying nothing to do.)
 """
 
 from __future__ import annotations
@@ -24,8 +31,10 @@ from defusion.io.notes import note, plural
 
 #: Written into a folder run's output folder (hidden: no listing of results takes it for one).
 SETTINGS_FILE = ".defusion-fuse.json"
-#: The layout of SETTINGS_FILE. A later one may add settings: two records are compared on those both hold.
-SETTINGS_VERSION = 1
+#: The layout of SETTINGS_FILE: {"version", "settings": the latest run's (what version 1 held alone),
+#: "runs": {format: [settings of each run that may have left images of that format]}}. A later version
+#: may add settings: two runs are compared on those both hold.
+SETTINGS_VERSION = 2
 #: FuseOptions fields not recorded: how the work is split to fit in memory (see the module's docstring).
 MEMORY_FIELDS = ("tile", "overlap", "auto_tile_pixels", "auto_tile_size")
 #: The record's name for the weights: the shipped ones where no --weights or --onnx is given.
@@ -69,18 +78,46 @@ def _precision(args: argparse.Namespace) -> str:
 
 
 def recorded_settings(out: Path) -> dict | None:
-    """The settings ``out``'s SETTINGS_FILE records; None where there is none, or it is unreadable.
+    """The settings of the latest run ``out``'s SETTINGS_FILE records; None where there is none, or it is
+    unreadable.
 
     Example:
         >>> recorded_settings(Path("no-such-folder")) is None
         True
     """
+    record = _record(out)
+    return None if record is None else record["settings"]
+
+
+def recorded_runs(out: Path, fmt: str) -> list[dict] | None:
+    """The settings of every run that may have left ``fmt`` images in ``out`` (a version 1 record: its one
+    run's, whatever the format); None where no record says (no SETTINGS_FILE, an unreadable one, or no run
+    recorded wrote that format).
+
+    Example:
+        >>> recorded_runs(Path("no-such-folder"), "png") is None
+        True
+    """
+    record = _record(out)
+    if record is None:
+        return None
+    runs = record.get("runs")
+    if not isinstance(runs, dict):  # version 1
+        return [record["settings"]]
+    found = runs.get(fmt)
+    found = [run for run in found if isinstance(run, dict)] if isinstance(found, list) else []
+    return found or None
+
+
+def _record(out: Path) -> dict | None:
+    """``out``'s SETTINGS_FILE as read, where it holds a dict of settings; else None."""
     try:
         record = json.loads((out / SETTINGS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    settings = record.get("settings") if isinstance(record, dict) else None
-    return settings if isinstance(settings, dict) else None
+    if not isinstance(record, dict) or not isinstance(record.get("settings"), dict):
+        return None
+    return record
 
 
 def differences(recorded: dict, now: dict) -> list[str]:
@@ -121,33 +158,63 @@ def _shown(value: object) -> str:
 
 def check_kept(args: argparse.Namespace, settings: dict | None, kept: int, unit: str) -> None:
     """Before --skip-existing leaves ``kept`` of ``unit`` fused in -o: refuse (UserError) where -o's
-    SETTINGS_FILE says they were fused with other ``settings``; a note where -o has none (a folder an
-    older defusion fused): they are kept whatever made them."""
+    SETTINGS_FILE says a run with other ``settings`` may have left some of them (one whose images of this
+    format no later run replaced whole); a note where -o has no such record (a folder an older defusion
+    fused): they are kept whatever made them."""
     if not (args.skip_existing and kept) or settings is None:
         return
-    recorded = recorded_settings(Path(args.output))
+    recorded = recorded_runs(Path(args.output), output_format(args))
     if recorded is None:
         note(f"{args.output} holds no record of the settings its {plural(kept, unit[:-1])} "
              f"were fused with ({SETTINGS_FILE}, which folder runs write from this version on): --skip-existing "
              "keeps them as they are, whatever made them")
         return
-    changed = differences(recorded, settings)
+    changed = list(dict.fromkeys(said for run in recorded for said in differences(run, settings)))
     if changed:
         raise UserError(f"--skip-existing: the {plural(kept, unit[:-1])} already in {args.output} "
                         f"were fused with other settings ({'; '.join(changed)}): give another -o, or leave out "
                         f"--skip-existing to fuse every {unit[:-1]} again with these")
 
 
-def record_settings(out: Path, settings: dict | None) -> None:
-    """Write ``settings`` into ``out``'s SETTINGS_FILE (atomically: a run killed while writing it leaves
-    the previous one whole), as a folder run starts fusing."""
+def output_format(args: argparse.Namespace) -> str:
+    """The format a folder run writes its images in: --format (defusion fuse), else PNG (defusion video's frames)."""
+    return getattr(args, "format", None) or "png"
+
+
+def record_settings(out: Path, settings: dict | None, fmt: str = "png") -> None:
+    """Add ``settings`` to ``out``'s SETTINGS_FILE as a run writing ``fmt`` images there starts (beside
+    those of the runs whose images it may not replace), atomically: a run killed while writing it leaves
+    the previous record whole."""
     if settings is None:
         return
+    record = _record(out)
+    runs = dict(record.get("runs") or {}) if record is not None and isinstance(record.get("runs"), dict) else {}
+    before = recorded_runs(out, fmt) or []
+    runs[fmt] = before + ([settings] if settings not in before else [])
+    _write(out, settings, runs)
+
+
+def settle_settings(out: Path, settings: dict | None, fmt: str = "png", written: set[str] | None = None) -> None:
+    """As a run ends whole: its ``settings`` alone are what ``out``'s ``fmt`` images were fused with, where
+    every such image there is one it wrote or kept (``written``, file names; None: the run's output folder
+    holds its images alone, as a frame folder does)."""
+    if settings is None:
+        return
+    if written is not None and any(path.name not in written for path in out.glob(f"*.{fmt}")):
+        return  # images of an earlier run this one did not touch: their settings stay recorded
+    record = _record(out)
+    runs = dict(record["runs"]) if record is not None and isinstance(record.get("runs"), dict) else {}
+    runs[fmt] = [settings]
+    _write(out, settings, runs)
+
+
+def _write(out: Path, settings: dict, runs: dict) -> None:
     from defusion.io.writing import write_bytes_atomically
 
-    record = {"version": SETTINGS_VERSION, "settings": settings}
+    record = {"version": SETTINGS_VERSION, "settings": settings, "runs": runs}
     write_bytes_atomically(out / SETTINGS_FILE, (json.dumps(record, indent=1) + "\n").encode())
 
 
-__all__ = ["MEMORY_FIELDS", "SETTINGS_FILE", "SETTINGS_VERSION", "SHIPPED", "check_kept",
-           "differences", "fused_settings", "recorded_settings", "record_settings"]
+__all__ = ["MEMORY_FIELDS", "SETTINGS_FILE", "SETTINGS_VERSION", "SHIPPED", "check_kept", "differences",
+           "fused_settings", "output_format", "record_settings", "recorded_runs", "recorded_settings",
+           "settle_settings"]
