@@ -153,3 +153,14 @@ def test_the_documented_calls_of_an_export_run_and_a_float_gain_is_refused(livel
     ran: dict = {"onnxruntime": onnxruntime, "np": np, "x1": x1.numpy(), "x2": x2.numpy()}
     exec(_documented_call('session = onnxruntime.InferenceSession("denet.onnx")'), ran)
     assert np.allclose(ran["fused"], expected.fused.numpy(), atol=1e-4)
+
+
+def test_a_grey_16_bit_bracket_sent_with_stretch_none_is_not_told_to_stretch(client, frames):
+    """task=mef: the dark shot beside one that fills the range is an exposure, which the automatic stretch
+    leaves as it is (stretch.measure_stretch), so no note says to turn the stretch on (a photographer's audit)."""
+    bright = (frames["ir16"].astype(np.float64) - COLD) / (WARM - COLD)
+    ev0 = np.rint(1000 + 60000 * bright).astype(np.uint16)
+    r = _post(client, ("ev-2.png", ev0 // 4), ("ev0.png", ev0), stretch="none", task="mef")
+    assert not [line for line in _notes(r) if "nearly flat" in line], _notes(r)
+    r = _post(client, ("ev-2.png", ev0 // 4), ("ev0.png", ev0), stretch="none")  # no task: may be thermal
+    assert [line for line in _notes(r) if "nearly flat" in line] and "ev-2.png" in r.headers[NOTES_HEADER]

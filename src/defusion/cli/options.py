@@ -262,7 +262,8 @@ def add_fusion_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stretch", default=None, choices=STRETCHES,
                    help="auto (default): a grey 16-bit source whose values span under a quarter of the 16-bit "
                         "range, as raw thermal frames do, is stretched to the full range before fusing (sources "
-                        "stretched together share one mapping); none: values as they are")
+                        "stretched together share one mapping; with --task mef, a bracket whose shots fill the range between "
+                        "them is not stretched); none: values as they are")
     add_palette_option(p)
     add_rig_option(p)
 

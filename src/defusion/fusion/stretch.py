@@ -200,11 +200,24 @@ def is_narrow(image: np.ndarray) -> bool:
 def _narrow_range(image: np.ndarray) -> tuple[float, float] | None:
     """``image``'s :func:`value_range` where it is a raw sensor frame (:func:`is_narrow`), else None:
     the test and the range :func:`measure_stretch` maps from, measured once."""
+    band = _grey_band(image)
+    return band if band is not None and _narrow(band) else None
+
+
+def _grey_band(image: np.ndarray) -> tuple[float, float] | None:
+    """``image``'s :func:`value_range` where it is a grey 16-bit frame that is not flat (at that
+    range's contrast, as :func:`is_narrow` tells grey), else None: a band a sensor's frame fills,
+    narrow or not."""
     image = native(np.asarray(image))
     if image.dtype != np.uint16 or image.size == 0:
         return None
     lo, hi = value_range(image)
-    return (lo, hi) if 0 < hi - lo < NARROW_SPAN * MAX_16BIT and is_grey(image, scale=hi - lo) else None
+    return (lo, hi) if hi > lo and is_grey(image, scale=hi - lo) else None
+
+
+def _narrow(band: tuple[float, float]) -> bool:
+    """Whether a band (low, high) of 16-bit values spans under ``NARROW_SPAN`` of the range."""
+    return band[1] - band[0] < NARROW_SPAN * MAX_16BIT
 
 
 def measure_stretch(images: Sequence[np.ndarray], shared: Sharing = None) -> FixedStretch | None:
@@ -213,9 +226,13 @@ def measure_stretch(images: Sequence[np.ndarray], shared: Sharing = None) -> Fix
     sources (:func:`is_narrow`), all from the lowest ``TAIL_PERCENT`` percentile to the highest
     ``100 - TAIL_PERCENT`` one (one sensor's frames), or each from its own :func:`value_range`
     (several cameras' frames): ``shared`` True or False says which, None decides by the values
-    (:func:`bands_apart`); None when no source is narrow. Measure it on a stream's first frames
-    that hold a narrow source (a flat shutter frame holds none) and fuse every frame with it
-    (``FuseOptions(stretch=...)``).
+    (:func:`bands_apart`); None when no source is narrow. ``shared`` True (the options say the
+    sources are one sensor's: a bracket, ``FuseOptions.stretch_shared``) measures the band over all
+    its grey 16-bit frames, the wide ones too, and stretches none where that band is not narrow: a
+    bracket's brighter shots fill the range, so its darkest one's narrow band is an exposure, not raw
+    counts, and stretched alone it would outshine the others (the exposures reordered). Measure it on
+    a stream's first frames that hold a narrow source (a flat shutter frame holds none) and fuse every
+    frame with it (``FuseOptions(stretch=...)``).
 
     Example:
         >>> raw = np.array([[7000, 7500], [8000, 9000]], np.uint16)
@@ -232,10 +249,17 @@ def measure_stretch(images: Sequence[np.ndarray], shared: Sharing = None) -> Fix
         (1, 2)
         >>> measure_stretch([raw.astype(np.uint8)]) is None
         True
+        >>> ev0 = np.array([[1000, 20000], [40000, 60000]], np.uint16)  # a bracket: EV 0 fills the range,
+        >>> bracket = [ev0 // 4, ev0]                                    # EV -2 a narrow band of it
+        >>> measure_stretch(bracket).sources, measure_stretch(bracket, shared=True) is None
+        ((0,), True)
     """
-    found = {i: span for i, image in enumerate(images) if (span := _narrow_range(image)) is not None}
+    bands = {i: band for i, image in enumerate(images) if (band := _grey_band(image)) is not None}
+    found = {i: band for i, band in bands.items() if _narrow(band)}
     if not found:
         return None
+    if shared is True and not _narrow((min(lo for lo, _ in bands.values()), max(hi for _, hi in bands.values()))):
+        return None  # one sensor's frames that fill the range between them: display images, not raw counts
     narrow, ranges = list(found), list(found.values())
     if shared is None:
         shared = not bands_apart(ranges)

@@ -24,19 +24,26 @@ from defusion.io.arrays import MAX_16BIT
 GIVE_VISIBLE_FIRST = "give the visible image first"
 
 
-def describe_unstretched(names: Sequence[str], images: Sequence[np.ndarray], option: str = "--stretch ") -> list[str]:
+def describe_unstretched(names: Sequence[str], images: Sequence[np.ndarray], option: str = "--stretch ",
+                         shared: bool | None = None) -> list[str]:
     """One sentence per raw sensor frame among ``images`` (named ``names``; a grey 16-bit band under
     a quarter of the range: :func:`~defusion.fusion.stretch.is_narrow`) that a fusion without the
-    stretch takes as it is, nearly flat. ``option`` spells the stretch option as the front end
-    takes it (``"--stretch "``, ``"stretch="``).
+    stretch takes as it is, nearly flat, and the automatic stretch would map. ``option`` spells the
+    stretch option as the front end takes it (``"--stretch "``, ``"stretch="``); ``shared`` is the
+    options' ``stretch_shared`` (True for a bracket: its dark shot beside brighter ones that fill the
+    range is an exposure, which the automatic stretch leaves as it is, so it is not named).
 
     Example:
         >>> raw = np.array([[7000, 7500], [8000, 9000]], np.uint16)
         >>> describe_unstretched(["ir.png", "vis.png"], [raw, raw.astype(np.uint8)])
         ['ir.png spans only 7002..8997 of 0..65535 (3% of the range) and reads nearly flat unstretched; drop --stretch none (or use --stretch auto) to see its content']
+        >>> describe_unstretched(["ev-2.tif", "ev0.tif"], [raw // 8, raw * 7], shared=True)
+        []
     """
+    auto = measure_stretch(images, shared)
+    stretched = set(auto.sources) if auto is not None else set()
     return [f"{flat_band(names[index], low, high)}; drop {option}none (or use {option}auto) to see its content"
-            for index, low, high in raw_bands(images)]
+            for index, low, high in raw_bands(images) if index in stretched]
 
 
 def raw_bands(images: Sequence[np.ndarray]) -> list[tuple[int, float, float]]:

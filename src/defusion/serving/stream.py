@@ -361,7 +361,7 @@ def mapping_notes(fuser: Fuser, used: FuseOptions, images: Sequence[np.ndarray],
             for line in _unmapped_notes(names, images, [*mapped, *floats]):
                 note(line)
         elif isinstance(stretch, str) and stretch == "none":
-            for line in describe_unstretched(names, images, option="stretch="):
+            for line in describe_unstretched(names, images, option="stretch=", shared=fuser.options.stretch_shared):
                 note(line)
         if task == "ivf" or fuser.options.palette != "none":
             order = describe_order(names, images, resize="the rig" if fuser.options.rig is not None else None,

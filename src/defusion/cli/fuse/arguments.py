@@ -10,6 +10,7 @@ from pathlib import Path
 from defusion.cli.errors import UserError
 from defusion.cli.fuse.file_names import FOLDER_FORMATS
 from defusion.cli.fuse.fused_settings import SETTINGS_FILE
+from defusion.cli.fuse.path_checks import expand_patterns
 from defusion.cli.options import add_fusion_options, add_model_options, add_onnx_option, positive_int
 from defusion.fusion.choices import INPUT_ORDERS, MOTIONS, PIXEL_SOURCES, STACK_ORDERS
 from defusion.io.formats import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY, QUALITY_SUFFIXES
@@ -152,9 +153,13 @@ def check_combinations(args: argparse.Namespace) -> tuple[bool, bool]:
     if folders and args.images:
         raise UserError(f"give either image files or {'--stacks' if stacks else '--a/--b'} folders, not both")
     if not folders:
+        given = list(args.images)
+        args.images = expand_patterns(given)  # before the count: 'shots/*.jpg' from cmd or PowerShell is many
         check_not_folders(args.images)
     if not folders and len(args.images) < 2:
-        raise UserError("give at least two images to fuse (or --a DIR --b DIR, or --stacks DIR)")
+        matched = [str(p) for p in given if p not in args.images]
+        raise UserError("give at least two images to fuse (or --a DIR --b DIR, or --stacks DIR)"
+                        + (f"; {matched[0]} matches only {args.images[0]}" if matched else ""))
     if args.skip_existing and not folders:
         raise UserError("--skip-existing is for folders (--a DIR --b DIR, --stacks DIR): it leaves those already fused")
     if stacks and args.components:

@@ -59,6 +59,36 @@ def check_paths(args: argparse.Namespace, folders: bool) -> None:
             raise UserError(f"{option} {path}: {exc}") from None
 
 
+#: The characters that make a source a pattern (Python's glob, as a shell's): Windows' cmd and PowerShell
+#: pass ``data\b5_*.jpg`` on as it is, so ``defusion fuse`` expands it itself.
+GLOB_CHARACTERS = "*?["
+
+
+def expand_patterns(images: list[Path]) -> list[Path]:
+    """``images`` with each that names no file or folder but holds a :data:`GLOB_CHARACTERS` replaced by
+    the paths it matches, sorted as a shell sorts them (a file whose name holds ``[`` or ``*`` is itself);
+    one that matches nothing is refused: ``PATTERN: no file matches``.
+
+    Example:
+        >>> expand_patterns([Path("no-such-shots/*.jpg")])
+        Traceback (most recent call last):
+        ...
+        defusion.cli.errors.UserError: no-such-shots/*.jpg: no file matches
+    """
+    import glob
+
+    expanded = []
+    for path in images:
+        if path.exists() or not any(c in str(path) for c in GLOB_CHARACTERS):
+            expanded.append(path)
+            continue
+        matches = sorted(glob.glob(str(path)))
+        if not matches:
+            raise UserError(f"{path}: no file matches")
+        expanded += [Path(match) for match in matches]
+    return expanded
+
+
 def check_inputs(images: list[Path]) -> None:
     """Refuse a source that is missing, not a file or not readable, in reading's words (one line), before
     the fusion core is imported: that took 4-10 s on a busy 2-core machine before a typo was told.
