@@ -42,6 +42,22 @@ ECC_BLUR = 5
 #: A motion that moves the image's centre further than this fraction of its size is refused:
 #: the sources then barely overlap, and ECC has most likely locked onto the wrong content.
 MAX_SHIFT_FRACTION = 0.25
+#: Degrees of turn beyond which a motion is refused: 2.5 times the 2 degrees of a handheld shot that
+#: ``benchmarks/alignment.py`` simulates. ECC registered pairs of different MEFB and MFIFB photos as
+#: turns of up to 90 degrees (a user's audit: 13.8); of shots simulated within 2 degrees, 3% zoom and 12 px
+#: (MEFB and MFIFB, 4 motions: 820), these bounds refused 6, each registered further off than unaligned.
+MAX_TURN_DEGREES = 5.0
+#: Change of scale (the zoom a note says, ``scale - 1``) beyond which a motion is refused: about 4 times the
+#: 3.6-4% of focus breathing documented and tested (8% registered on MEFB and MFIFB); different photos
+#: registered, with affine, as zooms of 25 to 200%.
+MAX_ZOOM = 0.15
+#: How far the corners may move about the centre, as a fraction of the half-diagonal: the largest turn and
+#: zoom allowed together move them 0.24 (2 sin 2.5 degrees + 15%); handheld shots moved them under 0.1, a
+#: shear or perspective (homography) no handheld shot has, further.
+MAX_CORNER_FRACTION = 0.25
+#: What a refused motion means, and what to do, after what was found.
+_CHECK = "check them, or fuse them without alignment"
+_NOT_ONE_SCENE = f"the images do not seem to show one scene, or could not be registered; {_CHECK}"
 
 
 class AlignmentError(DefusionError, ValueError):
@@ -78,7 +94,7 @@ def estimate_motion(reference: np.ndarray, moving: np.ndarray, motion: Motion = 
     ``moving``'s, such that ``warp_onto(moving, warp)`` lies on ``reference``.
 
     Both are HxW or HxWx3 float images in [0, 1] of one size (``"none"``: the identity).
-    AlignmentError if ECC does not converge or finds a shift of over a quarter of the image.
+    AlignmentError if ECC does not converge, or finds a motion no handheld shot has (:func:`check_handheld`).
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -104,14 +120,57 @@ def estimate_motion(reference: np.ndarray, moving: np.ndarray, motion: Motion = 
             cause = re.search(r"error: \(-?\d+:([^)]*)\)", str(exc))
             raise AlignmentError("the images share too little structure to be registered"
                                  + (f" ({cause.group(1).strip().lower()})" if cause else "")) from None
-    height, width = reference.shape[:2]
-    centre = np.array([width / 2, height / 2, 1.0], np.float32)
-    moved = warp @ centre
-    moved = moved[:2] / moved[2] if warp.shape[0] == 3 else moved
-    if not np.all(np.isfinite(moved)) or np.any(np.abs(moved - centre[:2]) > MAX_SHIFT_FRACTION * np.array([width, height])):
-        raise AlignmentError("the registration found a shift of over a quarter of the image: the images "
-                             "barely overlap, or show different scenes")
+    check_handheld(warp, *reference.shape[:2])
     return warp
+
+
+def _moved(warp: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``points`` (Nx2, x and y) where ``warp`` (2x3, or 3x3 with its perspective divide) takes them;
+    NaN where a homography takes them to or behind the horizon."""
+    moved = np.c_[points, np.ones(len(points))] @ np.asarray(warp, np.float64).T
+    if moved.shape[1] == 3:
+        depth = np.where(moved[:, 2:] > 0, moved[:, 2:], np.nan)
+        moved = moved[:, :2] / depth
+    return moved
+
+
+def check_handheld(warp: np.ndarray, height: int, width: int) -> None:
+    """AlignmentError, saying what was found, unless ``warp`` (:func:`estimate_motion`'s) is a motion a
+    handheld bracket or focus stack has: its centre moved up to a quarter of the image, a turn of up to
+    MAX_TURN_DEGREES, a zoom of up to MAX_ZOOM, its corners moved about its centre up to
+    MAX_CORNER_FRACTION of the half-diagonal (a homography's turn and zoom are those of the affine nearest
+    it). ECC registers two different photos too, as whatever motion fits them best: a large turn, zoom,
+    shear or perspective.
+
+    Example:
+        >>> check_handheld(cv2.getRotationMatrix2D((180, 120), 2.0, 1.03), 240, 360)  # a handheld shot
+        >>> check_handheld(cv2.getRotationMatrix2D((180, 120), 13.8, 1.0), 240, 360)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.align.AlignmentError: the registration found a turn of 13.8° (a handheld shot turns 5° ...
+    """
+    corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], np.float64)
+    centre = np.array([width / 2, height / 2])
+    frame = np.vstack([corners, centre])
+    moved = _moved(warp, frame)
+    shift = np.abs(moved[4] - centre)
+    if not np.all(np.isfinite(moved)) or np.any(shift > MAX_SHIFT_FRACTION * np.array([width, height])):
+        raise AlignmentError("the registration found a shift of over a quarter of the image: the images "
+                             f"barely overlap, or show different scenes; {_CHECK}")
+    nearest = warp if warp.shape == (2, 3) else np.linalg.lstsq(np.c_[frame, np.ones(5)], moved, rcond=None)[0].T
+    extent = warp_extent(nearest, height, width)  # a homography's turn and zoom: its nearest affine's
+    if abs(extent.rotation) > MAX_TURN_DEGREES:
+        raise AlignmentError(f"the registration found a turn of {abs(extent.rotation):.1f}\N{DEGREE SIGN} (a handheld "
+                             f"shot turns {MAX_TURN_DEGREES:g}\N{DEGREE SIGN} at most): {_NOT_ONE_SCENE}")
+    if abs(extent.scale - 1) > MAX_ZOOM:
+        raise AlignmentError(f"the registration found a zoom of {signed_percent(extent.scale - 1)} (focus breathing "
+                             f"and a handheld shot zoom {MAX_ZOOM:.0%} at most): {_NOT_ONE_SCENE}")
+    half_diagonal = np.hypot(width, height) / 2
+    about_centre = float(np.linalg.norm((moved[:4] - moved[4]) - (corners - centre), axis=1).max())
+    if about_centre > MAX_CORNER_FRACTION * half_diagonal:
+        raise AlignmentError(f"the registration turned, zoomed or skewed it enough to move its corners "
+                             f"{about_centre:.1f} px besides the shift (a handheld shot moves them "
+                             f"{MAX_CORNER_FRACTION * half_diagonal:.1f} px at most here): {_NOT_ONE_SCENE}")
 
 
 def warp_onto(moving: np.ndarray, warp: np.ndarray) -> np.ndarray:
@@ -276,5 +335,5 @@ def describe_alignment(names: Sequence[str], warps: tuple[np.ndarray | None, ...
     return f"aligned {what} onto {names[frame]}: {found}"
 
 
-__all__ = ["MOTIONS", "Motion", "AlignmentError", "check_motion", "estimate_motion", "warp_onto", "align_images",
-           "WarpExtent", "warp_extent", "signed_percent", "describe_alignment"]
+__all__ = ["MOTIONS", "Motion", "AlignmentError", "check_motion", "estimate_motion", "check_handheld", "warp_onto",
+           "align_images", "WarpExtent", "warp_extent", "signed_percent", "describe_alignment"]
