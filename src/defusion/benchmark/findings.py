@@ -85,10 +85,9 @@ def say_found(pair: PairResult, told: set[tuple[str, str]]) -> None:
     for path, lo, hi in pair.narrow:
         if ("narrow", "") not in told:
             told.add(("narrow", ""))
-            note(f"{path} holds 16-bit values {lo:.0f}-{hi:.0f} ({(hi - lo) / 655.35:.0f}% of the range, as raw "
-                 "thermal frames do): DeFusion stretches such a source to the full range before fusing, the "
-                 "baselines and the metrics take it as it is, so they compare different inputs; stretch the "
-                 "sources first (e.g. to 8-bit) to compare like with like (said once, of the first such source)")
+            from defusion.benchmark.scored_images import raw_thermal_note  # here: scored_images imports this module
+
+            note(raw_thermal_note(path, lo, hi, "the baselines and the metrics") + " (said once, of the first such source)")
     for name, example in pair.grey_rgb.items():
         if ("grey-rgb", name) not in told:
             told.add(("grey-rgb", name))

@@ -13,7 +13,8 @@ import numpy as np
 
 from defusion.benchmark.findings import Finding, finding_notes
 from defusion.fusion.color import is_grey
-from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values
+from defusion.fusion.stretch import is_narrow, value_range
+from defusion.io.arrays import MAX_8BIT, MAX_16BIT, holds_eight_bit_values
 # defined there, below io.sheets that shows pixels by it too, and still importable from here
 from defusion.io.display import in_eight_bits, viewable
 from defusion.io.formats import DEFAULT_MAX_PIXELS
@@ -39,15 +40,57 @@ def read_scored(path: str | Path, quiet: bool = False, max_pixels: int = DEFAULT
         >>> read_scored(path).tolist()  # as stored; fusion input would be stretched to 0..65535
         [[60.5, 187.0], [90.0, 120.25]]
     """
-    image, eight_bit = _scored_file(path, max_pixels)
+    return _read_scored(path, quiet, max_pixels)[1]
+
+
+def read_scored_source(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS
+                       ) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """A source as :func:`read_scored` reads it, and the 16-bit values its file spans where it is a raw
+    thermal frame (:func:`raw_thermal_band`, judged on the file as stored, not as rounded to 8 bits), for
+    ``defusion metrics`` to say :func:`raw_thermal_note` of it as ``defusion bench`` does."""
+    stored, scored = _read_scored(path, False, max_pixels)
+    return scored, raw_thermal_band(stored)
+
+
+def _read_scored(path: str | Path, quiet: bool, max_pixels: int) -> tuple[np.ndarray, np.ndarray]:
+    """The file as stored (``read_image(floats="levels")``) and as :func:`read_scored` scores it, with
+    the note on a 16-bit file of 8-bit values unless ``quiet``."""
+    stored = read_image(path, max_pixels, floats="levels")
+    image, eight_bit = as_scored(stored)
     if eight_bit and not quiet:  # bench's wording for one file, said here per file
         note(*finding_notes([Finding("eight-bit", str(Path(path).parent), str(path))]))
-    return image
+    return stored, image
 
 
-def _scored_file(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, bool]:
-    """:func:`read_scored` with nothing said: the image, and whether it is a 16-bit file of 8-bit values."""
-    return as_scored(read_image(path, max_pixels, floats="levels"))
+def raw_thermal_band(image: np.ndarray) -> tuple[float, float] | None:
+    """The 16-bit values (low, high; :func:`~defusion.fusion.stretch.value_range`) a source spans where
+    it is a raw thermal frame (:func:`~defusion.fusion.stretch.is_narrow`: grey, 16-bit, a narrow band),
+    which DeFusion stretches before fusing while the metrics take it as it is; else None.
+
+    Example:
+        >>> raw = (7000 + np.arange(64 * 64).reshape(64, 64) % 1000).astype(np.uint16)
+        >>> [round(v) for v in raw_thermal_band(raw)], raw_thermal_band(raw.astype(np.uint8))
+        ([7000, 7998], None)
+    """
+    return value_range(image) if is_narrow(image) else None
+
+
+def raw_thermal_note(path: str | Path, low: float, high: float, takers: str = "the metrics") -> str:
+    """The note on a raw thermal source (values ``low``-``high``, :func:`raw_thermal_band`), in the words
+    ``defusion bench`` and ``defusion metrics`` share: DeFusion stretches it to the full range before
+    fusing while ``takers`` (bench: the baselines and the metrics) take it as it is, a near-flat image
+    once rounded to 8 bits, so that they compare different inputs.
+
+    Example:
+        >>> print(raw_thermal_note("ir.png", 7000, 7992))  # doctest: +NORMALIZE_WHITESPACE
+        ir.png holds 16-bit values 7000-7992 (2% of the range, as raw thermal frames do): DeFusion stretches
+        such a source to the full range before fusing, the metrics take it as it is, so they compare different
+        inputs; stretch the sources first (e.g. to 8-bit) to compare like with like
+    """
+    share = 100 * (high - low) / MAX_16BIT
+    return (f"{path} holds 16-bit values {low:.0f}-{high:.0f} ({share:.0f}% of the range, as raw thermal frames do): "
+            f"DeFusion stretches such a source to the full range before fusing, {takers} take it as it is, so they "
+            "compare different inputs; stretch the sources first (e.g. to 8-bit) to compare like with like")
 
 
 def as_scored(image: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -96,4 +139,5 @@ def grey_stored_as_rgb(image: np.ndarray) -> bool:
     return image.ndim == 3 and is_grey(image, MAX_8BIT if holds_eight_bit_values(image) else None)
 
 
-__all__ = ["as_scored", "grey_stored_as_rgb", "in_eight_bits", "read_scored", "read_source", "viewable"]
+__all__ = ["as_scored", "grey_stored_as_rgb", "in_eight_bits", "raw_thermal_band", "raw_thermal_note", "read_scored",
+           "read_scored_source", "read_source", "viewable"]

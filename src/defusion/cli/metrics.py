@@ -67,18 +67,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")  # as defusion fuse's
 
 
-def _read(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def _read(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, source: bool = False) -> np.ndarray:
     """The image as ``defusion bench`` reads it to score it (``read_scored``: EXIF-upright; floats as the
     float32 values they are, unquantised, where they lie in [0, 1] or on 0..255, so that a float file
     scores as its array does in Python; 16-bit rounded to 8 bits, with a note where a 16-bit file holds
-    only 8-bit values), so both commands score a file alike; refused over ``max_pixels`` (--max-pixels)."""
-    from defusion.benchmark.scored_images import read_scored
+    only 8-bit values), so both commands score a file alike; refused over ``max_pixels`` (--max-pixels).
+    A ``source`` that is a raw 16-bit thermal frame gets bench's note on it (``raw_thermal_note``): the
+    metrics score it as it is, near flat in 8 bits, not as DeFusion stretched it to fuse it."""
+    from defusion.benchmark.scored_images import raw_thermal_note, read_scored, read_scored_source
     from defusion.io.images import ImageReadError
 
     try:
-        return read_scored(path, max_pixels=max_pixels)
+        if not source:
+            return read_scored(path, max_pixels=max_pixels)
+        image, band = read_scored_source(path, max_pixels=max_pixels)
     except ImageReadError as exc:
         raise UserError(str(exc)) from None
+    if band is not None:
+        note(raw_thermal_note(path, *band))
+    return image
 
 
 def _folder_problem(paths: list[Path]) -> str | None:
@@ -149,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     folder = _folder_problem(paths)
     if folder:
         raise UserError(folder)
-    images = {label: _read(path, args.max_pixels) for label, path in zip(labels, paths)}
+    images = {label: _read(path, args.max_pixels, source=label != "fused") for label, path in zip(labels, paths)}
     mismatch = size_mismatch({label: image.shape for label, image in images.items()})
     if mismatch:
         raise UserError(mismatch)

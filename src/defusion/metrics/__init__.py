@@ -311,7 +311,7 @@ def compute_metrics(
     any case (:func:`metric_names`); an unknown name raises ``MetricNameError`` (a ``KeyError``
     subclass, printed without quotes) listing the known ones.
     A named metric the images are too small for raises ``ValueError``; the default set instead
-    leaves it out: MS-SSIM under 176 pixels a side, VIF and VIFp under 81, MS-MEF-SSIM under 44,
+    leaves it out: MS-SSIM under 176 pixels a side, MS-MEF-SSIM under 44, VIF and VIFp under 41,
     SSIM, SSIM-mean, MEF-SSIM, Qy, Qc, Qw and Qp under 11, FMI under 3.
     Images: numpy arrays or torch tensors, HxW or HxWx3, uint8, uint16, float on 0..255 or in [0, 1]
     (scored on the 0..255 scale, as VIFB; a uint16 image as the 8-bit image it rounds to, with a
@@ -325,7 +325,9 @@ def compute_metrics(
         >>> import numpy as np
         >>> x = np.random.default_rng(0).integers(0, 256, (64, 64)).astype(np.uint8)
         >>> sorted(set(DEFAULT_METRICS) - set(compute_metrics(x, x, x)))  # what a 64x64 image cannot take
-        ['MS-SSIM', 'VIF', 'VIFp']
+        ['MS-SSIM']
+        >>> sorted(set(DEFAULT_METRICS) - set(compute_metrics(x[:40], x[:40], x[:40])))  # nor 64x40
+        ['MS-MEF-SSIM', 'MS-SSIM', 'VIF', 'VIFp']
     """
     if names is None:
         return _defaults_that_fit(fused, [a, b], list(DEFAULT_METRICS))

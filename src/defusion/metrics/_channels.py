@@ -4,10 +4,14 @@ fused image's channel count.
 Metrics that compare the fused image with the sources are computed per colour channel of the fused
 image and averaged; a 1-channel source is used for every channel (a broadcast view: one plane
 repeated, see :func:`collapse_repeated_planes`). When the fused image is grey and a source is RGB,
-the source is converted with MATLAB's ``rgb2gray``.
+the source is converted with MATLAB's ``rgb2gray``: rounded where it holds 8-bit levels, as MATLAB
+converts the uint8 images VIFB reads, but unrounded for Qabf, whose ``metricsQabf.m`` converts
+``double(img)``.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -64,15 +68,27 @@ def triplet(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> tuple[Float, Float,
     return F, A, B
 
 
-def fused_and_sources(fused: ArrayLike, *sources: ArrayLike) -> tuple[Float, list[Float]]:
+def fused_and_sources(fused: ArrayLike, *sources: ArrayLike, to_grey: Callable[[NDArray], Float] = rgb2gray
+                      ) -> tuple[Float, list[Float]]:
     """``(F, [S1, S2, ...])`` as :func:`triplet` gives a pair's, for any number of sources (a
     bracket or focus stack); the sources are labelled ``a``, ``b``, then ``source 3``, ... in errors.
+    ``to_grey`` converts an RGB source for a grey fused image: :func:`~defusion.metrics._matlab.rgb2gray`
+    (rounded, as MATLAB converts the uint8 images most of VIFB's metrics take), or
+    :func:`~defusion.metrics._matlab.unrounded_gray` for a metric whose code converts ``double(img)``
+    (``metricsQabf.m``). An RGB source with R = G = B is its one plane as it is, never converted: its
+    ``rgb2gray`` up to the last bit of a double (the weights' sum rounds below 1), which would break
+    Qabf's exact ``g_S == g_F`` test where the fused image copies it.
 
     Example:
         >>> x = np.zeros((4, 5, 3), np.uint8)
         >>> F, srcs = fused_and_sources(x, x[..., 0], x, x)
         >>> F.shape, [s.shape for s in srcs]
         ((3, 4, 5), [(3, 4, 5), (3, 4, 5), (3, 4, 5)])
+        >>> from defusion.metrics._matlab import unrounded_gray
+        >>> rgb = np.array([[[200, 10, 30]] * 2] * 2, np.uint8)
+        >>> grey = [fused_and_sources(rgb[..., 0], rgb, rgb, to_grey=f)[1][0] for f in (rgb2gray, unrounded_gray)]
+        >>> [round(g.item(0), 3) for g in grey]
+        [69.0, 69.078]
     """
     f = as_image(fused, "fused")
     labels = source_labels(len(sources))
@@ -81,10 +97,10 @@ def fused_and_sources(fused: ArrayLike, *sources: ArrayLike) -> tuple[Float, lis
     F = planes(f)
     out = []
     for s in srcs:
-        if s.ndim == 3 and F.shape[0] == 1:
-            s = rgb2gray(s)
         if s.ndim == 3 and np.array_equal(s[..., 0], s[..., 1]) and np.array_equal(s[..., 0], s[..., 2]):
             s = s[..., 0]  # R = G = B: one plane, shared by every channel (same values, less work)
+        if s.ndim == 3 and F.shape[0] == 1:
+            s = to_grey(s)
         out.append(np.broadcast_to(_stack(s), F.shape))
     return F, out
 

@@ -45,7 +45,8 @@ def rgb2gray(img: NDArray) -> Float:
 
 
 def unrounded_gray(img: NDArray) -> Float:
-    """MATLAB ``rgb2gray(double(img))``: the luma, never rounded (what ``metricsQp.m`` computes).
+    """MATLAB ``rgb2gray(double(img))``: the luma, never rounded (what ``metricsQp.m`` and VIFB's
+    ``metricsQabf.m`` compute).
 
     Example:
         >>> round(unrounded_gray(np.array([[[200, 10, 30]]], np.uint8)).item(), 3)

@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike
 
 from defusion.metrics._channels import collapse_repeated_planes, fused_and_sources, planes, triplet
 from defusion.metrics._filters import sobel
-from defusion.metrics._matlab import Float
+from defusion.metrics._matlab import Float, unrounded_gray
 
 __all__ = ["spatial_frequency", "average_gradient", "edge_intensity", "qabf", "nabf"]
 
@@ -143,6 +143,9 @@ def qabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike, *more: ArrayLike) -> floa
     ... ``QABF_DA``), then ``sum(Q^{AF} g_A + Q^{BF} g_B) / sum(g_A + g_B)``; weights L = 1.
     VIFB quirks kept: images are scaled by 255 (``255*im2double`` of 0..255 doubles), and where
     ``g_S == g_F`` the relative strength is set to ``g_F`` rather than 1. RGB: mean over channels.
+    With a grey fused image an RGB source is converted as ``metricsQabf.m`` converts it,
+    ``rgb2gray(double(img))``: unrounded (:func:`~defusion.metrics._matlab.unrounded_gray`), where
+    the other metrics round the ``rgb2gray`` of an 8-bit image as MATLAB does for VIFB's uint8 images.
 
     Defined for any number of sources (a focus stack or bracket: ``a, b, *more``), as Xydeas and
     Petrovic's normalisation reads: ``sum_S sum Q^{SF} g_S / sum_S sum g_S``, each source's edges
@@ -155,7 +158,7 @@ def qabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike, *more: ArrayLike) -> floa
     >>> round(qabf(x, x, x, x), 4)  # a third copy changes nothing
     0.9753
     """
-    F, sources = fused_and_sources(fused, a, b, *more)
+    F, sources = fused_and_sources(fused, a, b, *more, to_grey=unrounded_gray)  # metricsQabf.m: double, then rgb2gray
     gf, af = _strength_angle_conv(F * 255.0)
     num = den = 0.0
     for S in sources:

@@ -71,6 +71,11 @@ VIF_NOISE_VAR = 0.005 * 255 * 255
 VIF_SCALE_WEIGHTS = tuple(w / 2.15 for w in (1.0, 0.0, 0.15, 1.0))
 #: Added to both of VIF's per-scale sums (``metricsVIF.m``), so that a flat scale divides no zero.
 VIF_SUM_EPS = 1e-7
+#: VIF's and VIFp's Gaussian windows, one per scale 1..4: ``N = 2^(4 - scale + 1) + 1`` (17, 9, 5, 3), as
+#: Sheikh & Bovik's ``vifp_mscale.m`` and MEFB's ``metricsVIF.m`` size them.
+VIF_WINDOWS = tuple(2 ** (4 - scale + 1) + 1 for scale in range(1, 5))
+#: A window's size over its Gaussian's sigma: ``fspecial('gaussian', N, N / 5)`` (``vifp_mscale.m``).
+VIF_WINDOW_PER_SIGMA = 5.0
 #: VIFp's noise variance sigma_n^2, Sheikh & Bovik's ``vifp_mscale.m``.
 VIFP_NOISE_VAR = 2.0
 #: The GSM statistics' floor for a degenerate (flat) region, Sheikh & Bovik's ``vifp_mscale.m``.
@@ -178,12 +183,12 @@ def qcv(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
 def _vif_scales(ref: Float, dist: Float) -> list[tuple[Float, Float, Float]]:
     """Per scale (1..4): Sheikh & Bovik's pixel-domain GSM statistics ``(g, sigma1^2, sv^2)``.
 
-    Gaussian windows of size 33, 17, 9, 5 (sigma = size/5), 'valid' filtering, decimation by 2
-    after filtering with the current window; the usual clamps for degenerate regions."""
+    Gaussian windows ``VIF_WINDOWS`` (17, 9, 5, 3; sigma = size / 5), 'valid' filtering, decimation
+    by 2 after filtering with the current window before scales 2-4; the usual clamps for degenerate
+    regions."""
     out = []
-    for scale in range(1, 5):
-        n = 2 ** (4 - scale + 1) + 1
-        win = gaussian_1d(n, n / 5.0)
+    for scale, n in enumerate(VIF_WINDOWS, start=1):
+        win = gaussian_1d(n, n / VIF_WINDOW_PER_SIGMA)
         if scale > 1:
             ref = filter_valid(ref, win)[..., ::2, ::2]
             dist = filter_valid(dist, win)[..., ::2, ::2]
@@ -239,8 +244,24 @@ def vif(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     return float(np.mean(total))
 
 
-#: The smallest side VIF and VIFp take: 'valid' windows 33, 17, 9, 5 with a filter + decimation before scales 2-4.
-VIF_MIN_SIDE = 81
+def smallest_side(windows: tuple[int, ...]) -> int:
+    """The smallest image side at which every scale of :func:`_vif_scales` has statistics (at least one
+    pixel): scale k's image must hold its window, and it comes from the previous scale's by a 'valid'
+    filter with scale k's window ``w`` and decimation by 2 (``ceil((m - w + 1) / 2)`` of ``m`` pixels),
+    worked back from the last scale. Below it, the reference code sums an empty scale (0 / 0: NaN).
+
+    Example:
+        >>> smallest_side(VIF_WINDOWS), smallest_side((33, 17, 9, 5))  # the code's windows; twice as large
+        (41, 81)
+    """
+    need = windows[-1]
+    for window, next_window in zip(windows[-2::-1], windows[:0:-1]):
+        need = max(window, 2 * need + next_window - 2)
+    return need
+
+
+#: The smallest side VIF and VIFp take: where the last of the 4 scales (``VIF_WINDOWS``) still holds its window.
+VIF_MIN_SIDE = smallest_side(VIF_WINDOWS)
 
 
 def _check_vif_size(h: int, w: int, metric: str = "VIF") -> None:
