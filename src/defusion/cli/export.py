@@ -99,6 +99,25 @@ def _listed(suffixes: tuple[str, ...]) -> str:
     return suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
 
 
+def _where_defaults_are(fmt: str) -> str:
+    """The end of the export's last line: where a file of ``fmt`` keeps every task's defaults and what
+    shows how to run it as defusion fuse does (the ONNX script refuses a TorchScript file).
+
+    Example:
+        >>> _where_defaults_are("onnx").split(". ")[0]
+        "the file's metadata (metadata_props) has every task's"
+    """
+    around = "docs/serving.md, 'Fusing without defusion', {} what defusion fuse does around the network"
+    if fmt == "torchscript":
+        from defusion.fusion.export import TORCHSCRIPT_METADATA  # torch is loaded: the export ran
+
+        return (f"its extra file {TORCHSCRIPT_METADATA} has every task's (torch.jit.load(path, "
+                f"_extra_files={{'{TORCHSCRIPT_METADATA}': ''}}) reads it); call it under torch.inference_mode(). "
+                + around.format("shows"))
+    return ("the file's metadata (metadata_props) has every task's. `python -m defusion.serving.fuse_with_onnx` "
+            "(a file that runs without defusion, copied out) and " + around.format("show"))
+
+
 def _say_start(args: argparse.Namespace) -> None:
     """One line before the slow part (loading PyTorch, tracing, the parity check: about half a
     minute with the shipped weights), so that the wait is not silent."""
@@ -143,9 +162,7 @@ def run(args: argparse.Namespace) -> int:
           "x1, x2: B x 3 x H x W float32 in [0, 1], any H and W (padded to multiples of 8 inside); unique_gain, "
           "detail_gain: scalars, 1 and 1 for the paper's head Pr alone, "
           f"{general['unique_gain']:g} and {general['detail_gain']:g} the fusion core's defaults, at scale "
-          f"{general['scale']}; the file's metadata has every task's. `python -m defusion.serving.fuse_with_onnx` (a "
-          "file that runs without defusion, copied out) and docs/serving.md, 'Fusing without defusion', show what "
-          "defusion fuse does around the network)", file=sys.stderr)
+          f"{general['scale']}; {_where_defaults_are(args.format)})", file=sys.stderr)
     if not args.no_check:
         diff = parity(model, args.output, args.format)
         tolerance = PARITY_TOLERANCE[precision]

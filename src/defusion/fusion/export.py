@@ -134,7 +134,12 @@ class PadToMultiple(torch.nn.Module):
 
 
 def _network(model: DeNet, half: bool) -> torch.nn.Module:
-    return PadToMultiple(HalfCompute(model) if half else _prepare(model)).eval()
+    """What is exported: a copy of ``model`` (the caller's keeps its state) behind :class:`PadToMultiple`,
+    its parameters not requiring grad, so that a plain call of the export builds no autograd graph (a
+    TorchScript file keeps each parameter's ``requires_grad``: with it, a 1x3x384x384 call held about
+    2.9x the memory of one under ``torch.inference_mode()``, 2655 MB against 922 MB peak RSS)."""
+    network = HalfCompute(model) if half else copy.deepcopy(_prepare(model))
+    return PadToMultiple(network).eval().requires_grad_(False)
 
 
 def _example(size: tuple[int, int], batch: int = 1, seed: int = 0,
@@ -208,7 +213,8 @@ def export_torchscript(model: DeNet, path: str | Path, size: tuple[int, int] = E
     ``half``: fp16 compute behind float32 inputs and outputs (move it to a GPU to gain from it).
     The file carries a JSON description (config, precision, inputs, outputs, fusion defaults, the
     defusion version and ``metadata``: the weights', see :func:`export_onnx`) as the extra file
-    ``TORCHSCRIPT_METADATA``: ``torch.jit.load(path, _extra_files={name: ""})`` reads it."""
+    ``TORCHSCRIPT_METADATA``: ``torch.jit.load(path, _extra_files={name: ""})`` reads it. An inference
+    export: its parameters do not require grad, so its outputs do not either (no autograd graph is kept)."""
     path = Path(path)
     config = _prepare(model).cfg
     model = _network(model, half)

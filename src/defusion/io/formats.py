@@ -17,6 +17,17 @@ DEFAULT_MAX_PIXELS = 100_000_000
 WRITABLE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp")
 #: Suffixes that keep 16-bit data (the others are written with 8 bits).
 SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
+#: The longest side (px) each suffix of :data:`WRITABLE_SUFFIXES` encodes, measured with OpenCV 5.1's
+#: encoders that :func:`defusion.io.writing.encode_image` runs (one pixel more fails to encode): PNG's is
+#: libpng's default user limit (PNG_USER_WIDTH_MAX and _HEIGHT_MAX, 1,000,000; the format itself takes
+#: 2**31 - 1, as Pillow's writer does), WebP's libwebp's WEBP_MAX_DIMENSION (Pillow's WebP too), JPEG's
+#: libjpeg's JPEG_MAX_DIMENSION; TIFF's sides are 32-bit fields, BMP's signed 32-bit ones (neither is
+#: reached: 2**24 px wrote). The one table the CLI (before the model loads) and the server (before it
+#: fuses) check an output's sides against, and :func:`~defusion.io.writing.encode_image` before encoding.
+MAX_SIDES = {".png": 1_000_000, ".tif": 2**32 - 1, ".tiff": 2**32 - 1, ".jpg": 65_500, ".jpeg": 65_500,
+             ".bmp": 2**31 - 1, ".webp": 16_383}
+#: One suffix of each writable format (the one said where a message suggests a format).
+ONE_SUFFIX_PER_FORMAT = (".png", ".tif", ".jpg", ".bmp", ".webp")
 #: JPEG quality (``write_image``'s default) and the one from which colour is kept at full resolution.
 DEFAULT_JPEG_QUALITY = 95
 FULL_CHROMA_QUALITY = 90
@@ -100,6 +111,43 @@ def quiet_pillow_warnings() -> None:
     _ignore_damaged_exif_warnings()
 
 
+def too_large(suffix: str, width: int, height: int) -> str | None:
+    """Why an image of ``width`` x ``height`` cannot be written as ``suffix`` (``.png``, ``png``): a side
+    past the format's :data:`MAX_SIDES`, said in one clause; None where it can (or the suffix is none of
+    :data:`WRITABLE_SUFFIXES`: writing refuses it by its name).
+
+    Example:
+        >>> too_large(".webp", 16400, 16), too_large("tif", 16400, 16)
+        ('webp takes sides up to 16383 px; this image is 16400x16', None)
+    """
+    suffix = "." + suffix.lower().lstrip(".")
+    limit = MAX_SIDES.get(suffix)
+    if limit is None or max(width, height) <= limit:
+        return None
+    return f"{suffix[1:]} takes sides up to {limit} px; this image is {width}x{height}"
+
+
+def suffixes_holding(width: int, height: int, among: tuple[str, ...] = ONE_SUFFIX_PER_FORMAT) -> list[str]:
+    """The suffixes of ``among`` (in its order) whose encoder takes an image of ``width`` x ``height``:
+    what to write instead of one that cannot.
+
+    Example:
+        >>> suffixes_holding(16400, 16), suffixes_holding(1_000_001, 1, (".png", ".tif", ".jpg"))
+        (['.png', '.tif', '.jpg', '.bmp'], ['.tif'])
+    """
+    return [suffix for suffix in among if too_large(suffix, width, height) is None]
+
+
+def one_of(names: list[str]) -> str:
+    """``names`` said as a choice: "a", "a or b", "a, b or c" (what to write instead).
+
+    Example:
+        >>> one_of([".png", ".tif", ".bmp"])
+        '.png, .tif or .bmp'
+    """
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def held_format(source: str | Path | bytes) -> str | None:
     """Pillow's name of the format whose signature ``source`` (a path, or the bytes) starts with
     (``"EPS"``, ``"PSD"``), found by the plugins' signature checks alone, none of them opening it:
@@ -128,5 +176,6 @@ def held_format(source: str | Path | bytes) -> str | None:
             continue
     return None
 
-__all__ = ["quiet_pillow_warnings", "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
+__all__ = ["quiet_pillow_warnings", "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "MAX_SIDES", "too_large",
+           "suffixes_holding", "one_of", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
            "FULL_CHROMA_QUALITY", "QUALITY_SUFFIXES", "PILLOW_FORMATS", "pillow_formats", "open_image", "held_format"]

@@ -14,13 +14,13 @@ import cv2
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.errors import channels_first_hint
+from defusion.errors import DefusionError, channels_first_hint
 from defusion.io.atomic import atomic_path
 from defusion.io.eight_bits import LEVEL_16BIT, float_to_uint8, uint16_to_uint8
 from defusion.io.errors import ImageWriteError, ImageWriteTypeError
 # What write_image can produce and JPEG qualities: defined there, for the CLI's fast --help.
 from defusion.io.formats import (DEFAULT_JPEG_QUALITY, FULL_CHROMA_QUALITY, QUALITY_SUFFIXES, SIXTEEN_BIT_SUFFIXES,
-                                 WRITABLE_SUFFIXES)
+                                 WRITABLE_SUFFIXES, one_of, suffixes_holding, too_large)
 from defusion.io.metadata import ImageMetadata, embed_metadata, tiff_with_metadata, webp_with_metadata
 from defusion.io.unit_floats import FLOAT_RANGE_TOLERANCE, unit_float_to_uint16
 
@@ -61,6 +61,8 @@ def write_image(path: str | Path, image: np.ndarray, quality: int | None = None,
                               f"{', '.join(WRITABLE_SUFFIXES)}")
     try:
         data = encode_image(image, suffix, quality, metadata, bits)
+    except ImageTooLargeError as exc:  # said, with what to write instead, before any encoder ran
+        raise OSError(f"{path}: {exc}") from None
     except _EncodingFailed:
         raise OSError(f"{path}: encoding failed") from None
     write_bytes_atomically(path, data)
@@ -71,11 +73,18 @@ class _EncodingFailed(OSError):
     """OpenCV could not encode the pixels (write_image names the file)."""
 
 
+class ImageTooLargeError(DefusionError, _EncodingFailed):
+    """A side past what the format's encoder takes (:data:`~defusion.io.formats.MAX_SIDES`), refused in
+    one line naming the formats that take it, before the encoder prints its own errors and fails."""
+
+
 def encode_image(image: np.ndarray, suffix: str, quality: int | None = None,
                  metadata: ImageMetadata | None = None, bits: int | None = None) -> bytes:
     """The bytes :func:`write_image` writes to a file of ``suffix`` (``.png``, ``.jpg``, ...): one
     encoder for files and for answers sent over the network (the REST API's), by the same rules.
     ``quality`` None is each format's default: JPEG at :data:`DEFAULT_JPEG_QUALITY`, WebP lossless.
+    A side past the format's encoder limit (:data:`~defusion.io.formats.MAX_SIDES`) is an
+    :class:`ImageTooLargeError` (an OSError) of one line, before anything is encoded.
 
     Example:
         >>> encode_image(np.zeros((4, 6, 3), np.uint8), ".jpg")[:3], encode_image(np.zeros((4, 6), np.uint16), ".png")[:4]
@@ -88,7 +97,12 @@ def encode_image(image: np.ndarray, suffix: str, quality: int | None = None,
     if suffix not in WRITABLE_SUFFIXES:
         raise ImageWriteError(f"cannot encode '{suffix or 'no suffix'}'; use one of {', '.join(WRITABLE_SUFFIXES)}")
     _check_quality(quality)
-    image = _with_depth(_checked_pixels(image), bits)
+    image = _checked_pixels(image)
+    height, width = image.shape[:2]
+    why = too_large(suffix, width, height)
+    if why is not None:
+        raise ImageTooLargeError(f"{why}: write {one_of(suffixes_holding(width, height))}")
+    image = _with_depth(image, bits)
     if image.dtype == np.uint16 and suffix not in SIXTEEN_BIT_SUFFIXES:
         image = uint16_to_uint8(image)
     bgr = cv2.cvtColor(image, _TO_BGR[image.shape[2]]) if image.ndim == 3 else image
@@ -281,4 +295,4 @@ def _os_error(message: str, code: int | None) -> OSError:
     return error
 
 
-__all__ = ["encode_image", "write_image", "write_bytes_atomically", "check_path", "check_writable_folder"]
+__all__ = ["ImageTooLargeError", "encode_image", "write_image", "write_bytes_atomically", "check_path", "check_writable_folder"]

@@ -4,9 +4,10 @@ request's ``Accept`` header (:func:`negotiated`), else PNG; and its encoding, by
 write alike (JPEG at ``quality``, 4:4:4 from :data:`~defusion.io.formats.FULL_CHROMA_QUALITY` up;
 WebP lossless, or lossy at ``quality`` where one is given; 16 bits kept in PNG and TIFF only).
 
-A format whose encoder cannot hold the image (WebP's and JPEG's longest sides) is refused with a 422
-where ``format`` asked it, and replaced by PNG (or another the header accepts) with a note where
-``Accept`` chose it; so is an 8-bit format that ``Accept`` chose for a 16-bit result: only an explicit
+A format whose encoder cannot hold the image (its longest side: WebP's, JPEG's, PNG's, by
+:data:`~defusion.io.formats.MAX_SIDES`, the table ``defusion fuse`` checks -o by) is refused with a 422
+where ``format`` asked it (before the model's turn: :func:`check_answerable`), and replaced by PNG (or
+another the header accepts, else the first that holds it) with a note where ``Accept`` chose it; so is an 8-bit format that ``Accept`` chose for a 16-bit result: only an explicit
 ``format`` loses bits (:func:`choose_answer_format`).
 
 The zips (``components``, ``source_map``) stay PNG whatever is asked: their maps (a decision map,
@@ -19,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from defusion.io.formats import DEFAULT_JPEG_QUALITY, SIXTEEN_BIT_SUFFIXES
+from defusion.io.formats import DEFAULT_JPEG_QUALITY, MAX_SIDES, SIXTEEN_BIT_SUFFIXES
 from defusion.io.metadata import ImageMetadata
 from defusion.io.writing import encode_image
 from defusion.serving.errors import ApiError
@@ -33,9 +34,11 @@ QUALITY_RANGE = (1, 100)
 #: The file name of a fused image answer, before its suffix (as in the zips: fused.png).
 FUSED_STEM = "fused"
 #: The longest side WebP encodes (libwebp's WEBP_MAX_DIMENSION); a wider image fails to encode.
-WEBP_MAX_SIDE = 16383
+WEBP_MAX_SIDE = MAX_SIDES[".webp"]
 #: The longest side JPEG encodes (libjpeg's JPEG_MAX_DIMENSION).
-JPEG_MAX_SIDE = 65500
+JPEG_MAX_SIDE = MAX_SIDES[".jpg"]
+#: The longest side PNG encodes (libpng's default user limit, 1,000,000): the zips' PNGs too.
+PNG_MAX_SIDE = MAX_SIDES[".png"]
 #: The status of a format asked that cannot hold the image (as any other bad request value).
 UNPROCESSABLE = 422
 
@@ -43,15 +46,17 @@ UNPROCESSABLE = 422
 @dataclass(frozen=True)
 class Format:
     """One answer format: its media type, the suffix write_image writes it by, whether it is lossy
-    without a ``quality``, whether a ``quality`` sets it (WebP: lossy at it, lossless without), and the
-    longest side its encoder takes (None: none that an answer reaches; PNG's and TIFF's are 2**31 and
-    more, far past any ``max_pixels``)."""
+    without a ``quality``, and whether a ``quality`` sets it (WebP: lossy at it, lossless without)."""
 
     media_type: str
     suffix: str
     lossy: bool = False
     takes_quality: bool = False
-    max_side: int | None = None
+
+    @property
+    def max_side(self) -> int:
+        """The longest side its encoder takes (:data:`~defusion.io.formats.MAX_SIDES`, by its suffix)."""
+        return MAX_SIDES[self.suffix]
 
     @property
     def bits(self) -> int:
@@ -62,9 +67,9 @@ class Format:
 #: Each ``format`` value, in :data:`AnswerFormat`'s order.
 FORMATS: dict[str, Format] = {
     "png": Format("image/png", ".png"),
-    "jpeg": Format("image/jpeg", ".jpg", lossy=True, takes_quality=True, max_side=JPEG_MAX_SIDE),
+    "jpeg": Format("image/jpeg", ".jpg", lossy=True, takes_quality=True),
     # lossless without a quality, lossy at one, as write_image writes it
-    "webp": Format("image/webp", ".webp", takes_quality=True, max_side=WEBP_MAX_SIDE),
+    "webp": Format("image/webp", ".webp", takes_quality=True),
     "tiff": Format("image/tiff", ".tif"),
 }
 #: Accept's wildcards that match an image format, the more specific first.
@@ -138,13 +143,16 @@ def choose_answer_format(image: np.ndarray, asked: str | None, accept: str | Non
 
     ``asked`` (``?format=``) where given, or an :class:`ApiError` (422, :func:`check_sides`) where its
     encoder cannot hold ``image``'s sides; else :func:`negotiated`'s choice where it holds ``image``
-    whole, else the first format ``accept`` takes that does (:func:`acceptable`), else PNG: a wide
-    image is never a 500, and a 16-bit result loses no bits to a format the client did not ask by name.
+    whole, else the first format ``accept`` takes that does (:func:`acceptable`), else the first of
+    :data:`FORMATS` that does (PNG where it can: never a 406): a wide image is never a 500, and a 16-bit
+    result loses no bits to a format the client did not ask by name.
 
     Example:
         >>> choose_answer_format(np.zeros((16, 16400, 3), np.uint8), None, "image/webp")
         ('png', ['note: Accept chose webp, but webp takes sides up to 16383 px; this image is 16400x16: answered in png'])
         >>> choose_answer_format(np.zeros((4, 4), np.uint16), None, "image/jpeg, image/tiff;q=0.5")[0]
+        'tiff'
+        >>> choose_answer_format(np.zeros((1, 1_000_001), np.uint8), None, "image/png")[0]  # PNG's widest: 1,000,000
         'tiff'
     """
     if asked is not None:
@@ -154,7 +162,10 @@ def choose_answer_format(image: np.ndarray, asked: str | None, accept: str | Non
     why = _cannot_hold(chosen, image)
     if why is None:
         return chosen, []
-    answer = next((name for name in acceptable(accept) if _cannot_hold(name, image) is None), DEFAULT_FORMAT)
+    holding = (name for name in (*acceptable(accept), *FORMATS) if _cannot_hold(name, image) is None)
+    answer = next(holding, None)
+    if answer is None:  # past every format's sides: no answer can be encoded
+        check_sides(chosen, image.shape)
     return answer, [f"note: Accept chose {chosen}, but {why}: answered in {answer}"]
 
 
@@ -165,18 +176,20 @@ def too_wide(name: str, shape: tuple[int, ...]) -> str | None:
     Example:
         >>> too_wide("webp", (16, 16400)), too_wide("png", (16, 16400)), too_wide("jpeg", (16, 16400))
         ('webp takes sides up to 16383 px; this image is 16400x16', None, None)
+        >>> too_wide("png", (1, 2_000_000))
+        'png takes sides up to 1000000 px; this image is 2000000x1'
     """
     limit = FORMATS[name].max_side
     height, width = shape[:2]
-    if limit is None or max(height, width) <= limit:
+    if max(height, width) <= limit:
         return None
     return f"{name} takes sides up to {limit} px; this image is {width}x{height}"
 
 
 def check_sides(name: str, shape: tuple[int, ...]) -> None:
     """Refuse with a 422 of one line a format ``name`` asked by ``?format=`` that cannot encode an
-    image of ``shape``, naming the formats that can (before the model is waited for, where the
-    uploads' size is known).
+    image of ``shape``, naming the lossless formats that can (before the model is waited for, where
+    the uploads' size is known).
 
     Example:
         >>> check_sides("webp", (16, 16400))
@@ -185,9 +198,41 @@ def check_sides(name: str, shape: tuple[int, ...]) -> None:
         defusion.serving.errors.ApiError: webp takes sides up to 16383 px; this image is 16400x16: format=png or tiff
     """
     why = too_wide(name, shape)
+    if why is None:
+        return
+    raise ApiError(UNPROCESSABLE, f"{why}: {_instead(shape)}")
+
+
+def _instead(shape: tuple[int, ...]) -> str:
+    """What to ask for an image of ``shape`` that a format refused: the lossless formats that hold it.
+
+    Example:
+        >>> _instead((16, 16400)), _instead((1, 2_000_000))
+        ('format=png or tiff', 'format=tiff')
+    """
+    holding = [name for name, spec in FORMATS.items() if not spec.lossy and too_wide(name, shape) is None]
+    return f"format={' or '.join(holding)}" if holding else "send smaller images"
+
+
+def check_answerable(shape: tuple[int, ...], asked: str | None, zipped: bool = False) -> None:
+    """Refuse with a 422 of one line, before the model's turn, a request whose answer could not be
+    encoded for the uploads' ``shape`` (the fused image takes the first's): a ``format`` asked
+    (:func:`check_sides`), or a zip of PNGs (``zipped``: components, source_map) past PNG's sides. An
+    answer whose format Accept chose never fails: another that holds it is answered
+    (:func:`choose_answer_format`).
+
+    Example:
+        >>> check_answerable((1, 2_000_000), None, zipped=True)
+        Traceback (most recent call last):
+        ...
+        defusion.serving.errors.ApiError: png takes sides up to 1000000 px; this image is 2000000x1: the zips (components, source_map) hold PNGs; ask for the fused image alone, format=tiff
+    """
+    if asked is not None:
+        check_sides(asked, shape)
+    why = too_wide("png", shape) if zipped else None
     if why is not None:
-        unlimited = " or ".join(other for other, spec in FORMATS.items() if spec.max_side is None)
-        raise ApiError(UNPROCESSABLE, f"{why}: format={unlimited}")
+        raise ApiError(UNPROCESSABLE, f"{why}: the zips (components, source_map) hold PNGs; ask for the fused "
+                                      f"image alone, {_instead(shape)}")
 
 
 def _cannot_hold(name: str, image: np.ndarray) -> str | None:

@@ -27,8 +27,9 @@ from defusion.fusion.options import FuseOptions
 from defusion.fusion.selection import PixelSource
 from defusion.io.metadata import ImageMetadata, choose_metadata
 from defusion.io.notes import collecting
-from defusion.serving.answer_format import (FORMATS, QUALITY_RANGE, AnswerFormat, check_sides, choose_answer_format,
-                                            disposition, encode_answer, format_notes, quality_note)
+from defusion.serving.answer_format import (FORMATS, QUALITY_RANGE, AnswerFormat, check_answerable,
+                                            choose_answer_format, disposition, encode_answer, format_notes,
+                                            quality_note)
 from defusion.serving.error_handlers import client_address, path_with_query
 from defusion.serving.errors import ApiError, ClientGone, options_or_422, refuse_repeated, refuse_unknown
 from defusion.serving.fuse_query import FuseQuery, RequestOptions, request_options
@@ -187,8 +188,8 @@ async def read_inputs(request: Request, query: FuseQuery, asked: RequestOptions,
         values = await decoded(uploads, options.rig, limits, floats="values")
     # float frames to 16 bits by one range a stream can keep (stretch=a:LOW..HIGH), else the frame's own
     images, spans = await run_in_threadpool(map_floats, values, options.stretch, asked.spans)
-    if query.format is not None:  # a format too narrow for the uploads' sides: refused before the model's turn
-        check_sides(query.format, images[0].shape)
+    # a format asked, or a zip of PNGs, too narrow for the uploads' sides: refused before the model's turn
+    check_answerable(images[0].shape, query.format, bool(query.zipped))
     sources_metadata = (await run_in_threadpool(lambda: [upload_metadata(u) for u in uploads]) if query.metadata
                         else None)
     return Inputs(uploads, values, images, spans, options, said, sources_metadata)

@@ -69,6 +69,11 @@ NARROW_SPAN = 0.25
 RAW_PERCENTILES = (0.1, 99.9)
 #: Exit status of a refused input, as argparse's for a usage error.
 EXIT_REFUSED = 2
+#: Said on stderr for --task mff: this script writes the network's reconstruction (the file's `mff` defaults
+#: are the reconstruction's), not the pixels picked from the sources that `defusion fuse --task mff` writes.
+MFF_NOTE = ("note: --task mff here writes the network's reconstruction (defusion fuse --task mff --pixels network), "
+            "not --task mff's default, each pixel taken from the source in focus (sharper): use `defusion fuse "
+            "--task mff` for that")
 #: How a zip archive starts: a TorchScript export or a torch.save file, never ONNX (protobuf).
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -276,9 +281,13 @@ def main() -> None:
     p.add_argument("a")
     p.add_argument("b")
     p.add_argument("-o", "--output", required=True)
-    p.add_argument("--task", choices=("ivf", "mef", "mff"))
+    p.add_argument("--task", choices=("ivf", "mef", "mff"),
+                   help="the task's gains and scale; mff: the network's reconstruction, not defusion fuse --task "
+                        "mff's pixels from the sources")
     p.add_argument("--scale", type=int, help="inference scale (default: the task's)")
     args = p.parse_args()
+    if args.task == "mff":
+        print(f"{Path(sys.argv[0]).name}: {MFF_NOTE}", file=sys.stderr)
     (a, a16), (b, b16) = read_source(args.a), read_source(args.b)  # refused before the model loads
     if a.shape[:2] != b.shape[:2]:
         refuse(f"the images differ in size: {a.shape[1]}x{a.shape[0]} vs {b.shape[1]}x{b.shape[0]}; register "

@@ -3,7 +3,8 @@
 :func:`run` goes through the command's parts in this order:
 
 - :mod:`.arguments`: the parser, and the refusals of options that do not go together;
-- :mod:`.path_checks`, :mod:`.source_sizes`: the paths' and the sources' sizes' refusals, before any work;
+- :mod:`.path_checks`, :mod:`.source_sizes`: the paths' and the sources' sizes' refusals (a fused image
+  wider than its output format takes among them), before any work;
 - :mod:`.advice`: what the options given and the shots' EXIF suggest, before the model loads;
 - :mod:`.folder_jobs`: a folder run's pairs or groups, and the names they are fused under;
 - :mod:`.size_notes`: the network passes and peak memory of the work, said before it;
@@ -34,7 +35,7 @@ from defusion.cli.fuse.fused_settings import check_kept, fused_settings
 from defusion.cli.fuse.fusing import fuse_one
 from defusion.cli.fuse.path_checks import check_inputs, check_paths, warn_same_sources
 from defusion.cli.fuse.size_notes import say_folder_size, say_size_from_header
-from defusion.cli.fuse.source_sizes import check_header_sizes
+from defusion.cli.fuse.source_sizes import check_folder_sides, check_header_sizes, check_output_sides
 from defusion.cli.job_size import PEAK_MEMORY_HINT, network_passes, peak_memory
 from defusion.cli.options import FUSION_OPTION_NAMES, check_onnx_options, check_tile, fusion_options, make_fuser
 from defusion.cli.outputs import missing_folder, said_made
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if folders:
         jobs, lone = (stack_jobs(groups, args), []) if stacks else pair_jobs(args)
         return _fuse_folder(args, options, jobs, "groups" if stacks else "pairs", known, lone)
+    check_output_sides(args, known)  # a fused image -o's format cannot encode: said now, not after the fusion
     return _fuse_images(args, options, known)
 
 
@@ -94,6 +96,7 @@ def _fuse_folder(args: argparse.Namespace, options: dict, jobs: list[tuple[str, 
     settings = fused_settings(args, options)
     kept = sum(already_fused(name, args) for name, _ in jobs) if args.skip_existing else 0
     check_kept(args, settings, kept, unit)
+    check_folder_sides(args, jobs, known)  # fused images --format cannot encode: said now, not as the run ends
     say_folder_size(args, options, jobs, unit, known)
     fuser = make_fuser(args, options)
     warn_same_sources(args, folders=True)

@@ -41,8 +41,14 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
     ``once``: the notes a folder run says once, shared by its fusions (None: a fresh set, one fusion)."""
     from defusion.io.writing import write_image
 
+    from defusion.io.formats import too_large
+
     once = set() if once is None else once
     images = load_sources(paths, args, once)
+    # a size no header told before the model loaded (a camera raw file): refused before its fusion, not after
+    too_wide = too_large(out.suffix, images[0].shape[1], images[0].shape[0])
+    if too_wide is not None:
+        raise ValueError(f"{out}: {too_wide}")
     if say_size_read:
         say_size(fuser.options, *images[0].shape[:2], len(images))
     if fuser.options.stretch == "auto":

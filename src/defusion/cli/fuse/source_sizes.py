@@ -1,14 +1,17 @@
 """Refusals of sources of different sizes, in ``defusion fuse``'s words: from their headers before the
 model loads, from their pixels after reading (a shot turned a quarter against the others), and the
-advice the fusion core's own refusal is said with."""
+advice the fusion core's own refusal is said with; and of a fused image (it takes the first source's
+size) wider than its output format's encoder takes, from the headers before the model loads."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from defusion.cli.errors import UserError
 from defusion.cli.fuse.file_names import said_names
 from defusion.fusion.errors import SizeMismatchError
+from defusion.io.formats import MAX_SIDES, one_of  # light: no OpenCV, Pillow nor numpy
 
 #: EXIF orientations that turn an image a quarter (read upright, its width and height swap).
 QUARTER_TURNS = (5, 6, 7, 8)
@@ -34,6 +37,74 @@ def check_header_sizes(args: argparse.Namespace) -> dict[Path, tuple[int, int] |
     if len({tuple(sorted(size)) for size in sizes}) > 1:
         raise SizeMismatchError(size_advice(args.images, [(h, w) for w, h in sizes], args))
     return read
+
+
+def check_output_sides(args: argparse.Namespace, known: dict[Path, tuple[int, int] | None]) -> None:
+    """Refuse, before the model loads, a single fusion whose fused image -o's format (or --source-map's)
+    cannot encode: the fused image takes the first source's size (after --resize, --rig: the first
+    camera's grid), read from ``known`` or its header (nothing decoded), against the format's longest
+    side (:data:`~defusion.io.formats.MAX_SIDES`), in one line naming what to write instead. Not where
+    the header does not tell (a camera raw file: writing says it) nor over --max-pixels (reading refuses
+    it). Headers read now are added to ``known``, for the size note not to read them again."""
+    from defusion.cli.fuse.size_notes import header_sizes
+
+    size = header_sizes(args.images[:1], known)[0]
+    known[args.images[0]] = size
+    if size is None or size[0] * size[1] > args.max_pixels:
+        return
+    for option, out in (("-o", args.output), ("--source-map", args.source_map)):
+        unwritable = _unwritable(out.suffix, *size) if out is not None else None
+        if unwritable is not None:
+            why, instead = unwritable
+            others = f" (or {one_of(instead[1:])})" if len(instead) > 1 else ""
+            raise UserError(f"{option} {out}: {why}; use {option} {out.with_suffix(instead[0])}{others}")
+
+
+def check_folder_sides(args: argparse.Namespace, jobs: list[tuple[str, list[Path]]],
+                       known: dict[Path, tuple[int, int] | None]) -> None:
+    """Refuse a folder run, before the model loads, where --format cannot encode a fused image of its
+    pairs or groups (each takes its first source's size, from ``known`` or its header), naming them and
+    the --format that can: nothing is fused, where it would fail at the end of a long run. Those whose
+    header does not tell (camera raw files) are left to writing (one such group reported and skipped),
+    as are those over --max-pixels (reading refuses them) and those --skip-existing leaves. Headers read
+    now are added to ``known``, for the size note not to read them again."""
+    from defusion.cli.fuse.file_names import FOLDER_FORMATS, already_fused
+    from defusion.cli.fuse.size_notes import header_sizes
+
+    todo = [job for job in jobs if not (args.skip_existing and already_fused(job[0], args))]
+    firsts = [sources[0] for _, sources in todo]
+    sizes = header_sizes(firsts, known)
+    known.update(zip(firsts, sizes))
+    too = [(name, size) for (name, _), size in zip(todo, sizes)
+           if size is not None and size[0] * size[1] <= args.max_pixels and _unwritable(args.format, *size)]
+    if not too:
+        return
+    from defusion.io.notes import listed
+
+    _, instead = _unwritable(args.format, *max((size for _, size in too), key=max))
+    formats = [suffix[1:] for suffix in instead if suffix[1:] in FOLDER_FORMATS]
+    instead = f"use --format {' or --format '.join(formats)}" if formats else "split or shrink them first"
+    names = listed([f"{name} ({w}x{h})" for name, (w, h) in too])
+    raise UserError(f"--format {args.format} takes sides up to {MAX_SIDES['.' + args.format]} px, and "
+                    f"{len(too)} of {len(todo)} fused images would be wider (each its first source's size): "
+                    f"{names}; nothing was fused: {instead}")
+
+
+def _unwritable(suffix: str, width: int, height: int) -> tuple[str, list[str]] | None:
+    """Why a fused image of ``width`` x ``height`` cannot be written as ``suffix`` (one clause), and the
+    suffixes that can; None where it can (or ``suffix`` is none writing takes: writing refuses it).
+
+    Example:
+        >>> _unwritable(".webp", 16400, 2)
+        ("the fused image will be 16400x2 (the first source's size), and webp takes sides up to 16383 px", ['.png', '.tif', '.jpg', '.bmp'])
+    """
+    from defusion.io.formats import suffixes_holding, too_large
+
+    if too_large(suffix, width, height) is None:
+        return None
+    name = suffix.lower().lstrip(".")
+    return (f"the fused image will be {width}x{height} (the first source's size), and {name} takes sides up to "
+            f"{MAX_SIDES['.' + name]} px", suffixes_holding(width, height))
 
 
 def size_advice(paths: list[Path], sizes: list[tuple[int, int]], args: argparse.Namespace) -> str:
