@@ -200,8 +200,9 @@ def test_an_interrupted_run_resumed_with_its_own_settings_is_refused_too(tmp_pat
         _interrupt_at(patched, 2)
         assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--task", "mef", "--scale", "1") == 130
     capsys.readouterr()
-    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--task", "mef", "--skip-existing") == 2
-    assert "(--scale 1, now 2)" in one_error_line(capsys)
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--task", "mef", "--scale", "1",
+                    "--skip-existing") == 2
+    assert "(--scale 2, now 1)" in one_error_line(capsys)
 
 
 def test_each_output_format_has_its_own_record(tmp_path, folders, tiny_weights, fuse_calls, capsys):
@@ -219,17 +220,18 @@ def test_each_output_format_has_its_own_record(tmp_path, folders, tiny_weights, 
     assert not fuse_calls
 
 
-def test_a_run_that_leaves_images_of_an_earlier_one_keeps_its_settings(tmp_path, rng, tiny_weights, capsys):
-    """A run over fewer pairs than the folder holds (or one with a pair that failed) replaces only its own
-    images: the earlier run's settings stay recorded for the rest."""
+def test_a_run_with_a_failed_pair_keeps_the_earlier_runs_settings_recorded(tmp_path, rng, tiny_weights, capsys):
+    """A pair that fails leaves the earlier run's image of it in -o: that run's settings stay recorded."""
     out = tmp_path / "out"
     da, db = infrared_visible_folders(tmp_path, rng)
-    assert run_fuse("--a", da, "--b", db, "-o", out, "--weights", tiny_weights, "--scale", "1") == 0
-    fewer_a, fewer_b = infrared_visible_folders(tmp_path / "fewer", rng, stems=("01", "02"))
-    assert run_fuse("--a", fewer_a, "--b", fewer_b, "-o", out, "--weights", tiny_weights, "--scale", "2") == 0
+    args = ["--a", da, "--b", db, "-o", out, "--weights", tiny_weights]
+    assert run_fuse(*args, "--scale", "1") == 0
+    good = (da / "02.png").read_bytes()
+    (da / "02.png").write_bytes(b"not an image")
+    assert run_fuse(*args, "--scale", "2") == 1  # 02 failed: its image is still the first run's
+    (da / "02.png").write_bytes(good)
     capsys.readouterr()
-    assert run_fuse("--a", da, "--b", db, "-o", out, "--weights", tiny_weights, "--scale", "2",
-                    "--skip-existing") == 2
+    assert run_fuse(*args, "--scale", "2", "--skip-existing") == 2
     assert "(--scale 1, now 2)" in one_error_line(capsys)
 
 
@@ -246,3 +248,30 @@ def test_a_version_1_record_still_holds_for_the_images_there(tmp_path, folders, 
     assert "(--scale 1, now 2)" in one_error_line(capsys)
     assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--scale", "1", "--skip-existing") == 0
     assert _recorded(out)["--scale"] == 1
+
+
+def test_components_written_beside_the_images_do_not_keep_an_earlier_run_recorded(tmp_path, folders, tiny_weights,
+                                                                                 capsys):
+    """A review: with --components into -o itself (or any other PNG there), a whole run never settled the
+    record, and --skip-existing stayed refused however often the folder was fused again."""
+    out = tmp_path / "out"
+    for scale in ("1", "2"):
+        assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--components", out, "--scale", scale) == 0
+    (out / "notes.png").write_bytes((out / "01.png").read_bytes())  # a file of the user's
+    (out / "03.png").unlink()
+    capsys.readouterr()
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--components", out, "--scale", "2",
+                    "--skip-existing") == 0
+    assert "2 of 3 pairs already fused" in capsys.readouterr().err and (out / "03.png").is_file()
+
+
+def test_a_record_of_a_later_layout_is_left_alone_and_skip_existing_refused(tmp_path, folders, tiny_weights, capsys):
+    out = tmp_path / "out"
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights) == 0
+    later = json.dumps({"version": SETTINGS_VERSION + 1, "settings": {}, "runs": {"png": {"new": "layout"}}})
+    (out / SETTINGS_FILE).write_text(later, encoding="utf-8")
+    capsys.readouterr()
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, "--skip-existing") == 2
+    assert "was written by a later defusion" in one_error_line(capsys)
+    assert run_fuse(*folders, "-o", out, "--weights", tiny_weights) == 0  # fused again whole, the record kept
+    assert (out / SETTINGS_FILE).read_text(encoding="utf-8") == later

@@ -51,3 +51,14 @@ def test_the_exports_last_line_says_where_each_format_keeps_its_defaults_and_wha
     else:
         assert "metadata (metadata_props) has every task's" in wrote
         assert "python -m defusion.serving.fuse_with_onnx" in wrote
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
+def test_exporting_leaves_the_callers_model_in_its_dtype_and_mode(tmp_path, tiny_weights, fmt):
+    """A review: the export made the caller's model float32 and eval in place (a CUDA one: on the CPU)."""
+    from defusion.fusion.export import export_onnx
+
+    model = load_weights(tiny_weights).double().train()
+    export = export_torchscript if fmt == "torchscript" else export_onnx
+    export(model, tmp_path / f"m.{'pt' if fmt == 'torchscript' else 'onnx'}", size=(32, 32))
+    assert next(model.parameters()).dtype == torch.float64 and model.training

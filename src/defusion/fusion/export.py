@@ -72,8 +72,14 @@ PARITY_TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2}
 
 
 def _prepare(model: DeNet) -> DeNet:
-    model = getattr(model, "module", model)
-    return model.float().cpu().eval()
+    """A float32 CPU copy of ``model`` (unwrapped from DDP) in eval mode: the caller's model keeps its
+    dtype, device and mode."""
+    return copy.deepcopy(_unwrapped(model)).float().cpu().eval()
+
+
+def _unwrapped(model: DeNet) -> DeNet:
+    """``model`` itself where DDP wraps it (``.module``)."""
+    return getattr(model, "module", model)
 
 
 class HalfCompute(torch.nn.Module):
@@ -81,8 +87,8 @@ class HalfCompute(torch.nn.Module):
 
     def __init__(self, model: DeNet) -> None:
         super().__init__()
-        self.model = copy.deepcopy(_prepare(model)).half()
-        self.cfg = model.cfg
+        self.model = _prepare(model).half()
+        self.cfg = _unwrapped(model).cfg
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, unique_gain: torch.Tensor,
                 detail_gain: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -138,7 +144,7 @@ def _network(model: DeNet, half: bool) -> torch.nn.Module:
     its parameters not requiring grad, so that a plain call of the export builds no autograd graph (a
     TorchScript file keeps each parameter's ``requires_grad``: with it, a 1x3x384x384 call held about
     2.9x the memory of one under ``torch.inference_mode()``, 2655 MB against 922 MB peak RSS)."""
-    network = HalfCompute(model) if half else copy.deepcopy(_prepare(model))
+    network = HalfCompute(model) if half else _prepare(model)
     return PadToMultiple(network).eval().requires_grad_(False)
 
 
@@ -216,7 +222,7 @@ def export_torchscript(model: DeNet, path: str | Path, size: tuple[int, int] = E
     ``TORCHSCRIPT_METADATA``: ``torch.jit.load(path, _extra_files={name: ""})`` reads it. An inference
     export: its parameters do not require grad, so its outputs do not either (no autograd graph is kept)."""
     path = Path(path)
-    config = _prepare(model).cfg
+    config = _unwrapped(model).cfg
     model = _network(model, half)
     example = _example(size)
     # checked at a size that needs padding, another batch and other gains: all stay inputs of the trace
@@ -243,7 +249,7 @@ def export_onnx(model: DeNet, path: str | Path, opset: int = DEFAULT_OPSET, size
     import onnx
 
     path = Path(path)
-    config = _prepare(model).cfg
+    config = _unwrapped(model).cfg
     model = _network(model, half)
     dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in ("x1", "x2", *OUTPUT_NAMES)}
     path.parent.mkdir(parents=True, exist_ok=True)

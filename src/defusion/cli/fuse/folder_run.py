@@ -75,8 +75,8 @@ def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args:
         print(f"defusion: interrupted after {done + len(kept)} of {total} {unit} in {args.output}{made_said}; "
               "run the same command with --skip-existing to fuse the rest", file=sys.stderr)
         return EXIT_INTERRUPTED
-    if not failed:  # every image of the run fused with these settings (a failed one may hold an older fusion)
-        settle_settings(args.output, settings, args.format, {f"{name}.{args.format}" for name, _ in jobs})
+    if not any(already_fused(name, args) for name in failed):  # no failed one holds an older fusion
+        settle_settings(args.output, settings, args.format)
     for line in registration_summary(found, unit, fuser.options.align):
         print(f"defusion: {line}", file=sys.stderr)
     print(f"fused {done + len(kept)} of {total} {unit} into {args.output}{made_said}"

@@ -15,7 +15,9 @@ one run wrote every such image there (:func:`record_settings` as a run starts, :
 as it ends whole): an interrupted run leaves the folder holding images of its settings and of those
 before, and --skip-existing is refused unless every one of them is the new run's. (Version 1 held the
 latest run's alone: an audit interrupted a run with --align affine after 1 of 4 groups, and
---skip-existing then kept the 3 unaligned groups of the run before, saying nothing to do.)
+--skip-existing then kept the 3 unaligned groups of the run before, saying nothing to do.) A record of a
+later layout is left as it is, and --skip-existing refused over it. Two runs into one -o at once are not
+supported: each reads and rewrites the record.
 """
 
 from __future__ import annotations
@@ -109,6 +111,17 @@ def recorded_runs(out: Path, fmt: str) -> list[dict] | None:
     return found or None
 
 
+def _newer(record: dict | None) -> bool:
+    """Whether ``record`` is of a later layout than this version writes (left as it is, never rewritten).
+
+    Example:
+        >>> _newer({"version": SETTINGS_VERSION + 1, "settings": {}}), _newer(None)
+        (True, False)
+    """
+    version = record.get("version") if record is not None else None
+    return isinstance(version, int) and version > SETTINGS_VERSION
+
+
 def _record(out: Path) -> dict | None:
     """``out``'s SETTINGS_FILE as read, where it holds a dict of settings; else None."""
     try:
@@ -163,6 +176,10 @@ def check_kept(args: argparse.Namespace, settings: dict | None, kept: int, unit:
     fused): they are kept whatever made them."""
     if not (args.skip_existing and kept) or settings is None:
         return
+    if _newer(_record(Path(args.output))):
+        raise UserError(f"--skip-existing: {args.output}'s {SETTINGS_FILE} was written by a later defusion, "
+                        "whose record of the settings this one cannot read: update defusion, give another -o, "
+                        f"or leave out --skip-existing to fuse every {unit[:-1]} again")
     recorded = recorded_runs(Path(args.output), output_format(args))
     if recorded is None:
         note(f"{args.output} holds no record of the settings its {plural(kept, unit[:-1])} "
@@ -185,24 +202,22 @@ def record_settings(out: Path, settings: dict | None, fmt: str = "png") -> None:
     """Add ``settings`` to ``out``'s SETTINGS_FILE as a run writing ``fmt`` images there starts (beside
     those of the runs whose images it may not replace), atomically: a run killed while writing it leaves
     the previous record whole."""
-    if settings is None:
-        return
     record = _record(out)
+    if settings is None or _newer(record):
+        return
     runs = dict(record.get("runs") or {}) if record is not None and isinstance(record.get("runs"), dict) else {}
     before = recorded_runs(out, fmt) or []
     runs[fmt] = before + ([settings] if settings not in before else [])
     _write(out, settings, runs)
 
 
-def settle_settings(out: Path, settings: dict | None, fmt: str = "png", written: set[str] | None = None) -> None:
-    """As a run ends whole: its ``settings`` alone are what ``out``'s ``fmt`` images were fused with, where
-    every such image there is one it wrote or kept (``written``, file names; None: the run's output folder
-    holds its images alone, as a frame folder does)."""
-    if settings is None:
-        return
-    if written is not None and any(path.name not in written for path in out.glob(f"*.{fmt}")):
-        return  # images of an earlier run this one did not touch: their settings stay recorded
+def settle_settings(out: Path, settings: dict | None, fmt: str = "png") -> None:
+    """As a run ends having fused or kept every image of its pairs, groups or frames in ``out`` (none
+    failed where an older fusion of it is left): its ``settings`` alone are what they were fused with.
+    The record speaks for the images runs of this ``out`` fuse; one no run wrote is not tracked."""
     record = _record(out)
+    if settings is None or _newer(record):
+        return
     runs = dict(record["runs"]) if record is not None and isinstance(record.get("runs"), dict) else {}
     runs[fmt] = [settings]
     _write(out, settings, runs)
