@@ -81,3 +81,14 @@ def test_fuse_task_mef_fuses_a_grey_16_bit_bracket_unstretched(rng, capsys, tmp_
         assert "stretched" not in err and "--stretch none" not in err, err
         means[stretch] = float(cv2.imread(str(out), cv2.IMREAD_UNCHANGED).mean())
     assert len(set(means.values())) == 1, means
+
+
+def test_a_bracket_with_an_8_bit_shot_beside_its_16_bit_dark_one_is_not_stretched():
+    """A review: the shared band was measured over the 16-bit frames alone, so an 8-bit 0 EV shot left the
+    dark 16-bit one stretched alone, brighter than it."""
+    from defusion.fusion.stretch import measure_stretch
+
+    ev0 = np.linspace(1000, 60000, 64 * 64).reshape(64, 64).astype(np.uint16)
+    assert measure_stretch([ev0 // 4, ev0], shared=True) is None
+    assert measure_stretch([ev0 // 4, (ev0 / 257).astype(np.uint8)], shared=True) is None
+    assert measure_stretch([ev0 // 4, (ev0 / 257).astype(np.uint8)]) is not None  # not a bracket: may be thermal

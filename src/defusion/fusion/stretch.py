@@ -215,6 +215,18 @@ def _grey_band(image: np.ndarray) -> tuple[float, float] | None:
     return (lo, hi) if hi > lo and is_grey(image, scale=hi - lo) else None
 
 
+def _grey_display(image: np.ndarray) -> bool:
+    """Whether ``image`` is a grey frame of display values: 8-bit or float (a bracket's shot beside
+    16-bit ones), not a 16-bit frame that may hold raw counts.
+
+    Example:
+        >>> _grey_display(np.zeros((2, 2), np.uint8)), _grey_display(np.zeros((2, 2), np.uint16))
+        (True, False)
+    """
+    image = native(np.asarray(image))
+    return image.dtype != np.uint16 and image.size > 0 and is_grey(image)
+
+
 def _narrow(band: tuple[float, float]) -> bool:
     """Whether a band (low, high) of 16-bit values spans under ``NARROW_SPAN`` of the range."""
     return band[1] - band[0] < NARROW_SPAN * MAX_16BIT
@@ -228,7 +240,8 @@ def measure_stretch(images: Sequence[np.ndarray], shared: Sharing = None) -> Fix
     (several cameras' frames): ``shared`` True or False says which, None decides by the values
     (:func:`bands_apart`); None when no source is narrow. ``shared`` True (the options say the
     sources are one sensor's: a bracket, ``FuseOptions.stretch_shared``) measures the band over all
-    its grey 16-bit frames, the wide ones too, and stretches none where that band is not narrow: a
+    its grey 16-bit frames, the wide ones too, and stretches none where that band is not narrow or a
+    grey frame is 8-bit or float (display values; a colour frame is another camera's): a
     bracket's brighter shots fill the range, so its darkest one's narrow band is an exposure, not raw
     counts, and stretched alone it would outshine the others (the exposures reordered). Measure it on
     a stream's first frames that hold a narrow source (a flat shutter frame holds none) and fuse every
@@ -258,8 +271,11 @@ def measure_stretch(images: Sequence[np.ndarray], shared: Sharing = None) -> Fix
     found = {i: band for i, band in bands.items() if _narrow(band)}
     if not found:
         return None
-    if shared is True and not _narrow((min(lo for lo, _ in bands.values()), max(hi for _, hi in bands.values()))):
-        return None  # one sensor's frames that fill the range between them: display images, not raw counts
+    if shared is True and (any(_grey_display(image) for image in images)
+                           or not _narrow((min(lo for lo, _ in bands.values()), max(hi for _, hi in bands.values())))):
+        # one sensor's grey frames that fill the range between them, or beside an 8-bit or float grey one:
+        # display images, not raw counts (a colour frame is another camera's)
+        return None
     narrow, ranges = list(found), list(found.values())
     if shared is None:
         shared = not bands_apart(ranges)
