@@ -26,6 +26,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed import example_pair, machine, parse_size, positive_int, size_list  # noqa: E402
 
+from defusion.fusion.onnx_runtime import MEMORY_PATTERN  # noqa: E402
+
 
 def _session(path: Path, threads: int):
     """A CPU inference session of ``path``, or exit with one line saying why not."""
@@ -33,6 +35,7 @@ def _session(path: Path, threads: int):
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
+    options.enable_mem_pattern = MEMORY_PATTERN  # as defusion's own CPU sessions
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types for bad files

@@ -32,7 +32,7 @@ def test_a_pattern_is_expanded_to_its_files_sorted_and_a_file_named_like_one_is_
     assert expand_patterns([Path("data/b5_[01].jpg"), Path("data/other.jpg")]) == [
         Path("data/b5_0.jpg"), Path("data/b5_1.jpg"), Path("data/other.jpg")]
     assert expand_patterns([Path("data/b5_[1].jpg")]) == [Path("data/b5_[1].jpg")]  # the file, not b5_1.jpg
-    with pytest.raises(UserError, match=r"^data/x_\*\.jpg: no file matches$"):
+    with pytest.raises(UserError, match=r"^data/x_\*\.jpg: no such file, and no file matches it as a pattern$"):
         expand_patterns([Path("data/x_*.jpg")])
 
 
@@ -45,8 +45,8 @@ def test_fuse_expands_a_quoted_pattern_as_a_shell_would(rng, tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("given, said", [
-    (["data/b5_*.jpg"], "data/b5_*.jpg: no file matches"),
-    (["data/b5_*.jpg", "data/a.jpg"], "data/b5_*.jpg: no file matches"),
+    (["data/b5_*.jpg"], "data/b5_*.jpg: no such file, and no file matches it as a pattern"),
+    (["data/b5_*.jpg", "data/a.jpg"], "data/b5_*.jpg: no such file, and no file matches it as a pattern"),
     (["data/a*.jpg"], "give at least two images to fuse (or --a DIR --b DIR, or --stacks DIR); data/a*.jpg matches "
                       "only data/a.jpg"),
 ])
@@ -56,3 +56,10 @@ def test_a_pattern_that_matches_too_little_says_so(rng, tmp_path, monkeypatch, c
     assert _fuse(*given, "-o", "g.jpg", "--task", "mef") == 2
     err = capsys.readouterr().err
     assert err == f"defusion: error: {said}\n", err
+
+
+def test_a_folder_above_the_pattern_is_taken_as_named_even_with_brackets(rng, tmp_path, monkeypatch):
+    """A review: `shots [1]/*.png` (a Windows folder name) matched nothing, its brackets read as a class."""
+    monkeypatch.chdir(tmp_path)
+    _shots(rng, tmp_path / "shots [1]", ["b.png", "a.png"])
+    assert expand_patterns([Path("shots [1]/*.png")]) == [Path("shots [1]/a.png"), Path("shots [1]/b.png")]

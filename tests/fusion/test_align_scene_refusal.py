@@ -41,7 +41,7 @@ def test_a_single_fusion_refuses_a_turn_no_handheld_shot_has_in_one_line(tmp_pat
     err = capsys.readouterr().err.strip()
     errors = [line for line in err.splitlines() if line.startswith("defusion: error: ")]
     assert len(errors) == 1 and err.endswith(errors[0]) and "Traceback" not in err, err  # one line, the last
-    assert "turn of 14." in err and "do not seem to show one scene" in err and "without alignment" in err, err
+    assert "(or skew) of 14." in err and "do not seem to show one scene" in err and "without alignment" in err, err
     assert "note: aligned" not in err and not out.exists()
 
 
@@ -57,5 +57,5 @@ def test_a_folder_run_skips_and_names_the_group_it_refuses_and_fuses_the_rest(tm
     err = capsys.readouterr().err
     assert (out / "IMG_a_0-IMG_a_1.png").exists() and not (out / "IMG_b_0-IMG_b_1.png").exists(), err
     skipped = [line for line in err.splitlines() if line.startswith("defusion: skipped IMG_b_0-IMG_b_1: ")]
-    assert len(skipped) == 1 and "turn of 14." in skipped[0], err
+    assert len(skipped) == 1 and "(or skew) of 14." in skipped[0], err
     assert "failed: IMG_b_0-IMG_b_1" in err, err

@@ -16,16 +16,18 @@ if TYPE_CHECKING:
 #: --task mef (--scale 2) took 204, over an hour on a shared 2-core CPU, with no word before the progress bar.
 MANY_PASSES = 16
 #: Peak memory of ``defusion fuse`` on a pair (resident set, /usr/bin/time -v; default options, ONNX Runtime
-#: on the CPU) as a base and bytes per source pixel, fitted per --scale to pairs of JPEGs of 6.0 MP
-#: (3000x2000), 12.0 MP (4240x2832) and 24.0 MP (6000x4000) on a shared 2-core AMD EPYC machine, 2026-12-07:
-#: --task mff (--scale 1) peaked at 1.62, 2.25 and 2.94 GB, --task mef (--scale 2) at 1.62, 1.95 and 2.41 GB;
-#: fitted on the safe side (estimates 1.83, 2.26, 3.13 and 1.68, 1.95, 2.48 GB). Before the images' buffers
-#: were slimmed (float copies, colour temporaries, all four projections summed over the tiles) the same
-#: pairs peaked at 2.54 and 6.58 GB (mff, 6 and 24 MP) and 2.50 and 3.71 GB (mef, 6 and 12 MP): 1.2 GB plus
-#: 107-128 bytes per source pixel. What is left per pixel: the sources as read and as floats, grey network
-#: inputs, the blended colour, the tiler's sums of the projections used; the base is mostly ONNX Runtime's
-#: working memory for a tile (its tiles are bounded, so that part stays), about 1.1 GB at the default tiles.
-PEAK_MEMORY_FIT: dict[int, tuple[float, float]] = {1: (1.40e9, 36.0), 2: (1.42e9, 22.0)}
+#: on the CPU, its memory pattern planner off: onnx_runtime.MEMORY_PATTERN) as a base and bytes per source
+#: pixel, fitted per --scale to pairs of JPEGs of 6.0 MP (3000x2000), 12.0 MP (4240x2832) and 24.0 MP
+#: (6000x4000) on a shared 2-core AMD EPYC machine, 2026-12-07: --task mff (--scale 1) peaked at 1.27, 1.77
+#: and 2.54 GB, --task mef (--scale 2) at 1.17, 1.47 and 1.94 GB; fitted on the safe side (estimates 1.34,
+#: 1.77, 2.64 and 1.20, 1.47, 2.00 GB). With the planner on, the same pairs peaked 0.35-0.49 GB higher (mff
+#: 1.62, 2.25, 2.94; mef 1.62, 1.95, 2.41); before the images' buffers were slimmed (float copies, colour
+#: temporaries, all four projections summed over the tiles) at 2.54 and 6.58 GB (mff, 6 and 24 MP) and 2.50
+#: and 3.71 GB (mef, 6 and 12 MP): 1.2 GB plus 107-128 bytes per source pixel. What is left per pixel: the
+#: sources as read and as floats, grey network inputs, the blended colour, the tiler's sums of the
+#: projections used; the base is mostly ONNX Runtime's working memory for a tile (its tiles are bounded, so
+#: that part stays).
+PEAK_MEMORY_FIT: dict[int, tuple[float, float]] = {1: (0.91e9, 36.0), 2: (0.94e9, 22.0)}
 #: What lowers a fusion's peak (PEAK_MEMORY_FIT: past a few MP the images' buffers are most of it, so neither
 #: --tile nor --scale 1 helps much): fewer pixels, or PyTorch eager's lighter runtime (docs/performance.md,
 #: "Large images": a 12 MP pair peaked at 2.5 GB against ONNX Runtime's 3.5 GB, 3.5x slower, measured
@@ -54,7 +56,7 @@ def peak_memory(pixels: int, sources: int, scale: int) -> int:
 
     Example:
         >>> round(peak_memory(24_000_000, 2, 1) / 1e9, 1), round(peak_memory(96_000_000, 2, 2) / 1e9, 1)
-        (3.1, 5.6)
+        (2.6, 5.2)
     """
     base, per_pixel = PEAK_MEMORY_FIT.get(scale, PEAK_MEMORY_FIT[max(PEAK_MEMORY_FIT)])
     return int(base + per_pixel * pixels * sources)

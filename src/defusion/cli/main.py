@@ -31,8 +31,8 @@ COMMANDS = {
     "ui": "ui",
 }
 #: What to do on running out of memory, for the commands with options that cut what they hold at once
-#: (memory grows with the pixels: a 24 MP pair at --task mff peaked at 2.9 GB on a 2-core AMD EPYC CPU, and
-#: :func:`defusion.cli.fuse.peak_memory` expects about 8.3 GB (--scale 1) or 5.6 GB (--scale 2) for a 96 MP
+#: (memory grows with the pixels: a 24 MP pair at --task mff peaked at 2.5 GB on a 2-core AMD EPYC CPU, and
+#: :func:`defusion.cli.fuse.peak_memory` expects about 7.8 GB (--scale 1) or 5.2 GB (--scale 2) for a 96 MP
 #: one, under the default bound; fuse
 #: warns before the work where that is over what is available, with its own advice, fuse.PEAK_MEMORY_HINT:
 #: tiles and --scale 1 bound the network's share, not the images' buffers); the others say

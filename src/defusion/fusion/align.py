@@ -147,20 +147,23 @@ def check_handheld(warp: np.ndarray, height: int, width: int) -> None:
         >>> check_handheld(cv2.getRotationMatrix2D((180, 120), 13.8, 1.0), 240, 360)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        defusion.fusion.align.AlignmentError: the registration found a turn of 13.8° (a handheld shot turns 5° ...
+        defusion.fusion.align.AlignmentError: the registration found a turn (or skew) of 13.8° (a handheld shot turns 5° ...
     """
     corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], np.float64)
     centre = np.array([width / 2, height / 2])
     frame = np.vstack([corners, centre])
     moved = _moved(warp, frame)
+    if not np.all(np.isfinite(moved)):
+        raise AlignmentError("the registration put part of the image behind the camera (a perspective no "
+                             f"handheld shot has): {_NOT_ONE_SCENE}")
     shift = np.abs(moved[4] - centre)
-    if not np.all(np.isfinite(moved)) or np.any(shift > MAX_SHIFT_FRACTION * np.array([width, height])):
+    if np.any(shift > MAX_SHIFT_FRACTION * np.array([width, height])):
         raise AlignmentError("the registration found a shift of over a quarter of the image: the images "
                              f"barely overlap, or show different scenes; {_CHECK}")
     nearest = warp if warp.shape == (2, 3) else np.linalg.lstsq(np.c_[frame, np.ones(5)], moved, rcond=None)[0].T
     extent = warp_extent(nearest, height, width)  # a homography's turn and zoom: its nearest affine's
     if abs(extent.rotation) > MAX_TURN_DEGREES:
-        raise AlignmentError(f"the registration found a turn of {abs(extent.rotation):.1f}\N{DEGREE SIGN} (a handheld "
+        raise AlignmentError(f"the registration found a turn (or skew) of {abs(extent.rotation):.1f}\N{DEGREE SIGN} (a handheld "
                              f"shot turns {MAX_TURN_DEGREES:g}\N{DEGREE SIGN} at most): {_NOT_ONE_SCENE}")
     if abs(extent.scale - 1) > MAX_ZOOM:
         raise AlignmentError(f"the registration found a zoom of {signed_percent(extent.scale - 1)} (focus breathing "
@@ -248,7 +251,7 @@ def warp_extent(warp: np.ndarray, height: int, width: int) -> WarpExtent:
     A 2x3 warp's shift is its centre's, not the translation column's, which for a rotation about the
     centre also holds the rotation's pull on the origin (0.4 degrees at 24 MP: 25 px); a homography's
     is its farthest corner's, whose perspective moves the corners most. Its rotation is the nearest
-    similarity's, so a shear is not read as a turn; its scale is the area's. ``corners`` is what moved
+    similarity's, so a shear reads as a turn of about half its angle, not all of it; its scale is the area's. ``corners`` is what moved
     most, whatever the motion: a 3% zoom about the centre of a 300x200 image moves its corners 5.4 px.
 
     Example:

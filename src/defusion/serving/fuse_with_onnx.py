@@ -115,8 +115,10 @@ def open_model(path: str) -> InferenceSession:
         what = "a TorchScript export" if is_torchscript(path) else "a PyTorch file (a zip archive)"
         refuse(f"{path} is {what}, not an ONNX export: give the .onnx file (defusion export --format onnx "
                "-o denet.onnx)")
+    options = ort.SessionOptions()
+    options.enable_mem_pattern = False  # as defusion's CPU sessions: 0.35-0.49 GB less peak memory, no slower
     try:
-        return ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime's InvalidProtobuf, Fail, ...: the file is no model it can load
         reason = onnxruntime_reason(exc)
         refuse(f"{path} is not an ONNX model onnxruntime can load ({reason}): give the .onnx file (defusion "

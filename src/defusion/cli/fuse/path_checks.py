@@ -66,27 +66,37 @@ GLOB_CHARACTERS = "*?["
 
 def expand_patterns(images: list[Path]) -> list[Path]:
     """``images`` with each that names no file or folder but holds a :data:`GLOB_CHARACTERS` replaced by
-    the paths it matches, sorted as a shell sorts them (a file whose name holds ``[`` or ``*`` is itself);
-    one that matches nothing is refused: ``PATTERN: no file matches``.
+    the paths it matches, sorted by name (a file whose name holds ``[`` or ``*`` is itself; so is a
+    folder above the pattern that exists: ``shots [1]/*.jpg``); one that matches nothing is refused.
 
     Example:
         >>> expand_patterns([Path("no-such-shots/*.jpg")])
         Traceback (most recent call last):
         ...
-        defusion.cli.errors.UserError: no-such-shots/*.jpg: no file matches
+        defusion.cli.errors.UserError: no-such-shots/*.jpg: no such file, and no file matches it as a pattern
     """
-    import glob
-
     expanded = []
     for path in images:
         if path.exists() or not any(c in str(path) for c in GLOB_CHARACTERS):
             expanded.append(path)
             continue
-        matches = sorted(glob.glob(str(path)))
+        matches = _matches(path)
         if not matches:
-            raise UserError(f"{path}: no file matches")
-        expanded += [Path(match) for match in matches]
+            raise UserError(f"{path}: no such file, and no file matches it as a pattern")
+        expanded += matches
     return expanded
+
+
+def _matches(pattern: Path) -> list[Path]:
+    """The paths ``pattern`` matches, sorted; the deepest folder above it that exists is taken as named
+    (Windows folders such as ``shots [1]`` hold pattern characters)."""
+    import glob
+
+    base = next((parent for parent in pattern.parents if parent != Path() and parent.is_dir()), None)
+    if base is None:
+        return sorted(Path(match) for match in glob.glob(str(pattern)))
+    rest = pattern.relative_to(base)
+    return sorted(Path(match) for match in glob.glob(str(Path(glob.escape(str(base))) / rest)))
 
 
 def check_inputs(images: list[Path]) -> None:
