@@ -61,8 +61,10 @@ def test_a_raw_bracket_and_two_cameras_frames_are_still_stretched(rng):
 def test_stretch_none_advises_the_stretch_only_where_auto_would_stretch(rng, capsys, tmp_path, fresh_notes, task,
                                                                        said):
     paths = [tmp_path / f"grey16_{ev}.tif" for ev in EVS]
+    from defusion.fusion.options import FuseOptions
+
     args = argparse.Namespace(task=task, order=None, dir_a=None, stacks=None)
-    note_unstretched(paths, _bracket(rng), args, set())
+    note_unstretched(paths, _bracket(rng), args, set(), FuseOptions.for_task(task).stretch_shared)
     err = capsys.readouterr().err
     assert err.count("drop --stretch none") == said, err
     assert ("grey16_-4.tif spans only" in err) == bool(said), err

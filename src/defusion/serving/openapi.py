@@ -84,8 +84,8 @@ QUERY_HELP: dict[str, str] = {
     "format": "the fused image's format: png (16 bits where the result has them), jpeg, webp (lossless, or lossy "
               "with quality) or tiff "
               "(16 bits kept), written as defusion fuse writes them; jpeg and webp hold 8 bits (a 16-bit result "
-              "is reduced, and X-Defusion-Notes says so) and bounded sides (webp 16383 px, jpeg 65500 px: a "
-              "wider image is a 422). Default: the Accept header's first choice where it names one of "
+              "is reduced, and X-Defusion-Notes says so); sides are bounded (webp 16383 px, jpeg 65500 px, png "
+              "1000000 px: a wider image is a 422, as is a zip of PNGs past png's). Default: the Accept header's first choice where it names one of "
               "image/png, image/jpeg, image/webp and image/tiff (a browser's generic image header gets png; a "
               "16-bit result or a side too wide keeps png or tiff, with a note), else png (never a 406). The "
               "zips of components and source_map stay PNG (another format is a 422)",

@@ -39,9 +39,8 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
     their header did not tell them before the model loaded: a camera raw file). Returns the core's
     whole result where --align or --deghost ran (what they found, for a folder's summary), else None.
     ``once``: the notes a folder run says once, shared by its fusions (None: a fresh set, one fusion)."""
-    from defusion.io.writing import write_image
-
     from defusion.io.formats import too_large
+    from defusion.io.writing import write_image
 
     once = set() if once is None else once
     images = load_sources(paths, args, once)
@@ -54,7 +53,7 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
     if fuser.options.stretch == "auto":
         note_stretched(paths, images, fuser.options.stretch_shared)
     elif fuser.options.stretch == "none":
-        note_unstretched(paths, images, args, once)
+        note_unstretched(paths, images, args, once, fuser.options.stretch_shared)
     palette_guess = fuser.options.palette != "none" and fuser.options.infrared is None
     if palette_guess and once_notes.INFRARED not in once:
         note_infrared(paths, images, fuser)

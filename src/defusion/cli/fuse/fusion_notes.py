@@ -36,31 +36,23 @@ def note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool | N
         tqdm.write(f"defusion: note: {said} (--stretch none keeps the values as they are)", file=sys.stderr)
 
 
-def note_unstretched(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace, once: set[str]) -> None:
+def note_unstretched(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace, once: set[str],
+                     shared: bool | None = None) -> None:
     """Say which sources --stretch none leaves as raw sensor frames, nearly flat (the fused image is
     then close to the other source alone): one line each for a single fusion, the first pair's only
     in folder modes (thermal_notes.describe_unstretched: the API's rule and words). Only those
     --stretch auto would stretch: not a bracket's dark shot beside brighter ones that fill the range
-    (--task mef, stretch.measure_stretch), which is an exposure, fused as it is either way."""
+    (``shared``, the fuser's ``stretch_shared``: --task mef), which is an exposure, fused as it is either way."""
     from defusion.fusion.thermal_notes import describe_unstretched
     from defusion.io.notes import note
 
     if once_notes.UNSTRETCHED in once:
         return
-    said = describe_unstretched(said_names(paths), images, option="--stretch ", shared=_stretch_shared(args))
+    said = describe_unstretched(said_names(paths), images, option="--stretch ", shared=shared)
     for line in said:
         note(line + ("; other pairs alike, unsaid" if in_folder_run(args) else ""))
     if said and in_folder_run(args):
         once.add(once_notes.UNSTRETCHED)
-
-
-def _stretch_shared(args: argparse.Namespace) -> bool | None:
-    """FuseOptions.stretch_shared of --task and --order: True where the sources are sorted by
-    exposure (--task mef's order), one sensor's bracket; else None (which frames the stretch takes
-    is then the same whether or not they share a mapping)."""
-    from defusion.fusion.options import FuseOptions
-
-    return FuseOptions.for_task(getattr(args, "task", None), order=getattr(args, "order", None)).stretch_shared
 
 
 def note_infrared(paths: list[Path], images: list[np.ndarray], fuser: Fuser) -> None:
