@@ -439,3 +439,15 @@ def test_uploads_of_one_name_are_told_apart_in_the_notes():
     said = told_apart(["image.jpg", "image.jpg"])
     assert registration_notes(said, found, "translation") == ["aligned image.jpg (2) onto image.jpg (1): shift 3.2 px"]
     assert told_apart(["a.png", "b.png"]) == ["a.png", "b.png"]
+
+
+def test_calibrate_uploads_says_the_coverage_in_calibrates_words():
+    """A thermal audit: the UI (as calibrate did) advised giving "the camera with the narrower view first"
+    whichever order, where a 5:4 thermal camera beside a 16:9 visible one is narrower in neither direction."""
+    a, b = _png(np.zeros((90, 160), np.uint8)), _png(np.zeros((120, 80), np.uint8))
+    # camera 2 sees the middle half of camera 1's width, and camera 1 three quarters of camera 2's height
+    marks = [(45, 10), (115, 12), (42, 80), (118, 78), (80, 45), (60, 60)]
+    csv = "x_ref,y_ref,x_cam,y_cam\n" + "".join(f"{x},{y},{x - 40},{y + 15}\n" for x, y in marks)
+    result = calibrate_uploads(a, "vis.png", b, "ir.png", "similarity", points=csv.encode())
+    assert result.notes == result.calibration.notes([False])
+    assert result.notes and not any("narrower view first" in note for note in result.notes), result.notes

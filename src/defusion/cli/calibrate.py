@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from defusion.cli.errors import UserError
 from defusion.fusion.choices import DEFAULT_RIG_MOTION, RIG_MOTIONS  # without OpenCV: --help stays fast
 from defusion.io.commands import shell_word
 from defusion.io.errors import ImageReadError
 from defusion.io.formats import DEFAULT_MAX_PIXELS, WRITABLE_SUFFIXES
+
+if TYPE_CHECKING:
+    from defusion.fusion.rig import Rig
 
 HELP = ("calibrate a fixed camera rig (infrared + visible) from points marked in one image of each camera, or "
         "from a chessboard target they both see: REF OTHER --points OTHER.csv (or --board 9x6) -o rig.json, then "
@@ -87,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
               f"point {fit.worst_mark}); sees {100 * fit.coverage:.0f}% of camera 1's view")
     for warning in result.warnings(sources):
         print(f"defusion: warning: {warning}", file=sys.stderr)
-    for note in result.notes():
+    for note in _notes(result.rig, images, paths, args.points is not None):
         print(f"defusion: note: {note}", file=sys.stderr)
     names = " ".join(shell_word(str(p)) for p in paths)
     print(f"wrote {args.output} and {check}; fuse with: defusion fuse {names} --rig {shell_word(str(args.output))} "
@@ -121,6 +125,22 @@ def _checked_arguments(args: argparse.Namespace) -> tuple[int, Path]:
         if path.resolve() in inputs:
             raise UserError(f"{path} is one of the inputs; choose another path")
     return cameras, check
+
+
+def _notes(rig: Rig, images: list, paths: list[Path], marked: bool) -> list[str]:
+    """What calibrate says besides the fit: a pair given infrared first (the rig fixes the order
+    ``defusion fuse`` takes it in, where visible first is the convention: thermal_notes.describe_order,
+    fuse's rule and words), and how little of the first camera's view a camera sees, with giving it
+    first advised only where that fuses more and keeps the visible camera first
+    (:meth:`~defusion.fusion.rig.Rig.coverage_notes`). ``images`` as read, one per camera;
+    ``marked``: the points came from --points files, whose columns swap with the cameras."""
+    from defusion.fusion.thermal_notes import GIVE_VISIBLE_FIRST, describe_order, infrared_first
+
+    swap = " (and in each --points file, x_cam, y_cam before x_ref, y_ref)" if marked else ""
+    order = describe_order([p.name for p in paths], images, resize="the rig",
+                           fix=f"calibrate again and {GIVE_VISIBLE_FIRST}{swap}")
+    infrared = [infrared_first([image, images[0]]) for image in images[1:]]
+    return ([] if order is None else [order]) + rig.coverage_notes(infrared)
 
 
 def _board_points(args: argparse.Namespace, images: list, shown: list, cameras: int) -> tuple[list, list[str]]:

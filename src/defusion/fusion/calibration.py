@@ -14,8 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from defusion.fusion.rig import (DEFAULT_RIG_MOTION, RIG_MOTIONS, Rig, RigError, RigMotion, article, find_board,
-                                 map_points, mark_span, match_board)
+from defusion.fusion.rig import (DEFAULT_RIG_MOTION, LOW_COVERAGE, RIG_MOTIONS, Rig, RigError, RigMotion, article,
+                                 find_board, map_points, mark_span, match_board)
 
 #: Marks per camera below which the fit error says little (the docs ask for six or more).
 ENOUGH_MARKS = 6
@@ -23,8 +23,6 @@ ENOUGH_MARKS = 6
 LOOSE_FIT_PX = 3.0
 #: Marks spanning less of the image than this (across or down) are warned about: the rig is extrapolated.
 NARROW_SPAN = 0.5
-#: A camera that sees less of the first camera's view than this gets a note.
-LOW_COVERAGE = 0.9
 
 
 @dataclass(frozen=True)
@@ -72,12 +70,11 @@ class Calibration:
                            "extrapolated beyond them; spread the marks over the image (or hold the board nearer)")
         return out
 
-    def notes(self) -> list[str]:
-        """Facts worth knowing that need no action: how little of the view a camera sees."""
-        return [f"camera {index} sees {100 * fit.coverage:.0f}% of camera 1's view: the rest of the fused images "
-                "will be camera 1's alone; to fuse the whole view, give the camera with the narrower view first "
-                "(the fused images then have its resolution)"
-                for index, fit in enumerate(self.fits, start=2) if fit.coverage < LOW_COVERAGE]
+    def notes(self, infrared: Sequence[bool] = ()) -> list[str]:
+        """Facts worth knowing that need no action: how little of the view a camera sees, and whether
+        giving it first would fuse more (:meth:`Rig.coverage_notes`; ``infrared``: for each camera after
+        the first, whether it is the infrared one beside a visible first camera, which stays second)."""
+        return self.rig.coverage_notes(infrared)
 
 
 def board_points(images: Sequence[np.ndarray], pattern: tuple[int, int], motion: RigMotion = DEFAULT_RIG_MOTION,

@@ -101,7 +101,8 @@ def describe_order(names: Sequence[str], images: Sequence[np.ndarray], resize: s
     to the second. ``fix`` says how to give the pair the other way round. ``infrared``: the index of
     the source the user named as the infrared image (``FuseOptions.infrared``), which settles it; else
     a raw thermal frame first is said as such, and a grey image before a colour one as a possibility
-    (a mono visible camera beside a false-colour thermal one is given rightly so).
+    (a mono visible camera beside a false-colour thermal one is given rightly so). An ``infrared`` that
+    names no image of the pair is an error for the caller to say, not a note: None.
 
     Example:
         >>> ir, vis = np.zeros((120, 160), np.uint8), np.zeros((240, 320, 3), np.uint8)
@@ -110,8 +111,12 @@ def describe_order(names: Sequence[str], images: Sequence[np.ndarray], resize: s
         "ir.png is grey and vis.jpg colour: if ir.png is the infrared image, visible first is the convention (as benchmarked, and as a rig is calibrated); the output takes the first image's size, 160x120, and --resize shrinks vis.jpg from 320x240 to it; give the visible image first (a grey visible image beside a colour thermal one is given rightly so)"
         >>> describe_order(["vis.png", "ironbow.png"], [ir, vis], infrared=1) is None  # named: settled
         True
+        >>> describe_order(["ir.png", "vis.jpg"], [ir, vis], infrared=2) is None  # no third image: an error, not a note
+        True
     """
-    if len(images) != 2 or infrared == 1 or (infrared is None and not infrared_first(images)):
+    if len(images) != 2 or infrared is not None and infrared != 0:
+        return None  # named second (the convention), or out of range (the caller's error to say)
+    if infrared is None and not infrared_first(images):
         return None
     first, second = images
     (h, w), (sh, sw) = first.shape[:2], second.shape[:2]

@@ -10,6 +10,7 @@ import numpy as np
 from defusion.fusion.calibration import Calibration, board_points, calibrate
 from defusion.fusion.color import to_float
 from defusion.fusion.rig import DEFAULT_RIG_MOTION, MAX_RIG_BYTES, Rig, RigError, parse_pattern, read_points
+from defusion.fusion.thermal_notes import infrared_first
 from defusion.serving.decode import decode_image
 from defusion.ui.errors import InputError
 from defusion.ui.settings import DEFAULT_UI_MAX_PIXELS
@@ -27,11 +28,13 @@ def parse_rig(data: bytes, name: str = "rig") -> Rig:
 
 
 class RigUpload(NamedTuple):
-    """A rig calibrated from two uploads: the fit, its check picture (HxWx3 float) and the rig file's bytes."""
+    """A rig calibrated from two uploads: the fit, its check picture (HxWx3 float), the rig file's bytes and
+    the notes on how much of the view each camera sees (``defusion calibrate``'s)."""
 
     calibration: Calibration
     check: np.ndarray
     rig_file: bytes
+    notes: list[str]
 
 
 def parse_board(text: str) -> tuple[int, int]:
@@ -63,7 +66,9 @@ def calibrate_uploads(data_a: bytes, name_a: str, data_b: bytes, name_b: str, mo
     except RigError as exc:
         raise InputError(str(exc)) from None
     check = result.rig.check_image([to_float(im) for im in images], result.points)
-    return RigUpload(result, check, result.rig.dumps([name_a, name_b], [fit.rms_px for fit in result.fits]).encode())
+    infrared = [infrared_first([image, images[0]]) for image in images[1:]]  # stays second, as fuse has it
+    return RigUpload(result, check, result.rig.dumps([name_a, name_b], [fit.rms_px for fit in result.fits]).encode(),
+                     result.notes(infrared))
 
 
 __all__ = ["parse_rig", "RigUpload", "parse_board", "calibrate_uploads"]

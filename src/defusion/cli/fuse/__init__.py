@@ -82,6 +82,11 @@ def _options(args: argparse.Namespace, pairs: bool) -> dict:
     if rig is not None and given != 1 + len(rig.cameras):
         raise UserError(f"--rig {args.rig}: calibrated for {1 + len(rig.cameras)} cameras, but "
                         f"{'--a/--b fuse pairs' if pairs else f'{given} images were given'}")
+    infrared = options.get("infrared")
+    if infrared is not None and args.stacks is None and infrared >= given:  # before any note on the images
+        raise UserError(f"infrared image {infrared + 1} was asked for, but "
+                        f"{'--a/--b fuse pairs' if pairs else f'{given} images were given'}: give --infrared 1 to "
+                        f"{given} (the infrared image's place among them)")
     if args.source_map and options.get("pixels", "network") != "sources":
         raise UserError("--source-map needs --pixels sources (--task mff's default): the network's reconstruction "
                         "mixes the sources, so no pixel comes from one image")

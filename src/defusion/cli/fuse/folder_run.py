@@ -55,6 +55,7 @@ def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args:
     record_settings(args.output, settings, args.format)
     failed, done, found = [], 0, {}
     once: set[str] = set()  # the notes said for the first pair or group only
+    _note_own_mappings(fuser, todo, args)
     try:
         with progress_bar(todo, desc="fusing", unit=unit[:-1], disable=args.no_progress, file=sys.stderr) as bar:
             for name, sources in bar:
@@ -83,6 +84,46 @@ def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args:
           + (f" ({len(kept)} already there)" if kept else "")
           + (f"; failed: {', '.join(failed)}" if failed else "") + skipped, file=sys.stderr)
     return EXIT_FAILED if failed or lone else 0
+
+
+def own_mappings(fuser: Fuser, sources: list[Path], args: argparse.Namespace) -> list[str]:
+    """What each pair of an --a/--b run (whose first to fuse is ``sources``) is mapped by on its own:
+    its raw thermal frames stretched (--stretch auto, where ``sources`` hold one the stretch maps:
+    stretch.measure_stretch) and its --palette's colours spread (a palette with no fixed range), each
+    over that pair's own values. Read once, before the first fusion; a source that cannot be read is
+    left to the fusion to report."""
+    from defusion.fusion.stretch import measure_stretch
+    from defusion.io.images import read_image
+
+    said = []
+    if fuser.options.stretch == "auto":
+        try:
+            images = [read_image(path, args.max_pixels) for path in sources]
+        except (OSError, ImageReadError, ValueError):
+            images = []
+        if images and measure_stretch(images, fuser.options.stretch_shared) is not None:
+            said.append("raw thermal frames are stretched")
+    if fuser.options.palette != "none" and fuser.options.palette_range is None:
+        said.append("--palette's colours spread")
+    return said
+
+
+def _note_own_mappings(fuser: Fuser, todo: list[tuple[str, list[Path]]], args: argparse.Namespace) -> None:
+    """Say, once before an --a/--b run of several pairs, that each pair is stretched or coloured over
+    its own values (:func:`own_mappings`), so frames of one clip flicker as a hot object comes and
+    goes (the unchanged background shifted 31-37 grey levels against the first frame in the thermal
+    audit's clip, 1.9 through ``defusion video``), and that ``defusion video`` keeps one mapping."""
+    from defusion.io.commands import shell_word
+    from defusion.io.notes import note
+
+    if getattr(args, "dir_a", None) is None or len(todo) < 2:
+        return
+    said = own_mappings(fuser, todo[0][1], args)
+    if said:
+        video = f"defusion video {shell_word(str(args.dir_a))} {shell_word(str(args.dir_b))} -o OUT_DIR/"
+        note(f"each pair is fused on its own: {' and '.join(said)} over that pair's own values, so frames of one "
+             f"clip can flicker (a hot object entering the view shifts the unchanged background); for a clip's "
+             f"frames, {video} with the same fusion options keeps one mapping, its first frames', for them all")
 
 
 def _make_output_folders(args: argparse.Namespace) -> str:

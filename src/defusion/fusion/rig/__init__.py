@@ -18,6 +18,7 @@ The parts: :mod:`~defusion.fusion.rig.camera_rig` (the :class:`Rig` itself),
 :mod:`~defusion.fusion.rig.motion` (motion models, fitting a matrix to point pairs),
 :mod:`~defusion.fusion.rig.marks` (point pairs from a CSV or a chessboard),
 :mod:`~defusion.fusion.rig.warp` (onto the first camera's grid, and where a camera sees it),
+:mod:`~defusion.fusion.rig.coverage` (how much of each other's view the cameras see, said),
 :mod:`~defusion.fusion.rig.display` (images stretched to be seen, the check picture),
 :mod:`~defusion.fusion.rig.file_format` (the rig file) and :mod:`~defusion.fusion.rig.errors`
 (:class:`RigError`). Every name is importable from here, as before the split.
@@ -26,6 +27,7 @@ The parts: :mod:`~defusion.fusion.rig.camera_rig` (the :class:`Rig` itself),
 from __future__ import annotations
 
 from defusion.fusion.rig.camera_rig import COVERAGE_SAMPLES, Rig, RigCamera
+from defusion.fusion.rig.coverage import LOW_COVERAGE, describe_coverage
 from defusion.fusion.rig.display import CHECK_CELLS
 from defusion.fusion.rig.errors import RigError
 from defusion.fusion.rig.file_format import FORMAT, MAX_RIG_BYTES, VERSION
@@ -36,7 +38,7 @@ from defusion.fusion.rig.warp import FILL_FEATHER, MAX_WARP_DENSITY
 
 __all__ = ["RIG_MOTIONS", "DEFAULT_RIG_MOTION", "RigMotion", "RigError", "Rig", "RigCamera", "fit_matrix",
            "map_points", "read_points", "check_rig_motion", "find_board", "match_board", "mark_span", "parse_pattern",
-           "article",
+           "article", "describe_coverage", "LOW_COVERAGE",
            # the module's constants before the split, defined where they are used
            "FORMAT", "VERSION", "MAX_RIG_BYTES", "COVERAGE_SAMPLES", "MAX_BOARD_TURN", "CHECK_CELLS", "FILL_FEATHER",
            "MAX_WARP_DENSITY"]

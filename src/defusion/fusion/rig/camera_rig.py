@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from defusion.fusion.rig.coverage import describe_coverage
 from defusion.fusion.rig.display import CHECK_CELLS, check_picture, stretched_grey
 from defusion.fusion.rig.errors import RigError
 from defusion.fusion.rig.file_format import (FORMAT, VERSION, check_rig_format, json_field, json_matrix,
@@ -102,16 +103,31 @@ class Rig:
     def coverage(self) -> list[float]:
         """Share of the first camera's pixels that each other camera sees (0-1). Below 1, the rest
         of the fused image is the first camera's view alone (:meth:`apply` lets it stand in)."""
-        w, h = self.size
-        xs, ys = np.meshgrid(np.linspace(0, w - 1, COVERAGE_SAMPLES), np.linspace(0, h - 1, COVERAGE_SAMPLES))
-        grid = np.c_[xs.ravel(), ys.ravel()]
-        shares = []
-        for camera in self.cameras:
-            mapped = map_points(camera.array, grid)
-            cw, ch = camera.size
-            inside = (mapped >= -0.5) & (mapped <= np.array([cw, ch]) - 0.5)
-            shares.append(float(inside.all(axis=1).mean()))
-        return shares
+        return [_share_seen(camera.array, self.size, camera.size) for camera in self.cameras]
+
+    def coverage_back(self) -> list[float]:
+        """Share of each other camera's own pixels that the first camera sees (0-1): what
+        :meth:`coverage` would be with that camera given first. Both near 1: one view holds the other
+        (the narrower camera given first fuses its whole view); both below: each camera sees part of
+        the scene the other does not (a 5:4 thermal camera beside a 16:9 visible one), whatever the order.
+
+        Example:
+            >>> rig = Rig((100, 100), (RigCamera((100, 100), ((2.0, 0, 0), (0, 2.0, 0), (0, 0, 1))),), "similarity")
+            >>> rig.coverage(), rig.coverage_back()  # camera 2 sees camera 1's upper left quarter, enlarged
+            ([0.25], [1.0])
+        """
+        return [_share_seen(np.linalg.inv(camera.array), camera.size, self.size) for camera in self.cameras]
+
+    def coverage_notes(self, infrared: Sequence[bool] = ()) -> list[str]:
+        """The sentences on how little of the first camera's view a camera sees, and whether giving it
+        first would help (:func:`~defusion.fusion.rig.coverage.describe_coverage`): one per camera
+        after the first that sees under :data:`~defusion.fusion.rig.coverage.LOW_COVERAGE` of it.
+        ``infrared``: for each camera after the first, whether it is the infrared camera beside a
+        visible first one (visible first is ``defusion fuse``'s convention: not to be swapped)."""
+        flags = list(infrared) + [False] * (len(self.cameras) - len(infrared))
+        said = (describe_coverage(index, sees, back, hot) for index, (sees, back, hot)
+                in enumerate(zip(self.coverage(), self.coverage_back(), flags), start=2))
+        return [sentence for sentence in said if sentence is not None]
 
     # -- using --------------------------------------------------------------------------------
     def check_sizes(self, sizes: Sequence[tuple[int, int]]) -> None:
@@ -215,6 +231,18 @@ class Rig:
         """Read a rig file written by :meth:`save` (``defusion calibrate``); RigError if unusable."""
         path = Path(path)
         return cls.loads(read_rig_file(path), str(path))
+
+
+def _share_seen(matrix: np.ndarray, size: tuple[int, int], other: tuple[int, int]) -> float:
+    """Share of a ``size`` (W, H) image's pixels (on a grid of :data:`COVERAGE_SAMPLES` per side) that
+    ``matrix`` maps inside an ``other`` (W, H) image: in front of it, and within its pixels' edges."""
+    w, h = size
+    xs, ys = np.meshgrid(np.linspace(0, w - 1, COVERAGE_SAMPLES), np.linspace(0, h - 1, COVERAGE_SAMPLES))
+    grid = np.c_[xs.ravel(), ys.ravel(), np.ones(xs.size)] @ np.asarray(matrix, np.float64).T
+    ahead = grid[:, 2] > 0  # a homography's inverse can put points behind the camera: not seen
+    mapped = grid[:, :2] / np.where(ahead, grid[:, 2], 1.0)[:, None]
+    inside = (mapped >= -0.5) & (mapped <= np.array(other, np.float64) - 0.5)
+    return float((inside.all(axis=1) & ahead).mean())
 
 
 def _size(size: Any) -> tuple[int, int]:

@@ -58,7 +58,7 @@ def calibrate_page(settings: Settings) -> None:
                             "second camera": f"{camera.size[0]}x{camera.size[1]}"}]).set_index("marks"))
     for warning in result.calibration.warnings():
         st.warning(warning)
-    for note in result.calibration.notes():
+    for note in result.notes:
         st.info(note)
     st.image(to_uint8(result.check), alt=alt_text(
         "calibration check: the two cameras' views in alternate squares, their marks circled and crossed"),
