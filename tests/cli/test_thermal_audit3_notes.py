@@ -178,3 +178,11 @@ def test_a_folder_of_one_pair_says_nothing_of_flicker(tmp_path, rng, tiny_weight
     a, b = _folders(tmp_path, rng, 1, raw=True)
     assert _fuse_folders(a, b, tmp_path / "out", tiny_weights, "--palette", "inferno") == 0
     assert "each pair is fused on its own" not in capsys.readouterr().err
+
+
+def test_a_folder_run_says_the_stretch_of_its_first_pair_only(tmp_path, rng, tiny_weights, capsys):
+    """A line per pair ("frameN.png holds 16-bit values ...: stretched") buried the progress bar."""
+    a, b = _folders(tmp_path, rng, 3, raw=True)
+    assert _fuse_folders(a, b, tmp_path / "out", tiny_weights) == 0
+    stretched = [n for n in _notes(capsys.readouterr().err) if "stretched to the full range" in n]
+    assert len(stretched) == 1 and "frame0.png" in stretched[0] and "other pairs alike, unsaid" in stretched[0]

@@ -121,15 +121,26 @@ def _kept(out: Path, before: dict[str, tuple[int, int]] | None, fused: int, skip
             f"run's: {_GO_ON} (it keeps those too: remove them first if that run was not this command)")
 
 
-def _note_first_frames(fuser: Fuser, paths: list[Path], frames: list[np.ndarray]) -> None:
-    """Say of the first frames what ``defusion fuse`` says of its images, once for the whole video,
-    which keeps both: the raw thermal frames stretched and how (--stretch auto: the mapping measured
-    on them, with the sharing the video measures it with), and which one --palette colours where the
-    core had to guess."""
-    from defusion.cli.fuse.fusion_notes import note_infrared, note_stretched
+#: Why the stretch and palette were measured on a later frame than the first (defusion video's words).
+_SHUTTER_BEFORE = ("measured on frame {index}, the first with content: the frames before it hold (nearly) one "
+                   "value, as a thermal camera's shutter (NUC) frame does")
 
+
+def _note_measured(fuser: Fuser, paths: list[Path], frames: list[np.ndarray], index: int) -> None:
+    """Say of the frames the stretch and palette are measured on (the first without a shutter frame,
+    pair ``index``) what ``defusion fuse`` says of its images, once for the whole video, which keeps
+    both: the raw thermal frames stretched and how (--stretch auto: the mapping measured on them,
+    with the sharing the video measures it with), and which one --palette colours where the core had
+    to guess; and, past the first pair, on which frame."""
+    from tqdm import tqdm
+
+    from defusion.cli.fuse.fusion_notes import note_infrared
+    from defusion.fusion.stretch import describe_stretch
+
+    later = f"; {_SHUTTER_BEFORE.format(index=index)}" if index else ""
     if fuser.options.stretch == "auto":
-        note_stretched(paths, frames, fuser.options.stretch_shared)
+        for said in describe_stretch([path.name for path in paths], frames, fuser.options.stretch_shared):
+            tqdm.write(f"defusion: note: {said}{later} (--stretch none keeps the values as they are)", file=sys.stderr)
     if fuser.options.palette != "none" and fuser.options.infrared is None:
         note_infrared(paths, frames, fuser)
 
@@ -155,7 +166,6 @@ def run(args: argparse.Namespace) -> int:
     fuser = make_fuser(args, options)
 
     def first_frames(paths: list[Path], frames: list[np.ndarray]) -> None:
-        _note_first_frames(fuser, paths, frames)
         if settings is not None:
             record_settings(out, settings)  # the folder made, before the first frame is fused
 
@@ -163,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
         result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
                              max_pixels=args.max_pixels, progress=not args.no_progress,
                              skip_existing=args.skip_existing, on_first=first_frames,
+                             on_measured=lambda paths, frames, index: _note_measured(fuser, paths, frames, index),
                              note=lambda said: note(f"{said} (--stretch does not apply to float frames)"))
     except KeyboardInterrupt as exc:
         close_progress_bars()

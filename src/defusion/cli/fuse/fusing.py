@@ -51,7 +51,7 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
     if say_size_read:
         say_size(fuser.options, *images[0].shape[:2], len(images))
     if fuser.options.stretch == "auto":
-        note_stretched(paths, images, fuser.options.stretch_shared)
+        note_stretched(paths, images, fuser.options.stretch_shared, args, once)
     elif fuser.options.stretch == "none":
         note_unstretched(paths, images, args, once, fuser.options.stretch_shared)
     palette_guess = fuser.options.palette != "none" and fuser.options.infrared is None

@@ -24,16 +24,25 @@ if TYPE_CHECKING:
     from defusion.fusion.fuser import Decomposition, Fuser, Fusion
 
 
-def note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool | None = None) -> None:
+def note_stretched(paths: list[Path], images: list[np.ndarray], shared: bool | None = None,
+                   args: argparse.Namespace | None = None, once: set[str] | None = None) -> None:
     """Say which sources the fusion core stretches as raw sensor frames (--stretch auto), and how:
     each on its own (several cameras' frames), or ``shared`` (--task mef: one sensor's bracket) all
-    by one mapping (stretch.describe_stretch)."""
+    by one mapping (stretch.describe_stretch); in a folder run (``args``), the first pair's only
+    (``once``), as a line per pair would bury the progress bar."""
     from tqdm import tqdm
 
     from defusion.fusion.stretch import describe_stretch
 
-    for said in describe_stretch([path.name for path in paths], images, shared):
-        tqdm.write(f"defusion: note: {said} (--stretch none keeps the values as they are)", file=sys.stderr)
+    folder = args is not None and in_folder_run(args)
+    if folder and once is not None and once_notes.STRETCHED in once:
+        return
+    said = describe_stretch([path.name for path in paths], images, shared)
+    for line in said:
+        tqdm.write(f"defusion: note: {line} (--stretch none keeps the values as they are"
+                   + ("; other pairs alike, unsaid)" if folder else ")"), file=sys.stderr)
+    if said and folder and once is not None:
+        once.add(once_notes.STRETCHED)
 
 
 def note_unstretched(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace, once: set[str],

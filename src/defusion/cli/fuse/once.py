@@ -12,6 +12,8 @@ ORDER = "order"
 RESIZE = "resize"
 #: Raw frames --stretch none leaves nearly flat.
 UNSTRETCHED = "unstretched"
+#: Raw frames --stretch auto maps onto the full range.
+STRETCHED = "stretched"
 #: Which image --palette colours as the infrared one.
 INFRARED = "infrared"
 #: 16-bit results reduced to an 8-bit --format.
@@ -19,4 +21,4 @@ EIGHT_BITS = "eight-bits"
 #: 16-bit results whose --palette colours step as an 8-bit image's.
 PALETTE_STEPS = "palette-steps"
 
-__all__ = ["EIGHT_BITS", "FLOATS", "INFRARED", "ORDER", "PALETTE_STEPS", "RESIZE", "UNSTRETCHED"]
+__all__ = ["EIGHT_BITS", "FLOATS", "INFRARED", "ORDER", "PALETTE_STEPS", "RESIZE", "STRETCHED", "UNSTRETCHED"]

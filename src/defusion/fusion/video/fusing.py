@@ -16,9 +16,10 @@ import numpy as np
 from defusion.fusion.fuser import Fuser, SizeMismatchError
 from defusion.fusion.rig import RigError
 from defusion.fusion.video.errors import VideoError, VideoInterrupted
+from defusion.fusion.video.pairing import misnumbered_pair
 from defusion.fusion.video.sinks import FrameSink, VideoSink, output_kind
 from defusion.fusion.video.sources import FrameSource, check_frame_size, note_float_spans, open_frames
-from defusion.fusion.video.steady_fuser import fixed_for_stream, steady_fuser
+from defusion.fusion.video.steady_fuser import fixed_for_stream, holds_shutter_frame, steady_fuser
 from defusion.io.images import DEFAULT_MAX_PIXELS
 from defusion.io.notes import note as say_note
 
@@ -58,16 +59,20 @@ def fuse_videos(
     on_first: Callable[[list[Path], list[np.ndarray]], None] | None = None,
     note: Callable[[str], None] | None = None,
     skip_existing: bool = False,
+    on_measured: Callable[[list[Path], list[np.ndarray], int], None] | None = None,
 ) -> VideoResult:
     """Fuse ``a`` and ``b`` (video files or frame folders) frame by frame into ``out``.
 
     Settings measured on the first frames are kept for the stream, so that it cannot flicker: the
     inputs' order, the alignment and deghost reference, a raw thermal stretch, a palette's range
     (:mod:`~defusion.fusion.video.steady_fuser`) and float frames' span (``note`` is told it).
-    ``on_first`` gets the first frames and their paths, in the order fused. Inputs of different
-    lengths or frame rates are fused over their common length, paired by index, and ``warn`` is
-    told; the output runs at ``fps``, else the first input video's, else 25, and an output folder
-    keeps only this run's frames. A frame of another size than its input's first is a VideoError;
+    ``on_first`` gets the first frames and their paths, in the order fused; ``on_measured`` the frames
+    the stretch and palette are measured on (the first that hold no shutter frame:
+    :func:`~defusion.fusion.video.steady_fuser.holds_shutter_frame`), their paths and index. Inputs of
+    different lengths or frame rates are fused over their common length, paired by index, and ``warn``
+    is told, as it is where two frame folders' file names show a pair of different frames (a frame
+    missing from one); the output runs at ``fps``, else the first input video's, else 25, and an
+    output folder keeps only this run's frames. A frame of another size than its input's first is a VideoError;
     Ctrl-C raises :class:`VideoInterrupted` with the number of frames fused so far.
 
     ``skip_existing`` (an output folder only; a VideoError for a video file, which is written whole):
@@ -89,11 +94,12 @@ def fuse_videos(
     try:
         _check_sizes(fuser, src_a, src_b)
         total, counts_differ = _common_length(src_a, src_b, max_frames, warn)
+        _warn_misnumbered(src_a, src_b, max_frames, warn)
         rate = fps or src_a.fps or src_b.fps or DEFAULT_FPS
         _warn_rates_differ(src_a, src_b, rate, fps is not None, warn)
         sink = VideoSink(out, rate, warn) if kind == "video" else FrameSink(out, warn, skip_existing)
         start = time.perf_counter()
-        stream = _SteadyStream(fuser, [src_a.path, src_b.path], on_first)
+        stream = _SteadyStream(fuser, [src_a.path, src_b.path], on_first, on_measured)
         pairs = _frame_pairs(src_a, src_b, max_frames, counts_differ, warn, note)
         first = next(pairs, None)
         if first is not None:  # what the first frames are said to be, said before the bar, not inside its line
@@ -157,26 +163,30 @@ def _frame_pairs(src_a: FrameSource, src_b: FrameSource, max_frames: int | None,
 
 
 class _SteadyStream:
-    """Fuses a stream's frame pairs with the settings its first pair fixes (:meth:`_set_up`)."""
+    """Fuses a stream's frame pairs with the settings its first pair fixes (:meth:`_set_up`), and its
+    stretch and palette fixed on the first pair that holds no shutter frame (:meth:`_fixed`)."""
 
     def __init__(self, fuser: Fuser, paths: list[Path],
-                 on_first: Callable[[list[Path], list[np.ndarray]], None] | None) -> None:
-        self.fuser, self.paths, self.on_first = fuser, paths, on_first
+                 on_first: Callable[[list[Path], list[np.ndarray]], None] | None,
+                 on_measured: Callable[[list[Path], list[np.ndarray], int], None] | None = None) -> None:
+        self.fuser, self.paths, self.on_first, self.on_measured = fuser, paths, on_first, on_measured
         self.swap: bool | None = None  # set on the first pair
+        self.measured = False  # whether a pair without a shutter frame was seen (on_measured told)
         self.steady = fuser
 
     def start(self, frame_a: np.ndarray, frame_b: np.ndarray) -> None:
-        """Set the stream up on its first pair (:meth:`_set_up`), before the progress bar is drawn: what
-        ``on_first`` says is then whole lines, not glued to the bar's; a size or rig error a VideoError."""
+        """Set the stream up on its first pair (:meth:`_set_up`) and fix on it what it fixes (:meth:`_fixed`;
+        fusing it fixes nothing more), before the progress bar is drawn: what ``on_first`` and
+        ``on_measured`` say is then whole lines, not glued to the bar's; a size or rig error a VideoError."""
         try:
-            self._set_up(frame_a, frame_b)
+            self._fixed(0, frame_a, frame_b)
         except (SizeMismatchError, RigError) as exc:
             raise VideoError(f"frame 0: {exc}") from None
 
     def fuse(self, index: int, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
         """Pair ``index`` fused; a size or rig error a VideoError naming the frame."""
         try:
-            return self.steady.fuse(*self._fixed(frame_a, frame_b))
+            return self.steady.fuse(*self._fixed(index, frame_a, frame_b))
         except (SizeMismatchError, RigError) as exc:
             raise VideoError(f"frame {index}: {exc}") from None
 
@@ -184,17 +194,22 @@ class _SteadyStream:
         """Pair ``index`` not fused (its frame is kept from an earlier run), but what fusing it fixes for
         the stream fixed (:meth:`_fixed`), so that the pairs after it are fused as in a run from the start."""
         try:
-            self._fixed(frame_a, frame_b)
+            self._fixed(index, frame_a, frame_b)
         except (SizeMismatchError, RigError) as exc:
             raise VideoError(f"frame {index}: {exc}") from None
 
-    def _fixed(self, frame_a: np.ndarray, frame_b: np.ndarray) -> list[np.ndarray]:
-        """The pair in the stream's order, the steady fuser fixed on it where it is not yet
-        (:func:`fixed_for_stream`)."""
+    def _fixed(self, index: int, frame_a: np.ndarray, frame_b: np.ndarray) -> list[np.ndarray]:
+        """Pair ``index`` in the stream's order, the steady fuser fixed on it where it is not yet
+        (:func:`fixed_for_stream`); ``on_measured`` told of the first pair without a shutter frame,
+        the one the stretch and palette are measured on."""
         if self.swap is None:
             self._set_up(frame_a, frame_b)
         pair = [frame_b, frame_a] if self.swap else [frame_a, frame_b]
         self.steady = fixed_for_stream(self.fuser, self.steady, pair)
+        if not self.measured and not holds_shutter_frame(pair):
+            self.measured = True
+            if self.on_measured is not None:
+                self.on_measured(self.paths[::-1] if self.swap else list(self.paths), pair, index)
         return pair
 
     def _set_up(self, frame_a: np.ndarray, frame_b: np.ndarray) -> None:
@@ -245,6 +260,20 @@ def _common_length(src_a: FrameSource, src_b: FrameSource, max_frames: int | Non
              f"fusing the common {common}")
     known = [c for c in (src_a.count, src_b.count, max_frames) if c is not None]
     return (min(known) if known else None), counts_differ
+
+
+def _warn_misnumbered(src_a: FrameSource, src_b: FrameSource, max_frames: int | None,
+                      warn: Callable[[str], None]) -> None:
+    """Warn, before fusing, where two frame folders' file names show that pairing by index pairs
+    different frames (:func:`misnumbered_pair`): a frame missing from one shifts every later pair."""
+    if src_a.files is None or src_b.files is None:
+        return
+    index = misnumbered_pair(src_a.files, src_b.files, max_frames)
+    if index is None:
+        return
+    warn(f"frame {index} pairs {src_a.files[index]} with {src_b.files[index]}: a frame missing from one folder? "
+         "frames are paired by their order in each folder, not by name, so every later pair mixes two moments; "
+         "remove the frames the other folder lacks (or add them) so that both hold the same frames")
 
 
 def _warn_rates_differ(src_a: FrameSource, src_b: FrameSource, rate: float, asked: bool,

@@ -35,6 +35,8 @@ class FrameSource:
     fps: float | None
     float_span: tuple[float, float] | None = None
     float_file: Path | None = None
+    #: A folder's frame files, in the order its frames are taken; None for a video.
+    files: list[Path] | None = None
 
     def frames(self) -> Iterator[np.ndarray]:  # pragma: no cover - interface
         raise NotImplementedError
@@ -90,20 +92,20 @@ class _FrameFolder(FrameSource):
 
     def __init__(self, path: Path, max_pixels: int) -> None:
         self.path = path
-        self._files, _ = visible_images(path, "frames")  # macOS's ._frame.png beside each frame left out
-        if not self._files:
+        self.files, _ = visible_images(path, "frames")  # macOS's ._frame.png beside each frame left out
+        if not self.files:
             raise VideoError(f"{path}: no frames (no images in the folder; defusion reads {READ_FORMATS})")
         self._max_pixels = max_pixels
-        self._first = self._read(self._files[0])
+        self._first = self._read(self.files[0])
         h, w = self._first.shape[:2]
         self.size = (w, h)
-        self.count = len(self._files)
+        self.count = len(self.files)
         self.fps = None
 
     def frames(self) -> Iterator[np.ndarray]:
         first, self._first = self._first, None
-        yield first if first is not None else self._read(self._files[0])
-        for path in self._files[1:]:
+        yield first if first is not None else self._read(self.files[0])
+        for path in self.files[1:]:
             yield self._read(path)
 
     def _read(self, path: Path) -> np.ndarray:
@@ -117,7 +119,7 @@ class _FrameFolder(FrameSource):
         return float_to_uint16(image, self.float_span)
 
     def frame_name(self, index: int) -> str:
-        return f"{self._files[index]} (frame {index})"
+        return f"{self.files[index]} (frame {index})"
 
 
 def open_frames(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> FrameSource:

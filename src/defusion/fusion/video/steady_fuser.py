@@ -13,7 +13,16 @@ import numpy as np
 from defusion.fusion.deghost import reference_index
 from defusion.fusion.fuser import Fuser
 from defusion.fusion.prepared import Anchors
-from defusion.fusion.stretch import measure_stretch
+from defusion.fusion.stretch import measure_stretch, value_range
+from defusion.io.arrays import MAX_16BIT
+
+#: A 16-bit frame whose values (:func:`value_range`: 0.1 to 99.9 percentile) span under this share of
+#: 0..65535 (33 counts) is a thermal camera's shutter (NUC) frame, not a scene: a shutter frame is the
+#: sensor's noise around one value, a few counts (NETD 50 mK at the ~30 counts per kelvin of a 14-bit
+#: core: sigma ~1.5 counts, ~10 counts from percentile to percentile; the audit's camera: 2), while a
+#: scene with anything in it spans over a kelvin. Stretched as a scene, such a band fixes a two-level
+#: picture for the whole stream.
+SHUTTER_SPAN = 0.0005
 
 
 @dataclass
@@ -53,11 +62,13 @@ def fixed_for_stream(fuser: Fuser, steady: Fuser, frames: list[np.ndarray]) -> F
     """``steady`` (the fuser of the stream's frames so far) with its stretch (:func:`_with_fixed_stretch`)
     and, with a palette, the infrared image it colours (the first frames') and its range
     (:func:`_with_fixed_palette`) fixed on ``frames`` where they are not yet; the range measured
-    again on the frame the stretch is fixed on (it measures the stretched infrared). ``fuser``, the
-    one given, says what the caller fixed and how raw frames are stretched (``FuseOptions.
-    stretch_shared``: its order, which the steady fuser's "given" replaces)."""
-    if any(_flat(frame) for frame in frames):  # a shutter (NUC) frame tells neither its band nor its kind:
-        return steady                           # fix nothing on it (each frame measured until a normal one)
+    again on the frame the stretch is fixed on (it measures the stretched infrared). Nothing is fixed
+    on frames that hold a shutter (NUC) or blank frame (:func:`holds_shutter_frame`): their band spans
+    nothing, so the first frames with content fix it. ``fuser``, the one given, says what the caller
+    fixed and how raw frames are stretched (``FuseOptions.stretch_shared``: its order, which the
+    steady fuser's "given" replaces)."""
+    if _settled(fuser, steady) or holds_shutter_frame(frames):  # a shutter (NUC) frame tells neither its band
+        return steady  # nor its kind: fix nothing on it (each frame measured until one with content)
     before = steady.options.stretch
     steady = _with_fixed_stretch(steady, frames, fuser.options.stretch_shared)
     if fuser.options.palette == "none":
@@ -70,9 +81,39 @@ def fixed_for_stream(fuser: Fuser, steady: Fuser, frames: list[np.ndarray]) -> F
     return _with_fixed_palette(steady, frames)
 
 
-def _flat(frame: np.ndarray) -> bool:
-    """Whether ``frame`` holds one value only (a thermal camera's shutter frame, a blank frame)."""
-    return frame.size == 0 or bool(frame.min() == frame.max())
+def holds_shutter_frame(frames: list[np.ndarray]) -> bool:
+    """Whether any of ``frames`` is a shutter (NUC) frame or a blank one (:func:`_shutter`): a stream's
+    stretch and palette are not fixed on such a pair (:func:`fixed_for_stream`).
+
+    Example:
+        >>> scene = (7000 + np.arange(64 * 48).reshape(48, 64) % 2000).astype(np.uint16)
+        >>> shutter = (8000 + np.arange(64 * 48).reshape(48, 64) % 3).astype(np.uint16)  # noise: 8000-8002
+        >>> holds_shutter_frame([scene.astype(np.uint8), scene]), holds_shutter_frame([scene, shutter])
+        (False, True)
+    """
+    return any(_shutter(frame) for frame in frames)
+
+
+def _shutter(frame: np.ndarray) -> bool:
+    """Whether ``frame`` holds one value only (a blank frame), or is 16-bit with every channel's
+    values (:func:`value_range`: a hot or dead pixel left out) spanning under ``SHUTTER_SPAN`` of the
+    range (a thermal camera's shutter frame: one value and its noise)."""
+    if frame.size == 0 or frame.min() == frame.max():
+        return True
+    if frame.dtype.newbyteorder("=") != np.uint16:  # 8-bit and float frames: display values, no counts
+        return False
+    channels = [frame] if frame.ndim == 2 else [frame[..., c] for c in range(frame.shape[2])]
+    return all(hi - lo < SHUTTER_SPAN * MAX_16BIT for lo, hi in map(value_range, channels))
+
+
+def _settled(fuser: Fuser, steady: Fuser) -> bool:
+    """Whether ``steady`` has all :func:`fixed_for_stream` fixes fixed already: its stretch (not
+    "auto") and, with a palette, the infrared image and the palette's range."""
+    stretch = steady.options.stretch
+    if isinstance(stretch, str) and stretch == "auto":
+        return False
+    return fuser.options.palette == "none" or (steady.options.infrared is not None
+                                                and steady.options.palette_range is not None)
 
 
 def _with_fixed_stretch(fuser: Fuser, frames: list[np.ndarray], shared: bool | None = None) -> Fuser:
@@ -96,4 +137,4 @@ def _with_fixed_palette(fuser: Fuser, frames: list[np.ndarray]) -> Fuser:
     return fuser if span is None else replace(fuser, options=replace(fuser.options, palette_range=span))
 
 
-__all__ = ["fixed_for_stream", "steady_fuser"]
+__all__ = ["SHUTTER_SPAN", "fixed_for_stream", "holds_shutter_frame", "steady_fuser"]
