@@ -13,6 +13,7 @@ import pytest
 from defusion.cli.fuse.fused_settings import MEMORY_FIELDS, SETTINGS_FILE, SETTINGS_VERSION, SHIPPED, fused_settings
 from defusion.model.weights import weights_digest
 from tests.cli.conftest import infrared_visible_folders, one_error_line, run_fuse
+from tests.cli.test_video_interrupt_cli import _interrupt_at  # KeyboardInterrupt at Fuser.fuse's call-th call
 
 
 @pytest.fixture
@@ -148,21 +149,6 @@ def test_defaults_spelled_out_are_the_same_settings(tmp_path, folders, tiny_weig
     fuse_calls.clear()
     assert run_fuse(*folders, "-o", out, "--weights", tiny_weights, *again, "--skip-existing") == 0
     assert not fuse_calls and "already fused" in capsys.readouterr().err
-
-
-def _interrupt_at(monkeypatch, call: int) -> None:
-    """Fuser.fuse raises KeyboardInterrupt at its ``call``-th call (Ctrl-C during that fusion)."""
-    from defusion.fusion.fuser import Fuser
-
-    real, calls = Fuser.fuse, []
-
-    def fuse(self, *images, **kwargs):
-        calls.append(1)
-        if len(calls) == call:
-            raise KeyboardInterrupt
-        return real(self, *images, **kwargs)
-
-    monkeypatch.setattr(Fuser, "fuse", fuse)
 
 
 def test_an_interrupted_run_leaves_the_settings_of_the_run_before_recorded(tmp_path, folders, tiny_weights,

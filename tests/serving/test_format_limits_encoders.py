@@ -98,25 +98,17 @@ def long_pair() -> dict:
     return {"a": ("a.tif", png, "image/tiff"), "b": ("b.tif", png, "image/tiff")}
 
 
-def test_the_server_refuses_format_png_past_its_sides_before_fusing(fuser, long_pair, monkeypatch):
+@pytest.mark.parametrize("query, said", [
+    ("format=png", "png takes sides up to 1000000 px; this image is 2000000x1: format=tiff"),
+    ("components=true", "the zips (components, source_map) hold PNGs"),  # a zip of PNGs
+], ids=["format-png", "components-zip"])
+def test_the_server_refuses_an_answer_png_cannot_hold_before_fusing(fuser, long_pair, monkeypatch, query, said):
     """The audit: a 2,000,000 x 1 pair passed --max-pixels, was fused, then answered a 500."""
     with TestClient(create_app(fuser, Limits())) as client:
         def no_model(*args, **kwargs):
             raise AssertionError("the model ran for a request refused by its sides")
 
         monkeypatch.setattr(client.app.state.runner, "run", no_model)
-        r = client.post("/v1/fuse?format=png", files=long_pair)
+        r = client.post(f"/v1/fuse?{query}", files=long_pair)
     assert r.status_code == 422, r.text
-    assert r.json()["detail"] == "png takes sides up to 1000000 px; this image is 2000000x1: format=tiff"
-
-
-def test_the_server_refuses_a_zip_of_pngs_past_their_sides_before_fusing(fuser, long_pair, monkeypatch):
-    """components=true answers a zip of PNGs: past PNG's sides it was a 500 after the fusion."""
-    with TestClient(create_app(fuser, Limits())) as client:
-        def no_model(*args, **kwargs):
-            raise AssertionError("the model ran for a request refused by its sides")
-
-        monkeypatch.setattr(client.app.state.runner, "run", no_model)
-        r = client.post("/v1/fuse?components=true", files=long_pair)
-    assert r.status_code == 422, r.text
-    assert "the zips (components, source_map) hold PNGs" in r.json()["detail"]
+    assert said in r.json()["detail"]
