@@ -177,6 +177,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.processes < 1 or (args.batch_size is not None and args.batch_size < 1):
         parser.error("--processes and --batch-size must be at least 1")
+    log = Path(args.log)
+    if log.is_dir():  # a run folder: its log, where it holds one
+        log = log / "metrics.csv"
+    if not log.is_file():
+        parser.error(f"{args.log}: no such log; give a run's metrics.csv (or its folder)")
+    if not read_log(log):
+        parser.error(f"{log}: no step logged yet (the first row is written at --log-every steps)")
+    args.log = log
     plot(args.log, args.out, args.samples_before, batch_size=args.batch_size, processes=args.processes,
          where=args.where, title=args.title, marks=[(int(step), label) for step, label in args.mark])
 

@@ -112,3 +112,18 @@ def test_one_logged_step_is_a_visible_point_and_a_note(plot_training, tmp_path, 
     fig = plot_training.plot(many, tmp_path / "many.png")
     assert all(line.get_marker() in (None, "None") for line in fig.axes[0].get_lines())
     assert capsys.readouterr().err == ""
+
+
+def test_a_run_folder_is_read_as_its_log_and_mistakes_are_one_line(plot_training, tmp_path, capsys):
+    """A training audit: a run folder, a missing file and a log of its header alone ended in tracebacks."""
+    run = tmp_path / "run"
+    run.mkdir()
+    _write_log(run / "metrics.csv", [10, 20, 30])
+    plot_training.main([str(run), str(tmp_path / "loss.png")])
+    assert (tmp_path / "loss.png").is_file()
+    (tmp_path / "empty").mkdir()
+    _write_log(tmp_path / "empty" / "metrics.csv", [])
+    for log, said in ((tmp_path / "none.csv", "no such log"), (tmp_path / "empty", "no step logged yet")):
+        with pytest.raises(SystemExit) as stopped:
+            plot_training.main([str(log), str(tmp_path / "x.png")])
+        assert stopped.value.code == 2 and said in capsys.readouterr().err

@@ -272,3 +272,41 @@ def test_without_tensorboard_a_run_says_so_and_logs_no_events(tmp_path, monkeypa
     assert capsys.readouterr().err == ("defusion: note: no TensorBoard logs (tensorboard is not installed: pip install "
                                        "'defusion[train]'); metrics.csv holds the losses\n")
     assert not (tmp_path / "tb").exists()
+
+
+def test_a_second_ctrl_c_during_the_save_is_ignored_and_the_run_is_kept(images, tmp_path, capsys, fail_in_step,
+                                                                       monkeypatch):
+    """An audit: a double Ctrl-C whose second press landed in the save lost the run (no checkpoint, no
+    weights, nothing said)."""
+    import os
+    import signal
+
+    from defusion.training import trainer as trainer_module
+
+    real = trainer_module.save_checkpoint
+
+    def pressed_again(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # the second press, as the checkpoint is written
+        return real(*args, **kwargs)
+
+    fail_in_step(3, KeyboardInterrupt)
+    monkeypatch.setattr(trainer_module, "save_checkpoint", pressed_again)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(images, out, TrainConfig(**TINY, max_steps=10), progress=False)
+    assert "stopped at step 2: checkpoint saved" in capsys.readouterr().err
+    assert read_metadata(out / "weights.safetensors")["steps"] == "2"
+    assert (out / "checkpoints" / CHECKPOINT_NAME).stat().st_mode & 0o777 == 0o644  # readable in a shared run
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back once the run ended
+
+
+def test_a_log_files_last_progress_line_shows_the_last_steps_loss(images, tmp_path, capsys):
+    """An audit: with output to a file the last line said the loss of the step logged before it."""
+    import csv as csv_module
+
+    out = tmp_path / "run"
+    train(images, out, TrainConfig(**{**TINY, "log_every": 3}, max_steps=4), progress=True)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("training: 4/4 steps")]
+    with open(out / "metrics.csv", encoding="utf-8", newline="") as f:
+        last = list(csv_module.DictReader(f))[-1]
+    assert last["step"] == "4" and lines and f"loss={float(last['total']):.4f}" in lines[-1], (lines, last)

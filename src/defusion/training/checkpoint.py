@@ -93,6 +93,7 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
     try:
         with atomic_path(path) as tmp:
             save_file(tensors, str(tmp), metadata=meta)
+            os.chmod(tmp, 0o644)  # as the weights (save_weights): safetensors writes 0600, unreadable to a shared run
     except (OSError, SafetensorError) as exc:  # e.g. a full disk: the previous checkpoint stays as it was
         error = os_error(exc, path)
         if error is None:

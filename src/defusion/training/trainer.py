@@ -213,6 +213,7 @@ class _Loop:
         self._check_read_and_time()
         if ctx.is_main and (state.step % cfg.log_every == 0 or state.step == self.total_steps):
             self._log(epoch, losses)
+        self.bar.update(1)  # after the log: a log file's line (not a terminal's bar) shows this step's loss
         if ctx.is_main and state.step % cfg.preview_every == 0:
             self.logs.preview(state.step, views, output, x)
         if state.step % cfg.checkpoint_every == 0:
@@ -246,7 +247,6 @@ class _Loop:
         self.last_losses = {k: v.detach() for k, v in losses.items()}  # no autograd graph kept past the step
         state.elapsed_s = self.elapsed_before + time.time() - self.started
         self.guard.done()  # the step is counted: an interrupt held during its update acts now
-        self.bar.update(1)
         return losses, views, output, x
 
     def _check_read_and_time(self) -> None:
@@ -308,8 +308,12 @@ class _Loop:
         return resume_command(self.run.data, self.run.out)
 
     def _save_interrupted(self, exc: KeyboardInterrupt) -> None:
-        """After Ctrl-C or SIGTERM: save the checkpoint and the weights so far, and say so (rank 0)."""
+        """After Ctrl-C or SIGTERM: save the checkpoint and the weights so far, and say so (rank 0). A second
+        Ctrl-C or SIGTERM while they are written is ignored (restored once the run ends): an impatient
+        double press landed in the save and lost the run, the checkpoint unwritten and nothing said."""
         ctx, state = self.ctx, self.state
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self.guard.ignore(signum)
         self.bar.close()
         if learnt_nothing(state):
             if ctx.is_main:
