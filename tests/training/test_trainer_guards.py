@@ -291,13 +291,18 @@ def test_a_second_ctrl_c_during_the_save_is_ignored_and_the_run_is_kept(images, 
 
     fail_in_step(3, KeyboardInterrupt)
     monkeypatch.setattr(trainer_module, "save_checkpoint", pressed_again)
-    out = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt):
-        train(images, out, TrainConfig(**TINY, max_steps=10), progress=False)
+    # Ctrl-C raises, as in a terminal: a shell starts a background job (a CI's) with SIGINT ignored
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        out = tmp_path / "run"
+        with pytest.raises(KeyboardInterrupt):
+            train(images, out, TrainConfig(**TINY, max_steps=10), progress=False)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back once the run ended
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert "stopped at step 2: checkpoint saved" in capsys.readouterr().err
     assert read_metadata(out / "weights.safetensors")["steps"] == "2"
     assert (out / "checkpoints" / CHECKPOINT_NAME).stat().st_mode & 0o777 == 0o644  # readable in a shared run
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back once the run ended
 
 
 def test_a_log_files_last_progress_line_shows_the_last_steps_loss(images, tmp_path, capsys):
