@@ -111,20 +111,23 @@ def quiet_pillow_warnings() -> None:
     _ignore_damaged_exif_warnings()
 
 
-def too_large(suffix: str, width: int, height: int) -> str | None:
+def too_large(suffix: str, width: int, height: int, name: str | None = None) -> str | None:
     """Why an image of ``width`` x ``height`` cannot be written as ``suffix`` (``.png``, ``png``): a side
-    past the format's :data:`MAX_SIDES`, said in one clause; None where it can (or the suffix is none of
+    past the format's :data:`MAX_SIDES`, said in one clause naming the format ``name`` (default: the
+    suffix; the server says its ``format`` values); None where it can (or the suffix is none of
     :data:`WRITABLE_SUFFIXES`: writing refuses it by its name).
 
     Example:
         >>> too_large(".webp", 16400, 16), too_large("tif", 16400, 16)
         ('webp takes sides up to 16383 px; this image is 16400x16', None)
+        >>> too_large(".jpg", 70000, 16, name="jpeg")
+        'jpeg takes sides up to 65500 px; this image is 70000x16'
     """
     suffix = "." + suffix.lower().lstrip(".")
     limit = MAX_SIDES.get(suffix)
     if limit is None or max(width, height) <= limit:
         return None
-    return f"{suffix[1:]} takes sides up to {limit} px; this image is {width}x{height}"
+    return f"{name or suffix[1:]} takes sides up to {limit} px; this image is {width}x{height}"
 
 
 def suffixes_holding(width: int, height: int, among: tuple[str, ...] = ONE_SUFFIX_PER_FORMAT) -> list[str]:

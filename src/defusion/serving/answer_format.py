@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from defusion.io.formats import DEFAULT_JPEG_QUALITY, MAX_SIDES, SIXTEEN_BIT_SUFFIXES
+from defusion.io.formats import DEFAULT_JPEG_QUALITY, MAX_SIDES, SIXTEEN_BIT_SUFFIXES, too_large
 from defusion.io.metadata import ImageMetadata
 from defusion.io.writing import encode_image
 from defusion.serving.errors import ApiError
@@ -179,11 +179,8 @@ def too_wide(name: str, shape: tuple[int, ...]) -> str | None:
         >>> too_wide("png", (1, 2_000_000))
         'png takes sides up to 1000000 px; this image is 2000000x1'
     """
-    limit = FORMATS[name].max_side
     height, width = shape[:2]
-    if max(height, width) <= limit:
-        return None
-    return f"{name} takes sides up to {limit} px; this image is {width}x{height}"
+    return too_large(FORMATS[name].suffix, width, height, name=name)
 
 
 def check_sides(name: str, shape: tuple[int, ...]) -> None:
