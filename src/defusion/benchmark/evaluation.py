@@ -17,8 +17,8 @@ from defusion.benchmark.findings import Finding
 from defusion.benchmark.methods import JPEG_MATCH, FuseFn, StoredAsJpeg
 from defusion.benchmark.pairing import sizes_differ
 from defusion.benchmark.results_csv import SECONDS, Row
-from defusion.benchmark.scored_images import as_scored, grey_stored_as_rgb, in_eight_bits, read_source, viewable
-from defusion.fusion.stretch import is_narrow, value_range
+from defusion.benchmark.scored_images import (as_scored, grey_stored_as_rgb, in_eight_bits, raw_thermal_band,
+                                              read_source, viewable)
 from defusion.io.formats import DEFAULT_MAX_PIXELS
 from defusion.io.front_end import reading_for
 from defusion.io.images import ImageReadError, read_image
@@ -78,8 +78,8 @@ def _evaluate(task: PairTask, methods: dict[str, FuseFn]) -> PairResult:
         return PairResult({}, None, None, [], [f"{stem}: {exc}"])
     if a.shape[:2] != b.shape[:2]:  # where the headers did not tell (a camera raw file, ...)
         return PairResult({}, None, None, [], [sizes_differ(stem, a.shape[1::-1], b.shape[1::-1])])
-    narrow = [(str(path), *value_range(image)) for path, image in ((task.path_a, a), (task.path_b, b))
-              if is_narrow(image)]
+    bands = ((path, raw_thermal_band(image)) for path, image in ((task.path_a, a), (task.path_b, b)))
+    narrow = [(str(path), *band) for path, band in bands if band is not None]
     sources = [a_scored, b_scored]
     outputs, rows, problems = _fused_by_methods(task, methods, a, b, sources)  # as scored: uint8
     published, stored, found, unusable = _published_results(task, a.shape[:2])  # as scored: floats
