@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from defusion.fusion.video import VideoError
+from defusion.fusion.video.bad_pairs import BadPair
 from defusion.fusion.video.fusing import _frame_pairs
 from defusion.fusion.video.sources import FrameSource
 
@@ -46,7 +45,9 @@ def test_an_input_ending_first_is_said_unless_the_lengths_were_known_to_differ()
     assert _pairs(_input("a", 3), _input("b", 2), counts_differ=True)[1] == []
 
 
-def test_a_frame_of_another_size_is_refused_naming_it():
-    b = _Frames("b", [np.zeros((4, 6), np.uint8), np.zeros((5, 6), np.uint8)])
-    with pytest.raises(VideoError, match=r"b frame 1 is 6x5, but the first frame of b is 6x4"):
-        _pairs(_input("a", 2), b)
+def test_a_frame_of_another_size_is_a_bad_pair_naming_it():
+    b = _Frames("b", [np.zeros((4, 6), np.uint8), np.zeros((5, 6), np.uint8), np.zeros((4, 6), np.uint8)])
+    pairs = list(_frame_pairs(_input("a", 3), b, None, False, print, print))
+    assert isinstance(pairs[1], BadPair) and pairs[1].index == 1 and pairs[1].resized
+    assert "b frame 1 is 6x5, but the first frame of b is 6x4" in pairs[1].problem
+    assert [len(pair) for pair in (pairs[0], pairs[2])] == [2, 2]  # the pairs after it go on

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from defusion.cli.errors import EXIT_INTERRUPTED, UserError, close_progress_bars
+from defusion.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError, close_progress_bars
 from defusion.cli.options import (add_fusion_options, add_model_options, add_onnx_option, check_tile, fusion_options,
                                   make_fuser, positive_int, same_path)
 from defusion.fusion.errors import SizeMismatchError
@@ -75,17 +74,18 @@ def _check_not_a_source(out: Path, sources: tuple[Path, ...]) -> None:
 
 
 def _frame_files(folder: Path) -> dict[str, tuple[int, int]]:
-    """{name: (inode, modification time)} of the frame files (frame_000000.png, ...) in ``folder``:
-    after an interrupt, those that changed are this run's."""
-    from defusion.fusion.video import FRAME_NAME
+    """{name: (inode, modification time)} of the frame files (frame_000000.png, ...) in ``folder``, in
+    index order (a frame a run could not fuse leaves a gap): after an interrupt, those that changed are
+    this run's."""
+    from defusion.fusion.video.sinks import frame_files
 
     found = {}
-    for index in itertools.count():
+    for path in frame_files(folder):
         try:
-            stat = (folder / FRAME_NAME.format(index)).stat()
-        except OSError:  # the first index missing ends the sequence
-            return found
-        found[FRAME_NAME.format(index)] = (stat.st_ino, stat.st_mtime_ns)
+            stat = path.stat()
+        except OSError:  # removed meanwhile
+            continue
+        found[path.name] = (stat.st_ino, stat.st_mtime_ns)
     return found
 
 
@@ -124,6 +124,10 @@ def _kept(out: Path, before: dict[str, tuple[int, int]] | None, fused: int, skip
 #: Why the stretch and palette were measured on a later frame than the first (defusion video's words).
 _SHUTTER_BEFORE = ("measured on frame {index}, the first with content: the frames before it hold (nearly) one "
                    "value, as a thermal camera's shutter (NUC) frame does")
+#: Why the inputs' order (sorted by exposure: --task mef) was decided on a later frame than the first.
+_ORDER_LATER = ("defusion: note: the inputs' order ({first} first) decided on frame {index}, the first with content, "
+                "and kept for the whole video: the frames before it hold (nearly) one value, as a thermal camera's "
+                "shutter (NUC) frame does, and were each fused as it came")
 
 
 def _note_measured(fuser: Fuser, paths: list[Path], frames: list[np.ndarray], index: int) -> None:
@@ -131,12 +135,15 @@ def _note_measured(fuser: Fuser, paths: list[Path], frames: list[np.ndarray], in
     pair ``index``) what ``defusion fuse`` says of its images, once for the whole video, which keeps
     both: the raw thermal frames stretched and how (--stretch auto: the mapping measured on them,
     with the sharing the video measures it with), and which one --palette colours where the core had
-    to guess; and, past the first pair, on which frame."""
+    to guess; and, past the first pair, on which frame, as of the inputs' order where they are sorted
+    (:data:`_ORDER_LATER`)."""
     from tqdm import tqdm
 
     from defusion.cli.fuse.fusion_notes import note_infrared
     from defusion.fusion.stretch import describe_stretch
 
+    if index and fuser.options.order != "given" and fuser.options.rig is None:  # a rig keeps its cameras' order
+        tqdm.write(_ORDER_LATER.format(first=paths[0], index=index), file=sys.stderr)
     later = f"; {_SHUTTER_BEFORE.format(index=index)}" if index else ""
     if fuser.options.stretch == "auto":
         for said in describe_stretch([path.name for path in paths], frames, fuser.options.stretch_shared):
@@ -182,8 +189,26 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     settle_settings(out, settings)  # the folder holds this run's frames alone (fuse_videos removes any after them)
     print(f"fused {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} frames/s) into {result.output}"
-          + (f"; skipped the {result.skipped} already there" if result.skipped else ""), file=sys.stderr)
-    return 0
+          + (f"; skipped the {result.skipped} already there" if result.skipped else "")
+          + _failed(result.failed, before is None), file=sys.stderr)
+    return EXIT_FAILED if result.failed else 0  # as defusion fuse's folder runs: a pair skipped fails the run
+
+
+def _failed(failed: tuple[int, ...], video: bool) -> str:
+    """The last line's count of the pairs that could not be fused (exit status 1), and how their places
+    were kept (a video repeats the frame fused before each; a folder leaves their files out).
+
+    Example:
+        >>> _failed((2, 7), video=True)
+        '; could not fuse 2 pairs (frames 2, 7: see the warnings above), each replaced by the frame fused before it'
+    """
+    from defusion.io.notes import listed, plural
+
+    if not failed:
+        return ""
+    kept = "each replaced by the frame fused before it" if video else "their frames left out"
+    return (f"; could not fuse {plural(len(failed), 'pair')} (frame{'s' if len(failed) > 1 else ''} "
+            f"{listed([str(i) for i in failed])}: see the warnings above), {kept}")
 
 
 # VideoError and OnnxModelError (a bad --onnx file) are ValueErrors.

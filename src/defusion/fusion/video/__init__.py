@@ -4,11 +4,14 @@ Inputs are video files OpenCV can decode, or folders of images matched in natura
 (``frame2`` before ``frame10``). The output is a video (``mp4v`` codec: ``.mp4``, ``.m4v``,
 ``.mov``, ``.avi``) or, when it is a folder, one PNG per frame (16-bit frames stay 16-bit).
 
-Every failure a user can cause (missing or unreadable input, frames of different sizes, an
-output that cannot be written) raises :class:`VideoError` with a one-line message.
+Every failure a user can cause (missing or unreadable input, inputs of different sizes, an
+output that cannot be written) raises :class:`VideoError` with a one-line message; a pair of frames
+that cannot be fused mid-clip (a frame file unreadable, or a frame of another size than its input's
+first) is skipped and said instead, its place kept (:mod:`.bad_pairs`).
 
 The parts: :mod:`.sources` (the inputs' frames), :mod:`.sinks` (the output), :mod:`.steady_fuser`
-(what stays fixed for the whole stream), :mod:`.fusing` (the frame loop), :mod:`.errors`.
+(what stays fixed for the whole stream), :mod:`.fusing` (the frame loop), :mod:`.bad_pairs` (the pairs
+skipped), :mod:`.errors`.
 
 Example:
     >>> from pathlib import Path

@@ -1,6 +1,7 @@
 """Fusing two inputs frame by frame into one output with the one fusion core (:func:`fuse_videos`):
 the inputs checked against each other (sizes, lengths, frame rates), each pair of frames fused by
-the stream's steady fuser, the output written, and what was done returned (:class:`VideoResult`)."""
+the stream's steady fuser (a pair that cannot be fused skipped: :mod:`.bad_pairs`), the output
+written, and what was done returned (:class:`VideoResult`)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,29 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Union
 
 import numpy as np
 
 from defusion.fusion.fuser import Fuser, SizeMismatchError
 from defusion.fusion.rig import RigError
+from defusion.fusion.video.bad_pairs import SIZE_CHANGE_RUN, BadPair, BadPairs
 from defusion.fusion.video.errors import VideoError, VideoInterrupted
 from defusion.fusion.video.pairing import misnumbered_pair
-from defusion.fusion.video.sinks import FrameSink, VideoSink, output_kind
-from defusion.fusion.video.sources import FrameSource, check_frame_size, note_float_spans, open_frames
+from defusion.fusion.video.sinks import FRAME_NAME, FrameSink, VideoSink, output_kind
+from defusion.fusion.video.sources import BadFrame, FrameSource, note_float_spans, open_frames, other_size
 from defusion.fusion.video.steady_fuser import fixed_for_stream, holds_shutter_frame, steady_fuser
 from defusion.io.images import DEFAULT_MAX_PIXELS
 from defusion.io.notes import note as say_note
+from defusion.io.notes import plural
 
 #: Frame rate of the output when no input video says one.
 DEFAULT_FPS = 25.0
 #: Relative difference of the inputs' frame rates under which they count as one rate (29.97 and 30 do).
 FPS_TOLERANCE = 0.01
+
+#: What :func:`_frame_pairs` yields per index: the pair of frames, or why it cannot be fused.
+_Pair = Union[tuple[np.ndarray, np.ndarray], BadPair]
 
 
 @dataclass
@@ -38,6 +44,9 @@ class VideoResult:
     output: Path
     #: Frames an output folder already held and ``skip_existing`` kept (not fused again, not in ``frames``).
     skipped: int = 0
+    #: The pairs that could not be fused (a frame unreadable, or of another size), by index: skipped, each
+    #: said to ``warn``; a video repeats the frame fused before each, a folder leaves its file out.
+    failed: tuple[int, ...] = ()
 
     @property
     def fps(self) -> float:
@@ -65,15 +74,23 @@ def fuse_videos(
 
     Settings measured on the first frames are kept for the stream, so that it cannot flicker: the
     inputs' order, the alignment and deghost reference, a raw thermal stretch, a palette's range
-    (:mod:`~defusion.fusion.video.steady_fuser`) and float frames' span (``note`` is told it).
-    ``on_first`` gets the first frames and their paths, in the order fused; ``on_measured`` the frames
-    the stretch and palette are measured on (the first that hold no shutter frame:
-    :func:`~defusion.fusion.video.steady_fuser.holds_shutter_frame`), their paths and index. Inputs of
+    (:mod:`~defusion.fusion.video.steady_fuser`) and float frames' span (``note`` is told it), all
+    decided on the first pair that holds no shutter (NUC) frame
+    (:func:`~defusion.fusion.video.steady_fuser.holds_shutter_frame`; the pairs before it each fused as
+    it comes). ``on_first`` gets the first frames and their paths, in the order fused; ``on_measured``
+    the frames all that is decided on, their paths (in the order kept) and index. Inputs of
     different lengths or frame rates are fused over their common length, paired by index, and ``warn``
     is told, as it is where two frame folders' file names show a pair of different frames (a frame
     missing from one); the output runs at ``fps``, else the first input video's, else 25, and an
-    output folder keeps only this run's frames. A frame of another size than its input's first is a VideoError;
-    Ctrl-C raises :class:`VideoInterrupted` with the number of frames fused so far.
+    output folder keeps only this run's frames. Ctrl-C raises :class:`VideoInterrupted` with the number
+    of frames fused so far.
+
+    A pair that cannot be fused (a frame file unreadable, or a frame of another size than its input's
+    first) is skipped and ``warn`` told, in one line each (:class:`~defusion.fusion.video.bad_pairs.BadPairs`);
+    its place is kept: a video repeats the frame fused before it (so it keeps its timing), a folder
+    leaves its file out (so every later frame keeps its number); :attr:`VideoResult.failed` lists them.
+    Frames of another size :data:`~defusion.fusion.video.bad_pairs.SIZE_CHANGE_RUN` pairs in a row (a
+    camera change) stop the fusion: a VideoError, the frames fused before them kept in ``out``.
 
     ``skip_existing`` (an output folder only; a VideoError for a video file, which is written whole):
     the frames the folder already holds are kept, not fused again, so that an interrupted run goes on
@@ -91,6 +108,8 @@ def fuse_videos(
                          "frames to a folder to go on after an interruption")
     src_a, src_b = _open_pair(a, b, max_pixels)
     sink, done, skipped = None, 0, 0
+    bad = BadPairs(warn, (lambda index: "the frame fused before it repeated in its place") if kind == "video"
+                   else (lambda index: f"{FRAME_NAME.format(index)} left out of {out}"))
     try:
         _check_sizes(fuser, src_a, src_b)
         total, counts_differ = _common_length(src_a, src_b, max_frames, warn)
@@ -102,16 +121,23 @@ def fuse_videos(
         stream = _SteadyStream(fuser, [src_a.path, src_b.path], on_first, on_measured)
         pairs = _frame_pairs(src_a, src_b, max_frames, counts_differ, warn, note)
         first = next(pairs, None)
-        if first is not None:  # what the first frames are said to be, said before the bar, not inside its line
-            stream.start(*first)
+        if first is not None and not isinstance(first, BadPair):  # what the first frames are said to be, said
+            stream.start(*first)  # before the bar, not inside its line
         with progress_bar(total=total, desc="fusing", unit="frame", disable=not progress, file=sys.stderr) as bar:
-            for frame_a, frame_b in itertools.chain([first] if first is not None else [], pairs):
+            for index, pair in enumerate(itertools.chain([first] if first is not None else [], pairs)):
                 if sink.already_there():  # kept from an earlier run: fix on it what fusing it would
-                    stream.pass_over(done + skipped, frame_a, frame_b)
+                    if not isinstance(pair, BadPair):
+                        stream.pass_over(index, *pair)
                     sink.skip()
+                    bad.fused()
                     skipped += 1
+                elif isinstance(pair, BadPair):  # said, counted, its place kept; a camera change stops here
+                    bad.add(pair)
+                    sink.leave_out()
+                    _stop_at_size_change(bad, sink, out, done)
                 else:
-                    sink.write(stream.fuse(done + skipped, frame_a, frame_b))
+                    sink.write(stream.fuse(index, *pair))
+                    bad.fused()
                     done += 1
                 bar.update()
         if done + skipped == 0:
@@ -127,7 +153,22 @@ def fuse_videos(
     finally:
         src_a.close()
         src_b.close()
-    return VideoResult(done, seconds, out, skipped)
+    return VideoResult(done, seconds, out, skipped, tuple(bad.failed))
+
+
+def _stop_at_size_change(bad: BadPairs, sink: FrameSink | VideoSink, out: Path, done: int) -> None:
+    """Stop the fusion (a VideoError) where :data:`~defusion.fusion.video.bad_pairs.SIZE_CHANGE_RUN`
+    pairs in a row held a frame of another size (:meth:`BadPairs.size_changed`: a camera or its mode
+    changed), the output finished first (``cut``: a video ends on its last fused frame), so that the
+    ``done`` frames fused are kept."""
+    changed = bad.size_changed()
+    if changed is None:
+        return
+    sink.finish(cut=True)
+    raise VideoError(f"stopped at frame {changed}: {SIZE_CHANGE_RUN} pairs in a row from it on hold a frame of "
+                     f"another size than its input's first (see the lines above): another camera, or another camera "
+                     f"mode? {plural(done, 'frame')} fused before it kept in {out}; fuse the frames from {changed} on "
+                     "as a clip of their own")
 
 
 def _warn_on_stderr(message: str) -> None:
@@ -139,10 +180,10 @@ def _warn_on_stderr(message: str) -> None:
 
 
 def _frame_pairs(src_a: FrameSource, src_b: FrameSource, max_frames: int | None, counts_differ: bool,
-                 warn: Callable[[str], None], note: Callable[[str], None]
-                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The inputs' frames paired by index, at most ``max_frames``, each checked against its input's
-    first frame's size, and ``note`` told the span of float frames (:func:`note_float_spans`).
+                 warn: Callable[[str], None], note: Callable[[str], None]) -> Iterator[_Pair]:
+    """The inputs' frames paired by index, at most ``max_frames``; where a frame cannot be read or is of
+    another size than its input's first (:func:`other_size`), a :class:`BadPair` saying why in its place,
+    and the pairs after it go on; ``note`` told the span of float frames (:func:`note_float_spans`).
     ``warn`` is told when one input ends before the other, unless their known lengths already
     differed (``counts_differ``: said before the first frame)."""
     frames_a, frames_b = src_a.frames(), src_b.frames()
@@ -155,23 +196,41 @@ def _frame_pairs(src_a: FrameSource, src_b: FrameSource, max_frames: int | None,
                 ended = src_a.path if frame_a is None else src_b.path
                 warn(f"{ended} ended after {index} frames, before the other input; fused the first {index}")
             return
-        check_frame_size(src_a, frame_a, index)
-        check_frame_size(src_b, frame_b, index)
+        pair = _checked_pair(index, (src_a, src_b), (frame_a, frame_b))
         note_float_spans((src_a, src_b), noted, note)
-        yield frame_a, frame_b
+        yield pair
         index += 1
 
 
+def _checked_pair(index: int, sources: tuple[FrameSource, FrameSource],
+                  frames: tuple[np.ndarray | BadFrame, np.ndarray | BadFrame]) -> _Pair:
+    """Pair ``index``'s ``frames``, or a :class:`BadPair` where one is unreadable (a :class:`BadFrame`)
+    or of another size than its input's first (:func:`other_size`), saying why of each."""
+    problems, resized = [], False
+    for source, frame in zip(sources, frames):
+        if isinstance(frame, BadFrame):
+            problems.append(frame.problem)
+            continue
+        problem = other_size(source, frame, index)
+        if problem is not None:
+            problems.append(problem)
+            resized = True
+    if problems:
+        return BadPair(index, "; and ".join(problems), resized)
+    return frames  # both arrays: neither is a BadFrame
+
+
 class _SteadyStream:
-    """Fuses a stream's frame pairs with the settings its first pair fixes (:meth:`_set_up`), and its
-    stretch and palette fixed on the first pair that holds no shutter frame (:meth:`_fixed`)."""
+    """Fuses a stream's frame pairs with what the first pair that holds no shutter frame fixes: the order,
+    the alignment and deghost reference (:meth:`_set_up`), the stretch and palette (:meth:`_fixed`); the
+    pairs before it (a thermal camera's shutter, NUC, frames) each set up on itself, as it comes."""
 
     def __init__(self, fuser: Fuser, paths: list[Path],
                  on_first: Callable[[list[Path], list[np.ndarray]], None] | None,
                  on_measured: Callable[[list[Path], list[np.ndarray], int], None] | None = None) -> None:
         self.fuser, self.paths, self.on_first, self.on_measured = fuser, paths, on_first, on_measured
-        self.swap: bool | None = None  # set on the first pair
-        self.measured = False  # whether a pair without a shutter frame was seen (on_measured told)
+        self.swap: bool | None = None  # set on each pair until one holds no shutter frame, then kept
+        self.measured = False  # whether a pair without a shutter frame was seen (all fixed on it; on_measured told)
         self.steady = fuser
 
     def start(self, frame_a: np.ndarray, frame_b: np.ndarray) -> None:
@@ -186,7 +245,8 @@ class _SteadyStream:
     def fuse(self, index: int, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
         """Pair ``index`` fused; a size or rig error a VideoError naming the frame."""
         try:
-            return self.steady.fuse(*self._fixed(index, frame_a, frame_b))
+            pair = self._fixed(index, frame_a, frame_b)  # first: it may set the steady fuser up on this pair
+            return self.steady.fuse(*pair)
         except (SizeMismatchError, RigError) as exc:
             raise VideoError(f"frame {index}: {exc}") from None
 
@@ -200,9 +260,10 @@ class _SteadyStream:
 
     def _fixed(self, index: int, frame_a: np.ndarray, frame_b: np.ndarray) -> list[np.ndarray]:
         """Pair ``index`` in the stream's order, the steady fuser fixed on it where it is not yet
-        (:func:`fixed_for_stream`); ``on_measured`` told of the first pair without a shutter frame,
-        the one the stretch and palette are measured on."""
-        if self.swap is None:
+        (:meth:`_set_up`, :func:`fixed_for_stream`): until a pair holds no shutter frame, each is set
+        up on itself, as its own fusion would be (a shutter frame's flat band tells neither the order
+        nor which frame is best exposed); the first that holds none fixes all, and ``on_measured`` is told."""
+        if not self.measured:
             self._set_up(frame_a, frame_b)
         pair = [frame_b, frame_a] if self.swap else [frame_a, frame_b]
         self.steady = fixed_for_stream(self.fuser, self.steady, pair)
@@ -213,12 +274,13 @@ class _SteadyStream:
         return pair
 
     def _set_up(self, frame_a: np.ndarray, frame_b: np.ndarray) -> None:
-        """Fix the stream's order (the one the fuser gives the first frames; a rig's frames stay in its
+        """Set the stream's order on this pair (the one the fuser gives it; a rig's frames stay in its
         cameras' order: it maps b's onto a's) and its steady fuser (:func:`steady_fuser`), and tell
         ``on_first`` of the first frames in that order."""
+        first = self.swap is None
         self.swap = self.fuser.options.rig is None and self.fuser.input_order(frame_a, frame_b) == [1, 0]
         pair = [frame_b, frame_a] if self.swap else [frame_a, frame_b]
-        if self.on_first is not None:
+        if first and self.on_first is not None:
             self.on_first(self.paths[::-1] if self.swap else list(self.paths), pair)
         self.steady = steady_fuser(self.fuser, pair)
 

@@ -3,8 +3,9 @@ written whole or not at all (:class:`VideoSink`), or a folder of one PNG per fra
 kept 16-bit (:class:`FrameSink`); :func:`output_kind` says which an output name asks for.
 
 Both sinks take ``write(frame)`` per fused frame (or ``skip()`` where ``already_there()``: a frame
-folder's frame an earlier run wrote, kept with ``skip_existing``), then ``finish()`` once complete or
-``abort()`` on a failure or an interrupt.
+folder's frame an earlier run wrote, kept with ``skip_existing``; ``leave_out()`` where a pair cannot be
+fused: a video repeats the frame before it, a folder leaves its file out), then ``finish()`` once
+complete (or stopped early, keeping what was fused) or ``abort()`` on a failure or an interrupt.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class VideoSink:
         self._size: tuple[int, int] | None = None
         #: Whether the partial file holds the whole video (:meth:`finish` could not rename it).
         self._complete = False
+        self._last: np.ndarray | None = None  # the last frame written, as written: it stands in for those left out
+        self._held = 0  # frames left out since it, written (as it) once the video goes on past them
         if self.partial.is_file():
             self.partial.unlink()
             if warn is not None:
@@ -61,9 +64,16 @@ class VideoSink:
         """Never: a video is written whole, from its first frame (see :class:`FrameSink`)."""
         return False
 
+    def leave_out(self) -> None:
+        """The next frame could not be fused: the frame fused before it stands in its place, so that the
+        video keeps its inputs' timing (written once the video goes on past it, :meth:`write` or
+        :meth:`finish`: a fusion stopped there ends on its last fused frame; before the first frame,
+        that one stands in)."""
+        self._held += 1
+
     def write(self, frame: np.ndarray) -> None:
-        """Append ``frame``; one of another size than the first is refused (OpenCV would drop it
-        with no more than a log line)."""
+        """Append ``frame`` (after the frames left out before it); one of another size than the first is
+        refused (OpenCV would drop it with no more than a log line)."""
         bgr = _to_bgr8(frame)
         h, w = bgr.shape[:2]
         if self._writer is None:
@@ -76,14 +86,25 @@ class VideoSink:
         elif (w, h) != self._size:
             raise VideoError(f"cannot write a {w}x{h} frame into {self.out}, a video of {self._size[0]}x"
                              f"{self._size[1]} frames (WxH)")
+        self._write_held(bgr if self._last is None else self._last)
         self._writer.write(bgr)
+        self._last = bgr
 
-    def finish(self) -> None:
-        """Move the complete video onto ``out``. Where that fails (on Windows, ``out`` open in a player)
-        the complete video is kept where it is, and a VideoError says where: :meth:`abort` then
+    def _write_held(self, stand_in: np.ndarray) -> None:
+        """Write ``stand_in`` for each frame left out since the last written (:meth:`leave_out`)."""
+        for _ in range(self._held):
+            self._writer.write(stand_in)
+        self._held = 0
+
+    def finish(self, cut: bool = False) -> None:
+        """Move the complete video onto ``out``; ``cut`` (a fusion stopped early), without the frames left
+        out at its end: it ends on its last fused frame. Where that fails (on Windows, ``out`` open in a
+        player) the complete video is kept where it is, and a VideoError says where: :meth:`abort` then
         keeps it too."""
         if self._writer is None:
             return
+        if not cut and self._last is not None:
+            self._write_held(self._last)
         self._writer.release()
         self._writer = None
         try:
@@ -139,13 +160,26 @@ class FrameSink:
         write_image(self.out / FRAME_NAME.format(self._index), frame)
         self._index += 1
 
+    def leave_out(self) -> None:
+        """The next frame could not be fused: its file is left out (one an earlier run left there removed,
+        so that the folder holds this run's frames alone), and every later frame keeps its inputs' frame
+        number in its name."""
+        path = self.out / FRAME_NAME.format(self._index)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:  # on Windows, open in a viewer: said, the run goes on
+            self._warn(f"cannot remove {path}, an earlier run's frame ({exc.strerror or exc}); open in another "
+                       "program? It is not this run's: this run could not fuse that frame")
+        self._index += 1
+
     def skip(self) -> None:
         """Pass the next frame: its file, already there, stays as it is."""
         self._index += 1
 
-    def finish(self) -> None:
-        """Remove the frames an earlier, longer run left after this run's last. One that cannot be
-        removed (on Windows, open in a viewer) is said, not an error: this run's frames are all written."""
+    def finish(self, cut: bool = False) -> None:
+        """Remove the frames an earlier, longer run left after this run's last (``cut``, a fusion stopped
+        early, alike). One that cannot be removed (on Windows, open in a viewer) is said, not an error:
+        this run's frames are all written."""
         indices = {path: _frame_index(path.name) for path in self.out.iterdir() if path.is_file()}
         stale = sorted((path for path, i in indices.items() if i is not None and i >= self._index), key=indices.get)
         kept: list[Path] = []
@@ -215,4 +249,14 @@ def _to_bgr8(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, code)
 
 
-__all__ = ["FRAME_NAME", "VIDEO_SUFFIXES", "FrameSink", "VideoSink", "output_kind", "partial_path"]
+def frame_files(folder: Path) -> list[Path]:
+    """The frames (files named as :data:`FRAME_NAME`'s) in ``folder``, in index order; a frame a run
+    left out (:meth:`FrameSink.leave_out`) leaves a gap, which does not end the list."""
+    try:
+        found = {path: _frame_index(path.name) for path in folder.iterdir()}
+    except OSError:
+        return []
+    return sorted((path for path, i in found.items() if i is not None and path.is_file()), key=found.__getitem__)
+
+
+__all__ = ["FRAME_NAME", "VIDEO_SUFFIXES", "FrameSink", "VideoSink", "frame_files", "output_kind", "partial_path"]

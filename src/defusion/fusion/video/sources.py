@@ -3,25 +3,34 @@
 folder's float frames, said once per input (:func:`note_float_spans`).
 
 A folder's frames are taken in natural sorted order (``frame2`` before ``frame10``), hidden files
-left out; float ones (radiometric TIFFs in degrees) are mapped by one range for the whole stream.
+left out; float ones (radiometric TIFFs in degrees) are mapped by one range for the whole stream; one
+that cannot be read past the first is a :class:`BadFrame` in its place, so that the rest are still read.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 import cv2
 import numpy as np
 
 from defusion.fusion.video.errors import VideoError
+from defusion.io.errors import ImageReadError
 from defusion.io.images import (DEFAULT_MAX_PIXELS, READ_FORMATS, READ_SUFFIXES, describe_float_stretch,
                                 float_to_uint16, read_image, stream_float_span)
 from defusion.io.shots import visible_images
 
 #: Files taken as frames in an input folder: every format read_image reads (hidden files left out).
 FRAME_SUFFIXES = READ_SUFFIXES
+
+
+class BadFrame(NamedTuple):
+    """A frame an input could not read, yielded in its place (:meth:`FrameSource.frames`) so that the
+    frames after it are still read: ``problem`` says which file and why, in one line."""
+
+    problem: str
 
 
 class FrameSource:
@@ -38,7 +47,8 @@ class FrameSource:
     #: A folder's frame files, in the order its frames are taken; None for a video.
     files: list[Path] | None = None
 
-    def frames(self) -> Iterator[np.ndarray]:  # pragma: no cover - interface
+    def frames(self) -> Iterator[np.ndarray | BadFrame]:  # pragma: no cover - interface
+        """The frames in order; one that cannot be read a :class:`BadFrame` in its place."""
         raise NotImplementedError
 
     def frame_name(self, index: int) -> str:
@@ -102,11 +112,15 @@ class _FrameFolder(FrameSource):
         self.count = len(self.files)
         self.fps = None
 
-    def frames(self) -> Iterator[np.ndarray]:
+    def frames(self) -> Iterator[np.ndarray | BadFrame]:
         first, self._first = self._first, None
         yield first if first is not None else self._read(self.files[0])
         for path in self.files[1:]:
-            yield self._read(path)
+            try:
+                frame: np.ndarray | BadFrame = self._read(path)
+            except (ImageReadError, OSError) as exc:  # a damaged or vanished file: the frames after it go on
+                frame = BadFrame(str(exc) if isinstance(exc, ImageReadError) else f"{path}: {exc.strerror or exc}")
+            yield frame
 
     def _read(self, path: Path) -> np.ndarray:
         """Frame ``path`` as :func:`read_image` reads it, float pixels mapped by the stream's range."""
@@ -134,13 +148,20 @@ def open_frames(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Frame
     return _VideoFile(path, max_pixels)
 
 
-def check_frame_size(source: FrameSource, frame: np.ndarray, index: int) -> None:
-    """Refuse a frame of another size than its input's first: a video's frames share one size (an
-    mp4 writer drops the others without an error)."""
+def other_size(source: FrameSource, frame: np.ndarray, index: int) -> str | None:
+    """Why ``frame`` (frame ``index`` of ``source``) cannot be fused where it is of another size than its
+    input's first (a video's frames share one size: an mp4 writer drops the others without an error), else None.
+
+    Example:
+        >>> source = FrameSource(); source.path, source.size = Path("ir"), (64, 48)
+        >>> other_size(source, np.zeros((40, 64), np.uint8), 7)
+        'ir frame 7 is 64x40, but the first frame of ir is 64x48 (WxH): every frame of an input must have one size'
+    """
     h, w = frame.shape[:2]
-    if (w, h) != source.size:
-        raise VideoError(f"{source.frame_name(index)} is {w}x{h}, but the first frame of {source.path} is "
-                         f"{source.size[0]}x{source.size[1]} (WxH): every frame of an input must have one size")
+    if (w, h) == source.size:
+        return None
+    return (f"{source.frame_name(index)} is {w}x{h}, but the first frame of {source.path} is "
+            f"{source.size[0]}x{source.size[1]} (WxH): every frame of an input must have one size")
 
 
 def _bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
@@ -184,4 +205,4 @@ def _float_note(source: FrameSource) -> str | None:
             "cannot dim the rest (values beyond it clip)")
 
 
-__all__ = ["FRAME_SUFFIXES", "FrameSource", "check_frame_size", "note_float_spans", "open_frames"]
+__all__ = ["FRAME_SUFFIXES", "BadFrame", "FrameSource", "note_float_spans", "open_frames", "other_size"]
