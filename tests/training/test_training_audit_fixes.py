@@ -113,7 +113,7 @@ def test_only_rank_0_says_an_interrupt(images, tmp_path, monkeypatch, capsys, ra
 def test_an_interrupted_runs_weights_are_marked_partial_and_info_says_so(images, tmp_path, fail_in_step, capsys):
     out = tmp_path / "run"
     assert main(["train", "--data", str(images), "--out", str(out), "--max-steps", "5", *CLI_TINY]) == 0
-    assert "defusion: training defusion-tiny on 6 images for 5 steps (1.67 epochs of 3 steps, batch 2); " \
+    assert "defusion: training defusion-tiny on 6 images for 5 steps (1.67 epochs of 3 steps, batch 2) on cpu; " \
            f"writing to {out}\n" in capsys.readouterr().err
     meta = read_metadata(out / "weights.safetensors")
     assert (meta["complete"], meta["planned_steps"], "stopped" in meta) == ("true", "5", False)
@@ -121,7 +121,7 @@ def test_an_interrupted_runs_weights_are_marked_partial_and_info_says_so(images,
     fail_in_step(2, KeyboardInterrupt)  # Ctrl-C during the resume's second step
     assert main(["train", "--data", str(images), "--out", str(out), "--max-steps", "9", "--resume",
                  "--no-progress"]) == 130
-    assert "defusion: resuming defusion-tiny at step 5 of 9, on 6 images (3 epochs of 3 steps, batch 2); " \
+    assert "defusion: resuming defusion-tiny at step 5 of 9, on 6 images (3 epochs of 3 steps, batch 2) on cpu; " \
            f"writing to {out}\n" in capsys.readouterr().err
     meta = read_metadata(out / "weights.safetensors")
     assert (meta["complete"], meta["stopped"], meta["steps"]) == ("false", "interrupted", "6")

@@ -52,6 +52,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="torch.compile the network (faster steps after compiling; see docs/training.md)")
     p.add_argument("--max-pixels", type=positive_int,  # None: the config's max_pixels, as the other options
                    help=f"skip images with more pixels (default {DEFAULT_MAX_PIXELS:,})")
+    p.add_argument("--device", default="auto",
+                   help="auto (a GPU where PyTorch sees one, else the CPU), cpu, cuda, cuda:N or mps; under "
+                        "torchrun each process trains on its own GPU, cuda:LOCAL_RANK (default auto)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -91,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         init = shipped_weights_path()
     try:
         weights = train(args.data, args.out, cfg, resume=args.resume, progress=not args.no_progress,
-                        init_weights=init)
+                        init_weights=init, device=args.device)
     except SameOnEveryRankError:
         if not Distributed.from_env().is_main:  # rank 0 says it for every process
             return EXIT_USAGE

@@ -16,6 +16,7 @@ from torch.utils.data import Dataset, get_worker_info
 from tqdm import tqdm
 
 from defusion.fusion.color import as_rgb, luminance, to_float
+from defusion.fusion.stretch import describe_fixed, measure_stretch, stretch_sources
 from defusion.io.images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, ImageReadError, read_image
 from defusion.io.front_end import reading_for
 from defusion.io.notes import collecting
@@ -35,6 +36,9 @@ _TRAINING_WORDING = (
      "training sees their colour values (flatten it onto a background first to train on what it shows)"),
     ("(save the one to fuse as an image of its own)", "(save the others as images of their own to train on them)"),
     ("(save it as 16-bit to fuse its own levels)", "(save it as 16-bit to train on its own levels)"),
+    ("stretched to the full range before fusing",
+     "stretched to the full range, as defusion fuse reads it; so is every such raw sensor frame under the training "
+     "folder, each by its own range (said for the first one only)"),
 )
 
 
@@ -146,7 +150,10 @@ class NaturalImages(Dataset):
     fusion core feeds the network when it fuses luminance. ``crop_scale``: each crop's area range, as
     a fraction of its image. Images are read as :func:`~defusion.io.images.read_image` reads them
     (at most ``max_pixels``: ``defusion train --max-pixels``, the config's ``max_pixels``; a larger
-    one is skipped), so any depth or layout trains at the same [0, 1] scale. Every setting is an
+    one is skipped), so any depth or layout trains at the same [0, 1] scale; a raw sensor frame (grey
+    16-bit values in a narrow band: a thermal camera's counts) is stretched onto [0, 1] by its own range,
+    as ``defusion fuse`` reads it (:func:`~defusion.fusion.stretch.measure_stretch`), so that the network
+    trains on what fusion will feed it, not on a flat grey; said once per run. Every setting is an
     attribute, so that a data worker, spawned with a copy of the dataset, reads as this process does.
 
     An unreadable file, or one whose shorter side is under :data:`MIN_SIDE_FRACTION` of ``crop``,
@@ -185,7 +192,8 @@ class NaturalImages(Dataset):
         # memory, so that the data workers of every epoch (fresh processes) see what earlier ones
         # already reported. Skipped as unreadable; read with something to say; smaller than the crop.
         self._warned, self._noted, self._small = (torch.zeros(len(self.files), dtype=torch.uint8) for _ in range(3))
-        for flags in (self._warned, self._noted, self._small):
+        self._stretched = torch.zeros(1, dtype=torch.uint8)  # one flag: the stretch is said once per run
+        for flags in (self._warned, self._noted, self._small, self._stretched):
             try:
                 flags.share_memory_()
             except (RuntimeError, OSError):  # no shared memory here: then once per process
@@ -204,7 +212,8 @@ class NaturalImages(Dataset):
         rng = random.Random(f"{self.seed}:{self.epoch}:{index}")
         file_index = index % len(self.files)
         try:
-            array = self._crop(self._read(file_index), rng)
+            image = self._read(file_index)
+            array = self._stretch(file_index, image, self._crop(image, rng))
         except Exception as exc:  # noqa: BLE001 - any decode failure is a skipped sample
             self._warn_skipped(file_index, exc)
             return torch.zeros(3, self.crop, self.crop), False
@@ -241,6 +250,17 @@ class NaturalImages(Dataset):
                 f"defusion: warning: {path} is {width}x{height}, smaller than the {self.crop}x{self.crop} crop: "
                 "its crops are up-sampled (blurrier than the others)"])
         return image
+
+    def _stretch(self, file_index: int, image: np.ndarray, crop: np.ndarray) -> np.ndarray:
+        """``crop`` of ``image`` stretched as ``defusion fuse`` stretches a raw sensor frame (``stretch``
+        ``auto``: :func:`~defusion.fusion.stretch.measure_stretch` of the whole image, alone), else as it is;
+        the first stretched file of the run is named with its values, once."""
+        fixed = measure_stretch([image])  # None at once for 8-bit and float images
+        if fixed is None:
+            return crop
+        said = describe_fixed([str(self.files[file_index])], fixed)
+        self._say_once(self._stretched, 0, [f"defusion: note: {for_training(line)}" for line in said])
+        return stretch_sources([image], [crop], fixed)[0][0]
 
     def _crop(self, image: np.ndarray, rng: random.Random) -> np.ndarray:
         """A random resized crop of ``read_image``'s HxW or HxWx3 uint8/uint16 pixels, flipped and

@@ -51,7 +51,25 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device.type in _GPUS and not gpu_available(device.type):
         raise OptionsError(f"device {device.type} (--device {device.type}) was asked for, but PyTorch sees no "
                            f"{_GPUS[device.type]}")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()  # an absent GPU's index fails later, deep in PyTorch, otherwise
+        seen = "one CUDA device (cuda:0)" if count == 1 else f"{count} CUDA devices (cuda:0 to cuda:{count - 1})"
+        raise OptionsError(f"device {device} (--device {device}) was asked for, but PyTorch sees {seen}: "
+                           "give one of them, or cuda")
     return device
+
+
+def describe_device(device: torch.device) -> str:
+    """``device`` in words for a run's start line: its name, and a GPU's model.
+
+    Example:
+        >>> describe_device(torch.device("cpu"))
+        'cpu'
+    """
+    if device.type != "cuda":
+        return str(device)
+    index = torch.cuda.current_device() if device.index is None else device.index
+    return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
 
 
 def check_half(half: bool, device: torch.device) -> None:
@@ -70,4 +88,4 @@ def check_half(half: bool, device: torch.device) -> None:
         raise OptionsError(f"half precision (half=True, --half) needs a CUDA device ({why})")
 
 
-__all__ = ["check_half", "gpu_available", "resolve_device"]
+__all__ = ["check_half", "describe_device", "gpu_available", "resolve_device"]

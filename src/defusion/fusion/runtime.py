@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,6 +55,19 @@ class OnnxCacheError(DefusionError, OSError):
 
 #: How to move the export cache: the variables :func:`defusion.fusion.onnx_runtime.cache_dir` reads.
 _CACHE_HINT = "set DEFUSION_CACHE or XDG_CACHE_HOME to a writable folder"
+#: The runtimes that run ``torch.compile`` (inductor), which compiles the code it generates.
+COMPILE_RUNTIMES = ("compile", "compile-bf16")
+#: What instead of ``--runtime compile`` where no compiler works: the runtimes that need none.
+_NO_COMPILER_RUNTIMES = "use --runtime torch or onnxruntime, which need none"
+#: The names of the errors by which inductor (CPU) and Triton (GPU) say that no compiler works, found
+#: in a failure's chain of causes or its text (inductor wraps its own in BackendCompilerFailed).
+_COMPILER_FAILURES = ("InvalidCxxCompiler", "CppCompileError", "Failed to find C compiler")
+
+
+class CompilerMissingError(OptionsError):
+    """``torch.compile`` (``--runtime compile``, ``defusion train --compile``) needs a working C/C++
+    compiler to build the code inductor generates, and this machine has none: one line saying to
+    install one or to run without compiling, not inductor's long traceback."""
 
 
 class CompiledNet(nn.Module):
@@ -75,9 +89,98 @@ class CompiledNet(nn.Module):
                 detail_gain: float | None = None) -> DeNetOutput:
         from torch._inductor import config as inductor
 
-        with inductor.patch(freezing=True), torch.autocast(x1.device.type, torch.bfloat16, enabled=self.bf16):
-            out = self.compiled(x1, x2, unique_gain, detail_gain)
+        try:
+            with inductor.patch(freezing=True), torch.autocast(x1.device.type, torch.bfloat16, enabled=self.bf16):
+                out = self.compiled(x1, x2, unique_gain, detail_gain)
+        except Exception as exc:  # a compiler that the probe found but that does not work: one line
+            gist = compiler_failure(exc)
+            if gist is None:
+                raise
+            runtime = "compile-bf16" if self.bf16 else "compile"
+            raise CompilerMissingError(compiler_message(f"runtime {runtime}", gist, _NO_COMPILER_RUNTIMES)) from None
         return DeNetOutput(*(o.float() for o in out)) if self.bf16 else out
+
+
+def compiler_problem(device: str | torch.device = "cpu") -> str | None:
+    """Why ``torch.compile`` cannot build code for ``device`` here (no working compiler), else None.
+    A cheap probe of the compiler inductor would use: on the CPU the C++ compiler of
+    ``torch._inductor.config.cpp.cxx`` (``$CXX``, else g++), run with ``--version``, as inductor
+    itself tries it; on CUDA the C compiler Triton builds its launcher with (``$CC``, else gcc or
+    clang). Other devices are not probed (None).
+
+    Example:
+        >>> compiler_problem("mps") is None
+        True
+    """
+    kind = torch.device(device).type
+    if kind == "cuda":
+        cc = os.environ.get("CC")
+        if cc:
+            return None if shutil.which(cc) else f"$CC is {cc}, which is not found"
+        return None if shutil.which("gcc") or shutil.which("clang") else "no C compiler (gcc or clang) found"
+    if kind != "cpu":
+        return None
+    from torch._inductor import config as inductor
+
+    search = inductor.cpp.cxx if isinstance(inductor.cpp.cxx, (list, tuple)) else (inductor.cpp.cxx,)
+    named = [cxx for cxx in search if cxx]
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+    except ImportError:  # another PyTorch: look the compilers up on PATH
+        return None if any(shutil.which(cxx) for cxx in named) else f"no C++ compiler ({', '.join(named)}) found"
+    try:
+        get_cpp_compiler()
+    except Exception:  # noqa: BLE001 - inductor's InvalidCxxCompiler, or any failure to run one
+        return f"no working C++ compiler found (tried {', '.join(named) or 'none'}: $CXX, else g++)"
+    return None
+
+
+def check_compiler(device: str | torch.device, what: str, instead: str) -> None:
+    """Refuse ``what`` (a compiling setting, e.g. ``runtime compile``) where :func:`compiler_problem`
+    finds no compiler for ``device``, saying to install one or ``instead``: before any work starts,
+    rather than a traceback at the first call.
+
+    Example:
+        >>> check_compiler("mps", "runtime compile", _NO_COMPILER_RUNTIMES)  # not probed: passes
+    """
+    problem = compiler_problem(device)
+    if problem is not None:
+        raise CompilerMissingError(compiler_message(what, problem, instead))
+
+
+def compiler_message(what: str, problem: str, instead: str) -> str:
+    """The one line for a compiling setting that no compiler can serve.
+
+    Example:
+        >>> compiler_message("--compile", "no working C++ compiler found", "drop --compile")
+        '--compile (torch.compile) needs a C++ compiler: no working C++ compiler found; install one (g++ or clang, or set CXX to one), or drop --compile'
+    """
+    return f"{what} (torch.compile) needs a C++ compiler: {problem}; install one (g++ or clang, or set CXX to one), " \
+           f"or {instead}"
+
+
+def compiler_failure(exc: BaseException) -> str | None:
+    """The gist of ``exc`` where it is inductor or Triton failing for want of a working compiler (found
+    in its chain of causes), else None: a probe that passed, yet a compiler that does not work (no
+    headers, a broken install).
+
+    Example:
+        >>> compiler_failure(RuntimeError("InvalidCxxCompiler: No working C++ compiler found"))
+        'InvalidCxxCompiler: No working C++ compiler found'
+        >>> compiler_failure(RuntimeError("out of memory")) is None
+        True
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        lines = str(exc).strip().splitlines() or [""]
+        if type(exc).__name__ in _COMPILER_FAILURES:
+            return f"{type(exc).__name__}: {lines[0]}".strip()
+        found = next((line for line in lines if any(name in line for name in _COMPILER_FAILURES)), None)
+        if found is not None:
+            return found.strip()
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def check_runtime(runtime: str, half: bool = False, threads: int | None = None) -> None:
@@ -157,6 +260,8 @@ def load_network(weights: str | Path | None, runtime: Runtime, device: str | tor
         from defusion.fusion.onnx_runtime import OnnxDeNet
 
         return OnnxDeNet(_cached_export(weights), device=device, threads=threads)
+    if runtime in COMPILE_RUNTIMES:  # before loading: no work is lost to a missing compiler
+        check_compiler(device, f"runtime {runtime}", _NO_COMPILER_RUNTIMES)
     model = load_weights(weights, map_location=device)
     return model if runtime == "torch" else CompiledNet(model, bf16=runtime == "compile-bf16")
 
@@ -195,5 +300,6 @@ def _announce_export(path: Path) -> None:
     print(f"defusion: exporting the model to ONNX once, cached as {path}", file=sys.stderr)
 
 
-__all__ = ["CompiledNet", "DEFAULT_RUNTIME", "OnnxCacheError", "Runtime", "RUNTIMES", "ONNX_RUNTIMES", "ONNX_SUFFIX",
-           "check_runtime", "is_onnx_export", "load_network", "onnxruntime_available", "resolve_runtime"]
+__all__ = ["COMPILE_RUNTIMES", "CompiledNet", "CompilerMissingError", "DEFAULT_RUNTIME", "OnnxCacheError", "Runtime", "RUNTIMES", "ONNX_RUNTIMES", "ONNX_SUFFIX",
+           "check_compiler", "check_runtime", "compiler_failure", "compiler_message", "compiler_problem",
+           "is_onnx_export", "load_network", "onnxruntime_available", "resolve_runtime"]

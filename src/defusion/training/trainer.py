@@ -30,6 +30,9 @@ from tqdm import tqdm
 
 from defusion.data.cud import CUDViews
 from defusion.data.dataset import NaturalImages
+from defusion.fusion.device import describe_device
+from defusion.fusion.errors import OptionsError
+from defusion.fusion.runtime import check_compiler, compiler_failure, compiler_message
 from defusion.io.notes import plural
 from defusion.io.progress import LogProgress, progress_bar
 from defusion.model.denet import DeNetOutput
@@ -64,11 +67,13 @@ _MIN_INTERVAL_S = 1e-9
 
 
 def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = False,
-          progress: bool = True, init_weights: str | Path | None = None) -> Path | None:
+          progress: bool = True, init_weights: str | Path | None = None, device: str = "auto") -> Path | None:
     """Train DeNet with the CUD pretext on the images under ``data``; returns the weights path.
 
     ``init_weights`` starts a new run from a weights file (e.g. the shipped weights) instead
-    of a random initialisation; its architecture must match ``cfg.model``.
+    of a random initialisation; its architecture must match ``cfg.model``. ``device`` (``--device``:
+    ``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``, as ``defusion fuse`` spells it) is where it
+    trains; under torchrun each process's GPU is its own (:func:`~defusion.training.distributed.device_for`).
 
     Writes ``out/checkpoints/last.safetensors`` every ``cfg.checkpoint_every`` steps and at
     each epoch end, ``out/metrics.csv``, TensorBoard logs in ``out/tb`` and, when done,
@@ -79,9 +84,14 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     if resume and init_weights is not None:
         raise ValueError("--init starts a new run from weights; --resume continues the run in --out from its "
                          "checkpoint: give one of them")
+    try:  # before anything is read or any process waits for the others: every rank refuses alike
+        device = device_for(run.ctx, device)
+        if cfg.compile:
+            check_compiler(device, "--compile", "drop --compile (compile: false in a --config)")
+    except OptionsError as exc:
+        raise SameOnEveryRankError(str(exc)) from None
     dataset, sampler, steps_per_epoch, saved_cfg = open_data(run)
-    join_job(run.ctx)
-    device = device_for(run.ctx)
+    join_job(run.ctx, device)
     schedule_steps = planned_steps(cfg, steps_per_epoch)
     data_path, data_digest = str(Path(data).resolve()), files_digest(data, dataset.files)
 
@@ -166,6 +176,9 @@ class _Loop:
         except RuntimeError as exc:
             if isinstance(exc, DivergedError):
                 raise
+            if cfg.compile and (gist := compiler_failure(exc)) is not None:  # a compiler found, yet broken
+                raise SameOnEveryRankError(compiler_message("--compile", gist, "drop --compile (compile: false in "
+                                                            "a --config)")) from None
             error = self._save_failed(exc)
             if error is None:
                 raise
@@ -185,7 +198,8 @@ class _Loop:
                   f"({_schedule_end(self.cfg, self.steps_per_epoch)}); writing its weights", file=sys.stderr)
         elif self.ctx.is_main:
             print(_start_line(self.cfg, run.out, len(self.dataset.files), state.step if run.resume else None,
-                              self.total_steps, self.steps_per_epoch, self.ctx.world_size), file=sys.stderr)
+                              self.total_steps, self.steps_per_epoch, self.ctx.world_size,
+                              _device_words(self.device, self.ctx.world_size)), file=sys.stderr)
 
     def _epochs(self) -> None:
         """Train from the step the run is at to ``total_steps``, checkpointing at each epoch's end."""
@@ -396,13 +410,26 @@ def _out_of_time(cfg: TrainConfig, started: float, ctx: Distributed, device: tor
     return bool(flag)
 
 
+def _device_words(device: torch.device, world_size: int) -> str:
+    """Where a run trains, for its start line: the device (a GPU's model too); under DDP on GPUs, one
+    per process.
+
+    Example:
+        >>> _device_words(torch.device("cpu"), 1), _device_words(torch.device("cpu"), 2)
+        ('cpu', 'cpu')
+    """
+    words = describe_device(device)
+    return f"one GPU per process (rank 0: {words})" if world_size > 1 and device.type == "cuda" else words
+
+
 def _start_line(cfg: TrainConfig, out: Path, images: int, resume_step: int | None, total_steps: int,
-                steps_per_epoch: int, world_size: int) -> str:
-    """The line a run says as it starts: what it trains on, its schedule and where its outputs go.
+                steps_per_epoch: int, world_size: int, device: str = "cpu") -> str:
+    """The line a run says as it starts: what it trains on, its schedule, the device (``device``, in
+    words: :func:`_device_words`) and where its outputs go.
 
     Example:
         >>> _start_line(TrainConfig(model="defusion-tiny", batch_size=2), Path("runs/x"), 10, None, 12, 5, 1)
-        'defusion: training defusion-tiny on 10 images for 12 steps (2.4 epochs of 5 steps, batch 2); writing to runs/x'
+        'defusion: training defusion-tiny on 10 images for 12 steps (2.4 epochs of 5 steps, batch 2) on cpu; writing to runs/x'
     """
     epochs = total_steps / steps_per_epoch
     batch = f"batch {cfg.batch_size}" + (f" x {processes(world_size)}" if world_size > 1 else "")
@@ -411,7 +438,7 @@ def _start_line(cfg: TrainConfig, out: Path, images: int, resume_step: int | Non
         what = f"training {cfg.model} on {plural(images, 'image')} for {plural(total_steps, 'step')}"
     else:
         what = f"resuming {cfg.model} at step {resume_step} of {total_steps}, on {plural(images, 'image')}"
-    return f"defusion: {what} {schedule}; writing to {out}"
+    return f"defusion: {what} {schedule} on {device}; writing to {out}"
 
 
 def _schedule_end(cfg: TrainConfig, steps_per_epoch: int) -> str:
