@@ -15,7 +15,7 @@ import pytest
 from defusion.cli import ui as ui_cli
 from defusion.cli.errors import run_guarded
 from defusion.model.weights import WeightsError
-from defusion.ui import APP_PATH
+from defusion.ui import APP_PATH, SERVER_PATH
 
 
 def _parse(*argv):
@@ -38,7 +38,7 @@ def test_command_line_and_environment(tiny_weights, monkeypatch):
     monkeypatch.setenv("DEFUSION_WEIGHTS", "stale")
     cmd, env = ui_cli.command(_parse("--port", 9000, "--weights", tiny_weights, "--max-upload-mb", 7,
                                      "--device", "cpu", "--max-pixels", 5000))
-    assert cmd[:5] == [sys.executable, "-m", "streamlit", "run", str(APP_PATH)]
+    assert cmd[:5] == [sys.executable, "-m", "streamlit", "run", str(SERVER_PATH)]
     flags = dict(zip(cmd[5::2], cmd[6::2]))
     assert flags["--server.headless"] == "true" and flags["--server.port"] == "9000"
     assert flags["--server.maxUploadSize"] == "7" and flags["--server.address"] == "127.0.0.1"

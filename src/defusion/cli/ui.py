@@ -15,9 +15,12 @@ from typing import Iterator
 
 from defusion.cli.errors import EXIT_INTERRUPTED, UserError
 from defusion.cli.options import positive_int, tcp_port
+from defusion.cli.serve import allowed_host, allowed_hosts
 from defusion.fusion.choices import DEFAULT_DEVICE, DEVICES
 from defusion.model.errors import WeightsError
+from defusion.serving import is_loopback
 # the app's settings, without Streamlit or the fusion core: --help stays fast
+from defusion.ui.host_guard import ENV_ALLOWED_HOSTS
 from defusion.ui.settings import (DEFAULT_MAX_UPLOAD_MB, DEFAULT_UI_MAX_PIXELS, ENV_DEVICE, ENV_MAX_PIXELS,
                                   ENV_WEIGHTS)
 
@@ -27,6 +30,11 @@ HELP = "start the web UI (Streamlit): upload or pick two images, see fused image
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 #: Seconds the child gets to exit by itself before it is terminated, then killed.
 GRACE_S = 10
+#: Loopback names put in Streamlit's ``server.allowedHosts`` (a list of names: it cannot say
+#: 127.0.0.0/8, which the Host guard, defusion.ui.host_guard, accepts whole).
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+#: The Streamlit version the UI is tested with (its st.App and server.allowedHosts are needed).
+TESTED_STREAMLIT = "1.67"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,6 +46,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"refuse uploaded files larger than this many MB (default {DEFAULT_MAX_UPLOAD_MB})")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_UI_MAX_PIXELS,
                    help=f"refuse images with more pixels (default {DEFAULT_UI_MAX_PIXELS:,})")
+    p.add_argument("--allowed-host", action="append", type=allowed_host, metavar="NAME",
+                   help="a host name (or address) the UI answers to besides loopback ones (localhost, "
+                        "127.0.0.1, ::1), whatever the port; repeat for more. On a loopback --host, the UI "
+                        "refuses other Host headers (a guard against DNS rebinding); on another --host, it "
+                        "checks Host only where this is given (default: none)")
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -46,16 +59,28 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
-    """The ``streamlit run`` command line and environment that serve the app."""
-    from defusion.ui import APP_PATH
+    """The ``streamlit run`` command line and environment that serve the app: ``ui_server.py``
+    (``app.py`` behind the Host guard); ``browser.serverAddress`` set, so that Streamlit never asks
+    checkip.amazonaws.com for this machine's address to print it (on a wildcard ``--host``)."""
+    from defusion.ui import SERVER_PATH
 
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_PATH),
+    hosts = allowed_hosts(args.host, args.allowed_host)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(SERVER_PATH),
            "--server.headless", "true",
            "--server.port", str(args.port),
            "--server.address", args.host,
            "--server.maxUploadSize", str(args.max_upload_mb),
+           "--browser.serverAddress", browser_host(args.host),
            "--browser.gatherUsageStats", "false"]
+    if hosts is not None:  # Streamlit's own check of the WebSocket's Host too, should the guard be bypassed
+        bound = (args.host,) if is_loopback(args.host) else ()  # e.g. 127.0.0.2
+        for name in dict.fromkeys((*LOOPBACK_NAMES, *bound, *hosts)):
+            cmd += ["--server.allowedHosts", name]
     env = dict(os.environ)
+    if hosts is None:
+        env.pop(ENV_ALLOWED_HOSTS, None)
+    else:
+        env[ENV_ALLOWED_HOSTS] = ",".join(hosts)
     env[ENV_DEVICE] = args.device
     env[ENV_MAX_PIXELS] = str(args.max_pixels)
     if args.weights is not None:
@@ -69,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
     _check(args)
     if importlib.util.find_spec("streamlit") is None:
         raise UserError("the web UI needs the 'ui' extra: pip install 'defusion[ui]'")
+    problem = streamlit_problem()
+    if problem:
+        raise UserError(f"{problem}: pip install -U 'streamlit>={TESTED_STREAMLIT}'")
     cmd, env = command(args)
     check_port(args.host, args.port)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -87,6 +115,22 @@ def run(args: argparse.Namespace) -> int:
             return 128 + exc.signum
 
 
+def streamlit_problem() -> str | None:
+    """Why the installed Streamlit cannot serve the UI behind its Host guard, in one line: the guard
+    needs ``st.App`` (Streamlit's ASGI entry, which takes middleware) and the ``server.allowedHosts``
+    option; None where it can. Imports Streamlit (about a second), so only when starting."""
+    import streamlit
+    from streamlit import config
+
+    try:
+        config.get_option("server.allowedHosts")
+    except RuntimeError:  # "Config key ... not defined"
+        return f"Streamlit {streamlit.__version__} has no server.allowedHosts option, which the web UI needs"
+    if not hasattr(streamlit, "App"):
+        return f"Streamlit {streamlit.__version__} has no st.App, which the web UI's Host guard needs"
+    return None
+
+
 def check_port(host: str, port: int) -> None:
     """Refuse, in ``defusion serve``'s words, a ``host``:``port`` this machine cannot listen on (a
     port in use, an address not its own) before announcing the UI: Streamlit would say so only after
@@ -100,6 +144,21 @@ def check_port(host: str, port: int) -> None:
         raise UserError(f"{exc}; start the UI on another --port") from None
     for sock in sockets:
         sock.close()
+
+
+def browser_host(host: str) -> str:
+    """The host a browser reaches the UI at (Streamlit's ``browser.serverAddress``): ``host``, or
+    ``localhost`` for a wildcard one (0.0.0.0, ::), which no browser can open.
+
+    Example:
+        >>> browser_host("0.0.0.0"), browser_host("::1"), browser_host("lab.example")
+        ('localhost', '::1', 'lab.example')
+    """
+    try:
+        wildcard = ipaddress.ip_address(host).is_unspecified
+    except ValueError:  # a host name
+        wildcard = False
+    return "localhost" if wildcard else host
 
 
 def address(host: str, port: int) -> str:
