@@ -19,9 +19,10 @@ from defusion.metrics.statistics import psnr
 from defusion.model.weights import load_weights
 
 #: Exported exception classes that are not the library's: the front ends' own (the server's, the
-#: UI's) and a Ctrl-C (or SIGTERM, said as Ctrl-C is), which is no error.
+#: UI's), a Ctrl-C (or SIGTERM, said as Ctrl-C is), which is no error, and the warnings' categories.
 NOT_LIBRARY_ERRORS = {"defusion.serving.env_settings.EnvSettingError", "defusion.ui.errors.InputError",
-                      "defusion.fusion.video.errors.VideoInterrupted", "defusion.training.errors.Terminated"}
+                      "defusion.fusion.video.errors.VideoInterrupted", "defusion.training.errors.Terminated",
+                      "defusion.errors.DefusionWarning", "defusion.errors.DefusionNote"}
 
 
 def _exported_exceptions() -> dict[str, type]:

@@ -1,5 +1,6 @@
 """The base of the library's own errors, without dependencies (the standard library only): the
-light error modules derive from it, and ``import defusion`` exports it. Also the wording errors share
+light error modules derive from it, and ``import defusion`` exports it. Also the categories of its
+warnings (:class:`DefusionWarning`, :class:`DefusionNote`) and the wording errors share
 (:func:`channels_first_hint`)."""
 
 from __future__ import annotations
@@ -28,6 +29,30 @@ class DefusionError(Exception):
         >>> issubclass(ImageReadError, DefusionError) and issubclass(ImageReadError, ValueError)
         True
     """
+
+
+class DefusionWarning(UserWarning):
+    """What defusion says to a Python caller where the result may not be what they expect (an image
+    fused nearly flat, alpha ignored, a file left out): a warning, so that ``warnings`` filters it.
+    The base of every warning defusion makes (:class:`DefusionNote` included), so one filter silences
+    them all; a ``UserWarning``, so a filter of those does too. The ``defusion`` command says the same
+    as ``defusion: warning: ...`` lines on stderr instead (:mod:`defusion.io.notes`).
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.filterwarnings("ignore", category=DefusionWarning)  # none of defusion's, notes included
+        ...     warnings.warn("x.png has transparent pixels (alpha); alpha is ignored", DefusionWarning)
+        >>> issubclass(DefusionNote, DefusionWarning) and issubclass(DefusionWarning, UserWarning)
+        True
+    """
+
+
+class DefusionNote(DefusionWarning):
+    """What defusion says to a Python caller that is only worth knowing, nothing to fix (only the
+    first frame of a file read, a stretch measured): ``warnings.filterwarnings("ignore",
+    category=DefusionNote)`` keeps the :class:`DefusionWarning` s and silences these. The ``defusion``
+    command says them as ``defusion: note: ...`` lines."""
 
 
 def channels_first_hint(shape: tuple[int, ...], channels: tuple[int, ...]) -> str:
@@ -94,4 +119,5 @@ def runtime_out_of_memory(exc: BaseException) -> bool:
     return runtime_error and bool(_OUT_OF_MEMORY.search(str(exc)))
 
 
-__all__ = ["DefusionError", "caller_stacklevel", "channels_first_hint", "runtime_out_of_memory"]
+__all__ = ["DefusionError", "DefusionNote", "DefusionWarning", "caller_stacklevel", "channels_first_hint",
+           "runtime_out_of_memory"]

@@ -13,6 +13,7 @@ import numpy as np
 
 from defusion.benchmark.runner import SECONDS, read_scored, run_benchmark
 from defusion.io.images import write_image
+from defusion.io.notes import as_lines
 from defusion.metrics import compute_metrics
 from tests.conftest import smooth_image
 
@@ -29,7 +30,8 @@ def _sources(tmp_path: Path, rng) -> tuple[Path, Path]:
 
 
 def _run(da: Path, db: Path, fused_dirs: dict[str, Path], metrics: str):
-    *_, result = list(run_benchmark(da, db, {}, fused_dirs, metrics, progress=False))[-1]
+    with as_lines():  # what it says said as defusion bench says it
+        *_, result = list(run_benchmark(da, db, {}, fused_dirs, metrics, progress=False))[-1]
     return {(r.method, r.image, r.metric): r.value for r in result.rows if r.metric != SECONDS}
 
 

@@ -20,6 +20,7 @@ from defusion.benchmark import evaluation, findings
 from defusion.benchmark.runner import SECONDS, read_scored, run_benchmark
 from defusion.cli.main import main
 from defusion.io.images import write_image
+from defusion.io.notes import as_lines
 from tests.conftest import smooth_image
 
 SIZE = (32, 40)  # height, width of the generated images
@@ -39,8 +40,14 @@ def _fused(rng) -> dict[str, np.ndarray]:
     return {stem: (60 + smooth_image(rng, *SIZE, channels=1) // 2).astype(np.uint8) for stem in STEMS}
 
 
+def _bench(*args, **kwargs) -> list:
+    """What run_benchmark yields, what it says said as ``defusion bench`` says it (lines on stderr)."""
+    with as_lines():
+        return list(run_benchmark(*args, **kwargs))
+
+
 def _scores(da: Path, db: Path, fused_dirs: dict[str, Path], metrics: str = "EN,SD,SSIM", methods=None):
-    *_, result = list(run_benchmark(da, db, methods or {}, fused_dirs, metrics, progress=False))[-1]
+    *_, result = _bench(da, db, methods or {}, fused_dirs, metrics, progress=False)[-1]
     return result, {(r.method, r.image, r.metric): r.value for r in result.rows if r.metric != SECONDS}
 
 
@@ -162,7 +169,7 @@ def test_a_float_source_is_fused_stretched_and_scored_on_its_own_scale_with_a_no
     for stem in STEMS[:1]:
         write_image(da / f"{stem}.png", smooth_image(rng, *SIZE, channels=1))
         tifffile.imwrite(db / f"{stem}.tif", _fused(rng)[stem].astype(np.float32))
-    pairs = list(run_benchmark(da, db, {"keep": keep_a}, {}, "EN", progress=False))
+    pairs = _bench(da, db, {"keep": keep_a}, {}, "EN", progress=False)
     _, _, a8, b8, _ = pairs[-1]
     np.testing.assert_array_equal(b8, tifffile.imread(db / "p1.tif").astype(np.uint8))  # scored as its values say
     assert seen[0].min() == 0 and seen[0].max() == 65535  # fused as defusion fuse reads it: stretched
@@ -190,8 +197,9 @@ def test_a_pair_gathers_its_lines_for_the_main_process_to_say(tmp_path, rng, cap
     assert len(pair.said) == 1 and pair.said[0].startswith(f"warning: {files['alpha']} has transparent pixels")
     assert pair.found == [findings.Finding("eight-bit", "low", str(files["low"]), source=False)]  # said at the end
     told: set = set()
-    findings.say_found(pair, told)
-    findings.say_found(pair, told)
+    with as_lines():  # as defusion bench says them
+        findings.say_found(pair, told)
+        findings.say_found(pair, told)
     assert capsys.readouterr().err.strip().splitlines() == [f"defusion: {pair.said[0]}"]
 
 
@@ -240,7 +248,7 @@ def test_float_sources_on_neither_scale_are_scored_stretched_with_one_note_per_f
     from defusion.io.images import read_image
 
     da, db = _thermal(tmp_path, rng, offset, scale=0.2)
-    pairs = list(run_benchmark(da, db, {"max": np.maximum}, {}, "EN,SD", progress=False))
+    pairs = _bench(da, db, {"max": np.maximum}, {}, "EN,SD", progress=False)
     *_, a8, b8, result = pairs[-1]
     assert result.images == list(STEMS) and not result.problems  # no pair dropped
     notes = _notes(capsys.readouterr().err)  # the benchmark's, before this test's own read (a Python caller's, noted)
@@ -254,7 +262,7 @@ def test_float_sources_on_neither_scale_are_scored_stretched_with_one_note_per_f
 
 def test_one_float_source_on_neither_scale_is_named_with_its_span(tmp_path, rng, capsys):
     da, db = _thermal(tmp_path, rng, 240.0, stems=("p1",))
-    list(run_benchmark(da, db, {"max": np.maximum}, {}, "EN", progress=False))
+    _bench(da, db, {"max": np.maximum}, {}, "EN", progress=False)
     (line,) = _notes(capsys.readouterr().err)
     assert line.startswith(f"defusion: note: {db / 'p1.tif'} holds float pixels spanning 24")
     assert ", neither 0..1 nor 0..255 (the scales the metrics take; a radiometric frame in degrees or Kelvin?): " \
@@ -273,7 +281,7 @@ def test_bench_cli_scores_pairs_with_kelvin_sources_and_exits_0(tmp_path, rng, c
 def test_the_float_source_note_names_the_scale_it_is_scored_on(tmp_path, rng, capsys):
     """An unclamped [0, 1] source (within the metrics' slack) is stretched to be fused, clipped to be scored."""
     da, db = _thermal(tmp_path, rng, -0.001, scale=1.002 / 255)
-    list(run_benchmark(da, db, {"max": np.maximum}, {}, "EN", progress=False))
+    _bench(da, db, {"max": np.maximum}, {}, "EN", progress=False)
     notes = _notes(capsys.readouterr().err)
     assert notes == [f"defusion: note: 2 sources in {db} (e.g. {db / 'p1.tif'}) hold float pixels outside [0, 1]: the "
                      "methods fuse them stretched from their minimum to their maximum (as defusion fuse reads them), "

@@ -15,6 +15,7 @@ from defusion.cli import fuse, job_size
 from defusion.cli.errors import UserError
 from defusion.cli.main import main
 from defusion.io.images import write_image
+from defusion.io.notes import as_lines
 from tests.conftest import smooth_image
 
 #: Where a note on many passes starts (its size) and what it says at --scale 2.
@@ -160,7 +161,8 @@ def test_a_96_mp_pair_is_warned_where_4_gb_are_available(monkeypatch, capsys):
     from defusion.fusion.options import FuseOptions
 
     monkeypatch.setattr(fuse.size_notes, "available_memory", lambda: 4_000_000_000)
-    fuse.size_notes.say_size(FuseOptions.for_task("mef"), 8000, 12000, 2)
+    with as_lines():  # as defusion fuse says it
+        fuse.size_notes.say_size(FuseOptions.for_task("mef"), 8000, 12000, 2)
     err = capsys.readouterr().err
     assert "12000x8000 (96.0 MP) takes" in err and "GB of memory at its peak, and 4.0 GB is available" in err
 

@@ -16,6 +16,7 @@ from PIL.TiffImagePlugin import IFDRational
 from defusion.cli.fuse.fused_settings import SETTINGS_FILE
 from defusion.cli.main import main
 from defusion.io.images import read_image, write_image
+from defusion.io.notes import as_lines
 from tests.conftest import REPO, smooth_image
 
 #: A bracket's exposure times (s) and biases (EV), as an AEB camera writes them.
@@ -115,10 +116,11 @@ def test_no_bracket_note_with_a_rig_or_an_infrared_image(tmp_path, rng, capsys):
 
     shots = _bracket(tmp_path, rng, "RIG")
     plain = dict(task=None, pixels=None, palette=None, infrared=None, rig=None)
-    for given in (dict(rig=tmp_path / "rig.json"), dict(palette="inferno", infrared=2), dict(palette="inferno")):
-        note_shots(argparse.Namespace(**{**plain, **given}), [shots], "network")
-        assert "exposure bracket" not in capsys.readouterr().err, given
-    note_shots(argparse.Namespace(**plain), [shots], "network")
+    with as_lines():  # as defusion fuse says them
+        for given in (dict(rig=tmp_path / "rig.json"), dict(palette="inferno", infrared=2), dict(palette="inferno")):
+            note_shots(argparse.Namespace(**{**plain, **given}), [shots], "network")
+            assert "exposure bracket" not in capsys.readouterr().err, given
+        note_shots(argparse.Namespace(**plain), [shots], "network")
     assert "exposure bracket" in capsys.readouterr().err  # the same shots without them: a bracket
 
 

@@ -15,6 +15,7 @@ from PIL.TiffImagePlugin import IFDRational
 
 from defusion.cli.main import build_parser, main
 from defusion.io.images import write_image
+from defusion.io.notes import as_lines
 from tests.conftest import REPO, smooth_image
 
 #: Exposure time (s) and bias (EV) of each shot: a focus stack's one exposure, and an AEB bracket's three.
@@ -173,7 +174,9 @@ def test_the_notes_read_each_shots_exif_once(tmp_path, rng, monkeypatch, capsys)
     reads = []
     exif_tags = shots_module._exif_tags
     monkeypatch.setattr(shots_module, "_exif_tags", lambda path: reads.append(path) or exif_tags(path))
-    note_shots(argparse.Namespace(task=None, pixels=None, palette=None, infrared=None, rig=None), [stack], "network")
+    with as_lines():  # as defusion fuse says them
+        note_shots(argparse.Namespace(task=None, pixels=None, palette=None, infrared=None, rig=None), [stack],
+                   "network")
     assert STACK_NOTE in capsys.readouterr().err and sorted(reads) == sorted(stack)
     reads.clear()
     note_shots(argparse.Namespace(task="mef", pixels=None, palette=None, infrared=None, rig=None), [stack], "network")

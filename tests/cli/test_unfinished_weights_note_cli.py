@@ -13,6 +13,7 @@ from PIL import Image
 from defusion.cli.main import main
 from defusion.cli.options import note_quick_test_weights, stopped_short
 from defusion.io.images import write_image
+from defusion.io.notes import as_lines
 from defusion.model.registry import create_model
 from defusion.model.weights import read_metadata, save_weights, shipped_weights_path
 from tests.conftest import smooth_image
@@ -91,7 +92,8 @@ def test_a_runs_time_budget_weights_get_the_note_with_the_quick_test_ones(tmp_pa
     weights = train(images, tmp_path / "run", TrainConfig(model="defusion-tiny", batch_size=2, crop=32, workers=0,
                                                           max_steps=50, max_seconds=0.0), progress=False)
     capsys.readouterr()
-    note_quick_test_weights(weights)
+    with as_lines():  # as the commands say it
+        note_quick_test_weights(weights)
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and "quick-test network's" in err[0], err
     assert err[1] == _unfinished_note(weights, "time budget spent at step 1 of 50")

@@ -76,7 +76,8 @@ def test_the_run_step_fills_a_cache_a_server_then_uses(tmp_path):
     ready without exporting again (about 40 s + 9 s on a 2-core machine)."""
     _, code = _export_step()
     env = {**os.environ, "DEFUSION_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
-    made = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    made = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          encoding="utf-8", timeout=600)
     assert made.returncode == 0, made.stderr
     assert EXPORTING in made.stderr
     (export,) = (tmp_path / "cache" / "onnx").glob("denet-*.onnx")
@@ -88,17 +89,17 @@ def test_the_run_step_fills_a_cache_a_server_then_uses(tmp_path):
     try:
         deadline = time.monotonic() + EXPORTING_START_S
         while True:
-            assert server.poll() is None, log.read_text()
+            assert server.poll() is None, log.read_text(encoding="utf-8")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
                     if reply.status == 200:
                         break
             except OSError:
                 pass
-            assert time.monotonic() < deadline, log.read_text()
+            assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
             time.sleep(0.5)
     finally:
         server.terminate()
         server.wait(30)
-    assert EXPORTING not in log.read_text()
+    assert EXPORTING not in log.read_text(encoding="utf-8")
     assert [p.name for p in (tmp_path / "cache" / "onnx").glob("denet-*.onnx")] == [export.name]

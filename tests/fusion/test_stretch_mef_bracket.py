@@ -13,6 +13,7 @@ from defusion.cli.fuse.fusion_notes import note_unstretched
 from defusion.cli.main import main
 from defusion.fusion.fuser import Fuser, FuseOptions
 from defusion.fusion.stretch import describe_stretch, measure_stretch, stretch_sources
+from defusion.io.notes import as_lines
 from tests.conftest import smooth_image
 
 #: The audit's bracket: EV -4, -2 and 0 of one scene, gamma 2.2, the darkest topping out under a
@@ -64,7 +65,8 @@ def test_stretch_none_advises_the_stretch_only_where_auto_would_stretch(rng, cap
     from defusion.fusion.options import FuseOptions
 
     args = argparse.Namespace(task=task, order=None, dir_a=None, stacks=None)
-    note_unstretched(paths, _bracket(rng), args, set(), FuseOptions.for_task(task).stretch_shared)
+    with as_lines():  # as defusion fuse says it
+        note_unstretched(paths, _bracket(rng), args, set(), FuseOptions.for_task(task).stretch_shared)
     err = capsys.readouterr().err
     assert err.count("drop --stretch none") == said, err
     assert ("grey16_-4.tif spans only" in err) == bool(said), err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,15 @@ from PIL import Image
 
 from defusion.cli.fuse.fused_settings import SETTINGS_FILE
 
+from defusion.errors import DefusionNote, DefusionWarning
 from defusion.io.pairs import PairsError, left_out, match_pairs
+
+
+def _said(caught: list[warnings.WarningMessage]) -> str:
+    """What a Python caller was told (defusion's warnings), one ``kind: message`` a line, ``note`` for a
+    DefusionNote, ``warning`` for a DefusionWarning: what the command says after ``defusion: ``."""
+    return "".join(f"{'note' if issubclass(w.category, DefusionNote) else 'warning'}: {w.message}\n"
+                   for w in caught if issubclass(w.category, DefusionWarning))
 
 
 def _touch(folder: Path, *names: str) -> None:
@@ -30,29 +39,29 @@ def test_gif_heic_and_raw_files_are_paired_like_single_images(tmp_path):
     assert unmatched == []
 
 
-def test_hidden_files_other_files_and_subfolders_are_left_out_and_said(tmp_path, capsys):
+def test_hidden_files_other_files_and_subfolders_are_left_out_and_said(tmp_path, recwarn):
     _touch(tmp_path / "a", "08.png", "._08.png", ".DS_Store", "notes.txt", "scene.psd")
     _touch(tmp_path / "b", "08.png", "._08.png")
     (tmp_path / "a" / "more").mkdir()
     pairs, unmatched = match_pairs(tmp_path / "a", tmp_path / "b")
     assert [stem for stem, _, _ in pairs] == ["08"] and unmatched == []  # no hidden "._08" pair
-    err = capsys.readouterr().err
+    err = _said(recwarn.list)
     a = tmp_path / "a"
-    assert f"defusion: note: {a}: left out 2 other files, not images defusion reads: notes.txt, scene.psd" in err
-    assert f"defusion: note: {a}: left out 1 hidden file: ._08.png" in err
-    assert f"defusion: note: {a}: left out subfolders, not searched: more/" in err
+    assert f"note: {a}: left out 2 other files, not images defusion reads: notes.txt, scene.psd" in err
+    assert f"note: {a}: left out 1 hidden file: ._08.png" in err
+    assert f"note: {a}: left out subfolders, not searched: more/" in err
     assert ".DS_Store" not in err  # never an image: not worth a line
     assert left_out(tmp_path / "b") == [left_out(a)[1]]
 
 
-def test_names_that_differ_only_in_case_are_said_once_with_what_to_do(tmp_path, capsys):
+def test_names_that_differ_only_in_case_are_said_once_with_what_to_do(tmp_path, recwarn):
     """From an audit: vi/carLight.jpg and ir/carlight.jpg gave two unrelated 'no partner' lines."""
     _touch(tmp_path / "vi", "carLight.jpg", "kettle.jpg", "fight.jpg")
     _touch(tmp_path / "ir", "carlight.jpg", "kettle.jpg", "snow.jpg")
     pairs, unmatched = match_pairs(tmp_path / "vi", tmp_path / "ir")
     assert [stem for stem, _, _ in pairs] == ["kettle"]  # matched exactly, as before
     assert unmatched == ["carLight", "carlight", "fight", "snow"]
-    err = capsys.readouterr().err
+    err = _said(recwarn.list)
     assert "not paired, as their names differ only in case: carLight and carlight" in err
     assert "case included: rename one of each" in err and "fight" not in err and len(err.splitlines()) == 1
 

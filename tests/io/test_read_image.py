@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from defusion.errors import DefusionWarning
 from defusion.io import notes
 from defusion.io.images import opens_as_image, read_image
 
@@ -69,11 +71,16 @@ def test_16bit_colour_stored_plane_by_plane_is_read(tmp_path, rng, orientation):
 
 
 def _alpha_message(path: Path) -> str:
-    return (f"defusion: warning: {path} has transparent pixels (alpha); alpha is ignored: they fuse as their "
-            "colour values")
+    return f"{path} has transparent pixels (alpha); alpha is ignored: they fuse as their colour values"
 
 
-def test_transparent_pixels_are_said_once_per_file(tmp_path, capsys):
+def _warned(caught: list[warnings.WarningMessage]) -> str:
+    """What a Python caller was warned of (DefusionWarnings: what the command says as ``defusion: warning:``
+    lines), one a line."""
+    return "".join(f"{w.message}\n" for w in caught if w.category is DefusionWarning)
+
+
+def test_transparent_pixels_are_said_once_per_file(tmp_path):
     """Transparent regions (colour 0) fused as black with nothing said."""
     rgba = np.full((8, 10, 4), 200, np.uint8)
     rgba[:4, :, 3] = 0
@@ -84,12 +91,14 @@ def test_transparent_pixels_are_said_once_per_file(tmp_path, capsys):
     palette.paste(0, (0, 0, 10, 4))
     palette.save(tmp_path / "p.gif", transparency=0)
     Image.fromarray(np.full((8, 10, 4), 255, np.uint8)).save(tmp_path / "opaque.png")  # alpha, all of it opaque
-    for name in ("rgba.png", "la.png", "p.gif", "rgba.png"):
-        read_image(tmp_path / name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's own: once per calling line
+        for name in ("rgba.png", "la.png", "p.gif", "rgba.png", "la.png", "p.gif", "opaque.png"):
+            read_image(tmp_path / name)
     assert read_image(tmp_path / "la.png").shape == (8, 10)
     assert read_image(tmp_path / "p.gif")[6, 0].tolist() == [90, 120, 150]
     assert read_image(tmp_path / "opaque.png").shape == (8, 10, 3)
-    err = capsys.readouterr().err
+    err = _warned(caught)
     for name in ("rgba.png", "la.png", "p.gif"):
         assert err.count(_alpha_message(tmp_path / name)) == 1, name
     assert "opaque.png" not in err
@@ -109,7 +118,7 @@ def _png_grey_alpha_16(path: Path, grey: np.ndarray, alpha: np.ndarray) -> Path:
     return path
 
 
-def test_16bit_images_with_alpha_keep_16_bits_and_grey_stays_grey(tmp_path, rng, capsys):
+def test_16bit_images_with_alpha_keep_16_bits_and_grey_stays_grey(tmp_path, rng, recwarn):
     """They were read as 8 bits, and 16-bit grey + alpha as 8-bit RGB."""
     rgb = (rng.random((9, 11, 3)) * 65535).astype(np.uint16)
     alpha = np.full((9, 11), 65535, np.uint16)
@@ -127,12 +136,12 @@ def test_16bit_images_with_alpha_keep_16_bits_and_grey_stays_grey(tmp_path, rng,
         got = read_image(path)
         assert got.dtype == np.uint16 and got.shape == grey.shape and np.array_equal(got, grey), path.name
     assert opens_as_image(tmp_path / "la.tif")  # Pillow cannot open it: a folder of shots keeps it all the same
-    err = capsys.readouterr().err
+    err = _warned(recwarn.list)
     for name in ("rgba.png", "cv.tif", "rgba.tif", "la.png", "la.tif"):
         assert _alpha_message(tmp_path / name) in err, name
 
 
-def test_32bit_integer_images_are_8_or_16_bit_data_or_scaled_with_a_warning(tmp_path, capsys):
+def test_32bit_integer_images_are_8_or_16_bit_data_or_scaled_with_a_warning(tmp_path, recwarn):
     """Values over 65535 were clipped (nearly all white); 8-bit data in 32 bits was taken as 16-bit (black)."""
     ramp = np.arange(20 * 30, dtype=np.int64).reshape(20, 30)
     eight = (ramp * 255 // ramp.max()).astype(np.int32)
@@ -154,13 +163,13 @@ def test_32bit_integer_images_are_8_or_16_bit_data_or_scaled_with_a_warning(tmp_
     tifffile.imwrite(tmp_path / "signed.tif", signed)
     got = read_image(tmp_path / "signed.tif")
     assert got.min() == 0 and got.max() == 65535 and got[10, 10] == round((signed[10, 10] + 300) * 65535 / 599)
-    err = capsys.readouterr().err
+    err = _warned(recwarn.list)
     assert f"{tmp_path / 'wide.tif'} holds integer values 0 to {wide.max()}" in err and "by its maximum" in err
     assert f"{tmp_path / 'signed.tif'} holds integer values -300 to 299" in err and "by its range" in err
     assert "eight.tif" not in err and "sixteen.tif" not in err
 
 
-def test_only_the_first_frame_of_animations_and_multi_page_tiffs_is_read_and_said(tmp_path, capsys):
+def test_only_the_first_frame_of_animations_and_multi_page_tiffs_is_read_and_said(tmp_path, recwarn):
     frames = [Image.fromarray(np.full((6, 8), value, np.uint8)) for value in (10, 120, 230)]
     for name in ("anim.gif", "anim.png", "pages.tif"):
         frames[0].save(tmp_path / name, save_all=True, append_images=frames[1:])
@@ -169,8 +178,8 @@ def test_only_the_first_frame_of_animations_and_multi_page_tiffs_is_read_and_sai
         tif.write(np.full((6, 8), 10, np.uint8))
         tif.write(np.full((3, 4), 10, np.uint8), subfiletype=1)
     read_image(tmp_path / "preview.tif")
-    err = capsys.readouterr().err
-    assert f"defusion: warning: {tmp_path / 'anim.gif'} holds 3 frames; only the first is read" in err
+    err = _warned(recwarn.list)
+    assert f"{tmp_path / 'anim.gif'} holds 3 frames; only the first is read" in err
     assert f"{tmp_path / 'anim.png'} holds 3 frames" in err and f"{tmp_path / 'pages.tif'} holds 3 pages" in err
     assert "preview.tif" not in err
 

@@ -12,6 +12,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from defusion.errors import DefusionWarning
 from defusion.io.images import (PYTHON_LIMIT_HINT, RAISE_LIMIT_HINT, ImageReadError, ImageTooLargeError, read_image,
                                 write_image)
 from defusion.io.orientation import EXIF_ORIENTATION
@@ -60,7 +61,7 @@ def _exif(orientation: int) -> bytes:
     return exif.tobytes()
 
 
-def test_a_jpeg_whose_exif_tiff_header_is_garbled_is_warned_about(tmp_path, capsys, fresh_notes):
+def test_a_jpeg_whose_exif_tiff_header_is_garbled_is_warned_about(tmp_path, recwarn):
     """Pillow gives an empty EXIF for it, no error: it was read as stored and nothing said, though the
     block asked for a quarter turn (docs/features.md: a broken EXIF block is said)."""
     data = bytearray(_jpeg_with_exif(_exif(6)))
@@ -69,29 +70,30 @@ def test_a_jpeg_whose_exif_tiff_header_is_garbled_is_warned_about(tmp_path, caps
     path = tmp_path / "badexif.jpg"
     path.write_bytes(bytes(data))
     assert read_image(path).shape == (6, 8, 3)  # as stored: the orientation cannot be read
-    err = capsys.readouterr().err  # one line, though the orientation is asked for twice in reading
-    assert err == (f"defusion: warning: {path}: its EXIF block cannot be read (not a TIFF header); orientation "
-                   "ignored, the pixels taken as stored\n")
+    # one warning, though the orientation is asked for twice in reading
+    assert [(w.category, str(w.message)) for w in recwarn] == [
+        (DefusionWarning, f"{path}: its EXIF block cannot be read (not a TIFF header); orientation ignored, the pixels "
+                          "taken as stored")]
 
 
-def test_an_exif_whose_first_directory_lies_outside_it_is_warned_about(tmp_path, capsys, fresh_notes):
+def test_an_exif_whose_first_directory_lies_outside_it_is_warned_about(tmp_path):
     data = bytearray(_jpeg_with_exif(_exif(6)))
     at = data.find(b"Exif\x00\x00") + len(b"Exif\x00\x00")
     data[at + 4:at + 8] = (0xFFFF).to_bytes(4, "big" if data[at:at + 2] == b"MM" else "little")
     path = tmp_path / "offset.jpg"
     path.write_bytes(bytes(data))
-    read_image(path)
-    assert "its EXIF block cannot be read (its first directory lies outside it)" in capsys.readouterr().err
+    with pytest.warns(DefusionWarning, match=r"its EXIF block cannot be read \(its first directory lies outside it\)"):
+        read_image(path)
 
 
 @pytest.mark.parametrize("exif, shape", [(_exif(6), (8, 6, 3)), (_exif(1), (6, 8, 3)),
                                          (Image.Exif().tobytes(), (6, 8, 3))],  # the last: no tag, as written
                          ids=["turned", "upright", "empty"])
-def test_a_readable_or_empty_exif_block_is_not_warned_about(tmp_path, capsys, fresh_notes, exif, shape):
+def test_a_readable_or_empty_exif_block_is_not_warned_about(tmp_path, capsys, recwarn, exif, shape):
     path = tmp_path / "ok.jpg"
     path.write_bytes(_jpeg_with_exif(exif))
     assert read_image(path).shape == shape
-    assert "EXIF" not in capsys.readouterr().err
+    assert "EXIF" not in capsys.readouterr().err and not any("EXIF" in str(w.message) for w in recwarn)
 
 
 def test_a_python_caller_is_told_the_argument_that_raises_the_bound(tmp_path, rng):

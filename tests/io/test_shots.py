@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,8 +12,16 @@ import pytest
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
+from defusion.errors import DefusionNote, DefusionWarning
 from defusion.io.shots import (Shot, ShotsError, group_by_count, group_by_time, group_name, list_shots, read_shot,
                                 untimed)
+
+
+def _said(caught: list[warnings.WarningMessage]) -> str:
+    """What a Python caller was told (defusion's warnings), one ``kind: message`` a line, ``note`` for a
+    DefusionNote, ``warning`` for a DefusionWarning: what the command says after ``defusion: ``."""
+    return "".join(f"{'note' if issubclass(w.category, DefusionNote) else 'warning'}: {w.message}\n"
+                   for w in caught if issubclass(w.category, DefusionWarning))
 
 
 def write_shot(path: Path, taken: datetime | None, exposure: tuple[int, int] | None = None,
@@ -85,17 +94,21 @@ def test_list_shots_in_natural_order_and_groups_by_count(tmp_path):
 APPLEDOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(64)
 
 
-def test_hidden_and_unreadable_files_are_left_out_before_grouping_by_count(tmp_path, capsys):
+def test_hidden_and_unreadable_files_are_left_out_before_grouping_by_count(tmp_path):
     """A macOS ._ file and a zero-byte shot once counted as shots: every later run of N shifted by one."""
     card = tmp_path / "card"
     shots = [write_shot(card / f"IMG_000{i}.jpg", None, value=40 * i) for i in range(1, 5)]
     (card / "._IMG_0001.jpg").write_bytes(APPLEDOUBLE)
     (card / "IMG_0002a.jpg").write_bytes(b"")  # a copy that never finished
-    assert list_shots(card) == shots
-    assert group_by_count(list_shots(card), 2) == [shots[:2], shots[2:]]
-    err = capsys.readouterr().err
-    assert "defusion: note: 1 hidden file in" in err and "._IMG_0001.jpg" in err
-    assert "defusion: warning: IMG_0002a.jpg: not an image (or a broken one); left out" in err
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's own: once per calling line
+        for _ in range(2):
+            listed = list_shots(card)
+    assert listed == shots
+    assert group_by_count(listed, 2) == [shots[:2], shots[2:]]
+    err = _said(caught)
+    assert "note: 1 hidden file in" in err and "._IMG_0001.jpg" in err
+    assert "warning: IMG_0002a.jpg: not an image (or a broken one); left out" in err
     assert err.count("IMG_0002a.jpg") == 1  # said once, however often the folder is listed
 
     noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)

@@ -13,13 +13,15 @@ from PIL import Image
 
 from defusion.cli import metrics as cli
 from defusion.cli.errors import run_guarded
+from defusion.io.notes import as_lines
 
 
 def _run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="defusion metrics")
     cli.add_arguments(parser)
     args = parser.parse_args(argv)
-    return run_guarded(lambda: cli.run(args), cli.EXPECTED_ERRORS)
+    with as_lines():  # what the library says, said as the command says it (as under main())
+        return run_guarded(lambda: cli.run(args), cli.EXPECTED_ERRORS)
 
 
 @pytest.fixture()

@@ -18,6 +18,7 @@ from PIL import Image
 
 from defusion.cli import metrics as cli
 from defusion.cli.errors import run_guarded
+from defusion.io.notes import as_lines
 from defusion.io.images import write_image
 from defusion.metrics import compute_metrics
 
@@ -27,7 +28,8 @@ NAMES = "EN,SD,SSIM,Qabf"
 def _run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="defusion metrics")
     cli.add_arguments(parser)
-    return run_guarded(lambda: cli.run(parser.parse_args(argv)), cli.EXPECTED_ERRORS)
+    with as_lines():  # what the library says, said as the command says it (as under main())
+        return run_guarded(lambda: cli.run(parser.parse_args(argv)), cli.EXPECTED_ERRORS)
 
 
 def _scores(capsys, fused: Path, a: Path, b: Path) -> dict[str, float]:

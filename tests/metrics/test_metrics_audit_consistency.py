@@ -21,6 +21,7 @@ import pytest
 from defusion.benchmark.runner import GREY_RGB_SCORED
 from defusion.cli import metrics as cli
 from defusion.cli.errors import run_guarded
+from defusion.io.notes import as_lines
 from defusion.io.images import write_image
 from defusion.metrics import (compute_each, compute_metrics, compute_stack_metrics,
                               holds_eight_bit_values, ssim)
@@ -36,7 +37,8 @@ ARRAY_WARNING = "(8-bit values in 16 bits?)"
 def _run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="defusion metrics")
     cli.add_arguments(parser)
-    return run_guarded(lambda: cli.run(parser.parse_args(argv)), cli.EXPECTED_ERRORS)
+    with as_lines():  # what the library says, said as the command says it (as under main())
+        return run_guarded(lambda: cli.run(parser.parse_args(argv)), cli.EXPECTED_ERRORS)
 
 
 @pytest.fixture()
@@ -79,7 +81,8 @@ def test_the_grey_rgb_note_has_benchs_words(capsys):
     from defusion.benchmark.findings import say_found
 
     pair = types.SimpleNamespace(said=[], narrow=[], grey_rgb={"Mine": "audit_words/01.png"})
-    say_found(pair, set())
+    with as_lines():  # as defusion bench says it
+        say_found(pair, set())
     assert GREY_RGB_SCORED in capsys.readouterr().err
 
 

@@ -72,12 +72,15 @@ def served_settings(monkeypatch) -> Callable[..., dict[str, Any]]:
 
 
 def run_export(*argv) -> int:
-    """``defusion export ARGV`` through its module (no subprocess): its exit status."""
+    """``defusion export ARGV`` through its module (no subprocess): its exit status. What the library
+    says is said as the command says it (``defusion: note: ...`` lines), as under ``main()``."""
     from defusion.cli import export as export_module
+    from defusion.io.notes import as_lines
 
     parser = argparse.ArgumentParser()
     export_module.add_arguments(parser)
-    return export_module.run(parser.parse_args([str(a) for a in argv]))
+    with as_lines():
+        return export_module.run(parser.parse_args([str(a) for a in argv]))
 
 
 @pytest.fixture(scope="session")

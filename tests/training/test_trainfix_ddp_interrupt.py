@@ -50,7 +50,7 @@ def test_ctrl_c_under_torchrun_saves_once_and_every_worker_exits_130(images, tmp
             os.killpg(job.pid, signal.SIGKILL)
     errs = {path.parent.name: path.read_text(encoding="utf-8") for path in logs.rglob("stderr.log")}
     assert sorted(errs) == ["0", "1"], errs
-    assert [(tmp_path / f"rank{r}").read_text() for r in (0, 1)] == ["130", "130"], errs
+    assert [(tmp_path / f"rank{r}").read_text(encoding="utf-8") for r in (0, 1)] == ["130", "130"], errs
     assert errs["0"].count("checkpoint saved") == 1 and errs["0"].rstrip().endswith("defusion: interrupted")
     assert "checkpoint saved" not in errs["1"] and "interrupted" not in errs["1"]
     assert not any("Traceback" in err for err in errs.values()), errs

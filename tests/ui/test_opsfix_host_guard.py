@@ -152,8 +152,8 @@ def ui(tmp_path_factory, fake_proxy):
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while _status(port, "GET", "/_stcore/health", {"Host": f"127.0.0.1:{port}"}) != 200:
-            assert proc.poll() is None, f"`defusion ui` exited ({proc.returncode}): {log.read_text()}"
-            assert time.monotonic() < deadline, f"no answer in {START_TIMEOUT_S} s: {log.read_text()}"
+            assert proc.poll() is None, f"`defusion ui` exited ({proc.returncode}): {log.read_text(encoding='utf-8')}"
+            assert time.monotonic() < deadline, f"no answer in {START_TIMEOUT_S} s: {log.read_text(encoding='utf-8')}"
             time.sleep(0.25)
         yield port, log
     finally:
@@ -231,7 +231,7 @@ def test_a_cross_origin_websocket_is_refused_without_any_outbound_call(ui, fake_
     assert _outbound_calls(fake_proxy) == 0  # none at start on a loopback address
     assert _upgrade(port, f"127.0.0.1:{port}", "https://fusion.example.com") == 403
     assert _outbound_calls(fake_proxy) == 0
-    assert "Did not auto detect external IP" not in Path(log).read_text()
+    assert "Did not auto detect external IP" not in Path(log).read_text(encoding="utf-8")
 
 
 def test_a_streamlit_without_st_app_is_refused_in_one_line(monkeypatch, capsys):

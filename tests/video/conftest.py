@@ -8,6 +8,7 @@ import pytest
 
 from defusion.cli import video as video_cli
 from defusion.cli.errors import run_guarded
+from defusion.io.notes import as_lines
 
 
 def run_video_cli(capsys, *argv) -> tuple[int, str]:
@@ -15,7 +16,8 @@ def run_video_cli(capsys, *argv) -> tuple[int, str]:
     parser = argparse.ArgumentParser()
     video_cli.add_arguments(parser)
     args = parser.parse_args([str(a) for a in argv])
-    status = run_guarded(lambda: video_cli.run(args), video_cli.EXPECTED_ERRORS)
+    with as_lines():  # what the library says, said as the command says it (as under main())
+        status = run_guarded(lambda: video_cli.run(args), video_cli.EXPECTED_ERRORS)
     return status, capsys.readouterr().err
 
 

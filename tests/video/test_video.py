@@ -14,6 +14,7 @@ from defusion.cli.errors import run_guarded
 from defusion.fusion.deghost import reference_index
 from defusion.fusion.fuser import Fuser
 from defusion.fusion.video import VideoError, VideoInterrupted, fuse_videos, open_frames, output_kind
+from defusion.io.notes import as_lines
 from defusion.model.weights import WeightsError
 
 H, W = 48, 64
@@ -62,7 +63,8 @@ def _parse(*argv):
 
 
 def _cli(capsys, *argv) -> tuple[int, str]:
-    status = run_guarded(lambda: video_cli.run(_parse(*argv)), video_cli.EXPECTED_ERRORS)
+    with as_lines():  # what the library says, said as the command says it (as under main())
+        status = run_guarded(lambda: video_cli.run(_parse(*argv)), video_cli.EXPECTED_ERRORS)
     return status, capsys.readouterr().err
 
 

@@ -14,6 +14,7 @@ from typing import NoReturn
 from defusion import __version__
 from defusion.cli.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, MEMORY_HINT, run_guarded, sigterm_as_interrupt
 from defusion.io.front_end import reading_for
+from defusion.io.notes import as_lines
 
 #: Sub-command name -> module in defusion.cli. build_parser imports every one for its options, so they
 #: import only light modules at their top (no PyTorch, OpenCV, FastAPI, ...: a fast --help and usage error,
@@ -213,12 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     systemd's, ``timeout``'s stop) stops every command as Ctrl-C does, with its Ctrl-C message (what
     was kept, how to go on), and exit status 143 (:data:`~defusion.cli.errors.EXIT_TERMINATED`)
     where Ctrl-C's is 130. Output in an encoding that lacks a character says it as an escape
-    (:func:`tolerate_unencodable`), for every command, from ``--help`` on."""
+    (:func:`tolerate_unencodable`), for every command, from ``--help`` on. What the library has to
+    say (:mod:`defusion.io.notes`) is said as ``defusion: warning: ...`` / ``defusion: note: ...`` lines
+    on stderr, once each, not as the Python warnings a library caller gets."""
     for stream in (sys.stdout, sys.stderr):
         tolerate_unencodable(stream)
     args = build_parser().parse_args(argv)
     module = args._module
-    with sigterm_as_interrupt() as term, reading_for("cli"):  # readers' hints name this command line's options
+    # readers' hints name this command line's options; what the library says is said as lines on stderr
+    with sigterm_as_interrupt() as term, reading_for("cli"), as_lines():
         status = run_guarded(lambda: module.run(args), getattr(module, "EXPECTED_ERRORS", ()),
                              MEMORY_HINTS.get(args.command, MEMORY_HINT), getattr(module, "FAILURE_ERRORS", ()))
     return EXIT_TERMINATED if term.received and status == EXIT_INTERRUPTED else status

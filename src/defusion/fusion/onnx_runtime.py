@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from contextlib import suppress
@@ -29,6 +28,7 @@ import torch
 
 from defusion.errors import DefusionError
 from defusion.model.denet import SIZE_MULTIPLE, DeNetConfig, DeNetOutput, default_detail_gain
+from defusion.io.notes import tell
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -375,7 +375,7 @@ def _not_an_export_of(path: Path, digest: str) -> str | None:
 
 
 def _warn(message: str) -> None:
-    print(f"defusion: warning: {message}", file=sys.stderr)
+    tell("warning", message)
 
 
 __all__ = ["OnnxDeNet", "OnnxModelError", "CACHED_EXPORTS_KEPT", "cache_dir", "cached_onnx_export", "load_onnx_fuser",

@@ -24,7 +24,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +35,7 @@ from defusion.errors import DefusionError
 from defusion.fusion.errors import OptionsError
 from defusion.fusion.choices import DEFAULT_RUNTIME, ONNX_RUNTIMES, ONNX_SUFFIX, RUNTIMES, Runtime, is_onnx_export
 from defusion.fusion.values import is_integer
+from defusion.io.notes import tell
 from defusion.model.denet import DeNet, DeNetOutput
 from defusion.model.weights import WeightsError, load_weights
 
@@ -247,14 +247,14 @@ def load_network(weights: str | Path | None, runtime: Runtime, device: str | tor
         try:
             return load_network(weights, "onnxruntime", device, threads)
         except OnnxCacheError as exc:  # nowhere to keep the export: the reference engine needs none
-            print(f"defusion: warning: cannot write the ONNX cache folder {exc.folder} ({exc.reason}); using "
-                  f"PyTorch ({_CACHE_HINT} to run ONNX Runtime)", file=sys.stderr)
+            tell("warning", f"cannot write the ONNX cache folder {exc.folder} ({exc.reason}); using PyTorch "
+                            f"({_CACHE_HINT} to run ONNX Runtime)")
             return load_weights(weights, map_location=device)
         except (WeightsError, FileNotFoundError):  # the weights themselves: PyTorch would fail the same way
             raise
         except Exception as exc:  # an exporter or ONNX Runtime problem: the reference engine still works
-            print(f"defusion: warning: ONNX Runtime could not run the model ({type(exc).__name__}: {exc}); "
-                  "using PyTorch (--runtime torch skips ONNX Runtime)", file=sys.stderr)
+            tell("warning", f"ONNX Runtime could not run the model ({type(exc).__name__}: {exc}); using PyTorch "
+                            "(--runtime torch skips ONNX Runtime)")
             return load_weights(weights, map_location=device)
     if runtime == "onnxruntime":
         from defusion.fusion.onnx_runtime import OnnxDeNet
@@ -297,7 +297,9 @@ def _about_folder(exc: OSError, folder: Path) -> bool:
 
 
 def _announce_export(path: Path) -> None:
-    print(f"defusion: exporting the model to ONNX once, cached as {path}", file=sys.stderr)
+    """Say that the weights are being exported (a few seconds, once per weights file)."""
+    message = f"exporting the model to ONNX once, cached as {path}"
+    tell("note", message, line=f"defusion: {message}")
 
 
 __all__ = ["COMPILE_RUNTIMES", "CompiledNet", "CompilerMissingError", "DEFAULT_RUNTIME", "OnnxCacheError", "Runtime", "RUNTIMES", "ONNX_RUNTIMES", "ONNX_SUFFIX",

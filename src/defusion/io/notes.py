@@ -1,11 +1,24 @@
-"""What reading inputs has to tell the user, said on stderr the way ``defusion`` says its own lines.
+"""What reading inputs has to tell the user: a Python warning for a Python caller, a line on stderr
+for the ``defusion`` command.
 
-A file read with something lost (alpha, frames, levels) or a file left out of a folder is worth one
-line, not silence and not an error: ``defusion: warning: ...`` where the result may not be what the
-user expects, ``defusion: note: ...`` where it is only worth knowing. Each line is said once per
-process, so a file read again (a training epoch, a video's first frame) does not repeat it; it is
-written above any progress bar. A server or a web page, whose user never sees stderr, gathers the
-lines of one request with :func:`collecting` and shows them itself.
+A file read with something lost (alpha, frames, levels) or a file left out of a folder is worth
+saying, not silence and not an error: a warning where the result may not be what the user expects,
+a note where it is only worth knowing. A Python caller (a script, a notebook) gets each as a
+:class:`~defusion.errors.DefusionWarning` or :class:`~defusion.errors.DefusionNote` through
+:mod:`warnings`, so that its filters silence, record or raise them (shown once per calling line by
+default). The ``defusion`` command (:func:`as_lines`) says them as ``defusion: warning: ...`` and
+``defusion: note: ...`` lines on stderr, each once per process, so that a file read again (a training
+epoch, a video's first frame) does not repeat it, written above any progress bar. A server or a web
+page, whose user never sees stderr, gathers the lines of one request with :func:`collecting` and
+shows them itself.
+
+Example:
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     note("x.tif holds 3 frames; only the first is read")
+    >>> caught[0].category.__name__, str(caught[0].message)
+    ('DefusionNote', 'x.tif holds 3 frames; only the first is read')
 """
 
 from __future__ import annotations
@@ -13,7 +26,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import sys
+import warnings
 from typing import Iterator
+
+from defusion.errors import DefusionNote, DefusionWarning, caller_stacklevel
 
 #: What a line can be: the result may not be what the user expects, or only worth knowing.
 KINDS: tuple[str, ...] = ("warning", "note")
@@ -24,12 +40,47 @@ MAX_REMEMBERED = 4096
 _said: set[str] = set()
 #: Where lines go instead of stderr while :func:`collecting` is active (per thread and task).
 _collector: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("defusion_notes", default=None)
+#: The warning category of each kind, for a Python caller's ``warnings`` filters.
+CATEGORIES: dict[str, type[DefusionWarning]] = {"warning": DefusionWarning, "note": DefusionNote}
+#: Whether lines go to stderr (the ``defusion`` command: :func:`as_lines`) rather than to ``warnings``.
+#: Process-wide, not per thread as :func:`collecting` is: the command's threads and forked data
+#: workers, which start without its context, say theirs as lines too (a spawned worker gathers its
+#: own with :func:`collecting` for the command's process to say).
+_as_lines = False
+
+
+@contextlib.contextmanager
+def as_lines() -> Iterator[None]:
+    """Say what is said inside the block as ``defusion: warning: ...`` / ``defusion: note: ...`` lines
+    on stderr, each once per process, above any progress bar, not as Python warnings: the way of the
+    ``defusion`` command (:func:`defusion.cli.main.main`), whose user reads lines in a terminal.
+    :func:`collecting` still gathers them inside it.
+
+    Example:
+        >>> with as_lines():
+        ...     saying_lines()
+        True
+        >>> saying_lines()
+        False
+    """
+    global _as_lines
+    before, _as_lines = _as_lines, True
+    try:
+        yield
+    finally:
+        _as_lines = before
+
+
+def saying_lines() -> bool:
+    """Whether what is said now goes to stderr as lines (:func:`as_lines`), not to ``warnings``."""
+    return _as_lines
 
 
 @contextlib.contextmanager
 def collecting() -> Iterator[list[str]]:
     """Gather the lines said inside the block (``"warning: ..."``, ``"note: ..."``, each once) into
-    the list it yields, instead of writing them to stderr: for a user who sees a page, not a terminal.
+    the list it yields, instead of saying them (as warnings, or lines on stderr): for a user who sees a
+    page, not a terminal or a notebook.
 
     Example:
         >>> with collecting() as said:
@@ -46,12 +97,15 @@ def collecting() -> Iterator[list[str]]:
 
 
 def warn(message: str) -> None:
-    """Say ``defusion: warning: message`` once: the result may not be what the user expects."""
+    """Say ``message`` as a warning: the result may not be what the user expects. A
+    :class:`~defusion.errors.DefusionWarning` for a Python caller, the line ``defusion: warning: message``
+    for the ``defusion`` command (:func:`as_lines`)."""
     _say("warning", message)
 
 
 def note(message: str) -> None:
-    """Say ``defusion: note: message`` once: worth knowing, nothing to fix."""
+    """Say ``message`` as a note: worth knowing, nothing to fix. A :class:`~defusion.errors.DefusionNote`
+    for a Python caller, the line ``defusion: note: message`` for the ``defusion`` command (:func:`as_lines`)."""
     _say("note", message)
 
 
@@ -95,11 +149,36 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+def tell(kind: str, message: str, line: str | None = None) -> None:
+    """Say ``message`` each time it happens, not once per process (an engine falling back, a model
+    exported): under the ``defusion`` command the line ``line`` (default ``defusion: kind: message``)
+    on stderr, else a Python warning of ``kind``'s category, which a notebook can silence or catch.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always"); tell("note", "exporting the model")
+        >>> caught[0].category.__name__, str(caught[0].message)
+        ('DefusionNote', 'exporting the model')
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    if not _as_lines:
+        warnings.warn(message, CATEGORIES[kind], stacklevel=caller_stacklevel())
+        return
+    from tqdm import tqdm
+
+    tqdm.write(line or f"defusion: {kind}: {message}", file=sys.stderr)
+
+
 def _say(kind: str, message: str) -> None:
     collected = _collector.get()
     if collected is not None:
         if f"{kind}: {message}" not in collected:
             collected.append(f"{kind}: {message}")
+        return
+    if not _as_lines:  # a Python caller: its warnings filters decide (once per calling line by default)
+        warnings.warn(message, CATEGORIES[kind], stacklevel=caller_stacklevel())
         return
     line = f"defusion: {kind}: {message}"
     if line in _said:
@@ -112,4 +191,5 @@ def _say(kind: str, message: str) -> None:
     tqdm.write(line, file=sys.stderr)
 
 
-__all__ = ["KINDS", "LISTED_NAMES", "MAX_REMEMBERED", "collecting", "warn", "note", "say", "split_line", "listed"]
+__all__ = ["CATEGORIES", "DefusionNote", "DefusionWarning", "KINDS", "LISTED_NAMES", "MAX_REMEMBERED", "as_lines",
+           "collecting", "listed", "note", "plural", "say", "saying_lines", "split_line", "tell", "warn"]
