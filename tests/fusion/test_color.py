@@ -125,8 +125,9 @@ def test_a_grey_video_decoded_from_a_lossy_codec_is_grey(tmp_path, rng):
     tinted = decoded.copy()
     tinted[10:20, 10:20, 0] = np.clip(tinted[10:20, 10:20, 0].astype(int) + 12, 0, 255)  # a patch of colour
     assert not color.is_grey(tinted)
-    band = np.dstack([np.full((4, 4), 7000 + d, np.uint16) for d in (0, 100, 200)])
-    assert color.is_grey(band) and not color.is_grey(band, scale=2000)  # grey, but not stretched from 2000 counts
+    # channels 100 counts apart at 7100: grey (within GREY_SPREAD of its own 7100), but not stretched from 2000 counts
+    band = np.dstack([np.full((4, 4), 7000 + d, np.uint16) for d in (0, 50, 100)])
+    assert color.is_grey(band) and not color.is_grey(band, scale=2000)
 
 
 def test_a_palette_spans_a_given_range_and_leaves_what_no_infrared_sees_uncoloured():
@@ -173,12 +174,13 @@ def test_is_grey_answers_as_the_per_pixel_spread_does(rng, monkeypatch):
              (deep.astype(">u2"), 2000.0, False), (exact[..., :1], None, True), (exact[..., 0], None, True)]
     for image, scale, grey in cases:
         assert color.is_grey(image, scale) is grey == _is_grey_by_numpy(image, scale), (image.dtype, image.shape, scale)
-    # float32 spreads on either side of the limit, to the last bit
+    # float32 spreads on either side of the limit, to the last bit (at the full scale: by default off the 8-bit
+    # grid, 0.5 is measured against the image's own brightest value, tests/fusion/test_apifix_colour_grey.py)
     near = np.full((20, 20, 3), 0.5, np.float32)
     edge = np.float32(0.5) + np.float32(color.GREY_SPREAD)
     answers = set()
     for value in (np.nextafter(edge, 0, dtype=np.float32), edge, np.nextafter(edge, 1, dtype=np.float32)):
         near[9, 9, 0] = value
-        answers.add(color.is_grey(near))
-        assert color.is_grey(near) == _is_grey_by_numpy(near), value
+        answers.add(color.is_grey(near, 1.0))
+        assert color.is_grey(near, 1.0) == _is_grey_by_numpy(near, 1.0), value
     assert answers == {True, False}

@@ -99,12 +99,19 @@ def test_pillow_images_of_32_bit_integers_or_floats_fuse_as_read_image_reads_suc
     np.testing.assert_array_equal(fuser.fuse(as_integers, other), fuser.fuse(counts.astype(np.uint16), other))
     degrees = Image.fromarray(counts.astype(np.float32) / 100 - 5)  # a radiometric frame, degrees Celsius
     degrees.save(tmp_path / "frame.tif")
-    np.testing.assert_array_equal(fuser.fuse(degrees, other), fuser.fuse(read_image(tmp_path / "frame.tif"), other))
-    assert fuser.fuse(degrees, other).dtype == np.uint16  # stretched over 16 bits, as the file would be
+    with Image.open(tmp_path / "frame.tif") as opened:  # a float file's own image: read as read_image reads it
+        fused = fuser.fuse(opened, other)
+    np.testing.assert_array_equal(fused, fuser.fuse(read_image(tmp_path / "frame.tif"), other))
+    assert fused.dtype == np.uint16  # stretched over 16 bits, as the file is
+    # made in memory, float pixels are the caller's values, taken as the same array is: degrees refused
+    # (tests/fusion/test_apifix_colour_pillow_float.py)
+    with pytest.raises(FusionInputError, match=r"^float images must be in \[0, 1\], got values from 5 to "):
+        fuser.fuse(degrees, other)
     eight_bit = Image.fromarray(other).convert("I")  # 8-bit values in 32 bits: 8-bit, not near black
     np.testing.assert_array_equal(fuser.fuse(eight_bit, other), fuser.fuse(other, other))
-    broken = Image.fromarray(np.full((SIDE, SIDE), np.nan, np.float32))
-    with pytest.raises(FusionInputError, match="^image 1: a float image holding NaN or infinite values$"):
+    Image.fromarray(np.full((SIDE, SIDE), np.nan, np.float32)).save(tmp_path / "broken.tif")
+    with Image.open(tmp_path / "broken.tif") as broken, \
+            pytest.raises(FusionInputError, match="^image 1: a float image holding NaN or infinite values$"):
         fuser.fuse(broken, other)
 
 

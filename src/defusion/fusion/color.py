@@ -27,7 +27,7 @@ from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsErr
 # [0, 1] floats' tolerance, the lines refusing other pixels and the rounding to 16 bits are io's
 # (write_image and io.display take pixels as fusion does)
 from defusion.io import unit_floats
-from defusion.io.arrays import MAX_16BIT, is_uint16
+from defusion.io.arrays import MAX_8BIT, MAX_16BIT, is_uint16
 from defusion.io.eight_bits import as_uint8, float_to_uint8
 from defusion.io.unit_floats import pixel_type_problem, unit_float_problem, unit_float_to_uint16
 
@@ -41,10 +41,13 @@ PALETTE_DETAIL_GAIN = 1.5
 #: A pixel is the infrared camera's own (a rig's coverage weight, :func:`thermal_colours`) where its
 #: weight is within this of 1: the feathered edge of a rig's view is left out of the palette's range.
 PALETTE_WHOLE_TOLERANCE = 1e-3
-#: Largest spread between a pixel's channels (a share of the full scale: 4 levels of 8 bits) that a
-#: grey image stored in three channels may show: a lossy codec (mp4, JPEG) that stores chroma at
-#: 8 bits puts R = G = B frames off by up to about 3 levels when its chroma is one level off.
+#: Largest spread between a pixel's channels (a share of the scale :func:`is_grey` measures against: 4
+#: levels of 8 bits) that a grey image stored in three channels may show: a lossy codec (mp4, JPEG) that
+#: stores chroma at 8 bits puts R = G = B frames off by up to about 3 levels when its chroma is one level off.
 GREY_SPREAD = 4 / 255
+#: How far (in levels of 8 bits) a float value may lie from a multiple of 1 / 255 and still be 8-bit data
+#: divided by 255: float32 holds k / 255 to within about 3e-5 levels, and a resampled image strays further.
+_EIGHT_BIT_GRID_TOLERANCE = 1e-3
 #: :func:`is_grey` looks at about this many rows first: a colour image shows its colour there.
 _GREY_SAMPLE_ROWS = 64
 #: :func:`is_grey` compares channels in bands of rows of about this many bytes (they stay in cache).
@@ -147,37 +150,97 @@ def output_dtype(*images: np.ndarray) -> np.dtype:
 
 def is_grey(image: np.ndarray, scale: float | None = None) -> bool:
     """True for HxW, HxWx1, or 3 channels with R = G = B everywhere, to within ``GREY_SPREAD`` of
-    ``scale`` (default the full scale: 255, 65535 or 1; a narrow band stretched onto the full range
-    passes its own span) so that a grey video decoded from a lossy codec, its channels a few levels
-    apart, counts as grey.
+    ``scale``, so that a grey video decoded from a lossy codec, its channels a few levels apart,
+    counts as grey. ``scale`` by default: the full scale (255, 65535 or 1) for 8-bit data, where the
+    codec's rounding lies (uint8, and 8-bit levels scaled to 16 bits or divided by 255); for any
+    other 16-bit or float data the image's own brightest value (:func:`_own_scale`), so that a dim
+    colour image (linear 16-bit values up to 1000, a dark float frame) is not taken for grey: measured
+    against the full scale, all of its colour lay within the codec's few levels. A caller may pass
+    its own (a narrow band stretched onto the full range passes its span).
 
     Example:
         >>> grey = np.full((2, 2, 3), 100, np.uint8)
         >>> grey[0, 0, 2] = 103  # an mp4's rounding
         >>> is_grey(grey), is_grey(np.dstack([grey[..., 0], grey[..., 1], grey[..., 2] + 20]))
         (True, False)
+        >>> dim = np.dstack([np.full((2, 2), v, np.uint16) for v in (900, 500, 100)])  # linear, 16 bits
+        >>> is_grey(dim), is_grey(dim, scale=MAX_16BIT)  # its colour is 800 of its 900, not of 65535
+        (False, True)
     """
     if image.ndim == 2 or image.shape[2] == 1:
         return True
     image = native(image)
-    if scale is None:
-        scale = np.iinfo(image.dtype).max if np.issubdtype(image.dtype, np.integer) else 1.0
-    limit = GREY_SPREAD * scale
+    if scale is not None:
+        return _grey_within(image, GREY_SPREAD * scale)[0]
+    full = _full_scale(image.dtype)
+    grey, equal = _grey_within(image, GREY_SPREAD * full)
+    if not grey or equal:  # colour even at the full scale, or R = G = B exactly: no more to measure
+        return grey
+    own = _own_scale(image[..., :3], full)
+    return own >= full or _grey_within(image, GREY_SPREAD * own)[0]
+
+
+def _full_scale(dtype: np.dtype) -> float:
+    """The value of white in pixels of ``dtype``: its largest integer, or 1 for floats."""
+    return float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else 1.0
+
+
+def _own_scale(rgb: np.ndarray, full: float) -> float:
+    """What :func:`is_grey` measures the channels' spread of ``rgb`` (channels without alpha) against:
+    ``full`` for 8-bit data (a codec's output: its rounding is levels of 8 bits, however bright the image);
+    255 for 8-bit values held in 16 bits; for other unsigned or float data its brightest value, where
+    under ``full`` (a dim image's colour is as large a share of its own white as a bright one's).
+
+    Example:
+        >>> dim = np.array([[[0.2, 0.1, 0.05]]], np.float32)
+        >>> round(_own_scale(dim, 1.0), 3), _own_scale(np.round(dim * 255) / np.float32(255), 1.0)
+        (0.2, 1.0)
+    """
+    if rgb.dtype.itemsize == 1 or rgb.dtype.kind not in "uf" or rgb.size == 0:
+        return full
+    top = float(rgb.max())
+    if not np.isfinite(top) or top <= 0 or top >= full:
+        return full
+    if rgb.dtype.kind == "u" and top <= MAX_8BIT:  # 8-bit values in 16 bits: levels of 8 bits as they are
+        return float(MAX_8BIT)
+    return full if _eight_bit_levels(rgb, full) else top
+
+
+def _eight_bit_levels(rgb: np.ndarray, full: float) -> bool:
+    """Whether ``rgb`` holds 8-bit data on its own scale: unsigned integers all multiples of
+    ``full / 255`` (257 in 16 bits), floats all within _EIGHT_BIT_GRID_TOLERANCE of a multiple of 1 /
+    255. Measured a band of rows at a time, stopping at the first band that is not."""
+    step = max(1, _GREY_BAND_BYTES // max(1, rgb.shape[1] * rgb.shape[2] * max(rgb.itemsize, 4)))
+    for top in range(0, rgb.shape[0], step):
+        band = rgb[top:top + step]
+        if rgb.dtype.kind == "u":
+            if np.any(band % (int(full) // MAX_8BIT)):
+                return False
+            continue
+        levels = band.astype(np.float32) * np.float32(MAX_8BIT)
+        if np.abs(levels - np.rint(levels)).max() > _EIGHT_BIT_GRID_TOLERANCE:
+            return False
+    return True
+
+
+def _grey_within(image: np.ndarray, limit: float) -> tuple[bool, bool]:
+    """(whether ``image``'s first three channels are nowhere more than ``limit`` apart, whether they
+    are equal everywhere): :func:`is_grey`'s measure at one limit."""
     if image.shape[2] < 3 or image.dtype not in _GREY_FAST_DTYPES or image.size == 0:
         rgb = image[..., :3]
         if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
-            return True
+            return True, True
         for part in (rgb[::max(1, rgb.shape[0] // _GREY_SAMPLE_ROWS)], rgb):  # a colour image fails on a few rows
             if _exact_spread(part) > limit:
-                return False
-        return True
+                return False, False
+        return True, False
     # the same answers, from OpenCV's pairwise channel differences a band of rows at a time (the
     # spread max - min is the largest of |R - G|, |G - B|, |R - B|): no HxW float64 temporaries
     sample, _ = _channel_spread(image[::max(1, image.shape[0] // _GREY_SAMPLE_ROWS)], limit)
     if sample > limit and limit >= 0:  # a colour image fails on a few rows
-        return False
+        return False, False
     spread, equal = _channel_spread(image, limit)
-    return equal or not (sample > limit or spread > limit)
+    return equal or not (sample > limit or spread > limit), equal
 
 
 def _exact_spread(rgb: np.ndarray) -> float:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from defusion.errors import caller_stacklevel, channels_first_hint
+from defusion.errors import DefusionWarning, caller_stacklevel, channels_first_hint
 from defusion.fusion import color
 from defusion.fusion.errors import FusionInputError, FusionTypeError, SizeMismatchError
 from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values, is_tensor, tensor_pixels
@@ -39,6 +39,8 @@ _GREY_ALPHA = 2
 #: raw mode (:func:`~defusion.io.pillow_decoding.stored_rawmode`: 'RGB;16B', 'RGBA;16L') says of 16 bits.
 _EIGHT_BIT_COLOUR_MODES = ("RGB", "RGBA")
 _SIXTEEN_BIT_RAWMODE = ";16"
+#: Pillow's mode of 32-bit float pixels.
+_FLOAT_MODE = "F"
 #: What a Pillow image of 16-bit colour that fuse cannot decode from its file is told to do instead.
 _KEEP_SIXTEEN = "read its file with defusion.io.images.read_image, which keeps 16 bits"
 
@@ -112,15 +114,23 @@ def _pillow_pixels(image: Image.Image, name: str) -> np.ndarray:
     decoding step (:func:`~defusion.io.pillow_decoding.from_pillow_or_opencv`), so that ``fuse(Image.open(p),
     ...)`` fuses what ``fuse(read_image(p), ...)`` does: upright by its EXIF orientation where it is a file's
     own image (a broken EXIF block warned of, as read_image does; an image made from one, by ``transpose``,
-    ``convert`` or ``ImageOps.exif_transpose``, is taken as it is: turned by hand, it is never turned twice), palette, CMYK and 1-bit images as RGB or grey, 32-bit integers and floats as levels, alpha
-    dropped with a warning where some pixel is transparent. 16-bit colour, which Pillow decodes to 8 bits,
-    is decoded from the file (by OpenCV, as read_image does) while the image is still unloaded; where its
-    file cannot be (a file object, pixels already loaded) the 8 bits are fused with a warning."""
+    ``convert`` or ``ImageOps.exif_transpose``, is taken as it is: turned by hand, it is never turned twice), palette,
+    CMYK and 1-bit images as RGB or grey, 32-bit integers and a file's floats (a float TIFF) as levels, alpha
+    dropped with a warning where some pixel is transparent. Float pixels made in memory (mode 'F': ``fromarray``,
+    ``convert("F")``) are taken as the same NumPy array is: in [0, 1] fused as floats, any other range refused.
+    16-bit colour, which Pillow decodes to 8 bits, is decoded from the file (by OpenCV, as read_image does) while
+    the image is still unloaded; where its file cannot be (a file object, pixels already loaded) the 8 bits are
+    fused with a warning."""
     from PIL import ImageFile
 
     from defusion.io.orientation import UPRIGHT, image_orientation  # only here: fusion needs no Pillow or OpenCV
     from defusion.io.pillow_decoding import from_pillow_or_opencv, stored_rawmode
 
+    if image.mode == _FLOAT_MODE and not isinstance(image, ImageFile.ImageFile):
+        # float pixels made in memory (Image.fromarray, convert("F")): the caller's values, taken as the same
+        # NumPy array is (in [0, 1] fused as floats, other ranges refused); a file's (a float TIFF in degrees)
+        # take read_image's rule below, stretched from their range
+        return np.asarray(image, dtype=np.float32)
     filename = str(getattr(image, "filename", "") or "")  # a file's ImageFile; "" for a file object
     path = Path(filename) if filename else Path(name)  # what read_image's own lines name
     # how its file stores the pixels, only known before loading (an image made in memory has no tiles)
@@ -138,10 +148,10 @@ def _pillow_pixels(image: Image.Image, name: str) -> np.ndarray:
     said = f"{name} ({filename})" if filename else name
     if array.dtype == np.uint8 and _stores_sixteen_bit_colour(image.mode, rawmode, filename):
         warnings.warn(f"{said}: a 16-bit colour image that Pillow decoded to 8 bits, fused as 8-bit; {_KEEP_SIXTEEN}",
-                      UserWarning, stacklevel=caller_stacklevel())
+                      DefusionWarning, stacklevel=caller_stacklevel())
     if transparent:
         warnings.warn(f"{said} has transparent pixels (alpha); alpha is ignored: they fuse as their colour values "
-                      "(flatten it onto a background first to fuse what it shows)", UserWarning,
+                      "(flatten it onto a background first to fuse what it shows)", DefusionWarning,
                       stacklevel=caller_stacklevel())
     return array
 
@@ -173,7 +183,7 @@ def _warn_eight_bit_values(image: np.ndarray, name: str) -> None:
     if holds_eight_bit_values(image) and not color.is_grey(image, scale=MAX_8BIT):
         warnings.warn(f"{name}: a colour uint16 image whose values are all <= {MAX_8BIT} (8-bit values in 16 "
                       "bits?) is fused as 16-bit data, near black; pass it as uint8 (.astype(np.uint8)), or scaled "
-                      "to 16 bits (.astype(np.uint16) * 257)", UserWarning, stacklevel=caller_stacklevel())
+                      "to 16 bits (.astype(np.uint16) * 257)", DefusionWarning, stacklevel=caller_stacklevel())
 
 
 __all__ = ["checked_images"]
