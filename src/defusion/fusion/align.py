@@ -80,12 +80,12 @@ def _identity(motion: str) -> np.ndarray:
     return np.eye(3 if motion == "homography" else 2, 3, dtype=np.float32)
 
 
-def _to_finer_level(warp: np.ndarray) -> np.ndarray:
-    """The same motion in coordinates twice as fine."""
-    warp = warp.copy()
-    warp[:2, 2] *= 2.0
+def _to_finer_level(warp: np.ndarray, factor: float = 2.0) -> np.ndarray:
+    """The same motion in coordinates ``factor`` times as fine (below 1: as coarse)."""
+    warp = np.array(warp, np.float32)
+    warp[:2, 2] *= factor
     if warp.shape[0] == 3:
-        warp[2, :2] /= 2.0
+        warp[2, :2] /= factor
     return warp
 
 
@@ -106,10 +106,19 @@ def estimate_motion(reference: np.ndarray, moving: np.ndarray, motion: Motion = 
     check_motion(motion)
     if motion == "none":
         return _identity(motion)
+    warp = _registration(reference, moving, motion)
+    check_handheld(warp, *reference.shape[:2])
+    return warp
+
+
+def _registration(reference: np.ndarray, moving: np.ndarray, motion: Motion,
+                  start: np.ndarray | None = None) -> np.ndarray:
+    """:func:`estimate_motion`'s warp, unchecked, ECC started from ``start`` (a neighbouring shot's
+    warp, at full resolution; None: the identity), which is nearer a deep stack's far shots."""
     levels = [(_grey(reference), _grey(moving))]
     while min(levels[-1][0].shape) >= 2 * COARSEST_SIDE:
         levels.append(tuple(cv2.pyrDown(im) for im in levels[-1]))
-    warp = _identity(motion)
+    warp = _identity(motion) if start is None else _to_finer_level(start, 0.5 ** (len(levels) - 1))
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, ECC_ITERATIONS, ECC_EPS)
     for depth, (ref, mov) in enumerate(reversed(levels)):
         if depth:
@@ -120,7 +129,6 @@ def estimate_motion(reference: np.ndarray, moving: np.ndarray, motion: Motion = 
             cause = re.search(r"error: \(-?\d+:([^)]*)\)", str(exc))
             raise AlignmentError("the images share too little structure to be registered"
                                  + (f" ({cause.group(1).strip().lower()})" if cause else "")) from None
-    check_handheld(warp, *reference.shape[:2])
     return warp
 
 
@@ -149,17 +157,11 @@ def check_handheld(warp: np.ndarray, height: int, width: int) -> None:
         ...
         defusion.fusion.align.AlignmentError: the registration found a turn (or skew) of 13.8° (a handheld shot turns 5° ...
     """
+    check_overlap(warp, height, width)
     corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], np.float64)
     centre = np.array([width / 2, height / 2])
     frame = np.vstack([corners, centre])
     moved = _moved(warp, frame)
-    if not np.all(np.isfinite(moved)):
-        raise AlignmentError("the registration put part of the image behind the camera (a perspective no "
-                             f"handheld shot has): {_NOT_ONE_SCENE}")
-    shift = np.abs(moved[4] - centre)
-    if np.any(shift > MAX_SHIFT_FRACTION * np.array([width, height])):
-        raise AlignmentError("the registration found a shift of over a quarter of the image: the images "
-                             f"barely overlap, or show different scenes; {_CHECK}")
     nearest = warp if warp.shape == (2, 3) else np.linalg.lstsq(np.c_[frame, np.ones(5)], moved, rcond=None)[0].T
     extent = warp_extent(nearest, height, width)  # a homography's turn and zoom: its nearest affine's
     if abs(extent.rotation) > MAX_TURN_DEGREES:
@@ -176,17 +178,85 @@ def check_handheld(warp: np.ndarray, height: int, width: int) -> None:
                              f"{MAX_CORNER_FRACTION * half_diagonal:.1f} px at most here): {_NOT_ONE_SCENE}")
 
 
+def check_overlap(warp: np.ndarray, height: int, width: int) -> None:
+    """AlignmentError unless ``warp`` keeps the image in front of the camera and moves its centre up to
+    MAX_SHIFT_FRACTION of its size: :func:`check_handheld`'s first check, the one a deep focus stack's
+    far shot must pass against the reference itself (the others are judged between neighbours).
+
+    Example:
+        >>> check_overlap(np.array([[1.2, 0, -0.1 * 360], [0, 1.2, -0.1 * 240]]), 240, 360)  # a 20% zoom
+        >>> check_overlap(np.array([[1.0, 0, 100], [0, 1.0, 0]]), 240, 360)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.align.AlignmentError: the registration found a shift of over a quarter of the image: ...
+    """
+    centre = np.array([width / 2, height / 2])
+    corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], np.float64)
+    moved = _moved(warp, np.vstack([corners, centre]))
+    if not np.all(np.isfinite(moved)):
+        raise AlignmentError("the registration put part of the image behind the camera (a perspective no "
+                             f"handheld shot has): {_NOT_ONE_SCENE}")
+    if np.any(np.abs(moved[4] - centre) > MAX_SHIFT_FRACTION * np.array([width, height])):
+        raise AlignmentError("the registration found a shift of over a quarter of the image: the images "
+                             f"barely overlap, or show different scenes; {_CHECK}")
+
+
+#: Resampling of a registered shot: Lanczos (8x8 taps). On a focus stack of 8 shots breathing 0.8% each
+#: (1000x667; its truth known), the sharpest shot per pixel, warped, came within 35.38 dB of the truth
+#: (bicubic 35.23, bilinear 34.49) and kept most of its detail (Laplacian std 14.6-27.5 per band of rows;
+#: bilinear 11.6-19.5): bilinear softened every aligned stack.
+INTERPOLATION = cv2.INTER_LANCZOS4
+
+
 def warp_onto(moving: np.ndarray, warp: np.ndarray) -> np.ndarray:
-    """``moving`` resampled onto the reference's pixel grid (bilinear); pixels it does not cover
-    repeat its nearest edge, so no black border enters the fusion."""
+    """``moving`` resampled onto the reference's pixel grid (:data:`INTERPOLATION`, its overshoot at
+    edges clipped to ``moving``'s own range); pixels it does not cover repeat its nearest edge, so no
+    black border enters the fusion (:func:`align_images` fills them from a shot that covers them,
+    :func:`coverage`)."""
     height, width = moving.shape[:2]
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     image = np.ascontiguousarray(moving, dtype=np.float32)
+    out = _warped(image, warp, INTERPOLATION, cv2.BORDER_REPLICATE)
+    low, high = (float(image.min()), float(image.max())) if image.size else (0.0, 1.0)
+    return np.clip(out, max(low, 0.0), min(high, 1.0))
+
+
+def _warped(image: np.ndarray, warp: np.ndarray, interpolation: int, border: int) -> np.ndarray:
+    height, width = image.shape[:2]
+    flags = interpolation | cv2.WARP_INVERSE_MAP
     if warp.shape[0] == 3:
-        out = cv2.warpPerspective(image, warp, (width, height), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-    else:
-        out = cv2.warpAffine(image, warp, (width, height), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-    return np.clip(out, 0.0, 1.0)
+        return cv2.warpPerspective(image, warp, (width, height), flags=flags, borderMode=border)
+    return cv2.warpAffine(image, warp, (width, height), flags=flags, borderMode=border)
+
+
+def coverage(warp: np.ndarray, height: int, width: int) -> np.ndarray:
+    """HxW float32 in [0, 1]: how much of each reference pixel the shot warped by ``warp`` covers
+    (1 inside, 0 where the warp had to invent it, a one-pixel ramp between).
+
+    Example:
+        >>> shifted = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]])  # the shot shows the scene 2 px to the left
+        >>> coverage(shifted, 1, 6).round(2).tolist()
+        [[1.0, 1.0, 1.0, 1.0, 0.0, 0.0]]
+    """
+    ones = np.ones((height, width), np.float32)
+    # the pixels' centres at 0..width-1: a sample past width - 1 (or below 0) is outside the shot
+    inside = _warped(np.pad(ones, 1), _pad_shift(warp), cv2.INTER_LINEAR, cv2.BORDER_CONSTANT)
+    return np.clip(inside[1:-1, 1:-1] * 2.0 - 1.0, 0.0, 1.0)
+
+
+def _pad_shift(warp: np.ndarray) -> np.ndarray:
+    """``warp`` between images each padded by one pixel all round."""
+    full = np.vstack([np.asarray(warp, np.float64), [0.0, 0.0, 1.0]])[:3]
+    shift = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])
+    padded = shift @ full @ np.linalg.inv(shift)
+    return padded[: warp.shape[0]].astype(np.float32)
+
+
+def _step(neighbour: np.ndarray, warp: np.ndarray) -> np.ndarray:
+    """The motion from a neighbouring shot to this one (``warp``: the reference onto this one,
+    ``neighbour``: the reference onto the neighbour), in ``warp``'s shape."""
+    def full(w: np.ndarray) -> np.ndarray:
+        return np.vstack([np.asarray(w, np.float64), [0.0, 0.0, 1.0]])[:3]
+    return (full(warp) @ np.linalg.inv(full(neighbour)))[: warp.shape[0]]
 
 
 def align_images(images: list[np.ndarray], motion: Motion = "affine", reference: int = 0,
@@ -196,8 +266,15 @@ def align_images(images: list[np.ndarray], motion: Motion = "affine", reference:
 
     A bracket takes its best-exposed shot (:func:`defusion.fusion.deghost.reference_index`), so its
     framing does not hang on its files' order. ``motion="none"`` returns them as they are.
-    AlignmentError names the image that failed. ``on_warp(index, warp)`` is told each warped image's
-    warp (:func:`estimate_motion`), so a caller can say what registration found (:func:`warp_extent`).
+    The shots are registered outward from the reference, in the order given, each onto the reference
+    (ECC started from its neighbour's warp), and each judged against its neighbour nearer the reference
+    (:func:`check_handheld` of the step between them): a focus stack on a rail breathes a little per
+    shot, and 20 shots of 1% add up to a zoom of 20% no one shot has, while a photo of another scene is
+    far from its neighbour. Edges a shot does not cover once warped (a more magnified shot's) are
+    filled from its neighbour (itself filled so), not with streaks of its edge that focus selection
+    would read as detail. AlignmentError names the image that failed (and the neighbour it was judged
+    against). ``on_warp(index, warp)`` is told each warped image's warp (:func:`estimate_motion`), so a
+    caller can say what registration found (:func:`warp_extent`).
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -212,20 +289,70 @@ def align_images(images: list[np.ndarray], motion: Motion = "affine", reference:
         raise FusionInputError(f"reference image {reference + 1} was asked for, but {len(images)} images were given")
     if motion == "none":
         return list(images)
-    aligned = []
-    for index, image in enumerate(images):
-        if index == reference:
-            aligned.append(image)
-            continue
+    aligned: list[np.ndarray] = list(images)
+    warps = {reference: _identity(motion)}
+    height, width = images[reference].shape[:2]
+    outward = [*range(reference + 1, len(images)), *range(reference - 1, -1, -1)]
+    for index in outward:
+        neighbour = index - 1 if index > reference else index + 1
+        judged = ""
         try:
-            warp = estimate_motion(images[reference], image, motion)
+            warp = _registration(images[reference], images[index], motion,
+                                 None if neighbour == reference else warps[neighbour])
+            check_overlap(warp, height, width)
+            judged = "" if neighbour == reference else f" (judged against image {neighbour + 1}, its neighbour)"
+            check_handheld(_step(warps[neighbour], warp), height, width)
         except AlignmentError as exc:
-            raise AlignmentError(f"cannot register image {index + 1} to image {reference + 1} ({motion}): "
+            raise AlignmentError(f"cannot register image {index + 1} to image {reference + 1} ({motion}){judged}: "
                                  f"{exc}") from None
+        warps[index] = warp
         if on_warp is not None:
             on_warp(index, warp)
-        aligned.append(warp_onto(image, warp))
+        aligned[index] = _filled(warp_onto(images[index], warp), coverage(warp, height, width), aligned[neighbour])
     return aligned
+
+
+def _filled(image: np.ndarray, covered: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """``image`` where ``covered`` (HxW in [0, 1]) says it is, ``fill`` (a neighbouring shot) elsewhere."""
+    if covered.min() >= 1.0:
+        return image
+    fill = np.asarray(fill, np.float32)
+    if image.ndim == 2 and fill.ndim == 3:  # a grey shot among colour ones
+        fill = luminance(fill)
+    elif image.ndim == 3 and fill.ndim == 2:
+        fill = np.repeat(fill[..., None], image.shape[2], axis=2)
+    if fill.shape != image.shape:  # RGB beside RGBA: its own edge, repeated, as before
+        return image
+    weight = covered[..., None] if image.ndim == 3 else covered
+    return (weight * image + (1.0 - weight) * fill).astype(np.float32)
+
+
+def describe_fill(names: Sequence[str], warps: tuple[np.ndarray | None, ...], size: tuple[int, int]) -> str | None:
+    """One line saying which aligned shots (``names``, as :func:`describe_alignment`'s) do not cover the
+    whole frame (``size``) and had their edges filled from a neighbouring shot that does; None where all
+    cover it.
+
+    Example:
+        >>> breathed = np.array([[1.05, 0.0, -0.05 * 150], [0.0, 1.05, -0.05 * 100]])  # 5% more magnified
+        >>> describe_fill(["near.jpg", "far.jpg"], (None, breathed), (200, 300))
+        'the frame edges far.jpg does not cover (up to 8 px) were filled from the shots that cover them'
+    """
+    height, width = size
+    bands = {}
+    for name, warp in zip(names, warps):
+        if warp is None:
+            continue
+        uncovered = coverage(warp, height, width) < 1.0
+        if uncovered.any():  # how far in from the frame's edge the uncovered pixels reach
+            rows, cols = np.nonzero(uncovered)
+            inward = np.minimum(np.minimum(rows, height - 1 - rows), np.minimum(cols, width - 1 - cols))
+            bands[name] = int(inward.max()) + 1
+    if not bands:
+        return None
+    which = plural(len(bands), "shot") if len(bands) > 2 else " and ".join(bands)
+    does = "does" if len(bands) == 1 else "do"
+    return (f"the frame edges {which} {does} not cover (up to {max(bands.values())} px) were filled from "
+            "the shots that cover them")
 
 
 class WarpExtent(NamedTuple):
@@ -338,5 +465,5 @@ def describe_alignment(names: Sequence[str], warps: tuple[np.ndarray | None, ...
     return f"aligned {what} onto {names[frame]}: {found}"
 
 
-__all__ = ["MOTIONS", "Motion", "AlignmentError", "check_motion", "estimate_motion", "check_handheld", "warp_onto",
-           "align_images", "WarpExtent", "warp_extent", "signed_percent", "describe_alignment"]
+__all__ = ["MOTIONS", "Motion", "AlignmentError", "check_motion", "estimate_motion", "check_handheld", "check_overlap",
+           "INTERPOLATION", "warp_onto", "coverage", "align_images", "describe_fill", "WarpExtent", "warp_extent", "signed_percent", "describe_alignment"]

@@ -68,18 +68,81 @@ class Stacked(NamedTuple):
     weights: list[np.ndarray] | None
 
 
-def unrank(weights: list[np.ndarray], order: list[int]) -> list[np.ndarray]:
-    """Weights listed in fusion ``order`` back in the callers' order of the images.
+def unrank(weights: list[np.ndarray], order: list[int], count: int | None = None) -> list[np.ndarray]:
+    """Weights listed in fusion ``order`` back in the callers' order of the images; of ``count`` images
+    (default: as many as ``order`` lists), those ``order`` left out (:func:`without_flat`) weighing zero.
 
     Example:
         >>> order = [2, 0, 1]  # the third image fused first (input_ranking's "bright-first")
         >>> [float(w[0]) for w in unrank([np.full(1, 0.7), np.full(1, 0.1), np.full(1, 0.2)], order)]
         [0.1, 0.2, 0.7]
+        >>> [float(w[0]) for w in unrank([np.full(1, 0.7), np.full(1, 0.3)], [2, 0], 3)]  # the second left out
+        [0.3, 0.0, 0.7]
     """
-    unranked: list[np.ndarray] = [np.empty(0)] * len(order)
+    count = len(order) if count is None else count
+    zero = np.zeros(weights[0].shape, np.float32) if weights else np.empty(0)
+    unranked: list[np.ndarray] = [zero] * count
     for weight, index in zip(weights, order):
         unranked[index] = weight
     return unranked
 
 
-__all__ = ["Stacked", "input_ranking", "split_point", "unrank"]
+#: A shot whose luminance spans less than this (from its 1st to its 99th percentile, of [0, 1]) is one
+#: value: a misfire (no flash, the lens cap, a blown frame). 4/255: JPEG noise on a black or white frame
+#: spans 0-2 levels, a real photo's smoothest (fog, a grey card under light falloff) more than 4.
+FLAT_SPREAD = 4 / 255
+#: Pixels between the samples that measure a shot's spread (a percentile of every pixel costs a sort).
+FLAT_SAMPLING = 4
+
+
+def is_flat(image: np.ndarray) -> bool:
+    """Whether ``image`` (HxW or HxWxC float in [0, 1]) is (nearly) one value: FLAT_SPREAD.
+
+    Example:
+        >>> is_flat(np.zeros((8, 8, 3))), is_flat(np.linspace(0, 1, 64).reshape(8, 8))
+        (True, False)
+    """
+    sample = np.asarray(image)[::FLAT_SAMPLING, ::FLAT_SAMPLING]
+    if sample.ndim == 3:
+        sample = sample[..., :3].mean(axis=2)
+    if not sample.size:
+        return False
+    low, high = np.percentile(sample, [1, 99])
+    return bool(high - low < FLAT_SPREAD)
+
+
+def without_flat(inputs: list[np.ndarray], order: list[int]) -> tuple[list[int], list[int]]:
+    """``order`` (:func:`input_ranking`'s) without the focus stack's flat shots (:func:`is_flat`), and those
+    left out: a flat shot has no detail to give, yet the network's unique projection of it is not flat,
+    and won focus choices in a stack's smooth areas (black patches in the fused image). All are kept
+    where fewer than two others would be left.
+
+    Example:
+        >>> shots = [np.random.default_rng(0).random((8, 8)), np.zeros((8, 8)), np.eye(8)]
+        >>> without_flat(shots, [0, 1, 2])
+        ([0, 2], [1])
+        >>> without_flat(shots[:2], [0, 1])  # a pair: nothing to choose from
+        ([0, 1], [])
+    """
+    flat = [index for index in order if is_flat(inputs[index])]
+    if len(order) - len(flat) < 2:
+        return list(order), []
+    return [index for index in order if index not in flat], flat
+
+
+def flat_warning(names: list[str], flat: list[int]) -> str | None:
+    """One line naming the shots :func:`without_flat` left out (``names``: all shots', in the order
+    given), for the CLI's notes; None where none was.
+
+    Example:
+        >>> flat_warning(["IMG_1.jpg", "black.jpg", "IMG_3.jpg"], [1])
+        'black.jpg is (nearly) one value, a misfire?: left out of the focus choice'
+    """
+    if not flat:
+        return None
+    which = ", ".join(names[i] for i in flat)
+    return f"{which} {'is' if len(flat) == 1 else 'are'} (nearly) one value, a misfire?: left out of the focus choice"
+
+
+__all__ = ["Stacked", "FLAT_SPREAD", "flat_warning", "input_ranking", "is_flat", "split_point", "unrank",
+           "without_flat"]
