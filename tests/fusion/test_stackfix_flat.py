@@ -29,3 +29,18 @@ def test_the_misfire_is_left_out_and_weighs_zero():
 
 def test_a_pair_keeps_its_flat_shot():
     assert without_flat([_photo(), np.zeros((32, 48, 3))], [0, 1]) == ([0, 1], [])
+
+
+def test_a_black_misfire_in_a_focus_stack_weighs_nothing_in_the_fusion(lively_weights, rng):
+    """The audit: a black shot in a stack won the focus choice in smooth areas (black patches)."""
+    from defusion import Fuser
+    from tests.conftest import smooth_image
+
+    sharp = [smooth_image(rng, 48, 64) for _ in range(3)]
+    black = np.zeros_like(sharp[0])
+    stack = Fuser.from_pretrained(lively_weights, device="cpu", runtime="torch", task="mff", pixels="sources")
+    result = stack.fusion(sharp[0], sharp[1], black, sharp[2])
+    assert result.left_out == (2,)
+    assert float(np.abs(result.weights[2]).max()) == 0.0
+    assert np.allclose(sum(result.weights), 1.0, atol=1e-5)
+    assert stack.fusion(*sharp).left_out == ()

@@ -260,13 +260,16 @@ def _step(neighbour: np.ndarray, warp: np.ndarray) -> np.ndarray:
 
 
 def align_images(images: list[np.ndarray], motion: Motion = "affine", reference: int = 0,
-                 on_warp: Callable[[int, np.ndarray], object] | None = None) -> list[np.ndarray]:
+                 on_warp: Callable[[int, np.ndarray], object] | None = None,
+                 chain: Sequence[int] | None = None) -> list[np.ndarray]:
     """``images`` (float, [0, 1], one size) with each other one warped onto ``images[reference]``
     (the first by default), whose frame the result keeps.
 
     A bracket takes its best-exposed shot (:func:`defusion.fusion.deghost.reference_index`), so its
     framing does not hang on its files' order. ``motion="none"`` returns them as they are.
-    The shots are registered outward from the reference, in the order given, each onto the reference
+    The shots are registered outward from the reference, in the order given (or ``chain``'s, the
+    indices in the order the shots lie: a bracket by brightness, so that the result does not hang on
+    its files' order), each onto the reference
     (ECC started from its neighbour's warp), and each judged against its neighbour nearer the reference
     (:func:`check_handheld` of the step between them): a focus stack on a rail breathes a little per
     shot, and 20 shots of 1% add up to a zoom of 20% no one shot has, while a photo of another scene is
@@ -292,9 +295,14 @@ def align_images(images: list[np.ndarray], motion: Motion = "affine", reference:
     aligned: list[np.ndarray] = list(images)
     warps = {reference: _identity(motion)}
     height, width = images[reference].shape[:2]
-    outward = [*range(reference + 1, len(images)), *range(reference - 1, -1, -1)]
-    for index in outward:
-        neighbour = index - 1 if index > reference else index + 1
+    chain = list(range(len(images))) if chain is None else list(chain)
+    if sorted(chain) != list(range(len(images))):
+        raise FusionInputError(f"chain {chain} does not order the {len(images)} images")
+    at = chain.index(reference)
+    # each shot after the reference in the chain, then each before it, with its neighbour nearer the reference
+    outward = [(chain[k], chain[k - 1]) for k in range(at + 1, len(chain))] + \
+              [(chain[k], chain[k + 1]) for k in range(at - 1, -1, -1)]
+    for index, neighbour in outward:
         judged = ""
         try:
             warp = _registration(images[reference], images[index], motion,

@@ -16,9 +16,19 @@ the same float32 inputs and outputs, so the file drops in wherever the fp32 one 
 GPUs (ONNX Runtime's CUDA or TensorRT providers, TorchScript on CUDA). On a CPU, ONNX Runtime runs
 its fp16 nodes in fp32 (it inserts casts where it lacks fp16 kernels), so it gains nothing there.
 
+A file's name tells its format (:data:`EXPORT_SUFFIXES`, as ``defusion export`` takes them): an
+export to another name (``.safetensors``, ``.bin``) is refused before any work. The model is a DeNet
+or a :class:`~defusion.fusion.fuser.Fuser` that holds one (``runtime="torch"`` or a GPU's ``auto``).
+
 Example:
     >>> format_for("denet.onnx"), format_for("denet.pt")
     ('onnx', 'torchscript')
+    >>> from defusion.fusion.export import export_model
+    >>> from defusion.model.registry import create_model
+    >>> export_model(create_model("defusion-tiny"), "weights.safetensors")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    defusion.fusion.export.ExportError: weights.safetensors: a .safetensors file holds weights, not an export: ...
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from defusion.io.atomic import atomic_path
 from defusion.model.denet import SIZE_MULTIPLE, DeNet, DeNetConfig, default_detail_gain
 
 if TYPE_CHECKING:
+    from defusion.fusion.fuser import Fuser
     from defusion.fusion.onnx_runtime import OnnxDeNet
 
 Format = Literal["onnx", "torchscript"]
@@ -51,6 +62,11 @@ OUTPUT_NAMES = ("common", "unique1", "unique2", "fused")
 EXPORT_SIZE = (64, 64)
 #: The extra file in a TorchScript export that describes it (JSON).
 TORCHSCRIPT_METADATA = "defusion.json"
+#: The names of each format's files: the suffixes ``defusion export`` takes (its SUFFIXES, in
+#: defusion.cli.export; docs/serving.md, "Export"), the first the one suggested. Any other is refused.
+EXPORT_SUFFIXES: dict[str, tuple[str, ...]] = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts")}
+#: The suffix of a weights file (what :func:`defusion.model.weights.save_weights` writes), not an export.
+WEIGHTS_SUFFIX = ".safetensors"
 #: The sides an export takes are multiples of this (its metadata's ``size_multiple``): any, since
 #: the graph pads to SIZE_MULTIPLE itself. Exports made before 2026-12-06 say SIZE_MULTIPLE.
 EXPORT_SIZE_MULTIPLE = 1
@@ -61,8 +77,47 @@ class ExportError(DefusionError, ValueError):
 
 
 def format_for(path: str | Path) -> Format:
-    """The format a file name implies: ``.onnx`` is ONNX, anything else TorchScript."""
+    """The format a file name implies: ``.onnx`` is ONNX, anything else TorchScript (what
+    :func:`load_exported` reads it as; an export is named by :func:`check_export_path`)."""
     return "onnx" if Path(path).suffix.lower() == ".onnx" else "torchscript"
+
+
+def _listed(suffixes: tuple[str, ...]) -> str:
+    """``(".pt", ".pth", ".ts")`` -> ``".pt, .pth or .ts"``."""
+    return suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
+
+
+def check_export_path(path: str | Path, fmt: Format | None = None) -> Format:
+    """The format an export to ``path`` is written in: ``fmt``, or (None) the one its suffix names
+    (:data:`EXPORT_SUFFIXES`). Refused with an :class:`ExportError`, before any work (a trace takes
+    a minute): a name no format has (a ``.safetensors`` name pointed to save_weights), or one of the
+    other format's; an unknown ``fmt``.
+
+    Example:
+        >>> check_export_path("denet.pth"), check_export_path("denet.onnx", "onnx")
+        ('torchscript', 'onnx')
+        >>> check_export_path("denet.bin")
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.export.ExportError: denet.bin: an export's name tells its format: .onnx (ONNX) or .pt, .pth or .ts (TorchScript); e.g. denet.onnx
+    """
+    path = Path(path)
+    if fmt is not None and fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+    suffix = path.suffix.lower()
+    named = {end: name for name, ends in EXPORT_SUFFIXES.items() for end in ends}
+    choices = ".onnx (ONNX) or " + _listed(EXPORT_SUFFIXES["torchscript"]) + " (TorchScript)"
+    if suffix == WEIGHTS_SUFFIX:
+        raise ExportError(f"{path}: a {WEIGHTS_SUFFIX} file holds weights, not an export: "
+                          "defusion.model.weights.save_weights(model, path) writes one; an export's name ends in "
+                          f"{choices}")
+    if suffix not in named:
+        example = path.with_suffix(EXPORT_SUFFIXES[fmt or "onnx"][0])
+        raise ExportError(f"{path}: an export's name tells its format: {choices}; e.g. {example}")
+    if fmt is not None and named[suffix] != fmt:
+        raise ExportError(f"{path}: a {suffix} file is {named[suffix]}, not {fmt}; name it "
+                          f"{path.with_suffix(EXPORT_SUFFIXES[fmt][0])}, or export {named[suffix]}")
+    return named[suffix]
 
 
 #: Largest parity difference an export passes with: fp32 exports match PyTorch to rounding; fp16
@@ -71,15 +126,41 @@ def format_for(path: str | Path) -> Format:
 PARITY_TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2}
 
 
-def _prepare(model: DeNet) -> DeNet:
+def _prepare(model: DeNet | Fuser) -> DeNet:
     """A float32 CPU copy of ``model`` (unwrapped from DDP) in eval mode: the caller's model keeps its
     dtype, device and mode."""
     return copy.deepcopy(_unwrapped(model)).float().cpu().eval()
 
 
-def _unwrapped(model: DeNet) -> DeNet:
-    """``model`` itself where DDP wraps it (``.module``)."""
-    return getattr(model, "module", model)
+def _unwrapped(model: DeNet | Fuser) -> DeNet:
+    """The DeNet in ``model``: itself, or what holds it: DDP (``.module``), a Fuser (its ``model``), a
+    compiled network (``runtime="compile"``: :class:`~defusion.fusion.runtime.CompiledNet`). An
+    :class:`ExportError` for anything else, saying what to pass: a Fuser running an ONNX export
+    (``runtime="onnxruntime"``, or ``"auto"`` on a CPU) holds no PyTorch network.
+
+    Example:
+        >>> from defusion import Fuser, create_model
+        >>> net = create_model("defusion-tiny")
+        >>> _unwrapped(Fuser(net)) is net
+        True
+    """
+    from defusion.fusion.fuser import Fuser
+    from defusion.fusion.onnx_runtime import OnnxDeNet
+    from defusion.fusion.runtime import CompiledNet
+
+    network = model.model if isinstance(model, Fuser) else model
+    if isinstance(network, OnnxDeNet):
+        raise ExportError(f"this Fuser runs an ONNX export on ONNX Runtime ({network.path}: runtime 'onnxruntime', or "
+                          "'auto' on a CPU) and holds no PyTorch network to export: copy that file, or export "
+                          "Fuser.from_pretrained(runtime='torch'), or defusion.model.weights.load_weights(path)")
+    if isinstance(network, CompiledNet):  # torch.compile's module keeps the network it compiled
+        network = getattr(network.compiled, "_orig_mod", network)
+    network = getattr(network, "module", network)  # DDP
+    if not isinstance(getattr(network, "cfg", None), DeNetConfig):
+        raise ExportError(f"export takes a DeNet (defusion.create_model(name, pretrained=True), "
+                          "defusion.model.weights.load_weights(path)) or a Fuser holding one (runtime 'torch'), "
+                          f"got {type(model).__name__}")
+    return network
 
 
 class HalfCompute(torch.nn.Module):
@@ -213,15 +294,17 @@ def _description(config: DeNetConfig, metadata: dict[str, str] | None, half: boo
             "fusion_defaults": fusion_defaults()}
 
 
-def export_torchscript(model: DeNet, path: str | Path, size: tuple[int, int] = EXPORT_SIZE, half: bool = False,
-                       metadata: dict[str, str] | None = None) -> Path:
+def export_torchscript(model: DeNet | Fuser, path: str | Path, size: tuple[int, int] = EXPORT_SIZE,
+                       half: bool = False, metadata: dict[str, str] | None = None) -> Path:
     """Trace ``model`` at ``size`` and save it with ``torch.jit.save``; checked at another size too.
     ``half``: fp16 compute behind float32 inputs and outputs (move it to a GPU to gain from it).
     The file carries a JSON description (config, precision, inputs, outputs, fusion defaults, the
     defusion version and ``metadata``: the weights', see :func:`export_onnx`) as the extra file
     ``TORCHSCRIPT_METADATA``: ``torch.jit.load(path, _extra_files={name: ""})`` reads it. An inference
-    export: its parameters do not require grad, so its outputs do not either (no autograd graph is kept)."""
+    export: its parameters do not require grad, so its outputs do not either (no autograd graph is kept).
+    ``path`` ends in .pt, .pth or .ts (:func:`check_export_path`)."""
     path = Path(path)
+    check_export_path(path, "torchscript")
     config = _unwrapped(model).cfg
     model = _network(model, half)
     example = _example(size)
@@ -237,18 +320,19 @@ def export_torchscript(model: DeNet, path: str | Path, size: tuple[int, int] = E
     return path
 
 
-def export_onnx(model: DeNet, path: str | Path, opset: int = DEFAULT_OPSET, size: tuple[int, int] = EXPORT_SIZE,
+def export_onnx(model: DeNet | Fuser, path: str | Path, opset: int = DEFAULT_OPSET, size: tuple[int, int] = EXPORT_SIZE,
                 metadata: dict[str, str] | None = None, half: bool = False) -> Path:
     """Export ``model`` to ONNX with dynamic batch, height and width (TorchScript-based exporter).
 
     The model's config (JSON), its precision (``fp32`` or, with ``half``, ``fp16``), the defusion
     version and ``metadata`` (the weights': ``source_weights``, ``weights_sha256_16``, ...) are
     stored in the file's metadata_props, so :class:`~defusion.fusion.onnx_runtime.OnnxDeNet` knows
-    what it runs.
+    what it runs. ``path`` ends in .onnx (:func:`check_export_path`).
     """
     import onnx
 
     path = Path(path)
+    check_export_path(path, "onnx")
     config = _unwrapped(model).cfg
     model = _network(model, half)
     dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in ("x1", "x2", *OUTPUT_NAMES)}
@@ -270,15 +354,24 @@ def export_onnx(model: DeNet, path: str | Path, opset: int = DEFAULT_OPSET, size
     return path
 
 
-def export_model(model: DeNet, path: str | Path, fmt: Format | None = None, opset: int = DEFAULT_OPSET,
+def export_model(model: DeNet | Fuser, path: str | Path, fmt: Format | None = None, opset: int = DEFAULT_OPSET,
                  metadata: dict[str, str] | None = None, half: bool = False) -> Path:
-    """Export to ``fmt`` (default: from the suffix, see :func:`format_for`); ``half``: fp16 compute."""
-    fmt = fmt or format_for(path)
+    """Export ``model`` (a DeNet, or a Fuser's: ``Fuser.from_pretrained(runtime="torch")``) to ``fmt``
+    (default: the one ``path``'s suffix names: .onnx, or .pt, .pth, .ts for TorchScript; another name
+    is refused, :func:`check_export_path`); ``half``: fp16 compute.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> from defusion import Fuser, create_model
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     export_model(Fuser(create_model("defusion-tiny")), pathlib.Path(folder) / "tiny.pt").name
+        'tiny.pt'
+    """
+    fmt = check_export_path(path, fmt)  # before the network is looked at: a trace takes a while
+    _unwrapped(model)  # a model that holds no network: said before anything is written
     if fmt == "onnx":
         return export_onnx(model, path, opset=opset, metadata=metadata, half=half)
-    if fmt == "torchscript":
-        return export_torchscript(model, path, half=half, metadata=metadata)
-    raise ExportError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+    return export_torchscript(model, path, half=half, metadata=metadata)
 
 
 def load_exported(path: str | Path, fmt: Format | None = None) -> OnnxDeNet | torch.jit.ScriptModule:
@@ -298,7 +391,7 @@ def load_exported(path: str | Path, fmt: Format | None = None) -> OnnxDeNet | to
         raise ExportError(f"cannot load TorchScript model {path}: {exc}") from None
 
 
-def parity(model: DeNet, path: str | Path, fmt: Format | None = None,
+def parity(model: DeNet | Fuser, path: str | Path, fmt: Format | None = None,
            size: tuple[int, int, int] = PARITY_SIZE, seed: int = 0, unique_gain: float = 1.5,
            detail_gain: float = 1.75) -> float:
     """Largest absolute difference, over the four outputs, between ``model`` and its export.
@@ -320,5 +413,5 @@ def parity(model: DeNet, path: str | Path, fmt: Format | None = None,
     return max(float((a - b.to(a.dtype)).abs().max()) for a, b in zip(ours, theirs))
 
 
-__all__ = ["FORMATS", "PARITY_TOLERANCE", "ExportError", "HalfCompute", "PadToMultiple", "export_model", "export_onnx", "export_torchscript", "format_for",
+__all__ = ["EXPORT_SUFFIXES", "FORMATS", "PARITY_TOLERANCE", "WEIGHTS_SUFFIX", "ExportError", "check_export_path", "HalfCompute", "PadToMultiple", "export_model", "export_onnx", "export_torchscript", "format_for",
            "load_exported", "parity"]

@@ -9,10 +9,13 @@ are still importable from here.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
+import functools
 import inspect
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 import torch
@@ -22,7 +25,7 @@ from defusion.fusion.align import align_images
 from defusion.fusion.deghost import deghost, reference_index
 from defusion.fusion.device import check_half, resolve_device
 # defined there: the CLI names them without PyTorch
-from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsError, SizeMismatchError
+from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsError, SizeMismatchError, UnknownOptionError
 from defusion.fusion.inputs import checked_images
 from defusion.fusion.network_pass import PROJECTIONS, Projections, project
 # the options, defined there (what a fusion is asked to do), and still importable from here
@@ -30,14 +33,14 @@ from defusion.fusion.options import (DEFAULT_SCALE, DEFAULT_UNIQUE_GAIN, INPUT_O
                                      MAX_UNIQUE_GAIN, MIN_TILE, PAPER_OPTIONS, SOURCES_SCALE, STACK_ORDERS,
                                      TASK_FIELDS, TASK_OPTIONS, TASKS, FuseOptions, InputOrder, StackOrder, Task,
                                      check_detail_gain, check_option_names, check_unique_gain, default_scale,
-                                     smallest_tile, task_options)
+                                     option_names, smallest_tile, task_options)
 from defusion.fusion.prepared import Anchors, Prepared, Registered
 from defusion.fusion.results import Decomposition, Fusion, Selection
 from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, is_onnx_export, load_network
 from defusion.fusion.selection import pair_guide, pair_weights, sharper_choice, soften_choice, weighted_sum
-from defusion.fusion.stacking import Stacked, input_ranking, split_point, unrank
+from defusion.fusion.stacking import Stacked, input_ranking, split_point, unrank, without_flat
 from defusion.fusion.stretch import stretch_sources
-from defusion.fusion.tiling import TileSize, passes_for, tile_layout
+from defusion.fusion.tiling import TileSize, passes_for, tile_layout, tile_progress
 from defusion.model.denet import DeNet
 from defusion.model.weights import check_model_path
 
@@ -49,6 +52,7 @@ def _resolve_options(task: Task | None, options: FuseOptions | None, fields: dic
     ``options`` that are no FuseOptions. Checks before anything loads.
 
     Example:
+        >>> from defusion.fusion.fuser import FuseOptions, _resolve_options
         >>> _resolve_options("ivf", None, {"scale": 1}) == FuseOptions.for_task("ivf", scale=1)
         True
         >>> _resolve_options(None, FuseOptions(scale=1), {"unique_gain": 2.0, "tile": None}).unique_gain
@@ -61,6 +65,87 @@ def _resolve_options(task: Task | None, options: FuseOptions | None, fields: dic
     if options is not None:  # fields on top, None leaving the option as for_task does
         return replace(options, **{k: v for k, v in fields.items() if v is not None})
     return FuseOptions.for_task(task, **fields)
+
+
+_Result = TypeVar("_Result")
+
+
+def _checked_keywords(method: Callable[..., _Result]) -> Callable[..., _Result]:
+    """``method`` (a Fuser call) refusing a keyword it does not take with a library error that says where
+    the name belongs (:func:`_misplaced`), rather than Python's bare TypeError: ``fuse(a, b, scale=2)``
+    names the options' place, ``fuse(a, b, on_tiles=f)`` guesses ``on_tile``. Its signature and
+    docstring stay the method's (``help``, ``inspect.signature``)."""
+    parameters = inspect.signature(method).parameters.values()
+    taken = tuple(p.name for p in parameters if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    images = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+
+    @functools.wraps(method)
+    def checked(self, *args: Any, **keywords: Any) -> _Result:
+        refused = {name: value for name, value in keywords.items() if name not in taken}
+        if refused:
+            raise _misplaced(f"{type(self).__name__}.{method.__name__}", refused, taken, images)
+        return method(self, *args, **keywords)
+
+    return checked
+
+
+#: The longest repr of a refused keyword's value a message repeats (``scale=2``); a longer one (an
+#: array) is shown as ``...``, so that the message stays one line.
+_SHOWN_VALUE = 40
+
+
+def _shown(keywords: dict[str, Any]) -> str:
+    """``keywords`` as a call would write them: ``scale=2, unique_gain=1.5``.
+
+    Example:
+        >>> import numpy as np
+        >>> from defusion.fusion.fuser import _shown
+        >>> _shown({"scale": 2, "rig": np.zeros((9, 9)), "color": "rgb"})
+        "scale=2, rig=..., color='rgb'"
+    """
+    def value(v: Any) -> str:
+        text = repr(v)
+        return text if len(text) <= _SHOWN_VALUE and "\n" not in text else "..."
+
+    return ", ".join(f"{name}={value(v)}" for name, v in keywords.items())
+
+
+def _misplaced(caller: str, refused: dict[str, Any], taken: tuple[str, ...], images: bool = True
+               ) -> UnknownOptionError:
+    """The error for keywords ``caller`` does not take (it takes ``taken``, and with ``images`` the images
+    as arguments): FuseOptions fields are set on the Fuser (:meth:`Fuser.from_pretrained`, or a copy,
+    :meth:`Fuser.with_options`); the Fuser's own settings (device, runtime, task, ...) when it is made;
+    another name is guessed at. An UnknownOptionError: an OptionsError, a TypeError as Python's own
+    refusal was, a DefusionError.
+
+    Example:
+        >>> from defusion.fusion.fuser import _misplaced
+        >>> print(_misplaced("Fuser.fuse", {"scale": 2}, ("on_tile", "progress")))  # doctest: +ELLIPSIS
+        Fuser.fuse got scale=2, an option of the Fuser, not of a call: make it with Fuser.from_pretrained(scale=2), ...
+        >>> print(_misplaced("Fuser.fuse", {"on_tiles": print}, ("on_tile", "progress")))
+        Fuser.fuse got an unknown keyword on_tiles (did you mean on_tile?); it takes the images, on_tile, progress
+    """
+    fields = option_names()
+    options = {name: v for name, v in refused.items() if name in fields}
+    settings = {name: v for name, v in refused.items() if name not in options and name in _FUSER_SETTINGS}
+    unknown = [name for name in refused if name not in options and name not in settings]
+    parts = []
+    call = caller.rsplit(".", 1)[-1]
+    if options:
+        some = "an option" if len(options) == 1 else "options"
+        parts.append(f"{_shown(options)}, {some} of the Fuser, not of a call: make it with "
+                     f"Fuser.from_pretrained({_shown(options)}), or {call} with a copy that shares its network, "
+                     f"fuser.with_options({_shown(options)}).{call}(...)")
+    if settings:
+        parts.append(f"{_shown(settings)}, what a Fuser is made with: "
+                     f"Fuser.from_pretrained({_shown(settings)})")
+    if unknown:
+        guesses = {g for name in unknown for g in difflib.get_close_matches(name, [*taken, *fields, *_FUSER_SETTINGS],
+                                                                            n=1)}
+        guess = f" (did you mean {' or '.join(sorted(guesses))}?)" if guesses else ""
+        parts.append(f"an unknown keyword{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}{guess}; "
+                     f"it takes {', '.join(['the images'] * images + list(taken))}")
+    return UnknownOptionError(f"{caller} got " + "; ".join(parts))
 
 
 @dataclass
@@ -76,12 +161,18 @@ class Fuser:
     ``onnxruntime`` runtimes (an audit ran 2 threads x 20 fusions on one: no errors, each result
     bit-identical to the serial one). With ``compile`` runtimes fuse each new image size once
     before sharing (``torch.compile`` compiles on first use). Do not assign ``options`` while
-    others fuse: make a copy, ``dataclasses.replace(fuser, options=...)``, which shares the network.
-    PyTorch's thread count is process-wide (:meth:`from_pretrained`'s ``threads``).
+    others fuse: make a copy, :meth:`with_options` (``dataclasses.replace(fuser, options=...)``), which
+    shares the network. PyTorch's thread count is process-wide (:meth:`from_pretrained`'s ``threads``).
+
+    The options are the Fuser's, not each call's: ``fuse(a, b, scale=1)`` is refused
+    (:class:`~defusion.fusion.errors.UnknownOptionError`, a TypeError), saying to set them in
+    :meth:`from_pretrained` or on a copy, ``fuser.with_options(scale=1)``. A long fusion shows its
+    progress with ``progress=True``, or reports each network pass to ``on_tile`` (:meth:`fuse`).
 
     Example:
-        >>> from defusion.model.registry import create_model
-        >>> fuser = Fuser(create_model("defusion-tiny"))
+        >>> import numpy as np
+        >>> from defusion import Fuser, create_model
+        >>> fuser = Fuser(create_model("defusion-tiny"))  # Fuser.from_pretrained(): the shipped weights
         >>> a = np.zeros((20, 30), dtype=np.uint8); b = np.full((20, 30), 255, dtype=np.uint8)
         >>> out = fuser.fuse(a, b)
         >>> out.shape, out.dtype
@@ -153,8 +244,29 @@ class Fuser:
             torch.set_num_threads(before)
             raise
 
+    def with_options(self, **fields: Any) -> "Fuser":
+        """A copy of this Fuser fusing with ``fields`` (FuseOptions fields, e.g. ``scale=1``) in its
+        options, replaced as ``dataclasses.replace`` replaces them. The copy shares the network
+        (nothing loads), and this Fuser stays as it was: the way to fuse some calls with other options,
+        which :meth:`fuse` does not take (``fuse(a, b, scale=1)`` is refused), also while other
+        threads fuse with this one. A keyword that names no field raises
+        :class:`~defusion.fusion.errors.UnknownOptionError` (did you mean ...?), a value out of its
+        range :class:`~defusion.fusion.errors.OptionsError`.
+
+        Example:
+            >>> from defusion import Fuser, create_model
+            >>> fuser = Fuser(create_model("defusion-tiny"))
+            >>> faster = fuser.with_options(scale=1, unique_gain=1.5)
+            >>> faster.options.scale, faster.options.unique_gain, fuser.options.scale, faster.model is fuser.model
+            (1, 1.5, 2, True)
+        """
+        check_option_names(fields, "Fuser.with_options")
+        return replace(self, options=replace(self.options, **fields))
+
     # -- public API -----------------------------------------------------------------
-    def fuse(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> np.ndarray:
+    @_checked_keywords
+    def fuse(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None,
+             progress: bool = False) -> np.ndarray:
         """Fuse two or more registered images (more than two in ``options.stack`` order), given as
         separate arguments (``fuse(*images)`` for a list).
 
@@ -164,65 +276,106 @@ class Fuser:
         result is a NumPy array of their size in the deepest input type (float32 for floats), HxW where
         all are grey, else RGB. Raw thermal frames are stretched first (``options.stretch``).
 
+        Progress: a large pair runs in tiles, for minutes on a CPU (an audit's 8 MP pair, ``task="mef"``
+        at ``scale`` 1: 276 s), silently by default. ``progress=True`` shows a bar over the network passes
+        on stderr (tqdm: a widget in a notebook with ipywidgets, else text), closed however the call
+        ends. ``on_tile``, a function of no arguments, is called after each pass, to drive a display
+        of your own or to stop the fusion by raising from it: :meth:`tiles_for` passes a pair of
+        images of a size (tiles, or one pass), ``len(images) - 1`` pairs in all (a stack is fused
+        pairwise). The options are the Fuser's, not a call's (:meth:`with_options`).
+
         Raises:
             SizeMismatchError: images of different sizes (and no ``options.rig``).
             FusionInputError: fewer than two images (or one list of them), an array of no such shape or no
                 pixels, floats outside [0, 1] or not finite, a bad ``infrared``, too few for a FixedStretch.
             RigError: images that do not match ``options.rig``.
             FusionTypeError: a path instead of an array, or a dtype other than uint8, uint16 or float.
-            The first three are ValueErrors, the last a TypeError, all :class:`defusion.DefusionError`.
+            UnknownOptionError: a keyword other than ``on_tile`` and ``progress`` (an option such as
+                ``scale``, set on the Fuser, or a typo); an OptionsError and a TypeError.
+            The first three are ValueErrors, FusionTypeError a TypeError, all :class:`defusion.DefusionError`.
 
         Example:
             >>> import torch
-            >>> from defusion.model.registry import create_model
+            >>> from defusion import Fuser, create_model
             >>> a = torch.rand(16, 24, 3, dtype=torch.bfloat16, requires_grad=True)  # a model's output, say
             >>> fused = Fuser(create_model("defusion-tiny")).fuse(a, torch.rand(16, 24, 3))
             >>> type(fused).__name__, fused.shape, fused.dtype
             ('ndarray', (16, 24, 3), dtype('float32'))
-        """
-        return self._fusion(images, on_tile, keep_sources=False).fused
 
-    def fuse_with_weights(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> Selection:
+            Each network pass reported (tiles of 128 network pixels here, to show them on a small pair):
+
+            >>> import numpy as np
+            >>> from defusion import FuseOptions
+            >>> fuser = Fuser(create_model("defusion-tiny"), options=FuseOptions(scale=1, tile=128, overlap=16))
+            >>> a, b = np.zeros((200, 300), np.uint8), np.full((200, 300), 255, np.uint8)
+            >>> passes = []
+            >>> fused = fuser.fuse(a, b, on_tile=lambda: passes.append(1))
+            >>> len(passes), fuser.tiles_for(200, 300)
+            (6, 6)
+            >>> fused = fuser.fuse(a, b, progress=True)  # on stderr: tiles: 100%|##########| 6/6 [00:00<00:00, ...]
+        """
+        return self._fusion(images, on_tile, keep_sources=False, progress=progress).fused
+
+    @_checked_keywords
+    def fuse_with_weights(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None,
+                          progress: bool = False) -> Selection:
         """Like :meth:`fuse` with pixels="sources", and also each source's HxW share of the result
-        (which image each pixel came from: a focus stack's depth map). Needs pixels="sources"."""
+        (which image each pixel came from: a focus stack's depth map). Needs pixels="sources".
+        ``on_tile`` and ``progress`` as :meth:`fuse` takes them."""
         if self.options.pixels != "sources":
             raise OptionsError("source weights exist only with pixels='sources' (the network's reconstruction "
                                f"mixes the sources); this fuser has pixels={self.options.pixels!r}")
-        result = self.fusion(*images, on_tile=on_tile)
+        result = self.fusion(*images, on_tile=on_tile, progress=progress)
         return Selection(result.fused, result.weights)
 
-    def fusion(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> Fusion:
+    @_checked_keywords
+    def fusion(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None,
+               progress: bool = False) -> Fusion:
         """:meth:`fuse`, with the sources as fused, the order they were fused in, which were stretched
         as raw thermal frames, (with pixels="sources") each one's share and what alignment and deghosting
-        found (``warps``, ``ghosts``): one pass for a page that shows and scores a fusion.
+        found (``warps``, ``ghosts``): one pass for a page that shows and scores a fusion. ``on_tile``
+        (called after each network pass) and ``progress`` (a bar over them on stderr) as :meth:`fuse`
+        takes them. The result's repr gives each field's shape, dtype and range, not its pixels.
 
         Example:
-            >>> from defusion.model.registry import create_model
+            >>> import numpy as np
+            >>> from defusion import Fuser, create_model
             >>> thermal = (7000 + np.arange(64 * 64).reshape(64, 64) % 2000).astype(np.uint16)
-            >>> Fuser(create_model("defusion-tiny")).fusion(thermal, thermal // 2 + 32768).stretched
-            (0, 1)
+            >>> result = Fuser(create_model("defusion-tiny")).fusion(thermal, thermal // 2 + 32768)
+            >>> result.stretched, result.order
+            ((0, 1), [0, 1])
+            >>> fused, sources, *_ = result  # a NamedTuple
+            >>> result  # doctest: +ELLIPSIS
+            Fusion(
+                fused=(64, 64) uint16 [...],
+                sources=[(64, 64) float32 [0, 1], (64, 64) float32 [0, 1]],
+                order=[0, 1],
+            ...
         """
-        return self._fusion(images, on_tile)
+        return self._fusion(images, on_tile, progress=progress)
 
     def _fusion(self, images: tuple[np.ndarray, ...], on_tile: Callable[[], None] | None = None,
-                keep_sources: bool = True) -> Fusion:
+                keep_sources: bool = True, progress: bool = False) -> Fusion:
         """:meth:`fusion`; ``keep_sources`` False (:meth:`fuse`, which returns the fused image alone) lets
         the float sources go once the network inputs are made from them, where the result needs them no
         more (``sources`` then empty): 12 bytes a pixel of each colour source, while the network runs."""
         prepared = self._prepare(images, keep_sources)
         order = input_ranking(prepared.inputs, self.options.order)
-        ranked = [prepared.inputs[i] for i in order]
+        # a flat (misfire) shot has no focus to give, yet would win a stack's smooth areas: left out
+        chosen, flat = without_flat(prepared.inputs, order) if self.options.pixels == "sources" else (order, [])
+        ranked = [prepared.inputs[i] for i in chosen]
         prepared.inputs = []  # the network's inputs go once fused, before the fused image is made
-        stacked = self._fuse_stack(ranked, prepared.mode, on_tile)
+        with self._passes(ranked, on_tile, progress) as each_pass:
+            stacked = self._fuse_stack(ranked, prepared.mode, each_pass)
         del ranked
         if stacked.weights is None:
             return Fusion(prepared.finish(stacked.image), prepared.sources, order,
                           stretched=prepared.stretched, frame=prepared.frame, warps=prepared.warps,
                           ghosts=prepared.ghosts)
-        weights = unrank(stacked.weights, order)
+        weights = unrank(stacked.weights, chosen, len(order))
         return Fusion(prepared.finish_selected(weights), prepared.sources, order, weights=weights,
                       stretched=prepared.stretched, frame=prepared.frame, warps=prepared.warps,
-                      ghosts=prepared.ghosts)
+                      ghosts=prepared.ghosts, left_out=tuple(flat))
 
     def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile: Callable[[], None] | None = None,
                     root: bool = True) -> Stacked:
@@ -257,20 +410,45 @@ class Fuser:
         fused = out.fused
         return Stacked(fused if mode == "rgb" else color.grey_rgb(fused.mean(axis=2)), None)
 
+    @contextlib.contextmanager
+    def _passes(self, inputs: list[np.ndarray], on_tile: Callable[[], None] | None,
+                progress: bool) -> Iterator[Callable[[], None] | None]:
+        """What a fusion of ``inputs`` (network inputs, one size) calls after each network pass:
+        ``on_tile``, and with ``progress`` a bar over the passes it takes (:func:`tile_progress`),
+        counted in tiles where a pair takes several, else in pairs (as ``defusion fuse`` counts them)."""
+        per_pair = self.tiles_for(*inputs[0].shape[:2]) if progress else 1
+        with tile_progress(per_pair * (len(inputs) - 1), on_tile, bool(progress),
+                           "tile" if per_pair > 1 else "pair") as each_pass:
+            yield each_pass
+
+    @_checked_keywords
     def input_order(self, *images: np.ndarray) -> list[int]:
         """The indices of ``images`` in the order :meth:`fuse` stacks them (``options.order``)."""
         return input_ranking(self._prepare(images).inputs, self.options.order)
 
-    def decompose(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None) -> Decomposition:
+    @_checked_keywords
+    def decompose(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None,
+                  progress: bool = False) -> Decomposition:
         """The fused image of a pair ``a, b`` and its common and unique projections (paper Fig.
         7/8), and with pixels="sources" the decision map; ``unique_a`` is ``a``'s whichever order
-        ``options.order`` runs the pair in."""
+        ``options.order`` runs the pair in. ``on_tile`` (called after each of the :meth:`tiles_for`
+        network passes) and ``progress`` (a bar over them on stderr) as :meth:`fuse` takes them.
+
+        Example:
+            >>> import numpy as np
+            >>> from defusion import Fuser, create_model
+            >>> a, b = np.zeros((20, 30), np.uint8), np.full((20, 30), 255, np.uint8)
+            >>> fused, common, unique_a, unique_b, *_ = Fuser(create_model("defusion-tiny")).decompose(a, b)
+            >>> common.shape, unique_a.dtype  # as the sources: grey, 8 bits
+            ((20, 30), dtype('uint8'))
+        """
         if len(images) != 2:
             raise FusionInputError(f"decompose takes a pair of images, got {len(images)}: the network decomposes "
                                    "two sources at a time (fuse takes any number)")
         prepared = self._prepare(images)
         first, second = input_ranking(prepared.inputs, self.options.order)
-        out = self._project(prepared.inputs[first], prepared.inputs[second], on_tile)
+        with self._passes(prepared.inputs, on_tile, progress) as each_pass:
+            out = self._project(prepared.inputs[first], prepared.inputs[second], each_pass)
         unique_a, unique_b = (out.unique1, out.unique2) if first == 0 else (out.unique2, out.unique1)
         parts = (prepared.component(p) for p in (out.common, unique_a, unique_b))
         if self.options.pixels == "sources":
@@ -282,21 +460,34 @@ class Fuser:
         return Decomposition(prepared.finish(out.fused), *parts, sources=prepared.sources, frame=prepared.frame,
                              warps=prepared.warps, ghosts=prepared.ghosts)
 
+    @_checked_keywords
     def tiles_for(self, height: int, width: int) -> int:
-        """How many network passes an image of this size takes (:func:`~defusion.fusion.tiling.passes_for`)."""
+        """How many network passes fusing a pair of images of this size takes
+        (:func:`~defusion.fusion.tiling.passes_for`): the calls of ``on_tile`` a pair makes, times
+        ``len(images) - 1`` for more images (:meth:`fuse`); 1 where it runs in one pass.
+
+        Example:
+            >>> from defusion import FuseOptions, Fuser, create_model
+            >>> fuser = Fuser(create_model("defusion-tiny"), options=FuseOptions(scale=1))
+            >>> fuser.tiles_for(480, 640), fuser.tiles_for(3000, 4000)
+            (1, 30)
+        """
         return passes_for(self.options, height, width)
 
+    @_checked_keywords
     def tile_layout(self, height: int, width: int) -> tuple[TileSize, int]:
         """Tile size and overlap in image pixels (:func:`~defusion.fusion.tiling.tile_layout`)."""
         return tile_layout(self.options, height, width)
 
     # -- steps ----------------------------------------------------------------------
+    @_checked_keywords
     def registered(self, *images: np.ndarray) -> list[np.ndarray]:
         """The sources as this fuser fuses them, float32 in [0, 1] in the order given: raw thermal
         frames stretched, mapped by the rig, aligned, deghosted. What to show beside the fused
         image and to score it against (the files as given may not line up with it)."""
         return self._registered(checked_images(images, self.options.rig)).floats
 
+    @_checked_keywords
     def infrared_source(self, *images: np.ndarray) -> tuple[int, str | None]:
         """Which source the palette colours as the infrared image (``options.infrared``, else the one
         raw thermal frame, else the only grey source, else the last) and, where that was a guess,
@@ -317,7 +508,9 @@ class Fuser:
         floats, stretched = self._mapped(images)
         anchors = self._anchors(floats)
         warps: dict[int, np.ndarray] = {}
-        floats = align_images(floats, self.options.align, reference=anchors.frame, on_warp=warps.__setitem__)
+        chain = None if self.options.order == "given" else input_ranking(floats, self.options.order)
+        floats = align_images(floats, self.options.align, reference=anchors.frame, on_warp=warps.__setitem__,
+                              chain=chain)  # a bracket registered along its brightness, not its files' order
         replaced: dict[int, float] = {}
         if self.options.deghost:
             floats = deghost(floats, reference=anchors.reference, on_replaced=replaced.__setitem__)
@@ -345,6 +538,7 @@ class Fuser:
         best = reference_index(floats)
         return Anchors(best, best)
 
+    @_checked_keywords
     def measure_palette(self, *images: np.ndarray) -> tuple[float, float] | None:
         """The infrared values (low, high) the palette spans for ``images`` as :meth:`fuse` measures
         them (:func:`defusion.fusion.color.palette_range`; on what a rig's infrared camera sees), to
@@ -414,6 +608,8 @@ def _unit_range(image: np.ndarray) -> np.ndarray:
     copy is made of what clipping leaves as it is; a clipped copy where it is not, or holds NaN.
 
     Example:
+        >>> import numpy as np
+        >>> from defusion.fusion.fuser import _unit_range
         >>> x = np.array([0.0, 0.5, 1.0], np.float32)
         >>> _unit_range(x) is x, _unit_range(x * 2).tolist()
         (True, [0.0, 1.0, 1.0])
@@ -427,6 +623,9 @@ def _unit_range(image: np.ndarray) -> np.ndarray:
 #: guessed at for a typo. Read from its signature, so that a new parameter is guessed at too.
 _FROM_PRETRAINED_PARAMETERS = tuple(name for name, p in inspect.signature(Fuser.from_pretrained).parameters.items()
                                     if p.kind is not inspect.Parameter.VAR_KEYWORD)
+#: What a Fuser is made with beside its options (from_pretrained's parameters, the dataclass's fields):
+#: a call given one of them is told to make the Fuser with it (:func:`_misplaced`).
+_FUSER_SETTINGS = (*_FROM_PRETRAINED_PARAMETERS, "model")
 
 __all__ = ["Fuser", "Fusion", "Selection", "Decomposition", "resolve_device", "input_ranking", "SizeMismatchError",
            "FusionInputError", "FusionTypeError", "OptionsError",

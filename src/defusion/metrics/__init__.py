@@ -19,6 +19,7 @@ False
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -26,7 +27,7 @@ from typing import Callable, Iterable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.errors import caller_stacklevel
+from defusion.errors import DefusionWarning, caller_stacklevel
 from defusion.io.arrays import holds_eight_bit_values, is_tensor
 from defusion.metrics._cache import shared_inputs
 from defusion.metrics._errors import MetricInputError, MetricNameError, size_mismatch, source_labels
@@ -134,10 +135,79 @@ ANY_SOURCE_METRICS: tuple[str, ...] = ("EN", "SD", "SF", "AG", "EI", "MEF-SSIM",
 _EVERY_SOURCE_METRICS = ("MEF-SSIM", "MS-MEF-SSIM", "Qabf")
 
 
+def _described(value: object) -> str:
+    """What a refused argument is, for a message: ``one ndarray of shape (40, 50, 3)``, ``one int``."""
+    shape = getattr(value, "shape", None)
+    return f"one {type(value).__name__}" + (f" of shape {tuple(shape)}" if shape is not None else "")
+
+
+def _source_list(sources: object, call: str, names: bool = False) -> list[ArrayLike]:
+    """``sources`` (what ``call`` was given as its list of sources) as a list, refused with a
+    :class:`MetricInputError` where it is no list or tuple: the sources passed as separate arguments
+    (``compute_stack_metrics(fused, a, b)`` would score ``a``'s rows as sources and take ``b`` as the
+    metric names) or an array stacking them; the call the message shows takes ``names`` with ``names``.
+
+    Example:
+        >>> import numpy as np
+        >>> _source_list(np.zeros((4, 5, 3)), "compute_stack_metrics")
+        Traceback (most recent call last):
+        ...
+        defusion.metrics._errors.MetricInputError: compute_stack_metrics got one ndarray of shape (4, 5, 3) as its sources: pass the sources as one list: compute_stack_metrics(fused, [a, b]) (an array stacking them: list(array))
+    """
+    if isinstance(sources, (list, tuple)):
+        return list(sources)
+    raise MetricInputError(f"{call} got {_described(sources)} as its sources: pass the sources as one list: "
+                           f"{call}(fused, [a, b]{', names' if names else ''}) (an array stacking them: list(array))")
+
+
+def _source_count(sources: object, call: str) -> int:
+    """``sources``, the number of sources ``call`` takes, refused (:class:`MetricInputError`) where it is
+    no whole number: the list of sources itself, say.
+
+    Example:
+        >>> _source_count([1, 2], "check_source_count")
+        Traceback (most recent call last):
+        ...
+        defusion.metrics._errors.MetricInputError: check_source_count takes the number of sources, got one list: pass len(sources)
+    """
+    if isinstance(sources, numbers.Integral) and not isinstance(sources, bool):
+        return int(sources)
+    raise MetricInputError(f"{call} takes the number of sources, got {_described(sources)}: pass len(sources)")
+
+
+def _name_items(spec: str | Iterable[str]) -> list[str]:
+    """The items of a names ``spec`` (:func:`metric_names`): a string's comma-separated parts, a
+    list's strings. Anything else (an image, where ``compute_metrics(fused, a, b, c)`` took a third
+    source as the names) is refused with a :class:`MetricNameError` that says what names are and how
+    to pass more sources, not one that prints the image's pixels as an unknown name.
+
+    Example:
+        >>> import numpy as np
+        >>> _name_items("EN, SD"), _name_items(["EN"])
+        (['EN', ' SD'], ['EN'])
+        >>> _name_items(np.zeros((2, 2), np.uint8))
+        Traceback (most recent call last):
+        ...
+        defusion.metrics._errors.MetricNameError: metric names are strings (a list of them, or one comma-separated string: "EN,Qabf"), got one ndarray of shape (2, 2): a source passed as the names? pass the sources as one list: compute_stack_metrics(fused, [a, b, c], names)
+    """
+    if isinstance(spec, str):
+        return spec.split(",")
+    items = list(spec) if isinstance(spec, Iterable) and getattr(spec, "shape", None) is None else None
+    if items is None or not all(isinstance(item, str) for item in items):
+        wrong = spec if items is None else next(item for item in items if not isinstance(item, str))
+        raise MetricNameError(f'metric names are strings (a list of them, or one comma-separated string: "EN,Qabf"), '
+                              f"got {_described(wrong)}: a source passed as the names? pass the sources as one "
+                              "list: compute_stack_metrics(fused, [a, b, c], names)")
+    return items
+
+
 def metric_names(spec: str | Iterable[str]) -> list[str]:
     """Metric names as ``METRICS`` spells them, from a comma-separated string or a list, matched
     case-insensitively; ``vifb`` stands for the 13 VIFB metrics and ``mefb`` for MEFB's 20
     (:data:`METRIC_SETS`). Unknown names raise ``MetricNameError`` (a ``KeyError``) naming the known ones.
+
+    Names that are no strings (an image passed where the names go) raise ``MetricNameError`` too,
+    saying how to pass the sources.
 
     Example:
         >>> metric_names("qabf, ssim-mean,EN")
@@ -145,7 +215,7 @@ def metric_names(spec: str | Iterable[str]) -> list[str]:
         >>> len(metric_names("MEFB")), metric_names("mefb")[-4:]
         (20, ['MS-MEF-SSIM', 'Qcb', 'Qcv', 'VIF'])
     """
-    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    items = _name_items(spec)
     by_lower = {name.lower(): name for name in METRICS}
     names: list[str] = []
     unknown = []
@@ -178,7 +248,8 @@ def names_for_sources(spec: str | Iterable[str], sources: int) -> tuple[list[str
         >>> names_for_sources("mefb", 2)[1]
         []
     """
-    items = spec.split(",") if isinstance(spec, str) else [str(s) for s in spec]
+    sources = _source_count(sources, "names_for_sources")
+    items = _name_items(spec)
     named = metric_names(items)
     if sources <= 2:
         check_source_count(named, sources)
@@ -205,6 +276,7 @@ def distinct(names: Iterable[str]) -> list[str]:
 def check_source_count(names: Iterable[str], sources: int) -> None:
     """Refuse fewer than two sources, and metrics that compare with a pair when there are more
     (``ValueError`` naming what can be asked for)."""
+    sources = _source_count(sources, "check_source_count")
     if sources < 2:
         raise MetricInputError(f"need at least two sources, got {sources}")
     pairwise = list(dict.fromkeys(n for n in names if n not in ANY_SOURCE_METRICS))
@@ -219,7 +291,10 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
     for, see :func:`compute_metrics`) of a fusion of any number of sources, e.g. an exposure
     bracket; a metric that compares with a pair raises ``ValueError`` when named with more than
     two sources, while a set (``mefb``, ``vifb``) gives those of its metrics that apply
-    (:func:`names_for_sources`) and a ``UserWarning`` names the ones it leaves out.
+    (:func:`names_for_sources`) and a ``DefusionWarning`` (a ``UserWarning``) names the ones it leaves out.
+
+    ``sources`` is one list (or tuple) of images, unlike :meth:`defusion.Fuser.fuse`'s separate
+    arguments: ``compute_stack_metrics(fused, a, b)`` is refused (``MetricInputError``) saying so.
 
     Example:
         >>> import numpy as np
@@ -227,12 +302,13 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
         >>> round(compute_stack_metrics(x, [x, x, x], ["MEF-SSIM"])["MEF-SSIM"], 6)
         1.0
     """
+    sources = _source_list(sources, "compute_stack_metrics")
     if names is None:
         return _defaults_that_fit(fused, sources, ANY_SOURCE_METRICS)
     names, left_out = names_for_sources(names, len(sources))
     if left_out:
         warnings.warn(f"{len(left_out)} metrics of the set compare with a pair and are left out for "
-                      f"{len(sources)} sources: {', '.join(left_out)}", UserWarning, stacklevel=caller_stacklevel())
+                      f"{len(sources)} sources: {', '.join(left_out)}", DefusionWarning, stacklevel=caller_stacklevel())
     fused, sources = _held(fused), [_held(x) for x in sources]
     with shared_inputs():  # checked and converted once for all metrics, each warning said once
         check_images(fused, sources)
@@ -250,7 +326,9 @@ def check_images(fused: ArrayLike, sources: list[ArrayLike]) -> None:
     value range, or images whose heights and widths differ. Checked whatever metrics are asked, so
     that a no-reference metric (EN, which reads the fused image alone) cannot score a fused image
     against sources of another size. A ``uint16`` image whose values are all <= 255 (8-bit values in
-    16 bits, scored near black) is no error: a ``UserWarning`` names it, once per call."""
+    16 bits, scored near black) is no error: a ``UserWarning`` names it, once per call. ``sources``
+    is one list of images."""
+    sources = _source_list(sources, "check_images")
     labels = ["fused", *source_labels(len(sources))]
     shapes = {label: as_image(image, label).shape for label, image in zip(labels, [fused, *sources])}
     mismatch = size_mismatch(shapes)
@@ -277,6 +355,7 @@ def compute_each(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str
         >>> list(values), list(skipped)
         (['EN'], ['SSIM'])
     """
+    sources = _source_list(sources, "compute_each", names=True)
     names = metric_names(names)
     check_source_count(names, len(sources))
     fused, sources = _held(fused), [_held(x) for x in sources]

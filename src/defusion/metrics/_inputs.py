@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from defusion.errors import caller_stacklevel, channels_first_hint
+from defusion.errors import DefusionWarning, caller_stacklevel, channels_first_hint
 from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values, is_tensor, is_uint16
 from defusion.metrics._cache import first_time
 from defusion.metrics._errors import MetricInputError
@@ -50,7 +50,7 @@ def _warn_eight_bit_values(image: object, name: str) -> None:
         return
     warnings.warn(f"{name}: a uint16 image whose values are all <= {MAX_8BIT} (8-bit values in 16 bits?) is "
                   f"scored as 16-bit data, near black; pass it as uint8 (.astype(np.uint8)) to score its 8-bit "
-                  "values", UserWarning, stacklevel=caller_stacklevel())
+                  "values", DefusionWarning, stacklevel=caller_stacklevel())
 
 
 def _tensor_array(img: torch.Tensor, name: str) -> tuple[NDArray, float]:
