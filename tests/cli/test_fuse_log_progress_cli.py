@@ -49,7 +49,9 @@ def test_a_folder_run_logs_whole_lines_a_bounded_number_of_times(tmp_path, folde
     assert "\r" not in log
     lines = [line for line in log.splitlines() if line.startswith("fusing: ")]
     assert 2 <= len(lines) <= round(1 / progress.LINE_FRACTION) + 1, log
-    assert lines[0].startswith("fusing: 3/12 pairs (25%), 30 s elapsed, about ") and lines[0].endswith(" left")
+    # a first pair of 10 s (progress.FIRST_LINE_SECONDS or more) is said at once, with the time left at its pace
+    assert lines[0] == "fusing: 1/12 pairs (8%), 10 s elapsed, about 110 s left"
+    assert lines[1].startswith("fusing: 4/12 pairs (33%), 40 s elapsed, about ") and lines[1].endswith(" left")
     assert lines[-1].startswith(f"fusing: {PAIRS}/{PAIRS} pairs (100%), ")
     assert log.splitlines()[-1].startswith(f"fused {PAIRS} of {PAIRS} pairs into ")
 
@@ -70,7 +72,7 @@ def test_a_tiled_fusion_logs_its_passes_as_lines(tmp_path, rng, tiny_weights, mo
                           "--tile", "64", "--overlap", "16", "--scale", "1")
     assert status == 0 and "\r" not in log, log
     tiles = [line for line in log.splitlines() if line.startswith("tiles: ")]
-    assert tiles[0].startswith("tiles: 3/12 tiles (25%), 30 s elapsed, about ") and len(tiles) <= 11, log
+    assert tiles[0].startswith("tiles: 1/12 tiles (8%), 10 s elapsed, about ") and len(tiles) <= 11, log
 
 
 def test_a_terminal_still_gets_tqdms_bar(tmp_path, folders, tiny_weights, monkeypatch, capsys):

@@ -1,5 +1,7 @@
 """A flat (misfire) shot in a focus stack: told apart, left out of the choice, weighing zero."""
 
+import re
+
 import numpy as np
 
 from defusion.fusion.stacking import flat_warning, is_flat, unrank, without_flat
@@ -39,8 +41,57 @@ def test_a_black_misfire_in_a_focus_stack_weighs_nothing_in_the_fusion(lively_we
     sharp = [smooth_image(rng, 48, 64) for _ in range(3)]
     black = np.zeros_like(sharp[0])
     stack = Fuser.from_pretrained(lively_weights, device="cpu", runtime="torch", task="mff", pixels="sources")
-    result = stack.fusion(sharp[0], sharp[1], black, sharp[2])
+    import pytest
+
+    from defusion.errors import DefusionWarning
+
+    with pytest.warns(DefusionWarning, match=r"image 3 is \(nearly\) one value, a misfire\?: left out of the focus"):
+        result = stack.fusion(sharp[0], sharp[1], black, sharp[2])
     assert result.left_out == (2,)
     assert float(np.abs(result.weights[2]).max()) == 0.0
     assert np.allclose(sum(result.weights), 1.0, atol=1e-5)
     assert stack.fusion(*sharp).left_out == ()
+
+
+def test_defusion_fuse_warns_of_a_misfire_shot_in_a_focus_stack(lively_weights, rng, tmp_path, capsys):
+    """The audit's command said nothing of the black shot it fused in; it now warns, naming its place."""
+    from defusion.cli.main import main
+    from defusion.io.images import write_image
+    from tests.conftest import smooth_image
+
+    paths = []
+    for k, image in enumerate([smooth_image(rng, 48, 64), smooth_image(rng, 48, 64),
+                               np.zeros((48, 64, 3), np.uint8), smooth_image(rng, 48, 64)]):
+        paths.append(tmp_path / f"IMG_{k}.png")
+        write_image(paths[-1], image)
+    code = main(["fuse", *map(str, paths), "--task", "mff", "--weights", str(lively_weights), "--device", "cpu",
+                 "--runtime", "torch", "-o", str(tmp_path / "out.png")])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "defusion: warning: image 3 is (nearly) one value, a misfire?: left out of the focus choice" in err
+
+
+def test_defusion_fuse_says_an_aligned_stack_s_edges_were_filled_from_the_shots_covering_them(
+        lively_weights, rng, tmp_path, capsys):
+    """The audit: a breathing stack's uncovered edges were smeared streaks, unsaid; a pair's (its first
+    image fills them) is not said, its alignment line is enough."""
+    import cv2
+
+    from defusion.cli.main import main
+    from defusion.io.images import write_image
+    from tests.conftest import smooth_image
+
+    scene = smooth_image(rng, 120, 160)
+    paths = []
+    for k, zoom in enumerate((1.0, 1.03, 1.06)):  # each shot a little more magnified, about the centre
+        warp = cv2.getRotationMatrix2D((80, 60), 0, zoom)
+        paths.append(write_image(tmp_path / f"breathe_{k}.png", cv2.warpAffine(scene, warp, (160, 120),
+                                                                               borderMode=cv2.BORDER_REFLECT)))
+    args = ["fuse", "--task", "mff", "--align", "affine", "--weights", str(lively_weights), "--device", "cpu",
+            "--runtime", "torch", "--no-progress", "--scale", "1"]
+    assert main([*args, *map(str, paths), "-o", str(tmp_path / "stack.png")]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"defusion: note: the frame edges breathe_1\.png and breathe_2\.png do not cover \(up to \d+ px\) "
+                     r"were filled from the shots that cover them", err), err
+    assert main([*args, *map(str, paths[:2]), "-o", str(tmp_path / "pair.png")]) == 0
+    assert "were filled" not in capsys.readouterr().err

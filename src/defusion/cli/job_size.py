@@ -5,7 +5,7 @@ has available. Pure functions: ``defusion fuse`` says them (:mod:`defusion.cli.f
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from defusion.io.notes import plural
 
@@ -34,6 +34,20 @@ PEAK_MEMORY_FIT: dict[int, tuple[float, float]] = {1: (0.91e9, 36.0), 2: (0.94e9
 #: before the images' buffers were slimmed).
 PEAK_MEMORY_HINT = ("fuse smaller images (the peak grows by 0.02-0.04 GB per megapixel of each source), use "
                     "--runtime torch (about 1 GB less for a 12 MP pair, several times slower), or free memory first")
+#: Why a stack's peak is over what is available, and what lowers it there (said before PEAK_MEMORY_HINT for
+#: 3 or more images): every image is held at once, as read, as floats, as a network input and as its weight
+#: in the result, so the peak grows with their number by design (an audit measured about 28.5 bytes per
+#: pixel of each shot; PEAK_MEMORY_FIT's 22-36 are pairs'); fusing the stack in parts, then their results,
+#: holds one part's images at a time. --stack balanced fuses halves, then the two results: parts that are
+#: that tree's nodes (:func:`stack_parts`) fuse the same pairs as one run.
+STACK_PARTS_HINT = ("{count} images are held at once (about {each:.2f} GB each), so fuse them in {parts} "
+                    "({names}) into PNG or TIFF files, then fuse the {results}{same}: each fusion may peak at "
+                    "about {peak:.1f} GB")
+#: What STACK_PARTS_HINT adds where the parts are --stack balanced's own halves, in the order fused.
+SAME_PAIRS = " (the pairs one run fuses: --stack balanced fuses halves, then their results)"
+#: What is said where no level of parts keeps each fusion, that of their results too, within memory.
+STACK_ROUNDS_HINT = ("{count} images are held at once (about {each:.2f} GB each), so fuse them in parts of at "
+                     "most {most} into PNG or TIFF files, then fuse those results the same way")
 #: Where Linux says how much memory is available to start new programs without swapping (MemAvailable, kB).
 MEMINFO = Path("/proc/meminfo")
 #: Which control groups this process is in (a container's memory limit is its group's, not the machine's).
@@ -58,8 +72,83 @@ def peak_memory(pixels: int, sources: int, scale: int) -> int:
         >>> round(peak_memory(24_000_000, 2, 1) / 1e9, 1), round(peak_memory(96_000_000, 2, 2) / 1e9, 1)
         (2.6, 5.2)
     """
-    base, per_pixel = PEAK_MEMORY_FIT.get(scale, PEAK_MEMORY_FIT[max(PEAK_MEMORY_FIT)])
+    base, per_pixel = _fit(scale)
     return int(base + per_pixel * pixels * sources)
+
+
+def _fit(scale: int) -> tuple[float, float]:
+    """:data:`PEAK_MEMORY_FIT`'s (base, bytes per source pixel) at ``scale`` (past those measured, the largest's)."""
+    return PEAK_MEMORY_FIT.get(scale, PEAK_MEMORY_FIT[max(PEAK_MEMORY_FIT)])
+
+
+def images_that_fit(pixels: int, scale: int, available: int) -> int:
+    """The most images of ``pixels`` each that a fusion at ``scale`` is expected to fuse within ``available``
+    bytes (:func:`peak_memory`); 0 where not one.
+
+    Example:
+        >>> images_that_fit(24_000_000, 1, 22_200_000_000), images_that_fit(24_000_000, 1, 500_000_000)
+        (24, 0)
+    """
+    base, per_pixel = _fit(scale)
+    return max(0, int((available - base) // (per_pixel * pixels)))
+
+
+def stack_parts(count: int, most: int) -> tuple[list[int], bool] | None:
+    """The sizes of the parts, in order, that ``count`` images split into so that each part's fusion and
+    that of their results hold at most ``most`` images, and whether the parts are --stack balanced's
+    nodes of one level (the first part the larger half, as :func:`defusion.fusion.stacking.split_point`
+    splits a stack): then fusing each part and then their results fuses the pairs one run fuses. None
+    where ``count`` fits as it is, or no level's parts do (more parts than ``most``).
+
+    Example:
+        >>> stack_parts(40, 24), stack_parts(40, 8), stack_parts(5, 3)
+        (([20, 20], True), ([5, 5, 5, 5, 5, 5, 5, 5], True), ([3, 2], True))
+        >>> stack_parts(40, 40), stack_parts(40, 5), stack_parts(7, 3)
+        (None, None, None)
+    """
+    level = [count]
+    while max(level) > most:
+        level = [size for n in level for size in (((n + 1) // 2, n // 2) if n > 1 else (n,))]
+        if len(level) > most:
+            return None
+    if len(level) == 1:
+        return None
+    depth = (len(level) - 1).bit_length()
+    return level, len(level) == 2 ** depth  # no lone image carried down from a level above
+
+
+def stack_advice(names: Sequence[str], pixels: int, scale: int, available: int, same_order: bool) -> str | None:
+    """What lowers the peak of a fusion of the images ``names`` (3 or more, ``pixels`` each) to within
+    ``available`` bytes: fusing them in parts (:func:`stack_parts`), then the parts' results, each
+    fusion's peak said; ``same_order``: the fusion takes them in the order given, at gains that make a
+    part's result what one run makes of it (:data:`SAME_PAIRS` is said where the parts are its
+    halves). None for a pair, or where not even a pair fits.
+
+    Example:
+        >>> names = [f"H_{i:02d}.jpg" for i in range(40)]
+        >>> print(stack_advice(names, 24_000_000, 1, 22_200_000_000, True))
+        40 images are held at once (about 0.86 GB each), so fuse them in 2 parts of 20 (H_00.jpg-H_19.jpg, \
+H_20.jpg-H_39.jpg) into PNG or TIFF files, then fuse the 2 results (the pairs one run fuses: --stack balanced \
+fuses halves, then their results): each fusion may peak at about 18.2 GB
+    """
+    from defusion.io.notes import listed
+
+    count = len(names)
+    most = images_that_fit(pixels, scale, available)
+    if count < 3 or most < 2:
+        return None
+    each = _fit(scale)[1] * pixels / _GB
+    found = stack_parts(count, most)
+    if found is None:
+        return STACK_ROUNDS_HINT.format(count=count, each=each, most=most)
+    parts, halves = found
+    starts = [sum(parts[:i]) for i in range(len(parts))]
+    spans = [names[a] if n == 1 else f"{names[a]}-{names[a + n - 1]}" for a, n in zip(starts, parts)]
+    sizes = " or ".join(map(str, sorted(set(parts))))
+    peak = peak_memory(pixels, max(max(parts), len(parts)), scale) / _GB
+    return STACK_PARTS_HINT.format(count=count, each=each, parts=f"{len(parts)} parts of {sizes}",
+                                   names=listed(spans), results=f"{len(parts)} results", peak=peak,
+                                   same=SAME_PAIRS if halves and same_order else "")
 
 
 def available_memory() -> int | None:
@@ -227,5 +316,6 @@ def passes_at_one(options: FuseOptions, height: int, width: int, sources: int) -
     return network_passes(replace(options, scale=1), height, width, sources) if options.scale > 1 else None
 
 
-__all__ = ["MANY_PASSES", "PEAK_MEMORY_FIT", "PEAK_MEMORY_HINT", "available_memory", "cgroup_available", "describe_folder_passes",
-           "describe_memory", "describe_passes", "network_passes", "passes_at_one", "peak_memory"]
+__all__ = ["MANY_PASSES", "PEAK_MEMORY_FIT", "PEAK_MEMORY_HINT", "SAME_PAIRS", "STACK_PARTS_HINT", "STACK_ROUNDS_HINT",
+           "available_memory", "cgroup_available", "describe_folder_passes", "describe_memory", "describe_passes",
+           "images_that_fit", "network_passes", "passes_at_one", "peak_memory", "stack_advice", "stack_parts"]

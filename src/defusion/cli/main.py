@@ -40,7 +40,8 @@ COMMANDS = {
 #: :data:`~defusion.cli.errors.MEMORY_HINT`.
 _FUSING_MEMORY_HINT = ("lower --max-pixels to refuse inputs this large, fuse in tiles (--tile 512), or use "
                        "--scale 1 (the network on the sources as they are)")
-MEMORY_HINTS = {"fuse": _FUSING_MEMORY_HINT, "video": _FUSING_MEMORY_HINT}
+MEMORY_HINTS = {"fuse": _FUSING_MEMORY_HINT + "; a stack of many images: fuse it in parts, then their results "
+                        "(defusion fuse says how before the work)", "video": _FUSING_MEMORY_HINT}
 
 
 #: The argument after which every argument is a positional, even one starting with '-'.

@@ -70,9 +70,20 @@ TASKS: tuple[str, ...] = get_args(Task)
 #: gains; docs/benchmarks.md, "More than two inputs").
 #: Focus stacks take their pixels from the sources (pixels "sources", so options.SOURCES_SCALE unless
 #: one is given): against a known all-in-focus truth 62-68 dB PSNR where the reconstruction reaches
-#: 31-35 dB (benchmarks/focus_stack.py), on MFIFB Qabf 0.780 against 0.684, about 6x faster; the
-#: reconstruction scores higher on the reference-free metrics that reward a mix of both sources
-#: (SSIM, CC, VIF, ...; docs/benchmarks.md). pixels="network" keeps the reconstruction, at these gains.
+#: 31-35 dB (benchmarks/focus_stack.py), on MFIFB Qabf MFIFB_QABF_SOURCES against MFIFB_QABF_NETWORK,
+#: about MFIFB_SOURCES_SPEEDUP times faster; the reconstruction scores higher on the reference-free
+#: metrics that reward a mix of both sources (SSIM, CC, VIF, ...; docs/benchmarks.md). pixels="network"
+#: keeps the reconstruction, at these gains.
+#: MFIFB's Qabf over its 105 pairs, every result stored as the published ones are (docs/benchmarks.md's
+#: MFIFB table, scored 2026-12-06): --task mff's default, the sources' own pixels at --scale 1 (its
+#: ``defusion`` row, 0.7179), and the network's reconstruction at the focus task's gains and --scale 2
+#: (``defusion-network``, 0.6393); and how many times faster the first fused a pair there (s/pair 6.53
+#: against 28.1). ``defusion fuse --help`` says them (--pixels); tests/cli/test_stackfix_help_figures.py
+#: checks them against that table, so the help cannot drift from it again (it said 0.780 against 0.684,
+#: figures of an earlier, lossless scoring).
+MFIFB_QABF_SOURCES = 0.718
+MFIFB_QABF_NETWORK = 0.639
+MFIFB_SOURCES_SPEEDUP = 4
 TASK_OPTIONS: dict[str, dict] = {
     "ivf": {"unique_gain": 1.5},
     "mef": {"unique_gain": 1.0, "detail_gain": 1.5, "order": "exposure"},
@@ -144,6 +155,7 @@ def is_onnx_export(path: str | Path | None) -> bool:
 __all__ = ["Motion", "MOTIONS", "PixelSource", "PIXEL_SOURCES", "ColorMode", "COLOR_MODES", "Palette", "PALETTES",
            "StackOrder", "STACK_ORDERS", "InputOrder", "INPUT_ORDERS", "Stretch", "STRETCHES", "RigMotion",
            "RIG_MOTIONS", "DEFAULT_RIG_MOTION", "DEFAULT_UNIQUE_GAIN", "MAX_UNIQUE_GAIN",
-           "MAX_DETAIL_GAIN", "Task", "TASKS", "TASK_OPTIONS", "MIN_TILE", "DEFAULT_OVERLAP", "AUTO_TILE_PIXELS",
+           "MAX_DETAIL_GAIN", "Task", "TASKS", "MFIFB_QABF_SOURCES", "MFIFB_QABF_NETWORK",
+           "MFIFB_SOURCES_SPEEDUP", "TASK_OPTIONS", "MIN_TILE", "DEFAULT_OVERLAP", "AUTO_TILE_PIXELS",
            "AUTO_TILE_SIZE", "smallest_tile", "DEVICES", "DEFAULT_DEVICE", "Runtime", "RUNTIMES", "DEFAULT_RUNTIME",
            "ONNX_RUNTIMES", "ONNX_SUFFIX", "DEFAULT_OPSET", "PARITY_SIZE", "is_onnx_export"]

@@ -38,9 +38,10 @@ from defusion.fusion.prepared import Anchors, Prepared, Registered
 from defusion.fusion.results import Decomposition, Fusion, Selection
 from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, is_onnx_export, load_network
 from defusion.fusion.selection import pair_guide, pair_weights, sharper_choice, soften_choice, weighted_sum
-from defusion.fusion.stacking import Stacked, input_ranking, split_point, unrank, without_flat
+from defusion.fusion.stacking import Stacked, flat_warning, input_ranking, split_point, unrank, without_flat
 from defusion.fusion.stretch import stretch_sources
 from defusion.fusion.tiling import TileSize, passes_for, tile_layout, tile_progress
+from defusion.io.notes import warn
 from defusion.model.denet import DeNet
 from defusion.model.weights import check_model_path
 
@@ -363,6 +364,8 @@ class Fuser:
         order = input_ranking(prepared.inputs, self.options.order)
         # a flat (misfire) shot has no focus to give, yet would win a stack's smooth areas: left out
         chosen, flat = without_flat(prepared.inputs, order) if self.options.pixels == "sources" else (order, [])
+        if flat:  # said where it happens, so that fuse(), which returns the image alone, says it too
+            warn(flat_warning([f"image {i + 1}" for i in range(len(order))], flat))
         ranked = [prepared.inputs[i] for i in chosen]
         prepared.inputs = []  # the network's inputs go once fused, before the fused image is made
         with self._passes(ranked, on_tile, progress) as each_pass:

@@ -58,6 +58,8 @@ class FusedStack(NamedTuple):
     #: :func:`registration_notes`.
     warps: tuple[np.ndarray | None, ...] = ()
     ghosts: tuple[float, ...] = ()
+    #: The flat (misfire) shots left out of a focus stack's choice (Fusion.left_out).
+    left_out: tuple[int, ...] = ()
 
 
 def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray],
@@ -67,7 +69,7 @@ def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray],
     result = fuser.fusion(*images, on_tile=on_tile)
     depth = None if result.weights is None else source_map([result.weights[k] for k in result.order])
     return FusedStack(result.fused, score_stack(result.fused, result.sources), result.order, depth, result.sources,
-                      result.frame, result.warps, result.ghosts)
+                      result.frame, result.warps, result.ghosts, result.left_out)
 
 
 def passes(fuser: Fuser, images: list[np.ndarray]) -> int:

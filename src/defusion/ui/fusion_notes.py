@@ -8,9 +8,10 @@ from typing import Sequence
 
 import numpy as np
 
-from defusion.fusion.align import describe_alignment
+from defusion.fusion.align import describe_alignment, describe_fill
 from defusion.fusion.deghost import describe_ghosts
 from defusion.fusion.fuser import Decomposition, Fuser
+from defusion.fusion.stacking import flat_warning
 from defusion.fusion.stretch import describe_stretch
 from defusion.io.images import describe_float_stretch, float_span
 from defusion.ui.fusing import FusedStack
@@ -19,8 +20,11 @@ from defusion.ui.fusing import FusedStack
 def registration_notes(names: Sequence[str], found: Decomposition | FusedStack, motion: str) -> list[str]:
     """What alignment and deghosting found in a fusion (``found``: its ``warps``, ``ghosts``,
     ``frame`` and ``fused``; ``names`` in the order given), as ``defusion fuse`` says it: a line each."""
-    lines = (describe_alignment(names, found.warps, found.frame, found.fused.shape[:2], motion),
-             describe_ghosts(names, found.ghosts))
+    size = found.fused.shape[:2]
+    lines = (describe_alignment(names, found.warps, found.frame, size, motion),
+             describe_fill(names, found.warps, size) if len(names) > 2 else None,  # a pair's: its first image
+             describe_ghosts(names, found.ghosts),
+             flat_warning(list(names), list(getattr(found, "left_out", ()))))  # a stack's misfire shots
     return [line for line in lines if line]
 
 

@@ -12,7 +12,8 @@ from defusion.cli.fuse.file_names import FOLDER_FORMATS
 from defusion.cli.fuse.fused_settings import SETTINGS_FILE
 from defusion.cli.fuse.path_checks import expand_patterns
 from defusion.cli.options import add_fusion_options, add_model_options, add_onnx_option, positive_int
-from defusion.fusion.choices import INPUT_ORDERS, MOTIONS, PIXEL_SOURCES, STACK_ORDERS
+from defusion.fusion.choices import (INPUT_ORDERS, MFIFB_QABF_NETWORK, MFIFB_QABF_SOURCES, MFIFB_SOURCES_SPEEDUP,
+                                     MOTIONS, PIXEL_SOURCES, STACK_ORDERS)
 from defusion.io.formats import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY, QUALITY_SUFFIXES
 
 HELP = ("fuse images (registered, or registered first with --align or --rig): A B [C ...] -o OUT, or --a DIR --b DIR "
@@ -73,8 +74,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pixels", default=None, choices=PIXEL_SOURCES,
                    help="where the fused pixels come from: network (default), the paper's reconstruction; "
                         "sources (--task mff's default), each pixel from the source the network's decomposition "
-                        "shows in focus there, for focus stacks: sharper (MFIFB Qabf 0.780 at --scale 1, against "
-                        "0.684), about 6x faster, --scale 1 unless given; not for infrared + visible pairs or "
+                        "shows in focus there, for focus stacks: sharper (MFIFB Qabf "
+                        f"{MFIFB_QABF_SOURCES:.3f} at --scale 1, against the reconstruction's "
+                        f"{MFIFB_QABF_NETWORK:.3f} at --scale 2), about {MFIFB_SOURCES_SPEEDUP}x faster, --scale 1 "
+                        "unless given; not for infrared + visible pairs or "
                         "exposures (docs/benchmarks.md). --task mff --pixels network keeps the reconstruction")
     p.add_argument("--format", default="png", choices=FOLDER_FORMATS,
                    help="with --a/--b or --stacks: the fused images' file type (default png; png and tif keep 16 "

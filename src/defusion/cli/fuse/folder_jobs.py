@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from defusion.cli.errors import UserError
 from defusion.io.notes import plural
@@ -17,6 +18,16 @@ from defusion.io.notes import plural
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from defusion.io.shots import Shot
+
+#: How many shots left alone (groups of one) are each said on a line of their own; past these one line
+#: counts them and names the first: a focus rail's stack, each shot a pause of over --gap from the last,
+#: said a line per shot, five and more lines before the error that matters.
+LONE_NAMED = 3
+#: Pauses next to lone shots up to this many times the shortest are taken as one kind (a focus rail
+#: settling between shots, with its jitter): the --gap suggested spans them all, so that a shot a little
+#: slower than the rest is not left alone again; a pause beyond it (between scenes) is not spanned.
+SAME_PAUSE_FACTOR = 1.5
 #: How a --stacks group's capture time is added to its name where another card's group took it
 #: (strftime), and how a note says a capture time.
 NAME_TIME_FORMAT = "%Y%m%d-%H%M%S"
@@ -85,14 +96,15 @@ def stack_groups(args: argparse.Namespace) -> list[list[Path]]:
     or ``--group N``, said (how many, what was left out) before the model loads. What is left out (a
     shot alone, one without a capture time, a file that is no image) is no failed group: a card holds
     single frames and other files beside its brackets, so the exit status stays 0 for them."""
-    from defusion.io.shots import (group_by_count, group_by_time, group_name, list_shots, raw_twins, read_shot,
-                                   untimed)
+    from defusion.io.shots import (Shot, group_by_count, group_by_time, group_name, list_shots, raw_twins,
+                                   read_shot, untimed)
 
     shots = list_shots(args.stacks)
     twins = raw_twins(list(args.stacks.iterdir()))
     if twins:
         print(f"defusion: note: {plural(len(twins), 'JPEG (or other) file')} beside raw files of the same name "
               "(raw + JPEG shooting) left out: the raw files are fused", file=sys.stderr)
+    timed: list[Shot] = []
     if args.group == "auto":
         timed = [read_shot(p) for p in shots]
         groups = group_by_time(timed, args.gap)
@@ -107,18 +119,90 @@ def stack_groups(args: argparse.Namespace) -> list[list[Path]]:
         if left:
             print(f"defusion: warning: {plural(len(shots), 'shot')} do not split into runs of {args.group}: the "
                   f"last group, {group_name(groups[-1])}, has {plural(left, 'shot')}", file=sys.stderr)
-    for group in groups:
-        if len(group) < 2:
-            print(f"defusion: warning: {group[0].name} is a group of one shot: nothing to fuse it with; skipped",
-                  file=sys.stderr)
+    lone = [g[0] for g in groups if len(g) < 2]
+    _warn_lone(lone)
     groups = [g for g in groups if len(g) >= 2]
+    hint = gap_hint(timed, args.gap, shots, lone, groups) if timed else None
     if not groups:
-        hint = "; try --group N, the number of shots per bracket" if args.group == "auto" else ""
-        raise UserError(f"no group of two or more shots in {args.stacks} (grouped {how}){hint}")
+        advice = "; try --group N, the number of shots per bracket" if args.group == "auto" else ""
+        if hint:
+            advice = f"; its shots are {hint.apart} apart (a focus rail settling between shots?): {hint.advice}"
+        raise UserError(f"no group of two or more shots in {args.stacks} (grouped {how}){advice}")
+    if hint:
+        print(f"defusion: note: the {plural(len(lone), 'shot')} left alone {'is' if len(lone) == 1 else 'are'} "
+              f"{hint.apart} from the next; if they are shots of a stack or bracket (a focus rail settling "
+              f"between shots), {hint.advice}", file=sys.stderr)
     sizes = sorted({len(g) for g in groups})
     print(f"defusion: {plural(sum(map(len, groups)), 'shot')} in {plural(len(groups), 'group')} {how} "
           f"({' or '.join(map(str, sizes))} shots each)", file=sys.stderr)
     return groups
+
+
+def _warn_lone(lone: list[Path]) -> None:
+    """Say that the shots ``lone`` (each a group of one) are skipped: a line each up to :data:`LONE_NAMED`,
+    past that one line counting them."""
+    from defusion.io.notes import listed
+
+    if len(lone) <= LONE_NAMED:
+        for path in lone:
+            print(f"defusion: warning: {path.name} is a group of one shot: nothing to fuse it with; skipped",
+                  file=sys.stderr)
+        return
+    named = listed([p.name for p in lone], LONE_NAMED)
+    print(f"defusion: warning: {len(lone)} shots are each a group of one ({named}): nothing to fuse them with; "
+          "skipped", file=sys.stderr)
+
+
+class GapHint(NamedTuple):
+    """A --gap that groups shots left alone (:func:`gap_hint`): the pauses next to them as said
+    ("3.0 s", "3.0-3.4 s"), and the advice: the option and what it makes."""
+
+    gap: int
+    apart: str
+    advice: str
+
+
+def gap_hint(timed: Sequence[Shot], gap: float, shots: Sequence[Path], lone: Sequence[Path],
+             groups: Sequence[Sequence[Path]]) -> GapHint | None:
+    """The --gap that joins the shots ``lone`` (each a pause of over ``gap`` seconds from its neighbours,
+    in ``timed``'s capture order) to their neighbours: the pauses next to them up to
+    :data:`SAME_PAUSE_FACTOR` times the shortest, rounded up to whole seconds; and ``--group N`` too
+    where it makes the same groups (all of N shots of ``shots``, in name order). None where nothing is
+    alone, or where that gap would also join two of ``groups`` (a lone frame between brackets is a
+    lone frame: no gap groups it without merging them).
+
+    Example:
+        >>> from datetime import datetime, timedelta
+        >>> from defusion.io.shots import Shot
+        >>> t = datetime(2026, 6, 1, 12)
+        >>> rail = [Shot(Path(f"R_{i}.jpg"), t + timedelta(seconds=3 * i), 0.00625) for i in range(5)]
+        >>> paths = [s.path for s in rail]
+        >>> gap_hint(rail, 2.0, paths, paths, []).advice
+        'try --gap 3, which makes 1 group of 5 shots (or --group 5: runs of 5 in name order)'
+    """
+    from defusion.io.shots import group_by_count, group_by_time, natural_key
+
+    ordered = sorted((s for s in timed if s.taken is not None), key=lambda s: (s.taken, natural_key(s.path)))
+    alone = set(lone)
+    pauses = [(b.taken - a.taken).total_seconds() - a.exposure_s for a, b in zip(ordered, ordered[1:])
+              if (a.path in alone or b.path in alone)]
+    pauses = [p for p in pauses if p > gap]
+    if not pauses:
+        return None
+    kind = [p for p in pauses if p <= min(pauses) * SAME_PAUSE_FACTOR]
+    suggested = math.ceil(max(kind))
+    regrouped = [g for g in group_by_time(ordered, suggested) if len(g) >= 2]
+    fused = [set(g) for g in groups]
+    if any(sum(bool(f.intersection(g)) for f in fused) > 1 for g in regrouped):
+        return None
+    sizes = sorted({len(g) for g in regrouped})
+    made = f"{plural(len(regrouped), 'group')} of {' or '.join(map(str, sizes))} shots"
+    runs = ""
+    if len(sizes) == 1 and group_by_count(list(shots), sizes[0]) == regrouped:
+        runs = f" (or --group {sizes[0]}: runs of {sizes[0]} in name order)"
+    low, high = f"{min(kind):.1f}", f"{max(kind):.1f}"
+    return GapHint(suggested, f"{low} s" if low == high else f"{low}-{high} s",
+                   f"try --gap {suggested}, which makes {made}{runs}")
 
 
 def stack_jobs(groups: list[list[Path]], args: argparse.Namespace) -> list[tuple[str, list[Path]]]:

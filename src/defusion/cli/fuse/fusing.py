@@ -49,7 +49,7 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
     if too_wide is not None:
         raise ValueError(f"{out}: {too_wide}")
     if say_size_read:
-        say_size(fuser.options, *images[0].shape[:2], len(images))
+        say_size(fuser.options, *images[0].shape[:2], len(images), paths)
     if fuser.options.stretch == "auto":
         note_stretched(paths, images, fuser.options.stretch_shared, args, once)
     elif fuser.options.stretch == "none":

@@ -92,13 +92,16 @@ def palette_steps_note(out: Path, folder: bool) -> str:
 
 
 def note_registration(paths: list[Path], found: Fusion | Decomposition, motion: str) -> None:
-    """Say what --align found and how much --deghost replaced, a line each, naming the files."""
-    from defusion.fusion.align import describe_alignment
+    """Say what --align found (and the frame edges it filled) and how much --deghost replaced, a line
+    each, naming the files."""
+    from defusion.fusion.align import describe_alignment, describe_fill
     from defusion.fusion.deghost import describe_ghosts
     from defusion.io.notes import note
 
     names = said_names(paths)
-    for line in (describe_alignment(names, found.warps, found.frame, found.fused.shape[:2], motion),
+    size = found.fused.shape[:2]
+    fill = describe_fill(names, found.warps, size) if len(names) > 2 else None  # a pair's: its first image
+    for line in (describe_alignment(names, found.warps, found.frame, size, motion), fill,
                  describe_ghosts(names, found.ghosts)):
         if line:
             note(line)
