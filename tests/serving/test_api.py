@@ -185,7 +185,7 @@ def test_align_registers_a_request_onto_a_and_leaves_the_server_unaligned(client
     r = client.post("/v1/fuse", files=sent)
     np.testing.assert_array_equal(as_image(r.content), fuser.fuse(a, shifted))
     flat = {**sent, "b": ("b.png", encode_png(np.full_like(a, 128)), "image/png")}
-    _assert_error(client.post("/v1/fuse?align=affine", files=flat), 422, "cannot register image 2")
+    _assert_error(client.post("/v1/fuse?align=affine", files=flat), 422, "cannot register field 'b' to field 'a'")
     _assert_error(client.post("/v1/fuse?align=rigid", files=sent), 422, "align")
 
 
@@ -380,7 +380,7 @@ def test_too_many_pixels_is_413(small_client, images):
     _assert_error(r, 413, "over the limit", "--max-pixels")
     # the upload named as sent and the bound as the server's, not a temporary file and a CLI flag
     assert r.json()["detail"] == ("field 'a': a.png: 40x30 is 1,200 pixels, over the limit of 1,000 pixels "
-                                  "(the server's --max-pixels)")
+                                  "(the server's --max-pixels or DEFUSION_MAX_PIXELS)")
 
 
 def test_too_many_bytes_is_413(small_client):
@@ -681,4 +681,4 @@ def test_env_settings_say_what_a_bad_number_is_and_warn_about_a_misspelt_variabl
         settings_from_env({"DEFUSION_SCALE": "abc"})
     with caplog.at_level("WARNING", logger="defusion.serving"):
         settings_from_env({"DEFUSION_SACLE": "1"})
-    assert "unknown server setting(s) DEFUSION_SACLE ignored" in caplog.text
+    assert "DEFUSION_SACLE is not a setting of the server and is ignored; did you mean DEFUSION_SCALE?" in caplog.text

@@ -41,7 +41,8 @@ def test_a_16_megapixel_row_is_refused_with_the_413_of_a_too_large_image(client)
     r = client.post("/v1/fuse", files=files(row, row))
     detail = _assert_error(r, 413, "--max-pixels")
     assert detail == ("field 'a': a.png: 16000000x1 is 16,000,000 pixels, run as 128,000,000 (a side under 8 "
-                      "padded to 8), over the limit of 16,000,000 pixels (the server's --max-pixels)")
+                      "padded to 8), over the limit of 16,000,000 pixels (the server's --max-pixels or "
+                      "DEFUSION_MAX_PIXELS)")
 
 
 def test_padding_counts_at_a_small_bound_and_own_pixels_are_said_as_before(fuser):
@@ -50,7 +51,8 @@ def test_padding_counts_at_a_small_bound_and_own_pixels_are_said_as_before(fuser
         _assert_error(c.post("/v1/fuse", files=files(thin, thin)), 413, "1000x1 is 1,000 pixels, run as 8,000")
         over = _png(40, 30)  # over on its own pixels: the message it always had
         assert _assert_error(c.post("/v1/fuse", files=files(over, over)), 413) == (
-            "field 'a': a.png: 40x30 is 1,200 pixels, over the limit of 1,000 pixels (the server's --max-pixels)")
+            "field 'a': a.png: 40x30 is 1,200 pixels, over the limit of 1,000 pixels (the server's --max-pixels or "
+            "DEFUSION_MAX_PIXELS)")
     with TestClient(create_app(fuser, Limits(max_pixels=32 * 32))) as c:
         within = encode_png(np.full((30, 33), 128, np.uint8))  # 990 pixels, charged as they are (sides over 8)
         assert c.post("/v1/fuse", files=files(within, within)).status_code == 200

@@ -15,6 +15,15 @@ from defusion.fusion import onnx_runtime  # its globals patched where its functi
 from defusion.serving.onnx_model import OnnxDeNet, cached_onnx_export
 from tests.conftest import smooth_image
 
+
+@pytest.fixture(autouse=True)
+def _said_as_the_command_says_it():
+    """What the cache has to say, as the lines ``defusion`` prints (a Python caller gets DefusionWarnings)."""
+    from defusion.io.notes import as_lines
+
+    with as_lines():
+        yield
+
 pytest.importorskip("onnxruntime")
 posix_only = pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners and modes")
 

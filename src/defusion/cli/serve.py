@@ -7,19 +7,22 @@ Endpoints: ``POST /v1/fuse`` (multipart files ``a``, ``b``; ``?components=true``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import ipaddress
 import os
 import re
+import signal
 import socket
 import sys
-from typing import Any
+import threading
+from types import FrameType
+from typing import Any, Iterator
 
 from defusion.cli.errors import UserError
 from defusion.cli.options import (add_gain_options, add_model_options, add_onnx_option, add_palette_option,
                                   add_rig_option, add_scale_option, add_task_option, add_tile_option,
-                                  check_onnx_options, check_tile, fusion_options, non_negative_int, positive_int,
-                                  tcp_port)
+                                  check_onnx_options, check_tile, non_negative_int, positive_int, tcp_port)
 from defusion.model.errors import WeightsError
 from defusion.serving import is_loopback
 from defusion.serving.limits import (DEFAULT_MAX_IMAGES, DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_BYTES,
@@ -37,7 +40,10 @@ DEFAULT_TIMEOUT_KEEP_ALIVE_S = 75
 #: The connections the kernel holds for a socket before the server accepts them (uvicorn's default).
 BACKLOG = 2048
 #: The options that go to uvicorn itself, not to the app (uvicorn's own under ``uvicorn --factory``).
-UVICORN_OPTIONS = ("host", "port", "log_level", "timeout_keep_alive", "timeout_graceful_shutdown")
+UVICORN_OPTIONS = ("host", "port", "log_level", "timeout_keep_alive", "timeout_graceful_shutdown", "root_path",
+                   "forwarded_allow_ips")
+#: The signals that stop the server (as uvicorn handles them): Ctrl-C's and a service manager's.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -84,6 +90,67 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout-graceful-shutdown", type=positive_int, default=None, metavar="S",
                    help="on SIGTERM or Ctrl-C, seconds to let requests in progress finish before they are "
                         "cancelled (default: no limit); set it below your orchestrator's kill timeout")
+    p.add_argument("--root-path", default="", type=root_path, metavar="PREFIX",
+                   help="the path prefix a reverse proxy serves the API under and strips before passing requests "
+                        "on (/fusion for https://example.com/fusion/v1/fuse), for /docs and the OpenAPI schema "
+                        "(uvicorn's --root-path; default none)")
+    p.add_argument("--forwarded-allow-ips", default=None, metavar="ADDRESSES",
+                   help="addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers "
+                        "are trusted, comma-separated, or * (uvicorn's option; default: $FORWARDED_ALLOW_IPS, "
+                        "else 127.0.0.1)")
+    # every default marked, so that a DEFUSION_* variable fills an option the command line did not give (given())
+    p.set_defaults(**{action.dest: _Default.mark(action.default) for action in p._actions
+                      if action.default is not None and action.default is not argparse.SUPPRESS
+                      and not isinstance(action.default, bool)})
+
+
+class _Default:
+    """A mixin marking a parser's default value (an int, float or str equal to it), so that an option left at
+    its default is told apart from the same value given on the command line (:func:`given`)."""
+
+    _kinds: dict[type, type] = {}
+
+    @classmethod
+    def mark(cls, value: Any) -> Any:
+        kind = type(value)
+        if kind not in (int, float, str):
+            return value
+        marked = cls._kinds.get(kind) or cls._kinds.setdefault(kind, type(f"Default{kind.__name__.title()}",
+                                                                           (cls, kind), {}))
+        return marked(value)
+
+
+def given(args: argparse.Namespace, dest: str) -> bool:
+    """Whether the command line gave ``dest``'s option (a value other than the parser's unmarked default).
+
+    Example:
+        >>> p = argparse.ArgumentParser(); add_arguments(p)
+        >>> given(p.parse_args(["--max-images", "4"]), "max_images"), given(p.parse_args([]), "max_images")
+        (True, False)
+    """
+    value = getattr(args, dest, None)
+    return value is not None and not isinstance(value, _Default)
+
+
+def plain_values(args: argparse.Namespace) -> None:
+    """``args`` with every marked default (:class:`_Default`) made the plain value it stands for."""
+    for dest, value in vars(args).items():
+        if isinstance(value, _Default):
+            setattr(args, dest, type(value).__mro__[2](value))
+
+
+def root_path(text: str) -> str:
+    """argparse type: a URL path prefix, ``/fusion`` (a trailing slash dropped), or empty for none.
+
+    Example:
+        >>> root_path("/fusion/"), root_path("")
+        ('/fusion', '')
+    """
+    if not text:
+        return ""
+    if not text.startswith("/") or re.search(r"[\s?#]", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a path prefix: give one starting with /, e.g. /fusion")
+    return text.rstrip("/")
 
 
 def positive_seconds(text: str) -> float:
@@ -145,14 +212,21 @@ def check_options(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_options(args)
+    """Serve until stopped: 0 where a stop signal (SIGTERM, Ctrl-C) let every request in progress be
+    answered, 128 + the signal (143, 130) where the shutdown cut some off (:func:`stopped`)."""
     try:
         import uvicorn
 
         from defusion.serving.api import Limits, build_app
+        from defusion.serving.env_settings import resolve, unknown_variables
     except ImportError as exc:
         raise UserError(f"serving needs the 'serve' extra: pip install 'defusion[serve]' ({exc})") from None
-    options = fusion_options(args, names=("tile", "scale", "palette"))
+    for line in unknown_variables():
+        print(f"defusion: warning: {line}", file=sys.stderr)
+    options, sources = resolve(args)  # the DEFUSION_* variables, where the command line gave no option
+    said = sources.describe()
+    if said:
+        print(f"defusion: {said}", file=sys.stderr)
     sockets = bind(args.host, args.port)  # first: a port in use fails at once, not after loading the model
     try:
         app = build_app(args.weights, args.device,
@@ -164,18 +238,71 @@ def run(args: argparse.Namespace) -> int:
         if not is_loopback(args.host):
             print(f"defusion: warning: serving on {args.host}: the API has no authentication; "
                   "put it behind a proxy that has", file=sys.stderr)
-        print(f"defusion: serving on http://{_url_host(args.host)}:{args.port} (device {app.state.fuser.device}); "
-              "Ctrl-C stops", file=sys.stderr)
+        behind = f"; behind a reverse proxy under {args.root_path}" if args.root_path else ""
+        print(f"defusion: serving on http://{_url_host(args.host)}:{args.port} (device {app.state.fuser.device}"
+              f"{behind}); Ctrl-C stops", file=sys.stderr)
         config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
                                 log_config=log_config(args.log_level), timeout_keep_alive=args.timeout_keep_alive,
-                                timeout_graceful_shutdown=args.timeout_graceful_shutdown)
+                                timeout_graceful_shutdown=args.timeout_graceful_shutdown, root_path=args.root_path,
+                                **({"forwarded_allow_ips": args.forwarded_allow_ips}
+                                   if args.forwarded_allow_ips is not None else {}))
+        server = uvicorn.Server(config)
         try:
-            uvicorn.Server(config).run(sockets=sockets)
+            with stop_signals(server) as received:
+                server.run(sockets=sockets)
         except OSError as exc:  # the sockets listen already: a failure here is the network's, worth one line
             raise UserError(f"serving on {_url_host(args.host)}:{args.port} failed: {exc.strerror or exc}") from None
     finally:
         for sock in sockets:
             sock.close()
+    return stopped(received, getattr(getattr(app.state, "cut_off", None), "count", 0))
+
+
+@contextlib.contextmanager
+def stop_signals(server: Any) -> Iterator[list[int]]:
+    """While inside, SIGTERM and Ctrl-C stop ``server`` (uvicorn's graceful shutdown) and are noted in
+    the list yielded, instead of being raised again as an interrupt once it has stopped: uvicorn
+    restores the handlers it found and re-raises the signals it caught, which under ``defusion``'s
+    main (SIGTERM as Ctrl-C, ``sigterm_as_interrupt``) made a clean stop exit 143, "interrupted".
+    One that comes before uvicorn takes the signals over stops it too. Outside the main thread
+    (which alone may set handlers) nothing changes. The previous handlers are restored after."""
+    received: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        server.handle_exit(signum, frame)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {signum: signal.signal(signum, note) for signum in STOP_SIGNALS}
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def stopped(received: list[int], cut_off: int) -> int:
+    """The exit status of a server stopped by the signals ``received`` (none: it stopped by itself, 0),
+    said in one line: 0 where the shutdown cut off no request in progress (``cut_off``: the requests
+    cancelled, --timeout-graceful-shutdown having run out), as a service manager expects of a clean
+    stop; else 128 + the signal (143 for SIGTERM, 130 for Ctrl-C), as an interrupted command's.
+
+    Example:
+        >>> stopped([signal.SIGTERM], 0), stopped([signal.SIGTERM], 2)
+        (0, 143)
+    """
+    if not received:
+        return 0
+    signum = received[0]
+    name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+    if cut_off:
+        print(f"defusion: stopped by {name}: {cut_off} request{'s' if cut_off > 1 else ''} in progress "
+              f"{'were' if cut_off > 1 else 'was'} cut off (answered 503 where an answer could still be sent; "
+              "--timeout-graceful-shutdown bounds the wait)", file=sys.stderr)
+        return 128 + signum
+    print(f"defusion: stopped by {name}; every request in progress was answered", file=sys.stderr)
     return 0
 
 

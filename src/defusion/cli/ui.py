@@ -110,9 +110,12 @@ def run(args: argparse.Namespace) -> int:
             stop(proc, wait_first=GRACE_S)
             return EXIT_INTERRUPTED
         except Stopped as exc:  # SIGTERM / SIGHUP reached this process only: pass it on
-            print(f"defusion: {signal.Signals(exc.signum).name}: stopping the web UI", file=sys.stderr)
-            stop(proc)
-            return 128 + exc.signum
+            name = signal.Signals(exc.signum).name
+            print(f"defusion: {name}: stopping the web UI", file=sys.stderr)
+            if stop(proc):  # it had to be killed: a service manager should see the stop as failed
+                return 128 + exc.signum
+            print(f"defusion: stopped by {name}", file=sys.stderr)
+            return 0  # asked to stop, and stopped cleanly: `systemctl stop` is no failure
 
 
 def streamlit_problem() -> str | None:
@@ -213,8 +216,9 @@ def _stop_on_signals() -> Iterator[None]:
             signal.signal(signum, old)
 
 
-def stop(proc: subprocess.Popen, wait_first: float = 0.0, grace: float = GRACE_S) -> None:
+def stop(proc: subprocess.Popen, wait_first: float = 0.0, grace: float = GRACE_S) -> bool:
     """Stop ``proc``: give it ``wait_first`` s to exit by itself, then SIGTERM, then SIGKILL after ``grace`` s.
+    Whether it had to be killed.
 
     A Ctrl-C (or, after a Ctrl-C, a stop signal) while waiting skips to SIGKILL: the child never outlives
     this process.
@@ -223,19 +227,20 @@ def stop(proc: subprocess.Popen, wait_first: float = 0.0, grace: float = GRACE_S
         if wait_first > 0:
             try:
                 proc.wait(timeout=wait_first)
-                return
+                return False
             except subprocess.TimeoutExpired:
                 pass
         proc.terminate()
         try:
             proc.wait(timeout=grace)
-            return
+            return False
         except subprocess.TimeoutExpired:
             pass
     except (KeyboardInterrupt, Stopped):
         pass
     proc.kill()
     proc.wait()
+    return True
 
 
 EXPECTED_ERRORS = (WeightsError, FileNotFoundError, ValueError, OSError)

@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from defusion.io.errors import ImageReadError
+from defusion.io.formats import pillow_formats
 from defusion.io.front_end import MAX_PIXELS_ARGUMENT, MAX_PIXELS_OPTION, pixel_bound_setter
 
 #: How a command-line user raises the pixel bound (``defusion fuse``, ``metrics``, ``video``, ``bench``,
@@ -19,8 +20,8 @@ from defusion.io.front_end import MAX_PIXELS_ARGUMENT, MAX_PIXELS_OPTION, pixel_
 RAISE_LIMIT_HINT = f"raise it with {MAX_PIXELS_OPTION}"
 #: How a Python caller raises it: the argument of ``read_image`` (and ``decode_image``) that sets it.
 PYTHON_LIMIT_HINT = f"raise it with {MAX_PIXELS_ARGUMENT}"
-#: Pixel counts under this are said exactly, not in megapixels (:func:`_pixels`).
-_EXACT_BELOW = 100_000
+#: Bytes Pillow reads to pick the plugin of a file's format (``Image.open``'s prefix).
+_PREFIX_BYTES = 16
 
 
 class _Hint(enum.Enum):
@@ -88,43 +89,57 @@ def check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
         ...
         defusion.io.pixel_bound.ImageTooLargeError: a.png: 4x4 is 16 pixels, over the limit of 9 pixels (raise ...)
     """
-    if width * height > max_pixels:
-        raise ImageTooLargeError(path, f"{width}x{height} is {_pixels(width * height, max_pixels)}, over the limit "
-                                       f"of {_pixels(max_pixels, width * height)}")
+    if width * height > max_pixels:  # exact counts, as the server says them: rounded, both could read 0.1 MP
+        raise ImageTooLargeError(path, f"{width}x{height} is {width * height:,} pixels, over the limit of "
+                                       f"{max_pixels:,} pixels")
 
 
 def bomb_error(path: Path, exc: Image.DecompressionBombError, max_pixels: int) -> ImageTooLargeError:
     """Pillow's DecompressionBombError, raised before the header is ours to check, as the
-    ImageTooLargeError to raise: over ``max_pixels`` (said with the count Pillow gives, where it gives
-    one), or over Pillow's own bound where other code lowered it below ours (which no flag raises: no hint).
+    ImageTooLargeError to raise: over ``max_pixels``, said as :func:`check_pixels` says it (width x height
+    and exact counts, read again from the header by :func:`_header_size`; the count Pillow gives where
+    the header cannot be read), or over Pillow's own bound where other code lowered it below ours (which
+    no flag raises: no hint).
 
     Example:
         >>> bomb = Image.DecompressionBombError("Image size (400000000 pixels) exceeds limit")
-        >>> str(bomb_error(Path("big.png"), bomb, 100_000_000))  # in Python; --max-pixels under a command
-        'big.png: 400.0 MP, over the limit of 100.0 MP (raise it with max_pixels=)'
+        >>> str(bomb_error(Path("big.png"), bomb, 100_000_000))  # no such file: Pillow's count
+        'big.png: 400,000,000 pixels, over the limit of 100,000,000 pixels (raise it with max_pixels=)'
     """
+    size = _header_size(path)
     found = re.search(r"\((\d+) pixels\)", str(exc))
-    count = int(found.group(1)) if found else None
+    count = size[0] * size[1] if size else int(found.group(1)) if found else None
+    said = f"{size[0]}x{size[1]} is {count:,} pixels" if size else f"{count:,} pixels" if count else ""
     if count is None or count > max_pixels:
-        return ImageTooLargeError(path, f"{_pixels(count) + ', ' if count else ''}over the limit of "
-                                        f"{_pixels(max_pixels)}")
+        return ImageTooLargeError(path, f"{said + ', ' if said else ''}over the limit of {max_pixels:,} pixels")
     return ImageTooLargeError(  # Pillow's bound, lowered by other code below ours
-        path, f"{_pixels(count)} is too many pixels for Pillow to open safely (its decompression-bomb "
-        "guard, Image.MAX_IMAGE_PIXELS)", hint=None)
+        path, f"{said}: too many for Pillow to open safely (its decompression-bomb guard, Image.MAX_IMAGE_PIXELS)",
+        hint=None)
 
 
-def _pixels(count: int, other: int | None = None) -> str:
-    """A pixel count a person can read: '12.0 MP', or the exact count under 0.1 MP; and where it
-    would read the same as ``other`` (a limit it is over), exact.
+def _header_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from the header of the image at ``path``, read by the Pillow plugin of the format
+    it holds (one of :func:`~defusion.io.formats.pillow_formats`) as ``Image.open`` does, without its
+    decompression-bomb check, which refused it: nothing is decoded. None where it cannot be read.
 
     Example:
-        >>> _pixels(12_000_000), _pixels(120_000, other=100_000), _pixels(5_000)
-        ('12.0 MP', '120,000 pixels', '5,000 pixels')
+        >>> _header_size(Path("no-such-file.png")) is None
+        True
     """
-    rounded = f"{count / 1e6:.1f} MP"
-    if count < _EXACT_BELOW or (other is not None and rounded == f"{other / 1e6:.1f} MP"):
-        return f"{count:,} pixels"
-    return rounded
+    try:
+        Image.init()  # the plugins of every format (Image.open had loaded those of the one it tried)
+        with open(path, "rb") as f:
+            prefix = f.read(_PREFIX_BYTES)
+            for name in pillow_formats():
+                factory, accept = Image.OPEN.get(name, (None, None))
+                if factory is None or (accept and accept(prefix) is not True):
+                    continue
+                f.seek(0)
+                with factory(f, str(path)) as im:
+                    return im.size
+    except Exception:  # noqa: BLE001 - a header Pillow cannot make out: the count alone is said
+        return None
+    return None
 
 
 __all__ = ["PYTHON_LIMIT_HINT", "RAISE_LIMIT_HINT", "ImageTooLargeError", "allow_pixels", "bomb_error", "check_pixels",

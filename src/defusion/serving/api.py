@@ -35,11 +35,12 @@ from defusion.serving.limits import (DEFAULT_MAX_IMAGES, DEFAULT_MAX_QUEUE, DEFA
                                      DEFAULT_SERVER_MAX_PIXELS, FIELDS, UPLOAD_DEADLINE_S, UPLOAD_IDLE_TIMEOUT_S,
                                      Limits)
 from defusion.serving.openapi import QUERY_HELP, Info
-from defusion.serving.probes import add_probes
+from defusion.serving.paths import TrailingSlashes, route_path
+from defusion.serving.probes import PROBE_PATHS, add_probes
 from defusion.serving.responses import (COMPONENT_FILES, MODEL_HEADER, NOTES_HEADER, SOURCE_MAP_FILE, WEIGHT_FILE,
                                         encode_png, model_header)
 from defusion.serving.runner import QUEUE_FULL_RETRY_AFTER_S, ModelRunner
-from defusion.serving.shutdown import AnswerCancelled
+from defusion.serving.shutdown import AnswerCancelled, CutOff
 
 log = logging.getLogger("defusion.serving")
 
@@ -56,16 +57,19 @@ def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Pat
     refuses others with a 400 (:class:`HostCheck`; ``defusion serve`` on a loopback address)."""
     limits = limits or Limits()
     runner = ModelRunner(fuser, limits.max_queue)
-    app = FastAPI(title="DeFusion", version=__version__,
+    app = FastAPI(title="DeFusion", version=__version__, redirect_slashes=False,  # TrailingSlashes answers them
                   description="Image fusion from decomposition (Liang et al., ECCV 2022)")
     app.state.fuser, app.state.limits, app.state.weights, app.state.runner = fuser, limits, weights, runner
     app.state.task = task
+    app.state.cut_off = CutOff()  # requests the shutdown cancels: defusion serve's exit status
     info = describe(fuser, limits, weights)  # once: the model file's SHA-256 is not computed per request
-    app.add_middleware(AnswerCancelled)  # before CORS, which wraps it: its 503 and 500 carry CORS headers too
+    # before CORS, which wraps it: its 503 and 500 carry CORS headers too
+    app.add_middleware(AnswerCancelled, cut_off=app.state.cut_off)
     if cors_origins:
         app.add_middleware(JsonCORSMiddleware, **cors_options(cors_origins))
-    if allowed_hosts is not None:  # added last, so outermost: a refused Host reaches nothing else
+    if allowed_hosts is not None:  # added last but one, so a refused Host reaches nothing else
         app.add_middleware(HostCheck, allowed=allowed_hosts)
+    app.add_middleware(TrailingSlashes)  # outermost: every layer sees /v1/fuse/ as /v1/fuse
     install_error_handlers(app)
     add_probes(app, fuser, runner)
 
@@ -86,14 +90,19 @@ class HostCheck:
     """ASGI middleware: an HTTP request whose Host header names neither a loopback host nor one of
     ``allowed`` is answered 400 (:func:`~defusion.serving.errors.check_host`). A server on
     127.0.0.1 is otherwise open to any web page whose name its author points at 127.0.0.1 (DNS
-    rebinding): the visitor's browser sends that page's requests, with that name in Host."""
+    rebinding): the visitor's browser sends that page's requests, with that name in Host.
+
+    The probes (:data:`~defusion.serving.probes.PROBE_PATHS`) are answered whatever the Host:
+    Kubernetes' and AWS ALB's health checks send the pod's or target's IP address as Host, which
+    no ``--allowed-host`` names ahead of time. They do no work (a look at the model and the queue's
+    counts) and tell a page nothing but that the server is up and how busy it is."""
 
     def __init__(self, app: Any, allowed: Sequence[str]) -> None:
         self.app = app
         self.allowed = frozenset(normal_host(name) for name in allowed if name)  # a bare IPv6 too
 
     async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and route_path(scope) not in PROBE_PATHS:
             host = Headers(scope=scope).get("host")
             try:
                 check_host(host, self.allowed)

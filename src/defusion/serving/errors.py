@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Sequence
 
 from defusion.serving import is_loopback
+from defusion.serving.limits import FIELDS
 
 if TYPE_CHECKING:  # an annotation only: importing ApiError loads no torch
     from defusion.fusion.options import FuseOptions
@@ -82,6 +83,25 @@ def refuse_repeated(what: str, names: Sequence[str]) -> None:
     repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1]
     if repeated:
         raise ApiError(422, f"{what} {_quoted(repeated[0])} sent {names.count(repeated[0])} times; send each once")
+
+
+#: "image 2": how the fusion core names the images it was given, by place.
+_IMAGE_BY_PLACE = re.compile(r"\bimage (\d+)\b")
+
+
+def name_fields(message: str, fields: Sequence[str] = FIELDS) -> str:
+    """A fusion core's ``message`` with each image it names by place ("image 2") named by its upload
+    field ("field 'b'"), as every other refusal of the API names them.
+
+    Example:
+        >>> name_fields("cannot register image 2 to image 1 (affine): too little structure")
+        "cannot register field 'b' to field 'a' (affine): too little structure"
+    """
+    def field(match: re.Match) -> str:
+        place = int(match.group(1))
+        return f"field {fields[place - 1]!r}" if 1 <= place <= len(fields) else match.group(0)
+
+    return _IMAGE_BY_PLACE.sub(field, message)
 
 
 #: A Host header: a name or IPv4 address, or an IPv6 address in brackets, each with an optional port.

@@ -15,6 +15,7 @@ from defusion.fusion.export import (
     DEFAULT_OPSET,
     EXPORT_SIZE,
     EXPORT_SIZE_MULTIPLE,
+    EXPORT_SUFFIXES,
     FORMATS,
     INPUT_NAMES,
     INPUT_NOTE,
@@ -22,10 +23,12 @@ from defusion.fusion.export import (
     PARITY_SIZE,
     PARITY_TOLERANCE,
     TORCHSCRIPT_METADATA,
+    WEIGHTS_SUFFIX,
     ExportError,
     Format,
     HalfCompute,
     PadToMultiple,
+    check_export_path,
     export_model,
     export_onnx,
     export_torchscript,
@@ -35,7 +38,7 @@ from defusion.fusion.export import (
     parity,
 )
 
-__all__ = ["DEFAULT_OPSET", "EXPORT_SIZE", "EXPORT_SIZE_MULTIPLE", "FORMATS", "INPUT_NAMES", "INPUT_NOTE",
-           "OUTPUT_NAMES", "PARITY_SIZE", "PARITY_TOLERANCE", "TORCHSCRIPT_METADATA", "ExportError", "Format",
-           "HalfCompute", "PadToMultiple", "export_model", "export_onnx", "export_torchscript", "format_for",
-           "fusion_defaults", "load_exported", "parity"]
+__all__ = ["DEFAULT_OPSET", "EXPORT_SIZE", "EXPORT_SIZE_MULTIPLE", "EXPORT_SUFFIXES", "WEIGHTS_SUFFIX", "FORMATS",
+           "INPUT_NAMES", "INPUT_NOTE", "OUTPUT_NAMES", "PARITY_SIZE", "PARITY_TOLERANCE", "TORCHSCRIPT_METADATA",
+           "ExportError", "Format", "HalfCompute", "PadToMultiple", "check_export_path", "export_model",
+           "export_onnx", "export_torchscript", "format_for", "fusion_defaults", "load_exported", "parity"]

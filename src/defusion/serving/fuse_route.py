@@ -21,9 +21,11 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from defusion.fusion.align import Motion
+from defusion.fusion.align import Motion, describe_alignment
+from defusion.fusion.deghost import describe_ghosts
 from defusion.fusion.fuser import SizeMismatchError, Task
 from defusion.fusion.options import FuseOptions
+from defusion.fusion.results import Decomposition, Fusion, Selection
 from defusion.fusion.selection import PixelSource
 from defusion.io.metadata import ImageMetadata, choose_metadata
 from defusion.io.notes import collecting
@@ -31,7 +33,7 @@ from defusion.serving.answer_format import (FORMATS, QUALITY_RANGE, AnswerFormat
                                             choose_answer_format, disposition, encode_answer, format_notes,
                                             quality_note)
 from defusion.serving.error_handlers import client_address, path_with_query
-from defusion.serving.errors import ApiError, ClientGone, options_or_422, refuse_repeated, refuse_unknown
+from defusion.serving.errors import ApiError, ClientGone, name_fields, options_or_422, refuse_repeated, refuse_unknown
 from defusion.serving.fuse_query import FuseQuery, RequestOptions, request_options
 from defusion.serving.limits import Limits
 from defusion.serving.multipart import Upload, parse_rig, read_uploads
@@ -198,7 +200,8 @@ async def read_inputs(request: Request, query: FuseQuery, asked: RequestOptions,
 async def fuse_and_answer(request: Request, query: FuseQuery, asked: RequestOptions, inputs: Inputs,
                           server: FuseServer) -> Response:
     """Fuse ``inputs`` (or decompose them, or fuse with a source map, as ``query`` asks) once it is
-    the request's turn, and answer; the Fuser's refusal of their layout is a 422."""
+    the request's turn, and answer, with what alignment and deghosting found among the notes; the
+    Fuser's refusal of their layout is a 422 naming the fields (:func:`~defusion.serving.errors.name_fields`)."""
     connected = await _still_connected(request)
     try:
         inputs = await fix_options_and_notes(query, asked, inputs, server)
@@ -206,20 +209,37 @@ async def fuse_and_answer(request: Request, query: FuseQuery, asked: RequestOpti
         async def model(call: FuserCall) -> Any:
             return await _run_model(request, server.runner, call, inputs.images, inputs.options, connected)
 
+        registering = inputs.options.align != "none" or inputs.options.deghost
         if query.components:
             parts = await model("decompose")
+            inputs = registration_noted(inputs, parts)
             body = await run_in_threadpool(zip_parts, parts, query.source_map, _fused_metadata(inputs, parts.fused))
             return Response(body, media_type="application/zip",
                             headers=answer_headers('attachment; filename="components.zip"', inputs, server.made_by))
+        # what alignment and deghosting found comes with the fusion's sources: asked for only where they ran
+        found = await model("fusion") if registering else None
+        if found is not None:
+            inputs = registration_noted(inputs, found)
         if query.source_map:
-            selection = await model("fuse_with_weights")
+            selection = (Selection(found.fused, found.weights) if found is not None
+                         else await model("fuse_with_weights"))
             body = await run_in_threadpool(zip_selection, selection, _fused_metadata(inputs, selection.fused))
             return Response(body, media_type="application/zip",
                             headers=answer_headers('attachment; filename="fused.zip"', inputs, server.made_by))
-        fused = await model("fuse")
+        fused = found.fused if found is not None else await model("fuse")
     except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
-        raise ApiError(422, str(exc)) from None
+        raise ApiError(422, name_fields(str(exc))) from None
     return await image_answer(fused, query, request.headers.get("accept"), inputs, server.made_by)
+
+
+def registration_noted(inputs: Inputs, found: Fusion | Decomposition) -> Inputs:
+    """``inputs`` with what alignment and deghosting ``found`` among their notes, naming the uploads
+    as ``defusion fuse`` names its files: "aligned o.png onto u.png: shift 3.2 px", "deghost found
+    nothing that moved among u.png, o.png"."""
+    names = [upload_label(u) for u in inputs.uploads]
+    lines = (describe_alignment(names, found.warps, found.frame, found.fused.shape[:2], inputs.options.align),
+             describe_ghosts(names, found.ghosts))
+    return replace(inputs, said=inputs.said + [f"note: {line}" for line in lines if line])
 
 
 async def fix_options_and_notes(query: FuseQuery, asked: RequestOptions, inputs: Inputs,

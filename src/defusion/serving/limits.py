@@ -44,6 +44,22 @@ RIG_FIELD = "rig"
 OPTIONAL_FIELDS = (*FIELDS[MIN_IMAGES:], RIG_FIELD)
 
 
+#: The prefix of the environment variables that set ``defusion serve``'s options (``--max-pixels``:
+#: ``DEFUSION_MAX_PIXELS``; defusion.serving.env_settings lists them).
+ENV_PREFIX = "DEFUSION_"
+
+
+def server_setting(option: str) -> str:
+    """How a client is told that a bound it met is the server's, for whoever runs it to change: the
+    ``defusion serve`` option and the environment variable that set it.
+
+    Example:
+        >>> server_setting("--max-upload-bytes")
+        "the server's --max-upload-bytes or DEFUSION_MAX_UPLOAD_BYTES"
+    """
+    return f"the server's {option} or {ENV_PREFIX}{option.lstrip('-').upper().replace('-', '_')}"
+
+
 def charged_pixels(width: int, height: int) -> int:
     """The pixels :class:`Limits` charges a width x height image: its own, with a side shorter than
     :data:`PAD_MULTIPLE` counted as that long, since a fusion pads it so and runs, in time and memory,

@@ -16,12 +16,20 @@ from starlette.types import Message
 
 from defusion.fusion.rig import MAX_RIG_BYTES, Rig, RigError
 from defusion.serving.errors import CLOSE_CONNECTION, ApiError, ClientGone, refuse_repeated, refuse_unknown
-from defusion.serving.limits import (FIELDS, OPTIONAL_FIELDS, RIG_FIELD, UPLOAD_DEADLINE_S, UPLOAD_IDLE_TIMEOUT_S,
-                                     Limits)
+from defusion.serving.limits import (FIELDS, MULTIPART_OVERHEAD, OPTIONAL_FIELDS, RIG_FIELD, UPLOAD_DEADLINE_S,
+                                     UPLOAD_IDLE_TIMEOUT_S, Limits, server_setting)
 
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class _FileTooLarge(Exception):
+    """A file part of the body grew past ``max_upload_bytes``; ``field``: its name."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
 
 
 class _UploadStalled(Exception):
@@ -41,10 +49,26 @@ class _MultipartBody(MultiPartParser):
     python-multipart accepts a body that just stops, so a part cut short would vanish and the
     request be answered as if the client had left that field out."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_file_bytes: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ended = False
         self.open_part: Any = None  # the part being read (starlette's MultipartPart), None between parts
+        self.max_file_bytes = max_file_bytes
+        self.part_bytes = 0  # of the part being read
+
+    def on_part_begin(self) -> None:
+        super().on_part_begin()
+        self.part_bytes = 0
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        """The part's bytes, a file part refused (:class:`_FileTooLarge`) as soon as it is over
+        ``max_file_bytes``: a chunked upload (no Content-Length) of one large file is not read on up
+        to the whole body's bound first."""
+        self.part_bytes += end - start
+        part = self._current_part
+        if self.max_file_bytes is not None and part.file is not None and self.part_bytes > self.max_file_bytes:
+            raise _FileTooLarge(part.field_name)
+        super().on_part_data(data, start, end)
 
     def on_headers_finished(self) -> None:
         super().on_headers_finished()
@@ -80,6 +104,29 @@ class Upload:
     name: str  # the client's file name, else the field's
 
 
+def _per_file(limits: Limits) -> str:
+    """The per-file bound as a 413 says it, naming where it is set.
+
+    Example:
+        >>> _per_file(Limits(max_upload_bytes=100_000))
+        "100000 bytes per file (the server's --max-upload-bytes or DEFUSION_MAX_UPLOAD_BYTES)"
+    """
+    return f"{limits.max_upload_bytes} bytes per file ({server_setting('--max-upload-bytes')})"
+
+
+def _whole_body(limits: Limits) -> str:
+    """The whole body's bound as a 413 says it: what it is made of, naming where each part is set.
+
+    Example:
+        >>> _whole_body(Limits(max_upload_bytes=100_000))  # doctest: +NORMALIZE_WHITESPACE
+        "465536 bytes: 4 files (the server's --max-images or DEFUSION_MAX_IMAGES) of at most 100000 bytes
+        (the server's --max-upload-bytes or DEFUSION_MAX_UPLOAD_BYTES), and 65536 for the form"
+    """
+    return (f"{limits.max_request_bytes} bytes: {limits.max_images} files ({server_setting('--max-images')}) of at "
+            f"most {limits.max_upload_bytes} bytes ({server_setting('--max-upload-bytes')}), and "
+            f"{MULTIPART_OVERHEAD} for the form")
+
+
 def _fields_taken(limits: Limits) -> str:
     """What a request's form may hold, for error messages."""
     return (f"image files in fields {', '.join(repr(f) for f in limits.fields)} (a and b, then the others "
@@ -100,8 +147,7 @@ async def read_uploads(request: Request, limits: Limits) -> tuple[list[Upload], 
         except ValueError:
             raise ApiError(400, f"invalid Content-Length {declared!r}") from None
         if declared_bytes > limits.max_request_bytes:
-            raise ApiError(413, f"request body of {declared_bytes} bytes is over the limit of "
-                                f"{limits.max_request_bytes} bytes (each file at most {limits.max_upload_bytes})")
+            raise ApiError(413, f"request body of {declared_bytes} bytes is over the limit of {_whole_body(limits)}")
     form = await _parse_form(request, limits)
     try:
         # a browser's form sends an optional input left blank as an empty part: as if it were not there
@@ -126,13 +172,13 @@ async def read_uploads(request: Request, limits: Limits) -> tuple[list[Upload], 
                 raise ApiError(422, f"field '{field}' must be a file upload, not a text value")
             if value.size is not None and value.size > limits.max_upload_bytes:
                 raise ApiError(413, f"field '{field}': {value.size} bytes is over the limit of "
-                                    f"{limits.max_upload_bytes} bytes")
+                                    f"{_per_file(limits)}")
             files.append(value)
         uploads = []
         for field, file in zip(FIELDS, files):
             data = await file.read(limits.max_upload_bytes + 1)
             if len(data) > limits.max_upload_bytes:
-                raise ApiError(413, f"field '{field}': over the limit of {limits.max_upload_bytes} bytes")
+                raise ApiError(413, f"field '{field}': over the limit of {_per_file(limits)}")
             uploads.append(Upload(field, data, file.filename or field))
         rig = await _read_rig_field(fields.get(RIG_FIELD))
     finally:
@@ -158,19 +204,21 @@ async def _parse_form(request: Request, limits: Limits) -> FormData:
         async with contextlib.aclosing(limited_request.stream()) as stream:
             # room for a rig file and one stray part, so that a stray is named later rather than counted here
             return await _MultipartBody(limited_request.headers, stream, max_files=limits.max_images + 2,
-                                        max_fields=limits.max_images + 4).parse()
+                                        max_fields=limits.max_images + 4,
+                                        max_file_bytes=limits.max_upload_bytes).parse()
+    except _FileTooLarge as exc:
+        raise ApiError(413, f"field {exc.field!r}: over the limit of {_per_file(limits)}") from None
     except _BodyTooLarge:
-        raise ApiError(413, f"request body is over the limit of {limits.max_request_bytes} bytes "
-                            f"(each file at most {limits.max_upload_bytes})") from None
+        raise ApiError(413, f"request body is over the limit of {_whole_body(limits)}") from None
     except _UploadStalled:
-        raise ApiError(408, f"the upload stalled: no data for {limits.upload_timeout_s:g} s (the server's "
-                            "--upload-timeout); send the whole body without pauses",
+        raise ApiError(408, f"the upload stalled: no data for {limits.upload_timeout_s:g} s "
+                            f"({server_setting('--upload-timeout')}); send the whole body without pauses",
                        headers=CLOSE_CONNECTION) from None  # the socket is not kept for keep-alive
     except _UploadTooSlow as exc:
         raise ApiError(408, f"the upload took too long: {exc.received} bytes of the body came in "
                             f"{limits.upload_deadline_s:g} s, the server's bound on a whole upload "
-                            "(--upload-deadline, DEFUSION_UPLOAD_DEADLINE under uvicorn: whoever runs the server "
-                            "can raise it); send it faster, or smaller files",
+                            f"({server_setting('--upload-deadline')}: whoever runs the server can raise it); send "
+                            "it faster, or smaller files",
                        headers=CLOSE_CONNECTION) from None
     except ClientDisconnect:
         raise ClientGone("during the upload") from None

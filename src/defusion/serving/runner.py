@@ -19,7 +19,7 @@ from defusion.serving.errors import ClientGone
 from defusion.serving.limits import DEFAULT_MAX_QUEUE
 
 #: The Fuser methods a request runs (:meth:`ModelRunner.run`).
-FuserCall = Literal["fuse", "fuse_with_weights", "decompose"]
+FuserCall = Literal["fuse", "fuse_with_weights", "fusion", "decompose"]
 #: Seconds a client told 503 because the queue is full is asked to wait (Retry-After).
 QUEUE_FULL_RETRY_AFTER_S = 10
 

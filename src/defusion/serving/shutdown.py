@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +21,14 @@ INTERNAL_ERROR = "internal server error; the server's log has the details"
 INTERNAL_SERVER_ERROR = 500
 
 
+@dataclass
+class CutOff:
+    """The requests the server's shutdown cancelled before their answer (``count``): ``defusion serve``
+    exits 0 after a stop signal only where there were none (defusion.cli.serve.stopped)."""
+
+    count: int = 0
+
+
 class AnswerCancelled:
     """ASGI middleware, added inside the CORS middleware so that its answers carry CORS headers (a
     browser's script then reads the JSON error instead of a CORS failure): where no response was
@@ -31,10 +40,12 @@ class AnswerCancelled:
     - an unexpected exception is answered ``500 {"detail": INTERNAL_ERROR}`` (Starlette's own
       handler of it sits outside every middleware, CORS included).
 
-    Either then goes on (re-raised): the shutdown proceeds, and the server logs the traceback."""
+    Either then goes on (re-raised): the shutdown proceeds, and the server logs the traceback. Each
+    cancelled request is counted in ``cut_off``, where given."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, cut_off: CutOff | None = None) -> None:
         self.app = app
+        self.cut_off = cut_off
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,6 +66,8 @@ class AnswerCancelled:
         try:
             await self.app(scope, receive, noted)
         except asyncio.CancelledError:
+            if self.cut_off is not None:
+                self.cut_off.count += 1
             await answer(SHUTTING_DOWN, SERVICE_UNAVAILABLE, {"Connection": "close"})
             raise
         except Exception:

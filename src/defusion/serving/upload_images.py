@@ -14,14 +14,14 @@ from defusion.io.images import FloatReading, ImageReadError, ImageTooLargeError
 from defusion.io.metadata import ImageMetadata, read_metadata
 from defusion.serving.decode import (UnsupportedImageError, UploadStorageError, decode_image, file_label, header_size,
                                      one_line)
-from defusion.serving.errors import SERVICE_UNAVAILABLE, ApiError
-from defusion.serving.limits import Limits, too_many_pixels
+from defusion.serving.errors import SERVICE_UNAVAILABLE, ApiError, name_fields
+from defusion.serving.limits import Limits, server_setting, too_many_pixels
 from defusion.serving.multipart import Upload
 
 log = logging.getLogger("defusion.serving")
 
 #: How a client is told the pixel bound is the server's, for whoever runs it to raise.
-SERVER_LIMIT_HINT = "the server's --max-pixels"
+SERVER_LIMIT_HINT = server_setting("--max-pixels")
 
 
 async def decoded(uploads: Sequence[Upload], rig: Rig | None, limits: Limits,
@@ -39,7 +39,7 @@ async def decoded(uploads: Sequence[Upload], rig: Rig | None, limits: Limits,
     try:
         rig.check_images(images)
     except RigError as exc:
-        raise ApiError(422, f"rig: {exc}") from None
+        raise ApiError(422, f"rig: {name_fields(str(exc))}") from None
     return images
 
 
