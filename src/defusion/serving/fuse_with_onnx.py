@@ -62,6 +62,8 @@ SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
 #: A source is grey when no pixel's channels (floats in [0, 1]) spread over more than this: 4 levels
 #: of 8 bits, what a lossy codec leaves of R = G = B (the core's defusion.fusion.color.GREY_SPREAD).
 GREY_SPREAD = 4 / 255
+#: How far (in 8-bit levels) a value may lie from k / 255 and still be 8-bit data (float rounding).
+EIGHT_BIT_TOLERANCE = 1e-3
 #: A grey 16-bit source is a raw sensor frame when its values span under this share of the range
 #: (the core's defusion.fusion.stretch.NARROW_SPAN), measured between these percentiles of its
 #: non-zero values (TAIL_PERCENT there: hot and dead pixels do not widen it).
@@ -177,14 +179,25 @@ def read(path: str) -> tuple[np.ndarray, bool]:
 
 
 def grey_if_close(rgb: np.ndarray) -> np.ndarray:
-    """HxWx3 float with R = G = B everywhere, to within GREY_SPREAD (a grey frame from a lossy
-    codec), as HxW: R where they are equal, else the luminance (what the core fuses of a grey
-    source); else (colour) as it is."""
+    """HxWx3 float with R = G = B everywhere, to within GREY_SPREAD of 8-bit data's full scale (a grey
+    frame from a lossy codec) or of other data's own brightest value (so that a dim 16-bit colour image
+    stays colour, as the core judges it), as HxW: R where they are equal, else the luminance (what the
+    core fuses of a grey source); else (colour) as it is."""
     if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
         return rgb[..., 0]
-    if (rgb.max(axis=2).astype(np.float64) - rgb.min(axis=2)).max() > GREY_SPREAD:
+    if (rgb.max(axis=2).astype(np.float64) - rgb.min(axis=2)).max() > GREY_SPREAD * _own_scale(rgb):
         return rgb
     return luminance(rgb)
+
+
+def _own_scale(rgb: np.ndarray) -> float:
+    """1 for 8-bit data (values k / 255, also 8-bit levels in 16 bits), else the image's brightest value
+    (the core's defusion.fusion.color judges grey so)."""
+    top = float(rgb.max())
+    if top <= 0 or top >= 1:
+        return 1.0
+    levels = rgb * np.float32(FULL_8)
+    return 1.0 if float(np.abs(levels - np.rint(levels)).max()) <= EIGHT_BIT_TOLERANCE else top
 
 
 def write(path: str, image: np.ndarray, sixteen_bit: bool) -> None:
