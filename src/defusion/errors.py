@@ -25,6 +25,7 @@ class DefusionError(Exception):
         ... except DefusionError as exc:
         ...     print(exc)
         fusion needs at least two images
+        >>> from defusion import DefusionError
         >>> from defusion.io.errors import ImageReadError
         >>> issubclass(ImageReadError, DefusionError) and issubclass(ImageReadError, ValueError)
         True

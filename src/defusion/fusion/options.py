@@ -66,6 +66,7 @@ class FuseOptions:
     saying which field it may mean.
 
     Example:
+        >>> from defusion import FuseOptions
         >>> FuseOptions(sclae=1)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
@@ -218,6 +219,7 @@ class FuseOptions:
         ``overrides`` on top (``None`` values leave the task's or the default's).
 
         Example:
+            >>> from defusion import FuseOptions
             >>> FuseOptions.for_task("ivf").unique_gain
             1.5
             >>> FuseOptions.for_task("ivf", unique_gain=1.0).unique_gain
@@ -232,6 +234,7 @@ class FuseOptions:
         paper's figures with any weights (``defusion bench``'s ``defusion-paper``).
 
         Example:
+            >>> from defusion import FuseOptions
             >>> paper = FuseOptions.paper()
             >>> paper.scale, paper.unique_gain, paper.color, paper.pixels  # detail gain: the unique one's, 1
             (1, 1.0, 'rgb', 'network')
@@ -252,6 +255,7 @@ class FuseOptions:
         fusion; a focus stack has no infrared image).
 
         Example:
+            >>> from defusion import FuseOptions
             >>> FuseOptions(scale=1).with_task("ivf")
             FuseOptions(tile=None, overlap=64, auto_tile_pixels=1048576, auto_tile_size=768, color='auto', stack='balanced', order='given', scale=1, unique_gain=1.5, detail_gain=None, align='none', pixels='network', stretch='auto', deghost=False, rig=None, palette='none', infrared=None, palette_range=None)
             >>> FuseOptions(unique_gain=2.0).with_task("mff").unique_gain
@@ -273,6 +277,7 @@ class FuseOptions:
         then the default for ``pixels`` (:func:`default_scale`).
 
         Example:
+            >>> from defusion import FuseOptions
             >>> FuseOptions().scale_for("sources"), FuseOptions(scale=3).scale_for("sources")
             (1, 3)
         """
@@ -289,6 +294,7 @@ class FuseOptions:
         the frames' values (one mapping unless their bands lie apart: a focus stack shares it).
 
         Example:
+            >>> from defusion import FuseOptions
             >>> FuseOptions().stretch_shared, FuseOptions.for_task("mef").stretch_shared
             (None, True)
             >>> FuseOptions(palette="inferno").stretch_shared
@@ -305,6 +311,7 @@ class FuseOptions:
         """The detail gain the network runs: ``detail_gain``, else the unique gain's default.
 
         Example:
+            >>> from defusion import FuseOptions
             >>> FuseOptions(unique_gain=1.25).resolved_detail_gain
             1.5
         """

@@ -41,6 +41,7 @@ def list_models(pretrained: bool = False) -> list[str]:
     ``pretrained`` only those with weights (``create_model(name, pretrained=True)``).
 
     Example:
+        >>> from defusion import list_models
         >>> list_models()  # doctest: +ELLIPSIS
         [...'defusion', ...'defusion-tiny'...]
         >>> list_models(pretrained=True)  # doctest: +ELLIPSIS
@@ -106,6 +107,7 @@ def create_model(name: str = "defusion", pretrained: bool = False, *, checkpoint
     settings other than the weights'.
 
     Example:
+        >>> from defusion import create_model
         >>> net = create_model("defusion-tiny")
         >>> sum(p.numel() for p in net.parameters()) < 200_000
         True
