@@ -60,6 +60,17 @@ def fresh_notes(monkeypatch):
     monkeypatch.setattr(notes, "_said", set())
 
 
+@pytest.fixture(autouse=True)
+def _notes_mode_kept():
+    """A test that builds a server's app (``app_from_env`` switches its process to lines for good) leaves
+    the next test's Python caller getting warnings, as a fresh process would."""
+    from defusion.io import notes
+
+    before = notes._lines_always
+    yield
+    notes._lines_always = before
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """One intra-op thread: on a small, busy CPU thread contention makes tiny models 100x slower."""

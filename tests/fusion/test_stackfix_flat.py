@@ -54,7 +54,7 @@ def test_a_black_misfire_in_a_focus_stack_weighs_nothing_in_the_fusion(lively_we
 
 
 def test_defusion_fuse_warns_of_a_misfire_shot_in_a_focus_stack(lively_weights, rng, tmp_path, capsys):
-    """The audit's command said nothing of the black shot it fused in; it now warns, naming its place."""
+    """The audit's command said nothing of the black shot it fused in; it now warns, naming its file."""
     from defusion.cli.main import main
     from defusion.io.images import write_image
     from tests.conftest import smooth_image
@@ -68,7 +68,7 @@ def test_defusion_fuse_warns_of_a_misfire_shot_in_a_focus_stack(lively_weights, 
                  "--runtime", "torch", "-o", str(tmp_path / "out.png")])
     assert code == 0
     err = capsys.readouterr().err
-    assert "defusion: warning: image 3 is (nearly) one value, a misfire?: left out of the focus choice" in err
+    assert "defusion: warning: IMG_2.png is (nearly) one value, a misfire?: left out of the focus choice" in err
 
 
 def test_defusion_fuse_says_an_aligned_stack_s_edges_were_filled_from_the_shots_covering_them(

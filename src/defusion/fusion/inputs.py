@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from defusion.errors import DefusionWarning, caller_stacklevel, channels_first_hint
+from defusion.errors import channels_first_hint
 from defusion.fusion import color
 from defusion.fusion.errors import FusionInputError, FusionTypeError, SizeMismatchError
 from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values, is_tensor, tensor_pixels
+from defusion.io.notes import warn
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -147,12 +147,10 @@ def _pillow_pixels(image: Image.Image, name: str) -> np.ndarray:
                                "corrupt?") from None
     said = f"{name} ({filename})" if filename else name
     if array.dtype == np.uint8 and _stores_sixteen_bit_colour(image.mode, rawmode, filename):
-        warnings.warn(f"{said}: a 16-bit colour image that Pillow decoded to 8 bits, fused as 8-bit; {_KEEP_SIXTEEN}",
-                      DefusionWarning, stacklevel=caller_stacklevel())
+        warn(f"{said}: a 16-bit colour image that Pillow decoded to 8 bits, fused as 8-bit; {_KEEP_SIXTEEN}")
     if transparent:
-        warnings.warn(f"{said} has transparent pixels (alpha); alpha is ignored: they fuse as their colour values "
-                      "(flatten it onto a background first to fuse what it shows)", DefusionWarning,
-                      stacklevel=caller_stacklevel())
+        warn(f"{said} has transparent pixels (alpha); alpha is ignored: they fuse as their colour values "
+             "(flatten it onto a background first to fuse what it shows)")
     return array
 
 
@@ -181,9 +179,9 @@ def _warn_eight_bit_values(image: np.ndarray, name: str) -> None:
     Colour as its 8-bit values show it (R, G and B more than a few levels of 255 apart): measured
     against 65535, such values all look grey."""
     if holds_eight_bit_values(image) and not color.is_grey(image, scale=MAX_8BIT):
-        warnings.warn(f"{name}: a colour uint16 image whose values are all <= {MAX_8BIT} (8-bit values in 16 "
-                      "bits?) is fused as 16-bit data, near black; pass it as uint8 (.astype(np.uint8)), or scaled "
-                      "to 16 bits (.astype(np.uint16) * 257)", DefusionWarning, stacklevel=caller_stacklevel())
+        warn(f"{name}: a colour uint16 image whose values are all <= {MAX_8BIT} (8-bit values in 16 bits?) is fused "
+             "as 16-bit data, near black; save or pass it as 8-bit (.astype(np.uint8)), or scaled to 16 bits "
+             "(.astype(np.uint16) * 257)")
 
 
 __all__ = ["checked_images"]

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import sys
+import threading
 import warnings
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from defusion.errors import DefusionNote, DefusionWarning, caller_stacklevel
 
@@ -40,13 +42,21 @@ MAX_REMEMBERED = 4096
 _said: set[str] = set()
 #: Where lines go instead of stderr while :func:`collecting` is active (per thread and task).
 _collector: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("defusion_notes", default=None)
+#: The names the images of the fusion in progress go by (:func:`naming`), per thread and task.
+_names: contextvars.ContextVar[Sequence[str] | None] = contextvars.ContextVar("defusion_image_names", default=None)
+#: "image 2": how the fusion core names the images it was given, by place (1 the first).
+IMAGE_BY_PLACE = re.compile(r"\bimage (\d+)\b")
 #: The warning category of each kind, for a Python caller's ``warnings`` filters.
 CATEGORIES: dict[str, type[DefusionWarning]] = {"warning": DefusionWarning, "note": DefusionNote}
-#: Whether lines go to stderr (the ``defusion`` command: :func:`as_lines`) rather than to ``warnings``.
-#: Process-wide, not per thread as :func:`collecting` is: the command's threads and forked data
-#: workers, which start without its context, say theirs as lines too (a spawned worker gathers its
-#: own with :func:`collecting` for the command's process to say).
-_as_lines = False
+#: How many :func:`as_lines` blocks are open (any thread), and whether this whole process says lines
+#: (:func:`lines_for_process`: a server or a web page's process, whose reader is a log). Process-wide,
+#: not per thread as :func:`collecting` is: the command's threads and forked data workers, which start
+#: without its context, say theirs as lines too (a spawned worker gathers its own with
+#: :func:`collecting` for the command's process to say). A count, not a flag saved and restored, so
+#: that blocks of several threads closing in any order leave the process as it was.
+_lines_depth = 0
+_lines_always = False
+_lines_lock = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -63,17 +73,26 @@ def as_lines() -> Iterator[None]:
         >>> saying_lines()
         False
     """
-    global _as_lines
-    before, _as_lines = _as_lines, True
+    global _lines_depth
+    with _lines_lock:
+        _lines_depth += 1
     try:
         yield
     finally:
-        _as_lines = before
+        with _lines_lock:
+            _lines_depth -= 1
+
+
+def lines_for_process() -> None:
+    """Say lines, not Python warnings, for the rest of this process: for a server's or a web page's
+    process (``uvicorn --factory ...:app_from_env``, the Streamlit app), whose reader is a log."""
+    global _lines_always
+    _lines_always = True
 
 
 def saying_lines() -> bool:
     """Whether what is said now goes to stderr as lines (:func:`as_lines`), not to ``warnings``."""
-    return _as_lines
+    return _lines_always or _lines_depth > 0
 
 
 @contextlib.contextmanager
@@ -94,6 +113,40 @@ def collecting() -> Iterator[list[str]]:
         yield lines
     finally:
         _collector.reset(token)
+
+
+def name_places(message: str, names: Sequence[str]) -> str:
+    """``message`` with the fusion core's "image N" (1 the first given) put as the caller names that
+    image: its file, an upload's field, a page's label. For the core's messages about arrays, not a
+    decoder's, which name the files (one may be called "image 1.png").
+
+    Example:
+        >>> name_places("image 3 is (nearly) one value; image 9 too", ["a.jpg", "b.jpg", "black.jpg"])
+        'black.jpg is (nearly) one value; image 9 too'
+    """
+    def name(found: re.Match) -> str:
+        place = int(found.group(1))
+        return names[place - 1] if 1 <= place <= len(names) else found.group(0)
+
+    return IMAGE_BY_PLACE.sub(name, message)
+
+
+@contextlib.contextmanager
+def naming(names: Sequence[str]) -> Iterator[None]:
+    """Inside the block, what is said names the images by ``names`` (:func:`name_places`), not "image N":
+    the command's notes name the files it fused.
+
+    Example:
+        >>> with collecting() as said, naming(["ir.png", "vis.png"]):
+        ...     note("image 2 holds float values")
+        >>> said
+        ['note: vis.png holds float values']
+    """
+    token = _names.set(list(names))
+    try:
+        yield
+    finally:
+        _names.reset(token)
 
 
 def warn(message: str) -> None:
@@ -163,7 +216,7 @@ def tell(kind: str, message: str, line: str | None = None) -> None:
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
-    if not _as_lines:
+    if not saying_lines():
         warnings.warn(message, CATEGORIES[kind], stacklevel=caller_stacklevel())
         return
     from tqdm import tqdm
@@ -172,12 +225,15 @@ def tell(kind: str, message: str, line: str | None = None) -> None:
 
 
 def _say(kind: str, message: str) -> None:
+    names = _names.get()
+    if names is not None:
+        message = name_places(message, names)
     collected = _collector.get()
     if collected is not None:
         if f"{kind}: {message}" not in collected:
             collected.append(f"{kind}: {message}")
         return
-    if not _as_lines:  # a Python caller: its warnings filters decide (once per calling line by default)
+    if not saying_lines():  # a Python caller: its warnings filters decide (once per calling line by default)
         warnings.warn(message, CATEGORIES[kind], stacklevel=caller_stacklevel())
         return
     line = f"defusion: {kind}: {message}"
@@ -192,4 +248,5 @@ def _say(kind: str, message: str) -> None:
 
 
 __all__ = ["CATEGORIES", "DefusionNote", "DefusionWarning", "KINDS", "LISTED_NAMES", "MAX_REMEMBERED", "as_lines",
-           "collecting", "listed", "note", "plural", "say", "saying_lines", "split_line", "tell", "warn"]
+           "collecting", "IMAGE_BY_PLACE", "lines_for_process", "listed", "name_places", "naming", "note", "plural", "say", "saying_lines", "split_line", "tell",
+           "warn"]

@@ -139,10 +139,14 @@ def app_from_env(environ: Mapping[str, str] | None = None) -> FastAPI:
     :data:`ENV_VARIABLES` (:func:`settings_from_env`; docs/serving.md lists them).
 
     A bad value, or a model file that will not load, is an :class:`EnvSettingError` naming the variable.
+    What defusion has to say (an ONNX export, a fallback engine) is said as ``defusion serve`` says it,
+    lines in the server's log (:func:`~defusion.io.notes.lines_for_process`), not Python warnings.
     """
-    from defusion.model.weights import WeightsError
     from defusion.fusion.onnx_runtime import OnnxModelError
+    from defusion.io.notes import lines_for_process
+    from defusion.model.weights import WeightsError
 
+    lines_for_process()  # uvicorn's process is a server's: its reader is a log, not a notebook
     settings = settings_from_env(environ)
     try:
         return build_app(**settings)

@@ -85,10 +85,6 @@ def refuse_repeated(what: str, names: Sequence[str]) -> None:
         raise ApiError(422, f"{what} {_quoted(repeated[0])} sent {names.count(repeated[0])} times; send each once")
 
 
-#: "image 2": how the fusion core names the images it was given, by place.
-_IMAGE_BY_PLACE = re.compile(r"\bimage (\d+)\b")
-
-
 def name_fields(message: str, fields: Sequence[str] = FIELDS) -> str:
     """A fusion core's ``message`` with each image it names by place ("image 2") named by its upload
     field ("field 'b'"), as every other refusal of the API names them.
@@ -97,11 +93,9 @@ def name_fields(message: str, fields: Sequence[str] = FIELDS) -> str:
         >>> name_fields("cannot register image 2 to image 1 (affine): too little structure")
         "cannot register field 'b' to field 'a' (affine): too little structure"
     """
-    def field(match: re.Match) -> str:
-        place = int(match.group(1))
-        return f"field {fields[place - 1]!r}" if 1 <= place <= len(fields) else match.group(0)
+    from defusion.io.notes import name_places
 
-    return _IMAGE_BY_PLACE.sub(field, message)
+    return name_places(message, [f"field {name!r}" for name in fields])
 
 
 #: A Host header: a name or IPv4 address, or an IPv6 address in brackets, each with an optional port.

@@ -15,6 +15,7 @@ Streamlit import here: the rules are tested without a server.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
@@ -67,23 +68,42 @@ def host_refusal(host: str | None, allowed: Sequence[str] | None) -> str | None:
             f"(a guard against DNS rebinding); to reach it as {named}, start it with --allowed-host {named}")
 
 
-def cross_origin(origin: str | None, host: str | None) -> bool:
-    """True for a WebSocket opened by a page of another origin than the UI's own (``Origin``'s
-    host:port is not ``Host``); no Origin (a client other than a browser) is not cross-origin.
+#: The port a URL scheme implies where its Origin or Host names none.
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def cross_origin(origin: str | None, host: str | None, allowed: Sequence[str] | None = None) -> bool:
+    """True for a WebSocket opened by a page of another origin than the UI's own: ``Origin``'s host and
+    port are not ``Host``'s (a port left out is the scheme's default), and its host is not one of
+    ``allowed`` (``--allowed-host``: the name a reverse proxy serves the UI under, whose ``Host`` it
+    may rewrite to 127.0.0.1:8501). No Origin (a client other than a browser) is not cross-origin.
 
     Example:
         >>> cross_origin("http://127.0.0.1:8501", "127.0.0.1:8501"), cross_origin(None, "127.0.0.1:8501")
         (False, False)
-        >>> cross_origin("http://evil.example", "127.0.0.1:8501")
-        True
+        >>> cross_origin("http://evil.example", "127.0.0.1:8501"), cross_origin("http://lab.example", "lab.example:80")
+        (True, False)
+        >>> cross_origin("https://ui.example.com", "127.0.0.1:8501", allowed=("ui.example.com",))
+        False
     """
     if origin is None:
         return False
     try:
-        netloc = urlsplit(origin).netloc
+        parts = urlsplit(origin)
+        origin_port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
     except ValueError:
         return True
-    return netloc.lower() != (host or "").lower()
+    origin_name = host_name(parts.netloc) if parts.netloc else None
+    if origin_name is None:
+        return True  # "null" (a sandboxed page, a file) or garbage: no page of the UI's
+    if origin_name in (allowed or ()):
+        return False
+    try:
+        host_parts = urlsplit(f"//{host or ''}")
+        host_port = host_parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return True
+    return origin_name != host_name(host or "") or origin_port != host_port
 
 
 def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
@@ -109,10 +129,19 @@ class HostGuard:
             if kind == "http" and refusal:
                 await _answer_400(send, refusal)
                 return
-            if kind == "websocket" and (refusal or cross_origin(_header(scope, b"origin"), host)):
+            origin = _header(scope, b"origin")
+            if kind == "websocket" and (refusal or cross_origin(origin, host, self.allowed)):
+                _say_refused(refusal or f"a WebSocket from a page of {origin[:NAME_CHARS_QUOTED]!r} (Host "
+                             f"{(host or '')[:NAME_CHARS_QUOTED]!r}), another origin than the UI's: if that page "
+                             "is the UI behind a reverse proxy, start it with --allowed-host NAME, the proxy's name")
                 await send({"type": "websocket.close", "code": POLICY_VIOLATION})
                 return
         await self.app(scope, receive, send)
+
+
+def _say_refused(why: str) -> None:
+    """One line in the UI's log for a refused WebSocket: the page itself only hangs on "connecting"."""
+    print(f"defusion: refused {why}", file=sys.stderr, flush=True)
 
 
 async def _answer_400(send: Callable, text: str) -> None:

@@ -15,7 +15,10 @@ if "." not in __name__:
     import streamlit as st
     from starlette.middleware import Middleware
 
+    from defusion.io.notes import lines_for_process
     from defusion.ui import APP_PATH
     from defusion.ui.host_guard import HostGuard, allowed_from_env
+
+    lines_for_process()  # the web UI's process: what is not shown on the page goes to its log as lines
 
     app = st.App(APP_PATH, middleware=[Middleware(HostGuard, allowed=allowed_from_env())])

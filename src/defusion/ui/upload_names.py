@@ -3,7 +3,6 @@ in file-name order, and the fusion core's "image N" said as the page calls that 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Sequence
 
@@ -48,11 +47,9 @@ def name_images(message: str, labels: Sequence[str]) -> str:
         >>> name_images("cannot register image 2 to image 1 (affine): ...", PAIR_LABELS)
         'cannot register image B to image A (affine): ...'
     """
-    def label(found: re.Match) -> str:
-        number = int(found.group(1))
-        return labels[number - 1] if 1 <= number <= len(labels) else found.group(0)
+    from defusion.io.notes import name_places
 
-    return re.sub(r"\bimage (\d+)\b", label, message)
+    return name_places(message, labels)
 
 
 __all__ = ["PAIR_LABELS", "told_apart", "in_name_order", "name_images"]

@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING, Callable
 from defusion.cli.errors import UserError
 from defusion.cli.fuse import once as once_notes
 from defusion.cli.fuse.compare_sheet import write_compare_sheet
-from defusion.cli.fuse.file_names import COMPONENT_PARTS, FOLDER_FORMATS, WEIGHT_PART, component_suffix
+from defusion.cli.fuse.file_names import COMPONENT_PARTS, FOLDER_FORMATS, WEIGHT_PART, component_suffix, said_names
 from defusion.cli.fuse.fusion_notes import (note_infrared, note_registration, note_stretched, note_unstretched,
                                             palette_steps_note)
 from defusion.cli.fuse.reading import load_sources
 from defusion.cli.fuse.size_notes import say_size
 from defusion.cli.fuse.source_sizes import size_advice
+from defusion.fusion.align import AlignmentError
 from defusion.fusion.errors import SizeMismatchError
 from defusion.io.formats import SIXTEEN_BIT_SUFFIXES
-from defusion.io.notes import note
+from defusion.io.notes import name_places, naming, note
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,8 +61,12 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
         once.add(once_notes.INFRARED)
     registering = fuser.options.align != "none" or fuser.options.deghost
     bar = tile_progress(fuser, images, args, nested) if show_tiles else None
+    names = said_names(paths)
     try:
-        fused, found = _fuse_images(fuser, images, out, args, stem, bar.update if bar else None, registering)
+        with naming(names):  # the core's "image 3" said as the file it is
+            fused, found = _fuse_images(fuser, images, out, args, stem, bar.update if bar else None, registering)
+    except AlignmentError as exc:
+        raise AlignmentError(name_places(str(exc), names)) from None
     except SizeMismatchError:
         if len({im.shape[:2] for im in images}) == 1:  # not the sizes the advice is about
             raise

@@ -108,7 +108,8 @@ def fuse_videos(
                          "frames to a folder to go on after an interruption")
     src_a, src_b = _open_pair(a, b, max_pixels)
     sink, done, skipped = None, 0, 0
-    bad = BadPairs(warn, (lambda index: "the frame fused before it repeated in its place") if kind == "video"
+    bad = BadPairs(warn, (lambda index: "the frame fused before it repeated in its place" if done
+                          else "the first frame fused after it repeated in its place") if kind == "video"
                    else (lambda index: f"{FRAME_NAME.format(index)} left out of {out}"))
     try:
         _check_sizes(fuser, src_a, src_b)
