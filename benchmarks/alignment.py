@@ -11,7 +11,13 @@ task's defaults) from the fusion of the registered pair, unaligned and aligned.
 With ``--figure PATH`` it also draws the first shot: the first image, the moved second, and
 their fusion unaligned and aligned.
 
-Usage: python benchmarks/alignment.py [--a DIR --b DIR] [--limit 8] [--shots 3] [--fuse] [--figure PNG]
+With ``--scenes`` also, per motion, ECC's final correlation (``align_images``' ``on_correlation``)
+of each handheld shot with its first image (one scene) and of each first image with the next pair's
+second (two scenes; the last with the first pair's): how many registrations passed the bounds of a
+handheld shot, their correlation's least, 5th percentile, median and largest, and how many fell under
+``LOW_CORRELATION``, the note's bound.
+
+Usage: python benchmarks/alignment.py [--a DIR --b DIR] [--limit 8] [--shots 3] [--fuse] [--figure PNG] [--scenes]
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from defusion.fusion.align import MOTIONS, AlignmentError, align_images
+from defusion.fusion.align import LOW_CORRELATION, MOTIONS, AlignmentError, align_images
 from defusion.fusion.color import from_float, to_float
 from defusion.io.images import read_image
 from defusion.io.pairs import match_pairs
@@ -56,6 +62,36 @@ def load_pairs(dir_a: Path | None, dir_b: Path | None, limit: int) -> list[tuple
     return [(name, read_image(a), read_image(b)) for name, a, b in found]
 
 
+def correlations(pairs: list[tuple[np.ndarray, np.ndarray]], motion: str) -> list[float]:
+    """ECC's final correlation of each pair's second image registered onto its first, for those that
+    registered within a handheld shot's bounds."""
+    found: list[float] = []
+    for first, second in pairs:
+        told: dict[int, float] = {}
+        try:
+            align_images([first, second], motion, on_correlation=told.__setitem__)
+        except AlignmentError:
+            continue
+        found.append(told[1])
+    return found
+
+
+def scene_table(one: list[tuple[np.ndarray, np.ndarray]], firsts: list[np.ndarray], seconds: list[np.ndarray]) -> None:
+    """Print :func:`correlations` per motion for one scene (``one``: each first image and its handheld
+    shot) and for two (each of ``firsts`` beside the next pair's of ``seconds``, resized to it)."""
+    two = [(a, cv2.resize(b, a.shape[1::-1], interpolation=cv2.INTER_AREA))
+           for a, b in zip(firsts, seconds[1:] + seconds[:1])]
+    print(f"correlation once registered (passed: within a handheld shot's bounds; low: under {LOW_CORRELATION:g})")
+    print(f"{'motion':12s} {'scenes':>6s} {'passed':>9s} "
+          + " ".join(f"{head:>6s}" for head in ("least", "5%", "median", "most")) + f" {'low':>4s}")
+    for motion in MOTIONS[1:]:
+        for scenes, pairs in (("one", one), ("two", two)):
+            found = correlations(pairs, motion)
+            stats = " ".join(f"{v:6.3f}" for v in np.percentile(found, [0, 5, 50, 100])) if found else "     -" * 4
+            low = sum(value < LOW_CORRELATION for value in found)
+            print(f"{motion:12s} {scenes:>6s} {len(found):4d}/{len(pairs):<4d} {stats} {low:4d}")
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--a", type=Path, help="folder of first images (default: the shipped examples)")
@@ -65,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--task", default="mef", choices=("ivf", "mef", "mff"), help="defaults for --fuse")
     p.add_argument("--fuse", action="store_true", help="also fuse (shipped weights, scale 1) unaligned and aligned")
     p.add_argument("--figure", type=Path, help="draw the first shot fused unaligned and aligned to this PNG")
+    p.add_argument("--scenes", action="store_true",
+                   help="also ECC's correlation once registered, for one scene and for two (the next pair's)")
     args = p.parse_args(argv)
     rng = np.random.default_rng(0)
     pairs = load_pairs(args.a, args.b, args.limit)
@@ -85,6 +123,10 @@ def main(argv: list[str] | None = None) -> None:
         seconds = (time.perf_counter() - start) / len(shots)
         after = np.mean(errors) if errors else float("nan")
         print(f"{motion:12s} {before:12.4f} {after:12.4f} {after / before:7.3f} {failed:7d} {seconds:8.3f}")
+    if args.scenes:
+        floats = [(to_float(a).astype(np.float32), to_float(b).astype(np.float32)) for _, a, b in pairs]
+        one = [(a, m) for (_, a, _, _, _), m in zip(shots, moved)]
+        scene_table(one, [a for a, _ in floats], [b for _, b in floats])
     if args.fuse or args.figure:
         from defusion import Fuser
 

@@ -46,7 +46,8 @@ def test_a_deep_rail_stack_registers():
     assert zoom == pytest.approx(1 + STEP * (SHOTS - 1), abs=0.005)
 
 
-def test_another_scene_in_a_deep_stack_is_refused_naming_its_neighbour():
+def test_another_scene_in_a_deep_stack_is_still_refused():
+    """A guard (the old code refused it too): registering outward must not let another scene through."""
     scene = _scene()
     stack = [_magnified(scene, 1 + STEP * i) for i in range(SHOTS)]
     stack[12] = _scene(seed=7)
@@ -71,3 +72,15 @@ def test_coverage_and_the_fill_note():
     assert describe_fill(["a.jpg", "b.jpg"], (None, warp), (160, 240)) == (
         "the frame edges b.jpg does not cover (up to 7 px) were filled from the shots that cover them")
     assert describe_fill(["a.jpg", "b.jpg"], (None, np.eye(2, 3, dtype=np.float32)), (160, 240)) is None
+
+
+def test_a_brackets_uncovered_edge_keeps_its_own_exposure():
+    """A review: the bright shot's edge was filled with the dark reference's pixels as they were, a dark
+    band along the fused frame's edge (0.25 where the rest was 0.69)."""
+    scene = _scene()
+    dark = scene * 0.5
+    bright = np.clip(np.roll(scene, -6, axis=1) * 1.6, 0, 1)  # framed 6 px to the side, 1.6x brighter
+    aligned = align_images([dark, bright], "translation")
+    inside = aligned[1][:, 20:-20].mean()
+    for edge in (aligned[1][:, :4].mean(), aligned[1][:, -4:].mean()):  # the uncovered band is on one side
+        assert abs(edge - inside) < 0.1 * inside, (edge, inside)

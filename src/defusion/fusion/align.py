@@ -10,7 +10,9 @@ monotonic, clipped tone curve; on 8 MEFB pairs it took affine registration's res
 0.027 to 0.010, ``benchmarks/alignment.py``). It is estimated coarse to fine over an image
 pyramid, so shifts of tens of pixels converge. Infrared and visible images are different
 modalities whose intensities do not correlate: register those with the camera rig's calibration
-(:mod:`defusion.fusion.rig`, ``defusion calibrate``), not here.
+(:mod:`defusion.fusion.rig`, ``defusion calibrate``), not here. The correlation ECC ends at is told
+(``on_correlation``) and may be noted (:func:`describe_correlation`), never refused on: a photo of another
+scene that a shift registers mostly correlates little, but so do one scene's infrared and visible images.
 """
 
 from __future__ import annotations
@@ -55,6 +57,17 @@ MAX_ZOOM = 0.15
 #: zoom allowed together move them 0.24 (2 sin 2.5 degrees + 15%); handheld shots moved them under 0.1, a
 #: shear or perspective (homography) no handheld shot has, further.
 MAX_CORNER_FRACTION = 0.25
+#: ECC's final correlation (in [-1, 1], between the equalised, blurred luminances it registers; blind to
+#: gain and offset) under which a registered image is said to correlate little with the reference: a note
+#: (:func:`describe_correlation`), never a refusal, for no threshold separates one scene from two. Measured
+#: (``benchmarks/alignment.py --scenes --limit 1000 --shots 1``, full size), translation: MEFB's and MFIFB's
+#: 205 pairs moved by hand correlated 0.40 at the least (5th percentile 0.72 to 0.75), as did the pairs as
+#: given and 98 ImageNet photos moved by hand with up to 2 EV, a tone curve and noise (0.44 at the least);
+#: pairs of different MEFB/MFIFB photos that pass :func:`check_handheld` (82 of 205) 0.10 to 0.88 (median
+#: 0.32), 36 of them under 0.3 (euclidean: one scene 0.42 at the least; other scenes 10 of the 28 passed
+#: under 0.3; affine 2 of 7). Infrared and visible pairs correlate as little: TNO's 18, registered right,
+#: 0.21; VIFB's 0.10 to 0.70, most registered wrong.
+LOW_CORRELATION = 0.3
 #: What a refused motion means, and what to do, after what was found.
 _CHECK = "check them, or fuse them without alignment"
 _NOT_ONE_SCENE = f"the images do not seem to show one scene, or could not be registered; {_CHECK}"
@@ -106,30 +119,32 @@ def estimate_motion(reference: np.ndarray, moving: np.ndarray, motion: Motion = 
     check_motion(motion)
     if motion == "none":
         return _identity(motion)
-    warp = _registration(reference, moving, motion)
+    warp, _ = _registration(reference, moving, motion)
     check_handheld(warp, *reference.shape[:2])
     return warp
 
 
 def _registration(reference: np.ndarray, moving: np.ndarray, motion: Motion,
-                  start: np.ndarray | None = None) -> np.ndarray:
+                  start: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """:func:`estimate_motion`'s warp, unchecked, ECC started from ``start`` (a neighbouring shot's
-    warp, at full resolution; None: the identity), which is nearer a deep stack's far shots."""
+    warp, at full resolution; None: the identity), which is nearer a deep stack's far shots; and the
+    correlation ECC ended at on the finest level (see :data:`LOW_CORRELATION`)."""
     levels = [(_grey(reference), _grey(moving))]
     while min(levels[-1][0].shape) >= 2 * COARSEST_SIDE:
         levels.append(tuple(cv2.pyrDown(im) for im in levels[-1]))
     warp = _identity(motion) if start is None else _to_finer_level(start, 0.5 ** (len(levels) - 1))
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, ECC_ITERATIONS, ECC_EPS)
+    correlation = float("nan")
     for depth, (ref, mov) in enumerate(reversed(levels)):
         if depth:
             warp = _to_finer_level(warp)
         try:
-            _, warp = cv2.findTransformECC(ref, mov, warp, _ECC_MOTION[motion], criteria, None, ECC_BLUR)
+            correlation, warp = cv2.findTransformECC(ref, mov, warp, _ECC_MOTION[motion], criteria, None, ECC_BLUR)
         except cv2.error as exc:
             cause = re.search(r"error: \(-?\d+:([^)]*)\)", str(exc))
             raise AlignmentError("the images share too little structure to be registered"
                                  + (f" ({cause.group(1).strip().lower()})" if cause else "")) from None
-    return warp
+    return warp, float(correlation)
 
 
 def _moved(warp: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -261,7 +276,8 @@ def _step(neighbour: np.ndarray, warp: np.ndarray) -> np.ndarray:
 
 def align_images(images: list[np.ndarray], motion: Motion = "affine", reference: int = 0,
                  on_warp: Callable[[int, np.ndarray], object] | None = None,
-                 chain: Sequence[int] | None = None) -> list[np.ndarray]:
+                 chain: Sequence[int] | None = None,
+                 on_correlation: Callable[[int, float], object] | None = None) -> list[np.ndarray]:
     """``images`` (float, [0, 1], one size) with each other one warped onto ``images[reference]``
     (the first by default), whose frame the result keeps.
 
@@ -277,7 +293,8 @@ def align_images(images: list[np.ndarray], motion: Motion = "affine", reference:
     filled from its neighbour (itself filled so), not with streaks of its edge that focus selection
     would read as detail. AlignmentError names the image that failed (and the neighbour it was judged
     against). ``on_warp(index, warp)`` is told each warped image's warp (:func:`estimate_motion`), so a
-    caller can say what registration found (:func:`warp_extent`).
+    caller can say what registration found (:func:`warp_extent`); ``on_correlation(index, correlation)``
+    how well it then matched the reference (:func:`describe_correlation`).
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -305,8 +322,8 @@ def align_images(images: list[np.ndarray], motion: Motion = "affine", reference:
     for index, neighbour in outward:
         judged = ""
         try:
-            warp = _registration(images[reference], images[index], motion,
-                                 None if neighbour == reference else warps[neighbour])
+            warp, correlation = _registration(images[reference], images[index], motion,
+                                              None if neighbour == reference else warps[neighbour])
             check_overlap(warp, height, width)
             judged = "" if neighbour == reference else f" (judged against image {neighbour + 1}, its neighbour)"
             check_handheld(_step(warps[neighbour], warp), height, width)
@@ -316,12 +333,16 @@ def align_images(images: list[np.ndarray], motion: Motion = "affine", reference:
         warps[index] = warp
         if on_warp is not None:
             on_warp(index, warp)
+        if on_correlation is not None:
+            on_correlation(index, correlation)
         aligned[index] = _filled(warp_onto(images[index], warp), coverage(warp, height, width), aligned[neighbour])
     return aligned
 
 
 def _filled(image: np.ndarray, covered: np.ndarray, fill: np.ndarray) -> np.ndarray:
-    """``image`` where ``covered`` (HxW in [0, 1]) says it is, ``fill`` (a neighbouring shot) elsewhere."""
+    """``image`` where ``covered`` (HxW in [0, 1]) says it is, ``fill`` (a neighbouring shot) elsewhere,
+    brought to ``image``'s brightness (:func:`_exposure_gain`): a bracket's neighbour is another
+    exposure, whose pixels as they are would draw a dark or bright band along the frame's edge."""
     if covered.min() >= 1.0:
         return image
     fill = np.asarray(fill, np.float32)
@@ -331,8 +352,34 @@ def _filled(image: np.ndarray, covered: np.ndarray, fill: np.ndarray) -> np.ndar
         fill = np.repeat(fill[..., None], image.shape[2], axis=2)
     if fill.shape != image.shape:  # RGB beside RGBA: its own edge, repeated, as before
         return image
+    gain = _exposure_gain(image, fill, covered >= 1.0)
+    if gain != 1.0:
+        fill = np.clip(fill * np.float32(gain), 0.0, 1.0)
     weight = covered[..., None] if image.ndim == 3 else covered
     return (weight * image + (1.0 - weight) * fill).astype(np.float32)
+
+
+#: Brightness ratios of two shots within this of 1 count as one exposure (a focus stack's shots, a
+#: handheld pair): the fill is taken as it is. A bracket's steps are a stop (2x) or more apart.
+SAME_EXPOSURE = 0.02
+
+
+def _exposure_gain(image: np.ndarray, fill: np.ndarray, both: np.ndarray) -> float:
+    """The factor that brings ``fill``'s brightness to ``image``'s, measured where ``image`` covers the
+    frame (``both``); 1 within :data:`SAME_EXPOSURE`, or where nothing is measurable.
+
+    Example:
+        >>> shot = np.full((4, 4), 0.6, np.float32)
+        >>> _exposure_gain(shot, shot * 0.5, np.ones((4, 4), bool)), _exposure_gain(shot, shot, np.ones((4, 4), bool))
+        (2.0, 1.0)
+    """
+    if not both.any():
+        return 1.0
+    ours, theirs = float(image[both].mean()), float(fill[both].mean())
+    if theirs <= 0.0 or ours <= 0.0:
+        return 1.0
+    gain = ours / theirs
+    return 1.0 if abs(gain - 1.0) <= SAME_EXPOSURE else gain
 
 
 def describe_fill(names: Sequence[str], warps: tuple[np.ndarray | None, ...], size: tuple[int, int]) -> str | None:
@@ -361,6 +408,34 @@ def describe_fill(names: Sequence[str], warps: tuple[np.ndarray | None, ...], si
     does = "does" if len(bands) == 1 else "do"
     return (f"the frame edges {which} {does} not cover (up to {max(bands.values())} px) were filled from "
             "the shots that cover them")
+
+
+def describe_correlation(names: Sequence[str], correlations: Sequence[float | None], frame: int) -> str | None:
+    """One line naming the registered images (``names``) whose correlation with the frame's image
+    (``correlations``, :func:`align_images`' ``on_correlation``; None: not registered) is under
+    :data:`LOW_CORRELATION`, as a photo of another scene's often is; None where all correlate more.
+    A note, not an error: an infrared image beside a visible one of the same scene correlates as little.
+
+    Example:
+        >>> describe_correlation(["a.png", "b.png"], (None, 0.12), 0)  # doctest: +NORMALIZE_WHITESPACE
+        'b.png correlates little with a.png once registered (0.12; shots of one scene correlate 0.3 or more,
+        unless infrared beside visible): check that it shows the same scene'
+        >>> describe_correlation(["a.png", "b.png", "c.png"], (0.21, None, 0.15), 1)  # doctest: +NORMALIZE_WHITESPACE
+        'a.png and c.png correlate little with b.png once registered (down to 0.15; shots of one scene correlate
+        0.3 or more, unless infrared beside visible): check that they show the same scene'
+        >>> describe_correlation(["a.png", "b.png"], (None, 0.95), 0) is None
+        True
+    """
+    low = {name: value for name, value in zip(names, correlations)
+           if value is not None and value < LOW_CORRELATION}
+    if not low:
+        return None
+    many = len(low) > 1
+    which = plural(len(low), "image") if len(low) > 2 else " and ".join(low)
+    return (f"{which} {'correlate' if many else 'correlates'} little with {names[frame]} once registered "
+            f"({'down to ' if many else ''}{min(low.values()):.2f}; shots of one scene correlate "
+            f"{LOW_CORRELATION:g} or more, unless infrared beside visible): check that "
+            f"{'they show' if many else 'it shows'} the same scene")
 
 
 class WarpExtent(NamedTuple):
@@ -474,4 +549,5 @@ def describe_alignment(names: Sequence[str], warps: tuple[np.ndarray | None, ...
 
 
 __all__ = ["MOTIONS", "Motion", "AlignmentError", "check_motion", "estimate_motion", "check_handheld", "check_overlap",
-           "INTERPOLATION", "warp_onto", "coverage", "align_images", "describe_fill", "WarpExtent", "warp_extent", "signed_percent", "describe_alignment"]
+           "LOW_CORRELATION", "INTERPOLATION", "warp_onto", "coverage", "align_images", "describe_fill",
+           "describe_correlation", "WarpExtent", "warp_extent", "signed_percent", "describe_alignment"]

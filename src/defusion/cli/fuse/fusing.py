@@ -18,7 +18,6 @@ from defusion.cli.fuse.fusion_notes import (note_infrared, note_registration, no
 from defusion.cli.fuse.reading import load_sources
 from defusion.cli.fuse.size_notes import say_size
 from defusion.cli.fuse.source_sizes import size_advice
-from defusion.fusion.align import AlignmentError
 from defusion.fusion.errors import SizeMismatchError
 from defusion.io.formats import SIXTEEN_BIT_SUFFIXES
 from defusion.io.notes import name_places, naming, note
@@ -60,6 +59,8 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
         note_infrared(paths, images, fuser)
         once.add(once_notes.INFRARED)
     registering = fuser.options.align != "none" or fuser.options.deghost
+    from defusion.fusion.align import AlignmentError  # OpenCV: not on this module's import path
+
     bar = tile_progress(fuser, images, args, nested) if show_tiles else None
     names = said_names(paths)
     try:
