@@ -77,7 +77,8 @@ def test_running_out_of_memory_is_one_line_with_what_to_do(pair, tmp_path, capsy
     assert status == 1 and len(err) == 1, err  # EXIT_FAILED, not 2 (bad input): scripts tell them apart
     assert err[0].startswith("defusion: error: out of memory (Unable to allocate 1.00 EiB")
     assert err[0].endswith("; lower --max-pixels to refuse inputs this large, fuse in tiles (--tile 512), or use "
-                           "--scale 1 (the network on the sources as they are)")
+                           "--scale 1 (the network on the sources as they are); a stack of many images: fuse it "
+                           "in parts, then their results (defusion fuse says how before the work)")
     assert not (tmp_path / "o.png").exists()
 
 
