@@ -164,3 +164,13 @@ def test_a_grey_16_bit_bracket_sent_with_stretch_none_is_not_told_to_stretch(cli
     assert not [line for line in _notes(r) if "nearly flat" in line], _notes(r)
     r = _post(client, ("ev-2.png", ev0 // 4), ("ev0.png", ev0), stretch="none")  # no task: may be thermal
     assert [line for line in _notes(r) if "nearly flat" in line] and "ev-2.png" in r.headers[NOTES_HEADER]
+
+
+def test_a_palette_over_a_colour_upload_is_warned_of_in_the_notes(client, frames):
+    """A medical audit: a PET already in jet colours, given as the palette's image, was re-mapped by its
+    luminance (its hottest red came out cyan), unsaid; the server's header says it now."""
+    pet = smooth_image(np.random.default_rng(3), H, W)  # a colour upload
+    notes = _notes(_post(client, ("mri.png", frames["ir8"]), ("pet.png", pet), palette="jet", infrared="2"))
+    assert any(line.startswith("warning: pet.png: the image the palette colours is in colour") for line in notes), notes
+    plain = _notes(_post(client, ("vis.png", frames["visible"]), ("ir8.png", frames["ir8"]), palette="jet"))
+    assert not any("is in colour" in line for line in plain), plain

@@ -29,6 +29,7 @@ from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsErr
 from defusion.io import unit_floats
 from defusion.io.arrays import MAX_8BIT, MAX_16BIT, is_uint16
 from defusion.io.eight_bits import as_uint8, float_to_uint8
+from defusion.io.notes import warn
 from defusion.io.unit_floats import pixel_type_problem, unit_float_problem, unit_float_to_uint16
 
 #: The infrared image's values between these percentiles span the palette (hot and dead pixels
@@ -41,6 +42,13 @@ PALETTE_DETAIL_GAIN = 1.5
 #: A pixel is the infrared camera's own (a rig's coverage weight, :func:`thermal_colours`) where its
 #: weight is within this of 1: the feathered edge of a rig's view is left out of the palette's range.
 PALETTE_WHOLE_TOLERANCE = 1e-3
+#: What a palette over a colour image says (:func:`thermal_colours`): a pseudo-colour picture's (a PET in
+#: jet) luminance does not follow its colour map's scale (jet's hottest dark red is darker than its cool
+#: cyan), so its hottest places come out in the palette's cold colours.
+PALETTE_OF_COLOUR = ("the image the palette colours is in colour, not grey: its own colours are dropped and its "
+                     "luminance is what the palette maps, which does not follow a colour map's scale (a jet "
+                     "picture's hottest red reads cold); give the grey image its colours were made from, or keep "
+                     "its colours without a palette")
 #: Largest spread between a pixel's channels (a share of the scale :func:`is_grey` measures against: 4
 #: levels of 8 bits) that a grey image stored in three channels may show: a lossy codec (mp4, JPEG) that
 #: stores chroma at 8 bits puts R = G = B frames off by up to about 3 levels when its chroma is one level off.
@@ -458,6 +466,8 @@ def thermal_colours(thermal: np.ndarray, palette: str, span: tuple[float, float]
     infrared camera's own view, 0 where it sees nothing and the visible image stands in), HxWx4:
     that weight in the fourth channel, for :func:`with_detail` to leave uncoloured what no
     infrared reading covers.
+    A colour ``thermal`` (a pseudo-colour picture) is mapped by its luminance, with a warning
+    (``PALETTE_OF_COLOUR``): its own colours are dropped.
 
     Example:
         >>> ramp = np.tile(np.linspace(0, 1, 16, dtype=np.float32), (4, 1))
@@ -470,6 +480,8 @@ def thermal_colours(thermal: np.ndarray, palette: str, span: tuple[float, float]
     check_palette(palette)
     if palette == "none":
         raise OptionsError("palette 'none' has no colours")
+    if not is_grey(thermal):
+        warn(PALETTE_OF_COLOUR)
     grey = luminance(thermal)
     low, high = span if span is not None else palette_range(grey, seen)
     scaled = np.clip((grey - low) / max(float(high - low), 1e-6), 0.0, 1.0)

@@ -291,7 +291,8 @@ class FuseOptions:
         True where ``order`` sorts the sources by exposure (``for_task("mef")``: one sensor's
         bracket keeps its exposures' relation); False with a thermal palette, a camera rig or a
         named infrared image (two cameras, whose raw bands are their own); else None, decided by
-        the frames' values (one mapping unless their bands lie apart: a focus stack shares it).
+        the frames' values (one mapping only where their bands nest, as a focus stack's do:
+        :func:`~defusion.fusion.stretch.bands_nested`).
 
         Example:
             >>> from defusion import FuseOptions

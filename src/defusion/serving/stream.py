@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from defusion.fusion.color import PALETTE_OF_COLOUR, is_grey
 from defusion.fusion.stretch import STRETCHES, FixedStretch, Stretch, describe_fixed, measure_stretch
 from defusion.fusion.thermal_notes import describe_order, describe_unstretched, flat_band, raw_bands
 from defusion.io.arrays import MAX_16BIT
 from defusion.io.images import describe_float_stretch, float_stretched, float_to_uint16, stream_float_span
-from defusion.io.notes import collecting, note
+from defusion.io.notes import collecting, note, warn
 from defusion.serving.errors import ApiError
 from defusion.serving.limits import FIELDS
 
@@ -355,7 +356,7 @@ def mapping_notes(fuser: Fuser, used: FuseOptions, images: Sequence[np.ndarray],
     stretch = fuser.options.stretch
     with collecting() as said:
         if isinstance(stretch, str) and stretch == "auto" and isinstance(used.stretch, FixedStretch):
-            for line in describe_fixed(names, used.stretch):
+            for line in describe_fixed(names, used.stretch, images):
                 note(f"{line} (stretch=none keeps the values as they are)")
         if mapped is not None:
             for line in _unmapped_notes(names, images, [*mapped, *floats]):
@@ -373,6 +374,10 @@ def mapping_notes(fuser: Fuser, used: FuseOptions, images: Sequence[np.ndarray],
             if why:
                 note(f"palette colours {names[index]} as the infrared image ({why}); infrared=N picks the Nth "
                      "upload instead (1 for a)")
+        if fuser.options.palette != "none":  # said here, where the response's notes are gathered
+            index = fuser.options.infrared if fuser.options.infrared is not None else fuser.infrared_source(*images)[0]
+            if index < len(images) and not is_grey(images[index]):
+                warn(f"{names[index]}: {PALETTE_OF_COLOUR}")
     return said
 
 
