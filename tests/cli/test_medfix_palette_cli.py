@@ -9,7 +9,7 @@ from defusion.io.images import write_image
 from tests.conftest import smooth_image
 
 
-def test_fuse_warns_where_the_palettes_image_is_in_colour(tmp_path, rng, tiny_weights, capsys):
+def test_fuse_warns_where_the_palettes_image_is_in_colour(tmp_path, rng, tiny_weights, capsys, fresh_notes):
     import cv2
 
     mri = write_image(tmp_path / "mri.png", smooth_image(rng, 30, 40, 1))
@@ -19,4 +19,4 @@ def test_fuse_warns_where_the_palettes_image_is_in_colour(tmp_path, rng, tiny_we
             "--palette", "jet", "--infrared", "2"]
     assert main(["fuse", *args]) == 0
     err = capsys.readouterr().err
-    assert err.count("defusion: warning: the image the palette colours is in colour, not grey") == 1, err
+    assert err.count("defusion: warning: pet.png: the image the palette colours is in colour, not grey") == 1, err

@@ -46,3 +46,20 @@ def test_the_note_says_a_frames_whole_range_and_what_the_stretch_clips(rng):
     plain[30, 30:33] = 1000  # nothing far past the band: the note as it was
     [line] = describe_stretch(["mri.png"], [plain])
     assert "clip" not in line and line.endswith("stretched to the full range before fusing"), line
+
+
+def test_a_black_misfire_frame_in_a_raw_focus_stack_still_shares_the_stacks_mapping():
+    """A review: the misfire's noise band (969-1030) stuck out of the stack's (1000-9000) by a few counts,
+    so each frame was stretched on its own, the noise to full contrast, winning the focus choice."""
+    rng = np.random.default_rng(0)
+    slices = [np.clip(1000 + 8000 * rng.random((40, 50)), 0, 65535).astype(np.uint16) for _ in range(2)]
+    black = np.clip(1000 + rng.normal(0, 8, (40, 50)), 0, 65535).astype(np.uint16)
+    fixed = measure_stretch([*slices, black])
+    assert fixed is not None and len(fixed.groups()) == 1
+
+
+def test_one_stuck_pixel_is_no_clip_note():
+    frame = np.tile(np.linspace(7000, 9000, 256), (256, 1)).astype(np.uint16)
+    frame[10, 10] = 16383  # a stuck pixel
+    (line,) = describe_stretch(["ir.png"], [frame])
+    assert "clip" not in line and "16383" not in line, line

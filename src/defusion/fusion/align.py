@@ -364,21 +364,28 @@ def _filled(image: np.ndarray, covered: np.ndarray, fill: np.ndarray) -> np.ndar
 SAME_EXPOSURE = 0.02
 
 
+#: Values within this of 0 or 1 are clipped (a bracket's bright shot's highlights, its dark shot's
+#: shadows): they say nothing of the exposure ratio and are left out of it.
+CLIPPED = 0.02
+
+
 def _exposure_gain(image: np.ndarray, fill: np.ndarray, both: np.ndarray) -> float:
     """The factor that brings ``fill``'s brightness to ``image``'s, measured where ``image`` covers the
-    frame (``both``); 1 within :data:`SAME_EXPOSURE`, or where nothing is measurable.
+    frame (``both``) on the colour channels (not alpha) and on values clipped in neither (a +2 EV
+    shot's blown sky would halve it); 1 within :data:`SAME_EXPOSURE`, or where nothing is measurable.
 
     Example:
         >>> shot = np.full((4, 4), 0.6, np.float32)
         >>> _exposure_gain(shot, shot * 0.5, np.ones((4, 4), bool)), _exposure_gain(shot, shot, np.ones((4, 4), bool))
         (2.0, 1.0)
     """
-    if not both.any():
+    ours, theirs = image[both], fill[both]
+    if ours.ndim == 2:  # pixels x channels: the colour ones
+        ours, theirs = ours[:, :3], theirs[:, :3]
+    usable = (ours > CLIPPED) & (ours < 1 - CLIPPED) & (theirs > CLIPPED) & (theirs < 1 - CLIPPED)
+    if not usable.any():
         return 1.0
-    ours, theirs = float(image[both].mean()), float(fill[both].mean())
-    if theirs <= 0.0 or ours <= 0.0:
-        return 1.0
-    gain = ours / theirs
+    gain = float(ours[usable].mean()) / float(theirs[usable].mean())
     return 1.0 if abs(gain - 1.0) <= SAME_EXPOSURE else gain
 
 

@@ -29,7 +29,6 @@ from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsErr
 from defusion.io import unit_floats
 from defusion.io.arrays import MAX_8BIT, MAX_16BIT, is_uint16
 from defusion.io.eight_bits import as_uint8, float_to_uint8
-from defusion.io.notes import warn
 from defusion.io.unit_floats import pixel_type_problem, unit_float_problem, unit_float_to_uint16
 
 #: The infrared image's values between these percentiles span the palette (hot and dead pixels
@@ -466,8 +465,8 @@ def thermal_colours(thermal: np.ndarray, palette: str, span: tuple[float, float]
     infrared camera's own view, 0 where it sees nothing and the visible image stands in), HxWx4:
     that weight in the fourth channel, for :func:`with_detail` to leave uncoloured what no
     infrared reading covers.
-    A colour ``thermal`` (a pseudo-colour picture) is mapped by its luminance, with a warning
-    (``PALETTE_OF_COLOUR``): its own colours are dropped.
+    A colour ``thermal`` (a pseudo-colour picture) is mapped by its luminance: its own colours are
+    dropped (the Fuser warns of it: ``PALETTE_OF_COLOUR``).
 
     Example:
         >>> ramp = np.tile(np.linspace(0, 1, 16, dtype=np.float32), (4, 1))
@@ -480,8 +479,6 @@ def thermal_colours(thermal: np.ndarray, palette: str, span: tuple[float, float]
     check_palette(palette)
     if palette == "none":
         raise OptionsError("palette 'none' has no colours")
-    if not is_grey(thermal):
-        warn(PALETTE_OF_COLOUR)
     grey = luminance(thermal)
     low, high = span if span is not None else palette_range(grey, seen)
     scaled = np.clip((grey - low) / max(float(high - low), 1e-6), 0.0, 1.0)

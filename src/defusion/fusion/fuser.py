@@ -552,17 +552,20 @@ class Fuser:
         return (low, high) if high > low else None
 
     def _thermal(self, floats: list[np.ndarray], stretched: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray | None]:
-        """The infrared image the palette colours (``options.infrared``, else :func:`color.thermal_source`)
-        and, where a rig's infrared camera does not see all of the first camera's view, the HxW
-        weight of its own view (:meth:`Rig.seen`; None: it sees all, or it is the first camera)."""
+        """The infrared image the palette colours (:meth:`_infrared_index`) and, where a rig's infrared
+        camera does not see all of the first camera's view, the HxW weight of its own view
+        (:meth:`Rig.seen`; None: it sees all, or it is the first camera)."""
+        infrared = self._infrared_index(floats, stretched)
+        rig = self.options.rig
+        return floats[infrared], rig.seen()[infrared - 1] if rig is not None and infrared > 0 else None
+
+    def _infrared_index(self, floats: list[np.ndarray], stretched: tuple[int, ...]) -> int:
+        """Which source the palette colours: ``options.infrared``, else :func:`color.thermal_source`'s."""
         infrared = self.options.infrared
         if infrared is not None and infrared >= len(floats):
             raise FusionInputError(f"infrared image {infrared + 1} was asked for, but {len(floats)} images were "
                                    "given")
-        if infrared is None:
-            infrared, _ = color.thermal_source(floats, stretched)
-        rig = self.options.rig
-        return floats[infrared], rig.seen()[infrared - 1] if rig is not None and infrared > 0 else None
+        return color.thermal_source(floats, stretched)[0] if infrared is None else infrared
 
     def _prepare(self, images: tuple[np.ndarray, ...], keep_sources: bool = True) -> Prepared:
         """The sources checked, registered and made the network's inputs, with the colour plan.
@@ -580,6 +583,9 @@ class Fuser:
         kept = floats if keep_sources or selecting else []
         if self.options.palette != "none":  # the infrared image in false colour, the fusion's detail over it
             thermal, seen = self._thermal(floats, stretched)
+            index = self._infrared_index(floats, stretched)
+            if not color.is_grey(images[index]):  # judged as given: a warp's resampling is off any 8-bit grid
+                warn(f"image {index + 1}: {color.PALETTE_OF_COLOUR}")
             colours = color.thermal_colours(thermal, self.options.palette, self.options.palette_range, seen)
             inputs = [color.grey_rgb(color.luminance(f)) for f in floats]
             return Prepared("grey", inputs, None, dtype, size, kept, colours, stretched=stretched, frame=frame,

@@ -39,10 +39,16 @@ TAIL_PERCENT = 0.1
 #: mapping kept 20% of its contrast); simulated raw brackets 0.0-1.2 by the scene's dynamic range, so
 #: values cannot tell a bracket: ``--task mef`` shares its mapping (``FuseOptions.stretch_shared``).
 NEST_TOLERANCE = 0.1
+#: A band under this share of the widest band's span is near flat (a black misfire's noise, 61 counts
+#: beside a focus stack's 8000): :func:`bands_nested` leaves it out, as it has no shape to judge by.
+FLAT_BAND = 0.05
 #: The note on a stretch says a frame's whole range, and what the stretch clips, where its values
 #: reach past the stretched band by over this share of the band's span (a bright lesion at 4000 past an
 #: MRI's 96-2500: 0.62); a sensor's tails beyond its percentiles (a few counts) are not worth a word.
 CLIP_SAID = 0.1
+#: ... and where at least this share of its readings lie that far out: a lesion of 36 of 65,536 pixels
+#: (0.055%) is said, one stuck or dead pixel (0.0015% of a 256x256 frame) or a 9-pixel hot spot is not.
+CLIP_SAID_SHARE = 0.0002
 #: At most this many values (evenly strided) estimate the percentiles: quick on any size.
 _SAMPLE = 1_000_000
 #: :func:`value_range` looks for even rows and columns in every this-many-th value of each line
@@ -319,15 +325,21 @@ def bands_nested(ranges: Sequence[tuple[float, float]]) -> bool:
     inside a bright one's), where frames of different modalities (an MRI's 49-865 beside a CT's
     416-4095) or cameras overlap in part, or not at all.
 
+    A near-flat band (under :data:`FLAT_BAND` of the widest's span: a misfire's or a shutter frame's
+    noise) has no shape to tell a modality by: it is left out of the decision, and shares the mapping.
+
     Example:
         >>> bands_nested([(9000, 10500), (9000, 9500)]), bands_nested([(49, 865), (416, 4095)])
         (True, False)
         >>> bands_nested([(0, 4095), (7000, 9000)]), bands_nested([(1000, 2000)])
         (False, True)
+        >>> bands_nested([(1000, 9000), (969, 1030)])  # a black misfire frame's noise beside a focus stack's
+        True
     """
     widest_low, widest_high = max(ranges, key=lambda band: band[1] - band[0])
+    floor = FLAT_BAND * (widest_high - widest_low)
     return all(max(0.0, widest_low - low) + max(0.0, high - widest_high) < NEST_TOLERANCE * (high - low)
-               for low, high in ranges)
+               for low, high in ranges if high - low >= floor)
 
 
 def describe_stretch(names: Sequence[str], images: Sequence[np.ndarray], shared: Sharing = None) -> list[str]:
@@ -392,6 +404,8 @@ def _clipped(images: Sequence[np.ndarray], lo: float, hi: float, whose: str
     them) reach past the stretched band ``lo``-``hi`` by over ``CLIP_SAID`` of its span: their whole
     range, and the clause saying what the stretch clips (``whose``: "its" or "their"); else None.
 
+    Only where at least ``CLIP_SAID_SHARE`` of the readings lie that far out: a stuck pixel is no finding.
+
     Example:
         >>> frame = np.array([[100, 200, 300, 900]], np.uint16)
         >>> _clipped([frame], 100, 300, "its")
@@ -405,9 +419,9 @@ def _clipped(images: Sequence[np.ndarray], lo: float, hi: float, whose: str
     first, last = float(readings.min()), float(readings.max())
     reach = CLIP_SAID * (hi - lo)
     sides = []
-    for past, share, bounds, to in ((lo - first > reach, readings < lo, (first, lo), "black"),
-                                    (last - hi > reach, readings > hi, (hi, last), "white")):
-        if past:
+    for far, share, bounds, to in ((readings < lo - reach, readings < lo, (first, lo), "black"),
+                                   (readings > hi + reach, readings > hi, (hi, last), "white")):
+        if np.mean(far) >= CLIP_SAID_SHARE:
             sides.append((100 * float(np.mean(share)), bounds, to))
     if not sides:
         return None

@@ -370,15 +370,22 @@ def mapping_notes(fuser: Fuser, used: FuseOptions, images: Sequence[np.ndarray],
             if order is not None:
                 note(order)
         if fuser.options.palette != "none" and fuser.options.infrared is None:
-            index, why = fuser.infrared_source(*images)
+            index, why = _infrared_source(fuser, images)
             if why:
                 note(f"palette colours {names[index]} as the infrared image ({why}); infrared=N picks the Nth "
                      "upload instead (1 for a)")
         if fuser.options.palette != "none":  # said here, where the response's notes are gathered
-            index = fuser.options.infrared if fuser.options.infrared is not None else fuser.infrared_source(*images)[0]
+            index = fuser.options.infrared if fuser.options.infrared is not None else _infrared_source(fuser, images)[0]
             if index < len(images) and not is_grey(images[index]):
                 warn(f"{names[index]}: {PALETTE_OF_COLOUR}")
     return said
+
+
+def _infrared_source(fuser: Fuser, images: Sequence[np.ndarray]) -> tuple[int, str | None]:
+    """:meth:`Fuser.infrared_source`, what checking the images says left unsaid: the fusion says it (once
+    per request, in its own words), not these notes."""
+    with collecting():
+        return fuser.infrared_source(*images)
 
 
 def _unmapped_notes(names: Sequence[str], images: Sequence[np.ndarray], left: Sequence[int]) -> list[str]:
