@@ -11,14 +11,8 @@ import pytest
 
 from defusion import DefusionError, FuseOptions, Fuser
 from defusion.fusion.errors import OptionsError, UnknownOptionError
-from defusion.model.weights import load_weights
 
 SIDE = 16
-
-
-@pytest.fixture(scope="module")
-def fuser(tiny_weights):
-    return Fuser(load_weights(tiny_weights), options=FuseOptions(scale=1))
 
 
 @pytest.fixture()

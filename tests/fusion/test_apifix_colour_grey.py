@@ -11,11 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from defusion import FuseOptions, Fuser
 from defusion.cli.main import main
 from defusion.fusion import color
 from defusion.io.images import read_image
-from defusion.model.weights import load_weights
 from tests.conftest import smooth_image
 
 #: Sides of the test images: small, one network pass.
@@ -31,11 +29,6 @@ DIM_FLOAT = 0.012
 @pytest.fixture(autouse=True)
 def _one_thread(one_torch_thread):
     """One intra-op thread: the machine's few cores are shared (see tests/conftest.py)."""
-
-
-@pytest.fixture(scope="module")
-def fuser(tiny_weights):
-    return Fuser(load_weights(tiny_weights), options=FuseOptions(scale=1))
 
 
 def _bracket(rng) -> tuple[np.ndarray, np.ndarray]:

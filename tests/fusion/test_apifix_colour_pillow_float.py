@@ -10,11 +10,9 @@ import pytest
 import tifffile
 from PIL import Image
 
-from defusion import FuseOptions, Fuser
 from defusion.errors import DefusionNote
 from defusion.fusion.errors import FusionInputError
 from defusion.io.images import read_image
-from defusion.model.weights import load_weights
 
 #: Sides of the test images: small, one network pass.
 HEIGHT, WIDTH = 16, 24
@@ -25,11 +23,6 @@ DEGREES = (20.0, 45.0)
 @pytest.fixture(autouse=True)
 def _one_thread(one_torch_thread):
     """One intra-op thread: the machine's few cores are shared (see tests/conftest.py)."""
-
-
-@pytest.fixture(scope="module")
-def fuser(tiny_weights):
-    return Fuser(load_weights(tiny_weights), options=FuseOptions(scale=1))
 
 
 def _grey_pair(rng) -> tuple[np.ndarray, np.ndarray]:

@@ -16,16 +16,10 @@ from defusion import DefusionError, FuseOptions, Fuser
 from defusion.fusion import stretch
 from defusion.fusion.errors import FusionInputError, FusionTypeError, UnknownOptionError
 from defusion.io.images import read_image
-from defusion.model.weights import load_weights
 from tests.conftest import smooth_image
 
 #: The sides of the test images: small, the tiny network runs them in one pass.
 SIDE = 24
-
-
-@pytest.fixture(scope="module")
-def fuser(tiny_weights):
-    return Fuser(load_weights(tiny_weights), options=FuseOptions(scale=1))
 
 
 def _fused_warnings(fuser: Fuser, *images) -> list[warnings.WarningMessage]:

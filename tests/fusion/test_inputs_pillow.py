@@ -13,11 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from defusion import FuseOptions, Fuser
 from defusion.fusion.errors import FusionInputError
 from defusion.io.images import read_image
 from defusion.io.orientation import EXIF_ORIENTATION
-from defusion.model.weights import load_weights
 from tests.conftest import smooth_image
 
 #: Sides of the test images (stored landscape; EXIF orientation 6 shows them portrait): small, one pass.
@@ -29,11 +27,6 @@ QUARTER_CLOCKWISE = 6
 @pytest.fixture(autouse=True)
 def _one_thread(one_torch_thread):
     """One intra-op thread: the machine's few cores are shared (see tests/conftest.py)."""
-
-
-@pytest.fixture(scope="module")
-def fuser(tiny_weights):
-    return Fuser(load_weights(tiny_weights), options=FuseOptions(scale=1))
 
 
 def _turned_jpeg(path, pixels: np.ndarray):
