@@ -70,3 +70,16 @@ def test_describe_correlation_names_only_those_under_the_bound_and_counts_many()
     assert line.startswith("3 images correlate little with IMG_0.png once registered (down to 0.10;"), line
     assert line.endswith("check that they show the same scene")
     assert describe_correlation(names, (None,) * 5, 0) is None
+
+
+def test_defusion_fuse_notes_an_aligned_image_that_correlates_little_naming_the_files(tmp_path, tiny_weights, capsys,
+                                                                                     fresh_notes):
+    """The note, said by the fusion where it aligns, in the command's words: the files, not "image 2"."""
+    from defusion.cli.main import main
+    from defusion.io.writing import write_image
+
+    under, other = _example("mef_under"), np.ascontiguousarray(_example("mef_over")[::-1, ::-1])
+    paths = [write_image(tmp_path / "ev-2.png", under), write_image(tmp_path / "other.png", other)]
+    assert main(["fuse", *map(str, paths), "--align", "translation", "--weights", str(tiny_weights), "--scale", "1",
+                 "--no-progress", "-o", str(tmp_path / "f.png")]) == 0
+    assert "defusion: note: other.png correlates little with ev-2.png once registered" in capsys.readouterr().err

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from defusion.fusion import color
-from defusion.fusion.align import align_images
+from defusion.fusion.align import align_images, describe_correlation
 from defusion.fusion.deghost import deghost, reference_index
 from defusion.fusion.device import check_half, resolve_device
 # defined there: the CLI names them without PyTorch
@@ -41,7 +41,7 @@ from defusion.fusion.selection import pair_guide, pair_weights, sharper_choice, 
 from defusion.fusion.stacking import Stacked, flat_warning, input_ranking, split_point, unrank, without_flat
 from defusion.fusion.stretch import stretch_sources
 from defusion.fusion.tiling import TileSize, passes_for, tile_layout, tile_progress
-from defusion.io.notes import warn
+from defusion.io.notes import note, warn
 from defusion.model.denet import DeNet
 from defusion.model.weights import check_model_path
 
@@ -512,8 +512,14 @@ class Fuser:
         anchors = self._anchors(floats)
         warps: dict[int, np.ndarray] = {}
         chain = None if self.options.order == "given" else input_ranking(floats, self.options.order)
+        correlations: dict[int, float] = {}
         floats = align_images(floats, self.options.align, reference=anchors.frame, on_warp=warps.__setitem__,
-                              chain=chain)  # a bracket registered along its brightness, not its files' order
+                              chain=chain,  # a bracket registered along its brightness, not its files' order
+                              on_correlation=correlations.__setitem__)
+        unlike = describe_correlation([f"image {i + 1}" for i in range(len(floats))],
+                                      [correlations.get(i) for i in range(len(floats))], anchors.frame)
+        if unlike:  # maybe another scene: a note, as ECC's correlation cannot tell (docs/features.md)
+            note(unlike)
         replaced: dict[int, float] = {}
         if self.options.deghost:
             floats = deghost(floats, reference=anchors.reference, on_replaced=replaced.__setitem__)
