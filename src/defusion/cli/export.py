@@ -9,14 +9,14 @@ from pathlib import Path
 
 from defusion.cli.errors import UserError
 from defusion.cli.options import note_quick_test_weights
-from defusion.fusion.choices import DEFAULT_OPSET, PARITY_SIZE  # torch-free, as --help must be
+from defusion.fusion.choices import DEFAULT_OPSET, EXPORT_SUFFIXES, PARITY_SIZE  # torch-free, as --help must be
 from defusion.io.notes import note
 from defusion.model.errors import WeightsError
 
 HELP = "export the network to ONNX or TorchScript (dynamic batch/height/width; any size: it pads to multiples of 8)"
 
 #: Output suffixes that name each format (the first is the one suggested): any other is refused.
-SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts")}
+SUFFIXES = EXPORT_SUFFIXES
 #: The parity check's batch (PARITY_SIZE: batch, height, width) as B x C x H x W, as --help and its line say it.
 PARITY_BATCH = "{}x3x{}x{}".format(*PARITY_SIZE)
 #: Lowest ONNX opset the export supports; the highest is the installed PyTorch's (see max_opset).

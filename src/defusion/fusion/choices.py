@@ -140,6 +140,10 @@ DEFAULT_OPSET = 17
 #: (:func:`defusion.fusion.export.parity`, ``defusion export``): sides not multiples of 8, so the
 #: export's padding is checked too.
 PARITY_SIZE: tuple[int, int, int] = (2, 37, 53)
+#: The names of each export format's files: the suffixes ``defusion export`` and
+#: :func:`defusion.fusion.export.export_model` take (docs/serving.md, "Export"), the first the one
+#: suggested. Any other is refused.
+EXPORT_SUFFIXES: dict[str, tuple[str, ...]] = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts")}
 
 
 def is_onnx_export(path: str | Path | None) -> bool:
@@ -158,4 +162,4 @@ __all__ = ["Motion", "MOTIONS", "PixelSource", "PIXEL_SOURCES", "ColorMode", "CO
            "MAX_DETAIL_GAIN", "Task", "TASKS", "MFIFB_QABF_SOURCES", "MFIFB_QABF_NETWORK",
            "MFIFB_SOURCES_SPEEDUP", "TASK_OPTIONS", "MIN_TILE", "DEFAULT_OVERLAP", "AUTO_TILE_PIXELS",
            "AUTO_TILE_SIZE", "smallest_tile", "DEVICES", "DEFAULT_DEVICE", "Runtime", "RUNTIMES", "DEFAULT_RUNTIME",
-           "ONNX_RUNTIMES", "ONNX_SUFFIX", "DEFAULT_OPSET", "PARITY_SIZE", "is_onnx_export"]
+           "ONNX_RUNTIMES", "ONNX_SUFFIX", "DEFAULT_OPSET", "PARITY_SIZE", "EXPORT_SUFFIXES", "is_onnx_export"]

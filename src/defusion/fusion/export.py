@@ -45,7 +45,8 @@ import torch.nn.functional as F
 
 from defusion import __version__
 from defusion.errors import DefusionError
-from defusion.fusion.choices import DEFAULT_OPSET, PARITY_SIZE  # torch-free: defusion export --help shows them
+from defusion.fusion.choices import (DEFAULT_OPSET, EXPORT_SUFFIXES,  # torch-free: defusion export --help shows them
+                                     PARITY_SIZE)
 from defusion.fusion.tiling import run_padded
 from defusion.io.atomic import atomic_path
 from defusion.model.denet import SIZE_MULTIPLE, DeNet, DeNetConfig, default_detail_gain
@@ -62,9 +63,6 @@ OUTPUT_NAMES = ("common", "unique1", "unique2", "fused")
 EXPORT_SIZE = (64, 64)
 #: The extra file in a TorchScript export that describes it (JSON).
 TORCHSCRIPT_METADATA = "defusion.json"
-#: The names of each format's files: the suffixes ``defusion export`` takes (its SUFFIXES, in
-#: defusion.cli.export; docs/serving.md, "Export"), the first the one suggested. Any other is refused.
-EXPORT_SUFFIXES: dict[str, tuple[str, ...]] = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts")}
 #: The suffix of a weights file (what :func:`defusion.model.weights.save_weights` writes), not an export.
 WEIGHTS_SUFFIX = ".safetensors"
 #: The sides an export takes are multiples of this (its metadata's ``size_multiple``): any, since
