@@ -165,8 +165,7 @@ def value_range(image: np.ndarray) -> tuple[float, float]:
         >>> [round(v) for v in value_range(frame)]
         [7002, 8997]
     """
-    values = native(np.asarray(image))
-    values = values[..., 0] if values.ndim == 3 else values
+    values = _first_channel(image)
     if values.ndim == 2 and values.size:
         rows, cols = _varied_lines(values, axis=1), _varied_lines(values, axis=0)
         if rows.any() and cols.any() and not (rows.all() and cols.all()):
