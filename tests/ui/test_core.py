@@ -429,6 +429,19 @@ def test_registration_notes_say_what_alignment_and_deghosting_found_as_the_cli_d
     assert registration_notes(("a.png", "b.png"), Decomposition(image, image, image, image), "none") == []
 
 
+def test_registration_notes_say_an_aligned_upload_that_correlates_little_as_the_cli_does():
+    """Said only in the page's process log before: the page showed the alignment, not "maybe another scene"."""
+    from defusion.fusion.fuser import Decomposition
+
+    image = np.zeros((40, 60), np.float32)
+    shift = np.array([[1.0, 0.0, 3.2], [0.0, 1.0, 0.0]])
+    found = Decomposition(image, image, image, image, frame=0, warps=(None, shift), correlations=(None, 0.12))
+    notes = registration_notes(("a.png", "b.png"), found, "translation")
+    assert notes[0] == "aligned b.png onto a.png: shift 3.2 px"
+    assert notes[1].startswith("b.png correlates little with a.png once registered (0.12;") and len(notes) == 2
+    assert len(registration_notes(("a.png", "b.png"), found._replace(correlations=(None, 0.9)), "translation")) == 1
+
+
 def test_uploads_of_one_name_are_told_apart_in_the_notes():
     """Review: two phones' image.jpg gave "aligned image.jpg onto image.jpg"."""
     from defusion.fusion.fuser import Decomposition

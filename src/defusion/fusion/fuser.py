@@ -374,11 +374,11 @@ class Fuser:
         if stacked.weights is None:
             return Fusion(prepared.finish(stacked.image), prepared.sources, order,
                           stretched=prepared.stretched, frame=prepared.frame, warps=prepared.warps,
-                          ghosts=prepared.ghosts)
+                          ghosts=prepared.ghosts, correlations=prepared.correlations)
         weights = unrank(stacked.weights, chosen, len(order))
         return Fusion(prepared.finish_selected(weights), prepared.sources, order, weights=weights,
                       stretched=prepared.stretched, frame=prepared.frame, warps=prepared.warps,
-                      ghosts=prepared.ghosts, left_out=tuple(flat))
+                      ghosts=prepared.ghosts, left_out=tuple(flat), correlations=prepared.correlations)
 
     def _fuse_stack(self, inputs: list[np.ndarray], mode: str, on_tile: Callable[[], None] | None = None,
                     root: bool = True) -> Stacked:
@@ -459,9 +459,9 @@ class Fuser:
             weights = unrank([w, 1 - w], [first, second])
             return Decomposition(prepared.finish_selected(weights), *parts, weight_a=weights[0],
                                  sources=prepared.sources, frame=prepared.frame, warps=prepared.warps,
-                                 ghosts=prepared.ghosts)
+                                 ghosts=prepared.ghosts, correlations=prepared.correlations)
         return Decomposition(prepared.finish(out.fused), *parts, sources=prepared.sources, frame=prepared.frame,
-                             warps=prepared.warps, ghosts=prepared.ghosts)
+                             warps=prepared.warps, ghosts=prepared.ghosts, correlations=prepared.correlations)
 
     @_checked_keywords
     def tiles_for(self, height: int, width: int) -> int:
@@ -526,7 +526,8 @@ class Fuser:
         aligned = self.options.align != "none"
         return Registered(floats, tuple(stretched), anchors.frame,
                           tuple(warps.get(i) for i in range(len(floats))) if aligned else (),
-                          tuple(replaced.get(i, 0.0) for i in range(len(floats))) if self.options.deghost else ())
+                          tuple(replaced.get(i, 0.0) for i in range(len(floats))) if self.options.deghost else (),
+                          tuple(correlations.get(i) for i in range(len(floats))) if aligned else ())
 
     def _mapped(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
         """The sources as floats in [0, 1], raw thermal frames stretched and mapped by the rig (not
@@ -582,7 +583,8 @@ class Fuser:
         dtype = color.output_dtype(*images)
         registered = self._registered(images)
         floats, stretched, frame = registered.floats, registered.stretched, registered.frame
-        done = {"warps": registered.warps, "ghosts": registered.ghosts}  # Fusion.warps, Fusion.ghosts
+        # what registration found: Fusion.warps, Fusion.ghosts, Fusion.correlations
+        done = {"warps": registered.warps, "ghosts": registered.ghosts, "correlations": registered.correlations}
         size = images[0].shape[:2]
         mode = color.plan_mode(floats, self.options.color)
         selecting = self.options.pixels == "sources"

@@ -33,13 +33,14 @@ class Anchors(NamedTuple):
 
 class Registered(NamedTuple):
     """The sources as fused (floats in [0, 1]), which were stretched, the one registered onto, and
-    what registration and deghosting did to each (Fusion.warps, Fusion.ghosts)."""
+    what registration and deghosting did to each (Fusion.warps, Fusion.ghosts, Fusion.correlations)."""
 
     floats: list[np.ndarray]
     stretched: tuple[int, ...]
     frame: int
     warps: tuple[np.ndarray | None, ...] = ()
     ghosts: tuple[float, ...] = ()
+    correlations: tuple[float | None, ...] = ()
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Prepared:
     frame: int = 0  # the source the others were registered onto (Fusion.frame)
     warps: tuple[np.ndarray | None, ...] = ()  # each source's warp onto the frame (Fusion.warps)
     ghosts: tuple[float, ...] = ()  # each source's share replaced by deghost (Fusion.ghosts)
+    correlations: tuple[float | None, ...] = ()  # how well each matched the frame once registered (Fusion.correlations)
 
     def finish(self, rgb: np.ndarray) -> np.ndarray:
         """The fused image from the network's HxWx3 reconstruction ``rgb``: over the palette's

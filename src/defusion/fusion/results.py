@@ -105,6 +105,11 @@ class Fusion(NamedTuple):
     #: With pixels="sources", the indices (as given) of the flat shots (a misfire: one value) left out of
     #: the focus choice (:func:`~defusion.fusion.stacking.without_flat`), each weighing zero: worth a warning.
     left_out: tuple[int, ...] = ()
+    #: With ``options.align``, how well each source matched the frame once registered (ECC's
+    #: correlation, -1 to 1; None for the frame itself, or where registration measured none), in the
+    #: order given; () without alignment. Under :data:`~defusion.fusion.align.LOW_CORRELATION` it
+    #: may be another scene (:func:`~defusion.fusion.align.describe_correlation` says so).
+    correlations: tuple[float | None, ...] = ()
 
     __repr__ = _compact_repr
 
@@ -128,6 +133,8 @@ class Decomposition(NamedTuple):
     #: and :attr:`Fusion.ghosts`.
     warps: tuple[np.ndarray | None, ...] = ()
     ghosts: tuple[float, ...] = ()
+    #: How well each source matched the frame once registered, as in :attr:`Fusion.correlations`.
+    correlations: tuple[float | None, ...] = ()
 
     __repr__ = _compact_repr
 

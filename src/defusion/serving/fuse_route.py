@@ -28,7 +28,7 @@ from defusion.fusion.options import FuseOptions
 from defusion.fusion.results import Decomposition, Fusion, Selection
 from defusion.fusion.selection import PixelSource
 from defusion.io.metadata import ImageMetadata, choose_metadata
-from defusion.io.notes import collecting
+from defusion.io.notes import collecting, naming
 from defusion.serving.answer_format import (FORMATS, QUALITY_RANGE, AnswerFormat, check_answerable,
                                             choose_answer_format, disposition, encode_answer, format_notes,
                                             quality_note)
@@ -200,14 +200,20 @@ async def read_inputs(request: Request, query: FuseQuery, asked: RequestOptions,
 async def fuse_and_answer(request: Request, query: FuseQuery, asked: RequestOptions, inputs: Inputs,
                           server: FuseServer) -> Response:
     """Fuse ``inputs`` (or decompose them, or fuse with a source map, as ``query`` asks) once it is
-    the request's turn, and answer, with what alignment and deghosting found among the notes; the
-    Fuser's refusal of their layout is a 422 naming the fields (:func:`~defusion.serving.errors.name_fields`)."""
+    the request's turn, and answer, with what alignment and deghosting found and what the fusion
+    itself said (a misfire shot left out, an aligned upload of maybe another scene) among the notes;
+    the Fuser's refusal of their layout is a 422 naming the fields
+    (:func:`~defusion.serving.errors.name_fields`)."""
     connected = await _still_connected(request)
     try:
         inputs = await fix_options_and_notes(query, asked, inputs, server)
 
         async def model(call: FuserCall) -> Any:
-            return await _run_model(request, server.runner, call, inputs.images, inputs.options, connected)
+            nonlocal inputs
+            with collecting() as said, naming([upload_label(u) for u in inputs.uploads]):
+                found = await _run_model(request, server.runner, call, inputs.images, inputs.options, connected)
+            inputs = replace(inputs, said=inputs.said + [line for line in said if line not in inputs.said])
+            return found
 
         registering = inputs.options.align != "none" or inputs.options.deghost
         if query.components:

@@ -60,6 +60,9 @@ class FusedStack(NamedTuple):
     ghosts: tuple[float, ...] = ()
     #: The flat (misfire) shots left out of a focus stack's choice (Fusion.left_out).
     left_out: tuple[int, ...] = ()
+    #: How well each image matched the frame once aligned (Fusion.correlations): for
+    #: :func:`registration_notes`.
+    correlations: tuple[float | None, ...] = ()
 
 
 def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray],
@@ -69,7 +72,7 @@ def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray],
     result = fuser.fusion(*images, on_tile=on_tile)
     depth = None if result.weights is None else source_map([result.weights[k] for k in result.order])
     return FusedStack(result.fused, score_stack(result.fused, result.sources), result.order, depth, result.sources,
-                      result.frame, result.warps, result.ghosts, result.left_out)
+                      result.frame, result.warps, result.ghosts, result.left_out, result.correlations)
 
 
 def passes(fuser: Fuser, images: list[np.ndarray]) -> int:

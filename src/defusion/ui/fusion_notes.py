@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from defusion.fusion.align import describe_alignment, describe_fill
+from defusion.fusion.align import describe_alignment, describe_correlation, describe_fill
 from defusion.fusion.deghost import describe_ghosts
 from defusion.fusion.fuser import Decomposition, Fuser
 from defusion.fusion.stacking import flat_warning
@@ -18,10 +18,12 @@ from defusion.ui.fusing import FusedStack
 
 
 def registration_notes(names: Sequence[str], found: Decomposition | FusedStack, motion: str) -> list[str]:
-    """What alignment and deghosting found in a fusion (``found``: its ``warps``, ``ghosts``,
-    ``frame`` and ``fused``; ``names`` in the order given), as ``defusion fuse`` says it: a line each."""
+    """What alignment and deghosting found in a fusion (``found``: its ``warps``, ``correlations``,
+    ``ghosts``, ``frame`` and ``fused``; ``names`` in the order given), as ``defusion fuse`` says it: a
+    line each."""
     size = found.fused.shape[:2]
     lines = (describe_alignment(names, found.warps, found.frame, size, motion),
+             describe_correlation(names, found.correlations, found.frame),  # maybe another scene
              describe_fill(names, found.warps, size) if len(names) > 2 else None,  # a pair's: its first image
              describe_ghosts(names, found.ghosts),
              flat_warning(list(names), list(getattr(found, "left_out", ()))))  # a stack's misfire shots
