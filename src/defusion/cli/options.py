@@ -12,7 +12,7 @@ from defusion.cli.errors import UserError
 from defusion.fusion.choices import (  # torch-free: offered and checked before any model loads
     AUTO_TILE_PIXELS, COLOR_MODES, DEFAULT_DEVICE, DEFAULT_OVERLAP, DEFAULT_RUNTIME, DEFAULT_UNIQUE_GAIN, DEVICES,
     MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN, MIN_TILE, ONNX_RUNTIMES, PALETTES, RUNTIMES, STRETCHES, TASK_OPTIONS, TASKS,
-    is_onnx_export, smallest_tile)
+    is_onnx_export, palette_span, smallest_tile)
 
 if TYPE_CHECKING:
     from defusion.fusion.fuser import Fuser
@@ -61,6 +61,15 @@ def _number_up_to(text: str, largest: float) -> float:
     if not 0 <= value <= largest:
         raise argparse.ArgumentTypeError(f"must be a number from 0 to {largest:g}, got {text}")
     return value
+
+
+def palette_range(text: str) -> tuple[float, float]:
+    """argparse type: a palette's range, ``LOW,HIGH`` with 0 <= LOW < HIGH <= 1 (:func:`~defusion.fusion.
+    choices.palette_span`)."""
+    try:
+        return palette_span(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def unique_gain(text: str) -> float:
@@ -265,6 +274,7 @@ def add_fusion_options(p: argparse.ArgumentParser) -> None:
                         "stretched together share one mapping; with --task mef, a bracket whose shots fill the range between "
                         "them is not stretched); none: values as they are")
     add_palette_option(p)
+    add_palette_range_option(p)
     add_rig_option(p)
 
 
@@ -277,6 +287,13 @@ def add_palette_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--infrared", type=positive_int, default=None, metavar="N",
                    help="with --palette: the infrared image is the Nth given (default: the one raw thermal frame, "
                         "else the only grey one, else the last, as pairs are given visible first)")
+
+
+def add_palette_range_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--palette-range", type=palette_range, default=None, metavar="LOW,HIGH",
+                   help="with --palette: the infrared values (0 to 1, as fused: after any stretch) the colours span, "
+                        "e.g. 0.08,0.94 as defusion video notes it, so that separate runs or frames colour alike "
+                        "(default: each fusion's own, from its infrared image)")
 
 
 def add_rig_option(p: argparse.ArgumentParser) -> None:
@@ -310,6 +327,11 @@ def fusion_options(args: argparse.Namespace, names: tuple[str, ...] = FUSION_OPT
         if getattr(args, "palette", None) in (None, "none"):
             raise UserError("--infrared says which image a --palette colours; give a --palette other than none")
         given["infrared"] = args.infrared - 1
+    if getattr(args, "palette_range", None) is not None:
+        if getattr(args, "palette", None) in (None, "none"):
+            raise UserError("--palette-range says which infrared values a --palette spans; give a --palette other "
+                            "than none")
+        given["palette_range"] = args.palette_range
     rig = load_rig(args)
     try:
         return task_options(args.task, **given, rig=rig)

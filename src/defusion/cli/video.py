@@ -140,6 +140,7 @@ def _note_measured(fuser: Fuser, paths: list[Path], frames: list[np.ndarray], in
     from tqdm import tqdm
 
     from defusion.cli.fuse.fusion_notes import note_infrared
+    from defusion.fusion.choices import palette_span_text
     from defusion.fusion.stretch import describe_stretch
 
     if index and fuser.options.order != "given" and fuser.options.rig is None:  # a rig keeps its cameras' order
@@ -150,6 +151,13 @@ def _note_measured(fuser: Fuser, paths: list[Path], frames: list[np.ndarray], in
             tqdm.write(f"defusion: note: {said}{later} (--stretch none keeps the values as they are)", file=sys.stderr)
     if fuser.options.palette != "none" and fuser.options.infrared is None:
         note_infrared(paths, frames, fuser)
+    span = fuser.measure_palette(*frames) if fuser.options.palette != "none" and fuser.options.palette_range is None \
+        else None
+    if span is not None:
+        low, high = palette_span_text(span).split(",")
+        tqdm.write(f"defusion: note: --palette spans infrared values {low} to {high} (measured on "
+                   f"{f'frame {index}' if index else 'the first frames'}), kept for the whole video; --palette-range "
+                   f"{low},{high} colours another run alike", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

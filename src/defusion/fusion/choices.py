@@ -25,6 +25,40 @@ COLOR_MODES: tuple[str, ...] = get_args(ColorMode)
 #: False-colour palettes for the infrared image (OpenCV's colour maps of those names); none: off.
 Palette = Literal["none", "inferno", "magma", "plasma", "hot", "jet", "turbo"]
 PALETTES: tuple[str, ...] = get_args(Palette)
+#: How a palette's range (FuseOptions.palette_range) is written: the infrared values it spans, 0 to 1.
+PALETTE_RANGE_FORM = "LOW,HIGH with 0 <= LOW < HIGH <= 1"
+#: Decimals kept of a palette bound written out (a millionth of the range: far under a colour map's step).
+PALETTE_DECIMALS = 6
+
+
+def palette_span(text: str) -> tuple[float, float]:
+    """A palette's range written ``LOW,HIGH`` (the infrared values, 0 to 1, the colour map spans:
+    a server's ``X-Defusion-Palette-Range``, ``defusion video``'s note) as numbers; a ValueError
+    saying the form otherwise. One reading for ``--palette-range`` and ``?palette_range=``.
+
+    Example:
+        >>> palette_span("0.1,0.85")
+        (0.1, 0.85)
+    """
+    parts = text.split(",")
+    try:
+        low, high = (float(part) for part in parts) if len(parts) == 2 else (float("nan"),) * 2
+    except ValueError:
+        low = high = float("nan")
+    if not 0.0 <= low < high <= 1.0:  # False for NaN too
+        raise ValueError(f"give {PALETTE_RANGE_FORM}, got {text!r}")
+    return low, high
+
+
+def palette_span_text(span: tuple[float, float]) -> str:
+    """A palette's range written as :func:`palette_span` reads it back (``--palette-range``,
+    ``?palette_range=``): each bound to :data:`PALETTE_DECIMALS` decimals, no trailing zeros.
+
+    Example:
+        >>> palette_span_text((0.125, 0.8750004))
+        '0.125,0.875'
+    """
+    return ",".join(f"{bound:.{PALETTE_DECIMALS}f}".rstrip("0").rstrip(".") or "0" for bound in span)
 #: How more than two images are combined by a network that fuses pairs (FuseOptions.stack).
 StackOrder = Literal["balanced", "sequential"]
 STACK_ORDERS: tuple[str, ...] = get_args(StackOrder)
@@ -157,6 +191,7 @@ def is_onnx_export(path: str | Path | None) -> bool:
 
 
 __all__ = ["Motion", "MOTIONS", "PixelSource", "PIXEL_SOURCES", "ColorMode", "COLOR_MODES", "Palette", "PALETTES",
+           "PALETTE_RANGE_FORM", "PALETTE_DECIMALS", "palette_span", "palette_span_text",
            "StackOrder", "STACK_ORDERS", "InputOrder", "INPUT_ORDERS", "Stretch", "STRETCHES", "RigMotion",
            "RIG_MOTIONS", "DEFAULT_RIG_MOTION", "DEFAULT_UNIQUE_GAIN", "MAX_UNIQUE_GAIN",
            "MAX_DETAIL_GAIN", "Task", "TASKS", "MFIFB_QABF_SOURCES", "MFIFB_QABF_NETWORK",

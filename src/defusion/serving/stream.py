@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from defusion.fusion.choices import PALETTE_RANGE_FORM, palette_span, palette_span_text
 from defusion.fusion.color import PALETTE_OF_COLOUR, is_grey
 from defusion.fusion.stretch import STRETCHES, FixedStretch, Stretch, describe_fixed, measure_stretch
 from defusion.fusion.thermal_notes import describe_order, describe_unstretched, flat_band, raw_bands
@@ -44,10 +45,8 @@ STRETCH_HEADER = "X-Defusion-Stretch"
 #: The response header with the infrared values a palette spanned, as ``palette_range=`` takes it
 #: back: ``LOW,HIGH``, the infrared image as fused (after its stretch), 0 to 1.
 PALETTE_RANGE_HEADER = "X-Defusion-Palette-Range"
-#: Decimals kept of a count (a hundredth of a count: far under a grey level of the fused image)
-#: and of a palette bound (a millionth of the range).
+#: Decimals kept of a count (a hundredth of a count: far under a grey level of the fused image).
 COUNT_DECIMALS = 2
-RANGE_DECIMALS = 6
 #: The span of floats in [0, 1], which reading keeps as they are (:func:`stream_float_span`).
 UNIT_SPAN = (0.0, 1.0)
 #: How a note on a float upload mapped by a span measured on it says to keep that span.
@@ -139,15 +138,11 @@ def parse_palette_range(text: str) -> tuple[float, float]:
         >>> parse_palette_range("0.1,0.85")
         (0.1, 0.85)
     """
-    parts = text.split(",")
     try:
-        low, high = (float(part) for part in parts) if len(parts) == 2 else (math.nan, math.nan)
+        return palette_span(text)
     except ValueError:
-        low = high = math.nan
-    if not 0.0 <= low < high <= 1.0:  # False for NaN too
-        raise ApiError(422, f"palette_range={text!r}: give LOW,HIGH with 0 <= LOW < HIGH <= 1, the "
-                            f"{PALETTE_RANGE_HEADER} header of an earlier response (0.12,0.87)")
-    return low, high
+        raise ApiError(422, f"palette_range={text!r}: give {PALETTE_RANGE_FORM}, the "
+                            f"{PALETTE_RANGE_HEADER} header of an earlier response (0.12,0.87)") from None
 
 
 def check_stretch_fields(stretch: Stretch | FixedStretch, count: int, spans: FloatSpans | None = None) -> None:
@@ -298,16 +293,6 @@ def _float_text(value: float) -> str:
     return str(np.float32(value))
 
 
-def palette_range_value(span: tuple[float, float]) -> str:
-    """:data:`PALETTE_RANGE_HEADER`'s value for ``span``, which :func:`parse_palette_range` reads back.
-
-    Example:
-        >>> palette_range_value((0.125, 0.8750004))
-        '0.125,0.875'
-    """
-    return ",".join(_decimal(bound, RANGE_DECIMALS) for bound in span)
-
-
 def _decimal(value: float, places: int) -> str:
     """``value`` with at most ``places`` decimals, without trailing zeros."""
     return f"{value:.{places}f}".rstrip("0").rstrip(".") or "0"
@@ -322,7 +307,7 @@ def kept_headers(options: FuseOptions, spans: FloatSpans | None = None) -> dict[
     if fixed is not None or spans:
         headers[STRETCH_HEADER] = stretch_value(fixed, spans)
     if options.palette != "none" and options.palette_range is not None:
-        headers[PALETTE_RANGE_HEADER] = palette_range_value(options.palette_range)
+        headers[PALETTE_RANGE_HEADER] = palette_span_text(options.palette_range)
     return headers
 
 

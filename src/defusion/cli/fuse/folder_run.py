@@ -123,7 +123,8 @@ def _note_own_mappings(fuser: Fuser, todo: list[tuple[str, list[Path]]], args: a
         video = f"defusion video {shell_word(str(args.dir_a))} {shell_word(str(args.dir_b))} -o OUT_DIR/"
         note(f"each pair is fused on its own: {' and '.join(said)} over that pair's own values, so frames of one "
              f"clip can flicker (a hot object entering the view shifts the unchanged background); for a clip's "
-             f"frames, {video} with the same fusion options keeps one mapping, its first frames', for them all")
+             f"frames, {video} with the same fusion options keeps one mapping, its first frames', for them all"
+             + (" (or give --palette-range LOW,HIGH, which it notes)" if "--palette's colours spread" in said else ""))
 
 
 def _make_output_folders(args: argparse.Namespace) -> str:
