@@ -10,6 +10,7 @@ from pathlib import Path
 from defusion.cli.errors import UserError
 from defusion.cli.options import note_quick_test_weights
 from defusion.fusion.choices import DEFAULT_OPSET, EXPORT_SUFFIXES, PARITY_SIZE  # torch-free, as --help must be
+from defusion.io.formats import one_of  # torch-free, as --help must be
 from defusion.io.notes import note
 from defusion.model.errors import WeightsError
 
@@ -83,8 +84,8 @@ def _check(args: argparse.Namespace) -> None:
                             f"{args.output.with_suffix(SUFFIXES[args.format][0])} or --format {fmt}")
     named = SUFFIXES[args.format]
     if suffix not in named:
-        raise UserError(f"-o {args.output}: a {args.format} export's name ends in {_listed(named)} (a reader tells "
-                        f"the format by it); use -o {args.output.with_suffix(named[0])}")
+        raise UserError(f"-o {args.output}: a {args.format} export's name ends in {one_of(list(named))} (a reader "
+                        f"tells the format by it); use -o {args.output.with_suffix(named[0])}")
     highest = max_opset()
     if args.opset < MIN_OPSET or (highest is not None and args.opset > highest):
         raise UserError(f"--opset must be {_opset_range()} (this PyTorch's ONNX exporter), got {args.opset}")
@@ -92,11 +93,6 @@ def _check(args: argparse.Namespace) -> None:
         check_writable_folder(args.output.parent)  # read-only, not allowed: said now, not after the trace
     except OSError as exc:
         raise UserError(f"-o {args.output}: {exc}") from None
-
-
-def _listed(suffixes: tuple[str, ...]) -> str:
-    """``(".pt", ".pth", ".ts")`` -> ``".pt, .pth or .ts"``."""
-    return suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
 
 
 def _where_defaults_are(fmt: str) -> str:
@@ -140,12 +136,12 @@ def run(args: argparse.Namespace) -> int:
     _say_start(args)
     note_quick_test_weights(args.weights)  # the quick-test net's, an unfinished run's: said, as defusion fuse says it
     from defusion.cli.outputs import missing_folder, said_made
-    from defusion.model.weights import load_weights, read_metadata, shipped_weights_path, weights_digest
+    from defusion.model.weights import load_weights, shipped_weights_path, weights_digest, weights_metadata
     from defusion.fusion.export import PARITY_TOLERANCE, export_model, fusion_defaults, parity
 
     path = args.weights or shipped_weights_path()
     model = load_weights(path)
-    metadata = {k: v for k, v in read_metadata(path).items() if k not in ("config", "format")}
+    metadata = {k: v for k, v in weights_metadata(path).items() if k not in ("config", "format")}
     metadata["source_weights"] = Path(path).name
     metadata["weights_sha256_16"] = weights_digest(path)  # which weights, whatever the file's name
     made = missing_folder(args.output)  # writing makes it: said, as defusion fuse says it

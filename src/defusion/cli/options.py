@@ -282,11 +282,11 @@ def add_palette_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--palette", default=None, choices=PALETTES,
                    help="false colour from the infrared image, as thermal cameras show it: the fused luminance "
                         "keeps both images' detail, the palette's hue says how warm each place is (the infrared "
-                        "image: the only grey source, else the last, or --infrared N); default none, the "
+                        "image: the only grey source, else the last grey one, or --infrared N); default none, the "
                         "sources' own colours")
     p.add_argument("--infrared", type=positive_int, default=None, metavar="N",
                    help="with --palette: the infrared image is the Nth given (default: the one raw thermal frame, "
-                        "else the only grey one, else the last, as pairs are given visible first)")
+                        "else the only grey one, else the last grey one, else the last, as pairs are given visible first)")
 
 
 def add_palette_range_option(p: argparse.ArgumentParser) -> None:

@@ -421,19 +421,24 @@ def check_palette(palette: str) -> None:
 def thermal_source(sources: list[np.ndarray], raw: Sequence[int] = ()) -> tuple[int, bool]:
     """Which source is the infrared image, and whether that is certain: the one raw thermal frame
     among them (``raw``: the indices stretched as such), else the only grey one, else (a guess)
-    the last, as infrared + visible pairs are given visible first (the benchmarks' order, and a
-    rig's: the visible camera's grid).
+    the last grey one, or the last where none or all are grey, as infrared + visible pairs are given
+    visible first (the benchmarks' order, and a rig's: the visible camera's grid). Never a colour
+    source where a grey one was given.
 
     Example:
         >>> visible, infrared = np.zeros((2, 2, 3)), np.zeros((2, 2))
         >>> visible[..., 0] = 1
         >>> thermal_source([visible, infrared]), thermal_source([infrared, infrared]), thermal_source([infrared] * 2, [0])
         ((1, True), (1, False), (0, True))
+        >>> thermal_source([infrared, infrared, visible])  # two grey, one colour: a grey one, a guess
+        (1, False)
     """
     if len(raw) == 1:
         return raw[0], True
     greys = [i for i, s in enumerate(sources) if is_grey(s)]
-    return (greys[0], True) if len(greys) == 1 else (len(sources) - 1, False)
+    if len(greys) == 1:
+        return greys[0], True
+    return (greys[-1] if greys else len(sources) - 1), False
 
 
 def palette_range(thermal: np.ndarray, seen: np.ndarray | None = None) -> tuple[float, float]:

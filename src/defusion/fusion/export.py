@@ -49,6 +49,7 @@ from defusion.fusion.choices import (DEFAULT_OPSET, EXPORT_SUFFIXES,  # torch-fr
                                      PARITY_SIZE)
 from defusion.fusion.tiling import run_padded
 from defusion.io.atomic import atomic_path
+from defusion.io.formats import one_of
 from defusion.model.denet import SIZE_MULTIPLE, DeNet, DeNetConfig, default_detail_gain
 
 if TYPE_CHECKING:
@@ -80,11 +81,6 @@ def format_for(path: str | Path) -> Format:
     return "onnx" if Path(path).suffix.lower() == ".onnx" else "torchscript"
 
 
-def _listed(suffixes: tuple[str, ...]) -> str:
-    """``(".pt", ".pth", ".ts")`` -> ``".pt, .pth or .ts"``."""
-    return suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
-
-
 def check_export_path(path: str | Path, fmt: Format | None = None) -> Format:
     """The format an export to ``path`` is written in: ``fmt``, or (None) the one its suffix names
     (:data:`EXPORT_SUFFIXES`). Refused with an :class:`ExportError`, before any work (a trace takes
@@ -104,7 +100,7 @@ def check_export_path(path: str | Path, fmt: Format | None = None) -> Format:
         raise ExportError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
     suffix = path.suffix.lower()
     named = {end: name for name, ends in EXPORT_SUFFIXES.items() for end in ends}
-    choices = ".onnx (ONNX) or " + _listed(EXPORT_SUFFIXES["torchscript"]) + " (TorchScript)"
+    choices = ".onnx (ONNX) or " + one_of(list(EXPORT_SUFFIXES["torchscript"])) + " (TorchScript)"
     if suffix == WEIGHTS_SUFFIX:
         raise ExportError(f"{path}: a {WEIGHTS_SUFFIX} file holds weights, not an export: "
                           "defusion.model.weights.save_weights(model, path) writes one; an export's name ends in "

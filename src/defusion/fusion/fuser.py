@@ -493,8 +493,9 @@ class Fuser:
     @_checked_keywords
     def infrared_source(self, *images: np.ndarray) -> tuple[int, str | None]:
         """Which source the palette colours as the infrared image (``options.infrared``, else the one
-        raw thermal frame, else the only grey source, else the last) and, where that was a guess,
-        why (``"all are grey"``, ``"none is grey"``): worth telling the user; None when certain."""
+        raw thermal frame, else the only grey source, else the last grey one, or the last) and, where
+        that was a guess, why (``"all are grey"``, ``"none is grey"``, ``"2 of the 3 are grey"``): worth telling the user;
+        None when certain."""
         if self.options.infrared is not None:
             return self.options.infrared, None
         images = checked_images(images, self.options.rig)
@@ -503,7 +504,9 @@ class Fuser:
         index, certain = color.thermal_source(images, stretched)
         if certain:
             return index, None
-        return index, "all are grey" if all(color.is_grey(im) for im in images) else "none is grey"
+        greys = sum(color.is_grey(im) for im in images)
+        return index, ("all are grey" if greys == len(images) else "none is grey" if not greys
+                       else f"{greys} of the {len(images)} are grey")
 
     def _registered(self, images: list[np.ndarray]) -> Registered:
         """:meth:`registered`'s floats, the indices of the sources stretched as raw thermal frames,

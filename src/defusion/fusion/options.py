@@ -158,7 +158,7 @@ class FuseOptions:
     #: sees nothing the fused image is left uncoloured, and the range is measured on what it sees.
     palette: Palette = "none"
     #: Which source (0-based) is the infrared image, for the palette; None: the one raw thermal
-    #: frame (stretched), else the only grey source, else the last (pairs come visible first).
+    #: frame (stretched), else the only grey source, else the last grey one, else the last (pairs come visible first).
     infrared: int | None = None
     #: The infrared values (low, high: as fused, floats in [0, 1], after the stretch) the palette
     #: spans; None: the 1st to 99th percentile of each call's infrared image

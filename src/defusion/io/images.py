@@ -34,7 +34,7 @@ from defusion.io.frames import count_frames, tiff_pages, warn_frames
 from defusion.io.heif import HEIF_EXTRA, HEIF_SUFFIXES, is_heif, register_heif
 from defusion.io.notes import warn
 from defusion.io.orientation import image_orientation
-from defusion.io.pillow_decoding import INT_BITS, from_pillow, from_pillow_or_opencv, stored_rawmode
+from defusion.io.pillow_decoding import from_pillow_or_opencv, stored_rawmode
 from defusion.io.pixel_bound import (PYTHON_LIMIT_HINT, RAISE_LIMIT_HINT, ImageTooLargeError, allow_pixels, bomb_error,
                                      check_pixels)
 from defusion.io.probes import float_span, header_size, opens_as_image, stores_floats
@@ -132,29 +132,6 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
     return _writable(array)
 
 
-def pillow_levels(im: Image.Image, name: str = "image") -> np.ndarray:
-    """The pixels of an in-memory Pillow image in mode ``I`` (32-bit integers) or ``F`` (32-bit floats)
-    as :func:`read_image` gives a file's: ``np.asarray`` leaves them int32 or float32 values that are no
-    levels. Integers become uint8 where all are 8-bit values, else uint16 (scaled, with a warning, where
-    beyond 16 bits); floats in [0, 1] become 16-bit levels and any other range (a radiometric frame in
-    degrees) is stretched over 16 bits from its minimum to its maximum (:func:`float_to_uint16`).
-    ``name`` names the image in warnings and errors. An image in memory no longer says how many bits its
-    file stored (``read_image`` reads that from the file): integers all <= 255 are taken as 8-bit values;
-    for a 16-bit frame that dark, pass ``np.asarray(im).astype(np.uint16)`` instead.
-
-    Example:
-        >>> im = Image.fromarray(np.array([[20.0, 30.0, 40.0]], np.float32))  # mode F: degrees Celsius
-        >>> pillow_levels(im).tolist(), pillow_levels(im.convert("I")).dtype.name
-        ([[0, 32768, 65535]], 'uint8')
-    """
-    if im.mode not in ("I", "F"):
-        raise ReadOptionError(f"pillow_levels reads modes I and F; {name} is in mode {im.mode}")
-    try:
-        return from_pillow(im, Path(name), INT_BITS)
-    except ValueError as exc:  # the float check's, which names no image
-        raise ImageReadError(f"{name}: {exc}") from None
-
-
 def _writable(array: np.ndarray) -> np.ndarray:
     """``array``, copied where it is read-only: ``np.asarray`` of a Pillow image wraps the image's
     bytes, which nothing may write (``a[0, 0] = 0`` fails, ``torch.from_numpy`` warns). An array
@@ -189,7 +166,7 @@ def _refuse_other_format(path: Path) -> None:
 
 __all__ = ["READ_SUFFIXES", "READ_FORMATS", "FloatReading", "FLOAT_READINGS", "PYTHON_LIMIT_HINT", "RAISE_LIMIT_HINT", "ImageReadError",
            "ImageTooLargeError", "ImageFormatError", "FloatRangeError", "ReadOptionError", "read_image", "header_size",
-           "opens_as_image", "stores_floats", "pillow_levels",
+           "opens_as_image", "stores_floats",
            "float_stretched", "float_span", "describe_float_stretch", "float_to_uint16", "stream_float_span",
            # defined in defusion.io.formats and defusion.io.writing, kept importable from here:
            "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",

@@ -267,16 +267,6 @@ def group_settings(paths: Sequence[str | Path]) -> list[ShotSettings]:
     return [shot_settings(p) for p in paths]
 
 
-def exposure_settings(path: str | Path) -> tuple[float | None, float | None]:
-    """(exposure time in seconds, exposure bias in EV) from ``path``'s EXIF (a raw file's time from its
-    maker's header); None where it does not say."""
-    path = Path(path)
-    if is_raw(path):
-        seconds = raw_capture(path)[1]
-        return (seconds or None), None
-    return _exposure(_exif_tags(path)[1])
-
-
 def _exposure(details: dict) -> tuple[float | None, float | None]:
     """(exposure time in seconds, exposure bias in EV) from an EXIF sub-directory; None where it does not say."""
     seconds = _number(details.get(_EXPOSURE_TIME))
@@ -476,7 +466,7 @@ def group_name(group: Sequence[Path]) -> str:
 
 __all__ = ["SHOT_SUFFIXES", "DEFAULT_GAP_S", "BRACKET_STOPS", "SUBFOLDER_DEPTH", "Shot", "ShotsError", "natural_key",
            "is_hidden", "list_shots", "image_subfolders", "raw_twins", "read_shot", "ShotSettings",
-           "shot_settings", "upload_settings", "group_settings", "exposure_settings", "shows_exposure_bracket",
+           "shot_settings", "upload_settings", "group_settings", "shows_exposure_bracket",
            "shows_one_exposure", "BRACKET_EVIDENCE", "ONE_EXPOSURE_EVIDENCE", "exif_shows", "bracket_advice",
            "focus_stack_advice", "sources_on_bracket_warning", "is_exposure_bracket", "is_one_exposure", "camera_model",
            "exif_orientation", "group_by_time", "group_by_count", "group_name"]

@@ -72,9 +72,25 @@ def save_weights(model: DeNet, path: str | Path, metadata: dict[str, str] | None
         os.chmod(tmp, 0o644)  # weights are data anyone may read (package data, shared runs)
 
 
-def read_metadata(path: str | Path) -> dict[str, str]:
+def weights_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata a safetensors weights file's header holds (``format``, the DeNet ``config`` as JSON,
+    and what a training run or :func:`save_weights` added: ``steps``, ``final_loss``...), read without
+    loading its tensors: to say what weights are before loading them. Not an image's metadata
+    (:func:`defusion.io.metadata.read_metadata`).
+
+    Example:
+        >>> meta = weights_metadata(shipped_weights_path())
+        >>> meta["format"], meta["model"], json.loads(meta["config"])["in_channels"]
+        ('defusion-denet', 'defusion', 3)
+    """
     with safe_open(str(path), framework="pt") as f:
         return dict(f.metadata() or {})
+
+
+#: The former name of :func:`weights_metadata` (docs/serving.md's export example, scripts and training
+#: runs call it so), kept as an alias: it clashed with :func:`defusion.io.metadata.read_metadata`, which
+#: reads an image's.
+read_metadata = weights_metadata
 
 
 def is_torchscript_export(path: str | Path) -> bool:
@@ -162,7 +178,7 @@ def load_weights(path: str | Path | None = None, map_location: str | torch.devic
                if Path(path).suffix.lower() == ".onnx" else
                "pickled PyTorch files are not loaded (they can run code); convert them to safetensors"))
     try:
-        meta = read_metadata(path)
+        meta = weights_metadata(path)
         state = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"cannot read weights {path}: not a valid safetensors file ({exc})") from None

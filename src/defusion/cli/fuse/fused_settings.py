@@ -79,18 +79,6 @@ def _precision(args: argparse.Namespace) -> str:
     return "bf16" if getattr(args, "runtime", None) == "compile-bf16" else "fp32"
 
 
-def recorded_settings(out: Path) -> dict | None:
-    """The settings of the latest run ``out``'s SETTINGS_FILE records; None where there is none, or it is
-    unreadable.
-
-    Example:
-        >>> recorded_settings(Path("no-such-folder")) is None
-        True
-    """
-    record = _record(out)
-    return None if record is None else record["settings"]
-
-
 def recorded_runs(out: Path, fmt: str) -> list[dict] | None:
     """The settings of every run that may have left ``fmt`` images in ``out`` (a version 1 record: its one
     run's, whatever the format); None where no record says (no SETTINGS_FILE, an unreadable one, or no run
@@ -231,5 +219,5 @@ def _write(out: Path, settings: dict, runs: dict) -> None:
 
 
 __all__ = ["MEMORY_FIELDS", "SETTINGS_FILE", "SETTINGS_VERSION", "SHIPPED", "check_kept", "differences",
-           "fused_settings", "output_format", "record_settings", "recorded_runs", "recorded_settings",
+           "fused_settings", "output_format", "record_settings", "recorded_runs",
            "settle_settings"]
