@@ -288,3 +288,13 @@ def test_the_exif_advice_names_the_files_and_takes_each_places_action():
         "the EXIF of a.jpg, b.jpg shows an exposure bracket (exposure times or biases differ): pick X, whose")
     assert "most likely a focus stack; pick Y, whose defaults" in focus_stack_advice(shown, "pick Y")
     assert ", but Z takes each pixel from one source" in sources_on_bracket_warning(shown, "Z", "pick X")
+
+
+def test_a_name_sorts_before_its_numbered_copies_as_a_file_manager_orders_them():
+    """A web-UI audit: focus.png, focus2.png, focus3.png were fused as focus2, focus3, focus (the
+    suffix's dot sorted after the digits), and a browser's IMG_1234 (1).jpg came before IMG_1234.jpg."""
+    from defusion.io.shots import natural_key
+
+    names = ["focus3.png", "IMG_1234 (1).jpg", "focus.png", "IMG_1234.jpg", "focus2.png", "stack-1.tif", "stack.tif"]
+    assert [p.name for p in sorted(map(Path, names), key=natural_key)] == [
+        "focus.png", "focus2.png", "focus3.png", "IMG_1234.jpg", "IMG_1234 (1).jpg", "stack.tif", "stack-1.tif"]

@@ -56,14 +56,17 @@ class Shot(NamedTuple):
     readable: bool = True
 
 
-def natural_key(path: Path) -> list:
-    """Sort key that puts IMG_2 before IMG_10.
+def natural_key(path: Path) -> tuple[list, str]:
+    """Sort key of a file manager's order: IMG_2 before IMG_10, and a name before its numbered copies
+    (focus.png, focus2.png; IMG_1.jpg, IMG_1 (1).jpg): the name without its suffix is compared first.
 
     Example:
         >>> [p.name for p in sorted([Path("IMG_10.jpg"), Path("IMG_2.jpg")], key=natural_key)]
         ['IMG_2.jpg', 'IMG_10.jpg']
+        >>> [p.name for p in sorted(map(Path, ["focus3.png", "focus.png", "focus2.png"]), key=natural_key)]
+        ['focus.png', 'focus2.png', 'focus3.png']
     """
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.stem)], path.suffix.lower()
 
 
 def is_hidden(path: Path) -> bool:
