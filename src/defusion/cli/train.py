@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import argparse
 import errno
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from defusion.cli.errors import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, UserError,
                                  close_progress_bars)
@@ -55,6 +56,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto",
                    help="auto (a GPU where PyTorch sees one, else the CPU), cpu, cuda, cuda:N or mps; under "
                         "torchrun each process trains on its own GPU, cuda:LOCAL_RANK (default auto)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="CPU threads of PyTorch's training steps (default: PyTorch's, one per core; beside "
+                        "--workers data processes on a small or busy machine fewer can be faster: see "
+                        "docs/training.md); under torchrun, its OMP_NUM_THREADS (1) unless given")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -93,8 +98,9 @@ def run(args: argparse.Namespace) -> int:
 
         init = shipped_weights_path()
     try:
-        weights = train(args.data, args.out, cfg, resume=args.resume, progress=not args.no_progress,
-                        init_weights=init, device=args.device)
+        with _threads(args.threads):
+            weights = train(args.data, args.out, cfg, resume=args.resume, progress=not args.no_progress,
+                            init_weights=init, device=args.device)
     except SameOnEveryRankError:
         if not Distributed.from_env().is_main:  # rank 0 says it for every process
             return EXIT_USAGE
@@ -116,6 +122,23 @@ def run(args: argparse.Namespace) -> int:
     if weights is not None:
         print(f"wrote {weights}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _threads(threads: int | None) -> Iterator[None]:
+    """PyTorch's CPU threads set to ``threads`` (--threads) inside the block, as they were after it;
+    nothing changed for None."""
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 #: OS errors of writing, which get "cannot write" before the file's name.
