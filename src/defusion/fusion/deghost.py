@@ -288,6 +288,26 @@ def deghost_focus_note(option: str, task: str | None, pixels: str) -> str | None
     return f"{option} {FOCUS_CHANGE_IS_MOTION}"
 
 
+#: Why deghosting does not suit an infrared + visible pair, said after the option's name by the CLI and
+#: the web page alike (the web UI's audit: on TNO's pair 01, --task ivf, it replaced 77.9% of the visible
+#: image's pixels and the fusion came out blotchy).
+CONTENT_NOT_SHARED = ("compares the images' content, which an infrared and a visible image do not share, so it "
+                      "replaces much of one; it is for exposure brackets with something moving")
+
+
+def deghost_infrared_warning(option: str, task: str | None) -> str | None:
+    """The line that warns that deghosting (the option named ``option``, as the caller names it) ruins
+    an infrared + visible pair (``task`` ``"ivf"``); None for any other task.
+
+    Example:
+        >>> deghost_infrared_warning("--deghost", "ivf")[:49]
+        "--deghost compares the images' content, which an "
+        >>> deghost_infrared_warning("--deghost", "mef") is None
+        True
+    """
+    return f"{option} {CONTENT_NOT_SHARED}" if task == "ivf" else None
+
+
 def describe_ghosts(names: Sequence[str], ghosts: tuple[float, ...]) -> str | None:
     """One line on how much of each image (``names``, in the order given) deghosting replaced, the
     most first, in words that name no option, for the CLI and the web page alike; None without

@@ -76,7 +76,8 @@ def main() -> None:
             return
         a, b, names, files, rig = given
         labels = PAIR_LABELS
-        fuser, result, notes = pair.fuse_pair(settings, task, replace(options, rig=rig), a, b, names, files)
+        fuser, result, warnings, notes = pair.fuse_pair(settings, task, replace(options, rig=rig), a, b, names,
+                                                        files)
     except WeightsError as exc:
         st.error(f"cannot load the model: {exc}")
         return
@@ -87,8 +88,8 @@ def main() -> None:
         LOG.exception("fusion failed")
         st.error(f"fusion failed: {type(exc).__name__}: {error_text(exc, labels)}")
         return
-    pair.show_pair(a, b, names, result, files, rig=rig is not None, notes=notes, shared=fuser.options.stretch_shared,
-                   stretch=fuser.options.stretch, palette=fuser.options.palette)
+    pair.show_pair(a, b, names, result, files, rig=rig is not None, warnings=warnings, notes=notes,
+                   shared=fuser.options.stretch_shared, stretch=fuser.options.stretch, palette=fuser.options.palette)
 
 
 if __name__ == "__main__":  # Streamlit runs this file as __main__; importing it does nothing

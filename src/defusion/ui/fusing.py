@@ -18,6 +18,10 @@ STACK_METRIC_NAMES = ("EN", "SD", "SF", "AG", "Qabf", "MEF-SSIM")
 #: The smallest width and height the metrics take (defusion.metrics refuses smaller images: "image
 #: too small"): a fused image under it is still shown and offered, its metrics all n/a.
 MIN_METRIC_SIDE = 2
+#: What the page says once the network passes are done and the metrics table is computed: on a 12 MP
+#: pair that takes most of a minute on a loaded 2-core machine (the web UI's audit: 51 s), which a bar
+#: left at its last pass made look hung.
+SCORING_TEXT = "Scoring the fused image (the metrics table)..."
 
 
 class FusedPair(NamedTuple):
@@ -31,11 +35,13 @@ class FusedPair(NamedTuple):
     sources: list[np.ndarray]
 
 
-def fuse_and_score(fuser: Fuser, a: np.ndarray, b: np.ndarray,
-                   on_tile: Callable[[], None] | None = None) -> FusedPair:
+def fuse_and_score(fuser: Fuser, a: np.ndarray, b: np.ndarray, on_tile: Callable[[], None] | None = None,
+                   on_scoring: Callable[[], None] | None = None) -> FusedPair:
     """One network pass: fused image, components, and the metrics table's values (against the
-    sources as the fuser fused them: aligned, a raw thermal frame stretched, ...)."""
+    sources as the fuser fused them: aligned, a raw thermal frame stretched, ...); ``on_tile`` is
+    called after each network pass, ``on_scoring`` once they are done, as the scoring starts."""
     parts = fuser.decompose(a, b, on_tile=on_tile)
+    _said(on_scoring)
     return FusedPair(parts, score(parts.fused, *parts.sources), parts.sources)
 
 
@@ -65,14 +71,31 @@ class FusedStack(NamedTuple):
     correlations: tuple[float | None, ...] = ()
 
 
-def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray],
-                         on_tile: Callable[[], None] | None = None) -> FusedStack:
+def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray], on_tile: Callable[[], None] | None = None,
+                         on_scoring: Callable[[], None] | None = None) -> FusedStack:
     """A bracket or stack fused (pairwise, in the fuser's stack order) and scored against the
-    sources as fused (aligned, stretched, ...)."""
+    sources as fused (aligned, stretched, ...); ``on_tile`` and ``on_scoring`` as :func:`fuse_and_score`."""
     result = fuser.fusion(*images, on_tile=on_tile)
+    _said(on_scoring)
     depth = None if result.weights is None else source_map([result.weights[k] for k in result.order])
     return FusedStack(result.fused, score_stack(result.fused, result.sources), result.order, depth, result.sources,
                       result.frame, result.warps, result.ghosts, result.left_out, result.correlations)
+
+
+def _said(event: Callable[[], None] | None) -> None:
+    """Call ``event``, where one was given."""
+    if event is not None:
+        event()
+
+
+def passes_text(done: int, total: int) -> str:
+    """The progress bar's text while the network runs.
+
+    Example:
+        >>> passes_text(2, 6)
+        'Fusing: 2 of 6 network passes'
+    """
+    return f"Fusing: {done} of {total} network passes"
 
 
 def passes(fuser: Fuser, images: list[np.ndarray]) -> int:
@@ -113,6 +136,6 @@ def metric_rows(values: dict[str, float]) -> list[dict[str, str]]:
 
 
 __all__ = [
-    "METRIC_NAMES", "STACK_METRIC_NAMES", "MIN_METRIC_SIDE", "FusedPair", "fuse_and_score", "FusedStack",
-    "fuse_stack_and_score", "passes", "score", "score_stack", "metric_rows",
+    "METRIC_NAMES", "STACK_METRIC_NAMES", "MIN_METRIC_SIDE", "SCORING_TEXT", "FusedPair", "fuse_and_score",
+    "FusedStack", "fuse_stack_and_score", "passes_text", "passes", "score", "score_stack", "metric_rows",
 ]

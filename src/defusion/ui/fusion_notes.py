@@ -1,5 +1,6 @@
 """Notes on what fusing and reading did to the images, in ``defusion fuse``'s words: registration,
-the image a palette colours, raw 16-bit sources stretched, float pixels outside [0, 1]."""
+the image a palette colours, raw 16-bit sources stretched, float pixels outside [0, 1], and what the
+fusion core itself said while fusing."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from defusion.fusion.fuser import Decomposition, Fuser
 from defusion.fusion.stacking import flat_warning
 from defusion.fusion.stretch import describe_stretch
 from defusion.io.images import describe_float_stretch, float_span
+from defusion.io.notes import split_line
 from defusion.ui.fusing import FusedStack
+from defusion.ui.upload_names import name_images
+
+#: The fusion core's advice to a Python caller (defusion.fusion.stretch's warning on grey float data in a
+#: narrow band) -> what a web user can do instead: upload the counts.
+PAGE_WORDS = {"give the uint16 counts to have them stretched, or stretch it with a FixedStretch "
+              "(defusion.fusion.stretch)": "upload the counts as a 16-bit PNG or TIFF to have them stretched"}
 
 
 def registration_notes(names: Sequence[str], found: Decomposition | FusedStack, motion: str) -> list[str]:
@@ -28,6 +36,29 @@ def registration_notes(names: Sequence[str], found: Decomposition | FusedStack, 
              describe_ghosts(names, found.ghosts),
              flat_warning(list(names), list(getattr(found, "left_out", ()))))  # a stack's misfire shots
     return [line for line in lines if line]
+
+
+def fusion_lines(said: Sequence[str], names: Sequence[str], page_notes: Sequence[str] = ()
+                 ) -> tuple[list[str], list[str]]:
+    """(warnings, notes) to show with a fusion: what the fusion core said while fusing (``said``, the
+    lines :func:`defusion.io.notes.collecting` gathered, "image N" named by ``names``, the uploads in
+    the order given), then the page's own ``page_notes`` (:func:`palette_note`, :func:`registration_notes`)
+    but those the core said too (a poor correlation, misfire shots left out), each said once with the
+    core's kind. Advice meant for a Python caller is put in a web user's words (``PAGE_WORDS``).
+
+    Example:
+        >>> said = ["warning: image 1: the palette colours a colour image", "note: image 2 is dim"]
+        >>> fusion_lines(said, ["vis.png", "ir.png"], ["ir.png is dim", "aligned ir.png onto vis.png"])
+        (['vis.png: the palette colours a colour image'], ['ir.png is dim', 'aligned ir.png onto vis.png'])
+    """
+    warnings: list[str] = []
+    notes: list[str] = []
+    for kind, message in map(split_line, said):
+        message = name_images(message, names)
+        for python, page in PAGE_WORDS.items():
+            message = message.replace(python, page)
+        (warnings if kind == "warning" else notes).append(message)
+    return warnings, notes + [line for line in page_notes if line not in warnings and line not in notes]
 
 
 def palette_note(fuser: Fuser, images: list[np.ndarray], names: list[str]) -> str | None:
@@ -66,14 +97,13 @@ def float_note(name: str, span: tuple[float, float] | None) -> str | None:
     Example:
         >>> float_note("ir.tif", (20.5882, 44.902))
         'ir.tif holds float values 20.59 to 44.9 (not 0 to 1: a radiometric thermal frame in degrees, say): \
-stretched from its minimum to its maximum onto the full range when read, as defusion fuse reads it, and shown so \
-(Stretch raw thermal frames does not apply to float frames)'
+stretched from its minimum to its maximum onto the full range when read, and shown so (Stretch raw thermal frames \
+does not apply to float frames)'
     """
     said = describe_float_stretch(name, span)
     if said is None:
         return None
-    return (f"{said}, as defusion fuse reads it, and shown so (Stretch raw thermal frames does not apply to float "
-            "frames)")
+    return f"{said}, and shown so (Stretch raw thermal frames does not apply to float frames)"
 
 
-__all__ = ["registration_notes", "palette_note", "stretch_notes", "float_range", "float_note"]
+__all__ = ["PAGE_WORDS", "fusion_lines", "registration_notes", "palette_note", "stretch_notes", "float_range", "float_note"]

@@ -5,34 +5,39 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from defusion.fusion.deghost import deghost_focus_note
+from defusion.fusion.deghost import deghost_focus_note, deghost_infrared_warning
 from defusion.fusion.fuser import FuseOptions
 from defusion.io.shots import (ShotSettings, bracket_advice, exif_shows, focus_stack_advice, shows_exposure_bracket,
                                shows_one_exposure, sources_on_bracket_warning)
 from defusion.ui.options import choose_kind, default_pixels
 
+#: The sidebar's *Remove ghosts* choice, as the warnings on it name it.
+DEGHOST_CHOICE = "*Remove ghosts*"
+
 
 def option_warnings(task: str | None, pixels: str, align: str, deghost: bool = False) -> list[str]:
     """Options the kind of images does not suit, as the docs measured them; ``deghost`` (Remove
-    ghosts) on a focus stack or with pixels from the sources, whose focus changes it takes for motion.
+    ghosts) on a focus stack or with pixels from the sources, whose focus changes it takes for motion,
+    and on an infrared + visible pair, whose content differs (as ``defusion fuse --deghost`` warns).
 
     Example:
         >>> option_warnings("ivf", "sources", "none")[0][:40]
         'Pixels from the sources takes each regio'
         >>> option_warnings("mff", "sources", "none", deghost=True)[0][:45]
         '*Remove ghosts* takes a focus change for moti'
+        >>> option_warnings("ivf", "network", "none", deghost=True)[0][:50]
+        "*Remove ghosts* compares the images' content, whic"
     """
     warnings = []
     if pixels == "sources" and task in ("ivf", "mef"):
         warnings.append("Pixels from the sources takes each region from one image: right for focus stacks, but "
                         f"{'an infrared + visible pair' if task == 'ivf' else 'an exposure bracket'} needs both "
-                        "mixed (docs/benchmarks.md, \"Pixels from the sources\"); *network* is the default.")
+                        "mixed; *network*, the default, mixes them.")
     if align != "none" and task == "ivf":
         warnings.append("Align registers images of one camera by their content; an infrared and a visible image "
                         "do not match in content: for two cameras side by side, upload their rig file instead.")
-    focus = deghost_focus_note("*Remove ghosts*", task, pixels) if deghost else None
-    if focus:
-        warnings.append(f"{focus}.")
+    said = (deghost_infrared_warning(DEGHOST_CHOICE, task), deghost_focus_note(DEGHOST_CHOICE, task, pixels))
+    warnings += [f"{line}." for line in said if line and deghost]
     return warnings
 
 
@@ -71,4 +76,4 @@ def exif_advice(settings: Sequence[ShotSettings], names: Sequence[str], options:
     return [], []
 
 
-__all__ = ["option_warnings", "exif_advice"]
+__all__ = ["DEGHOST_CHOICE", "option_warnings", "exif_advice"]

@@ -14,7 +14,7 @@ import numpy as np
 
 from defusion.fusion.rig import Rig, RigError
 from defusion.io.notes import listed, note, warn
-from defusion.io.raw import RAW_SUFFIXES
+from defusion.io.images import READ_SUFFIXES
 from defusion.io.resize import changes_aspect, describe_resize, resize_to_first, turned_quarter
 from defusion.serving.decode import decode_image
 from defusion.ui.errors import InputError
@@ -22,8 +22,9 @@ from defusion.ui.options import CALIBRATE_PAGE, RESIZE_CHOICE
 from defusion.ui.settings import DEFAULT_UI_MAX_PIXELS
 from defusion.ui.upload_names import PAIR_LABELS, in_name_order, name_images, told_apart
 
-#: File types offered in the upload dialogue (the decoder checks the content anyway).
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "heic", "heif", *(s[1:] for s in RAW_SUFFIXES)]
+#: File types offered in the upload dialogue: every suffix ``defusion fuse`` reads (READ_SUFFIXES, so
+#: a ``.jfif`` saved from a browser or a GIF is not refused; the decoder checks the content anyway).
+UPLOAD_TYPES = [suffix[1:] for suffix in READ_SUFFIXES]
 #: Most images one bracket or focus stack upload may hold (N images take N - 1 fusions).
 MAX_STACK_IMAGES = 8
 #: Bytes in an MB of the upload limit (--max-upload-mb), as Streamlit's own limit counts them (a MiB).

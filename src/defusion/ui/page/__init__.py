@@ -14,12 +14,14 @@ Here, free of Streamlit (the app imports them without it): the names of the page
 examples, and the wording that several parts, and the tests, share.
 """
 
+from defusion.io.images import READ_FORMATS
+
 #: The sidebar's *Images* choices besides the examples: the pages of the app.
 UPLOAD = "Upload two images"
 UPLOAD_STACK = "Upload a bracket or focus stack"
 CALIBRATE = "Calibrate a camera rig"
-#: What the uploaders take, as the captions say it (ui.uploads.UPLOAD_TYPES).
-FORMATS = "PNG, JPEG, TIFF, BMP, WebP, HEIC, camera raw; 8 or 16 bit, or a 32-bit float TIFF"
+#: What the uploaders take, as the captions say it (ui.uploads.UPLOAD_TYPES: what defusion.io.images reads).
+FORMATS = f"{READ_FORMATS}; 8 or 16 bit, or a 32-bit float TIFF"
 #: Under the palette, off while the pixels come from the sources (the fusion core refuses both).
 SOURCES_TAKE_NO_PALETTE = ("A thermal palette colours the network's fusion; pixels from the sources keep their own "
                            "colours, so the palette is off until the pixels come from the network.")

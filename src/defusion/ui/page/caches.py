@@ -1,6 +1,6 @@
 """What the page keeps across its runs and its users' sessions in Streamlit's caches (the network,
-the fusions made, what an upload's reading found), and a fusion made through them, with a progress
-bar while it is made."""
+the fusions made with what the fusion core said making them, what an upload's reading found), and a
+fusion made through them, with a progress bar while it is made and scored."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import numpy as np
 import streamlit as st
 
 from defusion.fusion.fuser import FuseOptions, Fuser
+from defusion.io.notes import collecting
 from defusion.ui import fusion_notes
-from defusion.ui.fusing import passes
+from defusion.ui.fusing import SCORING_TEXT, passes, passes_text
 from defusion.ui.result_cache import ResultCache
 
 if TYPE_CHECKING:
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 #: What a fusion made through :func:`fused` gives (its ``fuse``'s result).
 _Result = TypeVar("_Result")
+#: A callback of a fusion under way: after each network pass, or as its scoring starts.
+_Event = Callable[[], None]
 
 #: Uploads whose EXIF settings are kept for re-runs (a full stack's and a pair's, a few times over).
 UPLOAD_SETTINGS_KEPT = 32
@@ -67,16 +70,36 @@ def fuser(weights: str | None, device: str, options: FuseOptions) -> Fuser:
 
 
 def fused(key: tuple, fusing: Fuser, images: list[np.ndarray], spinner: str,
-          fuse: Callable[[Callable[[], None] | None], _Result]) -> _Result:
-    """``fuse(step)``'s result, made once for ``key`` and kept (:func:`fusions`), with ``spinner``
-    said while it is made and, when it takes several network passes, a progress bar that ``step``
-    (None without one) moves after each."""
-    bar, step = _progress(fusing, images) if key not in fusions() else (None, None)
+          fuse: Callable[[_Event | None, _Event], _Result]) -> tuple[_Result, tuple[str, ...]]:
+    """``fuse(step, scoring)``'s result and the lines the fusion core said making it (``"warning: ..."``,
+    ``"note: ..."``, its images as "image N": :func:`defusion.io.notes.collecting`), made once for
+    ``key`` and kept together (:func:`fusions`), so that a re-run of the page shows them again; with
+    ``spinner`` said while it is made, a progress bar that ``step`` (None without one: a single network
+    pass) moves after each pass when it takes several, and ``scoring`` saying the metrics are computed."""
+    kept = key in fusions()
+    bar, step = (None, None) if kept else _progress(fusing, images)
+    status = bar if bar is not None or kept else st.empty()  # where the scoring is said (none: kept)
+
+    def scoring() -> None:
+        if bar is not None:
+            bar.progress(1.0, text=SCORING_TEXT)
+        elif status is not None:
+            status.caption(SCORING_TEXT)
+
     with st.spinner(spinner):
-        result = fusions().remember(key, lambda: fuse(step))
-    if bar is not None:
-        bar.empty()
+        result = fusions().remember(key, lambda: _saying(fuse, step, scoring))
+    if status is not None:
+        status.empty()
     return result
+
+
+def _saying(fuse: Callable[[_Event | None, _Event], _Result], step: _Event | None,
+            scoring: _Event) -> tuple[_Result, tuple[str, ...]]:
+    """``fuse(step, scoring)``'s result and the lines the fusion core said meanwhile, kept with it
+    (said outside :func:`~defusion.io.notes.collecting`, they went to the server's log alone)."""
+    with collecting() as said:
+        result = fuse(step, scoring)
+    return result, tuple(said)
 
 
 def _progress(fusing: Fuser, images: list[np.ndarray]) -> tuple:
@@ -85,11 +108,11 @@ def _progress(fusing: Fuser, images: list[np.ndarray]) -> tuple:
     total = passes(fusing, images)
     if total < 2:
         return None, None
-    bar = st.progress(0.0, text=f"Fusing: 0 of {total} network passes")
+    bar = st.progress(0.0, text=passes_text(0, total))
     done = [0]
 
     def step() -> None:
         done[0] += 1
-        bar.progress(min(done[0] / total, 1.0), text=f"Fusing: {done[0]} of {total} network passes")
+        bar.progress(min(done[0] / total, 1.0), text=passes_text(done[0], total))
 
     return bar, step

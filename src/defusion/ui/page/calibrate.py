@@ -21,8 +21,8 @@ def calibrate_page(settings: Settings) -> None:
     limit_mb = st.get_option("server.maxUploadSize")
     st.subheader("Calibrate a camera rig")
     st.caption("One image from each camera of a fixed rig (a thermal and a visible camera side by side), taken at the "
-               "same moment. The rig file maps the second camera's images onto the first's pixel grid; use it with "
-               "*Upload two images*, or `defusion fuse --rig`. A chessboard both cameras see (heated or cooled for "
+               "same moment. The rig file maps the second camera's images onto the first's pixel grid: upload it with "
+               "their images on the *Upload two images* page. A chessboard both cameras see (heated or cooled for "
                "the infrared) is found by itself; otherwise upload the points you marked in both images.")
     col_a, col_b = st.columns(2)
     up_a = uploaded(col_a, "First camera (the fused images' grid)", type=UPLOAD_TYPES, key="calib_a")

@@ -13,7 +13,7 @@ from defusion.fusion.fuser import FuseOptions, Fuser
 from defusion.fusion.rig import Rig
 from defusion.ui.examples import EXAMPLES, load_example
 from defusion.ui.fusing import FusedPair, fuse_and_score
-from defusion.ui.fusion_notes import palette_note, registration_notes
+from defusion.ui.fusion_notes import fusion_lines, palette_note, registration_notes
 from defusion.ui.image_output import alt_text, download_name, png_bytes, sheet_jpeg
 from defusion.ui.page import FORMATS, UPLOAD
 from defusion.ui.page.caches import fused, fuser
@@ -47,7 +47,7 @@ def pair_inputs(source: str, settings: Settings
     up_b = uploaded(col_b, "Image B", type=UPLOAD_TYPES, key="upload_b")
     up_rig = uploaded(st, "Camera rig (optional)", type=["json"], key="upload_rig",
                       help="images from a fixed infrared + visible camera rig, of different sizes or views: "
-                           "the rig file (from *Calibrate a camera rig*, or defusion calibrate) maps B "
+                           "the rig file (from the *Calibrate a camera rig* page) maps B "
                            "onto A's pixel grid before fusing")
     resize = resize_choice()
     if not up_a or not up_b:
@@ -61,17 +61,20 @@ def pair_inputs(source: str, settings: Settings
 
 
 def fuse_pair(settings: Settings, task: str | None, options: FuseOptions, a: np.ndarray, b: np.ndarray,
-              names: Sequence[str], files: list[bytes] | None) -> tuple[Fuser, FusedPair, list[str]]:
+              names: Sequence[str], files: list[bytes] | None
+              ) -> tuple[Fuser, FusedPair, list[str], list[str]]:
     """The pair fused with ``options`` (once per content: kept for re-runs), after what the uploads'
-    EXIF says of the kind chosen; with the fuser and the notes to show above the result."""
+    EXIF says of the kind chosen; with the fuser, and the warnings and notes to show above the result
+    (what the fusion core said fusing it among them: :func:`~defusion.ui.fusion_notes.fusion_lines`)."""
     advise_kind(task, options, names, files)
     fusing = fuser(settings.weights, settings.device, options)
     key = ("pair", settings.weights, settings.device, options, digest(a, b))
-    result = fused(key, fusing, [a, b], "Fusing...", lambda step: fuse_and_score(fusing, a, b, step))
+    result, core = fused(key, fusing, [a, b], "Fusing...",
+                         lambda step, scoring: fuse_and_score(fusing, a, b, step, scoring))
     said = told_apart(names)
-    notes = [*noted(palette_note(fusing, [a, b], said)),
-             *registration_notes(said, result.parts, options.align)]
-    return fusing, result, notes
+    warnings, notes = fusion_lines(core, said, [*noted(palette_note(fusing, [a, b], said)),
+                                                *registration_notes(said, result.parts, options.align)])
+    return fusing, result, warnings, notes
 
 
 def _aligned_onto(frame: int, index: int) -> str:
@@ -81,13 +84,16 @@ def _aligned_onto(frame: int, index: int) -> str:
 
 
 def show_pair(a: np.ndarray, b: np.ndarray, names: Sequence[str], result: FusedPair, files: list[bytes] | None, *,
-              rig: bool = False, notes: Sequence[str] = (), shared: bool | None = None, stretch: str = "auto",
-              palette: str = "none") -> None:
-    """The sources and the fused image, the decomposition, their downloads and the metrics table."""
+              rig: bool = False, warnings: Sequence[str] = (), notes: Sequence[str] = (), shared: bool | None = None,
+              stretch: str = "auto", palette: str = "none") -> None:
+    """The sources and the fused image, under the ``warnings`` and ``notes`` on them, the decomposition,
+    their downloads and the metrics table."""
     u8 = to_uint8
     parts, values, (shown_a, shown_b) = result
     said = told_apart(names)  # two files of one name, as the notes tell them apart
     st.subheader("Sources and fused image")
+    for warning in warnings:
+        st.warning(warning)
     for note in notes:
         st.info(note)
     cols = st.columns(3)
@@ -103,7 +109,7 @@ def show_pair(a: np.ndarray, b: np.ndarray, names: Sequence[str], result: FusedP
     st.download_button("Download a compare sheet (JPEG)", sheet_jpeg(list(zip(said, (shown_a, shown_b))), parts.fused),
                        file_name=download_name(*names, part="compare", suffix=".jpg"), mime="image/jpeg",
                        key="download_compare", help="the sources and the fused image side by side, labelled, "
-                                                    "in one picture to share (defusion fuse --compare)")
+                                                    "in one picture to share")
     st.subheader("Decomposition")
     st.caption("What the network separated the sources into: the information they share, and what "
                "only A or only B has (the fused image is reconstructed from all three).")
@@ -124,5 +130,5 @@ def show_pair(a: np.ndarray, b: np.ndarray, names: Sequence[str], result: FusedP
         col.download_button("Download the decision map (PNG)", png_bytes(parts.weight_a),
                             file_name=download_name(*names, part="weight_a"), mime="image/png",
                             key="download_weight_a")
-    show_metrics(values, "Computed on 8-bit data by defusion.metrics (see docs/metrics.md); no-reference "
-                         "metrics (EN, SD, SF, AG) reward contrast and noise alike.")
+    show_metrics(values, "Computed on the 8-bit images; the no-reference metrics (EN, SD, SF, AG) reward "
+                         "contrast and noise alike.")

@@ -77,13 +77,13 @@ def choose_options(source: str) -> tuple[str | None, FuseOptions]:
                               help="for a bracket with something moving (people, leaves): what moved between the "
                                    "images is taken from the best-exposed one, so it shows once, not as a "
                                    "half-transparent ghost (after alignment); not for focus stacks, whose focus "
-                                   "changes look like motion to it")
+                                   "changes look like motion to it, nor infrared + visible pairs, whose content "
+                                   "differs")
         stretch = st.checkbox("Stretch raw thermal frames", key="stretch", **unless_kept("stretch", value=True),
                               help="a grey 16-bit image whose values fill a narrow band (a thermal camera's "
                                    "14-bit counts) is stretched onto the full range before fusing; off takes "
-                                   "the values as they are (defusion fuse --stretch none). Not for a float TIFF "
-                                   "outside 0 to 1 (a radiometric frame in degrees): reading stretches it from its "
-                                   "lowest to its highest value either way, as defusion fuse reads it")
+                                   "the values as they are. A float TIFF outside 0 to 1 (a radiometric frame in "
+                                   "degrees) is stretched from its lowest to its highest value either way")
         palette, infrared = _palette(source, pixels)
     return task, fuse_options(task=task, color=color, tile=tile, scale=scale, unique_gain=gain,
                               detail_gain=detail, align=align, pixels=pixels, deghost=deghost, palette=palette,
@@ -124,8 +124,8 @@ def resize_choice() -> bool:
     drawn with the uploads it applies to."""
     return st.sidebar.checkbox(RESIZE_CHOICE, key="resize",
                                help="one camera's shots of different sizes: the others are resized (stretched, not "
-                                    "cropped) to the first image's size before fusing, as defusion fuse --resize "
-                                    "does; not for two cameras side by side (upload their rig file instead)")
+                                    "cropped) to the first image's size before fusing; not for two cameras side "
+                                    "by side (upload their rig file instead)")
 
 
 def stack_infrared(palette: str, names: list[str]) -> int | None:

@@ -12,7 +12,7 @@ import streamlit as st
 from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import FuseOptions
 from defusion.ui.fusing import FusedStack, fuse_stack_and_score
-from defusion.ui.fusion_notes import palette_note, registration_notes
+from defusion.ui.fusion_notes import fusion_lines, palette_note, registration_notes
 from defusion.ui.image_output import alt_text, download_name, png_bytes, sheet_jpeg
 from defusion.ui.page import FORMATS
 from defusion.ui.page.caches import fused, fuser
@@ -47,29 +47,32 @@ def stack_inputs(settings: Settings) -> tuple[list[np.ndarray], list[str], list[
 def fuse_and_show_stack(settings: Settings, task: str | None, options: FuseOptions, images: list[np.ndarray],
                         names: list[str], files: list[bytes]) -> None:
     """The stack fused with ``options`` and its infrared image picked in the sidebar (once per
-    content: kept for re-runs), after what the uploads' EXIF says of the kind chosen; then shown."""
+    content: kept for re-runs), after what the uploads' EXIF says of the kind chosen; then shown with
+    what the fusion core said fusing it (:func:`~defusion.ui.fusion_notes.fusion_lines`)."""
     options = replace(options, infrared=stack_infrared(options.palette, names))
     advise_kind(task, options, names, files)
     fusing = fuser(settings.weights, settings.device, options)
     key = ("stack", settings.weights, settings.device, options, digest(*images))
-    result = fused(key, fusing, images, f"Fusing {len(images)} images...",
-                   lambda step: fuse_stack_and_score(fusing, images, step))
+    result, core = fused(key, fusing, images, f"Fusing {len(images)} images...",
+                         lambda step, scoring: fuse_stack_and_score(fusing, images, step, scoring))
     said = told_apart(names)
-    notes = [*noted(palette_note(fusing, images, said)),
-             *registration_notes(said, result, options.align)]
-    show_stack(images, names, result, files, notes=notes, shared=fusing.options.stretch_shared,
+    warnings, notes = fusion_lines(core, said, [*noted(palette_note(fusing, images, said)),
+                                                *registration_notes(said, result, options.align)])
+    show_stack(images, names, result, files, warnings=warnings, notes=notes, shared=fusing.options.stretch_shared,
                stretch=fusing.options.stretch, palette=fusing.options.palette)
 
 
 def show_stack(images: list[np.ndarray], names: Sequence[str], result: FusedStack, files: list[bytes] | None, *,
-               notes: Sequence[str] = (), shared: bool | None = None, stretch: str = "auto",
-               palette: str = "none") -> None:
-    """The sources in the order they were fused, the fused image, the source map, their downloads
-    and the metrics table."""
+               warnings: Sequence[str] = (), notes: Sequence[str] = (), shared: bool | None = None,
+               stretch: str = "auto", palette: str = "none") -> None:
+    """The sources in the order they were fused, under the ``warnings`` and ``notes`` on them, the
+    fused image, the source map, their downloads and the metrics table."""
     u8 = to_uint8
     fused_image, values, order = result.fused, result.values, result.order
     said = told_apart(names)  # two files of one name, as the notes and the infrared picker tell them apart
     st.subheader(f"{len(images)} sources, in the order they are fused, and the fused image")
+    for warning in warnings:
+        st.warning(warning)
     for note in notes:
         st.info(note)
     cols = st.columns(min(len(images), 4))
@@ -87,9 +90,9 @@ def show_stack(images: list[np.ndarray], names: Sequence[str], result: FusedStac
                        sheet_jpeg([(said[k], result.sources[k]) for k in order], fused_image),
                        file_name=download_name(*shown, part="compare", suffix=".jpg"), mime="image/jpeg",
                        key="download_compare", help="the sources and the fused image side by side, labelled, "
-                                                    "in one picture to share (defusion fuse --compare)")
-    st.caption("The decomposition into common and unique parts is shown for pairs; a stack is fused "
-               "pairwise, halves first (docs/benchmarks.md, \"More than two inputs\").")
+                                                    "in one picture to share")
+    st.caption("The decomposition into common and unique parts is shown for pairs; a stack is fused two "
+               "images at a time: each half of it into one image, then the two halves together.")
     if result.source_map is not None:  # pixels from the sources: which image each pixel came from
         st.caption(f"With pixels from the sources, each fused pixel is taken from the image this map shows: "
                    f"black image 1, white image {len(images)}, grey levels between in the order above (for a "
@@ -101,5 +104,5 @@ def show_stack(images: list[np.ndarray], names: Sequence[str], result: FusedStac
         st.download_button("Download the source map (PNG)", png_bytes(result.source_map),
                            file_name=download_name(*shown, part="source_map"), mime="image/png",
                            key="download_source_map")
-    show_metrics(values, "Computed on 8-bit data by defusion.metrics (see docs/metrics.md): Qabf and MEF-SSIM over "
-                         "every source; the no-reference metrics (EN, SD, SF, AG) reward contrast and noise alike.")
+    show_metrics(values, "Computed on the 8-bit images: Qabf and MEF-SSIM over every source; the no-reference "
+                         "metrics (EN, SD, SF, AG) reward contrast and noise alike.")
