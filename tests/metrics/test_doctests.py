@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "defusion.metrics",
     "defusion.metrics._cache",
+    "defusion.metrics._histograms",
     "defusion.metrics._channels",
     "defusion.metrics._errors",
     "defusion.metrics._inputs",

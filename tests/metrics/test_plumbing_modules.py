@@ -16,6 +16,7 @@ from defusion.metrics._channels import collapse_repeated_planes, triplet
 HOMES = {
     "defusion.metrics._errors": ["MetricNameError", "MetricInputError", "size_mismatch", "source_labels"],
     "defusion.metrics._cache": ["cached", "first_time", "shared_inputs"],
+    "defusion.metrics._histograms": ["TOP_LEVEL", "stretch_levels", "joint_histogram", "shannon", "joint_entropies"],
     "defusion.metrics._scale": ["UINT16_PER_LEVEL", "eight_bit_levels", "snap_levels"],
     "defusion.io.float_scales": ["FLOAT_SLACK", "LEVEL_SLACK", "float_scale", "float_range_problem"],
     "defusion.io.arrays": ["MAX_8BIT", "holds_eight_bit_values", "is_tensor"],

@@ -3,7 +3,7 @@ a whole bracket or stack for the metrics defined for any number).
 
 ``--json`` prints one object: ``fused``, ``sources`` (every source, in the order given), ``metrics``
 ({name: value, null where it has none}), where some have none ``skipped`` ({name: why}), and where a
-set named in ``--names`` has metrics a bracket cannot take ``left_out`` (their names); also
+set named in ``--metrics`` has metrics a bracket cannot take ``left_out`` (their names); also
 ``a``, ``b`` and, with more than two sources, ``more`` (the first, the second and the rest), as
 earlier versions wrote them, for the scripts that read those."""
 
@@ -37,11 +37,11 @@ UNDEFINED = "not defined: flat or identical images"
 
 
 #: Under --help: what the exit status says.
-EPILOG = ("exit status: 0 when every metric named in --names was computed (or, without --names, whatever "
-          "the images are too small for is shown as n/a); 1 when one named in --names could not be (shown as "
+EPILOG = ("exit status: 0 when every metric named in --metrics was computed (or, without --metrics, whatever "
+          "the images are too small for is shown as n/a); 1 when one named in --metrics could not be (shown as "
           "n/a, or null in --json, with why); 2 on a usage error, an unreadable file, a size mismatch or an "
           "image no metric takes (under 2x2 pixels, say).")
-#: Ends the note on a metric named in --names that could not be computed, as bench's last line does.
+#: Ends the note on a metric named in --metrics that could not be computed, as bench's last line does.
 NOT_COMPUTED_STATUS = "; exit status 1"
 #: How to score folders of results, said when a path given is a folder (flags as ``defusion bench --help``).
 FOLDERS_HINT = "defusion bench --task ivf --a VIS --b IR --out OUT --methods none --fused NAME=DIR"
@@ -55,10 +55,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "stack): then only the metrics defined for any number of sources (EN, SD, SF, AG, EI, "
                         "MEF-SSIM, MS-MEF-SSIM, Qabf)")  # defusion.metrics.ANY_SOURCE_METRICS, written out: importing
     # the metrics to build the parser would slow every --help; tests/cli/test_metrics_help.py keeps the two alike
-    p.usage = "%(prog)s [-h] [--names NAMES] [--json] [--max-pixels MAX_PIXELS] FUSED A B [C ...]"
-    p.add_argument("--names", help="comma-separated metric names (default: all but the slow Qp, or all that take any number of "
-                                    "sources; e.g. EN,SSIM,Qabf; 'vifb' = the 13 VIFB metrics, 'mefb' = MEFB's 20, of which "
-                                    "a bracket or stack gets those defined for any number of sources)")
+    p.usage = "%(prog)s [-h] [--metrics NAMES] [--json] [--max-pixels MAX_PIXELS] FUSED A B [C ...]"
+    # --metrics as defusion bench names it; --names, its earlier name, kept as an alias (one dest: the last given wins)
+    p.add_argument("--metrics", "--names", dest="names", metavar="NAMES",
+                   help="comma-separated metric names, any case (default: all but the slow Qp, or all that take any "
+                        "number of sources; e.g. EN,SSIM,Qabf; 'vifb' = the 13 VIFB metrics, 'mefb' = MEFB's 20, of "
+                        "which a bracket or stack gets those defined for any number of sources)")
     p.add_argument("--json", action="store_true",
                    help="machine-readable output: fused, sources (a list, in the order given), metrics and, "
                         "where some have no value, skipped (why); a, b and more (the first two sources and the "
@@ -181,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
         why_none = {**skipped, **dict.fromkeys(undefined, UNDEFINED)}  # beside those not computed, with why
         if why_none:
             out["skipped"] = why_none
-        if left_out:  # of a set named in --names, those a bracket or stack cannot take
+        if left_out:  # of a set named in --metrics, those a bracket or stack cannot take
             out["left_out"] = left_out
         print(json.dumps(out, indent=2))
     else:

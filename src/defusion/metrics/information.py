@@ -13,7 +13,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from defusion.metrics._channels import collapse_repeated_planes, planes, triplet
-from defusion.metrics._matlab import Float, hist256, matlab_round
+from defusion.metrics._histograms import TOP_LEVEL, joint_histogram, shannon, stretch_levels
+from defusion.metrics._matlab import Float, hist256
 
 __all__ = ["entropy", "mutual_information", "mutual_information_bits", "cross_entropy"]
 
@@ -40,35 +41,18 @@ def entropy(fused: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = 
     return float(_entropy_bits(hist256(planes(fused))).mean())
 
 
-def _stretch_levels(x: Float) -> np.ndarray:
-    """VIFB ``mutinf`` quantisation per plane: min-max stretch to 0..255, MATLAB-rounded."""
-    lo = x.min(axis=(-2, -1), keepdims=True)
-    hi = x.max(axis=(-2, -1), keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        norm = np.where(hi != lo, (x - lo) / (hi - lo), 0.0)
-    return matlab_round(norm * 255.0).astype(np.int64)
-
-
-def _mi_nats_vifb(qx: np.ndarray, qf: np.ndarray) -> np.ndarray:
+def _mi_nats_vifb(qx: np.ndarray, qf: np.ndarray) -> Float:
     """``H(x) + H(f) - H(x, f)`` in nats per plane of two quantised stacks (broadcast)."""
-    qx, qf = np.broadcast_arrays(qx, qf)
-    out = np.empty(qx.shape[0])
-    for k in range(qx.shape[0]):
-        joint = np.bincount((qx[k] * 256 + qf[k]).ravel(), minlength=65536).astype(np.float64)
-        out[k] = _mi_from_joint(joint.reshape(256, 256), np.log)
-    return out
+    return np.array([_mi_from_joint(joint.astype(np.float64), np.log) for joint in joint_histogram(qx, qf)])
 
 
-def _mi_from_joint(joint: np.ndarray, log: Callable[[np.ndarray], np.ndarray]) -> float:
-    """Mutual information of a joint histogram, in the unit of ``log`` (``np.log``: nats, ``np.log2``: bits)."""
+def _mi_from_joint(joint: Float, log: Callable[[Float], Float]) -> float:
+    """Mutual information of a joint histogram, in the unit of ``log`` (``np.log``: nats, ``np.log2``: bits).
+
+    The marginals are sums of the normalised joint histogram (MEFB's NMI takes them from the counts:
+    :func:`~defusion.metrics._histograms.joint_entropies`, which can differ in the last bit)."""
     p = joint / joint.sum()
-    pa, pb = p.sum(axis=1), p.sum(axis=0)
-
-    def h(q: np.ndarray) -> float:
-        q = q[q > 0]
-        return float(-(q * log(q)).sum())
-
-    return h(pa) + h(pb) - h(p.ravel())
+    return shannon(p.sum(axis=1), log) + shannon(p.sum(axis=0), log) - shannon(p.ravel(), log)
 
 
 def mutual_information(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -84,9 +68,14 @@ def mutual_information(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     11.090355
     """
     F, A, B = triplet(fused, a, b)
-    qf = _stretch_levels(F)
-    mi = _mi_nats_vifb(_stretch_levels(collapse_repeated_planes(A)), qf) + _mi_nats_vifb(_stretch_levels(collapse_repeated_planes(B)), qf)
+    qf = stretch_levels(F)
+    mi = _mi_nats_vifb(stretch_levels(collapse_repeated_planes(A)), qf) + _mi_nats_vifb(stretch_levels(collapse_repeated_planes(B)), qf)
     return float(mi.mean())
+
+
+def _floor_levels(x: Float) -> np.ndarray:
+    """Grey levels as :func:`~defusion.metrics._matlab.hist256` bins them: floored, clipped to 0..255."""
+    return np.clip(np.floor(x), 0, TOP_LEVEL).astype(np.int64)
 
 
 def mutual_information_bits(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -101,16 +90,12 @@ def mutual_information_bits(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> flo
     True
     """
     F, A, B = triplet(fused, a, b)
-    vals = []
-    for k in range(F.shape[0]):
-        f = np.clip(np.floor(F[k]), 0, 255).astype(np.int64).ravel()
-        tot = 0.0
-        for s in (A[k], B[k]):
-            s = np.clip(np.floor(s), 0, 255).astype(np.int64).ravel()
-            joint = np.bincount(s * 256 + f, minlength=65536).astype(np.float64).reshape(256, 256)
-            tot += _mi_from_joint(joint, np.log2)
-        vals.append(tot)
-    return float(np.mean(vals))
+    lf = _floor_levels(F)
+    total = np.zeros(F.shape[0])
+    for src in (A, B):
+        total += [_mi_from_joint(joint.astype(np.float64), np.log2)
+                  for joint in joint_histogram(_floor_levels(collapse_repeated_planes(src)), lf)]
+    return float(total.mean())
 
 
 def _kl_bits(ps: np.ndarray, pf: np.ndarray) -> np.ndarray:

@@ -25,8 +25,9 @@ from numpy.typing import ArrayLike
 
 from defusion.metrics._channels import collapse_repeated_planes, triplet
 from defusion.metrics._filters import filter_valid, gaussian_1d
-from defusion.metrics._matlab import Float, matlab_round
-from defusion.metrics.structural import _check_size
+from defusion.metrics._histograms import joint_entropies, joint_histogram, shannon, stretch_levels
+from defusion.metrics._matlab import GREY_LEVELS, Float
+from defusion.metrics.structural import check_size
 
 __all__ = ["nmi", "qncie", "qy"]
 
@@ -39,46 +40,16 @@ QY_C = 2e-16
 QY_REDUNDANT = 0.75
 #: ``ssim_yang`` refuses images under 11 pixels a side (its ``M < 11 | N < 11`` test).
 QY_MIN_SIZE = 11
-#: Qncie: grey levels (the entropy's base) and number of variables (A, B, F).
-_LEVELS = 256
+#: Qncie's number of variables (A, B, F): the size of its correlation matrix.
 _K = 3
-
-
-def _levels(x: Float) -> np.ndarray:
-    """Liu's ``normalize1`` per ``HxW`` plane: stretched to 0..255 and MATLAB-rounded, as integers.
-
-    A constant plane becomes all 0, as an all-zero plane stays in ``normalize1`` (another constant
-    one gives NaN there, and the MATLAB histogram then fails); either way it holds no information."""
-    lo = x.min(axis=(-2, -1), keepdims=True)
-    hi = x.max(axis=(-2, -1), keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stretched = np.where(hi > lo, (x - lo) / (hi - lo), 0.0)
-    return matlab_round(stretched * 255.0).astype(np.int64)
-
-
-def _bits(p: np.ndarray) -> float:
-    """Shannon entropy in bits of probabilities ``p``, summed over the non-zero ones in their order.
-
-    Summing only those makes the joint entropy of an image with itself the very number its own
-    entropy is (the same terms in the same order), so that NMI of F = A = B is exactly 2."""
-    p = p[p > 0]
-    return float(-(p * np.log2(p)).sum())
-
-
-def _entropies(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``[H(x), H(y), H(x, y)]`` in bits for each plane of two ``(C, H, W)`` level stacks (broadcast)."""
-    x, y = np.broadcast_arrays(x, y)
-    out = np.empty((x.shape[0], 3))
-    for k in range(x.shape[0]):
-        joint = np.bincount((x[k] * _LEVELS + y[k]).ravel(), minlength=_LEVELS**2).reshape(_LEVELS, _LEVELS)
-        n = x[k].size  # marginals from the counts, so that a flat image's entropy is exactly 0
-        out[k] = _bits(joint.sum(axis=1) / n), _bits(joint.sum(axis=0) / n), _bits(joint.ravel() / n)
-    return out
+#: Qncie's logarithms are in base 256, the grey levels: bits divided by log2(256) = 8.
+_LOG2_LEVELS = float(np.log2(GREY_LEVELS))
 
 
 def _mutual_information(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MI in bits per plane and the sum of the two marginal entropies (NMI's denominator)."""
-    hx, hy, hxy = _entropies(x, y).T
+    """MI in bits per plane of two ``(C, H, W)`` level stacks (broadcast) and the sum of the two
+    marginal entropies (NMI's denominator)."""
+    hx, hy, hxy = np.array([joint_entropies(joint) for joint in joint_histogram(x, y)]).T
     return hx + hy - hxy, hx + hy
 
 
@@ -98,16 +69,16 @@ def nmi(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     2.0
     """
     F, A, B = triplet(fused, a, b)
-    lf = _levels(F)
-    mi_a, h_a = _mutual_information(_levels(collapse_repeated_planes(A)), lf)
-    mi_b, h_b = _mutual_information(_levels(collapse_repeated_planes(B)), lf)
+    lf = stretch_levels(F)
+    mi_a, h_a = _mutual_information(stretch_levels(collapse_repeated_planes(A)), lf)
+    mi_b, h_b = _mutual_information(stretch_levels(collapse_repeated_planes(B)), lf)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.mean(2 * (mi_a / h_a + mi_b / h_b)))
 
 
 def _ncc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Liu's nonlinear correlation coefficient per plane: MI in bits / log2(256), so MI in base 256."""
-    return _mutual_information(x, y)[0] / np.log2(_LEVELS)
+    return _mutual_information(x, y)[0] / _LOG2_LEVELS
 
 
 def qncie(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -125,12 +96,12 @@ def qncie(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     1.0
     """
     F, A, B = triplet(fused, a, b)
-    la, lb, lf = _levels(collapse_repeated_planes(A)), _levels(collapse_repeated_planes(B)), _levels(F)
+    la, lb, lf = stretch_levels(collapse_repeated_planes(A)), stretch_levels(collapse_repeated_planes(B)), stretch_levels(F)
     ab, af, bf = np.broadcast_arrays(_ncc(la, lb), _ncc(la, lf), _ncc(lb, lf))
     one = np.ones_like(ab)
     r = np.stack([np.stack([one, ab, af], -1), np.stack([ab, one, bf], -1), np.stack([af, bf, one], -1)], -2)
     share = np.clip(np.linalg.eigvalsh(r), 0, None) / _K
-    hr = np.array([_bits(s) for s in share]) / np.log2(_LEVELS)
+    hr = np.array([shannon(s) for s in share]) / _LOG2_LEVELS
     return float(np.mean(1 - hr))
 
 
@@ -188,7 +159,7 @@ def yang_windows(fused: ArrayLike, a: ArrayLike, b: ArrayLike, name: str) -> Yan
     """What Qy and Qc start from: the images, checked to be at least ``QY_MIN_SIZE`` a side (``name``
     says whose need it is), and their 7x7 Gaussian-window moments."""
     F, A, B = triplet(fused, a, b)
-    _check_size(*F.shape[-2:], QY_MIN_SIZE, name)
+    check_size(*F.shape[-2:], QY_MIN_SIZE, name)
     g = gaussian_1d(QY_WIN, QY_SIGMA)
     A, B = collapse_repeated_planes(A), collapse_repeated_planes(B)
     return YangWindows(F, A, B, g, _moments(A, g), _moments(B, g), _moments(F, g))

@@ -22,9 +22,9 @@ from numpy.typing import ArrayLike
 
 from defusion.metrics._channels import collapse_repeated_planes, triplet
 from defusion.metrics._filters import sobel
+from defusion.metrics._histograms import joint_histogram, stretch_levels
 from defusion.metrics._matlab import Float
-from defusion.metrics.mefb import _LEVELS, _levels
-from defusion.metrics.structural import _check_size
+from defusion.metrics.structural import check_size
 
 __all__ = ["te", "fmi", "matlab_sobel_edges"]
 
@@ -49,9 +49,10 @@ _THIN_TOL = 100 * float(np.finfo(np.float64).eps)
 # ------------------------------------------------------------------------------------------ TE
 
 
-def _tsallis(x: np.ndarray, f: np.ndarray) -> float:
-    """Liu's ``tsallis(x, f, q)`` of two ``HxW`` level images, marginals as the code takes them."""
-    joint = np.bincount((x * _LEVELS + f).ravel(), minlength=_LEVELS**2).reshape(_LEVELS, _LEVELS) / x.size
+def _tsallis(counts: np.ndarray) -> float:
+    """Liu's ``tsallis(x, f, q)`` from the joint histogram of two level images (:func:`joint_histogram`
+    of the source's and the fused image's), marginals as the code takes them."""
+    joint = counts / counts.sum()
     p_x, p_f = joint.sum(axis=1), joint.sum(axis=0)
     buff = np.outer(p_f, p_x)  # the code's im1_marg(i) * im2_marg(j): p_F(i) p_X(j)
     cells = (joint > 0) & (buff > 0)
@@ -75,11 +76,10 @@ def te(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     True
     """
     F, A, B = triplet(fused, a, b)
-    lf = _levels(F)
+    lf = stretch_levels(F)
     total = np.zeros(F.shape[0])
-    for src in (_levels(collapse_repeated_planes(A)), _levels(collapse_repeated_planes(B))):
-        s, f = np.broadcast_arrays(src, lf)
-        total += [_tsallis(s[k], f[k]) for k in range(f.shape[0])]
+    for src in (A, B):
+        total += [_tsallis(counts) for counts in joint_histogram(stretch_levels(collapse_repeated_planes(src)), lf)]
     return float(total.mean())
 
 
@@ -223,7 +223,7 @@ def fmi(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     1.0
     """
     F, A, B = triplet(fused, a, b)
-    _check_size(*F.shape[-2:], FMI_WIN, "FMI")
+    check_size(*F.shape[-2:], FMI_WIN, "FMI")
     cf = window_codes(matlab_sobel_edges(F))
     ca, cb = np.broadcast_arrays(window_codes(matlab_sobel_edges(collapse_repeated_planes(A))),
                                  window_codes(matlab_sobel_edges(collapse_repeated_planes(B))), cf)[:2]

@@ -24,7 +24,7 @@ from defusion.metrics._channels import collapse_repeated_planes, triplet
 from defusion.metrics._filters import filter_valid, gaussian_1d
 from defusion.metrics._matlab import Float
 from defusion.metrics.mefb import _covariance, _moments, _ssim_yang, mean_of_kept, yang_windows
-from defusion.metrics.structural import SSIM_K1, SSIM_K2, _check_size
+from defusion.metrics.structural import SSIM_K1, SSIM_K2, check_size
 
 __all__ = ["qc", "qw"]
 
@@ -102,7 +102,7 @@ def qw(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     1.0
     """
     F, A, B = triplet(fused, a, b)
-    _check_size(*F.shape[-2:], QW_WIN, "Qw")
+    check_size(*F.shape[-2:], QW_WIN, "Qw")
     g = gaussian_1d(QW_WIN, QW_SIGMA)
     ea, eb, ef = prewitt_magnitude(collapse_repeated_planes(A)), prewitt_magnitude(collapse_repeated_planes(B)), prewitt_magnitude(F)
     ma, mb, mf = _moments(ea, g), _moments(eb, g), _moments(ef, g)

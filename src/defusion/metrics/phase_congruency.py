@@ -32,7 +32,7 @@ from defusion.metrics._channels import collapse_repeated_planes, triplet
 from defusion.metrics._filters import correlate_sep, gaussian_1d
 from defusion.metrics._inputs import as_image
 from defusion.metrics._matlab import Float, matlab_round, unrounded_gray
-from defusion.metrics.structural import _check_size
+from defusion.metrics.structural import check_size
 
 __all__ = ["PhaseCongruency", "log_gabor_bank", "phase_congruency", "qp"]
 
@@ -275,7 +275,7 @@ def qp(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     (0.9803, 0.6543, 0.4478)
     """
     F, A, B = _qp_triplet(fused, a, b)
-    _check_size(*F.shape[-2:], QP_WIN, "Qp")  # smaller, no pixel is a feature: NaN, said as "flat"
+    check_size(*F.shape[-2:], QP_WIN, "Qp")  # smaller, no pixel is a feature: NaN, said as "flat"
     A, B = collapse_repeated_planes(A), collapse_repeated_planes(B)
     maps = phase_congruency(np.concatenate([F, A, B]))  # one filter bank for every plane
     split = np.cumsum([len(F), len(A)])

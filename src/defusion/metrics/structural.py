@@ -61,9 +61,20 @@ def _ssim_maps(
     return lum * cs, cs
 
 
-def _check_size(h: int, w: int, need: int, what: str) -> None:
+def check_size(h: int, w: int, need: int, what: str) -> None:
+    """Refuse (:class:`MetricInputError`) an ``h x w`` image under ``need`` pixels a side, which the
+    metric ``what`` cannot score (its window or its scales need them).
+
+    Example:
+        >>> check_size(8, 12, 11, "SSIM")
+        Traceback (most recent call last):
+        ...
+        defusion.metrics._errors.MetricInputError: SSIM needs images of at least 11x11 pixels, got 12x8 (WxH)
+    """
     if min(h, w) < need:
         raise MetricInputError(f"{what} needs images of at least {need}x{need} pixels, got {w}x{h} (WxH)")
+
+
 
 
 def ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -78,7 +89,7 @@ def ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     2.0
     """
     F, A, B = triplet(fused, a, b)
-    _check_size(*F.shape[-2:], _WIN, "SSIM")
+    check_size(*F.shape[-2:], _WIN, "SSIM")
     fm = _moments(F)
     sa = _ssim_maps(A, F, fm)[0].mean(axis=(-2, -1))
     sb = _ssim_maps(B, F, fm)[0].mean(axis=(-2, -1))
@@ -131,7 +142,7 @@ def ms_ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     2.0
     """
     F, A, B = triplet(fused, a, b)
-    _check_size(*F.shape[-2:], _WIN * 16, "MS-SSIM (5 scales)")
+    check_size(*F.shape[-2:], _WIN * 16, "MS-SSIM (5 scales)")
     return float((_ms_ssim_pair(A, F) + _ms_ssim_pair(B, F)).mean())
 
 
@@ -215,7 +226,7 @@ def mef_ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike, *more: ArrayLike) -> 
     1.0
     """
     seq, f = _mef_inputs(fused, a, b, *more)
-    _check_size(*f.shape, _WIN, "MEF-SSIM")
+    check_size(*f.shape, _WIN, "MEF-SSIM")
     return _mef_ssim_value(seq, f)
 
 
@@ -234,7 +245,7 @@ def ms_mef_ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike, *more: ArrayLike) 
     seq, f = _mef_inputs(fused, a, b, *more)
     w = np.array(MS_SSIM_WEIGHTS[:3])
     w = w / w.sum()
-    _check_size(*f.shape, _WIN * 4, "MS-MEF-SSIM (3 scales)")
+    check_size(*f.shape, _WIN * 4, "MS-MEF-SSIM (3 scales)")
     qs = []
     for lev in range(len(w)):
         qs.append(_mef_ssim_value(seq, f))
