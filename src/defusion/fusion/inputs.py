@@ -1,13 +1,14 @@
 """The images a user passes to fusion, checked and converted to the pixel arrays it fuses.
 
-Fusion takes NumPy arrays, torch tensors and Pillow images (HxW or HxWxC, C 1 to 4; a Pillow image
-read as read_image reads its file: upright, 16-bit colour kept, alpha dropped with a warning); a path,
+Fusion takes NumPy arrays, torch tensors and Pillow images (HxW or HxWxC, C 1 to 4, alpha dropped with a
+warning where some pixel is transparent; a Pillow image read as read_image reads its file: upright, 16-bit
+colour kept); a path,
 another shape, no pixels, too few images or images of different sizes are refused with one
 library error (:mod:`defusion.fusion.errors`) that says what to do instead.
 
 Example:
     >>> import numpy as np
-    >>> [im.shape for im in checked_images((np.zeros((4, 6, 2), np.uint8), np.zeros((4, 6), np.uint8)))]
+    >>> [im.shape for im in checked_images((np.full((4, 6, 2), 255, np.uint8), np.zeros((4, 6), np.uint8)))]
     [(4, 6), (4, 6)]
 """
 
@@ -24,6 +25,7 @@ from defusion.errors import channels_first_hint
 from defusion.fusion import color
 from defusion.fusion.errors import FusionInputError, FusionTypeError, SizeMismatchError
 from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values, is_tensor, tensor_pixels
+from defusion.io.levels import opaque_alpha
 from defusion.io.notes import warn
 
 if TYPE_CHECKING:
@@ -31,10 +33,13 @@ if TYPE_CHECKING:
 
     from defusion.fusion.rig import Rig
 
-#: Channels an HxWxC image may have: grey, grey + alpha, RGB, RGBA (alpha is dropped).
+#: Channels an HxWxC image may have: grey, grey + alpha, RGB, RGBA (alpha is dropped, with a warning
+#: where some pixel is transparent: :func:`_warn_transparent`).
 _CHANNELS = (1, 2, 3, 4)
 #: Grey + alpha (a Pillow image in mode LA, as an array): fused as its grey plane.
 _GREY_ALPHA = 2
+#: RGB + alpha: fused as its colour channels.
+_RGBA = 4
 #: Pillow modes of colour that Pillow decodes to 8 bits a channel whatever its file stores, and what a file's
 #: raw mode (:func:`~defusion.io.pillow_decoding.stored_rawmode`: 'RGB;16B', 'RGBA;16L') says of 16 bits.
 _EIGHT_BIT_COLOUR_MODES = ("RGB", "RGBA")
@@ -91,7 +96,37 @@ def _as_image(image: object, name: str) -> np.ndarray:
                                f"grey + alpha, RGB, RGBA); got {got}{channels_first_hint(array.shape, _CHANNELS)}")
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise FusionInputError(f"{name} has no pixels (shape {array.shape})")
+    _warn_transparent(array, name)
     return array[..., 0] if array.ndim == 3 and array.shape[2] == _GREY_ALPHA else array
+
+
+def _warn_transparent(array: np.ndarray, name: str) -> None:
+    """Warn, as read_image does of a file, that grey + alpha or RGBA ``array`` (named ``name``) has
+    transparent pixels whose alpha fusion ignores: they fuse as their colour values. An alpha plane
+    all opaque (255, 65535, 1.0: :func:`~defusion.io.levels.opaque_alpha`) says nothing, and nothing
+    is said of it.
+
+    Example:
+        >>> import warnings
+        >>> rgba = np.full((2, 2, 4), 255, np.uint8)
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _warn_transparent(rgba, "image 1"); rgba[0, 0, 3] = 128; _warn_transparent(rgba, "image 2")
+        >>> [str(w.message).split(";")[0] for w in caught]
+        ['image 2 has transparent pixels (alpha)']
+    """
+    if array.ndim != 3 or array.shape[2] not in (_GREY_ALPHA, _RGBA):
+        return
+    if array.dtype.kind not in "uif":  # no pixel type fusion takes: refused later, in its own words
+        return
+    if array[..., -1].min() < opaque_alpha(array.dtype):
+        warn(_transparent_warning(name))
+
+
+def _transparent_warning(name: str) -> str:
+    """What is said of an image ``name`` whose transparent pixels fuse as their colour values."""
+    return (f"{name} has transparent pixels (alpha); alpha is ignored: they fuse as their colour values (flatten "
+            "it onto a background first to fuse what it shows)")
 
 
 def _pixel_values(image: object, name: str) -> object:
@@ -149,8 +184,7 @@ def _pillow_pixels(image: Image.Image, name: str) -> np.ndarray:
     if array.dtype == np.uint8 and _stores_sixteen_bit_colour(image.mode, rawmode, filename):
         warn(f"{said}: a 16-bit colour image that Pillow decoded to 8 bits, fused as 8-bit; {_KEEP_SIXTEEN}")
     if transparent:
-        warn(f"{said} has transparent pixels (alpha); alpha is ignored: they fuse as their colour values "
-             "(flatten it onto a background first to fuse what it shows)")
+        warn(_transparent_warning(said))
     return array
 
 

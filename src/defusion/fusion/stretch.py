@@ -55,6 +55,12 @@ _SAMPLE = 1_000_000
 #: first (a 64-byte cache line apart in 16-bit data), keeping at least ``_LINE_KEEP`` of them.
 _LINE_STEP = 32
 _LINE_KEEP = 64
+#: :func:`value_range` leaves out a run of lines of one value at an edge of a frame (a camera's blank or
+#: telemetry lines, padding) only where it takes at most this share of the frame's rows or columns at
+#: that edge: a FLIR Lepton's 3 telemetry rows below its 60 (4.8%), a 480-row frame padded to 512 (6.25%).
+#: A longer run, or an even line within the frame, is the scene's (a noise-free ramp whose every column
+#: holds one value, a flat sky): dropped, it took 44% of a ramp's values out of its percentiles.
+EDGE_LINES = 1 / 16
 #: Float data that is 8-bit data divided by 255 (each value within this of a multiple of 1/255) is a
 #: display image, not raw counts: no warning that it is narrow.
 _EIGHT_BIT_TOLERANCE = 1e-4
@@ -151,24 +157,28 @@ def check_stretch(stretch: "Stretch | FixedStretch") -> None:
 
 def value_range(image: np.ndarray) -> tuple[float, float]:
     """The ``TAIL_PERCENT`` and ``100 - TAIL_PERCENT`` percentiles of an image's values (a grey
-    image's: the first channel), leaving out what is no reading of the scene: rows and columns
-    that hold one value from end to end (a blank or telemetry line, padding: a scene's rows are
-    never that even, in a sensor's noise) and values of exactly 0 (a dead pixel, a blanked line);
-    all of them when nothing else is left (a flat frame). One such row of a 256-row frame is 0.4%
-    of its values: over ``TAIL_PERCENT``, it would stretch the range down to 0.
+    image's: the first channel), leaving out what is no reading of the scene: rows and columns at
+    its edges that hold one value from end to end (blank or telemetry lines, padding:
+    :func:`_scene_lines`) and values of exactly 0 (a dead pixel, a blanked line); all of them when
+    nothing else is left (a flat frame). One such row of a 256-row frame is 0.4% of its values:
+    over ``TAIL_PERCENT``, it would stretch the range down to 0. Even lines within the frame, or
+    more than ``EDGE_LINES`` of them at an edge, are the scene's, and count.
 
     Example:
         >>> [round(v, 6) for v in value_range(np.arange(1000, 2001, dtype=np.uint16))]
         [1001.0, 1999.0]
         >>> frame = (7000 + np.arange(64 * 64).reshape(64, 64) % 2000).astype(np.uint16)
-        >>> frame[0] = 0  # a telemetry row, blanked
+        >>> frame[0] = 100  # a telemetry row
         >>> [round(v) for v in value_range(frame)]
         [7002, 8997]
+        >>> ramp = np.tile(np.linspace(7000, 9000, 64), (48, 1)).astype(np.uint16)  # each column one value
+        >>> [round(v) for v in value_range(ramp)]
+        [7000, 9000]
     """
     values = _first_channel(image)
     if values.ndim == 2 and values.size:
-        rows, cols = _varied_lines(values, axis=1), _varied_lines(values, axis=0)
-        if rows.any() and cols.any() and not (rows.all() and cols.all()):
+        rows, cols = _scene_lines(values, axis=1), _scene_lines(values, axis=0)
+        if not (rows.all() and cols.all()):
             values = values[np.ix_(rows, cols)]
     values = values.reshape(-1)  # a view of a channel of an interleaved image (ravel would copy it)
     values = values[:: max(1, values.size // _SAMPLE)]
@@ -176,6 +186,30 @@ def value_range(image: np.ndarray) -> tuple[float, float]:
     values = readings if readings.size else values
     lo, hi = np.percentile(values, [TAIL_PERCENT, 100 - TAIL_PERCENT])
     return float(lo), float(hi)
+
+
+def _scene_lines(values: np.ndarray, axis: int) -> np.ndarray:
+    """Whether each row (``axis`` 1) or column (``axis`` 0) of HxW ``values`` is a reading of the
+    scene: all but a run of lines of one value (:func:`_varied_lines`) at an edge that takes at most
+    ``EDGE_LINES`` of them (blank or telemetry lines, padding). Even lines within the frame, or a
+    longer run (a noise-free ramp, a flat sky), are the scene's; so are all lines of a flat frame.
+
+    Example:
+        >>> frame = np.tile(np.arange(20.0), (32, 1)); frame[0] = frame[-2:] = 0; frame[9] = 5
+        >>> np.flatnonzero(~_scene_lines(frame, 1)).tolist(), bool(_scene_lines(frame, 0).all())
+        ([0, 30, 31], True)
+    """
+    varied = _varied_lines(values, axis)
+    scene = np.ones_like(varied)
+    if not varied.any():  # every line even: a flat frame, or a scene's (a ramp along the other axis)
+        return scene
+    most = int(EDGE_LINES * varied.size)
+    head, tail = int(np.argmax(varied)), int(np.argmax(varied[::-1]))  # even lines before the first varied one
+    if head <= most:
+        scene[:head] = False
+    if tail <= most:
+        scene[varied.size - tail:] = False
+    return scene
 
 
 def _varied_lines(values: np.ndarray, axis: int) -> np.ndarray:

@@ -1,15 +1,16 @@
 """Fuse a pair with an exported DeNet and nothing of defusion: what `defusion fuse` does around the network.
 
 A reference for deployments that run the ONNX file in their own pipeline (docs/serving.md, "Fusing
-without defusion"). Needs numpy, onnxruntime and Pillow, and OpenCV for a scale over 1 and for 16-bit
-files out or 16-bit colour in; it never imports defusion, so that this one file, copied next to an
+without defusion"). Needs numpy, onnxruntime and Pillow, and OpenCV only for 16-bit files out or 16-bit
+colour in (refused in one line without it); it never imports defusion, so that this one file, copied next to an
 export, runs where defusion is not installed (it ships in the package, as a module, for wheel users). It follows the fusion core's default path for
 a registered pair that fits in one network pass:
 
 1. Sources to float in [0, 1] (8-bit / 255, 16-bit / 65535).
 2. The network sees luminance: full-range BT.601 Y of each source, repeated into 3 channels.
-3. Mirror-pad bottom/right to multiples of 8; at scale s > 1 up-sample s-fold (bicubic), run the
-   network, average s x s blocks back down; crop; clip the `fused` output to [0, 1].
+3. Mirror-pad bottom/right to multiples of 8; at scale s > 1 up-sample s-fold (bicubic, as PyTorch's
+   and OpenCV's: a = -0.75, edge pixels repeated), run the network, average s x s blocks back down;
+   crop; clip the `fused` output to [0, 1].
 4. The fused luminance is the mean of `fused`'s 3 channels. Grey + grey stays grey (grey: R = G = B
    to within 4 levels of 8 bits at every pixel, as a lossy codec leaves it); otherwise the
    colour sources' YCbCr, each weighed by its saturation |Cb - .5| + |Cr - .5| + 1e-3, give the
@@ -37,6 +38,7 @@ import json
 import sys
 import zipfile
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
@@ -53,6 +55,11 @@ SATURATION_EPS = 1e-3
 #: Used when the file carries no `fusion_defaults` (exports before 2026-12-05).
 GENERAL_DEFAULTS = {"unique_gain": 1.25, "detail_gain": 1.5, "scale": 2}
 SIZE_MULTIPLE = 8
+#: The cubic convolution kernel's constant (Keys' a) of the core's bicubic up-sampling (PyTorch's
+#: F.interpolate, defusion.fusion.resample.upsample), as OpenCV's INTER_CUBIC's: within 4e-6 of both.
+CUBIC_A = -0.75
+#: Where the pip package of OpenCV is named, for the inputs and outputs that need it.
+OPENCV_PIP = "pip install opencv-python-headless"
 #: Pillow's modes of 16-bit grey files (a 16-bit grey PNG opens as I;16, or I in older Pillows).
 GREY_16_MODES = ("I;16", "I;16B", "I;16L", "I")
 #: Full scales of 8-bit and 16-bit data: a value over its full scale is the float in [0, 1].
@@ -163,14 +170,23 @@ def raw_band(image: np.ndarray) -> tuple[float, float] | None:
     return (low * FULL_16, high * FULL_16) if 0 < high - low < NARROW_SPAN else None
 
 
+def opencv(what: str, instead: str = "") -> ModuleType:
+    """The cv2 module, which ``what`` needs; its absence refused in one line (``instead``: what to do
+    without it), not an ImportError's traceback."""
+    try:
+        import cv2
+    except ImportError:
+        refuse(f"{what} needs OpenCV ({OPENCV_PIP}){instead}")
+    return cv2
+
+
 def read(path: str) -> tuple[np.ndarray, bool]:
     """An image file as float32 in [0, 1], HxW (grey) or HxWx3; and whether it holds 16-bit data."""
     image = Image.open(path)
     if image.mode in GREY_16_MODES:
         return np.asarray(image, dtype=np.float32) / FULL_16, True
     if any(";16" in str(tile.args) for tile in image.tile):  # 16-bit colour: Pillow would give 8 bits
-        import cv2
-
+        cv2 = opencv(f"reading {path}'s 16-bit colour", ", or save it as 8-bit")
         bgr = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)  # cv2.imread: ANSI paths on Windows
         if bgr is None:
             raise OSError("OpenCV cannot decode its 16-bit colour")
@@ -203,10 +219,10 @@ def _own_scale(rgb: np.ndarray) -> float:
 def write(path: str, image: np.ndarray, sixteen_bit: bool) -> None:
     """HxW or HxWx3 in [0, 1] to ``path``: 16-bit when asked and the format keeps it (with OpenCV:
     Pillow writes no 16-bit colour), else 8-bit."""
-    if not (sixteen_bit and Path(path).suffix.lower() in SIXTEEN_BIT_SUFFIXES):
+    if not writes_sixteen_bit(path, sixteen_bit):
         Image.fromarray((image * FULL_8 + 0.5).astype(np.uint8)).save(path)
         return
-    import cv2
+    cv2 = opencv(f"writing 16-bit {path}", ", or name an 8-bit format with -o (.jpg, .bmp)")
 
     pixels = (image * FULL_16 + 0.5).astype(np.uint16)
     # encoded in memory, as cv2.imwrite takes only ANSI paths on Windows (a name in Japanese fails there)
@@ -215,6 +231,11 @@ def write(path: str, image: np.ndarray, sixteen_bit: bool) -> None:
     if not ok:
         raise SystemExit(f"cannot write {path}")
     encoded.tofile(path)
+
+
+def writes_sixteen_bit(path: str, sixteen_bit: bool) -> bool:
+    """Whether :func:`write` writes ``path`` in 16 bits: asked (a 16-bit source), in a format that keeps them."""
+    return sixteen_bit and Path(path).suffix.lower() in SIXTEEN_BIT_SUFFIXES
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
@@ -235,10 +256,36 @@ def network_input(y: np.ndarray, scale: int) -> np.ndarray:
     ph, pw = -h % SIZE_MULTIPLE, -w % SIZE_MULTIPLE
     y = np.pad(y, ((0, ph), (0, pw)), mode="reflect" if ph < h and pw < w else "edge")
     if scale > 1:
-        import cv2
-
-        y = np.clip(cv2.resize(y, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+        y = np.clip(upsample(y, scale), 0.0, 1.0)
     return np.ascontiguousarray(np.repeat(y[None, None], 3, axis=1), dtype=np.float32)
+
+
+def upsample(y: np.ndarray, scale: int) -> np.ndarray:
+    """HxW -> (scale*H)x(scale*W) float32, bicubic as the core's PyTorch up-sampling (and OpenCV's
+    INTER_CUBIC) resamples: pixel centres aligned, kernel constant CUBIC_A, edge pixels repeated.
+
+    Example:
+        >>> up = upsample(np.array([[0.0, 1.0]], np.float32), 2)  # overshoots, as bicubic does: clipped after
+        >>> up.shape, [round(float(v), 4) for v in up[0]]
+        ((2, 4), [-0.1055, 0.2266, 0.7734, 1.1055])
+    """
+    return _upsample_axis(_upsample_axis(y.astype(np.float32), scale, 0), scale, 1)
+
+
+def _upsample_axis(y: np.ndarray, scale: int, axis: int) -> np.ndarray:
+    """Float32 ``y`` up-sampled ``scale``-fold along ``axis`` by cubic convolution (:func:`upsample`), in
+    float32 as PyTorch and OpenCV compute it."""
+    n = y.shape[axis]
+    source = (np.arange(n * scale) + 0.5) / scale - 0.5  # each output pixel's centre among the input's
+    first = np.floor(source).astype(np.int64)
+    d = np.abs(source - first + np.array([[1.0], [0.0], [-1.0], [-2.0]]))  # distance to the 4 taps around it
+    a = CUBIC_A
+    weights = np.where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a)
+    shape = (-1, 1) if axis == 0 else (1, -1)
+    out = np.zeros(y.shape[:axis] + (n * scale,) + y.shape[axis + 1:], np.float32)
+    for k in range(4):
+        out += weights[k].astype(np.float32).reshape(shape) * np.take(y, np.clip(first - 1 + k, 0, n - 1), axis=axis)
+    return out
 
 
 def fuse_luminance(session: InferenceSession, y1: np.ndarray, y2: np.ndarray, unique_gain: float, detail_gain: float,
@@ -307,6 +354,8 @@ def main() -> None:
     if a.shape[:2] != b.shape[:2]:
         refuse(f"the images differ in size: {a.shape[1]}x{a.shape[0]} vs {b.shape[1]}x{b.shape[0]}; register "
                "them first (or use `defusion fuse --resize`)")
+    if writes_sixteen_bit(args.output, a16 or b16):  # refused before the model runs, not after
+        opencv(f"writing 16-bit {args.output}", ", or name an 8-bit format with -o (.jpg, .bmp)")
     session = open_model(args.model)
     settings = defaults(session, args.task)
     scale = args.scale or settings["scale"]
