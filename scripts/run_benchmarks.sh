@@ -26,6 +26,7 @@ OUT=${1:-out/bench}
 MEFB_LIMIT=${MEFB_LIMIT:-${LIMIT:-}}
 MFIFB_LIMIT=${MFIFB_LIMIT:-${LIMIT:-}}
 RESUME_ARGS=${RESUME:+--resume}
+RESUME_ARGS=${RESUME_ARGS:---overwrite}  # without RESUME=1 each benchmark is scored afresh (bench refuses an --out holding results otherwise)
 VIFB_JPEG_QUALITY=${VIFB_JPEG_QUALITY-75}
 MFIFB_JPEG_QUALITY=${MFIFB_JPEG_QUALITY-match}
 BASELINES=$(python -c 'from defusion.baselines import available_baselines as a; print(",".join(a()))')

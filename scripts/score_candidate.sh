@@ -17,7 +17,7 @@ export OMP_NUM_THREADS=1
 run() {  # TASK A B NAME [LIMIT]
   # Status 1: some pairs or results were left out (said in the notes above); the others are scored.
   defusion bench --task "$1" --a "$2" --b "$3" --out "$OUT/$4" --methods "${METHOD:-defusion}" $WEIGHTS_ARGS \
-    --runtime onnxruntime --jobs "$JOBS" ${5:+--limit $5} --no-progress > /dev/null \
+    --runtime onnxruntime --jobs "$JOBS" ${5:+--limit $5} --no-progress --overwrite > /dev/null \
     || { rc=$?; [ "$rc" -eq 1 ] || exit "$rc"; echo "$4: some pairs or results left out (notes above)" >&2; }
 }
 # One after another, each over one worker per core (defusion bench --jobs).

@@ -182,11 +182,11 @@ def test_the_source_folders_are_in_the_default_title_and_the_captions(tmp_path, 
     assert _bench(da, db, out, "average") == 0
     assert (out / "summary.md").read_text(encoding="utf-8").startswith(f"### MEF: {tmp_path.name} (A: vis, B: inf)\n")
     assert r"(A: vis, B: inf): mean over 2 image pairs;" in (out / "summary.tex").read_text(encoding="utf-8")
-    assert _bench(da, db, out, "average", "--title", "Mine") == 0  # a given title: the captions still say
+    assert _bench(da, db, out, "average", "--title", "Mine", "--overwrite") == 0  # a given title: captions still say
     assert "2 image pairs (A: vis, B: inf); mean over pairs" in (out / "summary.md").read_text(encoding="utf-8")
     assert r"\caption{Mine: mean over 2 image pairs (A: vis, B: inf); best" in (out / "summary.tex").read_text(
         encoding="utf-8")
-    assert _bench(db, da, out, "average", "--title", "Mine") == 0
+    assert _bench(db, da, out, "average", "--title", "Mine", "--overwrite") == 0
     assert "(A: inf, B: vis)" in (out / "summary.md").read_text(encoding="utf-8")
 
 
@@ -283,3 +283,13 @@ def test_pairs_whose_names_differ_only_in_case_are_refused_before_any_work(tmp_p
     err = capsys.readouterr().err
     assert "pairs 'Scene' and 'scene' would share one grid" in err and "rename one of them" in err
     assert err.count("\n") == 1 and not (tmp_path / "out" / "results.csv").exists()
+
+
+def test_a_grid_shows_a_placeholder_for_a_method_with_no_result_of_its_pair(tmp_path, rng):
+    """A researcher's audit: a method with no result of a pair was left out of its grid, so a reader
+    could not tell it was missing; now a grey "<method>: no result" tile stands in its place."""
+    da, db = _pairs(tmp_path, rng, ("p1", "p2"))
+    part = _published(tmp_path / "part", rng, ("p1",))
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average", "--fused", f"part={part}") == 1
+    assert _grid_tiles(out / "grids" / "p2.jpg") == 4  # A, B, average and part's placeholder

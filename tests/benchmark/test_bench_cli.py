@@ -55,7 +55,7 @@ def test_versus_picks_the_reference_and_refuses_a_method_not_run(tmp_path, rng, 
     assert _bench(da, db, out, "average,max", None, "--versus", "max") == 0
     assert "max against each method" in (out / "versus.md").read_text(encoding="utf-8")
     assert "max vs average:" in capsys.readouterr().out
-    assert _bench(da, db, out, "average,max", None, "--versus", "gff") == 2
+    assert _bench(da, db, out, "average,max", None, "--versus", "gff", "--overwrite") == 2
     assert "--versus gff: not among the methods of this run (average, max)" in capsys.readouterr().err
 
 
@@ -304,7 +304,7 @@ def test_a_fresh_run_leaves_no_stale_outputs_and_notes_clashing_stems(tmp_path, 
     assert (out / "versus.md").exists() and (out / "grids" / "p2.jpg").exists()
     (da / "p2.png").unlink()
     write_image(da / "p1.tif", smooth_image(rng, 32, 40))  # two files named p1
-    assert _bench(da, db, out, "average") == 0
+    assert _bench(da, db, out, "average", None, "--overwrite") == 0
     assert not (out / "versus.md").exists()  # one method: nothing to compare, and no old file left
     assert sorted(p.name for p in (out / "grids").iterdir()) == ["p1.jpg"]
     assert "p1: 2 files (p1.png, p1.tif)" in capsys.readouterr().err
@@ -349,7 +349,7 @@ def test_resume_drops_scores_of_published_files_that_are_gone_and_a_rerun_says_i
     assert _bench(da, db, out, "average", None, "--fused", f"pub={pub}", "--resume") == 1  # pub's p2 left out
     assert "1 published result file(s) scored before are gone" in capsys.readouterr().err
     assert ("pub", "p2", "EN") not in _read(out) and ("pub", "p1", "EN") in _read(out)
-    assert _bench(da, db, out, "average") == 0
+    assert _bench(da, db, out, "average", None, "--overwrite") == 0
     assert "holds an earlier run's results; starting afresh: they are replaced when this run saves" in \
         capsys.readouterr().err
 

@@ -104,7 +104,7 @@ def test_an_ext_pattern_reads_mfifb_s_results_of_mixed_extensions(tmp_path, rng,
     assert {("CNN", stem) for stem in ("p1", "p2", "p3")} <= _scored(out) and "DPRL" not in err
     fused_dirs = json.loads((out / "run.json").read_text(encoding="utf-8"))["fused_dirs"]
     assert fused_dirs["CNN"] == str(fused.resolve() / "{stem}_CNN.{ext}")
-    assert _bench(da, db, out, "--fused", f"CNN={fused}/{{stem}}_CNN.jpg") == 1  # one extension: p2, p3 missing
+    assert _bench(da, db, out, "--fused", f"CNN={fused}/{{stem}}_CNN.jpg", "--overwrite") == 1  # one extension
     capsys.readouterr()
     write_image(fused / "p2_CNN.jpg", smooth_image(rng, 32, 40))  # two results of p2: which one is not said
     assert _bench(da, db, tmp_path / "o", "--fused", f"CNN={fused}/{{stem}}_CNN.{{ext}}") == 2

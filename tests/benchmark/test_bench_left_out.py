@@ -183,7 +183,7 @@ def test_problems_are_said_on_every_run_and_never_as_notes(tmp_path, rng, capsys
     (pub / "p2.png").write_bytes(b"broken")
     out = tmp_path / "out"
     for _ in range(2):  # one process, two runs: a note would be said once, a problem each time
-        assert _bench(da, db, out, "average", "--fused", f"PUB={pub}") == 1
+        assert _bench(da, db, out, "average", "--fused", f"PUB={pub}", "--overwrite") == 1
         err = capsys.readouterr().err
         assert "defusion: warning: p2: PUB: " in err and "defusion: warning: p3: no result of PUB" in err
         assert not any(line.startswith(("defusion: note: p2", "defusion: note: p3")) for line in err.splitlines())

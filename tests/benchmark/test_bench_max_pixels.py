@@ -44,7 +44,7 @@ def test_a_pair_over_max_pixels_is_left_out_on_one_line_naming_the_option(tmp_pa
     assert lines == [f"defusion: warning: p1: {da / 'p1.png'}: 40x32 is 1,280 pixels, over the limit of 1,000 "
                      "pixels (raise it with --max-pixels)"], err
     assert _scored(out) == {("average", "p2")}
-    assert _bench(da, db, out, "--max-pixels", "1280", "--no-progress") == 0  # at the bound: scored
+    assert _bench(da, db, out, "--max-pixels", "1280", "--no-progress", "--overwrite") == 0  # at the bound: scored
     assert _scored(out) == {("average", "p1"), ("average", "p2")}
 
 

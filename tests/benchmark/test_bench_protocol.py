@@ -154,10 +154,11 @@ def test_a_value_not_defined_on_a_pair_does_not_unrank_its_method(tmp_path):
     assert unranked(rows) == set()
     methods, metrics, means = mean_table(rows)
     ranks = table_ranks(rows, methods, metrics, means)
-    assert ranks["C"] == 3.0 and max(ranks, key=ranks.get) == "C"
+    # each NaN's mean (over fewer pairs) is left out of its metric's ranking: A and B rank on the other
+    assert ranks == {"A": 1.0, "B": 1.0, "C": 2.0} and max(ranks, key=ranks.get) == "C"
     md = summary_markdown(rows)
     table = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| method")]
-    assert table[-1].startswith("| C | 3.00 |") and "—" not in md and "listed after" not in md
+    assert table[-1].startswith("| C | 2.00 |") and "—" not in md and "listed after" not in md
     assert "† mean over fewer pairs" in md  # the NaN's mean is still marked
     means_csv(rows, tmp_path / "means.csv")
     with open(tmp_path / "means.csv", newline="", encoding="utf-8") as f:
@@ -231,7 +232,7 @@ def test_pairs_and_results_left_out_make_exit_status_1_with_a_last_line(tmp_path
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "defusion: left out 1 of 3 pairs (e.g. p3): see the lines above; exit status 1"
     (db / "p3.png").unlink()
-    assert _bench(da, db, out, "average") == 0  # only the unmatched stems left: a warning, status 0
+    assert _bench(da, db, out, "average", "--overwrite") == 0  # only the unmatched stems left: a warning, status 0
     assert "extra: no partner in the other folder" in capsys.readouterr().err
 
 
@@ -383,14 +384,15 @@ def test_built_in_method_names_and_versus_match_in_any_case(tmp_path, rng, capsy
     assert _bench(da, db, out, "Average,MAX,average", "--versus", "AVERAGE") == 0
     assert {m for m, _, _ in _read(out)} == {"average", "max"}
     assert "average against each method" in (out / "versus.md").read_text(encoding="utf-8")
-    assert _bench(da, db, out, "average", "--fused", f"ADF={pub}", "--versus", "adf") == 0
+    assert _bench(da, db, out, "average", "--fused", f"ADF={pub}", "--versus", "adf", "--overwrite") == 0
     assert "ADF against each method" in (out / "versus.md").read_text(encoding="utf-8")  # the name as the user wrote it
     capsys.readouterr()
-    assert _bench(da, db, out, "none", "--fused", f"Foo={pub}", "--fused", f"FOO={pub}", "--versus", "foo") == 2
+    assert _bench(da, db, out, "none", "--fused", f"Foo={pub}", "--fused", f"FOO={pub}", "--versus", "foo",
+                  "--overwrite") == 2
     assert "--versus foo: Foo, FOO differ only in case" in capsys.readouterr().err
     # a published method named like a baseline but for case is another method (VIFB ships GFF; gff is ours)
-    assert _bench(da, db, out, "average", "--fused", f"Average={pub}", "--versus", "average") == 0
+    assert _bench(da, db, out, "average", "--fused", f"Average={pub}", "--versus", "average", "--overwrite") == 0
     assert {m for m, _, _ in _read(out)} == {"average", "Average"}
     assert "average against each method" in (out / "versus.md").read_text(encoding="utf-8")  # the exact name first
-    assert _bench(da, db, out, "Average", "--versus", "gff") == 2
+    assert _bench(da, db, out, "Average", "--versus", "gff", "--overwrite") == 2
     assert "--versus gff: not among the methods of this run (average)" in capsys.readouterr().err

@@ -118,7 +118,7 @@ def test_metrics_csv_says_which_way_each_column_is_better(tmp_path, rng):
         assert next(csv.reader(f)) == ["method", "rank", "images", "EN", "CE", "Qabf", "seconds"]  # unchanged
     assert not any(p.name.startswith(".") for p in out.iterdir())  # atomically: no temporary file left
     assert main(["bench", "--task", "ivf", "--a", str(da), "--b", str(db), "--out", str(out), "--methods", "average",
-                 "--metrics", "EN", "--no-progress"]) == 0  # afresh: rewritten
+                 "--metrics", "EN", "--no-progress", "--overwrite"]) == 0  # afresh: rewritten
     assert (out / "metrics.csv").read_text(encoding="utf-8").splitlines()[1:] == [
         f"EN,higher,{METRICS['EN'].description}", "seconds,lower,wall time per pair of a built-in method's fusion "
         "(none for published results)"]

@@ -91,7 +91,7 @@ def test_an_interrupt_says_what_is_saved_and_a_rerun_keeps_it_until_it_has_its_o
     assert _scored(out) == {("average", "p1")}
     # the same command again, without --resume, stopped at once: the earlier scores are still there
     _interrupt_at(monkeypatch, 1)
-    assert _bench(da, db, out) == 130
+    assert _bench(da, db, out, "--overwrite") == 130
     err = capsys.readouterr().err
     assert "starting afresh: they are replaced when this run saves its first scores" in err
     assert err.endswith(f"no pair was scored yet; {out / 'results.csv'} holds the earlier run's results as they "
@@ -109,7 +109,7 @@ def test_a_run_that_evaluates_no_pair_keeps_the_earlier_outputs(tmp_path, rng, c
     before = {name: (out / name).read_bytes() for name in ("results.csv", "summary.md", "run.json")}
     for stem in ("p1", "p2", "p3"):
         (db / f"{stem}.png").write_bytes(b"broken")
-    assert _bench(da, db, out) == 2
+    assert _bench(da, db, out, "--overwrite") == 2
     assert "no pair could be evaluated" in capsys.readouterr().err
     assert {name: (out / name).read_bytes() for name in before} == before
 

@@ -3,13 +3,18 @@
 A run reads hundreds of files, in this process or in worker processes: what is worth a line (a
 16-bit file of 8-bit values, a float source on another scale, results grey stored as RGB) is
 gathered pair by pair and said by the process that runs the benchmark, once per kind and method
-or source folder, so that a folder of 100 such files is one line, not 100 (nor one per worker).
+or source folder, so that a folder of 100 such files is one line, not 100 (nor one per worker). A
+result that is (nearly) one value, a failed fusion, is a problem of its pair instead, named
+(:func:`flat_results`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from defusion.io.arrays import MAX_8BIT
 from defusion.io.notes import note, say, split_line
@@ -88,8 +93,57 @@ def say_found(pair: PairResult, told: set[tuple[str, str]]) -> None:
             from defusion.benchmark.scored_images import raw_thermal_note  # here: scored_images imports this module
 
             note(raw_thermal_note(path, lo, hi, "the baselines and the metrics") + " (said once, of the first such source)")
+    sources = tuple(image for image in (getattr(pair, "a", None), getattr(pair, "b", None)) if image is not None)
+    flat = failed_fusions(getattr(pair, "outputs", {}), sources, getattr(pair, "found", ()))
     for name, example in pair.grey_rgb.items():
+        if name in flat:  # black is R = G = B: warned of as a failed fusion (flat_results), not as grey
+            continue
         if ("grey-rgb", name) not in told:
             told.add(("grey-rgb", name))
             note(f"{name}'s results are grey stored as RGB (R = G = B; e.g. {example}): {GREY_RGB_SCORED}, so they "
                  "score otherwise than the same pixels in 1-channel files, which score as grey")
+
+
+def failed_fusions(outputs: dict[str, np.ndarray], sources: tuple[np.ndarray, ...],
+                   found: list[Finding] | tuple = ()) -> list[str]:
+    """The methods whose result (``outputs``: {method: shown, uint8}) is (nearly) one value
+    (:func:`~defusion.benchmark.scored_images.nearly_flat`, an all-black frame say) though its ``sources``
+    are not; none where the sources are flat themselves, nor one ``found`` to be a 16-bit file of 8-bit
+    values (near black as scored, and said so with its fix: :func:`finding_notes`).
+
+    Example:
+        >>> black, ramp = np.zeros((8, 8), np.uint8), np.tile(np.arange(0, 64, 8, dtype=np.uint8), (8, 1))
+        >>> failed_fusions({"GFF": ramp, "Flat": black}, (ramp, ramp)), failed_fusions({"Flat": black}, (black, black))
+        (['Flat'], [])
+    """
+    if sources and all(_flat(source) for source in sources):
+        return []
+    eight_bit = {f.group for f in found if f.kind == "eight-bit" and not f.source}
+    return [name for name, image in outputs.items() if name not in eight_bit and _flat(image)]
+
+
+def flat_results(stem: str, outputs: dict[str, np.ndarray], sources: tuple[np.ndarray, ...],
+                 files: dict[str, Path], found: list[Finding] | tuple = ()) -> list[str]:
+    """One problem per :func:`failed_fusions` of pair ``stem``: a result that is (nearly) one value
+    though its sources are not, scored as it is (some metrics not defined on it, their means then over
+    fewer pairs), so warned of by name, with its file (``files``: the published results') to look at.
+
+    Example:
+        >>> black, ramp = np.zeros((8, 8), np.uint8), np.tile(np.arange(0, 64, 8, dtype=np.uint8), (8, 1))
+        >>> for line in flat_results("carLight", {"GFF": ramp, "Flat": black}, (ramp, ramp),
+        ...                          {"Flat": Path("flat/carLight.png")}):
+        ...     print(line)  # doctest: +NORMALIZE_WHITESPACE
+        Flat's result for carLight is (nearly) one value (about 0 of 255): a failed fusion? It is scored as it is,
+        so some of its means may be over fewer pairs; look at flat/carLight.png
+    """
+    return [f"{name}'s result for {stem} is (nearly) one value (about {float(np.mean(outputs[name])):.0f} of "
+            f"{MAX_8BIT}): a failed fusion? It is scored as it is, so some of its means may be over fewer pairs; "
+            f"look at {files[name] if name in files else 'its output (--save-fused keeps it)'}"
+            for name in failed_fusions(outputs, sources, found)]
+
+
+def _flat(image: np.ndarray) -> bool:
+    """:func:`~defusion.benchmark.scored_images.nearly_flat`, imported here: scored_images imports this module."""
+    from defusion.benchmark.scored_images import nearly_flat
+
+    return nearly_flat(image)

@@ -26,7 +26,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from defusion.benchmark.evaluation import PairTask, evaluate_pair
-from defusion.benchmark.findings import GREY_RGB_SCORED, Finding, finding_notes, say_found
+from defusion.benchmark.findings import GREY_RGB_SCORED, Finding, finding_notes, flat_results, say_found
 from defusion.benchmark.methods import (DEFUSION_VARIANTS, FuseFn, StoredAsJpeg, builtin_method, builtin_methods,
                                         defusion_run_id)
 from defusion.benchmark.pairing import evaluated_pairs, limited, no_result_of_a_pair, same_size_pairs, unpaired_results
@@ -35,7 +35,7 @@ from defusion.benchmark.scored_images import read_scored, viewable
 from defusion.benchmark.workers import evaluate_in_workers
 from defusion.io.formats import DEFAULT_MAX_PIXELS
 from defusion.io.notes import note, plural
-from defusion.io.pairs import is_stem_pattern, match_pairs, results_by_stem, stem_clashes
+from defusion.io.pairs import PairsError, is_stem_pattern, match_pairs, results_by_stem, stem_clashes
 
 __all__ = [
     "DEFUSION_VARIANTS", "GREY_RGB_SCORED", "SECONDS", "TASK_METRICS", "BenchResult", "FuseFn", "Row", "StoredAsJpeg",
@@ -87,7 +87,8 @@ def run_benchmark(
     of ``<pair>.<ext>`` files, or a pattern with ``{stem}`` and ``{ext}``}
     (:func:`~defusion.io.pairs.results_by_stem`). ``save_dir``: where built-in methods' outputs are
     written (``<method>/<stem>.png``). A pair or result that cannot be scored (unreadable, sources of
-    different sizes) is skipped and recorded in ``result.problems``.
+    different sizes) is skipped and recorded in ``result.problems``, as is a result that is (nearly) one value
+    though its sources are not (:func:`~defusion.benchmark.findings.flat_results`: a failed fusion, scored).
 
     ``previous`` rows are kept and not recomputed: only the methods and metrics missing run, so the
     outputs may lack a method scored before, and a pair with nothing missing comes with none and
@@ -154,6 +155,7 @@ def _benchmark_pairs(
         result.problems += pair.problems
         if pair.a is None:  # a source could not be read
             continue
+        result.problems += flat_results(task.stem, pair.outputs, (pair.a, pair.b), task.published, pair.found)
         result.images.append(task.stem)
         result.rows += pair.rows
         yield task.stem, pair.outputs, pair.a, pair.b, result
@@ -180,7 +182,7 @@ def _check_results_of_pairs(fused_dirs: dict[str, Path], published: dict[str, di
     folder or pattern, said before any pair is evaluated (:func:`no_result_of_a_pair`)."""
     for name, files in published.items():
         if stems and not files.keys() & set(stems):
-            raise ValueError(no_result_of_a_pair(name, fused_dirs[name], files, stems))
+            raise PairsError(no_result_of_a_pair(name, fused_dirs[name], files, stems))
 
 
 def _pair_tasks(pairs: list[tuple[str, Path, Path]], methods: dict[str, FuseFn], fused_dirs: dict[str, Path],

@@ -139,5 +139,39 @@ def grey_stored_as_rgb(image: np.ndarray) -> bool:
     return image.ndim == 3 and is_grey(image, MAX_8BIT if holds_eight_bit_values(image) else None)
 
 
-__all__ = ["as_scored", "grey_stored_as_rgb", "in_eight_bits", "raw_thermal_band", "raw_thermal_note", "read_scored",
-           "read_scored_source", "read_source", "viewable"]
+#: A shown (8-bit) image whose every channel spans at most this many levels, once :data:`FLAT_TAIL` of its
+#: pixels at each end are set aside, is (nearly) one value: room for a level's rounding and a little noise
+#: (a flat frame, JPEG-compressed at quality 75 or not, spans none), while a fused image's detail spans tens
+#: of levels even at night.
+FLAT_LEVELS = 2
+#: The share of pixels at each end of a channel's values set aside by :func:`nearly_flat`: a few stray
+#: pixels (a timestamp, a dead pixel, JPEG ringing) do not make a failed result a fused image.
+FLAT_TAIL = 0.005
+#: The most pixels :func:`nearly_flat` looks at (every n-th beyond it): a 24 MP result is judged in 0.1 s
+#: (2-core CPU), and a million pixels place its quantiles well within a level.
+FLAT_SAMPLE = 1_000_000
+
+
+def nearly_flat(image: np.ndarray) -> bool:
+    """Whether a shown (uint8, :func:`viewable`) image is (nearly) one value: every channel within
+    :data:`FLAT_LEVELS` levels, the :data:`FLAT_TAIL` of its pixels at each end aside. A fused result that
+    is, of sources that are not, is a failed fusion (an all-black frame): its metrics score it, some not
+    defined on it, so ``defusion bench`` warns of it by name.
+
+    Example:
+        >>> black = np.zeros((64, 64, 3), np.uint8)
+        >>> nearly_flat(black), nearly_flat(np.tile(np.arange(64, dtype=np.uint8), (64, 1)))
+        (True, False)
+        >>> black[:4, :4] = 255  # a few stray pixels (0.4%): still one value
+        >>> nearly_flat(black)
+        True
+    """
+    values = image.reshape(-1, image.shape[2] if image.ndim == 3 else 1)
+    values = values[::max(1, len(values) // FLAT_SAMPLE)]
+    low, high = np.quantile(values, [FLAT_TAIL, 1 - FLAT_TAIL], axis=0)
+    return bool(np.all(high - low <= FLAT_LEVELS))
+
+
+__all__ = ["FLAT_LEVELS", "FLAT_SAMPLE", "FLAT_TAIL", "as_scored", "grey_stored_as_rgb", "in_eight_bits",
+           "nearly_flat", "raw_thermal_band", "raw_thermal_note", "read_scored", "read_scored_source", "read_source",
+           "viewable"]

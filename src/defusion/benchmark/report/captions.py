@@ -18,6 +18,9 @@ FEWER_PAIRS_MARK = "†"
 #: Why a mean may cover fewer pairs, for the notes under the tables.
 FEWER_PAIRS_CAUSES = ("results missing or unreadable, images too small for the metric, or the metric not "
                       "defined on a flat or constant image")
+#: What becomes of a ranked method's mean over fewer pairs in the mean rank
+#: (:func:`~defusion.benchmark.report.ranks.column_ranks`), said after "such a mean is not marked best".
+FEWER_PAIRS_RANKING = "and is left out of that metric's ranking (its method's rank is over its other metrics)"
 #: The rank cell of a method without a mean rank (:func:`~defusion.benchmark.report.ranks.unranked`).
 NO_RANK = "—"
 #: What the tables' rank column holds, before :func:`rescaled_note` and the closing parenthesis.
@@ -47,11 +50,21 @@ def rescaled_note(metrics: list[str]) -> str:
 def fewer_pairs_rule(fewer: set[tuple[str, str]], awards: str, left_out: set[str],
                      rank: str = "gets no rank (—)") -> str:
     """The note that says what the mark means and that such means get no ``awards``, where some are
-    marked, and that a method with results missing (``left_out``,
-    :func:`~defusion.benchmark.report.ranks.unranked`) ``rank`` and is listed after the ranked ones,
-    where there is one."""
+    marked, and, where a ranked method has one, that it is left out of its metric's ranking
+    (:func:`~defusion.benchmark.report.ranks.column_ranks`); and that a method with results missing
+    (``left_out``, :func:`~defusion.benchmark.report.ranks.unranked`) ``rank`` and is listed after the
+    ranked ones, where there is one.
+
+    Example:
+        >>> print(fewer_pairs_rule({("flat", "Qcb")}, "best", set()))  # doctest: +NORMALIZE_WHITESPACE
+        † mean over fewer pairs than the method with the most on that metric; such a mean is not marked best
+        and is left out of that metric's ranking (its method's rank is over its other metrics).
+    """
     rule = (f" {FEWER_PAIRS_MARK} mean over fewer pairs than the method with the most on that metric; such a "
-            f"mean is not marked {awards}." if fewer else "")
+            f"mean is not marked {awards}" if fewer else "")
+    if any(method not in left_out for method, _ in fewer):
+        rule += f" {FEWER_PAIRS_RANKING}"
+    rule += "." if fewer else ""
     if left_out:
         rule += f" A method with results missing on some pairs {rank} and is listed after the ranked ones."
     return rule

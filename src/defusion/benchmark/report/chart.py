@@ -12,7 +12,7 @@ import numpy as np
 from defusion.benchmark.compare import higher_is_better
 from defusion.benchmark.report.captions import FEWER_PAIRS_MARK, NO_RANK
 from defusion.benchmark.report.means import fewer_pairs, mean_table
-from defusion.benchmark.report.ranks import metric_ranks, ranked_order, table_ranks, unranked
+from defusion.benchmark.report.ranks import column_ranks, ranked_order, table_ranks, unranked
 from defusion.benchmark.results_csv import Row
 from defusion.io.writing import write_bytes_atomically
 
@@ -38,10 +38,15 @@ _CHART_HEADER_IN = 1.6
 _CHART_ROW_IN = 0.38
 #: Half a heat-map cell, in data units (cells are centred on whole numbers).
 _HALF_CELL = 0.5
+#: The colour of a cell in no ranking (a mean over fewer pairs, an unranked method's): a light grey, on
+#: no point of the green-to-red rank scale, so that such a mean never looks best or worst.
+_NEUTRAL = "lightgrey"
 
 
 def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None:
-    """A rank heat map (methods x metrics, annotated with the means): the table at a glance."""
+    """A rank heat map (methods x metrics, annotated with the means): the table at a glance, each metric's
+    means coloured by their rank as the tables rank them (:func:`column_ranks`): a mean over fewer pairs
+    (hatched) and an unranked method's means are grey, in no colour of the scale, as they are never bold."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -52,17 +57,24 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
     methods, metrics, means = mean_table(rows)
     ranks_by = table_ranks(rows, methods, metrics, means)
     fewer = fewer_pairs(rows)
+    left_out = unranked(rows)
     order = ranked_order(methods, ranks_by)
-    grid = np.full((len(order), len(metrics)), np.nan)
+    ranked = [m for m in order if m not in left_out]
+    worst = max(len(ranked), 2)  # the red end of the scale
+    grid = np.full((len(order), len(metrics)), np.nan)  # NaN: no colour (_NEUTRAL)
     for j, metric in enumerate(metrics):
-        column = {m: means[(m, metric)] for m in order if (m, metric) in means}
-        for m, rank in metric_ranks(column, metric).items():
-            grid[order.index(m), j] = rank
+        # coloured as the tables rank: a mean over fewer pairs, or an unranked method's, is in no ranking;
+        # a column that leaves one out spread over the whole scale, so that its last is red as the others'
+        column = column_ranks(ranked, metric, means, fewer)
+        spread = (worst - 1) / (len(column) - 1) if len(column) > 1 else 1.0
+        for m, rank in column.items():
+            grid[order.index(m), j] = 1 + (rank - 1) * spread
     # Room for the title and the rotated metric names whatever the number of rows (one method
     # alone left them no room: labels cut off).
     fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(metrics), _CHART_HEADER_IN + _CHART_ROW_IN * len(order)),
                            layout="constrained")
-    ax.imshow(grid, cmap="RdYlGn_r", aspect="auto", vmin=1, vmax=max(len(order), 2))
+    colours = matplotlib.colormaps["RdYlGn_r"].with_extremes(bad=_NEUTRAL)
+    ax.imshow(grid, cmap=colours, aspect="auto", vmin=1, vmax=worst)
     for i, m in enumerate(order):
         for j, metric in enumerate(metrics):
             v = means.get((m, metric))
@@ -77,8 +89,8 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
     ax.set_yticks(range(len(order)), [f"{m} ({f'{ranks_by[m]:.2f}' if m in ranks_by else NO_RANK})" for m in order],
                   fontsize=8)
     hatched = (f"\nhatched {FEWER_PAIRS_MARK}: mean over fewer pairs than the method with the most; "
-               "not comparable with its column" if fewer else "")
-    if unranked(rows):
-        hatched += f"\n({NO_RANK}): results missing on some pairs, not ranked"
+               "not comparable with its column, so grey: not ranked" if fewer else "")
+    if left_out:
+        hatched += f"\n({NO_RANK}): results missing on some pairs, not ranked (grey)"
     ax.set_title(f"{title}: mean per metric, colour = rank (green best); (mean rank){hatched}", fontsize=9)
     write_figure(fig, path)

@@ -1,5 +1,6 @@
-"""The tables' ranks: each method's rank per metric, its mean rank over the metrics, and which
-methods get none (results missing on some pairs) and so are listed after the ranked ones."""
+"""The tables' ranks: each method's rank per metric (a mean over fewer pairs left out), its mean rank
+over the metrics, and which methods get none (results missing on some pairs) and so are listed after
+the ranked ones."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections import defaultdict
 import numpy as np
 
 from defusion.benchmark.compare import higher_is_better
+from defusion.benchmark.report.means import fewer_pairs
 from defusion.benchmark.results_csv import SECONDS, Row
 
 
@@ -22,20 +24,49 @@ def metric_ranks(values: dict[str, float], metric: str) -> dict[str, float]:
     return dict(zip(names, (float(r) for r in rankdata(signed, method="average"))))
 
 
-def mean_ranks(methods: list[str], metrics: list[str], means: dict) -> dict[str, float]:
+def column_ranks(methods: list[str], metric: str, means: dict,
+                 fewer: set[tuple[str, str]] | frozenset = frozenset()) -> dict[str, float]:
+    """{method: rank} on one metric (:func:`metric_ranks`) of the ``methods`` with a mean of it that is
+    not over fewer pairs (``fewer``, :func:`~defusion.benchmark.report.means.fewer_pairs`): such a mean
+    leaves out the pairs its metric is not defined on (a flat result, say), so it is not comparable with
+    the rest of its column and is left out of its ranking, as of its bold, rather than ranked on the
+    pairs where its method did best.
+
+    Example:
+        >>> means = {("a", "Qcb"): 0.62, ("b", "Qcb"): 0.49, ("flat", "Qcb"): 0.60}  # flat's over 2 of 3 pairs
+        >>> column_ranks(["a", "b", "flat"], "Qcb", means, {("flat", "Qcb")})
+        {'a': 1.0, 'b': 2.0}
+    """
+    return metric_ranks({m: means[(m, metric)] for m in methods if (m, metric) in means
+                         and (m, metric) not in fewer}, metric)
+
+
+def mean_ranks(methods: list[str], metrics: list[str], means: dict,
+               fewer: set[tuple[str, str]] | frozenset = frozenset()) -> dict[str, float]:
     """Each method's rank per metric (1 = best; ties share their average rank,
     :func:`metric_ranks`) averaged over the metrics every method has (a method scored on fewer
     metrics would otherwise rank on its best ones only); over the metrics each has where no
     metric is common to all. A metric that rescales another (SSIM-mean, SSIM) counts once
-    (:func:`defusion.metrics.distinct`)."""
+    (:func:`defusion.metrics.distinct`). A mean over fewer pairs (``fewer``) is left out of its
+    metric's ranking (:func:`column_ranks`): the others rank on that metric without it, and its
+    method's mean rank is over its other metrics, so that a mean that leaves out its method's
+    undefined pairs (a flat result) cannot raise its standing; a method with only such means gets none.
+
+    Example:
+        >>> means = {(m, k): v for m, vs in (("a", (0.62, 7.4)), ("b", (0.49, 7.5)), ("flat", (0.60, 4.9)))
+        ...          for k, v in zip(("Qcb", "EN"), vs)}
+        >>> mean_ranks(["a", "b", "flat"], ["Qcb", "EN"], means)  # flat 2nd on Qcb over 2 of 3 pairs
+        {'a': 1.5, 'b': 2.0, 'flat': 2.5}
+        >>> mean_ranks(["a", "b", "flat"], ["Qcb", "EN"], means, {("flat", "Qcb")})
+        {'a': 1.5, 'b': 1.5, 'flat': 3.0}
+    """
     from defusion.metrics import distinct
 
     metrics = distinct(metrics)
     common = [m for m in metrics if all((method, m) in means for method in methods)]
     ranks: dict[str, list[float]] = defaultdict(list)
     for metric in common or metrics:
-        column = {m: means[(m, metric)] for m in methods if (m, metric) in means}
-        for method, rank in metric_ranks(column, metric).items():
+        for method, rank in column_ranks(methods, metric, means, fewer).items():
             ranks[method].append(rank)
     return {m: float(np.mean(r)) for m, r in ranks.items()}
 
@@ -46,8 +77,9 @@ def unranked(rows: list[Row]) -> set[str]:
     are listed after the ranked ones, since a rank from means over other pairs (a published method
     with results missing, say) would compare it with the others on its own subset and could put it
     first. A value not defined on a pair (NaN: a flat image) is no missing result: its mean is marked
-    (:func:`~defusion.benchmark.report.means.fewer_pairs`) but its method keeps its rank, which one
-    such pair could otherwise cost every method but the worst.
+    (:func:`~defusion.benchmark.report.means.fewer_pairs`) and left out of that metric's ranking
+    (:func:`column_ranks`), but its method keeps a mean rank over its other metrics, which one such pair
+    could otherwise cost every method but the worst.
 
     Example:
         >>> rows = [Row(m, p, "EN", 1.0) for m in ("a", "b") for p in ("p1", "p2")] + [Row("c", "p1", "EN", 9.0)]
@@ -63,9 +95,11 @@ def unranked(rows: list[Row]) -> set[str]:
 
 
 def table_ranks(rows: list[Row], methods: list[str], metrics: list[str], means: dict) -> dict[str, float]:
-    """:func:`mean_ranks` among the methods of ``rows`` that are not :func:`unranked`; the others have none."""
+    """:func:`mean_ranks` among the methods of ``rows`` that are not :func:`unranked` (the others have
+    none), each mean over fewer pairs left out of its metric's ranking
+    (:func:`~defusion.benchmark.report.means.fewer_pairs`)."""
     left_out = unranked(rows)
-    return mean_ranks([m for m in methods if m not in left_out], metrics, means)
+    return mean_ranks([m for m in methods if m not in left_out], metrics, means, fewer_pairs(rows))
 
 
 def ranked_order(methods: list[str], ranks: dict[str, float]) -> list[str]:

@@ -5,7 +5,9 @@ result that cannot be read or is of another size, a method failing on a pair: ea
 ``defusion: warning: ...`` line, every run, and counted in the last line), so that a script notices;
 2 on a usage error or when no pair could be scored. Stems found in only one of --a and --b are said
 (on such a line) but do not count: a data set's two folders often differ by a few files, and no pair
-was asked for there. What is only worth knowing is said as a ``defusion: note: ...``, once.
+was asked for there. What is only worth knowing is said as a ``defusion: note: ...``, once. An --out
+holding an earlier run's results is refused before any work unless --resume keeps them or --overwrite
+replaces them.
 
 Its parts: :mod:`~defusion.cli.bench.method_options` (what --methods, --fused and --versus name);
 :mod:`~defusion.cli.bench.fingerprints` of the files read and :mod:`~defusion.cli.bench.run_file`, what a
@@ -25,8 +27,8 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from defusion.cli.bench.fingerprints import Published, Unreadable, published_fingerprints, source_fingerprints
 from defusion.cli.bench.grids import Grids, stored_results
-from defusion.cli.bench.jpeg_note import say_lossy
-from defusion.cli.bench.left_out import left_out_line, left_out_of_run, nothing_evaluated
+from defusion.cli.bench.jpeg_note import say_lossless_beside_jpeg, say_lossy
+from defusion.cli.bench.left_out import kept_pair_problems, left_out_line, left_out_of_run, nothing_evaluated
 from defusion.cli.bench.method_options import fused_folders, method_names, versus_method
 from defusion.cli.bench.report import write_report
 from defusion.cli.bench.resume import (check_jpeg_quality, check_task, kept_jpeg_quality, kept_weights,
@@ -106,6 +108,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "new metrics included, for the methods named (DeFusion's are recomputed if the weights "
                         "changed, every method's on a pair whose sources changed); a folder of another --task's "
                         "run is refused")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results of an earlier run in OUT (OUT/results.csv, the tables, grids/), "
+                        "once this run has scores of its own; without it (or --resume) such an --out is refused")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"leave out pairs and results with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true")
@@ -137,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     from defusion.benchmark.runner import DEFUSION_VARIANTS, BenchResult, defusion_run_id, run_benchmark
 
     metrics = _checked_metrics(args)
+    _check_earlier_results(args)
     fused_dirs, methods, make_methods = _benchmarked_methods(args)
     requested = [*methods, *fused_dirs]
     args.versus = versus_method(args.versus, requested)
@@ -150,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
                                                    metrics, requested, list(methods))
     if args.resume:  # for run.json and the title: what kept rows were made with, where this run makes none
         args.weights = kept_weights(recorded, previous or [], args.weights, runs_defusion)
-        args.jpeg_quality = kept_jpeg_quality(args.out, recorded, args.jpeg_quality, bool(methods))
+    args.jpeg_quality = kept_jpeg_quality(recorded, args.jpeg_quality, bool(methods), previous or [])
     title = with_encoding(args.title, args) if args.title else default_title(args)
     _check_writable(args.out)
     this_run = ThisRun(task=args.task, metrics=metrics, defusion_run=weights, weights=args.weights,
@@ -171,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
         if not result.rows:
             raise nothing_evaluated(args, result.problems)
         saver.save(result.rows)  # also when nothing was new (scores dropped)
+        _, lost = left_out_of_run(result, wanted, requested, metrics, produced)
+        result.problems += kept_pair_problems(lost, produced, published.present)  # said with the others
         earlier = {(r.method, r.image, r.metric) for r in previous or []}
         write_report(args, result, metrics, title, sources, requested, earlier, produced, record["methods"])
     except KeyboardInterrupt:
@@ -202,6 +210,18 @@ def _checked_metrics(args: argparse.Namespace) -> tuple[str, ...]:
     return metrics
 
 
+def _check_earlier_results(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an --out holding an earlier run's results unless --resume (keep them)
+    or --overwrite (replace them) says what to do with them: a rerun replaced hours of scores after
+    only a note. Both at once are refused too."""
+    if args.resume and args.overwrite:
+        raise UserError("--resume keeps the earlier results in --out and --overwrite replaces them: give one")
+    results = args.out / "results.csv"
+    if results.is_file() and not (args.resume or args.overwrite):
+        raise UserError(f"--out {args.out} holds an earlier run's results ({results}): give --resume to keep them "
+                        "and add to them, --overwrite to replace them, or another --out")
+
+
 def _evaluated_sources(args: argparse.Namespace) -> tuple[list[str], dict[str, list[str]]]:
     """The stems of the pairs run_benchmark evaluates, and their sources' fingerprints
     (:func:`source_fingerprints`); a folder with no image to pair, or two pairs whose names differ only
@@ -229,13 +249,14 @@ def _resume_state(args: argparse.Namespace, recorded: dict, published: Published
     """What this run takes from an earlier one in --out (``recorded``: its RUN_FILE): with --resume,
     once an earlier run of another task is refused (or of another JPEG quality, where built-in methods
     run), the rows to keep, DeFusion's run ID (this run's, else the kept rows') and the --versus method;
-    afresh, no rows, and a note where its results.csv will be replaced. JPEG --fused results are said
-    after a refusal, never before."""
+    afresh (--overwrite, :func:`_check_earlier_results`), no rows, and a note where its results.csv will
+    be replaced. JPEG --fused results (beside lossless ones) are said after a refusal, never before."""
     if args.resume:
         check_task(args.out, recorded, args.task)
         if methods:  # --jpeg-quality changes only the built-in methods' results
             check_jpeg_quality(args.out, recorded, args.jpeg_quality)
     say_lossy(published, args.jpeg_quality, methods)  # after a refusal, never before it
+    say_lossless_beside_jpeg(published)
     if not args.resume:
         if (args.out / "results.csv").is_file():
             note(f"{args.out} holds an earlier run's results; starting afresh: they are replaced when this run "
@@ -262,7 +283,8 @@ def _check_writable(out: Path) -> None:
 def _exit_status(result: BenchResult, wanted: list[str], requested: list[str], metrics: tuple[str, ...],
                  produced: dict[str, set[str]]) -> int:
     """0 when every pair ``wanted`` and every result ``requested`` was scored; else 1, the last line
-    saying what was left out (:func:`left_out_of_run`)."""
+    saying what was left out (:func:`left_out_of_run`; on the pairs a resume kept whole, said again:
+    :func:`kept_pair_problems`)."""
     lost_pairs, lost_results = left_out_of_run(result, wanted, requested, metrics, produced)
     if lost_pairs or lost_results:
         print(f"defusion: {left_out_line(lost_pairs, len(wanted), lost_results)}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """Fingerprints of the files a ``defusion bench`` run reads, recorded in RUN_FILE so that a resumed
 run rescores what changed: the pairs' sources, and the published (``--fused``) results as this run
-finds them, with the JPEG qualities of the first of them (:mod:`defusion.cli.bench.jpeg_note`)."""
+finds them, with the JPEG qualities of the first of them, or the lossless format they are all stored in
+(:mod:`defusion.cli.bench.jpeg_note`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ FINGERPRINT_DIGITS = 16
 
 #: How many of a published method's JPEG results are read for the quality they were saved at.
 JPEG_FILES_READ = 5
+#: Suffixes of formats that store 8- and 16-bit images without loss (PNG, TIFF, BMP, Netpbm, TGA): a
+#: --fused method whose every result is one of these is scored lossless (WebP, lossy or not, is not told).
+LOSSLESS_SUFFIXES = (".png", ".tif", ".tiff", ".bmp", ".ppm", ".pgm", ".pnm", ".tga")
 
 
 def digest(path: Path) -> str:
@@ -53,6 +57,7 @@ class Published:
     unreadable: set[tuple[str, str]]  # (method, stem) of those fingerprinted that cannot be read
     present: dict[str, set[str]]  # {method: the stems it has a result file of}, fingerprinted or not
     jpeg: dict[str, list[tuple[int, bool]]] = field(default_factory=dict)  # {method: (quality, exact) of its first JPEGs}
+    lossless: dict[str, str] = field(default_factory=dict)  # {method: its formats}, every result stored lossless
 
 
 def published_fingerprints(fused_dirs: dict[str, Path], stems: list[str], recorded: dict
@@ -84,7 +89,24 @@ def published_fingerprints(fused_dirs: dict[str, Path], stems: list[str], record
         qualities = [found for found in map(jpeg_quality, jpegs[:JPEG_FILES_READ]) if found is not None]
         if qualities:
             published.jpeg[name] = qualities
+        formats = lossless_formats([files[stem] for stem in sorted(set(stems) & files.keys())])
+        if formats:
+            published.lossless[name] = formats
     return published
+
+
+def lossless_formats(paths: list[Path]) -> str | None:
+    """The formats of result files all stored lossless (:data:`LOSSLESS_SUFFIXES`), as a note names them,
+    or None where there is none, or one is not (a JPEG, a WebP).
+
+    Example:
+        >>> lossless_formats([Path("01.png"), Path("02.TIF"), Path("03.png")]), lossless_formats([Path("01.jpg")])
+        ('PNG, TIF', None)
+    """
+    suffixes = [path.suffix.lower() for path in paths]
+    if not suffixes or any(suffix not in LOSSLESS_SUFFIXES for suffix in suffixes):
+        return None
+    return ", ".join(dict.fromkeys(suffix.lstrip(".").upper() for suffix in suffixes))
 
 
 def source_fingerprints(pairs: list[tuple[str, Path, Path]]) -> dict[str, list[str]]:

@@ -73,8 +73,12 @@ class Grids:
         from defusion.benchmark.report import comparison_grid
 
         wanted = self.scored.get(stem, set()) | outputs.keys()
-        tiles, missing = {}, []
-        for name in [m for m in methods if m in wanted]:
+        tiles: dict[str, np.ndarray | None] = {}
+        missing = []
+        for name in methods:
+            if name not in wanted:  # no result of this pair: a placeholder tile says so (comparison_grid)
+                tiles[name] = None
+                continue
             image = outputs[name] if name in outputs else self._stored(name, stem, a.shape[:2])
             if image is None:
                 missing.append(name)

@@ -1,5 +1,6 @@
-"""The note ``defusion bench`` says where published results stored as JPEG are scored beside built-in
-methods' lossless ones (or beside another --jpeg-quality than theirs): the comparison would not be fair."""
+"""The notes ``defusion bench`` says where published results stored as JPEG are scored beside built-in
+methods' lossless ones (or beside another --jpeg-quality than theirs), or beside --fused results stored
+lossless (--jpeg-quality encodes only the built-in methods'): the comparison would not be fair."""
 
 from __future__ import annotations
 
@@ -38,3 +39,26 @@ def say_lossy(published: Published, jpeg_quality: int | str | None, builtin: lis
     elif jpeg_quality not in levels:
         note(f"--jpeg-quality {jpeg_quality}: the published results' first files are of quality "
              f"{_qualities(every)} ({listed(said)})")
+
+
+def say_lossless_beside_jpeg(published: Published) -> None:
+    """Note --fused results stored lossless (PNG, TIFF, ...: a user's own) scored beside --fused results
+    stored as JPEG (VIFB's, MFIFB's published ones): each is scored as stored, --jpeg-quality encoding only
+    the built-in methods' results, so the lossless ones are favoured as the built-in methods' would be
+    (:func:`say_lossy`); said whatever --jpeg-quality and --methods are, and how to compare alike."""
+    if not published.lossless or not published.jpeg:
+        return
+    every = [found for method in published.jpeg.values() for found in method]
+    levels = sorted({q for q, _ in every})
+    stored = [f"{name} ({formats})" for name, formats in published.lossless.items()]
+    said = [f"{name} (quality {_qualities(found)})" for name, found in published.jpeg.items()]
+    if len(levels) == 1:
+        alike = f"save them as JPEG of quality {levels[0]}, as the published ones are"
+        builtin = f"--jpeg-quality {levels[0]}"
+    else:
+        alike = f"save each pair's as JPEG of the quality of its published results ({_qualities(every)})"
+        builtin = "--jpeg-quality match"
+    note(f"--fused results stored lossless: {listed(stored)}, scored beside published results stored as JPEG: "
+         f"{listed(said)}; each is scored as stored (--jpeg-quality encodes only the built-in methods' results), "
+         f"which favours the lossless ones (docs/benchmarks.md, 'JPEG results'): to compare alike, {alike}, or "
+         f"where the method is built in, run it with --methods and {builtin}")

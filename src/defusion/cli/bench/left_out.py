@@ -62,6 +62,26 @@ def left_out_of_run(result: BenchResult, pairs: list[str], requested: list[str],
     return [stem for stem in pairs if stem not in evaluated], lost
 
 
+def kept_pair_problems(lost: list[tuple[str, str]], produced: dict[str, set[str]],
+                       present: dict[str, set[str]]) -> list[str]:
+    """The problems to say again of the ``lost`` (method, pair) on the pairs a resume kept whole, which it
+    does not evaluate (nothing left to compute: no pair in ``produced``): the last line counts them, so
+    the lines it points to must be there. A --fused result missing is said as the evaluation said it
+    (``present``: {method: the pairs it has a result file of}).
+
+    Example:
+        >>> kept_pair_problems([("Broken", "carLight"), ("GFF", "kettle")], {"kettle": {"GFF"}}, {"Broken": set()})
+        ["carLight: no result of Broken (as in the earlier run; the pair's other scores are kept)"]
+    """
+    problems = []
+    for method, stem in lost:
+        if stem in produced:  # evaluated by this run: its problems are said already
+            continue
+        why = f"no result of {method}" if stem not in present.get(method, {stem}) else f"{method} not scored"
+        problems.append(f"{stem}: {why} (as in the earlier run; the pair's other scores are kept)")
+    return problems
+
+
 def left_out_line(pairs: list[str], count: int, results: list[tuple[str, str]]) -> str:
     """The last line of a run that left something out (its exit status is then 1).
 

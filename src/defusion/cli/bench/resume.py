@@ -30,14 +30,41 @@ def check_task(out: Path, recorded: dict, task: str) -> None:
 
 def check_jpeg_quality(out: Path, recorded: dict, quality: int | str | None) -> None:
     """Refuse to resume a run whose built-in methods were scored after another JPEG encoding (or none,
-    as a RUN_FILE without the key says): one table would mix the two."""
+    as a RUN_FILE without the key says): one table would mix the two. A run that named no built-in
+    method (:func:`ran_builtin`) encoded nothing: any --jpeg-quality resumes it."""
     earlier = recorded.get("jpeg_quality")
-    if (out / "results.csv").is_file() and earlier != quality:
+    if (out / "results.csv").is_file() and earlier != quality and ran_builtin(recorded):
         def said(q: object) -> str:
             return f"--jpeg-quality {q}" if q is not None else "no --jpeg-quality (scored lossless)"
         to_resume = f"--jpeg-quality {earlier}" if earlier is not None else "leave --jpeg-quality out"
         raise UserError(f"--resume: {out} holds a run with {said(earlier)}, not {said(quality)}; give another --out, "
                         f"or {to_resume} to resume it")
+
+
+def is_builtin(method: str) -> bool:
+    """Whether ``method`` is a built-in one (a DeFusion variant or a baseline), whose results
+    --jpeg-quality encodes; a --fused result cannot take such a name (:func:`_benchmarked_methods`).
+
+    Example:
+        >>> is_builtin("defusion"), is_builtin("average"), is_builtin("GFF")
+        (True, True, False)
+    """
+    from defusion.baselines import BASELINES
+    from defusion.benchmark.runner import DEFUSION_VARIANTS
+
+    return method in DEFUSION_VARIANTS or method in BASELINES
+
+
+def ran_builtin(recorded: dict) -> bool:
+    """Whether the run ``recorded`` (its RUN_FILE) named a built-in method; one whose RUN_FILE does not
+    list its methods (an older version's) is taken to have.
+
+    Example:
+        >>> ran_builtin({"methods": ["GFF", "Mine"]}), ran_builtin({"methods": ["Mine", "average"]}), ran_builtin({})
+        (False, True, True)
+    """
+    methods = recorded.get("methods")
+    return not isinstance(methods, list) or any(is_builtin(str(m)) for m in methods)
 
 
 def resumed_versus(out: Path, recorded: dict, given: str | None) -> str | None:
@@ -129,24 +156,35 @@ def kept_weights(recorded: dict, kept: list[Row], given: Path | None, runs_defus
     return None if earlier == SHIPPED else Path(earlier)
 
 
-def kept_jpeg_quality(out: Path, recorded: dict, given: int | str | None, runs_builtin: bool) -> int | str | None:
-    """--jpeg-quality as RUN_FILE and the title record it: ``given``, except on a resume of a run in
-    ``out`` (its ``recorded`` RUN_FILE) where no built-in method runs: --jpeg-quality changes only
-    theirs, so the earlier run's is kept (not refused, :func:`check_jpeg_quality`), and a later resume
-    running them is still checked against the encoding of the rows kept.
+def kept_jpeg_quality(recorded: dict, given: int | str | None, runs_builtin: bool,
+                      kept: list[Row]) -> int | str | None:
+    """--jpeg-quality as RUN_FILE and the title record it: ``given`` where a built-in method runs
+    (it encodes only their results); else, on a resume keeping built-in rows (``kept``), the earlier
+    run's (``recorded`` in its RUN_FILE: not refused, :func:`check_jpeg_quality`), so that a later
+    resume running them is still checked against the encoding of those rows; else none, since nothing
+    was encoded: a title saying "built-in results as JPEG" of a table of --fused results alone would
+    mislead. A ``given`` one that sets nothing is said, not dropped unseen.
 
     Example:
-        >>> kept_jpeg_quality(Path("no-such-run"), {"jpeg_quality": 75}, 90, runs_builtin=False)  # nothing to keep
-        90
+        >>> from defusion.benchmark.runner import Row
+        >>> kept_jpeg_quality({"jpeg_quality": 75}, None, False, [Row("average", "01", "EN", 7.0)])
+        75
+        >>> kept_jpeg_quality({"jpeg_quality": 75}, None, False, [Row("GFF", "01", "EN", 7.0)]) is None  # none built-in
+        True
     """
-    if runs_builtin or not (out / "results.csv").is_file():
+    if runs_builtin:
         return given
-    earlier = recorded.get("jpeg_quality")
-    if given is not None and given != earlier:  # said, not dropped unseen
-        kept = f"--jpeg-quality {earlier}" if earlier is not None else "lossless"
-        note(f"--jpeg-quality {given} sets nothing here: no built-in method runs (it encodes only theirs); "
-             f"the kept rows' encoding ({kept}) stays recorded")
-    return earlier
+    if any(is_builtin(r.method) for r in kept):
+        earlier = recorded.get("jpeg_quality")
+        if given is not None and given != earlier:
+            encoding = f"--jpeg-quality {earlier}" if earlier is not None else "lossless"
+            note(f"--jpeg-quality {given} sets nothing here: no built-in method runs (it encodes only theirs); "
+                 f"the kept rows' encoding ({encoding}) stays recorded")
+        return earlier
+    if given is not None:
+        note(f"--jpeg-quality {given} sets nothing here: no built-in method runs (it encodes only theirs; "
+             "--fused results are scored as stored)")
+    return None
 
 
 def _readable_rows(rows: list[Row], unreadable: Unreadable, out: Path) -> list[Row]:
@@ -174,7 +212,7 @@ def _same_sources(rows: list[Row], sources: dict[str, list[str]], recorded: dict
         return rows
     if "source_files" not in recorded:
         note(f"{out / RUN_FILE} records no fingerprints of the sources (an older run): the earlier scores are "
-             "kept as if the sources were unchanged (run without --resume to score them afresh)")
+             "kept as if the sources were unchanged (run with --overwrite, not --resume, to score them afresh)")
         return rows
     earlier = mapping_in(recorded, "source_files")
     changed = sorted(stem for stem, digests in sources.items() if earlier.get(stem, digests) != digests)

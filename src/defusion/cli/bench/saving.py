@@ -31,8 +31,8 @@ def _clear_outputs(out: Path) -> None:
 
 class Saver:
     """Saves OUT/results.csv, with RUN_FILE (what a resume needs beside it), as pairs are scored. A run
-    without --resume removes an earlier run's outputs only when it saves its first scores: one stopped,
-    or failing, before that leaves them as they were."""
+    without --resume (given --overwrite where OUT holds results) removes an earlier run's outputs only when
+    it saves its first scores: one stopped, or failing, before that leaves them as they were."""
 
     def __init__(self, out: Path, record: dict, previous: list[Row] | None) -> None:
         self.out, self.record, self.fresh = out, record, previous is None
