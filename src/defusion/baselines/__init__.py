@@ -4,7 +4,8 @@ Each is a pure function ``fuse(a, b) -> fused`` on two registered images of one 
 HxWx3; uint8, uint16 or float in [0, 1]), returning the same shape in the inputs' type, as the Fuser
 does (:mod:`defusion.baselines._common` keeps that contract). ``BASELINES`` maps every name to its
 function, those that need the ``enfuse`` program too: :func:`is_available` and
-:func:`available_baselines` say which can run here; an unavailable one raises ``RuntimeError``.
+:func:`available_baselines` say which can run here; an unavailable one raises
+:class:`BaselineRunError` (a ``RuntimeError``), an unknown name :class:`UnknownBaselineError` (a ``KeyError``).
 
 Example:
     >>> import numpy as np
@@ -26,6 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from defusion.baselines._common import BaselineError, BaselineRunError, UnknownBaselineError
 from defusion.baselines.dwt import fuse_dwt
 from defusion.baselines.enfuse import enfuse_available, fuse_enfuse, fuse_enfuse_focus
 from defusion.baselines.gff import fuse_gff
@@ -55,9 +57,18 @@ _REQUIREMENTS: dict[str, Callable[[], bool]] = {
 
 
 def is_available(name: str) -> bool:
-    """Whether baseline ``name`` can run on this machine (``KeyError`` if unknown)."""
+    """Whether baseline ``name`` can run on this machine (:class:`UnknownBaselineError`, a ``KeyError``,
+    if unknown).
+
+    Example:
+        >>> try:
+        ...     is_available("gf")
+        ... except KeyError as exc:  # said as it is, unquoted
+        ...     print(str(exc).split(";")[0])
+        unknown baseline 'gf'
+    """
     if name not in BASELINES:
-        raise KeyError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
+        raise UnknownBaselineError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
     check = _REQUIREMENTS.get(name)
     return check is None or check()
 
@@ -68,15 +79,19 @@ def available_baselines() -> list[str]:
 
 
 def get_baseline(name: str) -> BaselineFn:
-    """The baseline called ``name``; ``KeyError`` if unknown, ``RuntimeError`` if unavailable."""
+    """The baseline called ``name``; :class:`UnknownBaselineError` (a ``KeyError``) if unknown,
+    :class:`BaselineRunError` (a ``RuntimeError``) if unavailable."""
     if not is_available(name):
-        raise RuntimeError(f"baseline {name!r} is not available here (the program it runs is not on PATH)")
+        raise BaselineRunError(f"baseline {name!r} is not available here (the program it runs is not on PATH)")
     return BASELINES[name]
 
 
 __all__ = [
     "BASELINES",
+    "BaselineError",
     "BaselineFn",
+    "BaselineRunError",
+    "UnknownBaselineError",
     "available_baselines",
     "fuse_average",
     "fuse_dwt",

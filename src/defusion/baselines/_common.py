@@ -1,12 +1,16 @@
 """Shared input checks and helpers for the classical fusion baselines.
 
-Every baseline takes two registered images with the same layout, either ``HxW``
+Every baseline takes two registered images of one size, each either ``HxW``
 (grey) or ``HxWx3`` (RGB), each uint8, uint16 or float in [0, 1] (as
-:class:`~defusion.fusion.fuser.Fuser` takes them), fuses them as float32 in
-[0, 1], and returns the same shape in the inputs' type and range: uint8 in,
+:class:`~defusion.fusion.fuser.Fuser` takes them; a grey one beside an RGB one
+is fused as RGB, its three channels equal), fuses them as float32 in [0, 1],
+and returns their shape (RGB for such a pair) in the inputs' type and range: uint8 in,
 uint8 out; uint16 (with uint8) in, uint16 out; any float in, float32 out
 (:func:`defusion.fusion.color.output_dtype`).  These helpers keep that contract
 in one place: :func:`check_pair` on the way in, :func:`finish` on the way out.
+What they refuse is a :class:`BaselineError` (a ValueError); an unknown name, an
+:class:`UnknownBaselineError` (a KeyError); a baseline that cannot run here, a
+:class:`BaselineRunError` (a RuntimeError): each a :class:`~defusion.errors.DefusionError`.
 
 Example:
     >>> import numpy as np
@@ -21,25 +25,54 @@ from __future__ import annotations
 
 import numpy as np
 
-from defusion.fusion.color import LUMA_WEIGHTS, from_float, output_dtype, to_float
+from defusion.errors import DefusionError
+from defusion.fusion.color import LUMA_WEIGHTS, as_rgb, from_float, output_dtype, to_float
+
+
+class BaselineError(DefusionError, ValueError):
+    """Images or settings a baseline refuses: not HxW or HxWx3, of different sizes, empty (a
+    ValueError, as before this class existed)."""
+
+
+class UnknownBaselineError(DefusionError, KeyError):
+    """A baseline name that is not registered (a KeyError, as before this class existed)."""
+
+    def __str__(self) -> str:
+        """The message as it is: ``KeyError`` would quote it (``'unknown baseline ...'``)."""
+        return Exception.__str__(self)
+
+
+class BaselineRunError(DefusionError, RuntimeError):
+    """A baseline that cannot run here (the program or package it needs is missing) or whose program
+    failed (a RuntimeError, as before this class existed)."""
 
 
 def check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.dtype]:
     """Validate a source pair; return both as contiguous float32 in [0, 1] and the output type.
 
     Integer images are scaled to [0, 1] (uint8 by 255, uint16 by 65535), so every
-    baseline computes on one scale whatever it is given.  Raises ``ValueError``
-    unless both are ``HxW`` or ``HxWx3`` with identical shapes (or for float values
-    outside [0, 1]), ``TypeError`` for types other than uint8, uint16 and float.
+    baseline computes on one scale whatever it is given.  A grey image beside an RGB
+    one comes back as RGB, its three channels equal (:func:`~defusion.fusion.color.as_rgb`),
+    as the Fuser fuses such a pair in colour.  Raises :class:`BaselineError` (a ValueError)
+    unless both are ``HxW`` or ``HxWx3`` of one height and width (or for float values
+    outside [0, 1]), a TypeError for types other than uint8, uint16 and float.
+
+    Example:
+        >>> grey, rgb = np.zeros((2, 3), np.uint8), np.zeros((2, 3, 3), np.uint8)
+        >>> [x.shape for x in check_pair(grey, rgb)[:2]]
+        [(2, 3, 3), (2, 3, 3)]
     """
     a = np.asarray(a)
     b = np.asarray(b)
-    if a.shape != b.shape:
-        raise ValueError(f"source images must have the same shape, got {a.shape} and {b.shape}")
-    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)):
-        raise ValueError(f"expected HxW (grey) or HxWx3 (RGB) images, got shape {a.shape}")
+    for image in (a, b):
+        if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+            raise BaselineError(f"expected HxW (grey) or HxWx3 (RGB) images, got shape {image.shape}")
+    if a.shape[:2] != b.shape[:2]:
+        raise BaselineError(f"source images must have the same height and width, got shapes {a.shape} and {b.shape}")
     if a.shape[0] < 1 or a.shape[1] < 1:
-        raise ValueError(f"empty image of shape {a.shape}")
+        raise BaselineError(f"empty image of shape {a.shape}")
+    if a.ndim != b.ndim:  # one grey, one RGB: both RGB, as the Fuser fuses them
+        a, b = (as_rgb(a) if a.ndim == 2 else a), (as_rgb(b) if b.ndim == 2 else b)
     dtype = output_dtype(a, b)
     return np.ascontiguousarray(to_float(a)), np.ascontiguousarray(to_float(b)), dtype
 

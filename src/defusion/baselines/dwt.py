@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from defusion.baselines._common import check_pair, choose_max_abs, finish
+from defusion.baselines._common import BaselineRunError, check_pair, choose_max_abs, finish
 
 
 def fuse_dwt(a: np.ndarray, b: np.ndarray, wavelet: str = "db2", levels: int = 3) -> np.ndarray:
@@ -32,7 +32,7 @@ def fuse_dwt(a: np.ndarray, b: np.ndarray, wavelet: str = "db2", levels: int = 3
     try:
         import pywt
     except ImportError as exc:  # pragma: no cover - PyWavelets is a declared dependency
-        raise RuntimeError("fuse_dwt needs PyWavelets: pip install PyWavelets") from exc
+        raise BaselineRunError("fuse_dwt needs PyWavelets: pip install PyWavelets") from exc
     a, b, dtype = check_pair(a, b)
     h, w = a.shape[:2]
     filter_len = pywt.Wavelet(wavelet).dec_len

@@ -26,7 +26,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from defusion.baselines._common import check_pair, finish
+from defusion.baselines._common import BaselineError, BaselineRunError, check_pair, finish
 from defusion.io.arrays import MAX_8BIT, MAX_16BIT
 
 EnfuseMode = Literal["exposure", "focus"]
@@ -62,7 +62,7 @@ def _write_tiff16(path: Path, image: np.ndarray) -> None:
         data = cv2.cvtColor(data, cv2.COLOR_RGB2BGR)
     ok, encoded = cv2.imencode(".tif", data)
     if not ok:
-        raise RuntimeError(f"could not write temporary TIFF {path}")
+        raise BaselineRunError(f"could not write temporary TIFF {path}")
     encoded.tofile(path)
 
 
@@ -74,7 +74,7 @@ def _read_png16(path: Path, channels: int) -> np.ndarray:
     encoded = np.fromfile(path, np.uint8)
     data = cv2.imdecode(encoded, flags) if encoded.size else None
     if data is None:
-        raise RuntimeError(f"enfuse wrote no readable image at {path}")
+        raise BaselineRunError(f"enfuse wrote no readable image at {path}")
     scale = MAX_16BIT if data.dtype == np.uint16 else MAX_8BIT
     data = data.astype(np.float32) / scale
     return data if channels == 1 else cv2.cvtColor(data, cv2.COLOR_BGR2RGB)
@@ -97,17 +97,17 @@ def fuse_enfuse(
         >>> fuse_enfuse(dark, bright, mode="hdr")
         Traceback (most recent call last):
         ...
-        ValueError: mode must be one of ['exposure', 'focus'], got 'hdr'
+        defusion.baselines._common.BaselineError: mode must be one of ['exposure', 'focus'], got 'hdr'
 
     Two exposures as far from mid-grey on either side fuse to mid-grey (the skipped lines need enfuse on
     ``PATH``; their output is enfuse 4.2's).
     """
     if mode not in _MODE_ARGS:
-        raise ValueError(f"mode must be one of {sorted(_MODE_ARGS)}, got {mode!r}")
+        raise BaselineError(f"mode must be one of {sorted(_MODE_ARGS)}, got {mode!r}")
     a, b, dtype = check_pair(a, b)
     exe = shutil.which("enfuse")
     if exe is None:
-        raise RuntimeError("the enfuse executable is not on PATH (Debian/Ubuntu: apt-get install enfuse)")
+        raise BaselineRunError("the enfuse executable is not on PATH (Debian/Ubuntu: apt-get install enfuse)")
     with tempfile.TemporaryDirectory(prefix="defusion-enfuse-") as tmp:
         tmp_dir = Path(tmp)
         for name, image in zip(SOURCE_NAMES, (a, b)):
@@ -118,13 +118,13 @@ def fuse_enfuse(
             result = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
                                     timeout=timeout, check=False, cwd=tmp_dir)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise RuntimeError(f"enfuse could not run: {exc}") from exc
+            raise BaselineRunError(f"enfuse could not run: {exc}") from exc
         if result.returncode != 0 or not out_path.exists():
             detail = (result.stderr or result.stdout).strip()[-2000:]
-            raise RuntimeError(f"enfuse failed with exit code {result.returncode}: {detail}")
+            raise BaselineRunError(f"enfuse failed with exit code {result.returncode}: {detail}")
         fused = _read_png16(out_path, 1 if a.ndim == 2 else 3)
     if fused.shape != a.shape:
-        raise RuntimeError(f"enfuse returned shape {fused.shape}, expected {a.shape}")
+        raise BaselineRunError(f"enfuse returned shape {fused.shape}, expected {a.shape}")
     return finish(fused, dtype)
 
 

@@ -24,7 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from defusion.benchmark.runner import SECONDS, Row
+from defusion.errors import DefusionError
 from defusion.io.notes import plural
+
+class CompareError(DefusionError, ValueError):
+    """A comparison that cannot be made: the reference method has no results among the rows (a
+    ValueError, as before this class existed)."""
+
 
 #: Two-sided p-value under which a difference is called significant (marked * in tables).
 SIGNIFICANCE = 0.05
@@ -122,12 +128,12 @@ def paired_comparisons(rows: list[Row], reference: str, metrics: list[str] | Non
     values level within :func:`tie_tolerance` are ties, left out of the signed-rank test.
 
     Methods in first-seen order, then metrics in first-seen order (or ``metrics``'). Pairs with no
-    common image are left out.
+    common image are left out. A ``reference`` with no results is a :class:`CompareError`.
     """
     values = _values(rows)
     methods = list(dict.fromkeys(r.method for r in rows))
     if reference not in methods:
-        raise ValueError(f"no results of {reference!r}; methods: {', '.join(methods)}")
+        raise CompareError(f"no results of {reference!r}; methods: {', '.join(methods)}")
     metrics = metrics or list(dict.fromkeys(r.metric for r in rows if r.metric != SECONDS))
     out = []
     for other in methods:

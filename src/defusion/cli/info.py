@@ -11,10 +11,16 @@ import platform
 import re
 from pathlib import Path
 
+from defusion.cli.errors import out_of_memory, out_of_memory_message
 from defusion.model.errors import WeightsError
 
 HELP = ("print the architecture summary: parameters and GMACs for a 256x256 pair; and the versions of "
         "defusion, Python and its packages, and the extras installed (for a bug report)")
+#: The square input side the MACs are counted at by default: the paper's training crop, 256x256.
+DEFAULT_SIZE = 256
+#: What to do when counting the MACs at ``--size`` runs out of memory: info reads no inputs, so the
+#: side it runs the network at is the one thing to lower (not "use smaller inputs").
+MEMORY_HINT = f"give a smaller --size (the default is {DEFAULT_SIZE})"
 #: What a training metadata line that names paths not found here (relative to the folder it was trained in,
 #: or on that machine: ``../shared/data/train/natural``, ``configs/...yaml``) ends with, for one path and for
 #: several: provenance, not a file to open. The values stay as recorded (``--json`` prints them untouched).
@@ -53,8 +59,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", type=Path, help="weights file (default: the shipped weights)")
     p.add_argument("--model", help="describe a registered architecture instead of a weights file")
-    p.add_argument("--size", type=_side, default=256,
-                   help="square input side for the MAC count, a multiple of 8 (default 256)")
+    p.add_argument("--size", type=_side, default=DEFAULT_SIZE,
+                   help=f"square input side for the MAC count, a multiple of 8 (default {DEFAULT_SIZE})")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -68,8 +74,25 @@ def _side(text: str) -> int:
     return value
 
 
+class SizeOutOfMemory(MemoryError):
+    """Counting the MACs at ``--size`` ran out of memory; the message says so with :data:`MEMORY_HINT`."""
+
+
+def _gmacs(model: object, size: int) -> float:
+    """The GMACs of one pass on a ``size`` x ``size`` pair; :class:`SizeOutOfMemory` where the machine
+    has too little memory to run the network at that side."""
+    from defusion.model.profile import count_macs
+
+    try:
+        return round(count_macs(model, size, size) / 1e9, 2)
+    except Exception as exc:
+        if not out_of_memory(exc):
+            raise
+        raise SizeOutOfMemory(out_of_memory_message(exc, MEMORY_HINT)) from exc
+
+
 def run(args: argparse.Namespace) -> int:
-    from defusion.model.profile import count_macs, count_parameters
+    from defusion.model.profile import count_parameters
     from defusion.model.registry import create_model
     from defusion.model.weights import load_weights, read_metadata, shipped_weights_path
 
@@ -82,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     info = {
         "source": source,
         "parameters": count_parameters(model),
-        "gmacs": round(count_macs(model, args.size, args.size) / 1e9, 2),
+        "gmacs": _gmacs(model, args.size),
         "input": f"2 x {c.in_channels} x {args.size} x {args.size}",
         "encoder": {"stem": c.stem_channels, "widths": c.encoder_widths, "blocks": c.encoder_blocks},
         "ensembler": {"width": c.ensembler_width, "blocks": c.ensembler_blocks},
@@ -277,3 +300,5 @@ def _runtime_here() -> str:
 
 # ValueError: an unknown --model name (the message lists the registered ones).
 EXPECTED_ERRORS = (WeightsError, ValueError)
+#: Running out of memory at ``--size``: exit status 1, said with info's own hint (a smaller --size).
+FAILURE_ERRORS = (SizeOutOfMemory,)

@@ -46,7 +46,9 @@ def palette_span(text: str) -> tuple[float, float]:
     except ValueError:
         low = high = float("nan")
     if not 0.0 <= low < high <= 1.0:  # False for NaN too
-        raise ValueError(f"give {PALETTE_RANGE_FORM}, got {text!r}")
+        from defusion.fusion.errors import OptionsError  # light: the library's error bases alone
+
+        raise OptionsError(f"give {PALETTE_RANGE_FORM}, got {text!r}")
     return low, high
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from defusion.errors import DefusionError
+from defusion.fusion.errors import FusionInputError
 from defusion.model.denet import SIZE_MULTIPLE, DeNetConfig, DeNetOutput, default_detail_gain
 from defusion.io.notes import tell
 
@@ -139,9 +140,9 @@ class OnnxDeNet:
     def __call__(self, x1: torch.Tensor, x2: torch.Tensor, unique_gain: float | torch.Tensor = 1.0,
                  detail_gain: float | torch.Tensor | None = None) -> DeNetOutput:
         if x1.shape != x2.shape:
-            raise ValueError(f"sources differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}")
+            raise FusionInputError(f"sources differ in shape: {tuple(x1.shape)} vs {tuple(x2.shape)}")
         if x1.shape[-1] % self.size_multiple or x1.shape[-2] % self.size_multiple:
-            raise ValueError(f"height and width must be multiples of {self.size_multiple} for {self.path}, an "
+            raise FusionInputError(f"height and width must be multiples of {self.size_multiple} for {self.path}, an "
                              f"export made before the graph padded itself, got {tuple(x1.shape[-2:])}: pad first "
                              "(the Fuser does), or export it again with `defusion export`")
         gain = float(unique_gain)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from defusion.io.arrays import MAX_8BIT, MAX_16BIT, is_uint16
+from defusion.io.errors import PixelTypeError
 
 #: One 8-bit level in 16-bit units (65535 / 255): uint16 ``x`` stands for level ``x / 257``.
 LEVEL_16BIT = MAX_16BIT // MAX_8BIT
@@ -55,7 +56,7 @@ def as_uint8(image: np.ndarray) -> np.ndarray:
         return uint16_to_uint8(image)
     if image.dtype.kind == "f":
         return float_to_uint8(image)
-    raise TypeError(f"pixels must be uint8, uint16 or float in [0, 1]; got {image.dtype}")
+    raise PixelTypeError(f"pixels must be uint8, uint16 or float in [0, 1]; got {image.dtype}")
 
 
 __all__ = ["LEVEL_16BIT", "as_uint8", "float_to_uint8", "uint16_to_uint8"]

@@ -12,6 +12,8 @@ from typing import Iterable
 
 import numpy as np
 
+from defusion.io.errors import ImageWriteError
+
 #: The JPEG standard's luminance quantisation table (ITU T.81, Annex K), in row order: what the IJG
 #: encoder (libjpeg, Pillow, OpenCV, MATLAB's imwrite) scales by the quality setting.
 STANDARD_LUMINANCE_TABLE: tuple[int, ...] = (
@@ -40,7 +42,7 @@ def ijg_luminance_table(quality: int) -> np.ndarray:
         1
     """
     if quality not in QUALITIES:
-        raise ValueError(f"JPEG quality must be 1 to 100, got {quality}")
+        raise ImageWriteError(f"JPEG quality must be 1 to 100, got {quality}")
     scale = 5000 // quality if quality < 50 else 200 - 2 * quality
     table = (np.asarray(STANDARD_LUMINANCE_TABLE, dtype=np.int64) * scale + 50) // 100
     return np.clip(table, 1, 255)
@@ -87,9 +89,9 @@ def jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
     from PIL import Image
 
     if quality not in QUALITIES:
-        raise ValueError(f"JPEG quality must be 1 to 100, got {quality}")
+        raise ImageWriteError(f"JPEG quality must be 1 to 100, got {quality}")
     if image.dtype != np.uint8:
-        raise ValueError(f"a JPEG holds 8-bit images; got {image.dtype}")
+        raise ImageWriteError(f"a JPEG holds 8-bit images; got {image.dtype}")
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, "JPEG", quality=quality, subsampling="4:2:0")
     buffer.seek(0)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from defusion.io.arrays import MAX_8BIT, MAX_16BIT
+from defusion.io.errors import ImageReadError
 from defusion.io.float_pixels import FloatReading, float_levels
 from defusion.io.notes import warn
 
@@ -29,7 +30,7 @@ def levels(path: Path, values: np.ndarray, floats: FloatReading = "stretch") -> 
         return float_levels(path, values.astype(np.float32), floats)
     if values.dtype.kind in "iu":
         return integer_levels(path, values, values.dtype.itemsize * 8)
-    raise ValueError(f"pixels of type {values.dtype}")
+    raise ImageReadError(f"pixels of type {values.dtype}")
 
 
 def integer_levels(path: Path, values: np.ndarray, stored_bits: int) -> np.ndarray:

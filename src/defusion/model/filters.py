@@ -17,11 +17,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from defusion.model.errors import ModelConfigError
+
 
 def gaussian_kernel_1d(sigma: float) -> list[float]:
     """A normalised Gaussian of standard deviation ``sigma``, 3 sigma each side."""
     if sigma <= 0:
-        raise ValueError(f"sigma must be positive, got {sigma}")
+        raise ModelConfigError(f"sigma must be positive, got {sigma}")
     radius = max(1, int(3 * sigma + 0.5))
     taps = [math.exp(-0.5 * (t / sigma) ** 2) for t in range(-radius, radius + 1)]
     total = sum(taps)

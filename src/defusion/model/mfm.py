@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from defusion.model.errors import ModelConfigError
+
 
 @dataclass(frozen=True)
 class MFMConfig:
@@ -33,9 +35,9 @@ class MFMConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.mask_ratio < 1.0:
-            raise ValueError(f"mfm mask_ratio must be in [0, 1), got {self.mask_ratio}")
+            raise ModelConfigError(f"mfm mask_ratio must be in [0, 1), got {self.mask_ratio}")
         if self.patch < 1 or self.width < 1 or self.blocks < 0:
-            raise ValueError(f"mfm patch and width must be at least 1 and blocks 0 or more, got {self}")
+            raise ModelConfigError(f"mfm patch and width must be at least 1 and blocks 0 or more, got {self}")
 
 
 def random_patch_keep(batch: int, height: int, width: int, patch: int, mask_ratio: float,

@@ -14,12 +14,18 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from defusion.errors import DefusionError
 from defusion.io.atomic import atomic_path
 from defusion.model import weights as model_weights
 from defusion.model.registry import list_models, model_config
 
 #: The run's checkpoint, in ``OUT/checkpoints``: named in model.weights, which reads runs too (is_training_run).
 CHECKPOINT_NAME = model_weights.CHECKPOINT_NAME
+
+
+class CheckpointError(DefusionError, ValueError):
+    """A training checkpoint that cannot be resumed from: no readable checkpoint, or one of another
+    architecture or training parts than the run asks for (a ValueError, as before this class existed)."""
 
 
 @dataclass
@@ -116,11 +122,12 @@ def os_error(exc: BaseException, path: str | Path) -> OSError | None:
 
 @contextmanager
 def _open(path: str | Path) -> Iterator:
-    """``safe_open`` of a checkpoint; a file that is not one (truncated, another format) is a ValueError."""
+    """``safe_open`` of a checkpoint; a file that is not one (truncated, another format) is a
+    :class:`CheckpointError`."""
     try:
         f = safe_open(str(path), framework="pt", device="cpu")
     except SafetensorError as exc:
-        raise ValueError(f"{path} is not a readable training checkpoint ({exc})") from None
+        raise CheckpointError(f"{path} is not a readable training checkpoint ({exc})") from None
     with f as opened:
         yield opened
 
@@ -132,22 +139,23 @@ def _model_name(model: torch.nn.Module) -> str | None:
 
 
 def _check_architecture(path: str | Path, model: torch.nn.Module, state: dict[str, torch.Tensor], meta: dict) -> None:
-    """A ValueError naming both architectures if ``state`` (a checkpoint's) does not fit ``model``."""
+    """A :class:`CheckpointError` naming both architectures if ``state`` (a checkpoint's) does not fit
+    ``model``."""
     expected = model.state_dict()
     if set(expected) == set(state) and all(expected[k].shape == state[k].shape for k in expected):
         return
     saved = json.loads(meta["config"]).get("model") if meta.get("config") else None
     requested = _model_name(model)
-    raise ValueError(f"{path} holds a {repr(saved) + ' network' if saved else 'network of another architecture'}, "
-                     f"this run asks for {repr(requested) if requested else 'another architecture'}; resume it with "
-                     f"the model it was started with{f' (--model {saved})' if saved else ''}, or start a new run "
-                     "in another folder")
+    held = repr(saved) + " network" if saved else "network of another architecture"
+    asked = repr(requested) if requested else "another architecture"
+    raise CheckpointError(f"{path} holds a {held}, this run asks for {asked}; resume it with the model it was "
+                          f"started with{f' (--model {saved})' if saved else ''}, or start a new run in another folder")
 
 
 def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                     parts: dict[str, torch.nn.Module] | None = None) -> TrainState:
     """Restore model, optimizer and the training-only ``parts`` from ``path``; returns the saved
-    progress. A part the checkpoint lacks, or holds but is not asked for, is a ValueError."""
+    progress. A part the checkpoint lacks, or holds but is not asked for, is a :class:`CheckpointError`."""
     model = getattr(model, "module", model)
     parts = parts or {}
     device = next(model.parameters()).device
@@ -169,8 +177,8 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
                 optim_state.setdefault(int(index), {})[name] = f.get_tensor(key).to(device, copy=True)
     _check_architecture(path, model, model_state, meta)
     if set(part_states) != set(parts):
-        raise ValueError(f"{path} {_parts_mismatch(set(part_states), set(parts))}; resume it with the config it "
-                         "was started with")
+        raise CheckpointError(f"{path} {_parts_mismatch(set(part_states), set(parts))}; resume it with the config "
+                              "it was started with")
     model.load_state_dict(model_state)
     for name, part in parts.items():
         part.load_state_dict(part_states[name])

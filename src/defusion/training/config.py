@@ -14,9 +14,16 @@ import yaml
 
 from defusion.data.cud import CUDConfig
 from defusion.data.dataset import DEFAULT_CROP_SCALE, DEFAULT_MAX_PIXELS
+from defusion.errors import DefusionError
 from defusion.model.denet import DENET_PARTS, SIZE_MULTIPLE
 from defusion.model.mfm import MFMConfig
 from defusion.model.registry import list_models
+
+
+class TrainConfigError(DefusionError, ValueError):
+    """Training options that cannot be trained with: an unknown name, a value of the wrong type or out
+    of range, a config file that is no YAML mapping, options that need one another (a ValueError, as
+    before this class existed)."""
 
 
 #: Python types accepted for each annotated option type (an int is a fine float; a bool is no int).
@@ -76,23 +83,24 @@ def _checked(name: str, annotation: str | type, value: object) -> object:
         item = kind[len("tuple["):].split(",")[0].strip()
         for v in value:
             if item in ("int", "float") and _quoted_number(v):
-                raise ValueError(f"training option {name} must be numbers, got the string {v!r} among them "
-                                 "(quoted in the YAML? write the numbers without quotes)")
+                raise TrainConfigError(f"training option {name} must be numbers, got the string {v!r} among "
+                                       "them (quoted in the YAML? write the numbers without quotes)")
         return tuple(_as_number(item, v) for v in value)
     if kind in ("int", "float") and _quoted_number(value):
-        raise ValueError(f"training option {name} must be {'an' if kind == 'int' else 'a'} {kind}, got the "
-                         f"string {str(value)!r} (quoted in the YAML? write the number without quotes)")
+        raise TrainConfigError(f"training option {name} must be {'an' if kind == 'int' else 'a'} {kind}, got "
+                               f"the string {str(value)!r} (quoted in the YAML? write the number without quotes)")
     value = _as_number(kind, value)
     if isinstance(value, _Quoted):
         value = str(value)  # its quotes told all they had to: a plain string from here on
     accepted = _ACCEPTED.get(kind)
     if accepted and (not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted)):
         kind = "mapping" if dict in accepted else kind
-        raise ValueError(f"training option {name} must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}, got {value!r}")
+        raise TrainConfigError(f"training option {name} must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}, "
+                               f"got {value!r}")
     return value
 
 
-def _unknown_options(names: Iterable[object], known: list[str], section: str | None = None) -> ValueError:
+def _unknown_options(names: Iterable[object], known: list[str], section: str | None = None) -> TrainConfigError:
     """The error for option names that are not ``known`` (top level, or in ``section``), with the
     likely intended name for each typo; a section's few options are listed too."""
     names = sorted(map(str, names))
@@ -102,7 +110,7 @@ def _unknown_options(names: Iterable[object], known: list[str], section: str | N
         message += f" (did you mean {' or '.join(sorted(guesses))}?)"
     if section:
         message += f"; {section} takes {', '.join(known)}"
-    return ValueError(message)
+    return TrainConfigError(message)
 
 
 _Section = TypeVar("_Section", CUDConfig, MFMConfig)
@@ -118,7 +126,7 @@ def _section(name: str, kind: type[_Section], values: dict) -> _Section:
     try:
         return kind(**values)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"training option {name}: {exc}") from None
+        raise TrainConfigError(f"training option {name}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -231,10 +239,11 @@ class TrainConfig:
                             f"{f' (did you mean {close[0]}?)' if close else ''}; models: {', '.join(list_models())}")
         try:
             low, high = (float(v) for v in self.crop_scale)
-            object.__setattr__(self, "crop_scale", (low, high))
-            if not 0.0 < low <= high <= 1.0:
-                raise ValueError
         except (TypeError, ValueError):
+            low = high = math.nan  # no two numbers: refused below, as a range out of order is
+        if 0.0 < low <= high <= 1.0:
+            object.__setattr__(self, "crop_scale", (low, high))
+        else:
             problems.append(f"crop_scale must be two area fractions 0 < low <= high <= 1, got {self.crop_scale!r}")
         if isinstance(self.reinit, str) or not all(isinstance(n, str) for n in self.reinit):
             problems.append(f"reinit must be a list of DeNet part names, got {self.reinit!r}")
@@ -245,7 +254,7 @@ class TrainConfig:
                 problems.append(f"reinit names unknown part(s) {', '.join(unknown)}; DeNet's parts: "
                                 f"{', '.join(DENET_PARTS)}")
         if problems:
-            raise ValueError("training option " + "; ".join(problems))
+            raise TrainConfigError("training option " + "; ".join(problems))
 
     def loss_options(self) -> dict:
         """The keyword arguments of :func:`defusion.training.loss.cud_losses` this config sets."""
@@ -270,7 +279,7 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> "TrainConfig":
         """A config from plain values (YAML, a checkpoint); wrong names or types are a ValueError."""
         if not isinstance(values, dict):
-            raise ValueError(f"a training config is a mapping of option: value, got {type(values).__name__}")
+            raise TrainConfigError(f"a training config is a mapping of option: value, got {type(values).__name__}")
         types = {f.name: f.type for f in fields(cls)}
         values = {k: v for k, v in values.items() if k not in RUN_RECORD_KEYS}  # a run's config.json given back
         unknown = set(values) - set(types)
@@ -289,7 +298,7 @@ class TrainConfig:
     def updated(self, values: dict) -> "TrainConfig":
         """A copy with the options in ``values`` (e.g. a YAML file's) replaced, checked as in from_dict."""
         if not isinstance(values, dict):
-            raise ValueError(f"a training config is a mapping of option: value, got {type(values).__name__}")
+            raise TrainConfigError(f"a training config is a mapping of option: value, got {type(values).__name__}")
         return self.from_dict({**self.to_dict(), **values})
 
     def override(self, **values: Any) -> "TrainConfig":
@@ -344,11 +353,12 @@ def read_options(path: str | Path) -> dict:
         # bytes: PyYAML reads UTF-8 (or UTF-16) whatever the locale's encoding, a byte-order mark skipped
         values = yaml.load(Path(path).read_bytes(), Loader=_ConfigLoader) or {}
     except _DuplicateKeyError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise TrainConfigError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ValueError(f"{path} is not valid YAML{_where(exc)}: {_yaml_problem(exc)}") from None
+        raise TrainConfigError(f"{path} is not valid YAML{_where(exc)}: {_yaml_problem(exc)}") from None
     if not isinstance(values, dict):
-        raise ValueError(f"{path}: a training config is a mapping of option: value, got {type(values).__name__}")
+        raise TrainConfigError(f"{path}: a training config is a mapping of option: value, "
+                               f"got {type(values).__name__}")
     return values
 
 

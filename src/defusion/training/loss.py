@@ -8,6 +8,7 @@ from defusion.data.cud import CUDTargets, region_masks
 from defusion.metrics.structural import SSIM_K1, SSIM_K2
 from defusion.model.denet import DeNetOutput
 from defusion.model.filters import gaussian_blur, gaussian_kernel_1d
+from defusion.training.config import TrainConfigError
 
 
 def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | None = None,
@@ -36,7 +37,7 @@ def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | Non
         0.0
     """
     if outside_weight != 1.0 and masks is None:
-        raise ValueError("an outside_weight other than 1 needs the view masks")
+        raise TrainConfigError("an outside_weight other than 1 needs the view masks")
     regions = (None, None, None) if masks is None else region_masks(*masks)
     pairs = {
         "common": (out.common, targets.common, regions[0]),
@@ -56,7 +57,7 @@ def cud_losses(out: DeNetOutput, targets: CUDTargets, weight: torch.Tensor | Non
         per_sample["fused_ssim"] = ssim_weight * ssim_error(out.fused, targets.full)
     if mfm_weight:
         if masked_recon is None:
-            raise ValueError("an mfm_weight needs the masked-feature reconstruction")
+            raise TrainConfigError("an mfm_weight needs the masked-feature reconstruction")
         per_sample["mfm"] = mfm_weight * _mae(masked_recon, targets.full)
     losses = {name: values.mean() if weight is None else (values * weight).sum() / weight.sum().clamp(min=1)
               for name, values in per_sample.items()}
@@ -89,7 +90,8 @@ def ssim_error(pred: torch.Tensor, target: torch.Tensor, sigma: float = 1.5) -> 
     pred, target = pred.float(), target.float()
     taps = gaussian_kernel_1d(sigma)
     if min(pred.shape[-2:]) < len(taps):
-        raise ValueError(f"SSIM needs images of at least {len(taps)} pixels a side, got {tuple(pred.shape[-2:])}")
+        raise TrainConfigError(f"SSIM needs images of at least {len(taps)} pixels a side, "
+                               f"got {tuple(pred.shape[-2:])}")
 
     def local_mean(t: torch.Tensor) -> torch.Tensor:  # valid positions only, as Wang et al.'s code
         return gaussian_blur(t, sigma, valid=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from defusion.io.notes import plural
 from defusion.model.weights import read_metadata
 from defusion.training.checkpoint import TrainState
-from defusion.training.config import TrainConfig
+from defusion.training.config import TrainConfig, TrainConfigError
 from defusion.training.distributed import processes
 from defusion.training.errors import RunDirError
 from defusion.training.metrics_log import LOG_NAME, has_logged_steps
@@ -29,6 +29,11 @@ _DIGEST_CHARS = 16
 RUN_CONTROLS = frozenset({"epochs", "max_steps", "max_seconds", "workers", "checkpoint_every", "preview_every",
                           "log_every", "compile", "channels_last",
                           "reinit"})  # reinit acts when a run starts: a resume keeps the checkpoint's parts
+
+
+class ResumeError(TrainConfigError):
+    """A resume refused: its options or --data would move the run's epochs and learning-rate schedule
+    (a ValueError, as before this class existed)."""
 
 
 def check_run_dir(out: Path, ckpt_path: Path, resume: bool) -> None:
@@ -61,28 +66,28 @@ def _epoch_samples(value: int | None) -> str:
 
 def check_resume(out: Path, data: str | Path, cfg: TrainConfig, saved_cfg: dict, saved: TrainState,
                  world_size: int, images: int) -> None:
-    """ValueError, naming the old and new values, if resuming the run in ``out`` this way would move
-    its epochs and learning-rate schedule: another batch size, number of processes, epoch length, or
+    """:class:`ResumeError`, naming the old and new values, if resuming the run in ``out`` this way
+    would move its epochs and learning-rate schedule: another batch size, number of processes, epoch length, or
     (when an epoch is one pass over --data) number of images. A checkpoint written before a value
     was recorded skips its check."""
     before = saved_cfg.get("batch_size")
     if before is not None and before != cfg.batch_size:
-        raise ValueError(f"the run in {out} was trained with batch size {before}; resuming it at "
-                         f"{cfg.batch_size} {_MOVES_SCHEDULE}: leave --batch-size out (or start a new run)")
+        raise ResumeError(f"the run in {out} was trained with batch size {before}; resuming it at "
+                          f"{cfg.batch_size} {_MOVES_SCHEDULE}: leave --batch-size out (or start a new run)")
     if saved.world_size is not None and saved.world_size != world_size:
         how = ("in one process (without torchrun)" if saved.world_size == 1 else
                f"with {processes(saved.world_size)} (torchrun --nproc_per_node {saved.world_size})")
-        raise ValueError(f"the run in {out} was trained by {processes(saved.world_size)}; resuming it with "
-                         f"{processes(world_size)} {_MOVES_SCHEDULE}: resume it {how} (or start a new run)")
+        raise ResumeError(f"the run in {out} was trained by {processes(saved.world_size)}; resuming it with "
+                          f"{processes(world_size)} {_MOVES_SCHEDULE}: resume it {how} (or start a new run)")
     if "epoch_samples" in saved_cfg and saved_cfg["epoch_samples"] != cfg.epoch_samples:
         before = _epoch_samples(saved_cfg["epoch_samples"])
-        raise ValueError(f"the run in {out} was trained with epoch_samples {before}; resuming it with "
-                         f"{_epoch_samples(cfg.epoch_samples)} {_MOVES_SCHEDULE}: leave --epoch-samples (and "
-                         "epoch_samples in --config) out (or start a new run)")
+        raise ResumeError(f"the run in {out} was trained with epoch_samples {before}; resuming it with "
+                          f"{_epoch_samples(cfg.epoch_samples)} {_MOVES_SCHEDULE}: leave --epoch-samples (and "
+                          "epoch_samples in --config) out (or start a new run)")
     if cfg.epoch_samples is None and saved.images is not None and saved.images != images:
-        raise ValueError(f"the run in {out} took each epoch as one pass over {saved.images} images; --data {data} "
-                         f"now holds {images}, which {_MOVES_SCHEDULE}: resume it on the same images (or start a "
-                         "new run)")
+        raise ResumeError(f"the run in {out} took each epoch as one pass over {saved.images} images; --data {data} "
+                          f"now holds {images}, which {_MOVES_SCHEDULE}: resume it on the same images (or start a "
+                          "new run)")
 
 
 def changed_settings(saved_cfg: dict, cfg: TrainConfig) -> dict[str, list]:

@@ -18,11 +18,12 @@ from torch.utils.data import DistributedSampler
 from defusion.data.dataset import NaturalImages
 from defusion.model.denet import DeNetConfig
 from defusion.model.mfm import MaskedFeatureDecoder
+from defusion.model.errors import WeightsError
 from defusion.model.registry import create_model, list_models, model_config
 from defusion.model.weights import RUN_CHECKPOINTS, load_weights
 from defusion.training.checkpoint import (CHECKPOINT_NAME, TrainState, checkpoint_config, checkpoint_state,
                                           load_checkpoint)
-from defusion.training.config import TrainConfig
+from defusion.training.config import TrainConfig, TrainConfigError
 from defusion.training.data_checks import none_readable, too_few_samples
 from defusion.training.distributed import Distributed
 from defusion.training.errors import SameOnEveryRankError
@@ -87,11 +88,11 @@ def build_model(cfg: TrainConfig, device: torch.device, resume: bool, init_weigh
     if init_weights is not None and not resume:
         start = load_weights(init_weights)
         if start.cfg != model.cfg:
-            raise ValueError(_init_mismatch(init_weights, start.cfg, cfg.model))
+            raise WeightsError(_init_mismatch(init_weights, start.cfg, cfg.model))
         model.load_state_dict(start.state_dict())
     if cfg.reinit and not resume:  # on resume the checkpoint holds the relearnt parts
         if init_weights is None:
-            raise ValueError("reinit re-initialises parts of --init weights; pass --init")
+            raise TrainConfigError("reinit re-initialises parts of --init weights; pass --init")
         model.reset_parameters(*cfg.reinit)
     model = model.to(device)
     if cfg.channels_last:

@@ -38,7 +38,7 @@ from defusion.io.progress import LogProgress, progress_bar
 from defusion.model.denet import DeNetOutput
 from defusion.model.weights import weights_digest
 from defusion.training.checkpoint import TrainState, save_checkpoint
-from defusion.training.config import TrainConfig
+from defusion.training.config import TrainConfig, TrainConfigError
 from defusion.training.data_checks import learnt_nothing, nothing_read, read_report
 from defusion.training.distributed import Distributed, device_for, join_job, processes
 from defusion.training.epoch_loader import epoch_batches, loader_failed, start_epoch_loader, stop_workers
@@ -82,8 +82,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = Fa
     run = TrainingRun(data, Path(out), cfg, Distributed.from_env(), resume)
     check_run_dir(run.out, run.ckpt_path, resume)
     if resume and init_weights is not None:
-        raise ValueError("--init starts a new run from weights; --resume continues the run in --out from its "
-                         "checkpoint: give one of them")
+        raise TrainConfigError("--init starts a new run from weights; --resume continues the run in --out from its "
+                               "checkpoint: give one of them")
     try:  # before anything is read or any process waits for the others: every rank refuses alike
         device = device_for(run.ctx, device)
         if cfg.compile:
