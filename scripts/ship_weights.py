@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 
 from defusion.model.denet import DeNetConfig
-from defusion.model.weights import load_weights, read_metadata, save_weights, shipped_weights_path, weights_digest
+from defusion.model.weights import load_weights, save_weights, shipped_weights_path, weights_digest, weights_metadata
 
 #: Counters that add up over runs; every other field of the run's metadata replaces the base's.
 CUMULATIVE = ("steps", "samples_seen", "train_seconds", "skipped_samples")
@@ -121,14 +121,14 @@ def main(argv: list[str] | None = None) -> None:
                              "metadata and this history line, nothing of the base's")
     args = parser.parse_args(argv)
     base = args.base or shipped_weights_path()
-    run = read_metadata(args.run_weights)
+    run = weights_metadata(args.run_weights)
     if args.new_chain:
         meta = new_chain_metadata(run, args.history, args.hardware)
     else:
-        problem = chain_problem(args.run_weights, run, base, read_metadata(base))
+        problem = chain_problem(args.run_weights, run, base, weights_metadata(base))
         if problem:
             raise SystemExit(f"ship_weights: {problem}; or pass --new-chain to ship it as a chain of its own")
-        meta = merged_metadata(read_metadata(base), run, args.history, args.hardware)
+        meta = merged_metadata(weights_metadata(base), run, args.history, args.hardware)
     meta[SOURCE_DIGEST] = weights_digest(args.run_weights)  # a run continued from these weights continues this chain
     save_weights(load_weights(args.run_weights), args.out, metadata=meta, half=True)
     print(f"wrote {args.out}: {meta.get('steps', 'unknown')} steps, {meta.get('samples_seen', 'unknown')} samples "

@@ -59,10 +59,10 @@ write_fp16() {  # the run's weights, fp16 with their metadata, to $OUT
     [ -f "$RUN/weights.safetensors" ] || { tail -n 20 "$RUN.log"; echo "no weights: see train.log"; exit 1; }
     "$PY" - "$RUN/weights.safetensors" "$OUT/defusion-gpu.safetensors" <<'PYEOF'
 import sys
-from defusion.model.weights import load_weights, read_metadata, save_weights
+from defusion.model.weights import load_weights, save_weights, weights_metadata
 src, dst = sys.argv[1:]
-save_weights(load_weights(src), dst, metadata=read_metadata(src), half=True)
-print("fp16 weights:", dst, read_metadata(dst))
+save_weights(load_weights(src), dst, metadata=weights_metadata(src), half=True)
+print("fp16 weights:", dst, weights_metadata(dst))
 PYEOF
 }
 save_logs() { for f in metrics.csv config.json; do [ -f "$RUN/$f" ] && cp "$RUN/$f" "$OUT/"; done; cp "$RUN.log" "$OUT/train.log" 2>/dev/null || true; }

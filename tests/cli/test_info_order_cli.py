@@ -12,13 +12,13 @@ def _shuffled_metadata(monkeypatch):
     """Metadata in a non-sorted order, as safetensors may return it on any run."""
     import defusion.model.weights as weights
 
-    real = weights.read_metadata
+    real = weights.weights_metadata
 
     def reversed_metadata(path):
         meta = {**real(path), "model": "defusion-tiny", "crop": "128", "precision": "fp32"}
         return {k: meta[k] for k in sorted(meta, reverse=True)}
 
-    monkeypatch.setattr(weights, "read_metadata", reversed_metadata)
+    monkeypatch.setattr(weights, "weights_metadata", reversed_metadata)
 
 
 def test_training_metadata_is_printed_sorted(tiny_weights, monkeypatch, capsys):

@@ -9,7 +9,7 @@ from safetensors import safe_open
 
 from defusion import Fuser
 from defusion.io.images import read_image
-from defusion.model.weights import read_metadata, shipped_weights_path
+from defusion.model.weights import weights_metadata, shipped_weights_path
 
 EXAMPLES = resources.files("defusion") / "examples"
 
@@ -17,7 +17,7 @@ EXAMPLES = resources.files("defusion") / "examples"
 def test_shipped_weights_are_safetensors_with_training_facts():
     path = shipped_weights_path()
     assert path.is_file()
-    meta = read_metadata(path)
+    meta = weights_metadata(path)
     assert meta["format"] == "defusion-denet" and int(meta["steps"]) > 0 and int(meta["samples_seen"]) > 0
     with safe_open(str(path), "pt") as f:
         assert f.get_tensor("fusion_head.weight").dtype.is_floating_point

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from defusion.model.registry import create_model
-from defusion.model.weights import WeightsError, load_weights, read_metadata, save_weights
+from defusion.model.weights import WeightsError, load_weights, weights_metadata, save_weights
 
 
 def test_roundtrip_keeps_config_and_values(tmp_path):
@@ -12,7 +12,7 @@ def test_roundtrip_keeps_config_and_values(tmp_path):
     assert loaded.cfg == net.cfg
     for (k, v), (k2, v2) in zip(net.state_dict().items(), loaded.state_dict().items()):
         assert k == k2 and torch.equal(v, v2)
-    assert read_metadata(tmp_path / "w.safetensors")["steps"] == "7"
+    assert weights_metadata(tmp_path / "w.safetensors")["steps"] == "7"
 
 
 def test_half_precision_file_loads_as_float32(tmp_path):
@@ -54,7 +54,7 @@ def test_metadata_never_replaces_the_networks_own_config(tmp_path):
     tiny, full = create_model("defusion-tiny"), create_model("defusion")
     path = tmp_path / "w.safetensors"
     save_weights(tiny, path, metadata={"config": json.dumps(full.cfg.to_dict()), "format": "other", "steps": "3"})
-    meta = read_metadata(path)
+    meta = weights_metadata(path)
     assert meta["format"] == "defusion-denet" and meta["steps"] == "3"
     assert load_weights(path).cfg == tiny.cfg
 

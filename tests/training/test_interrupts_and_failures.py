@@ -15,7 +15,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from defusion.model.weights import read_metadata
+from defusion.model.weights import weights_metadata
 from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_step
 from defusion.training.config import TrainConfig
 from defusion.training.trainer import train
@@ -118,7 +118,7 @@ def test_a_data_worker_that_dies_is_one_line_saves_the_last_step_and_exits(image
     assert said, err
     step = int(said.group(1))
     assert checkpoint_step(out / "checkpoints" / CHECKPOINT_NAME) == step > 0
-    assert read_metadata(out / "weights.safetensors")["steps"] == str(step)
+    assert weights_metadata(out / "weights.safetensors")["steps"] == str(step)
     # logged, as a stop's last step is (log_every: 10)
     with open(out / "metrics.csv", newline="", encoding="utf-8") as f:
         assert [row["step"] for row in csv.DictReader(f)][-1] == str(step)

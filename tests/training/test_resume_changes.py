@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from defusion.cli.main import main
-from defusion.model.weights import read_metadata
+from defusion.model.weights import weights_metadata
 from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_state
 from defusion.training.config import TrainConfig
 from defusion.training.trainer import changed_settings
@@ -29,7 +29,7 @@ def test_a_resume_with_another_lr_and_crop_notes_and_records_them(images, tmp_pa
     record = [{"step": 2, "crop": [32, 40], "lr": [0.001, 0.002]}]
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert config["crop"] == 40 and config["settings_changed"] == record
-    meta = read_metadata(out / "weights.safetensors")
+    meta = weights_metadata(out / "weights.safetensors")
     assert json.loads(meta["settings_changed"]) == record and json.loads(meta["train_config"])["lr"] == 0.002
     assert checkpoint_state(out / "checkpoints" / CHECKPOINT_NAME).settings_changed == record
     # A later resume that changes nothing (a longer run is no change) adds nothing and says nothing...
@@ -51,7 +51,7 @@ def test_a_run_whose_settings_never_changed_records_no_history(images, tmp_path,
     assert _train(images, out, "--resume", "--crop", "32", "--max-steps", "3", "--workers", "1") == 0
     assert "note: resuming" not in capsys.readouterr().err
     assert "settings_changed" not in json.loads((out / "config.json").read_text(encoding="utf-8"))
-    assert "settings_changed" not in read_metadata(out / "weights.safetensors")
+    assert "settings_changed" not in weights_metadata(out / "weights.safetensors")
 
 
 def test_changed_settings_name_section_options_and_skip_run_controls():

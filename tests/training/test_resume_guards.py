@@ -17,7 +17,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from defusion.cli.main import main
-from defusion.model.weights import read_metadata
+from defusion.model.weights import weights_metadata
 from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_state
 from defusion.training.config import TrainConfig
 from defusion.training.trainer import DivergedError, RunDirError, train
@@ -83,7 +83,7 @@ def test_samples_seen_and_init_are_kept_across_resumes(images, tmp_path, tiny_we
     state = checkpoint_state(out / "checkpoints" / CHECKPOINT_NAME)
     assert (state.step, state.samples_seen, state.world_size, state.images) == (5, 10, 1, 6)
     assert state.init == tiny_weights.name
-    meta = read_metadata(out / "weights.safetensors")
+    meta = weights_metadata(out / "weights.safetensors")
     assert meta["init"] == tiny_weights.name and meta["samples_seen"] == "10" and meta["steps"] == "5"
     assert [r["samples"] for r in _log(out)] == ["2", "4", "6", "8", "10"]
 
@@ -98,7 +98,7 @@ def test_a_checkpoint_from_before_these_records_resumes_as_before(images, tmp_pa
         del meta[key]
     save_file(load_file(str(ckpt)), str(ckpt), metadata=meta)
     train(images, out, TrainConfig(**TINY, max_steps=3), resume=True, progress=False)
-    meta = read_metadata(out / "weights.safetensors")
+    meta = weights_metadata(out / "weights.safetensors")
     assert meta["samples_seen"] == "6"  # steps x batch, as such runs counted
     assert meta["init"] == tiny_weights.name  # from the weights the first invocation wrote
 
@@ -218,7 +218,7 @@ def test_a_ddp_job_that_loses_a_process_keeps_its_last_completed_step(images, tm
     assert "defusion: error: the DDP job failed after step 2 (" in result.stderr, result.stderr[-3000:]
     state = checkpoint_state(ckpt)
     assert (state.step, state.samples_seen, state.world_size) == (2, 8, 2)
-    meta = read_metadata(out / "weights.safetensors")
+    meta = weights_metadata(out / "weights.safetensors")
     assert meta["steps"] == "2" and meta["samples_seen"] == "8"
     capsys.readouterr()
     assert main(["train", "--data", str(images), "--out", str(out), "--resume", *TINY_CLI]) == 2
@@ -232,8 +232,8 @@ def test_the_init_weights_digest_is_recorded_and_kept_across_resumes(images, tmp
     out = tmp_path / "run"
     train(images, out, TrainConfig(**TINY, max_steps=2), progress=False, init_weights=tiny_weights)
     train(images, out, TrainConfig(**TINY, max_steps=3), resume=True, progress=False)
-    assert read_metadata(out / "weights.safetensors")["init_digest"] == weights_digest(tiny_weights)
-    assert "init_digest" not in read_metadata(_random_run(images, tmp_path) / "weights.safetensors")
+    assert weights_metadata(out / "weights.safetensors")["init_digest"] == weights_digest(tiny_weights)
+    assert "init_digest" not in weights_metadata(_random_run(images, tmp_path) / "weights.safetensors")
 
 
 def _random_run(images, tmp_path):

@@ -47,8 +47,8 @@ def test_train_writes_weights_logs_and_counts_bad_images(image_folder, tmp_path,
     assert list((out / "tb").iterdir()), "TensorBoard event file"
     log = (out / "metrics.csv").read_text(encoding="utf-8").splitlines()
     assert log[0].startswith("step,epoch,lr,total")
-    from defusion.model.weights import read_metadata
-    meta = read_metadata(out / "weights.safetensors")
+    from defusion.model.weights import weights_metadata
+    meta = weights_metadata(out / "weights.safetensors")
     assert meta["steps"] == "4" and meta["samples_seen"] == "8"
     assert int(meta["skipped_samples"]) >= 1  # the truncated JPEG was seen and skipped
     # Refuses to overwrite a run without --resume: one line, exit 2.
@@ -96,11 +96,11 @@ def test_a_bad_option_is_one_line_and_creates_nothing(image_folder, tmp_path, ca
 
 
 def test_epoch_samples_sets_the_epoch_length(image_folder, tmp_path):
-    from defusion.model.weights import read_metadata
+    from defusion.model.weights import weights_metadata
     out = tmp_path / "run"
     assert main(["train", "--data", str(image_folder), "--out", str(out), "--epoch-samples", "4",
                  "--epochs", "3", *TINY]) == 0
-    assert read_metadata(out / "weights.safetensors")["steps"] == "6"  # 3 epochs of 4 samples / 2 per step
+    assert weights_metadata(out / "weights.safetensors")["steps"] == "6"  # 3 epochs of 4 samples / 2 per step
     config = tmp_path / "long-epochs.yaml"  # the same through YAML; 7 images cycled in epochs of 10
     config.write_text("epoch_samples: 10\nlog_every: 1\n", encoding="utf-8")
     out = tmp_path / "run2"
@@ -111,17 +111,17 @@ def test_epoch_samples_sets_the_epoch_length(image_folder, tmp_path):
 
 
 def test_max_seconds_ends_the_run_cleanly_with_weights(image_folder, tmp_path):
-    from defusion.model.weights import read_metadata
+    from defusion.model.weights import weights_metadata
     out = tmp_path / "run"
     # A spent budget is noticed at the step it runs out (once only at logging steps: 10 steps late).
     assert main(["train", "--data", str(image_folder), "--out", str(out), "--max-steps", "40",
                  "--max-seconds", "0", *TINY]) == 0
-    assert read_metadata(out / "weights.safetensors")["steps"] == "1"
+    assert weights_metadata(out / "weights.safetensors")["steps"] == "1"
     assert _ckpt_step(out) == 1
     # The budget is per invocation: a resume with a new one continues to the run's end.
     assert main(["train", "--data", str(image_folder), "--out", str(out), "--resume", "--max-seconds", "600",
                  *TINY]) == 0
-    assert read_metadata(out / "weights.safetensors")["steps"] == "40"
+    assert weights_metadata(out / "weights.safetensors")["steps"] == "40"
 
 
 def _train_cmd(data: Path, out: Path, steps: int, *extra: str) -> list[str]:
@@ -183,8 +183,8 @@ def test_ddp_two_processes_gloo(image_folder, tmp_path, max_steps, extra, steps)
            "--max-steps", max_steps, *extra, *TINY]
     result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300, encoding="utf-8")
     assert result.returncode == 0, result.stderr[:3000] + "\n...\n" + result.stderr[-2000:]
-    from defusion.model.weights import read_metadata
-    meta = read_metadata(out / "weights.safetensors")
+    from defusion.model.weights import weights_metadata
+    meta = weights_metadata(out / "weights.safetensors")
     # steps x batch x world size; a spent time budget stops both ranks at the first logging step
     assert meta["samples_seen"] == str(steps * 2 * 2)
     assert sorted(p.name for p in out.iterdir()) == ["checkpoints", "config.json", "metrics.csv", "tb",
@@ -224,8 +224,8 @@ def test_sigterm_checkpoints_and_a_resume_with_no_steps_left_writes_weights(imag
     step = _ckpt_step(out)
     assert step > 0, "SIGTERM should have saved a checkpoint"
     subprocess.run(_train_cmd(image_folder, out, step, "--resume"), check=True, env=_env(), capture_output=True)
-    from defusion.model.weights import read_metadata
-    meta = read_metadata(out / "weights.safetensors")
+    from defusion.model.weights import weights_metadata
+    meta = weights_metadata(out / "weights.safetensors")
     assert meta["steps"] == str(step) and meta["final_loss"] != "n/a"
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from defusion.model.weights import WeightsError, load_weights, read_metadata
+from defusion.model.weights import WeightsError, load_weights, weights_metadata
 from defusion.training.checkpoint import CHECKPOINT_NAME
 from defusion.training.config import TrainConfig
 from defusion.training.trainer import DivergedError, Terminated, train
@@ -71,7 +71,7 @@ def test_an_interrupt_writes_the_weights_so_far_and_says_how_to_go_on(images, tm
         train(images, out, TrainConfig(**TINY, max_steps=10), progress=False)
     assert (f"stopped at step 2: checkpoint saved (go on with defusion train --data {images} --out {out} --resume)"
             in capsys.readouterr().err)  # a command to paste
-    meta = read_metadata(out / "weights.safetensors")
+    meta = weights_metadata(out / "weights.safetensors")
     assert meta["steps"] == "2" and meta["init"] == "random" and '"batch_size": 2' in meta["train_config"]
     load_weights(out / "weights.safetensors")
 
@@ -87,7 +87,7 @@ def test_an_interrupt_logs_the_step_it_stops_at_once(images, tmp_path, fail_in_s
         train(images, out, TrainConfig(**{**TINY, "log_every": log_every}, max_steps=10), progress=False)
     rows = _log_rows(out)
     assert [r["step"] for r in rows] == logged  # step 2 once, whether it was logged already or not
-    final_loss = float(read_metadata(out / "weights.safetensors")["final_loss"])  # the weights' step's, to 5 places
+    final_loss = float(weights_metadata(out / "weights.safetensors")["final_loss"])  # the weights' step's, to 5 places
     assert rows[-1]["epoch"] == "0" and rows[-1]["samples"] == "4" and abs(float(rows[-1]["total"]) - final_loss) < 1e-5
 
 
@@ -112,7 +112,7 @@ def _log_rows(out) -> list[dict[str, str]]:
 def test_a_time_budget_ends_the_run_at_the_step_it_runs_out(images, tmp_path, capsys):
     out = tmp_path / "run"
     train(images, out, TrainConfig(**{**TINY, "log_every": 50}, max_steps=100, max_seconds=0.0), progress=False)
-    assert read_metadata(out / "weights.safetensors")["steps"] == "1"  # not the 50th, where it once looked
+    assert weights_metadata(out / "weights.safetensors")["steps"] == "1"  # not the 50th, where it once looked
     assert "time budget (--max-seconds 0) ran out at step 1" in capsys.readouterr().err
 
 
@@ -157,7 +157,7 @@ def test_a_run_that_reads_nothing_leaves_no_checkpoint_and_its_folder_takes_a_ne
         train(bad, out, TrainConfig(**{**TINY, "log_every": 5, "checkpoint_every": 1}, max_steps=20), progress=False)
     assert not (out / "checkpoints" / CHECKPOINT_NAME).exists()
     train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)  # the data fixed, the same --out
-    assert read_metadata(out / "weights.safetensors")["steps"] == "2"
+    assert weights_metadata(out / "weights.safetensors")["steps"] == "2"
 
 
 def test_a_run_whose_time_budget_ends_before_any_image_was_read_saves_nothing(images, tmp_path, capsys):
@@ -178,7 +178,7 @@ def test_a_run_whose_time_budget_ends_before_any_image_was_read_saves_nothing(im
     assert "checkpoint saved" not in err and "Traceback" not in err
     assert not (out / "weights.safetensors").exists() and not (out / "checkpoints" / CHECKPOINT_NAME).exists()
     train(images, out, TrainConfig(**TINY, max_steps=2), progress=False)  # the folder takes a new run
-    assert read_metadata(out / "weights.safetensors")["steps"] == "2"
+    assert weights_metadata(out / "weights.safetensors")["steps"] == "2"
 
 
 def test_an_interrupt_before_any_image_was_read_saves_nothing(tmp_path, capsys, fail_in_step):
@@ -203,7 +203,7 @@ def test_skipped_samples_are_called_samples_and_old_checkpoints_still_resume(ima
     (images / "broken.jpg").write_text("not an image", encoding="utf-8")  # 7 files: in 3 steps of 2, drawn at most once
     out = tmp_path / "run"
     train(images, out, TrainConfig(**TINY, max_steps=3), progress=False)
-    skipped = read_metadata(out / "weights.safetensors")["skipped_samples"]
+    skipped = weights_metadata(out / "weights.safetensors")["skipped_samples"]
     ckpt = out / "checkpoints" / CHECKPOINT_NAME
     with safe_open(str(ckpt), "pt") as f:
         meta = f.metadata()
@@ -301,7 +301,7 @@ def test_a_second_ctrl_c_during_the_save_is_ignored_and_the_run_is_kept(images, 
     finally:
         signal.signal(signal.SIGINT, before)
     assert "stopped at step 2: checkpoint saved" in capsys.readouterr().err
-    assert read_metadata(out / "weights.safetensors")["steps"] == "2"
+    assert weights_metadata(out / "weights.safetensors")["steps"] == "2"
     assert (out / "checkpoints" / CHECKPOINT_NAME).stat().st_mode & 0o777 == 0o644  # readable in a shared run
 
 

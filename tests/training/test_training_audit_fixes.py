@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from defusion.cli.main import main
-from defusion.model.weights import read_metadata
+from defusion.model.weights import weights_metadata
 from defusion.training.checkpoint import CHECKPOINT_NAME, checkpoint_state
 from defusion.training.config import TrainConfig, read_options
 from defusion.training.errors import Terminated
@@ -28,7 +28,7 @@ def test_the_training_folder_is_recorded_and_a_resume_on_another_says_so(images,
     digest = files_digest(images, sorted(images.iterdir()))
     record = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert (record["data"], record["data_digest"], record["images"]) == (str(images.resolve()), digest, 6)
-    meta = read_metadata(out / "weights.safetensors")
+    meta = weights_metadata(out / "weights.safetensors")
     assert (meta["data"], meta["data_digest"], meta["images"]) == (str(images.resolve()), digest, "6")
     assert checkpoint_state(out / "checkpoints" / CHECKPOINT_NAME).data == str(images.resolve())
     TrainConfig.from_dict(record)  # config.json still reads back as a config (--config runs/x/config.json)
@@ -79,7 +79,7 @@ def test_sigterm_is_said_as_terminated_with_status_143(images, tmp_path, fail_in
     assert main(["train", "--data", str(images), "--out", str(out), "--max-steps", "20", *CLI_TINY]) == 143
     err = capsys.readouterr().err
     assert err.rstrip().endswith("defusion: terminated") and "interrupted" not in err
-    meta = read_metadata(out / "weights.safetensors")
+    meta = weights_metadata(out / "weights.safetensors")
     assert (meta["complete"], meta["stopped"], meta["steps"], meta["planned_steps"]) == ("false", "terminated", "2",
                                                                                          "20")
 
@@ -115,7 +115,7 @@ def test_an_interrupted_runs_weights_are_marked_partial_and_info_says_so(images,
     assert main(["train", "--data", str(images), "--out", str(out), "--max-steps", "5", *CLI_TINY]) == 0
     assert "defusion: training defusion-tiny on 6 images for 5 steps (1.67 epochs of 3 steps, batch 2) on cpu; " \
            f"writing to {out}\n" in capsys.readouterr().err
-    meta = read_metadata(out / "weights.safetensors")
+    meta = weights_metadata(out / "weights.safetensors")
     assert (meta["complete"], meta["planned_steps"], "stopped" in meta) == ("true", "5", False)
 
     fail_in_step(2, KeyboardInterrupt)  # Ctrl-C during the resume's second step
@@ -123,7 +123,7 @@ def test_an_interrupted_runs_weights_are_marked_partial_and_info_says_so(images,
                  "--no-progress"]) == 130
     assert "defusion: resuming defusion-tiny at step 5 of 9, on 6 images (3 epochs of 3 steps, batch 2) on cpu; " \
            f"writing to {out}\n" in capsys.readouterr().err
-    meta = read_metadata(out / "weights.safetensors")
+    meta = weights_metadata(out / "weights.safetensors")
     assert (meta["complete"], meta["stopped"], meta["steps"]) == ("false", "interrupted", "6")
     assert main(["info", "--weights", str(out / "weights.safetensors")]) == 0
     assert "  steps          6 (interrupted at step 6 of 9)\n" in capsys.readouterr().out

@@ -94,13 +94,13 @@ def _gmacs(model: object, size: int) -> float:
 def run(args: argparse.Namespace) -> int:
     from defusion.model.profile import count_parameters
     from defusion.model.registry import create_model
-    from defusion.model.weights import load_weights, read_metadata, shipped_weights_path
+    from defusion.model.weights import load_weights, shipped_weights_path, weights_metadata
 
     if args.model:
         model, meta, source = create_model(args.model), {}, f"architecture {args.model} (random init)"
     else:
         path = args.weights or shipped_weights_path()
-        model, meta, source = load_weights(path), read_metadata(path), str(path)
+        model, meta, source = load_weights(path), weights_metadata(path), str(path)
     c = model.cfg
     info = {
         "source": source,

@@ -179,10 +179,10 @@ def note_quick_test_weights(weights: Path | None) -> None:
     if weights is None or is_onnx_export(weights) or not weights.is_file():
         return
     from defusion.io.notes import note
-    from defusion.model.weights import read_metadata  # here: loads PyTorch, as the model will
+    from defusion.model.weights import weights_metadata  # here: loads PyTorch, as the model will
 
     try:
-        meta = read_metadata(weights)
+        meta = weights_metadata(weights)
     except Exception:  # noqa: BLE001 - not safetensors, damaged: loading the weights says so
         return
     if meta.get("model") == QUICK_TEST_MODEL:

@@ -119,10 +119,10 @@ def describe(fuser: Fuser, limits: Limits, weights: str | Path | None) -> dict[s
         parameters = _count_config_parameters(cfg)
     metadata: dict[str, str] = {}
     if weights is not None and str(weights).endswith(".safetensors"):
-        from defusion.model.weights import read_metadata
+        from defusion.model.weights import weights_metadata
 
         try:
-            metadata = dict(read_metadata(weights))
+            metadata = dict(weights_metadata(weights))
         except Exception:  # info must never fail; the weights were loaded already
             metadata = {}
     elif isinstance(getattr(model, "metadata", None), dict):  # an ONNX file: the weights' metadata it carries

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from defusion.io.notes import plural
-from defusion.model.weights import read_metadata
+from defusion.model.weights import weights_metadata
 from defusion.training.checkpoint import TrainState
 from defusion.training.config import TrainConfig, TrainConfigError
 from defusion.training.distributed import processes
@@ -191,6 +191,6 @@ was 1000); resuming it at step 1200 on them (recorded under settings_changed)
 def weights_init(path: Path) -> str | None:
     """Where the run that wrote the weights at ``path`` started (``init``), if they record it."""
     try:
-        return read_metadata(path).get("init") if path.is_file() else None
+        return weights_metadata(path).get("init") if path.is_file() else None
     except Exception:  # noqa: BLE001 - a damaged file only means no record
         return None
