@@ -62,9 +62,9 @@ def test_the_note_counts_the_passes_the_fusion_takes(tmp_path, rng, tiny_weights
     totals = []
     real = fuse.fusing.tile_progress
 
-    def counting(fuser, images, args, nested=False):
+    def counting(fuser, images, args, *rest):
         totals.append(fuser.tiles_for(*images[0].shape[:2]) * (len(images) - 1))
-        return real(fuser, images, args, nested)
+        return real(fuser, images, args, *rest)
 
     monkeypatch.setattr(fuse.fusing, "tile_progress", counting)
     tiles = ("--tile", "72", "--overlap", "8", "--no-progress")
@@ -111,7 +111,7 @@ def test_the_bar_shows_from_zero_before_the_first_pass(pair, tmp_path, tiny_weig
 
     monkeypatch.setattr(Fuser, "_project", first_pass)
     assert _fuse(pair, tmp_path, tiny_weights, "--scale", "2", "--tile", "72", "--overlap", "8") == 0
-    assert "tiles:   0%" in seen[0] and "| 0/" in seen[0]
+    assert "fusing:   0%" in seen[0] and "| 0/" in seen[0]
 
 
 # 2. memory

@@ -631,7 +631,7 @@ def test_folder_modes_show_each_large_fusions_tiles_under_the_folders_bar(tmp_pa
     assert main(["fuse", "--a", str(tmp_path / "a"), "--b", str(tmp_path / "b"), "-o", str(tmp_path / "out"),
                  "--weights", str(tiny_weights), "--tile", "64", "--overlap", "8", "--scale", "1"]) == 0
     err = capsys.readouterr().err
-    assert "fusing:" in err and "tiles:" in err  # the folder's bar, and the pair's tiles beneath it
+    assert "fusing:" in err and "\r01: " in err and "pass/s" in err  # the folder's bar, the pair's passes beneath it
 
 
 def test_quality_sets_the_jpeg_quality(pair, tmp_path, tiny_weights, capsys):

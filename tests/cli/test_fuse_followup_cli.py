@@ -38,7 +38,7 @@ def test_folder_mode_says_it_made_the_output_folder(tmp_path, folders, tiny_weig
     monkeypatch.chdir(tmp_path)
     da, db = folders
     assert _fuse("--a", da.name, "--b", db.name, "-o", "out/new", "--weights", tiny_weights) == 0
-    assert capsys.readouterr().err.endswith("fused 2 of 2 pairs into out/new (made the folder out, which did not "
+    assert capsys.readouterr().err.endswith("fused 2 of 2 pairs into out/new (made the folder out/new, which did not "
                                             "exist)\n")
     assert _fuse("--a", da.name, "--b", db.name, "-o", "out/new", "--weights", tiny_weights) == 0
     assert capsys.readouterr().err.endswith("fused 2 of 2 pairs into out/new\n")  # there now: nothing to say
@@ -52,7 +52,7 @@ def test_stacks_mode_says_it_made_the_output_folder(tmp_path, rng, tiny_weights,
         write_image(card / f"IMG_{n}.png", smooth_image(rng, 24, 32))
     out = tmp_path / "fused" / "day1"
     assert _fuse("--stacks", card, "--group", "2", "-o", out, "--weights", tiny_weights) == 0
-    assert f"fused 2 of 2 groups into {out} (made the folder {tmp_path / 'fused'}, which did not exist)" in \
+    assert f"fused 2 of 2 groups into {out} (made the folder {out}, which did not exist)" in \
         capsys.readouterr().err
 
 

@@ -71,8 +71,8 @@ def test_a_tiled_fusion_logs_its_passes_as_lines(tmp_path, rng, tiny_weights, mo
     status, log = _logged(tmp_path, monkeypatch, a, b, "-o", tmp_path / "f.png", "--weights", tiny_weights,
                           "--tile", "64", "--overlap", "16", "--scale", "1")
     assert status == 0 and "\r" not in log, log
-    tiles = [line for line in log.splitlines() if line.startswith("tiles: ")]
-    assert tiles[0].startswith("tiles: 1/12 tiles (8%), 10 s elapsed, about ") and len(tiles) <= 11, log
+    tiles = [line for line in log.splitlines() if line.startswith("fusing: ")]
+    assert tiles[0].startswith("fusing: 1/12 passes (8%), 10 s elapsed, about ") and len(tiles) <= 11, log
 
 
 def test_a_terminal_still_gets_tqdms_bar(tmp_path, folders, tiny_weights, monkeypatch, capsys):

@@ -266,7 +266,7 @@ def test_an_output_folder_that_did_not_exist_is_said_to_have_been_made(tmp_path,
         write_image(tmp_path / name, smooth_image(rng, 24, 32))
     run = ["fuse", "a.png", "b.png", "--weights", str(tiny_weights), "--no-progress", "--scale", "1", "-o"]
     assert main([*run, "new/sub/f.png"]) == 0
-    assert capsys.readouterr().err.endswith("wrote new/sub/f.png (made the folder new, which did not exist)\n")
+    assert capsys.readouterr().err.endswith("wrote new/sub/f.png (made the folder new/sub, which did not exist)\n")
     assert main([*run, "new/sub/g.png"]) == 0  # there now: nothing to say
     assert capsys.readouterr().err.endswith("wrote new/sub/g.png\n")
     assert main([*run, str(tmp_path / "abs" / "f.png")]) == 0

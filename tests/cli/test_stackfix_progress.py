@@ -63,5 +63,5 @@ def test_a_fusion_logged_to_a_file_says_its_first_tile(tmp_path, rng, tiny_weigh
     shots = [write_image(tmp_path / f"{n}.png", smooth_image(rng, 96, 128)) for n in "abc"]
     assert main(["fuse", *map(str, shots), "-o", str(tmp_path / "out.png"), "--weights", str(tiny_weights),
                  "--task", "mff", "--tile", "72", "--overlap", "8"]) == 0
-    tiles = [line for line in capsys.readouterr().err.splitlines() if line.startswith("tiles: ")]
-    assert tiles[0].startswith("tiles: 1/") and "left" in tiles[0]
+    tiles = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fusing: ")]
+    assert tiles[0].startswith("fusing: 1/") and "left" in tiles[0]

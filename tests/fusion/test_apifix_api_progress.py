@@ -59,7 +59,7 @@ def test_progress_draws_a_bar_over_every_tile_on_stderr(fuser, pair, capsys):
     fused = fuser.fuse(*pair, progress=True)
     err = capsys.readouterr().err
     assert fused.shape == (HEIGHT, WIDTH)
-    assert f"{TILES}/{TILES}" in err and "tiles" in err
+    assert f"{TILES}/{TILES}" in err and "fusing" in err
 
 
 def test_no_progress_by_default(fuser, pair, capsys):
@@ -71,15 +71,15 @@ def test_no_progress_by_default(fuser, pair, capsys):
     ("fuse", 2, TILES), ("fusion", 3, 2 * TILES), ("decompose", 2, TILES)])
 def test_the_bar_counts_each_calls_passes_and_is_closed(fuser, pair, bars, call, images, passes):
     getattr(fuser, call)(*(pair * 2)[:images], progress=True)
-    assert [(bar.total, bar.count, bar.unit, bar.closed) for bar in bars] == [(passes, passes, "tile", True)]
+    assert [(bar.total, bar.count, bar.unit, bar.closed) for bar in bars] == [(passes, passes, "pass", True)]
     assert bars[0].options["file"] is not None  # stderr, not stdout
 
 
-def test_an_untiled_stack_counts_pairs(tiny_weights, bars):
+def test_an_untiled_stack_counts_its_pairwise_passes(tiny_weights, bars):
     fuser = Fuser(load_weights(tiny_weights), options=FuseOptions(scale=1))
     images = [np.full((16, 24), value, np.uint8) for value in (0, 100, 200)]
     fuser.fuse(*images, progress=True)
-    assert [(bar.total, bar.count, bar.unit) for bar in bars] == [(2, 2, "pair")]
+    assert [(bar.total, bar.count, bar.unit) for bar in bars] == [(2, 2, "pass")]
 
 
 def test_the_bar_is_closed_when_on_tile_stops_the_fusion(fuser, pair, bars):

@@ -150,7 +150,7 @@ def test_missing_folders_are_made_and_said_as_defusion_fuse_says_them(tmp_path, 
     status, err = _guarded(capsys, "--format", "torchscript", "-o", out, "--weights", tiny_weights, "--no-check")
     assert status == 0 and out.is_file(), err
     wrote = next(line for line in err.splitlines() if line.startswith("wrote "))
-    assert wrote.startswith(f"wrote {out} (made the folder {tmp_path / 'new'}, which did not exist) (torchscript")
+    assert wrote.startswith(f"wrote {out} (made the folder {out.parent}, which did not exist) (torchscript")
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

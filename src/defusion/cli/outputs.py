@@ -23,16 +23,18 @@ def said_made(folders: list[Path]) -> str:
 
 
 def missing_folder(path: Path, itself: bool = False) -> Path | None:
-    """The outermost folder of ``path``'s (``path`` too, where ``itself`` is the folder written into)
-    that does not exist yet (writing makes it): said, so that a mistyped folder does not pass unseen;
-    None where the folder is there."""
-    missing = None
-    absolute = path.absolute()
-    for folder in ((absolute,) if itself else ()) + tuple(absolute.parents):
-        if folder.exists():
-            break
-        missing = folder
-    return None if missing is None else Path(os.path.relpath(missing)) if not path.is_absolute() else missing
+    """The folder ``path`` is written into (``path`` itself where ``itself``: the folder written into)
+    where it does not exist yet (writing makes it, and any missing above it): said as a whole, ``new/sub``
+    for ``-o new/sub/f.png``, so that a mistyped folder does not pass unseen; None where it is there.
+
+    Example:
+        >>> missing_folder(Path("no-such-folder/sub/f.png")).as_posix(), missing_folder(Path("f.png"))
+        ('no-such-folder/sub', None)
+    """
+    folder = (path if itself else path.parent).absolute()
+    if folder.exists():
+        return None
+    return folder if path.is_absolute() else Path(os.path.relpath(folder))
 
 
 __all__ = ["missing_folder", "said_made"]

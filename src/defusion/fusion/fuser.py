@@ -40,8 +40,9 @@ from defusion.fusion.runtime import DEFAULT_RUNTIME, Runtime, check_runtime, is_
 from defusion.fusion.selection import pair_guide, pair_weights, sharper_choice, soften_choice, weighted_sum
 from defusion.fusion.stacking import Stacked, flat_warning, input_ranking, split_point, unrank, without_flat
 from defusion.fusion.stretch import stretch_sources
-from defusion.fusion.tiling import TileSize, passes_for, tile_layout, tile_progress
+from defusion.fusion.tiling import TileSize, passes_for, tile_layout
 from defusion.io.notes import note, warn
+from defusion.io.progress import pass_progress
 from defusion.model.denet import DeNet
 from defusion.model.weights import check_model_path
 
@@ -271,7 +272,7 @@ class Fuser:
         """Fuse two or more registered images (more than two in ``options.stack`` order), given as
         separate arguments (``fuse(*images)`` for a list).
 
-        Each is HxW or HxWxC (C 1 to 4: grey, grey + alpha, RGB, RGBA; alpha is dropped), uint8, uint16
+        Each is HxW or HxWxC (C 1 to 4: grey, grey + alpha, RGB, RGBA; alpha is dropped, with a DefusionWarning where some pixel is transparent), uint8, uint16
         or float in [0, 1]: a NumPy array, a Pillow image or a torch tensor, channels last
         (docs/features.md, "Colour and file formats"). Colour is RGB: convert OpenCV's BGR first. The
         result is a NumPy array of their size in the deepest input type (float32 for floats), HxW where
@@ -313,7 +314,7 @@ class Fuser:
             >>> fused = fuser.fuse(a, b, on_tile=lambda: passes.append(1))
             >>> len(passes), fuser.tiles_for(200, 300)
             (6, 6)
-            >>> fused = fuser.fuse(a, b, progress=True)  # on stderr: tiles: 100%|##########| 6/6 [00:00<00:00, ...]
+            >>> fused = fuser.fuse(a, b, progress=True)  # on stderr: fusing: 100%|##########| 6/6 [00:00<00:00, ...]
         """
         return self._fusion(images, on_tile, keep_sources=False, progress=progress).fused
 
@@ -416,12 +417,12 @@ class Fuser:
     @contextlib.contextmanager
     def _passes(self, inputs: list[np.ndarray], on_tile: Callable[[], None] | None,
                 progress: bool) -> Iterator[Callable[[], None] | None]:
-        """What a fusion of ``inputs`` (network inputs, one size) calls after each network pass:
-        ``on_tile``, and with ``progress`` a bar over the passes it takes (:func:`tile_progress`),
-        counted in tiles where a pair takes several, else in pairs (as ``defusion fuse`` counts them)."""
-        per_pair = self.tiles_for(*inputs[0].shape[:2]) if progress else 1
-        with tile_progress(per_pair * (len(inputs) - 1), on_tile, bool(progress),
-                           "tile" if per_pair > 1 else "pair") as each_pass:
+        """What a fusion of ``inputs`` (network inputs, one size; a stack's left-out flat shots not among
+        them) calls after each network pass: ``on_tile``, and with ``progress`` a bar over the passes it
+        takes (:func:`~defusion.io.progress.pass_progress`): :meth:`tiles_for` a pair, times its pairwise
+        fusions, as ``defusion fuse`` and the web UI count them, so that it ends at its total."""
+        total = self.tiles_for(*inputs[0].shape[:2]) * (len(inputs) - 1) if progress else 0
+        with pass_progress(total, on_tile, bool(progress)) as each_pass:
             yield each_pass
 
     @_checked_keywords

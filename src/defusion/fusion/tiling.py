@@ -6,11 +6,9 @@ there is no hard edge anywhere in the result; memory is bounded by the tile size
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
-import sys
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -251,37 +249,3 @@ def passes_for(options: "FuseOptions", height: int, width: int) -> int:
     """
     tile, overlap = tile_layout(options, height, width)
     return count_tiles(height, width, tile, overlap) if tile else 1
-
-
-@contextlib.contextmanager
-def tile_progress(total: int, on_tile: Callable[[], None] | None = None, show: bool = False,
-                  unit: str = "tile") -> Iterator[Callable[[], None] | None]:
-    """What to call after each of a fusion's ``total`` network passes: ``on_tile`` itself, or with
-    ``show`` a function that also moves a tqdm bar over them (counted in ``unit``) on stderr (``tqdm.auto``: a
-    widget in a notebook where ipywidgets is installed, else text), closed however the fusion ends
-    (an error, or one ``on_tile`` raises to stop it) so that no half-drawn bar is left behind.
-
-    Example:
-        >>> import io, contextlib
-        >>> passes, err = [], io.StringIO()
-        >>> with contextlib.redirect_stderr(err), tile_progress(2, lambda: passes.append(1), show=True) as tick:
-        ...     tick(); tick()
-        >>> len(passes), "2/2" in err.getvalue()
-        (2, True)
-    """
-    if not show:
-        yield on_tile
-        return
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, desc=f"{unit}s", unit=unit, file=sys.stderr)
-
-    def tick() -> None:
-        bar.update()
-        if on_tile is not None:
-            on_tile()
-
-    try:
-        yield tick
-    finally:
-        bar.close()

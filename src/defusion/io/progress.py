@@ -13,6 +13,7 @@ early, not minutes in.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Iterator, TextIO, TypeVar
@@ -34,6 +35,10 @@ QUIET_SECONDS = 300.0
 FIRST_LINE_SECONDS = 5.0
 #: Seconds in a minute and an hour, for the durations a line says.
 _MINUTE, _HOUR = 60, 3600
+#: What a fusion's bar says and counts: its network passes (a pair's tiles, times a stack's pairwise
+#: fusions), the one count that reaches its total for a pair, a tiled pair and a bracket alike (the web
+#: UI's bar says them so too: "Fusing: 2 of 6 network passes").
+FUSING, PASS_UNIT = "fusing", "pass"
 
 T = TypeVar("T")
 
@@ -178,7 +183,7 @@ class LogProgress(Generic[T]):
     def line(self, now: float, last: bool = False) -> str:
         """The line for the count as it is at ``now`` (``last``: no time left is guessed)."""
         count = f"{_number(self.n)}/{_number(self.total)}" if self.total else _number(self.n)
-        noun = self.unit if (self.total or self.n) == 1 else f"{self.unit}s"
+        noun = self.unit if (self.total or self.n) == 1 else plural_unit(self.unit)
         parts = [f"{count} {noun}" + (f" ({int(100 * self.n / self.total)}%)" if self.total else "")]
         elapsed = now - self.started
         parts.append(f"{duration(elapsed)} elapsed")
@@ -203,6 +208,50 @@ class LogProgress(Generic[T]):
         self.said_n, self.said_at = self.n, now
 
 
+@contextlib.contextmanager
+def pass_progress(total: int, on_tile: Callable[[], None] | None = None,
+                  show: bool = False) -> Iterator[Callable[[], None] | None]:
+    """What to call after each of a fusion's ``total`` network passes: ``on_tile`` itself, or with
+    ``show`` a function that also moves a tqdm bar over them on stderr ("fusing", counted in passes;
+    ``tqdm.auto``: a widget in a notebook where ipywidgets is installed, else text), closed however the
+    fusion ends (an error, or one ``on_tile`` raises to stop it) so that no half-drawn bar is left behind.
+
+    Example:
+        >>> import io, contextlib
+        >>> passes, err = [], io.StringIO()
+        >>> with contextlib.redirect_stderr(err), pass_progress(2, lambda: passes.append(1), show=True) as tick:
+        ...     tick(); tick()
+        >>> len(passes), "fusing: 100%" in err.getvalue(), "2/2" in err.getvalue()
+        (2, True, True)
+    """
+    if not show:
+        yield on_tile
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=FUSING, unit=PASS_UNIT, file=sys.stderr)
+
+    def tick() -> None:
+        bar.update()
+        if on_tile is not None:
+            on_tile()
+
+    try:
+        yield tick
+    finally:
+        bar.close()
+
+
+def plural_unit(unit: str) -> str:
+    """``unit`` counted more than once, as a line says it.
+
+    Example:
+        >>> plural_unit("pair"), plural_unit("pass"), plural_unit("step")
+        ('pairs', 'passes', 'steps')
+    """
+    return f"{unit}es" if unit.endswith(("s", "x", "ch", "sh")) else f"{unit}s"
+
+
 def _number(count: float) -> str:
     """A count as said: 12, 1000000, 2.5 (tqdm counts in floats where ``update`` is given them)."""
     return str(int(count)) if float(count).is_integer() else f"{count:g}"
@@ -225,5 +274,5 @@ def duration(seconds: float) -> str:
     return f"{hours} h {rest // _MINUTE} min" if rest // _MINUTE else f"{hours} h"
 
 
-__all__ = ["FIRST_LINE_SECONDS", "LINE_FRACTION", "LINE_SECONDS", "QUIET_SECONDS", "LogProgress", "duration",
-           "is_terminal", "progress_bar"]
+__all__ = ["FIRST_LINE_SECONDS", "FUSING", "LINE_FRACTION", "LINE_SECONDS", "PASS_UNIT", "QUIET_SECONDS",
+           "LogProgress", "duration", "is_terminal", "pass_progress", "plural_unit", "progress_bar"]

@@ -21,14 +21,15 @@ imports this package to build its parser; the rest load in the functions that us
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
 from defusion.cli.fuse.advice import (MANY_WITHOUT_TASK, note_deghost_on_focus, note_reconstruction_options,
-                                      note_shots)
+                                      note_shots, warn_deghost_on_infrared)
 from defusion.cli.fuse.arguments import HELP, add_arguments, check_combinations
-from defusion.cli.fuse.file_names import already_fused
+from defusion.cli.fuse.file_names import COMPONENT_PARTS, already_fused
 from defusion.cli.fuse.folder_jobs import pair_jobs, stack_groups, stack_jobs
 from defusion.cli.fuse.folder_run import fuse_jobs
 from defusion.cli.fuse.fused_settings import check_kept, fused_settings
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     pixels = options.get("pixels", "network")
     note_reconstruction_options(args, pixels)
     note_deghost_on_focus(args, pixels)
+    warn_deghost_on_infrared(args)
     groups = stack_groups(args) if stacks else [] if folders else [args.images]
     shot_sizes = note_shots(args, groups, pixels)  # before the model loads: a long run can be stopped at once
     # each header read once: the size check's, else the shots' settings' (a camera raw file's from LibRaw)
@@ -114,22 +116,40 @@ def _fuse_images(args: argparse.Namespace, options: dict, known: dict[Path, tupl
     size_said = say_size_from_header(args, options, known)
     fuser = make_fuser(args, options)
     warn_same_sources(args, folders=False)
-    written = [p for p in (args.output, args.source_map, args.compare) if p is not None]
-    missing = (missing_folder(p) for p in (args.output, args.compare) if p is not None)  # said: writing makes them
+    written = [str(p) for p in (args.output, args.source_map, args.compare) if p is not None]
+    if args.components:
+        written.append(_components_said(args.components, fuser.options.pixels == "sources"))
+    # said: writing makes them (--components names the folder itself, the others a file in one)
+    missing = [missing_folder(p) for p in (args.output, args.source_map, args.compare) if p is not None]
+    if args.components:
+        missing.append(missing_folder(args.components, itself=True))
     made = list(dict.fromkeys(m for m in missing if m is not None))
     fuse_one(fuser, args.images, args.output, args, show_tiles=True, notes=True, say_size_read=not size_said)
     print(f"wrote {_listed_and(written)}" + said_made(made), file=sys.stderr)
     return 0
 
 
-def _listed_and(paths: list[Path]) -> str:
-    """``paths`` as a sentence lists them: "a", "a and b", "a, b and c".
+def _components_said(folder: Path, decision_map: bool) -> str:
+    """What --components wrote, as the last line says it: the parts (and with --pixels sources the
+    decision map) in ``folder``, named as a folder.
 
     Example:
-        >>> _listed_and([Path("f.png")]), _listed_and([Path("f.png"), Path("m.png"), Path("s.jpg")])
-        ('f.png', 'f.png, m.png and s.jpg')
+        >>> _components_said(Path("parts"), False) == f"3 components in parts{os.sep}"
+        True
+        >>> _components_said(Path("parts"), True).startswith("3 components and the decision map in parts")
+        True
     """
-    names = [str(p) for p in paths]
+    parts = f"{len(COMPONENT_PARTS)} components" + (" and the decision map" if decision_map else "")
+    return f"{parts} in {folder}{os.sep}"
+
+
+def _listed_and(names: list[str]) -> str:
+    """``names`` as a sentence lists them: "a", "a and b", "a, b and c".
+
+    Example:
+        >>> _listed_and(["f.png"]), _listed_and(["f.png", "m.png", "3 components in parts/"])
+        ('f.png', 'f.png, m.png and 3 components in parts/')
+    """
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 

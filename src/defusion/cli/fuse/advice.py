@@ -49,12 +49,10 @@ def note_reconstruction_options(args: argparse.Namespace, pixels: str) -> None:
 
 def note_deghost_on_focus(args: argparse.Namespace, pixels: str) -> None:
     """Say, once, that --deghost blurs a focus stack (--task mff, or pixels from the sources): a
-    focus change looks like motion to it (deghost.deghost_focus_note: the web page's words); and warn
-    that it ruins an infrared + visible pair (:func:`warn_deghost_on_infrared`)."""
+    focus change looks like motion to it (deghost.deghost_focus_note: the web page's words)."""
     from defusion.fusion.deghost import deghost_focus_note
     from defusion.io.notes import note
 
-    warn_deghost_on_infrared(args)
     line = deghost_focus_note("--deghost", args.task, pixels) if getattr(args, "deghost", None) else None
     if line:
         note(line)

@@ -61,11 +61,13 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
     registering = fuser.options.align != "none" or fuser.options.deghost
     from defusion.fusion.align import AlignmentError  # OpenCV: not on this module's import path
 
-    bar = tile_progress(fuser, images, args, nested) if show_tiles else None
+    bar = tile_progress(fuser, images, args, nested, stem) if show_tiles else None
     names = said_names(paths)
     try:
         with naming(names):  # the core's "image 3" said as the file it is
             fused, found = _fuse_images(fuser, images, out, args, stem, bar.update if bar else None, registering)
+        if bar:
+            _finish(bar)
     except AlignmentError as exc:
         raise AlignmentError(name_places(str(exc), names)) from None
     except SizeMismatchError:
@@ -89,20 +91,30 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
     return found if registering else None
 
 
-def tile_progress(fuser: Fuser, images: list[np.ndarray], args: argparse.Namespace,
-                  nested: bool = False) -> tqdm | LogProgress | None:
-    """A progress bar over network passes when a fusion takes several (tiles, >2 inputs); ``nested``
-    puts it under a folder's bar (a large bracket's minutes show as they pass). Where stderr is no
-    terminal, plain lines now and then instead (:func:`~defusion.io.progress.progress_bar`)."""
-    from defusion.io.progress import progress_bar
+def tile_progress(fuser: Fuser, images: list[np.ndarray], args: argparse.Namespace, nested: bool = False,
+                  stem: str | None = None) -> tqdm | LogProgress | None:
+    """A progress bar over network passes when a fusion takes several (tiles, times a stack's pairwise
+    fusions, as the web UI counts them), "fusing: 2/2 passes", left at its total above the line that
+    says what was written. ``nested``: under a folder run's bar (a large bracket's minutes show as they
+    pass), named ``stem`` and cleared when done, as tqdm nests bars; where stderr is no terminal, none:
+    a log gets the folder run's lines alone, not two counts in turn. A lone fusion's log gets plain lines
+    now and then (:func:`~defusion.io.progress.progress_bar`)."""
+    from defusion.io import progress
 
-    per_fusion = fuser.tiles_for(*images[0].shape[:2])
-    passes = per_fusion * (len(images) - 1)
-    if passes < 2 or args.no_progress:
+    passes = fuser.tiles_for(*images[0].shape[:2]) * (len(images) - 1)
+    if passes < 2 or args.no_progress or (nested and not progress.is_terminal(sys.stderr)):
         return None
-    unit = "tile" if per_fusion > 1 else "pair"  # untiled stacks count their pairwise fusions
-    return progress_bar(total=passes, desc=f"{unit}s", unit=unit, file=sys.stderr, leave=False,
-                        position=int(nested))
+    return progress.progress_bar(total=passes, desc=(stem if nested and stem else progress.FUSING),
+                                 unit=progress.PASS_UNIT, file=sys.stderr, leave=not nested, position=int(nested))
+
+
+def _finish(bar: tqdm | LogProgress) -> None:
+    """A fusion's bar brought to its end once the fusion is: where a flat (misfire) shot was left out
+    (--pixels sources), the passes it would have taken were never run, and the bar would stop short."""
+    if bar.total is not None and bar.n < bar.total:
+        bar.total = bar.n
+        bar.update(0)  # a log's line of the count it ended at
+        bar.refresh()  # a terminal's bar redrawn at it
 
 
 def metadata_for(paths: list[Path], fused: np.ndarray, out: Path) -> ImageMetadata:
