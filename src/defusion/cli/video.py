@@ -1,4 +1,5 @@
-"""``defusion video``: fuse two videos (or two folders of frames) frame by frame."""
+"""``defusion video``: fuse two videos (or two folders of frames, or live sources: a stream URL, a capture
+device, a camera ``cam:N``) frame by frame."""
 
 from __future__ import annotations
 
@@ -20,21 +21,27 @@ if TYPE_CHECKING:
 
     from defusion.fusion.fuser import Fuser
 
-HELP = ("fuse two registered videos (or folders of frames), or a calibrated camera rig's (--rig), frame by frame: "
-        "A B -o OUT.mp4 (or OUTDIR/)")
+HELP = ("fuse two registered videos (or folders of frames, or live streams and cameras), or a calibrated camera rig's "
+        "(--rig), frame by frame: A B -o OUT.mp4 (or OUTDIR/)")
+#: What an input may be, in the inputs' help.
+_LIVE_HELP = ("a stream URL (rtsp://, http://, udp://: anything scheme://), a capture device (/dev/video0), or a "
+              "camera by index (cam:0 the first; a file named so is ./cam:0): live, fused until it ends, "
+              "--max-frames, or Ctrl-C, which finishes the output there")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("a", type=Path, help="first video, or a folder of frames (natural sorted order)")
-    p.add_argument("b", type=Path, help="second video, or a folder of frames")
+    # kept as written: a URL through Path would lose a slash (rtsp://h -> rtsp:/h)
+    p.add_argument("a", help=f"first video, or a folder of frames (natural sorted order), or {_LIVE_HELP}")
+    p.add_argument("b", help="second video, folder of frames, stream URL, capture device or cam:N")
     p.add_argument("-o", "--output", required=True,
                    help="output video (.mp4, .m4v, .mov, .avi; mp4v codec), or a folder for PNG frames")
     add_model_options(p)
     add_onnx_option(p)
     add_fusion_options(p)
-    p.add_argument("--max-frames", type=int, default=None, help="fuse at most this many frames")
+    p.add_argument("--max-frames", type=int, default=None,
+                   help="fuse at most this many frames (a live input: stop after them)")
     p.add_argument("--fps", type=float, default=None,
-                   help="output frame rate (default: the first input video's, else 25)")
+                   help="output frame rate (default: the first input video's or stream's, else 25)")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse frames with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--skip-existing", action="store_true",
@@ -160,19 +167,36 @@ def _note_measured(fuser: Fuser, paths: list[Path], frames: list[np.ndarray], in
                    f"{low},{high} colours another run alike", file=sys.stderr)
 
 
+def _check_inputs(args: argparse.Namespace, out: Path) -> None:
+    """Check the inputs as written, before the model loads: a file or folder that is not there, an output
+    that is one of them, one input given twice, --skip-existing with a live one (:func:`live_spec`: a
+    stream or camera, opened only by the fusion)."""
+    from defusion.fusion.video.live import live_spec
+
+    specs = [live_spec(text) for text in (args.a, args.b)]  # a VideoError for a cam: that is no camera
+    files = [Path(text) for text, spec in zip((args.a, args.b), specs) if spec is None]
+    for path in files:
+        if not path.exists():
+            raise UserError(f"{path}: no such file or folder")
+    _check_not_a_source(out, tuple(files))
+    if len(files) == 2 and same_path(*files):
+        print(f"defusion: warning: {files[0]} and {files[1]} are the same {'folder' if files[0].is_dir() else 'file'}: "
+              "each frame is fused with itself", file=sys.stderr)
+    elif specs[0] is not None and specs[0] == specs[1]:
+        print(f"defusion: warning: {specs[0].name} is given twice: each frame is fused with (about) itself, where it "
+              "can be opened twice at all", file=sys.stderr)
+    if args.skip_existing and any(spec is not None for spec in specs):
+        raise UserError("--skip-existing goes on from an interrupted run's frames, but a live input (a stream or a "
+                        "camera) cannot be rewound to them: write to a new folder")
+
+
 def run(args: argparse.Namespace) -> int:
     from defusion.cli.fuse.fused_settings import check_kept, fused_settings, record_settings, settle_settings
     from defusion.fusion.video import VideoInterrupted, fuse_videos, output_kind
     from defusion.io.notes import note
 
     out = _check(args)
-    for path in (args.a, args.b):
-        if not path.exists():
-            raise UserError(f"{path}: no such file or folder")
-    _check_not_a_source(out, (args.a, args.b))
-    if same_path(args.a, args.b):
-        print(f"defusion: warning: {args.a} and {args.b} are the same {'folder' if args.a.is_dir() else 'file'}: "
-              "each frame is fused with itself", file=sys.stderr)
+    _check_inputs(args, out)
     options = fusion_options(args)
     before = _frame_files(out) if output_kind(out) == "frames" else None
     settings = None if before is None else fused_settings(args, options)  # a frame folder's, as fuse's folders
@@ -193,13 +217,33 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:
         close_progress_bars()
         fused = exc.frames if isinstance(exc, VideoInterrupted) else 0  # a plain one: before the first frame
-        print(f"defusion: interrupted; {_kept(out, before, fused, args.skip_existing)}", file=sys.stderr)
+        if isinstance(exc, VideoInterrupted) and exc.kept is not None:  # a live input's: the output finished
+            settle_settings(out, settings)
+            print(f"defusion: interrupted; {_live_kept(exc.kept, fused, exc.seconds or 0.0, before is None)}",
+                  file=sys.stderr)
+        else:
+            print(f"defusion: interrupted; {_kept(out, before, fused, args.skip_existing)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     settle_settings(out, settings)  # the folder holds this run's frames alone (fuse_videos removes any after them)
     print(f"fused {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} frames/s) into {result.output}"
           + (f"; skipped the {result.skipped} already there" if result.skipped else "")
           + _failed(result.failed, before is None), file=sys.stderr)
     return EXIT_FAILED if result.failed else 0  # as defusion fuse's folder runs: a pair skipped fails the run
+
+
+def _live_kept(out: Path, fused: int, seconds: float, video: bool) -> str:
+    """What an interrupt leaves where an input is live: the output finished there, whole.
+
+    Example:
+        >>> _live_kept(Path("rig.mp4"), 120, 40.0, video=True)  # doctest: +NORMALIZE_WHITESPACE
+        'fused 120 frames in 40.0 s (3.00 frames/s) into rig.mp4, a playable video: a live input runs until
+        stopped, so stopping it ends the video there (--max-frames N stops after N)'
+    """
+    what = "a playable video" if video else "a folder of frames"
+    rate = fused / seconds if seconds > 0 else float("inf")
+    return (f"fused {fused} frame{'s' if fused != 1 else ''} in {seconds:.1f} s ({rate:.2f} frames/s) into {out}, "
+            f"{what}: a live input runs until stopped, so stopping it ends the {'video' if video else 'frames'} "
+            "there (--max-frames N stops after N)")
 
 
 def _failed(failed: tuple[int, ...], video: bool) -> str:

@@ -3,6 +3,8 @@ used, said in one line) and :class:`VideoInterrupted` (Ctrl-C, with how many fra
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from defusion.errors import DefusionError
 from defusion.io.notes import plural
 
@@ -13,11 +15,15 @@ class VideoError(DefusionError, ValueError):
 
 class VideoInterrupted(KeyboardInterrupt):
     """A KeyboardInterrupt during :func:`~defusion.fusion.video.fuse_videos`, with how many frames were
-    fused and written before it (``frames``): so that the caller can say what the interrupt discarded or kept."""
+    fused and written before it (``frames``): so that the caller can say what the interrupt discarded or kept.
+    Where an input is live (a stream or camera, which runs until stopped), the output is finished there, a
+    playable video or a frame folder: ``kept`` is it, ``seconds`` how long the fusion ran; else both None."""
 
-    def __init__(self, frames: int) -> None:
+    def __init__(self, frames: int, kept: Path | None = None, seconds: float | None = None) -> None:
         super().__init__(f"interrupted after {plural(frames, 'fused frame')}")
         self.frames = frames
+        self.kept = kept
+        self.seconds = seconds
 
 
 __all__ = ["VideoError", "VideoInterrupted"]

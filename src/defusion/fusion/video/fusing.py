@@ -1,12 +1,16 @@
 """Fusing two inputs frame by frame into one output with the one fusion core (:func:`fuse_videos`):
 the inputs checked against each other (sizes, lengths, frame rates), each pair of frames fused by
 the stream's steady fuser (a pair that cannot be fused skipped: :mod:`.bad_pairs`), the output
-written, and what was done returned (:class:`VideoResult`)."""
+written, and what was done returned (:class:`VideoResult`). A live input (a stream or a camera:
+:mod:`.live`) is fused until it ends, ``max_frames``, or an interrupt, which finishes the output there."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +22,7 @@ from defusion.fusion.fuser import Fuser, SizeMismatchError
 from defusion.fusion.rig import RigError
 from defusion.fusion.video.bad_pairs import SIZE_CHANGE_RUN, BadPair, BadPairs
 from defusion.fusion.video.errors import VideoError, VideoInterrupted
+from defusion.fusion.video.live import live_spec
 from defusion.fusion.video.pairing import misnumbered_pair
 from defusion.fusion.video.sinks import FRAME_NAME, FrameSink, VideoSink, output_kind
 from defusion.fusion.video.sources import BadFrame, FrameSource, note_float_spans, open_frames, other_size
@@ -30,6 +35,10 @@ from defusion.io.notes import plural
 DEFAULT_FPS = 25.0
 #: Relative difference of the inputs' frame rates under which they count as one rate (29.97 and 30 do).
 FPS_TOLERANCE = 0.01
+#: A live input fused at under this share of the output video's frame rate is said (:func:`_warn_live_pace`):
+#: a stream does not wait for the fusion, so the video then plays faster than it happened; a tenth
+#: under leaves room for the first frame's set-up and a camera's nominal rate (29.97 for 30).
+LIVE_PACE_SHARE = 0.9
 
 #: What :func:`_frame_pairs` yields per index: the pair of frames, or why it cannot be fused.
 _Pair = Union[tuple[np.ndarray, np.ndarray], BadPair]
@@ -96,8 +105,15 @@ def fuse_videos(
     the frames the folder already holds are kept, not fused again, so that an interrupted run goes on
     where it stopped; the inputs are still decoded past them, and what the first frames fix for the
     stream is fixed on them as before, so the frames fused are those an uninterrupted run writes.
+
+    ``a`` or ``b`` may be live (a stream URL, a capture device, ``cam:N``: :mod:`~defusion.fusion.video.live`):
+    its frames are paired as they come (``note`` told once that they are not synchronised) and fused until
+    it ends or ``max_frames``; the output runs at the rate the stream reports (``note`` told where none
+    does); Ctrl-C (or SIGTERM, as the command turns it into one) finishes the output there, playable,
+    and the :class:`VideoInterrupted` says where it is (``kept``). ``skip_existing`` is a VideoError
+    with a live input: a stream cannot be rewound to the frames kept.
     """
-    from defusion.io.progress import progress_bar
+    from defusion.io.progress import LogProgress, progress_bar
 
     out = Path(out)
     warn = warn or _warn_on_stderr
@@ -106,8 +122,12 @@ def fuse_videos(
     if skip_existing and kind == "video":
         raise VideoError(f"cannot skip existing frames in {out}: a video is written only once complete; write "
                          "frames to a folder to go on after an interruption")
+    if skip_existing and any(live_spec(source) is not None for source in (a, b)):
+        raise VideoError(f"cannot skip existing frames in {out}: a live input (a stream or a camera) cannot be "
+                         "rewound to the frames an earlier run fused; write to a new folder")
     src_a, src_b = _open_pair(a, b, max_pixels)
-    sink, done, skipped = None, 0, 0
+    live = src_a.live or src_b.live
+    sink, done, skipped, start = None, 0, 0, time.perf_counter()
     bad = BadPairs(warn, (lambda index: "the frame fused before it repeated in its place" if done
                           else "the first frame fused after it repeated in its place") if kind == "video"
                    else (lambda index: f"{FRAME_NAME.format(index)} left out of {out}"))
@@ -117,6 +137,8 @@ def fuse_videos(
         _warn_misnumbered(src_a, src_b, max_frames, warn)
         rate = fps or src_a.fps or src_b.fps or DEFAULT_FPS
         _warn_rates_differ(src_a, src_b, rate, fps is not None, warn)
+        if live:
+            _note_live(src_a, src_b, out if kind == "video" and not (fps or src_a.fps or src_b.fps) else None)
         sink = VideoSink(out, rate, warn) if kind == "video" else FrameSink(out, warn, skip_existing)
         start = time.perf_counter()
         stream = _SteadyStream(fuser, [src_a.path, src_b.path], on_first, on_measured)
@@ -140,12 +162,19 @@ def fuse_videos(
                     sink.write(stream.fuse(index, *pair))
                     bad.fused()
                     done += 1
+                elapsed = time.perf_counter() - start
+                if live and isinstance(bar, LogProgress) and elapsed > 0:  # no total: a log's line says the pace
+                    bar.set_postfix_str(f"{done / elapsed:.2f} frames/s")
                 bar.update()
         if done + skipped == 0:
             raise VideoError("no frames to fuse")
         sink.finish()
         seconds = time.perf_counter() - start
+        if live and kind == "video":
+            _warn_live_pace(done, seconds, rate, warn)
     except BaseException as exc:
+        if live and isinstance(exc, KeyboardInterrupt) and done and sink is not None:
+            raise _stop_live(sink, out, done, start, rate if kind == "video" else None, warn) from exc
         if sink is not None:
             sink.abort()
         if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, VideoInterrupted):
@@ -172,6 +201,68 @@ def _stop_at_size_change(bad: BadPairs, sink: FrameSink | VideoSink, out: Path, 
                      "as a clip of their own")
 
 
+def _stop_live(sink: FrameSink | VideoSink, out: Path, done: int, start: float, rate: float | None,
+               warn: Callable[[str], None]) -> VideoInterrupted:
+    """What stops a fusion of a live input (Ctrl-C or SIGTERM, which has no end else): the output finished
+    with the ``done`` frames fused (``cut``: a video ends on its last fused frame, playable), a second
+    Ctrl-C meanwhile ignored so that it cannot leave half a file; a video's pace said (``rate``:
+    :func:`_warn_live_pace`). The :class:`VideoInterrupted` to raise, saying where it is kept."""
+    with _sigint_ignored():
+        sink.finish(cut=True)
+    seconds = time.perf_counter() - start
+    if rate is not None:
+        _warn_live_pace(done, seconds, rate, warn)
+    return VideoInterrupted(done, out, seconds)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ctrl-C ignored inside (in the main thread, the only one that may set handlers; elsewhere nothing
+    changes), its handler restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _note_live(src_a: FrameSource, src_b: FrameSource, default_rate_of: Path | None) -> None:
+    """Say once that a live input's frames are paired as they come, not by time; and, where
+    ``default_rate_of`` (a video output) runs at :data:`DEFAULT_FPS` for want of a reported rate, so."""
+    if src_a.live and src_b.live:
+        say_note(f"{src_a.path} and {src_b.path} are live: their frames are paired as each delivers them, not by "
+                 "time (nothing synchronises them), so a pair's two frames may be a frame or more apart; cameras "
+                 "triggered together (a rig's sync cable) pair the same moments")
+    else:
+        live, other = (src_a, src_b) if src_a.live else (src_b, src_a)
+        say_note(f"{live.path} is live: its frames are paired with {other.path}'s as they come, not by time")
+    if default_rate_of is not None:
+        say_note(f"neither input reports a frame rate: {default_rate_of} runs at {DEFAULT_FPS:g} fps "
+                 "(--fps sets it)")
+
+
+def _warn_live_pace(done: int, seconds: float, rate: float, warn: Callable[[str], None]) -> None:
+    """Warn where a live input was fused at under :data:`LIVE_PACE_SHARE` of the output video's ``rate``:
+    a stream does not wait for the fusion, so the frames it sent meanwhile were dropped (or queued, the
+    fusion falling behind), and the video plays faster than it happened.
+
+    Example:
+        >>> _warn_live_pace(60, 20.0, 30.0, print)  # doctest: +NORMALIZE_WHITESPACE
+        fused 3 frames/s, under the output's 30 fps: a live input does not wait for the fusion, so the
+        frames it sent meanwhile were dropped (or queued, the fusion falling behind), and the video may
+        play up to 10x faster than it happened; --fps 3 plays it at about the pace it was fused
+    """
+    pace = done / seconds if seconds > 0 else float("inf")
+    if done < 2 or pace >= LIVE_PACE_SHARE * rate:  # one frame is no pace
+        return
+    warn(f"fused {pace:.3g} frames/s, under the output's {rate:.4g} fps: a live input does not wait for the fusion, "
+         "so the frames it sent meanwhile were dropped (or queued, the fusion falling behind), and the video may play "
+         f"up to {rate / pace:.2g}x faster than it happened; --fps {pace:.3g} plays it at about the pace it was fused")
+
+
 def _warn_on_stderr(message: str) -> None:
     """:func:`fuse_videos`'s default ``warn``: a ``defusion: warning:`` line on stderr, above the progress
     bar where one is drawn (an input that ends early is found inside it)."""
@@ -194,8 +285,9 @@ def _frame_pairs(src_a: FrameSource, src_b: FrameSource, max_frames: int | None,
         frame_a, frame_b = next(frames_a, None), next(frames_b, None)
         if frame_a is None or frame_b is None:
             if (frame_a is None) != (frame_b is None) and not counts_differ:
-                ended = src_a.path if frame_a is None else src_b.path
-                warn(f"{ended} ended after {index} frames, before the other input; fused the first {index}")
+                ended = src_a if frame_a is None else src_b
+                how = "stopped sending frames (the stream ended or stalled)" if ended.live else "ended"
+                warn(f"{ended.path} {how} after {index} frames, before the other input; fused the first {index}")
             return
         pair = _checked_pair(index, (src_a, src_b), (frame_a, frame_b))
         note_float_spans((src_a, src_b), noted, note)
@@ -287,11 +379,12 @@ class _SteadyStream:
 
 
 def _open_pair(a: str | Path, b: str | Path, max_pixels: int) -> tuple[FrameSource, FrameSource]:
-    """Both inputs opened (:func:`open_frames`); ``a`` closed again when ``b`` cannot be opened."""
+    """Both inputs opened (:func:`open_frames`); ``a`` closed again when ``b`` cannot be opened, or Ctrl-C
+    comes while it opens (a stream may take seconds)."""
     src_a = open_frames(a, max_pixels)
     try:
         src_b = open_frames(b, max_pixels)
-    except Exception:
+    except BaseException:
         src_a.close()
         raise
     return src_a, src_b

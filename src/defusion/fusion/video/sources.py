@@ -1,6 +1,6 @@
-"""The inputs of a video fusion: a video file or a folder of frames, opened as a :class:`FrameSource`
-(:func:`open_frames`) that yields its frames as RGB (or grey) arrays; and what reading did to a
-folder's float frames, said once per input (:func:`note_float_spans`).
+"""The inputs of a video fusion: a video file or a folder of frames (or a live source: :mod:`.live`),
+opened as a :class:`FrameSource` (:func:`open_frames`) that yields its frames as RGB (or grey) arrays;
+and what reading did to a folder's float frames, said once per input (:func:`note_float_spans`).
 
 A folder's frames are taken in natural sorted order (``frame2`` before ``frame10``), hidden files
 left out; float ones (radiometric TIFFs in degrees) are mapped by one range for the whole stream; one
@@ -24,6 +24,9 @@ from defusion.io.shots import visible_images
 
 #: Files taken as frames in an input folder: every format read_image reads (hidden files left out).
 FRAME_SUFFIXES = READ_SUFFIXES
+#: A frame rate a video or stream reports is taken under this many fps: a stream's 90000 is its RTP
+#: clock, not its rate, and 0 (or less) says none.
+PLAUSIBLE_FPS = 1000
 
 
 class BadFrame(NamedTuple):
@@ -46,6 +49,9 @@ class FrameSource:
     float_file: Path | None = None
     #: A folder's frame files, in the order its frames are taken; None for a video.
     files: list[Path] | None = None
+    #: Whether it is a live source (a stream or a camera: :mod:`.live`), read as its frames come, with no end
+    #: known.
+    live: bool = False
 
     def frames(self) -> Iterator[np.ndarray | BadFrame]:  # pragma: no cover - interface
         """The frames in order; one that cannot be read a :class:`BadFrame` in its place."""
@@ -79,13 +85,13 @@ class _VideoFile(FrameSource):
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.count = count if count > 0 else None
         fps = float(self._cap.get(cv2.CAP_PROP_FPS))
-        self.fps = fps if 0 < fps < 1000 else None
+        self.fps = fps if 0 < fps < PLAUSIBLE_FPS else None
         self._first = first
 
     def frames(self) -> Iterator[np.ndarray]:
         frame, self._first = self._first, None
         while frame is not None:
-            yield _bgr_to_rgb(frame)
+            yield bgr_to_rgb(frame)
             ok, frame = self._cap.read()
             if not ok:
                 frame = None
@@ -137,7 +143,13 @@ class _FrameFolder(FrameSource):
 
 
 def open_frames(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> FrameSource:
-    """Open a video file or a folder of frames, reading the first frame to check it."""
+    """Open a video file or a folder of frames, or a live source (a stream URL, a capture device, or
+    ``cam:N``: :func:`~defusion.fusion.video.live.live_spec`), reading the first frame to check it."""
+    from defusion.fusion.video.live import LiveSource, live_spec  # it builds on FrameSource, defined here
+
+    spec = live_spec(path)
+    if spec is not None:
+        return LiveSource(spec, max_pixels)
     path = Path(path)
     if path.is_dir():
         return _FrameFolder(path, max_pixels)
@@ -164,7 +176,8 @@ def other_size(source: FrameSource, frame: np.ndarray, index: int) -> str | None
             f"{source.size[0]}x{source.size[1]} (WxH): every frame of an input must have one size")
 
 
-def _bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
+def bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
+    """An OpenCV frame (BGR, BGRA, or grey) as the RGB (or grey) array the fusion takes."""
     if frame.ndim == 2:
         return frame
     if frame.shape[2] == 1:
@@ -205,4 +218,5 @@ def _float_note(source: FrameSource) -> str | None:
             "cannot dim the rest (values beyond it clip)")
 
 
-__all__ = ["FRAME_SUFFIXES", "BadFrame", "FrameSource", "note_float_spans", "open_frames", "other_size"]
+__all__ = ["FRAME_SUFFIXES", "PLAUSIBLE_FPS", "BadFrame", "FrameSource", "bgr_to_rgb", "note_float_spans",
+           "open_frames", "other_size"]

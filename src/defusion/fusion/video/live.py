@@ -1,0 +1,216 @@
+"""Live inputs of a video fusion: a stream by URL, a capture device by path, or a camera by index,
+told from a file or folder by how it is written (:func:`live_spec`) and opened as a :class:`LiveSource`.
+
+- a URL: anything written ``scheme://...`` (``rtsp://``, ``rtsps://``, ``http://``, ``https://``,
+  ``udp://``, ``file://``), opened by OpenCV's FFmpeg as written (never through :class:`~pathlib.Path`,
+  which would fold ``//`` into ``/``);
+- a capture device: a character device (``/dev/video0``, ``/dev/v4l/by-id/...``, stable across
+  reboots), or a ``/dev/videoN`` that is not there (a camera unplugged: said as such);
+- a camera by index: ``cam:N`` (``cam:0`` the first), the spelling that works on every system (a bare
+  ``0`` would be a file named 0; a file named ``cam:0`` is reached as ``./cam:0``).
+
+A live source has no frame count: it is read until it ends, stalls (:data:`READ_TIMEOUT_S`), or the fusion
+is stopped. Its frames are paired with the other input's as each delivers them, not by time.
+
+Example:
+    >>> live_spec("rtsp://10.0.0.7:554/stream1")
+    LiveSpec(kind='url', target='rtsp://10.0.0.7:554/stream1', name='rtsp://10.0.0.7:554/stream1')
+    >>> live_spec("cam:1").target, live_spec("frames/") is None
+    (1, True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import stat
+import sys
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+import cv2
+import numpy as np
+
+from defusion.fusion.video.errors import VideoError
+from defusion.fusion.video.sources import PLAUSIBLE_FPS, FrameSource, bgr_to_rgb
+
+#: A URL: a scheme of two characters or more (a Windows drive, ``C:``, is one), then ``://``.
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")
+#: A camera by index, as written on the command line: ``cam:0`` the first.
+CAMERA_INDEX = re.compile(r"cam:(\d+)")
+#: A Linux capture device's usual name: one that is not there is a camera unplugged, not a missing file.
+DEVICE_NAME = re.compile(r"/dev/video\d+")
+#: Seconds a stream may take to open, and to deliver each frame before it counts as ended: OpenCV's
+#: FFmpeg waits 30 s for each by default; a LAN camera answers within a second or two, and an
+#: address nothing listens on (``udp://``, or a host that drops the connection) should not hold the
+#: command half a minute. Also how long Ctrl-C may wait on a stalled read.
+OPEN_TIMEOUT_S = 10
+READ_TIMEOUT_S = 10
+#: Milliseconds in a second, for OpenCV's timeouts.
+_MS = 1000
+#: A URL's password (``rtsp://user:secret@host``), replaced in what is said: messages end up in logs.
+_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+://[^/@:]*):[^/@]*@")
+
+
+class LiveName(str):
+    """How messages name a live source: its spelling, as given (a URL's password hidden). ``name`` is
+    the whole of it, as a file's name stands for the file in a line."""
+
+    @property
+    def name(self) -> str:
+        return str(self)
+
+
+class LiveSpec(NamedTuple):
+    """A live source: ``kind`` (``url``, ``device`` or ``index``), ``target`` (what OpenCV opens: the
+    URL or device path as written, or the index) and ``name`` (how messages name it)."""
+
+    kind: str
+    target: str | int
+    name: LiveName
+
+
+def live_spec(text: str | Path) -> LiveSpec | None:
+    """The live source ``text`` names (a URL, a capture device, ``cam:N``), or None for a file or folder.
+    A ``cam:`` not followed by an index is a VideoError saying how to write one.
+
+    Example:
+        >>> live_spec("rtsp://admin:secret@10.0.0.7/live").name
+        'rtsp://admin:***@10.0.0.7/live'
+        >>> live_spec("/dev/video9"), live_spec("C://clips/a.mp4")
+        (LiveSpec(kind='device', target='/dev/video9', name='/dev/video9'), None)
+    """
+    text = str(text)
+    if URL.match(text):
+        return LiveSpec("url", text, LiveName(_PASSWORD.sub(r"\1:***@", text)))
+    if text.startswith("cam:"):
+        index = CAMERA_INDEX.fullmatch(text)
+        if index is None:
+            raise VideoError(f"{text}: a camera is written cam:N, N its index from 0 (cam:0 the first); "
+                             f"a file so named is ./{text}")
+        return LiveSpec("index", int(index[1]), LiveName(text))
+    if DEVICE_NAME.fullmatch(text) or _character_device(text):
+        return LiveSpec("device", text, LiveName(text))
+    return None
+
+
+def _character_device(text: str) -> bool:
+    """Whether ``text`` is a character device (a capture device, followed through its links)."""
+    try:
+        return stat.S_ISCHR(os.stat(text).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def open_capture(spec: LiveSpec) -> cv2.VideoCapture:
+    """An OpenCV capture of ``spec`` (any backend: FFmpeg for a URL, V4L2 for a device on Linux), its
+    log lines kept quiet (a failure is said in one line by :class:`LiveSource`); a URL's open and read
+    time-outs :data:`OPEN_TIMEOUT_S` and :data:`READ_TIMEOUT_S`. The one place a capture is made:
+    tests replace it with a fake camera."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own "Connection refused" lines
+    with _quiet_opencv():
+        if spec.kind == "url":  # only FFmpeg reads these settings; a device backend refuses a setting it lacks
+            return cv2.VideoCapture(spec.target, cv2.CAP_ANY, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_S * _MS,
+                                                               cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_S * _MS])
+        return cv2.VideoCapture(spec.target, cv2.CAP_ANY)
+
+
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """OpenCV's warnings (``[ WARN:0@0.01] ... can't open camera by index``) kept off stderr inside."""
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(level)
+
+
+class LiveSource(FrameSource):
+    """A live source's frames as they come (``count`` None), its first read on opening to check it;
+    ``fps`` what the stream reports (None where it reports none, or an implausible one)."""
+
+    live = True
+
+    def __init__(self, spec: LiveSpec, max_pixels: int) -> None:
+        self.path = spec.name  # type: ignore[assignment]  # a name, not a file: said, never opened as one
+        self.spec = spec
+        self.count = None
+        self._cap = open_capture(spec)
+        try:
+            first = self._first_frame(max_pixels)
+        except BaseException:  # a refusal, or Ctrl-C while a stream is slow to send its first frame
+            self._cap.release()
+            raise
+        self.size = (first.shape[1], first.shape[0])
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS))
+        self.fps = fps if 0 < fps < PLAUSIBLE_FPS else None
+        self._first: np.ndarray | None = first
+
+    def _first_frame(self, max_pixels: int) -> np.ndarray:
+        """The first frame, read to check the source: a VideoError where it cannot be opened, sends no
+        frame, or frames over ``max_pixels``."""
+        name = self.spec.name
+        if not self._cap.isOpened():
+            raise VideoError(cannot_open(self.spec))
+        with _quiet_opencv():
+            ok, first = self._cap.read()
+        if not ok or first is None:
+            raise VideoError(f"{name}: opened, but it sent no frame (within {READ_TIMEOUT_S} s for a stream); "
+                             f"{_no_frame_hint(self.spec)}")
+        h, w = first.shape[:2]
+        if w * h > max_pixels:
+            raise VideoError(f"{name}: frames of {w}x{h} are over the limit of {max_pixels / 1e6:.1f} MP "
+                             "(raise it with --max-pixels)")
+        return first
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """Each frame as it comes, until a read fails (the stream ended, stalled, or the device went away)."""
+        frame, self._first = self._first, None
+        while frame is not None:
+            yield bgr_to_rgb(frame)
+            with _quiet_opencv():
+                ok, frame = self._cap.read()
+            if not ok:
+                frame = None
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+def cannot_open(spec: LiveSpec) -> str:
+    """Why ``spec`` could not be opened, in one line naming it as written, with what to check: the URL
+    and its server; the device's presence and permission (the ``video`` group on Linux).
+
+    Example:
+        >>> print(cannot_open(live_spec("rtsp://10.0.0.7/live")))  # doctest: +NORMALIZE_WHITESPACE
+        rtsp://10.0.0.7/live: cannot open the stream: is the URL right, and its server reachable from here
+        (waited up to 10 s)? A camera's RTSP URL often needs its path and credentials:
+        rtsp://user:password@host:554/path
+    """
+    if spec.kind == "url":
+        return (f"{spec.name}: cannot open the stream: is the URL right, and its server reachable from here (waited up "
+                f"to {OPEN_TIMEOUT_S} s)? A camera's RTSP URL often needs its path and credentials: "
+                "rtsp://user:password@host:554/path")
+    said = f"{spec.name}: cannot open the camera"
+    device = spec.target if spec.kind == "device" else f"/dev/video{spec.target}"
+    if sys.platform.startswith("linux") and not os.path.exists(device):
+        return f"{said}: no {device}; is the camera plugged in? (ls /dev/video* lists the capture devices present)"
+    if sys.platform.startswith("linux") and not os.access(device, os.R_OK | os.W_OK):
+        return (f"{said}: permission denied on {device}; add yourself to its group, video on most systems "
+                "(sudo usermod -aG video $USER, then log in again)")
+    return f"{said}: is it plugged in, and not in use by another program?"
+
+
+def _no_frame_hint(spec: LiveSpec) -> str:
+    """What to check where ``spec`` opened but sent no frame."""
+    if spec.kind == "url":
+        return "is the stream running? (a server that accepts the connection may still send nothing)"
+    return ("is it in use by another program? (a camera's second device, /dev/video1 beside /dev/video0, often "
+            "carries its metadata, not pictures)")
+
+
+__all__ = ["CAMERA_INDEX", "OPEN_TIMEOUT_S", "READ_TIMEOUT_S", "URL", "LiveName", "LiveSource", "LiveSpec",
+           "cannot_open", "live_spec", "open_capture"]
