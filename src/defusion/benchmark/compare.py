@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from defusion.benchmark.errors import BenchmarkError
 from defusion.benchmark.runner import SECONDS, Row
-from defusion.errors import DefusionError
 from defusion.io.notes import plural
 
-class CompareError(DefusionError, ValueError):
+class CompareError(BenchmarkError):
     """A comparison that cannot be made: the reference method has no results among the rows (a
     ValueError, as before this class existed)."""
 

@@ -12,6 +12,7 @@ from typing import Callable, Literal, Union
 
 import numpy as np
 
+from defusion.benchmark.errors import BenchmarkError
 from defusion.benchmark.scored_images import in_eight_bits
 from defusion.io.formats import JPEG_MATCH  # each pair's published results' encoding (bench --jpeg-quality)
 from defusion.fusion.fuser import PAPER_OPTIONS
@@ -65,7 +66,7 @@ def builtin_method(name: str, weights: str | Path | None = None, device: str = "
     from defusion.baselines import BASELINES
 
     if name not in BASELINES:
-        raise ValueError(f"unknown method {name!r}; built-in methods: {', '.join([*DEFUSION_VARIANTS, *BASELINES])}")
+        raise BenchmarkError(f"unknown method {name!r}; built-in methods: {', '.join([*DEFUSION_VARIANTS, *BASELINES])}")
     baseline = BASELINES[name]
 
     def run(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -111,7 +112,7 @@ class StoredAsJpeg:
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if self.quality == JPEG_MATCH:
-            raise ValueError("a method stored as the pair's published results are needs the pair's quality: "
+            raise BenchmarkError("a method stored as the pair's published results are needs the pair's quality: "
                              "call fuse, then stored(fused, quality)")
         return self.stored(self.fuse(a, b))
 

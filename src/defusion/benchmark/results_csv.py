@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from defusion.benchmark.errors import BenchmarkError
 from defusion.io.pairs import pair_stem
 from defusion.io.writing import write_bytes_atomically
 
@@ -62,4 +63,4 @@ Row(method='defusion', image='01', metric='seconds', value=1.25)]
             # the decomposed form a Mac's names came in
             return [Row(r["method"], pair_stem(r["image"]), r["metric"], float(r["value"])) for r in csv.DictReader(f)]
     except (KeyError, TypeError, ValueError, csv.Error, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not a defusion results.csv ({exc})") from None
+        raise BenchmarkError(f"{path} is not a defusion results.csv ({exc})") from None

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from defusion.data.errors import DataConfigError
 from defusion.fusion.values import is_integer, is_number
 
 #: The worse renditions of an image that :func:`degrade` can draw.
@@ -88,7 +89,7 @@ class CUDConfig:
         else:
             object.__setattr__(self, "degrade_kinds", tuple(kinds))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise DataConfigError("; ".join(problems))
 
 
 def _is_number(value: object, whole: bool = False) -> bool:

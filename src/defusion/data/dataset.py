@@ -15,6 +15,7 @@ from PIL import Image
 from torch.utils.data import Dataset, get_worker_info
 from tqdm import tqdm
 
+from defusion.data.errors import DataConfigError
 from defusion.fusion.color import as_rgb, luminance, to_float
 from defusion.fusion.stretch import describe_fixed, measure_stretch, stretch_sources
 from defusion.io.images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, ImageReadError, read_image
@@ -176,9 +177,9 @@ class NaturalImages(Dataset):
         if not self.files:
             raise FileNotFoundError(f"no images found under {root}")
         if length is not None and length < 1:
-            raise ValueError(f"length must be positive, got {length}")
+            raise DataConfigError(f"length must be positive, got {length}")
         if not 0.0 <= grey_prob <= 1.0:
-            raise ValueError(f"grey_prob must be in [0, 1], got {grey_prob}")
+            raise DataConfigError(f"grey_prob must be in [0, 1], got {grey_prob}")
         self.crop = crop
         self.grey_prob = grey_prob
         self.crop_scale = crop_scale
