@@ -74,13 +74,28 @@ def is_available(name: str) -> bool:
 
 
 def available_baselines() -> list[str]:
-    """Names of the baselines that can run here, in ``BASELINES`` order."""
+    """Names of the baselines that can run here, in ``BASELINES`` order.
+
+    Example:
+        >>> available_baselines()[:3]  # enfuse's two only where its program is installed
+        ['average', 'max', 'laplacian']
+    """
     return [name for name in BASELINES if is_available(name)]
 
 
 def get_baseline(name: str) -> BaselineFn:
     """The baseline called ``name``; :class:`UnknownBaselineError` (a ``KeyError``) if unknown,
-    :class:`BaselineRunError` (a ``RuntimeError``) if unavailable."""
+    :class:`BaselineRunError` (a ``RuntimeError``) if unavailable.
+
+    Example:
+        >>> import numpy as np
+        >>> get_baseline("average")(np.zeros((2, 2), np.uint8), np.full((2, 2), 200, np.uint8)).tolist()
+        [[100, 100], [100, 100]]
+        >>> get_baseline("avg")
+        Traceback (most recent call last):
+        ...
+        defusion.baselines._common.UnknownBaselineError: unknown baseline 'avg'; known: average, max, ...
+    """
     if not is_available(name):
         raise BaselineRunError(f"baseline {name!r} is not available here (the program it runs is not on PATH)")
     return BASELINES[name]
