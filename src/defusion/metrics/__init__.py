@@ -275,7 +275,15 @@ def distinct(names: Iterable[str]) -> list[str]:
 
 def check_source_count(names: Iterable[str], sources: int) -> None:
     """Refuse fewer than two sources, and metrics that compare with a pair when there are more
-    (``ValueError`` naming what can be asked for)."""
+    (``ValueError`` naming what can be asked for).
+
+    Example:
+        >>> check_source_count(["EN", "Qabf"], 3)  # any number of sources: fine
+        >>> check_source_count(["SSIM"], 3)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        defusion.metrics._errors.MetricInputError: SSIM compares the fused image with two sources; with 3 sources ask for EN, ...
+    """
     sources = _source_count(sources, "check_source_count")
     if sources < 2:
         raise MetricInputError(f"need at least two sources, got {sources}")
@@ -327,7 +335,16 @@ def check_images(fused: ArrayLike, sources: list[ArrayLike]) -> None:
     that a no-reference metric (EN, which reads the fused image alone) cannot score a fused image
     against sources of another size. A ``uint16`` image whose values are all <= 255 (8-bit values in
     16 bits, scored near black) is no error: a ``UserWarning`` names it, once per call. ``sources``
-    is one list of images."""
+    is one list of images.
+
+    Example:
+        >>> import numpy as np
+        >>> grey = np.zeros((4, 4), np.uint8)
+        >>> check_images(grey, [grey, np.zeros((4, 5), np.uint8)])
+        Traceback (most recent call last):
+        ...
+        defusion.metrics._errors.MetricInputError: size mismatch (W x H): fused 4x4, a 4x4, b 5x4
+    """
     sources = _source_list(sources, "check_images")
     labels = ["fused", *source_labels(len(sources))]
     shapes = {label: as_image(image, label).shape for label, image in zip(labels, [fused, *sources])}

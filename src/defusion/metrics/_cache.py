@@ -18,7 +18,17 @@ Fn = TypeVar("Fn", bound=Callable)
 @contextmanager
 def shared_inputs() -> Iterator[None]:
     """Within this block, repeated input conversions of the same array objects are reused
-    (nested blocks share the outermost block's conversions)."""
+    (nested blocks share the outermost block's conversions): for scoring one image with many metrics.
+
+    Example:
+        >>> import numpy as np
+        >>> from defusion.metrics import compute_metrics
+        >>> x = np.random.default_rng(0).integers(0, 256, (32, 32), dtype=np.uint8)
+        >>> with shared_inputs():  # the three images converted once for both calls
+        ...     first, second = compute_metrics(x, x, x, names=["EN"]), compute_metrics(x, x, x, names=["SD"])
+        >>> sorted({**first, **second})
+        ['EN', 'SD']
+    """
     if _CACHE.get() is not None:
         yield
         return
