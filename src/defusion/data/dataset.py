@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from defusion.data.errors import DataConfigError
 from defusion.fusion.color import as_rgb, luminance, to_float
-from defusion.fusion.stretch import describe_fixed, measure_stretch, stretch_sources
+from defusion.fusion.stretch import STRETCHED_BEFORE_FUSING, describe_fixed, measure_stretch, stretch_sources
 from defusion.io.images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, ImageReadError, read_image
 from defusion.io.front_end import reading_for
 from defusion.io.notes import collecting
@@ -31,13 +31,10 @@ DEFAULT_CROP_SCALE: tuple[float, float] = (0.08, 1.0)
 #: An image whose shorter side is under this fraction of the crop is skipped as too small to train on:
 #: its crops would be up-sampled more than 4x, a blur with no detail left to learn from.
 MIN_SIDE_FRACTION = 0.25
-#: What :func:`read_image` says for fusion, and what it means in training.
+#: What :func:`~defusion.fusion.stretch.describe_stretch` says of a raw frame for fusion, and what it
+#: means in training (the readers' own lines take training's words from :func:`reading_for`).
 _TRAINING_WORDING = (
-    ("they fuse as their colour values (flatten it onto a background first to fuse what it shows)",
-     "training sees their colour values (flatten it onto a background first to train on what it shows)"),
-    ("(save the one to fuse as an image of its own)", "(save the others as images of their own to train on them)"),
-    ("(save it as 16-bit to fuse its own levels)", "(save it as 16-bit to train on its own levels)"),
-    ("stretched to the full range before fusing",
+    (STRETCHED_BEFORE_FUSING,
      "stretched to the full range, as defusion fuse reads it; so is every such raw sensor frame under the training "
      "folder, each by its own range (said for the first one only)"),
 )
@@ -51,8 +48,8 @@ def for_training(message: str) -> str:
     """A line :func:`read_image` says, worded for training instead of fusion.
 
     Example:
-        >>> for_training("x.gif holds 3 frames; only the first is read (save the one to fuse as an image of its own)")
-        'x.gif holds 3 frames; only the first is read (save the others as images of their own to train on them)'
+        >>> for_training("ir.png holds 16-bit values 7002-8997: stretched to the full range before fusing")[:69]
+        'ir.png holds 16-bit values 7002-8997: stretched to the full range, as'
     """
     for fusing, training in _TRAINING_WORDING:
         message = message.replace(fusing, training)

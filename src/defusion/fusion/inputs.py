@@ -25,6 +25,7 @@ from defusion.errors import channels_first_hint
 from defusion.fusion import color
 from defusion.fusion.errors import FusionInputError, FusionTypeError, SizeMismatchError
 from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values, is_tensor, tensor_pixels
+from defusion.io.front_end import transparent_warning
 from defusion.io.levels import opaque_alpha
 from defusion.io.notes import warn
 
@@ -120,13 +121,7 @@ def _warn_transparent(array: np.ndarray, name: str) -> None:
     if array.dtype.kind not in "uif":  # no pixel type fusion takes: refused later, in its own words
         return
     if array[..., -1].min() < opaque_alpha(array.dtype):
-        warn(_transparent_warning(name))
-
-
-def _transparent_warning(name: str) -> str:
-    """What is said of an image ``name`` whose transparent pixels fuse as their colour values."""
-    return (f"{name} has transparent pixels (alpha); alpha is ignored: they fuse as their colour values (flatten "
-            "it onto a background first to fuse what it shows)")
+        warn(transparent_warning(name))
 
 
 def _pixel_values(image: object, name: str) -> object:
@@ -184,7 +179,7 @@ def _pillow_pixels(image: Image.Image, name: str) -> np.ndarray:
     if array.dtype == np.uint8 and _stores_sixteen_bit_colour(image.mode, rawmode, filename):
         warn(f"{said}: a 16-bit colour image that Pillow decoded to 8 bits, fused as 8-bit; {_KEEP_SIXTEEN}")
     if transparent:
-        warn(_transparent_warning(said))
+        warn(transparent_warning(said))
     return array
 
 

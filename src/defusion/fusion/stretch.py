@@ -32,6 +32,8 @@ Sharing = bool | None
 NARROW_SPAN = 0.25
 #: Percent of the values cut off at each end of the stretch (hot or dead pixels, outliers).
 TAIL_PERCENT = 0.1
+#: What :func:`describe_stretch` says was done to a raw frame (a training run words it its own way).
+STRETCHED_BEFORE_FUSING = "stretched to the full range before fusing"
 #: Frames whose sharing the options leave to their values share one mapping where each band sticks out
 #: of the widest one by under this share of its own span (:func:`bands_nested`): one sensor at one
 #: exposure. Measured: simulated 14-bit focus stacks 0.0-0.02 (10 scenes, 3 slices); 12-bit MRI, CT
@@ -422,7 +424,7 @@ def describe_fixed(names: Sequence[str], fixed: FixedStretch | None, images: Seq
             if alone and in_part:
                 alone += (" (the bands overlap only in part, as different modalities' or cameras' do; the mef "
                           "task stretches a raw exposure bracket by one mapping)")
-            line = f"{names[sources[0]]} holds {values}: stretched to the full range before fusing{alone}"
+            line = f"{names[sources[0]]} holds {values}: {STRETCHED_BEFORE_FUSING}{alone}"
             said.append(line + (f", {clipped[1]}" if clipped else ""))
         else:
             line = (f"{listed([names[i] for i in sources])} hold {values} together: one sensor's frames, "
@@ -524,6 +526,6 @@ def _warn_narrow_floats(images: Sequence[np.ndarray]) -> None:
              "stretched, or stretch it with a FixedStretch (defusion.fusion.stretch)")
 
 
-__all__ = ["CLIP_SAID", "NARROW_SPAN", "NEST_TOLERANCE", "STRETCHES", "TAIL_PERCENT", "FixedStretch", "Sharing", "Stretch", "bands_apart", "bands_nested",
+__all__ = ["CLIP_SAID", "NARROW_SPAN", "STRETCHED_BEFORE_FUSING", "NEST_TOLERANCE", "STRETCHES", "TAIL_PERCENT", "FixedStretch", "Sharing", "Stretch", "bands_apart", "bands_nested",
            "check_stretch", "describe_fixed", "describe_stretch", "is_narrow", "measure_stretch", "stretch_sources",
            "value_range"]

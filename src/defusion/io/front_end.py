@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from typing import Iterator, Literal, get_args
+from typing import Iterator, Literal, NamedTuple, get_args
 
 #: Who a read is for: a Python caller, ``defusion``'s commands, its web UI, a benchmark's pair
 #: (``defusion bench``'s, in its process or a worker's) or a training image (in a data worker too, which
@@ -47,6 +47,49 @@ def reading_for(front_end: FrontEnd) -> Iterator[None]:
         yield
     finally:
         _front_end.reset(token)
+
+
+class ReadingWords(NamedTuple):
+    """How the readers' lines say what becomes of an image, in its reader's terms (:func:`reading_words`)."""
+
+    #: What the user does with it: "save it as 16-bit to fuse its own levels".
+    verb: str
+    #: What becomes of its transparent pixels, whose alpha is ignored.
+    transparent: str
+
+
+#: Each front end's words: a benchmark scores results, a training run learns from images, the rest fuse.
+_WORDS: dict[FrontEnd, ReadingWords] = {
+    **{end: ReadingWords("fuse", "they fuse as their colour values") for end in ("python", "cli", "ui")},
+    "bench": ReadingWords("score", "they are scored as their colour values"),
+    "training": ReadingWords("train on", "training sees their colour values"),
+}
+
+
+def reading_words() -> ReadingWords:
+    """The words the readers say what becomes of an image in, for the read under way's user.
+
+    Example:
+        >>> reading_words().verb
+        'fuse'
+        >>> with reading_for("bench"):
+        ...     reading_words().transparent
+        'they are scored as their colour values'
+    """
+    return _WORDS[current_front_end()]
+
+
+def transparent_warning(name: str) -> str:
+    """What is said of an image ``name`` with transparent pixels, whose alpha is ignored, in the words
+    of the read under way's user (:func:`reading_words`).
+
+    Example:
+        >>> transparent_warning("logo.png")
+        'logo.png has transparent pixels (alpha); alpha is ignored: they fuse as their colour values (flatten it onto a background first to fuse what it shows)'
+    """
+    words = reading_words()
+    return (f"{name} has transparent pixels (alpha); alpha is ignored: {words.transparent} (flatten it onto a "
+            f"background first to {words.verb} what it shows)")
 
 
 def current_front_end() -> FrontEnd:

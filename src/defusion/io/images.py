@@ -31,6 +31,7 @@ from defusion.io.float_pixels import (FLOAT_READINGS, FloatRangeError, FloatRead
 from defusion.io.formats import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY,
                                  SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES, held_format, open_image, pillow_formats)
 from defusion.io.frames import count_frames, tiff_pages, warn_frames
+from defusion.io.front_end import transparent_warning
 from defusion.io.heif import HEIF_EXTRA, HEIF_SUFFIXES, is_heif, register_heif
 from defusion.io.notes import warn
 from defusion.io.orientation import image_orientation
@@ -127,8 +128,7 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
         raise ImageReadError(f"{path}: cannot decode ({exc}); is the file truncated or corrupt?") from None
     array, transparent = decoded
     if transparent:
-        warn(f"{path} has transparent pixels (alpha); alpha is ignored: they fuse as their colour values "
-             "(flatten it onto a background first to fuse what it shows)")
+        warn(transparent_warning(str(path)))
     return _writable(array)
 
 

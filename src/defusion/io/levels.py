@@ -11,6 +11,7 @@ import numpy as np
 from defusion.io.arrays import MAX_8BIT, MAX_16BIT
 from defusion.io.errors import ImageReadError
 from defusion.io.float_pixels import FloatReading, float_levels
+from defusion.io.front_end import reading_words
 from defusion.io.notes import warn
 
 #: Bits of a 16-bit integer pixel: those are 16-bit data whatever their values (:func:`integer_levels`).
@@ -50,7 +51,7 @@ def integer_levels(path: Path, values: np.ndarray, stored_bits: int) -> np.ndarr
         scaled = (values.astype(np.float64) - base) * (MAX_16BIT / span) if span else np.zeros(values.shape)
         how = "range" if lo < 0 else "maximum"
         warn(f"{path} holds integer values {lo} to {hi}, beyond 16 bits' 0-{MAX_16BIT}: scaled to 16 bits by its "
-             f"{how} (save it as 16-bit to fuse its own levels)")
+             f"{how} (save it as 16-bit to {reading_words().verb} its own levels)")
         return np.round(scaled).astype(np.uint16)
     if stored_bits != _SIXTEEN and hi <= MAX_8BIT:
         return values.astype(np.uint8)
