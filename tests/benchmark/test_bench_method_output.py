@@ -11,7 +11,7 @@ import pytest
 from defusion.benchmark.runner import SECONDS, run_benchmark
 from defusion.benchmark.scored_images import in_eight_bits
 from defusion.cli.main import main
-from tests.benchmark.test_bench_audit import _pairs
+from tests.benchmark.test_bench_resume_pairs_and_report import _pairs
 
 
 def _rgba(a: np.ndarray, b: np.ndarray) -> np.ndarray:

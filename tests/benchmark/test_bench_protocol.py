@@ -16,7 +16,7 @@ import pytest
 from defusion.benchmark.runner import Row
 from defusion.cli.main import main
 from defusion.io.images import write_image
-from tests.benchmark.test_bench_audit import SIZE, _pairs
+from tests.benchmark.test_bench_resume_pairs_and_report import SIZE, _pairs
 from tests.conftest import smooth_image
 
 
@@ -326,7 +326,7 @@ def test_a_limited_run_fingerprints_only_the_pairs_it_evaluates(tmp_path, rng, m
 def test_a_limited_run_fingerprints_only_the_published_results_of_its_pairs(tmp_path, rng, monkeypatch, capsys):
     """From an audit: with --limit 3, run.json listed digests of every published result (420 files)."""
     from defusion.cli.bench import fingerprints
-    from tests.benchmark.test_bench_audit import _published
+    from tests.benchmark.test_bench_resume_pairs_and_report import _published
 
     stems = ("p1", "p2", "p3")
     da, db = _pairs(tmp_path, rng, stems)

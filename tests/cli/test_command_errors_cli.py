@@ -71,9 +71,10 @@ def test_defusion_traceback_prints_the_traceback_before_the_line(fn, expected, s
     traceback, _, line = err.rstrip("\n").rpartition("\n")
     assert traceback.startswith("Traceback (most recent call last):") and line.startswith("defusion: error: ")
     assert ", line " in traceback and "in run_guarded" in traceback
-    monkeypatch.setenv(TRACEBACK_VARIABLE, "0")  # off, as unset
-    assert run_guarded(fn, expected) == status
-    assert "Traceback" not in capsys.readouterr().err
+    for off in ("0", "false", "off", "no"):  # off, as unset (a review: "false" turned them on)
+        monkeypatch.setenv(TRACEBACK_VARIABLE, off)
+        assert run_guarded(fn, expected) == status
+        assert "Traceback" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg"])

@@ -149,7 +149,7 @@ def test_components_with_a_decision_map_and_a_source_map_are_all_said(tmp_path, 
     assert main(["fuse", str(a), str(b), "-o", str(tmp_path / "f.png"), "--components", str(parts), "--task", "mff",
                  "--source-map", str(depth), "--weights", str(tiny_weights), "--no-progress"]) == 0
     assert capsys.readouterr().err.endswith(
-        f"wrote {tmp_path / 'f.png'}, {depth} and 3 components and the decision map in {parts}{os.sep} "
+        f"wrote {tmp_path / 'f.png'}, {depth} and 3 components with the decision map in {parts}{os.sep} "
         f"(made the folders {depth.parent} and {parts}, which did not exist)\n")
     assert len(list(parts.iterdir())) == 4 and depth.is_file()
 

@@ -175,7 +175,7 @@ def test_is_grey_answers_as_the_per_pixel_spread_does(rng, monkeypatch):
     for image, scale, grey in cases:
         assert color.is_grey(image, scale) is grey == _is_grey_by_numpy(image, scale), (image.dtype, image.shape, scale)
     # float32 spreads on either side of the limit, to the last bit (at the full scale: by default off the 8-bit
-    # grid, 0.5 is measured against the image's own brightest value, tests/fusion/test_apifix_colour_grey.py)
+    # grid, 0.5 is measured against the image's own brightest value, tests/fusion/test_color_dim_not_grey.py)
     near = np.full((20, 20, 3), 0.5, np.float32)
     edge = np.float32(0.5) + np.float32(color.GREY_SPREAD)
     answers = set()

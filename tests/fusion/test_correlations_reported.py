@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from defusion.fusion.align import LOW_CORRELATION
-from tests.fusion.test_eccfix_correlation import _example
+from tests.fusion.test_align_correlation import _example
 
 
 @pytest.fixture(scope="module")

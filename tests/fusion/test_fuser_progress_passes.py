@@ -15,7 +15,7 @@ from defusion.io.progress import FUSING, PASS_UNIT, LogProgress, pass_progress
 from defusion.model.weights import load_weights
 
 #: A pair of this size runs in 6 tiles of TILE network pixels overlapping by OVERLAP at scale 1 (as
-#: tests/fusion/test_apifix_api_progress.py measures it): several passes, each fast for the tiny network.
+#: tests/fusion/test_fuser_progress_bar.py measures it): several passes, each fast for the tiny network.
 HEIGHT, WIDTH, TILE, OVERLAP = 100, 150, 64, 16
 
 

@@ -60,3 +60,12 @@ def test_the_fuser_warns_and_fuses_the_colour(fuser):
     with pytest.warns(DefusionWarning, match="image 1 has transparent pixels"):
         fused = fuser.fuse(np.dstack([rgb, np.full((24, 32), 128, np.uint8)]), other)
     np.testing.assert_array_equal(fused, fuser.fuse(rgb, other))
+
+
+def test_an_opaque_alpha_of_8_bit_values_in_16_bits_says_nothing_of_transparency():
+    """A review: a uint16 array of 8-bit values (alpha 255, opaque in its own terms) was said to have
+    transparent pixels."""
+    eight_in_sixteen = np.full((6, 8, 4), 255, np.uint16)
+    assert not any("transparent" in s for s in _said(eight_in_sixteen, np.zeros((6, 8), np.uint16)))
+    eight_in_sixteen[0, 0, 3] = 10
+    assert any("transparent" in s for s in _said(eight_in_sixteen, np.zeros((6, 8), np.uint16)))

@@ -61,3 +61,11 @@ def test_telemetry_and_padding_lines_at_the_edges_are_still_left_out():
     padded = np.full((64, 90), 300, np.uint16)  # padded by one value: 2 rows on top, 2 below, 5 columns each side
     padded[2:-2, 5:-5] = scene
     assert value_range(padded) == value_range(scene) and is_narrow(padded)
+
+
+def test_a_small_frames_one_telemetry_row_is_still_left_out():
+    """A review: under 16 lines, 1/16 of them rounded to no line at all, so a 12-row frame's one
+    telemetry row (100 counts) set its range's low end."""
+    frame = (7000 + np.arange(12 * 16).reshape(12, 16) * 10).astype(np.uint16)
+    frame[-1] = 100
+    assert value_range(frame)[0] >= 7000

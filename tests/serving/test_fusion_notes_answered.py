@@ -8,7 +8,7 @@ import numpy as np
 
 from defusion.serving.responses import encode_png
 from tests.conftest import smooth_image
-from tests.fusion.test_eccfix_correlation import _example
+from tests.fusion.test_align_correlation import _example
 
 
 def _png(image: np.ndarray) -> bytes:

@@ -36,6 +36,9 @@ WINDOWS = os.name == "nt"
 #: The environment variable that makes every error a command says print its traceback first: set to 1,
 #: a one-line error (a bug said as a refusal, say) shows where it was raised, for a bug report.
 TRACEBACK_VARIABLE = "DEFUSION_TRACEBACK"
+#: The values of :data:`TRACEBACK_VARIABLE` that ask for tracebacks (any case); anything else, "0",
+#: "false" or "off" included, asks for none.
+TRACEBACK_ON = ("1", "true", "yes", "on")
 #: The folder of the defusion package: an error raised in a file outside it was raised by a library.
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: The folders pip installs third-party packages into (``site-packages``; Debian's Python: ``dist-packages``).
@@ -82,7 +85,7 @@ def _say_error(line: str) -> None:
     """Say ``line`` on stderr after the progress bars are closed, the traceback of the error being
     handled printed before it where :data:`TRACEBACK_VARIABLE` asks for it."""
     close_progress_bars()
-    if os.environ.get(TRACEBACK_VARIABLE, "").strip() not in ("", "0"):
+    if os.environ.get(TRACEBACK_VARIABLE, "").strip().lower() in TRACEBACK_ON:
         traceback.print_exc()
     print(line, file=sys.stderr)
 

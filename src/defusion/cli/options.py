@@ -286,7 +286,8 @@ def add_palette_option(p: argparse.ArgumentParser) -> None:
                         "sources' own colours")
     p.add_argument("--infrared", type=positive_int, default=None, metavar="N",
                    help="with --palette: the infrared image is the Nth given (default: the one raw thermal frame, "
-                        "else the only grey one, else the last grey one, else the last, as pairs are given visible first)")
+                        "else the only grey one, else the last grey one, else the last, as pairs are given visible "
+                        "first)")
 
 
 def add_palette_range_option(p: argparse.ArgumentParser) -> None:

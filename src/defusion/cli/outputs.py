@@ -11,10 +11,17 @@ def said_made(folders: list[Path]) -> str:
     """What a run ends its last line with for the folders it made (``-o``'s, and --source-map's or
     --components' in folder modes): none, one or several.
 
+    A folder within another one listed is said, not the one above it: ``new/sub`` tells that ``new``
+    was made too.
+
     Example:
         >>> said_made([]), said_made([Path("out")]), said_made([Path("out"), Path("maps")])
         ('', ' (made the folder out, which did not exist)', ' (made the folders out and maps, which did not exist)')
+        >>> said_made([Path("new/sub"), Path("new")])
+        ' (made the folder new/sub, which did not exist)'
     """
+    folders = [folder for folder in folders
+               if not any(other != folder and folder in other.parents for other in folders)]
     if not folders:
         return ""
     if len(folders) == 1:

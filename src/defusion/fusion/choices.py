@@ -114,7 +114,7 @@ TASKS: tuple[str, ...] = get_args(Task)
 #: MFIFB table, scored 2026-12-06): --task mff's default, the sources' own pixels at --scale 1 (its
 #: ``defusion`` row, 0.7179), and the network's reconstruction at the focus task's gains and --scale 2
 #: (``defusion-network``, 0.6393); and how many times faster the first fused a pair there (s/pair 6.53
-#: against 28.1). ``defusion fuse --help`` says them (--pixels); tests/cli/test_stackfix_help_figures.py
+#: against 28.1). ``defusion fuse --help`` says them (--pixels); tests/cli/test_fuse_help_mfifb_figures_cli.py
 #: checks them against that table, so the help cannot drift from it again (it said 0.780 against 0.684,
 #: figures of an earlier, lossless scoring).
 MFIFB_QABF_SOURCES = 0.718

@@ -272,8 +272,8 @@ class Fuser:
         """Fuse two or more registered images (more than two in ``options.stack`` order), given as
         separate arguments (``fuse(*images)`` for a list).
 
-        Each is HxW or HxWxC (C 1 to 4: grey, grey + alpha, RGB, RGBA; alpha is dropped, with a DefusionWarning where some pixel is transparent), uint8, uint16
-        or float in [0, 1]: a NumPy array, a Pillow image or a torch tensor, channels last
+        Each is HxW or HxWxC (C 1 to 4: grey, grey + alpha, RGB, RGBA; alpha is dropped, with a
+        DefusionWarning where some pixel is transparent), uint8, uint16 or float in [0, 1]: a NumPy array, a Pillow image or a torch tensor, channels last
         (docs/features.md, "Colour and file formats"). Colour is RGB: convert OpenCV's BGR first. The
         result is a NumPy array of their size in the deepest input type (float32 for floats), HxW where
         all are grey, else RGB. Raw thermal frames are stretched first (``options.stretch``).
@@ -495,8 +495,8 @@ class Fuser:
     def infrared_source(self, *images: np.ndarray) -> tuple[int, str | None]:
         """Which source the palette colours as the infrared image (``options.infrared``, else the one
         raw thermal frame, else the only grey source, else the last grey one, or the last) and, where
-        that was a guess, why (``"all are grey"``, ``"none is grey"``, ``"2 of the 3 are grey"``): worth telling the user;
-        None when certain."""
+        that was a guess, why (``"all are grey"``, ``"none is grey"``, ``"2 of the 3 are grey"``):
+        worth telling the user; None when certain."""
         if self.options.infrared is not None:
             return self.options.infrared, None
         images = checked_images(images, self.options.rig)

@@ -120,7 +120,10 @@ def _warn_transparent(array: np.ndarray, name: str) -> None:
         return
     if array.dtype.kind not in "uif":  # no pixel type fusion takes: refused later, in its own words
         return
-    if array[..., -1].min() < opaque_alpha(array.dtype):
+    alpha = array[..., -1]
+    # 8-bit values in 16 bits (warned of as such where in colour): their alpha is opaque at 255
+    opaque = MAX_8BIT if array.dtype == np.uint16 and holds_eight_bit_values(array) else opaque_alpha(array.dtype)
+    if alpha.min() < opaque:
         warn(transparent_warning(name))
 
 

@@ -61,7 +61,8 @@ _LINE_KEEP = 64
 #: telemetry lines, padding) only where it takes at most this share of the frame's rows or columns at
 #: that edge: a FLIR Lepton's 3 telemetry rows below its 60 (4.8%), a 480-row frame padded to 512 (6.25%).
 #: A longer run, or an even line within the frame, is the scene's (a noise-free ramp whose every column
-#: holds one value, a flat sky): dropped, it took 44% of a ramp's values out of its percentiles.
+#: holds one value, a flat sky): dropped, it took 44% of a ramp's values out of its percentiles. One
+#: line is left out at an edge of any frame (one of under 16 lines: a small sensor's telemetry row).
 EDGE_LINES = 1 / 16
 #: Float data that is 8-bit data divided by 255 (each value within this of a multiple of 1/255) is a
 #: display image, not raw counts: no warning that it is narrow.
@@ -205,7 +206,7 @@ def _scene_lines(values: np.ndarray, axis: int) -> np.ndarray:
     scene = np.ones_like(varied)
     if not varied.any():  # every line even: a flat frame, or a scene's (a ramp along the other axis)
         return scene
-    most = int(EDGE_LINES * varied.size)
+    most = max(1, int(EDGE_LINES * varied.size))  # a small frame's one telemetry line too
     head, tail = int(np.argmax(varied)), int(np.argmax(varied[::-1]))  # even lines before the first varied one
     if head <= most:
         scene[:head] = False
@@ -526,6 +527,6 @@ def _warn_narrow_floats(images: Sequence[np.ndarray]) -> None:
              "stretched, or stretch it with a FixedStretch (defusion.fusion.stretch)")
 
 
-__all__ = ["CLIP_SAID", "NARROW_SPAN", "STRETCHED_BEFORE_FUSING", "NEST_TOLERANCE", "STRETCHES", "TAIL_PERCENT", "FixedStretch", "Sharing", "Stretch", "bands_apart", "bands_nested",
-           "check_stretch", "describe_fixed", "describe_stretch", "is_narrow", "measure_stretch", "stretch_sources",
-           "value_range"]
+__all__ = ["CLIP_SAID", "NARROW_SPAN", "STRETCHED_BEFORE_FUSING", "NEST_TOLERANCE", "STRETCHES", "TAIL_PERCENT",
+           "FixedStretch", "Sharing", "Stretch", "bands_apart", "bands_nested", "check_stretch", "describe_fixed",
+           "describe_stretch", "is_narrow", "measure_stretch", "stretch_sources", "value_range"]

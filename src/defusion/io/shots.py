@@ -58,15 +58,20 @@ class Shot(NamedTuple):
 
 def natural_key(path: Path) -> tuple[list, str]:
     """Sort key of a file manager's order: IMG_2 before IMG_10, and a name before its numbered copies
-    (focus.png, focus2.png; IMG_1.jpg, IMG_1 (1).jpg): the name without its suffix is compared first.
+    (focus.png, focus2.png; IMG_1.jpg, IMG_1 (1).jpg): the name without its image suffix is compared
+    first (a folder's "trip 1.10" keeps its whole name: its dot is no suffix's).
 
     Example:
         >>> [p.name for p in sorted([Path("IMG_10.jpg"), Path("IMG_2.jpg")], key=natural_key)]
         ['IMG_2.jpg', 'IMG_10.jpg']
         >>> [p.name for p in sorted(map(Path, ["focus3.png", "focus.png", "focus2.png"]), key=natural_key)]
         ['focus.png', 'focus2.png', 'focus3.png']
+        >>> [p.name for p in sorted(map(Path, ["trip 1.10", "trip 1.9"]), key=natural_key)]
+        ['trip 1.9', 'trip 1.10']
     """
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.stem)], path.suffix.lower()
+    suffix = path.suffix.lower() if path.suffix.lower() in SHOT_SUFFIXES else ""
+    stem = path.name[:len(path.name) - len(suffix)]
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", stem)], suffix
 
 
 def is_hidden(path: Path) -> bool:

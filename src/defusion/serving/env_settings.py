@@ -67,10 +67,11 @@ class _RaisingParser(argparse.ArgumentParser):
 
 
 #: DEFUSION_* variables other parts of defusion read, not server settings: no warning for them
-#: (tests/serving/test_opsfix_env_names.py checks that every name the package reads is here or a setting).
+#: (tests/serving/test_serve_env_settings.py checks that every name the package reads is here or a setting).
 OTHER_ENV_VARIABLES = (
     "DEFUSION_CACHE",  # the ONNX export cache (defusion.fusion.onnx_runtime.ENV_CACHE)
     "DEFUSION_UI_ALLOWED_HOSTS",  # the web UI's Host names (defusion.ui.host_guard), set by defusion ui
+    "DEFUSION_TRACEBACK",  # every command's errors with their traceback (defusion.cli.errors.TRACEBACK_VARIABLE)
     # the test suite's and the container build's own
     "DEFUSION_CONTAINER_CACHE", "DEFUSION_BROWSER_TEST_WEIGHTS", "DEFUSION_KEEP_SCREENSHOT",
     "DEFUSION_KEEP_STACK_SCREENSHOT", "DEFUSION_TORCH_WHEELS", "DEFUSION_BUILDAH_DRIVER", "DEFUSION_DEBIAN_MIRROR",

@@ -106,4 +106,5 @@ does not apply to float frames)'
     return f"{said}, and shown so (Stretch raw thermal frames does not apply to float frames)"
 
 
-__all__ = ["PAGE_WORDS", "fusion_lines", "registration_notes", "palette_note", "stretch_notes", "float_range", "float_note"]
+__all__ = ["PAGE_WORDS", "fusion_lines", "registration_notes", "palette_note", "stretch_notes", "float_range",
+           "float_note"]

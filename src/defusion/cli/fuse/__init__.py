@@ -136,10 +136,10 @@ def _components_said(folder: Path, decision_map: bool) -> str:
     Example:
         >>> _components_said(Path("parts"), False) == f"3 components in parts{os.sep}"
         True
-        >>> _components_said(Path("parts"), True).startswith("3 components and the decision map in parts")
+        >>> _components_said(Path("parts"), True).startswith("3 components with the decision map in parts")
         True
     """
-    parts = f"{len(COMPONENT_PARTS)} components" + (" and the decision map" if decision_map else "")
+    parts = f"{len(COMPONENT_PARTS)} components" + (" with the decision map" if decision_map else "")
     return f"{parts} in {folder}{os.sep}"
 
 

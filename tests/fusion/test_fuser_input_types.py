@@ -98,7 +98,7 @@ def test_pillow_images_of_32_bit_integers_or_floats_fuse_as_read_image_reads_suc
     np.testing.assert_array_equal(fused, fuser.fuse(read_image(tmp_path / "frame.tif"), other))
     assert fused.dtype == np.uint16  # stretched over 16 bits, as the file is
     # made in memory, float pixels are the caller's values, taken as the same array is: degrees refused
-    # (tests/fusion/test_apifix_colour_pillow_float.py)
+    # (tests/fusion/test_inputs_pillow_float.py)
     with pytest.raises(FusionInputError, match=r"^float images must be in \[0, 1\], got values from 5 to "):
         fuser.fuse(degrees, other)
     eight_bit = Image.fromarray(other).convert("I")  # 8-bit values in 32 bits: 8-bit, not near black

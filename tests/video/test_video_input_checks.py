@@ -34,7 +34,7 @@ def _odd_third_frame(seed: int) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("output", ["fused.mp4", "frames"])
 def test_a_frame_of_another_size_is_skipped_naming_it(output, tmp_path, tiny_weights, capsys):
-    """One odd frame is skipped, not the rest of the clip (a run of them stops it: tests/video/test_videofix_*)."""
+    """One odd frame is skipped, not the rest of the clip (a run of them stops it: tests/video/test_video_bad_frames.py)."""
     a = _write_folder(tmp_path / "a", _odd_third_frame(0))
     b = _write_folder(tmp_path / "b", _odd_third_frame(1))
     out = tmp_path / output
