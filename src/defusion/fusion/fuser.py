@@ -421,7 +421,7 @@ class Fuser:
         them) calls after each network pass: ``on_tile``, and with ``progress`` a bar over the passes it
         takes (:func:`~defusion.io.progress.pass_progress`): :meth:`tiles_for` a pair, times its pairwise
         fusions, as ``defusion fuse`` and the web UI count them, so that it ends at its total."""
-        total = self.tiles_for(*inputs[0].shape[:2]) * (len(inputs) - 1) if progress else 0
+        total = self.passes(*inputs) if progress else 0
         with pass_progress(total, on_tile, bool(progress)) as each_pass:
             yield each_pass
 
@@ -477,6 +477,21 @@ class Fuser:
             (1, 30)
         """
         return passes_for(self.options, height, width)
+
+    @_checked_keywords
+    def passes(self, *images: np.ndarray) -> int:
+        """How many network passes fusing ``images`` (of one size) takes: :meth:`tiles_for` a pair,
+        times its pairwise fusions; what a progress bar over them counts (``defusion fuse``, the web UI,
+        ``progress=True``). A focus stack's flat (misfire) shots, left out, take fewer.
+
+        Example:
+            >>> import numpy as np
+            >>> from defusion import FuseOptions, Fuser, create_model
+            >>> fuser = Fuser(create_model("defusion-tiny"), options=FuseOptions(scale=1))
+            >>> fuser.passes(*[np.zeros((3000, 4000), np.uint8)] * 3)
+            60
+        """
+        return self.tiles_for(*images[0].shape[:2]) * (len(images) - 1)
 
     @_checked_keywords
     def tile_layout(self, height: int, width: int) -> tuple[TileSize, int]:

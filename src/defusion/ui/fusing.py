@@ -101,7 +101,7 @@ def passes_text(done: int, total: int) -> str:
 def passes(fuser: Fuser, images: list[np.ndarray]) -> int:
     """How many network passes fusing ``images`` takes (tiles, times the pairwise fusions): the
     progress bar's length."""
-    return fuser.tiles_for(*images[0].shape[:2]) * (len(images) - 1)
+    return fuser.passes(*images)
 
 
 def score(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:

@@ -101,7 +101,7 @@ def tile_progress(fuser: Fuser, images: list[np.ndarray], args: argparse.Namespa
     now and then (:func:`~defusion.io.progress.progress_bar`)."""
     from defusion.io import progress
 
-    passes = fuser.tiles_for(*images[0].shape[:2]) * (len(images) - 1)
+    passes = fuser.passes(*images)
     if passes < 2 or args.no_progress or (nested and not progress.is_terminal(sys.stderr)):
         return None
     return progress.progress_bar(total=passes, desc=(stem if nested and stem else progress.FUSING),
