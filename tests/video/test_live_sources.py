@@ -1,5 +1,5 @@
 """Live inputs of `fuse_videos` (a stream URL, a capture device, ``cam:N``): how they are told from files,
-opened (a real ``file://`` URL; fake cameras through the ``open_capture`` seam), fused until they end,
+opened (a ``file://`` URL as the file it names; fake cameras through the ``open_capture`` seam), fused until they end,
 ``max_frames`` or Ctrl-C (the output then finished, playable), and refused in one line where they cannot
 be opened."""
 
@@ -72,7 +72,7 @@ def fuser(tiny_weights, one_torch_thread) -> Fuser:
 
 # -- how an input is told to be live ------------------------------------------------------------
 @pytest.mark.parametrize("url", ["rtsp://127.0.0.1:8554/cam", "rtsps://cam.local/live", "http://10.0.0.7/video.mjpg",
-                                 "https://example.org/a.m3u8", "udp://@:5000", "srt://host:9000", "file:///tmp/a.mp4"])
+                                 "https://example.org/a.m3u8", "udp://@:5000", "srt://host:9000"])
 def test_anything_written_scheme_colon_slash_slash_is_a_url_kept_as_written(url):
     spec = live_spec(url)
     assert (spec.kind, spec.target, spec.name) == ("url", url, url)
@@ -108,13 +108,13 @@ def test_a_urls_password_is_not_said():
 
 
 # -- opening --------------------------------------------------------------------------------------
-def test_a_file_url_opens_through_opencv_as_a_live_source(tmp_path):
+def test_a_file_url_opens_as_the_file_it_names(tmp_path):
     clip = _write_video(tmp_path / "clip.mp4", _frames(5, 0), fps=12.0)
     source = open_frames(clip.as_uri())
     try:
-        assert isinstance(source, LiveSource) and source.live
-        assert source.path == clip.as_uri()  # file:///... whole, not folded by Path
-        assert (source.count, source.size, source.fps) == (None, (64, 48), 12.0)
+        assert not isinstance(source, LiveSource) and not source.live  # a file waits for the fusion
+        assert source.path == clip
+        assert (source.count, source.size, source.fps) == (5, (64, 48), 12.0)
         assert len(list(source.frames())) == 5
     finally:
         source.close()

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 HELP = ("fuse two registered videos (or folders of frames, or live streams and cameras), or a calibrated camera rig's "
         "(--rig), frame by frame: A B -o OUT.mp4 (or OUTDIR/)")
 #: What an input may be, in the inputs' help.
-_LIVE_HELP = ("a stream URL (rtsp://, http://, udp://: anything scheme://), a capture device (/dev/video0), or a "
-              "camera by index (cam:0 the first; a file named so is ./cam:0): live, fused until it ends, "
-              "--max-frames, or Ctrl-C, which finishes the output there")
+_LIVE_HELP = ("a stream URL (rtsp://, http://, udp://: anything scheme://; a file:// URL is the file it names), a "
+              "capture device (/dev/video0), or a camera by index (cam:0 the first; a file named so is ./cam:0): "
+              "live, fused until it ends, --max-frames, or Ctrl-C, which finishes the output there")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -160,21 +160,23 @@ def _note_measured(fuser: Fuser, paths: list[Path], frames: list[np.ndarray], in
         note_infrared(paths, frames, fuser)
     span = fuser.measure_palette(*frames) if fuser.options.palette != "none" and fuser.options.palette_range is None \
         else None
-    if span is not None:
-        low, high = palette_span_text(span).split(",")
+    low, high = palette_span_text(span).split(",") if span is not None else ("", "")
+    if low != high:  # a span narrower than the digits written (nearly flat infrared): no range to repeat
         tqdm.write(f"defusion: note: --palette spans infrared values {low} to {high} (measured on "
                    f"{f'frame {index}' if index else 'the first frames'}), kept for the whole video; --palette-range "
                    f"{low},{high} colours another run alike", file=sys.stderr)
 
 
 def _check_inputs(args: argparse.Namespace, out: Path) -> None:
-    """Check the inputs as written, before the model loads: a file or folder that is not there, an output
-    that is one of them, one input given twice, --skip-existing with a live one (:func:`live_spec`: a
-    stream or camera, opened only by the fusion)."""
-    from defusion.fusion.video.live import live_spec
+    """Check the inputs as written, before the model loads: a file or folder that is not there (by its path,
+    or a file:// URL: :func:`file_url_path`), an output that is one of them, one input given twice,
+    --skip-existing with a live one that does not wait (:func:`live_spec`, :func:`sends_in_real_time`: a
+    camera or real-time stream, opened only by the fusion; an http(s) URL, which may be a file, is told
+    once opened)."""
+    from defusion.fusion.video.live import file_url_path, live_spec, sends_in_real_time
 
     specs = [live_spec(text) for text in (args.a, args.b)]  # a VideoError for a cam: that is no camera
-    files = [Path(text) for text, spec in zip((args.a, args.b), specs) if spec is None]
+    files = [file_url_path(text) or Path(text) for text, spec in zip((args.a, args.b), specs) if spec is None]
     for path in files:
         if not path.exists():
             raise UserError(f"{path}: no such file or folder")
@@ -185,7 +187,7 @@ def _check_inputs(args: argparse.Namespace, out: Path) -> None:
     elif specs[0] is not None and specs[0] == specs[1]:
         print(f"defusion: warning: {specs[0].name} is given twice: each frame is fused with (about) itself, where it "
               "can be opened twice at all", file=sys.stderr)
-    if args.skip_existing and any(spec is not None for spec in specs):
+    if args.skip_existing and any(spec is not None and sends_in_real_time(spec) for spec in specs):
         raise UserError("--skip-existing goes on from an interrupted run's frames, but a live input (a stream or a "
                         "camera) cannot be rewound to them: write to a new folder")
 

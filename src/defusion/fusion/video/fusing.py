@@ -22,7 +22,7 @@ from defusion.fusion.fuser import Fuser, SizeMismatchError
 from defusion.fusion.rig import RigError
 from defusion.fusion.video.bad_pairs import SIZE_CHANGE_RUN, BadPair, BadPairs
 from defusion.fusion.video.errors import VideoError, VideoInterrupted
-from defusion.fusion.video.live import live_spec
+from defusion.fusion.video.live import live_spec, sends_in_real_time
 from defusion.fusion.video.pairing import misnumbered_pair
 from defusion.fusion.video.sinks import FRAME_NAME, FrameSink, VideoSink, output_kind
 from defusion.fusion.video.sources import BadFrame, FrameSource, note_float_spans, open_frames, other_size
@@ -36,8 +36,8 @@ DEFAULT_FPS = 25.0
 #: Relative difference of the inputs' frame rates under which they count as one rate (29.97 and 30 do).
 FPS_TOLERANCE = 0.01
 #: A live input fused at under this share of the output video's frame rate is said (:func:`_warn_live_pace`):
-#: a stream does not wait for the fusion, so the video then plays faster than it happened; a tenth
-#: under leaves room for the first frame's set-up and a camera's nominal rate (29.97 for 30).
+#: a camera or real-time stream does not wait for the fusion, so the video then plays faster than it
+#: happened; a tenth under leaves room for the first frame's set-up and a camera's nominal rate (29.97 for 30).
 LIVE_PACE_SHARE = 0.9
 
 #: What :func:`_frame_pairs` yields per index: the pair of frames, or why it cannot be fused.
@@ -106,12 +106,14 @@ def fuse_videos(
     where it stopped; the inputs are still decoded past them, and what the first frames fix for the
     stream is fixed on them as before, so the frames fused are those an uninterrupted run writes.
 
-    ``a`` or ``b`` may be live (a stream URL, a capture device, ``cam:N``: :mod:`~defusion.fusion.video.live`):
-    its frames are paired as they come (``note`` told once that they are not synchronised) and fused until
-    it ends or ``max_frames``; the output runs at the rate the stream reports (``note`` told where none
-    does); Ctrl-C (or SIGTERM, as the command turns it into one) finishes the output there, playable,
-    and the :class:`VideoInterrupted` says where it is (``kept``). ``skip_existing`` is a VideoError
-    with a live input: a stream cannot be rewound to the frames kept.
+    ``a`` or ``b`` may be live (a stream URL, a capture device, ``cam:N``: :mod:`~defusion.fusion.video.live`;
+    a ``file://`` URL is the file it names): its frames are paired as they come (``note`` told once that
+    they are not synchronised, where it does not wait for the fusion: :attr:`FrameSource.real_time`) and
+    fused until it ends or ``max_frames``; the output runs at the rate the stream reports (``note`` told
+    where none does); Ctrl-C (or SIGTERM, as the command turns it into one) finishes the output there,
+    playable, and the :class:`VideoInterrupted` says where it is (``kept``). ``skip_existing`` is a
+    VideoError with a live input that does not wait (a camera, a real-time stream, an http stream of no
+    frame count): it cannot be rewound to the frames kept; an http(s) video file can.
     """
     from defusion.io.progress import LogProgress, progress_bar
 
@@ -122,7 +124,8 @@ def fuse_videos(
     if skip_existing and kind == "video":
         raise VideoError(f"cannot skip existing frames in {out}: a video is written only once complete; write "
                          "frames to a folder to go on after an interruption")
-    if skip_existing and any(live_spec(source) is not None for source in (a, b)):
+    specs = [live_spec(source) for source in (a, b)]
+    if skip_existing and any(spec is not None and sends_in_real_time(spec) for spec in specs):
         raise VideoError(f"cannot skip existing frames in {out}: a live input (a stream or a camera) cannot be "
                          "rewound to the frames an earlier run fused; write to a new folder")
     src_a, src_b = _open_pair(a, b, max_pixels)
@@ -132,6 +135,8 @@ def fuse_videos(
                           else "the first frame fused after it repeated in its place") if kind == "video"
                    else (lambda index: f"{FRAME_NAME.format(index)} left out of {out}"))
     try:
+        if skip_existing:
+            _check_rewindable((src_a, src_b), out)
         _check_sizes(fuser, src_a, src_b)
         total, counts_differ = _common_length(src_a, src_b, max_frames, warn)
         _warn_misnumbered(src_a, src_b, max_frames, warn)
@@ -171,10 +176,11 @@ def fuse_videos(
         sink.finish()
         seconds = time.perf_counter() - start
         if live and kind == "video":
-            _warn_live_pace(done, seconds, rate, warn)
+            _warn_live_pace(done, seconds, rate, (src_a, src_b), warn)
     except BaseException as exc:
         if live and isinstance(exc, KeyboardInterrupt) and done and sink is not None:
-            raise _stop_live(sink, out, done, start, rate if kind == "video" else None, warn) from exc
+            raise _stop_live(sink, out, done, start, rate if kind == "video" else None, (src_a, src_b),
+                             warn) from exc
         if sink is not None:
             sink.abort()
         if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, VideoInterrupted):
@@ -202,7 +208,7 @@ def _stop_at_size_change(bad: BadPairs, sink: FrameSink | VideoSink, out: Path, 
 
 
 def _stop_live(sink: FrameSink | VideoSink, out: Path, done: int, start: float, rate: float | None,
-               warn: Callable[[str], None]) -> VideoInterrupted:
+               sources: tuple[FrameSource, FrameSource], warn: Callable[[str], None]) -> VideoInterrupted:
     """What stops a fusion of a live input (Ctrl-C or SIGTERM, which has no end else): the output finished
     with the ``done`` frames fused (``cut``: a video ends on its last fused frame, playable), a second
     Ctrl-C meanwhile ignored so that it cannot leave half a file; a video's pace said (``rate``:
@@ -211,7 +217,7 @@ def _stop_live(sink: FrameSink | VideoSink, out: Path, done: int, start: float, 
         sink.finish(cut=True)
     seconds = time.perf_counter() - start
     if rate is not None:
-        _warn_live_pace(done, seconds, rate, warn)
+        _warn_live_pace(done, seconds, rate, sources, warn)
     return VideoInterrupted(done, out, seconds)
 
 
@@ -229,28 +235,46 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _check_rewindable(sources: tuple[FrameSource, FrameSource], out: Path) -> None:
+    """Refuse to skip an output folder's frames (``skip_existing``) where an input, once opened, does not
+    wait for the fusion (:attr:`FrameSource.real_time`: an http stream that reports no frame count): it
+    cannot be decoded again from its first frame to the frames kept. An http(s) video file can."""
+    for source in sources:
+        if source.real_time is not False:
+            raise VideoError(f"cannot skip existing frames in {out}: {source.path} is a live stream (it reports no "
+                             "frame count), which cannot be rewound to the frames an earlier run fused; write to a new "
+                             "folder")
+
+
 def _note_live(src_a: FrameSource, src_b: FrameSource, default_rate_of: Path | None) -> None:
-    """Say once that a live input's frames are paired as they come, not by time; and, where
-    ``default_rate_of`` (a video output) runs at :data:`DEFAULT_FPS` for want of a reported rate, so."""
-    if src_a.live and src_b.live:
+    """Say once that a live input's frames are paired as they come, not by time, where it does not wait for
+    the fusion (:attr:`FrameSource.real_time`: a camera, a real-time stream; an http(s) video file waits,
+    and pairs as a file does); and, where ``default_rate_of`` (a video output) runs at :data:`DEFAULT_FPS`
+    for want of a reported rate, so."""
+    if src_a.real_time is not False and src_b.real_time is not False:
         say_note(f"{src_a.path} and {src_b.path} are live: their frames are paired as each delivers them, not by "
                  "time (nothing synchronises them), so a pair's two frames may be a frame or more apart; cameras "
                  "triggered together (a rig's sync cable) pair the same moments")
-    else:
-        live, other = (src_a, src_b) if src_a.live else (src_b, src_a)
+    elif src_a.real_time is not False or src_b.real_time is not False:
+        live, other = (src_a, src_b) if src_a.real_time is not False else (src_b, src_a)
         say_note(f"{live.path} is live: its frames are paired with {other.path}'s as they come, not by time")
     if default_rate_of is not None:
         say_note(f"neither input reports a frame rate: {default_rate_of} runs at {DEFAULT_FPS:g} fps "
                  "(--fps sets it)")
 
 
-def _warn_live_pace(done: int, seconds: float, rate: float, warn: Callable[[str], None]) -> None:
-    """Warn where a live input was fused at under :data:`LIVE_PACE_SHARE` of the output video's ``rate``:
-    a stream does not wait for the fusion, so the frames it sent meanwhile were dropped (or queued, the
-    fusion falling behind), and the video plays faster than it happened.
+def _warn_live_pace(done: int, seconds: float, rate: float, sources: tuple[FrameSource, FrameSource],
+                    warn: Callable[[str], None]) -> None:
+    """Warn where a live input that does not wait for the fusion (:attr:`FrameSource.real_time`) was fused
+    at under :data:`LIVE_PACE_SHARE` of the output video's ``rate``: the frames it sent meanwhile were
+    dropped (or queued, the fusion falling behind), and the video plays faster than it happened. The
+    ``--fps`` that plays it at its pace is given where that is known (a camera, a real-time stream), with
+    what it does to an input that waits (a file's frames then play slow); for an http stream of no frame
+    count, which may be a file served, only for the case that it is live.
 
     Example:
-        >>> _warn_live_pace(60, 20.0, 30.0, print)  # doctest: +NORMALIZE_WHITESPACE
+        >>> camera = FrameSource(); camera.path, camera.real_time = "cam:0", True
+        >>> _warn_live_pace(60, 20.0, 30.0, (camera, camera), print)  # doctest: +NORMALIZE_WHITESPACE
         fused 3 frames/s, under the output's 30 fps: a live input does not wait for the fusion, so the
         frames it sent meanwhile were dropped (or queued, the fusion falling behind), and the video may
         play up to 10x faster than it happened; --fps 3 plays it at about the pace it was fused
@@ -258,9 +282,20 @@ def _warn_live_pace(done: int, seconds: float, rate: float, warn: Callable[[str]
     pace = done / seconds if seconds > 0 else float("inf")
     if done < 2 or pace >= LIVE_PACE_SHARE * rate:  # one frame is no pace
         return
-    warn(f"fused {pace:.3g} frames/s, under the output's {rate:.4g} fps: a live input does not wait for the fusion, "
-         "so the frames it sent meanwhile were dropped (or queued, the fusion falling behind), and the video may play "
-         f"up to {rate / pace:.2g}x faster than it happened; --fps {pace:.3g} plays it at about the pace it was fused")
+    sure = [source for source in sources if source.real_time]
+    maybe = [source for source in sources if source.real_time is None]
+    waits = [source for source in sources if source.real_time is False]
+    said = f"fused {pace:.3g} frames/s, under the output's {rate:.4g} fps: "
+    dropped = ("the frames it sent meanwhile were dropped (or queued, the fusion falling behind), and the video may "
+               f"play up to {rate / pace:.2g}x faster than it happened")
+    slower = f" (and {waits[0].path}'s frames slower than at its own rate: it waits)" if waits else ""
+    if sure:
+        warn(f"{said}a live input does not wait for the fusion, so {dropped}; --fps {pace:.3g} plays it at about the "
+             f"pace it was fused{slower}")
+    elif maybe:
+        warn(f"{said}if {maybe[0].path} is a live stream (not a video file served), it does not wait for the fusion, so "
+             f"{dropped}; for such a stream, --fps {pace:.3g} plays it at about the pace it was fused{slower}; if it is a "
+             "video file served, it waited for the fusion: leave --fps as it is")
 
 
 def _warn_on_stderr(message: str) -> None:

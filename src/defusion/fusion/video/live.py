@@ -2,21 +2,25 @@
 told from a file or folder by how it is written (:func:`live_spec`) and opened as a :class:`LiveSource`.
 
 - a URL: anything written ``scheme://...`` (``rtsp://``, ``rtsps://``, ``http://``, ``https://``,
-  ``udp://``, ``file://``), opened by OpenCV's FFmpeg as written (never through :class:`~pathlib.Path`,
-  which would fold ``//`` into ``/``);
+  ``udp://``), opened by OpenCV's FFmpeg as written (never through :class:`~pathlib.Path`, which would
+  fold ``//`` into ``/``); but a ``file://`` URL is the file or folder it names (:func:`file_url_path`),
+  not live;
 - a capture device: a character device (``/dev/video0``, ``/dev/v4l/by-id/...``, stable across
   reboots), or a ``/dev/videoN`` that is not there (a camera unplugged: said as such);
 - a camera by index: ``cam:N`` (``cam:0`` the first), the spelling that works on every system (a bare
   ``0`` would be a file named 0; a file named ``cam:0`` is reached as ``./cam:0``).
 
 A live source has no frame count: it is read until it ends, stalls (:data:`READ_TIMEOUT_S`), or the fusion
-is stopped. Its frames are paired with the other input's as each delivers them, not by time.
+is stopped. A camera, a device, or a stream of a real-time protocol (:data:`REAL_TIME_SCHEMES`) does not
+wait for the fusion (:attr:`LiveSource.real_time`): its frames are paired with the other input's as each
+delivers them, not by time; an http(s) URL may be a file served (which waits) or a live MJPEG stream
+(which does not), told by whether it reports a frame count.
 
 Example:
     >>> live_spec("rtsp://10.0.0.7:554/stream1")
     LiveSpec(kind='url', target='rtsp://10.0.0.7:554/stream1', name='rtsp://10.0.0.7:554/stream1')
-    >>> live_spec("cam:1").target, live_spec("frames/") is None
-    (1, True)
+    >>> live_spec("cam:1").target, live_spec("frames/") is None, live_spec("file:///clips/a.mp4") is None
+    (1, True, True)
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import stat
 import sys
 from pathlib import Path
 from typing import Iterator, NamedTuple
+from urllib.parse import unquote_plus, urlsplit
+from urllib.request import url2pathname
 
 import cv2
 import numpy as np
@@ -49,8 +55,19 @@ OPEN_TIMEOUT_S = 10
 READ_TIMEOUT_S = 10
 #: Milliseconds in a second, for OpenCV's timeouts.
 _MS = 1000
-#: A URL's password (``rtsp://user:secret@host``), replaced in what is said: messages end up in logs.
-_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+://[^/@:]*):[^/@]*@")
+#: Where a URL's authority (``user:password@host:port``) ends and its path, query or fragment begins.
+_AUTHORITY_END = re.compile(r"[/?#]")
+#: A port (``host:554/...``), as a URL writes it after its host.
+_PORT = re.compile(r"\d{1,5}")
+#: A query parameter that carries a credential (``?user=admin&pwd=secret``, ``&token=...``, ``&sig=...``), by
+#: its name: its value is hidden in what is said.
+_SECRET_PARAMETER = re.compile(r"pass|pwd|token|auth|key|secret|sig", re.IGNORECASE)
+#: What hides a secret in what is said.
+_HIDDEN = "***"
+#: Schemes whose streams send their frames in real time, whether or not they are read (a camera's
+#: protocols): a fusion slower than the stream drops the frames sent meanwhile. An http(s) URL is not
+#: among them: it may be a video file served, which waits for each read like a file on disk.
+REAL_TIME_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "rtmps", "rtp", "srt", "udp", "tcp"})
 
 
 class LiveName(str):
@@ -75,6 +92,8 @@ def live_spec(text: str | Path) -> LiveSpec | None:
     """The live source ``text`` names (a URL, a capture device, ``cam:N``), or None for a file or folder.
     A ``cam:`` not followed by an index is a VideoError saying how to write one.
 
+    A ``file://`` URL is None too: it names a file or folder (:func:`file_url_path`), which waits for the fusion.
+
     Example:
         >>> live_spec("rtsp://admin:secret@10.0.0.7/live").name
         'rtsp://admin:***@10.0.0.7/live'
@@ -83,7 +102,9 @@ def live_spec(text: str | Path) -> LiveSpec | None:
     """
     text = str(text)
     if URL.match(text):
-        return LiveSpec("url", text, LiveName(_PASSWORD.sub(r"\1:***@", text)))
+        if _scheme(text) == "file":
+            return None
+        return LiveSpec("url", text, LiveName(hide_secrets(text)))
     if text.startswith("cam:"):
         index = CAMERA_INDEX.fullmatch(text)
         if index is None:
@@ -93,6 +114,88 @@ def live_spec(text: str | Path) -> LiveSpec | None:
     if DEVICE_NAME.fullmatch(text) or _character_device(text):
         return LiveSpec("device", text, LiveName(text))
     return None
+
+
+def hide_secrets(url: str) -> str:
+    """``url`` as said in messages (which end up in logs): its password (:func:`_hide_password`) and the
+    values of query parameters named like a credential (:data:`_SECRET_PARAMETER`) hidden, the rest as
+    written.
+
+    Example:
+        >>> hide_secrets("rtsp://admin:p@ss@10.0.0.7:554/live")
+        'rtsp://admin:***@10.0.0.7:554/live'
+        >>> hide_secrets("http://cam/video.cgi?user=admin&pwd=secret")
+        'http://cam/video.cgi?user=admin&pwd=***'
+    """
+    url = _hide_password(url)
+    head, mark, query = url.partition("?")
+    if not mark:
+        return url
+    query, hash_mark, fragment = query.partition("#")
+    parameters = []
+    for parameter in query.split("&"):
+        name, equals, value = parameter.partition("=")
+        hidden = equals and value and _SECRET_PARAMETER.search(unquote_plus(name))
+        parameters.append(f"{name}={_HIDDEN}" if hidden else parameter)
+    return f"{head}?{'&'.join(parameters)}{hash_mark}{fragment}"
+
+
+def _hide_password(url: str) -> str:
+    """``url`` with its password hidden: from the ``:`` of its user info (before the last ``@`` ahead of its
+    path, as FFmpeg splits it: ``user:p@ss@host``, ``me@mail.org:pw@host``) to the last ``@`` of all, so
+    that a password that holds a ``/``, ``?`` or ``#`` (``user:pa/ss@host``: FFmpeg would not even send it)
+    is hidden all the same, and an ``@`` in the path after a password hides the host too (the two cannot
+    be told apart: better too much hidden than a password said). Where no ``@`` comes before the path, a
+    named host's port is no password (``10.0.0.7:554/clips/a@b`` kept as written)."""
+    scheme, sep, rest = url.partition("://")
+    end = _AUTHORITY_END.search(rest)
+    authority = rest[:end.start()] if end else rest
+    user_info = authority[:authority.rfind("@")] if "@" in authority else authority  # no @: it may run past
+    colon, at = user_info.find(":"), rest.rfind("@")
+    if colon < 0 or at < colon:
+        return url
+    host, port = authority[:colon], authority[colon + 1:]
+    if "@" not in authority and _PORT.fullmatch(port) and ("." in host or host.lower() == "localhost"):
+        return url
+    return f"{scheme}{sep}{rest[:colon]}:{_HIDDEN}{rest[at:]}"
+
+
+def file_url_path(text: str | Path) -> Path | None:
+    """The file or folder a ``file://`` URL names (``file:///clips/a%20b.mp4``: ``/clips/a b.mp4``), opened as
+    that path is: a file waits for the fusion, so it is not live; None for anything else. A URL of another
+    host's file (``file://server/share/a.mp4``, outside Windows) is a VideoError saying to give its path.
+
+    Example:
+        >>> file_url_path("file:///clips/a%20b.mp4").as_posix(), file_url_path("clips/a.mp4")
+        ('/clips/a b.mp4', None)
+    """
+    text = str(text)
+    if not URL.match(text) or _scheme(text) != "file":
+        return None
+    parts = urlsplit(text)
+    host = parts.netloc.lower()
+    if host not in ("", "localhost") and os.name != "nt":
+        raise VideoError(f"{text}: names a file on another host ({parts.netloc}); give its path as mounted here")
+    path = url2pathname(f"//{parts.netloc}{parts.path}" if host not in ("", "localhost") else parts.path)
+    if not path:
+        raise VideoError(f"{text}: names no file; write file:///path/to/clip.mp4, or the path itself")
+    return Path(path)
+
+
+def _scheme(url: str) -> str:
+    """A URL's scheme, lower case (schemes ignore case: ``RTSP://`` is ``rtsp://``)."""
+    return url.partition("://")[0].lower()
+
+
+def sends_in_real_time(spec: LiveSpec) -> bool:
+    """Whether ``spec`` is known to send its frames whether or not they are read: a camera, a device, a
+    stream of a real-time protocol (:data:`REAL_TIME_SCHEMES`); not an http(s) URL, which may be a file.
+
+    Example:
+        >>> sends_in_real_time(live_spec("cam:0")), sends_in_real_time(live_spec("https://host/clip.mp4"))
+        (True, False)
+    """
+    return spec.kind != "url" or _scheme(str(spec.target)) in REAL_TIME_SCHEMES
 
 
 def _character_device(text: str) -> bool:
@@ -130,7 +233,10 @@ def _quiet_opencv() -> Iterator[None]:
 
 class LiveSource(FrameSource):
     """A live source's frames as they come (``count`` None), its first read on opening to check it;
-    ``fps`` what the stream reports (None where it reports none, or an implausible one)."""
+    ``fps`` what the stream reports (None where it reports none, or an implausible one); ``real_time``
+    True where it is known not to wait for the fusion (:func:`sends_in_real_time`), None where it may not
+    (a stream that reports no frame count: a live MJPEG stream over http), False where it waits (an
+    http(s) URL of a video file, which reports its frame count)."""
 
     live = True
 
@@ -147,6 +253,8 @@ class LiveSource(FrameSource):
         self.size = (first.shape[1], first.shape[0])
         fps = float(self._cap.get(cv2.CAP_PROP_FPS))
         self.fps = fps if 0 < fps < PLAUSIBLE_FPS else None
+        self.real_time = True if sends_in_real_time(spec) else (None if self._cap.get(cv2.CAP_PROP_FRAME_COUNT) <= 0
+                                                                else False)
         self._first: np.ndarray | None = first
 
     def _first_frame(self, max_pixels: int) -> np.ndarray:
@@ -212,5 +320,6 @@ def _no_frame_hint(spec: LiveSpec) -> str:
             "carries its metadata, not pictures)")
 
 
-__all__ = ["CAMERA_INDEX", "OPEN_TIMEOUT_S", "READ_TIMEOUT_S", "URL", "LiveName", "LiveSource", "LiveSpec",
-           "cannot_open", "live_spec", "open_capture"]
+__all__ = ["CAMERA_INDEX", "OPEN_TIMEOUT_S", "READ_TIMEOUT_S", "REAL_TIME_SCHEMES", "URL", "LiveName", "LiveSource",
+           "LiveSpec", "cannot_open", "file_url_path", "hide_secrets", "live_spec", "open_capture",
+           "sends_in_real_time"]

@@ -52,6 +52,10 @@ class FrameSource:
     #: Whether it is a live source (a stream or a camera: :mod:`.live`), read as its frames come, with no end
     #: known.
     live: bool = False
+    #: Whether it sends its frames whether or not they are read (those sent while a pair is fused are
+    #: dropped, and nothing pairs its frames by time): True for a camera or a real-time stream, None where
+    #: it may (a stream that reports no frame count), False where it waits for each read (a file, a folder).
+    real_time: bool | None = False
 
     def frames(self) -> Iterator[np.ndarray | BadFrame]:  # pragma: no cover - interface
         """The frames in order; one that cannot be read a :class:`BadFrame` in its place."""
@@ -143,14 +147,15 @@ class _FrameFolder(FrameSource):
 
 
 def open_frames(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> FrameSource:
-    """Open a video file or a folder of frames, or a live source (a stream URL, a capture device, or
-    ``cam:N``: :func:`~defusion.fusion.video.live.live_spec`), reading the first frame to check it."""
-    from defusion.fusion.video.live import LiveSource, live_spec  # it builds on FrameSource, defined here
+    """Open a video file or a folder of frames (by its path, or a ``file://`` URL:
+    :func:`~defusion.fusion.video.live.file_url_path`), or a live source (a stream URL, a capture device,
+    or ``cam:N``: :func:`~defusion.fusion.video.live.live_spec`), reading the first frame to check it."""
+    from defusion.fusion.video.live import LiveSource, file_url_path, live_spec  # they build on FrameSource
 
     spec = live_spec(path)
     if spec is not None:
         return LiveSource(spec, max_pixels)
-    path = Path(path)
+    path = file_url_path(path) or Path(path)
     if path.is_dir():
         return _FrameFolder(path, max_pixels)
     if not path.exists():
