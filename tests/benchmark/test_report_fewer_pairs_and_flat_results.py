@@ -28,14 +28,14 @@ def _flat_case() -> list[Row]:
     return rows
 
 
-def test_a_mean_over_fewer_pairs_is_left_out_of_its_metrics_ranking():
+def test_a_mean_over_fewer_pairs_ranks_after_the_full_means_of_its_column():
     from defusion.benchmark.report import column_ranks, fewer_pairs, mean_ranks, mean_table, table_ranks, unranked
 
     rows = _flat_case()
     methods, metrics, means = mean_table(rows)
     assert fewer_pairs(rows) == {("Flat", "Qcb")} and unranked(rows) == set()  # Flat keeps a rank
-    assert column_ranks(methods, "Qcb", means, fewer_pairs(rows)) == {"GFF": 1.0, "CBF": 2.0}  # not Flat 2nd
-    # Flat's rank is over EN alone (3rd), no longer helped by its Qcb over 2 of 3 pairs (was GFF 1.5, CBF 2, Flat 2.5)
+    assert column_ranks(methods, "Qcb", means, fewer_pairs(rows)) == {"GFF": 1.0, "CBF": 2.0, "Flat": 3.0}  # not 2nd
+    # Flat's Qcb over 2 of 3 pairs ranks last, no longer above CBF's (was GFF 1.5, CBF 2, Flat 2.5)
     assert table_ranks(rows, methods, metrics, means) == {"GFF": 1.5, "CBF": 1.5, "Flat": 3.0}
     # with no mean over fewer pairs (Flat's p0 scored like the others), the ranks are as they were
     rows = [Row(r.method, r.image, r.metric, 0.60 if np.isnan(r.value) else r.value) for r in rows]
@@ -44,17 +44,18 @@ def test_a_mean_over_fewer_pairs_is_left_out_of_its_metrics_ranking():
         "GFF": 1.5, "CBF": 2.0, "Flat": 2.5}
 
 
-def test_the_tables_legend_says_such_a_mean_is_left_out_of_the_ranking():
+def test_the_tables_legend_says_such_a_mean_ranks_after_the_full_means():
     from defusion.benchmark.report import summary_latex, summary_markdown
 
     md = summary_markdown(_flat_case())
     assert ("† mean over fewer pairs than the method with the most on that metric; such a mean is not marked best "
-            "and is left out of that metric's ranking (its method's rank is over its other metrics).") in md
+            "and is ranked after the full means of its column (so a pair its metric is not defined on never raises "
+            "its method's rank).") in md
     assert "| CBF | 1.50 |" in md and "| Flat | 3.00 |" in md
-    assert "left out of that metric's ranking" in summary_latex(_flat_case())
-    # only an unranked method's means marked: no ranking to leave them out of, nothing said of one
+    assert "ranked after the full means of its column" in summary_latex(_flat_case())
+    # only an unranked method's means marked: no ranking to place them in, nothing said of one
     short = [r for r in _flat_case() if r.method != "Flat"] + [Row("late", "p0", "EN", 9.0)]
-    assert "left out of that metric's ranking" not in summary_markdown(short)
+    assert "ranked after the full means" not in summary_markdown(short)
 
 
 def _shown_grid(monkeypatch, rows: list[Row], path: Path) -> tuple[np.ndarray, str]:
@@ -78,10 +79,10 @@ def _shown_grid(monkeypatch, rows: list[Row], path: Path) -> tuple[np.ndarray, s
 def test_the_chart_colours_no_mean_over_fewer_pairs_nor_an_unranked_methods(tmp_path, monkeypatch):
     grid, title = _shown_grid(monkeypatch, _flat_case(), tmp_path / "flat.png")
     # rows by rank: GFF, CBF, Flat; columns Qcb, EN
-    assert np.isnan(grid[2, 0])  # Flat's Qcb (†): grey, not the 2nd colour it had
-    assert grid[0, 0] == 0 and grid[1, 0] == 1  # CBF is the last of the comparable Qcb means: red
+    # Flat's Qcb (†) ranks after the full means (column_ranks): the worst colour, not the 2nd it had
+    assert grid[0, 0] == 0 and grid[1, 0] < grid[2, 0] == 1
     assert grid[:, 1].tolist() == [0.5, 0.0, 1.0]  # EN, ranked by all three: as before
-    assert "so grey: not ranked" in title
+    assert "ranked after the full means of its column" in title
     # the audit's second case: a method with results missing (unranked), its partial means best
     rows = [Row(m, f"p{i}", "EN", v) for m, v in (("GFF", 7.4), ("CBF", 7.0)) for i in range(6)]
     rows += [Row("part", f"p{i}", "EN", 9.0) for i in range(4)]
@@ -144,7 +145,9 @@ def test_a_flat_result_is_warned_of_by_name_not_called_grey_stored_as_rgb(tmp_pa
     err = capsys.readouterr().err
     assert (f"defusion: warning: Flat's result for p1 is (nearly) one value (about 0 of 255): a failed fusion? It is "
             f"scored as it is, so some of its means may be over fewer pairs; look at {flat / 'p1.png'}\n") in err
-    assert err.count("(nearly) one value") == 1  # Good's results, and Flat's others, are fused images
+    assert err.count("warning: ") == 1  # Good's results, and Flat's others, are fused images
+    assert err.endswith("defusion: scored 1 result that is (nearly) one value (e.g. Flat's for p1): see the lines "
+                        "above; exit status 0\n")  # counted in the last line, as warnings are; scored: status 0
     assert "grey stored as RGB" not in err  # black is R = G = B: no such note of it
     # sources flat themselves (a black or grey test card): a flat result of them is no failed fusion
     for folder in (da, db, flat):

@@ -27,11 +27,6 @@ from defusion.benchmark.errors import BenchmarkError
 from defusion.benchmark.runner import SECONDS, Row
 from defusion.io.notes import plural
 
-class CompareError(BenchmarkError):
-    """A comparison that cannot be made: the reference method has no results among the rows (a
-    ValueError, as before this class existed)."""
-
-
 #: Two-sided p-value under which a difference is called significant (marked * in tables).
 SIGNIFICANCE = 0.05
 #: ... and strongly significant (marked **).
@@ -44,6 +39,11 @@ TIE_ABSOLUTE = 1e-12
 #: The fewest pairs on which a two-sided Wilcoxon signed-rank test can reach p < 0.05 (exact
 #: distribution: 2 / 2^n < 0.05 from n = 6).
 MIN_PAIRS_FOR_SIGNIFICANCE = 6
+
+
+class CompareError(BenchmarkError):
+    """A comparison that cannot be made: the reference method has no results among the rows (a
+    ValueError, as before this class existed)."""
 
 
 def higher_is_better(metric: str) -> bool:

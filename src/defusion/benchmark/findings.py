@@ -4,8 +4,8 @@ A run reads hundreds of files, in this process or in worker processes: what is w
 16-bit file of 8-bit values, a float source on another scale, results grey stored as RGB) is
 gathered pair by pair and said by the process that runs the benchmark, once per kind and method
 or source folder, so that a folder of 100 such files is one line, not 100 (nor one per worker). A
-result that is (nearly) one value, a failed fusion, is a problem of its pair instead, named
-(:func:`flat_results`).
+result that is (nearly) one value, a failed fusion, is a warning instead, gathered alike: one per method,
+naming a pair and its file (:func:`flat_results`).
 """
 
 from __future__ import annotations
@@ -80,10 +80,11 @@ def finding_notes(found: list[Finding]) -> list[str]:
     return notes
 
 
-def say_found(pair: PairResult, told: set[tuple[str, str]]) -> None:
+def say_found(pair: PairResult, told: set[tuple[str, str]], flat: list[str] | None = None) -> None:
     """Say what evaluating a pair found worth a line, here (not in a worker, where lines would repeat
     in each): the lines its reading and fusing said, the first narrow source of the run, and each
-    method's results grey stored as RGB, once per method. ``told`` holds what was said once already:
+    method's results grey stored as RGB, once per method, but for the ``flat`` ones (its
+    :func:`failed_fusions`, computed here where not given). ``told`` holds what was said once already:
     ``("narrow", "")``, ``("grey-rgb", method)``."""
     for line in pair.said:
         say(*split_line(line))
@@ -93,8 +94,9 @@ def say_found(pair: PairResult, told: set[tuple[str, str]]) -> None:
             from defusion.benchmark.scored_images import raw_thermal_note  # here: scored_images imports this module
 
             note(raw_thermal_note(path, lo, hi, "the baselines and the metrics") + " (said once, of the first such source)")
-    sources = tuple(image for image in (getattr(pair, "a", None), getattr(pair, "b", None)) if image is not None)
-    flat = failed_fusions(getattr(pair, "outputs", {}), sources, getattr(pair, "found", ()))
+    if flat is None:
+        sources = tuple(image for image in (getattr(pair, "a", None), getattr(pair, "b", None)) if image is not None)
+        flat = failed_fusions(getattr(pair, "outputs", {}), sources, getattr(pair, "found", ()))
     for name, example in pair.grey_rgb.items():
         if name in flat:  # black is R = G = B: warned of as a failed fusion (flat_results), not as grey
             continue
@@ -122,24 +124,73 @@ def failed_fusions(outputs: dict[str, np.ndarray], sources: tuple[np.ndarray, ..
     return [name for name, image in outputs.items() if name not in eight_bit and _flat(image)]
 
 
-def flat_results(stem: str, outputs: dict[str, np.ndarray], sources: tuple[np.ndarray, ...],
-                 files: dict[str, Path], found: list[Finding] | tuple = ()) -> list[str]:
-    """One problem per :func:`failed_fusions` of pair ``stem``: a result that is (nearly) one value
-    though its sources are not, scored as it is (some metrics not defined on it, their means then over
-    fewer pairs), so warned of by name, with its file (``files``: the published results') to look at.
+@dataclass(frozen=True)
+class FlatResult:
+    """A method's result of a pair that is (nearly) one value though its sources are not
+    (:func:`failed_fusions`): a failed fusion, scored as it is, warned of at the end of the run
+    (:func:`flat_results`)."""
+
+    method: str
+    stem: str  # the pair
+    level: float  # its mean value, of MAX_8BIT
+    path: str = ""  # its file (a published result, or one --save-fused wrote); "" where none is kept
+
+
+def flat_found(stem: str, outputs: dict[str, np.ndarray], flat: list[str], files: dict[str, Path],
+               save_dir: Path | None = None) -> list[FlatResult]:
+    """The ``flat`` results of pair ``stem`` (its :func:`failed_fusions`, of ``outputs``) as
+    :class:`FlatResult`, each with its file: a published one's (``files``), else the one --save-fused
+    wrote in ``save_dir``.
 
     Example:
-        >>> black, ramp = np.zeros((8, 8), np.uint8), np.tile(np.arange(0, 64, 8, dtype=np.uint8), (8, 1))
-        >>> for line in flat_results("carLight", {"GFF": ramp, "Flat": black}, (ramp, ramp),
-        ...                          {"Flat": Path("flat/carLight.png")}):
-        ...     print(line)  # doctest: +NORMALIZE_WHITESPACE
+        >>> black = np.zeros((8, 8), np.uint8)
+        >>> found = flat_found("carLight", {"Flat": black, "max": black}, ["Flat", "max"],
+        ...                    {"Flat": Path("flat/carLight.png")})
+        >>> found[0]
+        FlatResult(method='Flat', stem='carLight', level=0.0, path='flat/carLight.png')
+        >>> [f.path for f in found], flat_found("01", {"max": black}, ["max"], {}, Path("out/fused"))[0].path
+        (['flat/carLight.png', ''], 'out/fused/max/01.png')
+    """
+    def path(name: str) -> str:
+        if name in files:
+            return str(files[name])
+        return str(save_dir / name / f"{stem}.png") if save_dir is not None else ""
+
+    return [FlatResult(name, stem, float(np.mean(outputs[name])), path(name)) for name in flat]
+
+
+def flat_results(found: list[FlatResult]) -> list[str]:
+    """One warning per method with results that are (nearly) one value though their sources are not
+    (``found``: :func:`flat_found`, pair by pair): scored as they are (some metrics not defined on them,
+    their means then over fewer pairs), so said by name, with how many, the first pair and its file to
+    look at; 100 such results of one method are one line, not 100.
+
+    Example:
+        >>> found = [FlatResult("Flat", "carLight", 0.2, "flat/carLight.png")]
+        >>> print(flat_results(found)[0])  # doctest: +NORMALIZE_WHITESPACE
         Flat's result for carLight is (nearly) one value (about 0 of 255): a failed fusion? It is scored as it is,
         so some of its means may be over fewer pairs; look at flat/carLight.png
+        >>> found += [FlatResult("max", stem, 0.0) for stem in ("01", "02")]
+        >>> print(flat_results(found)[1])  # doctest: +NORMALIZE_WHITESPACE
+        max's results for 2 pairs are (nearly) one value (e.g. 01, about 0 of 255): failed fusions? They are scored
+        as they are, so some of its means may be over fewer pairs; look at its output (--save-fused keeps it)
     """
-    return [f"{name}'s result for {stem} is (nearly) one value (about {float(np.mean(outputs[name])):.0f} of "
-            f"{MAX_8BIT}): a failed fusion? It is scored as it is, so some of its means may be over fewer pairs; "
-            f"look at {files[name] if name in files else 'its output (--save-fused keeps it)'}"
-            for name in failed_fusions(outputs, sources, found)]
+    by_method: dict[str, list[FlatResult]] = {}
+    for f in found:
+        by_method.setdefault(f.method, []).append(f)
+    lines = []
+    for name, items in by_method.items():
+        first, count = items[0], len({f.stem for f in items})
+        level = f"about {first.level:.0f} of {MAX_8BIT}"
+        where = first.path or "its output (--save-fused keeps it)"
+        if count == 1:
+            lines.append(f"{name}'s result for {first.stem} is (nearly) one value ({level}): a failed fusion? It is "
+                         f"scored as it is, so some of its means may be over fewer pairs; look at {where}")
+        else:
+            lines.append(f"{name}'s results for {count} pairs are (nearly) one value (e.g. {first.stem}, {level}): "
+                         "failed fusions? They are scored as they are, so some of its means may be over fewer "
+                         f"pairs; look at {where}")
+    return lines
 
 
 def _flat(image: np.ndarray) -> bool:

@@ -26,7 +26,8 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from defusion.benchmark.evaluation import PairTask, evaluate_pair
-from defusion.benchmark.findings import GREY_RGB_SCORED, Finding, finding_notes, flat_results, say_found
+from defusion.benchmark.findings import (GREY_RGB_SCORED, Finding, FlatResult, failed_fusions, finding_notes,
+                                         flat_found, flat_results, say_found)
 from defusion.benchmark.methods import (DEFUSION_VARIANTS, FuseFn, StoredAsJpeg, builtin_method, builtin_methods,
                                         defusion_run_id)
 from defusion.benchmark.pairing import evaluated_pairs, limited, no_result_of_a_pair, same_size_pairs, unpaired_results
@@ -55,12 +56,15 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class BenchResult:
-    """All rows plus what went wrong (reported, never fatal)."""
+    """All rows plus what went wrong (reported, never fatal): ``problems``, and ``flat``, the results
+    that are (nearly) one value (scored, so kept apart to be counted: warned of in ``problems`` too,
+    one line per method, once every pair is evaluated)."""
 
     rows: list[Row] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    flat: list[FlatResult] = field(default_factory=list)
 
 
 def run_benchmark(
@@ -87,8 +91,10 @@ def run_benchmark(
     of ``<pair>.<ext>`` files, or a pattern with ``{stem}`` and ``{ext}``}
     (:func:`~defusion.io.pairs.results_by_stem`). ``save_dir``: where built-in methods' outputs are
     written (``<method>/<stem>.png``). A pair or result that cannot be scored (unreadable, sources of
-    different sizes) is skipped and recorded in ``result.problems``, as is a result that is (nearly) one value
-    though its sources are not (:func:`~defusion.benchmark.findings.flat_results`: a failed fusion, scored).
+    different sizes) is skipped and recorded in ``result.problems``. A result that is (nearly) one value
+    though its sources are not (a failed fusion, scored) is kept in ``result.flat`` and, once every pair is
+    evaluated, warned of in ``result.problems``, one line per method
+    (:func:`~defusion.benchmark.findings.flat_results`).
 
     ``previous`` rows are kept and not recomputed: only the methods and metrics missing run, so the
     outputs may lack a method scored before, and a pair with nothing missing comes with none and
@@ -150,15 +156,17 @@ def _benchmark_pairs(
             yield task, {}, None, None, result
             continue
         pair = next(evaluated)
-        say_found(pair, told)
+        flat = failed_fusions(pair.outputs, (pair.a, pair.b), pair.found) if pair.a is not None else []
+        say_found(pair, told, flat)
         found += pair.found
         result.problems += pair.problems
         if pair.a is None:  # a source could not be read
             continue
-        result.problems += flat_results(task.stem, pair.outputs, (pair.a, pair.b), task.published, pair.found)
+        result.flat += flat_found(task.stem, pair.outputs, flat, task.published, save_dir)
         result.images.append(task.stem)
         result.rows += pair.rows
         yield task.stem, pair.outputs, pair.a, pair.b, result
+    result.problems += flat_results(result.flat)  # one line per method, not one per pair
     for line in finding_notes(found):
         note(line)
 

@@ -3,7 +3,7 @@ stds.csv), its chart (summary.png) and side-by-side grids, each in its own modul
 stay importable from here.
 
 - :mod:`~defusion.benchmark.report.means`: means, standard deviations and pair counts per method and metric.
-- :mod:`~defusion.benchmark.report.ranks`: ranks per metric (a mean over fewer pairs left out), mean ranks,
+- :mod:`~defusion.benchmark.report.ranks`: ranks per metric (a mean over fewer pairs ranked after the full ones), mean ranks,
   and which methods get none.
 - :mod:`~defusion.benchmark.report.captions`: the marks, caption phrases and notes the tables share.
 - :mod:`~defusion.benchmark.report.number_format`: how the tables print numbers (digits, decimals).

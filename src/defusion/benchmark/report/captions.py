@@ -20,7 +20,8 @@ FEWER_PAIRS_CAUSES = ("results missing or unreadable, images too small for the m
                       "defined on a flat or constant image")
 #: What becomes of a ranked method's mean over fewer pairs in the mean rank
 #: (:func:`~defusion.benchmark.report.ranks.column_ranks`), said after "such a mean is not marked best".
-FEWER_PAIRS_RANKING = "and is left out of that metric's ranking (its method's rank is over its other metrics)"
+FEWER_PAIRS_RANKING = ("and is ranked after the full means of its column (so a pair its metric is not defined on "
+                       "never raises its method's rank)")
 #: The rank cell of a method without a mean rank (:func:`~defusion.benchmark.report.ranks.unranked`).
 NO_RANK = "—"
 #: What the tables' rank column holds, before :func:`rescaled_note` and the closing parenthesis.
@@ -50,7 +51,7 @@ def rescaled_note(metrics: list[str]) -> str:
 def fewer_pairs_rule(fewer: set[tuple[str, str]], awards: str, left_out: set[str],
                      rank: str = "gets no rank (—)") -> str:
     """The note that says what the mark means and that such means get no ``awards``, where some are
-    marked, and, where a ranked method has one, that it is left out of its metric's ranking
+    marked, and, where a ranked method has one, that it is ranked after the full means of its column
     (:func:`~defusion.benchmark.report.ranks.column_ranks`); and that a method with results missing
     (``left_out``, :func:`~defusion.benchmark.report.ranks.unranked`) ``rank`` and is listed after the
     ranked ones, where there is one.
@@ -58,7 +59,8 @@ def fewer_pairs_rule(fewer: set[tuple[str, str]], awards: str, left_out: set[str
     Example:
         >>> print(fewer_pairs_rule({("flat", "Qcb")}, "best", set()))  # doctest: +NORMALIZE_WHITESPACE
         † mean over fewer pairs than the method with the most on that metric; such a mean is not marked best
-        and is left out of that metric's ranking (its method's rank is over its other metrics).
+        and is ranked after the full means of its column (so a pair its metric is not defined on never raises
+        its method's rank).
     """
     rule = (f" {FEWER_PAIRS_MARK} mean over fewer pairs than the method with the most on that metric; such a "
             f"mean is not marked {awards}" if fewer else "")

@@ -38,7 +38,7 @@ _CHART_HEADER_IN = 1.6
 _CHART_ROW_IN = 0.38
 #: Half a heat-map cell, in data units (cells are centred on whole numbers).
 _HALF_CELL = 0.5
-#: The colour of a cell in no ranking (a mean over fewer pairs, an unranked method's): a light grey, on
+#: The colour of a cell in no ranking (an unranked method's means): a light grey, on
 #: no point of the green-to-red rank scale, so that such a mean never looks best or worst.
 _NEUTRAL = "lightgrey"
 
@@ -46,7 +46,8 @@ _NEUTRAL = "lightgrey"
 def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None:
     """A rank heat map (methods x metrics, annotated with the means): the table at a glance, each metric's
     means coloured by their rank as the tables rank them (:func:`column_ranks`): a mean over fewer pairs
-    (hatched) and an unranked method's means are grey, in no colour of the scale, as they are never bold."""
+    (hatched) is coloured by its rank after the full means of its column; an unranked method's means are
+    grey, in no colour of the scale, as they are never bold."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -89,7 +90,7 @@ def summary_chart(rows: list[Row], path: Path, title: str = "Benchmark") -> None
     ax.set_yticks(range(len(order)), [f"{m} ({f'{ranks_by[m]:.2f}' if m in ranks_by else NO_RANK})" for m in order],
                   fontsize=8)
     hatched = (f"\nhatched {FEWER_PAIRS_MARK}: mean over fewer pairs than the method with the most; "
-               "not comparable with its column, so grey: not ranked" if fewer else "")
+               "ranked after the full means of its column" if fewer else "")
     if left_out:
         hatched += f"\n({NO_RANK}): results missing on some pairs, not ranked (grey)"
     ax.set_title(f"{title}: mean per metric, colour = rank (green best); (mean rank){hatched}", fontsize=9)

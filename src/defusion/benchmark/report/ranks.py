@@ -1,4 +1,4 @@
-"""The tables' ranks: each method's rank per metric (a mean over fewer pairs left out), its mean rank
+"""The tables' ranks: each method's rank per metric (a mean over fewer pairs after the full ones), its mean rank
 over the metrics, and which methods get none (results missing on some pairs) and so are listed after
 the ranked ones."""
 
@@ -26,19 +26,25 @@ def metric_ranks(values: dict[str, float], metric: str) -> dict[str, float]:
 
 def column_ranks(methods: list[str], metric: str, means: dict,
                  fewer: set[tuple[str, str]] | frozenset = frozenset()) -> dict[str, float]:
-    """{method: rank} on one metric (:func:`metric_ranks`) of the ``methods`` with a mean of it that is
-    not over fewer pairs (``fewer``, :func:`~defusion.benchmark.report.means.fewer_pairs`): such a mean
-    leaves out the pairs its metric is not defined on (a flat result, say), so it is not comparable with
-    the rest of its column and is left out of its ranking, as of its bold, rather than ranked on the
-    pairs where its method did best.
+    """{method: rank} on one metric of the ``methods`` with a mean of it: the full means ranked among
+    themselves (:func:`metric_ranks`), then each mean over fewer pairs (``fewer``,
+    :func:`~defusion.benchmark.report.means.fewer_pairs`) after them, several ordered among themselves by
+    value. Such a mean leaves out the pairs its metric is not defined on (a flat result, say): ranked
+    among the full means it could rank its method on the pairs where it did best, and left out of the
+    ranking it could drop its method's weakest metric from its mean rank; ranked last, failing on a pair
+    never raises a method's standing.
 
     Example:
         >>> means = {("a", "Qcb"): 0.62, ("b", "Qcb"): 0.49, ("flat", "Qcb"): 0.60}  # flat's over 2 of 3 pairs
         >>> column_ranks(["a", "b", "flat"], "Qcb", means, {("flat", "Qcb")})
-        {'a': 1.0, 'b': 2.0}
+        {'a': 1.0, 'b': 2.0, 'flat': 3.0}
+        >>> column_ranks(["a", "b", "flat"], "Qcb", means, {("a", "Qcb"), ("b", "Qcb")})  # flat alone full: 1st
+        {'flat': 1.0, 'a': 2.0, 'b': 3.0}
     """
-    return metric_ranks({m: means[(m, metric)] for m in methods if (m, metric) in means
-                         and (m, metric) not in fewer}, metric)
+    scored = [m for m in methods if (m, metric) in means]
+    full = metric_ranks({m: means[(m, metric)] for m in scored if (m, metric) not in fewer}, metric)
+    after = metric_ranks({m: means[(m, metric)] for m in scored if (m, metric) in fewer}, metric)
+    return {**full, **{m: len(full) + rank for m, rank in after.items()}}
 
 
 def mean_ranks(methods: list[str], metrics: list[str], means: dict,
@@ -47,18 +53,17 @@ def mean_ranks(methods: list[str], metrics: list[str], means: dict,
     :func:`metric_ranks`) averaged over the metrics every method has (a method scored on fewer
     metrics would otherwise rank on its best ones only); over the metrics each has where no
     metric is common to all. A metric that rescales another (SSIM-mean, SSIM) counts once
-    (:func:`defusion.metrics.distinct`). A mean over fewer pairs (``fewer``) is left out of its
-    metric's ranking (:func:`column_ranks`): the others rank on that metric without it, and its
-    method's mean rank is over its other metrics, so that a mean that leaves out its method's
-    undefined pairs (a flat result) cannot raise its standing; a method with only such means gets none.
+    (:func:`defusion.metrics.distinct`). A mean over fewer pairs (``fewer``) ranks after the full
+    means of its metric (:func:`column_ranks`), so that a mean that leaves out its method's undefined
+    pairs (a flat result) can never raise its standing: no better than with any value on those pairs.
 
     Example:
-        >>> means = {(m, k): v for m, vs in (("a", (0.62, 7.4)), ("b", (0.49, 7.5)), ("flat", (0.60, 4.9)))
+        >>> means = {(m, k): v for m, vs in (("a", (0.62, 7.4)), ("b", (0.49, 7.5)), ("flat", (0.30, 7.6)))
         ...          for k, v in zip(("Qcb", "EN"), vs)}
-        >>> mean_ranks(["a", "b", "flat"], ["Qcb", "EN"], means)  # flat 2nd on Qcb over 2 of 3 pairs
-        {'a': 1.5, 'b': 2.0, 'flat': 2.5}
-        >>> mean_ranks(["a", "b", "flat"], ["Qcb", "EN"], means, {("flat", "Qcb")})
-        {'a': 1.5, 'b': 1.5, 'flat': 3.0}
+        >>> mean_ranks(["a", "b", "flat"], ["Qcb", "EN"], means)
+        {'a': 2.0, 'b': 2.0, 'flat': 2.0}
+        >>> mean_ranks(["a", "b", "flat"], ["Qcb", "EN"], means, {("flat", "Qcb")})  # not flat 1st on EN alone
+        {'a': 2.0, 'b': 2.0, 'flat': 2.0}
     """
     from defusion.metrics import distinct
 
@@ -77,9 +82,9 @@ def unranked(rows: list[Row]) -> set[str]:
     are listed after the ranked ones, since a rank from means over other pairs (a published method
     with results missing, say) would compare it with the others on its own subset and could put it
     first. A value not defined on a pair (NaN: a flat image) is no missing result: its mean is marked
-    (:func:`~defusion.benchmark.report.means.fewer_pairs`) and left out of that metric's ranking
-    (:func:`column_ranks`), but its method keeps a mean rank over its other metrics, which one such pair
-    could otherwise cost every method but the worst.
+    (:func:`~defusion.benchmark.report.means.fewer_pairs`) and ranked after the full means of that
+    metric (:func:`column_ranks`), but its method keeps a mean rank, which one such pair could otherwise
+    cost every method but the worst.
 
     Example:
         >>> rows = [Row(m, p, "EN", 1.0) for m in ("a", "b") for p in ("p1", "p2")] + [Row("c", "p1", "EN", 9.0)]
@@ -96,7 +101,7 @@ def unranked(rows: list[Row]) -> set[str]:
 
 def table_ranks(rows: list[Row], methods: list[str], metrics: list[str], means: dict) -> dict[str, float]:
     """:func:`mean_ranks` among the methods of ``rows`` that are not :func:`unranked` (the others have
-    none), each mean over fewer pairs left out of its metric's ranking
+    none), each mean over fewer pairs ranked after the full means of its metric
     (:func:`~defusion.benchmark.report.means.fewer_pairs`)."""
     left_out = unranked(rows)
     return mean_ranks([m for m in methods if m not in left_out], metrics, means, fewer_pairs(rows))

@@ -3,7 +3,9 @@
 Exit status: 0 when every requested pair and result was scored; 1 when some were left out (a source or
 result that cannot be read or is of another size, a method failing on a pair: each said on a
 ``defusion: warning: ...`` line, every run, and counted in the last line), so that a script notices;
-2 on a usage error or when no pair could be scored. Stems found in only one of --a and --b are said
+2 on a usage error or when no pair could be scored. Results that are (nearly) one value (failed
+fusions?) are warned of too, one line per method, and counted in the last line, but they are scored:
+they leave the exit status 0. Stems found in only one of --a and --b are said
 (on such a line) but do not count: a data set's two folders often differ by a few files, and no pair
 was asked for there. What is only worth knowing is said as a ``defusion: note: ...``, once. An --out
 holding an earlier run's results is refused before any work unless --resume keeps them or --overwrite
@@ -29,7 +31,7 @@ from defusion.cli.bench.fingerprints import Published, Unreadable, published_fin
 from defusion.cli.bench.grids import Grids, stored_results
 from defusion.cli.bench.jpeg_note import say_lossless_beside_jpeg, say_lossy
 from defusion.cli.bench.left_out import kept_pair_problems, left_out_line, left_out_of_run, nothing_evaluated
-from defusion.cli.bench.method_options import fused_folders, method_names, versus_method
+from defusion.cli.bench.method_options import check_fused_names, fused_folders, method_names, versus_method
 from defusion.cli.bench.report import write_report
 from defusion.cli.bench.resume import (check_jpeg_quality, check_task, kept_jpeg_quality, kept_weights,
                                        note_new_metrics, previous_rows, resumed_versus)
@@ -40,7 +42,6 @@ from defusion.cli.errors import EXIT_INTERRUPTED, UserError, close_progress_bars
 from defusion.cli.options import note_quick_test_weights, positive_int
 from defusion.fusion.choices import DEFAULT_DEVICE, DEVICES, TASKS
 from defusion.io.formats import DEFAULT_MAX_PIXELS
-from defusion.io.notes import note
 from defusion.model.errors import WeightsError
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ HELP = "benchmark DeFusion, classical baselines and published results on folders
 EPILOG = ("exit status: 0 when every pair and result was scored; 1 when some were left out (unreadable, "
           "another size, a method failing on a pair: each said on a 'defusion: warning:' line, and counted in "
           "the last line); 2 on a usage error or when no pair could be scored. Stems in only one of --a and --b "
-          "are said, not counted.")
+          "are said, not counted; results (nearly) one value are warned of and counted, but scored (status 0).")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -163,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
                        fused_dirs=fused_dirs, fused_files=published.files, source_files=source_files,
                        versus=args.versus, jpeg_quality=args.jpeg_quality, methods=tuple(requested))
     record = run_record(this_run, recorded, previous or [])  # afresh, recorded is {}: nothing carried over
-    saver = Saver(args.out, record, previous)
+    saver = Saver(args.out, record, previous, overwrite=args.overwrite)
     grids = Grids(args.out / "grids", previous or [], stored_results(args.out, record, fused_dirs),
                   record["fused_files"], args.max_pixels)
     result = BenchResult()  # filled as the pairs are scored; its problems also where none could be
@@ -249,8 +250,9 @@ def _resume_state(args: argparse.Namespace, recorded: dict, published: Published
     """What this run takes from an earlier one in --out (``recorded``: its RUN_FILE): with --resume,
     once an earlier run of another task is refused (or of another JPEG quality, where built-in methods
     run), the rows to keep, DeFusion's run ID (this run's, else the kept rows') and the --versus method;
-    afresh (--overwrite, :func:`_check_earlier_results`), no rows, and a note where its results.csv will
-    be replaced. JPEG --fused results (beside lossless ones) are said after a refusal, never before."""
+    afresh, no rows (an earlier run's results.csv is there only with --overwrite, which said to replace it:
+    :func:`_check_earlier_results`; no note repeats it). JPEG --fused results (beside lossless ones) are said
+    after a refusal, never before."""
     if args.resume:
         check_task(args.out, recorded, args.task)
         if methods:  # --jpeg-quality changes only the built-in methods' results
@@ -258,9 +260,6 @@ def _resume_state(args: argparse.Namespace, recorded: dict, published: Published
     say_lossy(published, args.jpeg_quality, methods)  # after a refusal, never before it
     say_lossless_beside_jpeg(published)
     if not args.resume:
-        if (args.out / "results.csv").is_file():
-            note(f"{args.out} holds an earlier run's results; starting afresh: they are replaced when this run "
-                 "saves its first scores (--resume keeps them and adds to them)")
         return None, weights, args.versus
     versus = resumed_versus(args.out, recorded, args.versus)
     note_new_metrics(args.out, recorded, metrics, requested)
@@ -284,29 +283,26 @@ def _exit_status(result: BenchResult, wanted: list[str], requested: list[str], m
                  produced: dict[str, set[str]]) -> int:
     """0 when every pair ``wanted`` and every result ``requested`` was scored; else 1, the last line
     saying what was left out (:func:`left_out_of_run`; on the pairs a resume kept whole, said again:
-    :func:`kept_pair_problems`)."""
+    :func:`kept_pair_problems`). Results that are (nearly) one value (``result.flat``) are scored: they
+    leave the status as it is, but the last line counts them, as the warnings above they are."""
     lost_pairs, lost_results = left_out_of_run(result, wanted, requested, metrics, produced)
-    if lost_pairs or lost_results:
-        print(f"defusion: {left_out_line(lost_pairs, len(wanted), lost_results)}", file=sys.stderr)
-        return 1
-    return 0
+    if lost_pairs or lost_results or result.flat:
+        print(f"defusion: {left_out_line(lost_pairs, len(wanted), lost_results, result.flat)}", file=sys.stderr)
+    return 1 if lost_pairs or lost_results else 0
 
 
 def _benchmarked_methods(args: argparse.Namespace
                          ) -> tuple[dict[str, Path], dict[str, FuseFn], Callable[..., dict[str, FuseFn]]]:
     """What ``args`` benchmark: the published results (--fused: {name: folder or pattern}), the built-in
     methods (--methods), made here so that one failing to load fails now, once, and how worker
-    processes make them again (--jobs). Refused: a published result named as a built-in method, and
-    nothing at all to benchmark."""
+    processes make them again (--jobs). Refused: a published result named as a built-in method (any,
+    :func:`~defusion.cli.bench.method_options.check_fused_names`), and nothing at all to benchmark."""
     from defusion.benchmark.methods import JPEG_MATCH
     from defusion.benchmark.runner import DEFUSION_VARIANTS, builtin_methods
 
     fused_dirs = fused_folders(args.fused)
+    check_fused_names(fused_dirs)  # any built-in method's name, run now or not
     names = method_names(args.methods)
-    # exact names only: a published folder may differ from a baseline in case alone (VIFB's GFF, and gff)
-    clash = sorted(name for name in fused_dirs if name in names)
-    if clash:
-        raise UserError(f"--fused {clash[0]}: the name of a built-in method; give the folder another name")
     if any(name in DEFUSION_VARIANTS for name in names):
         note_quick_test_weights(args.weights)  # scores of the quick-test network would mislead most here
     methods = builtin_methods(names, args.weights, args.device, args.runtime, task=args.task,

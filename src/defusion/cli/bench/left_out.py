@@ -11,6 +11,7 @@ from defusion.cli.errors import UserError
 from defusion.io.notes import plural
 
 if TYPE_CHECKING:
+    from defusion.benchmark.findings import FlatResult
     from defusion.benchmark.runner import BenchResult
 
 
@@ -82,14 +83,20 @@ def kept_pair_problems(lost: list[tuple[str, str]], produced: dict[str, set[str]
     return problems
 
 
-def left_out_line(pairs: list[str], count: int, results: list[tuple[str, str]]) -> str:
-    """The last line of a run that left something out (its exit status is then 1).
+def left_out_line(pairs: list[str], count: int, results: list[tuple[str, str]],
+                  flat: list[FlatResult] | tuple = ()) -> str:
+    """The last line of a run that left something out (its exit status is then 1), or scored results
+    that are (nearly) one value (``flat``: failed fusions, warned of above; scored, so exit status 0
+    where nothing was left out), counted as the warnings they are.
 
     Example:
         >>> left_out_line(["07"], 21, [])
         'left out 1 of 21 pairs (e.g. 07): see the lines above; exit status 1'
         >>> left_out_line([], 21, [("CBF", "12"), ("CBF", "14")])
         'left out 2 method results on the pairs scored (e.g. CBF on 12): see the lines above; exit status 1'
+        >>> from defusion.benchmark.findings import FlatResult
+        >>> left_out_line([], 21, [], [FlatResult("Flat", "07", 0.0), FlatResult("Flat", "09", 0.0)])
+        "scored 2 results that are (nearly) one value (e.g. Flat's for 07): see the lines above; exit status 0"
     """
     parts = []
     if pairs:
@@ -97,4 +104,8 @@ def left_out_line(pairs: list[str], count: int, results: list[tuple[str, str]]) 
     if results:
         parts.append(f"{plural(len(results), 'method result')} on the pairs scored "
                      f"(e.g. {results[0][0]} on {results[0][1]})")
-    return f"left out {' and '.join(parts)}: see the lines above; exit status 1"
+    said = [f"left out {' and '.join(parts)}"] if parts else []
+    if flat:
+        said.append(f"scored {plural(len(flat), 'result')} that {'is' if len(flat) == 1 else 'are'} (nearly) one "
+                    f"value (e.g. {flat[0].method}'s for {flat[0].stem})")
+    return f"{'; '.join(said)}: see the lines above; exit status {1 if parts else 0}"

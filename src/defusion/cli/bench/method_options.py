@@ -8,18 +8,51 @@ from pathlib import Path
 from defusion.cli.errors import UserError
 
 
+def builtin_names() -> list[str]:
+    """The built-in methods' names, as --methods takes them and results.csv spells them: DeFusion's
+    variants, then the baselines (available here or not).
+
+    Example:
+        >>> names = builtin_names()
+        >>> names[0], "average" in names, "GFF" in names
+        ('defusion', True, False)
+    """
+    from defusion.baselines import BASELINES
+    from defusion.benchmark.runner import DEFUSION_VARIANTS
+
+    return [*DEFUSION_VARIANTS, *BASELINES]
+
+
 def method_names(spec: str) -> list[str]:
     """--methods as names: built-in ones in their own spelling whatever the case given (as metric
     names are), each once; an unknown name is left as given, for builtin_methods to refuse."""
-    from defusion.baselines import BASELINES, available_baselines
-    from defusion.benchmark.runner import DEFUSION_VARIANTS
+    from defusion.baselines import available_baselines
 
     if spec.strip().lower() == "none":
         return []
     if spec.strip().lower() == "default":
         return ["defusion", *available_baselines()]
-    canonical = {name.lower(): name for name in [*DEFUSION_VARIANTS, *BASELINES]}
+    canonical = {name.lower(): name for name in builtin_names()}
     return list(dict.fromkeys(canonical.get(m.strip().lower(), m.strip()) for m in spec.split(",") if m.strip()))
+
+
+def check_fused_names(fused: dict[str, Path]) -> None:
+    """Refuse a --fused name that is a built-in method's (:func:`builtin_names`), whether or not this
+    run names the method: results.csv would hold the published results under the built-in name, which a
+    later run (its --resume checks, the JPEG encoding recorded) takes for the built-in method's. Exact
+    names only: a published folder may differ from a baseline in case alone (VIFB's GFF, and gff), and
+    results.csv keeps the two apart.
+
+    Example:
+        >>> check_fused_names({"GFF": Path("vifb/GFF"), "Mine": Path("mine")})
+        >>> check_fused_names({"defusion": Path("mine")})
+        Traceback (most recent call last):
+        ...
+        defusion.cli.errors.UserError: --fused defusion: the name of a built-in method; give the folder another name
+    """
+    clash = sorted(set(fused) & set(builtin_names()))
+    if clash:
+        raise UserError(f"--fused {clash[0]}: the name of a built-in method; give the folder another name")
 
 
 def versus_method(name: str | None, methods: list[str]) -> str | None:

@@ -42,17 +42,18 @@ def check_jpeg_quality(out: Path, recorded: dict, quality: int | str | None) -> 
 
 
 def is_builtin(method: str) -> bool:
-    """Whether ``method`` is a built-in one (a DeFusion variant or a baseline), whose results
-    --jpeg-quality encodes; a --fused result cannot take such a name (:func:`_benchmarked_methods`).
+    """Whether ``method`` is a built-in one (a DeFusion variant or a baseline, as spelt:
+    :func:`~defusion.cli.bench.method_options.builtin_names`), whose results --jpeg-quality encodes; a
+    --fused result cannot take such a name, whether or not this run names the method
+    (:func:`~defusion.cli.bench.method_options.check_fused_names`).
 
     Example:
         >>> is_builtin("defusion"), is_builtin("average"), is_builtin("GFF")
         (True, True, False)
     """
-    from defusion.baselines import BASELINES
-    from defusion.benchmark.runner import DEFUSION_VARIANTS
+    from defusion.cli.bench.method_options import builtin_names
 
-    return method in DEFUSION_VARIANTS or method in BASELINES
+    return method in builtin_names()
 
 
 def ran_builtin(recorded: dict) -> bool:

@@ -32,10 +32,11 @@ def _clear_outputs(out: Path) -> None:
 class Saver:
     """Saves OUT/results.csv, with RUN_FILE (what a resume needs beside it), as pairs are scored. A run
     without --resume (given --overwrite where OUT holds results) removes an earlier run's outputs only when
-    it saves its first scores: one stopped, or failing, before that leaves them as they were."""
+    it saves its first scores: one stopped, or failing, before that leaves them as they were. ``overwrite``:
+    whether the command gave --overwrite, which the way to go on (:meth:`progress`) then replaces."""
 
-    def __init__(self, out: Path, record: dict, previous: list[Row] | None) -> None:
-        self.out, self.record, self.fresh = out, record, previous is None
+    def __init__(self, out: Path, record: dict, previous: list[Row] | None, overwrite: bool = False) -> None:
+        self.out, self.record, self.fresh, self.overwrite = out, record, previous is None, overwrite
         self.started = False
         self.saved = {r.image for r in previous or []}  # pairs in results.csv as this run knows it
         self.earlier = self.fresh and (out / "results.csv").is_file()
@@ -62,12 +63,20 @@ class Saver:
         self.saved = {r.image for r in rows}
 
     def progress(self) -> str:
-        """What is saved, and how to go on: said when a run is interrupted or cannot write."""
+        """What is saved, and how to go on: said when a run is interrupted or cannot write. --resume
+        goes on; with --overwrite, in its place (the two together are refused).
+
+        Example:
+            >>> saver = Saver(Path("out"), {}, None, overwrite=True)
+            >>> saver.saved = {"p1"}
+            >>> saver.progress().split(": ", 1)[1]
+            'run the same command with --resume in place of --overwrite to go on'
+        """
         results = self.out / "results.csv"
         if self.saved:
             count = len(self.saved)
-            return (f"{plural(count, 'pair')} scored and saved in {results}: run the same command "
-                    "with --resume to go on")
+            how = "with --resume in place of --overwrite" if self.overwrite else "with --resume"
+            return f"{plural(count, 'pair')} scored and saved in {results}: run the same command {how} to go on"
         if self.earlier and not self.started:
             return f"no pair was scored yet; {results} holds the earlier run's results as they were"
         return "no pair was scored yet; nothing was saved"
