@@ -12,3 +12,30 @@ from defusion.model.weights import load_weights
 def fuser(tiny_weights) -> Fuser:
     """A Fuser of the tiny test network at scale 1 (a module may define its own ``fuser`` instead)."""
     return Fuser(load_weights(tiny_weights), options=FuseOptions(scale=1))
+
+
+class RecordingBar:
+    """Stands in for tqdm.auto.tqdm: records what a fusion asked of its progress bar."""
+
+    made: list[RecordingBar] = []
+
+    def __init__(self, total: int, desc: str = "", unit: str = "it", **options) -> None:
+        self.total, self.desc, self.unit, self.options = total, desc, unit, options
+        self.count, self.closed = 0, False
+        RecordingBar.made.append(self)
+
+    def update(self, n: int = 1) -> None:
+        self.count += n
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture()
+def bars(monkeypatch) -> list[RecordingBar]:
+    """The progress bars a fusion makes inside the test, each a :class:`RecordingBar` (tqdm.auto's replaced)."""
+    import tqdm.auto
+
+    RecordingBar.made = []
+    monkeypatch.setattr(tqdm.auto, "tqdm", RecordingBar)
+    return RecordingBar.made

@@ -19,32 +19,6 @@ from defusion.model.weights import load_weights
 HEIGHT, WIDTH, TILE, OVERLAP = 100, 150, 64, 16
 
 
-class _Bar:
-    """Stands in for tqdm.auto.tqdm: records what the fusion asked of its bar."""
-
-    made: list[_Bar] = []
-
-    def __init__(self, total: int, desc: str = "", unit: str = "it", **options) -> None:
-        self.total, self.desc, self.unit, self.options = total, desc, unit, options
-        self.count, self.closed = 0, False
-        _Bar.made.append(self)
-
-    def update(self, n: int = 1) -> None:
-        self.count += n
-
-    def close(self) -> None:
-        self.closed = True
-
-
-@pytest.fixture()
-def bars(monkeypatch):
-    import tqdm.auto
-
-    _Bar.made = []
-    monkeypatch.setattr(tqdm.auto, "tqdm", _Bar)
-    return _Bar.made
-
-
 def _grey(value: int, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:
     return np.full((height, width), value, np.uint8)
 
