@@ -41,4 +41,4 @@ def test_an_animated_image_says_what_to_save_in_each_readers_words(tmp_path):
     frames[0].save(path, save_all=True, append_images=frames[1:])
     assert "(save the one to fuse as an image of its own)" in _said(path, "python")
     assert "(save the one to score as an image of its own)" in _said(path, "bench")
-    assert "(save the one to train on as an image of its own)" in _said(path, "training")
+    assert "(save the others as images of their own to train on them)" in _said(path, "training")

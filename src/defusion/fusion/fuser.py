@@ -421,7 +421,7 @@ class Fuser:
         them) calls after each network pass: ``on_tile``, and with ``progress`` a bar over the passes it
         takes (:func:`~defusion.io.progress.pass_progress`): :meth:`tiles_for` a pair, times its pairwise
         fusions, as ``defusion fuse`` and the web UI count them, so that it ends at its total."""
-        total = self.passes(*inputs) if progress else 0
+        total = self._pass_count(inputs[0].shape[:2], len(inputs)) if progress else 0  # arrays checked already
         with pass_progress(total, on_tile, bool(progress)) as each_pass:
             yield each_pass
 
@@ -491,7 +491,12 @@ class Fuser:
             >>> fuser.passes(*[np.zeros((3000, 4000), np.uint8)] * 3)
             60
         """
-        return self.tiles_for(*images[0].shape[:2]) * (len(images) - 1)
+        images = checked_images(images, self.options.rig)  # as fuse takes them: Pillow images, tensors, ...
+        return self._pass_count(images[0].shape[:2], len(images))
+
+    def _pass_count(self, size: tuple[int, ...], count: int) -> int:
+        """:meth:`passes` of ``count`` images of ``size`` (height, width)."""
+        return self.tiles_for(*size[:2]) * (count - 1)
 
     @_checked_keywords
     def tile_layout(self, height: int, width: int) -> tuple[TileSize, int]:

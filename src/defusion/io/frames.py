@@ -35,8 +35,7 @@ def warn_frames(path: Path, image_format: str | None, count: int) -> None:
     kind = _FRAME_NAMES.get(image_format or "")
     if kind is not None and count > 1:
         many = f"{count} or more" if count >= _FRAMES_COUNTED else str(count)
-        warn(f"{path} holds {many} {kind}; only the first is read (save the one to {reading_words().verb} as an image "
-             "of its own)")
+        warn(f"{path} holds {many} {kind}; only the first is read ({reading_words().frames})")
 
 
 def count_frames(path: Path, im: Image.Image) -> int:

@@ -56,13 +56,18 @@ class ReadingWords(NamedTuple):
     verb: str
     #: What becomes of its transparent pixels, whose alpha is ignored.
     transparent: str
+    #: What to do with an animated image's or a multi-page file's frames, of which only the first is read.
+    frames: str
 
 
 #: Each front end's words: a benchmark scores results, a training run learns from images, the rest fuse.
 _WORDS: dict[FrontEnd, ReadingWords] = {
-    **{end: ReadingWords("fuse", "they fuse as their colour values") for end in ("python", "cli", "ui")},
-    "bench": ReadingWords("score", "they are scored as their colour values"),
-    "training": ReadingWords("train on", "training sees their colour values"),
+    **{end: ReadingWords("fuse", "they fuse as their colour values", "save the one to fuse as an image of its own")
+       for end in ("python", "cli", "ui")},
+    "bench": ReadingWords("score", "they are scored as their colour values",
+                          "save the one to score as an image of its own"),
+    "training": ReadingWords("train on", "training sees their colour values",
+                             "save the others as images of their own to train on them"),
 }
 
 

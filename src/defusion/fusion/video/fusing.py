@@ -107,11 +107,12 @@ def fuse_videos(
     stream is fixed on them as before, so the frames fused are those an uninterrupted run writes.
 
     ``a`` or ``b`` may be live (a stream URL, a capture device, ``cam:N``: :mod:`~defusion.fusion.video.live`;
-    a ``file://`` URL is the file it names): its frames are paired as they come (``note`` told once that
-    they are not synchronised, where it does not wait for the fusion: :attr:`FrameSource.real_time`) and
-    fused until it ends or ``max_frames``; the output runs at the rate the stream reports (``note`` told
-    where none does); Ctrl-C (or SIGTERM, as the command turns it into one) finishes the output there,
-    playable, and the :class:`VideoInterrupted` says where it is (``kept``). ``skip_existing`` is a
+    a ``file://`` URL is the file it names): its frames are paired as they come (a note, said once through
+    :func:`defusion.io.notes.note`, not ``note``, that they are not synchronised, where it does not wait
+    for the fusion: :attr:`FrameSource.real_time`) and fused until it ends or ``max_frames``; the output
+    runs at the rate the stream reports (a note where none does); Ctrl-C (or SIGTERM, as the command turns
+    it into one) finishes the output there, playable, where a source does not wait, and the
+    :class:`VideoInterrupted` says where it is (``kept``); an http(s) video file is stopped as a file is. ``skip_existing`` is a
     VideoError with a live input that does not wait (a camera, a real-time stream, an http stream of no
     frame count): it cannot be rewound to the frames kept; an http(s) video file can.
     """
@@ -178,7 +179,10 @@ def fuse_videos(
         if live and kind == "video":
             _warn_live_pace(done, seconds, rate, (src_a, src_b), warn)
     except BaseException as exc:
-        if live and isinstance(exc, KeyboardInterrupt) and done and sink is not None:
+        # a source that does not wait (a camera, a real-time stream) ends there; a file served over http waits,
+        # and is stopped as a file is (its frames folder gone on with --skip-existing)
+        runs_on = any(src.live and src.real_time is not False for src in (src_a, src_b))
+        if runs_on and isinstance(exc, KeyboardInterrupt) and done and sink is not None:
             raise _stop_live(sink, out, done, start, rate if kind == "video" else None, (src_a, src_b),
                              warn) from exc
         if sink is not None:

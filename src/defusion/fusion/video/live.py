@@ -62,6 +62,9 @@ _PORT = re.compile(r"\d{1,5}")
 #: A query parameter that carries a credential (``?user=admin&pwd=secret``, ``&token=...``, ``&sig=...``), by
 #: its name: its value is hidden in what is said.
 _SECRET_PARAMETER = re.compile(r"pass|pwd|token|auth|key|secret|sig", re.IGNORECASE)
+#: A credential written in a URL's path (``/user=admin_password=...``, some cameras' style; ``;password=...``):
+#: a name like :data:`_SECRET_PARAMETER`'s, ``=``, and its value up to the next separator, hidden.
+_PATH_SECRET = re.compile(r"((?:pass|pwd|token|auth|secret|sig)[A-Za-z]*=)[^/;&_?#]*", re.IGNORECASE)
 #: What hides a secret in what is said.
 _HIDDEN = "***"
 #: Schemes whose streams send their frames in real time, whether or not they are read (a camera's
@@ -126,11 +129,14 @@ def hide_secrets(url: str) -> str:
         'rtsp://admin:***@10.0.0.7:554/live'
         >>> hide_secrets("http://cam/video.cgi?user=admin&pwd=secret")
         'http://cam/video.cgi?user=admin&pwd=***'
+        >>> hide_secrets("rtsp://10.0.0.7:554/user=admin_password=tlJw_channel=1.sdp")
+        'rtsp://10.0.0.7:554/user=admin_password=***_channel=1.sdp'
     """
     url = _hide_password(url)
     head, mark, query = url.partition("?")
+    head = _PATH_SECRET.sub(lambda found: found.group(1) + _HIDDEN, head)
     if not mark:
-        return url
+        return head
     query, hash_mark, fragment = query.partition("#")
     parameters = []
     for parameter in query.split("&"):
@@ -145,8 +151,8 @@ def _hide_password(url: str) -> str:
     path, as FFmpeg splits it: ``user:p@ss@host``, ``me@mail.org:pw@host``) to the last ``@`` of all, so
     that a password that holds a ``/``, ``?`` or ``#`` (``user:pa/ss@host``: FFmpeg would not even send it)
     is hidden all the same, and an ``@`` in the path after a password hides the host too (the two cannot
-    be told apart: better too much hidden than a password said). Where no ``@`` comes before the path, a
-    named host's port is no password (``10.0.0.7:554/clips/a@b`` kept as written)."""
+    be told apart: better too much hidden than a password said). Where no ``@`` comes at all, a named
+    host's port is no password (``10.0.0.7:554/clips/a`` kept as written; ``john.doe:2024/x@host`` hidden)."""
     scheme, sep, rest = url.partition("://")
     end = _AUTHORITY_END.search(rest)
     authority = rest[:end.start()] if end else rest
@@ -155,7 +161,7 @@ def _hide_password(url: str) -> str:
     if colon < 0 or at < colon:
         return url
     host, port = authority[:colon], authority[colon + 1:]
-    if "@" not in authority and _PORT.fullmatch(port) and ("." in host or host.lower() == "localhost"):
+    if "@" not in rest and _PORT.fullmatch(port) and ("." in host or host.lower() == "localhost"):
         return url
     return f"{scheme}{sep}{rest[:colon]}:{_HIDDEN}{rest[at:]}"
 
