@@ -58,3 +58,16 @@ def test_the_legend_says_a_mean_over_fewer_pairs_ranks_after_the_full_ones():
     for text in (summary_markdown(rows), summary_latex(rows)):
         assert "ranked after the full means of its column" in text
         assert "left out of that metric's ranking" not in text
+
+
+def test_a_metric_undefined_on_every_pair_of_a_method_ranks_it_last_there():
+    """A review: a method flat on every pair had no mean of Qcb, so Qcb left every method's mean rank and
+    the failed method ranked 1st on EN alone."""
+    from defusion.benchmark.report.means import mean_table
+    from defusion.benchmark.report.ranks import table_ranks
+    from defusion.benchmark.results_csv import Row
+
+    rows = [Row(m, p, k, v) for m, q, e in (("a", 0.6, 7.4), ("b", 0.5, 7.5), ("flat", float("nan"), 7.6))
+            for p in ("p1", "p2") for k, v in (("Qcb", q), ("EN", e))]
+    ranks = table_ranks(rows, ["a", "b", "flat"], ["Qcb", "EN"], mean_table(rows)[2])
+    assert ranks["flat"] >= max(ranks["a"], ranks["b"])

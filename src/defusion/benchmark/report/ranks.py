@@ -102,9 +102,22 @@ def unranked(rows: list[Row]) -> set[str]:
 def table_ranks(rows: list[Row], methods: list[str], metrics: list[str], means: dict) -> dict[str, float]:
     """:func:`mean_ranks` among the methods of ``rows`` that are not :func:`unranked` (the others have
     none), each mean over fewer pairs ranked after the full means of its metric
-    (:func:`~defusion.benchmark.report.means.fewer_pairs`)."""
+    (:func:`~defusion.benchmark.report.means.fewer_pairs`), and a metric scored but defined on none of a
+    method's pairs (no mean at all: every result flat) ranked last of all, as the worst value: dropped,
+    it would leave its metric out of every method's mean rank and could rank the failed method first.
+
+    Example:
+        >>> from defusion.benchmark.report.means import mean_table
+        >>> rows = [Row(m, p, k, v) for m, q, e in (("a", 0.6, 7.4), ("b", 0.5, 7.5), ("flat", float("nan"), 7.6))
+        ...         for p in ("p1", "p2") for k, v in (("Qcb", q), ("EN", e))]
+        >>> table_ranks(rows, ["a", "b", "flat"], ["Qcb", "EN"], mean_table(rows)[2])
+        {'a': 2.0, 'b': 2.0, 'flat': 2.0}
+    """
     left_out = unranked(rows)
-    return mean_ranks([m for m in methods if m not in left_out], metrics, means, fewer_pairs(rows))
+    undefined = {(r.method, r.metric) for r in rows if r.metric != SECONDS and (r.method, r.metric) not in means}
+    worst = {key: -np.inf if higher_is_better(key[1]) else np.inf for key in undefined}
+    return mean_ranks([m for m in methods if m not in left_out], metrics, {**means, **worst},
+                      fewer_pairs(rows) | undefined)
 
 
 def ranked_order(methods: list[str], ranks: dict[str, float]) -> list[str]:
