@@ -61,9 +61,11 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
     registering = fuser.options.align != "none" or fuser.options.deghost
     from defusion.fusion.align import AlignmentError  # OpenCV: not on this module's import path
 
-    bar = tile_progress(fuser, images, args, nested, stem) if show_tiles else None
+    bar = None
     names = said_names(paths)
     try:
+        # inside: counting the passes checks the images as fusing does (sources of two sizes refused)
+        bar = tile_progress(fuser, images, args, nested, stem) if show_tiles else None
         with naming(names):  # the core's "image 3" said as the file it is
             fused, found = _fuse_images(fuser, images, out, args, stem, bar.update if bar else None, registering)
         if bar:
