@@ -60,7 +60,20 @@ def palette_span_text(span: tuple[float, float]) -> str:
         >>> palette_span_text((0.125, 0.8750004))
         '0.125,0.875'
     """
-    return ",".join(f"{bound:.{PALETTE_DECIMALS}f}".rstrip("0").rstrip(".") or "0" for bound in span)
+    return ",".join(decimal_text(bound, PALETTE_DECIMALS) for bound in span)
+
+
+def decimal_text(value: float, places: int) -> str:
+    """``value`` with at most ``places`` decimals, without trailing zeros: a bound written for a
+    client or a user to send back (a palette's range, a stretch's counts).
+
+    Example:
+        >>> decimal_text(7002.50, 2), decimal_text(0.0, 6)
+        ('7002.5', '0')
+    """
+    return f"{value:.{places}f}".rstrip("0").rstrip(".") or "0"
+
+
 #: How more than two images are combined by a network that fuses pairs (FuseOptions.stack).
 StackOrder = Literal["balanced", "sequential"]
 STACK_ORDERS: tuple[str, ...] = get_args(StackOrder)
@@ -193,7 +206,7 @@ def is_onnx_export(path: str | Path | None) -> bool:
 
 
 __all__ = ["Motion", "MOTIONS", "PixelSource", "PIXEL_SOURCES", "ColorMode", "COLOR_MODES", "Palette", "PALETTES",
-           "PALETTE_RANGE_FORM", "PALETTE_DECIMALS", "palette_span", "palette_span_text",
+           "PALETTE_RANGE_FORM", "PALETTE_DECIMALS", "decimal_text", "palette_span", "palette_span_text",
            "StackOrder", "STACK_ORDERS", "InputOrder", "INPUT_ORDERS", "Stretch", "STRETCHES", "RigMotion",
            "RIG_MOTIONS", "DEFAULT_RIG_MOTION", "DEFAULT_UNIQUE_GAIN", "MAX_UNIQUE_GAIN",
            "MAX_DETAIL_GAIN", "Task", "TASKS", "MFIFB_QABF_SOURCES", "MFIFB_QABF_NETWORK",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from defusion.fusion.choices import PALETTE_RANGE_FORM, palette_span, palette_span_text
+from defusion.fusion.choices import PALETTE_RANGE_FORM, decimal_text, palette_span, palette_span_text
 from defusion.fusion.color import PALETTE_OF_COLOUR, is_grey
 from defusion.fusion.stretch import STRETCHES, FixedStretch, Stretch, describe_fixed, measure_stretch
 from defusion.fusion.thermal_notes import describe_order, describe_unstretched, flat_band, raw_bands
@@ -283,19 +283,14 @@ def stretch_value(stretch: FixedStretch | None, spans: FloatSpans | None = None)
         if i in items:  # a float upload: its span maps it (fold_float_stretch), counts would be a 422 sent back
             continue
         low, high = stretch.mapping(i)
-        items[i] = f"{FIELDS[i]}:{_decimal(low * MAX_16BIT, COUNT_DECIMALS)}-" \
-                   f"{_decimal(high * MAX_16BIT, COUNT_DECIMALS)}"
+        items[i] = f"{FIELDS[i]}:{decimal_text(low * MAX_16BIT, COUNT_DECIMALS)}-" \
+                   f"{decimal_text(high * MAX_16BIT, COUNT_DECIMALS)}"
     return ",".join(items[i] for i in sorted(items))
 
 
 def _float_text(value: float) -> str:
     """``value``, a float32 value, in the fewest digits that read back as it (``20.5882``)."""
     return str(np.float32(value))
-
-
-def _decimal(value: float, places: int) -> str:
-    """``value`` with at most ``places`` decimals, without trailing zeros."""
-    return f"{value:.{places}f}".rstrip("0").rstrip(".") or "0"
 
 
 def kept_headers(options: FuseOptions, spans: FloatSpans | None = None) -> dict[str, str]:
