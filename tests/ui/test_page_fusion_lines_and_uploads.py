@@ -209,3 +209,19 @@ def test_page_text_points_no_web_user_to_the_repository_or_the_command_line(ui_e
     text = _page_text(at)
     assert "Metrics" in text  # the fusion is on the page, its captions too
     assert [said for said in NOT_FOR_A_WEB_USER if said in text] == []
+
+
+@needs_upload
+def test_an_aligned_upload_that_correlates_little_is_noted_once_from_the_fusion_core(ui_env):
+    """The page made this note again from the result beside the core's own and kept one by string
+    equality; now the core's line alone reaches the page."""
+    from tests.fusion.test_align_correlation import _example
+
+    under = (_example("mef_under") * 255).astype(np.uint8)
+    other = np.ascontiguousarray((_example("mef_over") * 255).astype(np.uint8)[::-1, ::-1])  # another picture
+    at = _app().run()
+    at.selectbox(key="align").set_value("translation").run()
+    at = _upload_pair(at, under, other, ("under.png", "other.png"))
+    assert not at.error, [e.value for e in at.error]
+    shown = [m.value for m in (*at.warning, *at.info) if "correlates little" in m.value]
+    assert len(shown) == 1 and shown[0].startswith("other.png correlates little with under.png once registered")

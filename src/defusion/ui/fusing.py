@@ -64,11 +64,6 @@ class FusedStack(NamedTuple):
     #: :func:`registration_notes`.
     warps: tuple[np.ndarray | None, ...] = ()
     ghosts: tuple[float, ...] = ()
-    #: The flat (misfire) shots left out of a focus stack's choice (Fusion.left_out).
-    left_out: tuple[int, ...] = ()
-    #: How well each image matched the frame once aligned (Fusion.correlations): for
-    #: :func:`registration_notes`.
-    correlations: tuple[float | None, ...] = ()
 
 
 def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray], on_tile: Callable[[], None] | None = None,
@@ -79,7 +74,7 @@ def fuse_stack_and_score(fuser: Fuser, images: list[np.ndarray], on_tile: Callab
     _said(on_scoring)
     depth = None if result.weights is None else source_map([result.weights[k] for k in result.order])
     return FusedStack(result.fused, score_stack(result.fused, result.sources), result.order, depth, result.sources,
-                      result.frame, result.warps, result.ghosts, result.left_out, result.correlations)
+                      result.frame, result.warps, result.ghosts)
 
 
 def _said(event: Callable[[], None] | None) -> None:

@@ -9,10 +9,9 @@ from typing import Sequence
 
 import numpy as np
 
-from defusion.fusion.align import describe_alignment, describe_correlation, describe_fill
+from defusion.fusion.align import describe_alignment, describe_fill
 from defusion.fusion.deghost import describe_ghosts
 from defusion.fusion.fuser import Decomposition, Fuser
-from defusion.fusion.stacking import flat_warning
 from defusion.fusion.stretch import describe_stretch
 from defusion.io.images import describe_float_stretch, float_span
 from defusion.io.notes import split_line
@@ -26,15 +25,14 @@ PAGE_WORDS = {"give the uint16 counts to have them stretched, or stretch it with
 
 
 def registration_notes(names: Sequence[str], found: Decomposition | FusedStack, motion: str) -> list[str]:
-    """What alignment and deghosting found in a fusion (``found``: its ``warps``, ``correlations``,
-    ``ghosts``, ``frame`` and ``fused``; ``names`` in the order given), as ``defusion fuse`` says it: a
-    line each."""
+    """What alignment and deghosting found in a fusion (``found``: its ``warps``, ``ghosts``, ``frame``
+    and ``fused``; ``names`` in the order given), as ``defusion fuse`` says it: a line each. What the
+    fusion core says itself while fusing (an aligned upload that correlates little, a stack's misfire
+    shots left out) is not made again here: :func:`fusion_lines` shows the core's own line."""
     size = found.fused.shape[:2]
     lines = (describe_alignment(names, found.warps, found.frame, size, motion),
-             describe_correlation(names, found.correlations, found.frame),  # maybe another scene
              describe_fill(names, found.warps, size) if len(names) > 2 else None,  # a pair's: its first image
-             describe_ghosts(names, found.ghosts),
-             flat_warning(list(names), list(getattr(found, "left_out", ()))))  # a stack's misfire shots
+             describe_ghosts(names, found.ghosts))
     return [line for line in lines if line]
 
 
@@ -43,8 +41,7 @@ def fusion_lines(said: Sequence[str], names: Sequence[str], page_notes: Sequence
     """(warnings, notes) to show with a fusion: what the fusion core said while fusing (``said``, the
     lines :func:`defusion.io.notes.collecting` gathered, "image N" named by ``names``, the uploads in
     the order given), then the page's own ``page_notes`` (:func:`palette_note`, :func:`registration_notes`)
-    but those the core said too (a poor correlation, misfire shots left out), each said once with the
-    core's kind. Advice meant for a Python caller is put in a web user's words (``PAGE_WORDS``).
+    but those the core said too, each said once with the core's kind. Advice meant for a Python caller is put in a web user's words (``PAGE_WORDS``).
 
     Example:
         >>> said = ["warning: image 1: the palette colours a colour image", "note: image 2 is dim"]
