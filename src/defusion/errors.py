@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import re
 import sys
+import traceback
+from types import FrameType, TracebackType
 
 
 class DefusionError(Exception):
@@ -95,6 +97,95 @@ def caller_stacklevel() -> int:
     return level
 
 
+#: The environment variable that asks for the traceback of every error defusion says in a line: a
+#: command's error, a folder run's pair skipped, a method that failed on a benchmark pair. Set to 1, a
+#: one-line error (a bug said as a refusal, say) shows where it was raised, for a bug report.
+TRACEBACK_VARIABLE = "DEFUSION_TRACEBACK"
+#: The values of :data:`TRACEBACK_VARIABLE` that ask for tracebacks (any case); anything else, "0",
+#: "false" or "off" included, asks for none.
+TRACEBACK_ON = ("1", "true", "yes", "on")
+#: The folders pip installs third-party packages into (``site-packages``; Debian's Python: ``dist-packages``).
+_THIRD_PARTY_DIRS = ("site-packages", "dist-packages")
+#: What the line of an error that may be a bug ends with, after where it was raised.
+_BUG_TAIL = f"if the input looks fine, this may be a defusion bug: {TRACEBACK_VARIABLE}=1 shows where; please report it"
+
+
+def tracebacks_asked() -> bool:
+    """Whether :data:`TRACEBACK_VARIABLE` asks for the traceback of each error said.
+
+    Example:
+        >>> import os
+        >>> os.environ.get(TRACEBACK_VARIABLE) is not None or not tracebacks_asked()
+        True
+    """
+    return os.environ.get(TRACEBACK_VARIABLE, "").strip().lower() in TRACEBACK_ON
+
+
+def say_traceback() -> None:
+    """Print the traceback of the error being handled on stderr (above any progress bar) where
+    :data:`TRACEBACK_VARIABLE` asks for it: for an error said in a line and gone on from (a pair skipped,
+    a method that failed on a pair), as the command's own errors print theirs."""
+    if not tracebacks_asked():
+        return
+    text = traceback.format_exc().rstrip("\n")
+    tqdm = sys.modules.get("tqdm")  # loaded where a bar may be drawn: its write keeps the bar below
+    if tqdm is not None:
+        tqdm.tqdm.write(text, file=sys.stderr)
+    else:
+        print(text, file=sys.stderr)
+
+
+def raised_inside(tb: TracebackType | None) -> str | None:
+    """The top-level name of the third-party package (``numpy``, ``torch``, ``cv2``, ``PIL``) whose
+    code raised the error whose traceback is ``tb``: the innermost frame's file lies in a
+    ``site-packages`` folder, outside defusion's own. None where defusion's code, the standard library's,
+    or a C function called from them raised it (a C function adds no frame: its caller's is innermost).
+
+    Example:
+        >>> raised_inside(None) is None
+        True
+    """
+    frame = _innermost(tb)
+    if frame is None:
+        return None
+    path = os.path.abspath(frame.f_code.co_filename)
+    if path.startswith(_PACKAGE_DIR + os.sep) or not set(_THIRD_PARTY_DIRS) & set(path.split(os.sep)):
+        return None
+    module = frame.f_globals.get("__name__") or os.path.basename(path)
+    return str(module).split(".")[0]
+
+
+def _innermost(tb: TracebackType | None) -> FrameType | None:
+    """The frame where the error whose traceback is ``tb`` was raised (a C function's caller's)."""
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame
+
+
+def bug_hint(exc: BaseException, refusals: tuple[type[BaseException], ...] = ()) -> str:
+    """The clause a line saying ``exc`` ends with where ``exc`` may be a bug, not bad input: an error a
+    third-party library raised (:func:`raised_inside`), or a builtin error raised in defusion's own code,
+    where its refusals are :class:`DefusionError` s (so a builtin there came from a compiled call: numpy's
+    broadcasting, say). ``""`` for a :class:`DefusionError`, an OSError or running out of memory (the
+    user's file or machine speaking) and ``refusals`` (a front end's own), and for an error raised elsewhere (a caller's code).
+
+    Example:
+        >>> bug_hint(DefusionError("a.png: cannot decode"))
+        ''
+    """
+    if isinstance(exc, (OSError, MemoryError, DefusionError, *refusals)) or runtime_out_of_memory(exc):
+        return ""  # the machine's memory speaking is no bug either
+    library = raised_inside(exc.__traceback__)
+    if library:
+        return f" (raised inside {library}: {_BUG_TAIL})"
+    frame = _innermost(exc.__traceback__)
+    if frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+        return f" (raised in defusion's code, not as a refusal: {_BUG_TAIL})"
+    return ""
+
+
 #: How the runtimes say they ran out of memory without a MemoryError: PyTorch's CPU allocator
 #: ("DefaultCPUAllocator: can't allocate memory"), CUDA ("CUDA out of memory"), onnxruntime's arena
 #: ("Failed to allocate memory").
@@ -120,5 +211,6 @@ def runtime_out_of_memory(exc: BaseException) -> bool:
     return runtime_error and bool(_OUT_OF_MEMORY.search(str(exc)))
 
 
-__all__ = ["DefusionError", "DefusionNote", "DefusionWarning", "caller_stacklevel", "channels_first_hint",
-           "runtime_out_of_memory"]
+__all__ = ["DefusionError", "DefusionNote", "DefusionWarning", "TRACEBACK_ON", "TRACEBACK_VARIABLE", "bug_hint",
+           "caller_stacklevel", "channels_first_hint", "raised_inside", "runtime_out_of_memory", "say_traceback",
+           "tracebacks_asked"]

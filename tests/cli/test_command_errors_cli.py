@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from defusion.cli.errors import EXIT_FAILED, EXIT_USAGE, TRACEBACK_VARIABLE, run_guarded
+from defusion.cli.errors import EXIT_FAILED, EXIT_USAGE, run_guarded
+from defusion.errors import TRACEBACK_VARIABLE
 from defusion.cli.main import main
 from defusion.io.errors import ImageReadError
 from defusion.io.images import write_image

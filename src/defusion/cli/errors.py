@@ -11,10 +11,10 @@ import sys
 import threading
 import traceback
 from collections.abc import Iterator
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Callable
 
-from defusion.errors import DefusionError, runtime_out_of_memory
+from defusion.errors import bug_hint, runtime_out_of_memory, say_traceback, tracebacks_asked
 
 #: Exit status for bad input or usage (argparse uses 2 as well): the command line or a file must change.
 EXIT_USAGE = 2
@@ -33,18 +33,6 @@ _MEMORY_DETAIL_CHARS = 160
 #: Whether this is Windows, where writing to a pipe whose reader went away may raise OSError(EINVAL)
 #: rather than BrokenPipeError (CPython gh-79935); a module constant, that tests set.
 WINDOWS = os.name == "nt"
-#: The environment variable that makes every error a command says print its traceback first: set to 1,
-#: a one-line error (a bug said as a refusal, say) shows where it was raised, for a bug report.
-TRACEBACK_VARIABLE = "DEFUSION_TRACEBACK"
-#: The values of :data:`TRACEBACK_VARIABLE` that ask for tracebacks (any case); anything else, "0",
-#: "false" or "off" included, asks for none.
-TRACEBACK_ON = ("1", "true", "yes", "on")
-#: The folder of the defusion package: an error raised in a file outside it was raised by a library.
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: The folders pip installs third-party packages into (``site-packages``; Debian's Python: ``dist-packages``).
-_THIRD_PARTY_DIRS = ("site-packages", "dist-packages")
-
-
 class UserError(Exception):
     """A problem the user can fix (bad file, bad option); shown without a traceback."""
 
@@ -56,7 +44,7 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
     to do, in the command's own options, and exit status 1 (:data:`EXIT_FAILED`: the input may be fine,
     the machine had too little memory for it); so are ``failures``, the command's own errors of a run that
     failed on good input (a training job whose worker died). Anything else is a bug and keeps its traceback.
-    With ``DEFUSION_TRACEBACK=1`` (:data:`TRACEBACK_VARIABLE`) each error said prints its traceback
+    With ``DEFUSION_TRACEBACK=1`` (:data:`defusion.errors.TRACEBACK_VARIABLE`) each error said prints its traceback
     first; one a library raised (not a defusion error) says so (:func:`error_line`)."""
     try:
         return _run_flushed(fn)
@@ -83,50 +71,38 @@ def run_guarded(fn: Callable[[], int | None], expected: tuple[type[BaseException
 
 def _say_error(line: str) -> None:
     """Say ``line`` on stderr after the progress bars are closed, the traceback of the error being
-    handled printed before it where :data:`TRACEBACK_VARIABLE` asks for it."""
+    handled printed before it where :data:`defusion.errors.TRACEBACK_VARIABLE` asks for it."""
     close_progress_bars()
-    if os.environ.get(TRACEBACK_VARIABLE, "").strip().lower() in TRACEBACK_ON:
+    if tracebacks_asked():
         traceback.print_exc()
     print(line, file=sys.stderr)
 
 
 def error_line(exc: BaseException) -> str:
-    """The one line that says ``exc``: ``defusion: error: `` and its message; for an error a third-party
-    library raised (:func:`raised_inside`) that is no refusal of defusion's own, a hint that it may be a
-    bug, and how to see where it was raised. An OSError (a file's permissions, a missing file, a full
-    disk) is the user's file or machine speaking, and gets none.
+    """The one line that says ``exc``: ``defusion: error: `` and its message; for an error that is no
+    refusal of defusion's own (a third-party library's, or a compiled call's in defusion's code), a hint
+    that it may be a bug, and how to see where it was raised (:func:`defusion.errors.bug_hint`). An
+    OSError (a file's permissions, a missing file, a full disk) is the user's file or machine speaking,
+    and gets none.
 
     Example:
         >>> error_line(ValueError("bad value"))
         'defusion: error: bad value'
     """
-    line = f"defusion: error: {exc}"
-    library = None if isinstance(exc, (OSError, DefusionError, UserError)) else raised_inside(exc.__traceback__)
-    if library:
-        line += (f" (raised inside {library}: if the input looks fine, this may be a defusion bug: "
-                 f"{TRACEBACK_VARIABLE}=1 shows where; please report it)")
-    return line
+    return f"defusion: error: {exc}{bug_hint(exc, (UserError,))}"
 
 
-def raised_inside(tb: TracebackType | None) -> str | None:
-    """The top-level name of the third-party package (``numpy``, ``torch``, ``cv2``, ``PIL``) whose
-    code raised the error whose traceback is ``tb``: the innermost frame's file lies in a
-    ``site-packages`` folder, outside defusion's own. None where defusion's code, the standard library's,
-    or a C function called from them raised it (a C function adds no frame: its caller's is innermost).
+def skip_detail(exc: BaseException) -> str:
+    """What a line saying that one item of many was skipped on ``exc`` (a folder run's pair) gives as
+    the reason: its message and, as :func:`error_line`, a hint where it may be a bug; its traceback
+    printed first (above any progress bar) where :data:`defusion.errors.TRACEBACK_VARIABLE` asks for it.
 
     Example:
-        >>> raised_inside(None) is None
-        True
+        >>> skip_detail(ValueError("sizes differ"))
+        'sizes differ'
     """
-    if tb is None:
-        return None
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    path = os.path.abspath(tb.tb_frame.f_code.co_filename)
-    if path.startswith(_PACKAGE_DIR + os.sep) or not set(_THIRD_PARTY_DIRS) & set(path.split(os.sep)):
-        return None
-    module = tb.tb_frame.f_globals.get("__name__") or os.path.basename(path)
-    return str(module).split(".")[0]
+    say_traceback()
+    return f"{exc}{bug_hint(exc, (UserError,))}"
 
 
 def out_of_memory_message(exc: BaseException, hint: str = MEMORY_HINT) -> str:

@@ -71,7 +71,7 @@ class _RaisingParser(argparse.ArgumentParser):
 OTHER_ENV_VARIABLES = (
     "DEFUSION_CACHE",  # the ONNX export cache (defusion.fusion.onnx_runtime.ENV_CACHE)
     "DEFUSION_UI_ALLOWED_HOSTS",  # the web UI's Host names (defusion.ui.host_guard), set by defusion ui
-    "DEFUSION_TRACEBACK",  # every command's errors with their traceback (defusion.cli.errors.TRACEBACK_VARIABLE)
+    "DEFUSION_TRACEBACK",  # every command's errors with their traceback (defusion.errors.TRACEBACK_VARIABLE)
     # the test suite's and the container build's own
     "DEFUSION_CONTAINER_CACHE", "DEFUSION_BROWSER_TEST_WEIGHTS", "DEFUSION_KEEP_SCREENSHOT",
     "DEFUSION_KEEP_STACK_SCREENSHOT", "DEFUSION_TORCH_WHEELS", "DEFUSION_BUILDAH_DRIVER", "DEFUSION_DEBIAN_MIRROR",

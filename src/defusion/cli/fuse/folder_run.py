@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from defusion.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError
+from defusion.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError, skip_detail
 from defusion.cli.fuse.file_names import already_fused
 from defusion.cli.fuse.fused_settings import record_settings, settle_settings
 from defusion.cli.fuse.fusing import fuse_one
@@ -71,7 +71,7 @@ def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args:
                                         f"fused are kept in {args.output}): once it can be written, run the same "
                                         "command with --skip-existing to fuse the rest") from None
                     failed.append(name)
-                    tqdm.write(f"defusion: skipped {name}: {exc}", file=sys.stderr)
+                    tqdm.write(f"defusion: skipped {name}: {skip_detail(exc)}", file=sys.stderr)
     except KeyboardInterrupt:  # what is written stays written (each image atomically): say how to go on
         print(f"defusion: interrupted after {done + len(kept)} of {total} {unit} in {args.output}{made_said}; "
               "run the same command with --skip-existing to fuse the rest", file=sys.stderr)
