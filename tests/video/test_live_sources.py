@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,19 +24,36 @@ from tests.conftest import free_port
 from tests.video.test_video import _frames, _read_video, _write_video
 
 
+#: Seconds a fake camera that keeps pace waits for the fusion to ask for a frame before it ends its stream:
+#: far over any test's fusion of one pair, so that only a test that never asks again meets it.
+PACE_WAIT_S = 60
+
+
 class FakeCapture:
     """A camera as cv2.VideoCapture shows it: ``frames`` (BGR) one per read, then reads fail (the stream
-    ended); ``endless`` repeats them forever; ``on_read(n)`` is called on the n-th read (from 1)."""
+    ended); ``endless`` repeats them forever; ``on_read(n)`` is called on the n-th read (from 1).
+
+    Read by a :class:`~defusion.fusion.video.live.NewestFrameReader` (a camera, a real-time stream), it sends
+    each frame when the fusion asks for one (``wanted``), as a camera whose pace the fusion keeps up with:
+    every frame is fused, in order, none skipped (a read answered at once would skip all but the newest,
+    as a camera far faster than the fusion); ``keeps_pace=False`` answers at once."""
 
     def __init__(self, frames: list[np.ndarray], fps: float = 30.0, endless: bool = False, on_read=None,
-                 opened: bool = True) -> None:
+                 opened: bool = True, keeps_pace: bool = True) -> None:
         self.frames, self.fps, self.endless, self.on_read, self.opened = frames, fps, endless, on_read, opened
+        self.keeps_pace = keeps_pace
         self.reads, self.released = 0, False
 
     def isOpened(self) -> bool:
         return self.opened
 
     def read(self):
+        reader = threading.current_thread()
+        if self.keeps_pace and isinstance(reader, live.NewestFrameReader):
+            asked = reader.wanted.wait(PACE_WAIT_S)
+            reader.wanted.clear()  # one frame per demand
+            if not asked or reader.stopping.is_set():
+                return False, None
         self.reads += 1
         if self.on_read is not None:
             self.on_read(self.reads)

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from defusion.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError, close_progress_bars
-from defusion.cli.options import (add_fusion_options, add_model_options, add_onnx_option, check_tile, fusion_options,
-                                  make_fuser, positive_int, same_path)
+from defusion.cli.options import (add_fusion_options, add_model_options, add_onnx_option, check_onnx_options,
+                                  check_tile, fusion_options, make_fuser, positive_int, same_path)
 from defusion.fusion.errors import SizeMismatchError
 from defusion.io.errors import ImageReadError
 from defusion.io.formats import DEFAULT_MAX_PIXELS
@@ -168,14 +168,15 @@ def _note_measured(fuser: Fuser, paths: list[Path], frames: list[np.ndarray], in
 
 
 def _check_inputs(args: argparse.Namespace, out: Path) -> None:
-    """Check the inputs as written, before the model loads: a file or folder that is not there (by its path,
-    or a file:// URL: :func:`file_url_path`), an output that is one of them, one input given twice,
-    --skip-existing with a live one that does not wait (:func:`live_spec`, :func:`sends_in_real_time`: a
-    camera or real-time stream, opened only by the fusion; an http(s) URL, which may be a file, is told
-    once opened)."""
-    from defusion.fusion.video.live import file_url_path, live_spec, sends_in_real_time
+    """Check the inputs as written, before they are opened: a file or folder that is not there (by its path,
+    or a file:// URL: :func:`file_url_path`), an output that is one of them, one input given twice (one
+    camera, however written, refused: :func:`check_distinct_devices`), --skip-existing with a live one that
+    does not wait (:func:`live_spec`, :func:`sends_in_real_time`: a camera or real-time stream; an http(s)
+    URL, which may be a file, is told once opened)."""
+    from defusion.fusion.video.live import check_distinct_devices, file_url_path, live_spec, sends_in_real_time
 
     specs = [live_spec(text) for text in (args.a, args.b)]  # a VideoError for a cam: that is no camera
+    check_distinct_devices(*specs)  # cam:0 and /dev/video0: one camera, which cannot stream twice
     files = [file_url_path(text) or Path(text) for text, spec in zip((args.a, args.b), specs) if spec is None]
     for path in files:
         if not path.exists():
@@ -184,7 +185,7 @@ def _check_inputs(args: argparse.Namespace, out: Path) -> None:
     if len(files) == 2 and same_path(*files):
         print(f"defusion: warning: {files[0]} and {files[1]} are the same {'folder' if files[0].is_dir() else 'file'}: "
               "each frame is fused with itself", file=sys.stderr)
-    elif specs[0] is not None and specs[0] == specs[1]:
+    elif specs[0] is not None and specs[0] == specs[1]:  # a URL (a camera twice is refused above)
         print(f"defusion: warning: {specs[0].name} is given twice: each frame is fused with (about) itself, where it "
               "can be opened twice at all", file=sys.stderr)
     if args.skip_existing and any(spec is not None and sends_in_real_time(spec) for spec in specs):
@@ -195,6 +196,7 @@ def _check_inputs(args: argparse.Namespace, out: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     from defusion.cli.fuse.fused_settings import check_kept, fused_settings, record_settings, settle_settings
     from defusion.fusion.video import VideoInterrupted, fuse_videos, output_kind
+    from defusion.fusion.video.fusing import open_inputs
     from defusion.io.notes import note
 
     out = _check(args)
@@ -204,14 +206,23 @@ def run(args: argparse.Namespace) -> int:
     settings = None if before is None else fused_settings(args, options)  # a frame folder's, as fuse's folders
     if args.skip_existing:
         check_kept(args, settings, len(before or ()), "frames")
-    fuser = make_fuser(args, options)
+    check_onnx_options(args)  # the model options' mistakes, said before a stream is waited for
+    # the inputs opened before the model loads (seconds): a bad URL or an unplugged camera said at once; a
+    # camera's reader drains it meanwhile (fusing takes its newest frame)
+    sources = open_inputs(args.a, args.b, args.max_pixels)
+    try:
+        fuser = make_fuser(args, options)
+    except BaseException:  # a model that cannot load, or Ctrl-C while it loads: the cameras let go
+        for source in sources:
+            source.close()
+        raise
 
     def first_frames(paths: list[Path], frames: list[np.ndarray]) -> None:
         if settings is not None:
             record_settings(out, settings)  # the folder made, before the first frame is fused
 
     try:
-        result = fuse_videos(fuser, args.a, args.b, out, max_frames=args.max_frames, fps=args.fps,
+        result = fuse_videos(fuser, *sources, out, max_frames=args.max_frames, fps=args.fps,
                              max_pixels=args.max_pixels, progress=not args.no_progress,
                              skip_existing=args.skip_existing, on_first=first_frames,
                              on_measured=lambda paths, frames, index: _note_measured(fuser, paths, frames, index),

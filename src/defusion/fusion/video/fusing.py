@@ -2,7 +2,9 @@
 the inputs checked against each other (sizes, lengths, frame rates), each pair of frames fused by
 the stream's steady fuser (a pair that cannot be fused skipped: :mod:`.bad_pairs`), the output
 written, and what was done returned (:class:`VideoResult`). A live input (a stream or a camera:
-:mod:`.live`) is fused until it ends, ``max_frames``, or an interrupt, which finishes the output there."""
+:mod:`.live`) is fused until it ends, ``max_frames``, or an interrupt, which finishes the output there; one
+that does not wait for the fusion gives its newest frame to each pair, and the frames it skipped so are said
+at the end. The inputs may be opened before (:func:`open_inputs`: a bad URL said before a model loads)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from defusion.fusion.fuser import Fuser, SizeMismatchError
 from defusion.fusion.rig import RigError
 from defusion.fusion.video.bad_pairs import SIZE_CHANGE_RUN, BadPair, BadPairs
 from defusion.fusion.video.errors import VideoError, VideoInterrupted
-from defusion.fusion.video.live import live_spec, sends_in_real_time
+from defusion.fusion.video.live import LiveSpec, check_distinct_devices, live_spec, sends_in_real_time
 from defusion.fusion.video.pairing import misnumbered_pair
 from defusion.fusion.video.sinks import FRAME_NAME, FrameSink, VideoSink, output_kind
 from defusion.fusion.video.sources import BadFrame, FrameSource, note_float_spans, open_frames, other_size
@@ -65,8 +67,8 @@ class VideoResult:
 
 def fuse_videos(
     fuser: Fuser,
-    a: str | Path,
-    b: str | Path,
+    a: str | Path | FrameSource,
+    b: str | Path | FrameSource,
     out: str | Path,
     *,
     max_frames: int | None = None,
@@ -79,7 +81,8 @@ def fuse_videos(
     skip_existing: bool = False,
     on_measured: Callable[[list[Path], list[np.ndarray], int], None] | None = None,
 ) -> VideoResult:
-    """Fuse ``a`` and ``b`` (video files or frame folders) frame by frame into ``out``.
+    """Fuse ``a`` and ``b`` (video files or frame folders, or the sources :func:`open_inputs` opened of them,
+    which it then closes) frame by frame into ``out``.
 
     Settings measured on the first frames are kept for the stream, so that it cannot flicker: the
     inputs' order, the alignment and deghost reference, a raw thermal stretch, a palette's range
@@ -109,7 +112,9 @@ def fuse_videos(
     ``a`` or ``b`` may be live (a stream URL, a capture device, ``cam:N``: :mod:`~defusion.fusion.video.live`;
     a ``file://`` URL is the file it names): its frames are paired as they come (a note, said once through
     :func:`defusion.io.notes.note`, not ``note``, that they are not synchronised, where it does not wait
-    for the fusion: :attr:`FrameSource.real_time`) and fused until it ends or ``max_frames``; the output
+    for the fusion: :attr:`FrameSource.real_time`; each pair then takes its newest frame, and a note at the
+    end says how many it sent were skipped so: :class:`~defusion.fusion.video.live.NewestFrameReader`) and
+    fused until it ends or ``max_frames``; the output
     runs at the rate the stream reports (a note where none does); Ctrl-C (or SIGTERM, as the command turns
     it into one) finishes the output there, playable, where a source does not wait, and the
     :class:`VideoInterrupted` says where it is (``kept``); an http(s) video file is stopped as a file is. ``skip_existing`` is a
@@ -121,15 +126,18 @@ def fuse_videos(
     out = Path(out)
     warn = warn or _warn_on_stderr
     note = note or say_note
-    kind = output_kind(out)
-    if skip_existing and kind == "video":
-        raise VideoError(f"cannot skip existing frames in {out}: a video is written only once complete; write "
-                         "frames to a folder to go on after an interruption")
-    specs = [live_spec(source) for source in (a, b)]
-    if skip_existing and any(spec is not None and sends_in_real_time(spec) for spec in specs):
-        raise VideoError(f"cannot skip existing frames in {out}: a live input (a stream or a camera) cannot be "
-                         "rewound to the frames an earlier run fused; write to a new folder")
-    src_a, src_b = _open_pair(a, b, max_pixels)
+    try:
+        kind = output_kind(out)
+        if skip_existing and kind == "video":
+            raise VideoError(f"cannot skip existing frames in {out}: a video is written only once complete; write "
+                             "frames to a folder to go on after an interruption")
+        if skip_existing and any(spec is not None and sends_in_real_time(spec) for spec in map(_spec, (a, b))):
+            raise VideoError(f"cannot skip existing frames in {out}: a live input (a stream or a camera) cannot be "
+                             "rewound to the frames an earlier run fused; write to a new folder")
+    except BaseException:
+        _close_given(a, b)
+        raise
+    src_a, src_b = open_inputs(a, b, max_pixels)
     live = src_a.live or src_b.live
     sink, done, skipped, start = None, 0, 0, time.perf_counter()
     bad = BadPairs(warn, (lambda index: "the frame fused before it repeated in its place" if done
@@ -176,6 +184,7 @@ def fuse_videos(
             raise VideoError("no frames to fuse")
         sink.finish()
         seconds = time.perf_counter() - start
+        _note_skipped((src_a, src_b), done, seconds)
         if live and kind == "video":
             _warn_live_pace(done, seconds, rate, (src_a, src_b), warn)
     except BaseException as exc:
@@ -220,6 +229,7 @@ def _stop_live(sink: FrameSink | VideoSink, out: Path, done: int, start: float, 
     with _sigint_ignored():
         sink.finish(cut=True)
     seconds = time.perf_counter() - start
+    _note_skipped(sources, done, seconds)
     if rate is not None:
         _warn_live_pace(done, seconds, rate, sources, warn)
     return VideoInterrupted(done, out, seconds)
@@ -267,11 +277,34 @@ def _note_live(src_a: FrameSource, src_b: FrameSource, default_rate_of: Path | N
                  "(--fps sets it)")
 
 
+def _note_skipped(sources: tuple[FrameSource, FrameSource], done: int, seconds: float) -> None:
+    """Say once, at the end, of each input read for its newest frame (a camera, a real-time stream:
+    :attr:`FrameSource.skipped`), how many of the frames it sent were skipped to keep up with the fusion,
+    and the fusion's pace (``done`` pairs in ``seconds``): where the video's time went.
+
+    Example:
+        >>> import defusion.io.notes as notes
+        >>> camera = FrameSource(); camera.path, camera.received, camera.skipped = "cam:0", 530, 412
+        >>> with notes.collecting() as said:
+        ...     _note_skipped((camera, FrameSource()), 118, 38.0)
+        >>> said  # doctest: +NORMALIZE_WHITESPACE
+        ['note: cam:0: 412 of 530 frames skipped to keep up (each pair fused took its newest): fusion ran
+        at 3.11 fps']
+    """
+    pace = done / seconds if seconds > 0 else float("inf")
+    for source in sources:
+        if source.skipped:
+            say_note(f"{source.path}: {source.skipped} of {plural(source.received, 'frame')} skipped to keep up "
+                     f"(each pair fused took its newest): fusion ran at {pace:.3g} fps")
+
+
 def _warn_live_pace(done: int, seconds: float, rate: float, sources: tuple[FrameSource, FrameSource],
                     warn: Callable[[str], None]) -> None:
     """Warn where a live input that does not wait for the fusion (:attr:`FrameSource.real_time`) was fused
-    at under :data:`LIVE_PACE_SHARE` of the output video's ``rate``: the frames it sent meanwhile were
-    dropped (or queued, the fusion falling behind), and the video plays faster than it happened. The
+    at under :data:`LIVE_PACE_SHARE` of the output video's ``rate``: the video plays faster than it
+    happened, as each pair took a camera's or real-time stream's newest frame, those it sent meanwhile
+    skipped (:func:`_note_skipped` counts them); an http stream of no frame count is read in order, so
+    its frames were dropped or queued, the fusion falling behind. The
     ``--fps`` that plays it at its pace is given where that is known (a camera, a real-time stream), with
     what it does to an input that waits (a file's frames then play slow); for an http stream of no frame
     count, which may be a file served, only for the case that it is live.
@@ -279,9 +312,9 @@ def _warn_live_pace(done: int, seconds: float, rate: float, sources: tuple[Frame
     Example:
         >>> camera = FrameSource(); camera.path, camera.real_time = "cam:0", True
         >>> _warn_live_pace(60, 20.0, 30.0, (camera, camera), print)  # doctest: +NORMALIZE_WHITESPACE
-        fused 3 frames/s, under the output's 30 fps: a live input does not wait for the fusion, so the
-        frames it sent meanwhile were dropped (or queued, the fusion falling behind), and the video may
-        play up to 10x faster than it happened; --fps 3 plays it at about the pace it was fused
+        fused 3 frames/s, under the output's 30 fps: a live input does not wait for the fusion, so each pair
+        fused took its newest frame, those it sent meanwhile skipped, and the video may play up to 10x
+        faster than it happened; --fps 3 plays it at about the pace it was fused
     """
     pace = done / seconds if seconds > 0 else float("inf")
     if done < 2 or pace >= LIVE_PACE_SHARE * rate:  # one frame is no pace
@@ -290,12 +323,12 @@ def _warn_live_pace(done: int, seconds: float, rate: float, sources: tuple[Frame
     maybe = [source for source in sources if source.real_time is None]
     waits = [source for source in sources if source.real_time is False]
     said = f"fused {pace:.3g} frames/s, under the output's {rate:.4g} fps: "
-    dropped = ("the frames it sent meanwhile were dropped (or queued, the fusion falling behind), and the video may "
-               f"play up to {rate / pace:.2g}x faster than it happened")
+    faster = f"the video may play up to {rate / pace:.2g}x faster than it happened"
+    dropped = f"the frames it sent meanwhile were dropped (or queued, the fusion falling behind), and {faster}"
     slower = f" (and {waits[0].path}'s frames slower than at its own rate: it waits)" if waits else ""
     if sure:
-        warn(f"{said}a live input does not wait for the fusion, so {dropped}; --fps {pace:.3g} plays it at about the "
-             f"pace it was fused{slower}")
+        warn(f"{said}a live input does not wait for the fusion, so each pair fused took its newest frame, those it "
+             f"sent meanwhile skipped, and {faster}; --fps {pace:.3g} plays it at about the pace it was fused{slower}")
     elif maybe:
         warn(f"{said}if {maybe[0].path} is a live stream (not a video file served), it does not wait for the fusion, so "
              f"{dropped}; for such a stream, --fps {pace:.3g} plays it at about the pace it was fused{slower}; if it is a "
@@ -417,16 +450,44 @@ class _SteadyStream:
         self.steady = steady_fuser(self.fuser, pair)
 
 
-def _open_pair(a: str | Path, b: str | Path, max_pixels: int) -> tuple[FrameSource, FrameSource]:
-    """Both inputs opened (:func:`open_frames`); ``a`` closed again when ``b`` cannot be opened, or Ctrl-C
-    comes while it opens (a stream may take seconds)."""
-    src_a = open_frames(a, max_pixels)
+def open_inputs(a: str | Path | FrameSource, b: str | Path | FrameSource,
+                max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[FrameSource, FrameSource]:
+    """Both inputs opened (:func:`open_frames`; one given opened kept as it is), one camera given twice
+    refused first (:func:`~defusion.fusion.video.live.check_distinct_devices`); on a failure, or Ctrl-C
+    while one opens (a stream may take seconds), both closed again, those given opened too. ``defusion
+    video`` opens them so before its model loads, so that a bad URL or an unplugged camera is said at once.
+
+    Example:
+        >>> open_inputs("cam:0", "cam:0")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.video.errors.VideoError: cam:0 is given twice: a camera streams to one reader at a time...
+    """
+    opened: list[FrameSource] = []
     try:
-        src_b = open_frames(b, max_pixels)
+        check_distinct_devices(_spec(a), _spec(b))
+        for source in (a, b):
+            opened.append(source if isinstance(source, FrameSource) else open_frames(source, max_pixels))
     except BaseException:
-        src_a.close()
+        for source in opened:
+            source.close()
+        _close_given(*(source for source in (a, b) if not any(source is kept for kept in opened)))
         raise
-    return src_a, src_b
+    return opened[0], opened[1]
+
+
+def _spec(source: str | Path | FrameSource) -> LiveSpec | None:
+    """The live source ``source`` is or names (:func:`live_spec`), or None for a file or folder."""
+    if isinstance(source, FrameSource):
+        return getattr(source, "spec", None)
+    return live_spec(source)
+
+
+def _close_given(*sources: str | Path | FrameSource) -> None:
+    """Close those of ``sources`` given opened (a path given is nothing to close)."""
+    for source in sources:
+        if isinstance(source, FrameSource):
+            source.close()
 
 
 def _check_sizes(fuser: Fuser, src_a: FrameSource, src_b: FrameSource) -> None:
@@ -484,4 +545,4 @@ def _warn_rates_differ(src_a: FrameSource, src_b: FrameSource, rate: float, aske
          f"index, not by time, and the output runs at {rate:.4g} fps ({whose})")
 
 
-__all__ = ["DEFAULT_FPS", "FPS_TOLERANCE", "VideoResult", "fuse_videos"]
+__all__ = ["DEFAULT_FPS", "FPS_TOLERANCE", "VideoResult", "fuse_videos", "open_inputs"]

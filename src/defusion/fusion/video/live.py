@@ -12,9 +12,16 @@ told from a file or folder by how it is written (:func:`live_spec`) and opened a
 
 A live source has no frame count: it is read until it ends, stalls (:data:`READ_TIMEOUT_S`), or the fusion
 is stopped. A camera, a device, or a stream of a real-time protocol (:data:`REAL_TIME_SCHEMES`) does not
-wait for the fusion (:attr:`LiveSource.real_time`): its frames are paired with the other input's as each
-delivers them, not by time; an http(s) URL may be a file served (which waits) or a live MJPEG stream
-(which does not), told by whether it reports a frame count.
+wait for the fusion (:attr:`LiveSource.real_time`): it is read on a thread of its own from its opening
+(:class:`NewestFrameReader`), which keeps only its newest frame, so that each pair the fusion takes is
+the newest it sent (a slow fusion skips the frames sent meanwhile, and counts them: :attr:`LiveSource.skipped`),
+not one queued in OpenCV's or FFmpeg's buffers, the fused video lagging further and further behind the
+scene; two such inputs' frames are paired as each delivers them, not by time. An http(s) URL may be a
+file served (which waits) or a live MJPEG stream (which does not), told by whether it reports a frame
+count; either is read in order, every frame (one that reports no count may be a file).
+
+``cam:N`` opens ``/dev/videoN`` on Linux (V4L2): the two spellings of one device are refused together
+(:func:`check_distinct_devices`), as a device streams to one reader at a time.
 
 Example:
     >>> live_spec("rtsp://10.0.0.7:554/stream1")
@@ -30,6 +37,7 @@ import os
 import re
 import stat
 import sys
+import threading
 from pathlib import Path
 from typing import Iterator, NamedTuple
 from urllib.parse import unquote_plus, urlsplit
@@ -53,6 +61,10 @@ DEVICE_NAME = re.compile(r"/dev/video\d+")
 #: command half a minute. Also how long Ctrl-C may wait on a stalled read.
 OPEN_TIMEOUT_S = 10
 READ_TIMEOUT_S = 10
+#: Seconds between the fusion's looks for Ctrl-C or SIGTERM while it waits for a real-time source's next frame
+#: (:meth:`NewestFrameReader.take`): the signal may reach the reader's thread, which does not wake the waiting
+#: one; a tenth of a second is not felt.
+WAKE_S = 0.1
 #: Milliseconds in a second, for OpenCV's timeouts.
 _MS = 1000
 #: Where a URL's authority (``user:password@host:port``) ends and its path, query or fragment begins.
@@ -225,16 +237,116 @@ def open_capture(spec: LiveSpec) -> cv2.VideoCapture:
         return cv2.VideoCapture(spec.target, cv2.CAP_ANY)
 
 
+#: How many :func:`_quiet_opencv` blocks are open (any thread: a real-time source's reader reads inside one), and
+#: OpenCV's log level before the first: a count, not a level saved and restored by each, so that blocks of
+#: several threads closing in any order leave the level as it was.
+_quiet_depth = 0
+_loud_level: int | None = None
+_quiet_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def _quiet_opencv() -> Iterator[None]:
     """OpenCV's warnings (``[ WARN:0@0.01] ... can't open camera by index``) kept off stderr inside."""
+    global _quiet_depth, _loud_level
     logging = cv2.utils.logging
-    level = logging.getLogLevel()
-    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            _loud_level = logging.getLogLevel()
+            logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+        _quiet_depth += 1
     try:
         yield
     finally:
-        logging.setLogLevel(level)
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                logging.setLogLevel(_loud_level)
+
+
+class NewestFrameReader(threading.Thread):
+    """Reads a capture that does not wait for the fusion (a camera, a real-time stream) on a thread of its
+    own, as fast as it sends, keeping only its newest frame: :meth:`take` gives it (waiting for the next
+    where it was taken), so that a fusion slower than the source fuses its present, not a backlog queued
+    in OpenCV's or FFmpeg's buffers; a frame replaced before it was taken is counted (``skipped``, of
+    ``received``: from :meth:`count_from_here` on). It stops where a read fails (the stream ended or
+    stalled, the device went away: :meth:`take` then gives None), or on :meth:`stop`; an error a read
+    raises is raised by :meth:`take`, after the frames read before it.
+
+    ``wanted`` is set while :meth:`take` waits (and on :meth:`stop`): a test's fake camera, which answers a
+    read at once where a camera takes a frame's time, sends its next frame then, as a camera whose pace
+    the fusion keeps up with.
+    """
+
+    def __init__(self, cap: cv2.VideoCapture, first: np.ndarray, name: str) -> None:
+        super().__init__(name=f"defusion reader of {name}", daemon=True)  # never holds the command's exit
+        self.wanted = threading.Event()
+        self.stopping = threading.Event()
+        self.received, self.skipped = 1, 0
+        self._cap = cap
+        self._arrived = threading.Condition()
+        self._frame: np.ndarray | None = first
+        self._ended = self._done = self._release_when_done = False
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                with _quiet_opencv():
+                    ok, frame = self._cap.read()
+                if not ok or frame is None:
+                    break
+                with self._arrived:
+                    if self._frame is not None:  # not taken: a newer one takes its place
+                        self.skipped += 1
+                    self.received += 1
+                    self._frame = frame
+                    self._arrived.notify_all()
+        except BaseException as exc:  # noqa: BLE001 - raised where the frames are taken (cv2.error; a fake's)
+            self._error = exc
+        finally:
+            with self._arrived:
+                self._ended = self._done = True
+                self._arrived.notify_all()
+                if self._release_when_done:  # :meth:`stop` did not wait for a stalled read
+                    self._cap.release()
+
+    def count_from_here(self) -> None:
+        """Count the frames received and skipped from now (the fusion's start), the one waiting the first:
+        those replaced while the model loaded were not skipped to keep up with the fusion."""
+        with self._arrived:
+            self.received, self.skipped = int(self._frame is not None), 0
+
+    def take(self) -> np.ndarray | None:
+        """The newest frame not yet taken, waiting for the next where there is none; None once the source
+        ended. Ctrl-C (or SIGTERM) stops the wait within :data:`WAKE_S`."""
+        with self._arrived:
+            if self._frame is None and not self._ended:
+                self.wanted.set()
+                try:
+                    while self._frame is None and not self._ended:
+                        self._arrived.wait(WAKE_S)
+                finally:
+                    self.wanted.clear()
+            frame, self._frame = self._frame, None
+            if frame is None and self._error is not None:
+                error, self._error = self._error, None
+                raise error
+            return frame
+
+    def stop(self) -> bool:
+        """Stop reading: whether the capture may be released now. A read returns within a frame's time, a
+        stalled stream's within :data:`READ_TIMEOUT_S` (Ctrl-C waits for it, as before a read of its own);
+        where it has not, the thread releases the capture itself once it returns (False)."""
+        self.stopping.set()
+        self.wanted.set()  # a fake camera waiting for a demand goes on, and finds the reader stopping
+        if self.is_alive():
+            self.join(READ_TIMEOUT_S)
+        with self._arrived:
+            if self.is_alive() and not self._done:
+                self._release_when_done = True
+                return False
+            return True
 
 
 class LiveSource(FrameSource):
@@ -242,7 +354,9 @@ class LiveSource(FrameSource):
     ``fps`` what the stream reports (None where it reports none, or an implausible one); ``real_time``
     True where it is known not to wait for the fusion (:func:`sends_in_real_time`), None where it may not
     (a stream that reports no frame count: a live MJPEG stream over http), False where it waits (an
-    http(s) URL of a video file, which reports its frame count)."""
+    http(s) URL of a video file, which reports its frame count). One that does not wait (True) is read
+    from its opening on by a :class:`NewestFrameReader`: its frames are the newest each time, those sent
+    meanwhile skipped (``skipped`` of ``received``); the others are read in order, every frame."""
 
     live = True
 
@@ -262,6 +376,20 @@ class LiveSource(FrameSource):
         self.real_time = True if sends_in_real_time(spec) else (None if self._cap.get(cv2.CAP_PROP_FRAME_COUNT) <= 0
                                                                 else False)
         self._first: np.ndarray | None = first
+        self._reader = NewestFrameReader(self._cap, first, spec.name) if self.real_time else None
+        self._closed = False
+        if self._reader is not None:  # drained from now on (while the model loads, too): its buffers hold no backlog
+            self._reader.start()
+
+    @property
+    def skipped(self) -> int:  # type: ignore[override]
+        """Frames skipped since the fusion began, a newer one taken in their place (0 for a source read in order)."""
+        return self._reader.skipped if self._reader is not None else 0
+
+    @property
+    def received(self) -> int:  # type: ignore[override]
+        """Frames received since the fusion began, those skipped among them (0 for a source read in order)."""
+        return self._reader.received if self._reader is not None else 0
 
     def _first_frame(self, max_pixels: int) -> np.ndarray:
         """The first frame, read to check the source: a VideoError where it cannot be opened, sends no
@@ -281,7 +409,11 @@ class LiveSource(FrameSource):
         return first
 
     def frames(self) -> Iterator[np.ndarray]:
-        """Each frame as it comes, until a read fails (the stream ended, stalled, or the device went away)."""
+        """Each frame as it comes (a real-time source's newest each time: :class:`NewestFrameReader`), until
+        a read fails (the stream ended, stalled, or the device went away)."""
+        if self._reader is not None:
+            yield from self._newest_frames(self._reader)
+            return
         frame, self._first = self._first, None
         while frame is not None:
             yield bgr_to_rgb(frame)
@@ -290,8 +422,20 @@ class LiveSource(FrameSource):
             if not ok:
                 frame = None
 
+    def _newest_frames(self, reader: NewestFrameReader) -> Iterator[np.ndarray]:
+        """The newest frame each time one is asked for, the skipped ones counted from the first."""
+        self._first = None
+        reader.count_from_here()
+        while (frame := reader.take()) is not None:
+            yield bgr_to_rgb(frame)
+
     def close(self) -> None:
-        self._cap.release()
+        """Stop the reader (if any) and release the capture; again, nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._reader is None or self._reader.stop():
+            self._cap.release()
 
 
 def cannot_open(spec: LiveSpec) -> str:
@@ -318,6 +462,64 @@ def cannot_open(spec: LiveSpec) -> str:
     return f"{said}: is it plugged in, and not in use by another program?"
 
 
+def device_path(spec: LiveSpec | None) -> str | None:
+    """The capture device ``spec`` opens, followed through its links (``/dev/v4l/by-id/...``), where known:
+    a device's path, and ``cam:N``'s ``/dev/videoN`` on Linux (V4L2 numbers its devices as OpenCV does);
+    None for a URL, a file, or ``cam:N`` elsewhere.
+
+    Example:
+        >>> device_path(live_spec("rtsp://host/live")), device_path(None)
+        (None, None)
+    """
+    if spec is None or spec.kind == "url":
+        return None
+    if spec.kind == "index":
+        return os.path.realpath(f"/dev/video{spec.target}") if sys.platform.startswith("linux") else None
+    return os.path.realpath(str(spec.target))
+
+
+def check_distinct_devices(a: LiveSpec | None, b: LiveSpec | None) -> None:
+    """Refuse one camera given as both inputs, however written (``cam:0`` and ``/dev/video0`` on Linux, a
+    ``/dev/v4l/by-id/`` link and the device it names, ``cam:0`` twice): a VideoError in one line. A device
+    streams to one reader at a time, so its second opening would fail as if another program held it, and
+    a camera fused with itself gains nothing. A URL given twice is not refused: a server may serve it twice.
+
+    Example:
+        >>> check_distinct_devices(live_spec("cam:1"), live_spec("rtsp://host/live"))  # a camera and a stream
+        >>> check_distinct_devices(live_spec("cam:1"), live_spec("cam:1"))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.video.errors.VideoError: cam:1 is given twice: a camera streams to one reader at a time...
+    """
+    if a is None or b is None or a.kind == "url" or b.kind == "url":
+        return
+    same = a.target == b.target if a.kind == b.kind == "index" else _same_device(device_path(a), device_path(b))
+    if not same:
+        return
+    hint = "give two cameras" + (" (ls /dev/video* lists the capture devices present)"
+                                 if sys.platform.startswith("linux") else "")
+    if a.name == b.name:
+        raise VideoError(f"{a.name} is given twice: a camera streams to one reader at a time, and fused with "
+                         f"itself gains nothing; {hint}")
+    index = next((spec for spec in (a, b) if spec.kind == "index"), None)
+    how = f" (cam:{index.target} opens /dev/video{index.target})" if index is not None else ""
+    raise VideoError(f"{a.name} and {b.name} are the same camera{how}: a camera streams to one reader at a time, "
+                     f"and fused with itself gains nothing; {hint}")
+
+
+def _same_device(a: str | None, b: str | None) -> bool:
+    """Whether two device paths (followed through links) are one device: one path, or one device number."""
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    try:
+        first, second = os.stat(a), os.stat(b)
+    except OSError:  # one not there (unplugged): told by its path alone
+        return False
+    return stat.S_ISCHR(first.st_mode) and stat.S_ISCHR(second.st_mode) and first.st_rdev == second.st_rdev
+
+
 def _no_frame_hint(spec: LiveSpec) -> str:
     """What to check where ``spec`` opened but sent no frame."""
     if spec.kind == "url":
@@ -326,6 +528,6 @@ def _no_frame_hint(spec: LiveSpec) -> str:
             "carries its metadata, not pictures)")
 
 
-__all__ = ["CAMERA_INDEX", "OPEN_TIMEOUT_S", "READ_TIMEOUT_S", "REAL_TIME_SCHEMES", "URL", "LiveName", "LiveSource",
-           "LiveSpec", "cannot_open", "file_url_path", "hide_secrets", "live_spec", "open_capture",
-           "sends_in_real_time"]
+__all__ = ["CAMERA_INDEX", "OPEN_TIMEOUT_S", "READ_TIMEOUT_S", "REAL_TIME_SCHEMES", "URL", "WAKE_S", "LiveName",
+           "LiveSource", "LiveSpec", "NewestFrameReader", "cannot_open", "check_distinct_devices", "device_path",
+           "file_url_path", "hide_secrets", "live_spec", "open_capture", "sends_in_real_time"]

@@ -56,6 +56,11 @@ class FrameSource:
     #: dropped, and nothing pairs its frames by time): True for a camera or a real-time stream, None where
     #: it may (a stream that reports no frame count), False where it waits for each read (a file, a folder).
     real_time: bool | None = False
+    #: Of a source that does not wait (``real_time`` True), read for its newest frame each time: the frames it
+    #: sent since the fusion began (``received``) and those skipped among them, a newer one fused in their
+    #: place (:class:`~defusion.fusion.video.live.NewestFrameReader`); 0 for a source read in order.
+    received: int = 0
+    skipped: int = 0
 
     def frames(self) -> Iterator[np.ndarray | BadFrame]:  # pragma: no cover - interface
         """The frames in order; one that cannot be read a :class:`BadFrame` in its place."""
