@@ -17,10 +17,12 @@ import pytest
 import torch
 
 from defusion import DefusionError
+from defusion.errors import LIBRARY_PACKAGES
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "defusion"
-#: The library's packages: the front ends (cli, serving, ui) say errors in their own way.
-LIBRARY = ("io", "metrics", "model", "fusion", "baselines", "data", "benchmark", "training")
+#: The library's packages: the front ends (cli, serving, ui) say errors in their own way. The command's
+#: bug hint (defusion.errors.bug_hint) takes a builtin raised in these for a bug: one list for both.
+LIBRARY = LIBRARY_PACKAGES
 #: Builtins the library raises only through a DefusionError subclass that keeps them.
 BUILTINS = ("ValueError", "TypeError", "KeyError", "RuntimeError", "IndexError")
 

@@ -106,6 +106,10 @@ TRACEBACK_VARIABLE = "DEFUSION_TRACEBACK"
 TRACEBACK_ON = ("1", "true", "yes", "on")
 #: The folders pip installs third-party packages into (``site-packages``; Debian's Python: ``dist-packages``).
 _THIRD_PARTY_DIRS = ("site-packages", "dist-packages")
+#: The library's packages, whose refusals are all :class:`DefusionError` s (tests/test_errors_contract.py
+#: holds it): a builtin error raised in their code is a bug. The front ends (cli, serving, ui) say their
+#: refusals in their own ways, builtins among them.
+LIBRARY_PACKAGES = ("io", "metrics", "model", "fusion", "baselines", "data", "benchmark", "training")
 #: What the line of an error that may be a bug ends with, after where it was raised.
 _BUG_TAIL = f"if the input looks fine, this may be a defusion bug: {TRACEBACK_VARIABLE}=1 shows where; please report it"
 
@@ -166,9 +170,9 @@ def _innermost(tb: TracebackType | None) -> FrameType | None:
 
 def bug_hint(exc: BaseException, refusals: tuple[type[BaseException], ...] = ()) -> str:
     """The clause a line saying ``exc`` ends with where ``exc`` may be a bug, not bad input: an error a
-    third-party library raised (:func:`raised_inside`), or a builtin error raised in defusion's own code,
-    where its refusals are :class:`DefusionError` s (so a builtin there came from a compiled call: numpy's
-    broadcasting, say). ``""`` for a :class:`DefusionError`, an OSError or running out of memory (the
+    third-party library raised (:func:`raised_inside`), or a builtin error raised in the code of the
+    library's packages (:data:`LIBRARY_PACKAGES`), whose refusals are :class:`DefusionError` s (so a
+    builtin there is a bug: a compiled call's, numpy's broadcasting, say). ``""`` for a :class:`DefusionError`, an OSError or running out of memory (the
     user's file or machine speaking) and ``refusals`` (a front end's own), and for an error raised elsewhere (a caller's code).
 
     Example:
@@ -181,9 +185,14 @@ def bug_hint(exc: BaseException, refusals: tuple[type[BaseException], ...] = ())
     if library:
         return f" (raised inside {library}: {_BUG_TAIL})"
     frame = _innermost(exc.__traceback__)
-    if frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+    if frame is not None and _in_library(os.path.abspath(frame.f_code.co_filename)):
         return f" (raised in defusion's code, not as a refusal: {_BUG_TAIL})"
     return ""
+
+
+def _in_library(path: str) -> bool:
+    """Whether the file ``path`` is code of one of the :data:`LIBRARY_PACKAGES`."""
+    return any(path.startswith(os.path.join(_PACKAGE_DIR, package) + os.sep) for package in LIBRARY_PACKAGES)
 
 
 #: How the runtimes say they ran out of memory without a MemoryError: PyTorch's CPU allocator
@@ -211,6 +220,6 @@ def runtime_out_of_memory(exc: BaseException) -> bool:
     return runtime_error and bool(_OUT_OF_MEMORY.search(str(exc)))
 
 
-__all__ = ["DefusionError", "DefusionNote", "DefusionWarning", "TRACEBACK_ON", "TRACEBACK_VARIABLE", "bug_hint",
+__all__ = ["DefusionError", "DefusionNote", "DefusionWarning", "LIBRARY_PACKAGES", "TRACEBACK_ON", "TRACEBACK_VARIABLE", "bug_hint",
            "caller_stacklevel", "channels_first_hint", "raised_inside", "runtime_out_of_memory", "say_traceback",
            "tracebacks_asked"]

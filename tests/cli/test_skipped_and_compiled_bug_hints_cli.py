@@ -1,7 +1,7 @@
 """An error that is no refusal is not said as bad input without a word, wherever it is said: a folder
 run's pair skipped on it and a benchmark method that failed on it say that it may be a bug, and print
 their traceback under DEFUSION_TRACEBACK=1 as a command's error does; and a builtin error a compiled call
-raised inside defusion's own code (numpy's broadcasting: no frame of numpy's own) gets the hint too."""
+raised inside the library's own code (numpy's broadcasting: no frame of numpy's own) gets the hint too."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ from tests.cli.conftest import infrared_visible_folders, one_error_line, run_fus
 
 #: What the line of an error that may be a bug ends with.
 BUG_TAIL = "if the input looks fine, this may be a defusion bug: DEFUSION_TRACEBACK=1 shows where; please report it)"
-#: A file inside the installed defusion package: code compiled as if there is defusion's own code.
-_IN_PACKAGE = os.path.join(os.path.dirname(os.path.abspath(__import__("defusion").__file__)), "_compiled_call.py")
+#: The installed defusion package's folder.
+_PACKAGE = os.path.dirname(os.path.abspath(__import__("defusion").__file__))
+#: A file of the library's fusion package: code compiled as if there is the library's own code.
+_IN_PACKAGE = os.path.join(_PACKAGE, "fusion", "_compiled_call.py")
 
 
 def _broadcast_in_defusion() -> None:
@@ -40,6 +42,19 @@ def test_a_compiled_calls_error_inside_defusions_code_says_it_may_be_a_bug(capsy
     line = one_error_line(capsys)
     assert line.startswith("defusion: error: operands could not be broadcast together")
     assert line.endswith(f"(raised in defusion's code, not as a refusal: {BUG_TAIL}")
+
+
+def test_a_front_ends_own_builtin_refusal_gets_no_hint():
+    """The command line says some refusals as builtins (an output format too narrow for the image): only
+    the library's packages hold every refusal a DefusionError."""
+    def refused():
+        exec(compile("raise ValueError('f.webp: webp takes sides up to 16383 px')",
+                     os.path.join(_PACKAGE, "cli", "fuse", "_refusal.py"), "exec"))
+
+    try:
+        refused()
+    except ValueError as exc:
+        assert bug_hint(exc) == ""
 
 
 def test_refusals_the_users_files_and_a_callers_own_code_get_no_hint():
