@@ -6,7 +6,8 @@ detail levels are fused by choosing the coefficient with the larger absolute
 value, the coarsest (base) level is averaged, and the pyramid is collapsed
 (P. J. Burt and R. J. Kolczynski, "Enhanced image capture through fusion",
 ICCV 1993, with the simple choose-max selection rule).  For RGB the choice is
-made on the luma of the coefficients and applied to all three channels.
+made on the luma of the coefficients and applied to all three channels, and
+pixels grey in both sources stay grey (:func:`~defusion.baselines._common.keep_grey`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 import cv2
 import numpy as np
 
-from defusion.baselines._common import check_pair, choose_max_abs, finish
+from defusion.baselines._common import check_pair, choose_max_abs, finish, keep_grey
 
 
 def auto_levels(height: int, width: int, max_levels: int = 5, min_size: int = 8) -> int:
@@ -60,7 +61,9 @@ def collapse_pyramid(pyramid: list[np.ndarray]) -> np.ndarray:
 def fuse_laplacian(a: np.ndarray, b: np.ndarray, levels: int | None = None) -> np.ndarray:
     """Laplacian-pyramid fusion: max-abs on detail levels, mean on the base.
 
-    ``levels`` defaults to :func:`auto_levels` of the image size (at most 5).
+    ``levels`` defaults to :func:`auto_levels` of the image size (at most 5).  Pixels grey in
+    both sources come out grey (:func:`~defusion.baselines._common.keep_grey`): the choice
+    mixes the two pyramids, whose colour near coloured objects would otherwise tint them.
 
     Example:
         >>> import numpy as np
@@ -75,4 +78,4 @@ def fuse_laplacian(a: np.ndarray, b: np.ndarray, levels: int | None = None) -> n
     pb = laplacian_pyramid(b, levels)
     fused = [choose_max_abs(da, db) for da, db in zip(pa[:-1], pb[:-1])]
     fused.append(0.5 * (pa[-1] + pb[-1]))
-    return finish(collapse_pyramid(fused), dtype)
+    return finish(keep_grey(collapse_pyramid(fused), a, b), dtype)

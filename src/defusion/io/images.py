@@ -33,6 +33,7 @@ from defusion.io.formats import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_
 from defusion.io.frames import count_frames, tiff_pages, warn_frames
 from defusion.io.front_end import transparent_warning
 from defusion.io.heif import HEIF_EXTRA, HEIF_SUFFIXES, is_heif, register_heif
+from defusion.io.jpeg import JPEG_FORMATS, corrupt_jpeg_data, corrupt_jpeg_warning
 from defusion.io.notes import warn
 from defusion.io.orientation import image_orientation
 from defusion.io.pillow_decoding import from_pillow_or_opencv, stored_rawmode
@@ -81,7 +82,10 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
     by Pillow. The pixel bound is checked from the header, before anything is decoded. Camera raw
     files (DNG, CR2, NEF, ...) are developed to 16-bit sRGB with the ``raw`` extra (:mod:`defusion.io.raw`).
     A file holding any other format Pillow knows (EPS, PSD, ...) is an :class:`ImageFormatError`, never
-    handed to Pillow's plugin for it. The array is the caller's own: writable, sharing memory with nothing.
+    handed to Pillow's plugin for it. A JPEG whose data libjpeg finds corrupt (flipped bytes: a garbled
+    picture, which Pillow decodes without a word) is read with a warning
+    (:func:`~defusion.io.jpeg.corrupt_jpeg_data`); a truncated one is an ImageReadError.
+    The array is the caller's own: writable, sharing memory with nothing.
 
     Example:
         >>> import tempfile
@@ -100,6 +104,7 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
         return _writable(_read_raw(path, max_pixels))
     register_heif()
     allow_pixels(max_pixels)
+    corrupt = None  # libjpeg's words for a JPEG's corrupt data
     try:
         with open_image(path) as im:
             check_pixels(path, *im.size, max_pixels)
@@ -109,6 +114,8 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
             decoded = from_tifffile(path, max_pixels, floats) if im.format == "TIFF" else None
             if decoded is None:
                 decoded = from_pillow_or_opencv(path, im, rawmode, orientation, floats)
+                if im.format in JPEG_FORMATS:
+                    corrupt = corrupt_jpeg_data(path)
     except Image.DecompressionBombError as exc:  # Pillow's own guard, before the header is ours
         raise bomb_error(path, exc, max_pixels) from None
     except UnidentifiedImageError:
@@ -127,6 +134,8 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
             raise ImageReadError(f"{path}: {exc}") from None
         raise ImageReadError(f"{path}: cannot decode ({exc}); is the file truncated or corrupt?") from None
     array, transparent = decoded
+    if corrupt is not None:
+        warn(corrupt_jpeg_warning(str(path), corrupt))
     if transparent:
         warn(transparent_warning(str(path)))
     return _writable(array)
