@@ -8,7 +8,7 @@ columns where the tiler blends two tiles, on both axes, where :func:`~defusion.f
 places them) next to that on pixels away from them (over an overlap outside every blend): a seam is
 a boundary figure well over the away one. The untiled pass's own wall time and peak are printed beside
 the tiled ones. The untiled fusion takes about :data:`UNTILED_BYTES_PER_PIXEL` per network input pixel,
-which a large pair may not have (a 4000 x 3000 pair at scale 2: about 72 GB): then the seams are n/a
+which a large pair may not have (a 4000 x 3000 pair at scale 2: about 96 GB): then the seams are n/a
 with the reason and the largest pair of that shape whose reference fits.
 
 This replaces a seam ratio (the horizontal step across vertical boundaries over that beside them)
@@ -47,9 +47,12 @@ from defusion.fusion.tiling import TileSize, padded_side, tile_shape, tile_start
 #: Memory an untiled fusion takes per network input pixel (source pixels times scale squared) over
 #: the process's own: untiled fusions of this script's pair at scale 2 peaked 785 MiB (500x375), 3237 MiB
 #: (1000x750) and 5993 MiB (1200x900, after its tiled fusion) over the process before fusing under ONNX
-#: Runtime, 920 MiB (500x375) under PyTorch eager: 1.17-1.45 kB per network pixel (2026-12-07, the shared
-#: 2-core AMD EPYC); rounded up.
-UNTILED_BYTES_PER_PIXEL = 1500
+#: Runtime, 920 MiB (500x375) under PyTorch eager: 1.10-1.46 kB per network pixel, rising with the size
+#: (2026-12-07, the shared 2-core AMD EPYC); taken with room for larger pairs.
+UNTILED_BYTES_PER_PIXEL = 2000
+#: The share of the memory available that the untiled reference may be planned to take: the estimate is
+#: a measurement's, and a reference that swaps or is killed for memory would leave no figure at all.
+REFERENCE_SHARE = 0.8
 _MIB = 1024 * 1024
 _GB = 1e9
 
@@ -151,7 +154,7 @@ def reference_needs(height: int, width: int, scale: int) -> int:
 
     Example:
         >>> round(reference_needs(3000, 4000, 2) / 1e9), round(reference_needs(900, 1200, 2) / 1e9, 1)
-        (72, 6.5)
+        (96, 8.6)
     """
     return UNTILED_BYTES_PER_PIXEL * padded_side(height * scale) * padded_side(width * scale)
 
@@ -164,19 +167,20 @@ def reference_refusal(height: int, width: int, scale: int, available: int | None
         >>> reference_refusal(900, 1200, 2, 20 * 10**9) is None
         True
         >>> print(reference_refusal(3000, 4000, 2, 20 * 10**9))
-        the untiled fusion to compare with would take about 72 GB, 20 GB available: a pair of at most 2087x1566 fits
+        the untiled fusion to compare with would take about 96 GB, over 80% of the 20 GB available: a pair of at most 1632x1224 fits
     """
     needs = reference_needs(height, width, scale)
-    if available is None or needs <= available:
+    if available is None or needs <= REFERENCE_SHARE * available:
         return None
-    shrink = math.sqrt(available / needs)
+    budget = REFERENCE_SHARE * available
+    shrink = math.sqrt(budget / needs)
     fit_w, fit_h = int(width * shrink), int(height * shrink)
-    while min(fit_w, fit_h) > 1 and reference_needs(fit_h, fit_w, scale) > available:  # each side padded
+    while min(fit_w, fit_h) > 1 and reference_needs(fit_h, fit_w, scale) > budget:  # each side padded
         fit_w, fit_h = fit_w - max(fit_w // 100, 1), fit_h - max(fit_h // 100, 1)
-    fitting = min(fit_w, fit_h) >= 1 and reference_needs(fit_h, fit_w, scale) <= available
+    fitting = min(fit_w, fit_h) >= 1 and reference_needs(fit_h, fit_w, scale) <= budget
     fits = f"a pair of at most {fit_w}x{fit_h} fits" if fitting else "no pair fits"
-    return (f"the untiled fusion to compare with would take about {needs / _GB:.3g} GB, "
-            f"{available / _GB:.3g} GB available: {fits}")
+    return (f"the untiled fusion to compare with would take about {needs / _GB:.3g} GB, over "
+            f"{REFERENCE_SHARE:.0%} of the {available / _GB:.3g} GB available: {fits}")
 
 
 def runtime_ran(model: object) -> str:

@@ -139,6 +139,19 @@ def say_traceback() -> None:
         print(text, file=sys.stderr)
 
 
+def said_gone_on(exc: BaseException, refusals: tuple[type[BaseException], ...] = ()) -> str:
+    """What a line saying that one item of many was left out on ``exc`` gives as the reason (a folder
+    run's pair skipped, a method that failed on a benchmark pair): its message and :func:`bug_hint`'s
+    clause; its traceback printed first where :data:`TRACEBACK_VARIABLE` asks (:func:`say_traceback`).
+
+    Example:
+        >>> said_gone_on(ValueError("sizes differ"))
+        'sizes differ'
+    """
+    say_traceback()
+    return f"{exc}{bug_hint(exc, refusals)}"
+
+
 def raised_inside(tb: TracebackType | None) -> str | None:
     """The top-level name of the third-party package (``numpy``, ``torch``, ``cv2``, ``PIL``) whose
     code raised the error whose traceback is ``tb``: the innermost frame's file lies in a
@@ -172,8 +185,9 @@ def bug_hint(exc: BaseException, refusals: tuple[type[BaseException], ...] = ())
     """The clause a line saying ``exc`` ends with where ``exc`` may be a bug, not bad input: an error a
     third-party library raised (:func:`raised_inside`), or a builtin error raised in the code of the
     library's packages (:data:`LIBRARY_PACKAGES`), whose refusals are :class:`DefusionError` s (so a
-    builtin there is a bug: a compiled call's, numpy's broadcasting, say). ``""`` for a :class:`DefusionError`, an OSError or running out of memory (the
-    user's file or machine speaking) and ``refusals`` (a front end's own), and for an error raised elsewhere (a caller's code).
+    builtin there is a bug: a compiled call's, numpy's broadcasting, say). ``""`` for a
+    :class:`DefusionError`, an OSError or running out of memory (the user's file or machine speaking)
+    and ``refusals`` (a front end's own), and for an error raised elsewhere (a caller's code).
 
     Example:
         >>> bug_hint(DefusionError("a.png: cannot decode"))
@@ -220,6 +234,6 @@ def runtime_out_of_memory(exc: BaseException) -> bool:
     return runtime_error and bool(_OUT_OF_MEMORY.search(str(exc)))
 
 
-__all__ = ["DefusionError", "DefusionNote", "DefusionWarning", "LIBRARY_PACKAGES", "TRACEBACK_ON", "TRACEBACK_VARIABLE", "bug_hint",
-           "caller_stacklevel", "channels_first_hint", "raised_inside", "runtime_out_of_memory", "say_traceback",
-           "tracebacks_asked"]
+__all__ = ["DefusionError", "DefusionNote", "DefusionWarning", "LIBRARY_PACKAGES", "TRACEBACK_ON", "TRACEBACK_VARIABLE",
+           "bug_hint", "caller_stacklevel", "channels_first_hint", "raised_inside", "runtime_out_of_memory",
+           "said_gone_on", "say_traceback", "tracebacks_asked"]

@@ -278,3 +278,56 @@ def test_the_frames_a_camera_sends_while_the_model_loads_are_drained_not_fused_n
     assert status == 0 and fused_values == [(3, 103)], err  # the present, not a backlog from before the fusion
     assert "skipped to keep up" not in err and len(list(out.glob("frame_*.png"))) == 1
 
+
+
+def test_a_mistyped_weights_file_is_said_before_a_camera_is_opened(tmp_path, capsys, cameras):
+    """A review: with the inputs opened first, a --weights naming nothing waited for the streams (21 s on two
+    silent udp:// addresses) before the model's load said it."""
+    cameras[0] = FakeCapture(_frames(2, 0))
+    status, err = run_video_cli(capsys, "cam:0", "cam:1", "-o", tmp_path / "x.mp4", "--weights",
+                                tmp_path / "typo.safetensors")
+    assert status == 2 and err == f"defusion: error: weights file not found: {tmp_path / 'typo.safetensors'}\n"
+    assert cameras.opened == []
+
+
+class _StalledCapture:
+    """A capture whose read blocks until ``go`` is set, then ends the stream; counts its releases."""
+
+    def __init__(self) -> None:
+        self.go, self.reading, self.releases = threading.Event(), threading.Event(), 0
+
+    def read(self):
+        self.reading.set()
+        self.go.wait(BOUND_S)
+        return False, None
+
+    def release(self) -> None:
+        self.releases += 1
+
+
+def test_a_second_ctrl_c_while_a_stalled_reader_stops_still_lets_the_capture_go(monkeypatch):
+    """A review: the release was decided after the wait for the reader, so an interrupt in that wait
+    left the camera held for good."""
+    capture = _StalledCapture()
+    reader = live.NewestFrameReader(capture, np.zeros(SHAPE, np.uint8), "cam:0")
+    reader.start()
+    assert capture.reading.wait(BOUND_S)
+
+    def interrupted(timeout=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reader, "join", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        reader.stop()
+    capture.go.set()  # the stalled read returns at last
+    threading.Thread.join(reader, BOUND_S)
+    assert not reader.is_alive() and capture.releases == 1
+
+
+def test_a_stopped_reader_whose_thread_ended_leaves_the_release_to_its_caller():
+    capture = _StalledCapture()
+    capture.go.set()
+    reader = live.NewestFrameReader(capture, np.zeros(SHAPE, np.uint8), "cam:0")
+    reader.start()
+    reader.join(BOUND_S)
+    assert reader.stop() is True and capture.releases == 0

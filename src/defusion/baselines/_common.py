@@ -28,11 +28,8 @@ import numpy as np
 from defusion.errors import DefusionError
 from defusion.fusion.color import LUMA_WEIGHTS, as_rgb, from_float, output_dtype, to_float
 
-#: Channel spread (max - min, on the [0, 1] scale) up to which a source pixel counts as grey in
-#: :func:`keep_grey`: half the finest step of an integer source (uint16, 1/65535), so a pixel whose
-#: channels are equal in the file counts as grey whatever its type, and float rounding does not
-#: make a grey one colourful.
-GREY_PIXEL_SPREAD = 0.5 / 65535
+#: The least colour strength :func:`cap_chroma` divides by, so that a grey pixel's 0 is no division by zero.
+_CHROMA_EPS = 1e-12
 
 
 class BaselineError(DefusionError, ValueError):
@@ -125,26 +122,39 @@ def choose_max_abs(ca: np.ndarray, cb: np.ndarray) -> np.ndarray:
     return np.where(take_a, ca, cb)
 
 
-def keep_grey(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``fused`` with its luma in all three channels where both sources are grey (R = G = B).
+def cap_chroma(fused: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``fused`` with each pixel's colour no stronger than the more colourful source's there, its luma
+    kept: the colour strength of a pixel is its channels' largest offset from its luma.
 
-    Why: a multi-scale fusion takes each pixel's detail coefficients from one source and its
-    base from both; near a coloured object those coefficients carry that object's colour, which
-    cancels within one source's pyramid but not in the mix, so a black background grey in both
-    sources came out tinted (a blue square on black, exposed twice: the black turned blue).
-    Only the colour of those pixels changes: their luma stays the fused one. ``a`` and ``b``
-    are the float sources (:func:`check_pair`); grey (``HxW``) images come back unchanged.
+    Why: a multi-scale fusion takes each pixel's detail coefficients from one source and its base
+    from both; near a coloured object those coefficients carry that object's colour, which cancels
+    within one source's pyramid but not in the mix, so a black background beside a blue object,
+    neutral in both exposures, came out blue. A pixel's colour can come from the sources only: where
+    the fused one is stronger than both, it is shrunk towards its luma, hue kept. ``a`` and ``b`` are
+    the float sources (:func:`check_pair`); grey (``HxW``) images come back unchanged.
 
     Example:
         >>> a, b = np.zeros((1, 2, 3), np.float32), np.zeros((1, 2, 3), np.float32)
         >>> a[0, 1] = b[0, 1] = (0.0, 0.0, 1.0)  # pixel 0 black, pixel 1 blue
         >>> fused = np.array([[[0.0, 0.0, 0.1], [0.0, 0.0, 0.9]]], np.float32)
-        >>> [[round(float(v), 4) for v in pixel] for pixel in keep_grey(fused, a, b)[0]]
+        >>> [[round(float(v), 4) for v in pixel] for pixel in cap_chroma(fused, a, b)[0]]
         [[0.0114, 0.0114, 0.0114], [0.0, 0.0, 0.9]]
     """
     if fused.ndim == 2:
         return fused
-    grey = (np.ptp(a, axis=2) <= GREY_PIXEL_SPREAD) & (np.ptp(b, axis=2) <= GREY_PIXEL_SPREAD)
-    if not grey.any():
+    y = luma(fused)[..., None]
+    offset = fused - y
+    strength = np.abs(offset).max(axis=2)
+    limit = np.maximum(_chroma_strength(a), _chroma_strength(b))
+    over = strength > limit
+    if not over.any():
         return fused
-    return np.where(grey[..., None], luma(fused)[..., None], fused)
+    factor = limit / np.maximum(strength, _CHROMA_EPS)
+    return np.where(over[..., None], y + offset * factor[..., None], fused).astype(fused.dtype, copy=False)
+
+
+def _chroma_strength(image: np.ndarray) -> np.ndarray:
+    """Each pixel's largest channel offset from its luma: 0 for grey (``HxW``, or R = G = B)."""
+    if image.ndim == 2:
+        return np.zeros(image.shape, np.float32)
+    return np.abs(image - luma(image)[..., None]).max(axis=2)

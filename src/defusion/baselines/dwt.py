@@ -6,15 +6,15 @@ approximation band is averaged, and the inverse DWT is cropped back to the
 input size (H. Li, B. S. Manjunath and S. K. Mitra, "Multisensor image fusion
 using the wavelet transform", Graphical Models and Image Processing 1995).
 For RGB the choice is made on the luma of the coefficients and applied to all
-three channels, and pixels grey in both sources stay grey
-(:func:`~defusion.baselines._common.keep_grey`).
+three channels, and no pixel comes out more colourful than both sources
+(:func:`~defusion.baselines._common.cap_chroma`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from defusion.baselines._common import BaselineRunError, check_pair, choose_max_abs, finish, keep_grey
+from defusion.baselines._common import BaselineRunError, cap_chroma, check_pair, choose_max_abs, finish
 
 
 def fuse_dwt(a: np.ndarray, b: np.ndarray, wavelet: str = "db2", levels: int = 3) -> np.ndarray:
@@ -46,4 +46,4 @@ def fuse_dwt(a: np.ndarray, b: np.ndarray, wavelet: str = "db2", levels: int = 3
     for bands_a, bands_b in zip(ca[1:], cb[1:]):
         fused.append(tuple(choose_max_abs(da, db) for da, db in zip(bands_a, bands_b)))
     out = pywt.waverec2(fused, wavelet, mode="symmetric", axes=(0, 1))
-    return finish(keep_grey(out[:h, :w], a, b), dtype)
+    return finish(cap_chroma(out[:h, :w], a, b), dtype)

@@ -7,7 +7,7 @@ value, the coarsest (base) level is averaged, and the pyramid is collapsed
 (P. J. Burt and R. J. Kolczynski, "Enhanced image capture through fusion",
 ICCV 1993, with the simple choose-max selection rule).  For RGB the choice is
 made on the luma of the coefficients and applied to all three channels, and
-pixels grey in both sources stay grey (:func:`~defusion.baselines._common.keep_grey`).
+no pixel comes out more colourful than both sources (:func:`~defusion.baselines._common.cap_chroma`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import math
 import cv2
 import numpy as np
 
-from defusion.baselines._common import check_pair, choose_max_abs, finish, keep_grey
+from defusion.baselines._common import cap_chroma, check_pair, choose_max_abs, finish
 
 
 def auto_levels(height: int, width: int, max_levels: int = 5, min_size: int = 8) -> int:
@@ -61,8 +61,8 @@ def collapse_pyramid(pyramid: list[np.ndarray]) -> np.ndarray:
 def fuse_laplacian(a: np.ndarray, b: np.ndarray, levels: int | None = None) -> np.ndarray:
     """Laplacian-pyramid fusion: max-abs on detail levels, mean on the base.
 
-    ``levels`` defaults to :func:`auto_levels` of the image size (at most 5).  Pixels grey in
-    both sources come out grey (:func:`~defusion.baselines._common.keep_grey`): the choice
+    ``levels`` defaults to :func:`auto_levels` of the image size (at most 5).  No pixel comes out more
+    colourful than both sources (:func:`~defusion.baselines._common.cap_chroma`): the choice
     mixes the two pyramids, whose colour near coloured objects would otherwise tint them.
 
     Example:
@@ -78,4 +78,4 @@ def fuse_laplacian(a: np.ndarray, b: np.ndarray, levels: int | None = None) -> n
     pb = laplacian_pyramid(b, levels)
     fused = [choose_max_abs(da, db) for da, db in zip(pa[:-1], pb[:-1])]
     fused.append(0.5 * (pa[-1] + pb[-1]))
-    return finish(keep_grey(collapse_pyramid(fused), a, b), dtype)
+    return finish(cap_chroma(collapse_pyramid(fused), a, b), dtype)

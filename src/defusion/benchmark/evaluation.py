@@ -19,7 +19,7 @@ from defusion.benchmark.pairing import sizes_differ
 from defusion.benchmark.results_csv import SECONDS, Row
 from defusion.benchmark.scored_images import (as_scored, grey_stored_as_rgb, in_eight_bits, raw_thermal_band,
                                               read_source, viewable)
-from defusion.errors import bug_hint, say_traceback
+from defusion.errors import said_gone_on
 from defusion.io.formats import DEFAULT_MAX_PIXELS
 from defusion.io.front_end import reading_for
 from defusion.io.images import ImageReadError, read_image
@@ -119,8 +119,7 @@ def _fused_by_methods(task: PairTask, methods: dict[str, FuseFn], a: np.ndarray,
             if name not in task.timed:
                 rows.append(Row(name, task.stem, SECONDS, seconds))
         except Exception as exc:  # noqa: BLE001 - one method failing on one pair is data
-            say_traceback()  # where DEFUSION_TRACEBACK asks: a bug in a method is found from here
-            problems.append(f"{task.stem}: {name} failed: {exc}{bug_hint(exc)}")
+            problems.append(f"{task.stem}: {name} failed: {said_gone_on(exc)}")  # traced where asked
             continue
         outputs[name] = fused
         if task.save_dir is not None:

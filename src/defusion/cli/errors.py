@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Callable
 
-from defusion.errors import bug_hint, runtime_out_of_memory, say_traceback, tracebacks_asked
+from defusion.errors import bug_hint, runtime_out_of_memory, said_gone_on, tracebacks_asked
 
 #: Exit status for bad input or usage (argparse uses 2 as well): the command line or a file must change.
 EXIT_USAGE = 2
@@ -33,6 +33,8 @@ _MEMORY_DETAIL_CHARS = 160
 #: Whether this is Windows, where writing to a pipe whose reader went away may raise OSError(EINVAL)
 #: rather than BrokenPipeError (CPython gh-79935); a module constant, that tests set.
 WINDOWS = os.name == "nt"
+
+
 class UserError(Exception):
     """A problem the user can fix (bad file, bad option); shown without a traceback."""
 
@@ -94,15 +96,13 @@ def error_line(exc: BaseException) -> str:
 
 def skip_detail(exc: BaseException) -> str:
     """What a line saying that one item of many was skipped on ``exc`` (a folder run's pair) gives as
-    the reason: its message and, as :func:`error_line`, a hint where it may be a bug; its traceback
-    printed first (above any progress bar) where :data:`defusion.errors.TRACEBACK_VARIABLE` asks for it.
+    the reason: :func:`defusion.errors.said_gone_on`, the command's :class:`UserError` a refusal too.
 
     Example:
         >>> skip_detail(ValueError("sizes differ"))
         'sizes differ'
     """
-    say_traceback()
-    return f"{exc}{bug_hint(exc, (UserError,))}"
+    return said_gone_on(exc, (UserError,))
 
 
 def out_of_memory_message(exc: BaseException, hint: str = MEMORY_HINT) -> str:
@@ -165,8 +165,8 @@ def sigterm_as_interrupt() -> Iterator[TermSignal]:
     each command does on Ctrl-C (say what is kept, remove a partial video, save a checkpoint) runs
     instead of the process dying mid-line; the :class:`TermSignal` yielded says it came. A second
     SIGTERM while that clean-up runs is ignored (it would cut it short with a traceback; SIGKILL still
-    stops the process at once). SIGTERM's previous handler is restored after. Outside the main thread (which alone may set handlers)
-    nothing changes.
+    stops the process at once). SIGTERM's previous handler is restored after. Outside the main thread
+    (which alone may set handlers) nothing changes.
 
     Example:
         >>> with sigterm_as_interrupt() as term:

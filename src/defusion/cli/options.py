@@ -124,10 +124,14 @@ def same_path(a: Path, b: Path) -> bool:
 
 
 def check_model_paths(args: argparse.Namespace) -> None:
-    """Refuse a --weights or --onnx that names a folder (a clearer line than "not found"; a training
-    run's says which file in it to give, or when the run writes it), and an --onnx that is a
-    TorchScript export (ONNX Runtime's own error is a protobuf parse failure)."""
-    for option, path in (("--weights", args.weights), ("--onnx", getattr(args, "onnx", None))):
+    """Refuse a --weights or --onnx that names nothing (before a command waits on its inputs: a stream,
+    a camera) or a folder (a clearer line than "not found"; a training run's says which file in it to
+    give, or when the run writes it), and an --onnx that is a TorchScript export (ONNX Runtime's own
+    error is a protobuf parse failure)."""
+    for option, path, missing in (("--weights", args.weights, "weights file not found"),
+                                  ("--onnx", getattr(args, "onnx", None), "ONNX model not found")):
+        if path is not None and not path.exists():  # the loader's own words, said before anything is opened
+            raise UserError(f"{missing}: {path}")
         if path is not None and path.is_dir():
             from defusion.model.weights import folder_refusal  # here: loads PyTorch
 

@@ -41,7 +41,8 @@ def fusion_lines(said: Sequence[str], names: Sequence[str], page_notes: Sequence
     """(warnings, notes) to show with a fusion: what the fusion core said while fusing (``said``, the
     lines :func:`defusion.io.notes.collecting` gathered, "image N" named by ``names``, the uploads in
     the order given), then the page's own ``page_notes`` (:func:`palette_note`, :func:`registration_notes`)
-    but those the core said too, each said once with the core's kind. Advice meant for a Python caller is put in a web user's words (``PAGE_WORDS``).
+    but those the core said too, each said once with the core's kind. Advice meant for a Python caller
+    is put in a web user's words (``PAGE_WORDS``).
 
     Example:
         >>> said = ["warning: image 1: the palette colours a colour image", "note: image 2 is dim"]

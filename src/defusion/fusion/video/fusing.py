@@ -200,8 +200,10 @@ def fuse_videos(
             raise VideoInterrupted(done) from exc
         raise
     finally:
-        src_a.close()
-        src_b.close()
+        try:
+            src_a.close()
+        finally:  # a second Ctrl-C while the first stops still lets the other go
+            src_b.close()
     return VideoResult(done, seconds, out, skipped, tuple(bad.failed))
 
 

@@ -239,7 +239,9 @@ def open_capture(spec: LiveSpec) -> cv2.VideoCapture:
 
 #: How many :func:`_quiet_opencv` blocks are open (any thread: a real-time source's reader reads inside one), and
 #: OpenCV's log level before the first: a count, not a level saved and restored by each, so that blocks of
-#: several threads closing in any order leave the level as it was.
+#: several threads closing in any order leave the level as it was. OpenCV's level is the process's: while a
+#: reader reads a camera (nearly always inside a block), its warnings from elsewhere (the video writer's) are
+#: quiet too, as they were during each read before readers had threads; its errors are not.
 _quiet_depth = 0
 _loud_level: int | None = None
 _quiet_lock = threading.Lock()
@@ -335,18 +337,18 @@ class NewestFrameReader(threading.Thread):
             return frame
 
     def stop(self) -> bool:
-        """Stop reading: whether the capture may be released now. A read returns within a frame's time, a
-        stalled stream's within :data:`READ_TIMEOUT_S` (Ctrl-C waits for it, as before a read of its own);
-        where it has not, the thread releases the capture itself once it returns (False)."""
+        """Stop reading: whether the caller is to release the capture (True where the thread had ended).
+        Else the thread releases it itself as it ends (False), which a read does within a frame's time, a
+        stalled stream's within :data:`READ_TIMEOUT_S`: waited for here, as before a read of its own, and
+        a second Ctrl-C during that wait still leaves the capture to be released."""
         self.stopping.set()
         self.wanted.set()  # a fake camera waiting for a demand goes on, and finds the reader stopping
-        if self.is_alive():
-            self.join(READ_TIMEOUT_S)
         with self._arrived:
-            if self.is_alive() and not self._done:
-                self._release_when_done = True
-                return False
-            return True
+            if self._done:
+                return True
+            self._release_when_done = True  # before the wait: an interrupt in it keeps the release
+        self.join(READ_TIMEOUT_S)
+        return False
 
 
 class LiveSource(FrameSource):
