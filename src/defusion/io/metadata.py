@@ -3,10 +3,11 @@
 A fused bracket or focus stack should open in a photo editor like its sources do: in the same
 colour space (its ICC profile: an Adobe RGB or Display P3 image read without its profile shows
 wrong colours) and with its camera, lens and date (EXIF). :func:`read_metadata` reads both from a
-source's header; :func:`choose_metadata` picks what fits the fused image (a colour profile only
-for colour output, a grey one only for grey); :func:`embed_metadata` adds them to an encoded PNG
-or JPEG, :func:`tiff_with_metadata` and :func:`webp_with_metadata` write a TIFF or WebP with them.
-EXIF is written upright (orientation 1: :func:`defusion.io.images.read_image` has
+source's header (:func:`read_profile` the profile alone); :func:`choose_metadata` picks what fits
+the fused image (a colour profile only for colour output, a grey one only for grey; sources of
+different profiles are first converted into one: :mod:`defusion.io.icc`); :func:`embed_metadata`
+adds them to an encoded PNG or JPEG, :func:`tiff_with_metadata` and :func:`webp_with_metadata`
+write a TIFF or WebP with them. EXIF is written upright (orientation 1: :func:`defusion.io.images.read_image` has
 already turned the pixels) and without the source's thumbnail. A TIFF's first directory is also
 the image's own (sizes, strips, compression): only its :data:`DESCRIPTIVE_TAGS` are taken as EXIF.
 A camera raw file's EXIF is read from its TIFF structure (DNG, CR2, NEF, ARW, ORF, RW2, ...), a
@@ -155,6 +156,26 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
         return ImageMetadata()
 
 
+def read_profile(source: str | Path | bytes) -> bytes | None:
+    """The ICC profile of an image file (a path, or its bytes) alone, None where it has none: what
+    its colours mean, to bring sources of different profiles into one before fusing
+    (:func:`defusion.io.icc.match_colour_spaces`). A camera raw file has none (it is developed to
+    sRGB), and nothing is said of its EXIF.
+
+    Example:
+        >>> import tempfile, os
+        >>> from PIL import ImageCms
+        >>> path = os.path.join(tempfile.mkdtemp(), "tagged.png")
+        >>> srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        >>> Image.new("RGB", (4, 4)).save(path, icc_profile=srgb)
+        >>> read_profile(path) == srgb
+        True
+    """
+    if not isinstance(source, bytes) and is_raw(source):
+        return None
+    return read_metadata(source).icc_profile
+
+
 def _upright_bytes(exif: Image.Exif) -> bytes | None:
     """``exif`` with its sub-directories, tagged upright (the pixels are read upright), as bytes;
     None where it has no tags."""
@@ -242,7 +263,9 @@ def _raf_exif(fp: BinaryIO) -> bytes | None:
 def choose_metadata(sources: Sequence[ImageMetadata], colour: bool) -> ImageMetadata:
     """The fused image's metadata: the first source's EXIF as :func:`fused_exif` fits it to a fused
     image, and the profile of the first source whose profile fits the output (an RGB profile for
-    colour output, a grey one for grey).
+    colour output, a grey one for grey). Sources whose colour profiles differ are first brought into
+    one (:func:`defusion.io.icc.match_colour_spaces`, which gives their metadata as converted): as
+    read, the first RGB profile would label colours of other spaces too.
 
     Example:
         >>> grey, rgb = ImageMetadata(b"." * 16 + b"GRAY" + b"."), ImageMetadata(b"." * 16 + b"RGB " + b".")

@@ -22,6 +22,10 @@ from defusion.fusion.errors import SizeMismatchError
 from defusion.io.formats import SIXTEEN_BIT_SUFFIXES
 from defusion.io.notes import name_places, naming, note
 
+#: The name in a folder run's ``once`` (:mod:`defusion.cli.fuse.once`) of the line saying which sources were
+#: converted to the first's colour profile (``-note``), or could not be (``-warning``).
+PROFILES = "profiles"
+
 if TYPE_CHECKING:
     import numpy as np
     from tqdm import tqdm
@@ -44,6 +48,7 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
 
     once = set() if once is None else once
     images = load_sources(paths, args, once)
+    images, profiles = match_profiles(paths, images, args, once)
     # a size no header told before the model loaded (a camera raw file): refused before its fusion, not after
     too_wide = too_large(out.suffix, images[0].shape[1], images[0].shape[0])
     if too_wide is not None:
@@ -81,7 +86,7 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
             bar.close()
     if notes and registering and found is not None:
         note_registration(paths, found, fuser.options.align)
-    metadata = None if args.no_metadata else metadata_for(paths, fused, out)
+    metadata = None if args.no_metadata else metadata_for(paths, fused, out, profiles)
     write_image(out, fused, quality=args.quality, metadata=metadata)
     if args.compare:
         write_compare_sheet(args.compare, stem, paths, images, fused, args)
@@ -119,12 +124,45 @@ def _finish(bar: tqdm | LogProgress) -> None:
         bar.refresh()  # a terminal's bar redrawn at it
 
 
-def metadata_for(paths: list[Path], fused: np.ndarray, out: Path) -> ImageMetadata:
+def match_profiles(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace,
+                   once: set[str]) -> tuple[list[np.ndarray], list[bytes | None]]:
+    """``images`` (read from ``paths``) with the colour ones whose ICC profile differs from the first
+    colour image's converted to it (:func:`defusion.io.icc.match_colour_spaces`, which says so in one
+    line), and the profiles they now have, for :func:`metadata_for`. A folder run says it for its first
+    pair or group only (``once``), as a line per pair would bury the progress bar."""
+    from defusion.cli.fuse.reading import in_folder_run
+    from defusion.io.icc import match_colour_spaces
+    from defusion.io.metadata import ImageMetadata, read_profile
+    from defusion.io.notes import collecting, say, split_line
+
+    with collecting() as said:
+        images, sources = match_colour_spaces(images, [ImageMetadata(read_profile(p)) for p in paths],
+                                              said_names(paths), carried=not args.no_metadata)
+    folders = in_folder_run(args)
+    for line in said:
+        kind, message = split_line(line)
+        if f"{PROFILES}-{kind}" in once:
+            continue
+        if folders:
+            once.add(f"{PROFILES}-{kind}")
+            message += "; later pairs' or groups' sources alike, unsaid"
+        say(kind, message)
+    return images, [source.icc_profile for source in sources]
+
+
+def metadata_for(paths: list[Path], fused: np.ndarray, out: Path,
+                 profiles: list[bytes | None] | None = None) -> ImageMetadata:
     """The sources' colour profile and EXIF that fit the fused image; a warning where ``out``'s
-    format cannot hold a profile the sources have (their colours would be read as sRGB)."""
+    format cannot hold a profile the sources have (their colours would be read as sRGB). ``profiles``:
+    the sources' profiles as :func:`match_profiles` left them (None: as the files hold them)."""
+    from dataclasses import replace
+
     from defusion.io.metadata import METADATA_SUFFIXES, choose_metadata, read_metadata
 
-    metadata = choose_metadata([read_metadata(p) for p in paths], colour=fused.ndim == 3)
+    sources = [read_metadata(p) for p in paths]
+    if profiles is not None:
+        sources = [replace(source, icc_profile=profile) for source, profile in zip(sources, profiles)]
+    metadata = choose_metadata(sources, colour=fused.ndim == 3)
     if metadata.icc_profile and out.suffix.lower() not in METADATA_SUFFIXES:
         print(f"defusion: warning: {out.suffix} is written without the sources' colour profile; write "
               f"{' or '.join(METADATA_SUFFIXES[:2])} to keep it", file=sys.stderr)
