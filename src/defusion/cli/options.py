@@ -124,14 +124,10 @@ def same_path(a: Path, b: Path) -> bool:
 
 
 def check_model_paths(args: argparse.Namespace) -> None:
-    """Refuse a --weights or --onnx that names nothing (before a command waits on its inputs: a stream,
-    a camera) or a folder (a clearer line than "not found"; a training run's says which file in it to
-    give, or when the run writes it), and an --onnx that is a TorchScript export (ONNX Runtime's own
-    error is a protobuf parse failure)."""
-    for option, path, missing in (("--weights", args.weights, "weights file not found"),
-                                  ("--onnx", getattr(args, "onnx", None), "ONNX model not found")):
-        if path is not None and not path.exists():  # the loader's own words, said before anything is opened
-            raise UserError(f"{missing}: {path}")
+    """Refuse a --weights or --onnx that names a folder (a clearer line than "not found"; a training
+    run's says which file in it to give, or when the run writes it), and an --onnx that is a
+    TorchScript export (ONNX Runtime's own error is a protobuf parse failure)."""
+    for option, path in (("--weights", args.weights), ("--onnx", getattr(args, "onnx", None))):
         if path is not None and path.is_dir():
             from defusion.model.weights import folder_refusal  # here: loads PyTorch
 
@@ -159,6 +155,16 @@ def check_onnx_options(args: argparse.Namespace) -> None:
     if is_onnx_export(weights) and args.runtime not in ONNX_RUNTIMES:
         raise UserError(f"--weights {weights} is an ONNX export: it runs on ONNX Runtime (--runtime auto or "
                         f"onnxruntime), not --runtime {args.runtime}")
+
+
+def check_model_files(args: argparse.Namespace) -> None:
+    """Refuse a --weights or --onnx that names nothing, in the loader's own words: for a command that
+    opens its inputs before the model loads (``defusion video``: a stream or a camera may take seconds to
+    open or fail), so that a mistyped path is said first."""
+    for path, missing in ((args.weights, "weights file not found"),
+                          (getattr(args, "onnx", None), "ONNX model not found")):
+        if path is not None and not path.exists():
+            raise UserError(f"{missing}: {path}")
 
 
 def make_fuser(args: argparse.Namespace, options: dict) -> Fuser:

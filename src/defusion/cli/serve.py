@@ -25,9 +25,11 @@ from defusion.cli.options import (add_gain_options, add_model_options, add_onnx_
                                   check_onnx_options, check_tile, non_negative_int, positive_int, tcp_port)
 from defusion.model.errors import WeightsError
 from defusion.serving import is_loopback
+from defusion.serving.header_timeout import header_timeout_protocol
 from defusion.serving.limits import (DEFAULT_MAX_IMAGES, DEFAULT_MAX_QUEUE, DEFAULT_MAX_UPLOAD_BYTES,
-                                     DEFAULT_SERVER_MAX_PIXELS, MAX_IMAGES, MIN_IMAGES, UPLOAD_DEADLINE_S,
-                                     UPLOAD_IDLE_TIMEOUT_S)
+                                     DEFAULT_SERVER_MAX_PIXELS, HEADER_TIMEOUT_S, MAX_IMAGES, MIN_IMAGES,
+                                     UPLOAD_DEADLINE_S, UPLOAD_IDLE_TIMEOUT_S)
+
 
 HELP = "serve fusion over HTTP: POST /v1/fuse, GET /healthz, GET /readyz, GET /v1/info (needs the 'serve' extra)"
 
@@ -39,9 +41,11 @@ HELP = "serve fusion over HTTP: POST /v1/fuse, GET /healthz, GET /readyz, GET /v
 DEFAULT_TIMEOUT_KEEP_ALIVE_S = 75
 #: The connections the kernel holds for a socket before the server accepts them (uvicorn's default).
 BACKLOG = 2048
-#: The options that go to uvicorn itself, not to the app (uvicorn's own under ``uvicorn --factory``).
+#: The options that go to uvicorn itself, not to the app (uvicorn's own under ``uvicorn --factory``, but
+#: ``header_timeout``: defusion's protocol, :func:`defusion.serving.header_timeout.header_timeout_protocol`,
+#: which uvicorn alone lacks).
 UVICORN_OPTIONS = ("host", "port", "log_level", "timeout_keep_alive", "timeout_graceful_shutdown", "root_path",
-                   "forwarded_allow_ips")
+                   "forwarded_allow_ips", "header_timeout")
 #: The signals that stop the server (as uvicorn handles them): Ctrl-C's and a service manager's.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -87,6 +91,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout-keep-alive", type=positive_int, default=DEFAULT_TIMEOUT_KEEP_ALIVE_S, metavar="S",
                    help="seconds an idle keep-alive connection stays open (default "
                         f"{DEFAULT_TIMEOUT_KEEP_ALIVE_S}: above a load balancer's usual 60 s idle timeout)")
+    p.add_argument("--header-timeout", type=positive_seconds, default=HEADER_TIMEOUT_S, metavar="S",
+                   help="seconds a request's line and headers may take to arrive, from the connection's start "
+                        "(or the next request's first byte on a kept-alive one); a slower client is answered 408 "
+                        f"and closed, one that sent nothing closed (default {HEADER_TIMEOUT_S:g})")
     p.add_argument("--timeout-graceful-shutdown", type=positive_int, default=None, metavar="S",
                    help="on SIGTERM or Ctrl-C, seconds to let requests in progress finish before they are "
                         "cancelled (default: no limit); set it below your orchestrator's kill timeout")
@@ -244,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
         config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
                                 log_config=log_config(args.log_level), timeout_keep_alive=args.timeout_keep_alive,
                                 timeout_graceful_shutdown=args.timeout_graceful_shutdown, root_path=args.root_path,
+                                http=header_timeout_protocol(args.header_timeout),
                                 **({"forwarded_allow_ips": args.forwarded_allow_ips}
                                    if args.forwarded_allow_ips is not None else {}))
         server = uvicorn.Server(config)

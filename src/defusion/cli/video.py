@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from defusion.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError, close_progress_bars
-from defusion.cli.options import (add_fusion_options, add_model_options, add_onnx_option, check_onnx_options,
-                                  check_tile, fusion_options, make_fuser, positive_int, same_path)
+from defusion.cli.options import (add_fusion_options, add_model_options, add_onnx_option, check_model_files,
+                                  check_onnx_options, check_tile, fusion_options, make_fuser, positive_int, same_path)
 from defusion.fusion.errors import SizeMismatchError
 from defusion.io.errors import ImageReadError
 from defusion.io.formats import DEFAULT_MAX_PIXELS
@@ -207,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
     if args.skip_existing:
         check_kept(args, settings, len(before or ()), "frames")
     check_onnx_options(args)  # the model options' mistakes, said before a stream is waited for
+    check_model_files(args)
     # the inputs opened before the model loads (seconds): a bad URL or an unplugged camera said at once; a
     # camera's reader drains it meanwhile (fusing takes its newest frame)
     sources = open_inputs(args.a, args.b, args.max_pixels)

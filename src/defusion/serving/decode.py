@@ -45,6 +45,14 @@ log = logging.getLogger("defusion.serving")
 #: Leading bytes of the formats read_image handles: a file that starts like one of these but
 #: cannot be opened is a damaged image (400), not an unsupported type (415).
 _IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*", b"GIF8", b"RIFF")
+#: At most this many characters of a client's file name label its upload (a name, not an essay: the
+#: label goes into every message, note and log line about the upload).
+MAX_LABEL_CHARS = 100
+#: The characters a client's file name may not carry into a label as they are: the C0 controls (a NUL,
+#: CR or LF is no valid header byte; h11 refused the whole answer), DEL, the C1 controls (0x9b is a
+#: terminal's CSI, as ESC [ is) and Unicode's line and paragraph separators (line breaks to
+#: str.splitlines and many log viewers).
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class UnsupportedImageError(ImageReadError):
@@ -178,8 +186,28 @@ def _identifiable(data: bytes) -> bool:
 
 
 def file_label(name: str) -> str:
+    r"""The client's file ``name`` as messages, notes, response headers and log lines name its upload:
+    without its folders, its first :data:`MAX_LABEL_CHARS` characters, control characters escaped
+    (:func:`escape_controls`), so that a name cannot break a header (a NUL) or write to a terminal
+    reading the log (an ESC).
+
+    Example:
+        >>> file_label("photos/a\x00b.png"), file_label("\x1b[31mred.png"), file_label("")
+        ('a\\x00b.png', '\\x1b[31mred.png', 'upload')
+    """
     base = os.path.basename(name or "") or "upload"
-    return base[:100]
+    return escape_controls(base[:MAX_LABEL_CHARS])
+
+
+def escape_controls(text: str) -> str:
+    r"""``text`` with each control character (:data:`_CONTROLS`) written as Python escapes it, as the
+    notes header writes non-ASCII ones (``\x00``, ``\x1b``, ``\x7f``, ``\u2028``).
+
+    Example:
+        >>> escape_controls("a\x01b\x7f\tc")
+        'a\\x01b\\x7f\\tc'
+    """
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _suffix(name: str) -> str:

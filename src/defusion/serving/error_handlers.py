@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from defusion.serving.decode import one_line
+from defusion.serving.decode import escape_controls, one_line
 from defusion.serving.errors import CLIENT_CLOSED_REQUEST, SERVICE_UNAVAILABLE, ApiError, ClientGone
 from defusion.serving.runner import QUEUE_FULL_RETRY_AFTER_S, QueueFull
 from defusion.serving.shutdown import INTERNAL_ERROR, INTERNAL_SERVER_ERROR
@@ -88,6 +88,7 @@ def client_address(request: Request) -> str:
 
 
 def path_with_query(request: Request) -> str:
-    """The request's path, with its query string where it has one (as an access log writes it)."""
+    """The request's path, with its query string where it has one (as an access log writes it), its
+    control characters escaped (a path of ``%1b[2J`` decodes to a terminal escape, for a log line)."""
     query = request.url.query
-    return f"{request.url.path}?{query}" if query else request.url.path
+    return escape_controls(f"{request.url.path}?{query}" if query else request.url.path)

@@ -1,5 +1,6 @@
 """What one request may send and make the server hold: the form's fields, and :class:`Limits`
-(bytes, pixels, images, queue, upload times) with their defaults."""
+(bytes, pixels, images, queue, upload times) with their defaults; and how long its headers may take
+(:data:`HEADER_TIMEOUT_S`, which ``defusion serve`` gives its HTTP protocol, not the app)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,12 @@ UPLOAD_IDLE_TIMEOUT_S = 30.0
 #: now and then (each within the idle timeout) is answered 408 once it is up, so it cannot hold its
 #: place in the queue forever either. 120 s lets a 64 MB upload through at 0.53 MB/s (4.3 Mbit/s) or more.
 UPLOAD_DEADLINE_S = 120.0
+#: Default bound on the seconds a request's line and headers may take to arrive, from the connection's
+#: start (or, on a kept-alive connection, from the next request's first byte): a client that sends
+#: them slowly, or nothing, is closed (a 408 where some came), so it cannot hold a connection open
+#: forever (a slowloris). 20 s is Apache's (mod_reqtimeout's header=20); headers of a few KB take a
+#: second even at 64 kbit/s.
+HEADER_TIMEOUT_S = 20.0
 #: Room for multipart headers and boundaries on top of the files.
 MULTIPART_OVERHEAD = 64 * 1024
 #: The image fields of ``POST /v1/fuse``, in order: ``a`` and ``b`` always, then more up to ``max_images``.

@@ -26,7 +26,8 @@ Palette = choices.Palette
 ERRORS: dict[int, str] = {
     400: "an image that cannot be decoded (empty, truncated, corrupt), or a malformed multipart body",
     408: "the upload stalled (no piece of the body came for the server's --upload-timeout) or took too long "
-         "(the whole body did not come within its --upload-deadline); the connection is closed",
+         "(the whole body did not come within its --upload-deadline), or the request's line and headers did not "
+         "come within its --header-timeout (answered before the request reaches the API); the connection is closed",
     413: "a file or the whole body over the server's byte bounds, an image over its pixel bound, or a rig field "
          f"over {MAX_RIG_BYTES // 1024} KiB",
     415: "not an image (text, an unknown format), or a body that is not multipart/form-data",

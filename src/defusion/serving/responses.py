@@ -13,6 +13,7 @@ from defusion.fusion.fuser import Decomposition, Selection
 from defusion.fusion.selection import source_map
 from defusion.io.metadata import ImageMetadata
 from defusion.io.writing import encode_image
+from defusion.serving.decode import escape_controls
 
 #: Names inside the ``components=true`` zip, in this order.
 COMPONENT_FILES = ("fused.png", "common.png", "unique_a.png", "unique_b.png")
@@ -44,16 +45,21 @@ def model_header(version: str, sha256: str | None) -> str:
 
 
 def with_notes_header(headers: dict[str, str], said: list[str]) -> dict[str, str]:
-    """``headers`` with ``said`` (``"warning: ..."`` lines) as NOTES_HEADER, ASCII-safe and bounded.
+    r"""``headers`` with ``said`` (``"warning: ..."`` lines) as NOTES_HEADER, bounded and a valid
+    header value whatever the lines hold: whitespace runs made one space, other control characters
+    and non-ASCII ones escaped as Python writes them (``\x00``, ``\u6f22``), as the uploads'
+    labels already are (:func:`~defusion.serving.decode.file_label`).
 
     Example:
         >>> with_notes_header({}, ["warning: a.png has transparent pixels"])
         {'X-Defusion-Notes': 'warning: a.png has transparent pixels'}
+        >>> with_notes_header({}, ["note: a\x00b\u00e9.png\r\nX-Evil: 1"])
+        {'X-Defusion-Notes': 'note: a\\x00b\\xe9.png X-Evil: 1'}
     """
     if not said:
         return headers
     text = " | ".join(" ".join(line.split()) for line in said).encode("ascii", "backslashreplace").decode("ascii")
-    return {**headers, NOTES_HEADER: text[:MAX_NOTES_LENGTH]}
+    return {**headers, NOTES_HEADER: escape_controls(text)[:MAX_NOTES_LENGTH]}
 
 
 def encode_png(image: np.ndarray, metadata: ImageMetadata | None = None) -> bytes:

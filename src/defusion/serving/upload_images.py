@@ -81,9 +81,9 @@ def _decode(upload: Upload, max_pixels: int, floats: FloatReading = "stretch") -
     except MemoryError:
         raise
     except Exception as exc:  # decode_image words the decoders' own failures; this is the last line
-        log.warning("decoding field %r (%s) failed in an unexpected way (a bug in reading?)", field, upload.name,
+        log.warning("decoding field %r (%s) failed in an unexpected way (a bug in reading?)", field, upload_label(upload),
                     exc_info=True)
-        raise ApiError(400, f"cannot read image '{field}' ({upload.name}): {one_line(exc)}") from None
+        raise ApiError(400, f"cannot read image '{field}' ({upload_label(upload)}): {one_line(exc)}") from None
 
 
 def _check_charged(upload: Upload, size: tuple[int, int] | None, max_pixels: int) -> None:
@@ -107,7 +107,7 @@ def upload_metadata(upload: Upload) -> ImageMetadata:
     except MemoryError:  # the server's limits, not the file's fault: a 503
         raise
     except Exception:  # corrupt EXIF that Pillow's parser trips over: the fused image goes without
-        log.debug("reading the metadata of field %r (%s) failed", upload.field, upload.name, exc_info=True)
+        log.debug("reading the metadata of field %r (%s) failed", upload.field, upload_label(upload), exc_info=True)
         return ImageMetadata()
 
 
