@@ -84,7 +84,9 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, floats: F
     A file holding any other format Pillow knows (EPS, PSD, ...) is an :class:`ImageFormatError`, never
     handed to Pillow's plugin for it. A JPEG whose data libjpeg finds corrupt (flipped bytes: a garbled
     picture, which Pillow decodes without a word) is read with a warning
-    (:func:`~defusion.io.jpeg.corrupt_jpeg_data`); a truncated one is an ImageReadError.
+    (:func:`~defusion.io.jpeg.corrupt_jpeg_data`); a truncated one is an ImageReadError, and so is one
+    of more scans than any encoder writes, refused before it is decoded (each scan costs a pass over the
+    whole image: :func:`~defusion.io.jpeg.check_jpeg_scans`, in the decoding step).
     The array is the caller's own: writable, sharing memory with nothing.
 
     Example:

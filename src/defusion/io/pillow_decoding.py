@@ -1,6 +1,7 @@
 """Pixels as Pillow decodes them, upright, and whether some are transparent; OpenCV's decoding instead where
 Pillow would reduce 16-bit colour to 8 bits. The formats Pillow opens for :func:`~defusion.io.images.read_image`
-(all but the TIFFs :mod:`defusion.io.tiff` decodes and camera raw files) are read here."""
+(all but the TIFFs :mod:`defusion.io.tiff` decodes and camera raw files) are read here; a JPEG of more scans than
+any encoder writes is refused before it is decoded (:func:`~defusion.io.jpeg.check_jpeg_scans`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PIL import Image
 
 from defusion.io.arrays import MAX_8BIT
 from defusion.io.float_pixels import FloatReading, float_levels
+from defusion.io.jpeg import JPEG_FORMATS, check_jpeg_scans
 from defusion.io.levels import integer_levels, opaque_alpha
 from defusion.io.orientation import UPRIGHT, image_orientation, upright_array, upright_image
 
@@ -38,8 +40,12 @@ def from_pillow_or_opencv(path: Path, im: Image.Image, rawmode: str | None, orie
                           floats: FloatReading = "stretch") -> tuple[np.ndarray, bool]:
     """Pixels (upright by ``orientation``, the EXIF one read before loading: UPRIGHT turns nothing) and
     whether some are transparent: Pillow's decoding, OpenCV's where Pillow would reduce 16-bit colour to
-    8 bits (``rawmode``, :func:`stored_rawmode` before loading, says)."""
+    8 bits (``rawmode``, :func:`stored_rawmode` before loading, says). A JPEG (or MPO) of more scans than any
+    encoder writes is an ImageReadError naming ``path``, before anything decodes it: each scan costs a pass over
+    the whole image (:func:`~defusion.io.jpeg.check_jpeg_scans`)."""
     deep_colour = _is_16bit_colour(im.mode, rawmode)
+    if im.format in JPEG_FORMATS and im.tile:  # not loaded yet
+        check_jpeg_scans(_stream(im), path)
     im.load()  # decodes everything: truncated files fail here
     decoded = _from_opencv(path, grey=(rawmode or "").startswith("L")) if deep_colour else None
     if decoded is not None:
@@ -75,6 +81,21 @@ def from_pillow(im: Image.Image, path: Path, stored_bits: int, floats: FloatRead
     if im.mode in ("P", "PA"):  # by RGBA: Pillow warns when a palette's transparency is dropped straight to RGB
         return np.ascontiguousarray(np.asarray(im.convert("RGBA"))[:, :, :3])
     return np.asarray(im.convert("RGB"))
+
+
+def _stream(im: Image.Image) -> bytes:
+    """The bytes an unloaded image's decoder would read: its file from its first tile's offset (an MPO's later
+    frame starts past the first), read through the image's own file object, whose place is kept. Empty where
+    it cannot be read (no file object, a closed one): loading then says what is wrong."""
+    fp = getattr(im, "fp", None)
+    try:
+        place = fp.tell()
+        fp.seek(im.tile[0][2])
+        data = fp.read()
+        fp.seek(place)
+    except (AttributeError, OSError, ValueError):  # no file object, or a closed one
+        return b""
+    return data if isinstance(data, bytes) else b""
 
 
 def _is_16bit_colour(mode: str, rawmode: str | None) -> bool:

@@ -44,6 +44,15 @@ RESIDUAL_INIT_GAIN = 0.2
 #: Width (network pixels) of the Gaussian that splits the unique embeddings' contribution to the
 #: fused image into local mean and fine detail, for a unique gain above 1 (DeNet.forward).
 UNIQUE_DETAIL_SIGMA = 16.0
+#: Upper bounds of DeNetConfig's settings, beyond any DeNet built: a config read from a file (weights' metadata,
+#: an ONNX export's) is refused past them before it asks for a network of many GB or thousands of blocks. Blocks
+#: a stage: ResNeSt-269, the deepest ResNeSt (Zhang et al., 2020), has 48 in its deepest stage; DeNet at most 6.
+MAX_BLOCKS = 64
+#: A bottleneck's inner width (and the stem's channels): ResNeSt's widest stage has 512, DeNet's 256 (the
+#: ensembler); one block of 2048 holds 78 M parameters (310 MB) already.
+MAX_WIDTH = 2048
+#: Image channels in and out: an image has at most 4, a multispectral stack a few dozen.
+MAX_CHANNELS = 64
 
 
 def default_detail_gain(unique_gain: float) -> float:
@@ -64,7 +73,9 @@ class DeNetConfig:
 
     Every ``*_widths`` entry is a bottleneck's inner width; a stage outputs 4x that. Settings
     DeNet cannot be built from raise :class:`ModelConfigError` (a ValueError) here, naming the
-    setting, rather than an ``IndexError`` or a convolution's error when the network is built.
+    setting, rather than an ``IndexError`` or a convolution's error when the network is built; so do
+    settings past the bounds of any DeNet (:data:`MAX_BLOCKS` a stage, :data:`MAX_WIDTH`,
+    :data:`MAX_CHANNELS`), which a file's config could otherwise ask for (many GB, minutes to build).
     """
 
     in_channels: int = 3
@@ -94,6 +105,7 @@ class DeNetConfig:
                 raise ModelConfigError(f"{f.name} must be a positive integer; got {value!r}")
             else:
                 object.__setattr__(self, f.name, int(value))  # a NumPy integer would not go to JSON
+            _check_bound(f.name, getattr(self, f.name))
         for name in ("encoder_widths", "ensembler_width", "common_widths", "unique_widths"):
             value = getattr(self, name)
             if any(v % self.radix for v in (value if isinstance(value, tuple) else (value,))):
@@ -116,6 +128,33 @@ class DeNetConfig:
             raise ModelConfigError(f"unknown DeNet setting(s) {', '.join(unknown)}; known: "
                                    f"{', '.join(sorted(known))}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+#: The bound of each setting (radix has none of its own: every width is a multiple of it) and why, for messages.
+_BOUNDS: dict[str, tuple[int, str]] = {
+    **dict.fromkeys(("in_channels", "out_channels"), (MAX_CHANNELS, "an image's channels")),
+    **dict.fromkeys(("stem_channels", "ensembler_width", "encoder_widths", "common_widths", "unique_widths"),
+                    (MAX_WIDTH, "8 times DeNet's widest")),
+    **dict.fromkeys(("ensembler_blocks", "encoder_blocks", "common_blocks", "unique_blocks"),
+                    (MAX_BLOCKS, "the deepest ResNeSt stage has 48, DeNet's 6")),
+}
+
+
+def _check_bound(name: str, value: int | tuple[int, ...]) -> None:
+    """Refuse a setting past its bound (:data:`MAX_BLOCKS`, :data:`MAX_WIDTH`, :data:`MAX_CHANNELS`), naming it.
+
+    Example:
+        >>> _check_bound("ensembler_width", 1_000_000)
+        Traceback (most recent call last):
+        ...
+        defusion.model.errors.ModelConfigError: ensembler_width must be at most 2048 (8 times DeNet's widest); got 1000000
+    """
+    if name not in _BOUNDS:
+        return
+    bound, why = _BOUNDS[name]
+    if max(value if isinstance(value, tuple) else (value,)) > bound:
+        each = " each" if isinstance(value, tuple) else ""
+        raise ModelConfigError(f"{name} must be at most {bound}{each} ({why}); got {value!r}")
 
 
 def _positive(value: object) -> bool:
@@ -335,5 +374,6 @@ def _check_inputs(x1: torch.Tensor, x2: torch.Tensor, channels: int, weight_dtyp
                               f"{tuple(x1.shape[-2:])}; pad the inputs (the Fuser does)")
 
 
-__all__ = ["DENET_PARTS", "DeNet", "DeNetConfig", "DeNetOutput", "ModelConfigError", "ModelInputError",
-           "ModelInputTypeError", "SIZE_MULTIPLE", "STAGES", "default_detail_gain"]
+__all__ = ["DENET_PARTS", "DeNet", "DeNetConfig", "DeNetOutput", "MAX_BLOCKS", "MAX_CHANNELS", "MAX_WIDTH",
+           "ModelConfigError", "ModelInputError", "ModelInputTypeError", "SIZE_MULTIPLE", "STAGES",
+           "default_detail_gain"]

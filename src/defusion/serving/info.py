@@ -57,14 +57,15 @@ def _count_parameters(weights: str | Path) -> int | None:
 
 
 def _count_config_parameters(cfg: DeNetConfig) -> int | None:
-    """The number of parameters of the DeNet ``cfg`` describes, built on the meta device (no memory)."""
+    """The number of parameters of the DeNet ``cfg`` describes, from its tensors' shapes
+    (:func:`defusion.model.weights.config_layout`: no memory, no random initialisation; DeNet's one
+    buffer is not in its state dict)."""
     try:
-        import torch
+        import math
 
-        from defusion.model.denet import DeNet
+        from defusion.model.weights import config_layout
 
-        with torch.device("meta"):
-            return int(sum(p.numel() for p in DeNet(cfg).parameters()))
+        return int(sum(math.prod(shape) for shape in config_layout(cfg).values()))
     except Exception:  # info must never fail
         return None
 
