@@ -20,12 +20,14 @@ The parts: :mod:`~defusion.fusion.rig.camera_rig` (the :class:`Rig` itself),
 :mod:`~defusion.fusion.rig.warp` (onto the first camera's grid, and where a camera sees it),
 :mod:`~defusion.fusion.rig.coverage` (how much of each other's view the cameras see, said),
 :mod:`~defusion.fusion.rig.display` (images stretched to be seen, the check picture),
+:mod:`~defusion.fusion.rig.bounds` (the sizes and matrices a real rig has),
 :mod:`~defusion.fusion.rig.file_format` (the rig file) and :mod:`~defusion.fusion.rig.errors`
 (:class:`RigError`). Every name is importable from here, as before the split.
 """
 
 from __future__ import annotations
 
+from defusion.fusion.rig.bounds import MAX_MATRIX_ENTRY, MAX_RIG_PIXELS, MAX_RIG_SIDE, RIG_SCALE_RANGE
 from defusion.fusion.rig.camera_rig import COVERAGE_SAMPLES, Rig, RigCamera
 from defusion.fusion.rig.coverage import LOW_COVERAGE, describe_coverage
 from defusion.fusion.rig.display import CHECK_CELLS
@@ -41,4 +43,6 @@ __all__ = ["RIG_MOTIONS", "DEFAULT_RIG_MOTION", "RigMotion", "RigError", "Rig", 
            "article", "describe_coverage", "LOW_COVERAGE",
            # the module's constants before the split, defined where they are used
            "FORMAT", "VERSION", "MAX_RIG_BYTES", "COVERAGE_SAMPLES", "MAX_BOARD_TURN", "CHECK_CELLS", "FILL_FEATHER",
-           "MAX_WARP_DENSITY"]
+           "MAX_WARP_DENSITY",
+           # what a rig can be (bounds)
+           "MAX_RIG_SIDE", "MAX_RIG_PIXELS", "MAX_MATRIX_ENTRY", "RIG_SCALE_RANGE"]

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from defusion.fusion.rig.bounds import check_matrix_entries, check_plausible, checked_size
 from defusion.fusion.rig.coverage import describe_coverage
 from defusion.fusion.rig.display import CHECK_CELLS, check_picture, stretched_grey
 from defusion.fusion.rig.errors import RigError
@@ -52,12 +53,15 @@ class Rig:
         if not self.cameras:
             raise RigError("a rig needs at least one camera besides the first")
         for size in (self.size, *(c.size for c in self.cameras)):
-            if len(size) != 2 or min(size) < 1:
-                raise RigError(f"image sizes must be two positive integers (W, H), got {size}")
+            checked_size(size)  # whole numbers no camera exceeds
         for index, camera in enumerate(self.cameras, start=2):
             matrix = camera.array
-            if matrix.shape != (3, 3) or not np.all(np.isfinite(matrix)):
+            if matrix.shape != (3, 3):
                 raise RigError(f"camera {index}: the matrix must be 3x3 finite numbers")
+            try:  # before anything computes with it: a warp by an entry of 1e307 never returns
+                check_matrix_entries(matrix)
+            except RigError as exc:
+                raise RigError(f"camera {index}: {exc}") from None
             if self.motion != "homography" and not np.allclose(matrix[2], (0.0, 0.0, 1.0)):
                 raise RigError(f"camera {index}: {article(self.motion)} {self.motion} has no perspective, but the "
                                f"matrix's last row is {matrix[2].tolist()} (use \"motion\": \"homography\", or calibrate again)")
@@ -65,6 +69,10 @@ class Rig:
             if np.any(corners[:, 2] <= 0) or abs(np.linalg.det(matrix)) < 1e-12:
                 raise RigError(f"camera {index}: the matrix does not map the first camera's image onto a plane "
                                "in front of the camera (singular, or the horizon crosses the image)")
+            try:
+                check_plausible(matrix, self.size, camera.size)
+            except RigError as exc:
+                raise RigError(f"camera {index}: {exc}") from None
 
     def _corners(self) -> np.ndarray:
         w, h = self.size
@@ -218,7 +226,7 @@ class Rig:
             return cls(size, cameras, data.get("motion", DEFAULT_RIG_MOTION))
         except RigError as exc:
             raise RigError(f"{name}: {exc}") from None
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:  # OverflowError: a number no float holds
             raise RigError(f"{name}: malformed rig file ({exc}); write it again with defusion calibrate") from None
 
     @classmethod
@@ -246,11 +254,8 @@ def _share_seen(matrix: np.ndarray, size: tuple[int, int], other: tuple[int, int
 
 
 def _size(size: Any) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in size)
-    except (TypeError, ValueError):
-        raise RigError(f"an image size must be two integers (W, H), got {size!r}") from None
-    return w, h
+    """``size`` (a rig file's, or an image's W, H) as two ints; RigError unless no camera exceeds it."""
+    return checked_size(size)
 
 
 __all__ = ["COVERAGE_SAMPLES", "Rig", "RigCamera"]

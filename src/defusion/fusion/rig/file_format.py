@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import reprlib
 from pathlib import Path
 from typing import TypeVar
 
@@ -71,7 +72,8 @@ def check_rig_format(data: object, name: str = "rig") -> None:
         raise RigError(f"{name} is not a defusion rig file (expected \"format\": \"{FORMAT}\"; "
                        "make one with defusion calibrate)")
     if data.get("version") != VERSION:
-        raise RigError(f"{name}: rig file version {data.get('version')!r}; this defusion reads version {VERSION}")
+        raise RigError(f"{name}: rig file version {reprlib.repr(data.get('version'))}; this defusion reads version "
+                       f"{VERSION}")  # reprlib: a number of 4000 digits is said in part
 
 
 _T = TypeVar("_T")
@@ -102,6 +104,9 @@ def json_matrix(rows: object) -> tuple[tuple[float, float, float], ...]:
         matrix = np.array(rows, np.float64)
     except (TypeError, ValueError):
         matrix = None
+    except OverflowError:  # an integer of hundreds of digits: no float holds it
+        raise RigError("malformed rig file: a camera's matrix has a number too large for any rig "
+                       "(calibrate again with defusion calibrate)") from None
     if matrix is None or matrix.shape != (3, 3):
         raise RigError("malformed rig file: a camera's matrix must be 3 rows of 3 numbers")
     return matrix_tuple(matrix)

@@ -3,6 +3,8 @@ coordinates to another camera's, fitted to marked point pairs, and mapping point
 
 from __future__ import annotations
 
+import reprlib
+
 import cv2
 import numpy as np
 
@@ -25,7 +27,7 @@ def article(word: str) -> str:
 def check_rig_motion(motion: str) -> None:
     """RigError unless ``motion`` is one of RIG_MOTIONS."""
     if motion not in RIG_MOTIONS:
-        raise RigError(f"unknown rig motion {motion!r}; use one of {', '.join(RIG_MOTIONS)}")
+        raise RigError(f"unknown rig motion {reprlib.repr(motion)}; use one of {', '.join(RIG_MOTIONS)}")
 
 
 def fit_matrix(reference_points: np.ndarray, source_points: np.ndarray,

@@ -10,6 +10,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from defusion.fusion.rig.bounds import check_matrix_entries
+
 #: Width of the blend (fraction of the image's short side) where a camera's view ends and the
 #: first image stands in for it.
 FILL_FEATHER = 0.01
@@ -50,7 +52,8 @@ def warp_onto_grid(image: np.ndarray, matrix: np.ndarray,
 def coverage_mask(matrix: np.ndarray, source_size: tuple[int, int], size: tuple[int, int]) -> np.ndarray | None:
     """Where an image of ``source_size`` (W, H) covers a grid of ``size`` (W, H) whose pixel p is
     its ``matrix @ p``: a soft HxW float32 mask, 1 inside, 0 outside, feathered over FILL_FEATHER
-    of the short side inside the edge; None where it covers all of the grid. Read-only: the masks
+    of the short side inside the edge; None where it covers all of the grid (RigError for a matrix no
+    warp can take: :func:`~defusion.fusion.rig.bounds.check_matrix_entries`). Read-only: the masks
     last computed are kept (:meth:`~defusion.fusion.rig.Rig.seen` and every
     :meth:`~defusion.fusion.rig.Rig.apply` of a stream ask again).
 
@@ -60,6 +63,7 @@ def coverage_mask(matrix: np.ndarray, source_size: tuple[int, int], size: tuple[
         >>> soft is coverage_mask(shift.copy(), (32, 32), (32, 32)), soft.flags.writeable, float(soft[:, -1].max())
         (True, False, 0.0)
     """
+    check_matrix_entries(np.asarray(matrix, np.float64))  # what OpenCV can warp by (a Rig's are checked when made)
     key = tuple(float(v) for v in np.asarray(matrix, np.float64).ravel())
     return _cached_coverage(key, (int(source_size[0]), int(source_size[1])), (int(size[0]), int(size[1])))
 
