@@ -71,6 +71,19 @@ def _notes_mode_kept():
     notes._lines_always = before
 
 
+@pytest.fixture(autouse=True)
+def _signal_handlers_kept():
+    """Ctrl-C's and SIGTERM's handlers as they were before each test: a command run in-process (a server,
+    training, the UI launcher) sets its own, and one left behind made a later test's Ctrl-C do nothing."""
+    import signal
+
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for signum, handler in before.items():
+        if signal.getsignal(signum) is not handler and handler is not None:
+            signal.signal(signum, handler)
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """One intra-op thread: on a small, busy CPU thread contention makes tiny models 100x slower."""

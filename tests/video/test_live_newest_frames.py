@@ -195,6 +195,7 @@ def test_the_pace_warning_says_the_frames_were_skipped_not_queued(tmp_path, fuse
 # -- stopping ---------------------------------------------------------------------------------------
 def test_ctrl_c_while_waiting_for_a_cameras_frame_stops_its_reader_and_keeps_the_video(tmp_path, fuser, cameras):
     cameras[0], cameras[1] = ScriptedCamera(first=0), ScriptedCamera(first=100)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as a command has it (conftest restores)
 
     def interrupt_once_waiting() -> None:  # Ctrl-C once the fusion waits for cam:0's second frame, never sent
         if cameras[0].reading.wait(BOUND_S) and cameras[0].reader.wanted.wait(BOUND_S):

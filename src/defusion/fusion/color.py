@@ -17,6 +17,7 @@ says how warm each place is, the edges (of both images) what is there.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Literal, Sequence
 
 import numpy as np
@@ -29,6 +30,7 @@ from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsErr
 from defusion.io import unit_floats
 from defusion.io.arrays import MAX_8BIT, MAX_16BIT, is_uint16
 from defusion.io.eight_bits import as_uint8, float_to_uint8
+from defusion.io.notes import warn
 from defusion.io.unit_floats import pixel_type_problem, unit_float_problem, unit_float_to_uint16
 
 #: The infrared image's values between these percentiles span the palette (hot and dead pixels
@@ -48,6 +50,13 @@ PALETTE_OF_COLOUR = ("the image the palette colours is in colour, not grey: its 
                      "luminance is what the palette maps, which does not follow a colour map's scale (a jet "
                      "picture's hottest red reads cold); give the grey image its colours were made from, or keep "
                      "its colours without a palette")
+#: What a colour source drawn in a thermal palette (:func:`palette_like`, the map's name in ``{name}``)
+#: says beside a colour photo: blended by saturation, the map's strong colours would tint the photo
+#: (the audit's colour checker with an inferno infrared: hues 55 degrees off, its greys purple), so its
+#: chroma is left out and its luminance alone is fused.
+PALETTE_SOURCE = ("its colours look like a thermal camera's palette ({name}): they would tint the fused photo, so "
+                  "only its brightness is fused, which may not follow the temperature; give the camera's grey "
+                  "(radiometric) export instead")
 #: Largest spread between a pixel's channels (a share of the scale :func:`is_grey` measures against: 4
 #: levels of 8 bits) that a grey image stored in three channels may show: a lossy codec (mp4, JPEG) that
 #: stores chroma at 8 bits puts R = G = B frames off by up to about 3 levels when its chroma is one level off.
@@ -78,6 +87,27 @@ _YCBCR_TO_RGB = np.linalg.inv(_RGB_TO_YCBCR).astype(np.float32)
 _CHROMA_OFFSET = np.array([0.0, 0.5, 0.5], dtype=np.float32)
 #: Keeps the saturation weights of two nearly grey sources from dividing by zero.
 _SATURATION_EPS = 1e-3
+#: The colour maps whose pictures :func:`palette_like` recognises (OpenCV's maps of these names, which
+#: matplotlib's match): those thermal cameras and their software export images in.
+THERMAL_MAPS = ("inferno", "magma", "plasma", "hot", "jet", "turbo", "rainbow", "viridis", "parula")
+#: :func:`palette_like` looks at a grid of about this many pixels on the long side (16k pixels in all)...
+_PALETTE_GRID = 128
+#: ... and fits the colour maps to at most this many of its coloured pixels (a few ms).
+_PALETTE_FIT_PIXELS = 1024
+#: Chroma (distance of (Cb, Cr) from grey) over which a pixel counts as coloured: a colour map's black
+#: and white ends are grey, and so are a photo's white backdrop and its shadows, which lie on any map.
+_PALETTE_CHROMA = 0.05
+#: A palette picture has colour over at least this share of its pixels (a mostly grey photo is none;
+#: THERMAL_MAPS' grey ends are their extremes only).
+_PALETTE_COLOURED_SHARE = 0.25
+#: Median RGB distance (0-1) of the coloured pixels from the nearest entry of one map, under which they
+#: lie on it: VIFB's and TNO's 46 infrared images mapped by THERMAL_MAPS and saved as JPEG at quality 75
+#: lie within 0.024 (hot) to 0.041 (turbo; one of 46 missed), lossless within 0.001; of the bench's and
+#: the training set's 1337 colour photos only one does (red LED digits on black: 0.012 from hot).
+_PALETTE_DISTANCE = 0.04
+#: The coloured pixels span at least this share of the map (5th to 95th percentile of their entries):
+#: a photo's few colours near one stretch of a map are no palette picture.
+_PALETTE_SPAN = 0.1
 #: How far outside [0, 1] a float input may stray (rounding of a conversion) before it is refused:
 #: io's rule (:mod:`defusion.io.unit_floats`, which write_image follows too), still named here.
 FLOAT_RANGE_TOLERANCE = unit_floats.FLOAT_RANGE_TOLERANCE
@@ -335,14 +365,42 @@ def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
 
 
 def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`rgb_to_ycbcr`, clipped to [0, 1].
+    """Inverse of :func:`rgb_to_ycbcr`, brought into the RGB cube by a luma-preserving gamut clip: Y is
+    clipped to [0, 1], and where Y with its chroma lies outside the cube the chroma (Cb - .5, Cr - .5)
+    shrinks towards grey just enough to fit (:func:`gamut_factor`), so Y and the hue stay as they were.
+    Clipping each channel on its own instead turns a bright colour's hue (a skin tone on a warm infrared
+    target went yellow, its red channel flat at 255).
 
     Example:
         >>> x = np.random.rand(4, 4, 3).astype(np.float32)
         >>> bool(np.allclose(ycbcr_to_rgb(rgb_to_ycbcr(x)), x, atol=1e-5))
         True
+        >>> skin = rgb_to_ycbcr(np.array([[[0.76, 0.59, 0.51]]], np.float32))
+        >>> skin[..., 0] = 0.9  # brighter than any skin-coloured RGB can be: R would be 1.11
+        >>> out = ycbcr_to_rgb(skin)
+        >>> round(float(out.max()), 4), round(float(luminance(out)[0, 0]), 4)  # R at 1, Y kept
+        (1.0, 0.9)
     """
-    return np.clip((ycbcr - _CHROMA_OFFSET) @ _YCBCR_TO_RGB.T, 0.0, 1.0)
+    y = np.clip(ycbcr[..., :1], 0.0, 1.0)
+    chroma = (ycbcr[..., 1:] - _CHROMA_OFFSET[1:]) * gamut_factor(y[..., 0], ycbcr[..., 1:])[..., None]
+    return np.clip(y + chroma @ _YCBCR_TO_RGB[:, 1:].T, 0.0, 1.0)  # the clip: float rounding alone
+
+
+def gamut_factor(y: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """HxW: the largest factor in [0, 1] that the chroma ``chroma`` (HxWx2, Cb and Cr centred on 0.5)
+    may be scaled by for luminance ``y`` (HxW, in [0, 1]) to give RGB inside [0, 1]; 1 where it fits.
+    Each channel is Y + d with d linear in the chroma (the matrix's Y column is 1): a channel with
+    d > 0 allows a factor up to (1 - Y) / d, one with d < 0 up to Y / -d.
+
+    Example:
+        >>> [round(float(f), 3) for f in gamut_factor(np.array([0.5, 0.9]), np.array([[0.5, 0.5], [0.5, 0.7]]))]
+        [1.0, 0.357]
+    """
+    d = (chroma - _CHROMA_OFFSET[1:]) @ _YCBCR_TO_RGB[:, 1:].T  # HxWx3: each channel's offset from Y
+    y = y[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(d > 0, (1.0 - y) / d, np.where(d < 0, y / -d, np.inf))
+    return np.clip(room.min(axis=-1), 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
@@ -360,7 +418,9 @@ def blend_chroma(sources: list[np.ndarray]) -> np.ndarray:
     Grey sources carry no colour and get no weight. Saturation |Cb - .5| + |Cr - .5|
     favours the better-exposed, more colourful source at every pixel (DeepFuse's chroma
     rule); the luminance blended with the same weights lets :func:`with_chroma` put that
-    colour on a fused luminance at the saturation it had.
+    colour on a fused luminance at the saturation it had. A source drawn in a thermal palette
+    (:func:`palette_like`) gets no weight either where another colour source is no palette: its
+    saturated false colours would win and tint the photo (:func:`plan_mode` warns of it).
 
     Example:
         >>> red = np.zeros((1, 1, 3), np.float32); red[..., 0] = 1.0
@@ -370,6 +430,8 @@ def blend_chroma(sources: list[np.ndarray]) -> np.ndarray:
     colour = [s[..., :3] for s in sources if not is_grey(s)]
     if not colour:
         raise FusionInputError("blend_chroma needs at least one colour source")
+    photos = [s for s in colour if palette_like(s) is None]
+    colour = photos or colour  # a thermal palette's colours left out where a photo gives the colour
     return by_rows(_blend_chroma, *colour)  # a band at a time: no HxWx3 YCbCr copy of every source
 
 
@@ -519,12 +581,68 @@ def with_detail(colours: np.ndarray, fused: np.ndarray) -> np.ndarray:
     return seen * coloured + (1.0 - seen) * np.clip(luma, 0.0, 1.0)[..., None]
 
 
-def plan_mode(sources: list[np.ndarray], color: ColorMode = "auto") -> Literal["rgb", "luma", "grey"]:
-    """Which planes to fuse for these sources (see the module docstring)."""
+@functools.lru_cache(maxsize=None)
+def _map_colours() -> dict[str, np.ndarray]:
+    """THERMAL_MAPS' 256 colours each (RGB float32 in [0, 1]), as OpenCV's applyColorMap draws them."""
+    import cv2
+
+    steps = np.arange(256, dtype=np.uint8)[:, None]
+    return {name: cv2.applyColorMap(steps, getattr(cv2, f"COLORMAP_{name.upper()}"))[:, 0, ::-1].astype(np.float32)
+            / MAX_8BIT for name in THERMAL_MAPS}
+
+
+def palette_like(image: np.ndarray) -> str | None:
+    """The colour map (one of THERMAL_MAPS) whose colours ``image`` (float in [0, 1]) is drawn in, as
+    a thermal camera's false-colour export is, else None: its coloured pixels (a grid of about
+    _PALETTE_GRID on the long side) lie along that map's line of colours, spanning a good part of it.
+    Photos have colours off any one line (1 of the bench's and training set's 1337 colour photos is
+    taken for one: red LED digits on black). Cheap: a grid of pixels, whatever the image's size.
+
+    Example:
+        >>> import cv2
+        >>> ramp = np.tile(np.arange(256, dtype=np.uint8), (32, 1))
+        >>> palette_like(cv2.applyColorMap(ramp, cv2.COLORMAP_INFERNO)[..., ::-1] / np.float32(255))
+        'inferno'
+        >>> palette_like(np.random.default_rng(0).random((32, 32, 3), dtype=np.float32)) is None
+        True
+    """
+    if image.ndim < 3 or image.shape[2] < 3 or image.size == 0:
+        return None
+    step = max(1, -(-max(image.shape[:2]) // _PALETTE_GRID))
+    pixels = np.asarray(image[::step, ::step, :3], np.float32).reshape(-1, 3)
+    chroma = pixels @ _RGB_TO_YCBCR[1:].T
+    coloured = pixels[np.hypot(chroma[:, 0], chroma[:, 1]) > _PALETTE_CHROMA]
+    if len(coloured) < _PALETTE_COLOURED_SHARE * len(pixels):
+        return None
+    coloured = coloured[::max(1, len(coloured) // _PALETTE_FIT_PIXELS)]
+    squares = (coloured * coloured).sum(axis=1)[:, None]
+    for name, colours in _map_colours().items():
+        distances = squares + (colours * colours).sum(axis=1)[None] - 2.0 * coloured @ colours.T
+        if np.sqrt(max(float(np.median(distances.min(axis=1))), 0.0)) > _PALETTE_DISTANCE:
+            continue
+        low, high = np.percentile(distances.argmin(axis=1), (5, 95))
+        if high - low >= _PALETTE_SPAN * (len(colours) - 1):
+            return name
+    return None
+
+
+def plan_mode(sources: list[np.ndarray], color: ColorMode = "auto",
+              palette_sources: bool = True) -> Literal["rgb", "luma", "grey"]:
+    """Which planes to fuse for these sources (see the module docstring). A colour source drawn in a
+    thermal palette (:func:`palette_like`) beside a colour photo is warned of, "image N" by its place
+    (``palette_sources``: False where a palette colours the fusion, whose own warning of a colour
+    infrared image says it): its chroma is left out of the blend (:func:`blend_chroma`). Where it is the
+    only colour source (a PET in jet beside an MRI) its colours are the fusion's, as before, and nothing
+    is said."""
     check_color_mode(color)
     greys = [is_grey(s) for s in sources]
     if all(greys):
         return "grey"
-    if color == "rgb" and not any(greys):
-        return "rgb"
-    return "luma"
+    mode: Literal["rgb", "luma"] = "rgb" if color == "rgb" and not any(greys) else "luma"
+    if palette_sources and mode == "luma" and len(greys) - sum(greys) > 1:  # two colour sources: one a palette's?
+        palettes = {i: palette_like(s) for i, s in enumerate(sources) if not greys[i]}
+        if any(name is None for name in palettes.values()):
+            for index, name in palettes.items():
+                if name is not None:
+                    warn(f"image {index + 1}: {PALETTE_SOURCE.format(name=name)}")
+    return mode

@@ -610,7 +610,7 @@ class Fuser:
         # what registration found: Fusion.warps, Fusion.ghosts, Fusion.correlations
         done = {"warps": registered.warps, "ghosts": registered.ghosts, "correlations": registered.correlations}
         size = images[0].shape[:2]
-        mode = color.plan_mode(floats, self.options.color)
+        mode = color.plan_mode(floats, self.options.color, palette_sources=self.options.palette == "none")
         selecting = self.options.pixels == "sources"
         kept = floats if keep_sources or selecting else []
         if self.options.palette != "none":  # the infrared image in false colour, the fusion's detail over it

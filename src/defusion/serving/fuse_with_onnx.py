@@ -15,7 +15,8 @@ a registered pair that fits in one network pass:
    to within 4 levels of 8 bits at every pixel, as a lossy codec leaves it); otherwise the
    colour sources' YCbCr, each weighed by its saturation |Cb - .5| + |Cr - .5| + 1e-3, give the
    chroma; where the fused Y is below the blended Y, Cb - .5 and Cr - .5 shrink by that ratio (the
-   colour keeps its saturation), and Y, Cb, Cr go back to RGB.
+   colour keeps its saturation), and Y, Cb, Cr go back to RGB; where that falls outside [0, 1], the
+   chroma shrinks towards grey just enough to fit (a luma-preserving gamut clip: Y and hue kept).
 5. The output is 16-bit when either source is 16-bit, else 8-bit (the fusion core's rule,
    defusion.fusion.color.output_dtype), rounded: round(v * 65535) or round(v * 255); formats
    other than PNG and TIFF take 8 bits, as `defusion fuse` writes them.
@@ -311,8 +312,15 @@ def with_colour(y: np.ndarray, sources: list[np.ndarray]) -> np.ndarray:
     weights = [np.abs(c[..., 1:] - 0.5).sum(axis=2, keepdims=True) + SATURATION_EPS for c in colours]
     blended = sum(w * c for w, c in zip(weights, colours)) / sum(weights)
     scale = np.clip(y / np.maximum(blended[..., 0], SATURATION_EPS), 0.0, 1.0)[..., None]
-    ycbcr = np.dstack([y, (blended[..., 1:] - 0.5) * scale])
-    return np.clip(ycbcr @ np.linalg.inv(RGB_TO_YCBCR).T.astype(np.float32), 0.0, 1.0)
+    chroma = (blended[..., 1:] - 0.5) * scale
+    y = np.clip(y, 0.0, 1.0)[..., None]
+    # a luma-preserving gamut clip: each channel is Y + d (d linear in the chroma); where one would leave
+    # [0, 1], the chroma shrinks towards grey just enough (keeping Y and hue), as the core does
+    d = chroma @ np.linalg.inv(RGB_TO_YCBCR)[:, 1:].T.astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(d > 0, (1.0 - y) / d, np.where(d < 0, y / -d, np.inf))
+    fit = np.clip(room.min(axis=-1, keepdims=True), 0.0, 1.0)
+    return np.clip(y + (chroma * fit) @ np.linalg.inv(RGB_TO_YCBCR)[:, 1:].T.astype(np.float32), 0.0, 1.0)
 
 
 def defaults(session: InferenceSession, task: str | None) -> dict:
