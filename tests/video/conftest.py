@@ -1,4 +1,5 @@
-"""Fixtures for the video tests: one CPU thread; and a helper running `defusion video` in-process."""
+"""Fixtures for the video tests: one CPU thread, the tiny model at scale 1, what fuse_videos notes; and a
+helper running `defusion video` in-process."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pytest
 
 from defusion.cli import video as video_cli
 from defusion.cli.errors import run_guarded
+from defusion.fusion.fuser import Fuser
+from defusion.fusion.video import fusing
 from defusion.io.notes import as_lines
 
 
@@ -24,3 +27,17 @@ def run_video_cli(capsys, *argv) -> tuple[int, str]:
 @pytest.fixture(scope="module", autouse=True)
 def _one_thread(one_torch_thread):
     """Every test here runs with one intra-op thread (see tests/conftest.py)."""
+
+
+@pytest.fixture
+def notes(monkeypatch) -> list[str]:
+    """What fuse_videos notes of its live inputs (their pairing, their rate, the frames skipped)."""
+    said: list[str] = []
+    monkeypatch.setattr(fusing, "say_note", said.append)
+    return said
+
+
+@pytest.fixture
+def fuser(tiny_weights, one_torch_thread) -> Fuser:
+    """The tiny model at scale 1: a fusion that takes a moment."""
+    return Fuser.from_pretrained(tiny_weights, device="cpu", scale=1)

@@ -21,7 +21,6 @@ import numpy as np
 import pytest
 
 from defusion.cli import video as video_cli
-from defusion.fusion.fuser import Fuser
 from defusion.fusion.video import VideoError, VideoInterrupted, fuse_videos, fusing, live
 from defusion.fusion.video.live import LiveSource, live_spec
 from defusion.fusion.video.sources import bgr_to_rgb
@@ -103,18 +102,6 @@ def cameras(monkeypatch) -> Plugged:
 
     monkeypatch.setattr(live, "open_capture", open_capture)
     return plugged
-
-
-@pytest.fixture
-def notes(monkeypatch) -> list[str]:
-    said: list[str] = []
-    monkeypatch.setattr(fusing, "say_note", said.append)
-    return said
-
-
-@pytest.fixture
-def fuser(tiny_weights, one_torch_thread) -> Fuser:
-    return Fuser.from_pretrained(tiny_weights, device="cpu", scale=1)
 
 
 @pytest.fixture

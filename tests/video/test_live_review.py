@@ -15,8 +15,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from defusion.fusion.fuser import Fuser
-from defusion.fusion.video import VideoError, fuse_videos, fusing, live, open_frames
+from defusion.fusion.video import VideoError, fuse_videos, live, open_frames
 from defusion.fusion.video.live import (REAL_TIME_SCHEMES, LiveSource, cannot_open, file_url_path, hide_secrets,
                                         live_spec)
 from tests.conftest import free_port
@@ -42,19 +41,6 @@ def streams(monkeypatch) -> dict[object, FakeCapture]:
     plugged: dict[object, FakeCapture] = {}
     monkeypatch.setattr(live, "open_capture", lambda spec: plugged.get(spec.target, FakeCapture([], opened=False)))
     return plugged
-
-
-@pytest.fixture
-def notes(monkeypatch) -> list[str]:
-    """What fuse_videos notes of its live inputs (their pairing, their rate)."""
-    said: list[str] = []
-    monkeypatch.setattr(fusing, "say_note", said.append)
-    return said
-
-
-@pytest.fixture
-def fuser(tiny_weights, one_torch_thread) -> Fuser:
-    return Fuser.from_pretrained(tiny_weights, device="cpu", scale=1)
 
 
 # -- a URL's secrets, hidden in what is said ------------------------------------------------------
