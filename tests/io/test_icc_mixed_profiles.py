@@ -173,7 +173,7 @@ def test_a_broken_profile_is_warned_of_in_one_line_and_fused_as_it_is():
     assert said[0].startswith("warning: b.png (an unnamed profile) cannot be converted to Display P3, the colour "
                               "space of a.png (littleCMS cannot use the profiles")
     assert said[0].endswith("the fused colours mix two colour spaces; convert the sources to one profile first")
-    assert converted[1] is images[1] and meta[1].icc_profile == broken
+    assert converted[1] is images[1] and meta[1].icc_profile == P3  # the output carries the first's, as said
 
 
 def test_without_littlecms_eight_bit_colour_is_warned_of_and_sixteen_bit_still_converted(monkeypatch):
@@ -195,7 +195,7 @@ def test_without_littlecms_eight_bit_colour_is_warned_of_and_sixteen_bit_still_c
 
 def test_sixteen_bit_colour_with_a_lut_profile_is_warned_of():
     lut_like = P3.replace(b"rTRC", b"A2B0")  # no red curve: not a matrix/TRC profile
-    images = [np.zeros((4, 4, 3), np.uint16), np.zeros((4, 4, 3), np.uint16)]
+    images = [np.full((4, 4, 3), (9000, 30000, 50000), np.uint16) for _ in range(2)]
     with notes.collecting() as said:
         match_colour_spaces(images, [ImageMetadata(), ImageMetadata(lut_like)], ["a.tif", "b.tif"])
     assert len(said) == 1 and "16-bit colour is converted from matrix/TRC profiles only" in said[0]
@@ -203,13 +203,41 @@ def test_sixteen_bit_colour_with_a_lut_profile_is_warned_of():
         convert_colours(np.zeros((4, 4), np.uint8), None, P3)
 
 
-def test_the_note_says_when_no_metadata_leaves_the_profile_out():
+def test_without_a_profile_carried_every_colour_source_is_made_srgb():
+    """A review: with --no-metadata the sources were converted into the first's profile (P3 numbers) and
+    written untagged, which viewers read as sRGB: the untagged sRGB source's part came out wrong."""
     rng = np.random.default_rng(9)
+    photos = [_photo(rng), _photo(rng)]
     with notes.collecting() as said:
-        match_colour_spaces([_photo(rng), _photo(rng)], [ImageMetadata(ADOBE), ImageMetadata(P3)], ["a", "b"],
-                            carried=False)
-    assert said == ["note: b (Display P3) converted to Adobe RGB (1998), the colour space of a (the first colour "
-                    "image); the fused image is written without a profile (--no-metadata)"]
+        images, meta = match_colour_spaces(photos, [ImageMetadata(ADOBE), ImageMetadata(P3)], ["a", "b"],
+                                           carried=False)
+    assert said == ["note: a (Adobe RGB (1998)), b (Display P3) converted to sRGB, as the fused image is "
+                    "written without a profile (--no-metadata), which is read as sRGB"]
+    assert np.array_equal(images[0], convert_colours(photos[0], ADOBE, None))
+    assert [m.icc_profile for m in meta] == [None, None]
+    untagged = [_photo(rng), _photo(rng)]
+    assert np.array_equal(match_colour_spaces(untagged, [ImageMetadata(), ImageMetadata()], ["a", "b"],
+                                              carried=False)[0][1], untagged[1])  # sRGB already: as it is
+
+
+def test_a_grey_image_stored_as_rgb_is_no_colour_source():
+    """A review: a grey infrared frame in three channels, given first, made a Display P3 photo be converted
+    to sRGB (its space taken for the untagged grey image's)."""
+    rng = np.random.default_rng(3)
+    grey = np.repeat(_photo(rng)[..., :1], 3, axis=2)
+    photo = _photo(rng)
+    with notes.collecting() as said:
+        images, meta = match_colour_spaces([grey, photo], [ImageMetadata(), ImageMetadata(P3)], ["ir", "vis"])
+    assert said == [] and np.array_equal(images[1], photo) and meta[1].icc_profile == P3
+
+
+def test_a_source_that_cannot_be_converted_does_not_give_the_output_its_profile():
+    """A review: the warning named the first image's space, but the output took the failed source's profile."""
+    lut_like = P3.replace(b"rTRC", b"A2B0")  # 16-bit colour is converted from matrix/TRC profiles only
+    images = [np.full((4, 4, 3), (9000, 30000, 50000), np.uint16) for _ in range(2)]
+    with notes.collecting() as said:
+        _, meta = match_colour_spaces(images, [ImageMetadata(), ImageMetadata(lut_like)], ["a", "b"])
+    assert len(said) == 1 and said[0].startswith("warning: b (") and meta[1].icc_profile is None
 
 
 def test_profile_names_come_from_v2_and_v4_descriptions():

@@ -79,8 +79,8 @@ def test_no_metadata_still_converts_and_says_the_output_has_no_profile(tmp_path,
     under, over = _bracket(rng)
     mixed = [_save(tmp_path / "u_adobe.png", under, ADOBE), _save(tmp_path / "o_p3.png", over, P3)]
     assert run_fuse(*mixed, "-o", tmp_path / "f.png", "--task", "mef", "--weights", tiny_weights, "--no-metadata") == 0
-    assert ("converted to Adobe RGB (1998), the colour space of u_adobe.png (the first colour image); the fused image "
-            "is written without a profile (--no-metadata)") in capsys.readouterr().err
+    assert ("converted to sRGB, as the fused image is written without a profile (--no-metadata), which is read as "
+            "sRGB") in capsys.readouterr().err
     assert _profile(tmp_path / "f.png") is None
 
 

@@ -58,6 +58,11 @@ SRGB_CURVE = (3, (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045))
 #: s15Fixed16 rounding and their chromatic adaptation (littleCMS's and HP's sRGB by under 2e-4);
 #: sRGB's red and Display P3's differ by 0.08, Adobe RGB's green and sRGB's by 0.08.
 COLORANT_TOLERANCE = 1e-3
+#: How much three channels may differ, of their range, in an image that counts as grey (a grey infrared
+#: frame stored as RGB, its JPEG's chroma noise): the fusion core's rule (defusion.fusion.color.GREY_SPREAD).
+GREY_SPREAD = 4 / 255
+#: Rows sampled to tell a grey image from a colour one: a colour photo differs in channels on most rows.
+_GREY_SAMPLE_ROWS = 256
 #: Tone curves closer than this everywhere (on 0..1) are the same: half an 8-bit level, which
 #: converting no 8-bit value would change (a 1024-entry sRGB table and sRGB's formula are closer).
 CURVE_TOLERANCE = 0.5 / 255
@@ -168,9 +173,11 @@ def convert_colours(image: np.ndarray, source: bytes | None, target: bytes | Non
 
 def match_colour_spaces(images: Sequence[np.ndarray], metadata: Sequence[ImageMetadata], names: Sequence[str],
                         carried: bool = True) -> tuple[list[np.ndarray], list[ImageMetadata]]:
-    """``images`` with every colour one (HxWx3) whose profile differs from the first colour image's
-    converted to that profile, which the fused image carries (``carried``: False where it is written
-    without one), and their ``metadata`` with the profiles they now have. One note names the images
+    """``images`` with every colour one (HxWx3, its channels not all equal) whose profile differs from
+    the first colour image's converted to that profile, which the fused image carries (``carried``:
+    False where it is written without one: then every colour image is converted to sRGB, what an
+    untagged image is read as), and their ``metadata`` with the profiles they now have (the output's,
+    also where a conversion failed). One note names the images
     converted and the profiles; one warning where one cannot be (its colours then mix with the
     others' as they are). ``names``: how to call the images. Grey images and their profiles are left
     as they are.
@@ -178,7 +185,7 @@ def match_colour_spaces(images: Sequence[np.ndarray], metadata: Sequence[ImageMe
     Example:
         >>> from defusion.io.metadata import ImageMetadata
         >>> p3 = _matrix_profile_for_doctest()
-        >>> images = [np.full((2, 2, 3), 200, np.uint8), np.full((2, 2, 3), 200, np.uint8)]
+        >>> images = [np.full((2, 2, 3), (200, 40, 40), np.uint8), np.full((2, 2, 3), (200, 40, 40), np.uint8)]
         >>> with notes.collecting() as said:
         ...     converted, meta = match_colour_spaces(images, [ImageMetadata(), ImageMetadata(p3)], ["a.png", "b.png"])
         >>> said
@@ -187,23 +194,24 @@ def match_colour_spaces(images: Sequence[np.ndarray], metadata: Sequence[ImageMe
         True
     """
     images, metadata = list(images), list(metadata)
-    colour = [i for i, image in enumerate(images) if image.ndim == 3 and image.shape[2] == 3]
-    if len(colour) < 2:
+    colour = [i for i, image in enumerate(images) if _is_colour(image)]
+    if len(colour) < 2 and (carried or not colour):
         return images, metadata
     profiles = {i: _rgb_or_none(metadata[i].icc_profile) for i in colour}
     first = colour[0]
-    target = profiles[first]
+    target = profiles[first] if carried else None  # written without a profile: read as sRGB, so made sRGB
+    carried_profile = metadata[first].icc_profile if carried and target else None
     converted, failed = [], []
-    for i in colour[1:]:
+    for i in colour if not carried else colour[1:]:
         if same_colour_space(profiles[i], target):
             continue
         try:
             images[i] = convert_colours(images[i], profiles[i], target)
         except ProfileConversionError as exc:
             failed.append((i, str(exc)))
-            continue
-        metadata[i] = replace(metadata[i], icc_profile=metadata[first].icc_profile if target else None)
-        converted.append(i)
+        else:
+            converted.append(i)
+        metadata[i] = replace(metadata[i], icc_profile=carried_profile)  # the output's, converted or not
     space = _said_target(target, names[first], carried)
     if converted:
         notes.note(f"{notes.listed([_with_profile(names[i], profiles[i]) for i in converted])} converted to {space}")
@@ -215,11 +223,20 @@ def match_colour_spaces(images: Sequence[np.ndarray], metadata: Sequence[ImageMe
     return images, metadata
 
 
+def _is_colour(image: np.ndarray) -> bool:
+    """Whether ``image`` holds colour: three channels that differ by more than :data:`GREY_SPREAD` of its
+    range somewhere (a grey infrared frame stored as RGB is brightness, not colour), on a sample of rows."""
+    if image.ndim != 3 or image.shape[2] != 3:
+        return False
+    sample = image[::max(1, image.shape[0] // _GREY_SAMPLE_ROWS)]
+    full = float(np.iinfo(image.dtype).max) if image.dtype.kind in "ui" else 1.0
+    return float(np.ptp(sample, axis=2).max(initial=0)) > GREY_SPREAD * full
+
+
 def _said_target(target: bytes | None, first: str, carried: bool) -> str:
     """The profile converted to, whose it is and what becomes of it, for the note."""
     if not carried:
-        return (f"{profile_name(target)}, the colour space of {first} (the first colour image); the fused image "
-                "is written without a profile (--no-metadata)")
+        return "sRGB, as the fused image is written without a profile (--no-metadata), which is read as sRGB"
     if target is None:
         return f"sRGB, the colour space of {first} (the first colour image, untagged), which the fused image takes"
     return f"{profile_name(target)}, the profile of {first} (the first colour image), which the fused image carries"

@@ -26,6 +26,7 @@ from defusion import __version__
 from defusion.fusion.fuser import Fuser, Task
 from defusion.serving.cors import (CORS_EXPOSED_HEADERS, CORS_MAX_AGE_S, CORS_METHODS, JsonCORSMiddleware,
                                    cors_options)
+from defusion.serving.decode import escape_controls
 from defusion.serving.env_settings import ENV_VARIABLES, EnvSettingError, settings_from_env
 from defusion.serving.error_handlers import install_error_handlers
 from defusion.serving.errors import CLIENT_CLOSED_REQUEST, ApiError, check_host, normal_host
@@ -107,7 +108,8 @@ class HostCheck:
             try:
                 check_host(host, self.allowed)
             except ApiError as exc:
-                log.debug("%s %s: %d %s", scope.get("method"), scope.get("path"), exc.status, exc.detail)
+                log.debug("%s %s: %d %s", scope.get("method"), escape_controls(scope.get("path", "")), exc.status,
+                          exc.detail)
                 await JSONResponse({"detail": exc.detail}, status_code=exc.status)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

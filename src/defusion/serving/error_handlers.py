@@ -38,20 +38,20 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
     if exc.status < 500:  # the request's fault: worth a line only when looking into it
-        log.debug("%s %s: %d %s", request.method, request.url.path, exc.status, exc.detail)
+        log.debug("%s %s: %d %s", request.method, escape_controls(request.url.path), exc.status, exc.detail)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
     detail = "; ".join(parts) or "invalid request"
-    log.debug("%s %s: 422 %s", request.method, request.url.path, detail)
+    log.debug("%s %s: 422 %s", request.method, escape_controls(request.url.path), detail)
     return JSONResponse({"detail": detail}, status_code=422)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     if exc.status_code < 500:  # 404, 405: refused like any other 4xx, logged the same way
-        log.debug("%s %s: %d %s", request.method, request.url.path, exc.status_code, exc.detail)
+        log.debug("%s %s: %d %s", request.method, escape_controls(request.url.path), exc.status_code, exc.detail)
     return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -63,14 +63,14 @@ async def _client_gone(request: Request, exc: ClientGone) -> Response:
 
 
 async def _queue_full(request: Request, exc: QueueFull) -> JSONResponse:
-    log.warning("%s %s from %s: 503, the server is busy: %s", request.method, request.url.path,
+    log.warning("%s %s from %s: 503, the server is busy: %s", request.method, escape_controls(request.url.path),
                 client_address(request), exc)
     return JSONResponse({"detail": f"the server is busy: {exc}; retry after {QUEUE_FULL_RETRY_AFTER_S} s"},
                         status_code=SERVICE_UNAVAILABLE, headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER_S)})
 
 
 async def _out_of_memory(request: Request, exc: MemoryError) -> JSONResponse:
-    log.error("%s %s from %s: 503, out of memory: %s", request.method, request.url.path,
+    log.error("%s %s from %s: 503, out of memory: %s", request.method, escape_controls(request.url.path),
               client_address(request), one_line(exc))
     return JSONResponse({"detail": OUT_OF_MEMORY}, status_code=SERVICE_UNAVAILABLE)
 

@@ -81,8 +81,8 @@ def _decode(upload: Upload, max_pixels: int, floats: FloatReading = "stretch") -
     except MemoryError:
         raise
     except Exception as exc:  # decode_image words the decoders' own failures; this is the last line
-        log.warning("decoding field %r (%s) failed in an unexpected way (a bug in reading?)", field, upload_label(upload),
-                    exc_info=True)
+        log.warning("decoding field %r (%s) failed in an unexpected way (a bug in reading?)", field,
+                    upload_label(upload), exc_info=True)
         raise ApiError(400, f"cannot read image '{field}' ({upload_label(upload)}): {one_line(exc)}") from None
 
 

@@ -93,8 +93,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "without --quality and lossy at Q with it (smaller files to share)")
     p.add_argument("--no-metadata", action="store_true",
                    help="do not copy the sources' colour profile and EXIF into the fused image (by default the "
-                        "first image's EXIF, upright, and the first fitting ICC profile go into PNG, JPEG, WebP "
-                        "and TIFF)")
+                        "first image's EXIF, upright, and the first colour image's ICC profile, the others "
+                        "converted to it, go into PNG, JPEG, WebP and TIFF; with this, colour sources are made "
+                        "sRGB)")
     p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse inputs with more pixels (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
