@@ -71,6 +71,38 @@ def served_settings(monkeypatch) -> Callable[..., dict[str, Any]]:
     return run
 
 
+@pytest.fixture
+def uvicorn_config(fuser, monkeypatch) -> Callable[..., tuple[int, Any]]:
+    """``run(*argv)``: ``defusion serve *argv``'s exit status and the uvicorn config it made, serving the
+    test's ``fuser`` (a free 127.0.0.1 port added where argv names none) with uvicorn's server replaced by
+    one that records its config and serves nothing."""
+    from defusion.cli import serve as serve_cli
+    from defusion.serving.api import Limits, create_app
+
+    seen: dict[str, Any] = {}
+
+    class RecordingServer:
+        def __init__(self, config):
+            seen["config"] = config
+
+        def run(self, sockets):
+            pass
+
+    monkeypatch.setattr("defusion.serving.api.build_app", lambda *args, **kwargs: create_app(fuser, Limits()))
+    monkeypatch.setattr("uvicorn.Server", RecordingServer)
+    parser = argparse.ArgumentParser()
+    serve_cli.add_arguments(parser)
+
+    def run(*argv) -> tuple[int, Any]:
+        if "--port" not in argv:
+            argv = (*argv, "--port", free_port())
+        seen.clear()
+        status = serve_cli.run(parser.parse_args([str(a) for a in argv]))
+        return status, seen.get("config")
+
+    return run
+
+
 def run_export(*argv) -> int:
     """``defusion export ARGV`` through its module (no subprocess): its exit status. What the library
     says is said as the command says it (``defusion: note: ...`` lines), as under ``main()``."""

@@ -48,29 +48,11 @@ def test_a_trailing_slash_is_answered_not_redirected(client):
     assert client.get("/v1/info/", follow_redirects=False).status_code == 200
 
 
-def test_serve_passes_root_path_and_forwarded_allow_ips_to_uvicorn(fuser, monkeypatch, capsys):
-    import argparse
-
-    from defusion.cli import serve as serve_cli
-
-    seen = {}
-
-    class FakeServer:
-        def __init__(self, config):
-            seen["config"] = config
-
-        def run(self, sockets):
-            pass
-
-    monkeypatch.setattr("defusion.serving.api.build_app", lambda *a, **k: create_app(fuser, Limits()))
-    monkeypatch.setattr("uvicorn.Server", FakeServer)
-    parser = argparse.ArgumentParser()
-    serve_cli.add_arguments(parser)
+def test_serve_passes_root_path_and_forwarded_allow_ips_to_uvicorn(uvicorn_config, capsys):
     port = free_port()
-    args = parser.parse_args(["--port", str(port), "--root-path", "/fusion/", "--forwarded-allow-ips", "10.0.0.1"])
-    assert serve_cli.run(args) == 0
-    assert (seen["config"].root_path, seen["config"].forwarded_allow_ips) == ("/fusion", "10.0.0.1")
+    status, config = uvicorn_config("--port", port, "--root-path", "/fusion/", "--forwarded-allow-ips", "10.0.0.1")
+    assert status == 0 and (config.root_path, config.forwarded_allow_ips) == ("/fusion", "10.0.0.1")
     assert f"serving on http://127.0.0.1:{port} (device cpu; behind a reverse proxy under /fusion)" in (
         capsys.readouterr().err)
     with pytest.raises(SystemExit):
-        parser.parse_args(["--root-path", "fusion"])
+        uvicorn_config("--root-path", "fusion")

@@ -6,7 +6,6 @@ connection's start or from a kept-alive connection's next request's first byte."
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -20,7 +19,6 @@ import pytest
 
 uvicorn = pytest.importorskip("uvicorn")
 
-from defusion.cli import serve as serve_cli  # noqa: E402
 from defusion.serving.header_timeout import HeaderDeadline, header_timeout_protocol  # noqa: E402
 from defusion.serving.limits import HEADER_TIMEOUT_S  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
@@ -149,29 +147,10 @@ def test_the_bound_spares_headers_in_time_a_slow_app_and_keep_alive_but_times_th
     assert answer.startswith(b"HTTP/1.1 408 ") and took < SLACK_S
 
 
-def test_defusion_serve_gives_uvicorn_the_header_timeout(monkeypatch, capsys):
-    seen = {}
-
-    class FakeServer:
-        def __init__(self, config):
-            seen["config"] = config
-
-        def run(self, sockets):
-            pass
-
-    class FakeApp:
-        class state:
-            class fuser:
-                device = "cpu"
-
-    monkeypatch.setattr("defusion.serving.api.build_app", lambda *args, **kwargs: FakeApp)
-    monkeypatch.setattr("uvicorn.Server", FakeServer)
-    parser = argparse.ArgumentParser()
-    serve_cli.add_arguments(parser)
-    for argv, expected in (([], HEADER_TIMEOUT_S), (["--header-timeout", "7.5"], 7.5)):
-        assert serve_cli.run(parser.parse_args(["--port", str(free_port()), *argv])) == 0
-        protocol = seen["config"].http
-        assert issubclass(protocol, HeaderDeadline) and protocol.header_timeout_s == expected
+def test_defusion_serve_gives_uvicorn_the_header_timeout(uvicorn_config, capsys):
+    for argv, expected in (((), HEADER_TIMEOUT_S), (("--header-timeout", "7.5"), 7.5)):
+        status, config = uvicorn_config(*argv)
+        assert status == 0 and issubclass(config.http, HeaderDeadline) and config.http.header_timeout_s == expected
     with pytest.raises(SystemExit):
-        parser.parse_args(["--header-timeout", "0"])
+        uvicorn_config("--header-timeout", "0")
     assert "--header-timeout: must be above 0, got 0" in capsys.readouterr().err
