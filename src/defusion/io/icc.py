@@ -27,7 +27,8 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -172,15 +173,16 @@ def convert_colours(image: np.ndarray, source: bytes | None, target: bytes | Non
 
 
 def match_colour_spaces(images: Sequence[np.ndarray], metadata: Sequence[ImageMetadata], names: Sequence[str],
-                        carried: bool = True) -> tuple[list[np.ndarray], list[ImageMetadata]]:
+                        carried: bool = True, unprofiled_by: str = "--no-metadata"
+                        ) -> tuple[list[np.ndarray], list[ImageMetadata]]:
     """``images`` with every colour one (HxWx3, its channels not all equal) whose profile differs from
     the first colour image's converted to that profile, which the fused image carries (``carried``:
-    False where it is written without one: then every colour image is converted to sRGB, what an
-    untagged image is read as), and their ``metadata`` with the profiles they now have (the output's,
-    also where a conversion failed). One note names the images
-    converted and the profiles; one warning where one cannot be (its colours then mix with the
-    others' as they are). ``names``: how to call the images. Grey images and their profiles are left
-    as they are.
+    False where it is written without one, as ``unprofiled_by`` asked: then every colour image is
+    converted to sRGB, what an untagged image is read as), and their ``metadata`` with the profiles
+    they now have (the output's, also where a conversion failed: :func:`matched_metadata`). One note
+    names the images converted and the profiles; one warning where one cannot be (its colours then
+    mix with the others' as they are). ``names``: how to call the images. Grey images and their
+    profiles are left as they are.
 
     Example:
         >>> from defusion.io.metadata import ImageMetadata
@@ -193,26 +195,20 @@ def match_colour_spaces(images: Sequence[np.ndarray], metadata: Sequence[ImageMe
         >>> meta[1].icc_profile is None
         True
     """
-    images, metadata = list(images), list(metadata)
-    colour = [i for i, image in enumerate(images) if _is_colour(image)]
-    if len(colour) < 2 and (carried or not colour):
-        return images, metadata
-    profiles = {i: _rgb_or_none(metadata[i].icc_profile) for i in colour}
-    first = colour[0]
-    target = profiles[first] if carried else None  # written without a profile: read as sRGB, so made sRGB
-    carried_profile = metadata[first].icc_profile if carried and target else None
+    images = list(images)
+    plan = _matching(images, metadata, carried)
+    if plan is None:
+        return images, list(metadata)
+    profiles, first, target = plan.profiles, plan.first, plan.target
     converted, failed = [], []
-    for i in colour if not carried else colour[1:]:
-        if same_colour_space(profiles[i], target):
-            continue
+    for i in plan.converting:
         try:
             images[i] = convert_colours(images[i], profiles[i], target)
         except ProfileConversionError as exc:
             failed.append((i, str(exc)))
         else:
             converted.append(i)
-        metadata[i] = replace(metadata[i], icc_profile=carried_profile)  # the output's, converted or not
-    space = _said_target(target, names[first], carried)
+    space = _said_target(target, names[first], carried, unprofiled_by)
     if converted:
         notes.note(f"{notes.listed([_with_profile(names[i], profiles[i]) for i in converted])} converted to {space}")
     if failed:
@@ -220,7 +216,83 @@ def match_colour_spaces(images: Sequence[np.ndarray], metadata: Sequence[ImageMe
         notes.warn(f"{notes.listed([_with_profile(names[i], profiles[i]) for i, _ in failed])} cannot be converted to "
                    f"{profile_name(target)}, the colour space of {names[first]} ({why}): the fused colours mix two "
                    "colour spaces; convert the sources to one profile first")
-    return images, metadata
+    return images, plan.metadata
+
+
+def read_matched(paths: Sequence[str | Path], carried: bool = True, **reading: Any
+                 ) -> tuple[list[np.ndarray], list[ImageMetadata]]:
+    """The images at ``paths`` (:func:`defusion.io.images.read_image`, ``reading`` its options) in one
+    colour space, as ``defusion fuse`` reads its sources (:func:`match_colour_spaces`: colour ones of
+    another profile than the first colour one's converted to it, said in one note), and their metadata
+    (:func:`defusion.io.metadata.read_metadata`, with the profiles they now have): for the Python API,
+    hand ``choose_metadata(metadata, colour=fused.ndim == 3)`` to ``write_image``. ``carried``: False
+    where the fused image is written without a profile (every colour image made sRGB).
+
+    Example:
+        >>> import tempfile
+        >>> from PIL import Image
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> Image.new("RGB", (4, 4), (200, 40, 40)).save(folder / "a.png")
+        >>> Image.new("RGB", (4, 4), (200, 40, 40)).save(folder / "b.png", icc_profile=_matrix_profile_for_doctest())
+        >>> with notes.collecting() as said:
+        ...     images, metadata = read_matched([folder / "a.png", folder / "b.png"])
+        >>> said  # doctest: +ELLIPSIS
+        ['note: b.png (...) converted to sRGB, the colour space of a.png (the first colour image, untagged), ...']
+        >>> images[1][0, 0].tolist() != [200, 40, 40], metadata[1].icc_profile is None
+        (True, True)
+    """
+    from defusion.io.images import read_image
+    from defusion.io.metadata import read_metadata
+
+    images = [read_image(path, **reading) for path in paths]
+    return match_colour_spaces(images, [read_metadata(path) for path in paths], [Path(path).name for path in paths],
+                               carried=carried)
+
+
+def matched_metadata(images: Sequence[np.ndarray], metadata: Sequence[ImageMetadata],
+                     carried: bool = True) -> list[ImageMetadata]:
+    """``metadata`` as :func:`match_colour_spaces` gives it back for ``images`` (as read, or as it left
+    them: a colour image converted stays a colour one), with nothing converted nor said: for a caller
+    that keeps the matched pixels but reads the sources' metadata again, as the web UI's download does.
+
+    Example:
+        >>> from defusion.io.metadata import ImageMetadata
+        >>> p3 = _matrix_profile_for_doctest()
+        >>> images = [np.full((2, 2, 3), (200, 40, 40), np.uint8), np.full((2, 2, 3), (200, 40, 40), np.uint8)]
+        >>> [m.icc_profile == p3 for m in matched_metadata(images, [ImageMetadata(p3), ImageMetadata()])]
+        [True, True]
+    """
+    plan = _matching(images, metadata, carried)
+    return list(metadata) if plan is None else plan.metadata
+
+
+@dataclass(frozen=True)
+class _Matching:
+    """What :func:`match_colour_spaces` does: the images it ``converting`` from their ``profiles`` (by
+    index; None: sRGB) to ``target``, the profile of image ``first`` (the first colour one) or sRGB,
+    and the ``metadata`` they then have."""
+
+    profiles: dict[int, bytes | None]
+    first: int
+    target: bytes | None
+    converting: list[int]
+    metadata: list[ImageMetadata]
+
+
+def _matching(images: Sequence[np.ndarray], metadata: Sequence[ImageMetadata], carried: bool) -> _Matching | None:
+    """What matching ``images``' colour spaces takes (:class:`_Matching`), None where nothing does."""
+    colour = [i for i, image in enumerate(images) if _is_colour(image)]
+    if len(colour) < 2 and (carried or not colour):
+        return None
+    profiles = {i: _rgb_or_none(metadata[i].icc_profile) for i in colour}
+    first = colour[0]
+    target = profiles[first] if carried else None  # written without a profile: read as sRGB, so made sRGB
+    carried_profile = metadata[first].icc_profile if carried and target else None
+    converting = [i for i in (colour if not carried else colour[1:]) if not same_colour_space(profiles[i], target)]
+    metadata = list(metadata)
+    for i in converting:  # the output's, converted or not
+        metadata[i] = replace(metadata[i], icc_profile=carried_profile)
+    return _Matching(profiles, first, target, converting, metadata)
 
 
 def _is_colour(image: np.ndarray) -> bool:
@@ -233,10 +305,10 @@ def _is_colour(image: np.ndarray) -> bool:
     return float(np.ptp(sample, axis=2).max(initial=0)) > GREY_SPREAD * full
 
 
-def _said_target(target: bytes | None, first: str, carried: bool) -> str:
+def _said_target(target: bytes | None, first: str, carried: bool, unprofiled_by: str) -> str:
     """The profile converted to, whose it is and what becomes of it, for the note."""
     if not carried:
-        return "sRGB, as the fused image is written without a profile (--no-metadata), which is read as sRGB"
+        return f"sRGB, as the fused image is written without a profile ({unprofiled_by}), which is read as sRGB"
     if target is None:
         return f"sRGB, the colour space of {first} (the first colour image, untagged), which the fused image takes"
     return f"{profile_name(target)}, the profile of {first} (the first colour image), which the fused image carries"
@@ -423,4 +495,4 @@ def _matrix_profile_for_doctest() -> bytes:
 
 __all__ = ["COLORANT_TOLERANCE", "CURVE_TOLERANCE", "SRGB_COLORANTS", "SRGB_CURVE",
            "ProfileConversionError", "ProfileTagError", "convert_colours", "is_rgb_profile", "match_colour_spaces",
-           "profile_name", "same_colour_space"]
+           "matched_metadata", "profile_name", "read_matched", "same_colour_space"]

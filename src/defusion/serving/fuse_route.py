@@ -44,7 +44,7 @@ from defusion.serving.responses import (COMPONENT_FILES, MODEL_HEADER, SOURCE_MA
 from defusion.serving.runner import FuserCall, ModelRunner
 from defusion.serving.stream import (FloatSpans, check_stretch_fields, fix_measured_options, float_notes,
                                      fold_float_stretch, kept_headers, map_floats, mapping_notes)
-from defusion.serving.upload_images import decoded, upload_label, upload_metadata
+from defusion.serving.upload_images import colours_matched, decoded, upload_label
 
 log = logging.getLogger("defusion.serving")
 
@@ -175,7 +175,10 @@ def _at_least_one(schema: dict[str, Any]) -> None:
 async def read_inputs(request: Request, query: FuseQuery, asked: RequestOptions, limits: Limits) -> Inputs:
     """The request's uploads read within ``limits``, checked against what it asks (their count, the
     fields its stretch maps, the infrared image's place), decoded, float frames mapped to 16 bits,
-    and, before the model's turn, a ``format`` too narrow for their sides refused."""
+    and, before the model's turn, a ``format`` too narrow for their sides refused; colour uploads of
+    another profile than the first colour upload's converted to it (or all to sRGB with
+    ``metadata=false``), said among the notes, their metadata with the profiles they now have.
+    ``values`` stay as decoded."""
     uploads, rig_text = await read_uploads(request, limits)
     options = asked.options
     if rig_text is not None:
@@ -192,9 +195,10 @@ async def read_inputs(request: Request, query: FuseQuery, asked: RequestOptions,
     images, spans = await run_in_threadpool(map_floats, values, options.stretch, asked.spans)
     # a format asked, or a zip of PNGs, too narrow for the uploads' sides: refused before the model's turn
     check_answerable(images[0].shape, query.format, bool(query.zipped))
-    sources_metadata = (await run_in_threadpool(lambda: [upload_metadata(u) for u in uploads]) if query.metadata
-                        else None)
-    return Inputs(uploads, values, images, spans, options, said, sources_metadata)
+    with collecting() as matched:  # the colour uploads of other profiles converted to a's, as defusion fuse does
+        images, sources_metadata = await run_in_threadpool(colours_matched, uploads, images, query.metadata)
+    said = said + [line for line in matched if line not in said]
+    return Inputs(uploads, values, images, spans, options, said, sources_metadata if query.metadata else None)
 
 
 async def fuse_and_answer(request: Request, query: FuseQuery, asked: RequestOptions, inputs: Inputs,
@@ -289,8 +293,8 @@ def answer_headers(content_disposition: str, inputs: Inputs, made_by: str) -> di
 
 
 def _fused_metadata(inputs: Inputs, fused: np.ndarray) -> ImageMetadata | None:
-    """The metadata the fused image carries (the sources' colour profile, ``a``'s EXIF), or None
-    where the request asked ``metadata=false``."""
+    """The metadata the fused image carries (the profile its colours are in, the first colour upload's,
+    as :func:`read_inputs` matched them; ``a``'s EXIF), or None where the request asked ``metadata=false``."""
     if inputs.sources_metadata is None:
         return None
     return choose_metadata(inputs.sources_metadata, colour=fused.ndim == 3)

@@ -74,7 +74,8 @@ QUERY_HELP: dict[str, str] = {
     "source_map": f"true (with pixels=sources): a zip of fused.png and {SOURCE_MAP_FILE}, which image each pixel "
                   "came from, black a to white the last",
     "metadata": "false: leave the sources' colour profile and a's EXIF (without the exposure tags the uploads "
-                "do not share) out of the fused image",
+                "do not share) out of the fused image; colour uploads are then converted to sRGB, as an untagged "
+                "image is read",
     "palette": "false colour from the infrared image, as thermal cameras show it: inferno, magma, plasma, hot, "
                "jet or turbo; none (the default) keeps the sources' colours",
     "infrared": "with a palette: which upload is the infrared image, 1 for a (default: the one raw thermal "

@@ -1,5 +1,6 @@
 """A request's uploads to its images: decoded by :mod:`defusion.serving.decode`, each failure
-answered with its status, their sizes checked to fit together; and their metadata."""
+answered with its status, their sizes checked to fit together; their metadata; and their colours
+brought into one profile, as ``defusion fuse`` brings its files' (:func:`colours_matched`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 from starlette.concurrency import run_in_threadpool
 
 from defusion.fusion.rig import Rig, RigError
+from defusion.io.icc import match_colour_spaces
 from defusion.io.images import FloatReading, ImageReadError, ImageTooLargeError
 from defusion.io.metadata import ImageMetadata, read_metadata
 from defusion.serving.decode import (UnsupportedImageError, UploadStorageError, decode_image, file_label, header_size,
@@ -109,6 +111,18 @@ def upload_metadata(upload: Upload) -> ImageMetadata:
     except Exception:  # corrupt EXIF that Pillow's parser trips over: the fused image goes without
         log.debug("reading the metadata of field %r (%s) failed", upload.field, upload_label(upload), exc_info=True)
         return ImageMetadata()
+
+
+def colours_matched(uploads: Sequence[Upload], images: Sequence[np.ndarray], metadata: bool
+                    ) -> tuple[list[np.ndarray], list[ImageMetadata]]:
+    """``images`` (decoded from ``uploads``) with the colour ones whose profile differs from the first
+    colour upload's converted to it, and the uploads' metadata with the profiles they now have, as
+    ``defusion fuse`` matches its files (:func:`defusion.io.icc.match_colour_spaces`, which says so in
+    one line); without ``metadata`` (``metadata=false``: the fused image carries no profile, and is read
+    as sRGB), every colour upload made sRGB. Mixed as raw numbers, a Display P3 upload beside an sRGB
+    one would show in wrong colours under the one profile the answer carries."""
+    return match_colour_spaces(images, [upload_metadata(u) for u in uploads], [upload_label(u) for u in uploads],
+                               carried=metadata, unprofiled_by="metadata=false")
 
 
 def _wxh(size: tuple[int, int]) -> str:

@@ -11,13 +11,17 @@ import cv2
 import numpy as np
 
 from defusion.fusion.color import to_uint8
+from defusion.io.icc import matched_metadata
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
 
 
-def png_bytes(image: np.ndarray, sources: list[bytes] | None = None) -> bytes:
+def png_bytes(image: np.ndarray, sources: list[bytes] | None = None,
+              matched: Sequence[np.ndarray] | None = None) -> bytes:
     """Encode HxW or HxWx3 uint8/uint16 RGB as PNG (16-bit stays 16-bit); with ``sources`` (the
     uploaded files, in order) it carries their colour profile and the first one's EXIF, as
-    ``defusion fuse`` does."""
+    ``defusion fuse`` does. ``matched``: the sources' pixels as fused, their colours brought into one
+    profile (:func:`~defusion.ui.uploads.matched_colours`), which the image then carries (the first
+    colour upload's: :func:`defusion.io.icc.matched_metadata`); without them, the files' first."""
     if image.dtype not in (np.uint8, np.uint16):
         image = to_uint8(image)
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
@@ -26,7 +30,10 @@ def png_bytes(image: np.ndarray, sources: list[bytes] | None = None) -> bytes:
         raise OSError("PNG encoding failed")
     if not sources:
         return encoded.tobytes()
-    metadata = choose_metadata([read_metadata(data) for data in sources], colour=image.ndim == 3)
+    read = [read_metadata(data) for data in sources]
+    if matched is not None:
+        read = matched_metadata(matched, read)
+    metadata = choose_metadata(read, colour=image.ndim == 3)
     return embed_metadata(encoded.tobytes(), ".png", metadata)
 
 

@@ -3,7 +3,9 @@
 Uploads are decoded by :func:`defusion.serving.decode.decode_image`, i.e. by exactly the rules of
 :func:`defusion.io.images.read_image` (8/16-bit, EXIF orientation, alpha dropped, pixel bound
 checked from the header); what cannot be fused as given (too large, different sizes) raises
-:class:`~defusion.ui.errors.InputError` with a one-line message.
+:class:`~defusion.ui.errors.InputError` with a one-line message. Colour uploads of different ICC
+profiles are brought into the first colour upload's, as ``defusion fuse`` brings its files'
+(:func:`matched_colours`).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from typing import Sequence
 import numpy as np
 
 from defusion.fusion.rig import Rig, RigError
-from defusion.io.notes import listed, note, warn
+from defusion.io.icc import match_colour_spaces
 from defusion.io.images import READ_SUFFIXES
+from defusion.io.metadata import ImageMetadata, read_profile
+from defusion.io.notes import listed, note, warn
 from defusion.io.resize import changes_aspect, describe_resize, resize_to_first, turned_quarter
 from defusion.serving.decode import decode_image
 from defusion.ui.errors import InputError
@@ -37,7 +41,8 @@ def decode_pair(data_a: bytes, name_a: str, data_b: bytes, name_b: str,
                 resize: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Decode two uploads and check that they can be fused together: one size (B of another size
     resized to A's with ``resize``, and noted: :func:`resized_to_first`), or with a camera ``rig``
-    the sizes it was calibrated at (the rig maps B onto A: no resizing)."""
+    the sizes it was calibrated at (the rig maps B onto A: no resizing); their colours brought into
+    one profile (:func:`matched_colours`)."""
     for data, name in ((data_a, name_a), (data_b, name_b)):
         check_upload_size(data, name, max_bytes)
     a = decode_image(data_a, name_a, max_pixels)
@@ -52,6 +57,7 @@ def decode_pair(data_a: bytes, name_a: str, data_b: bytes, name_b: str,
             rig.check_images([a, b])
         except RigError as exc:  # "image 1 is 256x192, but ...": the page calls the images A and B
             raise InputError(f"camera rig: {name_images(str(exc), PAIR_LABELS)}") from None
+    a, b = matched_colours([a, b], [data_a, data_b], [name_a, name_b])
     return a, b
 
 
@@ -60,7 +66,8 @@ def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_
     """Decode a bracket or focus stack uploaded as ``(data, file name)``, in natural file-name
     order (:func:`in_name_order`), and check that the images can be fused together: 2 to
     ``MAX_STACK_IMAGES`` of them, each within the bounds, one size (with ``resize``, the others
-    resized to the first's: :func:`resized_to_first`)."""
+    resized to the first's: :func:`resized_to_first`), their colours brought into one profile
+    (:func:`matched_colours`)."""
     if not 2 <= len(uploads) <= MAX_STACK_IMAGES:
         raise InputError(f"{len(uploads)} image{'s' if len(uploads) != 1 else ''} given; a bracket or stack "
                          f"takes 2 to {MAX_STACK_IMAGES}")
@@ -70,13 +77,34 @@ def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_
     images = [decode_image(data, name, max_pixels) for data, name in uploads]
     names = told_apart([name for _, name in uploads])
     if resize:
-        return resized_to_first(images, names)
-    turned = turned_advice(names, [image.shape[:2] for image in images])
-    if turned:
-        raise InputError(turned)
-    for image, name in zip(images[1:], names[1:]):
-        check_same_size(images[0], names[0], image, name)
-    return images
+        images = resized_to_first(images, names)
+    else:
+        turned = turned_advice(names, [image.shape[:2] for image in images])
+        if turned:
+            raise InputError(turned)
+        for image, name in zip(images[1:], names[1:]):
+            check_same_size(images[0], names[0], image, name)
+    return matched_colours(images, [data for data, _ in uploads], names)
+
+
+def matched_colours(images: list[np.ndarray], files: Sequence[bytes], names: Sequence[str]) -> list[np.ndarray]:
+    """``images`` (decoded from the uploaded ``files``, called ``names``) with the colour ones whose ICC
+    profile differs from the first colour upload's converted to it, as ``defusion fuse`` converts its
+    files (:func:`defusion.io.icc.match_colour_spaces`, which says so in one line, shown with what
+    decoding said): mixed as raw numbers, a Display P3 upload beside an sRGB one would fuse into wrong
+    colours. The download carries that profile (:func:`~defusion.ui.image_output.png_bytes`, given
+    these images).
+
+    Example:
+        >>> from defusion.io.notes import collecting
+        >>> grey = np.zeros((2, 2, 3), np.uint8)
+        >>> with collecting() as said:
+        ...     same = matched_colours([grey, grey], [b"", b""], ["a.png", "b.png"])
+        >>> same[1] is grey, said  # no colour source: nothing to convert, nothing said
+        (True, [])
+    """
+    converted, _ = match_colour_spaces(images, [ImageMetadata(read_profile(data)) for data in files], names)
+    return converted
 
 
 def check_upload_size(data: bytes, name: str, max_bytes: int | None) -> None:
@@ -162,5 +190,5 @@ def aspect_warnings(images: Sequence[np.ndarray], names: Sequence[str]) -> list[
 
 __all__ = [
     "UPLOAD_TYPES", "MAX_STACK_IMAGES", "decode_pair", "decode_stack", "check_upload_size", "check_same_size",
-    "turned_advice", "resized_to_first", "aspect_warnings",
+    "turned_advice", "resized_to_first", "aspect_warnings", "matched_colours",
 ]

@@ -104,7 +104,7 @@ def show_pair(a: np.ndarray, b: np.ndarray, names: Sequence[str], result: FusedP
     for line in read_notes([a, b], said, files, shared, stretch):
         st.caption(line)
     cols[2].image(u8(parts.fused), caption="fused", alt=alt_text("fused image", said, palette))
-    st.download_button("Download the fused image (PNG)", png_bytes(parts.fused, files),
+    st.download_button("Download the fused image (PNG)", png_bytes(parts.fused, files, [a, b]),
                        file_name=download_name(*names), mime="image/png", key="download")
     st.download_button("Download a compare sheet (JPEG)", sheet_jpeg(list(zip(said, (shown_a, shown_b))), parts.fused),
                        file_name=download_name(*names, part="compare", suffix=".jpg"), mime="image/jpeg",

@@ -84,7 +84,7 @@ def show_stack(images: list[np.ndarray], names: Sequence[str], result: FusedStac
         st.caption(note)
     st.image(u8(fused_image), caption="fused", alt=alt_text("fused image", [said[k] for k in order], palette))
     shown = [names[k] for k in order]  # the downloads are named by the first and last shown
-    st.download_button("Download the fused image (PNG)", png_bytes(fused_image, files),
+    st.download_button("Download the fused image (PNG)", png_bytes(fused_image, files, images),
                        file_name=download_name(*shown), mime="image/png", key="download")
     st.download_button("Download a compare sheet (JPEG)",
                        sheet_jpeg([(said[k], result.sources[k]) for k in order], fused_image),
