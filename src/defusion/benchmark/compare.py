@@ -248,30 +248,44 @@ def versus_summary(rows: list[Row], reference: str) -> list[str]:
     return lines
 
 
+#: versus.png's height (inches) for the title and metric names and per method row, and width per metric
+#: column and for the method names.
+VERSUS_HEADER_IN = 1.6
+VERSUS_ROW_IN = 0.38
+VERSUS_COLUMN_IN = 0.7
+VERSUS_LABELS_IN = 1.0
+
+
 def versus_chart(rows: list[Row], reference: str, path: str | Path, title: str = "Benchmark") -> None:
-    """:func:`versus_markdown` as a picture: methods x metrics, each cell the share of images on
-    which ``reference`` is better (green) or worse (red), starred where the difference is significant.
-    Written atomically (:func:`defusion.benchmark.report.write_figure`)."""
+    """:func:`versus_markdown` as a picture: methods x metrics, each cell ``reference``'s wins-losses,
+    starred where the difference is significant, on the share of images on which it is better (dark)
+    or worse (light), on the colour-blind-safe scale of summary.png with a worded key
+    (:func:`~defusion.benchmark.report.chart.heat_map`). Written atomically
+    (:func:`defusion.benchmark.report.write_figure`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from defusion.benchmark.report import write_figure  # report imports this module
+    from defusion.benchmark.report.chart import KEY_IN, LABEL_FONT_PT, SCALE, TITLE_FONT_PT, colour_key, heat_map
+
     comparisons = paired_comparisons(rows, reference)
     others = list(dict.fromkeys(c.against for c in comparisons))
     metrics = list(dict.fromkeys(c.metric for c in comparisons))
     share = np.full((len(others), len(metrics)), np.nan)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * len(metrics), 1.6 + 0.38 * len(others)), layout="constrained")
+    texts = {}
     for c in comparisons:
         i, j = others.index(c.against), metrics.index(c.metric)
         share[i, j] = (c.wins + 0.5 * c.ties) / c.n
-        ax.text(j, i, f"{c.wins}-{c.losses}{_stars(c)}", ha="center", va="center", fontsize=7)
-    ax.imshow(share, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+        texts[(i, j)] = f"{c.wins}-{c.losses}{_stars(c)}"
+    fig, ax = plt.subplots(figsize=(VERSUS_LABELS_IN + KEY_IN + VERSUS_COLUMN_IN * len(metrics),
+                                    VERSUS_HEADER_IN + VERSUS_ROW_IN * len(others)), layout="constrained")
+    image = heat_map(ax, share, texts, f"{SCALE}_r", 0, 1)  # reversed: better (1) dark, as rank 1 in summary.png
+    colour_key(fig, ax, image, {0: "worse on\nevery image", 0.5: "even", 1: "better on\nevery image"})
     ax.set_xticks(range(len(metrics)), [f"{m}{'↑' if higher_is_better(m) else '↓'}" for m in metrics],
-                  rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(others)), others, fontsize=8)
-    ax.set_title(f"{title}: {reference} better-worse on how many images (green: better); "
-                 f"* p<{SIGNIFICANCE}, ** p<{STRONG_SIGNIFICANCE}", fontsize=9)
-    from defusion.benchmark.report import write_figure  # report imports this module
-
+                  rotation=45, ha="right", fontsize=LABEL_FONT_PT)
+    ax.set_yticks(range(len(others)), others, fontsize=LABEL_FONT_PT)
+    ax.set_title(f"{title}: {reference} better-worse on how many images (darker: {reference} better on more); "
+                 f"* p<{SIGNIFICANCE}, ** p<{STRONG_SIGNIFICANCE}", fontsize=TITLE_FONT_PT)
     write_figure(fig, path)

@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     record = run_record(this_run, recorded, previous or [])  # afresh, recorded is {}: nothing carried over
     saver = Saver(args.out, record, previous, overwrite=args.overwrite)
     grids = Grids(args.out / "grids", previous or [], stored_results(args.out, record, fused_dirs),
-                  record["fused_files"], args.max_pixels)
+                  record["fused_files"], args.max_pixels, sources=(args.dir_a, args.dir_b))
     result = BenchResult()  # filled as the pairs are scored; its problems also where none could be
     pairs = run_benchmark(args.dir_a, args.dir_b, methods, fused_dirs, metrics,
                           save_dir=args.out / "fused" if args.save_fused else None, limit=args.limit,

@@ -54,11 +54,17 @@ class Grids:
     again for a grid, so some method's image may not be at hand: an existing grid is then kept where
     this run has no new image for the pair, and otherwise drawn without those methods, since keeping
     it would show the new methods' old images (:meth:`say_kept` says which, once). A stored result is
-    read under ``max_pixels`` (--max-pixels), as the run reads the files it scores."""
+    read under ``max_pixels`` (--max-pixels), as the run reads the files it scores. The sources' tiles
+    are labelled by their file names, as ``defusion fuse --compare`` names them, where the ``sources``
+    folders (--a, --b) are given."""
 
     def __init__(self, folder: Path, previous: list[Row], stored: dict[str, dict[str, Path]],
-                 fingerprints: dict[str, dict[str, str]], max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+                 fingerprints: dict[str, dict[str, str]], max_pixels: int = DEFAULT_MAX_PIXELS,
+                 sources: tuple[Path, Path] | None = None) -> None:
+        from defusion.io.pairs import images_by_stem
+
         self.folder, self.stored, self.max_pixels = folder, stored, max_pixels
+        self.source_files = [images_by_stem(f) for f in sources] if sources and all(Path(f).is_dir() for f in sources) else []
         self.fingerprints = {name: files for name, files in fingerprints.items() if isinstance(files, dict)}
         self.scored: dict[str, set[str]] = {}  # pair -> methods scored on it in an earlier run
         for r in previous:
@@ -91,7 +97,18 @@ class Grids:
                 self.kept.append(stem)
                 return
             self.partial.append(stem)
-        comparison_grid(a, b, tiles).save(path, quality=GRID_JPEG_QUALITY)
+        comparison_grid(a, b, tiles, sources=self._source_labels(stem)).save(path, quality=GRID_JPEG_QUALITY)
+
+    def _source_labels(self, stem: str) -> tuple[str, str]:
+        """The pair's sources as ``defusion fuse --compare`` names them (vi/01.png, ir/01.png); A and B where unknown."""
+        from defusion.benchmark.report.grid import SOURCE_LABELS
+        from defusion.cli.fuse.file_names import said_names
+
+        paths = [files.get(stem) for files in self.source_files]
+        if len(paths) != 2 or None in paths:
+            return SOURCE_LABELS
+        first, second = said_names(paths)
+        return first, second
 
     def _stored(self, name: str, stem: str, size: tuple[int, ...]) -> np.ndarray | None:
         """``name``'s stored result of ``stem`` as it was scored (``read_scored``'s reading, shown as
