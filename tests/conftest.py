@@ -84,6 +84,14 @@ def _signal_handlers_kept():
             signal.signal(signum, handler)
 
 
+@pytest.fixture(autouse=True)
+def _capable_terminal(monkeypatch):
+    """Each test starts in an xterm's environment without NO_COLOR, whatever the shell running the suite
+    has (an editor's TERM=dumb pane, NO_COLOR=1): progress and colour follow TERM=dumb and NO_COLOR."""
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """One intra-op thread: on a small, busy CPU thread contention makes tiny models 100x slower."""

@@ -63,18 +63,19 @@ def test_a_pair_s_sheet_is_a_labelled_jpeg_beside_the_fused_image(pair, tmp_path
 
 def test_a_png_suffix_writes_a_png_and_the_fused_label_names_the_options(pair, tmp_path, tiny_weights,
                                                                          monkeypatch):
-    from defusion.io import sheets
+    from defusion.fusion import provenance
 
-    labels, real = [], sheets.compare_sheet
-    monkeypatch.setattr(sheets, "compare_sheet", lambda sources, fused, label: (labels.append(
-        ([name for name, _ in sources], label)), real(sources, fused, label))[1])
+    labels, real = [], provenance.labelled_sheet
+    monkeypatch.setattr(provenance, "labelled_sheet", lambda sources, fused, made_by: (labels.append(
+        ([name for name, _ in sources], provenance.fused_label(made_by))), real(sources, fused, made_by))[1])
     plain, tasked = tmp_path / "plain.png", tmp_path / "tasked.png"
     assert run_fuse(*pair, "-o", tmp_path / "f.png", "--weights", tiny_weights, "--compare", plain) == 0
     assert run_fuse(*pair, "-o", tmp_path / "g.png", "--weights", tiny_weights, "--compare", tasked,
                     "--task", "ivf") == 0
     with Image.open(plain) as a, Image.open(tasked) as b:
         assert a.format == b.format == "PNG" and a.size == b.size == _sheet_of(3)
-    assert labels == [(["vis.png", "ir.png"], "fused"), (["vis.png", "ir.png"], "fused: --task ivf")]
+    assert labels == [(["vis.png", "ir.png"], "fused: --weights tiny.safetensors"),
+                      (["vis.png", "ir.png"], "fused: --task ivf --weights tiny.safetensors")]
 
 
 def test_16_bit_grey_sources_are_shown_in_8_bits(tmp_path, tiny_weights):

@@ -151,7 +151,7 @@ def test_peak_memory_grows_with_pixels_and_sources():
     small, big = job_size.peak_memory(2_000_000, 2, 2), job_size.peak_memory(96_000_000, 2, 2)
     assert job_size.PEAK_MEMORY_FIT[2][0] < small < big < job_size.peak_memory(96_000_000, 3, 2)
     assert job_size.peak_memory(96_000_000, 2, 4) == big  # scales past those measured: the largest one's figure
-    assert 1.27e9 <= job_size.peak_memory(6_000_000, 2, 1) < 1.4e9  # a 6 MP pair peaked at 1.27 GB (mff)
+    assert 1.27e9 <= job_size.peak_memory(6_000_000, 2, 1) < 1.5e9  # a 6 MP pair peaked at 1.27 GB (mff; the fit of 2026-12-07 keeps 12 MP, 1.90 GB, under it too)
     assert 1.17e9 <= job_size.peak_memory(6_000_000, 2, 2) < 1.3e9  # and at 1.17 GB (mef): fitted on the safe side
 
 

@@ -19,9 +19,10 @@ public names stay importable from here:
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from defusion.benchmark.methods import (DEFUSION_VARIANTS, FuseFn, StoredAsJpeg,
 from defusion.benchmark.pairing import evaluated_pairs, limited, no_result_of_a_pair, same_size_pairs, unpaired_results
 from defusion.benchmark.results_csv import SECONDS, Row, read_results_csv, write_results_csv
 from defusion.benchmark.scored_images import read_scored, viewable
-from defusion.benchmark.workers import evaluate_in_workers
+from defusion.benchmark.workers import announced, evaluate_in_workers
 from defusion.io.formats import DEFAULT_MAX_PIXELS
 from defusion.io.notes import note, plural
 from defusion.io.pairs import PairsError, is_stem_pattern, match_pairs, results_by_stem, stem_clashes
@@ -43,6 +44,12 @@ __all__ = [
     "builtin_method", "builtin_methods", "defusion_run_id", "evaluated_pairs", "read_results_csv", "read_scored",
     "run_benchmark", "viewable", "write_results_csv",
 ]
+
+#: Seconds from which a method within a pair is said on a line of its own where stderr is not a terminal
+#: (a log): the bar's lines come between pairs, and a pair can take minutes (TNO's first, 2 min 8 s; MEFB's
+#: large pairs at --scale 2 longer), silent till it ends. A method starting this long after the last line, or
+#: that took this long on the pair before, is said as it starts, as is every method of the first pair.
+IN_PAIR_LINE_SECONDS = 30.0
 
 #: Metrics reported per task by default (short names of defusion.metrics.METRICS).
 TASK_METRICS: dict[str, tuple[str, ...]] = {
@@ -144,18 +151,21 @@ def _benchmark_pairs(
     work = [t for t in tasks if not isinstance(t, str)]
     if previous:  # a resume: said whether or not a progress bar shows the kept pairs go by
         note(_kept_note(len(previous), len({r.image for r in previous}), len(work), len(tasks)))
+    bar = progress_bar(tasks, desc="benchmark", unit="pair", disable=not progress, file=sys.stderr)
+    watch = MethodWatch(bar, [t if isinstance(t, str) else t.stem for t in tasks], progress)
     if jobs > 1 and make_methods is not None and len(work) > 1:
-        evaluated = evaluate_in_workers(work, make_methods, jobs)
+        evaluated = evaluate_in_workers(work, make_methods, jobs, watch.started)  # positional: tests stand in for it
     else:
-        evaluated = (evaluate_pair(task, methods) for task in work)
+        evaluated = (evaluate_pair(task, announced(methods, task, watch.started)) for task in work)
     told: set[tuple[str, str]] = set()  # what say_found said once in this run
     found: list[Finding] = []  # said at the end, one note per kind and method or folder
-    for task in progress_bar(tasks, desc="benchmark", unit="pair", disable=not progress, file=sys.stderr):
+    for task in bar:
         if isinstance(task, str):  # scored in an earlier run
             result.images.append(task)
             yield task, {}, None, None, result
             continue
         pair = next(evaluated)
+        watch.ended(task.stem)
         flat = failed_fusions(pair.outputs, (pair.a, pair.b), pair.found) if pair.a is not None else []
         say_found(pair, told, flat)
         found += pair.found
@@ -169,6 +179,87 @@ def _benchmark_pairs(
     result.problems += flat_results(result.flat)  # one line per method, not one per pair
     for line in finding_notes(found):
         note(line)
+
+
+class MethodWatch:
+    """Which method a benchmark is running within a pair, shown as it starts (``started``: workers.OnMethod).
+    In a terminal, after the pairs' tqdm bar ("01: defusion (5 of 9)"), the bar kept; elsewhere (a log,
+    whose bar says nothing till a pair ends) a line of its own, ``benchmark: pair 1/25 (01): defusion
+    (method 5 of 9), 2 min 8 s into the pair``, for each method of the first pair evaluated and, after
+    it, a method starting :data:`IN_PAIR_LINE_SECONDS` after the last line or that took that long on the
+    pair before (the pair's end counts as a line: the bar's come then). Nothing where ``shown`` is False
+    (``--no-progress``). ``clock``: for tests.
+
+    Example:
+        >>> import io
+        >>> from defusion.io.progress import LogProgress
+        >>> now = iter([0, 0, 1, 41, 42, 43, 83])
+        >>> log = io.StringIO()
+        >>> watch = MethodWatch(LogProgress(total=2, file=log), ["01", "02"], clock=lambda: next(now))
+        >>> for stem in ("01", "02"):  # max takes 1 s, defusion 40 s
+        ...     watch.started(stem, "max", 1, 2); watch.started(stem, "defusion", 2, 2); watch.ended(stem)
+        >>> print(log.getvalue(), end="")
+        benchmark: pair 1/2 (01): max (method 1 of 2)
+        benchmark: pair 1/2 (01): defusion (method 2 of 2), 1 s into the pair
+        benchmark: pair 2/2 (02): defusion (method 2 of 2), 1 s into the pair
+    """
+
+    def __init__(self, bar: Any, stems: list[str], shown: bool = True,
+                 clock: Callable[[], float] | None = None) -> None:
+        from defusion.io.progress import LogProgress
+
+        self.bar, self.shown, self.clock = bar, shown, clock or time.monotonic
+        self.lines = isinstance(bar, LogProgress)  # else tqdm's bar (or its disabled one)
+        self.place = {stem: (i, len(stems)) for i, stem in enumerate(stems, 1)}
+        self.pair_started: dict[str, float] = {}  # a pair's first method's start
+        self.running: dict[str, tuple[str, float]] = {}  # stem -> (method, its start)
+        self.took: dict[str, float] = {}  # method -> seconds on the pair it ran last
+        self.first: str | None = None  # the first pair's stem
+        self.said_at = self.clock()
+
+    def started(self, stem: str, name: str, place: int, count: int) -> None:
+        """Method ``name``, the ``place``-th of the ``count`` to run, starts on pair ``stem``."""
+        if not self.shown:
+            return
+        now = self.clock()
+        self._finished(stem, now)
+        self.running[stem] = (name, now)
+        began = self.pair_started.setdefault(stem, now)
+        self.first = self.first or stem
+        if not self.lines:
+            self.bar.set_postfix_str(f"{stem}: {name} ({place} of {count})")
+            return
+        slow = self.took.get(name, 0.0) >= IN_PAIR_LINE_SECONDS
+        if stem == self.first or slow or now - self.said_at >= IN_PAIR_LINE_SECONDS:
+            number, total = self.place.get(stem, (0, 0))
+            into = f", {_duration(now - began)} into the pair" if now - began >= 1 else ""
+            print(f"benchmark: pair {number}/{total} ({stem}): {name} (method {place} of {count}){into}",
+                  file=self.bar.file or sys.stderr, flush=True)
+            self.said_at = now
+
+    def ended(self, stem: str) -> None:
+        """Pair ``stem`` is evaluated (its bar line follows)."""
+        if not self.shown:
+            return
+        now = self.clock()
+        self._finished(stem, now)
+        self.pair_started.pop(stem, None)
+        self.said_at = now
+        if not self.lines:
+            self.bar.set_postfix_str("")
+
+    def _finished(self, stem: str, now: float) -> None:
+        """The method running on ``stem`` (if any) has ended at ``now``: its time kept."""
+        if stem in self.running:
+            name, start = self.running.pop(stem)
+            self.took[name] = now - start
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` as the progress lines say them (``2 min 8 s``)."""
+    from defusion.io.progress import duration
+
+    return duration(seconds)
 
 
 def _pairing_problems(dir_a: Path, dir_b: Path, fused_dirs: dict[str, Path], published: dict[str, dict[str, Path]],

@@ -1,5 +1,5 @@
-"""``defusion info``: the architecture summary of a model or weights file, the training metadata
-(sorted by name), the default runtime here, where the example images are installed, and for a bug report
+"""``defusion info``: the architecture summary of a model or weights file, the weights' SHA-256 (as
+``defusion serve`` and fused images' records name them), the training metadata (sorted by name), the default runtime here, where the example images are installed, and for a bug report
 the versions of defusion, Python and the packages it runs on, and which extras are installed."""
 
 from __future__ import annotations
@@ -94,16 +94,20 @@ def _gmacs(model: object, size: int) -> float:
 def run(args: argparse.Namespace) -> int:
     from defusion.model.profile import count_parameters
     from defusion.model.registry import create_model
+    from defusion.fusion.provenance import DIGEST_CHARS, weights_sha256
     from defusion.model.weights import load_weights, shipped_weights_path, weights_metadata
 
     if args.model:
         model, meta, source = create_model(args.model), {}, f"architecture {args.model} (random init)"
+        sha256 = None
     else:
         path = args.weights or shipped_weights_path()
         model, meta, source = load_weights(path), weights_metadata(path), str(path)
+        sha256 = weights_sha256(path)  # as defusion serve names the weights, and a fused image's record
     c = model.cfg
     info = {
         "source": source,
+        "sha256": sha256,
         "parameters": count_parameters(model),
         "gmacs": _gmacs(model, args.size),
         "input": f"2 x {c.in_channels} x {args.size} x {args.size}",
@@ -122,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=2))
         return 0
     print(f"DeNet from {info['source']}")
+    if sha256:
+        print(f"  sha256         {sha256[:DIGEST_CHARS]} (of the weights file; whole in --json; as defusion serve "
+              "and a fused image's record name them)")
     print(f"  parameters     {info['parameters'] / 1e6:.2f} M")
     print(f"  compute        {info['gmacs']} GMACs per {args.size}x{args.size} pair")
     print(f"  encoder E      stem {c.stem_channels}, split-attention stages widths {c.encoder_widths} "

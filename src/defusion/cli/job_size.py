@@ -17,27 +17,32 @@ if TYPE_CHECKING:
 MANY_PASSES = 16
 #: Peak memory of ``defusion fuse`` on a pair (resident set, /usr/bin/time -v; default options, ONNX Runtime
 #: on the CPU, its memory pattern planner off: onnx_runtime.MEMORY_PATTERN) as a base and bytes per source
-#: pixel, fitted per --scale to pairs of JPEGs of 6.0 MP (3000x2000), 12.0 MP (4240x2832) and 24.0 MP
-#: (6000x4000) on a shared 2-core AMD EPYC machine, 2026-12-07: --task mff (--scale 1) peaked at 1.27, 1.77
-#: and 2.54 GB, --task mef (--scale 2) at 1.17, 1.47 and 1.94 GB; fitted on the safe side (estimates 1.34,
-#: 1.77, 2.64 and 1.20, 1.47, 2.00 GB). With the planner on, the same pairs peaked 0.35-0.49 GB higher (mff
-#: 1.62, 2.25, 2.94; mef 1.62, 1.95, 2.41); before the images' buffers were slimmed (float copies, colour
-#: temporaries, all four projections summed over the tiles) at 2.54 and 6.58 GB (mff, 6 and 24 MP) and 2.50
-#: and 3.71 GB (mef, 6 and 12 MP): 1.2 GB plus 107-128 bytes per source pixel. What is left per pixel: the
-#: sources as read and as floats, grey network inputs, the blended colour, the tiler's sums of the
-#: projections used; the base is mostly ONNX Runtime's working memory for a tile (its tiles are bounded, so
-#: that part stays).
-PEAK_MEMORY_FIT: dict[int, tuple[float, float]] = {1: (0.91e9, 36.0), 2: (0.94e9, 22.0)}
-#: What lowers a fusion's peak (PEAK_MEMORY_FIT: past a few MP the images' buffers are most of it, so neither
-#: --tile nor --scale 1 helps much): fewer pixels, or PyTorch eager's lighter runtime (docs/performance.md,
-#: "Large images": a 12 MP pair peaked at 2.5 GB against ONNX Runtime's 3.5 GB, 3.5x slower, measured
-#: before the images' buffers were slimmed).
-PEAK_MEMORY_HINT = ("fuse smaller images (the peak grows by 0.02-0.04 GB per megapixel of each source), use "
-                    "--runtime torch (about 1 GB less for a 12 MP pair, several times slower), or free memory first")
+#: pixel, fitted per --scale on a shared 2-core AMD EPYC machine. --task mff (--scale 1): JPEG pairs of 6.0 MP
+#: (3000x2000), 12.0 MP (4240x2832) and 24.0 MP (6000x4000) peaked at 1.27, 1.77 and 2.54 GB (2026-12-07),
+#: PNG pairs of 4.0 MP (2304x1728) and 12.0 MP (4000x3000) at 1.15 and 1.90 GB (performance audit, later that
+#: day: 46 bytes more per source pixel between those two); the fit, on the safe side of every one of them,
+#: estimates 1.24, 1.42, 1.96 and 3.04 GB (4, 6, 12 and 24 MP; 3-7% to spare at 4-12 MP). --task mef and ivf
+#: (--scale 2): JPEG pairs of 6, 12 and 24 MP at 1.17, 1.47 and 1.94 GB, the 0.14 MP example pair at 0.94 GB and
+#: a 4.0 MP PNG pair already at 1.11 GB by a quarter of its passes (the audit): estimates 1.01 (example), 1.18,
+#: 1.26, 1.53 and 2.06 GB. With the planner on, the JPEG pairs peaked 0.35-0.49 GB higher; before the images'
+#: buffers were slimmed (float copies, colour temporaries, all four projections summed over the tiles) at 2.54
+#: and 6.58 GB (mff, 6 and 24 MP) and 2.50 and 3.71 GB (mef, 6 and 12 MP): 1.2 GB plus 107-128 bytes per source
+#: pixel. What is left per pixel: the sources as read and as floats, grey network inputs, the blended colour,
+#: the tiler's sums of the projections used; the base is mostly ONNX Runtime's working memory for a tile (its
+#: tiles are bounded, so that part stays; a smaller --tile lowers it: PEAK_MEMORY_HINT).
+PEAK_MEMORY_FIT: dict[int, tuple[float, float]] = {1: (0.88e9, 45.0), 2: (1.0e9, 22.0)}
+#: What lowers a fusion's peak, measured on the same machine (2026-12-07, peak resident set): fewer pixels, or a
+#: smaller --tile, which bounds ONNX Runtime's working memory for a pass (the base of PEAK_MEMORY_FIT): --tile
+#: 384 took the 0.14 MP example pair (--task mef) from 0.94 to 0.54 GB and a 1 MP --task ivf pair from 0.87 to
+#: 0.57 GB, at 1.7x and 1.4x the CPU time. Not --runtime torch: it peaked higher (example pair 1.02 GB against ONNX
+#: Runtime's 0.94; 1 MP ivf over 1.05 GB against 0.87-0.90) and 2-4x slower. Not --scale 1 below a few MP: its
+#: network input may no longer be tiled (the 1 MP ivf pair: 1.34 GB).
+PEAK_MEMORY_HINT = ("fuse smaller images (the peak grows by 0.02-0.05 GB per megapixel of each source), use a "
+                    "smaller --tile (--tile 384: 0.3-0.4 GB less, 1.4-1.7x slower), or free memory first")
 #: Why a stack's peak is over what is available, and what lowers it there (said before PEAK_MEMORY_HINT for
 #: 3 or more images): every image is held at once, as read, as floats, as a network input and as its weight
 #: in the result, so the peak grows with their number by design (an audit measured about 28.5 bytes per
-#: pixel of each shot; PEAK_MEMORY_FIT's 22-36 are pairs'); fusing the stack in parts, then their results,
+#: pixel of each shot; PEAK_MEMORY_FIT's 22-45 are pairs'); fusing the stack in parts, then their results,
 #: holds one part's images at a time. --stack balanced fuses halves, then the two results: parts that are
 #: that tree's nodes (:func:`stack_parts`) fuse the same pairs as one run.
 STACK_PARTS_HINT = ("{count} images are held at once (about {each:.2f} GB each), so fuse them in {parts} "
@@ -70,7 +75,7 @@ def peak_memory(pixels: int, sources: int, scale: int) -> int:
 
     Example:
         >>> round(peak_memory(24_000_000, 2, 1) / 1e9, 1), round(peak_memory(96_000_000, 2, 2) / 1e9, 1)
-        (2.6, 5.2)
+        (3.0, 5.2)
     """
     base, per_pixel = _fit(scale)
     return int(base + per_pixel * pixels * sources)
@@ -87,7 +92,7 @@ def images_that_fit(pixels: int, scale: int, available: int) -> int:
 
     Example:
         >>> images_that_fit(24_000_000, 1, 22_200_000_000), images_that_fit(24_000_000, 1, 500_000_000)
-        (24, 0)
+        (19, 0)
     """
     base, per_pixel = _fit(scale)
     return max(0, int((available - base) // (per_pixel * pixels)))
@@ -127,9 +132,9 @@ def stack_advice(names: Sequence[str], pixels: int, scale: int, available: int, 
     Example:
         >>> names = [f"H_{i:02d}.jpg" for i in range(40)]
         >>> print(stack_advice(names, 24_000_000, 1, 22_200_000_000, True))
-        40 images are held at once (about 0.86 GB each), so fuse them in 2 parts of 20 (H_00.jpg-H_19.jpg, \
-H_20.jpg-H_39.jpg) into PNG or TIFF files, then fuse the 2 results (the pairs one run fuses: --stack balanced \
-fuses halves, then their results): each fusion may peak at about 18.2 GB
+        40 images are held at once (about 1.08 GB each), so fuse them in 4 parts of 10 (H_00.jpg-H_09.jpg, \
+H_10.jpg-H_19.jpg, H_20.jpg-H_29.jpg and 1 more) into PNG or TIFF files, then fuse the 4 results (the pairs one \
+run fuses: --stack balanced fuses halves, then their results): each fusion may peak at about 11.7 GB
     """
     from defusion.io.notes import listed
 

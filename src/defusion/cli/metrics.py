@@ -47,15 +47,30 @@ NOT_COMPUTED_STATUS = "; exit status 1"
 FOLDERS_HINT = "defusion bench --task ivf --a VIS --b IR --out OUT --methods none --fused NAME=DIR"
 
 
+#: How the sources are named in the usage and the help: two or more.
+SOURCES = "A B [C ...]"
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, with the sources said :data:`SOURCES` in the usage too (argparse itself would say
+    ``A B [C ...] [A B [C ...] ...]`` of a one-or-more argument): argparse builds the usage, so that it
+    names every option and wraps it to the terminal's width, as every other command's."""
+
+    def _format_args(self, action: argparse.Action, default_metavar: str) -> str:
+        if action.metavar == SOURCES:
+            return SOURCES
+        return super()._format_args(action, default_metavar)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = EPILOG
+    p.formatter_class = _HelpFormatter
     p.add_argument("fused", type=Path, metavar="FUSED", help="fused image")
-    p.add_argument("sources", type=Path, nargs="+", metavar="A B [C ...]",
+    p.add_argument("sources", type=Path, nargs="+", metavar=SOURCES,
                    help="the sources: two (VIFB: visible first, then infrared), or more (a bracket or focus "
                         "stack): then only the metrics defined for any number of sources (EN, SD, SF, AG, EI, "
                         "MEF-SSIM, MS-MEF-SSIM, Qabf)")  # defusion.metrics.ANY_SOURCE_METRICS, written out: importing
     # the metrics to build the parser would slow every --help; tests/cli/test_metrics_help.py keeps the two alike
-    p.usage = "%(prog)s [-h] [--metrics NAMES] [--json] [--max-pixels MAX_PIXELS] FUSED A B [C ...]"
     # --metrics as defusion bench names it; --names, its earlier name, kept as an alias (one dest: the last given wins)
     p.add_argument("--metrics", "--names", dest="names", metavar="NAMES",
                    help="comma-separated metric names, any case (default: all but the slow Qp, or all that take any "

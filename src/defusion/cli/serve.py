@@ -23,6 +23,7 @@ from defusion.cli.errors import UserError
 from defusion.cli.options import (add_gain_options, add_model_options, add_onnx_option, add_palette_option,
                                   add_rig_option, add_scale_option, add_task_option, add_tile_option,
                                   check_onnx_options, check_tile, non_negative_int, positive_int, tcp_port)
+from defusion.io.progress import DUMB_TERM, is_terminal
 from defusion.model.errors import WeightsError
 from defusion.serving import is_loopback
 from defusion.serving.header_timeout import header_timeout_protocol
@@ -48,6 +49,12 @@ UVICORN_OPTIONS = ("host", "port", "log_level", "timeout_keep_alive", "timeout_g
                    "forwarded_allow_ips", "header_timeout")
 #: The signals that stop the server (as uvicorn handles them): Ctrl-C's and a service manager's.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The variable that, set to anything but empty, asks a program for no colour (https://no-color.org).
+NO_COLOR = "NO_COLOR"
+#: uvicorn's log formatters (its LOGGING_CONFIG) and the stream each one's handler writes to: its own
+#: lines to stderr, the access log to stdout; each coloured only where its stream may be (uvicorn alone
+#: asks whether stdout is a terminal, for both).
+LOG_STREAMS = {"default": "stderr", "access": "stdout"}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -369,14 +376,38 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def colour_refused() -> bool:
+    """Whether the environment asks for no colour, whatever the stream: ``NO_COLOR`` set to anything but
+    empty (https://no-color.org), or ``TERM=dumb`` (:data:`~defusion.io.progress.DUMB_TERM`)."""
+    return bool(os.environ.get(NO_COLOR)) or os.environ.get("TERM") == DUMB_TERM
+
+
+def colour_wanted(stream: object) -> bool:
+    """Whether what is written to ``stream`` may be coloured: a terminal that redraws a line
+    (:func:`~defusion.io.progress.is_terminal`: not a file, a pipe, nor ``TERM=dumb``), and no
+    :func:`colour_refused`.
+
+    Example:
+        >>> import io
+        >>> colour_wanted(io.StringIO())
+        False
+    """
+    return is_terminal(stream) and not colour_refused()
+
+
 def log_config(level: str) -> dict[str, Any]:
     """uvicorn's logging configuration with the server's own logger (``defusion``: a client that
     left, an upload that failed to decode at ``debug``) beside uvicorn's, in its format and at
-    ``level``; without it those lines would be lost (Python shows only warnings by default)."""
+    ``level``; without it those lines would be lost (Python shows only warnings by default). Each
+    formatter colours its lines only where its stream takes colour (:func:`colour_wanted`,
+    :data:`LOG_STREAMS`): uvicorn alone colours both wherever stdout is a terminal, whatever ``NO_COLOR``
+    and ``TERM=dumb`` say."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["defusion"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    for formatter, stream in LOG_STREAMS.items():
+        config["formatters"][formatter]["use_colors"] = colour_wanted(getattr(sys, stream))
     return config
 
 

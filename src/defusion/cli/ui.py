@@ -15,7 +15,7 @@ from typing import Iterator
 
 from defusion.cli.errors import EXIT_INTERRUPTED, UserError
 from defusion.cli.options import positive_int, tcp_port
-from defusion.cli.serve import allowed_host, allowed_hosts
+from defusion.cli.serve import allowed_host, allowed_hosts, colour_refused
 from defusion.fusion.choices import DEFAULT_DEVICE, DEVICES
 from defusion.model.errors import WeightsError
 from defusion.serving import is_loopback
@@ -35,6 +35,14 @@ GRACE_S = 10
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 #: The Streamlit version the UI is tested with (its st.App and server.allowedHosts are needed).
 TESTED_STREAMLIT = "1.67"
+#: How the UI starts Streamlit: its command line, as ``streamlit`` itself.
+STREAMLIT = ("-m", "streamlit")
+#: ...and where no colour is asked for (:func:`~defusion.cli.serve.colour_refused`): the same command line
+#: (Streamlit's ``__main__`` runs ``main(prog_name="streamlit")``) with click's colour off. Streamlit has no
+#: option or variable for it: its banner is ``click.secho``, which colours any terminal, NO_COLOR and
+#: TERM=dumb or not (it strips colour only where stdout is no terminal); ``color=False`` on click's root
+#: context holds for every echo under the command (tried with Streamlit 1.67 and click 8.5).
+STREAMLIT_WITHOUT_COLOUR = ("-c", "from streamlit.web.cli import main; main(prog_name='streamlit', color=False)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -61,11 +69,12 @@ def _check(args: argparse.Namespace) -> None:
 def command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     """The ``streamlit run`` command line and environment that serve the app: ``ui_server.py``
     (``app.py`` behind the Host guard); ``browser.serverAddress`` set, so that Streamlit never asks
-    checkip.amazonaws.com for this machine's address to print it (on a wildcard ``--host``)."""
+    checkip.amazonaws.com for this machine's address to print it (on a wildcard ``--host``); its
+    banner uncoloured where NO_COLOR or TERM=dumb asks (:data:`STREAMLIT_WITHOUT_COLOUR`)."""
     from defusion.ui import SERVER_PATH
 
     hosts = allowed_hosts(args.host, args.allowed_host)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(SERVER_PATH),
+    cmd = [sys.executable, *(STREAMLIT_WITHOUT_COLOUR if colour_refused() else STREAMLIT), "run", str(SERVER_PATH),
            "--server.headless", "true",
            "--server.port", str(args.port),
            "--server.address", args.host,

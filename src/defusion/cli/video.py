@@ -146,8 +146,7 @@ def _note_measured(fuser: Fuser, paths: list[Path], frames: list[np.ndarray], in
     (:data:`_ORDER_LATER`)."""
     from tqdm import tqdm
 
-    from defusion.cli.fuse.fusion_notes import note_infrared
-    from defusion.fusion.choices import palette_span_text
+    from defusion.cli.fuse.fusion_notes import note_infrared, palette_range_note
     from defusion.fusion.stretch import describe_stretch
 
     if index and fuser.options.order != "given" and fuser.options.rig is None:  # a rig keeps its cameras' order
@@ -160,11 +159,9 @@ def _note_measured(fuser: Fuser, paths: list[Path], frames: list[np.ndarray], in
         note_infrared(paths, frames, fuser)
     span = fuser.measure_palette(*frames) if fuser.options.palette != "none" and fuser.options.palette_range is None \
         else None
-    low, high = palette_span_text(span).split(",") if span is not None else ("", "")
-    if low != high:  # a span narrower than the digits written (nearly flat infrared): no range to repeat
-        tqdm.write(f"defusion: note: --palette spans infrared values {low} to {high} (measured on "
-                   f"{f'frame {index}' if index else 'the first frames'}), kept for the whole video; --palette-range "
-                   f"{low},{high} colours another run alike", file=sys.stderr)
+    said = palette_range_note(span, f"frame {index}" if index else "the first frames", ", kept for the whole video")
+    if said:  # none where the span is narrower than the digits written (nearly flat infrared)
+        tqdm.write(f"defusion: note: {said}", file=sys.stderr)
 
 
 def _check_inputs(args: argparse.Namespace, out: Path) -> None:

@@ -16,7 +16,10 @@ read, a note says so. EXIF too large for a JPEG (:data:`JPEG_EXIF_LIMIT`) loses 
 (:data:`BULKY_TAGS`: XMP, maker notes) first, so that the camera, lens and date fit; a note says
 what was left out. A fused image was taken at none of its sources' exposures: :func:`fused_exif`
 drops the exposure tags (:data:`EXPOSURE_TAGS`) the sources disagree on, keeps the camera, lens,
-date and rights, and names defusion the software (:data:`SOFTWARE`), in every format.
+date and rights, and names defusion the software (:data:`SOFTWARE`), in every format. Given the record of
+what made the fused image (:meth:`defusion.fusion.provenance.MadeBy.record`), :func:`choose_metadata` adds
+it: EXIF (Software, and the record as UserComment, :data:`USER_COMMENT`) even where the sources have none,
+a PNG text chunk keyed :data:`RECORD_KEY`, a TIFF's ImageDescription.
 """
 
 from __future__ import annotations
@@ -51,6 +54,12 @@ TIFF_EXIF_TAGS = {271: "Make", 272: "Model", 305: "Software", 306: "DateTime", 3
 _EXIF_PREFIX = b"Exif\x00\x00"
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 _SOFTWARE = 305
+#: The keyword of a fused PNG's text chunk that holds the fusion's record (``Image.open(path).info["defusion"]``).
+RECORD_KEY = "defusion"
+#: EXIF's UserComment (EXIF sub-directory): the fusion's record (:mod:`defusion.fusion.provenance`) in JPEG,
+#: WebP and PNG, after the character code EXIF 2.3 gives ASCII text (:data:`_ASCII_COMMENT`).
+USER_COMMENT = 37510
+_ASCII_COMMENT = b"ASCII\x00\x00\x00"
 #: Tags of a TIFF's (or a TIFF-based raw file's) first directory that describe the photograph:
 #: :data:`TIFF_EXIF_TAGS`, the orientation and the pointers to the EXIF (exposure, lens) and GPS
 #: sub-directories, which come whole, as a JPEG's do. The rest of that directory says how that file
@@ -107,10 +116,12 @@ _JPEG_TWIN_SUFFIXES = (".jpg", ".JPG", ".jpeg", ".JPEG")
 
 @dataclass(frozen=True)
 class ImageMetadata:
-    """A source's ICC profile and EXIF block (TIFF bytes, ``Exif\\0\\0`` first), either may be None."""
+    """A source's ICC profile and EXIF block (TIFF bytes, ``Exif\\0\\0`` first), either may be None; a
+    fused image's also the ``record`` of what made it (:meth:`defusion.fusion.provenance.MadeBy.record`)."""
 
     icc_profile: bytes | None = None
     exif: bytes | None = None
+    record: str | None = None
 
     @property
     def profile_space(self) -> str | None:
@@ -131,7 +142,7 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
         >>> path = os.path.join(tempfile.mkdtemp(), "plain.png")
         >>> Image.new("RGB", (4, 4)).save(path)
         >>> read_metadata(path)
-        ImageMetadata(icc_profile=None, exif=None)
+        ImageMetadata(icc_profile=None, exif=None, record=None)
     """
     quiet_pillow_warnings()  # Pillow's warnings on a damaged block: no context manager (not thread-safe)
     if not isinstance(source, bytes) and is_raw(source):
@@ -260,12 +271,15 @@ def _raf_exif(fp: BinaryIO) -> bytes | None:
     return read_metadata(jpeg).exif if jpeg.startswith(b"\xff\xd8") else None
 
 
-def choose_metadata(sources: Sequence[ImageMetadata], colour: bool) -> ImageMetadata:
+def choose_metadata(sources: Sequence[ImageMetadata], colour: bool, record: str | None = None) -> ImageMetadata:
     """The fused image's metadata: the first source's EXIF as :func:`fused_exif` fits it to a fused
     image, and the profile of the first source whose profile fits the output (an RGB profile for
     colour output, a grey one for grey). Sources whose colour profiles differ are first brought into
     one (:func:`defusion.io.icc.match_colour_spaces`, which gives their metadata as converted): as
-    read, the first RGB profile would label colours of other spaces too.
+    read, the first RGB profile would label colours of other spaces too. ``record``: what fused it
+    (:meth:`defusion.fusion.provenance.MadeBy.record`; every front end gives it: ``defusion fuse``, the
+    server, the web UI), which the image carries; then there is EXIF, with Software and the record,
+    even where the sources have none.
 
     Example:
         >>> grey, rgb = ImageMetadata(b"." * 16 + b"GRAY" + b"."), ImageMetadata(b"." * 16 + b"RGB " + b".")
@@ -274,13 +288,14 @@ def choose_metadata(sources: Sequence[ImageMetadata], colour: bool) -> ImageMeta
     """
     wanted = "RGB" if colour else "GRAY"
     icc = next((m.icc_profile for m in sources if m.profile_space == wanted), None)
-    return ImageMetadata(icc, fused_exif([m.exif for m in sources]))
+    return ImageMetadata(icc, fused_exif([m.exif for m in sources], record), record)
 
 
-def fused_exif(exifs: Sequence[bytes | None]) -> bytes | None:
+def fused_exif(exifs: Sequence[bytes | None], record: str | None = None) -> bytes | None:
     """The first source's EXIF for the image fused from all: without the :data:`EXPOSURE_TAGS`
-    whose values differ between the sources (or that a source lacks), with Software :data:`SOFTWARE`.
-    None without a first EXIF; a block that cannot be parsed is kept as it is.
+    whose values differ between the sources (or that a source lacks), with Software :data:`SOFTWARE`
+    and ``record`` (the fusion's, :mod:`defusion.fusion.provenance`) as UserComment. None without a first
+    EXIF and a record (no camera's tags are made up); a block that cannot be parsed is kept as it is.
 
     Example:
         >>> def shot(seconds):
@@ -292,13 +307,19 @@ def fused_exif(exifs: Sequence[bytes | None]) -> bytes | None:
         >>> fused.load(fused_exif([shot(0.001), shot(0.25)]).removeprefix(_EXIF_PREFIX))
         >>> fused[271], fused[_SOFTWARE] == SOFTWARE, 33434 in fused.get_ifd(_EXIF_IFD)
         ('Canon', True, False)
+        >>> fused.load(fused_exif([None], '{"defusion":"0.1.0"}').removeprefix(_EXIF_PREFIX))
+        >>> fused[_SOFTWARE] == SOFTWARE, fused.get_ifd(_EXIF_IFD)[USER_COMMENT]
+        (True, b'ASCII\\x00\\x00\\x00{"defusion":"0.1.0"}')
     """
     if not exifs or not exifs[0]:
-        return None
-    parsed = [_parsed_exif(exif) for exif in exifs]
+        if record is None:
+            return None
+        parsed = [Image.Exif(), *(_parsed_exif(exif) for exif in exifs[1:])]  # defusion's tags alone
+    else:
+        parsed = [_parsed_exif(exif) for exif in exifs]
+        if parsed[0] is None:
+            return exifs[0]
     first = parsed[0]
-    if first is None:
-        return exifs[0]
     details = _sub_ifd(first, _EXIF_IFD)
     for code in EXPOSURE_TAGS:
         values = [_exposure_value(exif, code) for exif in parsed]
@@ -306,6 +327,8 @@ def fused_exif(exifs: Sequence[bytes | None]) -> bytes | None:
             first.pop(code, None)
             details.pop(code, None)
     first[_SOFTWARE] = SOFTWARE
+    if record is not None:
+        first.get_ifd(_EXIF_IFD)[USER_COMMENT] = _ASCII_COMMENT + record.encode("ascii", "replace")
     return first.tobytes()
 
 
@@ -343,8 +366,9 @@ def _sub_ifd(exif: Image.Exif, ifd: int) -> dict:
 
 
 def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata) -> bytes:
-    """``encoded`` (a PNG or JPEG file's bytes) with the profile and EXIF added; other formats
-    are returned as they are (see :data:`METADATA_SUFFIXES`)."""
+    """``encoded`` (a PNG or JPEG file's bytes) with the profile and EXIF added, and a PNG's text chunk
+    of the fusion's record (keyed :data:`RECORD_KEY`); other formats are
+    returned as they are (see :data:`METADATA_SUFFIXES`)."""
     suffix = suffix.lower()
     if suffix == ".png":
         return _embed_png(encoded, metadata)
@@ -356,7 +380,8 @@ def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata) -> byte
 def tiff_with_metadata(image: np.ndarray, metadata: ImageMetadata) -> bytes:
     """An 8- or 16-bit TIFF (Deflate) of ``image`` (HxW or HxWx3, RGB) with the ICC profile and
     the EXIF tags a TIFF holds in its first directory (:data:`TIFF_EXIF_TAGS`), its Software
-    :data:`SOFTWARE` as in the other formats' EXIF (:func:`fused_exif`).
+    :data:`SOFTWARE` as in the other formats' EXIF (:func:`fused_exif`), and the fusion's record as
+    its ImageDescription (where the others' EXIF has it as UserComment, which needs a sub-directory).
 
     Example:
         >>> import numpy as np
@@ -378,7 +403,7 @@ def tiff_with_metadata(image: np.ndarray, metadata: ImageMetadata) -> bytes:
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, image, photometric="rgb" if image.ndim == 3 else "minisblack",
                      compression="zlib", iccprofile=metadata.icc_profile, extratags=tags, metadata=None,
-                     software=SOFTWARE)
+                     software=SOFTWARE, description=metadata.record)
     return buffer.getvalue()
 
 
@@ -403,6 +428,8 @@ def _embed_png(encoded: bytes, metadata: ImageMetadata) -> bytes:
         chunks += _png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(metadata.icc_profile))
     if metadata.exif:  # eXIf holds the TIFF bytes, without JPEG's "Exif\0\0"
         chunks += _png_chunk(b"eXIf", metadata.exif.removeprefix(_EXIF_PREFIX))
+    if metadata.record:  # tEXt: keyword, NUL, Latin-1 text (the record is ASCII JSON)
+        chunks += _png_chunk(b"tEXt", RECORD_KEY.encode() + b"\x00" + metadata.record.encode("latin-1", "replace"))
     header_end = 8 + 8 + 13 + 4  # signature, IHDR's length and type, its 13 bytes, its CRC
     if not chunks or encoded[12:16] != b"IHDR":
         return encoded

@@ -3,7 +3,8 @@ now and then where stderr is a file, a pipe or a scheduler's log.
 
 tqdm redraws its bar with ``\\r``: a terminal shows one line, but a log file keeps every redraw on
 one "line" (kilobytes for a 40-pair folder run), and a job's log shows nothing readable until the
-end. :func:`progress_bar` picks: a terminal gets tqdm itself, anything else a :class:`LogProgress`,
+end. :func:`progress_bar` picks: a terminal that redraws a line gets tqdm itself, anything else (a dumb
+terminal, ``TERM=dumb``, among them) a :class:`LogProgress`,
 which takes tqdm's calls (iteration, ``update``, ``set_postfix``, ``close``, ``with``) and writes a
 whole line at most every :data:`LINE_SECONDS` seconds, once :data:`LINE_FRACTION` of the work has
 passed or :data:`QUIET_SECONDS` have (a long job's log still moves), and one at the end: ``fusing: 12/40 pairs (30%), 8 s elapsed, about 19 s left``.
@@ -14,6 +15,7 @@ early, not minutes in.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Iterator, TextIO, TypeVar
@@ -35,6 +37,9 @@ QUIET_SECONDS = 300.0
 FIRST_LINE_SECONDS = 5.0
 #: Seconds in a minute and an hour, for the durations a line says.
 _MINUTE, _HOUR = 60, 3600
+#: The ``TERM`` of a terminal that cannot move the cursor (Emacs' shell, an editor's output pane, a serial
+#: console; terminfo's ``dumb`` entry): a ``\r`` redraw there piles up as it does in a log.
+DUMB_TERM = "dumb"
 #: What a fusion's bar says and counts: its network passes (a pair's tiles, times a stack's pairwise
 #: fusions), the one count that reaches its total for a pair, a tiled pair and a bracket alike (the web
 #: UI's bar says them so too: "Fusing: 2 of 6 network passes").
@@ -44,7 +49,9 @@ T = TypeVar("T")
 
 
 def is_terminal(stream: object) -> bool:
-    """Whether ``stream`` is a terminal (a closed or fake stream is not).
+    """Whether ``stream`` is a terminal that redraws a line, where a tqdm bar reads well: a tty, but not
+    under ``TERM=dumb`` (:data:`DUMB_TERM`), which cannot (a closed or fake stream is none either).
+    ``NO_COLOR`` changes nothing here: a bar has no colour.
 
     Example:
         >>> import io
@@ -52,17 +59,19 @@ def is_terminal(stream: object) -> bool:
         False
     """
     try:
-        return bool(stream.isatty())  # type: ignore[attr-defined]
+        tty = bool(stream.isatty())  # type: ignore[attr-defined]
     except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
         return False
+    return tty and os.environ.get("TERM") != DUMB_TERM
 
 
 def progress_bar(iterable: Iterable[T] | None = None, *, desc: str = "", total: float | None = None,
                  unit: str = "it", disable: bool = False, file: TextIO | None = None,
                  **bar_options: Any) -> tqdm | LogProgress[T]:
     """A progress bar over ``iterable`` (or of ``total`` steps, given by ``update``) on ``file``
-    (default: stderr): tqdm where ``file`` is a terminal (``bar_options`` are tqdm's: ``leave``,
-    ``position``, ``initial``...), else a :class:`LogProgress` that writes plain lines; ``disable``:
+    (default: stderr): tqdm where ``file`` is a terminal that redraws a line (:func:`is_terminal`;
+    ``bar_options`` are tqdm's: ``leave``, ``position``, ``initial``...), else (a file, a pipe, a dumb
+    terminal) a :class:`LogProgress` that writes plain lines; ``disable``:
     nothing at all (tqdm's disabled bar, the same calls doing nothing).
 
     Example:
@@ -274,5 +283,5 @@ def duration(seconds: float) -> str:
     return f"{hours} h {rest // _MINUTE} min" if rest // _MINUTE else f"{hours} h"
 
 
-__all__ = ["FIRST_LINE_SECONDS", "FUSING", "LINE_FRACTION", "LINE_SECONDS", "PASS_UNIT", "QUIET_SECONDS",
-           "LogProgress", "duration", "is_terminal", "pass_progress", "plural_unit", "progress_bar"]
+__all__ = ["DUMB_TERM", "FIRST_LINE_SECONDS", "FUSING", "LINE_FRACTION", "LINE_SECONDS", "PASS_UNIT",
+           "QUIET_SECONDS", "LogProgress", "duration", "is_terminal", "pass_progress", "plural_unit", "progress_bar"]

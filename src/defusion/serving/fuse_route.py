@@ -29,6 +29,7 @@ from defusion.fusion.results import Decomposition, Fusion, Selection
 from defusion.fusion.selection import PixelSource
 from defusion.io.metadata import ImageMetadata, choose_metadata
 from defusion.io.notes import collecting, naming
+from defusion.fusion.provenance import MadeBy
 from defusion.serving.answer_format import (FORMATS, QUALITY_RANGE, AnswerFormat, check_answerable,
                                             choose_answer_format, disposition, encode_answer, format_notes,
                                             quality_note)
@@ -211,6 +212,9 @@ async def fuse_and_answer(request: Request, query: FuseQuery, asked: RequestOpti
     connected = await _still_connected(request)
     try:
         inputs = await fix_options_and_notes(query, asked, inputs, server)
+        # what the answer's image records it was made with: these options, the server's weights and runtime
+        made = MadeBy.of(server.runner.fuser_for(inputs.options), getattr(request.app.state, "weights", None),
+                         query.task if query.task is not None else server.task)
 
         async def model(call: FuserCall) -> Any:
             nonlocal inputs
@@ -223,7 +227,7 @@ async def fuse_and_answer(request: Request, query: FuseQuery, asked: RequestOpti
         if query.components:
             parts = await model("decompose")
             inputs = registration_noted(inputs, parts)
-            body = await run_in_threadpool(zip_parts, parts, query.source_map, _fused_metadata(inputs, parts.fused))
+            body = await run_in_threadpool(zip_parts, parts, query.source_map, _fused_metadata(inputs, parts.fused, made))
             return Response(body, media_type="application/zip",
                             headers=answer_headers('attachment; filename="components.zip"', inputs, server.made_by))
         # what alignment and deghosting found comes with the fusion's sources: asked for only where they ran
@@ -233,13 +237,13 @@ async def fuse_and_answer(request: Request, query: FuseQuery, asked: RequestOpti
         if query.source_map:
             selection = (Selection(found.fused, found.weights) if found is not None
                          else await model("fuse_with_weights"))
-            body = await run_in_threadpool(zip_selection, selection, _fused_metadata(inputs, selection.fused))
+            body = await run_in_threadpool(zip_selection, selection, _fused_metadata(inputs, selection.fused, made))
             return Response(body, media_type="application/zip",
                             headers=answer_headers('attachment; filename="fused.zip"', inputs, server.made_by))
         fused = found.fused if found is not None else await model("fuse")
     except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
         raise ApiError(422, name_fields(str(exc))) from None
-    return await image_answer(fused, query, request.headers.get("accept"), inputs, server.made_by)
+    return await image_answer(fused, query, request.headers.get("accept"), inputs, server.made_by, made)
 
 
 def registration_noted(inputs: Inputs, found: Fusion | Decomposition) -> Inputs:
@@ -274,12 +278,13 @@ async def fix_options_and_notes(query: FuseQuery, asked: RequestOptions, inputs:
 
 
 async def image_answer(fused: np.ndarray, query: FuseQuery, accept: str | None, inputs: Inputs,
-                       made_by: str) -> Response:
+                       made_by: str, made: MadeBy | None = None) -> Response:
     """The fused image's answer: in the format ``query`` or the ``accept`` header chose (with a note
-    where it gave way), encoded as ``defusion fuse`` writes it, with the sources' metadata."""
+    where it gave way), encoded as ``defusion fuse`` writes it, with the sources' metadata and the
+    record of what ``made`` it."""
     answer_format, format_said = choose_answer_format(fused, query.format, accept)
     said = inputs.said + format_said + format_notes(fused, answer_format, query.quality_sent)
-    body = await run_in_threadpool(encode_answer, fused, answer_format, query.quality, _fused_metadata(inputs, fused))
+    body = await run_in_threadpool(encode_answer, fused, answer_format, query.quality, _fused_metadata(inputs, fused, made))
     return Response(body, media_type=FORMATS[answer_format].media_type,
                     headers={**answer_headers(disposition(answer_format), replace(inputs, said=said), made_by),
                              "Vary": "Accept"})
@@ -292,12 +297,13 @@ def answer_headers(content_disposition: str, inputs: Inputs, made_by: str) -> di
                               **kept_headers(inputs.options, inputs.spans)}, inputs.said)
 
 
-def _fused_metadata(inputs: Inputs, fused: np.ndarray) -> ImageMetadata | None:
+def _fused_metadata(inputs: Inputs, fused: np.ndarray, made: MadeBy | None = None) -> ImageMetadata | None:
     """The metadata the fused image carries (the profile its colours are in, the first colour upload's,
-    as :func:`read_inputs` matched them; ``a``'s EXIF), or None where the request asked ``metadata=false``."""
+    as :func:`read_inputs` matched them; ``a``'s EXIF; the record of what ``made`` it, as ``defusion fuse``
+    writes it: :mod:`defusion.fusion.provenance`), or None where the request asked ``metadata=false``."""
     if inputs.sources_metadata is None:
         return None
-    return choose_metadata(inputs.sources_metadata, colour=fused.ndim == 3)
+    return choose_metadata(inputs.sources_metadata, colour=fused.ndim == 3, record=made.record() if made else None)
 
 
 async def _run_model(request: Request, runner: ModelRunner, call: FuserCall, images: list[np.ndarray],

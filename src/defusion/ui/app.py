@@ -37,6 +37,7 @@ def main() -> None:
     if st is None:
         raise SystemExit("the web UI needs the 'ui' extra: pip install 'defusion[ui]'")
     from defusion.fusion.fuser import SizeMismatchError
+    from defusion.fusion.provenance import MadeBy
     from defusion.ui.errors import InputError
     from defusion.ui.option_advice import option_warnings
     from defusion.ui.page import pair, sidebar, stack
@@ -89,7 +90,8 @@ def main() -> None:
         st.error(f"fusion failed: {type(exc).__name__}: {error_text(exc, labels)}")
         return
     pair.show_pair(a, b, names, result, files, rig=rig is not None, warnings=warnings, notes=notes,
-                   shared=fuser.options.stretch_shared, stretch=fuser.options.stretch, palette=fuser.options.palette)
+                   shared=fuser.options.stretch_shared, stretch=fuser.options.stretch, palette=fuser.options.palette,
+                   made_by=MadeBy.of(fuser, settings.weights, task))
 
 
 if __name__ == "__main__":  # Streamlit runs this file as __main__; importing it does nothing

@@ -13,44 +13,47 @@ import numpy as np
 from defusion.fusion.color import to_uint8
 from defusion.io.icc import matched_metadata
 from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
+from defusion.fusion.provenance import MadeBy, labelled_sheet
 
 
 def png_bytes(image: np.ndarray, sources: list[bytes] | None = None,
-              matched: Sequence[np.ndarray] | None = None) -> bytes:
+              matched: Sequence[np.ndarray] | None = None, made_by: MadeBy | None = None) -> bytes:
     """Encode HxW or HxWx3 uint8/uint16 RGB as PNG (16-bit stays 16-bit); with ``sources`` (the
     uploaded files, in order) it carries their colour profile and the first one's EXIF, as
     ``defusion fuse`` does. ``matched``: the sources' pixels as fused, their colours brought into one
     profile (:func:`~defusion.ui.uploads.matched_colours`), which the image then carries (the first
-    colour upload's: :func:`defusion.io.icc.matched_metadata`); without them, the files' first."""
+    colour upload's: :func:`defusion.io.icc.matched_metadata`); without them, the files' first.
+    ``made_by``: what fused it (the page's fuser and weights), whose record it carries, as ``defusion
+    fuse`` writes it (:mod:`defusion.fusion.provenance`), the examples' fusions too."""
     if image.dtype not in (np.uint8, np.uint16):
         image = to_uint8(image)
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     ok, encoded = cv2.imencode(".png", bgr)
     if not ok:  # pragma: no cover - cv2 encodes any uint8/uint16 array
         raise OSError("PNG encoding failed")
-    if not sources:
+    if not sources and made_by is None:
         return encoded.tobytes()
-    read = [read_metadata(data) for data in sources]
-    if matched is not None:
+    read = [read_metadata(data) for data in sources or []]
+    if matched is not None and read:
         read = matched_metadata(matched, read)
-    metadata = choose_metadata(read, colour=image.ndim == 3)
+    metadata = choose_metadata(read, colour=image.ndim == 3, record=made_by.record() if made_by else None)
     return embed_metadata(encoded.tobytes(), ".png", metadata)
 
 
-def sheet_jpeg(sources: Sequence[tuple[str, np.ndarray]], fused: np.ndarray) -> bytes:
+def sheet_jpeg(sources: Sequence[tuple[str, np.ndarray]], fused: np.ndarray, made_by: MadeBy | None = None) -> bytes:
     """The sources (``(name, pixels)``, in the order shown) and ``fused`` side by side, labelled, as JPEG
-    bytes: ``defusion fuse --compare``'s sheet (:func:`defusion.io.sheets.compare_sheet`), to share a
-    fusion as one picture.
+    bytes: ``defusion fuse --compare``'s sheet (:func:`defusion.fusion.provenance.labelled_sheet`), the fused
+    tile labelled by the options that shaped it (``made_by``: the page's), to share a fusion as one picture.
 
     Example:
         >>> grey = np.zeros((30, 40), np.uint8)
         >>> sheet_jpeg([("ir.png", grey), ("vis.png", grey)], grey).startswith(bytes([0xFF, 0xD8]))  # a JPEG
         True
     """
-    from defusion.io.sheets import SHEET_JPEG_QUALITY, compare_sheet
+    from defusion.io.sheets import SHEET_JPEG_QUALITY
 
     buffer = io.BytesIO()
-    compare_sheet(sources, fused).save(buffer, format="JPEG", quality=SHEET_JPEG_QUALITY)
+    labelled_sheet(sources, fused, made_by).save(buffer, format="JPEG", quality=SHEET_JPEG_QUALITY)
     return buffer.getvalue()
 
 

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Callable
 
 from defusion.cli.errors import UserError
 from defusion.cli.fuse import once as once_notes
-from defusion.cli.fuse.compare_sheet import write_compare_sheet
+from defusion.cli.fuse.compare_sheet import made_by, write_compare_sheet
 from defusion.cli.fuse.file_names import COMPONENT_PARTS, FOLDER_FORMATS, WEIGHT_PART, component_suffix, said_names
-from defusion.cli.fuse.fusion_notes import (note_infrared, note_registration, note_stretched, note_unstretched,
-                                            palette_steps_note)
+from defusion.cli.fuse.fusion_notes import (note_infrared, note_palette_range, note_registration, note_stretched,
+                                            note_unstretched, palette_steps_note)
 from defusion.cli.fuse.reading import load_sources
 from defusion.cli.fuse.size_notes import say_size
 from defusion.cli.fuse.source_sizes import size_advice
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from defusion.fusion.fuser import Decomposition, Fuser, Fusion
     from defusion.io.metadata import ImageMetadata
     from defusion.io.progress import LogProgress
+    from defusion.fusion.provenance import MadeBy
 
 
 def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespace, stem: str | None = None,
@@ -86,10 +87,13 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
             bar.close()
     if notes and registering and found is not None:
         note_registration(paths, found, fuser.options.align)
-    metadata = None if args.no_metadata else metadata_for(paths, fused, out, profiles)
+    if notes:  # a folder run's pairs each span their own: folder_run says so once, not a range a pair
+        note_palette_range(fuser, images)
+    made = made_by(fuser, args)  # the record the image carries, the label its compare sheet has
+    metadata = None if args.no_metadata else metadata_for(paths, fused, out, profiles, made)
     write_image(out, fused, quality=args.quality, metadata=metadata)
     if args.compare:
-        write_compare_sheet(args.compare, stem, paths, images, fused, args)
+        write_compare_sheet(args.compare, stem, paths, images, fused, made)
     if fused.dtype == "uint16" and out.suffix.lower() not in SIXTEEN_BIT_SUFFIXES:
         _warn_eight_bits(out, args, once, folder=stem is not None)
     elif fused.dtype == "uint16" and fuser.options.palette != "none" and once_notes.PALETTE_STEPS not in once:
@@ -151,8 +155,9 @@ def match_profiles(paths: list[Path], images: list[np.ndarray], args: argparse.N
 
 
 def metadata_for(paths: list[Path], fused: np.ndarray, out: Path,
-                 profiles: list[bytes | None] | None = None) -> ImageMetadata:
-    """The sources' colour profile and EXIF that fit the fused image; a warning where ``out``'s
+                 profiles: list[bytes | None] | None = None, made: MadeBy | None = None) -> ImageMetadata:
+    """The sources' colour profile and EXIF that fit the fused image, and the record of what ``made``
+    it (:mod:`defusion.fusion.provenance`); a warning where ``out``'s
     format cannot hold a profile the sources have (their colours would be read as sRGB). ``profiles``:
     the sources' profiles as :func:`match_profiles` left them (None: as the files hold them)."""
     from dataclasses import replace
@@ -162,7 +167,7 @@ def metadata_for(paths: list[Path], fused: np.ndarray, out: Path,
     sources = [read_metadata(p) for p in paths]
     if profiles is not None:
         sources = [replace(source, icc_profile=profile) for source, profile in zip(sources, profiles)]
-    metadata = choose_metadata(sources, colour=fused.ndim == 3)
+    metadata = choose_metadata(sources, colour=fused.ndim == 3, record=made.record() if made else None)
     if metadata.icc_profile and out.suffix.lower() not in METADATA_SUFFIXES:
         print(f"defusion: warning: {out.suffix} is written without the sources' colour profile; write "
               f"{' or '.join(METADATA_SUFFIXES[:2])} to keep it", file=sys.stderr)

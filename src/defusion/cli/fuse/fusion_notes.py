@@ -75,6 +75,45 @@ def note_infrared(paths: list[Path], images: list[np.ndarray], fuser: Fuser) -> 
                    "--infrared N picks the Nth image instead", file=sys.stderr)
 
 
+def palette_range_note(span: tuple[float, float] | None, measured_on: str, kept: str = "") -> str | None:
+    """What a --palette measured the infrared values it spans on (``span``: low, high, as
+    :meth:`~defusion.fusion.fuser.Fuser.measure_palette` finds them; None: a flat image, no span), in the
+    form --palette-range takes, so that another run colours alike: one wording for ``defusion fuse`` and
+    ``defusion video`` (``kept``: what it is kept for, said after ``measured_on``); None where there is no
+    range to repeat (none, or one narrower than the digits written: nearly flat infrared).
+
+    Example:
+        >>> palette_range_note((0.125, 0.75), "these images")  # doctest: +NORMALIZE_WHITESPACE
+        '--palette spans infrared values 0.125 to 0.75 (measured on these images); --palette-range 0.125,0.75
+        colours another run alike'
+        >>> palette_range_note((0.5, 0.5000000001), "these images") is None
+        True
+    """
+    from defusion.fusion.choices import palette_span_text
+
+    if span is None:
+        return None
+    low, high = palette_span_text(span).split(",")
+    if low == high:
+        return None
+    return (f"--palette spans infrared values {low} to {high} (measured on {measured_on}){kept}; "
+            f"--palette-range {low},{high} colours another run alike")
+
+
+def note_palette_range(fuser: Fuser, images: list[np.ndarray]) -> None:
+    """Say the infrared values a --palette measured on ``images`` spans (:func:`palette_range_note`), as
+    ``defusion video`` does, where no --palette-range fixed them: the value that colours another run of
+    other images (a clip's next frame, the same scene later) alike. Measured again after the fusion
+    (:meth:`~defusion.fusion.fuser.Fuser.measure_palette`: the fusion core keeps no span it used)."""
+    from defusion.io.notes import note
+
+    if fuser.options.palette == "none" or fuser.options.palette_range is not None:
+        return
+    said = palette_range_note(fuser.measure_palette(*images), "these images")
+    if said:
+        note(said)
+
+
 def palette_steps_note(out: Path, folder: bool) -> str:
     """What a --palette does to a 16-bit result written 16-bit (``out``: the file, or a folder run's
     -o): its colours come from a colour map of :data:`PALETTE_STEPS` entries, so they step as an 8-bit

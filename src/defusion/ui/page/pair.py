@@ -14,6 +14,7 @@ from defusion.fusion.rig import Rig
 from defusion.ui.examples import EXAMPLES, load_example
 from defusion.ui.fusing import FusedPair, fuse_and_score
 from defusion.ui.fusion_notes import fusion_lines, palette_note, registration_notes
+from defusion.fusion.provenance import MadeBy
 from defusion.ui.image_output import alt_text, download_name, png_bytes, sheet_jpeg
 from defusion.ui.page import FORMATS, UPLOAD
 from defusion.ui.page.caches import fused, fuser
@@ -85,9 +86,9 @@ def _aligned_onto(frame: int, index: int) -> str:
 
 def show_pair(a: np.ndarray, b: np.ndarray, names: Sequence[str], result: FusedPair, files: list[bytes] | None, *,
               rig: bool = False, warnings: Sequence[str] = (), notes: Sequence[str] = (), shared: bool | None = None,
-              stretch: str = "auto", palette: str = "none") -> None:
+              stretch: str = "auto", palette: str = "none", made_by: MadeBy | None = None) -> None:
     """The sources and the fused image, under the ``warnings`` and ``notes`` on them, the decomposition,
-    their downloads and the metrics table."""
+    their downloads (the fused image's and sheet's saying what ``made_by`` it) and the metrics table."""
     u8 = to_uint8
     parts, values, (shown_a, shown_b) = result
     said = told_apart(names)  # two files of one name, as the notes tell them apart
@@ -104,9 +105,10 @@ def show_pair(a: np.ndarray, b: np.ndarray, names: Sequence[str], result: FusedP
     for line in read_notes([a, b], said, files, shared, stretch):
         st.caption(line)
     cols[2].image(u8(parts.fused), caption="fused", alt=alt_text("fused image", said, palette))
-    st.download_button("Download the fused image (PNG)", png_bytes(parts.fused, files, [a, b]),
+    st.download_button("Download the fused image (PNG)", png_bytes(parts.fused, files, [a, b], made_by),
                        file_name=download_name(*names), mime="image/png", key="download")
-    st.download_button("Download a compare sheet (JPEG)", sheet_jpeg(list(zip(said, (shown_a, shown_b))), parts.fused),
+    st.download_button("Download a compare sheet (JPEG)", sheet_jpeg(list(zip(said, (shown_a, shown_b))), parts.fused,
+                                                                    made_by),
                        file_name=download_name(*names, part="compare", suffix=".jpg"), mime="image/jpeg",
                        key="download_compare", help="the sources and the fused image side by side, labelled, "
                                                     "in one picture to share")

@@ -13,6 +13,7 @@ from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import FuseOptions
 from defusion.ui.fusing import FusedStack, fuse_stack_and_score
 from defusion.ui.fusion_notes import fusion_lines, palette_note, registration_notes
+from defusion.fusion.provenance import MadeBy
 from defusion.ui.image_output import alt_text, download_name, png_bytes, sheet_jpeg
 from defusion.ui.page import FORMATS
 from defusion.ui.page.caches import fused, fuser
@@ -25,6 +26,9 @@ from defusion.ui.settings import Settings
 from defusion.ui.upload_names import in_name_order, told_apart
 from defusion.ui.uploads import BYTES_PER_MB, MAX_STACK_IMAGES, UPLOAD_TYPES, decode_stack
 
+#: The stack's uploader's label: not the sidebar's "Images" choice, which a screen reader would announce alike.
+STACK_UPLOADER = "Images of the bracket or focus stack"
+
 
 def stack_inputs(settings: Settings) -> tuple[list[np.ndarray], list[str], list[bytes]] | None:
     """The uploaded bracket or stack, its names and files (natural file-name order: f2 before f10),
@@ -34,7 +38,7 @@ def stack_inputs(settings: Settings) -> tuple[list[np.ndarray], list[str], list[
                f"at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each. A focus stack is fused in "
                "file-name order (f2 before f10); an exposure bracket (kind: exposure bracket) sorted by brightness, "
                "whatever its names.")
-    uploads = uploaded(st, "Images", type=UPLOAD_TYPES, accept_multiple_files=True, key="upload_stack")
+    uploads = uploaded(st, STACK_UPLOADER, type=UPLOAD_TYPES, accept_multiple_files=True, key="upload_stack")
     resize = resize_choice()
     if len(uploads) < 2:
         st.info("Upload two or more images to fuse them.")
@@ -59,14 +63,16 @@ def fuse_and_show_stack(settings: Settings, task: str | None, options: FuseOptio
     warnings, notes = fusion_lines(core, said, [*noted(palette_note(fusing, images, said)),
                                                 *registration_notes(said, result, options.align)])
     show_stack(images, names, result, files, warnings=warnings, notes=notes, shared=fusing.options.stretch_shared,
-               stretch=fusing.options.stretch, palette=fusing.options.palette)
+               stretch=fusing.options.stretch, palette=fusing.options.palette,
+               made_by=MadeBy.of(fusing, settings.weights, task))
 
 
 def show_stack(images: list[np.ndarray], names: Sequence[str], result: FusedStack, files: list[bytes] | None, *,
                warnings: Sequence[str] = (), notes: Sequence[str] = (), shared: bool | None = None,
-               stretch: str = "auto", palette: str = "none") -> None:
+               stretch: str = "auto", palette: str = "none", made_by: MadeBy | None = None) -> None:
     """The sources in the order they were fused, under the ``warnings`` and ``notes`` on them, the
-    fused image, the source map, their downloads and the metrics table."""
+    fused image, the source map, their downloads (the fused image's and sheet's saying what ``made_by``
+    it) and the metrics table."""
     u8 = to_uint8
     fused_image, values, order = result.fused, result.values, result.order
     said = told_apart(names)  # two files of one name, as the notes and the infrared picker tell them apart
@@ -84,10 +90,10 @@ def show_stack(images: list[np.ndarray], names: Sequence[str], result: FusedStac
         st.caption(note)
     st.image(u8(fused_image), caption="fused", alt=alt_text("fused image", [said[k] for k in order], palette))
     shown = [names[k] for k in order]  # the downloads are named by the first and last shown
-    st.download_button("Download the fused image (PNG)", png_bytes(fused_image, files, images),
+    st.download_button("Download the fused image (PNG)", png_bytes(fused_image, files, images, made_by),
                        file_name=download_name(*shown), mime="image/png", key="download")
     st.download_button("Download a compare sheet (JPEG)",
-                       sheet_jpeg([(said[k], result.sources[k]) for k in order], fused_image),
+                       sheet_jpeg([(said[k], result.sources[k]) for k in order], fused_image, made_by),
                        file_name=download_name(*shown, part="compare", suffix=".jpg"), mime="image/jpeg",
                        key="download_compare", help="the sources and the fused image side by side, labelled, "
                                                     "in one picture to share")
