@@ -40,7 +40,7 @@ def _noted(err: str) -> list[str]:
     return [line for line in err.splitlines() if SPANS in line]
 
 
-def test_a_still_image_notes_the_range_its_palette_spans(tmp_path, rng, tiny_weights, capsys):
+def test_a_still_image_notes_the_range_its_palette_spans(tmp_path, rng, tiny_weights, capsys, fresh_notes):
     from defusion.fusion.fuser import Fuser
 
     paths = _pair(tmp_path / "p", rng)
