@@ -108,6 +108,33 @@ _PALETTE_DISTANCE = 0.04
 #: The coloured pixels span at least this share of the map (5th to 95th percentile of their entries):
 #: a photo's few colours near one stretch of a map are no palette picture.
 _PALETTE_SPAN = 0.1
+#: Thermal cameras' own maps :func:`palette_like` recognises too, piecewise-linear in RGB (0-255) through
+#: anchor colours in the order FLIR's palette descriptions give them (ironbow black-blue-purple-red-
+#: orange-yellow-white; rainbow high-contrast black-purple-blue-cyan-green-yellow-orange-red-white), at
+#: places read off their swatches: near a camera's own table, not its exact entries.
+CAMERA_MAPS: dict[str, tuple[tuple[float, tuple[int, int, int]], ...]] = {
+    "ironbow": ((0.0, (0, 0, 0)), (0.15, (30, 0, 120)), (0.32, (130, 0, 155)), (0.5, (210, 30, 90)),
+                (0.65, (240, 100, 10)), (0.82, (255, 190, 30)), (1.0, (255, 255, 255))),
+    "rainbow-hc": ((0.0, (0, 0, 0)), (0.1, (90, 0, 130)), (0.22, (0, 0, 255)), (0.36, (0, 220, 255)),
+                   (0.5, (0, 210, 40)), (0.64, (255, 255, 0)), (0.76, (255, 130, 0)), (0.88, (230, 0, 0)),
+                   (1.0, (255, 255, 255))),
+}
+#: A palette's coloured pixels turn in hue along its map as the map does: 90% of their hues span an arc
+#: of at least this share of the arc the map's own colours span over the same entries (5th to 95th
+#: percentile of the pixels' nearest ones; JPEG narrows it, 20% of a map's span rarely more than this).
+_PALETTE_HUE_FOLLOW = 0.3
+#: ... and both arcs are at least this many degrees. A photo in one colour of light (a red darkroom, a
+#: deep orange sunset, a violet stage light: the scene's colours times one colour, or its luminance)
+#: keeps one hue: the tints of 12 bench photos that lay along a map spanned at most 2 degrees. A map's
+#: stretch in one hue (hot's black to red) is left to the photo it looks like, and a photo whose hues
+#: vary off a one-hue stretch is no palette: the two of the 1337 colour photos that lay along one
+#: (red LED digits on black, hot; a museum hall, ironbow) spanned 15 and 6 degrees there.
+_PALETTE_HUE_ARC = 5.0
+#: The hues are measured on this share of the coloured pixels (the rest: JPEG's stray chroma at edges).
+_PALETTE_HUE_SHARE = 0.9
+#: :func:`palette_like` remembers the answer for this many recent grids of pixels: :func:`plan_mode`
+#: and :func:`blend_chroma` ask about the same sources in one fusion.
+_PALETTE_MEMORY = 8
 #: How far outside [0, 1] a float input may stray (rounding of a conversion) before it is refused:
 #: io's rule (:mod:`defusion.io.unit_floats`, which write_image follows too), still named here.
 FLOAT_RANGE_TOLERANCE = unit_floats.FLOAT_RANGE_TOLERANCE
@@ -583,20 +610,37 @@ def with_detail(colours: np.ndarray, fused: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=None)
 def _map_colours() -> dict[str, np.ndarray]:
-    """THERMAL_MAPS' 256 colours each (RGB float32 in [0, 1]), as OpenCV's applyColorMap draws them."""
+    """THERMAL_MAPS' 256 colours each (RGB float32 in [0, 1]), as OpenCV's applyColorMap draws them,
+    then CAMERA_MAPS' 256 each, drawn through their anchors."""
     import cv2
 
     steps = np.arange(256, dtype=np.uint8)[:, None]
-    return {name: cv2.applyColorMap(steps, getattr(cv2, f"COLORMAP_{name.upper()}"))[:, 0, ::-1].astype(np.float32)
+    maps = {name: cv2.applyColorMap(steps, getattr(cv2, f"COLORMAP_{name.upper()}"))[:, 0, ::-1].astype(np.float32)
             / MAX_8BIT for name in THERMAL_MAPS}
+    for name, anchors in CAMERA_MAPS.items():
+        places, colours = zip(*anchors)
+        entries = np.linspace(0.0, 1.0, 256)
+        maps[name] = np.stack([np.interp(entries, places, channel) for channel in zip(*colours)], axis=1
+                              ).astype(np.float32) / MAX_8BIT
+    return maps
+
+
+def _hue_arc(chroma: np.ndarray) -> float:
+    """Degrees of the narrowest arc of hues holding _PALETTE_HUE_SHARE of these (Cb, Cr) offsets."""
+    hues = np.sort(np.mod(np.degrees(np.arctan2(chroma[:, 1], chroma[:, 0])), 360.0))
+    held = max(1, int(np.ceil(_PALETTE_HUE_SHARE * len(hues))))
+    around = np.concatenate([hues, hues + 360.0])  # arcs across 0 degrees too
+    return float((around[held - 1:held - 1 + len(hues)] - hues).min())
 
 
 def palette_like(image: np.ndarray) -> str | None:
-    """The colour map (one of THERMAL_MAPS) whose colours ``image`` (float in [0, 1]) is drawn in, as
-    a thermal camera's false-colour export is, else None: its coloured pixels (a grid of about
-    _PALETTE_GRID on the long side) lie along that map's line of colours, spanning a good part of it.
-    Photos have colours off any one line (1 of the bench's and training set's 1337 colour photos is
-    taken for one: red LED digits on black). Cheap: a grid of pixels, whatever the image's size.
+    """The colour map (one of THERMAL_MAPS or CAMERA_MAPS) whose colours ``image`` (float in [0, 1]) is
+    drawn in, as a thermal camera's false-colour export is, else None: its coloured pixels (a grid of
+    about _PALETTE_GRID on the long side) lie along that map's line of colours, spanning a good part of
+    it, and turn in hue along it as the map does. Photos have colours off any one line, and a photo in
+    one colour of light (a red darkroom, a violet stage) keeps one hue: none of the bench's and
+    training set's 1337 colour photos is taken for one (red LED digits on black were). Cheap: a grid of
+    pixels, whatever the image's size, and the last few grids' answers remembered.
 
     Example:
         >>> import cv2
@@ -605,15 +649,29 @@ def palette_like(image: np.ndarray) -> str | None:
         'inferno'
         >>> palette_like(np.random.default_rng(0).random((32, 32, 3), dtype=np.float32)) is None
         True
+        >>> red_light = np.zeros((32, 256, 3), np.float32); red_light[..., 0] = ramp / 255  # black to red
+        >>> palette_like(red_light) is None                                     # one hue: a photo's
+        True
     """
     if image.ndim < 3 or image.shape[2] < 3 or image.size == 0:
         return None
     step = max(1, -(-max(image.shape[:2]) // _PALETTE_GRID))
-    pixels = np.asarray(image[::step, ::step, :3], np.float32).reshape(-1, 3)
+    pixels = np.ascontiguousarray(image[::step, ::step, :3], np.float32).reshape(-1, 3)
+    return _palette_of(pixels.tobytes())
+
+
+@functools.lru_cache(maxsize=_PALETTE_MEMORY)
+def _palette_of(grid: bytes) -> str | None:
+    """:func:`palette_like` of a grid of pixels (float32 RGB, its bytes: the same grid, one answer)."""
+    pixels = np.frombuffer(grid, np.float32).reshape(-1, 3)
     chroma = pixels @ _RGB_TO_YCBCR[1:].T
-    coloured = pixels[np.hypot(chroma[:, 0], chroma[:, 1]) > _PALETTE_CHROMA]
-    if len(coloured) < _PALETTE_COLOURED_SHARE * len(pixels):
+    coloured_at = np.hypot(chroma[:, 0], chroma[:, 1]) > _PALETTE_CHROMA
+    if coloured_at.sum() < _PALETTE_COLOURED_SHARE * len(pixels):
         return None
+    arc = _hue_arc(chroma[coloured_at])
+    if arc < _PALETTE_HUE_ARC:
+        return None  # one hue: a photo in one colour of light, or a map's one-hue stretch
+    coloured = pixels[coloured_at]
     coloured = coloured[::max(1, len(coloured) // _PALETTE_FIT_PIXELS)]
     squares = (coloured * coloured).sum(axis=1)[:, None]
     for name, colours in _map_colours().items():
@@ -621,9 +679,19 @@ def palette_like(image: np.ndarray) -> str | None:
         if np.sqrt(max(float(np.median(distances.min(axis=1))), 0.0)) > _PALETTE_DISTANCE:
             continue
         low, high = np.percentile(distances.argmin(axis=1), (5, 95))
-        if high - low >= _PALETTE_SPAN * (len(colours) - 1):
+        if high - low < _PALETTE_SPAN * (len(colours) - 1):
+            continue
+        turn = _map_hue_arc(colours[int(low):int(high) + 1])
+        if turn >= _PALETTE_HUE_ARC and arc >= _PALETTE_HUE_FOLLOW * turn:
             return name
     return None
+
+
+def _map_hue_arc(colours: np.ndarray) -> float:
+    """:func:`_hue_arc` of a stretch of a map's colours (its coloured ones; 0 where none is)."""
+    chroma = colours @ _RGB_TO_YCBCR[1:].T
+    coloured = chroma[np.hypot(chroma[:, 0], chroma[:, 1]) > _PALETTE_CHROMA]
+    return _hue_arc(coloured) if len(coloured) else 0.0
 
 
 def plan_mode(sources: list[np.ndarray], color: ColorMode = "auto",
