@@ -163,8 +163,12 @@ def test_resume_of_a_finished_run_computes_nothing(tmp_path, rng, capsys):
     assert _read(out)[("average", "p2", "SD")] == 77.0
     assert not list((out / "grids").iterdir())  # nothing was fused again
     title = f"MEF: {tmp_path.name} (A: a, B: b)"  # which folder was the first source: the order matters
+    from defusion.cli.bench.run_file import made_with_line, recorded_run
+
+    made_with = made_with_line(recorded_run(out))  # the build, weights and machine, the last line
     assert (out / "summary.md").read_text(encoding="utf-8") == summary_markdown(
-        read_results_csv(out / "results.csv"), title, ("a", "b"))
+        read_results_csv(out / "results.csv"), title, ("a", "b"), made_with=made_with)
+    assert (out / "summary.md").read_text(encoding="utf-8").endswith(f"\n\n{made_with}\n")
 
 
 def test_resume_recomputes_defusion_only_when_the_weights_changed(tmp_path, rng, tiny_weights,

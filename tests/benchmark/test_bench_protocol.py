@@ -182,7 +182,7 @@ def test_a_published_method_with_results_missing_is_not_ranked_first(tmp_path, r
     write_image(pub / "p1.png", np.clip(smooth_image(rng, *SIZE).astype(int) * 3 - 200, 0, 255).astype(np.uint8))
     assert _bench(da, db, tmp_path / "out", "average,max", "--fused", f"pub={pub}") == 1  # 2 results missing
     lines = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8").splitlines()
-    assert lines[-3].startswith("| pub | — |")  # last row, before the coverage note
+    assert lines[-5].startswith("| pub | — |")  # last row, before the coverage note and the build's line
 
 
 # 3. versus.md: values a rounding apart tie and leave the signed-rank test

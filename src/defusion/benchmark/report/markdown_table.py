@@ -16,17 +16,21 @@ _CELLS = {False: "mean over pairs", True: "mean ± standard deviation over pairs
 
 
 def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[str, str] | None = None,
-                     std: bool = False) -> str:
+                     std: bool = False, made_with: str | None = None) -> str:
     """Mean per method and metric, best in bold (by the value as printed: means that print alike are
     both bold, as in :func:`~defusion.benchmark.report.latex_table.summary_latex`), mean rank, seconds
     per pair; ``sources``: the folders of the first and second sources, named in the caption; ``std``:
     each mean followed by ``± `` its standard deviation over pairs (:func:`std_table`; the best still by
-    the mean).
+    the mean); ``made_with``: a last line saying what made the scores (``defusion bench``'s, from its
+    run.json: the build, weights and machine), so that a table read alone says which build and machine
+    its scores and s/pair are of.
 
     Example:
         >>> rows = [Row("a", "p1", "EN", 6.0), Row("a", "p2", "EN", 7.0)]
         >>> summary_markdown(rows, "t", std=True).splitlines()[-1]
         '| a | 1.00 | 6.5 ± 0.707 |  |'
+        >>> summary_markdown(rows, "t", made_with="Made with defusion 0.1.0 (code e7460ec37b45).").splitlines()[-2:]
+        ['', 'Made with defusion 0.1.0 (code e7460ec37b45).']
     """
     methods, metrics, means = mean_table(rows)
     stds = std_table(rows) if std else {}
@@ -67,4 +71,6 @@ def summary_markdown(rows: list[Row], title: str = "Benchmark", sources: tuple[s
     if notes:
         lines += ["", f"Means over fewer pairs ({FEWER_PAIRS_CAUSES}): " + "; ".join(notes)
                   + ". Compare such methods image by image (versus.md)."]
+    if made_with:
+        lines += ["", made_with]
     return "\n".join(lines) + "\n"

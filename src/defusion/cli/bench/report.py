@@ -31,7 +31,11 @@ def write_report(args: argparse.Namespace, result: BenchResult, metrics: tuple[s
 
     rows = _table_rows(args, result, metrics, requested, earlier, produced)
     _note_earlier_methods(rows, requested, metrics, args.out)
-    write_bytes_atomically(args.out / "summary.md", summary_markdown(rows, title, sources, args.std).encode())
+    from defusion.cli.bench.run_file import made_with_line, recorded_run
+
+    made_with = made_with_line(recorded_run(args.out))  # run.json, as this run saved it with its first scores
+    write_bytes_atomically(args.out / "summary.md",
+                           summary_markdown(rows, title, sources, args.std, made_with=made_with).encode())
     write_bytes_atomically(args.out / "summary.tex", summary_latex(rows, title, sources, args.std).encode())
     means_csv(rows, args.out / "means.csv")
     stds_csv(rows, args.out / "stds.csv")

@@ -1,16 +1,17 @@
 """What ``defusion bench --resume`` takes from the earlier run in OUT (its RUN_FILE and results.csv):
 refusing one of another protocol (--task, --jpeg-quality), keeping its --versus, saying its new
-metrics, the scores still valid (sources, weights and published results unchanged and readable), and
-the weights and JPEG encoding of those kept where this run makes none of their kind."""
+metrics, the scores still valid (sources, weights and published results unchanged and readable; those
+another build of defusion made are kept, with a warning: :func:`say_other_builds`), and the weights and
+JPEG encoding of those kept where this run makes none of their kind."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from defusion.cli.bench.run_file import RUN_FILE, SHIPPED, mapping_in
+from defusion.cli.bench.run_file import RUN_FILE, SHIPPED, mapping_in, recorded_builds
 from defusion.cli.errors import UserError
-from defusion.io.notes import listed, note, plural
+from defusion.io.notes import listed, note, plural, warn
 
 if TYPE_CHECKING:
     from defusion.benchmark.runner import Row
@@ -99,7 +100,8 @@ def previous_rows(out: Path, weights: str | None, published: Published, recorded
     by ``sources`` against the ``recorded`` RUN_FILE's, and can be read: not among ``unreadable``;
     DeFusion's only if made with the same weights as this run's, ``weights``; a published result's
     only if its file is still there and unchanged, by ``published``' fingerprints, and can be read)
-    and the ID of the weights they were made with."""
+    and the ID of the weights they were made with. Rows another build made are kept, said in one
+    warning (:func:`say_other_builds`)."""
     from defusion.benchmark.runner import DEFUSION_VARIANTS, read_results_csv
 
     path = out / "results.csv"
@@ -129,8 +131,28 @@ def previous_rows(out: Path, weights: str | None, published: Published, recorded
     if weights is not None and stale and before != weights:
         note(f"DeFusion's earlier scores in {out} were made with other (or unknown) weights or inference defaults; "
              "recomputing them")
-        return [r for r in rows if r.method not in DEFUSION_VARIANTS], None
+        rows, before = [r for r in rows if r.method not in DEFUSION_VARIANTS], None
+    say_other_builds(rows, recorded, out)
     return rows, before
+
+
+def say_other_builds(rows: list[Row], recorded: dict, out: Path) -> None:
+    """Warn, in one line, where the ``rows`` a resume keeps in ``out`` were made (some or all) by another
+    build of defusion than this one, by its ``recorded`` RUN_FILE
+    (:func:`~defusion.cli.bench.run_file.recorded_builds`; one that records none is an earlier version's):
+    a change of the code in between (a baseline's, the colour path's, a metric's) may have changed them,
+    and nothing says which methods it touched, so they are kept, as --resume asks, and --overwrite is
+    named to score them afresh."""
+    from defusion.cli.build_info import build_name, same_build, this_code
+
+    now = this_code()
+    others = [build_name(b) for b in recorded_builds(recorded) if not same_build(b, now)]
+    if not rows or not others:
+        return
+    methods = list(dict.fromkeys(r.method for r in rows))
+    warn(f"--resume: the {plural(len(rows), 'row')} of results.csv kept in {out} ({listed(methods)}) were made by "
+         f"{listed(list(dict.fromkeys(others)))}, not by this {build_name(now)}: a change in between may have changed "
+         "them; run with --overwrite to score everything afresh with this build (--resume keeps them)")
 
 
 def kept_weights(recorded: dict, kept: list[Row], given: Path | None, runs_defusion: bool) -> Path | None:

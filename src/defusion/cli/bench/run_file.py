@@ -1,6 +1,7 @@
 """OUT/run.json (RUN_FILE): what a ``defusion bench`` run records beside results.csv for a later
 ``--resume`` (task, metrics, weights, fingerprints of the files scored, --fused folders, --versus,
---jpeg-quality), and reading an earlier run's."""
+--jpeg-quality), the build and machine that made it (:func:`~defusion.cli.build_info.this_build`), and
+reading an earlier run's; summary.md's "made with" line from it (:func:`made_with_line`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 RUN_FILE = "run.json"
 #: RUN_FILE's "weights" where DeFusion's rows were made with the shipped weights (or none were made).
 SHIPPED = "shipped"
+#: The packages summary.md's "made with" line names (what the fusion and its timing ran on; RUN_FILE has the rest).
+SOFTWARE_SAID = ("Python", "torch", "onnxruntime", "numpy")
 
 
 def recorded_run(out: Path) -> dict:
@@ -82,6 +85,7 @@ class ThisRun:
     versus: str | None = None  # --versus, or the earlier run's on a resume (:func:`resumed_versus`)
     methods: tuple[str, ...] = ()  # the methods named (--methods, then --fused), in that order
     jpeg_quality: int | str | None = None  # --jpeg-quality (a quality, or 'match'): the built-in methods' results scored as such JPEGs
+    build: dict | None = None  # the build and machine making this run's rows (None: this one, this_build())
 
 
 def run_record(run: ThisRun, earlier: dict, kept: list[Row]) -> dict:
@@ -91,15 +95,20 @@ def run_record(run: ThisRun, earlier: dict, kept: list[Row]) -> dict:
     each merged over the ``earlier`` record's (a resume naming only some methods, or --limit, keeps the
     others', so that a later change to their files is still rescored, and their images still reach the
     grids), --versus (None where not given: versus.md's default), which a resume keeps, and the methods
-    in the order named, the ``earlier`` record's first (:func:`_method_order`: versus.md's default).
+    in the order named, the ``earlier`` record's first (:func:`_method_order`: versus.md's default); the
+    build and machine making this run's rows (``build``), and the other builds whose rows it keeps
+    (``builds_kept``, :func:`_kept_builds`).
 
     Example:
         >>> run = ThisRun("ivf", ("Qabf", "SF"), None, None, {}, {}, {"01": ["3f2a", "9c1b"]}, versus="defusion")
         >>> record = run_record(run, {"metrics": ["EN"], "source_files": {"02": ["aa07", "bb12"]}}, [])
         >>> record["metrics"], record["source_files"], record["versus"]
         (['EN', 'Qabf', 'SF'], {'02': ['aa07', 'bb12'], '01': ['3f2a', '9c1b']}, 'defusion')
+        >>> sorted(record["build"]), record["builds_kept"]
+        (['code', 'defusion', 'machine', 'software', 'time'], [])
     """
     from defusion.benchmark.runner import SECONDS
+    from defusion.cli.build_info import this_build
     from defusion.io.pairs import is_stem_pattern
 
     folders = {name: str(folder.parent.resolve() / folder.name if is_stem_pattern(folder) else folder.resolve())
@@ -107,12 +116,86 @@ def run_record(run: ThisRun, earlier: dict, kept: list[Row]) -> dict:
     scored = earlier.get("metrics")
     if not isinstance(scored, list):
         scored = [r.metric for r in kept if r.metric != SECONDS]
+    build = run.build or this_build()
     return {"defusion_run": run.defusion_run, "weights": str(run.weights or SHIPPED), "task": run.task,
             "metrics": list(dict.fromkeys([*scored, *run.metrics])),
             "source_files": {**mapping_in(earlier, "source_files"), **run.source_files},
             "fused_files": _merged_files(mapping_in(earlier, "fused_files"), run.fused_files),
             "fused_dirs": {**mapping_in(earlier, "fused_dirs"), **folders}, "versus": run.versus,
-            "jpeg_quality": run.jpeg_quality, "methods": _method_order(earlier, kept, run.methods)}
+            "jpeg_quality": run.jpeg_quality, "methods": _method_order(earlier, kept, run.methods),
+            "build": build, "builds_kept": _kept_builds(earlier, kept, build)}
+
+
+def recorded_builds(record: dict) -> list:
+    """The builds whose rows a RUN_FILE's results.csv may hold: its run's (``build``: None where it records
+    none, an older version's run, whose rows an earlier defusion made) and those it kept (``builds_kept``).
+
+    Example:
+        >>> recorded_builds({"build": {"code": "cd"}, "builds_kept": [{"code": "ab"}]}), recorded_builds({})
+        ([{'code': 'cd'}, {'code': 'ab'}], [None])
+    """
+    kept = record.get("builds_kept")
+    return [record.get("build"), *(kept if isinstance(kept, list) else [])]
+
+
+def _kept_builds(earlier: dict, kept: list[Row], build: dict) -> list:
+    """The builds other than this run's (``build``) whose rows a resume keeps (``kept``): the ``earlier``
+    record's (:func:`recorded_builds`; None: an earlier defusion's, unrecorded), each once, as version and
+    code; none where no row is kept. The rows themselves do not say which build made them: a build whose
+    rows were all scored again since stays listed.
+
+    Example:
+        >>> from defusion.benchmark.runner import Row
+        >>> now, then = {"defusion": "0.1.0", "code": "cd"}, {"defusion": "0.1.0", "code": "ab", "time": "t"}
+        >>> _kept_builds({"build": then}, [Row("average", "01", "EN", 7.0)], now)
+        [{'defusion': '0.1.0', 'code': 'ab'}]
+        >>> _kept_builds({"build": now}, [Row("average", "01", "EN", 7.0)], now), _kept_builds({}, [], now)
+        ([], [])
+    """
+    from defusion.cli.build_info import same_build
+
+    if not kept:
+        return []
+    others = []
+    for other in recorded_builds(earlier):
+        named = ({"defusion": other.get("defusion"), "code": other.get("code")} if isinstance(other, dict)
+                 and isinstance(other.get("code"), str) else None)
+        if not same_build(named, build) and named not in others:
+            others.append(named)
+    return others
+
+
+def made_with_line(record: dict) -> str:
+    """summary.md's last line, from RUN_FILE's ``record``: the build that made the rows (version and code),
+    the weights where DeFusion ran, the machine the s/pair column was timed on, the date, and the other
+    builds whose rows a resume kept.
+
+    Example:
+        >>> build = {"defusion": "0.1.0", "code": "e7460ec37b45", "time": "2026-12-08T10:00:00+01:00",
+        ...          "software": {"Python": "3.11.9", "torch": "2.13.0", "onnxruntime": None},
+        ...          "machine": {"platform": "Linux-6.1-x86_64", "cpu": "AMD EPYC 7B13", "cores": 2, "gpu": None}}
+        >>> made_with_line({"defusion_run": "9b2f31a6f14df7c1-x2-g1.5", "weights": "shipped", "build": build,
+        ...                 "builds_kept": [{"defusion": "0.1.0", "code": "0a1b2c3d4e5f"}]})
+        'Made with defusion 0.1.0 (code e7460ec37b45), weights shipped (9b2f31a6f14df7c1-x2-g1.5), Python 3.11.9, torch 2.13.0; s/pair timed on AMD EPYC 7B13, 2 cores, Linux-6.1-x86_64; 2026-12-08. Also scores kept from defusion 0.1.0 (code 0a1b2c3d4e5f) (run with --overwrite to score them afresh).'
+    """
+    from defusion.cli.build_info import build_name
+
+    build = record.get("build") if isinstance(record.get("build"), dict) else {}
+    software = build.get("software") if isinstance(build.get("software"), dict) else {}
+    machine = build.get("machine") if isinstance(build.get("machine"), dict) else {}
+    said = [build_name(build)]
+    if record.get("defusion_run"):
+        said.append(f"weights {Path(str(record.get('weights') or SHIPPED)).name} ({record['defusion_run']})")
+    said += [f"{name} {version}" for name, version in software.items() if name in SOFTWARE_SAID and version]
+    where = [str(machine[key]) if key != "cores" else f"{machine[key]} cores"
+             for key in ("cpu", "gpu", "cores", "platform") if machine.get(key)]
+    line = f"Made with {', '.join(said)}" + (f"; s/pair timed on {', '.join(where)}" if where else "")
+    line += f"; {str(build['time'])[:10]}." if build.get("time") else "."
+    kept = [b for b in recorded_builds(record)[1:] if b is None or isinstance(b, dict)]
+    if kept:
+        line += (f" Also scores kept from {', '.join(build_name(b) for b in kept)} (run with --overwrite to score "
+                 "them afresh).")
+    return line
 
 
 def _method_order(earlier: dict, kept: list[Row], now: tuple[str, ...]) -> list[str]:

@@ -6,9 +6,14 @@ other settings is refused in one line, as ``defusion bench --resume`` refuses wi
 Only what changes the fused pixels is recorded: the fusion options (as the Fuser makes them from
 --task and the options given, so --task and its options spelled out are the same run; the detail gain
 as it runs), the weights (their digest: a file of the same name with other weights
-differs), the precision, --resize, and --quality where the images are JPEGs. Tiling is left out
-(:data:`MEMORY_FIELDS`): it is how the work fits in memory, which a rerun after running out of memory
-has to change, and it changes the pixels only where tiles meet.
+differs), the precision, --resize, and --quality where the images are JPEGs: a run with others is
+refused. What changes them a little, or may, is recorded apart (:data:`WARNED`): the tiling
+(:data:`MEMORY_FIELDS`: how the work fits in memory, which a rerun after running out of memory has to
+change; it changes the pixels where tiles meet: an audit found the MEF example's differ by up to 24
+grey levels, in 10.9% of its values, at --tile 136), the runtime (the same output to rounding) and defusion's build (its version
+and code, :func:`~defusion.cli.build_info.code_fingerprint`: a change of the code may change the
+pixels): a run with others goes on, said in one warning line. A record without them (an earlier
+version's) is read as ever, its images taken to be an earlier defusion's.
 
 The record holds, per output format, the settings of every run that wrote images of that format since
 one run wrote every such image there (:func:`record_settings` as a run starts, :func:`settle_settings`
@@ -26,10 +31,14 @@ import argparse
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from defusion.cli.errors import UserError
 from defusion.io.formats import DEFAULT_JPEG_QUALITY
-from defusion.io.notes import note, plural
+from defusion.io.notes import note, plural, warn
+
+if TYPE_CHECKING:
+    from defusion.fusion.options import FuseOptions
 
 #: Written into a folder run's output folder (hidden: no listing of results takes it for one).
 SETTINGS_FILE = ".defusion-fuse.json"
@@ -41,6 +50,13 @@ SETTINGS_VERSION = 2
 MEMORY_FIELDS = ("tile", "overlap", "auto_tile_pixels", "auto_tile_size")
 #: The record's name for the weights: the shipped ones where no --weights or --onnx is given.
 SHIPPED = "shipped"
+#: The settings' key of those a rerun with others is warned of, not refused (see the module's docstring):
+#: {"--tile": N or "auto", "--overlap", "--runtime" (``auto`` as it resolves here), "defusion": its
+#: version, "code": :func:`~defusion.cli.build_info.code_fingerprint`}. Apart, so that a defusion before
+#: them, comparing the settings both runs hold, never refuses over them.
+WARNED = "warned"
+#: The record's --tile where none is given: tiles chosen by the image's size (FuseOptions.tile None).
+AUTO_TILE = "auto"
 
 
 def fused_settings(args: argparse.Namespace, options: dict) -> dict[str, object] | None:
@@ -68,7 +84,37 @@ def fused_settings(args: argparse.Namespace, options: dict) -> dict[str, object]
                                    "precision": _precision(args), "--resize": bool(getattr(args, "resize", False))}
     if getattr(args, "format", None) == "jpg":  # defusion video writes PNG frames
         settings["--quality"] = DEFAULT_JPEG_QUALITY if args.quality is None else args.quality  # as it writes
+    try:
+        settings[WARNED] = _warned_settings(args, fuse_options)
+    except (ValueError, TypeError):  # a device not here: loading the model says so
+        return None
     return json.loads(json.dumps(settings))  # as the file holds them: tuples as lists
+
+
+def _warned_settings(args: argparse.Namespace, fuse_options: FuseOptions) -> dict[str, object]:
+    """The settings (:data:`WARNED`) that change the pixels a little, or may: the tiling, the runtime
+    and defusion's build."""
+    from defusion.cli.build_info import this_code
+
+    return {"--tile": AUTO_TILE if fuse_options.tile is None else fuse_options.tile,
+            "--overlap": fuse_options.overlap, "--runtime": _runtime(args), **this_code()}
+
+
+def _runtime(args: argparse.Namespace) -> str:
+    """The runtime the network runs on: ONNX Runtime for an export (--onnx, or --weights X.onnx), else
+    --runtime, ``auto`` as it resolves on --device (:func:`~defusion.fusion.runtime.resolve_runtime`), so
+    that ``auto`` and the runtime it stands for here are one."""
+    from defusion.fusion.choices import DEFAULT_RUNTIME, is_onnx_export
+
+    if getattr(args, "onnx", None) is not None or is_onnx_export(getattr(args, "weights", None)):
+        return "onnxruntime"
+    runtime = getattr(args, "runtime", DEFAULT_RUNTIME)
+    if runtime != "auto":
+        return runtime
+    from defusion.fusion.device import resolve_device
+    from defusion.fusion.runtime import resolve_runtime
+
+    return resolve_runtime(runtime, resolve_device(getattr(args, "device", "auto")), getattr(args, "half", False))
 
 
 def _precision(args: argparse.Namespace) -> str:
@@ -174,11 +220,44 @@ def check_kept(args: argparse.Namespace, settings: dict | None, kept: int, unit:
              f"were fused with ({SETTINGS_FILE}, which folder runs write from this version on): --skip-existing "
              "keeps them as they are, whatever made them")
         return
-    changed = list(dict.fromkeys(said for run in recorded for said in differences(run, settings)))
+    refused = {key: value for key, value in settings.items() if key != WARNED}
+    changed = list(dict.fromkeys(said for run in recorded for said in differences(run, refused)))
     if changed:
         raise UserError(f"--skip-existing: the {plural(kept, unit[:-1])} already in {args.output} "
                         f"were fused with other settings ({'; '.join(changed)}): give another -o, or leave out "
                         f"--skip-existing to fuse every {unit[:-1]} again with these")
+    slight = list(dict.fromkeys(said for run in recorded for said in _warned_differences(run, settings)))
+    if slight:
+        warn(f"--skip-existing: the {plural(kept, unit[:-1])} already in {args.output} were fused with another "
+             f"tiling, runtime or build ({'; '.join(slight)}), which may change the pixels a little (tiles meet "
+             f"elsewhere, runtimes round differently, a build's code may differ): kept; leave out --skip-existing "
+             f"to fuse every {unit[:-1]} again with these")
+
+
+def _warned_differences(recorded: dict, now: dict) -> list[str]:
+    """The :data:`WARNED` settings of a ``recorded`` run that differ from ``now``'s, as :func:`differences`
+    says them; the build as one difference (``defusion 0.1.0 (code ab..), now ...``), and a run that
+    recorded none (an earlier version's) as of an earlier defusion.
+
+    Example:
+        >>> now = {WARNED: {"--tile": "auto", "--runtime": "torch", "defusion": "0.1.0", "code": "cd34"}}
+        >>> _warned_differences({WARNED: {"--tile": 136, "--runtime": "torch", "defusion": "0.1.0", "code": "ab12"}}, now)
+        ['--tile 136, now auto', 'defusion 0.1.0 (code ab12), now defusion 0.1.0 (code cd34)']
+        >>> _warned_differences({"--scale": 2}, now)
+        ['an earlier defusion (code unrecorded), now defusion 0.1.0 (code cd34)']
+    """
+    from defusion.cli.build_info import build_name, same_build
+
+    then, current = recorded.get(WARNED), now.get(WARNED)
+    if not isinstance(current, dict):
+        return []
+    then = then if isinstance(then, dict) else {}
+    build_keys = ("defusion", "code")
+    said = differences({k: v for k, v in then.items() if k not in build_keys},
+                       {k: v for k, v in current.items() if k not in build_keys})
+    if not same_build(then, current):
+        said.append(f"{build_name(then)}, now {build_name(current)}")
+    return said
 
 
 def output_format(args: argparse.Namespace) -> str:
@@ -218,6 +297,5 @@ def _write(out: Path, settings: dict, runs: dict) -> None:
     write_bytes_atomically(out / SETTINGS_FILE, (json.dumps(record, indent=1) + "\n").encode())
 
 
-__all__ = ["MEMORY_FIELDS", "SETTINGS_FILE", "SETTINGS_VERSION", "SHIPPED", "check_kept", "differences",
-           "fused_settings", "output_format", "record_settings", "recorded_runs",
-           "settle_settings"]
+__all__ = ["AUTO_TILE", "MEMORY_FIELDS", "SETTINGS_FILE", "SETTINGS_VERSION", "SHIPPED", "WARNED", "check_kept",
+           "differences", "fused_settings", "output_format", "record_settings", "recorded_runs", "settle_settings"]
