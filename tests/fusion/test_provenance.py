@@ -61,6 +61,9 @@ def test_a_fused_png_and_jpeg_carry_software_and_the_record(pair, tmp_path, tiny
         text = im.info[RECORD_KEY]
         _check(json.loads(text), tiny_weights, unique_gain=1.7, order="exposure")
         assert _exif_record(im) == json.loads(text)
+    from defusion.fusion.options import FuseOptions
+
+    assert FuseOptions.from_record(json.loads(text)["options"]) == FuseOptions.for_task("mef", unique_gain=1.7)
     with Image.open(jpeg) as im:
         _check(_exif_record(im), tiny_weights, unique_gain=1.7, order="exposure")
     assert len(text.encode()) < MAX_RECORD_BYTES and str(tmp_path) not in text  # small, and no user's path

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -25,6 +26,10 @@ from defusion.io.front_end import reading_for
 from defusion.io.images import ImageReadError, read_image
 from defusion.io.jpeg import stored_quality
 from defusion.io.notes import collecting
+
+#: What is told as a method starts on a pair, before its timer starts: (pair's stem, method, its place among
+#: the pair's methods to run, counted from 1, their number). The bench's progress (:mod:`defusion.benchmark.runner`).
+OnMethod = Callable[[str, str, int, int], None]
 
 
 @dataclass
@@ -59,17 +64,18 @@ class PairResult:
     found: list[Finding] = field(default_factory=list)  # said per method or folder at the end of the run
 
 
-def evaluate_pair(task: PairTask, methods: dict[str, FuseFn]) -> PairResult:
+def evaluate_pair(task: PairTask, methods: dict[str, FuseFn], on_method: OnMethod | None = None) -> PairResult:
     """:func:`_evaluate`, with the lines its reading and fusing say gathered into the result, for the
     process that runs the benchmark to say (:func:`~defusion.benchmark.findings.say_found`): a worker's
-    would repeat in each worker."""
+    would repeat in each worker. ``on_method(stem, name, k, n)`` is told as each method starts, the k-th
+    of the n to run, before its time is taken (a progress bar's refresh is not the method's time)."""
     with collecting() as said, reading_for("bench"):  # what reading found, in bench's words (its hint: --max-pixels)
-        result = _evaluate(task, methods)
+        result = _evaluate(task, methods, on_method)
     result.said = said
     return result
 
 
-def _evaluate(task: PairTask, methods: dict[str, FuseFn]) -> PairResult:
+def _evaluate(task: PairTask, methods: dict[str, FuseFn], on_method: OnMethod | None = None) -> PairResult:
     """Fuse one pair with every built-in method, read the published results and score them."""
     stem = task.stem
     try:
@@ -82,7 +88,7 @@ def _evaluate(task: PairTask, methods: dict[str, FuseFn]) -> PairResult:
     bands = ((path, raw_thermal_band(image)) for path, image in ((task.path_a, a), (task.path_b, b)))
     narrow = [(str(path), *band) for path, band in bands if band is not None]
     sources = [a_scored, b_scored]
-    outputs, rows, problems = _fused_by_methods(task, methods, a, b, sources)  # as scored: uint8
+    outputs, rows, problems = _fused_by_methods(task, methods, a, b, sources, on_method)  # as scored: uint8
     published, stored, found, unusable = _published_results(task, a.shape[:2])  # as scored: floats
     outputs.update(published)
     problems += unusable
@@ -95,10 +101,12 @@ def _evaluate(task: PairTask, methods: dict[str, FuseFn]) -> PairResult:
 
 
 def _fused_by_methods(task: PairTask, methods: dict[str, FuseFn], a: np.ndarray, b: np.ndarray,
-                      sources: list[np.ndarray]) -> tuple[dict[str, np.ndarray], list[Row], list[str]]:
+                      sources: list[np.ndarray], on_method: OnMethod | None = None
+                      ) -> tuple[dict[str, np.ndarray], list[Row], list[str]]:
     """The pair fused by each built-in method ``task.fuse`` names, as scored (uint8; a JPEG round trip
     for :class:`StoredAsJpeg`, at the pair's published results' quality for ``JPEG_MATCH``), saved to ``task.save_dir`` where given; the rows of their times (of those
-    not timed before) and a problem per method failing, or giving a result ``sources`` do not fit."""
+    not timed before) and a problem per method failing, or giving a result ``sources`` do not fit.
+    ``on_method`` is told of each as it starts, outside the time taken."""
     from defusion.metrics import check_images
 
     outputs: dict[str, np.ndarray] = {}
@@ -106,9 +114,11 @@ def _fused_by_methods(task: PairTask, methods: dict[str, FuseFn], a: np.ndarray,
     problems: list[str] = []
     pair_quality = stored_quality(task.published.values()) if any(
         isinstance(fn, StoredAsJpeg) and fn.quality == JPEG_MATCH for fn in methods.values()) else None
-    for name, fn in methods.items():
-        if name not in task.fuse:  # scored, timed (and saved) before: not run again
-            continue
+    run = [name for name in methods if name in task.fuse]  # the others were scored, timed (and saved) before
+    for place, name in enumerate(run, 1):
+        fn = methods[name]
+        if on_method is not None:  # before the timer: the progress shown is no part of the method's time
+            on_method(task.stem, name, place, len(run))
         try:
             start = time.perf_counter()
             fused = in_eight_bits(fn.fuse(a, b) if isinstance(fn, StoredAsJpeg) else fn(a, b))

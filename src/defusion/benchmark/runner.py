@@ -34,7 +34,7 @@ from defusion.benchmark.methods import (DEFUSION_VARIANTS, FuseFn, StoredAsJpeg,
 from defusion.benchmark.pairing import evaluated_pairs, limited, no_result_of_a_pair, same_size_pairs, unpaired_results
 from defusion.benchmark.results_csv import SECONDS, Row, read_results_csv, write_results_csv
 from defusion.benchmark.scored_images import read_scored, viewable
-from defusion.benchmark.workers import announced, evaluate_in_workers
+from defusion.benchmark.workers import evaluate_in_workers
 from defusion.io.formats import DEFAULT_MAX_PIXELS
 from defusion.io.notes import note, plural
 from defusion.io.pairs import PairsError, is_stem_pattern, match_pairs, results_by_stem, stem_clashes
@@ -156,7 +156,7 @@ def _benchmark_pairs(
     if jobs > 1 and make_methods is not None and len(work) > 1:
         evaluated = evaluate_in_workers(work, make_methods, jobs, watch.started)  # positional: tests stand in for it
     else:
-        evaluated = (evaluate_pair(task, announced(methods, task, watch.started)) for task in work)
+        evaluated = (evaluate_pair(task, methods, watch.started) for task in work)  # said before each timer
     told: set[tuple[str, str]] = set()  # what say_found said once in this run
     found: list[Finding] = []  # said at the end, one note per kind and method or folder
     for task in bar:
@@ -182,7 +182,7 @@ def _benchmark_pairs(
 
 
 class MethodWatch:
-    """Which method a benchmark is running within a pair, shown as it starts (``started``: workers.OnMethod).
+    """Which method a benchmark is running within a pair, shown as it starts (``started``: evaluation.OnMethod).
     In a terminal, after the pairs' tqdm bar ("01: defusion (5 of 9)"), the bar kept; elsewhere (a log,
     whose bar says nothing till a pair ends) a line of its own, ``benchmark: pair 1/25 (01): defusion
     (method 5 of 9), 2 min 8 s into the pair``, for each method of the first pair evaluated and, after

@@ -7,15 +7,10 @@ scores are those of one process. What runs in a worker stays top-level here, imp
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Callable, Iterator
 
-from defusion.benchmark.evaluation import PairResult, PairTask, evaluate_pair
-from defusion.benchmark.methods import FuseFn, StoredAsJpeg
-
-#: What is told as a method starts on a pair: (pair's stem, method, its place among the pair's methods to
-#: run, counted from 1, their number).
-OnMethod = Callable[[str, str, int, int], None]
+from defusion.benchmark.evaluation import OnMethod, PairResult, PairTask, evaluate_pair
+from defusion.benchmark.methods import FuseFn
 
 #: The methods of a worker process of :func:`evaluate_in_workers`.
 _WORKER_METHODS: dict[str, FuseFn] = {}
@@ -27,43 +22,6 @@ PAIRS_AHEAD_PER_WORKER = 2
 #: Seconds the parent waits for the next result before it looks again for methods the workers started:
 #: a method's line comes within this of its start (a log's lines are 30 s apart at the most often).
 WORKER_POLL_SECONDS = 0.5
-
-
-def announced(methods: dict[str, FuseFn], task: PairTask, on_method: OnMethod) -> dict[str, FuseFn]:
-    """``methods`` with each that ``task`` runs (``task.fuse``) calling ``on_method(stem, name, k, n)`` as it
-    starts: the k-th of the n to run. A :class:`StoredAsJpeg` stays one (its ``fuse`` tells), so that the pair
-    is evaluated as with ``methods``.
-
-    Example:
-        >>> from pathlib import Path
-        >>> task = PairTask("01", Path("a"), Path("b"), {}, {}, [], set(), None, ["max"])
-        >>> told = []
-        >>> methods = announced({"min": min, "max": max}, task, lambda *said: told.append(said))
-        >>> methods["min"] is min, methods["max"](1, 2), told
-        (True, 2, [('01', 'max', 1, 1)])
-    """
-    run = [name for name in methods if name in task.fuse]
-    wrapped = dict(methods)
-    for place, name in enumerate(run, 1):
-        fn = methods[name]
-        if isinstance(fn, StoredAsJpeg):
-            stored = copy.copy(fn)
-            stored.fuse = _Announced(fn.fuse, (task.stem, name, place, len(run)), on_method)
-            wrapped[name] = stored
-        else:
-            wrapped[name] = _Announced(fn, (task.stem, name, place, len(run)), on_method)
-    return wrapped
-
-
-class _Announced:
-    """A method that tells ``on_method(*said)`` before each call."""
-
-    def __init__(self, fn: FuseFn, said: tuple[str, str, int, int], on_method: OnMethod) -> None:
-        self.fn, self.said, self.on_method = fn, said, on_method
-
-    def __call__(self, a: Any, b: Any) -> Any:
-        self.on_method(*self.said)
-        return self.fn(a, b)
 
 
 def _start_worker(make_methods: Callable[..., dict[str, FuseFn]], threads: int, starts: Any = None) -> None:
@@ -83,7 +41,7 @@ def _evaluate_in_worker(task: PairTask) -> PairResult:
     if not _WORKER_STARTS:
         return evaluate_pair(task, _WORKER_METHODS)
     starts = _WORKER_STARTS[0]
-    return evaluate_pair(task, announced(_WORKER_METHODS, task, lambda *said: starts.put(said)))
+    return evaluate_pair(task, _WORKER_METHODS, lambda *said: starts.put(said))  # told before each method's timer
 
 
 def evaluate_in_workers(tasks: list[PairTask], make_methods: Callable[..., dict[str, FuseFn]],

@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import functools
 from dataclasses import dataclass, fields, replace
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from defusion.fusion import color
 from defusion.fusion.align import Motion, check_motion
@@ -241,6 +241,54 @@ class FuseOptions:
         """
         check_option_names(overrides, "FuseOptions.paper")
         return cls(**{**PAPER_OPTIONS, **overrides})
+
+    @classmethod
+    def from_record(cls, options: Mapping[str, Any]) -> "FuseOptions":
+        """The options a fused image's record names (its ``options``: the fields that differ from the
+        defaults, as JSON holds them, :meth:`defusion.fusion.provenance.MadeBy.record`): a rig from its
+        file's JSON (:meth:`Rig.from_json`), a fixed stretch from its fields, lists as tuples. An option
+        the record left out as too long for it (``"..."``) is an OptionsError naming it, as is a rig or
+        stretch that cannot be rebuilt.
+
+        Example:
+            >>> from defusion import FuseOptions
+            >>> FuseOptions.from_record({"unique_gain": 1.7, "palette": "inferno", "palette_range": [0.1, 0.9]})
+            ... # doctest: +ELLIPSIS
+            FuseOptions(..., unique_gain=1.7, ..., palette='inferno', infrared=None, palette_range=(0.1, 0.9))
+            >>> FuseOptions.from_record({"stretch": {"sources": [1], "low": 0.1, "high": 0.2}}).stretch
+            FixedStretch(sources=(1,), low=0.1, high=0.2)
+            >>> FuseOptions.from_record({"rig": "..."})
+            Traceback (most recent call last):
+            ...
+            defusion.fusion.errors.OptionsError: the record left out rig (too long for it): rebuild the others without it and set it yourself, replace(FuseOptions.from_record(others), rig=Rig.load(path))
+        """
+        from defusion.fusion.provenance import LEFT_OUT
+        from defusion.fusion.rig import RigError
+
+        if not isinstance(options, Mapping):
+            raise OptionsError(f"a record's options are a JSON object of FuseOptions fields, got "
+                               f"{type(options).__name__}; pass record['options']")
+        check_option_names(options, "FuseOptions.from_record")
+        values = dict(options)
+        for name, value in values.items():
+            if value == LEFT_OUT:
+                given = {"rig": "Rig.load(path)", "stretch": "FixedStretch(sources, low, high)"}.get(name, "...")
+                raise OptionsError(f"the record left out {name} (too long for it): rebuild the others without it "
+                                   f"and set it yourself, replace(FuseOptions.from_record(others), {name}={given})")
+        if isinstance(values.get("rig"), Mapping):
+            try:
+                values["rig"] = Rig.from_json(dict(values["rig"]), "the record's rig")
+            except RigError as exc:
+                raise OptionsError(str(exc)) from None
+        if isinstance(values.get("stretch"), Mapping):
+            stretch = values["stretch"]
+            if set(stretch) != {f.name for f in fields(FixedStretch)}:
+                raise OptionsError(f"the record's stretch is neither auto, none nor a fixed stretch's sources, low "
+                                   f"and high: got {sorted(stretch)}")
+            values["stretch"] = FixedStretch(**stretch)
+        if isinstance(values.get("palette_range"), list):
+            values["palette_range"] = tuple(values["palette_range"])
+        return cls(**values)
 
     def with_task(self, task: Task, pixels: PixelSource | None = None) -> "FuseOptions":
         """These options with the fields a task governs (``TASK_FIELDS``: gains, order, pixels) set

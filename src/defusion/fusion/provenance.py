@@ -1,13 +1,18 @@
 """What made a fused image, said in the image and on its compare sheet, so that it can be made again.
 
 :class:`MadeBy` holds what a fusion ran with: the Fuser's options (as it fused, not as asked), the
-weights (their file name, or "shipped", and a short SHA-256), the runtime, device and precision, and
-the task its options started from. :meth:`MadeBy.record` is the compact JSON every fused image carries
-(:func:`defusion.io.metadata.choose_metadata` puts it in: a PNG text chunk keyed :data:`RECORD_KEY`, the
-EXIF UserComment of JPEG, WebP and PNG, a TIFF's ImageDescription), as Stable Diffusion UIs write a
-``parameters`` chunk. Its options are those that differ from :class:`~defusion.fusion.options.FuseOptions`'
-own defaults, so that ``FuseOptions(**record["options"])`` rebuilds them whatever a task's presets are
-in another version. No path of the user's files is in it: the weights go by file name alone.
+weights (their file name, or "shipped", and a short SHA-256; null where a caller handed over a Fuser
+without saying what it was loaded from, and the model does not say either), the runtime, device and
+precision, and the task its options started from. :meth:`MadeBy.record` is the compact JSON every fused
+image carries (:func:`defusion.io.metadata.choose_metadata` puts it in: a PNG text chunk keyed
+:data:`RECORD_KEY`, the EXIF UserComment of JPEG, WebP and PNG where the first source has no comment of
+its own and it fits, a TIFF's ImageDescription), as Stable Diffusion UIs write a ``parameters`` chunk.
+Its options are those that differ from :class:`~defusion.fusion.options.FuseOptions`' own defaults, so
+that :meth:`FuseOptions.from_record(record["options"]) <defusion.fusion.options.FuseOptions.from_record>`
+rebuilds them whatever a task's presets are in another version (a rig as its file's JSON, a fixed
+stretch as its fields). A server's answer to float uploads also says how it mapped them (``stretch``:
+its X-Defusion-Stretch, which ``stretch=`` takes back; no FuseOptions field holds a float span). No path
+of the user's files is in it: the weights go by file name alone.
 
 :func:`fused_label` is a compare sheet's label of the fused tile (``defusion fuse --compare`` and the web
 UI's): the task and the options that differ from the task's defaults, and the weights where not the
@@ -41,7 +46,7 @@ DIGEST_CHARS = 12
 #: The most bytes a record takes (a header chunk, not a file of its own): past it, the longest options
 #: (a rig's calibration, a fixed stretch) are said as :data:`LEFT_OUT`.
 MAX_RECORD_BYTES = 1024
-#: What stands for an option too long for the record.
+#: What stands for an option too long for the record (:meth:`FuseOptions.from_record` refuses it, saying so).
 LEFT_OUT = "..."
 #: The runtime a network that does not say its own runs on: PyTorch eager (a DeNet).
 DEFAULT_RUNTIME_NAME = "torch"
@@ -53,9 +58,11 @@ UNLABELLED_FIELDS = ("tile", "overlap", "auto_tile_pixels", "auto_tile_size")
 @dataclass(frozen=True)
 class MadeBy:
     """What a fusion ran with: ``options`` (a FuseOptions, as the Fuser fused), ``weights`` (their path,
-    None: the shipped ones), ``sha256`` (the weights' SHA-256 start, None: of ``weights``' file), the
-    ``runtime``, ``device`` and ``half`` (fp16) it ran on, and the ``task`` its options started from (for
-    the label only: the record's options stand alone)."""
+    None: the shipped ones, or unknown where ``weights_known`` is False), ``sha256`` (the weights' SHA-256
+    start, None: of ``weights``' file), the ``runtime``, ``device`` and ``half`` (fp16) it ran on, the
+    ``task`` its options started from (for the label only: the record's options stand alone), and
+    ``stretch``: how the server mapped float uploads, as ``stretch=`` takes it back (None: no float upload
+    was mapped by a span)."""
 
     options: FuseOptions
     weights: str | Path | None = None
@@ -64,42 +71,68 @@ class MadeBy:
     half: bool = False
     task: str | None = None
     sha256: str | None = None
+    stretch: str | None = None
+    #: False where ``weights`` None means not known (a server given a Fuser alone, ``create_app(fuser)``),
+    #: not the shipped ones: the record then names no weights, and gives only a digest the model carries.
+    weights_known: bool = True
 
     @classmethod
-    def of(cls, fuser: Fuser, weights: str | Path | None = None, task: str | None = None) -> MadeBy:
+    def of(cls, fuser: Fuser, weights: str | Path | None = None, task: str | None = None, *,
+           weights_known: bool = True) -> MadeBy:
         """What ``fuser`` fuses with: its options, runtime, device and precision, with the ``weights`` it
-        was loaded from (None: the shipped ones). An ONNX export is named by the weights it was exported
-        from (its ``weights_sha256_16``), as ``defusion serve`` names it."""
+        was loaded from (None: the shipped ones; with ``weights_known`` False, not known). An ONNX export
+        is named by the weights it was exported from (its ``weights_sha256_16``), as ``defusion serve``
+        names it: where the weights are not known, that digest alone says which they are (the shipped
+        ones' too); a DeNet carries none, and its weights stay unknown.
+
+        Example:
+            >>> from defusion.fusion.options import FuseOptions
+            >>> unknown = MadeBy(FuseOptions(), weights_known=False)  # a DeNet handed over alone
+            >>> unknown.shipped, unknown.weights_name, unknown.digest()
+            (False, None, None)
+        """
         model = fuser.model
         exported = getattr(model, "metadata", None)
         digest = exported.get("weights_sha256_16") if isinstance(exported, dict) else None
+        if weights is None and not weights_known and digest:  # the export says: the shipped weights' or others'
+            shipped = weights_sha256(None)
+            weights_known = bool(shipped) and shipped.startswith(digest.lower())
         return cls(fuser.options, weights, runtime_name(model), fuser.device.type, bool(fuser.half), task,
-                   digest[:DIGEST_CHARS] if digest else None)
+                   digest[:DIGEST_CHARS] if digest else None, weights_known=weights_known or weights is not None)
 
     @property
     def shipped(self) -> bool:
-        """Whether the weights are the ones shipped in the package (none given, or given by their path)."""
+        """Whether the weights are the ones shipped in the package (none given, or given by their path);
+        False where they are not known."""
         if self.weights is None:
-            return True
+            return self.weights_known
         from defusion.model.weights import shipped_weights_path
 
         return Path(self.weights).resolve() == shipped_weights_path().resolve()
 
     @property
-    def weights_name(self) -> str:
-        """The weights' file name, or :data:`SHIPPED` (never a path: where the user keeps files is theirs)."""
+    def weights_name(self) -> str | None:
+        """The weights' file name, or :data:`SHIPPED` (never a path: where the user keeps files is theirs);
+        None where they are not known."""
+        if self.weights is None:
+            return SHIPPED if self.weights_known else None
         return SHIPPED if self.shipped else Path(self.weights).name
 
     def digest(self) -> str | None:
-        """The weights' SHA-256, its first :data:`DIGEST_CHARS` hex digits; None where it cannot be read."""
+        """The weights' SHA-256, its first :data:`DIGEST_CHARS` hex digits; None where it cannot be read
+        or the weights are not known."""
         if self.sha256:
             return self.sha256[:DIGEST_CHARS]
+        if self.weights is None and not self.weights_known:
+            return None
         full = weights_sha256(self.weights)
         return full[:DIGEST_CHARS] if full else None
 
     def record(self) -> str:
-        """The compact JSON a fused image carries: defusion's version, the weights' name and SHA-256 start,
-        the runtime, and the options that differ from FuseOptions' defaults; at most :data:`MAX_RECORD_BYTES`.
+        """The compact JSON a fused image carries: defusion's version, the weights' name and SHA-256 start
+        (null: not known), the runtime, the server's ``stretch`` of float uploads where it has one, and the
+        options that differ from FuseOptions' defaults (:meth:`FuseOptions.from_record` rebuilds them); at
+        most :data:`MAX_RECORD_BYTES`.
 
         Example:
             >>> from defusion.fusion.options import FuseOptions
@@ -111,6 +144,8 @@ class MadeBy:
                                   "runtime": self.runtime, "device": self.device}
         if self.half:
             record["half"] = True
+        if self.stretch:
+            record["stretch"] = self.stretch
         options = changed_options(self.options)
         record["options"] = options
         text = _compact(record)
@@ -159,7 +194,8 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str | None:
 
 def changed_options(options: FuseOptions, defaults: FuseOptions | None = None) -> dict[str, Any]:
     """``options``' fields that differ from ``defaults`` (None: FuseOptions' own), as JSON values
-    (tuples as lists, a rig or fixed stretch as its fields), in FuseOptions' order.
+    (tuples as lists, a rig as its file's JSON, a fixed stretch as its fields), in FuseOptions' order:
+    what :meth:`FuseOptions.from_record` reads back.
 
     Example:
         >>> from defusion.fusion.options import FuseOptions
@@ -172,8 +208,14 @@ def changed_options(options: FuseOptions, defaults: FuseOptions | None = None) -
 
 
 def _json_value(value: object) -> Any:
-    """``value`` as JSON holds it: a dataclass as its fields, tuples as lists, numbers as they are."""
-    if is_dataclass(value) and not isinstance(value, type):
+    """``value`` as JSON holds it: a rig as its file's JSON (:meth:`Rig.to_json`, which
+    :meth:`Rig.from_json` reads; without its note for people), another dataclass as its fields, tuples
+    as lists, numbers as they are."""
+    from defusion.fusion.rig import Rig
+
+    if isinstance(value, Rig):
+        value = {key: field for key, field in value.to_json().items() if key != "note"}
+    elif is_dataclass(value) and not isinstance(value, type):
         value = asdict(value)
     return json.loads(json.dumps(value, default=str))
 
@@ -228,7 +270,7 @@ def fused_label(made_by: MadeBy | None) -> str:
     if made_by is None:
         return "fused"
     said = option_flags(made_by.options, made_by.task)
-    if not made_by.shipped:
+    if not made_by.shipped and made_by.weights_name is not None:
         said.append(f"--weights {made_by.weights_name}")
     return "fused" + (f": {' '.join(said)}" if said else "")
 

@@ -12,14 +12,15 @@ already turned the pixels) and without the source's thumbnail. A TIFF's first di
 the image's own (sizes, strips, compression): only its :data:`DESCRIPTIVE_TAGS` are taken as EXIF.
 A camera raw file's EXIF is read from its TIFF structure (DNG, CR2, NEF, ARW, ORF, RW2, ...), a
 RAF's from the JPEG inside it, else from the JPEG the camera wrote beside it; where none can be
-read, a note says so. EXIF too large for a JPEG (:data:`JPEG_EXIF_LIMIT`) loses its bulk
-(:data:`BULKY_TAGS`: XMP, maker notes) first, so that the camera, lens and date fit; a note says
-what was left out. A fused image was taken at none of its sources' exposures: :func:`fused_exif`
+read, a note says so. EXIF too large for a JPEG (:data:`JPEG_EXIF_LIMIT`) loses the fusion's record
+where that is what pushes it over, else its bulk (:data:`BULKY_TAGS`: XMP, maker notes), so that the
+camera, lens and date fit; a note says what was left out. A fused image was taken at none of its sources' exposures: :func:`fused_exif`
 drops the exposure tags (:data:`EXPOSURE_TAGS`) the sources disagree on, keeps the camera, lens,
 date and rights, and names defusion the software (:data:`SOFTWARE`), in every format. Given the record of
 what made the fused image (:meth:`defusion.fusion.provenance.MadeBy.record`), :func:`choose_metadata` adds
-it: EXIF (Software, and the record as UserComment, :data:`USER_COMMENT`) even where the sources have none,
-a PNG text chunk keyed :data:`RECORD_KEY`, a TIFF's ImageDescription.
+it: EXIF (Software, and the record as UserComment, :data:`USER_COMMENT`, unless the first source has a
+comment of its own, which is kept) even where the sources have none, a PNG text chunk keyed
+:data:`RECORD_KEY`, a TIFF's ImageDescription.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Sequence
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 from defusion import __version__
 from defusion.io import notes
@@ -60,6 +61,16 @@ RECORD_KEY = "defusion"
 #: WebP and PNG, after the character code EXIF 2.3 gives ASCII text (:data:`_ASCII_COMMENT`).
 USER_COMMENT = 37510
 _ASCII_COMMENT = b"ASCII\x00\x00\x00"
+#: How a fusion's record starts (:meth:`defusion.fusion.provenance.MadeBy.record`): a source's UserComment
+#: that does is an earlier fusion's, not the user's words.
+_RECORD_START = b'{"defusion":'
+#: What a note says where a JPEG's EXIF has no room for the fusion's record (:func:`_jpeg_exif`).
+_NO_RECORD = ("the JPEG names defusion as its Software only (a PNG holds the record in its \"defusion\" text "
+              "chunk, a TIFF in its ImageDescription)")
+#: The note where the first source's EXIF has a UserComment of its own (:func:`fused_exif` keeps it).
+KEPT_COMMENT = ("the first source's EXIF UserComment is kept as it is, so the fused image's EXIF does not hold the "
+                "record of what made it (a PNG holds it in its \"defusion\" text chunk, a TIFF in its "
+                "ImageDescription)")
 #: Tags of a TIFF's (or a TIFF-based raw file's) first directory that describe the photograph:
 #: :data:`TIFF_EXIF_TAGS`, the orientation and the pointers to the EXIF (exposure, lens) and GPS
 #: sub-directories, which come whole, as a JPEG's do. The rest of that directory says how that file
@@ -151,7 +162,7 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
     try:
         with open_image(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
             icc = im.info.get("icc_profile") or None
-            exif = im.getexif()
+            exif = _png_exif(im) if im.format == "PNG" else im.getexif()
             if im.format == "TIFF":  # its first directory is the image's own: the photograph's tags only
                 _keep_descriptive(exif)
             return ImageMetadata(icc, _upright_bytes(exif))
@@ -185,6 +196,93 @@ def read_profile(source: str | Path | bytes) -> bytes | None:
     if not isinstance(source, bytes) and is_raw(source):
         return None
     return read_metadata(source).icc_profile
+
+
+#: Bytes of a PNG chunk's header (its data's length, then its type) and of the CRC after its data (PNG
+#: specification, section 5.3).
+_PNG_CHUNK_HEADER, _PNG_CRC = 8, 4
+#: The other chunks Pillow's PNG decoder takes pixel data from after an IDAT (APNG's fdAT, MNG's DDAT): one
+#: right after the IDAT chunks leaves the read to Pillow's decoding (:func:`_png_pixels_end`).
+_PNG_MORE_PIXELS = (b"DDAT", b"fdAT")
+#: Bytes of an APNG fdAT chunk's sequence number, before its pixel data (APNG specification), which
+#: Pillow's reader of the chunk has read.
+_APNG_SEQUENCE = 4
+
+
+def _png_exif(im: Image.Image) -> Image.Exif:
+    """An open PNG's EXIF, as Pillow's ``getexif()`` reads it, without decoding its pixels. Where the header
+    (the chunks before the pixels) has no eXIf chunk, Pillow decodes the whole image (``load()``) to reach
+    the chunks after the pixels, which may hold one, or the text chunks it also reads EXIF from
+    (ImageMagick's "Raw profile type exif", an XMP packet's orientation): 0.3 s for 12 MP, each read.
+    Here the pixel chunks are passed over by their headers and the chunks after them read as ``load()``
+    reads them (:func:`_read_png_tail`). A pixel stream that does not decode though the file is whole
+    still gives its metadata (reading the pixels says what is wrong with them)."""
+    if "exif" in im.info or not _read_png_tail(im):
+        return im.getexif()
+    return Image.Image.getexif(im)  # the base class's: from im.info, which now holds the chunks after the pixels
+
+
+def _read_png_tail(im: Image.Image) -> bool:
+    """Read the chunks after an open PNG's pixels into ``im.info`` as Pillow's ``PngImageFile.load_end()``
+    does once it has decoded them (the same chunk readers, stops and errors: an unreadable chunk fails
+    the read as it fails ``load()``). False, with nothing read, where this cannot stand in for decoding:
+    no pixel chunk where the header says, or the file ends inside the pixel chunks (Pillow then decodes
+    them, and its decoder says whether it had all it needed)."""
+    png, fp = getattr(im, "png", None), getattr(im, "fp", None)
+    if png is None or fp is None or not im.tile or not hasattr(png, "call"):
+        return False
+    end = _png_pixels_end(fp, im.tile[0][2])
+    if end is None:
+        return False
+    size = fp.seek(0, io.SEEK_END)
+    fp.seek(end)
+    while True:
+        fp.read(_PNG_CRC)
+        try:
+            cid, pos, length = png.read()
+        except (struct.error, SyntaxError):  # the file ends, or garbage: what follows the pixels is not read
+            break
+        if cid == b"IEND" or (cid == b"fcTL" and getattr(im, "is_animated", False)):  # an APNG's next frame
+            break
+        try:
+            png.call(cid, pos, length)
+        except UnicodeDecodeError:
+            break
+        except EOFError:  # pixel data after other chunks: passed over
+            try:
+                _skip_chunk_data(fp, length - _APNG_SEQUENCE if cid == b"fdAT" else length, size)
+            except OSError:
+                if ImageFile.LOAD_TRUNCATED_IMAGES:
+                    break
+                raise
+        except AttributeError:  # a chunk Pillow has no reader for
+            _skip_chunk_data(fp, length, size)
+    return True
+
+
+def _png_pixels_end(fp: BinaryIO, first: int) -> int | None:
+    """Where the data of the last of the IDAT chunks that follow one another from ``first`` (the first
+    one's data, as Pillow's tile gives it) ends in ``fp``, found from their headers alone; None where
+    there is no IDAT chunk there, the file ends inside one, or the pixels go on in another kind of chunk."""
+    size = fp.seek(0, io.SEEK_END)
+    start, end = first - _PNG_CHUNK_HEADER, None
+    while True:
+        fp.seek(start)
+        head = fp.read(_PNG_CHUNK_HEADER)
+        if len(head) < _PNG_CHUNK_HEADER or head[4:] != b"IDAT":
+            break
+        data_end = start + _PNG_CHUNK_HEADER + int.from_bytes(head[:4], "big")
+        if data_end > size:
+            return None
+        start, end = data_end + _PNG_CRC, data_end
+    return None if head[4:] in _PNG_MORE_PIXELS else end
+
+
+def _skip_chunk_data(fp: BinaryIO, length: int, size: int) -> None:
+    """Move ``fp`` past a chunk's ``length`` bytes of data in a file of ``size`` bytes; OSError, as
+    Pillow's reading of them raises it, where the file ends first."""
+    if length > 0 and fp.seek(length, io.SEEK_CUR) > size:
+        raise OSError("Truncated File Read")
 
 
 def _upright_bytes(exif: Image.Exif) -> bytes | None:
@@ -294,7 +392,9 @@ def choose_metadata(sources: Sequence[ImageMetadata], colour: bool, record: str 
 def fused_exif(exifs: Sequence[bytes | None], record: str | None = None) -> bytes | None:
     """The first source's EXIF for the image fused from all: without the :data:`EXPOSURE_TAGS`
     whose values differ between the sources (or that a source lacks), with Software :data:`SOFTWARE`
-    and ``record`` (the fusion's, :mod:`defusion.fusion.provenance`) as UserComment. None without a first
+    and ``record`` (the fusion's, :mod:`defusion.fusion.provenance`) as UserComment, unless the first
+    source has a comment of its own (:func:`_own_comment`): the user's words are kept, and a note says
+    the record is then in a PNG's text chunk and a TIFF's ImageDescription only. None without a first
     EXIF and a record (no camera's tags are made up); a block that cannot be parsed is kept as it is.
 
     Example:
@@ -310,6 +410,12 @@ def fused_exif(exifs: Sequence[bytes | None], record: str | None = None) -> byte
         >>> fused.load(fused_exif([None], '{"defusion":"0.1.0"}').removeprefix(_EXIF_PREFIX))
         >>> fused[_SOFTWARE] == SOFTWARE, fused.get_ifd(_EXIF_IFD)[USER_COMMENT]
         (True, b'ASCII\\x00\\x00\\x00{"defusion":"0.1.0"}')
+        >>> commented = Image.Exif()
+        >>> commented.get_ifd(_EXIF_IFD)[USER_COMMENT] = _ASCII_COMMENT + b"grandma's 80th"
+        >>> with notes.collecting() as said:
+        ...     fused.load(fused_exif([commented.tobytes()], '{"defusion":"0.1.0"}').removeprefix(_EXIF_PREFIX))
+        >>> fused.get_ifd(_EXIF_IFD)[USER_COMMENT], len(said)
+        (b"ASCII\\x00\\x00\\x00grandma's 80th", 1)
     """
     if not exifs or not exifs[0]:
         if record is None:
@@ -328,8 +434,35 @@ def fused_exif(exifs: Sequence[bytes | None], record: str | None = None) -> byte
             details.pop(code, None)
     first[_SOFTWARE] = SOFTWARE
     if record is not None:
-        first.get_ifd(_EXIF_IFD)[USER_COMMENT] = _ASCII_COMMENT + record.encode("ascii", "replace")
+        if _own_comment(first.get_ifd(_EXIF_IFD).get(USER_COMMENT)):
+            notes.note(KEPT_COMMENT)
+        else:
+            first.get_ifd(_EXIF_IFD)[USER_COMMENT] = _record_comment(record)
     return first.tobytes()
+
+
+def _record_comment(record: str) -> bytes:
+    """``record`` as the UserComment it is written as: EXIF's ASCII character code, then the text."""
+    return _ASCII_COMMENT + record.encode("ascii", "replace")
+
+
+def _own_comment(comment: object) -> bool:
+    """Whether a source's UserComment says something of its own: not blank (cameras write 8 code bytes
+    and spaces or NULs) and not an earlier fusion's record (a fused image fused again: it told of that
+    fusion, which this one's record replaces).
+
+    Example:
+        >>> _own_comment(_ASCII_COMMENT + b"our trip"), _own_comment(b"\\x00" * 8 + b" " * 20)
+        (True, False)
+        >>> _own_comment(_record_comment('{"defusion":"0.1.0"}')), _own_comment(None)
+        (False, False)
+    """
+    if isinstance(comment, str):
+        comment = comment.encode("utf-8", "replace")
+    if not isinstance(comment, bytes):
+        return False
+    text = comment[len(_ASCII_COMMENT):] if len(comment) >= len(_ASCII_COMMENT) else comment
+    return bool(text.strip(b"\x00 ")) and not text.startswith(_RECORD_START)
 
 
 def _parsed_exif(exif: bytes | None) -> Image.Exif | None:
@@ -440,11 +573,13 @@ def _jpeg_segment(marker: int, payload: bytes) -> bytes:
     return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
 
 
-def _jpeg_exif(exif: bytes) -> bytes | None:
+def _jpeg_exif(exif: bytes, record: str | None = None) -> bytes | None:
     """``exif`` as a JPEG's APP1 payload (``Exif\\0\\0`` first), within :data:`JPEG_EXIF_LIMIT`: too
-    large, it loses its :data:`BULKY_TAGS` and :data:`BULKY_DETAILS` (XMP, maker notes, ...), then
-    all but the camera, date, rights (:data:`DESCRIPTIVE_TAGS`), lens and exposure
-    (:data:`ESSENTIAL_DETAILS`), each said in a note; None, said, where even that does not fit.
+    large, it loses the fusion's ``record`` (its UserComment, :func:`fused_exif`) where that is what
+    pushes it over, the sources' tags kept whole; else its :data:`BULKY_TAGS` and :data:`BULKY_DETAILS`
+    (XMP, maker notes, ...), then all but the camera, date, rights (:data:`DESCRIPTIVE_TAGS`), lens and
+    exposure (:data:`ESSENTIAL_DETAILS`), the record kept with them where it still fits; each said in a
+    note; None, said, where even that does not fit.
 
     Example:
         >>> block = Image.Exif()
@@ -464,31 +599,60 @@ def _jpeg_exif(exif: bytes) -> bytes | None:
     parsed = _parsed_exif(exif)
     if parsed is not None:
         details = _sub_ifd(parsed, _EXIF_IFD)
+        ours = details.pop(USER_COMMENT) if record is not None and details.get(USER_COMMENT) == _record_comment(
+            record) else None  # defusion's own addition: left out before any of the sources' tags
+        smaller, kept = _fitted(parsed, details, ours)
+        if smaller is not None:  # the sources' tags whole (the record too, written again more compactly)
+            if not kept:
+                notes.note(f"the record of what made the fused image does not fit in a JPEG's EXIF ({limit_kb} KB) "
+                           f"beside the sources' EXIF: {_NO_RECORD}")
+            return smaller
         dropped = [BULKY_TAGS[code] for code in BULKY_TAGS if parsed.pop(code, None) is not None]
         dropped += [BULKY_DETAILS[code] for code in BULKY_DETAILS if details.pop(code, None) is not None]
-        smaller = parsed.tobytes()
-        if len(smaller) <= JPEG_EXIF_LIMIT:
+        smaller, kept = _fitted(parsed, details, ours)
+        if smaller is not None:
             notes.note(f"the sources' EXIF is larger than a JPEG holds ({limit_kb} KB): written without its "
-                       f"{', '.join(dropped)}")
+                       f"{', '.join(dropped)}{_record_said(ours, kept)}")
             return smaller
         _keep_descriptive(parsed)
         for code in [code for code in details if code not in ESSENTIAL_DETAILS]:
             del details[code]
-        smaller = parsed.tobytes()
-        if len(smaller) <= JPEG_EXIF_LIMIT:
+        smaller, kept = _fitted(parsed, details, ours)
+        if smaller is not None:
             notes.note(f"the sources' EXIF is larger than a JPEG holds ({limit_kb} KB): written with only its "
-                       "camera, lens, date, exposure, place and rights tags")
+                       f"camera, lens, date, exposure, place and rights tags{_record_said(ours, kept)}")
             return smaller
     notes.note(f"the sources' EXIF is larger than a JPEG holds ({limit_kb} KB), even without its XMP and "
                "maker notes: the JPEG is written without EXIF (PNG, TIFF and WebP hold it)")
     return None
 
 
+def _fitted(parsed: Image.Exif, details: dict, record: bytes | None) -> tuple[bytes | None, bool]:
+    """``parsed``'s bytes where they fit a JPEG (:data:`JPEG_EXIF_LIMIT`), with the fusion's ``record``
+    (its UserComment, put back into ``details``, the EXIF sub-directory) where it fits too; None where
+    nothing does. And whether the record is in them."""
+    if record is not None:
+        details[USER_COMMENT] = record
+        data = parsed.tobytes()
+        if len(data) <= JPEG_EXIF_LIMIT:
+            return data, True
+        del details[USER_COMMENT]
+    data = parsed.tobytes()
+    return (data if len(data) <= JPEG_EXIF_LIMIT else None), False
+
+
+def _record_said(record: bytes | None, kept: bool) -> str:
+    """What a note on EXIF fitted to a JPEG adds of the fusion's record: kept, or left out and where it is."""
+    if record is None:
+        return ""
+    return " (the fusion's record kept)" if kept else f"; nor is there room for the fusion's record: {_NO_RECORD}"
+
+
 def _embed_jpeg(encoded: bytes, metadata: ImageMetadata) -> bytes:
     if encoded[:2] != b"\xff\xd8":
         return encoded
     segments = b""
-    exif = _jpeg_exif(metadata.exif) if metadata.exif else None
+    exif = _jpeg_exif(metadata.exif, metadata.record) if metadata.exif else None
     if exif:
         segments += _jpeg_segment(0xE1, exif)
     if metadata.icc_profile:

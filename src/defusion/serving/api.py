@@ -49,7 +49,10 @@ log = logging.getLogger("defusion.serving")
 def create_app(fuser: Fuser, limits: Limits | None = None, *, weights: str | Path | None = None,
                cors_origins: Sequence[str] = (), allowed_hosts: Sequence[str] | None = None,
                task: Task | None = None) -> FastAPI:
-    """The API around a ready ``fuser``; ``weights`` (the file it was loaded from) feeds /v1/info.
+    """The API around a ready ``fuser``; ``weights`` (the file it was loaded from) feeds /v1/info and
+    the record each fused image carries (:mod:`defusion.fusion.provenance`). Without it the weights are
+    not known: the record names them by the digest an ONNX export carries, else not at all (never as the
+    shipped ones on faith).
     ``task``: the one the server's options were made for (``defusion serve --task``), which the
     notes follow where a request asks none (an infrared + visible pair sent infrared first, ``ivf``).
     ``cors_origins``: the browser origins (``https://app.example.com``, or ``*``) whose pages may

@@ -43,8 +43,8 @@ from defusion.serving.openapi import (ERROR_HEADERS, ERRORS, QUERY_HELP, RESPONS
 from defusion.serving.responses import (COMPONENT_FILES, MODEL_HEADER, SOURCE_MAP_FILE, WEIGHT_FILE,
                                         with_notes_header, zip_parts, zip_selection)
 from defusion.serving.runner import FuserCall, ModelRunner
-from defusion.serving.stream import (FloatSpans, check_stretch_fields, fix_measured_options, float_notes,
-                                     fold_float_stretch, kept_headers, map_floats, mapping_notes)
+from defusion.serving.stream import (STRETCH_HEADER, FloatSpans, check_stretch_fields, fix_measured_options,
+                                     float_notes, fold_float_stretch, kept_headers, map_floats, mapping_notes)
 from defusion.serving.upload_images import colours_matched, decoded, upload_label
 
 log = logging.getLogger("defusion.serving")
@@ -212,9 +212,7 @@ async def fuse_and_answer(request: Request, query: FuseQuery, asked: RequestOpti
     connected = await _still_connected(request)
     try:
         inputs = await fix_options_and_notes(query, asked, inputs, server)
-        # what the answer's image records it was made with: these options, the server's weights and runtime
-        made = MadeBy.of(server.runner.fuser_for(inputs.options), getattr(request.app.state, "weights", None),
-                         query.task if query.task is not None else server.task)
+        made = answer_made_by(request, inputs, query.task if query.task is not None else server.task, server)
 
         async def model(call: FuserCall) -> Any:
             nonlocal inputs
@@ -227,7 +225,7 @@ async def fuse_and_answer(request: Request, query: FuseQuery, asked: RequestOpti
         if query.components:
             parts = await model("decompose")
             inputs = registration_noted(inputs, parts)
-            body = await run_in_threadpool(zip_parts, parts, query.source_map, _fused_metadata(inputs, parts.fused, made))
+            body, inputs = await encoded_with_metadata(inputs, parts.fused, made, zip_parts, parts, query.source_map)
             return Response(body, media_type="application/zip",
                             headers=answer_headers('attachment; filename="components.zip"', inputs, server.made_by))
         # what alignment and deghosting found comes with the fusion's sources: asked for only where they ran
@@ -237,13 +235,27 @@ async def fuse_and_answer(request: Request, query: FuseQuery, asked: RequestOpti
         if query.source_map:
             selection = (Selection(found.fused, found.weights) if found is not None
                          else await model("fuse_with_weights"))
-            body = await run_in_threadpool(zip_selection, selection, _fused_metadata(inputs, selection.fused, made))
+            body, inputs = await encoded_with_metadata(inputs, selection.fused, made, zip_selection, selection)
             return Response(body, media_type="application/zip",
                             headers=answer_headers('attachment; filename="fused.zip"', inputs, server.made_by))
         fused = found.fused if found is not None else await model("fuse")
     except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
         raise ApiError(422, name_fields(str(exc))) from None
     return await image_answer(fused, query, request.headers.get("accept"), inputs, server.made_by, made)
+
+
+def answer_made_by(request: Request, inputs: Inputs, task: Task | None, server: FuseServer) -> MadeBy:
+    """What the answer's image records it was made with (:mod:`defusion.fusion.provenance`): ``inputs``'
+    options as fixed (:func:`fix_options_and_notes`), the server's runtime and weights (the file
+    ``create_app`` was given; a Fuser handed over alone names them by the digest its model carries, else
+    not at all), and, with float uploads mapped by a span, the stretch that maps them so again
+    (:data:`~defusion.serving.stream.STRETCH_HEADER`'s value, which ``stretch=`` takes back: the span is no
+    FuseOptions field, and the options alone would fuse the upload otherwise)."""
+    weights = getattr(request.app.state, "weights", None)
+    made = MadeBy.of(server.runner.fuser_for(inputs.options), weights, task, weights_known=weights is not None)
+    if not inputs.spans:
+        return made
+    return replace(made, stretch=kept_headers(inputs.options, inputs.spans)[STRETCH_HEADER])
 
 
 def registration_noted(inputs: Inputs, found: Fusion | Decomposition) -> Inputs:
@@ -284,10 +296,21 @@ async def image_answer(fused: np.ndarray, query: FuseQuery, accept: str | None, 
     record of what ``made`` it."""
     answer_format, format_said = choose_answer_format(fused, query.format, accept)
     said = inputs.said + format_said + format_notes(fused, answer_format, query.quality_sent)
-    body = await run_in_threadpool(encode_answer, fused, answer_format, query.quality, _fused_metadata(inputs, fused, made))
+    body, inputs = await encoded_with_metadata(replace(inputs, said=said), fused, made, encode_answer, fused,
+                                               answer_format, query.quality)
     return Response(body, media_type=FORMATS[answer_format].media_type,
-                    headers={**answer_headers(disposition(answer_format), replace(inputs, said=said), made_by),
-                             "Vary": "Accept"})
+                    headers={**answer_headers(disposition(answer_format), inputs, made_by), "Vary": "Accept"})
+
+
+async def encoded_with_metadata(inputs: Inputs, fused: np.ndarray, made: MadeBy | None,
+                                encode: Callable[..., bytes], *args: Any) -> tuple[bytes, Inputs]:
+    """``encode(*args, metadata)`` in the thread pool, ``metadata`` what ``fused`` carries
+    (:func:`_fused_metadata`), and ``inputs`` with what fitting it to the answer said among their notes (a
+    JPEG's EXIF with no room for the record, a source's own UserComment kept): the client's to read, not
+    the server's log."""
+    with collecting() as written:
+        body = await run_in_threadpool(encode, *args, _fused_metadata(inputs, fused, made))
+    return body, replace(inputs, said=inputs.said + [line for line in written if line not in inputs.said])
 
 
 def answer_headers(content_disposition: str, inputs: Inputs, made_by: str) -> dict[str, str]:

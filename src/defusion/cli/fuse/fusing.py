@@ -49,7 +49,7 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
 
     once = set() if once is None else once
     images = load_sources(paths, args, once)
-    images, profiles = match_profiles(paths, images, args, once)
+    images, sources = match_profiles(paths, images, args, once)
     # a size no header told before the model loaded (a camera raw file): refused before its fusion, not after
     too_wide = too_large(out.suffix, images[0].shape[1], images[0].shape[0])
     if too_wide is not None:
@@ -90,7 +90,7 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
     if notes:  # a folder run's pairs each span their own: folder_run says so once, not a range a pair
         note_palette_range(fuser, images)
     made = made_by(fuser, args)  # the record the image carries, the label its compare sheet has
-    metadata = None if args.no_metadata else metadata_for(paths, fused, out, profiles, made)
+    metadata = None if args.no_metadata else metadata_for(paths, fused, out, sources, made)
     write_image(out, fused, quality=args.quality, metadata=metadata)
     if args.compare:
         write_compare_sheet(args.compare, stem, paths, images, fused, made)
@@ -129,19 +129,19 @@ def _finish(bar: tqdm | LogProgress) -> None:
 
 
 def match_profiles(paths: list[Path], images: list[np.ndarray], args: argparse.Namespace,
-                   once: set[str]) -> tuple[list[np.ndarray], list[bytes | None]]:
+                   once: set[str]) -> tuple[list[np.ndarray], list[ImageMetadata]]:
     """``images`` (read from ``paths``) with the colour ones whose ICC profile differs from the first
     colour image's converted to it (:func:`defusion.io.icc.match_colour_spaces`, which says so in one
-    line), and the profiles they now have, for :func:`metadata_for`. A folder run says it for its first
-    pair or group only (``once``), as a line per pair would bury the progress bar."""
+    line), and the sources' metadata (:func:`_read_sources`) with the profiles they now have, for
+    :func:`metadata_for`, which then reads no file again but a camera raw one. A folder run says it for
+    its first pair or group only (``once``), as a line per pair would bury the progress bar."""
     from defusion.cli.fuse.reading import in_folder_run
     from defusion.io.icc import match_colour_spaces
-    from defusion.io.metadata import ImageMetadata, read_profile
     from defusion.io.notes import collecting, say, split_line
 
     with collecting() as said:
-        images, sources = match_colour_spaces(images, [ImageMetadata(read_profile(p)) for p in paths],
-                                              said_names(paths), carried=not args.no_metadata)
+        images, sources = match_colour_spaces(images, _read_sources(paths), said_names(paths),
+                                              carried=not args.no_metadata)
     folders = in_folder_run(args)
     for line in said:
         kind, message = split_line(line)
@@ -151,22 +151,37 @@ def match_profiles(paths: list[Path], images: list[np.ndarray], args: argparse.N
             once.add(f"{PROFILES}-{kind}")
             message += "; later pairs' or groups' sources alike, unsaid"
         say(kind, message)
-    return images, [source.icc_profile for source in sources]
+    return images, sources
+
+
+def _read_sources(paths: list[Path]) -> list[ImageMetadata]:
+    """The colour profile and EXIF of each source (:func:`~defusion.io.metadata.read_metadata`), read once
+    per fusion for both :func:`match_profiles` and :func:`metadata_for`; a camera raw file's is left empty
+    (no profile, as :func:`~defusion.io.metadata.read_profile` says: it is developed to sRGB), its EXIF
+    read by :func:`metadata_for` after the fusion, where a note says it has none (not with --no-metadata)."""
+    from defusion.io.metadata import ImageMetadata, read_metadata
+    from defusion.io.raw import is_raw
+
+    return [ImageMetadata() if is_raw(p) else read_metadata(p) for p in paths]
 
 
 def metadata_for(paths: list[Path], fused: np.ndarray, out: Path,
-                 profiles: list[bytes | None] | None = None, made: MadeBy | None = None) -> ImageMetadata:
+                 sources: list[ImageMetadata] | None = None, made: MadeBy | None = None) -> ImageMetadata:
     """The sources' colour profile and EXIF that fit the fused image, and the record of what ``made``
     it (:mod:`defusion.fusion.provenance`); a warning where ``out``'s
-    format cannot hold a profile the sources have (their colours would be read as sRGB). ``profiles``:
-    the sources' profiles as :func:`match_profiles` left them (None: as the files hold them)."""
+    format cannot hold a profile the sources have (their colours would be read as sRGB). ``sources``:
+    the sources' metadata as :func:`match_profiles` read it and left their profiles (a camera raw file's
+    EXIF is read here); None: read here, the profiles as the files hold them."""
     from dataclasses import replace
 
     from defusion.io.metadata import METADATA_SUFFIXES, choose_metadata, read_metadata
+    from defusion.io.raw import is_raw
 
-    sources = [read_metadata(p) for p in paths]
-    if profiles is not None:
-        sources = [replace(source, icc_profile=profile) for source, profile in zip(sources, profiles)]
+    if sources is None:
+        sources = [read_metadata(p) for p in paths]
+    else:
+        sources = [replace(read_metadata(p), icc_profile=source.icc_profile) if is_raw(p) else source
+                   for p, source in zip(paths, sources)]
     metadata = choose_metadata(sources, colour=fused.ndim == 3, record=made.record() if made else None)
     if metadata.icc_profile and out.suffix.lower() not in METADATA_SUFFIXES:
         print(f"defusion: warning: {out.suffix} is written without the sources' colour profile; write "
