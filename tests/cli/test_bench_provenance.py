@@ -19,19 +19,14 @@ from defusion.benchmark.report import summary_markdown
 from defusion.benchmark.runner import Row, read_results_csv, write_results_csv
 from defusion.cli.build_info import code_fingerprint
 from defusion.cli.main import main
-from defusion.io.images import write_image
-from tests.conftest import smooth_image
+from tests.benchmark.test_bench_cli import _pairs as bench_pairs
 
 #: A code fingerprint no build has: an earlier build's, faked in run.json.
 OTHER_CODE = "000000000000"
 
 
 def _pairs(tmp_path, rng, stems=("p1", "p2")):
-    da, db = tmp_path / "a", tmp_path / "b"
-    for stem in stems:
-        write_image(da / f"{stem}.png", smooth_image(rng, 32, 40))
-        write_image(db / f"{stem}.png", smooth_image(rng, 32, 40))
-    return da, db
+    return bench_pairs(tmp_path, rng, stems)
 
 
 def _bench(da, db, out, methods, *extra):

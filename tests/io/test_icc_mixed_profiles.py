@@ -8,6 +8,7 @@ adapted to D50 by Bradford, as ICC profiles hold them; sRGB is littleCMS's own
 
 from __future__ import annotations
 
+import io
 import struct
 import sys
 
@@ -15,6 +16,8 @@ import numpy as np
 import PIL
 import pytest
 from PIL import Image, ImageCms
+
+from tests.conftest import smooth_image
 
 from defusion.io import icc, notes
 from defusion.io.icc import ProfileConversionError, convert_colours, match_colour_spaces, same_colour_space
@@ -80,6 +83,19 @@ def matrix_profile(name: str, primaries, gamma: float | None = None) -> bytes:
 P3 = matrix_profile("Display P3", P3_PRIMARIES)
 ADOBE = matrix_profile("Adobe RGB (1998)", ADOBE_PRIMARIES, ADOBE_GAMMA)
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def tagged_png(pixels: np.ndarray, icc: bytes | None = None) -> bytes:
+    """A PNG file's bytes of ``pixels``, carrying the profile ``icc`` (None: untagged): an upload."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", **({"icc_profile": icc} if icc else {}))
+    return buffer.getvalue()
+
+
+def bracket(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """An under- and an over-exposed colour shot of one smooth scene, ``h`` x ``w``."""
+    base = smooth_image(np.random.default_rng(0), h, w).astype(float)
+    return np.clip(base * 0.5, 0, 255).astype(np.uint8), np.clip(base * 1.4 + 30, 0, 255).astype(np.uint8)
 
 
 def _photo(rng, h=24, w=32) -> np.ndarray:

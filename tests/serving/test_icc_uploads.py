@@ -14,8 +14,7 @@ import pytest
 from PIL import Image
 
 from defusion.io.icc import convert_colours
-from tests.conftest import smooth_image
-from tests.io.test_icc_mixed_profiles import ADOBE, P3
+from tests.io.test_icc_mixed_profiles import ADOBE, P3, bracket, tagged_png
 
 H, W = 30, 40
 #: The note saying o_p3.png was converted into u.png's space (its first colour upload, untagged).
@@ -23,15 +22,11 @@ TO_SRGB = ("note: o_p3.png (Display P3) converted to sRGB, the colour space of u
            "untagged), which the fused image takes")
 
 
-def _png(pixels: np.ndarray, icc: bytes | None = None) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", **({"icc_profile": icc} if icc else {}))
-    return buffer.getvalue()
+_png = tagged_png
 
 
 def _bracket() -> tuple[np.ndarray, np.ndarray]:
-    base = smooth_image(np.random.default_rng(0), H, W).astype(float)
-    return np.clip(base * 0.5, 0, 255).astype(np.uint8), np.clip(base * 1.4 + 30, 0, 255).astype(np.uint8)
+    return bracket(H, W)
 
 
 def _sent(under: np.ndarray, under_icc: bytes | None, over: np.ndarray, over_icc: bytes | None,

@@ -19,21 +19,16 @@ from defusion.io.notes import collecting
 from defusion.ui.image_output import png_bytes
 from defusion.ui.uploads import decode_pair, decode_stack
 from tests.cli.conftest import run_fuse
-from tests.conftest import smooth_image
-from tests.io.test_icc_mixed_profiles import ADOBE, P3
+from tests.io.test_icc_mixed_profiles import ADOBE, P3, bracket, tagged_png
 
 H, W = 30, 40
 
 
-def _png(pixels: np.ndarray, icc: bytes | None = None) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", **({"icc_profile": icc} if icc else {}))
-    return buffer.getvalue()
+_png = tagged_png
 
 
 def _bracket() -> tuple[np.ndarray, np.ndarray]:
-    base = smooth_image(np.random.default_rng(0), H, W).astype(float)
-    return np.clip(base * 0.5, 0, 255).astype(np.uint8), np.clip(base * 1.4 + 30, 0, 255).astype(np.uint8)
+    return bracket(H, W)
 
 
 def _read(data: bytes) -> tuple[np.ndarray, bytes | None]:
