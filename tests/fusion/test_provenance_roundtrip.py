@@ -98,3 +98,17 @@ def test_weights_not_known_are_not_said_to_be_the_shipped_ones():
     shipped = weights_sha256(None)[:16]  # an export of the shipped weights says so itself
     assert json.loads(MadeBy.of(_fuser({"weights_sha256_16": shipped}), weights_known=False).record())["weights"] == SHIPPED
     assert json.loads(MadeBy.of(_fuser()).record())["weights"] == SHIPPED  # the CLI's None: the shipped ones
+
+
+def test_the_record_names_the_code_that_made_it():
+    """The version stays 0.1.0 through unreleased changes: the record names the code by its fingerprint,
+    as ``defusion bench``'s run.json does, so two builds' images are told apart."""
+    import json
+
+    from defusion.cli.build_info import this_build
+    from defusion.fusion.options import FuseOptions
+    from defusion.fusion.provenance import CODE_DIGEST_CHARS, MadeBy, code_fingerprint
+
+    record = json.loads(MadeBy(FuseOptions()).record())
+    assert record["code"] == code_fingerprint() == this_build()["code"]
+    assert len(record["code"]) == CODE_DIGEST_CHARS and int(record["code"], 16) >= 0

@@ -3,7 +3,7 @@ bench``'s run.json and summary.md, a folder run's settings file), so that result
 mixed unsaid.
 
 defusion's version stays 0.1.0 through every unreleased change, so the code is named by
-:func:`code_fingerprint`, a short SHA-256 over the package's own ``.py`` files as installed (an editable
+:func:`code_fingerprint` (:mod:`defusion.fusion.provenance`'s, which every fused image records too), a short SHA-256 over the package's own ``.py`` files as installed (an editable
 checkout's uncommitted edits too, which a git commit would not name): any change of the code changes it.
 Hashing the package's 249 files (2.1 MB) took 13 to 23 ms on a 2-core AMD EPYC (3 fresh processes), so it
 is computed once per process; :func:`this_build` takes about 55 ms more (the packages' metadata), once per
@@ -17,40 +17,18 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
 import platform
 import sys
 from datetime import datetime
 from pathlib import Path
 
-#: Hex digits of :func:`code_fingerprint`: as many as a fused image's record gives of the weights' SHA-256
-#: (:data:`defusion.fusion.provenance.DIGEST_CHARS`), enough to tell builds apart at a glance.
-CODE_DIGEST_CHARS = 12
+from defusion.fusion.provenance import CODE_DIGEST_CHARS, code_fingerprint
+
 #: Where Linux says the CPU's model (its ``model name`` line); elsewhere :func:`platform.processor`.
 CPUINFO = Path("/proc/cpuinfo")
 #: What a record names where the build or machine was not recorded (an older version's record).
 UNRECORDED = "unrecorded"
-
-
-@functools.lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """The first :data:`CODE_DIGEST_CHARS` hex digits of a SHA-256 over the package's ``.py`` files (their
-    paths in it and contents, line ends as ``\\n``, so that a Windows checkout names the same code alike);
-    computed once per process."""
-    import defusion
-
-    root = Path(defusion.__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        try:
-            digest.update(path.read_bytes().replace(b"\r\n", b"\n"))
-        except OSError:  # a file gone or unreadable: named by its path alone
-            pass
-        digest.update(b"\0")
-    return digest.hexdigest()[:CODE_DIGEST_CHARS]
 
 
 def cpu_model() -> str | None:

@@ -22,6 +22,7 @@ shipped ones; :func:`labelled_sheet` draws the sheet with it wrapped to the tile
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from pathlib import Path
@@ -53,6 +54,31 @@ DEFAULT_RUNTIME_NAME = "torch"
 #: FuseOptions fields a compare sheet's label leaves out: how the work is split to fit in memory (they
 #: change pixels only where tiles meet), as a folder run's settings leave them out.
 UNLABELLED_FIELDS = ("tile", "overlap", "auto_tile_pixels", "auto_tile_size")
+
+
+#: Hex digits of :func:`code_fingerprint`: as many as the record gives of the weights' SHA-256
+#: (:data:`DIGEST_CHARS`), enough to tell builds apart at a glance.
+CODE_DIGEST_CHARS = DIGEST_CHARS
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """The first :data:`CODE_DIGEST_CHARS` hex digits of a SHA-256 over the package's ``.py`` files (their
+    paths in it and contents, line ends as ``\\n``, so that a Windows checkout names the same code alike);
+    computed once per process."""
+    import defusion
+
+    root = Path(defusion.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        try:
+            digest.update(path.read_bytes().replace(b"\r\n", b"\n"))
+        except OSError:  # a file gone or unreadable: named by its path alone
+            pass
+        digest.update(b"\0")
+    return digest.hexdigest()[:CODE_DIGEST_CHARS]
+
 
 
 @dataclass(frozen=True)
@@ -129,7 +155,8 @@ class MadeBy:
         return full[:DIGEST_CHARS] if full else None
 
     def record(self) -> str:
-        """The compact JSON a fused image carries: defusion's version, the weights' name and SHA-256 start
+        """The compact JSON a fused image carries: defusion's version and code (:func:`code_fingerprint`: the
+        version stays 0.1.0 through unreleased changes), the weights' name and SHA-256 start
         (null: not known), the runtime, the server's ``stretch`` of float uploads where it has one, and the
         options that differ from FuseOptions' defaults (:meth:`FuseOptions.from_record` rebuilds them); at
         most :data:`MAX_RECORD_BYTES`.
@@ -138,9 +165,10 @@ class MadeBy:
             >>> from defusion.fusion.options import FuseOptions
             >>> MadeBy(FuseOptions(unique_gain=1.7), "runs/a/weights.safetensors", sha256="0123456789abcdef").record()
             ... # doctest: +ELLIPSIS
-            '{"defusion":"...","weights":"weights.safetensors","sha256":"0123456789ab","runtime":"torch","device":"cpu","options":{"unique_gain":1.7}}'
+            '{"defusion":"...","code":"...","weights":"weights.safetensors","sha256":"0123456789ab","runtime":"torch","device":"cpu","options":{"unique_gain":1.7}}'
         """
-        record: dict[str, Any] = {"defusion": __version__, "weights": self.weights_name, "sha256": self.digest(),
+        record: dict[str, Any] = {"defusion": __version__, "code": code_fingerprint(), "weights": self.weights_name,
+                                  "sha256": self.digest(),
                                   "runtime": self.runtime, "device": self.device}
         if self.half:
             record["half"] = True
@@ -318,5 +346,5 @@ def labelled_sheet(sources: Sequence[tuple[str, np.ndarray]], fused: np.ndarray,
     return sheets.tile_rows(sheets.sheet_rows(tiles, sheets.SHEET_MAX_WIDTH, sheets.SHEET_GAP), sheets.SHEET_GAP)
 
 
-__all__ = ["DIGEST_CHARS", "MAX_RECORD_BYTES", "RECORD_KEY", "SHIPPED", "MadeBy", "changed_options", "fused_label",
+__all__ = ["CODE_DIGEST_CHARS", "DIGEST_CHARS", "MAX_RECORD_BYTES", "RECORD_KEY", "SHIPPED", "MadeBy", "changed_options", "fused_label",
            "labelled_sheet", "option_flags", "runtime_name", "weights_sha256", "wrapped"]
