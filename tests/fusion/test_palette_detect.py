@@ -86,3 +86,12 @@ def test_one_grid_of_pixels_gets_one_answer_and_is_fitted_once(rng, monkeypatch)
 def _map(name: str) -> np.ndarray:
     steps = np.arange(256, dtype=np.uint8)[:, None]
     return cv2.applyColorMap(steps, getattr(cv2, f"COLORMAP_{name.upper()}"))[:, 0, ::-1].astype(np.float32) / 255
+
+
+@pytest.mark.parametrize("name", ["jet", "rainbow-hc"])
+def test_the_upper_half_of_a_rainbow_map_is_named_by_its_own_map_not_hot(rng, name):
+    """Above its middle a rainbow map runs yellow to red, as hot's upper half does, but its colours lie
+    nearer its own: the map named is the closest of those that pass, not the first (review of
+    2026-12-07: jet's and rainbow-HC's upper halves were named "hot")."""
+    colours = color._map_colours()[name]
+    assert color.palette_like(_draw(_scene(rng), colours, 0.5, 1.0)) == name

@@ -674,17 +674,22 @@ def _palette_of(grid: bytes) -> str | None:
     coloured = pixels[coloured_at]
     coloured = coloured[::max(1, len(coloured) // _PALETTE_FIT_PIXELS)]
     squares = (coloured * coloured).sum(axis=1)[:, None]
+    # the map the colours lie closest to on average, of those that pass: jet's upper half shares hot's
+    # yellow and reds exactly (the median says both fit), but its cyan lies on jet's map alone
+    best, best_distance = None, np.inf
     for name, colours in _map_colours().items():
         distances = squares + (colours * colours).sum(axis=1)[None] - 2.0 * coloured @ colours.T
-        if np.sqrt(max(float(np.median(distances.min(axis=1))), 0.0)) > _PALETTE_DISTANCE:
+        nearest = np.sqrt(np.maximum(distances.min(axis=1), 0.0))
+        distance = float(nearest.mean())
+        if float(np.median(nearest)) > _PALETTE_DISTANCE or distance >= best_distance:
             continue
         low, high = np.percentile(distances.argmin(axis=1), (5, 95))
         if high - low < _PALETTE_SPAN * (len(colours) - 1):
             continue
         turn = _map_hue_arc(colours[int(low):int(high) + 1])
         if turn >= _PALETTE_HUE_ARC and arc >= _PALETTE_HUE_FOLLOW * turn:
-            return name
-    return None
+            best, best_distance = name, distance
+    return best
 
 
 def _map_hue_arc(colours: np.ndarray) -> float:
