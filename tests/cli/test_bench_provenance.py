@@ -42,10 +42,20 @@ def _fake_earlier_build(out, code=OTHER_CODE) -> None:
     """run.json as an earlier build of the code (or, ``code`` None, an older version, recording none) left it."""
     record = _record(out)
     if code is None:
-        del record["build"], record["builds_kept"]
+        del record["build"], record["builds_kept"], record["method_builds"]
     else:
         record["build"]["code"] = code
+        for builds in record["method_builds"].values():
+            for build in builds:
+                build["code"] = code
     (out / "run.json").write_text(json.dumps(record), encoding="utf-8")
+
+
+def _said_again() -> None:
+    """Lines said as if none had been yet (each is said once per process): a second run's in one test."""
+    from defusion.io import notes
+
+    notes._said.clear()
 
 
 def _warnings(err: str) -> list[str]:
@@ -111,8 +121,9 @@ def test_a_resume_keeping_another_builds_rows_warns_once_and_records_them(tmp_pa
     assert {r.value for r in read_results_csv(out / "results.csv") if (r.method, r.metric) == ("average", "EN")} == {77}
     record = _record(out)
     assert record["build"]["code"] == code_fingerprint()
-    assert record["builds_kept"] == [{"defusion": __version__, "code": OTHER_CODE}]  # still in the table
+    assert [(b["defusion"], b["code"]) for b in record["builds_kept"]] == [(__version__, OTHER_CODE)]  # still there
     capsys.readouterr()
+    _said_again()
     assert _bench(da, db, out, "average,max", "--resume") == 0  # this build's run.json, the earlier rows still there
     assert f"(code {OTHER_CODE}), not by this" in "".join(_warnings(capsys.readouterr().err))
 
@@ -167,3 +178,88 @@ def test_the_made_with_line_names_the_builds_whose_rows_were_kept(kept, said):
                            "build": {"defusion": "0.1.0", "code": "e7460ec37b45", "machine": {"cores": 2}}})
     assert line == f"Made with defusion 0.1.0 (code e7460ec37b45); s/pair timed on 2 cores. {said} (run with " \
                    "--overwrite to score them afresh)."
+
+
+def _fake_other_machine(out) -> None:
+    """run.json as a run on another machine, at another date, left it."""
+    record = _record(out)
+    record["build"]["machine"] = {"platform": "Linux-5.4-x86_64", "cpu": "Intel Xeon Gold 6230", "cores": 40,
+                                  "gpu": None}
+    record["build"]["time"] = "2026-01-02T03:04:05+00:00"
+    (out / "run.json").write_text(json.dumps(record), encoding="utf-8")
+
+
+def test_a_resume_computing_nothing_keeps_the_earlier_build_machine_and_date(tmp_path, rng, fresh_notes):
+    """From a review: such a resume rewrote them to its own, and summary.md named the wrong machine."""
+    from defusion.cli.bench.run_file import made_with_line
+
+    da, db = _pairs(tmp_path, rng)
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average") == 0
+    _fake_other_machine(out)
+    earlier = _record(out)["build"]
+    assert _bench(da, db, out, "average", "--resume") == 0
+    record = _record(out)
+    assert record["build"] == earlier and record["builds_kept"] == []
+    assert "s/pair timed on Intel Xeon Gold 6230, 40 cores, Linux-5.4-x86_64; 2026-01-02." in made_with_line(record)
+
+
+def test_a_resume_computing_on_another_machine_names_both_machines(tmp_path, rng, fresh_notes):
+    from defusion.cli.bench.run_file import made_with_line
+
+    da, db = _pairs(tmp_path, rng)
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average") == 0
+    _fake_other_machine(out)
+    earlier = _record(out)["build"]
+    assert _bench(da, db, out, "average,max", "--resume") == 0
+    record = _record(out)
+    assert record["build"]["machine"] != earlier["machine"] and record["builds_kept"] == [earlier]  # whole
+    line = made_with_line(record)
+    assert "; earlier rows on Intel Xeon Gold 6230, 40 cores, Linux-5.4-x86_64; " in line
+    assert "Also scores kept" not in line  # the same code: no other build's scores
+
+
+def test_a_second_resume_by_the_new_build_warns_only_of_the_old_builds_methods(tmp_path, rng, fresh_notes, capsys):
+    """From a review: it blamed max's rows, made by this build, on the old one too."""
+    da, db = _pairs(tmp_path, rng)
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average") == 0
+    _fake_earlier_build(out)
+    assert _bench(da, db, out, "average,max", "--resume") == 0
+    assert _record(out)["method_builds"] == {"average": [{"defusion": __version__, "code": OTHER_CODE}],
+                                             "max": [{"defusion": __version__, "code": code_fingerprint()}]}
+    capsys.readouterr()
+    _said_again()
+    assert _bench(da, db, out, "average,max", "--resume") == 0
+    assert _warnings(capsys.readouterr().err) == [
+        f"defusion: warning: --resume: the 6 rows of results.csv kept in {out} (average) were made by defusion "
+        f"{__version__} (code {OTHER_CODE}), not by this defusion {__version__} (code {code_fingerprint()}): a change "
+        "in between may have changed them; run with --overwrite to score everything afresh with this build "
+        "(--resume keeps them)"]
+
+
+def test_a_method_partly_rescored_by_this_build_is_said_in_part(tmp_path, rng, fresh_notes, capsys):
+    """A new metric for average: its rows are then both builds'; a later resume says "some of" them."""
+    da, db = _pairs(tmp_path, rng)
+    out = tmp_path / "out"
+    assert _bench(da, db, out, "average") == 0
+    _fake_earlier_build(out)
+    assert main(["bench", "--task", "mef", "--a", str(da), "--b", str(db), "--out", str(out), "--methods", "average",
+                 "--metrics", "EN,SD,SF", "--no-progress", "--resume"]) == 0
+    capsys.readouterr()
+    assert _bench(da, db, out, "average", "--resume") == 0
+    warned = _warnings(capsys.readouterr().err)
+    assert len(warned) == 1 and "--resume: some of the 8 rows of results.csv kept in" in warned[0]
+    assert f"(average) may have been made by defusion {__version__} (code {OTHER_CODE}), not by this" in warned[0]
+
+
+def test_the_made_with_line_names_the_machines_of_kept_rows():
+    from defusion.cli.bench.run_file import made_with_line
+
+    then = {"defusion": "0.1.0", "code": OTHER_CODE, "machine": {"cpu": "Intel Xeon", "cores": 40}}
+    line = made_with_line({"defusion_run": None, "weights": "shipped", "builds_kept": [then],
+                           "build": {"defusion": "0.1.0", "code": "e7460ec37b45", "machine": {"cores": 2}}})
+    assert line == f"Made with defusion 0.1.0 (code e7460ec37b45); s/pair timed on 2 cores; earlier rows on Intel " \
+                   f"Xeon, 40 cores. Also scores kept from defusion 0.1.0 (code {OTHER_CODE}) (run with --overwrite " \
+                   "to score them afresh)."

@@ -138,19 +138,30 @@ def previous_rows(out: Path, weights: str | None, published: Published, recorded
 
 def say_other_builds(rows: list[Row], recorded: dict, out: Path) -> None:
     """Warn, in one line, where the ``rows`` a resume keeps in ``out`` were made (some or all) by another
-    build of defusion than this one, by its ``recorded`` RUN_FILE
-    (:func:`~defusion.cli.bench.run_file.recorded_builds`; one that records none is an earlier version's):
+    build of defusion than this one, by its ``recorded`` RUN_FILE: the builds it names per method
+    ("method_builds"), only the methods another build made rows of; an older one, naming none per method,
+    any of its builds (:func:`~defusion.cli.bench.run_file.recorded_builds`; one that records none is
+    an earlier version's), for every method ("some of" them where this build made rows of those methods too):
     a change of the code in between (a baseline's, the colour path's, a metric's) may have changed them,
     and nothing says which methods it touched, so they are kept, as --resume asks, and --overwrite is
     named to score them afresh."""
     from defusion.cli.build_info import build_name, same_build, this_code
 
     now = this_code()
-    others = [build_name(b) for b in recorded_builds(recorded) if not same_build(b, now)]
-    if not rows or not others:
-        return
+    made_by = mapping_in(recorded, "method_builds")
+
+    def builds_of(method: str) -> list:  # an older RUN_FILE, saying no method's builds: any of its builds
+        named = made_by.get(method)
+        return named if isinstance(named, list) else recorded_builds(recorded)
+
+    rows = [r for r in rows if any(not same_build(b, now) for b in builds_of(r.method))]
     methods = list(dict.fromkeys(r.method for r in rows))
-    warn(f"--resume: the {plural(len(rows), 'row')} of results.csv kept in {out} ({listed(methods)}) were made by "
+    others = [build_name(b) for m in methods for b in builds_of(m) if not same_build(b, now)]
+    if not rows:
+        return
+    mixed = any(same_build(b, now) for m in methods for b in builds_of(m))  # this build made some of them
+    warn(f"--resume: {'some of ' if mixed else ''}the {plural(len(rows), 'row')} of results.csv kept in {out} "
+         f"({listed(methods)}) {'may have been' if mixed else 'were'} made by "
          f"{listed(list(dict.fromkeys(others)))}, not by this {build_name(now)}: a change in between may have changed "
          "them; run with --overwrite to score everything afresh with this build (--resume keeps them)")
 

@@ -116,14 +116,83 @@ def run_record(run: ThisRun, earlier: dict, kept: list[Row]) -> dict:
     scored = earlier.get("metrics")
     if not isinstance(scored, list):
         scored = [r.metric for r in kept if r.metric != SECONDS]
+    computed = computed_methods(run, kept)
     build = run.build or this_build()
+    if not computed and isinstance(earlier.get("build"), dict):
+        build = earlier["build"]  # a resume computing nothing: the kept rows' build, machine and date stay said
+    method_builds = _method_builds(earlier, kept, computed, build)
     return {"defusion_run": run.defusion_run, "weights": str(run.weights or SHIPPED), "task": run.task,
             "metrics": list(dict.fromkeys([*scored, *run.metrics])),
             "source_files": {**mapping_in(earlier, "source_files"), **run.source_files},
             "fused_files": _merged_files(mapping_in(earlier, "fused_files"), run.fused_files),
             "fused_dirs": {**mapping_in(earlier, "fused_dirs"), **folders}, "versus": run.versus,
             "jpeg_quality": run.jpeg_quality, "methods": _method_order(earlier, kept, run.methods),
-            "build": build, "builds_kept": _kept_builds(earlier, kept, build)}
+            "build": build, "builds_kept": _kept_builds(earlier, kept, build, method_builds),
+            "method_builds": method_builds}
+
+
+def computed_methods(run: ThisRun, kept: list[Row]) -> set[str]:
+    """The methods of which ``run`` computes rows, as the benchmark will (its ``_pair_tasks``): a built-in
+    one on a pair whose sources it fingerprinted (read) missing a metric of ``run`` or its time, a --fused
+    one on such a pair with a result missing a metric, among the ``kept`` rows. A pair or result that then
+    fails to be scored is still counted: a run said to compute what it could not only names this build.
+
+    Example:
+        >>> from defusion.benchmark.runner import SECONDS, Row
+        >>> run = ThisRun("ivf", ("EN",), None, None, {}, {}, {"01": ["aa", "bb"]}, methods=("average", "max"))
+        >>> kept = [Row("average", "01", "EN", 7.0), Row("average", "01", SECONDS, 0.1), Row("max", "01", "EN", 7.0)]
+        >>> computed_methods(run, kept)  # max lacks its time on 01
+        {'max'}
+    """
+    from defusion.benchmark.runner import SECONDS
+
+    scored: dict[tuple[str, str], set[str]] = {}
+    for r in kept:
+        scored.setdefault((r.method, r.image), set()).add(r.metric)
+    computed = set()
+    for method in run.methods:
+        fused = method in run.fused_dirs
+        needed = set(run.metrics) if fused else {*run.metrics, SECONDS}
+        stems = [s for s in run.source_files if not fused or s in run.fused_files.get(method, {})]
+        if any(needed - scored.get((method, stem), set()) for stem in stems):
+            computed.add(method)
+    return computed
+
+
+def _method_builds(earlier: dict, kept: list[Row], computed: set[str], build: dict) -> dict[str, list]:
+    """RUN_FILE's "method_builds": {method: the builds (version and code; None: an earlier defusion's,
+    unrecorded) whose rows of it results.csv holds}: the ``earlier`` record's for a method with ``kept``
+    rows (an older record, saying none, any of its builds: :func:`recorded_builds`), and this run's
+    ``build`` for one it ``computed`` rows of. A resume then warns only of the methods another build made
+    rows of (:func:`~defusion.cli.bench.resume.say_other_builds`).
+
+    Example:
+        >>> from defusion.benchmark.runner import Row
+        >>> now, then = {"defusion": "0.1.0", "code": "cd"}, {"defusion": "0.1.0", "code": "ab", "time": "t"}
+        >>> _method_builds({"build": then}, [Row("average", "01", "EN", 7.0)], {"max"}, now)
+        {'average': [{'defusion': '0.1.0', 'code': 'ab'}], 'max': [{'defusion': '0.1.0', 'code': 'cd'}]}
+    """
+    recorded = mapping_in(earlier, "method_builds")
+    fallback = [_named(b) for b in recorded_builds(earlier)]
+    builds: dict[str, list] = {}
+    for method in dict.fromkeys([*(r.method for r in kept), *sorted(computed)]):
+        earlier_ones = recorded.get(method) if isinstance(recorded.get(method), list) else fallback
+        made = [*(earlier_ones if any(r.method == method for r in kept) else []),
+                *([_named(build)] if method in computed else [])]
+        builds[method] = [b for i, b in enumerate(made) if b not in made[:i]]
+    return builds
+
+
+def _named(build: object) -> dict | None:
+    """A build as version and code (None: one that records none, an earlier defusion's).
+
+    Example:
+        >>> _named({"defusion": "0.1.0", "code": "ab", "time": "t"}), _named("?")
+        ({'defusion': '0.1.0', 'code': 'ab'}, None)
+    """
+    if isinstance(build, dict) and isinstance(build.get("code"), str):
+        return {"defusion": build.get("defusion"), "code": build["code"]}
+    return None
 
 
 def recorded_builds(record: dict) -> list:
@@ -138,17 +207,18 @@ def recorded_builds(record: dict) -> list:
     return [record.get("build"), *(kept if isinstance(kept, list) else [])]
 
 
-def _kept_builds(earlier: dict, kept: list[Row], build: dict) -> list:
+def _kept_builds(earlier: dict, kept: list[Row], build: dict, method_builds: dict[str, list] | None = None) -> list:
     """The builds other than this run's (``build``) whose rows a resume keeps (``kept``): the ``earlier``
-    record's (:func:`recorded_builds`; None: an earlier defusion's, unrecorded), each once, as version and
-    code; none where no row is kept. The rows themselves do not say which build made them: a build whose
-    rows were all scored again since stays listed.
+    record's (:func:`recorded_builds`; None: an earlier defusion's, unrecorded), each once and whole (its
+    machine and date too, which summary.md names: :func:`made_with_line`), of another code or machine than
+    ``build``, and where ``method_builds`` (:func:`_method_builds`) is given, only those it still names
+    for a method of the kept rows; none where no row is kept.
 
     Example:
         >>> from defusion.benchmark.runner import Row
         >>> now, then = {"defusion": "0.1.0", "code": "cd"}, {"defusion": "0.1.0", "code": "ab", "time": "t"}
         >>> _kept_builds({"build": then}, [Row("average", "01", "EN", 7.0)], now)
-        [{'defusion': '0.1.0', 'code': 'ab'}]
+        [{'defusion': '0.1.0', 'code': 'ab', 'time': 't'}]
         >>> _kept_builds({"build": now}, [Row("average", "01", "EN", 7.0)], now), _kept_builds({}, [], now)
         ([], [])
     """
@@ -156,19 +226,38 @@ def _kept_builds(earlier: dict, kept: list[Row], build: dict) -> list:
 
     if not kept:
         return []
-    others = []
+    named = None if method_builds is None else [b for r in kept for b in method_builds.get(r.method, [])]
+    others: list = []
     for other in recorded_builds(earlier):
-        named = ({"defusion": other.get("defusion"), "code": other.get("code")} if isinstance(other, dict)
-                 and isinstance(other.get("code"), str) else None)
-        if not same_build(named, build) and named not in others:
-            others.append(named)
+        other = other if isinstance(other, dict) and isinstance(other.get("code"), str) else None
+        same = other == build or (same_build(other, build) and _machine(other) == _machine(build))
+        if not same and other not in others and (named is None or _named(other) in named):
+            others.append(other)
     return others
+
+
+def _machine(build: object) -> dict:
+    """A record's build's machine ({} where it says none)."""
+    machine = build.get("machine") if isinstance(build, dict) else None
+    return machine if isinstance(machine, dict) else {}
+
+
+def _where(machine: dict) -> str:
+    """A machine as summary.md names it: CPU, GPU, cores and platform, those it says.
+
+    Example:
+        >>> _where({"cpu": "AMD EPYC", "gpu": None, "cores": 2, "platform": "Linux"})
+        'AMD EPYC, 2 cores, Linux'
+    """
+    return ", ".join(str(machine[key]) if key != "cores" else f"{machine[key]} cores"
+                     for key in ("cpu", "gpu", "cores", "platform") if machine.get(key))
 
 
 def made_with_line(record: dict) -> str:
     """summary.md's last line, from RUN_FILE's ``record``: the build that made the rows (version and code),
-    the weights where DeFusion ran, the machine the s/pair column was timed on, the date, and the other
-    builds whose rows a resume kept.
+    the weights where DeFusion ran, the machine the s/pair column was timed on (and those of the earlier
+    rows a resume kept, where another: ``builds_kept``), the date, and the other builds whose rows a
+    resume kept.
 
     Example:
         >>> build = {"defusion": "0.1.0", "code": "e7460ec37b45", "time": "2026-12-08T10:00:00+01:00",
@@ -178,7 +267,7 @@ def made_with_line(record: dict) -> str:
         ...                 "builds_kept": [{"defusion": "0.1.0", "code": "0a1b2c3d4e5f"}]})
         'Made with defusion 0.1.0 (code e7460ec37b45), weights shipped (9b2f31a6f14df7c1-x2-g1.5), Python 3.11.9, torch 2.13.0; s/pair timed on AMD EPYC 7B13, 2 cores, Linux-6.1-x86_64; 2026-12-08. Also scores kept from defusion 0.1.0 (code 0a1b2c3d4e5f) (run with --overwrite to score them afresh).'
     """
-    from defusion.cli.build_info import build_name
+    from defusion.cli.build_info import build_name, same_build
 
     build = record.get("build") if isinstance(record.get("build"), dict) else {}
     software = build.get("software") if isinstance(build.get("software"), dict) else {}
@@ -187,14 +276,15 @@ def made_with_line(record: dict) -> str:
     if record.get("defusion_run"):
         said.append(f"weights {Path(str(record.get('weights') or SHIPPED)).name} ({record['defusion_run']})")
     said += [f"{name} {version}" for name, version in software.items() if name in SOFTWARE_SAID and version]
-    where = [str(machine[key]) if key != "cores" else f"{machine[key]} cores"
-             for key in ("cpu", "gpu", "cores", "platform") if machine.get(key)]
-    line = f"Made with {', '.join(said)}" + (f"; s/pair timed on {', '.join(where)}" if where else "")
-    line += f"; {str(build['time'])[:10]}." if build.get("time") else "."
     kept = [b for b in recorded_builds(record)[1:] if b is None or isinstance(b, dict)]
-    if kept:
-        line += (f" Also scores kept from {', '.join(build_name(b) for b in kept)} (run with --overwrite to score "
-                 "them afresh).")
+    where = _where(machine)
+    earlier = [w for w in dict.fromkeys(_where(_machine(b)) for b in kept if _machine(b) != machine) if w]
+    line = f"Made with {', '.join(said)}" + (f"; s/pair timed on {where}" if where else "")
+    line += f"; earlier rows on {' and '.join(earlier)}" if earlier else ""
+    line += f"; {str(build['time'])[:10]}." if build.get("time") else "."
+    other = list(dict.fromkeys(build_name(b) for b in kept if not same_build(b, build)))
+    if other:
+        line += f" Also scores kept from {', '.join(other)} (run with --overwrite to score them afresh)."
     return line
 
 
