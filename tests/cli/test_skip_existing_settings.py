@@ -123,3 +123,38 @@ def test_an_older_record_without_them_still_works(tmp_path, folders, tiny_weight
     (warned,) = _warnings(capsys.readouterr().err)
     assert f"(an earlier defusion (code unrecorded), now defusion {__version__} (code " in warned and not fuse_calls
     assert WARNED not in _record(out)["settings"]  # every image kept: still the earlier run's, as recorded
+
+
+def test_a_rerun_that_keeps_images_of_another_tiling_and_fuses_one_keeps_both_runs(tmp_path, rng, tiny_weights,
+                                                                                     fuse_calls, fresh_notes, capsys):
+    """From a review: a --skip-existing rerun with another --tile that kept 3 pairs and fused a new one
+    recorded its settings alone, so the next rerun said nothing of the 3 kept pairs' tiling, and one with
+    their --tile warned of a tiling none of them had."""
+    da, db = infrared_visible_folders(tmp_path, rng)
+    out = tmp_path / "out"
+    args = ["--a", da, "--b", db, "-o", out, "--weights", tiny_weights, "--runtime", "torch"]
+    assert run_fuse(*args, "--tile", "136") == 0
+    infrared_visible_folders(tmp_path, rng, stems=("04",))  # a new pair
+    capsys.readouterr()
+    fuse_calls.clear()
+    assert run_fuse(*args, "--skip-existing") == 0
+    (warned,) = _warnings(capsys.readouterr().err)
+    assert "(--tile 136, now auto)" in warned and len(fuse_calls) == 1
+    assert [run[WARNED]["--tile"] for run in _record(out)["runs"]["png"]] == [136, "auto"]
+    assert run_fuse(*args, "--skip-existing") == 0  # the 3 kept pairs are still of --tile 136
+    (warned,) = _warnings(capsys.readouterr().err)
+    assert "the 4 pairs already in" in warned and "(--tile 136, now auto)" in warned
+    assert run_fuse(*args, "--tile", "136", "--skip-existing") == 0  # the new pair is of --tile auto
+    (warned,) = _warnings(capsys.readouterr().err)
+    assert "(--tile auto, now 136)" in warned
+
+
+def test_a_rerun_that_fuses_every_image_again_records_its_settings_alone(tmp_path, folders, tiny_weights, fresh_notes):
+    out = tmp_path / "out"
+    args = [*folders, "-o", out, "--weights", tiny_weights, "--runtime", "torch"]
+    assert run_fuse(*args, "--tile", "136") == 0
+    (out / "03.png").unlink()
+    assert run_fuse(*args, "--skip-existing") == 0  # keeps 2 of --tile 136: both runs recorded
+    assert len(_record(out)["runs"]["png"]) == 2
+    assert run_fuse(*args) == 0  # every pair fused again: this run's alone
+    assert [run[WARNED]["--tile"] for run in _record(out)["runs"]["png"]] == ["auto"]

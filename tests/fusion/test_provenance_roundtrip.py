@@ -112,3 +112,36 @@ def test_the_record_names_the_code_that_made_it():
     record = json.loads(MadeBy(FuseOptions()).record())
     assert record["code"] == code_fingerprint() == this_build()["code"]
     assert len(record["code"]) == CODE_DIGEST_CHARS and int(record["code"], 16) >= 0
+
+
+@pytest.fixture
+def uncached_fingerprint():
+    """code_fingerprint computed afresh in the test, and again after it (its cache cleared both times)."""
+    from defusion.fusion.provenance import code_fingerprint
+
+    code_fingerprint.cache_clear()
+    yield code_fingerprint
+    code_fingerprint.cache_clear()
+
+
+@pytest.mark.parametrize("where", ["no .py files", "a zip"])
+def test_a_package_with_no_code_to_read_is_no_build(tmp_path, monkeypatch, uncached_fingerprint, where):
+    """From a review: a zipped, zipapp or frozen install has no .py files to hash, and every such build got
+    the hash of nothing (e3b0c44298fc), so two of them compared equal and no record warned of a change."""
+    import defusion
+    from defusion.cli.build_info import same_build, this_code
+    from defusion.fusion.provenance import UNKNOWN_CODE
+
+    root = tmp_path / "defusion"
+    root.mkdir()
+    (root / "__init__.pyc").write_bytes(b"")  # compiled only, as a frozen build ships it
+    package = root / "__init__.pyc" if where == "no .py files" else tmp_path / "app.zip" / "defusion" / "__init__.py"
+    monkeypatch.setattr(defusion, "__file__", str(package))
+    assert uncached_fingerprint() == UNKNOWN_CODE
+    assert not same_build(this_code(), this_code())  # warned of, never taken for the same build
+
+
+def test_the_fingerprint_of_a_package_folder_is_its_code(uncached_fingerprint):
+    from defusion.fusion.provenance import CODE_DIGEST_CHARS
+
+    assert len(uncached_fingerprint()) == CODE_DIGEST_CHARS and uncached_fingerprint() != "e3b0c44298fc"

@@ -99,15 +99,22 @@ def build_name(build: object) -> str:
 
 
 def same_build(build: object, other: object) -> bool:
-    """Whether two records' builds are one: the same version and code (a record naming none is no build's).
+    """Whether two records' builds are one: the same version and code (a record naming none is no build's,
+    nor one whose code could not be read: :data:`~defusion.fusion.provenance.UNKNOWN_CODE`, a zipped or
+    frozen install's, so that a change of it is warned of rather than missed).
 
     Example:
         >>> same_build({"defusion": "0.1.0", "code": "ab"}, {"defusion": "0.1.0", "code": "ab", "time": "x"})
         True
         >>> same_build({"defusion": "0.1.0", "code": "ab"}, {"defusion": "0.1.0", "code": "cd"}), same_build(None, None)
         (False, False)
+        >>> same_build({"defusion": "0.1.0", "code": "unknown"}, {"defusion": "0.1.0", "code": "unknown"})
+        False
     """
+    from defusion.fusion.provenance import UNKNOWN_CODE
+
     return (isinstance(build, dict) and isinstance(other, dict) and isinstance(build.get("code"), str)
+            and build.get("code") != UNKNOWN_CODE
             and (build.get("defusion"), build.get("code")) == (other.get("defusion"), other.get("code")))
 
 

@@ -59,18 +59,25 @@ UNLABELLED_FIELDS = ("tile", "overlap", "auto_tile_pixels", "auto_tile_size")
 #: Hex digits of :func:`code_fingerprint`: as many as the record gives of the weights' SHA-256
 #: (:data:`DIGEST_CHARS`), enough to tell builds apart at a glance.
 CODE_DIGEST_CHARS = DIGEST_CHARS
+#: :func:`code_fingerprint` where the package is no folder of ``.py`` files to hash (a zip, a zipapp, a frozen
+#: build): no build's, so that two such builds are never taken for one
+#: (:func:`~defusion.cli.build_info.same_build`); the hash of no files would be one for all of them.
+UNKNOWN_CODE = "unknown"
 
 
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """The first :data:`CODE_DIGEST_CHARS` hex digits of a SHA-256 over the package's ``.py`` files (their
     paths in it and contents, line ends as ``\\n``, so that a Windows checkout names the same code alike);
-    computed once per process."""
+    :data:`UNKNOWN_CODE` where it has none to read; computed once per process."""
     import defusion
 
     root = Path(defusion.__file__).resolve().parent
+    files = sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()) if root.is_dir() else []
+    if not files:
+        return UNKNOWN_CODE
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
+    for path in files:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         try:
             digest.update(path.read_bytes().replace(b"\r\n", b"\n"))
