@@ -201,8 +201,7 @@ def run(args: argparse.Namespace) -> int:
     options = fusion_options(args)
     before = _frame_files(out) if output_kind(out) == "frames" else None
     settings = None if before is None else fused_settings(args, options)  # a frame folder's, as fuse's folders
-    if args.skip_existing:
-        check_kept(args, settings, len(before or ()), "frames")
+    kept_others = check_kept(args, settings, len(before or ()), "frames") if args.skip_existing else False
     check_onnx_options(args)  # the model options' mistakes, said before a stream is waited for
     check_model_files(args)
     # the inputs opened before the model loads (seconds): a bad URL or an unplugged camera said at once; a
@@ -229,13 +228,13 @@ def run(args: argparse.Namespace) -> int:
         close_progress_bars()
         fused = exc.frames if isinstance(exc, VideoInterrupted) else 0  # a plain one: before the first frame
         if isinstance(exc, VideoInterrupted) and exc.kept is not None:  # a live input's: the output finished
-            settle_settings(out, settings)
+            settle_settings(out, settings, kept_others=kept_others)
             print(f"defusion: interrupted; {_live_kept(exc.kept, fused, exc.seconds or 0.0, before is None)}",
                   file=sys.stderr)
         else:
             print(f"defusion: interrupted; {_kept(out, before, fused, args.skip_existing)}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    settle_settings(out, settings)  # the folder holds this run's frames alone (fuse_videos removes any after them)
+    settle_settings(out, settings, kept_others=kept_others)  # the folder holds this run's frames alone (fuse_videos removes any after them)
     print(f"fused {result.frames} frames in {result.seconds:.1f} s ({result.fps:.2f} frames/s) into {result.output}"
           + (f"; skipped the {result.skipped} already there" if result.skipped else "")
           + _failed(result.failed, before is None), file=sys.stderr)

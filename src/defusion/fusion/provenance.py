@@ -339,18 +339,12 @@ def wrapped(label: str, width: int, font: object = None) -> str:
 def labelled_sheet(sources: Sequence[tuple[str, np.ndarray]], fused: np.ndarray,
                    made_by: MadeBy | None = None) -> Image.Image:
     """The compare sheet of ``sources`` (``(name, pixels)``) and ``fused``
-    (:func:`defusion.io.sheets.compare_sheet`'s tiles and rows), the fused tile labelled by
+    (:func:`defusion.io.sheets.compare_sheet`), the fused tile labelled by
     :func:`fused_label`, wrapped to its width: one drawing for ``defusion fuse --compare`` and the web UI."""
     from defusion.io import sheets
 
-    font = sheets.label_font()
-    tiles = []
-    for index, (label, pixels) in enumerate([*sources, ("", fused)]):
-        height, width = sheets.tile_size(*pixels.shape[:2])
-        said = wrapped(fused_label(made_by), width, font) if index == len(sources) else sheets.fitted(label, width,
-                                                                                                      font)
-        tiles.append(sheets.labelled_tile(sheets.preview(pixels), said, height, font, width))
-    return sheets.tile_rows(sheets.sheet_rows(tiles, sheets.SHEET_MAX_WIDTH, sheets.SHEET_GAP), sheets.SHEET_GAP)
+    _, width = sheets.tile_size(*fused.shape[:2])
+    return sheets.compare_sheet(sources, fused, wrapped(fused_label(made_by), width, sheets.label_font()))
 
 
 __all__ = ["CODE_DIGEST_CHARS", "DIGEST_CHARS", "MAX_RECORD_BYTES", "RECORD_KEY", "SHIPPED", "MadeBy", "changed_options", "fused_label",

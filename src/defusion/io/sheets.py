@@ -179,13 +179,16 @@ def drawable(label: str, font: ImageFont.ImageFont | ImageFont.FreeTypeFont | No
 def fitted(label: str, width: int, font: ImageFont.ImageFont | ImageFont.FreeTypeFont | None = None) -> str:
     """``label`` with its middle replaced by :data:`ELLIPSIS` where it is wider than a tile ``width``
     pixels wide (its box and margins included), so that a long file name does not run off its tile: its
-    end kept over its start, where paths and shot numbers differ (``.../camera_left/IMG_0001.JPG``).
+    end kept over its start, where paths and shot numbers differ (``.../camera_left/IMG_0001.JPG``). A label
+    of several lines (a fused tile's options, wrapped) is fitted line by line.
 
     Example:
         >>> short = fitted("/mnt/nas/photos/2024/camera_right/IMG_0001.JPG", 200)
         >>> fitted("a.png", 200), short.startswith("/mnt"), ELLIPSIS in short, short.endswith("right/IMG_0001.JPG")
         ('a.png', True, True, True)
     """
+    if "\n" in label:  # Pillow measures one line at a time
+        return "\n".join(fitted(line, width, font) for line in label.split("\n"))
     label = drawable(label, font)
     room = width - 2 * (LABEL_OFFSET + LABEL_PAD)
     draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))

@@ -102,12 +102,12 @@ def _fuse_folder(args: argparse.Namespace, options: dict, jobs: list[tuple[str, 
     ``jobs`` fused (``lone``: the files with no partner, named again at the end), the settings recorded in -o."""
     settings = fused_settings(args, options)
     kept = sum(already_fused(name, args) for name, _ in jobs) if args.skip_existing else 0
-    check_kept(args, settings, kept, unit)
+    kept_others = check_kept(args, settings, kept, unit)
     check_folder_sides(args, jobs, known)  # fused images --format cannot encode: said now, not as the run ends
     say_folder_size(args, options, jobs, unit, known)
     fuser = make_fuser(args, options)
     warn_same_sources(args, folders=True)
-    return fuse_jobs(fuser, jobs, unit, args, lone, settings)
+    return fuse_jobs(fuser, jobs, unit, args, lone, settings, kept_others)
 
 
 def _fuse_images(args: argparse.Namespace, options: dict, known: dict[Path, tuple[int, int] | None]) -> int:

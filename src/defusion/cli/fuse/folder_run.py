@@ -30,13 +30,14 @@ STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args: argparse.Namespace,
-              lone: Sequence[str] = (), settings: dict | None = None) -> int:
+              lone: Sequence[str] = (), settings: dict | None = None, kept_others: bool = False) -> int:
     """Fuse each (name, sources) into ``-o``/name.<--format> with a progress bar: a bad one is reported and
     skipped (exit status 1), as is a file with no partner (``lone``: each a pair that cannot be fused,
     counted and named in the last line), --skip-existing leaves those already written, Ctrl-C says how
     to go on. ``settings`` (:func:`~defusion.cli.fuse.fused_settings.fused_settings`) are recorded in -o
     before the first fusion, for a later --skip-existing to compare, and as the only ones once every
-    image is fused."""
+    image is fused (beside the earlier runs' where ``kept_others``: images kept from another tiling,
+    runtime or build, :func:`~defusion.cli.fuse.fused_settings.check_kept`)."""
     from tqdm import tqdm
 
     total = len(jobs) + len(lone)
@@ -77,7 +78,7 @@ def fuse_jobs(fuser: Fuser, jobs: list[tuple[str, list[Path]]], unit: str, args:
               "run the same command with --skip-existing to fuse the rest", file=sys.stderr)
         return EXIT_INTERRUPTED
     if not any(already_fused(name, args) for name in failed):  # no failed one holds an older fusion
-        settle_settings(args.output, settings, args.format)
+        settle_settings(args.output, settings, args.format, kept_others)
     for line in registration_summary(found, unit, fuser.options.align):
         print(f"defusion: {line}", file=sys.stderr)
     print(f"fused {done + len(kept)} of {total} {unit} into {args.output}{made_said}"

@@ -57,10 +57,6 @@ SHIPPED = "shipped"
 WARNED = "warned"
 #: The record's --tile where none is given: tiles chosen by the image's size (FuseOptions.tile None).
 AUTO_TILE = "auto"
-#: {(output folder, format): the settings of the run that :func:`check_kept` warned keeps images of another
-#: tiling, runtime or build there}: read by :func:`settle_settings` as that run (the same settings) ends, so
-#: that it adds them to the runs recorded rather than replacing those, without its callers saying so.
-_KEPT_OTHERS: dict[tuple[str, str], dict] = {}
 
 
 def fused_settings(args: argparse.Namespace, options: dict) -> dict[str, object] | None:
@@ -207,14 +203,14 @@ def _shown(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def check_kept(args: argparse.Namespace, settings: dict | None, kept: int, unit: str) -> None:
+def check_kept(args: argparse.Namespace, settings: dict | None, kept: int, unit: str) -> bool:
     """Before --skip-existing leaves ``kept`` of ``unit`` fused in -o: refuse (UserError) where -o's
     SETTINGS_FILE says a run with other ``settings`` may have left some of them (one whose images of this
     format no later run replaced whole); a note where -o has no such record (a folder an older defusion
-    fused): they are kept whatever made them."""
-    _KEPT_OTHERS.pop(_kept_key(Path(args.output), output_format(args)), None)  # an earlier run's in this process
+    fused): they are kept whatever made them. True where they are kept though made with another tiling,
+    runtime or build (warned of): :func:`settle_settings` then keeps those runs on record too."""
     if not (args.skip_existing and kept) or settings is None:
-        return
+        return False
     if _newer(_record(Path(args.output))):
         raise UserError(f"--skip-existing: {args.output}'s {SETTINGS_FILE} was written by a later defusion, "
                         "whose record of the settings this one cannot read: update defusion, give another -o, "
@@ -224,7 +220,7 @@ def check_kept(args: argparse.Namespace, settings: dict | None, kept: int, unit:
         note(f"{args.output} holds no record of the settings its {plural(kept, unit[:-1])} "
              f"were fused with ({SETTINGS_FILE}, which folder runs write from this version on): --skip-existing "
              "keeps them as they are, whatever made them")
-        return
+        return False
     refused = {key: value for key, value in settings.items() if key != WARNED}
     changed = list(dict.fromkeys(said for run in recorded for said in differences(run, refused)))
     if changed:
@@ -233,16 +229,11 @@ def check_kept(args: argparse.Namespace, settings: dict | None, kept: int, unit:
                         f"--skip-existing to fuse every {unit[:-1]} again with these")
     slight = list(dict.fromkeys(said for run in recorded for said in _warned_differences(run, settings)))
     if slight:
-        _KEPT_OTHERS[_kept_key(Path(args.output), output_format(args))] = settings
         warn(f"--skip-existing: the {plural(kept, unit[:-1])} already in {args.output} were fused with another "
              f"tiling, runtime or build ({'; '.join(slight)}), which may change the pixels a little (tiles meet "
              f"elsewhere, runtimes round differently, a build's code may differ): kept; leave out --skip-existing "
              f"to fuse every {unit[:-1]} again with these")
-
-
-def _kept_key(out: Path, fmt: str) -> tuple[str, str]:
-    """The key of :data:`_KEPT_OTHERS` for ``out``'s ``fmt`` images."""
-    return str(out.resolve()), fmt
+    return bool(slight)
 
 
 def _warned_differences(recorded: dict, now: dict) -> list[str]:
@@ -289,15 +280,14 @@ def record_settings(out: Path, settings: dict | None, fmt: str = "png") -> None:
     _write(out, settings, runs)
 
 
-def settle_settings(out: Path, settings: dict | None, fmt: str = "png") -> None:
+def settle_settings(out: Path, settings: dict | None, fmt: str = "png", kept_others: bool = False) -> None:
     """As a run ends having fused or kept every image of its pairs, groups or frames in ``out`` (none
     failed where an older fusion of it is left): its ``settings`` alone are what they were fused with,
-    unless it kept images :func:`check_kept` warned were fused with another tiling, runtime or build:
-    then they are added to the runs before (whose settings those images keep), so that a later rerun is
+    unless it kept images :func:`check_kept` warned were fused with another tiling, runtime or build
+    (``kept_others``, what it returned): then they are added to the runs before (whose settings those images keep), so that a later rerun is
     warned of those, not told the kept images are this run's. The record speaks for the images runs of
     this ``out`` fuse; one no run wrote is not tracked."""
     record = _record(out)
-    kept_others = settings is not None and _KEPT_OTHERS.pop(_kept_key(out, fmt), None) is settings  # check_kept's
     if settings is None or _newer(record):
         return
     runs = dict(record["runs"]) if record is not None and isinstance(record.get("runs"), dict) else {}
