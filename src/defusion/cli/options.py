@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from defusion.cli.errors import UserError
 from defusion.fusion.choices import (  # torch-free: offered and checked before any model loads
     AUTO_TILE_PIXELS, COLOR_MODES, DEFAULT_DEVICE, DEFAULT_OVERLAP, DEFAULT_RUNTIME, DEFAULT_UNIQUE_GAIN, DEVICES,
-    MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN, MIN_TILE, ONNX_RUNTIMES, PALETTES, RUNTIMES, STRETCHES, TASK_OPTIONS, TASKS,
+    MAX_DETAIL_GAIN, MAX_UNIQUE_GAIN, MIN_TILE, ONNX_RUNTIMES, PALETTE_ORDER_HELP, PALETTES, RUNTIMES, STRETCHES, TASK_OPTIONS, TASKS,
     is_onnx_export, palette_span, smallest_tile)
 
 if TYPE_CHECKING:
@@ -293,7 +293,7 @@ def add_palette_option(p: argparse.ArgumentParser) -> None:
                    help="false colour from the infrared image, as thermal cameras show it: the fused luminance "
                         "keeps both images' detail, the palette's hue says how warm each place is (the infrared "
                         "image: the only grey source, else the last grey one, or --infrared N); default none, the "
-                        "sources' own colours")
+                        f"sources' own colours. {PALETTE_ORDER_HELP}")
     p.add_argument("--infrared", type=positive_int, default=None, metavar="N",
                    help="with --palette: the infrared image is the Nth given (default: the one raw thermal frame, "
                         "else the only grey one, else the last grey one, else the last, as pairs are given visible "

@@ -25,6 +25,16 @@ COLOR_MODES: tuple[str, ...] = get_args(ColorMode)
 #: False-colour palettes for the infrared image (OpenCV's colour maps of those names); none: off.
 Palette = Literal["none", "inferno", "magma", "plasma", "hot", "jet", "turbo"]
 PALETTES: tuple[str, ...] = get_args(Palette)
+#: The PALETTES perceptually ordered and colour-blind friendly (matplotlib's viridis family): their
+#: lightness (CIELAB L* of OpenCV's tables) rises evenly from end to end, inferno's and magma's 0 to 98,
+#: plasma's 16 to 95, so a warmer place always reads brighter, in grey print and to colour-blind eyes.
+#: The others do not: jet's and turbo's (rainbows) lightness rises and falls (jet 13 at its blue end, 26 at
+#: its red one, brighter in between), hot's rises in uneven steps through red and yellow.
+ORDERED_PALETTES: tuple[str, ...] = ("inferno", "magma", "plasma")
+#: What --palette's help says of them, in a few words.
+PALETTE_ORDER_HELP = ("inferno, magma and plasma (the viridis family) are perceptually ordered and colour-blind "
+                      "friendly; jet and turbo (rainbows) and hot are not: their lightness does not rise evenly "
+                      "with the value")
 #: How a palette's range (FuseOptions.palette_range) is written: the infrared values it spans, 0 to 1.
 PALETTE_RANGE_FORM = "LOW,HIGH with 0 <= LOW < HIGH <= 1"
 #: Decimals kept of a palette bound written out (a millionth of the range: far under a colour map's step).
@@ -206,7 +216,8 @@ def is_onnx_export(path: str | Path | None) -> bool:
 
 
 __all__ = ["Motion", "MOTIONS", "PixelSource", "PIXEL_SOURCES", "ColorMode", "COLOR_MODES", "Palette", "PALETTES",
-           "PALETTE_RANGE_FORM", "PALETTE_DECIMALS", "decimal_text", "palette_span", "palette_span_text",
+           "ORDERED_PALETTES", "PALETTE_ORDER_HELP", "PALETTE_RANGE_FORM", "PALETTE_DECIMALS", "decimal_text",
+           "palette_span", "palette_span_text",
            "StackOrder", "STACK_ORDERS", "InputOrder", "INPUT_ORDERS", "Stretch", "STRETCHES", "RigMotion",
            "RIG_MOTIONS", "DEFAULT_RIG_MOTION", "DEFAULT_UNIQUE_GAIN", "MAX_UNIQUE_GAIN",
            "MAX_DETAIL_GAIN", "Task", "TASKS", "MFIFB_QABF_SOURCES", "MFIFB_QABF_NETWORK",

@@ -11,7 +11,8 @@
 - :mod:`.fusing`: one fusion (:mod:`.reading` its sources, :mod:`.fusion_notes` what the core did);
   :mod:`.folder_run`: a folder run's, one after another;
 - :mod:`.fused_settings`: what a folder run's images were fused with, recorded in -o for --skip-existing;
-- :mod:`.compare_sheet`: --compare's picture of the sources and the fused image;
+- :mod:`.compare_sheet`: --compare's picture of the sources and the fused image; --legend's colour key
+  (:func:`.fusing.write_legend`, drawn by :mod:`defusion.fusion.palette_legend`);
 - :mod:`.file_names`: the names the others say and write.
 
 Each imports only light modules at its top (no PyTorch, OpenCV, nor numpy): ``defusion --help``
@@ -26,6 +27,7 @@ import sys
 from pathlib import Path
 
 from defusion.cli.errors import UserError
+from defusion.cli.fuse import once as once_notes
 from defusion.cli.fuse.advice import (MANY_WITHOUT_TASK, note_deghost_on_focus, note_reconstruction_options,
                                       note_shots, warn_deghost_on_infrared)
 from defusion.cli.fuse.arguments import HELP, add_arguments, check_combinations
@@ -33,7 +35,7 @@ from defusion.cli.fuse.file_names import COMPONENT_PARTS, already_fused
 from defusion.cli.fuse.folder_jobs import pair_jobs, stack_groups, stack_jobs
 from defusion.cli.fuse.folder_run import fuse_jobs
 from defusion.cli.fuse.fused_settings import check_kept, fused_settings
-from defusion.cli.fuse.fusing import fuse_one
+from defusion.cli.fuse.fusing import fuse_one, write_legend
 from defusion.cli.fuse.path_checks import check_inputs, check_paths, warn_same_sources
 from defusion.cli.fuse.size_notes import say_folder_size, say_size_from_header
 from defusion.cli.fuse.source_sizes import check_folder_sides, check_header_sizes, check_output_sides
@@ -107,6 +109,11 @@ def _fuse_folder(args: argparse.Namespace, options: dict, jobs: list[tuple[str, 
     say_folder_size(args, options, jobs, unit, known)
     fuser = make_fuser(args, options)
     warn_same_sources(args, folders=True)
+    if args.legend is not None:  # one key for all: --palette-range fixes their span (check_legend)
+        made = said_made([m for m in [missing_folder(args.legend)] if m is not None])
+        write_legend(args.legend, fuser, fuser.options.palette_range)
+        print(f"defusion: wrote {args.legend}{made}, the key of every result's colours (--palette-range fixes "
+              "them), in 0-1 values: each pair's own values may map onto them in their own way", file=sys.stderr)
     return fuse_jobs(fuser, jobs, unit, args, lone, settings, kept_others)
 
 
@@ -116,15 +123,20 @@ def _fuse_images(args: argparse.Namespace, options: dict, known: dict[Path, tupl
     size_said = say_size_from_header(args, options, known)
     fuser = make_fuser(args, options)
     warn_same_sources(args, folders=False)
-    written = [str(p) for p in (args.output, args.source_map, args.compare) if p is not None]
+    # said: writing makes them (--components names the folder itself, the others a file in one)
+    missing = {p: missing_folder(p) for p in (args.output, args.source_map, args.compare, args.legend) if p is not None}
+    parts_missing = missing_folder(args.components, itself=True) if args.components else None
+    once: set[str] = set()
+    fuse_one(fuser, args.images, args.output, args, show_tiles=True, notes=True, say_size_read=not size_said,
+             once=once)
+    if args.legend is not None and once_notes.LEGEND not in once:  # a flat infrared image: no key (warned)
+        del missing[args.legend]
+    written = [str(p) for p in missing]
+    made = [m for m in missing.values() if m is not None]
     if args.components:
         written.append(_components_said(args.components, fuser.options.pixels == "sources"))
-    # said: writing makes them (--components names the folder itself, the others a file in one)
-    missing = [missing_folder(p) for p in (args.output, args.source_map, args.compare) if p is not None]
-    if args.components:
-        missing.append(missing_folder(args.components, itself=True))
-    made = list(dict.fromkeys(m for m in missing if m is not None))
-    fuse_one(fuser, args.images, args.output, args, show_tiles=True, notes=True, say_size_read=not size_said)
+        made.append(parts_missing)
+    made = list(dict.fromkeys(m for m in made if m is not None))
     print(f"wrote {_listed_and(written)}" + said_made(made), file=sys.stderr)
     return 0
 

@@ -11,13 +11,15 @@ from defusion.cli.errors import UserError
 from defusion.cli.fuse.file_names import FOLDER_FORMATS
 from defusion.cli.fuse.fused_settings import SETTINGS_FILE
 from defusion.cli.fuse.path_checks import expand_patterns
-from defusion.cli.options import add_fusion_options, add_model_options, add_onnx_option, positive_int
+from defusion.cli.options import add_fusion_options, add_model_options, add_onnx_option, positive_int, same_path
 from defusion.fusion.choices import (INPUT_ORDERS, MFIFB_QABF_NETWORK, MFIFB_QABF_SOURCES, MFIFB_SOURCES_SPEEDUP,
                                      MOTIONS, PIXEL_SOURCES, STACK_ORDERS)
 from defusion.io.formats import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY, QUALITY_SUFFIXES
 
 HELP = ("fuse images (registered, or registered first with --align or --rig): A B [C ...] -o OUT, or --a DIR --b DIR "
         "-o OUTDIR (pairs), or --stacks DIR -o OUTDIR (a card of brackets or focus stacks)")
+#: The file type --legend writes: lossless, so that its colours are the palette's own.
+LEGEND_SUFFIX = ".png"
 #: --group's and --gap's defaults: groups by capture time, a new one after a pause of over 2 s.
 DEFAULT_GROUP = "auto"
 DEFAULT_GAP = 2.0
@@ -54,6 +56,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "their file names and the fusion's options, each shrunk (a small picture, to judge the fusion "
                         "at a glance); JPEG, or PNG where SHEET ends in .png; a folder with --a/--b or --stacks (one "
                         "NAME.jpg per pair or group)")
+    p.add_argument("--legend", type=Path, metavar="KEY.png",
+                   help="with --palette: also write its colour key, as thermal cameras draw a scale bar: the "
+                        "palette's colours labelled with the infrared values they stand for, low at the bottom, over "
+                        "the span the fusion used (--palette-range, else the one measured and noted), in the 0-1 "
+                        "values --palette-range takes and, for a 16-bit or float infrared frame, in its own counts "
+                        "or values too (a PNG). With --a/--b or --stacks only with --palette-range: each pair's "
+                        "colours would span that pair's own values, so one key would not fit the others; with it, "
+                        "one key (0-1 values) fits every result")
     p.add_argument("--resize", action="store_true", help="resize other sources to the first one's size")
     p.add_argument("--stack", default="balanced", choices=STACK_ORDERS,
                    help="more than two images: balanced (default) fuses each half, then the two results; "
@@ -183,7 +193,39 @@ def check_combinations(args: argparse.Namespace) -> tuple[bool, bool]:
     if args.resize and args.rig:
         raise UserError("--resize and --rig both bring the images onto the first's grid: give one (--rig, for a "
                         "calibrated camera rig, also corrects its cameras' differing views)")
+    check_legend(args, folders)
     return pairs, stacks
+
+
+def check_legend(args: argparse.Namespace, folders: bool) -> None:
+    """Refuse a --legend that cannot be written as asked, before any work: without a --palette (no colours
+    to key), in a folder run without --palette-range (each pair spans its own values: no one key fits),
+    not a PNG, a folder, or one of the sources or -o."""
+    legend = getattr(args, "legend", None)
+    if legend is None:
+        return
+    if getattr(args, "palette", None) in (None, "none"):
+        raise UserError("--legend draws the colour key of a --palette: give --palette with one of its colour "
+                        "maps (inferno, for one)")
+    if folders and getattr(args, "palette_range", None) is None:
+        raise UserError("--legend in a folder run needs --palette-range LOW,HIGH: without it each pair's colours "
+                        "span that pair's own values, so one key would not fit the others")
+    if legend.suffix.lower() != LEGEND_SUFFIX:
+        raise UserError(f"--legend {legend}: the key is written as PNG; give a path ending in {LEGEND_SUFFIX}")
+    if legend.is_dir():
+        raise UserError(f"--legend {legend}: is a folder; give a file path such as {legend / 'legend.png'}")
+    others = [("-o", args.output), ("--compare", args.compare), ("--source-map", args.source_map)]
+    taken = [option for option, path in others if path is not None and same_path(legend, path)]
+    if taken or any(p.exists() and same_path(legend, p) for p in args.images):
+        raise UserError(f"--legend {legend}: is {f'also {taken[0]}' if taken else 'one of the inputs'}; give the "
+                        "key a path of its own")
+    from defusion.io.writing import check_path, check_writable_folder
+
+    try:
+        check_path(legend)
+        check_writable_folder(legend.parent)
+    except OSError as exc:  # read-only, not allowed: said now, not after the fusion
+        raise UserError(f"--legend {legend}: {exc}") from None
 
 
 def check_not_folders(images: list[Path]) -> None:

@@ -13,8 +13,8 @@ from defusion.cli.errors import UserError
 from defusion.cli.fuse import once as once_notes
 from defusion.cli.fuse.compare_sheet import made_by, write_compare_sheet
 from defusion.cli.fuse.file_names import COMPONENT_PARTS, FOLDER_FORMATS, WEIGHT_PART, component_suffix, said_names
-from defusion.cli.fuse.fusion_notes import (note_infrared, note_palette_range, note_registration, note_stretched,
-                                            note_unstretched, palette_steps_note)
+from defusion.cli.fuse.fusion_notes import (legend_values, note_infrared, note_palette_range, note_registration,
+                                            note_stretched, note_unstretched, palette_steps_note)
 from defusion.cli.fuse.reading import load_sources
 from defusion.cli.fuse.size_notes import say_size
 from defusion.cli.fuse.source_sizes import size_advice
@@ -88,7 +88,10 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
     if notes and registering and found is not None:
         note_registration(paths, found, fuser.options.align)
     if notes:  # a folder run's pairs each span their own: folder_run says so once, not a range a pair
-        note_palette_range(fuser, images)
+        span = note_palette_range(fuser, images)  # measured once: said, and keyed by --legend
+        if getattr(args, "legend", None) is not None and write_legend(  # (a folder run's one: before its fusions)
+                args.legend, fuser, span, legend_values(fuser, paths, images)):
+            once.add(once_notes.LEGEND)
     made = made_by(fuser, args)  # the record the image carries, the label its compare sheet has
     metadata = None if args.no_metadata else metadata_for(paths, fused, out, sources, made)
     write_image(out, fused, quality=args.quality, metadata=metadata)
@@ -100,6 +103,26 @@ def fuse_one(fuser: Fuser, paths: list[Path], out: Path, args: argparse.Namespac
         note(palette_steps_note(args.output if stem is not None else out, folder=stem is not None))
         once.add(once_notes.PALETTE_STEPS)
     return found if registering else None
+
+
+def write_legend(path: Path, fuser: Fuser, span: tuple[float, float] | None,
+                 values: tuple[tuple[float, float] | None, str] = (None, "counts")) -> bool:
+    """Write --legend's colour key of ``fuser``'s palette over ``span`` (the infrared values the fusion
+    spanned: :func:`~defusion.cli.fuse.fusion_notes.note_palette_range`) to ``path``, labelled in the
+    source's own ``values`` too where known (:func:`~defusion.cli.fuse.fusion_notes.legend_values`);
+    whether it was. None for ``span``: a flat infrared image spans nothing, so no key, and a warning."""
+    from defusion.fusion.palette_legend import palette_legend
+    from defusion.io.notes import warn
+    from defusion.io.writing import write_image
+
+    if span is None:
+        warn(f"--legend {path} not written: the infrared image holds one value, so its colours span nothing "
+             "(give --palette-range LOW,HIGH to key a span of your own)")
+        return False
+    own, unit = values
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_image(path, palette_legend(fuser.options.palette, span, values=own, unit=unit))
+    return True
 
 
 def tile_progress(fuser: Fuser, images: list[np.ndarray], args: argparse.Namespace, nested: bool = False,

@@ -100,18 +100,53 @@ def palette_range_note(span: tuple[float, float] | None, measured_on: str, kept:
             f"--palette-range {low},{high} colours another run alike")
 
 
-def note_palette_range(fuser: Fuser, images: list[np.ndarray]) -> None:
+def note_palette_range(fuser: Fuser, images: list[np.ndarray]) -> tuple[float, float] | None:
     """Say the infrared values a --palette measured on ``images`` spans (:func:`palette_range_note`), as
     ``defusion video`` does, where no --palette-range fixed them: the value that colours another run of
     other images (a clip's next frame, the same scene later) alike. Measured again after the fusion
-    (:meth:`~defusion.fusion.fuser.Fuser.measure_palette`: the fusion core keeps no span it used)."""
+    (:meth:`~defusion.fusion.fuser.Fuser.measure_palette`: the fusion core keeps no span it used), once:
+    the span is returned for what else keys on it (--legend), --palette-range's where given (None: no
+    palette, or a flat infrared image that spans nothing)."""
     from defusion.io.notes import note
 
-    if fuser.options.palette == "none" or fuser.options.palette_range is not None:
-        return
-    said = palette_range_note(fuser.measure_palette(*images), "these images")
+    if fuser.options.palette == "none":
+        return None
+    if fuser.options.palette_range is not None:
+        return fuser.options.palette_range
+    span = fuser.measure_palette(*images)
+    said = palette_range_note(span, "these images")
     if said:
         note(said)
+    return span
+
+
+def legend_values(fuser: Fuser, paths: list[Path], images: list[np.ndarray]
+                  ) -> tuple[tuple[float, float] | None, str]:
+    """The infrared source's own values (a 16-bit frame's counts, a float frame's values) that the fused
+    infrared image's 0 and 1 stand for, for --legend's labels
+    (:func:`~defusion.fusion.palette_legend.source_values`; None where no one line maps them: an 8-bit or
+    colour source, a flat float file), and what its caption calls them: "counts", or a float file's
+    "values" (degrees, say: the file does not tell). The source the palette colours as the core picks it,
+    the stretch --stretch gives it (measured again: cheap, and the same), and the range reading
+    stretched a float file from (that file read again, float files only)."""
+    from defusion.fusion.color import thermal_source
+    from defusion.fusion.palette_legend import source_values
+    from defusion.fusion.stretch import FixedStretch, measure_stretch
+    from defusion.io.float_pixels import float_stretched
+    from defusion.io.probes import float_span
+
+    options = fuser.options
+    stretch = options.stretch
+    fixed = (stretch if isinstance(stretch, FixedStretch)
+             else measure_stretch(images, options.stretch_shared) if stretch == "auto" else None)
+    index = options.infrared if options.infrared is not None else thermal_source(
+        images, fixed.sources if fixed is not None else ())[0]
+    mapping = fixed.mapping(index) if fixed is not None and index in fixed.sources else None
+    floats = float_span(paths[index])
+    if floats is None:
+        return source_values(images[index], mapping), "counts"
+    read_span = floats if float_stretched(*floats) else (0.0, 1.0)  # read as io.float_pixels reads it
+    return source_values(images[index], mapping, read_span), "values"
 
 
 def palette_steps_note(out: Path, folder: bool) -> str:

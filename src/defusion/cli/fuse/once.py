@@ -20,5 +20,8 @@ INFRARED = "infrared"
 EIGHT_BITS = "eight-bits"
 #: 16-bit results whose --palette colours step as an 8-bit image's.
 PALETTE_STEPS = "palette-steps"
+#: Not a note: --legend's key was written (a flat infrared image has none), which the last line names.
+LEGEND = "legend"
 
-__all__ = ["EIGHT_BITS", "FLOATS", "INFRARED", "ORDER", "PALETTE_STEPS", "RESIZE", "STRETCHED", "UNSTRETCHED"]
+__all__ = ["EIGHT_BITS", "FLOATS", "INFRARED", "LEGEND", "ORDER", "PALETTE_STEPS", "RESIZE", "STRETCHED",
+           "UNSTRETCHED"]
