@@ -33,9 +33,13 @@ class RecordingBar:
 
 @pytest.fixture()
 def bars(monkeypatch) -> list[RecordingBar]:
-    """The progress bars a fusion makes inside the test, each a :class:`RecordingBar` (tqdm.auto's replaced)."""
+    """The progress bars a fusion makes inside the test, each a :class:`RecordingBar` (tqdm.auto's replaced),
+    on a stderr taken for a terminal (elsewhere a library fusion writes plain lines: pass_progress)."""
     import tqdm.auto
+    import tqdm.std
 
     RecordingBar.made = []
-    monkeypatch.setattr(tqdm.auto, "tqdm", RecordingBar)
+    monkeypatch.setattr(tqdm.auto, "tqdm", RecordingBar)  # a notebook's bar (a widget with ipywidgets)
+    monkeypatch.setattr(tqdm.std, "tqdm", RecordingBar)  # a terminal's
+    monkeypatch.setattr("defusion.io.progress.is_terminal", lambda stream: True)
     return RecordingBar.made

@@ -42,7 +42,8 @@ def test_a_tiled_stack_counts_every_pass_in_one_unit(tiny_weights, bars, images)
     assert len(calls) == passes  # on_tile as before: once after each pass
 
 
-def test_the_bar_on_stderr_reads_fusing_and_reaches_its_total(tiny_weights, capsys):
+def test_the_bar_on_stderr_reads_fusing_and_reaches_its_total(tiny_weights, capsys, monkeypatch):
+    monkeypatch.setattr("defusion.io.progress.is_terminal", lambda stream: True)  # a terminal: tqdm's bar
     fuser = Fuser(load_weights(tiny_weights), options=FuseOptions(scale=1, tile=0))
     fuser.fuse(*(_grey(v, 16, 24) for v in (0, 100, 200)), progress=True)
     err = capsys.readouterr().err

@@ -162,7 +162,7 @@ def read_metadata(source: str | Path | bytes) -> ImageMetadata:
     try:
         with open_image(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
             icc = im.info.get("icc_profile") or None
-            exif = _png_exif(im) if im.format == "PNG" else im.getexif()
+            exif = header_exif(im)
             if im.format == "TIFF":  # its first directory is the image's own: the photograph's tags only
                 _keep_descriptive(exif)
             return ImageMetadata(icc, _upright_bytes(exif))
@@ -207,6 +207,23 @@ _PNG_MORE_PIXELS = (b"DDAT", b"fdAT")
 #: Bytes of an APNG fdAT chunk's sequence number, before its pixel data (APNG specification), which
 #: Pillow's reader of the chunk has read.
 _APNG_SEQUENCE = 4
+
+
+def header_exif(im: Image.Image) -> Image.Exif:
+    """An open image's EXIF, as Pillow's ``getexif()`` reads it, a PNG's without decoding its pixels
+    (:func:`_png_exif`: one whose eXIf chunk follows its pixels too): for every reader of a file's EXIF
+    that needs no pixels (:func:`read_metadata`; a shot's capture time and exposure,
+    :mod:`defusion.io.shots`).
+
+    Example:
+        >>> exif, png = Image.Exif(), io.BytesIO()
+        >>> exif[0x010F] = "Canon"  # Make
+        >>> Image.new("RGB", (4, 4)).save(png, "PNG", exif=exif)
+        >>> with Image.open(png) as im:
+        ...     header_exif(im)[0x010F]
+        'Canon'
+    """
+    return _png_exif(im) if im.format == "PNG" else im.getexif()
 
 
 def _png_exif(im: Image.Image) -> Image.Exif:

@@ -9,12 +9,14 @@ which takes tqdm's calls (iteration, ``update``, ``set_postfix``, ``close``, ``w
 whole line at most every :data:`LINE_SECONDS` seconds, once :data:`LINE_FRACTION` of the work has
 passed or :data:`QUIET_SECONDS` have (a long job's log still moves), and one at the end: ``fusing: 12/40 pairs (30%), 8 s elapsed, about 19 s left``.
 A slow first step (:data:`FIRST_LINE_SECONDS`) is said at once, so a long job's log gives its time left
-early, not minutes in.
+early, not minutes in. A library fusion's bar (``Fuser.fuse(..., progress=True)``: :func:`pass_progress`)
+is picked by the same rule, and a Jupyter notebook keeps ``tqdm.auto``'s bar (its widget with ipywidgets).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import sys
 import time
@@ -44,6 +46,9 @@ DUMB_TERM = "dumb"
 #: fusions), the one count that reaches its total for a pair, a tiled pair and a bracket alike (the web
 #: UI's bar says them so too: "Fusing: 2 of 6 network passes").
 FUSING, PASS_UNIT = "fusing", "pass"
+#: The module a Jupyter kernel's shell runs in: ``tqdm.autonotebook`` takes it for a notebook (and draws its
+#: widget there where ipywidgets is installed), and so does :func:`in_notebook`.
+JUPYTER_KERNEL = "ipykernel.zmqshell"
 
 T = TypeVar("T")
 
@@ -221,24 +226,23 @@ class LogProgress(Generic[T]):
 def pass_progress(total: int, on_tile: Callable[[], None] | None = None,
                   show: bool = False) -> Iterator[Callable[[], None] | None]:
     """What to call after each of a fusion's ``total`` network passes: ``on_tile`` itself, or with
-    ``show`` a function that also moves a tqdm bar over them on stderr ("fusing", counted in passes;
-    ``tqdm.auto``: a widget in a notebook where ipywidgets is installed, else text), closed however the
-    fusion ends (an error, or one ``on_tile`` raises to stop it) so that no half-drawn bar is left behind.
+    ``show`` a function that also moves a bar over them on stderr ("fusing", counted in passes), closed
+    however the fusion ends (an error, or one ``on_tile`` raises to stop it) so that no half-drawn bar is
+    left behind. The bar is picked as ``defusion fuse`` picks its own (:func:`pass_bar`): tqdm where
+    stderr redraws a line, plain lines in a log, a pipe or a dumb terminal.
 
     Example:
         >>> import io, contextlib
         >>> passes, err = [], io.StringIO()
         >>> with contextlib.redirect_stderr(err), pass_progress(2, lambda: passes.append(1), show=True) as tick:
         ...     tick(); tick()
-        >>> len(passes), "fusing: 100%" in err.getvalue(), "2/2" in err.getvalue()
-        (2, True, True)
+        >>> len(passes), err.getvalue().startswith("fusing: 2/2 passes (100%), 0 s elapsed")
+        (2, True)
     """
     if not show:
         yield on_tile
         return
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, desc=FUSING, unit=PASS_UNIT, file=sys.stderr)
+    bar = pass_bar(total)
 
     def tick() -> None:
         bar.update()
@@ -249,6 +253,43 @@ def pass_progress(total: int, on_tile: Callable[[], None] | None = None,
         yield tick
     finally:
         bar.close()
+
+
+def pass_bar(total: int) -> tqdm | LogProgress[Any]:
+    """A bar over a library fusion's ``total`` network passes on stderr (:func:`pass_progress`), by the
+    rule of :func:`progress_bar`, which ``defusion fuse`` draws its own by: ``tqdm.auto``'s bar where stderr
+    redraws a line, a terminal (:func:`is_terminal`) or a Jupyter notebook's output (:func:`in_notebook`:
+    a widget where ipywidgets is installed, else text the notebook redraws, without tqdm.auto's
+    "IProgress not found" warning), else (a log, a pipe,
+    ``TERM=dumb``) a :class:`LogProgress`, whose whole lines a log keeps readable.
+
+    Example:
+        >>> import io, contextlib
+        >>> with contextlib.redirect_stderr(io.StringIO()):
+        ...     type(pass_bar(6)).__name__
+        'LogProgress'
+    """
+    if in_notebook() and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm as widget
+
+        return widget(total=total, desc=FUSING, unit=PASS_UNIT, file=sys.stderr)
+    if in_notebook() or is_terminal(sys.stderr):  # no ipywidgets: tqdm.auto would warn "IProgress not found"
+        from tqdm.std import tqdm as text_bar
+
+        return text_bar(total=total, desc=FUSING, unit=PASS_UNIT, file=sys.stderr)
+    return LogProgress(total=total, desc=FUSING, unit=PASS_UNIT, file=sys.stderr)
+
+
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (notebook, JupyterLab, VS Code, Colab), told as
+    ``tqdm.autonotebook`` tells it (:data:`JUPYTER_KERNEL` imported): its stderr is no terminal, yet its
+    output area redraws a tqdm bar's line.
+
+    Example:
+        >>> in_notebook()  # a doctest runs in no kernel
+        False
+    """
+    return JUPYTER_KERNEL in sys.modules
 
 
 def plural_unit(unit: str) -> str:
@@ -283,5 +324,6 @@ def duration(seconds: float) -> str:
     return f"{hours} h {rest // _MINUTE} min" if rest // _MINUTE else f"{hours} h"
 
 
-__all__ = ["DUMB_TERM", "FIRST_LINE_SECONDS", "FUSING", "LINE_FRACTION", "LINE_SECONDS", "PASS_UNIT",
-           "QUIET_SECONDS", "LogProgress", "duration", "is_terminal", "pass_progress", "plural_unit", "progress_bar"]
+__all__ = ["DUMB_TERM", "FIRST_LINE_SECONDS", "FUSING", "JUPYTER_KERNEL", "LINE_FRACTION", "LINE_SECONDS", "PASS_UNIT",
+           "QUIET_SECONDS", "LogProgress", "duration", "in_notebook", "is_terminal", "pass_bar", "pass_progress",
+           "plural_unit", "progress_bar"]

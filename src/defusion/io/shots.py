@@ -22,6 +22,7 @@ from defusion.errors import DefusionError
 from defusion.io.formats import open_image
 from defusion.io.heif import HEIF_SUFFIXES, register_heif
 from defusion.io.images import READ_FORMATS, READ_SUFFIXES, header_size, opens_as_image
+from defusion.io.metadata import header_exif
 from defusion.io.notes import listed, note, plural, warn
 from defusion.io.raw import is_raw, raw_capture, raw_size
 
@@ -185,7 +186,8 @@ def raw_twins(paths: Sequence[Path]) -> list[Path]:
 def read_shot(path: str | Path) -> Shot:
     """When ``path`` was taken (EXIF DateTimeOriginal with its sub-seconds, in the EXIF sub-directory or,
     as defusion's fused TIFFs hold it, the first; else DateTime) and for how
-    long it was exposed; None and 0 where its header does not say (or cannot be read)."""
+    long it was exposed; None and 0 where its header does not say (or cannot be read). Nothing is
+    decoded: a PNG's eXIf chunk after its pixels is read past them (:func:`~defusion.io.metadata.header_exif`)."""
     path = Path(path)
     if is_raw(path):  # LibRaw reads the maker's header (Pillow cannot open most raw files)
         return Shot(path, *raw_capture(path))
@@ -198,7 +200,7 @@ def read_shot(path: str | Path) -> Shot:
         return Shot(path, None, readable=False)
     try:
         with open_image(path) as im:
-            exif = im.getexif()
+            exif = header_exif(im)  # a PNG's eXIf after its pixels too, the pixels not decoded
             details = exif.get_ifd(_EXIF_IFD)
     except Exception:  # noqa: BLE001 - a corrupt EXIF block: an image with no time
         return Shot(path, None)
@@ -223,12 +225,13 @@ def _number(value: Any) -> float | None:
 
 def _exif_tags(source: Path | bytes) -> tuple[dict, dict]:
     """The EXIF of a file (``source``: its path, or its bytes as uploaded): its first directory and
-    its EXIF sub-directory (empty where it has none or they cannot be read)."""
+    its EXIF sub-directory (empty where it has none or they cannot be read), from its header
+    (:func:`~defusion.io.metadata.header_exif`: a PNG's pixels are not decoded)."""
     if isinstance(source, bytes) or source.suffix.lower() in HEIF_SUFFIXES:  # bytes: any format, HEIC too
         register_heif()
     try:
         with open_image(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
-            exif = im.getexif()
+            exif = header_exif(im)
             return dict(exif), dict(exif.get_ifd(_EXIF_IFD))
     except Exception:  # noqa: BLE001 - not an image, or a corrupt EXIF block: nothing said of it
         return {}, {}

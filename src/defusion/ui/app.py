@@ -67,15 +67,15 @@ def main() -> None:
                 given = stack.stack_inputs(settings)
             if given is None:
                 return
-            images, names, files = given
+            images, names, files, metadata = given
             labels = names
-            stack.fuse_and_show_stack(settings, task, options, images, names, files)
+            stack.fuse_and_show_stack(settings, task, options, images, names, files, metadata)
             return
         with said_on_page():
             given = pair.pair_inputs(source, settings)
         if given is None:
             return
-        a, b, names, files, rig = given
+        a, b, names, files, rig, metadata = given
         labels = PAIR_LABELS
         fuser, result, warnings, notes = pair.fuse_pair(settings, task, replace(options, rig=rig), a, b, names,
                                                         files)
@@ -91,7 +91,7 @@ def main() -> None:
         return
     pair.show_pair(a, b, names, result, files, rig=rig is not None, warnings=warnings, notes=notes,
                    shared=fuser.options.stretch_shared, stretch=fuser.options.stretch, palette=fuser.options.palette,
-                   made_by=MadeBy.of(fuser, settings.weights, task))
+                   made_by=MadeBy.of(fuser, settings.weights, task), metadata=metadata)
 
 
 if __name__ == "__main__":  # Streamlit runs this file as __main__; importing it does nothing

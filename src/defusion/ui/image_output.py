@@ -12,17 +12,19 @@ import numpy as np
 
 from defusion.fusion.color import to_uint8
 from defusion.io.icc import matched_metadata
-from defusion.io.metadata import choose_metadata, embed_metadata, read_metadata
+from defusion.io.metadata import ImageMetadata, choose_metadata, embed_metadata, read_metadata
 from defusion.fusion.provenance import MadeBy, labelled_sheet
 
 
-def png_bytes(image: np.ndarray, sources: list[bytes] | None = None,
+def png_bytes(image: np.ndarray, sources: Sequence[bytes | ImageMetadata] | None = None,
               matched: Sequence[np.ndarray] | None = None, made_by: MadeBy | None = None) -> bytes:
-    """Encode HxW or HxWx3 uint8/uint16 RGB as PNG (16-bit stays 16-bit); with ``sources`` (the
-    uploaded files, in order) it carries their colour profile and the first one's EXIF, as
-    ``defusion fuse`` does. ``matched``: the sources' pixels as fused, their colours brought into one
-    profile (:func:`~defusion.ui.uploads.matched_colours`), which the image then carries (the first
-    colour upload's: :func:`defusion.io.icc.matched_metadata`); without them, the files' first.
+    """Encode HxW or HxWx3 uint8/uint16 RGB as PNG (16-bit stays 16-bit); with ``sources`` (in order)
+    it carries their colour profile and the first one's EXIF, as ``defusion fuse`` does. ``sources``:
+    the uploads' metadata as decoding read it once (:attr:`defusion.ui.uploads.Decoded.metadata`, the
+    profiles as the pixels were matched: nothing is read again), or the uploaded files, read here.
+    ``matched``: with files, the sources' pixels as fused, their colours brought into one profile
+    (:func:`~defusion.ui.uploads.matched_colours`), which the image then carries (the first colour
+    upload's: :func:`defusion.io.icc.matched_metadata`); without them, the files' first.
     ``made_by``: what fused it (the page's fuser and weights), whose record it carries, as ``defusion
     fuse`` writes it (:mod:`defusion.fusion.provenance`), the examples' fusions too."""
     if image.dtype not in (np.uint8, np.uint16):
@@ -33,7 +35,7 @@ def png_bytes(image: np.ndarray, sources: list[bytes] | None = None,
         raise OSError("PNG encoding failed")
     if not sources and made_by is None:
         return encoded.tobytes()
-    read = [read_metadata(data) for data in sources or []]
+    read = [source if isinstance(source, ImageMetadata) else read_metadata(source) for source in sources or []]
     if matched is not None and read:
         read = matched_metadata(matched, read)
     metadata = choose_metadata(read, colour=image.ndim == 3, record=made_by.record() if made_by else None)

@@ -5,19 +5,21 @@ Uploads are decoded by :func:`defusion.serving.decode.decode_image`, i.e. by exa
 checked from the header); what cannot be fused as given (too large, different sizes) raises
 :class:`~defusion.ui.errors.InputError` with a one-line message. Colour uploads of different ICC
 profiles are brought into the first colour upload's, as ``defusion fuse`` brings its files'
-(:func:`matched_colours`).
+(:func:`matched_colours`). Each upload's metadata (ICC profile, EXIF) is read once, there, and handed on
+with the pixels (:class:`Decoded`) to the download that carries it
+(:func:`~defusion.ui.image_output.png_bytes`), as ``defusion fuse`` hands its sources' on.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
 from defusion.fusion.rig import Rig, RigError
 from defusion.io.icc import match_colour_spaces
 from defusion.io.images import READ_SUFFIXES
-from defusion.io.metadata import ImageMetadata, read_profile
+from defusion.io.metadata import ImageMetadata, read_metadata
 from defusion.io.notes import listed, note, warn
 from defusion.io.resize import changes_aspect, describe_resize, resize_to_first, turned_quarter
 from defusion.serving.decode import decode_image
@@ -35,14 +37,31 @@ MAX_STACK_IMAGES = 8
 BYTES_PER_MB = 2**20
 
 
+class Decoded(NamedTuple):
+    """Uploads decoded to be fused: their ``images`` (colours in one profile: :func:`matched_colours`)
+    and ``metadata``, each upload's read once, with the profile its pixels now have: what the fused
+    image's download carries (:func:`~defusion.ui.image_output.png_bytes`), with no file read again."""
+
+    images: list[np.ndarray]
+    metadata: list[ImageMetadata]
+
+
 def decode_pair(data_a: bytes, name_a: str, data_b: bytes, name_b: str,
                 max_pixels: int = DEFAULT_UI_MAX_PIXELS,
                 max_bytes: int | None = None, rig: Rig | None = None,
                 resize: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The two images of :func:`decode_pair_with_metadata`, without their metadata."""
+    a, b = decode_pair_with_metadata(data_a, name_a, data_b, name_b, max_pixels, max_bytes, rig, resize).images
+    return a, b
+
+
+def decode_pair_with_metadata(data_a: bytes, name_a: str, data_b: bytes, name_b: str,
+                              max_pixels: int = DEFAULT_UI_MAX_PIXELS, max_bytes: int | None = None,
+                              rig: Rig | None = None, resize: bool = False) -> Decoded:
     """Decode two uploads and check that they can be fused together: one size (B of another size
     resized to A's with ``resize``, and noted: :func:`resized_to_first`), or with a camera ``rig``
     the sizes it was calibrated at (the rig maps B onto A: no resizing); their colours brought into
-    one profile (:func:`matched_colours`)."""
+    one profile (:func:`matched_colours`), with their metadata as read for it."""
     for data, name in ((data_a, name_a), (data_b, name_b)):
         check_upload_size(data, name, max_bytes)
     a = decode_image(data_a, name_a, max_pixels)
@@ -57,17 +76,22 @@ def decode_pair(data_a: bytes, name_a: str, data_b: bytes, name_b: str,
             rig.check_images([a, b])
         except RigError as exc:  # "image 1 is 256x192, but ...": the page calls the images A and B
             raise InputError(f"camera rig: {name_images(str(exc), PAIR_LABELS)}") from None
-    a, b = matched_colours([a, b], [data_a, data_b], [name_a, name_b])
-    return a, b
+    return Decoded(*matched_colours([a, b], [data_a, data_b], [name_a, name_b]))
 
 
 def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_MAX_PIXELS,
                  max_bytes: int | None = None, resize: bool = False) -> list[np.ndarray]:
+    """The images of :func:`decode_stack_with_metadata`, without their metadata."""
+    return decode_stack_with_metadata(uploads, max_pixels, max_bytes, resize).images
+
+
+def decode_stack_with_metadata(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_MAX_PIXELS,
+                               max_bytes: int | None = None, resize: bool = False) -> Decoded:
     """Decode a bracket or focus stack uploaded as ``(data, file name)``, in natural file-name
     order (:func:`in_name_order`), and check that the images can be fused together: 2 to
     ``MAX_STACK_IMAGES`` of them, each within the bounds, one size (with ``resize``, the others
     resized to the first's: :func:`resized_to_first`), their colours brought into one profile
-    (:func:`matched_colours`)."""
+    (:func:`matched_colours`), with their metadata as read for it (in that order too)."""
     if not 2 <= len(uploads) <= MAX_STACK_IMAGES:
         raise InputError(f"{len(uploads)} image{'s' if len(uploads) != 1 else ''} given; a bracket or stack "
                          f"takes 2 to {MAX_STACK_IMAGES}")
@@ -84,27 +108,28 @@ def decode_stack(uploads: list[tuple[bytes, str]], max_pixels: int = DEFAULT_UI_
             raise InputError(turned)
         for image, name in zip(images[1:], names[1:]):
             check_same_size(images[0], names[0], image, name)
-    return matched_colours(images, [data for data, _ in uploads], names)
+    return Decoded(*matched_colours(images, [data for data, _ in uploads], names))
 
 
-def matched_colours(images: list[np.ndarray], files: Sequence[bytes], names: Sequence[str]) -> list[np.ndarray]:
+def matched_colours(images: list[np.ndarray], files: Sequence[bytes], names: Sequence[str]
+                    ) -> tuple[list[np.ndarray], list[ImageMetadata]]:
     """``images`` (decoded from the uploaded ``files``, called ``names``) with the colour ones whose ICC
     profile differs from the first colour upload's converted to it, as ``defusion fuse`` converts its
     files (:func:`defusion.io.icc.match_colour_spaces`, which says so in one line, shown with what
     decoding said): mixed as raw numbers, a Display P3 upload beside an sRGB one would fuse into wrong
-    colours. The download carries that profile (:func:`~defusion.ui.image_output.png_bytes`, given
-    these images).
+    colours; and each file's metadata (:func:`~defusion.io.metadata.read_metadata`), read once here, with
+    the profile its pixels now have: the download carries it (:func:`~defusion.ui.image_output.png_bytes`),
+    as ``defusion fuse``'s ``match_profiles`` hands its sources' on to the written image.
 
     Example:
         >>> from defusion.io.notes import collecting
         >>> grey = np.zeros((2, 2, 3), np.uint8)
         >>> with collecting() as said:
-        ...     same = matched_colours([grey, grey], [b"", b""], ["a.png", "b.png"])
-        >>> same[1] is grey, said  # no colour source: nothing to convert, nothing said
-        (True, [])
+        ...     same, metadata = matched_colours([grey, grey], [b"", b""], ["a.png", "b.png"])
+        >>> same[1] is grey, said, metadata[1]  # no colour source: nothing to convert, nothing said
+        (True, [], ImageMetadata(icc_profile=None, exif=None, record=None))
     """
-    converted, _ = match_colour_spaces(images, [ImageMetadata(read_profile(data)) for data in files], names)
-    return converted
+    return match_colour_spaces(images, [read_metadata(data) for data in files], names)
 
 
 def check_upload_size(data: bytes, name: str, max_bytes: int | None) -> None:
@@ -189,6 +214,7 @@ def aspect_warnings(images: Sequence[np.ndarray], names: Sequence[str]) -> list[
 
 
 __all__ = [
-    "UPLOAD_TYPES", "MAX_STACK_IMAGES", "decode_pair", "decode_stack", "check_upload_size", "check_same_size",
-    "turned_advice", "resized_to_first", "aspect_warnings", "matched_colours",
+    "UPLOAD_TYPES", "MAX_STACK_IMAGES", "Decoded", "decode_pair", "decode_pair_with_metadata", "decode_stack",
+    "decode_stack_with_metadata", "check_upload_size", "check_same_size", "turned_advice", "resized_to_first",
+    "aspect_warnings", "matched_colours",
 ]

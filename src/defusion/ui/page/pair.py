@@ -11,6 +11,7 @@ import streamlit as st
 from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import FuseOptions, Fuser
 from defusion.fusion.rig import Rig
+from defusion.io.metadata import ImageMetadata
 from defusion.ui.examples import EXAMPLES, load_example
 from defusion.ui.fusing import FusedPair, fuse_and_score
 from defusion.ui.fusion_notes import fusion_lines, palette_note, registration_notes
@@ -26,20 +27,22 @@ from defusion.ui.result_cache import digest
 from defusion.ui.rig_uploads import parse_rig
 from defusion.ui.settings import Settings
 from defusion.ui.upload_names import told_apart
-from defusion.ui.uploads import BYTES_PER_MB, UPLOAD_TYPES, decode_pair
+from defusion.ui.uploads import BYTES_PER_MB, UPLOAD_TYPES, decode_pair_with_metadata
 
 #: How a pair's page calls its images.
 PAIR_NAMES = ("A", "B")
 
 
 def pair_inputs(source: str, settings: Settings
-                ) -> tuple[np.ndarray, np.ndarray, Sequence[str], list[bytes] | None, Rig | None] | None:
-    """The two images, their names, the uploaded files (None for the examples) and the camera rig
-    of the rig file (None without one), or None when the user has not given both images yet."""
+                ) -> tuple[np.ndarray, np.ndarray, Sequence[str], list[bytes] | None, Rig | None,
+                           list[ImageMetadata] | None] | None:
+    """The two images, their names, the uploaded files (None for the examples), the camera rig
+    of the rig file (None without one) and the uploads' metadata as decoding read it (None for the
+    examples: the download reads it no more), or None when the user has not given both images yet."""
     if source != UPLOAD:
         names = EXAMPLES[source]
         a, b = load_example(source, settings.max_pixels)
-        return a, b, names, None, None
+        return a, b, names, None, None, None
     limit_mb = st.get_option("server.maxUploadSize")
     st.caption(f"Two registered images of one size, or from a calibrated camera rig with its rig file ({FORMATS}), "
                f"at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each.")
@@ -56,9 +59,10 @@ def pair_inputs(source: str, settings: Settings
         return None
     (name_a, data_a), (name_b, data_b) = up_a[0], up_b[0]
     rig = parse_rig(up_rig[0][1], up_rig[0][0]) if up_rig and up_rig[0][1] else None
-    a, b = decode_pair(data_a, name_a, data_b, name_b, settings.max_pixels, max_bytes=int(limit_mb) * BYTES_PER_MB,
-                       rig=rig, resize=resize)
-    return a, b, (name_a, name_b), [data_a, data_b], rig
+    decoded = decode_pair_with_metadata(data_a, name_a, data_b, name_b, settings.max_pixels,
+                                        max_bytes=int(limit_mb) * BYTES_PER_MB, rig=rig, resize=resize)
+    a, b = decoded.images
+    return a, b, (name_a, name_b), [data_a, data_b], rig, decoded.metadata
 
 
 def fuse_pair(settings: Settings, task: str | None, options: FuseOptions, a: np.ndarray, b: np.ndarray,
@@ -86,9 +90,11 @@ def _aligned_onto(frame: int, index: int) -> str:
 
 def show_pair(a: np.ndarray, b: np.ndarray, names: Sequence[str], result: FusedPair, files: list[bytes] | None, *,
               rig: bool = False, warnings: Sequence[str] = (), notes: Sequence[str] = (), shared: bool | None = None,
-              stretch: str = "auto", palette: str = "none", made_by: MadeBy | None = None) -> None:
+              stretch: str = "auto", palette: str = "none", made_by: MadeBy | None = None,
+              metadata: Sequence[ImageMetadata] | None = None) -> None:
     """The sources and the fused image, under the ``warnings`` and ``notes`` on them, the decomposition,
-    their downloads (the fused image's and sheet's saying what ``made_by`` it) and the metrics table."""
+    their downloads (the fused image's and sheet's saying what ``made_by`` it, with the uploads'
+    ``metadata`` as decoding read it, else the ``files``' read again) and the metrics table."""
     u8 = to_uint8
     parts, values, (shown_a, shown_b) = result
     said = told_apart(names)  # two files of one name, as the notes tell them apart
@@ -105,7 +111,7 @@ def show_pair(a: np.ndarray, b: np.ndarray, names: Sequence[str], result: FusedP
     for line in read_notes([a, b], said, files, shared, stretch):
         st.caption(line)
     cols[2].image(u8(parts.fused), caption="fused", alt=alt_text("fused image", said, palette))
-    st.download_button("Download the fused image (PNG)", png_bytes(parts.fused, files, [a, b], made_by),
+    st.download_button("Download the fused image (PNG)", png_bytes(parts.fused, metadata or files, [a, b], made_by),
                        file_name=download_name(*names), mime="image/png", key="download")
     st.download_button("Download a compare sheet (JPEG)", sheet_jpeg(list(zip(said, (shown_a, shown_b))), parts.fused,
                                                                     made_by),

@@ -11,6 +11,7 @@ import streamlit as st
 
 from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import FuseOptions
+from defusion.io.metadata import ImageMetadata
 from defusion.ui.fusing import FusedStack, fuse_stack_and_score
 from defusion.ui.fusion_notes import fusion_lines, palette_note, registration_notes
 from defusion.fusion.provenance import MadeBy
@@ -24,15 +25,15 @@ from defusion.ui.page.sidebar import aligned, resize_choice, stack_infrared
 from defusion.ui.result_cache import digest
 from defusion.ui.settings import Settings
 from defusion.ui.upload_names import in_name_order, told_apart
-from defusion.ui.uploads import BYTES_PER_MB, MAX_STACK_IMAGES, UPLOAD_TYPES, decode_stack
+from defusion.ui.uploads import BYTES_PER_MB, MAX_STACK_IMAGES, UPLOAD_TYPES, decode_stack_with_metadata
 
 #: The stack's uploader's label: not the sidebar's "Images" choice, which a screen reader would announce alike.
 STACK_UPLOADER = "Images of the bracket or focus stack"
 
 
-def stack_inputs(settings: Settings) -> tuple[list[np.ndarray], list[str], list[bytes]] | None:
-    """The uploaded bracket or stack, its names and files (natural file-name order: f2 before f10),
-    or None until two are given."""
+def stack_inputs(settings: Settings) -> tuple[list[np.ndarray], list[str], list[bytes], list[ImageMetadata]] | None:
+    """The uploaded bracket or stack, its names, files and metadata as decoding read it (natural file-name
+    order: f2 before f10), or None until two are given."""
     limit_mb = st.get_option("server.maxUploadSize")
     st.caption(f"2 to {MAX_STACK_IMAGES} registered images of one size, fused pairwise ({FORMATS}), "
                f"at most {limit_mb} MB and {settings.max_pixels / 1e6:g} MP each. A focus stack is fused in "
@@ -44,15 +45,17 @@ def stack_inputs(settings: Settings) -> tuple[list[np.ndarray], list[str], list[
         st.info("Upload two or more images to fuse them.")
         return None
     given = in_name_order([(data, name) for name, data in uploads])
-    images = decode_stack(given, settings.max_pixels, max_bytes=int(limit_mb) * BYTES_PER_MB, resize=resize)
-    return images, [name for _, name in given], [data for data, _ in given]
+    decoded = decode_stack_with_metadata(given, settings.max_pixels, max_bytes=int(limit_mb) * BYTES_PER_MB,
+                                         resize=resize)
+    return decoded.images, [name for _, name in given], [data for data, _ in given], decoded.metadata
 
 
 def fuse_and_show_stack(settings: Settings, task: str | None, options: FuseOptions, images: list[np.ndarray],
-                        names: list[str], files: list[bytes]) -> None:
+                        names: list[str], files: list[bytes], metadata: Sequence[ImageMetadata] | None = None) -> None:
     """The stack fused with ``options`` and its infrared image picked in the sidebar (once per
     content: kept for re-runs), after what the uploads' EXIF says of the kind chosen; then shown with
-    what the fusion core said fusing it (:func:`~defusion.ui.fusion_notes.fusion_lines`)."""
+    what the fusion core said fusing it (:func:`~defusion.ui.fusion_notes.fusion_lines`), its download
+    carrying the uploads' ``metadata`` as decoding read it."""
     options = replace(options, infrared=stack_infrared(options.palette, names))
     advise_kind(task, options, names, files)
     fusing = fuser(settings.weights, settings.device, options)
@@ -64,15 +67,17 @@ def fuse_and_show_stack(settings: Settings, task: str | None, options: FuseOptio
                                                 *registration_notes(said, result, options.align)])
     show_stack(images, names, result, files, warnings=warnings, notes=notes, shared=fusing.options.stretch_shared,
                stretch=fusing.options.stretch, palette=fusing.options.palette,
-               made_by=MadeBy.of(fusing, settings.weights, task))
+               made_by=MadeBy.of(fusing, settings.weights, task), metadata=metadata)
 
 
 def show_stack(images: list[np.ndarray], names: Sequence[str], result: FusedStack, files: list[bytes] | None, *,
                warnings: Sequence[str] = (), notes: Sequence[str] = (), shared: bool | None = None,
-               stretch: str = "auto", palette: str = "none", made_by: MadeBy | None = None) -> None:
+               stretch: str = "auto", palette: str = "none", made_by: MadeBy | None = None,
+               metadata: Sequence[ImageMetadata] | None = None) -> None:
     """The sources in the order they were fused, under the ``warnings`` and ``notes`` on them, the
     fused image, the source map, their downloads (the fused image's and sheet's saying what ``made_by``
-    it) and the metrics table."""
+    it, with the uploads' ``metadata`` as decoding read it, else the ``files``' read again) and the
+    metrics table."""
     u8 = to_uint8
     fused_image, values, order = result.fused, result.values, result.order
     said = told_apart(names)  # two files of one name, as the notes and the infrared picker tell them apart
@@ -90,7 +95,7 @@ def show_stack(images: list[np.ndarray], names: Sequence[str], result: FusedStac
         st.caption(note)
     st.image(u8(fused_image), caption="fused", alt=alt_text("fused image", [said[k] for k in order], palette))
     shown = [names[k] for k in order]  # the downloads are named by the first and last shown
-    st.download_button("Download the fused image (PNG)", png_bytes(fused_image, files, images, made_by),
+    st.download_button("Download the fused image (PNG)", png_bytes(fused_image, metadata or files, images, made_by),
                        file_name=download_name(*shown), mime="image/png", key="download")
     st.download_button("Download a compare sheet (JPEG)",
                        sheet_jpeg([(said[k], result.sources[k]) for k in order], fused_image, made_by),
