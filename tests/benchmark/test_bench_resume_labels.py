@@ -115,7 +115,8 @@ def test_metrics_csv_says_which_way_each_column_is_better(tmp_path, rng):
     assert [r["better"] for r in rows] == ["higher", "lower", "higher", "lower"]
     assert rows[1]["description"] == METRICS["CE"].description
     with open(out / "means.csv", newline="", encoding="utf-8") as f:
-        assert next(csv.reader(f)) == ["method", "rank", "images", "EN", "CE", "Qabf", "seconds"]  # unchanged
+        # the metric columns bare names as before; last, the build that made each method's rows
+        assert next(csv.reader(f)) == ["method", "rank", "images", "EN", "CE", "Qabf", "seconds", "build"]
     assert not any(p.name.startswith(".") for p in out.iterdir())  # atomically: no temporary file left
     assert main(["bench", "--task", "ivf", "--a", str(da), "--b", str(db), "--out", str(out), "--methods", "average",
                  "--metrics", "EN", "--no-progress", "--overwrite"]) == 0  # afresh: rewritten

@@ -175,7 +175,8 @@ def _scores(task: PairTask, outputs: dict[str, np.ndarray], sources: list[np.nda
 
     rows: list[Row] = []
     problems: list[str] = []
-    with shared_inputs():  # decode/convert each source once for all methods
+    with shared_inputs():  # each source converted, and its own quantities (edges, window statistics, levels)
+        # computed, once for all methods of the pair; dropped at the block's end, never another pair's
         for name, fused in outputs.items():
             if not task.todo[name]:
                 continue

@@ -1,5 +1,7 @@
 """Conversions shared by the metrics of one ``compute_metrics`` call: each input is checked, scaled
-and split into planes once, not once per metric."""
+and split into planes once, not once per metric; and the sources' own quantities (their Sobel edges,
+window statistics, histogram levels, ...), shared by every fused image scored against them in one
+:func:`shared_inputs` block (``defusion bench`` opens one per pair), computed once, not once per method."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import wraps
 from typing import Callable, Hashable, Iterator, TypeVar
+
+import numpy as np
 
 #: Conversions already done inside one ``compute_metrics`` call, keyed by function and the
 #: identities of the (live, unmodified) input arrays; ``None`` outside such a call.
@@ -39,22 +43,61 @@ def shared_inputs() -> Iterator[None]:
         _CACHE.reset(token)
 
 
-def cached(fn: Fn) -> Fn:
-    """Memoise ``fn(*arrays)`` by argument identity while :func:`shared_inputs` is active.
+#: Arguments keyed by value rather than identity: a window size or channel count is the same number
+#: whichever object holds it.
+_BY_VALUE = (str, int, float, bool, type(None))
 
-    Results are made read-only so that no metric can alter what another one reads."""
+
+def _key_part(arg: object) -> tuple:
+    """An argument as part of a cache key: its value where it is a plain scalar (:data:`_BY_VALUE`), else
+    its identity (an array is one object for as long as the block keeps it alive)."""
+    return ("value", type(arg).__name__, arg) if isinstance(arg, _BY_VALUE) else ("id", id(arg))
+
+
+def _read_only(out: object, args: tuple) -> object:
+    """``out`` with every array in it (in nested tuples too) made read-only, so that no metric can
+    alter what another one reads; an array that is one of ``args`` is given as a read-only view, never
+    made read-only itself (that would change the caller's array)."""
+    if isinstance(out, tuple):
+        return type(out)(*(_read_only(x, args) for x in out)) if hasattr(out, "_fields") else tuple(
+            _read_only(x, args) for x in out)
+    if isinstance(out, np.ndarray) and out.flags.writeable:
+        if any(out is arg for arg in args):
+            out = out.view()
+        out.flags.writeable = False
+    return out
+
+
+def cached(fn: Fn) -> Fn:
+    """Memoise ``fn(*args)`` while :func:`shared_inputs` is active, by the identity of its array
+    arguments and the value of its plain ones (numbers, strings): the caller's (live, unmodified)
+    arrays, so a source's quantities are computed once for every fused image scored against it in the
+    block. Outside a block it is ``fn`` itself: a metric called alone caches nothing.
+
+    Results are made read-only so that no metric can alter what another one reads.
+
+    Example:
+        >>> calls = []
+        >>> @cached
+        ... def doubled(x):
+        ...     calls.append(1)
+        ...     return x * 2
+        >>> x = np.arange(3)
+        >>> with shared_inputs():
+        ...     same = doubled(x) is doubled(x)
+        >>> same, len(calls), doubled(x).tolist(), len(calls)  # outside the block: computed again
+        (True, 1, [0, 2, 4], 2)
+    """
+    name = f"{fn.__module__}.{fn.__qualname__}"  # two modules' helpers of one name are two functions
 
     @wraps(fn)
     def wrapper(*args: object) -> object:
         cache = _CACHE.get()
         if cache is None:
             return fn(*args)
-        key = (fn.__name__,) + tuple(x if isinstance(x, str) else id(x) for x in args)
+        key = (name,) + tuple(_key_part(x) for x in args)
         if key not in cache:
-            out = fn(*args)
-            for arr in out if isinstance(out, tuple) else (out,):
-                arr.flags.writeable = False
-            cache[key] = (out, args)  # keep the inputs alive so that their ids stay unique
+            cache[key] = (_read_only(fn(*args), args), args)  # keep the inputs alive so that their ids stay unique
         return cache[key][0]
 
     return wrapper  # type: ignore[return-value]

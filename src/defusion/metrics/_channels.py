@@ -92,17 +92,37 @@ def fused_and_sources(fused: ArrayLike, *sources: ArrayLike, to_grey: Callable[[
     """
     f = as_image(fused, "fused")
     labels = source_labels(len(sources))
-    srcs = [as_image(s, label) for s, label in zip(sources, labels)]
+    srcs = [_source_image(s, label) for s, label in zip(sources, labels)]
     check_same_size(f.shape, [s.shape for s in srcs])
     F = planes(f)
-    out = []
-    for s in srcs:
-        if s.ndim == 3 and np.array_equal(s[..., 0], s[..., 1]) and np.array_equal(s[..., 0], s[..., 2]):
-            s = s[..., 0]  # R = G = B: one plane, shared by every channel (same values, less work)
-        if s.ndim == 3 and F.shape[0] == 1:
-            s = to_grey(s)
-        out.append(np.broadcast_to(_stack(s), F.shape))
-    return F, out
+    return F, [source_stack(s, F.shape[0], to_grey) for s in srcs]
+
+
+@cached
+def _source_image(source: ArrayLike, label: str) -> NDArray:
+    """:func:`as_image` of a source, once per :func:`~defusion.metrics._cache.shared_inputs` block: the
+    same array object for every fused image scored against it, which the sources' own quantities
+    (:func:`source_stack`, then each metric's) are cached by."""
+    return as_image(source, label)
+
+
+@cached
+def source_stack(s: NDArray, channels: int, to_grey: Callable[[NDArray], Float] = rgb2gray) -> Float:
+    """A source image (checked: :func:`as_image`) as a ``(channels, H, W)`` float64 stack for a fused
+    image of ``channels`` planes, with :func:`fused_and_sources`' rules (a grey or R = G = B source one
+    broadcast plane; an RGB one for a grey fused image converted by ``to_grey``). Cached, so that in a
+    :func:`~defusion.metrics._cache.shared_inputs` block a source is one stack object, whatever fused
+    image it is compared with: each metric's quantities of the source alone are cached by it.
+
+    Example:
+        >>> source_stack(np.zeros((4, 5), np.uint8), 3).strides[0]  # one plane, repeated
+        0
+    """
+    if s.ndim == 3 and np.array_equal(s[..., 0], s[..., 1]) and np.array_equal(s[..., 0], s[..., 2]):
+        s = s[..., 0]  # R = G = B: one plane, shared by every channel (same values, less work)
+    if s.ndim == 3 and channels == 1:
+        s = to_grey(s)
+    return np.broadcast_to(_stack(s), (channels, *s.shape[:2]))
 
 
 def collapse_repeated_planes(x: Float) -> Float:

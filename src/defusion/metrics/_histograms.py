@@ -15,9 +15,11 @@ from typing import Callable
 import numpy as np
 from numpy.typing import NDArray
 
+from defusion.metrics._cache import cached
+from defusion.metrics._channels import collapse_repeated_planes
 from defusion.metrics._matlab import GREY_LEVELS, Float, matlab_round
 
-__all__ = ["joint_entropies", "joint_histogram", "shannon", "stretch_levels"]
+__all__ = ["joint_entropies", "joint_histogram", "shannon", "source_levels", "stretch_levels"]
 
 #: The top grey level, 255: what a stretched plane's maximum becomes.
 TOP_LEVEL = GREY_LEVELS - 1
@@ -42,6 +44,19 @@ def stretch_levels(x: Float) -> NDArray[np.int64]:
     with np.errstate(divide="ignore", invalid="ignore"):
         stretched = np.where(hi > lo, (x - lo) / (hi - lo), 0.0)
     return matlab_round(stretched * TOP_LEVEL).astype(np.int64)
+
+
+@cached
+def source_levels(S: Float) -> NDArray[np.int64]:
+    """:func:`stretch_levels` of a source stack (a repeated plane once): the same whatever fused image it
+    is compared with, and for MI, NMI, Qncie and TE alike, so computed once per source in a
+    :func:`~defusion.metrics._cache.shared_inputs` block.
+
+    Example:
+        >>> source_levels(np.broadcast_to(np.array([[[10.0, 20.0]]]), (3, 1, 2))).tolist()
+        [[[0, 255]]]
+    """
+    return stretch_levels(collapse_repeated_planes(S))
 
 
 def joint_histogram(x: NDArray[np.int64], y: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from defusion.metrics._cache import cached
 from defusion.metrics._channels import collapse_repeated_planes, fused_and_sources, planes, triplet
 from defusion.metrics._filters import sobel
 from defusion.metrics._matlab import Float, unrounded_gray
@@ -135,6 +136,13 @@ def _qabf_edge_preservation(gs: Float, as_: Float, gf: Float, af: Float) -> Floa
                 * (QABF_TA / (1.0 + np.exp(QABF_KA * (ang - QABF_DA)))))
 
 
+@cached
+def _qabf_source_edges(S: Float) -> tuple[Float, Float]:
+    """A source stack's Qabf edge strength and angle (a repeated plane once): the same whatever fused
+    image it is compared with, so computed once per source in a ``shared_inputs`` block."""
+    return _strength_angle_conv(collapse_repeated_planes(S) * 255.0)
+
+
 def qabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike, *more: ArrayLike) -> float:
     """Qabf: Xydeas & Petrovic (2000) edge-information transfer, VIFB's implementation.
 
@@ -162,7 +170,7 @@ def qabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike, *more: ArrayLike) -> floa
     gf, af = _strength_angle_conv(F * 255.0)
     num = den = 0.0
     for S in sources:
-        gs, as_ = _strength_angle_conv(collapse_repeated_planes(S) * 255.0)
+        gs, as_ = _qabf_source_edges(S)
         num = num + _qabf_edge_preservation(gs, as_, gf, af) * gs
         den = den + gs
     num, den = num.sum(axis=(-2, -1)), den.sum(axis=(-2, -1))
@@ -177,6 +185,17 @@ def _sobel_kumar(x: Float) -> tuple[Float, Float]:
     """Kumar's ``sobel_fn``: kernels / 8 on a mirror-extended image; returns (gv, gh)."""
     dx, dy = sobel(x, mode="mirror")
     return dx / 8.0, dy / 8.0
+
+
+@cached
+def _nabf_source_edges(S: Float) -> tuple[Float, Float, Float]:
+    """A source stack's Nabf gradient strength, angle and weight (a repeated plane once): the same
+    whatever fused image it is compared with, so computed once per source in a ``shared_inputs`` block."""
+    gv, gh = _sobel_kumar(collapse_repeated_planes(S))
+    g = np.sqrt(gh**2 + gv**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ang = np.where((gv == 0) & (gh == 0), 0.0, np.arctan(gv / gh))
+    return g, ang, np.where(g >= NABF_EDGE_MIN, g**NABF_WEIGHT_EXP, NABF_WEIGHT_MIN)
 
 
 def nabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -200,17 +219,14 @@ def nabf(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         af = np.where((gvf == 0) & (ghf == 0), 0.0, np.arctan(gvf / ghf))
     terms, wsum, strengths = 0.0, 0.0, []
-    for S in (collapse_repeated_planes(A), collapse_repeated_planes(B)):
-        gv, gh = _sobel_kumar(S)
-        g = np.sqrt(gh**2 + gv**2)
+    for S in (A, B):
+        g, ang, w = _nabf_source_edges(S)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ang = np.where((gv == 0) & (gh == 0), 0.0, np.arctan(gv / gh))
             rel = np.where((g == 0) | (gf == 0), 0.0, np.where(g > gf, gf / g, g / gf))
         aa = np.abs(np.abs(ang - af) - np.pi / 2) * 2 / np.pi
         with np.errstate(over="ignore"):
             q = np.sqrt(NABF_NRG / (1 + np.exp(-NABF_KG * (rel - NABF_SIGMA_G)))
                         * (NABF_NRA / (1 + np.exp(-NABF_KA * (aa - NABF_SIGMA_A)))))
-        w = np.where(g >= NABF_EDGE_MIN, g**NABF_WEIGHT_EXP, NABF_WEIGHT_MIN)
         terms = terms + (1 - q) * w
         wsum = wsum + w
         strengths.append(g)

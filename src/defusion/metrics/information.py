@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from defusion.metrics._channels import collapse_repeated_planes, planes, triplet
-from defusion.metrics._histograms import TOP_LEVEL, joint_histogram, shannon, stretch_levels
+from defusion.metrics._histograms import TOP_LEVEL, joint_histogram, shannon, source_levels, stretch_levels
 from defusion.metrics._matlab import Float, hist256
 
 __all__ = ["entropy", "mutual_information", "mutual_information_bits", "cross_entropy"]
@@ -69,7 +69,7 @@ def mutual_information(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """
     F, A, B = triplet(fused, a, b)
     qf = stretch_levels(F)
-    mi = _mi_nats_vifb(stretch_levels(collapse_repeated_planes(A)), qf) + _mi_nats_vifb(stretch_levels(collapse_repeated_planes(B)), qf)
+    mi = _mi_nats_vifb(source_levels(A), qf) + _mi_nats_vifb(source_levels(B), qf)
     return float(mi.mean())
 
 

@@ -23,9 +23,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from defusion.metrics._cache import cached
 from defusion.metrics._channels import collapse_repeated_planes, triplet
 from defusion.metrics._filters import filter_valid, gaussian_1d
-from defusion.metrics._histograms import joint_entropies, joint_histogram, shannon, stretch_levels
+from defusion.metrics._histograms import joint_entropies, joint_histogram, shannon, source_levels, stretch_levels
 from defusion.metrics._matlab import GREY_LEVELS, Float
 from defusion.metrics.structural import check_size
 
@@ -70,8 +71,8 @@ def nmi(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """
     F, A, B = triplet(fused, a, b)
     lf = stretch_levels(F)
-    mi_a, h_a = _mutual_information(stretch_levels(collapse_repeated_planes(A)), lf)
-    mi_b, h_b = _mutual_information(stretch_levels(collapse_repeated_planes(B)), lf)
+    mi_a, h_a = _mutual_information(source_levels(A), lf)
+    mi_b, h_b = _mutual_information(source_levels(B), lf)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.mean(2 * (mi_a / h_a + mi_b / h_b)))
 
@@ -79,6 +80,13 @@ def nmi(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
 def _ncc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Liu's nonlinear correlation coefficient per plane: MI in bits / log2(256), so MI in base 256."""
     return _mutual_information(x, y)[0] / _LOG2_LEVELS
+
+
+@cached
+def _sources_ncc(A: Float, B: Float) -> np.ndarray:
+    """:func:`_ncc` of two source stacks' levels: the same whatever fused image is scored against them,
+    so computed once per pair of sources in a ``shared_inputs`` block."""
+    return _ncc(source_levels(A), source_levels(B))
 
 
 def qncie(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -96,8 +104,8 @@ def qncie(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     1.0
     """
     F, A, B = triplet(fused, a, b)
-    la, lb, lf = stretch_levels(collapse_repeated_planes(A)), stretch_levels(collapse_repeated_planes(B)), stretch_levels(F)
-    ab, af, bf = np.broadcast_arrays(_ncc(la, lb), _ncc(la, lf), _ncc(lb, lf))
+    la, lb, lf = source_levels(A), source_levels(B), stretch_levels(F)
+    ab, af, bf = np.broadcast_arrays(_sources_ncc(A, B), _ncc(la, lf), _ncc(lb, lf))
     one = np.ones_like(ab)
     r = np.stack([np.stack([one, ab, af], -1), np.stack([ab, one, bf], -1), np.stack([af, bf, one], -1)], -2)
     share = np.clip(np.linalg.eigvalsh(r), 0, None) / _K
@@ -161,8 +169,17 @@ def yang_windows(fused: ArrayLike, a: ArrayLike, b: ArrayLike, name: str) -> Yan
     F, A, B = triplet(fused, a, b)
     check_size(*F.shape[-2:], QY_MIN_SIZE, name)
     g = gaussian_1d(QY_WIN, QY_SIGMA)
-    A, B = collapse_repeated_planes(A), collapse_repeated_planes(B)
-    return YangWindows(F, A, B, g, _moments(A, g), _moments(B, g), _moments(F, g))
+    (A, ma), (B, mb) = _yang_source(A), _yang_source(B)
+    return YangWindows(F, A, B, g, ma, mb, _moments(F, g))
+
+
+@cached
+def _yang_source(S: Float) -> tuple[Float, tuple[Float, Float, Float]]:
+    """A source stack as Qy and Qc compare it (a repeated plane once) and its 7x7 Gaussian-window
+    moments: the same whatever fused image it is compared with, so computed once per source in a
+    ``shared_inputs`` block."""
+    x = collapse_repeated_planes(S)
+    return x, _moments(x, gaussian_1d(QY_WIN, QY_SIGMA))
 
 
 def mean_of_kept(values: Float, kept: Float) -> float:

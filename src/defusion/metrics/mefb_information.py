@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from defusion.metrics._cache import cached
 from defusion.metrics._channels import collapse_repeated_planes, triplet
 from defusion.metrics._filters import sobel
-from defusion.metrics._histograms import joint_histogram, stretch_levels
+from defusion.metrics._histograms import joint_histogram, source_levels, stretch_levels
 from defusion.metrics._matlab import Float
 from defusion.metrics.structural import check_size
 
@@ -79,7 +80,7 @@ def te(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     lf = stretch_levels(F)
     total = np.zeros(F.shape[0])
     for src in (A, B):
-        total += [_tsallis(counts) for counts in joint_histogram(stretch_levels(collapse_repeated_planes(src)), lf)]
+        total += [_tsallis(counts) for counts in joint_histogram(source_levels(src), lf)]
     return float(total.mean())
 
 
@@ -204,6 +205,13 @@ def _fmi_of_codes(*pairs: tuple[np.ndarray, np.ndarray]) -> list[Float]:
     return [table[k] for k in keys]
 
 
+@cached
+def _source_codes(S: Float) -> np.ndarray:
+    """A source stack's edge-map window codes (a repeated plane once): the same whatever fused image it is
+    compared with, so computed once per source in a ``shared_inputs`` block."""
+    return window_codes(matlab_sobel_edges(collapse_repeated_planes(S)))
+
+
 def fmi(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """FMI: Haghighat et al.'s feature mutual information (Comput. Electr. Eng. 37(5), 2011), MEFB's ``metricsFMI.m``.
 
@@ -225,8 +233,7 @@ def fmi(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     F, A, B = triplet(fused, a, b)
     check_size(*F.shape[-2:], FMI_WIN, "FMI")
     cf = window_codes(matlab_sobel_edges(F))
-    ca, cb = np.broadcast_arrays(window_codes(matlab_sobel_edges(collapse_repeated_planes(A))),
-                                 window_codes(matlab_sobel_edges(collapse_repeated_planes(B))), cf)[:2]
+    ca, cb = np.broadcast_arrays(_source_codes(A), _source_codes(B), cf)[:2]
     # fmi.m rescales F's window in place in the (A, F) term: a constant one becomes all ones there.
     cf_b = np.where((ca != cf) & (cf == _NO_EDGE), _ALL_EDGE, cf)
     fmi_af, fmi_bf = _fmi_of_codes((ca, cf), (cb, cf_b))

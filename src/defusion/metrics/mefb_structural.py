@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from defusion.metrics._cache import cached
 from defusion.metrics._channels import collapse_repeated_planes, triplet
 from defusion.metrics._filters import filter_valid, gaussian_1d
 from defusion.metrics._matlab import Float
@@ -85,6 +86,15 @@ def _ssim_wang(x: tuple[Float, Float, Float], y: tuple[Float, Float, Float], xy:
     return ((2 * mx * my + QW_C1) * (2 * cov + QW_C2)) / ((mx * mx + my * my + QW_C1) * (vx + vy + QW_C2))
 
 
+@cached
+def _qw_source(S: Float) -> tuple[Float, tuple[Float, Float, Float]]:
+    """A source stack's Prewitt magnitude (a repeated plane once) and its 11x11 Gaussian-window moments:
+    the same whatever fused image it is compared with, so computed once per source in a
+    ``shared_inputs`` block."""
+    e = prewitt_magnitude(collapse_repeated_planes(S))
+    return e, _moments(e, gaussian_1d(QW_WIN, QW_SIGMA))
+
+
 def qw(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """Qw: Piella & Heijmans' weighted fusion quality index (ICIP 2003) on edge images, as MEFB's ``metricsQw.m``.
 
@@ -104,8 +114,9 @@ def qw(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     F, A, B = triplet(fused, a, b)
     check_size(*F.shape[-2:], QW_WIN, "Qw")
     g = gaussian_1d(QW_WIN, QW_SIGMA)
-    ea, eb, ef = prewitt_magnitude(collapse_repeated_planes(A)), prewitt_magnitude(collapse_repeated_planes(B)), prewitt_magnitude(F)
-    ma, mb, mf = _moments(ea, g), _moments(eb, g), _moments(ef, g)
+    (ea, ma), (eb, mb) = _qw_source(A), _qw_source(B)
+    ef = prewitt_magnitude(F)
+    mf = _moments(ef, g)
     s_fa = _ssim_wang(mf, ma, filter_valid(ef * ea, g))
     s_fb = _ssim_wang(mf, mb, filter_valid(ef * eb, g))
     sal_a, sal_b = ma[1], mb[1]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from defusion.metrics._cache import cached
 from defusion.metrics._channels import collapse_repeated_planes, triplet
 from defusion.metrics._errors import MetricInputError
 from defusion.metrics._filters import (
@@ -100,6 +101,23 @@ def _local_contrast_power(x: Float) -> Float:
     return c2 * c / (c2 + QCB_Z)  # k=h=1, p=3, q=2
 
 
+@cached
+def _qcb_csf(h: int, w: int) -> Float:
+    """Qcb's contrast-sensitivity response on an ``h x w`` image's ``freqspace`` grid (a DoG of the
+    radial frequency); the same for every image of that size, so computed once in a ``shared_inputs`` block."""
+    u, v = freqspace(h, w)
+    r = np.sqrt((u * (w / QCB_FREQ_SCALE)) ** 2 + (v * (h / QCB_FREQ_SCALE)) ** 2)
+    return np.exp(-((r / QCB_F0) ** 2)) - QCB_A * np.exp(-((r / QCB_F1) ** 2))
+
+
+@cached
+def _qcb_contrast(S: Float, sd: Float) -> Float:
+    """A source stack's masked local contrast after Qcb's CSF ``sd`` (:func:`_qcb_csf`; a repeated plane
+    once): the same whatever fused image it is compared with, so computed once per source in a
+    ``shared_inputs`` block."""
+    return _local_contrast_power(filter_freq_even(normalize255(collapse_repeated_planes(S)), sd))
+
+
 def qcb(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """Qcb: Chen-Blum (2009) contrast-preservation quality, VIFB's implementation.
 
@@ -116,12 +134,9 @@ def qcb(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     1.0
     """
     F, A, B = triplet(fused, a, b)
-    h, w = F.shape[-2:]
-    u, v = freqspace(h, w)
-    r = np.sqrt((u * (w / QCB_FREQ_SCALE)) ** 2 + (v * (h / QCB_FREQ_SCALE)) ** 2)
-    sd = np.exp(-((r / QCB_F0) ** 2)) - QCB_A * np.exp(-((r / QCB_F1) ** 2))
-    ca, cb, cf = (_local_contrast_power(filter_freq_even(normalize255(collapse_repeated_planes(x)), sd))
-                  for x in (A, B, F))
+    sd = _qcb_csf(*F.shape[-2:])
+    ca, cb = _qcb_contrast(A, sd), _qcb_contrast(B, sd)
+    cf = _local_contrast_power(filter_freq_even(normalize255(F), sd))
     with np.errstate(divide="ignore", invalid="ignore"):
         qaf = np.minimum(ca, cf) / np.maximum(ca, cf)  # = (ca/cf if ca < cf else cf/ca)
         qbf = np.minimum(cb, cf) / np.maximum(cb, cf)
@@ -139,6 +154,26 @@ def _block_sums(x: Float) -> Float:
     h, w = x.shape[-2:]
     x = np.add.reduceat(x, np.arange(0, w, QCV_BLOCK), axis=-1)
     return np.add.reduceat(x, np.arange(0, h, QCV_BLOCK), axis=-2)
+
+
+@cached
+def _qcv_csf(h: int, w: int) -> Float:
+    """Qcv's Mannos-Sakrison response on an ``h x w`` image's ``freqspace`` grid; the same for every image
+    of that size, so computed once in a ``shared_inputs`` block."""
+    u, v = freqspace(h, w)
+    r = np.sqrt((u * (w / QCV_FREQ_SCALE)) ** 2 + (v * (h / QCV_FREQ_SCALE)) ** 2)
+    return QCV_CSF_A * (QCV_CSF_B + QCV_CSF_C * r) * np.exp(-((QCV_CSF_C * r) ** QCV_CSF_D))
+
+
+@cached
+def _qcv_source(S: Float) -> tuple[Float, Float]:
+    """A source stack stretched to 0..255 (a repeated plane once) and its regions' saliency (block sums
+    of Sobel strength^5): the same whatever fused image it is compared with, so computed once per source
+    in a ``shared_inputs`` block."""
+    s = normalize255(collapse_repeated_planes(S))
+    gx, gy = sobel(s)
+    m2 = gx * gx + gy * gy
+    return s, _block_sums(m2 * m2 * np.sqrt(m2))  # strength ** 5
 
 
 def qcv(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -159,16 +194,10 @@ def qcv(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     0.0
     """
     F, A, B = triplet(fused, a, b)
-    h, w = F.shape[-2:]
-    na, nb, nf = normalize255(collapse_repeated_planes(A)), normalize255(collapse_repeated_planes(B)), normalize255(F)
-    u, v = freqspace(h, w)
-    r = np.sqrt((u * (w / QCV_FREQ_SCALE)) ** 2 + (v * (h / QCV_FREQ_SCALE)) ** 2)
-    theta_m = QCV_CSF_A * (QCV_CSF_B + QCV_CSF_C * r) * np.exp(-((QCV_CSF_C * r) ** QCV_CSF_D))
+    nf = normalize255(F)
+    theta_m = _qcv_csf(*F.shape[-2:])
     num, den = 0.0, 0.0
-    for s in (na, nb):
-        gx, gy = sobel(s)
-        m2 = gx * gx + gy * gy
-        lam = _block_sums(m2 * m2 * np.sqrt(m2))  # strength ** 5
+    for s, lam in (_qcv_source(A), _qcv_source(B)):
         df = filter_freq_even(s - nf, theta_m)
         dist = _block_sums(df * df) / float(QCV_BLOCK * QCV_BLOCK)
         num = num + (lam * dist).sum(axis=(-2, -1))
@@ -180,20 +209,36 @@ def qcv(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
 # VIF -------------------------------------------------------------------------------------
 
 
-def _vif_scales(ref: Float, dist: Float) -> list[tuple[Float, Float, Float]]:
-    """Per scale (1..4): Sheikh & Bovik's pixel-domain GSM statistics ``(g, sigma1^2, sv^2)``.
-
-    Gaussian windows ``VIF_WINDOWS`` (17, 9, 5, 3; sigma = size / 5), 'valid' filtering, decimation
-    by 2 after filtering with the current window before scales 2-4; the usual clamps for degenerate
-    regions."""
+@cached
+def _vif_reference_scales(S: Float) -> tuple[tuple[Float, Float, Float], ...]:
+    """Per scale (1..4) of a reference (source) stack, a repeated plane once: the image at that scale, its
+    window means and its variances ``sigma1^2`` (clamped at 0), as :func:`_vif_scales` computes them. The
+    same whatever fused image it is compared with, so computed once per source in a ``shared_inputs``
+    block, for VIF and VIFp both."""
+    ref = collapse_repeated_planes(S)
     out = []
     for scale, n in enumerate(VIF_WINDOWS, start=1):
         win = gaussian_1d(n, n / VIF_WINDOW_PER_SIGMA)
         if scale > 1:
             ref = filter_valid(ref, win)[..., ::2, ::2]
+        mu1 = filter_valid(ref, win)
+        out.append((ref, mu1, np.maximum(filter_valid(ref * ref, win) - mu1 * mu1, 0.0)))
+    return tuple(out)
+
+
+def _vif_scales(S: Float, dist: Float) -> list[tuple[Float, Float, Float]]:
+    """Per scale (1..4): Sheikh & Bovik's pixel-domain GSM statistics ``(g, sigma1^2, sv^2)`` of a reference
+    (source) stack ``S`` and a distorted (fused) one.
+
+    Gaussian windows ``VIF_WINDOWS`` (17, 9, 5, 3; sigma = size / 5), 'valid' filtering, decimation
+    by 2 after filtering with the current window before scales 2-4; the usual clamps for degenerate
+    regions."""
+    out = []
+    for (scale, n), (ref, mu1, s1) in zip(enumerate(VIF_WINDOWS, start=1), _vif_reference_scales(S)):
+        win = gaussian_1d(n, n / VIF_WINDOW_PER_SIGMA)
+        if scale > 1:
             dist = filter_valid(dist, win)[..., ::2, ::2]
-        mu1, mu2 = filter_valid(ref, win), filter_valid(dist, win)
-        s1 = np.maximum(filter_valid(ref * ref, win) - mu1 * mu1, 0.0)
+        mu2 = filter_valid(dist, win)
         s2 = np.maximum(filter_valid(dist * dist, win) - mu2 * mu2, 0.0)
         s12 = filter_valid(ref * dist, win) - mu1 * mu2
         s1, s2 = (np.broadcast_to(v, s12.shape).copy() for v in (s1, s2))
@@ -229,7 +274,6 @@ def vif(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     """
     F, A, B = triplet(fused, a, b)
     _check_vif_size(*F.shape[-2:])
-    A, B = collapse_repeated_planes(A), collapse_repeated_planes(B)
     sq = VIF_NOISE_VAR
     total = 0.0
     for i, ((g1, s1a, sv1), (g2, s1b, sv2)) in enumerate(zip(_vif_scales(A, F), _vif_scales(B, F))):
@@ -285,7 +329,7 @@ def vifp(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     F, A, B = triplet(fused, a, b)
     _check_vif_size(*F.shape[-2:], metric="VIFp")
     res = 0.0
-    for S in (collapse_repeated_planes(A), collapse_repeated_planes(B)):
+    for S in (A, B):
         num, den = 0.0, 0.0
         for g, s1, sv in _vif_scales(S, F):
             num = num + np.log10(1 + g**2 * s1 / (sv + VIFP_NOISE_VAR)).sum(axis=(-2, -1))

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._channels import planes, triplet
+from defusion.metrics._cache import cached
+from defusion.metrics._channels import collapse_repeated_planes, planes, triplet
 from defusion.metrics._matlab import Float
 
 __all__ = [
@@ -109,13 +110,26 @@ def rmse_standard(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     return float(((np.sqrt(_mse(A, F)) + np.sqrt(_mse(B, F))) / 2.0).mean())
 
 
-def _corr(x: Float, y: Float) -> np.ndarray:
-    """Pearson correlation per plane (MATLAB ``corr2``)."""
+def _centred(x: Float) -> tuple[Float, Float]:
+    """A stack less each plane's mean, and each plane's sum of squares of that: :func:`_corr`'s pieces."""
     xc = x - x.mean(axis=(-2, -1), keepdims=True)
-    yc = y - y.mean(axis=(-2, -1), keepdims=True)
+    return xc, (xc * xc).sum(axis=(-2, -1))
+
+
+@cached
+def _source_centred(S: Float) -> tuple[Float, Float]:
+    """:func:`_centred` of a source stack (a repeated plane once: broadcasting restores the channels):
+    the same whatever fused image it is compared with, so computed once per source in a ``shared_inputs`` block."""
+    return _centred(collapse_repeated_planes(S))
+
+
+def _corr(x: Float, y: Float, y_centred: tuple[Float, Float] | None = None) -> np.ndarray:
+    """Pearson correlation per plane (MATLAB ``corr2``); ``y_centred``: :func:`_centred` of ``y``, where known."""
+    xc, xx = _centred(x)
+    yc, yy = y_centred if y_centred is not None else _centred(y)
     num = (xc * yc).sum(axis=(-2, -1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return num / np.sqrt((xc * xc).sum(axis=(-2, -1)) * (yc * yc).sum(axis=(-2, -1)))
+        return num / np.sqrt(xx * yy)
 
 
 def correlation_coefficient(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -131,7 +145,7 @@ def correlation_coefficient(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> flo
     1.0
     """
     F, A, B = triplet(fused, a, b)
-    return float(((_corr(A, F) + _corr(B, F)) / 2.0).mean())
+    return float(((_corr(F, A, _source_centred(A)) + _corr(F, B, _source_centred(B))) / 2.0).mean())
 
 
 def scd(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
@@ -147,4 +161,4 @@ def scd(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     2.0
     """
     F, A, B = triplet(fused, a, b)
-    return float((_corr(F - B, A) + _corr(F - A, B)).mean())
+    return float((_corr(F - B, A, _source_centred(A)) + _corr(F - A, B, _source_centred(B))).mean())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from defusion.metrics._cache import cached
 from defusion.metrics._channels import collapse_repeated_planes, to_gray, triplet
 from defusion.metrics._errors import MetricInputError, check_same_size, source_labels
 from defusion.metrics._filters import box_sum_valid, downsample2, filter_valid, gaussian_1d
@@ -48,12 +49,21 @@ def _moments(x: Float) -> tuple[Float, Float]:
     return mu, filter_valid(x * x, g) - mu * mu
 
 
+@cached
+def _source_moments(S: Float) -> tuple[Float, Float]:
+    """:func:`_moments` of a source stack: the same whatever fused image it is compared with, so
+    computed once per source in a ``shared_inputs`` block."""
+    return _moments(S)
+
+
 def _ssim_maps(
-    x: Float, y: Float, y_moments: tuple[Float, Float] | None = None, k1: float = SSIM_K1, k2: float = SSIM_K2
+    x: Float, y: Float, y_moments: tuple[Float, Float] | None = None, k1: float = SSIM_K1, k2: float = SSIM_K2,
+    x_moments: tuple[Float, Float] | None = None,
 ) -> tuple[Float, Float]:
-    """SSIM and contrast-structure maps ('valid') of two ``(C, H, W)`` stacks."""
+    """SSIM and contrast-structure maps ('valid') of two ``(C, H, W)`` stacks (their :func:`_moments`
+    where given: ``x_moments``, ``y_moments``)."""
     c1, c2 = (k1 * 255.0) ** 2, (k2 * 255.0) ** 2
-    mx, sxx = _moments(x)
+    mx, sxx = x_moments if x_moments is not None else _moments(x)
     my, syy = y_moments if y_moments is not None else _moments(y)
     sxy = filter_valid(collapse_repeated_planes(x) * collapse_repeated_planes(y), gaussian_1d(_WIN, _SIGMA)) - mx * my
     cs = (2 * sxy + c2) / (sxx + syy + c2)
@@ -91,8 +101,8 @@ def ssim(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
     F, A, B = triplet(fused, a, b)
     check_size(*F.shape[-2:], _WIN, "SSIM")
     fm = _moments(F)
-    sa = _ssim_maps(A, F, fm)[0].mean(axis=(-2, -1))
-    sb = _ssim_maps(B, F, fm)[0].mean(axis=(-2, -1))
+    sa = _ssim_maps(A, F, fm, x_moments=_source_moments(A))[0].mean(axis=(-2, -1))
+    sb = _ssim_maps(B, F, fm, x_moments=_source_moments(B))[0].mean(axis=(-2, -1))
     return float((sa + sb).mean())
 
 

@@ -1,6 +1,7 @@
-"""means.csv and stds.csv: the summary's numbers for a spreadsheet, one row per method by mean rank; and
-metrics.csv beside them, which says of each of their columns which way is better (the CSVs' own layout
-stays bare names: scripts and --resume parse them)."""
+"""means.csv and stds.csv: the summary's numbers for a spreadsheet, one row per method by mean rank, with
+the build that made each method's rows in a last column where known; and metrics.csv beside them, which
+says of each of their metric columns which way is better (the CSVs' own layout stays bare names: scripts
+and --resume parse them)."""
 
 from __future__ import annotations
 
@@ -15,19 +16,35 @@ from defusion.benchmark.results_csv import SECONDS, Row
 from defusion.io.writing import write_bytes_atomically
 
 
-def means_csv(rows: list[Row], path: Path) -> None:
+#: The last column of means.csv and stds.csv where the builds are given: which build made a method's rows.
+BUILD_COLUMN = "build"
+
+
+def means_csv(rows: list[Row], path: Path, builds: dict[str, str] | None = None) -> None:
     """One row per method (by mean rank): its mean rank (blank for a method with a mean over fewer pairs,
     :func:`~defusion.benchmark.report.ranks.unranked`, listed last), number of images, mean of every
-    metric and seconds per pair: the table for a spreadsheet. Written atomically (a full disk leaves the
-    old file)."""
-    _per_method_csv(rows, path, mean_table(rows)[2])
+    metric and seconds per pair: the table for a spreadsheet. Where ``builds`` ({method: the build(s) that
+    made its rows, as a line names them}) is given, a last column, ``build``, says it (blank for a method
+    it does not name), so that the means tell which defusion made them, as run.json does. Written
+    atomically (a full disk leaves the old file).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     means_csv([Row("average", "01", "EN", 7.1)], Path(out) / "means.csv",
+        ...               {"average": "defusion 0.1.0 (code e7460ec37b45)"})
+        ...     print((Path(out) / "means.csv").read_text(), end="")
+        method,rank,images,EN,seconds,build
+        average,1.000,1,7.1,,defusion 0.1.0 (code e7460ec37b45)
+    """
+    _per_method_csv(rows, path, mean_table(rows)[2], builds)
 
 
-def stds_csv(rows: list[Row], path: Path) -> None:
-    """means.csv's companion: the same rows and columns, each metric's (and the seconds') standard
-    deviation over pairs (:func:`std_table`; blank for a method with one value) in place of its mean,
-    so that mean ± standard deviation can be reported. Written atomically."""
-    _per_method_csv(rows, path, std_table(rows))
+def stds_csv(rows: list[Row], path: Path, builds: dict[str, str] | None = None) -> None:
+    """means.csv's companion: the same rows and columns (``builds`` too), each metric's (and the
+    seconds') standard deviation over pairs (:func:`std_table`; blank for a method with one value) in
+    place of its mean, so that mean ± standard deviation can be reported. Written atomically."""
+    _per_method_csv(rows, path, std_table(rows), builds)
 
 
 #: metrics.csv's description of the seconds column of means.csv and stds.csv (lower is better).
@@ -65,18 +82,21 @@ def metrics_csv(rows: list[Row], path: Path) -> None:
     write_bytes_atomically(path, text.getvalue().encode())
 
 
-def _per_method_csv(rows: list[Row], path: Path, values: dict[tuple[str, str], float]) -> None:
+def _per_method_csv(rows: list[Row], path: Path, values: dict[tuple[str, str], float],
+                    builds: dict[str, str] | None = None) -> None:
     """The layout of means.csv and stds.csv: one row per method by mean rank (blank for an unranked
-    one, listed last), its number of images, then ``values`` of every metric and of the seconds."""
+    one, listed last), its number of images, then ``values`` of every metric and of the seconds, then
+    where ``builds`` is given the build that made the method's rows (:data:`BUILD_COLUMN`)."""
     methods, metrics, means = mean_table(rows)
     ranks = table_ranks(rows, methods, metrics, means)
     counts = images_per_method(rows)
     text = io.StringIO(newline="")
     writer = csv.writer(text)
-    writer.writerow(["method", "rank", "images", *metrics, SECONDS])
+    writer.writerow(["method", "rank", "images", *metrics, SECONDS, *([BUILD_COLUMN] if builds is not None else [])])
     for m in ranked_order(methods, ranks):
         cells = [values.get((m, k)) for k in [*metrics, SECONDS]]
         writer.writerow([m, f"{ranks[m]:.3f}" if m in ranks else "", counts.get(m, 0),
-                         *("" if v is None else f"{v:.6g}" for v in cells)])
+                         *("" if v is None else f"{v:.6g}" for v in cells),
+                         *([builds.get(m, "")] if builds is not None else [])])
     write_bytes_atomically(path, text.getvalue().encode())
 

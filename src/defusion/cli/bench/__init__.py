@@ -35,7 +35,7 @@ from defusion.cli.bench.method_options import check_fused_names, fused_folders, 
 from defusion.cli.bench.report import write_report
 from defusion.cli.bench.resume import (check_jpeg_quality, check_task, kept_jpeg_quality, kept_weights,
                                        note_new_metrics, previous_rows, resumed_versus)
-from defusion.cli.bench.run_file import ThisRun, recorded_run, run_record
+from defusion.cli.bench.run_file import ThisRun, recorded_run, run_record, scored_provenance
 from defusion.cli.bench.saving import Saver
 from defusion.cli.bench.titles import default_title, folder_name, with_encoding
 from defusion.cli.errors import EXIT_INTERRUPTED, UserError, close_progress_bars
@@ -141,6 +141,7 @@ def jpeg_quality_arg(text: str) -> int | str:
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark ``args`` describe; the exit status (module docstring), 2 raised as a UserError."""
     from defusion.benchmark.runner import DEFUSION_VARIANTS, BenchResult, defusion_run_id, run_benchmark
+    from defusion.cli.build_info import this_build
 
     metrics = _checked_metrics(args)
     _check_earlier_results(args)
@@ -162,9 +163,11 @@ def run(args: argparse.Namespace) -> int:
     _check_writable(args.out)
     this_run = ThisRun(task=args.task, metrics=metrics, defusion_run=weights, weights=args.weights,
                        fused_dirs=fused_dirs, fused_files=published.files, source_files=source_files,
-                       versus=args.versus, jpeg_quality=args.jpeg_quality, methods=tuple(requested))
+                       versus=args.versus, jpeg_quality=args.jpeg_quality, methods=tuple(requested),
+                       build=this_build())  # once: the run's time stays the same as its record is updated
     record = run_record(this_run, recorded, previous or [])  # afresh, recorded is {}: nothing carried over
-    saver = Saver(args.out, record, previous, overwrite=args.overwrite)
+    saver = Saver(args.out, record, previous, overwrite=args.overwrite,  # run.json's builds: of the rows saved
+                  provenance=partial(scored_provenance, this_run, recorded, previous or []))
     grids = Grids(args.out / "grids", previous or [], stored_results(args.out, record, fused_dirs),
                   record["fused_files"], args.max_pixels, sources=(args.dir_a, args.dir_b))
     result = BenchResult()  # filled as the pairs are scored; its problems also where none could be

@@ -31,14 +31,15 @@ def write_report(args: argparse.Namespace, result: BenchResult, metrics: tuple[s
 
     rows = _table_rows(args, result, metrics, requested, earlier, produced)
     _note_earlier_methods(rows, requested, metrics, args.out)
-    from defusion.cli.bench.run_file import made_with_line, recorded_run
+    from defusion.cli.bench.run_file import made_with_line, method_build_names, recorded_run
 
-    made_with = made_with_line(recorded_run(args.out))  # run.json, as this run saved it with its first scores
+    record = recorded_run(args.out)  # run.json, as this run saved it with its scores
+    made_with, builds = made_with_line(record), method_build_names(record)
     write_bytes_atomically(args.out / "summary.md",
                            summary_markdown(rows, title, sources, args.std, made_with=made_with).encode())
     write_bytes_atomically(args.out / "summary.tex", summary_latex(rows, title, sources, args.std).encode())
-    means_csv(rows, args.out / "means.csv")
-    stds_csv(rows, args.out / "stds.csv")
+    means_csv(rows, args.out / "means.csv", builds)  # a last column: the build that made each method's rows
+    stds_csv(rows, args.out / "stds.csv", builds)
     metrics_csv(rows, args.out / "metrics.csv")  # which way is better: the CSVs' bare names do not say
     summary_chart(rows, args.out / "summary.png", title)
     written = "results.csv, summary.md, summary.tex, means.csv, stds.csv, metrics.csv, summary.png"

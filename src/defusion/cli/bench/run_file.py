@@ -108,7 +108,6 @@ def run_record(run: ThisRun, earlier: dict, kept: list[Row]) -> dict:
         (['code', 'defusion', 'machine', 'software', 'time'], [])
     """
     from defusion.benchmark.runner import SECONDS
-    from defusion.cli.build_info import this_build
     from defusion.io.pairs import is_stem_pattern
 
     folders = {name: str(folder.parent.resolve() / folder.name if is_stem_pattern(folder) else folder.resolve())
@@ -116,26 +115,53 @@ def run_record(run: ThisRun, earlier: dict, kept: list[Row]) -> dict:
     scored = earlier.get("metrics")
     if not isinstance(scored, list):
         scored = [r.metric for r in kept if r.metric != SECONDS]
-    computed = computed_methods(run, kept)
-    build = run.build or this_build()
-    if not computed and isinstance(earlier.get("build"), dict):
-        build = earlier["build"]  # a resume computing nothing: the kept rows' build, machine and date stay said
-    method_builds = _method_builds(earlier, kept, computed, build)
     return {"defusion_run": run.defusion_run, "weights": str(run.weights or SHIPPED), "task": run.task,
             "metrics": list(dict.fromkeys([*scored, *run.metrics])),
             "source_files": {**mapping_in(earlier, "source_files"), **run.source_files},
             "fused_files": _merged_files(mapping_in(earlier, "fused_files"), run.fused_files),
             "fused_dirs": {**mapping_in(earlier, "fused_dirs"), **folders}, "versus": run.versus,
             "jpeg_quality": run.jpeg_quality, "methods": _method_order(earlier, kept, run.methods),
-            "build": build, "builds_kept": _kept_builds(earlier, kept, build, method_builds),
+            **_provenance(run, earlier, kept, computed_methods(run, kept))}
+
+
+def _provenance(run: ThisRun, earlier: dict, kept: list[Row], computed: set[str]) -> dict:
+    """RUN_FILE's "build", "builds_kept" and "method_builds" of a run computing rows of the methods
+    ``computed``, keeping the ``kept`` rows of the ``earlier`` record's: ``run``'s build (the kept rows'
+    where it computes nothing: their build, machine and date stay said), the other builds whose rows it
+    keeps (:func:`_kept_builds`), and which builds made each method's rows (:func:`_method_builds`)."""
+    from defusion.cli.build_info import this_build
+
+    build = run.build or this_build()
+    if not computed and isinstance(earlier.get("build"), dict):
+        build = earlier["build"]  # a resume computing nothing: the kept rows' build, machine and date stay said
+    method_builds = _method_builds(earlier, kept, computed, build)
+    return {"build": build, "builds_kept": _kept_builds(earlier, kept, build, method_builds),
             "method_builds": method_builds}
+
+
+def scored_provenance(run: ThisRun, earlier: dict, kept: list[Row], rows: list[Row]) -> dict:
+    """:func:`_provenance` of the methods of which ``rows`` (results.csv as saved) hold a row not among the
+    ``kept`` ones: what this run did compute, not what it set out to (:func:`computed_methods`), so that a
+    method whose every pair then failed to be scored is not said to be this build's.
+
+    Example:
+        >>> from defusion.benchmark.runner import Row
+        >>> run = ThisRun("ivf", ("EN",), None, None, {}, {}, {"01": ["aa", "bb"]}, methods=("average", "max"),
+        ...               build={"defusion": "0.1.0", "code": "cd"})
+        >>> scored_provenance(run, {}, [], [Row("average", "01", "EN", 7.0)])["method_builds"]  # max failed
+        {'average': [{'defusion': '0.1.0', 'code': 'cd'}]}
+    """
+    earlier_rows = {(r.method, r.image, r.metric) for r in kept}
+    computed = {r.method for r in rows if (r.method, r.image, r.metric) not in earlier_rows}
+    return _provenance(run, earlier, kept, computed)
 
 
 def computed_methods(run: ThisRun, kept: list[Row]) -> set[str]:
     """The methods of which ``run`` computes rows, as the benchmark will (its ``_pair_tasks``): a built-in
     one on a pair whose sources it fingerprinted (read) missing a metric of ``run`` or its time, a --fused
     one on such a pair with a result missing a metric, among the ``kept`` rows. A pair or result that then
-    fails to be scored is still counted: a run said to compute what it could not only names this build.
+    fails to be scored is still counted here: RUN_FILE as written before the first scores; once they are
+    saved, :func:`scored_provenance` names what was computed.
 
     Example:
         >>> from defusion.benchmark.runner import SECONDS, Row
@@ -181,6 +207,26 @@ def _method_builds(earlier: dict, kept: list[Row], computed: set[str], build: di
                 *([_named(build)] if method in computed else [])]
         builds[method] = [b for i, b in enumerate(made) if b not in made[:i]]
     return builds
+
+
+def method_build_names(record: dict) -> dict[str, str]:
+    """{method: the builds that made its rows, as a line names them (:func:`~defusion.cli.build_info.build_name`),
+    joined by "; "}, from RUN_FILE's ``record`` ("method_builds"): means.csv's and stds.csv's build column.
+    An older record, naming none per method, names every method of its "methods" by its builds
+    (:func:`recorded_builds`).
+
+    Example:
+        >>> method_build_names({"method_builds": {"average": [{"defusion": "0.1.0", "code": "ab"}, None]}})
+        {'average': 'defusion 0.1.0 (code ab); an earlier defusion (code unrecorded)'}
+    """
+    from defusion.cli.build_info import build_name
+
+    recorded = record.get("method_builds")
+    if not isinstance(recorded, dict):
+        methods = record.get("methods") if isinstance(record.get("methods"), list) else []
+        recorded = {method: recorded_builds(record) for method in methods}
+    return {str(method): "; ".join(dict.fromkeys(build_name(b) for b in builds))
+            for method, builds in recorded.items() if isinstance(builds, list)}
 
 
 def _named(build: object) -> dict | None:

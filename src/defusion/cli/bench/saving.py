@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from defusion.cli.bench.run_file import RUN_FILE
 from defusion.io.notes import plural
@@ -33,10 +33,14 @@ class Saver:
     """Saves OUT/results.csv, with RUN_FILE (what a resume needs beside it), as pairs are scored. A run
     without --resume (given --overwrite where OUT holds results) removes an earlier run's outputs only when
     it saves its first scores: one stopped, or failing, before that leaves them as they were. ``overwrite``:
-    whether the command gave --overwrite, which the way to go on (:meth:`progress`) then replaces."""
+    whether the command gave --overwrite, which the way to go on (:meth:`progress`) then replaces.
+    ``provenance``: RUN_FILE's build entries of the rows as saved
+    (:func:`~defusion.cli.bench.run_file.scored_provenance`), updated in it as each pair's are."""
 
-    def __init__(self, out: Path, record: dict, previous: list[Row] | None, overwrite: bool = False) -> None:
+    def __init__(self, out: Path, record: dict, previous: list[Row] | None, overwrite: bool = False,
+                 provenance: Callable[[list[Row]], dict] | None = None) -> None:
         self.out, self.record, self.fresh, self.overwrite = out, record, previous is None, overwrite
+        self.provenance = provenance
         self.started = False
         self.saved = {r.image for r in previous or []}  # pairs in results.csv as this run knows it
         self.earlier = self.fresh and (out / "results.csv").is_file()
@@ -46,21 +50,32 @@ class Saver:
         write RUN_FILE."""
         if self.started:
             return
-        from defusion.io.writing import write_bytes_atomically
-
         if self.fresh:
             _clear_outputs(self.out)
         (self.out / "grids").mkdir(parents=True, exist_ok=True)
-        write_bytes_atomically(self.out / RUN_FILE, (json.dumps(self.record) + "\n").encode())
+        self._write_record()
         self.started = True
 
+    def _write_record(self) -> None:
+        """Write RUN_FILE (atomically)."""
+        from defusion.io.writing import write_bytes_atomically
+
+        write_bytes_atomically(self.out / RUN_FILE, (json.dumps(self.record) + "\n").encode())
+
     def save(self, rows: list[Row]) -> None:
-        """Write ``rows`` to results.csv (atomically: a failure leaves the last one whole)."""
+        """Write ``rows`` to results.csv (atomically: a failure leaves the last one whole), then RUN_FILE
+        where the builds of the rows as saved (``provenance``) differ from what it says: a method whose
+        pairs all failed to be scored is then not said to be this build's."""
         from defusion.benchmark.runner import write_results_csv
 
         self.start()
         write_results_csv(rows, self.out / "results.csv")
         self.saved = {r.image for r in rows}
+        if self.provenance is not None:
+            scored = self.provenance(rows)
+            if any(self.record.get(key) != value for key, value in scored.items()):
+                self.record.update(scored)
+                self._write_record()
 
     def progress(self) -> str:
         """What is saved, and how to go on: said when a run is interrupted or cannot write. --resume
