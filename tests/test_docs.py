@@ -408,7 +408,7 @@ def onnx_file(folder: Path) -> dict:
     from defusion.fusion.export import export_model
 
     tiny_weights_file(folder)
-    export_model(load_weights(folder / "weights.safetensors"), folder / "denet.onnx", "onnx", opset=17)
+    export_model(load_weights(folder / "weights.safetensors"), folder / "denet.onnx", fmt="onnx", opset=17)
     return {"vis": example("mef_over.png"), "ir": example("mef_under.png")}
 
 

@@ -75,11 +75,11 @@ def test_a_name_of_no_format_is_refused_up_front_with_the_choices(model, tmp_pat
 
 def test_a_name_of_the_other_format_is_refused(model, tmp_path, no_trace):
     with pytest.raises(ExportError, match=r"a \.onnx file is onnx, not torchscript; name it .*x\.pt"):
-        export_model(model, tmp_path / "x.onnx", "torchscript")
+        export_model(model, tmp_path / "x.onnx", fmt="torchscript")
     with pytest.raises(ExportError, match=r"a \.pt file is torchscript, not onnx"):
         export_onnx(model, tmp_path / "x.pt")
     with pytest.raises(ExportError, match="unknown export format"):
-        export_model(model, tmp_path / "x.bin", "tflite")
+        export_model(model, tmp_path / "x.bin", fmt="tflite")
 
 
 def test_the_suffixes_are_those_defusion_export_takes():

@@ -140,8 +140,8 @@ def test_the_documented_calls_of_an_export_run_and_a_float_gain_is_refused(livel
 
     monkeypatch.chdir(tmp_path)
     model = load_weights(lively_weights)
-    export_model(model, "denet.pt", "torchscript")
-    export_model(model, "denet.onnx", "onnx", opset=17)
+    export_model(model, "denet.pt", fmt="torchscript")
+    export_model(model, "denet.onnx", fmt="onnx", opset=17)
     x1, x2 = torch.rand(1, 3, 32, 40), torch.rand(1, 3, 32, 40)
     scripted: dict = {"torch": torch, "x1": x1, "x2": x2}
     exec(_documented_call('m = torch.jit.load("denet.pt")'), scripted)

@@ -13,7 +13,7 @@ from defusion.fusion.fuser import Fuser
 from defusion.io.images import write_image
 from defusion.model.weights import WeightsError, load_weights
 from defusion.fusion.export import EXPORT_SIZE, PARITY_SIZE, ExportError, export_model, parity
-from defusion.serving.onnx_model import OnnxDeNet, OnnxModelError, load_onnx_fuser
+from defusion.fusion.onnx_runtime import OnnxDeNet, OnnxModelError, load_onnx_fuser
 from tests.conftest import smooth_image
 from tests.serving.conftest import run_export
 
@@ -86,7 +86,7 @@ def test_bad_inputs(tmp_path, tiny_weights):
         OnnxDeNet(tmp_path / "junk.onnx")  # ONNX Runtime's own words: `[ONNXRuntimeError] : 7 : INVALID_PROTOBUF`
     assert "ONNXRuntimeError" not in str(err.value)
     with pytest.raises(ExportError, match="unknown export format"):
-        export_model(load_weights(tiny_weights), tmp_path / "x.bin", "tflite")
+        export_model(load_weights(tiny_weights), tmp_path / "x.bin", fmt="tflite")
     with pytest.raises(WeightsError):
         run_export("--format", "onnx", "-o", tmp_path / "x.onnx", "--weights", tmp_path / "none.safetensors")
     with pytest.raises(UserError, match="opset"):

@@ -46,7 +46,7 @@ def run_script(*args) -> subprocess.CompletedProcess:
 def onnx_file(lively_weights, tmp_path_factory):
     pytest.importorskip("onnxruntime")
     path = tmp_path_factory.mktemp("standalone") / "tiny.onnx"
-    return export_model(load_weights(lively_weights), path, "onnx")
+    return export_model(load_weights(lively_weights), path, fmt="onnx")
 
 
 @pytest.mark.parametrize("task, scale, tolerance", [(None, 1, 1), ("ivf", 1, 1), ("mef", 2, 3)])

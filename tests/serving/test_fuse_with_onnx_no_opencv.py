@@ -33,7 +33,7 @@ def onnx_file(lively_weights, tmp_path_factory):
     from defusion.model.weights import load_weights
 
     path = tmp_path_factory.mktemp("core2_standalone") / "tiny.onnx"
-    return export_model(load_weights(lively_weights), path, "onnx")
+    return export_model(load_weights(lively_weights), path, fmt="onnx")
 
 
 @pytest.fixture()

@@ -22,7 +22,7 @@ def pair_and_model(lively_weights, tmp_path_factory):
     rng = np.random.default_rng(3)
     for name in ("near.png", "far.png"):
         Image.fromarray(smooth_image(rng, 24, 32)).save(folder / name)
-    return folder, export_model(load_weights(lively_weights), folder / "tiny.onnx", "onnx")
+    return folder, export_model(load_weights(lively_weights), folder / "tiny.onnx", fmt="onnx")
 
 
 @pytest.mark.parametrize("task", ["mff", "mef", None])

@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     metadata["weights_sha256_16"] = weights_digest(path)  # which weights, whatever the file's name
     made = missing_folder(args.output)  # writing makes it: said, as defusion fuse says it
     try:
-        export_model(model, args.output, args.format, opset=args.opset, metadata=metadata, half=args.half)
+        export_model(model, args.output, fmt=args.format, opset=args.opset, metadata=metadata, half=args.half)
     except RuntimeError as exc:  # e.g. "Unsupported onnx_opset_version: 24" where max_opset() overestimates
         if "opset" not in str(exc).lower():
             raise

@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import reprlib
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Literal
@@ -73,6 +74,11 @@ EXPORT_SIZE_MULTIPLE = 1
 
 class ExportError(DefusionError, ValueError):
     """An export that cannot be made or read back."""
+
+
+class ExportTypeError(ExportError, TypeError):
+    """An export option of the wrong type (``half`` not True or False): an ExportError, and a TypeError
+    as Python's own refusal of a wrong argument is."""
 
 
 def format_for(path: str | Path) -> Format:
@@ -118,6 +124,27 @@ def check_export_path(path: str | Path, fmt: Format | None = None) -> Format:
 #: ones differ by fp16 arithmetic (measured 0.002 on the shipped weights' fused output in eager
 #: PyTorch on the CPU, 0.0042 on a unique projection: about one grey level).
 PARITY_TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2}
+#: The (unique gain, detail gain) an export is checked at, after its trace and by :func:`parity`:
+#: other than the traced 1 and 1, and a detail gain other than the default for that unique gain
+#: (:func:`~defusion.model.denet.default_detail_gain` gives 2.0 for 1.5), so that a gain frozen
+#: into the graph as a constant shows as a difference.
+PARITY_GAINS = (1.5, 1.75)
+
+
+def _check_half(half: object) -> None:
+    """An :class:`ExportTypeError` unless ``half`` is True or False: anything else (a metadata dict, a
+    precision name) would be taken as true and export fp16.
+
+    Example:
+        >>> _check_half({"note": "mine"})
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.export.ExportTypeError: half must be True (fp16 compute) or False, got dict {'note': 'mine'}; the file's metadata goes in metadata=
+    """
+    if not isinstance(half, bool):
+        hint = "; the file's metadata goes in metadata=" if isinstance(half, dict) else ""
+        raise ExportTypeError(f"half must be True (fp16 compute) or False, got {type(half).__name__} "
+                              f"{reprlib.repr(half)}{hint}")
 
 
 def _prepare(model: DeNet | Fuser) -> DeNet:
@@ -288,23 +315,26 @@ def _description(config: DeNetConfig, metadata: dict[str, str] | None, half: boo
             "fusion_defaults": fusion_defaults()}
 
 
-def export_torchscript(model: DeNet | Fuser, path: str | Path, size: tuple[int, int] = EXPORT_SIZE,
-                       half: bool = False, metadata: dict[str, str] | None = None) -> Path:
+def export_torchscript(model: DeNet | Fuser, path: str | Path, *, size: tuple[int, int] = EXPORT_SIZE,
+                       metadata: dict[str, str] | None = None, half: bool = False) -> Path:
     """Trace ``model`` at ``size`` and save it with ``torch.jit.save``; checked at another size too.
     ``half``: fp16 compute behind float32 inputs and outputs (move it to a GPU to gain from it).
     The file carries a JSON description (config, precision, inputs, outputs, fusion defaults, the
     defusion version and ``metadata``: the weights', see :func:`export_onnx`) as the extra file
     ``TORCHSCRIPT_METADATA``: ``torch.jit.load(path, _extra_files={name: ""})`` reads it. An inference
     export: its parameters do not require grad, so its outputs do not either (no autograd graph is kept).
-    ``path`` ends in .pt, .pth or .ts (:func:`check_export_path`)."""
+    ``path`` ends in .pt, .pth or .ts (:func:`check_export_path`); all but ``model`` and ``path`` are
+    keywords, as for :func:`export_model`."""
     path = Path(path)
     check_export_path(path, "torchscript")
+    _check_half(half)
     config = _unwrapped(model).cfg
     model = _network(model, half)
     example = _example(size)
     # checked at a size that needs padding, another batch and other gains: all stay inputs of the trace
+    unique_gain, detail_gain = PARITY_GAINS
     other = _example((size[0] + 2 * SIZE_MULTIPLE + 3, size[1] + SIZE_MULTIPLE - 3), batch=2, seed=1,
-                     unique_gain=1.5, detail_gain=1.75)
+                     unique_gain=unique_gain, detail_gain=detail_gain)
     with _quiet(), torch.no_grad():
         traced = torch.jit.trace(model, example, check_inputs=[other], check_tolerance=1e-2 if half else 1e-4)
     description = _description(config, metadata, half)
@@ -314,19 +344,22 @@ def export_torchscript(model: DeNet | Fuser, path: str | Path, size: tuple[int, 
     return path
 
 
-def export_onnx(model: DeNet | Fuser, path: str | Path, opset: int = DEFAULT_OPSET, size: tuple[int, int] = EXPORT_SIZE,
-                metadata: dict[str, str] | None = None, half: bool = False) -> Path:
+def export_onnx(model: DeNet | Fuser, path: str | Path, *, opset: int = DEFAULT_OPSET,
+                size: tuple[int, int] = EXPORT_SIZE, metadata: dict[str, str] | None = None,
+                half: bool = False) -> Path:
     """Export ``model`` to ONNX with dynamic batch, height and width (TorchScript-based exporter).
 
     The model's config (JSON), its precision (``fp32`` or, with ``half``, ``fp16``), the defusion
     version and ``metadata`` (the weights': ``source_weights``, ``weights_sha256_16``, ...) are
     stored in the file's metadata_props, so :class:`~defusion.fusion.onnx_runtime.OnnxDeNet` knows
-    what it runs. ``path`` ends in .onnx (:func:`check_export_path`).
+    what it runs. ``path`` ends in .onnx (:func:`check_export_path`); all but ``model`` and ``path``
+    are keywords, as for :func:`export_model`.
     """
     import onnx
 
     path = Path(path)
     check_export_path(path, "onnx")
+    _check_half(half)
     config = _unwrapped(model).cfg
     model = _network(model, half)
     dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in ("x1", "x2", *OUTPUT_NAMES)}
@@ -348,11 +381,15 @@ def export_onnx(model: DeNet | Fuser, path: str | Path, opset: int = DEFAULT_OPS
     return path
 
 
-def export_model(model: DeNet | Fuser, path: str | Path, fmt: Format | None = None, opset: int = DEFAULT_OPSET,
+def export_model(model: DeNet | Fuser, path: str | Path, *, fmt: Format | None = None, opset: int = DEFAULT_OPSET,
                  metadata: dict[str, str] | None = None, half: bool = False) -> Path:
     """Export ``model`` (a DeNet, or a Fuser's: ``Fuser.from_pretrained(runtime="torch")``) to ``fmt``
     (default: the one ``path``'s suffix names: .onnx, or .pt, .pth, .ts for TorchScript; another name
-    is refused, :func:`check_export_path`); ``half``: fp16 compute.
+    is refused, :func:`check_export_path`); ``half``: fp16 compute (True or False).
+
+    All but ``model`` and ``path`` are keywords, in one order for the three exporters (``fmt``,
+    ``opset``, ``size``, ``metadata``, ``half``; each takes those it has): passed by position, a
+    ``metadata`` dict where another exporter takes ``half`` made an fp16 export without it.
 
     Example:
         >>> import pathlib, tempfile
@@ -362,6 +399,7 @@ def export_model(model: DeNet | Fuser, path: str | Path, fmt: Format | None = No
         'tiny.pt'
     """
     fmt = check_export_path(path, fmt)  # before the network is looked at: a trace takes a while
+    _check_half(half)
     _unwrapped(model)  # a model that holds no network: said before anything is written
     if fmt == "onnx":
         return export_onnx(model, path, opset=opset, metadata=metadata, half=half)
@@ -386,8 +424,8 @@ def load_exported(path: str | Path, fmt: Format | None = None) -> OnnxDeNet | to
 
 
 def parity(model: DeNet | Fuser, path: str | Path, fmt: Format | None = None,
-           size: tuple[int, int, int] = PARITY_SIZE, seed: int = 0, unique_gain: float = 1.5,
-           detail_gain: float = 1.75) -> float:
+           size: tuple[int, int, int] = PARITY_SIZE, seed: int = 0, unique_gain: float = PARITY_GAINS[0],
+           detail_gain: float = PARITY_GAINS[1]) -> float:
     """Largest absolute difference, over the four outputs, between ``model`` and its export.
 
     Runs both on random inputs of ``size`` = (batch, height, width; any height and width: ``model``
@@ -407,5 +445,5 @@ def parity(model: DeNet | Fuser, path: str | Path, fmt: Format | None = None,
     return max(float((a - b.to(a.dtype)).abs().max()) for a, b in zip(ours, theirs))
 
 
-__all__ = ["EXPORT_SUFFIXES", "FORMATS", "PARITY_TOLERANCE", "WEIGHTS_SUFFIX", "ExportError", "check_export_path", "HalfCompute", "PadToMultiple", "export_model", "export_onnx", "export_torchscript", "format_for",
+__all__ = ["EXPORT_SUFFIXES", "FORMATS", "PARITY_TOLERANCE", "WEIGHTS_SUFFIX", "ExportError", "ExportTypeError", "PARITY_GAINS", "check_export_path", "HalfCompute", "PadToMultiple", "export_model", "export_onnx", "export_torchscript", "format_for",
            "load_exported", "parity"]
