@@ -193,7 +193,7 @@ def runtime_ran(model: object) -> str:
         'torch'
     """
     from defusion.fusion.runtime import CompiledNet
-    from defusion.serving.onnx_model import OnnxDeNet
+    from defusion.fusion.onnx_runtime import OnnxDeNet
 
     if isinstance(model, OnnxDeNet):
         return "onnxruntime"

@@ -168,7 +168,7 @@ def _cuda_graphs(net) -> Forward:
 def _onnxruntime(net, threads: int) -> Forward:
     """The product's ``--runtime onnxruntime``: an export run by OnnxDeNet."""
     from defusion.fusion.export import export_onnx
-    from defusion.serving.onnx_model import OnnxDeNet
+    from defusion.fusion.onnx_runtime import OnnxDeNet
 
     path = Path(tempfile.mkdtemp()) / "denet.onnx"
     export_onnx(net, path)

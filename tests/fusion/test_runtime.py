@@ -28,14 +28,14 @@ def test_bad_runtime_choices_are_value_errors():
         if runtime in ("auto", "torch"):
             check_runtime(runtime, half=True)  # auto takes PyTorch for fp16
         else:
-            with pytest.raises(ValueError, match="--half"):
+            with pytest.raises(ValueError, match="half=True"):
                 check_runtime(runtime, half=True)
 
 
 def test_auto_runs_onnxruntime_on_a_cpu_and_pytorch_elsewhere(tiny_weights):
     from defusion.fusion.runtime import DEFAULT_RUNTIME, load_network, resolve_runtime
     from defusion.model.denet import DeNet
-    from defusion.serving.onnx_model import OnnxDeNet
+    from defusion.fusion.onnx_runtime import OnnxDeNet
 
     assert DEFAULT_RUNTIME == "auto"
     assert resolve_runtime("auto", "cpu") == "onnxruntime"  # a core dependency

@@ -9,7 +9,7 @@ from defusion.cli.main import main
 from defusion.fusion.fuser import Fuser
 from defusion.io.images import read_image, write_image
 from defusion.model.weights import WeightsError
-from defusion.serving.onnx_model import OnnxDeNet, cached_onnx_export
+from defusion.fusion.onnx_runtime import OnnxDeNet, cached_onnx_export
 from tests.conftest import smooth_image
 
 pytest.importorskip("onnxruntime")
@@ -47,7 +47,7 @@ def test_different_weights_get_their_own_export(cache, tiny_weights, lively_weig
 def test_bad_choices_are_clear_errors(cache, tmp_path, tiny_weights):
     with pytest.raises(ValueError, match="unknown runtime"):
         Fuser.from_pretrained(tiny_weights, runtime="tensorrt")
-    with pytest.raises(ValueError, match="--half"):
+    with pytest.raises(ValueError, match="half=True"):
         Fuser.from_pretrained(tiny_weights, runtime="onnxruntime", half=True)
     with pytest.raises(WeightsError):
         Fuser.from_pretrained(tmp_path / "missing.safetensors", runtime="onnxruntime")
@@ -72,7 +72,7 @@ def test_concurrent_exports_of_the_same_weights_do_not_clash(cache, tiny_weights
     import subprocess
     import sys
 
-    code = ("import sys; from defusion.serving.onnx_model import cached_onnx_export; "
+    code = ("import sys; from defusion.fusion.onnx_runtime import cached_onnx_export; "
             "print(cached_onnx_export(sys.argv[1]))")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tiny_weights)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, encoding="utf-8") for _ in range(2)]
@@ -84,7 +84,7 @@ def test_concurrent_exports_of_the_same_weights_do_not_clash(cache, tiny_weights
 
 def test_load_onnx_fuser_takes_a_task_like_from_pretrained(cache, tiny_weights):
     from defusion.fusion.fuser import FuseOptions
-    from defusion.serving.onnx_model import load_onnx_fuser
+    from defusion.fusion.onnx_runtime import load_onnx_fuser
 
     path = cached_onnx_export(tiny_weights)
     fuser = load_onnx_fuser(path, task="ivf", scale=1)

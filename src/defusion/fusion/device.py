@@ -15,9 +15,33 @@ from __future__ import annotations
 import torch
 
 from defusion.fusion.errors import OptionsError
+from defusion.io.front_end import current_front_end
 
 #: What each GPU back end a device may name is, in words, for the error when PyTorch sees none.
 _GPUS = {"cuda": "CUDA device", "mps": "Apple GPU (MPS: macOS 12.3 or later on Apple silicon)"}
+#: The front ends whose user sets the device and precision as a ``defusion`` command's options
+#: (``--device``, ``--half``: :func:`asked`); every other caller passes Python arguments.
+_COMMAND_LINES = ("cli", "bench", "training")
+
+
+def asked(device: str | torch.device | None = None, half: bool = False) -> str:
+    """How the user asked for ``device`` (or, with ``half``, for fp16), in the errors refusing it: a
+    ``defusion`` command's option (``--device cuda:0``, ``--half``) under the command line
+    (:func:`~defusion.io.front_end.current_front_end`), the Python argument (``device='cuda:0'``,
+    ``half=True``) otherwise, after the device as it was given (``cuda:0``, not PyTorch's ``cuda``).
+
+    Example:
+        >>> asked("cuda:0"), asked(half=True)
+        ("device cuda:0 (device='cuda:0')", 'half=True')
+        >>> from defusion.io.front_end import reading_for
+        >>> with reading_for("cli"):
+        ...     asked("cuda:0"), asked(half=True)
+        ('device cuda:0 (--device cuda:0)', '--half')
+    """
+    command = current_front_end() in _COMMAND_LINES
+    if half:
+        return "--half" if command else "half=True"
+    return f"device {device} ({f'--device {device}' if command else f'device={str(device)!r}'})"
 
 
 def gpu_available(kind: str) -> bool:
@@ -34,7 +58,8 @@ def gpu_available(kind: str) -> bool:
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto`` picks CUDA when present (else the CPU); asking for an absent CUDA or MPS is an error.
+    """``auto`` picks CUDA when present (else the CPU); asking for an absent CUDA or MPS is an error
+    that names the device as the user asked for it (:func:`asked`: ``device='cuda:0'`` in Python).
 
     Example:
         >>> resolve_device("gpu")  # doctest: +ELLIPSIS
@@ -49,13 +74,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     except (RuntimeError, TypeError):
         raise OptionsError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps") from None
     if device.type in _GPUS and not gpu_available(device.type):
-        raise OptionsError(f"device {device.type} (--device {device.type}) was asked for, but PyTorch sees no "
-                           f"{_GPUS[device.type]}")
+        raise OptionsError(f"{asked(device)} was asked for, but PyTorch sees no {_GPUS[device.type]}")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         count = torch.cuda.device_count()  # an absent GPU's index fails later, deep in PyTorch, otherwise
         seen = "one CUDA device (cuda:0)" if count == 1 else f"{count} CUDA devices (cuda:0 to cuda:{count - 1})"
-        raise OptionsError(f"device {device} (--device {device}) was asked for, but PyTorch sees {seen}: "
-                           "give one of them, or cuda")
+        raise OptionsError(f"{asked(device)} was asked for, but PyTorch sees {seen}: give one of them, or cuda")
     return device
 
 
@@ -73,19 +96,20 @@ def describe_device(device: torch.device) -> str:
 
 
 def check_half(half: bool, device: torch.device) -> None:
-    """Refuse fp16 off CUDA (an Apple GPU runs fp32 only here).
+    """Refuse fp16 off CUDA (an Apple GPU runs fp32 only here), naming the option as the user set it
+    (:func:`asked`).
 
     Example:
         >>> check_half(False, torch.device("cpu"))  # fp32 runs anywhere
         >>> check_half(True, torch.device("cpu"))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        defusion.fusion.errors.OptionsError: half precision (half=True, --half) needs a CUDA device (fp16 on the CPU ...
+        defusion.fusion.errors.OptionsError: half precision (half=True) needs a CUDA device (fp16 on the CPU ...
     """
     if half and device.type != "cuda":
         why = ("fp16 on the CPU is slower and less accurate" if device.type == "cpu"
                else f"{device.type} runs in fp32 only")
-        raise OptionsError(f"half precision (half=True, --half) needs a CUDA device ({why})")
+        raise OptionsError(f"half precision ({asked(half=True)}) needs a CUDA device ({why})")
 
 
-__all__ = ["check_half", "describe_device", "gpu_available", "resolve_device"]
+__all__ = ["asked", "check_half", "describe_device", "gpu_available", "resolve_device"]

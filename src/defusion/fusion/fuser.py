@@ -75,8 +75,9 @@ _Result = TypeVar("_Result")
 def _checked_keywords(method: Callable[..., _Result]) -> Callable[..., _Result]:
     """``method`` (a Fuser call) refusing a keyword it does not take with a library error that says where
     the name belongs (:func:`_misplaced`), rather than Python's bare TypeError: ``fuse(a, b, scale=2)``
-    names the options' place, ``fuse(a, b, on_tiles=f)`` guesses ``on_tile``. Its signature and
-    docstring stay the method's (``help``, ``inspect.signature``)."""
+    names the options' place, ``fuse(a, b, on_tiles=f)`` guesses ``on_tile``; and an ``on_tile`` that
+    is not callable before any work (:func:`_check_on_tile`). Its signature and docstring stay the
+    method's (``help``, ``inspect.signature``)."""
     parameters = inspect.signature(method).parameters.values()
     taken = tuple(p.name for p in parameters if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
     images = any(p.kind is p.VAR_POSITIONAL for p in parameters)
@@ -86,9 +87,29 @@ def _checked_keywords(method: Callable[..., _Result]) -> Callable[..., _Result]:
         refused = {name: value for name, value in keywords.items() if name not in taken}
         if refused:
             raise _misplaced(f"{type(self).__name__}.{method.__name__}", refused, taken, images)
+        _check_on_tile(f"{type(self).__name__}.{method.__name__}", keywords.get("on_tile"))
         return method(self, *args, **keywords)
 
     return checked
+
+
+def _check_on_tile(caller: str, on_tile: object) -> None:
+    """Refuse an ``on_tile`` that is neither None nor callable (FusionTypeError, a TypeError) before
+    ``caller`` runs: it is called after each network pass, and a number there once failed only after the
+    first pass, as Python's bare "'int' object is not callable".
+
+    Example:
+        >>> from defusion.fusion.fuser import _check_on_tile
+        >>> _check_on_tile("Fuser.fuse", print)
+        >>> _check_on_tile("Fuser.fuse", 5)
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.errors.FusionTypeError: Fuser.fuse got on_tile=5, which is not callable: give a function of no arguments, called after each network pass (on_tile=lambda: ...), or None; progress=True shows a bar instead
+    """
+    if on_tile is not None and not callable(on_tile):
+        raise FusionTypeError(f"{caller} got {_shown({'on_tile': on_tile})}, which is not callable: give a function "
+                              "of no arguments, called after each network pass (on_tile=lambda: ...), or None; "
+                              "progress=True shows a bar instead")
 
 
 #: The longest repr of a refused keyword's value a message repeats (``scale=2``); a longer one (an
@@ -139,8 +160,10 @@ def _misplaced(caller: str, refused: dict[str, Any], taken: tuple[str, ...], ima
                      f"Fuser.from_pretrained({_shown(options)}), or {call} with a copy that shares its network, "
                      f"fuser.with_options({_shown(options)}).{call}(...)")
     if settings:
+        task = f", or a copy for the task that shares its network, fuser.with_task({settings['task']!r})" \
+            if "task" in settings else ""
         parts.append(f"{_shown(settings)}, what a Fuser is made with: "
-                     f"Fuser.from_pretrained({_shown(settings)})")
+                     f"Fuser.from_pretrained({_shown(settings)}){task}")
     if unknown:
         guesses = {g for name in unknown for g in difflib.get_close_matches(name, [*taken, *fields, *_FUSER_SETTINGS],
                                                                             n=1)}
@@ -171,6 +194,15 @@ class Fuser:
     :meth:`from_pretrained` or on a copy, ``fuser.with_options(scale=1)``. A long fusion shows its
     progress with ``progress=True``, or reports each network pass to ``on_tile`` (:meth:`fuse`).
 
+    Processes: a Fuser pickles and deep-copies (``copy.deepcopy``, ``ProcessPoolExecutor.map(job,
+    [fuser] * n, ...)``) with the ``torch`` and ``onnxruntime`` runtimes. A PyTorch network travels with its
+    weights; an ONNX Runtime one as its export's path (a session cannot be pickled), opened anew in each
+    copy: a new session per process or copy (about 1.5 s for the shipped weights' export on a 2-core CPU),
+    on the same machine, fusing bit-identically to the original.
+
+    ``repr(fuser)`` is one line: the weights (``'shipped'``, a file's name, ``<custom module>`` for a
+    network handed over), the runtime, the device and the options that differ from the defaults.
+
     Example:
         >>> import numpy as np
         >>> from defusion import Fuser, create_model
@@ -181,10 +213,13 @@ class Fuser:
         ((20, 30), dtype('uint8'))
     """
 
-    model: DeNet = field(repr=False)  # repr(fuser): device, half and options on one line
+    model: DeNet = field(repr=False)  # repr(fuser): its weights, runtime, device and options on one line
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     half: bool = False
     options: FuseOptions = field(default_factory=FuseOptions)
+    #: The weights file ``model`` was loaded from (:meth:`from_pretrained` sets it; the shipped ones by their
+    #: path), for the repr; None where a network was handed over and they are not known.
+    weights: str | Path | None = field(default=None, kw_only=True, compare=False)
 
     def __post_init__(self) -> None:
         if not (callable(self.model) and hasattr(self.model, "to") and hasattr(self.model, "eval")):
@@ -199,6 +234,35 @@ class Fuser:
         self.model = self.model.to(self.device).eval()
         if self.half:
             self.model = self.model.half()
+
+    def __repr__(self) -> str:
+        """One line that tells two Fusers apart: the weights, the runtime
+        (:func:`~defusion.fusion.provenance.runtime_name`), the device, fp16 where on, and only the options
+        that differ from FuseOptions' defaults (:func:`~defusion.fusion.provenance.changed_options`, as a
+        fused image's record lists them; a long value, a rig, as ``...``).
+
+        Example:
+            >>> from defusion import Fuser, FuseOptions, create_model
+            >>> Fuser(create_model("defusion-tiny"), options=FuseOptions.for_task("ivf", scale=1))
+            Fuser(weights=<custom module>, runtime='torch', device='cpu', options=FuseOptions(scale=1, unique_gain=1.5))
+        """
+        from defusion.fusion.provenance import changed_options, runtime_name
+
+        changed = {name: getattr(self.options, name) for name in changed_options(self.options)}
+        return (f"{type(self).__name__}(weights={self._weights_name()}, runtime={runtime_name(self.model)!r}, "
+                f"device={str(self.device)!r}{', half=True' if self.half else ''}, "
+                f"options=FuseOptions({_shown(changed)}))")
+
+    def _weights_name(self) -> str:
+        """The weights as the repr names them: ``'shipped'``, their file's name (never a path: where the user
+        keeps files is theirs; :attr:`MadeBy.weights_name`), an ONNX network's file name where the Fuser was
+        handed the network alone, else ``<custom module>``."""
+        from defusion.fusion.provenance import MadeBy
+
+        if self.weights is not None:
+            return repr(MadeBy(self.options, self.weights).weights_name)
+        path = getattr(self.model, "path", None)  # an OnnxDeNet knows its file
+        return repr(Path(path).name) if isinstance(path, (str, Path)) else CUSTOM_MODULE
 
     @classmethod
     def from_pretrained(cls, weights: str | Path | None = None, device: str = "auto", half: bool = False,
@@ -241,7 +305,7 @@ class Fuser:
             torch.set_num_threads(int(threads))
         try:
             network = load_network(weights, runtime, device, threads, onnx=onnx)
-            return cls(network, device, half, fuse_options)
+            return cls(network, device, half, fuse_options, weights=_weights_file(weights))
         except BaseException:  # a fuser that fails to load leaves the process as it was
             torch.set_num_threads(before)
             raise
@@ -265,6 +329,24 @@ class Fuser:
         check_option_names(fields, "Fuser.with_options")
         return replace(self, options=replace(self.options, **fields))
 
+    def with_task(self, task: Task) -> "Fuser":
+        """A copy of this Fuser for ``task``'s kind of images (``"ivf"``, ``"mef"``, ``"mff"``): the option
+        fields a task sets (gains, order, pixels, and the scale that goes with them) as
+        :meth:`FuseOptions.with_task` sets them, the others (tiling, colour, ...) kept. The copy shares the
+        network, as :meth:`with_options`' does; chain that for other fields
+        (``fuser.with_task("mef").with_options(align="affine")``). A task is not an option but a preset
+        of them: ``with_options(task=...)`` is refused, pointing here. An unknown task raises
+        :class:`~defusion.fusion.errors.OptionsError`.
+
+        Example:
+            >>> from defusion import Fuser, create_model
+            >>> fuser = Fuser(create_model("defusion-tiny"))
+            >>> mef = fuser.with_task("mef")
+            >>> mef.options.order, mef.options.unique_gain, mef.model is fuser.model, fuser.options.order
+            ('exposure', 1.0, True, 'given')
+        """
+        return replace(self, options=self.options.with_task(task))
+
     # -- public API -----------------------------------------------------------------
     @_checked_keywords
     def fuse(self, *images: np.ndarray, on_tile: Callable[[], None] | None = None,
@@ -276,7 +358,8 @@ class Fuser:
         DefusionWarning where some pixel is transparent), uint8, uint16 or float in [0, 1]: a NumPy array, a Pillow image or a torch tensor, channels last
         (docs/features.md, "Colour and file formats"). Colour is RGB: convert OpenCV's BGR first. The
         result is a NumPy array of their size in the deepest input type (float32 for floats), HxW where
-        all are grey, else RGB. Raw thermal frames are stretched first (``options.stretch``).
+        all are grey, else RGB. Raw thermal frames are stretched first (``options.stretch``), said in a
+        :class:`~defusion.errors.DefusionNote` (which image, from which counts; ``stretch='none'`` keeps them).
 
         Progress: a large pair runs in tiles, for minutes on a CPU (an audit's 8 MP pair, ``task="mef"``
         at ``scale`` 1: 276 s), silently by default. ``progress=True`` shows a bar over the network passes
@@ -517,9 +600,10 @@ class Fuser:
         raw thermal frame, else the only grey source, else the last grey one, or the last) and, where
         that was a guess, why (``"all are grey"``, ``"none is grey"``, ``"2 of the 3 are grey"``):
         worth telling the user; None when certain."""
-        if self.options.infrared is not None:
-            return self.options.infrared, None
         images = checked_images(images, self.options.rig)
+        if self.options.infrared is not None:
+            _check_infrared(self.options.infrared, len(images))
+            return self.options.infrared, None
         _, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch,
                                        self.options.stretch_shared)
         index, certain = color.thermal_source(images, stretched)
@@ -591,11 +675,10 @@ class Fuser:
         return floats[infrared], rig.seen()[infrared - 1] if rig is not None and infrared > 0 else None
 
     def _infrared_index(self, floats: list[np.ndarray], stretched: tuple[int, ...]) -> int:
-        """Which source the palette colours: ``options.infrared``, else :func:`color.thermal_source`'s."""
+        """Which source the palette colours: ``options.infrared`` (0-based, :func:`_check_infrared`), else
+        :func:`color.thermal_source`'s."""
         infrared = self.options.infrared
-        if infrared is not None and infrared >= len(floats):
-            raise FusionInputError(f"infrared image {infrared + 1} was asked for, but {len(floats)} images were "
-                                   "given")
+        _check_infrared(infrared, len(floats))
         return color.thermal_source(floats, stretched)[0] if infrared is None else infrared
 
     def _prepare(self, images: tuple[np.ndarray, ...], keep_sources: bool = True) -> Prepared:
@@ -644,6 +727,45 @@ class Fuser:
         return project(self.model, self.options, self.device, self.half, a, b, on_tile, unique_gain, keep)
 
 
+def _check_infrared(infrared: int | None, count: int) -> None:
+    """Refuse ``options.infrared`` past the ``count`` images given (FusionInputError), saying that it counts
+    from 0: the command line's ``--infrared`` counts from 1, and a message in its terms misled.
+
+    Example:
+        >>> from defusion.fusion.fuser import _check_infrared
+        >>> _check_infrared(1, 2), _check_infrared(None, 2)
+        (None, None)
+        >>> _check_infrared(5, 2)
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.errors.FusionInputError: infrared=5 (0-based: the 6th image) was asked for, but 2 images were given: give infrared=0 to 1 (counted from 0; the command line's --infrared counts from 1), or None to let the Fuser pick the infrared image
+    """
+    if infrared is not None and infrared >= count:
+        raise FusionInputError(f"infrared={infrared} (0-based: the {_ordinal(infrared + 1)} image) was asked for, but "
+                               f"{count} images were given: give infrared=0 to {count - 1} (counted from 0; the "
+                               "command line's --infrared counts from 1), or None to let the Fuser pick the "
+                               "infrared image")
+
+
+def _ordinal(number: int) -> str:
+    """``number`` as an ordinal: 1st, 2nd, 3rd, 4th, 11th, 21st.
+
+    Example:
+        >>> from defusion.fusion.fuser import _ordinal
+        >>> [_ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 102, 111)]
+        ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '102nd', '111th']
+    """
+    suffix = "th" if number % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def _weights_file(weights: str | Path | None) -> Path:
+    """The weights file :meth:`Fuser.from_pretrained` loads: ``weights``, else the shipped one's path."""
+    from defusion.model.weights import shipped_weights_path
+
+    return Path(weights) if weights is not None else shipped_weights_path()
+
+
 def _unit_range(image: np.ndarray) -> np.ndarray:
     """``image`` clipped to [0, 1]: itself where it is within (a network input, a projection), so that no
     copy is made of what clipping leaves as it is; a clipped copy where it is not, or holds NaN.
@@ -660,6 +782,8 @@ def _unit_range(image: np.ndarray) -> np.ndarray:
     return np.clip(image, 0.0, 1.0)
 
 
+#: How a Fuser's repr names the weights of a network handed over (``Fuser(model)``), which it cannot know.
+CUSTOM_MODULE = "<custom module>"
 #: Fuser.from_pretrained's own parameters, beside the FuseOptions fields it takes (``**fields``):
 #: guessed at for a typo. Read from its signature, so that a new parameter is guessed at too.
 _FROM_PRETRAINED_PARAMETERS = tuple(name for name, p in inspect.signature(Fuser.from_pretrained).parameters.items()

@@ -2,8 +2,7 @@
 (``--runtime onnxruntime``, :func:`defusion.fusion.runtime.load_network`), and the cache of the exports
 that runtime makes on first use (:func:`cached_onnx_export`).
 
-Here in fusion, beside the runtimes that load it; :mod:`defusion.serving.onnx_model` still exports
-these names.
+Here in fusion, beside the runtimes that load it.
 
 Example:
     >>> fuser = load_onnx_fuser("denet.onnx", tile=0)  # doctest: +SKIP
@@ -130,7 +129,9 @@ class OnnxDeNet:
 
     def half(self) -> "OnnxDeNet":
         if self.precision != "fp16":
-            raise OnnxModelError(f"{self.path} computes in fp32; for fp16 (--half) export it with "
+            from defusion.fusion.device import asked
+
+            raise OnnxModelError(f"{self.path} computes in fp32; for fp16 ({asked(half=True)}) export it with "
                                  "`defusion export --format onnx --half`")
         return self
 
@@ -163,8 +164,37 @@ class OnnxDeNet:
 
     forward = __call__
 
+    def __reduce__(self) -> tuple[Callable[..., OnnxDeNet], tuple[Any, ...]]:
+        """Pickled (and deep-copied) as what rebuilds it: its file's path, device, threads and metadata, not
+        its ONNX Runtime session, which cannot be pickled. The copy opens a session of its own on the same
+        file (a second or so for the shipped weights' export, in each process a Fuser is sent to) and fuses
+        bit-identically; :func:`_reopened` refuses a file that is gone or no longer this export."""
+        return _reopened, (str(self.path), str(self.device), self._threads, dict(self.metadata))
+
     def __repr__(self) -> str:
         return f"OnnxDeNet({str(self.path)!r}, providers={self.providers})"
+
+
+def _reopened(path: str, device: str, threads: int | None, metadata: dict[str, str]) -> OnnxDeNet:
+    """The :class:`OnnxDeNet` pickled as :meth:`OnnxDeNet.__reduce__` says: the ONNX file at ``path`` opened
+    anew, refused (:class:`OnnxModelError`) where it is gone (a cached export pruned meanwhile) or its
+    metadata is no longer ``metadata`` (another export written over it), rather than fusing with other weights.
+
+    Example:
+        >>> _reopened("/nowhere/denet.onnx", "cpu", None, {})
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.onnx_runtime.OnnxModelError: cannot unpickle the ONNX network: its file /nowhere/denet.onnx is gone (a pickled network keeps the file's path, not the file); pickle the Fuser again, or load it with Fuser.from_pretrained
+    """
+    if not Path(path).is_file():
+        raise OnnxModelError(f"cannot unpickle the ONNX network: its file {path} is gone (a pickled network keeps "
+                             "the file's path, not the file); pickle the Fuser again, or load it with "
+                             "Fuser.from_pretrained")
+    net = OnnxDeNet(path, device=device, threads=threads)
+    if net.metadata != metadata:
+        raise OnnxModelError(f"cannot unpickle the ONNX network: its file {path} has changed since it was pickled "
+                             "(another export was written over it); pickle the Fuser again")
+    return net
 
 
 def _size_multiple(meta: dict[str, str]) -> int:

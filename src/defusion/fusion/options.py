@@ -157,7 +157,8 @@ class FuseOptions:
     #: fusion (:func:`defusion.fusion.color.with_detail`). With a ``rig``, where the infrared camera
     #: sees nothing the fused image is left uncoloured, and the range is measured on what it sees.
     palette: Palette = "none"
-    #: Which source (0-based) is the infrared image, for the palette; None: the one raw thermal
+    #: Which source is the infrared image, for the palette: 0-based, as Python counts (0 the first image
+    #: given, 1 the second; the command line's ``--infrared`` counts from 1); None: the one raw thermal
     #: frame (stretched), else the only grey source, else the last grey one, else the last (pairs come visible first).
     infrared: int | None = None
     #: The infrared values (low, high: as fused, floats in [0, 1], after the stretch) the palette
@@ -401,21 +402,52 @@ def check_option_names(names: Iterable[str], caller: str, others: tuple[str, ...
     one, and the fields, where Python's own would be a TypeError about ``FuseOptions.__init__``
     (UnknownOptionError is both an OptionsError and a TypeError).
 
+    ``task``, the first thing a user reaches for, is no field but a preset of them: its refusal says the
+    way that works, :func:`_task_hint`.
+
     Example:
         >>> check_option_names(["uniq_gain"], "Fuser.from_pretrained")
         Traceback (most recent call last):
         ...
         defusion.fusion.errors.UnknownOptionError: Fuser.from_pretrained got an unknown option uniq_gain (did you mean unique_gain?); FuseOptions fields: tile, overlap, auto_tile_pixels, auto_tile_size, color, stack, order, scale, unique_gain, detail_gain, align, pixels, stretch, deghost, rig, palette, infrared, palette_range
+        >>> check_option_names({"task": "mef"}, "Fuser.with_options")
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.errors.UnknownOptionError: Fuser.with_options got task='mef', which is no option but a preset of them: fuser.with_task('mef') makes a copy for that task that shares the network
     """
     known = option_names()
     unknown = [str(name) for name in names if name not in known]
     if not unknown:
         return
-    guesses = {g for n in unknown for g in difflib.get_close_matches(n, [*known, *others], n=1)}
-    message = f"{caller} got an unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}"
-    if guesses:
-        message += f" (did you mean {' or '.join(sorted(guesses))}?)"
-    raise UnknownOptionError(f"{message}; FuseOptions fields: {', '.join(known)}")
+    parts = []
+    if "task" in unknown:
+        unknown.remove("task")
+        given = names["task"] if isinstance(names, Mapping) else None
+        parts.append(f"{caller} got task{'' if given is None else f'={given!r}'}, which is no option but a preset of "
+                     f"them: {_task_hint(caller, given)}")
+    if unknown:
+        guesses = {g for n in unknown for g in difflib.get_close_matches(n, [*known, *others], n=1)}
+        message = f"{caller} got an unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}"
+        if guesses:
+            message += f" (did you mean {' or '.join(sorted(guesses))}?)"
+        parts.append(f"{message}; FuseOptions fields: {', '.join(known)}")
+    raise UnknownOptionError("; ".join(parts))
+
+
+def _task_hint(caller: str, task: object) -> str:
+    """How to fuse for ``task`` (None: not known) where ``caller`` was given it as an option: a Fuser's
+    copy for it (:meth:`Fuser.with_task`), else the options for it (:meth:`FuseOptions.for_task`, or
+    :meth:`FuseOptions.with_task` keeping other options).
+
+    Example:
+        >>> _task_hint("FuseOptions", "ivf")
+        "FuseOptions.for_task('ivf') makes the options for it (options.with_task('ivf') sets it on other options)"
+    """
+    shown = "task" if task is None else repr(task)
+    if caller.startswith("Fuser."):
+        return f"fuser.with_task({shown}) makes a copy for that task that shares the network"
+    return f"FuseOptions.for_task({shown}) makes the options for it (options.with_task({shown}) sets it on other " \
+           "options)"
 
 
 def default_scale(pixels: PixelSource) -> int:

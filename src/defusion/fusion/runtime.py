@@ -191,7 +191,9 @@ def check_runtime(runtime: str, half: bool = False, threads: int | None = None) 
     if runtime not in RUNTIMES:
         raise OptionsError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
     if half and runtime not in ("torch", "auto"):
-        raise OptionsError(f"fp16 (--half) is for the torch runtime on CUDA, not {runtime}")
+        from defusion.fusion.device import asked
+
+        raise OptionsError(f"fp16 ({asked(half=True)}) is for the torch runtime on CUDA, not {runtime}")
     if runtime == "onnxruntime":
         for name in ("onnx", "onnxruntime"):
             if importlib.util.find_spec(name) is None:

@@ -23,8 +23,9 @@ import numpy as np
 from defusion.fusion.choices import STRETCHES, Stretch  # torch-free: the command line offers them
 from defusion.fusion.color import is_grey, native
 from defusion.fusion.errors import FusionInputError, OptionsError
-from defusion.io.arrays import MAX_16BIT
-from defusion.io.notes import warn
+from defusion.io.arrays import MAX_8BIT, MAX_16BIT, holds_eight_bit_values
+from defusion.io.front_end import current_front_end
+from defusion.io.notes import listed, note, warn
 
 #: Whether raw frames share one mapping: True (one sensor), False (each its own), None (by their values).
 Sharing = bool | None
@@ -410,8 +411,6 @@ def describe_fixed(names: Sequence[str], fixed: FixedStretch | None, images: Seq
         >>> describe_fixed(["a.png", "b.png"], FixedStretch([1], 0.1, 0.2))
         ['b.png holds 16-bit values 6554-13107 (10% of the range, as raw sensor frames do): stretched to the full range before fusing']
     """
-    from defusion.io.notes import listed
-
     said = []
     for sources, low, high in fixed.groups() if fixed is not None else []:
         lo, hi = low * MAX_16BIT, high * MAX_16BIT
@@ -499,6 +498,8 @@ def stretch_sources(images: Sequence[np.ndarray], floats: Sequence[np.ndarray],
     floats = list(floats)
     if fixed is None:
         return floats, []
+    if auto:
+        _say_stretched(images, fixed, shared)
     if max(fixed.sources) >= len(floats):
         raise FusionInputError(f"the fixed stretch maps source {max(fixed.sources) + 1}, but {len(floats)} images "
                                "were given")
@@ -506,6 +507,41 @@ def stretch_sources(images: Sequence[np.ndarray], floats: Sequence[np.ndarray],
         low, high = fixed.mapping(i)
         floats[i] = np.clip((floats[i] - low) / (high - low), 0.0, 1.0).astype(np.float32)
     return floats, list(fixed.sources)
+
+
+def _say_stretched(images: Sequence[np.ndarray], fixed: FixedStretch, shared: Sharing = None) -> None:
+    """Tell a Python caller, in one line, which sources ``stretch="auto"`` stretched as raw sensor
+    frames (``fixed``, measured on ``images``), from which counts, and how to keep them as they are
+    (``stretch='none'``): a 16-bit frame's values no longer mean its counts. A note (a
+    :class:`~defusion.errors.DefusionNote`); a warning where a stretched frame holds 8-bit values in
+    16 bits (values up to 255: an 8-bit image saved as 16-bit, more likely than a sensor's counts).
+    ``defusion fuse`` and the web UI say it in their own words (--stretch none), not twice: said only
+    for a Python caller (:func:`~defusion.io.front_end.current_front_end`), as reading says a float
+    file's stretch.
+
+    Example:
+        >>> import warnings
+        >>> raw = np.array([[7000, 7500], [8000, 9000]], np.uint16)
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _say_stretched([raw.astype(np.uint8), raw], measure_stretch([raw.astype(np.uint8), raw]))
+        >>> print(caught[0].message)
+        image 2 holds 16-bit values 7002-8997 (3% of the range, as raw sensor frames do): stretched to the full range before fusing (stretch='none' keeps the values as they are)
+    """
+    if current_front_end() != "python":
+        return
+    in_part = (shared is None and len(fixed.groups()) > 1
+               and not bands_apart([fixed.mapping(i) for i in fixed.sources]))
+    said = "; ".join(describe_fixed([f"image {i + 1}" for i in range(len(images))], fixed, images, in_part))
+    eight = [f"image {i + 1}" for i in fixed.sources if holds_eight_bit_values(np.asarray(images[i]))]
+    said += " (stretch='none' keeps the values as they are)"
+    if not eight:
+        note(said)
+        return
+    one = len(eight) == 1
+    warn(f"{said}; {listed(eight)} {'holds' if one else 'hold'} only values up to {MAX_8BIT}, 8-bit values in 16 "
+         f"bits?: pass {'it' if one else 'them'} as 8-bit (.astype(np.uint8)) to fuse {'its' if one else 'their'} "
+         "own levels")
 
 
 def _warn_narrow_floats(images: Sequence[np.ndarray]) -> None:

@@ -41,17 +41,41 @@ def turned_quarter(sizes: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], l
 
 
 def resize_to(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize to ``height`` x ``width``: area averaging to shrink, bicubic to enlarge.
+    """Resize to ``height`` x ``width``: area averaging to shrink, bicubic to enlarge. The result
+    stays within the values ``image`` holds: bicubic overshoots at sharp edges (a float image in
+    [0, 1] came out -0.16 to 1.21, which fusion refuses), so float pixels are clipped to the input's
+    own range (:func:`_within`); OpenCV saturates integer pixels to their type's range itself.
 
     Example:
         >>> resize_to(np.zeros((10, 20), np.uint16), 5, 7).shape
         (5, 7)
+        >>> edge = np.repeat([[0.0, 0.0, 1.0, 1.0]], 4, axis=0)
+        >>> up = resize_to(edge, 8, 8)
+        >>> float(up.min()), float(up.max())
+        (0.0, 1.0)
     """
     if image.shape[:2] == (height, width):
         return image
     shrink = height * width < image.shape[0] * image.shape[1]
     out = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    return out.reshape(height, width, *image.shape[2:])
+    return _within(out, image).reshape(height, width, *image.shape[2:])
+
+
+def _within(resized: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """``resized`` (float pixels) clipped, in place, to the lowest and highest value of ``image``, the
+    float image it was resized from; integer pixels, saturated by OpenCV, and pixels of an image that
+    holds NaN or infinities (no range to keep: refused by fusion, naming the image) as they are.
+
+    Example:
+        >>> _within(np.array([-0.2, 0.5, 1.2]), np.array([0.0, 1.0])).tolist()
+        [0.0, 0.5, 1.0]
+    """
+    if not np.issubdtype(resized.dtype, np.floating) or image.size == 0:
+        return resized
+    low, high = np.min(image), np.max(image)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return resized
+    return np.clip(resized, low, high, out=resized)
 
 
 def resize_to_first(images: list[np.ndarray]) -> list[np.ndarray]:

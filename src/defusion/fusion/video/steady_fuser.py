@@ -44,7 +44,8 @@ def steady_fuser(fuser: Fuser, first: list[np.ndarray]) -> Fuser:
     steady = replace(fuser, options=replace(fuser.options, order="given"))
     if fuser.options.align == "none" and not fuser.options.deghost:
         return steady
-    return _SteadyFuser(steady.model, steady.device, steady.half, steady.options, _first_anchors(fuser, first))
+    return _SteadyFuser(steady.model, steady.device, steady.half, steady.options, _first_anchors(fuser, first),
+                        weights=steady.weights)
 
 
 def _first_anchors(fuser: Fuser, first: list[np.ndarray]) -> Anchors:

@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from defusion.fusion.fuser import FuseOptions, Fuser
+from defusion.io.front_end import reading_for
 from defusion.io.notes import collecting
 from defusion.ui import fusion_notes
 from defusion.ui.fusing import SCORING_TEXT, passes, passes_text
@@ -97,7 +98,7 @@ def _saying(fuse: Callable[[_Event | None, _Event], _Result], step: _Event | Non
             scoring: _Event) -> tuple[_Result, tuple[str, ...]]:
     """``fuse(step, scoring)``'s result and the lines the fusion core said meanwhile, kept with it
     (said outside :func:`~defusion.io.notes.collecting`, they went to the server's log alone)."""
-    with collecting() as said:
+    with collecting() as said, reading_for("ui"):  # the UI says a stretch itself: not the library's note too
         result = fuse(step, scoring)
     return result, tuple(said)
 
