@@ -69,8 +69,8 @@ def test_rejects_bad_layouts(name):
     fn = BASELINES[name]
     with pytest.raises(ValueError):
         fn(np.zeros((8, 8), np.float32), np.zeros((8, 9), np.float32))
-    with pytest.raises(ValueError):
-        fn(np.zeros((8, 8, 4), np.float32), np.zeros((8, 8, 4), np.float32))
+    with pytest.raises(ValueError):  # RGBA is taken, alpha dropped, as the Fuser takes it: five channels are not
+        fn(np.zeros((8, 8, 5), np.float32), np.zeros((8, 8, 5), np.float32))
 
 
 @pytest.mark.parametrize("shape", [(48, 64), (48, 64, 3), (37, 51), (37, 51, 3)], ids=str)
@@ -154,6 +154,13 @@ def test_gff_weights_follow_the_sharper_source():
     # Away from the seam, the output is close to the in-focus half of each source.
     assert np.abs(out[:, 8:36] - b[:, 8:36]).mean() < 0.01
     assert np.abs(out[:, 60:88] - a[:, 60:88]).mean() < 0.01
+
+
+def test_gff_smooths_its_saliency_with_the_papers_gaussian():
+    """Li, Kang & Hu 2013 set r_g = sigma_g = 5: an 11x11 Gaussian of sigma 5."""
+    from defusion.baselines import gff
+
+    assert (gff.SALIENCY_WINDOW, gff.SALIENCY_SIGMA) == ((11, 11), 5.0)
 
 
 def test_max_is_per_channel():

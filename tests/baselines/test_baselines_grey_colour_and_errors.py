@@ -41,9 +41,10 @@ def test_check_pair_gives_a_grey_source_beside_a_colour_one_as_rgb():
 @pytest.mark.parametrize("a, b, message", [
     (np.zeros((8, 8)), np.zeros((8, 9, 3)), "source images must have the same height and width"),
     (np.zeros((8, 8)), np.zeros((8, 9)), "source images must have the same height and width"),
-    (np.zeros((8, 8)), np.zeros((8, 8, 4)), r"expected HxW \(grey\) or HxWx3 \(RGB\) images, got shape \(8, 8, 4\)"),
+    (np.zeros((8, 8)), np.zeros((8, 8, 5)), r"image 2 must be HxW or HxWxC with C in 1, 2, 3, 4 \(grey, grey \+ alpha, "
+                                            r"RGB, RGBA\); got shape \(8, 8, 5\)"),
     (np.zeros((0, 8)), np.zeros((0, 8, 3)), "empty image of shape"),
-], ids=["sizes differ", "grey sizes differ", "four channels", "empty"])
+], ids=["sizes differ", "grey sizes differ", "five channels", "empty"])
 def test_what_the_baselines_refuse_is_a_baseline_error(a, b, message):
     with pytest.raises(BaselineError, match=message) as caught:
         BASELINES["average"](a.astype(np.float32), b.astype(np.float32))

@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from defusion.baselines._common import BaselineError, BaselineRunError, UnknownBaselineError
+from defusion.baselines._common import BaselineError, BaselineRunError, BaselineTypeError, UnknownBaselineError
 from defusion.baselines.dwt import fuse_dwt
 from defusion.baselines.enfuse import enfuse_available, fuse_enfuse, fuse_enfuse_focus
 from defusion.baselines.gff import fuse_gff
@@ -106,6 +106,7 @@ __all__ = [
     "BaselineError",
     "BaselineFn",
     "BaselineRunError",
+    "BaselineTypeError",
     "UnknownBaselineError",
     "available_baselines",
     "fuse_average",

@@ -21,6 +21,14 @@ import numpy as np
 from defusion.baselines._common import check_pair, finish, luma
 from defusion.fusion.filters import guided_filter
 
+#: The radius r_g of the Gaussian low-pass that smooths the saliency: 5 in Li, Kang & Hu 2013 (section
+#: III-B, weight map construction), whose window is (2 r_g + 1) x (2 r_g + 1).
+SALIENCY_RADIUS = 5
+#: That Gaussian's standard deviation sigma_g: 5 there too.
+SALIENCY_SIGMA = 5.0
+#: That Gaussian's window, (2 r_g + 1) a side: 11x11.
+SALIENCY_WINDOW = (2 * SALIENCY_RADIUS + 1,) * 2
+
 
 def fuse_gff(
     a: np.ndarray,
@@ -45,9 +53,9 @@ def fuse_gff(
     # Two-scale decomposition: base = mean filter, detail = residual.
     bases = [cv2.blur(s, (base_size, base_size), borderType=cv2.BORDER_REFLECT) for s in sources]
     details = [s - base for s, base in zip(sources, bases)]
-    # Saliency: |Laplacian| smoothed by an 11x11 Gaussian with sigma 5 (r_g = sigma_g = 5).
+    # Saliency: |Laplacian| smoothed by the paper's Gaussian (SALIENCY_WINDOW, SALIENCY_SIGMA).
     laplacians = [cv2.Laplacian(g, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REPLICATE) for g in guides]
-    saliency = [cv2.GaussianBlur(np.abs(lap), (11, 11), 5) for lap in laplacians]
+    saliency = [cv2.GaussianBlur(np.abs(lap), SALIENCY_WINDOW, SALIENCY_SIGMA) for lap in laplacians]
     take_a = (saliency[0] >= saliency[1]).astype(np.float32)
     masks = (take_a, 1.0 - take_a)
     # Guided-filter refinement of the binary maps, then normalisation to sum 1.  The

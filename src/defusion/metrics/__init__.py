@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from defusion.errors import DefusionWarning, caller_stacklevel
-from defusion.io.arrays import holds_eight_bit_values, is_tensor
+from defusion.io.arrays import holds_eight_bit_values, is_tensor, not_pixels
 from defusion.metrics._cache import shared_inputs
 from defusion.metrics._errors import MetricInputError, MetricNameError, size_mismatch, source_labels
 from defusion.metrics._inputs import as_image
@@ -317,15 +317,33 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
     if left_out:
         warnings.warn(f"{len(left_out)} metrics of the set compare with a pair and are left out for "
                       f"{len(sources)} sources: {', '.join(left_out)}", DefusionWarning, stacklevel=caller_stacklevel())
-    fused, sources = _held(fused), [_held(x) for x in sources]
+    fused, sources = _held_all(fused, sources)
     with shared_inputs():  # checked and converted once for all metrics, each warning said once
         check_images(fused, sources)
         return _computed(fused, sources, names)
 
 
-def _held(image: ArrayLike) -> ArrayLike:
+def _held_all(fused: ArrayLike, sources: list[ArrayLike]) -> tuple[ArrayLike, list[ArrayLike]]:
+    """The inputs as the metrics of one call share them (:func:`_held`), each named as in errors."""
+    labels = source_labels(len(sources))
+    return _held(fused, "fused"), [_held(x, label) for x, label in zip(sources, labels)]
+
+
+def _held(image: ArrayLike, label: str) -> ArrayLike:
     """An input as the metrics of one call share it: a numpy array, converted once, or a torch tensor
-    as it is (read by :func:`~defusion.metrics._inputs.as_image`, which knows its float precision)."""
+    as it is (read by :func:`~defusion.metrics._inputs.as_image`, which knows its float precision). What is
+    no pixel array (a path, a list of bools, ...) is refused first, as what it is
+    (:func:`~defusion.io.arrays.not_pixels`), not as the array NumPy makes of it.
+
+    Example:
+        >>> _held("fused.png", "fused")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        defusion.metrics._errors.MetricInputError: fused is a path (fused.png); pass pixel arrays: read files with ...
+    """
+    problem = not_pixels(image, label, levels=True)
+    if problem:
+        raise MetricInputError(problem)
     return image if is_tensor(image) else np.asarray(image)
 
 
@@ -375,7 +393,7 @@ def compute_each(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str
     sources = _source_list(sources, "compute_each", names=True)
     names = metric_names(names)
     check_source_count(names, len(sources))
-    fused, sources = _held(fused), [_held(x) for x in sources]
+    fused, sources = _held_all(fused, sources)
     values: dict[str, float] = {}
     skipped: dict[str, str] = {}
     with shared_inputs():  # the inputs converted once for all of them, each warning said once
@@ -409,11 +427,14 @@ def compute_metrics(
     A named metric the images are too small for raises ``ValueError``; the default set instead
     leaves it out: MS-SSIM under 176 pixels a side, MS-MEF-SSIM under 44, VIF and VIFp under 41,
     SSIM, SSIM-mean, MEF-SSIM, Qy, Qc, Qw and Qp under 11, FMI under 3.
-    Images: numpy arrays or torch tensors, HxW or HxWx3, uint8, uint16, float on 0..255 or in [0, 1]
+    Images: numpy arrays or torch tensors, HxW or HxWx3 (HxWx1 as grey; alpha refused: drop it,
+    ``x[..., :3]``), uint8, uint16, float on 0..255 or in [0, 1], other integers on 0..255
     (scored on the 0..255 scale, as VIFB; a uint16 image as the 8-bit image it rounds to, with a
     ``UserWarning`` naming it, once per call, where its values are all <= 255: 8-bit values
     in 16 bits, near black so, to be passed as uint8; a float16
-    or float32 copy of an 8-bit image as that image; other float ranges raise ``ValueError``), all of
+    or float32 copy of an 8-bit image as that image; floats clipped to [0, 1], or read on 0..255
+    while under 2, with a ``DefusionWarning`` once per call; other float ranges raise ``ValueError``;
+    a path, or a type no image has, ``ValueError`` in the Fuser's words), all of
     the same height and width whatever ``names`` asks for (else ``ValueError``, sizes as W x H);
     they are converted once for all metrics.
 

@@ -94,7 +94,7 @@ def fused_and_sources(fused: ArrayLike, *sources: ArrayLike, to_grey: Callable[[
     labels = source_labels(len(sources))
     srcs = [_source_image(s, label) for s, label in zip(sources, labels)]
     check_same_size(f.shape, [s.shape for s in srcs])
-    F = planes(f)
+    F = _stack(f)  # f is checked and scaled already: planes(f) scaled a dark float image by 255 twice
     return F, [source_stack(s, F.shape[0], to_grey) for s in srcs]
 
 
