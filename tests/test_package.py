@@ -73,29 +73,3 @@ def test_the_package_and_its_light_modules_import_without_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
     with pytest.raises(AttributeError, match="no attribute 'Fusr'"):
         defusion.Fusr  # noqa: B018
-
-
-def test_names_moved_to_light_modules_keep_their_old_import_paths():
-    """The exception classes and choices the CLI needs without PyTorch or OpenCV are defined once,
-    in light modules, and are still found (the same objects) where they were defined before."""
-    from defusion.fusion import align, choices, errors as fusion_errors, fuser, selection
-    from defusion.io import errors as io_errors, formats, images
-    from defusion.model import errors as model_errors, weights
-    from defusion.training import errors as training_errors, trainer
-
-    assert fuser.SizeMismatchError is fusion_errors.SizeMismatchError
-    assert fuser.FusionInputError is fusion_errors.FusionInputError
-    assert defusion.fusion.SizeMismatchError is fusion_errors.SizeMismatchError
-    assert (align.MOTIONS, align.Motion) == (choices.MOTIONS, choices.Motion)
-    assert align.MOTIONS == ("none", "translation", "euclidean", "affine", "homography")
-    assert (selection.PIXEL_SOURCES, selection.PixelSource) == (choices.PIXEL_SOURCES, choices.PixelSource)
-    assert selection.PIXEL_SOURCES == ("network", "sources")
-    assert weights.WeightsError is model_errors.WeightsError
-    assert images.ImageReadError is io_errors.ImageReadError and issubclass(images.ImageTooLargeError,
-                                                                           io_errors.ImageReadError)
-    moved = ("DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
-             "FULL_CHROMA_QUALITY")  # what formats took over from images (new names there need no old path)
-    for name in moved:
-        assert name in formats.__all__ and getattr(images, name) == getattr(formats, name), name
-    for name in training_errors.__all__:
-        assert getattr(trainer, name) is getattr(training_errors, name), name

@@ -19,31 +19,6 @@ def test_choices_import_no_pytorch_opencv_or_numpy():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
-def test_names_moved_here_keep_their_old_import_paths():
-    from defusion.cli import options as cli_options
-    from defusion.fusion import color, fuser, options
-    from defusion.serving import limits
-
-    for name in ("PALETTES", "COLOR_MODES", "ColorMode"):
-        assert getattr(color, name) is getattr(choices, name), name
-    for name in ("DEFAULT_UNIQUE_GAIN", "MAX_UNIQUE_GAIN", "MAX_DETAIL_GAIN", "TASK_OPTIONS", "TASKS", "Task",
-                 "STACK_ORDERS", "StackOrder", "INPUT_ORDERS", "InputOrder", "MIN_TILE", "smallest_tile"):
-        assert getattr(options, name) is getattr(choices, name) is getattr(fuser, name), name
-    for name in ("DEFAULT_UNIQUE_GAIN", "MAX_UNIQUE_GAIN", "MAX_DETAIL_GAIN", "TASK_OPTIONS", "PALETTES",
-                 "DEFAULT_OVERLAP"):
-        assert getattr(cli_options, name) is getattr(choices, name), name
-    assert limits.MAX_IMAGES == len(limits.FIELDS)
-
-
-def test_names_moved_here_from_opencv_modules_keep_their_old_import_paths():
-    from defusion.fusion import rig, stretch
-    from defusion.fusion.rig import motion
-
-    for name in ("RigMotion", "RIG_MOTIONS", "DEFAULT_RIG_MOTION"):
-        assert getattr(rig, name) is getattr(motion, name) is getattr(choices, name), name
-    assert stretch.STRETCHES is choices.STRETCHES and stretch.Stretch is choices.Stretch
-
-
 def test_the_web_ui_offers_the_colour_modes_defined_here():
     pytest.importorskip("torch")
     from defusion.ui import options
@@ -57,15 +32,6 @@ def test_the_tasks_fused_from_the_sources_are_read_from_task_options():
     assert SOURCES_TASKS == ("mff",)
 
 
-def test_the_old_import_paths_of_the_server_and_export_still_resolve():
-    pytest.importorskip("fastapi")
-    pytest.importorskip("torch")
-    from defusion.serving import export, openapi
-
-    assert openapi.Palette is choices.Palette and export.DEFAULT_OPSET == choices.DEFAULT_OPSET
-    assert export.PARITY_SIZE is choices.PARITY_SIZE
-
-
 def test_literal_choices_and_their_tuples_are_one_list():
     assert choices.PALETTES == ("none", "inferno", "magma", "plasma", "hot", "jet", "turbo")
     assert choices.COLOR_MODES == ("auto", "rgb", "ycbcr")
@@ -73,6 +39,8 @@ def test_literal_choices_and_their_tuples_are_one_list():
     assert choices.STACK_ORDERS == ("balanced", "sequential")
     assert choices.INPUT_ORDERS == ("given", "bright-first", "dark-first", "exposure")
     assert choices.STRETCHES == ("auto", "none")
+    assert choices.MOTIONS == ("none", "translation", "euclidean", "affine", "homography")
+    assert choices.PIXEL_SOURCES == ("network", "sources")
     assert choices.RIG_MOTIONS == {"translation": 1, "similarity": 2, "affine": 3, "homography": 4}
     assert choices.DEFAULT_RIG_MOTION in choices.RIG_MOTIONS and choices.DEFAULT_DEVICE in choices.DEVICES
 

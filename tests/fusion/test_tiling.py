@@ -44,12 +44,13 @@ def test_automatic_tiles_are_no_larger_than_they_need_be():
     The count never changes, nor does a tile given."""
     from defusion.fusion.fuser import Fuser
     from defusion.fusion.options import FuseOptions
-    from defusion.fusion.tiling import smallest_covering_tile, tile_starts
+    from defusion.fusion.tiling import smallest_covering_shape, tile_starts
 
     for h, w in [(480, 640), (600, 800), (1000, 1500), (385, 385), (4000, 6000), (9, 2000)]:
-        tile = smallest_covering_tile(h, w, 384, 32)
-        assert tile % 8 == 0 and 2 * 32 < tile <= 384
-        assert [len(tile_starts(n, tile, 32)) for n in (h, w)] == [len(tile_starts(n, 384, 32)) for n in (h, w)]
+        shape = smallest_covering_shape(h, w, 384, 32)
+        assert all(side % 8 == 0 and 2 * 32 < side <= 384 for side in shape)
+        assert [len(tile_starts(n, side, 32)) for n, side in zip((h, w), shape)] == [
+            len(tile_starts(n, 384, 32)) for n in (h, w)]
     fuser = Fuser.__new__(Fuser)
     fuser.options = FuseOptions(scale=2)
     assert fuser.tile_layout(480, 640) == ((256, 336), 32)
@@ -66,8 +67,8 @@ _LAYOUTS = [(h, w, tile, overlap) for h, w in [(480, 640), (640, 480), (1225, 16
 def test_rectangular_tiles_cover_each_axis_in_as_few_tiles_with_the_overlap():
     """Per axis: the side is a multiple of TILE_MULTIPLE (or the bound), at most the bound, never under
     2 * overlap + TILE_MULTIPLE (or the bound), the tile count is the bound's, the tiles reach both ends
-    and neighbours share at least ``overlap`` pixels; the pixels run are never more than square tiles'."""
-    from defusion.fusion.tiling import TILE_MULTIPLE, smallest_covering_shape, smallest_covering_tile
+    and neighbours share at least ``overlap`` pixels; a tile's pixels are never more than the bound's square's."""
+    from defusion.fusion.tiling import TILE_MULTIPLE, smallest_covering_shape
 
     for h, w, tile, overlap in _LAYOUTS:
         shape = smallest_covering_shape(h, w, tile, overlap)
@@ -79,7 +80,7 @@ def test_rectangular_tiles_cover_each_axis_in_as_few_tiles_with_the_overlap():
             assert starts[0] == 0 and starts[-1] + side >= length
             assert all(side - (b - a) >= overlap for a, b in zip(starts, starts[1:]))
         assert count_tiles(h, w, shape, overlap) == count_tiles(h, w, tile, overlap)
-        assert shape[0] * shape[1] <= smallest_covering_tile(h, w, tile, overlap) ** 2
+        assert shape[0] * shape[1] <= tile * tile
     assert smallest_covering_shape(480, 640, 384, 32) == (256, 336)  # 1.12x the pixels, not 1.47x
 
 

@@ -274,3 +274,39 @@ def _with_tag(profile: bytes, signature: bytes, data: bytes) -> bytes:
         if out[at:at + 4] == signature:
             out[at + 4:at + 12] = struct.pack(">II", len(profile), len(data))
     return bytes(out) + data
+
+
+def test_srgb_red_lies_inside_display_p3_and_is_converted_there_at_sixteen_bits():
+    """sRGB's red in Display P3: (0.918, 0.200, 0.139) of full scale, by the published sRGB-to-P3 matrix
+    and sRGB's tone curve, no channel clipped."""
+    red = convert_colours(np.array([[[65535, 0, 0]]], np.uint16), None, P3)[0, 0]
+    assert np.abs(red.astype(int) - np.array([60130, 13124, 9100])).max() <= 40  # colorant rounding: under 0.1%
+
+
+def test_files_of_two_spaces_are_read_into_the_first_colour_ones(tmp_path):
+    """read_matched: the images as defusion fuse reads them, a Display P3 file's pixels converted into the
+    untagged (sRGB) first's and its metadata left untagged, said in one note."""
+    from defusion.io.icc import read_matched
+
+    Image.new("RGB", (4, 4), (200, 40, 40)).save(tmp_path / "a.png")
+    Image.new("RGB", (4, 4), (200, 40, 40)).save(tmp_path / "b.png", icc_profile=P3)
+    with notes.collecting() as said:
+        images, metadata = read_matched([tmp_path / "a.png", tmp_path / "b.png"])
+    assert said == ["note: b.png (Display P3) converted to sRGB, the colour space of a.png (the first colour image, "
+                    "untagged), which the fused image takes"]
+    assert np.array_equal(images[1], convert_colours(np.full((4, 4, 3), (200, 40, 40), np.uint8), P3, None))
+    assert images[1][0, 0].tolist() != [200, 40, 40] and metadata[1].icc_profile is None
+
+
+def test_matched_metadata_is_what_matching_gives_without_converting_or_saying():
+    """matched_metadata: the profiles the sources have once matched (an untagged second colour image takes
+    the first's Display P3), as match_colour_spaces gives them, with nothing said."""
+    from defusion.io.icc import matched_metadata
+
+    images = [np.full((2, 2, 3), (200, 40, 40), np.uint8), np.full((2, 2, 3), (200, 40, 40), np.uint8)]
+    sources = [ImageMetadata(P3), ImageMetadata()]
+    with notes.collecting() as said:
+        metadata = matched_metadata(images, sources)
+    assert said == [] and [m.icc_profile for m in metadata] == [P3, P3]
+    with notes.collecting():
+        assert metadata == match_colour_spaces(images, sources, ["a", "b"])[1]

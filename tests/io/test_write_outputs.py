@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from defusion.io.images import check_path, check_writable_folder, read_image, write_bytes_atomically, write_image
+from defusion.io.images import read_image, write_image
+from defusion.io.writing import check_path, check_writable_folder, write_bytes_atomically
 
 
 def fail_writes_in(monkeypatch, folder: Path, code: int, when=lambda path: True) -> None:

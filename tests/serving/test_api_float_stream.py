@@ -14,7 +14,7 @@ import pytest
 import tifffile
 
 from defusion.fusion.fuser import Fuser
-from defusion.io.images import float_to_uint16
+from defusion.io.float_pixels import float_to_uint16
 from defusion.serving.api import NOTES_HEADER, create_app, encode_png
 from defusion.serving.decode import decode_image
 from defusion.fusion.options import FuseOptions

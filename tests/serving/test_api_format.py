@@ -12,18 +12,20 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageCms
 
-from defusion.io.formats import DEFAULT_JPEG_QUALITY
+from defusion.io.formats import DEFAULT_JPEG_QUALITY, MAX_SIDES
 from defusion.io.jpeg import jpeg_quality
 from defusion.io.metadata import ImageMetadata, read_metadata
 from defusion.io.writing import write_image
-from defusion.serving.answer_format import (FORMATS, JPEG_MAX_SIDE, WEBP_MAX_SIDE, AnswerFormat, acceptable,
-                                            check_sides, choose_answer_format, encode_answer, negotiated)
+from defusion.serving.answer_format import (FORMATS, AnswerFormat, acceptable, check_sides, choose_answer_format,
+                                            encode_answer, negotiated)
 from defusion.serving.errors import ApiError
 from defusion.serving.api import NOTES_HEADER, Limits, create_app, encode_png
 from defusion.serving.decode import decode_image
 from tests.conftest import smooth_image
 
 H, W = 40, 48
+#: The longest sides WebP and JPEG encode (libwebp's WEBP_MAX_DIMENSION, libjpeg's JPEG_MAX_DIMENSION).
+WEBP_MAX_SIDE, JPEG_MAX_SIDE = MAX_SIDES[".webp"], MAX_SIDES[".jpg"]
 #: A strip wider than WebP encodes (the review's repro): few pixels, fused quickly.
 WIDE = (16, WEBP_MAX_SIDE + 17)
 #: Browsers' Accept headers: Chrome's for an image, Chrome's for a page (a form's POST), Firefox's, Safari's,

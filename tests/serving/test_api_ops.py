@@ -355,7 +355,7 @@ def described_weights(lively_weights, tmp_path_factory):
 
 
 def test_info_of_an_onnx_model_has_its_parameters_and_its_weights_metadata_without_paths(described_weights):
-    from defusion.serving.onnx_model import load_onnx_fuser
+    from defusion.fusion.onnx_runtime import load_onnx_fuser
 
     weights, onnx, parameters = described_weights
     with TestClient(create_app(load_onnx_fuser(onnx, device="cpu"), weights=onnx)) as c:

@@ -14,7 +14,7 @@ from defusion.fusion.fuser import Fuser
 from defusion.fusion.stretch import FixedStretch, describe_stretch, measure_stretch
 from defusion.serving.api import NOTES_HEADER, create_app, encode_png
 from defusion.serving.decode import decode_image
-from defusion.serving.stream import PALETTE_RANGE_HEADER, STRETCH_HEADER, parse_stretch, stretch_value
+from defusion.serving.stream import PALETTE_RANGE_HEADER, STRETCH_HEADER, read_stretch, stretch_value
 from tests.conftest import smooth_image
 from tests.serving.test_api import _assert_error
 
@@ -115,7 +115,9 @@ def test_nothing_stretched_and_no_palette_send_no_mapping_headers(client, frames
 def test_a_stretch_of_two_cameras_round_trips_each_its_own():
     fixed = FixedStretch((0, 1), (13 / 65535, 7002 / 65535), (3997 / 65535, 8997.5 / 65535))
     assert stretch_value(fixed) == "a:13-3997,b:7002-8997.5"
-    assert stretch_value(parse_stretch(stretch_value(fixed), ("a", "b"))) == stretch_value(fixed)
+    read, spans = read_stretch(stretch_value(fixed), ("a", "b"))
+    assert stretch_value(read) == stretch_value(fixed) and spans == {}
+    assert read.mapping(1) == (7002 / 65535, 8997.5 / 65535) and read_stretch("none", ("a", "b")) == ("none", {})
 
 
 @pytest.mark.parametrize("query, words", [

@@ -9,7 +9,7 @@ import torch
 from defusion.model.weights import load_weights
 from defusion.fusion.export import (PARITY_SIZE, PARITY_TOLERANCE, HalfCompute, _example, export_model,
                                      load_exported, parity)
-from defusion.serving.onnx_model import OnnxDeNet, OnnxModelError, load_onnx_fuser
+from defusion.fusion.onnx_runtime import OnnxDeNet, OnnxModelError, load_onnx_fuser
 from tests.conftest import smooth_image
 
 

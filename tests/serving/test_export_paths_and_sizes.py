@@ -18,7 +18,7 @@ from defusion.cli.errors import run_guarded
 from defusion.fusion.tiling import run_padded
 from defusion.model.weights import load_weights, weights_digest
 from defusion.fusion.export import PARITY_SIZE, TORCHSCRIPT_METADATA, load_exported
-from defusion.serving.onnx_model import OnnxDeNet
+from defusion.fusion.onnx_runtime import OnnxDeNet
 from tests.serving.conftest import run_export
 
 #: A size that is no multiple of 8 on either side: the graph pads it to 40 x 48 and crops back.

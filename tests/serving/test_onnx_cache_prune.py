@@ -11,7 +11,7 @@ import pytest
 
 from defusion.fusion import onnx_runtime  # its globals patched where its functions read them
 from defusion.fusion import export
-from defusion.serving.onnx_model import CACHED_EXPORTS_KEPT, cached_onnx_export, prune_exports
+from defusion.fusion.onnx_runtime import CACHED_EXPORTS_KEPT, cached_onnx_export, prune_exports
 
 
 def _fake_exports(folder: Path, count: int, suffix: str = "-gdd", start: int = 0) -> list[Path]:
@@ -91,7 +91,7 @@ def test_a_new_export_prunes_the_cache_and_a_used_one_is_touched_and_kept(cache,
 def test_an_export_used_in_the_grace_period_is_never_pruned(tmp_path):
     """Another process may have just checked and touched it, and be about to open it: however many
     others are newer, an export used in the last PRUNE_GRACE_SECONDS stays."""
-    from defusion.serving.onnx_model import PRUNE_GRACE_SECONDS
+    from defusion.fusion.onnx_runtime import PRUNE_GRACE_SECONDS
 
     folder = tmp_path / "onnx"
     made = _fake_exports(folder, CACHED_EXPORTS_KEPT + 2)

@@ -12,7 +12,7 @@ import pytest
 
 from defusion.fusion.fuser import Fuser
 from defusion.fusion import onnx_runtime  # its globals patched where its functions read them
-from defusion.serving.onnx_model import OnnxDeNet, cached_onnx_export
+from defusion.fusion.onnx_runtime import OnnxDeNet, cached_onnx_export
 from tests.conftest import smooth_image
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 from defusion.fusion.fuser import Fuser
 from defusion.fusion.options import FuseOptions
 from defusion.fusion.provenance import DIGEST_CHARS, RECORD_KEY, SHIPPED
-from defusion.io.images import float_to_uint16
+from defusion.io.float_pixels import float_to_uint16
 from defusion.serving.api import MODEL_HEADER, create_app, encode_png
 from defusion.serving.decode import decode_image
 from defusion.serving.stream import STRETCH_HEADER, read_stretch

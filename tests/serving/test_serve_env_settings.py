@@ -92,3 +92,10 @@ def test_no_name_defusion_reads_elsewhere_is_warned_about():
                                                            "DEFUSION_FOO"))}  # these tests' typos
     assert unknown_variables({name: "1" for name in read}) == []
     assert set(OTHER_ENV_VARIABLES).isdisjoint(ENV_VARIABLES)
+
+
+def test_the_image_count_a_setting_takes_is_the_servers_limit():
+    from defusion.serving.limits import FIELDS, MAX_IMAGES, MIN_IMAGES
+
+    assert ENV_VARIABLES["DEFUSION_MAX_IMAGES"] == ("--max-images", f"a whole number from {MIN_IMAGES} to {MAX_IMAGES}")
+    assert (MIN_IMAGES, MAX_IMAGES) == (2, 8) and MAX_IMAGES == len(FIELDS)

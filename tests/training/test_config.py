@@ -86,6 +86,21 @@ def test_shipped_config_files_are_valid():
     assert TrainConfig.from_yaml(REPO / "configs" / "paper.yaml") == TrainConfig()  # the paper = the defaults
 
 
+def test_from_yaml_is_what_the_command_trains_with_on_a_fresh_run():
+    """``defusion train --config FILE`` lays the file over the defaults (or a resumed run's config):
+    on a fresh run, the same config as ``TrainConfig.from_yaml(FILE)``."""
+    import argparse
+
+    from defusion.cli.train import add_arguments, resolve_config
+    from tests.conftest import REPO
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    for f in sorted((REPO / "configs").glob("*.yaml")):
+        args = parser.parse_args(["--data", str(REPO), "--out", str(REPO / "no-run"), "--config", str(f)])
+        assert resolve_config(args) == TrainConfig.from_yaml(f), f.name
+
+
 def test_reinit_from_yaml_is_a_tuple_of_denet_parts(tmp_path):
     (tmp_path / "c.yaml").write_text("reinit: [unique_decoder, unique_head]\noutside_weight: 0.015\n", encoding="utf-8")
     cfg = TrainConfig.from_yaml(tmp_path / "c.yaml")

@@ -42,11 +42,6 @@ HELP = "serve fusion over HTTP: POST /v1/fuse, GET /healthz, GET /readyz, GET /v
 DEFAULT_TIMEOUT_KEEP_ALIVE_S = 75
 #: The connections the kernel holds for a socket before the server accepts them (uvicorn's default).
 BACKLOG = 2048
-#: The options that go to uvicorn itself, not to the app (uvicorn's own under ``uvicorn --factory``, but
-#: ``header_timeout``: defusion's protocol, :func:`defusion.serving.header_timeout.header_timeout_protocol`,
-#: which uvicorn alone lacks).
-UVICORN_OPTIONS = ("host", "port", "log_level", "timeout_keep_alive", "timeout_graceful_shutdown", "root_path",
-                   "forwarded_allow_ips", "header_timeout")
 #: The signals that stop the server (as uvicorn handles them): Ctrl-C's and a service manager's.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: The variable that, set to anything but empty, asks a program for no colour (https://no-color.org).

@@ -30,6 +30,7 @@ from defusion.fusion.errors import FusionInputError, FusionTypeError, OptionsErr
 from defusion.io import unit_floats
 from defusion.io.arrays import MAX_8BIT, MAX_16BIT, is_uint16
 from defusion.io.eight_bits import as_uint8, float_to_uint8
+from defusion.io.levels import opaque_alpha
 from defusion.io.notes import warn
 from defusion.io.unit_floats import pixel_type_problem, unit_float_problem, unit_float_to_uint16
 
@@ -236,17 +237,12 @@ def is_grey(image: np.ndarray, scale: float | None = None) -> bool:
     image = native(image)
     if scale is not None:
         return _grey_within(image, GREY_SPREAD * scale)[0]
-    full = _full_scale(image.dtype)
+    full = opaque_alpha(image.dtype)  # white's value: the type's full scale, as an opaque alpha's
     grey, equal = _grey_within(image, GREY_SPREAD * full)
     if not grey or equal:  # colour even at the full scale, or R = G = B exactly: no more to measure
         return grey
     own = _own_scale(image[..., :3], full)
     return own >= full or _grey_within(image, GREY_SPREAD * own)[0]
-
-
-def _full_scale(dtype: np.dtype) -> float:
-    """The value of white in pixels of ``dtype``: its largest integer, or 1 for floats."""
-    return float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else 1.0
 
 
 def _own_scale(rgb: np.ndarray, full: float) -> float:

@@ -101,24 +101,13 @@ def smallest_covering_shape(height: int, width: int, tile: int, overlap: int) ->
     do, each side chosen on its own axis (a multiple of TILE_MULTIPLE, at most ``tile``): ``tile``
     squares just over an image's size overlap far more than ``overlap``, and each pass costs its
     pixels. A 640x480 image in 384 px squares: 2x2 tiles covering 1.92x its pixels; in 336 px
-    squares (:func:`smallest_covering_tile`), still 2x2, 1.47x; in tiles 256 high and 336 wide, 2x2, 1.12x.
+    squares (the larger of these sides), still 2x2, 1.47x; in tiles 256 high and 336 wide, 2x2, 1.12x.
 
     Example:
         >>> smallest_covering_shape(480, 640, 384, 32), smallest_covering_shape(3000, 4000, 384, 32)
         ((256, 336), (368, 368))
     """
     return _smallest_side(height, tile, overlap), _smallest_side(width, tile, overlap)
-
-
-def smallest_covering_tile(height: int, width: int, tile: int, overlap: int) -> int:
-    """The smallest square tile (a multiple of TILE_MULTIPLE, at most ``tile``) that covers an image
-    with as few tiles as ``tile`` does: the larger side of :func:`smallest_covering_shape`.
-
-    Example:
-        >>> smallest_covering_tile(480, 640, 384, 32), smallest_covering_tile(4000, 6000, 384, 32)
-        (336, 384)
-    """
-    return max(smallest_covering_shape(height, width, tile, overlap))
 
 
 def automatic_tile_shape(height: int, width: int, tile: int, overlap: int) -> tuple[int, int]:

@@ -67,8 +67,6 @@ _GREY_SAMPLE_ROWS = 256
 #: Tone curves closer than this everywhere (on 0..1) are the same: half an 8-bit level, which
 #: converting no 8-bit value would change (a 1024-entry sRGB table and sRGB's formula are closer).
 CURVE_TOLERANCE = 0.5 / 255
-#: ICC's profile connection space's white, D50, as s15Fixed16 XYZ (ICC.1:2010, 7.2.16).
-_XYZ_D50 = struct.pack(">3i", 0xF6D6, 0x10000, 0xD32D)
 #: Entries of the inverted tone curves (:func:`_inverse_tables`), spaced by the fourth root of linear
 #: light: its first step above black, linear 2.3e-21 ... 1.5e-5 at the 16th, is under one 16-bit code of a 2.2 gamma.
 _INVERSE_STEPS = 1 << 16
@@ -158,10 +156,14 @@ def convert_colours(image: np.ndarray, source: bytes | None, target: bytes | Non
     :class:`ProfileConversionError` says why where it cannot be.
 
     Example:
-        >>> red = np.array([[[65535, 0, 0]]], np.uint16)
-        >>> p3 = _matrix_profile_for_doctest()
-        >>> convert_colours(red, None, p3)[0, 0].tolist()  # sRGB's red is inside Display P3's gamut
-        [60130, 13124, 9100]
+        >>> from PIL import ImageCms
+        >>> srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        >>> convert_colours(np.array([[[200, 40, 40]]], np.uint8), None, srgb)[0, 0].tolist()  # one space: as it was
+        [200, 40, 40]
+        >>> convert_colours(np.zeros((2, 2), np.uint8), None, srgb)
+        Traceback (most recent call last):
+        ...
+        defusion.io.icc.ProfileConversionError: only RGB images are converted between profiles; got shape (2, 2)
     """
     if image.ndim != 3 or image.shape[2] != 3:
         raise ProfileConversionError(f"only RGB images are converted between profiles; got shape {image.shape}")
@@ -185,15 +187,14 @@ def match_colour_spaces(images: Sequence[np.ndarray], metadata: Sequence[ImageMe
     profiles are left as they are.
 
     Example:
+        >>> from PIL import ImageCms
         >>> from defusion.io.metadata import ImageMetadata
-        >>> p3 = _matrix_profile_for_doctest()
-        >>> images = [np.full((2, 2, 3), (200, 40, 40), np.uint8), np.full((2, 2, 3), (200, 40, 40), np.uint8)]
+        >>> srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        >>> images = [np.full((2, 2, 3), (200, 40, 40), np.uint8), np.full((2, 2, 3), (90, 160, 40), np.uint8)]
         >>> with notes.collecting() as said:
-        ...     converted, meta = match_colour_spaces(images, [ImageMetadata(), ImageMetadata(p3)], ["a.png", "b.png"])
-        >>> said
-        ['note: b.png (Display P3 (doctest)) converted to sRGB, the colour space of a.png (the first colour image, untagged), which the fused image takes']
-        >>> meta[1].icc_profile is None
-        True
+        ...     converted, meta = match_colour_spaces(images, [ImageMetadata(), ImageMetadata(srgb)], ["a.png", "b.png"])
+        >>> said, converted[1] is images[1]  # an untagged image is sRGB: one space, nothing converted
+        ([], True)
     """
     images = list(images)
     plan = _matching(images, metadata, carried)
@@ -230,16 +231,15 @@ def read_matched(paths: Sequence[str | Path], carried: bool = True, **reading: A
 
     Example:
         >>> import tempfile
-        >>> from PIL import Image
+        >>> from PIL import Image, ImageCms
+        >>> srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
         >>> folder = Path(tempfile.mkdtemp())
         >>> Image.new("RGB", (4, 4), (200, 40, 40)).save(folder / "a.png")
-        >>> Image.new("RGB", (4, 4), (200, 40, 40)).save(folder / "b.png", icc_profile=_matrix_profile_for_doctest())
+        >>> Image.new("RGB", (4, 4), (90, 160, 40)).save(folder / "b.png", icc_profile=srgb)
         >>> with notes.collecting() as said:
         ...     images, metadata = read_matched([folder / "a.png", folder / "b.png"])
-        >>> said  # doctest: +ELLIPSIS
-        ['note: b.png (...) converted to sRGB, the colour space of a.png (the first colour image, untagged), ...']
-        >>> images[1][0, 0].tolist() != [200, 40, 40], metadata[1].icc_profile is None
-        (True, True)
+        >>> said, images[1][0, 0].tolist(), metadata[1].icc_profile == srgb  # one space: read as it is
+        ([], [90, 160, 40], True)
     """
     from defusion.io.images import read_image
     from defusion.io.metadata import read_metadata
@@ -256,11 +256,13 @@ def matched_metadata(images: Sequence[np.ndarray], metadata: Sequence[ImageMetad
     that keeps the matched pixels but reads the sources' metadata again, as the web UI's download does.
 
     Example:
+        >>> from PIL import ImageCms
         >>> from defusion.io.metadata import ImageMetadata
-        >>> p3 = _matrix_profile_for_doctest()
-        >>> images = [np.full((2, 2, 3), (200, 40, 40), np.uint8), np.full((2, 2, 3), (200, 40, 40), np.uint8)]
-        >>> [m.icc_profile == p3 for m in matched_metadata(images, [ImageMetadata(p3), ImageMetadata()])]
-        [True, True]
+        >>> srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        >>> images = [np.full((2, 2, 3), (200, 40, 40), np.uint8), np.full((2, 2, 3), (90, 160, 40), np.uint8)]
+        >>> metadata = matched_metadata(images, [ImageMetadata(srgb), ImageMetadata()])
+        >>> [m.icc_profile == srgb for m in metadata]  # one space: nothing converted, each keeps its own
+        [True, False]
     """
     plan = _matching(images, metadata, carried)
     return list(metadata) if plan is None else plan.metadata
@@ -467,30 +469,6 @@ def _parametric(kind: int, p: Sequence[float]) -> Callable[[np.ndarray], np.ndar
     c, d = p[3], p[4]
     e, f = (p[5], p[6]) if kind == 4 else (0.0, 0.0)
     return lambda x: np.where(x >= d, power(x) + e, c * x + f)
-
-
-def _matrix_profile_for_doctest() -> bytes:
-    """A Display P3 matrix/TRC profile (sRGB's curve), for the examples above."""
-    colorants = ((0.5151, 0.2920, 0.1571), (0.2412, 0.6922, 0.0666), (-0.0011, 0.0419, 0.7841))
-    description = b"Display P3 (doctest)"
-    tags = [(b"wtpt", b"XYZ " + bytes(4) + _XYZ_D50),
-            (b"desc", b"desc" + bytes(4) + struct.pack(">I", len(description) + 1) + description + bytes(1)),
-            *((sig, b"XYZ " + bytes(4) + struct.pack(">3i", *(round(v * _S15_FIXED16) for v in column)))
-              for sig, column in zip((b"rXYZ", b"gXYZ", b"bXYZ"), zip(*colorants))),
-            *((sig, b"para" + bytes(4) + struct.pack(">HH5i", 3, 0, *(round(v * _S15_FIXED16) for v in SRGB_CURVE[1])))
-              for sig in (b"rTRC", b"gTRC", b"bTRC"))]
-    table, body = b"", b""
-    at = _HEADER + 4 + _TAG_ENTRY * len(tags)
-    for signature, data in tags:
-        data += bytes(-len(data) % 4)
-        table += struct.pack(">4sII", signature, at + len(body), len(data))
-        body += data
-    header = bytearray(_HEADER)
-    size = _HEADER + 4 + len(table) + len(body)
-    header[:24] = struct.pack(">I4sI4s4s4s", size, b"lcms", 0x02100000, b"mntr", b"RGB ", b"XYZ ")
-    header[36:40] = b"acsp"
-    header[68:80] = _XYZ_D50
-    return bytes(header) + struct.pack(">I", len(tags)) + table + body
 
 
 __all__ = ["COLORANT_TOLERANCE", "CURVE_TOLERANCE", "SRGB_COLORANTS", "SRGB_CURVE",

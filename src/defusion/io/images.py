@@ -8,8 +8,8 @@ formats defusion reads (:func:`defusion.io.formats.open_image`): a file of any o
 something left behind (transparency, later frames, levels beyond 16 bits) is said once as a
 ``defusion: warning`` (:mod:`defusion.io.notes`).
 
-:func:`read_image` is the entry point; its steps live in modules of their own, whose public names stay
-importable from here: the pixel bound (:mod:`defusion.io.pixel_bound`), frames counted
+:func:`read_image` is the entry point; its steps live in modules of their own (some of their names
+importable from here too: ``__all__``): the pixel bound (:mod:`defusion.io.pixel_bound`), frames counted
 (:mod:`defusion.io.frames`), EXIF orientation (:mod:`defusion.io.orientation`), TIFFs decoded by tifffile
 (:mod:`defusion.io.tiff`), Pillow's and OpenCV's decoding (:mod:`defusion.io.pillow_decoding`), levels
 (:mod:`defusion.io.levels`, float pixels :mod:`defusion.io.float_pixels`) and the questions asked of a file
@@ -27,9 +27,7 @@ from defusion.errors import DefusionError
 from defusion.io.errors import ImageReadError, PixelValueError  # defined there: the CLI names it without OpenCV
 from defusion.io.float_pixels import (FLOAT_READINGS, FloatRangeError, FloatReading, describe_float_stretch,
                                       float_stretched, float_to_uint16, stream_float_span)
-# The input bound, what write_image can produce and JPEG qualities: defined there, for the CLI's fast --help.
-from defusion.io.formats import (DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, FULL_CHROMA_QUALITY,
-                                 SIXTEEN_BIT_SUFFIXES, WRITABLE_SUFFIXES, held_format, open_image, pillow_formats)
+from defusion.io.formats import DEFAULT_MAX_PIXELS, held_format, open_image, pillow_formats
 from defusion.io.frames import count_frames, tiff_pages, warn_frames
 from defusion.io.front_end import transparent_warning
 from defusion.io.heif import HEIF_EXTRA, HEIF_SUFFIXES, is_heif, register_heif
@@ -37,13 +35,12 @@ from defusion.io.jpeg import JPEG_FORMATS, corrupt_jpeg_data, corrupt_jpeg_warni
 from defusion.io.notes import warn
 from defusion.io.orientation import image_orientation
 from defusion.io.pillow_decoding import from_pillow_or_opencv, stored_rawmode
-from defusion.io.pixel_bound import (PYTHON_LIMIT_HINT, RAISE_LIMIT_HINT, ImageTooLargeError, allow_pixels, bomb_error,
-                                     check_pixels)
+from defusion.io.pixel_bound import ImageTooLargeError, allow_pixels, bomb_error, check_pixels
 from defusion.io.probes import float_span, header_size, opens_as_image, stores_floats
 from defusion.io.raw import RAW_SUFFIXES, RawReadError, is_raw, raw_size, read_raw
 from defusion.io.tiff import from_tifffile, is_tiff
-# Writing moved to defusion.io.writing; its names stay importable from here (the same objects).
-from defusion.io.writing import check_path, check_writable_folder, write_bytes_atomically, write_image
+# Writing is defusion.io.writing's; write_image stays importable from here, beside read_image (the README's import).
+from defusion.io.writing import write_image
 
 #: Suffixes of the files :func:`read_image` reads: the formats cameras, phones (with the ``heif``
 #: extra), raw converters (with ``raw``), benchmarks and image editors write. Folders are searched for these.
@@ -175,10 +172,9 @@ def _refuse_other_format(path: Path) -> None:
                                f"{READ_FORMATS}") from None
 
 
-__all__ = ["READ_SUFFIXES", "READ_FORMATS", "FloatReading", "FLOAT_READINGS", "PYTHON_LIMIT_HINT", "RAISE_LIMIT_HINT", "ImageReadError",
+__all__ = ["READ_SUFFIXES", "READ_FORMATS", "FloatReading", "FLOAT_READINGS", "ImageReadError",
            "ImageTooLargeError", "ImageFormatError", "FloatRangeError", "ReadOptionError", "read_image", "header_size",
            "opens_as_image", "stores_floats",
            "float_stretched", "float_span", "describe_float_stretch", "float_to_uint16", "stream_float_span",
-           # defined in defusion.io.formats and defusion.io.writing, kept importable from here:
-           "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
-           "FULL_CHROMA_QUALITY", "write_image", "write_bytes_atomically", "check_path", "check_writable_folder"]
+           # defined in defusion.io.formats and defusion.io.writing, importable from here:
+           "DEFAULT_MAX_PIXELS", "write_image"]

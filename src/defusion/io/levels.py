@@ -59,7 +59,8 @@ def integer_levels(path: Path, values: np.ndarray, stored_bits: int) -> np.ndarr
 
 
 def opaque_alpha(dtype: np.dtype) -> float:
-    """The alpha value of an opaque pixel: the integer type's maximum, 1 for floats.
+    """The alpha value of an opaque pixel, and so the value of white, in pixels of ``dtype``: the
+    integer type's maximum, 1 for floats.
 
     Example:
         >>> opaque_alpha(np.dtype(np.uint16)), opaque_alpha(np.dtype(np.float32))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from defusion.errors import DefusionError
 from defusion.io.images import READ_FORMATS, READ_SUFFIXES
-from defusion.io.notes import listed, note
+from defusion.io.notes import listed, note, plural
 from defusion.io.shots import is_hidden
 
 
@@ -190,19 +190,14 @@ def left_out(folder: str | Path) -> list[str]:
     subfolders = [f"{p.name}/" for p in entries if p.is_dir() and not is_hidden(p)]
     lines = []
     if others:
-        lines.append(f"{_files(len(others), 'other file')}, not {'an image' if len(others) == 1 else 'images'} "
+        lines.append(f"{plural(len(others), 'other file')}, not {'an image' if len(others) == 1 else 'images'} "
                      f"defusion reads: {listed(others)} (it reads {READ_FORMATS})")
     if hidden:
-        lines.append(f"{_files(len(hidden), 'hidden file')}: {listed(hidden)} (names starting with '.' are system "
+        lines.append(f"{plural(len(hidden), 'hidden file')}: {listed(hidden)} (names starting with '.' are system "
                      "files, such as the ._ files macOS writes beside copies, not images)")
     if subfolders:
         lines.append(f"subfolders, not searched: {listed(subfolders)} (give one itself to pair its images)")
     return lines
-
-
-def _files(count: int, noun: str) -> str:
-    """'1 hidden file', '3 hidden files'."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def match_pairs(folder_a: str | Path, folder_b: str | Path) -> tuple[list[tuple[str, Path, Path]], list[str]]:

@@ -54,18 +54,20 @@ def blur_with(x: torch.Tensor, kernel: torch.Tensor, valid: bool = False) -> tor
 
 
 def high_pass(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """``x`` less its Gaussian local mean: the detail finer than about ``sigma`` pixels."""
-    return x - gaussian_blur(x, sigma)
+    """``x`` less its Gaussian local mean: the detail finer than about ``sigma`` pixels. A
+    :class:`HighPass` made for this one call (its kernel's taps float32, as in the network)."""
+    return HighPass(sigma).to(x.device)(x)
 
 
 class HighPass(nn.Module):
-    """:func:`high_pass` as a module whose kernel is a buffer: it moves with ``.to(device)`` and
-    ``.half()``, also in a TorchScript export, where a kernel built inside ``forward`` would be a
-    constant frozen on the device and dtype it was traced with. Not saved in state dicts.
+    """``x`` less its Gaussian local mean (:func:`high_pass` is one call of it), the kernel a buffer:
+    it moves with ``.to(device)`` and ``.half()``, also in a TorchScript export, where a kernel built
+    inside ``forward`` would be a constant frozen on the device and dtype it was traced with. Not saved
+    in state dicts.
 
     Example:
         >>> x = torch.rand(1, 3, 16, 16)
-        >>> bool(torch.allclose(HighPass(2.0)(x), high_pass(x, 2.0)))
+        >>> bool(torch.allclose(HighPass(2.0)(x) + gaussian_blur(x, 2.0), x, atol=1e-6))  # detail + local mean
         True
     """
 

@@ -3,8 +3,7 @@
 :mod:`defusion.serving.api` builds the FastAPI app (``create_app``) that ``defusion serve`` runs; each
 step of a request (its query, body, uploads, the model's queue, the answer, errors, CORS) is a module
 of its own here, its docstring saying which. How to run and call it: docs/serving.md
-(DeNet's TorchScript and ONNX export is :mod:`defusion.fusion.export`, ``defusion.serving.export``
-its old import path).
+(DeNet's TorchScript and ONNX export is :mod:`defusion.fusion.export`).
 
 The optional dependencies are in the ``serve`` extra: ``pip install 'defusion[serve]'``. This
 package imports none of them at import time; each module imports what it needs.

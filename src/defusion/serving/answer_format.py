@@ -16,11 +16,12 @@ a source index) must not be blurred by a lossy format."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Literal
 
 import numpy as np
 
-from defusion.io.formats import DEFAULT_JPEG_QUALITY, MAX_SIDES, SIXTEEN_BIT_SUFFIXES, too_large
+from defusion.io.formats import DEFAULT_JPEG_QUALITY, SIXTEEN_BIT_SUFFIXES, too_large
 from defusion.io.metadata import ImageMetadata
 from defusion.io.writing import encode_image
 from defusion.serving.errors import ApiError
@@ -33,14 +34,6 @@ DEFAULT_FORMAT: AnswerFormat = "png"
 QUALITY_RANGE = (1, 100)
 #: The file name of a fused image answer, before its suffix (as in the zips: fused.png).
 FUSED_STEM = "fused"
-#: The longest side WebP encodes (libwebp's WEBP_MAX_DIMENSION); a wider image fails to encode.
-WEBP_MAX_SIDE = MAX_SIDES[".webp"]
-#: The longest side JPEG encodes (libjpeg's JPEG_MAX_DIMENSION).
-JPEG_MAX_SIDE = MAX_SIDES[".jpg"]
-#: The longest side PNG encodes (libpng's default user limit, 1,000,000): the zips' PNGs too.
-PNG_MAX_SIDE = MAX_SIDES[".png"]
-#: The status of a format asked that cannot hold the image (as any other bad request value).
-UNPROCESSABLE = 422
 
 
 @dataclass(frozen=True)
@@ -52,11 +45,6 @@ class Format:
     suffix: str
     lossy: bool = False
     takes_quality: bool = False
-
-    @property
-    def max_side(self) -> int:
-        """The longest side its encoder takes (:data:`~defusion.io.formats.MAX_SIDES`, by its suffix)."""
-        return MAX_SIDES[self.suffix]
 
     @property
     def bits(self) -> int:
@@ -171,7 +159,7 @@ def choose_answer_format(image: np.ndarray, asked: str | None, accept: str | Non
 
 def too_wide(name: str, shape: tuple[int, ...]) -> str | None:
     """Why format ``name`` cannot encode an image of ``shape`` (HxW or HxWxC): a side past its
-    ``max_side``; None where it can.
+    encoder's longest (:data:`~defusion.io.formats.MAX_SIDES`, by its suffix); None where it can.
 
     Example:
         >>> too_wide("webp", (16, 16400)), too_wide("png", (16, 16400)), too_wide("jpeg", (16, 16400))
@@ -197,7 +185,7 @@ def check_sides(name: str, shape: tuple[int, ...]) -> None:
     why = too_wide(name, shape)
     if why is None:
         return
-    raise ApiError(UNPROCESSABLE, f"{why}: {_instead(shape)}")
+    raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"{why}: {_instead(shape)}")
 
 
 def _instead(shape: tuple[int, ...]) -> str:
@@ -228,8 +216,9 @@ def check_answerable(shape: tuple[int, ...], asked: str | None, zipped: bool = F
         check_sides(asked, shape)
     why = too_wide("png", shape) if zipped else None
     if why is not None:
-        raise ApiError(UNPROCESSABLE, f"{why}: the zips (components, source_map) hold PNGs; ask for the fused "
-                                      f"image alone, {_instead(shape)}")
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                       f"{why}: the zips (components, source_map) hold PNGs; ask for the fused image alone, "
+                       f"{_instead(shape)}")
 
 
 def _cannot_hold(name: str, image: np.ndarray) -> str | None:

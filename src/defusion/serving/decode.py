@@ -4,7 +4,7 @@ The bytes go to a temporary file that ``read_image`` decodes, so uploads and fil
 one code path (8/16-bit, EXIF orientation, alpha dropped, pixel bound checked from the header).
 Failures are sorted into the three kinds a server answers differently:
 
-- :class:`~defusion.io.images.ImageTooLargeError`: over the pixel bound (HTTP 413);
+- :class:`~defusion.io.pixel_bound.ImageTooLargeError`: over the pixel bound (HTTP 413);
 - :class:`UnsupportedImageError`: not an image, or a format we cannot read (HTTP 415): one that
   Pillow could open but defusion does not read (EPS, PSD, ...) is refused from its first bytes,
   never handed to Pillow's plugin for it (:func:`defusion.io.formats.open_image`);
@@ -32,13 +32,15 @@ import tempfile
 import numpy as np
 from PIL import UnidentifiedImageError
 
-from defusion.io.formats import open_image
+from defusion.io.errors import ImageReadError
+from defusion.io.float_pixels import FloatReading
+from defusion.io.formats import DEFAULT_MAX_PIXELS, open_image
 from defusion.io.heif import HEIF_EXTRA
-from defusion.io.raw import RAW_EXTRA, is_raw
-from defusion.io.images import (DEFAULT_MAX_PIXELS, FloatReading, ImageFormatError, ImageReadError, ImageTooLargeError,
-                                read_image)
-from defusion.io.images import header_size as image_header_size
+from defusion.io.images import ImageFormatError, read_image
 from defusion.io.notes import collecting, say, split_line
+from defusion.io.pixel_bound import ImageTooLargeError
+from defusion.io.probes import header_size as image_header_size
+from defusion.io.raw import RAW_EXTRA, is_raw
 
 log = logging.getLogger("defusion.serving")
 
@@ -152,7 +154,7 @@ def _read_ran_out_of_memory(exc: BaseException) -> bool:
 
 def header_size(data: bytes, name: str = "upload") -> tuple[int, int] | None:
     """(width, height) of the image :func:`decode_image` would return, from the header alone
-    (:func:`defusion.io.images.header_size`; None for a camera raw file, known by ``name``).
+    (:func:`defusion.io.probes.header_size`; None for a camera raw file, known by ``name``).
 
     Example:
         >>> import cv2

@@ -5,6 +5,7 @@ what causes them: :data:`~defusion.serving.openapi.ERRORS` and docs/serving.md, 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,7 +38,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-    if exc.status < 500:  # the request's fault: worth a line only when looking into it
+    if exc.status < INTERNAL_SERVER_ERROR:  # the request's fault (4xx): worth a line only when looking into it
         log.debug("%s %s: %d %s", request.method, escape_controls(request.url.path), exc.status, exc.detail)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
@@ -45,12 +46,13 @@ async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
     detail = "; ".join(parts) or "invalid request"
-    log.debug("%s %s: 422 %s", request.method, escape_controls(request.url.path), detail)
-    return JSONResponse({"detail": detail}, status_code=422)
+    log.debug("%s %s: %d %s", request.method, escape_controls(request.url.path), HTTPStatus.UNPROCESSABLE_ENTITY,
+              detail)
+    return JSONResponse({"detail": detail}, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    if exc.status_code < 500:  # 404, 405: refused like any other 4xx, logged the same way
+    if exc.status_code < INTERNAL_SERVER_ERROR:  # 404, 405: refused like any other 4xx, logged the same way
         log.debug("%s %s: %d %s", request.method, escape_controls(request.url.path), exc.status_code, exc.detail)
     return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 

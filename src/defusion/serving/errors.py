@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Sequence
 
 from defusion.serving import is_loopback
@@ -34,7 +35,7 @@ class ApiError(Exception):
 
     def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
-        self.status = status
+        self.status = int(status)  # an HTTPStatus member as the plain number it is
         self.detail = detail
         self.headers = headers
 
@@ -49,7 +50,7 @@ def options_or_422(make: Callable[..., FuseOptions], *args: Any, **kwargs: Any) 
     try:
         return make(*args, **kwargs)
     except ValueError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc)) from None
 
 
 def refuse_unknown(what: str, names: Iterable[str], accepted: tuple[str, ...], taken: str | None = None) -> None:
@@ -57,8 +58,9 @@ def refuse_unknown(what: str, names: Iterable[str], accepted: tuple[str, ...], t
     field would otherwise be ignored, and the request answered as if it had not been sent."""
     unknown = list(dict.fromkeys(name for name in names if name not in accepted))
     if unknown:
-        raise ApiError(422, f"unknown {what}{'s' if len(unknown) > 1 else ''} {_some(unknown)}; POST /v1/fuse takes "
-                            f"{taken or what + 's ' + ', '.join(accepted)}")
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                       f"unknown {what}{'s' if len(unknown) > 1 else ''} {_some(unknown)}; POST /v1/fuse takes "
+                       f"{taken or what + 's ' + ', '.join(accepted)}")
 
 
 def _some(names: Sequence[str], most: int = NAMES_QUOTED) -> str:
@@ -82,7 +84,8 @@ def refuse_repeated(what: str, names: Sequence[str]) -> None:
     taking one would silently drop the other."""
     repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1]
     if repeated:
-        raise ApiError(422, f"{what} {_quoted(repeated[0])} sent {names.count(repeated[0])} times; send each once")
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                       f"{what} {_quoted(repeated[0])} sent {names.count(repeated[0])} times; send each once")
 
 
 def name_fields(message: str, fields: Sequence[str] = FIELDS) -> str:
@@ -137,7 +140,8 @@ def check_host(header: str | None, allowed: Collection[str]) -> None:
         return
     sent = f"Host {_quoted(header)}" if header else "no Host header"
     named = name if name and len(name) <= NAME_CHARS_QUOTED else "NAME"
-    raise ApiError(400, f"{sent}: this server answers only to localhost, 127.0.0.1, ::1"
-                        f"{''.join(', ' + n for n in sorted(allowed))} (a guard against DNS rebinding); to answer "
-                        f"to {named if name else 'a name'} as well, start the server with --allowed-host {named} "
-                        f"(or DEFUSION_ALLOWED_HOSTS={named})")
+    raise ApiError(HTTPStatus.BAD_REQUEST,
+                   f"{sent}: this server answers only to localhost, 127.0.0.1, ::1"
+                   f"{''.join(', ' + n for n in sorted(allowed))} (a guard against DNS rebinding); to answer "
+                   f"to {named if name else 'a name'} as well, start the server with --allowed-host {named} "
+                   f"(or DEFUSION_ALLOWED_HOSTS={named})")

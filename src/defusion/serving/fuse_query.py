@@ -5,6 +5,7 @@ refused query costs no place in the queue and no upload read. What each paramete
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from defusion.fusion.stretch import STRETCHES, FixedStretch, Stretch
@@ -83,7 +84,8 @@ def request_options(query: FuseQuery, make_options: Callable[..., FuseOptions],
         defusion.serving.errors.ApiError: infrared says which image a palette colours; add palette=inferno (or another)
     """
     if query.infrared is not None and query.infrared < 1:
-        raise ApiError(422, f"infrared={query.infrared}: the infrared image's place among the uploads, 1 for 'a'")
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                       f"infrared={query.infrared}: the infrared image's place among the uploads, 1 for 'a'")
     stretch, spans = read_stretch(query.stretch, fields) if query.stretch is not None else (None, {})
     options = options_or_422(make_options, query.task, align=query.align, pixels=query.pixels, stretch=stretch,
                              deghost=query.deghost, palette=query.palette,
@@ -91,15 +93,19 @@ def request_options(query: FuseQuery, make_options: Callable[..., FuseOptions],
                              palette_range=parse_palette_range(query.palette_range)
                              if query.palette_range is not None else None)
     if query.source_map and options.pixels != "sources":
-        raise ApiError(422, "source_map=true needs pixels=sources: the network's reconstruction mixes the "
-                            "sources, so no pixel comes from one image")
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                       "source_map=true needs pixels=sources: the network's reconstruction mixes the "
+                       "sources, so no pixel comes from one image")
     if query.infrared is not None and options.palette == "none":
-        raise ApiError(422, "infrared says which image a palette colours; add palette=inferno (or another)")
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                       "infrared says which image a palette colours; add palette=inferno (or another)")
     if query.palette_range is not None and options.palette == "none":
-        raise ApiError(422, "palette_range says what a palette spans; add palette=inferno (or another)")
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                       "palette_range says what a palette spans; add palette=inferno (or another)")
     if query.zipped and query.format not in (None, DEFAULT_FORMAT):
-        raise ApiError(422, f"format={query.format} is the fused image's; {query.zipped} answers a zip of PNGs "
-                            "(lossless maps): leave format out, or ask format=png")
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                       f"format={query.format} is the fused image's; {query.zipped} answers a zip of PNGs "
+                       "(lossless maps): leave format out, or ask format=png")
     mapped = ([*(stretch.sources if isinstance(stretch, FixedStretch) else ()), *spans]
               if query.stretch is not None and query.stretch not in STRETCHES else None)
     return RequestOptions(options, stretch, spans, mapped)

@@ -13,6 +13,7 @@ import inspect
 import logging
 import threading
 from dataclasses import dataclass, replace
+from http import HTTPStatus
 from typing import Annotated, Any, Callable
 
 import anyio.from_thread
@@ -186,10 +187,11 @@ async def read_inputs(request: Request, query: FuseQuery, asked: RequestOptions,
         options = options_or_422(replace, options, rig=parse_rig(rig_text))
     check_stretch_fields(options.stretch, len(uploads), asked.spans)
     if query.components and len(uploads) != 2:
-        raise ApiError(422, f"components=true decomposes a pair; got {len(uploads)} images")
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"components=true decomposes a pair; got {len(uploads)} images")
     if options.palette != "none" and options.infrared is not None and options.infrared >= len(uploads):
-        raise ApiError(422, f"infrared image {options.infrared + 1} was asked for, but {len(uploads)} images "
-                            "were given")
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                       f"infrared image {options.infrared + 1} was asked for, but {len(uploads)} images "
+                       "were given")
     with collecting() as said:  # what reading the uploads had to say (alpha, frames, ...): a response header
         values = await decoded(uploads, options.rig, limits, floats="values")
     # float frames to 16 bits by one range a stream can keep (stretch=a:LOW..HIGH), else the frame's own
@@ -240,7 +242,7 @@ async def fuse_and_answer(request: Request, query: FuseQuery, asked: RequestOpti
                             headers=answer_headers('attachment; filename="fused.zip"', inputs, server.made_by))
         fused = found.fused if found is not None else await model("fuse")
     except (SizeMismatchError, ValueError) as exc:  # layout problems the Fuser refuses
-        raise ApiError(422, name_fields(str(exc))) from None
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, name_fields(str(exc))) from None
     return await image_answer(fused, query, request.headers.get("accept"), inputs, server.made_by, made)
 
 

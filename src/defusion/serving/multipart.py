@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Callable
 
 import anyio
@@ -138,16 +139,18 @@ async def read_uploads(request: Request, limits: Limits) -> tuple[list[Upload], 
     read but not decoded, and the text of the ``rig`` field (None if absent)."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
-        raise ApiError(415, "expected a multipart/form-data body with image files in fields 'a', 'b' (, 'c', ...) "
-                            f"(got {content_type or 'no Content-Type'})")
+        raise ApiError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                       "expected a multipart/form-data body with image files in fields 'a', 'b' (, 'c', ...) "
+                       f"(got {content_type or 'no Content-Type'})")
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
             declared_bytes = int(declared)
         except ValueError:
-            raise ApiError(400, f"invalid Content-Length {declared!r}") from None
+            raise ApiError(HTTPStatus.BAD_REQUEST, f"invalid Content-Length {declared!r}") from None
         if declared_bytes > limits.max_request_bytes:
-            raise ApiError(413, f"request body of {declared_bytes} bytes is over the limit of {_whole_body(limits)}")
+            raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                           f"request body of {declared_bytes} bytes is over the limit of {_whole_body(limits)}")
     form = await _parse_form(request, limits)
     try:
         # a browser's form sends an optional input left blank as an empty part: as if it were not there
@@ -158,27 +161,32 @@ async def read_uploads(request: Request, limits: Limits) -> tuple[list[Upload], 
         fields = dict(items)
         present = [f for f in FIELDS if fields.get(f) is not None]
         if len(present) > limits.max_images:
-            raise ApiError(422, f"{len(present)} images; this server fuses at most {limits.max_images} per request, "
-                                f"in fields {', '.join(repr(f) for f in limits.fields)}")
+            raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                           f"{len(present)} images; this server fuses at most {limits.max_images} per request, "
+                           f"in fields {', '.join(repr(f) for f in limits.fields)}")
         refuse_unknown("field", names, (*limits.fields, RIG_FIELD), _fields_taken(limits))
         count = max(2, len(present))
         files = []
         for field in FIELDS[:count]:
             value = fields.get(field)
             if value is None:
-                raise ApiError(422, f"missing field '{field}': send the image files as multipart fields "
-                                    f"{', '.join(repr(f) for f in FIELDS[:count])}, in order")
+                raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                               f"missing field '{field}': send the image files as multipart fields "
+                               f"{', '.join(repr(f) for f in FIELDS[:count])}, in order")
             if not isinstance(value, UploadFile):
-                raise ApiError(422, f"field '{field}' must be a file upload, not a text value")
+                raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                               f"field '{field}' must be a file upload, not a text value")
             if value.size is not None and value.size > limits.max_upload_bytes:
-                raise ApiError(413, f"field '{field}': {value.size} bytes is over the limit of "
-                                    f"{_per_file(limits)}")
+                raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                               f"field '{field}': {value.size} bytes is over the limit of "
+                               f"{_per_file(limits)}")
             files.append(value)
         uploads = []
         for field, file in zip(FIELDS, files):
             data = await file.read(limits.max_upload_bytes + 1)
             if len(data) > limits.max_upload_bytes:
-                raise ApiError(413, f"field '{field}': over the limit of {_per_file(limits)}")
+                raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                               f"field '{field}': over the limit of {_per_file(limits)}")
             uploads.append(Upload(field, data, file.filename or field))
         rig = await _read_rig_field(fields.get(RIG_FIELD))
     finally:
@@ -207,28 +215,33 @@ async def _parse_form(request: Request, limits: Limits) -> FormData:
                                         max_fields=limits.max_images + 4,
                                         max_file_bytes=limits.max_upload_bytes).parse()
     except _FileTooLarge as exc:
-        raise ApiError(413, f"field {exc.field!r}: over the limit of {_per_file(limits)}") from None
+        raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                       f"field {exc.field!r}: over the limit of {_per_file(limits)}") from None
     except _BodyTooLarge:
-        raise ApiError(413, f"request body is over the limit of {_whole_body(limits)}") from None
+        raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                       f"request body is over the limit of {_whole_body(limits)}") from None
     except _UploadStalled:
-        raise ApiError(408, f"the upload stalled: no data for {limits.upload_timeout_s:g} s "
-                            f"({server_setting('--upload-timeout')}); send the whole body without pauses",
+        raise ApiError(HTTPStatus.REQUEST_TIMEOUT,
+                       f"the upload stalled: no data for {limits.upload_timeout_s:g} s "
+                       f"({server_setting('--upload-timeout')}); send the whole body without pauses",
                        headers=CLOSE_CONNECTION) from None  # the socket is not kept for keep-alive
     except _UploadTooSlow as exc:
-        raise ApiError(408, f"the upload took too long: {exc.received} bytes of the body came in "
-                            f"{limits.upload_deadline_s:g} s, the server's bound on a whole upload "
-                            f"({server_setting('--upload-deadline')}: whoever runs the server can raise it); send "
-                            "it faster, or smaller files",
+        raise ApiError(HTTPStatus.REQUEST_TIMEOUT,
+                       f"the upload took too long: {exc.received} bytes of the body came in "
+                       f"{limits.upload_deadline_s:g} s, the server's bound on a whole upload "
+                       f"({server_setting('--upload-deadline')}: whoever runs the server can raise it); send "
+                       "it faster, or smaller files",
                        headers=CLOSE_CONNECTION) from None
     except ClientDisconnect:
         raise ClientGone("during the upload") from None
     except MultiPartException as exc:
         if exc.message.startswith("Too many"):  # starlette's bound on the parts: as more images than allowed
-            raise ApiError(422, f"too many parts in one request ({exc.message.rstrip('.')}); this server "
-                                f"fuses at most {limits.max_images} images per request and takes "
-                                f"{_fields_taken(limits)}") from None
+            raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                           f"too many parts in one request ({exc.message.rstrip('.')}); this server "
+                           f"fuses at most {limits.max_images} images per request and takes "
+                           f"{_fields_taken(limits)}") from None
         reason = exc.message.rstrip(".")
-        raise ApiError(400, f"malformed multipart body: {reason[:1].lower()}{reason[1:]}") from None
+        raise ApiError(HTTPStatus.BAD_REQUEST, f"malformed multipart body: {reason[:1].lower()}{reason[1:]}") from None
 
 
 async def _read_rig_field(value: str | UploadFile | None) -> str | None:
@@ -237,18 +250,20 @@ async def _read_rig_field(value: str | UploadFile | None) -> str | None:
         return None
     data = await value.read(MAX_RIG_BYTES + 1) if isinstance(value, UploadFile) else value.encode()
     if len(data) > MAX_RIG_BYTES:
-        raise ApiError(413, f"field '{RIG_FIELD}': over the limit of {MAX_RIG_BYTES} bytes for a rig file")
+        raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                       f"field '{RIG_FIELD}': over the limit of {MAX_RIG_BYTES} bytes for a rig file")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ApiError(422, f"field '{RIG_FIELD}': not UTF-8 text (send the JSON written by defusion calibrate)") from None
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                       f"field '{RIG_FIELD}': not UTF-8 text (send the JSON written by defusion calibrate)") from None
 
 
 def parse_rig(text: str) -> Rig:
     try:
         return Rig.loads(text, f"field '{RIG_FIELD}'")
     except RigError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc)) from None
 
 
 def _bounded_receive(receive: Callable, limit: int, idle_timeout_s: float = UPLOAD_IDLE_TIMEOUT_S,

@@ -10,7 +10,7 @@ prints about both (:func:`mapping_notes`) come back in the notes header.
 
 A float upload (a radiometric TIFF in degrees) is mapped to 16 bits by a range of its own values,
 not by counts: measured on the frame (``stretch=auto``: :func:`map_floats`, by ``defusion video``'s
-rule, :func:`~defusion.io.images.stream_float_span`), said in the same header as ``FIELD:LOW..HIGH``
+rule, :func:`~defusion.io.float_pixels.stream_float_span`), said in the same header as ``FIELD:LOW..HIGH``
 in the frame's own units, and sent back to map the next frames by it, values beyond it clipped.
 """
 
@@ -20,6 +20,7 @@ import copy
 import math
 import re
 from dataclasses import replace
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -29,7 +30,7 @@ from defusion.fusion.color import PALETTE_OF_COLOUR, is_grey
 from defusion.fusion.stretch import STRETCHES, FixedStretch, Stretch, describe_fixed, measure_stretch
 from defusion.fusion.thermal_notes import describe_order, describe_unstretched, flat_band, raw_bands
 from defusion.io.arrays import MAX_16BIT
-from defusion.io.images import describe_float_stretch, float_stretched, float_to_uint16, stream_float_span
+from defusion.io.float_pixels import describe_float_stretch, float_stretched, float_to_uint16, stream_float_span
 from defusion.io.notes import collecting, note, warn
 from defusion.serving.errors import ApiError
 from defusion.serving.limits import FIELDS
@@ -67,20 +68,6 @@ STRETCH_FORM = (f"auto, none, or the {STRETCH_HEADER} header of an earlier respo
 FloatSpans = dict[int, tuple[float, float]]
 
 
-def parse_stretch(text: str, fields: Sequence[str]) -> Stretch | FixedStretch:
-    """``stretch=``'s value as the fusion takes it: ``auto``, ``none`` or a :class:`FixedStretch` of
-    the 16-bit uploads in ``fields`` (this server's; ``none`` where it maps float uploads only:
-    :func:`read_stretch` gives their spans); a 422 saying what is wrong otherwise.
-
-    Example:
-        >>> parse_stretch("a:7002-8997.5", ("a", "b")).mapping(0) == (7002 / 65535, 8997.5 / 65535)
-        True
-        >>> parse_stretch("none", ("a", "b"))
-        'none'
-    """
-    return read_stretch(text, fields)[0]
-
-
 def read_stretch(text: str, fields: Sequence[str]) -> tuple[Stretch | FixedStretch, FloatSpans]:
     """``stretch=``'s value: the 16-bit uploads' stretch (``auto``, ``none`` or a :class:`FixedStretch`
     of the uploads in ``fields``, this server's) and the float uploads' spans, in their own values;
@@ -101,19 +88,23 @@ def read_stretch(text: str, fields: Sequence[str]) -> tuple[Stretch | FixedStret
         counts, values = _MAPPING.fullmatch(item.strip()), _FLOAT_MAPPING.fullmatch(item.strip())
         found = counts or values
         if found is None:
-            raise ApiError(422, f"stretch={text!r}: {item.strip()!r} is no mapping; use {STRETCH_FORM}")
+            raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                           f"stretch={text!r}: {item.strip()!r} is no mapping; use {STRETCH_FORM}")
         field, low, high = found["field"], float(found["low"]), float(found["high"])
         if field not in fields:
-            raise ApiError(422, f"stretch={text!r}: no field {field!r}; this server takes {', '.join(fields)}")
+            raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                           f"stretch={text!r}: no field {field!r}; this server takes {', '.join(fields)}")
         index = fields.index(field)
         if index in sources or index in spans:
-            raise ApiError(422, f"stretch={text!r}: field {field!r} is mapped twice; map each upload once")
+            raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                           f"stretch={text!r}: field {field!r} is mapped twice; map each upload once")
         if values is not None:
             spans[index] = _float_span(text, field, low, high)
             continue
         if not low < high <= MAX_16BIT:
-            raise ApiError(422, f"stretch={text!r}: {field}'s low must be under its high, and both at most "
-                                f"{MAX_16BIT}")
+            raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                           f"stretch={text!r}: {field}'s low must be under its high, and both at most "
+                           f"{MAX_16BIT}")
         sources.append(index)
         lows.append(low / MAX_16BIT)
         highs.append(high / MAX_16BIT)
@@ -126,8 +117,9 @@ def _float_span(text: str, field: str, low: float, high: float) -> tuple[float, 
     with np.errstate(over="ignore"):  # past float32: infinite, refused below
         low32, high32 = float(np.float32(low)), float(np.float32(high))
     if not (math.isfinite(low32) and math.isfinite(high32) and low32 < high32):
-        raise ApiError(422, f"stretch={text!r}: {field}'s float low must be under its high, both finite 32-bit "
-                            "values")
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                       f"stretch={text!r}: {field}'s float low must be under its high, both finite 32-bit "
+                       "values")
     return low32, high32
 
 
@@ -141,15 +133,17 @@ def parse_palette_range(text: str) -> tuple[float, float]:
     try:
         return palette_span(text)
     except ValueError:
-        raise ApiError(422, f"palette_range={text!r}: give {PALETTE_RANGE_FORM}, the "
-                            f"{PALETTE_RANGE_HEADER} header of an earlier response (0.12,0.87)") from None
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                       f"palette_range={text!r}: give {PALETTE_RANGE_FORM}, the "
+                       f"{PALETTE_RANGE_HEADER} header of an earlier response (0.12,0.87)") from None
 
 
 def check_stretch_fields(stretch: Stretch | FixedStretch, count: int, spans: FloatSpans | None = None) -> None:
     """A 422 where a fixed stretch or a float span (``spans``) maps an upload past the ``count`` sent."""
     mapped = [*(stretch.sources if isinstance(stretch, FixedStretch) else ()), *(spans or {})]
     if mapped and max(mapped) >= count:
-        raise ApiError(422, f"stretch maps field {FIELDS[max(mapped)]!r}, but {count} images were given")
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                       f"stretch maps field {FIELDS[max(mapped)]!r}, but {count} images were given")
 
 
 def map_floats(images: Sequence[np.ndarray], stretch: Stretch | FixedStretch, spans: FloatSpans
@@ -173,15 +167,17 @@ def map_floats(images: Sequence[np.ndarray], stretch: Stretch | FixedStretch, sp
     for index, image in enumerate(images):
         floats = image.dtype.kind == "f"
         if index in spans and not floats:
-            raise ApiError(422, f"stretch maps {FIELDS[index]} by float values ({FIELDS[index]}:LOW..HIGH), but "
-                                f"{FIELDS[index]} holds {image.dtype.itemsize * 8}-bit integers: map their counts as "
-                                f"{FIELDS[index]}:LOW-HIGH, or send the float frame")
+            raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                           f"stretch maps {FIELDS[index]} by float values ({FIELDS[index]}:LOW..HIGH), but "
+                           f"{FIELDS[index]} holds {image.dtype.itemsize * 8}-bit integers: map their counts as "
+                           f"{FIELDS[index]}:LOW-HIGH, or send the float frame")
         if not floats:
             continue
         if isinstance(stretch, FixedStretch) and index in stretch.sources:
-            raise ApiError(422, f"stretch maps {FIELDS[index]} by 16-bit counts ({FIELDS[index]}:LOW-HIGH), but "
-                                f"{FIELDS[index]} holds float values: map them as {FIELDS[index]}:LOW..HIGH in its "
-                                f"own values, as {STRETCH_HEADER} gives them")
+            raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                           f"stretch maps {FIELDS[index]} by 16-bit counts ({FIELDS[index]}:LOW-HIGH), but "
+                           f"{FIELDS[index]} holds float values: map them as {FIELDS[index]}:LOW..HIGH in its "
+                           f"own values, as {STRETCH_HEADER} gives them")
         span = spans.get(index)
         if span is None and isinstance(stretch, str) and stretch == "auto":
             span = stream_float_span(image)  # None for a flat frame: reading's own mapping, and no span to keep

@@ -5,15 +5,18 @@ brought into one profile, as ``defusion fuse`` brings its files' (:func:`colours
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Sequence
 
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
 from defusion.fusion.rig import Rig, RigError
+from defusion.io.errors import ImageReadError
+from defusion.io.float_pixels import FloatReading
 from defusion.io.icc import match_colour_spaces
-from defusion.io.images import FloatReading, ImageReadError, ImageTooLargeError
 from defusion.io.metadata import ImageMetadata, read_metadata
+from defusion.io.pixel_bound import ImageTooLargeError
 from defusion.serving.decode import (UnsupportedImageError, UploadStorageError, decode_image, file_label, header_size,
                                      one_line)
 from defusion.serving.errors import SERVICE_UNAVAILABLE, ApiError, name_fields
@@ -41,7 +44,7 @@ async def decoded(uploads: Sequence[Upload], rig: Rig | None, limits: Limits,
     try:
         rig.check_images(images)
     except RigError as exc:
-        raise ApiError(422, f"rig: {name_fields(str(exc))}") from None
+        raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"rig: {name_fields(str(exc))}") from None
     return images
 
 
@@ -55,9 +58,10 @@ def _refuse_different_sizes(uploads: Sequence[Upload], sizes: Sequence[tuple[int
         if first is None or size is None:
             continue
         if (size != first) if exact else (sorted(size) != sorted(first)):
-            raise ApiError(422, f"images differ in size: a is {_wxh(first)} and {upload.field} is {_wxh(size)} "
-                                "(WxH); fusion needs registered images of one size (or a calibrated "
-                                "camera rig in the field 'rig': defusion calibrate)")
+            raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY,
+                           f"images differ in size: a is {_wxh(first)} and {upload.field} is {_wxh(size)} "
+                           "(WxH); fusion needs registered images of one size (or a calibrated "
+                           "camera rig in the field 'rig': defusion calibrate)")
 
 
 def _decode(upload: Upload, max_pixels: int, floats: FloatReading = "stretch") -> np.ndarray:
@@ -75,17 +79,19 @@ def _decode(upload: Upload, max_pixels: int, floats: FloatReading = "stretch") -
                                             "(a problem on the server, not the image; its log has the reason); "
                                             "retry later") from None
     except ImageTooLargeError as exc:
-        raise ApiError(413, f"field '{field}': {exc.told(hint=SERVER_LIMIT_HINT)}") from None
+        raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                       f"field '{field}': {exc.told(hint=SERVER_LIMIT_HINT)}") from None
     except UnsupportedImageError as exc:
-        raise ApiError(415, f"field '{field}': {exc}") from None
+        raise ApiError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"field '{field}': {exc}") from None
     except ImageReadError as exc:
-        raise ApiError(400, f"field '{field}': {exc}") from None
+        raise ApiError(HTTPStatus.BAD_REQUEST, f"field '{field}': {exc}") from None
     except MemoryError:
         raise
     except Exception as exc:  # decode_image words the decoders' own failures; this is the last line
         log.warning("decoding field %r (%s) failed in an unexpected way (a bug in reading?)", field,
                     upload_label(upload), exc_info=True)
-        raise ApiError(400, f"cannot read image '{field}' ({upload_label(upload)}): {one_line(exc)}") from None
+        raise ApiError(HTTPStatus.BAD_REQUEST,
+                       f"cannot read image '{field}' ({upload_label(upload)}): {one_line(exc)}") from None
 
 
 def _check_charged(upload: Upload, size: tuple[int, int] | None, max_pixels: int) -> None:

@@ -293,6 +293,10 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "TrainConfig":
+        """A config from a YAML file of options (``configs/*.yaml``), the rest the defaults, checked
+        as in from_dict: what ``defusion train --config FILE`` trains with on a fresh run, for a
+        Python caller. The command itself lays the file over the resumed run's config where it
+        resumes (:meth:`updated` of :func:`read_options`), so it does not call this."""
         return cls.from_dict(read_options(path))
 
     def updated(self, values: dict) -> "TrainConfig":

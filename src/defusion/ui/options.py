@@ -23,10 +23,21 @@ PIXEL_CHOICES = PIXEL_SOURCES
 #: Inference scales offered, smallest first, the fusion core's default among them (1 is the paper's,
 #: 4x faster than 2; pixels from the sources start at 1: default_scale).
 SCALE_CHOICES = tuple(sorted({DEFAULT_SCALE, 1, 2, 3}))
+#: The unique-gain slider's top, under the fusion core's MAX_UNIQUE_GAIN (4): the gains measured (1 to 2;
+#: past 1.5 the scores fall and images wash out: docs/training-history.md, "Unique gain") and the kinds'
+#: defaults (1 to 1.5), with room above; ``--unique-gain`` and Python still take up to 4. docs/ui.md
+#: ("What it shows") documents the slider's 0 to 3.
+UI_MAX_UNIQUE_GAIN = 3.0
+#: The detail-gain slider's top, by MAX_DETAIL_GAIN's rule (2g - 1): the default detail gain at the
+#: slider's top unique gain, so that moving the unique gain there starts the detail slider inside its
+#: range (5; docs/ui.md says 0 to 5).
+UI_MAX_DETAIL_GAIN = 2 * UI_MAX_UNIQUE_GAIN - 1
+#: The gain sliders' step.
+GAIN_STEP = 0.25
 #: The unique-gain slider: (min, max, step); its default is the fusion core's for the kind of images.
-UNIQUE_GAIN_RANGE = (0.0, 3.0, 0.25)
+UNIQUE_GAIN_RANGE = (0.0, UI_MAX_UNIQUE_GAIN, GAIN_STEP)
 #: The detail-gain slider: (min, max, step); its default goes with the kind of images and unique gain.
-DETAIL_GAIN_RANGE = (0.0, 5.0, 0.25)
+DETAIL_GAIN_RANGE = (0.0, UI_MAX_DETAIL_GAIN, GAIN_STEP)
 #: Kinds of images offered for uploads, and the fusion core's task for each (FuseOptions.for_task).
 KINDS: dict[str, str | None] = {"general": None, "infrared + visible": "ivf", "exposure bracket": "mef",
                                 "focus stack": "mff"}
