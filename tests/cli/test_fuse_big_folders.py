@@ -132,10 +132,10 @@ def test_a_whole_folder_run_says_it_once(pair_folders, tmp_path, tiny_weights, m
 
 def test_headers_that_do_not_tell_are_left_out_and_counted(pair_folders, tmp_path, tiny_weights, monkeypatch,
                                                            capsys):
-    import defusion.io.images as images
+    import defusion.io.probes as probes
 
-    real = images.header_size
-    monkeypatch.setattr(images, "header_size", lambda path: None if path.stem == "p2" else real(path))
+    real = probes.header_size
+    monkeypatch.setattr(probes, "header_size", lambda path: None if path.stem == "p2" else real(path))
     monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
     _stop_at_model(monkeypatch)
     assert _fuse_pairs(pair_folders, tmp_path, tiny_weights, *TILES) == 2
@@ -184,17 +184,17 @@ def test_the_warning_weighs_the_largest_fusion(pair_folders, tmp_path, tiny_weig
 # 3. each header read once
 
 def _count_header_reads(monkeypatch) -> Counter:
-    """Count the header reads of each file, through io.images and through io.shots (the shots' settings)."""
-    import defusion.io.images as images
+    """Count the header reads of each file, through io.probes and through io.shots (the shots' settings)."""
+    import defusion.io.probes as probes
     import defusion.io.shots as shots
 
-    reads, real = Counter(), images.header_size
+    reads, real = Counter(), probes.header_size
 
     def counting(source):
         reads[str(source)] += 1
         return real(source)
 
-    monkeypatch.setattr(images, "header_size", counting)
+    monkeypatch.setattr(probes, "header_size", counting)
     monkeypatch.setattr(shots, "header_size", counting)
     return reads
 

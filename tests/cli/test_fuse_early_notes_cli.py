@@ -86,10 +86,10 @@ def test_few_passes_are_not_told(pair, tmp_path, tiny_weights, capsys):
 
 def test_a_header_that_does_not_tell_is_told_after_reading(pair, tmp_path, tiny_weights, monkeypatch, capsys):
     """A camera raw file's size is LibRaw's to say: the note comes once it is read, before the fusion."""
-    import defusion.io.images as images
+    import defusion.io.probes as probes
 
     monkeypatch.setattr(fuse.size_notes, "MANY_PASSES", 2)
-    monkeypatch.setattr(images, "header_size", lambda _source: None)
+    monkeypatch.setattr(probes, "header_size", lambda _source: None)
     assert _fuse(pair, tmp_path, tiny_weights, "--scale", "2", "--tile", "72", "--overlap", "8", "--no-progress") == 0
     assert capsys.readouterr().err.count(PASSES) == 1
 

@@ -1,5 +1,5 @@
 """`defusion fuse` says when reading stretched a float source by its range (a thermal frame in degrees), as
-the web UI does and by the same rule (io.images.float_stretched): it stretched it silently before."""
+the web UI does and by the same rule (io.float_pixels.float_stretched): it stretched it silently before."""
 
 from __future__ import annotations
 

@@ -72,7 +72,7 @@ def test_an_export_gone_or_replaced_since_pickling_is_refused_in_one_line(onnx_f
     pickled = pickle.dumps(net)
     replaced = {**net.metadata, "weights_sha256_16": "0" * 16}  # what another export's file would say
     with pytest.raises(OnnxModelError, match="has changed since it was pickled") as err:
-        _reopened(str(path), "cpu", 1, replaced)
+        _reopened(str(path), "cpu", 1, replaced, net._sha256)
     path.unlink()
     with pytest.raises(OnnxModelError, match="is gone") as gone:
         pickle.loads(pickled)

@@ -58,7 +58,8 @@ def test_the_resize_overshoot_names_its_image_and_says_to_clip(fuser, rng):
     (1e6, "scale them into [0, 1] first"),
 ])
 def test_floats_on_another_scale_are_told_how_to_bring_them_into_0_to_1(fuser, grey, scale, advice):
-    said = _said(fuser, grey / 255.0, grey / 255.0 * scale)
+    # whole levels, as 8-bit or 16-bit data made float: fractions (degrees) are told to scale instead
+    said = _said(fuser, grey / 255.0, np.round(grey / 255.0 * scale))
     assert f"to {scale:.4g} in image 2; {advice}" in said
 
 

@@ -4,7 +4,8 @@ itself, as read_image reads their files) and the command's recorded_settings (re
 0.1.0's release, names only tests called or that only repeated another module's: the tiler's square
 covering tile (smallest_covering_shape's larger side), the server's parse_stretch (read_stretch), its
 per-format longest sides (io.formats.MAX_SIDES), ``defusion serve``'s UVICORN_OPTIONS, and io.images'
-copies of io.formats', io.writing's and io.pixel_bound's names (each importable from its own module)."""
+copies of io.formats', io.writing's, io.pixel_bound's, io.float_pixels' and io.probes' names (each importable
+from its own module)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,10 @@ GONE_MODULES = ("defusion.serving.export",)
                                           *(("defusion.io.images", name) for name in (
                                               "DEFAULT_JPEG_QUALITY", "FULL_CHROMA_QUALITY", "SIXTEEN_BIT_SUFFIXES",
                                               "WRITABLE_SUFFIXES", "check_path", "check_writable_folder",
-                                              "write_bytes_atomically", "PYTHON_LIMIT_HINT", "RAISE_LIMIT_HINT"))])
+                                              "write_bytes_atomically", "PYTHON_LIMIT_HINT", "RAISE_LIMIT_HINT",
+                                              "ImageTooLargeError", "FloatRangeError", "describe_float_stretch",
+                                              "float_stretched", "float_to_uint16", "stream_float_span", "float_span",
+                                              "header_size", "opens_as_image", "stores_floats"))])
 def test_a_dead_name_is_gone(module, name):
     if module == "defusion.serving.answer_format":
         pytest.importorskip("fastapi")

@@ -1,4 +1,4 @@
-"""One rule for float pixels that reading stretches (io.images.float_stretched), and the span that asks it
+"""One rule for float pixels that reading stretches (io.float_pixels.float_stretched), and the span that asks it
 (float_span): ``defusion fuse`` and the web UI say it from these, reading follows it."""
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import pytest
 import tifffile
 from PIL import Image
 
-from defusion.io.images import describe_float_stretch, float_span, float_stretched, read_image
+from defusion.io.float_pixels import describe_float_stretch, float_stretched
+from defusion.io.images import read_image
+from defusion.io.probes import float_span
 
 #: A thermal frame in degrees Celsius: 20 to 45.
 DEGREES = (20 + 25 * np.linspace(0, 1, 30 * 40).reshape(30, 40)).astype(np.float32)
@@ -87,7 +89,7 @@ def test_a_constant_float_frame_is_said_to_read_as_black(tmp_path):
 def test_the_web_uis_span_has_no_limit_of_its_own(monkeypatch):
     """The page decodes an upload within its own DEFUSION_MAX_PIXELS first; the note must not stop at the
     CLI's default 100 MP where that is raised."""
-    from defusion.io.images import DEFAULT_MAX_PIXELS
+    from defusion.io.formats import DEFAULT_MAX_PIXELS
     from defusion.ui import fusion_notes
 
     asked = []

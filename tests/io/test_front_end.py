@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from defusion.io.front_end import FRONT_ENDS, pixel_bound_setter, reading_for
-from defusion.io.images import ImageTooLargeError, read_image, write_image
-from defusion.io.pixel_bound import PYTHON_LIMIT_HINT, RAISE_LIMIT_HINT, limit_hint
+from defusion.io.images import read_image, write_image
+from defusion.io.pixel_bound import PYTHON_LIMIT_HINT, RAISE_LIMIT_HINT, ImageTooLargeError, limit_hint
 
 
 @pytest.mark.parametrize("front_end, hint", [("python", PYTHON_LIMIT_HINT), ("ui", PYTHON_LIMIT_HINT),

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from defusion.io import heif
-from defusion.io.images import ImageReadError, read_image
+from defusion.io.errors import ImageReadError
+from defusion.io.images import read_image
 from defusion.io.metadata import read_metadata
 
 pillow_heif = pytest.importorskip("pillow_heif", reason="HEIF needs the 'heif' extra (pillow-heif)")

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from defusion.io.images import ImageReadError, ImageTooLargeError, read_image, write_image
+from defusion.io.errors import ImageReadError
+from defusion.io.images import read_image, write_image
 from defusion.io.pairs import match_pairs
+from defusion.io.pixel_bound import ImageTooLargeError
 from defusion.io.resize import resize_to
 
 

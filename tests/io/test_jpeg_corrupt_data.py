@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from defusion.errors import DefusionWarning
-from defusion.io.images import ImageReadError, read_image
+from defusion.io.errors import ImageReadError
+from defusion.io.images import read_image
 from defusion.io.jpeg import corrupt_jpeg_data
 from defusion.io.notes import collecting
 from tests.conftest import smooth_image

@@ -14,7 +14,8 @@ from PIL import Image, ImageFile
 from defusion.errors import DefusionWarning
 from defusion.fusion.errors import FusionInputError
 from defusion.fusion.inputs import checked_images
-from defusion.io.images import ImageReadError, read_image
+from defusion.io.errors import ImageReadError
+from defusion.io.images import read_image
 from defusion.io.jpeg import MAX_JPEG_SCANS, MAX_WALKED_SEGMENTS, corrupt_jpeg_data, jpeg_scans
 from defusion.io.pillow_decoding import from_pillow_or_opencv
 from defusion.serving.decode import decode_image

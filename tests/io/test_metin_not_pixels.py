@@ -46,7 +46,8 @@ def test_the_metrics_reading_takes_integers_on_0_255_and_says_so():
     assert not_pixels(GREY.astype(np.int64) + 255, "a", levels=True) is None
     assert not_pixels((GREY.astype(np.int32) + 256), "a", levels=True) == (
         "images must be uint8, uint16, float (in [0, 1] or on 0..255) or integers on 0..255; got a of dtype "
-        "int32 with values outside 0..255: pass x.astype(np.uint16)")
+        "int32 with values outside 0..255: pass floats in [0, 1], x / 511 for 9-bit data (/ (2**bits - 1), or / its "
+        "maximum): the metrics score uint16 as the 8-bit image it rounds to, which keeps 1 level of its 256..256")
 
 
 @pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor")

@@ -215,7 +215,8 @@ def test_a_png_that_will_not_decode_gives_the_metadata_its_chunks_hold(tmp_path)
     """The one difference from decoding: a pixel stream that does not decode (a whole file, garbled
     inside) no longer costs the metadata; reading its pixels says what is wrong (read_image refuses it
     first in every front end)."""
-    from defusion.io.images import ImageReadError, read_image
+    from defusion.io.errors import ImageReadError
+    from defusion.io.images import read_image
 
     garbled = []
     for kind, chunk in _chunks(CASES["iCCP, exif after"]):

@@ -7,7 +7,9 @@ import builtins
 import numpy as np
 import pytest
 
-from defusion.io.images import ImageReadError, ImageTooLargeError, read_image
+from defusion.io.errors import ImageReadError
+from defusion.io.images import read_image
+from defusion.io.pixel_bound import ImageTooLargeError
 from defusion.io.raw import RAW_EXTRA
 from tests.io.raw_files import gradient_scene, write_dng
 

@@ -15,7 +15,8 @@ from PIL import Image
 
 from defusion.errors import DefusionWarning
 from defusion.io import notes
-from defusion.io.images import opens_as_image, read_image
+from defusion.io.images import read_image
+from defusion.io.probes import opens_as_image
 
 #: How a camera stores an upright image under each EXIF orientation (the inverse of what the tag asks).
 STORED = {
@@ -210,7 +211,8 @@ def test_a_corrupt_exif_block_reads_the_pixels_and_keeps_no_metadata(tmp_path):
 
 def test_a_tiff_declaring_many_samples_per_pixel_is_refused_before_decoding(tmp_path):
     """A small compressed file could decode to gigabytes: 400 samples of each of a million pixels."""
-    from defusion.io.images import ImageReadError, read_image
+    from defusion.io.errors import ImageReadError
+    from defusion.io.images import read_image
 
     path = tmp_path / "samples.tif"
     tifffile.imwrite(path, np.zeros((40, 50, 12), np.uint8), photometric="rgb", extrasamples=["unspecified"] * 9,
@@ -240,6 +242,6 @@ def test_a_png_whose_pixel_stream_is_corrupt_is_refused_not_read_as_black_rows(t
     data = bytearray(path.read_bytes())
     data[int(len(data) * at)] ^= 0x55
     path.write_bytes(bytes(data))
-    from defusion.io.images import ImageReadError
+    from defusion.io.errors import ImageReadError
     with pytest.raises(ImageReadError, match="truncated or corrupt"):
         read_image(path)

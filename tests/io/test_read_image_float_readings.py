@@ -13,7 +13,10 @@ import pytest
 import tifffile
 from PIL import Image
 
-from defusion.io.images import FloatRangeError, ImageReadError, read_image, stores_floats, write_image
+from defusion.io.errors import ImageReadError
+from defusion.io.float_pixels import FloatRangeError
+from defusion.io.images import read_image, write_image
+from defusion.io.probes import stores_floats
 
 
 def _levels_image() -> np.ndarray:

@@ -12,8 +12,9 @@ from PIL import EpsImagePlugin, GifImagePlugin, Image
 from defusion.io import notes
 from defusion.io.formats import held_format, open_image
 from defusion.io.frames import _FRAMES_COUNTED
-from defusion.io.images import ImageFormatError, header_size, opens_as_image, read_image, stores_floats
+from defusion.io.images import ImageFormatError, read_image
 from defusion.io.metadata import ImageMetadata, read_metadata
+from defusion.io.probes import header_size, opens_as_image, stores_floats
 from defusion.io.shots import read_shot, shot_settings
 
 #: The security audit's 64-byte EPS: Pillow renders it by running Ghostscript on the file.

@@ -13,9 +13,10 @@ import tifffile
 from PIL import Image
 
 from defusion.errors import DefusionWarning
-from defusion.io.images import ImageReadError, ImageTooLargeError, read_image, write_image
+from defusion.io.errors import ImageReadError
+from defusion.io.images import read_image, write_image
 from defusion.io.orientation import EXIF_ORIENTATION
-from defusion.io.pixel_bound import PYTHON_LIMIT_HINT, RAISE_LIMIT_HINT, limit_hint
+from defusion.io.pixel_bound import PYTHON_LIMIT_HINT, RAISE_LIMIT_HINT, ImageTooLargeError, limit_hint
 
 
 def test_an_empty_file_is_said_to_be_empty_not_an_unreadable_format(tmp_path):

@@ -1,5 +1,5 @@
 """The sources' own quantities (Sobel edges, window statistics, histogram levels, VIF's pyramids, ...) are
-computed once per ``shared_inputs`` block, as ``defusion bench`` scores every method of a pair in one,
+computed once per ``shared_inputs(sources=True)`` block, as ``defusion bench`` scores every method of a pair in one,
 not once per fused image; and the scores stay exactly what each metric gives alone.
 
 From a performance audit: about 3 s of 26 s per pair went to recomputing the sources' quantities for
@@ -64,7 +64,7 @@ def test_scores_in_one_block_are_bit_identical_to_each_metric_alone(rng):
     """Every metric, every method of a few pairs: scored bench's way (one block per pair) and each alone."""
     for name, (a, b) in _pairs(rng).items():
         fused = _fused(rng, a, b)
-        with shared_inputs():  # as the bench's _scores: one block per pair, every method in it
+        with shared_inputs(sources=True):  # as the bench's _scores: one block per pair, every method in it
             together = [compute_each(f, [a, b], list(METRICS)) for f in fused]
         for f, (values, skipped) in zip(fused, together):
             assert not skipped, (name, skipped)
@@ -95,13 +95,14 @@ def filter_calls(monkeypatch) -> list[str]:
 def test_a_sources_own_quantities_are_computed_once_per_block(metric, rng, filter_calls):
     a, b = _pairs(rng)["grey"]
     first, second = _fused(rng, a, b)[:2]
-    with shared_inputs():
+    with shared_inputs(sources=True):  # as the bench's: the sources never change in place
         compute_each(first, [a, b], [metric])
         on_first = len(filter_calls)
         compute_each(second, [a, b], [metric])
         on_second = len(filter_calls) - on_first
     assert on_first > 0 and on_second < on_first, (on_first, on_second)
-    assert _cache._CACHE.get() is None  # never a global cache: nothing outlives the block (no other pair's values)
+    # never a global cache: nothing outlives the block (no other pair's values)
+    assert _cache._CACHE.get() is None and _cache._SOURCES.get() is None
     filter_calls.clear()
     compute_each(second, [a, b], [metric])  # a block of its own: the sources' quantities computed again
     assert len(filter_calls) == on_first
@@ -109,7 +110,7 @@ def test_a_sources_own_quantities_are_computed_once_per_block(metric, rng, filte
 
 def test_a_sources_cached_quantities_are_read_only_and_leave_its_array_writeable(rng):
     a, b = _pairs(rng)["grey"]
-    with shared_inputs():
+    with shared_inputs(sources=True):
         compute_each(_fused(rng, a, b)[0], [a, b], ["Qabf", "SSIM"])
         stack = metrics_package._channels.source_stack(metrics_package._channels._source_image(a, "a"), 1)
         edges = gradient._qabf_source_edges(stack)

@@ -46,8 +46,8 @@ def test_a_list_is_said_to_be_a_list_and_one_of_8_bit_values_is_scored_as_its_ar
     assert compute_metrics(F, A.tolist(), B, NAMES) == compute_metrics(F, A, B, NAMES)
     wide = (B.astype(int) * 4).tolist()
     with pytest.raises(MetricInputError, match=re.escape(
-            "got b as a list (int64 values as an array) with values outside 0..255: pass a NumPy array, "
-            "np.asarray(x, dtype=np.uint16)")):
+            "got b as a list (int64 values as an array) with values outside 0..255: pass floats in [0, 1], a NumPy "
+            "array, np.asarray(x) / 1023 for 10-bit data")):
         compute_metrics(F, A, wide, ["EN"])
     with pytest.raises(MetricInputError, match=r"^fused is a list that makes no array of pixels"):
         compute_metrics([[1, 2], [3]], A, B, ["EN"])

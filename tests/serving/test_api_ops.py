@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from defusion.cli import serve as serve_cli
 from defusion.cli.errors import UserError
 from defusion.fusion.fuser import Fuser
-from defusion.io.images import ImageReadError
+from defusion.io.errors import ImageReadError
 from defusion.serving import decode as decode_module
 from defusion.serving.api import (DEFAULT_MAX_QUEUE, DEFAULT_SERVER_MAX_PIXELS, NOTES_HEADER,
                                   QUEUE_FULL_RETRY_AFTER_S, Limits, create_app, encode_png)

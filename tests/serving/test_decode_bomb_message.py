@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from defusion.io.images import ImageTooLargeError, read_image
-from defusion.io.pixel_bound import bomb_error
+from defusion.io.images import read_image
+from defusion.io.pixel_bound import ImageTooLargeError, bomb_error
 
 #: Pillow's default MAX_IMAGE_PIXELS (it refuses twice this), which reading with a larger bound raises for
 #: the whole process: set back here, so that the image below meets Pillow's error, not our header check.

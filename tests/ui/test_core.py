@@ -10,7 +10,8 @@ import pytest
 from defusion.fusion.color import to_uint8
 from defusion.fusion.fuser import DEFAULT_SCALE, FuseOptions, Fuser
 from defusion.fusion.options import default_scale
-from defusion.io.images import ImageReadError, ImageTooLargeError
+from defusion.io.errors import ImageReadError
+from defusion.io.pixel_bound import ImageTooLargeError
 from defusion.ui.errors import InputError
 from defusion.ui.examples import EXAMPLES, load_example
 from defusion.ui.fusing import (METRIC_NAMES, STACK_METRIC_NAMES, FusedStack, fuse_and_score, fuse_stack_and_score,

@@ -21,9 +21,10 @@ from defusion.benchmark.results_csv import SECONDS, Row
 from defusion.benchmark.scored_images import (as_scored, grey_stored_as_rgb, in_eight_bits, raw_thermal_band,
                                               read_source, viewable)
 from defusion.errors import said_gone_on
+from defusion.io.errors import ImageReadError
 from defusion.io.formats import DEFAULT_MAX_PIXELS
 from defusion.io.front_end import reading_for
-from defusion.io.images import ImageReadError, read_image
+from defusion.io.images import read_image
 from defusion.io.jpeg import stored_quality
 from defusion.io.notes import collecting
 
@@ -94,10 +95,10 @@ def _evaluate(task: PairTask, methods: dict[str, FuseFn], on_method: OnMethod | 
     problems += unusable
     grey_rgb = {name: str(task.published.get(name, f"its result of {stem}")) for name, fused in outputs.items()
                 if task.todo[name] and grey_stored_as_rgb(stored.get(name, fused))}
-    scores, skipped = _scores(task, outputs, sources)
+    scores, skipped, misread = _scores(task, outputs, sources)
     return PairResult({name: viewable(fused) for name, fused in outputs.items()}, viewable(a_scored),
                       viewable(b_scored), rows + scores, problems + skipped, narrow=narrow, grey_rgb=grey_rgb,
-                      found=[*found_a, *found_b, *found])
+                      found=[*found_a, *found_b, *found, *misread])
 
 
 def _fused_by_methods(task: PairTask, methods: dict[str, FuseFn], a: np.ndarray, b: np.ndarray,
@@ -168,23 +169,52 @@ def _published_results(task: PairTask, size: tuple[int, ...]) -> tuple[dict[str,
     return outputs, stored, found, problems
 
 
-def _scores(task: PairTask, outputs: dict[str, np.ndarray], sources: list[np.ndarray]) -> tuple[list[Row], list[str]]:
-    """The rows of the metrics ``task.todo`` still wants of each result in ``outputs``, and a problem
-    per metric that could not be computed (per result where none could: an image under 2x2)."""
+def _scores(task: PairTask, outputs: dict[str, np.ndarray], sources: list[np.ndarray]
+            ) -> tuple[list[Row], list[str], list[Finding]]:
+    """The rows of the metrics ``task.todo`` still wants of each result in ``outputs``, a problem
+    per metric that could not be computed (per result where none could: an image under 2x2), and what
+    the metrics warned of a result (floats they may misread: :func:`_metric_readings`)."""
     from defusion.metrics import MetricInputError, compute_each, shared_inputs
+    from defusion.metrics._inputs import input_warnings
 
     rows: list[Row] = []
     problems: list[str] = []
-    with shared_inputs():  # each source converted, and its own quantities (edges, window statistics, levels)
-        # computed, once for all methods of the pair; dropped at the block's end, never another pair's
+    found: list[Finding] = []
+    sources_read = {"a": task.path_a, "b": task.path_b}
+    with shared_inputs(sources=True):  # each source converted, and its own quantities (edges, window statistics,
+        # levels) computed, once for all methods of the pair (its sources, read for it, never change in place);
+        # dropped at the block's end, never another pair's
         for name, fused in outputs.items():
             if not task.todo[name]:
                 continue
+            warned: list[tuple[str, str, str]] = []
             try:
-                values, skipped = compute_each(fused, sources, task.todo[name])
+                with input_warnings(lambda label, what, message: warned.append((label, what, message))):
+                    values, skipped = compute_each(fused, sources, task.todo[name])
             except MetricInputError as exc:  # an image no metric takes (1x1): this result left out, not the run
                 problems.append(f"{task.stem}: {name}: {exc}")
                 continue
+            finally:
+                found += _metric_readings(task, name, warned, sources_read)
             rows += [Row(name, task.stem, metric, float(value)) for metric, value in values.items()]
             problems += [f"{task.stem}: {name}: {metric} not computed ({why})" for metric, why in skipped.items()]
-    return rows, problems
+    return rows, problems, found
+
+
+def _metric_readings(task: PairTask, name: str, warned: list[tuple[str, str, str]], sources: dict[str, Path]
+                     ) -> list[Finding]:
+    """What the metrics warned of while scoring method ``name``'s result of the pair (``warned``:
+    ``(label, what, message)``, :func:`~defusion.metrics._inputs.input_warnings`): of the result, a
+    :class:`Finding` said once per method at the end of the run
+    (:func:`~defusion.benchmark.findings.reading_warnings`), naming the method and the pair; of a source
+    (the first method's scoring says it), a warning naming its file, said now."""
+    from defusion.io.notes import warn
+
+    found = []
+    for label, what, message in warned:
+        if label in sources:
+            warn(f"{sources[label]}: {message}")
+            continue
+        path = str(task.published.get(name, f"its result of {task.stem}"))
+        found.append(Finding(what, name, path, message, source=False, pair=task.stem))
+    return found

@@ -32,11 +32,19 @@ class Finding:
     """Something reading a file for a run found worth a note, said once per ``kind`` and ``group``
     at the end of the run, naming the first file and counting the others (:func:`finding_notes`)."""
 
-    kind: str  # "eight-bit", "float-scale" (fused stretched, scored on its scale), "float-stretched"
+    kind: str  # "eight-bit", "float-scale" (fused stretched, scored on its scale), "float-stretched", or one of
+    # METRIC_READINGS (a warning of the metrics about a result: reading_warnings)
     group: str  # the method whose result it is, or the folder of the source
     path: str
-    detail: str = ""  # float-scale: the scale; float-stretched: the values' span
+    detail: str = ""  # float-scale: the scale; float-stretched: the values' span; METRIC_READINGS: the warning
     source: bool = True  # a source (grouped by folder), else a method's result
+    pair: str = ""  # the pair's stem, where said (METRIC_READINGS)
+
+
+#: The kinds of :class:`Finding` that are the metrics' warnings about a result they may misread (floats
+#: clipped to [0, 1], or read on 0..255 while near black: ``defusion.metrics._inputs``), said once per
+#: method as warnings (:func:`reading_warnings`), not as notes.
+METRIC_READINGS = ("floats clipped", "floats read as levels", "eight-bit values")
 
 
 def finding_notes(found: list[Finding]) -> list[str]:
@@ -50,6 +58,8 @@ def finding_notes(found: list[Finding]) -> list[str]:
     """
     groups: dict[tuple[str, str, str, bool], list[Finding]] = {}
     for f in found:
+        if f.kind in METRIC_READINGS:  # warnings, said by reading_warnings
+            continue
         groups.setdefault((f.kind, f.group, f.detail if f.kind == "float-scale" else "", f.source), []).append(f)
     notes = []
     for (kind, group, _, source), items in groups.items():
@@ -78,6 +88,34 @@ def finding_notes(found: list[Finding]) -> list[str]:
                          "Kelvin?): scored as the methods fuse them, stretched from their minimum to their maximum "
                          "(defusion metrics refuses such files)")
     return notes
+
+
+def reading_warnings(found: list[Finding]) -> list[str]:
+    """One warning per method and kind of the metrics' warnings about its results (:data:`METRIC_READINGS`:
+    floats clipped to [0, 1], or read on 0..255 while near black), naming the first pair, its file and
+    how many pairs: 100 such results of one method are one line, not 100 (nor one per pair unnamed).
+
+    Example:
+        >>> said = "float values span 0..1.6, ..., so read as levels on 0..255, near black; ..."
+        >>> found = [Finding("floats read as levels", "CBF", f"cbf/{stem}.tif", said, source=False, pair=stem)
+        ...          for stem in ("01", "02")]
+        >>> print(reading_warnings(found[:1])[0])
+        CBF's result for 01 (cbf/01.tif): float values span 0..1.6, ..., so read as levels on 0..255, near black; ...
+        >>> print(reading_warnings(found)[0])  # doctest: +NORMALIZE_WHITESPACE
+        CBF's results for 2 pairs, e.g. 01 (cbf/01.tif): float values span 0..1.6, ..., so read as levels on 0..255,
+        near black; ...
+    """
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in found:
+        if f.kind in METRIC_READINGS:
+            groups.setdefault((f.kind, f.group), []).append(f)
+    lines = []
+    for (_, method), items in groups.items():
+        first, count = items[0], len({f.pair for f in items})
+        whose = (f"{method}'s result for {first.pair}" if count == 1
+                 else f"{method}'s results for {count} pairs, e.g. {first.pair}")
+        lines.append(f"{whose} ({first.path}): {first.detail}")
+    return lines
 
 
 def say_found(pair: PairResult, told: set[tuple[str, str]], flat: list[str] | None = None) -> None:

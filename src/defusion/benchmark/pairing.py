@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from defusion.io.images import header_size
 from defusion.io.notes import listed, plural
 from defusion.io.pairs import STEM_FIELD, images_by_stem, is_stem_pattern, left_out, match_pairs, results_folder
+from defusion.io.probes import header_size
 
 
 def evaluated_pairs(dir_a: Path, dir_b: Path, limit: int | None = None) -> list[tuple[str, Path, Path]]:

@@ -28,7 +28,7 @@ import numpy as np
 
 from defusion.benchmark.evaluation import PairTask, evaluate_pair
 from defusion.benchmark.findings import (GREY_RGB_SCORED, Finding, FlatResult, failed_fusions, finding_notes,
-                                         flat_found, flat_results, say_found)
+                                         flat_found, flat_results, reading_warnings, say_found)
 from defusion.benchmark.methods import (DEFUSION_VARIANTS, FuseFn, StoredAsJpeg, builtin_method, builtin_methods,
                                         defusion_run_id)
 from defusion.benchmark.pairing import evaluated_pairs, limited, no_result_of_a_pair, same_size_pairs, unpaired_results
@@ -36,7 +36,7 @@ from defusion.benchmark.results_csv import SECONDS, Row, read_results_csv, write
 from defusion.benchmark.scored_images import read_scored, viewable
 from defusion.benchmark.workers import evaluate_in_workers
 from defusion.io.formats import DEFAULT_MAX_PIXELS
-from defusion.io.notes import note, plural
+from defusion.io.notes import note, plural, warn
 from defusion.io.pairs import PairsError, is_stem_pattern, match_pairs, results_by_stem, stem_clashes
 
 __all__ = [
@@ -179,6 +179,8 @@ def _benchmark_pairs(
     result.problems += flat_results(result.flat)  # one line per method, not one per pair
     for line in finding_notes(found):
         note(line)
+    for line in reading_warnings(found):  # the metrics' warnings of results they may misread, once per method
+        warn(line)
 
 
 class MethodWatch:

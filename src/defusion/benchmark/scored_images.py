@@ -18,8 +18,9 @@ from defusion.io.arrays import MAX_8BIT, MAX_16BIT, holds_eight_bit_values
 # defined there, below io.sheets that shows pixels by it too, and still importable from here
 from defusion.io.display import in_eight_bits, viewable
 from defusion.io.formats import DEFAULT_MAX_PIXELS
-from defusion.io.images import read_image, stores_floats
+from defusion.io.images import read_image
 from defusion.io.notes import note
+from defusion.io.probes import stores_floats
 
 
 def read_scored(path: str | Path, quiet: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -112,7 +113,7 @@ def read_source(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.nd
     source whose two readings differ is noted; one on neither scale the metrics take (a radiometric
     frame in degrees or Kelvin) is scored as it is fused, stretched, and noted, rather than leaving its
     pair out."""
-    from defusion.io.images import FloatRangeError, float_stretched
+    from defusion.io.float_pixels import FloatRangeError, float_stretched
     from defusion.io.float_scales import float_scale
 
     image, folder = read_image(path, max_pixels), str(path.parent)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from defusion.cli.errors import UserError
 from defusion.cli.options import positive_int
 from defusion.io.formats import DEFAULT_MAX_PIXELS  # defined there, light: --help stays fast
-from defusion.io.notes import note
+from defusion.io.notes import note, warn
 
 if TYPE_CHECKING:
     import numpy as np
@@ -92,7 +92,7 @@ def _read(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, source: bool = False
     A ``source`` that is a raw 16-bit thermal frame gets bench's note on it (``raw_thermal_note``): the
     metrics score it as it is, near flat in 8 bits, not as DeFusion stretched it to fuse it."""
     from defusion.benchmark.scored_images import raw_thermal_note, read_scored, read_scored_source
-    from defusion.io.images import ImageReadError
+    from defusion.io.errors import ImageReadError
 
     try:
         if not source:
@@ -162,6 +162,7 @@ def _names(spec: str | None, sources: int = 2) -> tuple[list[str], list[str]]:
 def run(args: argparse.Namespace) -> int:
     from defusion.metrics import METRICS, MetricInputError, compute_each, source_labels
     from defusion.metrics._errors import size_mismatch
+    from defusion.metrics._inputs import input_warnings
 
     if len(args.sources) < 2:
         raise UserError("need the fused image and at least two sources: FUSED A B [C ...]")
@@ -182,8 +183,14 @@ def run(args: argparse.Namespace) -> int:
     grey_rgb = _grey_rgb_note(args.fused, fused, args.max_pixels)
     if grey_rgb:
         note(grey_rgb)
+    files = dict(zip(labels, paths))  # what the metrics warn of an input is said of its file
+
+    def said_of_file(label: str, what: str, message: str) -> None:
+        warn(f"{files.get(label, label)}: {message}")
+
     try:
-        computed, skipped = compute_each(fused, sources, names)
+        with input_warnings(said_of_file):
+            computed, skipped = compute_each(fused, sources, names)
     except MetricInputError as exc:  # an image no metric takes (under 2x2: defusion fuse writes 1x1): bad input
         raise UserError(str(exc)) from None
     values: dict[str, float | None] = {name: computed.get(name) for name in names}

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 HELP = ("fuse two registered videos (or folders of frames, or live streams and cameras), or a calibrated camera rig's "
         "(--rig), frame by frame: A B -o OUT.mp4 (or OUTDIR/)")
+#: How many inputs a video fuses: A and B (a rig's too, its two cameras), which ``--infrared`` picks from.
+VIDEO_INPUTS = 2
 #: What an input may be, in the inputs' help.
 _LIVE_HELP = ("a stream URL (rtsp://, http://, udp://: anything scheme://; a file:// URL is the file it names), a "
               "capture device (/dev/video0), or a camera by index (cam:0 the first; a file named so is ./cam:0): "
@@ -58,6 +60,9 @@ def _check(args: argparse.Namespace) -> Path:
     if args.fps is not None and not args.fps > 0:
         raise UserError("--fps must be positive")
     check_tile(args)
+    if args.infrared is not None and args.infrared > VIDEO_INPUTS:  # the fusion core would say it per frame
+        raise UserError(f"--infrared {args.infrared} was asked for, but defusion video fuses {VIDEO_INPUTS} inputs "
+                        "(A and B): give --infrared 1 where A is the infrared one, 2 where B is")
     if args.max_pixels <= 0:
         raise UserError("--max-pixels must be positive")
     out = Path(args.output)

@@ -18,7 +18,9 @@ from tqdm import tqdm
 from defusion.data.errors import DataConfigError
 from defusion.fusion.color import as_rgb, luminance, to_float
 from defusion.fusion.stretch import STRETCHED_BEFORE_FUSING, describe_fixed, measure_stretch, stretch_sources
-from defusion.io.images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, ImageReadError, read_image
+from defusion.io.errors import ImageReadError
+from defusion.io.formats import DEFAULT_MAX_PIXELS
+from defusion.io.images import READ_SUFFIXES, read_image
 from defusion.io.front_end import reading_for
 from defusion.io.notes import collecting
 from defusion.io.shots import is_hidden

@@ -22,13 +22,17 @@ _GPUS = {"cuda": "CUDA device", "mps": "Apple GPU (MPS: macOS 12.3 or later on A
 #: The front ends whose user sets the device and precision as a ``defusion`` command's options
 #: (``--device``, ``--half``: :func:`asked`); every other caller passes Python arguments.
 _COMMAND_LINES = ("cli", "bench", "training")
+#: The web UI's device is ``defusion ui``'s option, set once for the server (it has no fp16 option: its
+#: half, never asked by the page, is the Python argument's).
+_UI_COMMAND = "defusion ui"
 
 
 def asked(device: str | torch.device | None = None, half: bool = False) -> str:
     """How the user asked for ``device`` (or, with ``half``, for fp16), in the errors refusing it: a
     ``defusion`` command's option (``--device cuda:0``, ``--half``) under the command line
-    (:func:`~defusion.io.front_end.current_front_end`), the Python argument (``device='cuda:0'``,
-    ``half=True``) otherwise, after the device as it was given (``cuda:0``, not PyTorch's ``cuda``).
+    (:func:`~defusion.io.front_end.current_front_end`), ``defusion ui``'s ``--device`` under the web UI,
+    the Python argument (``device='cuda:0'``, ``half=True``) otherwise, after the device as it was given
+    (``cuda:0``, not PyTorch's ``cuda``).
 
     Example:
         >>> asked("cuda:0"), asked(half=True)
@@ -37,10 +41,16 @@ def asked(device: str | torch.device | None = None, half: bool = False) -> str:
         >>> with reading_for("cli"):
         ...     asked("cuda:0"), asked(half=True)
         ('device cuda:0 (--device cuda:0)', '--half')
+        >>> with reading_for("ui"):
+        ...     asked("cuda")
+        'device cuda (--device cuda of defusion ui)'
     """
-    command = current_front_end() in _COMMAND_LINES
+    front_end = current_front_end()
+    command = front_end in _COMMAND_LINES
     if half:
         return "--half" if command else "half=True"
+    if front_end == "ui":
+        return f"device {device} (--device {device} of {_UI_COMMAND})"
     return f"device {device} ({f'--device {device}' if command else f'device={str(device)!r}'})"
 
 

@@ -446,4 +446,4 @@ def parity(model: DeNet | Fuser, path: str | Path, fmt: Format | None = None,
 
 
 __all__ = ["EXPORT_SUFFIXES", "FORMATS", "PARITY_TOLERANCE", "WEIGHTS_SUFFIX", "ExportError", "ExportTypeError", "PARITY_GAINS", "check_export_path", "HalfCompute", "PadToMultiple", "export_model", "export_onnx", "export_torchscript", "format_for",
-           "load_exported", "parity"]
+           "load_exported", "parity", "TORCHSCRIPT_METADATA", "fusion_defaults"]

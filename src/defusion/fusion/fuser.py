@@ -41,6 +41,7 @@ from defusion.fusion.selection import pair_guide, pair_weights, sharper_choice, 
 from defusion.fusion.stacking import Stacked, flat_warning, input_ranking, split_point, unrank, without_flat
 from defusion.fusion.stretch import stretch_sources
 from defusion.fusion.tiling import TileSize, passes_for, tile_layout
+from defusion.io.front_end import current_front_end
 from defusion.io.notes import note, warn
 from defusion.io.progress import pass_progress
 from defusion.model.denet import DeNet
@@ -194,11 +195,14 @@ class Fuser:
     :meth:`from_pretrained` or on a copy, ``fuser.with_options(scale=1)``. A long fusion shows its
     progress with ``progress=True``, or reports each network pass to ``on_tile`` (:meth:`fuse`).
 
-    Processes: a Fuser pickles and deep-copies (``copy.deepcopy``, ``ProcessPoolExecutor.map(job,
-    [fuser] * n, ...)``) with the ``torch`` and ``onnxruntime`` runtimes. A PyTorch network travels with its
-    weights; an ONNX Runtime one as its export's path (a session cannot be pickled), opened anew in each
-    copy: a new session per process or copy (about 1.5 s for the shipped weights' export on a 2-core CPU),
-    on the same machine, fusing bit-identically to the original.
+    Processes: a Fuser pickles and deep-copies (``copy.deepcopy``, a process pool) with the ``torch`` and
+    ``onnxruntime`` runtimes. A PyTorch network travels with its weights; an ONNX Runtime one as its export's
+    absolute path and SHA-256 (a session cannot be pickled), refused where that file is gone or has other
+    bytes, on the same machine: a process opens a session once per export (about 1.2 s for the shipped
+    weights' export on a 2-core CPU) and its further copies run it, fusing bit-identically to the original.
+    Send a pool's workers the Fuser once, ``ProcessPoolExecutor(n, initializer=keep, initargs=(fuser,))``
+    (``keep`` puts it in a global the jobs fuse with), rather than with each task (``map(job, [fuser] * n,
+    ...)``): that pickles and unpickles it per task, which a PyTorch network's weights make slow too.
 
     ``repr(fuser)`` is one line: the weights (``'shipped'``, a file's name, ``<custom module>`` for a
     network handed over), the runtime, the device and the options that differ from the defaults.
@@ -217,9 +221,11 @@ class Fuser:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     half: bool = False
     options: FuseOptions = field(default_factory=FuseOptions)
-    #: The weights file ``model`` was loaded from (:meth:`from_pretrained` sets it; the shipped ones by their
-    #: path), for the repr; None where a network was handed over and they are not known.
-    weights: str | Path | None = field(default=None, kw_only=True, compare=False)
+    #: The weights file ``model`` was loaded from, for the repr, as the network says: :meth:`from_pretrained`
+    #: marks the network it loads (its ``loaded_from``; the shipped ones by their path), so the name follows
+    #: the model (``dataclasses.replace(fuser, model=other)`` names the other's, not these). None where a
+    #: network was handed over and they are not known. Set from ``model``, not given.
+    weights: str | Path | None = field(default=None, init=False, compare=False)
 
     def __post_init__(self) -> None:
         if not (callable(self.model) and hasattr(self.model, "to") and hasattr(self.model, "eval")):
@@ -234,6 +240,7 @@ class Fuser:
         self.model = self.model.to(self.device).eval()
         if self.half:
             self.model = self.model.half()
+        self.weights = getattr(self.model, LOADED_FROM, None)
 
     def __repr__(self) -> str:
         """One line that tells two Fusers apart: the weights, the runtime
@@ -305,7 +312,8 @@ class Fuser:
             torch.set_num_threads(int(threads))
         try:
             network = load_network(weights, runtime, device, threads, onnx=onnx)
-            return cls(network, device, half, fuse_options, weights=_weights_file(weights))
+            setattr(network, LOADED_FROM, _weights_file(weights))  # the Fuser's weights, and its copies'
+            return cls(network, device, half, fuse_options)
         except BaseException:  # a fuser that fails to load leaves the process as it was
             torch.set_num_threads(before)
             raise
@@ -444,7 +452,7 @@ class Fuser:
         """:meth:`fusion`; ``keep_sources`` False (:meth:`fuse`, which returns the fused image alone) lets
         the float sources go once the network inputs are made from them, where the result needs them no
         more (``sources`` then empty): 12 bytes a pixel of each colour source, while the network runs."""
-        prepared = self._prepare(images, keep_sources)
+        prepared = self._prepare(images, keep_sources, say_stretch=True)
         order = input_ranking(prepared.inputs, self.options.order)
         # a flat (misfire) shot has no focus to give, yet would win a stack's smooth areas: left out
         chosen, flat = without_flat(prepared.inputs, order) if self.options.pixels == "sources" else (order, [])
@@ -532,7 +540,7 @@ class Fuser:
         if len(images) != 2:
             raise FusionInputError(f"decompose takes a pair of images, got {len(images)}: the network decomposes "
                                    "two sources at a time (fuse takes any number)")
-        prepared = self._prepare(images)
+        prepared = self._prepare(images, say_stretch=True)
         first, second = input_ranking(prepared.inputs, self.options.order)
         with self._passes(prepared.inputs, on_tile, progress) as each_pass:
             out = self._project(prepared.inputs[first], prepared.inputs[second], each_pass)
@@ -613,10 +621,10 @@ class Fuser:
         return index, ("all are grey" if greys == len(images) else "none is grey" if not greys
                        else f"{greys} of the {len(images)} are grey")
 
-    def _registered(self, images: list[np.ndarray]) -> Registered:
+    def _registered(self, images: list[np.ndarray], say_stretch: bool = False) -> Registered:
         """:meth:`registered`'s floats, the indices of the sources stretched as raw thermal frames,
-        and the source the others were registered onto."""
-        floats, stretched = self._mapped(images)
+        and the source the others were registered onto (``say_stretch``: :meth:`_mapped`)."""
+        floats, stretched = self._mapped(images, say_stretch)
         anchors = self._anchors(floats)
         warps: dict[int, np.ndarray] = {}
         chain = None if self.options.order == "given" else input_ranking(floats, self.options.order)
@@ -637,11 +645,12 @@ class Fuser:
                           tuple(replaced.get(i, 0.0) for i in range(len(floats))) if self.options.deghost else (),
                           tuple(correlations.get(i) for i in range(len(floats))) if aligned else ())
 
-    def _mapped(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
+    def _mapped(self, images: list[np.ndarray], say_stretch: bool = False) -> tuple[list[np.ndarray], list[int]]:
         """The sources as floats in [0, 1], raw thermal frames stretched and mapped by the rig (not
-        yet registered), and the indices of those stretched."""
+        yet registered), and the indices of those stretched. ``say_stretch``: tell a Python caller of the
+        stretch (a fusion's entry points ask it; measure_palette and the like, run on the same frames, not)."""
         floats, stretched = stretch_sources(images, [color.to_float(im) for im in images], self.options.stretch,
-                                            self.options.stretch_shared)
+                                            self.options.stretch_shared, say=say_stretch)
         if self.options.rig is not None:
             floats = self.options.rig.apply(floats)
         return floats, stretched
@@ -681,14 +690,15 @@ class Fuser:
         _check_infrared(infrared, len(floats))
         return color.thermal_source(floats, stretched)[0] if infrared is None else infrared
 
-    def _prepare(self, images: tuple[np.ndarray, ...], keep_sources: bool = True) -> Prepared:
+    def _prepare(self, images: tuple[np.ndarray, ...], keep_sources: bool = True, say_stretch: bool = False
+                 ) -> Prepared:
         """The sources checked, registered and made the network's inputs, with the colour plan.
         ``keep_sources`` False: the float sources are kept only where the fused pixels are made from
         them (pixels="sources"), not for the caller (:meth:`_fusion`). Grey network inputs are one
         plane seen as three (:func:`~defusion.fusion.color.grey_rgb`), the values as :func:`as_rgb`'s."""
         images = checked_images(images, self.options.rig)
         dtype = color.output_dtype(*images)
-        registered = self._registered(images)
+        registered = self._registered(images, say_stretch)  # said once, by fuse, fusion and decompose
         floats, stretched, frame = registered.floats, registered.stretched, registered.frame
         # what registration found: Fusion.warps, Fusion.ghosts, Fusion.correlations
         done = {"warps": registered.warps, "ghosts": registered.ghosts, "correlations": registered.correlations}
@@ -728,8 +738,10 @@ class Fuser:
 
 
 def _check_infrared(infrared: int | None, count: int) -> None:
-    """Refuse ``options.infrared`` past the ``count`` images given (FusionInputError), saying that it counts
-    from 0: the command line's ``--infrared`` counts from 1, and a message in its terms misled.
+    """Refuse ``options.infrared`` past the ``count`` images given (FusionInputError) in its user's terms
+    (:func:`~defusion.io.front_end.current_front_end`): a ``defusion`` command's ``--infrared``, which
+    counts from 1, under the command line; else ``infrared=``, saying that it counts from 0 (a message
+    in the command line's terms misled a Python caller).
 
     Example:
         >>> from defusion.fusion.fuser import _check_infrared
@@ -739,12 +751,23 @@ def _check_infrared(infrared: int | None, count: int) -> None:
         Traceback (most recent call last):
         ...
         defusion.fusion.errors.FusionInputError: infrared=5 (0-based: the 6th image) was asked for, but 2 images were given: give infrared=0 to 1 (counted from 0; the command line's --infrared counts from 1), or None to let the Fuser pick the infrared image
+        >>> from defusion.io.front_end import reading_for
+        >>> with reading_for("cli"):
+        ...     _check_infrared(2, 2)
+        Traceback (most recent call last):
+        ...
+        defusion.fusion.errors.FusionInputError: --infrared 3 asks for the 3rd image, but 2 images were given: give --infrared 1 to 2 (the infrared image's place among them), or leave it out to let defusion pick the infrared image
     """
-    if infrared is not None and infrared >= count:
-        raise FusionInputError(f"infrared={infrared} (0-based: the {_ordinal(infrared + 1)} image) was asked for, but "
-                               f"{count} images were given: give infrared=0 to {count - 1} (counted from 0; the "
-                               "command line's --infrared counts from 1), or None to let the Fuser pick the "
-                               "infrared image")
+    if infrared is None or infrared < count:
+        return
+    if current_front_end() == "cli":
+        raise FusionInputError(f"--infrared {infrared + 1} asks for the {_ordinal(infrared + 1)} image, but {count} "
+                               f"images were given: give --infrared 1 to {count} (the infrared image's place among "
+                               "them), or leave it out to let defusion pick the infrared image")
+    raise FusionInputError(f"infrared={infrared} (0-based: the {_ordinal(infrared + 1)} image) was asked for, but "
+                           f"{count} images were given: give infrared=0 to {count - 1} (counted from 0; the "
+                           "command line's --infrared counts from 1), or None to let the Fuser pick the "
+                           "infrared image")
 
 
 def _ordinal(number: int) -> str:
@@ -760,10 +783,11 @@ def _ordinal(number: int) -> str:
 
 
 def _weights_file(weights: str | Path | None) -> Path:
-    """The weights file :meth:`Fuser.from_pretrained` loads: ``weights``, else the shipped one's path."""
+    """The weights file :meth:`Fuser.from_pretrained` loads, absolute (a copy unpickled in another folder
+    names and hashes the same file): ``weights``, else the shipped one's path."""
     from defusion.model.weights import shipped_weights_path
 
-    return Path(weights) if weights is not None else shipped_weights_path()
+    return Path(weights).absolute() if weights is not None else shipped_weights_path()
 
 
 def _unit_range(image: np.ndarray) -> np.ndarray:
@@ -782,6 +806,10 @@ def _unit_range(image: np.ndarray) -> np.ndarray:
     return np.clip(image, 0.0, 1.0)
 
 
+#: The attribute :meth:`Fuser.from_pretrained` marks the network it loads with: the weights file it loaded
+#: (:attr:`OnnxDeNet.loaded_from <defusion.fusion.onnx_runtime.OnnxDeNet>` pickles it), which ``Fuser.weights``
+#: reads, so that the name goes with the network and not with a Fuser given another one.
+LOADED_FROM = "loaded_from"
 #: How a Fuser's repr names the weights of a network handed over (``Fuser(model)``), which it cannot know.
 CUSTOM_MODULE = "<custom module>"
 #: Fuser.from_pretrained's own parameters, beside the FuseOptions fields it takes (``**fields``):

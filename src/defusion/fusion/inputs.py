@@ -24,7 +24,7 @@ import numpy as np
 from defusion.errors import channels_first_hint
 from defusion.fusion import color
 from defusion.fusion.errors import FusionInputError, FusionTypeError, SizeMismatchError
-from defusion.io.arrays import MAX_8BIT, MAX_16BIT, holds_eight_bit_values, is_tensor, tensor_pixels
+from defusion.io.arrays import MAX_8BIT, MAX_16BIT, holds_eight_bit_values, is_tensor, not_pixels, tensor_pixels
 from defusion.io.front_end import transparent_warning
 from defusion.io.levels import opaque_alpha
 from defusion.io.notes import warn
@@ -50,15 +50,11 @@ _SIXTEEN_BIT_RAWMODE = ";16"
 _FLOAT_MODE = "F"
 #: What a Pillow image of 16-bit colour that fuse cannot decode from its file is told to do instead.
 _KEEP_SIXTEEN = "read its file with defusion.io.images.read_image, which keeps 16 bits"
-#: The pixel types fusion takes as they are, any byte order (floats in [0, 1]): :func:`_check_pixels`.
-_TAKEN = "images must be uint8, uint16 or float in [0, 1]"
 #: Float pixels this far outside [0, 1] at most are an image in [0, 1] that strayed (bicubic enlarging
 #: overshoots at sharp edges: an image in [0, 1] came out -0.16 to 1.21), told to clip; farther out,
-#: data on another scale (8-bit's 0..255, 16-bit's 0..65535), told to divide by it.
+#: whole-number levels (8-bit's 0..255, 16-bit's 0..65535) are told to divide by their scale, other
+#: values (degrees, say) to scale by their own minimum and maximum.
 _SLIGHTLY_OUTSIDE = 0.5
-#: Values passed as Python sequences, which NumPy makes int64 or float64 arrays: told to make an array.
-_LISTS_TYPES = (list, tuple)
-_LISTS = tuple(t.__name__ for t in _LISTS_TYPES)
 
 
 def checked_images(images: Sequence, rig: Rig | None = None) -> list[np.ndarray]:
@@ -96,16 +92,15 @@ def _as_image(image: object, name: str) -> np.ndarray:
     """``image`` as a pixel array fusion takes (grey + alpha as its grey plane, as RGBA's alpha is
     dropped later; a torch tensor as its values on the CPU, :func:`~defusion.io.arrays.tensor_pixels`;
     a Pillow image as read_image reads a file, upright: :func:`_pillow_pixels`); a path, or an array
-    that is not HxW or HxWxC, is refused with a library error."""
+    that is not HxW or HxWxC, is refused with a library error, in the words the metrics and the
+    baselines use too (:func:`~defusion.io.arrays.not_pixels`)."""
     if isinstance(image, (str, os.PathLike)):
-        raise FusionTypeError(f"{name} is a path ({image}); fuse takes pixel arrays: read files with "
-                              "defusion.io.images.read_image")
+        raise FusionTypeError(not_pixels(image, name))
     values = _pixel_values(image, name)
     try:
         array = np.asarray(values)
-    except (TypeError, ValueError):  # nested lists of unequal lengths: NumPy's own message is no help
-        raise FusionInputError(f"{name} is a {type(image).__name__} that makes no array of pixels (rows of "
-                               "different lengths?); pass a NumPy array, HxW or HxWxC") from None
+    except (TypeError, ValueError):  # nested lists of unequal lengths: not_pixels says so, NumPy's words do not
+        raise FusionInputError(not_pixels(image, name)) from None
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in _CHANNELS)):
         got = f"shape {array.shape}" if array.ndim else type(image).__name__  # None, a number: no array at all
         raise FusionInputError(f"{name} must be HxW or HxWxC with C in {', '.join(map(str, _CHANNELS))} (grey, "
@@ -114,19 +109,20 @@ def _as_image(image: object, name: str) -> np.ndarray:
         raise FusionInputError(f"{name} has no pixels (shape {array.shape})")
     _warn_transparent(array, name)
     array = array[..., 0] if array.ndim == 3 and array.shape[2] == _GREY_ALPHA else array
-    _check_pixels(array, name, _given(image))
+    # a Pillow image is refused, if at all, as the array it decoded to; the rest as passed (a list, a tensor)
+    _check_pixels(array, name, array if _is_pillow(image) else image)
     return array
 
 
-def _check_pixels(array: np.ndarray, name: str, given: str = "array") -> None:
+def _check_pixels(array: np.ndarray, name: str, given: object = None) -> None:
     """Refuse pixels fusion cannot take, naming the image (``name``) and what fits its values: a type
-    other than uint8, uint16 or float (:func:`_type_advice`; ``given``: what the caller passed, an
-    ``"array"``, a ``"tensor"``, or a ``"list"`` or ``"tuple"`` of values, which NumPy made int64),
-    floats not finite or outside [0, 1] by more than rounding
-    (:data:`~defusion.io.unit_floats.FLOAT_RANGE_TOLERANCE`: :func:`_range_advice`).
+    other than uint8, uint16 or float (:func:`~defusion.io.arrays.not_pixels` of ``given``, what the
+    caller passed as ``array``: a list of values, which NumPy made int64, is told to make an array, a
+    tensor to convert itself; None: ``array`` itself), floats not finite or outside [0, 1] by more than
+    rounding (:data:`~defusion.io.unit_floats.FLOAT_RANGE_TOLERANCE`: :func:`_range_advice`).
 
     Example:
-        >>> _check_pixels(np.array([[0, 300]]), "image 1", given="list")  # doctest: +ELLIPSIS
+        >>> _check_pixels(np.array([[0, 300]]), "image 1", given=[[0, 300]])  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
         defusion.fusion.errors.FusionTypeError: ...; got image 1 as a list (int64 values as an array): pass ...
@@ -135,74 +131,52 @@ def _check_pixels(array: np.ndarray, name: str, given: str = "array") -> None:
     if kind == "u" and array.dtype.itemsize in (1, 2):
         return
     if kind != "f":
-        got = f"as a {given} ({array.dtype} values as an array)" if given in _LISTS else f"of dtype {array.dtype}"
-        raise FusionTypeError(f"{_TAKEN}; got {name} {got}: {_type_advice(array, given)}")
+        raise FusionTypeError(not_pixels(array if given is None else given, name))
     if not np.isfinite(array).all():
         raise FusionInputError(f"float images must be finite: {name} holds NaN or infinite values (mask them, or "
                                "np.nan_to_num(x) sets them to 0)")
     low, high = float(array.min()), float(array.max())
     if low < -FLOAT_RANGE_TOLERANCE or high > 1.0 + FLOAT_RANGE_TOLERANCE:
         raise FusionInputError(f"float images must be in [0, 1], got values from {low:.4g} to {high:.4g} in "
-                               f"{name}; {_range_advice(low, high)}")
+                               f"{name}; {_range_advice(low, high, array)}")
 
 
-def _type_advice(array: np.ndarray, given: str = "array") -> str:
-    """What to pass instead of ``array``, pixels of a type fusion does not take, by its values (uint8
-    where they fit 0..255, uint16 where they fit 0..65535) and by what the caller ``given`` passed
-    (an ``"array"``, a ``"tensor"``, a ``"list"`` or ``"tuple"``): the conversion it has.
-
-    Example:
-        >>> _type_advice(np.array([0, 200]), "list"), _type_advice(np.array([True]))
-        ('pass a NumPy array, np.asarray(x, dtype=np.uint8)', 'pass x.astype(np.uint8) * 255 (0 and 255)')
-        >>> _type_advice(np.array([0, 4095], np.int32), "tensor")
-        'pass x.to(torch.uint16)'
-    """
-    if array.dtype.kind not in "biu":  # complex, text, objects: no pixel values to go by
-        return "pass pixel values: a NumPy array of uint8, uint16 or float in [0, 1]"
-    low, high = (int(array.min()), int(array.max())) if array.dtype.kind != "b" else (0, MAX_8BIT)
-    fits = "uint8" if 0 <= low and high <= MAX_8BIT else "uint16" if 0 <= low and high <= MAX_16BIT else None
-    if fits is None:
-        return (f"its values ({low} to {high}) fit neither 0..{MAX_8BIT} nor 0..{MAX_16BIT}: scale them into "
-                "[0, 1] as floats, (x - x.min()) / (x.max() - x.min())")
-    convert = (f"a NumPy array, np.asarray(x, dtype=np.{fits})" if given in _LISTS
-               else f"x.to(torch.{fits})" if given == "tensor" else f"x.astype(np.{fits})")
-    return f"pass {convert}" + (f" * {MAX_8BIT} (0 and {MAX_8BIT})" if array.dtype.kind == "b" else "")
+#: Whole-number float pixels spanning more than this many levels are 8-bit or 16-bit data held as floats
+#: (OpenCV's astype(float)), told to divide by the full scale; fewer, or fractions, are measurements on a
+#: scale of their own (a radiometric thermal frame's degrees: a scene spans tens of them, 20 to 45), told
+#: to scale by their own minimum and maximum, as read_image reads a float file. 32: over the tens of degrees
+#: a scene spans, under the levels an 8-bit picture's content spans (the example images: 123 to 255).
+_LEVELS_SPAN = 32
 
 
-def _range_advice(low: float, high: float) -> str:
-    """What to do with float pixels from ``low`` to ``high``, outside [0, 1], by their scale: a little
-    out (:data:`_SLIGHTLY_OUTSIDE`: a resampling's overshoot) clipped, [-1, 1] (a network's
-    normalisation) mapped, 8-bit or 16-bit levels divided by their full scale, anything else scaled.
+def _range_advice(low: float, high: float, values: np.ndarray | None = None) -> str:
+    """What to do with float pixels ``values`` from ``low`` to ``high``, outside [0, 1], by their scale: a
+    little out (:data:`_SLIGHTLY_OUTSIDE`: a resampling's overshoot) clipped, [-1, 1] (a network's
+    normalisation) mapped, 8-bit or 16-bit levels (whole numbers over :data:`_LEVELS_SPAN` apart, or all
+    one; ``values`` None: not known to be) divided by their full scale, anything else (degrees) scaled by
+    its own minimum and maximum.
 
     Example:
         >>> _range_advice(-0.1642, 1.207)
         'clip them, np.clip(x, 0, 1) (resampling, as a bicubic resize, overshoots a little at sharp edges)'
-        >>> _range_advice(7000.0, 8972.0)
+        >>> _range_advice(7000.0, 8972.0, np.array([7000.0, 8972.0]))
         'divide 16-bit data by 65535, or pass it as uint16 (x.astype(np.uint16)) to have raw counts stretched'
+        >>> _range_advice(20.0, 45.0, np.linspace(20, 45, 256))  # degrees, not 8-bit levels
+        'scale them into [0, 1] first, (x - x.min()) / (x.max() - x.min()), as read_image reads a float file'
     """
     if low >= -_SLIGHTLY_OUTSIDE and high <= 1.0 + _SLIGHTLY_OUTSIDE:
         return "clip them, np.clip(x, 0, 1) (resampling, as a bicubic resize, overshoots a little at sharp edges)"
     if low >= -1.0 - FLOAT_RANGE_TOLERANCE and high <= 1.0 + FLOAT_RANGE_TOLERANCE:
         return "values in [-1, 1] (as a network normalises them) map onto [0, 1] as (x + 1) / 2"
-    if low >= -_SLIGHTLY_OUTSIDE and high <= MAX_8BIT + _SLIGHTLY_OUTSIDE:
+    # a flat image (one value, 200.0) has no span to scale by: levels, where whole
+    wide = high - low > _LEVELS_SPAN or high == low
+    levels = values is not None and wide and bool(np.all(values == np.round(values)))
+    if levels and low >= 0 and high <= MAX_8BIT:
         return "divide 8-bit data by 255 (or pass the uint8 array itself)"
-    if low >= -_SLIGHTLY_OUTSIDE and high <= MAX_16BIT + _SLIGHTLY_OUTSIDE:
+    if levels and low >= 0 and high <= MAX_16BIT:
         return (f"divide 16-bit data by {MAX_16BIT}, or pass it as uint16 (x.astype(np.uint16)) to have raw counts "
                 "stretched")
-    return "scale them into [0, 1] first, (x - x.min()) / (x.max() - x.min())"
-
-
-def _given(image: object) -> str:
-    """What the caller passed as an image, for advice on converting it: ``"tensor"``, ``"list"`` or
-    ``"tuple"`` (of values), else ``"array"`` (a NumPy array, a Pillow image).
-
-    Example:
-        >>> _given([[0, 1]]), _given(np.zeros(2))
-        ('list', 'array')
-    """
-    if is_tensor(image):
-        return "tensor"
-    return type(image).__name__ if isinstance(image, _LISTS_TYPES) else "array"
+    return "scale them into [0, 1] first, (x - x.min()) / (x.max() - x.min()), as read_image reads a float file"
 
 
 def _warn_transparent(array: np.ndarray, name: str) -> None:
@@ -237,13 +211,16 @@ def _pixel_values(image: object, name: str) -> object:
     if is_tensor(image):
         try:
             return tensor_pixels(image)
-        except TypeError:
-            raise FusionTypeError(f"{_TAKEN}; got {name} of dtype "
-                                  f"{str(image.dtype).removeprefix('torch.')}") from None
+        except TypeError:  # a type NumPy cannot hold (quantized)
+            raise FusionTypeError(not_pixels(image, name)) from None
+    return _pillow_pixels(image, name) if _is_pillow(image) else image
+
+
+def _is_pillow(image: object) -> bool:
+    """Whether ``image`` is a Pillow image, asked of Pillow only where it is already imported (no
+    Pillow image exists otherwise: fusion needs no Pillow)."""
     pillow = sys.modules.get("PIL.Image")
-    if pillow is not None and isinstance(image, pillow.Image):
-        return _pillow_pixels(image, name)
-    return image
+    return pillow is not None and isinstance(image, pillow.Image)
 
 
 def _pillow_pixels(image: Image.Image, name: str) -> np.ndarray:

@@ -17,7 +17,9 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -39,6 +41,12 @@ if TYPE_CHECKING:
 #: a buffer per tensor of a tile's planned shape alive across a pass, which cost ``defusion fuse`` 0.35-0.49
 #: GB of peak memory at 6-24 MP and bought no speed (docs/features.md, "Slimmer buffers").
 MEMORY_PATTERN = False
+#: Sessions of unpickled (and deep-copied) networks kept per process (:func:`_reopened`), the used last:
+#: a pool's ``map(job, [fuser] * n, ...)`` unpickles the Fuser once per task, and opening the shipped
+#: weights' export took 1.2 s each time (4 tasks on one worker: 3.85 s, against 0.75 s with
+#: ``initializer=``; kept, 1.9 s against 1.1 s on a loaded 2-core CPU). A session holds its export's weights
+#: (32.5 MB for the shipped ones): four cover a worker given a few Fusers at once.
+REOPENED_SESSIONS_KEPT = 4
 
 
 class OnnxModelError(DefusionError, ValueError):
@@ -62,6 +70,13 @@ class OnnxDeNet:
         if not self.path.is_file():
             raise OnnxModelError(f"ONNX model not found: {self.path}")
         self._threads = threads
+        # what a pickled copy opens (__reduce__): the file itself, whatever folder it is unpickled in, and the
+        # bytes this session runs: a copy refuses a file written over since (40 ms for the shipped export)
+        self._file = self.path.resolve()
+        self._sha256 = _sha256_of(self._file)
+        #: The weights file this network was loaded from, where :meth:`Fuser.from_pretrained` says (a
+        #: Fuser's ``weights`` and repr name it); None: not known. Pickled with the network.
+        self.loaded_from: Path | None = None
         self.device = torch.device("cpu")
         try:
             self._session = self._make_session(self._providers(torch.device(device)))
@@ -164,37 +179,105 @@ class OnnxDeNet:
 
     forward = __call__
 
-    def __reduce__(self) -> tuple[Callable[..., OnnxDeNet], tuple[Any, ...]]:
-        """Pickled (and deep-copied) as what rebuilds it: its file's path, device, threads and metadata, not
-        its ONNX Runtime session, which cannot be pickled. The copy opens a session of its own on the same
-        file (a second or so for the shipped weights' export, in each process a Fuser is sent to) and fuses
-        bit-identically; :func:`_reopened` refuses a file that is gone or no longer this export."""
-        return _reopened, (str(self.path), str(self.device), self._threads, dict(self.metadata))
+    def __reduce__(self) -> tuple[Callable[..., OnnxDeNet], tuple[Any, ...], dict[str, Any]]:
+        """Pickled (and deep-copied) as what rebuilds it: its file's absolute path and SHA-256, device,
+        threads and metadata, not its ONNX Runtime session, which cannot be pickled. The copy opens a
+        session on the same file (a second or so for the shipped weights' export, once per process:
+        :func:`_reopened` keeps it for the next copy) and fuses bit-identically; :func:`_reopened` refuses
+        a file that is gone or whose bytes are no longer those this network loaded."""
+        return (_reopened, (str(self._file), str(self.device), self._threads, dict(self.metadata), self._sha256),
+                {"loaded_from": self.loaded_from})
+
+    def _sharing(self) -> OnnxDeNet:
+        """A network of its own (its device, its ``loaded_from``) that runs this one's session: ONNX
+        Runtime runs one session from several threads at once."""
+        twin = object.__new__(OnnxDeNet)
+        twin.__dict__.update(self.__dict__)
+        twin.metadata = dict(self.metadata)
+        twin.loaded_from = None
+        return twin
 
     def __repr__(self) -> str:
         return f"OnnxDeNet({str(self.path)!r}, providers={self.providers})"
 
 
-def _reopened(path: str, device: str, threads: int | None, metadata: dict[str, str]) -> OnnxDeNet:
-    """The :class:`OnnxDeNet` pickled as :meth:`OnnxDeNet.__reduce__` says: the ONNX file at ``path`` opened
-    anew, refused (:class:`OnnxModelError`) where it is gone (a cached export pruned meanwhile) or its
-    metadata is no longer ``metadata`` (another export written over it), rather than fusing with other weights.
+#: Unpickled networks' sessions (:func:`_reopened`), by (absolute path, file identity, device, threads): a
+#: network each, never handed out (each copy gets its own :meth:`OnnxDeNet._sharing` of it), the used last at
+#: the end; at most :data:`REOPENED_SESSIONS_KEPT`.
+_reopened_sessions: OrderedDict[tuple[str, tuple[int, ...], str, int | None], OnnxDeNet] = OrderedDict()
+#: Held while a session is looked up or opened: two threads unpickling one file open it once.
+_reopened_lock = threading.Lock()
+#: Sessions a forked child inherited from its parent: never run there (ONNX Runtime's thread pools do not
+#: survive a fork), nor destroyed (their threads are not there to join); kept until the child exits.
+_inherited: list[OrderedDict[Any, OnnxDeNet]] = []
+
+
+def _identity(path: Path) -> tuple[int, ...]:
+    """What tells a file written over (an export written again: a new inode; a file rewritten in place: a
+    new size or modification time) from the one there before: its device, inode, size and mtime in ns. The
+    export cache's touch (:func:`cached_onnx_export`) changes it too: that session is then opened again."""
+    info = path.stat()
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def _reopened(path: str, device: str, threads: int | None, metadata: dict[str, str], sha256: str) -> OnnxDeNet:
+    """The :class:`OnnxDeNet` pickled as :meth:`OnnxDeNet.__reduce__` says: the ONNX file at ``path`` (absolute)
+    opened, refused (:class:`OnnxModelError`) where it is gone (a cached export pruned meanwhile) or its
+    SHA-256 is no longer ``sha256`` or its metadata ``metadata`` (another export written over it), rather than
+    fusing with other weights. The session is opened once per process for a file, device and thread count,
+    and kept (the :data:`REOPENED_SESSIONS_KEPT` used last): each further copy runs it.
 
     Example:
-        >>> _reopened("/nowhere/denet.onnx", "cpu", None, {})
+        >>> _reopened("/nowhere/denet.onnx", "cpu", None, {}, "0" * 64)
         Traceback (most recent call last):
         ...
         defusion.fusion.onnx_runtime.OnnxModelError: cannot unpickle the ONNX network: its file /nowhere/denet.onnx is gone (a pickled network keeps the file's path, not the file); pickle the Fuser again, or load it with Fuser.from_pretrained
     """
-    if not Path(path).is_file():
+    file = Path(path)
+    try:
+        identity = _identity(file) if file.is_file() else None
+    except OSError:
+        identity = None
+    if identity is None:
         raise OnnxModelError(f"cannot unpickle the ONNX network: its file {path} is gone (a pickled network keeps "
                              "the file's path, not the file); pickle the Fuser again, or load it with "
                              "Fuser.from_pretrained")
-    net = OnnxDeNet(path, device=device, threads=threads)
-    if net.metadata != metadata:
+    key = (str(file), identity, device, threads)
+    with _reopened_lock:
+        kept = _reopened_sessions.get(key)  # opened on this very file (its identity unchanged since)
+        if kept is not None:
+            _reopened_sessions.move_to_end(key)
+        elif _sha256_of(file) == sha256:  # hashed before a session opens: another file is refused at once
+            kept = OnnxDeNet(file, device=device, threads=threads)
+            if _identity(file) == identity:  # not written over meanwhile: the key names what it runs
+                _reopened_sessions[key] = kept
+                while len(_reopened_sessions) > REOPENED_SESSIONS_KEPT:
+                    _reopened_sessions.popitem(last=False)
+    if kept is None or kept._sha256 != sha256 or kept.metadata != metadata:
         raise OnnxModelError(f"cannot unpickle the ONNX network: its file {path} has changed since it was pickled "
-                             "(another export was written over it); pickle the Fuser again")
-    return net
+                             "(its SHA-256 differs: another export was written over it); pickle the Fuser again")
+    return kept._sharing()
+
+
+def _sha256_of(file: Path) -> str | None:
+    """The SHA-256 of ``file`` (:func:`~defusion.model.weights.file_sha256`); None where it cannot be read."""
+    from defusion.model.weights import file_sha256
+
+    try:
+        return file_sha256(file)
+    except OSError:
+        return None
+
+
+def _forget_inherited_sessions() -> None:
+    """In a forked child: start with no kept sessions (the parent's cannot run here) and a free lock."""
+    global _reopened_sessions, _reopened_lock
+    _inherited.append(_reopened_sessions)
+    _reopened_sessions, _reopened_lock = OrderedDict(), threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_inherited_sessions)
 
 
 def _size_multiple(meta: dict[str, str]) -> int:
@@ -511,5 +594,5 @@ def _warn(message: str) -> None:
     tell("warning", message)
 
 
-__all__ = ["OnnxDeNet", "OnnxModelError", "CACHED_EXPORTS_KEPT", "cache_dir", "cached_onnx_export", "load_onnx_fuser",
+__all__ = ["OnnxDeNet", "OnnxModelError", "CACHED_EXPORTS_KEPT", "REOPENED_SESSIONS_KEPT", "cache_dir", "cached_onnx_export", "load_onnx_fuser",
            "prune_exports"]

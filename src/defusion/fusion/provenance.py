@@ -348,4 +348,5 @@ def labelled_sheet(sources: Sequence[tuple[str, np.ndarray]], fused: np.ndarray,
 
 
 __all__ = ["CODE_DIGEST_CHARS", "DIGEST_CHARS", "MAX_RECORD_BYTES", "RECORD_KEY", "SHIPPED", "MadeBy", "changed_options", "fused_label",
-           "labelled_sheet", "option_flags", "runtime_name", "weights_sha256", "wrapped"]
+           "labelled_sheet", "option_flags", "runtime_name", "weights_sha256", "wrapped", "LEFT_OUT", "UNKNOWN_CODE",
+           "code_fingerprint"]

@@ -473,13 +473,16 @@ def _first_channel(image: np.ndarray) -> np.ndarray:
 
 
 def stretch_sources(images: Sequence[np.ndarray], floats: Sequence[np.ndarray],
-                    stretch: Stretch | FixedStretch = "auto", shared: Sharing = None
+                    stretch: Stretch | FixedStretch = "auto", shared: Sharing = None, *, say: bool = False
                     ) -> tuple[list[np.ndarray], list[int]]:
     """``floats`` (the sources in [0, 1]) with the narrow ones (:func:`is_narrow` on ``images``,
     the sources as given) stretched onto [0, 1], each by its own mapping or all by one, as
     ``shared`` says (:func:`measure_stretch`); and their indices. A :class:`FixedStretch` is applied to its sources
     as it is, whatever their own range. With ``auto``, grey float sources in a narrow band of
-    [0, 1] (raw counts divided by 65535) are fused as they are, with a warning.
+    [0, 1] (raw counts divided by 65535) are fused as they are, with a warning. ``say``: tell a Python
+    caller what ``auto`` stretched (:func:`_say_stretched`), asked only by a fusion, once per call: not
+    by the steps a caller may run before it on the same frame (``Fuser.measure_palette``), which
+    said it again.
 
     Example:
         >>> raw = np.array([[7000, 7500], [8000, 9000]], np.uint16)
@@ -498,7 +501,7 @@ def stretch_sources(images: Sequence[np.ndarray], floats: Sequence[np.ndarray],
     floats = list(floats)
     if fixed is None:
         return floats, []
-    if auto:
+    if auto and say:
         _say_stretched(images, fixed, shared)
     if max(fixed.sources) >= len(floats):
         raise FusionInputError(f"the fixed stretch maps source {max(fixed.sources) + 1}, but {len(floats)} images "
@@ -509,10 +512,17 @@ def stretch_sources(images: Sequence[np.ndarray], floats: Sequence[np.ndarray],
     return floats, list(fixed.sources)
 
 
+#: How a Python caller fusing a stream frame by frame keeps one stretch for all (docs/features.md, "Raw
+#: thermal frames"): each frame's own counts moved its mapping, and the note said it again each time.
+_ONE_MAPPING = ("each frame of a stream is stretched by its own counts: fuser.with_options(stretch="
+                "measure_stretch([a0, b0])) keeps its first frames' mapping for all, defusion.fusion.stretch")
+
+
 def _say_stretched(images: Sequence[np.ndarray], fixed: FixedStretch, shared: Sharing = None) -> None:
     """Tell a Python caller, in one line, which sources ``stretch="auto"`` stretched as raw sensor
-    frames (``fixed``, measured on ``images``), from which counts, and how to keep them as they are
-    (``stretch='none'``): a 16-bit frame's values no longer mean its counts. A note (a
+    frames (``fixed``, measured on ``images``), from which counts, how to keep them as they are
+    (``stretch='none'``) and a stream's frames by one mapping (:data:`_ONE_MAPPING`): a 16-bit frame's
+    values no longer mean its counts. A note (a
     :class:`~defusion.errors.DefusionNote`); a warning where a stretched frame holds 8-bit values in
     16 bits (values up to 255: an 8-bit image saved as 16-bit, more likely than a sensor's counts).
     ``defusion fuse`` and the web UI say it in their own words (--stretch none), not twice: said only
@@ -526,7 +536,7 @@ def _say_stretched(images: Sequence[np.ndarray], fixed: FixedStretch, shared: Sh
         ...     warnings.simplefilter("always")
         ...     _say_stretched([raw.astype(np.uint8), raw], measure_stretch([raw.astype(np.uint8), raw]))
         >>> print(caught[0].message)
-        image 2 holds 16-bit values 7002-8997 (3% of the range, as raw sensor frames do): stretched to the full range before fusing (stretch='none' keeps the values as they are)
+        image 2 holds 16-bit values 7002-8997 (3% of the range, as raw sensor frames do): stretched to the full range before fusing (stretch='none' keeps the values as they are; each frame of a stream is stretched by its own counts: fuser.with_options(stretch=measure_stretch([a0, b0])) keeps its first frames' mapping for all, defusion.fusion.stretch)
     """
     if current_front_end() != "python":
         return
@@ -534,7 +544,7 @@ def _say_stretched(images: Sequence[np.ndarray], fixed: FixedStretch, shared: Sh
                and not bands_apart([fixed.mapping(i) for i in fixed.sources]))
     said = "; ".join(describe_fixed([f"image {i + 1}" for i in range(len(images))], fixed, images, in_part))
     eight = [f"image {i + 1}" for i in fixed.sources if holds_eight_bit_values(np.asarray(images[i]))]
-    said += " (stretch='none' keeps the values as they are)"
+    said += f" (stretch='none' keeps the values as they are; {_ONE_MAPPING})"
     if not eight:
         note(said)
         return

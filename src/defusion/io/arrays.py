@@ -95,8 +95,8 @@ def not_pixels(value: object, name: str, levels: bool = False) -> str | None:
     a path (read the file first), what makes no array (``None``, a number, rows of different lengths),
     and pixels of a type fusion does not take (:data:`PIXEL_TYPES`: bool, complex, int32, ...; a list of
     whole numbers, which NumPy makes int64, said to be a list). ``levels``: the metrics' reading
-    (:data:`LEVEL_TYPES`), which also takes any integer type whose values lie on 0..255. The Fuser's
-    wording (:mod:`defusion.fusion.inputs`), so that fusion, the baselines and the metrics say one thing.
+    (:data:`LEVEL_TYPES`), which also takes any integer type whose values lie on 0..255. The Fuser
+    (:mod:`defusion.fusion.inputs`), the baselines and the metrics all refuse by it: one thing said.
 
     Example:
         >>> not_pixels("fused.png", "fused")
@@ -152,17 +152,22 @@ def _type_problem(array: np.ndarray, name: str, given: str, levels: bool) -> str
     got = f"as a {given} ({array.dtype} values as an array)" if listed else f"of dtype {array.dtype}"
     if levels and kind in "iu":
         got += f" with values outside 0..{MAX_8BIT}"
-    return f"{_taken(levels)}; got {name} {got}: {_type_advice(array, given)}"
+    return f"{_taken(levels)}; got {name} {got}: {_type_advice(array, given, levels)}"
 
 
-def _type_advice(array: np.ndarray | None, given: str = "array") -> str:
+def _type_advice(array: np.ndarray | None, given: str = "array", levels: bool = False) -> str:
     """What to pass instead of ``array``, pixels of a type not taken (None: values NumPy cannot hold), by
     its values (uint8 where they fit 0..255, uint16 where they fit 0..65535) and by what the caller
     ``given`` passed (an ``"array"``, a ``"tensor"``, a ``"list"`` or ``"tuple"``): the conversion it has.
+    For the metrics (``levels``), values past 255 are told floats in [0, 1]: the metrics score a uint16
+    image as the 8-bit image it rounds to, which would make 12-bit data (0..4095) levels 0..16.
 
     Example:
         >>> _type_advice(np.array([True])), _type_advice(np.array([0, 4095], np.int32), "tensor")
         ('pass x.astype(np.uint8) * 255 (0 and 255)', 'pass x.to(torch.uint16)')
+        >>> print(_type_advice(np.array([0, 4095], np.int32), levels=True))  # doctest: +NORMALIZE_WHITESPACE
+        pass floats in [0, 1], x / 4095 for 12-bit data (/ (2**bits - 1), or / its maximum): the metrics score
+        uint16 as the 8-bit image it rounds to, which keeps 17 levels of its 0..4095
     """
     if array is None or array.dtype.kind not in "biu":  # complex, text, objects: no pixel values to go by
         return f"pass pixel values: a NumPy array of {PIXEL_TYPES.removeprefix('images must be ')}"
@@ -171,6 +176,13 @@ def _type_advice(array: np.ndarray | None, given: str = "array") -> str:
     if fits is None:
         return (f"its values ({low} to {high}) fit neither 0..{MAX_8BIT} nor 0..{MAX_16BIT}: scale them into "
                 "[0, 1] as floats, (x - x.min()) / (x.max() - x.min())")
+    if levels and fits == "uint16":  # uint16 would be scored as 8 bits: high / 257 levels left
+        bits = high.bit_length()
+        x = "a NumPy array, np.asarray(x)" if given in ("list", "tuple") else "x"
+        kept = round(high / (MAX_16BIT / MAX_8BIT)) - round(low / (MAX_16BIT / MAX_8BIT)) + 1
+        return (f"pass floats in [0, 1], {x} / {2**bits - 1} for {bits}-bit data (/ (2**bits - 1), or / its maximum): "
+                f"the metrics score uint16 as the 8-bit image it rounds to, which keeps {kept} "
+                f"level{'' if kept == 1 else 's'} of its {low}..{high}")
     convert = (f"a NumPy array, np.asarray(x, dtype=np.{fits})" if given in ("list", "tuple")
                else f"x.to(torch.{fits})" if given == "tensor" else f"x.astype(np.{fits})")
     return f"pass {convert}" + (f" * {MAX_8BIT} (0 and {MAX_8BIT})" if array.dtype.kind == "b" else "")

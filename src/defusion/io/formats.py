@@ -179,6 +179,6 @@ def held_format(source: str | Path | bytes) -> str | None:
             continue
     return None
 
-__all__ = ["quiet_pillow_warnings", "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "MAX_SIDES", "too_large",
+__all__ = ["quiet_pillow_warnings", "JPEG_MATCH", "DEFAULT_MAX_PIXELS", "WRITABLE_SUFFIXES", "MAX_SIDES", "too_large",
            "suffixes_holding", "one_of", "SIXTEEN_BIT_SUFFIXES", "DEFAULT_JPEG_QUALITY",
            "FULL_CHROMA_QUALITY", "QUALITY_SUFFIXES", "PILLOW_FORMATS", "pillow_formats", "open_image", "held_format"]

@@ -118,4 +118,4 @@ def pixel_bound_setter() -> str:
 
 
 __all__ = ["FRONT_ENDS", "MAX_PIXELS_ARGUMENT", "MAX_PIXELS_OPTION", "FrontEnd", "current_front_end",
-           "pixel_bound_setter", "reading_for"]
+           "pixel_bound_setter", "reading_for", "reading_words", "transparent_warning"]

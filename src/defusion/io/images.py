@@ -1,19 +1,20 @@
 """Reading images the way fusion users have them: 8/16-bit, grey or colour (writing them:
 :mod:`defusion.io.writing`).
 
-Every failure a user can cause (missing file, not an image, truncated file, too many
-pixels) raises :class:`ImageReadError` with a one-line message naming the file. Pillow opens only the
+Every failure a user can cause (missing file, not an image, truncated file, too many pixels) raises
+:class:`~defusion.io.errors.ImageReadError` with a one-line message naming the file. Pillow opens only the
 formats defusion reads (:func:`defusion.io.formats.open_image`): a file of any other, whatever its name
 (an EPS named ``.png``, which Pillow would hand to Ghostscript), is an :class:`ImageFormatError`. What is read with
 something left behind (transparency, later frames, levels beyond 16 bits) is said once as a
 ``defusion: warning`` (:mod:`defusion.io.notes`).
 
-:func:`read_image` is the entry point; its steps live in modules of their own (some of their names
-importable from here too: ``__all__``): the pixel bound (:mod:`defusion.io.pixel_bound`), frames counted
-(:mod:`defusion.io.frames`), EXIF orientation (:mod:`defusion.io.orientation`), TIFFs decoded by tifffile
-(:mod:`defusion.io.tiff`), Pillow's and OpenCV's decoding (:mod:`defusion.io.pillow_decoding`), levels
-(:mod:`defusion.io.levels`, float pixels :mod:`defusion.io.float_pixels`) and the questions asked of a file
-without reading it (:mod:`defusion.io.probes`).
+:func:`read_image` is the entry point; its steps live in modules of their own, whose names are imported
+from there (of them only :func:`~defusion.io.writing.write_image`, the README's import, is importable from
+here too): the pixel bound (:mod:`defusion.io.pixel_bound`), frames counted (:mod:`defusion.io.frames`),
+EXIF orientation (:mod:`defusion.io.orientation`), TIFFs decoded by tifffile (:mod:`defusion.io.tiff`),
+Pillow's and OpenCV's decoding (:mod:`defusion.io.pillow_decoding`), levels (:mod:`defusion.io.levels`,
+float pixels :mod:`defusion.io.float_pixels`) and the questions asked of a file without reading it
+(:mod:`defusion.io.probes`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ from PIL import Image, UnidentifiedImageError
 
 from defusion.errors import DefusionError
 from defusion.io.errors import ImageReadError, PixelValueError  # defined there: the CLI names it without OpenCV
-from defusion.io.float_pixels import (FLOAT_READINGS, FloatRangeError, FloatReading, describe_float_stretch,
-                                      float_stretched, float_to_uint16, stream_float_span)
+from defusion.io.float_pixels import FLOAT_READINGS, FloatReading
 from defusion.io.formats import DEFAULT_MAX_PIXELS, held_format, open_image, pillow_formats
 from defusion.io.frames import count_frames, tiff_pages, warn_frames
 from defusion.io.front_end import transparent_warning
@@ -35,8 +35,7 @@ from defusion.io.jpeg import JPEG_FORMATS, corrupt_jpeg_data, corrupt_jpeg_warni
 from defusion.io.notes import warn
 from defusion.io.orientation import image_orientation
 from defusion.io.pillow_decoding import from_pillow_or_opencv, stored_rawmode
-from defusion.io.pixel_bound import ImageTooLargeError, allow_pixels, bomb_error, check_pixels
-from defusion.io.probes import float_span, header_size, opens_as_image, stores_floats
+from defusion.io.pixel_bound import allow_pixels, bomb_error, check_pixels
 from defusion.io.raw import RAW_SUFFIXES, RawReadError, is_raw, raw_size, read_raw
 from defusion.io.tiff import from_tifffile, is_tiff
 # Writing is defusion.io.writing's; write_image stays importable from here, beside read_image (the README's import).
@@ -172,9 +171,7 @@ def _refuse_other_format(path: Path) -> None:
                                f"{READ_FORMATS}") from None
 
 
-__all__ = ["READ_SUFFIXES", "READ_FORMATS", "FloatReading", "FLOAT_READINGS", "ImageReadError",
-           "ImageTooLargeError", "ImageFormatError", "FloatRangeError", "ReadOptionError", "read_image", "header_size",
-           "opens_as_image", "stores_floats",
-           "float_stretched", "float_span", "describe_float_stretch", "float_to_uint16", "stream_float_span",
-           # defined in defusion.io.formats and defusion.io.writing, importable from here:
-           "DEFAULT_MAX_PIXELS", "write_image"]
+# Only what is defined here, and write_image (defined in defusion.io.writing), which the README imports from here
+# beside read_image; every other name is imported from its own module (its errors from defusion.io.errors and
+# defusion.io.pixel_bound, float readings from defusion.io.float_pixels, probes from defusion.io.probes).
+__all__ = ["READ_SUFFIXES", "READ_FORMATS", "ImageFormatError", "ReadOptionError", "read_image", "write_image"]

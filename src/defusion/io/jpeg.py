@@ -286,7 +286,7 @@ def corrupt_jpeg_warning(name: str, message: str) -> str:
             f"copy of the file")
 
 
-__all__ = ["CHECK_SCALE", "CORRUPT_DATA_WORDS", "JPEG_FORMATS", "JPEG_SUFFIXES", "MAX_JPEG_SCANS",
+__all__ = ["CHECK_SCALE", "QUALITIES", "CORRUPT_DATA_WORDS", "JPEG_FORMATS", "JPEG_SUFFIXES", "MAX_JPEG_SCANS",
            "MAX_WALKED_SEGMENTS", "STANDARD_LUMINANCE_TABLE", "check_jpeg_scans", "corrupt_jpeg_data",
            "corrupt_jpeg_warning", "ijg_luminance_table", "is_jpeg_name", "jpeg_quality", "jpeg_round_trip",
            "jpeg_scans", "stored_quality"]

@@ -7,6 +7,9 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+#: Pixel types OpenCV's resize does not take (float16: "Unsupported depth of input image"), resized as the
+#: type given here and cast back, within the image's own range (:func:`_within`).
+_RESIZED_AS = {np.dtype(np.float16): np.float32}
 #: How far (relative) resizing may change an image's width / height ratio before it is said to stretch
 #: it: rounding an odd size (61x45 onto 60x44) is not a change of shape.
 ASPECT_TOLERANCE = 0.02
@@ -44,7 +47,8 @@ def resize_to(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """Resize to ``height`` x ``width``: area averaging to shrink, bicubic to enlarge. The result
     stays within the values ``image`` holds: bicubic overshoots at sharp edges (a float image in
     [0, 1] came out -0.16 to 1.21, which fusion refuses), so float pixels are clipped to the input's
-    own range (:func:`_within`); OpenCV saturates integer pixels to their type's range itself.
+    own range (:func:`_within`); OpenCV saturates integer pixels to their type's range itself. float16,
+    which fusion takes and OpenCV does not, is resized as float32 and cast back.
 
     Example:
         >>> resize_to(np.zeros((10, 20), np.uint16), 5, 7).shape
@@ -53,12 +57,18 @@ def resize_to(image: np.ndarray, height: int, width: int) -> np.ndarray:
         >>> up = resize_to(edge, 8, 8)
         >>> float(up.min()), float(up.max())
         (0.0, 1.0)
+        >>> resize_to(edge.astype(np.float16), 8, 8).dtype
+        dtype('float16')
     """
     if image.shape[:2] == (height, width):
         return image
     shrink = height * width < image.shape[0] * image.shape[1]
-    out = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    return _within(out, image).reshape(height, width, *image.shape[2:])
+    given = image.dtype.newbyteorder("=")
+    resized_as = _RESIZED_AS.get(given, image.dtype)
+    out = cv2.resize(image.astype(resized_as, copy=False), (width, height),
+                     interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    # clipped in the wider type to values the image holds, which the cast back keeps exactly
+    return _within(out, image).astype(given, copy=False).reshape(height, width, *image.shape[2:])
 
 
 def _within(resized: np.ndarray, image: np.ndarray) -> np.ndarray:

@@ -21,9 +21,10 @@ from typing import Any, NamedTuple, Sequence
 from defusion.errors import DefusionError
 from defusion.io.formats import open_image
 from defusion.io.heif import HEIF_SUFFIXES, register_heif
-from defusion.io.images import READ_FORMATS, READ_SUFFIXES, header_size, opens_as_image
+from defusion.io.images import READ_FORMATS, READ_SUFFIXES
 from defusion.io.metadata import header_exif
 from defusion.io.notes import listed, note, plural, warn
+from defusion.io.probes import header_size, opens_as_image
 from defusion.io.raw import is_raw, raw_capture, raw_size
 
 #: Files taken as shots: every image format defusion reads, phones' HEIC and cameras' raw files included.
@@ -480,4 +481,4 @@ __all__ = ["SHOT_SUFFIXES", "DEFAULT_GAP_S", "BRACKET_STOPS", "SUBFOLDER_DEPTH",
            "shot_settings", "upload_settings", "group_settings", "shows_exposure_bracket",
            "shows_one_exposure", "BRACKET_EVIDENCE", "ONE_EXPOSURE_EVIDENCE", "exif_shows", "bracket_advice",
            "focus_stack_advice", "sources_on_bracket_warning", "is_exposure_bracket", "is_one_exposure", "camera_model",
-           "exif_orientation", "group_by_time", "group_by_count", "group_name"]
+           "exif_orientation", "group_by_time", "group_by_count", "group_name", "untimed", "visible_images"]

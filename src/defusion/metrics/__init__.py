@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 
 from defusion.errors import DefusionWarning, caller_stacklevel
 from defusion.io.arrays import holds_eight_bit_values, is_tensor, not_pixels
-from defusion.metrics._cache import shared_inputs
+from defusion.metrics._cache import one_call, shared_inputs
 from defusion.metrics._errors import MetricInputError, MetricNameError, size_mismatch, source_labels
 from defusion.metrics._inputs import as_image
 from defusion.metrics.gradient import average_gradient, edge_intensity, nabf, qabf, spatial_frequency
@@ -318,7 +318,7 @@ def compute_stack_metrics(fused: ArrayLike, sources: list[ArrayLike], names: Ite
         warnings.warn(f"{len(left_out)} metrics of the set compare with a pair and are left out for "
                       f"{len(sources)} sources: {', '.join(left_out)}", DefusionWarning, stacklevel=caller_stacklevel())
     fused, sources = _held_all(fused, sources)
-    with shared_inputs():  # checked and converted once for all metrics, each warning said once
+    with one_call():  # checked and converted once for all metrics, each warning said once
         check_images(fused, sources)
         return _computed(fused, sources, names)
 
@@ -396,7 +396,7 @@ def compute_each(fused: ArrayLike, sources: list[ArrayLike], names: Iterable[str
     fused, sources = _held_all(fused, sources)
     values: dict[str, float] = {}
     skipped: dict[str, str] = {}
-    with shared_inputs():  # the inputs converted once for all of them, each warning said once
+    with one_call():  # the inputs converted once for all of them, each warning said once
         check_images(fused, sources)  # a bad input is an error, not a metric skipped
         for name in names:
             try:

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from defusion.metrics._cache import cached
+from defusion.metrics._cache import cached, source_cached
 from defusion.metrics._errors import check_same_size, source_labels
 from defusion.metrics._inputs import as_image
 from defusion.metrics._matlab import Float, rgb2gray
@@ -30,6 +30,24 @@ def to_gray(img: ArrayLike, name: str = "image") -> Float:
         >>> to_gray(np.array([[[200, 10, 30]] * 2] * 2, np.uint8)).tolist()
         [[69.0, 69.0], [69.0, 69.0]]
     """
+    return _gray(img, name)
+
+
+@source_cached
+def source_gray(source: ArrayLike, label: str) -> Float:
+    """:func:`to_gray` of a source, kept as a source's own quantity
+    (:func:`~defusion.metrics._cache.source_cached`): once per call, or per
+    ``shared_inputs(sources=True)`` block, never from an earlier call on a buffer refilled since.
+
+    Example:
+        >>> source_gray(np.array([[[200, 10, 30]] * 2] * 2, np.uint8), "a").tolist()
+        [[69.0, 69.0], [69.0, 69.0]]
+    """
+    return _gray(source, label)
+
+
+def _gray(img: ArrayLike, name: str) -> Float:
+    """:func:`to_gray`'s plane, uncached."""
     arr = as_image(img, name)
     return arr.astype(np.float64) if arr.ndim == 2 else rgb2gray(arr)
 
@@ -90,29 +108,30 @@ def fused_and_sources(fused: ArrayLike, *sources: ArrayLike, to_grey: Callable[[
         >>> [round(g.item(0), 3) for g in grey]
         [69.0, 69.078]
     """
-    f = as_image(fused, "fused")
+    F = planes(fused)  # of the input as given (checked and scaled once): the very array EN, SD, ... read
     labels = source_labels(len(sources))
     srcs = [_source_image(s, label) for s, label in zip(sources, labels)]
-    check_same_size(f.shape, [s.shape for s in srcs])
-    F = _stack(f)  # f is checked and scaled already: planes(f) scaled a dark float image by 255 twice
+    check_same_size(F.shape[1:], [s.shape for s in srcs])
     return F, [source_stack(s, F.shape[0], to_grey) for s in srcs]
 
 
-@cached
+@source_cached
 def _source_image(source: ArrayLike, label: str) -> NDArray:
-    """:func:`as_image` of a source, once per :func:`~defusion.metrics._cache.shared_inputs` block: the
-    same array object for every fused image scored against it, which the sources' own quantities
+    """:func:`as_image` of a source, once per call or ``shared_inputs(sources=True)`` block
+    (:func:`~defusion.metrics._cache.source_cached`): the same array object for every metric (and, in
+    such a block, every fused image) scored against it, which the sources' own quantities
     (:func:`source_stack`, then each metric's) are cached by."""
     return as_image(source, label)
 
 
-@cached
+@source_cached
 def source_stack(s: NDArray, channels: int, to_grey: Callable[[NDArray], Float] = rgb2gray) -> Float:
     """A source image (checked: :func:`as_image`) as a ``(channels, H, W)`` float64 stack for a fused
     image of ``channels`` planes, with :func:`fused_and_sources`' rules (a grey or R = G = B source one
-    broadcast plane; an RGB one for a grey fused image converted by ``to_grey``). Cached, so that in a
-    :func:`~defusion.metrics._cache.shared_inputs` block a source is one stack object, whatever fused
-    image it is compared with: each metric's quantities of the source alone are cached by it.
+    broadcast plane; an RGB one for a grey fused image converted by ``to_grey``). Cached
+    (:func:`~defusion.metrics._cache.source_cached`), so that in one call, or a
+    ``shared_inputs(sources=True)`` block, a source is one stack object, whatever metric or fused image it
+    is compared with: each metric's quantities of the source alone are cached by it.
 
     Example:
         >>> source_stack(np.zeros((4, 5), np.uint8), 3).strides[0]  # one plane, repeated

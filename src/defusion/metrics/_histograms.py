@@ -15,11 +15,11 @@ from typing import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from defusion.metrics._cache import cached
+from defusion.metrics._cache import source_cached
 from defusion.metrics._channels import collapse_repeated_planes
 from defusion.metrics._matlab import GREY_LEVELS, Float, matlab_round
 
-__all__ = ["joint_entropies", "joint_histogram", "shannon", "source_levels", "stretch_levels"]
+__all__ = ["TOP_LEVEL", "joint_entropies", "joint_histogram", "shannon", "source_levels", "stretch_levels"]
 
 #: The top grey level, 255: what a stretched plane's maximum becomes.
 TOP_LEVEL = GREY_LEVELS - 1
@@ -46,11 +46,11 @@ def stretch_levels(x: Float) -> NDArray[np.int64]:
     return matlab_round(stretched * TOP_LEVEL).astype(np.int64)
 
 
-@cached
+@source_cached
 def source_levels(S: Float) -> NDArray[np.int64]:
     """:func:`stretch_levels` of a source stack (a repeated plane once): the same whatever fused image it
     is compared with, and for MI, NMI, Qncie and TE alike, so computed once per source in a
-    :func:`~defusion.metrics._cache.shared_inputs` block.
+    call (or ``shared_inputs(sources=True)`` block).
 
     Example:
         >>> source_levels(np.broadcast_to(np.array([[[10.0, 20.0]]]), (3, 1, 2))).tolist()

@@ -19,7 +19,8 @@ Conventions (see ``docs/metrics.md``):
   :class:`defusion.Fuser` returns for such sources; up to ``FLOAT_SLACK`` outside it, clipped) are
   brought to that scale (x * 255), each image on its own. So a 0..255 float image whose values all
   lie in [0, 1.5] is read as a [0, 1] one. Either reading that may not be the caller's is warned of
-  (a ``DefusionWarning``, once per input and call): values clipped to [0, 1] (by how much), and a float
+  (a ``DefusionWarning``, once per input and call; a ``defusion: warning:`` line naming the file under a
+  ``defusion`` command, :func:`input_warnings`): values clipped to [0, 1] (by how much), and a float
   image read on 0..255 whose maximum is under ``DIM_LEVELS`` (a [0, 1] image pushed past 1.5, surely).
   An image whose scaled values all lie within half its float type's precision of a grey level is
   snapped to those levels (:func:`~defusion.metrics._scale.snap_levels`), so a float16 or float32
@@ -30,14 +31,17 @@ Conventions (see ``docs/metrics.md``):
 
 from __future__ import annotations
 
-import warnings
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from defusion.errors import DefusionWarning, caller_stacklevel, channels_first_hint
+from defusion.errors import channels_first_hint
 from defusion.io.arrays import MAX_8BIT, holds_eight_bit_values, is_tensor, is_uint16, not_pixels
+from defusion.io.front_end import current_front_end
+from defusion.io.notes import warn
 from defusion.io.unit_floats import FLOAT_RANGE_TOLERANCE
 from defusion.metrics._cache import first_time
 from defusion.metrics._errors import MetricInputError
@@ -54,16 +58,59 @@ MIN_SIDE = 2
 #: x 1.6 scores EN 0.67 and Qabf 0.0005; x 1.0, 7.67 and 0.61).
 DIM_LEVELS = 2.0
 
+#: What the metrics' warnings about an input are about (the ``what`` :func:`input_warnings` is told).
+EIGHT_BIT_VALUES, FLOATS_CLIPPED, FLOATS_AS_LEVELS = "eight-bit values", "floats clipped", "floats read as levels"
+#: Where those warnings go (:func:`input_warnings`): ``None`` says them (:func:`defusion.io.notes.warn`).
+_TELL: ContextVar[Callable[[str, str, str], None] | None] = ContextVar("defusion_metrics_tell", default=None)
+
+
+@contextmanager
+def input_warnings(tell: Callable[[str, str, str], None]) -> Iterator[None]:
+    """Inside the block, give the metrics' warnings about an input to ``tell(label, what, message)``
+    (``label``: ``fused``, ``a``, ``b``, ...; ``what``: :data:`FLOATS_CLIPPED`, :data:`FLOATS_AS_LEVELS`
+    or :data:`EIGHT_BIT_VALUES`) rather than saying them: for a front end that names the input its own
+    way (``defusion metrics`` its file, ``defusion bench`` the method and pair, once per method).
+
+    Example:
+        >>> told = []
+        >>> with input_warnings(lambda label, what, message: told.append((label, what))):
+        ...     _ = as_image(np.array([[0.0, 1.3], [0.5, 1.0]]), "fused")
+        >>> told
+        [('fused', 'floats clipped')]
+    """
+    token = _TELL.set(tell)
+    try:
+        yield
+    finally:
+        _TELL.reset(token)
+
+
+def _say_of_input(image: object, name: str, what: str, message: str) -> None:
+    """Say ``message`` about input ``name`` (a warning: :func:`defusion.io.notes.warn`, so one
+    ``defusion: warning:`` line under the ``defusion`` command and a ``DefusionWarning`` in Python), or
+    give it to the front end's :func:`input_warnings`: once per input within a
+    :func:`~defusion.metrics._cache.shared_inputs` block (one ``compute_metrics`` call), not per metric."""
+    if not first_time((what, name), image):
+        return
+    tell = _TELL.get()
+    if tell is None:
+        warn(f"{name}: {message}")
+    else:
+        tell(name, what, message)
+
+
+def _in_files() -> bool:
+    """Whether the user reads files (a ``defusion`` command, its web UI): advice is then said in their
+    words (save it as 8-bit), not Python's (``x.astype(np.uint8)``)."""
+    return current_front_end() != "python"
+
 
 def _warn_eight_bit_values(image: object, name: str) -> None:
-    """Warn that input ``name`` holds 8-bit values in 16 bits (:func:`holds_eight_bit_values`): once
-    per input within a :func:`~defusion.metrics._cache.shared_inputs` block (one ``compute_metrics``
-    call), not per metric."""
-    if not first_time(("eight-bit values warned", name), image):
-        return
-    warnings.warn(f"{name}: a uint16 image whose values are all <= {MAX_8BIT} (8-bit values in 16 bits?) is "
-                  f"scored as 16-bit data, near black; pass it as uint8 (.astype(np.uint8)) to score its 8-bit "
-                  "values", DefusionWarning, stacklevel=caller_stacklevel())
+    """Warn that input ``name`` holds 8-bit values in 16 bits (:func:`holds_eight_bit_values`)."""
+    fix = "save it as 8-bit" if _in_files() else "pass it as uint8 (.astype(np.uint8))"
+    _say_of_input(image, name, EIGHT_BIT_VALUES,
+                  f"a uint16 image whose values are all <= {MAX_8BIT} (8-bit values in 16 bits?) is scored as 16-bit "
+                  f"data, near black; {fix} to score its 8-bit values")
 
 
 def _tensor_array(img: torch.Tensor) -> tuple[NDArray, float]:
@@ -140,31 +187,36 @@ def as_image(img: ArrayLike, name: str = "image") -> NDArray:
 
 
 def _warn_float_reading(image: object, name: str, lo: float, hi: float, scale: float) -> None:
-    """Warn (once per input ``name`` in a :func:`~defusion.metrics._cache.shared_inputs` block) where the
-    rule's reading of float values from ``lo`` to ``hi`` (:func:`float_scale`: ``scale``) may not be the
-    caller's: clipped to [0, 1] by more than rounding (:data:`FLOAT_RANGE_TOLERANCE`), saying by how
-    much, or read on 0..255 while no brighter than :data:`DIM_LEVELS`. Nothing said otherwise.
+    """Warn (:func:`_say_of_input`: once per input ``name`` in a call) where the rule's reading of float
+    values from ``lo`` to ``hi`` (:func:`float_scale`: ``scale``) may not be the caller's: clipped to
+    [0, 1] by more than rounding (:data:`FLOAT_RANGE_TOLERANCE`), saying by how much, or read on 0..255
+    while no brighter than :data:`DIM_LEVELS`. Nothing said otherwise. The fix is said in the user's
+    words: a Python caller's (``np.clip(x, 0, 1)``), or a command's, whose user saves files.
 
     Example:
-        >>> import warnings
-        >>> with warnings.catch_warnings(record=True) as caught:
-        ...     warnings.simplefilter("always")
+        >>> from defusion.io.notes import collecting
+        >>> with collecting() as said:
         ...     _warn_float_reading(None, "fused", 0.0, 1.0, 255.0)  # a [0, 1] image: nothing to say
         ...     _warn_float_reading(None, "fused", -0.2, 1.3, 255.0)
-        >>> [str(w.message).split(";")[0] for w in caught]
-        ['fused: float values span -0.2..1.3, up to 0.3 outside [0, 1], clipped to it to be scored as a [0, 1] image']
+        >>> [line.split(";")[0] for line in said]
+        ['warning: fused: float values span -0.2..1.3, up to 0.3 outside [0, 1], clipped to it to be scored as a [0, 1] image']
     """
+    files = _in_files()
     if scale == MAX_8BIT and (lo < -FLOAT_RANGE_TOLERANCE or hi > 1 + FLOAT_RANGE_TOLERANCE):
-        what = "floats clipped"
+        what = FLOATS_CLIPPED
+        fix = (f"save it clipped to 0..1 where that is meant, or as 8-bit where its values are levels on 0..{MAX_8BIT}"
+               if files else f"clip them first (np.clip(x, 0, 1)) where that is meant, or where they are levels on "
+                             f"0..{MAX_8BIT} divide them by {MAX_8BIT} (or pass them as uint8)")
         message = (f"float values span {lo:.4g}..{hi:.4g}, up to {max(-lo, hi - 1):.3g} outside [0, 1], clipped to "
-                   "it to be scored as a [0, 1] image; clip them first (np.clip(x, 0, 1)) where that is meant, or "
-                   f"where they are levels on 0..{MAX_8BIT} divide them by {MAX_8BIT} (or pass them as uint8)")
+                   f"it to be scored as a [0, 1] image; {fix}")
     elif scale == 1 and hi < DIM_LEVELS:
-        what = "floats read as levels"
+        what = FLOATS_AS_LEVELS
+        fix = (f"where it is a [0, 1] image, save it clipped to 0..1; where it is levels on 0..{MAX_8BIT}, save it "
+               "as 8-bit to say so" if files else
+               f"where it is a [0, 1] image, clip it first (np.clip(x, 0, 1)); where it is levels on 0..{MAX_8BIT}, "
+               "pass it as uint8 to say so")
         message = (f"float values span {lo:.4g}..{hi:.4g}, their maximum more than {FLOAT_SLACK:g} past 1, so read "
-                   f"as levels on 0..{MAX_8BIT}, near black; where it is a [0, 1] image, clip it first "
-                   f"(np.clip(x, 0, 1)); where it is levels on 0..{MAX_8BIT}, pass it as uint8 to say so")
+                   f"as levels on 0..{MAX_8BIT}, near black; {fix}")
     else:
         return
-    if first_time((what, name), image):
-        warnings.warn(f"{name}: {message}", DefusionWarning, stacklevel=caller_stacklevel())
+    _say_of_input(image, name, what, message)

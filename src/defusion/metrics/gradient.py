@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._cache import cached
+from defusion.metrics._cache import source_cached
 from defusion.metrics._channels import collapse_repeated_planes, fused_and_sources, planes, triplet
 from defusion.metrics._filters import sobel
 from defusion.metrics._matlab import Float, unrounded_gray
@@ -136,10 +136,11 @@ def _qabf_edge_preservation(gs: Float, as_: Float, gf: Float, af: Float) -> Floa
                 * (QABF_TA / (1.0 + np.exp(QABF_KA * (ang - QABF_DA)))))
 
 
-@cached
+@source_cached
 def _qabf_source_edges(S: Float) -> tuple[Float, Float]:
     """A source stack's Qabf edge strength and angle (a repeated plane once): the same whatever fused
-    image it is compared with, so computed once per source in a ``shared_inputs`` block."""
+    image it is compared with, so computed once per source in a call
+    (or ``shared_inputs(sources=True)``) block."""
     return _strength_angle_conv(collapse_repeated_planes(S) * 255.0)
 
 
@@ -187,10 +188,11 @@ def _sobel_kumar(x: Float) -> tuple[Float, Float]:
     return dx / 8.0, dy / 8.0
 
 
-@cached
+@source_cached
 def _nabf_source_edges(S: Float) -> tuple[Float, Float, Float]:
     """A source stack's Nabf gradient strength, angle and weight (a repeated plane once): the same
-    whatever fused image it is compared with, so computed once per source in a ``shared_inputs`` block."""
+    whatever fused image it is compared with, so computed once per source in a call (or
+    ``shared_inputs(sources=True)``) block."""
     gv, gh = _sobel_kumar(collapse_repeated_planes(S))
     g = np.sqrt(gh**2 + gv**2)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -23,14 +23,14 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._cache import cached
+from defusion.metrics._cache import source_cached
 from defusion.metrics._channels import collapse_repeated_planes, triplet
 from defusion.metrics._filters import filter_valid, gaussian_1d
 from defusion.metrics._histograms import joint_entropies, joint_histogram, shannon, source_levels, stretch_levels
 from defusion.metrics._matlab import GREY_LEVELS, Float
 from defusion.metrics.structural import check_size
 
-__all__ = ["nmi", "qncie", "qy"]
+__all__ = ["nmi", "qncie", "qy", "mean_of_kept", "yang_windows"]
 
 #: Qy's SSIM window (``fspecial('gaussian', 7, 1.5)``) and constants, as Liu's ``metricYang.m``.
 QY_WIN = 7
@@ -82,10 +82,10 @@ def _ncc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return _mutual_information(x, y)[0] / _LOG2_LEVELS
 
 
-@cached
+@source_cached
 def _sources_ncc(A: Float, B: Float) -> np.ndarray:
     """:func:`_ncc` of two source stacks' levels: the same whatever fused image is scored against them,
-    so computed once per pair of sources in a ``shared_inputs`` block."""
+    so computed once per pair of sources in a call (or ``shared_inputs(sources=True)``) block."""
     return _ncc(source_levels(A), source_levels(B))
 
 
@@ -173,7 +173,7 @@ def yang_windows(fused: ArrayLike, a: ArrayLike, b: ArrayLike, name: str) -> Yan
     return YangWindows(F, A, B, g, ma, mb, _moments(F, g))
 
 
-@cached
+@source_cached
 def _yang_source(S: Float) -> tuple[Float, tuple[Float, Float, Float]]:
     """A source stack as Qy and Qc compare it (a repeated plane once) and its 7x7 Gaussian-window
     moments: the same whatever fused image it is compared with, so computed once per source in a

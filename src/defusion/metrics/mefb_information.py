@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._cache import cached
+from defusion.metrics._cache import source_cached
 from defusion.metrics._channels import collapse_repeated_planes, triplet
 from defusion.metrics._filters import sobel
 from defusion.metrics._histograms import joint_histogram, source_levels, stretch_levels
@@ -205,10 +205,10 @@ def _fmi_of_codes(*pairs: tuple[np.ndarray, np.ndarray]) -> list[Float]:
     return [table[k] for k in keys]
 
 
-@cached
+@source_cached
 def _source_codes(S: Float) -> np.ndarray:
     """A source stack's edge-map window codes (a repeated plane once): the same whatever fused image it is
-    compared with, so computed once per source in a ``shared_inputs`` block."""
+    compared with, so computed once per source in a call (or ``shared_inputs(sources=True)``) block."""
     return window_codes(matlab_sobel_edges(collapse_repeated_planes(S)))
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._cache import cached
+from defusion.metrics._cache import source_cached
 from defusion.metrics._channels import collapse_repeated_planes, triplet
 from defusion.metrics._filters import filter_valid, gaussian_1d
 from defusion.metrics._matlab import Float
@@ -86,7 +86,7 @@ def _ssim_wang(x: tuple[Float, Float, Float], y: tuple[Float, Float, Float], xy:
     return ((2 * mx * my + QW_C1) * (2 * cov + QW_C2)) / ((mx * mx + my * my + QW_C1) * (vx + vy + QW_C2))
 
 
-@cached
+@source_cached
 def _qw_source(S: Float) -> tuple[Float, tuple[Float, Float, Float]]:
     """A source stack's Prewitt magnitude (a repeated plane once) and its 11x11 Gaussian-window moments:
     the same whatever fused image it is compared with, so computed once per source in a

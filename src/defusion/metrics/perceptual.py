@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._cache import cached
+from defusion.metrics._cache import cached, source_cached
 from defusion.metrics._channels import collapse_repeated_planes, triplet
 from defusion.metrics._errors import MetricInputError
 from defusion.metrics._filters import (
@@ -110,7 +110,7 @@ def _qcb_csf(h: int, w: int) -> Float:
     return np.exp(-((r / QCB_F0) ** 2)) - QCB_A * np.exp(-((r / QCB_F1) ** 2))
 
 
-@cached
+@source_cached
 def _qcb_contrast(S: Float, sd: Float) -> Float:
     """A source stack's masked local contrast after Qcb's CSF ``sd`` (:func:`_qcb_csf`; a repeated plane
     once): the same whatever fused image it is compared with, so computed once per source in a
@@ -165,11 +165,11 @@ def _qcv_csf(h: int, w: int) -> Float:
     return QCV_CSF_A * (QCV_CSF_B + QCV_CSF_C * r) * np.exp(-((QCV_CSF_C * r) ** QCV_CSF_D))
 
 
-@cached
+@source_cached
 def _qcv_source(S: Float) -> tuple[Float, Float]:
     """A source stack stretched to 0..255 (a repeated plane once) and its regions' saliency (block sums
     of Sobel strength^5): the same whatever fused image it is compared with, so computed once per source
-    in a ``shared_inputs`` block."""
+    in a call (or ``shared_inputs(sources=True)``) block."""
     s = normalize255(collapse_repeated_planes(S))
     gx, gy = sobel(s)
     m2 = gx * gx + gy * gy
@@ -209,12 +209,12 @@ def qcv(fused: ArrayLike, a: ArrayLike, b: ArrayLike) -> float:
 # VIF -------------------------------------------------------------------------------------
 
 
-@cached
+@source_cached
 def _vif_reference_scales(S: Float) -> tuple[tuple[Float, Float, Float], ...]:
     """Per scale (1..4) of a reference (source) stack, a repeated plane once: the image at that scale, its
     window means and its variances ``sigma1^2`` (clamped at 0), as :func:`_vif_scales` computes them. The
-    same whatever fused image it is compared with, so computed once per source in a ``shared_inputs``
-    block, for VIF and VIFp both."""
+    same whatever fused image it is compared with, so computed once per source in a call (or
+    ``shared_inputs(sources=True)``) block, for VIF and VIFp both."""
     ref = collapse_repeated_planes(S)
     out = []
     for scale, n in enumerate(VIF_WINDOWS, start=1):

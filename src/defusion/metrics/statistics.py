@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._cache import cached
+from defusion.metrics._cache import source_cached
 from defusion.metrics._channels import collapse_repeated_planes, planes, triplet
 from defusion.metrics._matlab import Float
 
@@ -116,10 +116,11 @@ def _centred(x: Float) -> tuple[Float, Float]:
     return xc, (xc * xc).sum(axis=(-2, -1))
 
 
-@cached
+@source_cached
 def _source_centred(S: Float) -> tuple[Float, Float]:
     """:func:`_centred` of a source stack (a repeated plane once: broadcasting restores the channels):
-    the same whatever fused image it is compared with, so computed once per source in a ``shared_inputs`` block."""
+    the same whatever fused image it is compared with, so computed once per source in a call
+    (or ``shared_inputs(sources=True)``) block."""
     return _centred(collapse_repeated_planes(S))
 
 

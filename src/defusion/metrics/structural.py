@@ -14,13 +14,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from defusion.metrics._cache import cached
-from defusion.metrics._channels import collapse_repeated_planes, to_gray, triplet
+from defusion.metrics._cache import source_cached
+from defusion.metrics._channels import collapse_repeated_planes, source_gray, to_gray, triplet
 from defusion.metrics._errors import MetricInputError, check_same_size, source_labels
 from defusion.metrics._filters import box_sum_valid, downsample2, filter_valid, gaussian_1d
 from defusion.metrics._matlab import Float
 
-__all__ = ["ssim", "ssim_mean", "ms_ssim", "mef_ssim", "ms_mef_ssim"]
+__all__ = ["SSIM_K1", "SSIM_K2", "ssim", "ssim_mean", "ms_ssim", "mef_ssim", "ms_mef_ssim", "check_size"]
 
 _WIN = 11
 _SIGMA = 1.5
@@ -49,10 +49,10 @@ def _moments(x: Float) -> tuple[Float, Float]:
     return mu, filter_valid(x * x, g) - mu * mu
 
 
-@cached
+@source_cached
 def _source_moments(S: Float) -> tuple[Float, Float]:
     """:func:`_moments` of a source stack: the same whatever fused image it is compared with, so
-    computed once per source in a ``shared_inputs`` block."""
+    computed once per source in a call (or ``shared_inputs(sources=True)``) block."""
     return _moments(S)
 
 
@@ -215,7 +215,7 @@ def _mef_ssim_value(seq: Float, f: Float, k: float = MEF_SSIM_K) -> float:
 def _mef_inputs(fused: ArrayLike, *sources: ArrayLike) -> tuple[Float, Float]:
     f = to_gray(fused, "fused")
     labels = source_labels(len(sources))
-    grey = [to_gray(s, label) for s, label in zip(sources, labels)]
+    grey = [source_gray(s, label) for s, label in zip(sources, labels)]  # a source's own: never an earlier call's
     check_same_size(f.shape, [g.shape for g in grey])
     return np.stack(grey), f
 

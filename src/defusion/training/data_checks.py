@@ -90,7 +90,7 @@ def _too_small(data: str | Path, dataset: NaturalImages, files: set[int]) -> str
     """What to say when every one of ``files`` (indices into ``dataset.files``) is an image too small
     for the crop (shorter side under :data:`MIN_SIDE_FRACTION` of it), else None. Only the headers
     are read."""
-    from defusion.io.images import header_size  # the size reading gives: HEIC, TIFF, EXIF-upright
+    from defusion.io.probes import header_size  # the size reading gives: HEIC, TIFF, EXIF-upright
 
     sizes = []
     for index in sorted(files):

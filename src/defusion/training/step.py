@@ -107,4 +107,4 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torc
     return StepResult(losses, views, output)
 
 
-__all__ = ["StepResult", "autocast_for", "cpu_has_native_bf16", "train_step"]
+__all__ = ["StepResult", "autocast_for", "cpu_has_native_bf16", "make_optimizer", "train_step"]

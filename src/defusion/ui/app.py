@@ -22,7 +22,7 @@ try:
 except ImportError:  # pragma: no cover - the 'ui' extra is not installed
     st = None
 
-from defusion.io.images import ImageReadError
+from defusion.io.errors import ImageReadError
 from defusion.model.weights import WeightsError
 from defusion.ui.page import CALIBRATE, FORMATS, SOURCES_TAKE_NO_PALETTE, UPLOAD, UPLOAD_STACK
 

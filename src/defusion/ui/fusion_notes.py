@@ -13,8 +13,10 @@ from defusion.fusion.align import describe_alignment, describe_fill
 from defusion.fusion.deghost import describe_ghosts
 from defusion.fusion.fuser import Decomposition, Fuser
 from defusion.fusion.stretch import describe_stretch
-from defusion.io.images import describe_float_stretch, float_span
-from defusion.io.notes import split_line
+from defusion.io.float_pixels import describe_float_stretch
+from defusion.io.front_end import reading_for
+from defusion.io.notes import collecting, split_line
+from defusion.io.probes import float_span
 from defusion.ui.fusing import FusedStack
 from defusion.ui.upload_names import name_images
 
@@ -60,10 +62,13 @@ def fusion_lines(said: Sequence[str], names: Sequence[str], page_notes: Sequence
 
 
 def palette_note(fuser: Fuser, images: list[np.ndarray], names: list[str]) -> str | None:
-    """Which image a palette colours, where the core had to guess (as ``defusion fuse`` notes it)."""
+    """Which image a palette colours, where the core had to guess (as ``defusion fuse`` notes it). What
+    the core says checking the images is left unsaid, read as the page reads (a DefusionNote went to the
+    server's log): the fusion says it, on the page, in :func:`fusion_lines`."""
     if fuser.options.palette == "none":
         return None
-    index, why = fuser.infrared_source(*images)
+    with collecting(), reading_for("ui"):
+        index, why = fuser.infrared_source(*images)
     if why is None:
         return None
     return (f"The palette colours {names[index]} as the infrared image ({why}, so it had to guess): pick the "
@@ -78,7 +83,7 @@ def stretch_notes(images: list[np.ndarray], names: list[str], shared: bool | Non
 
 def float_range(data: bytes) -> tuple[float, float] | None:
     """The lowest and highest value of an upload's float pixels (a 32-bit float TIFF's first page,
-    from its bytes: :func:`defusion.io.images.float_span`), or None for integer pixels or a file
+    from its bytes: :func:`defusion.io.probes.float_span`), or None for integer pixels or a file
     that cannot be read (decoding says what is wrong). Asked of uploads already decoded, within the
     page's own pixel limit (``DEFUSION_MAX_PIXELS``), so it sets none of its own: every upload that
     was fused gets its note."""
@@ -89,7 +94,7 @@ def float_note(name: str, span: tuple[float, float] | None) -> str | None:
     """What reading did to an upload of float pixels whose values ``span`` lie outside [0, 1] (a
     radiometric thermal frame in degrees): stretched from its minimum to its maximum onto the full
     range (:func:`defusion.io.images.read_image`, as ``defusion fuse`` reads it, and says in the same
-    words: :func:`defusion.io.images.describe_float_stretch`), whatever *Stretch raw thermal frames*
+    words: :func:`defusion.io.float_pixels.describe_float_stretch`), whatever *Stretch raw thermal frames*
     says; None for floats in [0, 1], read as they are, and for integer pixels.
 
     Example:

@@ -94,4 +94,4 @@ def alt_text(what: str, names: Sequence[str] = (), palette: str = "none") -> str
     return f"{what}{of}" + (f", {palette} palette" if palette != "none" else "")
 
 
-__all__ = ["png_bytes", "download_name", "alt_text"]
+__all__ = ["png_bytes", "download_name", "alt_text", "sheet_jpeg"]

@@ -214,6 +214,7 @@ def aspect_warnings(images: Sequence[np.ndarray], names: Sequence[str]) -> list[
 
 
 __all__ = [
+    "BYTES_PER_MB",
     "UPLOAD_TYPES", "MAX_STACK_IMAGES", "Decoded", "decode_pair", "decode_pair_with_metadata", "decode_stack",
     "decode_stack_with_metadata", "check_upload_size", "check_same_size", "turned_advice", "resized_to_first",
     "aspect_warnings", "matched_colours",

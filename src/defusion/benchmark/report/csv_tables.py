@@ -52,11 +52,13 @@ SECONDS_DESCRIPTION = "wall time per pair of a built-in method's fusion (none fo
 
 
 def metrics_csv(rows: list[Row], path: Path) -> None:
-    """One row per column of means.csv and stds.csv (the metrics of ``rows``, then the seconds): its
-    name, which way is better (``higher`` or ``lower``, as the tables' arrows) and the metrics
+    """One row per measure column of means.csv and stds.csv (the metrics of ``rows``, then the seconds):
+    its name, which way is better (``higher`` or ``lower``, as the tables' arrows) and the metrics
     registry's one-line description (blank for a metric it does not know, counted higher-better as
-    the tables do), so that a spreadsheet or script reading the bare names knows the direction.
-    Written atomically.
+    the tables do), so that a spreadsheet or script reading the bare names knows the direction. Their
+    other columns have none: ``method``, ``rank`` and ``images`` name, rank and count, and the last, ``build``
+    (:data:`BUILD_COLUMN`), names the defusion build that made a method's rows, no measure with a better
+    way. Written atomically.
 
     Example:
         >>> import tempfile

@@ -115,7 +115,7 @@ class Grids:
         uint8), or None where there is none, it changed since it was scored, it cannot be read (over
         the pixel bound too) or its size is not the sources'."""
         from defusion.benchmark.runner import read_scored, viewable
-        from defusion.io.images import ImageReadError
+        from defusion.io.errors import ImageReadError
 
         path = self.stored.get(name, {}).get(stem)
         recorded = self.fingerprints.get(name, {}).get(stem)

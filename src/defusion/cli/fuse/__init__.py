@@ -91,6 +91,11 @@ def _options(args: argparse.Namespace, pairs: bool) -> dict:
         raise UserError(f"infrared image {infrared + 1} was asked for, but "
                         f"{'--a/--b fuse pairs' if pairs else f'{given} images were given'}: give --infrared 1 to "
                         f"{given} (the infrared image's place among them)")
+    group = getattr(args, "group", None)
+    if infrared is not None and args.stacks is not None and isinstance(group, int) and infrared >= group:
+        # runs of --group files, the last one maybe fewer: not one group holds the image asked for
+        raise UserError(f"--infrared {infrared + 1} was asked for, but --group {group} fuses runs of {group} shots: "
+                        f"give --infrared 1 to {group} (the infrared image's place in each group)")
     if args.source_map and options.get("pixels", "network") != "sources":
         raise UserError("--source-map needs --pixels sources (--task mff's default): the network's reconstruction "
                         "mixes the sources, so no pixel comes from one image")

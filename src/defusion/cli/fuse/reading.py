@@ -45,11 +45,12 @@ def in_folder_run(args: argparse.Namespace) -> bool:
 
 def _note_floats(paths: list[Path], args: argparse.Namespace, once: set[str]) -> None:
     """Say which sources hold float values outside [0, 1] (a radiometric thermal frame in degrees) that
-    reading stretched from their minimum to their maximum (io.images.float_stretched: the web UI's rule
+    reading stretched from their minimum to their maximum (io.float_pixels.float_stretched: the web UI's rule
     and words), whatever --stretch says: one line each for a single fusion; in folder modes the first
     such source only, once, as a line per pair would bury the progress bar."""
-    from defusion.io.images import describe_float_stretch, float_span
+    from defusion.io.float_pixels import describe_float_stretch
     from defusion.io.notes import note
+    from defusion.io.probes import float_span
 
     if once_notes.FLOATS in once:
         return

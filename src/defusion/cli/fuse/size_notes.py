@@ -113,7 +113,7 @@ def header_sizes(paths: list[Path], known: dict[Path, tuple[int, int] | None]) -
         >>> header_sizes([Path("IMG_01.png"), Path("no-such-file.png")], {Path("IMG_01.png"): (640, 480)})
         [(640, 480), None]
     """
-    from defusion.io.images import header_size
+    from defusion.io.probes import header_size
 
     return [known[path] if path in known else header_size(path) for path in paths]
 

@@ -26,7 +26,7 @@ def check_header_sizes(args: argparse.Namespace) -> dict[Path, tuple[int, int] |
     Returns the (width, height) each header read gave (None: it did not tell), for the size note
     (:func:`defusion.cli.fuse.size_notes.say_size_from_header`) not to read one again; none read with
     --resize or --rig."""
-    from defusion.io.images import header_size
+    from defusion.io.probes import header_size
 
     if args.resize or getattr(args, "rig", None) is not None:
         return {}

@@ -29,7 +29,7 @@ from defusion.fusion.video.pairing import misnumbered_pair
 from defusion.fusion.video.sinks import FRAME_NAME, FrameSink, VideoSink, output_kind
 from defusion.fusion.video.sources import BadFrame, FrameSource, note_float_spans, open_frames, other_size
 from defusion.fusion.video.steady_fuser import fixed_for_stream, holds_shutter_frame, steady_fuser
-from defusion.io.images import DEFAULT_MAX_PIXELS
+from defusion.io.formats import DEFAULT_MAX_PIXELS
 from defusion.io.notes import note as say_note
 from defusion.io.notes import plural
 

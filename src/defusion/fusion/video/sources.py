@@ -18,8 +18,9 @@ import numpy as np
 
 from defusion.fusion.video.errors import VideoError
 from defusion.io.errors import ImageReadError
-from defusion.io.images import (DEFAULT_MAX_PIXELS, READ_FORMATS, READ_SUFFIXES, describe_float_stretch,
-                                float_to_uint16, read_image, stream_float_span)
+from defusion.io.float_pixels import describe_float_stretch, float_to_uint16, stream_float_span
+from defusion.io.formats import DEFAULT_MAX_PIXELS
+from defusion.io.images import READ_FORMATS, READ_SUFFIXES, read_image
 from defusion.io.shots import visible_images
 
 #: Files taken as frames in an input folder: every format read_image reads (hidden files left out).

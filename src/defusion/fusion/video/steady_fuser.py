@@ -25,10 +25,11 @@ from defusion.io.arrays import MAX_16BIT
 SHUTTER_SPAN = 0.0005
 
 
-@dataclass
+@dataclass(repr=False)  # Fuser's one line (weights by name, never a path), not every field's repr
 class _SteadyFuser(Fuser):
     """A Fuser that registers onto, and deghosts against, the sources ``anchors`` names whatever
-    the frame: a stream's first frames' choice, so that its framing cannot flip between frames."""
+    the frame: a stream's first frames' choice, so that its framing cannot flip between frames.
+    Equal to another with the same network, options and anchors (the dataclass's ``==``)."""
 
     anchors: Anchors = field(default_factory=Anchors)
 
@@ -44,8 +45,7 @@ def steady_fuser(fuser: Fuser, first: list[np.ndarray]) -> Fuser:
     steady = replace(fuser, options=replace(fuser.options, order="given"))
     if fuser.options.align == "none" and not fuser.options.deghost:
         return steady
-    return _SteadyFuser(steady.model, steady.device, steady.half, steady.options, _first_anchors(fuser, first),
-                        weights=steady.weights)
+    return _SteadyFuser(steady.model, steady.device, steady.half, steady.options, _first_anchors(fuser, first))
 
 
 def _first_anchors(fuser: Fuser, first: list[np.ndarray]) -> Anchors:

@@ -34,11 +34,13 @@ UPLOAD_SETTINGS_KEPT = 32
 @st.cache_resource(show_spinner="Loading the model...", max_entries=2)
 def model(weights: str | None, device: str) -> DeNet | CompiledNet | OnnxDeNet:
     """The network, loaded once per (weights, device) and shared by all sessions, on the
-    default runtime (ONNX Runtime on a CPU, as `defusion fuse`)."""
+    default runtime (ONNX Runtime on a CPU, as `defusion fuse`); a device that cannot run refused in
+    the page's words (``defusion ui``'s ``--device``: :func:`~defusion.fusion.device.asked`)."""
     from defusion.fusion.fuser import resolve_device
     from defusion.fusion.runtime import DEFAULT_RUNTIME, load_network
 
-    return load_network(weights, DEFAULT_RUNTIME, resolve_device(device))
+    with reading_for("ui"):
+        return load_network(weights, DEFAULT_RUNTIME, resolve_device(device))
 
 
 @st.cache_resource

@@ -11,9 +11,9 @@ import numpy as np
 import streamlit as st
 
 from defusion.fusion.fuser import FuseOptions
-from defusion.io.images import ImageTooLargeError
 from defusion.io.front_end import reading_for
 from defusion.io.notes import collecting, split_line
+from defusion.io.pixel_bound import ImageTooLargeError
 from defusion.ui.fusion_notes import float_note, stretch_notes
 from defusion.ui.option_advice import exif_advice
 from defusion.ui.page.caches import upload_float_range, upload_settings
