@@ -47,6 +47,6 @@ def test_a_group_smaller_than_the_infrared_asked_is_skipped_in_the_command_lines
                    "--no-progress"])
     err = capsys.readouterr().err
     assert status == 1, err
-    assert ("skipped s4-s5: --infrared 3 asks for the 3rd image, but 2 images were given: give --infrared 1 to 2"
+    assert ("skipped s4-s5: --infrared 3 was asked for, but 2 images were given: give --infrared 1 to 2"
             in err), err
     assert "0-based" not in err and "infrared=" not in err

@@ -618,7 +618,7 @@ def test_palette_says_which_image_it_colours_when_both_are_grey(tmp_path, tiny_w
     assert _fuse(vis, ir, "-o", tmp_path / "x.png", "--infrared", "2") == 2
     assert "give a --palette other than none" in capsys.readouterr().err
     assert _fuse(vis, ir, "-o", tmp_path / "x.png", "--weights", tiny_weights, "--palette", "hot", "--infrared", "3") == 2
-    assert "infrared image 3 was asked for, but 2 images" in capsys.readouterr().err
+    assert "--infrared 3 was asked for, but 2 images" in capsys.readouterr().err
 
 
 def test_folder_modes_show_each_large_fusions_tiles_under_the_folders_bar(tmp_path, rng, tiny_weights, capsys,

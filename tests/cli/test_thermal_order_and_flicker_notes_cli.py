@@ -58,13 +58,13 @@ def test_fuse_with_infrared_out_of_range_says_only_the_error(tmp_path, rng, tiny
     assert code != 0 and not (tmp_path / "f.png").exists()
     assert _notes(err) == [], err
     assert [line for line in err.splitlines() if line.strip()] == [
-        "defusion: error: infrared image 3 was asked for, but 2 images were given: give --infrared 1 to 2 (the "
+        "defusion: error: --infrared 3 was asked for, but 2 images were given: give --infrared 1 to 2 (the "
         "infrared image's place among them)"], err
     raw = write_image(tmp_path / "raw.png", (7000 + 8 * smooth_image(rng, 24, 32, channels=1).astype(np.uint16)))
     assert _run("fuse", vi, raw, "--palette", "inferno", "--infrared", 3, "-o", tmp_path / "f.png",
                 "--weights", tiny_weights, "--no-progress", "--scale", 1) == 2
     err = capsys.readouterr().err
-    assert err.startswith("defusion: error: infrared image 3 was asked for") and "stretched" not in err, err
+    assert err.startswith("defusion: error: --infrared 3 was asked for") and "stretched" not in err, err
 
 
 # -- (B) calibrate's coverage advice --------------------------------------------------------------------

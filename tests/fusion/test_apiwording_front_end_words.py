@@ -36,7 +36,7 @@ def test_infrared_past_the_images_is_said_in_the_command_lines_terms_under_it(fu
     colouring = fuser.with_options(palette="inferno", infrared=2)
     with reading_for("cli"), pytest.raises(FusionInputError) as caught:
         colouring.fuse(*pair)
-    assert str(caught.value).startswith("--infrared 3 asks for the 3rd image, but 2 images were given: give "
+    assert str(caught.value).startswith("--infrared 3 was asked for, but 2 images were given: give "
                                         "--infrared 1 to 2")
     assert "0-based" not in str(caught.value) and "infrared=" not in str(caught.value)
     with pytest.raises(FusionInputError, match=r"^infrared=2 \(0-based: the 3rd image\)"):  # Python's, as before

@@ -756,12 +756,12 @@ def _check_infrared(infrared: int | None, count: int) -> None:
         ...     _check_infrared(2, 2)
         Traceback (most recent call last):
         ...
-        defusion.fusion.errors.FusionInputError: --infrared 3 asks for the 3rd image, but 2 images were given: give --infrared 1 to 2 (the infrared image's place among them), or leave it out to let defusion pick the infrared image
+        defusion.fusion.errors.FusionInputError: --infrared 3 was asked for, but 2 images were given: give --infrared 1 to 2 (the infrared image's place among them), or leave it out to let defusion pick the infrared image
     """
     if infrared is None or infrared < count:
         return
     if current_front_end() == "cli":
-        raise FusionInputError(f"--infrared {infrared + 1} asks for the {_ordinal(infrared + 1)} image, but {count} "
+        raise FusionInputError(f"--infrared {infrared + 1} was asked for, but {count} "
                                f"images were given: give --infrared 1 to {count} (the infrared image's place among "
                                "them), or leave it out to let defusion pick the infrared image")
     raise FusionInputError(f"infrared={infrared} (0-based: the {_ordinal(infrared + 1)} image) was asked for, but "

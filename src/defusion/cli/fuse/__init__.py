@@ -88,7 +88,7 @@ def _options(args: argparse.Namespace, pairs: bool) -> dict:
                         f"{'--a/--b fuse pairs' if pairs else f'{given} images were given'}")
     infrared = options.get("infrared")
     if infrared is not None and args.stacks is None and infrared >= given:  # before any note on the images
-        raise UserError(f"infrared image {infrared + 1} was asked for, but "
+        raise UserError(f"--infrared {infrared + 1} was asked for, but "
                         f"{'--a/--b fuse pairs' if pairs else f'{given} images were given'}: give --infrared 1 to "
                         f"{given} (the infrared image's place among them)")
     group = getattr(args, "group", None)
