@@ -109,6 +109,7 @@ def _fused_by_methods(task: PairTask, methods: dict[str, FuseFn], a: np.ndarray,
     not timed before) and a problem per method failing, or giving a result ``sources`` do not fit.
     ``on_method`` is told of each as it starts, outside the time taken."""
     from defusion.metrics import check_images
+    from defusion.metrics._inputs import input_warnings
 
     outputs: dict[str, np.ndarray] = {}
     rows: list[Row] = []
@@ -126,7 +127,10 @@ def _fused_by_methods(task: PairTask, methods: dict[str, FuseFn], a: np.ndarray,
             seconds = time.perf_counter() - start  # the fusion's: a JPEG round trip is not the method's time
             if isinstance(fn, StoredAsJpeg):
                 fused = fn.stored(fused, pair_quality)
-            check_images(fused, sources)  # a result of another size or layout fails the method
+            # a result of another size or layout fails the method; quiet: what the metrics warn of a source is
+            # said once per pair, naming its file, when it is scored (_scores), not here again per method
+            with input_warnings(_unsaid):
+                check_images(fused, sources)
             if name not in task.timed:
                 rows.append(Row(name, task.stem, SECONDS, seconds))
         except Exception as exc:  # noqa: BLE001 - one method failing on one pair is data
@@ -138,6 +142,10 @@ def _fused_by_methods(task: PairTask, methods: dict[str, FuseFn], a: np.ndarray,
 
             write_image(task.save_dir / name / f"{task.stem}.png", fused)
     return outputs, rows, problems
+
+
+def _unsaid(label: str, what: str, message: str) -> None:
+    """An :func:`~defusion.metrics._inputs.input_warnings` listener that says nothing."""
 
 
 def _published_results(task: PairTask, size: tuple[int, ...]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray],

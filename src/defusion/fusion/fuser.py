@@ -200,9 +200,13 @@ class Fuser:
     absolute path and SHA-256 (a session cannot be pickled), refused where that file is gone or has other
     bytes, on the same machine: a process opens a session once per export (about 1.2 s for the shipped
     weights' export on a 2-core CPU) and its further copies run it, fusing bit-identically to the original.
-    Send a pool's workers the Fuser once, ``ProcessPoolExecutor(n, initializer=keep, initargs=(fuser,))``
-    (``keep`` puts it in a global the jobs fuse with), rather than with each task (``map(job, [fuser] * n,
-    ...)``): that pickles and unpickles it per task, which a PyTorch network's weights make slow too.
+    Send a pool's workers the Fuser once, from a spawn or forkserver context,
+    ``ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=keep,
+    initargs=(fuser,))`` (``keep`` puts it in a global the jobs fuse with), rather than with each task
+    (``map(job, [fuser] * n, ...)``): that pickles and unpickles it per task, which a PyTorch network's
+    weights make slow too. Not a fork context (Linux's default before Python 3.14): ONNX Runtime does not
+    survive a fork once the parent has run a session, and the pool hangs; a forked child only starts with
+    none of the parent's kept sessions (:mod:`defusion.fusion.onnx_runtime`), which does not prevent that.
 
     ``repr(fuser)`` is one line: the weights (``'shipped'``, a file's name, ``<custom module>`` for a
     network handed over), the runtime, the device and the options that differ from the defaults.

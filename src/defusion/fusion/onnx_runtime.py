@@ -65,15 +65,17 @@ class OnnxDeNet:
 
     runtime = "onnxruntime"
 
-    def __init__(self, path: str | Path, device: str | torch.device = "cpu", threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, device: str | torch.device = "cpu", threads: int | None = None,
+                 sha256: str | None = None) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise OnnxModelError(f"ONNX model not found: {self.path}")
         self._threads = threads
         # what a pickled copy opens (__reduce__): the file itself, whatever folder it is unpickled in, and the
-        # bytes this session runs: a copy refuses a file written over since (40 ms for the shipped export)
+        # bytes this session runs: a copy refuses a file written over since (40 ms for the shipped export;
+        # ``sha256``: already hashed by the caller, :func:`_reopened`, which hashed it a moment ago)
         self._file = self.path.resolve()
-        self._sha256 = _sha256_of(self._file)
+        self._sha256 = sha256 if sha256 is not None else _sha256_of(self._file)
         #: The weights file this network was loaded from, where :meth:`Fuser.from_pretrained` says (a
         #: Fuser's ``weights`` and repr name it); None: not known. Pickled with the network.
         self.loaded_from: Path | None = None
@@ -201,21 +203,25 @@ class OnnxDeNet:
         return f"OnnxDeNet({str(self.path)!r}, providers={self.providers})"
 
 
-#: Unpickled networks' sessions (:func:`_reopened`), by (absolute path, file identity, device, threads): a
-#: network each, never handed out (each copy gets its own :meth:`OnnxDeNet._sharing` of it), the used last at
-#: the end; at most :data:`REOPENED_SESSIONS_KEPT`.
-_reopened_sessions: OrderedDict[tuple[str, tuple[int, ...], str, int | None], OnnxDeNet] = OrderedDict()
-#: Held while a session is looked up or opened: two threads unpickling one file open it once.
+#: Unpickled networks' sessions (:func:`_reopened`), by (absolute path, the file's SHA-256, device, threads):
+#: a network each, never handed out (each copy gets its own :meth:`OnnxDeNet._sharing` of it), the used last
+#: at the end; at most :data:`REOPENED_SESSIONS_KEPT`. Keyed by the bytes, not the file's mtime or inode: the
+#: export cache touches its file on every use (:func:`cached_onnx_export`), and a file rewritten in place may
+#: keep its size and mtime.
+_reopened_sessions: OrderedDict[tuple[str, str, str, int | None], OnnxDeNet] = OrderedDict()
+#: Held only while :data:`_reopened_sessions` or :data:`_opening` is read or changed, never while a session
+#: opens (a second or so): unpickling another file waits for no one.
 _reopened_lock = threading.Lock()
+#: A lock per key whose session is being opened: two threads unpickling one file open it once.
+_opening: dict[tuple[str, str, str, int | None], threading.Lock] = {}
 #: Sessions a forked child inherited from its parent: never run there (ONNX Runtime's thread pools do not
 #: survive a fork), nor destroyed (their threads are not there to join); kept until the child exits.
 _inherited: list[OrderedDict[Any, OnnxDeNet]] = []
 
 
 def _identity(path: Path) -> tuple[int, ...]:
-    """What tells a file written over (an export written again: a new inode; a file rewritten in place: a
-    new size or modification time) from the one there before: its device, inode, size and mtime in ns. The
-    export cache's touch (:func:`cached_onnx_export`) changes it too: that session is then opened again."""
+    """Its device, inode, size and mtime in ns: what tells that a file was written over while a session
+    was being opened on it (:func:`_reopened`)."""
     info = path.stat()
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
@@ -224,8 +230,9 @@ def _reopened(path: str, device: str, threads: int | None, metadata: dict[str, s
     """The :class:`OnnxDeNet` pickled as :meth:`OnnxDeNet.__reduce__` says: the ONNX file at ``path`` (absolute)
     opened, refused (:class:`OnnxModelError`) where it is gone (a cached export pruned meanwhile) or its
     SHA-256 is no longer ``sha256`` or its metadata ``metadata`` (another export written over it), rather than
-    fusing with other weights. The session is opened once per process for a file, device and thread count,
-    and kept (the :data:`REOPENED_SESSIONS_KEPT` used last): each further copy runs it.
+    fusing with other weights. The file is hashed each time (40 ms for the shipped export); the session is
+    opened once per process for those bytes, path, device and thread count, and kept (the
+    :data:`REOPENED_SESSIONS_KEPT` used last): each further copy runs it.
 
     Example:
         >>> _reopened("/nowhere/denet.onnx", "cpu", None, {}, "0" * 64)
@@ -238,25 +245,53 @@ def _reopened(path: str, device: str, threads: int | None, metadata: dict[str, s
         identity = _identity(file) if file.is_file() else None
     except OSError:
         identity = None
-    if identity is None:
+    digest = _sha256_of(file) if identity is not None else None
+    if digest is None:
         raise OnnxModelError(f"cannot unpickle the ONNX network: its file {path} is gone (a pickled network keeps "
                              "the file's path, not the file); pickle the Fuser again, or load it with "
                              "Fuser.from_pretrained")
-    key = (str(file), identity, device, threads)
+    changed = OnnxModelError(f"cannot unpickle the ONNX network: its file {path} has changed since it was pickled "
+                             "(its SHA-256 differs: another export was written over it); pickle the Fuser again")
+    if digest != sha256:  # refused before a session opens
+        raise changed
+    key = (str(file), digest, device, threads)
     with _reopened_lock:
-        kept = _reopened_sessions.get(key)  # opened on this very file (its identity unchanged since)
+        kept = _reopened_sessions.get(key)
         if kept is not None:
             _reopened_sessions.move_to_end(key)
-        elif _sha256_of(file) == sha256:  # hashed before a session opens: another file is refused at once
-            kept = OnnxDeNet(file, device=device, threads=threads)
-            if _identity(file) == identity:  # not written over meanwhile: the key names what it runs
+        else:
+            opening = _opening.setdefault(key, threading.Lock())
+    if kept is None:
+        kept = _opened(key, opening, identity)
+    if kept.metadata != metadata:
+        raise changed
+    return kept._sharing()
+
+
+def _opened(key: tuple[str, str, str, int | None], opening: threading.Lock, identity: tuple[int, ...]) -> OnnxDeNet:
+    """The session for ``key`` (:func:`_reopened`), opened here under its own lock ``opening`` unless another
+    thread opened it meanwhile, and kept. ``identity``: the file's when it was hashed; a file written over
+    since is refused, as its session may not run the bytes hashed."""
+    path, digest, device, threads = key
+    with opening:
+        try:
+            with _reopened_lock:
+                kept = _reopened_sessions.get(key)  # another thread opened it while this one waited
+            if kept is not None:
+                return kept
+            kept = OnnxDeNet(path, device=device, threads=threads, sha256=digest)
+            if _identity(Path(path)) != identity:
+                raise OnnxModelError(f"cannot unpickle the ONNX network: its file {path} was written over while it "
+                                     "was being opened; unpickle it again once nothing writes the file")
+            with _reopened_lock:
                 _reopened_sessions[key] = kept
                 while len(_reopened_sessions) > REOPENED_SESSIONS_KEPT:
                     _reopened_sessions.popitem(last=False)
-    if kept is None or kept._sha256 != sha256 or kept.metadata != metadata:
-        raise OnnxModelError(f"cannot unpickle the ONNX network: its file {path} has changed since it was pickled "
-                             "(its SHA-256 differs: another export was written over it); pickle the Fuser again")
-    return kept._sharing()
+            return kept
+        finally:
+            with _reopened_lock:
+                if _opening.get(key) is opening:
+                    del _opening[key]
 
 
 def _sha256_of(file: Path) -> str | None:
@@ -270,10 +305,14 @@ def _sha256_of(file: Path) -> str | None:
 
 
 def _forget_inherited_sessions() -> None:
-    """In a forked child: start with no kept sessions (the parent's cannot run here) and a free lock."""
-    global _reopened_sessions, _reopened_lock
+    """In a forked child: start with no kept sessions and free locks. The parent's sessions cannot run
+    here (a fork copies no ONNX Runtime thread pool; one that ran in the parent hangs), and a lock another
+    parent thread held at the fork would never be released. This keeps a forked child from running or
+    waiting on what it inherited; it does not make fork safe once the parent has run a session (the
+    child's own session may hang in ONNX Runtime): use a spawn or forkserver pool (:class:`Fuser`)."""
+    global _reopened_sessions, _reopened_lock, _opening
     _inherited.append(_reopened_sessions)
-    _reopened_sessions, _reopened_lock = OrderedDict(), threading.Lock()
+    _reopened_sessions, _reopened_lock, _opening = OrderedDict(), threading.Lock(), {}
 
 
 if hasattr(os, "register_at_fork"):  # POSIX
