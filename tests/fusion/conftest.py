@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from defusion.fusion import export as export_module
 from defusion.fusion.fuser import FuseOptions, Fuser
 from defusion.model.weights import load_weights
 
@@ -12,6 +13,22 @@ from defusion.model.weights import load_weights
 def fuser(tiny_weights) -> Fuser:
     """A Fuser of the tiny test network at scale 1 (a module may define its own ``fuser`` instead)."""
     return Fuser(load_weights(tiny_weights), options=FuseOptions(scale=1))
+
+
+@pytest.fixture(scope="module")
+def model(tiny_weights):
+    """The tiny test network (the export tests' model)."""
+    return load_weights(tiny_weights)
+
+
+@pytest.fixture()
+def no_trace(monkeypatch):
+    """Tracing or exporting fails the test: a refusal comes before any work."""
+    def traced(*args, **kwargs):
+        raise AssertionError("the export ran")
+
+    monkeypatch.setattr(export_module.torch.jit, "trace", traced)
+    monkeypatch.setattr(export_module.torch.onnx, "export", traced)
 
 
 class RecordingBar:

@@ -10,22 +10,6 @@ from defusion import DefusionError, Fuser
 from defusion.cli import export as export_cli
 from defusion.fusion import export as export_module
 from defusion.fusion.export import ExportError, export_model, export_onnx, export_torchscript
-from defusion.model.weights import load_weights
-
-
-@pytest.fixture(scope="module")
-def model(tiny_weights):
-    return load_weights(tiny_weights)
-
-
-@pytest.fixture()
-def no_trace(monkeypatch):
-    """Tracing or exporting fails the test: a refusal comes before any work."""
-    def traced(*args, **kwargs):
-        raise AssertionError("the export ran")
-
-    monkeypatch.setattr(export_module.torch.jit, "trace", traced)
-    monkeypatch.setattr(export_module.torch.onnx, "export", traced)
 
 
 def test_a_fuser_exports_its_network(model, tmp_path):

@@ -16,26 +16,10 @@ from defusion.fusion import export as export_module
 from defusion.fusion.export import (PARITY_GAINS, TORCHSCRIPT_METADATA, ExportTypeError, export_model, export_onnx,
                                     export_torchscript, parity)
 from defusion.model.denet import default_detail_gain
-from defusion.model.weights import load_weights
 
 EXPORTERS = (export_model, export_onnx, export_torchscript)
 #: The one order of the exporters' keywords (each has those it takes).
 KEYWORD_ORDER = ("fmt", "opset", "size", "metadata", "half")
-
-
-@pytest.fixture(scope="module")
-def model(tiny_weights):
-    return load_weights(tiny_weights)
-
-
-@pytest.fixture()
-def no_trace(monkeypatch):
-    """Tracing or exporting fails the test: a refusal comes before any work."""
-    def traced(*args, **kwargs):
-        raise AssertionError("the export ran")
-
-    monkeypatch.setattr(export_module.torch.jit, "trace", traced)
-    monkeypatch.setattr(export_module.torch.onnx, "export", traced)
 
 
 @pytest.mark.parametrize("exporter", EXPORTERS, ids=lambda f: f.__name__)

@@ -17,3 +17,21 @@ def ui_env(monkeypatch, tiny_weights):
     monkeypatch.setenv("DEFUSION_DEVICE", "cpu")
     monkeypatch.delenv("DEFUSION_MAX_PIXELS", raising=False)
     return monkeypatch
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[object]:
+    """The sources each call of read_metadata read, wherever the UI and its page call it from."""
+    from defusion.io import metadata
+    from defusion.ui import image_output, uploads
+
+    found: list[object] = []
+    real = metadata.read_metadata
+
+    def counted(source):
+        found.append(source)
+        return real(source)
+
+    for module in (metadata, uploads, image_output):
+        monkeypatch.setattr(module, "read_metadata", counted, raising=False)
+    return found

@@ -19,7 +19,7 @@ from defusion.fusion.provenance import MadeBy
 from defusion.io import metadata
 from defusion.io.notes import collecting
 from defusion.model.weights import load_weights
-from defusion.ui import image_output, uploads
+from defusion.ui import uploads
 from defusion.ui.image_output import png_bytes
 from tests.io.test_icc_mixed_profiles import ADOBE, P3, bracket
 
@@ -39,21 +39,6 @@ def _upload(pixels: np.ndarray, icc: bytes | None, make: str) -> bytes:
 @pytest.fixture(scope="module")
 def fuser(tiny_weights):
     return Fuser(load_weights(tiny_weights), options=FuseOptions(scale=1))
-
-
-@pytest.fixture
-def reads(monkeypatch) -> list[object]:
-    """The sources each call of read_metadata read, wherever the UI calls it from."""
-    found: list[object] = []
-    real = metadata.read_metadata
-
-    def counted(source):
-        found.append(source)
-        return real(source)
-
-    for module in (metadata, uploads, image_output):
-        monkeypatch.setattr(module, "read_metadata", counted, raising=False)
-    return found
 
 
 def _said(png: bytes) -> tuple[bytes | None, str | None, str | None]:

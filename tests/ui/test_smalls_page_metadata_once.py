@@ -5,26 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from defusion.io import metadata
-from defusion.ui import image_output, uploads
 from tests.io.test_icc_mixed_profiles import P3, bracket, tagged_png
 
 H, W = 30, 40
-
-
-@pytest.fixture
-def reads(monkeypatch) -> list[object]:
-    """The sources each call of read_metadata read, wherever the page calls it from."""
-    found: list[object] = []
-    real = metadata.read_metadata
-
-    def counted(source):
-        found.append(source)
-        return real(source)
-
-    for module in (metadata, uploads, image_output):
-        monkeypatch.setattr(module, "read_metadata", counted, raising=False)
-    return found
 
 
 def test_a_pair_on_the_page_reads_each_upload_once(ui_env, reads):
