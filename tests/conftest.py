@@ -102,6 +102,23 @@ def one_torch_thread():
 
 
 @pytest.fixture
+def sobel_passes(monkeypatch) -> list[int]:
+    """One entry per Sobel pass of Qabf (metrics.gradient._strength_angle_conv) made in the test: how often
+    a source's edges are computed."""
+    from defusion.metrics import gradient
+
+    calls: list[int] = []
+    real = gradient._strength_angle_conv
+
+    def counted(x):
+        calls.append(1)
+        return real(x)
+
+    monkeypatch.setattr(gradient, "_strength_angle_conv", counted)
+    return calls
+
+
+@pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
 
