@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 
+import numpy as np
+from PIL import Image
+
 from tests.conftest import REPO
 
 SCRIPT = REPO / "scripts" / "benchmarks_doc.py"
@@ -25,13 +28,16 @@ def test_the_page_says_it_is_generated_and_its_sources_lines_stay_out(tmp_path, 
     run = tmp_path / "run" / "tno"
     run.mkdir(parents=True)
     (run / "summary.md").write_text("| method |\n", encoding="utf-8")
-    (run / "summary.png").write_bytes(b"png")
+    chart = np.zeros((40, 60, 3), np.uint8)
+    chart[:, 30:] = (255, 200, 0)
+    Image.fromarray(chart).save(run / "summary.png")
     monkeypatch.setattr(doc, "DOCS", docs)
     doc.main(str(tmp_path / "run"))
     page = capsys.readouterr().out
     assert page.splitlines()[0] == doc.GENERATED and page.splitlines()[1] == "# Benchmarks"
     assert doc.SOURCE not in page and "| method |" in page and "## Later" in page
-    assert (docs / "images" / "bench_tno.png").read_bytes() == b"png"
+    with Image.open(docs / "images" / "bench_tno.png") as copied:  # the chart, in 256 colours at most
+        assert copied.mode == "P" and (np.asarray(copied.convert("RGB")) == chart).all()
 
 
 def test_the_committed_page_and_its_sources_carry_the_marks():
