@@ -189,15 +189,21 @@ def _fake_other_machine(out) -> None:
     (out / "run.json").write_text(json.dumps(record), encoding="utf-8")
 
 
-def test_a_resume_computing_nothing_keeps_the_earlier_build_machine_and_date(tmp_path, rng, fresh_notes):
-    """From a review: such a resume rewrote them to its own, and summary.md named the wrong machine."""
-    from defusion.cli.bench.run_file import made_with_line
-
+def _scored_on_another_machine(tmp_path, rng):
+    """Pair folders, and a run scoring ``average`` on them recorded as made on another machine: the
+    folders, the run's folder and its recorded build."""
     da, db = _pairs(tmp_path, rng)
     out = tmp_path / "out"
     assert _bench(da, db, out, "average") == 0
     _fake_other_machine(out)
-    earlier = _record(out)["build"]
+    return da, db, out, _record(out)["build"]
+
+
+def test_a_resume_computing_nothing_keeps_the_earlier_build_machine_and_date(tmp_path, rng, fresh_notes):
+    """From a review: such a resume rewrote them to its own, and summary.md named the wrong machine."""
+    from defusion.cli.bench.run_file import made_with_line
+
+    da, db, out, earlier = _scored_on_another_machine(tmp_path, rng)
     assert _bench(da, db, out, "average", "--resume") == 0
     record = _record(out)
     assert record["build"] == earlier and record["builds_kept"] == []
@@ -207,11 +213,7 @@ def test_a_resume_computing_nothing_keeps_the_earlier_build_machine_and_date(tmp
 def test_a_resume_computing_on_another_machine_names_both_machines(tmp_path, rng, fresh_notes):
     from defusion.cli.bench.run_file import made_with_line
 
-    da, db = _pairs(tmp_path, rng)
-    out = tmp_path / "out"
-    assert _bench(da, db, out, "average") == 0
-    _fake_other_machine(out)
-    earlier = _record(out)["build"]
+    da, db, out, earlier = _scored_on_another_machine(tmp_path, rng)
     assert _bench(da, db, out, "average,max", "--resume") == 0
     record = _record(out)
     assert record["build"]["machine"] != earlier["machine"] and record["builds_kept"] == [earlier]  # whole
